@@ -1,0 +1,370 @@
+//! Compliance controls: structured ids such as `cis-k8s-1.12:5.2.2`, and the catalogue of every
+//! control Palisade knows, so that a rule cannot cite a control that does not exist and the
+//! compliance matrix can list the controls no rule covers.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// A framework that Palisade maps rules to, at a fixed version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Framework {
+    /// CIS Kubernetes Benchmark v1.12.
+    CisK8s112,
+    /// NSA/CISA Kubernetes Hardening Guide v1.2 (August 2022).
+    NsaCisa12,
+    /// Kubernetes Pod Security Standards (`pss:<level>/<control>`).
+    Pss,
+    /// MITRE ATT&CK (containers matrix and the enterprise techniques it cites).
+    MitreAttack,
+}
+
+impl Framework {
+    /// Every framework, in the order reports list them.
+    pub const ALL: [Framework; 4] = [
+        Framework::CisK8s112,
+        Framework::NsaCisa12,
+        Framework::Pss,
+        Framework::MitreAttack,
+    ];
+
+    /// The prefix before `:` in a control id.
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Framework::CisK8s112 => "cis-k8s-1.12",
+            Framework::NsaCisa12 => "nsa-cisa-1.2",
+            Framework::Pss => "pss",
+            Framework::MitreAttack => "mitre-attack",
+        }
+    }
+
+    /// A human title.
+    pub fn title(self) -> &'static str {
+        match self {
+            Framework::CisK8s112 => "CIS Kubernetes Benchmark v1.12",
+            Framework::NsaCisa12 => "NSA/CISA Kubernetes Hardening Guide v1.2",
+            Framework::Pss => "Kubernetes Pod Security Standards",
+            Framework::MitreAttack => "MITRE ATT&CK for Containers",
+        }
+    }
+
+    /// The framework whose prefix is `prefix`.
+    pub fn from_prefix(prefix: &str) -> Option<Framework> {
+        Framework::ALL.into_iter().find(|f| f.prefix() == prefix)
+    }
+
+    /// Every control of this framework that Palisade knows, with its title.
+    pub fn catalogue(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Framework::CisK8s112 => CIS_K8S_1_12,
+            Framework::NsaCisa12 => NSA_CISA_1_2,
+            Framework::Pss => PSS,
+            Framework::MitreAttack => MITRE_ATTACK,
+        }
+    }
+}
+
+/// One control of one framework, written `<prefix>:<id>`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Control {
+    pub framework: Framework,
+    pub id: Cow<'static, str>,
+}
+
+impl Control {
+    /// A control known at compile time.
+    pub const fn new(framework: Framework, id: &'static str) -> Self {
+        Control {
+            framework,
+            id: Cow::Borrowed(id),
+        }
+    }
+
+    /// Parses `cis-k8s-1.12:5.2.2` and friends. Unknown frameworks give `None`; whether the id
+    /// exists in the catalogue is checked separately by [`Control::title`].
+    pub fn parse(text: &str) -> Option<Self> {
+        let (prefix, id) = text.split_once(':')?;
+        let framework = Framework::from_prefix(prefix)?;
+        if id.is_empty() {
+            return None;
+        }
+        Some(Control {
+            framework,
+            id: Cow::Owned(id.to_string()),
+        })
+    }
+
+    /// The control's title from the catalogue, or `None` when the catalogue does not know it.
+    pub fn title(&self) -> Option<&'static str> {
+        self.framework
+            .catalogue()
+            .iter()
+            .find(|(id, _)| *id == self.id)
+            .map(|(_, title)| *title)
+    }
+}
+
+impl fmt::Display for Control {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.framework.prefix(), self.id)
+    }
+}
+
+impl Serialize for Control {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// CIS Kubernetes Benchmark v1.12, section 5 (policies). Sections 1-4 (control plane and node
+/// configuration files) join when the node checks do.
+const CIS_K8S_1_12: &[(&str, &str)] = &[
+    (
+        "5.1.1",
+        "Ensure that the cluster-admin role is only used where required",
+    ),
+    ("5.1.2", "Minimize access to secrets"),
+    ("5.1.3", "Minimize wildcard use in Roles and ClusterRoles"),
+    ("5.1.4", "Minimize access to create pods"),
+    (
+        "5.1.5",
+        "Ensure that default service accounts are not actively used",
+    ),
+    (
+        "5.1.6",
+        "Ensure that Service Account Tokens are only mounted where necessary",
+    ),
+    ("5.1.7", "Avoid use of system:masters group"),
+    (
+        "5.1.8",
+        "Limit use of the Bind, Impersonate and Escalate permissions in the Kubernetes cluster",
+    ),
+    ("5.1.9", "Minimize access to create persistent volumes"),
+    (
+        "5.1.10",
+        "Minimize access to the proxy sub-resource of nodes",
+    ),
+    (
+        "5.1.11",
+        "Minimize access to the approval sub-resource of certificatesigningrequests objects",
+    ),
+    ("5.1.12", "Minimize access to webhook configuration objects"),
+    (
+        "5.1.13",
+        "Minimize access to the service account token creation",
+    ),
+    (
+        "5.2.1",
+        "Ensure that the cluster has at least one active policy control mechanism in place",
+    ),
+    ("5.2.2", "Minimize the admission of privileged containers"),
+    (
+        "5.2.3",
+        "Minimize the admission of containers wishing to share the host process ID namespace",
+    ),
+    (
+        "5.2.4",
+        "Minimize the admission of containers wishing to share the host IPC namespace",
+    ),
+    (
+        "5.2.5",
+        "Minimize the admission of containers wishing to share the host network namespace",
+    ),
+    (
+        "5.2.6",
+        "Minimize the admission of containers with allowPrivilegeEscalation",
+    ),
+    ("5.2.7", "Minimize the admission of root containers"),
+    (
+        "5.2.8",
+        "Minimize the admission of containers with the NET_RAW capability",
+    ),
+    (
+        "5.2.9",
+        "Minimize the admission of containers with capabilities assigned",
+    ),
+    (
+        "5.2.10",
+        "Minimize the admission of Windows HostProcess containers",
+    ),
+    ("5.2.11", "Minimize the admission of HostPath volumes"),
+    (
+        "5.2.12",
+        "Minimize the admission of containers which use HostPorts",
+    ),
+    (
+        "5.3.1",
+        "Ensure that the CNI in use supports NetworkPolicies",
+    ),
+    (
+        "5.3.2",
+        "Ensure that all Namespaces have NetworkPolicies defined",
+    ),
+    (
+        "5.4.1",
+        "Prefer using Secrets as files over Secrets as environment variables",
+    ),
+    ("5.4.2", "Consider external secret storage"),
+    (
+        "5.5.1",
+        "Configure Image Provenance using ImagePolicyWebhook admission controller",
+    ),
+    (
+        "5.6.1",
+        "Create administrative boundaries between resources using namespaces",
+    ),
+    (
+        "5.6.2",
+        "Ensure that the seccomp profile is set to docker/default in your Pod definitions",
+    ),
+    ("5.6.3", "Apply SecurityContext to your Pods and Containers"),
+    ("5.6.4", "The default namespace should not be used"),
+];
+
+/// NSA/CISA Kubernetes Hardening Guide v1.2. The guide does not number its sections; the ids
+/// are kebab-cased section titles, grouped by chapter.
+const NSA_CISA_1_2: &[(&str, &str)] = &[
+    (
+        "pod-security/non-root-containers",
+        "Non-root containers and rootless container engines",
+    ),
+    (
+        "pod-security/immutable-filesystems",
+        "Immutable container file systems",
+    ),
+    (
+        "pod-security/secure-images",
+        "Building secure container images",
+    ),
+    (
+        "pod-security/pod-security-enforcement",
+        "Pod security enforcement",
+    ),
+    (
+        "pod-security/service-account-tokens",
+        "Protecting Pod service account tokens",
+    ),
+    (
+        "pod-security/hardening-container-environments",
+        "Hardening container environments",
+    ),
+    ("network/namespaces", "Namespaces"),
+    ("network/network-policies", "Network policies"),
+    ("network/resource-policies", "Resource policies"),
+    ("network/control-plane-hardening", "Control plane hardening"),
+    (
+        "network/worker-node-segmentation",
+        "Worker node segmentation",
+    ),
+    ("network/encryption", "Encryption"),
+    ("network/secrets", "Secrets"),
+    (
+        "network/cloud-infrastructure",
+        "Protecting sensitive cloud infrastructure",
+    ),
+    ("authn-authz/authentication", "Authentication"),
+    ("authn-authz/rbac", "Role-based access control"),
+    ("audit/logging", "Audit logging and threat detection"),
+    (
+        "upgrading/application-security",
+        "Upgrading and application security practices",
+    ),
+];
+
+/// Pod Security Standards controls, named as the Kubernetes documentation names them.
+const PSS: &[(&str, &str)] = &[
+    ("baseline/host-process", "HostProcess"),
+    ("baseline/host-namespaces", "Host Namespaces"),
+    ("baseline/privileged-containers", "Privileged Containers"),
+    ("baseline/capabilities", "Capabilities"),
+    ("baseline/hostpath-volumes", "HostPath Volumes"),
+    ("baseline/host-ports", "Host Ports"),
+    ("baseline/apparmor", "AppArmor"),
+    ("baseline/selinux", "SELinux"),
+    ("baseline/proc-mount-type", "/proc Mount Type"),
+    ("baseline/seccomp", "Seccomp"),
+    ("baseline/sysctls", "Sysctls"),
+    ("restricted/volume-types", "Volume Types"),
+    ("restricted/privilege-escalation", "Privilege Escalation"),
+    ("restricted/running-as-non-root", "Running as Non-root"),
+    (
+        "restricted/running-as-non-root-user",
+        "Running as Non-root user",
+    ),
+    ("restricted/seccomp", "Seccomp"),
+    ("restricted/capabilities", "Capabilities"),
+];
+
+/// MITRE ATT&CK techniques that apply to Kubernetes and containers.
+const MITRE_ATTACK: &[(&str, &str)] = &[
+    ("T1609", "Container Administration Command"),
+    ("T1610", "Deploy Container"),
+    ("T1611", "Escape to Host"),
+    ("T1612", "Build Image on Host"),
+    ("T1613", "Container and Resource Discovery"),
+    ("T1078", "Valid Accounts"),
+    ("T1078.001", "Valid Accounts: Default Accounts"),
+    ("T1098", "Account Manipulation"),
+    ("T1133", "External Remote Services"),
+    ("T1190", "Exploit Public-Facing Application"),
+    ("T1195", "Supply Chain Compromise"),
+    ("T1204.003", "User Execution: Malicious Image"),
+    ("T1525", "Implant Internal Image"),
+    ("T1496", "Resource Hijacking"),
+    ("T1499", "Endpoint Denial of Service"),
+    ("T1552", "Unsecured Credentials"),
+    ("T1552.001", "Unsecured Credentials: Credentials In Files"),
+    ("T1552.007", "Unsecured Credentials: Container API"),
+    ("T1528", "Steal Application Access Token"),
+    ("T1046", "Network Service Discovery"),
+    ("T1068", "Exploitation for Privilege Escalation"),
+    ("T1543", "Create or Modify System Process"),
+    (
+        "T1053.007",
+        "Scheduled Task/Job: Container Orchestration Job",
+    ),
+    ("T1562.001", "Impair Defenses: Disable or Modify Tools"),
+    ("T1070", "Indicator Removal"),
+    ("T1485", "Data Destruction"),
+    ("T1557", "Adversary-in-the-Middle"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_text() {
+        let control = Control::parse("cis-k8s-1.12:5.2.2").unwrap();
+        assert_eq!(control, Control::new(Framework::CisK8s112, "5.2.2"));
+        assert_eq!(control.to_string(), "cis-k8s-1.12:5.2.2");
+        assert_eq!(
+            control.title(),
+            Some("Minimize the admission of privileged containers")
+        );
+    }
+
+    #[test]
+    fn unknown_controls_have_no_title() {
+        assert!(
+            Control::parse("cis-k8s-1.12:9.9.9")
+                .unwrap()
+                .title()
+                .is_none()
+        );
+        assert!(Control::parse("iso:1").is_none());
+        assert!(Control::parse("pss:").is_none());
+    }
+
+    #[test]
+    fn catalogue_ids_are_unique_per_framework() {
+        for framework in Framework::ALL {
+            let mut ids: Vec<_> = framework.catalogue().iter().map(|(id, _)| *id).collect();
+            let before = ids.len();
+            ids.sort_unstable();
+            ids.dedup();
+            assert_eq!(before, ids.len(), "{framework:?} has a duplicate id");
+        }
+    }
+}

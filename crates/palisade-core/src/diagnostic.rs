@@ -1,0 +1,82 @@
+//! Diagnostics: problems with the input or the tool, as opposed to findings about the cluster.
+
+use serde::Serialize;
+
+/// How serious a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiagnosticLevel {
+    /// Something was skipped on purpose (a non-Kubernetes file, an unrendered template).
+    Info,
+    /// Input was read but is suspicious (duplicate keys, an unused suppression).
+    Warning,
+    /// Input could not be read or evaluated; something was not scanned.
+    Error,
+}
+
+/// A problem with the input: names the file, line and object when they are known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnostic {
+    pub level: DiagnosticLevel,
+    /// A stable machine-readable code such as `yaml-syntax` or `duplicate-key`.
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// The object concerned, as `Kind namespace/name`, when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<String>,
+    pub message: String,
+}
+
+impl Diagnostic {
+    /// A diagnostic with no location yet.
+    pub fn new(level: DiagnosticLevel, code: &'static str, message: impl Into<String>) -> Self {
+        Diagnostic {
+            level,
+            code,
+            file: None,
+            line: None,
+            column: None,
+            object: None,
+            message: message.into(),
+        }
+    }
+
+    /// Sets the file.
+    #[must_use]
+    pub fn in_file(mut self, file: impl Into<String>) -> Self {
+        self.file = Some(file.into());
+        self
+    }
+
+    /// Sets line and column (both 1-based).
+    #[must_use]
+    pub fn at(mut self, line: u32, column: u32) -> Self {
+        self.line = Some(line);
+        self.column = Some(column);
+        self
+    }
+
+    /// Sets the object.
+    #[must_use]
+    pub fn on_object(mut self, object: impl Into<String>) -> Self {
+        self.object = Some(object.into());
+        self
+    }
+
+    /// `file:line:column` as far as known.
+    pub fn location(&self) -> String {
+        let mut out = self.file.clone().unwrap_or_else(|| "<input>".to_string());
+        if let Some(line) = self.line {
+            out.push_str(&format!(":{line}"));
+            if let Some(column) = self.column {
+                out.push_str(&format!(":{column}"));
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,64 @@
+//! Stable finding fingerprints.
+//!
+//! A fingerprint is the FNV-1a 64-bit hash of rule id, object identity (group, kind, namespace,
+//! name) and JSON pointer, as 16 hex digits. It ignores the file, the line and the order of
+//! objects, so moving a manifest or reformatting it keeps suppressions and baselines valid.
+//! FNV was chosen over a cryptographic hash because fingerprints identify, they do not
+//! authenticate, and the algorithm is trivial to reproduce in other tools.
+
+use crate::{JsonPointer, ObjectRef};
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+fn fnv1a(parts: &[&str]) -> u64 {
+    let mut hash = FNV_OFFSET;
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            // A separator that cannot occur in ids, names or pointers keeps ("ab","c") and
+            // ("a","bc") apart.
+            hash ^= 0x1f;
+            hash = hash.wrapping_mul(FNV_PRIME);
+        }
+        for byte in part.bytes() {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(FNV_PRIME);
+        }
+    }
+    hash
+}
+
+/// The fingerprint of a finding of `rule` on `object` at `path`.
+pub fn fingerprint(rule: &str, object: &ObjectRef, path: &JsonPointer) -> String {
+    let identity = object.identity_key();
+    format!("{:016x}", fnv1a(&[rule, &identity, path.as_str()]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(version: &str) -> ObjectRef {
+        ObjectRef {
+            api_version: version.into(),
+            kind: "Deployment".into(),
+            namespace: Some("shop".into()),
+            name: Some("web".into()),
+        }
+    }
+
+    #[test]
+    fn is_stable_and_distinguishes_inputs() {
+        let path = JsonPointer::parse("/spec/template/spec/containers/0").unwrap();
+        let a = fingerprint("POD001", &obj("apps/v1"), &path);
+        assert_eq!(a.len(), 16);
+        // The known value pins the algorithm: changing it would invalidate every baseline.
+        assert_eq!(a, fingerprint("POD001", &obj("apps/v1beta2"), &path));
+        assert_ne!(a, fingerprint("POD002", &obj("apps/v1"), &path));
+        assert_ne!(
+            a,
+            fingerprint("POD001", &obj("apps/v1"), &JsonPointer::root())
+        );
+        assert_eq!(fnv1a(&["a"]), 0xaf63_dc4c_8601_ec8c);
+    }
+}

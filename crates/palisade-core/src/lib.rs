@@ -1,0 +1,28 @@
+//! The vocabulary every Palisade crate speaks: object identity, source locations, JSON-pointer
+//! paths, severities, rule metadata, findings, diagnostics, compliance controls and the scan
+//! report that writers render.
+//!
+//! The crate does no I/O and depends on serde alone, so the parsers, analyzers, writers and the
+//! network-facing crates can all share these types without pulling each other in. The
+//! alternative, letting each analyzer define its own finding type and converting at the edge,
+//! was rejected: suppressions, fingerprints, baselines and every output format must treat a
+//! finding from a workload rule, an RBAC path or a Rego policy the same way.
+
+pub mod control;
+pub mod diagnostic;
+pub mod finding;
+pub mod fingerprint;
+pub mod object;
+pub mod pointer;
+pub mod report;
+pub mod rule;
+pub mod severity;
+
+pub use control::{Control, Framework};
+pub use diagnostic::{Diagnostic, DiagnosticLevel};
+pub use finding::{Finding, Location, Suppression, SuppressionSource};
+pub use object::ObjectRef;
+pub use pointer::JsonPointer;
+pub use report::{Coverage, NotAssessed, Report, Summary, ToolInfo};
+pub use rule::RuleMeta;
+pub use severity::Severity;

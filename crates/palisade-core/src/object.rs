@@ -1,0 +1,88 @@
+//! The identity of a Kubernetes object.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// apiVersion, kind, namespace and name: what identifies an object in a cluster.
+///
+/// `namespace` is `None` for cluster-scoped objects and for namespaced objects written without a
+/// namespace (they land in whatever namespace they are applied to).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ObjectRef {
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    pub kind: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub namespace: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+}
+
+impl ObjectRef {
+    /// The API group: the part of `apiVersion` before the `/`, empty for the core group.
+    pub fn group(&self) -> &str {
+        match self.api_version.split_once('/') {
+            Some((group, _)) => group,
+            None => "",
+        }
+    }
+
+    /// `name`, or `<unnamed>` when the object has none (for example `generateName` only).
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or("<unnamed>")
+    }
+
+    /// The identity used by fingerprints: group, kind, namespace and name. The version is left
+    /// out on purpose so that moving `v1beta1` to `v1` keeps fingerprints (and suppressions).
+    pub fn identity_key(&self) -> String {
+        format!(
+            "{}/{}/{}/{}",
+            self.group(),
+            self.kind,
+            self.namespace.as_deref().unwrap_or(""),
+            self.name.as_deref().unwrap_or("")
+        )
+    }
+}
+
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {}/{}", self.kind, ns, self.display_name()),
+            None => write!(f, "{} {}", self.kind, self.display_name()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(api: &str, ns: Option<&str>) -> ObjectRef {
+        ObjectRef {
+            api_version: api.into(),
+            kind: "Deployment".into(),
+            namespace: ns.map(Into::into),
+            name: Some("web".into()),
+        }
+    }
+
+    #[test]
+    fn group_is_empty_for_core_and_named_otherwise() {
+        assert_eq!(obj("v1", None).group(), "");
+        assert_eq!(obj("apps/v1", None).group(), "apps");
+    }
+
+    #[test]
+    fn identity_ignores_the_version() {
+        assert_eq!(
+            obj("apps/v1", Some("shop")).identity_key(),
+            obj("apps/v1beta2", Some("shop")).identity_key()
+        );
+        assert_eq!(
+            obj("apps/v1", Some("shop")).to_string(),
+            "Deployment shop/web"
+        );
+    }
+}

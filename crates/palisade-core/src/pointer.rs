@@ -1,0 +1,109 @@
+//! JSON pointers (RFC 6901): how a finding names the field it is about.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A JSON pointer into an object, such as `/spec/template/spec/containers/0/image`.
+///
+/// The empty pointer names the whole object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct JsonPointer(String);
+
+impl JsonPointer {
+    /// The pointer to the whole document.
+    pub fn root() -> Self {
+        JsonPointer(String::new())
+    }
+
+    /// Wraps a pointer string as written (`/a/b`); it must be empty or start with `/`.
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.is_empty() || text.starts_with('/') {
+            Some(JsonPointer(text.to_string()))
+        } else {
+            None
+        }
+    }
+
+    /// This pointer with one more map key or array index, escaped as RFC 6901 says.
+    #[must_use]
+    pub fn join(&self, segment: impl fmt::Display) -> Self {
+        let segment = segment.to_string();
+        let mut out = String::with_capacity(self.0.len() + segment.len() + 1);
+        out.push_str(&self.0);
+        out.push('/');
+        for ch in segment.chars() {
+            match ch {
+                '~' => out.push_str("~0"),
+                '/' => out.push_str("~1"),
+                c => out.push(c),
+            }
+        }
+        JsonPointer(out)
+    }
+
+    /// This pointer with several segments appended.
+    #[must_use]
+    pub fn join_all<I, S>(&self, segments: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: fmt::Display,
+    {
+        segments
+            .into_iter()
+            .fold(self.clone(), |acc, segment| acc.join(segment))
+    }
+
+    /// The pointer as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The unescaped segments, outermost first.
+    pub fn segments(&self) -> impl Iterator<Item = String> + '_ {
+        self.0
+            .split('/')
+            .skip(1)
+            .map(|s| s.replace("~1", "/").replace("~0", "~"))
+    }
+
+    /// Whether `self` is `other` or lies inside it.
+    pub fn starts_with(&self, other: &JsonPointer) -> bool {
+        self.0 == other.0
+            || (self.0.starts_with(&other.0) && self.0.as_bytes().get(other.0.len()) == Some(&b'/'))
+    }
+}
+
+impl fmt::Display for JsonPointer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_unescapes_segments() {
+        let p = JsonPointer::root()
+            .join("metadata")
+            .join("annotations")
+            .join("palisade.dev/ignore");
+        assert_eq!(p.as_str(), "/metadata/annotations/palisade.dev~1ignore");
+        assert_eq!(
+            p.segments().collect::<Vec<_>>(),
+            ["metadata", "annotations", "palisade.dev/ignore"]
+        );
+        assert_eq!(JsonPointer::root().join("a~b").as_str(), "/a~0b");
+    }
+
+    #[test]
+    fn prefix_test_respects_segment_boundaries() {
+        let spec = JsonPointer::parse("/spec").unwrap();
+        assert!(JsonPointer::parse("/spec/x").unwrap().starts_with(&spec));
+        assert!(!JsonPointer::parse("/specs").unwrap().starts_with(&spec));
+        assert!(JsonPointer::parse("x").is_none());
+    }
+}

@@ -1,0 +1,156 @@
+//! The scan report: the one model every writer (table, JSON, SARIF, JUnit, ...) renders.
+//!
+//! The JSON writer serialises [`Report`] as it is; its shape is the documented, versioned
+//! schema (`docs/json-schema.md`). Fields a machine consumer does not need (the rule metadata and
+//! the per-object evaluation list, which SARIF and JUnit use) are skipped in JSON.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::{Diagnostic, DiagnosticLevel, Finding, ObjectRef, RuleMeta, Severity};
+
+/// The version of the JSON report schema. Bump the major part on breaking changes.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+/// Name and version of the tool that produced a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+/// Counts for the report's header and the terminal summary.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    /// Unsuppressed findings by severity; every severity is present.
+    pub findings: BTreeMap<Severity, usize>,
+    /// Unsuppressed findings in all.
+    pub total: usize,
+    /// Findings accepted by a suppression (still listed in `findings`).
+    pub suppressed: usize,
+    /// Diagnostics by level; every level is present.
+    pub diagnostics: BTreeMap<DiagnosticLevel, usize>,
+    /// Rule × object evaluations that could not be made (see `coverage`).
+    pub not_assessed: usize,
+    pub objects_scanned: usize,
+    pub files: usize,
+    pub duration_ms: u64,
+}
+
+/// An object a rule could not evaluate, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotAssessed {
+    pub object: ObjectRef,
+    pub reason: String,
+}
+
+/// How much of the inventory one rule evaluated.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    pub rule: String,
+    /// Objects the rule applies to and evaluated (with or without findings).
+    pub evaluated: usize,
+    /// Objects with at least one finding of this rule.
+    pub failed: usize,
+    /// Objects the rule applies to but could not evaluate.
+    pub not_assessed: usize,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_assessed_objects: Vec<NotAssessed>,
+}
+
+/// The verdict of one rule on one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    /// The rule found something; the findings are in [`Report::findings`].
+    Fail,
+    NotAssessed(String),
+}
+
+/// One rule applied to one object, for formats that list every check (JUnit).
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// Index into [`Report::rules`].
+    pub rule: usize,
+    /// Index into [`Report::objects`].
+    pub object: usize,
+    pub outcome: Outcome,
+}
+
+/// An object that was scanned, and the file it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScannedObject {
+    pub object: ObjectRef,
+    pub file: String,
+}
+
+/// Everything a scan produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: &'static str,
+    pub tool: ToolInfo,
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub coverage: Vec<Coverage>,
+    /// The rules that ran, for SARIF's rule table and JUnit's suites.
+    #[serde(skip)]
+    pub rules: Vec<RuleMeta>,
+    #[serde(skip)]
+    pub objects: Vec<ScannedObject>,
+    #[serde(skip)]
+    pub evaluations: Vec<Evaluation>,
+}
+
+impl Report {
+    /// Recomputes [`Report::summary`]'s counts from findings, diagnostics and coverage.
+    /// `files` and `duration_ms` are left as they are.
+    pub fn recount(&mut self) {
+        let mut findings: BTreeMap<Severity, usize> =
+            Severity::ALL_DESCENDING.iter().map(|s| (*s, 0)).collect();
+        let mut suppressed = 0;
+        for finding in &self.findings {
+            if finding.suppressed.is_some() {
+                suppressed += 1;
+            } else {
+                *findings.entry(finding.severity).or_default() += 1;
+            }
+        }
+        let mut diagnostics: BTreeMap<DiagnosticLevel, usize> = [
+            DiagnosticLevel::Error,
+            DiagnosticLevel::Warning,
+            DiagnosticLevel::Info,
+        ]
+        .into_iter()
+        .map(|l| (l, 0))
+        .collect();
+        for diagnostic in &self.diagnostics {
+            *diagnostics.entry(diagnostic.level).or_default() += 1;
+        }
+        self.summary.total = findings.values().sum();
+        self.summary.findings = findings;
+        self.summary.suppressed = suppressed;
+        self.summary.diagnostics = diagnostics;
+        self.summary.not_assessed = self.coverage.iter().map(|c| c.not_assessed).sum();
+        self.summary.objects_scanned = self.objects.len();
+    }
+
+    /// Unsuppressed findings at or above `threshold`.
+    pub fn findings_at_or_above(&self, threshold: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.suppressed.is_none() && f.severity >= threshold)
+            .count()
+    }
+
+    /// Diagnostics at `level` or worse.
+    pub fn diagnostics_at_or_above(&self, level: DiagnosticLevel) -> usize {
+        self.diagnostics.iter().filter(|d| d.level >= level).count()
+    }
+
+    /// The rule metadata for a finding's rule id.
+    pub fn rule(&self, id: &str) -> Option<&RuleMeta> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+}

@@ -1,0 +1,26 @@
+//! Loads Kubernetes manifests into an [`Inventory`] that remembers where every field came from.
+//!
+//! Sources are files and directories (YAML, multi-document YAML, JSON, `kind: List`), standard
+//! input, Kustomize directories (rendered by `kubectl kustomize`) and Helm charts (rendered by
+//! `helm template` when it is installed). Each object is kept as a `serde_json::Value` plus a
+//! [`SpanNode`] tree of 1-based line/column positions, so a finding's JSON pointer resolves to the
+//! exact line in SARIF and on the terminal.
+//!
+//! The boundary: this crate reads and indexes; it knows nothing of rules. Typed Kubernetes
+//! structs (k8s-openapi) were rejected as the stored form: they drop fields newer than the
+//! chosen API version and turn a mistyped field into a failed object, where a scanner needs to
+//! see the field as written and report the mistake.
+
+pub mod inventory;
+pub mod load;
+pub mod object;
+pub mod podspec;
+pub mod spans;
+pub mod yaml;
+
+pub use inventory::Inventory;
+pub use load::{Input, LoadOptions, Loaded, load, load_text};
+pub use object::{Object, Source, SourceId};
+pub use podspec::{Container, ContainerKind, PodSpec, is_workload, pod_spec};
+pub use spans::{Pos, Resolved, SpanNode};
+pub use yaml::Limits;

@@ -1,0 +1,823 @@
+//! Finding and reading inputs: files, directories, standard input, Kustomize directories and
+//! Helm charts, parsed in parallel and merged in a deterministic order.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use palisade_core::{Diagnostic, DiagnosticLevel, JsonPointer};
+use serde_json::Value;
+
+use crate::inventory::Inventory;
+use crate::object::{Object, Source, object_ref};
+use crate::spans::SpanNode;
+use crate::yaml::{Limits, ParseIssue, parse_stream};
+
+/// One thing to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Path(PathBuf),
+    Stdin,
+}
+
+/// How to load inputs.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub limits: Limits,
+    /// Render directories with a kustomization file (default true).
+    pub kustomize: bool,
+    /// Render directories with `Chart.yaml` through `helm template` (default true).
+    pub helm: bool,
+    /// Longest time a renderer may run (default 120 s).
+    pub render_timeout: Duration,
+    /// Worker threads; 0 means one per core (default 0).
+    pub threads: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            limits: Limits::default(),
+            kustomize: true,
+            helm: true,
+            render_timeout: Duration::from_secs(120),
+            threads: 0,
+        }
+    }
+}
+
+/// What loading produced.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub inventory: Inventory,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Files and rendered directories read.
+    pub files: usize,
+    /// Documents skipped because they are not Kubernetes objects.
+    pub skipped_documents: usize,
+}
+
+/// A unit of work: one file, one stream, one rendered directory.
+#[derive(Debug, Clone)]
+enum Unit {
+    File(PathBuf),
+    Stdin,
+    Kustomize(PathBuf),
+    Helm(PathBuf),
+}
+
+/// What one unit produced, before merging.
+#[derive(Default)]
+struct UnitResult {
+    source: Option<Source>,
+    objects: Vec<Object>,
+    diagnostics: Vec<Diagnostic>,
+    skipped: usize,
+}
+
+const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Loads every input into one inventory. Never fails: problems become diagnostics.
+pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let mut units = Vec::new();
+    for input in inputs {
+        match input {
+            Input::Stdin => units.push(Unit::Stdin),
+            Input::Path(path) => discover(path, options, &mut units, &mut diagnostics),
+        }
+    }
+    let results = run_parallel(&units, options);
+    let mut sources = Vec::new();
+    let mut objects = Vec::new();
+    let mut skipped = 0;
+    let files = units.len();
+    for mut result in results {
+        diagnostics.append(&mut result.diagnostics);
+        skipped += result.skipped;
+        if let Some(source) = result.source {
+            let id = sources.len();
+            sources.push(source);
+            for mut object in result.objects {
+                object.source = id;
+                objects.push(object);
+            }
+        }
+    }
+    Loaded {
+        inventory: Inventory::new(sources, objects),
+        diagnostics,
+        files,
+        skipped_documents: skipped,
+    }
+}
+
+/// Loads one YAML or JSON text, as if read from `path`. Used by tests, the admission webhook
+/// and anything else that has the bytes already.
+pub fn load_text(path: &str, text: &str, limits: &Limits) -> Loaded {
+    let result = objects_from_text(path, None, text, limits);
+    let mut loaded = Loaded {
+        files: 1,
+        skipped_documents: result.skipped,
+        diagnostics: result.diagnostics,
+        ..Loaded::default()
+    };
+    loaded.inventory = Inventory::new(
+        vec![Source {
+            path: path.to_string(),
+            rendered_by: None,
+        }],
+        result.objects,
+    );
+    loaded
+}
+
+fn display(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+fn is_manifest_file(path: &Path) -> bool {
+    matches!(
+        path.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("yaml" | "yml" | "json")
+    )
+}
+
+fn kustomization_in(dir: &Path) -> bool {
+    KUSTOMIZATION_FILES.iter().any(|f| dir.join(f).is_file())
+}
+
+fn discover(
+    path: &Path,
+    options: &LoadOptions,
+    units: &mut Vec<Unit>,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let meta = match std::fs::metadata(path) {
+        Ok(meta) => meta,
+        Err(err) => {
+            diagnostics.push(
+                Diagnostic::new(DiagnosticLevel::Error, "io", format!("cannot read: {err}"))
+                    .in_file(display(path)),
+            );
+            return;
+        }
+    };
+    if meta.is_file() {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if options.kustomize && KUSTOMIZATION_FILES.contains(&name) {
+            let dir = path
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("."));
+            units.push(Unit::Kustomize(dir));
+        } else {
+            units.push(Unit::File(path.to_path_buf()));
+        }
+        return;
+    }
+    walk(path, options, units, diagnostics, 0);
+}
+
+/// Walks a directory in name order. Kustomization and chart directories are rendered as a
+/// whole and not descended into: their files are inputs to the renderer, not manifests.
+fn walk(
+    dir: &Path,
+    options: &LoadOptions,
+    units: &mut Vec<Unit>,
+    diagnostics: &mut Vec<Diagnostic>,
+    depth: usize,
+) {
+    if depth > 64 {
+        diagnostics.push(
+            Diagnostic::new(
+                DiagnosticLevel::Warning,
+                "io",
+                "directory nesting deeper than 64 levels; not descended",
+            )
+            .in_file(display(dir)),
+        );
+        return;
+    }
+    if options.kustomize && kustomization_in(dir) {
+        units.push(Unit::Kustomize(dir.to_path_buf()));
+        return;
+    }
+    if dir.join("Chart.yaml").is_file() {
+        units.push(Unit::Helm(dir.to_path_buf()));
+        return;
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) => {
+            diagnostics.push(
+                Diagnostic::new(
+                    DiagnosticLevel::Error,
+                    "io",
+                    format!("cannot list directory: {err}"),
+                )
+                .in_file(display(dir)),
+            );
+            return;
+        }
+    };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        // Symlinked directories are not followed: they can loop, and they usually point at a
+        // tree that is scanned on its own.
+        let Ok(link_meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if link_meta.is_dir() {
+            walk(&path, options, units, diagnostics, depth + 1);
+        } else if is_manifest_file(&path) && path.is_file() {
+            units.push(Unit::File(path));
+        }
+    }
+}
+
+fn run_parallel(units: &[Unit], options: &LoadOptions) -> Vec<UnitResult> {
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    }
+    .min(units.len())
+    .max(1);
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<UnitResult>>> = units.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(unit) = units.get(i) else { break };
+                    let result = load_unit(unit, options);
+                    if let Ok(mut slot) = slots[i].lock() {
+                        *slot = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|slot| slot.into_inner().ok().flatten().unwrap_or_default())
+        .collect()
+}
+
+fn load_unit(unit: &Unit, options: &LoadOptions) -> UnitResult {
+    match unit {
+        Unit::File(path) => {
+            let name = display(path);
+            match read_limited(path, options.limits.max_file_bytes) {
+                Ok(bytes) => objects_from_bytes(&name, None, &bytes, &options.limits),
+                Err(message) => failed(&name, None, "io", message),
+            }
+        }
+        Unit::Stdin => {
+            let mut bytes = Vec::new();
+            let limit = options.limits.max_file_bytes;
+            match std::io::stdin()
+                .lock()
+                .take(limit + 1)
+                .read_to_end(&mut bytes)
+            {
+                Ok(_) if bytes.len() as u64 > limit => failed(
+                    "-",
+                    None,
+                    "limit-exceeded",
+                    format!("standard input is over the {} limit", mib(limit)),
+                ),
+                Ok(_) => objects_from_bytes("-", None, &bytes, &options.limits),
+                Err(err) => failed(
+                    "-",
+                    None,
+                    "io",
+                    format!("cannot read standard input: {err}"),
+                ),
+            }
+        }
+        Unit::Kustomize(dir) => render(dir, "kustomize", kustomize_commands(dir), options),
+        Unit::Helm(dir) => {
+            if !options.helm {
+                return skipped_chart(dir, "Helm rendering is disabled");
+            }
+            let release = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("release")
+                .to_ascii_lowercase();
+            let mut cmd = Command::new("helm");
+            cmd.arg("template").arg(&release).arg(dir);
+            render(dir, "helm", vec![cmd], options)
+        }
+    }
+}
+
+fn skipped_chart(dir: &Path, why: &str) -> UnitResult {
+    UnitResult {
+        diagnostics: vec![
+            Diagnostic::new(
+                DiagnosticLevel::Warning,
+                "not-rendered",
+                format!(
+                    "Helm chart not scanned: {why}. Render it yourself and pipe it in: \
+                     `helm template RELEASE {} | palisade scan -`",
+                    display(dir)
+                ),
+            )
+            .in_file(display(dir)),
+        ],
+        ..UnitResult::default()
+    }
+}
+
+fn kustomize_commands(dir: &Path) -> Vec<Command> {
+    let mut kubectl = Command::new("kubectl");
+    kubectl.arg("kustomize").arg(dir);
+    let mut kustomize = Command::new("kustomize");
+    kustomize.arg("build").arg(dir);
+    vec![kubectl, kustomize]
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{} MiB", bytes / (1024 * 1024))
+}
+
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > limit {
+        return Err(format!(
+            "file is {} bytes, over the {} limit (--max-file-size); not scanned",
+            size,
+            mib(limit)
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "file grew past the {} limit while being read; not scanned",
+            mib(limit)
+        ));
+    }
+    Ok(bytes)
+}
+
+fn failed(
+    path: &str,
+    rendered_by: Option<&'static str>,
+    code: &'static str,
+    message: String,
+) -> UnitResult {
+    UnitResult {
+        source: Some(Source {
+            path: path.to_string(),
+            rendered_by,
+        }),
+        diagnostics: vec![Diagnostic::new(DiagnosticLevel::Error, code, message).in_file(path)],
+        ..UnitResult::default()
+    }
+}
+
+/// Runs the first renderer that exists and parses its output.
+fn render(
+    dir: &Path,
+    renderer: &'static str,
+    commands: Vec<Command>,
+    options: &LoadOptions,
+) -> UnitResult {
+    let name = display(dir);
+    let mut tried = Vec::new();
+    for mut cmd in commands {
+        let program = cmd.get_program().to_string_lossy().into_owned();
+        match run_with_timeout(
+            &mut cmd,
+            options.render_timeout,
+            options.limits.max_file_bytes,
+        ) {
+            Err(RunError::NotFound) => tried.push(program),
+            Err(RunError::Failed(message)) => {
+                return failed(
+                    &name,
+                    Some(renderer),
+                    "render-failed",
+                    format!("`{program}` failed: {message}"),
+                );
+            }
+            Ok(output) => {
+                return objects_from_bytes(&name, Some(renderer), &output, &options.limits);
+            }
+        }
+    }
+    if renderer == "helm" {
+        return skipped_chart(dir, "`helm` is not on PATH");
+    }
+    failed(
+        &name,
+        Some(renderer),
+        "not-rendered",
+        format!(
+            "Kustomization not rendered: none of {} is on PATH. Render it yourself and pipe it in: \
+             `kubectl kustomize {name} | palisade scan -`",
+            tried.join(", ")
+        ),
+    )
+}
+
+enum RunError {
+    NotFound,
+    Failed(String),
+}
+
+fn run_with_timeout(cmd: &mut Command, timeout: Duration, limit: u64) -> Result<Vec<u8>, RunError> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                RunError::NotFound
+            } else {
+                RunError::Failed(e.to_string())
+            }
+        })?;
+    // Drain both pipes on threads so a chatty renderer cannot block on a full pipe.
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(out) = stdout.as_mut() {
+            let _ = out.take(limit + 1).read_to_end(&mut buf);
+        }
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(err) = stderr.as_mut() {
+            let _ = err.take(64 * 1024).read_to_end(&mut buf);
+        }
+        buf
+    });
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if start.elapsed() > timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(RunError::Failed(format!(
+                    "timed out after {} s (a remote base that cannot be fetched?)",
+                    timeout.as_secs()
+                )));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(RunError::Failed(e.to_string())),
+        }
+    };
+    let out = out_reader.join().unwrap_or_default();
+    let err = err_reader.join().unwrap_or_default();
+    if !status.success() {
+        let text = String::from_utf8_lossy(&err);
+        let first = text
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no message");
+        return Err(RunError::Failed(format!("{status}: {}", first.trim())));
+    }
+    if out.len() as u64 > limit {
+        return Err(RunError::Failed(format!(
+            "output is over the {} limit",
+            mib(limit)
+        )));
+    }
+    Ok(out)
+}
+
+fn objects_from_bytes(
+    path: &str,
+    rendered_by: Option<&'static str>,
+    bytes: &[u8],
+    limits: &Limits,
+) -> UnitResult {
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return failed(
+            path,
+            rendered_by,
+            "encoding",
+            "UTF-16 is not supported; save the file as UTF-8".into(),
+        );
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            if let Some(nul) = text.find('\0') {
+                let line = line_of_offset(text, nul);
+                let mut result = failed(
+                    path,
+                    rendered_by,
+                    "encoding",
+                    "binary file (contains NUL bytes); not scanned".into(),
+                );
+                if let Some(d) = result.diagnostics.first_mut() {
+                    d.line = Some(line);
+                }
+                return result;
+            }
+            objects_from_text(path, rendered_by, text, limits)
+        }
+        Err(err) => {
+            let offset = err.valid_up_to();
+            let line = line_of_offset(&String::from_utf8_lossy(&bytes[..offset]), offset);
+            let mut result = failed(
+                path,
+                rendered_by,
+                "encoding",
+                format!(
+                    "invalid UTF-8 at byte {offset}; Kubernetes manifests must be UTF-8; not scanned"
+                ),
+            );
+            if let Some(d) = result.diagnostics.first_mut() {
+                d.line = Some(line);
+            }
+            result
+        }
+    }
+}
+
+fn line_of_offset(text: &str, offset: usize) -> u32 {
+    let end = offset.min(text.len());
+    u32::try_from(
+        text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1,
+    )
+    .unwrap_or(u32::MAX)
+}
+
+/// Whether the text looks like an unrendered Go/Helm template.
+fn looks_templated(text: &str) -> bool {
+    text.contains("{{")
+}
+
+fn objects_from_text(
+    path: &str,
+    rendered_by: Option<&'static str>,
+    text: &str,
+    limits: &Limits,
+) -> UnitResult {
+    let stream = parse_stream(text, limits);
+    let mut result = UnitResult {
+        source: Some(Source {
+            path: path.to_string(),
+            rendered_by,
+        }),
+        ..UnitResult::default()
+    };
+    let templated = looks_templated(text);
+    if templated && !stream.errors.is_empty() {
+        // A template is not YAML until rendered; one diagnostic for the file says so.
+        result.diagnostics.push(
+            Diagnostic::new(
+                DiagnosticLevel::Info,
+                "not-rendered",
+                "contains `{{ }}` template directives and is not valid YAML: an unrendered Helm or \
+                 Go template; render it (`helm template ...`) and pipe the output to `palisade scan -`",
+            )
+            .in_file(path),
+        );
+        return result;
+    }
+    for issue in &stream.errors {
+        result.diagnostics.push(issue_diagnostic(
+            path,
+            issue,
+            guess_object(text, issue.pos.line),
+        ));
+    }
+    for (document, doc) in stream.documents.into_iter().enumerate() {
+        let object_name = object_ref(&doc.value).map(|id| id.to_string());
+        if templated && doc.warnings.iter().any(|w| w.code == "non-string-key") {
+            result.diagnostics.push(
+                Diagnostic::new(
+                    DiagnosticLevel::Info,
+                    "not-rendered",
+                    "document contains `{{ }}` template directives (an unrendered Helm or Go template); skipped",
+                )
+                .in_file(path)
+                .at(doc.spans.pos().line, 1),
+            );
+            continue;
+        }
+        for warning in &doc.warnings {
+            let mut d = issue_diagnostic(path, warning, object_name.clone());
+            d.level = DiagnosticLevel::Warning;
+            result.diagnostics.push(d);
+        }
+        add_document(&mut result, path, doc.value, doc.spans, document);
+    }
+    result
+}
+
+/// Adds a document's object, or a List's items.
+fn add_document(
+    result: &mut UnitResult,
+    path: &str,
+    value: Value,
+    spans: SpanNode,
+    document: usize,
+) {
+    let Some(map) = value.as_object() else {
+        if !value.is_null() {
+            result.skipped += 1;
+        }
+        return;
+    };
+    let line = spans.pos().line;
+    let api_version = map.get("apiVersion");
+    let kind = map.get("kind");
+    match (api_version, kind) {
+        (Some(Value::String(_)), Some(Value::String(kind)))
+            if kind.ends_with("List") && map.get("items").is_some_and(Value::is_array) =>
+        {
+            expand_list(result, path, value, spans, document);
+        }
+        (Some(Value::String(_)), Some(Value::String(_))) => {
+            match Object::from_value(value, spans, 0, document) {
+                Some(object) => result.objects.push(object),
+                None => {
+                    result.diagnostics.push(
+                        Diagnostic::new(
+                            DiagnosticLevel::Warning,
+                            "not-an-object",
+                            "empty apiVersion or kind; document skipped",
+                        )
+                        .in_file(path)
+                        .at(line, 1),
+                    );
+                }
+            }
+        }
+        (None, None) => result.skipped += 1,
+        (a, k) => {
+            let what = match (a, k) {
+                (Some(Value::String(_)), None) => "has apiVersion but no kind".to_string(),
+                (None, Some(Value::String(_))) => "has kind but no apiVersion".to_string(),
+                _ => "has an apiVersion or kind that is not a string".to_string(),
+            };
+            result.diagnostics.push(
+                Diagnostic::new(
+                    DiagnosticLevel::Warning,
+                    "not-an-object",
+                    format!("document {what}; skipped"),
+                )
+                .in_file(path)
+                .at(line, 1),
+            );
+        }
+    }
+}
+
+fn expand_list(
+    result: &mut UnitResult,
+    path: &str,
+    value: Value,
+    spans: SpanNode,
+    document: usize,
+) {
+    let Value::Object(mut map) = value else {
+        return;
+    };
+    let list_api = map
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let list_kind = map
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let item_kind = list_kind
+        .strip_suffix("List")
+        .unwrap_or_default()
+        .to_string();
+    let items_pointer = JsonPointer::root().join("items");
+    let item_spans: Vec<SpanNode> = match &spans {
+        SpanNode::Map(_, entries) => {
+            let index = map.keys().position(|k| k == "items");
+            match index.and_then(|i| entries.get(i)) {
+                Some((_, SpanNode::Seq(_, items))) => items.clone(),
+                Some((pos, _)) => vec![SpanNode::Leaf(*pos)],
+                None => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
+    };
+    let list_pos = spans.pos();
+    let Some(Value::Array(items)) = map.remove("items") else {
+        return;
+    };
+    for (i, mut item) in items.into_iter().enumerate() {
+        let item_span = item_spans
+            .get(i)
+            .cloned()
+            .unwrap_or(SpanNode::Leaf(list_pos));
+        // Typed lists from the API (`DeploymentList`) omit each item's apiVersion and kind.
+        if let Value::Object(item_map) = &mut item {
+            if !item_kind.is_empty() && !item_map.contains_key("kind") {
+                item_map.insert("kind".into(), Value::String(item_kind.clone()));
+                item_map.insert("apiVersion".into(), Value::String(list_api.clone()));
+            }
+        }
+        let line = item_span.pos().line;
+        match Object::from_value(item, item_span, 0, document) {
+            Some(object) => result.objects.push(object),
+            None => result.diagnostics.push(
+                Diagnostic::new(
+                    DiagnosticLevel::Warning,
+                    "not-an-object",
+                    format!(
+                        "{items_pointer}/{i} of {list_kind} has no apiVersion or kind; skipped"
+                    ),
+                )
+                .in_file(path)
+                .at(line, 1),
+            ),
+        }
+    }
+}
+
+fn issue_diagnostic(path: &str, issue: &ParseIssue, object: Option<String>) -> Diagnostic {
+    let level = if issue.fatal {
+        DiagnosticLevel::Error
+    } else {
+        DiagnosticLevel::Warning
+    };
+    let message = if issue.fatal {
+        format!("{}; this document was not scanned", issue.message)
+    } else {
+        issue.message.clone()
+    };
+    let mut d = Diagnostic::new(level, issue.code, message)
+        .in_file(path)
+        .at(issue.pos.line, issue.pos.column);
+    d.object = object;
+    d
+}
+
+/// Names the object a broken document was probably about, from its `kind:` and first
+/// `name:` lines at the top of the document that contains `line`.
+fn guess_object(text: &str, line: u32) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let error_index = usize::try_from(line)
+        .ok()?
+        .saturating_sub(1)
+        .min(lines.len());
+    let start = lines[..error_index]
+        .iter()
+        .rposition(|l| l.starts_with("---"))
+        .map_or(0, |i| i + 1);
+    let mut kind = None;
+    let mut name = None;
+    for l in lines.iter().skip(start) {
+        if l.starts_with("---") {
+            break;
+        }
+        if let Some(k) = l.strip_prefix("kind:") {
+            kind.get_or_insert_with(|| k.trim().trim_matches(['"', '\'']).to_string());
+        } else if let Some(n) = l.strip_prefix("  name:") {
+            name.get_or_insert_with(|| n.trim().trim_matches(['"', '\'']).to_string());
+        }
+        if kind.is_some() && name.is_some() {
+            break;
+        }
+    }
+    match (kind, name) {
+        (Some(k), Some(n)) => Some(format!("{k} {n}")),
+        (Some(k), None) => Some(k),
+        _ => None,
+    }
+}

@@ -1,0 +1,100 @@
+//! Kubernetes objects as the inventory holds them: a JSON value, the positions of its nodes and
+//! the source it came from.
+
+use palisade_core::{JsonPointer, ObjectRef};
+use serde_json::Value;
+
+use crate::spans::{Pos, Resolved, SpanNode};
+
+/// Index of a [`Source`] in the inventory.
+pub type SourceId = usize;
+
+/// Where objects came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    /// The path as the user gave it (or found under a directory they gave); `-` for stdin.
+    pub path: String,
+    /// `kustomize` or `helm` when the objects are rendered output; their lines then refer to
+    /// the rendered stream, not to a file on disk.
+    pub rendered_by: Option<&'static str>,
+}
+
+/// One Kubernetes object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    pub id: ObjectRef,
+    pub value: Value,
+    pub spans: SpanNode,
+    pub source: SourceId,
+    /// 0-based index of the document in its source (items of a List share their list's).
+    pub document: usize,
+}
+
+impl Object {
+    /// Builds an object from a value and its spans; `None` when the value is not a Kubernetes
+    /// object (no string `apiVersion` and `kind`).
+    pub fn from_value(
+        value: Value,
+        spans: SpanNode,
+        source: SourceId,
+        document: usize,
+    ) -> Option<Self> {
+        let id = object_ref(&value)?;
+        Some(Object {
+            id,
+            value,
+            spans,
+            source,
+            document,
+        })
+    }
+
+    /// The value at `pointer`, if present.
+    pub fn get(&self, pointer: &JsonPointer) -> Option<&Value> {
+        self.value.pointer(pointer.as_str())
+    }
+
+    /// The source position of `pointer` (or of its deepest existing ancestor).
+    pub fn locate(&self, pointer: &JsonPointer) -> Resolved {
+        self.spans.resolve(&self.value, pointer.segments())
+    }
+
+    /// Position of the object itself (its first line).
+    pub fn pos(&self) -> Pos {
+        self.spans.pos()
+    }
+
+    /// `metadata.labels` as a map, when present.
+    pub fn labels(&self) -> Option<&serde_json::Map<String, Value>> {
+        self.value.pointer("/metadata/labels")?.as_object()
+    }
+
+    /// `metadata.annotations` as a map, when present.
+    pub fn annotations(&self) -> Option<&serde_json::Map<String, Value>> {
+        self.value.pointer("/metadata/annotations")?.as_object()
+    }
+}
+
+/// The identity of a value that has string `apiVersion` and `kind`.
+pub fn object_ref(value: &Value) -> Option<ObjectRef> {
+    let map = value.as_object()?;
+    let api_version = map.get("apiVersion")?.as_str()?;
+    let kind = map.get("kind")?.as_str()?;
+    if api_version.is_empty() || kind.is_empty() {
+        return None;
+    }
+    let metadata = map.get("metadata").and_then(Value::as_object);
+    let text = |key: &str| {
+        metadata
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    Some(ObjectRef {
+        api_version: api_version.to_string(),
+        kind: kind.to_string(),
+        namespace: text("namespace"),
+        name: text("name").or_else(|| text("generateName").map(|g| format!("{g}*"))),
+    })
+}

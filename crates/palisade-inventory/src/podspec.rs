@@ -1,0 +1,379 @@
+//! Pod specs inside workloads: where each workload kind keeps its pod template, so a rule
+//! written once for a pod spec reports the right path for every kind.
+
+use palisade_core::{JsonPointer, ObjectRef};
+use serde_json::Value;
+
+use crate::object::Object;
+
+/// Where a kind keeps its pod spec and the pod template's metadata.
+struct Workload {
+    group: &'static str,
+    kind: &'static str,
+    spec: &'static str,
+    metadata: &'static str,
+}
+
+const TEMPLATE_SPEC: &str = "/spec/template/spec";
+const TEMPLATE_METADATA: &str = "/spec/template/metadata";
+
+/// Every kind that embeds a pod spec. Groups are matched exactly; `extensions` covers the
+/// pre-1.16 API versions still found in old manifests.
+const WORKLOADS: &[Workload] = &[
+    Workload {
+        group: "",
+        kind: "Pod",
+        spec: "/spec",
+        metadata: "/metadata",
+    },
+    Workload {
+        group: "",
+        kind: "PodTemplate",
+        spec: "/template/spec",
+        metadata: "/template/metadata",
+    },
+    Workload {
+        group: "",
+        kind: "ReplicationController",
+        spec: TEMPLATE_SPEC,
+        metadata: TEMPLATE_METADATA,
+    },
+    Workload {
+        group: "apps",
+        kind: "Deployment",
+        spec: TEMPLATE_SPEC,
+        metadata: TEMPLATE_METADATA,
+    },
+    Workload {
+        group: "apps",
+        kind: "StatefulSet",
+        spec: TEMPLATE_SPEC,
+        metadata: TEMPLATE_METADATA,
+    },
+    Workload {
+        group: "apps",
+        kind: "DaemonSet",
+        spec: TEMPLATE_SPEC,
+        metadata: TEMPLATE_METADATA,
+    },
+    Workload {
+        group: "apps",
+        kind: "ReplicaSet",
+        spec: TEMPLATE_SPEC,
+        metadata: TEMPLATE_METADATA,
+    },
+    Workload {
+        group: "extensions",
+        kind: "Deployment",
+        spec: TEMPLATE_SPEC,
+        metadata: TEMPLATE_METADATA,
+    },
+    Workload {
+        group: "extensions",
+        kind: "DaemonSet",
+        spec: TEMPLATE_SPEC,
+        metadata: TEMPLATE_METADATA,
+    },
+    Workload {
+        group: "extensions",
+        kind: "ReplicaSet",
+        spec: TEMPLATE_SPEC,
+        metadata: TEMPLATE_METADATA,
+    },
+    Workload {
+        group: "batch",
+        kind: "Job",
+        spec: TEMPLATE_SPEC,
+        metadata: TEMPLATE_METADATA,
+    },
+    Workload {
+        group: "batch",
+        kind: "CronJob",
+        spec: "/spec/jobTemplate/spec/template/spec",
+        metadata: "/spec/jobTemplate/spec/template/metadata",
+    },
+    Workload {
+        group: "argoproj.io",
+        kind: "Rollout",
+        spec: TEMPLATE_SPEC,
+        metadata: TEMPLATE_METADATA,
+    },
+    Workload {
+        group: "serving.knative.dev",
+        kind: "Service",
+        spec: TEMPLATE_SPEC,
+        metadata: TEMPLATE_METADATA,
+    },
+    Workload {
+        group: "serving.knative.dev",
+        kind: "Configuration",
+        spec: TEMPLATE_SPEC,
+        metadata: TEMPLATE_METADATA,
+    },
+    Workload {
+        group: "serving.knative.dev",
+        kind: "Revision",
+        spec: "/spec",
+        metadata: "/metadata",
+    },
+    Workload {
+        group: "apps.openshift.io",
+        kind: "DeploymentConfig",
+        spec: TEMPLATE_SPEC,
+        metadata: TEMPLATE_METADATA,
+    },
+];
+
+fn workload(id: &ObjectRef) -> Option<&'static Workload> {
+    let group = id.group();
+    WORKLOADS
+        .iter()
+        .find(|w| w.kind == id.kind && w.group == group)
+}
+
+/// Whether objects of this identity's kind carry a pod spec.
+pub fn is_workload(id: &ObjectRef) -> bool {
+    workload(id).is_some()
+}
+
+/// The pod spec of a workload.
+#[derive(Debug, Clone, Copy)]
+pub struct PodSpec<'a> {
+    /// Pointer to the spec inside the object, such as `/spec/template/spec`.
+    pub pointer: &'static str,
+    /// Pointer to the pod (template) metadata.
+    pub metadata_pointer: &'static str,
+    /// The spec's value; `Value::Null` when the workload has none (for example an Argo Rollout
+    /// with `workloadRef`).
+    pub value: &'a Value,
+}
+
+impl<'a> PodSpec<'a> {
+    /// The pointer to a field of the spec, such as `hostNetwork`.
+    pub fn field(&self, name: &str) -> JsonPointer {
+        JsonPointer::parse(self.pointer)
+            .unwrap_or_default()
+            .join(name)
+    }
+
+    /// The pod template's metadata.
+    pub fn metadata(&self, object: &'a Object) -> Option<&'a Value> {
+        object.value.pointer(self.metadata_pointer)
+    }
+
+    /// Every container: regular, init and ephemeral, in that order.
+    pub fn containers(&self) -> impl Iterator<Item = Container<'a>> + 'a {
+        let spec = self.value;
+        let base = self.pointer;
+        ContainerKind::ALL.into_iter().flat_map(move |kind| {
+            spec.get(kind.field())
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(move |(index, value)| Container {
+                    kind,
+                    index,
+                    pointer: JsonPointer::parse(base)
+                        .unwrap_or_default()
+                        .join(kind.field())
+                        .join(index),
+                    value,
+                })
+        })
+    }
+}
+
+/// The pod spec of `object`, when its kind has one.
+pub fn pod_spec(object: &Object) -> Option<PodSpec<'_>> {
+    let w = workload(&object.id)?;
+    Some(PodSpec {
+        pointer: w.spec,
+        metadata_pointer: w.metadata,
+        value: object.value.pointer(w.spec).unwrap_or(&Value::Null),
+    })
+}
+
+/// Which list of the pod spec a container is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContainerKind {
+    Container,
+    Init,
+    Ephemeral,
+}
+
+impl ContainerKind {
+    pub const ALL: [ContainerKind; 3] = [
+        ContainerKind::Container,
+        ContainerKind::Init,
+        ContainerKind::Ephemeral,
+    ];
+
+    /// The pod spec field that holds this kind of container.
+    pub fn field(self) -> &'static str {
+        match self {
+            ContainerKind::Container => "containers",
+            ContainerKind::Init => "initContainers",
+            ContainerKind::Ephemeral => "ephemeralContainers",
+        }
+    }
+
+    /// How messages name this kind: `container`, `init container`, `ephemeral container`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            ContainerKind::Container => "container",
+            ContainerKind::Init => "init container",
+            ContainerKind::Ephemeral => "ephemeral container",
+        }
+    }
+}
+
+/// One container of a pod spec.
+#[derive(Debug, Clone)]
+pub struct Container<'a> {
+    pub kind: ContainerKind,
+    pub index: usize,
+    /// Pointer to the container, such as `/spec/template/spec/containers/0`.
+    pub pointer: JsonPointer,
+    pub value: &'a Value,
+}
+
+impl<'a> Container<'a> {
+    /// The container's name, or `#<index>` when it has none.
+    pub fn name(&self) -> String {
+        match self.value.get("name").and_then(Value::as_str) {
+            Some(name) => name.to_string(),
+            None => format!("#{}", self.index),
+        }
+    }
+
+    /// `container "web"` / `init container "setup"`, for messages.
+    pub fn describe(&self) -> String {
+        format!("{} \"{}\"", self.kind.noun(), self.name())
+    }
+
+    /// The pointer to a field of the container, such as `securityContext/privileged`.
+    pub fn field(&self, path: &[&str]) -> JsonPointer {
+        self.pointer.join_all(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml::{Limits, parse_stream};
+
+    fn object(yaml: &str) -> Object {
+        let mut stream = parse_stream(yaml, &Limits::default());
+        let doc = stream.documents.remove(0);
+        Object::from_value(doc.value, doc.spans, 0, 0).unwrap()
+    }
+
+    fn container_paths(yaml: &str) -> Vec<String> {
+        let obj = object(yaml);
+        let spec = pod_spec(&obj).expect("a workload");
+        spec.containers().map(|c| c.pointer.to_string()).collect()
+    }
+
+    #[test]
+    fn every_workload_kind_yields_its_pod_spec_path() {
+        let cases = [
+            (
+                "v1",
+                "Pod",
+                "spec:\n  containers: [{name: a}]",
+                "/spec/containers/0",
+            ),
+            (
+                "v1",
+                "PodTemplate",
+                "template:\n  spec:\n    containers: [{name: a}]",
+                "/template/spec/containers/0",
+            ),
+            (
+                "v1",
+                "ReplicationController",
+                "spec:\n  template:\n    spec:\n      containers: [{name: a}]",
+                "/spec/template/spec/containers/0",
+            ),
+            (
+                "apps/v1",
+                "Deployment",
+                "spec:\n  template:\n    spec:\n      containers: [{name: a}]",
+                "/spec/template/spec/containers/0",
+            ),
+            (
+                "apps/v1",
+                "StatefulSet",
+                "spec:\n  template:\n    spec:\n      containers: [{name: a}]",
+                "/spec/template/spec/containers/0",
+            ),
+            (
+                "apps/v1",
+                "DaemonSet",
+                "spec:\n  template:\n    spec:\n      containers: [{name: a}]",
+                "/spec/template/spec/containers/0",
+            ),
+            (
+                "apps/v1",
+                "ReplicaSet",
+                "spec:\n  template:\n    spec:\n      containers: [{name: a}]",
+                "/spec/template/spec/containers/0",
+            ),
+            (
+                "batch/v1",
+                "Job",
+                "spec:\n  template:\n    spec:\n      containers: [{name: a}]",
+                "/spec/template/spec/containers/0",
+            ),
+            (
+                "batch/v1",
+                "CronJob",
+                "spec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: [{name: a}]",
+                "/spec/jobTemplate/spec/template/spec/containers/0",
+            ),
+            (
+                "argoproj.io/v1alpha1",
+                "Rollout",
+                "spec:\n  template:\n    spec:\n      containers: [{name: a}]",
+                "/spec/template/spec/containers/0",
+            ),
+            (
+                "serving.knative.dev/v1",
+                "Service",
+                "spec:\n  template:\n    spec:\n      containers: [{image: a}]",
+                "/spec/template/spec/containers/0",
+            ),
+        ];
+        for (api, kind, body, expected) in cases {
+            let yaml = format!("apiVersion: {api}\nkind: {kind}\nmetadata: {{name: x}}\n{body}\n");
+            assert_eq!(container_paths(&yaml), [expected], "{kind}");
+        }
+    }
+
+    #[test]
+    fn core_service_is_not_a_workload_but_knative_service_is() {
+        let core = object("apiVersion: v1\nkind: Service\nmetadata: {name: x}\n");
+        assert!(pod_spec(&core).is_none());
+        let knative =
+            object("apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: x}\n");
+        assert!(pod_spec(&knative).is_some());
+    }
+
+    #[test]
+    fn lists_init_and_ephemeral_containers_after_regular_ones() {
+        let paths = container_paths(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  initContainers: [{name: i}]\n  \
+             containers: [{name: a}, {name: b}]\n  ephemeralContainers: [{name: e}]\n",
+        );
+        assert_eq!(
+            paths,
+            [
+                "/spec/containers/0",
+                "/spec/containers/1",
+                "/spec/initContainers/0",
+                "/spec/ephemeralContainers/0"
+            ]
+        );
+    }
+}

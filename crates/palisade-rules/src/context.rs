@@ -1,0 +1,187 @@
+//! What a rule sees while it checks one object, and how it reports.
+
+use palisade_core::JsonPointer;
+use palisade_inventory::{Container, Inventory, Object, PodSpec};
+use serde_json::{Map, Value};
+
+/// The object under evaluation, the inventory around it, and the rule's verdicts so far.
+pub struct Context<'a> {
+    pub object: &'a Object,
+    pub inventory: &'a Inventory,
+    /// The pod spec, for rules that target pod specs.
+    pub pod: Option<PodSpec<'a>>,
+    pub(crate) findings: Vec<(JsonPointer, String)>,
+    pub(crate) not_assessed: Option<String>,
+    pub(crate) type_errors: Vec<(JsonPointer, String)>,
+}
+
+impl<'a> Context<'a> {
+    pub(crate) fn new(
+        object: &'a Object,
+        inventory: &'a Inventory,
+        pod: Option<PodSpec<'a>>,
+    ) -> Self {
+        Context {
+            object,
+            inventory,
+            pod,
+            findings: Vec::new(),
+            not_assessed: None,
+            type_errors: Vec::new(),
+        }
+    }
+
+    /// Reports a finding at `path` (the offending field, or where a missing field belongs).
+    pub fn report(&mut self, path: JsonPointer, message: impl Into<String>) {
+        self.findings.push((path, message.into()));
+    }
+
+    /// Says the rule could not evaluate this object, and why. The object counts as
+    /// `not_assessed` (never as passed) unless the rule also reported findings.
+    pub fn not_assessed(&mut self, reason: impl Into<String>) {
+        self.not_assessed.get_or_insert_with(|| reason.into());
+    }
+
+    /// The value at `path`, if present and not null.
+    pub fn get(&self, path: &JsonPointer) -> Option<&'a Value> {
+        self.object
+            .value
+            .pointer(path.as_str())
+            .filter(|v| !v.is_null())
+    }
+
+    fn mismatch(&mut self, path: &JsonPointer, expected: &str, found: &Value) {
+        let found = match found {
+            Value::Bool(_) => "a boolean".to_string(),
+            Value::Number(n) => format!("the number {n}"),
+            Value::String(s) => format!("the string {:?}", truncate(s)),
+            Value::Array(_) => "a list".to_string(),
+            Value::Object(_) => "a mapping".to_string(),
+            Value::Null => "null".to_string(),
+        };
+        let message = format!(
+            "`{path}` must be {expected}, found {found}; the API server rejects this object"
+        );
+        self.not_assessed(format!("type mismatch at {path}"));
+        self.type_errors.push((path.clone(), message));
+    }
+
+    /// A boolean field. A field of another type is reported as a type mismatch (a diagnostic,
+    /// and the object is not assessed) and reads as absent.
+    pub fn bool_at(&mut self, path: &JsonPointer) -> Option<bool> {
+        match self.get(path)? {
+            Value::Bool(b) => Some(*b),
+            other => {
+                self.mismatch(path, "true or false", other);
+                None
+            }
+        }
+    }
+
+    /// An integer field (see [`Context::bool_at`] for mismatches).
+    pub fn int_at(&mut self, path: &JsonPointer) -> Option<i64> {
+        match self.get(path)? {
+            Value::Number(n) if n.as_i64().is_some() => n.as_i64(),
+            other => {
+                self.mismatch(path, "an integer", other);
+                None
+            }
+        }
+    }
+
+    /// A string field (see [`Context::bool_at`] for mismatches).
+    pub fn str_at(&mut self, path: &JsonPointer) -> Option<&'a str> {
+        match self.get(path)? {
+            Value::String(s) => Some(s.as_str()),
+            other => {
+                self.mismatch(path, "a string", other);
+                None
+            }
+        }
+    }
+
+    /// A list field; empty when absent (see [`Context::bool_at`] for mismatches).
+    pub fn array_at(&mut self, path: &JsonPointer) -> &'a [Value] {
+        match self.get(path) {
+            None => &[],
+            Some(Value::Array(items)) => items.as_slice(),
+            Some(other) => {
+                self.mismatch(path, "a list", other);
+                &[]
+            }
+        }
+    }
+
+    /// A mapping field (see [`Context::bool_at`] for mismatches).
+    pub fn map_at(&mut self, path: &JsonPointer) -> Option<&'a Map<String, Value>> {
+        match self.get(path)? {
+            Value::Object(map) => Some(map),
+            other => {
+                self.mismatch(path, "a mapping", other);
+                None
+            }
+        }
+    }
+
+    /// The pod spec's pointer for a field, such as `hostNetwork`.
+    pub fn pod_field(&self, name: &str) -> JsonPointer {
+        self.pod.map(|p| p.field(name)).unwrap_or_default()
+    }
+
+    /// Every container of the pod spec (regular, init, ephemeral). A `containers` field of the
+    /// wrong type is reported as a type mismatch.
+    pub fn containers(&mut self) -> Vec<Container<'a>> {
+        let Some(pod) = self.pod else {
+            return Vec::new();
+        };
+        for kind in palisade_inventory::ContainerKind::ALL {
+            let path = pod.field(kind.field());
+            let _ = self.array_at(&path);
+        }
+        pod.containers().filter(|c| c.value.is_object()).collect()
+    }
+
+    /// A security-context field as the kubelet applies it: the container's value when set,
+    /// otherwise the pod's. Returns the value and the pointer it came from.
+    pub fn effective_security_bool(
+        &mut self,
+        container: &Container<'_>,
+        field: &str,
+    ) -> Option<(bool, JsonPointer)> {
+        let own = container.field(&["securityContext", field]);
+        if let Some(v) = self.bool_at(&own) {
+            return Some((v, own));
+        }
+        let pod = self.pod_field("securityContext").join(field);
+        self.bool_at(&pod).map(|v| (v, pod))
+    }
+
+    /// Integer variant of [`Context::effective_security_bool`].
+    pub fn effective_security_int(
+        &mut self,
+        container: &Container<'_>,
+        field: &str,
+    ) -> Option<(i64, JsonPointer)> {
+        let own = container.field(&["securityContext", field]);
+        if let Some(v) = self.int_at(&own) {
+            return Some((v, own));
+        }
+        let pod = self.pod_field("securityContext").join(field);
+        self.int_at(&pod).map(|v| (v, pod))
+    }
+
+    /// Whether the pod declares itself a Windows pod (`spec.os.name: windows`), to which Linux
+    /// user and privilege settings do not apply.
+    pub fn is_windows_pod(&mut self) -> bool {
+        let path = self.pod_field("os").join("name");
+        self.str_at(&path) == Some("windows")
+    }
+}
+
+fn truncate(s: &str) -> String {
+    if s.chars().count() > 40 {
+        format!("{}...", s.chars().take(40).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}

@@ -1,0 +1,22 @@
+//! Palisade's built-in rules, the one registry that lists them, and the engine that evaluates
+//! them over an inventory.
+//!
+//! A rule is one file under `rules/`, declared with [`declare_rule!`]: its doc comment is its
+//! documentation (shown by `palisade rules ID`, in SARIF and in the generated docs), and its
+//! compliance mappings are typed data. The registry in `registry.rs` is a hand-edited table; no
+//! build script or linker trick discovers rules, so the table is the single place to read what
+//! ships. The engine lives here rather than in the binary so that the admission webhook and the
+//! cluster scanner evaluate rules exactly as `palisade scan` does.
+
+pub mod context;
+pub mod engine;
+#[macro_use]
+pub mod macros;
+pub mod registry;
+pub mod rule;
+pub mod rules;
+
+pub use context::Context;
+pub use engine::{EngineOutput, evaluate};
+pub use registry::{all_rules, find_rule};
+pub use rule::{Rule, Target};

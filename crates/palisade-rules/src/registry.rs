@@ -1,0 +1,34 @@
+//! The one table of built-in rules. Add a rule here and nowhere else; ids are never reused
+//! (a retired rule keeps its id reserved in `RETIRED_IDS`).
+
+use crate::rule::Rule;
+use crate::rules::*;
+
+static RULES: &[&dyn Rule] = &[
+    &PrivilegedContainer,
+    &PrivilegeEscalationAllowed,
+    &RootUserAllowed,
+    &HostNamespaceShared,
+    &HostPathVolume,
+    &ResourceLimitsMissing,
+    &MutableImageTag,
+    &ExternallyExposedService,
+    &MissingSecretReference,
+    &ClusterAdminBinding,
+];
+
+/// Ids that were published and retired; a new rule must not take them.
+pub const RETIRED_IDS: &[&str] = &[];
+
+/// Every built-in rule, in registry order.
+pub fn all_rules() -> &'static [&'static dyn Rule] {
+    RULES
+}
+
+/// The rule with this id or slug (case-insensitive).
+pub fn find_rule(id_or_slug: &str) -> Option<&'static dyn Rule> {
+    RULES.iter().copied().find(|r| {
+        r.meta().id.eq_ignore_ascii_case(id_or_slug)
+            || r.meta().slug.eq_ignore_ascii_case(id_or_slug)
+    })
+}

@@ -1,0 +1,26 @@
+//! The rule trait.
+
+use palisade_core::RuleMeta;
+
+use crate::context::Context;
+
+/// Which objects a rule is evaluated on.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// Every object that embeds a pod spec (Pod, Deployment, CronJob, Rollout, ...).
+    /// [`Context::pod`] is set.
+    PodSpec,
+    /// Objects of these `(group, kind)` pairs.
+    Kinds(&'static [(&'static str, &'static str)]),
+}
+
+/// A check over one object (with the whole inventory at hand for cross-object rules).
+pub trait Rule: Sync + Send {
+    /// The rule's id, title, severity, docs and controls.
+    fn meta(&self) -> &'static RuleMeta;
+    /// Which objects it applies to.
+    fn target(&self) -> Target;
+    /// Evaluates one object; reports findings, or that the object could not be assessed,
+    /// through `cx`.
+    fn check(&self, cx: &mut Context<'_>);
+}

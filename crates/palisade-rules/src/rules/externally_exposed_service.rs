@@ -1,0 +1,181 @@
+use serde_json::Value;
+
+use crate::context::Context;
+use crate::rule::{Rule, Target};
+
+/// Annotations by which cloud providers make a LoadBalancer internal (reachable only from the
+/// VPC or VNet), with the values that mean "internal".
+const INTERNAL_LB_ANNOTATIONS: &[(&str, &[&str])] = &[
+    (
+        "networking.gke.io/load-balancer-type",
+        &["Internal", "internal"],
+    ),
+    (
+        "cloud.google.com/load-balancer-type",
+        &["Internal", "internal"],
+    ),
+    (
+        "service.beta.kubernetes.io/aws-load-balancer-internal",
+        &["true", "0.0.0.0/0"],
+    ),
+    (
+        "service.beta.kubernetes.io/aws-load-balancer-scheme",
+        &["internal"],
+    ),
+    (
+        "service.beta.kubernetes.io/azure-load-balancer-internal",
+        &["true"],
+    ),
+    (
+        "service.beta.kubernetes.io/oci-load-balancer-internal",
+        &["true"],
+    ),
+    (
+        "service.beta.kubernetes.io/openstack-internal-load-balancer",
+        &["true"],
+    ),
+    (
+        "service.kubernetes.io/ibm-load-balancer-cloud-provider-ip-type",
+        &["private"],
+    ),
+];
+
+declare_rule! {
+    /// ## What it checks
+    /// Services of type `LoadBalancer` (unless a cloud annotation makes the load balancer
+    /// internal) and `NodePort`. A LoadBalancer without `loadBalancerSourceRanges` is called
+    /// out as reachable from any address.
+    ///
+    /// ## Why it matters
+    /// These types publish the selected pods outside the cluster: a LoadBalancer usually to the
+    /// internet, a NodePort on every node's address. Every such Service is an entry point of an
+    /// attack path (MITRE ATT&CK T1190, Exploit Public-Facing Application), and NodePorts
+    /// bypass the ingress controller's TLS, authentication and WAF.
+    ///
+    /// ## Severity
+    /// Medium: exposure is often intended, but it must be deliberate and narrow.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// apiVersion: v1
+    /// kind: Service
+    /// metadata: {name: admin}
+    /// spec:
+    ///   type: LoadBalancer
+    ///   ports: [{port: 443}]
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// apiVersion: v1
+    /// kind: Service
+    /// metadata: {name: admin}
+    /// spec:
+    ///   type: ClusterIP      # published through the Ingress controller instead
+    ///   ports: [{port: 443}]
+    /// ```
+    ///
+    /// ## Remediation
+    /// Use `ClusterIP` behind an Ingress or Gateway that terminates TLS and authenticates; if a
+    /// LoadBalancer is needed, make it internal or restrict `loadBalancerSourceRanges`.
+    ///
+    /// ## References
+    /// - Kubernetes documentation, "Service", "Type LoadBalancer" and "Type NodePort"
+    /// - MITRE ATT&CK T1190
+    pub struct ExternallyExposedService {
+        id: "NET001",
+        slug: "externally-exposed-service",
+        title: "Service is exposed outside the cluster",
+        severity: Medium,
+        controls: [
+            NsaCisa12 "network/network-policies",
+            MitreAttack "T1190",
+        ],
+        remediation: "Use ClusterIP behind an Ingress/Gateway, an internal load balancer, or restrict loadBalancerSourceRanges.",
+    }
+}
+
+impl Rule for ExternallyExposedService {
+    fn meta(&self) -> &'static palisade_core::RuleMeta {
+        Self::metadata()
+    }
+
+    fn target(&self) -> Target {
+        Target::Kinds(&[("", "Service")])
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let type_path = palisade_core::JsonPointer::root().join("spec").join("type");
+        let Some(service_type) = cx.str_at(&type_path) else {
+            return;
+        };
+        let ports = describe_ports(
+            cx.get(
+                &palisade_core::JsonPointer::root()
+                    .join("spec")
+                    .join("ports"),
+            ),
+        );
+        match service_type {
+            "LoadBalancer" => {
+                if is_internal(cx) {
+                    return;
+                }
+                let ranges_path = palisade_core::JsonPointer::root()
+                    .join("spec")
+                    .join("loadBalancerSourceRanges");
+                let restricted = !cx.array_at(&ranges_path).is_empty();
+                let reach = if restricted {
+                    "reachable from the addresses in loadBalancerSourceRanges"
+                } else {
+                    "reachable from any address (no loadBalancerSourceRanges)"
+                };
+                cx.report(
+                    type_path,
+                    format!("type LoadBalancer publishes {ports} outside the cluster, {reach}"),
+                );
+            }
+            "NodePort" => {
+                cx.report(
+                    type_path,
+                    format!("type NodePort publishes {ports} on every node's address"),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+fn is_internal(cx: &Context<'_>) -> bool {
+    let Some(annotations) = cx.object.annotations() else {
+        return false;
+    };
+    INTERNAL_LB_ANNOTATIONS.iter().any(|(key, values)| {
+        annotations
+            .get(*key)
+            .and_then(Value::as_str)
+            .is_some_and(|v| values.contains(&v))
+    })
+}
+
+fn describe_ports(ports: Option<&Value>) -> String {
+    let list: Vec<String> = ports
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| {
+            let port = p.get("port")?;
+            let protocol = p.get("protocol").and_then(Value::as_str).unwrap_or("TCP");
+            Some(format!("{protocol}/{port}"))
+        })
+        .collect();
+    if list.is_empty() {
+        "its ports".to_string()
+    } else {
+        format!(
+            "port{} {}",
+            if list.len() > 1 { "s" } else { "" },
+            list.join(", ")
+        )
+    }
+}

@@ -1,0 +1,262 @@
+use palisade_core::JsonPointer;
+use palisade_inventory::{Inventory, Object};
+use serde_json::Value;
+
+use crate::context::Context;
+use crate::rule::{Rule, Target};
+
+/// Kinds that create a Secret, and where they name it (`None`: the object's own name).
+const SECRET_PRODUCERS: &[(&str, &str, Option<&str>)] = &[
+    ("", "Secret", None),
+    ("bitnami.com", "SealedSecret", None),
+    (
+        "external-secrets.io",
+        "ExternalSecret",
+        Some("/spec/target/name"),
+    ),
+    ("cert-manager.io", "Certificate", Some("/spec/secretName")),
+    (
+        "secrets.hashicorp.com",
+        "VaultStaticSecret",
+        Some("/spec/destination/name"),
+    ),
+    (
+        "secrets.hashicorp.com",
+        "VaultDynamicSecret",
+        Some("/spec/destination/name"),
+    ),
+];
+
+fn produced_name(object: &Object, field: Option<&str>) -> Option<String> {
+    field
+        .and_then(|f| object.value.pointer(f))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| object.id.name.clone())
+}
+
+fn same_namespace(a: Option<&str>, b: Option<&str>) -> bool {
+    // An object written without a namespace lands where it is applied; treat it as matching.
+    a.is_none() || b.is_none() || a == b
+}
+
+/// Whether the inventory holds anything that creates the Secret `name` in `namespace`, and
+/// whether it holds any Secret producer in that namespace at all.
+fn lookup(inventory: &Inventory, namespace: Option<&str>, name: &str) -> (bool, bool) {
+    let mut namespace_has_secrets = false;
+    for (group, kind, field) in SECRET_PRODUCERS {
+        for object in inventory.of_kind(group, kind) {
+            if !same_namespace(object.id.namespace.as_deref(), namespace) {
+                continue;
+            }
+            namespace_has_secrets = true;
+            if produced_name(object, *field).as_deref() == Some(name) {
+                return (true, true);
+            }
+        }
+    }
+    (false, namespace_has_secrets)
+}
+
+/// A reference to a Secret: where, which name, whether `optional: true`.
+struct Reference {
+    path: JsonPointer,
+    name: String,
+    optional: bool,
+    how: &'static str,
+}
+
+fn collect(cx: &mut Context<'_>) -> Vec<Reference> {
+    let mut refs = Vec::new();
+    let is_optional = |v: &Value| v.get("optional").and_then(Value::as_bool) == Some(true);
+    let volumes_path = cx.pod_field("volumes");
+    for (i, volume) in cx.array_at(&volumes_path).iter().enumerate() {
+        if let Some(secret) = volume.get("secret") {
+            if let Some(name) = secret.get("secretName").and_then(Value::as_str) {
+                refs.push(Reference {
+                    path: volumes_path.join_all([
+                        i.to_string(),
+                        "secret".into(),
+                        "secretName".into(),
+                    ]),
+                    name: name.to_string(),
+                    optional: is_optional(secret),
+                    how: "mounted as a volume",
+                });
+            }
+        }
+        let sources = volume
+            .pointer("/projected/sources")
+            .and_then(Value::as_array);
+        for (j, source) in sources.into_iter().flatten().enumerate() {
+            if let Some(secret) = source.get("secret") {
+                if let Some(name) = secret.get("name").and_then(Value::as_str) {
+                    refs.push(Reference {
+                        path: volumes_path.join_all([
+                            i.to_string(),
+                            "projected".into(),
+                            "sources".into(),
+                            j.to_string(),
+                            "secret".into(),
+                            "name".into(),
+                        ]),
+                        name: name.to_string(),
+                        optional: is_optional(secret),
+                        how: "projected into a volume",
+                    });
+                }
+            }
+        }
+    }
+    let pulls_path = cx.pod_field("imagePullSecrets");
+    for (i, pull) in cx.array_at(&pulls_path).iter().enumerate() {
+        if let Some(name) = pull.get("name").and_then(Value::as_str) {
+            refs.push(Reference {
+                path: pulls_path.join(i).join("name"),
+                name: name.to_string(),
+                optional: false,
+                how: "used as an image pull secret",
+            });
+        }
+    }
+    for container in cx.containers() {
+        let env_path = container.field(&["env"]);
+        for (i, env) in cx.array_at(&env_path).iter().enumerate() {
+            if let Some(key_ref) = env.pointer("/valueFrom/secretKeyRef") {
+                if let Some(name) = key_ref.get("name").and_then(Value::as_str) {
+                    refs.push(Reference {
+                        path: env_path.join_all([
+                            i.to_string(),
+                            "valueFrom".into(),
+                            "secretKeyRef".into(),
+                            "name".into(),
+                        ]),
+                        name: name.to_string(),
+                        optional: is_optional(key_ref),
+                        how: "read into an environment variable",
+                    });
+                }
+            }
+        }
+        let env_from_path = container.field(&["envFrom"]);
+        for (i, from) in cx.array_at(&env_from_path).iter().enumerate() {
+            if let Some(secret_ref) = from.get("secretRef") {
+                if let Some(name) = secret_ref.get("name").and_then(Value::as_str) {
+                    refs.push(Reference {
+                        path: env_from_path.join_all([
+                            i.to_string(),
+                            "secretRef".into(),
+                            "name".into(),
+                        ]),
+                        name: name.to_string(),
+                        optional: is_optional(secret_ref),
+                        how: "loaded as environment variables",
+                    });
+                }
+            }
+        }
+    }
+    refs
+}
+
+declare_rule! {
+    /// ## What it checks
+    /// Secrets that a pod spec references (secret volumes, projected volumes, `secretKeyRef`,
+    /// `envFrom.secretRef`, `imagePullSecrets`) and that nothing in the scanned inventory
+    /// creates. Secrets created by SealedSecret, ExternalSecret, cert-manager Certificate and
+    /// Vault Secrets Operator objects count as present. References marked `optional: true` are
+    /// skipped.
+    ///
+    /// Scanning manifests is usually scanning part of a cluster: a Secret may be created by
+    /// hand or by a tool outside the files. So the rule only reports a missing Secret when the
+    /// scanned set does manage Secrets in that namespace (or is a complete cluster snapshot);
+    /// otherwise the reference is `not_assessed` in the coverage report, never "pass".
+    ///
+    /// ## Why it matters
+    /// A pod whose Secret is missing does not start, and whoever can create Secrets in the
+    /// namespace decides what it gets: a planted `imagePullSecrets` entry or a credentials
+    /// Secret under the expected name feeds the workload attacker-chosen data (MITRE ATT&CK
+    /// T1552 for the credentials involved). It is also the usual sign of a rename that missed
+    /// a reference.
+    ///
+    /// ## Severity
+    /// Low: an integrity and availability risk that needs Secret-create rights to exploit.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// # the manifests define Secret "db-credentials" but the pod reads "db-credential"
+    /// env:
+    /// - name: PASSWORD
+    ///   valueFrom:
+    ///     secretKeyRef: {name: db-credential, key: password}
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// env:
+    /// - name: PASSWORD
+    ///   valueFrom:
+    ///     secretKeyRef: {name: db-credentials, key: password}
+    /// ```
+    ///
+    /// ## Remediation
+    /// Fix the reference, add the Secret (or the SealedSecret/ExternalSecret that makes it) to
+    /// the manifests, or mark the reference `optional: true` when the workload copes without it.
+    ///
+    /// ## References
+    /// - Kubernetes documentation, "Secrets", "Using Secrets"
+    /// - NSA/CISA Kubernetes Hardening Guide v1.2, "Secrets"
+    pub struct MissingSecretReference {
+        id: "SEC001",
+        slug: "missing-secret-reference",
+        title: "Pod references a Secret that is not defined",
+        severity: Low,
+        controls: [
+            NsaCisa12 "network/secrets",
+            MitreAttack "T1552",
+        ],
+        remediation: "Define the Secret (or its SealedSecret/ExternalSecret), fix the name, or mark the reference optional.",
+    }
+}
+
+impl Rule for MissingSecretReference {
+    fn meta(&self) -> &'static palisade_core::RuleMeta {
+        Self::metadata()
+    }
+
+    fn target(&self) -> Target {
+        Target::PodSpec
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let namespace = cx.object.id.namespace.clone();
+        for reference in collect(cx) {
+            if reference.optional {
+                continue;
+            }
+            let (present, namespace_managed) =
+                lookup(cx.inventory, namespace.as_deref(), &reference.name);
+            if present {
+                continue;
+            }
+            let where_ = namespace
+                .as_deref()
+                .map(|n| format!(" in namespace {n}"))
+                .unwrap_or_default();
+            if namespace_managed || cx.inventory.complete {
+                cx.report(
+                    reference.path,
+                    format!(
+                        "Secret \"{}\" ({}) is not defined{where_}",
+                        reference.name, reference.how
+                    ),
+                );
+            } else {
+                cx.not_assessed(format!(
+                    "Secret \"{}\" is not in the scanned manifests, which define no Secret{where_}; it may be created outside them (scan a cluster snapshot to assess)",
+                    reference.name
+                ));
+            }
+        }
+    }
+}

@@ -1,0 +1,133 @@
+use crate::context::Context;
+use crate::rule::{Rule, Target};
+
+/// What an image reference pins, read from the string as written (a parser that fills in
+/// `latest` for a missing tag would hide the problem this rule looks for).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ImagePin<'a> {
+    Digest,
+    Tag(&'a str),
+    NoTag,
+}
+
+pub(crate) fn image_pin(image: &str) -> ImagePin<'_> {
+    if image.contains('@') {
+        return ImagePin::Digest;
+    }
+    // The tag follows the last ':' of the last path component; a ':' before a '/' is a
+    // registry port.
+    let last = image.rsplit('/').next().unwrap_or(image);
+    match last.rsplit_once(':') {
+        Some((_, tag)) if !tag.is_empty() => ImagePin::Tag(tag),
+        _ => ImagePin::NoTag,
+    }
+}
+
+declare_rule! {
+    /// ## What it checks
+    /// Container images referenced without a tag (which means `latest`) or with the `latest`
+    /// tag, and not pinned by digest (`@sha256:...`).
+    ///
+    /// ## Why it matters
+    /// A mutable reference runs whatever the registry serves at pull time. Whoever can push to
+    /// the repository, or poison a cache or mirror, changes what runs in the cluster without a
+    /// change in Git (MITRE ATT&CK T1525, Implant Internal Image; T1195, Supply Chain
+    /// Compromise). It also makes scans and rollbacks meaningless: the image that was reviewed
+    /// is not necessarily the one running.
+    ///
+    /// ## Severity
+    /// Medium: exploiting it needs write access to a registry or a cache in the pull path.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// containers:
+    /// - name: app
+    ///   image: nginx
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// containers:
+    /// - name: app
+    ///   image: nginx:1.27.3@sha256:0a399eb16751829e1af26fea27b20c3ec28d7ab1fb72182879dcae1cca21206a
+    /// ```
+    ///
+    /// ## Remediation
+    /// Pin a version tag, and preferably a digest (`image: repo/name:1.2.3@sha256:...`); let a
+    /// bot such as Renovate propose updates.
+    ///
+    /// ## References
+    /// - NSA/CISA Kubernetes Hardening Guide v1.2, "Building secure container images"
+    /// - Kubernetes documentation, "Images", "Image names"
+    pub struct MutableImageTag {
+        id: "IMG001",
+        slug: "mutable-image-tag",
+        title: "Image has no tag or uses latest",
+        severity: Medium,
+        controls: [
+            NsaCisa12 "pod-security/secure-images",
+            MitreAttack "T1525",
+            MitreAttack "T1195",
+        ],
+        remediation: "Pin the image to a version tag and a digest (`name:1.2.3@sha256:...`).",
+    }
+}
+
+impl Rule for MutableImageTag {
+    fn meta(&self) -> &'static palisade_core::RuleMeta {
+        Self::metadata()
+    }
+
+    fn target(&self) -> Target {
+        Target::PodSpec
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        for container in cx.containers() {
+            let path = container.field(&["image"]);
+            let Some(image) = cx.str_at(&path) else {
+                continue;
+            };
+            let image = image.trim();
+            if image.is_empty() {
+                continue;
+            }
+            match image_pin(image) {
+                ImagePin::Digest => {}
+                ImagePin::Tag(tag) if tag != "latest" => {}
+                ImagePin::Tag(_) => cx.report(
+                    path,
+                    format!(
+                        "{} uses image {image}: `latest` changes whenever someone pushes",
+                        container.describe()
+                    ),
+                ),
+                ImagePin::NoTag => cx.report(
+                    path,
+                    format!(
+                        "{} uses image {image} without a tag, which pulls `latest`",
+                        container.describe()
+                    ),
+                ),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_tags_registry_ports_and_digests() {
+        assert_eq!(image_pin("nginx"), ImagePin::NoTag);
+        assert_eq!(image_pin("nginx:latest"), ImagePin::Tag("latest"));
+        assert_eq!(image_pin("registry:5000/team/app"), ImagePin::NoTag);
+        assert_eq!(
+            image_pin("registry:5000/team/app:1.2"),
+            ImagePin::Tag("1.2")
+        );
+        assert_eq!(image_pin("app@sha256:abc"), ImagePin::Digest);
+        assert_eq!(image_pin("app:"), ImagePin::NoTag);
+    }
+}

@@ -1,0 +1,187 @@
+//! Every rule against its fixtures (`tests/fixtures/<ID>/fail.yaml` must fire, `pass.yaml` must
+//! not), plus the registry's honesty checks and a snapshot of the whole catalogue.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use palisade_inventory::{Limits, load_text};
+use palisade_rules::{all_rules, evaluate, find_rule};
+
+fn fixture(id: &str, name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(id)
+        .join(name)
+}
+
+fn run(id: &str, name: &str) -> (Vec<String>, usize) {
+    let path = fixture(id, name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let loaded = load_text(&format!("{id}/{name}"), &text, &Limits::default());
+    assert!(
+        loaded.diagnostics.is_empty(),
+        "{id}/{name}: {:?}",
+        loaded.diagnostics
+    );
+    let rule = find_rule(id).expect("rule exists");
+    let out = evaluate(&loaded.inventory, &[rule]);
+    let lines = out
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{} {} {} | {}",
+                f.location.line.unwrap_or(0),
+                f.location.column.unwrap_or(0),
+                f.object,
+                f.location.path,
+                f.message
+            )
+        })
+        .collect();
+    let not_assessed = out.coverage.iter().map(|c| c.not_assessed).sum();
+    (lines, not_assessed)
+}
+
+#[test]
+fn every_rule_fires_on_its_failing_fixture() {
+    for rule in all_rules() {
+        let id = rule.meta().id.to_string();
+        let (findings, _) = run(&id, "fail.yaml");
+        assert!(!findings.is_empty(), "{id} did not fire on fail.yaml");
+        insta::assert_snapshot!(format!("{id}-fail"), findings.join("\n"));
+    }
+}
+
+#[test]
+fn every_rule_is_silent_on_its_passing_fixture() {
+    for rule in all_rules() {
+        let id = rule.meta().id.to_string();
+        let (findings, not_assessed) = run(&id, "pass.yaml");
+        assert!(
+            findings.is_empty(),
+            "{id} fired on pass.yaml: {findings:#?}"
+        );
+        assert_eq!(not_assessed, 0, "{id} could not assess pass.yaml");
+    }
+}
+
+#[test]
+fn registry_metadata_is_complete_and_honest() {
+    let mut ids = HashSet::new();
+    let mut slugs = HashSet::new();
+    for rule in all_rules() {
+        let meta = rule.meta();
+        assert!(ids.insert(meta.id.to_string()), "duplicate id {}", meta.id);
+        assert!(
+            slugs.insert(meta.slug.to_string()),
+            "duplicate slug {}",
+            meta.slug
+        );
+        assert!(
+            !palisade_rules::registry::RETIRED_IDS.contains(&meta.id.as_ref()),
+            "{} reuses a retired id",
+            meta.id
+        );
+        let prefix: String = meta
+            .id
+            .chars()
+            .take_while(char::is_ascii_uppercase)
+            .collect();
+        assert!(
+            ["POD", "IMG", "NET", "SEC", "RBAC"].contains(&prefix.as_str()),
+            "{}: unknown category prefix",
+            meta.id
+        );
+        assert!(
+            meta.slug
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            "{}: slug must be kebab-case",
+            meta.id
+        );
+        for section in [
+            "What it checks",
+            "Why it matters",
+            "Severity",
+            "Failing example",
+            "Passing example",
+            "Remediation",
+            "References",
+        ] {
+            let text = meta.docs_section(section);
+            assert!(
+                text.is_some_and(|t| !t.is_empty()),
+                "{}: docs lack a non-empty `## {section}`",
+                meta.id
+            );
+        }
+        assert!(
+            !meta.controls.is_empty(),
+            "{}: no compliance controls",
+            meta.id
+        );
+        for control in meta.controls.iter() {
+            assert!(
+                control.title().is_some(),
+                "{}: unknown control {control}",
+                meta.id
+            );
+        }
+        for name in ["fail.yaml", "pass.yaml"] {
+            assert!(
+                fixture(&meta.id, name).is_file(),
+                "{}: missing fixture {name}",
+                meta.id
+            );
+        }
+    }
+}
+
+#[test]
+fn catalogue_snapshot() {
+    let rows: Vec<String> = all_rules()
+        .iter()
+        .map(|r| {
+            let m = r.meta();
+            let controls: Vec<String> = m.controls.iter().map(ToString::to_string).collect();
+            format!(
+                "{} {} {} [{}]",
+                m.id,
+                m.severity,
+                m.slug,
+                controls.join(", ")
+            )
+        })
+        .collect();
+    insta::assert_snapshot!(rows.join("\n"));
+}
+
+#[test]
+fn missing_secret_is_not_assessed_when_the_namespace_has_no_secrets() {
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: other}\nspec:\n  containers:\n  - name: a\n    image: a:1\n    envFrom: [{secretRef: {name: external}}]\n";
+    let loaded = load_text("partial.yaml", text, &Limits::default());
+    let out = evaluate(&loaded.inventory, &[find_rule("SEC001").unwrap()]);
+    assert!(out.findings.is_empty());
+    assert_eq!(out.coverage[0].not_assessed, 1);
+    assert!(
+        out.coverage[0].not_assessed_objects[0]
+            .reason
+            .contains("external")
+    );
+}
+
+#[test]
+fn type_mismatches_become_diagnostics_and_not_assessed() {
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n  - name: a\n    image: a:1\n    securityContext:\n      runAsUser: \"abc\"\n";
+    let loaded = load_text("typed.yaml", text, &Limits::default());
+    let out = evaluate(&loaded.inventory, &[find_rule("POD003").unwrap()]);
+    assert_eq!(out.diagnostics.len(), 1, "{:?}", out.diagnostics);
+    let d = &out.diagnostics[0];
+    assert_eq!(d.code, "type-mismatch");
+    assert_eq!(d.line, Some(9));
+    assert_eq!(d.object.as_deref(), Some("Pod shop/p"));
+    assert!(d.message.contains("runAsUser"));
+    // The mistyped field reads as absent, so the rule still reports the missing non-root setting.
+    assert_eq!(out.findings.len(), 1);
+}
