@@ -8,12 +8,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use palisade_core::{Diagnostic, DiagnosticLevel, JsonPointer};
+use palisade_core::{Diagnostic, DiagnosticLevel};
 use serde_json::Value;
 
 use crate::inventory::Inventory;
 use crate::object::{Object, Source, object_ref};
-use crate::spans::SpanNode;
+use crate::spans::Spans;
 use crate::yaml::{Limits, ParseIssue, parse_stream};
 
 /// One thing to read.
@@ -642,13 +642,7 @@ fn objects_from_text(
 }
 
 /// Adds a document's object, or a List's items.
-fn add_document(
-    result: &mut UnitResult,
-    path: &str,
-    value: Value,
-    spans: SpanNode,
-    document: usize,
-) {
+fn add_document(result: &mut UnitResult, path: &str, value: Value, spans: Spans, document: usize) {
     let Some(map) = value.as_object() else {
         if !value.is_null() {
             result.skipped += 1;
@@ -700,13 +694,8 @@ fn add_document(
     }
 }
 
-fn expand_list(
-    result: &mut UnitResult,
-    path: &str,
-    value: Value,
-    spans: SpanNode,
-    document: usize,
-) {
+fn expand_list(result: &mut UnitResult, path: &str, value: Value, spans: Spans, document: usize) {
+    let list_pos = spans.pos();
     let Value::Object(mut map) = value else {
         return;
     };
@@ -724,34 +713,29 @@ fn expand_list(
         .strip_suffix("List")
         .unwrap_or_default()
         .to_string();
-    let items_pointer = JsonPointer::root().join("items");
-    let item_spans: Vec<SpanNode> = match &spans {
-        SpanNode::Map(_, entries) => {
-            let index = map.keys().position(|k| k == "items");
-            match index.and_then(|i| entries.get(i)) {
-                Some((_, SpanNode::Seq(_, items))) => items.clone(),
-                Some((pos, _)) => vec![SpanNode::Leaf(*pos)],
-                None => Vec::new(),
-            }
-        }
-        _ => Vec::new(),
-    };
-    let list_pos = spans.pos();
-    let Some(Value::Array(items)) = map.remove("items") else {
+    let items_value = map.get("items").cloned().unwrap_or(Value::Null);
+    let whole = Value::Object(std::mem::take(&mut map));
+    let item_spans: Vec<Option<Spans>> = (0..items_value.as_array().map_or(0, Vec::len))
+        .map(|i| spans.subtree(&whole, ["items".to_string(), i.to_string()]))
+        .collect();
+    drop(whole);
+    let Value::Array(items) = items_value else {
         return;
     };
     for (i, mut item) in items.into_iter().enumerate() {
-        let item_span = item_spans
-            .get(i)
-            .cloned()
-            .unwrap_or(SpanNode::Leaf(list_pos));
         // Typed lists from the API (`DeploymentList`) omit each item's apiVersion and kind.
+        let mut added = false;
         if let Value::Object(item_map) = &mut item {
             if !item_kind.is_empty() && !item_map.contains_key("kind") {
                 item_map.insert("kind".into(), Value::String(item_kind.clone()));
                 item_map.insert("apiVersion".into(), Value::String(list_api.clone()));
+                added = true;
             }
         }
+        let item_span = match item_spans.get(i).cloned().flatten() {
+            Some(s) if !added => s,
+            _ => Spans::uniform(&item, list_pos),
+        };
         let line = item_span.pos().line;
         match Object::from_value(item, item_span, 0, document) {
             Some(object) => result.objects.push(object),
@@ -759,9 +743,7 @@ fn expand_list(
                 Diagnostic::new(
                     DiagnosticLevel::Warning,
                     "not-an-object",
-                    format!(
-                        "{items_pointer}/{i} of {list_kind} has no apiVersion or kind; skipped"
-                    ),
+                    format!("/items/{i} of {list_kind} has no apiVersion or kind; skipped"),
                 )
                 .in_file(path)
                 .at(line, 1),

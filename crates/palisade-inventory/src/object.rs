@@ -4,7 +4,7 @@
 use palisade_core::{JsonPointer, ObjectRef};
 use serde_json::Value;
 
-use crate::spans::{Pos, Resolved, SpanNode};
+use crate::spans::{Pos, Resolved, Spans};
 
 /// Index of a [`Source`] in the inventory.
 pub type SourceId = usize;
@@ -24,7 +24,7 @@ pub struct Source {
 pub struct Object {
     pub id: ObjectRef,
     pub value: Value,
-    pub spans: SpanNode,
+    pub spans: Spans,
     pub source: SourceId,
     /// 0-based index of the document in its source (items of a List share their list's).
     pub document: usize,
@@ -35,7 +35,7 @@ impl Object {
     /// object (no string `apiVersion` and `kind`).
     pub fn from_value(
         value: Value,
-        spans: SpanNode,
+        spans: Spans,
         source: SourceId,
         document: usize,
     ) -> Option<Self> {

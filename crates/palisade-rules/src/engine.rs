@@ -17,6 +17,8 @@ use crate::rule::{Rule, Target};
 #[derive(Debug, Default)]
 pub struct EngineOutput {
     pub findings: Vec<Finding>,
+    /// For each finding, the index of its object in the inventory.
+    pub finding_objects: Vec<usize>,
     pub coverage: Vec<Coverage>,
     pub evaluations: Vec<Evaluation>,
     pub diagnostics: Vec<Diagnostic>,
@@ -121,6 +123,7 @@ pub fn evaluate(inventory: &Inventory, rules: &[&dyn Rule]) -> EngineOutput {
                     suppressed: None,
                     remediation: meta.remediation.to_string(),
                 });
+                out.finding_objects.push(object_index);
             }
             out.evaluations.push(Evaluation {
                 rule: rule_index,

@@ -1,1 +1,481 @@
-fn main() {}
+//! The `palisade` command line: argument parsing, wiring and exit codes. Everything it does is
+//! a call into the library crates.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use palisade_core::{DiagnosticLevel, Report, Severity};
+use palisade_inventory::{Input, Limits, LoadOptions};
+use palisade_report::{Format, WriteOptions};
+use palisade_scan::{Config, ScanOptions};
+
+/// Exit code when findings (or diagnostics) reach the `--fail-on` threshold.
+const EXIT_FINDINGS: u8 = 1;
+/// Exit code for usage errors and tool errors (nothing could be scanned, bad config).
+const EXIT_ERROR: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "palisade",
+    version,
+    about = "Kubernetes defense-in-depth security scanner",
+    long_about = "Palisade assesses Kubernetes manifests against one rule catalogue mapped to the CIS \
+                  Kubernetes Benchmark, NSA/CISA hardening guide, Pod Security Standards and MITRE ATT&CK.",
+    after_help = "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or tool error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan manifests (files, directories, Kustomize, Helm charts, or `-` for stdin).
+    Scan(ScanArgs),
+    /// List the rules, or print one rule's documentation.
+    Rules(RulesArgs),
+    /// Load manifests and list the objects found (no rules run).
+    Inventory(InventoryArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DiagnosticThreshold {
+    Error,
+    Warning,
+}
+
+#[derive(Args)]
+struct LoadArgs {
+    /// Files, directories (searched recursively for .yaml, .yml, .json) or `-` for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<String>,
+    /// Largest file (or rendered output) read, in MiB.
+    #[arg(
+        long,
+        env = "PALISADE_MAX_FILE_SIZE_MB",
+        default_value_t = 64,
+        value_name = "MIB"
+    )]
+    max_file_size_mb: u64,
+    /// Scan files in Kustomize directories one by one instead of rendering them.
+    #[arg(long, env = "PALISADE_NO_KUSTOMIZE")]
+    no_kustomize: bool,
+    /// Do not render Helm charts.
+    #[arg(long, env = "PALISADE_NO_HELM")]
+    no_helm: bool,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    #[command(flatten)]
+    load: LoadArgs,
+    /// Output format, optionally with a file: `table`, `json`, `sarif`, `junit`, or `FORMAT=FILE`.
+    /// Repeat for several (`-o sarif=out.sarif -o table`). Default: `table` on a terminal,
+    /// `json` otherwise.
+    #[arg(
+        short = 'o',
+        long = "output",
+        env = "PALISADE_OUTPUT",
+        value_name = "FORMAT[=FILE]"
+    )]
+    outputs: Vec<String>,
+    /// Write the output that has no `=FILE` to this file instead of stdout.
+    #[arg(long, env = "PALISADE_OUTPUT_FILE", value_name = "FILE")]
+    output_file: Option<PathBuf>,
+    /// Exit 1 when unsuppressed findings at or above this severity exist
+    /// (info, low, medium, high, critical, or `none` to never fail on findings).
+    #[arg(
+        long,
+        env = "PALISADE_FAIL_ON",
+        default_value = "high",
+        value_name = "SEVERITY"
+    )]
+    fail_on: String,
+    /// Also exit 1 when diagnostics at this level or worse exist (input that could not be
+    /// parsed or evaluated). `--fail-on-diagnostics` alone means `error`.
+    #[arg(long, env = "PALISADE_FAIL_ON_DIAGNOSTICS", value_enum, num_args = 0..=1, default_missing_value = "error", value_name = "LEVEL")]
+    fail_on_diagnostics: Option<DiagnosticThreshold>,
+    /// Configuration file (suppressions, disabled rules). Default: ./palisade.toml if present.
+    #[arg(long, env = "PALISADE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Ignore ./palisade.toml.
+    #[arg(long, env = "PALISADE_NO_CONFIG", conflicts_with = "config")]
+    no_config: bool,
+    /// Run only these rules (ids or slugs, comma-separated).
+    #[arg(
+        long,
+        env = "PALISADE_RULES",
+        value_delimiter = ',',
+        value_name = "IDS"
+    )]
+    rules: Vec<String>,
+    /// Skip these rules (ids or slugs, comma-separated).
+    #[arg(
+        long,
+        env = "PALISADE_SKIP_RULES",
+        value_delimiter = ',',
+        value_name = "IDS"
+    )]
+    skip_rules: Vec<String>,
+    /// Colours in the table output.
+    #[arg(long, env = "PALISADE_COLOR", value_enum, default_value = "auto")]
+    color: ColorChoice,
+}
+
+#[derive(Args)]
+struct RulesArgs {
+    /// A rule id or slug to explain.
+    id: Option<String>,
+    /// `table` or `json`.
+    #[arg(short = 'o', long = "output", default_value = "table")]
+    output: String,
+}
+
+#[derive(Args)]
+struct InventoryArgs {
+    #[command(flatten)]
+    load: LoadArgs,
+    /// `table` or `json`.
+    #[arg(short = 'o', long = "output", default_value = "table")]
+    output: String,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Scan(args) => run_scan(args),
+        Command::Rules(args) => run_rules(&args),
+        Command::Inventory(args) => run_inventory(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("palisade: error: {err:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn inputs(load: &LoadArgs) -> Result<(Vec<Input>, LoadOptions)> {
+    let mut inputs = Vec::new();
+    for path in &load.paths {
+        if path == "-" {
+            inputs.push(Input::Stdin);
+        } else if Path::new(path).exists() {
+            inputs.push(Input::Path(PathBuf::from(path)));
+        } else {
+            bail!("{path}: no such file or directory");
+        }
+    }
+    let options = LoadOptions {
+        limits: Limits {
+            max_file_bytes: load.max_file_size_mb.saturating_mul(1024 * 1024),
+            ..Limits::default()
+        },
+        kustomize: !load.no_kustomize,
+        helm: !load.no_helm,
+        ..LoadOptions::default()
+    };
+    Ok((inputs, options))
+}
+
+fn canonical_list(ids: &[String]) -> Result<Vec<String>> {
+    ids.iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|id| {
+            palisade_scan::scan::canonical_rule(id.trim())
+                .with_context(|| format!("unknown rule `{id}` (see `palisade rules`)"))
+        })
+        .collect()
+}
+
+/// Parses `FORMAT` or `FORMAT=FILE`.
+fn parse_output(spec: &str) -> Result<(Format, Option<PathBuf>)> {
+    let (format, file) = match spec.split_once('=') {
+        Some((f, file)) if !file.is_empty() => (f, Some(PathBuf::from(file))),
+        Some((f, _)) => (f, None),
+        None => (spec, None),
+    };
+    let format: Format = format.parse().map_err(anyhow::Error::msg)?;
+    Ok((format, file))
+}
+
+/// Writes to a temporary file next to `path`, then renames it, so an interrupted run never
+/// leaves a truncated report behind.
+fn write_file(
+    path: &Path,
+    render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("report");
+    let tmp = dir.join(format!(".{name}.palisade-{}.tmp", std::process::id()));
+    let result = (|| -> Result<()> {
+        let mut file = std::io::BufWriter::new(
+            std::fs::File::create(&tmp)
+                .with_context(|| format!("cannot create {}", tmp.display()))?,
+        );
+        render(&mut file).with_context(|| format!("cannot write {}", path.display()))?;
+        file.flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn run_scan(args: ScanArgs) -> Result<u8> {
+    let (inputs, load) = inputs(&args.load)?;
+    let fail_on = match args.fail_on.to_ascii_lowercase().as_str() {
+        "none" | "never" => None,
+        other => Some(
+            other
+                .parse::<Severity>()
+                .map_err(|e| anyhow::anyhow!("--fail-on: {e}"))?,
+        ),
+    };
+    let canonical = |id: &str| palisade_scan::scan::canonical_rule(id);
+    let config = match (&args.config, args.no_config) {
+        (_, true) => Config::default(),
+        (Some(path), false) => Config::load(path, &canonical)?,
+        (None, false) if Path::new("palisade.toml").is_file() => {
+            Config::load(Path::new("palisade.toml"), &canonical)?
+        }
+        (None, false) => Config::default(),
+    };
+    let options = ScanOptions {
+        load,
+        config,
+        only_rules: canonical_list(&args.rules)?,
+        skip_rules: canonical_list(&args.skip_rules)?,
+        today: None,
+    };
+
+    let stdout_is_tty = std::io::stdout().is_terminal();
+    let mut outputs = Vec::new();
+    for spec in &args.outputs {
+        outputs.push(parse_output(spec)?);
+    }
+    if outputs.is_empty() {
+        outputs.push((
+            if stdout_is_tty {
+                Format::Table
+            } else {
+                Format::Json
+            },
+            None,
+        ));
+    }
+    if let Some(file) = &args.output_file {
+        match outputs
+            .iter_mut()
+            .filter(|(_, f)| f.is_none())
+            .collect::<Vec<_>>()
+            .as_mut_slice()
+        {
+            [only] => only.1 = Some(file.clone()),
+            [] => bail!("--output-file: every -o already names a file"),
+            _ => bail!(
+                "--output-file: several outputs go to stdout; name their files with -o FORMAT=FILE"
+            ),
+        }
+    }
+    if outputs.iter().filter(|(_, f)| f.is_none()).count() > 1 {
+        bail!("several outputs would go to stdout; name their files with -o FORMAT=FILE");
+    }
+
+    let report = palisade_scan::scan(&inputs, &options);
+
+    for (format, file) in &outputs {
+        let color = match args.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                file.is_none() && stdout_is_tty && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        let write_options = WriteOptions { color, fail_on };
+        match file {
+            Some(path) => write_file(path, |out| {
+                palisade_report::write(*format, &report, write_options, out)
+            })?,
+            None => {
+                let stdout = std::io::stdout();
+                let mut lock = stdout.lock();
+                palisade_report::write(*format, &report, write_options, &mut lock)
+                    .context("cannot write to stdout")?;
+                lock.flush().ok();
+            }
+        }
+    }
+    Ok(exit_code(&report, fail_on, args.fail_on_diagnostics))
+}
+
+fn exit_code(
+    report: &Report,
+    fail_on: Option<Severity>,
+    fail_on_diagnostics: Option<DiagnosticThreshold>,
+) -> u8 {
+    let errors = report.diagnostics_at_or_above(DiagnosticLevel::Error);
+    if report.objects.is_empty() && errors > 0 {
+        eprintln!(
+            "palisade: error: nothing could be scanned ({errors} input errors; see the diagnostics)"
+        );
+        return EXIT_ERROR;
+    }
+    let findings_fail = fail_on.is_some_and(|t| report.findings_at_or_above(t) > 0);
+    let diagnostics_fail = match fail_on_diagnostics {
+        None => false,
+        Some(DiagnosticThreshold::Error) => errors > 0,
+        Some(DiagnosticThreshold::Warning) => {
+            report.diagnostics_at_or_above(DiagnosticLevel::Warning) > 0
+        }
+    };
+    if findings_fail || diagnostics_fail {
+        EXIT_FINDINGS
+    } else {
+        0
+    }
+}
+
+fn run_rules(args: &RulesArgs) -> Result<u8> {
+    let json = match args.output.as_str() {
+        "json" => true,
+        "table" => false,
+        other => bail!("unknown format `{other}` for rules (expected table or json)"),
+    };
+    let mut out = std::io::stdout().lock();
+    if let Some(id) = &args.id {
+        let rule = palisade_rules::find_rule(id)
+            .with_context(|| format!("unknown rule `{id}` (see `palisade rules`)"))?;
+        let meta = rule.meta();
+        if json {
+            serde_json::to_writer_pretty(&mut out, meta)?;
+            writeln!(out)?;
+        } else {
+            writeln!(
+                out,
+                "{} {} ({}, severity {})\n",
+                meta.id, meta.title, meta.slug, meta.severity
+            )?;
+            writeln!(out, "Controls:")?;
+            for control in meta.controls.iter() {
+                writeln!(out, "  {control}  {}", control.title().unwrap_or(""))?;
+            }
+            writeln!(out, "\n{}", meta.docs)?;
+        }
+        return Ok(0);
+    }
+    let metas: Vec<_> = palisade_rules::all_rules()
+        .iter()
+        .map(|r| r.meta())
+        .collect();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &metas)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "{:<8} {:<9} {:<28} {:<44} CONTROLS",
+            "ID", "SEVERITY", "SLUG", "TITLE"
+        )?;
+        for m in metas {
+            let controls: Vec<String> = m.controls.iter().map(ToString::to_string).collect();
+            writeln!(
+                out,
+                "{:<8} {:<9} {:<28} {:<44} {}",
+                m.id,
+                m.severity,
+                m.slug,
+                m.title,
+                controls.join(" ")
+            )?;
+        }
+    }
+    Ok(0)
+}
+
+fn run_inventory(args: &InventoryArgs) -> Result<u8> {
+    let (inputs, options) = inputs(&args.load)?;
+    let start = std::time::Instant::now();
+    let loaded = palisade_inventory::load(&inputs, &options);
+    let elapsed = start.elapsed();
+    let inventory = &loaded.inventory;
+    let mut out = std::io::stdout().lock();
+    match args.output.as_str() {
+        "json" => {
+            let objects: Vec<_> = inventory
+                .objects
+                .iter()
+                .map(|o| {
+                    let pos = o.pos();
+                    serde_json::json!({
+                        "object": o.id,
+                        "file": inventory.source_of(o).path,
+                        "line": pos.line,
+                        "document": o.document,
+                    })
+                })
+                .collect();
+            let doc = serde_json::json!({
+                "objects": objects,
+                "diagnostics": loaded.diagnostics,
+                "files": loaded.files,
+                "skipped_documents": loaded.skipped_documents,
+                "duration_ms": elapsed.as_millis() as u64,
+            });
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        "table" => {
+            for o in &inventory.objects {
+                writeln!(
+                    out,
+                    "{}:{}  {}",
+                    inventory.source_of(o).path,
+                    o.pos().line,
+                    o.id
+                )?;
+            }
+            for d in &loaded.diagnostics {
+                writeln!(
+                    out,
+                    "{:?} {} [{}] {}",
+                    d.level,
+                    d.location(),
+                    d.code,
+                    d.message
+                )?;
+            }
+            writeln!(
+                out,
+                "{} objects in {} files ({} non-Kubernetes documents skipped), {} diagnostics, {} ms",
+                inventory.objects.len(),
+                loaded.files,
+                loaded.skipped_documents,
+                loaded.diagnostics.len(),
+                elapsed.as_millis()
+            )?;
+        }
+        other => bail!("unknown format `{other}` for inventory (expected table or json)"),
+    }
+    Ok(0)
+}

@@ -123,7 +123,7 @@ fn expands_aliases() {
     let doc = one("a: &x [1, 2]\nb: *x\n");
     assert_eq!(doc.value["b"], serde_json::json!([1, 2]));
     // Positions inside an alias resolve to the alias.
-    assert_eq!(at(&doc, "/b/1"), (2, 1, false));
+    assert_eq!(at(&doc, "/b/1"), (2, 1, true));
 }
 
 #[test]

@@ -40,22 +40,69 @@ fn same_namespace(a: Option<&str>, b: Option<&str>) -> bool {
     a.is_none() || b.is_none() || a == b
 }
 
-/// Whether the inventory holds anything that creates the Secret `name` in `namespace`, and
-/// whether it holds any Secret producer in that namespace at all.
-fn lookup(inventory: &Inventory, namespace: Option<&str>, name: &str) -> (bool, bool) {
-    let mut namespace_has_secrets = false;
+fn source_dir(inventory: &Inventory, object: &Object) -> String {
+    let path = &inventory.source_of(object).path;
+    std::path::Path::new(path)
+        .parent()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Whether the inventory holds anything that creates the Secret `name` where `pod` runs, and
+/// whether the scanned manifests manage Secrets there at all: the same namespace, or, for
+/// manifests written without a namespace, the same directory (so unrelated projects scanned
+/// together do not vouch for each other).
+fn lookup(inventory: &Inventory, pod: &Object, name: &str) -> (bool, bool) {
+    let namespace = pod.id.namespace.as_deref();
+    let pod_dir = namespace.is_none().then(|| source_dir(inventory, pod));
+    let mut managed = false;
     for (group, kind, field) in SECRET_PRODUCERS {
         for object in inventory.of_kind(group, kind) {
             if !same_namespace(object.id.namespace.as_deref(), namespace) {
                 continue;
             }
-            namespace_has_secrets = true;
             if produced_name(object, *field).as_deref() == Some(name) {
                 return (true, true);
             }
+            managed |= match &pod_dir {
+                None => object.id.namespace.as_deref() == namespace,
+                Some(dir) => object.id.namespace.is_none() && source_dir(inventory, object) == *dir,
+            };
         }
     }
-    (false, namespace_has_secrets)
+    (false, managed)
+}
+
+fn grants_secret_create(rules: Option<&Value>) -> bool {
+    let has = |rule: &Value, field: &str, wanted: &str| {
+        rule.get(field)
+            .and_then(Value::as_array)
+            .is_some_and(|items| {
+                items
+                    .iter()
+                    .any(|i| i.as_str().is_some_and(|s| s == wanted || s == "*"))
+            })
+    };
+    rules
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|rule| {
+            has(rule, "resources", "secrets")
+                && (has(rule, "verbs", "create") || has(rule, "verbs", "patch"))
+        })
+}
+
+/// Whether a Role in the pod's namespace, or any ClusterRole, lets something create Secrets:
+/// then the Secret may be made at run time (a cert-generator Job, an init Job) and its absence
+/// from the manifests proves nothing.
+fn created_at_run_time(inventory: &Inventory, namespace: Option<&str>) -> bool {
+    const RBAC: &str = "rbac.authorization.k8s.io";
+    inventory
+        .of_kind(RBAC, "Role")
+        .filter(|role| role.id.namespace.as_deref() == namespace || role.id.namespace.is_none())
+        .chain(inventory.of_kind(RBAC, "ClusterRole"))
+        .any(|role| grants_secret_create(role.value.get("rules")))
 }
 
 /// A reference to a Secret: where, which name, whether `optional: true`.
@@ -167,9 +214,14 @@ declare_rule! {
     /// Vault Secrets Operator objects count as present. References marked `optional: true` are
     /// skipped.
     ///
+    /// A Secret may also be made at run time by a Job (certificate generators, init Jobs): when
+    /// a Role in the namespace, or any ClusterRole, in the scanned manifests can create Secrets,
+    /// a missing Secret is `not_assessed` too.
+    ///
     /// Scanning manifests is usually scanning part of a cluster: a Secret may be created by
     /// hand or by a tool outside the files. So the rule only reports a missing Secret when the
-    /// scanned set does manage Secrets in that namespace (or is a complete cluster snapshot);
+    /// scanned set does manage Secrets in that namespace (for manifests without a namespace: in
+    /// the same directory), or is a complete cluster snapshot;
     /// otherwise the reference is `not_assessed` in the coverage report, never "pass".
     ///
     /// ## Why it matters
@@ -234,8 +286,7 @@ impl Rule for MissingSecretReference {
             if reference.optional {
                 continue;
             }
-            let (present, namespace_managed) =
-                lookup(cx.inventory, namespace.as_deref(), &reference.name);
+            let (present, namespace_managed) = lookup(cx.inventory, cx.object, &reference.name);
             if present {
                 continue;
             }
@@ -243,7 +294,12 @@ impl Rule for MissingSecretReference {
                 .as_deref()
                 .map(|n| format!(" in namespace {n}"))
                 .unwrap_or_default();
-            if namespace_managed || cx.inventory.complete {
+            if !cx.inventory.complete && created_at_run_time(cx.inventory, namespace.as_deref()) {
+                cx.not_assessed(format!(
+                    "Secret \"{}\" is not in the scanned manifests, but a Role in them may create Secrets at run time",
+                    reference.name
+                ));
+            } else if namespace_managed || cx.inventory.complete {
                 cx.report(
                     reference.path,
                     format!(

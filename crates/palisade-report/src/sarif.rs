@@ -1,0 +1,242 @@
+//! SARIF 2.1.0, as GitHub code scanning and other SARIF consumers read it: the full rule table
+//! from the registry, a result per finding with a region at the offending field, logical
+//! locations naming the Kubernetes object, stable `partialFingerprints`, suppressions for
+//! accepted findings, and diagnostics as tool execution notifications.
+
+use std::io;
+
+use palisade_core::{DiagnosticLevel, Finding, Report, Severity};
+use serde_json::{Value, json};
+
+const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+const INFORMATION_URI: &str = "https://github.com/palisade-dev/palisade";
+
+fn level(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Critical | Severity::High => "error",
+        Severity::Medium => "warning",
+        Severity::Low | Severity::Info => "note",
+    }
+}
+
+/// A relative path as a SARIF URI reference: forward slashes, reserved characters escaped.
+fn uri(path: &str) -> String {
+    let path = path.replace('\\', "/");
+    let mut out = String::with_capacity(path.len());
+    if path.starts_with('/') {
+        out.push_str("file://");
+    }
+    for byte in path.bytes() {
+        match byte {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b'/'
+            | b':'
+            | b'@'
+            | b'+'
+            | b'=' => {
+                out.push(byte as char);
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+fn physical_location(file: &str, line: Option<u32>, column: Option<u32>) -> Value {
+    let mut location = json!({ "artifactLocation": { "uri": uri(file) } });
+    if let Some(line) = line {
+        let mut region = json!({ "startLine": line });
+        if let Some(column) = column {
+            region["startColumn"] = json!(column);
+        }
+        location["region"] = region;
+    }
+    location
+}
+
+fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
+    let object = &finding.object;
+    let fqn = format!(
+        "{}/{}/{}",
+        object.namespace.as_deref().unwrap_or("_cluster"),
+        object.kind,
+        object.display_name()
+    );
+    let mut value = json!({
+        "ruleId": finding.rule,
+        "level": level(finding.severity),
+        "message": { "text": format!("{} ({}): {}", finding.title, object, finding.message) },
+        "locations": [{
+            "physicalLocation": physical_location(&finding.location.file, finding.location.line, finding.location.column),
+            "logicalLocations": [{
+                "name": object.display_name(),
+                "fullyQualifiedName": fqn,
+                "kind": "object",
+            }],
+        }],
+        "partialFingerprints": { "palisade/v1": finding.fingerprint },
+        "properties": {
+            "severity": finding.severity,
+            "controls": finding.controls,
+            "path": finding.location.path,
+            "object": object,
+            "remediation": finding.remediation,
+        },
+    });
+    if let Some(index) = rule_index {
+        value["ruleIndex"] = json!(index);
+    }
+    if let Some(rendered_by) = finding.location.rendered_by {
+        value["properties"]["renderedBy"] = json!(rendered_by);
+    }
+    if let Some(s) = &finding.suppressed {
+        let kind = match s.source {
+            palisade_core::SuppressionSource::Config => "external",
+            palisade_core::SuppressionSource::Annotation => "inSource",
+        };
+        let mut suppression =
+            json!({ "kind": kind, "status": "accepted", "justification": s.reason });
+        if let Some(origin) = &s.origin {
+            suppression["properties"] = json!({ "origin": origin, "expires": s.expires });
+        }
+        value["suppressions"] = json!([suppression]);
+    }
+    value
+}
+
+/// Builds the SARIF log as a JSON value.
+pub fn to_value(report: &Report) -> Value {
+    let rules: Vec<Value> = report
+        .rules
+        .iter()
+        .map(|r| {
+            let mut tags = vec!["security".to_string(), "kubernetes".to_string()];
+            tags.extend(r.controls.iter().map(ToString::to_string));
+            json!({
+                "id": r.id,
+                "name": r.slug,
+                "shortDescription": { "text": r.title },
+                "fullDescription": { "text": r.summary() },
+                "help": { "text": r.docs, "markdown": r.docs },
+                "helpUri": format!("{INFORMATION_URI}/blob/main/docs/rules.md#{}", r.id.to_ascii_lowercase()),
+                "defaultConfiguration": { "level": level(r.severity) },
+                "properties": {
+                    "tags": tags,
+                    "precision": "high",
+                    "problem.severity": level(r.severity),
+                    "security-severity": r.severity.security_severity_score(),
+                    "severity": r.severity,
+                },
+            })
+        })
+        .collect();
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|f| result(f, report.rules.iter().position(|r| r.id == f.rule)))
+        .collect();
+    let notifications: Vec<Value> = report
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let mut n = json!({
+                "level": match d.level {
+                    DiagnosticLevel::Error => "error",
+                    DiagnosticLevel::Warning => "warning",
+                    DiagnosticLevel::Info => "note",
+                },
+                "message": { "text": match &d.object {
+                    Some(object) => format!("{} ({object})", d.message),
+                    None => d.message.clone(),
+                }},
+                "descriptor": { "id": d.code },
+            });
+            if let Some(file) = &d.file {
+                n["locations"] =
+                    json!([{ "physicalLocation": physical_location(file, d.line, d.column) }]);
+            }
+            n
+        })
+        .collect();
+    let errors = report.diagnostics_at_or_above(DiagnosticLevel::Error);
+    json!({
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": {
+                "name": report.tool.name,
+                "version": report.tool.version,
+                "semanticVersion": report.tool.version,
+                "informationUri": INFORMATION_URI,
+                "rules": rules,
+            }},
+            "invocations": [{
+                "executionSuccessful": errors == 0 || !report.objects.is_empty(),
+                "toolExecutionNotifications": notifications,
+            }],
+            "results": results,
+            "columnKind": "unicodeCodePoints",
+            "properties": { "summary": report.summary, "coverage": report.coverage },
+        }],
+    })
+}
+
+/// Writes the SARIF log.
+pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, &to_value(report))?;
+    writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{empty_report, report_with_diagnostics, report_with_findings};
+
+    fn render(report: &Report) -> String {
+        let mut out = Vec::new();
+        write(report, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn findings() {
+        let text = render(&report_with_findings());
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let result = &value["runs"][0]["results"][0];
+        assert_eq!(
+            result["locations"][0]["physicalLocation"]["region"]["startLine"],
+            12
+        );
+        assert_eq!(result["ruleIndex"], 0);
+        assert_eq!(
+            value["runs"][0]["results"][1]["suppressions"][0]["kind"],
+            "inSource"
+        );
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn empty() {
+        insta::assert_snapshot!(render(&empty_report()));
+    }
+
+    #[test]
+    fn diagnostics() {
+        insta::assert_snapshot!(render(&report_with_diagnostics()));
+    }
+
+    #[test]
+    fn uris_are_escaped() {
+        assert_eq!(
+            uri("dir with space/a#b.yaml"),
+            "dir%20with%20space/a%23b.yaml"
+        );
+        assert_eq!(uri("/abs/x.yaml"), "file:///abs/x.yaml");
+    }
+}

@@ -1,0 +1,260 @@
+//! The terminal report: findings grouped by object, most severe first, each with its
+//! file:line, what is wrong and a one-line fix; then diagnostics and a summary.
+
+use std::fmt::Write as _;
+use std::io;
+
+use palisade_core::{DiagnosticLevel, Finding, Report, Severity};
+
+use crate::WriteOptions;
+
+struct Style {
+    color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn severity(&self, severity: Severity) -> String {
+        let label = format!("{:<8}", severity.as_str().to_ascii_uppercase());
+        let code = match severity {
+            Severity::Critical => "1;97;41",
+            Severity::High => "1;31",
+            Severity::Medium => "33",
+            Severity::Low => "36",
+            Severity::Info => "2",
+        };
+        self.paint(code, &label)
+    }
+
+    fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+
+    fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+}
+
+fn position(f: &Finding) -> String {
+    let mut text = f.location.file.clone();
+    if let Some(line) = f.location.line {
+        let _ = write!(text, ":{line}");
+        if let Some(column) = f.location.column {
+            let _ = write!(text, ":{column}");
+        }
+    }
+    if let Some(renderer) = f.location.rendered_by {
+        let _ = write!(text, " ({renderer} output)");
+    }
+    text
+}
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// Writes the table.
+pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) -> io::Result<()> {
+    let style = Style {
+        color: options.color,
+    };
+    let mut text = String::new();
+
+    // Group open findings by object, keeping the report's order (most severe first).
+    let open: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .collect();
+    let mut groups: Vec<(String, Vec<&Finding>)> = Vec::new();
+    for finding in open {
+        let key = format!("{}\u{0}{}", finding.location.file, finding.object);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, list)) => list.push(finding),
+            None => groups.push((key, vec![finding])),
+        }
+    }
+    for (_, findings) in &groups {
+        let first = findings[0];
+        let _ = writeln!(
+            text,
+            "{}  {}",
+            style.bold(&first.object.to_string()),
+            style.dim(&first.location.file)
+        );
+        for f in findings {
+            let _ = writeln!(
+                text,
+                "  {} {:<7} {}",
+                style.severity(f.severity),
+                f.rule,
+                f.message
+            );
+            let _ = writeln!(
+                text,
+                "  {:<8} {:<7} {} {}",
+                "",
+                "",
+                style.dim("at"),
+                style.dim(&format!("{} {}", position(f), f.location.path))
+            );
+            let _ = writeln!(
+                text,
+                "  {:<8} {:<7} {} {}",
+                "",
+                "",
+                style.dim("fix:"),
+                f.remediation
+            );
+        }
+        text.push('\n');
+    }
+
+    if !report.diagnostics.is_empty() {
+        let _ = writeln!(text, "{}", style.bold("Diagnostics"));
+        for d in &report.diagnostics {
+            let level = match d.level {
+                DiagnosticLevel::Error => style.paint("1;31", "error  "),
+                DiagnosticLevel::Warning => style.paint("33", "warning"),
+                DiagnosticLevel::Info => style.dim("info   "),
+            };
+            let object = d
+                .object
+                .as_ref()
+                .map(|o| format!(" ({o})"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                text,
+                "  {level} {} [{}] {}{object}",
+                d.location(),
+                d.code,
+                d.message
+            );
+        }
+        text.push('\n');
+    }
+
+    let s = &report.summary;
+    let counts: Vec<String> = Severity::ALL_DESCENDING
+        .iter()
+        .map(|sev| format!("{} {sev}", s.findings.get(sev).copied().unwrap_or(0)))
+        .collect();
+    let _ = write!(
+        text,
+        "{} {} ({})",
+        style.bold("Summary:"),
+        plural(s.total, "finding"),
+        counts.join(", ")
+    );
+    if s.suppressed > 0 {
+        let _ = write!(
+            text,
+            ", {} suppressed (listed in -o json/sarif)",
+            s.suppressed
+        );
+    }
+    text.push('\n');
+    let errors = s
+        .diagnostics
+        .get(&DiagnosticLevel::Error)
+        .copied()
+        .unwrap_or(0);
+    let warnings = s
+        .diagnostics
+        .get(&DiagnosticLevel::Warning)
+        .copied()
+        .unwrap_or(0);
+    let infos = s
+        .diagnostics
+        .get(&DiagnosticLevel::Info)
+        .copied()
+        .unwrap_or(0);
+    let _ = writeln!(
+        text,
+        "         {} in {}, {} ms; {} ({} errors, {} warnings, {} info)",
+        plural(s.objects_scanned, "object"),
+        plural(s.files, "file"),
+        s.duration_ms,
+        plural(report.diagnostics.len(), "diagnostic"),
+        errors,
+        warnings,
+        infos
+    );
+    if s.not_assessed > 0 {
+        let _ = writeln!(
+            text,
+            "         {} could not be assessed (see `coverage` in -o json)",
+            plural(s.not_assessed, "rule check")
+        );
+    }
+    if let Some(threshold) = options.fail_on {
+        let failing = report.findings_at_or_above(threshold);
+        let verdict = if failing > 0 {
+            style.paint(
+                "1;31",
+                &format!(
+                    "FAIL: {} at or above {threshold}",
+                    plural(failing, "finding")
+                ),
+            )
+        } else {
+            style.paint("32", &format!("PASS: nothing at or above {threshold}"))
+        };
+        let _ = writeln!(text, "         {verdict}");
+    }
+    out.write_all(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{empty_report, report_with_diagnostics, report_with_findings};
+
+    fn render(report: &Report) -> String {
+        let mut out = Vec::new();
+        let options = WriteOptions {
+            color: false,
+            fail_on: Some(Severity::High),
+        };
+        write(report, options, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn findings() {
+        insta::assert_snapshot!(render(&report_with_findings()));
+    }
+
+    #[test]
+    fn empty() {
+        insta::assert_snapshot!(render(&empty_report()));
+    }
+
+    #[test]
+    fn diagnostics() {
+        insta::assert_snapshot!(render(&report_with_diagnostics()));
+    }
+
+    #[test]
+    fn colours_only_when_asked() {
+        let mut out = Vec::new();
+        let options = WriteOptions {
+            color: true,
+            fail_on: None,
+        };
+        write(&report_with_findings(), options, &mut out).unwrap();
+        assert!(String::from_utf8(out).unwrap().contains("\x1b["));
+        assert!(!render(&report_with_findings()).contains("\x1b["));
+    }
+}

@@ -1,0 +1,211 @@
+//! Reports for the writers' snapshot tests: with findings, empty, and with tool errors.
+
+use std::borrow::Cow;
+
+use palisade_core::report::{Evaluation, Outcome, ScannedObject, Summary, ToolInfo};
+use palisade_core::{
+    Control, Coverage, Diagnostic, DiagnosticLevel, Finding, Framework, JsonPointer, Location,
+    NotAssessed, ObjectRef, Report, RuleMeta, Severity, Suppression, SuppressionSource,
+};
+
+fn rule(id: &'static str, slug: &'static str, severity: Severity) -> RuleMeta {
+    RuleMeta {
+        id: Cow::Borrowed(id),
+        slug: Cow::Borrowed(slug),
+        title: Cow::Borrowed("Container runs privileged"),
+        severity,
+        controls: Cow::Owned(vec![
+            Control::new(Framework::CisK8s112, "5.2.2"),
+            Control::new(Framework::MitreAttack, "T1611"),
+        ]),
+        remediation: Cow::Borrowed("Remove `privileged: true`."),
+        docs: Cow::Borrowed(
+            "## What it checks\nPrivileged containers & <friends>.\n\n## Remediation\nDon't.\n",
+        ),
+    }
+}
+
+fn object(kind: &str, name: &str) -> ObjectRef {
+    ObjectRef {
+        api_version: "apps/v1".into(),
+        kind: kind.into(),
+        namespace: Some("shop".into()),
+        name: Some(name.into()),
+    }
+}
+
+fn base(rules: Vec<RuleMeta>) -> Report {
+    Report {
+        schema_version: palisade_core::report::SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: "palisade".into(),
+            version: "0.0.0-test".into(),
+        },
+        summary: Summary {
+            files: 2,
+            duration_ms: 7,
+            ..Summary::default()
+        },
+        findings: Vec::new(),
+        diagnostics: Vec::new(),
+        coverage: Vec::new(),
+        rules,
+        objects: vec![
+            ScannedObject {
+                object: object("Deployment", "web"),
+                file: "deploy/web.yaml".into(),
+            },
+            ScannedObject {
+                object: object("Deployment", "api"),
+                file: "deploy/api.yaml".into(),
+            },
+        ],
+        evaluations: Vec::new(),
+    }
+}
+
+pub fn report_with_findings() -> Report {
+    let mut report = base(vec![rule(
+        "POD001",
+        "privileged-container",
+        Severity::Critical,
+    )]);
+    let path =
+        JsonPointer::parse("/spec/template/spec/containers/0/securityContext/privileged").unwrap();
+    let finding = |name: &str, file: &str, line: u32, suppressed: Option<Suppression>| Finding {
+        rule: "POD001".into(),
+        severity: Severity::Critical,
+        title: "Container runs privileged".into(),
+        message: format!("container \"{name}\" runs privileged: it has full access to the node"),
+        object: object("Deployment", name),
+        location: Location {
+            file: file.into(),
+            line: Some(line),
+            column: Some(11),
+            path: path.clone(),
+            rendered_by: None,
+        },
+        controls: vec![
+            Control::new(Framework::CisK8s112, "5.2.2"),
+            Control::new(Framework::MitreAttack, "T1611"),
+        ],
+        fingerprint: "0123456789abcdef".into(),
+        suppressed,
+        remediation: "Remove `privileged: true`.".into(),
+    };
+    report
+        .findings
+        .push(finding("web", "deploy/web.yaml", 12, None));
+    report.findings.push(finding(
+        "api",
+        "deploy/api.yaml",
+        20,
+        Some(Suppression {
+            source: SuppressionSource::Annotation,
+            reason: "node agent <reviewed>".into(),
+            expires: Some("2099-01-01".into()),
+            origin: Some("deploy/api.yaml:5".into()),
+        }),
+    ));
+    report.coverage.push(Coverage {
+        rule: "POD001".into(),
+        evaluated: 2,
+        failed: 2,
+        not_assessed: 0,
+        not_assessed_objects: Vec::new(),
+    });
+    report.evaluations = vec![
+        Evaluation {
+            rule: 0,
+            object: 0,
+            outcome: Outcome::Fail,
+        },
+        Evaluation {
+            rule: 0,
+            object: 1,
+            outcome: Outcome::Fail,
+        },
+    ];
+    report.recount();
+    report
+}
+
+pub fn empty_report() -> Report {
+    let mut report = base(vec![rule(
+        "POD001",
+        "privileged-container",
+        Severity::Critical,
+    )]);
+    report.coverage.push(Coverage {
+        rule: "POD001".into(),
+        evaluated: 2,
+        failed: 0,
+        not_assessed: 0,
+        not_assessed_objects: Vec::new(),
+    });
+    report.evaluations = vec![
+        Evaluation {
+            rule: 0,
+            object: 0,
+            outcome: Outcome::Pass,
+        },
+        Evaluation {
+            rule: 0,
+            object: 1,
+            outcome: Outcome::Pass,
+        },
+    ];
+    report.recount();
+    report
+}
+
+pub fn report_with_diagnostics() -> Report {
+    let mut report = base(vec![rule(
+        "SEC001",
+        "missing-secret-reference",
+        Severity::Low,
+    )]);
+    report.diagnostics.push(
+        Diagnostic::new(
+            DiagnosticLevel::Error,
+            "yaml-syntax",
+            "mapping values are not allowed in this context; this document was not scanned",
+        )
+        .in_file("deploy/broken.yaml")
+        .at(4, 9)
+        .on_object("Deployment broken"),
+    );
+    report.diagnostics.push(
+        Diagnostic::new(
+            DiagnosticLevel::Warning,
+            "duplicate-key",
+            "duplicate key `image` (first at line 8)",
+        )
+        .in_file("deploy/web.yaml")
+        .at(9, 7),
+    );
+    report.coverage.push(Coverage {
+        rule: "SEC001".into(),
+        evaluated: 1,
+        failed: 0,
+        not_assessed: 1,
+        not_assessed_objects: vec![NotAssessed {
+            object: object("Deployment", "api"),
+            reason: "Secret \"db\" is not in the scanned manifests".into(),
+        }],
+    });
+    report.evaluations = vec![
+        Evaluation {
+            rule: 0,
+            object: 0,
+            outcome: Outcome::Pass,
+        },
+        Evaluation {
+            rule: 0,
+            object: 1,
+            outcome: Outcome::NotAssessed("Secret \"db\" is not in the scanned manifests".into()),
+        },
+    ];
+    report.recount();
+    report
+}

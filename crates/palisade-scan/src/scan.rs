@@ -1,0 +1,118 @@
+//! The scan pipeline.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use palisade_core::report::{SCHEMA_VERSION, Summary, ToolInfo};
+use palisade_core::{Report, Severity};
+use palisade_inventory::{Input, Inventory, LoadOptions, load};
+use palisade_rules::{Rule, all_rules, evaluate};
+
+use crate::config::Config;
+use crate::date::Date;
+use crate::suppress;
+
+/// What to scan with.
+#[derive(Debug, Clone, Default)]
+pub struct ScanOptions {
+    pub load: LoadOptions,
+    pub config: Config,
+    /// Run only these rules (ids); empty means all.
+    pub only_rules: Vec<String>,
+    /// Skip these rules (ids), in addition to the config's `disable`.
+    pub skip_rules: Vec<String>,
+    /// The date expiry is judged against; `None` means today.
+    pub today: Option<Date>,
+}
+
+/// Maps a rule id or slug to its canonical id.
+pub fn canonical_rule(id_or_slug: &str) -> Option<String> {
+    palisade_rules::find_rule(id_or_slug).map(|r| r.meta().id.to_string())
+}
+
+/// Loads `inputs` and scans them.
+pub fn scan(inputs: &[Input], options: &ScanOptions) -> Report {
+    let start = Instant::now();
+    let loaded = load(inputs, &options.load);
+    let mut report = scan_inventory(&loaded.inventory, options);
+    let mut diagnostics = loaded.diagnostics;
+    diagnostics.append(&mut report.diagnostics);
+    report.diagnostics = diagnostics;
+    report.summary.files = loaded.files;
+    report.summary.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    report.recount();
+    report
+}
+
+/// Scans an inventory that is already loaded (a snapshot, an admission request, a test).
+pub fn scan_inventory(inventory: &Inventory, options: &ScanOptions) -> Report {
+    let start = Instant::now();
+    let disabled: HashSet<&str> = options
+        .config
+        .disabled_rules
+        .iter()
+        .chain(&options.skip_rules)
+        .map(String::as_str)
+        .collect();
+    let rules: Vec<&dyn Rule> = all_rules()
+        .iter()
+        .copied()
+        .filter(|r| {
+            let id = r.meta().id.as_ref();
+            !disabled.contains(id)
+                && (options.only_rules.is_empty() || options.only_rules.iter().any(|o| o == id))
+        })
+        .collect();
+    let active: HashSet<String> = rules.iter().map(|r| r.meta().id.to_string()).collect();
+    let mut output = evaluate(inventory, &rules);
+    let today = options.today.unwrap_or_else(Date::today);
+    let mut diagnostics = std::mem::take(&mut output.diagnostics);
+    diagnostics.extend(suppress::apply(
+        &mut output.findings,
+        &output.finding_objects,
+        inventory,
+        &options.config,
+        &active,
+        &canonical_rule,
+        today,
+    ));
+
+    let mut findings = output.findings;
+    // Most severe first, then by file and position, so the same input always gives the same
+    // report whatever order the files were read in.
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.location.file.cmp(&b.location.file))
+            .then_with(|| a.location.line.cmp(&b.location.line))
+            .then_with(|| a.location.column.cmp(&b.location.column))
+            .then_with(|| a.rule.cmp(&b.rule))
+            .then_with(|| a.location.path.cmp(&b.location.path))
+    });
+
+    let mut report = Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: "palisade".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        summary: Summary {
+            files: inventory.sources.len(),
+            duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
+            ..Summary::default()
+        },
+        findings,
+        diagnostics,
+        coverage: output.coverage,
+        rules: rules.iter().map(|r| r.meta().clone()).collect(),
+        objects: output.objects,
+        evaluations: output.evaluations,
+    };
+    report.recount();
+    report
+}
+
+/// Whether a report should fail a CI run at `threshold`.
+pub fn fails(report: &Report, threshold: Option<Severity>) -> bool {
+    threshold.is_some_and(|t| report.findings_at_or_above(t) > 0)
+}
