@@ -725,12 +725,13 @@ fn expand_list(result: &mut UnitResult, path: &str, value: Value, spans: Spans, 
     for (i, mut item) in items.into_iter().enumerate() {
         // Typed lists from the API (`DeploymentList`) omit each item's apiVersion and kind.
         let mut added = false;
-        if let Value::Object(item_map) = &mut item {
-            if !item_kind.is_empty() && !item_map.contains_key("kind") {
-                item_map.insert("kind".into(), Value::String(item_kind.clone()));
-                item_map.insert("apiVersion".into(), Value::String(list_api.clone()));
-                added = true;
-            }
+        if let Value::Object(item_map) = &mut item
+            && !item_kind.is_empty()
+            && !item_map.contains_key("kind")
+        {
+            item_map.insert("kind".into(), Value::String(item_kind.clone()));
+            item_map.insert("apiVersion".into(), Value::String(list_api.clone()));
+            added = true;
         }
         let item_span = match item_spans.get(i).cloned().flatten() {
             Some(s) if !added => s,
@@ -791,6 +792,13 @@ fn guess_object(text: &str, line: u32) -> Option<String> {
         if let Some(k) = l.strip_prefix("kind:") {
             kind.get_or_insert_with(|| k.trim().trim_matches(['"', '\'']).to_string());
         } else if let Some(n) = l.strip_prefix("  name:") {
+            name.get_or_insert_with(|| n.trim().trim_matches(['"', '\'']).to_string());
+        } else if let Some(flow) = l
+            .strip_prefix("metadata:")
+            .and_then(|m| m.split_once("name:"))
+        {
+            // `metadata: {name: x, ...}`
+            let n = flow.1.split([',', '}']).next().unwrap_or_default();
             name.get_or_insert_with(|| n.trim().trim_matches(['"', '\'']).to_string());
         }
         if kind.is_some() && name.is_some() {

@@ -102,8 +102,9 @@ struct ScanArgs {
     )]
     fail_on: String,
     /// Also exit 1 when diagnostics at this level or worse exist (input that could not be
-    /// parsed or evaluated). `--fail-on-diagnostics` alone means `error`.
-    #[arg(long, env = "PALISADE_FAIL_ON_DIAGNOSTICS", value_enum, num_args = 0..=1, default_missing_value = "error", value_name = "LEVEL")]
+    /// parsed or evaluated). `--fail-on-diagnostics` alone means `error`; `=warning` also counts
+    /// warnings.
+    #[arg(long, env = "PALISADE_FAIL_ON_DIAGNOSTICS", value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "error", value_name = "LEVEL")]
     fail_on_diagnostics: Option<DiagnosticThreshold>,
     /// Configuration file (suppressions, disabled rules). Default: ./palisade.toml if present.
     #[arg(long, env = "PALISADE_CONFIG", value_name = "FILE")]

@@ -149,6 +149,7 @@ fn rejects_deep_nesting() {
     let stream = parse(&deep);
     assert!(stream.documents.is_empty());
     assert_eq!(stream.errors.len(), 1, "{:?}", stream.errors);
+    assert_eq!(stream.errors[0].code, "limit-exceeded");
 
     let mut block = String::new();
     for depth in 0..200 {

@@ -118,40 +118,36 @@ fn collect(cx: &mut Context<'_>) -> Vec<Reference> {
     let is_optional = |v: &Value| v.get("optional").and_then(Value::as_bool) == Some(true);
     let volumes_path = cx.pod_field("volumes");
     for (i, volume) in cx.array_at(&volumes_path).iter().enumerate() {
-        if let Some(secret) = volume.get("secret") {
-            if let Some(name) = secret.get("secretName").and_then(Value::as_str) {
-                refs.push(Reference {
-                    path: volumes_path.join_all([
-                        i.to_string(),
-                        "secret".into(),
-                        "secretName".into(),
-                    ]),
-                    name: name.to_string(),
-                    optional: is_optional(secret),
-                    how: "mounted as a volume",
-                });
-            }
+        if let Some(secret) = volume.get("secret")
+            && let Some(name) = secret.get("secretName").and_then(Value::as_str)
+        {
+            refs.push(Reference {
+                path: volumes_path.join_all([i.to_string(), "secret".into(), "secretName".into()]),
+                name: name.to_string(),
+                optional: is_optional(secret),
+                how: "mounted as a volume",
+            });
         }
         let sources = volume
             .pointer("/projected/sources")
             .and_then(Value::as_array);
         for (j, source) in sources.into_iter().flatten().enumerate() {
-            if let Some(secret) = source.get("secret") {
-                if let Some(name) = secret.get("name").and_then(Value::as_str) {
-                    refs.push(Reference {
-                        path: volumes_path.join_all([
-                            i.to_string(),
-                            "projected".into(),
-                            "sources".into(),
-                            j.to_string(),
-                            "secret".into(),
-                            "name".into(),
-                        ]),
-                        name: name.to_string(),
-                        optional: is_optional(secret),
-                        how: "projected into a volume",
-                    });
-                }
+            if let Some(secret) = source.get("secret")
+                && let Some(name) = secret.get("name").and_then(Value::as_str)
+            {
+                refs.push(Reference {
+                    path: volumes_path.join_all([
+                        i.to_string(),
+                        "projected".into(),
+                        "sources".into(),
+                        j.to_string(),
+                        "secret".into(),
+                        "name".into(),
+                    ]),
+                    name: name.to_string(),
+                    optional: is_optional(secret),
+                    how: "projected into a volume",
+                });
             }
         }
     }
@@ -169,37 +165,37 @@ fn collect(cx: &mut Context<'_>) -> Vec<Reference> {
     for container in cx.containers() {
         let env_path = container.field(&["env"]);
         for (i, env) in cx.array_at(&env_path).iter().enumerate() {
-            if let Some(key_ref) = env.pointer("/valueFrom/secretKeyRef") {
-                if let Some(name) = key_ref.get("name").and_then(Value::as_str) {
-                    refs.push(Reference {
-                        path: env_path.join_all([
-                            i.to_string(),
-                            "valueFrom".into(),
-                            "secretKeyRef".into(),
-                            "name".into(),
-                        ]),
-                        name: name.to_string(),
-                        optional: is_optional(key_ref),
-                        how: "read into an environment variable",
-                    });
-                }
+            if let Some(key_ref) = env.pointer("/valueFrom/secretKeyRef")
+                && let Some(name) = key_ref.get("name").and_then(Value::as_str)
+            {
+                refs.push(Reference {
+                    path: env_path.join_all([
+                        i.to_string(),
+                        "valueFrom".into(),
+                        "secretKeyRef".into(),
+                        "name".into(),
+                    ]),
+                    name: name.to_string(),
+                    optional: is_optional(key_ref),
+                    how: "read into an environment variable",
+                });
             }
         }
         let env_from_path = container.field(&["envFrom"]);
         for (i, from) in cx.array_at(&env_from_path).iter().enumerate() {
-            if let Some(secret_ref) = from.get("secretRef") {
-                if let Some(name) = secret_ref.get("name").and_then(Value::as_str) {
-                    refs.push(Reference {
-                        path: env_from_path.join_all([
-                            i.to_string(),
-                            "secretRef".into(),
-                            "name".into(),
-                        ]),
-                        name: name.to_string(),
-                        optional: is_optional(secret_ref),
-                        how: "loaded as environment variables",
-                    });
-                }
+            if let Some(secret_ref) = from.get("secretRef")
+                && let Some(name) = secret_ref.get("name").and_then(Value::as_str)
+            {
+                refs.push(Reference {
+                    path: env_from_path.join_all([
+                        i.to_string(),
+                        "secretRef".into(),
+                        "name".into(),
+                    ]),
+                    name: name.to_string(),
+                    optional: is_optional(secret_ref),
+                    how: "loaded as environment variables",
+                });
             }
         }
     }

@@ -1,0 +1,557 @@
+//! End-to-end tests: the real `palisade` binary on fixture directories, including a Kustomize
+//! overlay rendered by the real `kubectl` on this machine.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_palisade"));
+    // Run from the workspace root so relative paths match the README's.
+    cmd.current_dir(workspace());
+    cmd.env_remove("PALISADE_OUTPUT").env("NO_COLOR", "1");
+    cmd
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// A fresh directory under the target dir for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+fn rules_of(report: &Value) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn kubectl_available() -> bool {
+    Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+const CLEAN_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: ok, namespace: shop}\nspec:\n  securityContext: {runAsNonRoot: true, runAsUser: 10001}\n  containers:\n  - name: app\n    image: registry.example.com/app:1.0\n    securityContext: {allowPrivilegeEscalation: false}\n    resources:\n      limits: {cpu: 100m, memory: 64Mi}\n";
+
+#[test]
+fn scans_the_bundled_examples_with_findings_exit_code_and_schema() {
+    let out = bin()
+        .args(["scan", "examples/", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "high findings fail the default --fail-on high"
+    );
+    let report = json(&out);
+    assert_eq!(report["schema_version"], "1.0");
+    assert_eq!(report["tool"]["name"], "palisade");
+    let rules = rules_of(&report);
+    for expected in [
+        "POD001", "POD002", "POD003", "POD004", "POD005", "POD006", "IMG001", "NET001", "SEC001",
+        "RBAC001",
+    ] {
+        assert!(
+            rules.contains(&expected.to_string()),
+            "{expected} missing from {rules:?}"
+        );
+    }
+    let suppressed: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| !f["suppressed"].is_null())
+        .collect();
+    assert_eq!(suppressed.len(), 1);
+    assert_eq!(suppressed[0]["suppressed"]["source"], "annotation");
+    assert_eq!(report["summary"]["suppressed"], 1);
+    let first = &report["findings"][0];
+    for key in [
+        "rule",
+        "severity",
+        "title",
+        "message",
+        "object",
+        "location",
+        "controls",
+        "fingerprint",
+        "remediation",
+    ] {
+        assert!(!first[key].is_null(), "finding lacks {key}");
+    }
+    assert!(first["location"]["line"].as_u64().unwrap() > 0);
+    assert!(
+        first["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().starts_with("cis-k8s-1.12:"))
+    );
+    assert!(
+        report["coverage"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["evaluated"].as_u64().is_some())
+    );
+}
+
+#[test]
+fn renders_kustomize_overlays_with_the_real_kubectl() {
+    if !kubectl_available() {
+        eprintln!("skipped: kubectl is not on PATH");
+        return;
+    }
+    let out = bin()
+        .args(["scan", "examples/shop/overlays/prod", "-o", "json"])
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "POD001")
+        .expect("the overlay's patch makes the worker privileged");
+    assert_eq!(finding["object"]["name"], "prod-report-worker");
+    assert_eq!(finding["object"]["namespace"], "shop");
+    assert_eq!(finding["location"]["file"], "examples/shop/overlays/prod");
+    assert_eq!(finding["location"]["rendered_by"], "kustomize");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn exit_codes_follow_fail_on() {
+    let dir = scratch("exit-codes");
+    std::fs::write(dir.join("clean.yaml"), CLEAN_POD).unwrap();
+    let clean = bin()
+        .args(["scan", "-o", "json"])
+        .arg(dir.join("clean.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        clean.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&clean.stdout)
+    );
+    assert_eq!(json(&clean)["summary"]["total"], 0);
+
+    let none = bin()
+        .args(["scan", "examples/", "-o", "json", "--fail-on", "none"])
+        .output()
+        .unwrap();
+    assert_eq!(none.status.code(), Some(0));
+    let low = bin()
+        .args([
+            "scan",
+            "examples/shop/frontend.yaml",
+            "-o",
+            "json",
+            "--fail-on",
+            "low",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(low.status.code(), Some(1));
+    let critical = bin()
+        .args([
+            "scan",
+            "examples/shop/frontend.yaml",
+            "-o",
+            "json",
+            "--fail-on",
+            "critical",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(critical.status.code(), Some(0));
+}
+
+#[test]
+fn usage_and_tool_errors_exit_2() {
+    let missing = bin().args(["scan", "no/such/dir"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no/such/dir"));
+
+    let bad_format = bin()
+        .args(["scan", "examples/", "-o", "yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(bad_format.status.code(), Some(2));
+    let bad_flag = bin()
+        .args(["scan", "--fail-on", "severe", "examples/"])
+        .output()
+        .unwrap();
+    assert_eq!(bad_flag.status.code(), Some(2));
+
+    let dir = scratch("nothing-scannable");
+    std::fs::write(
+        dir.join("broken.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: x\n",
+    )
+    .unwrap();
+    let broken = bin()
+        .args(["scan", "-o", "json"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(broken.status.code(), Some(2), "nothing could be scanned");
+    let report = json(&broken);
+    assert_eq!(report["diagnostics"][0]["level"], "error");
+    assert!(
+        report["diagnostics"][0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("broken.yaml")
+    );
+
+    let config = dir.join("palisade.toml");
+    std::fs::write(&config, "[[suppress]]\nrule = \"POD999\"\nreason = \"x\"\n").unwrap();
+    let bad_config = bin()
+        .args(["scan", "examples/", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(bad_config.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad_config.stderr);
+    assert!(
+        stderr.contains("palisade.toml:2:8") && stderr.contains("POD999"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn hostile_and_broken_inputs_become_diagnostics_and_the_scan_goes_on() {
+    let dir = scratch("hostile");
+    let mut bomb =
+        String::from("a: &a [\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\",\"x\"]\n");
+    for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+        .iter()
+        .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+    {
+        bomb.push_str(&format!("{name}: &{name} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]\n"));
+    }
+    std::fs::write(dir.join("1-bomb.yaml"), bomb).unwrap();
+    std::fs::write(
+        dir.join("2-deep.yaml"),
+        format!("{}{}", "[".repeat(50_000), "]".repeat(50_000)),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("3-binary.yaml"),
+        b"apiVersion: v1\n\xff\xfe\x00kind",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("4-tabs.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: x\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("5-mixed.yaml"),
+        format!("{CLEAN_POD}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: broken\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: dup, namespace: shop}}\nmetadata: {{name: dup2, namespace: shop}}\nspec:\n  containers:\n  - name: a\n    image: a:1\n    securityContext: {{privileged: \"true\", runAsUser: \"abc\"}}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("6-chart-template.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Values.name }}\n  labels: {{- include \"x\" . | nindent 4 }}\n").unwrap();
+    std::fs::write(dir.join("7-notes.yaml"), "just: some\nconfig: file\n").unwrap();
+
+    let out = bin()
+        .args(["scan", "-o", "json", "--fail-on", "none"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let diags = report["diagnostics"].as_array().unwrap();
+    let codes: Vec<(&str, &str)> = diags
+        .iter()
+        .map(|d| {
+            (
+                d["file"].as_str().unwrap_or("").rsplit('/').next().unwrap(),
+                d["code"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for expected in [
+        ("1-bomb.yaml", "limit-exceeded"),
+        ("2-deep.yaml", "limit-exceeded"),
+        ("3-binary.yaml", "encoding"),
+        ("4-tabs.yaml", "yaml-syntax"),
+        ("5-mixed.yaml", "yaml-syntax"),
+        ("5-mixed.yaml", "duplicate-key"),
+        ("5-mixed.yaml", "type-mismatch"),
+        ("6-chart-template.yaml", "not-rendered"),
+    ] {
+        assert!(
+            codes.contains(&expected),
+            "{expected:?} missing from {codes:?}"
+        );
+    }
+    assert!(
+        !codes.iter().any(|(f, _)| *f == "7-notes.yaml"),
+        "non-Kubernetes YAML is skipped quietly"
+    );
+    let broken = diags
+        .iter()
+        .find(|d| {
+            d["code"] == "yaml-syntax" && d["file"].as_str().unwrap().ends_with("5-mixed.yaml")
+        })
+        .unwrap();
+    assert_eq!(
+        broken["object"], "Pod broken",
+        "the diagnostic names the object"
+    );
+    // The good pod and the duplicate-key pod in the same file were still scanned.
+    assert_eq!(report["summary"]["objects_scanned"], 2);
+    let type_error = diags.iter().find(|d| d["code"] == "type-mismatch").unwrap();
+    assert_eq!(type_error["object"], "Pod shop/dup2");
+    assert!(type_error["line"].as_u64().unwrap() >= 17);
+
+    let strict = bin()
+        .args([
+            "scan",
+            "-o",
+            "json",
+            "--fail-on",
+            "none",
+            "--fail-on-diagnostics",
+        ])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        strict.status.code(),
+        Some(1),
+        "--fail-on-diagnostics turns input errors into a CI failure"
+    );
+}
+
+#[test]
+fn reads_standard_input_and_lists() {
+    let mut child = bin()
+        .args(["scan", "-", "-o", "json", "--fail-on", "none"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let list = "{\"apiVersion\": \"v1\", \"kind\": \"List\", \"items\": [\n {\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"p\"},\n  \"spec\": {\"hostPID\": true, \"containers\": [{\"name\": \"a\", \"image\": \"a:1\"}]}}\n]}\n";
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(list.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = json(&out);
+    let host = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "POD004")
+        .unwrap();
+    assert_eq!(host["location"]["file"], "-");
+    assert_eq!(host["location"]["line"], 3);
+    assert_eq!(host["location"]["path"], "/spec/hostPID");
+}
+
+#[test]
+fn writes_several_formats_in_one_run() {
+    let dir = scratch("formats");
+    let sarif = dir.join("out.sarif");
+    let junit = dir.join("out.xml");
+    let out = bin()
+        .args(["scan", "examples/shop/log-agent.yaml", "-o", "json"])
+        .arg("-o")
+        .arg(format!("sarif={}", sarif.display()))
+        .arg("-o")
+        .arg(format!("junit={}", junit.display()))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let report = json(&out);
+    let sarif: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), report["findings"].as_array().unwrap().len());
+    let privileged = results.iter().find(|r| r["ruleId"] == "POD001").unwrap();
+    assert_eq!(
+        privileged["locations"][0]["physicalLocation"]["region"]["startLine"],
+        22
+    );
+    assert!(
+        results
+            .iter()
+            .any(|r| r["suppressions"][0]["kind"] == "inSource")
+    );
+    let rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap();
+    assert!(rules.iter().all(|r| {
+        r["fullDescription"]["text"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())
+    }));
+    let junit = std::fs::read_to_string(&junit).unwrap();
+    assert!(junit.contains("<testsuite name=\"POD001 privileged-container\""));
+    assert!(junit.contains("<failure"));
+    // No temporary files are left next to the outputs.
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
+
+#[test]
+fn config_suppressions_match_expire_and_report_unused_entries() {
+    let dir = scratch("config");
+    let config = dir.join("palisade.toml");
+    std::fs::write(
+        &config,
+        "[[suppress]]\nrule = \"host-namespace-shared\"\nreason = \"log agent, reviewed\"\nnamespace = \"logg*\"\nkind = \"DaemonSet\"\n\n\
+         [[suppress]]\nrule = \"POD001\"\nreason = \"was accepted until the agent moved\"\nexpires = \"2020-01-01\"\n\n\
+         [[suppress]]\nrule = \"RBAC001\"\nreason = \"nothing in this file matches\"\npath = \"elsewhere/**\"\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args([
+            "scan",
+            "examples/shop/log-agent.yaml",
+            "-o",
+            "json",
+            "--config",
+        ])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let findings = report["findings"].as_array().unwrap();
+    let pod004: Vec<&Value> = findings.iter().filter(|f| f["rule"] == "POD004").collect();
+    assert_eq!(pod004.len(), 2);
+    assert!(pod004.iter().all(|f| f["suppressed"]["source"] == "config"));
+    assert!(
+        pod004[0]["suppressed"]["origin"]
+            .as_str()
+            .unwrap()
+            .ends_with("palisade.toml:1")
+    );
+    let pod001 = findings.iter().find(|f| f["rule"] == "POD001").unwrap();
+    assert!(
+        pod001["suppressed"].is_null(),
+        "an expired suppression no longer applies"
+    );
+    let codes: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"suppression-expired"), "{codes:?}");
+    assert!(codes.contains(&"suppression-unused"), "{codes:?}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the critical finding is no longer suppressed"
+    );
+}
+
+#[test]
+fn helm_charts_without_helm_get_a_clear_diagnostic() {
+    let helm = Command::new("helm")
+        .arg("version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if helm {
+        eprintln!("skipped: helm is installed, so the chart is rendered instead");
+        return;
+    }
+    let dir = scratch("chart");
+    std::fs::write(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(
+        dir.join("templates/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("extra.yaml"), CLEAN_POD).unwrap();
+    let out = bin()
+        .args(["scan", "-o", "json"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let d = &report["diagnostics"][0];
+    assert_eq!(d["code"], "not-rendered");
+    assert!(d["message"].as_str().unwrap().contains("helm template"));
+}
+
+#[test]
+fn rules_lists_and_explains() {
+    let out = bin().args(["rules"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("POD001") && text.contains("RBAC001") && text.contains("cis-k8s-1.12:5.2.2")
+    );
+    let one = bin()
+        .args(["rules", "privileged-container"])
+        .output()
+        .unwrap();
+    let doc = String::from_utf8_lossy(&one.stdout);
+    assert!(
+        doc.contains("## Why it matters")
+            && doc.contains("## Remediation")
+            && doc.contains("T1611")
+    );
+    assert_eq!(
+        bin()
+            .args(["rules", "NOPE"])
+            .output()
+            .unwrap()
+            .status
+            .code(),
+        Some(2)
+    );
+}
