@@ -185,3 +185,54 @@ fn type_mismatches_become_diagnostics_and_not_assessed() {
     // The mistyped field reads as absent, so the rule still reports the missing non-root setting.
     assert_eq!(out.findings.len(), 1);
 }
+
+/// `docs/rules.md` is generated from the registry; this test fails when it is stale.
+/// Regenerate with `UPDATE_DOCS=1 cargo test -p palisade-rules --test rules`.
+#[test]
+fn rules_doc_is_generated_from_the_registry() {
+    let mut doc = String::from(
+        "# Palisade rules\n\nGenerated from the rule registry by `UPDATE_DOCS=1 cargo test -p palisade-rules --test rules`; do not edit.\n\n| id | severity | slug | title |\n|---|---|---|---|\n",
+    );
+    for rule in all_rules() {
+        let m = rule.meta();
+        doc.push_str(&format!(
+            "| [{}](#{}) | {} | {} | {} |\n",
+            m.id,
+            m.id.to_ascii_lowercase(),
+            m.severity,
+            m.slug,
+            m.title
+        ));
+    }
+    for rule in all_rules() {
+        let m = rule.meta();
+        let controls: Vec<String> = m
+            .controls
+            .iter()
+            .map(|c| format!("- `{c}`: {}", c.title().unwrap_or("")))
+            .collect();
+        let docs = m.docs.replace("\n## ", "\n### ");
+        let docs = docs
+            .strip_prefix("## ")
+            .map(|d| format!("### {d}"))
+            .unwrap_or(docs);
+        doc.push_str(&format!(
+            "\n## {}\n\n**{}** ({}, severity {})\n\nControls:\n{}\n\n{}",
+            m.id,
+            m.title,
+            m.slug,
+            m.severity,
+            controls.join("\n"),
+            docs
+        ));
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules.md");
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &doc).unwrap();
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == doc,
+        "docs/rules.md is stale: run UPDATE_DOCS=1 cargo test -p palisade-rules --test rules"
+    );
+}
