@@ -219,32 +219,9 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::{empty_report, report_with_diagnostics, report_with_findings};
+    use crate::test_support::{render, report_with_findings};
 
-    fn render(report: &Report) -> String {
-        let mut out = Vec::new();
-        let options = WriteOptions {
-            color: false,
-            fail_on: Some(Severity::High),
-        };
-        write(report, options, &mut out).unwrap();
-        String::from_utf8(out).unwrap()
-    }
-
-    #[test]
-    fn findings() {
-        insta::assert_snapshot!(render(&report_with_findings()));
-    }
-
-    #[test]
-    fn empty() {
-        insta::assert_snapshot!(render(&empty_report()));
-    }
-
-    #[test]
-    fn diagnostics() {
-        insta::assert_snapshot!(render(&report_with_diagnostics()));
-    }
+    crate::test_support::snapshot_trio!(crate::Format::Table);
 
     #[test]
     fn colours_only_when_asked() {
@@ -255,6 +232,6 @@ mod tests {
         };
         write(&report_with_findings(), options, &mut out).unwrap();
         assert!(String::from_utf8(out).unwrap().contains("\x1b["));
-        assert!(!render(&report_with_findings()).contains("\x1b["));
+        assert!(!render(crate::Format::Table, &report_with_findings()).contains("\x1b["));
     }
 }

@@ -1,4 +1,5 @@
-//! Reports for the writers' snapshot tests: with findings, empty, and with tool errors.
+//! Reports for the writers' snapshot tests: with findings, empty, and with tool errors; and the
+//! macro that gives every writer the same trio of snapshot tests.
 
 use std::borrow::Cow;
 
@@ -209,3 +210,38 @@ pub fn report_with_diagnostics() -> Report {
     report.recount();
     report
 }
+
+/// Renders `report` in `format` as the snapshot tests see it: no colours, `--fail-on high`.
+pub fn render(format: crate::Format, report: &Report) -> String {
+    let options = crate::WriteOptions {
+        color: false,
+        fail_on: Some(Severity::High),
+    };
+    let mut out = Vec::new();
+    crate::write(format, report, options, &mut out).expect("writing to memory");
+    String::from_utf8(out).expect("writers emit UTF-8")
+}
+
+/// The snapshot trio every writer has: findings, no findings, tool errors.
+macro_rules! snapshot_trio {
+    ($format:expr) => {
+        #[test]
+        fn findings() {
+            let report = $crate::test_support::report_with_findings();
+            insta::assert_snapshot!($crate::test_support::render($format, &report));
+        }
+
+        #[test]
+        fn empty() {
+            let report = $crate::test_support::empty_report();
+            insta::assert_snapshot!($crate::test_support::render($format, &report));
+        }
+
+        #[test]
+        fn diagnostics() {
+            let report = $crate::test_support::report_with_diagnostics();
+            insta::assert_snapshot!($crate::test_support::render($format, &report));
+        }
+    };
+}
+pub(crate) use snapshot_trio;
