@@ -696,47 +696,43 @@ fn add_document(result: &mut UnitResult, path: &str, value: Value, spans: Spans,
 
 fn expand_list(result: &mut UnitResult, path: &str, value: Value, spans: Spans, document: usize) {
     let list_pos = spans.pos();
+    // Spans always mirror the value, so this yields one entry per item; the fallback only keeps
+    // an item (at the list's position) should that ever not hold.
+    let mut item_spans = spans
+        .sequence_items(&value, ["items"])
+        .unwrap_or_default()
+        .into_iter();
     let Value::Object(mut map) = value else {
         return;
     };
-    let list_api = map
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let list_kind = map
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+    let text = |key: &str| {
+        map.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let list_api = text("apiVersion");
+    let list_kind = text("kind");
     let item_kind = list_kind
         .strip_suffix("List")
         .unwrap_or_default()
         .to_string();
-    let items_value = map.get("items").cloned().unwrap_or(Value::Null);
-    let whole = Value::Object(std::mem::take(&mut map));
-    let item_spans: Vec<Option<Spans>> = (0..items_value.as_array().map_or(0, Vec::len))
-        .map(|i| spans.subtree(&whole, ["items".to_string(), i.to_string()]))
-        .collect();
-    drop(whole);
-    let Value::Array(items) = items_value else {
+    let Some(Value::Array(items)) = map.remove("items") else {
         return;
     };
     for (i, mut item) in items.into_iter().enumerate() {
+        let mut item_span = item_spans
+            .next()
+            .unwrap_or_else(|| Spans::uniform(&item, list_pos));
         // Typed lists from the API (`DeploymentList`) omit each item's apiVersion and kind.
-        let mut added = false;
         if let Value::Object(item_map) = &mut item
             && !item_kind.is_empty()
             && !item_map.contains_key("kind")
         {
             item_map.insert("kind".into(), Value::String(item_kind.clone()));
             item_map.insert("apiVersion".into(), Value::String(list_api.clone()));
-            added = true;
+            item_span.append(2, item_span.pos());
         }
-        let item_span = match item_spans.get(i).cloned().flatten() {
-            Some(s) if !added => s,
-            _ => Spans::uniform(&item, list_pos),
-        };
         let line = item_span.pos().line;
         match Object::from_value(item, item_span, 0, document) {
             Some(object) => result.objects.push(object),
@@ -809,5 +805,42 @@ fn guess_object(text: &str, line: u32) -> Option<String> {
         (Some(k), Some(n)) => Some(format!("{k} {n}")),
         (Some(k), None) => Some(k),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_core::JsonPointer;
+
+    #[test]
+    fn typed_list_items_get_their_kind_and_keep_exact_positions() {
+        let text = "apiVersion: apps/v1\nkind: DeploymentList\nitems:\n- metadata: {name: a}\n  spec:\n    replicas: 1\n- metadata: {name: b}\n  spec:\n    template:\n      spec:\n        hostPID: true\n";
+        let loaded = load_text("list.yaml", text, &Limits::default());
+        let objects = &loaded.inventory.objects;
+        assert_eq!(objects.len(), 2);
+        assert_eq!(objects[1].id.to_string(), "Deployment b");
+        assert_eq!(objects[1].id.api_version, "apps/v1");
+        let host = objects[1].locate(&JsonPointer::parse("/spec/template/spec/hostPID").unwrap());
+        assert!(host.exact);
+        assert_eq!((host.pos.line, host.pos.column), (11, 9));
+        let kind = objects[0].locate(&JsonPointer::parse("/kind").unwrap());
+        assert!(kind.exact, "the added kind has a position too");
+        assert_eq!(kind.pos.line, 4);
+    }
+
+    #[test]
+    fn untyped_list_items_keep_exact_positions() {
+        let mut text = String::from("apiVersion: v1\nkind: List\nitems:\n");
+        for i in 0..300 {
+            text.push_str(&format!(
+                "- {{apiVersion: v1, kind: ConfigMap, metadata: {{name: c{i}}}}}\n"
+            ));
+        }
+        let loaded = load_text("list.yaml", &text, &Limits::default());
+        assert_eq!(loaded.inventory.objects.len(), 300);
+        let last = &loaded.inventory.objects[299];
+        let name = last.locate(&JsonPointer::parse("/metadata/name").unwrap());
+        assert_eq!((name.pos.line, name.exact), (303, true));
     }
 }

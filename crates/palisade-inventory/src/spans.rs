@@ -163,17 +163,31 @@ impl Spans {
         }
     }
 
-    /// The positions of the subtree at `segments` (for splitting a List into its items).
-    pub fn subtree<I, S>(&self, value: &Value, segments: I) -> Option<Spans>
+    /// The positions of each child of the sequence at `segments`, in one pass (for splitting a
+    /// List into its items); `None` when that node is not a sequence.
+    pub fn sequence_items<I, S>(&self, value: &Value, segments: I) -> Option<Vec<Spans>>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
         let (index, node, exact, _) = self.walk(value, segments);
-        if !exact {
-            return None;
+        let items = node.as_array().filter(|_| exact)?;
+        let mut start = index + 1;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let end = start + count_nodes(item);
+            out.push(Spans(self.0.get(start..end)?.into()));
+            start = end;
         }
-        let end = index + count_nodes(node);
-        self.0.get(index..end).map(|s| Spans(s.into()))
+        Some(out)
+    }
+
+    /// Records positions for `count` nodes appended at the end of the root map (fields added
+    /// in code, such as the kind a typed List leaves out of its items). Appended map entries
+    /// come last in pre-order, so every existing position stays valid.
+    pub fn append(&mut self, count: usize, pos: Pos) {
+        let mut all = std::mem::take(&mut self.0).into_vec();
+        all.extend(std::iter::repeat_n(pos, count));
+        self.0 = all.into_boxed_slice();
     }
 }
