@@ -42,29 +42,6 @@ impl Inventory {
             .map(|&i| &self.objects[i])
     }
 
-    /// Whether the inventory holds any object of this group and kind.
-    pub fn has_kind(&self, group: &str, kind: &str) -> bool {
-        self.by_kind
-            .contains_key(&(group.to_string(), kind.to_string()))
-    }
-
-    /// The object of this group and kind with this name, in `namespace`. An object written
-    /// without a namespace matches any namespace, since it lands wherever it is applied.
-    pub fn find(
-        &self,
-        group: &str,
-        kind: &str,
-        namespace: Option<&str>,
-        name: &str,
-    ) -> Option<&Object> {
-        self.of_kind(group, kind).find(|o| {
-            o.id.name.as_deref() == Some(name)
-                && (o.id.namespace.is_none()
-                    || namespace.is_none()
-                    || o.id.namespace.as_deref() == namespace)
-        })
-    }
-
     /// The source an object came from.
     pub fn source_of(&self, object: &Object) -> &Source {
         &self.sources[object.source]

@@ -390,12 +390,22 @@ fn failed(
     code: &'static str,
     message: String,
 ) -> UnitResult {
+    let diagnostic = Diagnostic::new(DiagnosticLevel::Error, code, message).in_file(path);
+    failed_with(path, rendered_by, diagnostic)
+}
+
+/// A source that yielded nothing but `diagnostic`.
+fn failed_with(
+    path: &str,
+    rendered_by: Option<&'static str>,
+    diagnostic: Diagnostic,
+) -> UnitResult {
     UnitResult {
         source: Some(Source {
             path: path.to_string(),
             rendered_by,
         }),
-        diagnostics: vec![Diagnostic::new(DiagnosticLevel::Error, code, message).in_file(path)],
+        diagnostics: vec![diagnostic],
         ..UnitResult::default()
     }
 }
@@ -521,60 +531,46 @@ fn objects_from_bytes(
     bytes: &[u8],
     limits: &Limits,
 ) -> UnitResult {
+    // An encoding problem fails the whole file, at the line where it starts when known.
+    let encoding = |message: String, offset: Option<usize>| {
+        let mut diagnostic =
+            Diagnostic::new(DiagnosticLevel::Error, "encoding", message).in_file(path);
+        diagnostic.line = offset.map(|o| line_of_offset(bytes, o));
+        failed_with(path, rendered_by, diagnostic)
+    };
     if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
-        return failed(
-            path,
-            rendered_by,
-            "encoding",
+        return encoding(
             "UTF-16 is not supported; save the file as UTF-8".into(),
+            None,
         );
     }
     match std::str::from_utf8(bytes) {
-        Ok(text) => {
-            if let Some(nul) = text.find('\0') {
-                let line = line_of_offset(text, nul);
-                let mut result = failed(
-                    path,
-                    rendered_by,
-                    "encoding",
-                    "binary file (contains NUL bytes); not scanned".into(),
-                );
-                if let Some(d) = result.diagnostics.first_mut() {
-                    d.line = Some(line);
-                }
-                return result;
-            }
-            objects_from_text(path, rendered_by, text, limits)
-        }
+        Ok(text) => match text.find('\0') {
+            Some(nul) => encoding(
+                "binary file (contains NUL bytes); not scanned".into(),
+                Some(nul),
+            ),
+            None => objects_from_text(path, rendered_by, text, limits),
+        },
         Err(err) => {
             let offset = err.valid_up_to();
-            let line = line_of_offset(&String::from_utf8_lossy(&bytes[..offset]), offset);
-            let mut result = failed(
-                path,
-                rendered_by,
-                "encoding",
+            encoding(
                 format!(
                     "invalid UTF-8 at byte {offset}; Kubernetes manifests must be UTF-8; not scanned"
                 ),
-            );
-            if let Some(d) = result.diagnostics.first_mut() {
-                d.line = Some(line);
-            }
-            result
+                Some(offset),
+            )
         }
     }
 }
 
-fn line_of_offset(text: &str, offset: usize) -> u32 {
-    let end = offset.min(text.len());
-    u32::try_from(
-        text.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count()
-            + 1,
-    )
-    .unwrap_or(u32::MAX)
+/// The 1-based line that byte `offset` of `bytes` is on.
+fn line_of_offset(bytes: &[u8], offset: usize) -> u32 {
+    let newlines = bytes[..offset.min(bytes.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count();
+    u32::try_from(newlines + 1).unwrap_or(u32::MAX)
 }
 
 /// Whether the text looks like an unrendered Go/Helm template.
@@ -827,6 +823,27 @@ mod tests {
         let kind = objects[0].locate(&JsonPointer::parse("/kind").unwrap());
         assert!(kind.exact, "the added kind has a position too");
         assert_eq!(kind.pos.line, 4);
+    }
+
+    #[test]
+    fn encoding_problems_name_the_line_where_they_start() {
+        let limits = Limits::default();
+        let cases: [(&[u8], Option<u32>, &str); 3] = [
+            (
+                b"a: 1\nb: 2\nc: \xff\n",
+                Some(3),
+                "invalid UTF-8 at byte 13",
+            ),
+            (b"a: 1\n\0", Some(2), "NUL"),
+            (b"\xff\xfea\0", None, "UTF-16"),
+        ];
+        for (bytes, line, text) in cases {
+            let result = objects_from_bytes("x.yaml", None, bytes, &limits);
+            let d = &result.diagnostics[0];
+            assert_eq!((d.code, d.line), ("encoding", line), "{}", d.message);
+            assert!(d.message.contains(text), "{}", d.message);
+            assert!(result.objects.is_empty());
+        }
     }
 
     #[test]

@@ -49,11 +49,6 @@ impl Object {
         })
     }
 
-    /// The value at `pointer`, if present.
-    pub fn get(&self, pointer: &JsonPointer) -> Option<&Value> {
-        self.value.pointer(pointer.as_str())
-    }
-
     /// The source position of `pointer` (or of its deepest existing ancestor).
     pub fn locate(&self, pointer: &JsonPointer) -> Resolved {
         self.spans.resolve(&self.value, pointer.segments())
@@ -62,11 +57,6 @@ impl Object {
     /// Position of the object itself (its first line).
     pub fn pos(&self) -> Pos {
         self.spans.pos()
-    }
-
-    /// `metadata.labels` as a map, when present.
-    pub fn labels(&self) -> Option<&serde_json::Map<String, Value>> {
-        self.value.pointer("/metadata/labels")?.as_object()
     }
 
     /// `metadata.annotations` as a map, when present.

@@ -156,11 +156,6 @@ impl<'a> PodSpec<'a> {
             .join(name)
     }
 
-    /// The pod template's metadata.
-    pub fn metadata(&self, object: &'a Object) -> Option<&'a Value> {
-        object.value.pointer(self.metadata_pointer)
-    }
-
     /// Every container: regular, init and ephemeral, in that order.
     pub fn containers(&self) -> impl Iterator<Item = Container<'a>> + 'a {
         let spec = self.value;

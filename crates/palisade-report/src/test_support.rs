@@ -26,6 +26,19 @@ fn rule(id: &'static str, slug: &'static str, severity: Severity) -> RuleMeta {
     }
 }
 
+/// One rule's outcomes on the two scanned objects, in order.
+fn evaluations(outcomes: [Outcome; 2]) -> Vec<Evaluation> {
+    outcomes
+        .into_iter()
+        .enumerate()
+        .map(|(object, outcome)| Evaluation {
+            rule: 0,
+            object,
+            outcome,
+        })
+        .collect()
+}
+
 fn object(kind: &str, name: &str) -> ObjectRef {
     ObjectRef {
         api_version: "apps/v1".into(),
@@ -115,18 +128,7 @@ pub fn report_with_findings() -> Report {
         not_assessed: 0,
         not_assessed_objects: Vec::new(),
     });
-    report.evaluations = vec![
-        Evaluation {
-            rule: 0,
-            object: 0,
-            outcome: Outcome::Fail,
-        },
-        Evaluation {
-            rule: 0,
-            object: 1,
-            outcome: Outcome::Fail,
-        },
-    ];
+    report.evaluations = evaluations([Outcome::Fail, Outcome::Fail]);
     report.recount();
     report
 }
@@ -144,18 +146,7 @@ pub fn empty_report() -> Report {
         not_assessed: 0,
         not_assessed_objects: Vec::new(),
     });
-    report.evaluations = vec![
-        Evaluation {
-            rule: 0,
-            object: 0,
-            outcome: Outcome::Pass,
-        },
-        Evaluation {
-            rule: 0,
-            object: 1,
-            outcome: Outcome::Pass,
-        },
-    ];
+    report.evaluations = evaluations([Outcome::Pass, Outcome::Pass]);
     report.recount();
     report
 }
@@ -195,18 +186,10 @@ pub fn report_with_diagnostics() -> Report {
             reason: "Secret \"db\" is not in the scanned manifests".into(),
         }],
     });
-    report.evaluations = vec![
-        Evaluation {
-            rule: 0,
-            object: 0,
-            outcome: Outcome::Pass,
-        },
-        Evaluation {
-            rule: 0,
-            object: 1,
-            outcome: Outcome::NotAssessed("Secret \"db\" is not in the scanned manifests".into()),
-        },
-    ];
+    report.evaluations = evaluations([
+        Outcome::Pass,
+        Outcome::NotAssessed("Secret \"db\" is not in the scanned manifests".into()),
+    ]);
     report.recount();
     report
 }

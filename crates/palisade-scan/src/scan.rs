@@ -3,8 +3,8 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
+use palisade_core::Report;
 use palisade_core::report::{SCHEMA_VERSION, Summary, ToolInfo};
-use palisade_core::{Report, Severity};
 use palisade_inventory::{Input, Inventory, LoadOptions, load};
 use palisade_rules::{Rule, all_rules, evaluate};
 
@@ -110,9 +110,4 @@ pub fn scan_inventory(inventory: &Inventory, options: &ScanOptions) -> Report {
     };
     report.recount();
     report
-}
-
-/// Whether a report should fail a CI run at `threshold`.
-pub fn fails(report: &Report, threshold: Option<Severity>) -> bool {
-    threshold.is_some_and(|t| report.findings_at_or_above(t) > 0)
 }

@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use palisade_core::{
     Diagnostic, DiagnosticLevel, Finding, JsonPointer, Suppression, SuppressionSource,
 };
-use palisade_inventory::{Inventory, Object};
+use palisade_inventory::{Inventory, Object, Pos};
 use serde_json::Value;
 
 use crate::config::{Config, SuppressionEntry};
@@ -98,6 +98,16 @@ fn entry_matches(entry: &SuppressionEntry, finding: &Finding) -> bool {
             .is_none_or(|p| glob::matches(p.trim_start_matches("./"), file))
 }
 
+/// An object's parsed `palisade.dev/ignore` entries, which of them matched, and where the
+/// annotation is written.
+#[derive(Clone)]
+struct Annotated {
+    entries: Vec<AnnotationEntry>,
+    used: Vec<bool>,
+    file: String,
+    pos: Pos,
+}
+
 fn annotation_pointer() -> JsonPointer {
     JsonPointer::root()
         .join("metadata")
@@ -126,15 +136,14 @@ pub fn apply(
     let mut diagnostics = Vec::new();
     let mut config_used = vec![false; config.suppressions.len()];
 
-    // Parse each annotated object's entries once.
-    let mut annotations: Vec<Option<(Vec<AnnotationEntry>, Vec<bool>)>> =
-        vec![None; inventory.objects.len()];
+    // Parse each annotated object's entries, and locate the annotation, once.
+    let mut annotations: Vec<Option<Annotated>> = vec![None; inventory.objects.len()];
     for (i, object) in inventory.objects.iter().enumerate() {
         let Some(text) = object_annotation(object) else {
             continue;
         };
         let (entries, errors) = parse_annotation(text, canonical);
-        let location = object.locate(&annotation_pointer());
+        let pos = object.locate(&annotation_pointer()).pos;
         let file = inventory.source_of(object).path.clone();
         for error in errors {
             diagnostics.push(
@@ -144,12 +153,16 @@ pub fn apply(
                     format!("{ANNOTATION}: {error}; ignored"),
                 )
                 .in_file(file.clone())
-                .at(location.pos.line, location.pos.column)
+                .at(pos.line, pos.column)
                 .on_object(object.id.to_string()),
             );
         }
-        let used = vec![false; entries.len()];
-        annotations[i] = Some((entries, used));
+        annotations[i] = Some(Annotated {
+            used: vec![false; entries.len()],
+            entries,
+            file,
+            pos,
+        });
     }
 
     for (finding, &object_index) in findings.iter_mut().zip(finding_objects) {
@@ -169,25 +182,22 @@ pub fn apply(
             });
             break;
         }
-        let Some((entries, used)) = annotations.get_mut(object_index).and_then(Option::as_mut)
-        else {
+        let Some(annotated) = annotations.get_mut(object_index).and_then(Option::as_mut) else {
             continue;
         };
-        for (j, entry) in entries.iter().enumerate() {
+        for (j, entry) in annotated.entries.iter().enumerate() {
             if !entry.rules.contains(&finding.rule) {
                 continue;
             }
-            used[j] = true;
+            annotated.used[j] = true;
             if finding.suppressed.is_some() || entry.expires.is_some_and(|e| e < today) {
                 continue;
             }
-            let object = &inventory.objects[object_index];
-            let pos = object.locate(&annotation_pointer()).pos;
             finding.suppressed = Some(Suppression {
                 source: SuppressionSource::Annotation,
                 reason: entry.reason.clone(),
                 expires: entry.expires.map(|d| d.to_string()),
-                origin: Some(format!("{}:{}", inventory.source_of(object).path, pos.line)),
+                origin: Some(format!("{}:{}", annotated.file, annotated.pos.line)),
             });
         }
     }
@@ -215,12 +225,16 @@ pub fn apply(
         }
     }
     for (i, slot) in annotations.iter().enumerate() {
-        let Some((entries, used)) = slot else {
+        let Some(Annotated {
+            entries,
+            used,
+            file,
+            pos,
+        }) = slot
+        else {
             continue;
         };
         let object = &inventory.objects[i];
-        let pos = object.locate(&annotation_pointer()).pos;
-        let file = inventory.source_of(object).path.clone();
         for (entry, used) in entries.iter().zip(used) {
             let rules = entry.rules.join(",");
             let diagnostic = if let Some(expires) = entry.expires.filter(|e| *e < today) {

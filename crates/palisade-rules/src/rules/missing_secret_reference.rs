@@ -278,6 +278,8 @@ impl Rule for MissingSecretReference {
 
     fn check(&self, cx: &mut Context<'_>) {
         let namespace = cx.object.id.namespace.clone();
+        // Asked at most once per pod: it scans every Role and ClusterRole.
+        let mut run_time_creation: Option<bool> = None;
         for reference in collect(cx) {
             if reference.optional {
                 continue;
@@ -290,7 +292,10 @@ impl Rule for MissingSecretReference {
                 .as_deref()
                 .map(|n| format!(" in namespace {n}"))
                 .unwrap_or_default();
-            if !cx.inventory.complete && created_at_run_time(cx.inventory, namespace.as_deref()) {
+            let created_later = !cx.inventory.complete
+                && *run_time_creation
+                    .get_or_insert_with(|| created_at_run_time(cx.inventory, namespace.as_deref()));
+            if created_later {
                 cx.not_assessed(format!(
                     "Secret \"{}\" is not in the scanned manifests, but a Role in them may create Secrets at run time",
                     reference.name
