@@ -21,6 +21,6 @@ pub mod yaml;
 pub use inventory::Inventory;
 pub use load::{Input, LoadOptions, Loaded, load, load_text};
 pub use object::{Object, Source, SourceId};
-pub use podspec::{Container, ContainerKind, PodSpec, is_workload, pod_spec};
+pub use podspec::{Container, ContainerKind, PodSpec, pod_spec};
 pub use spans::{Pos, Resolved, Spans};
 pub use yaml::Limits;

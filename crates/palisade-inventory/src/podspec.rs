@@ -131,11 +131,6 @@ fn workload(id: &ObjectRef) -> Option<&'static Workload> {
         .find(|w| w.kind == id.kind && w.group == group)
 }
 
-/// Whether objects of this identity's kind carry a pod spec.
-pub fn is_workload(id: &ObjectRef) -> bool {
-    workload(id).is_some()
-}
-
 /// The pod spec of a workload.
 #[derive(Debug, Clone, Copy)]
 pub struct PodSpec<'a> {

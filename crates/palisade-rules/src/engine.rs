@@ -8,7 +8,7 @@ use palisade_core::{
     Coverage, Diagnostic, DiagnosticLevel, Finding, JsonPointer, Location, NotAssessed,
     fingerprint::fingerprint,
 };
-use palisade_inventory::{Inventory, Object, pod_spec};
+use palisade_inventory::{Inventory, Object, PodSpec, pod_spec};
 
 use crate::context::Context;
 use crate::rule::{Rule, Target};
@@ -38,14 +38,20 @@ pub fn locate(inventory: &Inventory, object: &Object, path: &JsonPointer) -> Loc
     }
 }
 
-fn applies(rule: &dyn Rule, object: &Object) -> bool {
+/// Whether `rule` applies to `object`, and the pod spec it is given if so.
+fn target<'a>(
+    rule: &dyn Rule,
+    object: &Object,
+    pod: Option<PodSpec<'a>>,
+) -> Option<Option<PodSpec<'a>>> {
     match rule.target() {
-        Target::PodSpec => palisade_inventory::is_workload(&object.id),
+        Target::PodSpec => pod.map(Some),
         Target::Kinds(kinds) => {
             let group = object.id.group();
             kinds
                 .iter()
                 .any(|(g, k)| *g == group && *k == object.id.kind)
+                .then_some(None)
         }
     }
 }
@@ -63,6 +69,8 @@ pub fn evaluate(inventory: &Inventory, rules: &[&dyn Rule]) -> EngineOutput {
             .collect(),
         ..EngineOutput::default()
     };
+    // Which objects are workloads, and where their pod spec is, is asked once per object.
+    let pod_specs: Vec<Option<PodSpec<'_>>> = inventory.objects.iter().map(pod_spec).collect();
     let mut seen_type_errors = HashSet::new();
     for (rule_index, rule) in rules.iter().enumerate() {
         let meta = rule.meta();
@@ -74,12 +82,8 @@ pub fn evaluate(inventory: &Inventory, rules: &[&dyn Rule]) -> EngineOutput {
             not_assessed_objects: Vec::new(),
         };
         for (object_index, object) in inventory.objects.iter().enumerate() {
-            if !applies(*rule, object) {
+            let Some(pod) = target(*rule, object, pod_specs[object_index]) else {
                 continue;
-            }
-            let pod = match rule.target() {
-                Target::PodSpec => pod_spec(object),
-                Target::Kinds(_) => None,
             };
             let mut cx = Context::new(object, inventory, pod);
             rule.check(&mut cx);
