@@ -113,90 +113,88 @@ struct Reference {
     how: &'static str,
 }
 
+/// One kind of Secret reference inside a list: the path from a list item to the object that
+/// names the Secret, the field holding the name, and how the pod uses the Secret.
+struct Site {
+    holder: &'static [&'static str],
+    name: &'static str,
+    how: &'static str,
+}
+
+const SECRET_VOLUME: Site = Site {
+    holder: &["secret"],
+    name: "secretName",
+    how: "mounted as a volume",
+};
+const PROJECTED: Site = Site {
+    holder: &["secret"],
+    name: "name",
+    how: "projected into a volume",
+};
+const PULL_SECRET: Site = Site {
+    holder: &[],
+    name: "name",
+    how: "used as an image pull secret",
+};
+const ENV: Site = Site {
+    holder: &["valueFrom", "secretKeyRef"],
+    name: "name",
+    how: "read into an environment variable",
+};
+const ENV_FROM: Site = Site {
+    holder: &["secretRef"],
+    name: "name",
+    how: "loaded as environment variables",
+};
+
+/// Adds the references of `site` found in the list `items` at `list_path`.
+fn push_references(
+    refs: &mut Vec<Reference>,
+    list_path: &JsonPointer,
+    items: &[Value],
+    site: &Site,
+) {
+    for (i, item) in items.iter().enumerate() {
+        let holder = site
+            .holder
+            .iter()
+            .try_fold(item, |value, key| value.get(*key));
+        let Some(holder) = holder else { continue };
+        let Some(name) = holder.get(site.name).and_then(Value::as_str) else {
+            continue;
+        };
+        refs.push(Reference {
+            path: list_path.join(i).join_all(site.holder).join(site.name),
+            name: name.to_string(),
+            // References that cannot be optional (image pull secrets) have no such field.
+            optional: holder.get("optional").and_then(Value::as_bool) == Some(true),
+            how: site.how,
+        });
+    }
+}
+
 fn collect(cx: &mut Context<'_>) -> Vec<Reference> {
     let mut refs = Vec::new();
-    let is_optional = |v: &Value| v.get("optional").and_then(Value::as_bool) == Some(true);
     let volumes_path = cx.pod_field("volumes");
-    for (i, volume) in cx.array_at(&volumes_path).iter().enumerate() {
-        if let Some(secret) = volume.get("secret")
-            && let Some(name) = secret.get("secretName").and_then(Value::as_str)
-        {
-            refs.push(Reference {
-                path: volumes_path.join_all([i.to_string(), "secret".into(), "secretName".into()]),
-                name: name.to_string(),
-                optional: is_optional(secret),
-                how: "mounted as a volume",
-            });
-        }
-        let sources = volume
+    let volumes = cx.array_at(&volumes_path);
+    push_references(&mut refs, &volumes_path, volumes, &SECRET_VOLUME);
+    for (i, volume) in volumes.iter().enumerate() {
+        if let Some(sources) = volume
             .pointer("/projected/sources")
-            .and_then(Value::as_array);
-        for (j, source) in sources.into_iter().flatten().enumerate() {
-            if let Some(secret) = source.get("secret")
-                && let Some(name) = secret.get("name").and_then(Value::as_str)
-            {
-                refs.push(Reference {
-                    path: volumes_path.join_all([
-                        i.to_string(),
-                        "projected".into(),
-                        "sources".into(),
-                        j.to_string(),
-                        "secret".into(),
-                        "name".into(),
-                    ]),
-                    name: name.to_string(),
-                    optional: is_optional(secret),
-                    how: "projected into a volume",
-                });
-            }
+            .and_then(Value::as_array)
+        {
+            let sources_path = volumes_path.join(i).join("projected").join("sources");
+            push_references(&mut refs, &sources_path, sources, &PROJECTED);
         }
     }
     let pulls_path = cx.pod_field("imagePullSecrets");
-    for (i, pull) in cx.array_at(&pulls_path).iter().enumerate() {
-        if let Some(name) = pull.get("name").and_then(Value::as_str) {
-            refs.push(Reference {
-                path: pulls_path.join(i).join("name"),
-                name: name.to_string(),
-                optional: false,
-                how: "used as an image pull secret",
-            });
-        }
-    }
+    let pulls = cx.array_at(&pulls_path);
+    push_references(&mut refs, &pulls_path, pulls, &PULL_SECRET);
     for container in cx.containers() {
-        let env_path = container.field(&["env"]);
-        for (i, env) in cx.array_at(&env_path).iter().enumerate() {
-            if let Some(key_ref) = env.pointer("/valueFrom/secretKeyRef")
-                && let Some(name) = key_ref.get("name").and_then(Value::as_str)
-            {
-                refs.push(Reference {
-                    path: env_path.join_all([
-                        i.to_string(),
-                        "valueFrom".into(),
-                        "secretKeyRef".into(),
-                        "name".into(),
-                    ]),
-                    name: name.to_string(),
-                    optional: is_optional(key_ref),
-                    how: "read into an environment variable",
-                });
-            }
-        }
-        let env_from_path = container.field(&["envFrom"]);
-        for (i, from) in cx.array_at(&env_from_path).iter().enumerate() {
-            if let Some(secret_ref) = from.get("secretRef")
-                && let Some(name) = secret_ref.get("name").and_then(Value::as_str)
-            {
-                refs.push(Reference {
-                    path: env_from_path.join_all([
-                        i.to_string(),
-                        "secretRef".into(),
-                        "name".into(),
-                    ]),
-                    name: name.to_string(),
-                    optional: is_optional(secret_ref),
-                    how: "loaded as environment variables",
-                });
-            }
+        for (field, site) in [("env", &ENV), ("envFrom", &ENV_FROM)] {
+            let path = container.field(&[field]);
+            let items = cx.array_at(&path);
+            push_references(&mut refs, &path, items, site);
         }
     }
     refs
