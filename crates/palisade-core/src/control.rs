@@ -95,6 +95,20 @@ impl Control {
         })
     }
 
+    /// Why the control cannot be decided from Kubernetes objects, when it cannot: such a
+    /// control is reported as `manual`, never as passed.
+    pub fn manual_reason(&self) -> Option<&'static str> {
+        let table: &[(&str, &str)] = match self.framework {
+            Framework::CisK8s112 => CIS_MANUAL,
+            Framework::NsaCisa12 => NSA_MANUAL,
+            Framework::Pss | Framework::MitreAttack => &[],
+        };
+        table
+            .iter()
+            .find(|(id, _)| *id == self.id)
+            .map(|(_, why)| *why)
+    }
+
     /// The control's title from the catalogue, or `None` when the catalogue does not know it.
     pub fn title(&self) -> Option<&'static str> {
         self.framework
@@ -222,6 +236,51 @@ const CIS_K8S_1_12: &[(&str, &str)] = &[
     ("5.6.4", "The default namespace should not be used"),
 ];
 
+/// CIS section 5 items that depend on cluster components or organisational choices that
+/// manifests do not show.
+const CIS_MANUAL: &[(&str, &str)] = &[
+    (
+        "5.3.1",
+        "depends on the CNI plugin installed on the nodes; check its documentation",
+    ),
+    (
+        "5.4.2",
+        "an architectural decision; SEC001 recognises ExternalSecret, SealedSecret and Vault producers",
+    ),
+    (
+        "5.5.1",
+        "configured in the API server's admission configuration; IMG002 and IMG004 check image references",
+    ),
+];
+
+/// NSA/CISA chapters about the control plane, nodes and organisation.
+const NSA_MANUAL: &[(&str, &str)] = &[
+    (
+        "network/control-plane-hardening",
+        "API server, etcd and kubelet flags; not visible in workload manifests",
+    ),
+    (
+        "network/worker-node-segmentation",
+        "network design outside the cluster objects",
+    ),
+    (
+        "network/encryption",
+        "TLS and etcd encryption settings of the control plane",
+    ),
+    (
+        "network/cloud-infrastructure",
+        "cloud provider configuration (metadata endpoint, node IAM)",
+    ),
+    (
+        "authn-authz/authentication",
+        "identity provider and API server authentication flags",
+    ),
+    (
+        "audit/logging",
+        "API server audit policy and log collection",
+    ),
+];
+
 /// NSA/CISA Kubernetes Hardening Guide v1.2. The guide does not number its sections; the ids
 /// are kebab-cased section titles, grouped by chapter.
 const NSA_CISA_1_2: &[(&str, &str)] = &[
@@ -330,9 +389,98 @@ const MITRE_ATTACK: &[(&str, &str)] = &[
     ("T1557", "Adversary-in-the-Middle"),
 ];
 
+/// A selection of controls that `--framework` names: a whole framework, or one Pod Security
+/// level (Restricted includes Baseline, as in the standard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    Cis,
+    Nsa,
+    Pss,
+    PssBaseline,
+    PssRestricted,
+    Mitre,
+}
+
+impl Profile {
+    /// Every name `--framework` accepts, canonical name first for each profile.
+    pub const NAMES: &[(&'static str, Profile)] = &[
+        ("cis-k8s-1.12", Profile::Cis),
+        ("cis", Profile::Cis),
+        ("nsa-cisa-1.2", Profile::Nsa),
+        ("nsa", Profile::Nsa),
+        ("pss", Profile::Pss),
+        ("pss-baseline", Profile::PssBaseline),
+        ("pss-restricted", Profile::PssRestricted),
+        ("mitre-attack", Profile::Mitre),
+        ("mitre", Profile::Mitre),
+    ];
+
+    pub fn parse(text: &str) -> Option<Profile> {
+        Profile::NAMES
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(text))
+            .map(|(_, p)| *p)
+    }
+
+    /// The canonical name.
+    pub fn name(self) -> &'static str {
+        Profile::NAMES
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map(|(n, _)| *n)
+            .unwrap_or("?")
+    }
+
+    pub fn framework(self) -> Framework {
+        match self {
+            Profile::Cis => Framework::CisK8s112,
+            Profile::Nsa => Framework::NsaCisa12,
+            Profile::Pss | Profile::PssBaseline | Profile::PssRestricted => Framework::Pss,
+            Profile::Mitre => Framework::MitreAttack,
+        }
+    }
+
+    /// Whether the control belongs to this selection.
+    pub fn includes(self, control: &Control) -> bool {
+        control.framework == self.framework()
+            && match self {
+                Profile::PssBaseline => control.id.starts_with("baseline/"),
+                _ => true,
+            }
+    }
+
+    /// The catalogue's controls in this selection, in catalogue order.
+    pub fn controls(self) -> Vec<Control> {
+        self.framework()
+            .catalogue()
+            .iter()
+            .map(|(id, _)| Control::new(self.framework(), id))
+            .filter(|c| self.includes(c))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn profiles_select_controls() {
+        assert_eq!(Profile::parse("CIS"), Some(Profile::Cis));
+        assert_eq!(Profile::parse("pss-baseline").unwrap().controls().len(), 11);
+        assert_eq!(
+            Profile::parse("pss-restricted").unwrap().controls().len(),
+            17
+        );
+        assert!(Profile::parse("iso27001").is_none());
+        let manual = Control::new(Framework::CisK8s112, "5.3.1");
+        assert!(manual.manual_reason().is_some());
+        assert!(
+            Control::new(Framework::CisK8s112, "5.2.2")
+                .manual_reason()
+                .is_none()
+        );
+    }
 
     #[test]
     fn round_trips_through_text() {
@@ -355,6 +503,18 @@ mod tests {
         );
         assert!(Control::parse("iso:1").is_none());
         assert!(Control::parse("pss:").is_none());
+    }
+
+    #[test]
+    fn manual_controls_exist_in_the_catalogue() {
+        for (framework, table) in [
+            (Framework::CisK8s112, CIS_MANUAL),
+            (Framework::NsaCisa12, NSA_MANUAL),
+        ] {
+            for (id, _) in table {
+                assert!(Control::new(framework, id).title().is_some(), "{id}");
+            }
+        }
     }
 
     #[test]

@@ -18,11 +18,13 @@ pub mod report;
 pub mod rule;
 pub mod severity;
 
-pub use control::{Control, Framework};
+pub use control::{Control, Framework, Profile};
 pub use diagnostic::{Diagnostic, DiagnosticLevel};
 pub use finding::{Finding, Location, Suppression, SuppressionSource};
 pub use object::ObjectRef;
 pub use pointer::JsonPointer;
-pub use report::{Coverage, NotAssessed, Report, Summary, ToolInfo};
+pub use report::{
+    Compliance, ComplianceStatus, ControlResult, Coverage, NotAssessed, Report, Summary, ToolInfo,
+};
 pub use rule::RuleMeta;
 pub use severity::Severity;

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::{Diagnostic, DiagnosticLevel, Finding, ObjectRef, RuleMeta, Severity};
+use crate::{Control, Diagnostic, DiagnosticLevel, Finding, ObjectRef, RuleMeta, Severity};
 
 /// The version of the JSON report schema. Bump the major part on breaking changes.
 pub const SCHEMA_VERSION: &str = "1.0";
@@ -57,6 +57,9 @@ pub struct Coverage {
     pub not_assessed: usize,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub not_assessed_objects: Vec<NotAssessed>,
+    /// Why the rule did not run at all (it needs settings that were not given).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// The verdict of one rule on one object.
@@ -85,6 +88,66 @@ pub struct ScannedObject {
     pub file: String,
 }
 
+/// The verdict on one control of a framework.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComplianceStatus {
+    /// Rules cover the control and found nothing (unsuppressed) on the objects they evaluated.
+    Pass,
+    /// At least one unsuppressed finding of a covering rule.
+    Fail,
+    /// No finding, but some objects could not be assessed by a covering rule: no verdict.
+    NotAssessed,
+    /// Rules cover the control but no scanned object was in their scope.
+    NotApplicable,
+    /// The control cannot be decided from Kubernetes objects; check it by hand.
+    Manual,
+    /// No Palisade rule covers the control yet.
+    NotCovered,
+}
+
+impl ComplianceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComplianceStatus::Pass => "pass",
+            ComplianceStatus::Fail => "fail",
+            ComplianceStatus::NotAssessed => "not_assessed",
+            ComplianceStatus::NotApplicable => "not_applicable",
+            ComplianceStatus::Manual => "manual",
+            ComplianceStatus::NotCovered => "not_covered",
+        }
+    }
+}
+
+/// One control's verdict and the evidence for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlResult {
+    /// `cis-k8s-1.12:5.2.2` and friends.
+    pub control: Control,
+    pub title: &'static str,
+    pub status: ComplianceStatus,
+    /// Ids of the rules that cover it.
+    pub rules: Vec<String>,
+    /// Unsuppressed findings of those rules.
+    pub findings: usize,
+    /// Objects those rules evaluated.
+    pub evaluated: usize,
+    /// Objects those rules could not assess.
+    pub not_assessed: usize,
+    /// Why the control is manual, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+/// A framework's controls and their verdicts for one scan.
+#[derive(Debug, Clone, Serialize)]
+pub struct Compliance {
+    /// The `--framework` selection (`cis-k8s-1.12`, `pss-restricted`, ...).
+    pub framework: &'static str,
+    pub title: &'static str,
+    pub controls: Vec<ControlResult>,
+}
+
 /// Everything a scan produced.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -94,6 +157,9 @@ pub struct Report {
     pub findings: Vec<Finding>,
     pub diagnostics: Vec<Diagnostic>,
     pub coverage: Vec<Coverage>,
+    /// Per-control verdicts, when the scan was asked for a framework (`--framework`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compliance: Option<Compliance>,
     /// The rules that ran, for SARIF's rule table and JUnit's suites.
     #[serde(skip)]
     pub rules: Vec<RuleMeta>,

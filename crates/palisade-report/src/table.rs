@@ -145,6 +145,10 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
         text.push('\n');
     }
 
+    if let Some(compliance) = &report.compliance {
+        write_compliance(compliance, &style, &mut text);
+    }
+
     let s = &report.summary;
     let counts: Vec<String> = Severity::ALL_DESCENDING
         .iter()
@@ -214,6 +218,53 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
         let _ = writeln!(text, "         {verdict}");
     }
     out.write_all(text.as_bytes())
+}
+
+/// One line per control: verdict, id, title, and the evidence (rules, findings).
+fn write_compliance(compliance: &palisade_core::Compliance, style: &Style, text: &mut String) {
+    use palisade_core::ComplianceStatus as S;
+    let _ = writeln!(
+        text,
+        "{} {} (--framework {})",
+        style.bold("Compliance:"),
+        compliance.title,
+        compliance.framework
+    );
+    let mut counts = std::collections::BTreeMap::new();
+    for c in &compliance.controls {
+        *counts.entry(c.status.as_str()).or_insert(0usize) += 1;
+        let status = match c.status {
+            S::Pass => style.paint("32", "pass          "),
+            S::Fail => style.paint("1;31", "FAIL          "),
+            S::NotAssessed => style.paint("33", "not assessed  "),
+            S::NotApplicable => style.dim("n/a           "),
+            S::Manual => style.dim("manual        "),
+            S::NotCovered => style.dim("not covered   "),
+        };
+        let evidence = match c.status {
+            S::Manual => c.reason.unwrap_or("").to_string(),
+            S::NotCovered => "no rule yet".to_string(),
+            _ => {
+                let mut e = c.rules.join(" ");
+                if c.findings > 0 {
+                    let _ = write!(e, ": {}", plural(c.findings, "finding"));
+                }
+                if c.not_assessed > 0 {
+                    let _ = write!(e, ", {} not assessed", c.not_assessed);
+                }
+                e
+            }
+        };
+        let title: String = c.title.chars().take(56).collect();
+        let _ = writeln!(
+            text,
+            "  {status} {:<40} {title:<56} {}",
+            c.control.id,
+            style.dim(&evidence)
+        );
+    }
+    let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+    let _ = writeln!(text, "  {}\n", summary.join(", "));
 }
 
 #[cfg(test)]

@@ -50,6 +50,7 @@ fn object(kind: &str, name: &str) -> ObjectRef {
 
 fn base(rules: Vec<RuleMeta>) -> Report {
     Report {
+        compliance: None,
         schema_version: palisade_core::report::SCHEMA_VERSION,
         tool: ToolInfo {
             name: "palisade".into(),
@@ -127,6 +128,7 @@ pub fn report_with_findings() -> Report {
         failed: 2,
         not_assessed: 0,
         not_assessed_objects: Vec::new(),
+        skipped: None,
     });
     report.evaluations = evaluations([Outcome::Fail, Outcome::Fail]);
     report.recount();
@@ -145,6 +147,7 @@ pub fn empty_report() -> Report {
         failed: 0,
         not_assessed: 0,
         not_assessed_objects: Vec::new(),
+        skipped: None,
     });
     report.evaluations = evaluations([Outcome::Pass, Outcome::Pass]);
     report.recount();
@@ -185,6 +188,7 @@ pub fn report_with_diagnostics() -> Report {
             object: object("Deployment", "api"),
             reason: "Secret \"db\" is not in the scanned manifests".into(),
         }],
+        skipped: None,
     });
     report.evaluations = evaluations([
         Outcome::Pass,

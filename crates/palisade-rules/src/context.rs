@@ -4,12 +4,16 @@ use palisade_core::JsonPointer;
 use palisade_inventory::{Container, Inventory, Object, PodSpec};
 use serde_json::{Map, Value};
 
+use crate::settings::RuleSettings;
+
 /// The object under evaluation, the inventory around it, and the rule's verdicts so far.
 pub struct Context<'a> {
     pub object: &'a Object,
     pub inventory: &'a Inventory,
     /// The pod spec, for rules that target pod specs.
     pub pod: Option<PodSpec<'a>>,
+    /// The `[rules]` settings of `palisade.toml`.
+    pub settings: &'a RuleSettings,
     pub(crate) findings: Vec<(JsonPointer, String)>,
     pub(crate) not_assessed: Option<String>,
     pub(crate) type_errors: Vec<(JsonPointer, String)>,
@@ -20,11 +24,13 @@ impl<'a> Context<'a> {
         object: &'a Object,
         inventory: &'a Inventory,
         pod: Option<PodSpec<'a>>,
+        settings: &'a RuleSettings,
     ) -> Self {
         Context {
             object,
             inventory,
             pod,
+            settings,
             findings: Vec::new(),
             not_assessed: None,
             type_errors: Vec::new(),
@@ -168,6 +174,54 @@ impl<'a> Context<'a> {
         }
         let pod = self.pod_field("securityContext").join(field);
         self.int_at(&pod).map(|v| (v, pod))
+    }
+
+    /// A pointer to a field of the pod (template) metadata, such as `annotations`.
+    pub fn pod_metadata_field(&self, name: &str) -> JsonPointer {
+        self.pod
+            .and_then(|p| JsonPointer::parse(p.metadata_pointer))
+            .unwrap_or_default()
+            .join(name)
+    }
+
+    /// The pod (template) annotations.
+    pub fn pod_annotations(&mut self) -> Option<&'a Map<String, Value>> {
+        let path = self.pod_metadata_field("annotations");
+        self.map_at(&path)
+    }
+
+    /// The pod (template) labels.
+    pub fn pod_labels(&mut self) -> Option<&'a Map<String, Value>> {
+        let path = self.pod_metadata_field("labels");
+        self.map_at(&path)
+    }
+
+    /// A mapping-valued security-context field (`seccompProfile`, `seLinuxOptions`,
+    /// `appArmorProfile`) as the kubelet applies it: the container's when set, else the pod's.
+    pub fn effective_security_map(
+        &mut self,
+        container: &Container<'_>,
+        field: &str,
+    ) -> Option<(&'a Map<String, Value>, JsonPointer)> {
+        let own = container.field(&["securityContext", field]);
+        if let Some(v) = self.map_at(&own) {
+            return Some((v, own));
+        }
+        let pod = self.pod_field("securityContext").join(field);
+        self.map_at(&pod).map(|v| (v, pod))
+    }
+
+    /// The strings of a list field; items of another type are reported as mismatches.
+    pub fn strings_at(&mut self, path: &JsonPointer) -> Vec<(usize, &'a str)> {
+        let items = self.array_at(path);
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            match item {
+                Value::String(s) => out.push((i, s.as_str())),
+                other => self.mismatch(&path.join(i), "a string", other),
+            }
+        }
+        out
     }
 
     /// Whether the pod declares itself a Windows pod (`spec.os.name: windows`), to which Linux

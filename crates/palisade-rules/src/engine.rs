@@ -12,6 +12,7 @@ use palisade_inventory::{Inventory, Object, PodSpec, pod_spec};
 
 use crate::context::Context;
 use crate::rule::{Rule, Target};
+use crate::settings::RuleSettings;
 
 /// Everything the rules produced.
 #[derive(Debug, Default)]
@@ -46,6 +47,7 @@ fn target<'a>(
 ) -> Option<Option<PodSpec<'a>>> {
     match rule.target() {
         Target::PodSpec => pod.map(Some),
+        Target::All => Some(None),
         Target::Kinds(kinds) => {
             let group = object.id.group();
             kinds
@@ -56,8 +58,17 @@ fn target<'a>(
     }
 }
 
-/// Runs every rule on every object it applies to.
+/// Runs every rule on every object it applies to, with default settings.
 pub fn evaluate(inventory: &Inventory, rules: &[&dyn Rule]) -> EngineOutput {
+    evaluate_with(inventory, rules, &RuleSettings::default())
+}
+
+/// Runs every rule on every object it applies to.
+pub fn evaluate_with(
+    inventory: &Inventory,
+    rules: &[&dyn Rule],
+    settings: &RuleSettings,
+) -> EngineOutput {
     let mut out = EngineOutput {
         objects: inventory
             .objects
@@ -80,12 +91,17 @@ pub fn evaluate(inventory: &Inventory, rules: &[&dyn Rule]) -> EngineOutput {
             failed: 0,
             not_assessed: 0,
             not_assessed_objects: Vec::new(),
+            skipped: rule.unconfigured(settings).map(str::to_string),
         };
+        if coverage.skipped.is_some() {
+            out.coverage.push(coverage);
+            continue;
+        }
         for (object_index, object) in inventory.objects.iter().enumerate() {
             let Some(pod) = target(*rule, object, pod_specs[object_index]) else {
                 continue;
             };
-            let mut cx = Context::new(object, inventory, pod);
+            let mut cx = Context::new(object, inventory, pod, settings);
             rule.check(&mut cx);
             for (path, message) in cx.type_errors {
                 let location = locate(inventory, object, &path);

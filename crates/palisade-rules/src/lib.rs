@@ -8,15 +8,22 @@
 //! ships. The engine lives here rather than in the binary so that the admission webhook and the
 //! cluster scanner evaluate rules exactly as `palisade scan` does.
 
+pub mod compliance;
 pub mod context;
+pub mod credentials;
 pub mod engine;
+pub mod image;
+pub mod pss;
 #[macro_use]
 pub mod macros;
 pub mod registry;
 pub mod rule;
 pub mod rules;
+pub mod selector;
+pub mod settings;
 
 pub use context::Context;
-pub use engine::{EngineOutput, evaluate};
+pub use engine::{EngineOutput, evaluate, evaluate_with};
 pub use registry::{all_rules, find_rule};
 pub use rule::{Rule, Target};
+pub use settings::RuleSettings;

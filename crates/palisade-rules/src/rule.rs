@@ -3,6 +3,7 @@
 use palisade_core::RuleMeta;
 
 use crate::context::Context;
+use crate::settings::RuleSettings;
 
 /// Which objects a rule is evaluated on.
 #[derive(Debug, Clone, Copy)]
@@ -12,6 +13,8 @@ pub enum Target {
     PodSpec,
     /// Objects of these `(group, kind)` pairs.
     Kinds(&'static [(&'static str, &'static str)]),
+    /// Every object.
+    All,
 }
 
 /// A check over one object (with the whole inventory at hand for cross-object rules).
@@ -23,4 +26,9 @@ pub trait Rule: Sync + Send {
     /// Evaluates one object; reports findings, or that the object could not be assessed,
     /// through `cx`.
     fn check(&self, cx: &mut Context<'_>);
+    /// `None` when the rule can run with these settings; otherwise why it cannot (a rule that
+    /// needs an allow-list does not run without one, and says so in coverage).
+    fn unconfigured(&self, _settings: &RuleSettings) -> Option<&'static str> {
+        None
+    }
 }

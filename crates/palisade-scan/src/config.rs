@@ -4,6 +4,9 @@
 //! ```toml
 //! [rules]
 //! disable = ["POD006"]            # ids or slugs
+//! allowed-registries = ["registry.example.com", "ghcr.io/acme"]   # IMG004
+//! allowed-capabilities = ["NET_ADMIN"]                              # POD007
+//! required-labels = ["app.kubernetes.io/name", "owner"]            # META004
 //!
 //! [[suppress]]
 //! rule = "POD004"                 # id or slug (required)
@@ -62,9 +65,16 @@ struct RawConfig {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "kebab-case")]
 struct RawRules {
     #[serde(default)]
     disable: Vec<Spanned<String>>,
+    #[serde(default)]
+    allowed_registries: Vec<Spanned<String>>,
+    #[serde(default)]
+    allowed_capabilities: Vec<Spanned<String>>,
+    #[serde(default)]
+    required_labels: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,6 +112,31 @@ pub struct Config {
     pub suppressions: Vec<SuppressionEntry>,
     /// Canonical ids of rules not to run.
     pub disabled_rules: Vec<String>,
+    /// Allow-lists and requirements the rules read.
+    pub settings: palisade_rules::RuleSettings,
+}
+
+/// Whether `key` is a valid label key: an optional DNS-subdomain prefix and `/`, then a name of
+/// at most 63 alphanumerics, `-`, `_` and `.`, starting and ending alphanumeric.
+fn valid_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    let name_ok = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let prefix_ok = prefix.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 253
+            && p.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'))
+    });
+    name_ok && prefix_ok
 }
 
 /// Line and column (1-based) of a byte offset.
@@ -166,6 +201,55 @@ impl Config {
                     )
                 })?;
                 config.disabled_rules.push(rule);
+            }
+            for registry in rules.allowed_registries {
+                let value = registry.get_ref().trim();
+                if value.is_empty() || value.contains(char::is_whitespace) || value.contains("://")
+                {
+                    return Err(invalid(
+                        registry.span(),
+                        format!(
+                            "`allowed-registries` entries are registry hosts or path prefixes such as `registry.example.com/team`, found `{value}`"
+                        ),
+                    ));
+                }
+                config.settings.allowed_registries.push(value.to_string());
+            }
+            for capability in rules.allowed_capabilities {
+                let value = capability.get_ref().trim();
+                let name = value.strip_prefix("CAP_").unwrap_or(value);
+                if name.is_empty()
+                    || !name
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                {
+                    return Err(invalid(
+                        capability.span(),
+                        format!(
+                            "`allowed-capabilities` entries are capability names in upper case such as `NET_ADMIN`, found `{value}`"
+                        ),
+                    ));
+                }
+                if name == "ALL" {
+                    return Err(invalid(
+                        capability.span(),
+                        "`allowed-capabilities` cannot allow `ALL`; list the capabilities needed"
+                            .into(),
+                    ));
+                }
+                config.settings.allowed_capabilities.push(name.to_string());
+            }
+            for label in rules.required_labels {
+                let value = label.get_ref().trim();
+                if !valid_label_key(value) {
+                    return Err(invalid(
+                        label.span(),
+                        format!(
+                            "`required-labels` entries are label keys such as `app.kubernetes.io/name`, found `{value}`"
+                        ),
+                    ));
+                }
+                config.settings.required_labels.push(value.to_string());
             }
         }
         for entry in raw.suppress {
@@ -239,6 +323,48 @@ mod tests {
         assert_eq!(entry.rule, "POD004");
         assert_eq!(entry.line, 4, "the `[[suppress]]` header line");
         assert_eq!(entry.expires.unwrap().to_string(), "2027-03-31");
+    }
+
+    #[test]
+    fn rule_settings_are_read_and_validated() {
+        let text = "[rules]\nallowed-registries = [\"registry.example.com/team\"]\nallowed-capabilities = [\"CAP_NET_ADMIN\"]\nrequired-labels = [\"app.kubernetes.io/name\", \"owner\"]\n";
+        let config = Config::parse("palisade.toml", text, &canonical).unwrap();
+        assert_eq!(
+            config.settings.allowed_registries,
+            ["registry.example.com/team"]
+        );
+        assert_eq!(config.settings.allowed_capabilities, ["NET_ADMIN"]);
+        assert_eq!(
+            config.settings.required_labels,
+            ["app.kubernetes.io/name", "owner"]
+        );
+        for (text, expected) in [
+            (
+                "[rules]\nallowed-registries = [\"https://x\"]\n",
+                "palisade.toml:2:23: `allowed-registries`",
+            ),
+            (
+                "[rules]\nallowed-capabilities = [\"ALL\"]\n",
+                "palisade.toml:2:25: `allowed-capabilities` cannot allow `ALL`",
+            ),
+            (
+                "[rules]\nallowed-capabilities = [\"net admin\"]\n",
+                "upper case",
+            ),
+            (
+                "[rules]\nrequired-labels = [\"Bad Key\"]\n",
+                "palisade.toml:2:20: `required-labels`",
+            ),
+            (
+                "[rules]\nallowed-registry = []\n",
+                "unknown field `allowed-registry`",
+            ),
+        ] {
+            let error = Config::parse("palisade.toml", text, &canonical)
+                .unwrap_err()
+                .to_string();
+            assert!(error.contains(expected), "{error} lacks {expected}");
+        }
     }
 
     #[test]

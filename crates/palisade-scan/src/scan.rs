@@ -3,10 +3,11 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use palisade_core::Report;
+use palisade_core::report::{Compliance, ComplianceStatus, ControlResult};
 use palisade_core::report::{SCHEMA_VERSION, Summary, ToolInfo};
+use palisade_core::{Profile, Report};
 use palisade_inventory::{Input, Inventory, LoadOptions, load};
-use palisade_rules::{Rule, all_rules, evaluate};
+use palisade_rules::{Rule, all_rules, evaluate_with};
 
 use crate::config::Config;
 use crate::date::Date;
@@ -23,6 +24,8 @@ pub struct ScanOptions {
     pub skip_rules: Vec<String>,
     /// The date expiry is judged against; `None` means today.
     pub today: Option<Date>,
+    /// Evaluate one framework: run only its rules and report a verdict per control.
+    pub framework: Option<Profile>,
 }
 
 /// Maps a rule id or slug to its canonical id.
@@ -40,8 +43,65 @@ pub fn scan(inputs: &[Input], options: &ScanOptions) -> Report {
     report.diagnostics = diagnostics;
     report.summary.files = loaded.files;
     report.summary.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    report.compliance = options.framework.map(|p| compliance(p, &report));
     report.recount();
     report
+}
+
+/// Per-control verdicts from the findings and coverage of the rules that ran. A control is
+/// never `pass` unless a rule that covers it ran and evaluated at least one object.
+pub fn compliance(profile: Profile, report: &Report) -> Compliance {
+    let controls = palisade_rules::compliance::matrix(profile)
+        .into_iter()
+        .map(|row| {
+            let ids: Vec<String> = row.rules.iter().map(|r| r.meta().id.to_string()).collect();
+            let ran: Vec<&palisade_core::Coverage> = report
+                .coverage
+                .iter()
+                .filter(|c| ids.contains(&c.rule) && c.skipped.is_none())
+                .collect();
+            let findings = report
+                .findings
+                .iter()
+                .filter(|f| f.suppressed.is_none() && ids.contains(&f.rule))
+                .count();
+            let evaluated = ran.iter().map(|c| c.evaluated).sum();
+            let not_assessed = ran.iter().map(|c| c.not_assessed).sum();
+            let status = if ids.is_empty() {
+                if row.manual.is_some() {
+                    ComplianceStatus::Manual
+                } else {
+                    ComplianceStatus::NotCovered
+                }
+            } else if ran.is_empty() {
+                // Every covering rule was disabled or unconfigured: no verdict.
+                ComplianceStatus::NotAssessed
+            } else if findings > 0 {
+                ComplianceStatus::Fail
+            } else if not_assessed > 0 {
+                ComplianceStatus::NotAssessed
+            } else if evaluated == 0 {
+                ComplianceStatus::NotApplicable
+            } else {
+                ComplianceStatus::Pass
+            };
+            ControlResult {
+                title: row.title,
+                control: row.control,
+                status,
+                rules: ids,
+                findings,
+                evaluated,
+                not_assessed,
+                reason: row.manual,
+            }
+        })
+        .collect();
+    Compliance {
+        framework: profile.name(),
+        title: profile.framework().title(),
+        controls,
+    }
 }
 
 /// Scans an inventory that is already loaded (a snapshot, an admission request, a test).
@@ -54,9 +114,12 @@ pub fn scan_inventory(inventory: &Inventory, options: &ScanOptions) -> Report {
         .chain(&options.skip_rules)
         .map(String::as_str)
         .collect();
-    let rules: Vec<&dyn Rule> = all_rules()
-        .iter()
-        .copied()
+    let candidates: Vec<&dyn Rule> = match options.framework {
+        Some(profile) => palisade_rules::compliance::rules_for(profile),
+        None => all_rules().to_vec(),
+    };
+    let rules: Vec<&dyn Rule> = candidates
+        .into_iter()
         .filter(|r| {
             let id = r.meta().id.as_ref();
             !disabled.contains(id)
@@ -64,7 +127,7 @@ pub fn scan_inventory(inventory: &Inventory, options: &ScanOptions) -> Report {
         })
         .collect();
     let active: HashSet<String> = rules.iter().map(|r| r.meta().id.to_string()).collect();
-    let mut output = evaluate(inventory, &rules);
+    let mut output = evaluate_with(inventory, &rules, &options.config.settings);
     let today = options.today.unwrap_or_else(Date::today);
     let mut diagnostics = std::mem::take(&mut output.diagnostics);
     diagnostics.extend(suppress::apply(
@@ -103,6 +166,7 @@ pub fn scan_inventory(inventory: &Inventory, options: &ScanOptions) -> Report {
         },
         findings,
         diagnostics,
+        compliance: None,
         coverage: output.coverage,
         rules: rules.iter().map(|r| r.meta().clone()).collect(),
         objects: output.objects,

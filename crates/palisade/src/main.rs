@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use palisade_core::{DiagnosticLevel, Report, Severity};
+use palisade_core::{DiagnosticLevel, Profile, Report, Severity};
 use palisade_inventory::{Input, Limits, LoadOptions};
 use palisade_report::{Format, WriteOptions};
 use palisade_scan::{Config, ScanOptions};
@@ -131,15 +131,33 @@ struct ScanArgs {
     /// Colours in the table output.
     #[arg(long, env = "PALISADE_COLOR", value_enum, default_value = "auto")]
     color: ColorChoice,
+    /// Evaluate one framework: run only the rules that cover it and report a verdict per
+    /// control (`cis`, `nsa`, `pss`, `pss-baseline`, `pss-restricted`, `mitre`).
+    #[arg(long, env = "PALISADE_FRAMEWORK", value_parser = parse_profile, value_name = "FRAMEWORK")]
+    framework: Option<Profile>,
+}
+
+fn parse_profile(text: &str) -> Result<Profile, String> {
+    Profile::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = Profile::NAMES.iter().map(|(n, _)| *n).collect();
+        format!(
+            "unknown framework `{text}` (expected one of: {})",
+            names.join(", ")
+        )
+    })
 }
 
 #[derive(Args)]
 struct RulesArgs {
     /// A rule id or slug to explain.
     id: Option<String>,
-    /// `table` or `json`.
+    /// `table`, `json`, or (with `--framework`) `markdown`.
     #[arg(short = 'o', long = "output", default_value = "table")]
     output: String,
+    /// Show the compliance matrix of a framework: each control, the rules that cover it, and
+    /// the controls that are manual or not covered.
+    #[arg(long, value_parser = parse_profile, value_name = "FRAMEWORK", conflicts_with = "id")]
+    framework: Option<Profile>,
 }
 
 #[derive(Args)]
@@ -268,6 +286,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         only_rules: canonical_list(&args.rules)?,
         skip_rules: canonical_list(&args.skip_rules)?,
         today: None,
+        framework: args.framework,
     };
 
     let stdout_is_tty = std::io::stdout().is_terminal();
@@ -357,7 +376,73 @@ fn exit_code(
     }
 }
 
+fn run_matrix(profile: Profile, output: &str) -> Result<u8> {
+    let mut out = std::io::stdout().lock();
+    let rows = palisade_rules::compliance::matrix(profile);
+    match output {
+        "markdown" | "md" => write!(out, "{}", palisade_rules::compliance::markdown(profile))?,
+        "json" => {
+            let doc: Vec<_> = rows
+                .iter()
+                .map(|row| {
+                    serde_json::json!({
+                        "control": row.control,
+                        "title": row.title,
+                        "rules": row.rules.iter().map(|r| r.meta().id.as_ref()).collect::<Vec<_>>(),
+                        "status": if !row.rules.is_empty() { "covered" } else if row.manual.is_some() { "manual" } else { "not_covered" },
+                        "reason": row.manual,
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        "table" => {
+            writeln!(
+                out,
+                "{} (--framework {})\n",
+                profile.framework().title(),
+                profile.name()
+            )?;
+            writeln!(out, "{:<42} {:<60} RULES", "CONTROL", "TITLE")?;
+            for row in &rows {
+                let rules = if !row.rules.is_empty() {
+                    row.rules
+                        .iter()
+                        .map(|r| r.meta().id.as_ref())
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                } else if let Some(why) = row.manual {
+                    format!("manual ({why})")
+                } else {
+                    "NOT COVERED".to_string()
+                };
+                let title: String = row.title.chars().take(60).collect();
+                writeln!(out, "{:<42} {:<60} {rules}", row.control.to_string(), title)?;
+            }
+            let covered = rows.iter().filter(|r| !r.rules.is_empty()).count();
+            let manual = rows
+                .iter()
+                .filter(|r| r.rules.is_empty() && r.manual.is_some())
+                .count();
+            writeln!(
+                out,
+                "\n{covered} of {} controls covered, {manual} manual, {} not covered",
+                rows.len(),
+                rows.len() - covered - manual
+            )?;
+        }
+        other => bail!(
+            "unknown format `{other}` for rules --framework (expected table, json or markdown)"
+        ),
+    }
+    Ok(0)
+}
+
 fn run_rules(args: &RulesArgs) -> Result<u8> {
+    if let Some(profile) = args.framework {
+        return run_matrix(profile, &args.output);
+    }
     let json = match args.output.as_str() {
         "json" => true,
         "table" => false,

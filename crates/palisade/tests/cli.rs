@@ -59,7 +59,35 @@ fn kubectl_available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-const CLEAN_POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: ok, namespace: shop}\nspec:\n  securityContext: {runAsNonRoot: true, runAsUser: 10001}\n  containers:\n  - name: app\n    image: registry.example.com/app:1.0\n    securityContext: {allowPrivilegeEscalation: false}\n    resources:\n      limits: {cpu: 100m, memory: 64Mi}\n";
+/// A pod that every rule accepts: hardened, pinned, isolated by a default-deny policy.
+const CLEAN_POD: &str = "apiVersion: v1
+kind: Pod
+metadata: {name: ok, namespace: shop}
+spec:
+  serviceAccountName: app
+  automountServiceAccountToken: false
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 10001
+    seccompProfile: {type: RuntimeDefault}
+  containers:
+  - name: app
+    image: registry.example.com/app:1.0@sha256:4b8a3c1f0d2e5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b
+    securityContext:
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      capabilities: {drop: [ALL]}
+    resources:
+      requests: {cpu: 50m, memory: 32Mi}
+      limits: {cpu: 100m, memory: 64Mi}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: shop}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+";
 
 #[test]
 fn scans_the_bundled_examples_with_findings_exit_code_and_schema() {
@@ -336,8 +364,9 @@ fn hostile_and_broken_inputs_become_diagnostics_and_the_scan_goes_on() {
         broken["object"], "Pod broken",
         "the diagnostic names the object"
     );
-    // The good pod and the duplicate-key pod in the same file were still scanned.
-    assert_eq!(report["summary"]["objects_scanned"], 2);
+    // The good pod, its NetworkPolicy and the duplicate-key pod in the same file were still
+    // scanned.
+    assert_eq!(report["summary"]["objects_scanned"], 3);
     let type_error = diags.iter().find(|d| d["code"] == "type-mismatch").unwrap();
     assert_eq!(type_error["object"], "Pod shop/dup2");
     assert!(type_error["line"].as_u64().unwrap() >= 17);

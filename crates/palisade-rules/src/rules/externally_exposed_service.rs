@@ -146,7 +146,7 @@ impl Rule for ExternallyExposedService {
     }
 }
 
-fn is_internal(cx: &Context<'_>) -> bool {
+pub(crate) fn is_internal(cx: &Context<'_>) -> bool {
     let Some(annotations) = cx.object.annotations() else {
         return false;
     };

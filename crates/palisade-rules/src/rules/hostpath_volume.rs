@@ -2,24 +2,7 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::rule::{Rule, Target};
-
-/// Host paths that hand over the node outright when mounted.
-const CRITICAL_PATHS: &[&str] = &[
-    "/",
-    "/etc",
-    "/root",
-    "/var/run/docker.sock",
-    "/run/docker.sock",
-    "/var/run/containerd/containerd.sock",
-    "/run/containerd/containerd.sock",
-    "/var/run/crio/crio.sock",
-    "/var/lib/kubelet",
-    "/etc/kubernetes",
-    "/proc",
-    "/sys",
-    "/boot",
-    "/dev",
-];
+use crate::rules::sensitive_host_path::sensitive_host_path;
 
 declare_rule! {
     /// ## What it checks
@@ -98,13 +81,7 @@ impl Rule for HostPathVolume {
             if !host_path.is_object() {
                 continue;
             }
-            let normalized = host.trim_end_matches('/');
-            let normalized = if normalized.is_empty() && host.starts_with('/') {
-                "/"
-            } else {
-                normalized
-            };
-            let message = if CRITICAL_PATHS.contains(&normalized) {
+            let message = if sensitive_host_path(host).is_some() {
                 format!(
                     "volume \"{name}\" mounts host path {host}, which gives control of the node"
                 )

@@ -1,27 +1,6 @@
 use crate::context::Context;
+use crate::image::ImageRef;
 use crate::rule::{Rule, Target};
-
-/// What an image reference pins, read from the string as written (a parser that fills in
-/// `latest` for a missing tag would hide the problem this rule looks for).
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum ImagePin<'a> {
-    Digest,
-    Tag(&'a str),
-    NoTag,
-}
-
-pub(crate) fn image_pin(image: &str) -> ImagePin<'_> {
-    if image.contains('@') {
-        return ImagePin::Digest;
-    }
-    // The tag follows the last ':' of the last path component; a ':' before a '/' is a
-    // registry port.
-    let last = image.rsplit('/').next().unwrap_or(image);
-    match last.rsplit_once(':') {
-        Some((_, tag)) if !tag.is_empty() => ImagePin::Tag(tag),
-        _ => ImagePin::NoTag,
-    }
-}
 
 declare_rule! {
     /// ## What it checks
@@ -92,17 +71,18 @@ impl Rule for MutableImageTag {
             if image.is_empty() {
                 continue;
             }
-            match image_pin(image) {
-                ImagePin::Digest => {}
-                ImagePin::Tag(tag) if tag != "latest" => {}
-                ImagePin::Tag(_) => cx.report(
+            let reference = ImageRef::parse(image);
+            match (reference.digest, reference.tag) {
+                (Some(_), _) => {}
+                (None, Some(tag)) if tag != "latest" => {}
+                (None, Some(_)) => cx.report(
                     path,
                     format!(
                         "{} uses image {image}: `latest` changes whenever someone pushes",
                         container.describe()
                     ),
                 ),
-                ImagePin::NoTag => cx.report(
+                (None, None) => cx.report(
                     path,
                     format!(
                         "{} uses image {image} without a tag, which pulls `latest`",
@@ -111,23 +91,5 @@ impl Rule for MutableImageTag {
                 ),
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_tags_registry_ports_and_digests() {
-        assert_eq!(image_pin("nginx"), ImagePin::NoTag);
-        assert_eq!(image_pin("nginx:latest"), ImagePin::Tag("latest"));
-        assert_eq!(image_pin("registry:5000/team/app"), ImagePin::NoTag);
-        assert_eq!(
-            image_pin("registry:5000/team/app:1.2"),
-            ImagePin::Tag("1.2")
-        );
-        assert_eq!(image_pin("app@sha256:abc"), ImagePin::Digest);
-        assert_eq!(image_pin("app:"), ImagePin::NoTag);
     }
 }

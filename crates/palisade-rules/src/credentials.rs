@@ -1,0 +1,156 @@
+//! Recognising credentials written in plain text (environment variables, ConfigMap data)
+//! without ever echoing them: findings describe a value by its length, never its content.
+
+/// Name fragments that say a value is a credential.
+const SENSITIVE_NAME_PARTS: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "bearer",
+    "apikey",
+    "api_key",
+    "api-key",
+    "private_key",
+    "privatekey",
+    "secret_access_key",
+    "client_secret",
+    "credentials",
+];
+
+/// Exact names that hold credentials although they contain none of the fragments.
+const SENSITIVE_NAMES: &[&str] = &[
+    "aws_secret_access_key",
+    "oci_cli_key_content",
+    "database_url_with_password",
+];
+
+/// Suffixes of names that refer to a credential rather than contain one (a file path, a
+/// Secret's name, a switch, a lifetime).
+const REFERENCE_SUFFIXES: &[&str] = &[
+    "_file",
+    "_path",
+    "_dir",
+    "_name",
+    "_ref",
+    "_enabled",
+    "_ttl",
+    "_timeout",
+    "_length",
+    "_expiry",
+    "_expiration",
+    "_url",
+    "_endpoint",
+    "_header",
+    "_type",
+    "_mode",
+    "_kind",
+    "_key_id",
+    "_id",
+    "_policy",
+    "_size",
+    "_version",
+    "_namespace",
+    "_secret_name",
+    "_field",
+    "_location",
+    "_source",
+    "_provider",
+    "_lifetime",
+    "_duration",
+    "_interval",
+    "_audience",
+    "_issuer",
+    "_format",
+    "_algorithm",
+];
+
+/// Why a name/value pair looks like a plain-text credential, or `None`.
+pub fn credential_reason(name: &str, value: &str) -> Option<&'static str> {
+    if let Some(reason) = secret_value_reason(value) {
+        return Some(reason);
+    }
+    let lower = name.to_ascii_lowercase().replace('-', "_");
+    let named = SENSITIVE_NAMES.contains(&lower.as_str())
+        || (lower.starts_with("azure_") && lower.ends_with("key"))
+        || SENSITIVE_NAME_PARTS.iter().any(|p| lower.contains(p));
+    if !named || REFERENCE_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
+        return None;
+    }
+    let v = value.trim();
+    let trivial = v.is_empty()
+        || v.starts_with("$(")
+        || v.starts_with("${")
+        || v.contains("{{")
+        || v.starts_with('/')
+        || v.starts_with("file:")
+        || v.starts_with("vault:")
+        || v.starts_with("ref+")
+        || v.parse::<f64>().is_ok()
+        || matches!(
+            v.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "none" | "null"
+        );
+    (!trivial).then_some("its name says it holds a credential and it has a literal value")
+}
+
+/// Why a value is a credential whatever its name: key material and well-known token formats.
+pub fn secret_value_reason(value: &str) -> Option<&'static str> {
+    if value.contains("PRIVATE KEY-") {
+        return Some("it contains a private key");
+    }
+    let token_like = |prefix: &str, min_len: usize| {
+        value
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-')
+            .any(|word| word.starts_with(prefix) && word.len() >= min_len)
+    };
+    if value.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
+        w.len() == 20
+            && (w.starts_with("AKIA") || w.starts_with("ASIA"))
+            && w.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    }) {
+        return Some("it contains an AWS access key id");
+    }
+    if token_like("ghp_", 36) || token_like("github_pat_", 40) || token_like("glpat-", 20) {
+        return Some("it contains a source-forge access token");
+    }
+    if token_like("xoxb-", 20) || token_like("xoxp-", 20) {
+        return Some("it contains a Slack token");
+    }
+    if token_like("sk_live_", 20) {
+        return Some("it contains a Stripe live key");
+    }
+    None
+}
+
+/// How a finding may describe a secret value: its length only.
+pub fn describe_hidden(value: &str) -> String {
+    format!("{} characters, not shown", value.chars().count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_values_are_recognised_without_noise() {
+        assert!(credential_reason("DB_PASSWORD", "hunter2").is_some());
+        assert!(credential_reason("AWS_SECRET_ACCESS_KEY", "abc").is_some());
+        assert!(credential_reason("AZURE_BATCH_KEY", "abc").is_some());
+        assert!(credential_reason("greeting", "hello").is_none());
+        assert!(credential_reason("PASSWORD_FILE", "/run/secrets/pw").is_none());
+        assert!(credential_reason("TOKEN_TTL", "3600").is_none());
+        assert!(credential_reason("DB_PASSWORD", "$(DB_PASSWORD_FROM_SECRET)").is_none());
+        assert!(credential_reason("SECRET_NAME", "db-creds").is_none());
+        assert!(credential_reason("ENABLE_TOKEN_AUTH", "true").is_none());
+        assert!(credential_reason("x", "-----BEGIN RSA PRIVATE KEY-----\nabc").is_some());
+        assert!(credential_reason("x", "AKIAIOSFODNN7EXAMPLE").is_some());
+        assert!(credential_reason("x", "AKIA-not-a-key").is_none());
+    }
+
+    #[test]
+    fn hidden_values_show_only_their_length() {
+        assert_eq!(describe_hidden("hunter2"), "7 characters, not shown");
+    }
+}

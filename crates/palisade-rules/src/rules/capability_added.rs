@@ -1,0 +1,102 @@
+use crate::context::Context;
+use crate::pss::BASELINE_CAPABILITIES;
+use crate::rule::{Rule, Target};
+
+declare_rule! {
+    /// ## What it checks
+    /// Containers (regular, init and ephemeral) that add a Linux capability outside the Pod
+    /// Security Baseline set (`AUDIT_WRITE`, `CHOWN`, `DAC_OVERRIDE`, `FOWNER`, `FSETID`,
+    /// `KILL`, `MKNOD`, `NET_BIND_SERVICE`, `SETFCAP`, `SETGID`, `SETPCAP`, `SETUID`,
+    /// `SYS_CHROOT`), including `ALL`. Capabilities listed under `[rules]
+    /// allowed-capabilities` in `palisade.toml` are accepted.
+    ///
+    /// ## Why it matters
+    /// Capabilities such as `SYS_ADMIN`, `SYS_PTRACE`, `SYS_MODULE`, `NET_ADMIN`, `DAC_READ_SEARCH`
+    /// or `BPF` hand pieces of root on the node to the container: mounting file systems,
+    /// reading other processes' memory, loading kernel modules, rewriting the node's network.
+    /// Most published container escapes need one of them (MITRE ATT&CK T1611).
+    ///
+    /// ## Severity
+    /// High: each of these capabilities is one step from the node.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// securityContext:
+    ///   capabilities:
+    ///     add: ["SYS_ADMIN"]
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// securityContext:
+    ///   capabilities:
+    ///     drop: ["ALL"]
+    ///     add: ["NET_BIND_SERVICE"]
+    /// ```
+    ///
+    /// ## Remediation
+    /// Remove the capability. If the workload truly needs it (a CNI or storage agent), run it in
+    /// a dedicated namespace labelled `privileged` and list it in `allowed-capabilities` or
+    /// suppress the finding with a reason.
+    ///
+    /// ## References
+    /// - Kubernetes Pod Security Standards, Baseline, "Capabilities"
+    /// - CIS Kubernetes Benchmark v1.12, 5.2.9
+    /// - capabilities(7)
+    pub struct CapabilityAdded {
+        id: "POD007",
+        slug: "dangerous-capability-added",
+        title: "Container adds a capability outside the baseline set",
+        severity: High,
+        controls: [
+            CisK8s112 "5.2.9",
+            Pss "baseline/capabilities",
+            NsaCisa12 "pod-security/hardening-container-environments",
+            MitreAttack "T1611",
+        ],
+        remediation: "Remove the added capability from `securityContext.capabilities.add`.",
+    }
+}
+
+impl Rule for CapabilityAdded {
+    fn meta(&self) -> &'static palisade_core::RuleMeta {
+        Self::metadata()
+    }
+
+    fn target(&self) -> Target {
+        Target::PodSpec
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        for container in cx.containers() {
+            let add = container.field(&["securityContext", "capabilities", "add"]);
+            for (i, capability) in cx.strings_at(&add) {
+                if BASELINE_CAPABILITIES.contains(&capability)
+                    || cx
+                        .settings
+                        .allowed_capabilities
+                        .iter()
+                        .any(|c| c == capability)
+                {
+                    continue;
+                }
+                let detail = match capability.trim_start_matches("CAP_") {
+                    "ALL" => "every capability, which is root on the node",
+                    "SYS_ADMIN" => "mount, namespaces and most of root's powers",
+                    "SYS_PTRACE" => "reading and injecting into other processes",
+                    "SYS_MODULE" => "loading kernel modules",
+                    "NET_ADMIN" => "reconfiguring the network stack",
+                    "NET_RAW" => "raw sockets for spoofing and sniffing",
+                    "DAC_READ_SEARCH" => "reading any file by handle (the `shocker` escape)",
+                    "BPF" | "PERFMON" => "loading eBPF programs into the kernel",
+                    "SYS_RAWIO" => "raw I/O to devices and kernel memory",
+                    _ => "a capability outside the Pod Security baseline set",
+                };
+                cx.report(
+                    add.join(i),
+                    format!("{} adds {capability}: {detail}", container.describe()),
+                );
+            }
+        }
+    }
+}

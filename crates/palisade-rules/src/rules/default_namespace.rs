@@ -1,0 +1,79 @@
+use crate::context::Context;
+use crate::rule::{Rule, Target};
+use crate::rules::namespace_scope::NAMESPACED_KINDS;
+
+declare_rule! {
+    /// ## What it checks
+    /// Built-in namespaced objects placed explicitly in the `default` namespace (the API
+    /// server's own `kubernetes` Service and its Endpoints are exempt). Objects without a
+    /// namespace are reported by META003.
+    ///
+    /// ## Why it matters
+    /// `default` is where everything lands by accident: it usually has no NetworkPolicies, no
+    /// Pod Security labels, no quotas and broad bindings, and objects from unrelated teams
+    /// share its default service account. Administrative boundaries need dedicated
+    /// namespaces (MITRE ATT&CK T1078.001).
+    ///
+    /// ## Severity
+    /// Low: it weakens isolation rather than opening a hole.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// metadata:
+    ///   name: api
+    ///   namespace: default
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// metadata:
+    ///   name: api
+    ///   namespace: shop
+    /// ```
+    ///
+    /// ## Remediation
+    /// Move the application into its own namespace with its own policies.
+    ///
+    /// ## References
+    /// - CIS Kubernetes Benchmark v1.12, 5.6.4 and 5.6.1
+    /// - NSA/CISA Kubernetes Hardening Guide v1.2, "Namespaces"
+    pub struct DefaultNamespace {
+        id: "META002",
+        slug: "default-namespace",
+        title: "Object is in the default namespace",
+        severity: Low,
+        controls: [
+            CisK8s112 "5.6.4",
+            CisK8s112 "5.6.1",
+            NsaCisa12 "network/namespaces",
+            MitreAttack "T1078.001",
+        ],
+        remediation: "Move the object to a dedicated namespace.",
+    }
+}
+
+impl Rule for DefaultNamespace {
+    fn meta(&self) -> &'static palisade_core::RuleMeta {
+        Self::metadata()
+    }
+
+    fn target(&self) -> Target {
+        Target::Kinds(NAMESPACED_KINDS)
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let id = &cx.object.id;
+        if id.namespace.as_deref() == Some("default") && id.name.as_deref() != Some("kubernetes") {
+            cx.report(
+                palisade_core::JsonPointer::root()
+                    .join("metadata")
+                    .join("namespace"),
+                format!(
+                    "{} {} is in the default namespace",
+                    id.kind,
+                    id.display_name()
+                ),
+            );
+        }
+    }
+}

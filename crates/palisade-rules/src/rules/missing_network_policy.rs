@@ -1,0 +1,136 @@
+use serde_json::Value;
+
+use crate::context::Context;
+use crate::rule::{Rule, Target};
+use crate::selector::label_selector_matches;
+
+declare_rule! {
+    /// ## What it checks
+    /// Workloads whose pods no NetworkPolicy of their namespace selects for ingress, or for
+    /// egress. A policy selects a pod when its `podSelector` matches the pod template's labels;
+    /// it isolates ingress unless `policyTypes` leaves `Ingress` out, and egress when
+    /// `policyTypes` lists `Egress` (or, with no `policyTypes`, when it has `egress` rules),
+    /// exactly as the API server defaults them. A default-deny policy counts: isolation is
+    /// what matters, not the presence of allow rules. Only NetworkPolicies in the scanned
+    /// files are known, so scan a namespace's policies together with its workloads.
+    ///
+    /// ## Why it matters
+    /// Pods accept traffic from every pod in the cluster and reach everything, including the
+    /// cloud metadata endpoint and the API server, until a NetworkPolicy isolates them. An
+    /// intruder in any pod can then scan and attack every service (MITRE ATT&CK T1046), and
+    /// exfiltrate freely.
+    ///
+    /// ## Severity
+    /// Medium: it turns any single compromise into reach over the whole cluster network.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// kind: Deployment
+    /// metadata: {name: api, namespace: shop}
+    /// spec:
+    ///   template:
+    ///     metadata: {labels: {app: api}}
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// kind: NetworkPolicy
+    /// metadata: {name: default-deny, namespace: shop}
+    /// spec:
+    ///   podSelector: {}
+    ///   policyTypes: [Ingress, Egress]
+    /// ```
+    ///
+    /// ## Remediation
+    /// Add a default-deny NetworkPolicy (`podSelector: {}`, `policyTypes: [Ingress, Egress]`)
+    /// to the namespace and allow the flows each workload needs.
+    ///
+    /// ## References
+    /// - CIS Kubernetes Benchmark v1.12, 5.3.2
+    /// - NSA/CISA Kubernetes Hardening Guide v1.2, "Network policies"
+    pub struct MissingNetworkPolicy {
+        id: "NET004",
+        slug: "missing-network-policy",
+        title: "Pods are not isolated by a NetworkPolicy",
+        severity: Medium,
+        controls: [
+            CisK8s112 "5.3.2",
+            NsaCisa12 "network/network-policies",
+            MitreAttack "T1046",
+        ],
+        remediation: "Add a default-deny NetworkPolicy to the namespace, then allow the needed flows.",
+    }
+}
+
+/// Which directions a NetworkPolicy isolates, after the API server's defaulting.
+fn isolates(policy: &Value) -> (bool, bool) {
+    let spec = policy.get("spec");
+    match spec
+        .and_then(|s| s.get("policyTypes"))
+        .and_then(Value::as_array)
+    {
+        Some(types) => (
+            types.iter().any(|t| t.as_str() == Some("Ingress")),
+            types.iter().any(|t| t.as_str() == Some("Egress")),
+        ),
+        None => (
+            true,
+            spec.and_then(|s| s.get("egress"))
+                .is_some_and(|e| !e.is_null()),
+        ),
+    }
+}
+
+impl Rule for MissingNetworkPolicy {
+    fn meta(&self) -> &'static palisade_core::RuleMeta {
+        Self::metadata()
+    }
+
+    fn target(&self) -> Target {
+        Target::PodSpec
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        if cx.object.id.kind == "PodTemplate" {
+            return;
+        }
+        let host_network = cx.pod_field("hostNetwork");
+        if cx.bool_at(&host_network) == Some(true) {
+            // NetworkPolicies do not apply to host-network pods; POD004 reports them.
+            return;
+        }
+        let labels = cx.pod_labels();
+        let namespace = cx.object.id.namespace.as_deref();
+        let (mut ingress, mut egress) = (false, false);
+        for policy in cx.inventory.of_kind("networking.k8s.io", "NetworkPolicy") {
+            if policy.id.namespace.as_deref() != namespace {
+                continue;
+            }
+            let selector = policy
+                .value
+                .pointer("/spec/podSelector")
+                .unwrap_or(&Value::Null);
+            if !label_selector_matches(selector, labels) && !selector.is_null() {
+                continue;
+            }
+            let (i, e) = isolates(&policy.value);
+            ingress |= i;
+            egress |= e;
+        }
+        let missing: Vec<&str> = [(ingress, "ingress"), (egress, "egress")]
+            .into_iter()
+            .filter(|(isolated, _)| !isolated)
+            .map(|(_, d)| d)
+            .collect();
+        if !missing.is_empty() {
+            let ns = namespace.unwrap_or("(unset)");
+            cx.report(
+                cx.pod_metadata_field("labels"),
+                format!(
+                    "no NetworkPolicy in namespace {ns} isolates these pods for {}",
+                    missing.join(" or ")
+                ),
+            );
+        }
+    }
+}

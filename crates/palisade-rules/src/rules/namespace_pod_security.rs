@@ -1,0 +1,150 @@
+use std::collections::BTreeMap;
+
+use crate::context::Context;
+use crate::pss::{Level, workload_level};
+use crate::rule::{Rule, Target};
+
+const ENFORCE: &str = "pod-security.kubernetes.io/enforce";
+const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+
+declare_rule! {
+    /// ## What it checks
+    /// Namespaces whose Pod Security Admission label `pod-security.kubernetes.io/enforce` is
+    /// missing, invalid, `privileged`, or does not match what the namespace's workloads need.
+    /// Each workload of the namespace in the scanned files is evaluated exactly as the
+    /// admission plugin would evaluate its pods (every Baseline and Restricted control), and
+    /// the message gives the strictest level all of them satisfy, so the label can be set
+    /// without breaking anything, or names the workloads that the enforced level would
+    /// reject. System namespaces (`kube-system`, `kube-public`, `kube-node-lease`) are skipped.
+    ///
+    /// ## Why it matters
+    /// Pod Security Admission enforces nothing in a namespace without an `enforce` label
+    /// (unless the cluster sets a default), so a workload that is hardened today can be
+    /// replaced tomorrow by one that is privileged and mounts the node. The label is the
+    /// built-in policy control the CIS Benchmark asks for (MITRE ATT&CK T1610, T1611).
+    ///
+    /// ## Severity
+    /// Medium: no immediate exposure, but no guard rail either.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// kind: Namespace
+    /// metadata:
+    ///   name: shop
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// kind: Namespace
+    /// metadata:
+    ///   name: shop
+    ///   labels:
+    ///     pod-security.kubernetes.io/enforce: restricted
+    /// ```
+    ///
+    /// ## Remediation
+    /// Label the namespace with the level its workloads satisfy (the message says which):
+    /// `kubectl label ns NAME pod-security.kubernetes.io/enforce=restricted`, after a dry run
+    /// with `--dry-run=server`.
+    ///
+    /// ## References
+    /// - Kubernetes documentation, "Pod Security Admission" and "Pod Security Standards"
+    /// - CIS Kubernetes Benchmark v1.12, 5.2.1
+    /// - NSA/CISA Kubernetes Hardening Guide v1.2, "Pod security enforcement"
+    pub struct NamespacePodSecurity {
+        id: "NS002",
+        slug: "namespace-pod-security-not-enforced",
+        title: "Namespace does not enforce a Pod Security level its workloads meet",
+        severity: Medium,
+        controls: [
+            CisK8s112 "5.2.1",
+            NsaCisa12 "pod-security/pod-security-enforcement",
+            MitreAttack "T1610",
+        ],
+        remediation: "Set `pod-security.kubernetes.io/enforce` to the strictest level the namespace's workloads meet.",
+    }
+}
+
+impl Rule for NamespacePodSecurity {
+    fn meta(&self) -> &'static palisade_core::RuleMeta {
+        Self::metadata()
+    }
+
+    fn target(&self) -> Target {
+        Target::Kinds(&[("", "Namespace")])
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let Some(name) = cx.object.id.name.as_deref() else {
+            return;
+        };
+        if SYSTEM_NAMESPACES.contains(&name) {
+            return;
+        }
+        // What the namespace's workloads satisfy, the worst first.
+        let mut needs: BTreeMap<Level, Vec<String>> = BTreeMap::new();
+        for object in cx
+            .inventory
+            .objects
+            .iter()
+            .filter(|o| o.id.namespace.as_deref() == Some(name))
+        {
+            if let Some((level, _)) = workload_level(cx.inventory, object) {
+                needs.entry(level).or_default().push(format!(
+                    "{} {}",
+                    object.id.kind,
+                    object.id.display_name()
+                ));
+            }
+        }
+        let strictest_ok = needs.keys().next().copied();
+        let advice = match strictest_ok {
+            Some(level) => format!(
+                "its {} workload(s) in the scanned files all satisfy {level}",
+                needs.values().map(Vec::len).sum::<usize>()
+            ),
+            None => "no workloads of it are in the scanned files".to_string(),
+        };
+        let labels_path = palisade_core::JsonPointer::root()
+            .join("metadata")
+            .join("labels");
+        let label = cx
+            .map_at(&labels_path)
+            .and_then(|l| l.get(ENFORCE))
+            .map(|v| v.as_str().unwrap_or(""));
+        match label.map(|l| (l, Level::parse(l))) {
+            None => cx.report(
+                palisade_core::JsonPointer::root().join("metadata"),
+                format!("namespace {name} has no {ENFORCE} label, so Pod Security admission enforces nothing; {advice}"),
+            ),
+            Some((text, None)) => cx.report(
+                labels_path.join(ENFORCE),
+                format!("{ENFORCE}: {text:?} is not a level (privileged, baseline, restricted); {advice}"),
+            ),
+            Some((_, Some(Level::Privileged))) => cx.report(
+                labels_path.join(ENFORCE),
+                format!("namespace {name} enforces privileged, which allows anything; {advice}"),
+            ),
+            Some((_, Some(enforced))) => {
+                let rejected: Vec<&String> = needs
+                    .iter()
+                    .filter(|(level, _)| **level < enforced)
+                    .flat_map(|(_, names)| names)
+                    .collect();
+                if !rejected.is_empty() {
+                    let shown: Vec<&str> = rejected.iter().take(5).map(|s| s.as_str()).collect();
+                    let more = if rejected.len() > 5 { format!(" and {} more", rejected.len() - 5) } else { String::new() };
+                    cx.report(
+                        labels_path.join(ENFORCE),
+                        format!("namespace {name} enforces {enforced}, which would reject the pods of {}{more}", shown.join(", ")),
+                    );
+                } else if enforced == Level::Baseline && strictest_ok == Some(Level::Restricted) {
+                    cx.report(
+                        labels_path.join(ENFORCE),
+                        format!("namespace {name} enforces baseline; {advice}, so it can enforce restricted"),
+                    );
+                }
+            }
+        }
+    }
+}

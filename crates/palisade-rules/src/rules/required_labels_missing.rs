@@ -1,0 +1,110 @@
+use crate::context::Context;
+use crate::rule::{Rule, Target};
+use crate::rules::namespace_scope::NAMESPACED_KINDS;
+use crate::settings::RuleSettings;
+
+declare_rule! {
+    /// ## What it checks
+    /// Built-in namespaced objects (workloads, Services, ConfigMaps, ...) that lack one of the
+    /// labels listed in `palisade.toml`:
+    ///
+    /// ```toml
+    /// [rules]
+    /// required-labels = ["app.kubernetes.io/name", "owner"]
+    /// ```
+    ///
+    /// A label with an empty value counts as missing. Without the setting the rule does not
+    /// run, and coverage says so.
+    ///
+    /// ## Why it matters
+    /// Ownership and application labels are what incident responders, NetworkPolicies, cost
+    /// reports and admission policies select on. An object nobody owns is the one that stays
+    /// vulnerable.
+    ///
+    /// ## Severity
+    /// Low: an accountability gap, not an exposure.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// metadata:
+    ///   name: api
+    ///   labels: {tier: backend}
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// metadata:
+    ///   name: api
+    ///   labels: {app.kubernetes.io/name: api, owner: team-shop}
+    /// ```
+    ///
+    /// ## Remediation
+    /// Add the labels, preferably through Kustomize `labels:` or the Helm chart's common
+    /// labels.
+    ///
+    /// ## References
+    /// - Kubernetes documentation, "Recommended Labels"
+    /// - CIS Kubernetes Benchmark v1.12, 5.6.1
+    pub struct RequiredLabelsMissing {
+        id: "META004",
+        slug: "required-labels-missing",
+        title: "Object lacks a required label",
+        severity: Low,
+        controls: [
+            CisK8s112 "5.6.1",
+            NsaCisa12 "network/namespaces",
+        ],
+        remediation: "Add the required labels to `metadata.labels`.",
+    }
+}
+
+impl Rule for RequiredLabelsMissing {
+    fn meta(&self) -> &'static palisade_core::RuleMeta {
+        Self::metadata()
+    }
+
+    fn target(&self) -> Target {
+        Target::Kinds(NAMESPACED_KINDS)
+    }
+
+    fn unconfigured(&self, settings: &RuleSettings) -> Option<&'static str> {
+        settings
+            .required_labels
+            .is_empty()
+            .then_some("no required labels: set `[rules] required-labels` in palisade.toml")
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let labels_path = palisade_core::JsonPointer::root()
+            .join("metadata")
+            .join("labels");
+        let labels = cx.map_at(&labels_path);
+        let missing: Vec<&str> = cx
+            .settings
+            .required_labels
+            .iter()
+            .filter(|l| {
+                labels
+                    .and_then(|m| m.get(l.as_str()))
+                    .and_then(|v| v.as_str())
+                    .is_none_or(str::is_empty)
+            })
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            let at = if labels.is_some() {
+                labels_path
+            } else {
+                palisade_core::JsonPointer::root().join("metadata")
+            };
+            cx.report(
+                at,
+                format!(
+                    "missing required label{} {}",
+                    if missing.len() > 1 { "s" } else { "" },
+                    missing.join(", ")
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,157 @@
+use serde_json::Value;
+
+use crate::context::Context;
+use crate::rule::{Rule, Target};
+
+/// Host paths that hand over the node when mounted, and what each gives.
+const SENSITIVE_PATHS: &[(&str, &str)] = &[
+    ("/", "the node's whole file system"),
+    (
+        "/etc",
+        "the node's configuration, including users and kubelet credentials",
+    ),
+    ("/root", "root's home directory and its keys"),
+    ("/home", "users' home directories and their keys"),
+    (
+        "/var/run/docker.sock",
+        "the Docker daemon, which starts privileged containers on request",
+    ),
+    (
+        "/run/docker.sock",
+        "the Docker daemon, which starts privileged containers on request",
+    ),
+    (
+        "/var/run/containerd/containerd.sock",
+        "containerd, which starts any container on request",
+    ),
+    (
+        "/run/containerd/containerd.sock",
+        "containerd, which starts any container on request",
+    ),
+    (
+        "/var/run/crio/crio.sock",
+        "CRI-O, which starts any container on request",
+    ),
+    (
+        "/run/crio/crio.sock",
+        "CRI-O, which starts any container on request",
+    ),
+    (
+        "/var/run/cri-dockerd.sock",
+        "cri-dockerd, which starts any container on request",
+    ),
+    ("/var/run", "the runtime sockets under /var/run"),
+    ("/run", "the runtime sockets under /run"),
+    (
+        "/var/lib/kubelet",
+        "the kubelet's state, including every pod's secrets and tokens",
+    ),
+    ("/var/lib/docker", "every container's file system"),
+    ("/var/lib/containerd", "every container's file system"),
+    ("/etc/kubernetes", "the node's kubeconfigs and certificates"),
+    ("/proc", "every process on the node"),
+    ("/sys", "kernel settings and devices"),
+    ("/boot", "the node's kernel and boot loader"),
+    ("/dev", "the node's devices, including its disks"),
+];
+
+/// What mounting `path` from the host gives away, when it is one of the sensitive paths.
+pub(crate) fn sensitive_host_path(path: &str) -> Option<&'static str> {
+    let trimmed = path.trim_end_matches('/');
+    let normalized = if trimmed.is_empty() && path.starts_with('/') {
+        "/"
+    } else {
+        trimmed
+    };
+    SENSITIVE_PATHS
+        .iter()
+        .find(|(p, _)| *p == normalized)
+        .map(|(_, what)| *what)
+}
+
+declare_rule! {
+    /// ## What it checks
+    /// `hostPath` volumes of paths that hand over the node: the root file system, `/etc`,
+    /// `/root`, `/home`, the Docker, containerd and CRI-O sockets, `/var/run` and `/run`, the
+    /// kubelet's and runtimes' state directories, `/etc/kubernetes`, `/proc`, `/sys`, `/boot`
+    /// and `/dev`. The mount is reported whether or not it is read-only: a read-only mount of a
+    /// socket still talks to the daemon, and a read-only `/etc` or `/var/lib/kubelet` still
+    /// leaks credentials. POD005 reports every hostPath; this rule singles out the critical
+    /// ones.
+    ///
+    /// ## Why it matters
+    /// A container runtime socket starts privileged containers on request; the kubelet's
+    /// directory holds every pod's Secrets and tokens; `/etc` and `/root` hold node
+    /// credentials. Any of them is a direct path to the node and from there to the cluster
+    /// (MITRE ATT&CK T1611, T1552.001).
+    ///
+    /// ## Severity
+    /// Critical: each of these mounts is a known, one-step node takeover.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// volumes:
+    /// - name: docker
+    ///   hostPath: {path: /var/run/docker.sock}
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// volumes:
+    /// - name: cache
+    ///   emptyDir: {}
+    /// ```
+    ///
+    /// ## Remediation
+    /// Remove the mount. Build images with a daemonless builder (BuildKit rootless, kaniko);
+    /// read node metrics through the kubelet's API or a dedicated agent with a narrow path.
+    ///
+    /// ## References
+    /// - CIS Kubernetes Benchmark v1.12, 5.2.11
+    /// - Kubernetes Pod Security Standards, Baseline, "HostPath Volumes"
+    /// - Kubernetes documentation, "Volumes", hostPath security warnings
+    pub struct SensitiveHostPath {
+        id: "POD022",
+        slug: "sensitive-host-path",
+        title: "Pod mounts a sensitive path of the node",
+        severity: Critical,
+        controls: [
+            CisK8s112 "5.2.11",
+            Pss "baseline/hostpath-volumes",
+            NsaCisa12 "pod-security/pod-security-enforcement",
+            MitreAttack "T1611",
+            MitreAttack "T1552.001",
+        ],
+        remediation: "Remove the hostPath mount of the runtime socket or system directory.",
+    }
+}
+
+impl Rule for SensitiveHostPath {
+    fn meta(&self) -> &'static palisade_core::RuleMeta {
+        Self::metadata()
+    }
+
+    fn target(&self) -> Target {
+        Target::PodSpec
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let volumes = cx.pod_field("volumes");
+        for (i, volume) in cx.array_at(&volumes).iter().enumerate() {
+            if !volume.get("hostPath").is_some_and(Value::is_object) {
+                continue;
+            }
+            let path = volumes.join(i).join("hostPath").join("path");
+            let Some(host) = cx.str_at(&path) else {
+                continue;
+            };
+            if let Some(what) = sensitive_host_path(host) {
+                let name = volume.get("name").and_then(Value::as_str).unwrap_or("?");
+                cx.report(
+                    path,
+                    format!("volume \"{name}\" mounts {host} from the node: {what}"),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Kubernetes label selectors (`matchLabels` and `matchExpressions`, and the plain map form
+//! Services use), evaluated as the API server evaluates them.
+
+use serde_json::{Map, Value};
+
+/// Whether `selector` (a `LabelSelector` object) selects an object with `labels`. An empty
+/// selector selects everything; a malformed one (unknown operator, wrong types) selects
+/// nothing, as the API server would have rejected it.
+pub fn label_selector_matches(selector: &Value, labels: Option<&Map<String, Value>>) -> bool {
+    let Some(selector) = selector.as_object() else {
+        return selector.is_null();
+    };
+    let label = |key: &str| labels.and_then(|l| l.get(key)).and_then(Value::as_str);
+    if let Some(match_labels) = selector.get("matchLabels").filter(|v| !v.is_null()) {
+        let Some(match_labels) = match_labels.as_object() else {
+            return false;
+        };
+        for (key, want) in match_labels {
+            if label(key) != want.as_str() {
+                return false;
+            }
+        }
+    }
+    if let Some(expressions) = selector.get("matchExpressions").filter(|v| !v.is_null()) {
+        let Some(expressions) = expressions.as_array() else {
+            return false;
+        };
+        for expression in expressions {
+            let key = expression.get("key").and_then(Value::as_str).unwrap_or("");
+            let values: Vec<&str> = expression
+                .get("values")
+                .and_then(Value::as_array)
+                .map(|v| v.iter().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            let ok = match expression.get("operator").and_then(Value::as_str) {
+                Some("In") => label(key).is_some_and(|v| values.contains(&v)),
+                Some("NotIn") => label(key).is_none_or(|v| !values.contains(&v)),
+                Some("Exists") => label(key).is_some(),
+                Some("DoesNotExist") => label(key).is_none(),
+                _ => false,
+            };
+            if !ok {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// Whether a map selector (`Service.spec.selector`) selects `labels`. An empty map selects
+/// nothing for Services, so callers decide what empty means; this only compares pairs.
+pub fn map_selector_matches(
+    selector: &Map<String, Value>,
+    labels: Option<&Map<String, Value>>,
+) -> bool {
+    selector.iter().all(|(key, want)| {
+        labels
+            .and_then(|l| l.get(key))
+            .and_then(Value::as_str)
+            .is_some_and(|v| Some(v) == want.as_str())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn labels(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn empty_selector_selects_all_and_expressions_combine() {
+        let l = labels(json!({"app": "web", "tier": "front"}));
+        assert!(label_selector_matches(&json!({}), Some(&l)));
+        assert!(label_selector_matches(
+            &json!({"matchLabels": {"app": "web"}}),
+            Some(&l)
+        ));
+        assert!(!label_selector_matches(
+            &json!({"matchLabels": {"app": "db"}}),
+            Some(&l)
+        ));
+        let sel = json!({"matchExpressions": [
+            {"key": "tier", "operator": "In", "values": ["front", "edge"]},
+            {"key": "canary", "operator": "DoesNotExist"}
+        ]});
+        assert!(label_selector_matches(&sel, Some(&l)));
+        let sel =
+            json!({"matchExpressions": [{"key": "app", "operator": "NotIn", "values": ["web"]}]});
+        assert!(!label_selector_matches(&sel, Some(&l)));
+        let sel = json!({"matchExpressions": [{"key": "app", "operator": "Bogus"}]});
+        assert!(!label_selector_matches(&sel, Some(&l)));
+        assert!(!label_selector_matches(
+            &json!({"matchLabels": {"app": "web"}}),
+            None
+        ));
+    }
+
+    #[test]
+    fn map_selectors_compare_pairs() {
+        let l = labels(json!({"app": "web"}));
+        assert!(map_selector_matches(
+            &labels(json!({"app": "web"})),
+            Some(&l)
+        ));
+        assert!(!map_selector_matches(
+            &labels(json!({"app": "web", "x": "y"})),
+            Some(&l)
+        ));
+    }
+}
