@@ -264,10 +264,6 @@ const NSA_MANUAL: &[(&str, &str)] = &[
         "network design outside the cluster objects",
     ),
     (
-        "network/encryption",
-        "TLS and etcd encryption settings of the control plane",
-    ),
-    (
         "network/cloud-infrastructure",
         "cloud provider configuration (metadata endpoint, node IAM)",
     ),

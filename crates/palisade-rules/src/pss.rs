@@ -123,7 +123,7 @@ pub fn level_satisfied<'a>(failed_controls: impl IntoIterator<Item = &'a str>) -
 
 /// Rules whose verdict differs from the admission plugin's on purpose; the namespace
 /// evaluation uses [`non_root_violations`] instead of them.
-const NOT_EXACT: &[&str] = &["POD003"];
+const NOT_EXACT: &[&str] = &["POD003", "POD008"];
 
 /// The Pod Security level `object`'s pod spec satisfies and the PSS controls it fails,
 /// evaluated as the admission plugin would (the PSS-mapped rules with default settings, plus
@@ -160,6 +160,30 @@ pub fn workload_level(inventory: &Inventory, object: &Object) -> Option<(Level, 
             .map(str::to_string),
     );
     Some((level_satisfied(failing.iter().map(String::as_str)), failing))
+}
+
+/// The Restricted "Capabilities" check exactly as the admission plugin runs it (Linux pods
+/// only): every container drops the literal `ALL` and adds nothing but `NET_BIND_SERVICE`.
+pub fn capabilities_violation(spec: &Value) -> bool {
+    if spec.pointer("/os/name").and_then(Value::as_str) == Some("windows") {
+        return false;
+    }
+    ["containers", "initContainers", "ephemeralContainers"]
+        .iter()
+        .filter_map(|f| spec.get(*f).and_then(Value::as_array))
+        .flatten()
+        .any(|c| {
+            let list = |field: &str| -> Vec<&str> {
+                c.pointer(&format!("/securityContext/capabilities/{field}"))
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).collect())
+                    .unwrap_or_default()
+            };
+            !list("drop").contains(&"ALL")
+                || list("add")
+                    .iter()
+                    .any(|a| *a != RESTRICTED_ADDABLE_CAPABILITY)
+        })
 }
 
 /// The Restricted "Running as Non-root" and "Running as Non-root user" checks exactly as the
@@ -210,6 +234,16 @@ pub fn non_root_violations(spec: &Value) -> Vec<&'static str> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn capabilities_follow_the_admission_plugin_literally() {
+        let listed = json!({"containers": [{"securityContext": {"capabilities": {"drop": ["CHOWN", "NET_RAW"]}}}]});
+        assert!(capabilities_violation(&listed));
+        let all = json!({"containers": [{"securityContext": {"capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}}}]});
+        assert!(!capabilities_violation(&all));
+        let added = json!({"containers": [{"securityContext": {"capabilities": {"drop": ["ALL"], "add": ["CHOWN"]}}}]});
+        assert!(capabilities_violation(&added));
+    }
 
     #[test]
     fn non_root_follows_the_admission_plugin() {

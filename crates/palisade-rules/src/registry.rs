@@ -42,6 +42,7 @@ static RULES: &[&dyn Rule] = &[
     &SensitivePortExposed,
     &MissingNetworkPolicy,
     &IngressNginxDangerousAnnotation,
+    &IngressWithoutTls,
     &MissingSecretReference,
     &CredentialInConfigMap,
     &ClusterAdminBinding,

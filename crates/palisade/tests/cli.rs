@@ -77,6 +77,8 @@ spec:
       allowPrivilegeEscalation: false
       readOnlyRootFilesystem: true
       capabilities: {drop: [ALL]}
+    readinessProbe: {httpGet: {path: /ready, port: 8080}}
+    livenessProbe: {httpGet: {path: /healthz, port: 8080}}
     resources:
       requests: {cpu: 50m, memory: 32Mi}
       limits: {cpu: 100m, memory: 64Mi}

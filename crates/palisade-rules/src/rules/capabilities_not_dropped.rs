@@ -2,12 +2,38 @@ use crate::context::Context;
 use crate::pss::{BASELINE_CAPABILITIES, RESTRICTED_ADDABLE_CAPABILITY};
 use crate::rule::{Rule, Target};
 
+/// The capabilities containerd, CRI-O and Docker grant a container by default.
+pub(crate) const RUNTIME_DEFAULT_CAPABILITIES: &[&str] = &[
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
 declare_rule! {
     /// ## What it checks
-    /// The Pod Security Restricted capabilities control: every container must drop `ALL`
-    /// capabilities and may add back only `NET_BIND_SERVICE`. Adds of baseline capabilities
-    /// other than `NET_BIND_SERVICE` are reported here; adds outside the baseline set are
-    /// reported by POD007. Windows pods are exempt, as in the standard.
+    /// Containers that keep Linux capabilities the container runtime grants by default: they
+    /// neither drop `ALL` nor every default capability (`AUDIT_WRITE`, `CHOWN`,
+    /// `DAC_OVERRIDE`, `FOWNER`, `FSETID`, `KILL`, `MKNOD`, `NET_BIND_SERVICE`, `NET_RAW`,
+    /// `SETFCAP`, `SETGID`, `SETPCAP`, `SETUID`, `SYS_CHROOT`; runtimes read names without
+    /// regard to case), or they add back a baseline capability other than `NET_BIND_SERVICE`.
+    /// Adds outside the baseline set are reported by POD007. Windows pods are exempt, as in the
+    /// standard.
+    ///
+    /// This is the Pod Security Restricted capabilities control, with one difference: the
+    /// standard accepts only the literal `drop: ["ALL"]`, while a container that lists every
+    /// default capability ends up with none and is not reported. The namespace evaluation of
+    /// NS002 and `--framework pss-restricted` apply the literal rule, as admission does.
     ///
     /// ## Why it matters
     /// Container runtimes grant a default set that includes `NET_RAW` (ARP and DNS spoofing
@@ -71,7 +97,13 @@ impl Rule for CapabilitiesNotDropped {
         for container in cx.containers() {
             let drop = container.field(&["securityContext", "capabilities", "drop"]);
             let dropped = cx.strings_at(&drop);
-            if !dropped.iter().any(|(_, c)| *c == "ALL") {
+            let drops = |name: &str| {
+                dropped.iter().any(|(_, c)| {
+                    let c = c.to_ascii_uppercase();
+                    c == name || c.strip_prefix("CAP_") == Some(name)
+                })
+            };
+            if !drops("ALL") && !RUNTIME_DEFAULT_CAPABILITIES.iter().all(|c| drops(c)) {
                 let still = if dropped
                     .iter()
                     .any(|(_, c)| *c == "NET_RAW" || *c == "CAP_NET_RAW")

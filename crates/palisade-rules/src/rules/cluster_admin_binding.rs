@@ -16,7 +16,9 @@ const EVERYONE: &[&str] = &[
 declare_rule! {
     /// ## What it checks
     /// ClusterRoleBindings and RoleBindings whose `roleRef` is the ClusterRole `cluster-admin`,
-    /// for subjects other than the built-in `system:masters` group. A RoleBinding grants full
+    /// or a Role or ClusterRole in the scanned files with a rule granting every verb (`*`, or
+    /// all of get, list, watch, create, update, patch and delete) on every resource of every
+    /// API group, for subjects other than the built-in `system:masters` group. A RoleBinding grants full
     /// control of its namespace; a ClusterRoleBinding, of the cluster. Bindings to everyone
     /// (`system:anonymous`, `system:unauthenticated`, `system:authenticated`) are called out.
     ///
@@ -71,6 +73,52 @@ declare_rule! {
     }
 }
 
+/// The verbs that, on every resource, amount to full control.
+const FULL_CONTROL_VERBS: &[&str] = &[
+    "get", "list", "watch", "create", "update", "patch", "delete",
+];
+
+/// Whether the Role or ClusterRole the binding refers to (when it is in the scanned files)
+/// has a rule granting every verb on every resource of every API group.
+fn grants_everything(cx: &Context<'_>, kind: &str, name: &str) -> bool {
+    let namespace = cx.object.id.namespace.as_deref();
+    let Some(role) = cx
+        .inventory
+        .of_kind("rbac.authorization.k8s.io", kind)
+        .find(|r| {
+            r.id.name.as_deref() == Some(name)
+                && (kind == "ClusterRole" || r.id.namespace.as_deref() == namespace)
+        })
+    else {
+        return false;
+    };
+    let strings = |rule: &Value, field: &str| -> Vec<String> {
+        rule.get(field)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    role.value
+        .get("rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|rule| {
+            let verbs = strings(rule, "verbs");
+            strings(rule, "apiGroups").iter().any(|g| g == "*")
+                && strings(rule, "resources").iter().any(|r| r == "*")
+                && (verbs.iter().any(|v| v == "*")
+                    || FULL_CONTROL_VERBS
+                        .iter()
+                        .all(|v| verbs.iter().any(|w| w == v)))
+        })
+}
+
 impl Rule for ClusterAdminBinding {
     fn meta(&self) -> &'static palisade_core::RuleMeta {
         Self::metadata()
@@ -88,9 +136,16 @@ impl Rule for ClusterAdminBinding {
         let kind = cx.str_at(&root.join("roleRef").join("kind"));
         let name_path = root.join("roleRef").join("name");
         let name = cx.str_at(&name_path);
-        if kind != Some("ClusterRole") || name != Some("cluster-admin") {
+        let (Some(kind), Some(name)) = (kind, name) else {
             return;
-        }
+        };
+        let role_label = if kind == "ClusterRole" && name == "cluster-admin" {
+            "cluster-admin".to_string()
+        } else if grants_everything(cx, kind, name) {
+            format!("{kind} {name}, which allows every verb on every resource,")
+        } else {
+            return;
+        };
         let subjects_path = root.join("subjects");
         let subjects: Vec<(String, String)> = cx
             .array_at(&subjects_path)
@@ -131,7 +186,7 @@ impl Rule for ClusterAdminBinding {
             "full control of the cluster".to_string()
         };
         let names: Vec<&str> = subjects.iter().map(|(shown, _)| shown.as_str()).collect();
-        let mut message = format!("cluster-admin grants {scope} to {}", names.join(", "));
+        let mut message = format!("{role_label} grants {scope} to {}", names.join(", "));
         if everyone {
             message.push_str("; this includes every user or anonymous requests");
         }

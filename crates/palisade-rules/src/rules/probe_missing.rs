@@ -5,8 +5,9 @@ use crate::rule::{Rule, Target};
 
 declare_rule! {
     /// ## What it checks
-    /// Long-running workloads (every pod-spec kind except Job, CronJob and bare Pods) whose
-    /// containers have no `livenessProbe` or no `readinessProbe`. Init and ephemeral containers
+    /// Long-running workloads (every pod-spec kind except Job and CronJob, and Pods whose
+    /// `restartPolicy` is `Never` or `OnFailure`) whose containers have no `livenessProbe` or no
+    /// `readinessProbe`. Init and ephemeral containers
     /// are not checked; sidecars (`restartPolicy: Always` init containers) are.
     ///
     /// ## Why it matters
@@ -67,8 +68,12 @@ impl Rule for ProbeMissing {
     fn check(&self, cx: &mut Context<'_>) {
         if matches!(
             cx.object.id.kind.as_str(),
-            "Job" | "CronJob" | "Pod" | "PodTemplate"
+            "Job" | "CronJob" | "PodTemplate"
         ) {
+            return;
+        }
+        let restart = cx.pod_field("restartPolicy");
+        if matches!(cx.str_at(&restart), Some("Never" | "OnFailure")) {
             return;
         }
         for container in cx.containers() {

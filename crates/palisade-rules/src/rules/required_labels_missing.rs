@@ -5,8 +5,9 @@ use crate::settings::RuleSettings;
 
 declare_rule! {
     /// ## What it checks
-    /// Built-in namespaced objects (workloads, Services, ConfigMaps, ...) that lack one of the
-    /// labels listed in `palisade.toml`:
+    /// Workloads of every kind (including custom ones such as Argo Rollouts and OpenShift
+    /// DeploymentConfigs) and built-in namespaced objects (Services, ConfigMaps, ...) that lack
+    /// one of the labels listed in `palisade.toml`:
     ///
     /// ```toml
     /// [rules]
@@ -64,7 +65,7 @@ impl Rule for RequiredLabelsMissing {
     }
 
     fn target(&self) -> Target {
-        Target::Kinds(NAMESPACED_KINDS)
+        Target::All
     }
 
     fn unconfigured(&self, settings: &RuleSettings) -> Option<&'static str> {
@@ -75,6 +76,13 @@ impl Rule for RequiredLabelsMissing {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
+        let id = &cx.object.id;
+        let namespaced_builtin = NAMESPACED_KINDS
+            .iter()
+            .any(|(g, k)| *g == id.group() && *k == id.kind);
+        if !namespaced_builtin && palisade_inventory::pod_spec(cx.object).is_none() {
+            return;
+        }
         let labels_path = palisade_core::JsonPointer::root()
             .join("metadata")
             .join("labels");
