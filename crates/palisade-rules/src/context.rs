@@ -176,6 +176,26 @@ impl<'a> Context<'a> {
         self.int_at(&pod).map(|v| (v, pod))
     }
 
+    /// Whether `other` lives where this object lives: the same namespace, or, for objects
+    /// written without one (they land wherever they are applied), the same directory or
+    /// rendered unit. Cross-object rules look up related objects (NetworkPolicies,
+    /// ServiceAccounts, Roles) with this, so that unrelated projects scanned together do not
+    /// vouch for each other.
+    pub fn same_scope(&self, other: &Object) -> bool {
+        if self.object.id.namespace != other.id.namespace {
+            return false;
+        }
+        if self.object.id.namespace.is_some() {
+            return true;
+        }
+        let directory = |o: &Object| {
+            std::path::Path::new(&self.inventory.source_of(o).path)
+                .parent()
+                .map(std::path::Path::to_path_buf)
+        };
+        directory(self.object) == directory(other)
+    }
+
     /// A pointer to a field of the pod (template) metadata, such as `annotations`.
     pub fn pod_metadata_field(&self, name: &str) -> JsonPointer {
         self.pod

@@ -91,7 +91,43 @@ pub fn credential_reason(name: &str, value: &str) -> Option<&'static str> {
             v.to_ascii_lowercase().as_str(),
             "true" | "false" | "yes" | "no" | "on" | "off" | "none" | "null"
         );
-    (!trivial).then_some("its name says it holds a credential and it has a literal value")
+    if trivial {
+        None
+    } else if is_placeholder(name, v) {
+        Some(
+            "the value is a placeholder, so the real credential is meant to be written here in plain text",
+        )
+    } else {
+        Some("its name says it holds a credential and it has a literal value")
+    }
+}
+
+/// Values that stand for a credential to be filled in rather than being one: the variable's
+/// own name, `<your-token>`, `YOUR_API_KEY`, `INSERT_TOKEN_HERE`, `xxxx`. Weak real defaults
+/// such as `changeme` or `password` are not placeholders: they work as credentials.
+fn is_placeholder(name: &str, value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    value.eq_ignore_ascii_case(name)
+        || (value.starts_with('<') && value.ends_with('>'))
+        || (value.starts_with('[') && value.ends_with(']'))
+        || value
+            .chars()
+            .all(|c| matches!(c, 'x' | 'X' | '*' | '.' | '-'))
+        || (value
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            && value.chars().any(|c| c.is_ascii_uppercase()))
+        || [
+            "your",
+            "insert",
+            "replace",
+            "placeholder",
+            "todo",
+            "fill-in",
+            "fill_in",
+        ]
+        .iter()
+        .any(|p| lower.starts_with(p))
 }
 
 /// Why a value is a credential whatever its name: key material and well-known token formats.
@@ -147,6 +183,21 @@ mod tests {
         assert!(credential_reason("x", "-----BEGIN RSA PRIVATE KEY-----\nabc").is_some());
         assert!(credential_reason("x", "AKIAIOSFODNN7EXAMPLE").is_some());
         assert!(credential_reason("x", "AKIA-not-a-key").is_none());
+        for placeholder in [
+            "HF_TOKEN",
+            "<your-token>",
+            "GOOGLE_API_KEY_VAL",
+            "INSERT_TOKEN",
+            "yourpassword",
+            "xxxx",
+        ] {
+            let reason = credential_reason("HF_TOKEN", placeholder).unwrap_or("");
+            assert!(reason.contains("placeholder"), "{placeholder}: {reason}");
+        }
+        assert!(
+            credential_reason("MYSQL_ROOT_PASSWORD", "changeme").is_some(),
+            "weak defaults are real"
+        );
     }
 
     #[test]

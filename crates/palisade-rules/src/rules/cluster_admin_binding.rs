@@ -81,13 +81,12 @@ const FULL_CONTROL_VERBS: &[&str] = &[
 /// Whether the Role or ClusterRole the binding refers to (when it is in the scanned files)
 /// has a rule granting every verb on every resource of every API group.
 fn grants_everything(cx: &Context<'_>, kind: &str, name: &str) -> bool {
-    let namespace = cx.object.id.namespace.as_deref();
+    // ClusterRole names are cluster-wide; a Role must live where the RoleBinding does.
     let Some(role) = cx
         .inventory
         .of_kind("rbac.authorization.k8s.io", kind)
         .find(|r| {
-            r.id.name.as_deref() == Some(name)
-                && (kind == "ClusterRole" || r.id.namespace.as_deref() == namespace)
+            r.id.name.as_deref() == Some(name) && (kind == "ClusterRole" || cx.same_scope(r))
         })
     else {
         return false;

@@ -10,8 +10,10 @@ declare_rule! {
     /// (`*PASSWORD*`, `*SECRET*`, `*TOKEN*`, `*API_KEY*`, `AWS_SECRET_ACCESS_KEY`,
     /// `AZURE_*KEY`, ...) and the value is not a reference, a path, a number or a switch; or the
     /// value itself is key material or a known token format (private key blocks, AWS access key
-    /// ids, GitHub, GitLab, Slack and Stripe tokens). Values are never printed: findings give
-    /// their length only.
+    /// ids, GitHub, GitLab, Slack and Stripe tokens). A placeholder value (`<your-token>`,
+    /// `YOUR_API_KEY`, the variable's own name) is reported too, with a message that says so:
+    /// the manifest is designed to carry the real credential in plain text. Values are never
+    /// printed: findings give their length only.
     ///
     /// ## Why it matters
     /// A credential in a manifest is readable by everyone who can read the repository, the

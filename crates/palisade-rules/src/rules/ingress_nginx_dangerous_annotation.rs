@@ -28,7 +28,9 @@ declare_rule! {
     /// controller: the snippet annotations (`configuration-snippet`, `server-snippet`,
     /// `auth-snippet`, `stream-snippet`, `modsecurity-snippet`) in any use, and the
     /// `auth-url`, `auth-tls-match-cn`, `mirror-target` and `mirror-host` annotations when their
-    /// value contains NGINX syntax (`;`, `{`, `}`, quotes, `#`, new lines).
+    /// value contains characters that break out of the NGINX directive (`;`, `{`, `}`, quotes,
+    /// backslashes, new lines). NGINX variables such as `$host`, which the ingress-nginx
+    /// documentation uses in `auth-url`, are accepted.
     ///
     /// ## Why it matters
     /// The controller runs one NGINX for every Ingress with a service account that can read
@@ -102,7 +104,7 @@ impl Rule for IngressNginxDangerousAnnotation {
                     format!("{key} injects raw NGINX configuration into the shared controller"),
                 );
             } else if let Some((_, cve)) = INJECTABLE.iter().find(|(k, _)| k == key)
-                && value.contains([';', '{', '}', '"', '\'', '#', '\n', '\r', '\\', '$'])
+                && value.contains([';', '{', '}', '"', '\'', '\n', '\r', '\\'])
             {
                 cx.report(
                     annotations_path.join(key),

@@ -11,7 +11,9 @@ declare_rule! {
     /// it isolates ingress unless `policyTypes` leaves `Ingress` out, and egress when
     /// `policyTypes` lists `Egress` (or, with no `policyTypes`, when it has `egress` rules),
     /// exactly as the API server defaults them. A default-deny policy counts: isolation is
-    /// what matters, not the presence of allow rules. Only NetworkPolicies in the scanned
+    /// what matters, not the presence of allow rules. For workloads without a namespace, only
+    /// policies without a namespace from the same directory (or the same Kustomize or Helm
+    /// rendering) count, since unrelated files may be applied to different namespaces. Only NetworkPolicies in the scanned
     /// files are known, so scan a namespace's policies together with its workloads.
     ///
     /// ## Why it matters
@@ -103,7 +105,7 @@ impl Rule for MissingNetworkPolicy {
         let namespace = cx.object.id.namespace.as_deref();
         let (mut ingress, mut egress) = (false, false);
         for policy in cx.inventory.of_kind("networking.k8s.io", "NetworkPolicy") {
-            if policy.id.namespace.as_deref() != namespace {
+            if !cx.same_scope(policy) {
                 continue;
             }
             let selector = policy

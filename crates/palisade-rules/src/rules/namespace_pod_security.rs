@@ -98,10 +98,21 @@ impl Rule for NamespacePodSecurity {
             }
         }
         let strictest_ok = needs.keys().next().copied();
+        let count: usize = needs.values().map(Vec::len).sum();
         let advice = match strictest_ok {
+            Some(Level::Privileged) => {
+                let needing: Vec<&str> = needs[&Level::Privileged]
+                    .iter()
+                    .take(3)
+                    .map(String::as_str)
+                    .collect();
+                format!(
+                    "of its {count} workload(s) in the scanned files, {} need privileged (they fail a baseline control)",
+                    needing.join(", ")
+                )
+            }
             Some(level) => format!(
-                "its {} workload(s) in the scanned files all satisfy {level}",
-                needs.values().map(Vec::len).sum::<usize>()
+                "its {count} workload(s) in the scanned files all meet {level}, so it can enforce {level}"
             ),
             None => "no workloads of it are in the scanned files".to_string(),
         };
@@ -141,7 +152,7 @@ impl Rule for NamespacePodSecurity {
                 } else if enforced == Level::Baseline && strictest_ok == Some(Level::Restricted) {
                     cx.report(
                         labels_path.join(ENFORCE),
-                        format!("namespace {name} enforces baseline; {advice}, so it can enforce restricted"),
+                        format!("namespace {name} enforces baseline; {advice}"),
                     );
                 }
             }

@@ -21,7 +21,6 @@ const SENSITIVE_PORTS: &[(i64, &str)] = &[
     (5984, "CouchDB"),
     (6379, "Redis"),
     (6443, "the Kubernetes API"),
-    (8500, "Consul"),
     (9042, "Cassandra"),
     (9200, "Elasticsearch"),
     (9300, "Elasticsearch transport"),
@@ -48,7 +47,8 @@ declare_rule! {
     /// NodePort, or with `externalIPs`) whose `port` or `targetPort` is a remote-administration
     /// or database port: SSH, Telnet, RDP, VNC, the Docker, etcd, kubelet and Kubernetes APIs,
     /// MySQL, PostgreSQL, SQL Server, Oracle, Redis, MongoDB, CouchDB, Cassandra,
-    /// Elasticsearch, memcached, Consul.
+    /// Elasticsearch, memcached. Ports that several common products share (8500 is both Consul
+    /// and TensorFlow Serving) are left out to keep findings true.
     ///
     /// ## Why it matters
     /// These services are scanned for continuously on the internet; exposed Redis, Docker and

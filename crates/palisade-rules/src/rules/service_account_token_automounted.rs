@@ -79,10 +79,10 @@ impl Rule for ServiceAccountTokenAutomounted {
             None => {}
         }
         let account = service_account_name(cx);
-        let namespace = cx.object.id.namespace.as_deref();
-        let declared = cx.inventory.of_kind("", "ServiceAccount").find(|sa| {
-            sa.id.name.as_deref() == Some(account) && sa.id.namespace.as_deref() == namespace
-        });
+        let declared = cx
+            .inventory
+            .of_kind("", "ServiceAccount")
+            .find(|sa| sa.id.name.as_deref() == Some(account) && cx.same_scope(sa));
         let account_setting = declared
             .and_then(|sa| sa.value.get("automountServiceAccountToken"))
             .and_then(Value::as_bool);
