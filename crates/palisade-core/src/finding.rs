@@ -1,5 +1,7 @@
 //! Findings: what a rule found wrong, where, and whether someone accepted it.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 use crate::{Control, JsonPointer, ObjectRef, Severity};
@@ -50,16 +52,18 @@ pub struct Suppression {
 /// One problem found on one object.
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    pub rule: String,
+    /// Rule id; borrowed from the rule's static metadata, as are `title`, `controls` and
+    /// `remediation`, so that tens of thousands of findings do not copy them.
+    pub rule: Cow<'static, str>,
     pub severity: Severity,
-    pub title: String,
+    pub title: Cow<'static, str>,
     /// What is wrong on this object, in a sentence that names the container or field.
     pub message: String,
     pub object: ObjectRef,
     pub location: Location,
-    pub controls: Vec<Control>,
+    pub controls: Cow<'static, [Control]>,
     pub fingerprint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
-    pub remediation: String,
+    pub remediation: Cow<'static, str>,
 }

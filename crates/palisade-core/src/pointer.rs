@@ -61,11 +61,14 @@ impl JsonPointer {
     }
 
     /// The unescaped segments, outermost first.
-    pub fn segments(&self) -> impl Iterator<Item = String> + '_ {
-        self.0
-            .split('/')
-            .skip(1)
-            .map(|s| s.replace("~1", "/").replace("~0", "~"))
+    pub fn segments(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ {
+        self.0.split('/').skip(1).map(|s| {
+            if s.contains('~') {
+                std::borrow::Cow::Owned(s.replace("~1", "/").replace("~0", "~"))
+            } else {
+                std::borrow::Cow::Borrowed(s)
+            }
+        })
     }
 
     /// Whether `self` is `other` or lies inside it.

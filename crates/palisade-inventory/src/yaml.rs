@@ -434,7 +434,13 @@ impl<'l> Builder<'l> {
                 None => {
                     // This node is a key. Kubernetes keys are strings; YAML allows any node.
                     let text = match (scalar_text, &value) {
-                        (Some(text), _) => text.into_owned(),
+                        (Some(text), _) => {
+                            // The scanner grows scalar buffers by doubling; a key lives as long
+                            // as the inventory, so it keeps only what it needs.
+                            let mut text = text.into_owned();
+                            text.shrink_to_fit();
+                            text
+                        }
                         (None, other) => {
                             warnings.push(ParseIssue {
                                 fatal: false,
@@ -621,6 +627,12 @@ fn resolve_int(text: &str) -> Option<Value> {
 }
 
 fn resolve_float(text: &str) -> Option<Value> {
+    // Most plain scalars are words; only these can start a YAML 1.1 float.
+    if !text.bytes().next().is_some_and(|b| {
+        b.is_ascii_digit() || matches!(b, b'.' | b'+' | b'-' | b'i' | b'I' | b'n' | b'N')
+    }) {
+        return None;
+    }
     let lower = text.to_ascii_lowercase();
     if matches!(
         lower.as_str(),

@@ -103,7 +103,8 @@ pub fn report_with_findings() -> Report {
         controls: vec![
             Control::new(Framework::CisK8s112, "5.2.2"),
             Control::new(Framework::MitreAttack, "T1611"),
-        ],
+        ]
+        .into(),
         fingerprint: "0123456789abcdef".into(),
         suppressed,
         remediation: "Remove `privileged: true`.".into(),

@@ -132,30 +132,43 @@ fn is_placeholder(name: &str, value: &str) -> bool {
 
 /// Why a value is a credential whatever its name: key material and well-known token formats.
 pub fn secret_value_reason(value: &str) -> Option<&'static str> {
+    // Every format below is at least 20 characters long.
+    if value.len() < 20 {
+        return None;
+    }
     if value.contains("PRIVATE KEY-") {
         return Some("it contains a private key");
     }
-    let token_like = |prefix: &str, min_len: usize| {
-        value
-            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-')
-            .any(|word| word.starts_with(prefix) && word.len() >= min_len)
-    };
-    if value.split(|c: char| !c.is_ascii_alphanumeric()).any(|w| {
-        w.len() == 20
-            && (w.starts_with("AKIA") || w.starts_with("ASIA"))
-            && w.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-    }) {
-        return Some("it contains an AWS access key id");
-    }
-    if token_like("ghp_", 36) || token_like("github_pat_", 40) || token_like("glpat-", 20) {
-        return Some("it contains a source-forge access token");
-    }
-    if token_like("xoxb-", 20) || token_like("xoxp-", 20) {
-        return Some("it contains a Slack token");
-    }
-    if token_like("sk_live_", 20) {
-        return Some("it contains a Stripe live key");
+    /// `(prefix, shortest token, what it is)`; tokens are runs of alphanumerics, `_` and `-`.
+    const TOKENS: &[(&str, usize, &str)] = &[
+        ("ghp_", 36, "it contains a source-forge access token"),
+        ("github_pat_", 40, "it contains a source-forge access token"),
+        ("glpat-", 20, "it contains a source-forge access token"),
+        ("xoxb-", 20, "it contains a Slack token"),
+        ("xoxp-", 20, "it contains a Slack token"),
+        ("sk_live_", 20, "it contains a Stripe live key"),
+    ];
+    for word in value.split(|c: char| !c.is_ascii_alphanumeric() && c != '_' && c != '-') {
+        if word.len() < 20 {
+            continue;
+        }
+        // AWS key ids are exactly 20 upper-case alphanumerics inside a token.
+        for part in word.split(['_', '-']) {
+            if part.len() == 20
+                && (part.starts_with("AKIA") || part.starts_with("ASIA"))
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            {
+                return Some("it contains an AWS access key id");
+            }
+        }
+        if let Some((_, _, what)) = TOKENS
+            .iter()
+            .find(|(prefix, min, _)| word.len() >= *min && word.starts_with(prefix))
+        {
+            return Some(what);
+        }
     }
     None
 }

@@ -1,6 +1,7 @@
 //! Evaluates rules over an inventory: findings with resolved locations, per-rule coverage, and
 //! the per-object verdicts that JUnit lists.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use palisade_core::report::{Evaluation, Outcome, ScannedObject};
@@ -43,18 +44,16 @@ pub fn locate(inventory: &Inventory, object: &Object, path: &JsonPointer) -> Loc
 fn target<'a>(
     rule: &dyn Rule,
     object: &Object,
+    group: &str,
     pod: Option<PodSpec<'a>>,
 ) -> Option<Option<PodSpec<'a>>> {
     match rule.target() {
         Target::PodSpec => pod.map(Some),
         Target::All => Some(None),
-        Target::Kinds(kinds) => {
-            let group = object.id.group();
-            kinds
-                .iter()
-                .any(|(g, k)| *g == group && *k == object.id.kind)
-                .then_some(None)
-        }
+        Target::Kinds(kinds) => kinds
+            .iter()
+            .any(|(g, k)| *g == group && *k == object.id.kind)
+            .then_some(None),
     }
 }
 
@@ -63,12 +62,132 @@ pub fn evaluate(inventory: &Inventory, rules: &[&dyn Rule]) -> EngineOutput {
     evaluate_with(inventory, rules, &RuleSettings::default())
 }
 
-/// Runs every rule on every object it applies to.
+/// What one rule produced over the whole inventory.
+struct RuleOutput {
+    findings: Vec<(Finding, usize)>,
+    coverage: Coverage,
+    evaluations: Vec<Evaluation>,
+    /// `(object index, path, message)` of fields with the wrong type.
+    type_errors: Vec<(usize, JsonPointer, String)>,
+}
+
+/// Runs one rule on every object it applies to.
+fn evaluate_rule(
+    rule_index: usize,
+    rule: &dyn Rule,
+    inventory: &Inventory,
+    pod_specs: &[Option<PodSpec<'_>>],
+    groups: &[&str],
+    settings: &RuleSettings,
+) -> RuleOutput {
+    let meta = rule.meta();
+    let mut out = RuleOutput {
+        findings: Vec::new(),
+        coverage: Coverage {
+            rule: meta.id.to_string(),
+            evaluated: 0,
+            failed: 0,
+            not_assessed: 0,
+            not_assessed_objects: Vec::new(),
+            skipped: rule.unconfigured(settings).map(str::to_string),
+        },
+        evaluations: Vec::new(),
+        type_errors: Vec::new(),
+    };
+    if out.coverage.skipped.is_some() {
+        return out;
+    }
+    for (object_index, object) in inventory.objects.iter().enumerate() {
+        let Some(pod) = target(rule, object, groups[object_index], pod_specs[object_index]) else {
+            continue;
+        };
+        let mut cx = Context::new(object, inventory, pod, settings);
+        rule.check(&mut cx);
+        for (path, message) in cx.type_errors {
+            out.type_errors.push((object_index, path, message));
+        }
+        let outcome = if !cx.findings.is_empty() {
+            out.coverage.evaluated += 1;
+            out.coverage.failed += 1;
+            Outcome::Fail
+        } else if let Some(reason) = cx.not_assessed {
+            out.coverage.not_assessed += 1;
+            out.coverage.not_assessed_objects.push(NotAssessed {
+                object: object.id.clone(),
+                reason: reason.clone(),
+            });
+            Outcome::NotAssessed(reason)
+        } else {
+            out.coverage.evaluated += 1;
+            Outcome::Pass
+        };
+        for (path, message) in cx.findings {
+            let finding = Finding {
+                rule: Cow::Borrowed(meta.id.as_ref()),
+                severity: meta.severity,
+                title: Cow::Borrowed(meta.title.as_ref()),
+                message,
+                object: object.id.clone(),
+                location: locate(inventory, object, &path),
+                controls: Cow::Borrowed(meta.controls.as_ref()),
+                fingerprint: fingerprint(&meta.id, &object.id, &path),
+                suppressed: None,
+                remediation: Cow::Borrowed(meta.remediation.as_ref()),
+            };
+            out.findings.push((finding, object_index));
+        }
+        out.evaluations.push(Evaluation {
+            rule: rule_index,
+            object: object_index,
+            outcome,
+        });
+    }
+    out
+}
+
+/// Runs every rule on every object it applies to. Rules run on all cores (each rule is one
+/// unit of work); the output is merged in registry order, so it does not depend on scheduling.
 pub fn evaluate_with(
     inventory: &Inventory,
     rules: &[&dyn Rule],
     settings: &RuleSettings,
 ) -> EngineOutput {
+    // Which objects are workloads, and where their pod spec is, is asked once per object.
+    let pod_specs: Vec<Option<PodSpec<'_>>> = inventory.objects.iter().map(pod_spec).collect();
+    let groups: Vec<&str> = inventory.objects.iter().map(|o| o.id.group()).collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(rules.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<RuleOutput>> = (0..rules.len()).map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(rule) = rules.get(i) else { break };
+                        done.push((
+                            i,
+                            evaluate_rule(i, *rule, inventory, &pod_specs, &groups, settings),
+                        ));
+                    }
+                    done
+                })
+            })
+            .collect();
+        for worker in workers {
+            // A panicking rule is a bug; re-raise it rather than report a partial scan.
+            for (i, output) in worker
+                .join()
+                .unwrap_or_else(|e| std::panic::resume_unwind(e))
+            {
+                results[i] = Some(output);
+            }
+        }
+    });
+
     let mut out = EngineOutput {
         objects: inventory
             .objects
@@ -80,78 +199,33 @@ pub fn evaluate_with(
             .collect(),
         ..EngineOutput::default()
     };
-    // Which objects are workloads, and where their pod spec is, is asked once per object.
-    let pod_specs: Vec<Option<PodSpec<'_>>> = inventory.objects.iter().map(pod_spec).collect();
+    let total = |f: fn(&RuleOutput) -> usize| results.iter().flatten().map(f).sum::<usize>();
+    out.findings.reserve_exact(total(|r| r.findings.len()));
+    out.finding_objects
+        .reserve_exact(total(|r| r.findings.len()));
+    out.evaluations
+        .reserve_exact(total(|r| r.evaluations.len()));
     let mut seen_type_errors = HashSet::new();
-    for (rule_index, rule) in rules.iter().enumerate() {
-        let meta = rule.meta();
-        let mut coverage = Coverage {
-            rule: meta.id.to_string(),
-            evaluated: 0,
-            failed: 0,
-            not_assessed: 0,
-            not_assessed_objects: Vec::new(),
-            skipped: rule.unconfigured(settings).map(str::to_string),
-        };
-        if coverage.skipped.is_some() {
-            out.coverage.push(coverage);
-            continue;
-        }
-        for (object_index, object) in inventory.objects.iter().enumerate() {
-            let Some(pod) = target(*rule, object, pod_specs[object_index]) else {
-                continue;
-            };
-            let mut cx = Context::new(object, inventory, pod, settings);
-            rule.check(&mut cx);
-            for (path, message) in cx.type_errors {
-                let location = locate(inventory, object, &path);
-                let key = (location.file.clone(), location.line, message.clone());
-                if seen_type_errors.insert(key) {
-                    let mut d = Diagnostic::new(DiagnosticLevel::Error, "type-mismatch", message)
-                        .in_file(location.file)
-                        .on_object(object.id.to_string());
-                    d.line = location.line;
-                    d.column = location.column;
-                    out.diagnostics.push(d);
-                }
+    for result in results.into_iter().flatten() {
+        for (object_index, path, message) in result.type_errors {
+            let object = &inventory.objects[object_index];
+            let location = locate(inventory, object, &path);
+            let key = (location.file.clone(), location.line, message.clone());
+            if seen_type_errors.insert(key) {
+                let mut d = Diagnostic::new(DiagnosticLevel::Error, "type-mismatch", message)
+                    .in_file(location.file)
+                    .on_object(object.id.to_string());
+                d.line = location.line;
+                d.column = location.column;
+                out.diagnostics.push(d);
             }
-            let outcome = if !cx.findings.is_empty() {
-                coverage.evaluated += 1;
-                coverage.failed += 1;
-                Outcome::Fail
-            } else if let Some(reason) = cx.not_assessed {
-                coverage.not_assessed += 1;
-                coverage.not_assessed_objects.push(NotAssessed {
-                    object: object.id.clone(),
-                    reason: reason.clone(),
-                });
-                Outcome::NotAssessed(reason)
-            } else {
-                coverage.evaluated += 1;
-                Outcome::Pass
-            };
-            for (path, message) in cx.findings {
-                out.findings.push(Finding {
-                    rule: meta.id.to_string(),
-                    severity: meta.severity,
-                    title: meta.title.to_string(),
-                    message,
-                    object: object.id.clone(),
-                    location: locate(inventory, object, &path),
-                    controls: meta.controls.to_vec(),
-                    fingerprint: fingerprint(&meta.id, &object.id, &path),
-                    suppressed: None,
-                    remediation: meta.remediation.to_string(),
-                });
-                out.finding_objects.push(object_index);
-            }
-            out.evaluations.push(Evaluation {
-                rule: rule_index,
-                object: object_index,
-                outcome,
-            });
         }
-        out.coverage.push(coverage);
+        for (finding, object_index) in result.findings {
+            out.findings.push(finding);
+            out.finding_objects.push(object_index);
+        }
+        out.evaluations.extend(result.evaluations);
+        out.coverage.push(result.coverage);
     }
     out
 }

@@ -186,7 +186,7 @@ pub fn apply(
             continue;
         };
         for (j, entry) in annotated.entries.iter().enumerate() {
-            if !entry.rules.contains(&finding.rule) {
+            if !entry.rules.iter().any(|r| *r == finding.rule) {
                 continue;
             }
             annotated.used[j] = true;

@@ -338,11 +338,12 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
                 palisade_report::write(*format, &report, write_options, out)
             })?,
             None => {
-                let stdout = std::io::stdout();
-                let mut lock = stdout.lock();
-                palisade_report::write(*format, &report, write_options, &mut lock)
+                // Stdout is line-buffered; a multi-megabyte report would cost one write call per
+                // line without this buffer.
+                let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+                palisade_report::write(*format, &report, write_options, &mut out)
                     .context("cannot write to stdout")?;
-                lock.flush().ok();
+                out.flush().context("cannot write to stdout")?;
             }
         }
     }
