@@ -2,11 +2,12 @@
 //! passed, or skipped when not assessed or suppressed), and a suite of input errors, so CI
 //! systems that read JUnit show both.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io;
 
-use palisade_core::report::Outcome;
-use palisade_core::{DiagnosticLevel, Report};
+use palisade_core::report::{Evaluation, Outcome};
+use palisade_core::{DiagnosticLevel, Finding, ObjectRef, Report};
 
 /// Escapes text for XML attributes and content.
 fn xml(text: &str) -> String {
@@ -30,10 +31,25 @@ fn xml(text: &str) -> String {
 pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     let mut suites = String::new();
     let (mut total, mut total_failures, mut total_skipped) = (0usize, 0usize, 0usize);
+    // Findings of one rule on one object (from one file), grouped once rather than searched
+    // for every test case.
+    let mut by_case: HashMap<(&str, &ObjectRef, &str), Vec<&Finding>> = HashMap::new();
+    for f in &report.findings {
+        by_case
+            .entry((f.rule.as_ref(), &f.object, f.location.file.as_str()))
+            .or_default()
+            .push(f);
+    }
+    let mut evaluations_by_rule: Vec<Vec<&Evaluation>> = vec![Vec::new(); report.rules.len()];
+    for evaluation in &report.evaluations {
+        if let Some(list) = evaluations_by_rule.get_mut(evaluation.rule) {
+            list.push(evaluation);
+        }
+    }
     for (rule_index, rule) in report.rules.iter().enumerate() {
         let mut cases = String::new();
         let (mut tests, mut failures, mut skipped) = (0usize, 0usize, 0usize);
-        for evaluation in report.evaluations.iter().filter(|e| e.rule == rule_index) {
+        for evaluation in &evaluations_by_rule[rule_index] {
             let Some(scanned) = report.objects.get(evaluation.object) else {
                 continue;
             };
@@ -56,15 +72,9 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
                     );
                 }
                 Outcome::Fail => {
-                    let findings: Vec<_> = report
-                        .findings
-                        .iter()
-                        .filter(|f| {
-                            f.rule == rule.id
-                                && f.object == scanned.object
-                                && f.location.file == scanned.file
-                        })
-                        .collect();
+                    let findings: &[&Finding] = by_case
+                        .get(&(rule.id.as_ref(), &scanned.object, scanned.file.as_str()))
+                        .map_or(&[], Vec::as_slice);
                     let open: Vec<_> = findings.iter().filter(|f| f.suppressed.is_none()).collect();
                     if open.is_empty() {
                         skipped += 1;

@@ -110,8 +110,71 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
     value
 }
 
-/// Builds the SARIF log as a JSON value.
-pub fn to_value(report: &Report) -> Value {
+/// The SARIF log. Everything but the results is small and built as JSON values; results are
+/// built and written one at a time, so a report with tens of thousands of findings does not
+/// hold a second copy of itself in memory.
+struct Log<'a> {
+    report: &'a Report,
+}
+
+/// The results array, serialized lazily.
+struct Results<'a>(&'a Report);
+
+impl serde::Serialize for Results<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let index: std::collections::HashMap<&str, usize> = self
+            .0
+            .rules
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.id.as_ref(), i))
+            .collect();
+        serializer.collect_seq(
+            self.0
+                .findings
+                .iter()
+                .map(|f| result(f, index.get(f.rule.as_ref()).copied())),
+        )
+    }
+}
+
+impl serde::Serialize for Log<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (tool, invocations, properties) = run_parts(self.report);
+        struct Run<'a> {
+            tool: Value,
+            invocations: Value,
+            results: Results<'a>,
+            properties: Value,
+        }
+        impl serde::Serialize for Run<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let mut map = serializer.serialize_map(Some(5))?;
+                map.serialize_entry("tool", &self.tool)?;
+                map.serialize_entry("invocations", &self.invocations)?;
+                map.serialize_entry("results", &self.results)?;
+                map.serialize_entry("columnKind", "unicodeCodePoints")?;
+                map.serialize_entry("properties", &self.properties)?;
+                map.end()
+            }
+        }
+        let run = Run {
+            tool,
+            invocations,
+            results: Results(self.report),
+            properties,
+        };
+        let mut map = serializer.serialize_map(Some(3))?;
+        map.serialize_entry("$schema", SCHEMA)?;
+        map.serialize_entry("version", "2.1.0")?;
+        map.serialize_entry("runs", &[run])?;
+        map.end()
+    }
+}
+
+/// The tool, invocations and properties of the run.
+fn run_parts(report: &Report) -> (Value, Value, Value) {
     let rules: Vec<Value> = report
         .rules
         .iter()
@@ -135,11 +198,6 @@ pub fn to_value(report: &Report) -> Value {
                 },
             })
         })
-        .collect();
-    let results: Vec<Value> = report
-        .findings
-        .iter()
-        .map(|f| result(f, report.rules.iter().position(|r| r.id == f.rule)))
         .collect();
     let notifications: Vec<Value> = report
         .diagnostics
@@ -165,31 +223,31 @@ pub fn to_value(report: &Report) -> Value {
         })
         .collect();
     let errors = report.diagnostics_at_or_above(DiagnosticLevel::Error);
-    json!({
-        "$schema": SCHEMA,
-        "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
-                "name": report.tool.name,
-                "version": report.tool.version,
-                "semanticVersion": report.tool.version,
-                "informationUri": INFORMATION_URI,
-                "rules": rules,
-            }},
-            "invocations": [{
-                "executionSuccessful": errors == 0 || !report.objects.is_empty(),
-                "toolExecutionNotifications": notifications,
-            }],
-            "results": results,
-            "columnKind": "unicodeCodePoints",
-            "properties": { "summary": report.summary, "coverage": report.coverage },
-        }],
-    })
+    (
+        json!({ "driver": {
+            "name": report.tool.name,
+            "version": report.tool.version,
+            "semanticVersion": report.tool.version,
+            "informationUri": INFORMATION_URI,
+            "rules": rules,
+        }}),
+        json!([{
+            "executionSuccessful": errors == 0 || !report.objects.is_empty(),
+            "toolExecutionNotifications": notifications,
+        }]),
+        {
+            let mut properties = json!({ "summary": report.summary, "coverage": report.coverage });
+            if let Some(compliance) = &report.compliance {
+                properties["compliance"] = json!(compliance);
+            }
+            properties
+        },
+    )
 }
 
 /// Writes the SARIF log.
 pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &to_value(report))?;
+    serde_json::to_writer_pretty(&mut *out, &Log { report })?;
     writeln!(out)
 }
 
