@@ -586,3 +586,167 @@ fn rules_lists_and_explains() {
         Some(2)
     );
 }
+
+#[test]
+fn framework_scans_give_a_verdict_per_control() {
+    let out = bin()
+        .args([
+            "scan",
+            "examples/",
+            "-o",
+            "json",
+            "--framework",
+            "pss-restricted",
+            "--fail-on",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report = json(&out);
+    let compliance = &report["compliance"];
+    assert_eq!(compliance["framework"], "pss-restricted");
+    let controls = compliance["controls"].as_array().unwrap();
+    assert_eq!(controls.len(), 17, "every Baseline and Restricted control");
+    let status = |id: &str| {
+        controls
+            .iter()
+            .find(|c| c["control"] == format!("pss:{id}"))
+            .unwrap_or_else(|| panic!("{id} missing"))["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // The example's log agent is privileged and shares host namespaces; nothing adds sysctls.
+    assert_eq!(status("baseline/privileged-containers"), "fail");
+    assert_eq!(status("baseline/host-namespaces"), "fail");
+    assert_eq!(status("baseline/sysctls"), "pass");
+    // Only Pod Security rules ran, plus the namespace evaluation.
+    for rule in rules_of(&report) {
+        let pss = find_controls(&report, &rule)
+            .iter()
+            .any(|c| c.starts_with("pss:"));
+        assert!(pss || rule == "NS002", "{rule} is not a Pod Security rule");
+    }
+    assert!(
+        rules_of(&report).contains(&"NS002".to_string()),
+        "the namespace's enforce label is compared with its workloads"
+    );
+
+    let cis = bin()
+        .args([
+            "scan",
+            "examples/",
+            "-o",
+            "json",
+            "--framework",
+            "cis",
+            "--fail-on",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    let report = json(&cis);
+    let controls = report["compliance"]["controls"].as_array().unwrap();
+    let manual = controls
+        .iter()
+        .find(|c| c["control"] == "cis-k8s-1.12:5.3.1")
+        .unwrap();
+    assert_eq!(manual["status"], "manual", "manual items are never pass");
+    assert!(manual["reason"].as_str().unwrap().contains("CNI"));
+
+    let bad = bin()
+        .args(["scan", "examples/", "--framework", "iso27001"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("pss-restricted"));
+}
+
+fn find_controls(report: &Value, rule: &str) -> Vec<String> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == rule)
+        .flat_map(|f| f["controls"].as_array().unwrap().iter())
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn rules_framework_prints_the_compliance_matrix() {
+    let out = bin()
+        .args(["rules", "--framework", "cis", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = |id: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["control"] == format!("cis-k8s-1.12:{id}"))
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("5.2.2")["status"], "covered");
+    assert_eq!(row("5.2.2")["rules"][0], "POD001");
+    assert_eq!(row("5.5.1")["status"], "manual");
+    let table = bin()
+        .args(["rules", "--framework", "pss-baseline"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("11 of 11 controls covered"), "{text}");
+}
+
+#[test]
+fn rule_settings_come_from_the_config() {
+    let dir = scratch("settings");
+    std::fs::write(
+        dir.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n  - name: a\n    image: docker.io/someone/tool:1.0\n",
+    )
+    .unwrap();
+    let without = bin()
+        .args(["scan", "-o", "json", "--no-config", "--rules", "IMG004"])
+        .arg(dir.join("pod.yaml"))
+        .output()
+        .unwrap();
+    let report = json(&without);
+    assert_eq!(report["summary"]["total"], 0);
+    assert!(
+        report["coverage"][0]["skipped"]
+            .as_str()
+            .unwrap()
+            .contains("allowed-registries"),
+        "an unconfigured rule says so instead of passing"
+    );
+    std::fs::write(
+        dir.join("palisade.toml"),
+        "[rules]\nallowed-registries = [\"registry.example.com\"]\n",
+    )
+    .unwrap();
+    let with = bin()
+        .args(["scan", "-o", "json", "--rules", "IMG004", "--config"])
+        .arg(dir.join("palisade.toml"))
+        .arg(dir.join("pod.yaml"))
+        .output()
+        .unwrap();
+    let report = json(&with);
+    assert_eq!(report["findings"][0]["rule"], "IMG004");
+    std::fs::write(
+        dir.join("bad.toml"),
+        "[rules]\nallowed-capabilities = [\"ALL\"]\n",
+    )
+    .unwrap();
+    let bad = bin()
+        .args(["scan", "--config"])
+        .arg(dir.join("bad.toml"))
+        .arg(dir.join("pod.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("bad.toml:2:25"));
+}
