@@ -196,6 +196,37 @@ impl<'a> Context<'a> {
         directory(self.object) == directory(other)
     }
 
+    /// Every place a security-context field can be set, each with how messages name it: the
+    /// pod's `securityContext.<field>` ("the pod"), then each container's.
+    pub fn security_context_places(&mut self, field: &str) -> Vec<(JsonPointer, String)> {
+        let mut places = vec![(
+            self.pod_field("securityContext").join(field),
+            "the pod".to_string(),
+        )];
+        for container in self.containers() {
+            places.push((
+                container.field(&["securityContext", field]),
+                container.describe(),
+            ));
+        }
+        places
+    }
+
+    /// The pod spec's volumes that are mappings: their pointer, name (`?` when missing) and
+    /// value. A `volumes` field of the wrong type is reported as a type mismatch.
+    pub fn volumes(&mut self) -> Vec<(JsonPointer, &'a str, &'a Map<String, Value>)> {
+        let path = self.pod_field("volumes");
+        self.array_at(&path)
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| {
+                let volume = v.as_object()?;
+                let name = volume.get("name").and_then(Value::as_str).unwrap_or("?");
+                Some((path.join(i), name, volume))
+            })
+            .collect()
+    }
+
     /// A pointer to a field of the pod (template) metadata, such as `annotations`.
     pub fn pod_metadata_field(&self, name: &str) -> JsonPointer {
         self.pod

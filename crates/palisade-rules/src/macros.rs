@@ -10,8 +10,12 @@ pub fn unindent_docs(text: &str) -> String {
     out.trim().to_string() + "\n"
 }
 
-/// Declares a rule: a unit struct whose doc comment becomes the rule's documentation, and a
-/// `meta()` holding its id, slug, title, severity, controls and remediation.
+/// Declares a rule: a unit struct whose doc comment becomes the rule's documentation, its
+/// `metadata()` (id, slug, title, severity, controls, remediation), and its [`Rule`] impl.
+/// The rule file then implements only [`Check`]: what the rule looks for.
+///
+/// [`Rule`]: crate::rule::Rule
+/// [`Check`]: crate::rule::Check
 ///
 /// ```ignore
 /// declare_rule! {
@@ -22,6 +26,7 @@ pub fn unindent_docs(text: &str) -> String {
 ///         slug: "privileged-container",
 ///         title: "Container runs privileged",
 ///         severity: Critical,
+///         target: Target::PodSpec,
 ///         controls: [CisK8s112 "5.2.2", Pss "baseline/privileged-containers"],
 ///         remediation: "Remove `securityContext.privileged: true`.",
 ///     }
@@ -36,6 +41,7 @@ macro_rules! declare_rule {
             slug: $slug:literal,
             title: $title:literal,
             severity: $severity:ident,
+            target: $target:expr,
             controls: [$($framework:ident $control:literal),* $(,)?],
             remediation: $remediation:literal $(,)?
         }
@@ -60,6 +66,24 @@ macro_rules! declare_rule {
                         docs: std::borrow::Cow::Owned($crate::macros::unindent_docs(concat!($($doc, "\n"),*))),
                     });
                 &META
+            }
+        }
+
+        impl $crate::rule::Rule for $name {
+            fn meta(&self) -> &'static palisade_core::RuleMeta {
+                Self::metadata()
+            }
+
+            fn target(&self) -> $crate::rule::Target {
+                $target
+            }
+
+            fn check(&self, cx: &mut $crate::context::Context<'_>) {
+                $crate::rule::Check::check(self, cx)
+            }
+
+            fn unconfigured(&self, settings: &$crate::settings::RuleSettings) -> Option<&'static str> {
+                $crate::rule::Check::unconfigured(self, settings)
             }
         }
     };

@@ -17,6 +17,18 @@ pub enum Target {
     All,
 }
 
+/// What a rule looks for: the one part of a rule written by hand ([`declare_rule!`] generates
+/// the [`Rule`] impl around it).
+pub trait Check {
+    /// Evaluates one object; reports findings, or that the object could not be assessed,
+    /// through `cx`.
+    fn check(&self, cx: &mut Context<'_>);
+    /// `None` when the rule can run with these settings; otherwise why it cannot.
+    fn unconfigured(&self, _settings: &RuleSettings) -> Option<&'static str> {
+        None
+    }
+}
+
 /// A check over one object (with the whole inventory at hand for cross-object rules).
 pub trait Rule: Sync + Send {
     /// The rule's id, title, severity, docs and controls.

@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
 
@@ -44,6 +44,7 @@ declare_rule! {
         slug: "apparmor-unconfined",
         title: "AppArmor is disabled or overridden",
         severity: Medium,
+        target: Target::PodSpec,
         controls: [
             Pss "baseline/apparmor",
             NsaCisa12 "pod-security/hardening-container-environments",
@@ -53,26 +54,9 @@ declare_rule! {
     }
 }
 
-impl Rule for AppArmorUnconfined {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for AppArmorUnconfined {
     fn check(&self, cx: &mut Context<'_>) {
-        let mut places = vec![(
-            cx.pod_field("securityContext").join("appArmorProfile"),
-            "the pod".to_string(),
-        )];
-        for container in cx.containers() {
-            places.push((
-                container.field(&["securityContext", "appArmorProfile"]),
-                container.describe(),
-            ));
-        }
+        let places = cx.security_context_places("appArmorProfile");
         for (path, who) in places {
             let type_path = path.join("type");
             if let Some(kind) = cx.str_at(&type_path)

@@ -1,24 +1,12 @@
 use crate::context::Context;
 use crate::pss::{BASELINE_CAPABILITIES, RESTRICTED_ADDABLE_CAPABILITY};
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
-/// The capabilities containerd, CRI-O and Docker grant a container by default.
-pub(crate) const RUNTIME_DEFAULT_CAPABILITIES: &[&str] = &[
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "NET_RAW",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
+/// The capabilities containerd, CRI-O and Docker grant a container by default: the Pod Security
+/// baseline set (which was drawn from them) plus `NET_RAW`.
+fn runtime_default_capabilities() -> impl Iterator<Item = &'static str> {
+    BASELINE_CAPABILITIES.iter().copied().chain(["NET_RAW"])
+}
 
 declare_rule! {
     /// ## What it checks
@@ -70,6 +58,7 @@ declare_rule! {
         slug: "capabilities-not-dropped",
         title: "Container does not drop all capabilities",
         severity: Low,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.2.8",
             CisK8s112 "5.2.9",
@@ -81,15 +70,7 @@ declare_rule! {
     }
 }
 
-impl Rule for CapabilitiesNotDropped {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for CapabilitiesNotDropped {
     fn check(&self, cx: &mut Context<'_>) {
         if cx.is_windows_pod() {
             return;
@@ -103,7 +84,7 @@ impl Rule for CapabilitiesNotDropped {
                     c == name || c.strip_prefix("CAP_") == Some(name)
                 })
             };
-            if !drops("ALL") && !RUNTIME_DEFAULT_CAPABILITIES.iter().all(|c| drops(c)) {
+            if !drops("ALL") && !runtime_default_capabilities().all(drops) {
                 let still = if dropped
                     .iter()
                     .any(|(_, c)| *c == "NET_RAW" || *c == "CAP_NET_RAW")

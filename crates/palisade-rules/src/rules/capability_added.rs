@@ -1,6 +1,6 @@
 use crate::context::Context;
 use crate::pss::BASELINE_CAPABILITIES;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -48,6 +48,7 @@ declare_rule! {
         slug: "dangerous-capability-added",
         title: "Container adds a capability outside the baseline set",
         severity: High,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.2.9",
             Pss "baseline/capabilities",
@@ -58,15 +59,7 @@ declare_rule! {
     }
 }
 
-impl Rule for CapabilityAdded {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for CapabilityAdded {
     fn check(&self, cx: &mut Context<'_>) {
         for container in cx.containers() {
             let add = container.field(&["securityContext", "capabilities", "add"]);

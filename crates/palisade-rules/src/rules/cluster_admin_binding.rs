@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 /// Subjects that the default cluster binds to cluster-admin itself.
 const BUILT_IN_ADMINS: &[(&str, &str)] = &[("Group", "system:masters")];
@@ -64,6 +64,10 @@ declare_rule! {
         slug: "cluster-admin-binding",
         title: "Subject is bound to cluster-admin",
         severity: High,
+        target: Target::Kinds(&[
+            ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+            ("rbac.authorization.k8s.io", "RoleBinding"),
+        ]),
         controls: [
             CisK8s112 "5.1.1",
             NsaCisa12 "authn-authz/rbac",
@@ -118,18 +122,7 @@ fn grants_everything(cx: &Context<'_>, kind: &str, name: &str) -> bool {
         })
 }
 
-impl Rule for ClusterAdminBinding {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::Kinds(&[
-            ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-            ("rbac.authorization.k8s.io", "RoleBinding"),
-        ])
-    }
-
+impl Check for ClusterAdminBinding {
     fn check(&self, cx: &mut Context<'_>) {
         let root = palisade_core::JsonPointer::root();
         let kind = cx.str_at(&root.join("roleRef").join("kind"));

@@ -1,6 +1,6 @@
 use crate::context::Context;
 use crate::credentials::{credential_reason, describe_hidden};
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -43,6 +43,7 @@ declare_rule! {
         slug: "credential-in-configmap",
         title: "Credential stored in a ConfigMap",
         severity: High,
+        target: Target::Kinds(&[("", "ConfigMap")]),
         controls: [
             CisK8s112 "5.4.1",
             NsaCisa12 "network/secrets",
@@ -52,15 +53,7 @@ declare_rule! {
     }
 }
 
-impl Rule for CredentialInConfigMap {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::Kinds(&[("", "ConfigMap")])
-    }
-
+impl Check for CredentialInConfigMap {
     fn check(&self, cx: &mut Context<'_>) {
         let data_path = palisade_core::JsonPointer::root().join("data");
         let Some(data) = cx.map_at(&data_path) else {

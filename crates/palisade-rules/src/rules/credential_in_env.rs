@@ -2,7 +2,7 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::credentials::{credential_reason, describe_hidden};
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -49,6 +49,7 @@ declare_rule! {
         slug: "credential-in-env",
         title: "Credential written in plain text in an environment variable",
         severity: High,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.4.1",
             NsaCisa12 "network/secrets",
@@ -58,15 +59,7 @@ declare_rule! {
     }
 }
 
-impl Rule for CredentialInEnv {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for CredentialInEnv {
     fn check(&self, cx: &mut Context<'_>) {
         for container in cx.containers() {
             let env = container.field(&["env"]);

@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 use crate::rules::namespace_scope::NAMESPACED_KINDS;
 
 declare_rule! {
@@ -42,6 +42,7 @@ declare_rule! {
         slug: "default-namespace",
         title: "Object is in the default namespace",
         severity: Low,
+        target: Target::Kinds(NAMESPACED_KINDS),
         controls: [
             CisK8s112 "5.6.4",
             CisK8s112 "5.6.1",
@@ -52,15 +53,7 @@ declare_rule! {
     }
 }
 
-impl Rule for DefaultNamespace {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::Kinds(NAMESPACED_KINDS)
-    }
-
+impl Check for DefaultNamespace {
     fn check(&self, cx: &mut Context<'_>) {
         let id = &cx.object.id;
         if id.namespace.as_deref() == Some("default") && id.name.as_deref() != Some("kubernetes") {

@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 use crate::rules::service_account_token_automounted::service_account_name;
 
 declare_rule! {
@@ -40,6 +40,7 @@ declare_rule! {
         slug: "default-service-account",
         title: "Workload runs as the default service account",
         severity: Low,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.1.5",
             NsaCisa12 "pod-security/service-account-tokens",
@@ -49,15 +50,7 @@ declare_rule! {
     }
 }
 
-impl Rule for DefaultServiceAccount {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for DefaultServiceAccount {
     fn check(&self, cx: &mut Context<'_>) {
         if service_account_name(cx) == "default" {
             let path = cx.pod_field("serviceAccountName");

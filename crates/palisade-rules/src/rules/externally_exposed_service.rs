@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 /// Annotations by which cloud providers make a LoadBalancer internal (reachable only from the
 /// VPC or VNet), with the values that mean "internal".
@@ -87,6 +87,7 @@ declare_rule! {
         slug: "externally-exposed-service",
         title: "Service is exposed outside the cluster",
         severity: Medium,
+        target: Target::Kinds(&[("", "Service")]),
         controls: [
             NsaCisa12 "network/network-policies",
             MitreAttack "T1190",
@@ -95,15 +96,7 @@ declare_rule! {
     }
 }
 
-impl Rule for ExternallyExposedService {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::Kinds(&[("", "Service")])
-    }
-
+impl Check for ExternallyExposedService {
     fn check(&self, cx: &mut Context<'_>) {
         let type_path = palisade_core::JsonPointer::root().join("spec").join("type");
         let Some(service_type) = cx.str_at(&type_path) else {

@@ -1,7 +1,5 @@
-use serde_json::Value;
-
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -46,6 +44,7 @@ declare_rule! {
         slug: "gitrepo-volume",
         title: "Pod uses a gitRepo volume",
         severity: High,
+        target: Target::PodSpec,
         controls: [
             Pss "restricted/volume-types",
             NsaCisa12 "upgrading/application-security",
@@ -55,22 +54,12 @@ declare_rule! {
     }
 }
 
-impl Rule for GitRepoVolume {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for GitRepoVolume {
     fn check(&self, cx: &mut Context<'_>) {
-        let volumes = cx.pod_field("volumes");
-        for (i, volume) in cx.array_at(&volumes).iter().enumerate() {
+        for (pointer, name, volume) in cx.volumes() {
             if volume.get("gitRepo").is_some_and(|v| !v.is_null()) {
-                let name = volume.get("name").and_then(Value::as_str).unwrap_or("?");
                 cx.report(
-                    volumes.join(i).join("gitRepo"),
+                    pointer.join("gitRepo"),
                     format!("volume \"{name}\" is a gitRepo volume, cloned by the kubelet as root on the node (CVE-2024-10220)"),
                 );
             }

@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -40,6 +40,7 @@ declare_rule! {
         slug: "host-aliases",
         title: "Pod overrides name resolution with hostAliases",
         severity: Info,
+        target: Target::PodSpec,
         controls: [
             NsaCisa12 "network/network-policies",
             MitreAttack "T1557",
@@ -48,15 +49,7 @@ declare_rule! {
     }
 }
 
-impl Rule for HostAliases {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for HostAliases {
     fn check(&self, cx: &mut Context<'_>) {
         let path = cx.pod_field("hostAliases");
         let aliases = cx.array_at(&path);

@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -49,6 +49,7 @@ declare_rule! {
         slug: "host-namespace-shared",
         title: "Pod shares a host namespace",
         severity: High,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.2.3",
             CisK8s112 "5.2.4",
@@ -61,15 +62,7 @@ declare_rule! {
     }
 }
 
-impl Rule for HostNamespaceShared {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for HostNamespaceShared {
     fn check(&self, cx: &mut Context<'_>) {
         let fields = [
             (

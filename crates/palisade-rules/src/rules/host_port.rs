@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -41,6 +41,7 @@ declare_rule! {
         slug: "host-port",
         title: "Container binds a port on the node",
         severity: Medium,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.2.12",
             Pss "baseline/host-ports",
@@ -51,15 +52,7 @@ declare_rule! {
     }
 }
 
-impl Rule for HostPort {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for HostPort {
     fn check(&self, cx: &mut Context<'_>) {
         for container in cx.containers() {
             let ports_path = container.field(&["ports"]);

@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 use crate::rules::sensitive_host_path::sensitive_host_path;
 
 declare_rule! {
@@ -48,6 +48,7 @@ declare_rule! {
         slug: "hostpath-volume",
         title: "Pod mounts a hostPath volume",
         severity: High,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.2.11",
             Pss "baseline/hostpath-volumes",
@@ -59,28 +60,14 @@ declare_rule! {
     }
 }
 
-impl Rule for HostPathVolume {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for HostPathVolume {
     fn check(&self, cx: &mut Context<'_>) {
-        let volumes_path = cx.pod_field("volumes");
-        let volumes = cx.array_at(&volumes_path);
-        for (i, volume) in volumes.iter().enumerate() {
-            let Some(host_path) = volume.get("hostPath").filter(|v| !v.is_null()) else {
-                continue;
-            };
-            let path = volumes_path.join(i).join("hostPath");
-            let name = volume.get("name").and_then(Value::as_str).unwrap_or("?");
-            let host = cx.str_at(&path.join("path")).unwrap_or("");
-            if !host_path.is_object() {
+        for (pointer, name, volume) in cx.volumes() {
+            if !volume.get("hostPath").is_some_and(Value::is_object) {
                 continue;
             }
+            let path = pointer.join("hostPath");
+            let host = cx.str_at(&path.join("path")).unwrap_or("");
             let message = if sensitive_host_path(host).is_some() {
                 format!(
                     "volume \"{name}\" mounts host path {host}, which gives control of the node"

@@ -1,6 +1,6 @@
 use crate::context::Context;
 use crate::image::ImageRef;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -40,6 +40,7 @@ declare_rule! {
         slug: "image-not-pinned-by-digest",
         title: "Image is not pinned by digest",
         severity: Info,
+        target: Target::PodSpec,
         controls: [
             NsaCisa12 "pod-security/secure-images",
             MitreAttack "T1195",
@@ -48,15 +49,7 @@ declare_rule! {
     }
 }
 
-impl Rule for ImageNotPinned {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for ImageNotPinned {
     fn check(&self, cx: &mut Context<'_>) {
         for container in cx.containers() {
             let path = container.field(&["image"]);

@@ -1,6 +1,6 @@
 use crate::context::Context;
 use crate::image::ImageRef;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -42,6 +42,7 @@ declare_rule! {
         slug: "image-pull-policy-not-always",
         title: "Image may be used from the node cache",
         severity: Low,
+        target: Target::PodSpec,
         controls: [
             NsaCisa12 "pod-security/secure-images",
             MitreAttack "T1525",
@@ -50,15 +51,7 @@ declare_rule! {
     }
 }
 
-impl Rule for ImagePullPolicy {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for ImagePullPolicy {
     fn check(&self, cx: &mut Context<'_>) {
         for container in cx.containers() {
             let Some(image) = cx

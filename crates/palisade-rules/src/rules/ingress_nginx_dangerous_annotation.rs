@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 /// Snippet annotations: raw NGINX configuration injected by whoever writes the Ingress.
 const SNIPPETS: &[&str] = &[
@@ -71,6 +71,7 @@ declare_rule! {
         slug: "ingress-nginx-config-injection",
         title: "Ingress injects configuration into ingress-nginx",
         severity: High,
+        target: Target::Kinds(&[("networking.k8s.io", "Ingress"), ("extensions", "Ingress")]),
         controls: [
             NsaCisa12 "upgrading/application-security",
             MitreAttack "T1190",
@@ -80,15 +81,7 @@ declare_rule! {
     }
 }
 
-impl Rule for IngressNginxDangerousAnnotation {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::Kinds(&[("networking.k8s.io", "Ingress"), ("extensions", "Ingress")])
-    }
-
+impl Check for IngressNginxDangerousAnnotation {
     fn check(&self, cx: &mut Context<'_>) {
         let annotations_path = palisade_core::JsonPointer::root()
             .join("metadata")

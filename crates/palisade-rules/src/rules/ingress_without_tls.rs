@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -45,6 +45,7 @@ declare_rule! {
         slug: "ingress-without-tls",
         title: "Ingress serves hosts without TLS",
         severity: Medium,
+        target: Target::Kinds(&[("networking.k8s.io", "Ingress"), ("extensions", "Ingress")]),
         controls: [
             NsaCisa12 "network/encryption",
             MitreAttack "T1557",
@@ -63,15 +64,7 @@ fn covers(pattern: &str, host: &str) -> bool {
     }
 }
 
-impl Rule for IngressWithoutTls {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::Kinds(&[("networking.k8s.io", "Ingress"), ("extensions", "Ingress")])
-    }
-
+impl Check for IngressWithoutTls {
     fn check(&self, cx: &mut Context<'_>) {
         let spec = palisade_core::JsonPointer::root().join("spec");
         let tls = cx.array_at(&spec.join("tls"));

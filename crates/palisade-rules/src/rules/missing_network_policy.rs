@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 use crate::selector::label_selector_matches;
 
 declare_rule! {
@@ -55,6 +55,7 @@ declare_rule! {
         slug: "missing-network-policy",
         title: "Pods are not isolated by a NetworkPolicy",
         severity: Medium,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.3.2",
             NsaCisa12 "network/network-policies",
@@ -83,15 +84,7 @@ fn isolates(policy: &Value) -> (bool, bool) {
     }
 }
 
-impl Rule for MissingNetworkPolicy {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for MissingNetworkPolicy {
     fn check(&self, cx: &mut Context<'_>) {
         if cx.object.id.kind == "PodTemplate" {
             return;

@@ -3,7 +3,7 @@ use palisade_inventory::{Inventory, Object};
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 /// Kinds that create a Secret, and where they name it (`None`: the object's own name).
 const SECRET_PRODUCERS: &[(&str, &str, Option<&str>)] = &[
@@ -257,6 +257,7 @@ declare_rule! {
         slug: "missing-secret-reference",
         title: "Pod references a Secret that is not defined",
         severity: Low,
+        target: Target::PodSpec,
         controls: [
             NsaCisa12 "network/secrets",
             MitreAttack "T1552",
@@ -265,15 +266,7 @@ declare_rule! {
     }
 }
 
-impl Rule for MissingSecretReference {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for MissingSecretReference {
     fn check(&self, cx: &mut Context<'_>) {
         let namespace = cx.object.id.namespace.clone();
         // Asked at most once per pod: it scans every Role and ClusterRole.

@@ -1,6 +1,6 @@
 use crate::context::Context;
 use crate::image::ImageRef;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -43,6 +43,7 @@ declare_rule! {
         slug: "mutable-image-tag",
         title: "Image has no tag or uses latest",
         severity: Medium,
+        target: Target::PodSpec,
         controls: [
             NsaCisa12 "pod-security/secure-images",
             MitreAttack "T1525",
@@ -52,15 +53,7 @@ declare_rule! {
     }
 }
 
-impl Rule for MutableImageTag {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for MutableImageTag {
     fn check(&self, cx: &mut Context<'_>) {
         for container in cx.containers() {
             let path = container.field(&["image"]);

@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 use crate::rules::namespace_scope::NAMESPACED_KINDS;
 
 declare_rule! {
@@ -39,6 +39,7 @@ declare_rule! {
         slug: "namespace-not-set",
         title: "Object does not name its namespace",
         severity: Info,
+        target: Target::Kinds(NAMESPACED_KINDS),
         controls: [
             CisK8s112 "5.6.1",
             NsaCisa12 "network/namespaces",
@@ -47,15 +48,7 @@ declare_rule! {
     }
 }
 
-impl Rule for NamespaceNotSet {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::Kinds(NAMESPACED_KINDS)
-    }
-
+impl Check for NamespaceNotSet {
     fn check(&self, cx: &mut Context<'_>) {
         if cx.object.id.namespace.is_none() {
             cx.report(

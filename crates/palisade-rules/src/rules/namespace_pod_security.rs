@@ -2,10 +2,10 @@ use std::collections::BTreeMap;
 
 use crate::context::Context;
 use crate::pss::{Level, workload_level};
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
+use crate::rules::namespace_scope::SYSTEM_NAMESPACES;
 
 const ENFORCE: &str = "pod-security.kubernetes.io/enforce";
-const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
 
 declare_rule! {
     /// ## What it checks
@@ -56,6 +56,7 @@ declare_rule! {
         slug: "namespace-pod-security-not-enforced",
         title: "Namespace does not enforce a Pod Security level its workloads meet",
         severity: Medium,
+        target: Target::Kinds(&[("", "Namespace")]),
         controls: [
             CisK8s112 "5.2.1",
             NsaCisa12 "pod-security/pod-security-enforcement",
@@ -65,15 +66,7 @@ declare_rule! {
     }
 }
 
-impl Rule for NamespacePodSecurity {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::Kinds(&[("", "Namespace")])
-    }
-
+impl Check for NamespacePodSecurity {
     fn check(&self, cx: &mut Context<'_>) {
         let Some(name) = cx.object.id.name.as_deref() else {
             return;

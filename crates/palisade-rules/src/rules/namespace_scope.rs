@@ -1,4 +1,5 @@
-//! Which built-in kinds are namespaced, for the namespace rules. Custom resources are left
+//! Which built-in kinds are namespaced, and which namespaces the control plane manages, for the
+//! namespace rules. Custom resources are left
 //! out: their scope is only known from their CustomResourceDefinition.
 
 /// `(group, kind)` of built-in namespaced kinds that applications ship.
@@ -26,3 +27,6 @@ pub(crate) const NAMESPACED_KINDS: &[(&str, &str)] = &[
     ("rbac.authorization.k8s.io", "Role"),
     ("rbac.authorization.k8s.io", "RoleBinding"),
 ];
+
+/// Namespaces the control plane manages; namespace policies do not judge them.
+pub(crate) const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];

@@ -1,8 +1,6 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
-
-/// Namespaces the control plane manages.
-const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+use crate::rule::{Check, Target};
+use crate::rules::namespace_scope::SYSTEM_NAMESPACES;
 
 declare_rule! {
     /// ## What it checks
@@ -49,6 +47,7 @@ declare_rule! {
         slug: "namespace-without-resource-policy",
         title: "Namespace has no ResourceQuota or LimitRange",
         severity: Low,
+        target: Target::Kinds(&[("", "Namespace")]),
         controls: [
             NsaCisa12 "network/resource-policies",
             MitreAttack "T1496",
@@ -57,15 +56,7 @@ declare_rule! {
     }
 }
 
-impl Rule for NamespaceWithoutResourcePolicy {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::Kinds(&[("", "Namespace")])
-    }
-
+impl Check for NamespaceWithoutResourcePolicy {
     fn check(&self, cx: &mut Context<'_>) {
         let Some(name) = cx.object.id.name.as_deref() else {
             return;

@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -48,6 +48,7 @@ declare_rule! {
         slug: "privilege-escalation-allowed",
         title: "Container allows privilege escalation",
         severity: Medium,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.2.6",
             Pss "restricted/privilege-escalation",
@@ -58,15 +59,7 @@ declare_rule! {
     }
 }
 
-impl Rule for PrivilegeEscalationAllowed {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for PrivilegeEscalationAllowed {
     fn check(&self, cx: &mut Context<'_>) {
         if cx.is_windows_pod() {
             return;

@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -50,6 +50,7 @@ declare_rule! {
         slug: "privileged-container",
         title: "Container runs privileged",
         severity: Critical,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.2.2",
             Pss "baseline/privileged-containers",
@@ -60,15 +61,7 @@ declare_rule! {
     }
 }
 
-impl Rule for PrivilegedContainer {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for PrivilegedContainer {
     fn check(&self, cx: &mut Context<'_>) {
         for container in cx.containers() {
             let path = container.field(&["securityContext", "privileged"]);

@@ -1,7 +1,7 @@
 use palisade_inventory::ContainerKind;
 
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -48,6 +48,7 @@ declare_rule! {
         slug: "probe-missing",
         title: "Container has no liveness or readiness probe",
         severity: Info,
+        target: Target::PodSpec,
         controls: [
             NsaCisa12 "upgrading/application-security",
             MitreAttack "T1499",
@@ -56,15 +57,7 @@ declare_rule! {
     }
 }
 
-impl Rule for ProbeMissing {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for ProbeMissing {
     fn check(&self, cx: &mut Context<'_>) {
         if matches!(
             cx.object.id.kind.as_str(),

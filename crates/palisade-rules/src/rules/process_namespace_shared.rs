@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -38,6 +38,7 @@ declare_rule! {
         slug: "process-namespace-shared",
         title: "Containers share a process namespace",
         severity: Low,
+        target: Target::PodSpec,
         controls: [
             NsaCisa12 "pod-security/hardening-container-environments",
             MitreAttack "T1552.001",
@@ -46,15 +47,7 @@ declare_rule! {
     }
 }
 
-impl Rule for ProcessNamespaceShared {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for ProcessNamespaceShared {
     fn check(&self, cx: &mut Context<'_>) {
         let path = cx.pod_field("shareProcessNamespace");
         if cx.bool_at(&path) == Some(true) {

@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 /// `(apiVersion, kind or "*", removed in, replacement)`, from the Kubernetes deprecated API
 /// migration guide.
@@ -186,6 +186,7 @@ declare_rule! {
         slug: "removed-api-version",
         title: "Object uses a removed API version",
         severity: Low,
+        target: Target::All,
         controls: [
             NsaCisa12 "upgrading/application-security",
             MitreAttack "T1562.001",
@@ -194,15 +195,7 @@ declare_rule! {
     }
 }
 
-impl Rule for RemovedApiVersion {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::All
-    }
-
+impl Check for RemovedApiVersion {
     fn check(&self, cx: &mut Context<'_>) {
         let id = &cx.object.id;
         if let Some((removed, replacement)) = removal(&id.api_version, &id.kind) {

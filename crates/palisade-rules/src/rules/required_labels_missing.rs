@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 use crate::rules::namespace_scope::NAMESPACED_KINDS;
 use crate::settings::RuleSettings;
 
@@ -51,6 +51,7 @@ declare_rule! {
         slug: "required-labels-missing",
         title: "Object lacks a required label",
         severity: Low,
+        target: Target::All,
         controls: [
             CisK8s112 "5.6.1",
             NsaCisa12 "network/namespaces",
@@ -59,15 +60,7 @@ declare_rule! {
     }
 }
 
-impl Rule for RequiredLabelsMissing {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::All
-    }
-
+impl Check for RequiredLabelsMissing {
     fn unconfigured(&self, settings: &RuleSettings) -> Option<&'static str> {
         settings
             .required_labels

@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 use palisade_inventory::ContainerKind;
 
 declare_rule! {
@@ -48,6 +48,7 @@ declare_rule! {
         slug: "resource-limits-missing",
         title: "Container has no CPU or memory limit",
         severity: Low,
+        target: Target::PodSpec,
         controls: [
             NsaCisa12 "network/resource-policies",
             MitreAttack "T1499",
@@ -57,15 +58,7 @@ declare_rule! {
     }
 }
 
-impl Rule for ResourceLimitsMissing {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for ResourceLimitsMissing {
     fn check(&self, cx: &mut Context<'_>) {
         for container in cx.containers() {
             if container.kind == ContainerKind::Ephemeral {

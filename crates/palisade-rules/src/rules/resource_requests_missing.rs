@@ -1,7 +1,7 @@
 use palisade_inventory::ContainerKind;
 
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -42,6 +42,7 @@ declare_rule! {
         slug: "resource-requests-missing",
         title: "Container has no CPU or memory request",
         severity: Low,
+        target: Target::PodSpec,
         controls: [
             NsaCisa12 "network/resource-policies",
             MitreAttack "T1499",
@@ -50,15 +51,7 @@ declare_rule! {
     }
 }
 
-impl Rule for ResourceRequestsMissing {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for ResourceRequestsMissing {
     fn check(&self, cx: &mut Context<'_>) {
         for container in cx.containers() {
             if container.kind == ContainerKind::Ephemeral {

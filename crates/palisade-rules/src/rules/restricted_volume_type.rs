@@ -1,6 +1,6 @@
 use crate::context::Context;
 use crate::pss::RESTRICTED_VOLUME_TYPES;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -42,6 +42,7 @@ declare_rule! {
         slug: "restricted-volume-type",
         title: "Pod uses a volume type the restricted profile forbids",
         severity: Low,
+        target: Target::PodSpec,
         controls: [
             Pss "restricted/volume-types",
             NsaCisa12 "pod-security/pod-security-enforcement",
@@ -50,22 +51,9 @@ declare_rule! {
     }
 }
 
-impl Rule for RestrictedVolumeType {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for RestrictedVolumeType {
     fn check(&self, cx: &mut Context<'_>) {
-        let volumes = cx.pod_field("volumes");
-        for (i, volume) in cx.array_at(&volumes).iter().enumerate() {
-            let Some(volume) = volume.as_object() else {
-                continue;
-            };
-            let name = volume.get("name").and_then(|n| n.as_str()).unwrap_or("?");
+        for (pointer, name, volume) in cx.volumes() {
             for (source, value) in volume {
                 if source == "name"
                     || value.is_null()
@@ -75,7 +63,7 @@ impl Rule for RestrictedVolumeType {
                     continue;
                 }
                 cx.report(
-                    volumes.join(i).join(source),
+                    pointer.join(source),
                     format!("volume \"{name}\" uses the {source} volume type"),
                 );
             }

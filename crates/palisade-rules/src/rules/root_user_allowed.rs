@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -52,6 +52,7 @@ declare_rule! {
         slug: "root-user-allowed",
         title: "Container may run as root",
         severity: Medium,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.2.7",
             Pss "restricted/running-as-non-root",
@@ -63,15 +64,7 @@ declare_rule! {
     }
 }
 
-impl Rule for RootUserAllowed {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for RootUserAllowed {
     fn check(&self, cx: &mut Context<'_>) {
         if cx.is_windows_pod() {
             return;

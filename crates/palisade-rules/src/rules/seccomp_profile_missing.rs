@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -46,6 +46,7 @@ declare_rule! {
         slug: "seccomp-profile-missing",
         title: "No seccomp profile is set",
         severity: Low,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.6.2",
             CisK8s112 "5.6.3",
@@ -57,15 +58,7 @@ declare_rule! {
     }
 }
 
-impl Rule for SeccompProfileMissing {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for SeccompProfileMissing {
     fn check(&self, cx: &mut Context<'_>) {
         if cx.is_windows_pod() {
             return;

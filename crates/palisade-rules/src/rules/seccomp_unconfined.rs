@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -43,6 +43,7 @@ declare_rule! {
         slug: "seccomp-unconfined",
         title: "Seccomp is disabled",
         severity: Medium,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.6.2",
             Pss "baseline/seccomp",
@@ -53,26 +54,9 @@ declare_rule! {
     }
 }
 
-impl Rule for SeccompUnconfined {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for SeccompUnconfined {
     fn check(&self, cx: &mut Context<'_>) {
-        let mut places = vec![(
-            cx.pod_field("securityContext").join("seccompProfile"),
-            "the pod".to_string(),
-        )];
-        for container in cx.containers() {
-            places.push((
-                container.field(&["securityContext", "seccompProfile"]),
-                container.describe(),
-            ));
-        }
+        let places = cx.security_context_places("seccompProfile");
         for (path, who) in places {
             let type_path = path.join("type");
             if cx.str_at(&type_path) == Some("Unconfined") {

@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -41,6 +41,7 @@ declare_rule! {
         slug: "secret-in-env",
         title: "Secret is exposed as an environment variable",
         severity: Low,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.4.1",
             NsaCisa12 "network/secrets",
@@ -50,15 +51,7 @@ declare_rule! {
     }
 }
 
-impl Rule for SecretInEnv {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for SecretInEnv {
     fn check(&self, cx: &mut Context<'_>) {
         for container in cx.containers() {
             let env = container.field(&["env"]);

@@ -1,6 +1,6 @@
 use crate::context::Context;
 use crate::pss::SELINUX_TYPES;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -42,6 +42,7 @@ declare_rule! {
         slug: "selinux-custom-options",
         title: "SELinux type, user or role is overridden",
         severity: Medium,
+        target: Target::PodSpec,
         controls: [
             Pss "baseline/selinux",
             NsaCisa12 "pod-security/hardening-container-environments",
@@ -51,26 +52,9 @@ declare_rule! {
     }
 }
 
-impl Rule for SelinuxCustomOptions {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for SelinuxCustomOptions {
     fn check(&self, cx: &mut Context<'_>) {
-        let mut places = vec![(
-            cx.pod_field("securityContext").join("seLinuxOptions"),
-            "the pod".to_string(),
-        )];
-        for container in cx.containers() {
-            places.push((
-                container.field(&["securityContext", "seLinuxOptions"]),
-                container.describe(),
-            ));
-        }
+        let places = cx.security_context_places("seLinuxOptions");
         for (path, who) in places {
             if let Some(kind) = cx.str_at(&path.join("type"))
                 && !SELINUX_TYPES.contains(&kind)

@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 /// Host paths that hand over the node when mounted, and what each gives.
 const SENSITIVE_PATHS: &[(&str, &str)] = &[
@@ -115,6 +115,7 @@ declare_rule! {
         slug: "sensitive-host-path",
         title: "Pod mounts a sensitive path of the node",
         severity: Critical,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.2.11",
             Pss "baseline/hostpath-volumes",
@@ -126,27 +127,17 @@ declare_rule! {
     }
 }
 
-impl Rule for SensitiveHostPath {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for SensitiveHostPath {
     fn check(&self, cx: &mut Context<'_>) {
-        let volumes = cx.pod_field("volumes");
-        for (i, volume) in cx.array_at(&volumes).iter().enumerate() {
+        for (pointer, name, volume) in cx.volumes() {
             if !volume.get("hostPath").is_some_and(Value::is_object) {
                 continue;
             }
-            let path = volumes.join(i).join("hostPath").join("path");
+            let path = pointer.join("hostPath").join("path");
             let Some(host) = cx.str_at(&path) else {
                 continue;
             };
             if let Some(what) = sensitive_host_path(host) {
-                let name = volume.get("name").and_then(Value::as_str).unwrap_or("?");
                 cx.report(
                     path,
                     format!("volume \"{name}\" mounts {host} from the node: {what}"),

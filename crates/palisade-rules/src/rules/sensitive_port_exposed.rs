@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 use crate::rules::externally_exposed_service::is_internal;
 
 /// Ports of administrative and data services that should never face the outside.
@@ -83,6 +83,7 @@ declare_rule! {
         slug: "sensitive-port-exposed",
         title: "Administrative or database port is exposed outside the cluster",
         severity: High,
+        target: Target::Kinds(&[("", "Service")]),
         controls: [
             NsaCisa12 "network/network-policies",
             MitreAttack "T1133",
@@ -92,15 +93,7 @@ declare_rule! {
     }
 }
 
-impl Rule for SensitivePortExposed {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::Kinds(&[("", "Service")])
-    }
-
+impl Check for SensitivePortExposed {
     fn check(&self, cx: &mut Context<'_>) {
         let spec = palisade_core::JsonPointer::root().join("spec");
         let external_ips = !cx.array_at(&spec.join("externalIPs")).is_empty();

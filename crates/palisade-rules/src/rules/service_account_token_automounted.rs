@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -46,6 +46,7 @@ declare_rule! {
         slug: "service-account-token-automounted",
         title: "Service account token is mounted automatically",
         severity: Low,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.1.6",
             NsaCisa12 "pod-security/service-account-tokens",
@@ -56,15 +57,7 @@ declare_rule! {
     }
 }
 
-impl Rule for ServiceAccountTokenAutomounted {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for ServiceAccountTokenAutomounted {
     fn check(&self, cx: &mut Context<'_>) {
         let path = cx.pod_field("automountServiceAccountToken");
         match cx.bool_at(&path) {

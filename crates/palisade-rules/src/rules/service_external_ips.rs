@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -41,6 +41,7 @@ declare_rule! {
         slug: "service-external-ips",
         title: "Service claims external IPs",
         severity: High,
+        target: Target::Kinds(&[("", "Service")]),
         controls: [
             NsaCisa12 "network/network-policies",
             MitreAttack "T1557",
@@ -49,15 +50,7 @@ declare_rule! {
     }
 }
 
-impl Rule for ServiceExternalIps {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::Kinds(&[("", "Service")])
-    }
-
+impl Check for ServiceExternalIps {
     fn check(&self, cx: &mut Context<'_>) {
         let path = palisade_core::JsonPointer::root()
             .join("spec")

@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -37,6 +37,7 @@ declare_rule! {
         slug: "unmasked-proc-mount",
         title: "Container unmasks /proc",
         severity: High,
+        target: Target::PodSpec,
         controls: [
             Pss "baseline/proc-mount-type",
             NsaCisa12 "pod-security/hardening-container-environments",
@@ -46,15 +47,7 @@ declare_rule! {
     }
 }
 
-impl Rule for UnmaskedProcMount {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for UnmaskedProcMount {
     fn check(&self, cx: &mut Context<'_>) {
         for container in cx.containers() {
             let path = container.field(&["securityContext", "procMount"]);

@@ -1,6 +1,6 @@
 use crate::context::Context;
 use crate::pss::SAFE_SYSCTLS;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -48,6 +48,7 @@ declare_rule! {
         slug: "unsafe-sysctl",
         title: "Pod sets an unsafe sysctl",
         severity: High,
+        target: Target::PodSpec,
         controls: [
             Pss "baseline/sysctls",
             NsaCisa12 "pod-security/hardening-container-environments",
@@ -57,15 +58,7 @@ declare_rule! {
     }
 }
 
-impl Rule for UnsafeSysctl {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for UnsafeSysctl {
     fn check(&self, cx: &mut Context<'_>) {
         let sysctls = cx.pod_field("securityContext").join("sysctls");
         for i in 0..cx.array_at(&sysctls).len() {

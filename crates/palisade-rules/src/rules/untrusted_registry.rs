@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 use crate::settings::RuleSettings;
 
 declare_rule! {
@@ -45,6 +45,7 @@ declare_rule! {
         slug: "untrusted-registry",
         title: "Image comes from a registry that is not allowed",
         severity: Medium,
+        target: Target::PodSpec,
         controls: [
             NsaCisa12 "pod-security/secure-images",
             MitreAttack "T1195",
@@ -54,15 +55,7 @@ declare_rule! {
     }
 }
 
-impl Rule for UntrustedRegistry {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for UntrustedRegistry {
     fn unconfigured(&self, settings: &RuleSettings) -> Option<&'static str> {
         settings
             .allowed_registries

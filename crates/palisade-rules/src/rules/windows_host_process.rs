@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -40,6 +40,7 @@ declare_rule! {
         slug: "windows-host-process",
         title: "Windows HostProcess container",
         severity: Critical,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.2.10",
             Pss "baseline/host-process",
@@ -50,15 +51,7 @@ declare_rule! {
     }
 }
 
-impl Rule for WindowsHostProcess {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for WindowsHostProcess {
     fn check(&self, cx: &mut Context<'_>) {
         let pod = cx
             .pod_field("securityContext")

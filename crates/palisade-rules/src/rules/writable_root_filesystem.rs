@@ -1,7 +1,7 @@
 use palisade_inventory::ContainerKind;
 
 use crate::context::Context;
-use crate::rule::{Rule, Target};
+use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -48,6 +48,7 @@ declare_rule! {
         slug: "writable-root-filesystem",
         title: "Container root file system is writable",
         severity: Low,
+        target: Target::PodSpec,
         controls: [
             CisK8s112 "5.6.3",
             NsaCisa12 "pod-security/immutable-filesystems",
@@ -57,15 +58,7 @@ declare_rule! {
     }
 }
 
-impl Rule for WritableRootFilesystem {
-    fn meta(&self) -> &'static palisade_core::RuleMeta {
-        Self::metadata()
-    }
-
-    fn target(&self) -> Target {
-        Target::PodSpec
-    }
-
+impl Check for WritableRootFilesystem {
     fn check(&self, cx: &mut Context<'_>) {
         if cx.is_windows_pod() {
             return;
