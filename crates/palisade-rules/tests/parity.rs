@@ -6,6 +6,8 @@
 //! The fixtures are read from the shared corpora (`../shared/corpora` next to the repository,
 //! or `PALISADE_CORPORA`). When they are absent the test says so and passes without checking.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -379,13 +381,5 @@ fn agreement_with_polaris_and_kube_linter_fixtures() {
         "recorded disagreements that no longer happen (remove them): {stale:?}"
     );
 
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/parity.md");
-    if std::env::var_os("UPDATE_DOCS").is_some() {
-        std::fs::write(&path, &doc).unwrap();
-    }
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        current == doc,
-        "docs/parity.md is stale: run UPDATE_DOCS=1 cargo test -p palisade-rules --test parity"
-    );
+    common::check_generated_doc("parity.md", &doc, "parity");
 }

@@ -1,6 +1,8 @@
 //! Every rule against its fixtures (`tests/fixtures/<ID>/fail.yaml` must fire, `pass.yaml` must
 //! not), plus the registry's honesty checks and a snapshot of the whole catalogue.
 
+mod common;
+
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -236,15 +238,7 @@ fn rules_doc_is_generated_from_the_registry() {
             docs
         ));
     }
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules.md");
-    if std::env::var_os("UPDATE_DOCS").is_some() {
-        std::fs::write(&path, &doc).unwrap();
-    }
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        current == doc,
-        "docs/rules.md is stale: run UPDATE_DOCS=1 cargo test -p palisade-rules --test rules"
-    );
+    common::check_generated_doc("rules.md", &doc, "rules");
 }
 
 /// The compliance matrix page: every control of every framework, its rules, and the manual
@@ -263,13 +257,5 @@ fn compliance_doc_is_generated_from_the_registry() {
     ] {
         doc.push_str(&palisade_rules::compliance::markdown(profile));
     }
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/compliance.md");
-    if std::env::var_os("UPDATE_DOCS").is_some() {
-        std::fs::write(&path, &doc).unwrap();
-    }
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        current == doc,
-        "docs/compliance.md is stale: run UPDATE_DOCS=1 cargo test -p palisade-rules --test rules"
-    );
+    common::check_generated_doc("compliance.md", &doc, "rules");
 }
