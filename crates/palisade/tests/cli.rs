@@ -66,6 +66,7 @@ metadata: {name: ok, namespace: shop}
 spec:
   serviceAccountName: app
   automountServiceAccountToken: false
+  enableServiceLinks: false
   securityContext:
     runAsNonRoot: true
     runAsUser: 10001
