@@ -240,6 +240,10 @@ const CIS_K8S_1_12: &[(&str, &str)] = &[
 /// manifests do not show.
 const CIS_MANUAL: &[(&str, &str)] = &[
     (
+        "5.1.7",
+        "membership of system:masters comes from client certificates, not from objects; RBAC001 reports bindings that grant cluster-admin",
+    ),
+    (
         "5.3.1",
         "depends on the CNI plugin installed on the nodes; check its documentation",
     ),

@@ -16,6 +16,7 @@ pub mod object;
 pub mod pointer;
 pub mod report;
 pub mod rule;
+pub mod selector;
 pub mod severity;
 
 pub use control::{Control, Framework, Profile};

@@ -1,10 +1,43 @@
 //! What a rule sees while it checks one object, and how it reports.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use palisade_core::JsonPointer;
 use palisade_inventory::{Container, Inventory, Object, PodSpec};
 use serde_json::{Map, Value};
 
 use crate::settings::RuleSettings;
+
+/// Models derived from the whole inventory, built on first use and shared (see
+/// [`Context::derived`]).
+#[derive(Default)]
+pub struct Derived {
+    models: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+}
+
+impl Derived {
+    fn get_or_build<T: Any + Send + Sync>(
+        &self,
+        inventory: &Inventory,
+        build: fn(&Inventory) -> T,
+    ) -> Arc<T> {
+        // Building under the lock keeps two threads from building the same model twice.
+        let mut models = self
+            .models
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let model = models
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(build(inventory)) as Arc<dyn Any + Send + Sync>)
+            .clone();
+        drop(models);
+        model
+            .downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("keyed by TypeId"))
+    }
+}
 
 /// The object under evaluation, the inventory around it, and the rule's verdicts so far.
 pub struct Context<'a> {
@@ -14,6 +47,7 @@ pub struct Context<'a> {
     pub pod: Option<PodSpec<'a>>,
     /// The `[rules]` settings of `palisade.toml`.
     pub settings: &'a RuleSettings,
+    derived: &'a Derived,
     pub(crate) findings: Vec<(JsonPointer, String)>,
     pub(crate) not_assessed: Option<String>,
     pub(crate) type_errors: Vec<(JsonPointer, String)>,
@@ -25,16 +59,24 @@ impl<'a> Context<'a> {
         inventory: &'a Inventory,
         pod: Option<PodSpec<'a>>,
         settings: &'a RuleSettings,
+        derived: &'a Derived,
     ) -> Self {
         Context {
             object,
             inventory,
             pod,
             settings,
+            derived,
             findings: Vec::new(),
             not_assessed: None,
             type_errors: Vec::new(),
         }
+    }
+
+    /// A model built once per evaluation from the whole inventory (the RBAC policy, say) and
+    /// shared by every rule and object that asks for it.
+    pub fn derived<T: Any + Send + Sync>(&self, build: fn(&Inventory) -> T) -> Arc<T> {
+        self.derived.get_or_build(self.inventory, build)
     }
 
     /// Reports a finding at `path` (the offending field, or where a missing field belongs).

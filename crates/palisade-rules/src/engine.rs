@@ -11,7 +11,7 @@ use palisade_core::{
 };
 use palisade_inventory::{Inventory, Object, PodSpec, pod_spec};
 
-use crate::context::Context;
+use crate::context::{Context, Derived};
 use crate::rule::{Rule, Target};
 use crate::settings::RuleSettings;
 
@@ -79,6 +79,7 @@ fn evaluate_rule(
     pod_specs: &[Option<PodSpec<'_>>],
     groups: &[&str],
     settings: &RuleSettings,
+    derived: &Derived,
 ) -> RuleOutput {
     let meta = rule.meta();
     let mut out = RuleOutput {
@@ -101,7 +102,7 @@ fn evaluate_rule(
         let Some(pod) = target(rule, object, groups[object_index], pod_specs[object_index]) else {
             continue;
         };
-        let mut cx = Context::new(object, inventory, pod, settings);
+        let mut cx = Context::new(object, inventory, pod, settings, derived);
         rule.check(&mut cx);
         for (path, message) in cx.type_errors {
             out.type_errors.push((object_index, path, message));
@@ -159,6 +160,7 @@ pub fn evaluate_with(
         .map_or(1, std::num::NonZeroUsize::get)
         .min(rules.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let derived = Derived::default();
     let mut results: Vec<Option<RuleOutput>> = (0..rules.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -170,7 +172,9 @@ pub fn evaluate_with(
                         let Some(rule) = rules.get(i) else { break };
                         done.push((
                             i,
-                            evaluate_rule(i, *rule, inventory, &pod_specs, &groups, settings),
+                            evaluate_rule(
+                                i, *rule, inventory, &pod_specs, &groups, settings, &derived,
+                            ),
                         ));
                     }
                     done

@@ -14,12 +14,12 @@ pub mod credentials;
 pub mod engine;
 pub mod image;
 pub mod pss;
+pub mod rbac;
 #[macro_use]
 pub mod macros;
 pub mod registry;
 pub mod rule;
 pub mod rules;
-pub mod selector;
 pub mod settings;
 
 pub use context::Context;

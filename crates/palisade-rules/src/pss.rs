@@ -131,6 +131,7 @@ const NOT_EXACT: &[&str] = &["POD003", "POD008"];
 pub fn workload_level(inventory: &Inventory, object: &Object) -> Option<(Level, BTreeSet<String>)> {
     let pod = pod_spec(object)?;
     let settings = RuleSettings::default();
+    let derived = crate::context::Derived::default();
     let mut failing = BTreeSet::new();
     for rule in all_rules() {
         let meta = rule.meta();
@@ -143,7 +144,7 @@ pub fn workload_level(inventory: &Inventory, object: &Object) -> Option<(Level, 
         if controls.is_empty() || NOT_EXACT.contains(&meta.id.as_ref()) {
             continue;
         }
-        let mut cx = Context::new(object, inventory, Some(pod), &settings);
+        let mut cx = Context::new(object, inventory, Some(pod), &settings, &derived);
         rule.check(&mut cx);
         if !cx.findings.is_empty() {
             // A rule mapped to a baseline and a restricted control fails the baseline one.

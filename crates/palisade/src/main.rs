@@ -1,6 +1,8 @@
 //! The `palisade` command line: argument parsing, wiring and exit codes. Everything it does is
 //! a call into the library crates.
 
+mod rbac_cmd;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,6 +41,9 @@ enum Command {
     Rules(RulesArgs),
     /// Load manifests and list the objects found (no rules run).
     Inventory(InventoryArgs),
+    /// RBAC analysis: who-can, access, escalation paths, roles from audit logs.
+    #[command(subcommand)]
+    Rbac(rbac_cmd::RbacCommand),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -55,10 +60,10 @@ enum DiagnosticThreshold {
 }
 
 #[derive(Args)]
-struct LoadArgs {
+pub(crate) struct LoadArgs {
     /// Files, directories (searched recursively for .yaml, .yml, .json) or `-` for stdin.
     #[arg(required = true, value_name = "PATH")]
-    paths: Vec<String>,
+    pub(crate) paths: Vec<String>,
     /// Largest file (or rendered output) read, in MiB.
     #[arg(
         long,
@@ -66,13 +71,13 @@ struct LoadArgs {
         default_value_t = 64,
         value_name = "MIB"
     )]
-    max_file_size_mb: u64,
+    pub(crate) max_file_size_mb: u64,
     /// Scan files in Kustomize directories one by one instead of rendering them.
     #[arg(long, env = "PALISADE_NO_KUSTOMIZE")]
-    no_kustomize: bool,
+    pub(crate) no_kustomize: bool,
     /// Do not render Helm charts.
     #[arg(long, env = "PALISADE_NO_HELM")]
-    no_helm: bool,
+    pub(crate) no_helm: bool,
 }
 
 #[derive(Args)]
@@ -175,6 +180,7 @@ fn main() -> ExitCode {
         Command::Scan(args) => run_scan(args),
         Command::Rules(args) => run_rules(&args),
         Command::Inventory(args) => run_inventory(&args),
+        Command::Rbac(command) => rbac_cmd::run(command),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -185,7 +191,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn inputs(load: &LoadArgs) -> Result<(Vec<Input>, LoadOptions)> {
+pub(crate) fn inputs(load: &LoadArgs) -> Result<(Vec<Input>, LoadOptions)> {
     let mut inputs = Vec::new();
     for path in &load.paths {
         if path == "-" {

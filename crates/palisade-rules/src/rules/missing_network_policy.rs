@@ -2,7 +2,7 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::rule::{Check, Target};
-use crate::selector::label_selector_matches;
+use palisade_core::selector::label_selector_matches;
 
 declare_rule! {
     /// ## What it checks

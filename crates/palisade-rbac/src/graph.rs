@@ -1,0 +1,712 @@
+//! The escalation graph: who can become whom. Nodes are the internet, workloads, identities
+//! (service accounts, users, groups), pools ("any service account of a namespace"), Secrets,
+//! the node and cluster-admin; each edge carries the evidence for the step (a Service, a
+//! mounted token, a binding → role → rule). Paths are shortest chains of evidence.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
+
+use palisade_core::selector::map_selector_matches;
+use palisade_inventory::{Inventory, pod_spec};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::identity::Subject;
+use crate::model::{Policy, display_ns};
+use crate::primitives::Leads;
+
+/// A node of the escalation graph.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(tag = "node", rename_all = "kebab-case")]
+pub enum Node {
+    /// Anyone who can reach a LoadBalancer, NodePort, external IP or Ingress.
+    Internet,
+    /// A workload, by index into [`Policy::workloads`].
+    Workload { index: usize, name: String },
+    /// A user, group or service account.
+    Identity { subject: Subject },
+    /// Any service account of a namespace (`None`: of every namespace).
+    AnyServiceAccount { namespace: Option<String> },
+    /// The service accounts of the pods running in a namespace (`None`: everywhere).
+    RunningPods { namespace: Option<String> },
+    /// The Secrets of a namespace (`None`: of every namespace).
+    Secrets { namespace: Option<String> },
+    /// A node of the cluster.
+    NodeHost,
+    /// Full control of one namespace.
+    NamespaceAdmin { namespace: String },
+    /// Full control of the cluster.
+    ClusterAdmin,
+}
+
+impl fmt::Display for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scope = |ns: &Option<String>| match ns {
+            Some(ns) => format!("namespace {}", display_ns(ns)),
+            None => "every namespace".to_string(),
+        };
+        match self {
+            Node::Internet => write!(f, "the internet"),
+            Node::Workload { name, .. } => write!(f, "{name}"),
+            Node::Identity { subject } => write!(f, "{subject}"),
+            Node::AnyServiceAccount { namespace } => {
+                write!(f, "any service account of {}", scope(namespace))
+            }
+            Node::RunningPods { namespace } => write!(
+                f,
+                "the service accounts of running pods in {}",
+                scope(namespace)
+            ),
+            Node::Secrets { namespace } => write!(f, "the Secrets of {}", scope(namespace)),
+            Node::NodeHost => write!(f, "a node"),
+            Node::NamespaceAdmin { namespace } => {
+                write!(f, "admin of namespace {}", display_ns(namespace))
+            }
+            Node::ClusterAdmin => write!(f, "cluster-admin"),
+        }
+    }
+}
+
+/// One step, with why it is possible.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub to: Node,
+    pub evidence: String,
+}
+
+/// A chain from a start node.
+#[derive(Debug, Clone, Serialize)]
+pub struct Path {
+    pub from: Node,
+    pub steps: Vec<Step>,
+}
+
+impl Path {
+    /// `a → b (evidence) → c (evidence)`.
+    pub fn describe(&self) -> String {
+        let mut text = self.from.to_string();
+        for step in &self.steps {
+            text.push_str(&format!(" → {} ({})", step.to, step.evidence));
+        }
+        text
+    }
+
+    pub fn end(&self) -> &Node {
+        self.steps.last().map_or(&self.from, |s| &s.to)
+    }
+}
+
+/// What a path search aims at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goal {
+    ClusterAdmin,
+    Secrets,
+    Nodes,
+}
+
+impl Goal {
+    pub fn parse(text: &str) -> Option<Goal> {
+        match text {
+            "cluster-admin" | "admin" => Some(Goal::ClusterAdmin),
+            "secrets" => Some(Goal::Secrets),
+            "nodes" | "node" => Some(Goal::Nodes),
+            _ => None,
+        }
+    }
+
+    fn reached(self, node: &Node) -> bool {
+        match self {
+            Goal::ClusterAdmin => *node == Node::ClusterAdmin,
+            Goal::Secrets => matches!(node, Node::Secrets { .. } | Node::ClusterAdmin),
+            Goal::Nodes => matches!(node, Node::NodeHost | Node::ClusterAdmin),
+        }
+    }
+}
+
+/// The graph.
+#[derive(Debug, Default)]
+pub struct Graph {
+    nodes: Vec<Node>,
+    index: HashMap<Node, usize>,
+    edges: Vec<Vec<(usize, String)>>,
+}
+
+impl Graph {
+    fn id(&mut self, node: Node) -> usize {
+        if let Some(i) = self.index.get(&node) {
+            return *i;
+        }
+        let i = self.nodes.len();
+        self.index.insert(node.clone(), i);
+        self.nodes.push(node);
+        self.edges.push(Vec::new());
+        i
+    }
+
+    fn edge(&mut self, from: Node, to: Node, evidence: String) {
+        let (a, b) = (self.id(from), self.id(to));
+        if a != b && !self.edges[a].iter().any(|(t, _)| *t == b) {
+            self.edges[a].push((b, evidence));
+        }
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.edges.iter().map(Vec::len).sum()
+    }
+
+    /// Builds the graph of `policy` (with the Services, Ingresses and Namespaces of
+    /// `inventory` for exposure and Pod Security enforcement).
+    pub fn build(policy: &Policy, inventory: &Inventory) -> Graph {
+        let mut g = Graph::default();
+        let enforced = enforced_namespaces(inventory);
+        // Internet → exposed workloads.
+        for (w, why) in exposed_workloads(policy, inventory) {
+            g.edge(Node::Internet, workload_node(policy, w), why);
+        }
+        // Workloads → their service accounts; pools → members.
+        for (w, workload) in policy.workloads.iter().enumerate() {
+            let account = Subject::service_account(&workload.namespace, &workload.service_account);
+            if workload.token_mounted {
+                g.edge(
+                    workload_node(policy, w),
+                    Node::Identity {
+                        subject: account.clone(),
+                    },
+                    format!(
+                        "its pods mount the token of ServiceAccount {}",
+                        workload.service_account
+                    ),
+                );
+                let ns = Some(workload.namespace.clone());
+                g.edge(
+                    Node::RunningPods {
+                        namespace: ns.clone(),
+                    },
+                    Node::Identity {
+                        subject: account.clone(),
+                    },
+                    format!(
+                        "{} runs as it with a mounted token",
+                        workload_node(policy, w)
+                    ),
+                );
+                if workload.kind == "DaemonSet" {
+                    g.edge(
+                        Node::NodeHost,
+                        Node::Identity {
+                            subject: account.clone(),
+                        },
+                        format!(
+                            "{} runs on every node with the token mounted",
+                            workload_node(policy, w)
+                        ),
+                    );
+                }
+            }
+        }
+        let mut namespaces: BTreeMap<String, ()> = BTreeMap::new();
+        for subject in policy.known_subjects() {
+            if let Subject::ServiceAccount { namespace, .. } = &subject {
+                namespaces.insert(namespace.clone(), ());
+                g.edge(
+                    Node::AnyServiceAccount {
+                        namespace: Some(namespace.clone()),
+                    },
+                    Node::Identity {
+                        subject: subject.clone(),
+                    },
+                    "a pod or token can name any service account of its namespace".into(),
+                );
+            }
+        }
+        for ns in namespaces.keys() {
+            let some = Some(ns.clone());
+            g.edge(
+                Node::AnyServiceAccount { namespace: None },
+                Node::AnyServiceAccount {
+                    namespace: some.clone(),
+                },
+                "cluster-wide grant".into(),
+            );
+            g.edge(
+                Node::RunningPods { namespace: None },
+                Node::RunningPods {
+                    namespace: some.clone(),
+                },
+                "cluster-wide grant".into(),
+            );
+            g.edge(
+                Node::Secrets { namespace: None },
+                Node::Secrets {
+                    namespace: some.clone(),
+                },
+                "cluster-wide grant".into(),
+            );
+            g.edge(
+                Node::NamespaceAdmin {
+                    namespace: ns.clone(),
+                },
+                Node::AnyServiceAccount {
+                    namespace: some.clone(),
+                },
+                "an admin of the namespace can create pods as any of its service accounts".into(),
+            );
+            g.edge(
+                Node::NamespaceAdmin {
+                    namespace: ns.clone(),
+                },
+                Node::Secrets { namespace: some },
+                "an admin of the namespace reads its Secrets".into(),
+            );
+        }
+        g.edge(
+            Node::ClusterAdmin,
+            Node::NodeHost,
+            "cluster-admin can run privileged pods".into(),
+        );
+        // Legacy token Secrets: reading them is becoming their account.
+        for object in inventory.of_kind("", "Secret") {
+            if object.value.get("type").and_then(Value::as_str)
+                == Some("kubernetes.io/service-account-token")
+                && let Some(account) = object
+                    .annotations()
+                    .and_then(|a| a.get("kubernetes.io/service-account.name"))
+                    .and_then(Value::as_str)
+            {
+                let ns = object.id.namespace.clone().unwrap_or_default();
+                g.edge(
+                    Node::Secrets {
+                        namespace: Some(ns.clone()),
+                    },
+                    Node::Identity {
+                        subject: Subject::service_account(&ns, account),
+                    },
+                    format!(
+                        "Secret {} holds its long-lived token",
+                        object.id.display_name()
+                    ),
+                );
+            }
+        }
+        // Identities → what their bindings give.
+        for binding in &policy.bindings {
+            let everything = policy.grants_everything(binding);
+            let held = policy.primitives_of(binding);
+            if !everything && held.is_empty() {
+                continue;
+            }
+            let role = policy
+                .role_of(binding)
+                .map(|r| r.describe())
+                .unwrap_or_default();
+            for subject in &binding.subjects {
+                let from = Node::Identity {
+                    subject: subject.clone(),
+                };
+                if everything {
+                    let to = match &binding.namespace {
+                        None => Node::ClusterAdmin,
+                        Some(ns) => Node::NamespaceAdmin {
+                            namespace: ns.clone(),
+                        },
+                    };
+                    g.edge(
+                        from.clone(),
+                        to,
+                        format!(
+                            "{} → {role}: every verb on every resource",
+                            binding.describe()
+                        ),
+                    );
+                }
+                for h in &held {
+                    let rule_numbers: Vec<String> =
+                        h.rules.iter().map(|r| (r + 1).to_string()).collect();
+                    let evidence = format!(
+                        "{} → {role} rule {}: {}",
+                        binding.describe(),
+                        rule_numbers.join("+"),
+                        h.primitive.does
+                    );
+                    let ns = h.namespace.clone();
+                    let targets: Vec<Node> = match h.primitive.leads {
+                        Leads::Admin => vec![match &ns {
+                            None => Node::ClusterAdmin,
+                            Some(ns) => Node::NamespaceAdmin {
+                                namespace: ns.clone(),
+                            },
+                        }],
+                        Leads::AnyServiceAccount => {
+                            let mut t = vec![Node::AnyServiceAccount {
+                                namespace: ns.clone(),
+                            }];
+                            if h.primitive.id == "create-workloads"
+                                && !ns.as_ref().is_some_and(|n| enforced.contains_key(n))
+                            {
+                                t.push(Node::NodeHost);
+                            }
+                            t
+                        }
+                        Leads::RunningPodAccounts => vec![Node::RunningPods {
+                            namespace: ns.clone(),
+                        }],
+                        Leads::Secrets => vec![Node::Secrets {
+                            namespace: ns.clone(),
+                        }],
+                        Leads::Node => vec![Node::NodeHost],
+                        Leads::Capability => vec![],
+                    };
+                    for to in targets {
+                        let evidence = if to == Node::NodeHost
+                            && h.primitive.id == "create-workloads"
+                        {
+                            format!(
+                                "{evidence}; no Pod Security enforcement stops a privileged pod there"
+                            )
+                        } else {
+                            evidence.clone()
+                        };
+                        g.edge(from.clone(), to, evidence);
+                    }
+                }
+            }
+        }
+        g
+    }
+
+    /// For every node, the first step of a shortest path to `goal` (one backward
+    /// breadth-first search from all goal nodes, so any number of paths costs one search).
+    pub fn toward(&self, goal: Goal) -> Toward {
+        let mut reverse: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.nodes.len()];
+        for (from, edges) in self.edges.iter().enumerate() {
+            for (e, (to, _)) in edges.iter().enumerate() {
+                reverse[*to].push((from, e));
+            }
+        }
+        let mut next: Vec<Option<usize>> = vec![None; self.nodes.len()];
+        let mut is_goal = vec![false; self.nodes.len()];
+        let mut queue = VecDeque::new();
+        for (i, node) in self.nodes.iter().enumerate() {
+            if goal.reached(node) {
+                is_goal[i] = true;
+                queue.push_back(i);
+            }
+        }
+        let mut seen = is_goal.clone();
+        while let Some(n) = queue.pop_front() {
+            for (from, edge) in &reverse[n] {
+                if !seen[*from] {
+                    seen[*from] = true;
+                    next[*from] = Some(*edge);
+                    queue.push_back(*from);
+                }
+            }
+        }
+        Toward { next, is_goal }
+    }
+
+    fn path_from(&self, toward: &Toward, start: usize) -> Option<Path> {
+        let mut at = start;
+        let mut steps = Vec::new();
+        while !toward.is_goal[at] {
+            let edge = toward.next[at]?;
+            let (to, evidence) = &self.edges[at][edge];
+            steps.push(Step {
+                to: self.nodes[*to].clone(),
+                evidence: evidence.clone(),
+            });
+            at = *to;
+        }
+        (!steps.is_empty()).then(|| Path {
+            from: self.nodes[start].clone(),
+            steps,
+        })
+    }
+
+    /// The shortest path from `from` to `goal`, if any.
+    pub fn path(&self, from: &Node, goal: Goal) -> Option<Path> {
+        self.path_from(&self.toward(goal), *self.index.get(from)?)
+    }
+
+    /// The shortest path from `from`, with a precomputed [`Graph::toward`].
+    pub fn path_with(&self, toward: &Toward, from: &Node) -> Option<Path> {
+        self.path_from(toward, *self.index.get(from)?)
+    }
+
+    /// For every workload, identity and the internet, when it can reach `goal`, its
+    /// shortest path.
+    pub fn all_paths(&self, goal: Goal) -> Vec<Path> {
+        let toward = self.toward(goal);
+        (0..self.nodes.len())
+            .filter(|i| {
+                matches!(
+                    self.nodes[*i],
+                    Node::Workload { .. } | Node::Identity { .. } | Node::Internet
+                )
+            })
+            .filter_map(|i| self.path_from(&toward, i))
+            .collect()
+    }
+}
+
+/// First steps of shortest paths toward one goal (see [`Graph::toward`]).
+#[derive(Debug)]
+pub struct Toward {
+    next: Vec<Option<usize>>,
+    is_goal: Vec<bool>,
+}
+
+/// The graph node of workload `w`.
+pub fn workload_node(policy: &Policy, w: usize) -> Node {
+    let workload = &policy.workloads[w];
+    Node::Workload {
+        index: w,
+        name: format!(
+            "{} {}/{}",
+            workload.kind,
+            display_ns(&workload.namespace),
+            workload.name
+        ),
+    }
+}
+
+/// Namespaces whose `pod-security.kubernetes.io/enforce` is baseline or restricted.
+fn enforced_namespaces(inventory: &Inventory) -> HashMap<String, String> {
+    inventory
+        .of_kind("", "Namespace")
+        .filter_map(|ns| {
+            let level = ns
+                .value
+                .pointer("/metadata/labels/pod-security.kubernetes.io~1enforce")
+                .and_then(Value::as_str)?;
+            matches!(level, "baseline" | "restricted")
+                .then(|| (ns.id.name.clone().unwrap_or_default(), level.to_string()))
+        })
+        .collect()
+}
+
+/// Workloads reachable from outside the cluster, with the object that exposes them.
+fn exposed_workloads(policy: &Policy, inventory: &Inventory) -> Vec<(usize, String)> {
+    let mut exposed_services: HashMap<(String, String), String> = HashMap::new();
+    let mut selectors: Vec<(String, String, &serde_json::Map<String, Value>)> = Vec::new();
+    for service in inventory.of_kind("", "Service") {
+        let ns = service.id.namespace.clone().unwrap_or_default();
+        let name = service.id.display_name().to_string();
+        if let Some(selector) = service
+            .value
+            .pointer("/spec/selector")
+            .and_then(Value::as_object)
+            .filter(|s| !s.is_empty())
+        {
+            selectors.push((ns.clone(), name.clone(), selector));
+        }
+        let kind = service
+            .value
+            .pointer("/spec/type")
+            .and_then(Value::as_str)
+            .unwrap_or("ClusterIP");
+        let external_ips = service
+            .value
+            .pointer("/spec/externalIPs")
+            .and_then(Value::as_array)
+            .is_some_and(|a| !a.is_empty());
+        if matches!(kind, "LoadBalancer" | "NodePort") || external_ips {
+            exposed_services.insert((ns, name.clone()), format!("Service {name} of type {kind}"));
+        }
+    }
+    for ingress in inventory.of_kind("networking.k8s.io", "Ingress") {
+        let ns = ingress.id.namespace.clone().unwrap_or_default();
+        let mut backends = Vec::new();
+        if let Some(default) = ingress
+            .value
+            .pointer("/spec/defaultBackend/service/name")
+            .and_then(Value::as_str)
+        {
+            backends.push(default.to_string());
+        }
+        for rule in ingress
+            .value
+            .pointer("/spec/rules")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for path in rule
+                .pointer("/http/paths")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(name) = path
+                    .pointer("/backend/service/name")
+                    .and_then(Value::as_str)
+                {
+                    backends.push(name.to_string());
+                }
+            }
+        }
+        for backend in backends {
+            exposed_services
+                .entry((ns.clone(), backend.clone()))
+                .or_insert_with(|| {
+                    format!(
+                        "Ingress {} routes to Service {backend}",
+                        ingress.id.display_name()
+                    )
+                });
+        }
+    }
+    let mut out = Vec::new();
+    for (w, workload) in policy.workloads.iter().enumerate() {
+        let object = &inventory.objects[workload.object];
+        let Some(pod) = pod_spec(object) else {
+            continue;
+        };
+        let labels = object
+            .value
+            .pointer(&format!("{}/labels", pod.metadata_pointer))
+            .and_then(Value::as_object);
+        for (ns, name, selector) in &selectors {
+            if *ns == workload.namespace
+                && map_selector_matches(selector, labels)
+                && let Some(why) = exposed_services.get(&(ns.clone(), name.clone()))
+            {
+                out.push((w, why.clone()));
+                break;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_inventory::{Limits, load_text};
+
+    /// A web pod exposed to the internet whose account may create pods in `ops`, where an
+    /// account is bound to cluster-admin. `without` drops one document to break a link.
+    fn cluster(without: Option<&str>) -> (Policy, Graph) {
+        let docs = [
+            (
+                "service",
+                "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: web}\nspec:\n  type: LoadBalancer\n  selector: {app: web}\n  ports: [{port: 443}]\n",
+            ),
+            (
+                "web",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: web}\nspec:\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      serviceAccountName: web\n      containers: [{name: web, image: 'registry.example.com/web:1'}]\n",
+            ),
+            (
+                "deployer",
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: deployer, namespace: ops}\nrules:\n- {apiGroups: [apps], resources: [deployments], verbs: [create, update]}\n",
+            ),
+            (
+                "binding",
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: web-deploys-ops, namespace: ops}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer}\nsubjects: [{kind: ServiceAccount, name: web, namespace: web}]\n",
+            ),
+            (
+                "admin-sa",
+                "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: backup, namespace: ops}\n",
+            ),
+            (
+                "admin",
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: backup-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: backup, namespace: ops}]\n",
+            ),
+            (
+                "cluster-admin",
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: cluster-admin}\nrules: [{apiGroups: ['*'], resources: ['*'], verbs: ['*']}]\n",
+            ),
+            (
+                "ops-ns",
+                "apiVersion: v1\nkind: Namespace\nmetadata: {name: ops, labels: {pod-security.kubernetes.io/enforce: restricted}}\n",
+            ),
+        ];
+        let text: Vec<&str> = docs
+            .iter()
+            .filter(|(k, _)| Some(*k) != without)
+            .map(|(_, d)| *d)
+            .collect();
+        let loaded = load_text("cluster.yaml", &text.join("---\n"), &Limits::default());
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        let policy = Policy::from_inventory(&loaded.inventory);
+        let graph = Graph::build(&policy, &loaded.inventory);
+        (policy, graph)
+    }
+
+    #[test]
+    fn exposed_pod_to_cluster_admin_is_one_chain_of_evidence() {
+        let (policy, graph) = cluster(None);
+        let path = graph
+            .path(&workload_node(&policy, 0), Goal::ClusterAdmin)
+            .expect("a path");
+        let text = path.describe();
+        assert_eq!(path.steps.len(), 4, "{text}");
+        assert!(text.contains("ServiceAccount web/web"), "{text}");
+        assert!(
+            text.contains("RoleBinding ops/web-deploys-ops → Role ops/deployer rule 1"),
+            "{text}"
+        );
+        assert!(text.contains("ServiceAccount ops/backup"), "{text}");
+        assert!(text.ends_with("every verb on every resource)"), "{text}");
+        let from_internet = graph.path(&Node::Internet, Goal::ClusterAdmin).unwrap();
+        assert!(
+            from_internet.steps[0]
+                .evidence
+                .contains("Service web of type LoadBalancer")
+        );
+        // ops enforces restricted: creating deployments there does not reach the node directly.
+        let to_node = graph.path(&workload_node(&policy, 0), Goal::Nodes).unwrap();
+        assert!(
+            to_node.describe().contains("cluster-admin"),
+            "{}",
+            to_node.describe()
+        );
+    }
+
+    #[test]
+    fn removing_any_link_breaks_the_path() {
+        for link in ["binding", "admin", "deployer"] {
+            let (policy, graph) = cluster(Some(link));
+            assert!(
+                graph
+                    .path(&workload_node(&policy, 0), Goal::ClusterAdmin)
+                    .is_none(),
+                "without {link} there must be no path"
+            );
+        }
+        // cluster-admin is a default ClusterRole: the binding is judged without its definition.
+        let (policy, graph) = cluster(Some("cluster-admin"));
+        assert!(
+            graph
+                .path(&workload_node(&policy, 0), Goal::ClusterAdmin)
+                .unwrap()
+                .describe()
+                .contains("ClusterRole cluster-admin (built-in)")
+        );
+        let (_, graph) = cluster(Some("service"));
+        assert!(
+            graph.path(&Node::Internet, Goal::ClusterAdmin).is_none(),
+            "not exposed"
+        );
+    }
+
+    #[test]
+    fn all_paths_starts_from_workloads_and_identities() {
+        let (_, graph) = cluster(None);
+        let paths = graph.all_paths(Goal::ClusterAdmin);
+        let starts: Vec<String> = paths.iter().map(|p| p.from.to_string()).collect();
+        assert!(
+            starts.contains(&"Deployment web/web".to_string()),
+            "{starts:?}"
+        );
+        assert!(
+            starts.contains(&"ServiceAccount ops/backup".to_string()),
+            "{starts:?}"
+        );
+        assert!(starts.contains(&"the internet".to_string()), "{starts:?}");
+    }
+}

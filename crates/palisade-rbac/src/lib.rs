@@ -1,0 +1,19 @@
+//! Kubernetes RBAC over an inventory, evaluated exactly as the API server's RBAC authorizer
+//! does: Role and ClusterRole rules (API groups, resources and `*/subresource`, resource names,
+//! verbs, non-resource URLs), ClusterRole aggregation, RoleBindings to ClusterRoles (namespace
+//! scoped grants), users, groups, service accounts and their implicit groups. On top of the
+//! authorizer: who-can, a subject's effective permissions, the escalation primitives a grant
+//! gives, paths from a workload or subject to cluster-admin, Secrets or nodes, and
+//! least-privilege roles generated from audit logs.
+
+pub mod audit;
+pub mod authorizer;
+pub mod builtin;
+pub mod graph;
+pub mod identity;
+pub mod model;
+pub mod primitives;
+
+pub use authorizer::{Grant, Request};
+pub use identity::{Identity, Subject};
+pub use model::{Binding, Policy, PolicyRule, Role, RoleRef};

@@ -1,0 +1,496 @@
+//! RBAC objects read from an inventory: Roles and ClusterRoles (with aggregation resolved),
+//! RoleBindings and ClusterRoleBindings, and the ServiceAccounts and workloads that run as them.
+
+use std::collections::{BTreeSet, HashMap};
+
+use palisade_core::selector::label_selector_matches;
+use palisade_inventory::{Inventory, pod_spec};
+use serde_json::Value;
+
+use crate::identity::{Identity, Subject};
+
+const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+
+/// One rule of a Role or ClusterRole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyRule {
+    pub verbs: Vec<String>,
+    pub api_groups: Vec<String>,
+    pub resources: Vec<String>,
+    pub resource_names: Vec<String>,
+    pub non_resource_urls: Vec<String>,
+    /// Index of the rule in the role that defines it.
+    pub index: usize,
+    /// For rules of an aggregated ClusterRole: the ClusterRole it was aggregated from.
+    pub aggregated_from: Option<String>,
+}
+
+impl PolicyRule {
+    fn from_value(value: &Value, index: usize) -> PolicyRule {
+        let list = |field: &str| -> Vec<String> {
+            value
+                .get(field)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        PolicyRule {
+            verbs: list("verbs"),
+            api_groups: list("apiGroups"),
+            resources: list("resources"),
+            resource_names: list("resourceNames"),
+            non_resource_urls: list("nonResourceURLs"),
+            index,
+            aggregated_from: None,
+        }
+    }
+
+    /// `verbs on group/resources [names]`, for evidence.
+    pub fn describe(&self) -> String {
+        let mut text = if self.non_resource_urls.is_empty() {
+            let groups: Vec<&str> = self
+                .api_groups
+                .iter()
+                .map(|g| if g.is_empty() { "core" } else { g.as_str() })
+                .collect();
+            format!(
+                "{} on {} ({})",
+                self.verbs.join(","),
+                self.resources.join(","),
+                groups.join(",")
+            )
+        } else {
+            format!(
+                "{} on {}",
+                self.verbs.join(","),
+                self.non_resource_urls.join(",")
+            )
+        };
+        if !self.resource_names.is_empty() {
+            text.push_str(&format!(" named {}", self.resource_names.join(",")));
+        }
+        if let Some(source) = &self.aggregated_from {
+            text.push_str(&format!(" (aggregated from {source})"));
+        }
+        text
+    }
+}
+
+/// Role or ClusterRole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RoleKind {
+    Role,
+    ClusterRole,
+}
+
+/// A Role or ClusterRole.
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub kind: RoleKind,
+    pub name: String,
+    /// `None` for ClusterRoles; for Roles, their namespace (`""` when not set in the file).
+    pub namespace: Option<String>,
+    pub rules: Vec<PolicyRule>,
+    /// Index of the object in the inventory; `None` for a default ClusterRole the scanned
+    /// files do not define (`admin`, `edit`, `view`, `cluster-admin`).
+    pub object: Option<usize>,
+}
+
+impl Role {
+    pub fn describe(&self) -> String {
+        match (&self.kind, &self.namespace) {
+            (RoleKind::ClusterRole, _) if self.object.is_none() => {
+                format!("ClusterRole {} (built-in)", self.name)
+            }
+            (RoleKind::ClusterRole, _) => format!("ClusterRole {}", self.name),
+            (RoleKind::Role, Some(ns)) => format!("Role {}/{}", display_ns(ns), self.name),
+            (RoleKind::Role, None) => format!("Role {}", self.name),
+        }
+    }
+}
+
+/// What a binding refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleRef {
+    pub kind: RoleKind,
+    pub name: String,
+}
+
+/// A RoleBinding (namespace set) or ClusterRoleBinding (`namespace: None`).
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub role_ref: RoleRef,
+    pub subjects: Vec<Subject>,
+    /// Index of the role it grants, `None` when the role is not in the inventory (dangling:
+    /// it grants nothing).
+    pub role: Option<usize>,
+    pub object: usize,
+}
+
+impl Binding {
+    pub fn describe(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("RoleBinding {}/{}", display_ns(ns), self.name),
+            None => format!("ClusterRoleBinding {}", self.name),
+        }
+    }
+
+    /// Whether a request from `identity` is covered by this binding's subjects.
+    pub fn applies_to(&self, identity: &Identity) -> bool {
+        self.subjects.iter().any(|s| match s {
+            Subject::User { name } => *name == identity.user,
+            Subject::Group { name } => identity.groups.contains(name),
+            Subject::ServiceAccount { namespace, name } => {
+                identity.user == format!("system:serviceaccount:{namespace}:{name}")
+            }
+        })
+    }
+}
+
+/// A ServiceAccount in the inventory.
+#[derive(Debug, Clone)]
+pub struct ServiceAccount {
+    pub namespace: String,
+    pub name: String,
+    /// `automountServiceAccountToken` of the account (None when unset: the default mounts).
+    pub automount: Option<bool>,
+    pub object: usize,
+}
+
+/// A workload (anything with a pod spec) and the identity its pods run as.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub namespace: String,
+    pub kind: String,
+    pub name: String,
+    pub service_account: String,
+    /// Whether the pods get a token for the service account (pod setting, else account's).
+    pub token_mounted: bool,
+    pub object: usize,
+}
+
+/// `(unset)` for objects written without a namespace.
+pub fn display_ns(ns: &str) -> &str {
+    if ns.is_empty() {
+        "(namespace not set)"
+    } else {
+        ns
+    }
+}
+
+/// Every RBAC object of an inventory, with aggregation resolved.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    pub roles: Vec<Role>,
+    pub bindings: Vec<Binding>,
+    pub service_accounts: Vec<ServiceAccount>,
+    pub workloads: Vec<Workload>,
+    cluster_roles: HashMap<String, usize>,
+    roles_by_namespace: HashMap<(String, String), usize>,
+}
+
+fn namespace_of(object: &palisade_inventory::Object) -> String {
+    object.id.namespace.clone().unwrap_or_default()
+}
+
+impl Policy {
+    /// Reads the RBAC objects, ServiceAccounts and workloads of `inventory`.
+    pub fn from_inventory(inventory: &Inventory) -> Policy {
+        let mut policy = Policy::default();
+        let mut aggregation: Vec<(usize, Vec<Value>)> = Vec::new();
+        for (index, object) in inventory.objects.iter().enumerate() {
+            let id = &object.id;
+            match (id.group(), id.kind.as_str()) {
+                (RBAC_GROUP, kind @ ("Role" | "ClusterRole")) => {
+                    let Some(name) = id.name.clone() else {
+                        continue;
+                    };
+                    let rules = object
+                        .value
+                        .get("rules")
+                        .and_then(Value::as_array)
+                        .map(|r| {
+                            r.iter()
+                                .enumerate()
+                                .map(|(i, v)| PolicyRule::from_value(v, i))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let role_index = policy.roles.len();
+                    if kind == "ClusterRole" {
+                        policy.cluster_roles.insert(name.clone(), role_index);
+                        if let Some(selectors) = object
+                            .value
+                            .pointer("/aggregationRule/clusterRoleSelectors")
+                            .and_then(Value::as_array)
+                        {
+                            aggregation.push((role_index, selectors.clone()));
+                        }
+                    } else {
+                        policy
+                            .roles_by_namespace
+                            .insert((namespace_of(object), name.clone()), role_index);
+                    }
+                    policy.roles.push(Role {
+                        kind: if kind == "Role" {
+                            RoleKind::Role
+                        } else {
+                            RoleKind::ClusterRole
+                        },
+                        name,
+                        namespace: (kind == "Role").then(|| namespace_of(object)),
+                        rules,
+                        object: Some(index),
+                    });
+                }
+                ("", "ServiceAccount") => {
+                    let Some(name) = id.name.clone() else {
+                        continue;
+                    };
+                    policy.service_accounts.push(ServiceAccount {
+                        namespace: namespace_of(object),
+                        name,
+                        automount: object
+                            .value
+                            .get("automountServiceAccountToken")
+                            .and_then(Value::as_bool),
+                        object: index,
+                    });
+                }
+                _ => {}
+            }
+        }
+        policy.add_default_cluster_roles();
+        policy.aggregate(inventory, &aggregation);
+        for (index, object) in inventory.objects.iter().enumerate() {
+            let id = &object.id;
+            if id.group() == RBAC_GROUP
+                && matches!(id.kind.as_str(), "RoleBinding" | "ClusterRoleBinding")
+            {
+                if let Some(binding) = policy.binding(object, index) {
+                    policy.bindings.push(binding);
+                }
+            } else if let Some(pod) = pod_spec(object) {
+                let namespace = namespace_of(object);
+                let spec = pod.value;
+                let service_account = spec
+                    .get("serviceAccountName")
+                    .or_else(|| spec.get("serviceAccount"))
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or("default")
+                    .to_string();
+                let account_setting = policy
+                    .service_accounts
+                    .iter()
+                    .find(|sa| sa.namespace == namespace && sa.name == service_account)
+                    .and_then(|sa| sa.automount);
+                let token_mounted = spec
+                    .get("automountServiceAccountToken")
+                    .and_then(Value::as_bool)
+                    .or(account_setting)
+                    .unwrap_or(true);
+                policy.workloads.push(Workload {
+                    namespace,
+                    kind: id.kind.clone(),
+                    name: id.display_name().to_string(),
+                    service_account,
+                    token_mounted,
+                    object: index,
+                });
+            }
+        }
+        policy
+    }
+
+    /// The default user-facing ClusterRoles, where the inventory does not define them.
+    fn add_default_cluster_roles(&mut self) {
+        static DEFAULTS: std::sync::LazyLock<Vec<(String, Vec<PolicyRule>)>> =
+            std::sync::LazyLock::new(|| {
+                let loaded = palisade_inventory::load_text(
+                    "built-in",
+                    crate::builtin::DEFAULT_CLUSTER_ROLES,
+                    &palisade_inventory::Limits::default(),
+                );
+                loaded
+                    .inventory
+                    .objects
+                    .iter()
+                    .map(|o| {
+                        let rules = o
+                            .value
+                            .get("rules")
+                            .and_then(Value::as_array)
+                            .map(|r| {
+                                r.iter()
+                                    .enumerate()
+                                    .map(|(i, v)| PolicyRule::from_value(v, i))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        (o.id.display_name().to_string(), rules)
+                    })
+                    .collect()
+            });
+        for (name, rules) in DEFAULTS.iter() {
+            if !self.cluster_roles.contains_key(name) {
+                self.cluster_roles.insert(name.clone(), self.roles.len());
+                self.roles.push(Role {
+                    kind: RoleKind::ClusterRole,
+                    name: name.clone(),
+                    namespace: None,
+                    rules: rules.clone(),
+                    object: None,
+                });
+            }
+        }
+    }
+
+    /// Resolves `aggregationRule`s the way the aggregation controller does, to a fixed point
+    /// (aggregated roles may themselves be aggregated).
+    fn aggregate(&mut self, inventory: &Inventory, aggregating: &[(usize, Vec<Value>)]) {
+        for _ in 0..8 {
+            let mut changed = false;
+            for (target, selectors) in aggregating {
+                let mut rules: Vec<PolicyRule> = Vec::new();
+                let mut seen = BTreeSet::new();
+                for (source_index, source) in self.roles.iter().enumerate() {
+                    if source.kind != RoleKind::ClusterRole || source_index == *target {
+                        continue;
+                    }
+                    let Some(object) = source.object else {
+                        continue;
+                    };
+                    let labels = inventory.objects[object]
+                        .value
+                        .pointer("/metadata/labels")
+                        .and_then(Value::as_object);
+                    if !selectors
+                        .iter()
+                        .any(|s| !s.is_null() && label_selector_matches(s, labels))
+                    {
+                        continue;
+                    }
+                    for rule in &source.rules {
+                        let mut rule = rule.clone();
+                        rule.aggregated_from
+                            .get_or_insert_with(|| source.name.clone());
+                        let key = (
+                            rule.verbs.clone(),
+                            rule.api_groups.clone(),
+                            rule.resources.clone(),
+                            rule.resource_names.clone(),
+                            rule.non_resource_urls.clone(),
+                        );
+                        if seen.insert(key) {
+                            rule.index = rules.len();
+                            rules.push(rule);
+                        }
+                    }
+                }
+                if self.roles[*target].rules != rules {
+                    self.roles[*target].rules = rules;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+    }
+
+    fn binding(&self, object: &palisade_inventory::Object, index: usize) -> Option<Binding> {
+        let name = object.id.name.clone()?;
+        let cluster = object.id.kind == "ClusterRoleBinding";
+        let namespace = (!cluster).then(|| namespace_of(object));
+        let role_ref = object.value.get("roleRef")?;
+        let kind = match role_ref.get("kind").and_then(Value::as_str)? {
+            "ClusterRole" => RoleKind::ClusterRole,
+            "Role" if !cluster => RoleKind::Role,
+            _ => return None,
+        };
+        let role_name = role_ref.get("name").and_then(Value::as_str)?.to_string();
+        let subjects = object
+            .value
+            .get("subjects")
+            .and_then(Value::as_array)
+            .map(|subjects| {
+                subjects
+                    .iter()
+                    .filter_map(|s| {
+                        let name = s.get("name").and_then(Value::as_str)?.to_string();
+                        match s.get("kind").and_then(Value::as_str)? {
+                            "User" => Some(Subject::User { name }),
+                            "Group" => Some(Subject::Group { name }),
+                            "ServiceAccount" => Some(Subject::ServiceAccount {
+                                // The authorizer defaults a subject's namespace to the binding's.
+                                namespace: s
+                                    .get("namespace")
+                                    .and_then(Value::as_str)
+                                    .map(str::to_string)
+                                    .or_else(|| namespace.clone())
+                                    .unwrap_or_default(),
+                                name,
+                            }),
+                            _ => None,
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let role = match kind {
+            RoleKind::ClusterRole => self.cluster_roles.get(&role_name).copied(),
+            RoleKind::Role => self
+                .roles_by_namespace
+                .get(&(namespace.clone().unwrap_or_default(), role_name.clone()))
+                .copied(),
+        };
+        Some(Binding {
+            name,
+            namespace,
+            role_ref: RoleRef {
+                kind,
+                name: role_name,
+            },
+            subjects,
+            role,
+            object: index,
+        })
+    }
+
+    /// The ClusterRole named `name`.
+    pub fn cluster_role(&self, name: &str) -> Option<&Role> {
+        self.cluster_roles.get(name).map(|i| &self.roles[*i])
+    }
+
+    /// Bindings that apply to `identity`.
+    pub fn bindings_of<'a>(
+        &'a self,
+        identity: &'a Identity,
+    ) -> impl Iterator<Item = &'a Binding> + 'a {
+        self.bindings.iter().filter(move |b| b.applies_to(identity))
+    }
+
+    /// Every subject named by some binding, plus every ServiceAccount and workload identity.
+    pub fn known_subjects(&self) -> BTreeSet<Subject> {
+        let mut subjects: BTreeSet<Subject> = self
+            .bindings
+            .iter()
+            .flat_map(|b| b.subjects.iter().cloned())
+            .collect();
+        for sa in &self.service_accounts {
+            subjects.insert(Subject::service_account(&sa.namespace, &sa.name));
+        }
+        for w in &self.workloads {
+            subjects.insert(Subject::service_account(&w.namespace, &w.service_account));
+        }
+        subjects
+    }
+}

@@ -1,0 +1,405 @@
+//! The risky-permission and privilege-escalation catalogue: which requests a grant must allow
+//! to give each primitive, and where the primitive leads.
+
+use serde::Serialize;
+
+use crate::authorizer::{Request, rule_allows};
+use crate::model::{Binding, Policy, PolicyRule};
+
+/// Where a primitive takes its holder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Leads {
+    /// Full control of the cluster (or of the binding's namespace, for RoleBindings).
+    Admin,
+    /// Every service account of the scope (run or mint a token as any of them).
+    AnyServiceAccount,
+    /// The service accounts of the pods already running in the scope.
+    RunningPodAccounts,
+    /// The Secrets of the scope.
+    Secrets,
+    /// A node (and from there every pod on it).
+    Node,
+    /// A weaker but security-relevant capability that is not a step to another identity.
+    Capability,
+}
+
+/// One primitive: a set of alternative requests, any of which gives it (or, for `all`, every
+/// group of which is needed).
+#[derive(Debug, Clone, Copy)]
+pub struct Primitive {
+    pub id: &'static str,
+    /// What the holder can do, as a verb phrase ("read Secrets").
+    pub does: &'static str,
+    /// `(verbs, api group, resource[/subresource])` alternatives; each inner list is one
+    /// requirement, all requirements are needed.
+    pub needs: &'static [&'static [(&'static [&'static str], &'static str, &'static str)]],
+    pub leads: Leads,
+    /// Whether the primitive only exists cluster-wide (cluster-scoped resources).
+    pub cluster_scoped: bool,
+}
+
+const WORKLOADS: &[(&[&str], &str, &str)] = &[
+    (&["create"], "", "pods"),
+    (&["create", "update", "patch"], "apps", "deployments"),
+    (&["create", "update", "patch"], "apps", "daemonsets"),
+    (&["create", "update", "patch"], "apps", "statefulsets"),
+    (&["create", "update", "patch"], "apps", "replicasets"),
+    (&["create", "update", "patch"], "batch", "jobs"),
+    (&["create", "update", "patch"], "batch", "cronjobs"),
+    (&["create", "update", "patch"], "", "replicationcontrollers"),
+];
+
+/// The catalogue, most dangerous first.
+pub const PRIMITIVES: &[Primitive] = &[
+    Primitive {
+        id: "impersonate",
+        does: "impersonate users or groups (system:masters included)",
+        needs: &[&[
+            (&["impersonate"], "", "users"),
+            (&["impersonate"], "", "groups"),
+            (&["impersonate"], "authentication.k8s.io", "uids"),
+            (
+                &["impersonate"],
+                "authentication.k8s.io",
+                "userextras/scopes",
+            ),
+        ]],
+        leads: Leads::Admin,
+        cluster_scoped: true,
+    },
+    Primitive {
+        id: "impersonate-service-accounts",
+        does: "impersonate service accounts",
+        needs: &[&[(&["impersonate"], "", "serviceaccounts")]],
+        leads: Leads::AnyServiceAccount,
+        cluster_scoped: false,
+    },
+    Primitive {
+        id: "escalate-or-bind",
+        does: "grant roles beyond their own permissions (escalate or bind)",
+        needs: &[&[
+            (&["escalate", "bind"], "rbac.authorization.k8s.io", "roles"),
+            (
+                &["escalate", "bind"],
+                "rbac.authorization.k8s.io",
+                "clusterroles",
+            ),
+        ]],
+        leads: Leads::Admin,
+        cluster_scoped: false,
+    },
+    Primitive {
+        id: "webhook-configuration",
+        does: "change admission webhook configurations (intercept or rewrite every object)",
+        needs: &[&[
+            (
+                &["create", "update", "patch"],
+                "admissionregistration.k8s.io",
+                "validatingwebhookconfigurations",
+            ),
+            (
+                &["create", "update", "patch"],
+                "admissionregistration.k8s.io",
+                "mutatingwebhookconfigurations",
+            ),
+        ]],
+        leads: Leads::Admin,
+        cluster_scoped: true,
+    },
+    Primitive {
+        id: "approve-certificates",
+        does: "create and approve certificate signing requests (forge client certificates)",
+        needs: &[
+            &[(
+                &["create"],
+                "certificates.k8s.io",
+                "certificatesigningrequests",
+            )],
+            &[(
+                &["update", "patch"],
+                "certificates.k8s.io",
+                "certificatesigningrequests/approval",
+            )],
+            &[(&["approve"], "certificates.k8s.io", "signers")],
+        ],
+        leads: Leads::Admin,
+        cluster_scoped: true,
+    },
+    Primitive {
+        id: "nodes-proxy",
+        does: "reach the kubelet API through nodes/proxy (exec into any pod on a node)",
+        needs: &[&[(&["get", "create"], "", "nodes/proxy")]],
+        leads: Leads::Node,
+        cluster_scoped: true,
+    },
+    Primitive {
+        id: "create-workloads",
+        does: "create pods or pod controllers (run as any service account, mount the node)",
+        needs: &[WORKLOADS],
+        leads: Leads::AnyServiceAccount,
+        cluster_scoped: false,
+    },
+    Primitive {
+        id: "create-tokens",
+        does: "create service account tokens (TokenRequest)",
+        needs: &[&[(&["create"], "", "serviceaccounts/token")]],
+        leads: Leads::AnyServiceAccount,
+        cluster_scoped: false,
+    },
+    Primitive {
+        id: "read-secrets",
+        does: "read Secrets",
+        needs: &[&[(&["get", "list", "watch"], "", "secrets")]],
+        leads: Leads::Secrets,
+        cluster_scoped: false,
+    },
+    Primitive {
+        id: "exec-into-pods",
+        does: "exec, attach or port-forward into pods",
+        needs: &[&[
+            (&["create", "get"], "", "pods/exec"),
+            (&["create", "get"], "", "pods/attach"),
+            (&["create", "get"], "", "pods/portforward"),
+        ]],
+        leads: Leads::RunningPodAccounts,
+        cluster_scoped: false,
+    },
+    Primitive {
+        id: "ephemeral-containers",
+        does: "add ephemeral containers to running pods",
+        needs: &[&[(&["update", "patch"], "", "pods/ephemeralcontainers")]],
+        leads: Leads::RunningPodAccounts,
+        cluster_scoped: false,
+    },
+    Primitive {
+        id: "create-persistent-volumes",
+        does: "create PersistentVolumes (a hostPath volume is the node's disk)",
+        needs: &[&[(&["create"], "", "persistentvolumes")]],
+        leads: Leads::Node,
+        cluster_scoped: true,
+    },
+    Primitive {
+        id: "modify-namespaces",
+        does: "change namespaces (and their Pod Security labels)",
+        needs: &[&[(&["update", "patch"], "", "namespaces")]],
+        leads: Leads::Capability,
+        cluster_scoped: true,
+    },
+    Primitive {
+        id: "patch-node-status",
+        does: "change node status (steer traffic and workloads)",
+        needs: &[&[(&["update", "patch"], "", "nodes/status")]],
+        leads: Leads::Capability,
+        cluster_scoped: true,
+    },
+];
+
+/// The catalogue entry with this id.
+pub fn primitive(id: &str) -> Option<&'static Primitive> {
+    PRIMITIVES.iter().find(|p| p.id == id)
+}
+
+/// A primitive that one binding gives, with the rules that give it.
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub primitive: &'static Primitive,
+    /// The binding's namespace, or `None` when it holds cluster-wide.
+    pub namespace: Option<String>,
+    /// Indices of the role rules that satisfy the requirements.
+    pub rules: Vec<usize>,
+}
+
+/// The rule of `rules` that allows any request of `alternatives` in `namespace`.
+fn satisfying<'a>(
+    rules: &'a [PolicyRule],
+    alternatives: &[(&[&str], &str, &str)],
+    namespace: Option<&str>,
+) -> Option<&'a PolicyRule> {
+    rules.iter().find(|rule| {
+        alternatives.iter().any(|(verbs, group, resource)| {
+            verbs
+                .iter()
+                .any(|verb| rule_allows(rule, &Request::resource(verb, group, resource, namespace)))
+        })
+    })
+}
+
+impl Policy {
+    /// Every primitive `binding` gives its subjects, within its scope.
+    pub fn primitives_of(&self, binding: &Binding) -> Vec<Held> {
+        let Some(role) = self.role_of(binding) else {
+            return Vec::new();
+        };
+        // A ClusterRoleBinding's grant is checked as a cluster-wide request; a RoleBinding's,
+        // as a request in its namespace (cluster-scoped primitives never come from one).
+        let namespace = binding.namespace.as_deref();
+        PRIMITIVES
+            .iter()
+            .filter(|p| !(p.cluster_scoped && namespace.is_some()))
+            .filter_map(|primitive| {
+                let mut rules = Vec::new();
+                for requirement in primitive.needs {
+                    rules.push(satisfying(&role.rules, requirement, namespace)?.index);
+                }
+                rules.dedup();
+                Some(Held {
+                    primitive,
+                    namespace: namespace.map(str::to_string),
+                    rules,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether `binding` grants every verb on every resource of every group (cluster-admin or
+    /// an equivalent).
+    pub fn grants_everything(&self, binding: &Binding) -> bool {
+        self.role_of(binding).is_some_and(|role| {
+            role.rules.iter().any(|r| {
+                r.api_groups.iter().any(|g| g == "*")
+                    && r.resources.iter().any(|x| x == "*")
+                    && r.verbs.iter().any(|v| v == "*")
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_inventory::{Limits, load_text};
+
+    fn held(rules: &str, binding_kind: &str) -> Vec<&'static str> {
+        let ns = if binding_kind == "RoleBinding" {
+            "\n  namespace: ops"
+        } else {
+            ""
+        };
+        let yaml = format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: r}}\nrules:\n{rules}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: {binding_kind}\nmetadata:\n  name: b{ns}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: r}}\nsubjects: [{{kind: User, name: u}}]\n"
+        );
+        let loaded = load_text("t.yaml", &yaml, &Limits::default());
+        let policy = Policy::from_inventory(&loaded.inventory);
+        policy
+            .primitives_of(&policy.bindings[0])
+            .iter()
+            .map(|h| h.primitive.id)
+            .collect()
+    }
+
+    #[test]
+    fn each_primitive_is_recognised_from_its_grant() {
+        let cases = [
+            (
+                "- {apiGroups: [\"\"], resources: [secrets], verbs: [list]}",
+                "read-secrets",
+            ),
+            (
+                "- {apiGroups: [apps], resources: [deployments], verbs: [patch]}",
+                "create-workloads",
+            ),
+            (
+                "- {apiGroups: [\"\"], resources: [pods/exec], verbs: [create]}",
+                "exec-into-pods",
+            ),
+            (
+                "- {apiGroups: [\"\"], resources: [serviceaccounts/token], verbs: [create]}",
+                "create-tokens",
+            ),
+            (
+                "- {apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind]}",
+                "escalate-or-bind",
+            ),
+            (
+                "- {apiGroups: [\"\"], resources: [groups], verbs: [impersonate]}",
+                "impersonate",
+            ),
+            (
+                "- {apiGroups: [\"\"], resources: [nodes/proxy], verbs: [get]}",
+                "nodes-proxy",
+            ),
+            (
+                "- {apiGroups: [\"\"], resources: [pods/ephemeralcontainers], verbs: [patch]}",
+                "ephemeral-containers",
+            ),
+            (
+                "- {apiGroups: [\"\"], resources: [persistentvolumes], verbs: [create]}",
+                "create-persistent-volumes",
+            ),
+            (
+                "- {apiGroups: [\"\"], resources: [namespaces], verbs: [patch]}",
+                "modify-namespaces",
+            ),
+            (
+                "- {apiGroups: [\"\"], resources: [nodes/status], verbs: [patch]}",
+                "patch-node-status",
+            ),
+            (
+                "- {apiGroups: [admissionregistration.k8s.io], resources: [mutatingwebhookconfigurations], verbs: [update]}",
+                "webhook-configuration",
+            ),
+        ];
+        for (rules, expected) in cases {
+            assert_eq!(held(rules, "ClusterRoleBinding"), [expected], "{rules}");
+        }
+    }
+
+    #[test]
+    fn certificate_forging_needs_all_three_grants() {
+        let two = "- {apiGroups: [certificates.k8s.io], resources: [certificatesigningrequests, certificatesigningrequests/approval], verbs: [create, update]}";
+        assert!(held(two, "ClusterRoleBinding").is_empty());
+        let three = format!(
+            "{two}\n- {{apiGroups: [certificates.k8s.io], resources: [signers], verbs: [approve]}}"
+        );
+        assert_eq!(held(&three, "ClusterRoleBinding"), ["approve-certificates"]);
+    }
+
+    #[test]
+    fn cluster_scoped_primitives_never_come_from_a_role_binding_and_subresources_are_exact() {
+        assert!(
+            held(
+                "- {apiGroups: [\"\"], resources: [nodes/proxy], verbs: [get]}",
+                "RoleBinding"
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            held(
+                "- {apiGroups: [\"\"], resources: [secrets], verbs: [get]}",
+                "RoleBinding"
+            ),
+            ["read-secrets"]
+        );
+        assert!(
+            held(
+                "- {apiGroups: [\"\"], resources: [pods], verbs: [create, get]}",
+                "ClusterRoleBinding"
+            )
+            .contains(&"create-workloads")
+        );
+        assert!(
+            !held(
+                "- {apiGroups: [\"\"], resources: [pods], verbs: [create, get]}",
+                "ClusterRoleBinding"
+            )
+            .contains(&"exec-into-pods"),
+            "pods does not cover pods/exec"
+        );
+        assert!(
+            held(
+                "- {apiGroups: [\"\"], resources: [\"*/exec\"], verbs: [create]}",
+                "ClusterRoleBinding"
+            )
+            .contains(&"exec-into-pods")
+        );
+        assert!(
+            held(
+                "- {apiGroups: [\"\"], resources: [secrets], resourceNames: [one], verbs: [get]}",
+                "ClusterRoleBinding"
+            )
+            .is_empty(),
+            "a named Secret is not 'read Secrets'"
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! What the RBAC rules share: the policy and escalation graph of the inventory (built once per
+//! evaluation), and the reporting of a risky primitive on the binding that grants it.
+
+use std::sync::Arc;
+
+use palisade_core::JsonPointer;
+use palisade_inventory::Inventory;
+use palisade_rbac::graph::{Goal, Graph, Toward};
+use palisade_rbac::model::{Binding, display_ns};
+use palisade_rbac::{Policy, Subject};
+
+use crate::context::Context;
+
+/// The RBAC model of one inventory.
+pub struct RbacModel {
+    pub policy: Policy,
+    pub graph: Graph,
+    /// Shortest first steps toward cluster-admin, for every node.
+    pub toward_admin: Toward,
+}
+
+fn build(inventory: &Inventory) -> RbacModel {
+    let policy = Policy::from_inventory(inventory);
+    let graph = Graph::build(&policy, inventory);
+    let toward_admin = graph.toward(Goal::ClusterAdmin);
+    RbacModel {
+        policy,
+        graph,
+        toward_admin,
+    }
+}
+
+/// The model, built on first use in this evaluation.
+pub fn model(cx: &Context<'_>) -> Arc<RbacModel> {
+    cx.derived(build)
+}
+
+/// The binding read from the object under evaluation.
+pub fn binding_index(cx: &Context<'_>, model: &RbacModel) -> Option<usize> {
+    model
+        .policy
+        .bindings
+        .iter()
+        .position(|b| std::ptr::eq(&cx.inventory.objects[b.object], cx.object))
+}
+
+/// Control-plane identities the default policy binds on purpose; their grants are not
+/// findings. The broad groups (`system:authenticated`, `system:serviceaccounts`, ...) are
+/// not among them.
+pub fn is_control_plane(subject: &Subject) -> bool {
+    match subject {
+        Subject::User { name } | Subject::Group { name } => {
+            name.starts_with("system:")
+                && !matches!(
+                    name.as_str(),
+                    "system:anonymous"
+                        | "system:unauthenticated"
+                        | "system:authenticated"
+                        | "system:serviceaccounts"
+                )
+                && !name.starts_with("system:serviceaccounts:")
+        }
+        Subject::ServiceAccount { .. } => false,
+    }
+}
+
+/// The subjects of `binding` that are not control-plane identities, for messages.
+pub fn reported_subjects(binding: &Binding) -> Vec<String> {
+    binding
+        .subjects
+        .iter()
+        .filter(|s| !is_control_plane(s))
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// `in namespace X` or `cluster-wide`.
+pub fn scope(binding: &Binding) -> String {
+    match &binding.namespace {
+        Some(ns) => format!("in namespace {}", display_ns(ns)),
+        None => "cluster-wide".to_string(),
+    }
+}
+
+/// Reports, on the binding under evaluation, each primitive of `ids` it grants to
+/// non-control-plane subjects.
+pub fn report_primitives(cx: &mut Context<'_>, ids: &[&str]) {
+    let model = model(cx);
+    let Some(index) = binding_index(cx, &model) else {
+        return;
+    };
+    let binding = &model.policy.bindings[index];
+    let subjects = reported_subjects(binding);
+    if subjects.is_empty() {
+        return;
+    }
+    let Some(role) = model.policy.role_of(binding) else {
+        return;
+    };
+    for held in model.policy.primitives_of(binding) {
+        if !ids.contains(&held.primitive.id) {
+            continue;
+        }
+        let rules: Vec<String> = held
+            .rules
+            .iter()
+            .map(|r| format!("rule {} ({})", r + 1, role.rules[*r].describe()))
+            .collect();
+        cx.report(
+            JsonPointer::root().join("roleRef").join("name"),
+            format!(
+                "{} can {} {} through {} {}",
+                subjects.join(", "),
+                held.primitive.does,
+                scope(binding),
+                role.describe(),
+                rules.join(" and ")
+            ),
+        );
+    }
+}
+
+/// The kinds RBAC binding rules target.
+pub const BINDINGS: &[(&str, &str)] = &[
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+];

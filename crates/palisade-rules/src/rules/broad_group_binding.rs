@@ -1,0 +1,116 @@
+use palisade_core::JsonPointer;
+use palisade_rbac::Subject;
+
+use crate::context::Context;
+use crate::rbac::{BINDINGS, binding_index, model, scope};
+use crate::rule::{Check, Target};
+
+/// Groups that mean "everyone" or "every workload".
+const BROAD_GROUPS: &[(&str, &str)] = &[
+    ("system:anonymous", "anyone, without credentials"),
+    ("system:unauthenticated", "anyone, without credentials"),
+    (
+        "system:authenticated",
+        "every user and service account with any credential",
+    ),
+    (
+        "system:serviceaccounts",
+        "every service account of the cluster",
+    ),
+];
+
+/// Default ClusterRoles the bootstrap policy binds to these groups on purpose.
+const DEFAULT_BROAD_ROLES: &[&str] = &[
+    "system:discovery",
+    "system:basic-user",
+    "system:public-info-viewer",
+    "system:service-account-issuer-discovery",
+];
+
+declare_rule! {
+    /// ## What it checks
+    /// Bindings whose subjects include `system:anonymous`, `system:unauthenticated`,
+    /// `system:authenticated`, `system:serviceaccounts` or a `system:serviceaccounts:<ns>`
+    /// group, to any role other than the discovery roles the default policy binds to them.
+    ///
+    /// ## Why it matters
+    /// These groups are everyone: an anonymous request from the internet, any user of the
+    /// identity provider, any pod of any namespace. A permission granted to them is granted to
+    /// every attacker who reaches the API server (MITRE ATT&CK T1078, T1190).
+    ///
+    /// ## Severity
+    /// High: it removes authentication from the question.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// kind: ClusterRoleBinding
+    /// roleRef: {kind: ClusterRole, name: view}
+    /// subjects:
+    /// - {kind: Group, name: "system:authenticated"}
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// kind: ClusterRoleBinding
+    /// roleRef: {kind: ClusterRole, name: view}
+    /// subjects:
+    /// - {kind: Group, name: "platform-readers"}
+    /// ```
+    ///
+    /// ## Remediation
+    /// Bind a named group of the identity provider, or the service accounts that need it.
+    ///
+    /// ## References
+    /// - Kubernetes documentation, "Using RBAC Authorization", default roles and role bindings
+    /// - NSA/CISA Kubernetes Hardening Guide v1.2, "Authentication"
+    pub struct BroadGroupBinding {
+        id: "RBAC015",
+        slug: "broad-group-binding",
+        title: "Role granted to everyone or every service account",
+        severity: High,
+        target: Target::Kinds(BINDINGS),
+        controls: [
+            NsaCisa12 "authn-authz/authentication",
+            NsaCisa12 "authn-authz/rbac",
+            MitreAttack "T1078",
+            MitreAttack "T1190",
+        ],
+        remediation: "Bind a named group or specific service accounts instead of a system-wide group.",
+    }
+}
+
+impl Check for BroadGroupBinding {
+    fn check(&self, cx: &mut Context<'_>) {
+        let model = model(cx);
+        let Some(index) = binding_index(cx, &model) else {
+            return;
+        };
+        let binding = &model.policy.bindings[index];
+        if DEFAULT_BROAD_ROLES.contains(&binding.role_ref.name.as_str()) {
+            return;
+        }
+        for subject in &binding.subjects {
+            let Subject::Group { name } = subject else {
+                continue;
+            };
+            let who = BROAD_GROUPS
+                .iter()
+                .find(|(g, _)| g == name)
+                .map(|(_, who)| (*who).to_string())
+                .or_else(|| {
+                    name.strip_prefix("system:serviceaccounts:")
+                        .map(|ns| format!("every service account of namespace {ns}"))
+                });
+            if let Some(who) = who {
+                cx.report(
+                    JsonPointer::root().join("subjects"),
+                    format!(
+                        "{} {} is granted to group {name}: {who}",
+                        binding.role_ref.name,
+                        scope(binding)
+                    ),
+                );
+            }
+        }
+    }
+}

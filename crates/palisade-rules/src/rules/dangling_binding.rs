@@ -1,0 +1,76 @@
+use palisade_core::JsonPointer;
+
+use crate::context::Context;
+use crate::rbac::{BINDINGS, binding_index, model};
+use crate::rule::{Check, Target};
+
+declare_rule! {
+    /// ## What it checks
+    /// RoleBindings and ClusterRoleBindings whose `roleRef` names a Role or ClusterRole that
+    /// is not among the scanned objects (nor one of the default user-facing ClusterRoles
+    /// `cluster-admin`, `admin`, `edit`, `view`). ClusterRoles named `system:*` are assumed to
+    /// come from the cluster itself and are skipped.
+    ///
+    /// ## Why it matters
+    /// A dangling binding grants nothing today, but whoever later creates a role with that
+    /// name (a new chart, a typo fixed, an attacker with `create roles`) silently grants it to
+    /// the binding's subjects without touching the binding (MITRE ATT&CK T1098). It is also a
+    /// sign that the RBAC in Git is out of step with what was intended.
+    ///
+    /// ## Severity
+    /// Low: no access today; a trap for later.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// kind: RoleBinding
+    /// roleRef: {kind: Role, name: depolyer}   # typo
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// kind: RoleBinding
+    /// roleRef: {kind: Role, name: deployer}   # defined alongside
+    /// ```
+    ///
+    /// ## Remediation
+    /// Delete the binding or fix its `roleRef`; scan the role's manifest together with it.
+    ///
+    /// ## References
+    /// - Kubernetes documentation, "Using RBAC Authorization", RoleBinding and ClusterRoleBinding
+    pub struct DanglingBinding {
+        id: "RBAC018",
+        slug: "dangling-binding",
+        title: "Binding refers to a role that does not exist",
+        severity: Low,
+        target: Target::Kinds(BINDINGS),
+        controls: [
+            NsaCisa12 "authn-authz/rbac",
+            MitreAttack "T1098",
+        ],
+        remediation: "Delete the binding or point it at an existing role.",
+    }
+}
+
+impl Check for DanglingBinding {
+    fn check(&self, cx: &mut Context<'_>) {
+        let model = model(cx);
+        let Some(index) = binding_index(cx, &model) else {
+            return;
+        };
+        let binding = &model.policy.bindings[index];
+        if binding.role.is_some() || binding.role_ref.name.starts_with("system:") {
+            return;
+        }
+        let kind = match binding.role_ref.kind {
+            palisade_rbac::model::RoleKind::Role => "Role",
+            palisade_rbac::model::RoleKind::ClusterRole => "ClusterRole",
+        };
+        cx.report(
+            JsonPointer::root().join("roleRef").join("name"),
+            format!(
+                "{kind} {} is not in the scanned objects: the binding grants nothing now, and grants whatever a role created later under that name holds",
+                binding.role_ref.name
+            ),
+        );
+    }
+}

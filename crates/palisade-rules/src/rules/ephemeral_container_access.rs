@@ -1,0 +1,58 @@
+use crate::context::Context;
+use crate::rbac::{BINDINGS, report_primitives};
+use crate::rule::{Check, Target};
+
+declare_rule! {
+    /// ## What it checks
+    /// Bindings that grant `update` or `patch` on `pods/ephemeralcontainers`. Control-plane
+    /// identities of the default policy (`system:kube-*`, `system:node*`, `system:masters`) are not
+    /// reported; broad groups such as `system:authenticated` are.
+    ///
+    /// ## Why it matters
+    /// An ephemeral container joins a running pod with its identity and volumes, with a
+    /// securityContext of the requester's choosing where Pod Security admission does not stop it
+    /// (MITRE ATT&CK T1609).
+    ///
+    /// ## Severity
+    /// High: like exec into every running pod of the scope.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// rules:
+    /// - apiGroups: [""]
+    ///   resources: [pods/ephemeralcontainers]
+    ///   verbs: [patch]
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// rules:
+    /// - apiGroups: [""]
+    ///   resources: [pods]
+    ///   verbs: [get]
+    /// ```
+    ///
+    /// ## Remediation
+    /// Grant it just in time for debugging, in namespaces that enforce Pod Security.
+    ///
+    /// ## References
+    /// - Kubernetes documentation, "Ephemeral Containers"
+    pub struct EphemeralContainerAccess {
+        id: "RBAC014",
+        slug: "ephemeral-container-access",
+        title: "Subject can add ephemeral containers to pods",
+        severity: High,
+        target: Target::Kinds(BINDINGS),
+        controls: [
+            NsaCisa12 "authn-authz/rbac",
+            MitreAttack "T1609",
+        ],
+        remediation: "Grant it just in time for debugging, in namespaces that enforce Pod Security.",
+    }
+}
+
+impl Check for EphemeralContainerAccess {
+    fn check(&self, cx: &mut Context<'_>) {
+        report_primitives(cx, &["ephemeral-containers"]);
+    }
+}

@@ -1,0 +1,59 @@
+use crate::context::Context;
+use crate::rbac::{BINDINGS, report_primitives};
+use crate::rule::{Check, Target};
+
+declare_rule! {
+    /// ## What it checks
+    /// Bindings that grant `create` on `serviceaccounts/token` (the TokenRequest API). Control-
+    /// plane identities of the default policy (`system:kube-*`, `system:node*`, `system:masters`)
+    /// are not reported; broad groups such as `system:authenticated` are.
+    ///
+    /// ## Why it matters
+    /// The holder can mint a token for any service account of the scope and act as it (MITRE ATT&CK
+    /// T1528).
+    ///
+    /// ## Severity
+    /// High: every identity of the scope.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// rules:
+    /// - apiGroups: [""]
+    ///   resources: [serviceaccounts/token]
+    ///   verbs: [create]
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// rules:
+    /// - apiGroups: [""]
+    ///   resources: [serviceaccounts]
+    ///   verbs: [get, list]
+    /// ```
+    ///
+    /// ## Remediation
+    /// Remove the grant, or restrict it with `resourceNames` to the service accounts the holder
+    /// must issue tokens for.
+    ///
+    /// ## References
+    /// - CIS Kubernetes Benchmark v1.12, 5.1.13
+    pub struct TokenRequestAccess {
+        id: "RBAC008",
+        slug: "token-request-access",
+        title: "Subject can create service account tokens",
+        severity: High,
+        target: Target::Kinds(BINDINGS),
+        controls: [
+            CisK8s112 "5.1.13",
+            NsaCisa12 "pod-security/service-account-tokens",
+            MitreAttack "T1528",
+        ],
+        remediation: "Remove the grant, or restrict it with `resourceNames` to the service accounts the holder must issue tokens for.",
+    }
+}
+
+impl Check for TokenRequestAccess {
+    fn check(&self, cx: &mut Context<'_>) {
+        report_primitives(cx, &["create-tokens"]);
+    }
+}

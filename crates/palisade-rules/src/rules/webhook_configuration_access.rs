@@ -1,0 +1,61 @@
+use crate::context::Context;
+use crate::rbac::{BINDINGS, report_primitives};
+use crate::rule::{Check, Target};
+
+declare_rule! {
+    /// ## What it checks
+    /// ClusterRoleBindings that allow creating or changing ValidatingWebhookConfigurations or
+    /// MutatingWebhookConfigurations. Control-plane identities of the default policy
+    /// (`system:kube-*`, `system:node*`, `system:masters`) are not reported; broad groups such as
+    /// `system:authenticated` are.
+    ///
+    /// ## Why it matters
+    /// A mutating webhook sees and rewrites every object the API server admits (Secrets included),
+    /// and can inject privileged containers into every new pod; removing a validating webhook
+    /// disables the policies it enforced (MITRE ATT&CK T1562.001).
+    ///
+    /// ## Severity
+    /// Critical: control over everything admitted.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// rules:
+    /// - apiGroups: [admissionregistration.k8s.io]
+    ///   resources: [mutatingwebhookconfigurations]
+    ///   verbs: [create, patch]
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// rules:
+    /// - apiGroups: [admissionregistration.k8s.io]
+    ///   resources: [mutatingwebhookconfigurations]
+    ///   verbs: [get, list]
+    /// ```
+    ///
+    /// ## Remediation
+    /// Restrict changes to the webhook's own configuration with `resourceNames`, and only for its
+    /// operator.
+    ///
+    /// ## References
+    /// - CIS Kubernetes Benchmark v1.12, 5.1.12
+    pub struct WebhookConfigurationAccess {
+        id: "RBAC010",
+        slug: "webhook-configuration-access",
+        title: "Subject can change admission webhook configurations",
+        severity: Critical,
+        target: Target::Kinds(BINDINGS),
+        controls: [
+            CisK8s112 "5.1.12",
+            NsaCisa12 "authn-authz/rbac",
+            MitreAttack "T1562.001",
+        ],
+        remediation: "Restrict changes to the webhook's own configuration with `resourceNames`, and only for its operator.",
+    }
+}
+
+impl Check for WebhookConfigurationAccess {
+    fn check(&self, cx: &mut Context<'_>) {
+        report_primitives(cx, &["webhook-configuration"]);
+    }
+}

@@ -1,0 +1,62 @@
+use crate::context::Context;
+use crate::rbac::{BINDINGS, report_primitives};
+use crate::rule::{Check, Target};
+
+declare_rule! {
+    /// ## What it checks
+    /// Bindings that let a subject create pods, or create or change Deployments, DaemonSets,
+    /// StatefulSets, ReplicaSets, Jobs, CronJobs or ReplicationControllers. Control-plane
+    /// identities of the default policy (`system:kube-*`, `system:node*`, `system:masters`) are not
+    /// reported; broad groups such as `system:authenticated` are.
+    ///
+    /// ## Why it matters
+    /// Whoever creates a pod chooses its service account, so they act as any service account of the
+    /// namespace; unless Pod Security admission forbids it, the pod can also be privileged and
+    /// mount the node's file system (MITRE ATT&CK T1610, Deploy Container).
+    ///
+    /// ## Severity
+    /// High: it is the holder's identity plus every identity of the namespace.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// rules:
+    /// - apiGroups: [apps]
+    ///   resources: [deployments]
+    ///   verbs: [create, patch]
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// rules:
+    /// - apiGroups: [apps]
+    ///   resources: [deployments]
+    ///   verbs: [get, list, watch]
+    /// ```
+    ///
+    /// ## Remediation
+    /// Give deployment rights to the CD system only, in the namespaces it deploys to, and enforce
+    /// `pod-security.kubernetes.io/enforce: restricted` there.
+    ///
+    /// ## References
+    /// - CIS Kubernetes Benchmark v1.12, 5.1.4
+    /// - Kubernetes documentation, "RBAC Good Practices", Workload creation
+    pub struct WorkloadCreationAccess {
+        id: "RBAC004",
+        slug: "workload-creation-access",
+        title: "Subject can create pods or pod controllers",
+        severity: High,
+        target: Target::Kinds(BINDINGS),
+        controls: [
+            CisK8s112 "5.1.4",
+            NsaCisa12 "authn-authz/rbac",
+            MitreAttack "T1610",
+        ],
+        remediation: "Give deployment rights to the CD system only, in the namespaces it deploys to, and enforce `pod-security.kubernetes.io/enforce: restricted` there.",
+    }
+}
+
+impl Check for WorkloadCreationAccess {
+    fn check(&self, cx: &mut Context<'_>) {
+        report_primitives(cx, &["create-workloads"]);
+    }
+}

@@ -1,0 +1,499 @@
+//! `palisade rbac`: who-can, effective permissions, escalation paths, and least-privilege
+//! roles from audit logs, over the same inputs as `palisade scan`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use palisade_rbac::audit;
+use palisade_rbac::graph::{Goal, Graph, Node, workload_node};
+use palisade_rbac::model::display_ns;
+use palisade_rbac::{Policy, Request, Subject};
+use serde_json::json;
+
+use crate::{LoadArgs, inputs};
+
+#[derive(Subcommand)]
+pub enum RbacCommand {
+    /// Which subjects may make a request, and the binding, role and rule that allow it.
+    WhoCan(WhoCanArgs),
+    /// A subject's effective permissions: a matrix of resources and verbs.
+    Access(AccessArgs),
+    /// Escalation paths, as chains of evidence, to cluster-admin, Secrets or nodes.
+    Paths(PathsArgs),
+    /// The minimal Role/ClusterRole and binding covering what a subject did, from audit logs.
+    Generate(GenerateArgs),
+}
+
+#[derive(Args)]
+pub struct WhoCanArgs {
+    /// The verb: get, list, create, update, patch, delete, impersonate, escalate, bind, ...
+    verb: String,
+    /// `resource[.group][/subresource]` (`pods/exec`, `deployments.apps`,
+    /// `certificatesigningrequests.certificates.k8s.io/approval`), or a URL path (`/metrics`).
+    resource: String,
+    /// Namespace of the request; without it, the request is cluster-wide.
+    #[arg(short = 'n', long)]
+    namespace: Option<String>,
+    /// Name of the object, for roles restricted by resourceNames.
+    #[arg(long)]
+    name: Option<String>,
+    #[command(flatten)]
+    load: LoadArgs,
+    /// `table` or `json`.
+    #[arg(short = 'o', long = "output", default_value = "table")]
+    output: String,
+}
+
+#[derive(Args)]
+pub struct AccessArgs {
+    /// `sa:NS/NAME`, `user:NAME`, `group:NAME` (or `system:serviceaccount:NS:NAME`).
+    subject: String,
+    /// Evaluate namespaced requests in this namespace; without it, cluster-wide requests.
+    #[arg(short = 'n', long)]
+    namespace: Option<String>,
+    #[command(flatten)]
+    load: LoadArgs,
+    /// `table` or `json`.
+    #[arg(short = 'o', long = "output", default_value = "table")]
+    output: String,
+}
+
+#[derive(Args)]
+pub struct PathsArgs {
+    /// Start from this subject (`sa:NS/NAME`, `user:NAME`, `group:NAME`).
+    #[arg(long, conflicts_with = "from_workload")]
+    from: Option<String>,
+    /// Start from this workload (`NS/NAME`, or `NS/KIND/NAME` when names clash).
+    #[arg(long)]
+    from_workload: Option<String>,
+    /// What to reach: `cluster-admin`, `secrets` or `nodes`.
+    #[arg(long, default_value = "cluster-admin")]
+    to: String,
+    #[command(flatten)]
+    load: LoadArgs,
+    /// `table` or `json`.
+    #[arg(short = 'o', long = "output", default_value = "table")]
+    output: String,
+}
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// Audit log files (JSON lines of audit.k8s.io/v1 Events, or an EventList).
+    #[arg(long = "audit-log", required = true, value_name = "FILE")]
+    audit_logs: Vec<PathBuf>,
+    /// The subject whose requests to cover (`sa:NS/NAME`, `user:NAME`).
+    #[arg(long)]
+    subject: String,
+    /// Name of the generated roles and bindings.
+    #[arg(long, default_value = "palisade-generated")]
+    name: String,
+    /// Compare with what manifests at these paths grant today: list granted verbs and
+    /// resources the logs never used.
+    #[arg(long, value_name = "PATH", num_args = 1..)]
+    diff: Vec<String>,
+    /// `yaml` (the roles to apply) or `json`.
+    #[arg(short = 'o', long = "output", default_value = "yaml")]
+    output: String,
+}
+
+fn load_policy(
+    load: &LoadArgs,
+) -> Result<(
+    palisade_inventory::Inventory,
+    Policy,
+    Vec<palisade_core::Diagnostic>,
+)> {
+    let (inputs, options) = inputs(load)?;
+    let loaded = palisade_inventory::load(&inputs, &options);
+    let policy = Policy::from_inventory(&loaded.inventory);
+    Ok((loaded.inventory, policy, loaded.diagnostics))
+}
+
+fn report_diagnostics(diagnostics: &[palisade_core::Diagnostic]) {
+    for d in diagnostics
+        .iter()
+        .filter(|d| d.level == palisade_core::DiagnosticLevel::Error)
+    {
+        eprintln!("palisade: {} [{}] {}", d.location(), d.code, d.message);
+    }
+}
+
+fn parse_subject(text: &str) -> Result<Subject> {
+    Subject::parse(text).with_context(|| {
+        format!("`{text}` is not a subject: use sa:NAMESPACE/NAME, user:NAME or group:NAME")
+    })
+}
+
+/// `resource[.group][/subresource]` or a non-resource URL.
+fn parse_request(
+    verb: &str,
+    resource: &str,
+    namespace: Option<&str>,
+    name: Option<&str>,
+) -> Request {
+    if resource.starts_with('/') {
+        return Request {
+            verb: verb.into(),
+            non_resource_url: Some(resource.into()),
+            ..Request::default()
+        };
+    }
+    let (main, sub) = resource.split_once('/').unwrap_or((resource, ""));
+    let (res, group) = main.split_once('.').unwrap_or((main, ""));
+    let mut request = Request::resource(verb, group, res, namespace);
+    request.subresource = sub.into();
+    if let Some(name) = name {
+        request = request.named(name);
+    }
+    request
+}
+
+pub fn run(command: RbacCommand) -> Result<u8> {
+    match command {
+        RbacCommand::WhoCan(args) => who_can(&args),
+        RbacCommand::Access(args) => access(&args),
+        RbacCommand::Paths(args) => paths(&args),
+        RbacCommand::Generate(args) => generate(&args),
+    }
+}
+
+fn who_can(args: &WhoCanArgs) -> Result<u8> {
+    let (_, policy, diagnostics) = load_policy(&args.load)?;
+    report_diagnostics(&diagnostics);
+    let request = parse_request(
+        &args.verb,
+        &args.resource,
+        args.namespace.as_deref(),
+        args.name.as_deref(),
+    );
+    let grants = policy.grants_for(&request);
+    let mut rows = Vec::new();
+    for grant in &grants {
+        for subject in &policy.bindings[grant.binding].subjects {
+            rows.push((subject.clone(), *grant));
+        }
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out = std::io::stdout().lock();
+    match args.output.as_str() {
+        "json" => {
+            let doc: Vec<_> = rows
+                .iter()
+                .map(|(subject, grant)| {
+                    let binding = &policy.bindings[grant.binding];
+                    json!({
+                        "subject": subject,
+                        "binding": binding.describe(),
+                        "role": policy.roles[grant.role].describe(),
+                        "rule": grant.rule + 1,
+                        "grants": policy.rule(grant).describe(),
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        "table" => {
+            let scope = match &request.namespace {
+                Some(ns) => format!("in namespace {ns}"),
+                None => "cluster-wide".into(),
+            };
+            writeln!(out, "who can {} {} {scope}:", args.verb, args.resource)?;
+            if rows.is_empty() {
+                writeln!(out, "  nobody (among the bindings in the scanned files)")?;
+            }
+            for (subject, grant) in &rows {
+                writeln!(out, "  {subject:<48} {}", policy.evidence(grant))?;
+            }
+        }
+        other => bail!("unknown format `{other}` (expected table or json)"),
+    }
+    Ok(0)
+}
+
+/// Resources the access matrix always shows, with their group.
+const MATRIX: &[(&str, &str)] = &[
+    ("", "pods"),
+    ("", "pods/exec"),
+    ("", "pods/attach"),
+    ("", "pods/portforward"),
+    ("", "pods/ephemeralcontainers"),
+    ("", "secrets"),
+    ("", "configmaps"),
+    ("", "services"),
+    ("", "serviceaccounts"),
+    ("", "serviceaccounts/token"),
+    ("", "persistentvolumeclaims"),
+    ("", "persistentvolumes"),
+    ("", "namespaces"),
+    ("", "nodes"),
+    ("", "nodes/proxy"),
+    ("", "events"),
+    ("apps", "deployments"),
+    ("apps", "daemonsets"),
+    ("apps", "statefulsets"),
+    ("batch", "jobs"),
+    ("batch", "cronjobs"),
+    ("networking.k8s.io", "networkpolicies"),
+    ("networking.k8s.io", "ingresses"),
+    ("rbac.authorization.k8s.io", "roles"),
+    ("rbac.authorization.k8s.io", "rolebindings"),
+    ("rbac.authorization.k8s.io", "clusterroles"),
+    ("rbac.authorization.k8s.io", "clusterrolebindings"),
+    (
+        "admissionregistration.k8s.io",
+        "mutatingwebhookconfigurations",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "validatingwebhookconfigurations",
+    ),
+    ("certificates.k8s.io", "certificatesigningrequests"),
+];
+const VERBS: &[&str] = &[
+    "get", "list", "watch", "create", "update", "patch", "delete",
+];
+const SPECIAL_VERBS: &[&str] = &["impersonate", "escalate", "bind", "approve"];
+
+fn access(args: &AccessArgs) -> Result<u8> {
+    let (_, policy, diagnostics) = load_policy(&args.load)?;
+    report_diagnostics(&diagnostics);
+    let subject = parse_subject(&args.subject)?;
+    let identity = subject.identity();
+    let ns = args.namespace.as_deref();
+    // Resources from the matrix, plus every resource the subject's rules name.
+    let mut resources: Vec<(String, String)> = MATRIX
+        .iter()
+        .map(|(g, r)| (g.to_string(), r.to_string()))
+        .collect();
+    for binding in policy.bindings_of(&identity) {
+        for rule in policy
+            .role_of(binding)
+            .map(|r| r.rules.as_slice())
+            .unwrap_or(&[])
+        {
+            for group in &rule.api_groups {
+                for resource in &rule.resources {
+                    if group != "*"
+                        && resource != "*"
+                        && !resources.contains(&(group.clone(), resource.clone()))
+                    {
+                        resources.push((group.clone(), resource.clone()));
+                    }
+                }
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    for (group, resource) in &resources {
+        let mut allowed = Vec::new();
+        for verb in VERBS.iter().chain(SPECIAL_VERBS) {
+            let request = parse_request(verb, resource, ns, None);
+            let mut request = request;
+            request.api_group = group.clone();
+            if !policy.authorize(&identity, &request).is_empty() {
+                allowed.push(*verb);
+            }
+        }
+        if !allowed.is_empty() {
+            rows.push((group.clone(), resource.clone(), allowed));
+        }
+    }
+    let namespaced_elsewhere: Vec<String> = policy
+        .bindings_of(&identity)
+        .filter_map(|b| b.namespace.clone())
+        .filter(|b| Some(b.as_str()) != ns)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .map(|n| display_ns(&n).to_string())
+        .collect();
+    let mut out = std::io::stdout().lock();
+    match args.output.as_str() {
+        "json" => {
+            let doc = json!({
+                "subject": subject,
+                "namespace": ns,
+                "permissions": rows.iter().map(|(g, r, v)| json!({"apiGroup": g, "resource": r, "verbs": v})).collect::<Vec<_>>(),
+                "namespaced_grants_elsewhere": namespaced_elsewhere,
+            });
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        "table" => {
+            let scope = ns.map_or("cluster-wide".to_string(), |n| format!("in namespace {n}"));
+            writeln!(out, "{subject}, {scope}:")?;
+            write!(out, "  {:<52}", "RESOURCE")?;
+            for verb in VERBS {
+                write!(out, " {:<7}", verb.to_uppercase())?;
+            }
+            writeln!(out, " OTHER")?;
+            for (group, resource, verbs) in &rows {
+                let name = if group.is_empty() {
+                    resource.clone()
+                } else {
+                    format!("{resource}.{group}")
+                };
+                write!(out, "  {name:<52}")?;
+                for verb in VERBS {
+                    write!(out, " {:<7}", if verbs.contains(verb) { "✔" } else { "✖" })?;
+                }
+                let special: Vec<&str> = verbs
+                    .iter()
+                    .copied()
+                    .filter(|v| SPECIAL_VERBS.contains(v))
+                    .collect();
+                writeln!(out, " {}", special.join(","))?;
+            }
+            if rows.is_empty() {
+                writeln!(
+                    out,
+                    "  no permissions from the bindings in the scanned files"
+                )?;
+            }
+            if !namespaced_elsewhere.is_empty() {
+                writeln!(
+                    out,
+                    "  also has RoleBindings in: {} (use -n)",
+                    namespaced_elsewhere.join(", ")
+                )?;
+            }
+        }
+        other => bail!("unknown format `{other}` (expected table or json)"),
+    }
+    Ok(0)
+}
+
+fn paths(args: &PathsArgs) -> Result<u8> {
+    let (inventory, policy, diagnostics) = load_policy(&args.load)?;
+    report_diagnostics(&diagnostics);
+    let goal = Goal::parse(&args.to)
+        .with_context(|| format!("--to {}: expected cluster-admin, secrets or nodes", args.to))?;
+    let graph = Graph::build(&policy, &inventory);
+    let found: Vec<palisade_rbac::graph::Path> = if let Some(from) = &args.from {
+        let subject = parse_subject(from)?;
+        graph
+            .path(&Node::Identity { subject }, goal)
+            .into_iter()
+            .collect()
+    } else if let Some(spec) = &args.from_workload {
+        let parts: Vec<&str> = spec.split('/').collect();
+        let matches: Vec<usize> = policy
+            .workloads
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| match parts.as_slice() {
+                [ns, name] => w.namespace == *ns && w.name == *name,
+                [ns, kind, name] => {
+                    w.namespace == *ns && w.kind.eq_ignore_ascii_case(kind) && w.name == *name
+                }
+                _ => false,
+            })
+            .map(|(i, _)| i)
+            .collect();
+        match matches.as_slice() {
+            [] => bail!(
+                "--from-workload {spec}: no workload of that namespace and name in the scanned files"
+            ),
+            [w] => graph
+                .path(&workload_node(&policy, *w), goal)
+                .into_iter()
+                .collect(),
+            _ => bail!("--from-workload {spec}: several workloads match; use NAMESPACE/KIND/NAME"),
+        }
+    } else {
+        graph.all_paths(goal)
+    };
+    let mut out = std::io::stdout().lock();
+    match args.output.as_str() {
+        "json" => {
+            serde_json::to_writer_pretty(&mut out, &found)?;
+            writeln!(out)?;
+        }
+        "table" => {
+            if found.is_empty() {
+                writeln!(out, "no path to {} in the scanned objects", args.to)?;
+            }
+            for path in &found {
+                writeln!(out, "{}", path.from)?;
+                for step in &path.steps {
+                    writeln!(out, "  → {}\n      because {}", step.to, step.evidence)?;
+                }
+            }
+        }
+        other => bail!("unknown format `{other}` (expected table or json)"),
+    }
+    Ok(if found.is_empty() { 0 } else { 1 })
+}
+
+fn generate(args: &GenerateArgs) -> Result<u8> {
+    let subject = parse_subject(&args.subject)?;
+    let identity = subject.identity();
+    let requests = audit::read_logs(&args.audit_logs, &identity)?;
+    for problem in &requests.problems {
+        eprintln!("palisade: {problem}");
+    }
+    if requests.events == 0 {
+        bail!(
+            "no audit events in {}",
+            args.audit_logs
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let rules = audit::generate(&requests);
+    let diff = if args.diff.is_empty() {
+        None
+    } else {
+        let load = LoadArgs {
+            paths: args.diff.clone(),
+            max_file_size_mb: 64,
+            no_kustomize: false,
+            no_helm: false,
+        };
+        let (_, policy, diagnostics) = load_policy(&load)?;
+        report_diagnostics(&diagnostics);
+        Some(audit::diff(&policy, &identity, &requests))
+    };
+    let mut out = std::io::stdout().lock();
+    match args.output.as_str() {
+        "yaml" => {
+            writeln!(
+                out,
+                "# {} of {} audit events are requests of {subject}",
+                requests.matched, requests.events
+            )?;
+            write!(out, "{}", audit::to_yaml(&subject, &rules, &args.name))?;
+            if let Some(diff) = &diff {
+                writeln!(out, "# Granted today and never used in these logs:")?;
+                for used in diff {
+                    if !used.unused.is_empty() {
+                        writeln!(out, "#   {}: {}", used.evidence, used.unused.join(", "))?;
+                    }
+                }
+            }
+        }
+        "json" => {
+            let doc = json!({
+                "subject": subject,
+                "events": requests.events,
+                "matched": requests.matched,
+                "rules": rules.iter().map(|(scope, rules)| json!({
+                    "scope": audit::scope_name(scope),
+                    "rules": rules.iter().map(|r| json!({
+                        "apiGroup": r.api_group, "resource": r.resource, "resourceNames": r.names,
+                        "verbs": r.verbs, "nonResourceURL": r.non_resource_url,
+                    })).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
+                "unused": diff.map(|d| d.into_iter().map(|u| json!({"granted_by": u.evidence, "unused": u.unused, "requests_using_it": u.used})).collect::<Vec<_>>()),
+            });
+            serde_json::to_writer_pretty(&mut out, &doc)?;
+            writeln!(out)?;
+        }
+        other => bail!("unknown format `{other}` (expected yaml or json)"),
+    }
+    Ok(0)
+}
