@@ -356,6 +356,13 @@ pub fn diff(policy: &Policy, identity: &Identity, requests: &AuditRequests) -> V
             };
             for verb in &rule.verbs {
                 for resource in &resources {
+                    if verb == "*" || resource == "*" {
+                        // A wildcard is always more than what was used: say what was.
+                        unused.push(format!(
+                            "{verb} {resource} (wildcard; the logs used it for {used} request kinds)"
+                        ));
+                        continue;
+                    }
                     let covered = in_scope.iter().any(|k| {
                         let req = k.to_request();
                         (verb == "*" || *verb == req.verb)
@@ -365,11 +372,7 @@ pub fn diff(policy: &Policy, identity: &Identity, requests: &AuditRequests) -> V
                             && rule_allows(rule, &req)
                     });
                     if !covered {
-                        unused.push(if verb == "*" || resource == "*" {
-                            format!("{verb} {resource} (wildcard)")
-                        } else {
-                            format!("{verb} {resource}")
-                        });
+                        unused.push(format!("{verb} {resource}"));
                     }
                 }
             }

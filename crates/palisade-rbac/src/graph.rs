@@ -150,6 +150,16 @@ impl Graph {
         }
     }
 
+    /// How `node` is reachable from the internet (the exposing Service or Ingress), if it is.
+    pub fn exposure(&self, node: &Node) -> Option<&str> {
+        let internet = *self.index.get(&Node::Internet)?;
+        let target = *self.index.get(node)?;
+        self.edges[internet]
+            .iter()
+            .find(|(to, _)| *to == target)
+            .map(|(_, evidence)| evidence.as_str())
+    }
+
     pub fn node_count(&self) -> usize {
         self.nodes.len()
     }

@@ -194,6 +194,8 @@ pub struct Policy {
     pub workloads: Vec<Workload>,
     cluster_roles: HashMap<String, usize>,
     roles_by_namespace: HashMap<(String, String), usize>,
+    binding_by_object: HashMap<usize, usize>,
+    workload_by_object: HashMap<usize, usize>,
 }
 
 fn namespace_of(object: &palisade_inventory::Object) -> String {
@@ -275,6 +277,9 @@ impl Policy {
                 && matches!(id.kind.as_str(), "RoleBinding" | "ClusterRoleBinding")
             {
                 if let Some(binding) = policy.binding(object, index) {
+                    policy
+                        .binding_by_object
+                        .insert(index, policy.bindings.len());
                     policy.bindings.push(binding);
                 }
             } else if let Some(pod) = pod_spec(object) {
@@ -297,6 +302,9 @@ impl Policy {
                     .and_then(Value::as_bool)
                     .or(account_setting)
                     .unwrap_or(true);
+                policy
+                    .workload_by_object
+                    .insert(index, policy.workloads.len());
                 policy.workloads.push(Workload {
                     namespace,
                     kind: id.kind.clone(),
@@ -463,6 +471,16 @@ impl Policy {
             role,
             object: index,
         })
+    }
+
+    /// The binding read from inventory object `index`.
+    pub fn binding_of_object(&self, index: usize) -> Option<usize> {
+        self.binding_by_object.get(&index).copied()
+    }
+
+    /// The workload read from inventory object `index`.
+    pub fn workload_of_object(&self, index: usize) -> Option<usize> {
+        self.workload_by_object.get(&index).copied()
     }
 
     /// The ClusterRole named `name`.

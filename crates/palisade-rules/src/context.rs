@@ -42,6 +42,8 @@ impl Derived {
 /// The object under evaluation, the inventory around it, and the rule's verdicts so far.
 pub struct Context<'a> {
     pub object: &'a Object,
+    /// Index of `object` in `inventory.objects`.
+    pub object_index: usize,
     pub inventory: &'a Inventory,
     /// The pod spec, for rules that target pod specs.
     pub pod: Option<PodSpec<'a>>,
@@ -55,6 +57,7 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     pub(crate) fn new(
+        object_index: usize,
         object: &'a Object,
         inventory: &'a Inventory,
         pod: Option<PodSpec<'a>>,
@@ -63,6 +66,7 @@ impl<'a> Context<'a> {
     ) -> Self {
         Context {
             object,
+            object_index,
             inventory,
             pod,
             settings,

@@ -102,7 +102,7 @@ fn evaluate_rule(
         let Some(pod) = target(rule, object, groups[object_index], pod_specs[object_index]) else {
             continue;
         };
-        let mut cx = Context::new(object, inventory, pod, settings, derived);
+        let mut cx = Context::new(object_index, object, inventory, pod, settings, derived);
         rule.check(&mut cx);
         for (path, message) in cx.type_errors {
             out.type_errors.push((object_index, path, message));

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use palisade_core::Framework;
-use palisade_inventory::{Inventory, Object, pod_spec};
+use palisade_inventory::{Inventory, pod_spec};
 use serde_json::Value;
 
 use crate::context::Context;
@@ -128,7 +128,8 @@ const NOT_EXACT: &[&str] = &["POD003", "POD008"];
 /// The Pod Security level `object`'s pod spec satisfies and the PSS controls it fails,
 /// evaluated as the admission plugin would (the PSS-mapped rules with default settings, plus
 /// the exact non-root checks). `None` for objects without a pod spec.
-pub fn workload_level(inventory: &Inventory, object: &Object) -> Option<(Level, BTreeSet<String>)> {
+pub fn workload_level(inventory: &Inventory, index: usize) -> Option<(Level, BTreeSet<String>)> {
+    let object = inventory.objects.get(index)?;
     let pod = pod_spec(object)?;
     let settings = RuleSettings::default();
     let derived = crate::context::Derived::default();
@@ -144,7 +145,7 @@ pub fn workload_level(inventory: &Inventory, object: &Object) -> Option<(Level, 
         if controls.is_empty() || NOT_EXACT.contains(&meta.id.as_ref()) {
             continue;
         }
-        let mut cx = Context::new(object, inventory, Some(pod), &settings, &derived);
+        let mut cx = Context::new(index, object, inventory, Some(pod), &settings, &derived);
         rule.check(&mut cx);
         if !cx.findings.is_empty() {
             // A rule mapped to a baseline and a restricted control fails the baseline one.

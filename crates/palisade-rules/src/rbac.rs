@@ -37,11 +37,7 @@ pub fn model(cx: &Context<'_>) -> Arc<RbacModel> {
 
 /// The binding read from the object under evaluation.
 pub fn binding_index(cx: &Context<'_>, model: &RbacModel) -> Option<usize> {
-    model
-        .policy
-        .bindings
-        .iter()
-        .position(|b| std::ptr::eq(&cx.inventory.objects[b.object], cx.object))
+    model.policy.binding_of_object(cx.object_index)
 }
 
 /// Control-plane identities the default policy binds on purpose; their grants are not

@@ -141,11 +141,16 @@ fn scans_the_bundled_examples_with_findings_exit_code_and_schema() {
     }
     assert!(first["location"]["line"].as_u64().unwrap() > 0);
     assert!(
-        first["controls"]
+        report["findings"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|c| c.as_str().unwrap().starts_with("cis-k8s-1.12:"))
+            .any(|f| f["controls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c.as_str().unwrap().starts_with("cis-k8s-1.12:"))),
+        "findings carry CIS control ids"
     );
     assert!(
         report["coverage"]

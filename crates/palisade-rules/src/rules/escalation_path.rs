@@ -64,27 +64,18 @@ declare_rule! {
 impl Check for EscalationPath {
     fn check(&self, cx: &mut Context<'_>) {
         let model = model(cx);
-        let Some(w) = model
-            .policy
-            .workloads
-            .iter()
-            .position(|w| std::ptr::eq(&cx.inventory.objects[w.object], cx.object))
-        else {
+        let Some(w) = model.policy.workload_of_object(cx.object_index) else {
             return;
         };
         let node = workload_node(&model.policy, w);
         let Some(path) = model.graph.path_with(&model.toward_admin, &node) else {
             return;
         };
-        let exposed = model
+        let prefix = model
             .graph
-            .path_with(&model.toward_admin, &palisade_rbac::graph::Node::Internet)
-            .is_some_and(|p| p.steps.first().is_some_and(|s| s.to == node));
-        let prefix = if exposed {
-            "exposed to the internet; "
-        } else {
-            ""
-        };
+            .exposure(&node)
+            .map(|how| format!("exposed to the internet ({how}); "))
+            .unwrap_or_default();
         cx.report(
             cx.pod_field("serviceAccountName"),
             format!("{prefix}{}", path.describe()),

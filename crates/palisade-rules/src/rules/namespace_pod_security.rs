@@ -76,13 +76,14 @@ impl Check for NamespacePodSecurity {
         }
         // What the namespace's workloads satisfy, the worst first.
         let mut needs: BTreeMap<Level, Vec<String>> = BTreeMap::new();
-        for object in cx
+        for (index, object) in cx
             .inventory
             .objects
             .iter()
-            .filter(|o| o.id.namespace.as_deref() == Some(name))
+            .enumerate()
+            .filter(|(_, o)| o.id.namespace.as_deref() == Some(name))
         {
-            if let Some((level, _)) = workload_level(cx.inventory, object) {
+            if let Some((level, _)) = workload_level(cx.inventory, index) {
                 needs.entry(level).or_default().push(format!(
                     "{} {}",
                     object.id.kind,
