@@ -81,7 +81,11 @@ impl fmt::Display for Subject {
             Subject::User { name } => write!(f, "User {name}"),
             Subject::Group { name } => write!(f, "Group {name}"),
             Subject::ServiceAccount { namespace, name } => {
-                write!(f, "ServiceAccount {namespace}/{name}")
+                write!(
+                    f,
+                    "ServiceAccount {}/{name}",
+                    crate::model::display_ns(namespace)
+                )
             }
         }
     }

@@ -4,12 +4,16 @@ use crate::context::Context;
 use crate::rbac::{BINDINGS, binding_index, model};
 use crate::rule::{Check, Target};
 
+/// Roles the control plane creates in kube-system whose names lack the `system:` prefix.
+const BUILT_IN_ROLES: &[&str] = &["extension-apiserver-authentication-reader"];
+
 declare_rule! {
     /// ## What it checks
     /// RoleBindings and ClusterRoleBindings whose `roleRef` names a Role or ClusterRole that
     /// is not among the scanned objects (nor one of the default user-facing ClusterRoles
-    /// `cluster-admin`, `admin`, `edit`, `view`). ClusterRoles named `system:*` are assumed to
-    /// come from the cluster itself and are skipped.
+    /// `cluster-admin`, `admin`, `edit`, `view`). Roles named `system:*` and kube-system's
+    /// `extension-apiserver-authentication-reader` come from the control plane and are
+    /// skipped.
     ///
     /// ## Why it matters
     /// A dangling binding grants nothing today, but whoever later creates a role with that
@@ -58,7 +62,10 @@ impl Check for DanglingBinding {
             return;
         };
         let binding = &model.policy.bindings[index];
-        if binding.role.is_some() || binding.role_ref.name.starts_with("system:") {
+        if binding.role.is_some()
+            || binding.role_ref.name.starts_with("system:")
+            || BUILT_IN_ROLES.contains(&binding.role_ref.name.as_str())
+        {
             return;
         }
         let kind = match binding.role_ref.kind {
