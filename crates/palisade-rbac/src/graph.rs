@@ -704,6 +704,101 @@ mod tests {
         );
     }
 
+    fn graph_of(yaml: &str) -> (Policy, Graph) {
+        let loaded = load_text("scenario.yaml", yaml, &Limits::default());
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        let policy = Policy::from_inventory(&loaded.inventory);
+        let graph = Graph::build(&policy, &loaded.inventory);
+        (policy, graph)
+    }
+
+    const MONITORING: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: scraper, namespace: mon}\nspec:\n  template:\n    spec:\n      serviceAccountName: scraper\n      containers: [{name: s, image: 'registry.example.com/s:1'}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: kubelet-proxy}\nrules: [{apiGroups: [''], resources: [nodes/proxy], verbs: [get]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: scraper-proxy}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kubelet-proxy}\nsubjects: [{kind: ServiceAccount, name: scraper, namespace: mon}]\n---\napiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: cni, namespace: kube-system}\nspec:\n  template:\n    spec:\n      serviceAccountName: cni\n      containers: [{name: c, image: 'registry.example.com/c:1'}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: cni-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: cni, namespace: kube-system}]\n";
+
+    #[test]
+    fn nodes_proxy_reaches_a_node_and_the_daemonset_accounts_on_it() {
+        let (policy, graph) = graph_of(MONITORING);
+        let text = graph
+            .path(&workload_node(&policy, 0), Goal::ClusterAdmin)
+            .unwrap()
+            .describe();
+        assert!(
+            text.contains("→ a node (ClusterRoleBinding scraper-proxy"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "→ ServiceAccount kube-system/cni (DaemonSet kube-system/cni runs on every node"
+            ),
+            "{text}"
+        );
+        // Negative: the agent runs as a Deployment, not on every node.
+        let (policy, graph) = graph_of(&MONITORING.replace("kind: DaemonSet", "kind: Deployment"));
+        assert!(
+            graph
+                .path(&workload_node(&policy, 0), Goal::ClusterAdmin)
+                .is_none()
+        );
+        assert!(
+            graph
+                .path(&workload_node(&policy, 0), Goal::Nodes)
+                .is_some(),
+            "the node itself is still reached"
+        );
+    }
+
+    const TOKENS: &str = "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: secret-reader, namespace: ci}\nrules: [{apiGroups: [''], resources: [secrets], verbs: [get, list]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: dev-reads-ci, namespace: ci}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: secret-reader}\nsubjects: [{kind: User, name: dev}]\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: deployer-token, namespace: ci, annotations: {kubernetes.io/service-account.name: deployer}}\ntype: kubernetes.io/service-account-token\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: deployer-edit-everything}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: everything}\nsubjects: [{kind: ServiceAccount, name: deployer, namespace: ci}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: everything}\nrules: [{apiGroups: ['*'], resources: ['*'], verbs: ['*']}]\n";
+
+    #[test]
+    fn reading_secrets_reaches_the_account_whose_legacy_token_is_there() {
+        let (_, graph) = graph_of(TOKENS);
+        let dev = Node::Identity {
+            subject: Subject::User { name: "dev".into() },
+        };
+        let text = graph.path(&dev, Goal::ClusterAdmin).unwrap().describe();
+        assert!(text.contains("the Secrets of namespace ci"), "{text}");
+        assert!(
+            text.contains("Secret deployer-token holds its long-lived token"),
+            "{text}"
+        );
+        // Negative: a token Secret of another namespace is out of reach.
+        let (_, graph) = graph_of(&TOKENS.replace(
+            "name: deployer-token, namespace: ci",
+            "name: deployer-token, namespace: prod",
+        ));
+        assert!(graph.path(&dev, Goal::ClusterAdmin).is_none());
+        assert!(graph.path(&dev, Goal::Secrets).is_some());
+    }
+
+    #[test]
+    fn impersonating_groups_is_admin_but_impersonating_accounts_of_a_namespace_is_not() {
+        let yaml = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: imp}\nrules: [{apiGroups: [''], resources: [groups], verbs: [impersonate]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: imp}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: imp}\nsubjects: [{kind: User, name: support}]\n";
+        let (_, graph) = graph_of(yaml);
+        let support = Node::Identity {
+            subject: Subject::User {
+                name: "support".into(),
+            },
+        };
+        assert_eq!(
+            graph
+                .path(&support, Goal::ClusterAdmin)
+                .unwrap()
+                .steps
+                .len(),
+            1
+        );
+        let namespaced = yaml
+            .replace("resources: [groups]", "resources: [serviceaccounts]")
+            .replace(
+                "kind: ClusterRoleBinding\nmetadata: {name: imp}",
+                "kind: RoleBinding\nmetadata: {name: imp, namespace: tools}",
+            );
+        let (_, graph) = graph_of(&namespaced);
+        assert!(
+            graph.path(&support, Goal::ClusterAdmin).is_none(),
+            "no admin account in tools"
+        );
+    }
+
     #[test]
     fn all_paths_starts_from_workloads_and_identities() {
         let (_, graph) = cluster(None);
