@@ -66,4 +66,8 @@ pub struct Finding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppression>,
     pub remediation: Cow<'static, str>,
+    /// Objects judged through this one: the Pods and ReplicaSets a Deployment controls, when
+    /// a cluster or snapshot holds them (they are not reported separately).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub affected: Vec<String>,
 }

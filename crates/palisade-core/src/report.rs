@@ -60,6 +60,10 @@ pub struct Coverage {
     /// Why the rule did not run at all (it needs settings that were not given).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// Types the rule depends on that a cluster scan could not list: its passes are not
+    /// proof (`could not list secrets: forbidden (...)`).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub incomplete: Vec<String>,
 }
 
 /// The verdict of one rule on one object.

@@ -637,7 +637,12 @@ fn objects_from_text(
     result
 }
 
-/// Adds a document's object, or a List's items.
+/// The kind and format version of Palisade's cluster snapshots (see `palisade-snapshot`):
+/// their `items` are read like a List's.
+pub const SNAPSHOT_KIND: &str = "ClusterSnapshot";
+pub const SNAPSHOT_API_VERSION: &str = "palisade.dev/v1alpha1";
+
+/// Adds a document's object, a List's items, or a snapshot's items.
 fn add_document(result: &mut UnitResult, path: &str, value: Value, spans: Spans, document: usize) {
     let Some(map) = value.as_object() else {
         if !value.is_null() {
@@ -649,8 +654,24 @@ fn add_document(result: &mut UnitResult, path: &str, value: Value, spans: Spans,
     let api_version = map.get("apiVersion");
     let kind = map.get("kind");
     match (api_version, kind) {
+        (Some(Value::String(api)), Some(Value::String(kind)))
+            if kind == SNAPSHOT_KIND && api != SNAPSHOT_API_VERSION =>
+        {
+            result.diagnostics.push(
+                Diagnostic::new(
+                    DiagnosticLevel::Error,
+                    "unsupported-snapshot",
+                    format!(
+                        "snapshot format {api} is not supported; this palisade reads {SNAPSHOT_API_VERSION} (take the snapshot again with this version)"
+                    ),
+                )
+                .in_file(path)
+                .at(line, 1),
+            );
+        }
         (Some(Value::String(_)), Some(Value::String(kind)))
-            if kind.ends_with("List") && map.get("items").is_some_and(Value::is_array) =>
+            if (kind.ends_with("List") || kind == SNAPSHOT_KIND)
+                && map.get("items").is_some_and(Value::is_array) =>
         {
             expand_list(result, path, value, spans, document);
         }

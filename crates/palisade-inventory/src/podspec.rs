@@ -6,6 +6,23 @@ use serde_json::Value;
 
 use crate::object::Object;
 
+/// The built-in workload kinds `(group, kind)`, for rules and scans that depend on them.
+pub const WORKLOAD_KINDS: &[(&str, &str)] = &[
+    ("", "Pod"),
+    ("", "ReplicationController"),
+    ("apps", "Deployment"),
+    ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"),
+    ("apps", "ReplicaSet"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+];
+
+/// Every `(group, kind)` that embeds a pod spec.
+pub fn pod_spec_kinds() -> impl Iterator<Item = (&'static str, &'static str)> {
+    WORKLOADS.iter().map(|w| (w.group, w.kind))
+}
+
 /// Where a kind keeps its pod spec and the pod template's metadata.
 struct Workload {
     group: &'static str,

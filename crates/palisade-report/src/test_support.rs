@@ -108,6 +108,7 @@ pub fn report_with_findings() -> Report {
         fingerprint: "0123456789abcdef".into(),
         suppressed,
         remediation: "Remove `privileged: true`.".into(),
+        affected: Vec::new(),
     };
     report
         .findings
@@ -130,6 +131,7 @@ pub fn report_with_findings() -> Report {
         not_assessed: 0,
         not_assessed_objects: Vec::new(),
         skipped: None,
+        incomplete: Vec::new(),
     });
     report.evaluations = evaluations([Outcome::Fail, Outcome::Fail]);
     report.recount();
@@ -149,6 +151,7 @@ pub fn empty_report() -> Report {
         not_assessed: 0,
         not_assessed_objects: Vec::new(),
         skipped: None,
+        incomplete: Vec::new(),
     });
     report.evaluations = evaluations([Outcome::Pass, Outcome::Pass]);
     report.recount();
@@ -190,6 +193,7 @@ pub fn report_with_diagnostics() -> Report {
             reason: "Secret \"db\" is not in the scanned manifests".into(),
         }],
         skipped: None,
+        incomplete: Vec::new(),
     });
     report.evaluations = evaluations([
         Outcome::Pass,

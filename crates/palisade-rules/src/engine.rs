@@ -91,6 +91,7 @@ fn evaluate_rule(
             not_assessed: 0,
             not_assessed_objects: Vec::new(),
             skipped: rule.unconfigured(settings).map(str::to_string),
+            incomplete: Vec::new(),
         },
         evaluations: Vec::new(),
         type_errors: Vec::new(),
@@ -102,6 +103,15 @@ fn evaluate_rule(
         let Some(pod) = target(rule, object, groups[object_index], pod_specs[object_index]) else {
             continue;
         };
+        // A Pod or ReplicaSet whose controller is in the inventory is judged once, on the
+        // controller; its findings list the objects it controls.
+        if pod.is_some()
+            && inventory
+                .controller_of(object_index)
+                .is_some_and(|c| pod_specs[c].is_some())
+        {
+            continue;
+        }
         let mut cx = Context::new(object_index, object, inventory, pod, settings, derived);
         rule.check(&mut cx);
         for (path, message) in cx.type_errors {
@@ -133,6 +143,7 @@ fn evaluate_rule(
                 controls: Cow::Borrowed(meta.controls.as_ref()),
                 fingerprint: fingerprint(&meta.id, &object.id, &path),
                 suppressed: None,
+                affected: Vec::new(),
                 remediation: Cow::Borrowed(meta.remediation.as_ref()),
             };
             out.findings.push((finding, object_index));
@@ -203,6 +214,28 @@ pub fn evaluate_with(
             .collect(),
         ..EngineOutput::default()
     };
+    // Objects judged on their controller, by controller.
+    let mut controlled: std::collections::HashMap<usize, Vec<String>> =
+        std::collections::HashMap::new();
+    for i in 0..inventory.objects.len() {
+        if let Some(c) = inventory.controller_of(i)
+            && pod_specs[i].is_some()
+            && pod_specs[c].is_some()
+        {
+            let id = &inventory.objects[i].id;
+            controlled
+                .entry(c)
+                .or_default()
+                .push(format!("{} {}", id.kind, id.display_name()));
+        }
+    }
+    for result in results.iter_mut().flatten() {
+        for (finding, object_index) in &mut result.findings {
+            if let Some(list) = controlled.get(object_index) {
+                finding.affected = list.clone();
+            }
+        }
+    }
     let total = |f: fn(&RuleOutput) -> usize| results.iter().flatten().map(f).sum::<usize>();
     out.findings.reserve_exact(total(|r| r.findings.len()));
     out.finding_objects

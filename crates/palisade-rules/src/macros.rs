@@ -85,6 +85,10 @@ macro_rules! declare_rule {
             fn unconfigured(&self, settings: &$crate::settings::RuleSettings) -> Option<&'static str> {
                 $crate::rule::Check::unconfigured(self, settings)
             }
+
+            fn reads(&self) -> &'static [(&'static str, &'static str)] {
+                $crate::rule::Check::reads(self)
+            }
         }
     };
 }

@@ -121,3 +121,22 @@ pub const BINDINGS: &[(&str, &str)] = &[
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
     ("rbac.authorization.k8s.io", "RoleBinding"),
 ];
+
+/// The kinds RBAC binding rules read besides the bindings.
+pub const ROLES: &[(&str, &str)] = &[
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+];
+
+/// The kinds the escalation graph is built from.
+pub const GRAPH_INPUTS: &[(&str, &str)] = &[
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("", "ServiceAccount"),
+    ("", "Service"),
+    ("", "Secret"),
+    ("", "Namespace"),
+    ("networking.k8s.io", "Ingress"),
+];

@@ -27,6 +27,12 @@ pub trait Check {
     fn unconfigured(&self, _settings: &RuleSettings) -> Option<&'static str> {
         None
     }
+    /// Kinds `(group, kind)` the rule looks up besides its targets (a pod's ServiceAccount,
+    /// the NetworkPolicies of its namespace): when a cluster scan could not list one of
+    /// them, the rule's verdicts are incomplete.
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
 }
 
 /// A check over one object (with the whole inventory at hand for cross-object rules).
@@ -42,5 +48,9 @@ pub trait Rule: Sync + Send {
     /// needs an allow-list does not run without one, and says so in coverage).
     fn unconfigured(&self, _settings: &RuleSettings) -> Option<&'static str> {
         None
+    }
+    /// Kinds read besides the targets (see [`Check::reads`]).
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
     }
 }

@@ -26,6 +26,9 @@ pub struct ScanOptions {
     pub today: Option<Date>,
     /// Evaluate one framework: run only its rules and report a verdict per control.
     pub framework: Option<Profile>,
+    /// Types a cluster scan could not list: `(group, kind, why)`. Rules that depend on one
+    /// are marked incomplete in coverage, and their controls are never `pass`.
+    pub unlisted: Vec<(String, String, String)>,
 }
 
 /// Maps a rule id or slug to its canonical id.
@@ -43,9 +46,38 @@ pub fn scan(inputs: &[Input], options: &ScanOptions) -> Report {
     report.diagnostics = diagnostics;
     report.summary.files = loaded.files;
     report.summary.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-    report.compliance = options.framework.map(|p| compliance(p, &report));
     report.recount();
     report
+}
+
+/// Marks the coverage of every rule that targets or reads a type that could not be listed.
+fn mark_incomplete(
+    coverage: &mut [palisade_core::Coverage],
+    rules: &[&dyn Rule],
+    unlisted: &[(String, String, String)],
+) {
+    if unlisted.is_empty() {
+        return;
+    }
+    for (entry, rule) in coverage.iter_mut().zip(rules) {
+        let mut kinds: Vec<(&str, &str)> = rule.reads().to_vec();
+        let everything = match rule.target() {
+            palisade_rules::Target::All => true,
+            palisade_rules::Target::Kinds(k) => {
+                kinds.extend_from_slice(k);
+                false
+            }
+            palisade_rules::Target::PodSpec => {
+                kinds.extend(palisade_inventory::podspec::pod_spec_kinds());
+                false
+            }
+        };
+        for (group, kind, why) in unlisted {
+            if everything || kinds.iter().any(|(g, k)| g == group && k == kind) {
+                entry.incomplete.push(why.clone());
+            }
+        }
+    }
 }
 
 /// Per-control verdicts from the findings and coverage of the rules that ran. A control is
@@ -66,7 +98,10 @@ pub fn compliance(profile: Profile, report: &Report) -> Compliance {
                 .filter(|f| f.suppressed.is_none() && ids.iter().any(|id| *id == f.rule))
                 .count();
             let evaluated = ran.iter().map(|c| c.evaluated).sum();
-            let not_assessed = ran.iter().map(|c| c.not_assessed).sum();
+            let not_assessed = ran
+                .iter()
+                .map(|c| c.not_assessed + c.incomplete.len())
+                .sum();
             let status = if ids.is_empty() {
                 if row.manual.is_some() {
                     ComplianceStatus::Manual
@@ -172,6 +207,8 @@ pub fn scan_inventory(inventory: &Inventory, options: &ScanOptions) -> Report {
         objects: output.objects,
         evaluations: output.evaluations,
     };
+    mark_incomplete(&mut report.coverage, &rules, &options.unlisted);
+    report.compliance = options.framework.map(|p| compliance(p, &report));
     report.recount();
     report
 }

@@ -293,6 +293,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         skip_rules: canonical_list(&args.skip_rules)?,
         today: None,
         framework: args.framework,
+        unlisted: Vec::new(),
     };
 
     let stdout_is_tty = std::io::stdout().is_terminal();

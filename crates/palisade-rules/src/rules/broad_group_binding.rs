@@ -80,6 +80,10 @@ declare_rule! {
 }
 
 impl Check for BroadGroupBinding {
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        crate::rbac::ROLES
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         let model = model(cx);
         let Some(index) = binding_index(cx, &model) else {

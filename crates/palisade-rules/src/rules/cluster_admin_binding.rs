@@ -123,6 +123,10 @@ fn grants_everything(cx: &Context<'_>, kind: &str, name: &str) -> bool {
 }
 
 impl Check for ClusterAdminBinding {
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        crate::rbac::ROLES
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         let root = palisade_core::JsonPointer::root();
         let kind = cx.str_at(&root.join("roleRef").join("kind"));

@@ -62,6 +62,10 @@ declare_rule! {
 }
 
 impl Check for EscalationPath {
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        crate::rbac::GRAPH_INPUTS
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         let model = model(cx);
         let Some(w) = model.policy.workload_of_object(cx.object_index) else {

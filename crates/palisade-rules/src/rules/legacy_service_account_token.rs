@@ -4,7 +4,9 @@ use crate::rule::{Check, Target};
 declare_rule! {
     /// ## What it checks
     /// Secrets of type `kubernetes.io/service-account-token`: legacy, long-lived service
-    /// account tokens that the token controller fills in for the named ServiceAccount.
+    /// account tokens that the token controller fills in for the named ServiceAccount. When
+    /// Secrets were read as metadata only (a cluster scan), the controller's
+    /// `kubernetes.io/service-account.name` annotation identifies them.
     ///
     /// ## Why it matters
     /// These tokens never expire and are not bound to a pod, so a leaked one (a backup, a
@@ -58,15 +60,19 @@ declare_rule! {
 impl Check for LegacyServiceAccountToken {
     fn check(&self, cx: &mut Context<'_>) {
         let type_path = palisade_core::JsonPointer::root().join("type");
-        if cx.str_at(&type_path) != Some("kubernetes.io/service-account-token") {
-            return;
-        }
         let account = cx
             .object
             .annotations()
             .and_then(|a| a.get("kubernetes.io/service-account.name"))
-            .and_then(|v| v.as_str())
-            .unwrap_or("?");
+            .and_then(|v| v.as_str());
+        match cx.str_at(&type_path) {
+            Some("kubernetes.io/service-account-token") => {}
+            // A cluster scan reads Secrets as metadata only: the annotation the token
+            // controller sets identifies these Secrets without their type.
+            None if account.is_some() => {}
+            _ => return,
+        }
+        let account = account.unwrap_or("?");
         cx.report(
             type_path,
             format!("a non-expiring token for ServiceAccount \"{account}\" is kept in this Secret"),

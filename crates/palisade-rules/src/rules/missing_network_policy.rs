@@ -85,6 +85,10 @@ fn isolates(policy: &Value) -> (bool, bool) {
 }
 
 impl Check for MissingNetworkPolicy {
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        &[("networking.k8s.io", "NetworkPolicy")]
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         if cx.object.id.kind == "PodTemplate" {
             return;

@@ -267,6 +267,14 @@ declare_rule! {
 }
 
 impl Check for MissingSecretReference {
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("", "Secret"),
+            ("rbac.authorization.k8s.io", "Role"),
+            ("rbac.authorization.k8s.io", "ClusterRole"),
+        ]
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         let namespace = cx.object.id.namespace.clone();
         // Asked at most once per pod: it scans every Role and ClusterRole.

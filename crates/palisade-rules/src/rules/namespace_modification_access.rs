@@ -52,6 +52,10 @@ declare_rule! {
 }
 
 impl Check for NamespaceModificationAccess {
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        crate::rbac::ROLES
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         report_primitives(cx, &["modify-namespaces"]);
     }

@@ -67,6 +67,10 @@ declare_rule! {
 }
 
 impl Check for NamespacePodSecurity {
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        palisade_inventory::podspec::WORKLOAD_KINDS
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         let Some(name) = cx.object.id.name.as_deref() else {
             return;

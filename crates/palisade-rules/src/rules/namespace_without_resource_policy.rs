@@ -57,6 +57,10 @@ declare_rule! {
 }
 
 impl Check for NamespaceWithoutResourcePolicy {
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        &[("", "ResourceQuota"), ("", "LimitRange")]
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         let Some(name) = cx.object.id.name.as_deref() else {
             return;

@@ -54,6 +54,10 @@ declare_rule! {
 }
 
 impl Check for NodesProxyAccess {
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        crate::rbac::ROLES
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         report_primitives(cx, &["nodes-proxy"]);
     }

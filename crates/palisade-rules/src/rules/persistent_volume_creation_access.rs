@@ -53,6 +53,10 @@ declare_rule! {
 }
 
 impl Check for PersistentVolumeCreationAccess {
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        crate::rbac::ROLES
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         report_primitives(cx, &["create-persistent-volumes"]);
     }

@@ -58,6 +58,10 @@ declare_rule! {
 }
 
 impl Check for ServiceAccountTokenAutomounted {
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        &[("", "ServiceAccount")]
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         let path = cx.pod_field("automountServiceAccountToken");
         match cx.bool_at(&path) {

@@ -55,6 +55,10 @@ declare_rule! {
 }
 
 impl Check for WebhookConfigurationAccess {
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        crate::rbac::ROLES
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         report_primitives(cx, &["webhook-configuration"]);
     }

@@ -56,6 +56,10 @@ declare_rule! {
 }
 
 impl Check for WorkloadCreationAccess {
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        crate::rbac::ROLES
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         report_primitives(cx, &["create-workloads"]);
     }

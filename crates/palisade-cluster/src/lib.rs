@@ -1,0 +1,1 @@
+//! Palisade's view of a live cluster.

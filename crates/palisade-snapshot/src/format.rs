@@ -1,0 +1,290 @@
+//! The snapshot file: `apiVersion: palisade.dev/v1alpha1`, `kind: ClusterSnapshot`, a
+//! `metadata` block, the per-type `errors`, the `resources` that were listed, and `items`.
+//! The inventory loader reads `items` like a List's, so objects keep their positions in the
+//! file; this module reads and writes the rest.
+
+use std::io::Write;
+
+use palisade_inventory::load::{SNAPSHOT_API_VERSION, SNAPSHOT_KIND};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Where and when a snapshot was taken.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotMeta {
+    /// RFC 3339 UTC.
+    pub captured_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// `gitVersion` of the API server.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_version: Option<String>,
+    /// The namespaces read, or empty for all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    pub palisade_version: String,
+    /// Whether Secret values were read (only with `--include-secret-values`).
+    #[serde(default)]
+    pub secret_values: bool,
+}
+
+/// A type that could not be listed (completely).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListError {
+    pub group: String,
+    pub version: String,
+    pub resource: String,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// HTTP status, when the API server answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// `forbidden`, `not-found`, `timeout`, `expired`, `conversion`, `transport`, ...
+    pub reason: String,
+    pub message: String,
+}
+
+impl ListError {
+    /// `secrets (forbidden: ...)`, for coverage.
+    pub fn describe(&self) -> String {
+        let group = if self.group.is_empty() {
+            String::new()
+        } else {
+            format!(".{}", self.group)
+        };
+        format!(
+            "could not list {}{group}: {} ({})",
+            self.resource, self.reason, self.message
+        )
+    }
+}
+
+/// A resource type that was listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedResource {
+    pub group: String,
+    pub version: String,
+    pub resource: String,
+    pub kind: String,
+    pub namespaced: bool,
+    pub count: usize,
+}
+
+/// Everything but the items.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotHeader {
+    pub metadata: SnapshotMeta,
+    #[serde(default)]
+    pub errors: Vec<ListError>,
+    #[serde(default)]
+    pub resources: Vec<ListedResource>,
+}
+
+/// A snapshot being written.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    pub header: SnapshotHeader,
+    pub items: Vec<Value>,
+}
+
+/// Why a file could not be read as a snapshot.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not JSON: {message}")]
+    Json { path: String, message: String },
+    #[error(
+        "{path}: snapshot format {found} is not supported; this palisade reads {SNAPSHOT_API_VERSION}"
+    )]
+    Version { path: String, found: String },
+}
+
+/// What kind of dump a file holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Dump {
+    /// A Palisade snapshot, with its header.
+    Snapshot(Box<SnapshotHeader>),
+    /// A `kubectl get -o json` List: objects only, nothing known about what is missing.
+    List,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "apiVersion", default)]
+    api_version: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    metadata: Option<SnapshotMeta>,
+    #[serde(default)]
+    errors: Vec<ListError>,
+    #[serde(default)]
+    resources: Vec<ListedResource>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    items: serde::de::IgnoredAny,
+}
+
+/// Reads the header of a snapshot file (the items are read by the inventory loader).
+pub fn read_header(path: &std::path::Path) -> Result<Dump, SnapshotError> {
+    let display = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| SnapshotError::Io {
+        path: display.clone(),
+        source,
+    })?;
+    let envelope: Envelope =
+        serde_json::from_reader(std::io::BufReader::with_capacity(1 << 20, file)).map_err(|e| {
+            SnapshotError::Json {
+                path: display.clone(),
+                message: e.to_string(),
+            }
+        })?;
+    if envelope.kind == SNAPSHOT_KIND {
+        if envelope.api_version != SNAPSHOT_API_VERSION {
+            return Err(SnapshotError::Version {
+                path: display,
+                found: envelope.api_version,
+            });
+        }
+        return Ok(Dump::Snapshot(Box::new(SnapshotHeader {
+            metadata: envelope.metadata.unwrap_or_default(),
+            errors: envelope.errors,
+            resources: envelope.resources,
+        })));
+    }
+    Ok(Dump::List)
+}
+
+/// Server-populated metadata that a snapshot does not need for analysis.
+pub fn strip_noise(object: &mut Value) {
+    if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove("selfLink");
+        if let Some(annotations) = metadata
+            .get_mut("annotations")
+            .and_then(Value::as_object_mut)
+        {
+            // The last applied configuration repeats the whole object (Secrets' values too).
+            annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    }
+}
+
+/// Removes Secret values (`data`, `stringData`), keeping the key names with empty values so
+/// that rules about which keys exist still work.
+pub fn redact_secret(object: &mut Value) {
+    for field in ["data", "stringData"] {
+        if let Some(map) = object.get_mut(field).and_then(Value::as_object_mut) {
+            for value in map.values_mut() {
+                *value = Value::String(String::new());
+            }
+        }
+    }
+}
+
+impl Snapshot {
+    /// Writes the snapshot as JSON, items one per line for diff-friendliness, atomically
+    /// through the caller's writer.
+    pub fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        writeln!(out, "{{")?;
+        writeln!(out, "\"apiVersion\": \"{SNAPSHOT_API_VERSION}\",")?;
+        writeln!(out, "\"kind\": \"{SNAPSHOT_KIND}\",")?;
+        writeln!(
+            out,
+            "\"metadata\": {},",
+            serde_json::to_string(&self.header.metadata)?
+        )?;
+        writeln!(
+            out,
+            "\"errors\": {},",
+            serde_json::to_string(&self.header.errors)?
+        )?;
+        writeln!(
+            out,
+            "\"resources\": {},",
+            serde_json::to_string(&self.header.resources)?
+        )?;
+        writeln!(out, "\"items\": [")?;
+        for (i, item) in self.items.iter().enumerate() {
+            serde_json::to_writer(&mut *out, item)?;
+            writeln!(out, "{}", if i + 1 < self.items.len() { "," } else { "" })?;
+        }
+        writeln!(out, "]")?;
+        writeln!(out, "}}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn round_trips_and_rejects_unknown_versions() {
+        let dir = std::env::temp_dir().join(format!("palisade-snap-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut snapshot = Snapshot::default();
+        snapshot.header.metadata.captured_at = "2026-11-26T12:00:00Z".into();
+        snapshot.header.metadata.palisade_version = "0.1.0".into();
+        snapshot.header.errors.push(ListError {
+            group: String::new(),
+            version: "v1".into(),
+            resource: "secrets".into(),
+            kind: "Secret".into(),
+            namespace: None,
+            status: Some(403),
+            reason: "forbidden".into(),
+            message: "secrets is forbidden".into(),
+        });
+        snapshot.items.push(
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a", "namespace": "x"}}),
+        );
+        let mut bytes = Vec::new();
+        snapshot.write(&mut bytes).unwrap();
+        let path = dir.join("snap.json");
+        std::fs::write(&path, &bytes).unwrap();
+        let Dump::Snapshot(header) = read_header(&path).unwrap() else {
+            panic!("a snapshot")
+        };
+        assert_eq!(header.errors, snapshot.header.errors);
+        let loaded = palisade_inventory::load_text(
+            "snap.json",
+            std::str::from_utf8(&bytes).unwrap(),
+            &palisade_inventory::Limits::default(),
+        );
+        assert_eq!(loaded.inventory.objects.len(), 1);
+        assert_eq!(
+            loaded.inventory.objects[0].pos().line,
+            8,
+            "items keep their lines"
+        );
+        let future = String::from_utf8(bytes)
+            .unwrap()
+            .replace("palisade.dev/v1alpha1", "palisade.dev/v9");
+        std::fs::write(&path, future).unwrap();
+        let error = read_header(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("palisade.dev/v9 is not supported"),
+            "{error}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn secrets_keep_key_names_only() {
+        let mut secret = json!({"kind": "Secret", "data": {"password": "aHVudGVyMg=="}, "stringData": {"token": "x"}});
+        redact_secret(&mut secret);
+        assert_eq!(secret["data"]["password"], "");
+        assert_eq!(secret["stringData"]["token"], "");
+    }
+}
