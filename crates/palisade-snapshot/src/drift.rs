@@ -24,15 +24,20 @@ pub enum Change {
     MissingInCluster,
     /// In the cluster (in a namespace and kind the manifests manage), not in the manifests.
     NotInManifests,
-    /// A field differs, is missing in the cluster (`live: None`), or was added there
-    /// (`desired: None`).
-    Field {
-        path: JsonPointer,
-        desired: Option<Value>,
-        live: Option<Value>,
-        relevance: Severity,
-        manager: Option<Manager>,
-    },
+    /// A field differs, is missing in the cluster, or was added there.
+    Field(Box<FieldChange>),
+}
+
+/// A field-level difference.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldChange {
+    pub path: JsonPointer,
+    /// The manifest's value; `None` when the field was added in the cluster.
+    pub desired: Option<Value>,
+    /// The cluster's value; `None` when the field is missing there.
+    pub live: Option<Value>,
+    pub relevance: Severity,
+    pub manager: Option<Manager>,
 }
 
 /// A difference on one object.
@@ -169,13 +174,13 @@ pub fn compare(desired: &Inventory, live: &Inventory, options: &DriftOptions) ->
                         object: object.id.clone(),
                         desired: Some(d),
                         live: Some(l),
-                        change: Change::Field {
+                        change: Change::Field(Box::new(FieldChange {
                             path,
                             desired: desired_value,
                             live: live_value,
                             relevance,
                             manager,
-                        },
+                        })),
                     });
                 }
             }
@@ -658,7 +663,7 @@ mod tests {
         let fields: Vec<String> = drifts
             .iter()
             .filter_map(|d| match &d.change {
-                Change::Field { path, .. } => Some(path.to_string()),
+                Change::Field(f) => Some(f.path.to_string()),
                 _ => None,
             })
             .collect();
