@@ -672,23 +672,17 @@ mod tests {
             ["/spec/template/spec/containers/0/securityContext/privileged"],
             "{drifts:#?}"
         );
-        let Change::Field {
-            relevance,
-            manager,
-            desired,
-            live,
-            ..
-        } = &drifts
+        let Change::Field(f) = &drifts
             .iter()
-            .find(|d| matches!(d.change, Change::Field { .. }))
+            .find(|d| matches!(d.change, Change::Field(_)))
             .unwrap()
             .change
         else {
             unreachable!()
         };
-        assert_eq!(*relevance, Severity::High);
-        assert_eq!(manager.as_ref().unwrap().manager, "kubectl-edit");
-        assert!(desired.is_none() && live.is_some());
+        assert_eq!(f.relevance, Severity::High);
+        assert_eq!(f.manager.as_ref().unwrap().manager, "kubectl-edit");
+        assert!(f.desired.is_none() && f.live.is_some());
         assert!(drifts.iter().any(
             |d| d.change == Change::MissingInCluster && d.object.name.as_deref() == Some("app")
         ));
@@ -726,17 +720,14 @@ mod tests {
         );
         let drifts = compare(&desired, &live, &DriftOptions::default());
         assert_eq!(drifts.len(), 1);
-        let Change::Field {
-            path, relevance, ..
-        } = &drifts[0].change
-        else {
+        let Change::Field(f) = &drifts[0].change else {
             panic!()
         };
         assert_eq!(
-            path.as_str(),
+            f.path.as_str(),
             "/spec/containers/1/image",
             "matched by name, reported at the live index"
         );
-        assert_eq!(*relevance, Severity::High);
+        assert_eq!(f.relevance, Severity::High);
     }
 }
