@@ -418,7 +418,7 @@ pub async fn capture(
             .get("gitVersion")
             .and_then(Value::as_str)
             .map(str::to_string),
-        Err((None, reason, message)) if matches!(reason, "transport" | "timeout") => {
+        Err((None, "transport" | "timeout", message)) => {
             return Err(CaptureError::Unreachable {
                 context,
                 server,
