@@ -5,6 +5,9 @@
 //! unless values are asked for. Every type that cannot be listed is recorded with the reason;
 //! nothing is silently skipped.
 
+#[cfg(feature = "recorded-server")]
+pub mod recorded;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -9,9 +9,10 @@
 
 pub mod config;
 pub mod date;
+pub mod drift;
 pub mod glob;
 pub mod scan;
 pub mod suppress;
 
 pub use config::{Config, ConfigError, SuppressionEntry};
-pub use scan::{ScanOptions, scan, scan_inventory};
+pub use scan::{ScanOptions, scan, scan_inventory, scan_loaded};

@@ -29,6 +29,8 @@ pub struct ScanOptions {
     /// Types a cluster scan could not list: `(group, kind, why)`. Rules that depend on one
     /// are marked incomplete in coverage, and their controls are never `pass`.
     pub unlisted: Vec<(String, String, String)>,
+    /// The objects are a whole cluster (a live scan or a snapshot), not a set of manifests.
+    pub whole_cluster: bool,
 }
 
 /// Maps a rule id or slug to its canonical id.
@@ -40,6 +42,17 @@ pub fn canonical_rule(id_or_slug: &str) -> Option<String> {
 pub fn scan(inputs: &[Input], options: &ScanOptions) -> Report {
     let start = Instant::now();
     let loaded = load(inputs, &options.load);
+    scan_loaded(loaded, options, start)
+}
+
+/// Scans what was loaded (files, a snapshot, a live cluster's objects), keeping the load's
+/// diagnostics first.
+pub fn scan_loaded(
+    mut loaded: palisade_inventory::Loaded,
+    options: &ScanOptions,
+    start: Instant,
+) -> Report {
+    loaded.inventory.complete = options.whole_cluster;
     let mut report = scan_inventory(&loaded.inventory, options);
     let mut diagnostics = loaded.diagnostics;
     diagnostics.append(&mut report.diagnostics);

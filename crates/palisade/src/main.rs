@@ -1,6 +1,7 @@
 //! The `palisade` command line: argument parsing, wiring and exit codes. Everything it does is
 //! a call into the library crates.
 
+mod cluster_cmd;
 mod rbac_cmd;
 
 use std::io::{IsTerminal, Write};
@@ -44,46 +45,36 @@ enum Command {
     /// RBAC analysis: who-can, access, escalation paths, roles from audit logs.
     #[command(subcommand)]
     Rbac(rbac_cmd::RbacCommand),
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum DiagnosticThreshold {
-    Error,
-    Warning,
+    /// Read a live cluster into a snapshot file, to scan offline (`scan --snapshot`).
+    Snapshot(cluster_cmd::SnapshotArgs),
+    /// Compare manifests with a cluster or snapshot: missing and extra objects, changed fields
+    /// (classified by security relevance, attributed by managedFields) and findings that exist
+    /// only in the cluster.
+    Drift(DriftArgs),
 }
 
 #[derive(Args)]
-pub(crate) struct LoadArgs {
-    /// Files, directories (searched recursively for .yaml, .yml, .json) or `-` for stdin.
-    #[arg(required = true, value_name = "PATH")]
-    pub(crate) paths: Vec<String>,
-    /// Largest file (or rendered output) read, in MiB.
-    #[arg(
-        long,
-        env = "PALISADE_MAX_FILE_SIZE_MB",
-        default_value_t = 64,
-        value_name = "MIB"
-    )]
-    pub(crate) max_file_size_mb: u64,
-    /// Scan files in Kustomize directories one by one instead of rendering them.
-    #[arg(long, env = "PALISADE_NO_KUSTOMIZE")]
-    pub(crate) no_kustomize: bool,
-    /// Do not render Helm charts.
-    #[arg(long, env = "PALISADE_NO_HELM")]
-    pub(crate) no_helm: bool,
-}
-
-#[derive(Args)]
-struct ScanArgs {
+struct DriftArgs {
     #[command(flatten)]
     load: LoadArgs,
+    /// The live side: a snapshot file (or a `kubectl get -o json` List).
+    #[arg(long, value_name = "FILE", conflicts_with = "cluster")]
+    snapshot: Option<PathBuf>,
+    /// The live side: the cluster of the kubeconfig context.
+    #[arg(long)]
+    cluster: bool,
+    #[command(flatten)]
+    cluster_args: cluster_cmd::ClusterArgs,
+    /// The namespace manifests without one are compared in.
+    #[arg(long, default_value = "default", value_name = "NS")]
+    default_namespace: String,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// Output and exit-code flags shared by `scan` and `drift`.
+#[derive(Args)]
+struct OutputArgs {
     /// Output format, optionally with a file: `table`, `json`, `sarif`, `junit`, or `FORMAT=FILE`.
     /// Repeat for several (`-o sarif=out.sarif -o table`). Default: `table` on a terminal,
     /// `json` otherwise.
@@ -106,11 +97,64 @@ struct ScanArgs {
         value_name = "SEVERITY"
     )]
     fail_on: String,
-    /// Also exit 1 when diagnostics at this level or worse exist (input that could not be
-    /// parsed or evaluated). `--fail-on-diagnostics` alone means `error`; `=warning` also counts
-    /// warnings.
+    /// Also exit 1 when diagnostics at this level or worse exist. `--fail-on-diagnostics`
+    /// alone means `error`; `=warning` also counts warnings.
     #[arg(long, env = "PALISADE_FAIL_ON_DIAGNOSTICS", value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "error", value_name = "LEVEL")]
     fail_on_diagnostics: Option<DiagnosticThreshold>,
+    /// Colours in the table output.
+    #[arg(long, env = "PALISADE_COLOR", value_enum, default_value = "auto")]
+    color: ColorChoice,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DiagnosticThreshold {
+    Error,
+    Warning,
+}
+
+#[derive(Args)]
+pub(crate) struct LoadArgs {
+    /// Files, directories (searched recursively for .yaml, .yml, .json) or `-` for stdin.
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<String>,
+    /// Largest file (or rendered output) read, in MiB.
+    #[arg(
+        long,
+        env = "PALISADE_MAX_FILE_SIZE_MB",
+        default_value_t = 64,
+        value_name = "MIB"
+    )]
+    pub(crate) max_file_size_mb: u64,
+    /// Scan files in Kustomize directories one by one instead of rendering them.
+    #[arg(long, env = "PALISADE_NO_KUSTOMIZE")]
+    pub(crate) no_kustomize: bool,
+    /// Do not render Helm charts.
+    #[arg(long, env = "PALISADE_NO_HELM")]
+    pub(crate) no_helm: bool,
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    #[command(flatten)]
+    load: LoadArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// Scan a snapshot file (from `palisade snapshot`, or a `kubectl get -o json` List)
+    /// instead of manifests.
+    #[arg(long, value_name = "FILE", conflicts_with = "cluster")]
+    snapshot: Option<PathBuf>,
+    /// Scan the live cluster of the kubeconfig context instead of manifests.
+    #[arg(long)]
+    cluster: bool,
+    #[command(flatten)]
+    cluster_args: cluster_cmd::ClusterArgs,
     /// Configuration file (suppressions, disabled rules). Default: ./palisade.toml if present.
     #[arg(long, env = "PALISADE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
@@ -133,9 +177,6 @@ struct ScanArgs {
         value_name = "IDS"
     )]
     skip_rules: Vec<String>,
-    /// Colours in the table output.
-    #[arg(long, env = "PALISADE_COLOR", value_enum, default_value = "auto")]
-    color: ColorChoice,
     /// Evaluate one framework: run only the rules that cover it and report a verdict per
     /// control (`cis`, `nsa`, `pss`, `pss-baseline`, `pss-restricted`, `mitre`).
     #[arg(long, env = "PALISADE_FRAMEWORK", value_parser = parse_profile, value_name = "FRAMEWORK")]
@@ -181,6 +222,8 @@ fn main() -> ExitCode {
         Command::Rules(args) => run_rules(&args),
         Command::Inventory(args) => run_inventory(&args),
         Command::Rbac(command) => rbac_cmd::run(command),
+        Command::Snapshot(args) => cluster_cmd::run_snapshot(&args),
+        Command::Drift(args) => run_drift(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -192,6 +235,9 @@ fn main() -> ExitCode {
 }
 
 pub(crate) fn inputs(load: &LoadArgs) -> Result<(Vec<Input>, LoadOptions)> {
+    if load.paths.is_empty() {
+        bail!("no PATH given: name files or directories, or `-` for standard input");
+    }
     let mut inputs = Vec::new();
     for path in &load.paths {
         if path == "-" {
@@ -237,7 +283,7 @@ fn parse_output(spec: &str) -> Result<(Format, Option<PathBuf>)> {
 
 /// Writes to a temporary file next to `path`, then renames it, so an interrupted run never
 /// leaves a truncated report behind.
-fn write_file(
+pub(crate) fn write_file(
     path: &Path,
     render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
@@ -267,16 +313,19 @@ fn write_file(
     result
 }
 
-fn run_scan(args: ScanArgs) -> Result<u8> {
-    let (inputs, load) = inputs(&args.load)?;
-    let fail_on = match args.fail_on.to_ascii_lowercase().as_str() {
+fn parse_fail_on(text: &str) -> Result<Option<Severity>> {
+    Ok(match text.to_ascii_lowercase().as_str() {
         "none" | "never" => None,
         other => Some(
             other
                 .parse::<Severity>()
                 .map_err(|e| anyhow::anyhow!("--fail-on: {e}"))?,
         ),
-    };
+    })
+}
+
+/// The scan options common to manifests, snapshots and clusters.
+fn scan_options(args: &ScanArgs, load: LoadOptions) -> Result<ScanOptions> {
     let canonical = |id: &str| palisade_scan::scan::canonical_rule(id);
     let config = match (&args.config, args.no_config) {
         (_, true) => Config::default(),
@@ -286,7 +335,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         }
         (None, false) => Config::default(),
     };
-    let options = ScanOptions {
+    Ok(ScanOptions {
         load,
         config,
         only_rules: canonical_list(&args.rules)?,
@@ -294,8 +343,120 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         today: None,
         framework: args.framework,
         unlisted: Vec::new(),
-    };
+        whole_cluster: false,
+    })
+}
 
+/// Load options for a snapshot file: snapshots of large clusters exceed the manifest limit.
+fn snapshot_load_options() -> LoadOptions {
+    LoadOptions {
+        limits: Limits {
+            max_file_bytes: 4 << 30,
+            ..Limits::default()
+        },
+        ..LoadOptions::default()
+    }
+}
+
+/// The live side of a snapshot file: its objects and the types it could not list.
+fn snapshot_unlisted(file: &Path) -> Result<Vec<(String, String, String)>> {
+    Ok(match palisade_snapshot::format::read_header(file)? {
+        palisade_snapshot::format::Dump::Snapshot(header) => cluster_cmd::unlisted(&header),
+        palisade_snapshot::format::Dump::List => Vec::new(),
+    })
+}
+
+fn run_scan(args: ScanArgs) -> Result<u8> {
+    let start = std::time::Instant::now();
+    // Check the output flags before any work.
+    let outputs = outputs(&args.output)?;
+    let report = if let Some(file) = &args.snapshot {
+        let mut options = scan_options(&args, snapshot_load_options())?;
+        options.unlisted = snapshot_unlisted(file)?;
+        options.whole_cluster = true;
+        palisade_scan::scan(&[Input::Path(file.clone())], &options)
+    } else if args.cluster {
+        let Some(snapshot) = cluster_cmd::capture_cluster(&args.cluster_args)? else {
+            eprintln!("palisade: interrupted; nothing written");
+            return Ok(130);
+        };
+        let mut options = scan_options(&args, snapshot_load_options())?;
+        options.unlisted = cluster_cmd::unlisted(&snapshot.header);
+        options.whole_cluster = true;
+        let name = format!(
+            "cluster:{}",
+            snapshot
+                .header
+                .metadata
+                .context
+                .as_deref()
+                .unwrap_or("current")
+        );
+        let loaded = cluster_cmd::load_snapshot(&snapshot, &name)?;
+        palisade_scan::scan_loaded(loaded, &options, start)
+    } else {
+        let (inputs, load) = inputs(&args.load)?;
+        let options = scan_options(&args, load)?;
+        palisade_scan::scan(&inputs, &options)
+    };
+    emit(&report, &args.output, &outputs)
+}
+
+fn run_drift(args: DriftArgs) -> Result<u8> {
+    let outputs = outputs(&args.output)?;
+    let (inputs, load) = inputs(&args.load)?;
+    let desired = palisade_inventory::load(&inputs, &load);
+    let options = ScanOptions {
+        load: LoadOptions::default(),
+        config: Config::default(),
+        only_rules: Vec::new(),
+        skip_rules: Vec::new(),
+        today: None,
+        framework: None,
+        unlisted: Vec::new(),
+        whole_cluster: false,
+    };
+    let live = if let Some(file) = &args.snapshot {
+        palisade_snapshot::format::read_header(file)?;
+        palisade_inventory::load(&[Input::Path(file.clone())], &snapshot_load_options())
+    } else if args.cluster {
+        let Some(snapshot) = cluster_cmd::capture_cluster(&args.cluster_args)? else {
+            eprintln!("palisade: interrupted; nothing written");
+            return Ok(130);
+        };
+        let name = format!(
+            "cluster:{}",
+            snapshot
+                .header
+                .metadata
+                .context
+                .as_deref()
+                .unwrap_or("current")
+        );
+        cluster_cmd::load_snapshot(&snapshot, &name)?
+    } else {
+        bail!("drift needs the live side: --snapshot FILE or --cluster");
+    };
+    let drift_options = palisade_snapshot::drift::DriftOptions {
+        default_namespace: args.default_namespace.clone(),
+    };
+    let mut report = palisade_scan::drift::drift_report(
+        &desired.inventory,
+        &live.inventory,
+        &options,
+        &drift_options,
+    );
+    report.diagnostics = desired.diagnostics;
+    report.diagnostics.extend(live.diagnostics);
+    report.recount();
+    emit(&report, &args.output, &outputs)
+}
+
+type Outputs = Vec<(Format, Option<PathBuf>)>;
+
+/// The outputs asked for, checked before any work.
+fn outputs(args: &OutputArgs) -> Result<Outputs> {
+    parse_fail_on(&args.fail_on)?;
     let stdout_is_tty = std::io::stdout().is_terminal();
     let mut outputs = Vec::new();
     for spec in &args.outputs {
@@ -328,10 +489,14 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     if outputs.iter().filter(|(_, f)| f.is_none()).count() > 1 {
         bail!("several outputs would go to stdout; name their files with -o FORMAT=FILE");
     }
+    Ok(outputs)
+}
 
-    let report = palisade_scan::scan(&inputs, &options);
-
-    for (format, file) in &outputs {
+/// Writes the report in every format asked for, and gives the exit code.
+fn emit(report: &Report, args: &OutputArgs, outputs: &Outputs) -> Result<u8> {
+    let fail_on = parse_fail_on(&args.fail_on)?;
+    let stdout_is_tty = std::io::stdout().is_terminal();
+    for (format, file) in outputs {
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -342,19 +507,19 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         let write_options = WriteOptions { color, fail_on };
         match file {
             Some(path) => write_file(path, |out| {
-                palisade_report::write(*format, &report, write_options, out)
+                palisade_report::write(*format, report, write_options, out)
             })?,
             None => {
                 // Stdout is line-buffered; a multi-megabyte report would cost one write call per
                 // line without this buffer.
                 let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-                palisade_report::write(*format, &report, write_options, &mut out)
+                palisade_report::write(*format, report, write_options, &mut out)
                     .context("cannot write to stdout")?;
                 out.flush().context("cannot write to stdout")?;
             }
         }
     }
-    Ok(exit_code(&report, fail_on, args.fail_on_diagnostics))
+    Ok(exit_code(report, fail_on, args.fail_on_diagnostics))
 }
 
 fn exit_code(

@@ -1,0 +1,227 @@
+//! `palisade drift` as a report: each difference between the manifests and the cluster becomes
+//! a finding (so every output format and `--fail-on` work), and findings that exist only on the
+//! live object (someone made a pod privileged by hand) are reported with their rule.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use palisade_core::fingerprint::fingerprint;
+use palisade_core::report::{SCHEMA_VERSION, Summary, ToolInfo};
+use palisade_core::{Finding, JsonPointer, Report, RuleMeta, Severity};
+use palisade_inventory::Inventory;
+use palisade_snapshot::drift::{Change, DriftOptions, compare};
+
+use crate::scan::{ScanOptions, scan_inventory};
+
+fn meta(
+    id: &'static str,
+    slug: &'static str,
+    title: &'static str,
+    severity: Severity,
+    docs: &'static str,
+    remediation: &'static str,
+) -> RuleMeta {
+    RuleMeta {
+        id: Cow::Borrowed(id),
+        slug: Cow::Borrowed(slug),
+        title: Cow::Borrowed(title),
+        severity,
+        controls: Cow::Borrowed(&[]),
+        remediation: Cow::Borrowed(remediation),
+        docs: Cow::Borrowed(docs),
+    }
+}
+
+/// The drift "rules" (kinds of difference).
+pub fn drift_rules() -> Vec<RuleMeta> {
+    vec![
+        meta(
+            "DRIFT001",
+            "missing-in-cluster",
+            "Object in the manifests is missing in the cluster",
+            Severity::Medium,
+            "## What it checks\nObjects of the manifests that the cluster does not have (by group, kind, namespace and name).\n\n## Why it matters\nA missing NetworkPolicy, Role or PodDisruptionBudget is a control that is not enforced.\n",
+            "Apply the manifests, or remove the object from Git if it is obsolete.",
+        ),
+        meta(
+            "DRIFT002",
+            "not-in-manifests",
+            "Object in the cluster is not in the manifests",
+            Severity::Medium,
+            "## What it checks\nObjects in the cluster, of a kind and namespace the manifests manage, that the manifests do not define (objects the cluster creates itself are ignored).\n\n## Why it matters\nObjects created by hand escape review: a debug pod, an extra RoleBinding, a second Service.\n",
+            "Add the object to Git, or delete it from the cluster.",
+        ),
+        meta(
+            "DRIFT003",
+            "field-drift",
+            "Field differs between the manifests and the cluster",
+            Severity::Low,
+            "## What it checks\nFields whose live value differs from the manifest's, ignoring what the API server fills in (defaults, status, server metadata). Severity follows the field: security contexts, RBAC rules, images, host namespaces, NetworkPolicy specs and Service types are high; environment, ports and volumes medium; replicas and annotations low. `managedFields` names who changed it.\n\n## Why it matters\nA hand edit is an unreviewed change and, for security fields, often the first sign of tampering.\n",
+            "Revert the live change (re-apply the manifests) or bring it into Git through review.",
+        ),
+    ]
+}
+
+fn show(value: &Option<serde_json::Value>) -> String {
+    match value {
+        None => "(absent)".into(),
+        Some(v) => {
+            let text = v.to_string();
+            if text.chars().count() > 80 {
+                format!("{}...", text.chars().take(80).collect::<String>())
+            } else {
+                text
+            }
+        }
+    }
+}
+
+/// Compares `desired` with `live` and reports the differences and the live-only findings.
+pub fn drift_report(
+    desired: &Inventory,
+    live: &Inventory,
+    options: &ScanOptions,
+    drift: &DriftOptions,
+) -> Report {
+    let drifts = compare(desired, live, drift);
+    let rules = drift_rules();
+    let mut findings = Vec::new();
+    for d in &drifts {
+        let (rule, severity, path, message, on_live) = match &d.change {
+            Change::MissingInCluster => (
+                &rules[0],
+                rules[0].severity,
+                JsonPointer::root(),
+                format!(
+                    "{} {} is in the manifests but not in the cluster",
+                    d.object.kind,
+                    d.object.display_name()
+                ),
+                false,
+            ),
+            Change::NotInManifests => (
+                &rules[1],
+                rules[1].severity,
+                JsonPointer::root(),
+                format!(
+                    "{} {} is in the cluster but not in the manifests",
+                    d.object.kind,
+                    d.object.display_name()
+                ),
+                true,
+            ),
+            Change::Field(f) => {
+                let what = match (&f.desired, &f.live) {
+                    (Some(_), None) => format!(
+                        "{} is set in the manifests but absent in the cluster ({})",
+                        f.path,
+                        show(&f.desired)
+                    ),
+                    (None, Some(_)) => {
+                        format!("{} was added in the cluster: {}", f.path, show(&f.live))
+                    }
+                    _ => format!(
+                        "{} is {} in the cluster, {} in the manifests",
+                        f.path,
+                        show(&f.live),
+                        show(&f.desired)
+                    ),
+                };
+                let by = f
+                    .manager
+                    .as_ref()
+                    .map(|m| {
+                        format!(
+                            "; changed by {} ({}{})",
+                            m.manager,
+                            m.operation,
+                            m.time
+                                .as_ref()
+                                .map(|t| format!(" at {t}"))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .unwrap_or_default();
+                (
+                    &rules[2],
+                    f.relevance,
+                    f.path.clone(),
+                    format!("{what}{by}"),
+                    true,
+                )
+            }
+        };
+        let (inventory, index) = if on_live {
+            (live, d.live)
+        } else {
+            (desired, d.desired)
+        };
+        let Some(index) = index else { continue };
+        let object = &inventory.objects[index];
+        let location = palisade_rules::engine::locate(inventory, object, &path);
+        findings.push(Finding {
+            rule: rule.id.clone(),
+            severity,
+            title: rule.title.clone(),
+            message,
+            object: d.object.clone(),
+            location,
+            controls: Cow::Borrowed(&[]),
+            fingerprint: fingerprint(&rule.id, &d.object, &path),
+            suppressed: None,
+            remediation: rule.remediation.clone(),
+            affected: Vec::new(),
+        });
+    }
+    // Findings of the live objects that the manifests do not have.
+    let desired_report = scan_inventory(desired, options);
+    let live_report = scan_inventory(live, options);
+    let key = |f: &Finding| {
+        (
+            f.rule.to_string(),
+            f.object.identity_key(),
+            f.location.path.to_string(),
+        )
+    };
+    let known: HashSet<(String, String, String)> =
+        desired_report.findings.iter().map(key).collect();
+    let desired_objects: HashSet<String> = desired
+        .objects
+        .iter()
+        .map(|o| o.id.identity_key())
+        .collect();
+    for mut f in live_report.findings.into_iter() {
+        if desired_objects.contains(&f.object.identity_key()) && !known.contains(&key(&f)) {
+            f.message = format!("only in the cluster, not in the manifests: {}", f.message);
+            findings.push(f);
+        }
+    }
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.object.cmp(&b.object))
+            .then_with(|| a.location.path.cmp(&b.location.path))
+    });
+    let mut rule_metas = rules;
+    rule_metas.extend(live_report.rules);
+    let mut report = Report {
+        schema_version: SCHEMA_VERSION,
+        tool: ToolInfo {
+            name: "palisade".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        summary: Summary {
+            files: desired.sources.len() + live.sources.len(),
+            ..Summary::default()
+        },
+        findings,
+        diagnostics: Vec::new(),
+        compliance: None,
+        coverage: live_report.coverage,
+        rules: rule_metas,
+        objects: live_report.objects,
+        evaluations: Vec::new(),
+    };
+    report.recount();
+    report
+}

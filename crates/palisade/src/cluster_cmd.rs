@@ -1,0 +1,187 @@
+//! Live cluster access for `scan --cluster`, `snapshot` and `drift --cluster`: flags, the
+//! async runtime, progress on a terminal, the overall timeout and Ctrl-C.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use palisade_cluster::{CaptureOptions, Progress, capture};
+use palisade_snapshot::Snapshot;
+
+/// Which cluster, and how to read it.
+#[derive(Args, Clone)]
+pub struct ClusterArgs {
+    /// Kubeconfig file (default: `KUBECONFIG`, which may list several files, else
+    /// ~/.kube/config, else the in-cluster service account).
+    #[arg(long, env = "PALISADE_KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Read only these namespaces (repeatable); cluster-scoped types are always read.
+    #[arg(
+        short = 'n',
+        long = "namespace",
+        value_name = "NS",
+        conflicts_with = "all_namespaces"
+    )]
+    pub namespaces: Vec<String>,
+    /// Read every namespace (the default).
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Give up after this many seconds in all (no partial output is written).
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub timeout: u64,
+    /// Longest time one API request may take, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub request_timeout: u64,
+    /// Lists in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Also read Secret values (by default only their metadata and key names are read).
+    #[arg(long)]
+    pub include_secret_values: bool,
+}
+
+/// A progress bar on a terminal; nothing otherwise.
+struct Bar {
+    bar: Option<indicatif::ProgressBar>,
+    objects: std::sync::atomic::AtomicUsize,
+    errors: std::sync::atomic::AtomicUsize,
+}
+
+impl Progress for Bar {
+    fn discovered(&self, types: usize) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(types as u64);
+        }
+    }
+
+    fn listed(&self, resource: &str, objects: usize, failed: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let total = self.objects.fetch_add(objects, Relaxed) + objects;
+        let errors = self.errors.fetch_add(usize::from(failed), Relaxed) + usize::from(failed);
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+            bar.set_message(format!(
+                "{total} objects, {errors} errors; last: {resource}"
+            ));
+        }
+    }
+}
+
+/// Reads the cluster. Exits with an error naming the context and endpoint when it cannot be
+/// reached; returns `None` when interrupted with Ctrl-C.
+pub fn capture_cluster(args: &ClusterArgs) -> Result<Option<Snapshot>> {
+    let options = CaptureOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+        namespaces: args.namespaces.clone(),
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        concurrency: args.concurrency.max(1),
+        page_size: 500,
+        secret_values: args.include_secret_values,
+    };
+    if args.include_secret_values {
+        eprintln!(
+            "palisade: warning: --include-secret-values reads Secret values; the snapshot will contain them"
+        );
+    }
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} reading cluster {pos}/{len} types {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    });
+    let progress = Arc::new(Bar {
+        bar: bar.clone(),
+        objects: 0.into(),
+        errors: 0.into(),
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let overall = Duration::from_secs(args.timeout.max(1));
+    let result = runtime.block_on(async {
+        tokio::select! {
+            r = tokio::time::timeout(overall, capture(&options, progress)) => Some(r),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    match result {
+        None => Ok(None),
+        Some(Err(_)) => bail!(
+            "the cluster was not read within --timeout {} s",
+            args.timeout
+        ),
+        Some(Ok(Err(e))) => Err(e.into()),
+        Some(Ok(Ok(snapshot))) => Ok(Some(snapshot)),
+    }
+}
+
+/// The objects of a snapshot as an inventory, named after the context.
+pub fn load_snapshot(snapshot: &Snapshot, name: &str) -> Result<palisade_inventory::Loaded> {
+    let mut bytes = Vec::new();
+    snapshot.write(&mut bytes)?;
+    let text = String::from_utf8(bytes).context("snapshot is not UTF-8")?;
+    Ok(palisade_inventory::load_text(
+        name,
+        &text,
+        &palisade_inventory::Limits {
+            max_file_bytes: u64::MAX,
+            ..palisade_inventory::Limits::default()
+        },
+    ))
+}
+
+/// Types that could not be listed, as the scan options want them.
+pub fn unlisted(header: &palisade_snapshot::SnapshotHeader) -> Vec<(String, String, String)> {
+    header
+        .errors
+        .iter()
+        .map(|e| (e.group.clone(), e.kind.clone(), e.describe()))
+        .collect()
+}
+
+/// `palisade snapshot`.
+#[derive(Args)]
+pub struct SnapshotArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Where to write the snapshot (JSON).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: PathBuf,
+}
+
+pub fn run_snapshot(args: &SnapshotArgs) -> Result<u8> {
+    let Some(snapshot) = capture_cluster(&args.cluster)? else {
+        eprintln!("palisade: interrupted; nothing written");
+        return Ok(130);
+    };
+    crate::write_file(&args.output, |out| snapshot.write(out))?;
+    eprintln!(
+        "palisade: wrote {} objects of {} types to {}; {} types could not be listed{}",
+        snapshot.items.len(),
+        snapshot.header.resources.len(),
+        args.output.display(),
+        snapshot.header.errors.len(),
+        if snapshot.header.errors.is_empty() {
+            ""
+        } else {
+            " (see `errors` in the file)"
+        }
+    );
+    Ok(0)
+}
