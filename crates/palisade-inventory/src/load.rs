@@ -578,12 +578,125 @@ fn looks_templated(text: &str) -> bool {
     text.contains("{{")
 }
 
+/// Above this size a JSON document (a cluster snapshot, a `kubectl get -o json` dump) is read
+/// with the JSON parser: one document of hundreds of thousands of objects would otherwise
+/// count as one document against the node limit, and the JSON parser needs far less memory.
+const LARGE_JSON_BYTES: usize = 8 << 20;
+
+/// Reads a large JSON document of objects. Every node of an item gets the item's position:
+/// its own line in Palisade snapshots (one item per line), the document's start otherwise.
+/// `None` when the text is not JSON (it is then read as YAML, which reports the problem).
+fn large_json(path: &str, rendered_by: Option<&'static str>, text: &str, limits: &Limits) -> Option<UnitResult> {
+    let value: Value = serde_json::from_str(text).ok()?;
+    let mut result = UnitResult {
+        source: Some(Source { path: path.to_string(), rendered_by }),
+        ..UnitResult::default()
+    };
+    let Value::Object(mut map) = value else {
+        result.skipped += 1;
+        return Some(result);
+    };
+    let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+    let api = map.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string();
+    let items = match map.remove("items") {
+        Some(Value::Array(items)) if kind.ends_with("List") || kind == SNAPSHOT_KIND => items,
+        other => {
+            if let Some(items) = other {
+                map.insert("items".into(), items);
+            }
+            let value = Value::Object(map);
+            let spans = Spans::uniform(&value, crate::spans::Pos { line: 1, column: 1 });
+            add_document(&mut result, path, value, spans, 0);
+            return Some(result);
+        }
+    };
+    if kind == SNAPSHOT_KIND && api != SNAPSHOT_API_VERSION {
+        add_document(&mut result, path, serde_json::json!({"apiVersion": api, "kind": kind, "items": []}), Spans::uniform(&Value::Null, crate::spans::Pos { line: 1, column: 1 }), 0);
+        return Some(result);
+    }
+    // Palisade snapshots write `"items": [` on its own line and one item per line.
+    let first_item_line = text
+        .find("\n\"items\": [\n")
+        .map(|at| text[..at].matches('\n').count() as u32 + 3);
+    let item_kind = kind.strip_suffix("List").unwrap_or_default().to_string();
+    // Controllers with a pod template, by uid: what they control is judged on them.
+    let controllers: std::collections::HashSet<String> = if limits.slim_snapshots {
+        let kinds: Vec<(&str, &str)> = crate::podspec::pod_spec_kinds().collect();
+        items
+            .iter()
+            .filter(|item| {
+                let kind = item.get("kind").and_then(Value::as_str).unwrap_or_default();
+                let group = item
+                    .get("apiVersion")
+                    .and_then(Value::as_str)
+                    .and_then(|a| a.split_once('/').map(|(g, _)| g))
+                    .unwrap_or_default();
+                kinds.contains(&(group, kind))
+            })
+            .filter_map(|item| item.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string))
+            .collect()
+    } else {
+        std::collections::HashSet::new()
+    };
+    for (i, mut item) in items.into_iter().enumerate() {
+        if let Value::Object(item_map) = &mut item
+            && !item_kind.is_empty()
+            && !item_map.contains_key("kind")
+        {
+            item_map.insert("kind".into(), Value::String(item_kind.clone()));
+            item_map.insert("apiVersion".into(), Value::String(api.clone()));
+        }
+        let line = first_item_line.map_or(1, |l| l + i as u32);
+        if limits.slim_snapshots {
+            let controlled = item
+                .pointer("/metadata/ownerReferences")
+                .and_then(Value::as_array)
+                .and_then(|refs| refs.iter().find(|r| r.get("controller").and_then(Value::as_bool) == Some(true)))
+                .and_then(|owner| owner.get("uid").and_then(Value::as_str))
+                .is_some_and(|uid| controllers.contains(uid));
+            if let Some(map) = item.as_object_mut() {
+                if let Some(metadata) = map.get_mut("metadata").and_then(Value::as_object_mut) {
+                    metadata.remove("managedFields");
+                }
+                if controlled {
+                    map.remove("spec");
+                    map.remove("status");
+                }
+            }
+        }
+        if crate::spans::count_nodes(&item) > limits.max_nodes {
+            result.diagnostics.push(
+                Diagnostic::new(DiagnosticLevel::Error, "limit-exceeded", format!("/items/{i} has more than {} nodes; skipped", limits.max_nodes))
+                    .in_file(path)
+                    .at(line, 1),
+            );
+            continue;
+        }
+        let spans = Spans::uniform(&item, crate::spans::Pos { line, column: 1 });
+        match Object::from_value(item, spans, 0, 0) {
+            Some(object) => result.objects.push(object),
+            None => result.diagnostics.push(
+                Diagnostic::new(DiagnosticLevel::Warning, "not-an-object", format!("/items/{i} of {kind} has no apiVersion or kind; skipped"))
+                    .in_file(path)
+                    .at(line, 1),
+            ),
+        }
+    }
+    Some(result)
+}
+
 fn objects_from_text(
     path: &str,
     rendered_by: Option<&'static str>,
     text: &str,
     limits: &Limits,
 ) -> UnitResult {
+    if text.len() > LARGE_JSON_BYTES
+        && text.trim_start().starts_with('{')
+        && let Some(result) = large_json(path, rendered_by, text, limits)
+    {
+        return result;
+    }
     let stream = parse_stream(text, limits);
     let mut result = UnitResult {
         source: Some(Source {

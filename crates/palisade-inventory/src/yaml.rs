@@ -34,6 +34,11 @@ pub struct Limits {
     /// Most nodes in one document, counting each alias as the size of what it expands to
     /// (default 2,000,000).
     pub max_nodes: usize,
+    /// For scanning large JSON dumps (cluster snapshots): drop `metadata.managedFields` (often
+    /// a third of a live object, read only by drift), and the spec and status of Pods and
+    /// ReplicaSets whose controller is in the same dump (they are judged on the controller,
+    /// and only their names are reported).
+    pub slim_snapshots: bool,
 }
 
 impl Default for Limits {
@@ -42,6 +47,7 @@ impl Default for Limits {
             max_file_bytes: 64 * 1024 * 1024,
             max_depth: 128,
             max_nodes: 2_000_000,
+            slim_snapshots: false,
         }
     }
 }

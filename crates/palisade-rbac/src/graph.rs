@@ -570,6 +570,11 @@ fn exposed_workloads(policy: &Policy, inventory: &Inventory) -> Vec<(usize, Stri
                 });
         }
     }
+    // Selectors by namespace, so each workload meets only its namespace's Services.
+    let mut by_namespace: HashMap<&str, Vec<&(String, String, &serde_json::Map<String, Value>)>> = HashMap::new();
+    for entry in &selectors {
+        by_namespace.entry(entry.0.as_str()).or_default().push(entry);
+    }
     let mut out = Vec::new();
     for (w, workload) in policy.workloads.iter().enumerate() {
         let object = &inventory.objects[workload.object];
@@ -580,9 +585,9 @@ fn exposed_workloads(policy: &Policy, inventory: &Inventory) -> Vec<(usize, Stri
             .value
             .pointer(&format!("{}/labels", pod.metadata_pointer))
             .and_then(Value::as_object);
-        for (ns, name, selector) in &selectors {
-            if *ns == workload.namespace
-                && map_selector_matches(selector, labels)
+        for (_, name, selector) in by_namespace.get(workload.namespace.as_str()).into_iter().flatten() {
+            let ns = &workload.namespace;
+            if map_selector_matches(selector, labels)
                 && let Some(why) = exposed_services.get(&(ns.clone(), name.clone()))
             {
                 out.push((w, why.clone()));

@@ -271,6 +271,11 @@ impl Policy {
         }
         policy.add_default_cluster_roles();
         policy.aggregate(inventory, &aggregation);
+        let automount: HashMap<(String, String), Option<bool>> = policy
+            .service_accounts
+            .iter()
+            .map(|sa| ((sa.namespace.clone(), sa.name.clone()), sa.automount))
+            .collect();
         for (index, object) in inventory.objects.iter().enumerate() {
             let id = &object.id;
             if id.group() == RBAC_GROUP
@@ -282,7 +287,10 @@ impl Policy {
                         .insert(index, policy.bindings.len());
                     policy.bindings.push(binding);
                 }
-            } else if let Some(pod) = pod_spec(object) {
+            } else if let Some(pod) = pod_spec(object)
+                // Pods and ReplicaSets of a controller in the inventory run as it does.
+                && inventory.controller_of(index).is_none()
+            {
                 let namespace = namespace_of(object);
                 let spec = pod.value;
                 let service_account = spec
@@ -292,11 +300,10 @@ impl Policy {
                     .filter(|s| !s.is_empty())
                     .unwrap_or("default")
                     .to_string();
-                let account_setting = policy
-                    .service_accounts
-                    .iter()
-                    .find(|sa| sa.namespace == namespace && sa.name == service_account)
-                    .and_then(|sa| sa.automount);
+                let account_setting = automount
+                    .get(&(namespace.clone(), service_account.clone()))
+                    .copied()
+                    .flatten();
                 let token_mounted = spec
                     .get("automountServiceAccountToken")
                     .and_then(Value::as_bool)

@@ -10,6 +10,38 @@ use serde_json::{Map, Value};
 
 use crate::settings::RuleSettings;
 
+/// Objects by `(group, kind, name)`.
+struct NameIndex(HashMap<(String, String, String), Vec<usize>>);
+
+impl NameIndex {
+    fn build(inventory: &Inventory) -> NameIndex {
+        let mut map: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
+        for (i, o) in inventory.objects.iter().enumerate() {
+            if let Some(name) = &o.id.name {
+                map.entry((o.id.group().to_string(), o.id.kind.clone(), name.clone()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+        NameIndex(map)
+    }
+}
+
+/// Object indices by namespace.
+struct NamespaceIndex(HashMap<String, Vec<usize>>);
+
+impl NamespaceIndex {
+    fn build(inventory: &Inventory) -> NamespaceIndex {
+        let mut map: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, o) in inventory.objects.iter().enumerate() {
+            if let Some(ns) = &o.id.namespace {
+                map.entry(ns.clone()).or_default().push(i);
+            }
+        }
+        NamespaceIndex(map)
+    }
+}
+
 /// Models derived from the whole inventory, built on first use and shared (see
 /// [`Context::derived`]).
 #[derive(Default)]
@@ -81,6 +113,26 @@ impl<'a> Context<'a> {
     /// shared by every rule and object that asks for it.
     pub fn derived<T: Any + Send + Sync>(&self, build: fn(&Inventory) -> T) -> Arc<T> {
         self.derived.get_or_build(self.inventory, build)
+    }
+
+    /// Objects of `(group, kind)` named `name`, through an index built once per evaluation.
+    pub fn objects_named(&self, group: &str, kind: &str, name: &str) -> Vec<&'a Object> {
+        let index = self.derived(NameIndex::build);
+        let inventory = self.inventory;
+        index
+            .0
+            .get(&(group.to_string(), kind.to_string(), name.to_string()))
+            .map(|list| list.iter().map(|i| &inventory.objects[*i]).collect())
+            .unwrap_or_default()
+    }
+
+    /// Indices of the objects whose namespace is `namespace`, through an index built once.
+    pub fn objects_in_namespace(&self, namespace: &str) -> Vec<usize> {
+        self.derived(NamespaceIndex::build)
+            .0
+            .get(namespace)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Reports a finding at `path` (the offending field, or where a missing field belongs).

@@ -348,10 +348,12 @@ fn scan_options(args: &ScanArgs, load: LoadOptions) -> Result<ScanOptions> {
 }
 
 /// Load options for a snapshot file: snapshots of large clusters exceed the manifest limit.
-fn snapshot_load_options() -> LoadOptions {
+/// A scan does not need `managedFields` (drift does).
+fn snapshot_load_options(keep_managed_fields: bool) -> LoadOptions {
     LoadOptions {
         limits: Limits {
             max_file_bytes: 4 << 30,
+            slim_snapshots: !keep_managed_fields,
             ..Limits::default()
         },
         ..LoadOptions::default()
@@ -371,7 +373,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     // Check the output flags before any work.
     let outputs = outputs(&args.output)?;
     let report = if let Some(file) = &args.snapshot {
-        let mut options = scan_options(&args, snapshot_load_options())?;
+        let mut options = scan_options(&args, snapshot_load_options(false))?;
         options.unlisted = snapshot_unlisted(file)?;
         options.whole_cluster = true;
         palisade_scan::scan(&[Input::Path(file.clone())], &options)
@@ -380,7 +382,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
             eprintln!("palisade: interrupted; nothing written");
             return Ok(130);
         };
-        let mut options = scan_options(&args, snapshot_load_options())?;
+        let mut options = scan_options(&args, snapshot_load_options(false))?;
         options.unlisted = cluster_cmd::unlisted(&snapshot.header);
         options.whole_cluster = true;
         let name = format!(
@@ -418,7 +420,7 @@ fn run_drift(args: DriftArgs) -> Result<u8> {
     };
     let live = if let Some(file) = &args.snapshot {
         palisade_snapshot::format::read_header(file)?;
-        palisade_inventory::load(&[Input::Path(file.clone())], &snapshot_load_options())
+        palisade_inventory::load(&[Input::Path(file.clone())], &snapshot_load_options(true))
     } else if args.cluster {
         let Some(snapshot) = cluster_cmd::capture_cluster(&args.cluster_args)? else {
             eprintln!("palisade: interrupted; nothing written");

@@ -80,13 +80,12 @@ impl Check for NamespacePodSecurity {
         }
         // What the namespace's workloads satisfy, the worst first.
         let mut needs: BTreeMap<Level, Vec<String>> = BTreeMap::new();
-        for (index, object) in cx
-            .inventory
-            .objects
-            .iter()
-            .enumerate()
-            .filter(|(_, o)| o.id.namespace.as_deref() == Some(name))
-        {
+        for index in cx.objects_in_namespace(name) {
+            // Pods and ReplicaSets of a controller in the inventory are judged on it.
+            if cx.inventory.controller_of(index).is_some() {
+                continue;
+            }
+            let object = &cx.inventory.objects[index];
             if let Some((level, _)) = workload_level(cx.inventory, index) {
                 needs.entry(level).or_default().push(format!(
                     "{} {}",

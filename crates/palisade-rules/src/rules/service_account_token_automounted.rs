@@ -77,9 +77,9 @@ impl Check for ServiceAccountTokenAutomounted {
         }
         let account = service_account_name(cx);
         let declared = cx
-            .inventory
-            .of_kind("", "ServiceAccount")
-            .find(|sa| sa.id.name.as_deref() == Some(account) && cx.same_scope(sa));
+            .objects_named("", "ServiceAccount", account)
+            .into_iter()
+            .find(|sa| cx.same_scope(sa));
         let account_setting = declared
             .and_then(|sa| sa.value.get("automountServiceAccountToken"))
             .and_then(Value::as_bool);
