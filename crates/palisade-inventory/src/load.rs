@@ -583,104 +583,229 @@ fn looks_templated(text: &str) -> bool {
 /// count as one document against the node limit, and the JSON parser needs far less memory.
 const LARGE_JSON_BYTES: usize = 8 << 20;
 
-/// Reads a large JSON document of objects. Every node of an item gets the item's position:
-/// its own line in Palisade snapshots (one item per line), the document's start otherwise.
-/// `None` when the text is not JSON (it is then read as YAML, which reports the problem).
-fn large_json(path: &str, rendered_by: Option<&'static str>, text: &str, limits: &Limits) -> Option<UnitResult> {
-    let value: Value = serde_json::from_str(text).ok()?;
+/// Reads a large JSON document of objects, one item at a time so that the whole document is
+/// never held as one tree. Every node of an item gets the item's position: its own line in
+/// Palisade snapshots (one item per line), the document's start otherwise. `None` when the
+/// text is not JSON (it is then read as YAML, which reports the problem).
+fn large_json(
+    path: &str,
+    rendered_by: Option<&'static str>,
+    text: &str,
+    limits: &Limits,
+) -> Option<UnitResult> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
     let mut result = UnitResult {
-        source: Some(Source { path: path.to_string(), rendered_by }),
+        source: Some(Source {
+            path: path.to_string(),
+            rendered_by,
+        }),
         ..UnitResult::default()
     };
-    let Value::Object(mut map) = value else {
-        result.skipped += 1;
-        return Some(result);
-    };
-    let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
-    let api = map.get("apiVersion").and_then(Value::as_str).unwrap_or_default().to_string();
-    let items = match map.remove("items") {
-        Some(Value::Array(items)) if kind.ends_with("List") || kind == SNAPSHOT_KIND => items,
-        other => {
-            if let Some(items) = other {
-                map.insert("items".into(), items);
-            }
-            let value = Value::Object(map);
-            let spans = Spans::uniform(&value, crate::spans::Pos { line: 1, column: 1 });
-            add_document(&mut result, path, value, spans, 0);
-            return Some(result);
-        }
-    };
-    if kind == SNAPSHOT_KIND && api != SNAPSHOT_API_VERSION {
-        add_document(&mut result, path, serde_json::json!({"apiVersion": api, "kind": kind, "items": []}), Spans::uniform(&Value::Null, crate::spans::Pos { line: 1, column: 1 }), 0);
-        return Some(result);
-    }
-    // Palisade snapshots write `"items": [` on its own line and one item per line.
-    let first_item_line = text
-        .find("\n\"items\": [\n")
-        .map(|at| text[..at].matches('\n').count() as u32 + 3);
-    let item_kind = kind.strip_suffix("List").unwrap_or_default().to_string();
-    // Controllers with a pod template, by uid: what they control is judged on them.
+    // Pass 1 (when slimming): the uids of controllers with a pod template.
     let controllers: std::collections::HashSet<String> = if limits.slim_snapshots {
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        struct Meta {
+            uid: Option<String>,
+        }
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default, rename_all = "camelCase")]
+        struct Head {
+            api_version: String,
+            kind: String,
+            metadata: Meta,
+        }
+        #[derive(serde::Deserialize, Default)]
+        #[serde(default)]
+        struct Heads {
+            items: Vec<Head>,
+        }
+        let heads: Heads = serde_json::from_str(text).ok()?;
         let kinds: Vec<(&str, &str)> = crate::podspec::pod_spec_kinds().collect();
-        items
-            .iter()
-            .filter(|item| {
-                let kind = item.get("kind").and_then(Value::as_str).unwrap_or_default();
-                let group = item
-                    .get("apiVersion")
-                    .and_then(Value::as_str)
-                    .and_then(|a| a.split_once('/').map(|(g, _)| g))
-                    .unwrap_or_default();
-                kinds.contains(&(group, kind))
+        heads
+            .items
+            .into_iter()
+            .filter(|h| {
+                let group = h.api_version.split_once('/').map_or("", |(g, _)| g);
+                kinds.contains(&(group, h.kind.as_str()))
             })
-            .filter_map(|item| item.pointer("/metadata/uid").and_then(Value::as_str).map(str::to_string))
+            .filter_map(|h| h.metadata.uid)
             .collect()
     } else {
         std::collections::HashSet::new()
     };
-    for (i, mut item) in items.into_iter().enumerate() {
-        if let Value::Object(item_map) = &mut item
-            && !item_kind.is_empty()
-            && !item_map.contains_key("kind")
-        {
-            item_map.insert("kind".into(), Value::String(item_kind.clone()));
-            item_map.insert("apiVersion".into(), Value::String(api.clone()));
+    // Palisade snapshots write `"items": [` on its own line and one item per line.
+    let first_item_line = text
+        .find("\n\"items\": [\n")
+        .map(|at| text[..at].matches('\n').count() as u32 + 3);
+
+    struct Top<'r, 'c> {
+        path: &'r str,
+        result: &'r mut UnitResult,
+        limits: &'r Limits,
+        controllers: &'c std::collections::HashSet<String>,
+        first_item_line: Option<u32>,
+        api: Option<String>,
+        kind: Option<String>,
+        had_items: bool,
+    }
+
+    struct Items<'t, 'r, 'c>(&'t mut Top<'r, 'c>);
+
+    impl<'de> DeserializeSeed<'de> for Items<'_, '_, '_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_seq(self)
         }
-        let line = first_item_line.map_or(1, |l| l + i as u32);
-        if limits.slim_snapshots {
-            let controlled = item
-                .pointer("/metadata/ownerReferences")
-                .and_then(Value::as_array)
-                .and_then(|refs| refs.iter().find(|r| r.get("controller").and_then(Value::as_bool) == Some(true)))
-                .and_then(|owner| owner.get("uid").and_then(Value::as_str))
-                .is_some_and(|uid| controllers.contains(uid));
-            if let Some(map) = item.as_object_mut() {
-                if let Some(metadata) = map.get_mut("metadata").and_then(Value::as_object_mut) {
-                    metadata.remove("managedFields");
+    }
+
+    impl<'de> Visitor<'de> for Items<'_, '_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of objects")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let top = self.0;
+            let item_kind = top
+                .kind
+                .as_deref()
+                .and_then(|k| k.strip_suffix("List"))
+                .unwrap_or_default()
+                .to_string();
+            let unsupported = top.kind.as_deref() == Some(SNAPSHOT_KIND)
+                && top.api.as_deref() != Some(SNAPSHOT_API_VERSION);
+            let mut i = 0usize;
+            while let Some(mut item) = seq.next_element::<Value>()? {
+                let line = top.first_item_line.map_or(1, |l| l + i as u32);
+                i += 1;
+                if unsupported {
+                    continue;
                 }
-                if controlled {
-                    map.remove("spec");
-                    map.remove("status");
+                if let Value::Object(map) = &mut item {
+                    if !item_kind.is_empty() && !map.contains_key("kind") {
+                        map.insert("kind".into(), Value::String(item_kind.clone()));
+                        map.insert(
+                            "apiVersion".into(),
+                            Value::String(top.api.clone().unwrap_or_default()),
+                        );
+                    }
+                    if top.limits.slim_snapshots {
+                        let controlled = map
+                            .get("metadata")
+                            .and_then(|m| m.get("ownerReferences"))
+                            .and_then(Value::as_array)
+                            .and_then(|refs| {
+                                refs.iter().find(|r| {
+                                    r.get("controller").and_then(Value::as_bool) == Some(true)
+                                })
+                            })
+                            .and_then(|owner| owner.get("uid").and_then(Value::as_str))
+                            .is_some_and(|uid| top.controllers.contains(uid));
+                        if let Some(metadata) =
+                            map.get_mut("metadata").and_then(Value::as_object_mut)
+                        {
+                            metadata.remove("managedFields");
+                        }
+                        if controlled {
+                            map.remove("spec");
+                            map.remove("status");
+                        }
+                    }
+                }
+                if crate::spans::count_nodes(&item) > top.limits.max_nodes {
+                    top.result.diagnostics.push(
+                        Diagnostic::new(
+                            DiagnosticLevel::Error,
+                            "limit-exceeded",
+                            format!(
+                                "/items/{} has more than {} nodes; skipped",
+                                i - 1,
+                                top.limits.max_nodes
+                            ),
+                        )
+                        .in_file(top.path)
+                        .at(line, 1),
+                    );
+                    continue;
+                }
+                let spans = Spans::uniform(&item, crate::spans::Pos { line, column: 1 });
+                match Object::from_value(item, spans, 0, 0) {
+                    Some(object) => top.result.objects.push(object),
+                    None => top.result.diagnostics.push(
+                        Diagnostic::new(
+                            DiagnosticLevel::Warning,
+                            "not-an-object",
+                            format!("/items/{} has no apiVersion or kind; skipped", i - 1),
+                        )
+                        .in_file(top.path)
+                        .at(line, 1),
+                    ),
                 }
             }
+            Ok(())
         }
-        if crate::spans::count_nodes(&item) > limits.max_nodes {
-            result.diagnostics.push(
-                Diagnostic::new(DiagnosticLevel::Error, "limit-exceeded", format!("/items/{i} has more than {} nodes; skipped", limits.max_nodes))
-                    .in_file(path)
-                    .at(line, 1),
-            );
-            continue;
+    }
+
+    impl<'de> Visitor<'de> for &mut Top<'_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
         }
-        let spans = Spans::uniform(&item, crate::spans::Pos { line, column: 1 });
-        match Object::from_value(item, spans, 0, 0) {
-            Some(object) => result.objects.push(object),
-            None => result.diagnostics.push(
-                Diagnostic::new(DiagnosticLevel::Warning, "not-an-object", format!("/items/{i} of {kind} has no apiVersion or kind; skipped"))
-                    .in_file(path)
-                    .at(line, 1),
-            ),
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "items" => {
+                        self.had_items = true;
+                        map.next_value_seed(Items(self))?;
+                    }
+                    "apiVersion" => {
+                        self.api = map.next_value::<Value>()?.as_str().map(str::to_string)
+                    }
+                    "kind" => self.kind = map.next_value::<Value>()?.as_str().map(str::to_string),
+                    _ => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(())
         }
+    }
+
+    let mut top = Top {
+        path,
+        result: &mut result,
+        limits,
+        controllers: &controllers,
+        first_item_line,
+        api: None,
+        kind: None,
+        had_items: false,
+    };
+    // serde_json's recursion limit (128) stays on: hostile nesting is an error, not a crash.
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    if (&mut deserializer).deserialize_map(&mut top).is_err() {
+        return None;
+    }
+    let (api, kind, had_items) = (top.api.clone(), top.kind.clone(), top.had_items);
+    if kind.as_deref() == Some(SNAPSHOT_KIND) && api.as_deref() != Some(SNAPSHOT_API_VERSION) {
+        result.diagnostics.push(
+            Diagnostic::new(
+                DiagnosticLevel::Error,
+                "unsupported-snapshot",
+                format!(
+                    "snapshot format {} is not supported; this palisade reads {SNAPSHOT_API_VERSION} (take the snapshot again with this version)",
+                    api.unwrap_or_default()
+                ),
+            )
+            .in_file(path)
+            .at(1, 1),
+        );
+    } else if !had_items {
+        // One large object, not a list: read it whole.
+        let value: Value = serde_json::from_str(text).ok()?;
+        let spans = Spans::uniform(&value, crate::spans::Pos { line: 1, column: 1 });
+        add_document(&mut result, path, value, spans, 0);
     }
     Some(result)
 }
@@ -993,5 +1118,60 @@ mod tests {
         let last = &loaded.inventory.objects[299];
         let name = last.locate(&JsonPointer::parse("/metadata/name").unwrap());
         assert_eq!((name.pos.line, name.exact), (303, true));
+    }
+
+    #[test]
+    fn large_json_snapshots_stream_items_with_their_lines_and_slim_controlled_pods() {
+        let mut text = String::from(
+            "{\n\"apiVersion\": \"palisade.dev/v1alpha1\",\n\"kind\": \"ClusterSnapshot\",\n\"metadata\": {},\n\"errors\": [],\n\"resources\": [],\n\"items\": [\n",
+        );
+        text.push_str(r#"{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"rs","namespace":"x","uid":"rs-1"},"spec":{"template":{"spec":{"containers":[{"name":"c","image":"i:1"}]}}}}"#);
+        let pad = "p".repeat(1000);
+        let mut n = 0;
+        while text.len() < LARGE_JSON_BYTES + 1000 {
+            text.push_str(&format!(",\n{{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{{\"name\":\"p{n}\",\"namespace\":\"x\",\"ownerReferences\":[{{\"uid\":\"rs-1\",\"controller\":true,\"kind\":\"ReplicaSet\",\"name\":\"rs\"}}],\"managedFields\":[{{\"manager\":\"m\"}}],\"annotations\":{{\"a\":\"{pad}\"}}}},\"spec\":{{\"containers\":[{{\"name\":\"c\",\"image\":\"i:1\"}}]}}}}"));
+            n += 1;
+        }
+        text.push_str("\n]\n}\n");
+        let slim = Limits {
+            max_file_bytes: u64::MAX,
+            slim_snapshots: true,
+            ..Limits::default()
+        };
+        let unit = objects_from_text("big.json", None, &text, &slim);
+        assert!(unit.diagnostics.is_empty(), "{:?}", unit.diagnostics);
+        assert_eq!(unit.objects.len(), n + 1);
+        assert_eq!(unit.objects[0].pos().line, 8);
+        assert_eq!(unit.objects[5].pos().line, 13, "one item per line");
+        let pod = &unit.objects[1];
+        assert!(
+            pod.value.get("spec").is_none(),
+            "a controlled pod keeps only its metadata"
+        );
+        assert!(pod.value.pointer("/metadata/managedFields").is_none());
+        assert!(
+            unit.objects[0].value.get("spec").is_some(),
+            "the controller keeps its spec"
+        );
+        let full = objects_from_text(
+            "big.json",
+            None,
+            &text,
+            &Limits {
+                max_file_bytes: u64::MAX,
+                ..Limits::default()
+            },
+        );
+        assert!(
+            full.objects[1]
+                .value
+                .pointer("/metadata/managedFields")
+                .is_some(),
+            "drift keeps managedFields"
+        );
+        let future = text.replacen("palisade.dev/v1alpha1", "palisade.dev/v2", 1);
+        let unit = objects_from_text("big.json", None, &future, &slim);
+        assert!(unit.objects.is_empty());
+        assert_eq!(unit.diagnostics[0].code, "unsupported-snapshot");
     }
 }

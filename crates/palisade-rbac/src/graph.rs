@@ -499,6 +499,9 @@ fn enforced_namespaces(inventory: &Inventory) -> HashMap<String, String> {
         .collect()
 }
 
+/// A Service's namespace, name and selector.
+type SelectorEntry<'a> = (String, String, &'a serde_json::Map<String, Value>);
+
 /// Workloads reachable from outside the cluster, with the object that exposes them.
 fn exposed_workloads(policy: &Policy, inventory: &Inventory) -> Vec<(usize, String)> {
     let mut exposed_services: HashMap<(String, String), String> = HashMap::new();
@@ -571,9 +574,12 @@ fn exposed_workloads(policy: &Policy, inventory: &Inventory) -> Vec<(usize, Stri
         }
     }
     // Selectors by namespace, so each workload meets only its namespace's Services.
-    let mut by_namespace: HashMap<&str, Vec<&(String, String, &serde_json::Map<String, Value>)>> = HashMap::new();
+    let mut by_namespace: HashMap<&str, Vec<&SelectorEntry<'_>>> = HashMap::new();
     for entry in &selectors {
-        by_namespace.entry(entry.0.as_str()).or_default().push(entry);
+        by_namespace
+            .entry(entry.0.as_str())
+            .or_default()
+            .push(entry);
     }
     let mut out = Vec::new();
     for (w, workload) in policy.workloads.iter().enumerate() {
@@ -585,7 +591,11 @@ fn exposed_workloads(policy: &Policy, inventory: &Inventory) -> Vec<(usize, Stri
             .value
             .pointer(&format!("{}/labels", pod.metadata_pointer))
             .and_then(Value::as_object);
-        for (_, name, selector) in by_namespace.get(workload.namespace.as_str()).into_iter().flatten() {
+        for (_, name, selector) in by_namespace
+            .get(workload.namespace.as_str())
+            .into_iter()
+            .flatten()
+        {
             let ns = &workload.namespace;
             if map_selector_matches(selector, labels)
                 && let Some(why) = exposed_services.get(&(ns.clone(), name.clone()))
