@@ -10,7 +10,7 @@ pub mod recorded;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
@@ -386,30 +386,6 @@ fn url_escape(text: &str) -> String {
         .collect()
 }
 
-/// RFC 3339 UTC time without a date library.
-pub fn now_rfc3339() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 /// Reads the cluster.
 pub async fn capture(
     options: &CaptureOptions,
@@ -509,7 +485,7 @@ pub async fn capture(
     Ok(Snapshot {
         header: palisade_snapshot::SnapshotHeader {
             metadata: SnapshotMeta {
-                captured_at: now_rfc3339(),
+                captured_at: palisade_core::date::utc_now_rfc3339(),
                 context: Some(context),
                 server: Some(server),
                 cluster_version: version,
@@ -530,7 +506,7 @@ mod tests {
 
     #[test]
     fn formats_utc_dates_and_escapes_tokens() {
-        assert_eq!(now_rfc3339().len(), 20);
+        assert_eq!(palisade_core::date::utc_now_rfc3339().len(), 20);
         assert_eq!(url_escape("a b/c=="), "a%20b%2Fc%3D%3D");
     }
 }

@@ -9,6 +9,7 @@
 //! finding from a workload rule, an RBAC path or a Rego policy the same way.
 
 pub mod control;
+pub mod date;
 pub mod diagnostic;
 pub mod finding;
 pub mod fingerprint;

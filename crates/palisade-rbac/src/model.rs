@@ -50,6 +50,19 @@ impl PolicyRule {
         }
     }
 
+    /// The `rules` of a Role or ClusterRole object.
+    fn all_of(role: &Value) -> Vec<PolicyRule> {
+        role.get("rules")
+            .and_then(Value::as_array)
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .map(|(i, v)| PolicyRule::from_value(v, i))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// `verbs on group/resources [names]`, for evidence.
     pub fn describe(&self) -> String {
         let mut text = if self.non_resource_urls.is_empty() {
@@ -214,17 +227,7 @@ impl Policy {
                     let Some(name) = id.name.clone() else {
                         continue;
                     };
-                    let rules = object
-                        .value
-                        .get("rules")
-                        .and_then(Value::as_array)
-                        .map(|r| {
-                            r.iter()
-                                .enumerate()
-                                .map(|(i, v)| PolicyRule::from_value(v, i))
-                                .collect()
-                        })
-                        .unwrap_or_default();
+                    let rules = PolicyRule::all_of(&object.value);
                     let role_index = policy.roles.len();
                     if kind == "ClusterRole" {
                         policy.cluster_roles.insert(name.clone(), role_index);
@@ -339,17 +342,7 @@ impl Policy {
                     .objects
                     .iter()
                     .map(|o| {
-                        let rules = o
-                            .value
-                            .get("rules")
-                            .and_then(Value::as_array)
-                            .map(|r| {
-                                r.iter()
-                                    .enumerate()
-                                    .map(|(i, v)| PolicyRule::from_value(v, i))
-                                    .collect()
-                            })
-                            .unwrap_or_default();
+                        let rules = PolicyRule::all_of(&o.value);
                         (o.id.display_name().to_string(), rules)
                     })
                     .collect()

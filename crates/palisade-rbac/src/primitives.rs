@@ -252,14 +252,18 @@ impl Policy {
             .collect()
     }
 
-    /// Whether `binding` grants every verb on every resource of every group (cluster-admin or
-    /// an equivalent).
+    /// Whether `binding` grants full control of every resource of every group (cluster-admin
+    /// or an equivalent): `*`, or all of get, list, watch, create, update, patch and delete.
     pub fn grants_everything(&self, binding: &Binding) -> bool {
+        const FULL_CONTROL: &[&str] = &[
+            "get", "list", "watch", "create", "update", "patch", "delete",
+        ];
         self.role_of(binding).is_some_and(|role| {
             role.rules.iter().any(|r| {
                 r.api_groups.iter().any(|g| g == "*")
                     && r.resources.iter().any(|x| x == "*")
-                    && r.verbs.iter().any(|v| v == "*")
+                    && (r.verbs.iter().any(|v| v == "*")
+                        || FULL_CONTROL.iter().all(|v| r.verbs.iter().any(|w| w == v)))
             })
         })
     }

@@ -35,6 +35,13 @@ pub fn model(cx: &Context<'_>) -> Arc<RbacModel> {
     cx.derived(build)
 }
 
+/// The model and the index of the binding read from the object under evaluation.
+pub fn binding_of(cx: &Context<'_>) -> Option<(Arc<RbacModel>, usize)> {
+    let model = model(cx);
+    let index = binding_index(cx, &model)?;
+    Some((model, index))
+}
+
 /// The binding read from the object under evaluation.
 pub fn binding_index(cx: &Context<'_>, model: &RbacModel) -> Option<usize> {
     model.policy.binding_of_object(cx.object_index)
@@ -81,8 +88,7 @@ pub fn scope(binding: &Binding) -> String {
 /// Reports, on the binding under evaluation, each primitive of `ids` it grants to
 /// non-control-plane subjects.
 pub fn report_primitives(cx: &mut Context<'_>, ids: &[&str]) {
-    let model = model(cx);
-    let Some(index) = binding_index(cx, &model) else {
+    let Some((model, index)) = binding_of(cx) else {
         return;
     };
     let binding = &model.policy.bindings[index];

@@ -8,7 +8,7 @@
 //! without spawning processes.
 
 pub mod config;
-pub mod date;
+pub use palisade_core::date;
 pub mod drift;
 pub mod glob;
 pub mod scan;

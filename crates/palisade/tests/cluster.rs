@@ -2,34 +2,12 @@
 //! against the recorded API server of `palisade_cluster::recorded` (real v1.33 response shapes
 //! over HTTPS on loopback; no Kubernetes API server can run on these machines).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{bin, json, scratch};
 use std::process::{Command, Output};
 
 use serde_json::Value;
-
-fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_palisade"));
-    cmd.current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."));
-    cmd.env("NO_COLOR", "1").env_remove("KUBECONFIG");
-    cmd
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })
-}
 
 /// Runs the binary off the async runtime, so the recorded server keeps answering.
 async fn run(cmd: Command) -> Output {

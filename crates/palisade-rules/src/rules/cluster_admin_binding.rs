@@ -77,51 +77,6 @@ declare_rule! {
     }
 }
 
-/// The verbs that, on every resource, amount to full control.
-const FULL_CONTROL_VERBS: &[&str] = &[
-    "get", "list", "watch", "create", "update", "patch", "delete",
-];
-
-/// Whether the Role or ClusterRole the binding refers to (when it is in the scanned files)
-/// has a rule granting every verb on every resource of every API group.
-fn grants_everything(cx: &Context<'_>, kind: &str, name: &str) -> bool {
-    // ClusterRole names are cluster-wide; a Role must live where the RoleBinding does.
-    let Some(role) = cx
-        .inventory
-        .of_kind("rbac.authorization.k8s.io", kind)
-        .find(|r| {
-            r.id.name.as_deref() == Some(name) && (kind == "ClusterRole" || cx.same_scope(r))
-        })
-    else {
-        return false;
-    };
-    let strings = |rule: &Value, field: &str| -> Vec<String> {
-        rule.get(field)
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    role.value
-        .get("rules")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|rule| {
-            let verbs = strings(rule, "verbs");
-            strings(rule, "apiGroups").iter().any(|g| g == "*")
-                && strings(rule, "resources").iter().any(|r| r == "*")
-                && (verbs.iter().any(|v| v == "*")
-                    || FULL_CONTROL_VERBS
-                        .iter()
-                        .all(|v| verbs.iter().any(|w| w == v)))
-        })
-}
-
 impl Check for ClusterAdminBinding {
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         crate::rbac::ROLES
@@ -137,7 +92,9 @@ impl Check for ClusterAdminBinding {
         };
         let role_label = if kind == "ClusterRole" && name == "cluster-admin" {
             "cluster-admin".to_string()
-        } else if grants_everything(cx, kind, name) {
+        } else if crate::rbac::binding_of(cx)
+            .is_some_and(|(model, b)| model.policy.grants_everything(&model.policy.bindings[b]))
+        {
             format!("{kind} {name}, which allows every verb on every resource,")
         } else {
             return;

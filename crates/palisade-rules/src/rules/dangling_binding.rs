@@ -1,7 +1,7 @@
 use palisade_core::JsonPointer;
 
 use crate::context::Context;
-use crate::rbac::{BINDINGS, binding_index, model};
+use crate::rbac::{BINDINGS, binding_of};
 use crate::rule::{Check, Target};
 
 /// Roles the control plane creates in kube-system whose names lack the `system:` prefix.
@@ -61,8 +61,7 @@ impl Check for DanglingBinding {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        let model = model(cx);
-        let Some(index) = binding_index(cx, &model) else {
+        let Some((model, index)) = binding_of(cx) else {
             return;
         };
         let binding = &model.policy.bindings[index];

@@ -2,7 +2,7 @@ use palisade_core::JsonPointer;
 use palisade_rbac::Subject;
 
 use crate::context::Context;
-use crate::rbac::{BINDINGS, binding_index, model, scope};
+use crate::rbac::{BINDINGS, binding_of, scope};
 use crate::rule::{Check, Target};
 
 declare_rule! {
@@ -57,8 +57,7 @@ impl Check for DefaultServiceAccountBinding {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        let model = model(cx);
-        let Some(index) = binding_index(cx, &model) else {
+        let Some((model, index)) = binding_of(cx) else {
             return;
         };
         let binding = &model.policy.bindings[index];

@@ -1,4 +1,5 @@
-//! Calendar dates for suppression expiry, without a date-time dependency.
+//! Calendar dates (suppression expiry) and UTC timestamps (snapshots), without a date-time
+//! dependency.
 
 use std::fmt;
 
@@ -52,6 +53,21 @@ impl Date {
             day: u32::try_from(day).unwrap_or(1),
         }
     }
+}
+
+/// The current UTC time as RFC 3339 (`2026-11-26T19:42:07Z`).
+pub fn utc_now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let date = Date::from_days(i64::try_from(secs / 86_400).unwrap_or(0));
+    let rem = secs % 86_400;
+    format!(
+        "{date}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn days_in_month(year: i32, month: u32) -> u32 {
