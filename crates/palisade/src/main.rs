@@ -372,10 +372,16 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     let start = std::time::Instant::now();
     // Check the output flags before any work.
     let outputs = outputs(&args.output)?;
-    let report = if let Some(file) = &args.snapshot {
+    let mut not_listed: Vec<String> = Vec::new();
+    let mut report = if let Some(file) = &args.snapshot {
         let mut options = scan_options(&args, snapshot_load_options(false))?;
         options.unlisted = snapshot_unlisted(file)?;
         options.whole_cluster = true;
+        not_listed = options
+            .unlisted
+            .iter()
+            .map(|(_, _, why)| why.clone())
+            .collect();
         palisade_scan::scan(&[Input::Path(file.clone())], &options)
     } else if args.cluster {
         let Some(snapshot) = cluster_cmd::capture_cluster(&args.cluster_args)? else {
@@ -385,6 +391,11 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         let mut options = scan_options(&args, snapshot_load_options(false))?;
         options.unlisted = cluster_cmd::unlisted(&snapshot.header);
         options.whole_cluster = true;
+        not_listed = options
+            .unlisted
+            .iter()
+            .map(|(_, _, why)| why.clone())
+            .collect();
         let name = format!(
             "cluster:{}",
             snapshot
@@ -401,6 +412,16 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         let options = scan_options(&args, load)?;
         palisade_scan::scan(&inputs, &options)
     };
+    // Every type the cluster would not list is said where every output shows it; the rules
+    // that depend on it say so in their coverage.
+    for why in not_listed {
+        report.diagnostics.push(palisade_core::Diagnostic::new(
+            DiagnosticLevel::Warning,
+            "not-listed",
+            why,
+        ));
+    }
+    report.recount();
     emit(&report, &args.output, &outputs)
 }
 

@@ -92,6 +92,14 @@ async fn snapshot_then_scan_equals_a_live_scan() {
             .contains("could not list secrets: forbidden"),
         "{sec}"
     );
+    let diagnostics = offline["diagnostics"].as_array().unwrap();
+    assert!(
+        diagnostics
+            .iter()
+            .any(|d| d["code"] == "not-listed"
+                && d["message"].as_str().unwrap().contains("deployments")),
+        "every unlisted type is a diagnostic: {diagnostics:?}"
+    );
 
     let mut cmd = bin();
     cmd.args([
