@@ -593,6 +593,14 @@ fn resolve_plain(text: &str) -> Option<Value> {
 }
 
 fn resolve_int(text: &str) -> Option<Value> {
+    // Most plain scalars are words; only these can start a YAML 1.1 integer.
+    if !text
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_digit() || b == b'+' || b == b'-')
+    {
+        return None;
+    }
     let plain: Cow<'_, str> = if text.contains('_') {
         Cow::Owned(text.replace('_', ""))
     } else {
