@@ -41,6 +41,8 @@ pub struct WhoCanArgs {
     name: Option<String>,
     #[command(flatten)]
     load: LoadArgs,
+    #[command(flatten)]
+    live: LiveArgs,
     /// `table` or `json`.
     #[arg(short = 'o', long = "output", default_value = "table")]
     output: String,
@@ -55,6 +57,8 @@ pub struct AccessArgs {
     namespace: Option<String>,
     #[command(flatten)]
     load: LoadArgs,
+    #[command(flatten)]
+    live: LiveArgs,
     /// `table` or `json`.
     #[arg(short = 'o', long = "output", default_value = "table")]
     output: String,
@@ -73,6 +77,8 @@ pub struct PathsArgs {
     to: String,
     #[command(flatten)]
     load: LoadArgs,
+    #[command(flatten)]
+    live: LiveArgs,
     /// `table` or `json`.
     #[arg(short = 'o', long = "output", default_value = "table")]
     output: String,
@@ -98,15 +104,65 @@ pub struct GenerateArgs {
     output: String,
 }
 
+/// Reading RBAC from the live cluster instead of files.
+#[derive(Args)]
+pub struct LiveArgs {
+    /// Read the live cluster of the kubeconfig context (all namespaces) instead of PATHs.
+    #[arg(long)]
+    cluster: bool,
+    /// Kubeconfig file (default: `KUBECONFIG`, else ~/.kube/config, else in-cluster).
+    #[arg(long, value_name = "FILE", requires = "cluster")]
+    kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME", requires = "cluster")]
+    context: Option<String>,
+    /// Give up reading the cluster after this many seconds.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    timeout: u64,
+    /// Longest time one API request may take, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    request_timeout: u64,
+}
+
 fn load_policy(
     load: &LoadArgs,
+    live: &LiveArgs,
 ) -> Result<(
     palisade_inventory::Inventory,
     Policy,
     Vec<palisade_core::Diagnostic>,
 )> {
-    let (inputs, options) = inputs(load)?;
-    let loaded = palisade_inventory::load(&inputs, &options);
+    let loaded = if live.cluster {
+        let args = crate::cluster_cmd::ClusterArgs {
+            kubeconfig: live.kubeconfig.clone(),
+            context: live.context.clone(),
+            namespaces: Vec::new(),
+            all_namespaces: true,
+            timeout: live.timeout,
+            request_timeout: live.request_timeout,
+            concurrency: 8,
+            include_secret_values: false,
+        };
+        let Some(snapshot) = crate::cluster_cmd::capture_cluster(&args)? else {
+            bail!("interrupted");
+        };
+        for error in &snapshot.header.errors {
+            eprintln!("palisade: warning: {}", error.describe());
+        }
+        let name = format!(
+            "cluster:{}",
+            snapshot
+                .header
+                .metadata
+                .context
+                .as_deref()
+                .unwrap_or("current")
+        );
+        crate::cluster_cmd::load_snapshot(&snapshot, &name)?
+    } else {
+        let (inputs, options) = inputs(load)?;
+        palisade_inventory::load(&inputs, &options)
+    };
     let policy = Policy::from_inventory(&loaded.inventory);
     Ok((loaded.inventory, policy, loaded.diagnostics))
 }
@@ -160,7 +216,7 @@ pub fn run(command: RbacCommand) -> Result<u8> {
 }
 
 fn who_can(args: &WhoCanArgs) -> Result<u8> {
-    let (_, policy, diagnostics) = load_policy(&args.load)?;
+    let (_, policy, diagnostics) = load_policy(&args.load, &args.live)?;
     report_diagnostics(&diagnostics);
     let request = parse_request(
         &args.verb,
@@ -258,7 +314,7 @@ const VERBS: &[&str] = &[
 const SPECIAL_VERBS: &[&str] = &["impersonate", "escalate", "bind", "approve"];
 
 fn access(args: &AccessArgs) -> Result<u8> {
-    let (_, policy, diagnostics) = load_policy(&args.load)?;
+    let (_, policy, diagnostics) = load_policy(&args.load, &args.live)?;
     report_diagnostics(&diagnostics);
     let subject = parse_subject(&args.subject)?;
     let identity = subject.identity();
@@ -366,7 +422,7 @@ fn access(args: &AccessArgs) -> Result<u8> {
 }
 
 fn paths(args: &PathsArgs) -> Result<u8> {
-    let (inventory, policy, diagnostics) = load_policy(&args.load)?;
+    let (inventory, policy, diagnostics) = load_policy(&args.load, &args.live)?;
     report_diagnostics(&diagnostics);
     let goal = Goal::parse(&args.to)
         .with_context(|| format!("--to {}: expected cluster-admin, secrets or nodes", args.to))?;
@@ -454,7 +510,14 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
             no_kustomize: false,
             no_helm: false,
         };
-        let (_, policy, diagnostics) = load_policy(&load)?;
+        let live = LiveArgs {
+            cluster: false,
+            kubeconfig: None,
+            context: None,
+            timeout: 300,
+            request_timeout: 30,
+        };
+        let (_, policy, diagnostics) = load_policy(&load, &live)?;
         report_diagnostics(&diagnostics);
         Some(audit::diff(&policy, &identity, &requests))
     };

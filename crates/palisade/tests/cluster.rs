@@ -262,3 +262,39 @@ fn unreachable_clusters_and_unknown_snapshots_exit_2() {
         .unwrap();
     assert_eq!(json(&out)["findings"][0]["rule"], "POD004");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rbac_commands_read_the_live_cluster() {
+    let dir = scratch("cli-rbac-live");
+    let (kubeconfig, _) = palisade_cluster::recorded::server(&dir).await;
+    let mut cmd = bin();
+    cmd.args([
+        "rbac",
+        "who-can",
+        "create",
+        "pods/exec",
+        "-n",
+        "shop",
+        "-o",
+        "json",
+        "--cluster",
+        "--request-timeout",
+        "1",
+        "--kubeconfig",
+    ])
+    .arg(&kubeconfig);
+    let out = run(cmd).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = json(&out);
+    assert_eq!(rows[0]["subject"]["name"], "web");
+    assert_eq!(rows[0]["binding"], "ClusterRoleBinding web-exec");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("could not list secrets"),
+        "what could not be read is said"
+    );
+}
