@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use palisade_core::JsonPointer;
 use palisade_inventory::Inventory;
+use palisade_rbac::Policy;
+use palisade_rbac::builtin::is_default_grant;
 use palisade_rbac::graph::{Goal, Graph, Toward};
 use palisade_rbac::model::{Binding, display_ns};
-use palisade_rbac::{Policy, Subject};
 
 use crate::context::Context;
 
@@ -47,32 +48,13 @@ pub fn binding_index(cx: &Context<'_>, model: &RbacModel) -> Option<usize> {
     model.policy.binding_of_object(cx.object_index)
 }
 
-/// Control-plane identities the default policy binds on purpose; their grants are not
-/// findings. The broad groups (`system:authenticated`, `system:serviceaccounts`, ...) are
-/// not among them.
-pub fn is_control_plane(subject: &Subject) -> bool {
-    match subject {
-        Subject::User { name } | Subject::Group { name } => {
-            name.starts_with("system:")
-                && !matches!(
-                    name.as_str(),
-                    "system:anonymous"
-                        | "system:unauthenticated"
-                        | "system:authenticated"
-                        | "system:serviceaccounts"
-                )
-                && !name.starts_with("system:serviceaccounts:")
-        }
-        Subject::ServiceAccount { .. } => false,
-    }
-}
-
-/// The subjects of `binding` that are not control-plane identities, for messages.
+/// The subjects of `binding` whose grant is not the control plane's own
+/// ([`is_default_grant`]), for findings and messages.
 pub fn reported_subjects(binding: &Binding) -> Vec<String> {
     binding
         .subjects
         .iter()
-        .filter(|s| !is_control_plane(s))
+        .filter(|s| !is_default_grant(binding, s))
         .map(ToString::to_string)
         .collect()
 }

@@ -259,3 +259,59 @@ fn compliance_doc_is_generated_from_the_registry() {
     }
     common::check_generated_doc("compliance.md", &doc, "rules");
 }
+
+/// The bootstrap policy every cluster has, with `change` appended as further documents.
+fn default_policy_findings(change: &str) -> Vec<String> {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/bootstrap/default-policy.yaml");
+    let text = std::fs::read_to_string(&path).unwrap() + change;
+    let loaded = load_text("default-policy.yaml", &text, &Limits::default());
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let out = evaluate(&loaded.inventory, all_rules());
+    out.findings
+        .iter()
+        .map(|f| format!("{} {} | {}", f.rule, f.object, f.message))
+        .collect()
+}
+
+#[test]
+fn the_clusters_own_bootstrap_policy_is_not_a_finding() {
+    let findings = default_policy_findings("");
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+#[test]
+fn changes_to_the_bootstrap_policy_are_judged_as_usual() {
+    // Another subject on a default binding: reported for that subject only.
+    let added = default_policy_findings(
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: 'system:controller:generic-garbage-collector-2'}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: 'system:controller:generic-garbage-collector'}\nsubjects:\n- {kind: ServiceAccount, name: generic-garbage-collector, namespace: kube-system}\n- {apiGroup: rbac.authorization.k8s.io, kind: User, name: mallory}\n",
+    );
+    let secrets: Vec<&String> = added.iter().filter(|f| f.starts_with("RBAC002")).collect();
+    assert_eq!(secrets.len(), 1, "{added:#?}");
+    assert!(
+        secrets[0].contains("User mallory can read Secrets"),
+        "{secrets:?}"
+    );
+    assert!(
+        !secrets[0].contains("generic-garbage-collector can"),
+        "{secrets:?}"
+    );
+    // A controller's account bound to another role.
+    let rebound = default_policy_findings(
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: 'system:controller:gc-admin'}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects:\n- {kind: ServiceAccount, name: generic-garbage-collector, namespace: kube-system}\n",
+    );
+    assert!(
+        rebound.iter().any(|f| f.starts_with("RBAC001")),
+        "{rebound:#?}"
+    );
+    // A made-up controller named like the default ones.
+    let made_up = default_policy_findings(
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: 'system:controller:backdoor'}\nrules:\n- {apiGroups: [''], resources: [secrets], verbs: [get]}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: 'system:controller:backdoor'}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: 'system:controller:backdoor'}\nsubjects:\n- {kind: ServiceAccount, name: backdoor, namespace: kube-system}\n",
+    );
+    assert!(
+        made_up
+            .iter()
+            .any(|f| f.starts_with("RBAC002") && f.contains("kube-system/backdoor")),
+        "{made_up:#?}"
+    );
+}

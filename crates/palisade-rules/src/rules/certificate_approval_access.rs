@@ -6,8 +6,10 @@ declare_rule! {
     /// ## What it checks
     /// ClusterRoleBindings that grant all three of: `create` on `certificatesigningrequests`,
     /// `update` or `patch` on `certificatesigningrequests/approval`, and `approve` on `signers`.
-    /// Control-plane identities of the default policy (`system:kube-*`, `system:node*`,
-    /// `system:masters`) are not reported; broad groups such as `system:authenticated` are.
+    /// Control-plane grants of the default policy (`system:*` users and groups such as
+    /// `system:kube-controller-manager`, and each controller's service account bound to its own
+    /// `system:controller:*` role) are not reported; broad groups such as `system:authenticated`
+    /// are.
     ///
     /// ## Why it matters
     /// With all three, the holder requests and approves a client certificate for any user and

@@ -4,8 +4,9 @@ use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
-    /// Bindings that grant `update` or `patch` on `pods/ephemeralcontainers`. Control-plane
-    /// identities of the default policy (`system:kube-*`, `system:node*`, `system:masters`) are not
+    /// Bindings that grant `update` or `patch` on `pods/ephemeralcontainers`. Control-plane grants
+    /// of the default policy (`system:*` users and groups such as `system:kube-controller-manager`,
+    /// and each controller's service account bound to its own `system:controller:*` role) are not
     /// reported; broad groups such as `system:authenticated` are.
     ///
     /// ## Why it matters

@@ -4,9 +4,10 @@ use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
-    /// ClusterRoleBindings that grant `update` or `patch` on `namespaces`. Control-plane identities
-    /// of the default policy (`system:kube-*`, `system:node*`, `system:masters`) are not reported;
-    /// broad groups such as `system:authenticated` are.
+    /// ClusterRoleBindings that grant `update` or `patch` on `namespaces`. Control-plane grants of
+    /// the default policy (`system:*` users and groups such as `system:kube-controller-manager`,
+    /// and each controller's service account bound to its own `system:controller:*` role) are not
+    /// reported; broad groups such as `system:authenticated` are.
     ///
     /// ## Why it matters
     /// Pod Security admission is configured by namespace labels: whoever can change them can set

@@ -4,9 +4,10 @@ use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
-    /// ClusterRoleBindings that grant `get` or `create` on `nodes/proxy`. Control-plane identities
-    /// of the default policy (`system:kube-*`, `system:node*`, `system:masters`) are not reported;
-    /// broad groups such as `system:authenticated` are.
+    /// ClusterRoleBindings that grant `get` or `create` on `nodes/proxy`. Control-plane grants of
+    /// the default policy (`system:*` users and groups such as `system:kube-controller-manager`,
+    /// and each controller's service account bound to its own `system:controller:*` role) are not
+    /// reported; broad groups such as `system:authenticated` are.
     ///
     /// ## Why it matters
     /// The API server forwards `nodes/proxy` requests to the kubelet with its own credentials: the

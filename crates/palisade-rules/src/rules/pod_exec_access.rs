@@ -6,9 +6,10 @@ declare_rule! {
     /// ## What it checks
     /// Bindings that allow `pods/exec`, `pods/attach` or `pods/portforward` (with `create`, or
     /// `get` for the WebSocket upgrade of older API servers), including through `*/exec`-style
-    /// wildcards. `pods` alone does not cover them, as in the authorizer. Control-plane identities
-    /// of the default policy (`system:kube-*`, `system:node*`, `system:masters`) are not reported;
-    /// broad groups such as `system:authenticated` are.
+    /// wildcards. `pods` alone does not cover them, as in the authorizer. Control-plane grants of
+    /// the default policy (`system:*` users and groups such as `system:kube-controller-manager`,
+    /// and each controller's service account bound to its own `system:controller:*` role) are not
+    /// reported; broad groups such as `system:authenticated` are.
     ///
     /// ## Why it matters
     /// A shell in a running pod is the pod's identity, its mounted Secrets and its network position

@@ -5,9 +5,10 @@ use crate::rule::{Check, Target};
 declare_rule! {
     /// ## What it checks
     /// Bindings that grant `escalate` or `bind` on Roles or ClusterRoles, or `impersonate` on
-    /// users, groups, service accounts, UIDs or user extras. Control-plane identities of the
-    /// default policy (`system:kube-*`, `system:node*`, `system:masters`) are not reported; broad
-    /// groups such as `system:authenticated` are.
+    /// users, groups, service accounts, UIDs or user extras. Control-plane grants of the default
+    /// policy (`system:*` users and groups such as `system:kube-controller-manager`, and each
+    /// controller's service account bound to its own `system:controller:*` role) are not reported;
+    /// broad groups such as `system:authenticated` are.
     ///
     /// ## Why it matters
     /// `escalate` and `bind` switch off RBAC's own protection against granting more than one holds;

@@ -7,8 +7,9 @@ declare_rule! {
     /// Bindings that let a subject `get`, `list` or `watch` Secrets (all of them, not only named
     /// ones), through the bound Role or ClusterRole, an aggregated rule, a wildcard, or a default
     /// role such as `edit` or `admin`. The scope is the binding's namespace, or the whole cluster
-    /// for a ClusterRoleBinding. Control-plane identities of the default policy (`system:kube-*`,
-    /// `system:node*`, `system:masters`) are not reported; broad groups such as
+    /// for a ClusterRoleBinding. Control-plane grants of the default policy (`system:*` users and
+    /// groups such as `system:kube-controller-manager`, and each controller's service account bound
+    /// to its own `system:controller:*` role) are not reported; broad groups such as
     /// `system:authenticated` are.
     ///
     /// ## Why it matters

@@ -4,9 +4,11 @@ use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
-    /// Bindings that grant `create` on `serviceaccounts/token` (the TokenRequest API). Control-
-    /// plane identities of the default policy (`system:kube-*`, `system:node*`, `system:masters`)
-    /// are not reported; broad groups such as `system:authenticated` are.
+    /// Bindings that grant `create` on `serviceaccounts/token` (the TokenRequest API).
+    /// Control-plane grants of the default policy (`system:*` users and groups such as
+    /// `system:kube-controller-manager`, and each controller's service account bound to its own
+    /// `system:controller:*` role) are not reported; broad groups such as `system:authenticated`
+    /// are.
     ///
     /// ## Why it matters
     /// The holder can mint a token for any service account of the scope and act as it (MITRE ATT&CK

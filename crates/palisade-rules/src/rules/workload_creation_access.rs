@@ -5,8 +5,9 @@ use crate::rule::{Check, Target};
 declare_rule! {
     /// ## What it checks
     /// Bindings that let a subject create pods, or create or change Deployments, DaemonSets,
-    /// StatefulSets, ReplicaSets, Jobs, CronJobs or ReplicationControllers. Control-plane
-    /// identities of the default policy (`system:kube-*`, `system:node*`, `system:masters`) are not
+    /// StatefulSets, ReplicaSets, Jobs, CronJobs or ReplicationControllers. Control-plane grants of
+    /// the default policy (`system:*` users and groups such as `system:kube-controller-manager`,
+    /// and each controller's service account bound to its own `system:controller:*` role) are not
     /// reported; broad groups such as `system:authenticated` are.
     ///
     /// ## Why it matters
