@@ -49,7 +49,8 @@ for d in range(deploys):
     for p in range(per_deploy):
         items.append({"apiVersion": "v1", "kind": "Pod",
                       "metadata": meta("Pod", f"{rs_name}-{p:05d}", ns, labels=labels, ownerReferences=[{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name, "uid": f"replicaset-{ns}-{rs_name}", "controller": True}]),
-                      "spec": spec(sa, d % 50 == 0), "status": {"phase": "Running", "podIP": "10.0.0.1"}})
+                      "spec": dict(spec(sa, d % 50 == 0), nodeName=f"node-{(d * per_deploy + p) % 500:03d}"),
+                      "status": {"phase": "Running", "podIP": "10.0.0.1"}})
     items.append({"apiVersion": "v1", "kind": "Service", "metadata": meta("Service", name, ns),
                   "spec": {"selector": labels, "ports": [{"port": 80, "targetPort": 8080}], "type": "LoadBalancer" if d % 100 == 0 else "ClusterIP"}})
 for n in range(namespaces):

@@ -13,6 +13,7 @@ pub mod date;
 pub mod diagnostic;
 pub mod finding;
 pub mod fingerprint;
+pub mod host_path;
 pub mod object;
 pub mod pointer;
 pub mod report;

@@ -37,8 +37,9 @@ impl Inventory {
         }
     }
 
-    /// The object at the top of `index`'s chain of controlling owner references (a Pod's
-    /// Deployment through its ReplicaSet), when that owner is in the inventory.
+    /// The highest workload (an object with a pod spec) in `index`'s chain of controlling owner
+    /// references (a Pod's Deployment through its ReplicaSet), when it is in the inventory.
+    /// Owners without a pod spec (an operator's custom resource) are passed over.
     pub fn controller_of(&self, index: usize) -> Option<usize> {
         self.controllers.get(index).copied().flatten()
     }
@@ -101,17 +102,54 @@ fn controllers(objects: &[Object]) -> Vec<Option<usize>> {
             .copied()
     };
     let parents: Vec<Option<usize>> = objects.iter().map(parent).collect();
+    let is_workload = |i: usize| crate::podspec::pod_spec(&objects[i]).is_some();
     (0..objects.len())
         .map(|i| {
-            let mut top = parents[i]?;
-            // Follow the chain (Pod -> ReplicaSet -> Deployment), bounded against cycles.
+            let mut at = parents[i]?;
+            let mut top = is_workload(at).then_some(at);
+            // Follow the chain (Pod -> ReplicaSet -> Deployment), bounded against cycles, and
+            // keep the highest owner with a pod spec: an operator's custom resource above a
+            // Deployment does not take its place.
             for _ in 0..8 {
-                match parents[top] {
-                    Some(next) if next != i => top = next,
+                match parents[at] {
+                    Some(next) if next != i => {
+                        at = next;
+                        if is_workload(at) {
+                            top = Some(at);
+                        }
+                    }
                     _ => break,
                 }
             }
-            Some(top)
+            top
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Limits, load_text};
+
+    const CHAIN: &str = "apiVersion: example.com/v1\nkind: App\nmetadata: {name: shop, namespace: a, uid: u-app}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: a\n  uid: u-dep\n  ownerReferences: [{apiVersion: example.com/v1, kind: App, name: shop, uid: u-app, controller: true}]\nspec: {template: {spec: {containers: [{name: c, image: x}]}}}\n---\napiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-1\n  namespace: a\n  uid: u-rs\n  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: u-dep, controller: true}]\nspec: {template: {spec: {containers: [{name: c, image: x}]}}}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web-1-x\n  namespace: a\n  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: u-rs, controller: true}]\nspec: {containers: [{name: c, image: x}]}\n";
+
+    #[test]
+    fn the_controller_is_the_highest_owner_with_a_pod_spec() {
+        let inventory = load_text("chain.yaml", CHAIN, &Limits::default()).inventory;
+        let index = |kind: &str| {
+            inventory
+                .objects
+                .iter()
+                .position(|o| o.id.kind == kind)
+                .unwrap()
+        };
+        let deployment = index("Deployment");
+        assert_eq!(inventory.controller_of(index("Pod")), Some(deployment));
+        assert_eq!(
+            inventory.controller_of(index("ReplicaSet")),
+            Some(deployment)
+        );
+        // The operator's custom resource above the Deployment does not take its place.
+        assert_eq!(inventory.controller_of(deployment), None);
+        assert_eq!(inventory.controller_of(index("App")), None);
+    }
 }

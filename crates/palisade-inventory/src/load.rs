@@ -708,8 +708,24 @@ fn large_json(
                             metadata.remove("managedFields");
                         }
                         if controlled {
-                            map.remove("spec");
+                            // The node a pod runs on stays: the RBAC graph places tokens on
+                            // nodes with it.
+                            let node = map
+                                .get("spec")
+                                .and_then(|s| s.get("nodeName"))
+                                .filter(|n| n.is_string())
+                                .cloned();
                             map.remove("status");
+                            match node {
+                                Some(node) => {
+                                    let mut spec = serde_json::Map::new();
+                                    spec.insert("nodeName".into(), node);
+                                    map.insert("spec".into(), Value::Object(spec));
+                                }
+                                None => {
+                                    map.remove("spec");
+                                }
+                            }
                         }
                     }
                 }
@@ -1129,7 +1145,7 @@ mod tests {
         let pad = "p".repeat(1000);
         let mut n = 0;
         while text.len() < LARGE_JSON_BYTES + 1000 {
-            text.push_str(&format!(",\n{{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{{\"name\":\"p{n}\",\"namespace\":\"x\",\"ownerReferences\":[{{\"uid\":\"rs-1\",\"controller\":true,\"kind\":\"ReplicaSet\",\"name\":\"rs\"}}],\"managedFields\":[{{\"manager\":\"m\"}}],\"annotations\":{{\"a\":\"{pad}\"}}}},\"spec\":{{\"containers\":[{{\"name\":\"c\",\"image\":\"i:1\"}}]}}}}"));
+            text.push_str(&format!(",\n{{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{{\"name\":\"p{n}\",\"namespace\":\"x\",\"ownerReferences\":[{{\"uid\":\"rs-1\",\"controller\":true,\"kind\":\"ReplicaSet\",\"name\":\"rs\"}}],\"managedFields\":[{{\"manager\":\"m\"}}],\"annotations\":{{\"a\":\"{pad}\"}}}},\"spec\":{{\"nodeName\":\"node-a\",\"containers\":[{{\"name\":\"c\",\"image\":\"i:1\"}}]}}}}"));
             n += 1;
         }
         text.push_str("\n]\n}\n");
@@ -1144,9 +1160,10 @@ mod tests {
         assert_eq!(unit.objects[0].pos().line, 8);
         assert_eq!(unit.objects[5].pos().line, 13, "one item per line");
         let pod = &unit.objects[1];
-        assert!(
-            pod.value.get("spec").is_none(),
-            "a controlled pod keeps only its metadata"
+        assert_eq!(
+            pod.value.get("spec"),
+            Some(&serde_json::json!({"nodeName": "node-a"})),
+            "a controlled pod keeps only its metadata and node"
         );
         assert!(pod.value.pointer("/metadata/managedFields").is_none());
         assert!(

@@ -31,8 +31,10 @@ pub enum Node {
     RunningPods { namespace: Option<String> },
     /// The Secrets of a namespace (`None`: of every namespace).
     Secrets { namespace: Option<String> },
-    /// A node of the cluster.
-    NodeHost,
+    /// Root on a node of the cluster: `name` when known (a snapshot or live scan places pods on
+    /// nodes), `None` for any node (whoever creates pods picks one with `spec.nodeName`) or a
+    /// node not known from manifests.
+    NodeHost { name: Option<String> },
     /// Full control of one namespace.
     NamespaceAdmin { namespace: String },
     /// Full control of the cluster.
@@ -58,7 +60,8 @@ impl fmt::Display for Node {
                 scope(namespace)
             ),
             Node::Secrets { namespace } => write!(f, "the Secrets of {}", scope(namespace)),
-            Node::NodeHost => write!(f, "a node"),
+            Node::NodeHost { name: None } => write!(f, "a node"),
+            Node::NodeHost { name: Some(name) } => write!(f, "node {name}"),
             Node::NamespaceAdmin { namespace } => {
                 write!(f, "admin of namespace {}", display_ns(namespace))
             }
@@ -118,7 +121,7 @@ impl Goal {
         match self {
             Goal::ClusterAdmin => *node == Node::ClusterAdmin,
             Goal::Secrets => matches!(node, Node::Secrets { .. } | Node::ClusterAdmin),
-            Goal::Nodes => matches!(node, Node::NodeHost | Node::ClusterAdmin),
+            Goal::Nodes => matches!(node, Node::NodeHost { .. } | Node::ClusterAdmin),
         }
     }
 }
@@ -204,9 +207,23 @@ impl Graph {
                         workload_node(policy, w)
                     ),
                 );
+                for node in &workload.nodes {
+                    g.edge(
+                        Node::NodeHost {
+                            name: Some(node.clone()),
+                        },
+                        Node::Identity {
+                            subject: account.clone(),
+                        },
+                        format!(
+                            "{} runs there with the token mounted (root on the node reads it)",
+                            workload_node(policy, w)
+                        ),
+                    );
+                }
                 if workload.kind == "DaemonSet" {
                     g.edge(
-                        Node::NodeHost,
+                        any_node(),
                         Node::Identity {
                             subject: account.clone(),
                         },
@@ -217,6 +234,41 @@ impl Graph {
                     );
                 }
             }
+        }
+        // Compromised containers that own their node → that node.
+        for (w, workload) in policy.workloads.iter().enumerate() {
+            let Some(why) = &workload.node_access else {
+                continue;
+            };
+            if workload.nodes.is_empty() {
+                // Where pods are placed is known only in a cluster; there, a workload with no
+                // running pod gives no node now.
+                if !inventory.complete {
+                    g.edge(workload_node(policy, w), any_node(), why.clone());
+                }
+                continue;
+            }
+            for node in &workload.nodes {
+                g.edge(
+                    workload_node(policy, w),
+                    Node::NodeHost {
+                        name: Some(node.clone()),
+                    },
+                    format!("{why}, and its pods run there"),
+                );
+            }
+        }
+        // Whoever picks a node for a new pod (`spec.nodeName`) reaches every known node.
+        let known_nodes: std::collections::BTreeSet<&String> =
+            policy.workloads.iter().flat_map(|w| &w.nodes).collect();
+        for node in known_nodes {
+            g.edge(
+                any_node(),
+                Node::NodeHost {
+                    name: Some(node.clone()),
+                },
+                "a new pod can name its node (spec.nodeName)".into(),
+            );
         }
         let mut namespaces: BTreeMap<String, ()> = BTreeMap::new();
         for subject in policy.known_subjects() {
@@ -275,7 +327,7 @@ impl Graph {
         }
         g.edge(
             Node::ClusterAdmin,
-            Node::NodeHost,
+            any_node(),
             "cluster-admin can run privileged pods".into(),
         );
         // Legacy token Secrets: reading them is becoming their account.
@@ -357,7 +409,7 @@ impl Graph {
                             if h.primitive.id == "create-workloads"
                                 && !ns.as_ref().is_some_and(|n| enforced.contains_key(n))
                             {
-                                t.push(Node::NodeHost);
+                                t.push(any_node());
                             }
                             t
                         }
@@ -367,13 +419,11 @@ impl Graph {
                         Leads::Secrets => vec![Node::Secrets {
                             namespace: ns.clone(),
                         }],
-                        Leads::Node => vec![Node::NodeHost],
+                        Leads::Node => vec![any_node()],
                         Leads::Capability => vec![],
                     };
                     for to in targets {
-                        let evidence = if to == Node::NodeHost
-                            && h.primitive.id == "create-workloads"
-                        {
+                        let evidence = if to == any_node() && h.primitive.id == "create-workloads" {
                             format!(
                                 "{evidence}; no Pod Security enforcement stops a privileged pod there"
                             )
@@ -461,6 +511,11 @@ impl Graph {
             .filter_map(|i| self.path_from(&toward, i))
             .collect()
     }
+}
+
+/// Any node: where a new pod is placed at will, or an unknown one.
+fn any_node() -> Node {
+    Node::NodeHost { name: None }
 }
 
 /// First steps of shortest paths toward one goal (see [`Graph::toward`]).
@@ -828,5 +883,129 @@ mod tests {
             "{starts:?}"
         );
         assert!(starts.contains(&"the internet".to_string()), "{starts:?}");
+    }
+
+    /// A live cluster as a snapshot has it: an exposed privileged web Deployment whose pod runs
+    /// on `web_node`, and Argo CD's controller (cluster-admin) whose pod runs on `argo_node`.
+    fn placed(web_privileged: bool, web_node: &str, argo_node: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: web}}\nspec: {{type: LoadBalancer, selector: {{app: web}}}}\n---\n\
+apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: web, uid: d-web}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers: [{{name: web, image: 'registry.example.com/web:1', securityContext: {{privileged: {web_privileged}}}}}]\n---\n\
+apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-1\n  namespace: web\n  uid: rs-web\n  ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-web, controller: true}}]\nspec:\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      containers: [{{name: web, image: 'registry.example.com/web:1', securityContext: {{privileged: {web_privileged}}}}}]\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata:\n  name: web-1-a\n  namespace: web\n  labels: {{app: web}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-web, controller: true}}]\nspec:\n  nodeName: {web_node}\n  containers: [{{name: web, image: 'registry.example.com/web:1', securityContext: {{privileged: {web_privileged}}}}}]\n---\n\
+apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: argocd-application-controller, namespace: argocd, uid: s-argo}}\nspec:\n  template:\n    spec:\n      serviceAccountName: argocd-application-controller\n      containers: [{{name: c, image: 'registry.example.com/argocd:1'}}]\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata:\n  name: argocd-application-controller-0\n  namespace: argocd\n  ownerReferences: [{{apiVersion: apps/v1, kind: StatefulSet, name: argocd-application-controller, uid: s-argo, controller: true}}]\nspec:\n  nodeName: {argo_node}\n  serviceAccountName: argocd-application-controller\n  containers: [{{name: c, image: 'registry.example.com/argocd:1'}}]\n---\n\
+apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: argocd-admin}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}}\nsubjects: [{{kind: ServiceAccount, name: argocd-application-controller, namespace: argocd}}]\n"
+        )
+    }
+
+    fn live_graph_of(yaml: &str) -> (Policy, Graph) {
+        let mut loaded = load_text("snapshot.yaml", yaml, &Limits::default());
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        loaded.inventory.complete = true;
+        let policy = Policy::from_inventory(&loaded.inventory);
+        let graph = Graph::build(&policy, &loaded.inventory);
+        (policy, graph)
+    }
+
+    fn web(policy: &Policy) -> Node {
+        let w = policy
+            .workloads
+            .iter()
+            .position(|w| w.name == "web" && w.namespace == "web")
+            .unwrap_or_else(|| panic!("{:?}", policy.workloads));
+        workload_node(policy, w)
+    }
+
+    #[test]
+    fn a_privileged_pod_reaches_the_tokens_of_pods_on_its_node() {
+        let (policy, graph) = live_graph_of(&placed(true, "node-1", "node-1"));
+        let deployment = &policy.workloads[policy
+            .workloads
+            .iter()
+            .position(|w| w.name == "web" && w.namespace == "web")
+            .unwrap()];
+        assert_eq!(
+            deployment.nodes,
+            ["node-1"],
+            "the Pod's node goes to its Deployment"
+        );
+        let text = graph
+            .path(&web(&policy), Goal::ClusterAdmin)
+            .expect("a path")
+            .describe();
+        assert!(
+            text.contains(
+                "→ node node-1 (container \"web\" runs privileged, and its pods run there)"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("→ ServiceAccount argocd/argocd-application-controller (StatefulSet argocd/argocd-application-controller runs there with the token mounted"),
+            "{text}"
+        );
+        let exposed = graph
+            .path(&Node::Internet, Goal::ClusterAdmin)
+            .expect("from the internet");
+        assert!(
+            exposed
+                .describe()
+                .contains("Service web of type LoadBalancer"),
+            "{}",
+            exposed.describe()
+        );
+    }
+
+    #[test]
+    fn another_node_or_an_unprivileged_pod_breaks_the_path() {
+        let (policy, graph) = live_graph_of(&placed(true, "node-1", "node-2"));
+        assert!(graph.path(&web(&policy), Goal::ClusterAdmin).is_none());
+        assert!(
+            graph.path(&web(&policy), Goal::Nodes).is_some(),
+            "it still owns node-1"
+        );
+        let (policy, graph) = live_graph_of(&placed(false, "node-1", "node-1"));
+        assert!(graph.path(&web(&policy), Goal::ClusterAdmin).is_none());
+        assert!(graph.path(&web(&policy), Goal::Nodes).is_none());
+    }
+
+    #[test]
+    fn creating_pods_reaches_every_node_by_name() {
+        let creator = "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: run, namespace: dev}\nrules: [{apiGroups: [''], resources: [pods], verbs: [create]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: run, namespace: dev}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: run}\nsubjects: [{kind: User, name: dev}]\n";
+        let (_, graph) = live_graph_of(&(placed(false, "node-1", "node-2") + creator));
+        let dev = Node::Identity {
+            subject: Subject::User { name: "dev".into() },
+        };
+        let text = graph
+            .path(&dev, Goal::ClusterAdmin)
+            .expect("a path")
+            .describe();
+        assert!(text.contains("→ a node"), "{text}");
+        assert!(
+            text.contains("→ node node-2 (a new pod can name its node (spec.nodeName))"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn from_manifests_a_privileged_workload_reaches_daemonset_accounts_only() {
+        let privileged = MONITORING.replace(
+            "containers: [{name: s, image: 'registry.example.com/s:1'}]",
+            "containers: [{name: s, image: 'registry.example.com/s:1', securityContext: {privileged: true}}]",
+        )
+        .replace("subjects: [{kind: ServiceAccount, name: scraper, namespace: mon}]", "subjects: []");
+        let (policy, graph) = graph_of(&privileged);
+        let text = graph
+            .path(&workload_node(&policy, 0), Goal::ClusterAdmin)
+            .expect("a path")
+            .describe();
+        assert!(
+            text.contains("→ a node (container \"s\" runs privileged)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("DaemonSet kube-system/cni runs on every node"),
+            "{text}"
+        );
     }
 }

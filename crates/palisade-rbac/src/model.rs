@@ -3,8 +3,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use palisade_core::host_path::node_takeover_path;
 use palisade_core::selector::label_selector_matches;
-use palisade_inventory::{Inventory, pod_spec};
+use palisade_inventory::{Inventory, PodSpec, pod_spec};
 use serde_json::Value;
 
 use crate::identity::{Identity, Subject};
@@ -186,7 +187,50 @@ pub struct Workload {
     pub service_account: String,
     /// Whether the pods get a token for the service account (pod setting, else account's).
     pub token_mounted: bool,
+    /// Why a compromised container of it is root on its node (a privileged container,
+    /// `SYS_ADMIN`, a hostPath of the node's root, credentials or runtime socket), if it is.
+    pub node_access: Option<String>,
+    /// The nodes its pods run on (`spec.nodeName` of the Pods it controls, in a snapshot or
+    /// live scan), sorted; empty when unknown.
+    pub nodes: Vec<String>,
     pub object: usize,
+}
+
+/// Why a compromised container of this pod spec is root on its node, if it is.
+fn node_access(pod: &PodSpec<'_>) -> Option<String> {
+    for container in pod.containers() {
+        let context = container.value.get("securityContext");
+        if context
+            .and_then(|c| c.get("privileged"))
+            .and_then(Value::as_bool)
+            == Some(true)
+        {
+            return Some(format!("{} runs privileged", container.describe()));
+        }
+        let adds_sys_admin = context
+            .and_then(|c| c.pointer("/capabilities/add"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .any(|cap| {
+                let cap = cap.to_ascii_uppercase();
+                let cap = cap.strip_prefix("CAP_").unwrap_or(&cap);
+                cap == "SYS_ADMIN" || cap == "ALL"
+            });
+        if adds_sys_admin {
+            return Some(format!("{} adds SYS_ADMIN", container.describe()));
+        }
+    }
+    pod.value
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.pointer("/hostPath/path").and_then(Value::as_str))
+        .find_map(|path| {
+            node_takeover_path(path).map(|what| format!("it mounts hostPath {path} ({what})"))
+        })
 }
 
 /// `(unset)` for objects written without a namespace.
@@ -321,9 +365,33 @@ impl Policy {
                     name: id.display_name().to_string(),
                     service_account,
                     token_mounted,
+                    node_access: node_access(&pod),
+                    nodes: Vec::new(),
                     object: index,
                 });
             }
+        }
+        // Where the pods run: each Pod's node goes to the workload it is judged on.
+        for (index, object) in inventory.objects.iter().enumerate() {
+            if object.id.kind != "Pod" || !object.id.group().is_empty() {
+                continue;
+            }
+            let Some(node) = object
+                .value
+                .pointer("/spec/nodeName")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+            else {
+                continue;
+            };
+            let owner = inventory.controller_of(index).unwrap_or(index);
+            if let Some(&w) = policy.workload_by_object.get(&owner) {
+                policy.workloads[w].nodes.push(node.to_string());
+            }
+        }
+        for workload in &mut policy.workloads {
+            workload.nodes.sort_unstable();
+            workload.nodes.dedup();
         }
         policy
     }

@@ -1,8 +1,8 @@
+use palisade_core::host_path::sensitive_host_path;
 use serde_json::Value;
 
 use crate::context::Context;
 use crate::rule::{Check, Target};
-use crate::rules::sensitive_host_path::sensitive_host_path;
 
 declare_rule! {
     /// ## What it checks

@@ -1,73 +1,8 @@
+use palisade_core::host_path::sensitive_host_path;
 use serde_json::Value;
 
 use crate::context::Context;
 use crate::rule::{Check, Target};
-
-/// Host paths that hand over the node when mounted, and what each gives.
-const SENSITIVE_PATHS: &[(&str, &str)] = &[
-    ("/", "the node's whole file system"),
-    (
-        "/etc",
-        "the node's configuration, including users and kubelet credentials",
-    ),
-    ("/root", "root's home directory and its keys"),
-    ("/home", "users' home directories and their keys"),
-    (
-        "/var/run/docker.sock",
-        "the Docker daemon, which starts privileged containers on request",
-    ),
-    (
-        "/run/docker.sock",
-        "the Docker daemon, which starts privileged containers on request",
-    ),
-    (
-        "/var/run/containerd/containerd.sock",
-        "containerd, which starts any container on request",
-    ),
-    (
-        "/run/containerd/containerd.sock",
-        "containerd, which starts any container on request",
-    ),
-    (
-        "/var/run/crio/crio.sock",
-        "CRI-O, which starts any container on request",
-    ),
-    (
-        "/run/crio/crio.sock",
-        "CRI-O, which starts any container on request",
-    ),
-    (
-        "/var/run/cri-dockerd.sock",
-        "cri-dockerd, which starts any container on request",
-    ),
-    ("/var/run", "the runtime sockets under /var/run"),
-    ("/run", "the runtime sockets under /run"),
-    (
-        "/var/lib/kubelet",
-        "the kubelet's state, including every pod's secrets and tokens",
-    ),
-    ("/var/lib/docker", "every container's file system"),
-    ("/var/lib/containerd", "every container's file system"),
-    ("/etc/kubernetes", "the node's kubeconfigs and certificates"),
-    ("/proc", "every process on the node"),
-    ("/sys", "kernel settings and devices"),
-    ("/boot", "the node's kernel and boot loader"),
-    ("/dev", "the node's devices, including its disks"),
-];
-
-/// What mounting `path` from the host gives away, when it is one of the sensitive paths.
-pub(crate) fn sensitive_host_path(path: &str) -> Option<&'static str> {
-    let trimmed = path.trim_end_matches('/');
-    let normalized = if trimmed.is_empty() && path.starts_with('/') {
-        "/"
-    } else {
-        trimmed
-    };
-    SENSITIVE_PATHS
-        .iter()
-        .find(|(p, _)| *p == normalized)
-        .map(|(_, what)| *what)
-}
 
 declare_rule! {
     /// ## What it checks
