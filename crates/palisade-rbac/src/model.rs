@@ -222,15 +222,54 @@ fn node_access(pod: &PodSpec<'_>) -> Option<String> {
             return Some(format!("{} adds SYS_ADMIN", container.describe()));
         }
     }
-    pod.value
+    // A hostPath of the node's root, credentials or runtime socket, mounted by a container
+    // that may run as root (the files and sockets there belong to root).
+    let host_paths: HashMap<&str, &str> = pod
+        .value
         .get("volumes")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|v| v.pointer("/hostPath/path").and_then(Value::as_str))
-        .find_map(|path| {
-            node_takeover_path(path).map(|what| format!("it mounts hostPath {path} ({what})"))
+        .filter_map(|v| {
+            let name = v.get("name").and_then(Value::as_str)?;
+            let path = v.pointer("/hostPath/path").and_then(Value::as_str)?;
+            Some((name, path))
         })
+        .collect();
+    if host_paths.is_empty() {
+        return None;
+    }
+    let pod_context = pod.value.get("securityContext");
+    pod.containers().find_map(|container| {
+        let context = container.value.get("securityContext");
+        let setting = |field: &str| {
+            context
+                .and_then(|c| c.get(field))
+                .or_else(|| pod_context.and_then(|c| c.get(field)))
+        };
+        let may_run_as_root = match setting("runAsUser").and_then(Value::as_i64) {
+            Some(user) => user == 0,
+            None => setting("runAsNonRoot").and_then(Value::as_bool) != Some(true),
+        };
+        if !may_run_as_root {
+            return None;
+        }
+        container
+            .value
+            .get("volumeMounts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.get("name").and_then(Value::as_str))
+            .find_map(|name| {
+                let path = host_paths.get(name)?;
+                let what = node_takeover_path(path)?;
+                Some(format!(
+                    "{} may run as root and mounts hostPath {path} ({what})",
+                    container.describe()
+                ))
+            })
+    })
 }
 
 /// `(unset)` for objects written without a namespace.
@@ -578,5 +617,77 @@ impl Policy {
             subjects.insert(Subject::service_account(&w.namespace, &w.service_account));
         }
         subjects
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use palisade_inventory::{Limits, load_text};
+
+    use super::Policy;
+
+    /// `node_access` of a Pod with `spec` (YAML flow mapping).
+    fn node_access(spec: &str) -> Option<String> {
+        let yaml = format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: n}}\nspec: {spec}\n"
+        );
+        let loaded = load_text("pod.yaml", &yaml, &Limits::default());
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        Policy::from_inventory(&loaded.inventory).workloads[0]
+            .node_access
+            .clone()
+    }
+
+    #[test]
+    fn containers_that_own_their_node() {
+        let privileged =
+            node_access("{containers: [{name: c, image: x, securityContext: {privileged: true}}]}");
+        assert_eq!(
+            privileged.as_deref(),
+            Some("container \"c\" runs privileged")
+        );
+        let sys_admin = node_access(
+            "{containers: [{name: c, image: x, securityContext: {capabilities: {add: [CAP_SYS_ADMIN]}}}]}",
+        );
+        assert_eq!(sys_admin.as_deref(), Some("container \"c\" adds SYS_ADMIN"));
+        let root_fs = node_access(
+            "{volumes: [{name: host, hostPath: {path: /}}], containers: [{name: c, image: x, volumeMounts: [{name: host, mountPath: /host, readOnly: true}]}]}",
+        );
+        assert!(
+            root_fs.as_deref().is_some_and(
+                |w| w.starts_with("container \"c\" may run as root and mounts hostPath / (")
+            ),
+            "{root_fs:?}"
+        );
+        // The container overrides the pod's non-root setting.
+        let overridden = node_access(
+            "{securityContext: {runAsNonRoot: true}, volumes: [{name: sock, hostPath: {path: /run/containerd/containerd.sock}}], initContainers: [{name: i, image: x, securityContext: {runAsUser: 0}, volumeMounts: [{name: sock, mountPath: /s}]}]}",
+        );
+        assert!(overridden.is_some_and(|w| w.contains("init container \"i\"")));
+    }
+
+    #[test]
+    fn containers_that_do_not_own_their_node() {
+        assert_eq!(node_access("{containers: [{name: c, image: x}]}"), None);
+        // A non-root user cannot read root's files or use root's sockets.
+        for context in ["{runAsNonRoot: true}", "{runAsUser: 65534}"] {
+            let spec = format!(
+                "{{securityContext: {context}, volumes: [{{name: host, hostPath: {{path: /}}}}], containers: [{{name: c, image: x, volumeMounts: [{{name: host, mountPath: /host}}]}}]}}"
+            );
+            assert_eq!(node_access(&spec), None, "{context}");
+        }
+        // A harmless host path, and a sensitive one that no container mounts.
+        assert_eq!(
+            node_access(
+                "{volumes: [{name: data, hostPath: {path: /data}}], containers: [{name: c, image: x, volumeMounts: [{name: data, mountPath: /d}]}]}"
+            ),
+            None
+        );
+        assert_eq!(
+            node_access(
+                "{volumes: [{name: host, hostPath: {path: /}}], containers: [{name: c, image: x}]}"
+            ),
+            None
+        );
     }
 }
