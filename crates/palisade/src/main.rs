@@ -227,6 +227,17 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // The reader went away (`palisade ... | head`): stop quietly, as a process killed by
+        // SIGPIPE would, with the shell's code for it.
+        Err(err)
+            if err.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            ExitCode::from(141)
+        }
         Err(err) => {
             eprintln!("palisade: error: {err:#}");
             ExitCode::from(EXIT_ERROR)

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bin, json, scratch};
+use common::{bin, json, scratch, workspace};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -724,4 +724,25 @@ fn rule_settings_come_from_the_config() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("bad.toml:2:25"));
+}
+
+#[test]
+fn a_reader_that_goes_away_stops_the_output_quietly() {
+    let mut child = bin()
+        .args(["scan", "examples/", "-o", "json", "--no-config"])
+        .current_dir(workspace())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end, as `| head -0` would. The report (over 100 KB) is larger than a pipe's
+    // buffer, so a write fails even if the scan started writing before the close.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(141));
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
