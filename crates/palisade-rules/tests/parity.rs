@@ -17,7 +17,7 @@ use palisade_rules::{Rule, RuleSettings, evaluate_with, find_rule};
 use toml::Value;
 
 /// The least agreement accepted per peer (see the comment where it is checked).
-const FLOOR: f64 = 89.0;
+const FLOOR: f64 = 90.5;
 
 fn corpora() -> Option<PathBuf> {
     let dir = std::env::var_os("PALISADE_CORPORA")
@@ -35,6 +35,8 @@ struct Mapping {
     rules: Vec<&'static dyn Rule>,
     /// Only findings whose message contains this count (for peer checks narrower than a rule).
     message: Option<String>,
+    /// Per-rule message filters, where the rules of one peer check need different ones.
+    messages: BTreeMap<String, String>,
     settings: RuleSettings,
 }
 
@@ -78,6 +80,15 @@ fn mappings(
                     .get("message")
                     .and_then(Value::as_str)
                     .map(String::from),
+                messages: entry
+                    .get("message")
+                    .and_then(Value::as_table)
+                    .map(|t| {
+                        t.iter()
+                            .map(|(rule, m)| (rule.clone(), m.as_str().unwrap().to_string()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 settings: RuleSettings {
                     allowed_registries: list("allowed-registries"),
                     allowed_capabilities: list("allowed-capabilities"),
@@ -109,11 +120,12 @@ fn evaluate_file(name: &str, text: &str, mapping: &Mapping) -> Vec<(String, bool
         result[evaluation.object].1 = true;
     }
     for (finding, object) in out.findings.iter().zip(&out.finding_objects) {
-        if mapping
-            .message
-            .as_deref()
-            .is_none_or(|m| finding.message.contains(m))
-        {
+        let filter = mapping
+            .messages
+            .get(finding.rule.as_ref())
+            .map(String::as_str)
+            .or(mapping.message.as_deref());
+        if filter.is_none_or(|m| finding.message.contains(m)) {
             result[*object].2 = true;
         }
     }
@@ -293,7 +305,17 @@ fn agreement_with_polaris_and_kube_linter_fixtures() {
         );
         for (check, m) in &mapped {
             let (agree, cases) = score.per_check.get(check).copied().unwrap_or((0, 0));
-            let rules: Vec<String> = m.rules.iter().map(|r| r.meta().id.to_string()).collect();
+            let rules: Vec<String> = m
+                .rules
+                .iter()
+                .map(|r| {
+                    let id = &r.meta().id;
+                    match m.messages.get(id.as_ref()) {
+                        Some(f) => format!("{id} (findings mentioning `{f}`)"),
+                        None => id.to_string(),
+                    }
+                })
+                .collect();
             let filter = m
                 .message
                 .as_deref()
