@@ -278,3 +278,65 @@ fn generate_reads_real_audit_traces() {
     assert!(doc["matched"].as_u64().unwrap() > 10, "{doc}");
     assert!(!doc["rules"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn paths_go_through_the_node_a_pod_runs_on() {
+    let dir = scratch("rbac-nodes");
+    let placed = |argo_node: &str| {
+        format!(
+            "apiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: web}}\nspec: {{type: LoadBalancer, selector: {{app: web}}}}\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata: {{name: web, namespace: web, labels: {{app: web}}}}\nspec:\n  nodeName: node-1\n  containers: [{{name: web, image: 'registry.example.com/web:1', securityContext: {{privileged: true}}}}]\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata: {{name: argo, namespace: argocd}}\nspec:\n  nodeName: {argo_node}\n  serviceAccountName: argocd-application-controller\n  containers: [{{name: c, image: 'registry.example.com/argocd:1'}}]\n---\n\
+apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: argocd-admin}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}}\nsubjects: [{{kind: ServiceAccount, name: argocd-application-controller, namespace: argocd}}]\n"
+        )
+    };
+    let same = dir.join("same-node.yaml");
+    std::fs::write(&same, placed("node-1")).unwrap();
+    let out = bin()
+        .args(["rbac", "paths", "--from-workload", "web/web"])
+        .arg(&same)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("→ node node-1"), "{text}");
+    assert!(
+        text.contains("Pod argocd/argo runs there with the token mounted"),
+        "{text}"
+    );
+    // The same chain is one RBAC017 finding on the web Pod in a scan (the argocd Pod has its
+    // own: it mounts the cluster-admin token).
+    let scan = bin()
+        .args(["scan", "--rules", "RBAC017", "--no-config", "-o", "json"])
+        .arg(&same)
+        .output()
+        .unwrap();
+    let report = json(&scan);
+    let findings: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["object"]["name"] == "web")
+        .collect();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("node node-1")
+    );
+    // On another node, the argocd token is out of reach.
+    let apart = dir.join("other-node.yaml");
+    std::fs::write(&apart, placed("node-2")).unwrap();
+    let out = bin()
+        .args(["rbac", "paths", "--from-workload", "web/web"])
+        .arg(&apart)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
