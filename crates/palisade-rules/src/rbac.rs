@@ -68,12 +68,17 @@ pub fn scope(binding: &Binding) -> String {
 }
 
 /// Reports, on the binding under evaluation, each primitive of `ids` it grants to
-/// non-control-plane subjects.
+/// non-control-plane subjects, unless the binding grants full control (RBAC001 reports that).
 pub fn report_primitives(cx: &mut Context<'_>, ids: &[&str]) {
     let Some((model, index)) = binding_of(cx) else {
         return;
     };
     let binding = &model.policy.bindings[index];
+    // Full control (cluster-admin or `*` on `*`) is one finding, RBAC001, which carries the
+    // controls of every primitive it includes; listing each primitive again is noise.
+    if model.policy.grants_everything(binding) {
+        return;
+    }
     let subjects = reported_subjects(binding);
     if subjects.is_empty() {
         return;

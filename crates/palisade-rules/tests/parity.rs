@@ -125,7 +125,11 @@ fn evaluate_file(name: &str, text: &str, mapping: &Mapping) -> Vec<(String, bool
             .get(finding.rule.as_ref())
             .map(String::as_str)
             .or(mapping.message.as_deref());
-        if filter.is_none_or(|m| finding.message.contains(m)) {
+        let matches = |m: &str| match m.strip_prefix('^') {
+            Some(start) => finding.message.starts_with(start),
+            None => finding.message.contains(m),
+        };
+        if filter.is_none_or(matches) {
             result[*object].2 = true;
         }
     }

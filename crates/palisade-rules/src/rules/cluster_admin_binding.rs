@@ -29,7 +29,11 @@ declare_rule! {
     /// exploit of their pod into cluster takeover.
     ///
     /// ## Severity
-    /// High: no escalation step is needed once the subject's credentials are in hand.
+    /// Critical: no escalation step is needed once the subject's credentials are in hand, and
+    /// the binding includes every critical primitive of the RBAC catalogue (impersonation,
+    /// `escalate`/`bind`, nodes/proxy, certificate approval, webhook configurations). Those
+    /// rules (RBAC002, RBAC004–RBAC014) stay silent on a full-control binding so that it is
+    /// one finding, and this rule carries their CIS controls.
     ///
     /// ## Failing example
     /// ```yaml
@@ -57,19 +61,28 @@ declare_rule! {
     /// accounts outside day-to-day use.
     ///
     /// ## References
-    /// - CIS Kubernetes Benchmark v1.12, 5.1.1
+    /// - CIS Kubernetes Benchmark v1.12, 5.1.1 (and 5.1.2, 5.1.4, 5.1.8–5.1.13, whose access it
+    ///   includes)
     /// - Kubernetes documentation, "Using RBAC Authorization", "User-facing roles"
     pub struct ClusterAdminBinding {
         id: "RBAC001",
         slug: "cluster-admin-binding",
         title: "Subject is bound to cluster-admin",
-        severity: High,
+        severity: Critical,
         target: Target::Kinds(&[
             ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
             ("rbac.authorization.k8s.io", "RoleBinding"),
         ]),
         controls: [
             CisK8s112 "5.1.1",
+            CisK8s112 "5.1.2",
+            CisK8s112 "5.1.4",
+            CisK8s112 "5.1.8",
+            CisK8s112 "5.1.9",
+            CisK8s112 "5.1.10",
+            CisK8s112 "5.1.11",
+            CisK8s112 "5.1.12",
+            CisK8s112 "5.1.13",
             NsaCisa12 "authn-authz/rbac",
             MitreAttack "T1078",
         ],

@@ -7,7 +7,8 @@ declare_rule! {
     /// ClusterRoleBindings that grant `create` on `persistentvolumes`. Control-plane grants of the
     /// default policy (`system:*` users and groups such as `system:kube-controller-manager`, and
     /// each controller's service account bound to its own `system:controller:*` role) are not
-    /// reported; broad groups such as `system:authenticated` are.
+    /// reported; broad groups such as `system:authenticated` are. A binding that grants full
+    /// control (`cluster-admin`, or every verb on every resource) is reported once, by RBAC001.
     ///
     /// ## Why it matters
     /// A PersistentVolume can be a `hostPath` volume: whoever creates one and claims it mounts the

@@ -9,7 +9,8 @@ declare_rule! {
     /// wildcards. `pods` alone does not cover them, as in the authorizer. Control-plane grants of
     /// the default policy (`system:*` users and groups such as `system:kube-controller-manager`,
     /// and each controller's service account bound to its own `system:controller:*` role) are not
-    /// reported; broad groups such as `system:authenticated` are.
+    /// reported; broad groups such as `system:authenticated` are. A binding that grants full
+    /// control (`cluster-admin`, or every verb on every resource) is reported once, by RBAC001.
     ///
     /// ## Why it matters
     /// A shell in a running pod is the pod's identity, its mounted Secrets and its network position

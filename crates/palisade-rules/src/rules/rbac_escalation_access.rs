@@ -8,7 +8,8 @@ declare_rule! {
     /// users, groups, service accounts, UIDs or user extras. Control-plane grants of the default
     /// policy (`system:*` users and groups such as `system:kube-controller-manager`, and each
     /// controller's service account bound to its own `system:controller:*` role) are not reported;
-    /// broad groups such as `system:authenticated` are.
+    /// broad groups such as `system:authenticated` are. A binding that grants full control
+    /// (`cluster-admin`, or every verb on every resource) is reported once, by RBAC001.
     ///
     /// ## Why it matters
     /// `escalate` and `bind` switch off RBAC's own protection against granting more than one holds;

@@ -10,7 +10,8 @@ declare_rule! {
     /// for a ClusterRoleBinding. Control-plane grants of the default policy (`system:*` users and
     /// groups such as `system:kube-controller-manager`, and each controller's service account bound
     /// to its own `system:controller:*` role) are not reported; broad groups such as
-    /// `system:authenticated` are.
+    /// `system:authenticated` are. A binding that grants full control (`cluster-admin`, or every
+    /// verb on every resource) is reported once, by RBAC001.
     ///
     /// ## Why it matters
     /// Secrets hold database passwords, API keys, TLS keys and, in clusters with legacy token

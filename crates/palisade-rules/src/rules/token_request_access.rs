@@ -8,7 +8,8 @@ declare_rule! {
     /// Control-plane grants of the default policy (`system:*` users and groups such as
     /// `system:kube-controller-manager`, and each controller's service account bound to its own
     /// `system:controller:*` role) are not reported; broad groups such as `system:authenticated`
-    /// are.
+    /// are. A binding that grants full control (`cluster-admin`, or every verb on every resource)
+    /// is reported once, by RBAC001.
     ///
     /// ## Why it matters
     /// The holder can mint a token for any service account of the scope and act as it (MITRE ATT&CK

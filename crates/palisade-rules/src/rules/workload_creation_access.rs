@@ -8,7 +8,8 @@ declare_rule! {
     /// StatefulSets, ReplicaSets, Jobs, CronJobs or ReplicationControllers. Control-plane grants of
     /// the default policy (`system:*` users and groups such as `system:kube-controller-manager`,
     /// and each controller's service account bound to its own `system:controller:*` role) are not
-    /// reported; broad groups such as `system:authenticated` are.
+    /// reported; broad groups such as `system:authenticated` are. A binding that grants full
+    /// control (`cluster-admin`, or every verb on every resource) is reported once, by RBAC001.
     ///
     /// ## Why it matters
     /// Whoever creates a pod chooses its service account, so they act as any service account of the
