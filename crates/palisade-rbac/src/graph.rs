@@ -435,6 +435,40 @@ impl Graph {
                 }
             }
         }
+        // Implicit groups: users are in `system:authenticated` (the anonymous user in
+        // `system:unauthenticated`), service accounts also in `system:serviceaccounts` and
+        // `system:serviceaccounts:<ns>`. Only groups that bindings name can lead anywhere.
+        let bound_groups: std::collections::BTreeSet<&str> = policy
+            .bindings
+            .iter()
+            .flat_map(|b| &b.subjects)
+            .filter_map(|s| match s {
+                Subject::Group { name } => Some(name.as_str()),
+                _ => None,
+            })
+            .collect();
+        if !bound_groups.is_empty() {
+            for member in policy.known_subjects() {
+                if matches!(member, Subject::Group { .. }) {
+                    continue;
+                }
+                for group in member.identity().groups {
+                    if bound_groups.contains(group.as_str()) {
+                        g.edge(
+                            Node::Identity {
+                                subject: member.clone(),
+                            },
+                            Node::Identity {
+                                subject: Subject::Group {
+                                    name: group.clone(),
+                                },
+                            },
+                            format!("{member} is always in group {group}"),
+                        );
+                    }
+                }
+            }
+        }
         g
     }
 
@@ -1006,6 +1040,41 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
         assert!(
             text.contains("DaemonSet kube-system/cni runs on every node"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn grants_to_implicit_groups_reach_every_member() {
+        let base = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: web}\nspec:\n  template:\n    spec:\n      serviceAccountName: web\n      containers: [{name: w, image: 'registry.example.com/w:1'}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: backup-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: backup, namespace: ops}]\n";
+        let broad = "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: run-pods}\nrules: [{apiGroups: [''], resources: [pods], verbs: [create]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: everyone-runs-pods}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: run-pods}\nsubjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: 'system:serviceaccounts'}]\n";
+        let (policy, graph) = graph_of(&format!("{base}{broad}"));
+        let text = graph
+            .path(&workload_node(&policy, 0), Goal::ClusterAdmin)
+            .expect("a path")
+            .describe();
+        assert!(
+            text.contains("→ Group system:serviceaccounts (ServiceAccount web/web is always in group system:serviceaccounts)"),
+            "{text}"
+        );
+        assert!(text.contains("ServiceAccount ops/backup"), "{text}");
+        // Users are in system:authenticated, not in system:serviceaccounts.
+        let alice = Node::Identity {
+            subject: Subject::User {
+                name: "alice".into(),
+            },
+        };
+        assert!(graph.path(&alice, Goal::ClusterAdmin).is_none());
+        let to_users = broad.replace("system:serviceaccounts", "system:authenticated");
+        let (_, graph) = graph_of(&format!(
+            "{base}{to_users}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: alice, namespace: dev}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}}\nsubjects: [{{kind: User, name: alice}}]\n"
+        ));
+        assert!(graph.path(&alice, Goal::ClusterAdmin).is_some());
+        // Negative: without the broad binding, the web pod's account reaches nothing.
+        let (policy, graph) = graph_of(base);
+        assert!(
+            graph
+                .path(&workload_node(&policy, 0), Goal::ClusterAdmin)
+                .is_none()
         );
     }
 }

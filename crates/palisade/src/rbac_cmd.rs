@@ -55,6 +55,10 @@ pub struct AccessArgs {
     /// Evaluate namespaced requests in this namespace; without it, cluster-wide requests.
     #[arg(short = 'n', long)]
     namespace: Option<String>,
+    /// A group the user is in, as the authenticator reports it (repeatable), like
+    /// `kubectl auth can-i --as-group`. Implicit groups are always added.
+    #[arg(long = "group", value_name = "GROUP")]
+    groups: Vec<String>,
     #[command(flatten)]
     load: LoadArgs,
     #[command(flatten)]
@@ -69,6 +73,10 @@ pub struct PathsArgs {
     /// Start from this subject (`sa:NS/NAME`, `user:NAME`, `group:NAME`).
     #[arg(long, conflicts_with = "from_workload")]
     from: Option<String>,
+    /// With `--from`: a group the subject is in, as the authenticator reports it
+    /// (repeatable). Implicit groups (`system:authenticated`, ...) are always added.
+    #[arg(long = "group", value_name = "GROUP", requires = "from")]
+    groups: Vec<String>,
     /// Start from this workload (`NS/NAME`, or `NS/KIND/NAME` when names clash).
     #[arg(long)]
     from_workload: Option<String>,
@@ -317,7 +325,12 @@ fn access(args: &AccessArgs) -> Result<u8> {
     let (_, policy, diagnostics) = load_policy(&args.load, &args.live)?;
     report_diagnostics(&diagnostics);
     let subject = parse_subject(&args.subject)?;
-    let identity = subject.identity();
+    let mut identity = subject.identity();
+    for group in &args.groups {
+        if !identity.groups.contains(group) {
+            identity.groups.push(group.clone());
+        }
+    }
     let ns = args.namespace.as_deref();
     // Resources from the matrix, plus every resource the subject's rules name.
     let mut resources: Vec<(String, String)> = MATRIX
@@ -370,6 +383,7 @@ fn access(args: &AccessArgs) -> Result<u8> {
         "json" => {
             let doc = json!({
                 "subject": subject,
+                "groups": identity.groups,
                 "namespace": ns,
                 "permissions": rows.iter().map(|(g, r, v)| json!({"apiGroup": g, "resource": r, "verbs": v})).collect::<Vec<_>>(),
                 "namespaced_grants_elsewhere": namespaced_elsewhere,
@@ -379,7 +393,11 @@ fn access(args: &AccessArgs) -> Result<u8> {
         }
         "table" => {
             let scope = ns.map_or("cluster-wide".to_string(), |n| format!("in namespace {n}"));
-            writeln!(out, "{subject}, {scope}:")?;
+            writeln!(
+                out,
+                "{subject} (groups: {}), {scope}:",
+                identity.groups.join(", ")
+            )?;
             write!(out, "  {:<52}", "RESOURCE")?;
             for verb in VERBS {
                 write!(out, " {:<7}", verb.to_uppercase())?;
@@ -429,8 +447,7 @@ fn paths(args: &PathsArgs) -> Result<u8> {
     let graph = Graph::build(&policy, &inventory);
     let found: Vec<palisade_rbac::graph::Path> = if let Some(from) = &args.from {
         let subject = parse_subject(from)?;
-        graph
-            .path(&Node::Identity { subject }, goal)
+        subject_path(&graph, &subject, &args.groups, goal)
             .into_iter()
             .collect()
     } else if let Some(spec) = &args.from_workload {
@@ -481,6 +498,50 @@ fn paths(args: &PathsArgs) -> Result<u8> {
         other => bail!("unknown format `{other}` (expected table or json)"),
     }
     Ok(if found.is_empty() { 0 } else { 1 })
+}
+
+/// The shortest path from `subject`, or from one of its groups (implicit ones, and `groups`
+/// the authenticator gives it), with the membership as the first step.
+fn subject_path(
+    graph: &Graph,
+    subject: &palisade_rbac::Subject,
+    groups: &[String],
+    goal: Goal,
+) -> Option<palisade_rbac::graph::Path> {
+    let start = Node::Identity {
+        subject: subject.clone(),
+    };
+    let mut best = graph.path(&start, goal);
+    let mut member_of: Vec<String> = subject.identity().groups;
+    member_of.extend(groups.iter().cloned());
+    if matches!(subject, palisade_rbac::Subject::Group { .. }) {
+        member_of.clear();
+    }
+    for group in member_of {
+        let node = Node::Identity {
+            subject: palisade_rbac::Subject::Group {
+                name: group.clone(),
+            },
+        };
+        let Some(path) = graph.path(&node, goal) else {
+            continue;
+        };
+        if best
+            .as_ref()
+            .is_none_or(|b| path.steps.len() + 1 < b.steps.len())
+        {
+            let mut steps = vec![palisade_rbac::graph::Step {
+                to: node,
+                evidence: format!("{subject} is in group {group}"),
+            }];
+            steps.extend(path.steps);
+            best = Some(palisade_rbac::graph::Path {
+                from: start.clone(),
+                steps,
+            });
+        }
+    }
+    best
 }
 
 fn generate(args: &GenerateArgs) -> Result<u8> {

@@ -340,3 +340,46 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn groups_from_the_authenticator_and_implicit_groups_count() {
+    let dir = scratch("rbac-groups");
+    let file = dir.join("groups.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: secret-reader}\nrules: [{apiGroups: [''], resources: [secrets], verbs: [get, list]}]\n---\n\
+apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: devs-secrets}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: secret-reader}\nsubjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: devs}]\n",
+    )
+    .unwrap();
+    let access = |extra: &[&str]| {
+        let out = bin()
+            .args(["rbac", "access", "user:alice", "-o", "json"])
+            .args(extra)
+            .arg(&file)
+            .output()
+            .unwrap();
+        json(&out)
+    };
+    let alone = access(&[]);
+    assert_eq!(alone["permissions"].as_array().unwrap().len(), 0, "{alone}");
+    let member = access(&["--group", "devs"]);
+    assert_eq!(member["groups"][1], "devs");
+    assert_eq!(member["permissions"][0]["resource"], "secrets", "{member}");
+    // paths: alice reaches the Secrets only as a member of devs.
+    let paths = |extra: &[&str]| {
+        bin()
+            .args(["rbac", "paths", "--from", "user:alice", "--to", "secrets"])
+            .args(extra)
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    assert_eq!(paths(&[]).status.code(), Some(0));
+    let out = paths(&["--group", "devs"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("because User alice is in group devs"),
+        "{text}"
+    );
+}
