@@ -9,7 +9,7 @@ use palisade_core::fingerprint::fingerprint;
 use palisade_core::report::{SCHEMA_VERSION, Summary, ToolInfo};
 use palisade_core::{Finding, JsonPointer, Report, RuleMeta, Severity};
 use palisade_inventory::Inventory;
-use palisade_snapshot::drift::{Change, DriftOptions, compare};
+use palisade_snapshot::drift::{Change, DriftOptions, Manager, compare, creator};
 
 use crate::scan::{ScanOptions, scan_inventory};
 
@@ -76,6 +76,19 @@ fn show(value: &Option<serde_json::Value>) -> String {
     }
 }
 
+/// `kubectl-edit (Update at 2026-11-25T22:14:03Z)`.
+fn manager_text(m: &Manager) -> String {
+    format!(
+        "{} ({}{})",
+        m.manager,
+        m.operation,
+        m.time
+            .as_ref()
+            .map(|t| format!(" at {t}"))
+            .unwrap_or_default()
+    )
+}
+
 /// Compares `desired` with `live` and reports the differences and the live-only findings.
 pub fn drift_report(
     desired: &Inventory,
@@ -99,17 +112,24 @@ pub fn drift_report(
                 ),
                 false,
             ),
-            Change::NotInManifests => (
-                &rules[1],
-                rules[1].severity,
-                JsonPointer::root(),
-                format!(
-                    "{} {} is in the cluster but not in the manifests",
-                    d.object.kind,
-                    d.object.display_name()
-                ),
-                true,
-            ),
+            Change::NotInManifests => {
+                let by = d
+                    .live
+                    .and_then(|l| creator(&live.objects[l].value))
+                    .map(|m| format!("; written by {}", manager_text(&m)))
+                    .unwrap_or_default();
+                (
+                    &rules[1],
+                    rules[1].severity,
+                    JsonPointer::root(),
+                    format!(
+                        "{} {} is in the cluster but not in the manifests{by}",
+                        d.object.kind,
+                        d.object.display_name()
+                    ),
+                    true,
+                )
+            }
             Change::Field(f) => {
                 let what = match (&f.desired, &f.live) {
                     (Some(_), None) => format!(
@@ -130,17 +150,7 @@ pub fn drift_report(
                 let by = f
                     .manager
                     .as_ref()
-                    .map(|m| {
-                        format!(
-                            "; changed by {} ({}{})",
-                            m.manager,
-                            m.operation,
-                            m.time
-                                .as_ref()
-                                .map(|t| format!(" at {t}"))
-                                .unwrap_or_default()
-                        )
-                    })
+                    .map(|m| format!("; changed by {}", manager_text(m)))
                     .unwrap_or_default();
                 (
                     &rules[2],
@@ -190,9 +200,23 @@ pub fn drift_report(
         .iter()
         .map(|o| o.id.identity_key())
         .collect();
+    // Objects made in the cluster (DRIFT002): every finding on them is live-only.
+    let hand_made: HashSet<String> = drifts
+        .iter()
+        .filter(|d| d.change == Change::NotInManifests)
+        .filter_map(|d| d.live)
+        .map(|l| live.objects[l].id.identity_key())
+        .collect();
     for mut f in live_report.findings.into_iter() {
-        if desired_objects.contains(&f.object.identity_key()) && !known.contains(&key(&f)) {
+        let id = f.object.identity_key();
+        if desired_objects.contains(&id) && !known.contains(&key(&f)) {
             f.message = format!("only in the cluster, not in the manifests: {}", f.message);
+            findings.push(f);
+        } else if hand_made.contains(&id) {
+            f.message = format!(
+                "on an object made in the cluster, not in the manifests: {}",
+                f.message
+            );
             findings.push(f);
         }
     }

@@ -66,7 +66,8 @@ impl Default for DriftOptions {
     }
 }
 
-/// Kinds the cluster creates on its own; never "not in the manifests".
+/// Kinds the cluster creates on its own; never "not in the manifests". (Pods and Jobs that a
+/// controller made carry owner references and are passed over as owned.)
 const GENERATED_KINDS: &[&str] = &[
     "Event",
     "Endpoints",
@@ -74,8 +75,26 @@ const GENERATED_KINDS: &[&str] = &[
     "ControllerRevision",
     "Lease",
     "ReplicaSet",
+];
+
+/// Namespaced kinds through which a hand-made object changes who can do what, what runs, or
+/// what is reachable. One of them, unowned, in a namespace the manifests manage is "not in
+/// the manifests" even when the manifests have no object of that kind (a RoleBinding made by
+/// hand in an application namespace, a debug Pod).
+const SECURITY_KINDS: &[&str] = &[
+    "Role",
+    "RoleBinding",
+    "NetworkPolicy",
+    "ServiceAccount",
     "Pod",
+    "Deployment",
+    "DaemonSet",
+    "StatefulSet",
+    "ReplicationController",
     "Job",
+    "CronJob",
+    "Service",
+    "Ingress",
 ];
 
 /// Matching key: group, kind, namespace, name (the version is left out: `v1beta1` and `v1`
@@ -139,11 +158,19 @@ pub fn compare(desired: &Inventory, live: &Inventory, options: &DriftOptions) ->
     }
     let mut matched: HashSet<usize> = HashSet::new();
     let mut managed: HashSet<(String, String, String)> = HashSet::new();
+    let mut managed_namespaces: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
     for (d, object) in desired.objects.iter().enumerate() {
         let namespaced = is_namespaced(&object.id.kind);
         let k = key(&object.id, &options.default_namespace, namespaced);
         managed.insert((k.0.clone(), k.1.clone(), k.2.clone()));
+        if namespaced {
+            managed_namespaces.insert(k.2.clone());
+        } else if object.id.kind == "Namespace"
+            && let Some(name) = &object.id.name
+        {
+            managed_namespaces.insert(name.clone());
+        }
         match live_by_key.get(&k) {
             None => out.push(Drift {
                 object: object.id.clone(),
@@ -197,18 +224,21 @@ pub fn compare(desired: &Inventory, live: &Inventory, options: &DriftOptions) ->
         {
             continue;
         }
-        let k = key(
-            &object.id,
-            &options.default_namespace,
-            is_namespaced(&object.id.kind),
-        );
-        if !managed.contains(&(k.0, k.1, k.2)) {
+        let namespaced = is_namespaced(&object.id.kind);
+        let k = key(&object.id, &options.default_namespace, namespaced);
+        let security_kind_in_managed_namespace = namespaced
+            && SECURITY_KINDS.contains(&object.id.kind.as_str())
+            && managed_namespaces.contains(&k.2);
+        if !security_kind_in_managed_namespace && !managed.contains(&(k.0, k.1, k.2)) {
             continue;
         }
         let name = object.id.display_name();
         // Objects every namespace gets from the control plane.
         if (object.id.kind == "ServiceAccount" && name == "default")
             || (object.id.kind == "ConfigMap" && name == "kube-root-ca.crt")
+            || (object.id.kind == "Service"
+                && name == "kubernetes"
+                && object.id.namespace.as_deref() == Some("default"))
         {
             continue;
         }
@@ -577,6 +607,32 @@ fn relevance(kind: &str, segments: &[Segment]) -> Severity {
     }
 }
 
+/// Who first wrote `object` (the `managedFields` entry with the earliest time): for an object
+/// made in the cluster, who made it.
+pub fn creator(object: &Value) -> Option<Manager> {
+    let entries = object.pointer("/metadata/managedFields")?.as_array()?;
+    entries
+        .iter()
+        .filter_map(|e| {
+            Some(Manager {
+                manager: e.get("manager")?.as_str()?.to_string(),
+                operation: e
+                    .get("operation")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Update")
+                    .to_string(),
+                time: e.get("time").and_then(Value::as_str).map(String::from),
+            })
+        })
+        // RFC 3339 times in UTC sort as text; entries without a time come last.
+        .min_by(|a, b| match (&a.time, &b.time) {
+            (Some(x), Some(y)) => x.cmp(y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        })
+}
+
 /// The manager whose `fieldsV1` owns the field at `segments` (the most recent, when several
 /// share it), or the one owning its nearest ancestor.
 fn attribute(managed_fields: &[Value], segments: &[Segment]) -> Option<Manager> {
@@ -696,6 +752,23 @@ mod tests {
             ["debug-flags"],
             "the default ServiceAccount is the control plane's"
         );
+    }
+
+    #[test]
+    fn hand_made_security_objects_in_managed_namespaces_are_reported() {
+        let desired = inventory(DESIRED);
+        let extras = "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: debug, namespace: shop}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: User, name: mallory}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: shell, namespace: shop}\nspec: {containers: [{name: s, image: busybox}]}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web-7d9-x\n  namespace: shop\n  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-7d9, uid: u, controller: true}]\nspec: {containers: [{name: s, image: busybox}]}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: elsewhere, namespace: other-team}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\nsubjects: [{kind: User, name: bob}]\n---\napiVersion: v1\nkind: Service\nmetadata: {name: kubernetes, namespace: default}\nspec: {ports: [{port: 443}]}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: sh.helm.release.v1.web.v3, namespace: shop}\ntype: helm.sh/release.v1\n";
+        let live = inventory(&format!("{LIVE}{extras}"));
+        let drifts = compare(&desired, &live, &DriftOptions::default());
+        let extra: Vec<String> = drifts
+            .iter()
+            .filter(|d| d.change == Change::NotInManifests)
+            .map(|d| format!("{} {}", d.object.kind, d.object.display_name()))
+            .collect();
+        // Git has no RoleBinding or Pod, but manages namespace shop: a hand-made binding and a
+        // bare pod there are drift. Owned pods, other teams' namespaces, the API server's own
+        // `kubernetes` Service and tool-made Secrets are not.
+        assert_eq!(extra, ["RoleBinding debug", "Pod shell"], "{drifts:#?}");
     }
 
     #[test]

@@ -298,3 +298,46 @@ async fn rbac_commands_read_the_live_cluster() {
         "what could not be read is said"
     );
 }
+
+/// A `kubectl get -o json` List of a namespace as the API server returns it (defaults, status,
+/// the control plane's own objects, an owned Job), with two hand changes: the Service made a
+/// LoadBalancer, and a RoleBinding to cluster-admin created with `kubectl create`.
+#[test]
+fn drift_reports_hand_made_objects_with_their_author_and_findings() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drift");
+    let out = bin()
+        .args(["drift", "-o", "json", "--snapshot"])
+        .arg(dir.join("live.json"))
+        .arg(dir.join("desired.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = findings(&json(&out));
+    let rules: Vec<(&str, &str)> = found
+        .iter()
+        .map(|(rule, name, _)| (rule.as_str(), name.as_str()))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            ("DRIFT002", "debug"),
+            ("DRIFT003", "web"),
+            ("NET001", "web"),
+            ("RBAC001", "debug")
+        ],
+        "defaults, the control plane's objects and owned objects are not drift: {found:#?}"
+    );
+    assert!(found[0].2.ends_with(
+        "not in the manifests; written by kubectl-create (Update at 2026-11-25T22:10:00Z)"
+    ));
+    assert!(
+        found[3]
+            .2
+            .starts_with("on an object made in the cluster, not in the manifests: cluster-admin")
+    );
+}
