@@ -11,6 +11,7 @@ use palisade_core::{Finding, JsonPointer, Report, RuleMeta, Severity};
 use palisade_inventory::Inventory;
 use palisade_snapshot::drift::{Change, DriftOptions, Manager, compare, creator};
 
+use crate::date::Date;
 use crate::scan::{ScanOptions, scan_inventory};
 
 fn meta(
@@ -48,7 +49,7 @@ pub fn drift_rules() -> Vec<RuleMeta> {
             "not-in-manifests",
             "Object in the cluster is not in the manifests",
             Severity::Medium,
-            "## What it checks\nObjects in the cluster, of a kind and namespace the manifests manage, that the manifests do not define (objects the cluster creates itself are ignored).\n\n## Why it matters\nObjects created by hand escape review: a debug pod, an extra RoleBinding, a second Service.\n",
+            "## What it checks\nObjects in the cluster that the manifests do not define: of a kind and namespace the manifests manage, and, in any namespace the manifests manage, of a kind that changes access or what runs (Role, RoleBinding, NetworkPolicy, ServiceAccount, Pod, workloads, Service, Ingress) even when the manifests have none of that kind. Owned objects and those the cluster creates itself are ignored. The message names who first wrote the object (`managedFields`).\n\n## Why it matters\nObjects created by hand escape review: a debug pod, an extra RoleBinding, a second Service. Findings of every rule on such an object are reported with it.\n",
             "Add the object to Git, or delete it from the cluster.",
         ),
         meta(
@@ -183,6 +184,11 @@ pub fn drift_report(
             affected: Vec::new(),
         });
     }
+    // Disabled drift kinds, and `palisade.toml` suppressions of drift findings (by rule,
+    // namespace, kind, name or file).
+    findings.retain(|f| !options.config.disabled_rules.contains(&f.rule.to_string()));
+    let today = options.today.unwrap_or_else(Date::today);
+    crate::suppress::apply_config(&mut findings, &options.config, today);
     // Findings of the live objects that the manifests do not have.
     let desired_report = scan_inventory(desired, options);
     let live_report = scan_inventory(live, options);

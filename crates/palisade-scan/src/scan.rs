@@ -33,9 +33,18 @@ pub struct ScanOptions {
     pub whole_cluster: bool,
 }
 
-/// Maps a rule id or slug to its canonical id.
+/// Maps a rule id or slug (of the catalogue, or of `drift`) to its canonical id.
 pub fn canonical_rule(id_or_slug: &str) -> Option<String> {
-    palisade_rules::find_rule(id_or_slug).map(|r| r.meta().id.to_string())
+    palisade_rules::find_rule(id_or_slug)
+        .map(|r| r.meta().id.to_string())
+        .or_else(|| {
+            crate::drift::drift_rules()
+                .into_iter()
+                .find(|r| {
+                    r.id.eq_ignore_ascii_case(id_or_slug) || r.slug.eq_ignore_ascii_case(id_or_slug)
+                })
+                .map(|r| r.id.to_string())
+        })
 }
 
 /// Loads `inputs` and scans them.

@@ -98,6 +98,36 @@ fn entry_matches(entry: &SuppressionEntry, finding: &Finding) -> bool {
             .is_none_or(|p| glob::matches(p.trim_start_matches("./"), file))
 }
 
+/// Suppresses `finding` by the first unexpired `palisade.toml` entry that matches it, and marks
+/// in `used` every entry that matched it (expired ones included).
+fn suppress_by_config(finding: &mut Finding, config: &Config, today: Date, used: &mut [bool]) {
+    for (i, entry) in config.suppressions.iter().enumerate() {
+        if !entry_matches(entry, finding) {
+            continue;
+        }
+        used[i] = true;
+        if entry.expires.is_some_and(|e| e < today) {
+            continue;
+        }
+        finding.suppressed = Some(Suppression {
+            source: SuppressionSource::Config,
+            reason: entry.reason.clone(),
+            expires: entry.expires.map(|d| d.to_string()),
+            origin: Some(format!("{}:{}", config.path, entry.line)),
+        });
+        return;
+    }
+}
+
+/// Applies the `palisade.toml` suppressions to findings that have no object in an inventory
+/// (drift differences).
+pub fn apply_config(findings: &mut [Finding], config: &Config, today: Date) {
+    let mut used = vec![false; config.suppressions.len()];
+    for finding in findings {
+        suppress_by_config(finding, config, today, &mut used);
+    }
+}
+
 /// An object's parsed `palisade.dev/ignore` entries, which of them matched, and where the
 /// annotation is written.
 #[derive(Clone)]
@@ -166,22 +196,7 @@ pub fn apply(
     }
 
     for (finding, &object_index) in findings.iter_mut().zip(finding_objects) {
-        for (i, entry) in config.suppressions.iter().enumerate() {
-            if !entry_matches(entry, finding) {
-                continue;
-            }
-            config_used[i] = true;
-            if entry.expires.is_some_and(|e| e < today) {
-                continue;
-            }
-            finding.suppressed = Some(Suppression {
-                source: SuppressionSource::Config,
-                reason: entry.reason.clone(),
-                expires: entry.expires.map(|d| d.to_string()),
-                origin: Some(format!("{}:{}", config.path, entry.line)),
-            });
-            break;
-        }
+        suppress_by_config(finding, config, today, &mut config_used);
         let Some(annotated) = annotations.get_mut(object_index).and_then(Option::as_mut) else {
             continue;
         };

@@ -69,6 +69,8 @@ struct DriftArgs {
     #[arg(long, default_value = "default", value_name = "NS")]
     default_namespace: String,
     #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
     output: OutputArgs,
 }
 
@@ -140,6 +142,33 @@ pub(crate) struct LoadArgs {
     pub(crate) no_helm: bool,
 }
 
+/// Where `palisade.toml` comes from, for `scan` and `drift`.
+#[derive(Args)]
+struct ConfigArgs {
+    /// Configuration file (suppressions, disabled rules, rule settings). Default:
+    /// ./palisade.toml if present.
+    #[arg(long, env = "PALISADE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Ignore ./palisade.toml.
+    #[arg(long, env = "PALISADE_NO_CONFIG", conflicts_with = "config")]
+    no_config: bool,
+}
+
+impl ConfigArgs {
+    /// The configuration: the file given, else ./palisade.toml when present, else none.
+    fn load(&self) -> Result<Config> {
+        let canonical = |id: &str| palisade_scan::scan::canonical_rule(id);
+        Ok(match (&self.config, self.no_config) {
+            (_, true) => Config::default(),
+            (Some(path), false) => Config::load(path, &canonical)?,
+            (None, false) if Path::new("palisade.toml").is_file() => {
+                Config::load(Path::new("palisade.toml"), &canonical)?
+            }
+            (None, false) => Config::default(),
+        })
+    }
+}
+
 #[derive(Args)]
 struct ScanArgs {
     #[command(flatten)]
@@ -155,12 +184,8 @@ struct ScanArgs {
     cluster: bool,
     #[command(flatten)]
     cluster_args: cluster_cmd::ClusterArgs,
-    /// Configuration file (suppressions, disabled rules). Default: ./palisade.toml if present.
-    #[arg(long, env = "PALISADE_CONFIG", value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Ignore ./palisade.toml.
-    #[arg(long, env = "PALISADE_NO_CONFIG", conflicts_with = "config")]
-    no_config: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
     /// Run only these rules (ids or slugs, comma-separated).
     #[arg(
         long,
@@ -337,15 +362,7 @@ fn parse_fail_on(text: &str) -> Result<Option<Severity>> {
 
 /// The scan options common to manifests, snapshots and clusters.
 fn scan_options(args: &ScanArgs, load: LoadOptions) -> Result<ScanOptions> {
-    let canonical = |id: &str| palisade_scan::scan::canonical_rule(id);
-    let config = match (&args.config, args.no_config) {
-        (_, true) => Config::default(),
-        (Some(path), false) => Config::load(path, &canonical)?,
-        (None, false) if Path::new("palisade.toml").is_file() => {
-            Config::load(Path::new("palisade.toml"), &canonical)?
-        }
-        (None, false) => Config::default(),
-    };
+    let config = args.config.load()?;
     Ok(ScanOptions {
         load,
         config,
@@ -439,10 +456,11 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
 fn run_drift(args: DriftArgs) -> Result<u8> {
     let outputs = outputs(&args.output)?;
     let (inputs, load) = inputs(&args.load)?;
+    let config = args.config.load()?;
     let desired = palisade_inventory::load(&inputs, &load);
     let options = ScanOptions {
         load: LoadOptions::default(),
-        config: Config::default(),
+        config,
         only_rules: Vec::new(),
         skip_rules: Vec::new(),
         today: None,

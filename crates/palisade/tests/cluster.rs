@@ -341,3 +341,37 @@ fn drift_reports_hand_made_objects_with_their_author_and_findings() {
             .starts_with("on an object made in the cluster, not in the manifests: cluster-admin")
     );
 }
+
+#[test]
+fn drift_honours_palisade_toml() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/drift");
+    let config = scratch("drift-config").join("palisade.toml");
+    std::fs::write(
+        &config,
+        "[rules]\ndisable = [\"DRIFT002\"]\n\n[[suppress]]\nrule = \"field-drift\"\nreason = \"LoadBalancer approved in CHG-17 until the Ingress lands\"\nkind = \"Service\"\nname = \"web\"\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["drift", "-o", "json", "--snapshot"])
+        .arg(dir.join("live.json"))
+        .arg(dir.join("desired.yaml"))
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let rules: Vec<(&str, bool)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["rule"].as_str().unwrap(), f["suppressed"].is_object()))
+        .collect();
+    assert!(!rules.iter().any(|(r, _)| *r == "DRIFT002"), "{rules:?}");
+    assert!(rules.contains(&("DRIFT003", true)), "{rules:?}");
+    assert!(rules.contains(&("RBAC001", false)), "{rules:?}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the critical RBAC001 still fails"
+    );
+}
