@@ -258,6 +258,24 @@ impl Graph {
                 );
             }
         }
+        // A node where a control-plane component keeps its credentials is cluster-admin.
+        for (w, workload) in policy.workloads.iter().enumerate() {
+            let Some(path) = &workload.control_plane_path else {
+                continue;
+            };
+            for node in &workload.nodes {
+                g.edge(
+                    Node::NodeHost {
+                        name: Some(node.clone()),
+                    },
+                    Node::ClusterAdmin,
+                    format!(
+                        "{} runs there and mounts {path} from the node: control-plane credentials (the cluster CA key, admin kubeconfigs or etcd's data)",
+                        workload_node(policy, w)
+                    ),
+                );
+            }
+        }
         // Whoever picks a node for a new pod (`spec.nodeName`) reaches every known node.
         let known_nodes: std::collections::BTreeSet<&String> =
             policy.workloads.iter().flat_map(|w| &w.nodes).collect();
@@ -1076,5 +1094,31 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
                 .path(&workload_node(&policy, 0), Goal::ClusterAdmin)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn a_control_plane_node_is_cluster_admin_and_new_pods_can_land_on_it() {
+        let apiserver = "apiVersion: v1\nkind: Pod\nmetadata: {name: kube-apiserver-cp-1, namespace: kube-system}\nspec:\n  nodeName: cp-1\n  hostNetwork: true\n  volumes: [{name: k8s-certs, hostPath: {path: /etc/kubernetes/pki, type: DirectoryOrCreate}}]\n  containers: [{name: kube-apiserver, image: 'registry.k8s.io/kube-apiserver:v1.33.0', volumeMounts: [{name: k8s-certs, mountPath: /etc/kubernetes/pki, readOnly: true}]}]\n---\n";
+        let creator = "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: run, namespace: dev}\nrules: [{apiGroups: [''], resources: [pods], verbs: [create]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: run, namespace: dev}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: run}\nsubjects: [{kind: User, name: dev}]\n";
+        let dev = Node::Identity {
+            subject: Subject::User { name: "dev".into() },
+        };
+        let (_, graph) = live_graph_of(&format!("{apiserver}{creator}"));
+        let text = graph
+            .path(&dev, Goal::ClusterAdmin)
+            .expect("a path")
+            .describe();
+        assert!(
+            text.contains("→ node cp-1 (a new pod can name its node (spec.nodeName)) → cluster-admin (Pod kube-system/kube-apiserver-cp-1 runs there and mounts /etc/kubernetes/pki from the node"),
+            "{text}"
+        );
+        // Negative: without a control-plane component in the snapshot (a managed cluster),
+        // creating pods reaches nodes but not cluster-admin.
+        let (_, graph) = live_graph_of(&format!(
+            "{}{creator}",
+            apiserver.replace("/etc/kubernetes/pki", "/srv/certs")
+        ));
+        assert!(graph.path(&dev, Goal::ClusterAdmin).is_none());
+        assert!(graph.path(&dev, Goal::Nodes).is_some());
     }
 }

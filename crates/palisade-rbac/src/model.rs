@@ -193,7 +193,28 @@ pub struct Workload {
     /// The nodes its pods run on (`spec.nodeName` of the Pods it controls, in a snapshot or
     /// live scan), sorted; empty when unknown.
     pub nodes: Vec<String>,
+    /// The host path through which its pods show that their node holds control-plane
+    /// credentials (`/etc/kubernetes/...`: the cluster CA key, admin kubeconfigs; or etcd's
+    /// data under `/var/lib/etcd`), as kube-apiserver, kube-controller-manager and etcd do.
+    pub control_plane_path: Option<String>,
     pub object: usize,
+}
+
+/// A hostPath of this pod spec that holds the cluster's control-plane credentials.
+fn control_plane_path(pod: &PodSpec<'_>) -> Option<String> {
+    pod.value
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.pointer("/hostPath/path").and_then(Value::as_str))
+        .find(|path| {
+            let path = path.trim_end_matches('/');
+            ["/etc/kubernetes", "/var/lib/etcd"].iter().any(|dir| {
+                path == *dir || path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+            })
+        })
+        .map(String::from)
 }
 
 /// Why a compromised container of this pod spec is root on its node, if it is.
@@ -405,6 +426,7 @@ impl Policy {
                     service_account,
                     token_mounted,
                     node_access: node_access(&pod),
+                    control_plane_path: control_plane_path(&pod),
                     nodes: Vec::new(),
                     object: index,
                 });
