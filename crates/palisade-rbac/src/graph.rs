@@ -410,9 +410,15 @@ impl Graph {
                         "{} → {role} rule {}: {}",
                         binding.describe(),
                         rule_numbers.join("+"),
-                        h.primitive.does
+                        h.does()
                     );
                     let ns = h.namespace.clone();
+                    if let Some(names) = &h.names {
+                        for to in named_targets(policy, h.primitive.id, names, ns.as_deref()) {
+                            g.edge(from.clone(), to, evidence.clone());
+                        }
+                        continue;
+                    }
                     let targets: Vec<Node> = match h.primitive.leads {
                         Leads::Admin => vec![match &ns {
                             None => Node::ClusterAdmin,
@@ -563,6 +569,62 @@ impl Graph {
             .filter_map(|i| self.path_from(&toward, i))
             .collect()
     }
+}
+
+/// Where a name-restricted primitive leads: the identities it may impersonate (the group
+/// `system:masters` is cluster-admin), or admin of the scope when a role it may bind or
+/// escalate grants everything.
+fn named_targets(
+    policy: &Policy,
+    primitive: &str,
+    names: &[(String, String)],
+    namespace: Option<&str>,
+) -> Vec<Node> {
+    let mut targets = Vec::new();
+    for (resource, name) in names {
+        let target = match (primitive, resource.as_str()) {
+            ("impersonate", "users") => Some(Node::Identity {
+                subject: Subject::User { name: name.clone() },
+            }),
+            ("impersonate", "groups") if name == "system:masters" => Some(Node::ClusterAdmin),
+            ("impersonate", "groups") => Some(Node::Identity {
+                subject: Subject::Group { name: name.clone() },
+            }),
+            ("impersonate-service-accounts", "serviceaccounts") => {
+                match namespace {
+                    Some(ns) => Some(Node::Identity {
+                        subject: Subject::service_account(ns, name),
+                    }),
+                    None => {
+                        // Cluster-wide: the account of that name in every namespace.
+                        for subject in policy.known_subjects() {
+                            if matches!(&subject, Subject::ServiceAccount { name: n, .. } if n == name)
+                            {
+                                targets.push(Node::Identity { subject });
+                            }
+                        }
+                        None
+                    }
+                }
+            }
+            ("escalate-or-bind", "roles" | "clusterroles") => policy
+                .role_named(resource, name, namespace)
+                .filter(|role| crate::primitives::rules_grant_everything(&role.rules))
+                .map(|role| match (namespace, &role.namespace) {
+                    // A Role only ever grants in its own namespace.
+                    (_, Some(role_ns)) => Node::NamespaceAdmin {
+                        namespace: role_ns.clone(),
+                    },
+                    (None, None) => Node::ClusterAdmin,
+                    (Some(ns), None) => Node::NamespaceAdmin {
+                        namespace: ns.to_string(),
+                    },
+                }),
+            _ => None,
+        };
+        targets.extend(target);
+    }
+    targets
 }
 
 /// Any node: where a new pod is placed at will, or an unknown one.
@@ -1120,5 +1182,40 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
         ));
         assert!(graph.path(&dev, Goal::ClusterAdmin).is_none());
         assert!(graph.path(&dev, Goal::Nodes).is_some());
+    }
+
+    /// A support tool's ClusterRoleBinding with one rule (`rule`, a YAML flow mapping), plus
+    /// an `ops-admin` user bound to cluster-admin.
+    fn restricted(rule: &str) -> Graph {
+        let yaml = format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: support}}\nrules: [{rule}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: support}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: support}}\nsubjects: [{{kind: User, name: support}}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: ops-admin}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}}\nsubjects: [{{kind: User, name: ops-admin}}]\n"
+        );
+        graph_of(&yaml).1
+    }
+
+    #[test]
+    fn name_restricted_impersonation_and_binding_lead_to_what_they_name() {
+        let support = Node::Identity {
+            subject: Subject::User {
+                name: "support".into(),
+            },
+        };
+        let reaches = |rule: &str| restricted(rule).path(&support, Goal::ClusterAdmin);
+        let admin = reaches("{apiGroups: [''], resources: [users], verbs: [impersonate], resourceNames: [ops-admin]}")
+            .expect("impersonating the admin user is admin");
+        assert!(
+            admin.describe().contains("→ User ops-admin (ClusterRoleBinding support → ClusterRole support rule 1: impersonate users or groups (users ops-admin only))"),
+            "{}",
+            admin.describe()
+        );
+        assert!(
+            reaches(
+                "{apiGroups: [''], resources: [users], verbs: [impersonate], resourceNames: [jane]}"
+            )
+            .is_none()
+        );
+        assert!(reaches("{apiGroups: [''], resources: [groups], verbs: [impersonate], resourceNames: ['system:masters']}").is_some());
+        assert!(reaches("{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind], resourceNames: [cluster-admin]}").is_some());
+        assert!(reaches("{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind], resourceNames: [view]}").is_none());
     }
 }

@@ -208,6 +208,73 @@ pub struct Held {
     pub namespace: Option<String>,
     /// Indices of the role rules that satisfy the requirements.
     pub rules: Vec<usize>,
+    /// `None` when any object will do; otherwise the only objects the rules allow
+    /// (`resourceNames`), as `(resource, name)`: impersonating only user `jane`, binding only
+    /// ClusterRole `view`.
+    pub names: Option<Vec<(String, String)>>,
+}
+
+impl Held {
+    /// What the holder can do, with the names it is restricted to.
+    pub fn does(&self) -> String {
+        match &self.names {
+            None => self.primitive.does.to_string(),
+            Some(names) => {
+                let list: Vec<String> = names.iter().map(|(r, n)| format!("{r} {n}")).collect();
+                format!(
+                    "{} ({} only)",
+                    self.primitive.verb_phrase(),
+                    list.join(", ")
+                )
+            }
+        }
+    }
+}
+
+/// Primitives whose name-restricted forms (`resourceNames`) still lead somewhere: to the named
+/// identities, or to admin when a named role grants everything.
+const NAME_RESTRICTABLE: &[&str] = &[
+    "impersonate",
+    "impersonate-service-accounts",
+    "escalate-or-bind",
+];
+
+impl Primitive {
+    /// `does` without its parenthesised gloss, for name-restricted forms.
+    fn verb_phrase(&self) -> &'static str {
+        self.does.split(" (").next().unwrap_or(self.does)
+    }
+}
+
+/// The `(resource, name)` pairs that the rules of `rules` allow for `alternatives` only by
+/// name (`resourceNames`), when no rule allows them for any name.
+fn named_only(
+    rules: &[PolicyRule],
+    alternatives: &[(&[&str], &str, &str)],
+    namespace: Option<&str>,
+) -> (Vec<usize>, Vec<(String, String)>) {
+    let mut indices = Vec::new();
+    let mut names = Vec::new();
+    for rule in rules {
+        for (verbs, group, resource) in alternatives {
+            for name in &rule.resource_names {
+                let allowed = verbs.iter().any(|verb| {
+                    rule_allows(
+                        rule,
+                        &Request::resource(verb, group, resource, namespace).named(name),
+                    )
+                });
+                let pair = (resource.to_string(), name.clone());
+                if allowed && !names.contains(&pair) {
+                    names.push(pair);
+                    if !indices.contains(&rule.index) {
+                        indices.push(rule.index);
+                    }
+                }
+            }
+        }
+    }
+    (indices, names)
 }
 
 /// The rule of `rules` that allows any request of `alternatives` in `namespace`.
@@ -239,14 +306,35 @@ impl Policy {
             .filter(|p| !(p.cluster_scoped && namespace.is_some()))
             .filter_map(|primitive| {
                 let mut rules = Vec::new();
+                let mut all_names = true;
                 for requirement in primitive.needs {
-                    rules.push(satisfying(&role.rules, requirement, namespace)?.index);
+                    match satisfying(&role.rules, requirement, namespace) {
+                        Some(rule) => rules.push(rule.index),
+                        None => {
+                            all_names = false;
+                            break;
+                        }
+                    }
                 }
-                rules.dedup();
-                Some(Held {
+                if all_names {
+                    rules.dedup();
+                    return Some(Held {
+                        primitive,
+                        namespace: namespace.map(str::to_string),
+                        rules,
+                        names: None,
+                    });
+                }
+                // Only named objects (single-requirement primitives).
+                if !NAME_RESTRICTABLE.contains(&primitive.id) || primitive.needs.len() != 1 {
+                    return None;
+                }
+                let (rules, names) = named_only(&role.rules, primitive.needs[0], namespace);
+                (!names.is_empty()).then(|| Held {
                     primitive,
                     namespace: namespace.map(str::to_string),
                     rules,
+                    names: Some(names),
                 })
             })
             .collect()
@@ -255,18 +343,42 @@ impl Policy {
     /// Whether `binding` grants full control of every resource of every group (cluster-admin
     /// or an equivalent): `*`, or all of get, list, watch, create, update, patch and delete.
     pub fn grants_everything(&self, binding: &Binding) -> bool {
-        const FULL_CONTROL: &[&str] = &[
-            "get", "list", "watch", "create", "update", "patch", "delete",
-        ];
-        self.role_of(binding).is_some_and(|role| {
-            role.rules.iter().any(|r| {
-                r.api_groups.iter().any(|g| g == "*")
-                    && r.resources.iter().any(|x| x == "*")
-                    && (r.verbs.iter().any(|v| v == "*")
-                        || FULL_CONTROL.iter().all(|v| r.verbs.iter().any(|w| w == v)))
-            })
-        })
+        self.role_of(binding)
+            .is_some_and(|role| rules_grant_everything(&role.rules))
     }
+
+    /// The role a binding made in `namespace` (`None`: a ClusterRoleBinding) could refer to
+    /// by `resource` (`roles` or `clusterroles`) and `name`.
+    pub fn role_named(
+        &self,
+        resource: &str,
+        name: &str,
+        namespace: Option<&str>,
+    ) -> Option<&crate::model::Role> {
+        match resource {
+            "clusterroles" => self.cluster_role(name),
+            "roles" => self.roles.iter().find(|r| {
+                r.kind == crate::model::RoleKind::Role
+                    && r.name == name
+                    && namespace.is_none_or(|ns| r.namespace.as_deref() == Some(ns))
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Whether `rules` grant full control of every resource of every group: `*`, or all of get,
+/// list, watch, create, update, patch and delete on `*` in `*`.
+pub fn rules_grant_everything(rules: &[PolicyRule]) -> bool {
+    const FULL_CONTROL: &[&str] = &[
+        "get", "list", "watch", "create", "update", "patch", "delete",
+    ];
+    rules.iter().any(|r| {
+        r.api_groups.iter().any(|g| g == "*")
+            && r.resources.iter().any(|x| x == "*")
+            && (r.verbs.iter().any(|v| v == "*")
+                || FULL_CONTROL.iter().all(|v| r.verbs.iter().any(|w| w == v)))
+    })
 }
 
 #[cfg(test)]
@@ -404,6 +516,31 @@ mod tests {
             )
             .is_empty(),
             "a named Secret is not 'read Secrets'"
+        );
+    }
+
+    #[test]
+    fn name_restricted_forms_carry_their_names_and_others_stay_out() {
+        let yaml = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\nrules:\n- {apiGroups: [''], resources: [serviceaccounts], verbs: [impersonate], resourceNames: [deployer, builder]}\n- {apiGroups: [''], resources: [secrets], verbs: [get], resourceNames: [tls]}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: b, namespace: ci}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: r}\nsubjects: [{kind: User, name: u}]\n";
+        let loaded = load_text("t.yaml", yaml, &Limits::default());
+        let policy = Policy::from_inventory(&loaded.inventory);
+        let held = policy.primitives_of(&policy.bindings[0]);
+        // One named Secret is not "read Secrets"; impersonating two named accounts is kept,
+        // with the names.
+        assert_eq!(held.len(), 1, "{held:?}");
+        assert_eq!(held[0].primitive.id, "impersonate-service-accounts");
+        assert_eq!(
+            held[0].names.as_deref(),
+            Some(
+                &[
+                    ("serviceaccounts".to_string(), "deployer".to_string()),
+                    ("serviceaccounts".to_string(), "builder".to_string())
+                ][..]
+            )
+        );
+        assert_eq!(
+            held[0].does(),
+            "impersonate service accounts (serviceaccounts deployer, serviceaccounts builder only)"
         );
     }
 }

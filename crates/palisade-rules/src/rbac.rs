@@ -100,7 +100,7 @@ pub fn report_primitives(cx: &mut Context<'_>, ids: &[&str]) {
             format!(
                 "{} can {} {} through {} {}",
                 subjects.join(", "),
-                held.primitive.does,
+                held.does(),
                 scope(binding),
                 role.describe(),
                 rules.join(" and ")

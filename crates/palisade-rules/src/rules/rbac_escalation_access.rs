@@ -5,7 +5,8 @@ use crate::rule::{Check, Target};
 declare_rule! {
     /// ## What it checks
     /// Bindings that grant `escalate` or `bind` on Roles or ClusterRoles, or `impersonate` on
-    /// users, groups, service accounts, UIDs or user extras. Control-plane grants of the default
+    /// users, groups, service accounts, UIDs or user extras, also when `resourceNames` restricts
+    /// them (the message then lists the names). Control-plane grants of the default
     /// policy (`system:*` users and groups such as `system:kube-controller-manager`, and each
     /// controller's service account bound to its own `system:controller:*` role) are not reported;
     /// broad groups such as `system:authenticated` are. A binding that grants full control
