@@ -375,3 +375,93 @@ fn drift_honours_palisade_toml() {
         "the critical RBAC001 still fails"
     );
 }
+
+/// A loopback "API server" that accepts connections and never answers (a hung control plane or
+/// a black-holing proxy), a kubeconfig pointing at it, and a receiver told of each connection.
+fn hanging_server(dir: &std::path::Path) -> (std::path::PathBuf, std::sync::mpsc::Receiver<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (connected, connections) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+            let _ = connected.send(());
+        }
+    });
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!("apiVersion: v1\nkind: Config\ncurrent-context: hung\nclusters:\n- name: c\n  cluster: {{server: 'https://127.0.0.1:{port}', insecure-skip-tls-verify: true}}\ncontexts:\n- name: hung\n  context: {{cluster: c, user: u}}\nusers:\n- name: u\n  user: {{token: t}}\n"),
+    )
+    .unwrap();
+    (kubeconfig, connections)
+}
+
+#[test]
+fn the_overall_timeout_ends_a_hung_read_without_output() {
+    let dir = scratch("cli-timeout");
+    let (kubeconfig, _connections) = hanging_server(&dir);
+    let snapshot = dir.join("cluster.json");
+    let started = std::time::Instant::now();
+    let out = bin()
+        .args([
+            "snapshot",
+            "--timeout",
+            "2",
+            "--request-timeout",
+            "60",
+            "--kubeconfig",
+        ])
+        .arg(&kubeconfig)
+        .arg("-o")
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    // Far below the 60 s request timeout: the overall --timeout ended it.
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not read within --timeout 2 s"), "{stderr}");
+    assert!(!snapshot.exists());
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "only the kubeconfig"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_a_cluster_read_without_output() {
+    let dir = scratch("cli-interrupt");
+    let (kubeconfig, connections) = hanging_server(&dir);
+    let snapshot = dir.join("cluster.json");
+    let child = bin()
+        .args(["snapshot", "--request-timeout", "60", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .arg("-o")
+        .arg(&snapshot)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the read has connected, its Ctrl-C handler is in place (both are set up in the
+    // same first poll).
+    connections
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("palisade connects to the API server");
+    // SIGINT, as a terminal's Ctrl-C sends it.
+    let killed = Command::new("sh")
+        .args(["-c", &format!("kill -INT {}", child.id())])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted; nothing written"));
+    assert!(!snapshot.exists());
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        1,
+        "only the kubeconfig"
+    );
+}
