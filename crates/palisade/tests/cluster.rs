@@ -465,3 +465,51 @@ fn ctrl_c_stops_a_cluster_read_without_output() {
         "only the kubeconfig"
     );
 }
+
+/// `KUBECONFIG` with two files, merged as kubectl merges them: the context in one, the
+/// cluster (with its CA) and the user's token in the other.
+#[tokio::test(flavor = "multi_thread")]
+async fn kubeconfig_files_listed_in_kubeconfig_env_are_merged() {
+    let dir = scratch("cli-kubeconfig-env");
+    let (kubeconfig, calls) = palisade_cluster::recorded::server(&dir).await;
+    let text = std::fs::read_to_string(&kubeconfig).unwrap();
+    let clusters_and_users = text.replace("current-context: recorded\n", "").replace(
+        "contexts:\n- name: recorded\n  context: {cluster: recorded, user: auditor}\n",
+        "",
+    );
+    assert_ne!(clusters_and_users, text);
+    let first = dir.join("contexts.yaml");
+    let second = dir.join("clusters.yaml");
+    std::fs::write(&first, "apiVersion: v1\nkind: Config\ncurrent-context: recorded\ncontexts:\n- name: recorded\n  context: {cluster: recorded, user: auditor}\n").unwrap();
+    std::fs::write(&second, clusters_and_users).unwrap();
+    let mut cmd = bin();
+    cmd.args([
+        "scan",
+        "--cluster",
+        "--request-timeout",
+        "1",
+        "--no-config",
+        "-o",
+        "json",
+        "--fail-on",
+        "none",
+    ])
+    .env(
+        "KUBECONFIG",
+        format!("{}:{}", first.display(), second.display()),
+    )
+    .env("HOME", &dir);
+    let out = run(cmd).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The server answers 401 without the token, so findings mean the merged user was used.
+    assert!(!json(&out)["findings"].as_array().unwrap().is_empty());
+    assert!(
+        !calls.secrets_accept.lock().unwrap().is_empty(),
+        "the recorded server was read"
+    );
+}
