@@ -61,6 +61,16 @@ pub enum CaptureError {
         server: String,
         message: String,
     },
+    /// The API server answered but nothing could be discovered: the credentials were refused
+    /// (401) or discovery is forbidden. Scanning nothing would look like a clean cluster.
+    #[error(
+        "the cluster of context {context} at {server} refused to list its resource types: {message}"
+    )]
+    Refused {
+        context: String,
+        server: String,
+        message: String,
+    },
 }
 
 /// Told about progress, for a progress bar.
@@ -409,6 +419,18 @@ pub async fn capture(
     };
     let mut errors = Vec::new();
     let types = discover(&client, options.request_timeout, &mut errors).await;
+    let unauthorized = errors.iter().find(|e| e.status == Some(401));
+    if types.is_empty() || unauthorized.is_some() {
+        let first = unauthorized.or(errors.first());
+        return Err(CaptureError::Refused {
+            context,
+            server,
+            message: first.map_or_else(
+                || "the API server lists no resource types".to_string(),
+                ListError::describe,
+            ),
+        });
+    }
     progress.discovered(types.len());
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();

@@ -513,3 +513,79 @@ async fn kubeconfig_files_listed_in_kubeconfig_env_are_merged() {
         "the recorded server was read"
     );
 }
+
+/// An exec credential plugin (as EKS, GKE and AKS kubeconfigs use) gives the token.
+#[tokio::test(flavor = "multi_thread")]
+async fn exec_credential_plugins_are_run_for_the_token() {
+    let dir = scratch("cli-kubeconfig-exec");
+    let (kubeconfig, calls) = palisade_cluster::recorded::server(&dir).await;
+    let plugin = dir.join("credential-plugin.sh");
+    std::fs::write(
+        &plugin,
+        "#!/bin/sh\necho '{\"apiVersion\": \"client.authentication.k8s.io/v1\", \"kind\": \"ExecCredential\", \"status\": {\"token\": \"recorded-token\"}}'\n",
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&kubeconfig).unwrap().replace(
+        "  user: {token: recorded-token}\n",
+        &format!(
+            "  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: sh\n      args: ['{}']\n      interactiveMode: Never\n",
+            plugin.display()
+        ),
+    );
+    assert!(text.contains("exec:"));
+    let exec_config = dir.join("exec-kubeconfig");
+    std::fs::write(&exec_config, text).unwrap();
+    let mut cmd = bin();
+    cmd.args([
+        "scan",
+        "--cluster",
+        "--request-timeout",
+        "1",
+        "--no-config",
+        "-o",
+        "json",
+        "--fail-on",
+        "none",
+        "--kubeconfig",
+    ])
+    .arg(&exec_config);
+    let out = run(cmd).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!json(&out)["findings"].as_array().unwrap().is_empty());
+    assert!(!calls.secrets_accept.lock().unwrap().is_empty());
+
+    // A plugin that yields a token the server refuses: a clear error, exit 2, nothing scanned.
+    std::fs::write(
+        &plugin,
+        "#!/bin/sh\necho '{\"apiVersion\": \"client.authentication.k8s.io/v1\", \"kind\": \"ExecCredential\", \"status\": {\"token\": \"expired\"}}'\n",
+    )
+    .unwrap();
+    let mut cmd = bin();
+    cmd.args([
+        "scan",
+        "--cluster",
+        "--request-timeout",
+        "1",
+        "--no-config",
+        "--kubeconfig",
+    ])
+    .arg(&exec_config);
+    let out = run(cmd).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the cluster of context recorded at https://127.0.0.1:")
+            && stderr.contains("refused to list its resource types")
+            && stderr.contains("Unauthorized"),
+        "{stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "no report that would look like a clean cluster"
+    );
+}
