@@ -441,13 +441,17 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         palisade_scan::scan(&inputs, &options)
     };
     // Every type the cluster would not list is said where every output shows it; the rules
-    // that depend on it say so in their coverage.
+    // that depend on it say so in their coverage. When nothing at all could be read, these are
+    // errors: the run must not look like a clean cluster.
+    let level = if report.objects.is_empty() {
+        DiagnosticLevel::Error
+    } else {
+        DiagnosticLevel::Warning
+    };
     for why in not_listed {
-        report.diagnostics.push(palisade_core::Diagnostic::new(
-            DiagnosticLevel::Warning,
-            "not-listed",
-            why,
-        ));
+        report
+            .diagnostics
+            .push(palisade_core::Diagnostic::new(level, "not-listed", why));
     }
     report.recount();
     emit(&report, &args.output, &outputs)

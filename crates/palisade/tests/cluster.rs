@@ -589,3 +589,41 @@ async fn exec_credential_plugins_are_run_for_the_token() {
         "no report that would look like a clean cluster"
     );
 }
+
+/// A snapshot taken with an account that may list nothing: an error, not a clean cluster.
+#[test]
+fn a_snapshot_where_nothing_could_be_listed_exits_2() {
+    let dir = scratch("cli-nothing-listed");
+    let snapshot = dir.join("forbidden.json");
+    let error = |resource: &str, kind: &str| {
+        format!(
+            r#"{{"group": "", "version": "v1", "resource": "{resource}", "kind": "{kind}", "status": 403, "reason": "forbidden", "message": "{resource} is forbidden: User \"ci\" cannot list resource \"{resource}\""}}"#
+        )
+    };
+    std::fs::write(
+        &snapshot,
+        format!(
+            "{{\"apiVersion\": \"palisade.dev/v1alpha1\", \"kind\": \"ClusterSnapshot\", \"metadata\": {{\"capturedAt\": \"2026-11-26T00:00:00Z\", \"context\": \"ci\", \"palisadeVersion\": \"0.1.0\"}}, \"errors\": [{}, {}], \"resources\": [],\n\"items\": [\n]}}\n",
+            error("pods", "Pod"),
+            error("secrets", "Secret")
+        ),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["scan", "--no-config", "-o", "json", "--snapshot"])
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("nothing could be scanned"), "{stderr}");
+    let report = json(&out);
+    let diagnostics = report["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 2, "{diagnostics:#?}");
+    assert!(
+        diagnostics
+            .iter()
+            .all(|d| d["code"] == "not-listed" && d["level"] == "error"),
+        "{diagnostics:#?}"
+    );
+}
