@@ -9,7 +9,9 @@ use palisade_core::fingerprint::fingerprint;
 use palisade_core::report::{SCHEMA_VERSION, Summary, ToolInfo};
 use palisade_core::{Finding, JsonPointer, Report, RuleMeta, Severity};
 use palisade_inventory::Inventory;
+use palisade_rules::credentials::{credential_reason, describe_hidden, secret_value_reason};
 use palisade_snapshot::drift::{Change, DriftOptions, Manager, compare, creator};
+use serde_json::Value;
 
 use crate::date::Date;
 use crate::scan::{ScanOptions, scan_inventory};
@@ -63,17 +65,83 @@ pub fn drift_rules() -> Vec<RuleMeta> {
     ]
 }
 
-fn show(value: &Option<serde_json::Value>) -> String {
+/// A value for a drift message. Secret values are never shown: a Secret's `data` and
+/// `stringData` are described by size and keys, and elsewhere a string that looks like a
+/// credential (by its key or environment variable name, or by its format) by its length.
+fn shown(value: &Option<Value>, kind: &str, path: &JsonPointer, holder: Option<&Value>) -> String {
+    let Some(v) = value else {
+        return "(absent)".into();
+    };
+    let segments: Vec<String> = path.segments().map(|s| s.into_owned()).collect();
+    if kind == "Secret"
+        && segments
+            .first()
+            .is_some_and(|s| s == "data" || s == "stringData")
+    {
+        return match v {
+            Value::Object(map) => format!(
+                "<{} keys: {}; values not shown>",
+                map.len(),
+                map.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+            Value::String(s) => format!("<{}>", describe_hidden(s)),
+            _ => "<not shown>".into(),
+        };
+    }
+    // The name a value goes by: an environment variable's `name` for its `value`, else the key.
+    let name = match segments.last().map(String::as_str) {
+        Some("value") => holder
+            .and_then(|h| h.pointer(&parent(path)))
+            .and_then(|entry| entry.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        other => other.map(str::to_string),
+    };
+    let text = redact(v, name.as_deref()).to_string();
+    if text.chars().count() > 80 {
+        format!("{}...", text.chars().take(80).collect::<String>())
+    } else {
+        text
+    }
+}
+
+/// The JSON pointer of the parent of `path`.
+fn parent(path: &JsonPointer) -> String {
+    let text = path.as_str();
+    text.rfind('/')
+        .map_or_else(String::new, |i| text[..i].to_string())
+}
+
+/// `value` with every credential-looking string replaced by its length.
+fn redact(value: &Value, name: Option<&str>) -> Value {
     match value {
-        None => "(absent)".into(),
-        Some(v) => {
-            let text = v.to_string();
-            if text.chars().count() > 80 {
-                format!("{}...", text.chars().take(80).collect::<String>())
+        Value::String(s) => {
+            let hidden = secret_value_reason(s).is_some()
+                || name.is_some_and(|n| credential_reason(n, s).is_some());
+            if hidden {
+                Value::String(format!("<{}>", describe_hidden(s)))
             } else {
-                text
+                value.clone()
             }
         }
+        Value::Object(map) => {
+            // An environment variable: `{name, value}`.
+            let env_name = map.get("name").and_then(Value::as_str);
+            Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let context = if k == "value" {
+                            env_name
+                        } else {
+                            Some(k.as_str())
+                        };
+                        (k.clone(), redact(v, context))
+                    })
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| redact(v, name)).collect()),
+        other => other.clone(),
     }
 }
 
@@ -132,6 +200,14 @@ pub fn drift_report(
                 )
             }
             Change::Field(f) => {
+                // The object the field is in, for the name of an environment variable.
+                let holder = d
+                    .live
+                    .map(|l| &live.objects[l].value)
+                    .or(d.desired.map(|i| &desired.objects[i].value));
+                let show = |value: &Option<serde_json::Value>| {
+                    shown(value, &d.object.kind, &f.path, holder)
+                };
                 let what = match (&f.desired, &f.live) {
                     (Some(_), None) => format!(
                         "{} is set in the manifests but absent in the cluster ({})",

@@ -186,8 +186,13 @@ pub fn compare(desired: &Inventory, live: &Inventory, options: &DriftOptions) ->
                     .pointer("/metadata/managedFields")
                     .and_then(Value::as_array);
                 let mut fields = Vec::new();
+                let desired_value = if object.id.kind == "Secret" && object.id.group().is_empty() {
+                    std::borrow::Cow::Owned(secret_as_stored(&object.value, &live_object.value))
+                } else {
+                    std::borrow::Cow::Borrowed(&object.value)
+                };
                 diff_value(
-                    &object.value,
+                    &desired_value,
                     &live_object.value,
                     &mut Vec::new(),
                     &mut fields,
@@ -248,6 +253,57 @@ pub fn compare(desired: &Inventory, live: &Inventory, options: &DriftOptions) ->
             live: Some(l),
             change: Change::NotInManifests,
         });
+    }
+    out
+}
+
+/// A desired Secret as the API server stores it, for comparison with `live`: `stringData`
+/// merged into `data` (base64), as the API server does on write. When the live Secret was read
+/// without its values (the default: metadata only), its values are unknown, so neither side's
+/// are compared.
+fn secret_as_stored(desired: &Value, live: &Value) -> Value {
+    let mut secret = desired.clone();
+    let Some(map) = secret.as_object_mut() else {
+        return secret;
+    };
+    let string_data = map.remove("stringData");
+    if live.get("data").is_none() {
+        map.remove("data");
+        return secret;
+    }
+    if let Some(Value::Object(strings)) = string_data {
+        let data = map
+            .entry("data")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(data) = data.as_object_mut() {
+            for (key, value) in strings {
+                if let Some(text) = value.as_str() {
+                    data.insert(key, Value::String(base64(text.as_bytes())));
+                }
+            }
+        }
+    }
+    secret
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
     }
     out
 }

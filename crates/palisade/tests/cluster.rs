@@ -627,3 +627,99 @@ fn a_snapshot_where_nothing_could_be_listed_exits_2() {
         "{diagnostics:#?}"
     );
 }
+
+/// Drift never prints a secret value: a Secret's data (read with --include-secret-values) is
+/// described by size, a credential in a ConfigMap or an environment variable by its length.
+/// `stringData` is compared as the API server stores it (in `data`), and a Secret read without
+/// its values (the default) has no value drift.
+#[test]
+fn drift_never_prints_secret_values() {
+    let dir = scratch("cli-drift-secrets");
+    let desired = dir.join("desired.yaml");
+    std::fs::write(
+        &desired,
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\ndata: {password: c3VwZXJzZWNyZXRwYXNzd29yZA==}\nstringData: {token: plain-text-token-123456, same: unchanged-value}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: shop}\ndata: {API_KEY: AKIAABCDEFGHIJKLMNOP, LOG_LEVEL: info}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: registry.example.com/web:1\n        env: [{name: DB_PASSWORD, value: first-password-value}]\n",
+    )
+    .unwrap();
+    // `same` is `unchanged-value` in base64: stored in data, it is no drift.
+    let live = |secret_data: &str| {
+        format!(
+            r#"{{"apiVersion": "v1", "kind": "List", "items": [
+{{"apiVersion": "v1", "kind": "Secret", "metadata": {{"name": "db", "namespace": "shop"}}{secret_data}}},
+{{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {{"name": "cfg", "namespace": "shop"}}, "data": {{"API_KEY": "AKIAZZZZZZZZZZZZZZZZ", "LOG_LEVEL": "debug"}}}},
+{{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {{"name": "web", "namespace": "shop"}}, "spec": {{"template": {{"spec": {{"containers": [{{"name": "web", "image": "registry.example.com/web:1", "env": [{{"name": "DB_PASSWORD", "value": "second-password-value"}}]}}]}}}}}}}}
+]}}"#
+        )
+    };
+    let with_values = dir.join("live.json");
+    std::fs::write(
+        &with_values,
+        live(r#", "data": {"password": "b3RoZXJwYXNzd29yZA==", "token": "cGxhaW4tdGV4dC10b2tlbi0xMjM0NTY=", "same": "dW5jaGFuZ2VkLXZhbHVl"}"#),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["drift", "--no-config", "-o", "json", "--snapshot"])
+        .arg(&with_values)
+        .arg(&desired)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for secret in [
+        "c3VwZXJzZWNyZXRwYXNzd29yZA",
+        "b3RoZXJwYXNzd29yZA",
+        "plain-text-token",
+        "cGxhaW4t",
+        "AKIAABCDEFGHIJKLMNOP",
+        "AKIAZZZZZZZZZZZZZZZZ",
+        "first-password-value",
+        "second-password-value",
+    ] {
+        assert!(!text.contains(secret), "{secret} printed: {text}");
+    }
+    let report = json(&out);
+    let messages: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "DRIFT003")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert!(
+        messages.contains(
+            &"/data/password is <20 characters, not shown> in the cluster, <28 characters, not shown> in the manifests"
+        ),
+        "{messages:#?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.starts_with("/data/LOG_LEVEL is \"debug\"")),
+        "ordinary values are shown: {messages:#?}"
+    );
+    assert!(
+        !messages.iter().any(|m| m.contains("stringData")
+            || m.contains("/data/same")
+            || m.contains("/data/token")),
+        "stringData is compared as stored: {messages:#?}"
+    );
+    assert_eq!(messages.len(), 4, "{messages:#?}");
+
+    // Read without values (the default): no value drift on the Secret.
+    let metadata_only = dir.join("live-metadata.json");
+    std::fs::write(&metadata_only, live("")).unwrap();
+    let out = bin()
+        .args(["drift", "--no-config", "-o", "json", "--snapshot"])
+        .arg(&metadata_only)
+        .arg(&desired)
+        .output()
+        .unwrap();
+    let report = json(&out);
+    assert!(
+        !report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["object"]["kind"] == "Secret"),
+        "{report:#}"
+    );
+}
