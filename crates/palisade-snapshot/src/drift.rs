@@ -259,15 +259,19 @@ pub fn compare(desired: &Inventory, live: &Inventory, options: &DriftOptions) ->
 
 /// A desired Secret as the API server stores it, for comparison with `live`: `stringData`
 /// merged into `data` (base64), as the API server does on write. When the live Secret was read
-/// without its values (the default: metadata only), its values are unknown, so neither side's
-/// are compared.
+/// without its values (the default: metadata only, or key names with emptied values), its
+/// values are unknown, so neither side's are compared.
 fn secret_as_stored(desired: &Value, live: &Value) -> Value {
     let mut secret = desired.clone();
     let Some(map) = secret.as_object_mut() else {
         return secret;
     };
     let string_data = map.remove("stringData");
-    if live.get("data").is_none() {
+    let values_unknown = live
+        .get("data")
+        .and_then(Value::as_object)
+        .is_none_or(|data| data.values().all(|v| v.as_str() == Some("")));
+    if values_unknown {
         map.remove("data");
         return secret;
     }
@@ -825,6 +829,30 @@ mod tests {
         // bare pod there are drift. Owned pods, other teams' namespaces, the API server's own
         // `kubernetes` Service and tool-made Secrets are not.
         assert_eq!(extra, ["RoleBinding debug", "Pod shell"], "{drifts:#?}");
+    }
+
+    #[test]
+    fn secrets_compare_as_stored_and_only_when_values_were_read() {
+        assert_eq!(base64(b"unchanged-value"), "dW5jaGFuZ2VkLXZhbHVl");
+        assert_eq!(base64(b"ab"), "YWI=");
+        assert_eq!(base64(b""), "");
+        let desired =
+            serde_json::json!({"kind": "Secret", "stringData": {"a": "ab"}, "data": {"b": "Yg=="}});
+        let with_values = serde_json::json!({"kind": "Secret", "data": {"a": "YWI=", "b": "Yg=="}});
+        assert_eq!(
+            secret_as_stored(&desired, &with_values),
+            serde_json::json!({"kind": "Secret", "data": {"b": "Yg==", "a": "YWI="}})
+        );
+        for unknown in [
+            serde_json::json!({"kind": "Secret"}),
+            serde_json::json!({"kind": "Secret", "data": {"a": "", "b": ""}}),
+        ] {
+            assert_eq!(
+                secret_as_stored(&desired, &unknown),
+                serde_json::json!({"kind": "Secret"}),
+                "values read as metadata only are not compared"
+            );
+        }
     }
 
     #[test]
