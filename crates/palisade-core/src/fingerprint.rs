@@ -11,7 +11,7 @@ use crate::{JsonPointer, ObjectRef};
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
-fn fnv1a(parts: &[&str]) -> u64 {
+pub(crate) fn fnv1a(parts: &[&str]) -> u64 {
     let mut hash = FNV_OFFSET;
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {

@@ -16,6 +16,7 @@ pub mod fingerprint;
 pub mod host_path;
 pub mod object;
 pub mod pointer;
+pub mod redact;
 pub mod report;
 pub mod rule;
 pub mod selector;

@@ -27,18 +27,65 @@ fn xml(text: &str) -> String {
     out
 }
 
-/// Writes the JUnit XML document.
+/// Appends the end of the test case of `findings` (one rule on one object): `true` when it
+/// failed, `false` when every finding is suppressed (skipped).
+fn finding_case(cases: &mut String, findings: &[&Finding]) -> bool {
+    let open: Vec<_> = findings.iter().filter(|f| f.suppressed.is_none()).collect();
+    if open.is_empty() {
+        let reason = findings
+            .iter()
+            .find_map(|f| f.suppressed.as_ref().map(|s| s.reason.clone()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            cases,
+            ">\n      <skipped message=\"suppressed: {}\"/>\n    </testcase>",
+            xml(&reason)
+        );
+        return false;
+    }
+    let mut body = String::new();
+    for f in &open {
+        let _ = writeln!(
+            body,
+            "{}:{}:{} {} {}\nfix: {}",
+            f.location.file,
+            f.location.line.unwrap_or(0),
+            f.location.column.unwrap_or(0),
+            f.location.path,
+            f.message,
+            f.remediation
+        );
+    }
+    let _ = writeln!(
+        cases,
+        ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
+        xml(&open[0].message),
+        open[0].severity,
+        xml(body.trim_end())
+    );
+    true
+}
+
+/// Test-case key: one rule on one object from one file.
+type CaseKey<'r> = (&'r str, &'r ObjectRef, &'r str);
+
+/// Writes the JUnit XML document. Every finding is a failed (or, when suppressed, skipped)
+/// test case, also those no per-object evaluation lists (drift, live-only findings), so the
+/// counts agree with every other format.
 pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     let mut suites = String::new();
     let (mut total, mut total_failures, mut total_skipped) = (0usize, 0usize, 0usize);
     // Findings of one rule on one object (from one file), grouped once rather than searched
-    // for every test case.
-    let mut by_case: HashMap<(&str, &ObjectRef, &str), Vec<&Finding>> = HashMap::new();
+    // for every test case, in the order they first appear.
+    let mut by_case: HashMap<CaseKey<'_>, Vec<&Finding>> = HashMap::new();
+    let mut case_order: Vec<CaseKey<'_>> = Vec::new();
     for f in &report.findings {
-        by_case
-            .entry((f.rule.as_ref(), &f.object, f.location.file.as_str()))
-            .or_default()
-            .push(f);
+        let key = (f.rule.as_ref(), &f.object, f.location.file.as_str());
+        let entry = by_case.entry(key).or_default();
+        if entry.is_empty() {
+            case_order.push(key);
+        }
+        entry.push(f);
     }
     let mut evaluations_by_rule: Vec<Vec<&Evaluation>> = vec![Vec::new(); report.rules.len()];
     for evaluation in &report.evaluations {
@@ -46,19 +93,34 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
             list.push(evaluation);
         }
     }
-    for (rule_index, rule) in report.rules.iter().enumerate() {
+    let mut emitted: std::collections::HashSet<CaseKey<'_>> = std::collections::HashSet::new();
+    // Suites in rule order, then any rule that has findings but no metadata.
+    let mut suite_ids: Vec<(&str, &str)> = report
+        .rules
+        .iter()
+        .map(|r| (r.id.as_ref(), r.slug.as_ref()))
+        .collect();
+    for (rule, _, _) in &case_order {
+        if !suite_ids.iter().any(|(id, _)| id == rule) {
+            suite_ids.push((rule, ""));
+        }
+    }
+    for (suite_index, (rule_id, slug)) in suite_ids.iter().enumerate() {
         let mut cases = String::new();
         let (mut tests, mut failures, mut skipped) = (0usize, 0usize, 0usize);
-        for evaluation in &evaluations_by_rule[rule_index] {
+        let evaluations = evaluations_by_rule
+            .get(suite_index)
+            .map_or(&[][..], Vec::as_slice);
+        for evaluation in evaluations {
             let Some(scanned) = report.objects.get(evaluation.object) else {
                 continue;
             };
             tests += 1;
-            let name = xml(&scanned.object.to_string());
             let _ = write!(
                 cases,
-                "    <testcase name=\"{name}\" classname=\"{}\" file=\"{}\"",
-                xml(&rule.id),
+                "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\"",
+                xml(&scanned.object.to_string()),
+                xml(rule_id),
                 xml(&scanned.file)
             );
             match &evaluation.outcome {
@@ -72,46 +134,39 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
                     );
                 }
                 Outcome::Fail => {
-                    let findings: &[&Finding] = by_case
-                        .get(&(rule.id.as_ref(), &scanned.object, scanned.file.as_str()))
-                        .map_or(&[], Vec::as_slice);
-                    let open: Vec<_> = findings.iter().filter(|f| f.suppressed.is_none()).collect();
-                    if open.is_empty() {
-                        skipped += 1;
-                        let reason = findings
-                            .iter()
-                            .find_map(|f| f.suppressed.as_ref().map(|s| s.reason.clone()))
-                            .unwrap_or_default();
-                        let _ = writeln!(
-                            cases,
-                            ">\n      <skipped message=\"suppressed: {}\"/>\n    </testcase>",
-                            xml(&reason)
-                        );
-                    } else {
+                    let key = (*rule_id, &scanned.object, scanned.file.as_str());
+                    emitted.insert(key);
+                    let findings = by_case.get(&key).map_or(&[][..], Vec::as_slice);
+                    if finding_case(&mut cases, findings) {
                         failures += 1;
-                        let mut body = String::new();
-                        for f in &open {
-                            let _ = writeln!(
-                                body,
-                                "{}:{}:{} {} {}\nfix: {}",
-                                f.location.file,
-                                f.location.line.unwrap_or(0),
-                                f.location.column.unwrap_or(0),
-                                f.location.path,
-                                f.message,
-                                f.remediation
-                            );
-                        }
-                        let _ = writeln!(
-                            cases,
-                            ">\n      <failure message=\"{}\" type=\"{}\">{}</failure>\n    </testcase>",
-                            xml(&open[0].message),
-                            rule.severity,
-                            xml(body.trim_end())
-                        );
+                    } else {
+                        skipped += 1;
                     }
                 }
             }
+        }
+        // Findings no evaluation listed.
+        for key in case_order
+            .iter()
+            .filter(|k| k.0 == *rule_id && !emitted.contains(*k))
+        {
+            let findings = &by_case[key];
+            tests += 1;
+            let _ = write!(
+                cases,
+                "    <testcase name=\"{}\" classname=\"{}\" file=\"{}\"",
+                xml(&key.1.to_string()),
+                xml(rule_id),
+                xml(key.2)
+            );
+            if finding_case(&mut cases, findings) {
+                failures += 1;
+            } else {
+                skipped += 1;
+            }
+        }
+        if tests == 0 && suite_index >= report.rules.len() {
+            continue;
         }
         total += tests;
         total_failures += failures;
@@ -119,8 +174,8 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
         let _ = writeln!(
             suites,
             "  <testsuite name=\"{} {}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\">",
-            xml(&rule.id),
-            xml(&rule.slug)
+            xml(rule_id),
+            xml(slug)
         );
         suites.push_str(&cases);
         suites.push_str("  </testsuite>\n");

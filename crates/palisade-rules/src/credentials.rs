@@ -173,9 +173,10 @@ pub fn secret_value_reason(value: &str) -> Option<&'static str> {
     None
 }
 
-/// How a finding may describe a secret value: its length only.
+/// How a finding may describe a secret value: a stable tag, never the value or its length
+/// (see [`palisade_core::redact`]).
 pub fn describe_hidden(value: &str) -> String {
-    format!("{} characters, not shown", value.chars().count())
+    format!("value not shown, {}", palisade_core::redact::tag(value))
 }
 
 #[cfg(test)]
@@ -214,7 +215,12 @@ mod tests {
     }
 
     #[test]
-    fn hidden_values_show_only_their_length() {
-        assert_eq!(describe_hidden("hunter2"), "7 characters, not shown");
+    fn hidden_values_show_neither_value_nor_length() {
+        let text = describe_hidden("hunter2");
+        assert!(
+            !text.contains("hunter2") && !text.contains("7 char"),
+            "{text}"
+        );
+        assert_eq!(text, describe_hidden("hunter2"));
     }
 }

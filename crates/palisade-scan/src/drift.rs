@@ -6,10 +6,10 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 use palisade_core::fingerprint::fingerprint;
+use palisade_core::redact::{hidden, is_printable};
 use palisade_core::report::{SCHEMA_VERSION, Summary, ToolInfo};
 use palisade_core::{Finding, JsonPointer, Report, RuleMeta, Severity};
 use palisade_inventory::Inventory;
-use palisade_rules::credentials::{credential_reason, describe_hidden, secret_value_reason};
 use palisade_snapshot::drift::{Change, DriftOptions, Manager, compare, creator};
 use serde_json::Value;
 
@@ -65,82 +65,60 @@ pub fn drift_rules() -> Vec<RuleMeta> {
     ]
 }
 
-/// A value for a drift message. Secret values are never shown: a Secret's `data` and
-/// `stringData` are described by size and keys, and elsewhere a string that looks like a
-/// credential (by its key or environment variable name, or by its format) by its length.
-fn shown(value: &Option<Value>, kind: &str, path: &JsonPointer, holder: Option<&Value>) -> String {
+/// A value for a drift message, rendered through the redaction allow-list
+/// ([`palisade_core::redact::is_printable`]): booleans, numbers and strings of harmless fields
+/// (images, pull policies, capabilities, ports, quantities, names) are shown; every other
+/// string is `<hidden #tag>`, a stable short hash that says nothing of its length, so two
+/// reports can be compared without either showing the value.
+fn shown(value: &Option<Value>, api_version: &str, path: &JsonPointer) -> String {
     let Some(v) = value else {
         return "(absent)".into();
     };
     let segments: Vec<String> = path.segments().map(|s| s.into_owned()).collect();
-    if kind == "Secret"
-        && segments
-            .first()
-            .is_some_and(|s| s == "data" || s == "stringData")
-    {
-        return match v {
-            Value::Object(map) => format!(
-                "<{} keys: {}; values not shown>",
-                map.len(),
-                map.keys().cloned().collect::<Vec<_>>().join(", ")
-            ),
-            Value::String(s) => format!("<{}>", describe_hidden(s)),
-            _ => "<not shown>".into(),
-        };
-    }
-    // The name a value goes by: an environment variable's `name` for its `value`, else the key.
-    let name = match segments.last().map(String::as_str) {
-        Some("value") => holder
-            .and_then(|h| h.pointer(&parent(path)))
-            .and_then(|entry| entry.get("name"))
-            .and_then(Value::as_str)
-            .map(str::to_string),
-        other => other.map(str::to_string),
+    let mut at: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let text = match render(v, api_version, &mut at) {
+        // A hidden scalar reads better without JSON quotes: `<hidden #1a2b3c4d>`.
+        Value::String(s) if s.starts_with("<hidden #") && !is_printable(api_version, &at, v) => s,
+        other => other.to_string(),
     };
-    let text = redact(v, name.as_deref()).to_string();
-    if text.chars().count() > 80 {
-        format!("{}...", text.chars().take(80).collect::<String>())
+    if text.chars().count() > 120 {
+        format!("{}...", text.chars().take(120).collect::<String>())
     } else {
         text
     }
 }
 
-/// The JSON pointer of the parent of `path`.
-fn parent(path: &JsonPointer) -> String {
-    let text = path.as_str();
-    text.rfind('/')
-        .map_or_else(String::new, |i| text[..i].to_string())
-}
-
-/// `value` with every credential-looking string replaced by its length.
-fn redact(value: &Value, name: Option<&str>) -> Value {
+/// `value` with every string the allow-list does not name replaced by its tag.
+fn render<'v>(value: &'v Value, api_version: &str, at: &mut Vec<&'v str>) -> Value {
     match value {
         Value::String(s) => {
-            let hidden = secret_value_reason(s).is_some()
-                || name.is_some_and(|n| credential_reason(n, s).is_some());
-            if hidden {
-                Value::String(format!("<{}>", describe_hidden(s)))
-            } else {
+            if is_printable(api_version, at, value) {
                 value.clone()
+            } else {
+                Value::String(hidden(s))
             }
         }
-        Value::Object(map) => {
-            // An environment variable: `{name, value}`.
-            let env_name = map.get("name").and_then(Value::as_str);
-            Value::Object(
-                map.iter()
-                    .map(|(k, v)| {
-                        let context = if k == "value" {
-                            env_name
-                        } else {
-                            Some(k.as_str())
-                        };
-                        (k.clone(), redact(v, context))
-                    })
-                    .collect(),
-            )
-        }
-        Value::Array(items) => Value::Array(items.iter().map(|v| redact(v, name)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    at.push(k);
+                    let shown = render(v, api_version, at);
+                    at.pop();
+                    (k.clone(), shown)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| {
+                    at.push("0");
+                    let shown = render(v, api_version, at);
+                    at.pop();
+                    shown
+                })
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -158,12 +136,14 @@ fn manager_text(m: &Manager) -> String {
     )
 }
 
-/// Compares `desired` with `live` and reports the differences and the live-only findings.
+/// Compares `desired` with `live` and reports the differences and the live-only findings,
+/// with the diagnostics of loading both sides first.
 pub fn drift_report(
     desired: &Inventory,
     live: &Inventory,
     options: &ScanOptions,
     drift: &DriftOptions,
+    diagnostics: Vec<palisade_core::Diagnostic>,
 ) -> Report {
     let drifts = compare(desired, live, drift);
     let rules = drift_rules();
@@ -200,14 +180,14 @@ pub fn drift_report(
                 )
             }
             Change::Field(f) => {
-                // The object the field is in, for the name of an environment variable.
-                let holder = d
+                let api_version = d
                     .live
                     .map(|l| &live.objects[l].value)
-                    .or(d.desired.map(|i| &desired.objects[i].value));
-                let show = |value: &Option<serde_json::Value>| {
-                    shown(value, &d.object.kind, &f.path, holder)
-                };
+                    .or(d.desired.map(|i| &desired.objects[i].value))
+                    .and_then(|o| o.get("apiVersion"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let show = |value: &Option<serde_json::Value>| shown(value, api_version, &f.path);
                 let what = match (&f.desired, &f.live) {
                     (Some(_), None) => format!(
                         "{} is set in the manifests but absent in the cluster ({})",
@@ -321,13 +301,14 @@ pub fn drift_report(
             ..Summary::default()
         },
         findings,
-        diagnostics: Vec::new(),
+        diagnostics,
         compliance: None,
         coverage: live_report.coverage,
         rules: rule_metas,
         objects: live_report.objects,
         evaluations: Vec::new(),
     };
+    crate::scan::redactor(&[desired, live]).redact_report(&mut report);
     report.recount();
     report
 }

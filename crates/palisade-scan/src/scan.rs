@@ -66,6 +66,7 @@ pub fn scan_loaded(
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     diagnostics.append(&mut report.diagnostics);
     report.diagnostics = diagnostics;
+    redactor(&[&loaded.inventory]).redact_report(&mut report);
     report.summary.files = loaded.files;
     // Freeing millions of JSON nodes takes a noticeable share of a scan; the report no longer
     // needs them, so they are freed while the report is written (or the process exits).
@@ -73,6 +74,19 @@ pub fn scan_loaded(
     report.summary.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     report.recount();
     report
+}
+
+/// The redaction boundary for reports made from these inventories: every string in a place
+/// that is not known to be harmless is removed from messages, diagnostics and reasons before
+/// any writer sees them (see [`palisade_core::redact`]).
+pub fn redactor(inventories: &[&Inventory]) -> palisade_core::redact::Redactor {
+    let mut sensitive = palisade_core::redact::Sensitive::new();
+    for inventory in inventories {
+        for object in &inventory.objects {
+            sensitive.add_object(&object.value);
+        }
+    }
+    sensitive.redactor()
 }
 
 /// Marks the coverage of every rule that targets or reads a type that could not be listed.

@@ -104,6 +104,11 @@ pub enum SnapshotError {
     },
     #[error("{path}: not JSON: {message}")]
     Json { path: String, message: String },
+    /// The file is JSON, but neither a snapshot nor a List of objects.
+    #[error(
+        "{path}: neither a Palisade snapshot nor a `kubectl get -o json` List (found {found}); pass manifests as PATH arguments instead"
+    )]
+    NotADump { path: String, found: String },
     #[error(
         "{path}: snapshot format {found} is not supported; this palisade reads {SNAPSHOT_API_VERSION}"
     )]
@@ -125,8 +130,10 @@ struct Envelope {
     api_version: String,
     #[serde(default)]
     kind: String,
+    /// A snapshot's metadata, or a List's (`{"resourceVersion": ""}`): read as a value first
+    /// and typed only for snapshots.
     #[serde(default)]
-    metadata: Option<SnapshotMeta>,
+    metadata: Option<Value>,
     #[serde(default)]
     errors: Vec<ListError>,
     #[serde(default)]
@@ -157,13 +164,30 @@ pub fn read_header(path: &std::path::Path) -> Result<Dump, SnapshotError> {
                 found: envelope.api_version,
             });
         }
+        let metadata = match envelope.metadata {
+            None => SnapshotMeta::default(),
+            Some(value) => serde_json::from_value(value).map_err(|e| SnapshotError::Json {
+                path: display.clone(),
+                message: format!("snapshot metadata: {e}"),
+            })?,
+        };
         return Ok(Dump::Snapshot(Box::new(SnapshotHeader {
-            metadata: envelope.metadata.unwrap_or_default(),
+            metadata,
             errors: envelope.errors,
             resources: envelope.resources,
         })));
     }
-    Ok(Dump::List)
+    if envelope.kind == "List" || envelope.kind.ends_with("List") {
+        return Ok(Dump::List);
+    }
+    Err(SnapshotError::NotADump {
+        path: display,
+        found: if envelope.kind.is_empty() {
+            "a JSON document without `kind`".into()
+        } else {
+            format!("a {} object", envelope.kind)
+        },
+    })
 }
 
 /// Server-populated metadata that a snapshot does not need for analysis.

@@ -496,15 +496,15 @@ fn run_drift(args: DriftArgs) -> Result<u8> {
     let drift_options = palisade_snapshot::drift::DriftOptions {
         default_namespace: args.default_namespace.clone(),
     };
-    let mut report = palisade_scan::drift::drift_report(
+    let mut diagnostics = desired.diagnostics;
+    diagnostics.extend(live.diagnostics);
+    let report = palisade_scan::drift::drift_report(
         &desired.inventory,
         &live.inventory,
         &options,
         &drift_options,
+        diagnostics,
     );
-    report.diagnostics = desired.diagnostics;
-    report.diagnostics.extend(live.diagnostics);
-    report.recount();
     emit(&report, &args.output, &outputs)
 }
 

@@ -8,7 +8,7 @@ declare_rule! {
     /// `*_SECRET*`, `*TOKEN*`, `AWS_SECRET_ACCESS_KEY`, `AZURE_*KEY`, ...) and the value is a
     /// literal, or the value is key material or a known token format whatever the key (private
     /// key blocks, AWS access key ids, GitHub, GitLab, Slack and Stripe tokens). Values are
-    /// never printed; findings give their length only.
+    /// never printed; findings give a stable tag (`#1a2b3c4d`), never the value or its length.
     ///
     /// ## Why it matters
     /// ConfigMaps are not treated as secret: they are readable by far more subjects than

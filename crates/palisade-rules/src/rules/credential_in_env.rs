@@ -13,7 +13,7 @@ declare_rule! {
     /// ids, GitHub, GitLab, Slack and Stripe tokens). A placeholder value (`<your-token>`,
     /// `YOUR_API_KEY`, the variable's own name) is reported too, with a message that says so:
     /// the manifest is designed to carry the real credential in plain text. Values are never
-    /// printed: findings give their length only.
+    /// printed: findings give a stable tag (`#1a2b3c4d`), never the value or its length.
     ///
     /// ## Why it matters
     /// A credential in a manifest is readable by everyone who can read the repository, the

@@ -1,0 +1,585 @@
+//! The redaction boundary: what of an object's values may be printed, and the one filter every
+//! report passes through before any writer sees it.
+//!
+//! Two layers, so that neither alone has to be perfect:
+//!
+//! 1. **An allow-list of printable fields.** A value is shown only where the schema says it is
+//!    harmless: booleans, numbers, and strings in fields such as `image`, `imagePullPolicy`,
+//!    `type`, capability names, ports, resource quantities, names and label values. Every
+//!    other string (environment values, `args`, `command`, annotations, ConfigMap and Secret
+//!    data, anything in a custom resource's spec) is described by [`hidden`]: a stable short
+//!    tag, never the value and never its exact length. `palisade drift` renders values this way.
+//! 2. **A [`Redactor`] built from the input itself.** Every string in a non-printable place of
+//!    the scanned objects (and the credential-looking tokens inside it, and the decoded values
+//!    of Secrets) is a needle; every message, diagnostic and reason of a [`Report`] is filtered
+//!    through it before it is written, in every format. A rule or command that forgets the
+//!    first layer still cannot print a value it read.
+//!
+//! A deny-list of credential-looking names was the design this replaced: it printed every
+//! credential whose name it did not know (`DB_PASS`, `PGPASS`, a variable called `X`).
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use base64::Engine as _;
+use serde_json::Value;
+
+use crate::Report;
+use crate::fingerprint::fnv1a;
+
+/// What a redacted value is replaced with in text. Safe in JSON strings, XML text and tables.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Whole values shorter than this are not needles: too short to be a credential worth the
+/// noise of redacting every occurrence of a common word.
+const MIN_VALUE_LEN: usize = 6;
+/// Tokens inside a value (a URL's password, a flag's argument) must be at least this long and
+/// look machine-made (a digit, or mixed case) to be needles.
+const MIN_TOKEN_LEN: usize = 8;
+
+/// A stable short tag for a hidden value (`#1a2b3c4d`): equal values get equal tags, so two
+/// reports can be compared, but the tag says nothing of the value's length or content.
+pub fn tag(value: &str) -> String {
+    let hash = fnv1a(&["palisade-redact-v1", value]);
+    format!("#{:08x}", (hash >> 32) as u32 ^ hash as u32)
+}
+
+/// How a value that may not be printed is described: `<hidden #1a2b3c4d>`.
+pub fn hidden(value: &str) -> String {
+    format!("<hidden {}>", tag(value))
+}
+
+/// Fields whose string values are harmless to print wherever they occur in a built-in kind.
+const PRINTABLE_FIELDS: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "name",
+    "namespace",
+    "generateName",
+    "image",
+    "imagePullPolicy",
+    "restartPolicy",
+    "dnsPolicy",
+    "type",
+    "protocol",
+    "procMount",
+    "policyTypes",
+    "operator",
+    "effect",
+    "apiGroup",
+    "apiGroups",
+    "resources",
+    "verbs",
+    "resourceNames",
+    "add",
+    "drop",
+    "containerPort",
+    "port",
+    "targetPort",
+    "nodePort",
+    "hostPort",
+    "hostIP",
+    "replicas",
+    "serviceAccountName",
+    "serviceAccount",
+    "secretName",
+    "claimName",
+    "storageClassName",
+    "accessModes",
+    "priorityClassName",
+    "schedulerName",
+    "runtimeClassName",
+    "nodeName",
+    "hostname",
+    "subdomain",
+    "mountPath",
+    "subPath",
+    "mountPropagation",
+    "externalIPs",
+    "loadBalancerIP",
+    "loadBalancerClass",
+    "clusterIP",
+    "clusterIPs",
+    "externalTrafficPolicy",
+    "internalTrafficPolicy",
+    "sessionAffinity",
+    "ipFamilyPolicy",
+    "ipFamilies",
+    "host",
+    "hosts",
+    "pathType",
+    "ingressClassName",
+    "localhostProfile",
+    "level",
+    "role",
+    "key",
+    "cpu",
+    "memory",
+    "storage",
+    "ephemeral-storage",
+    "topologyKey",
+    "whenUnsatisfiable",
+    "podManagementPolicy",
+    "concurrencyPolicy",
+    "schedule",
+    "cidr",
+    "except",
+    "fsGroupChangePolicy",
+    "seccompProfile",
+    "appArmorProfile",
+];
+
+/// Places whose strings are data whatever their field is called: a ConfigMap key named
+/// `name` is still data.
+const DATA_SEGMENTS: &[&str] = &[
+    "data",
+    "stringData",
+    "binaryData",
+    "annotations",
+    "args",
+    "command",
+    "env",
+    "httpHeaders",
+];
+
+/// Built-in API groups: the fields of other groups' kinds (custom resources) are never printed
+/// beyond their metadata.
+fn is_builtin_api_version(api_version: &str) -> bool {
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    group.is_empty()
+        || !group.contains('.')
+        || group.ends_with(".k8s.io") && !group.contains("x-k8s.io")
+}
+
+/// Whether `value`, found at `segments` in an object of `api_version`, may be printed.
+/// Booleans, numbers and null always may; a string only in a field the schema says is
+/// harmless (see the module docs).
+pub fn is_printable(api_version: &str, segments: &[&str], value: &Value) -> bool {
+    let Value::String(_) = value else {
+        return !matches!(value, Value::Array(_) | Value::Object(_));
+    };
+    match segments {
+        ["apiVersion"] | ["kind"] => return true,
+        ["metadata", "name" | "namespace" | "generateName"] => return true,
+        ["metadata", "labels", _] => return true,
+        // Who wrote what, and when: server metadata, never data.
+        ["metadata", "managedFields", ..] => return true,
+        [
+            "metadata",
+            "creationTimestamp" | "deletionTimestamp" | "uid" | "resourceVersion" | "selfLink",
+        ] => {
+            return true;
+        }
+        _ => {}
+    }
+    if !is_builtin_api_version(api_version) {
+        return false;
+    }
+    // A value of `env[].value`, `args[3]`, `data.password`, `annotations.x`: data. An
+    // environment variable's or header's name, and `valueFrom` references, are not.
+    if let Some(at) = segments.iter().position(|s| DATA_SEGMENTS.contains(s)) {
+        let rest = &segments[at + 1..];
+        let named = matches!(segments[at], "env" | "httpHeaders")
+            && matches!(rest, [_, "name"] | [_, "valueFrom", ..]);
+        if !named {
+            return false;
+        }
+    }
+    // Label selectors and resource quantities print their values.
+    if segments.iter().any(|s| {
+        matches!(
+            *s,
+            "matchLabels" | "limits" | "requests" | "hard" | "capacity"
+        )
+    }) {
+        return true;
+    }
+    if segments.len() >= 2 && segments[segments.len() - 2] == "selector" {
+        return true;
+    }
+    // The field a string belongs to: the last segment that is not a list index.
+    let field = segments
+        .iter()
+        .rev()
+        .find(|s| !s.bytes().all(|b| b.is_ascii_digit()))
+        .copied()
+        .unwrap_or("");
+    PRINTABLE_FIELDS.contains(&field)
+}
+
+/// The strings of one object that must never be printed (every non-printable string, the
+/// tokens inside them, and the decoded values of a Secret's `data`), and the strings it
+/// prints anyway (names, images), which are never needles.
+#[derive(Debug, Default)]
+pub struct Sensitive {
+    needles: HashSet<String>,
+    public: HashSet<String>,
+}
+
+impl Sensitive {
+    pub fn new() -> Self {
+        Sensitive::default()
+    }
+
+    /// Collects the strings of one object.
+    pub fn add_object(&mut self, value: &Value) {
+        let api_version = value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+        let mut path = Vec::new();
+        self.walk(api_version, kind, value, &mut path);
+    }
+
+    /// Adds a value known to be secret (a decoded Secret value, a detected credential).
+    pub fn add_secret(&mut self, value: &str) {
+        self.add_text(value);
+    }
+
+    fn walk<'v>(
+        &mut self,
+        api_version: &str,
+        kind: &str,
+        value: &'v Value,
+        path: &mut Vec<&'v str>,
+    ) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    // Palisade's own suppression annotation is the user's prose, not data.
+                    if key == "palisade.dev/ignore" {
+                        continue;
+                    }
+                    path.push(key);
+                    self.walk(api_version, kind, child, path);
+                    path.pop();
+                }
+            }
+            Value::Array(items) => {
+                const INDEX: &str = "0";
+                for child in items {
+                    path.push(INDEX);
+                    self.walk(api_version, kind, child, path);
+                    path.pop();
+                }
+            }
+            Value::String(text) => {
+                if is_printable(api_version, path, value) {
+                    if self.public.len() < 1 << 20 {
+                        self.public.insert(text.clone());
+                    }
+                    return;
+                }
+                self.add_text(text);
+                if kind == "Secret"
+                    && path.first() == Some(&"data")
+                    && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(text.trim())
+                    && let Ok(decoded) = String::from_utf8(bytes)
+                {
+                    self.add_text(&decoded);
+                }
+                // `kubectl apply` copies the whole object, Secret data included, into this
+                // annotation: its values are needles like the object's own.
+                if path.last() == Some(&"kubectl.kubernetes.io/last-applied-configuration")
+                    && let Ok(inner) = serde_json::from_str::<Value>(text)
+                    && inner.is_object()
+                {
+                    self.add_object(&inner);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn add_text(&mut self, text: &str) {
+        let trimmed = text.trim();
+        if trimmed.chars().count() >= MIN_VALUE_LEN {
+            self.needles.insert(trimmed.to_string());
+        }
+        // Tokens: coarse (split on blanks, quotes and list punctuation) and fine (also on
+        // `=`, `:`, `@`, `/`, `?`, `&`), so a password inside a URL, a `--flag=value` or a
+        // `password = value` line is a needle of its own.
+        for coarse in trimmed.split(|c: char| c.is_whitespace() || "\"'`,;()[]{}<>|\\".contains(c))
+        {
+            self.add_token(coarse);
+            if coarse.contains(['=', ':', '@', '/', '?', '&']) {
+                for fine in coarse.split(['=', ':', '@', '/', '?', '&']) {
+                    self.add_token(fine);
+                }
+            }
+        }
+    }
+
+    fn add_token(&mut self, token: &str) {
+        let token = token.trim_matches(|c: char| c == '.' || c == '-');
+        if token.len() < MIN_TOKEN_LEN {
+            return;
+        }
+        let digit = token.bytes().any(|b| b.is_ascii_digit());
+        let upper = token.bytes().any(|b| b.is_ascii_uppercase());
+        let lower = token.bytes().any(|b| b.is_ascii_lowercase());
+        if digit || upper && lower {
+            self.needles.insert(token.to_string());
+        }
+    }
+
+    /// The filter for every report made from these objects.
+    pub fn redactor(self) -> Redactor {
+        let mut forms: Vec<String> = Vec::new();
+        for needle in &self.needles {
+            if self.public.contains(needle) {
+                continue;
+            }
+            forms.push(needle.clone());
+            for form in encodings(needle) {
+                if &form != needle {
+                    forms.push(form);
+                }
+            }
+        }
+        forms.sort();
+        forms.dedup();
+        Redactor::from_needles(forms)
+    }
+}
+
+/// The forms a value may take in output: base64 (standard and URL-safe, padded or not),
+/// percent-encoded, JSON-escaped and XML-escaped.
+fn encodings(value: &str) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let mut out = vec![
+        STANDARD.encode(value),
+        STANDARD_NO_PAD.encode(value),
+        URL_SAFE.encode(value),
+        URL_SAFE_NO_PAD.encode(value),
+    ];
+    let percent: String = value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    out.push(percent);
+    let json = serde_json::to_string(value).unwrap_or_default();
+    if json.len() >= 2 {
+        out.push(json[1..json.len() - 1].to_string());
+    }
+    out.push(
+        value
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&apos;"),
+    );
+    out
+}
+
+/// Replaces every known sensitive string in text with [`REDACTED`].
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    matcher: Option<AhoCorasick>,
+    needles: usize,
+}
+
+impl Redactor {
+    /// A filter that removes nothing (for reports that read no object values).
+    pub fn none() -> Self {
+        Redactor::default()
+    }
+
+    /// A filter for these exact strings.
+    pub fn from_needles(needles: Vec<String>) -> Self {
+        let needles: Vec<String> = needles.into_iter().filter(|n| !n.is_empty()).collect();
+        if needles.is_empty() {
+            return Redactor::none();
+        }
+        let count = needles.len();
+        let matcher = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&needles)
+            .ok();
+        Redactor {
+            matcher,
+            needles: count,
+        }
+    }
+
+    /// How many strings (with their encodings) the filter removes.
+    pub fn len(&self) -> usize {
+        self.needles
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.needles == 0
+    }
+
+    /// `text` with every needle replaced.
+    pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        match &self.matcher {
+            Some(m) if m.is_match(text) => {
+                let mut clean = String::with_capacity(text.len());
+                m.replace_all_with(text, &mut clean, |_, _, out| {
+                    out.push_str(REDACTED);
+                    true
+                });
+                Cow::Owned(clean)
+            }
+            _ => Cow::Borrowed(text),
+        }
+    }
+
+    /// Redacts a string in place.
+    pub fn redact_string(&self, text: &mut String) {
+        if let Cow::Owned(clean) = self.redact(text) {
+            *text = clean;
+        }
+    }
+
+    /// Redacts every text of a report that can carry something read from the input:
+    /// messages, affected objects, suppression reasons, diagnostics and coverage reasons.
+    pub fn redact_report(&self, report: &mut Report) {
+        if self.is_empty() {
+            return;
+        }
+        for finding in &mut report.findings {
+            self.redact_string(&mut finding.message);
+            for affected in &mut finding.affected {
+                self.redact_string(affected);
+            }
+        }
+        for diagnostic in &mut report.diagnostics {
+            self.redact_string(&mut diagnostic.message);
+        }
+        for coverage in &mut report.coverage {
+            for item in &mut coverage.not_assessed_objects {
+                self.redact_string(&mut item.reason);
+            }
+            for why in &mut coverage.incomplete {
+                self.redact_string(why);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn printable(value: &Value, path: &[&str]) -> bool {
+        is_printable("apps/v1", path, value)
+    }
+
+    #[test]
+    fn only_harmless_fields_print_their_strings() {
+        let s = json!("x");
+        assert!(printable(
+            &s,
+            &["spec", "template", "spec", "containers", "0", "image"]
+        ));
+        assert!(printable(
+            &s,
+            &[
+                "spec",
+                "template",
+                "spec",
+                "containers",
+                "0",
+                "env",
+                "1",
+                "name"
+            ]
+        ));
+        assert!(!printable(
+            &s,
+            &[
+                "spec",
+                "template",
+                "spec",
+                "containers",
+                "0",
+                "env",
+                "1",
+                "value"
+            ]
+        ));
+        assert!(!printable(
+            &s,
+            &["spec", "template", "spec", "containers", "0", "args", "0"]
+        ));
+        assert!(
+            !printable(&s, &["data", "name"]),
+            "a ConfigMap key called name is data"
+        );
+        assert!(!printable(&s, &["metadata", "annotations", "note"]));
+        assert!(printable(&s, &["metadata", "labels", "app"]));
+        assert!(printable(&json!(true), &["spec", "anything"]));
+        assert!(printable(&json!(3), &["spec", "replicas"]));
+        assert!(
+            !is_printable("example.com/v1", &["spec", "image"], &s),
+            "custom resources print no spec strings"
+        );
+        assert!(printable(
+            &s,
+            &[
+                "spec",
+                "template",
+                "spec",
+                "containers",
+                "0",
+                "resources",
+                "limits",
+                "cpu"
+            ]
+        ));
+    }
+
+    #[test]
+    fn tags_are_stable_and_say_nothing_of_length() {
+        assert_eq!(tag("hunter2"), tag("hunter2"));
+        assert_ne!(tag("hunter2"), tag("hunter3"));
+        assert_eq!(tag("a").len(), tag(&"a".repeat(1000)).len());
+        assert!(hidden("hunter2").starts_with("<hidden #"));
+    }
+
+    #[test]
+    fn every_form_of_an_embedded_credential_is_redacted() {
+        let mut sensitive = Sensitive::new();
+        sensitive.add_object(&json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
+            "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
+                "args": ["--db-password=Pa55wordXYZ", "--verbose"],
+                "env": [{"name": "URL", "value": "postgres://u:S3cretPass@h/db"}]}]}
+        }));
+        sensitive.add_object(
+            &json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+            "data": {"k": base64::engine::general_purpose::STANDARD.encode("decoded-Secret-9")}}),
+        );
+        let r = sensitive.redactor();
+        for leak in [
+            "Pa55wordXYZ",
+            "S3cretPass",
+            "decoded-Secret-9",
+            "postgres://u:S3cretPass@h/db",
+        ] {
+            let text = format!("value {leak} printed");
+            assert!(!r.redact(&text).contains(leak), "{leak}");
+            let b64 = base64::engine::general_purpose::STANDARD.encode(leak);
+            assert!(
+                !r.redact(&format!("x {b64} y")).contains(&b64),
+                "base64 of {leak}"
+            );
+        }
+        assert_eq!(
+            r.redact("container web runs nginx:1.27"),
+            "container web runs nginx:1.27"
+        );
+    }
+}

@@ -1,0 +1,304 @@
+//! The canary harness (issue "Trust", item 1): distinct secret canaries are planted in every
+//! place a value can live (env, args, command, probe headers, annotations including
+//! `last-applied-configuration`, ConfigMap data and binaryData, Secret data and stringData, a
+//! custom resource's spec, URLs and connection strings), in Git manifests and, with other
+//! values, in the live copy. Every command is run with every output format, and no canary may
+//! appear in stdout, stderr or any written file: plain, base64, URL-encoded or JSON-escaped.
+
+mod common;
+
+use std::path::Path;
+
+use base64::Engine as _;
+use common::{bin, scratch};
+
+/// Places a canary is planted, each with a name that says nothing about secrets where the
+/// issue asked for one.
+const PLACES: &[&str] = &[
+    "envDbPass",
+    "envPgpass",
+    "envMysqlPwd",
+    "envPlainX",
+    "envSessionKey",
+    "argsDbPassword",
+    "argsToken",
+    "commandCurl",
+    "probeBearer",
+    "annotation",
+    "lastApplied",
+    "cmFile",
+    "cmPostgresUrl",
+    "cmRedisUrl",
+    "cmAzure",
+    "cmBinary",
+    "secretData",
+    "secretString",
+    "crdSpec",
+    "cmPlain",
+];
+
+/// The canary of a place on one side (`g` for Git, `l` for live): distinct, unguessable, not a
+/// substring of another.
+fn canary(side: char, place: &str) -> String {
+    let n = PLACES.iter().position(|p| *p == place).unwrap();
+    format!("Qz{side}{n:02}{place}7Kp3Vw")
+}
+
+fn b64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// The objects of one side, with that side's canaries.
+fn objects(side: char) -> Vec<serde_json::Value> {
+    use serde_json::json;
+    let c = |place: &str| canary(side, place);
+    let last_applied = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "shop"},
+        "data": {"password": b64(&c("lastApplied"))},
+        "stringData": {"plain": c("lastApplied")},
+    })
+    .to_string();
+    vec![
+        json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "annotations": {"note": c("annotation")}},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {
+                    "metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{
+                        "name": "web",
+                        "image": "registry.example.com/web:1.0",
+                        "command": ["sh", "-c", format!("curl -u admin:{} http://backend/", c("commandCurl"))],
+                        "args": [format!("--db-password={}", c("argsDbPassword")), format!("--token={}", c("argsToken"))],
+                        "env": [
+                            {"name": "DB_PASS", "value": c("envDbPass")},
+                            {"name": "PGPASS", "value": c("envPgpass")},
+                            {"name": "MYSQL_PWD", "value": c("envMysqlPwd")},
+                            {"name": "X", "value": c("envPlainX")},
+                            {"name": "SESSION_KEY", "value": c("envSessionKey")},
+                        ],
+                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080,
+                            "httpHeaders": [{"name": "Authorization", "value": format!("Bearer {}", c("probeBearer"))}]}},
+                    }]},
+                },
+            },
+        }),
+        json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "app", "namespace": "shop"},
+            "data": {
+                "app.conf": format!("listen = 8080\npassword = {}\n", c("cmFile")),
+                "DATABASE_URL": format!("postgres://app:{}@db:5432/app", c("cmPostgresUrl")),
+                "CACHE": format!("redis://:{}@cache:6379", c("cmRedisUrl")),
+                "STORAGE": format!("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={};EndpointSuffix=core.windows.net", c("cmAzure")),
+                "greeting": c("cmPlain"),
+            },
+            "binaryData": {"blob": b64(&c("cmBinary"))},
+        }),
+        json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db", "namespace": "shop",
+                "annotations": {"kubectl.kubernetes.io/last-applied-configuration": last_applied}},
+            "type": "Opaque",
+            "data": {"password": b64(&c("secretData"))},
+            "stringData": {"plain": c("secretString")},
+        }),
+        json!({
+            "apiVersion": "example.com/v1", "kind": "Widget",
+            "metadata": {"name": "w", "namespace": "shop"},
+            "spec": {"endpoint": c("crdSpec")},
+        }),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "web-edits", "namespace": "shop"},
+            "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "shop"}],
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+        }),
+    ]
+}
+
+/// The Git side: a YAML file of documents (JSON is YAML, so the YAML loader reads it).
+fn manifests(side: char) -> String {
+    objects(side)
+        .iter()
+        .map(|o| serde_json::to_string_pretty(o).unwrap())
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+}
+
+/// The live side as `kubectl get -o json` prints it: a List of the same objects with the live
+/// canaries.
+fn live_list(dir: &Path) -> std::path::PathBuf {
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": objects('l')});
+    let path = dir.join("live.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&list).unwrap()).unwrap();
+    path
+}
+
+/// Every form a canary could take in output.
+fn forms(canary: &str) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    vec![
+        canary.to_string(),
+        STANDARD.encode(canary),
+        STANDARD_NO_PAD.encode(canary),
+        URL_SAFE_NO_PAD.encode(canary),
+        canary.replace('/', "%2F"),
+        serde_json::to_string(canary)
+            .unwrap()
+            .trim_matches('"')
+            .to_string(),
+    ]
+}
+
+fn assert_clean(label: &str, text: &str) {
+    for side in ['g', 'l'] {
+        for place in PLACES {
+            let c = canary(side, place);
+            for form in forms(&c) {
+                assert!(
+                    !text.contains(&form),
+                    "{label}: canary of {place} ({side}) appears as `{form}`:\n{}",
+                    text.chars().take(4000).collect::<String>()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn no_canary_appears_in_any_command_or_format() {
+    let dir = scratch("canary");
+    let git = dir.join("git");
+    std::fs::create_dir_all(&git).unwrap();
+    std::fs::write(git.join("app.yaml"), manifests('g')).unwrap();
+    let live = live_list(&dir);
+    let git = git.to_str().unwrap().to_string();
+    let live = live.to_str().unwrap().to_string();
+
+    let mut runs: Vec<(String, Vec<String>)> = Vec::new();
+    for format in ["table", "json", "sarif", "junit"] {
+        let out = dir.join(format!("out.{format}"));
+        let out = out.to_str().unwrap();
+        for (name, args) in [
+            ("scan", vec!["scan", git.as_str()]),
+            ("scan-snapshot", vec!["scan", "--snapshot", live.as_str()]),
+            (
+                "drift",
+                vec!["drift", git.as_str(), "--snapshot", live.as_str()],
+            ),
+        ] {
+            let mut stdout_run: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            stdout_run.extend([
+                "-o".into(),
+                format.into(),
+                "--fail-on".into(),
+                "none".into(),
+            ]);
+            runs.push((format!("{name} -o {format}"), stdout_run));
+            let mut file_run: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            file_run.extend([
+                "-o".into(),
+                format!("{format}={out}"),
+                "--fail-on".into(),
+                "none".into(),
+            ]);
+            runs.push((format!("{name} -o {format}=FILE"), file_run));
+        }
+    }
+    for format in ["table", "json"] {
+        runs.push((
+            format!("inventory -o {format}"),
+            vec!["inventory".into(), git.clone(), "-o".into(), format.into()],
+        ));
+    }
+    for args in [
+        vec!["rbac", "who-can", "get", "secrets", "-n", "shop"],
+        vec![
+            "rbac",
+            "access",
+            "system:serviceaccount:shop:default",
+            "-n",
+            "shop",
+        ],
+        vec!["rbac", "paths"],
+    ] {
+        let mut run: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        run.push(git.clone());
+        runs.push((args.join(" "), run));
+    }
+    let mut checked = 0;
+    for (label, args) in &runs {
+        // Files written by the previous run must not carry over.
+        for format in ["table", "json", "sarif", "junit"] {
+            let _ = std::fs::remove_file(dir.join(format!("out.{format}")));
+        }
+        let output = bin().args(args).output().unwrap();
+        assert!(
+            output.status.code().is_some_and(|c| c <= 1),
+            "{label}: exit {:?}\n{}",
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_clean(
+            &format!("{label} stdout"),
+            &String::from_utf8_lossy(&output.stdout),
+        );
+        assert_clean(
+            &format!("{label} stderr"),
+            &String::from_utf8_lossy(&output.stderr),
+        );
+        for format in ["table", "json", "sarif", "junit"] {
+            if let Ok(text) = std::fs::read_to_string(dir.join(format!("out.{format}"))) {
+                assert_clean(&format!("{label} file"), &text);
+                checked += 1;
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked > 30, "only {checked} outputs were checked");
+}
+
+/// The harness can fail: a drift report of the same inputs does report the changed values
+/// (by tag), so the canaries were read and compared, not skipped.
+#[test]
+fn drift_sees_the_changed_values_it_may_not_print() {
+    let dir = scratch("canary-drift");
+    let git = dir.join("git");
+    std::fs::create_dir_all(&git).unwrap();
+    std::fs::write(git.join("app.yaml"), manifests('g')).unwrap();
+    let live = live_list(&dir);
+    let output = bin()
+        .args([
+            "drift",
+            git.to_str().unwrap(),
+            "--snapshot",
+            live.to_str().unwrap(),
+        ])
+        .args(["-o", "json", "--fail-on", "none"])
+        .output()
+        .unwrap();
+    let report = common::json(&output);
+    let messages: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "DRIFT003")
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    for field in [
+        "/spec/template/spec/containers/0/env",
+        "/data/DATABASE_URL",
+        "/spec/endpoint",
+    ] {
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains(field) && m.contains("<hidden #")),
+            "no hidden drift at {field}: {messages:#?}"
+        );
+    }
+}
