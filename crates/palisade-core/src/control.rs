@@ -344,6 +344,7 @@ const PSS: &[(&str, &str)] = &[
     ("baseline/proc-mount-type", "/proc Mount Type"),
     ("baseline/seccomp", "Seccomp"),
     ("baseline/sysctls", "Sysctls"),
+    ("baseline/host-probes", "Host Probes / Lifecycle Hooks"),
     ("restricted/volume-types", "Volume Types"),
     ("restricted/privilege-escalation", "Privilege Escalation"),
     ("restricted/running-as-non-root", "Running as Non-root"),
@@ -353,6 +354,7 @@ const PSS: &[(&str, &str)] = &[
     ),
     ("restricted/seccomp", "Seccomp"),
     ("restricted/capabilities", "Capabilities"),
+    ("restricted/proc-mount-type", "/proc Mount Type"),
 ];
 
 /// MITRE ATT&CK techniques that apply to Kubernetes and containers.
@@ -467,10 +469,10 @@ mod tests {
     #[test]
     fn profiles_select_controls() {
         assert_eq!(Profile::parse("CIS"), Some(Profile::Cis));
-        assert_eq!(Profile::parse("pss-baseline").unwrap().controls().len(), 11);
+        assert_eq!(Profile::parse("pss-baseline").unwrap().controls().len(), 12);
         assert_eq!(
             Profile::parse("pss-restricted").unwrap().controls().len(),
-            17
+            19
         );
         assert!(Profile::parse("iso27001").is_none());
         let manual = Control::new(Framework::CisK8s112, "5.3.1");

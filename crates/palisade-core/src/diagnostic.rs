@@ -14,6 +14,18 @@ pub enum DiagnosticLevel {
     Error,
 }
 
+/// Codes of diagnostics that mean an input (or part of one) was not scanned.
+pub const INPUT_NOT_READ: &[&str] = &[
+    "io",
+    "encoding",
+    "yaml-syntax",
+    "json-syntax",
+    "limit-exceeded",
+    "not-rendered",
+    "not-listed",
+    "unsupported-snapshot",
+];
+
 /// A problem with the input: names the file, line and object when they are known.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
@@ -66,6 +78,14 @@ impl Diagnostic {
     pub fn on_object(mut self, object: impl Into<String>) -> Self {
         self.object = Some(object.into());
         self
+    }
+
+    /// Whether this diagnostic means part of the input was not looked at: a file that could
+    /// not be read or parsed, a chart or Kustomization that was not rendered, a document over a
+    /// limit, a type the cluster would not list. A run with such diagnostics is incomplete,
+    /// never a pass.
+    pub fn input_not_read(&self) -> bool {
+        self.level >= DiagnosticLevel::Warning && INPUT_NOT_READ.contains(&self.code)
     }
 
     /// `file:line:column` as far as known.

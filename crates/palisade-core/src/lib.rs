@@ -29,6 +29,7 @@ pub use object::ObjectRef;
 pub use pointer::JsonPointer;
 pub use report::{
     Compliance, ComplianceStatus, ControlResult, Coverage, NotAssessed, Report, Summary, ToolInfo,
+    Verdict,
 };
 pub use rule::RuleMeta;
 pub use severity::Severity;

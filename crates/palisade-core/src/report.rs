@@ -33,6 +33,10 @@ pub struct Summary {
     pub diagnostics: BTreeMap<DiagnosticLevel, usize>,
     /// Rule × object evaluations that could not be made (see `coverage`).
     pub not_assessed: usize,
+    /// Diagnostics that mean part of the input was not scanned (unreadable or unparsable
+    /// files, unrendered charts, types a cluster would not list). When non-zero the run is
+    /// incomplete: no output calls it a pass.
+    pub inputs_not_read: usize,
     pub objects_scanned: usize,
     pub files: usize,
     pub duration_ms: u64,
@@ -152,6 +156,19 @@ pub struct Compliance {
     pub controls: Vec<ControlResult>,
 }
 
+/// What a run amounts to, for a gate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Nothing at or above the threshold, and every input was read.
+    Pass,
+    /// Findings at or above the threshold.
+    Fail,
+    /// No finding at or above the threshold in what was read, but some input was not read.
+    Incomplete,
+    /// No object was scanned at all.
+    NothingScanned,
+}
+
 /// Everything a scan produced.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -203,6 +220,11 @@ impl Report {
         self.summary.suppressed = suppressed;
         self.summary.diagnostics = diagnostics;
         self.summary.not_assessed = self.coverage.iter().map(|c| c.not_assessed).sum();
+        self.summary.inputs_not_read = self
+            .diagnostics
+            .iter()
+            .filter(|d| d.input_not_read())
+            .count();
         self.summary.objects_scanned = self.objects.len();
     }
 
@@ -217,6 +239,21 @@ impl Report {
     /// Diagnostics at `level` or worse.
     pub fn diagnostics_at_or_above(&self, level: DiagnosticLevel) -> usize {
         self.diagnostics.iter().filter(|d| d.level >= level).count()
+    }
+
+    /// The verdict of a run against a `--fail-on` threshold, the one every format and the exit
+    /// code agree on.
+    pub fn verdict(&self, fail_on: Option<Severity>) -> Verdict {
+        if self.summary.objects_scanned == 0 && self.objects.is_empty() {
+            return Verdict::NothingScanned;
+        }
+        if fail_on.is_some_and(|t| self.findings_at_or_above(t) > 0) {
+            return Verdict::Fail;
+        }
+        if self.summary.inputs_not_read > 0 {
+            return Verdict::Incomplete;
+        }
+        Verdict::Pass
     }
 
     /// The rule metadata for a finding's rule id.

@@ -27,6 +27,16 @@ pub struct RuleMeta {
 }
 
 impl RuleMeta {
+    /// The rule's controls without those whose ids are listed: for a finding whose condition
+    /// does not violate them (see `Context::report_citing`).
+    pub fn controls_except(&self, ids: &[&str]) -> Vec<Control> {
+        self.controls
+            .iter()
+            .filter(|c| !ids.contains(&c.id.as_ref()))
+            .cloned()
+            .collect()
+    }
+
     /// The first paragraph of "What it checks", used where a short description fits; the
     /// title when the docs have no such section.
     pub fn summary(&self) -> &str {

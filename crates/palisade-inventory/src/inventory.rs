@@ -37,6 +37,30 @@ impl Inventory {
         }
     }
 
+    /// Keeps only the objects of these namespaces (as `kubectl -n` does): objects with another
+    /// namespace, and Namespace objects of other names, are dropped; objects written without
+    /// a namespace (cluster-scoped, or applied into the namespace given) are kept.
+    pub fn retain_namespaces(self, namespaces: &[String]) -> Inventory {
+        if namespaces.is_empty() {
+            return self;
+        }
+        let wanted = |ns: &str| namespaces.iter().any(|n| n == ns);
+        let objects = self
+            .objects
+            .into_iter()
+            .filter(|o| match o.id.namespace.as_deref() {
+                Some(ns) => wanted(ns),
+                None if o.id.kind == "Namespace" && o.id.group().is_empty() => {
+                    o.id.name.as_deref().is_some_and(wanted)
+                }
+                None => true,
+            })
+            .collect();
+        let mut inventory = Inventory::new(self.sources, objects);
+        inventory.complete = self.complete;
+        inventory
+    }
+
     /// The highest workload (an object with a pod spec) in `index`'s chain of controlling owner
     /// references (a Pod's Deployment through its ReplicaSet), when it is in the inventory.
     /// Owners without a pod spec (an operator's custom resource) are passed over.

@@ -169,7 +169,9 @@ fn discover(
             return;
         }
     };
-    if meta.is_file() {
+    // Anything that is not a directory is read as a file: regular files, and also FIFOs and
+    // the pipes of process substitution (`palisade scan <(kustomize build .)`).
+    if !meta.is_dir() {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -185,7 +187,11 @@ fn discover(
         }
         return;
     }
-    walk(path, options, units, diagnostics, 0);
+    let mut visited = std::collections::HashSet::new();
+    if let Ok(canonical) = path.canonicalize() {
+        visited.insert(canonical);
+    }
+    walk(path, options, units, diagnostics, &mut visited, 0);
 }
 
 /// Walks a directory in name order. Kustomization and chart directories are rendered as a
@@ -195,6 +201,7 @@ fn walk(
     options: &LoadOptions,
     units: &mut Vec<Unit>,
     diagnostics: &mut Vec<Diagnostic>,
+    visited: &mut std::collections::HashSet<PathBuf>,
     depth: usize,
 ) {
     if depth > 64 {
@@ -240,13 +247,33 @@ fn walk(
         if hidden {
             continue;
         }
-        // Symlinked directories are not followed: they can loop, and they usually point at a
-        // tree that is scanned on its own.
+        // Symlinked directories are followed once: a directory reached again (a loop, or a
+        // tree linked twice) is reported and not descended into a second time.
         let Ok(link_meta) = std::fs::symlink_metadata(&path) else {
             continue;
         };
-        if link_meta.is_dir() {
-            walk(&path, options, units, diagnostics, depth + 1);
+        let is_dir = if link_meta.file_type().is_symlink() {
+            path.is_dir()
+        } else {
+            link_meta.is_dir()
+        };
+        if is_dir {
+            let canonical = path.canonicalize().unwrap_or_else(|_| path.clone());
+            if !visited.insert(canonical.clone()) {
+                diagnostics.push(
+                    Diagnostic::new(
+                        DiagnosticLevel::Info,
+                        "symlink-loop",
+                        format!(
+                            "symbolic link to {}, which is scanned already; not followed again",
+                            display(&canonical)
+                        ),
+                    )
+                    .in_file(display(&path)),
+                );
+                continue;
+            }
+            walk(&path, options, units, diagnostics, visited, depth + 1);
         } else if is_manifest_file(&path) && path.is_file() {
             units.push(Unit::File(path));
         }
@@ -317,7 +344,8 @@ fn load_unit(unit: &Unit, options: &LoadOptions) -> UnitResult {
         Unit::Kustomize(dir) => render(dir, "kustomize", kustomize_commands(dir), options),
         Unit::Helm(dir) => {
             if !options.helm {
-                return skipped_chart(dir, "Helm rendering is disabled");
+                // Asked for: said, but not a gap in the run.
+                return skipped_chart(dir, DiagnosticLevel::Info, "Helm rendering is disabled");
             }
             let release = dir
                 .file_name()
@@ -331,11 +359,11 @@ fn load_unit(unit: &Unit, options: &LoadOptions) -> UnitResult {
     }
 }
 
-fn skipped_chart(dir: &Path, why: &str) -> UnitResult {
+fn skipped_chart(dir: &Path, level: DiagnosticLevel, why: &str) -> UnitResult {
     UnitResult {
         diagnostics: vec![
             Diagnostic::new(
-                DiagnosticLevel::Warning,
+                level,
                 "not-rendered",
                 format!(
                     "Helm chart not scanned: {why}. Render it yourself and pipe it in: \
@@ -441,7 +469,8 @@ fn render(
         }
     }
     if renderer == "helm" {
-        return skipped_chart(dir, "`helm` is not on PATH");
+        // Not scanned though it was asked for: the run is incomplete.
+        return skipped_chart(dir, DiagnosticLevel::Error, "`helm` is not on PATH");
     }
     failed(
         &name,

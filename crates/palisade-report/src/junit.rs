@@ -183,7 +183,7 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     let errors: Vec<_> = report
         .diagnostics
         .iter()
-        .filter(|d| d.level == DiagnosticLevel::Error)
+        .filter(|d| d.level == DiagnosticLevel::Error || d.input_not_read())
         .collect();
     if !errors.is_empty() {
         let _ = writeln!(

@@ -222,7 +222,6 @@ fn run_parts(report: &Report) -> (Value, Value, Value) {
             n
         })
         .collect();
-    let errors = report.diagnostics_at_or_above(DiagnosticLevel::Error);
     (
         json!({ "driver": {
             "name": report.tool.name,
@@ -232,7 +231,7 @@ fn run_parts(report: &Report) -> (Value, Value, Value) {
             "rules": rules,
         }}),
         json!([{
-            "executionSuccessful": errors == 0 || !report.objects.is_empty(),
+            "executionSuccessful": report.summary.inputs_not_read == 0 && !report.objects.is_empty(),
             "toolExecutionNotifications": notifications,
         }]),
         {

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io;
 
-use palisade_core::{DiagnosticLevel, Finding, Report, Severity};
+use palisade_core::{DiagnosticLevel, Finding, Report, Severity, Verdict};
 
 use crate::WriteOptions;
 
@@ -202,19 +202,46 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
             plural(s.not_assessed, "rule check")
         );
     }
-    if let Some(threshold) = options.fail_on {
-        let failing = report.findings_at_or_above(threshold);
-        let verdict = if failing > 0 {
+    let verdict = match report.verdict(options.fail_on) {
+        Verdict::NothingScanned => style.paint(
+            "1;31",
+            "NOTHING SCANNED: no Kubernetes object was read (see the diagnostics)",
+        ),
+        Verdict::Fail => {
+            let threshold = options.fail_on.map(|t| t.to_string()).unwrap_or_default();
+            let also = if s.inputs_not_read > 0 {
+                format!(
+                    "; INCOMPLETE: {} not scanned",
+                    plural(s.inputs_not_read, "input")
+                )
+            } else {
+                String::new()
+            };
             style.paint(
                 "1;31",
                 &format!(
-                    "FAIL: {} at or above {threshold}",
-                    plural(failing, "finding")
+                    "FAIL: {} at or above {threshold}{also}",
+                    plural(
+                        report.findings_at_or_above(options.fail_on.unwrap_or(Severity::Info)),
+                        "finding"
+                    )
                 ),
             )
-        } else {
-            style.paint("32", &format!("PASS: nothing at or above {threshold}"))
-        };
+        }
+        Verdict::Incomplete => style.paint(
+            "1;33",
+            &format!(
+                "INCOMPLETE: {} not scanned (see the diagnostics); no verdict on what was not read",
+                plural(s.inputs_not_read, "input")
+            ),
+        ),
+        Verdict::Pass => match options.fail_on {
+            Some(threshold) => style.paint("32", &format!("PASS: nothing at or above {threshold}")),
+            // `--fail-on none`: no gate, no verdict line.
+            None => String::new(),
+        },
+    };
+    if !verdict.is_empty() {
         let _ = writeln!(text, "         {verdict}");
     }
     out.write_all(text.as_bytes())

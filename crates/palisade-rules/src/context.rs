@@ -4,6 +4,7 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use palisade_core::Control;
 use palisade_core::JsonPointer;
 use palisade_inventory::{Container, Inventory, Object, PodSpec};
 use serde_json::{Map, Value};
@@ -82,7 +83,9 @@ pub struct Context<'a> {
     /// The `[rules]` settings of `palisade.toml`.
     pub settings: &'a RuleSettings,
     derived: &'a Derived,
-    pub(crate) findings: Vec<(JsonPointer, String)>,
+    /// What the rule reported: path, message, and the controls the finding cites when they
+    /// are not all of the rule's (a condition that violates only some of them).
+    pub(crate) findings: Vec<(JsonPointer, String, Option<Vec<Control>>)>,
     pub(crate) not_assessed: Option<String>,
     pub(crate) type_errors: Vec<(JsonPointer, String)>,
 }
@@ -137,7 +140,19 @@ impl<'a> Context<'a> {
 
     /// Reports a finding at `path` (the offending field, or where a missing field belongs).
     pub fn report(&mut self, path: JsonPointer, message: impl Into<String>) {
-        self.findings.push((path, message.into()));
+        self.findings.push((path, message.into(), None));
+    }
+
+    /// Reports a finding that cites only `controls`: the conditions a rule checks often map
+    /// to different controls (`hostPID` is CIS 5.2.3, `hostNetwork` 5.2.5), and a framework's
+    /// verdict must only fail the controls the finding violates.
+    pub fn report_citing(
+        &mut self,
+        path: JsonPointer,
+        message: impl Into<String>,
+        controls: Vec<Control>,
+    ) {
+        self.findings.push((path, message.into(), Some(controls)));
     }
 
     /// Says the rule could not evaluate this object, and why. The object counts as

@@ -132,7 +132,7 @@ fn evaluate_rule(
             out.coverage.evaluated += 1;
             Outcome::Pass
         };
-        for (path, message) in cx.findings {
+        for (path, message, cited) in cx.findings {
             let finding = Finding {
                 rule: Cow::Borrowed(meta.id.as_ref()),
                 severity: meta.severity,
@@ -140,7 +140,10 @@ fn evaluate_rule(
                 message,
                 object: object.id.clone(),
                 location: locate(inventory, object, &path),
-                controls: Cow::Borrowed(meta.controls.as_ref()),
+                controls: match cited {
+                    Some(controls) => Cow::Owned(controls),
+                    None => Cow::Borrowed(meta.controls.as_ref()),
+                },
                 fingerprint: fingerprint(&meta.id, &object.id, &path),
                 suppressed: None,
                 affected: Vec::new(),

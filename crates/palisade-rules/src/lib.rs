@@ -26,4 +26,4 @@ pub use context::Context;
 pub use engine::{EngineOutput, evaluate, evaluate_with};
 pub use registry::{all_rules, find_rule};
 pub use rule::{Rule, Target};
-pub use settings::RuleSettings;
+pub use settings::{PodSecurityTarget, RuleSettings};

@@ -35,6 +35,8 @@ static RULES: &[&dyn Rule] = &[
     &ProbeMissing,
     &SubPathWritableVolume,
     &ServiceLinksEnabled,
+    &PodSecurityAdmissionViolation,
+    &ProbeTargetsOtherHost,
     &MutableImageTag,
     &ImageNotPinned,
     &ImagePullPolicy,

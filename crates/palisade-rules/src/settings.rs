@@ -12,6 +12,25 @@ pub struct RuleSettings {
     pub allowed_capabilities: Vec<String>,
     /// Labels every workload and Service must carry. Empty: the rule does not run.
     pub required_labels: Vec<String>,
+    /// The Pod Security level and policy version pods are judged against as the admission
+    /// plugin judges them (`--framework pss-*`, `--pss-version`). `None`: the admission rule
+    /// (POD031) does not run; the policy version of the other PSS rules is the latest.
+    pub pod_security: Option<PodSecurityTarget>,
+}
+
+/// A Pod Security level at a policy version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PodSecurityTarget {
+    pub level: crate::pss::Level,
+    pub version: crate::pss::admission::PolicyVersion,
+}
+
+impl RuleSettings {
+    /// The policy version rules follow: the one asked for, else the latest.
+    pub fn pss_version(&self) -> crate::pss::admission::PolicyVersion {
+        self.pod_security
+            .map_or(crate::pss::admission::PolicyVersion::LATEST, |t| t.version)
+    }
 }
 
 impl RuleSettings {

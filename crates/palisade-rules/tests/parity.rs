@@ -93,6 +93,7 @@ fn mappings(
                     allowed_registries: list("allowed-registries"),
                     allowed_capabilities: list("allowed-capabilities"),
                     required_labels: list("required-labels"),
+                    pod_security: None,
                 },
             },
         );

@@ -23,6 +23,10 @@ fn fixture_settings() -> RuleSettings {
         allowed_registries: vec!["registry.example.com".into()],
         allowed_capabilities: vec![],
         required_labels: vec!["app.kubernetes.io/name".into()],
+        pod_security: Some(palisade_rules::PodSecurityTarget {
+            level: palisade_rules::pss::Level::Restricted,
+            version: palisade_rules::pss::admission::PolicyVersion::LATEST,
+        }),
     }
 }
 
@@ -55,27 +59,42 @@ fn run(id: &str, name: &str) -> (Vec<String>, usize) {
     (lines, not_assessed)
 }
 
+/// Runs `check` for every rule and reports every rule that failed, not only the first.
+fn for_every_rule(check: impl Fn(&str)) {
+    let failed: Vec<String> = all_rules()
+        .iter()
+        .filter_map(|rule| {
+            let id = rule.meta().id.to_string();
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&id)))
+                .err()
+                .map(|_| id)
+        })
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "failing rules: {failed:?} (details above)"
+    );
+}
+
 #[test]
 fn every_rule_fires_on_its_failing_fixture() {
-    for rule in all_rules() {
-        let id = rule.meta().id.to_string();
-        let (findings, _) = run(&id, "fail.yaml");
+    for_every_rule(|id| {
+        let (findings, _) = run(id, "fail.yaml");
         assert!(!findings.is_empty(), "{id} did not fire on fail.yaml");
         insta::assert_snapshot!(format!("{id}-fail"), findings.join("\n"));
-    }
+    });
 }
 
 #[test]
 fn every_rule_is_silent_on_its_passing_fixture() {
-    for rule in all_rules() {
-        let id = rule.meta().id.to_string();
-        let (findings, not_assessed) = run(&id, "pass.yaml");
+    for_every_rule(|id| {
+        let (findings, not_assessed) = run(id, "pass.yaml");
         assert!(
             findings.is_empty(),
             "{id} fired on pass.yaml: {findings:#?}"
         );
         assert_eq!(not_assessed, 0, "{id} could not assess pass.yaml");
-    }
+    });
 }
 
 #[test]

@@ -31,6 +31,12 @@ pub struct ScanOptions {
     pub unlisted: Vec<(String, String, String)>,
     /// The objects are a whole cluster (a live scan or a snapshot), not a set of manifests.
     pub whole_cluster: bool,
+    /// The Pod Security policy version (`--pss-version`) pods are judged against under a
+    /// Pod Security framework; `None` is the latest.
+    pub pss_version: Option<palisade_rules::pss::admission::PolicyVersion>,
+    /// Scan only these namespaces (`-n`, as kubectl): objects of other namespaces are
+    /// dropped before the rules run; empty means all.
+    pub namespaces: Vec<String>,
 }
 
 /// Maps a rule id or slug (of the catalogue, or of `drift`) to its canonical id.
@@ -62,6 +68,7 @@ pub fn scan_loaded(
     start: Instant,
 ) -> Report {
     loaded.inventory.complete = options.whole_cluster;
+    loaded.inventory = std::mem::take(&mut loaded.inventory).retain_namespaces(&options.namespaces);
     let mut report = scan_inventory(&loaded.inventory, options);
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     diagnostics.append(&mut report.diagnostics);
@@ -131,10 +138,16 @@ pub fn compliance(profile: Profile, report: &Report) -> Compliance {
                 .iter()
                 .filter(|c| ids.contains(&c.rule) && c.skipped.is_none())
                 .collect();
+            // A finding fails the controls it cites, not every control of its rule: a pod that
+            // sets only hostNetwork fails CIS 5.2.5, not 5.2.3 (hostPID) and 5.2.4 (hostIPC).
             let findings = report
                 .findings
                 .iter()
-                .filter(|f| f.suppressed.is_none() && ids.iter().any(|id| *id == f.rule))
+                .filter(|f| {
+                    f.suppressed.is_none()
+                        && ids.iter().any(|id| *id == f.rule)
+                        && f.controls.contains(&row.control)
+                })
                 .count();
             let evaluated = ran.iter().map(|c| c.evaluated).sum();
             let not_assessed = ran
@@ -159,11 +172,17 @@ pub fn compliance(profile: Profile, report: &Report) -> Compliance {
             } else {
                 ComplianceStatus::Pass
             };
+            // The rules that ran for it (all covering rules when none did, to say which).
+            let ran_ids: Vec<String> = ids
+                .iter()
+                .filter(|id| ran.iter().any(|c| &c.rule == *id))
+                .cloned()
+                .collect();
             ControlResult {
                 title: row.title,
                 control: row.control,
                 status,
-                rules: ids,
+                rules: if ran_ids.is_empty() { ids } else { ran_ids },
                 findings,
                 evaluated,
                 not_assessed,
@@ -175,6 +194,16 @@ pub fn compliance(profile: Profile, report: &Report) -> Compliance {
         framework: profile.name(),
         title: profile.framework().title(),
         controls,
+    }
+}
+
+/// The Pod Security level a framework selection assesses (`pss` is Restricted, which
+/// includes Baseline).
+fn pss_level(profile: Profile) -> Option<palisade_rules::pss::Level> {
+    match profile {
+        Profile::PssBaseline => Some(palisade_rules::pss::Level::Baseline),
+        Profile::Pss | Profile::PssRestricted => Some(palisade_rules::pss::Level::Restricted),
+        _ => None,
     }
 }
 
@@ -201,7 +230,16 @@ pub fn scan_inventory(inventory: &Inventory, options: &ScanOptions) -> Report {
         })
         .collect();
     let active: HashSet<String> = rules.iter().map(|r| r.meta().id.to_string()).collect();
-    let mut output = evaluate_with(inventory, &rules, &options.config.settings);
+    let mut settings = options.config.settings.clone();
+    if let Some(level) = options.framework.and_then(pss_level) {
+        settings.pod_security = Some(palisade_rules::PodSecurityTarget {
+            level,
+            version: options
+                .pss_version
+                .unwrap_or(palisade_rules::pss::admission::PolicyVersion::LATEST),
+        });
+    }
+    let mut output = evaluate_with(inventory, &rules, &settings);
     let today = options.today.unwrap_or_else(Date::today);
     let mut diagnostics = std::mem::take(&mut output.diagnostics);
     diagnostics.extend(suppress::apply(

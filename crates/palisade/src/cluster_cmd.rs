@@ -32,18 +32,98 @@ pub struct ClusterArgs {
     /// Read every namespace (the default).
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
-    /// Give up after this many seconds in all (no partial output is written).
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
-    pub timeout: u64,
-    /// Longest time one API request may take, in seconds.
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
-    pub request_timeout: u64,
-    /// Lists in flight at once.
-    #[arg(long, default_value_t = 8)]
-    pub concurrency: usize,
+    /// Give up after this long in all (no partial output is written): `300`, `5s`, `2m30s`,
+    /// `1h` (a bare number is seconds). Default 5m.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: Option<Duration>,
+    /// Longest time one API request may take (as kubectl's `--request-timeout`: `30s`, `1m`,
+    /// a bare number is seconds). Default 30s.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub request_timeout: Option<Duration>,
+    /// Lists in flight at once. Default 8.
+    #[arg(long)]
+    pub concurrency: Option<usize>,
     /// Also read Secret values (by default only their metadata and key names are read).
     #[arg(long)]
     pub include_secret_values: bool,
+}
+
+/// Overall read time when `--timeout` is not given.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// Per-request time when `--request-timeout` is not given.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl ClusterArgs {
+    /// The flags given that only mean something when a cluster is read; a command that reads
+    /// no cluster refuses them rather than ignoring them.
+    pub fn cluster_only_flags(&self) -> Vec<&'static str> {
+        let mut given = Vec::new();
+        if self.context.is_some() {
+            given.push("--context");
+        }
+        if self.all_namespaces {
+            given.push("--all-namespaces");
+        }
+        if self.timeout.is_some() {
+            given.push("--timeout");
+        }
+        if self.request_timeout.is_some() {
+            given.push("--request-timeout");
+        }
+        if self.concurrency.is_some() {
+            given.push("--concurrency");
+        }
+        if self.include_secret_values {
+            given.push("--include-secret-values");
+        }
+        given
+    }
+}
+
+/// Parses a duration as kubectl writes them: `5s`, `1m`, `2m30s`, `1h`, `500ms`, `1.5h`; a bare
+/// number is seconds. Zero is refused (it would give up at once).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let invalid = || {
+        format!(
+            "invalid duration `{text}` (expected seconds, or a duration such as 30s, 5m, 2m30s, 1h)"
+        )
+    };
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    let total = if let Ok(seconds) = text.parse::<f64>() {
+        seconds
+    } else {
+        let mut total = 0.0;
+        let mut rest = text;
+        while !rest.is_empty() {
+            let number_end = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .ok_or_else(invalid)?;
+            let number: f64 = rest[..number_end].parse().map_err(|_| invalid())?;
+            rest = &rest[number_end..];
+            let unit_end = rest
+                .find(|c: char| c.is_ascii_digit() || c == '.')
+                .unwrap_or(rest.len());
+            let factor = match &rest[..unit_end] {
+                "h" => 3600.0,
+                "m" => 60.0,
+                "s" => 1.0,
+                "ms" => 0.001,
+                "us" | "µs" => 0.000_001,
+                "ns" => 0.000_000_001,
+                _ => return Err(invalid()),
+            };
+            total += number * factor;
+            rest = &rest[unit_end..];
+        }
+        total
+    };
+    if !total.is_finite() || total <= 0.0 || total > 1e9 {
+        return Err(format!("duration `{text}` must be positive"));
+    }
+    Ok(Duration::from_secs_f64(total))
 }
 
 /// A progress bar on a terminal; nothing otherwise.
@@ -80,8 +160,8 @@ pub fn capture_cluster(args: &ClusterArgs) -> Result<Option<Snapshot>> {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
         namespaces: args.namespaces.clone(),
-        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
-        concurrency: args.concurrency.max(1),
+        request_timeout: args.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT),
+        concurrency: args.concurrency.unwrap_or(8).max(1),
         page_size: 500,
         secret_values: args.include_secret_values,
     };
@@ -110,7 +190,7 @@ pub fn capture_cluster(args: &ClusterArgs) -> Result<Option<Snapshot>> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let overall = Duration::from_secs(args.timeout.max(1));
+    let overall = args.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let result = runtime.block_on(async {
         tokio::select! {
             r = tokio::time::timeout(overall, capture(&options, progress)) => Some(r),
@@ -122,10 +202,7 @@ pub fn capture_cluster(args: &ClusterArgs) -> Result<Option<Snapshot>> {
     }
     match result {
         None => Ok(None),
-        Some(Err(_)) => bail!(
-            "the cluster was not read within --timeout {} s",
-            args.timeout
-        ),
+        Some(Err(_)) => bail!("the cluster was not read within --timeout {:?}", overall),
         Some(Ok(Err(e))) => Err(e.into()),
         Some(Ok(Ok(snapshot))) => Ok(Some(snapshot)),
     }
@@ -184,4 +261,23 @@ pub fn run_snapshot(args: &SnapshotArgs) -> Result<u8> {
         }
     );
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_are_read_as_kubectl_writes_them() {
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("2m30s"), Ok(Duration::from_secs(150)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
+        for bad in ["", "5x", "s", "-5", "0", "0s", "1m-"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use palisade_core::{DiagnosticLevel, Profile, Report, Severity};
+use palisade_core::{DiagnosticLevel, Profile, Report, Severity, Verdict};
 use palisade_inventory::{Input, Limits, LoadOptions};
 use palisade_report::{Format, WriteOptions};
 use palisade_scan::{Config, ScanOptions};
@@ -106,6 +106,11 @@ struct OutputArgs {
     /// Colours in the table output.
     #[arg(long, env = "PALISADE_COLOR", value_enum, default_value = "auto")]
     color: ColorChoice,
+    /// Accept a run in which some input could not be read (an unparsable file, a chart that
+    /// was not rendered, a type the cluster would not list): exit as if it were complete.
+    /// Without it such a run is INCOMPLETE and exits 2.
+    #[arg(long, env = "PALISADE_ALLOW_INCOMPLETE")]
+    allow_incomplete: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -206,6 +211,20 @@ struct ScanArgs {
     /// control (`cis`, `nsa`, `pss`, `pss-baseline`, `pss-restricted`, `mitre`).
     #[arg(long, env = "PALISADE_FRAMEWORK", value_parser = parse_profile, value_name = "FRAMEWORK")]
     framework: Option<Profile>,
+    /// The Pod Security policy version pods are judged against with `--framework pss*`
+    /// (`v1.0` ... `v1.37`, or `latest`), as the admission plugin judges them at that version.
+    /// A namespace's own `pod-security.kubernetes.io/enforce-version` label wins for NS002.
+    #[arg(long, env = "PALISADE_PSS_VERSION", value_parser = parse_pss_version, value_name = "VERSION", requires = "framework")]
+    pss_version: Option<palisade_rules::pss::admission::PolicyVersion>,
+}
+
+fn parse_pss_version(text: &str) -> Result<palisade_rules::pss::admission::PolicyVersion, String> {
+    palisade_rules::pss::admission::PolicyVersion::parse(text).ok_or_else(|| {
+        format!(
+            "unknown Pod Security policy version `{text}` (expected latest or v1.0 ... v1.{})",
+            palisade_rules::pss::admission::LATEST_MINOR
+        )
+    })
 }
 
 fn parse_profile(text: &str) -> Result<Profile, String> {
@@ -372,6 +391,8 @@ fn scan_options(args: &ScanArgs, load: LoadOptions) -> Result<ScanOptions> {
         framework: args.framework,
         unlisted: Vec::new(),
         whole_cluster: false,
+        namespaces: args.cluster_args.namespaces.clone(),
+        pss_version: args.pss_version,
     })
 }
 
@@ -396,9 +417,32 @@ fn snapshot_unlisted(file: &Path) -> Result<Vec<(String, String, String)>> {
     })
 }
 
+/// Refuses flags that would be ignored: what a user asked for is done, or said to be
+/// impossible, never dropped.
+fn check_sources(
+    snapshot: Option<&Path>,
+    cluster: bool,
+    cluster_args: &cluster_cmd::ClusterArgs,
+) -> Result<()> {
+    if cluster && snapshot.is_some() {
+        bail!("--cluster and --snapshot name two live sides; give one");
+    }
+    if !cluster && let Some(flag) = cluster_args.cluster_only_flags().first() {
+        bail!("{flag} applies only with --cluster");
+    }
+    Ok(())
+}
+
 fn run_scan(args: ScanArgs) -> Result<u8> {
     let start = std::time::Instant::now();
-    // Check the output flags before any work.
+    // Check the flags before any work.
+    check_sources(args.snapshot.as_deref(), args.cluster, &args.cluster_args)?;
+    if (args.snapshot.is_some() || args.cluster) && !args.load.paths.is_empty() {
+        bail!(
+            "scan reads manifests (PATH...) or a cluster (--snapshot FILE or --cluster), not both: {} would be ignored",
+            args.load.paths.join(" ")
+        );
+    }
     let outputs = outputs(&args.output)?;
     let mut not_listed: Vec<String> = Vec::new();
     let mut report = if let Some(file) = &args.snapshot {
@@ -458,10 +502,23 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
 }
 
 fn run_drift(args: DriftArgs) -> Result<u8> {
+    check_sources(args.snapshot.as_deref(), args.cluster, &args.cluster_args)?;
     let outputs = outputs(&args.output)?;
     let (inputs, load) = inputs(&args.load)?;
     let config = args.config.load()?;
-    let desired = palisade_inventory::load(&inputs, &load);
+    let mut desired = palisade_inventory::load(&inputs, &load);
+    desired.inventory = desired
+        .inventory
+        .retain_namespaces(&args.cluster_args.namespaces);
+    if desired.inventory.objects.is_empty() {
+        for d in &desired.diagnostics {
+            eprintln!("palisade: {} {}: {}", d.code, d.location(), d.message);
+        }
+        bail!(
+            "no Kubernetes object in the manifests ({}): nothing to compare the cluster with",
+            args.load.paths.join(" ")
+        );
+    }
     let options = ScanOptions {
         load: LoadOptions::default(),
         config,
@@ -471,6 +528,8 @@ fn run_drift(args: DriftArgs) -> Result<u8> {
         framework: None,
         unlisted: Vec::new(),
         whole_cluster: false,
+        namespaces: args.cluster_args.namespaces.clone(),
+        pss_version: None,
     };
     let live = if let Some(file) = &args.snapshot {
         palisade_snapshot::format::read_header(file)?;
@@ -493,6 +552,10 @@ fn run_drift(args: DriftArgs) -> Result<u8> {
     } else {
         bail!("drift needs the live side: --snapshot FILE or --cluster");
     };
+    let mut live = live;
+    live.inventory = live
+        .inventory
+        .retain_namespaces(&args.cluster_args.namespaces);
     let drift_options = palisade_snapshot::drift::DriftOptions {
         default_namespace: args.default_namespace.clone(),
     };
@@ -575,25 +638,39 @@ fn emit(report: &Report, args: &OutputArgs, outputs: &Outputs) -> Result<u8> {
             }
         }
     }
-    Ok(exit_code(report, fail_on, args.fail_on_diagnostics))
+    Ok(exit_code(report, fail_on, args))
 }
 
-fn exit_code(
-    report: &Report,
-    fail_on: Option<Severity>,
-    fail_on_diagnostics: Option<DiagnosticThreshold>,
-) -> u8 {
-    let errors = report.diagnostics_at_or_above(DiagnosticLevel::Error);
-    if report.objects.is_empty() && errors > 0 {
-        eprintln!(
-            "palisade: error: nothing could be scanned ({errors} input errors; see the diagnostics)"
-        );
-        return EXIT_ERROR;
+fn exit_code(report: &Report, fail_on: Option<Severity>, args: &OutputArgs) -> u8 {
+    let not_read = report.summary.inputs_not_read;
+    match report.verdict(fail_on) {
+        Verdict::NothingScanned => {
+            if not_read > 0 {
+                eprintln!(
+                    "palisade: error: nothing could be scanned: {not_read} inputs could not be read (see the diagnostics)"
+                );
+            } else {
+                eprintln!(
+                    "palisade: error: nothing was scanned: no Kubernetes object in the input"
+                );
+            }
+            return EXIT_ERROR;
+        }
+        _ if not_read > 0 && !args.allow_incomplete => {
+            eprintln!(
+                "palisade: error: incomplete: {not_read} inputs were not scanned (see the diagnostics); \
+                 --allow-incomplete accepts the run as it is"
+            );
+            return EXIT_ERROR;
+        }
+        _ => {}
     }
     let findings_fail = fail_on.is_some_and(|t| report.findings_at_or_above(t) > 0);
-    let diagnostics_fail = match fail_on_diagnostics {
+    let diagnostics_fail = match args.fail_on_diagnostics {
         None => false,
-        Some(DiagnosticThreshold::Error) => errors > 0,
+        Some(DiagnosticThreshold::Error) => {
+            report.diagnostics_at_or_above(DiagnosticLevel::Error) > 0
+        }
         Some(DiagnosticThreshold::Warning) => {
             report.diagnostics_at_or_above(DiagnosticLevel::Warning) > 0
         }

@@ -124,12 +124,12 @@ pub struct LiveArgs {
     /// Kubeconfig context (default: the current context).
     #[arg(long, value_name = "NAME", requires = "cluster")]
     context: Option<String>,
-    /// Give up reading the cluster after this many seconds.
-    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
-    timeout: u64,
-    /// Longest time one API request may take, in seconds.
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
-    request_timeout: u64,
+    /// Give up reading the cluster after this long (`300`, `5m`, `2m30s`). Default 5m.
+    #[arg(long, value_parser = crate::cluster_cmd::parse_duration, value_name = "DURATION", requires = "cluster")]
+    timeout: Option<std::time::Duration>,
+    /// Longest time one API request may take (`30s`, `1m`). Default 30s.
+    #[arg(long, value_parser = crate::cluster_cmd::parse_duration, value_name = "DURATION", requires = "cluster")]
+    request_timeout: Option<std::time::Duration>,
 }
 
 fn load_policy(
@@ -148,7 +148,7 @@ fn load_policy(
             all_namespaces: true,
             timeout: live.timeout,
             request_timeout: live.request_timeout,
-            concurrency: 8,
+            concurrency: None,
             include_secret_values: false,
         };
         let Some(snapshot) = crate::cluster_cmd::capture_cluster(&args)? else {
@@ -575,8 +575,8 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
             cluster: false,
             kubeconfig: None,
             context: None,
-            timeout: 300,
-            request_timeout: 30,
+            timeout: None,
+            request_timeout: None,
         };
         let (_, policy, diagnostics) = load_policy(&load, &live)?;
         report_diagnostics(&diagnostics);

@@ -290,8 +290,23 @@ fn hostile_and_broken_inputs_become_diagnostics_and_the_scan_goes_on() {
     std::fs::write(dir.join("6-chart-template.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Values.name }}\n  labels: {{- include \"x\" . | nindent 4 }}\n").unwrap();
     std::fs::write(dir.join("7-notes.yaml"), "just: some\nconfig: file\n").unwrap();
 
-    let out = bin()
+    // Some inputs could not be read: the run is incomplete (exit 2) unless accepted.
+    let incomplete = bin()
         .args(["scan", "-o", "json", "--fail-on", "none"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(incomplete.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&incomplete.stderr).contains("incomplete"));
+    let out = bin()
+        .args([
+            "scan",
+            "-o",
+            "json",
+            "--fail-on",
+            "none",
+            "--allow-incomplete",
+        ])
         .arg(&dir)
         .output()
         .unwrap();
@@ -356,6 +371,7 @@ fn hostile_and_broken_inputs_become_diagnostics_and_the_scan_goes_on() {
             "--fail-on",
             "none",
             "--fail-on-diagnostics",
+            "--allow-incomplete",
         ])
         .arg(&dir)
         .output()
@@ -582,7 +598,7 @@ fn framework_scans_give_a_verdict_per_control() {
     let compliance = &report["compliance"];
     assert_eq!(compliance["framework"], "pss-restricted");
     let controls = compliance["controls"].as_array().unwrap();
-    assert_eq!(controls.len(), 17, "every Baseline and Restricted control");
+    assert_eq!(controls.len(), 19, "every Baseline and Restricted control");
     let status = |id: &str| {
         controls
             .iter()
@@ -673,7 +689,7 @@ fn rules_framework_prints_the_compliance_matrix() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&table.stdout);
-    assert!(text.contains("11 of 11 controls covered"), "{text}");
+    assert!(text.contains("12 of 12 controls covered"), "{text}");
 }
 
 #[test]

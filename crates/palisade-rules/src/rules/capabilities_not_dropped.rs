@@ -1,6 +1,6 @@
 use crate::context::Context;
 use crate::pss::{BASELINE_CAPABILITIES, RESTRICTED_ADDABLE_CAPABILITY};
-use crate::rule::{Check, Target};
+use crate::rule::{Check, Rule, Target};
 
 /// The capabilities containerd, CRI-O and Docker grant a container by default: the Pod Security
 /// baseline set (which was drawn from them) plus `NET_RAW`.
@@ -85,20 +85,25 @@ impl Check for CapabilitiesNotDropped {
                 })
             };
             if !drops("ALL") && !runtime_default_capabilities().all(drops) {
-                let still = if dropped
-                    .iter()
-                    .any(|(_, c)| *c == "NET_RAW" || *c == "CAP_NET_RAW")
-                {
-                    "the runtime's default capabilities"
+                // CIS 5.2.8 is NET_RAW alone; a container that drops it does not violate it.
+                let (still, cited) = if drops("NET_RAW") {
+                    (
+                        "the runtime's default capabilities",
+                        self.meta().controls_except(&["5.2.8"]),
+                    )
                 } else {
-                    "the runtime's default capabilities, including NET_RAW"
+                    (
+                        "the runtime's default capabilities, including NET_RAW",
+                        self.meta().controls.to_vec(),
+                    )
                 };
-                cx.report(
+                cx.report_citing(
                     drop,
                     format!(
                         "{} does not drop ALL capabilities, so it keeps {still}",
                         container.describe()
                     ),
+                    cited,
                 );
             }
             let add = container.field(&["securityContext", "capabilities", "add"]);
@@ -106,9 +111,11 @@ impl Check for CapabilitiesNotDropped {
                 if capability != RESTRICTED_ADDABLE_CAPABILITY
                     && BASELINE_CAPABILITIES.contains(&capability)
                 {
-                    cx.report(
+                    // Adding a capability is CIS 5.2.9 (capabilities assigned), not 5.2.8.
+                    cx.report_citing(
                         add.join(i),
                         format!("{} adds {capability}; the restricted profile allows adding only NET_BIND_SERVICE", container.describe()),
+                        self.meta().controls_except(&["5.2.8"]),
                     );
                 }
             }

@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::rule::{Check, Target};
+use crate::rule::{Check, Rule, Target};
 
 /// Subjects that the default cluster binds to cluster-admin itself.
 const BUILT_IN_ADMINS: &[(&str, &str)] = &[("Group", "system:masters")];
@@ -156,6 +156,16 @@ impl Check for ClusterAdminBinding {
         if everyone {
             message.push_str("; this includes every user or anonymous requests");
         }
-        cx.report(name_path, message);
+        if cx.object.id.kind == "RoleBinding" {
+            // A RoleBinding grants nothing on cluster-scoped resources: PersistentVolumes
+            // (5.1.9), nodes/proxy (5.1.10), CSR approval (5.1.11) and webhook configurations
+            // (5.1.12) stay out of reach.
+            let cited = self
+                .meta()
+                .controls_except(&["5.1.9", "5.1.10", "5.1.11", "5.1.12"]);
+            cx.report_citing(name_path, message, cited);
+        } else {
+            cx.report(name_path, message);
+        }
     }
 }

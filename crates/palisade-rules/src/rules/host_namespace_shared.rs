@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Check, Target};
+use crate::rule::{Check, Rule, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -64,24 +64,32 @@ declare_rule! {
 
 impl Check for HostNamespaceShared {
     fn check(&self, cx: &mut Context<'_>) {
+        // Each field is its own CIS control: 5.2.3 hostPID, 5.2.4 hostIPC, 5.2.5 hostNetwork.
         let fields = [
             (
                 "hostNetwork",
                 "the node's network namespace: it can reach localhost-only services and bypasses NetworkPolicies",
+                ["5.2.3", "5.2.4"],
             ),
             (
                 "hostPID",
                 "the node's process namespace: it sees and may enter every process on the node",
+                ["5.2.4", "5.2.5"],
             ),
             (
                 "hostIPC",
                 "the node's IPC namespace: it can read other processes' shared memory",
+                ["5.2.3", "5.2.5"],
             ),
         ];
-        for (field, consequence) in fields {
+        for (field, consequence, other_controls) in fields {
             let path = cx.pod_field(field);
             if cx.bool_at(&path) == Some(true) {
-                cx.report(path, format!("{field}: true shares {consequence}"));
+                cx.report_citing(
+                    path,
+                    format!("{field}: true shares {consequence}"),
+                    self.meta().controls_except(&other_controls),
+                );
             }
         }
     }

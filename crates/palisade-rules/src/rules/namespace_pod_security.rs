@@ -1,11 +1,13 @@
 use std::collections::BTreeMap;
 
 use crate::context::Context;
-use crate::pss::{Level, workload_level};
+use crate::pss::Level;
+use crate::pss::admission::{PolicyVersion, level_of};
 use crate::rule::{Check, Target};
 use crate::rules::namespace_scope::SYSTEM_NAMESPACES;
 
 const ENFORCE: &str = "pod-security.kubernetes.io/enforce";
+const ENFORCE_VERSION: &str = "pod-security.kubernetes.io/enforce-version";
 
 declare_rule! {
     /// ## What it checks
@@ -78,6 +80,26 @@ impl Check for NamespacePodSecurity {
         if SYSTEM_NAMESPACES.contains(&name) {
             return;
         }
+        let labels_path = palisade_core::JsonPointer::root()
+            .join("metadata")
+            .join("labels");
+        // The policy version admission applies here: the namespace's pin, else the one asked
+        // for (`--pss-version`), else the latest.
+        let pinned = cx
+            .map_at(&labels_path)
+            .and_then(|l| l.get(ENFORCE_VERSION))
+            .and_then(|v| v.as_str());
+        let version = match pinned.map(|p| (p, PolicyVersion::parse(p))) {
+            Some((_, Some(version))) => version,
+            Some((text, None)) => {
+                cx.report(
+                    labels_path.join(ENFORCE_VERSION),
+                    format!("{ENFORCE_VERSION}: {text:?} is not a policy version (latest or v1.N); admission rejects this label, and the latest version is assumed here"),
+                );
+                cx.settings.pss_version()
+            }
+            None => cx.settings.pss_version(),
+        };
         // What the namespace's workloads satisfy, the worst first.
         let mut needs: BTreeMap<Level, Vec<String>> = BTreeMap::new();
         for index in cx.objects_in_namespace(name) {
@@ -86,7 +108,15 @@ impl Check for NamespacePodSecurity {
                 continue;
             }
             let object = &cx.inventory.objects[index];
-            if let Some((level, _)) = workload_level(cx.inventory, index) {
+            let Some(pod) = palisade_inventory::pod_spec(object) else {
+                continue;
+            };
+            if !pod.value.is_null() {
+                let (level, _) = level_of(
+                    object.value.pointer(pod.metadata_pointer),
+                    pod.value,
+                    version,
+                );
                 needs.entry(level).or_default().push(format!(
                     "{} {}",
                     object.id.kind,
@@ -113,9 +143,6 @@ impl Check for NamespacePodSecurity {
             ),
             None => "no workloads of it are in the scanned files".to_string(),
         };
-        let labels_path = palisade_core::JsonPointer::root()
-            .join("metadata")
-            .join("labels");
         let label = cx
             .map_at(&labels_path)
             .and_then(|l| l.get(ENFORCE))
@@ -144,7 +171,7 @@ impl Check for NamespacePodSecurity {
                     let more = if rejected.len() > 5 { format!(" and {} more", rejected.len() - 5) } else { String::new() };
                     cx.report(
                         labels_path.join(ENFORCE),
-                        format!("namespace {name} enforces {enforced}, which would reject the pods of {}{more}", shown.join(", ")),
+                        format!("namespace {name} enforces {enforced} (policy {version}), which would reject the pods of {}{more}", shown.join(", ")),
                     );
                 } else if enforced == Level::Baseline && strictest_ok == Some(Level::Restricted) {
                     cx.report(

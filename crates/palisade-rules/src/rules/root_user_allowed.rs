@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rule::{Check, Target};
+use crate::rule::{Check, Rule, Target};
 
 declare_rule! {
     /// ## What it checks
@@ -69,24 +69,39 @@ impl Check for RootUserAllowed {
         if cx.is_windows_pod() {
             return;
         }
+        // `runAsUser: 0` violates "Running as Non-root user"; a missing or false
+        // `runAsNonRoot` violates "Running as Non-root" only (that control forbids an explicit
+        // 0, not an unset user).
+        let as_root_user = self
+            .meta()
+            .controls_except(&["restricted/running-as-non-root"]);
+        let no_non_root = self
+            .meta()
+            .controls_except(&["restricted/running-as-non-root-user"]);
         for container in cx.containers() {
             let user = cx.effective_security_int(&container, "runAsUser");
             let non_root = cx.effective_security_bool(&container, "runAsNonRoot");
             match (user, non_root) {
                 (Some((0, path)), _) => {
-                    cx.report(path, format!("{} runs as root (runAsUser: 0)", container.describe()));
+                    cx.report_citing(
+                        path,
+                        format!("{} runs as root (runAsUser: 0)", container.describe()),
+                        as_root_user.clone(),
+                    );
                 }
                 (Some(_), _) | (None, Some((true, _))) => {}
-                (None, Some((false, path))) => cx.report(
+                (None, Some((false, path))) => cx.report_citing(
                     path,
                     format!("{} sets runAsNonRoot: false and no non-zero runAsUser", container.describe()),
+                    no_non_root.clone(),
                 ),
-                (None, None) => cx.report(
+                (None, None) => cx.report_citing(
                     container.field(&["securityContext", "runAsNonRoot"]),
                     format!(
                         "{} sets neither runAsNonRoot: true nor a non-zero runAsUser (pod or container); it runs as root unless the image says otherwise",
                         container.describe()
                     ),
+                    no_non_root.clone(),
                 ),
             }
         }

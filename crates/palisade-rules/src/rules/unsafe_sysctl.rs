@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::pss::SAFE_SYSCTLS;
+use crate::pss::admission::safe_sysctl;
 use crate::rule::{Check, Target};
 
 declare_rule! {
@@ -63,10 +63,14 @@ impl Check for UnsafeSysctl {
         let sysctls = cx.pod_field("securityContext").join("sysctls");
         for i in 0..cx.array_at(&sysctls).len() {
             let path = sysctls.join(i).join("name");
+            let version = cx.settings.pss_version();
             if let Some(name) = cx.str_at(&path)
-                && !SAFE_SYSCTLS.contains(&name)
+                && !safe_sysctl(name, version)
             {
-                cx.report(path, format!("sysctl {name} is not in the safe set"));
+                cx.report(
+                    path,
+                    format!("sysctl {name} is not in the safe set (policy {version})"),
+                );
             }
         }
     }

@@ -1,0 +1,100 @@
+//! The Pod Security Standards as data: the levels and the allowed values the admission plugin
+//! (`k8s.io/pod-security-admission`) compares against. The hardening rules read the lists from
+//! here; [`admission`] runs the plugin's checks exactly, per policy version, for
+//! `--framework pss-*` and the namespace evaluation (NS002).
+
+use std::fmt;
+
+pub mod admission;
+
+/// A Pod Security Standards level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    Privileged,
+    Baseline,
+    Restricted,
+}
+
+impl Level {
+    /// Parses a `pod-security.kubernetes.io/enforce` label value.
+    pub fn parse(text: &str) -> Option<Level> {
+        match text {
+            "privileged" => Some(Level::Privileged),
+            "baseline" => Some(Level::Baseline),
+            "restricted" => Some(Level::Restricted),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Privileged => "privileged",
+            Level::Baseline => "baseline",
+            Level::Restricted => "restricted",
+        }
+    }
+
+    /// The level a `pss:<level>/<control>` id belongs to.
+    pub fn of_control(id: &str) -> Option<Level> {
+        Level::parse(id.split('/').next()?)
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Capabilities the Baseline profile allows in `capabilities.add`.
+pub const BASELINE_CAPABILITIES: &[&str] = &[
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+/// The only capability the Restricted profile allows adding.
+pub const RESTRICTED_ADDABLE_CAPABILITY: &str = "NET_BIND_SERVICE";
+
+/// Volume sources the Restricted profile allows.
+pub const RESTRICTED_VOLUME_TYPES: &[&str] = &[
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+];
+
+/// SELinux types the Baseline profile allows (empty means unset).
+pub const SELINUX_TYPES: &[&str] = &[
+    "",
+    "container_t",
+    "container_init_t",
+    "container_kvm_t",
+    "container_engine_t",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_are_ordered_from_least_to_most_restrictive() {
+        assert!(Level::Privileged < Level::Baseline && Level::Baseline < Level::Restricted);
+        assert_eq!(Level::parse("baseline"), Some(Level::Baseline));
+        assert_eq!(Level::parse("Baseline"), None);
+    }
+}

@@ -1,0 +1,388 @@
+//! A gate never passes on nothing (issue "Trust", item 2): a run that scanned nothing exits 2,
+//! a run that could not read some input is INCOMPLETE, flags that would be ignored are
+//! refused, and every output format reports the same findings.
+
+mod common;
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::process::{Output, Stdio};
+
+use common::{bin, json, scratch};
+use serde_json::Value;
+
+const FORMATS: &[&str] = &["table", "json", "sarif", "junit"];
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn clean_configmap(name: &str, namespace: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {namespace}\ndata:\n  mode: fast\n"
+    )
+}
+
+#[test]
+fn nothing_scanned_exits_2_and_no_format_says_pass() {
+    let dir = scratch("gate-empty");
+    let only_other = scratch("gate-not-k8s");
+    std::fs::write(
+        only_other.join("values.yaml"),
+        "replicaCount: 2\nimage: nginx\n",
+    )
+    .unwrap();
+    for target in [&dir, &only_other] {
+        for format in FORMATS {
+            let output = bin()
+                .arg("scan")
+                .arg(target)
+                .args(["-o", format])
+                .output()
+                .unwrap();
+            let (stdout, stderr) = text(&output);
+            assert_eq!(output.status.code(), Some(2), "{format}: {stdout}{stderr}");
+            assert!(!stdout.contains("PASS:"), "{format} says PASS: {stdout}");
+            assert!(stderr.contains("nothing was scanned"), "{stderr}");
+        }
+    }
+    // Empty standard input.
+    let output = bin()
+        .args(["scan", "-", "-o", "table"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("NOTHING SCANNED") && !stdout.contains("PASS:"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn an_input_that_could_not_be_read_makes_the_run_incomplete() {
+    let dir = scratch("gate-incomplete");
+    std::fs::write(dir.join("good.yaml"), clean_configmap("good", "app")).unwrap();
+    std::fs::write(
+        dir.join("broken.yaml"),
+        "kind: ConfigMap\nmetadata: [unclosed\n",
+    )
+    .unwrap();
+    for format in FORMATS {
+        let output = bin()
+            .arg("scan")
+            .arg(&dir)
+            .args(["-o", format])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{format}: {stdout}{stderr}");
+        assert!(!stdout.contains("PASS:"), "{format} says PASS: {stdout}");
+        assert!(stderr.contains("incomplete"), "{stderr}");
+        if *format == "table" {
+            assert!(stdout.contains("INCOMPLETE"), "{stdout}");
+        }
+        if *format == "sarif" {
+            assert_eq!(
+                json(&output)["runs"][0]["invocations"][0]["executionSuccessful"],
+                false
+            );
+        }
+    }
+    // The user may accept it, and is still told.
+    let output = bin()
+        .arg("scan")
+        .arg(&dir)
+        .args(["-o", "table", "--allow-incomplete"])
+        .output()
+        .unwrap();
+    let (stdout, _) = text(&output);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("INCOMPLETE") && !stdout.contains("PASS:"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_chart_that_could_not_be_rendered_is_not_a_pass() {
+    let dir = scratch("gate-helm");
+    let chart = dir.join("chart");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("cm.yaml"), clean_configmap("cm", "app")).unwrap();
+    // A PATH without helm.
+    let empty_path = scratch("gate-helm-path");
+    let output = bin()
+        .arg("scan")
+        .arg(&dir)
+        .args(["-o", "table"])
+        .env("PATH", &empty_path)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("INCOMPLETE") && stdout.contains("helm"),
+        "{stdout}"
+    );
+    // `--no-helm` is the user's choice: said, not a gap.
+    let output = bin()
+        .arg("scan")
+        .arg(&dir)
+        .args(["-o", "table", "--no-helm"])
+        .env("PATH", &empty_path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output).0);
+}
+
+#[test]
+fn symlinked_directories_are_followed_once() {
+    let dir = scratch("gate-symlinks");
+    let outside = scratch("gate-symlinks-target");
+    std::fs::write(outside.join("b.yaml"), clean_configmap("b", "app")).unwrap();
+    std::fs::create_dir_all(dir.join("real")).unwrap();
+    std::fs::write(dir.join("real/a.yaml"), clean_configmap("a", "app")).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.join("external")).unwrap();
+    std::os::unix::fs::symlink(dir.join("real"), dir.join("again")).unwrap();
+    std::os::unix::fs::symlink(&dir, dir.join("real/loop")).unwrap();
+    let output = bin()
+        .arg("scan")
+        .arg(&dir)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output).1);
+    let report = json(&output);
+    assert_eq!(report["summary"]["objects_scanned"], 2, "{report:#}");
+    let loops = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "symlink-loop")
+        .count();
+    assert!(loops >= 1, "{report:#}");
+}
+
+#[test]
+fn fifos_and_process_substitution_are_read_as_files() {
+    let dir = scratch("gate-fifo");
+    let fifo = dir.join("pipe");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let writer_path = fifo.clone();
+    let writer = std::thread::spawn(move || {
+        let mut pipe = std::fs::OpenOptions::new()
+            .write(true)
+            .open(writer_path)
+            .unwrap();
+        pipe.write_all(clean_configmap("piped", "app").as_bytes())
+            .unwrap();
+    });
+    let output = bin()
+        .arg("scan")
+        .arg(&fifo)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    writer.join().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output).1);
+    assert_eq!(json(&output)["summary"]["objects_scanned"], 1);
+}
+
+#[test]
+fn flags_that_would_be_ignored_are_refused() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &[
+                "scan",
+                "examples/",
+                "--snapshot",
+                "crates/palisade/tests/drift/live.json",
+            ],
+            "not both",
+        ),
+        (
+            &["scan", "examples/", "--context", "prod"],
+            "--context applies only with --cluster",
+        ),
+        (
+            &["scan", "examples/", "--timeout", "5s"],
+            "--timeout applies only with --cluster",
+        ),
+        (
+            &["scan", "examples/", "--include-secret-values"],
+            "--include-secret-values applies only with --cluster",
+        ),
+        (
+            &[
+                "drift",
+                "crates/palisade/tests/drift/desired.yaml",
+                "--snapshot",
+                "crates/palisade/tests/drift/live.json",
+                "--context",
+                "x",
+            ],
+            "--context applies only with --cluster",
+        ),
+        (
+            &["scan", "--cluster", "--timeout", "soon"],
+            "invalid duration",
+        ),
+    ];
+    for (args, expected) in cases {
+        let output = bin().args(*args).output().unwrap();
+        let (stdout, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stdout}{stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn namespace_filters_manifests_as_kubectl_does() {
+    let dir = scratch("gate-namespace");
+    std::fs::write(
+        dir.join("all.yaml"),
+        format!(
+            "{}---\n{}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: unset\ndata: {{}}\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n",
+            clean_configmap("in-a", "a"),
+            clean_configmap("in-b", "b")
+        ),
+    )
+    .unwrap();
+    let output = bin()
+        .arg("scan")
+        .arg(&dir)
+        .args(["-n", "a", "-o", "json", "--fail-on", "none"])
+        .output()
+        .unwrap();
+    let report = json(&output);
+    assert_eq!(report["summary"]["objects_scanned"], 2, "{report:#}");
+    let names: HashSet<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["object"]["name"].as_str())
+        .collect();
+    assert!(!names.contains("in-b") && !names.contains("b"), "{names:?}");
+}
+
+/// Findings as each format counts them: unsuppressed findings (JSON), results (SARIF),
+/// failed test cases and their findings (JUnit), and the table's summary line.
+fn counts(args: &[&str]) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for format in FORMATS {
+        let output = bin()
+            .args(args)
+            .args(["-o", format, "--fail-on", "none"])
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&output);
+        assert!(
+            output.status.code().is_some_and(|c| c <= 1),
+            "{args:?} -o {format}: {stderr}"
+        );
+        let n = match *format {
+            "json" => json(&output)["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|f| f.get("suppressed").is_none())
+                .count(),
+            "sarif" => json(&output)["runs"][0]["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| {
+                    r.get("suppressions")
+                        .is_none_or(|s: &Value| s.as_array().is_none_or(Vec::is_empty))
+                })
+                .count(),
+            "junit" => count_junit_findings(&stdout),
+            "table" => stdout
+                .lines()
+                .find_map(|l| l.strip_prefix("Summary: "))
+                .and_then(|l| l.split_whitespace().next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(usize::MAX),
+            _ => unreachable!(),
+        };
+        out.push((format.to_string(), n));
+    }
+    out
+}
+
+/// Findings in a JUnit document: each failure body has one `fix:` line per finding.
+fn count_junit_findings(xml: &str) -> usize {
+    xml.split("<failure")
+        .skip(1)
+        .map(|case| {
+            let body = case.split("</failure>").next().unwrap_or("");
+            body.matches("fix: ").count()
+        })
+        .sum()
+}
+
+#[test]
+fn every_format_reports_the_same_findings() {
+    for args in [
+        vec!["scan", "examples/"],
+        vec![
+            "drift",
+            "crates/palisade/tests/drift/desired.yaml",
+            "--snapshot",
+            "crates/palisade/tests/drift/live.json",
+            "--no-config",
+        ],
+    ] {
+        let counts = counts(&args);
+        let first = counts[0].1;
+        assert!(first > 0, "{args:?}: {counts:?}");
+        assert!(
+            counts.iter().all(|(_, n)| *n == first),
+            "{args:?}: {counts:?}"
+        );
+    }
+    // The rbac commands: the table lists what the JSON lists.
+    let who = bin()
+        .args([
+            "rbac",
+            "who-can",
+            "get",
+            "secrets",
+            "examples/rbac",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let entries = json(&who).as_array().unwrap().len();
+    let table = bin()
+        .args(["rbac", "who-can", "get", "secrets", "examples/rbac"])
+        .output()
+        .unwrap();
+    let rows = text(&table)
+        .0
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .count();
+    assert!(entries > 0);
+    assert_eq!(entries, rows, "{}", text(&table).0);
+}
