@@ -25,8 +25,12 @@ pub enum AuditError {
 /// What was read from the logs.
 #[derive(Debug, Default)]
 pub struct AuditRequests {
-    /// Requests of the subject, deduplicated.
+    /// Requests of the subject the API server allowed, deduplicated.
     pub requests: BTreeSet<RequestKey>,
+    /// Requests of the subject the API server refused (403, or an authorization decision of
+    /// `forbid`): never granted unless asked for (`--include-denied`, the workflow of running
+    /// with no permissions first and granting what was refused).
+    pub denied: BTreeSet<RequestKey>,
     /// Events read in all.
     pub events: usize,
     /// Events of the subject.
@@ -170,8 +174,31 @@ impl AuditRequests {
         if key.resource.is_empty() && key.non_resource_url.is_none() {
             return;
         }
-        self.requests.insert(key);
+        if refused(event) {
+            self.denied.insert(key);
+        } else {
+            self.requests.insert(key);
+        }
     }
+
+    /// Counts the refused requests as made, so the generated roles grant them too.
+    pub fn include_denied(&mut self) {
+        let denied = std::mem::take(&mut self.denied);
+        self.requests.extend(denied);
+    }
+}
+
+/// Whether the API server refused the request: a 403 response, or the authorizer's
+/// `forbid` decision in the event's annotations.
+fn refused(event: &Value) -> bool {
+    event
+        .pointer("/responseStatus/code")
+        .and_then(Value::as_i64)
+        == Some(403)
+        || event
+            .pointer("/annotations/authorization.k8s.io~1decision")
+            .and_then(Value::as_str)
+            == Some("forbid")
 }
 
 /// One generated rule.
@@ -402,6 +429,31 @@ pub fn scope_name(scope: &Option<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refused_requests_are_kept_apart() {
+        let dir = std::env::temp_dir().join(format!("palisade-audit-refused-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("audit.log");
+        let event = |verb: &str, resource: &str, code: i64| {
+            format!(
+                "{{\"kind\":\"Event\",\"stage\":\"ResponseComplete\",\"verb\":\"{verb}\",\"user\":{{\"username\":\"alice\"}},\"objectRef\":{{\"resource\":\"{resource}\",\"namespace\":\"app\"}},\"responseStatus\":{{\"code\":{code}}}}}\n"
+            )
+        };
+        std::fs::write(
+            &log,
+            event("get", "pods", 200) + &event("delete", "secrets", 403),
+        )
+        .unwrap();
+        let identity = Subject::parse("user:alice").unwrap().identity();
+        let mut read = read_logs(&[log], &identity).unwrap();
+        assert_eq!(read.requests.len(), 1);
+        assert_eq!(read.denied.len(), 1);
+        assert_eq!(read.denied.iter().next().unwrap().resource, "secrets");
+        read.include_denied();
+        assert_eq!(read.requests.len(), 2);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     fn event(user: &str, verb: &str, resource: &str, ns: &str, name: &str) -> String {
         format!(

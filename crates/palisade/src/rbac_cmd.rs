@@ -110,6 +110,10 @@ pub struct GenerateArgs {
     /// `yaml` (the roles to apply) or `json`.
     #[arg(short = 'o', long = "output", default_value = "yaml")]
     output: String,
+    /// Also grant the requests the API server refused (403): for a subject that ran with no
+    /// permissions first. Without it refused requests are listed, never granted.
+    #[arg(long)]
+    include_denied: bool,
 }
 
 /// Reading RBAC from the live cluster instead of files.
@@ -132,14 +136,101 @@ pub struct LiveArgs {
     request_timeout: Option<std::time::Duration>,
 }
 
-fn load_policy(
-    load: &LoadArgs,
-    live: &LiveArgs,
-) -> Result<(
-    palisade_inventory::Inventory,
-    Policy,
-    Vec<palisade_core::Diagnostic>,
-)> {
+/// What the rbac commands analyse: the objects, the RBAC policy they define, the resources
+/// names resolve against, and the diagnostics of reading them.
+struct Analysed {
+    inventory: palisade_inventory::Inventory,
+    policy: Policy,
+    catalogue: palisade_k8s::Catalogue,
+    diagnostics: Vec<palisade_core::Diagnostic>,
+}
+
+/// The resources names resolve against: the built-in API, the custom resources the input
+/// defines (CustomResourceDefinitions), and, for a live cluster, what it serves.
+fn catalogue(
+    inventory: &palisade_inventory::Inventory,
+    discovered: &[palisade_snapshot::format::ListedResource],
+) -> palisade_k8s::Catalogue {
+    use palisade_k8s::{ApiResource, Scope};
+    let mut catalogue = palisade_k8s::Catalogue::builtin();
+    for crd in inventory.of_kind("apiextensions.k8s.io", "CustomResourceDefinition") {
+        let spec = &crd.value["spec"];
+        let text = |p: &str| {
+            spec.pointer(p)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let versions = spec["versions"].as_array().cloned().unwrap_or_default();
+        let version = versions
+            .iter()
+            .find(|v| v["storage"] == true)
+            .or(versions.first())
+            .and_then(|v| v["name"].as_str())
+            .unwrap_or("")
+            .to_string();
+        let mut subresources = Vec::new();
+        for name in ["status", "scale"] {
+            if versions
+                .iter()
+                .any(|v| v.pointer(&format!("/subresources/{name}")).is_some())
+            {
+                subresources.push(name.to_string());
+            }
+        }
+        if text("/group").is_empty() || text("/names/plural").is_empty() {
+            continue;
+        }
+        catalogue.add(ApiResource {
+            group: text("/group"),
+            version,
+            kind: text("/names/kind"),
+            plural: text("/names/plural"),
+            singular: text("/names/singular"),
+            short_names: spec
+                .pointer("/names/shortNames")
+                .and_then(serde_json::Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            scope: if text("/scope") == "Cluster" {
+                Scope::Cluster
+            } else {
+                Scope::Namespaced
+            },
+            subresources,
+        });
+    }
+    for listed in discovered {
+        let known = catalogue
+            .resources()
+            .iter()
+            .any(|r| r.group == listed.group && r.plural == listed.resource);
+        if !known {
+            catalogue.add(ApiResource {
+                group: listed.group.clone(),
+                version: listed.version.clone(),
+                kind: listed.kind.clone(),
+                plural: listed.resource.clone(),
+                singular: listed.kind.to_ascii_lowercase(),
+                short_names: Vec::new(),
+                scope: if listed.namespaced {
+                    Scope::Namespaced
+                } else {
+                    Scope::Cluster
+                },
+                subresources: Vec::new(),
+            });
+        }
+    }
+    catalogue
+}
+
+fn load_policy(load: &LoadArgs, live: &LiveArgs) -> Result<Analysed> {
+    let mut discovered = Vec::new();
     let loaded = if live.cluster {
         let args = crate::cluster_cmd::ClusterArgs {
             kubeconfig: live.kubeconfig.clone(),
@@ -157,6 +248,7 @@ fn load_policy(
         for error in &snapshot.header.errors {
             eprintln!("palisade: warning: {}", error.describe());
         }
+        discovered = snapshot.header.resources.clone();
         let name = format!(
             "cluster:{}",
             snapshot
@@ -171,8 +263,57 @@ fn load_policy(
         let (inputs, options) = inputs(load)?;
         palisade_inventory::load(&inputs, &options)
     };
+    if loaded.inventory.objects.is_empty() {
+        for d in &loaded.diagnostics {
+            eprintln!("palisade: {} [{}] {}", d.location(), d.code, d.message);
+        }
+        bail!(
+            "nothing to analyse: no Kubernetes object was read, so no answer would mean anything"
+        );
+    }
     let policy = Policy::from_inventory(&loaded.inventory);
-    Ok((loaded.inventory, policy, loaded.diagnostics))
+    let catalogue = catalogue(&loaded.inventory, &discovered);
+    Ok(Analysed {
+        inventory: loaded.inventory,
+        policy,
+        catalogue,
+        diagnostics: loaded.diagnostics,
+    })
+}
+
+/// The request `who-can` asks about: the verb checked, the resource resolved as kubectl
+/// resolves it (an unknown or ambiguous name is an error, never "nobody"), and the namespace
+/// dropped for a cluster-scoped resource (only ClusterRoleBindings can grant those).
+fn resolve_request(
+    catalogue: &palisade_k8s::Catalogue,
+    verb: &str,
+    resource: &str,
+    namespace: Option<&str>,
+    name: Option<&str>,
+) -> Result<(Request, String)> {
+    palisade_k8s::check_verb(verb).map_err(anyhow::Error::msg)?;
+    if resource.starts_with('/') {
+        return Ok((
+            parse_request(verb, resource, None, None),
+            resource.to_string(),
+        ));
+    }
+    let resolved = catalogue.resolve(resource)?;
+    let namespace = match (resolved.scope, namespace) {
+        (Some(palisade_k8s::Scope::Cluster), Some(ns)) => {
+            eprintln!(
+                "palisade: note: {resolved} is cluster-scoped; -n {ns} does not apply (only ClusterRoleBindings grant it)"
+            );
+            None
+        }
+        (_, ns) => ns,
+    };
+    let mut request = Request::resource(verb, &resolved.group, &resolved.resource, namespace);
+    request.subresource = resolved.subresource.clone();
+    if let Some(name) = name {
+        request = request.named(name);
+    }
+    Ok((request, resolved.to_string()))
 }
 
 fn report_diagnostics(diagnostics: &[palisade_core::Diagnostic]) {
@@ -224,14 +365,20 @@ pub fn run(command: RbacCommand) -> Result<u8> {
 }
 
 fn who_can(args: &WhoCanArgs) -> Result<u8> {
-    let (_, policy, diagnostics) = load_policy(&args.load, &args.live)?;
+    let Analysed {
+        policy,
+        catalogue,
+        diagnostics,
+        ..
+    } = load_policy(&args.load, &args.live)?;
     report_diagnostics(&diagnostics);
-    let request = parse_request(
+    let (request, resolved) = resolve_request(
+        &catalogue,
         &args.verb,
         &args.resource,
         args.namespace.as_deref(),
         args.name.as_deref(),
-    );
+    )?;
     let grants = policy.grants_for(&request);
     let mut rows = Vec::new();
     for grant in &grants {
@@ -264,7 +411,7 @@ fn who_can(args: &WhoCanArgs) -> Result<u8> {
                 Some(ns) => format!("in namespace {ns}"),
                 None => "cluster-wide".into(),
             };
-            writeln!(out, "who can {} {} {scope}:", args.verb, args.resource)?;
+            writeln!(out, "who can {} {resolved} {scope}:", args.verb)?;
             if rows.is_empty() {
                 writeln!(out, "  nobody (among the bindings in the scanned files)")?;
             }
@@ -322,7 +469,11 @@ const VERBS: &[&str] = &[
 const SPECIAL_VERBS: &[&str] = &["impersonate", "escalate", "bind", "approve"];
 
 fn access(args: &AccessArgs) -> Result<u8> {
-    let (_, policy, diagnostics) = load_policy(&args.load, &args.live)?;
+    let Analysed {
+        policy,
+        diagnostics,
+        ..
+    } = load_policy(&args.load, &args.live)?;
     report_diagnostics(&diagnostics);
     let subject = parse_subject(&args.subject)?;
     let mut identity = subject.identity();
@@ -440,7 +591,12 @@ fn access(args: &AccessArgs) -> Result<u8> {
 }
 
 fn paths(args: &PathsArgs) -> Result<u8> {
-    let (inventory, policy, diagnostics) = load_policy(&args.load, &args.live)?;
+    let Analysed {
+        inventory,
+        policy,
+        diagnostics,
+        ..
+    } = load_policy(&args.load, &args.live)?;
     report_diagnostics(&diagnostics);
     let goal = Goal::parse(&args.to)
         .with_context(|| format!("--to {}: expected cluster-admin, secrets or nodes", args.to))?;
@@ -544,10 +700,37 @@ fn subject_path(
     best
 }
 
+/// `delete secrets in app`, `get /metrics`.
+fn describe_request(key: &audit::RequestKey) -> String {
+    if let Some(url) = &key.non_resource_url {
+        return format!("{} {url}", key.verb);
+    }
+    let mut resource = key.resource.clone();
+    if !key.api_group.is_empty() {
+        resource = format!("{resource}.{}", key.api_group);
+    }
+    if !key.subresource.is_empty() {
+        resource = format!("{resource}/{}", key.subresource);
+    }
+    let name = key
+        .name
+        .as_deref()
+        .map(|n| format!(" {n}"))
+        .unwrap_or_default();
+    match &key.namespace {
+        Some(ns) => format!("{} {resource}{name} in {ns}", key.verb),
+        None => format!("{} {resource}{name} (cluster-wide)", key.verb),
+    }
+}
+
 fn generate(args: &GenerateArgs) -> Result<u8> {
     let subject = parse_subject(&args.subject)?;
     let identity = subject.identity();
-    let requests = audit::read_logs(&args.audit_logs, &identity)?;
+    let mut requests = audit::read_logs(&args.audit_logs, &identity)?;
+    let denied: Vec<audit::RequestKey> = requests.denied.iter().cloned().collect();
+    if args.include_denied {
+        requests.include_denied();
+    }
     for problem in &requests.problems {
         eprintln!("palisade: {problem}");
     }
@@ -578,7 +761,11 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
             timeout: None,
             request_timeout: None,
         };
-        let (_, policy, diagnostics) = load_policy(&load, &live)?;
+        let Analysed {
+            policy,
+            diagnostics,
+            ..
+        } = load_policy(&load, &live)?;
         report_diagnostics(&diagnostics);
         Some(audit::diff(&policy, &identity, &requests))
     };
@@ -590,6 +777,21 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
                 "# {} of {} audit events are requests of {subject}",
                 requests.matched, requests.events
             )?;
+            if !denied.is_empty() {
+                writeln!(
+                    out,
+                    "# {} requests were refused by the API server (403) and are {}:",
+                    denied.len(),
+                    if args.include_denied {
+                        "granted below (--include-denied)"
+                    } else {
+                        "not granted (--include-denied grants them)"
+                    }
+                )?;
+                for key in &denied {
+                    writeln!(out, "#   {}", describe_request(key))?;
+                }
+            }
             write!(out, "{}", audit::to_yaml(&subject, &rules, &args.name))?;
             if let Some(diff) = &diff {
                 writeln!(out, "# Granted today and never used in these logs:")?;
@@ -605,6 +807,8 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
                 "subject": subject,
                 "events": requests.events,
                 "matched": requests.matched,
+                "denied": denied.iter().map(describe_request).collect::<Vec<_>>(),
+                "denied_granted": args.include_denied,
                 "rules": rules.iter().map(|(scope, rules)| json!({
                     "scope": audit::scope_name(scope),
                     "rules": rules.iter().map(|r| json!({

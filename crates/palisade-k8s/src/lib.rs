@@ -1,0 +1,15 @@
+//! Kubernetes API knowledge that Palisade needs in many places and must answer once: which
+//! resources exist, in which API group, under which kind, plural, singular and short names,
+//! whether they are namespaced, and which subresources they have.
+//!
+//! The built-in table is the API of Kubernetes v1.33 (the version `k8s-openapi` is pinned to).
+//! Custom resources join it from CustomResourceDefinitions found in the input, and a live
+//! cluster's discovery can replace it. The crate is pure data and lookups, without serde or
+//! the kube client, so the analyzers, the CLI and the webhook can all depend on it; the
+//! alternative, asking k8s-openapi's generated types, was rejected because it knows kinds but
+//! not short names, plural forms of every group, or subresources, and because custom
+//! resources must be answerable the same way.
+
+pub mod resources;
+
+pub use resources::{ApiResource, Catalogue, ResolveError, Resolved, Scope, VERBS, check_verb};

@@ -1,0 +1,1050 @@
+//! API resources and their names, resolved as kubectl resolves them.
+
+use std::fmt;
+
+/// Whether objects of a resource live in a namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Namespaced,
+    Cluster,
+}
+
+/// One resource of the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiResource {
+    /// API group; empty for the core group.
+    pub group: String,
+    /// The preferred version.
+    pub version: String,
+    pub kind: String,
+    /// The resource name RBAC rules and URLs use (`deployments`).
+    pub plural: String,
+    pub singular: String,
+    pub short_names: Vec<String>,
+    pub scope: Scope,
+    /// Subresources (`exec`, `log`, `status`, `scale`, ...).
+    pub subresources: Vec<String>,
+}
+
+impl ApiResource {
+    /// `deployments.apps`, or `pods` for the core group.
+    pub fn qualified(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.clone()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+
+    fn answers_to(&self, name: &str) -> bool {
+        self.plural.eq_ignore_ascii_case(name)
+            || self.singular.eq_ignore_ascii_case(name)
+            || self.kind.eq_ignore_ascii_case(name)
+            || self
+                .short_names
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(name))
+    }
+}
+
+/// A resource name resolved to what RBAC rules and requests name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub group: String,
+    /// The plural resource name, or `*`.
+    pub resource: String,
+    /// Empty when none was given.
+    pub subresource: String,
+    /// The kind, when the resource is known.
+    pub kind: Option<String>,
+    pub scope: Option<Scope>,
+}
+
+/// Why a resource name could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// No resource of any known group answers to the name.
+    #[error("unknown resource `{name}`{}", suggest(.suggestions))]
+    Unknown {
+        name: String,
+        suggestions: Vec<String>,
+    },
+    /// Several groups serve a resource of that name and none is the core group.
+    #[error("`{name}` is served by several API groups ({}); name one, such as `{}`", .candidates.join(", "), .candidates[0])]
+    Ambiguous {
+        name: String,
+        candidates: Vec<String>,
+    },
+    /// The resource has no such subresource.
+    #[error("`{resource}` has no subresource `{subresource}`{}", known_list(.known))]
+    UnknownSubresource {
+        resource: String,
+        subresource: String,
+        known: Vec<String>,
+    },
+}
+
+fn suggest(suggestions: &[String]) -> String {
+    if suggestions.is_empty() {
+        " (see `kubectl api-resources`; custom resources are known from their CustomResourceDefinition in the input, or from the cluster with --cluster)".into()
+    } else {
+        format!("; did you mean {}?", suggestions.join(", "))
+    }
+}
+
+fn known_list(known: &[String]) -> String {
+    if known.is_empty() {
+        " (it has none)".into()
+    } else {
+        format!(" (it has {})", known.join(", "))
+    }
+}
+
+/// `(group, version, kind, plural, singular, short names, namespaced, subresources)` of the
+/// built-in API, Kubernetes v1.33, plus the names RBAC uses for non-object resources
+/// (`users`, `groups` and `serviceaccounts` for impersonation, `signers`).
+type Row = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+    bool,
+    &'static [&'static str],
+);
+
+const POD_SUBRESOURCES: &[&str] = &[
+    "attach",
+    "binding",
+    "ephemeralcontainers",
+    "eviction",
+    "exec",
+    "log",
+    "portforward",
+    "proxy",
+    "resize",
+    "status",
+];
+
+const BUILTIN: &[Row] = &[
+    ("", "v1", "Binding", "bindings", "binding", &[], true, &[]),
+    (
+        "",
+        "v1",
+        "ComponentStatus",
+        "componentstatuses",
+        "componentstatus",
+        &["cs"],
+        false,
+        &[],
+    ),
+    (
+        "",
+        "v1",
+        "ConfigMap",
+        "configmaps",
+        "configmap",
+        &["cm"],
+        true,
+        &[],
+    ),
+    (
+        "",
+        "v1",
+        "Endpoints",
+        "endpoints",
+        "endpoints",
+        &["ep"],
+        true,
+        &[],
+    ),
+    ("", "v1", "Event", "events", "event", &["ev"], true, &[]),
+    (
+        "",
+        "v1",
+        "LimitRange",
+        "limitranges",
+        "limitrange",
+        &["limits"],
+        true,
+        &[],
+    ),
+    (
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        "namespace",
+        &["ns"],
+        false,
+        &["finalize", "status"],
+    ),
+    (
+        "",
+        "v1",
+        "Node",
+        "nodes",
+        "node",
+        &["no"],
+        false,
+        &["proxy", "status"],
+    ),
+    (
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        "persistentvolumeclaim",
+        &["pvc"],
+        true,
+        &["status"],
+    ),
+    (
+        "",
+        "v1",
+        "PersistentVolume",
+        "persistentvolumes",
+        "persistentvolume",
+        &["pv"],
+        false,
+        &["status"],
+    ),
+    (
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        "pod",
+        &["po"],
+        true,
+        POD_SUBRESOURCES,
+    ),
+    (
+        "",
+        "v1",
+        "PodTemplate",
+        "podtemplates",
+        "podtemplate",
+        &[],
+        true,
+        &[],
+    ),
+    (
+        "",
+        "v1",
+        "ReplicationController",
+        "replicationcontrollers",
+        "replicationcontroller",
+        &["rc"],
+        true,
+        &["scale", "status"],
+    ),
+    (
+        "",
+        "v1",
+        "ResourceQuota",
+        "resourcequotas",
+        "resourcequota",
+        &["quota"],
+        true,
+        &["status"],
+    ),
+    ("", "v1", "Secret", "secrets", "secret", &[], true, &[]),
+    (
+        "",
+        "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        "serviceaccount",
+        &["sa"],
+        true,
+        &["token"],
+    ),
+    (
+        "",
+        "v1",
+        "Service",
+        "services",
+        "service",
+        &["svc"],
+        true,
+        &["proxy", "status"],
+    ),
+    // Impersonation targets (`impersonate` on users, groups, uids).
+    ("", "v1", "User", "users", "user", &[], false, &[]),
+    ("", "v1", "Group", "groups", "group", &[], false, &[]),
+    ("", "v1", "UID", "uids", "uid", &[], false, &[]),
+    (
+        "authentication.k8s.io",
+        "v1",
+        "UserExtra",
+        "userextras",
+        "userextra",
+        &[],
+        false,
+        &["*"],
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        "mutatingwebhookconfiguration",
+        &[],
+        false,
+        &[],
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        "validatingwebhookconfiguration",
+        &[],
+        false,
+        &[],
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicy",
+        "validatingadmissionpolicies",
+        "validatingadmissionpolicy",
+        &[],
+        false,
+        &["status"],
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "v1",
+        "ValidatingAdmissionPolicyBinding",
+        "validatingadmissionpolicybindings",
+        "validatingadmissionpolicybinding",
+        &[],
+        false,
+        &[],
+    ),
+    (
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        "customresourcedefinition",
+        &["crd", "crds"],
+        false,
+        &["status"],
+    ),
+    (
+        "apiregistration.k8s.io",
+        "v1",
+        "APIService",
+        "apiservices",
+        "apiservice",
+        &[],
+        false,
+        &["status"],
+    ),
+    (
+        "apps",
+        "v1",
+        "ControllerRevision",
+        "controllerrevisions",
+        "controllerrevision",
+        &[],
+        true,
+        &[],
+    ),
+    (
+        "apps",
+        "v1",
+        "DaemonSet",
+        "daemonsets",
+        "daemonset",
+        &["ds"],
+        true,
+        &["status"],
+    ),
+    (
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        "deployment",
+        &["deploy"],
+        true,
+        &["scale", "status"],
+    ),
+    (
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        "replicaset",
+        &["rs"],
+        true,
+        &["scale", "status"],
+    ),
+    (
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        "statefulset",
+        &["sts"],
+        true,
+        &["scale", "status"],
+    ),
+    (
+        "authentication.k8s.io",
+        "v1",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        "selfsubjectreview",
+        &[],
+        false,
+        &[],
+    ),
+    (
+        "authentication.k8s.io",
+        "v1",
+        "TokenReview",
+        "tokenreviews",
+        "tokenreview",
+        &[],
+        false,
+        &[],
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
+        "localsubjectaccessreview",
+        &[],
+        true,
+        &[],
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        "selfsubjectaccessreview",
+        &[],
+        false,
+        &[],
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        "selfsubjectrulesreview",
+        &[],
+        false,
+        &[],
+    ),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+        "subjectaccessreview",
+        &[],
+        false,
+        &[],
+    ),
+    (
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        "horizontalpodautoscaler",
+        &["hpa"],
+        true,
+        &["status"],
+    ),
+    (
+        "batch",
+        "v1",
+        "CronJob",
+        "cronjobs",
+        "cronjob",
+        &["cj"],
+        true,
+        &["status"],
+    ),
+    ("batch", "v1", "Job", "jobs", "job", &[], true, &["status"]),
+    (
+        "certificates.k8s.io",
+        "v1",
+        "CertificateSigningRequest",
+        "certificatesigningrequests",
+        "certificatesigningrequest",
+        &["csr"],
+        false,
+        &["approval", "status"],
+    ),
+    (
+        "certificates.k8s.io",
+        "v1",
+        "Signer",
+        "signers",
+        "signer",
+        &[],
+        false,
+        &[],
+    ),
+    (
+        "coordination.k8s.io",
+        "v1",
+        "Lease",
+        "leases",
+        "lease",
+        &[],
+        true,
+        &[],
+    ),
+    (
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        "endpointslice",
+        &[],
+        true,
+        &[],
+    ),
+    (
+        "events.k8s.io",
+        "v1",
+        "Event",
+        "events",
+        "event",
+        &["ev"],
+        true,
+        &[],
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        "v1",
+        "FlowSchema",
+        "flowschemas",
+        "flowschema",
+        &[],
+        false,
+        &["status"],
+    ),
+    (
+        "flowcontrol.apiserver.k8s.io",
+        "v1",
+        "PriorityLevelConfiguration",
+        "prioritylevelconfigurations",
+        "prioritylevelconfiguration",
+        &[],
+        false,
+        &["status"],
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "IngressClass",
+        "ingressclasses",
+        "ingressclass",
+        &[],
+        false,
+        &[],
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "Ingress",
+        "ingresses",
+        "ingress",
+        &["ing"],
+        true,
+        &["status"],
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "NetworkPolicy",
+        "networkpolicies",
+        "networkpolicy",
+        &["netpol"],
+        true,
+        &[],
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "IPAddress",
+        "ipaddresses",
+        "ipaddress",
+        &["ip"],
+        false,
+        &[],
+    ),
+    (
+        "networking.k8s.io",
+        "v1",
+        "ServiceCIDR",
+        "servicecidrs",
+        "servicecidr",
+        &[],
+        false,
+        &["status"],
+    ),
+    (
+        "node.k8s.io",
+        "v1",
+        "RuntimeClass",
+        "runtimeclasses",
+        "runtimeclass",
+        &[],
+        false,
+        &[],
+    ),
+    (
+        "policy",
+        "v1",
+        "PodDisruptionBudget",
+        "poddisruptionbudgets",
+        "poddisruptionbudget",
+        &["pdb"],
+        true,
+        &["status"],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        "clusterrolebinding",
+        &[],
+        false,
+        &[],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+        "clusterrole",
+        &[],
+        false,
+        &[],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+        "rolebinding",
+        &["rb"],
+        true,
+        &[],
+    ),
+    (
+        "rbac.authorization.k8s.io",
+        "v1",
+        "Role",
+        "roles",
+        "role",
+        &[],
+        true,
+        &[],
+    ),
+    (
+        "scheduling.k8s.io",
+        "v1",
+        "PriorityClass",
+        "priorityclasses",
+        "priorityclass",
+        &["pc"],
+        false,
+        &[],
+    ),
+    (
+        "storage.k8s.io",
+        "v1",
+        "CSIDriver",
+        "csidrivers",
+        "csidriver",
+        &[],
+        false,
+        &[],
+    ),
+    (
+        "storage.k8s.io",
+        "v1",
+        "CSINode",
+        "csinodes",
+        "csinode",
+        &[],
+        false,
+        &[],
+    ),
+    (
+        "storage.k8s.io",
+        "v1",
+        "CSIStorageCapacity",
+        "csistoragecapacities",
+        "csistoragecapacity",
+        &[],
+        true,
+        &[],
+    ),
+    (
+        "storage.k8s.io",
+        "v1",
+        "StorageClass",
+        "storageclasses",
+        "storageclass",
+        &["sc"],
+        false,
+        &[],
+    ),
+    (
+        "storage.k8s.io",
+        "v1",
+        "VolumeAttachment",
+        "volumeattachments",
+        "volumeattachment",
+        &[],
+        false,
+        &["status"],
+    ),
+    (
+        "metrics.k8s.io",
+        "v1beta1",
+        "NodeMetrics",
+        "nodes",
+        "node",
+        &[],
+        false,
+        &[],
+    ),
+    (
+        "metrics.k8s.io",
+        "v1beta1",
+        "PodMetrics",
+        "pods",
+        "pod",
+        &[],
+        true,
+        &[],
+    ),
+];
+
+/// The verbs the API server authorizes: the standard ones and the special verbs RBAC checks.
+pub const VERBS: &[&str] = &[
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+    "use",
+    "bind",
+    "escalate",
+    "impersonate",
+    "approve",
+    "sign",
+    "attest",
+    "*",
+];
+
+/// Checks a verb against [`VERBS`], case-sensitively as the API server does; suggests the
+/// nearest when it is unknown.
+pub fn check_verb(verb: &str) -> Result<(), String> {
+    if VERBS.contains(&verb) {
+        return Ok(());
+    }
+    let lower = verb.to_ascii_lowercase();
+    let nearest: Vec<&str> = VERBS
+        .iter()
+        .copied()
+        .filter(|v| *v == lower || distance(v, &lower) <= 2)
+        .take(3)
+        .collect();
+    Err(if nearest.is_empty() {
+        format!(
+            "unknown verb `{verb}` (expected one of: {})",
+            VERBS.join(", ")
+        )
+    } else {
+        format!(
+            "unknown verb `{verb}`; did you mean {}?",
+            nearest.join(", ")
+        )
+    })
+}
+
+/// The resources an analysis knows: the built-in API, plus custom resources.
+#[derive(Debug, Clone)]
+pub struct Catalogue {
+    resources: Vec<ApiResource>,
+}
+
+impl Default for Catalogue {
+    fn default() -> Self {
+        Catalogue::builtin()
+    }
+}
+
+impl Catalogue {
+    /// The built-in API of Kubernetes v1.33.
+    pub fn builtin() -> Catalogue {
+        let resources = BUILTIN
+            .iter()
+            .map(
+                |(group, version, kind, plural, singular, short, namespaced, subs)| ApiResource {
+                    group: (*group).into(),
+                    version: (*version).into(),
+                    kind: (*kind).into(),
+                    plural: (*plural).into(),
+                    singular: (*singular).into(),
+                    short_names: short.iter().map(|s| (*s).into()).collect(),
+                    scope: if *namespaced {
+                        Scope::Namespaced
+                    } else {
+                        Scope::Cluster
+                    },
+                    subresources: subs.iter().map(|s| (*s).into()).collect(),
+                },
+            )
+            .collect();
+        Catalogue { resources }
+    }
+
+    /// A catalogue of exactly these resources (a cluster's discovery).
+    pub fn from_resources(resources: Vec<ApiResource>) -> Catalogue {
+        Catalogue { resources }
+    }
+
+    /// Adds a resource (a custom resource from its CustomResourceDefinition); one of the same
+    /// group and plural is replaced.
+    pub fn add(&mut self, resource: ApiResource) {
+        self.resources
+            .retain(|r| !(r.group == resource.group && r.plural == resource.plural));
+        self.resources.push(resource);
+    }
+
+    pub fn resources(&self) -> &[ApiResource] {
+        &self.resources
+    }
+
+    /// The resource of a kind in a group.
+    pub fn by_kind(&self, group: &str, kind: &str) -> Option<&ApiResource> {
+        self.resources
+            .iter()
+            .find(|r| r.group == group && r.kind == kind)
+    }
+
+    /// Resolves `name[.group][/subresource]` as kubectl does: plural, singular, kind or short
+    /// name, case-insensitively; `resource.version.group` is accepted; `*` is every resource
+    /// (of the group given). When several groups serve a name, the core group wins (as in
+    /// kubectl's discovery order); otherwise the name is ambiguous.
+    pub fn resolve(&self, text: &str) -> Result<Resolved, ResolveError> {
+        let text = text.trim();
+        let (main, sub) = text.split_once('/').unwrap_or((text, ""));
+        let (name, group) = match main.split_once('.') {
+            Some((name, rest)) => (name, Some(strip_version(rest))),
+            None => (main, None),
+        };
+        if name == "*" {
+            return Ok(Resolved {
+                group: group.unwrap_or("").to_string(),
+                resource: "*".into(),
+                subresource: sub.into(),
+                kind: None,
+                scope: None,
+            });
+        }
+        let matches: Vec<&ApiResource> = self
+            .resources
+            .iter()
+            .filter(|r| group.is_none_or(|g| r.group.eq_ignore_ascii_case(g)) && r.answers_to(name))
+            .collect();
+        let chosen = match matches.as_slice() {
+            [] => {
+                return Err(ResolveError::Unknown {
+                    name: main.to_string(),
+                    suggestions: self.suggestions(name),
+                });
+            }
+            [one] => *one,
+            many => match many.iter().find(|r| r.group.is_empty()) {
+                Some(core) => *core,
+                None => {
+                    return Err(ResolveError::Ambiguous {
+                        name: main.to_string(),
+                        candidates: many.iter().map(|r| r.qualified()).collect(),
+                    });
+                }
+            },
+        };
+        if !sub.is_empty()
+            && sub != "*"
+            && !chosen.subresources.iter().any(|s| s == sub || s == "*")
+        {
+            return Err(ResolveError::UnknownSubresource {
+                resource: chosen.qualified(),
+                subresource: sub.into(),
+                known: chosen.subresources.clone(),
+            });
+        }
+        Ok(Resolved {
+            group: chosen.group.clone(),
+            resource: chosen.plural.clone(),
+            subresource: sub.into(),
+            kind: Some(chosen.kind.clone()),
+            scope: Some(chosen.scope),
+        })
+    }
+
+    /// Names close to `name` (edit distance, or a shared prefix), for an error message.
+    fn suggestions(&self, name: &str) -> Vec<String> {
+        let name = name.to_ascii_lowercase();
+        let mut scored: Vec<(usize, String)> = self
+            .resources
+            .iter()
+            .filter_map(|r| {
+                let best = std::iter::once(r.plural.as_str())
+                    .chain(std::iter::once(r.singular.as_str()))
+                    .chain(r.short_names.iter().map(String::as_str))
+                    .map(|candidate| distance(candidate, &name))
+                    .min()?;
+                let prefix = name.len() >= 3 && r.plural.starts_with(&name);
+                (best <= 2 || prefix).then(|| (best, r.qualified()))
+            })
+            .collect();
+        scored.sort();
+        scored.dedup_by(|a, b| a.1 == b.1);
+        scored.into_iter().take(3).map(|(_, n)| n).collect()
+    }
+}
+
+/// `v1.apps` is `apps`; `apps` stays.
+fn strip_version(rest: &str) -> &str {
+    match rest.split_once('.') {
+        Some((version, group))
+            if version.starts_with('v')
+                && version[1..].starts_with(|c: char| c.is_ascii_digit()) =>
+        {
+            group
+        }
+        _ => rest,
+    }
+}
+
+/// Levenshtein distance (names are short).
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            current.push(
+                (previous[j] + cost)
+                    .min(previous[j + 1] + 1)
+                    .min(current[j] + 1),
+            );
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+impl fmt::Display for Resolved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.resource)?;
+        if !self.group.is_empty() {
+            write!(f, ".{}", self.group)?;
+        }
+        if !self.subresource.is_empty() {
+            write!(f, "/{}", self.subresource)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(text: &str) -> Result<String, ResolveError> {
+        Catalogue::builtin().resolve(text).map(|r| r.to_string())
+    }
+
+    #[test]
+    fn names_resolve_as_kubectl_resolves_them() {
+        for (text, expected) in [
+            ("deployments", "deployments.apps"),
+            ("deployment", "deployments.apps"),
+            ("deploy", "deployments.apps"),
+            ("Deployment", "deployments.apps"),
+            ("deployments.apps", "deployments.apps"),
+            ("deployments.v1.apps", "deployments.apps"),
+            ("rb", "rolebindings.rbac.authorization.k8s.io"),
+            ("sa", "serviceaccounts"),
+            ("pods/exec", "pods/exec"),
+            ("po/log", "pods/log"),
+            ("events", "events"),
+            ("events.events.k8s.io", "events.events.k8s.io"),
+            ("pods", "pods"),
+            (
+                "csr/approval",
+                "certificatesigningrequests.certificates.k8s.io/approval",
+            ),
+            ("*", "*"),
+        ] {
+            assert_eq!(resolve(text).as_deref(), Ok(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn unknown_names_suggest_and_ambiguous_names_ask_for_the_group() {
+        let Err(ResolveError::Unknown { suggestions, .. }) = resolve("deploymnets") else {
+            panic!("expected unknown");
+        };
+        assert_eq!(suggestions, ["deployments.apps"]);
+        assert!(matches!(
+            resolve("pods/shell"),
+            Err(ResolveError::UnknownSubresource { .. })
+        ));
+        let mut catalogue = Catalogue::builtin();
+        for group in ["a.example.com", "b.example.com"] {
+            catalogue.add(ApiResource {
+                group: group.into(),
+                version: "v1".into(),
+                kind: "Widget".into(),
+                plural: "widgets".into(),
+                singular: "widget".into(),
+                short_names: vec![],
+                scope: Scope::Namespaced,
+                subresources: vec![],
+            });
+        }
+        let err = catalogue.resolve("widgets").unwrap_err();
+        assert!(matches!(err, ResolveError::Ambiguous { .. }), "{err}");
+        assert!(err.to_string().contains("widgets.a.example.com"), "{err}");
+        assert_eq!(
+            catalogue.resolve("widgets.b.example.com").unwrap().group,
+            "b.example.com"
+        );
+    }
+
+    #[test]
+    fn verbs_are_checked() {
+        assert!(check_verb("get").is_ok());
+        assert!(check_verb("*").is_ok());
+        assert!(check_verb("gett").unwrap_err().contains("get"));
+        assert!(check_verb("GET").unwrap_err().contains("did you mean get"));
+    }
+}
