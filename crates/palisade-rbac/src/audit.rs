@@ -432,7 +432,8 @@ mod tests {
 
     #[test]
     fn refused_requests_are_kept_apart() {
-        let dir = std::env::temp_dir().join(format!("palisade-audit-refused-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("palisade-audit-refused-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let log = dir.join("audit.log");
         let event = |verb: &str, resource: &str, code: i64| {
