@@ -160,7 +160,67 @@ fn classify(error: &kube::Error) -> (Option<u16>, &'static str, String) {
             (Some(status.code), reason, status.message.clone())
         }
         kube::Error::SerdeError(e) => (None, "conversion", e.to_string()),
-        other => (None, "transport", other.to_string()),
+        other => (None, "transport", describe_transport(other)),
+    }
+}
+
+/// A transport error as kubectl would say it: the causes in order (without repeats), and for
+/// a certificate the x509 reason, rather than the client's outermost "client error (Connect)".
+pub fn describe_transport(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut causes: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !text.is_empty() && !causes.iter().any(|c| c.contains(&text)) {
+            causes.push(text);
+        }
+        current = e.source();
+    }
+    let all = causes.join(": ");
+    let x509 = [
+        (
+            "UnknownIssuer",
+            "x509: certificate signed by unknown authority (the kubeconfig's certificate-authority does not sign the server's certificate)",
+        ),
+        (
+            "NotValidForName",
+            "x509: certificate is not valid for the server's host name",
+        ),
+        (
+            "Expired",
+            "x509: certificate has expired or is not yet valid",
+        ),
+        (
+            "NotValidYet",
+            "x509: certificate has expired or is not yet valid",
+        ),
+        // Go (and so kubectl) names a signature that does not verify against the configured CA
+        // the same way: "possibly because of a verification error".
+        (
+            "BadSignature",
+            "x509: certificate signed by unknown authority (its signature does not verify with the kubeconfig's certificate-authority)",
+        ),
+        (
+            "UnsupportedCertVersion",
+            "x509: unsupported certificate version",
+        ),
+    ];
+    if let Some((_, said)) = x509.iter().find(|(key, _)| all.contains(key)) {
+        return format!("tls: failed to verify certificate: {said}");
+    }
+    // The innermost causes say what happened ("Connection refused (os error 111)"); the
+    // client's wrappers ("client error (Connect)", "ServiceError") say nothing more.
+    let meaningful: Vec<&String> = causes
+        .iter()
+        .filter(|c| {
+            !c.starts_with("ServiceError")
+                && !c.starts_with("client error")
+                && !c.starts_with("HyperError")
+        })
+        .collect();
+    match meaningful.last() {
+        Some(last) => (*last).clone(),
+        None => all,
     }
 }
 
@@ -188,6 +248,33 @@ async fn get_json(
     }
 }
 
+/// An unknown context is an error that lists the ones there are.
+fn check_context(
+    wanted: Option<&str>,
+    kubeconfig: &Kubeconfig,
+    source: &str,
+) -> Result<(), CaptureError> {
+    let Some(wanted) = wanted else {
+        return Ok(());
+    };
+    if kubeconfig.contexts.iter().any(|c| c.name == wanted) {
+        return Ok(());
+    }
+    let available: Vec<&str> = kubeconfig
+        .contexts
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    Err(CaptureError::Config(if available.is_empty() {
+        format!("context {wanted} is not in {source}, which has no contexts")
+    } else {
+        format!(
+            "context {wanted} is not in {source}; available: {}",
+            available.join(", ")
+        )
+    }))
+}
+
 /// The kubeconfig-derived client, with the context name and server for messages.
 async fn connect(options: &CaptureOptions) -> Result<(Client, String, String), CaptureError> {
     let kube_options = KubeConfigOptions {
@@ -196,8 +283,17 @@ async fn connect(options: &CaptureOptions) -> Result<(Client, String, String), C
     };
     let (config, context) = match &options.kubeconfig {
         Some(path) => {
-            let kubeconfig = Kubeconfig::read_from(path)
-                .map_err(|e| CaptureError::Config(format!("{}: {e}", path.display())))?;
+            let kubeconfig = Kubeconfig::read_from(path).map_err(|e| {
+                // The path once, unquoted, with the innermost cause.
+                let cause =
+                    std::error::Error::source(&e).map_or_else(|| e.to_string(), describe_transport);
+                CaptureError::Config(format!("{}: {cause}", path.display()))
+            })?;
+            check_context(
+                options.context.as_deref(),
+                &kubeconfig,
+                &path.display().to_string(),
+            )?;
             let context = options
                 .context
                 .clone()
@@ -221,7 +317,12 @@ async fn connect(options: &CaptureOptions) -> Result<(Client, String, String), C
                 Ok(config) => (config, "in-cluster".to_string()),
                 Err(_) => return Err(CaptureError::Config(kubeconfig_error.to_string())),
             },
-            Err(e) => return Err(CaptureError::Config(e.to_string())),
+            Err(e) => {
+                if let Ok(kubeconfig) = Kubeconfig::read() {
+                    check_context(options.context.as_deref(), &kubeconfig, "the kubeconfig")?;
+                }
+                return Err(CaptureError::Config(e.to_string()));
+            }
         },
     };
     let server = config.cluster_url.to_string();

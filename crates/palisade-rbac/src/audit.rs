@@ -14,7 +14,8 @@ use crate::model::{Policy, display_ns};
 /// A log that could not be read, with the line.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
-    #[error("{path}: {source}")]
+    /// The file could not be read; the cause is the source, printed once.
+    #[error("{path}")]
     Io {
         path: String,
         #[source]

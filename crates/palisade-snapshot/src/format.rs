@@ -96,7 +96,8 @@ pub struct Snapshot {
 /// Why a file could not be read as a snapshot.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
-    #[error("{path}: {source}")]
+    /// The file could not be read; the cause is the source, printed once.
+    #[error("{path}")]
     Io {
         path: String,
         #[source]

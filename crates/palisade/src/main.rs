@@ -352,9 +352,10 @@ pub(crate) fn write_file(
         .unwrap_or("report");
     let tmp = dir.join(format!(".{name}.palisade-{}.tmp", std::process::id()));
     let result = (|| -> Result<()> {
+        // Messages name the file asked for, never the temporary one.
         let mut file = std::io::BufWriter::new(
             std::fs::File::create(&tmp)
-                .with_context(|| format!("cannot create {}", tmp.display()))?,
+                .with_context(|| format!("cannot write {}", path.display()))?,
         );
         render(&mut file).with_context(|| format!("cannot write {}", path.display()))?;
         file.flush()

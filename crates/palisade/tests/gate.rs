@@ -386,3 +386,84 @@ fn every_format_reports_the_same_findings() {
     assert!(entries > 0);
     assert_eq!(entries, rows, "{}", text(&table).0);
 }
+
+#[test]
+fn error_messages_name_the_cause_once_and_never_a_temporary_file() {
+    let dir = scratch("gate-messages");
+    let kubeconfig = dir.join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\ncurrent-context: a\ncontexts:\n- {name: a, context: {cluster: c, user: u}}\n- {name: b, context: {cluster: c, user: u}}\nclusters:\n- {name: c, cluster: {server: \"https://127.0.0.1:1\"}}\nusers:\n- {name: u, user: {token: x}}\n",
+    )
+    .unwrap();
+    let missing = dir.join("missing-kubeconfig");
+    let out_dir = dir.join("no-such-dir").join("out.json");
+    let cases: Vec<(Vec<String>, Vec<&str>, Vec<&str>)> = vec![
+        (
+            vec!["scan".into(), "--snapshot".into(), "nope.json".into()],
+            vec!["nope.json: No such file or directory"],
+            vec![],
+        ),
+        (
+            vec![
+                "scan".into(),
+                "examples/".into(),
+                "-o".into(),
+                format!("json={}", out_dir.display()),
+            ],
+            vec!["cannot write", "out.json"],
+            vec![".tmp", "palisade-"],
+        ),
+        (
+            vec![
+                "scan".into(),
+                "--cluster".into(),
+                "--kubeconfig".into(),
+                missing.display().to_string(),
+            ],
+            vec!["missing-kubeconfig: No such file or directory"],
+            vec!["'\"", "\"'"],
+        ),
+        (
+            vec![
+                "scan".into(),
+                "--cluster".into(),
+                "--kubeconfig".into(),
+                kubeconfig.display().to_string(),
+                "--context".into(),
+                "nope".into(),
+            ],
+            vec!["context nope is not in", "available: a, b"],
+            vec![],
+        ),
+        (
+            vec![
+                "scan".into(),
+                "--cluster".into(),
+                "--kubeconfig".into(),
+                kubeconfig.display().to_string(),
+                "--timeout".into(),
+                "5s".into(),
+            ],
+            vec!["Connection refused"],
+            vec!["client error (Connect)"],
+        ),
+    ];
+    for (args, present, absent) in cases {
+        let output = bin().args(&args).output().unwrap();
+        let (_, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        for p in present {
+            assert!(stderr.contains(p), "{args:?}: `{p}` missing from {stderr}");
+        }
+        for a in absent {
+            assert!(!stderr.contains(a), "{args:?}: `{a}` in {stderr}");
+        }
+        // The cause is said once.
+        let first_line = stderr.lines().next().unwrap_or("");
+        assert!(
+            !first_line.contains("(os error 2): No such file"),
+            "{args:?}: cause repeated: {stderr}"
+        );
+    }
+}
