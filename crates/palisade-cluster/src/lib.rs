@@ -248,6 +248,21 @@ async fn get_json(
     }
 }
 
+/// Reads a kubeconfig from text and checks that `context` (or its current context) is one of
+/// its contexts: what `--kubeconfig FILE --context C` does before connecting. For the fuzz
+/// target and tests; hostile files give an error, never a panic.
+pub fn check_kubeconfig(text: &str, context: Option<&str>) -> Result<Vec<String>, CaptureError> {
+    let kubeconfig = Kubeconfig::from_yaml(text).map_err(|e| {
+        let cause = std::error::Error::source(&e).map_or_else(|| e.to_string(), describe_transport);
+        CaptureError::Config(cause)
+    })?;
+    let wanted = context
+        .map(str::to_string)
+        .or_else(|| kubeconfig.current_context.clone());
+    check_context(wanted.as_deref(), &kubeconfig, "the kubeconfig")?;
+    Ok(kubeconfig.contexts.iter().map(|c| c.name.clone()).collect())
+}
+
 /// An unknown context is an error that lists the ones there are.
 fn check_context(
     wanted: Option<&str>,

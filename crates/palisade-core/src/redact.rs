@@ -19,9 +19,8 @@
 //! credential whose name it did not know (`DB_PASS`, `PGPASS`, a variable called `X`).
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
 use serde_json::Value;
 
@@ -37,6 +36,10 @@ const MIN_VALUE_LEN: usize = 6;
 /// Tokens inside a value (a URL's password, a flag's argument) must be at least this long and
 /// look machine-made (a digit, or mixed case) to be needles.
 const MIN_TOKEN_LEN: usize = 8;
+/// Longest needle. A longer value (a whole configuration file, a certificate bundle) is not
+/// matched whole; its tokens are. No message quotes kilobytes of a value, and a multi-megabyte
+/// needle would make the matcher itself the cost of a scan.
+const MAX_NEEDLE_LEN: usize = 1024;
 
 /// A stable short tag for a hidden value (`#1a2b3c4d`): equal values get equal tags, so two
 /// reports can be compared, but the tag says nothing of the value's length or content.
@@ -143,6 +146,9 @@ const DATA_SEGMENTS: &[&str] = &[
     "httpHeaders",
 ];
 
+/// Kinds that define APIs rather than hold data.
+const SCHEMA_KINDS: &[&str] = &["CustomResourceDefinition", "APIService"];
+
 /// Built-in API groups: the fields of other groups' kinds (custom resources) are never printed
 /// beyond their metadata.
 fn is_builtin_api_version(api_version: &str) -> bool {
@@ -214,7 +220,13 @@ pub fn is_printable(api_version: &str, segments: &[&str], value: &Value) -> bool
 #[derive(Debug, Default)]
 pub struct Sensitive {
     needles: HashSet<String>,
-    public: HashSet<String>,
+    /// Hashes of the strings printed anyway (names, images): a hash, not a copy, since there is
+    /// one per field of every object.
+    public: HashSet<u64>,
+}
+
+fn text_hash(text: &str) -> u64 {
+    fnv1a(&[text])
 }
 
 impl Sensitive {
@@ -229,6 +241,11 @@ impl Sensitive {
             .and_then(Value::as_str)
             .unwrap_or("");
         let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+        // API definitions hold schemas and public CA bundles, never credentials; CRDs are often
+        // megabytes of documentation prose.
+        if SCHEMA_KINDS.contains(&kind) && is_builtin_api_version(api_version) {
+            return;
+        }
         let mut path = Vec::new();
         self.walk(api_version, kind, value, &mut path);
     }
@@ -267,9 +284,7 @@ impl Sensitive {
             }
             Value::String(text) => {
                 if is_printable(api_version, path, value) {
-                    if self.public.len() < 1 << 20 {
-                        self.public.insert(text.clone());
-                    }
+                    self.public.insert(text_hash(text));
                     return;
                 }
                 self.add_text(text);
@@ -295,7 +310,7 @@ impl Sensitive {
 
     fn add_text(&mut self, text: &str) {
         let trimmed = text.trim();
-        if trimmed.chars().count() >= MIN_VALUE_LEN {
+        if trimmed.len() <= MAX_NEEDLE_LEN && trimmed.chars().count() >= MIN_VALUE_LEN {
             self.needles.insert(trimmed.to_string());
         }
         // Tokens: coarse (split on blanks, quotes and list punctuation) and fine (also on
@@ -314,7 +329,7 @@ impl Sensitive {
 
     fn add_token(&mut self, token: &str) {
         let token = token.trim_matches(|c: char| c == '.' || c == '-');
-        if token.len() < MIN_TOKEN_LEN {
+        if token.len() < MIN_TOKEN_LEN || token.len() > MAX_NEEDLE_LEN {
             return;
         }
         let digit = token.bytes().any(|b| b.is_ascii_digit());
@@ -329,7 +344,7 @@ impl Sensitive {
     pub fn redactor(self) -> Redactor {
         let mut forms: Vec<String> = Vec::new();
         for needle in &self.needles {
-            if self.public.contains(needle) {
+            if self.public.contains(&text_hash(needle)) {
                 continue;
             }
             forms.push(needle.clone());
@@ -345,14 +360,13 @@ impl Sensitive {
     }
 }
 
-/// The forms a value may take in output: base64 (standard and URL-safe, padded or not),
-/// percent-encoded, JSON-escaped and XML-escaped.
+/// The forms a value may take in output: base64 (padded and not), percent-encoded and
+/// JSON-escaped (drift compares `stringData` as base64, and renders values as JSON).
 fn encodings(value: &str) -> Vec<String> {
-    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
     let mut out = vec![
         STANDARD.encode(value),
         STANDARD_NO_PAD.encode(value),
-        URL_SAFE.encode(value),
         URL_SAFE_NO_PAD.encode(value),
     ];
     let percent: String = value
@@ -370,21 +384,28 @@ fn encodings(value: &str) -> Vec<String> {
     if json.len() >= 2 {
         out.push(json[1..json.len() - 1].to_string());
     }
-    out.push(
-        value
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-            .replace('\'', "&apos;"),
-    );
     out
 }
 
+/// Needles are looked up by their first bytes, this many (the shortest needle's length).
+const KEY: usize = MIN_VALUE_LEN;
+
+/// Where a value can start in text: after anything but a letter, digit, `-`, `_` or `.`.
+fn is_boundary(byte: u8) -> bool {
+    !(byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.') || byte >= 0x80)
+}
+
 /// Replaces every known sensitive string in text with [`REDACTED`].
+///
+/// A needle matches where a value can start: at the start of the text or after a separator
+/// (a blank, a quote, `=`, `:`, `@`, `/`, ...), which is where a message quotes a value, an
+/// argument or a URL's password. Needles are indexed by their first bytes, so building the
+/// filter costs as much as listing the needles, and filtering as much as reading the text;
+/// an automaton over every needle and encoding cost more than the scan it guarded.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
-    matcher: Option<AhoCorasick>,
+    /// First [`KEY`] bytes of each needle, to the needles that start with them, longest first.
+    by_prefix: HashMap<Vec<u8>, Vec<String>>,
     needles: usize,
 }
 
@@ -394,19 +415,27 @@ impl Redactor {
         Redactor::default()
     }
 
-    /// A filter for these exact strings.
+    /// A filter for these exact strings (at least [`MIN_VALUE_LEN`] bytes; shorter ones are
+    /// ignored).
     pub fn from_needles(needles: Vec<String>) -> Self {
-        let needles: Vec<String> = needles.into_iter().filter(|n| !n.is_empty()).collect();
-        if needles.is_empty() {
-            return Redactor::none();
+        let mut by_prefix: HashMap<Vec<u8>, Vec<String>> = HashMap::new();
+        let mut count = 0;
+        for needle in needles {
+            if needle.len() < KEY {
+                continue;
+            }
+            count += 1;
+            by_prefix
+                .entry(needle.as_bytes()[..KEY].to_vec())
+                .or_default()
+                .push(needle);
         }
-        let count = needles.len();
-        let matcher = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&needles)
-            .ok();
+        for list in by_prefix.values_mut() {
+            list.sort_by_key(|n| std::cmp::Reverse(n.len()));
+            list.dedup();
+        }
         Redactor {
-            matcher,
+            by_prefix,
             needles: count,
         }
     }
@@ -420,18 +449,45 @@ impl Redactor {
         self.needles == 0
     }
 
+    /// The longest needle that starts at byte `at` of `text`.
+    fn match_at(&self, text: &str, at: usize) -> Option<usize> {
+        let bytes = text.as_bytes();
+        let key = bytes.get(at..at + KEY)?;
+        self.by_prefix
+            .get(key)?
+            .iter()
+            .find(|n| bytes[at..].starts_with(n.as_bytes()))
+            .map(String::len)
+    }
+
     /// `text` with every needle replaced.
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
-        match &self.matcher {
-            Some(m) if m.is_match(text) => {
-                let mut clean = String::with_capacity(text.len());
-                m.replace_all_with(text, &mut clean, |_, _, out| {
-                    out.push_str(REDACTED);
-                    true
-                });
-                Cow::Owned(clean)
+        if self.is_empty() || text.len() < KEY {
+            return Cow::Borrowed(text);
+        }
+        let bytes = text.as_bytes();
+        let mut clean: Option<String> = None;
+        let (mut at, mut copied) = (0usize, 0usize);
+        let mut boundary = true;
+        while at < bytes.len() {
+            if boundary && let Some(len) = self.match_at(text, at) {
+                let out = clean.get_or_insert_with(|| String::with_capacity(text.len()));
+                out.push_str(&text[copied..at]);
+                out.push_str(REDACTED);
+                at += len;
+                copied = at;
+                boundary = true;
+                continue;
             }
-            _ => Cow::Borrowed(text),
+            boundary = is_boundary(bytes[at]);
+            at += 1;
+        }
+        match clean {
+            Some(mut out) => {
+                out.push_str(&text[copied..]);
+                Cow::Owned(out)
+            }
+            None => Cow::Borrowed(text),
         }
     }
 

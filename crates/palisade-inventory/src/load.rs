@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::inventory::Inventory;
 use crate::object::{Object, Source, object_ref};
 use crate::spans::Spans;
-use crate::yaml::{Limits, ParseIssue, parse_stream};
+use crate::yaml::{Limits, ParseIssue, parse_stream_in_run};
 
 /// One thing to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,10 +115,32 @@ pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
     }
 }
 
+/// Reads a JSON dump (a snapshot or a `kubectl get -o json` List) with the streaming reader
+/// that files over 8 MiB go through, whatever its size: for the fuzz target and tests of that
+/// reader. Text that is not such a dump is read as `load_text` reads it.
+pub fn load_json_dump(path: &str, text: &str, limits: &Limits) -> Loaded {
+    let result = large_json(path, None, text, limits)
+        .unwrap_or_else(|| objects_from_text(path, None, text, limits, &AtomicUsize::new(0)));
+    let mut loaded = Loaded {
+        files: 1,
+        skipped_documents: result.skipped,
+        diagnostics: result.diagnostics,
+        ..Loaded::default()
+    };
+    loaded.inventory = Inventory::new(
+        vec![Source {
+            path: path.to_string(),
+            rendered_by: None,
+        }],
+        result.objects,
+    );
+    loaded
+}
+
 /// Loads one YAML or JSON text, as if read from `path`. Used by tests, the admission webhook
 /// and anything else that has the bytes already.
 pub fn load_text(path: &str, text: &str, limits: &Limits) -> Loaded {
-    let result = objects_from_text(path, None, text, limits);
+    let result = objects_from_text(path, None, text, limits, &AtomicUsize::new(0));
     let mut loaded = Loaded {
         files: 1,
         skipped_documents: result.skipped,
@@ -281,6 +303,8 @@ fn walk(
 }
 
 fn run_parallel(units: &[Unit], options: &LoadOptions) -> Vec<UnitResult> {
+    // Alias expansion is budgeted for the whole run, across threads.
+    let run_aliases = AtomicUsize::new(0);
     let threads = match options.threads {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
@@ -295,7 +319,7 @@ fn run_parallel(units: &[Unit], options: &LoadOptions) -> Vec<UnitResult> {
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(unit) = units.get(i) else { break };
-                    let result = load_unit(unit, options);
+                    let result = load_unit(unit, options, &run_aliases);
                     if let Ok(mut slot) = slots[i].lock() {
                         *slot = Some(result);
                     }
@@ -309,12 +333,12 @@ fn run_parallel(units: &[Unit], options: &LoadOptions) -> Vec<UnitResult> {
         .collect()
 }
 
-fn load_unit(unit: &Unit, options: &LoadOptions) -> UnitResult {
+fn load_unit(unit: &Unit, options: &LoadOptions, run_aliases: &AtomicUsize) -> UnitResult {
     match unit {
         Unit::File(path) => {
             let name = display(path);
             match read_limited(path, options.limits.max_file_bytes) {
-                Ok(bytes) => objects_from_bytes(&name, None, &bytes, &options.limits),
+                Ok(bytes) => objects_from_bytes(&name, None, &bytes, &options.limits, run_aliases),
                 Err(message) => failed(&name, None, "io", message),
             }
         }
@@ -332,7 +356,7 @@ fn load_unit(unit: &Unit, options: &LoadOptions) -> UnitResult {
                     "limit-exceeded",
                     format!("standard input is over the {} limit", mib(limit)),
                 ),
-                Ok(_) => objects_from_bytes("-", None, &bytes, &options.limits),
+                Ok(_) => objects_from_bytes("-", None, &bytes, &options.limits, run_aliases),
                 Err(err) => failed(
                     "-",
                     None,
@@ -341,7 +365,13 @@ fn load_unit(unit: &Unit, options: &LoadOptions) -> UnitResult {
                 ),
             }
         }
-        Unit::Kustomize(dir) => render(dir, "kustomize", kustomize_commands(dir), options),
+        Unit::Kustomize(dir) => render(
+            dir,
+            "kustomize",
+            kustomize_commands(dir),
+            options,
+            run_aliases,
+        ),
         Unit::Helm(dir) => {
             if !options.helm {
                 // Asked for: said, but not a gap in the run.
@@ -354,7 +384,7 @@ fn load_unit(unit: &Unit, options: &LoadOptions) -> UnitResult {
                 .to_ascii_lowercase();
             let mut cmd = Command::new("helm");
             cmd.arg("template").arg(&release).arg(dir);
-            render(dir, "helm", vec![cmd], options)
+            render(dir, "helm", vec![cmd], options, run_aliases)
         }
     }
 }
@@ -444,6 +474,7 @@ fn render(
     renderer: &'static str,
     commands: Vec<Command>,
     options: &LoadOptions,
+    run_aliases: &AtomicUsize,
 ) -> UnitResult {
     let name = display(dir);
     let mut tried = Vec::new();
@@ -464,7 +495,13 @@ fn render(
                 );
             }
             Ok(output) => {
-                return objects_from_bytes(&name, Some(renderer), &output, &options.limits);
+                return objects_from_bytes(
+                    &name,
+                    Some(renderer),
+                    &output,
+                    &options.limits,
+                    run_aliases,
+                );
             }
         }
     }
@@ -559,6 +596,7 @@ fn objects_from_bytes(
     rendered_by: Option<&'static str>,
     bytes: &[u8],
     limits: &Limits,
+    run_aliases: &AtomicUsize,
 ) -> UnitResult {
     // An encoding problem fails the whole file, at the line where it starts when known.
     let encoding = |message: String, offset: Option<usize>| {
@@ -579,7 +617,7 @@ fn objects_from_bytes(
                 "binary file (contains NUL bytes); not scanned".into(),
                 Some(nul),
             ),
-            None => objects_from_text(path, rendered_by, text, limits),
+            None => objects_from_text(path, rendered_by, text, limits, run_aliases),
         },
         Err(err) => {
             let offset = err.valid_up_to();
@@ -860,6 +898,7 @@ fn objects_from_text(
     rendered_by: Option<&'static str>,
     text: &str,
     limits: &Limits,
+    run_aliases: &AtomicUsize,
 ) -> UnitResult {
     if text.len() > LARGE_JSON_BYTES
         && text.trim_start().starts_with('{')
@@ -867,7 +906,7 @@ fn objects_from_text(
     {
         return result;
     }
-    let stream = parse_stream(text, limits);
+    let stream = parse_stream_in_run(text, limits, run_aliases);
     let mut result = UnitResult {
         source: Some(Source {
             path: path.to_string(),
@@ -1142,7 +1181,7 @@ mod tests {
             (b"\xff\xfea\0", None, "UTF-16"),
         ];
         for (bytes, line, text) in cases {
-            let result = objects_from_bytes("x.yaml", None, bytes, &limits);
+            let result = objects_from_bytes("x.yaml", None, bytes, &limits, &AtomicUsize::new(0));
             let d = &result.diagnostics[0];
             assert_eq!((d.code, d.line), ("encoding", line), "{}", d.message);
             assert!(d.message.contains(text), "{}", d.message);
@@ -1183,7 +1222,7 @@ mod tests {
             slim_snapshots: true,
             ..Limits::default()
         };
-        let unit = objects_from_text("big.json", None, &text, &slim);
+        let unit = objects_from_text("big.json", None, &text, &slim, &AtomicUsize::new(0));
         assert!(unit.diagnostics.is_empty(), "{:?}", unit.diagnostics);
         assert_eq!(unit.objects.len(), n + 1);
         assert_eq!(unit.objects[0].pos().line, 8);
@@ -1207,6 +1246,7 @@ mod tests {
                 max_file_bytes: u64::MAX,
                 ..Limits::default()
             },
+            &AtomicUsize::new(0),
         );
         assert!(
             full.objects[1]
@@ -1216,7 +1256,7 @@ mod tests {
             "drift keeps managedFields"
         );
         let future = text.replacen("palisade.dev/v1alpha1", "palisade.dev/v2", 1);
-        let unit = objects_from_text("big.json", None, &future, &slim);
+        let unit = objects_from_text("big.json", None, &future, &slim, &AtomicUsize::new(0));
         assert!(unit.objects.is_empty());
         assert_eq!(unit.diagnostics[0].code, "unsupported-snapshot");
     }

@@ -22,6 +22,8 @@ use std::collections::HashMap;
 use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
 use serde_json::{Map, Number, Value};
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::spans::{Pos, SpanNode, Spans, count_nodes};
 
 /// Limits on one input, documented in the README ("Limits").
@@ -34,6 +36,13 @@ pub struct Limits {
     /// Most nodes in one document, counting each alias as the size of what it expands to
     /// (default 2,000,000).
     pub max_nodes: usize,
+    /// Most nodes that aliases may expand to in one file (default 200,000). Kubernetes
+    /// manifests use anchors sparingly; a file past this is an alias bomb, and the rest of it
+    /// is skipped with one diagnostic.
+    pub max_alias_nodes_per_file: usize,
+    /// Most nodes that aliases may expand to in one run, all files together (default
+    /// 1,000,000), so that many bomb files read in parallel stay bounded too.
+    pub max_alias_nodes_per_run: usize,
     /// For scanning large JSON dumps (cluster snapshots): drop `metadata.managedFields` (often
     /// a third of a live object, read only by drift), and the spec and status of Pods and
     /// ReplicaSets whose controller is in the same dump (they are judged on the controller,
@@ -47,6 +56,8 @@ impl Default for Limits {
             max_file_bytes: 64 * 1024 * 1024,
             max_depth: 128,
             max_nodes: 2_000_000,
+            max_alias_nodes_per_file: 200_000,
+            max_alias_nodes_per_run: 1_000_000,
             slim_snapshots: false,
         }
     }
@@ -82,15 +93,63 @@ pub struct Stream {
 
 /// Parses every document of `text`.
 pub fn parse_stream(text: &str, limits: &Limits) -> Stream {
+    parse_stream_in_run(text, limits, &AtomicUsize::new(0))
+}
+
+/// Parses every document of `text`, counting alias expansion against the file's budget and
+/// the run's (`run_aliases`, shared by every file of a load). Once a budget is spent, the
+/// rest of the file is skipped with one diagnostic.
+pub fn parse_stream_in_run(text: &str, limits: &Limits, run_aliases: &AtomicUsize) -> Stream {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut stream = Stream::default();
+    let mut budget = AliasBudget {
+        file: 0,
+        run: run_aliases,
+    };
     for chunk in split_documents(text) {
-        match parse_chunk(chunk.text, chunk.first_line, limits) {
+        match parse_chunk(chunk.text, chunk.first_line, limits, &mut budget) {
             Ok(docs) => stream.documents.extend(docs),
-            Err(issue) => stream.errors.push(issue),
+            Err(ChunkError::Document(issue)) => stream.errors.push(issue),
+            Err(ChunkError::File(issue)) => {
+                stream.errors.push(issue);
+                break;
+            }
         }
     }
     stream
+}
+
+/// Alias expansion spent so far in this file, and in the whole run.
+struct AliasBudget<'r> {
+    file: usize,
+    run: &'r AtomicUsize,
+}
+
+impl AliasBudget<'_> {
+    /// Spends `n` expanded nodes; the message when a budget is exceeded.
+    fn spend(&mut self, n: usize, limits: &Limits) -> Result<(), String> {
+        self.file = self.file.saturating_add(n);
+        if self.file > limits.max_alias_nodes_per_file {
+            return Err(format!(
+                "aliases in this file expand to more than {} nodes: an alias bomb; the rest of the file is not scanned",
+                limits.max_alias_nodes_per_file
+            ));
+        }
+        let run = self.run.fetch_add(n, Ordering::Relaxed).saturating_add(n);
+        if run > limits.max_alias_nodes_per_run {
+            return Err(format!(
+                "aliases in the files of this run expand to more than {} nodes: alias bombs; the rest of this file is not scanned",
+                limits.max_alias_nodes_per_run
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Why a chunk produced no documents: a problem of the document, or one that ends the file.
+enum ChunkError {
+    Document(ParseIssue),
+    File(ParseIssue),
 }
 
 /// A piece of the stream that holds at most one document (more if `---` hides in a flow or
@@ -135,11 +194,16 @@ fn is_document_marker(line: &str) -> bool {
 
 /// Parses one chunk, retrying once per line where a flow collection closes left of its
 /// content (valid YAML that saphyr rejects as "invalid indentation"; see DEPENDENCIES.md).
-fn parse_chunk(text: &str, first_line: u32, limits: &Limits) -> Result<Vec<Document>, ParseIssue> {
+fn parse_chunk(
+    text: &str,
+    first_line: u32,
+    limits: &Limits,
+    budget: &mut AliasBudget<'_>,
+) -> Result<Vec<Document>, ChunkError> {
     let mut owned: Option<String> = None;
     for _ in 0..32 {
         let current = owned.as_deref().unwrap_or(text);
-        match Builder::new(first_line, limits).run(current) {
+        match Builder::new(first_line, limits, budget).run(current) {
             Ok(docs) => return Ok(docs),
             Err(BuildError::Scan(err)) => {
                 let line = err.marker().line();
@@ -149,12 +213,13 @@ fn parse_chunk(text: &str, first_line: u32, limits: &Limits) -> Result<Vec<Docum
                     owned = Some(fixed);
                     continue;
                 }
-                return Err(scan_issue(&err, first_line));
+                return Err(ChunkError::Document(scan_issue(&err, first_line)));
             }
-            Err(BuildError::Limit(issue)) => return Err(issue),
+            Err(BuildError::Limit(issue)) => return Err(ChunkError::Document(issue)),
+            Err(BuildError::FileBudget(issue)) => return Err(ChunkError::File(issue)),
         }
     }
-    Err(ParseIssue {
+    Err(ChunkError::Document(ParseIssue {
         fatal: true,
         code: "yaml-syntax",
         pos: Pos {
@@ -162,7 +227,7 @@ fn parse_chunk(text: &str, first_line: u32, limits: &Limits) -> Result<Vec<Docum
             column: 1,
         },
         message: "too many mis-indented flow collections in one document".into(),
-    })
+    }))
 }
 
 /// If `line` (1-based, within `text`) consists of a closing `]` or `}` (with optional `,`),
@@ -211,7 +276,10 @@ fn to_u32(n: usize) -> u32 {
 
 enum BuildError {
     Scan(ScanError),
+    /// The document is over a limit; the next documents are still read.
     Limit(ParseIssue),
+    /// The file (or the run) is over its alias budget; the rest of the file is skipped.
+    FileBudget(ParseIssue),
 }
 
 /// A collection under construction.
@@ -234,26 +302,31 @@ enum Frame {
     },
 }
 
-struct Builder<'l> {
+struct Builder<'l, 'b, 'r> {
     first_line: u32,
     limits: &'l Limits,
+    budget: &'b mut AliasBudget<'r>,
     stack: Vec<Frame>,
     anchors: HashMap<usize, (Value, usize)>,
     nodes: usize,
     warnings: Vec<ParseIssue>,
+    /// Warnings of this document beyond [`MAX_WARNINGS_PER_DOCUMENT`], counted only.
+    dropped_warnings: usize,
     docs: Vec<Document>,
     root: Option<(Value, SpanNode)>,
 }
 
-impl<'l> Builder<'l> {
-    fn new(first_line: u32, limits: &'l Limits) -> Self {
+impl<'l, 'b, 'r> Builder<'l, 'b, 'r> {
+    fn new(first_line: u32, limits: &'l Limits, budget: &'b mut AliasBudget<'r>) -> Self {
         Builder {
             first_line,
             limits,
+            budget,
             stack: Vec::new(),
             anchors: HashMap::new(),
             nodes: 0,
             warnings: Vec::new(),
+            dropped_warnings: 0,
             docs: Vec::new(),
             root: None,
         }
@@ -321,6 +394,14 @@ impl<'l> Builder<'l> {
                         }));
                     };
                     self.count(size, pos)?;
+                    if let Err(message) = self.budget.spend(size, self.limits) {
+                        return Err(BuildError::FileBudget(ParseIssue {
+                            fatal: true,
+                            code: "limit-exceeded",
+                            pos,
+                            message,
+                        }));
+                    }
                     self.push(value, SpanNode::Leaf(pos), pos, None, false)?;
                 }
                 Event::SequenceStart(anchor, _) => {
@@ -403,6 +484,18 @@ impl<'l> Builder<'l> {
     }
 
     fn finish_document(&mut self) {
+        let dropped = std::mem::take(&mut self.dropped_warnings);
+        if dropped > 0
+            && let Some(last) = self.warnings.last()
+        {
+            let (code, pos) = (last.code, last.pos);
+            self.warnings.push(ParseIssue {
+                fatal: false,
+                code,
+                pos,
+                message: format!("{dropped} more warnings of this document not shown"),
+            });
+        }
         if let Some((value, tree)) = self.root.take().filter(|(v, _)| !v.is_null()) {
             let spans = Spans::from_tree(&tree, &value);
             self.docs.push(Document {
@@ -424,6 +517,7 @@ impl<'l> Builder<'l> {
         is_merge_key: bool,
     ) -> Result<(), BuildError> {
         let warnings = &mut self.warnings;
+        let dropped = &mut self.dropped_warnings;
         match self.stack.last_mut() {
             None => self.root = Some((value, node)),
             Some(Frame::Seq { items, spans, .. }) => {
@@ -448,15 +542,19 @@ impl<'l> Builder<'l> {
                             text
                         }
                         (None, other) => {
-                            warnings.push(ParseIssue {
-                                fatal: false,
-                                code: "non-string-key",
-                                pos,
-                                message: "a mapping or sequence used as a key; Kubernetes \
-                                          objects only have string keys"
-                                    .into(),
-                            });
-                            other.to_string()
+                            note(
+                                warnings,
+                                dropped,
+                                ParseIssue {
+                                    fatal: false,
+                                    code: "non-string-key",
+                                    pos,
+                                    message: "a mapping or sequence used as a key; Kubernetes \
+                                              objects only have string keys"
+                                        .into(),
+                                },
+                            );
+                            bounded_json(other, MAX_KEY_TEXT)
                         }
                     };
                     *key = Some((text, pos, is_merge_key));
@@ -468,17 +566,21 @@ impl<'l> Builder<'l> {
                             merged.swap_remove(m);
                         } else {
                             let first = spans[index].0;
-                            warnings.push(ParseIssue {
-                                fatal: false,
-                                code: "duplicate-key",
-                                pos: key_pos,
-                                message: format!(
-                                    "duplicate key `{name}` (first at line {}); kubectl apply \
-                                     rejects this under strict validation, a lenient decoder \
-                                     keeps the last value, which is the one evaluated",
-                                    first.line
-                                ),
-                            });
+                            note(
+                                warnings,
+                                dropped,
+                                ParseIssue {
+                                    fatal: false,
+                                    code: "duplicate-key",
+                                    pos: key_pos,
+                                    message: format!(
+                                        "duplicate key `{name}` (first at line {}); kubectl apply \
+                                         rejects this under strict validation, a lenient decoder \
+                                         keeps the last value, which is the one evaluated",
+                                        first.line
+                                    ),
+                                },
+                            );
                         }
                         spans[index] = (key_pos, node);
                         map.insert(name, value);
@@ -491,6 +593,57 @@ impl<'l> Builder<'l> {
         }
         Ok(())
     }
+}
+
+/// Warnings kept per document; the rest are counted in one last warning, so a hostile
+/// file of millions of duplicate keys costs no more memory than its text.
+const MAX_WARNINGS_PER_DOCUMENT: usize = 20;
+
+/// Keeps a warning, or counts it once the document has [`MAX_WARNINGS_PER_DOCUMENT`].
+fn note(warnings: &mut Vec<ParseIssue>, dropped: &mut usize, issue: ParseIssue) {
+    if warnings.len() < MAX_WARNINGS_PER_DOCUMENT {
+        warnings.push(issue);
+    } else {
+        *dropped += 1;
+    }
+}
+
+/// Longest text a non-string key is rendered to. Each level of nested complex keys
+/// (`? ? ? 0`) would otherwise escape the level below and double in size.
+const MAX_KEY_TEXT: usize = 256;
+
+/// `value` as compact JSON, cut at `max` bytes (on a character boundary, with `...`).
+fn bounded_json(value: &Value, max: usize) -> String {
+    struct Bounded {
+        out: Vec<u8>,
+        max: usize,
+    }
+    impl std::io::Write for Bounded {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            let room = self.max.saturating_sub(self.out.len());
+            self.out.extend_from_slice(&buf[..buf.len().min(room)]);
+            if buf.len() > room {
+                return Err(std::io::Error::other("full"));
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut writer = Bounded {
+        out: Vec::new(),
+        max,
+    };
+    let complete = serde_json::to_writer(&mut writer, value).is_ok();
+    let mut text = String::from_utf8_lossy(&writer.out).into_owned();
+    if !complete {
+        while text.ends_with('\u{fffd}') {
+            text.pop();
+        }
+        text.push_str("...");
+    }
+    text
 }
 
 /// Index lookup on a `preserve_order` map, which serde_json does not expose directly.

@@ -88,6 +88,10 @@ pub struct Context<'a> {
     pub(crate) findings: Vec<(JsonPointer, String, Option<Vec<Control>>)>,
     pub(crate) not_assessed: Option<String>,
     pub(crate) type_errors: Vec<(JsonPointer, String)>,
+    /// Values whose pointers are known (the pod spec, each container): a lookup starts at
+    /// the longest one its path begins with instead of at the object's root, which saves most
+    /// of the map lookups of a rule over a large inventory.
+    anchors: Vec<(&'static str, String, &'a Value)>,
 }
 
 impl<'a> Context<'a> {
@@ -109,6 +113,10 @@ impl<'a> Context<'a> {
             findings: Vec::new(),
             not_assessed: None,
             type_errors: Vec::new(),
+            anchors: pod
+                .filter(|p| !p.value.is_null())
+                .map(|p| vec![(p.pointer, String::new(), p.value)])
+                .unwrap_or_default(),
         }
     }
 
@@ -163,10 +171,17 @@ impl<'a> Context<'a> {
 
     /// The value at `path`, if present and not null.
     pub fn get(&self, path: &JsonPointer) -> Option<&'a Value> {
-        self.object
-            .value
-            .pointer(path.as_str())
-            .filter(|v| !v.is_null())
+        let text = path.as_str();
+        for (base, tail, value) in self.anchors.iter().rev() {
+            if let Some(rest) = text
+                .strip_prefix(base)
+                .and_then(|r| r.strip_prefix(tail.as_str()))
+                .filter(|r| r.is_empty() || r.starts_with('/'))
+            {
+                return palisade_core::pointer::lookup(value, rest).filter(|v| !v.is_null());
+            }
+        }
+        path.lookup(&self.object.value).filter(|v| !v.is_null())
     }
 
     fn mismatch(&mut self, path: &JsonPointer, expected: &str, found: &Value) {
@@ -257,7 +272,15 @@ impl<'a> Context<'a> {
             let path = pod.field(kind.field());
             let _ = self.array_at(&path);
         }
-        pod.containers().filter(|c| c.value.is_object()).collect()
+        let containers: Vec<Container<'a>> =
+            pod.containers().filter(|c| c.value.is_object()).collect();
+        for c in &containers {
+            let tail = &c.pointer.as_str()[pod.pointer.len()..];
+            if !self.anchors.iter().any(|(_, t, _)| t == tail) {
+                self.anchors.push((pod.pointer, tail.to_string(), c.value));
+            }
+        }
+        containers
     }
 
     /// A security-context field as the kubelet applies it: the container's value when set,

@@ -72,15 +72,26 @@ struct RuleOutput {
 }
 
 /// Runs one rule on every object it applies to.
-fn evaluate_rule(
-    rule_index: usize,
-    rule: &dyn Rule,
-    inventory: &Inventory,
-    pod_specs: &[Option<PodSpec<'_>>],
-    groups: &[&str],
-    settings: &RuleSettings,
-    derived: &Derived,
-) -> RuleOutput {
+/// What every rule's evaluation shares: per-object facts computed once, the settings, the
+/// whole-inventory models, and whether to record an evaluation per (rule, object).
+struct Shared<'s, 'i> {
+    inventory: &'i Inventory,
+    pod_specs: &'s [Option<PodSpec<'i>>],
+    groups: &'s [&'i str],
+    settings: &'s RuleSettings,
+    derived: &'s Derived,
+    keep_evaluations: bool,
+}
+
+fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) -> RuleOutput {
+    let Shared {
+        inventory,
+        pod_specs,
+        groups,
+        settings,
+        derived,
+        keep_evaluations,
+    } = *shared;
     let meta = rule.meta();
     let mut out = RuleOutput {
         findings: Vec::new(),
@@ -151,6 +162,9 @@ fn evaluate_rule(
             };
             out.findings.push((finding, object_index));
         }
+        if !keep_evaluations {
+            continue;
+        }
         out.evaluations.push(Evaluation {
             rule: rule_index,
             object: object_index,
@@ -167,6 +181,18 @@ pub fn evaluate_with(
     rules: &[&dyn Rule],
     settings: &RuleSettings,
 ) -> EngineOutput {
+    evaluate_with_options(inventory, rules, settings, true)
+}
+
+/// [`evaluate_with`], recording an [`Evaluation`] per (rule, object) only when
+/// `keep_evaluations` (formats that list every check, JUnit, need them; on a large inventory
+/// they are millions of entries).
+pub fn evaluate_with_options(
+    inventory: &Inventory,
+    rules: &[&dyn Rule],
+    settings: &RuleSettings,
+    keep_evaluations: bool,
+) -> EngineOutput {
     // Which objects are workloads, and where their pod spec is, is asked once per object.
     let pod_specs: Vec<Option<PodSpec<'_>>> = inventory.objects.iter().map(pod_spec).collect();
     let groups: Vec<&str> = inventory.objects.iter().map(|o| o.id.group()).collect();
@@ -175,6 +201,14 @@ pub fn evaluate_with(
         .min(rules.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let derived = Derived::default();
+    let shared = Shared {
+        inventory,
+        pod_specs: &pod_specs,
+        groups: &groups,
+        settings,
+        derived: &derived,
+        keep_evaluations,
+    };
     let mut results: Vec<Option<RuleOutput>> = (0..rules.len()).map(|_| None).collect();
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -184,12 +218,7 @@ pub fn evaluate_with(
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(rule) = rules.get(i) else { break };
-                        done.push((
-                            i,
-                            evaluate_rule(
-                                i, *rule, inventory, &pod_specs, &groups, settings, &derived,
-                            ),
-                        ));
+                        done.push((i, evaluate_rule(i, *rule, &shared)));
                     }
                     done
                 })

@@ -23,7 +23,7 @@ pub mod rules;
 pub mod settings;
 
 pub use context::Context;
-pub use engine::{EngineOutput, evaluate, evaluate_with};
+pub use engine::{EngineOutput, evaluate, evaluate_with, evaluate_with_options};
 pub use registry::{all_rules, find_rule};
 pub use rule::{Rule, Target};
 pub use settings::{PodSecurityTarget, RuleSettings};

@@ -7,7 +7,7 @@ use palisade_core::report::{Compliance, ComplianceStatus, ControlResult};
 use palisade_core::report::{SCHEMA_VERSION, Summary, ToolInfo};
 use palisade_core::{Profile, Report};
 use palisade_inventory::{Input, Inventory, LoadOptions, load};
-use palisade_rules::{Rule, all_rules, evaluate_with};
+use palisade_rules::{Rule, all_rules, evaluate_with_options};
 
 use crate::config::Config;
 use crate::date::Date;
@@ -34,6 +34,9 @@ pub struct ScanOptions {
     /// The Pod Security policy version (`--pss-version`) pods are judged against under a
     /// Pod Security framework; `None` is the latest.
     pub pss_version: Option<palisade_rules::pss::admission::PolicyVersion>,
+    /// Do not record an evaluation per (rule, object): only JUnit lists every check, and on a
+    /// large inventory they are millions of entries.
+    pub skip_evaluations: bool,
     /// Scan only these namespaces (`-n`, as kubectl): objects of other namespaces are
     /// dropped before the rules run; empty means all.
     pub namespaces: Vec<String>,
@@ -239,7 +242,7 @@ pub fn scan_inventory(inventory: &Inventory, options: &ScanOptions) -> Report {
                 .unwrap_or(palisade_rules::pss::admission::PolicyVersion::LATEST),
         });
     }
-    let mut output = evaluate_with(inventory, &rules, &settings);
+    let mut output = evaluate_with_options(inventory, &rules, &settings, !options.skip_evaluations);
     let today = options.today.unwrap_or_else(Date::today);
     let mut diagnostics = std::mem::take(&mut output.diagnostics);
     diagnostics.extend(suppress::apply(

@@ -151,13 +151,16 @@ pub fn read_header(path: &std::path::Path) -> Result<Dump, SnapshotError> {
         path: display.clone(),
         source,
     })?;
-    let envelope: Envelope =
-        serde_json::from_reader(std::io::BufReader::with_capacity(1 << 20, file)).map_err(|e| {
-            SnapshotError::Json {
-                path: display.clone(),
-                message: e.to_string(),
-            }
-        })?;
+    read_header_from(std::io::BufReader::with_capacity(1 << 20, file), &display)
+}
+
+/// Reads the header of a snapshot from any reader (`display` names it in errors).
+pub fn read_header_from(reader: impl std::io::Read, display: &str) -> Result<Dump, SnapshotError> {
+    let display = display.to_string();
+    let envelope: Envelope = serde_json::from_reader(reader).map_err(|e| SnapshotError::Json {
+        path: display.clone(),
+        message: e.to_string(),
+    })?;
     if envelope.kind == SNAPSHOT_KIND {
         if envelope.api_version != SNAPSHOT_API_VERSION {
             return Err(SnapshotError::Version {

@@ -381,7 +381,7 @@ fn parse_fail_on(text: &str) -> Result<Option<Severity>> {
 }
 
 /// The scan options common to manifests, snapshots and clusters.
-fn scan_options(args: &ScanArgs, load: LoadOptions) -> Result<ScanOptions> {
+fn scan_options(args: &ScanArgs, load: LoadOptions, outputs: &Outputs) -> Result<ScanOptions> {
     let config = args.config.load()?;
     Ok(ScanOptions {
         load,
@@ -394,6 +394,8 @@ fn scan_options(args: &ScanArgs, load: LoadOptions) -> Result<ScanOptions> {
         whole_cluster: false,
         namespaces: args.cluster_args.namespaces.clone(),
         pss_version: args.pss_version,
+        // Only JUnit lists every (rule, object) check.
+        skip_evaluations: !outputs.iter().any(|(f, _)| *f == Format::Junit),
     })
 }
 
@@ -447,7 +449,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     let outputs = outputs(&args.output)?;
     let mut not_listed: Vec<String> = Vec::new();
     let mut report = if let Some(file) = &args.snapshot {
-        let mut options = scan_options(&args, snapshot_load_options(false))?;
+        let mut options = scan_options(&args, snapshot_load_options(false), &outputs)?;
         options.unlisted = snapshot_unlisted(file)?;
         options.whole_cluster = true;
         not_listed = options
@@ -461,7 +463,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
             eprintln!("palisade: interrupted; nothing written");
             return Ok(130);
         };
-        let mut options = scan_options(&args, snapshot_load_options(false))?;
+        let mut options = scan_options(&args, snapshot_load_options(false), &outputs)?;
         options.unlisted = cluster_cmd::unlisted(&snapshot.header);
         options.whole_cluster = true;
         not_listed = options
@@ -482,7 +484,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         palisade_scan::scan_loaded(loaded, &options, start)
     } else {
         let (inputs, load) = inputs(&args.load)?;
-        let options = scan_options(&args, load)?;
+        let options = scan_options(&args, load, &outputs)?;
         palisade_scan::scan(&inputs, &options)
     };
     // Every type the cluster would not list is said where every output shows it; the rules
@@ -531,6 +533,7 @@ fn run_drift(args: DriftArgs) -> Result<u8> {
         whole_cluster: false,
         namespaces: args.cluster_args.namespaces.clone(),
         pss_version: None,
+        skip_evaluations: true,
     };
     let live = if let Some(file) = &args.snapshot {
         palisade_snapshot::format::read_header(file)?;

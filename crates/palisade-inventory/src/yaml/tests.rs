@@ -191,6 +191,83 @@ fn non_string_keys_become_text_with_a_warning() {
     assert_eq!(doc.warnings[0].code, "non-string-key");
 }
 
+/// An alias bomb in every document of one file: the file's alias budget stops it at the
+/// first document over budget, and the rest of the file is skipped with one diagnostic
+/// (issue "Trust", item 6: 30 bomb documents took 11 s).
+#[test]
+fn alias_bombs_are_bounded_per_file() {
+    let bomb = "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n";
+    let text = vec![bomb; 30].join("---\n");
+    let stream = parse(&text);
+    assert_eq!(stream.errors.len(), 1, "{:?}", stream.errors);
+    assert_eq!(stream.errors[0].code, "limit-exceeded");
+    assert!(stream.errors[0].message.contains("rest of the file"));
+    assert!(stream.documents.len() < 30);
+}
+
+/// The run's budget is shared by every file: many files each under their own budget still
+/// stop once the run's is spent.
+#[test]
+fn alias_expansion_is_bounded_per_run() {
+    let limits = Limits {
+        max_alias_nodes_per_file: 1_000,
+        max_alias_nodes_per_run: 2_500,
+        ..Limits::default()
+    };
+    let file = "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n";
+    let run = AtomicUsize::new(0);
+    let stopped: Vec<bool> = (0..5)
+        .map(|_| !parse_stream_in_run(file, &limits, &run).errors.is_empty())
+        .collect();
+    // 70 aliases of 11 nodes each: 770 per file, so the fourth file crosses 2,500.
+    assert_eq!(stopped, [false, false, false, true, true], "{run:?}");
+}
+
+/// Nested complex keys (`? ? ? ... 0`): each level's key is the level below rendered as JSON,
+/// which doubled with every level (64 bytes took 42 s and 6 GB). Key text is now bounded.
+#[test]
+fn nested_complex_keys_cost_linear_time() {
+    for levels in [28, 32, 40, 60, 120] {
+        let text = format!("{}0\n", "? ".repeat(levels));
+        let stream = parse(&text);
+        fn longest_key(value: &serde_json::Value) -> usize {
+            match value {
+                serde_json::Value::Object(map) => map
+                    .iter()
+                    .map(|(k, v)| k.len().max(longest_key(v)))
+                    .max()
+                    .unwrap_or(0),
+                serde_json::Value::Array(items) => items.iter().map(longest_key).max().unwrap_or(0),
+                _ => 0,
+            }
+        }
+        for doc in &stream.documents {
+            assert!(longest_key(&doc.value) <= MAX_KEY_TEXT + 3, "{levels}");
+            assert!(
+                doc.warnings.len() <= MAX_WARNINGS_PER_DOCUMENT + 1,
+                "{levels}"
+            );
+        }
+    }
+}
+
+/// A document of many duplicate keys keeps a bounded number of warnings, and says how many
+/// more there were.
+#[test]
+fn warnings_per_document_are_bounded() {
+    let text: String = (0..500).map(|i| format!("k: {i}\n")).collect();
+    let doc = one(&text);
+    assert_eq!(doc.warnings.len(), MAX_WARNINGS_PER_DOCUMENT + 1);
+    assert!(
+        doc.warnings
+            .last()
+            .unwrap()
+            .message
+            .contains("479 more warnings")
+    );
+    assert_eq!(doc.value["k"], 499, "the last value is evaluated");
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
