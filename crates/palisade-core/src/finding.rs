@@ -59,7 +59,8 @@ pub struct Finding {
     pub title: Cow<'static, str>,
     /// What is wrong on this object, in a sentence that names the container or field.
     pub message: String,
-    pub object: ObjectRef,
+    /// The object, shared by every finding on it (a large scan has millions of findings).
+    pub object: std::sync::Arc<ObjectRef>,
     pub location: Location,
     pub controls: Cow<'static, [Control]>,
     pub fingerprint: String,

@@ -529,72 +529,32 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn printable(value: &Value, path: &[&str]) -> bool {
-        is_printable("apps/v1", path, value)
+    fn printable(value: &Value, path: &str) -> bool {
+        let segments: Vec<&str> = path.split('/').collect();
+        is_printable("apps/v1", &segments, value)
     }
 
     #[test]
     fn only_harmless_fields_print_their_strings() {
         let s = json!("x");
-        assert!(printable(
-            &s,
-            &["spec", "template", "spec", "containers", "0", "image"]
-        ));
-        assert!(printable(
-            &s,
-            &[
-                "spec",
-                "template",
-                "spec",
-                "containers",
-                "0",
-                "env",
-                "1",
-                "name"
-            ]
-        ));
-        assert!(!printable(
-            &s,
-            &[
-                "spec",
-                "template",
-                "spec",
-                "containers",
-                "0",
-                "env",
-                "1",
-                "value"
-            ]
-        ));
-        assert!(!printable(
-            &s,
-            &["spec", "template", "spec", "containers", "0", "args", "0"]
-        ));
+        let pod = "spec/template/spec/containers/0";
+        assert!(printable(&s, &format!("{pod}/image")));
+        assert!(printable(&s, &format!("{pod}/env/1/name")));
+        assert!(!printable(&s, &format!("{pod}/env/1/value")));
+        assert!(!printable(&s, &format!("{pod}/args/0")));
         assert!(
-            !printable(&s, &["data", "name"]),
+            !printable(&s, "data/name"),
             "a ConfigMap key called name is data"
         );
-        assert!(!printable(&s, &["metadata", "annotations", "note"]));
-        assert!(printable(&s, &["metadata", "labels", "app"]));
-        assert!(printable(&json!(true), &["spec", "anything"]));
-        assert!(printable(&json!(3), &["spec", "replicas"]));
+        assert!(!printable(&s, "metadata/annotations/note"));
+        assert!(printable(&s, "metadata/labels/app"));
+        assert!(printable(&json!(true), "spec/anything"));
+        assert!(printable(&json!(3), "spec/replicas"));
         assert!(
             !is_printable("example.com/v1", &["spec", "image"], &s),
             "custom resources print no spec strings"
         );
-        assert!(printable(
-            &s,
-            &[
-                "spec",
-                "template",
-                "spec",
-                "containers",
-                "0",
-                "resources",
-                "limits",
-                "cpu"
-            ]
-        ));
+        assert!(printable(&s, &format!("{pod}/resources/limits/cpu")));
     }
 
     #[test]

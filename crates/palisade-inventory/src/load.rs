@@ -121,6 +121,11 @@ pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
 pub fn load_json_dump(path: &str, text: &str, limits: &Limits) -> Loaded {
     let result = large_json(path, None, text, limits)
         .unwrap_or_else(|| objects_from_text(path, None, text, limits, &AtomicUsize::new(0)));
+    loaded_from(path, result)
+}
+
+/// The inventory of one source read from memory.
+fn loaded_from(path: &str, result: UnitResult) -> Loaded {
     let mut loaded = Loaded {
         files: 1,
         skipped_documents: result.skipped,
@@ -141,20 +146,7 @@ pub fn load_json_dump(path: &str, text: &str, limits: &Limits) -> Loaded {
 /// and anything else that has the bytes already.
 pub fn load_text(path: &str, text: &str, limits: &Limits) -> Loaded {
     let result = objects_from_text(path, None, text, limits, &AtomicUsize::new(0));
-    let mut loaded = Loaded {
-        files: 1,
-        skipped_documents: result.skipped,
-        diagnostics: result.diagnostics,
-        ..Loaded::default()
-    };
-    loaded.inventory = Inventory::new(
-        vec![Source {
-            path: path.to_string(),
-            rendered_by: None,
-        }],
-        result.objects,
-    );
-    loaded
+    loaded_from(path, result)
 }
 
 fn display(path: &Path) -> String {

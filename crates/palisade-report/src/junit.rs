@@ -80,7 +80,7 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     let mut by_case: HashMap<CaseKey<'_>, Vec<&Finding>> = HashMap::new();
     let mut case_order: Vec<CaseKey<'_>> = Vec::new();
     for f in &report.findings {
-        let key = (f.rule.as_ref(), &f.object, f.location.file.as_str());
+        let key = (f.rule.as_ref(), &*f.object, f.location.file.as_str());
         let entry = by_case.entry(key).or_default();
         if entry.is_empty() {
             case_order.push(key);

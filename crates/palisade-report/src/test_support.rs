@@ -92,7 +92,7 @@ pub fn report_with_findings() -> Report {
         severity: Severity::Critical,
         title: "Container runs privileged".into(),
         message: format!("container \"{name}\" runs privileged: it has full access to the node"),
-        object: object("Deployment", name),
+        object: std::sync::Arc::new(object("Deployment", name)),
         location: Location {
             file: file.into(),
             line: Some(line),

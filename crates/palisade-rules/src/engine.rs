@@ -81,6 +81,8 @@ struct Shared<'s, 'i> {
     settings: &'s RuleSettings,
     derived: &'s Derived,
     keep_evaluations: bool,
+    /// Each object's identity, shared by its findings.
+    ids: &'s [std::sync::Arc<palisade_core::ObjectRef>],
 }
 
 fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) -> RuleOutput {
@@ -91,6 +93,7 @@ fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) ->
         settings,
         derived,
         keep_evaluations,
+        ids,
     } = *shared;
     let meta = rule.meta();
     let mut out = RuleOutput {
@@ -149,7 +152,7 @@ fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) ->
                 severity: meta.severity,
                 title: Cow::Borrowed(meta.title.as_ref()),
                 message,
-                object: object.id.clone(),
+                object: ids[object_index].clone(),
                 location: locate(inventory, object, &path),
                 controls: match cited {
                     Some(controls) => Cow::Owned(controls),
@@ -201,6 +204,11 @@ pub fn evaluate_with_options(
         .min(rules.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let derived = Derived::default();
+    let ids: Vec<std::sync::Arc<palisade_core::ObjectRef>> = inventory
+        .objects
+        .iter()
+        .map(|o| std::sync::Arc::new(o.id.clone()))
+        .collect();
     let shared = Shared {
         inventory,
         pod_specs: &pod_specs,
@@ -208,6 +216,7 @@ pub fn evaluate_with_options(
         settings,
         derived: &derived,
         keep_evaluations,
+        ids: &ids,
     };
     let mut results: Vec<Option<RuleOutput>> = (0..rules.len()).map(|_| None).collect();
     std::thread::scope(|scope| {

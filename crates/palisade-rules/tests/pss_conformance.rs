@@ -24,34 +24,18 @@ fn corpus() -> PathBuf {
     dir
 }
 
-/// The plugin's check name for a fixture file name (`seccompprofile_restricted1.yaml`).
+/// The plugin's check for a fixture file name (`seccompprofile_restricted1.yaml`); `""` for the
+/// base fixtures, which pass every check.
 fn check_of(file: &str) -> &'static str {
     let stem = file
         .trim_end_matches(".yaml")
         .trim_end_matches(|c: char| c.is_ascii_digit());
-    match stem {
-        "allowprivilegeescalation" => "allowPrivilegeEscalation",
-        "apparmorprofile" => "appArmorProfile",
-        "capabilities_baseline" => "capabilities_baseline",
-        "capabilities_restricted" => "capabilities_restricted",
-        "hostnamespaces" => "hostNamespaces",
-        "hostpathvolumes" => "hostPathVolumes",
-        "hostports" => "hostPorts",
-        "hostprobesandhostlifecycle" => "hostProbesAndHostLifecycle",
-        "privileged" => "privileged",
-        "procmount" => "procMount",
-        "procmount_restricted" => "procMount_restricted",
-        "restrictedvolumes" => "restrictedVolumes",
-        "runasnonroot" => "runAsNonRoot",
-        "runasuser" => "runAsUser",
-        "seccompprofile_baseline" => "seccompProfile_baseline",
-        "seccompprofile_restricted" => "seccompProfile_restricted",
-        "selinuxoptions" => "seLinuxOptions",
-        "sysctls" => "sysctls",
-        "windowshostprocess" => "windowsHostProcess",
-        "base" | "base_linux" | "base_windows" => "",
-        other => panic!("unknown check in fixture name {other}"),
+    if stem.starts_with("base") {
+        return "";
     }
+    palisade_rules::pss::admission::check(stem)
+        .unwrap_or_else(|| panic!("unknown check in fixture name {stem}"))
+        .0
 }
 
 /// Checks a fixture of the first check necessarily fails too. The plugin's own harness only

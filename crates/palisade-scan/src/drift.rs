@@ -231,7 +231,7 @@ pub fn drift_report(
             severity,
             title: rule.title.clone(),
             message,
-            object: d.object.clone(),
+            object: std::sync::Arc::new(d.object.clone()),
             location,
             controls: Cow::Borrowed(&[]),
             fingerprint: fingerprint(&rule.id, &d.object, &path),

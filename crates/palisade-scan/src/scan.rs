@@ -200,6 +200,53 @@ pub fn compliance(profile: Profile, report: &Report) -> Compliance {
     }
 }
 
+/// Most severe first, then by file and position, so the same input always gives the same
+/// report whatever order the files were read in. Files are compared once (by rank) rather
+/// than for every pair of findings: a large scan has millions of findings in one file.
+fn sort_findings(findings: Vec<palisade_core::Finding>) -> Vec<palisade_core::Finding> {
+    let mut files: Vec<&str> = findings.iter().map(|f| f.location.file.as_str()).collect();
+    files.sort_unstable();
+    files.dedup();
+    let rank: std::collections::HashMap<&str, usize> =
+        files.iter().enumerate().map(|(i, f)| (*f, i)).collect();
+    /// Severity (most severe first), file rank, line, column, and the finding's index.
+    type SortKey = (
+        std::cmp::Reverse<palisade_core::Severity>,
+        usize,
+        Option<u32>,
+        Option<u32>,
+        usize,
+    );
+    let mut order: Vec<SortKey> = findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            (
+                std::cmp::Reverse(f.severity),
+                rank[f.location.file.as_str()],
+                f.location.line,
+                f.location.column,
+                i,
+            )
+        })
+        .collect();
+    order.sort_by(|a, b| {
+        (a.0, a.1, a.2, a.3)
+            .cmp(&(b.0, b.1, b.2, b.3))
+            .then_with(|| {
+                let (x, y) = (&findings[a.4], &findings[b.4]);
+                x.rule
+                    .cmp(&y.rule)
+                    .then_with(|| x.location.path.cmp(&y.location.path))
+            })
+    });
+    let mut slots: Vec<Option<palisade_core::Finding>> = findings.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(.., i)| slots[i].take())
+        .collect()
+}
+
 /// The Pod Security level a framework selection assesses (`pss` is Restricted, which
 /// includes Baseline).
 fn pss_level(profile: Profile) -> Option<palisade_rules::pss::Level> {
@@ -255,19 +302,7 @@ pub fn scan_inventory(inventory: &Inventory, options: &ScanOptions) -> Report {
         today,
     ));
 
-    let mut findings = output.findings;
-    // Most severe first, then by file and position, so the same input always gives the same
-    // report whatever order the files were read in.
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.location.file.cmp(&b.location.file))
-            .then_with(|| a.location.line.cmp(&b.location.line))
-            .then_with(|| a.location.column.cmp(&b.location.column))
-            .then_with(|| a.rule.cmp(&b.rule))
-            .then_with(|| a.location.path.cmp(&b.location.path))
-    });
-
+    let findings = sort_findings(output.findings);
     let mut report = Report {
         schema_version: SCHEMA_VERSION,
         tool: ToolInfo {

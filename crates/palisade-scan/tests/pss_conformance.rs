@@ -29,28 +29,9 @@ fn control_of(file: &str) -> &'static str {
     let stem = file
         .trim_end_matches(".yaml")
         .trim_end_matches(|c: char| c.is_ascii_digit());
-    match stem {
-        "allowprivilegeescalation" => "restricted/privilege-escalation",
-        "apparmorprofile" => "baseline/apparmor",
-        "capabilities_baseline" => "baseline/capabilities",
-        "capabilities_restricted" => "restricted/capabilities",
-        "hostnamespaces" => "baseline/host-namespaces",
-        "hostpathvolumes" => "baseline/hostpath-volumes",
-        "hostports" => "baseline/host-ports",
-        "hostprobesandhostlifecycle" => "baseline/host-probes",
-        "privileged" => "baseline/privileged-containers",
-        "procmount" => "baseline/proc-mount-type",
-        "procmount_restricted" => "restricted/proc-mount-type",
-        "restrictedvolumes" => "restricted/volume-types",
-        "runasnonroot" => "restricted/running-as-non-root",
-        "runasuser" => "restricted/running-as-non-root-user",
-        "seccompprofile_baseline" => "baseline/seccomp",
-        "seccompprofile_restricted" => "restricted/seccomp",
-        "selinuxoptions" => "baseline/selinux",
-        "sysctls" => "baseline/sysctls",
-        "windowshostprocess" => "baseline/host-process",
-        other => panic!("unknown check in fixture name {other}"),
-    }
+    palisade_rules::pss::admission::check(stem)
+        .unwrap_or_else(|| panic!("unknown check in fixture name {stem}"))
+        .1
 }
 
 #[test]

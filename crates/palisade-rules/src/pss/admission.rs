@@ -79,6 +79,41 @@ pub struct Violation {
     pub message: String,
 }
 
+/// Every check of the plugin, with the Pod Security Standards control it enforces and the
+/// level it belongs to: the one mapping from the plugin's check ids to the standard's controls.
+pub const CHECKS: &[(&str, &str)] = &[
+    (
+        "allowPrivilegeEscalation",
+        "restricted/privilege-escalation",
+    ),
+    ("appArmorProfile", "baseline/apparmor"),
+    ("capabilities_baseline", "baseline/capabilities"),
+    ("capabilities_restricted", "restricted/capabilities"),
+    ("hostNamespaces", "baseline/host-namespaces"),
+    ("hostPathVolumes", "baseline/hostpath-volumes"),
+    ("hostPorts", "baseline/host-ports"),
+    ("hostProbesAndHostLifecycle", "baseline/host-probes"),
+    ("privileged", "baseline/privileged-containers"),
+    ("procMount", "baseline/proc-mount-type"),
+    ("procMount_restricted", "restricted/proc-mount-type"),
+    ("restrictedVolumes", "restricted/volume-types"),
+    ("runAsNonRoot", "restricted/running-as-non-root"),
+    ("runAsUser", "restricted/running-as-non-root-user"),
+    ("seccompProfile_baseline", "baseline/seccomp"),
+    ("seccompProfile_restricted", "restricted/seccomp"),
+    ("seLinuxOptions", "baseline/selinux"),
+    ("sysctls", "baseline/sysctls"),
+    ("windowsHostProcess", "baseline/host-process"),
+];
+
+/// A check by its id, in any letter case (the plugin's fixtures are named in lower case).
+pub fn check(id: &str) -> Option<(&'static str, &'static str)> {
+    CHECKS
+        .iter()
+        .copied()
+        .find(|(check, _)| check.eq_ignore_ascii_case(id))
+}
+
 /// Capabilities Baseline allows adding.
 const BASELINE_CAPABILITIES: &[&str] = super::BASELINE_CAPABILITIES;
 
@@ -178,6 +213,13 @@ impl Pod<'_> {
 
     fn windows(&self) -> bool {
         str_at(self.spec, "/os/name") == Some("windows")
+    }
+
+    /// The pod spec and every container, with their pointers: where a security context lives.
+    fn places(&self) -> Vec<(String, &Value)> {
+        let mut places = vec![("/spec".to_string(), self.spec)];
+        places.extend(self.containers.iter().map(|c| (c.path.clone(), c.value)));
+        places
     }
 }
 
@@ -400,8 +442,7 @@ fn app_armor(pod: &mut Pod<'_>) {
             }
         }
     }
-    let mut places = vec![("/spec".to_string(), pod.spec)];
-    places.extend(pod.containers.iter().map(|c| (c.path.clone(), c.value)));
+    let places = pod.places();
     for (path, value) in places {
         if let Some(kind) = str_at(value, "/securityContext/appArmorProfile/type")
             && kind != "RuntimeDefault"
@@ -419,8 +460,7 @@ fn app_armor(pod: &mut Pod<'_>) {
 }
 
 fn se_linux_options(pod: &mut Pod<'_>) {
-    let mut places = vec![("/spec".to_string(), pod.spec)];
-    places.extend(pod.containers.iter().map(|c| (c.path.clone(), c.value)));
+    let places = pod.places();
     let mut hits = Vec::new();
     for (path, value) in places {
         let Some(options) = value.pointer("/securityContext/seLinuxOptions") else {
@@ -496,8 +536,7 @@ fn proc_mount_restricted(pod: &mut Pod<'_>) {
 fn seccomp_baseline(pod: &mut Pod<'_>) {
     let mut hits = Vec::new();
     if pod.since(19) {
-        let mut places = vec![("/spec".to_string(), pod.spec)];
-        places.extend(pod.containers.iter().map(|c| (c.path.clone(), c.value)));
+        let places = pod.places();
         for (path, value) in places {
             if str_at(value, "/securityContext/seccompProfile/type") == Some("Unconfined") {
                 hits.push((
@@ -677,8 +716,7 @@ fn run_as_non_root(pod: &mut Pod<'_>) {
 }
 
 fn run_as_user(pod: &mut Pod<'_>) {
-    let mut places = vec![("/spec".to_string(), pod.spec)];
-    places.extend(pod.containers.iter().map(|c| (c.path.clone(), c.value)));
+    let places = pod.places();
     let hits: Vec<String> = places
         .into_iter()
         .filter(|(_, v)| {
@@ -815,6 +853,22 @@ mod tests {
             .collect();
         c.dedup();
         c
+    }
+
+    #[test]
+    fn every_violation_cites_the_control_of_its_check() {
+        let spec = json!({"hostNetwork": true, "hostPID": true,
+            "securityContext": {"seccompProfile": {"type": "Unconfined"}, "sysctls": [{"name": "kernel.msgmax"}]},
+            "volumes": [{"name": "h", "hostPath": {"path": "/"}}],
+            "containers": [{"name": "a", "securityContext": {"privileged": true, "procMount": "Unmasked",
+                "runAsUser": 0, "capabilities": {"add": ["SYS_ADMIN"]},
+                "seLinuxOptions": {"type": "spc_t"}, "windowsOptions": {"hostProcess": true}},
+                "ports": [{"hostPort": 80}], "livenessProbe": {"httpGet": {"host": "x"}}}]});
+        let violations = evaluate(None, &spec, Level::Restricted, PolicyVersion::LATEST);
+        assert!(violations.len() > 10);
+        for v in violations {
+            assert_eq!(check(v.check), Some((v.check, v.control)), "{v:?}");
+        }
     }
 
     #[test]
