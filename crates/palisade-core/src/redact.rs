@@ -30,12 +30,12 @@ use crate::fingerprint::fnv1a;
 /// What a redacted value is replaced with in text. Safe in JSON strings, XML text and tables.
 pub const REDACTED: &str = "[REDACTED]";
 
-/// Whole values shorter than this are not needles: too short to be a credential worth the
-/// noise of redacting every occurrence of a common word.
-const MIN_VALUE_LEN: usize = 6;
-/// Tokens inside a value (a URL's password, a flag's argument) must be at least this long and
-/// look machine-made (a digit, or mixed case) to be needles.
-const MIN_TOKEN_LEN: usize = 8;
+/// Needles are at least this long: shorter values are words (`strict`, `kernel`) that a
+/// message says in its own right, and redacting them garbles reports.
+const MIN_VALUE_LEN: usize = 8;
+/// A needle of only letters (and `-`, `_`, `.`) must be this long: shorter ones are words and
+/// identifiers (`apiVersion`, `vllm-tpu`); credentials carry digits or symbols, or are long.
+const MIN_PLAIN_LEN: usize = 16;
 /// Longest needle. A longer value (a whole configuration file, a certificate bundle) is not
 /// matched whole; its tokens are. No message quotes kilobytes of a value, and a multi-megabyte
 /// needle would make the matcher itself the cost of a scan.
@@ -204,6 +204,18 @@ pub fn is_printable(api_version: &str, segments: &[&str], value: &Value) -> bool
     if segments.len() >= 2 && segments[segments.len() - 2] == "selector" {
         return true;
     }
+    // The node or server paths of volume sources (not a probe's `path`, which can carry a
+    // token in its query).
+    if matches!(
+        segments,
+        [
+            ..,
+            "hostPath" | "local" | "nfs" | "glusterfs" | "cephfs",
+            "path" | "server"
+        ]
+    ) {
+        return true;
+    }
     // The field a string belongs to: the last segment that is not a list index.
     let field = segments
         .iter()
@@ -250,6 +262,35 @@ impl Sensitive {
         self.walk(api_version, kind, value, &mut path);
     }
 
+    /// Marks a printed string, and every fragment of it that a match could cover (from a
+    /// value boundary to a token end), as public: `gcr.io/istio-release` inside the printed
+    /// image `gcr.io/istio-release/proxyv2:1.29.1` is not a secret, wherever else it occurs.
+    fn add_public(&mut self, text: &str) {
+        self.public.insert(text_hash(text));
+        let bytes = text.as_bytes();
+        if bytes.len() <= MIN_VALUE_LEN || bytes.len() > MAX_NEEDLE_LEN {
+            return;
+        }
+        let starts: Vec<usize> = std::iter::once(0)
+            .chain((1..bytes.len()).filter(|&i| is_boundary(bytes[i - 1])))
+            .take(24)
+            .collect();
+        let ends: Vec<usize> = (1..bytes.len())
+            .filter(|&i| !(bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'-' | b'_')))
+            .chain(std::iter::once(bytes.len()))
+            .take(24)
+            .collect();
+        for &start in &starts {
+            for &end in &ends {
+                if end >= start + MIN_VALUE_LEN
+                    && let Some(fragment) = text.get(start..end)
+                {
+                    self.public.insert(text_hash(fragment));
+                }
+            }
+        }
+    }
+
     /// Adds a value known to be secret (a decoded Secret value, a detected credential).
     pub fn add_secret(&mut self, value: &str) {
         self.add_text(value);
@@ -284,7 +325,7 @@ impl Sensitive {
             }
             Value::String(text) => {
                 if is_printable(api_version, path, value) {
-                    self.public.insert(text_hash(text));
+                    self.add_public(text);
                     return;
                 }
                 self.add_text(text);
@@ -310,9 +351,7 @@ impl Sensitive {
 
     fn add_text(&mut self, text: &str) {
         let trimmed = text.trim();
-        if trimmed.len() <= MAX_NEEDLE_LEN && trimmed.chars().count() >= MIN_VALUE_LEN {
-            self.needles.insert(trimmed.to_string());
-        }
+        self.add_needle(trimmed);
         // Tokens: coarse (split on blanks, quotes and list punctuation) and fine (also on
         // `=`, `:`, `@`, `/`, `?`, `&`), so a password inside a URL, a `--flag=value` or a
         // `password = value` line is a needle of its own.
@@ -328,15 +367,23 @@ impl Sensitive {
     }
 
     fn add_token(&mut self, token: &str) {
-        let token = token.trim_matches(|c: char| c == '.' || c == '-');
-        if token.len() < MIN_TOKEN_LEN || token.len() > MAX_NEEDLE_LEN {
+        // `privileged:` or `(token).` are words with punctuation, not credentials.
+        self.add_needle(token.trim_matches(|c: char| !c.is_alphanumeric()));
+    }
+
+    /// Keeps `text` as a needle when it looks like a credential rather than a word: long
+    /// enough, and with a digit or a symbol, or long (see [`MIN_PLAIN_LEN`]).
+    fn add_needle(&mut self, text: &str) {
+        if text.len() < MIN_VALUE_LEN || text.len() > MAX_NEEDLE_LEN {
             return;
         }
-        let digit = token.bytes().any(|b| b.is_ascii_digit());
-        let upper = token.bytes().any(|b| b.is_ascii_uppercase());
-        let lower = token.bytes().any(|b| b.is_ascii_lowercase());
-        if digit || upper && lower {
-            self.needles.insert(token.to_string());
+        let marked = text.bytes().any(|b| {
+            b.is_ascii_digit() || !(b.is_ascii_alphabetic() || matches!(b, b'-' | b'_' | b'.'))
+        });
+        // A long plain token is a credential only if it is not a path, host or dotted name.
+        let plain_secret = text.len() >= MIN_PLAIN_LEN && !text.contains(['/', ':', '.']);
+        if marked || plain_secret {
+            self.needles.insert(text.to_string());
         }
     }
 
@@ -449,14 +496,20 @@ impl Redactor {
         self.needles == 0
     }
 
-    /// The longest needle that starts at byte `at` of `text`.
+    /// The longest needle that starts at byte `at` of `text` and ends where a token may end
+    /// (so a value `vllm-tpu` does not clip the name `vllm-tpu-v5e`).
     fn match_at(&self, text: &str, at: usize) -> Option<usize> {
         let bytes = text.as_bytes();
         let key = bytes.get(at..at + KEY)?;
         self.by_prefix
             .get(key)?
             .iter()
-            .find(|n| bytes[at..].starts_with(n.as_bytes()))
+            .find(|n| {
+                bytes[at..].starts_with(n.as_bytes())
+                    && bytes
+                        .get(at + n.len())
+                        .is_none_or(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_')))
+            })
             .map(String::len)
     }
 
