@@ -812,8 +812,13 @@ fn run_rules(args: &RulesArgs) -> Result<u8> {
 fn run_inventory(args: &InventoryArgs) -> Result<u8> {
     let (inputs, options) = inputs(&args.load)?;
     let start = std::time::Instant::now();
-    let loaded = palisade_inventory::load(&inputs, &options);
+    let mut loaded = palisade_inventory::load(&inputs, &options);
     let elapsed = start.elapsed();
+    // Diagnostics pass the same redaction boundary as every report.
+    let redactor = palisade_scan::scan::redactor(&[&loaded.inventory]);
+    for d in &mut loaded.diagnostics {
+        redactor.redact_string(&mut d.message);
+    }
     let inventory = &loaded.inventory;
     let mut out = std::io::stdout().lock();
     match args.output.as_str() {

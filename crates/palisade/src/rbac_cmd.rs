@@ -273,11 +273,17 @@ fn load_policy(load: &LoadArgs, live: &LiveArgs) -> Result<Analysed> {
     }
     let policy = Policy::from_inventory(&loaded.inventory);
     let catalogue = catalogue(&loaded.inventory, &discovered);
+    // Diagnostics pass the same redaction boundary as every report.
+    let redactor = palisade_scan::scan::redactor(&[&loaded.inventory]);
+    let mut diagnostics = loaded.diagnostics;
+    for d in &mut diagnostics {
+        redactor.redact_string(&mut d.message);
+    }
     Ok(Analysed {
         inventory: loaded.inventory,
         policy,
         catalogue,
-        diagnostics: loaded.diagnostics,
+        diagnostics,
     })
 }
 
