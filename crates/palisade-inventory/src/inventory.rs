@@ -77,6 +77,13 @@ impl Inventory {
             .map(|&i| &self.objects[i])
     }
 
+    /// Indices of the objects of one group and kind, in inventory order.
+    pub fn indices_of_kind(&self, group: &str, kind: &str) -> &[usize] {
+        self.by_kind
+            .get(&(group.to_string(), kind.to_string()))
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// The source an object came from.
     pub fn source_of(&self, object: &Object) -> &Source {
         &self.sources[object.source]

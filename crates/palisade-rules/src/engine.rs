@@ -113,7 +113,22 @@ fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) ->
     if out.coverage.skipped.is_some() {
         return out;
     }
-    for (object_index, object) in inventory.objects.iter().enumerate() {
+    // A rule of some kinds visits only their objects (from the kind index, in inventory
+    // order) rather than comparing every object's kind.
+    let candidates: Vec<usize> = match rule.target() {
+        Target::Kinds(kinds) => {
+            let mut indices: Vec<usize> = kinds
+                .iter()
+                .flat_map(|(g, k)| inventory.indices_of_kind(g, k).iter().copied())
+                .collect();
+            indices.sort_unstable();
+            indices.dedup();
+            indices
+        }
+        Target::All | Target::PodSpec => (0..inventory.objects.len()).collect(),
+    };
+    for object_index in candidates {
+        let object = &inventory.objects[object_index];
         let Some(pod) = target(rule, object, groups[object_index], pod_specs[object_index]) else {
             continue;
         };
