@@ -198,7 +198,12 @@ struct Pod<'v> {
 }
 
 impl Pod<'_> {
-    fn fail(&mut self, check: &'static str, control: &'static str, path: String, message: String) {
+    /// Records a failed check; its control comes from [`CHECKS`].
+    fn fail(&mut self, check: &'static str, path: String, message: String) {
+        let control = CHECKS
+            .iter()
+            .find(|(id, _)| *id == check)
+            .map_or("", |(_, control)| *control);
         self.out.push(Violation {
             check,
             control,
@@ -302,7 +307,6 @@ fn windows_host_process(pod: &mut Pod<'_>) {
     for path in hits {
         pod.fail(
             "windowsHostProcess",
-            "baseline/host-process",
             path,
             "hostProcess: true runs the container as a Windows host process".into(),
         );
@@ -314,7 +318,6 @@ fn host_namespaces(pod: &mut Pod<'_>) {
         if pod.spec.get(field).and_then(Value::as_bool) == Some(true) {
             pod.fail(
                 "hostNamespaces",
-                "baseline/host-namespaces",
                 format!("/spec/{field}"),
                 format!("{field}: true shares a namespace of the node"),
             );
@@ -337,7 +340,6 @@ fn privileged(pod: &mut Pod<'_>) {
     for (path, name) in hits {
         pod.fail(
             "privileged",
-            "baseline/privileged-containers",
             path,
             format!("container {name} is privileged"),
         );
@@ -364,12 +366,7 @@ fn capabilities_baseline(pod: &mut Pod<'_>) {
         }
     }
     for (path, message) in hits {
-        pod.fail(
-            "capabilities_baseline",
-            "baseline/capabilities",
-            path,
-            message,
-        );
+        pod.fail("capabilities_baseline", path, message);
     }
 }
 
@@ -387,12 +384,7 @@ fn host_path_volumes(pod: &mut Pod<'_>) {
         })
         .collect();
     for (path, message) in hits {
-        pod.fail(
-            "hostPathVolumes",
-            "baseline/hostpath-volumes",
-            path,
-            message,
-        );
+        pod.fail("hostPathVolumes", path, message);
     }
 }
 
@@ -420,7 +412,7 @@ fn host_ports(pod: &mut Pod<'_>) {
         }
     }
     for (path, message) in hits {
-        pod.fail("hostPorts", "baseline/host-ports", path, message);
+        pod.fail("hostPorts", path, message);
     }
 }
 
@@ -455,7 +447,7 @@ fn app_armor(pod: &mut Pod<'_>) {
         }
     }
     for (path, message) in hits {
-        pod.fail("appArmorProfile", "baseline/apparmor", path, message);
+        pod.fail("appArmorProfile", path, message);
     }
 }
 
@@ -488,7 +480,7 @@ fn se_linux_options(pod: &mut Pod<'_>) {
         }
     }
     for (path, message) in hits {
-        pod.fail("seLinuxOptions", "baseline/selinux", path, message);
+        pod.fail("seLinuxOptions", path, message);
     }
 }
 
@@ -518,18 +510,13 @@ fn proc_mount(pod: &mut Pod<'_>) {
         return;
     }
     for (path, message) in unmasked_proc_mounts(pod) {
-        pod.fail("procMount", "baseline/proc-mount-type", path, message);
+        pod.fail("procMount", path, message);
     }
 }
 
 fn proc_mount_restricted(pod: &mut Pod<'_>) {
     for (path, message) in unmasked_proc_mounts(pod) {
-        pod.fail(
-            "procMount_restricted",
-            "restricted/proc-mount-type",
-            path,
-            message,
-        );
+        pod.fail("procMount_restricted", path, message);
     }
 }
 
@@ -561,7 +548,7 @@ fn seccomp_baseline(pod: &mut Pod<'_>) {
         }
     }
     for (path, message) in hits {
-        pod.fail("seccompProfile_baseline", "baseline/seccomp", path, message);
+        pod.fail("seccompProfile_baseline", path, message);
     }
 }
 
@@ -585,7 +572,7 @@ fn sysctls(pod: &mut Pod<'_>) {
         })
         .collect();
     for (path, message) in hits {
-        pod.fail("sysctls", "baseline/sysctls", path, message);
+        pod.fail("sysctls", path, message);
     }
 }
 
@@ -615,12 +602,7 @@ fn host_probes_and_lifecycle(pod: &mut Pod<'_>) {
         }
     }
     for (path, message) in hits {
-        pod.fail(
-            "hostProbesAndHostLifecycle",
-            "baseline/host-probes",
-            path,
-            message,
-        );
+        pod.fail("hostProbesAndHostLifecycle", path, message);
     }
 }
 
@@ -643,12 +625,7 @@ fn restricted_volumes(pod: &mut Pod<'_>) {
         }
     }
     for (path, message) in hits {
-        pod.fail(
-            "restrictedVolumes",
-            "restricted/volume-types",
-            path,
-            message,
-        );
+        pod.fail("restrictedVolumes", path, message);
     }
 }
 
@@ -671,12 +648,7 @@ fn allow_privilege_escalation(pod: &mut Pod<'_>) {
         })
         .collect();
     for (path, message) in hits {
-        pod.fail(
-            "allowPrivilegeEscalation",
-            "restricted/privilege-escalation",
-            path,
-            message,
-        );
+        pod.fail("allowPrivilegeEscalation", path, message);
     }
 }
 
@@ -706,12 +678,7 @@ fn run_as_non_root(pod: &mut Pod<'_>) {
         }
     }
     for (path, message) in hits {
-        pod.fail(
-            "runAsNonRoot",
-            "restricted/running-as-non-root",
-            path,
-            message,
-        );
+        pod.fail("runAsNonRoot", path, message);
     }
 }
 
@@ -727,12 +694,7 @@ fn run_as_user(pod: &mut Pod<'_>) {
         .map(|(path, _)| format!("{path}/securityContext/runAsUser"))
         .collect();
     for path in hits {
-        pod.fail(
-            "runAsUser",
-            "restricted/running-as-non-root-user",
-            path,
-            "runAsUser: 0 runs as root".into(),
-        );
+        pod.fail("runAsUser", path, "runAsUser: 0 runs as root".into());
     }
 }
 
@@ -774,12 +736,7 @@ fn seccomp_restricted(pod: &mut Pod<'_>) {
         }
     }
     for (path, message) in hits {
-        pod.fail(
-            "seccompProfile_restricted",
-            "restricted/seccomp",
-            path,
-            message,
-        );
+        pod.fail("seccompProfile_restricted", path, message);
     }
 }
 
@@ -812,12 +769,7 @@ fn capabilities_restricted(pod: &mut Pod<'_>) {
         }
     }
     for (path, message) in hits {
-        pod.fail(
-            "capabilities_restricted",
-            "restricted/capabilities",
-            path,
-            message,
-        );
+        pod.fail("capabilities_restricted", path, message);
     }
 }
 
