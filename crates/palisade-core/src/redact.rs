@@ -551,6 +551,13 @@ impl Redactor {
         }
     }
 
+    /// Redacts the messages of diagnostics printed outside a report (`inventory`, `rbac`).
+    pub fn redact_diagnostics(&self, diagnostics: &mut [crate::Diagnostic]) {
+        for diagnostic in diagnostics {
+            self.redact_string(&mut diagnostic.message);
+        }
+    }
+
     /// Redacts every text of a report that can carry something read from the input:
     /// messages, affected objects, suppression reasons, diagnostics and coverage reasons.
     pub fn redact_report(&self, report: &mut Report) {
@@ -563,9 +570,7 @@ impl Redactor {
                 self.redact_string(affected);
             }
         }
-        for diagnostic in &mut report.diagnostics {
-            self.redact_string(&mut diagnostic.message);
-        }
+        self.redact_diagnostics(&mut report.diagnostics);
         for coverage in &mut report.coverage {
             for item in &mut coverage.not_assessed_objects {
                 self.redact_string(&mut item.reason);

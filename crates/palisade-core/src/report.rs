@@ -244,7 +244,7 @@ impl Report {
     /// The verdict of a run against a `--fail-on` threshold, the one every format and the exit
     /// code agree on.
     pub fn verdict(&self, fail_on: Option<Severity>) -> Verdict {
-        if self.summary.objects_scanned == 0 && self.objects.is_empty() {
+        if self.objects.is_empty() {
             return Verdict::NothingScanned;
         }
         if fail_on.is_some_and(|t| self.findings_at_or_above(t) > 0) {

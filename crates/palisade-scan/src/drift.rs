@@ -76,10 +76,10 @@ fn shown(value: &Option<Value>, api_version: &str, path: &JsonPointer) -> String
     };
     let segments: Vec<String> = path.segments().map(|s| s.into_owned()).collect();
     let mut at: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let text = match render(v, api_version, &mut at) {
+    let text = match v {
         // A hidden scalar reads better without JSON quotes: `<hidden #1a2b3c4d>`.
-        Value::String(s) if s.starts_with("<hidden #") && !is_printable(api_version, &at, v) => s,
-        other => other.to_string(),
+        Value::String(s) if !is_printable(api_version, &at, v) => hidden(s),
+        _ => render(v, api_version, &mut at).to_string(),
     };
     if text.chars().count() > 120 {
         format!("{}...", text.chars().take(120).collect::<String>())

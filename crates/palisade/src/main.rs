@@ -325,6 +325,14 @@ fn canonical_list(ids: &[String]) -> Result<Vec<String>> {
         .collect()
 }
 
+/// Prints diagnostics at `level` or worse to stderr, for commands whose output is not a
+/// report: `palisade: file:line [code] message`.
+pub(crate) fn print_diagnostics(diagnostics: &[palisade_core::Diagnostic], level: DiagnosticLevel) {
+    for d in diagnostics.iter().filter(|d| d.level >= level) {
+        eprintln!("palisade: {} [{}] {}", d.location(), d.code, d.message);
+    }
+}
+
 /// Parses `FORMAT` or `FORMAT=FILE`.
 fn parse_output(spec: &str) -> Result<(Format, Option<PathBuf>)> {
     let (format, file) = match spec.split_once('=') {
@@ -514,9 +522,7 @@ fn run_drift(args: DriftArgs) -> Result<u8> {
         .inventory
         .retain_namespaces(&args.cluster_args.namespaces);
     if desired.inventory.objects.is_empty() {
-        for d in &desired.diagnostics {
-            eprintln!("palisade: {} {}: {}", d.code, d.location(), d.message);
-        }
+        print_diagnostics(&desired.diagnostics, DiagnosticLevel::Info);
         bail!(
             "no Kubernetes object in the manifests ({}): nothing to compare the cluster with",
             args.load.paths.join(" ")
@@ -531,7 +537,8 @@ fn run_drift(args: DriftArgs) -> Result<u8> {
         framework: None,
         unlisted: Vec::new(),
         whole_cluster: false,
-        namespaces: args.cluster_args.namespaces.clone(),
+        // Drift filters both sides by namespace itself (below).
+        namespaces: Vec::new(),
         pss_version: None,
         skip_evaluations: true,
     };
@@ -815,10 +822,7 @@ fn run_inventory(args: &InventoryArgs) -> Result<u8> {
     let mut loaded = palisade_inventory::load(&inputs, &options);
     let elapsed = start.elapsed();
     // Diagnostics pass the same redaction boundary as every report.
-    let redactor = palisade_scan::scan::redactor(&[&loaded.inventory]);
-    for d in &mut loaded.diagnostics {
-        redactor.redact_string(&mut d.message);
-    }
+    palisade_scan::scan::redactor(&[&loaded.inventory]).redact_diagnostics(&mut loaded.diagnostics);
     let inventory = &loaded.inventory;
     let mut out = std::io::stdout().lock();
     match args.output.as_str() {

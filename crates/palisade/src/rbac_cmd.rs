@@ -264,9 +264,7 @@ fn load_policy(load: &LoadArgs, live: &LiveArgs) -> Result<Analysed> {
         palisade_inventory::load(&inputs, &options)
     };
     if loaded.inventory.objects.is_empty() {
-        for d in &loaded.diagnostics {
-            eprintln!("palisade: {} [{}] {}", d.location(), d.code, d.message);
-        }
+        crate::print_diagnostics(&loaded.diagnostics, palisade_core::DiagnosticLevel::Info);
         bail!(
             "nothing to analyse: no Kubernetes object was read, so no answer would mean anything"
         );
@@ -274,11 +272,8 @@ fn load_policy(load: &LoadArgs, live: &LiveArgs) -> Result<Analysed> {
     let policy = Policy::from_inventory(&loaded.inventory);
     let catalogue = catalogue(&loaded.inventory, &discovered);
     // Diagnostics pass the same redaction boundary as every report.
-    let redactor = palisade_scan::scan::redactor(&[&loaded.inventory]);
     let mut diagnostics = loaded.diagnostics;
-    for d in &mut diagnostics {
-        redactor.redact_string(&mut d.message);
-    }
+    palisade_scan::scan::redactor(&[&loaded.inventory]).redact_diagnostics(&mut diagnostics);
     Ok(Analysed {
         inventory: loaded.inventory,
         policy,
@@ -323,12 +318,7 @@ fn resolve_request(
 }
 
 fn report_diagnostics(diagnostics: &[palisade_core::Diagnostic]) {
-    for d in diagnostics
-        .iter()
-        .filter(|d| d.level == palisade_core::DiagnosticLevel::Error)
-    {
-        eprintln!("palisade: {} [{}] {}", d.location(), d.code, d.message);
-    }
+    crate::print_diagnostics(diagnostics, palisade_core::DiagnosticLevel::Error);
 }
 
 fn parse_subject(text: &str) -> Result<Subject> {
