@@ -36,6 +36,62 @@ impl ApiResource {
         }
     }
 
+    /// The resource a CustomResourceDefinition (`apiextensions.k8s.io/v1`) defines: its group,
+    /// names, scope, storage version and subresources. `None` when it names no group or plural.
+    pub fn from_crd(crd: &serde_json::Value) -> Option<ApiResource> {
+        let spec = crd.get("spec")?;
+        let text = |p: &str| {
+            spec.pointer(p)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+        };
+        let (group, plural) = (text("/group"), text("/names/plural"));
+        if group.is_empty() || plural.is_empty() {
+            return None;
+        }
+        let versions = spec
+            .get("versions")
+            .and_then(serde_json::Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        let version = versions
+            .iter()
+            .find(|v| v["storage"] == true)
+            .or(versions.first())
+            .and_then(|v| v["name"].as_str())
+            .unwrap_or("");
+        let subresources = ["status", "scale"]
+            .into_iter()
+            .filter(|name| {
+                versions
+                    .iter()
+                    .any(|v| v.pointer(&format!("/subresources/{name}")).is_some())
+            })
+            .map(str::to_string)
+            .collect();
+        Some(ApiResource {
+            group: group.into(),
+            version: version.into(),
+            kind: text("/names/kind").into(),
+            plural: plural.into(),
+            singular: text("/names/singular").into(),
+            short_names: spec
+                .pointer("/names/shortNames")
+                .and_then(serde_json::Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            scope: if text("/scope") == "Cluster" {
+                Scope::Cluster
+            } else {
+                Scope::Namespaced
+            },
+            subresources,
+        })
+    }
+
     fn answers_to(&self, name: &str) -> bool {
         self.plural.eq_ignore_ascii_case(name)
             || self.singular.eq_ignore_ascii_case(name)
@@ -834,6 +890,18 @@ impl Catalogue {
         self.resources.push(resource);
     }
 
+    /// Adds a resource unless one of the same group and plural is known (a cluster's
+    /// discovery adds what the built-in table lacks, without losing its short names).
+    pub fn add_if_unknown(&mut self, resource: ApiResource) {
+        let known = self
+            .resources
+            .iter()
+            .any(|r| r.group == resource.group && r.plural == resource.plural);
+        if !known {
+            self.resources.push(resource);
+        }
+    }
+
     pub fn resources(&self) -> &[ApiResource] {
         &self.resources
     }
@@ -1038,6 +1106,24 @@ mod tests {
             catalogue.resolve("widgets.b.example.com").unwrap().group,
             "b.example.com"
         );
+    }
+
+    #[test]
+    fn custom_resources_come_from_their_definition() {
+        let crd = serde_json::json!({"spec": {"group": "ops.example.com", "scope": "Cluster",
+            "names": {"plural": "backups", "singular": "backup", "kind": "Backup", "shortNames": ["bk"]},
+            "versions": [{"name": "v1alpha1"}, {"name": "v1", "storage": true, "subresources": {"status": {}}}]}});
+        let resource = ApiResource::from_crd(&crd).unwrap();
+        assert_eq!(resource.version, "v1");
+        assert_eq!(resource.scope, Scope::Cluster);
+        assert_eq!(resource.subresources, ["status"]);
+        let mut catalogue = Catalogue::builtin();
+        catalogue.add(resource);
+        assert_eq!(
+            catalogue.resolve("bk/status").unwrap().to_string(),
+            "backups.ops.example.com/status"
+        );
+        assert!(ApiResource::from_crd(&serde_json::json!({"spec": {}})).is_none());
     }
 
     #[test]

@@ -154,77 +154,25 @@ fn catalogue(
     use palisade_k8s::{ApiResource, Scope};
     let mut catalogue = palisade_k8s::Catalogue::builtin();
     for crd in inventory.of_kind("apiextensions.k8s.io", "CustomResourceDefinition") {
-        let spec = &crd.value["spec"];
-        let text = |p: &str| {
-            spec.pointer(p)
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
-        let versions = spec["versions"].as_array().cloned().unwrap_or_default();
-        let version = versions
-            .iter()
-            .find(|v| v["storage"] == true)
-            .or(versions.first())
-            .and_then(|v| v["name"].as_str())
-            .unwrap_or("")
-            .to_string();
-        let mut subresources = Vec::new();
-        for name in ["status", "scale"] {
-            if versions
-                .iter()
-                .any(|v| v.pointer(&format!("/subresources/{name}")).is_some())
-            {
-                subresources.push(name.to_string());
-            }
+        if let Some(resource) = ApiResource::from_crd(&crd.value) {
+            catalogue.add(resource);
         }
-        if text("/group").is_empty() || text("/names/plural").is_empty() {
-            continue;
-        }
-        catalogue.add(ApiResource {
-            group: text("/group"),
-            version,
-            kind: text("/names/kind"),
-            plural: text("/names/plural"),
-            singular: text("/names/singular"),
-            short_names: spec
-                .pointer("/names/shortNames")
-                .and_then(serde_json::Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            scope: if text("/scope") == "Cluster" {
-                Scope::Cluster
-            } else {
-                Scope::Namespaced
-            },
-            subresources,
-        });
     }
     for listed in discovered {
-        let known = catalogue
-            .resources()
-            .iter()
-            .any(|r| r.group == listed.group && r.plural == listed.resource);
-        if !known {
-            catalogue.add(ApiResource {
-                group: listed.group.clone(),
-                version: listed.version.clone(),
-                kind: listed.kind.clone(),
-                plural: listed.resource.clone(),
-                singular: listed.kind.to_ascii_lowercase(),
-                short_names: Vec::new(),
-                scope: if listed.namespaced {
-                    Scope::Namespaced
-                } else {
-                    Scope::Cluster
-                },
-                subresources: Vec::new(),
-            });
-        }
+        catalogue.add_if_unknown(ApiResource {
+            group: listed.group.clone(),
+            version: listed.version.clone(),
+            kind: listed.kind.clone(),
+            plural: listed.resource.clone(),
+            singular: listed.kind.to_ascii_lowercase(),
+            short_names: Vec::new(),
+            scope: if listed.namespaced {
+                Scope::Namespaced
+            } else {
+                Scope::Cluster
+            },
+            subresources: Vec::new(),
+        });
     }
     catalogue
 }
