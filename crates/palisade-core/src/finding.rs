@@ -1,29 +1,57 @@
-//! Findings: what a rule found wrong, where, and whether someone accepted it.
+//! Findings: what a rule found wrong, on which subject, where, and whether someone accepted it.
+//!
+//! A finding is general: its subject may be a Kubernetes object, a file, an image, a node, an
+//! audit event or an identity; its severity is its own (a rule declares the default); a
+//! discriminator keeps apart findings of one rule at one place (two CVEs of one image); typed
+//! evidence says why without copying a secret value; an optional fix lists edits at byte ranges.
+//!
+//! The type is kept small because a large scan holds millions of findings: the rule's metadata
+//! is shared, not copied; the subject and the file are shared by every finding on them; the
+//! rare parts (evidence, fix, suppression) are boxed.
 
 use std::borrow::Cow;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
 
-use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeStruct};
+use serde::{Serialize, Serializer};
 
-use crate::{Control, JsonPointer, ObjectRef, Severity};
+use crate::fingerprint::Fingerprint;
+use crate::{Control, JsonPointer, ObjectRef, RuleMeta, Severity};
 
 /// Where a finding points: the file and position of the offending field (or of the nearest
 /// enclosing field that exists, when the problem is a missing field), and its JSON pointer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Location {
     /// The file as given on the command line; for rendered sources, the Kustomization or
-    /// chart directory; `-` for standard input.
-    pub file: String,
+    /// chart directory; `-` for standard input. Shared by every finding in the file.
+    pub file: Arc<str>,
     /// 1-based line, when the source has lines.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
     /// 1-based column.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<u32>,
-    /// JSON pointer of the offending field inside the object.
+    /// JSON pointer of the offending field inside the object (the root for subjects that
+    /// are not documents).
     pub path: JsonPointer,
     /// How the source was produced when it is not the file itself (`kustomize`, `helm`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rendered_by: Option<&'static str>,
+}
+
+impl Location {
+    /// A location in `file` without a position (a file as a whole, an image, an event).
+    pub fn file(file: impl Into<Arc<str>>) -> Self {
+        Location {
+            file: file.into(),
+            line: None,
+            column: None,
+            path: JsonPointer::root(),
+            rendered_by: None,
+        }
+    }
 }
 
 /// Where an accepted-risk decision came from.
@@ -49,26 +77,379 @@ pub struct Suppression {
     pub origin: Option<String>,
 }
 
-/// One problem found on one object.
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    /// Rule id; borrowed from the rule's static metadata, as are `title`, `controls` and
-    /// `remediation`, so that tens of thousands of findings do not copy them.
-    pub rule: Cow<'static, str>,
-    pub severity: Severity,
-    pub title: Cow<'static, str>,
-    /// What is wrong on this object, in a sentence that names the container or field.
-    pub message: String,
-    /// The object, shared by every finding on it (a large scan has millions of findings).
-    pub object: std::sync::Arc<ObjectRef>,
-    pub location: Location,
-    pub controls: Cow<'static, [Control]>,
-    pub fingerprint: String,
+/// The rule a finding belongs to: built-in rules have static metadata, rules loaded at run
+/// time (policies, detections) share theirs. Either way no finding copies it.
+#[derive(Debug, Clone)]
+pub enum RuleRef {
+    Static(&'static RuleMeta),
+    Shared(Arc<RuleMeta>),
+}
+
+impl Deref for RuleRef {
+    type Target = RuleMeta;
+    fn deref(&self) -> &RuleMeta {
+        match self {
+            RuleRef::Static(meta) => meta,
+            RuleRef::Shared(meta) => meta,
+        }
+    }
+}
+
+impl From<&'static RuleMeta> for RuleRef {
+    fn from(meta: &'static RuleMeta) -> Self {
+        RuleRef::Static(meta)
+    }
+}
+
+impl From<Arc<RuleMeta>> for RuleRef {
+    fn from(meta: Arc<RuleMeta>) -> Self {
+        RuleRef::Shared(meta)
+    }
+}
+
+/// What a finding is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Subject {
+    /// A Kubernetes object (from a manifest, a snapshot, a cluster or an admission request).
+    Object(Arc<ObjectRef>),
+    /// A file that is not a Kubernetes object (an `.env` file, Helm values).
+    File(Arc<str>),
+    /// A container image, by reference as written.
+    Image(Arc<str>),
+    /// A node, by name.
+    Node(Arc<str>),
+    /// One audit event, by its `auditID`.
+    AuditEvent(Arc<str>),
+    /// A user, group or service account, as the authorizer names it
+    /// (`system:serviceaccount:NS:NAME`).
+    Identity(Arc<str>),
+}
+
+impl Subject {
+    /// The Kubernetes object, when the subject is one.
+    pub fn object(&self) -> Option<&ObjectRef> {
+        match self {
+            Subject::Object(object) => Some(object),
+            _ => None,
+        }
+    }
+
+    /// The kind of subject, as written in reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Subject::Object(_) => "object",
+            Subject::File(_) => "file",
+            Subject::Image(_) => "image",
+            Subject::Node(_) => "node",
+            Subject::AuditEvent(_) => "audit-event",
+            Subject::Identity(_) => "identity",
+        }
+    }
+
+    /// The identity that fingerprints use: independent of file, line and object order.
+    pub fn identity_key(&self) -> String {
+        match self {
+            Subject::Object(object) => object.identity_key(),
+            Subject::File(name)
+            | Subject::Image(name)
+            | Subject::Node(name)
+            | Subject::AuditEvent(name)
+            | Subject::Identity(name) => format!("{}:{name}", self.kind()),
+        }
+    }
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Object(object) => write!(f, "{object}"),
+            Subject::File(name)
+            | Subject::Image(name)
+            | Subject::Node(name)
+            | Subject::AuditEvent(name)
+            | Subject::Identity(name) => write!(f, "{} {name}", self.kind()),
+        }
+    }
+}
+
+impl Serialize for Subject {
+    /// `{"kind": "image", "name": "nginx:1.27"}`; an object subject is written as the object
+    /// itself (under the finding's `object` key).
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Subject::Object(object) => object.serialize(serializer),
+            Subject::File(name)
+            | Subject::Image(name)
+            | Subject::Node(name)
+            | Subject::AuditEvent(name)
+            | Subject::Identity(name) => {
+                let mut map = serializer.serialize_map(Some(2))?;
+                map.serialize_entry("kind", self.kind())?;
+                map.serialize_entry("name", name.as_ref())?;
+                map.end()
+            }
+        }
+    }
+}
+
+/// Why a finding holds, as data a reader or a tool can follow. Evidence never holds a value
+/// read from the input that is not printable (see `redact`): a matched secret is described by
+/// where it is and which detector matched, not by what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Evidence {
+    /// A chain of steps from an entry point to what it reaches (an attack path).
+    Chain { steps: Vec<Step> },
+    /// A package with a known flaw: what is installed, and the first version that fixes it.
+    Package {
+        name: String,
+        installed: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        fixed: Option<String>,
+    },
+    /// A pattern matched in a field. `tag` is the value's stable tag (`<hidden #…>`), so two
+    /// reports can tell whether it is the same value without showing it.
+    Pattern {
+        detector: Cow<'static, str>,
+        path: JsonPointer,
+        tag: String,
+    },
+}
+
+/// One step of a chain: from a node, by a relation, to the next node.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// The node this step starts from (`Deployment shop/web`, `ServiceAccount shop/web`).
+    pub from: String,
+    /// What makes the step possible (`runs as`, `is bound to`, `can create pods`).
+    pub relation: String,
+    /// Where the fact comes from (the binding, role and rule), when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub suppressed: Option<Suppression>,
-    pub remediation: Cow<'static, str>,
+    pub source: Option<String>,
+}
+
+/// A remediation as edits a tool can apply: replace the bytes `start..end` of `file`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fix {
+    /// What the fix does, in a sentence.
+    pub description: String,
+    pub edits: Vec<Edit>,
+}
+
+/// One edit of a [`Fix`]: byte offsets into the file as read, end exclusive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edit {
+    pub file: Arc<str>,
+    pub start: usize,
+    pub end: usize,
+    pub replacement: String,
+}
+
+/// One problem found on one subject.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// The rule, whose id, title, remediation and controls the finding shows.
+    pub rule: RuleRef,
+    /// This finding's severity: the rule's default unless the rule set it
+    /// ([`Finding::with_severity`]).
+    pub severity: Severity,
+    /// What is wrong on this subject, in a sentence that names the container or field.
+    pub message: String,
+    pub subject: Subject,
+    pub location: Location,
+    /// The controls this finding's condition violates, when that is not all of the rule's.
+    pub cited: Option<Box<[Control]>>,
+    /// Stable across files, lines and object order; see [`crate::fingerprint`].
+    pub fingerprint: Fingerprint,
+    /// What keeps this finding apart from another of the same rule at the same place (a CVE
+    /// id, a detector); part of the fingerprint.
+    pub discriminator: Option<Box<str>>,
+    pub evidence: Vec<Evidence>,
+    pub fix: Option<Box<Fix>>,
+    pub suppressed: Option<Box<Suppression>>,
     /// Objects judged through this one: the Pods and ReplicaSets a Deployment controls, when
     /// a cluster or snapshot holds them (they are not reported separately).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub affected: Vec<String>,
+}
+
+impl Finding {
+    /// A finding of `rule` on `subject` at `location`, at the rule's severity and citing all
+    /// of the rule's controls.
+    pub fn new(
+        rule: impl Into<RuleRef>,
+        subject: Subject,
+        location: Location,
+        message: impl Into<String>,
+    ) -> Self {
+        let rule = rule.into();
+        let fingerprint = Fingerprint::of(&rule.id, &subject, &location.path, None);
+        Finding {
+            severity: rule.severity,
+            rule,
+            message: message.into(),
+            subject,
+            location,
+            cited: None,
+            fingerprint,
+            discriminator: None,
+            evidence: Vec::new(),
+            fix: None,
+            suppressed: None,
+            affected: Vec::new(),
+        }
+    }
+
+    pub fn with_severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// Keeps this finding apart from others of its rule at the same place.
+    pub fn with_discriminator(mut self, discriminator: impl Into<Box<str>>) -> Self {
+        let discriminator = discriminator.into();
+        self.fingerprint = Fingerprint::of(
+            &self.rule.id,
+            &self.subject,
+            &self.location.path,
+            Some(&discriminator),
+        );
+        self.discriminator = Some(discriminator);
+        self
+    }
+
+    /// Cites only these controls (the ones this finding's condition violates).
+    pub fn citing(mut self, controls: Vec<Control>) -> Self {
+        self.cited = Some(controls.into_boxed_slice());
+        self
+    }
+
+    pub fn with_evidence(mut self, evidence: Evidence) -> Self {
+        self.evidence.push(evidence);
+        self
+    }
+
+    pub fn with_fix(mut self, fix: Fix) -> Self {
+        self.fix = Some(Box::new(fix));
+        self
+    }
+
+    pub fn rule_id(&self) -> &str {
+        &self.rule.id
+    }
+
+    pub fn title(&self) -> &str {
+        &self.rule.title
+    }
+
+    pub fn remediation(&self) -> &str {
+        &self.rule.remediation
+    }
+
+    /// The controls this finding provides evidence against.
+    pub fn controls(&self) -> &[Control] {
+        self.cited.as_deref().unwrap_or(&self.rule.controls)
+    }
+
+    /// The Kubernetes object, when the subject is one.
+    pub fn object(&self) -> Option<&ObjectRef> {
+        self.subject.object()
+    }
+}
+
+impl Serialize for Finding {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Finding", 14)?;
+        s.serialize_field("rule", self.rule_id())?;
+        s.serialize_field("severity", &self.severity)?;
+        s.serialize_field("title", self.title())?;
+        s.serialize_field("message", &self.message)?;
+        match &self.subject {
+            Subject::Object(object) => s.serialize_field("object", object)?,
+            other => s.serialize_field("subject", other)?,
+        }
+        s.serialize_field("location", &self.location)?;
+        s.serialize_field("controls", self.controls())?;
+        s.serialize_field("fingerprint", &self.fingerprint)?;
+        if let Some(suppressed) = &self.suppressed {
+            s.serialize_field("suppressed", suppressed)?;
+        }
+        s.serialize_field("remediation", self.remediation())?;
+        if !self.affected.is_empty() {
+            s.serialize_field("affected", &self.affected)?;
+        }
+        if let Some(discriminator) = &self.discriminator {
+            s.serialize_field("discriminator", discriminator)?;
+        }
+        if !self.evidence.is_empty() {
+            s.serialize_field("evidence", &self.evidence)?;
+        }
+        if let Some(fix) = &self.fix {
+            s.serialize_field("fix", fix)?;
+        }
+        s.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> &'static RuleMeta {
+        static META: std::sync::LazyLock<RuleMeta> = std::sync::LazyLock::new(|| RuleMeta {
+            id: "IMG009".into(),
+            slug: "known-vulnerability".into(),
+            title: "Image has a known vulnerability".into(),
+            severity: Severity::Medium,
+            controls: Cow::Owned(vec![]),
+            remediation: "Upgrade.".into(),
+            docs: "".into(),
+        });
+        &META
+    }
+
+    #[test]
+    fn discriminators_keep_findings_apart_and_defaults_keep_the_old_fingerprint() {
+        let subject = Subject::Image("nginx:1.0".into());
+        let a = Finding::new(meta(), subject.clone(), Location::file("x.yaml"), "a");
+        let b = a.clone().with_discriminator("CVE-2024-1");
+        let c = a.clone().with_discriminator("CVE-2024-2");
+        assert_ne!(a.fingerprint, b.fingerprint);
+        assert_ne!(b.fingerprint, c.fingerprint);
+        assert_eq!(
+            a.fingerprint,
+            Fingerprint::of("IMG009", &subject, &JsonPointer::root(), None)
+        );
+    }
+
+    #[test]
+    fn severity_is_per_finding_and_non_object_subjects_serialise_as_subject() {
+        let f = Finding::new(
+            meta(),
+            Subject::Image("nginx:1.0".into()),
+            Location::file("x.yaml"),
+            "old nginx",
+        )
+        .with_severity(Severity::Critical)
+        .with_evidence(Evidence::Package {
+            name: "openssl".into(),
+            installed: "1.1.1".into(),
+            fixed: Some("1.1.1w".into()),
+        });
+        let json = serde_json::to_value(&f).unwrap();
+        assert_eq!(json["severity"], "critical");
+        assert_eq!(json["subject"]["kind"], "image");
+        assert!(json.get("object").is_none());
+        assert_eq!(json["evidence"][0]["type"], "package");
+        assert_eq!(f.rule.severity, Severity::Medium);
+    }
+
+    #[test]
+    fn a_finding_stays_small() {
+        // Millions of findings are held at once on large inputs.
+        assert!(
+            std::mem::size_of::<Finding>() <= 248,
+            "{}",
+            std::mem::size_of::<Finding>()
+        );
+    }
 }

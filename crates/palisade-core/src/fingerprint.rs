@@ -6,6 +6,7 @@
 //! FNV was chosen over a cryptographic hash because fingerprints identify, they do not
 //! authenticate, and the algorithm is trivial to reproduce in other tools.
 
+use crate::finding::Subject;
 use crate::{JsonPointer, ObjectRef};
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -28,10 +29,47 @@ pub(crate) fn fnv1a(parts: &[&str]) -> u64 {
     hash
 }
 
+/// A finding's fingerprint; written as 16 hex digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fingerprint(pub u64);
+
+impl Fingerprint {
+    /// The fingerprint of a finding of `rule` on `subject` at `path`; a discriminator (a CVE
+    /// id, a detector) is hashed after them, so findings without one keep the fingerprint they
+    /// always had.
+    pub fn of(
+        rule: &str,
+        subject: &Subject,
+        path: &JsonPointer,
+        discriminator: Option<&str>,
+    ) -> Self {
+        let identity = subject.identity_key();
+        let mut parts = vec![rule, identity.as_str(), path.as_str()];
+        parts.extend(discriminator);
+        Fingerprint(fnv1a(&parts))
+    }
+}
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:016x}", self.0)
+    }
+}
+
+impl serde::Serialize for Fingerprint {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// The fingerprint of a finding of `rule` on `object` at `path`.
-pub fn fingerprint(rule: &str, object: &ObjectRef, path: &JsonPointer) -> String {
-    let identity = object.identity_key();
-    format!("{:016x}", fnv1a(&[rule, &identity, path.as_str()]))
+pub fn fingerprint(rule: &str, object: &ObjectRef, path: &JsonPointer) -> Fingerprint {
+    Fingerprint::of(
+        rule,
+        &Subject::Object(std::sync::Arc::new(object.clone())),
+        path,
+        None,
+    )
 }
 
 #[cfg(test)]
@@ -51,7 +89,7 @@ mod tests {
     fn is_stable_and_distinguishes_inputs() {
         let path = JsonPointer::parse("/spec/template/spec/containers/0").unwrap();
         let a = fingerprint("POD001", &obj("apps/v1"), &path);
-        assert_eq!(a.len(), 16);
+        assert_eq!(a.to_string().len(), 16);
         // The known value pins the algorithm: changing it would invalidate every baseline.
         assert_eq!(a, fingerprint("POD001", &obj("apps/v1beta2"), &path));
         assert_ne!(a, fingerprint("POD002", &obj("apps/v1"), &path));

@@ -24,12 +24,15 @@ pub mod severity;
 
 pub use control::{Control, Framework, Profile};
 pub use diagnostic::{Diagnostic, DiagnosticLevel};
-pub use finding::{Finding, Location, Suppression, SuppressionSource};
+pub use finding::{
+    Edit, Evidence, Finding, Fix, Location, RuleRef, Step, Subject, Suppression, SuppressionSource,
+};
+pub use fingerprint::Fingerprint;
 pub use object::ObjectRef;
 pub use pointer::JsonPointer;
 pub use report::{
-    Compliance, ComplianceStatus, ControlResult, Coverage, NotAssessed, Report, Summary, ToolInfo,
-    Verdict,
+    Compliance, ComplianceStatus, ControlResult, Coverage, FindingOrder, NotAssessed, Report,
+    ReportBuilder, Summary, ToolInfo, Verdict,
 };
 pub use rule::RuleMeta;
 pub use severity::Severity;

@@ -558,17 +558,64 @@ impl Redactor {
         }
     }
 
+    /// Redacts every text of a finding that can carry something read from the input: the
+    /// message, affected objects, the suppression's reason, the discriminator, evidence and
+    /// the fix (a fix that would write a credential into a report shows its tag instead).
+    pub fn redact_finding(&self, finding: &mut crate::Finding) {
+        use crate::Evidence;
+        self.redact_string(&mut finding.message);
+        for affected in &mut finding.affected {
+            self.redact_string(affected);
+        }
+        if let Some(suppression) = &mut finding.suppressed {
+            self.redact_string(&mut suppression.reason);
+        }
+        if let Some(discriminator) = &mut finding.discriminator {
+            let mut text = discriminator.to_string();
+            self.redact_string(&mut text);
+            *discriminator = text.into();
+        }
+        for evidence in &mut finding.evidence {
+            match evidence {
+                Evidence::Chain { steps } => {
+                    for step in steps {
+                        self.redact_string(&mut step.from);
+                        self.redact_string(&mut step.relation);
+                        if let Some(source) = &mut step.source {
+                            self.redact_string(source);
+                        }
+                    }
+                }
+                Evidence::Package {
+                    name,
+                    installed,
+                    fixed,
+                } => {
+                    self.redact_string(name);
+                    self.redact_string(installed);
+                    if let Some(fixed) = fixed {
+                        self.redact_string(fixed);
+                    }
+                }
+                Evidence::Pattern { .. } => {}
+            }
+        }
+        if let Some(fix) = &mut finding.fix {
+            self.redact_string(&mut fix.description);
+            for edit in &mut fix.edits {
+                self.redact_string(&mut edit.replacement);
+            }
+        }
+    }
+
     /// Redacts every text of a report that can carry something read from the input:
-    /// messages, affected objects, suppression reasons, diagnostics and coverage reasons.
+    /// findings, diagnostics and coverage reasons.
     pub fn redact_report(&self, report: &mut Report) {
         if self.is_empty() {
             return;
         }
         for finding in &mut report.findings {
-            self.redact_string(&mut finding.message);
-            for affected in &mut finding.affected {
-                self.redact_string(affected);
-            }
+            self.redact_finding(finding);
         }
         self.redact_diagnostics(&mut report.diagnostics);
         for coverage in &mut report.coverage {
@@ -655,5 +702,65 @@ mod tests {
             r.redact("container web runs nginx:1.27"),
             "container web runs nginx:1.27"
         );
+    }
+
+    #[test]
+    fn every_text_a_finding_carries_passes_the_boundary() {
+        use crate::finding::{Edit, Evidence, Fix, Location, Step, Subject, Suppression};
+        let mut sensitive = Sensitive::new();
+        sensitive.add_object(&json!({
+            "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"},
+            "data": {"TOKEN": "tok-Zq81xYw7"}
+        }));
+        let r = sensitive.redactor();
+        let leak = "tok-Zq81xYw7";
+        static META: std::sync::LazyLock<crate::RuleMeta> =
+            std::sync::LazyLock::new(|| crate::RuleMeta {
+                id: "X001".into(),
+                slug: "x".into(),
+                title: "x".into(),
+                severity: crate::Severity::Low,
+                controls: std::borrow::Cow::Owned(vec![]),
+                remediation: "x".into(),
+                docs: "".into(),
+            });
+        let mut finding = crate::Finding::new(
+            &*META,
+            Subject::Node("n".into()),
+            Location::file("f"),
+            format!("m {leak}"),
+        )
+        .with_discriminator(format!("d {leak}"))
+        .with_evidence(Evidence::Chain {
+            steps: vec![Step {
+                from: format!("a {leak}"),
+                relation: format!("b {leak}"),
+                source: Some(format!("c {leak}")),
+            }],
+        })
+        .with_evidence(Evidence::Package {
+            name: format!("p {leak}"),
+            installed: format!("i {leak}"),
+            fixed: Some(format!("f {leak}")),
+        })
+        .with_fix(Fix {
+            description: format!("fix {leak}"),
+            edits: vec![Edit {
+                file: "f".into(),
+                start: 0,
+                end: 1,
+                replacement: format!("value: {leak}"),
+            }],
+        });
+        finding.affected = vec![format!("Pod {leak}")];
+        finding.suppressed = Some(Box::new(Suppression {
+            source: crate::SuppressionSource::Config,
+            reason: format!("r {leak}"),
+            expires: None,
+            origin: None,
+        }));
+        r.redact_finding(&mut finding);
+        let json = serde_json::to_string(&finding).unwrap();
+        assert!(!json.contains(leak), "{json}");
     }
 }

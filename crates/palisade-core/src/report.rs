@@ -1,7 +1,7 @@
 //! The scan report: the one model every writer (table, JSON, SARIF, JUnit, ...) renders.
 //!
 //! The JSON writer serialises [`Report`] as it is; its shape is the documented, versioned
-//! schema (`docs/json-schema.md`). Fields a machine consumer does not need (the rule metadata and
+//! schema (`docs/json-report.md`). Fields a machine consumer does not need (the rule metadata and
 //! the per-object evaluation list, which SARIF and JUnit use) are skipped in JSON.
 
 use std::collections::BTreeMap;
@@ -169,31 +169,49 @@ pub enum Verdict {
     NothingScanned,
 }
 
-/// Everything a scan produced.
-#[derive(Debug, Clone, Serialize)]
+/// Everything a scan produced. Built by [`ReportBuilder`], which puts the findings in their
+/// order; the summary's counts are derived from the findings, diagnostics and coverage each
+/// time they are asked for, so they cannot go stale when a diagnostic is added later.
+#[derive(Debug, Clone)]
 pub struct Report {
     pub schema_version: &'static str,
     pub tool: ToolInfo,
-    pub summary: Summary,
     pub findings: Vec<Finding>,
     pub diagnostics: Vec<Diagnostic>,
     pub coverage: Vec<Coverage>,
     /// Per-control verdicts, when the scan was asked for a framework (`--framework`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub compliance: Option<Compliance>,
     /// The rules that ran, for SARIF's rule table and JUnit's suites.
-    #[serde(skip)]
     pub rules: Vec<RuleMeta>,
-    #[serde(skip)]
     pub objects: Vec<ScannedObject>,
-    #[serde(skip)]
     pub evaluations: Vec<Evaluation>,
+    /// Files read (a rendered Kustomization or chart counts once).
+    pub files: usize,
+    pub duration_ms: u64,
+}
+
+impl Serialize for Report {
+    /// The documented JSON shape (`docs/json-report.md`); the rule metadata and the per-object
+    /// evaluation list, which SARIF and JUnit use, are not part of it.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut s = serializer.serialize_struct("Report", 7)?;
+        s.serialize_field("schema_version", self.schema_version)?;
+        s.serialize_field("tool", &self.tool)?;
+        s.serialize_field("summary", &self.summary())?;
+        s.serialize_field("findings", &self.findings)?;
+        s.serialize_field("diagnostics", &self.diagnostics)?;
+        s.serialize_field("coverage", &self.coverage)?;
+        if let Some(compliance) = &self.compliance {
+            s.serialize_field("compliance", compliance)?;
+        }
+        s.end()
+    }
 }
 
 impl Report {
-    /// Recomputes [`Report::summary`]'s counts from findings, diagnostics and coverage.
-    /// `files` and `duration_ms` are left as they are.
-    pub fn recount(&mut self) {
+    /// The counts of the report's header and the terminal summary.
+    pub fn summary(&self) -> Summary {
         let mut findings: BTreeMap<Severity, usize> =
             Severity::ALL_DESCENDING.iter().map(|s| (*s, 0)).collect();
         let mut suppressed = 0;
@@ -215,17 +233,25 @@ impl Report {
         for diagnostic in &self.diagnostics {
             *diagnostics.entry(diagnostic.level).or_default() += 1;
         }
-        self.summary.total = findings.values().sum();
-        self.summary.findings = findings;
-        self.summary.suppressed = suppressed;
-        self.summary.diagnostics = diagnostics;
-        self.summary.not_assessed = self.coverage.iter().map(|c| c.not_assessed).sum();
-        self.summary.inputs_not_read = self
-            .diagnostics
+        Summary {
+            total: findings.values().sum(),
+            findings,
+            suppressed,
+            diagnostics,
+            not_assessed: self.coverage.iter().map(|c| c.not_assessed).sum(),
+            inputs_not_read: self.inputs_not_read(),
+            objects_scanned: self.objects.len(),
+            files: self.files,
+            duration_ms: self.duration_ms,
+        }
+    }
+
+    /// Diagnostics that mean part of the input was not scanned.
+    pub fn inputs_not_read(&self) -> usize {
+        self.diagnostics
             .iter()
             .filter(|d| d.input_not_read())
-            .count();
-        self.summary.objects_scanned = self.objects.len();
+            .count()
     }
 
     /// Unsuppressed findings at or above `threshold`.
@@ -250,7 +276,7 @@ impl Report {
         if fail_on.is_some_and(|t| self.findings_at_or_above(t) > 0) {
             return Verdict::Fail;
         }
-        if self.summary.inputs_not_read > 0 {
+        if self.inputs_not_read() > 0 {
             return Verdict::Incomplete;
         }
         Verdict::Pass
@@ -259,5 +285,146 @@ impl Report {
     /// The rule metadata for a finding's rule id.
     pub fn rule(&self, id: &str) -> Option<&RuleMeta> {
         self.rules.iter().find(|r| r.id == id)
+    }
+}
+
+/// The order findings are listed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FindingOrder {
+    /// Most severe first, then by file, line and column, then rule and path: reading order
+    /// for a scan of files.
+    #[default]
+    Location,
+    /// Most severe first, then by subject and path: for reports about live objects (drift).
+    Subject,
+}
+
+/// Assembles a [`Report`]: owns the finding order; the counts follow from the parts.
+#[derive(Debug, Default)]
+pub struct ReportBuilder {
+    pub findings: Vec<Finding>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub coverage: Vec<Coverage>,
+    pub rules: Vec<RuleMeta>,
+    pub objects: Vec<ScannedObject>,
+    pub evaluations: Vec<Evaluation>,
+    pub files: usize,
+    pub order: FindingOrder,
+}
+
+impl ReportBuilder {
+    pub fn build(self, duration: std::time::Duration) -> Report {
+        let mut findings = self.findings;
+        match self.order {
+            FindingOrder::Location => sort_by_location(&mut findings),
+            FindingOrder::Subject => findings.sort_by(|a, b| {
+                b.severity
+                    .cmp(&a.severity)
+                    .then_with(|| a.object().cmp(&b.object()))
+                    .then_with(|| a.subject.identity_key().cmp(&b.subject.identity_key()))
+                    .then_with(|| a.location.path.cmp(&b.location.path))
+            }),
+        }
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: ToolInfo {
+                name: "palisade".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            findings,
+            diagnostics: self.diagnostics,
+            coverage: self.coverage,
+            compliance: None,
+            rules: self.rules,
+            objects: self.objects,
+            evaluations: self.evaluations,
+            files: self.files,
+            duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+}
+
+/// Sorts most severe first, then by file, line and column, then rule id and path; stable.
+/// Sorts a permutation and applies it in place, so millions of findings are not copied.
+fn sort_by_location(findings: &mut [Finding]) {
+    let mut files: Vec<&str> = findings.iter().map(|f| &*f.location.file).collect();
+    files.sort_unstable();
+    files.dedup();
+    let rank = |file: &str| files.binary_search(&file).unwrap_or(usize::MAX);
+    /// Severity (most severe first), file rank, line, column, and the finding's index.
+    type Key = (
+        std::cmp::Reverse<Severity>,
+        usize,
+        Option<u32>,
+        Option<u32>,
+        usize,
+    );
+    let mut order: Vec<Key> = findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            (
+                std::cmp::Reverse(f.severity),
+                rank(&f.location.file),
+                f.location.line,
+                f.location.column,
+                i,
+            )
+        })
+        .collect();
+    order.sort_by(|a, b| {
+        (a.0, a.1, a.2, a.3)
+            .cmp(&(b.0, b.1, b.2, b.3))
+            .then_with(|| {
+                let (x, y) = (&findings[a.4], &findings[b.4]);
+                x.rule_id()
+                    .cmp(y.rule_id())
+                    .then_with(|| x.location.path.cmp(&y.location.path))
+                    .then(a.4.cmp(&b.4))
+            })
+    });
+    let order: Vec<usize> = order.into_iter().map(|key| key.4).collect();
+    drop(files);
+    permute(findings, order);
+}
+
+/// Reorders `items` so that position `i` holds what was at `order[i]`, by following cycles.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    for start in 0..items.len() {
+        let mut current = start;
+        while order[current] != start {
+            let next = order[current];
+            items.swap(current, next);
+            order[current] = current;
+            current = next;
+        }
+        order[current] = current;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permute_moves_every_item_to_its_place() {
+        let mut items = vec!['a', 'b', 'c', 'd', 'e', 'f'];
+        // Two cycles and a fixed point.
+        permute(&mut items, vec![2, 0, 1, 3, 5, 4]);
+        assert_eq!(items, vec!['c', 'a', 'b', 'd', 'f', 'e']);
+        let mut empty: Vec<u8> = Vec::new();
+        permute(&mut empty, Vec::new());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn permute_agrees_with_indexing(seed in proptest::collection::vec(0u32..1000, 0..60)) {
+            let mut order: Vec<usize> = (0..seed.len()).collect();
+            order.sort_by_key(|&i| (seed[i], i));
+            let expected: Vec<u32> = order.iter().map(|&i| seed[i]).collect();
+            let mut items = seed.clone();
+            permute(&mut items, order);
+            proptest::prop_assert_eq!(items, expected);
+        }
     }
 }

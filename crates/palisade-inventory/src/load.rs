@@ -134,7 +134,7 @@ fn loaded_from(path: &str, result: UnitResult) -> Loaded {
     };
     loaded.inventory = Inventory::new(
         vec![Source {
-            path: path.to_string(),
+            path: path.into(),
             rendered_by: None,
         }],
         result.objects,
@@ -452,7 +452,7 @@ fn failed_with(
 ) -> UnitResult {
     UnitResult {
         source: Some(Source {
-            path: path.to_string(),
+            path: path.into(),
             rendered_by,
         }),
         diagnostics: vec![diagnostic],
@@ -656,7 +656,7 @@ fn large_json(
 
     let mut result = UnitResult {
         source: Some(Source {
-            path: path.to_string(),
+            path: path.into(),
             rendered_by,
         }),
         ..UnitResult::default()
@@ -901,7 +901,7 @@ fn objects_from_text(
     let stream = parse_stream_in_run(text, limits, run_aliases);
     let mut result = UnitResult {
         source: Some(Source {
-            path: path.to_string(),
+            path: path.into(),
             rendered_by,
         }),
         ..UnitResult::default()

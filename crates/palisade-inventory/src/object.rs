@@ -13,7 +13,7 @@ pub type SourceId = usize;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
     /// The path as the user gave it (or found under a directory they gave); `-` for stdin.
-    pub path: String,
+    pub path: std::sync::Arc<str>,
     /// `kustomize` or `helm` when the objects are rendered output; their lines then refer to
     /// the rendered stream, not to a file on disk.
     pub rendered_by: Option<&'static str>,

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::io;
 
 use palisade_core::report::{Evaluation, Outcome};
-use palisade_core::{DiagnosticLevel, Finding, ObjectRef, Report};
+use palisade_core::{DiagnosticLevel, Finding, Report};
 
 /// Escapes text for XML attributes and content.
 fn xml(text: &str) -> String {
@@ -53,7 +53,7 @@ fn finding_case(cases: &mut String, findings: &[&Finding]) -> bool {
             f.location.column.unwrap_or(0),
             f.location.path,
             f.message,
-            f.remediation
+            f.remediation()
         );
     }
     let _ = writeln!(
@@ -67,7 +67,7 @@ fn finding_case(cases: &mut String, findings: &[&Finding]) -> bool {
 }
 
 /// Test-case key: one rule on one object from one file.
-type CaseKey<'r> = (&'r str, &'r ObjectRef, &'r str);
+type CaseKey<'r> = (&'r str, String, &'r str);
 
 /// Writes the JUnit XML document. Every finding is a failed (or, when suppressed, skipped)
 /// test case, also those no per-object evaluation lists (drift, live-only findings), so the
@@ -80,8 +80,8 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     let mut by_case: HashMap<CaseKey<'_>, Vec<&Finding>> = HashMap::new();
     let mut case_order: Vec<CaseKey<'_>> = Vec::new();
     for f in &report.findings {
-        let key = (f.rule.as_ref(), &*f.object, f.location.file.as_str());
-        let entry = by_case.entry(key).or_default();
+        let key = (f.rule_id(), f.subject.to_string(), &*f.location.file);
+        let entry = by_case.entry(key.clone()).or_default();
         if entry.is_empty() {
             case_order.push(key);
         }
@@ -134,8 +134,8 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
                     );
                 }
                 Outcome::Fail => {
-                    let key = (*rule_id, &scanned.object, scanned.file.as_str());
-                    emitted.insert(key);
+                    let key = (*rule_id, scanned.object.to_string(), scanned.file.as_str());
+                    emitted.insert(key.clone());
                     let findings = by_case.get(&key).map_or(&[][..], Vec::as_slice);
                     if finding_case(&mut cases, findings) {
                         failures += 1;
@@ -203,7 +203,7 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
         }
         suites.push_str("  </testsuite>\n");
     }
-    let seconds = report.summary.duration_ms as f64 / 1000.0;
+    let seconds = report.duration_ms as f64 / 1000.0;
     write!(
         out,
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"palisade\" tests=\"{}\" failures=\"{total_failures}\" errors=\"{}\" skipped=\"{total_skipped}\" time=\"{seconds:.3}\">\n{suites}</testsuites>\n",

@@ -61,34 +61,53 @@ fn physical_location(file: &str, line: Option<u32>, column: Option<u32>) -> Valu
 }
 
 fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
-    let object = &finding.object;
-    let fqn = format!(
-        "{}/{}/{}",
-        object.namespace.as_deref().unwrap_or("_cluster"),
-        object.kind,
-        object.display_name()
-    );
+    let subject = &finding.subject;
+    let (name, fqn) = match subject.object() {
+        Some(object) => (
+            object.display_name().to_string(),
+            format!(
+                "{}/{}/{}",
+                object.namespace.as_deref().unwrap_or("_cluster"),
+                object.kind,
+                object.display_name()
+            ),
+        ),
+        None => {
+            let text = subject.to_string();
+            (text.clone(), text)
+        }
+    };
     let mut value = json!({
-        "ruleId": finding.rule,
+        "ruleId": finding.rule_id(),
         "level": level(finding.severity),
-        "message": { "text": format!("{} ({}): {}", finding.title, object, finding.message) },
+        "message": { "text": format!("{} ({}): {}", finding.title(), subject, finding.message) },
         "locations": [{
             "physicalLocation": physical_location(&finding.location.file, finding.location.line, finding.location.column),
             "logicalLocations": [{
-                "name": object.display_name(),
+                "name": name,
                 "fullyQualifiedName": fqn,
-                "kind": "object",
+                "kind": subject.kind(),
             }],
         }],
         "partialFingerprints": { "palisade/v1": finding.fingerprint },
         "properties": {
             "severity": finding.severity,
-            "controls": finding.controls,
+            "controls": finding.controls(),
             "path": finding.location.path,
-            "object": object,
-            "remediation": finding.remediation,
+            (if subject.object().is_some() { "object" } else { "subject" }): subject,
+            "remediation": finding.remediation(),
         },
     });
+    for (field, present) in [
+        ("discriminator", finding.discriminator.is_some()),
+        ("evidence", !finding.evidence.is_empty()),
+        ("fix", finding.fix.is_some()),
+    ] {
+        if present {
+            let full = serde_json::to_value(finding).unwrap_or_default();
+            value["properties"][field] = full[field].clone();
+        }
+    }
     if let Some(index) = rule_index {
         value["ruleIndex"] = json!(index);
     }
@@ -133,7 +152,7 @@ impl serde::Serialize for Results<'_> {
             self.0
                 .findings
                 .iter()
-                .map(|f| result(f, index.get(f.rule.as_ref()).copied())),
+                .map(|f| result(f, index.get(f.rule_id()).copied())),
         )
     }
 }
@@ -231,11 +250,12 @@ fn run_parts(report: &Report) -> (Value, Value, Value) {
             "rules": rules,
         }}),
         json!([{
-            "executionSuccessful": report.summary.inputs_not_read == 0 && !report.objects.is_empty(),
+            "executionSuccessful": report.inputs_not_read() == 0 && !report.objects.is_empty(),
             "toolExecutionNotifications": notifications,
         }]),
         {
-            let mut properties = json!({ "summary": report.summary, "coverage": report.coverage });
+            let mut properties =
+                json!({ "summary": report.summary(), "coverage": report.coverage });
             if let Some(compliance) = &report.compliance {
                 properties["compliance"] = json!(compliance);
             }

@@ -43,7 +43,7 @@ impl Style {
 }
 
 fn position(f: &Finding) -> String {
-    let mut text = f.location.file.clone();
+    let mut text = f.location.file.to_string();
     if let Some(line) = f.location.line {
         let _ = write!(text, ":{line}");
         if let Some(column) = f.location.column {
@@ -78,11 +78,15 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
         .filter(|f| f.suppressed.is_none())
         .collect();
     let mut groups: Vec<(String, Vec<&Finding>)> = Vec::new();
+    let mut group_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for finding in open {
-        let key = format!("{}\u{0}{}", finding.location.file, finding.object);
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, list)) => list.push(finding),
-            None => groups.push((key, vec![finding])),
+        let key = format!("{}\u{0}{}", finding.location.file, finding.subject);
+        match group_of.get(&key) {
+            Some(&index) => groups[index].1.push(finding),
+            None => {
+                group_of.insert(key.clone(), groups.len());
+                groups.push((key, vec![finding]));
+            }
         }
     }
     for (_, findings) in &groups {
@@ -90,7 +94,7 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
         let _ = writeln!(
             text,
             "{}  {}",
-            style.bold(&first.object.to_string()),
+            style.bold(&first.subject.to_string()),
             style.dim(&first.location.file)
         );
         for f in findings {
@@ -98,7 +102,7 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
                 text,
                 "  {} {:<7} {}",
                 style.severity(f.severity),
-                f.rule,
+                f.rule_id(),
                 f.message
             );
             let _ = writeln!(
@@ -115,7 +119,7 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
                 "",
                 "",
                 style.dim("fix:"),
-                f.remediation
+                f.remediation()
             );
         }
         text.push('\n');
@@ -149,7 +153,7 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
         write_compliance(compliance, &style, &mut text);
     }
 
-    let s = &report.summary;
+    let s = &report.summary();
     let counts: Vec<String> = Severity::ALL_DESCENDING
         .iter()
         .map(|sev| format!("{} {sev}", s.findings.get(sev).copied().unwrap_or(0)))

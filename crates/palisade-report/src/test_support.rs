@@ -3,10 +3,11 @@
 
 use std::borrow::Cow;
 
-use palisade_core::report::{Evaluation, Outcome, ScannedObject, Summary, ToolInfo};
+use palisade_core::report::{Evaluation, Outcome, ScannedObject, ToolInfo};
 use palisade_core::{
-    Control, Coverage, Diagnostic, DiagnosticLevel, Finding, Framework, JsonPointer, Location,
-    NotAssessed, ObjectRef, Report, RuleMeta, Severity, Suppression, SuppressionSource,
+    Control, Coverage, Diagnostic, DiagnosticLevel, Finding, Fingerprint, Framework, JsonPointer,
+    Location, NotAssessed, ObjectRef, Report, RuleMeta, Severity, Subject, Suppression,
+    SuppressionSource,
 };
 
 fn rule(id: &'static str, slug: &'static str, severity: Severity) -> RuleMeta {
@@ -56,11 +57,8 @@ fn base(rules: Vec<RuleMeta>) -> Report {
             name: "palisade".into(),
             version: "0.0.0-test".into(),
         },
-        summary: Summary {
-            files: 2,
-            duration_ms: 7,
-            ..Summary::default()
-        },
+        files: 2,
+        duration_ms: 7,
         findings: Vec::new(),
         diagnostics: Vec::new(),
         coverage: Vec::new(),
@@ -87,28 +85,23 @@ pub fn report_with_findings() -> Report {
     )]);
     let path =
         JsonPointer::parse("/spec/template/spec/containers/0/securityContext/privileged").unwrap();
-    let finding = |name: &str, file: &str, line: u32, suppressed: Option<Suppression>| Finding {
-        rule: "POD001".into(),
-        severity: Severity::Critical,
-        title: "Container runs privileged".into(),
-        message: format!("container \"{name}\" runs privileged: it has full access to the node"),
-        object: std::sync::Arc::new(object("Deployment", name)),
-        location: Location {
-            file: file.into(),
-            line: Some(line),
-            column: Some(11),
-            path: path.clone(),
-            rendered_by: None,
-        },
-        controls: vec![
-            Control::new(Framework::CisK8s112, "5.2.2"),
-            Control::new(Framework::MitreAttack, "T1611"),
-        ]
-        .into(),
-        fingerprint: "0123456789abcdef".into(),
-        suppressed,
-        remediation: "Remove `privileged: true`.".into(),
-        affected: Vec::new(),
+    let meta = std::sync::Arc::new(report.rules[0].clone());
+    let finding = |name: &str, file: &str, line: u32, suppressed: Option<Suppression>| {
+        let mut f = Finding::new(
+            meta.clone(),
+            Subject::Object(std::sync::Arc::new(object("Deployment", name))),
+            Location {
+                file: file.into(),
+                line: Some(line),
+                column: Some(11),
+                path: path.clone(),
+                rendered_by: None,
+            },
+            format!("container \"{name}\" runs privileged: it has full access to the node"),
+        );
+        f.fingerprint = Fingerprint(0x0123_4567_89ab_cdef);
+        f.suppressed = suppressed.map(Box::new);
+        f
     };
     report
         .findings
@@ -134,7 +127,6 @@ pub fn report_with_findings() -> Report {
         incomplete: Vec::new(),
     });
     report.evaluations = evaluations([Outcome::Fail, Outcome::Fail]);
-    report.recount();
     report
 }
 
@@ -154,7 +146,6 @@ pub fn empty_report() -> Report {
         incomplete: Vec::new(),
     });
     report.evaluations = evaluations([Outcome::Pass, Outcome::Pass]);
-    report.recount();
     report
 }
 
@@ -199,7 +190,6 @@ pub fn report_with_diagnostics() -> Report {
         Outcome::Pass,
         Outcome::NotAssessed("Secret \"db\" is not in the scanned manifests".into()),
     ]);
-    report.recount();
     report
 }
 

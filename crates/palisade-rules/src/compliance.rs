@@ -35,27 +35,6 @@ pub fn matrix(profile: Profile) -> Vec<MatrixRow> {
         .collect()
 }
 
-/// The rules a scan for `profile` runs: every rule that covers one of its controls, plus, for
-/// the Pod Security profiles, NS002, which compares each namespace's enforced level with what
-/// its workloads need.
-pub fn rules_for(profile: Profile) -> Vec<&'static dyn Rule> {
-    // The Pod Security Standards are assessed as the admission plugin decides them: by the
-    // exact rule (POD031) and the namespace evaluation (NS002), not by the hardening rules,
-    // which differ from the standard's letter on purpose.
-    if profile.framework() == palisade_core::Framework::Pss {
-        return all_rules()
-            .iter()
-            .copied()
-            .filter(|r| matches!(r.meta().id.as_ref(), "POD031" | "NS002"))
-            .collect();
-    }
-    all_rules()
-        .iter()
-        .copied()
-        .filter(|r| r.meta().controls.iter().any(|c| profile.includes(c)))
-        .collect()
-}
-
 /// The matrix as Markdown: one table per profile, then the uncovered controls.
 pub fn markdown(profile: Profile) -> String {
     let rows = matrix(profile);
@@ -115,21 +94,5 @@ mod tests {
         for row in matrix(Profile::PssRestricted) {
             assert!(!row.rules.is_empty(), "{} has no rule", row.control);
         }
-    }
-
-    #[test]
-    fn pss_scans_run_the_admission_rule_and_the_namespace_rule_only() {
-        for profile in [Profile::Pss, Profile::PssBaseline, Profile::PssRestricted] {
-            let ids: Vec<&str> = rules_for(profile)
-                .iter()
-                .map(|r| r.meta().id.as_ref())
-                .collect();
-            assert_eq!(ids, ["POD031", "NS002"], "{profile:?}");
-        }
-        assert!(
-            rules_for(Profile::Cis)
-                .iter()
-                .any(|r| r.meta().id == "POD004")
-        );
     }
 }

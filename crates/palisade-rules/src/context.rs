@@ -83,15 +83,67 @@ pub struct Context<'a> {
     /// The `[rules]` settings of `palisade.toml`.
     pub settings: &'a RuleSettings,
     derived: &'a Derived,
-    /// What the rule reported: path, message, and the controls the finding cites when they
-    /// are not all of the rule's (a condition that violates only some of them).
-    pub(crate) findings: Vec<(JsonPointer, String, Option<Vec<Control>>)>,
+    /// What the rule reported, in order.
+    pub(crate) findings: Vec<Reported>,
     pub(crate) not_assessed: Option<String>,
     pub(crate) type_errors: Vec<(JsonPointer, String)>,
     /// Values whose pointers are known (the pod spec, each container): a lookup starts at
     /// the longest one its path begins with instead of at the object's root, which saves most
     /// of the map lookups of a rule over a large inventory.
     anchors: Vec<(&'static str, String, &'a Value)>,
+}
+
+/// A finding as a rule reports it; the engine adds the rule, the subject, the location and the
+/// fingerprint. Only `path` and `message` are required.
+#[derive(Debug, Clone)]
+pub struct Reported {
+    pub path: JsonPointer,
+    pub message: String,
+    /// The controls the finding cites when they are not all of the rule's (a condition that
+    /// violates only some of them).
+    pub cited: Option<Vec<Control>>,
+    /// This finding's severity when it is not the rule's default.
+    pub severity: Option<palisade_core::Severity>,
+    /// Keeps findings of the rule at one path apart (part of the fingerprint).
+    pub discriminator: Option<String>,
+    pub evidence: Vec<palisade_core::Evidence>,
+    pub fix: Option<palisade_core::Fix>,
+}
+
+impl Reported {
+    pub fn new(path: JsonPointer, message: impl Into<String>) -> Self {
+        Reported {
+            path,
+            message: message.into(),
+            cited: None,
+            severity: None,
+            discriminator: None,
+            evidence: Vec::new(),
+            fix: None,
+        }
+    }
+
+    /// The finding the engine makes of this report.
+    pub(crate) fn into_finding(
+        self,
+        rule: impl Into<palisade_core::RuleRef>,
+        subject: palisade_core::Subject,
+        location: palisade_core::Location,
+    ) -> palisade_core::Finding {
+        let mut finding = palisade_core::Finding::new(rule, subject, location, self.message);
+        if let Some(controls) = self.cited {
+            finding = finding.citing(controls);
+        }
+        if let Some(severity) = self.severity {
+            finding = finding.with_severity(severity);
+        }
+        if let Some(discriminator) = self.discriminator {
+            finding = finding.with_discriminator(discriminator);
+        }
+        finding.evidence = self.evidence;
+        finding.fix = self.fix.map(Box::new);
+        finding
+    }
 }
 
 impl<'a> Context<'a> {
@@ -148,7 +200,13 @@ impl<'a> Context<'a> {
 
     /// Reports a finding at `path` (the offending field, or where a missing field belongs).
     pub fn report(&mut self, path: JsonPointer, message: impl Into<String>) {
-        self.findings.push((path, message.into(), None));
+        self.findings.push(Reported::new(path, message));
+    }
+
+    /// Reports a finding with more than a path and a message: its own severity, a
+    /// discriminator, evidence or a fix (see [`Reported`]).
+    pub fn report_with(&mut self, reported: Reported) {
+        self.findings.push(reported);
     }
 
     /// Reports a finding that cites only `controls`: the conditions a rule checks often map
@@ -160,7 +218,9 @@ impl<'a> Context<'a> {
         message: impl Into<String>,
         controls: Vec<Control>,
     ) {
-        self.findings.push((path, message.into(), Some(controls)));
+        let mut reported = Reported::new(path, message);
+        reported.cited = Some(controls);
+        self.findings.push(reported);
     }
 
     /// Says the rule could not evaluate this object, and why. The object counts as
@@ -325,7 +385,7 @@ impl<'a> Context<'a> {
             return true;
         }
         let directory = |o: &Object| {
-            std::path::Path::new(&self.inventory.source_of(o).path)
+            std::path::Path::new(&*self.inventory.source_of(o).path)
                 .parent()
                 .map(std::path::Path::to_path_buf)
         };

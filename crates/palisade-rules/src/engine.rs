@@ -1,13 +1,11 @@
 //! Evaluates rules over an inventory: findings with resolved locations, per-rule coverage, and
 //! the per-object verdicts that JUnit lists.
 
-use std::borrow::Cow;
 use std::collections::HashSet;
 
 use palisade_core::report::{Evaluation, Outcome, ScannedObject};
 use palisade_core::{
-    Coverage, Diagnostic, DiagnosticLevel, Finding, JsonPointer, Location, NotAssessed,
-    fingerprint::fingerprint,
+    Coverage, Diagnostic, DiagnosticLevel, Finding, JsonPointer, Location, NotAssessed, Subject,
 };
 use palisade_inventory::{Inventory, Object, PodSpec, pod_spec};
 
@@ -64,7 +62,9 @@ pub fn evaluate(inventory: &Inventory, rules: &[&dyn Rule]) -> EngineOutput {
 
 /// What one rule produced over the whole inventory.
 struct RuleOutput {
-    findings: Vec<(Finding, usize)>,
+    findings: Vec<Finding>,
+    /// The inventory index of each finding's object.
+    finding_objects: Vec<usize>,
     coverage: Coverage,
     evaluations: Vec<Evaluation>,
     /// `(object index, path, message)` of fields with the wrong type.
@@ -98,6 +98,7 @@ fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) ->
     let meta = rule.meta();
     let mut out = RuleOutput {
         findings: Vec::new(),
+        finding_objects: Vec::new(),
         coverage: Coverage {
             rule: meta.id.to_string(),
             evaluated: 0,
@@ -161,24 +162,12 @@ fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) ->
             out.coverage.evaluated += 1;
             Outcome::Pass
         };
-        for (path, message, cited) in cx.findings {
-            let finding = Finding {
-                rule: Cow::Borrowed(meta.id.as_ref()),
-                severity: meta.severity,
-                title: Cow::Borrowed(meta.title.as_ref()),
-                message,
-                object: ids[object_index].clone(),
-                location: locate(inventory, object, &path),
-                controls: match cited {
-                    Some(controls) => Cow::Owned(controls),
-                    None => Cow::Borrowed(meta.controls.as_ref()),
-                },
-                fingerprint: fingerprint(&meta.id, &object.id, &path),
-                suppressed: None,
-                affected: Vec::new(),
-                remediation: Cow::Borrowed(meta.remediation.as_ref()),
-            };
-            out.findings.push((finding, object_index));
+        for reported in cx.findings {
+            let subject = Subject::Object(ids[object_index].clone());
+            let location = locate(inventory, object, &reported.path);
+            let finding = reported.into_finding(meta, subject, location);
+            out.findings.push(finding);
+            out.finding_objects.push(object_index);
         }
         if !keep_evaluations {
             continue;
@@ -242,7 +231,10 @@ pub fn evaluate_with_options(
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(rule) = rules.get(i) else { break };
-                        done.push((i, evaluate_rule(i, *rule, &shared)));
+                        let mut output = evaluate_rule(i, *rule, &shared);
+                        output.findings.shrink_to_fit();
+                        output.finding_objects.shrink_to_fit();
+                        done.push((i, output));
                     }
                     done
                 })
@@ -265,7 +257,7 @@ pub fn evaluate_with_options(
             .iter()
             .map(|o| ScannedObject {
                 object: o.id.clone(),
-                file: inventory.source_of(o).path.clone(),
+                file: inventory.source_of(o).path.to_string(),
             })
             .collect(),
         ..EngineOutput::default()
@@ -286,18 +278,35 @@ pub fn evaluate_with_options(
         }
     }
     for result in results.iter_mut().flatten() {
-        for (finding, object_index) in &mut result.findings {
+        for (finding, object_index) in result.findings.iter_mut().zip(&result.finding_objects) {
             if let Some(list) = controlled.get(object_index) {
                 finding.affected = list.clone();
             }
         }
     }
+    // The findings are moved, not copied: the largest rule's list becomes the result and
+    // grows to the total (a large allocation grows in place), the others are appended and
+    // freed one by one, so one copy of millions of findings is alive rather than two. Which
+    // list comes first does not matter: the report orders findings by severity, place and
+    // rule, and keeps each rule's own order.
     let total = |f: fn(&RuleOutput) -> usize| results.iter().flatten().map(f).sum::<usize>();
-    out.findings.reserve_exact(total(|r| r.findings.len()));
+    let findings_total = total(|r| r.findings.len());
+    let evaluations_total = total(|r| r.evaluations.len());
+    let largest = results
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().map(|r| (r.findings.len(), i)))
+        .max()
+        .map(|(_, i)| i);
+    if let Some(result) = largest.and_then(|i| results[i].as_mut()) {
+        out.findings = std::mem::take(&mut result.findings);
+        out.finding_objects = std::mem::take(&mut result.finding_objects);
+    }
+    out.findings
+        .reserve_exact(findings_total - out.findings.len());
     out.finding_objects
-        .reserve_exact(total(|r| r.findings.len()));
-    out.evaluations
-        .reserve_exact(total(|r| r.evaluations.len()));
+        .reserve_exact(findings_total - out.finding_objects.len());
+    out.evaluations.reserve_exact(evaluations_total);
     let mut seen_type_errors = HashSet::new();
     for result in results.into_iter().flatten() {
         for (object_index, path, message) in result.type_errors {
@@ -306,17 +315,15 @@ pub fn evaluate_with_options(
             let key = (location.file.clone(), location.line, message.clone());
             if seen_type_errors.insert(key) {
                 let mut d = Diagnostic::new(DiagnosticLevel::Error, "type-mismatch", message)
-                    .in_file(location.file)
+                    .in_file(location.file.to_string())
                     .on_object(object.id.to_string());
                 d.line = location.line;
                 d.column = location.column;
                 out.diagnostics.push(d);
             }
         }
-        for (finding, object_index) in result.findings {
-            out.findings.push(finding);
-            out.finding_objects.push(object_index);
-        }
+        out.finding_objects.extend(result.finding_objects);
+        out.findings.extend(result.findings);
         out.evaluations.extend(result.evaluations);
         out.coverage.push(result.coverage);
     }

@@ -19,11 +19,13 @@ pub mod rbac;
 pub mod macros;
 pub mod registry;
 pub mod rule;
+pub mod rule_set;
 pub mod rules;
 pub mod settings;
 
-pub use context::Context;
+pub use context::{Context, Reported};
 pub use engine::{EngineOutput, evaluate, evaluate_with, evaluate_with_options};
 pub use registry::{all_rules, find_rule};
 pub use rule::{Rule, Target};
+pub use rule_set::{DuplicateRule, RuleSet};
 pub use settings::{PodSecurityTarget, RuleSettings};

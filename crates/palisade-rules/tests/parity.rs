@@ -123,7 +123,7 @@ fn evaluate_file(name: &str, text: &str, mapping: &Mapping) -> Vec<(String, bool
     for (finding, object) in out.findings.iter().zip(&out.finding_objects) {
         let filter = mapping
             .messages
-            .get(finding.rule.as_ref())
+            .get(finding.rule_id())
             .map(String::as_str)
             .or(mapping.message.as_deref());
         let matches = |m: &str| match m.strip_prefix('^') {

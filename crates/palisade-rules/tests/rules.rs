@@ -49,7 +49,7 @@ fn run(id: &str, name: &str) -> (Vec<String>, usize) {
                 "{}:{} {} {} | {}",
                 f.location.line.unwrap_or(0),
                 f.location.column.unwrap_or(0),
-                f.object,
+                f.subject,
                 f.location.path,
                 f.message
             )
@@ -289,7 +289,7 @@ fn default_policy_findings(change: &str) -> Vec<String> {
     let out = evaluate(&loaded.inventory, all_rules());
     out.findings
         .iter()
-        .map(|f| format!("{} {} | {}", f.rule, f.object, f.message))
+        .map(|f| format!("{} {} | {}", f.rule_id(), f.subject, f.message))
         .collect()
 }
 

@@ -5,10 +5,10 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use palisade_core::fingerprint::fingerprint;
 use palisade_core::redact::{hidden, is_printable};
-use palisade_core::report::{SCHEMA_VERSION, Summary, ToolInfo};
-use palisade_core::{Finding, JsonPointer, Report, RuleMeta, Severity};
+use palisade_core::{
+    Finding, FindingOrder, JsonPointer, Report, ReportBuilder, RuleMeta, Severity, Subject,
+};
 use palisade_inventory::Inventory;
 use palisade_snapshot::drift::{Change, DriftOptions, Manager, compare, creator};
 use serde_json::Value;
@@ -35,34 +35,43 @@ fn meta(
     }
 }
 
-/// The drift "rules" (kinds of difference).
-pub fn drift_rules() -> Vec<RuleMeta> {
-    vec![
-        meta(
-            "DRIFT001",
-            "missing-in-cluster",
-            "Object in the manifests is missing in the cluster",
-            Severity::Medium,
-            "## What it checks\nObjects of the manifests that the cluster does not have (by group, kind, namespace and name).\n\n## Why it matters\nA missing NetworkPolicy, Role or PodDisruptionBudget is a control that is not enforced.\n",
-            "Apply the manifests, or remove the object from Git if it is obsolete.",
-        ),
-        meta(
-            "DRIFT002",
-            "not-in-manifests",
-            "Object in the cluster is not in the manifests",
-            Severity::Medium,
-            "## What it checks\nObjects in the cluster that the manifests do not define: of a kind and namespace the manifests manage, and, in any namespace the manifests manage, of a kind that changes access or what runs (Role, RoleBinding, NetworkPolicy, ServiceAccount, Pod, workloads, Service, Ingress) even when the manifests have none of that kind. Owned objects and those the cluster creates itself are ignored. The message names who first wrote the object (`managedFields`).\n\n## Why it matters\nObjects created by hand escape review: a debug pod, an extra RoleBinding, a second Service. Findings of every rule on such an object are reported with it.\n",
-            "Add the object to Git, or delete it from the cluster.",
-        ),
-        meta(
-            "DRIFT003",
-            "field-drift",
-            "Field differs between the manifests and the cluster",
-            Severity::Low,
-            "## What it checks\nFields whose live value differs from the manifest's, ignoring what the API server fills in (defaults, status, server metadata). Severity follows the field: security contexts, RBAC rules, images, host namespaces, NetworkPolicy specs and Service types are high; environment, ports and volumes medium; replicas and annotations low. `managedFields` names who changed it.\n\n## Why it matters\nA hand edit is an unreviewed change and, for security fields, often the first sign of tampering.\n",
-            "Revert the live change (re-apply the manifests) or bring it into Git through review.",
-        ),
-    ]
+/// The drift "rules" (kinds of difference): one static metadata each, so findings share it.
+static MISSING_IN_CLUSTER: std::sync::LazyLock<RuleMeta> = std::sync::LazyLock::new(|| {
+    meta(
+        "DRIFT001",
+        "missing-in-cluster",
+        "Object in the manifests is missing in the cluster",
+        Severity::Medium,
+        "## What it checks\nObjects of the manifests that the cluster does not have (by group, kind, namespace and name).\n\n## Why it matters\nA missing NetworkPolicy, Role or PodDisruptionBudget is a control that is not enforced.\n",
+        "Apply the manifests, or remove the object from Git if it is obsolete.",
+    )
+});
+
+static NOT_IN_MANIFESTS: std::sync::LazyLock<RuleMeta> = std::sync::LazyLock::new(|| {
+    meta(
+        "DRIFT002",
+        "not-in-manifests",
+        "Object in the cluster is not in the manifests",
+        Severity::Medium,
+        "## What it checks\nObjects in the cluster that the manifests do not define: of a kind and namespace the manifests manage, and, in any namespace the manifests manage, of a kind that changes access or what runs (Role, RoleBinding, NetworkPolicy, ServiceAccount, Pod, workloads, Service, Ingress) even when the manifests have none of that kind. Owned objects and those the cluster creates itself are ignored. The message names who first wrote the object (`managedFields`).\n\n## Why it matters\nObjects created by hand escape review: a debug pod, an extra RoleBinding, a second Service. Findings of every rule on such an object are reported with it.\n",
+        "Add the object to Git, or delete it from the cluster.",
+    )
+});
+
+static FIELD_DRIFT: std::sync::LazyLock<RuleMeta> = std::sync::LazyLock::new(|| {
+    meta(
+        "DRIFT003",
+        "field-drift",
+        "Field differs between the manifests and the cluster",
+        Severity::Low,
+        "## What it checks\nFields whose live value differs from the manifest's, ignoring what the API server fills in (defaults, status, server metadata). Severity follows the field: security contexts, RBAC rules, images, host namespaces, NetworkPolicy specs and Service types are high; environment, ports and volumes medium; replicas and annotations low. `managedFields` names who changed it.\n\n## Why it matters\nA hand edit is an unreviewed change and, for security fields, often the first sign of tampering.\n",
+        "Revert the live change (re-apply the manifests) or bring it into Git through review.",
+    )
+});
+
+/// The drift rules, in id order.
+pub fn drift_rule_metas() -> [&'static RuleMeta; 3] {
+    [&MISSING_IN_CLUSTER, &NOT_IN_MANIFESTS, &FIELD_DRIFT]
 }
 
 /// A value for a drift message, rendered through the redaction allow-list
@@ -145,113 +154,159 @@ pub fn drift_report(
     drift: &DriftOptions,
     diagnostics: Vec<palisade_core::Diagnostic>,
 ) -> Report {
+    let start = std::time::Instant::now();
     let drifts = compare(desired, live, drift);
-    let rules = drift_rules();
-    let mut findings = Vec::new();
-    for d in &drifts {
-        let (rule, severity, path, message, on_live) = match &d.change {
-            Change::MissingInCluster => (
-                &rules[0],
-                rules[0].severity,
+    let mut findings: Vec<Finding> = drifts
+        .iter()
+        .filter_map(|d| drift_finding(d, desired, live))
+        .collect();
+    // Disabled drift kinds, and `palisade.toml` suppressions of drift findings (by rule,
+    // namespace, kind, name or file).
+    findings.retain(|f| {
+        !options
+            .config
+            .disabled_rules
+            .iter()
+            .any(|r| r == f.rule_id())
+    });
+    let today = options.today.unwrap_or_else(Date::today);
+    crate::suppress::apply_config(&mut findings, &options.config, today);
+    let live_report = scan_inventory(live, options);
+    let mut rules: Vec<RuleMeta> = drift_rule_metas().into_iter().cloned().collect();
+    rules.extend(live_report.rules.iter().cloned());
+    findings.extend(live_only_findings(
+        desired,
+        live,
+        &drifts,
+        options,
+        live_report.findings,
+    ));
+    let mut report = ReportBuilder {
+        findings,
+        diagnostics,
+        coverage: live_report.coverage,
+        rules,
+        objects: live_report.objects,
+        files: desired.sources.len() + live.sources.len(),
+        order: FindingOrder::Subject,
+        ..ReportBuilder::default()
+    }
+    .build(start.elapsed());
+    crate::scan::redactor(&[desired, live]).redact_report(&mut report);
+    report
+}
+
+/// The finding for one difference, located on the live object (or on the manifest, for an
+/// object missing in the cluster).
+fn drift_finding(
+    d: &palisade_snapshot::drift::Drift,
+    desired: &Inventory,
+    live: &Inventory,
+) -> Option<Finding> {
+    let (rule, severity, path, message, on_live): (&'static RuleMeta, _, _, _, _) = match &d.change
+    {
+        Change::MissingInCluster => (
+            &MISSING_IN_CLUSTER,
+            MISSING_IN_CLUSTER.severity,
+            JsonPointer::root(),
+            format!(
+                "{} {} is in the manifests but not in the cluster",
+                d.object.kind,
+                d.object.display_name()
+            ),
+            false,
+        ),
+        Change::NotInManifests => {
+            let by = d
+                .live
+                .and_then(|l| creator(&live.objects[l].value))
+                .map(|m| format!("; written by {}", manager_text(&m)))
+                .unwrap_or_default();
+            (
+                &NOT_IN_MANIFESTS,
+                NOT_IN_MANIFESTS.severity,
                 JsonPointer::root(),
                 format!(
-                    "{} {} is in the manifests but not in the cluster",
+                    "{} {} is in the cluster but not in the manifests{by}",
                     d.object.kind,
                     d.object.display_name()
                 ),
-                false,
-            ),
-            Change::NotInManifests => {
-                let by = d
-                    .live
-                    .and_then(|l| creator(&live.objects[l].value))
-                    .map(|m| format!("; written by {}", manager_text(&m)))
-                    .unwrap_or_default();
-                (
-                    &rules[1],
-                    rules[1].severity,
-                    JsonPointer::root(),
-                    format!(
-                        "{} {} is in the cluster but not in the manifests{by}",
-                        d.object.kind,
-                        d.object.display_name()
-                    ),
-                    true,
-                )
-            }
-            Change::Field(f) => {
-                let api_version = d
-                    .live
-                    .map(|l| &live.objects[l].value)
-                    .or(d.desired.map(|i| &desired.objects[i].value))
-                    .and_then(|o| o.get("apiVersion"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                let show = |value: &Option<serde_json::Value>| shown(value, api_version, &f.path);
-                let what = match (&f.desired, &f.live) {
-                    (Some(_), None) => format!(
-                        "{} is set in the manifests but absent in the cluster ({})",
-                        f.path,
-                        show(&f.desired)
-                    ),
-                    (None, Some(_)) => {
-                        format!("{} was added in the cluster: {}", f.path, show(&f.live))
-                    }
-                    _ => format!(
-                        "{} is {} in the cluster, {} in the manifests",
-                        f.path,
-                        show(&f.live),
-                        show(&f.desired)
-                    ),
-                };
-                let by = f
-                    .manager
-                    .as_ref()
-                    .map(|m| format!("; changed by {}", manager_text(m)))
-                    .unwrap_or_default();
-                (
-                    &rules[2],
-                    f.relevance,
-                    f.path.clone(),
-                    format!("{what}{by}"),
-                    true,
-                )
-            }
-        };
-        let (inventory, index) = if on_live {
-            (live, d.live)
-        } else {
-            (desired, d.desired)
-        };
-        let Some(index) = index else { continue };
-        let object = &inventory.objects[index];
-        let location = palisade_rules::engine::locate(inventory, object, &path);
-        findings.push(Finding {
-            rule: rule.id.clone(),
-            severity,
-            title: rule.title.clone(),
-            message,
-            object: std::sync::Arc::new(d.object.clone()),
-            location,
-            controls: Cow::Borrowed(&[]),
-            fingerprint: fingerprint(&rule.id, &d.object, &path),
-            suppressed: None,
-            remediation: rule.remediation.clone(),
-            affected: Vec::new(),
-        });
-    }
-    // Disabled drift kinds, and `palisade.toml` suppressions of drift findings (by rule,
-    // namespace, kind, name or file).
-    findings.retain(|f| !options.config.disabled_rules.contains(&f.rule.to_string()));
-    let today = options.today.unwrap_or_else(Date::today);
-    crate::suppress::apply_config(&mut findings, &options.config, today);
-    // Findings of the live objects that the manifests do not have.
+                true,
+            )
+        }
+        Change::Field(f) => (
+            &FIELD_DRIFT,
+            f.relevance,
+            f.path.clone(),
+            field_message(d, f, desired, live),
+            true,
+        ),
+    };
+    let (inventory, index) = if on_live {
+        (live, d.live)
+    } else {
+        (desired, d.desired)
+    };
+    let object = &inventory.objects[index?];
+    let location = palisade_rules::engine::locate(inventory, object, &path);
+    let subject = Subject::Object(std::sync::Arc::new(d.object.clone()));
+    Some(Finding::new(rule, subject, location, message).with_severity(severity))
+}
+
+/// `spec/replicas is 5 in the cluster, 2 in the manifests; changed by kubectl-edit (...)`,
+/// with every value passed through the printing allow-list.
+fn field_message(
+    d: &palisade_snapshot::drift::Drift,
+    f: &palisade_snapshot::drift::FieldChange,
+    desired: &Inventory,
+    live: &Inventory,
+) -> String {
+    let api_version = d
+        .live
+        .map(|l| &live.objects[l].value)
+        .or(d.desired.map(|i| &desired.objects[i].value))
+        .and_then(|o| o.get("apiVersion"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let show = |value: &Option<serde_json::Value>| shown(value, api_version, &f.path);
+    let what = match (&f.desired, &f.live) {
+        (Some(_), None) => format!(
+            "{} is set in the manifests but absent in the cluster ({})",
+            f.path,
+            show(&f.desired)
+        ),
+        (None, Some(_)) => {
+            format!("{} was added in the cluster: {}", f.path, show(&f.live))
+        }
+        _ => format!(
+            "{} is {} in the cluster, {} in the manifests",
+            f.path,
+            show(&f.live),
+            show(&f.desired)
+        ),
+    };
+    let by = f
+        .manager
+        .as_ref()
+        .map(|m| format!("; changed by {}", manager_text(m)))
+        .unwrap_or_default();
+    format!("{what}{by}")
+}
+
+/// Findings of the live objects that the manifests do not have: on an object the manifests
+/// define, those the manifest's scan does not find; on an object made in the cluster, all.
+fn live_only_findings(
+    desired: &Inventory,
+    live: &Inventory,
+    drifts: &[palisade_snapshot::drift::Drift],
+    options: &ScanOptions,
+    live_findings: Vec<Finding>,
+) -> Vec<Finding> {
     let desired_report = scan_inventory(desired, options);
-    let live_report = scan_inventory(live, options);
     let key = |f: &Finding| {
         (
-            f.rule.to_string(),
-            f.object.identity_key(),
+            f.rule_id().to_string(),
+            f.subject.identity_key(),
             f.location.path.to_string(),
         )
     };
@@ -269,46 +324,19 @@ pub fn drift_report(
         .filter_map(|d| d.live)
         .map(|l| live.objects[l].id.identity_key())
         .collect();
-    for mut f in live_report.findings.into_iter() {
-        let id = f.object.identity_key();
+    let mut out = Vec::new();
+    for mut f in live_findings {
+        let id = f.subject.identity_key();
         if desired_objects.contains(&id) && !known.contains(&key(&f)) {
             f.message = format!("only in the cluster, not in the manifests: {}", f.message);
-            findings.push(f);
+            out.push(f);
         } else if hand_made.contains(&id) {
             f.message = format!(
                 "on an object made in the cluster, not in the manifests: {}",
                 f.message
             );
-            findings.push(f);
+            out.push(f);
         }
     }
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.object.cmp(&b.object))
-            .then_with(|| a.location.path.cmp(&b.location.path))
-    });
-    let mut rule_metas = rules;
-    rule_metas.extend(live_report.rules);
-    let mut report = Report {
-        schema_version: SCHEMA_VERSION,
-        tool: ToolInfo {
-            name: "palisade".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        summary: Summary {
-            files: desired.sources.len() + live.sources.len(),
-            ..Summary::default()
-        },
-        findings,
-        diagnostics,
-        compliance: None,
-        coverage: live_report.coverage,
-        rules: rule_metas,
-        objects: live_report.objects,
-        evaluations: Vec::new(),
-    };
-    crate::scan::redactor(&[desired, live]).redact_report(&mut report);
-    report.recount();
-    report
+    out
 }

@@ -16,3 +16,35 @@ pub mod suppress;
 
 pub use config::{Config, ConfigError, SuppressionEntry};
 pub use scan::{ScanOptions, scan, scan_inventory, scan_loaded};
+
+/// The rules a scan knows by default: the built-in catalogue, and drift's kinds of
+/// difference (reported by `palisade drift`, named in suppressions and `--rules`).
+pub fn default_rules() -> palisade_rules::RuleSet {
+    let mut rules = palisade_rules::RuleSet::builtin();
+    for meta in drift::drift_rule_metas() {
+        // The drift ids are reserved in the catalogue's id space; a clash is a bug.
+        rules
+            .add_reported(meta)
+            .unwrap_or_else(|e| panic!("built-in rule sets clash: {e}"));
+    }
+    rules
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        ScanOptions {
+            rules: default_rules(),
+            load: Default::default(),
+            config: Default::default(),
+            only_rules: Vec::new(),
+            skip_rules: Vec::new(),
+            today: None,
+            framework: None,
+            unlisted: Vec::new(),
+            whole_cluster: false,
+            pss_version: None,
+            skip_evaluations: false,
+            namespaces: Vec::new(),
+        }
+    }
+}

@@ -4,18 +4,22 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use palisade_core::report::{Compliance, ComplianceStatus, ControlResult};
-use palisade_core::report::{SCHEMA_VERSION, Summary, ToolInfo};
+use palisade_core::{FindingOrder, ReportBuilder};
 use palisade_core::{Profile, Report};
 use palisade_inventory::{Input, Inventory, LoadOptions, load};
-use palisade_rules::{Rule, all_rules, evaluate_with_options};
+use palisade_rules::{Rule, RuleSet, evaluate_with_options};
 
 use crate::config::Config;
 use crate::date::Date;
 use crate::suppress;
 
-/// What to scan with.
-#[derive(Debug, Clone, Default)]
+/// What to scan with. The default runs the built-in rules and knows drift's
+/// ([`crate::default_rules`]).
+#[derive(Debug, Clone)]
 pub struct ScanOptions {
+    /// The rules of the run; `only_rules`, `skip_rules`, the config's `disable` and
+    /// `framework` select from them.
+    pub rules: RuleSet,
     pub load: LoadOptions,
     pub config: Config,
     /// Run only these rules (ids); empty means all.
@@ -42,20 +46,6 @@ pub struct ScanOptions {
     pub namespaces: Vec<String>,
 }
 
-/// Maps a rule id or slug (of the catalogue, or of `drift`) to its canonical id.
-pub fn canonical_rule(id_or_slug: &str) -> Option<String> {
-    palisade_rules::find_rule(id_or_slug)
-        .map(|r| r.meta().id.to_string())
-        .or_else(|| {
-            crate::drift::drift_rules()
-                .into_iter()
-                .find(|r| {
-                    r.id.eq_ignore_ascii_case(id_or_slug) || r.slug.eq_ignore_ascii_case(id_or_slug)
-                })
-                .map(|r| r.id.to_string())
-        })
-}
-
 /// Loads `inputs` and scans them.
 pub fn scan(inputs: &[Input], options: &ScanOptions) -> Report {
     let start = Instant::now();
@@ -77,12 +67,11 @@ pub fn scan_loaded(
     diagnostics.append(&mut report.diagnostics);
     report.diagnostics = diagnostics;
     redactor(&[&loaded.inventory]).redact_report(&mut report);
-    report.summary.files = loaded.files;
+    report.files = loaded.files;
     // Freeing millions of JSON nodes takes a noticeable share of a scan; the report no longer
     // needs them, so they are freed while the report is written (or the process exits).
     std::thread::spawn(move || drop(loaded));
-    report.summary.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-    report.recount();
+    report.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     report
 }
 
@@ -148,8 +137,8 @@ pub fn compliance(profile: Profile, report: &Report) -> Compliance {
                 .iter()
                 .filter(|f| {
                     f.suppressed.is_none()
-                        && ids.iter().any(|id| *id == f.rule)
-                        && f.controls.contains(&row.control)
+                        && ids.iter().any(|id| id == f.rule_id())
+                        && f.controls().contains(&row.control)
                 })
                 .count();
             let evaluated = ran.iter().map(|c| c.evaluated).sum();
@@ -200,53 +189,6 @@ pub fn compliance(profile: Profile, report: &Report) -> Compliance {
     }
 }
 
-/// Most severe first, then by file and position, so the same input always gives the same
-/// report whatever order the files were read in. Files are compared once (by rank) rather
-/// than for every pair of findings: a large scan has millions of findings in one file.
-fn sort_findings(findings: Vec<palisade_core::Finding>) -> Vec<palisade_core::Finding> {
-    let mut files: Vec<&str> = findings.iter().map(|f| f.location.file.as_str()).collect();
-    files.sort_unstable();
-    files.dedup();
-    let rank: std::collections::HashMap<&str, usize> =
-        files.iter().enumerate().map(|(i, f)| (*f, i)).collect();
-    /// Severity (most severe first), file rank, line, column, and the finding's index.
-    type SortKey = (
-        std::cmp::Reverse<palisade_core::Severity>,
-        usize,
-        Option<u32>,
-        Option<u32>,
-        usize,
-    );
-    let mut order: Vec<SortKey> = findings
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            (
-                std::cmp::Reverse(f.severity),
-                rank[f.location.file.as_str()],
-                f.location.line,
-                f.location.column,
-                i,
-            )
-        })
-        .collect();
-    order.sort_by(|a, b| {
-        (a.0, a.1, a.2, a.3)
-            .cmp(&(b.0, b.1, b.2, b.3))
-            .then_with(|| {
-                let (x, y) = (&findings[a.4], &findings[b.4]);
-                x.rule
-                    .cmp(&y.rule)
-                    .then_with(|| x.location.path.cmp(&y.location.path))
-            })
-    });
-    let mut slots: Vec<Option<palisade_core::Finding>> = findings.into_iter().map(Some).collect();
-    order
-        .into_iter()
-        .filter_map(|(.., i)| slots[i].take())
-        .collect()
-}
-
 /// The Pod Security level a framework selection assesses (`pss` is Restricted, which
 /// includes Baseline).
 fn pss_level(profile: Profile) -> Option<palisade_rules::pss::Level> {
@@ -268,8 +210,8 @@ pub fn scan_inventory(inventory: &Inventory, options: &ScanOptions) -> Report {
         .map(String::as_str)
         .collect();
     let candidates: Vec<&dyn Rule> = match options.framework {
-        Some(profile) => palisade_rules::compliance::rules_for(profile),
-        None => all_rules().to_vec(),
+        Some(profile) => options.rules.for_framework(profile),
+        None => options.rules.evaluated(),
     };
     let rules: Vec<&dyn Rule> = candidates
         .into_iter()
@@ -298,32 +240,22 @@ pub fn scan_inventory(inventory: &Inventory, options: &ScanOptions) -> Report {
         inventory,
         &options.config,
         &active,
-        &canonical_rule,
+        &|id: &str| options.rules.canonical(id),
         today,
     ));
 
-    let findings = sort_findings(output.findings);
-    let mut report = Report {
-        schema_version: SCHEMA_VERSION,
-        tool: ToolInfo {
-            name: "palisade".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        summary: Summary {
-            files: inventory.sources.len(),
-            duration_ms: u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX),
-            ..Summary::default()
-        },
-        findings,
+    let mut report = ReportBuilder {
+        findings: output.findings,
         diagnostics,
-        compliance: None,
         coverage: output.coverage,
         rules: rules.iter().map(|r| r.meta().clone()).collect(),
         objects: output.objects,
         evaluations: output.evaluations,
-    };
+        files: inventory.sources.len(),
+        order: FindingOrder::Location,
+    }
+    .build(start.elapsed());
     mark_incomplete(&mut report.coverage, &rules, &options.unlisted);
     report.compliance = options.framework.map(|p| compliance(p, &report));
-    report.recount();
     report
 }

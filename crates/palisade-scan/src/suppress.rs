@@ -16,7 +16,7 @@
 use std::collections::HashSet;
 
 use palisade_core::{
-    Diagnostic, DiagnosticLevel, Finding, JsonPointer, Suppression, SuppressionSource,
+    Diagnostic, DiagnosticLevel, Finding, JsonPointer, Subject, Suppression, SuppressionSource,
 };
 use palisade_inventory::{Inventory, Object, Pos};
 use serde_json::Value;
@@ -88,10 +88,20 @@ fn entry_matches(entry: &SuppressionEntry, finding: &Finding) -> bool {
         Some(p) => glob::matches(p, value.unwrap_or("")),
     };
     let file = finding.location.file.trim_start_matches("./");
-    entry.rule == finding.rule
-        && opt(&entry.namespace, finding.object.namespace.as_deref())
-        && opt(&entry.kind, Some(&finding.object.kind))
-        && opt(&entry.name, finding.object.name.as_deref())
+    // An entry's kind and name match a subject that is not an object by its kind (`image`,
+    // `node`, ...) and name; such a subject has no namespace.
+    let (namespace, kind, name) = match &finding.subject {
+        Subject::Object(o) => (o.namespace.as_deref(), o.kind.as_str(), o.name.as_deref()),
+        Subject::File(n)
+        | Subject::Image(n)
+        | Subject::Node(n)
+        | Subject::AuditEvent(n)
+        | Subject::Identity(n) => (None, finding.subject.kind(), Some(&**n)),
+    };
+    entry.rule == finding.rule_id()
+        && opt(&entry.namespace, namespace)
+        && opt(&entry.kind, Some(kind))
+        && opt(&entry.name, name)
         && entry
             .path
             .as_ref()
@@ -109,12 +119,12 @@ fn suppress_by_config(finding: &mut Finding, config: &Config, today: Date, used:
         if entry.expires.is_some_and(|e| e < today) {
             continue;
         }
-        finding.suppressed = Some(Suppression {
+        finding.suppressed = Some(Box::new(Suppression {
             source: SuppressionSource::Config,
             reason: entry.reason.clone(),
             expires: entry.expires.map(|d| d.to_string()),
             origin: Some(format!("{}:{}", config.path, entry.line)),
-        });
+        }));
         return;
     }
 }
@@ -174,7 +184,7 @@ pub fn apply(
         };
         let (entries, errors) = parse_annotation(text, canonical);
         let pos = object.locate(&annotation_pointer()).pos;
-        let file = inventory.source_of(object).path.clone();
+        let file = inventory.source_of(object).path.to_string();
         for error in errors {
             diagnostics.push(
                 Diagnostic::new(
@@ -201,19 +211,19 @@ pub fn apply(
             continue;
         };
         for (j, entry) in annotated.entries.iter().enumerate() {
-            if !entry.rules.iter().any(|r| *r == finding.rule) {
+            if !entry.rules.iter().any(|r| r == finding.rule_id()) {
                 continue;
             }
             annotated.used[j] = true;
             if finding.suppressed.is_some() || entry.expires.is_some_and(|e| e < today) {
                 continue;
             }
-            finding.suppressed = Some(Suppression {
+            finding.suppressed = Some(Box::new(Suppression {
                 source: SuppressionSource::Annotation,
                 reason: entry.reason.clone(),
                 expires: entry.expires.map(|d| d.to_string()),
                 origin: Some(format!("{}:{}", annotated.file, annotated.pos.line)),
-            });
+            }));
         }
     }
 

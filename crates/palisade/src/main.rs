@@ -162,7 +162,8 @@ struct ConfigArgs {
 impl ConfigArgs {
     /// The configuration: the file given, else ./palisade.toml when present, else none.
     fn load(&self) -> Result<Config> {
-        let canonical = |id: &str| palisade_scan::scan::canonical_rule(id);
+        let rules = palisade_scan::default_rules();
+        let canonical = |id: &str| rules.canonical(id);
         Ok(match (&self.config, self.no_config) {
             (_, true) => Config::default(),
             (Some(path), false) => Config::load(path, &canonical)?,
@@ -316,10 +317,12 @@ pub(crate) fn inputs(load: &LoadArgs) -> Result<(Vec<Input>, LoadOptions)> {
 }
 
 fn canonical_list(ids: &[String]) -> Result<Vec<String>> {
+    let rules = palisade_scan::default_rules();
     ids.iter()
         .filter(|s| !s.trim().is_empty())
         .map(|id| {
-            palisade_scan::scan::canonical_rule(id.trim())
+            rules
+                .canonical(id.trim())
                 .with_context(|| format!("unknown rule `{id}` (see `palisade rules`)"))
         })
         .collect()
@@ -392,6 +395,7 @@ fn parse_fail_on(text: &str) -> Result<Option<Severity>> {
 fn scan_options(args: &ScanArgs, load: LoadOptions, outputs: &Outputs) -> Result<ScanOptions> {
     let config = args.config.load()?;
     Ok(ScanOptions {
+        rules: palisade_scan::default_rules(),
         load,
         config,
         only_rules: canonical_list(&args.rules)?,
@@ -508,7 +512,6 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
             .diagnostics
             .push(palisade_core::Diagnostic::new(level, "not-listed", why));
     }
-    report.recount();
     emit(&report, &args.output, &outputs)
 }
 
@@ -529,6 +532,7 @@ fn run_drift(args: DriftArgs) -> Result<u8> {
         );
     }
     let options = ScanOptions {
+        rules: palisade_scan::default_rules(),
         load: LoadOptions::default(),
         config,
         only_rules: Vec::new(),
@@ -653,7 +657,7 @@ fn emit(report: &Report, args: &OutputArgs, outputs: &Outputs) -> Result<u8> {
 }
 
 fn exit_code(report: &Report, fail_on: Option<Severity>, args: &OutputArgs) -> u8 {
-    let not_read = report.summary.inputs_not_read;
+    let not_read = report.inputs_not_read();
     match report.verdict(fail_on) {
         Verdict::NothingScanned => {
             if not_read > 0 {
@@ -767,9 +771,10 @@ fn run_rules(args: &RulesArgs) -> Result<u8> {
     };
     let mut out = std::io::stdout().lock();
     if let Some(id) = &args.id {
-        let rule = palisade_rules::find_rule(id)
+        let rules = palisade_scan::default_rules();
+        let meta = rules
+            .find(id)
             .with_context(|| format!("unknown rule `{id}` (see `palisade rules`)"))?;
-        let meta = rule.meta();
         if json {
             serde_json::to_writer_pretty(&mut out, meta)?;
             writeln!(out)?;
@@ -787,9 +792,9 @@ fn run_rules(args: &RulesArgs) -> Result<u8> {
         }
         return Ok(0);
     }
-    let metas: Vec<_> = palisade_rules::all_rules()
-        .iter()
-        .map(|r| r.meta())
+    let metas: Vec<_> = palisade_rules::RuleSet::builtin()
+        .metas()
+        .cloned()
         .collect();
     if json {
         serde_json::to_writer_pretty(&mut out, &metas)?;

@@ -42,7 +42,7 @@ fn same_namespace(a: Option<&str>, b: Option<&str>) -> bool {
 
 fn source_dir(inventory: &Inventory, object: &Object) -> String {
     let path = &inventory.source_of(object).path;
-    std::path::Path::new(path)
+    std::path::Path::new(&**path)
         .parent()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default()
