@@ -1,6 +1,9 @@
-//! Kubernetes API knowledge that Palisade needs in many places and must answer once: which
+//! Kubernetes knowledge that Palisade needs in many places and must answer once: which
 //! resources exist, in which API group, under which kind, plural, singular and short names,
-//! whether they are namespaced, and which subresources they have.
+//! whether they are namespaced, and which subresources they have (`resources`); whether a
+//! Service is reachable from outside the cluster (`exposure`); the Pod Security level a
+//! namespace enforces (`pod_security`); and what a container's
+//! security settings amount to, up to owning its node (`security`).
 //!
 //! The built-in table is the API of Kubernetes v1.33 (the version `k8s-openapi` is pinned to).
 //! Custom resources join it from CustomResourceDefinitions found in the input, and a live
@@ -10,6 +13,12 @@
 //! not short names, plural forms of every group, or subresources, and because custom
 //! resources must be answerable the same way.
 
+pub mod exposure;
+pub mod pod_security;
 pub mod resources;
+pub mod security;
 
-pub use resources::{ApiResource, Catalogue, ResolveError, Resolved, Scope, VERBS, check_verb};
+pub use exposure::{Exposure, service_exposure};
+pub use resources::{
+    ApiResource, Catalogue, ResolveError, Resolved, Scope, Scopes, VERBS, check_verb,
+};

@@ -1134,3 +1134,70 @@ mod tests {
         assert!(check_verb("GET").unwrap_err().contains("did you mean get"));
     }
 }
+
+/// Which kinds are namespaced, for a set of objects: the built-in API, the
+/// CustomResourceDefinitions among the objects, and, for a kind still unknown, what its
+/// objects from a cluster say (an object listed from a cluster has a namespace exactly when its
+/// kind is namespaced). A kind nothing tells about is taken as namespaced, as most are.
+#[derive(Debug, Clone)]
+pub struct Scopes {
+    by_kind: std::collections::HashMap<(String, String), Scope>,
+}
+
+impl Scopes {
+    /// `crds` are the CustomResourceDefinitions found; `observed` are `(group, kind,
+    /// has a namespace)` of objects read from a cluster.
+    pub fn new<'a>(
+        crds: impl IntoIterator<Item = &'a serde_json::Value>,
+        observed: impl IntoIterator<Item = (&'a str, &'a str, bool)>,
+    ) -> Scopes {
+        let mut catalogue = Catalogue::builtin();
+        for crd in crds {
+            if let Some(resource) = ApiResource::from_crd(crd) {
+                catalogue.add_if_unknown(resource);
+            }
+        }
+        let mut by_kind: std::collections::HashMap<(String, String), Scope> = catalogue
+            .resources
+            .into_iter()
+            .map(|r| ((r.group, r.kind), r.scope))
+            .collect();
+        for (group, kind, namespaced) in observed {
+            by_kind
+                .entry((group.to_string(), kind.to_string()))
+                .or_insert(if namespaced {
+                    Scope::Namespaced
+                } else {
+                    Scope::Cluster
+                });
+        }
+        Scopes { by_kind }
+    }
+
+    pub fn is_namespaced(&self, group: &str, kind: &str) -> bool {
+        self.by_kind
+            .get(&(group.to_string(), kind.to_string()))
+            .is_none_or(|scope| *scope == Scope::Namespaced)
+    }
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn scope_comes_from_the_api_then_crds_then_what_a_cluster_listed() {
+        let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+            "spec": {"group": "example.com", "scope": "Cluster",
+                     "names": {"kind": "Widget", "plural": "widgets", "singular": "widget"},
+                     "versions": [{"name": "v1", "served": true, "storage": true}]}});
+        let scopes = Scopes::new([&crd], [("cert-manager.io", "ClusterIssuer", false)]);
+        assert!(scopes.is_namespaced("", "ConfigMap"));
+        assert!(!scopes.is_namespaced("", "Namespace"));
+        assert!(!scopes.is_namespaced("rbac.authorization.k8s.io", "ClusterRole"));
+        assert!(!scopes.is_namespaced("example.com", "Widget"));
+        assert!(!scopes.is_namespaced("cert-manager.io", "ClusterIssuer"));
+        assert!(scopes.is_namespaced("unknown.io", "Thing"));
+    }
+}

@@ -658,11 +658,8 @@ fn enforced_namespaces(inventory: &Inventory) -> HashMap<String, String> {
     inventory
         .of_kind("", "Namespace")
         .filter_map(|ns| {
-            let level = ns
-                .value
-                .pointer("/metadata/labels/pod-security.kubernetes.io~1enforce")
-                .and_then(Value::as_str)?;
-            matches!(level, "baseline" | "restricted")
+            let level = palisade_k8s::pod_security::enforced_level(&ns.value)?;
+            (level >= palisade_k8s::pod_security::Level::Baseline)
                 .then(|| (ns.id.name.clone().unwrap_or_default(), level.to_string()))
         })
         .collect()
@@ -691,12 +688,8 @@ fn exposed_workloads(policy: &Policy, inventory: &Inventory) -> Vec<(usize, Stri
             .pointer("/spec/type")
             .and_then(Value::as_str)
             .unwrap_or("ClusterIP");
-        let external_ips = service
-            .value
-            .pointer("/spec/externalIPs")
-            .and_then(Value::as_array)
-            .is_some_and(|a| !a.is_empty());
-        if matches!(kind, "LoadBalancer" | "NodePort") || external_ips {
+        // The rules' answer (NET001, NET003): an internal load balancer is not exposed.
+        if palisade_k8s::service_exposure(&service.value).is_some() {
             exposed_services.insert((ns, name.clone()), format!("Service {name} of type {kind}"));
         }
     }
@@ -829,6 +822,26 @@ mod tests {
         let policy = Policy::from_inventory(&loaded.inventory);
         let graph = Graph::build(&policy, &loaded.inventory);
         (policy, graph)
+    }
+
+    #[test]
+    fn an_internal_load_balancer_is_no_way_in_from_the_internet() {
+        // The same answer as NET001: a cloud annotation makes the load balancer private.
+        let internal = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: web, annotations: {service.beta.kubernetes.io/aws-load-balancer-scheme: internal}}\nspec:\n  type: LoadBalancer\n  selector: {app: web}\n";
+        let web = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: web}\nspec:\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: w, image: 'registry.example.com/w:1'}]\n";
+        let admin = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: web-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: default, namespace: web}]\n";
+        let paths = |service: &str| {
+            let text = format!("{service}---\n{web}---\n{admin}");
+            let loaded = load_text("c.yaml", &text, &Limits::default());
+            let policy = Policy::from_inventory(&loaded.inventory);
+            let graph = Graph::build(&policy, &loaded.inventory);
+            graph.path(&Node::Internet, Goal::ClusterAdmin).is_some()
+        };
+        assert!(!paths(internal));
+        assert!(paths(&internal.replace(
+            "annotations: {service.beta.kubernetes.io/aws-load-balancer-scheme: internal}",
+            "annotations: {}"
+        )));
     }
 
     #[test]

@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use palisade_core::host_path::node_takeover_path;
 use palisade_core::selector::label_selector_matches;
 use palisade_inventory::{Inventory, PodSpec, pod_spec};
 use serde_json::Value;
@@ -217,80 +216,12 @@ fn control_plane_path(pod: &PodSpec<'_>) -> Option<String> {
         .map(String::from)
 }
 
-/// Why a compromised container of this pod spec is root on its node, if it is.
+/// Why a compromised container of this pod spec is root on its node, if it is (the one
+/// answer, in `palisade_k8s::security`).
 fn node_access(pod: &PodSpec<'_>) -> Option<String> {
-    for container in pod.containers() {
-        let context = container.value.get("securityContext");
-        if context
-            .and_then(|c| c.get("privileged"))
-            .and_then(Value::as_bool)
-            == Some(true)
-        {
-            return Some(format!("{} runs privileged", container.describe()));
-        }
-        let adds_sys_admin = context
-            .and_then(|c| c.pointer("/capabilities/add"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-            .any(|cap| {
-                let cap = cap.to_ascii_uppercase();
-                let cap = cap.strip_prefix("CAP_").unwrap_or(&cap);
-                cap == "SYS_ADMIN" || cap == "ALL"
-            });
-        if adds_sys_admin {
-            return Some(format!("{} adds SYS_ADMIN", container.describe()));
-        }
-    }
-    // A hostPath of the node's root, credentials or runtime socket, mounted by a container
-    // that may run as root (the files and sockets there belong to root).
-    let host_paths: HashMap<&str, &str> = pod
-        .value
-        .get("volumes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| {
-            let name = v.get("name").and_then(Value::as_str)?;
-            let path = v.pointer("/hostPath/path").and_then(Value::as_str)?;
-            Some((name, path))
-        })
-        .collect();
-    if host_paths.is_empty() {
-        return None;
-    }
-    let pod_context = pod.value.get("securityContext");
-    pod.containers().find_map(|container| {
-        let context = container.value.get("securityContext");
-        let setting = |field: &str| {
-            context
-                .and_then(|c| c.get(field))
-                .or_else(|| pod_context.and_then(|c| c.get(field)))
-        };
-        let may_run_as_root = match setting("runAsUser").and_then(Value::as_i64) {
-            Some(user) => user == 0,
-            None => setting("runAsNonRoot").and_then(Value::as_bool) != Some(true),
-        };
-        if !may_run_as_root {
-            return None;
-        }
-        container
-            .value
-            .get("volumeMounts")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|m| m.get("name").and_then(Value::as_str))
-            .find_map(|name| {
-                let path = host_paths.get(name)?;
-                let what = node_takeover_path(path)?;
-                Some(format!(
-                    "{} may run as root and mounts hostPath {path} ({what})",
-                    container.describe()
-                ))
-            })
-    })
+    let containers: Vec<(&Value, String)> =
+        pod.containers().map(|c| (c.value, c.describe())).collect();
+    palisade_k8s::security::node_takeover(pod.value, containers.into_iter())
 }
 
 /// `(unset)` for objects written without a namespace.

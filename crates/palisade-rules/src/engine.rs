@@ -285,12 +285,12 @@ pub fn evaluate_with_options(
         }
     }
     // The findings are moved, not copied: the largest rule's list becomes the result and
-    // grows to the total (a large allocation grows in place), the others are appended and
-    // freed one by one, so one copy of millions of findings is alive rather than two. Which
+    // grows as the others are appended and freed one by one (a large allocation grows in
+    // place, and capacity not yet written is not resident), so one copy of millions of
+    // findings is alive rather than two; reserving the total first would hold both. Which
     // list comes first does not matter: the report orders findings by severity, place and
     // rule, and keeps each rule's own order.
     let total = |f: fn(&RuleOutput) -> usize| results.iter().flatten().map(f).sum::<usize>();
-    let findings_total = total(|r| r.findings.len());
     let evaluations_total = total(|r| r.evaluations.len());
     let largest = results
         .iter()
@@ -302,10 +302,6 @@ pub fn evaluate_with_options(
         out.findings = std::mem::take(&mut result.findings);
         out.finding_objects = std::mem::take(&mut result.finding_objects);
     }
-    out.findings
-        .reserve_exact(findings_total - out.findings.len());
-    out.finding_objects
-        .reserve_exact(findings_total - out.finding_objects.len());
     out.evaluations.reserve_exact(evaluations_total);
     let mut seen_type_errors = HashSet::new();
     for result in results.into_iter().flatten() {

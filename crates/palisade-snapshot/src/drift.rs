@@ -119,40 +119,28 @@ fn key(
     )
 }
 
-/// Whether objects of this kind live in namespaces (as far as the inputs tell).
-fn is_namespaced(kind: &str) -> bool {
-    !matches!(
-        kind,
-        "Namespace"
-            | "Node"
-            | "PersistentVolume"
-            | "ClusterRole"
-            | "ClusterRoleBinding"
-            | "StorageClass"
-            | "CustomResourceDefinition"
-            | "PriorityClass"
-            | "ValidatingWebhookConfiguration"
-            | "MutatingWebhookConfiguration"
-            | "APIService"
-            | "CSIDriver"
-            | "CSINode"
-            | "IngressClass"
-            | "RuntimeClass"
-            | "PodSecurityPolicy"
-            | "VolumeAttachment"
-            | "CertificateSigningRequest"
-            | "ValidatingAdmissionPolicy"
-            | "ValidatingAdmissionPolicyBinding"
-            | "ClusterIssuer"
-    )
+/// Which kinds are namespaced: the API, the CRDs on either side, and what the cluster listed.
+fn scopes(desired: &Inventory, live: &Inventory) -> palisade_k8s::Scopes {
+    let crds = [desired, live].into_iter().flat_map(|inventory| {
+        inventory
+            .of_kind("apiextensions.k8s.io", "CustomResourceDefinition")
+            .map(|o| &o.value)
+    });
+    let observed = live
+        .objects
+        .iter()
+        .map(|o| (o.id.group(), o.id.kind.as_str(), o.id.namespace.is_some()));
+    palisade_k8s::Scopes::new(crds, observed)
 }
 
 /// Compares desired with live objects.
 pub fn compare(desired: &Inventory, live: &Inventory, options: &DriftOptions) -> Vec<Drift> {
+    let scopes = scopes(desired, live);
+    let is_namespaced = |id: &palisade_core::ObjectRef| scopes.is_namespaced(id.group(), &id.kind);
     let mut live_by_key: HashMap<(String, String, String, String), usize> = HashMap::new();
     for (i, o) in live.objects.iter().enumerate() {
         live_by_key.insert(
-            key(&o.id, &options.default_namespace, is_namespaced(&o.id.kind)),
+            key(&o.id, &options.default_namespace, is_namespaced(&o.id)),
             i,
         );
     }
@@ -161,7 +149,7 @@ pub fn compare(desired: &Inventory, live: &Inventory, options: &DriftOptions) ->
     let mut managed_namespaces: HashSet<String> = HashSet::new();
     let mut out = Vec::new();
     for (d, object) in desired.objects.iter().enumerate() {
-        let namespaced = is_namespaced(&object.id.kind);
+        let namespaced = is_namespaced(&object.id);
         let k = key(&object.id, &options.default_namespace, namespaced);
         managed.insert((k.0.clone(), k.1.clone(), k.2.clone()));
         if namespaced {
@@ -229,7 +217,7 @@ pub fn compare(desired: &Inventory, live: &Inventory, options: &DriftOptions) ->
         {
             continue;
         }
-        let namespaced = is_namespaced(&object.id.kind);
+        let namespaced = is_namespaced(&object.id);
         let k = key(&object.id, &options.default_namespace, namespaced);
         let security_kind_in_managed_namespace = namespaced
             && SECURITY_KINDS.contains(&object.id.kind.as_str())

@@ -2,49 +2,9 @@
 //! (`k8s.io/pod-security-admission`) compares against. The hardening rules read the lists from
 //! here; [`admission`] runs the plugin's checks exactly, per policy version, for
 //! `--framework pss-*` and the namespace evaluation (NS002).
-
-use std::fmt;
-
 pub mod admission;
 
-/// A Pod Security Standards level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Level {
-    Privileged,
-    Baseline,
-    Restricted,
-}
-
-impl Level {
-    /// Parses a `pod-security.kubernetes.io/enforce` label value.
-    pub fn parse(text: &str) -> Option<Level> {
-        match text {
-            "privileged" => Some(Level::Privileged),
-            "baseline" => Some(Level::Baseline),
-            "restricted" => Some(Level::Restricted),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Privileged => "privileged",
-            Level::Baseline => "baseline",
-            Level::Restricted => "restricted",
-        }
-    }
-
-    /// The level a `pss:<level>/<control>` id belongs to.
-    pub fn of_control(id: &str) -> Option<Level> {
-        Level::parse(id.split('/').next()?)
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use palisade_k8s::pod_security::Level;
 
 /// Capabilities the Baseline profile allows in `capabilities.add`.
 pub const BASELINE_CAPABILITIES: &[&str] = &[

@@ -79,10 +79,9 @@ impl Check for CapabilitiesNotDropped {
             let drop = container.field(&["securityContext", "capabilities", "drop"]);
             let dropped = cx.strings_at(&drop);
             let drops = |name: &str| {
-                dropped.iter().any(|(_, c)| {
-                    let c = c.to_ascii_uppercase();
-                    c == name || c.strip_prefix("CAP_") == Some(name)
-                })
+                dropped
+                    .iter()
+                    .any(|(_, c)| palisade_k8s::security::capability_name(c) == name)
             };
             if !drops("ALL") && !runtime_default_capabilities().all(drops) {
                 // CIS 5.2.8 is NET_RAW alone; a container that drops it does not violate it.

@@ -73,7 +73,7 @@ impl Check for CapabilityAdded {
                 {
                     continue;
                 }
-                let detail = match capability.trim_start_matches("CAP_") {
+                let detail = match palisade_k8s::security::capability_name(capability).as_str() {
                     "ALL" => "every capability, which is root on the node",
                     "SYS_ADMIN" => "mount, namespaces and most of root's powers",
                     "SYS_PTRACE" => "reading and injecting into other processes",

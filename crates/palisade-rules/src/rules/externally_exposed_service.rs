@@ -3,43 +3,6 @@ use serde_json::Value;
 use crate::context::Context;
 use crate::rule::{Check, Target};
 
-/// Annotations by which cloud providers make a LoadBalancer internal (reachable only from the
-/// VPC or VNet), with the values that mean "internal".
-const INTERNAL_LB_ANNOTATIONS: &[(&str, &[&str])] = &[
-    (
-        "networking.gke.io/load-balancer-type",
-        &["Internal", "internal"],
-    ),
-    (
-        "cloud.google.com/load-balancer-type",
-        &["Internal", "internal"],
-    ),
-    (
-        "service.beta.kubernetes.io/aws-load-balancer-internal",
-        &["true", "0.0.0.0/0"],
-    ),
-    (
-        "service.beta.kubernetes.io/aws-load-balancer-scheme",
-        &["internal"],
-    ),
-    (
-        "service.beta.kubernetes.io/azure-load-balancer-internal",
-        &["true"],
-    ),
-    (
-        "service.beta.kubernetes.io/oci-load-balancer-internal",
-        &["true"],
-    ),
-    (
-        "service.beta.kubernetes.io/openstack-internal-load-balancer",
-        &["true"],
-    ),
-    (
-        "service.kubernetes.io/ibm-load-balancer-cloud-provider-ip-type",
-        &["private"],
-    ),
-];
-
 declare_rule! {
     /// ## What it checks
     /// Services of type `LoadBalancer` (unless a cloud annotation makes the load balancer
@@ -111,7 +74,7 @@ impl Check for ExternallyExposedService {
         );
         match service_type {
             "LoadBalancer" => {
-                if is_internal(cx) {
+                if palisade_k8s::exposure::is_internal_load_balancer(&cx.object.value) {
                     return;
                 }
                 let ranges_path = palisade_core::JsonPointer::root()
@@ -137,18 +100,6 @@ impl Check for ExternallyExposedService {
             _ => {}
         }
     }
-}
-
-pub(crate) fn is_internal(cx: &Context<'_>) -> bool {
-    let Some(annotations) = cx.object.annotations() else {
-        return false;
-    };
-    INTERNAL_LB_ANNOTATIONS.iter().any(|(key, values)| {
-        annotations
-            .get(*key)
-            .and_then(Value::as_str)
-            .is_some_and(|v| values.contains(&v))
-    })
 }
 
 fn describe_ports(ports: Option<&Value>) -> String {

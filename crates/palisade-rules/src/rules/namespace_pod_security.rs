@@ -6,8 +6,9 @@ use crate::pss::admission::{PolicyVersion, level_of};
 use crate::rule::{Check, Target};
 use crate::rules::namespace_scope::SYSTEM_NAMESPACES;
 
-const ENFORCE: &str = "pod-security.kubernetes.io/enforce";
-const ENFORCE_VERSION: &str = "pod-security.kubernetes.io/enforce-version";
+use palisade_k8s::pod_security::{
+    ENFORCE_LABEL as ENFORCE, ENFORCE_VERSION_LABEL as ENFORCE_VERSION,
+};
 
 declare_rule! {
     /// ## What it checks

@@ -2,7 +2,6 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::rule::{Check, Target};
-use crate::rules::externally_exposed_service::is_internal;
 
 /// Ports of administrative and data services that should never face the outside.
 const SENSITIVE_PORTS: &[(i64, &str)] = &[
@@ -96,13 +95,10 @@ declare_rule! {
 impl Check for SensitivePortExposed {
     fn check(&self, cx: &mut Context<'_>) {
         let spec = palisade_core::JsonPointer::root().join("spec");
-        let external_ips = !cx.array_at(&spec.join("externalIPs")).is_empty();
-        let exposure = match cx.str_at(&spec.join("type")) {
-            Some("LoadBalancer") if !is_internal(cx) => "a public load balancer",
-            Some("NodePort") => "every node's address",
-            _ if external_ips => "its external IPs",
-            _ => return,
+        let Some(exposure) = palisade_k8s::service_exposure(&cx.object.value) else {
+            return;
         };
+        let exposure = exposure.reach();
         let ports = spec.join("ports");
         for (i, port) in cx.array_at(&ports).iter().enumerate() {
             let mut what = None;

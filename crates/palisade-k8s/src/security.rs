@@ -1,0 +1,158 @@
+//! What a container's security settings amount to, answered once for the rules and the
+//! attack-path graph: the effective security context (the container's field, else the pod's),
+//! capability names as the runtime reads them, and whether a compromised container owns its
+//! node.
+
+use std::collections::HashMap;
+
+use palisade_core::host_path::node_takeover_path;
+use serde_json::Value;
+
+/// A capability as the runtime applies it: upper case, without the `CAP_` prefix
+/// (`cap_sys_admin` and `CAP_SYS_ADMIN` are both `SYS_ADMIN`).
+pub fn capability_name(raw: &str) -> String {
+    let upper = raw.to_ascii_uppercase();
+    match upper.strip_prefix("CAP_") {
+        Some(rest) => rest.to_string(),
+        None => upper,
+    }
+}
+
+/// A security-context field as the kubelet applies it: the container's value when set,
+/// otherwise the pod's.
+pub fn effective<'v>(container: &'v Value, pod_spec: &'v Value, field: &str) -> Option<&'v Value> {
+    container
+        .get("securityContext")
+        .and_then(|c| c.get(field))
+        .or_else(|| pod_spec.get("securityContext").and_then(|c| c.get(field)))
+}
+
+/// `privileged: true` (a container-only field).
+pub fn is_privileged(container: &Value) -> bool {
+    container
+        .pointer("/securityContext/privileged")
+        .and_then(Value::as_bool)
+        == Some(true)
+}
+
+/// Whether the container adds `capability` (by [`capability_name`]), or `ALL`.
+pub fn adds_capability(container: &Value, capability: &str) -> bool {
+    container
+        .pointer("/securityContext/capabilities/add")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(capability_name)
+        .any(|c| c == capability || c == "ALL")
+}
+
+/// Whether the container may run as root: `runAsUser: 0`, or no user and no
+/// `runAsNonRoot: true` (the image may run as root).
+pub fn may_run_as_root(container: &Value, pod_spec: &Value) -> bool {
+    match effective(container, pod_spec, "runAsUser").and_then(Value::as_i64) {
+        Some(user) => user == 0,
+        None => {
+            effective(container, pod_spec, "runAsNonRoot").and_then(Value::as_bool) != Some(true)
+        }
+    }
+}
+
+/// Why a compromised container of this pod spec is root on its node, if it is: a privileged
+/// container, one that adds SYS_ADMIN, or one that may run as root and mounts a host path
+/// that gives the node away (its root, credentials or the runtime socket). `containers` are
+/// the pod's containers with their descriptions (`container "web"`).
+pub fn node_takeover<'v>(
+    pod_spec: &'v Value,
+    containers: impl Iterator<Item = (&'v Value, String)> + Clone,
+) -> Option<String> {
+    for (container, description) in containers.clone() {
+        if is_privileged(container) {
+            return Some(format!("{description} runs privileged"));
+        }
+        if adds_capability(container, "SYS_ADMIN") {
+            return Some(format!("{description} adds SYS_ADMIN"));
+        }
+    }
+    let host_paths: HashMap<&str, &str> = pod_spec
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            let name = v.get("name").and_then(Value::as_str)?;
+            let path = v.pointer("/hostPath/path").and_then(Value::as_str)?;
+            Some((name, path))
+        })
+        .collect();
+    if host_paths.is_empty() {
+        return None;
+    }
+    containers
+        .filter(|(container, _)| may_run_as_root(container, pod_spec))
+        .find_map(|(container, description)| {
+            container
+                .get("volumeMounts")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.get("name").and_then(Value::as_str))
+                .find_map(|name| {
+                    let path = host_paths.get(name)?;
+                    let what = node_takeover_path(path)?;
+                    Some(format!(
+                        "{description} may run as root and mounts hostPath {path} ({what})"
+                    ))
+                })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn takeover(spec: Value) -> Option<String> {
+        let containers: Vec<(&Value, String)> = spec["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c, format!("container \"{}\"", c["name"].as_str().unwrap())))
+            .collect();
+        node_takeover(&spec, containers.into_iter())
+    }
+
+    #[test]
+    fn capability_names_are_read_as_the_runtime_reads_them() {
+        assert_eq!(capability_name("cap_sys_admin"), "SYS_ADMIN");
+        assert_eq!(capability_name("NET_RAW"), "NET_RAW");
+        assert!(adds_capability(
+            &json!({"securityContext": {"capabilities": {"add": ["cap_sys_admin"]}}}),
+            "SYS_ADMIN"
+        ));
+    }
+
+    #[test]
+    fn a_container_owns_its_node_by_privilege_capability_or_host_mount() {
+        assert_eq!(
+            takeover(
+                json!({"containers": [{"name": "c", "securityContext": {"privileged": true}}]})
+            )
+            .as_deref(),
+            Some("container \"c\" runs privileged")
+        );
+        let mount = json!({
+            "volumes": [{"name": "sock", "hostPath": {"path": "/var/run/docker.sock"}}],
+            "containers": [{"name": "c", "volumeMounts": [{"name": "sock", "mountPath": "/s"}]}]
+        });
+        assert!(
+            takeover(mount.clone())
+                .unwrap()
+                .contains("mounts hostPath /var/run/docker.sock")
+        );
+        let mut non_root = mount;
+        non_root["securityContext"] = json!({"runAsNonRoot": true});
+        assert_eq!(takeover(non_root), None);
+        assert_eq!(takeover(json!({"containers": [{"name": "c"}]})), None);
+    }
+}
