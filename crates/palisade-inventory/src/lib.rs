@@ -3,8 +3,8 @@
 //! Sources are files and directories (YAML, multi-document YAML, JSON, `kind: List`), standard
 //! input, Kustomize directories (rendered by `kubectl kustomize`) and Helm charts (rendered by
 //! `helm template` when it is installed). Each object is kept as a `serde_json::Value` plus a
-//! [`SpanNode`] tree of 1-based line/column positions, so a finding's JSON pointer resolves to the
-//! exact line in SARIF and on the terminal.
+//! flat [`Spans`](spans::Spans) array (one 1-based line/column per JSON node, in pre-order), so a
+//! finding's JSON pointer resolves to the exact line in SARIF and on the terminal.
 //!
 //! The boundary: this crate reads and indexes; it knows nothing of rules. Typed Kubernetes
 //! structs (k8s-openapi) were rejected as the stored form: they drop fields newer than the

@@ -637,6 +637,119 @@ fn looks_templated(text: &str) -> bool {
     text.contains("{{")
 }
 
+/// Pass 1 of reading a snapshot slimly: the uids of the controllers that have a pod template
+/// (their pods and ReplicaSets are judged on them). `None` when the text is not JSON.
+fn controllers_with_templates(text: &str) -> Option<std::collections::HashSet<String>> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Meta {
+        uid: Option<String>,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Head {
+        api_version: String,
+        kind: String,
+        metadata: Meta,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Heads {
+        items: Vec<Head>,
+    }
+    let heads: Heads = serde_json::from_str(text).ok()?;
+    let kinds: Vec<(&str, &str)> = crate::podspec::pod_spec_kinds().collect();
+    Some(
+        heads
+            .items
+            .into_iter()
+            .filter(|h| {
+                let group = h.api_version.split_once('/').map_or("", |(g, _)| g);
+                kinds.contains(&(group, h.kind.as_str()))
+            })
+            .filter_map(|h| h.metadata.uid)
+            .collect(),
+    )
+}
+
+/// Drops what a snapshot item does not need: `managedFields`, and for an object a
+/// controller in the snapshot judges (its pods and ReplicaSets), everything but the node a pod
+/// runs on.
+fn slim(map: &mut serde_json::Map<String, Value>, controllers: &std::collections::HashSet<String>) {
+    let controlled = map
+        .get("metadata")
+        .and_then(|m| m.get("ownerReferences"))
+        .and_then(Value::as_array)
+        .and_then(|refs| {
+            refs.iter()
+                .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+        })
+        .and_then(|owner| owner.get("uid").and_then(Value::as_str))
+        .is_some_and(|uid| controllers.contains(uid));
+    if let Some(metadata) = map.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove("managedFields");
+    }
+    if controlled {
+        // The node a pod runs on stays: the RBAC graph places tokens on
+        // nodes with it.
+        let node = map
+            .get("spec")
+            .and_then(|s| s.get("nodeName"))
+            .filter(|n| n.is_string())
+            .cloned();
+        map.remove("status");
+        match node {
+            Some(node) => {
+                let mut spec = serde_json::Map::new();
+                spec.insert("nodeName".into(), node);
+                map.insert("spec".into(), Value::Object(spec));
+            }
+            None => {
+                map.remove("spec");
+            }
+        }
+    }
+}
+
+/// Adds one item of a large JSON list, unless it is over the node limit or not an object.
+fn push_item(
+    result: &mut UnitResult,
+    path: &str,
+    limits: &Limits,
+    item: Value,
+    line: u32,
+    index: usize,
+) {
+    if crate::spans::count_nodes(&item) > limits.max_nodes {
+        result.diagnostics.push(
+            Diagnostic::new(
+                DiagnosticLevel::Error,
+                "limit-exceeded",
+                format!(
+                    "/items/{} has more than {} nodes; skipped",
+                    index, limits.max_nodes
+                ),
+            )
+            .in_file(path)
+            .at(line, 1),
+        );
+        return;
+    }
+    let spans = Spans::uniform(&item, crate::spans::Pos { line, column: 1 });
+    match Object::from_value(item, spans, 0, 0) {
+        Some(object) => result.objects.push(object),
+        None => result.diagnostics.push(
+            Diagnostic::new(
+                DiagnosticLevel::Warning,
+                "not-an-object",
+                format!("/items/{} has no apiVersion or kind; skipped", index),
+            )
+            .in_file(path)
+            .at(line, 1),
+        ),
+    }
+}
+
 /// Above this size a JSON document (a cluster snapshot, a `kubectl get -o json` dump) is read
 /// with the JSON parser: one document of hundreds of thousands of objects would otherwise
 /// count as one document against the node limit, and the JSON parser needs far less memory.
@@ -663,34 +776,7 @@ fn large_json(
     };
     // Pass 1 (when slimming): the uids of controllers with a pod template.
     let controllers: std::collections::HashSet<String> = if limits.slim_snapshots {
-        #[derive(serde::Deserialize, Default)]
-        #[serde(default)]
-        struct Meta {
-            uid: Option<String>,
-        }
-        #[derive(serde::Deserialize, Default)]
-        #[serde(default, rename_all = "camelCase")]
-        struct Head {
-            api_version: String,
-            kind: String,
-            metadata: Meta,
-        }
-        #[derive(serde::Deserialize, Default)]
-        #[serde(default)]
-        struct Heads {
-            items: Vec<Head>,
-        }
-        let heads: Heads = serde_json::from_str(text).ok()?;
-        let kinds: Vec<(&str, &str)> = crate::podspec::pod_spec_kinds().collect();
-        heads
-            .items
-            .into_iter()
-            .filter(|h| {
-                let group = h.api_version.split_once('/').map_or("", |(g, _)| g);
-                kinds.contains(&(group, h.kind.as_str()))
-            })
-            .filter_map(|h| h.metadata.uid)
-            .collect()
+        controllers_with_templates(text)?
     } else {
         std::collections::HashSet::new()
     };
@@ -750,73 +836,10 @@ fn large_json(
                         );
                     }
                     if top.limits.slim_snapshots {
-                        let controlled = map
-                            .get("metadata")
-                            .and_then(|m| m.get("ownerReferences"))
-                            .and_then(Value::as_array)
-                            .and_then(|refs| {
-                                refs.iter().find(|r| {
-                                    r.get("controller").and_then(Value::as_bool) == Some(true)
-                                })
-                            })
-                            .and_then(|owner| owner.get("uid").and_then(Value::as_str))
-                            .is_some_and(|uid| top.controllers.contains(uid));
-                        if let Some(metadata) =
-                            map.get_mut("metadata").and_then(Value::as_object_mut)
-                        {
-                            metadata.remove("managedFields");
-                        }
-                        if controlled {
-                            // The node a pod runs on stays: the RBAC graph places tokens on
-                            // nodes with it.
-                            let node = map
-                                .get("spec")
-                                .and_then(|s| s.get("nodeName"))
-                                .filter(|n| n.is_string())
-                                .cloned();
-                            map.remove("status");
-                            match node {
-                                Some(node) => {
-                                    let mut spec = serde_json::Map::new();
-                                    spec.insert("nodeName".into(), node);
-                                    map.insert("spec".into(), Value::Object(spec));
-                                }
-                                None => {
-                                    map.remove("spec");
-                                }
-                            }
-                        }
+                        slim(map, top.controllers);
                     }
                 }
-                if crate::spans::count_nodes(&item) > top.limits.max_nodes {
-                    top.result.diagnostics.push(
-                        Diagnostic::new(
-                            DiagnosticLevel::Error,
-                            "limit-exceeded",
-                            format!(
-                                "/items/{} has more than {} nodes; skipped",
-                                i - 1,
-                                top.limits.max_nodes
-                            ),
-                        )
-                        .in_file(top.path)
-                        .at(line, 1),
-                    );
-                    continue;
-                }
-                let spans = Spans::uniform(&item, crate::spans::Pos { line, column: 1 });
-                match Object::from_value(item, spans, 0, 0) {
-                    Some(object) => top.result.objects.push(object),
-                    None => top.result.diagnostics.push(
-                        Diagnostic::new(
-                            DiagnosticLevel::Warning,
-                            "not-an-object",
-                            format!("/items/{} has no apiVersion or kind; skipped", i - 1),
-                        )
-                        .in_file(top.path)
-                        .at(line, 1),
-                    ),
-                }
+                push_item(top.result, top.path, top.limits, item, line, i - 1);
             }
             Ok(())
         }

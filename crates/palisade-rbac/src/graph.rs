@@ -172,326 +172,13 @@ impl Graph {
     }
 
     /// Builds the graph of `policy` (with the Services, Ingresses and Namespaces of
-    /// `inventory` for exposure and Pod Security enforcement).
+    /// `inventory` for exposure and Pod Security enforcement). Each kind of edge has its own
+    /// contributor, run in this order (the order decides between equally short paths).
     pub fn build(policy: &Policy, inventory: &Inventory) -> Graph {
         let mut g = Graph::default();
         let enforced = enforced_namespaces(inventory);
-        // Internet → exposed workloads.
-        for (w, why) in exposed_workloads(policy, inventory) {
-            g.edge(Node::Internet, workload_node(policy, w), why);
-        }
-        // Workloads → their service accounts; pools → members.
-        for (w, workload) in policy.workloads.iter().enumerate() {
-            let account = Subject::service_account(&workload.namespace, &workload.service_account);
-            if workload.token_mounted {
-                g.edge(
-                    workload_node(policy, w),
-                    Node::Identity {
-                        subject: account.clone(),
-                    },
-                    format!(
-                        "its pods mount the token of ServiceAccount {}",
-                        workload.service_account
-                    ),
-                );
-                let ns = Some(workload.namespace.clone());
-                g.edge(
-                    Node::RunningPods {
-                        namespace: ns.clone(),
-                    },
-                    Node::Identity {
-                        subject: account.clone(),
-                    },
-                    format!(
-                        "{} runs as it with a mounted token",
-                        workload_node(policy, w)
-                    ),
-                );
-                for node in &workload.nodes {
-                    g.edge(
-                        Node::NodeHost {
-                            name: Some(node.clone()),
-                        },
-                        Node::Identity {
-                            subject: account.clone(),
-                        },
-                        format!(
-                            "{} runs there with the token mounted (root on the node reads it)",
-                            workload_node(policy, w)
-                        ),
-                    );
-                }
-                if workload.kind == "DaemonSet" {
-                    g.edge(
-                        any_node(),
-                        Node::Identity {
-                            subject: account.clone(),
-                        },
-                        format!(
-                            "{} runs on every node with the token mounted",
-                            workload_node(policy, w)
-                        ),
-                    );
-                }
-            }
-        }
-        // Compromised containers that own their node → that node.
-        for (w, workload) in policy.workloads.iter().enumerate() {
-            let Some(why) = &workload.node_access else {
-                continue;
-            };
-            if workload.nodes.is_empty() {
-                // Where pods are placed is known only in a cluster; there, a workload with no
-                // running pod gives no node now.
-                if !inventory.complete {
-                    g.edge(workload_node(policy, w), any_node(), why.clone());
-                }
-                continue;
-            }
-            for node in &workload.nodes {
-                g.edge(
-                    workload_node(policy, w),
-                    Node::NodeHost {
-                        name: Some(node.clone()),
-                    },
-                    format!("{why}, and its pods run there"),
-                );
-            }
-        }
-        // A node where a control-plane component keeps its credentials is cluster-admin.
-        for (w, workload) in policy.workloads.iter().enumerate() {
-            let Some(path) = &workload.control_plane_path else {
-                continue;
-            };
-            for node in &workload.nodes {
-                g.edge(
-                    Node::NodeHost {
-                        name: Some(node.clone()),
-                    },
-                    Node::ClusterAdmin,
-                    format!(
-                        "{} runs there and mounts {path} from the node: control-plane credentials (the cluster CA key, admin kubeconfigs or etcd's data)",
-                        workload_node(policy, w)
-                    ),
-                );
-            }
-        }
-        // Whoever picks a node for a new pod (`spec.nodeName`) reaches every known node.
-        let known_nodes: std::collections::BTreeSet<&String> =
-            policy.workloads.iter().flat_map(|w| &w.nodes).collect();
-        for node in known_nodes {
-            g.edge(
-                any_node(),
-                Node::NodeHost {
-                    name: Some(node.clone()),
-                },
-                "a new pod can name its node (spec.nodeName)".into(),
-            );
-        }
-        let mut namespaces: BTreeMap<String, ()> = BTreeMap::new();
-        for subject in policy.known_subjects() {
-            if let Subject::ServiceAccount { namespace, .. } = &subject {
-                namespaces.insert(namespace.clone(), ());
-                g.edge(
-                    Node::AnyServiceAccount {
-                        namespace: Some(namespace.clone()),
-                    },
-                    Node::Identity {
-                        subject: subject.clone(),
-                    },
-                    "a pod or token can name any service account of its namespace".into(),
-                );
-            }
-        }
-        for ns in namespaces.keys() {
-            let some = Some(ns.clone());
-            g.edge(
-                Node::AnyServiceAccount { namespace: None },
-                Node::AnyServiceAccount {
-                    namespace: some.clone(),
-                },
-                "cluster-wide grant".into(),
-            );
-            g.edge(
-                Node::RunningPods { namespace: None },
-                Node::RunningPods {
-                    namespace: some.clone(),
-                },
-                "cluster-wide grant".into(),
-            );
-            g.edge(
-                Node::Secrets { namespace: None },
-                Node::Secrets {
-                    namespace: some.clone(),
-                },
-                "cluster-wide grant".into(),
-            );
-            g.edge(
-                Node::NamespaceAdmin {
-                    namespace: ns.clone(),
-                },
-                Node::AnyServiceAccount {
-                    namespace: some.clone(),
-                },
-                "an admin of the namespace can create pods as any of its service accounts".into(),
-            );
-            g.edge(
-                Node::NamespaceAdmin {
-                    namespace: ns.clone(),
-                },
-                Node::Secrets { namespace: some },
-                "an admin of the namespace reads its Secrets".into(),
-            );
-        }
-        g.edge(
-            Node::ClusterAdmin,
-            any_node(),
-            "cluster-admin can run privileged pods".into(),
-        );
-        // Legacy token Secrets: reading them is becoming their account.
-        for object in inventory.of_kind("", "Secret") {
-            if object.value.get("type").and_then(Value::as_str)
-                == Some("kubernetes.io/service-account-token")
-                && let Some(account) = object
-                    .annotations()
-                    .and_then(|a| a.get("kubernetes.io/service-account.name"))
-                    .and_then(Value::as_str)
-            {
-                let ns = object.id.namespace.clone().unwrap_or_default();
-                g.edge(
-                    Node::Secrets {
-                        namespace: Some(ns.clone()),
-                    },
-                    Node::Identity {
-                        subject: Subject::service_account(&ns, account),
-                    },
-                    format!(
-                        "Secret {} holds its long-lived token",
-                        object.id.display_name()
-                    ),
-                );
-            }
-        }
-        // Identities → what their bindings give.
-        for binding in &policy.bindings {
-            let everything = policy.grants_everything(binding);
-            let held = policy.primitives_of(binding);
-            if !everything && held.is_empty() {
-                continue;
-            }
-            let role = policy
-                .role_of(binding)
-                .map(|r| r.describe())
-                .unwrap_or_default();
-            for subject in &binding.subjects {
-                let from = Node::Identity {
-                    subject: subject.clone(),
-                };
-                if everything {
-                    let to = match &binding.namespace {
-                        None => Node::ClusterAdmin,
-                        Some(ns) => Node::NamespaceAdmin {
-                            namespace: ns.clone(),
-                        },
-                    };
-                    g.edge(
-                        from.clone(),
-                        to,
-                        format!(
-                            "{} → {role}: every verb on every resource",
-                            binding.describe()
-                        ),
-                    );
-                }
-                for h in &held {
-                    let rule_numbers: Vec<String> =
-                        h.rules.iter().map(|r| (r + 1).to_string()).collect();
-                    let evidence = format!(
-                        "{} → {role} rule {}: {}",
-                        binding.describe(),
-                        rule_numbers.join("+"),
-                        h.does()
-                    );
-                    let ns = h.namespace.clone();
-                    if let Some(names) = &h.names {
-                        for to in named_targets(policy, h.primitive.id, names, ns.as_deref()) {
-                            g.edge(from.clone(), to, evidence.clone());
-                        }
-                        continue;
-                    }
-                    let targets: Vec<Node> = match h.primitive.leads {
-                        Leads::Admin => vec![match &ns {
-                            None => Node::ClusterAdmin,
-                            Some(ns) => Node::NamespaceAdmin {
-                                namespace: ns.clone(),
-                            },
-                        }],
-                        Leads::AnyServiceAccount => {
-                            let mut t = vec![Node::AnyServiceAccount {
-                                namespace: ns.clone(),
-                            }];
-                            if h.primitive.id == "create-workloads"
-                                && !ns.as_ref().is_some_and(|n| enforced.contains_key(n))
-                            {
-                                t.push(any_node());
-                            }
-                            t
-                        }
-                        Leads::RunningPodAccounts => vec![Node::RunningPods {
-                            namespace: ns.clone(),
-                        }],
-                        Leads::Secrets => vec![Node::Secrets {
-                            namespace: ns.clone(),
-                        }],
-                        Leads::Node => vec![any_node()],
-                        Leads::Capability => vec![],
-                    };
-                    for to in targets {
-                        let evidence = if to == any_node() && h.primitive.id == "create-workloads" {
-                            format!(
-                                "{evidence}; no Pod Security enforcement stops a privileged pod there"
-                            )
-                        } else {
-                            evidence.clone()
-                        };
-                        g.edge(from.clone(), to, evidence);
-                    }
-                }
-            }
-        }
-        // Implicit groups: users are in `system:authenticated` (the anonymous user in
-        // `system:unauthenticated`), service accounts also in `system:serviceaccounts` and
-        // `system:serviceaccounts:<ns>`. Only groups that bindings name can lead anywhere.
-        let bound_groups: std::collections::BTreeSet<&str> = policy
-            .bindings
-            .iter()
-            .flat_map(|b| &b.subjects)
-            .filter_map(|s| match s {
-                Subject::Group { name } => Some(name.as_str()),
-                _ => None,
-            })
-            .collect();
-        if !bound_groups.is_empty() {
-            for member in policy.known_subjects() {
-                if matches!(member, Subject::Group { .. }) {
-                    continue;
-                }
-                for group in member.identity().groups {
-                    if bound_groups.contains(group.as_str()) {
-                        g.edge(
-                            Node::Identity {
-                                subject: member.clone(),
-                            },
-                            Node::Identity {
-                                subject: Subject::Group {
-                                    name: group.clone(),
-                                },
-                            },
-                            format!("{member} is always in group {group}"),
-                        );
-                    }
-                }
-            }
+        for contribute in CONTRIBUTORS {
+            contribute(&mut g, policy, inventory, &enforced);
         }
         g
     }
@@ -650,6 +337,420 @@ pub fn workload_node(policy: &Policy, w: usize) -> Node {
             display_ns(&workload.namespace),
             workload.name
         ),
+    }
+}
+
+/// Adds one kind of edge to the graph.
+type Contributor = fn(&mut Graph, &Policy, &Inventory, &HashMap<String, String>);
+
+/// The edge contributors, in the order they run.
+const CONTRIBUTORS: &[Contributor] = &[
+    add_exposure,
+    add_workload_accounts,
+    add_node_takeover,
+    add_control_plane_nodes,
+    add_node_placement,
+    add_pools,
+    add_legacy_tokens,
+    add_bindings,
+    add_implicit_groups,
+];
+
+/// Internet → exposed workloads.
+fn add_exposure(
+    g: &mut Graph,
+    policy: &Policy,
+    inventory: &Inventory,
+    _enforced: &HashMap<String, String>,
+) {
+    // Internet → exposed workloads.
+    for (w, why) in exposed_workloads(policy, inventory) {
+        g.edge(Node::Internet, workload_node(policy, w), why);
+    }
+}
+
+/// Workloads → their service accounts (and the pools of running pods and nodes).
+fn add_workload_accounts(
+    g: &mut Graph,
+    policy: &Policy,
+    _inventory: &Inventory,
+    _enforced: &HashMap<String, String>,
+) {
+    // Workloads → their service accounts; pools → members.
+    for (w, workload) in policy.workloads.iter().enumerate() {
+        let account = Subject::service_account(&workload.namespace, &workload.service_account);
+        if workload.token_mounted {
+            g.edge(
+                workload_node(policy, w),
+                Node::Identity {
+                    subject: account.clone(),
+                },
+                format!(
+                    "its pods mount the token of ServiceAccount {}",
+                    workload.service_account
+                ),
+            );
+            let ns = Some(workload.namespace.clone());
+            g.edge(
+                Node::RunningPods {
+                    namespace: ns.clone(),
+                },
+                Node::Identity {
+                    subject: account.clone(),
+                },
+                format!(
+                    "{} runs as it with a mounted token",
+                    workload_node(policy, w)
+                ),
+            );
+            for node in &workload.nodes {
+                g.edge(
+                    Node::NodeHost {
+                        name: Some(node.clone()),
+                    },
+                    Node::Identity {
+                        subject: account.clone(),
+                    },
+                    format!(
+                        "{} runs there with the token mounted (root on the node reads it)",
+                        workload_node(policy, w)
+                    ),
+                );
+            }
+            if workload.kind == "DaemonSet" {
+                g.edge(
+                    any_node(),
+                    Node::Identity {
+                        subject: account.clone(),
+                    },
+                    format!(
+                        "{} runs on every node with the token mounted",
+                        workload_node(policy, w)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Compromised containers that own their node → that node.
+fn add_node_takeover(
+    g: &mut Graph,
+    policy: &Policy,
+    inventory: &Inventory,
+    _enforced: &HashMap<String, String>,
+) {
+    // Compromised containers that own their node → that node.
+    for (w, workload) in policy.workloads.iter().enumerate() {
+        let Some(why) = &workload.node_access else {
+            continue;
+        };
+        if workload.nodes.is_empty() {
+            // Where pods are placed is known only in a cluster; there, a workload with no
+            // running pod gives no node now.
+            if !inventory.complete {
+                g.edge(workload_node(policy, w), any_node(), why.clone());
+            }
+            continue;
+        }
+        for node in &workload.nodes {
+            g.edge(
+                workload_node(policy, w),
+                Node::NodeHost {
+                    name: Some(node.clone()),
+                },
+                format!("{why}, and its pods run there"),
+            );
+        }
+    }
+}
+
+/// A node where a control-plane component keeps its credentials is cluster-admin.
+fn add_control_plane_nodes(
+    g: &mut Graph,
+    policy: &Policy,
+    _inventory: &Inventory,
+    _enforced: &HashMap<String, String>,
+) {
+    // A node where a control-plane component keeps its credentials is cluster-admin.
+    for (w, workload) in policy.workloads.iter().enumerate() {
+        let Some(path) = &workload.control_plane_path else {
+            continue;
+        };
+        for node in &workload.nodes {
+            g.edge(
+                    Node::NodeHost {
+                        name: Some(node.clone()),
+                    },
+                    Node::ClusterAdmin,
+                    format!(
+                        "{} runs there and mounts {path} from the node: control-plane credentials (the cluster CA key, admin kubeconfigs or etcd's data)",
+                        workload_node(policy, w)
+                    ),
+                );
+        }
+    }
+}
+
+/// Whoever picks a node for a new pod (`spec.nodeName`) reaches every known node.
+fn add_node_placement(
+    g: &mut Graph,
+    policy: &Policy,
+    _inventory: &Inventory,
+    _enforced: &HashMap<String, String>,
+) {
+    // Whoever picks a node for a new pod (`spec.nodeName`) reaches every known node.
+    let known_nodes: std::collections::BTreeSet<&String> =
+        policy.workloads.iter().flat_map(|w| &w.nodes).collect();
+    for node in known_nodes {
+        g.edge(
+            any_node(),
+            Node::NodeHost {
+                name: Some(node.clone()),
+            },
+            "a new pod can name its node (spec.nodeName)".into(),
+        );
+    }
+}
+
+/// Pools: any service account of a namespace, cluster-wide grants, namespace admins.
+fn add_pools(
+    g: &mut Graph,
+    policy: &Policy,
+    _inventory: &Inventory,
+    _enforced: &HashMap<String, String>,
+) {
+    let mut namespaces: BTreeMap<String, ()> = BTreeMap::new();
+    for subject in policy.known_subjects() {
+        if let Subject::ServiceAccount { namespace, .. } = &subject {
+            namespaces.insert(namespace.clone(), ());
+            g.edge(
+                Node::AnyServiceAccount {
+                    namespace: Some(namespace.clone()),
+                },
+                Node::Identity {
+                    subject: subject.clone(),
+                },
+                "a pod or token can name any service account of its namespace".into(),
+            );
+        }
+    }
+    for ns in namespaces.keys() {
+        let some = Some(ns.clone());
+        g.edge(
+            Node::AnyServiceAccount { namespace: None },
+            Node::AnyServiceAccount {
+                namespace: some.clone(),
+            },
+            "cluster-wide grant".into(),
+        );
+        g.edge(
+            Node::RunningPods { namespace: None },
+            Node::RunningPods {
+                namespace: some.clone(),
+            },
+            "cluster-wide grant".into(),
+        );
+        g.edge(
+            Node::Secrets { namespace: None },
+            Node::Secrets {
+                namespace: some.clone(),
+            },
+            "cluster-wide grant".into(),
+        );
+        g.edge(
+            Node::NamespaceAdmin {
+                namespace: ns.clone(),
+            },
+            Node::AnyServiceAccount {
+                namespace: some.clone(),
+            },
+            "an admin of the namespace can create pods as any of its service accounts".into(),
+        );
+        g.edge(
+            Node::NamespaceAdmin {
+                namespace: ns.clone(),
+            },
+            Node::Secrets { namespace: some },
+            "an admin of the namespace reads its Secrets".into(),
+        );
+    }
+    g.edge(
+        Node::ClusterAdmin,
+        any_node(),
+        "cluster-admin can run privileged pods".into(),
+    );
+}
+
+/// Legacy token Secrets: reading them is becoming their account.
+fn add_legacy_tokens(
+    g: &mut Graph,
+    _policy: &Policy,
+    inventory: &Inventory,
+    _enforced: &HashMap<String, String>,
+) {
+    // Legacy token Secrets: reading them is becoming their account.
+    for object in inventory.of_kind("", "Secret") {
+        if object.value.get("type").and_then(Value::as_str)
+            == Some("kubernetes.io/service-account-token")
+            && let Some(account) = object
+                .annotations()
+                .and_then(|a| a.get("kubernetes.io/service-account.name"))
+                .and_then(Value::as_str)
+        {
+            let ns = object.id.namespace.clone().unwrap_or_default();
+            g.edge(
+                Node::Secrets {
+                    namespace: Some(ns.clone()),
+                },
+                Node::Identity {
+                    subject: Subject::service_account(&ns, account),
+                },
+                format!(
+                    "Secret {} holds its long-lived token",
+                    object.id.display_name()
+                ),
+            );
+        }
+    }
+}
+
+/// Identities → what their bindings give.
+fn add_bindings(
+    g: &mut Graph,
+    policy: &Policy,
+    _inventory: &Inventory,
+    enforced: &HashMap<String, String>,
+) {
+    // Identities → what their bindings give.
+    for binding in &policy.bindings {
+        let everything = policy.grants_everything(binding);
+        let held = policy.primitives_of(binding);
+        if !everything && held.is_empty() {
+            continue;
+        }
+        let role = policy
+            .role_of(binding)
+            .map(|r| r.describe())
+            .unwrap_or_default();
+        for subject in &binding.subjects {
+            let from = Node::Identity {
+                subject: subject.clone(),
+            };
+            if everything {
+                let to = match &binding.namespace {
+                    None => Node::ClusterAdmin,
+                    Some(ns) => Node::NamespaceAdmin {
+                        namespace: ns.clone(),
+                    },
+                };
+                g.edge(
+                    from.clone(),
+                    to,
+                    format!(
+                        "{} → {role}: every verb on every resource",
+                        binding.describe()
+                    ),
+                );
+            }
+            for h in &held {
+                let rule_numbers: Vec<String> =
+                    h.rules.iter().map(|r| (r + 1).to_string()).collect();
+                let evidence = format!(
+                    "{} → {role} rule {}: {}",
+                    binding.describe(),
+                    rule_numbers.join("+"),
+                    h.does()
+                );
+                let ns = h.namespace.clone();
+                if let Some(names) = &h.names {
+                    for to in named_targets(policy, h.primitive.id, names, ns.as_deref()) {
+                        g.edge(from.clone(), to, evidence.clone());
+                    }
+                    continue;
+                }
+                let targets: Vec<Node> = match h.primitive.leads {
+                    Leads::Admin => vec![match &ns {
+                        None => Node::ClusterAdmin,
+                        Some(ns) => Node::NamespaceAdmin {
+                            namespace: ns.clone(),
+                        },
+                    }],
+                    Leads::AnyServiceAccount => {
+                        let mut t = vec![Node::AnyServiceAccount {
+                            namespace: ns.clone(),
+                        }];
+                        if h.primitive.id == "create-workloads"
+                            && !ns.as_ref().is_some_and(|n| enforced.contains_key(n))
+                        {
+                            t.push(any_node());
+                        }
+                        t
+                    }
+                    Leads::RunningPodAccounts => vec![Node::RunningPods {
+                        namespace: ns.clone(),
+                    }],
+                    Leads::Secrets => vec![Node::Secrets {
+                        namespace: ns.clone(),
+                    }],
+                    Leads::Node => vec![any_node()],
+                    Leads::Capability => vec![],
+                };
+                for to in targets {
+                    let evidence = if to == any_node() && h.primitive.id == "create-workloads" {
+                        format!(
+                            "{evidence}; no Pod Security enforcement stops a privileged pod there"
+                        )
+                    } else {
+                        evidence.clone()
+                    };
+                    g.edge(from.clone(), to, evidence);
+                }
+            }
+        }
+    }
+}
+
+/// Implicit groups: a member reaches what its groups are bound to.
+fn add_implicit_groups(
+    g: &mut Graph,
+    policy: &Policy,
+    _inventory: &Inventory,
+    _enforced: &HashMap<String, String>,
+) {
+    // Implicit groups: users are in `system:authenticated` (the anonymous user in
+    // `system:unauthenticated`), service accounts also in `system:serviceaccounts` and
+    // `system:serviceaccounts:<ns>`. Only groups that bindings name can lead anywhere.
+    let bound_groups: std::collections::BTreeSet<&str> = policy
+        .bindings
+        .iter()
+        .flat_map(|b| &b.subjects)
+        .filter_map(|s| match s {
+            Subject::Group { name } => Some(name.as_str()),
+            _ => None,
+        })
+        .collect();
+    if !bound_groups.is_empty() {
+        for member in policy.known_subjects() {
+            if matches!(member, Subject::Group { .. }) {
+                continue;
+            }
+            for group in member.identity().groups {
+                if bound_groups.contains(group.as_str()) {
+                    g.edge(
+                        Node::Identity {
+                            subject: member.clone(),
+                        },
+                        Node::Identity {
+                            subject: Subject::Group {
+                                name: group.clone(),
+                            },
+                        },
+                        format!("{member} is always in group {group}"),
+                    );
+                }
+            }
+        }
     }
 }
 

@@ -64,13 +64,24 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// Writes the table.
+/// Writes the table: findings grouped by subject, diagnostics, compliance, the summary and
+/// the verdict.
 pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) -> io::Result<()> {
     let style = Style {
         color: options.color,
     };
     let mut text = String::new();
+    write_findings(report, &style, &mut text);
+    write_diagnostics(report, &style, &mut text);
+    if let Some(compliance) = &report.compliance {
+        write_compliance(compliance, &style, &mut text);
+    }
+    write_summary(report, options, &style, &mut text);
+    out.write_all(text.as_bytes())
+}
 
+/// Open findings grouped by subject and file, in the report's order (most severe first).
+fn write_findings(report: &Report, style: &Style, text: &mut String) {
     // Group open findings by object, keeping the report's order (most severe first).
     let open: Vec<&Finding> = report
         .findings
@@ -124,7 +135,9 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
         }
         text.push('\n');
     }
+}
 
+fn write_diagnostics(report: &Report, style: &Style, text: &mut String) {
     if !report.diagnostics.is_empty() {
         let _ = writeln!(text, "{}", style.bold("Diagnostics"));
         for d in &report.diagnostics {
@@ -148,11 +161,10 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
         }
         text.push('\n');
     }
+}
 
-    if let Some(compliance) = &report.compliance {
-        write_compliance(compliance, &style, &mut text);
-    }
-
+/// The counts, then the verdict line.
+fn write_summary(report: &Report, options: WriteOptions, style: &Style, text: &mut String) {
     let s = &report.summary();
     let counts: Vec<String> = Severity::ALL_DESCENDING
         .iter()
@@ -206,6 +218,11 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
             plural(s.not_assessed, "rule check")
         );
     }
+    write_verdict(report, options, style, text);
+}
+
+fn write_verdict(report: &Report, options: WriteOptions, style: &Style, text: &mut String) {
+    let s = report.summary();
     let verdict = match report.verdict(options.fail_on) {
         Verdict::NothingScanned => style.paint(
             "1;31",
@@ -248,7 +265,6 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
     if !verdict.is_empty() {
         let _ = writeln!(text, "         {verdict}");
     }
-    out.write_all(text.as_bytes())
 }
 
 /// One line per control: verdict, id, title, and the evidence (rules, findings).

@@ -238,13 +238,29 @@ fn parse_profile(text: &str) -> Result<Profile, String> {
     })
 }
 
+/// How a command that does not print a scan report prints.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ListFormat {
+    Table,
+    Json,
+}
+
+/// `palisade rules` formats; Markdown only with `--framework`.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum RulesFormat {
+    Table,
+    Json,
+    #[value(alias = "md")]
+    Markdown,
+}
+
 #[derive(Args)]
 struct RulesArgs {
     /// A rule id or slug to explain.
     id: Option<String>,
     /// `table`, `json`, or (with `--framework`) `markdown`.
-    #[arg(short = 'o', long = "output", default_value = "table")]
-    output: String,
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = RulesFormat::Table)]
+    output: RulesFormat,
     /// Show the compliance matrix of a framework: each control, the rules that cover it, and
     /// the controls that are manual or not covered.
     #[arg(long, value_parser = parse_profile, value_name = "FRAMEWORK", conflicts_with = "id")]
@@ -256,8 +272,8 @@ struct InventoryArgs {
     #[command(flatten)]
     load: LoadArgs,
     /// `table` or `json`.
-    #[arg(short = 'o', long = "output", default_value = "table")]
-    output: String,
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table)]
+    output: ListFormat,
 }
 
 fn main() -> ExitCode {
@@ -697,12 +713,12 @@ fn exit_code(report: &Report, fail_on: Option<Severity>, args: &OutputArgs) -> u
     }
 }
 
-fn run_matrix(profile: Profile, output: &str) -> Result<u8> {
+fn run_matrix(profile: Profile, output: RulesFormat) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     let rows = palisade_rules::compliance::matrix(profile);
     match output {
-        "markdown" | "md" => write!(out, "{}", palisade_rules::compliance::markdown(profile))?,
-        "json" => {
+        RulesFormat::Markdown => write!(out, "{}", palisade_rules::compliance::markdown(profile))?,
+        RulesFormat::Json => {
             let doc: Vec<_> = rows
                 .iter()
                 .map(|row| {
@@ -718,7 +734,7 @@ fn run_matrix(profile: Profile, output: &str) -> Result<u8> {
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
-        "table" => {
+        RulesFormat::Table => {
             writeln!(
                 out,
                 "{} (--framework {})\n",
@@ -753,21 +769,20 @@ fn run_matrix(profile: Profile, output: &str) -> Result<u8> {
                 rows.len() - covered - manual
             )?;
         }
-        other => bail!(
-            "unknown format `{other}` for rules --framework (expected table, json or markdown)"
-        ),
     }
     Ok(0)
 }
 
 fn run_rules(args: &RulesArgs) -> Result<u8> {
     if let Some(profile) = args.framework {
-        return run_matrix(profile, &args.output);
+        return run_matrix(profile, args.output);
     }
-    let json = match args.output.as_str() {
-        "json" => true,
-        "table" => false,
-        other => bail!("unknown format `{other}` for rules (expected table or json)"),
+    let json = match args.output {
+        RulesFormat::Json => true,
+        RulesFormat::Table => false,
+        RulesFormat::Markdown => {
+            bail!("-o markdown is the format of the compliance matrix: add --framework")
+        }
     };
     let mut out = std::io::stdout().lock();
     if let Some(id) = &args.id {
@@ -830,8 +845,8 @@ fn run_inventory(args: &InventoryArgs) -> Result<u8> {
     palisade_scan::scan::redactor(&[&loaded.inventory]).redact_diagnostics(&mut loaded.diagnostics);
     let inventory = &loaded.inventory;
     let mut out = std::io::stdout().lock();
-    match args.output.as_str() {
-        "json" => {
+    match args.output {
+        ListFormat::Json => {
             let objects: Vec<_> = inventory
                 .objects
                 .iter()
@@ -855,7 +870,7 @@ fn run_inventory(args: &InventoryArgs) -> Result<u8> {
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
-        "table" => {
+        ListFormat::Table => {
             for o in &inventory.objects {
                 writeln!(
                     out,
@@ -885,7 +900,6 @@ fn run_inventory(args: &InventoryArgs) -> Result<u8> {
                 elapsed.as_millis()
             )?;
         }
-        other => bail!("unknown format `{other}` for inventory (expected table or json)"),
     }
     Ok(0)
 }

@@ -12,7 +12,14 @@ use palisade_rbac::model::display_ns;
 use palisade_rbac::{Policy, Request, Subject};
 use serde_json::json;
 
-use crate::{LoadArgs, inputs};
+use crate::{ListFormat, LoadArgs, inputs};
+
+/// `rbac generate` formats: the roles to apply, or JSON.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ManifestFormat {
+    Yaml,
+    Json,
+}
 
 #[derive(Subcommand)]
 pub enum RbacCommand {
@@ -44,8 +51,8 @@ pub struct WhoCanArgs {
     #[command(flatten)]
     live: LiveArgs,
     /// `table` or `json`.
-    #[arg(short = 'o', long = "output", default_value = "table")]
-    output: String,
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table)]
+    output: ListFormat,
 }
 
 #[derive(Args)]
@@ -64,8 +71,8 @@ pub struct AccessArgs {
     #[command(flatten)]
     live: LiveArgs,
     /// `table` or `json`.
-    #[arg(short = 'o', long = "output", default_value = "table")]
-    output: String,
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table)]
+    output: ListFormat,
 }
 
 #[derive(Args)]
@@ -88,8 +95,8 @@ pub struct PathsArgs {
     #[command(flatten)]
     live: LiveArgs,
     /// `table` or `json`.
-    #[arg(short = 'o', long = "output", default_value = "table")]
-    output: String,
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table)]
+    output: ListFormat,
 }
 
 #[derive(Args)]
@@ -108,8 +115,8 @@ pub struct GenerateArgs {
     #[arg(long, value_name = "PATH", num_args = 1..)]
     diff: Vec<String>,
     /// `yaml` (the roles to apply) or `json`.
-    #[arg(short = 'o', long = "output", default_value = "yaml")]
-    output: String,
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ManifestFormat::Yaml)]
+    output: ManifestFormat,
     /// Also grant the requests the API server refused (403): for a subject that ran with no
     /// permissions first. Without it refused requests are listed, never granted.
     #[arg(long)]
@@ -332,8 +339,8 @@ fn who_can(args: &WhoCanArgs) -> Result<u8> {
     }
     rows.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = std::io::stdout().lock();
-    match args.output.as_str() {
-        "json" => {
+    match args.output {
+        ListFormat::Json => {
             let doc: Vec<_> = rows
                 .iter()
                 .map(|(subject, grant)| {
@@ -350,7 +357,7 @@ fn who_can(args: &WhoCanArgs) -> Result<u8> {
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
-        "table" => {
+        ListFormat::Table => {
             let scope = match &request.namespace {
                 Some(ns) => format!("in namespace {ns}"),
                 None => "cluster-wide".into(),
@@ -363,7 +370,6 @@ fn who_can(args: &WhoCanArgs) -> Result<u8> {
                 writeln!(out, "  {subject:<48} {}", policy.evidence(grant))?;
             }
         }
-        other => bail!("unknown format `{other}` (expected table or json)"),
     }
     Ok(0)
 }
@@ -474,8 +480,8 @@ fn access(args: &AccessArgs) -> Result<u8> {
         .map(|n| display_ns(&n).to_string())
         .collect();
     let mut out = std::io::stdout().lock();
-    match args.output.as_str() {
-        "json" => {
+    match args.output {
+        ListFormat::Json => {
             let doc = json!({
                 "subject": subject,
                 "groups": identity.groups,
@@ -486,7 +492,7 @@ fn access(args: &AccessArgs) -> Result<u8> {
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
-        "table" => {
+        ListFormat::Table => {
             let scope = ns.map_or("cluster-wide".to_string(), |n| format!("in namespace {n}"));
             writeln!(
                 out,
@@ -529,7 +535,6 @@ fn access(args: &AccessArgs) -> Result<u8> {
                 )?;
             }
         }
-        other => bail!("unknown format `{other}` (expected table or json)"),
     }
     Ok(0)
 }
@@ -579,12 +584,12 @@ fn paths(args: &PathsArgs) -> Result<u8> {
         graph.all_paths(goal)
     };
     let mut out = std::io::stdout().lock();
-    match args.output.as_str() {
-        "json" => {
+    match args.output {
+        ListFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &found)?;
             writeln!(out)?;
         }
-        "table" => {
+        ListFormat::Table => {
             if found.is_empty() {
                 writeln!(out, "no path to {} in the scanned objects", args.to)?;
             }
@@ -595,7 +600,6 @@ fn paths(args: &PathsArgs) -> Result<u8> {
                 }
             }
         }
-        other => bail!("unknown format `{other}` (expected table or json)"),
     }
     Ok(if found.is_empty() { 0 } else { 1 })
 }
@@ -714,8 +718,8 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
         Some(audit::diff(&policy, &identity, &requests))
     };
     let mut out = std::io::stdout().lock();
-    match args.output.as_str() {
-        "yaml" => {
+    match args.output {
+        ManifestFormat::Yaml => {
             writeln!(
                 out,
                 "# {} of {} audit events are requests of {subject}",
@@ -746,7 +750,7 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
                 }
             }
         }
-        "json" => {
+        ManifestFormat::Json => {
             let doc = json!({
                 "subject": subject,
                 "events": requests.events,
@@ -765,7 +769,6 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
             serde_json::to_writer_pretty(&mut out, &doc)?;
             writeln!(out)?;
         }
-        other => bail!("unknown format `{other}` (expected yaml or json)"),
     }
     Ok(0)
 }
