@@ -229,7 +229,7 @@ pub fn is_printable(api_version: &str, segments: &[&str], value: &Value) -> bool
 /// The strings of one object that must never be printed (every non-printable string, the
 /// tokens inside them, and the decoded values of a Secret's `data`), and the strings it
 /// prints anyway (names, images), which are never needles.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Sensitive {
     needles: HashSet<String>,
     /// Hashes of the strings printed anyway (names, images): a hash, not a copy, since there is

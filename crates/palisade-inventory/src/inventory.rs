@@ -37,6 +37,58 @@ impl Inventory {
         }
     }
 
+    /// Adds a source (where objects added later come from) and returns its id.
+    pub fn add_source(&mut self, source: Source) -> crate::object::SourceId {
+        self.sources.push(source);
+        self.sources.len() - 1
+    }
+
+    /// Puts `object` in the inventory for a moment (an admission request's object judged
+    /// against a cluster): in place of the object of the same identity, which is returned,
+    /// or after the others. Undo it with [`Inventory::restore`].
+    pub fn insert(&mut self, object: Object) -> (usize, Option<Object>) {
+        let same = self
+            .objects
+            .iter()
+            .position(|o| o.id.identity_key() == object.id.identity_key());
+        let placed = match same {
+            Some(index) => (
+                index,
+                Some(std::mem::replace(&mut self.objects[index], object)),
+            ),
+            None => {
+                let index = self.objects.len();
+                self.by_kind
+                    .entry((object.id.group().to_string(), object.id.kind.clone()))
+                    .or_default()
+                    .push(index);
+                self.objects.push(object);
+                (index, None)
+            }
+        };
+        self.controllers = controllers(&self.objects);
+        placed
+    }
+
+    /// Undoes [`Inventory::insert`].
+    pub fn restore(&mut self, index: usize, previous: Option<Object>) {
+        match previous {
+            Some(previous) => self.objects[index] = previous,
+            None => {
+                if let Some(object) = self.objects.pop() {
+                    let key = (object.id.group().to_string(), object.id.kind.clone());
+                    if let Some(list) = self.by_kind.get_mut(&key) {
+                        list.retain(|&i| i != index);
+                        if list.is_empty() {
+                            self.by_kind.remove(&key);
+                        }
+                    }
+                }
+            }
+        }
+        self.controllers = controllers(&self.objects);
+    }
+
     /// Keeps only the objects of these namespaces (as `kubectl -n` does): objects with another
     /// namespace, and Namespace objects of other names, are dropped; objects written without
     /// a namespace (cluster-scoped, or applied into the namespace given) are kept.

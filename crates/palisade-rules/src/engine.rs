@@ -83,6 +83,9 @@ struct Shared<'s, 'i> {
     keep_evaluations: bool,
     /// Each object's identity, shared by its findings.
     ids: &'s [std::sync::Arc<palisade_core::ObjectRef>],
+    /// Evaluate only these objects (an admission request), each on its own even when its
+    /// controller is in the inventory; `None` evaluates everything.
+    only: Option<&'s [usize]>,
 }
 
 fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) -> RuleOutput {
@@ -94,6 +97,7 @@ fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) ->
         derived,
         keep_evaluations,
         ids,
+        only,
     } = *shared;
     let meta = rule.meta();
     let mut out = RuleOutput {
@@ -128,6 +132,13 @@ fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) ->
         }
         Target::All | Target::PodSpec => (0..inventory.objects.len()).collect(),
     };
+    let candidates: Vec<usize> = match only {
+        Some(only) => candidates
+            .into_iter()
+            .filter(|i| only.contains(i))
+            .collect(),
+        None => candidates,
+    };
     for object_index in candidates {
         let object = &inventory.objects[object_index];
         let Some(pod) = target(rule, object, groups[object_index], pod_specs[object_index]) else {
@@ -136,6 +147,7 @@ fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) ->
         // A Pod or ReplicaSet whose controller is in the inventory is judged once, on the
         // controller; its findings list the objects it controls.
         if pod.is_some()
+            && only.is_none()
             && inventory
                 .controller_of(object_index)
                 .is_some_and(|c| pod_specs[c].is_some())
@@ -200,6 +212,45 @@ pub fn evaluate_with_options(
     settings: &RuleSettings,
     keep_evaluations: bool,
 ) -> EngineOutput {
+    evaluate_scoped(inventory, rules, settings, keep_evaluations, None)
+}
+
+/// Evaluates the rules on the objects at `only` (an admission request's object, added to a
+/// cluster's inventory): every cross-object lookup sees the whole inventory, but only these
+/// objects are judged, each on its own (a Pod is judged even when its controller is present,
+/// since it is the Pod that asks to be admitted). The output lists only these objects.
+pub fn evaluate_objects(
+    inventory: &Inventory,
+    rules: &[&dyn Rule],
+    settings: &RuleSettings,
+    only: &[usize],
+) -> EngineOutput {
+    let mut out = evaluate_scoped(inventory, rules, settings, true, Some(only));
+    out.objects = only
+        .iter()
+        .filter_map(|&i| inventory.objects.get(i))
+        .map(|o| ScannedObject {
+            object: o.id.clone(),
+            file: inventory.source_of(o).path.to_string(),
+        })
+        .collect();
+    // Evaluations index into the object list: renumber them for the shortened one.
+    for evaluation in &mut out.evaluations {
+        evaluation.object = only
+            .iter()
+            .position(|&i| i == evaluation.object)
+            .unwrap_or(evaluation.object);
+    }
+    out
+}
+
+fn evaluate_scoped(
+    inventory: &Inventory,
+    rules: &[&dyn Rule],
+    settings: &RuleSettings,
+    keep_evaluations: bool,
+    only: Option<&[usize]>,
+) -> EngineOutput {
     // Which objects are workloads, and where their pod spec is, is asked once per object.
     let pod_specs: Vec<Option<PodSpec<'_>>> = inventory.objects.iter().map(pod_spec).collect();
     let groups: Vec<&str> = inventory.objects.iter().map(|o| o.id.group()).collect();
@@ -221,6 +272,7 @@ pub fn evaluate_with_options(
         derived: &derived,
         keep_evaluations,
         ids: &ids,
+        only,
     };
     let mut results: Vec<Option<RuleOutput>> = (0..rules.len()).map(|_| None).collect();
     std::thread::scope(|scope| {

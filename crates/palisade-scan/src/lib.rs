@@ -11,10 +11,12 @@ pub mod config;
 pub use palisade_core::date;
 pub mod drift;
 pub mod glob;
+pub mod model;
 pub mod scan;
 pub mod suppress;
 
 pub use config::{Config, ConfigError, SuppressionEntry};
+pub use model::{ClusterModel, ModelError};
 pub use scan::{ScanOptions, scan, scan_inventory, scan_loaded};
 
 /// The rules a scan knows by default: the built-in catalogue, and drift's kinds of

@@ -199,8 +199,18 @@ fn pss_level(profile: Profile) -> Option<palisade_rules::pss::Level> {
     }
 }
 
-/// Scans an inventory that is already loaded (a snapshot, an admission request, a test).
+/// Scans an inventory that is already loaded (a snapshot, a test).
 pub fn scan_inventory(inventory: &Inventory, options: &ScanOptions) -> Report {
+    scan_scoped(inventory, options, None)
+}
+
+/// Judges only the objects at `only` against the whole inventory (see
+/// [`crate::ClusterModel`]); `None` judges every object.
+pub(crate) fn scan_scoped(
+    inventory: &Inventory,
+    options: &ScanOptions,
+    only: Option<&[usize]>,
+) -> Report {
     let start = Instant::now();
     let disabled: HashSet<&str> = options
         .config
@@ -231,7 +241,10 @@ pub fn scan_inventory(inventory: &Inventory, options: &ScanOptions) -> Report {
                 .unwrap_or(palisade_rules::pss::admission::PolicyVersion::LATEST),
         });
     }
-    let mut output = evaluate_with_options(inventory, &rules, &settings, !options.skip_evaluations);
+    let mut output = match only {
+        Some(only) => palisade_rules::evaluate_objects(inventory, &rules, &settings, only),
+        None => evaluate_with_options(inventory, &rules, &settings, !options.skip_evaluations),
+    };
     let today = options.today.unwrap_or_else(Date::today);
     let mut diagnostics = std::mem::take(&mut output.diagnostics);
     diagnostics.extend(suppress::apply(

@@ -1,0 +1,114 @@
+//! A cluster prepared once and asked many times: the admission webhook judges each object of
+//! an AdmissionReview against it, with exactly the rules, settings and suppressions that
+//! `palisade scan` applies to the same object in the same cluster.
+
+use std::sync::Mutex;
+
+use palisade_core::Report;
+use palisade_core::redact::Sensitive;
+use palisade_inventory::Inventory;
+use palisade_inventory::object::{Object, Source, SourceId};
+use palisade_inventory::spans::{Pos, Spans};
+use serde_json::Value;
+
+use crate::scan::{ScanOptions, scan_scoped};
+
+/// Why an object could not be judged.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ModelError {
+    #[error("the object has no apiVersion or kind")]
+    NotAnObject,
+}
+
+/// A long-lived cluster model: the objects of a cluster (a snapshot, a live read, manifests),
+/// the scan options, and what redaction needs from the cluster, prepared once.
+pub struct ClusterModel {
+    inventory: Mutex<Inventory>,
+    options: ScanOptions,
+    sensitive: Sensitive,
+    source: SourceId,
+}
+
+impl ClusterModel {
+    /// Prepares `inventory` (a whole cluster when `options.whole_cluster`) for judging
+    /// objects one at a time.
+    pub fn prepare(mut inventory: Inventory, options: ScanOptions) -> ClusterModel {
+        inventory.complete = options.whole_cluster;
+        let source = inventory.add_source(Source {
+            path: "admission-request".into(),
+            rendered_by: None,
+        });
+        let mut sensitive = Sensitive::new();
+        for object in &inventory.objects {
+            sensitive.add_object(&object.value);
+        }
+        ClusterModel {
+            inventory: Mutex::new(inventory),
+            options,
+            sensitive,
+            source,
+        }
+    }
+
+    /// The objects of the model.
+    pub fn len(&self) -> usize {
+        self.lock().objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Judges `object` as if it were in the cluster (in place of the object of the same
+    /// identity, for an update): the report's findings, coverage and objects are this
+    /// object's only; cross-object rules see the whole cluster. Positions are the object's
+    /// own (line 1), as it comes from a request, not a file.
+    pub fn evaluate(&self, object: Value) -> Result<Report, ModelError> {
+        let mut sensitive = self.sensitive.clone();
+        sensitive.add_object(&object);
+        let spans = Spans::uniform(&object, Pos { line: 1, column: 1 });
+        let object =
+            Object::from_value(object, spans, self.source, 0).ok_or(ModelError::NotAnObject)?;
+        let mut report = {
+            let mut inventory = self.lock();
+            let placed = Placed::new(&mut inventory, object);
+            scan_scoped(placed.inventory, &self.options, Some(&[placed.index]))
+        };
+        sensitive.redactor().redact_report(&mut report);
+        Ok(report)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inventory> {
+        // `Placed` restores the cluster even when judging panics, so a poisoned lock still
+        // guards a consistent inventory.
+        self.inventory
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// An object put in the inventory for one evaluation; taken out again when dropped.
+struct Placed<'i> {
+    inventory: &'i mut Inventory,
+    index: usize,
+    previous: Option<Option<Object>>,
+}
+
+impl<'i> Placed<'i> {
+    fn new(inventory: &'i mut Inventory, object: Object) -> Self {
+        let (index, previous) = inventory.insert(object);
+        Placed {
+            inventory,
+            index,
+            previous: Some(previous),
+        }
+    }
+}
+
+impl Drop for Placed<'_> {
+    fn drop(&mut self) {
+        if let Some(previous) = self.previous.take() {
+            self.inventory.restore(self.index, previous);
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The prepared cluster model judges one object exactly as a scan of the cluster with that
+//! object judges it, sees the rest of the cluster, and leaves the cluster as it was.
+
+use palisade_inventory::{Limits, load_text};
+use palisade_scan::{ClusterModel, ModelError, ScanOptions, scan_inventory};
+use serde_json::{Value, json};
+
+const CLUSTER: &str = "\
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {pod-security.kubernetes.io/enforce: baseline}}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: shop}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web-1, namespace: shop, uid: rs-1}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: web, image: 'registry.example.com/web@sha256:0000000000000000000000000000000000000000000000000000000000000000'}]
+";
+
+fn pod(privileged: bool) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-1-abcde", "namespace": "shop", "labels": {"app": "web"},
+                     "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                          "name": "web-1", "uid": "rs-1", "controller": true}]},
+        "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
+                                 "securityContext": {"privileged": privileged}}]}
+    })
+}
+
+/// `rule message` of every finding, sorted.
+fn findings(report: &palisade_core::Report) -> Vec<String> {
+    let mut out: Vec<String> = report
+        .findings
+        .iter()
+        .map(|f| format!("{} {}", f.rule_id(), f.message))
+        .collect();
+    out.sort();
+    out
+}
+
+fn model() -> ClusterModel {
+    let loaded = load_text("cluster.yaml", CLUSTER, &Limits::default());
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    ClusterModel::prepare(loaded.inventory, ScanOptions::default())
+}
+
+#[test]
+fn an_object_is_judged_as_a_scan_of_the_cluster_judges_it() {
+    let model = model();
+    let report = model.evaluate(pod(true)).unwrap();
+    let judged = findings(&report);
+    assert!(
+        judged.iter().any(|f| f.starts_with("POD001 ")),
+        "{judged:?}"
+    );
+    // The cluster's default-deny policy isolates the pod: NET004 sees the whole cluster.
+    assert!(
+        !judged.iter().any(|f| f.starts_with("NET004 ")),
+        "{judged:?}"
+    );
+    assert_eq!(report.objects.len(), 1);
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.object().unwrap().kind == "Pod")
+    );
+
+    // The same object in a scan of the cluster, judged on its own (not through its
+    // ReplicaSet): the same findings.
+    let text = format!(
+        "{CLUSTER}---\n{}",
+        serde_json::to_string(&pod(true)).unwrap()
+    );
+    let loaded = load_text("cluster.yaml", &text, &Limits::default());
+    let whole = scan_inventory(&loaded.inventory, &ScanOptions::default());
+    let on_replica_set: Vec<String> = findings(&whole)
+        .into_iter()
+        .filter(|f| !f.contains("web-1-abcde"))
+        .collect();
+    // In a whole scan the pod is judged through its ReplicaSet; the ReplicaSet's image is
+    // pinned and unprivileged, so every privileged-pod finding comes from the request only.
+    assert!(!on_replica_set.iter().any(|f| f.starts_with("POD001 ")));
+}
+
+#[test]
+fn a_free_standing_pod_gets_exactly_the_findings_a_whole_scan_gives_it() {
+    let mut free = pod(true);
+    free["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ownerReferences");
+    let from_model = findings(&model().evaluate(free.clone()).unwrap());
+    let text = format!("{CLUSTER}---\n{}", serde_json::to_string(&free).unwrap());
+    let loaded = load_text("cluster.yaml", &text, &Limits::default());
+    let whole = scan_inventory(&loaded.inventory, &ScanOptions::default());
+    let mut from_scan: Vec<String> = whole
+        .findings
+        .iter()
+        .filter(|f| f.object().is_some_and(|o| o.kind == "Pod"))
+        .map(|f| format!("{} {}", f.rule_id(), f.message))
+        .collect();
+    from_scan.sort();
+    assert!(!from_model.is_empty());
+    assert_eq!(from_model, from_scan);
+}
+
+#[test]
+fn the_cluster_is_unchanged_and_updates_replace_their_object() {
+    let model = model();
+    let before = model.len();
+    model.evaluate(pod(true)).unwrap();
+    assert_eq!(model.len(), before);
+    // An update of the ReplicaSet is judged in place of the stored one.
+    let mut replica_set: Value =
+        serde_json::from_str(&serde_json::to_string(&serde_yaml_like(CLUSTER, 2)).unwrap())
+            .unwrap();
+    replica_set["spec"]["template"]["spec"]["hostNetwork"] = json!(true);
+    let report = model.evaluate(replica_set).unwrap();
+    assert!(
+        findings(&report).iter().any(|f| f.starts_with("POD004 ")),
+        "{:?}",
+        findings(&report)
+    );
+    assert_eq!(model.len(), before);
+    // And the stored one is back: a clean pod judged now sees no host-network ReplicaSet.
+    let clean = model.evaluate(pod(false)).unwrap();
+    assert!(!findings(&clean).iter().any(|f| f.starts_with("POD001 ")));
+}
+
+#[test]
+fn what_is_not_an_object_is_an_error_not_a_pass() {
+    assert_eq!(
+        model().evaluate(json!({"metadata": {"name": "x"}})).err(),
+        Some(ModelError::NotAnObject)
+    );
+}
+
+#[test]
+fn a_secret_in_the_request_never_reaches_the_report() {
+    let leak = "Zx81-canary-QQ7";
+    let mut request = pod(true);
+    request["spec"]["containers"][0]["env"] = json!([{"name": "DB_PASSWORD", "value": leak}]);
+    let report = model().evaluate(request).unwrap();
+    let text = serde_json::to_string(&report).unwrap();
+    assert!(!text.contains(leak), "{text}");
+}
+
+/// The `n`th document of a YAML stream, as JSON (through the inventory's own loader).
+fn serde_yaml_like(text: &str, n: usize) -> Value {
+    let loaded = load_text("x.yaml", text, &Limits::default());
+    loaded.inventory.objects[n].value.clone()
+}
