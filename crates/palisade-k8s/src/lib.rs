@@ -14,6 +14,7 @@
 //! resources must be answerable the same way.
 
 pub mod exposure;
+pub mod names;
 pub mod pod_security;
 pub mod resources;
 pub mod security;

@@ -28,4 +28,4 @@ pub use engine::{EngineOutput, evaluate, evaluate_objects, evaluate_with, evalua
 pub use registry::{all_rules, find_rule};
 pub use rule::{Rule, Target};
 pub use rule_set::{DuplicateRule, RuleSet};
-pub use settings::{PodSecurityTarget, RuleSettings};
+pub use settings::{PodSecurityTarget, RuleSettings, Setting};

@@ -89,6 +89,10 @@ macro_rules! declare_rule {
             fn reads(&self) -> &'static [(&'static str, &'static str)] {
                 $crate::rule::Check::reads(self)
             }
+
+            fn settings(&self) -> &'static [&'static $crate::settings::Setting] {
+                $crate::rule::Check::settings(self)
+            }
         }
     };
 }

@@ -33,6 +33,10 @@ pub trait Check {
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         &[]
     }
+    /// The `[rules]` settings of `palisade.toml` the rule reads (validated from these).
+    fn settings(&self) -> &'static [&'static crate::settings::Setting] {
+        &[]
+    }
 }
 
 /// A check over one object (with the whole inventory at hand for cross-object rules).
@@ -51,6 +55,10 @@ pub trait Rule: Sync + Send {
     }
     /// Kinds read besides the targets (see [`Check::reads`]).
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+    /// The settings the rule reads (see [`Check::settings`]).
+    fn settings(&self) -> &'static [&'static crate::settings::Setting] {
         &[]
     }
 }

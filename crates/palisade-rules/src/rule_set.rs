@@ -93,6 +93,17 @@ impl RuleSet {
         self.evaluated.iter().map(Entry::rule).collect()
     }
 
+    /// The `[rules]` settings the evaluated rules declare, each once, in catalogue order.
+    pub fn settings(&self) -> Vec<&'static crate::settings::Setting> {
+        let mut out: Vec<&'static crate::settings::Setting> = Vec::new();
+        for setting in self.evaluated.iter().flat_map(|e| e.rule().settings()) {
+            if !out.iter().any(|s| s.key == setting.key) {
+                out.push(setting);
+            }
+        }
+        out
+    }
+
     /// The rule with this id or slug (any case).
     pub fn find(&self, id_or_slug: &str) -> Option<&RuleMeta> {
         self.metas().find(|m| {

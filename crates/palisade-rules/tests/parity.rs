@@ -89,12 +89,10 @@ fn mappings(
                             .collect()
                     })
                     .unwrap_or_default(),
-                settings: RuleSettings {
-                    allowed_registries: list("allowed-registries"),
-                    allowed_capabilities: list("allowed-capabilities"),
-                    required_labels: list("required-labels"),
-                    pod_security: None,
-                },
+                settings: RuleSettings::default()
+                    .with("allowed-registries", list("allowed-registries"))
+                    .with("allowed-capabilities", list("allowed-capabilities"))
+                    .with("required-labels", list("required-labels")),
             },
         );
     }

@@ -19,15 +19,14 @@ fn fixture(id: &str, name: &str) -> PathBuf {
 /// The settings every fixture is evaluated with, so that the rules that need configuration
 /// (IMG004, META004) run.
 fn fixture_settings() -> RuleSettings {
-    RuleSettings {
-        allowed_registries: vec!["registry.example.com".into()],
-        allowed_capabilities: vec![],
-        required_labels: vec!["app.kubernetes.io/name".into()],
-        pod_security: Some(palisade_rules::PodSecurityTarget {
-            level: palisade_rules::pss::Level::Restricted,
-            version: palisade_rules::pss::admission::PolicyVersion::LATEST,
-        }),
-    }
+    let mut settings = RuleSettings::default()
+        .with("allowed-registries", vec!["registry.example.com".into()])
+        .with("required-labels", vec!["app.kubernetes.io/name".into()]);
+    settings.pod_security = Some(palisade_rules::PodSecurityTarget {
+        level: palisade_rules::pss::Level::Restricted,
+        version: palisade_rules::pss::admission::PolicyVersion::LATEST,
+    });
+    settings
 }
 
 fn run(id: &str, name: &str) -> (Vec<String>, usize) {

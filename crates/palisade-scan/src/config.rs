@@ -21,6 +21,7 @@
 use std::ops::Range;
 use std::path::Path;
 
+use palisade_rules::RuleSet;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -63,19 +64,9 @@ struct RawConfig {
     suppress: Vec<Spanned<RawSuppress>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-#[serde(rename_all = "kebab-case")]
-struct RawRules {
-    #[serde(default)]
-    disable: Vec<Spanned<String>>,
-    #[serde(default)]
-    allowed_registries: Vec<Spanned<String>>,
-    #[serde(default)]
-    allowed_capabilities: Vec<Spanned<String>>,
-    #[serde(default)]
-    required_labels: Vec<Spanned<String>>,
-}
+/// The `[rules]` table: `disable`, and the settings rules declare; every value is a list of
+/// strings. Keys keep their positions, so an unknown one is reported at its line.
+type RawRules = std::collections::BTreeMap<Spanned<String>, Vec<Spanned<String>>>;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -116,29 +107,6 @@ pub struct Config {
     pub settings: palisade_rules::RuleSettings,
 }
 
-/// Whether `key` is a valid label key: an optional DNS-subdomain prefix and `/`, then a name of
-/// at most 63 alphanumerics, `-`, `_` and `.`, starting and ending alphanumeric.
-fn valid_label_key(key: &str) -> bool {
-    let (prefix, name) = match key.rsplit_once('/') {
-        Some((p, n)) => (Some(p), n),
-        None => (None, key),
-    };
-    let name_ok = !name.is_empty()
-        && name.len() <= 63
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    let prefix_ok = prefix.is_none_or(|p| {
-        !p.is_empty()
-            && p.len() <= 253
-            && p.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'))
-    });
-    name_ok && prefix_ok
-}
-
 /// Line and column (1-based) of a byte offset.
 fn line_col(text: &str, offset: usize) -> (u32, u32) {
     let before = &text[..offset.min(text.len())];
@@ -151,25 +119,20 @@ fn line_col(text: &str, offset: usize) -> (u32, u32) {
 }
 
 impl Config {
-    /// Reads and validates a config file. `canonical` maps a rule id or slug to its id.
-    pub fn load(
-        path: &Path,
-        canonical: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
+    /// Reads and validates a config file against the rules of a run (their names and the
+    /// settings they declare).
+    pub fn load(path: &Path, rules: &RuleSet) -> Result<Config, ConfigError> {
         let display = path.to_string_lossy().into_owned();
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
             path: display.clone(),
             source,
         })?;
-        Config::parse(&display, &text, canonical)
+        Config::parse(&display, &text, rules)
     }
 
     /// Parses and validates config text read from `path`.
-    pub fn parse(
-        path: &str,
-        text: &str,
-        canonical: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
+    pub fn parse(path: &str, text: &str, rules: &RuleSet) -> Result<Config, ConfigError> {
+        let canonical = |id: &str| rules.canonical(id);
         let raw: RawConfig = toml::from_str(text).map_err(|e| {
             let (line, column) = line_col(text, e.span().map_or(0, |s| s.start));
             ConfigError::Syntax {
@@ -192,64 +155,44 @@ impl Config {
             path: path.to_string(),
             ..Config::default()
         };
-        if let Some(rules) = raw.rules {
-            for id in rules.disable {
-                let rule = canonical(id.get_ref()).ok_or_else(|| {
-                    invalid(
-                        id.span(),
-                        format!("unknown rule `{}` (see `palisade rules`)", id.get_ref()),
-                    )
-                })?;
-                config.disabled_rules.push(rule);
-            }
-            for registry in rules.allowed_registries {
-                let value = registry.get_ref().trim();
-                if value.is_empty() || value.contains(char::is_whitespace) || value.contains("://")
-                {
+        if let Some(table) = raw.rules {
+            let mut entries: Vec<(Spanned<String>, Vec<Spanned<String>>)> =
+                table.into_iter().collect();
+            entries.sort_by_key(|(key, _)| key.span().start);
+            let settings = rules.settings();
+            for (key, values) in entries {
+                if key.get_ref() == "disable" {
+                    for id in values {
+                        let rule = canonical(id.get_ref()).ok_or_else(|| {
+                            invalid(
+                                id.span(),
+                                format!("unknown rule `{}` (see `palisade rules`)", id.get_ref()),
+                            )
+                        })?;
+                        config.disabled_rules.push(rule);
+                    }
+                    continue;
+                }
+                let Some(setting) = settings.iter().find(|s| s.key == key.get_ref()) else {
+                    let known: Vec<&str> = std::iter::once("disable")
+                        .chain(settings.iter().map(|s| s.key))
+                        .collect();
                     return Err(invalid(
-                        registry.span(),
+                        key.span(),
                         format!(
-                            "`allowed-registries` entries are registry hosts or path prefixes such as `registry.example.com/team`, found `{value}`"
+                            "unknown setting `{}` in [rules] (known: {})",
+                            key.get_ref(),
+                            known.join(", ")
                         ),
                     ));
+                };
+                let mut list = Vec::new();
+                for value in values {
+                    list.push(
+                        (setting.parse)(value.get_ref()).map_err(|e| invalid(value.span(), e))?,
+                    );
                 }
-                config.settings.allowed_registries.push(value.to_string());
-            }
-            for capability in rules.allowed_capabilities {
-                let value = capability.get_ref().trim();
-                let name = value.strip_prefix("CAP_").unwrap_or(value);
-                if name.is_empty()
-                    || !name
-                        .chars()
-                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-                {
-                    return Err(invalid(
-                        capability.span(),
-                        format!(
-                            "`allowed-capabilities` entries are capability names in upper case such as `NET_ADMIN`, found `{value}`"
-                        ),
-                    ));
-                }
-                if name == "ALL" {
-                    return Err(invalid(
-                        capability.span(),
-                        "`allowed-capabilities` cannot allow `ALL`; list the capabilities needed"
-                            .into(),
-                    ));
-                }
-                config.settings.allowed_capabilities.push(name.to_string());
-            }
-            for label in rules.required_labels {
-                let value = label.get_ref().trim();
-                if !valid_label_key(value) {
-                    return Err(invalid(
-                        label.span(),
-                        format!(
-                            "`required-labels` entries are label keys such as `app.kubernetes.io/name`, found `{value}`"
-                        ),
-                    ));
-                }
-                config.settings.required_labels.push(value.to_string());
+                config.settings.set(setting.key, list);
             }
         }
         for entry in raw.suppress {
@@ -306,18 +249,14 @@ impl Config {
 mod tests {
     use super::*;
 
-    fn canonical(id: &str) -> Option<String> {
-        match id {
-            "POD004" | "host-namespace-shared" => Some("POD004".into()),
-            "POD006" => Some("POD006".into()),
-            _ => None,
-        }
+    fn rules() -> RuleSet {
+        RuleSet::builtin()
     }
 
     #[test]
     fn parses_a_full_config() {
         let text = "[rules]\ndisable = [\"POD006\"]\n\n[[suppress]]\nrule = \"host-namespace-shared\"\nreason = \"node agent\"\nexpires = \"2027-03-31\"\nnamespace = \"monitoring\"\nname = \"node-*\"\n";
-        let config = Config::parse("palisade.toml", text, &canonical).unwrap();
+        let config = Config::parse("palisade.toml", text, &rules()).unwrap();
         assert_eq!(config.disabled_rules, ["POD006"]);
         let entry = &config.suppressions[0];
         assert_eq!(entry.rule, "POD004");
@@ -328,16 +267,18 @@ mod tests {
     #[test]
     fn rule_settings_are_read_and_validated() {
         let text = "[rules]\nallowed-registries = [\"registry.example.com/team\"]\nallowed-capabilities = [\"CAP_NET_ADMIN\"]\nrequired-labels = [\"app.kubernetes.io/name\", \"owner\"]\n";
-        let config = Config::parse("palisade.toml", text, &canonical).unwrap();
-        assert_eq!(
-            config.settings.allowed_registries,
-            ["registry.example.com/team"]
-        );
-        assert_eq!(config.settings.allowed_capabilities, ["NET_ADMIN"]);
-        assert_eq!(
-            config.settings.required_labels,
-            ["app.kubernetes.io/name", "owner"]
-        );
+        let config = Config::parse("palisade.toml", text, &rules()).unwrap();
+        let list = |key: &str| {
+            let setting = rules()
+                .settings()
+                .into_iter()
+                .find(|s| s.key == key)
+                .unwrap();
+            config.settings.list(setting).to_vec()
+        };
+        assert_eq!(list("allowed-registries"), ["registry.example.com/team"]);
+        assert_eq!(list("allowed-capabilities"), ["NET_ADMIN"]);
+        assert_eq!(list("required-labels"), ["app.kubernetes.io/name", "owner"]);
         for (text, expected) in [
             (
                 "[rules]\nallowed-registries = [\"https://x\"]\n",
@@ -357,10 +298,10 @@ mod tests {
             ),
             (
                 "[rules]\nallowed-registry = []\n",
-                "unknown field `allowed-registry`",
+                "palisade.toml:2:1: unknown setting `allowed-registry` in [rules] (known: disable, allowed-capabilities,",
             ),
         ] {
-            let error = Config::parse("palisade.toml", text, &canonical)
+            let error = Config::parse("palisade.toml", text, &rules())
                 .unwrap_err()
                 .to_string();
             assert!(error.contains(expected), "{error} lacks {expected}");
@@ -390,7 +331,7 @@ mod tests {
             ("[rules\n", "palisade.toml:1:"),
         ];
         for (text, expected) in cases {
-            let err = Config::parse("palisade.toml", text, &canonical)
+            let err = Config::parse("palisade.toml", text, &rules())
                 .unwrap_err()
                 .to_string();
             assert!(

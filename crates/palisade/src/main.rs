@@ -163,12 +163,11 @@ impl ConfigArgs {
     /// The configuration: the file given, else ./palisade.toml when present, else none.
     fn load(&self) -> Result<Config> {
         let rules = palisade_scan::default_rules();
-        let canonical = |id: &str| rules.canonical(id);
         Ok(match (&self.config, self.no_config) {
             (_, true) => Config::default(),
-            (Some(path), false) => Config::load(path, &canonical)?,
+            (Some(path), false) => Config::load(path, &rules)?,
             (None, false) if Path::new("palisade.toml").is_file() => {
-                Config::load(Path::new("palisade.toml"), &canonical)?
+                Config::load(Path::new("palisade.toml"), &rules)?
             }
             (None, false) => Config::default(),
         })

@@ -1,6 +1,32 @@
 use crate::context::Context;
 use crate::pss::BASELINE_CAPABILITIES;
 use crate::rule::{Check, Target};
+use crate::settings::Setting;
+
+/// `[rules] allowed-capabilities`: capabilities accepted beyond the Pod Security baseline set.
+pub(crate) static ALLOWED_CAPABILITIES: Setting = Setting {
+    key: "allowed-capabilities",
+    help: "capabilities accepted in `capabilities.add` beyond the Pod Security baseline set (`NET_ADMIN`)",
+    parse: |entry| {
+        let value = entry.trim();
+        let name = value.strip_prefix("CAP_").unwrap_or(value);
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(format!(
+                "`allowed-capabilities` entries are capability names in upper case such as `NET_ADMIN`, found `{value}`"
+            ));
+        }
+        if name == "ALL" {
+            return Err(
+                "`allowed-capabilities` cannot allow `ALL`; list the capabilities needed".into(),
+            );
+        }
+        Ok(name.to_string())
+    },
+};
 
 declare_rule! {
     /// ## What it checks
@@ -60,6 +86,11 @@ declare_rule! {
 }
 
 impl Check for CapabilityAdded {
+    fn settings(&self) -> &'static [&'static Setting] {
+        static SETTINGS: &[&Setting] = &[&ALLOWED_CAPABILITIES];
+        SETTINGS
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         for container in cx.containers() {
             let add = container.field(&["securityContext", "capabilities", "add"]);
@@ -67,7 +98,7 @@ impl Check for CapabilityAdded {
                 if BASELINE_CAPABILITIES.contains(&capability)
                     || cx
                         .settings
-                        .allowed_capabilities
+                        .list(&ALLOWED_CAPABILITIES)
                         .iter()
                         .any(|c| c == capability)
                 {

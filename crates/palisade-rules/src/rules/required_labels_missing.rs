@@ -1,7 +1,22 @@
 use crate::context::Context;
 use crate::rule::{Check, Target};
 use crate::rules::namespace_scope::NAMESPACED_KINDS;
-use crate::settings::RuleSettings;
+use crate::settings::{RuleSettings, Setting};
+
+/// `[rules] required-labels`: label keys every workload and Service must carry.
+pub(crate) static REQUIRED_LABELS: Setting = Setting {
+    key: "required-labels",
+    help: "label keys every workload and namespaced object must carry (`app.kubernetes.io/name`); without it the rule does not run",
+    parse: |entry| {
+        let value = entry.trim();
+        if !palisade_k8s::names::is_label_key(value) {
+            return Err(format!(
+                "`required-labels` entries are label keys such as `app.kubernetes.io/name`, found `{value}`"
+            ));
+        }
+        Ok(value.to_string())
+    },
+};
 
 declare_rule! {
     /// ## What it checks
@@ -61,9 +76,14 @@ declare_rule! {
 }
 
 impl Check for RequiredLabelsMissing {
+    fn settings(&self) -> &'static [&'static Setting] {
+        static SETTINGS: &[&Setting] = &[&REQUIRED_LABELS];
+        SETTINGS
+    }
+
     fn unconfigured(&self, settings: &RuleSettings) -> Option<&'static str> {
         settings
-            .required_labels
+            .list(&REQUIRED_LABELS)
             .is_empty()
             .then_some("no required labels: set `[rules] required-labels` in palisade.toml")
     }
@@ -82,7 +102,7 @@ impl Check for RequiredLabelsMissing {
         let labels = cx.map_at(&labels_path);
         let missing: Vec<&str> = cx
             .settings
-            .required_labels
+            .list(&REQUIRED_LABELS)
             .iter()
             .filter(|l| {
                 labels

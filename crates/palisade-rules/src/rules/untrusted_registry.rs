@@ -1,6 +1,34 @@
 use crate::context::Context;
 use crate::rule::{Check, Target};
-use crate::settings::RuleSettings;
+use crate::settings::{RuleSettings, Setting};
+
+/// `[rules] allowed-registries`: registry hosts or path prefixes images may come from.
+pub(crate) static ALLOWED_REGISTRIES: Setting = Setting {
+    key: "allowed-registries",
+    help: "registry hosts or path prefixes images may come from (`registry.example.com/team`); without it the rule does not run",
+    parse: |entry| {
+        let value = entry.trim();
+        if value.is_empty() || value.contains(char::is_whitespace) || value.contains("://") {
+            return Err(format!(
+                "`allowed-registries` entries are registry hosts or path prefixes such as `registry.example.com/team`, found `{value}`"
+            ));
+        }
+        Ok(value.to_string())
+    },
+};
+
+/// Whether `image` starts with one of the `allowed` registry prefixes. An entry without a `/`
+/// names a whole registry host (`quay.io` allows `quay.io/x/y`).
+fn registry_allowed(allowed: &[String], image: &str) -> bool {
+    let full = crate::image::ImageRef::parse(image).full_name();
+    allowed.iter().any(|allowed| {
+        let allowed = allowed.trim_end_matches('/');
+        full == allowed
+            || full
+                .strip_prefix(allowed)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
 
 declare_rule! {
     /// ## What it checks
@@ -56,9 +84,14 @@ declare_rule! {
 }
 
 impl Check for UntrustedRegistry {
+    fn settings(&self) -> &'static [&'static Setting] {
+        static SETTINGS: &[&Setting] = &[&ALLOWED_REGISTRIES];
+        SETTINGS
+    }
+
     fn unconfigured(&self, settings: &RuleSettings) -> Option<&'static str> {
         settings
-            .allowed_registries
+            .list(&ALLOWED_REGISTRIES)
             .is_empty()
             .then_some("no allowed registries: set `[rules] allowed-registries` in palisade.toml")
     }
@@ -69,7 +102,7 @@ impl Check for UntrustedRegistry {
             let Some(image) = cx.str_at(&path).filter(|i| !i.trim().is_empty()) else {
                 continue;
             };
-            if !cx.settings.registry_allowed(image) {
+            if !registry_allowed(cx.settings.list(&ALLOWED_REGISTRIES), image) {
                 let full = crate::image::ImageRef::parse(image).full_name();
                 cx.report(
                     path,
@@ -80,5 +113,31 @@ impl Check for UntrustedRegistry {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed(list: &[&str], image: &str) -> bool {
+        let list: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+        registry_allowed(&list, image)
+    }
+
+    #[test]
+    fn registry_prefixes_match_on_path_boundaries() {
+        let list = ["registry.example.com/team", "quay.io/"];
+        assert!(allowed(&list, "registry.example.com/team/app:1"));
+        assert!(!allowed(&list, "registry.example.com/teamevil/app:1"));
+        assert!(allowed(&list, "quay.io/x/y@sha256:00"));
+        assert!(!allowed(&list, "nginx:1.27"));
+        assert!(!allowed(&list, "quay.io.evil.com/x"));
+    }
+
+    #[test]
+    fn docker_hub_short_names_expand() {
+        assert!(allowed(&["docker.io/library"], "nginx:1.27"));
+        assert!(!allowed(&["docker.io/library"], "bitnami/nginx:1.27"));
     }
 }
