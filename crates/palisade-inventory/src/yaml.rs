@@ -100,36 +100,95 @@ pub fn parse_stream(text: &str, limits: &Limits) -> Stream {
 /// the run's (`run_aliases`, shared by every file of a load). Once a budget is spent, the
 /// rest of the file is skipped with one diagnostic.
 pub fn parse_stream_in_run(text: &str, limits: &Limits, run_aliases: &AtomicUsize) -> Stream {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut stream = Stream::default();
-    let mut budget = AliasBudget {
-        file: 0,
-        run: run_aliases,
+    let threads = if text.len() < PARALLEL_PARSE_BYTES {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     };
-    for chunk in split_documents(text) {
-        match parse_chunk(chunk.text, chunk.first_line, limits, &mut budget) {
-            Ok(docs) => stream.documents.extend(docs),
-            Err(ChunkError::Document(issue)) => stream.errors.push(issue),
-            Err(ChunkError::File(issue)) => {
-                stream.errors.push(issue);
-                break;
-            }
+    parse_stream_on(text, limits, run_aliases, threads)
+}
+
+/// [`parse_stream_in_run`] on up to `threads` threads. A file of many documents is parsed by
+/// several threads, each a contiguous run of documents; the results are joined in order, and
+/// after a problem that ends the file (an alias budget), what follows it is dropped, as a
+/// sequential parse would.
+fn parse_stream_on(
+    text: &str,
+    limits: &Limits,
+    run_aliases: &AtomicUsize,
+    threads: usize,
+) -> Stream {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let chunks = split_documents(text);
+    let file_aliases = AtomicUsize::new(0);
+    if threads < 2 || chunks.len() < 2 * threads {
+        return parse_chunks(&chunks, limits, &file_aliases, run_aliases).0;
+    }
+    let per_thread = chunks.len().div_ceil(threads);
+    let parts: Vec<(Stream, bool)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = chunks
+            .chunks(per_thread)
+            .map(|part| {
+                let file_aliases = &file_aliases;
+                scope.spawn(move || parse_chunks(part, limits, file_aliases, run_aliases))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut stream = Stream::default();
+    for (part, ended) in parts {
+        stream.documents.extend(part.documents);
+        stream.errors.extend(part.errors);
+        if ended {
+            break;
         }
     }
     stream
 }
 
-/// Alias expansion spent so far in this file, and in the whole run.
+/// Files from this size on are parsed on several threads when they hold many documents.
+const PARALLEL_PARSE_BYTES: usize = 4 << 20;
+
+/// Parses chunks in order; `true` when a problem ended the file.
+fn parse_chunks(
+    chunks: &[Chunk<'_>],
+    limits: &Limits,
+    file_aliases: &AtomicUsize,
+    run_aliases: &AtomicUsize,
+) -> (Stream, bool) {
+    let mut stream = Stream::default();
+    let mut budget = AliasBudget {
+        file: file_aliases,
+        run: run_aliases,
+    };
+    for chunk in chunks {
+        match parse_chunk(chunk.text, chunk.first_line, limits, &mut budget) {
+            Ok(docs) => stream.documents.extend(docs),
+            Err(ChunkError::Document(issue)) => stream.errors.push(issue),
+            Err(ChunkError::File(issue)) => {
+                stream.errors.push(issue);
+                return (stream, true);
+            }
+        }
+    }
+    (stream, false)
+}
+
+/// Alias expansion spent so far in this file, and in the whole run (both shared by the
+/// threads that parse one large file).
 struct AliasBudget<'r> {
-    file: usize,
+    file: &'r AtomicUsize,
     run: &'r AtomicUsize,
 }
 
 impl AliasBudget<'_> {
     /// Spends `n` expanded nodes; the message when a budget is exceeded.
     fn spend(&mut self, n: usize, limits: &Limits) -> Result<(), String> {
-        self.file = self.file.saturating_add(n);
-        if self.file > limits.max_alias_nodes_per_file {
+        let file = self.file.fetch_add(n, Ordering::Relaxed).saturating_add(n);
+        if file > limits.max_alias_nodes_per_file {
             return Err(format!(
                 "aliases in this file expand to more than {} nodes: an alias bomb; the rest of the file is not scanned",
                 limits.max_alias_nodes_per_file

@@ -304,3 +304,40 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn several_threads_parse_a_stream_exactly_as_one_does() {
+    // Documents, a broken one, an alias bomb that ends the file, and documents after it.
+    let mut text = String::new();
+    for i in 0..40 {
+        text.push_str(&format!(
+            "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\ndata: {{k: \"{i}\"}}\n"
+        ));
+        if i == 10 {
+            text.push_str("---\nkey: [unclosed\n");
+        }
+    }
+    let bomb = "---\na: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n";
+    let limits = Limits {
+        max_alias_nodes_per_file: 5_000,
+        ..Limits::default()
+    };
+    for with_bomb in [false, true] {
+        let mut text = text.clone();
+        if with_bomb {
+            text.push_str(bomb);
+            for i in 0..20 {
+                text.push_str(&format!(
+                    "---\napiVersion: v1\nkind: Secret\nmetadata: {{name: s{i}}}\n"
+                ));
+            }
+        }
+        let one = super::parse_stream_on(&text, &limits, &AtomicUsize::new(0), 1);
+        for threads in [2, 3, 4] {
+            let many = super::parse_stream_on(&text, &limits, &AtomicUsize::new(0), threads);
+            assert_eq!(many.documents, one.documents, "{threads} threads");
+            assert_eq!(many.errors, one.errors, "{threads} threads");
+        }
+        assert_eq!(one.errors.len(), if with_bomb { 2 } else { 1 });
+    }
+}
