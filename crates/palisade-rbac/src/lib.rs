@@ -6,6 +6,7 @@
 //! gives, paths from a workload or subject to cluster-admin, Secrets or nodes, and
 //! least-privilege roles generated from audit logs.
 
+pub mod access;
 pub mod audit;
 pub mod authorizer;
 pub mod builtin;

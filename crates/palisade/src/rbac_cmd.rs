@@ -6,10 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use palisade_rbac::audit;
 use palisade_rbac::graph::{Goal, Graph, Node, workload_node};
-use palisade_rbac::model::display_ns;
 use palisade_rbac::{Policy, Request, Subject};
+use palisade_rbac::{access, audit};
 use serde_json::json;
 
 use crate::{ListFormat, LoadArgs, inputs};
@@ -374,50 +373,6 @@ fn who_can(args: &WhoCanArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// Resources the access matrix always shows, with their group.
-const MATRIX: &[(&str, &str)] = &[
-    ("", "pods"),
-    ("", "pods/exec"),
-    ("", "pods/attach"),
-    ("", "pods/portforward"),
-    ("", "pods/ephemeralcontainers"),
-    ("", "secrets"),
-    ("", "configmaps"),
-    ("", "services"),
-    ("", "serviceaccounts"),
-    ("", "serviceaccounts/token"),
-    ("", "persistentvolumeclaims"),
-    ("", "persistentvolumes"),
-    ("", "namespaces"),
-    ("", "nodes"),
-    ("", "nodes/proxy"),
-    ("", "events"),
-    ("apps", "deployments"),
-    ("apps", "daemonsets"),
-    ("apps", "statefulsets"),
-    ("batch", "jobs"),
-    ("batch", "cronjobs"),
-    ("networking.k8s.io", "networkpolicies"),
-    ("networking.k8s.io", "ingresses"),
-    ("rbac.authorization.k8s.io", "roles"),
-    ("rbac.authorization.k8s.io", "rolebindings"),
-    ("rbac.authorization.k8s.io", "clusterroles"),
-    ("rbac.authorization.k8s.io", "clusterrolebindings"),
-    (
-        "admissionregistration.k8s.io",
-        "mutatingwebhookconfigurations",
-    ),
-    (
-        "admissionregistration.k8s.io",
-        "validatingwebhookconfigurations",
-    ),
-    ("certificates.k8s.io", "certificatesigningrequests"),
-];
-const VERBS: &[&str] = &[
-    "get", "list", "watch", "create", "update", "patch", "delete",
-];
-const SPECIAL_VERBS: &[&str] = &["impersonate", "escalate", "bind", "approve"];
-
 fn access(args: &AccessArgs) -> Result<u8> {
     let Analysed {
         policy,
@@ -433,52 +388,8 @@ fn access(args: &AccessArgs) -> Result<u8> {
         }
     }
     let ns = args.namespace.as_deref();
-    // Resources from the matrix, plus every resource the subject's rules name.
-    let mut resources: Vec<(String, String)> = MATRIX
-        .iter()
-        .map(|(g, r)| (g.to_string(), r.to_string()))
-        .collect();
-    for binding in policy.bindings_of(&identity) {
-        for rule in policy
-            .role_of(binding)
-            .map(|r| r.rules.as_slice())
-            .unwrap_or(&[])
-        {
-            for group in &rule.api_groups {
-                for resource in &rule.resources {
-                    if group != "*"
-                        && resource != "*"
-                        && !resources.contains(&(group.clone(), resource.clone()))
-                    {
-                        resources.push((group.clone(), resource.clone()));
-                    }
-                }
-            }
-        }
-    }
-    let mut rows = Vec::new();
-    for (group, resource) in &resources {
-        let mut allowed = Vec::new();
-        for verb in VERBS.iter().chain(SPECIAL_VERBS) {
-            let request = parse_request(verb, resource, ns, None);
-            let mut request = request;
-            request.api_group = group.clone();
-            if !policy.authorize(&identity, &request).is_empty() {
-                allowed.push(*verb);
-            }
-        }
-        if !allowed.is_empty() {
-            rows.push((group.clone(), resource.clone(), allowed));
-        }
-    }
-    let namespaced_elsewhere: Vec<String> = policy
-        .bindings_of(&identity)
-        .filter_map(|b| b.namespace.clone())
-        .filter(|b| Some(b.as_str()) != ns)
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .map(|n| display_ns(&n).to_string())
-        .collect();
+    let matrix = access::access_matrix(&policy, &identity, ns);
+    let (rows, namespaced_elsewhere) = (&matrix.rows, &matrix.namespaced_grants_elsewhere);
     let mut out = std::io::stdout().lock();
     match args.output {
         ListFormat::Json => {
@@ -486,7 +397,7 @@ fn access(args: &AccessArgs) -> Result<u8> {
                 "subject": subject,
                 "groups": identity.groups,
                 "namespace": ns,
-                "permissions": rows.iter().map(|(g, r, v)| json!({"apiGroup": g, "resource": r, "verbs": v})).collect::<Vec<_>>(),
+                "permissions": rows,
                 "namespaced_grants_elsewhere": namespaced_elsewhere,
             });
             serde_json::to_writer_pretty(&mut out, &doc)?;
@@ -500,24 +411,29 @@ fn access(args: &AccessArgs) -> Result<u8> {
                 identity.groups.join(", ")
             )?;
             write!(out, "  {:<52}", "RESOURCE")?;
-            for verb in VERBS {
+            for verb in access::COMMON_VERBS {
                 write!(out, " {:<7}", verb.to_uppercase())?;
             }
             writeln!(out, " OTHER")?;
-            for (group, resource, verbs) in &rows {
+            for access::AccessRow {
+                api_group: group,
+                resource,
+                verbs,
+            } in rows
+            {
                 let name = if group.is_empty() {
                     resource.clone()
                 } else {
                     format!("{resource}.{group}")
                 };
                 write!(out, "  {name:<52}")?;
-                for verb in VERBS {
+                for verb in access::COMMON_VERBS {
                     write!(out, " {:<7}", if verbs.contains(verb) { "✔" } else { "✖" })?;
                 }
                 let special: Vec<&str> = verbs
                     .iter()
                     .copied()
-                    .filter(|v| SPECIAL_VERBS.contains(v))
+                    .filter(|v| access::SPECIAL_VERBS.contains(v))
                     .collect();
                 writeln!(out, " {}", special.join(","))?;
             }
