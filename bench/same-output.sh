@@ -13,7 +13,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 git worktree add -q --detach "$work/base-src" "$base"
-trap 'git worktree remove --force "$work/base-src"; rm -rf "$work"' EXIT
+trap 'git worktree remove --force "$work/base-src"; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 cargo build --release -q --manifest-path "$work/base-src/Cargo.toml" --target-dir target/same-output-base
 cargo build --release -q
 base_bin=target/same-output-base/release/palisade

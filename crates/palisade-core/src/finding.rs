@@ -221,11 +221,11 @@ pub enum Evidence {
 pub struct Step {
     /// The node this step starts from (`Deployment shop/web`, `ServiceAccount shop/web`).
     pub from: String,
-    /// What makes the step possible (`runs as`, `is bound to`, `can create pods`).
+    /// The node it reaches.
+    pub to: String,
+    /// What makes the step possible, with the binding, role and rule when there is one
+    /// (`RoleBinding ops/deploy → Role ops/deployer rule 1: create deployments`).
     pub relation: String,
-    /// Where the fact comes from (the binding, role and rule), when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
 }
 
 /// A remediation as edits a tool can apply: replace the bytes `start..end` of `file`.

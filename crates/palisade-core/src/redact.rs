@@ -580,10 +580,8 @@ impl Redactor {
                 Evidence::Chain { steps } => {
                     for step in steps {
                         self.redact_string(&mut step.from);
+                        self.redact_string(&mut step.to);
                         self.redact_string(&mut step.relation);
-                        if let Some(source) = &mut step.source {
-                            self.redact_string(source);
-                        }
                     }
                 }
                 Evidence::Package {
@@ -734,8 +732,8 @@ mod tests {
         .with_evidence(Evidence::Chain {
             steps: vec![Step {
                 from: format!("a {leak}"),
+                to: format!("c {leak}"),
                 relation: format!("b {leak}"),
-                source: Some(format!("c {leak}")),
             }],
         })
         .with_evidence(Evidence::Package {

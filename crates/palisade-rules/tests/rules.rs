@@ -333,3 +333,30 @@ fn changes_to_the_bootstrap_policy_are_judged_as_usual() {
         "{made_up:#?}"
     );
 }
+
+#[test]
+fn an_escalation_finding_carries_its_chain_as_evidence() {
+    let path = "tests/fixtures/RBAC017/fail.yaml";
+    let text = std::fs::read_to_string(path).unwrap();
+    let loaded = load_text(path, &text, &Limits::default());
+    let out = evaluate(&loaded.inventory, &[find_rule("RBAC017").unwrap()]);
+    assert!(!out.findings.is_empty());
+    for finding in &out.findings {
+        let [palisade_core::Evidence::Chain { steps }] = finding.evidence.as_slice() else {
+            panic!("no chain on {}", finding.message);
+        };
+        assert!(!steps.is_empty());
+        // Each step starts where the previous one ended, and the chain ends at cluster-admin.
+        for pair in steps.windows(2) {
+            assert_eq!(pair[0].to, pair[1].from);
+        }
+        assert!(steps.iter().all(|s| !s.relation.is_empty()));
+        assert!(
+            steps.last().unwrap().to.contains("cluster-admin"),
+            "{:?}",
+            steps.last()
+        );
+        // The message still tells the same chain in words.
+        assert!(finding.message.contains(&steps[0].relation));
+    }
+}

@@ -1,6 +1,6 @@
-use palisade_rbac::graph::workload_node;
+use palisade_rbac::graph::{Node, workload_node};
 
-use crate::context::Context;
+use crate::context::{Context, Reported};
 use crate::rbac::model;
 use crate::rule::{Check, Target};
 
@@ -11,8 +11,10 @@ declare_rule! {
     /// Secrets holding tokens, bind, impersonate, ...), then the accounts those reach, and so
     /// on, through Roles, ClusterRoles, aggregation and the default roles. The finding gives
     /// the whole chain, each step with its evidence (binding → role → rule), and says when
-    /// the workload is exposed to the internet (a LoadBalancer or NodePort Service, external
-    /// IPs or an Ingress). Only the scanned objects are known.
+    /// the workload is exposed to the internet (a public LoadBalancer, a NodePort Service,
+    /// external IPs or an Ingress). JSON and SARIF also carry the chain as data (`evidence`
+    /// of type `chain`: each step's `from`, `to` and `relation`). Only the scanned objects are
+    /// known.
     ///
     /// ## Why it matters
     /// Each grant may look harmless alone; chained, they turn a bug in one web pod into full
@@ -80,9 +82,30 @@ impl Check for EscalationPath {
             .exposure(&node)
             .map(|how| format!("exposed to the internet ({how}); "))
             .unwrap_or_default();
-        cx.report(
+        let mut steps = Vec::new();
+        if let Some(how) = model.graph.exposure(&node) {
+            steps.push(palisade_core::Step {
+                from: Node::Internet.to_string(),
+                to: node.to_string(),
+                relation: how.to_string(),
+            });
+        }
+        let mut from = path.from.to_string();
+        for step in &path.steps {
+            let to = step.to.to_string();
+            steps.push(palisade_core::Step {
+                from: std::mem::replace(&mut from, to.clone()),
+                to,
+                relation: step.evidence.clone(),
+            });
+        }
+        let mut reported = Reported::new(
             cx.pod_field("serviceAccountName"),
             format!("{prefix}{}", path.describe()),
         );
+        reported
+            .evidence
+            .push(palisade_core::Evidence::Chain { steps });
+        cx.report_with(reported);
     }
 }
