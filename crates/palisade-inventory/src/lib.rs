@@ -19,7 +19,7 @@ pub mod spans;
 pub mod yaml;
 
 pub use inventory::Inventory;
-pub use load::{Input, LoadOptions, Loaded, load, load_json_dump, load_text};
+pub use load::{Input, LoadOptions, Loaded, load, load_json_dump, load_text, load_values};
 pub use object::{Object, Source, SourceId};
 pub use podspec::{Container, ContainerKind, PodSpec, pod_spec};
 pub use spans::{Pos, Resolved, Spans};

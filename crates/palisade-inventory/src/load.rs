@@ -142,6 +142,46 @@ fn loaded_from(path: &str, result: UnitResult) -> Loaded {
     loaded
 }
 
+/// Objects already in memory (a cluster read through its API), with no text to parse: item
+/// `i` is placed at line `first_line + i`, column 1, of the source `name` (where a snapshot
+/// file would have it: one item per line). The node limit and, with `limits.slim_snapshots`,
+/// the slimming of controlled objects apply as when a snapshot file is read.
+pub fn load_values(name: &str, items: Vec<Value>, first_line: u32, limits: &Limits) -> Loaded {
+    let mut result = UnitResult {
+        source: Some(Source {
+            path: name.into(),
+            rendered_by: None,
+        }),
+        ..UnitResult::default()
+    };
+    let controllers: std::collections::HashSet<String> = if limits.slim_snapshots {
+        let kinds: Vec<(&str, &str)> = crate::podspec::pod_spec_kinds().collect();
+        items
+            .iter()
+            .filter(|item| {
+                let api = item.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+                let group = api.split_once('/').map_or("", |(g, _)| g);
+                let kind = item.get("kind").and_then(Value::as_str).unwrap_or("");
+                kinds.contains(&(group, kind))
+            })
+            .filter_map(|item| item.pointer("/metadata/uid").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect()
+    } else {
+        std::collections::HashSet::new()
+    };
+    for (i, mut item) in items.into_iter().enumerate() {
+        if limits.slim_snapshots
+            && let Value::Object(map) = &mut item
+        {
+            slim(map, &controllers);
+        }
+        let line = first_line.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
+        push_item(&mut result, name, limits, item, line, i);
+    }
+    loaded_from(name, result)
+}
+
 /// Loads one YAML or JSON text, as if read from `path`. Used by tests, the admission webhook
 /// and anything else that has the bytes already.
 pub fn load_text(path: &str, text: &str, limits: &Limits) -> Loaded {

@@ -221,6 +221,25 @@ pub fn redact_secret(object: &mut Value) {
 }
 
 impl Snapshot {
+    /// The line of the first item in the written file (items follow, one per line).
+    pub const FIRST_ITEM_LINE: u32 = 8;
+
+    /// The name findings on the snapshot's objects are reported under:
+    /// `cluster:CONTEXT`.
+    pub fn source_name(&self) -> String {
+        format!(
+            "cluster:{}",
+            self.header.metadata.context.as_deref().unwrap_or("current")
+        )
+    }
+
+    /// The snapshot's objects as an inventory, without writing and parsing them again; each
+    /// at the line it has in the written snapshot.
+    pub fn into_loaded(self, limits: &palisade_inventory::Limits) -> palisade_inventory::Loaded {
+        let name = self.source_name();
+        palisade_inventory::load_values(&name, self.items, Self::FIRST_ITEM_LINE, limits)
+    }
+
     /// Writes the snapshot as JSON, items one per line for diff-friendliness, atomically
     /// through the caller's writer.
     pub fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
@@ -293,8 +312,21 @@ mod tests {
         assert_eq!(loaded.inventory.objects.len(), 1);
         assert_eq!(
             loaded.inventory.objects[0].pos().line,
-            8,
+            Snapshot::FIRST_ITEM_LINE,
             "items keep their lines"
+        );
+        // Read from memory, the objects are where the written file has them.
+        let from_memory = snapshot
+            .clone()
+            .into_loaded(&palisade_inventory::Limits::default());
+        assert_eq!(from_memory.inventory.objects.len(), 1);
+        assert_eq!(
+            from_memory.inventory.objects[0].pos().line,
+            Snapshot::FIRST_ITEM_LINE
+        );
+        assert_eq!(
+            from_memory.inventory.objects[0].value,
+            loaded.inventory.objects[0].value
         );
         let future = String::from_utf8(bytes)
             .unwrap()

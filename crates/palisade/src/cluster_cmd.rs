@@ -208,19 +208,13 @@ pub fn capture_cluster(args: &ClusterArgs) -> Result<Option<Snapshot>> {
     }
 }
 
-/// The objects of a snapshot as an inventory, named after the context.
-pub fn load_snapshot(snapshot: &Snapshot, name: &str) -> Result<palisade_inventory::Loaded> {
-    let mut bytes = Vec::new();
-    snapshot.write(&mut bytes)?;
-    let text = String::from_utf8(bytes).context("snapshot is not UTF-8")?;
-    Ok(palisade_inventory::load_text(
-        name,
-        &text,
-        &palisade_inventory::Limits {
-            max_file_bytes: u64::MAX,
-            ..palisade_inventory::Limits::default()
-        },
-    ))
+/// The objects of a snapshot read from a cluster as an inventory, named after the context
+/// (read from memory, not written and parsed again).
+pub fn load_snapshot(snapshot: Snapshot) -> palisade_inventory::Loaded {
+    snapshot.into_loaded(&palisade_inventory::Limits {
+        max_file_bytes: u64::MAX,
+        ..palisade_inventory::Limits::default()
+    })
 }
 
 /// Types that could not be listed, as the scan options want them.

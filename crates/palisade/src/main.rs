@@ -498,16 +498,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
             .iter()
             .map(|(_, _, why)| why.clone())
             .collect();
-        let name = format!(
-            "cluster:{}",
-            snapshot
-                .header
-                .metadata
-                .context
-                .as_deref()
-                .unwrap_or("current")
-        );
-        let loaded = cluster_cmd::load_snapshot(&snapshot, &name)?;
+        let loaded = cluster_cmd::load_snapshot(snapshot);
         palisade_scan::scan_loaded(loaded, &options, start)
     } else {
         let (inputs, load) = inputs(&args.load)?;
@@ -569,16 +560,7 @@ fn run_drift(args: DriftArgs) -> Result<u8> {
             eprintln!("palisade: interrupted; nothing written");
             return Ok(130);
         };
-        let name = format!(
-            "cluster:{}",
-            snapshot
-                .header
-                .metadata
-                .context
-                .as_deref()
-                .unwrap_or("current")
-        );
-        cluster_cmd::load_snapshot(&snapshot, &name)?
+        cluster_cmd::load_snapshot(snapshot)
     } else {
         bail!("drift needs the live side: --snapshot FILE or --cluster");
     };

@@ -203,16 +203,7 @@ fn load_policy(load: &LoadArgs, live: &LiveArgs) -> Result<Analysed> {
             eprintln!("palisade: warning: {}", error.describe());
         }
         discovered = snapshot.header.resources.clone();
-        let name = format!(
-            "cluster:{}",
-            snapshot
-                .header
-                .metadata
-                .context
-                .as_deref()
-                .unwrap_or("current")
-        );
-        crate::cluster_cmd::load_snapshot(&snapshot, &name)?
+        crate::cluster_cmd::load_snapshot(snapshot)
     } else {
         let (inputs, options) = inputs(load)?;
         palisade_inventory::load(&inputs, &options)
