@@ -146,7 +146,9 @@ impl Graph {
         i
     }
 
-    fn edge(&mut self, from: Node, to: Node, evidence: String) {
+    /// Adds an edge (once per pair of nodes: the first evidence stays). Analyzers other than
+    /// RBAC add theirs through [`Graph::build_with`].
+    pub fn edge(&mut self, from: Node, to: Node, evidence: String) {
         let (a, b) = (self.id(from), self.id(to));
         if a != b && !self.edges[a].iter().any(|(t, _)| *t == b) {
             self.edges[a].push((b, evidence));
@@ -175,10 +177,20 @@ impl Graph {
     /// `inventory` for exposure and Pod Security enforcement). Each kind of edge has its own
     /// contributor, run in this order (the order decides between equally short paths).
     pub fn build(policy: &Policy, inventory: &Inventory) -> Graph {
+        Graph::build_with(policy, inventory, &[])
+    }
+
+    /// [`Graph::build`], then the edges of other analyzers' contributors, in order (network
+    /// reachability, leaked credentials): they add to the same graph without this crate
+    /// knowing them.
+    pub fn build_with(policy: &Policy, inventory: &Inventory, extra: &[Contributor]) -> Graph {
         let mut g = Graph::default();
         let enforced = enforced_namespaces(inventory);
-        for contribute in CONTRIBUTORS {
+        for contribute in BUILT_IN {
             contribute(&mut g, policy, inventory, &enforced);
+        }
+        for contribute in extra {
+            contribute(&mut g, policy, inventory);
         }
         g
     }
@@ -340,11 +352,14 @@ pub fn workload_node(policy: &Policy, w: usize) -> Node {
     }
 }
 
-/// Adds one kind of edge to the graph.
-type Contributor = fn(&mut Graph, &Policy, &Inventory, &HashMap<String, String>);
+/// Adds one kind of edge to the graph, from the RBAC model and the objects.
+pub type Contributor = fn(&mut Graph, &Policy, &Inventory);
 
-/// The edge contributors, in the order they run.
-const CONTRIBUTORS: &[Contributor] = &[
+/// A built-in contributor, also given the namespaces that enforce Pod Security.
+type BuiltIn = fn(&mut Graph, &Policy, &Inventory, &HashMap<String, String>);
+
+/// The built-in edge contributors, in the order they run.
+const BUILT_IN: &[BuiltIn] = &[
     add_exposure,
     add_workload_accounts,
     add_node_takeover,
@@ -923,6 +938,32 @@ mod tests {
         let policy = Policy::from_inventory(&loaded.inventory);
         let graph = Graph::build(&policy, &loaded.inventory);
         (policy, graph)
+    }
+
+    #[test]
+    fn another_analyzer_adds_edges_to_the_same_graph() {
+        // A leaked credential (say, a token in a ConfigMap the web pod reads) as another
+        // analyzer would contribute it: web reaches the Secrets of `ops`.
+        fn leaked(g: &mut Graph, policy: &Policy, _: &Inventory) {
+            g.edge(
+                workload_node(policy, 0),
+                Node::Secrets {
+                    namespace: Some("ops".into()),
+                },
+                "reads a token of ops from ConfigMap web/settings".into(),
+            );
+        }
+        let web = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: web}\nspec:\n  template:\n    spec:\n      automountServiceAccountToken: false\n      containers: [{name: w, image: 'registry.example.com/w:1'}]\n";
+        let loaded = load_text("c.yaml", web, &Limits::default());
+        let policy = Policy::from_inventory(&loaded.inventory);
+        let start = workload_node(&policy, 0);
+        let alone = Graph::build(&policy, &loaded.inventory);
+        assert!(alone.path(&start, Goal::Secrets).is_none());
+        let joined = Graph::build_with(&policy, &loaded.inventory, &[leaked]);
+        let path = joined
+            .path(&start, Goal::Secrets)
+            .expect("a path through the new edge");
+        assert!(path.describe().contains("ConfigMap web/settings"));
     }
 
     #[test]
