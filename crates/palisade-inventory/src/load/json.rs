@@ -1,0 +1,278 @@
+//! Large JSON documents (snapshots, `kubectl get -o json` dumps) read item by item, and objects
+//! held in memory; the slimming of objects a controller judges.
+
+use super::*;
+
+/// Pass 1 of reading a snapshot slimly: the uids of the controllers that have a pod template
+/// (their pods and ReplicaSets are judged on them). `None` when the text is not JSON.
+pub(super) fn controllers_with_templates(text: &str) -> Option<std::collections::HashSet<String>> {
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Meta {
+        uid: Option<String>,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default, rename_all = "camelCase")]
+    struct Head {
+        api_version: String,
+        kind: String,
+        metadata: Meta,
+    }
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    struct Heads {
+        items: Vec<Head>,
+    }
+    let heads: Heads = serde_json::from_str(text).ok()?;
+    let kinds: Vec<(&str, &str)> = crate::podspec::pod_spec_kinds().collect();
+    Some(
+        heads
+            .items
+            .into_iter()
+            .filter(|h| {
+                let group = h.api_version.split_once('/').map_or("", |(g, _)| g);
+                kinds.contains(&(group, h.kind.as_str()))
+            })
+            .filter_map(|h| h.metadata.uid)
+            .collect(),
+    )
+}
+
+/// Drops what a snapshot item does not need: `managedFields`, and for an object a
+/// controller in the snapshot judges (its pods and ReplicaSets), everything but the node a pod
+/// runs on.
+pub(super) fn slim(
+    map: &mut serde_json::Map<String, Value>,
+    controllers: &std::collections::HashSet<String>,
+) {
+    let controlled = map
+        .get("metadata")
+        .and_then(|m| m.get("ownerReferences"))
+        .and_then(Value::as_array)
+        .and_then(|refs| {
+            refs.iter()
+                .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+        })
+        .and_then(|owner| owner.get("uid").and_then(Value::as_str))
+        .is_some_and(|uid| controllers.contains(uid));
+    if let Some(metadata) = map.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove("managedFields");
+    }
+    if controlled {
+        // The node a pod runs on stays: the RBAC graph places tokens on
+        // nodes with it.
+        let node = map
+            .get("spec")
+            .and_then(|s| s.get("nodeName"))
+            .filter(|n| n.is_string())
+            .cloned();
+        map.remove("status");
+        match node {
+            Some(node) => {
+                let mut spec = serde_json::Map::new();
+                spec.insert("nodeName".into(), node);
+                map.insert("spec".into(), Value::Object(spec));
+            }
+            None => {
+                map.remove("spec");
+            }
+        }
+    }
+}
+
+/// Adds one item of a large JSON list, unless it is over the node limit or not an object.
+pub(super) fn push_item(
+    result: &mut UnitResult,
+    path: &str,
+    limits: &Limits,
+    item: Value,
+    line: u32,
+    index: usize,
+) {
+    if crate::spans::count_nodes(&item) > limits.max_nodes {
+        result.diagnostics.push(
+            Diagnostic::new(
+                DiagnosticLevel::Error,
+                "limit-exceeded",
+                format!(
+                    "/items/{} has more than {} nodes; skipped",
+                    index, limits.max_nodes
+                ),
+            )
+            .in_file(path)
+            .at(line, 1),
+        );
+        return;
+    }
+    let spans = Spans::uniform(&item, crate::spans::Pos { line, column: 1 });
+    match Object::from_value(item, spans, 0, 0) {
+        Some(object) => result.objects.push(object),
+        None => result.diagnostics.push(
+            Diagnostic::new(
+                DiagnosticLevel::Warning,
+                "not-an-object",
+                format!("/items/{} has no apiVersion or kind; skipped", index),
+            )
+            .in_file(path)
+            .at(line, 1),
+        ),
+    }
+}
+
+/// Above this size a JSON document (a cluster snapshot, a `kubectl get -o json` dump) is read
+/// with the JSON parser: one document of hundreds of thousands of objects would otherwise
+/// count as one document against the node limit, and the JSON parser needs far less memory.
+pub(super) const LARGE_JSON_BYTES: usize = 8 << 20;
+
+/// Reads a large JSON document of objects, one item at a time so that the whole document is
+/// never held as one tree. Every node of an item gets the item's position: its own line in
+/// Palisade snapshots (one item per line), the document's start otherwise. `None` when the
+/// text is not JSON (it is then read as YAML, which reports the problem).
+pub(super) fn large_json(
+    path: &str,
+    rendered_by: Option<&'static str>,
+    text: &str,
+    limits: &Limits,
+) -> Option<UnitResult> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    let mut result = UnitResult {
+        source: Some(Source {
+            path: path.into(),
+            rendered_by,
+        }),
+        ..UnitResult::default()
+    };
+    // Pass 1 (when slimming): the uids of controllers with a pod template.
+    let controllers: std::collections::HashSet<String> = if limits.slim_snapshots {
+        controllers_with_templates(text)?
+    } else {
+        std::collections::HashSet::new()
+    };
+    // Palisade snapshots write `"items": [` on its own line and one item per line.
+    let first_item_line = text
+        .find("\n\"items\": [\n")
+        .map(|at| text[..at].matches('\n').count() as u32 + 3);
+
+    struct Top<'r, 'c> {
+        path: &'r str,
+        result: &'r mut UnitResult,
+        limits: &'r Limits,
+        controllers: &'c std::collections::HashSet<String>,
+        first_item_line: Option<u32>,
+        api: Option<String>,
+        kind: Option<String>,
+        had_items: bool,
+    }
+
+    struct Items<'t, 'r, 'c>(&'t mut Top<'r, 'c>);
+
+    impl<'de> DeserializeSeed<'de> for Items<'_, '_, '_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+            deserializer.deserialize_seq(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Items<'_, '_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of objects")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            let top = self.0;
+            let item_kind = top
+                .kind
+                .as_deref()
+                .and_then(|k| k.strip_suffix("List"))
+                .unwrap_or_default()
+                .to_string();
+            let unsupported = top.kind.as_deref() == Some(SNAPSHOT_KIND)
+                && top.api.as_deref() != Some(SNAPSHOT_API_VERSION);
+            let mut i = 0usize;
+            while let Some(mut item) = seq.next_element::<Value>()? {
+                let line = top.first_item_line.map_or(1, |l| l + i as u32);
+                i += 1;
+                if unsupported {
+                    continue;
+                }
+                if let Value::Object(map) = &mut item {
+                    if !item_kind.is_empty() && !map.contains_key("kind") {
+                        map.insert("kind".into(), Value::String(item_kind.clone()));
+                        map.insert(
+                            "apiVersion".into(),
+                            Value::String(top.api.clone().unwrap_or_default()),
+                        );
+                    }
+                    if top.limits.slim_snapshots {
+                        slim(map, top.controllers);
+                    }
+                }
+                push_item(top.result, top.path, top.limits, item, line, i - 1);
+            }
+            Ok(())
+        }
+    }
+
+    impl<'de> Visitor<'de> for &mut Top<'_, '_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON object")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            while let Some(key) = map.next_key::<String>()? {
+                match key.as_str() {
+                    "items" => {
+                        self.had_items = true;
+                        map.next_value_seed(Items(self))?;
+                    }
+                    "apiVersion" => {
+                        self.api = map.next_value::<Value>()?.as_str().map(str::to_string)
+                    }
+                    "kind" => self.kind = map.next_value::<Value>()?.as_str().map(str::to_string),
+                    _ => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+
+    let mut top = Top {
+        path,
+        result: &mut result,
+        limits,
+        controllers: &controllers,
+        first_item_line,
+        api: None,
+        kind: None,
+        had_items: false,
+    };
+    // serde_json's recursion limit (128) stays on: hostile nesting is an error, not a crash.
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    if (&mut deserializer).deserialize_map(&mut top).is_err() {
+        return None;
+    }
+    let (api, kind, had_items) = (top.api.clone(), top.kind.clone(), top.had_items);
+    if kind.as_deref() == Some(SNAPSHOT_KIND) && api.as_deref() != Some(SNAPSHOT_API_VERSION) {
+        result.diagnostics.push(
+            Diagnostic::new(
+                DiagnosticLevel::Error,
+                "unsupported-snapshot",
+                format!(
+                    "snapshot format {} is not supported; this palisade reads {SNAPSHOT_API_VERSION} (take the snapshot again with this version)",
+                    api.unwrap_or_default()
+                ),
+            )
+            .in_file(path)
+            .at(1, 1),
+        );
+    } else if !had_items {
+        // One large object, not a list: read it whole.
+        let value: Value = serde_json::from_str(text).ok()?;
+        let spans = Spans::uniform(&value, crate::spans::Pos { line: 1, column: 1 });
+        add_document(&mut result, path, value, spans, 0);
+    }
+    Some(result)
+}

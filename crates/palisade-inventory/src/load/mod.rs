@@ -1,0 +1,454 @@
+//! Finding and reading inputs: files, directories, standard input, Kustomize directories and
+//! Helm charts, parsed in parallel and merged in a deterministic order.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use palisade_core::{Diagnostic, DiagnosticLevel};
+use serde_json::Value;
+
+use crate::inventory::Inventory;
+use crate::object::{Object, Source, object_ref};
+use crate::spans::Spans;
+use crate::yaml::{Limits, ParseIssue, parse_stream_in_run};
+
+mod discover;
+mod json;
+mod render;
+mod text;
+
+use discover::*;
+use json::*;
+use render::*;
+use text::*;
+pub use text::{SNAPSHOT_API_VERSION, SNAPSHOT_KIND};
+
+/// One thing to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Path(PathBuf),
+    Stdin,
+}
+
+/// How to load inputs.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    pub limits: Limits,
+    /// Render directories with a kustomization file (default true).
+    pub kustomize: bool,
+    /// Render directories with `Chart.yaml` through `helm template` (default true).
+    pub helm: bool,
+    /// Longest time a renderer may run (default 120 s).
+    pub render_timeout: Duration,
+    /// Worker threads; 0 means one per core (default 0).
+    pub threads: usize,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            limits: Limits::default(),
+            kustomize: true,
+            helm: true,
+            render_timeout: Duration::from_secs(120),
+            threads: 0,
+        }
+    }
+}
+
+/// What loading produced.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub inventory: Inventory,
+    pub diagnostics: Vec<Diagnostic>,
+    /// Files and rendered directories read.
+    pub files: usize,
+    /// Documents skipped because they are not Kubernetes objects.
+    pub skipped_documents: usize,
+}
+
+/// A unit of work: one file, one stream, one rendered directory.
+#[derive(Debug, Clone)]
+enum Unit {
+    File(PathBuf),
+    Stdin,
+    Kustomize(PathBuf),
+    Helm(PathBuf),
+}
+
+/// What one unit produced, before merging.
+#[derive(Default)]
+struct UnitResult {
+    source: Option<Source>,
+    objects: Vec<Object>,
+    diagnostics: Vec<Diagnostic>,
+    skipped: usize,
+}
+
+/// Loads every input into one inventory. Never fails: problems become diagnostics.
+pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let mut units = Vec::new();
+    for input in inputs {
+        match input {
+            Input::Stdin => units.push(Unit::Stdin),
+            Input::Path(path) => discover(path, options, &mut units, &mut diagnostics),
+        }
+    }
+    let results = run_parallel(&units, options);
+    let mut sources = Vec::new();
+    let mut objects = Vec::new();
+    let mut skipped = 0;
+    let files = units.len();
+    for mut result in results {
+        diagnostics.append(&mut result.diagnostics);
+        skipped += result.skipped;
+        if let Some(source) = result.source {
+            let id = sources.len();
+            sources.push(source);
+            for mut object in result.objects {
+                object.source = id;
+                objects.push(object);
+            }
+        }
+    }
+    Loaded {
+        inventory: Inventory::new(sources, objects),
+        diagnostics,
+        files,
+        skipped_documents: skipped,
+    }
+}
+
+/// Reads a JSON dump (a snapshot or a `kubectl get -o json` List) with the streaming reader
+/// that files over 8 MiB go through, whatever its size: for the fuzz target and tests of that
+/// reader. Text that is not such a dump is read as `load_text` reads it.
+pub fn load_json_dump(path: &str, text: &str, limits: &Limits) -> Loaded {
+    let result = large_json(path, None, text, limits)
+        .unwrap_or_else(|| objects_from_text(path, None, text, limits, &AtomicUsize::new(0)));
+    loaded_from(path, result)
+}
+
+/// The inventory of one source read from memory.
+fn loaded_from(path: &str, result: UnitResult) -> Loaded {
+    let mut loaded = Loaded {
+        files: 1,
+        skipped_documents: result.skipped,
+        diagnostics: result.diagnostics,
+        ..Loaded::default()
+    };
+    loaded.inventory = Inventory::new(
+        vec![Source {
+            path: path.into(),
+            rendered_by: None,
+        }],
+        result.objects,
+    );
+    loaded
+}
+
+/// Objects already in memory (a cluster read through its API), with no text to parse: item
+/// `i` is placed at line `first_line + i`, column 1, of the source `name` (where a snapshot
+/// file would have it: one item per line). The node limit and, with `limits.slim_snapshots`,
+/// the slimming of controlled objects apply as when a snapshot file is read.
+pub fn load_values(name: &str, items: Vec<Value>, first_line: u32, limits: &Limits) -> Loaded {
+    let mut result = UnitResult {
+        source: Some(Source {
+            path: name.into(),
+            rendered_by: None,
+        }),
+        ..UnitResult::default()
+    };
+    let controllers: std::collections::HashSet<String> = if limits.slim_snapshots {
+        let kinds: Vec<(&str, &str)> = crate::podspec::pod_spec_kinds().collect();
+        items
+            .iter()
+            .filter(|item| {
+                let api = item.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+                let group = api.split_once('/').map_or("", |(g, _)| g);
+                let kind = item.get("kind").and_then(Value::as_str).unwrap_or("");
+                kinds.contains(&(group, kind))
+            })
+            .filter_map(|item| item.pointer("/metadata/uid").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect()
+    } else {
+        std::collections::HashSet::new()
+    };
+    for (i, mut item) in items.into_iter().enumerate() {
+        if limits.slim_snapshots
+            && let Value::Object(map) = &mut item
+        {
+            slim(map, &controllers);
+        }
+        let line = first_line.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
+        push_item(&mut result, name, limits, item, line, i);
+    }
+    loaded_from(name, result)
+}
+
+/// Loads one YAML or JSON text, as if read from `path`. Used by tests, the admission webhook
+/// and anything else that has the bytes already.
+pub fn load_text(path: &str, text: &str, limits: &Limits) -> Loaded {
+    let result = objects_from_text(path, None, text, limits, &AtomicUsize::new(0));
+    loaded_from(path, result)
+}
+
+fn run_parallel(units: &[Unit], options: &LoadOptions) -> Vec<UnitResult> {
+    // Alias expansion is budgeted for the whole run, across threads.
+    let run_aliases = AtomicUsize::new(0);
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    }
+    .min(units.len())
+    .max(1);
+    let next = AtomicUsize::new(0);
+    let slots: Vec<Mutex<Option<UnitResult>>> = units.iter().map(|_| Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(unit) = units.get(i) else { break };
+                    let result = load_unit(unit, options, &run_aliases);
+                    if let Ok(mut slot) = slots[i].lock() {
+                        *slot = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    slots
+        .into_iter()
+        .map(|slot| slot.into_inner().ok().flatten().unwrap_or_default())
+        .collect()
+}
+
+fn load_unit(unit: &Unit, options: &LoadOptions, run_aliases: &AtomicUsize) -> UnitResult {
+    match unit {
+        Unit::File(path) => {
+            let name = display(path);
+            match read_limited(path, options.limits.max_file_bytes) {
+                Ok(bytes) => objects_from_bytes(&name, None, &bytes, &options.limits, run_aliases),
+                Err(message) => failed(&name, None, "io", message),
+            }
+        }
+        Unit::Stdin => {
+            let mut bytes = Vec::new();
+            let limit = options.limits.max_file_bytes;
+            match std::io::stdin()
+                .lock()
+                .take(limit + 1)
+                .read_to_end(&mut bytes)
+            {
+                Ok(_) if bytes.len() as u64 > limit => failed(
+                    "-",
+                    None,
+                    "limit-exceeded",
+                    format!("standard input is over the {} limit", mib(limit)),
+                ),
+                Ok(_) => objects_from_bytes("-", None, &bytes, &options.limits, run_aliases),
+                Err(err) => failed(
+                    "-",
+                    None,
+                    "io",
+                    format!("cannot read standard input: {err}"),
+                ),
+            }
+        }
+        Unit::Kustomize(dir) => render(
+            dir,
+            "kustomize",
+            kustomize_commands(dir),
+            options,
+            run_aliases,
+        ),
+        Unit::Helm(dir) => {
+            if !options.helm {
+                // Asked for: said, but not a gap in the run.
+                return skipped_chart(dir, DiagnosticLevel::Info, "Helm rendering is disabled");
+            }
+            let release = dir
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("release")
+                .to_ascii_lowercase();
+            let mut cmd = Command::new("helm");
+            cmd.arg("template").arg(&release).arg(dir);
+            render(dir, "helm", vec![cmd], options, run_aliases)
+        }
+    }
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{} MiB", bytes / (1024 * 1024))
+}
+
+fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
+    let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if size > limit {
+        return Err(format!(
+            "file is {} bytes, over the {} limit (--max-file-size); not scanned",
+            size,
+            mib(limit)
+        ));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "file grew past the {} limit while being read; not scanned",
+            mib(limit)
+        ));
+    }
+    Ok(bytes)
+}
+
+fn failed(
+    path: &str,
+    rendered_by: Option<&'static str>,
+    code: &'static str,
+    message: String,
+) -> UnitResult {
+    let diagnostic = Diagnostic::new(DiagnosticLevel::Error, code, message).in_file(path);
+    failed_with(path, rendered_by, diagnostic)
+}
+
+/// A source that yielded nothing but `diagnostic`.
+fn failed_with(
+    path: &str,
+    rendered_by: Option<&'static str>,
+    diagnostic: Diagnostic,
+) -> UnitResult {
+    UnitResult {
+        source: Some(Source {
+            path: path.into(),
+            rendered_by,
+        }),
+        diagnostics: vec![diagnostic],
+        ..UnitResult::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_core::JsonPointer;
+
+    #[test]
+    fn typed_list_items_get_their_kind_and_keep_exact_positions() {
+        let text = "apiVersion: apps/v1\nkind: DeploymentList\nitems:\n- metadata: {name: a}\n  spec:\n    replicas: 1\n- metadata: {name: b}\n  spec:\n    template:\n      spec:\n        hostPID: true\n";
+        let loaded = load_text("list.yaml", text, &Limits::default());
+        let objects = &loaded.inventory.objects;
+        assert_eq!(objects.len(), 2);
+        assert_eq!(objects[1].id.to_string(), "Deployment b");
+        assert_eq!(objects[1].id.api_version, "apps/v1");
+        let host = objects[1].locate(&JsonPointer::parse("/spec/template/spec/hostPID").unwrap());
+        assert!(host.exact);
+        assert_eq!((host.pos.line, host.pos.column), (11, 9));
+        let kind = objects[0].locate(&JsonPointer::parse("/kind").unwrap());
+        assert!(kind.exact, "the added kind has a position too");
+        assert_eq!(kind.pos.line, 4);
+    }
+
+    #[test]
+    fn encoding_problems_name_the_line_where_they_start() {
+        let limits = Limits::default();
+        let cases: [(&[u8], Option<u32>, &str); 3] = [
+            (
+                b"a: 1\nb: 2\nc: \xff\n",
+                Some(3),
+                "invalid UTF-8 at byte 13",
+            ),
+            (b"a: 1\n\0", Some(2), "NUL"),
+            (b"\xff\xfea\0", None, "UTF-16"),
+        ];
+        for (bytes, line, text) in cases {
+            let result = objects_from_bytes("x.yaml", None, bytes, &limits, &AtomicUsize::new(0));
+            let d = &result.diagnostics[0];
+            assert_eq!((d.code, d.line), ("encoding", line), "{}", d.message);
+            assert!(d.message.contains(text), "{}", d.message);
+            assert!(result.objects.is_empty());
+        }
+    }
+
+    #[test]
+    fn untyped_list_items_keep_exact_positions() {
+        let mut text = String::from("apiVersion: v1\nkind: List\nitems:\n");
+        for i in 0..300 {
+            text.push_str(&format!(
+                "- {{apiVersion: v1, kind: ConfigMap, metadata: {{name: c{i}}}}}\n"
+            ));
+        }
+        let loaded = load_text("list.yaml", &text, &Limits::default());
+        assert_eq!(loaded.inventory.objects.len(), 300);
+        let last = &loaded.inventory.objects[299];
+        let name = last.locate(&JsonPointer::parse("/metadata/name").unwrap());
+        assert_eq!((name.pos.line, name.exact), (303, true));
+    }
+
+    #[test]
+    fn large_json_snapshots_stream_items_with_their_lines_and_slim_controlled_pods() {
+        let mut text = String::from(
+            "{\n\"apiVersion\": \"palisade.dev/v1alpha1\",\n\"kind\": \"ClusterSnapshot\",\n\"metadata\": {},\n\"errors\": [],\n\"resources\": [],\n\"items\": [\n",
+        );
+        text.push_str(r#"{"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"rs","namespace":"x","uid":"rs-1"},"spec":{"template":{"spec":{"containers":[{"name":"c","image":"i:1"}]}}}}"#);
+        let pad = "p".repeat(1000);
+        let mut n = 0;
+        while text.len() < LARGE_JSON_BYTES + 1000 {
+            text.push_str(&format!(",\n{{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{{\"name\":\"p{n}\",\"namespace\":\"x\",\"ownerReferences\":[{{\"uid\":\"rs-1\",\"controller\":true,\"kind\":\"ReplicaSet\",\"name\":\"rs\"}}],\"managedFields\":[{{\"manager\":\"m\"}}],\"annotations\":{{\"a\":\"{pad}\"}}}},\"spec\":{{\"nodeName\":\"node-a\",\"containers\":[{{\"name\":\"c\",\"image\":\"i:1\"}}]}}}}"));
+            n += 1;
+        }
+        text.push_str("\n]\n}\n");
+        let slim = Limits {
+            max_file_bytes: u64::MAX,
+            slim_snapshots: true,
+            ..Limits::default()
+        };
+        let unit = objects_from_text("big.json", None, &text, &slim, &AtomicUsize::new(0));
+        assert!(unit.diagnostics.is_empty(), "{:?}", unit.diagnostics);
+        assert_eq!(unit.objects.len(), n + 1);
+        assert_eq!(unit.objects[0].pos().line, 8);
+        assert_eq!(unit.objects[5].pos().line, 13, "one item per line");
+        let pod = &unit.objects[1];
+        assert_eq!(
+            pod.value.get("spec"),
+            Some(&serde_json::json!({"nodeName": "node-a"})),
+            "a controlled pod keeps only its metadata and node"
+        );
+        assert!(pod.value.pointer("/metadata/managedFields").is_none());
+        assert!(
+            unit.objects[0].value.get("spec").is_some(),
+            "the controller keeps its spec"
+        );
+        let full = objects_from_text(
+            "big.json",
+            None,
+            &text,
+            &Limits {
+                max_file_bytes: u64::MAX,
+                ..Limits::default()
+            },
+            &AtomicUsize::new(0),
+        );
+        assert!(
+            full.objects[1]
+                .value
+                .pointer("/metadata/managedFields")
+                .is_some(),
+            "drift keeps managedFields"
+        );
+        let future = text.replacen("palisade.dev/v1alpha1", "palisade.dev/v2", 1);
+        let unit = objects_from_text("big.json", None, &future, &slim, &AtomicUsize::new(0));
+        assert!(unit.objects.is_empty());
+        assert_eq!(unit.diagnostics[0].code, "unsupported-snapshot");
+    }
+}

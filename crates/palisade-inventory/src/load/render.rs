@@ -1,0 +1,156 @@
+//! Rendering Kustomize and Helm sources with the real tools, bounded in time and output.
+
+use super::*;
+
+pub(super) fn skipped_chart(dir: &Path, level: DiagnosticLevel, why: &str) -> UnitResult {
+    UnitResult {
+        diagnostics: vec![
+            Diagnostic::new(
+                level,
+                "not-rendered",
+                format!(
+                    "Helm chart not scanned: {why}. Render it yourself and pipe it in: \
+                     `helm template RELEASE {} | palisade scan -`",
+                    display(dir)
+                ),
+            )
+            .in_file(display(dir)),
+        ],
+        ..UnitResult::default()
+    }
+}
+
+pub(super) fn kustomize_commands(dir: &Path) -> Vec<Command> {
+    let mut kubectl = Command::new("kubectl");
+    kubectl.arg("kustomize").arg(dir);
+    let mut kustomize = Command::new("kustomize");
+    kustomize.arg("build").arg(dir);
+    vec![kubectl, kustomize]
+}
+
+/// Runs the first renderer that exists and parses its output.
+pub(super) fn render(
+    dir: &Path,
+    renderer: &'static str,
+    commands: Vec<Command>,
+    options: &LoadOptions,
+    run_aliases: &AtomicUsize,
+) -> UnitResult {
+    let name = display(dir);
+    let mut tried = Vec::new();
+    for mut cmd in commands {
+        let program = cmd.get_program().to_string_lossy().into_owned();
+        match run_with_timeout(
+            &mut cmd,
+            options.render_timeout,
+            options.limits.max_file_bytes,
+        ) {
+            Err(RunError::NotFound) => tried.push(program),
+            Err(RunError::Failed(message)) => {
+                return failed(
+                    &name,
+                    Some(renderer),
+                    "render-failed",
+                    format!("`{program}` failed: {message}"),
+                );
+            }
+            Ok(output) => {
+                return objects_from_bytes(
+                    &name,
+                    Some(renderer),
+                    &output,
+                    &options.limits,
+                    run_aliases,
+                );
+            }
+        }
+    }
+    if renderer == "helm" {
+        // Not scanned though it was asked for: the run is incomplete.
+        return skipped_chart(dir, DiagnosticLevel::Error, "`helm` is not on PATH");
+    }
+    failed(
+        &name,
+        Some(renderer),
+        "not-rendered",
+        format!(
+            "Kustomization not rendered: none of {} is on PATH. Render it yourself and pipe it in: \
+             `kubectl kustomize {name} | palisade scan -`",
+            tried.join(", ")
+        ),
+    )
+}
+
+pub(super) enum RunError {
+    NotFound,
+    Failed(String),
+}
+
+pub(super) fn run_with_timeout(
+    cmd: &mut Command,
+    timeout: Duration,
+    limit: u64,
+) -> Result<Vec<u8>, RunError> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                RunError::NotFound
+            } else {
+                RunError::Failed(e.to_string())
+            }
+        })?;
+    // Drain both pipes on threads so a chatty renderer cannot block on a full pipe.
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(out) = stdout.as_mut() {
+            let _ = out.take(limit + 1).read_to_end(&mut buf);
+        }
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(err) = stderr.as_mut() {
+            let _ = err.take(64 * 1024).read_to_end(&mut buf);
+        }
+        buf
+    });
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if start.elapsed() > timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(RunError::Failed(format!(
+                    "timed out after {} s (a remote base that cannot be fetched?)",
+                    timeout.as_secs()
+                )));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(RunError::Failed(e.to_string())),
+        }
+    };
+    let out = out_reader.join().unwrap_or_default();
+    let err = err_reader.join().unwrap_or_default();
+    if !status.success() {
+        let text = String::from_utf8_lossy(&err);
+        let first = text
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no message");
+        return Err(RunError::Failed(format!("{status}: {}", first.trim())));
+    }
+    if out.len() as u64 > limit {
+        return Err(RunError::Failed(format!(
+            "output is over the {} limit",
+            mib(limit)
+        )));
+    }
+    Ok(out)
+}
