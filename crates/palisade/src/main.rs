@@ -537,20 +537,11 @@ fn run_drift(args: DriftArgs) -> Result<u8> {
             args.load.paths.join(" ")
         );
     }
+    // Drift filters both sides by namespace itself (below), so `namespaces` stays empty.
     let options = ScanOptions {
-        rules: palisade_scan::default_rules(),
-        load: LoadOptions::default(),
         config,
-        only_rules: Vec::new(),
-        skip_rules: Vec::new(),
-        today: None,
-        framework: None,
-        unlisted: Vec::new(),
-        whole_cluster: false,
-        // Drift filters both sides by namespace itself (below).
-        namespaces: Vec::new(),
-        pss_version: None,
         skip_evaluations: true,
+        ..ScanOptions::default()
     };
     let live = if let Some(file) = &args.snapshot {
         palisade_snapshot::format::read_header(file)?;
