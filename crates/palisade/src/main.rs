@@ -775,6 +775,16 @@ fn run_rules(args: &RulesArgs) -> Result<u8> {
             for control in meta.controls.iter() {
                 writeln!(out, "  {control}  {}", control.title().unwrap_or(""))?;
             }
+            let settings = rules
+                .find_rule(id)
+                .map(|r| r.settings())
+                .unwrap_or_default();
+            if !settings.is_empty() {
+                writeln!(out, "\nSettings (palisade.toml, [rules]):")?;
+                for setting in settings {
+                    writeln!(out, "  {} = [...]  {}", setting.key, setting.help)?;
+                }
+            }
             writeln!(out, "\n{}", meta.docs)?;
         }
         return Ok(0);

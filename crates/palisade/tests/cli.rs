@@ -572,6 +572,14 @@ fn rules_lists_and_explains() {
             && doc.contains("## Remediation")
             && doc.contains("T1611")
     );
+    // A rule that reads palisade.toml names its settings, from the rule's own declaration.
+    let img004 = bin().args(["rules", "IMG004"]).output().unwrap();
+    let doc = String::from_utf8_lossy(&img004.stdout);
+    assert!(
+        doc.contains("Settings (palisade.toml, [rules]):\n  allowed-registries = [...]"),
+        "{doc}"
+    );
+    assert!(!String::from_utf8_lossy(&one.stdout).contains("Settings (palisade.toml"));
     assert_eq!(
         bin()
             .args(["rules", "NOPE"])
