@@ -1,13 +1,14 @@
 //! Stable finding fingerprints.
 //!
-//! A fingerprint is the FNV-1a 64-bit hash of rule id, object identity (group, kind, namespace,
-//! name) and JSON pointer, as 16 hex digits. It ignores the file, the line and the order of
+//! A fingerprint is the FNV-1a 64-bit hash of rule id, subject identity (for an object: group,
+//! kind, namespace, name), JSON pointer and, when there is one, the discriminator, as 16 hex
+//! digits. It ignores the file, the line and the order of
 //! objects, so moving a manifest or reformatting it keeps suppressions and baselines valid.
 //! FNV was chosen over a cryptographic hash because fingerprints identify, they do not
 //! authenticate, and the algorithm is trivial to reproduce in other tools.
 
+use crate::JsonPointer;
 use crate::finding::Subject;
-use crate::{JsonPointer, ObjectRef};
 
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
@@ -62,27 +63,22 @@ impl serde::Serialize for Fingerprint {
     }
 }
 
-/// The fingerprint of a finding of `rule` on `object` at `path`.
-pub fn fingerprint(rule: &str, object: &ObjectRef, path: &JsonPointer) -> Fingerprint {
-    Fingerprint::of(
-        rule,
-        &Subject::Object(std::sync::Arc::new(object.clone())),
-        path,
-        None,
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ObjectRef;
 
-    fn obj(version: &str) -> ObjectRef {
-        ObjectRef {
+    fn obj(version: &str) -> Subject {
+        Subject::Object(std::sync::Arc::new(ObjectRef {
             api_version: version.into(),
             kind: "Deployment".into(),
             namespace: Some("shop".into()),
             name: Some("web".into()),
-        }
+        }))
+    }
+
+    fn fingerprint(rule: &str, subject: &Subject, path: &JsonPointer) -> Fingerprint {
+        Fingerprint::of(rule, subject, path, None)
     }
 
     #[test]

@@ -33,6 +33,15 @@ impl ObjectRef {
         self.name.as_deref().unwrap_or("<unnamed>")
     }
 
+    /// Whether `other` is the same object: group, kind, namespace and name (the API version
+    /// does not matter), as [`ObjectRef::identity_key`] compares them, without allocating.
+    pub fn same_identity(&self, other: &ObjectRef) -> bool {
+        self.group() == other.group()
+            && self.kind == other.kind
+            && self.namespace.as_deref().unwrap_or("") == other.namespace.as_deref().unwrap_or("")
+            && self.name.as_deref().unwrap_or("") == other.name.as_deref().unwrap_or("")
+    }
+
     /// The identity used by fingerprints: group, kind, namespace and name. The version is left
     /// out on purpose so that moving `v1beta1` to `v1` keeps fingerprints (and suppressions).
     pub fn identity_key(&self) -> String {
@@ -84,5 +93,25 @@ mod tests {
             obj("apps/v1", Some("shop")).to_string(),
             "Deployment shop/web"
         );
+    }
+
+    #[test]
+    fn same_identity_agrees_with_the_identity_key() {
+        let objects = [
+            obj("apps/v1", Some("shop")),
+            obj("apps/v1beta2", Some("shop")),
+            obj("apps/v1", None),
+            obj("v1", Some("shop")),
+            obj("apps/v1", Some("")),
+        ];
+        for a in &objects {
+            for b in &objects {
+                assert_eq!(
+                    a.same_identity(b),
+                    a.identity_key() == b.identity_key(),
+                    "{a:?} {b:?}"
+                );
+            }
+        }
     }
 }

@@ -50,7 +50,7 @@ impl Inventory {
         let same = self
             .objects
             .iter()
-            .position(|o| o.id.identity_key() == object.id.identity_key());
+            .position(|o| o.id.same_identity(&object.id));
         let placed = match same {
             Some(index) => (
                 index,

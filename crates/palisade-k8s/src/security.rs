@@ -58,6 +58,33 @@ pub fn may_run_as_root(container: &Value, pod_spec: &Value) -> bool {
     }
 }
 
+/// The pod spec's hostPath volumes: `(volume name when set, path)`.
+pub fn host_path_volumes(pod_spec: &Value) -> impl Iterator<Item = (Option<&str>, &str)> {
+    pod_spec
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            let path = v.pointer("/hostPath/path").and_then(Value::as_str)?;
+            Some((v.get("name").and_then(Value::as_str), path))
+        })
+}
+
+/// A hostPath of this pod spec that holds the cluster's control-plane credentials
+/// (`/etc/kubernetes/...`: the cluster CA key, admin kubeconfigs; or etcd's data under
+/// `/var/lib/etcd`), as kube-apiserver, kube-controller-manager and etcd mount them.
+pub fn control_plane_path(pod_spec: &Value) -> Option<&str> {
+    host_path_volumes(pod_spec)
+        .map(|(_, path)| path)
+        .find(|path| {
+            let path = path.trim_end_matches('/');
+            ["/etc/kubernetes", "/var/lib/etcd"].iter().any(|dir| {
+                path == *dir || path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+            })
+        })
+}
+
 /// Why a compromised container of this pod spec is root on its node, if it is: a privileged
 /// container, one that adds SYS_ADMIN, or one that may run as root and mounts a host path
 /// that gives the node away (its root, credentials or the runtime socket). `containers` are
@@ -74,16 +101,8 @@ pub fn node_takeover<'v>(
             return Some(format!("{description} adds SYS_ADMIN"));
         }
     }
-    let host_paths: HashMap<&str, &str> = pod_spec
-        .get("volumes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| {
-            let name = v.get("name").and_then(Value::as_str)?;
-            let path = v.pointer("/hostPath/path").and_then(Value::as_str)?;
-            Some((name, path))
-        })
+    let host_paths: HashMap<&str, &str> = host_path_volumes(pod_spec)
+        .filter_map(|(name, path)| Some((name?, path)))
         .collect();
     if host_paths.is_empty() {
         return None;

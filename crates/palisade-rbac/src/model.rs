@@ -199,23 +199,6 @@ pub struct Workload {
     pub object: usize,
 }
 
-/// A hostPath of this pod spec that holds the cluster's control-plane credentials.
-fn control_plane_path(pod: &PodSpec<'_>) -> Option<String> {
-    pod.value
-        .get("volumes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.pointer("/hostPath/path").and_then(Value::as_str))
-        .find(|path| {
-            let path = path.trim_end_matches('/');
-            ["/etc/kubernetes", "/var/lib/etcd"].iter().any(|dir| {
-                path == *dir || path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
-            })
-        })
-        .map(String::from)
-}
-
 /// Why a compromised container of this pod spec is root on its node, if it is (the one
 /// answer, in `palisade_k8s::security`).
 fn node_access(pod: &PodSpec<'_>) -> Option<String> {
@@ -357,7 +340,8 @@ impl Policy {
                     service_account,
                     token_mounted,
                     node_access: node_access(&pod),
-                    control_plane_path: control_plane_path(&pod),
+                    control_plane_path: palisade_k8s::security::control_plane_path(pod.value)
+                        .map(String::from),
                     nodes: Vec::new(),
                     object: index,
                 });

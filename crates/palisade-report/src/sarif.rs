@@ -98,15 +98,14 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
             "remediation": finding.remediation(),
         },
     });
-    for (field, present) in [
-        ("discriminator", finding.discriminator.is_some()),
-        ("evidence", !finding.evidence.is_empty()),
-        ("fix", finding.fix.is_some()),
-    ] {
-        if present {
-            let full = serde_json::to_value(finding).unwrap_or_default();
-            value["properties"][field] = full[field].clone();
-        }
+    if let Some(discriminator) = &finding.discriminator {
+        value["properties"]["discriminator"] = json!(discriminator);
+    }
+    if !finding.evidence.is_empty() {
+        value["properties"]["evidence"] = json!(finding.evidence);
+    }
+    if let Some(fix) = &finding.fix {
+        value["properties"]["fix"] = json!(fix);
     }
     if let Some(index) = rule_index {
         value["ruleIndex"] = json!(index);

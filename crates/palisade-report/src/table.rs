@@ -218,11 +218,16 @@ fn write_summary(report: &Report, options: WriteOptions, style: &Style, text: &m
             plural(s.not_assessed, "rule check")
         );
     }
-    write_verdict(report, options, style, text);
+    write_verdict(report, s, options, style, text);
 }
 
-fn write_verdict(report: &Report, options: WriteOptions, style: &Style, text: &mut String) {
-    let s = report.summary();
+fn write_verdict(
+    report: &Report,
+    s: &palisade_core::Summary,
+    options: WriteOptions,
+    style: &Style,
+    text: &mut String,
+) {
     let verdict = match report.verdict(options.fail_on) {
         Verdict::NothingScanned => style.paint(
             "1;31",

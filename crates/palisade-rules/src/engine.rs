@@ -119,9 +119,20 @@ fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) ->
         return out;
     }
     // A rule of some kinds visits only their objects (from the kind index, in inventory
-    // order) rather than comparing every object's kind.
-    let candidates: Vec<usize> = match rule.target() {
-        Target::Kinds(kinds) => {
+    // order) rather than comparing every object's kind; a scoped evaluation visits its
+    // objects only (`target` below still checks each one's kind).
+    let candidates: Vec<usize> = match (only, rule.target()) {
+        (Some(only), _) => {
+            let mut indices: Vec<usize> = only
+                .iter()
+                .copied()
+                .filter(|&i| i < inventory.objects.len())
+                .collect();
+            indices.sort_unstable();
+            indices.dedup();
+            indices
+        }
+        (None, Target::Kinds(kinds)) => {
             let mut indices: Vec<usize> = kinds
                 .iter()
                 .flat_map(|(g, k)| inventory.indices_of_kind(g, k).iter().copied())
@@ -130,14 +141,7 @@ fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) ->
             indices.dedup();
             indices
         }
-        Target::All | Target::PodSpec => (0..inventory.objects.len()).collect(),
-    };
-    let candidates: Vec<usize> = match only {
-        Some(only) => candidates
-            .into_iter()
-            .filter(|i| only.contains(i))
-            .collect(),
-        None => candidates,
+        (None, Target::All | Target::PodSpec) => (0..inventory.objects.len()).collect(),
     };
     for object_index in candidates {
         let object = &inventory.objects[object_index];

@@ -24,18 +24,27 @@ pub(super) fn controllers_with_templates(text: &str) -> Option<std::collections:
         items: Vec<Head>,
     }
     let heads: Heads = serde_json::from_str(text).ok()?;
+    Some(template_controllers(heads.items.iter().map(|h| {
+        (
+            h.api_version.as_str(),
+            h.kind.as_str(),
+            h.metadata.uid.as_deref(),
+        )
+    })))
+}
+
+/// The uids among `(apiVersion, kind, uid)` of the objects that have a pod template.
+pub(super) fn template_controllers<'a>(
+    heads: impl Iterator<Item = (&'a str, &'a str, Option<&'a str>)>,
+) -> std::collections::HashSet<String> {
     let kinds: Vec<(&str, &str)> = crate::podspec::pod_spec_kinds().collect();
-    Some(
-        heads
-            .items
-            .into_iter()
-            .filter(|h| {
-                let group = h.api_version.split_once('/').map_or("", |(g, _)| g);
-                kinds.contains(&(group, h.kind.as_str()))
-            })
-            .filter_map(|h| h.metadata.uid)
-            .collect(),
-    )
+    heads
+        .filter(|(api_version, kind, _)| {
+            let group = api_version.split_once('/').map_or("", |(g, _)| g);
+            kinds.contains(&(group, *kind))
+        })
+        .filter_map(|(_, _, uid)| uid.map(str::to_string))
+        .collect()
 }
 
 /// Drops what a snapshot item does not need: `managedFields`, and for an object a

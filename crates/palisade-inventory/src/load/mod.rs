@@ -164,18 +164,16 @@ pub fn load_values(name: &str, items: Vec<Value>, first_line: u32, limits: &Limi
         ..UnitResult::default()
     };
     let controllers: std::collections::HashSet<String> = if limits.slim_snapshots {
-        let kinds: Vec<(&str, &str)> = crate::podspec::pod_spec_kinds().collect();
-        items
-            .iter()
-            .filter(|item| {
-                let api = item.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-                let group = api.split_once('/').map_or("", |(g, _)| g);
-                let kind = item.get("kind").and_then(Value::as_str).unwrap_or("");
-                kinds.contains(&(group, kind))
-            })
-            .filter_map(|item| item.pointer("/metadata/uid").and_then(Value::as_str))
-            .map(str::to_string)
-            .collect()
+        fn str_at<'v>(item: &'v Value, pointer: &str) -> Option<&'v str> {
+            item.pointer(pointer).and_then(Value::as_str)
+        }
+        template_controllers(items.iter().map(|item| {
+            (
+                str_at(item, "/apiVersion").unwrap_or(""),
+                str_at(item, "/kind").unwrap_or(""),
+                str_at(item, "/metadata/uid"),
+            )
+        }))
     } else {
         std::collections::HashSet::new()
     };
