@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let limits = Limits {
         max_nodes: 100_000,
         slim_snapshots: data.first().is_some_and(|b| b % 2 == 0),
+        envelopes: palisade_snapshot::source::ENVELOPES,
         ..Limits::default()
     };
     let loaded = load_json_dump("fuzz.json", text, &limits);

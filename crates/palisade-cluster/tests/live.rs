@@ -113,7 +113,7 @@ async fn captures_every_listable_type_and_records_what_failed() {
     let loaded = palisade_inventory::load_text(
         "snap.json",
         std::str::from_utf8(&bytes).unwrap(),
-        &palisade_inventory::Limits::default(),
+        &palisade_snapshot::recognising_snapshots(palisade_inventory::Limits::default()),
     );
     assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
     assert_eq!(loaded.inventory.objects.len(), snapshot.items.len());

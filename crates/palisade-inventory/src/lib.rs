@@ -19,7 +19,10 @@ pub mod spans;
 pub mod yaml;
 
 pub use inventory::Inventory;
-pub use load::{Input, LoadOptions, Loaded, load, load_json_dump, load_text, load_values};
+pub use load::{
+    FileSource, Input, InventoryBuilder, LoadOptions, Loaded, ObjectSource, Reading, SourceRead,
+    ValuesSource, load, load_json_dump, load_text, load_values, read_sources,
+};
 pub use object::{Object, Source, SourceId};
 pub use podspec::{Container, ContainerKind, PodSpec, pod_spec};
 pub use spans::{Pos, Resolved, Spans};

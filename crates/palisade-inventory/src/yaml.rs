@@ -48,6 +48,9 @@ pub struct Limits {
     /// ReplicaSets whose controller is in the same dump (they are judged on the controller,
     /// and only their names are reported).
     pub slim_snapshots: bool,
+    /// Document kinds besides Kubernetes Lists whose `items` are objects (Palisade's cluster
+    /// snapshot, registered by `palisade-snapshot`); default none.
+    pub envelopes: &'static [crate::load::Envelope],
 }
 
 impl Default for Limits {
@@ -59,6 +62,7 @@ impl Default for Limits {
             max_alias_nodes_per_file: 200_000,
             max_alias_nodes_per_run: 1_000_000,
             slim_snapshots: false,
+            envelopes: &[],
         }
     }
 }

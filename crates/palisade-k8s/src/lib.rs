@@ -1,19 +1,21 @@
 //! Kubernetes knowledge that Palisade needs in many places and must answer once: which
 //! resources exist, in which API group, under which kind, plural, singular and short names,
-//! whether they are namespaced, and which subresources they have (`resources`); whether a
+//! whether they are namespaced, and which subresources they have (`resources`); who a request comes from (users, groups, service accounts and
+//! their implicit groups: `identity`); whether a
 //! Service is reachable from outside the cluster (`exposure`); the Pod Security level a
 //! namespace enforces (`pod_security`); and what a container's
 //! security settings amount to, up to owning its node (`security`).
 //!
 //! The built-in table is the API of Kubernetes v1.33 (the version `k8s-openapi` is pinned to).
 //! Custom resources join it from CustomResourceDefinitions found in the input, and a live
-//! cluster's discovery can replace it. The crate is pure data and lookups, without serde or
-//! the kube client, so the analyzers, the CLI and the webhook can all depend on it; the
+//! cluster's discovery can replace it. The crate is pure data and lookups, without the kube
+//! client, so the analyzers, the CLI and the webhook can all depend on it; the
 //! alternative, asking k8s-openapi's generated types, was rejected because it knows kinds but
 //! not short names, plural forms of every group, or subresources, and because custom
 //! resources must be answerable the same way.
 
 pub mod exposure;
+pub mod identity;
 pub mod names;
 pub mod pod_security;
 pub mod resources;

@@ -23,6 +23,16 @@ pub fn is_label_key(key: &str) -> bool {
     name_ok && prefix_ok
 }
 
+/// A namespace for people to read: the empty namespace (an object whose manifest names none)
+/// is shown as `(namespace not set)`.
+pub fn display_ns(ns: &str) -> &str {
+    if ns.is_empty() {
+        "(namespace not set)"
+    } else {
+        ns
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,8 +7,8 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
+use palisade_graph::Goal;
 use palisade_inventory::{Limits, load_text};
-use palisade_rbac::graph::{Goal, Graph};
 use palisade_rbac::{Policy, Request};
 
 /// A small deterministic generator, so every run builds the same cluster.
@@ -139,7 +139,7 @@ fn main() {
     let (parse_s, loaded) = best(3, || load_text("cluster.yaml", &text, &Limits::default()));
     let inventory = loaded.inventory;
     let (policy_s, policy) = best(3, || Policy::from_inventory(&inventory));
-    let (graph_s, graph) = best(3, || Graph::build(&policy, &inventory));
+    let (graph_s, graph) = best(3, || palisade_rbac::graph::build(&policy, &inventory));
     let requests = [
         Request::resource("list", "", "secrets", Some("ns7")),
         Request::resource("create", "", "pods/exec", Some("ns3")),

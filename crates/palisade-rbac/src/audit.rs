@@ -53,6 +53,29 @@ pub struct RequestKey {
 }
 
 impl RequestKey {
+    /// `delete secrets in app`, `get /metrics`.
+    pub fn describe(&self) -> String {
+        if let Some(url) = &self.non_resource_url {
+            return format!("{} {url}", self.verb);
+        }
+        let mut resource = self.resource.clone();
+        if !self.api_group.is_empty() {
+            resource = format!("{resource}.{}", self.api_group);
+        }
+        if !self.subresource.is_empty() {
+            resource = format!("{resource}/{}", self.subresource);
+        }
+        let name = self
+            .name
+            .as_deref()
+            .map(|n| format!(" {n}"))
+            .unwrap_or_default();
+        match &self.namespace {
+            Some(ns) => format!("{} {resource}{name} in {ns}", self.verb),
+            None => format!("{} {resource}{name} (cluster-wide)", self.verb),
+        }
+    }
+
     pub fn to_request(&self) -> Request {
         Request {
             verb: self.verb.clone(),
@@ -203,12 +226,15 @@ fn refused(event: &Value) -> bool {
 }
 
 /// One generated rule.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct GeneratedRule {
+    #[serde(rename = "apiGroup")]
     pub api_group: String,
     pub resource: String,
+    #[serde(rename = "resourceNames")]
     pub names: Vec<String>,
     pub verbs: Vec<String>,
+    #[serde(rename = "nonResourceURL")]
     pub non_resource_url: Option<String>,
 }
 
@@ -348,12 +374,14 @@ pub fn to_yaml(
 }
 
 /// A granted rule and what of it the logs used.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct RuleUse {
+    #[serde(rename = "granted_by")]
     pub evidence: String,
     /// `verb resource` pairs the rule grants that no logged request used (wildcards are
     /// reported as such).
     pub unused: Vec<String>,
+    #[serde(rename = "requests_using_it")]
     pub used: usize,
 }
 

@@ -3,271 +3,80 @@
 //! the node and cluster-admin; each edge carries the evidence for the step (a Service, a
 //! mounted token, a binding → role → rule). Paths are shortest chains of evidence.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::fmt;
+use std::collections::{BTreeMap, HashMap};
 
 use palisade_core::selector::map_selector_matches;
+use palisade_graph::{Contributor, Goal, Graph, Node, Path, Relation, Step};
 use palisade_inventory::{Inventory, pod_spec};
-use serde::Serialize;
+use palisade_k8s::identity::Subject;
 use serde_json::Value;
 
-use crate::identity::Subject;
-use crate::model::{Policy, display_ns};
+use crate::model::Policy;
 use crate::primitives::Leads;
 
-/// A node of the escalation graph.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(tag = "node", rename_all = "kebab-case")]
-pub enum Node {
-    /// Anyone who can reach a LoadBalancer, NodePort, external IP or Ingress.
-    Internet,
-    /// A workload, by index into [`Policy::workloads`].
-    Workload { index: usize, name: String },
-    /// A user, group or service account.
-    Identity { subject: Subject },
-    /// Any service account of a namespace (`None`: of every namespace).
-    AnyServiceAccount { namespace: Option<String> },
-    /// The service accounts of the pods running in a namespace (`None`: everywhere).
-    RunningPods { namespace: Option<String> },
-    /// The Secrets of a namespace (`None`: of every namespace).
-    Secrets { namespace: Option<String> },
-    /// Root on a node of the cluster: `name` when known (a snapshot or live scan places pods on
-    /// nodes), `None` for any node (whoever creates pods picks one with `spec.nodeName`) or a
-    /// node not known from manifests.
-    NodeHost { name: Option<String> },
-    /// Full control of one namespace.
-    NamespaceAdmin { namespace: String },
-    /// Full control of the cluster.
-    ClusterAdmin,
+/// The escalation graph of `policy` (with the Services, Ingresses and Namespaces of
+/// `inventory` for exposure and Pod Security enforcement). Each kind of edge has its own
+/// contributor, run in this order (the order decides between equally short paths).
+pub fn build(policy: &Policy, inventory: &Inventory) -> Graph {
+    build_with(policy, inventory, &[])
 }
 
-impl fmt::Display for Node {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let scope = |ns: &Option<String>| match ns {
-            Some(ns) => format!("namespace {}", display_ns(ns)),
-            None => "every namespace".to_string(),
+/// [`build`], then the edges of other analyzers' contributors, in order (network
+/// reachability, leaked credentials): they add to the same graph without this crate
+/// knowing them.
+pub fn build_with(policy: &Policy, inventory: &Inventory, extra: &[Contributor]) -> Graph {
+    let mut g = Graph::default();
+    let enforced = enforced_namespaces(inventory);
+    for contribute in BUILT_IN {
+        contribute(&mut g, policy, inventory, &enforced);
+    }
+    g.contribute(inventory, extra);
+    g
+}
+
+/// The shortest path from `subject`, or from one of its groups (implicit ones, and `groups`
+/// the authenticator gives it), with the membership as the first step.
+pub fn subject_path(
+    graph: &Graph,
+    subject: &Subject,
+    groups: &[String],
+    goal: Goal,
+) -> Option<Path> {
+    let start = Node::Identity {
+        subject: subject.clone(),
+    };
+    let mut best = graph.path(&start, goal);
+    let mut member_of: Vec<String> = subject.identity().groups;
+    member_of.extend(groups.iter().cloned());
+    if matches!(subject, Subject::Group { .. }) {
+        member_of.clear();
+    }
+    for group in member_of {
+        let node = Node::Identity {
+            subject: Subject::Group {
+                name: group.clone(),
+            },
         };
-        match self {
-            Node::Internet => write!(f, "the internet"),
-            Node::Workload { name, .. } => write!(f, "{name}"),
-            Node::Identity { subject } => write!(f, "{subject}"),
-            Node::AnyServiceAccount { namespace } => {
-                write!(f, "any service account of {}", scope(namespace))
-            }
-            Node::RunningPods { namespace } => write!(
-                f,
-                "the service accounts of running pods in {}",
-                scope(namespace)
-            ),
-            Node::Secrets { namespace } => write!(f, "the Secrets of {}", scope(namespace)),
-            Node::NodeHost { name: None } => write!(f, "a node"),
-            Node::NodeHost { name: Some(name) } => write!(f, "node {name}"),
-            Node::NamespaceAdmin { namespace } => {
-                write!(f, "admin of namespace {}", display_ns(namespace))
-            }
-            Node::ClusterAdmin => write!(f, "cluster-admin"),
-        }
-    }
-}
-
-/// One step, with why it is possible.
-#[derive(Debug, Clone, Serialize)]
-pub struct Step {
-    pub to: Node,
-    pub evidence: String,
-}
-
-/// A chain from a start node.
-#[derive(Debug, Clone, Serialize)]
-pub struct Path {
-    pub from: Node,
-    pub steps: Vec<Step>,
-}
-
-impl Path {
-    /// `a → b (evidence) → c (evidence)`.
-    pub fn describe(&self) -> String {
-        let mut text = self.from.to_string();
-        for step in &self.steps {
-            text.push_str(&format!(" → {} ({})", step.to, step.evidence));
-        }
-        text
-    }
-
-    pub fn end(&self) -> &Node {
-        self.steps.last().map_or(&self.from, |s| &s.to)
-    }
-}
-
-/// What a path search aims at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Goal {
-    ClusterAdmin,
-    Secrets,
-    Nodes,
-}
-
-impl Goal {
-    pub fn parse(text: &str) -> Option<Goal> {
-        match text {
-            "cluster-admin" | "admin" => Some(Goal::ClusterAdmin),
-            "secrets" => Some(Goal::Secrets),
-            "nodes" | "node" => Some(Goal::Nodes),
-            _ => None,
-        }
-    }
-
-    fn reached(self, node: &Node) -> bool {
-        match self {
-            Goal::ClusterAdmin => *node == Node::ClusterAdmin,
-            Goal::Secrets => matches!(node, Node::Secrets { .. } | Node::ClusterAdmin),
-            Goal::Nodes => matches!(node, Node::NodeHost { .. } | Node::ClusterAdmin),
-        }
-    }
-}
-
-/// The graph.
-#[derive(Debug, Default)]
-pub struct Graph {
-    nodes: Vec<Node>,
-    index: HashMap<Node, usize>,
-    edges: Vec<Vec<(usize, String)>>,
-}
-
-impl Graph {
-    fn id(&mut self, node: Node) -> usize {
-        if let Some(i) = self.index.get(&node) {
-            return *i;
-        }
-        let i = self.nodes.len();
-        self.index.insert(node.clone(), i);
-        self.nodes.push(node);
-        self.edges.push(Vec::new());
-        i
-    }
-
-    /// Adds an edge (once per pair of nodes: the first evidence stays). Analyzers other than
-    /// RBAC add theirs through [`Graph::build_with`].
-    pub fn edge(&mut self, from: Node, to: Node, evidence: String) {
-        let (a, b) = (self.id(from), self.id(to));
-        if a != b && !self.edges[a].iter().any(|(t, _)| *t == b) {
-            self.edges[a].push((b, evidence));
-        }
-    }
-
-    /// How `node` is reachable from the internet (the exposing Service or Ingress), if it is.
-    pub fn exposure(&self, node: &Node) -> Option<&str> {
-        let internet = *self.index.get(&Node::Internet)?;
-        let target = *self.index.get(node)?;
-        self.edges[internet]
-            .iter()
-            .find(|(to, _)| *to == target)
-            .map(|(_, evidence)| evidence.as_str())
-    }
-
-    pub fn node_count(&self) -> usize {
-        self.nodes.len()
-    }
-
-    pub fn edge_count(&self) -> usize {
-        self.edges.iter().map(Vec::len).sum()
-    }
-
-    /// Builds the graph of `policy` (with the Services, Ingresses and Namespaces of
-    /// `inventory` for exposure and Pod Security enforcement). Each kind of edge has its own
-    /// contributor, run in this order (the order decides between equally short paths).
-    pub fn build(policy: &Policy, inventory: &Inventory) -> Graph {
-        Graph::build_with(policy, inventory, &[])
-    }
-
-    /// [`Graph::build`], then the edges of other analyzers' contributors, in order (network
-    /// reachability, leaked credentials): they add to the same graph without this crate
-    /// knowing them.
-    pub fn build_with(policy: &Policy, inventory: &Inventory, extra: &[Contributor]) -> Graph {
-        let mut g = Graph::default();
-        let enforced = enforced_namespaces(inventory);
-        for contribute in BUILT_IN {
-            contribute(&mut g, policy, inventory, &enforced);
-        }
-        for contribute in extra {
-            contribute(&mut g, policy, inventory);
-        }
-        g
-    }
-
-    /// For every node, the first step of a shortest path to `goal` (one backward
-    /// breadth-first search from all goal nodes, so any number of paths costs one search).
-    pub fn toward(&self, goal: Goal) -> Toward {
-        let mut reverse: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.nodes.len()];
-        for (from, edges) in self.edges.iter().enumerate() {
-            for (e, (to, _)) in edges.iter().enumerate() {
-                reverse[*to].push((from, e));
-            }
-        }
-        let mut next: Vec<Option<usize>> = vec![None; self.nodes.len()];
-        let mut is_goal = vec![false; self.nodes.len()];
-        let mut queue = VecDeque::new();
-        for (i, node) in self.nodes.iter().enumerate() {
-            if goal.reached(node) {
-                is_goal[i] = true;
-                queue.push_back(i);
-            }
-        }
-        let mut seen = is_goal.clone();
-        while let Some(n) = queue.pop_front() {
-            for (from, edge) in &reverse[n] {
-                if !seen[*from] {
-                    seen[*from] = true;
-                    next[*from] = Some(*edge);
-                    queue.push_back(*from);
-                }
-            }
-        }
-        Toward { next, is_goal }
-    }
-
-    fn path_from(&self, toward: &Toward, start: usize) -> Option<Path> {
-        let mut at = start;
-        let mut steps = Vec::new();
-        while !toward.is_goal[at] {
-            let edge = toward.next[at]?;
-            let (to, evidence) = &self.edges[at][edge];
-            steps.push(Step {
-                to: self.nodes[*to].clone(),
-                evidence: evidence.clone(),
+        let Some(path) = graph.path(&node, goal) else {
+            continue;
+        };
+        if best
+            .as_ref()
+            .is_none_or(|b| path.steps.len() + 1 < b.steps.len())
+        {
+            let mut steps = vec![Step {
+                to: node,
+                relation: Relation::MemberOf,
+                evidence: format!("{subject} is in group {group}"),
+            }];
+            steps.extend(path.steps);
+            best = Some(Path {
+                from: start.clone(),
+                steps,
             });
-            at = *to;
         }
-        (!steps.is_empty()).then(|| Path {
-            from: self.nodes[start].clone(),
-            steps,
-        })
     }
-
-    /// The shortest path from `from` to `goal`, if any.
-    pub fn path(&self, from: &Node, goal: Goal) -> Option<Path> {
-        self.path_from(&self.toward(goal), *self.index.get(from)?)
-    }
-
-    /// The shortest path from `from`, with a precomputed [`Graph::toward`].
-    pub fn path_with(&self, toward: &Toward, from: &Node) -> Option<Path> {
-        self.path_from(toward, *self.index.get(from)?)
-    }
-
-    /// For every workload, identity and the internet, when it can reach `goal`, its
-    /// shortest path.
-    pub fn all_paths(&self, goal: Goal) -> Vec<Path> {
-        let toward = self.toward(goal);
-        (0..self.nodes.len())
-            .filter(|i| {
-                matches!(
-                    self.nodes[*i],
-                    Node::Workload { .. } | Node::Identity { .. } | Node::Internet
-                )
-            })
-            .filter_map(|i| self.path_from(&toward, i))
-            .collect()
-    }
+    best
 }
 
 /// Where a name-restricted primitive leads: the identities it may impersonate (the group
@@ -326,34 +135,16 @@ fn named_targets(
     targets
 }
 
-/// Any node: where a new pod is placed at will, or an unknown one.
-fn any_node() -> Node {
-    Node::NodeHost { name: None }
-}
-
-/// First steps of shortest paths toward one goal (see [`Graph::toward`]).
-#[derive(Debug)]
-pub struct Toward {
-    next: Vec<Option<usize>>,
-    is_goal: Vec<bool>,
-}
-
 /// The graph node of workload `w`.
 pub fn workload_node(policy: &Policy, w: usize) -> Node {
     let workload = &policy.workloads[w];
-    Node::Workload {
-        index: w,
-        name: format!(
-            "{} {}/{}",
-            workload.kind,
-            display_ns(&workload.namespace),
-            workload.name
-        ),
-    }
+    Node::workload(
+        workload.object,
+        &workload.kind,
+        &workload.namespace,
+        &workload.name,
+    )
 }
-
-/// Adds one kind of edge to the graph, from the RBAC model and the objects.
-pub type Contributor = fn(&mut Graph, &Policy, &Inventory);
 
 /// A built-in contributor, also given the namespaces that enforce Pod Security.
 type BuiltIn = fn(&mut Graph, &Policy, &Inventory, &HashMap<String, String>);
@@ -380,7 +171,12 @@ fn add_exposure(
 ) {
     // Internet → exposed workloads.
     for (w, why) in exposed_workloads(policy, inventory) {
-        g.edge(Node::Internet, workload_node(policy, w), why);
+        g.edge(
+            Node::Internet,
+            workload_node(policy, w),
+            Relation::Exposes,
+            why,
+        );
     }
 }
 
@@ -400,6 +196,7 @@ fn add_workload_accounts(
                 Node::Identity {
                     subject: account.clone(),
                 },
+                Relation::MountsToken,
                 format!(
                     "its pods mount the token of ServiceAccount {}",
                     workload.service_account
@@ -413,6 +210,7 @@ fn add_workload_accounts(
                 Node::Identity {
                     subject: account.clone(),
                 },
+                Relation::MountsToken,
                 format!(
                     "{} runs as it with a mounted token",
                     workload_node(policy, w)
@@ -426,6 +224,7 @@ fn add_workload_accounts(
                     Node::Identity {
                         subject: account.clone(),
                     },
+                    Relation::MountsToken,
                     format!(
                         "{} runs there with the token mounted (root on the node reads it)",
                         workload_node(policy, w)
@@ -434,10 +233,11 @@ fn add_workload_accounts(
             }
             if workload.kind == "DaemonSet" {
                 g.edge(
-                    any_node(),
+                    Node::any_node(),
                     Node::Identity {
                         subject: account.clone(),
                     },
+                    Relation::MountsToken,
                     format!(
                         "{} runs on every node with the token mounted",
                         workload_node(policy, w)
@@ -464,7 +264,12 @@ fn add_node_takeover(
             // Where pods are placed is known only in a cluster; there, a workload with no
             // running pod gives no node now.
             if !inventory.complete {
-                g.edge(workload_node(policy, w), any_node(), why.clone());
+                g.edge(
+                    workload_node(policy, w),
+                    Node::any_node(),
+                    Relation::OwnsNode,
+                    why.clone(),
+                );
             }
             continue;
         }
@@ -474,6 +279,7 @@ fn add_node_takeover(
                 Node::NodeHost {
                     name: Some(node.clone()),
                 },
+                Relation::OwnsNode,
                 format!("{why}, and its pods run there"),
             );
         }
@@ -497,7 +303,7 @@ fn add_control_plane_nodes(
                     Node::NodeHost {
                         name: Some(node.clone()),
                     },
-                    Node::ClusterAdmin,
+                    Node::ClusterAdmin, Relation::HoldsControlPlaneCredentials,
                     format!(
                         "{} runs there and mounts {path} from the node: control-plane credentials (the cluster CA key, admin kubeconfigs or etcd's data)",
                         workload_node(policy, w)
@@ -519,10 +325,11 @@ fn add_node_placement(
         policy.workloads.iter().flat_map(|w| &w.nodes).collect();
     for node in known_nodes {
         g.edge(
-            any_node(),
+            Node::any_node(),
             Node::NodeHost {
                 name: Some(node.clone()),
             },
+            Relation::PlacesPods,
             "a new pod can name its node (spec.nodeName)".into(),
         );
     }
@@ -546,6 +353,7 @@ fn add_pools(
                 Node::Identity {
                     subject: subject.clone(),
                 },
+                Relation::Includes,
                 "a pod or token can name any service account of its namespace".into(),
             );
         }
@@ -557,6 +365,7 @@ fn add_pools(
             Node::AnyServiceAccount {
                 namespace: some.clone(),
             },
+            Relation::Includes,
             "cluster-wide grant".into(),
         );
         g.edge(
@@ -564,6 +373,7 @@ fn add_pools(
             Node::RunningPods {
                 namespace: some.clone(),
             },
+            Relation::Includes,
             "cluster-wide grant".into(),
         );
         g.edge(
@@ -571,6 +381,7 @@ fn add_pools(
             Node::Secrets {
                 namespace: some.clone(),
             },
+            Relation::Includes,
             "cluster-wide grant".into(),
         );
         g.edge(
@@ -580,6 +391,7 @@ fn add_pools(
             Node::AnyServiceAccount {
                 namespace: some.clone(),
             },
+            Relation::Administers,
             "an admin of the namespace can create pods as any of its service accounts".into(),
         );
         g.edge(
@@ -587,12 +399,14 @@ fn add_pools(
                 namespace: ns.clone(),
             },
             Node::Secrets { namespace: some },
+            Relation::Administers,
             "an admin of the namespace reads its Secrets".into(),
         );
     }
     g.edge(
         Node::ClusterAdmin,
-        any_node(),
+        Node::any_node(),
+        Relation::Administers,
         "cluster-admin can run privileged pods".into(),
     );
 }
@@ -621,6 +435,7 @@ fn add_legacy_tokens(
                 Node::Identity {
                     subject: Subject::service_account(&ns, account),
                 },
+                Relation::HoldsToken,
                 format!(
                     "Secret {} holds its long-lived token",
                     object.id.display_name()
@@ -662,6 +477,7 @@ fn add_bindings(
                 g.edge(
                     from.clone(),
                     to,
+                    Relation::Grants,
                     format!(
                         "{} → {role}: every verb on every resource",
                         binding.describe()
@@ -680,7 +496,7 @@ fn add_bindings(
                 let ns = h.namespace.clone();
                 if let Some(names) = &h.names {
                     for to in named_targets(policy, h.primitive.id, names, ns.as_deref()) {
-                        g.edge(from.clone(), to, evidence.clone());
+                        g.edge(from.clone(), to, Relation::Grants, evidence.clone());
                     }
                     continue;
                 }
@@ -698,7 +514,7 @@ fn add_bindings(
                         if h.primitive.id == "create-workloads"
                             && !ns.as_ref().is_some_and(|n| enforced.contains_key(n))
                         {
-                            t.push(any_node());
+                            t.push(Node::any_node());
                         }
                         t
                     }
@@ -708,18 +524,19 @@ fn add_bindings(
                     Leads::Secrets => vec![Node::Secrets {
                         namespace: ns.clone(),
                     }],
-                    Leads::Node => vec![any_node()],
+                    Leads::Node => vec![Node::any_node()],
                     Leads::Capability => vec![],
                 };
                 for to in targets {
-                    let evidence = if to == any_node() && h.primitive.id == "create-workloads" {
+                    let evidence = if to == Node::any_node() && h.primitive.id == "create-workloads"
+                    {
                         format!(
                             "{evidence}; no Pod Security enforcement stops a privileged pod there"
                         )
                     } else {
                         evidence.clone()
                     };
-                    g.edge(from.clone(), to, evidence);
+                    g.edge(from.clone(), to, Relation::Grants, evidence);
                 }
             }
         }
@@ -761,6 +578,7 @@ fn add_implicit_groups(
                                 name: group.clone(),
                             },
                         },
+                        Relation::MemberOf,
                         format!("{member} is always in group {group}"),
                     );
                 }
@@ -936,7 +754,7 @@ mod tests {
         let loaded = load_text("cluster.yaml", &text.join("---\n"), &Limits::default());
         assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
         let policy = Policy::from_inventory(&loaded.inventory);
-        let graph = Graph::build(&policy, &loaded.inventory);
+        let graph = build(&policy, &loaded.inventory);
         (policy, graph)
     }
 
@@ -944,12 +762,13 @@ mod tests {
     fn another_analyzer_adds_edges_to_the_same_graph() {
         // A leaked credential (say, a token in a ConfigMap the web pod reads) as another
         // analyzer would contribute it: web reaches the Secrets of `ops`.
-        fn leaked(g: &mut Graph, policy: &Policy, _: &Inventory) {
+        fn leaked(g: &mut Graph, _: &Inventory) {
             g.edge(
-                workload_node(policy, 0),
+                Node::workload(0, "Deployment", "web", "web"),
                 Node::Secrets {
                     namespace: Some("ops".into()),
                 },
+                Relation::HoldsToken,
                 "reads a token of ops from ConfigMap web/settings".into(),
             );
         }
@@ -957,9 +776,9 @@ mod tests {
         let loaded = load_text("c.yaml", web, &Limits::default());
         let policy = Policy::from_inventory(&loaded.inventory);
         let start = workload_node(&policy, 0);
-        let alone = Graph::build(&policy, &loaded.inventory);
+        let alone = build(&policy, &loaded.inventory);
         assert!(alone.path(&start, Goal::Secrets).is_none());
-        let joined = Graph::build_with(&policy, &loaded.inventory, &[leaked]);
+        let joined = build_with(&policy, &loaded.inventory, &[leaked]);
         let path = joined
             .path(&start, Goal::Secrets)
             .expect("a path through the new edge");
@@ -976,7 +795,7 @@ mod tests {
             let text = format!("{service}---\n{web}---\n{admin}");
             let loaded = load_text("c.yaml", &text, &Limits::default());
             let policy = Policy::from_inventory(&loaded.inventory);
-            let graph = Graph::build(&policy, &loaded.inventory);
+            let graph = build(&policy, &loaded.inventory);
             graph.path(&Node::Internet, Goal::ClusterAdmin).is_some()
         };
         assert!(!paths(internal));
@@ -1047,7 +866,7 @@ mod tests {
         let loaded = load_text("scenario.yaml", yaml, &Limits::default());
         assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
         let policy = Policy::from_inventory(&loaded.inventory);
-        let graph = Graph::build(&policy, &loaded.inventory);
+        let graph = build(&policy, &loaded.inventory);
         (policy, graph)
     }
 
@@ -1173,7 +992,7 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
         assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
         loaded.inventory.complete = true;
         let policy = Policy::from_inventory(&loaded.inventory);
-        let graph = Graph::build(&policy, &loaded.inventory);
+        let graph = build(&policy, &loaded.inventory);
         (policy, graph)
     }
 

@@ -7,14 +7,15 @@
 //! least-privilege roles generated from audit logs.
 
 pub mod access;
+pub mod answers;
 pub mod audit;
 pub mod authorizer;
 pub mod builtin;
 pub mod graph;
-pub mod identity;
 pub mod model;
 pub mod primitives;
 
 pub use authorizer::{Grant, Request};
-pub use identity::{Identity, Subject};
 pub use model::{Binding, Policy, PolicyRule, Role, RoleRef};
+pub use palisade_k8s::identity;
+pub use palisade_k8s::identity::{Identity, Subject};

@@ -208,12 +208,15 @@ fn node_access(pod: &PodSpec<'_>) -> Option<String> {
 }
 
 /// `(unset)` for objects written without a namespace.
-pub fn display_ns(ns: &str) -> &str {
-    if ns.is_empty() {
-        "(namespace not set)"
-    } else {
-        ns
-    }
+pub use palisade_k8s::names::display_ns;
+
+/// Why a workload name does not name one workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum WorkloadLookupError {
+    #[error("no workload of that namespace and name in the scanned files")]
+    None,
+    #[error("several workloads match; use NAMESPACE/KIND/NAME")]
+    Several,
 }
 
 /// Every RBAC object of an inventory, with aggregation resolved.
@@ -538,6 +541,29 @@ impl Policy {
         identity: &'a Identity,
     ) -> impl Iterator<Item = &'a Binding> + 'a {
         self.bindings.iter().filter(move |b| b.applies_to(identity))
+    }
+
+    /// The workload `NAMESPACE/NAME` or `NAMESPACE/KIND/NAME` (kind in any case) names.
+    pub fn find_workload(&self, spec: &str) -> Result<usize, WorkloadLookupError> {
+        let parts: Vec<&str> = spec.split('/').collect();
+        let matches: Vec<usize> = self
+            .workloads
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| match parts.as_slice() {
+                [ns, name] => w.namespace == *ns && w.name == *name,
+                [ns, kind, name] => {
+                    w.namespace == *ns && w.kind.eq_ignore_ascii_case(kind) && w.name == *name
+                }
+                _ => false,
+            })
+            .map(|(i, _)| i)
+            .collect();
+        match matches.as_slice() {
+            [] => Err(WorkloadLookupError::None),
+            [w] => Ok(*w),
+            _ => Err(WorkloadLookupError::Several),
+        }
     }
 
     /// Every subject named by some binding, plus every ServiceAccount and workload identity.

@@ -1,4 +1,5 @@
-//! One writer per output format, all over the same [`Report`] model.
+//! One writer per output format, all over the same [`Report`] model; and, for the commands
+//! that answer a question rather than scan (`answer`), one renderer for their typed answers.
 //!
 //! Writers take the report and an `io::Write` and nothing else: they never read files, the
 //! inventory or secret values, so what they print is only what a finding or diagnostic already
@@ -11,6 +12,7 @@ use std::str::FromStr;
 
 use palisade_core::Report;
 
+pub mod answer;
 pub mod json;
 pub mod junit;
 pub mod sarif;

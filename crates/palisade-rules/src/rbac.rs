@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use palisade_core::JsonPointer;
+use palisade_graph::{Goal, Graph, Toward};
 use palisade_inventory::Inventory;
 use palisade_rbac::Policy;
 use palisade_rbac::builtin::is_default_grant;
-use palisade_rbac::graph::{Goal, Graph, Toward};
 use palisade_rbac::model::{Binding, display_ns};
 
 use crate::context::Context;
@@ -22,7 +22,7 @@ pub struct RbacModel {
 
 fn build(inventory: &Inventory) -> RbacModel {
     let policy = Policy::from_inventory(inventory);
-    let graph = Graph::build(&policy, inventory);
+    let graph = palisade_rbac::graph::build(&policy, inventory);
     let toward_admin = graph.toward(Goal::ClusterAdmin);
     RbacModel {
         policy,

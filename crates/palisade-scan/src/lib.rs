@@ -7,6 +7,7 @@
 //! apply, when a suppression has expired, how findings are ordered) is defined once and tested
 //! without spawning processes.
 
+pub mod answers;
 pub mod config;
 pub use palisade_core::date;
 pub mod drift;
@@ -36,7 +37,11 @@ impl Default for ScanOptions {
     fn default() -> Self {
         ScanOptions {
             rules: default_rules(),
-            load: Default::default(),
+            // Snapshot files among the inputs are read as the objects they hold.
+            load: palisade_inventory::LoadOptions {
+                limits: palisade_snapshot::recognising_snapshots(Default::default()),
+                ..Default::default()
+            },
             config: Default::default(),
             only_rules: Vec::new(),
             skip_rules: Vec::new(),

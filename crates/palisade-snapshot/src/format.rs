@@ -5,9 +5,12 @@
 
 use std::io::Write;
 
-use palisade_inventory::load::{SNAPSHOT_API_VERSION, SNAPSHOT_KIND};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// The kind and format version of a snapshot file.
+pub const SNAPSHOT_KIND: &str = "ClusterSnapshot";
+pub const SNAPSHOT_API_VERSION: &str = "palisade.dev/v1alpha1";
 
 /// Where and when a snapshot was taken.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -233,13 +236,6 @@ impl Snapshot {
         )
     }
 
-    /// The snapshot's objects as an inventory, without writing and parsing them again; each
-    /// at the line it has in the written snapshot.
-    pub fn into_loaded(self, limits: &palisade_inventory::Limits) -> palisade_inventory::Loaded {
-        let name = self.source_name();
-        palisade_inventory::load_values(&name, self.items, Self::FIRST_ITEM_LINE, limits)
-    }
-
     /// Writes the snapshot as JSON, items one per line for diff-friendliness, atomically
     /// through the caller's writer.
     pub fn write(&self, out: &mut dyn Write) -> std::io::Result<()> {
@@ -307,7 +303,7 @@ mod tests {
         let loaded = palisade_inventory::load_text(
             "snap.json",
             std::str::from_utf8(&bytes).unwrap(),
-            &palisade_inventory::Limits::default(),
+            &crate::recognising_snapshots(palisade_inventory::Limits::default()),
         );
         assert_eq!(loaded.inventory.objects.len(), 1);
         assert_eq!(
@@ -316,9 +312,7 @@ mod tests {
             "items keep their lines"
         );
         // Read from memory, the objects are where the written file has them.
-        let from_memory = snapshot
-            .clone()
-            .into_loaded(&palisade_inventory::Limits::default());
+        let from_memory = snapshot.clone().load();
         assert_eq!(from_memory.inventory.objects.len(), 1);
         assert_eq!(
             from_memory.inventory.objects[0].pos().line,

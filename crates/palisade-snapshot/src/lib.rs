@@ -5,5 +5,7 @@
 
 pub mod drift;
 pub mod format;
+pub mod source;
 
 pub use format::{ListError, Snapshot, SnapshotHeader, SnapshotMeta};
+pub use source::{SnapshotFile, Unlisted, recognising_snapshots};

@@ -192,9 +192,13 @@ pub fn capture_cluster(args: &ClusterArgs) -> Result<Option<Snapshot>> {
         .context("cannot start the async runtime")?;
     let overall = args.timeout.unwrap_or(DEFAULT_TIMEOUT);
     let result = runtime.block_on(async {
+        // Biased, Ctrl-C first: its handler is installed on the first poll, before the
+        // read can open a connection (unbiased, the order is random and an early Ctrl-C
+        // could kill the process instead of ending the read).
         tokio::select! {
-            r = tokio::time::timeout(overall, capture(&options, progress)) => Some(r),
+            biased;
             _ = tokio::signal::ctrl_c() => None,
+            r = tokio::time::timeout(overall, capture(&options, progress)) => Some(r),
         }
     });
     if let Some(bar) = bar {
@@ -206,24 +210,6 @@ pub fn capture_cluster(args: &ClusterArgs) -> Result<Option<Snapshot>> {
         Some(Ok(Err(e))) => Err(e.into()),
         Some(Ok(Ok(snapshot))) => Ok(Some(snapshot)),
     }
-}
-
-/// The objects of a snapshot read from a cluster as an inventory, named after the context
-/// (read from memory, not written and parsed again).
-pub fn load_snapshot(snapshot: Snapshot) -> palisade_inventory::Loaded {
-    snapshot.into_loaded(&palisade_inventory::Limits {
-        max_file_bytes: u64::MAX,
-        ..palisade_inventory::Limits::default()
-    })
-}
-
-/// Types that could not be listed, as the scan options want them.
-pub fn unlisted(header: &palisade_snapshot::SnapshotHeader) -> Vec<(String, String, String)> {
-    header
-        .errors
-        .iter()
-        .map(|e| (e.group.clone(), e.kind.clone(), e.describe()))
-        .collect()
 }
 
 /// `palisade snapshot`.

@@ -12,6 +12,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use palisade_core::{DiagnosticLevel, Profile, Report, Severity, Verdict};
 use palisade_inventory::{Input, Limits, LoadOptions};
+use palisade_report::answer::{AnswerFormat, write_answer};
 use palisade_report::{Format, WriteOptions};
 use palisade_scan::{Config, ScanOptions};
 
@@ -320,10 +321,11 @@ pub(crate) fn inputs(load: &LoadArgs) -> Result<(Vec<Input>, LoadOptions)> {
         }
     }
     let options = LoadOptions {
-        limits: Limits {
+        // A snapshot file among the manifests is read as the objects it holds.
+        limits: palisade_snapshot::recognising_snapshots(Limits {
             max_file_bytes: load.max_file_size_mb.saturating_mul(1024 * 1024),
             ..Limits::default()
-        },
+        }),
         kustomize: !load.no_kustomize,
         helm: !load.no_helm,
         ..LoadOptions::default()
@@ -426,27 +428,6 @@ fn scan_options(args: &ScanArgs, load: LoadOptions, outputs: &Outputs) -> Result
     })
 }
 
-/// Load options for a snapshot file: snapshots of large clusters exceed the manifest limit.
-/// A scan does not need `managedFields` (drift does).
-fn snapshot_load_options(keep_managed_fields: bool) -> LoadOptions {
-    LoadOptions {
-        limits: Limits {
-            max_file_bytes: 4 << 30,
-            slim_snapshots: !keep_managed_fields,
-            ..Limits::default()
-        },
-        ..LoadOptions::default()
-    }
-}
-
-/// The live side of a snapshot file: its objects and the types it could not list.
-fn snapshot_unlisted(file: &Path) -> Result<Vec<(String, String, String)>> {
-    Ok(match palisade_snapshot::format::read_header(file)? {
-        palisade_snapshot::format::Dump::Snapshot(header) => cluster_cmd::unlisted(&header),
-        palisade_snapshot::format::Dump::List => Vec::new(),
-    })
-}
-
 /// Refuses flags that would be ignored: what a user asked for is done, or said to be
 /// impossible, never dropped.
 fn check_sources(
@@ -476,30 +457,30 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     let outputs = outputs(&args.output)?;
     let mut not_listed: Vec<String> = Vec::new();
     let mut report = if let Some(file) = &args.snapshot {
-        let mut options = scan_options(&args, snapshot_load_options(false), &outputs)?;
-        options.unlisted = snapshot_unlisted(file)?;
+        let mut options = scan_options(&args, LoadOptions::default(), &outputs)?;
+        let snapshot = palisade_snapshot::SnapshotFile::open(file, false)?;
+        options.unlisted = snapshot.unlisted();
         options.whole_cluster = true;
         not_listed = options
             .unlisted
             .iter()
             .map(|(_, _, why)| why.clone())
             .collect();
-        palisade_scan::scan(&[Input::Path(file.clone())], &options)
+        palisade_scan::scan_loaded(snapshot.load(), &options, start)
     } else if args.cluster {
         let Some(snapshot) = cluster_cmd::capture_cluster(&args.cluster_args)? else {
             eprintln!("palisade: interrupted; nothing written");
             return Ok(130);
         };
-        let mut options = scan_options(&args, snapshot_load_options(false), &outputs)?;
-        options.unlisted = cluster_cmd::unlisted(&snapshot.header);
+        let mut options = scan_options(&args, LoadOptions::default(), &outputs)?;
+        options.unlisted = snapshot.unlisted();
         options.whole_cluster = true;
         not_listed = options
             .unlisted
             .iter()
             .map(|(_, _, why)| why.clone())
             .collect();
-        let loaded = cluster_cmd::load_snapshot(snapshot);
-        palisade_scan::scan_loaded(loaded, &options, start)
+        palisade_scan::scan_loaded(snapshot.load(), &options, start)
     } else {
         let (inputs, load) = inputs(&args.load)?;
         let options = scan_options(&args, load, &outputs)?;
@@ -544,14 +525,13 @@ fn run_drift(args: DriftArgs) -> Result<u8> {
         ..ScanOptions::default()
     };
     let live = if let Some(file) = &args.snapshot {
-        palisade_snapshot::format::read_header(file)?;
-        palisade_inventory::load(&[Input::Path(file.clone())], &snapshot_load_options(true))
+        palisade_snapshot::SnapshotFile::open(file, true)?.load()
     } else if args.cluster {
         let Some(snapshot) = cluster_cmd::capture_cluster(&args.cluster_args)? else {
             eprintln!("palisade: interrupted; nothing written");
             return Ok(130);
         };
-        cluster_cmd::load_snapshot(snapshot)
+        snapshot.load()
     } else {
         bail!("drift needs the live side: --snapshot FILE or --cluster");
     };
@@ -749,9 +729,9 @@ fn run_rules(args: &RulesArgs) -> Result<u8> {
     if let Some(profile) = args.framework {
         return run_matrix(profile, args.output);
     }
-    let json = match args.output {
-        RulesFormat::Json => true,
-        RulesFormat::Table => false,
+    let format = match args.output {
+        RulesFormat::Json => AnswerFormat::Json,
+        RulesFormat::Table => AnswerFormat::Text,
         RulesFormat::Markdown => {
             bail!("-o markdown is the format of the compliance matrix: add --framework")
         }
@@ -759,129 +739,30 @@ fn run_rules(args: &RulesArgs) -> Result<u8> {
     let mut out = std::io::stdout().lock();
     if let Some(id) = &args.id {
         let rules = palisade_scan::default_rules();
-        let meta = rules
-            .find(id)
+        let detail = palisade_scan::answers::RuleDetail::answer(&rules, id)
             .with_context(|| format!("unknown rule `{id}` (see `palisade rules`)"))?;
-        if json {
-            serde_json::to_writer_pretty(&mut out, meta)?;
-            writeln!(out)?;
-        } else {
-            writeln!(
-                out,
-                "{} {} ({}, severity {})\n",
-                meta.id, meta.title, meta.slug, meta.severity
-            )?;
-            writeln!(out, "Controls:")?;
-            for control in meta.controls.iter() {
-                writeln!(out, "  {control}  {}", control.title().unwrap_or(""))?;
-            }
-            let settings = rules
-                .find_rule(id)
-                .map(|r| r.settings())
-                .unwrap_or_default();
-            if !settings.is_empty() {
-                writeln!(out, "\nSettings (palisade.toml, [rules]):")?;
-                for setting in settings {
-                    writeln!(out, "  {} = [...]  {}", setting.key, setting.help)?;
-                }
-            }
-            writeln!(out, "\n{}", meta.docs)?;
-        }
+        write_answer(&detail, format, &mut out)?;
         return Ok(0);
     }
-    let metas: Vec<_> = palisade_rules::RuleSet::builtin()
-        .metas()
-        .cloned()
-        .collect();
-    if json {
-        serde_json::to_writer_pretty(&mut out, &metas)?;
-        writeln!(out)?;
-    } else {
-        writeln!(
-            out,
-            "{:<8} {:<9} {:<28} {:<44} CONTROLS",
-            "ID", "SEVERITY", "SLUG", "TITLE"
-        )?;
-        for m in metas {
-            let controls: Vec<String> = m.controls.iter().map(ToString::to_string).collect();
-            writeln!(
-                out,
-                "{:<8} {:<9} {:<28} {:<44} {}",
-                m.id,
-                m.severity,
-                m.slug,
-                m.title,
-                controls.join(" ")
-            )?;
-        }
-    }
+    let rules = palisade_rules::RuleSet::builtin();
+    write_answer(
+        &palisade_scan::answers::RuleList::answer(&rules),
+        format,
+        &mut out,
+    )?;
     Ok(0)
 }
 
 fn run_inventory(args: &InventoryArgs) -> Result<u8> {
     let (inputs, options) = inputs(&args.load)?;
     let start = std::time::Instant::now();
-    let mut loaded = palisade_inventory::load(&inputs, &options);
-    let elapsed = start.elapsed();
-    // Diagnostics pass the same redaction boundary as every report.
-    palisade_scan::scan::redactor(&[&loaded.inventory]).redact_diagnostics(&mut loaded.diagnostics);
-    let inventory = &loaded.inventory;
-    let mut out = std::io::stdout().lock();
-    match args.output {
-        ListFormat::Json => {
-            let objects: Vec<_> = inventory
-                .objects
-                .iter()
-                .map(|o| {
-                    let pos = o.pos();
-                    serde_json::json!({
-                        "object": o.id,
-                        "file": inventory.source_of(o).path,
-                        "line": pos.line,
-                        "document": o.document,
-                    })
-                })
-                .collect();
-            let doc = serde_json::json!({
-                "objects": objects,
-                "diagnostics": loaded.diagnostics,
-                "files": loaded.files,
-                "skipped_documents": loaded.skipped_documents,
-                "duration_ms": elapsed.as_millis() as u64,
-            });
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
-        }
-        ListFormat::Table => {
-            for o in &inventory.objects {
-                writeln!(
-                    out,
-                    "{}:{}  {}",
-                    inventory.source_of(o).path,
-                    o.pos().line,
-                    o.id
-                )?;
-            }
-            for d in &loaded.diagnostics {
-                writeln!(
-                    out,
-                    "{:?} {} [{}] {}",
-                    d.level,
-                    d.location(),
-                    d.code,
-                    d.message
-                )?;
-            }
-            writeln!(
-                out,
-                "{} objects in {} files ({} non-Kubernetes documents skipped), {} diagnostics, {} ms",
-                inventory.objects.len(),
-                loaded.files,
-                loaded.skipped_documents,
-                loaded.diagnostics.len(),
-                elapsed.as_millis()
-            )?;
-        }
-    }
+    let loaded = palisade_inventory::load(&inputs, &options);
+    let elapsed = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let listing = palisade_scan::answers::InventoryListing::answer(loaded, elapsed);
+    let format = match args.output {
+        ListFormat::Json => AnswerFormat::Json,
+        ListFormat::Table => AnswerFormat::Text,
+    };
+    write_answer(&listing, format, &mut std::io::stdout().lock())?;
     Ok(0)
 }

@@ -1,15 +1,14 @@
 //! `palisade rbac`: who-can, effective permissions, escalation paths, and least-privilege
 //! roles from audit logs, over the same inputs as `palisade scan`.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use palisade_rbac::graph::{Goal, Graph, Node, workload_node};
+use palisade_graph::{Goal, Path};
+use palisade_rbac::graph::workload_node;
 use palisade_rbac::{Policy, Request, Subject};
 use palisade_rbac::{access, audit};
-use serde_json::json;
 
 use crate::{ListFormat, LoadArgs, inputs};
 
@@ -203,7 +202,7 @@ fn load_policy(load: &LoadArgs, live: &LiveArgs) -> Result<Analysed> {
             eprintln!("palisade: warning: {}", error.describe());
         }
         discovered = snapshot.header.resources.clone();
-        crate::cluster_cmd::load_snapshot(snapshot)
+        snapshot.load()
     } else {
         let (inputs, options) = inputs(load)?;
         palisade_inventory::load(&inputs, &options)
@@ -320,47 +319,8 @@ fn who_can(args: &WhoCanArgs) -> Result<u8> {
         args.namespace.as_deref(),
         args.name.as_deref(),
     )?;
-    let grants = policy.grants_for(&request);
-    let mut rows = Vec::new();
-    for grant in &grants {
-        for subject in &policy.bindings[grant.binding].subjects {
-            rows.push((subject.clone(), *grant));
-        }
-    }
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut out = std::io::stdout().lock();
-    match args.output {
-        ListFormat::Json => {
-            let doc: Vec<_> = rows
-                .iter()
-                .map(|(subject, grant)| {
-                    let binding = &policy.bindings[grant.binding];
-                    json!({
-                        "subject": subject,
-                        "binding": binding.describe(),
-                        "role": policy.roles[grant.role].describe(),
-                        "rule": grant.rule + 1,
-                        "grants": policy.rule(grant).describe(),
-                    })
-                })
-                .collect();
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
-        }
-        ListFormat::Table => {
-            let scope = match &request.namespace {
-                Some(ns) => format!("in namespace {ns}"),
-                None => "cluster-wide".into(),
-            };
-            writeln!(out, "who can {} {resolved} {scope}:", args.verb)?;
-            if rows.is_empty() {
-                writeln!(out, "  nobody (among the bindings in the scanned files)")?;
-            }
-            for (subject, grant) in &rows {
-                writeln!(out, "  {subject:<48} {}", policy.evidence(grant))?;
-            }
-        }
-    }
+    let answer = palisade_rbac::answers::WhoCan::answer(&policy, &request, &args.verb, &resolved);
+    write_answer(&answer, args.output)?;
     Ok(0)
 }
 
@@ -380,69 +340,8 @@ fn access(args: &AccessArgs) -> Result<u8> {
     }
     let ns = args.namespace.as_deref();
     let matrix = access::access_matrix(&policy, &identity, ns);
-    let (rows, namespaced_elsewhere) = (&matrix.rows, &matrix.namespaced_grants_elsewhere);
-    let mut out = std::io::stdout().lock();
-    match args.output {
-        ListFormat::Json => {
-            let doc = json!({
-                "subject": subject,
-                "groups": identity.groups,
-                "namespace": ns,
-                "permissions": rows,
-                "namespaced_grants_elsewhere": namespaced_elsewhere,
-            });
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
-        }
-        ListFormat::Table => {
-            let scope = ns.map_or("cluster-wide".to_string(), |n| format!("in namespace {n}"));
-            writeln!(
-                out,
-                "{subject} (groups: {}), {scope}:",
-                identity.groups.join(", ")
-            )?;
-            write!(out, "  {:<52}", "RESOURCE")?;
-            for verb in access::COMMON_VERBS {
-                write!(out, " {:<7}", verb.to_uppercase())?;
-            }
-            writeln!(out, " OTHER")?;
-            for access::AccessRow {
-                api_group: group,
-                resource,
-                verbs,
-            } in rows
-            {
-                let name = if group.is_empty() {
-                    resource.clone()
-                } else {
-                    format!("{resource}.{group}")
-                };
-                write!(out, "  {name:<52}")?;
-                for verb in access::COMMON_VERBS {
-                    write!(out, " {:<7}", if verbs.contains(verb) { "✔" } else { "✖" })?;
-                }
-                let special: Vec<&str> = verbs
-                    .iter()
-                    .copied()
-                    .filter(|v| access::SPECIAL_VERBS.contains(v))
-                    .collect();
-                writeln!(out, " {}", special.join(","))?;
-            }
-            if rows.is_empty() {
-                writeln!(
-                    out,
-                    "  no permissions from the bindings in the scanned files"
-                )?;
-            }
-            if !namespaced_elsewhere.is_empty() {
-                writeln!(
-                    out,
-                    "  also has RoleBindings in: {} (use -n)",
-                    namespaced_elsewhere.join(", ")
-                )?;
-            }
-        }
-    }
+    let answer = palisade_rbac::answers::Access::answer(subject, identity, matrix, ns);
+    write_answer(&answer, args.output)?;
     Ok(0)
 }
 
@@ -456,126 +355,37 @@ fn paths(args: &PathsArgs) -> Result<u8> {
     report_diagnostics(&diagnostics);
     let goal = Goal::parse(&args.to)
         .with_context(|| format!("--to {}: expected cluster-admin, secrets or nodes", args.to))?;
-    let graph = Graph::build(&policy, &inventory);
-    let found: Vec<palisade_rbac::graph::Path> = if let Some(from) = &args.from {
+    let graph = palisade_rbac::graph::build(&policy, &inventory);
+    let found: Vec<Path> = if let Some(from) = &args.from {
         let subject = parse_subject(from)?;
-        subject_path(&graph, &subject, &args.groups, goal)
+        palisade_rbac::graph::subject_path(&graph, &subject, &args.groups, goal)
             .into_iter()
             .collect()
     } else if let Some(spec) = &args.from_workload {
-        let parts: Vec<&str> = spec.split('/').collect();
-        let matches: Vec<usize> = policy
-            .workloads
-            .iter()
-            .enumerate()
-            .filter(|(_, w)| match parts.as_slice() {
-                [ns, name] => w.namespace == *ns && w.name == *name,
-                [ns, kind, name] => {
-                    w.namespace == *ns && w.kind.eq_ignore_ascii_case(kind) && w.name == *name
-                }
-                _ => false,
-            })
-            .map(|(i, _)| i)
-            .collect();
-        match matches.as_slice() {
-            [] => bail!(
-                "--from-workload {spec}: no workload of that namespace and name in the scanned files"
-            ),
-            [w] => graph
-                .path(&workload_node(&policy, *w), goal)
-                .into_iter()
-                .collect(),
-            _ => bail!("--from-workload {spec}: several workloads match; use NAMESPACE/KIND/NAME"),
-        }
+        let w = policy
+            .find_workload(spec)
+            .with_context(|| format!("--from-workload {spec}"))?;
+        graph
+            .path(&workload_node(&policy, w), goal)
+            .into_iter()
+            .collect()
     } else {
         graph.all_paths(goal)
     };
-    let mut out = std::io::stdout().lock();
-    match args.output {
-        ListFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &found)?;
-            writeln!(out)?;
-        }
-        ListFormat::Table => {
-            if found.is_empty() {
-                writeln!(out, "no path to {} in the scanned objects", args.to)?;
-            }
-            for path in &found {
-                writeln!(out, "{}", path.from)?;
-                for step in &path.steps {
-                    writeln!(out, "  → {}\n      because {}", step.to, step.evidence)?;
-                }
-            }
-        }
-    }
-    Ok(if found.is_empty() { 0 } else { 1 })
+    let answer = palisade_rbac::answers::Paths::answer(&args.to, found);
+    write_answer(&answer, args.output)?;
+    Ok(if answer.is_empty() { 0 } else { 1 })
 }
 
-/// The shortest path from `subject`, or from one of its groups (implicit ones, and `groups`
-/// the authenticator gives it), with the membership as the first step.
-fn subject_path(
-    graph: &Graph,
-    subject: &palisade_rbac::Subject,
-    groups: &[String],
-    goal: Goal,
-) -> Option<palisade_rbac::graph::Path> {
-    let start = Node::Identity {
-        subject: subject.clone(),
+/// Writes a command's answer to standard output.
+fn write_answer<A: palisade_report::answer::Answer>(answer: &A, format: ListFormat) -> Result<()> {
+    let format = match format {
+        ListFormat::Json => palisade_report::answer::AnswerFormat::Json,
+        ListFormat::Table => palisade_report::answer::AnswerFormat::Text,
     };
-    let mut best = graph.path(&start, goal);
-    let mut member_of: Vec<String> = subject.identity().groups;
-    member_of.extend(groups.iter().cloned());
-    if matches!(subject, palisade_rbac::Subject::Group { .. }) {
-        member_of.clear();
-    }
-    for group in member_of {
-        let node = Node::Identity {
-            subject: palisade_rbac::Subject::Group {
-                name: group.clone(),
-            },
-        };
-        let Some(path) = graph.path(&node, goal) else {
-            continue;
-        };
-        if best
-            .as_ref()
-            .is_none_or(|b| path.steps.len() + 1 < b.steps.len())
-        {
-            let mut steps = vec![palisade_rbac::graph::Step {
-                to: node,
-                evidence: format!("{subject} is in group {group}"),
-            }];
-            steps.extend(path.steps);
-            best = Some(palisade_rbac::graph::Path {
-                from: start.clone(),
-                steps,
-            });
-        }
-    }
-    best
-}
-
-/// `delete secrets in app`, `get /metrics`.
-fn describe_request(key: &audit::RequestKey) -> String {
-    if let Some(url) = &key.non_resource_url {
-        return format!("{} {url}", key.verb);
-    }
-    let mut resource = key.resource.clone();
-    if !key.api_group.is_empty() {
-        resource = format!("{resource}.{}", key.api_group);
-    }
-    if !key.subresource.is_empty() {
-        resource = format!("{resource}/{}", key.subresource);
-    }
-    let name = key
-        .name
-        .as_deref()
-        .map(|n| format!(" {n}"))
-        .unwrap_or_default();
-    match &key.namespace {
-        Some(ns) => format!("{} {resource}{name} in {ns}", key.verb),
-        None => format!("{} {resource}{name} (cluster-wide)", key.verb),
-    }
+    let mut out = std::io::stdout().lock();
+    palisade_report::answer::write_answer(answer, format, &mut out)?;
+    Ok(())
 }
 
 fn generate(args: &GenerateArgs) -> Result<u8> {
@@ -599,7 +409,6 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
                 .join(", ")
         );
     }
-    let rules = audit::generate(&requests);
     let diff = if args.diff.is_empty() {
         None
     } else {
@@ -624,58 +433,18 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
         report_diagnostics(&diagnostics);
         Some(audit::diff(&policy, &identity, &requests))
     };
-    let mut out = std::io::stdout().lock();
-    match args.output {
-        ManifestFormat::Yaml => {
-            writeln!(
-                out,
-                "# {} of {} audit events are requests of {subject}",
-                requests.matched, requests.events
-            )?;
-            if !denied.is_empty() {
-                writeln!(
-                    out,
-                    "# {} requests were refused by the API server (403) and are {}:",
-                    denied.len(),
-                    if args.include_denied {
-                        "granted below (--include-denied)"
-                    } else {
-                        "not granted (--include-denied grants them)"
-                    }
-                )?;
-                for key in &denied {
-                    writeln!(out, "#   {}", describe_request(key))?;
-                }
-            }
-            write!(out, "{}", audit::to_yaml(&subject, &rules, &args.name))?;
-            if let Some(diff) = &diff {
-                writeln!(out, "# Granted today and never used in these logs:")?;
-                for used in diff {
-                    if !used.unused.is_empty() {
-                        writeln!(out, "#   {}: {}", used.evidence, used.unused.join(", "))?;
-                    }
-                }
-            }
-        }
-        ManifestFormat::Json => {
-            let doc = json!({
-                "subject": subject,
-                "events": requests.events,
-                "matched": requests.matched,
-                "denied": denied.iter().map(describe_request).collect::<Vec<_>>(),
-                "denied_granted": args.include_denied,
-                "rules": rules.iter().map(|(scope, rules)| json!({
-                    "scope": audit::scope_name(scope),
-                    "rules": rules.iter().map(|r| json!({
-                        "apiGroup": r.api_group, "resource": r.resource, "resourceNames": r.names,
-                        "verbs": r.verbs, "nonResourceURL": r.non_resource_url,
-                    })).collect::<Vec<_>>(),
-                })).collect::<Vec<_>>(),
-                "unused": diff.map(|d| d.into_iter().map(|u| json!({"granted_by": u.evidence, "unused": u.unused, "requests_using_it": u.used})).collect::<Vec<_>>()),
-            });
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            writeln!(out)?;
-        }
-    }
+    let answer = palisade_rbac::answers::Generated::answer(
+        subject,
+        &requests,
+        &denied,
+        args.include_denied,
+        diff,
+        &args.name,
+    );
+    let format = match args.output {
+        ManifestFormat::Yaml => palisade_report::answer::AnswerFormat::Text,
+        ManifestFormat::Json => palisade_report::answer::AnswerFormat::Json,
+    };
+    palisade_report::answer::write_answer(&answer, format, &mut std::io::stdout().lock())?;
     Ok(0)
 }

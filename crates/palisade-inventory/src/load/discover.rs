@@ -27,7 +27,7 @@ pub(super) fn kustomization_in(dir: &Path) -> bool {
 pub(super) fn discover(
     path: &Path,
     options: &LoadOptions,
-    units: &mut Vec<Unit>,
+    sources: &mut Vec<Box<dyn ObjectSource>>,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let meta = match std::fs::metadata(path) {
@@ -52,9 +52,9 @@ pub(super) fn discover(
                 .parent()
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from("."));
-            units.push(Unit::Kustomize(dir));
+            sources.push(Box::new(KustomizeSource(dir)));
         } else {
-            units.push(Unit::File(path.to_path_buf()));
+            sources.push(Box::new(FileSource(path.to_path_buf())));
         }
         return;
     }
@@ -62,7 +62,7 @@ pub(super) fn discover(
     if let Ok(canonical) = path.canonicalize() {
         visited.insert(canonical);
     }
-    walk(path, options, units, diagnostics, &mut visited, 0);
+    walk(path, options, sources, diagnostics, &mut visited, 0);
 }
 
 /// Walks a directory in name order. Kustomization and chart directories are rendered as a
@@ -70,7 +70,7 @@ pub(super) fn discover(
 pub(super) fn walk(
     dir: &Path,
     options: &LoadOptions,
-    units: &mut Vec<Unit>,
+    sources: &mut Vec<Box<dyn ObjectSource>>,
     diagnostics: &mut Vec<Diagnostic>,
     visited: &mut std::collections::HashSet<PathBuf>,
     depth: usize,
@@ -87,11 +87,11 @@ pub(super) fn walk(
         return;
     }
     if options.kustomize && kustomization_in(dir) {
-        units.push(Unit::Kustomize(dir.to_path_buf()));
+        sources.push(Box::new(KustomizeSource(dir.to_path_buf())));
         return;
     }
     if dir.join("Chart.yaml").is_file() {
-        units.push(Unit::Helm(dir.to_path_buf()));
+        sources.push(Box::new(HelmSource(dir.to_path_buf())));
         return;
     }
     let entries = match std::fs::read_dir(dir) {
@@ -144,9 +144,9 @@ pub(super) fn walk(
                 );
                 continue;
             }
-            walk(&path, options, units, diagnostics, visited, depth + 1);
+            walk(&path, options, sources, diagnostics, visited, depth + 1);
         } else if is_manifest_file(&path) && path.is_file() {
-            units.push(Unit::File(path));
+            sources.push(Box::new(FileSource(path)));
         }
     }
 }

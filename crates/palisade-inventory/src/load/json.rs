@@ -91,7 +91,7 @@ pub(super) fn slim(
 
 /// Adds one item of a large JSON list, unless it is over the node limit or not an object.
 pub(super) fn push_item(
-    result: &mut UnitResult,
+    result: &mut SourceRead,
     path: &str,
     limits: &Limits,
     item: Value,
@@ -142,15 +142,15 @@ pub(super) fn large_json(
     rendered_by: Option<&'static str>,
     text: &str,
     limits: &Limits,
-) -> Option<UnitResult> {
+) -> Option<SourceRead> {
     use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-    let mut result = UnitResult {
+    let mut result = SourceRead {
         source: Some(Source {
             path: path.into(),
             rendered_by,
         }),
-        ..UnitResult::default()
+        ..SourceRead::default()
     };
     // Pass 1 (when slimming): the uids of controllers with a pod template.
     let controllers: std::collections::HashSet<String> = if limits.slim_snapshots {
@@ -165,7 +165,7 @@ pub(super) fn large_json(
 
     struct Top<'r, 'c> {
         path: &'r str,
-        result: &'r mut UnitResult,
+        result: &'r mut SourceRead,
         limits: &'r Limits,
         controllers: &'c std::collections::HashSet<String>,
         first_item_line: Option<u32>,
@@ -196,8 +196,8 @@ pub(super) fn large_json(
                 .and_then(|k| k.strip_suffix("List"))
                 .unwrap_or_default()
                 .to_string();
-            let unsupported = top.kind.as_deref() == Some(SNAPSHOT_KIND)
-                && top.api.as_deref() != Some(SNAPSHOT_API_VERSION);
+            let unsupported = Envelope::find(top.limits.envelopes, top.kind.as_deref())
+                .is_some_and(|e| top.api.as_deref() != Some(e.api_version));
             let mut i = 0usize;
             while let Some(mut item) = seq.next_element::<Value>()? {
                 let line = top.first_item_line.map_or(1, |l| l + i as u32);
@@ -264,24 +264,15 @@ pub(super) fn large_json(
         return None;
     }
     let (api, kind, had_items) = (top.api.clone(), top.kind.clone(), top.had_items);
-    if kind.as_deref() == Some(SNAPSHOT_KIND) && api.as_deref() != Some(SNAPSHOT_API_VERSION) {
-        result.diagnostics.push(
-            Diagnostic::new(
-                DiagnosticLevel::Error,
-                "unsupported-snapshot",
-                format!(
-                    "snapshot format {} is not supported; this palisade reads {SNAPSHOT_API_VERSION} (take the snapshot again with this version)",
-                    api.unwrap_or_default()
-                ),
-            )
-            .in_file(path)
-            .at(1, 1),
-        );
+    if let Some(envelope) = Envelope::find(limits.envelopes, kind.as_deref())
+        && let Some(unsupported) = envelope.unsupported(api.as_deref().unwrap_or_default(), path, 1)
+    {
+        result.diagnostics.push(unsupported);
     } else if !had_items {
         // One large object, not a list: read it whole.
         let value: Value = serde_json::from_str(text).ok()?;
         let spans = Spans::uniform(&value, crate::spans::Pos { line: 1, column: 1 });
-        add_document(&mut result, path, value, spans, 0);
+        add_document(&mut result, path, value, spans, 0, limits);
     }
     Some(result)
 }

@@ -4,8 +4,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use palisade_core::{Diagnostic, DiagnosticLevel};
@@ -17,15 +16,21 @@ use crate::spans::Spans;
 use crate::yaml::{Limits, ParseIssue, parse_stream_in_run};
 
 mod discover;
+mod envelope;
 mod json;
 mod render;
+mod source;
 mod text;
 
 use discover::*;
+pub use envelope::Envelope;
 use json::*;
 use render::*;
+pub use source::{
+    FileSource, HelmSource, InventoryBuilder, KustomizeSource, ObjectSource, Reading, SourceRead,
+    StdinSource, ValuesSource, read_sources,
+};
 use text::*;
-pub use text::{SNAPSHOT_API_VERSION, SNAPSHOT_KIND};
 
 /// One thing to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,57 +76,22 @@ pub struct Loaded {
     pub skipped_documents: usize,
 }
 
-/// A unit of work: one file, one stream, one rendered directory.
-#[derive(Debug, Clone)]
-enum Unit {
-    File(PathBuf),
-    Stdin,
-    Kustomize(PathBuf),
-    Helm(PathBuf),
-}
-
-/// What one unit produced, before merging.
-#[derive(Default)]
-struct UnitResult {
-    source: Option<Source>,
-    objects: Vec<Object>,
-    diagnostics: Vec<Diagnostic>,
-    skipped: usize,
-}
-
-/// Loads every input into one inventory. Never fails: problems become diagnostics.
+/// Loads every input into one inventory: finds the sources each path holds (files,
+/// Kustomize directories, Helm charts; `-` is standard input) and reads them with
+/// [`read_sources`]. Never fails: problems become diagnostics.
 pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
     let mut diagnostics = Vec::new();
-    let mut units = Vec::new();
+    let mut sources: Vec<Box<dyn ObjectSource>> = Vec::new();
     for input in inputs {
         match input {
-            Input::Stdin => units.push(Unit::Stdin),
-            Input::Path(path) => discover(path, options, &mut units, &mut diagnostics),
+            Input::Stdin => sources.push(Box::new(StdinSource)),
+            Input::Path(path) => discover(path, options, &mut sources, &mut diagnostics),
         }
     }
-    let results = run_parallel(&units, options);
-    let mut sources = Vec::new();
-    let mut objects = Vec::new();
-    let mut skipped = 0;
-    let files = units.len();
-    for mut result in results {
-        diagnostics.append(&mut result.diagnostics);
-        skipped += result.skipped;
-        if let Some(source) = result.source {
-            let id = sources.len();
-            sources.push(source);
-            for mut object in result.objects {
-                object.source = id;
-                objects.push(object);
-            }
-        }
-    }
-    Loaded {
-        inventory: Inventory::new(sources, objects),
-        diagnostics,
-        files,
-        skipped_documents: skipped,
-    }
+    let mut loaded = read_sources(sources, options);
+    diagnostics.append(&mut loaded.diagnostics);
+    loaded.diagnostics = diagnostics;
+    loaded
 }
 
 /// Reads a JSON dump (a snapshot or a `kubectl get -o json` List) with the streaming reader
@@ -134,21 +104,16 @@ pub fn load_json_dump(path: &str, text: &str, limits: &Limits) -> Loaded {
 }
 
 /// The inventory of one source read from memory.
-fn loaded_from(path: &str, result: UnitResult) -> Loaded {
-    let mut loaded = Loaded {
-        files: 1,
-        skipped_documents: result.skipped,
-        diagnostics: result.diagnostics,
-        ..Loaded::default()
-    };
-    loaded.inventory = Inventory::new(
-        vec![Source {
+fn loaded_from(path: &str, mut result: SourceRead) -> Loaded {
+    if result.source.is_none() {
+        result.source = Some(Source {
             path: path.into(),
             rendered_by: None,
-        }],
-        result.objects,
-    );
-    loaded
+        });
+    }
+    let mut builder = InventoryBuilder::default();
+    builder.add(result);
+    builder.finish()
 }
 
 /// Objects already in memory (a cluster read through its API), with no text to parse: item
@@ -156,12 +121,17 @@ fn loaded_from(path: &str, result: UnitResult) -> Loaded {
 /// file would have it: one item per line). The node limit and, with `limits.slim_snapshots`,
 /// the slimming of controlled objects apply as when a snapshot file is read.
 pub fn load_values(name: &str, items: Vec<Value>, first_line: u32, limits: &Limits) -> Loaded {
-    let mut result = UnitResult {
+    loaded_from(name, read_values(name, items, first_line, limits))
+}
+
+/// What [`load_values`] reads, as one source.
+fn read_values(name: &str, items: Vec<Value>, first_line: u32, limits: &Limits) -> SourceRead {
+    let mut result = SourceRead {
         source: Some(Source {
             path: name.into(),
             rendered_by: None,
         }),
-        ..UnitResult::default()
+        ..SourceRead::default()
     };
     let controllers: std::collections::HashSet<String> = if limits.slim_snapshots {
         fn str_at<'v>(item: &'v Value, pointer: &str) -> Option<&'v str> {
@@ -186,7 +156,7 @@ pub fn load_values(name: &str, items: Vec<Value>, first_line: u32, limits: &Limi
         let line = first_line.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
         push_item(&mut result, name, limits, item, line, i);
     }
-    loaded_from(name, result)
+    result
 }
 
 /// Loads one YAML or JSON text, as if read from `path`. Used by tests, the admission webhook
@@ -194,93 +164,6 @@ pub fn load_values(name: &str, items: Vec<Value>, first_line: u32, limits: &Limi
 pub fn load_text(path: &str, text: &str, limits: &Limits) -> Loaded {
     let result = objects_from_text(path, None, text, limits, &AtomicUsize::new(0));
     loaded_from(path, result)
-}
-
-fn run_parallel(units: &[Unit], options: &LoadOptions) -> Vec<UnitResult> {
-    // Alias expansion is budgeted for the whole run, across threads.
-    let run_aliases = AtomicUsize::new(0);
-    let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
-        n => n,
-    }
-    .min(units.len())
-    .max(1);
-    let next = AtomicUsize::new(0);
-    let slots: Vec<Mutex<Option<UnitResult>>> = units.iter().map(|_| Mutex::new(None)).collect();
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(unit) = units.get(i) else { break };
-                    let result = load_unit(unit, options, &run_aliases);
-                    if let Ok(mut slot) = slots[i].lock() {
-                        *slot = Some(result);
-                    }
-                }
-            });
-        }
-    });
-    slots
-        .into_iter()
-        .map(|slot| slot.into_inner().ok().flatten().unwrap_or_default())
-        .collect()
-}
-
-fn load_unit(unit: &Unit, options: &LoadOptions, run_aliases: &AtomicUsize) -> UnitResult {
-    match unit {
-        Unit::File(path) => {
-            let name = display(path);
-            match read_limited(path, options.limits.max_file_bytes) {
-                Ok(bytes) => objects_from_bytes(&name, None, &bytes, &options.limits, run_aliases),
-                Err(message) => failed(&name, None, "io", message),
-            }
-        }
-        Unit::Stdin => {
-            let mut bytes = Vec::new();
-            let limit = options.limits.max_file_bytes;
-            match std::io::stdin()
-                .lock()
-                .take(limit + 1)
-                .read_to_end(&mut bytes)
-            {
-                Ok(_) if bytes.len() as u64 > limit => failed(
-                    "-",
-                    None,
-                    "limit-exceeded",
-                    format!("standard input is over the {} limit", mib(limit)),
-                ),
-                Ok(_) => objects_from_bytes("-", None, &bytes, &options.limits, run_aliases),
-                Err(err) => failed(
-                    "-",
-                    None,
-                    "io",
-                    format!("cannot read standard input: {err}"),
-                ),
-            }
-        }
-        Unit::Kustomize(dir) => render(
-            dir,
-            "kustomize",
-            kustomize_commands(dir),
-            options,
-            run_aliases,
-        ),
-        Unit::Helm(dir) => {
-            if !options.helm {
-                // Asked for: said, but not a gap in the run.
-                return skipped_chart(dir, DiagnosticLevel::Info, "Helm rendering is disabled");
-            }
-            let release = dir
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or("release")
-                .to_ascii_lowercase();
-            let mut cmd = Command::new("helm");
-            cmd.arg("template").arg(&release).arg(dir);
-            render(dir, "helm", vec![cmd], options, run_aliases)
-        }
-    }
 }
 
 fn mib(bytes: u64) -> String {
@@ -315,7 +198,7 @@ fn failed(
     rendered_by: Option<&'static str>,
     code: &'static str,
     message: String,
-) -> UnitResult {
+) -> SourceRead {
     let diagnostic = Diagnostic::new(DiagnosticLevel::Error, code, message).in_file(path);
     failed_with(path, rendered_by, diagnostic)
 }
@@ -325,14 +208,14 @@ fn failed_with(
     path: &str,
     rendered_by: Option<&'static str>,
     diagnostic: Diagnostic,
-) -> UnitResult {
-    UnitResult {
+) -> SourceRead {
+    SourceRead {
         source: Some(Source {
             path: path.into(),
             rendered_by,
         }),
         diagnostics: vec![diagnostic],
-        ..UnitResult::default()
+        ..SourceRead::default()
     }
 }
 
@@ -406,9 +289,18 @@ mod tests {
             n += 1;
         }
         text.push_str("\n]\n}\n");
+        // The snapshot's envelope, as palisade-snapshot registers it.
+        const SNAPSHOT: &[Envelope] = &[Envelope {
+            kind: "ClusterSnapshot",
+            api_version: "palisade.dev/v1alpha1",
+            noun: "snapshot",
+            unsupported_code: "unsupported-snapshot",
+            advice: "take it again",
+        }];
         let slim = Limits {
             max_file_bytes: u64::MAX,
             slim_snapshots: true,
+            envelopes: SNAPSHOT,
             ..Limits::default()
         };
         let unit = objects_from_text("big.json", None, &text, &slim, &AtomicUsize::new(0));
@@ -433,6 +325,7 @@ mod tests {
             &text,
             &Limits {
                 max_file_bytes: u64::MAX,
+                envelopes: SNAPSHOT,
                 ..Limits::default()
             },
             &AtomicUsize::new(0),

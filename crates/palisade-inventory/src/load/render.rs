@@ -2,8 +2,8 @@
 
 use super::*;
 
-pub(super) fn skipped_chart(dir: &Path, level: DiagnosticLevel, why: &str) -> UnitResult {
-    UnitResult {
+pub(super) fn skipped_chart(dir: &Path, level: DiagnosticLevel, why: &str) -> SourceRead {
+    SourceRead {
         diagnostics: vec![
             Diagnostic::new(
                 level,
@@ -16,7 +16,7 @@ pub(super) fn skipped_chart(dir: &Path, level: DiagnosticLevel, why: &str) -> Un
             )
             .in_file(display(dir)),
         ],
-        ..UnitResult::default()
+        ..SourceRead::default()
     }
 }
 
@@ -33,9 +33,9 @@ pub(super) fn render(
     dir: &Path,
     renderer: &'static str,
     commands: Vec<Command>,
-    options: &LoadOptions,
-    run_aliases: &AtomicUsize,
-) -> UnitResult {
+    reading: &Reading<'_>,
+) -> SourceRead {
+    let options = reading.options;
     let name = display(dir);
     let mut tried = Vec::new();
     for mut cmd in commands {
@@ -55,13 +55,7 @@ pub(super) fn render(
                 );
             }
             Ok(output) => {
-                return objects_from_bytes(
-                    &name,
-                    Some(renderer),
-                    &output,
-                    &options.limits,
-                    run_aliases,
-                );
+                return reading.parse(&name, Some(renderer), &output);
             }
         }
     }

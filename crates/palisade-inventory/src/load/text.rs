@@ -9,7 +9,7 @@ pub(super) fn objects_from_bytes(
     bytes: &[u8],
     limits: &Limits,
     run_aliases: &AtomicUsize,
-) -> UnitResult {
+) -> SourceRead {
     // An encoding problem fails the whole file, at the line where it starts when known.
     let encoding = |message: String, offset: Option<usize>| {
         let mut diagnostic =
@@ -63,7 +63,7 @@ pub(super) fn objects_from_text(
     text: &str,
     limits: &Limits,
     run_aliases: &AtomicUsize,
-) -> UnitResult {
+) -> SourceRead {
     if text.len() > LARGE_JSON_BYTES
         && text.trim_start().starts_with('{')
         && let Some(result) = large_json(path, rendered_by, text, limits)
@@ -71,12 +71,12 @@ pub(super) fn objects_from_text(
         return result;
     }
     let stream = parse_stream_in_run(text, limits, run_aliases);
-    let mut result = UnitResult {
+    let mut result = SourceRead {
         source: Some(Source {
             path: path.into(),
             rendered_by,
         }),
-        ..UnitResult::default()
+        ..SourceRead::default()
     };
     let templated = looks_templated(text);
     if templated && !stream.errors.is_empty() {
@@ -118,23 +118,19 @@ pub(super) fn objects_from_text(
             d.level = DiagnosticLevel::Warning;
             result.diagnostics.push(d);
         }
-        add_document(&mut result, path, doc.value, doc.spans, document);
+        add_document(&mut result, path, doc.value, doc.spans, document, limits);
     }
     result
 }
 
-/// The kind and format version of Palisade's cluster snapshots (see `palisade-snapshot`):
-/// their `items` are read like a List's.
-pub const SNAPSHOT_KIND: &str = "ClusterSnapshot";
-pub const SNAPSHOT_API_VERSION: &str = "palisade.dev/v1alpha1";
-
-/// Adds a document's object, a List's items, or a snapshot's items.
+/// Adds a document's object, or the items of a List or an envelope.
 pub(super) fn add_document(
-    result: &mut UnitResult,
+    result: &mut SourceRead,
     path: &str,
     value: Value,
     spans: Spans,
     document: usize,
+    limits: &Limits,
 ) {
     let Some(map) = value.as_object() else {
         if !value.is_null() {
@@ -147,22 +143,16 @@ pub(super) fn add_document(
     let kind = map.get("kind");
     match (api_version, kind) {
         (Some(Value::String(api)), Some(Value::String(kind)))
-            if kind == SNAPSHOT_KIND && api != SNAPSHOT_API_VERSION =>
+            if Envelope::find(limits.envelopes, Some(kind))
+                .is_some_and(|e| e.api_version != api) =>
         {
-            result.diagnostics.push(
-                Diagnostic::new(
-                    DiagnosticLevel::Error,
-                    "unsupported-snapshot",
-                    format!(
-                        "snapshot format {api} is not supported; this palisade reads {SNAPSHOT_API_VERSION} (take the snapshot again with this version)"
-                    ),
-                )
-                .in_file(path)
-                .at(line, 1),
-            );
+            let envelope = Envelope::find(limits.envelopes, Some(kind));
+            result
+                .diagnostics
+                .extend(envelope.and_then(|e| e.unsupported(api, path, line)));
         }
         (Some(Value::String(_)), Some(Value::String(kind)))
-            if (kind.ends_with("List") || kind == SNAPSHOT_KIND)
+            if Envelope::holds_items(limits.envelopes, kind)
                 && map.get("items").is_some_and(Value::is_array) =>
         {
             expand_list(result, path, value, spans, document);
@@ -204,7 +194,7 @@ pub(super) fn add_document(
 }
 
 pub(super) fn expand_list(
-    result: &mut UnitResult,
+    result: &mut SourceRead,
     path: &str,
     value: Value,
     spans: Spans,

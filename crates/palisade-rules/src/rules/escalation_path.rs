@@ -1,4 +1,5 @@
-use palisade_rbac::graph::{Node, workload_node};
+use palisade_graph::Node;
+use palisade_rbac::graph::workload_node;
 
 use crate::context::{Context, Reported};
 use crate::rbac::model;

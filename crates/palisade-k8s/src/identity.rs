@@ -84,7 +84,7 @@ impl fmt::Display for Subject {
                 write!(
                     f,
                     "ServiceAccount {}/{name}",
-                    crate::model::display_ns(namespace)
+                    crate::names::display_ns(namespace)
                 )
             }
         }

@@ -1,0 +1,137 @@
+//! The graph: nodes, and edges with their relation and evidence.
+
+use std::collections::HashMap;
+
+use palisade_inventory::Inventory;
+use serde::Serialize;
+
+use crate::node::Node;
+
+/// How one node becomes the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Relation {
+    /// The internet reaches a workload through a Service or an Ingress.
+    Exposes,
+    /// Whoever runs code in the pods (or is root on their node) holds a service account token.
+    MountsToken,
+    /// A container owns its node (privileged, host namespaces, a host path, ...).
+    OwnsNode,
+    /// A node holds control-plane credentials.
+    HoldsControlPlaneCredentials,
+    /// Whoever creates a pod chooses the node it runs on.
+    PlacesPods,
+    /// A pool (any service account of a namespace, every namespace) includes a narrower one.
+    Includes,
+    /// An admin's power over what it administers.
+    Administers,
+    /// A Secret holds an identity's long-lived token.
+    HoldsToken,
+    /// An RBAC binding grants a permission that leads there.
+    Grants,
+    /// An identity is always a member of a group.
+    MemberOf,
+}
+
+/// One outgoing edge.
+#[derive(Debug, Clone)]
+pub(crate) struct Edge {
+    pub(crate) to: usize,
+    pub(crate) relation: Relation,
+    pub(crate) evidence: String,
+}
+
+/// The graph. Nodes are interned; each pair of nodes has at most one edge (the first
+/// contributed stays, so the order of contributors decides between equal evidence).
+#[derive(Debug, Default)]
+pub struct Graph {
+    pub(crate) nodes: Vec<Node>,
+    index: HashMap<Node, usize>,
+    pub(crate) edges: Vec<Vec<Edge>>,
+}
+
+/// Adds one kind of edge from the objects of an inventory. Analyzers other than RBAC
+/// (network reachability, leaked credentials, vulnerable images) contribute this way.
+pub type Contributor = fn(&mut Graph, &Inventory);
+
+impl Graph {
+    fn id(&mut self, node: Node) -> usize {
+        if let Some(i) = self.index.get(&node) {
+            return *i;
+        }
+        let i = self.nodes.len();
+        self.index.insert(node.clone(), i);
+        self.nodes.push(node);
+        self.edges.push(Vec::new());
+        i
+    }
+
+    pub(crate) fn position(&self, node: &Node) -> Option<usize> {
+        self.index.get(node).copied()
+    }
+
+    /// Adds an edge, once per pair of nodes (the first evidence stays).
+    pub fn edge(&mut self, from: Node, to: Node, relation: Relation, evidence: String) {
+        let (a, b) = (self.id(from), self.id(to));
+        if a != b && !self.edges[a].iter().any(|e| e.to == b) {
+            self.edges[a].push(Edge {
+                to: b,
+                relation,
+                evidence,
+            });
+        }
+    }
+
+    /// Runs contributors, in order, over `inventory`.
+    pub fn contribute(&mut self, inventory: &Inventory, contributors: &[Contributor]) {
+        for contribute in contributors {
+            contribute(self, inventory);
+        }
+    }
+
+    /// How `node` is reachable from the internet (the exposing Service or Ingress), if it is.
+    pub fn exposure(&self, node: &Node) -> Option<&str> {
+        let internet = self.position(&Node::Internet)?;
+        let target = self.position(node)?;
+        self.edges[internet]
+            .iter()
+            .find(|e| e.to == target)
+            .map(|e| e.evidence.as_str())
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn edge_count(&self) -> usize {
+        self.edges.iter().map(Vec::len).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_edge_per_pair_and_the_first_evidence_stays() {
+        let mut g = Graph::default();
+        let web = Node::workload(0, "Deployment", "web", "web");
+        g.edge(
+            Node::Internet,
+            web.clone(),
+            Relation::Exposes,
+            "first".into(),
+        );
+        g.edge(
+            Node::Internet,
+            web.clone(),
+            Relation::Exposes,
+            "second".into(),
+        );
+        g.edge(web.clone(), web.clone(), Relation::Includes, "self".into());
+        assert_eq!(g.edge_count(), 1);
+        assert_eq!(g.node_count(), 2);
+        assert_eq!(g.exposure(&web), Some("first"));
+        assert_eq!(g.exposure(&Node::ClusterAdmin), None);
+    }
+}

@@ -1,0 +1,162 @@
+//! The answers of commands other than scans (`rbac who-can`, `rbac access`, `rbac paths`,
+//! `rules`, `inventory`): each is a typed model that serialises as its JSON output and
+//! describes itself for people as a neutral [`Document`] of lines and tables. This module
+//! renders both, so a new format is written once for every command: it reads the
+//! `Document` (or the serialised model) and no command changes.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+/// A command's answer.
+pub trait Answer: Serialize {
+    /// The answer for people.
+    fn document(&self) -> Document;
+}
+
+/// A text for people: lines and tables, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Document {
+    pub blocks: Vec<Block>,
+}
+
+/// One part of a [`Document`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Block {
+    /// A line of text (which may hold line breaks of its own).
+    Line(String),
+    /// Text written exactly as it is (a generated manifest).
+    Text(String),
+    /// Rows of cells in columns.
+    Table(Table),
+}
+
+/// A table whose columns are at least their declared width; cells are never cut, and the
+/// last column is not padded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Table {
+    /// Spaces before every row.
+    pub indent: usize,
+    /// The least width of each column but the last, in characters.
+    pub widths: Vec<usize>,
+    pub header: Option<Vec<String>>,
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Document {
+    pub fn new() -> Self {
+        Document::default()
+    }
+
+    pub fn line(&mut self, text: impl Into<String>) -> &mut Self {
+        self.blocks.push(Block::Line(text.into()));
+        self
+    }
+
+    pub fn text(&mut self, text: impl Into<String>) -> &mut Self {
+        self.blocks.push(Block::Text(text.into()));
+        self
+    }
+
+    pub fn table(&mut self, table: Table) -> &mut Self {
+        self.blocks.push(Block::Table(table));
+        self
+    }
+}
+
+/// How an answer is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerFormat {
+    /// The document, as plain text.
+    Text,
+    /// The model, as indented JSON.
+    Json,
+}
+
+/// Writes `answer` in `format`.
+pub fn write_answer<A: Answer>(
+    answer: &A,
+    format: AnswerFormat,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    match format {
+        AnswerFormat::Json => {
+            serde_json::to_writer_pretty(&mut *out, answer)?;
+            writeln!(out)
+        }
+        AnswerFormat::Text => write_text(&answer.document(), out),
+    }
+}
+
+/// Writes a document as plain text.
+pub fn write_text(document: &Document, out: &mut dyn Write) -> io::Result<()> {
+    for block in &document.blocks {
+        match block {
+            Block::Line(text) => writeln!(out, "{text}")?,
+            Block::Text(text) => write!(out, "{text}")?,
+            Block::Table(table) => write_table(table, out)?,
+        }
+    }
+    Ok(())
+}
+
+fn write_table(table: &Table, out: &mut dyn Write) -> io::Result<()> {
+    for row in table.header.iter().chain(&table.rows) {
+        write!(out, "{:indent$}", "", indent = table.indent)?;
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                write!(out, " ")?;
+            }
+            match table.widths.get(i).filter(|_| i + 1 < row.len()) {
+                Some(width) => write!(out, "{cell:<width$}")?,
+                None => write!(out, "{cell}")?,
+            }
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Pets {
+        pets: Vec<(String, u32)>,
+    }
+
+    impl Answer for Pets {
+        fn document(&self) -> Document {
+            let mut doc = Document::new();
+            doc.line("pets:").table(Table {
+                indent: 2,
+                widths: vec![6],
+                header: Some(vec!["NAME".into(), "AGE".into()]),
+                rows: self
+                    .pets
+                    .iter()
+                    .map(|(n, a)| vec![n.clone(), a.to_string()])
+                    .collect(),
+            });
+            doc
+        }
+    }
+
+    #[test]
+    fn one_model_is_text_and_json() {
+        let pets = Pets {
+            pets: vec![("cat".into(), 3), ("capybara".into(), 12)],
+        };
+        let mut text = Vec::new();
+        write_answer(&pets, AnswerFormat::Text, &mut text).unwrap();
+        assert_eq!(
+            String::from_utf8(text).unwrap(),
+            "pets:\n  NAME   AGE\n  cat    3\n  capybara 12\n"
+        );
+        let mut json = Vec::new();
+        write_answer(&pets, AnswerFormat::Json, &mut json).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(value["pets"][1][0], "capybara");
+    }
+}
