@@ -100,19 +100,38 @@ pub fn write_text(document: &Document, out: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// A table measured by comfy-table: every column as wide as its widest cell (at least its
+/// declared width), cells never cut; on a terminal, too wide a table wraps its cells to the
+/// terminal's width.
 fn write_table(table: &Table, out: &mut dyn Write) -> io::Result<()> {
-    for row in table.header.iter().chain(&table.rows) {
-        write!(out, "{:indent$}", "", indent = table.indent)?;
-        for (i, cell) in row.iter().enumerate() {
-            if i > 0 {
-                write!(out, " ")?;
-            }
-            match table.widths.get(i).filter(|_| i + 1 < row.len()) {
-                Some(width) => write!(out, "{cell:<width$}")?,
-                None => write!(out, "{cell}")?,
-            }
+    use comfy_table::{ColumnConstraint, ContentArrangement, Width};
+    if table.rows.is_empty() && table.header.is_none() {
+        return Ok(());
+    }
+    let mut t = comfy_table::Table::new();
+    t.load_style(comfy_table::presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(width) = t.width() {
+        t.set_width(width.saturating_sub(table.indent as u16));
+    }
+    if let Some(header) = &table.header {
+        t.set_header(header);
+    }
+    for row in &table.rows {
+        t.add_row(row);
+    }
+    let columns = t.column_count();
+    for (i, column) in t.column_iter_mut().enumerate() {
+        // One space between columns, none after the last.
+        column.set_padding((0, u16::from(i + 1 < columns)));
+        if let Some(width) = table.widths.get(i) {
+            let width = u16::try_from(*width + 1).unwrap_or(u16::MAX);
+            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(width)));
         }
-        writeln!(out)?;
+    }
+    let indent = " ".repeat(table.indent);
+    for line in t.lines() {
+        writeln!(out, "{indent}{}", line.trim_end())?;
     }
     Ok(())
 }
@@ -152,7 +171,8 @@ mod tests {
         write_answer(&pets, AnswerFormat::Text, &mut text).unwrap();
         assert_eq!(
             String::from_utf8(text).unwrap(),
-            "pets:\n  NAME   AGE\n  cat    3\n  capybara 12\n"
+            "pets:\n  NAME     AGE\n  cat      3\n  capybara 12\n",
+            "columns are as wide as their widest cell, never cut"
         );
         let mut json = Vec::new();
         write_answer(&pets, AnswerFormat::Json, &mut json).unwrap();

@@ -56,6 +56,35 @@ pub struct WriteOptions {
     pub color: bool,
     /// The `--fail-on` threshold, shown in the table's summary.
     pub fail_on: Option<palisade_core::Severity>,
+    /// Table: only the findings that fail the run, error diagnostics and the summary.
+    pub quiet: bool,
+    /// Table: findings one by one under their subject, or counted by rule, object or file.
+    pub group_by: GroupBy,
+    /// Findings left out of the report because their severity was not asked for
+    /// (`--severity`); the table says how many.
+    pub hidden: Hidden,
+}
+
+/// How the table lists findings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GroupBy {
+    /// Each finding, under its object and file (the default).
+    #[default]
+    Finding,
+    /// One line per rule with its count.
+    Rule,
+    /// One line per object with its counts by severity.
+    Object,
+    /// One line per file with its counts by severity.
+    File,
+}
+
+/// Findings the report no longer holds because of their severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hidden {
+    pub findings: usize,
+    /// Of those, at or above `--fail-on`: they still decide the exit code.
+    pub failing: usize,
 }
 
 /// Writes `report` in `format`.

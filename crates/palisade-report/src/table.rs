@@ -6,7 +6,7 @@ use std::io;
 
 use palisade_core::{DiagnosticLevel, Finding, Report, Severity, Verdict};
 
-use crate::WriteOptions;
+use crate::{GroupBy, WriteOptions};
 
 struct Style {
     color: bool,
@@ -71,23 +71,85 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
         color: options.color,
     };
     let mut text = String::new();
-    write_findings(report, &style, &mut text);
-    write_diagnostics(report, &style, &mut text);
-    if let Some(compliance) = &report.compliance {
+    let shown = shown_findings(report, options);
+    match options.group_by {
+        GroupBy::Finding => write_findings(&shown, &style, &mut text),
+        group_by => write_counts(&shown, group_by, &style, &mut text),
+    }
+    write_diagnostics(report, options.quiet, &style, &mut text);
+    if let Some(compliance) = report.compliance.as_ref().filter(|_| !options.quiet) {
         write_compliance(compliance, &style, &mut text);
     }
     write_summary(report, options, &style, &mut text);
     out.write_all(text.as_bytes())
 }
 
-/// Open findings grouped by subject and file, in the report's order (most severe first).
-fn write_findings(report: &Report, style: &Style, text: &mut String) {
-    // Group open findings by object, keeping the report's order (most severe first).
-    let open: Vec<&Finding> = report
+/// The open findings to list: all of them, or with `quiet` those that fail the run.
+fn shown_findings(report: &Report, options: WriteOptions) -> Vec<&Finding> {
+    report
         .findings
         .iter()
         .filter(|f| f.suppressed.is_none())
-        .collect();
+        .filter(|f| !options.quiet || options.fail_on.is_some_and(|t| f.severity >= t))
+        .collect()
+}
+
+/// One line per rule, object or file: how many findings, by severity, most first.
+fn write_counts(shown: &[&Finding], group_by: GroupBy, style: &Style, text: &mut String) {
+    let mut groups: Vec<(String, String, [usize; 5])> = Vec::new();
+    let mut group_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for f in shown {
+        let (key, label) = match group_by {
+            GroupBy::Rule => (f.rule_id().to_string(), f.title().to_string()),
+            GroupBy::Object => (
+                format!("{}\u{0}{}", f.location.file, f.subject),
+                format!("{}  {}", f.subject, style.dim(&f.location.file)),
+            ),
+            GroupBy::File | GroupBy::Finding => (f.location.file.to_string(), String::new()),
+        };
+        let index = *group_of.entry(key.clone()).or_insert_with(|| {
+            groups.push((key, label, [0; 5]));
+            groups.len() - 1
+        });
+        let rank = Severity::ALL_DESCENDING
+            .iter()
+            .position(|s| *s == f.severity)
+            .unwrap_or(4);
+        groups[index].2[rank] += 1;
+    }
+    // Most severe first, then most findings, then by name: the report's order is by place.
+    groups.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    for (key, label, counts) in &groups {
+        let total: usize = counts.iter().sum();
+        let worst = Severity::ALL_DESCENDING[counts.iter().position(|c| *c > 0).unwrap_or(4)];
+        let by_severity: Vec<String> = Severity::ALL_DESCENDING
+            .iter()
+            .zip(counts)
+            .filter(|(_, c)| **c > 0)
+            .map(|(s, c)| format!("{c} {s}"))
+            .collect();
+        let name = match group_by {
+            GroupBy::Rule => format!("{key:<7} {label}"),
+            GroupBy::Object => label.clone(),
+            GroupBy::File | GroupBy::Finding => key.clone(),
+        };
+        let _ = writeln!(
+            text,
+            "  {} {:>6}  {name}  {}",
+            style.severity(worst),
+            total,
+            style.dim(&format!("({})", by_severity.join(", ")))
+        );
+    }
+    if !groups.is_empty() {
+        text.push('\n');
+    }
+}
+
+/// Open findings grouped by subject and file, in the report's order (most severe first).
+fn write_findings(open: &[&Finding], style: &Style, text: &mut String) {
+    // Group open findings by object, keeping the report's order (most severe first).
+    let open = open.iter().copied();
     let mut groups: Vec<(String, Vec<&Finding>)> = Vec::new();
     let mut group_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for finding in open {
@@ -137,10 +199,16 @@ fn write_findings(report: &Report, style: &Style, text: &mut String) {
     }
 }
 
-fn write_diagnostics(report: &Report, style: &Style, text: &mut String) {
-    if !report.diagnostics.is_empty() {
+/// The diagnostics; with `quiet`, only errors.
+fn write_diagnostics(report: &Report, quiet: bool, style: &Style, text: &mut String) {
+    let shown: Vec<_> = report
+        .diagnostics
+        .iter()
+        .filter(|d| !quiet || d.level == DiagnosticLevel::Error)
+        .collect();
+    if !shown.is_empty() {
         let _ = writeln!(text, "{}", style.bold("Diagnostics"));
-        for d in &report.diagnostics {
+        for d in shown {
             let level = match d.level {
                 DiagnosticLevel::Error => style.paint("1;31", "error  "),
                 DiagnosticLevel::Warning => style.paint("33", "warning"),
@@ -218,6 +286,22 @@ fn write_summary(report: &Report, options: WriteOptions, style: &Style, text: &m
             plural(s.not_assessed, "rule check")
         );
     }
+    let hidden = options.hidden;
+    if hidden.findings > 0 {
+        let failing = if hidden.failing > 0 {
+            format!(
+                ", {} of them at or above --fail-on (they still fail the run)",
+                hidden.failing
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            text,
+            "         {} of other severities not shown (--severity){failing}",
+            plural(hidden.findings, "finding")
+        );
+    }
     write_verdict(report, s, options, style, text);
 }
 
@@ -228,7 +312,14 @@ fn write_verdict(
     style: &Style,
     text: &mut String,
 ) {
-    let verdict = match report.verdict(options.fail_on) {
+    let mut verdict = report.verdict(options.fail_on);
+    if options.hidden.failing > 0 && matches!(verdict, Verdict::Pass | Verdict::Incomplete) {
+        // Findings not shown (--severity) still fail the run.
+        verdict = Verdict::Fail;
+    }
+    let failing = report.findings_at_or_above(options.fail_on.unwrap_or(Severity::Info))
+        + options.hidden.failing;
+    let verdict = match verdict {
         Verdict::NothingScanned => style.paint(
             "1;31",
             "NOTHING SCANNED: no Kubernetes object was read (see the diagnostics)",
@@ -247,10 +338,7 @@ fn write_verdict(
                 "1;31",
                 &format!(
                     "FAIL: {} at or above {threshold}{also}",
-                    plural(
-                        report.findings_at_or_above(options.fail_on.unwrap_or(Severity::Info)),
-                        "finding"
-                    )
+                    plural(failing, "finding")
                 ),
             )
         }
@@ -283,6 +371,19 @@ fn write_compliance(compliance: &palisade_core::Compliance, style: &Style, text:
         compliance.framework
     );
     let mut counts = std::collections::BTreeMap::new();
+    // Columns as wide as their widest cell: titles are never cut.
+    let id_width = compliance
+        .controls
+        .iter()
+        .map(|c| c.control.id.chars().count())
+        .max()
+        .unwrap_or(0);
+    let title_width = compliance
+        .controls
+        .iter()
+        .map(|c| c.title.chars().count())
+        .max()
+        .unwrap_or(0);
     for c in &compliance.controls {
         *counts.entry(c.status.as_str()).or_insert(0usize) += 1;
         let status = match c.status {
@@ -307,11 +408,11 @@ fn write_compliance(compliance: &palisade_core::Compliance, style: &Style, text:
                 e
             }
         };
-        let title: String = c.title.chars().take(56).collect();
         let _ = writeln!(
             text,
-            "  {status} {:<40} {title:<56} {}",
+            "  {status} {:<id_width$} {:<title_width$} {}",
             c.control.id,
+            c.title,
             style.dim(&evidence)
         );
     }
@@ -332,6 +433,7 @@ mod tests {
         let options = WriteOptions {
             color: true,
             fail_on: None,
+            ..WriteOptions::default()
         };
         write(&report_with_findings(), options, &mut out).unwrap();
         assert!(String::from_utf8(out).unwrap().contains("\x1b["));

@@ -198,6 +198,7 @@ pub fn render(format: crate::Format, report: &Report) -> String {
     let options = crate::WriteOptions {
         color: false,
         fail_on: Some(Severity::High),
+        ..crate::WriteOptions::default()
     };
     let mut out = Vec::new();
     crate::write(format, report, options, &mut out).expect("writing to memory");

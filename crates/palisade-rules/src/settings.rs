@@ -10,6 +10,8 @@ pub struct Setting {
     pub key: &'static str,
     /// What the setting means, for `palisade rules` and the docs.
     pub help: &'static str,
+    /// Entries that show how it is written (`palisade init` writes them as a comment).
+    pub example: &'static [&'static str],
     /// One entry normalised, or the whole error message (naming the key) when it is invalid.
     pub parse: fn(&str) -> Result<String, String>,
 }

@@ -245,6 +245,52 @@ impl Config {
     }
 }
 
+/// A commented `palisade.toml` (`palisade init`): every setting the rules of `rules` declare,
+/// with what it means, which rule reads it, what happens when it is not set and an example;
+/// `disable`; and an example suppression. Everything is commented out, so the file changes
+/// nothing until an entry is uncommented.
+pub fn template(rules: &RuleSet) -> String {
+    let mut text = String::from(
+        "# palisade.toml: read from the current directory by `palisade scan` and `palisade drift`\n\
+         # (or given with --config). Uncomment what applies; unknown keys are errors.\n\n\
+         [rules]\n\
+         # Rules not to run at all (ids or slugs). Default: none.\n\
+         # disable = [\"POD006\"]\n",
+    );
+    let defaults = palisade_rules::settings::RuleSettings::default();
+    for rule in rules.evaluated() {
+        for setting in rule.settings() {
+            let default = match rule.unconfigured(&defaults) {
+                Some(_) => "not set, the rule does not run".to_string(),
+                None => "not set, an empty list".to_string(),
+            };
+            let example: Vec<String> = setting.example.iter().map(|e| format!("{e:?}")).collect();
+            text.push_str(&format!(
+                "\n# {} ({}): {}.\n# Default: {default}.\n# {} = [{}]\n",
+                rule.meta().id,
+                rule.meta().slug,
+                setting.help,
+                setting.key,
+                example.join(", ")
+            ));
+        }
+    }
+    text.push_str(
+        "\n# Accept a finding, with the reason (required) and an expiry date after which it is\n\
+         # reported again. rule is an id or a slug; namespace, kind, name and path are globs\n\
+         # that narrow the match. One [[suppress]] table per accepted finding.\n\
+         # [[suppress]]\n\
+         # rule = \"POD004\"\n\
+         # reason = \"node agent, reviewed in SEC-123\"\n\
+         # expires = \"2027-03-31\"\n\
+         # namespace = \"monitoring\"\n\
+         # kind = \"DaemonSet\"\n\
+         # name = \"node-exporter*\"\n\
+         # path = \"deploy/agents/**\"\n",
+    );
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,5 +385,42 @@ mod tests {
                 "{err:?} should contain {expected:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_init_template_is_valid_commented_and_uncommented() {
+        let rules = RuleSet::builtin();
+        let text = template(&rules);
+        let config = Config::parse("palisade.toml", &text, &rules).expect("commented template");
+        assert!(config.suppressions.is_empty() && config.disabled_rules.is_empty());
+        for setting in [
+            "allowed-registries",
+            "allowed-capabilities",
+            "required-labels",
+        ] {
+            assert!(
+                text.contains(&format!("# {setting} = [")),
+                "{setting}:\n{text}"
+            );
+        }
+        // Every example, uncommented, is a valid entry.
+        let uncommented: String = text
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest) if rest.contains(" = ") || rest.starts_with("[[") => rest,
+                _ => line,
+            })
+            .map(|line| format!("{line}\n"))
+            .collect();
+        let config = Config::parse("palisade.toml", &uncommented, &rules)
+            .unwrap_or_else(|e| panic!("{e}\n{uncommented}"));
+        assert_eq!(config.disabled_rules, ["POD006"]);
+        assert_eq!(config.suppressions.len(), 1);
+        let capabilities = rules
+            .settings()
+            .into_iter()
+            .find(|s| s.key == "allowed-capabilities")
+            .expect("POD007 declares it");
+        assert_eq!(config.settings.list(capabilities), ["NET_ADMIN"]);
     }
 }

@@ -13,38 +13,41 @@ use palisade_snapshot::Snapshot;
 
 /// Which cluster, and how to read it.
 #[derive(Args, Clone)]
+#[command(next_help_heading = "Cluster")]
 pub struct ClusterArgs {
     /// Kubeconfig file (default: `KUBECONFIG`, which may list several files, else
     /// ~/.kube/config, else the in-cluster service account).
     #[arg(long, env = "PALISADE_KUBECONFIG", value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// Kubeconfig context (default: the current context).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", env = "PALISADE_CONTEXT")]
     pub context: Option<String>,
     /// Read only these namespaces (repeatable); cluster-scoped types are always read.
     #[arg(
         short = 'n',
         long = "namespace",
         value_name = "NS",
-        conflicts_with = "all_namespaces"
+        conflicts_with = "all_namespaces",
+        env = "PALISADE_NAMESPACE",
+        value_delimiter = ','
     )]
     pub namespaces: Vec<String>,
     /// Read every namespace (the default).
-    #[arg(short = 'A', long)]
+    #[arg(short = 'A', long, env = "PALISADE_ALL_NAMESPACES", value_parser = clap::builder::BoolishValueParser::new())]
     pub all_namespaces: bool,
     /// Give up after this long in all (no partial output is written): `300`, `5s`, `2m30s`,
     /// `1h` (a bare number is seconds). Default 5m.
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", env = "PALISADE_TIMEOUT")]
     pub timeout: Option<Duration>,
     /// Longest time one API request may take (as kubectl's `--request-timeout`: `30s`, `1m`,
     /// a bare number is seconds). Default 30s.
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION", env = "PALISADE_REQUEST_TIMEOUT")]
     pub request_timeout: Option<Duration>,
     /// Lists in flight at once. Default 8.
-    #[arg(long)]
+    #[arg(long, env = "PALISADE_CONCURRENCY")]
     pub concurrency: Option<usize>,
     /// Also read Secret values (by default only their metadata and key names are read).
-    #[arg(long)]
+    #[arg(long, env = "PALISADE_INCLUDE_SECRET_VALUES", value_parser = clap::builder::BoolishValueParser::new())]
     pub include_secret_values: bool,
 }
 
@@ -57,29 +60,44 @@ impl ClusterArgs {
     /// The flags given that only mean something when a cluster is read; a command that reads
     /// no cluster refuses them rather than ignoring them.
     pub fn cluster_only_flags(&self) -> Vec<&'static str> {
-        let mut given = Vec::new();
-        if self.context.is_some() {
-            given.push("--context");
-        }
-        if self.all_namespaces {
-            given.push("--all-namespaces");
-        }
-        if self.timeout.is_some() {
-            given.push("--timeout");
-        }
-        if self.request_timeout.is_some() {
-            given.push("--request-timeout");
-        }
-        if self.concurrency.is_some() {
-            given.push("--concurrency");
-        }
-        if self.include_secret_values {
-            given.push("--include-secret-values");
-        }
-        given
+        [
+            (
+                "--context",
+                typed(self.context.is_some(), "PALISADE_CONTEXT"),
+            ),
+            (
+                "--all-namespaces",
+                typed(self.all_namespaces, "PALISADE_ALL_NAMESPACES"),
+            ),
+            (
+                "--timeout",
+                typed(self.timeout.is_some(), "PALISADE_TIMEOUT"),
+            ),
+            (
+                "--request-timeout",
+                typed(self.request_timeout.is_some(), "PALISADE_REQUEST_TIMEOUT"),
+            ),
+            (
+                "--concurrency",
+                typed(self.concurrency.is_some(), "PALISADE_CONCURRENCY"),
+            ),
+            (
+                "--include-secret-values",
+                typed(self.include_secret_values, "PALISADE_INCLUDE_SECRET_VALUES"),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(flag, typed)| typed.then_some(flag))
+        .collect()
     }
 }
 
+/// Whether a flag was typed on the command line: it has a value, and its environment
+/// variable (a default for every command, such as `PALISADE_CONTEXT` exported for cluster
+/// scans) is not set. Only typed flags are refused where they do not apply.
+pub fn typed(has_value: bool, env: &str) -> bool {
+    has_value && std::env::var_os(env).is_none()
+}
 /// Parses a duration as kubectl writes them: `5s`, `1m`, `2m30s`, `1h`, `500ms`, `1.5h`; a bare
 /// number is seconds. Zero is refused (it would give up at once).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -218,7 +236,12 @@ pub struct SnapshotArgs {
     #[command(flatten)]
     pub cluster: ClusterArgs,
     /// Where to write the snapshot (JSON).
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        env = "PALISADE_SNAPSHOT_OUTPUT"
+    )]
     pub output: PathBuf,
 }
 

@@ -2,6 +2,7 @@
 //! a call into the library crates.
 
 mod cluster_cmd;
+mod docs_cmd;
 mod rbac_cmd;
 
 use std::io::{IsTerminal, Write};
@@ -52,6 +53,75 @@ enum Command {
     /// (classified by security relevance, attributed by managedFields) and findings that exist
     /// only in the cluster.
     Drift(DriftArgs),
+    /// Write a commented palisade.toml with every setting, its default and an example
+    /// suppression.
+    Init(InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completion(docs_cmd::CompletionArgs),
+    /// Write the man pages of every command to a directory.
+    Man(docs_cmd::ManArgs),
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// Where to write it; `-` for standard output.
+    #[arg(default_value = "palisade.toml", value_name = "FILE")]
+    file: String,
+    /// Replace an existing file.
+    #[arg(long, env = "PALISADE_INIT_FORCE", value_parser = clap::builder::BoolishValueParser::new())]
+    force: bool,
+}
+
+/// A spinner on standard error for work that turns out to take more than a second, on a
+/// terminal only (never in CI logs or pipes).
+struct Spinner(Option<indicatif::ProgressBar>);
+
+impl Spinner {
+    fn after_a_second(what: &'static str) -> Spinner {
+        if !std::io::stderr().is_terminal() {
+            return Spinner(None);
+        }
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.set_message(what);
+        let shown = bar.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            if !shown.is_finished() {
+                shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                shown.enable_steady_tick(std::time::Duration::from_millis(120));
+            }
+        });
+        Spinner(Some(bar))
+    }
+
+    fn done(self) {
+        if let Some(bar) = self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn run_init(args: &InitArgs) -> Result<u8> {
+    let text = palisade_scan::config::template(&palisade_scan::default_rules());
+    if args.file == "-" {
+        print!("{text}");
+        return Ok(0);
+    }
+    let path = Path::new(&args.file);
+    if path.exists() && !args.force {
+        bail!("{}: already exists (--force replaces it)", path.display());
+    }
+    write_file(path, |out| out.write_all(text.as_bytes()))?;
+    eprintln!(
+        "palisade: wrote {}; `palisade scan` reads it from this directory",
+        path.display()
+    );
+    Ok(0)
 }
 
 #[derive(Args)]
@@ -59,15 +129,27 @@ struct DriftArgs {
     #[command(flatten)]
     load: LoadArgs,
     /// The live side: a snapshot file (or a `kubectl get -o json` List).
-    #[arg(long, value_name = "FILE", conflicts_with = "cluster")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "cluster",
+        env = "PALISADE_SNAPSHOT",
+        help_heading = "Cluster"
+    )]
     snapshot: Option<PathBuf>,
     /// The live side: the cluster of the kubeconfig context.
-    #[arg(long)]
+    #[arg(long, env = "PALISADE_CLUSTER", value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Cluster")]
     cluster: bool,
     #[command(flatten)]
     cluster_args: cluster_cmd::ClusterArgs,
     /// The namespace manifests without one are compared in.
-    #[arg(long, default_value = "default", value_name = "NS")]
+    #[arg(
+        long,
+        default_value = "default",
+        value_name = "NS",
+        env = "PALISADE_DEFAULT_NAMESPACE",
+        help_heading = "Cluster"
+    )]
     default_namespace: String,
     #[command(flatten)]
     config: ConfigArgs,
@@ -77,10 +159,10 @@ struct DriftArgs {
 
 /// Output and exit-code flags shared by `scan` and `drift`.
 #[derive(Args)]
+#[command(next_help_heading = "Output")]
 struct OutputArgs {
     /// Output format, optionally with a file: `table`, `json`, `sarif`, `junit`, or `FORMAT=FILE`.
-    /// Repeat for several (`-o sarif=out.sarif -o table`). Default: `table` on a terminal,
-    /// `json` otherwise.
+    /// Repeat for several (`-o sarif=out.sarif -o table`). Default: `table`.
     #[arg(
         short = 'o',
         long = "output",
@@ -104,14 +186,42 @@ struct OutputArgs {
     /// alone means `error`; `=warning` also counts warnings.
     #[arg(long, env = "PALISADE_FAIL_ON_DIAGNOSTICS", value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "error", value_name = "LEVEL")]
     fail_on_diagnostics: Option<DiagnosticThreshold>,
+    /// Show only findings of these severities (comma-separated: `critical,high`), in every
+    /// output. The exit code is still decided by --fail-on over all findings.
+    #[arg(
+        long,
+        env = "PALISADE_SEVERITY",
+        value_delimiter = ',',
+        value_parser = parse_severity,
+        value_name = "LIST"
+    )]
+    severity: Vec<Severity>,
+    /// Table: only the findings at or above --fail-on, error diagnostics and the summary.
+    #[arg(short = 'q', long, env = "PALISADE_QUIET", value_parser = clap::builder::BoolishValueParser::new())]
+    quiet: bool,
+    /// Table: count findings by rule, object or file instead of listing each one (for large
+    /// runs).
+    #[arg(long, env = "PALISADE_GROUP_BY", value_enum, value_name = "BY")]
+    group_by: Option<GroupByArg>,
     /// Colours in the table output.
     #[arg(long, env = "PALISADE_COLOR", value_enum, default_value = "auto")]
     color: ColorChoice,
     /// Accept a run in which some input could not be read (an unparsable file, a chart that
     /// was not rendered, a type the cluster would not list): exit as if it were complete.
     /// Without it such a run is INCOMPLETE and exits 2.
-    #[arg(long, env = "PALISADE_ALLOW_INCOMPLETE")]
+    #[arg(long, env = "PALISADE_ALLOW_INCOMPLETE", value_parser = clap::builder::BoolishValueParser::new())]
     allow_incomplete: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GroupByArg {
+    Rule,
+    Object,
+    File,
+}
+
+fn parse_severity(text: &str) -> Result<Severity, String> {
+    text.trim().parse::<Severity>().map_err(|e| e.to_string())
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -128,6 +238,7 @@ enum DiagnosticThreshold {
 }
 
 #[derive(Args)]
+#[command(next_help_heading = "Inputs")]
 pub(crate) struct LoadArgs {
     /// Files, directories (searched recursively for .yaml, .yml, .json) or `-` for stdin.
     #[arg(value_name = "PATH")]
@@ -141,22 +252,23 @@ pub(crate) struct LoadArgs {
     )]
     pub(crate) max_file_size_mb: u64,
     /// Scan files in Kustomize directories one by one instead of rendering them.
-    #[arg(long, env = "PALISADE_NO_KUSTOMIZE")]
+    #[arg(long, env = "PALISADE_NO_KUSTOMIZE", value_parser = clap::builder::BoolishValueParser::new())]
     pub(crate) no_kustomize: bool,
     /// Do not render Helm charts.
-    #[arg(long, env = "PALISADE_NO_HELM")]
+    #[arg(long, env = "PALISADE_NO_HELM", value_parser = clap::builder::BoolishValueParser::new())]
     pub(crate) no_helm: bool,
 }
 
 /// Where `palisade.toml` comes from, for `scan` and `drift`.
 #[derive(Args)]
+#[command(next_help_heading = "Rules")]
 struct ConfigArgs {
     /// Configuration file (suppressions, disabled rules, rule settings). Default:
     /// ./palisade.toml if present.
     #[arg(long, env = "PALISADE_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
     /// Ignore ./palisade.toml.
-    #[arg(long, env = "PALISADE_NO_CONFIG", conflicts_with = "config")]
+    #[arg(long, env = "PALISADE_NO_CONFIG", conflicts_with = "config", value_parser = clap::builder::BoolishValueParser::new())]
     no_config: bool,
 }
 
@@ -183,10 +295,16 @@ struct ScanArgs {
     output: OutputArgs,
     /// Scan a snapshot file (from `palisade snapshot`, or a `kubectl get -o json` List)
     /// instead of manifests.
-    #[arg(long, value_name = "FILE", conflicts_with = "cluster")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "cluster",
+        env = "PALISADE_SNAPSHOT",
+        help_heading = "Cluster"
+    )]
     snapshot: Option<PathBuf>,
     /// Scan the live cluster of the kubeconfig context instead of manifests.
-    #[arg(long)]
+    #[arg(long, env = "PALISADE_CLUSTER", value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Cluster")]
     cluster: bool,
     #[command(flatten)]
     cluster_args: cluster_cmd::ClusterArgs,
@@ -197,7 +315,8 @@ struct ScanArgs {
         long,
         env = "PALISADE_RULES",
         value_delimiter = ',',
-        value_name = "IDS"
+        value_name = "IDS",
+        help_heading = "Rules"
     )]
     rules: Vec<String>,
     /// Skip these rules (ids or slugs, comma-separated).
@@ -205,17 +324,18 @@ struct ScanArgs {
         long,
         env = "PALISADE_SKIP_RULES",
         value_delimiter = ',',
-        value_name = "IDS"
+        value_name = "IDS",
+        help_heading = "Rules"
     )]
     skip_rules: Vec<String>,
     /// Evaluate one framework: run only the rules that cover it and report a verdict per
     /// control (`cis`, `nsa`, `pss`, `pss-baseline`, `pss-restricted`, `mitre`).
-    #[arg(long, env = "PALISADE_FRAMEWORK", value_parser = parse_profile, value_name = "FRAMEWORK")]
+    #[arg(long, env = "PALISADE_FRAMEWORK", value_parser = parse_profile, value_name = "FRAMEWORK", help_heading = "Rules")]
     framework: Option<Profile>,
     /// The Pod Security policy version pods are judged against with `--framework pss*`
     /// (`v1.0` ... `v1.37`, or `latest`), as the admission plugin judges them at that version.
     /// A namespace's own `pod-security.kubernetes.io/enforce-version` label wins for NS002.
-    #[arg(long, env = "PALISADE_PSS_VERSION", value_parser = parse_pss_version, value_name = "VERSION", requires = "framework")]
+    #[arg(long, env = "PALISADE_PSS_VERSION", value_parser = parse_pss_version, value_name = "VERSION", requires = "framework", help_heading = "Rules")]
     pss_version: Option<palisade_rules::pss::admission::PolicyVersion>,
 }
 
@@ -259,11 +379,11 @@ struct RulesArgs {
     /// A rule id or slug to explain.
     id: Option<String>,
     /// `table`, `json`, or (with `--framework`) `markdown`.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = RulesFormat::Table)]
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = RulesFormat::Table, env = "PALISADE_RULES_OUTPUT")]
     output: RulesFormat,
     /// Show the compliance matrix of a framework: each control, the rules that cover it, and
     /// the controls that are manual or not covered.
-    #[arg(long, value_parser = parse_profile, value_name = "FRAMEWORK", conflicts_with = "id")]
+    #[arg(long, value_parser = parse_profile, value_name = "FRAMEWORK", conflicts_with = "id", env = "PALISADE_FRAMEWORK")]
     framework: Option<Profile>,
 }
 
@@ -272,12 +392,29 @@ struct InventoryArgs {
     #[command(flatten)]
     load: LoadArgs,
     /// `table` or `json`.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table)]
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table, env = "PALISADE_INVENTORY_OUTPUT")]
     output: ListFormat,
 }
 
+/// `0.1.0 (commit 0123456789ab, built 2026-12-01, 67 rules)`.
+fn long_version() -> String {
+    format!(
+        "{} (commit {}, built {}, {} rules)",
+        env!("CARGO_PKG_VERSION"),
+        env!("PALISADE_COMMIT"),
+        env!("PALISADE_BUILD_DATE"),
+        palisade_rules::RuleSet::builtin().metas().count()
+    )
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let version = long_version();
+    let matches = Cli::command().version(version.clone()).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(err) => err.exit(),
+    };
     let result = match cli.command {
         Command::Scan(args) => run_scan(args),
         Command::Rules(args) => run_rules(&args),
@@ -285,6 +422,9 @@ fn main() -> ExitCode {
         Command::Rbac(command) => rbac_cmd::run(command),
         Command::Snapshot(args) => cluster_cmd::run_snapshot(&args),
         Command::Drift(args) => run_drift(args),
+        Command::Init(args) => run_init(&args),
+        Command::Completion(args) => docs_cmd::completion(Cli::command(), &args),
+        Command::Man(args) => docs_cmd::man(Cli::command().version(version), &args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -484,7 +624,10 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     } else {
         let (inputs, load) = inputs(&args.load)?;
         let options = scan_options(&args, load, &outputs)?;
-        palisade_scan::scan(&inputs, &options)
+        let spinner = Spinner::after_a_second("scanning");
+        let report = palisade_scan::scan(&inputs, &options);
+        spinner.done();
+        report
     };
     // Every type the cluster would not list is said where every output shows it; the rules
     // that depend on it say so in their coverage. When nothing at all could be read, these are
@@ -499,7 +642,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
             .diagnostics
             .push(palisade_core::Diagnostic::new(level, "not-listed", why));
     }
-    emit(&report, &args.output, &outputs)
+    emit(report, &args.output, &outputs)
 }
 
 fn run_drift(args: DriftArgs) -> Result<u8> {
@@ -551,7 +694,7 @@ fn run_drift(args: DriftArgs) -> Result<u8> {
         &drift_options,
         diagnostics,
     );
-    emit(&report, &args.output, &outputs)
+    emit(report, &args.output, &outputs)
 }
 
 type Outputs = Vec<(Format, Option<PathBuf>)>;
@@ -559,20 +702,14 @@ type Outputs = Vec<(Format, Option<PathBuf>)>;
 /// The outputs asked for, checked before any work.
 fn outputs(args: &OutputArgs) -> Result<Outputs> {
     parse_fail_on(&args.fail_on)?;
-    let stdout_is_tty = std::io::stdout().is_terminal();
     let mut outputs = Vec::new();
     for spec in &args.outputs {
         outputs.push(parse_output(spec)?);
     }
     if outputs.is_empty() {
-        outputs.push((
-            if stdout_is_tty {
-                Format::Table
-            } else {
-                Format::Json
-            },
-            None,
-        ));
+        // Text for people, terminal or CI log alike (as Trivy, kube-linter and Kubescape do);
+        // JSON only when asked for.
+        outputs.push((Format::Table, None));
     }
     if let Some(file) = &args.output_file {
         match outputs
@@ -595,8 +732,27 @@ fn outputs(args: &OutputArgs) -> Result<Outputs> {
 }
 
 /// Writes the report in every format asked for, and gives the exit code.
-fn emit(report: &Report, args: &OutputArgs, outputs: &Outputs) -> Result<u8> {
+fn emit(mut report: Report, args: &OutputArgs, outputs: &Outputs) -> Result<u8> {
     let fail_on = parse_fail_on(&args.fail_on)?;
+    // The exit code is decided on every finding, before --severity narrows what is shown.
+    let code = exit_code(&report, fail_on, args);
+    let mut hidden = palisade_report::Hidden::default();
+    if !args.severity.is_empty() {
+        let before = report.findings.len();
+        let failing_before = fail_on.map_or(0, |t| report.findings_at_or_above(t));
+        report
+            .findings
+            .retain(|f| args.severity.contains(&f.severity));
+        hidden.findings = before - report.findings.len();
+        hidden.failing = failing_before - fail_on.map_or(0, |t| report.findings_at_or_above(t));
+    }
+    let report = &report;
+    let group_by = match args.group_by {
+        None => palisade_report::GroupBy::Finding,
+        Some(GroupByArg::Rule) => palisade_report::GroupBy::Rule,
+        Some(GroupByArg::Object) => palisade_report::GroupBy::Object,
+        Some(GroupByArg::File) => palisade_report::GroupBy::File,
+    };
     let stdout_is_tty = std::io::stdout().is_terminal();
     for (format, file) in outputs {
         let color = match args.color {
@@ -606,7 +762,13 @@ fn emit(report: &Report, args: &OutputArgs, outputs: &Outputs) -> Result<u8> {
                 file.is_none() && stdout_is_tty && std::env::var_os("NO_COLOR").is_none()
             }
         };
-        let write_options = WriteOptions { color, fail_on };
+        let write_options = WriteOptions {
+            color,
+            fail_on,
+            quiet: args.quiet,
+            group_by,
+            hidden,
+        };
         match file {
             Some(path) => write_file(path, |out| {
                 palisade_report::write(*format, report, write_options, out)
@@ -621,7 +783,7 @@ fn emit(report: &Report, args: &OutputArgs, outputs: &Outputs) -> Result<u8> {
             }
         }
     }
-    Ok(exit_code(report, fail_on, args))
+    Ok(code)
 }
 
 fn exit_code(report: &Report, fail_on: Option<Severity>, args: &OutputArgs) -> u8 {
@@ -693,22 +855,31 @@ fn run_matrix(profile: Profile, output: RulesFormat) -> Result<u8> {
                 profile.framework().title(),
                 profile.name()
             )?;
-            writeln!(out, "{:<42} {:<60} RULES", "CONTROL", "TITLE")?;
-            for row in &rows {
-                let rules = if !row.rules.is_empty() {
-                    row.rules
-                        .iter()
-                        .map(|r| r.meta().id.as_ref())
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                } else if let Some(why) = row.manual {
-                    format!("manual ({why})")
-                } else {
-                    "NOT COVERED".to_string()
-                };
-                let title: String = row.title.chars().take(60).collect();
-                writeln!(out, "{:<42} {:<60} {rules}", row.control.to_string(), title)?;
-            }
+            let table = palisade_report::answer::Table {
+                indent: 0,
+                widths: Vec::new(),
+                header: Some(vec!["CONTROL".into(), "TITLE".into(), "RULES".into()]),
+                rows: rows
+                    .iter()
+                    .map(|row| {
+                        let rules = if !row.rules.is_empty() {
+                            row.rules
+                                .iter()
+                                .map(|r| r.meta().id.as_ref())
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        } else if let Some(why) = row.manual {
+                            format!("manual ({why})")
+                        } else {
+                            "NOT COVERED".to_string()
+                        };
+                        vec![row.control.to_string(), row.title.to_string(), rules]
+                    })
+                    .collect(),
+            };
+            let mut doc = palisade_report::answer::Document::new();
+            doc.table(table);
+            palisade_report::answer::write_text(&doc, &mut out)?;
             let covered = rows.iter().filter(|r| !r.rules.is_empty()).count();
             let manual = rows
                 .iter()
@@ -765,4 +936,42 @@ fn run_inventory(args: &InventoryArgs) -> Result<u8> {
     };
     write_answer(&listing, format, &mut std::io::stdout().lock())?;
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// Every flag of every command, with the commands that lead to it.
+    fn flags(command: &clap::Command, path: &str, out: &mut Vec<(String, clap::Arg)>) {
+        for arg in command.get_arguments() {
+            if !arg.is_positional() && !matches!(arg.get_id().as_str(), "help" | "version") {
+                out.push((path.to_string(), arg.clone()));
+            }
+        }
+        for sub in command.get_subcommands() {
+            flags(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn every_flag_has_an_environment_variable() {
+        let mut all = Vec::new();
+        flags(&Cli::command(), "palisade", &mut all);
+        assert!(all.len() > 50, "{}", all.len());
+        let missing: Vec<String> = all
+            .iter()
+            .filter(|(_, arg)| arg.get_env().is_none())
+            .map(|(path, arg)| format!("{path} --{}", arg.get_long().unwrap_or_default()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "flags without a PALISADE_* variable: {missing:?}"
+        );
+        for (path, arg) in &all {
+            let env = arg.get_env().unwrap().to_string_lossy();
+            assert!(env.starts_with("PALISADE_"), "{path}: {env}");
+        }
+    }
 }

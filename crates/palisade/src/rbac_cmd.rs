@@ -39,17 +39,17 @@ pub struct WhoCanArgs {
     /// `certificatesigningrequests.certificates.k8s.io/approval`), or a URL path (`/metrics`).
     resource: String,
     /// Namespace of the request; without it, the request is cluster-wide.
-    #[arg(short = 'n', long)]
+    #[arg(short = 'n', long, env = "PALISADE_RBAC_NAMESPACE")]
     namespace: Option<String>,
     /// Name of the object, for roles restricted by resourceNames.
-    #[arg(long)]
+    #[arg(long, env = "PALISADE_RBAC_NAME")]
     name: Option<String>,
     #[command(flatten)]
     load: LoadArgs,
     #[command(flatten)]
     live: LiveArgs,
     /// `table` or `json`.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table)]
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table, env = "PALISADE_RBAC_OUTPUT")]
     output: ListFormat,
 }
 
@@ -58,66 +58,87 @@ pub struct AccessArgs {
     /// `sa:NS/NAME`, `user:NAME`, `group:NAME` (or `system:serviceaccount:NS:NAME`).
     subject: String,
     /// Evaluate namespaced requests in this namespace; without it, cluster-wide requests.
-    #[arg(short = 'n', long)]
+    #[arg(short = 'n', long, env = "PALISADE_RBAC_NAMESPACE")]
     namespace: Option<String>,
     /// A group the user is in, as the authenticator reports it (repeatable), like
     /// `kubectl auth can-i --as-group`. Implicit groups are always added.
-    #[arg(long = "group", value_name = "GROUP")]
+    #[arg(
+        long = "group",
+        value_name = "GROUP",
+        env = "PALISADE_RBAC_GROUPS",
+        value_delimiter = ','
+    )]
     groups: Vec<String>,
     #[command(flatten)]
     load: LoadArgs,
     #[command(flatten)]
     live: LiveArgs,
     /// `table` or `json`.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table)]
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table, env = "PALISADE_RBAC_OUTPUT")]
     output: ListFormat,
 }
 
 #[derive(Args)]
 pub struct PathsArgs {
     /// Start from this subject (`sa:NS/NAME`, `user:NAME`, `group:NAME`).
-    #[arg(long, conflicts_with = "from_workload")]
+    #[arg(long, conflicts_with = "from_workload", env = "PALISADE_RBAC_FROM")]
     from: Option<String>,
     /// With `--from`: a group the subject is in, as the authenticator reports it
     /// (repeatable). Implicit groups (`system:authenticated`, ...) are always added.
-    #[arg(long = "group", value_name = "GROUP", requires = "from")]
+    #[arg(
+        long = "group",
+        value_name = "GROUP",
+        requires = "from",
+        env = "PALISADE_RBAC_GROUPS",
+        value_delimiter = ','
+    )]
     groups: Vec<String>,
     /// Start from this workload (`NS/NAME`, or `NS/KIND/NAME` when names clash).
-    #[arg(long)]
+    #[arg(long, env = "PALISADE_RBAC_FROM_WORKLOAD")]
     from_workload: Option<String>,
     /// What to reach: `cluster-admin`, `secrets` or `nodes`.
-    #[arg(long, default_value = "cluster-admin")]
+    #[arg(long, default_value = "cluster-admin", env = "PALISADE_RBAC_TO")]
     to: String,
     #[command(flatten)]
     load: LoadArgs,
     #[command(flatten)]
     live: LiveArgs,
     /// `table` or `json`.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table)]
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table, env = "PALISADE_RBAC_OUTPUT")]
     output: ListFormat,
 }
 
 #[derive(Args)]
 pub struct GenerateArgs {
     /// Audit log files (JSON lines of audit.k8s.io/v1 Events, or an EventList).
-    #[arg(long = "audit-log", required = true, value_name = "FILE")]
+    #[arg(
+        long = "audit-log",
+        required = true,
+        value_name = "FILE",
+        env = "PALISADE_RBAC_AUDIT_LOGS",
+        value_delimiter = ','
+    )]
     audit_logs: Vec<PathBuf>,
     /// The subject whose requests to cover (`sa:NS/NAME`, `user:NAME`).
-    #[arg(long)]
+    #[arg(long, env = "PALISADE_RBAC_SUBJECT")]
     subject: String,
     /// Name of the generated roles and bindings.
-    #[arg(long, default_value = "palisade-generated")]
+    #[arg(
+        long,
+        default_value = "palisade-generated",
+        env = "PALISADE_RBAC_ROLE_NAME"
+    )]
     name: String,
     /// Compare with what manifests at these paths grant today: list granted verbs and
     /// resources the logs never used.
-    #[arg(long, value_name = "PATH", num_args = 1..)]
+    #[arg(long, value_name = "PATH", num_args = 1.., env = "PALISADE_RBAC_DIFF", value_delimiter = ',')]
     diff: Vec<String>,
     /// `yaml` (the roles to apply) or `json`.
-    #[arg(short = 'o', long = "output", value_enum, default_value_t = ManifestFormat::Yaml)]
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ManifestFormat::Yaml, env = "PALISADE_RBAC_GENERATE_OUTPUT")]
     output: ManifestFormat,
     /// Also grant the requests the API server refused (403): for a subject that ran with no
     /// permissions first. Without it refused requests are listed, never granted.
-    #[arg(long)]
+    #[arg(long, env = "PALISADE_RBAC_INCLUDE_DENIED", value_parser = clap::builder::BoolishValueParser::new())]
     include_denied: bool,
 }
 
@@ -125,19 +146,19 @@ pub struct GenerateArgs {
 #[derive(Args)]
 pub struct LiveArgs {
     /// Read the live cluster of the kubeconfig context (all namespaces) instead of PATHs.
-    #[arg(long)]
+    #[arg(long, env = "PALISADE_CLUSTER", value_parser = clap::builder::BoolishValueParser::new())]
     cluster: bool,
     /// Kubeconfig file (default: `KUBECONFIG`, else ~/.kube/config, else in-cluster).
-    #[arg(long, value_name = "FILE", requires = "cluster")]
+    #[arg(long, value_name = "FILE", env = "PALISADE_KUBECONFIG")]
     kubeconfig: Option<PathBuf>,
     /// Kubeconfig context (default: the current context).
-    #[arg(long, value_name = "NAME", requires = "cluster")]
+    #[arg(long, value_name = "NAME", env = "PALISADE_CONTEXT")]
     context: Option<String>,
     /// Give up reading the cluster after this long (`300`, `5m`, `2m30s`). Default 5m.
-    #[arg(long, value_parser = crate::cluster_cmd::parse_duration, value_name = "DURATION", requires = "cluster")]
+    #[arg(long, value_parser = crate::cluster_cmd::parse_duration, value_name = "DURATION", env = "PALISADE_TIMEOUT")]
     timeout: Option<std::time::Duration>,
     /// Longest time one API request may take (`30s`, `1m`). Default 30s.
-    #[arg(long, value_parser = crate::cluster_cmd::parse_duration, value_name = "DURATION", requires = "cluster")]
+    #[arg(long, value_parser = crate::cluster_cmd::parse_duration, value_name = "DURATION", env = "PALISADE_REQUEST_TIMEOUT")]
     request_timeout: Option<std::time::Duration>,
 }
 
@@ -183,6 +204,30 @@ fn catalogue(
 }
 
 fn load_policy(load: &LoadArgs, live: &LiveArgs) -> Result<Analysed> {
+    if !live.cluster {
+        use crate::cluster_cmd::typed;
+        let given = [
+            (
+                "--kubeconfig",
+                typed(live.kubeconfig.is_some(), "PALISADE_KUBECONFIG"),
+            ),
+            (
+                "--context",
+                typed(live.context.is_some(), "PALISADE_CONTEXT"),
+            ),
+            (
+                "--timeout",
+                typed(live.timeout.is_some(), "PALISADE_TIMEOUT"),
+            ),
+            (
+                "--request-timeout",
+                typed(live.request_timeout.is_some(), "PALISADE_REQUEST_TIMEOUT"),
+            ),
+        ];
+        if let Some((flag, _)) = given.iter().find(|(_, typed)| *typed) {
+            bail!("{flag} applies only with --cluster");
+        }
+    }
     let mut discovered = Vec::new();
     let loaded = if live.cluster {
         let args = crate::cluster_cmd::ClusterArgs {

@@ -7,6 +7,7 @@ use crate::settings::Setting;
 pub(crate) static ALLOWED_CAPABILITIES: Setting = Setting {
     key: "allowed-capabilities",
     help: "capabilities accepted in `capabilities.add` beyond the Pod Security baseline set (`NET_ADMIN`)",
+    example: &["NET_ADMIN"],
     parse: |entry| {
         let value = entry.trim();
         let name = value.strip_prefix("CAP_").unwrap_or(value);

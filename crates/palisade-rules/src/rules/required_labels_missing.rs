@@ -7,6 +7,7 @@ use crate::settings::{RuleSettings, Setting};
 pub(crate) static REQUIRED_LABELS: Setting = Setting {
     key: "required-labels",
     help: "label keys every workload and namespaced object must carry (`app.kubernetes.io/name`); without it the rule does not run",
+    example: &["app.kubernetes.io/name", "owner"],
     parse: |entry| {
         let value = entry.trim();
         if !palisade_k8s::names::is_label_key(value) {

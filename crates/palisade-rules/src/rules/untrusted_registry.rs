@@ -6,6 +6,7 @@ use crate::settings::{RuleSettings, Setting};
 pub(crate) static ALLOWED_REGISTRIES: Setting = Setting {
     key: "allowed-registries",
     help: "registry hosts or path prefixes images may come from (`registry.example.com/team`); without it the rule does not run",
+    example: &["registry.example.com", "ghcr.io/acme"],
     parse: |entry| {
         let value = entry.trim();
         if value.is_empty() || value.contains(char::is_whitespace) || value.contains("://") {

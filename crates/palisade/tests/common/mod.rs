@@ -12,9 +12,13 @@ use serde_json::Value;
 pub fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_palisade"));
     cmd.current_dir(workspace());
-    cmd.env_remove("PALISADE_OUTPUT")
-        .env_remove("KUBECONFIG")
-        .env("NO_COLOR", "1");
+    // Every flag has a PALISADE_* variable: none of the caller's may leak in.
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PALISADE_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.env_remove("KUBECONFIG").env("NO_COLOR", "1");
     cmd
 }
 

@@ -1,0 +1,231 @@
+//! The first hour with the real binary: defaults, what the output shows, environment
+//! variables, and the conveniences (`init`, `completion`, `man`, `--version`).
+
+mod common;
+
+use common::{bin, json, scratch};
+
+fn text(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn without_a_terminal_the_default_output_is_the_table() {
+    // The test's stdout is a pipe, as in CI.
+    let out = bin().args(["scan", "examples/"]).output().unwrap();
+    let stdout = text(&out);
+    assert!(!stdout.trim_start().starts_with('{'), "{stdout}");
+    assert!(stdout.contains("Summary: 97 findings"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL: 9 findings at or above high"),
+        "{stdout}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn severity_narrows_every_output_but_not_the_exit_code() {
+    let out = bin()
+        .args(["scan", "examples/", "--severity", "critical", "-o", "json"])
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 5);
+    assert!(findings.iter().all(|f| f["severity"] == "critical"));
+    // The four high findings that are not shown still fail the run.
+    assert_eq!(out.status.code(), Some(1));
+
+    let out = bin()
+        .args([
+            "scan",
+            "examples/",
+            "--severity",
+            "low,info",
+            "--fail-on",
+            "high",
+        ])
+        .output()
+        .unwrap();
+    let stdout = text(&out);
+    assert!(
+        stdout.contains("28 findings of other severities not shown (--severity), 9 of them at or above --fail-on"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL: 9 findings at or above high"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("CRITICAL"), "{stdout}");
+    assert_eq!(out.status.code(), Some(1));
+
+    let bad = bin()
+        .args(["scan", "examples/", "--severity", "urgent"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn quiet_shows_only_what_fails_the_run() {
+    let out = bin()
+        .args(["scan", "examples/", "-q", "--fail-on", "critical"])
+        .output()
+        .unwrap();
+    let stdout = text(&out);
+    let listed = stdout
+        .lines()
+        .filter(|l| l.starts_with("  CRITICAL"))
+        .count();
+    assert_eq!(listed, 5, "{stdout}");
+    for quiet in ["HIGH", "MEDIUM", "LOW", "INFO"] {
+        assert!(
+            !stdout.contains(&format!("  {quiet} ")),
+            "{quiet}:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("Summary: 97 findings"), "{stdout}");
+}
+
+#[test]
+fn group_by_counts_findings_per_rule_object_or_file() {
+    let out = bin()
+        .args(["scan", "examples/", "--group-by", "rule"])
+        .output()
+        .unwrap();
+    let stdout = text(&out);
+    let pod001 = stdout
+        .lines()
+        .find(|l| l.contains("POD001"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        pod001.contains("CRITICAL") && pod001.contains(" 2 "),
+        "{pod001}"
+    );
+    assert!(pod001.contains("Container runs privileged"), "{pod001}");
+    assert!(
+        !stdout.contains("fix:"),
+        "no finding is listed one by one:\n{stdout}"
+    );
+
+    let out = bin()
+        .args(["scan", "examples/", "--group-by", "file"])
+        .output()
+        .unwrap();
+    let stdout = text(&out);
+    assert!(stdout.contains("examples/shop/api.yaml"), "{stdout}");
+    let lines = stdout.lines().filter(|l| l.starts_with("  ")).count();
+    assert!(
+        (2..=10).contains(&lines),
+        "one line per file or rendered directory:\n{stdout}"
+    );
+}
+
+#[test]
+fn environment_variables_set_flags_and_cluster_ones_are_only_defaults() {
+    let out = bin()
+        .args(["scan", "examples/", "-o", "json"])
+        .env("PALISADE_SEVERITY", "critical")
+        .env("PALISADE_FAIL_ON", "none")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(json(&out)["findings"].as_array().unwrap().len(), 5);
+
+    // Exported for cluster scans, PALISADE_CONTEXT does not break a scan of files...
+    let out = bin()
+        .args(["scan", "examples/", "--fail-on", "none"])
+        .env("PALISADE_CONTEXT", "prod")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bin()
+        .args(["rbac", "who-can", "get", "pods", "examples/rbac"])
+        .env("PALISADE_KUBECONFIG", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // ...while the flag typed where it does not apply is an error.
+    let out = bin()
+        .args(["scan", "examples/", "--context", "prod"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--context applies only with --cluster"));
+
+    // Booleans read as people write them.
+    let out = bin()
+        .args(["inventory", "examples/"])
+        .env("PALISADE_NO_HELM", "yes")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn init_writes_a_commented_config_that_scan_reads() {
+    let dir = scratch("init");
+    let file = dir.join("palisade.toml");
+    let out = bin().arg("init").arg(&file).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let written = std::fs::read_to_string(&file).unwrap();
+    assert!(written.contains("# allowed-registries = ["), "{written}");
+    assert!(written.contains("# [[suppress]]"), "{written}");
+    // It is a valid configuration as it is.
+    let out = bin()
+        .args(["scan", "examples/", "--fail-on", "none", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // An existing file is kept unless --force.
+    let again = bin().arg("init").arg(&file).output().unwrap();
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let stdout = bin().args(["init", "-"]).output().unwrap();
+    assert_eq!(text(&stdout), written);
+}
+
+#[test]
+fn completions_man_pages_and_version_come_from_the_flags() {
+    let out = bin().args(["completion", "bash"]).output().unwrap();
+    let script = text(&out);
+    assert!(script.contains("_palisade()"), "{script}");
+    assert!(script.contains("--group-by"), "completions know the flags");
+
+    let dir = scratch("man");
+    let out = bin().arg("man").arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let scan = std::fs::read_to_string(dir.join("palisade-scan.1")).unwrap();
+    assert!(scan.contains("severity"), "{scan}");
+    assert!(dir.join("palisade-rbac-who-can.1").is_file());
+
+    let out = bin().arg("--version").output().unwrap();
+    let version = text(&out);
+    assert!(version.starts_with("palisade 0."), "{version}");
+    assert!(
+        version.contains("commit ") && version.contains("built 20"),
+        "{version}"
+    );
+    assert!(version.contains(" rules)"), "{version}");
+}
