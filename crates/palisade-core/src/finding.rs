@@ -62,6 +62,8 @@ pub enum SuppressionSource {
     Config,
     /// A `palisade.dev/ignore` annotation on the object.
     Annotation,
+    /// The finding was already in the baseline report (`--baseline`): it is not new.
+    Baseline,
 }
 
 /// Why a finding is suppressed.

@@ -31,8 +31,8 @@ pub use fingerprint::Fingerprint;
 pub use object::ObjectRef;
 pub use pointer::JsonPointer;
 pub use report::{
-    Compliance, ComplianceStatus, ControlResult, Coverage, FindingOrder, NotAssessed, Report,
-    ReportBuilder, Summary, ToolInfo, Verdict,
+    BaselineComparison, Compliance, ComplianceStatus, ControlResult, Coverage, FindingOrder,
+    FixedFinding, NotAssessed, Report, ReportBuilder, Summary, ToolInfo, Verdict,
 };
 pub use rule::RuleMeta;
 pub use severity::Severity;

@@ -188,6 +188,37 @@ pub struct Report {
     /// Files read (a rendered Kustomization or chart counts once).
     pub files: usize,
     pub duration_ms: u64,
+    /// The comparison with a previous report (`--baseline`), when one was given.
+    pub baseline: Option<Box<BaselineComparison>>,
+}
+
+/// What changed since a baseline report: its findings found again are suppressed with
+/// [`crate::SuppressionSource::Baseline`]; the others are new; findings of the baseline not
+/// found again are fixed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BaselineComparison {
+    /// The baseline report, as given.
+    pub file: String,
+    /// Findings not in the baseline (unsuppressed ones decide the exit code).
+    pub new: usize,
+    /// Findings of the baseline found again.
+    pub unchanged: usize,
+    /// Findings of the baseline not found again.
+    pub fixed: Vec<FixedFinding>,
+}
+
+/// A finding of the baseline report that this run did not find, as the baseline wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct FixedFinding {
+    pub rule: String,
+    pub fingerprint: String,
+    #[serde(default)]
+    pub message: String,
+    /// `Kind namespace/name`, or the subject's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 impl Serialize for Report {
@@ -195,7 +226,7 @@ impl Serialize for Report {
     /// evaluation list, which SARIF and JUnit use, are not part of it.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let mut s = serializer.serialize_struct("Report", 7)?;
+        let mut s = serializer.serialize_struct("Report", 8)?;
         s.serialize_field("schema_version", self.schema_version)?;
         s.serialize_field("tool", &self.tool)?;
         s.serialize_field("summary", &self.summary())?;
@@ -204,6 +235,9 @@ impl Serialize for Report {
         s.serialize_field("coverage", &self.coverage)?;
         if let Some(compliance) = &self.compliance {
             s.serialize_field("compliance", compliance)?;
+        }
+        if let Some(baseline) = &self.baseline {
+            s.serialize_field("baseline", baseline)?;
         }
         s.end()
     }
@@ -340,6 +374,7 @@ impl ReportBuilder {
             evaluations: self.evaluations,
             files: self.files,
             duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+            baseline: None,
         }
     }
 }

@@ -117,6 +117,7 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
         let kind = match s.source {
             palisade_core::SuppressionSource::Config => "external",
             palisade_core::SuppressionSource::Annotation => "inSource",
+            palisade_core::SuppressionSource::Baseline => "external",
         };
         let mut suppression =
             json!({ "kind": kind, "status": "accepted", "justification": s.reason });
@@ -147,12 +148,19 @@ impl serde::Serialize for Results<'_> {
             .enumerate()
             .map(|(i, r)| (r.id.as_ref(), i))
             .collect();
-        serializer.collect_seq(
-            self.0
-                .findings
-                .iter()
-                .map(|f| result(f, index.get(f.rule_id()).copied())),
-        )
+        let compared = self.0.baseline.is_some();
+        serializer.collect_seq(self.0.findings.iter().map(|f| {
+            let mut value = result(f, index.get(f.rule_id()).copied());
+            if compared {
+                // SARIF's own word for what `--baseline` decided.
+                let in_baseline = f
+                    .suppressed
+                    .as_ref()
+                    .is_some_and(|s| s.source == palisade_core::SuppressionSource::Baseline);
+                value["baselineState"] = json!(if in_baseline { "unchanged" } else { "new" });
+            }
+            value
+        }))
     }
 }
 

@@ -80,6 +80,9 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
     if let Some(compliance) = report.compliance.as_ref().filter(|_| !options.quiet) {
         write_compliance(compliance, &style, &mut text);
     }
+    if let Some(baseline) = report.baseline.as_ref().filter(|_| !options.quiet) {
+        write_fixed(baseline, &style, &mut text);
+    }
     write_summary(report, options, &style, &mut text);
     out.write_all(text.as_bytes())
 }
@@ -199,6 +202,27 @@ fn write_findings(open: &[&Finding], style: &Style, text: &mut String) {
     }
 }
 
+/// The findings of the baseline that this run did not find.
+fn write_fixed(baseline: &palisade_core::BaselineComparison, style: &Style, text: &mut String) {
+    if baseline.fixed.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        text,
+        "{}",
+        style.bold(&format!("Fixed since the baseline {}", baseline.file))
+    );
+    for f in &baseline.fixed {
+        let place = [f.subject.as_deref(), f.file.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("  ");
+        let _ = writeln!(text, "  {:<7} {}  {}", f.rule, f.message, style.dim(&place));
+    }
+    text.push('\n');
+}
+
 /// The diagnostics; with `quiet`, only errors.
 fn write_diagnostics(report: &Report, quiet: bool, style: &Style, text: &mut String) {
     let shown: Vec<_> = report
@@ -284,6 +308,16 @@ fn write_summary(report: &Report, options: WriteOptions, style: &Style, text: &m
             text,
             "         {} could not be assessed (see `coverage` in -o json)",
             plural(s.not_assessed, "rule check")
+        );
+    }
+    if let Some(b) = &report.baseline {
+        let _ = writeln!(
+            text,
+            "         baseline {}: {} new, {} unchanged (not failing), {} fixed",
+            b.file,
+            b.new,
+            b.unchanged,
+            b.fixed.len()
         );
     }
     let hidden = options.hidden;

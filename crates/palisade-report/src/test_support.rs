@@ -74,6 +74,7 @@ fn base(rules: Vec<RuleMeta>) -> Report {
             },
         ],
         evaluations: Vec::new(),
+        baseline: None,
     }
 }
 

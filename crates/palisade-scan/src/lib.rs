@@ -8,6 +8,7 @@
 //! without spawning processes.
 
 pub mod answers;
+pub mod baseline;
 pub mod config;
 pub use palisade_core::date;
 pub mod drift;

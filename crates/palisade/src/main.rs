@@ -203,6 +203,10 @@ struct OutputArgs {
     /// runs).
     #[arg(long, env = "PALISADE_GROUP_BY", value_enum, value_name = "BY")]
     group_by: Option<GroupByArg>,
+    /// A previous JSON report (`-o json`): its findings are not new and do not fail the run;
+    /// new ones do, and the ones it has that are gone are reported as fixed.
+    #[arg(long, env = "PALISADE_BASELINE", value_name = "FILE")]
+    baseline: Option<PathBuf>,
     /// Colours in the table output.
     #[arg(long, env = "PALISADE_COLOR", value_enum, default_value = "auto")]
     color: ColorChoice,
@@ -564,7 +568,7 @@ fn scan_options(args: &ScanArgs, load: LoadOptions, outputs: &Outputs) -> Result
         namespaces: args.cluster_args.namespaces.clone(),
         pss_version: args.pss_version,
         // Only JUnit lists every (rule, object) check.
-        skip_evaluations: !outputs.iter().any(|(f, _)| *f == Format::Junit),
+        skip_evaluations: !outputs.formats.iter().any(|(f, _)| *f == Format::Junit),
     })
 }
 
@@ -697,7 +701,11 @@ fn run_drift(args: DriftArgs) -> Result<u8> {
     emit(report, &args.output, &outputs)
 }
 
-type Outputs = Vec<(Format, Option<PathBuf>)>;
+/// Where the report goes, and what it is compared with; checked before any work.
+struct Outputs {
+    formats: Vec<(Format, Option<PathBuf>)>,
+    baseline: Option<palisade_scan::baseline::Baseline>,
+}
 
 /// The outputs asked for, checked before any work.
 fn outputs(args: &OutputArgs) -> Result<Outputs> {
@@ -728,12 +736,22 @@ fn outputs(args: &OutputArgs) -> Result<Outputs> {
     if outputs.iter().filter(|(_, f)| f.is_none()).count() > 1 {
         bail!("several outputs would go to stdout; name their files with -o FORMAT=FILE");
     }
-    Ok(outputs)
+    let baseline = match &args.baseline {
+        Some(path) => Some(palisade_scan::baseline::Baseline::load(path)?),
+        None => None,
+    };
+    Ok(Outputs {
+        formats: outputs,
+        baseline,
+    })
 }
 
 /// Writes the report in every format asked for, and gives the exit code.
 fn emit(mut report: Report, args: &OutputArgs, outputs: &Outputs) -> Result<u8> {
     let fail_on = parse_fail_on(&args.fail_on)?;
+    if let Some(baseline) = &outputs.baseline {
+        baseline.apply(&mut report);
+    }
     // The exit code is decided on every finding, before --severity narrows what is shown.
     let code = exit_code(&report, fail_on, args);
     let mut hidden = palisade_report::Hidden::default();
@@ -754,7 +772,7 @@ fn emit(mut report: Report, args: &OutputArgs, outputs: &Outputs) -> Result<u8> 
         Some(GroupByArg::File) => palisade_report::GroupBy::File,
     };
     let stdout_is_tty = std::io::stdout().is_terminal();
-    for (format, file) in outputs {
+    for (format, file) in &outputs.formats {
         let color = match args.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,

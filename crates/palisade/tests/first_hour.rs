@@ -229,3 +229,95 @@ fn completions_man_pages_and_version_come_from_the_flags() {
     );
     assert!(version.contains(" rules)"), "{version}");
 }
+
+#[test]
+fn a_baseline_fails_only_on_new_findings_and_reports_the_fixed_ones() {
+    let dir = scratch("baseline");
+    let manifest = dir.join("app.yaml");
+    let pod = |privileged: bool, host_pid: bool| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: app, namespace: shop}}\nspec:\n  hostPID: {host_pid}\n  containers:\n  - name: app\n    image: registry.example.com/app@sha256:{}\n    securityContext: {{privileged: {privileged}}}\n",
+            "a".repeat(64)
+        )
+    };
+    std::fs::write(&manifest, pod(true, false)).unwrap();
+    let baseline = dir.join("baseline.json");
+    let out = bin()
+        .arg("scan")
+        .arg(&manifest)
+        .args(["-o"])
+        .arg(format!("json={}", baseline.display()))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "privileged fails without a baseline"
+    );
+
+    // The same findings again: nothing new, the run passes.
+    let out = bin()
+        .arg("scan")
+        .arg(&manifest)
+        .arg("--baseline")
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("0 new"), "{}", text(&out));
+
+    // hostPID is new and fails; privileged is gone and is reported fixed.
+    std::fs::write(&manifest, pod(false, true)).unwrap();
+    let out = bin()
+        .arg("scan")
+        .arg(&manifest)
+        .arg("--baseline")
+        .arg(&baseline)
+        .output()
+        .unwrap();
+    let stdout = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("Fixed since the baseline"), "{stdout}");
+    assert!(stdout.contains("POD001"), "{stdout}");
+    let out = bin()
+        .arg("scan")
+        .arg(&manifest)
+        .arg("--baseline")
+        .arg(&baseline)
+        .args(["-o", "sarif"])
+        .output()
+        .unwrap();
+    let sarif = json(&out);
+    let states: Vec<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["baselineState"].as_str().unwrap())
+        .collect();
+    assert!(
+        states.contains(&"new") && states.contains(&"unchanged"),
+        "{states:?}"
+    );
+    let out = bin()
+        .arg("scan")
+        .arg(&manifest)
+        .arg("--baseline")
+        .arg(&baseline)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    let report = json(&out);
+    assert_eq!(report["baseline"]["fixed"][0]["rule"], "POD001", "{report}");
+
+    // A baseline that is not a report is an error, not an empty baseline.
+    std::fs::write(dir.join("bad.json"), "{\"findings\": 3}").unwrap();
+    let out = bin()
+        .arg("scan")
+        .arg(&manifest)
+        .arg("--baseline")
+        .arg(dir.join("bad.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a Palisade JSON report"));
+}
