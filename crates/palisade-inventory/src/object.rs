@@ -28,6 +28,9 @@ pub struct Object {
     pub source: SourceId,
     /// 0-based index of the document in its source (items of a List share their list's).
     pub document: usize,
+    /// For rendered Kustomize objects: the file and patches they come from, where findings
+    /// are located instead of the rendered stream.
+    pub origin: Option<Box<crate::load::Origin>>,
 }
 
 impl Object {
@@ -46,6 +49,7 @@ impl Object {
             spans,
             source,
             document,
+            origin: None,
         })
     }
 

@@ -97,6 +97,20 @@ impl Spans {
     }
 
     /// The position of the root.
+    /// The same positions, `lines` further down and `columns` further right (a document
+    /// embedded, indented, in another file).
+    pub fn shifted(&self, lines: u32, columns: u32) -> Spans {
+        Spans(
+            self.0
+                .iter()
+                .map(|p| Pos {
+                    line: p.line.saturating_add(lines),
+                    column: p.column.saturating_add(columns),
+                })
+                .collect(),
+        )
+    }
+
     pub fn pos(&self) -> Pos {
         self.0.first().copied().unwrap_or_default()
     }

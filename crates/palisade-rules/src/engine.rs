@@ -27,6 +27,17 @@ pub struct EngineOutput {
 
 /// Where `path` of `object` is in its source.
 pub fn locate(inventory: &Inventory, object: &Object, path: &JsonPointer) -> Location {
+    if let Some(origin) = &object.origin {
+        // A rendered Kustomize object: the file (or patch) a person edits.
+        let (file, resolved) = origin.locate(path);
+        return Location {
+            file,
+            line: Some(resolved.pos.line),
+            column: Some(resolved.pos.column),
+            path: path.clone(),
+            rendered_by: None,
+        };
+    }
     let source = inventory.source_of(object);
     let resolved = object.locate(path);
     Location {

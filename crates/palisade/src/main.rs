@@ -258,6 +258,10 @@ pub(crate) struct LoadArgs {
     /// Scan files in Kustomize directories one by one instead of rendering them.
     #[arg(long, env = "PALISADE_NO_KUSTOMIZE", value_parser = clap::builder::BoolishValueParser::new())]
     pub(crate) no_kustomize: bool,
+    /// Scan every kustomization under a directory, also bases that an overlay found in the
+    /// same run includes (by default a base is scanned only through its overlays).
+    #[arg(long, env = "PALISADE_ALL_KUSTOMIZATIONS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub(crate) all_kustomizations: bool,
     /// Do not render Helm charts.
     #[arg(long, env = "PALISADE_NO_HELM", value_parser = clap::builder::BoolishValueParser::new())]
     pub(crate) no_helm: bool,
@@ -472,6 +476,7 @@ pub(crate) fn inputs(load: &LoadArgs) -> Result<(Vec<Input>, LoadOptions)> {
         }),
         kustomize: !load.no_kustomize,
         helm: !load.no_helm,
+        all_kustomizations: load.all_kustomizations,
         ..LoadOptions::default()
     };
     Ok((inputs, options))

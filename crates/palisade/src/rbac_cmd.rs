@@ -462,6 +462,7 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
             max_file_size_mb: 64,
             no_kustomize: false,
             no_helm: false,
+            all_kustomizations: false,
         };
         let live = LiveArgs {
             cluster: false,

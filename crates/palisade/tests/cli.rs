@@ -154,9 +154,120 @@ fn renders_kustomize_overlays_with_the_real_kubectl() {
         .expect("the overlay's patch makes the worker privileged");
     assert_eq!(finding["object"]["name"], "prod-report-worker");
     assert_eq!(finding["object"]["namespace"], "shop");
-    assert_eq!(finding["location"]["file"], "examples/shop/overlays/prod");
-    assert_eq!(finding["location"]["rendered_by"], "kustomize");
+    // At the patch operation that sets the field, in the overlay's kustomization.
+    assert_eq!(
+        finding["location"]["file"],
+        "examples/shop/overlays/prod/kustomization.yaml"
+    );
+    assert_eq!(finding["location"]["line"], 13);
+    assert_eq!(finding["location"]["column"], 7);
+    assert!(finding["location"].get("rendered_by").is_none());
     assert_eq!(out.status.code(), Some(1));
+}
+
+/// Skips (locally) or fails (in CI) without kubectl.
+fn need_kubectl() -> bool {
+    if kubectl_available() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "kubectl is not on PATH: the Kustomize tests cannot run in CI without it"
+    );
+    eprintln!("skipped locally: kubectl is not on PATH");
+    false
+}
+
+#[test]
+fn kustomize_findings_point_at_the_base_or_the_patch_that_sets_the_field() {
+    if !need_kubectl() {
+        return;
+    }
+    let dir = scratch("kustomize-origin");
+    let write = |path: &str, text: &str| {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "base/kustomization.yaml",
+        "resources:\n- deploy.yaml\n- service.yaml\n",
+    );
+    write(
+        "base/deploy.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\nspec:\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec:\n      hostPID: true\n      containers:\n      - name: api\n        image: registry.example.com/api:1.0\n",
+    );
+    write(
+        "base/service.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  selector: {app: api}\n  ports: [{port: 80}]\n",
+    );
+    write(
+        "overlays/prod/kustomization.yaml",
+        "namespace: prod\nnamePrefix: prod-\nresources:\n- ../../base\npatches:\n- path: expose.yaml\n",
+    );
+    write(
+        "overlays/prod/expose.yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: api\nspec:\n  type: LoadBalancer\n",
+    );
+    let out = bin()
+        .arg("scan")
+        .arg(&dir)
+        .args(["-o", "json", "--fail-on", "none"])
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let findings = report["findings"].as_array().unwrap();
+    let find = |rule: &str| {
+        findings
+            .iter()
+            .find(|f| f["rule"] == rule)
+            .unwrap_or_else(|| panic!("{rule} in {report}"))
+    };
+    let shown = |f: &serde_json::Value| {
+        (
+            f["location"]["file"]
+                .as_str()
+                .unwrap()
+                .rsplit_once("kustomize-origin/")
+                .unwrap()
+                .1
+                .to_string(),
+            f["location"]["line"].as_u64().unwrap(),
+        )
+    };
+    // hostPID is written in the base.
+    assert_eq!(shown(find("POD004")), ("base/deploy.yaml".to_string(), 10));
+    // The LoadBalancer comes from the overlay's strategic-merge patch.
+    assert_eq!(
+        shown(find("NET001")),
+        ("overlays/prod/expose.yaml".to_string(), 6)
+    );
+    // The base is scanned through the overlay only, and that is said.
+    assert!(
+        findings.iter().all(|f| f["object"]["namespace"] == "prod"),
+        "{report}"
+    );
+    let said = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|d| d["code"] == "kustomization-included");
+    assert!(said, "{report}");
+
+    let all = bin()
+        .arg("scan")
+        .arg(&dir)
+        .args(["-o", "json", "--fail-on", "none", "--all-kustomizations"])
+        .output()
+        .unwrap();
+    let all = json(&all);
+    let pod004 = all["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "POD004")
+        .count();
+    assert_eq!(pod004, 2, "the base on its own and through the overlay");
 }
 
 #[test]

@@ -24,10 +24,19 @@ pub(super) fn kustomization_in(dir: &Path) -> bool {
     KUSTOMIZATION_FILES.iter().any(|f| dir.join(f).is_file())
 }
 
+/// What the paths given hold.
+#[derive(Default)]
+pub(super) struct Found {
+    pub(super) sources: Vec<Box<dyn ObjectSource>>,
+    /// The Kustomization directories found while walking directories, by their index in
+    /// `sources` (a kustomization named directly is not listed: it is always scanned).
+    pub(super) kustomizations: Vec<(usize, PathBuf)>,
+}
+
 pub(super) fn discover(
     path: &Path,
     options: &LoadOptions,
-    sources: &mut Vec<Box<dyn ObjectSource>>,
+    found: &mut Found,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let meta = match std::fs::metadata(path) {
@@ -52,9 +61,9 @@ pub(super) fn discover(
                 .parent()
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from("."));
-            sources.push(Box::new(KustomizeSource(dir)));
+            found.sources.push(Box::new(KustomizeSource(dir)));
         } else {
-            sources.push(Box::new(FileSource(path.to_path_buf())));
+            found.sources.push(Box::new(FileSource(path.to_path_buf())));
         }
         return;
     }
@@ -62,7 +71,7 @@ pub(super) fn discover(
     if let Ok(canonical) = path.canonicalize() {
         visited.insert(canonical);
     }
-    walk(path, options, sources, diagnostics, &mut visited, 0);
+    walk(path, options, found, diagnostics, &mut visited, 0);
 }
 
 /// Walks a directory in name order. Kustomization and chart directories are rendered as a
@@ -70,7 +79,7 @@ pub(super) fn discover(
 pub(super) fn walk(
     dir: &Path,
     options: &LoadOptions,
-    sources: &mut Vec<Box<dyn ObjectSource>>,
+    found: &mut Found,
     diagnostics: &mut Vec<Diagnostic>,
     visited: &mut std::collections::HashSet<PathBuf>,
     depth: usize,
@@ -87,11 +96,16 @@ pub(super) fn walk(
         return;
     }
     if options.kustomize && kustomization_in(dir) {
-        sources.push(Box::new(KustomizeSource(dir.to_path_buf())));
+        found
+            .kustomizations
+            .push((found.sources.len(), dir.to_path_buf()));
+        found
+            .sources
+            .push(Box::new(KustomizeSource(dir.to_path_buf())));
         return;
     }
     if dir.join("Chart.yaml").is_file() {
-        sources.push(Box::new(HelmSource(dir.to_path_buf())));
+        found.sources.push(Box::new(HelmSource(dir.to_path_buf())));
         return;
     }
     let entries = match std::fs::read_dir(dir) {
@@ -144,9 +158,103 @@ pub(super) fn walk(
                 );
                 continue;
             }
-            walk(&path, options, sources, diagnostics, visited, depth + 1);
+            walk(&path, options, found, diagnostics, visited, depth + 1);
         } else if is_manifest_file(&path) && path.is_file() {
-            sources.push(Box::new(FileSource(path)));
+            found.sources.push(Box::new(FileSource(path)));
+        }
+    }
+}
+
+/// Drops the kustomizations found while walking that another found kustomization includes
+/// (as a resource, base or component, at any depth): a base is scanned through the overlays
+/// that deploy it, not once more on its own. Each dropped one is said.
+pub(super) fn keep_top_kustomizations(
+    found: &mut Found,
+    options: &LoadOptions,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    if found.kustomizations.len() < 2 {
+        return;
+    }
+    let canonical: Vec<Option<PathBuf>> = found
+        .kustomizations
+        .iter()
+        .map(|(_, dir)| dir.canonicalize().ok())
+        .collect();
+    let mut includes: Vec<Vec<PathBuf>> = Vec::new();
+    for (_, dir) in &found.kustomizations {
+        let mut seen = Vec::new();
+        included(dir, options, &mut seen, 0);
+        includes.push(seen);
+    }
+    let mut drop = Vec::new();
+    for (i, (index, dir)) in found.kustomizations.iter().enumerate() {
+        let Some(me) = &canonical[i] else { continue };
+        let by = found
+            .kustomizations
+            .iter()
+            .enumerate()
+            .find(|(j, _)| *j != i && includes[*j].contains(me));
+        if let Some((_, (_, including))) = by {
+            diagnostics.push(
+                Diagnostic::new(
+                    DiagnosticLevel::Info,
+                    "kustomization-included",
+                    format!(
+                        "included by the kustomization {}, and scanned through it (what gets deployed); --all-kustomizations also scans it on its own",
+                        display(including)
+                    ),
+                )
+                .in_file(display(dir)),
+            );
+            drop.push(*index);
+        }
+    }
+    let mut index = 0;
+    found.sources.retain(|_| {
+        let keep = !drop.contains(&index);
+        index += 1;
+        keep
+    });
+    found.kustomizations.clear();
+}
+
+/// The directories a kustomization includes (`resources`, `bases`, `components` that are
+/// directories), at any depth, canonical.
+fn included(dir: &Path, options: &LoadOptions, seen: &mut Vec<PathBuf>, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    let Some(file) = KUSTOMIZATION_FILES
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
+    else {
+        return;
+    };
+    let Ok(text) = std::fs::read_to_string(&file) else {
+        return;
+    };
+    let stream = crate::yaml::parse_stream(&text, &options.limits);
+    let Some(doc) = stream.documents.first() else {
+        return;
+    };
+    for key in ["resources", "bases", "components"] {
+        for entry in doc
+            .value
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(path) = entry.as_str() else { continue };
+            let Ok(target) = dir.join(path).canonicalize() else {
+                continue;
+            };
+            if target.is_dir() && !seen.contains(&target) {
+                seen.push(target.clone());
+                included(&target, options, seen, depth + 1);
+            }
         }
     }
 }

@@ -18,6 +18,7 @@ use crate::yaml::{Limits, ParseIssue, parse_stream_in_run};
 mod discover;
 mod envelope;
 mod json;
+mod origin;
 mod render;
 mod source;
 mod text;
@@ -25,6 +26,7 @@ mod text;
 use discover::*;
 pub use envelope::Envelope;
 use json::*;
+pub use origin::{Origin, PatchSite};
 use render::*;
 pub use source::{
     FileSource, HelmSource, InventoryBuilder, KustomizeSource, ObjectSource, Reading, SourceRead,
@@ -47,6 +49,9 @@ pub struct LoadOptions {
     pub kustomize: bool,
     /// Render directories with `Chart.yaml` through `helm template` (default true).
     pub helm: bool,
+    /// Scan every kustomization found under a directory, also those another one includes
+    /// (default false: bases are scanned through the overlays that include them).
+    pub all_kustomizations: bool,
     /// Longest time a renderer may run (default 120 s).
     pub render_timeout: Duration,
     /// Worker threads; 0 means one per core (default 0).
@@ -59,6 +64,7 @@ impl Default for LoadOptions {
             limits: Limits::default(),
             kustomize: true,
             helm: true,
+            all_kustomizations: false,
             render_timeout: Duration::from_secs(120),
             threads: 0,
         }
@@ -81,14 +87,17 @@ pub struct Loaded {
 /// [`read_sources`]. Never fails: problems become diagnostics.
 pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
     let mut diagnostics = Vec::new();
-    let mut sources: Vec<Box<dyn ObjectSource>> = Vec::new();
+    let mut found = Found::default();
     for input in inputs {
         match input {
-            Input::Stdin => sources.push(Box::new(StdinSource)),
-            Input::Path(path) => discover(path, options, &mut sources, &mut diagnostics),
+            Input::Stdin => found.sources.push(Box::new(StdinSource)),
+            Input::Path(path) => discover(path, options, &mut found, &mut diagnostics),
         }
     }
-    let mut loaded = read_sources(sources, options);
+    if !options.all_kustomizations {
+        keep_top_kustomizations(&mut found, options, &mut diagnostics);
+    }
+    let mut loaded = read_sources(found.sources, options);
     diagnostics.append(&mut loaded.diagnostics);
     loaded.diagnostics = diagnostics;
     loaded

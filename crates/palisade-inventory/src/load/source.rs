@@ -123,7 +123,9 @@ pub struct KustomizeSource(pub PathBuf);
 impl ObjectSource for KustomizeSource {
     fn read(self: Box<Self>, reading: &Reading<'_>) -> SourceRead {
         let commands = kustomize_commands(&self.0);
-        render(&self.0, "kustomize", commands, reading)
+        let mut read = render(&self.0, "kustomize", commands, reading);
+        super::origin::attach(&self.0, &mut read, reading);
+        read
     }
 }
 
