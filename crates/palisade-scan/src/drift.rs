@@ -196,8 +196,9 @@ pub fn drift_report(
     report
 }
 
-/// The finding for one difference, located on the live object (or on the manifest, for an
-/// object missing in the cluster).
+/// The finding for one difference, located where a reviewer would change it: on the manifest
+/// in Git whenever the object is there (the field, or its nearest parent when the manifest
+/// does not write it), on the live object only for objects made in the cluster.
 fn drift_finding(
     d: &palisade_snapshot::drift::Drift,
     desired: &Inventory,
@@ -242,7 +243,7 @@ fn drift_finding(
             true,
         ),
     };
-    let (inventory, index) = if on_live {
+    let (inventory, index) = if on_live && d.desired.is_none() {
         (live, d.live)
     } else {
         (desired, d.desired)
@@ -312,10 +313,12 @@ fn live_only_findings(
     };
     let known: HashSet<(String, String, String)> =
         desired_report.findings.iter().map(key).collect();
-    let desired_objects: HashSet<String> = desired
+    // The manifest of each live object the manifests define, where its findings are shown.
+    let desired_objects: std::collections::HashMap<String, usize> = desired
         .objects
         .iter()
-        .map(|o| o.id.identity_key())
+        .enumerate()
+        .map(|(i, o)| (o.id.identity_key(), i))
         .collect();
     // Objects made in the cluster (DRIFT002): every finding on them is live-only.
     let hand_made: HashSet<String> = drifts
@@ -327,8 +330,12 @@ fn live_only_findings(
     let mut out = Vec::new();
     for mut f in live_findings {
         let id = f.subject.identity_key();
-        if desired_objects.contains(&id) && !known.contains(&key(&f)) {
+        if let Some(&manifest) = desired_objects.get(&id)
+            && !known.contains(&key(&f))
+        {
             f.message = format!("only in the cluster, not in the manifests: {}", f.message);
+            let object = &desired.objects[manifest];
+            f.location = palisade_rules::engine::locate(desired, object, &f.location.path);
             out.push(f);
         } else if hand_made.contains(&id) {
             f.message = format!(

@@ -210,6 +210,26 @@ async fn drift_reports_hand_changes_and_live_only_findings() {
         .unwrap()["severity"]
         .clone();
     assert_eq!(severity, "high");
+    // Every finding on an object the manifests define points into the manifest, where a
+    // reviewer changes it: the field, or its nearest parent when only the cluster has it.
+    let at = |rule: &str, name: &str| {
+        let f = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["rule"] == rule && f["object"]["name"] == name)
+            .unwrap();
+        (
+            f["location"]["file"]
+                .as_str()
+                .unwrap()
+                .ends_with("desired.yaml"),
+            f["location"]["line"].as_u64().unwrap(),
+        )
+    };
+    assert_eq!(at("DRIFT003", "app-config"), (true, 4));
+    assert_eq!(at("DRIFT003", "web-6d4cf56db6"), (true, 17), "containers/0");
+    assert_eq!(at("POD001", "web-6d4cf56db6"), (true, 17));
     assert_eq!(
         out.status.code(),
         Some(1),
