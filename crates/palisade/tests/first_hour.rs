@@ -324,3 +324,58 @@ fn a_baseline_fails_only_on_new_findings_and_reports_the_fixed_ones() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a Palisade JSON report"));
 }
+
+#[test]
+fn help_is_grouped_by_headings() {
+    let out = bin().args(["scan", "--help"]).output().unwrap();
+    let help = text(&out);
+    for heading in ["Inputs:", "Output:", "Cluster:", "Rules:"] {
+        assert!(
+            help.lines().any(|l| l == heading),
+            "{heading} missing:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn it_runs_as_a_kubectl_plugin() {
+    // kubectl finds plugins as `kubectl-NAME` executables on PATH.
+    if std::process::Command::new("kubectl")
+        .args(["version", "--client"])
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "kubectl is not on PATH: the plugin test cannot run in CI without it"
+        );
+        return;
+    }
+    let dir = scratch("kubectl-plugin");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_palisade"), dir.join("kubectl-palisade"))
+        .unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = std::process::Command::new("kubectl")
+        .args([
+            "palisade",
+            "scan",
+            "examples/shop/frontend.yaml",
+            "--fail-on",
+            "none",
+        ])
+        .current_dir(common::workspace())
+        .env("PATH", path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text(&out).contains("Summary:"), "{}", text(&out));
+}
