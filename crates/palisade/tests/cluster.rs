@@ -689,7 +689,7 @@ fn drift_never_prints_secret_values() {
     let desired = dir.join("desired.yaml");
     std::fs::write(
         &desired,
-        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\ndata: {password: c3VwZXJzZWNyZXRwYXNzd29yZA==}\nstringData: {token: plain-text-token-123456, same: unchanged-value}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: shop}\ndata: {API_KEY: AKIAABCDEFGHIJKLMNOP, LOG_LEVEL: info}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: registry.example.com/web:1\n        env: [{name: DB_PASSWORD, value: first-password-value}]\n",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\ndata: {password: c3VwZXJzZWNyZXRwYXNzd29yZA==}\nstringData: {token: plain-text-token-123456, same: unchanged-value}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: shop}\ndata: {API_KEY: AKIAABCDEFGHIJKLMNOP, LOG_LEVEL: info}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    spec:\n      containers:\n      - name: web\n        image: registry.example.com/web:1\n        env: [{name: DB_PASSWORD, value: first-password-value}]\n",
     )
     .unwrap();
     // `same` is `unchanged-value` in base64: stored in data, it is no drift.
@@ -698,7 +698,7 @@ fn drift_never_prints_secret_values() {
             r#"{{"apiVersion": "v1", "kind": "List", "items": [
 {{"apiVersion": "v1", "kind": "Secret", "metadata": {{"name": "db", "namespace": "shop"}}{secret_data}}},
 {{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {{"name": "cfg", "namespace": "shop"}}, "data": {{"API_KEY": "AKIAZZZZZZZZZZZZZZZZ", "LOG_LEVEL": "debug"}}}},
-{{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {{"name": "web", "namespace": "shop"}}, "spec": {{"template": {{"spec": {{"containers": [{{"name": "web", "image": "registry.example.com/web:1", "env": [{{"name": "DB_PASSWORD", "value": "second-password-value"}}]}}]}}}}}}}}
+{{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {{"name": "web", "namespace": "shop"}}, "spec": {{"selector": {{"matchLabels": {{"app": "web"}}}}, "template": {{"spec": {{"containers": [{{"name": "web", "image": "registry.example.com/web:1", "env": [{{"name": "DB_PASSWORD", "value": "second-password-value"}}]}}]}}}}}}}}
 ]}}"#
         )
     };

@@ -80,7 +80,7 @@ impl ObjectSource for FileSource {
     fn read(self: Box<Self>, reading: &Reading<'_>) -> SourceRead {
         let name = display(&self.0);
         match read_limited(&self.0, reading.limits().max_file_bytes) {
-            Ok(bytes) => reading.parse(&name, None, &bytes),
+            Ok(bytes) => leave_out_fragments(reading.parse(&name, None, &bytes), &name),
             Err(message) => failed(&name, None, "io", message),
         }
     }
@@ -105,7 +105,7 @@ impl ObjectSource for StdinSource {
                 "limit-exceeded",
                 format!("standard input is over the {} limit", mib(limit)),
             ),
-            Ok(_) => reading.parse("-", None, &bytes),
+            Ok(_) => leave_out_fragments(reading.parse("-", None, &bytes), "-"),
             Err(err) => failed(
                 "-",
                 None,
@@ -114,6 +114,31 @@ impl ObjectSource for StdinSource {
             ),
         }
     }
+}
+
+/// Leaves out of manifests read as plain files the documents that are fragments of objects
+/// (Kustomize patches, partial workloads): each is said, and none gives findings.
+fn leave_out_fragments(mut read: SourceRead, name: &str) -> SourceRead {
+    let mut kept = Vec::with_capacity(read.objects.len());
+    for object in std::mem::take(&mut read.objects) {
+        match crate::fragment::fragment(&object) {
+            Some(why) => read.diagnostics.push(
+                Diagnostic::new(
+                    DiagnosticLevel::Info,
+                    "fragment",
+                    format!(
+                        "not scanned on its own: {why}, so it is a patch or a piece of an object; scan it through the kustomization that applies it"
+                    ),
+                )
+                .in_file(name)
+                .at(object.pos().line, object.pos().column)
+                .on_object(object.id.to_string()),
+            ),
+            None => kept.push(object),
+        }
+    }
+    read.objects = kept;
+    read
 }
 
 /// A directory with a kustomization file, rendered by `kubectl kustomize` (or `kustomize`).

@@ -1,0 +1,119 @@
+//! Fragments: documents that look like objects but are pieces of one (Kustomize patches,
+//! `$patch` directives, partial workloads). Scanned as if they were objects, they give findings
+//! about fields their base sets (limits, tokens, images) or about a delete directive. A file
+//! read as plain manifests is checked here; a fragment is left out with a diagnostic and is
+//! scanned through the kustomization that applies it.
+
+use serde_json::Value;
+
+use crate::object::Object;
+use crate::podspec::pod_spec;
+
+/// Why `object` is a fragment rather than an object the API server would admit, if it is.
+pub fn fragment(object: &Object) -> Option<String> {
+    if has_patch_directive(&object.value, 0) {
+        return Some("it carries a Kustomize `$patch` directive".into());
+    }
+    let kind = object.id.kind.as_str();
+    let group = object.id.group();
+    let missing = |pointer: &str| object.value.pointer(pointer).is_none_or(Value::is_null);
+    let required: &[&str] = match (group, kind) {
+        // apps/v1beta1 defaulted the selector from the template's labels.
+        ("apps", "Deployment" | "StatefulSet") if object.id.api_version == "apps/v1beta1" => {
+            &["/spec/template"]
+        }
+        ("apps", "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet") => {
+            &["/spec/selector", "/spec/template"]
+        }
+        ("batch", "Job") => &["/spec/template"],
+        ("batch", "CronJob") => &["/spec/schedule", "/spec/jobTemplate"],
+        _ => &[],
+    };
+    if let Some(field) = required.iter().find(|p| missing(p)) {
+        return Some(format!(
+            "it has no {}, which the API requires of a {kind}",
+            &field[1..].replace('/', ".")
+        ));
+    }
+    let pod = pod_spec(object)?;
+    let containers = pod.value.get("containers").and_then(Value::as_array);
+    match containers {
+        None => Some(format!(
+            "its pod spec has no containers ({} is required)",
+            &pod.pointer[1..].replace('/', ".")
+        )),
+        Some(list) if list.is_empty() => Some("its pod spec has no containers".into()),
+        Some(list) => list.iter().find_map(|c| {
+            let name = c.get("name").and_then(Value::as_str);
+            match (name, c.get("image").and_then(Value::as_str)) {
+                (None, _) => Some("a container has no name".into()),
+                (Some(name), None) => Some(format!("container \"{name}\" has no image")),
+                _ => None,
+            }
+        }),
+    }
+}
+
+/// Whether a `$patch` key appears in the document (top level or nested, within a few levels
+/// of maps and lists: where Kustomize's directives go).
+fn has_patch_directive(value: &Value, depth: usize) -> bool {
+    if depth > 12 {
+        return false;
+    }
+    match value {
+        Value::Object(map) => {
+            map.contains_key("$patch") || map.values().any(|v| has_patch_directive(v, depth + 1))
+        }
+        Value::Array(items) => items.iter().any(|v| has_patch_directive(v, depth + 1)),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Limits, load_text};
+
+    fn why(yaml: &str) -> Option<String> {
+        let loaded = load_text("f.yaml", yaml, &Limits::default());
+        fragment(&loaded.inventory.objects[0])
+    }
+
+    #[test]
+    fn patches_and_partial_workloads_are_fragments() {
+        assert!(
+            why("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n$patch: delete\n")
+                .unwrap()
+                .contains("$patch")
+        );
+        assert!(
+            why("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  template:\n    spec:\n      containers: [{name: a, resources: {limits: {cpu: 1}}}]\n")
+                .unwrap()
+                .contains("spec.selector")
+        );
+        assert_eq!(
+            why("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    spec:\n      containers: [{name: a}]\n")
+                .as_deref(),
+            Some("container \"a\" has no image")
+        );
+        assert!(why("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {}\n").is_some());
+    }
+
+    #[test]
+    fn complete_objects_are_not_fragments() {
+        assert_eq!(
+            why(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    spec:\n      containers: [{name: a, image: 'r/a:1'}]\n"
+            ),
+            None
+        );
+        assert_eq!(
+            why("apiVersion: v1\nkind: Namespace\nmetadata: {name: n}\n"),
+            None
+        );
+        assert_eq!(
+            why("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n"),
+            None
+        );
+    }
+}
