@@ -90,21 +90,27 @@ pub const PRIMITIVES: &[Primitive] = &[
         cluster_scoped: false,
     },
     Primitive {
-        id: "webhook-configuration",
-        does: "change admission webhook configurations (intercept or rewrite every object)",
-        needs: &[&[
-            (
-                &["create", "update", "patch"],
-                "admissionregistration.k8s.io",
-                "validatingwebhookconfigurations",
-            ),
-            (
-                &["create", "update", "patch"],
-                "admissionregistration.k8s.io",
-                "mutatingwebhookconfigurations",
-            ),
-        ]],
+        id: "mutating-webhook-configuration",
+        does: "change mutating admission webhooks (rewrite every object admitted, such as injecting a privileged container into every new pod)",
+        needs: &[&[(
+            &["create", "update", "patch"],
+            "admissionregistration.k8s.io",
+            "mutatingwebhookconfigurations",
+        )]],
         leads: Leads::Admin,
+        cluster_scoped: true,
+    },
+    Primitive {
+        // Validating webhooks can refuse requests and see what is admitted, but cannot change
+        // it: no step to another identity.
+        id: "validating-webhook-configuration",
+        does: "change validating admission webhooks (block requests, remove the policies they enforce, or send every admitted object to a server of their choice)",
+        needs: &[&[(
+            &["create", "update", "patch"],
+            "admissionregistration.k8s.io",
+            "validatingwebhookconfigurations",
+        )]],
+        leads: Leads::Capability,
         cluster_scoped: true,
     },
     Primitive {
@@ -453,7 +459,7 @@ mod tests {
             ),
             (
                 "- {apiGroups: [admissionregistration.k8s.io], resources: [mutatingwebhookconfigurations], verbs: [update]}",
-                "webhook-configuration",
+                "mutating-webhook-configuration",
             ),
         ];
         for (rules, expected) in cases {

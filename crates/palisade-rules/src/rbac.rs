@@ -70,6 +70,17 @@ pub fn scope(binding: &Binding) -> String {
 /// Reports, on the binding under evaluation, each primitive of `ids` it grants to
 /// non-control-plane subjects, unless the binding grants full control (RBAC001 reports that).
 pub fn report_primitives(cx: &mut Context<'_>, ids: &[&str]) {
+    report_primitives_at(cx, ids, |_| None);
+}
+
+/// [`report_primitives`], with a severity of its own for some primitives (`None`: the
+/// rule's). A primitive reported at its own severity is kept apart by its id (a
+/// discriminator), so it never shares a fingerprint with the rule's other findings.
+pub fn report_primitives_at(
+    cx: &mut Context<'_>,
+    ids: &[&str],
+    severity_of: impl Fn(&str) -> Option<palisade_core::Severity>,
+) {
     let Some((model, index)) = binding_of(cx) else {
         return;
     };
@@ -95,7 +106,7 @@ pub fn report_primitives(cx: &mut Context<'_>, ids: &[&str]) {
             .iter()
             .map(|r| format!("rule {} ({})", r + 1, role.rules[*r].describe()))
             .collect();
-        cx.report(
+        let mut reported = crate::context::Reported::new(
             JsonPointer::root().join("roleRef").join("name"),
             format!(
                 "{} can {} {} through {} {}",
@@ -106,6 +117,11 @@ pub fn report_primitives(cx: &mut Context<'_>, ids: &[&str]) {
                 rules.join(" and ")
             ),
         );
+        if let Some(severity) = severity_of(held.primitive.id) {
+            reported.severity = Some(severity);
+            reported.discriminator = Some(held.primitive.id.to_string());
+        }
+        cx.report_with(reported);
     }
 }
 

@@ -360,3 +360,32 @@ fn an_escalation_finding_carries_its_chain_as_evidence() {
         assert!(finding.message.contains(&steps[0].relation));
     }
 }
+
+#[test]
+fn validating_webhooks_are_high_and_mutating_ones_critical() {
+    let path = "tests/fixtures/RBAC010/fail.yaml";
+    let text = std::fs::read_to_string(path).unwrap();
+    let loaded = load_text(path, &text, &Limits::default());
+    let out = evaluate(&loaded.inventory, &[find_rule("RBAC010").unwrap()]);
+    let severity = |what: &str| {
+        out.findings
+            .iter()
+            .find(|f| f.message.contains(what))
+            .map(|f| f.severity)
+            .unwrap_or_else(|| panic!("no finding about {what}"))
+    };
+    assert_eq!(severity("mutating"), palisade_core::Severity::Critical);
+    assert_eq!(severity("validating"), palisade_core::Severity::High);
+    // Only the mutating case is a step to cluster-admin in the escalation graph.
+    let policy = palisade_rbac::Policy::from_inventory(&loaded.inventory);
+    let graph = palisade_rbac::graph::build(&policy, &loaded.inventory);
+    let reaches = |name: &str| {
+        let node =
+            palisade_graph::Node::identity(palisade_rbac::Subject::service_account("tools", name));
+        graph
+            .path(&node, palisade_graph::Goal::ClusterAdmin)
+            .is_some()
+    };
+    assert!(reaches("ci"));
+    assert!(!reaches("policy"));
+}

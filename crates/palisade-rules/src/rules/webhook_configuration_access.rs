@@ -1,5 +1,5 @@
 use crate::context::Context;
-use crate::rbac::{BINDINGS, report_primitives};
+use crate::rbac::{BINDINGS, report_primitives_at};
 use crate::rule::{Check, Target};
 
 declare_rule! {
@@ -13,11 +13,15 @@ declare_rule! {
     ///
     /// ## Why it matters
     /// A mutating webhook sees and rewrites every object the API server admits (Secrets included),
-    /// and can inject privileged containers into every new pod; removing a validating webhook
-    /// disables the policies it enforced (MITRE ATT&CK T1562.001).
+    /// and can inject privileged containers into every new pod: that is cluster-admin. A
+    /// validating webhook cannot change what is admitted, but whoever controls it can refuse
+    /// requests, remove the policies it enforced (MITRE ATT&CK T1562.001), or have every
+    /// admitted object, Secrets included, sent to a server of their choice.
     ///
     /// ## Severity
-    /// Critical: control over everything admitted.
+    /// Critical for mutating webhooks (control over everything admitted); high for validating
+    /// webhooks only (defences disabled and objects observed, but no rewrite). The escalation
+    /// graph follows only the mutating case to cluster-admin.
     ///
     /// ## Failing example
     /// ```yaml
@@ -62,6 +66,15 @@ impl Check for WebhookConfigurationAccess {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        report_primitives(cx, &["webhook-configuration"]);
+        report_primitives_at(
+            cx,
+            &[
+                "mutating-webhook-configuration",
+                "validating-webhook-configuration",
+            ],
+            |id| {
+                (id == "validating-webhook-configuration").then_some(palisade_core::Severity::High)
+            },
+        );
     }
 }
