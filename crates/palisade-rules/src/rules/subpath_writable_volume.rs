@@ -1,4 +1,4 @@
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -7,9 +7,12 @@ use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
-    /// `volumeMounts` with `subPath` or `subPathExpr` on a volume that some container of the
-    /// same pod (the same one included) mounts writable. Projected, Secret, ConfigMap and
-    /// downward API volumes are skipped: containers cannot write them.
+    /// `volumeMounts` with `subPath` or `subPathExpr` on a volume where some container of the
+    /// same pod (the same one included) can write the directory that holds the sub-path: it
+    /// mounts the whole volume writable, or a writable sub-path that is a parent of this one
+    /// (`subPathExpr`, which is only known at run time, counts as a possible parent). Mounts
+    /// that all use the same or unrelated sub-paths cannot swap each other's. Projected,
+    /// Secret, ConfigMap and downward API volumes are skipped: containers cannot write them.
     ///
     /// ## Why it matters
     /// A process that can write to the volume can replace the sub-path with a symbolic link;
@@ -69,6 +72,13 @@ fn mounts<'a>(container: &palisade_inventory::Container<'a>) -> Vec<(usize, &'a 
         .unwrap_or_default()
 }
 
+/// A mount's sub-path without `./` and trailing slashes; `None` when unset or empty.
+fn sub_path(mount: &Value, field: &str) -> Option<String> {
+    let text = mount.get(field).and_then(Value::as_str)?;
+    let trimmed = text.trim_start_matches("./").trim_end_matches('/');
+    (!trimmed.is_empty()).then(|| trimmed.to_string())
+}
+
 /// Volume sources the kubelet writes and containers only read.
 const READ_ONLY_SOURCES: &[&str] = &["configMap", "secret", "projected", "downwardAPI"];
 
@@ -81,13 +91,24 @@ impl Check for SubPathWritableVolume {
             .map(|(_, name, _)| name)
             .collect();
         let containers = cx.containers();
-        let writable: HashSet<&str> = containers
-            .iter()
-            .flat_map(|c| mounts(c))
-            .filter(|(_, m)| m.get("readOnly").and_then(Value::as_bool) != Some(true))
-            .filter_map(|(_, m)| m.get("name").and_then(Value::as_str))
-            .filter(|name| !read_only_volumes.contains(name))
-            .collect();
+        // Per volume, the directories writable mounts can write: `None` for the whole volume
+        // (or a sub-path only known at run time).
+        let mut writable: HashMap<&str, Vec<Option<String>>> = HashMap::new();
+        for (_, m) in containers.iter().flat_map(|c| mounts(c)) {
+            let Some(name) = m.get("name").and_then(Value::as_str) else {
+                continue;
+            };
+            if m.get("readOnly").and_then(Value::as_bool) == Some(true)
+                || read_only_volumes.contains(name)
+            {
+                continue;
+            }
+            let dir = match (sub_path(m, "subPath"), sub_path(m, "subPathExpr")) {
+                (Some(path), None) => Some(path),
+                _ => None,
+            };
+            writable.entry(name).or_default().push(dir);
+        }
         for container in &containers {
             for (i, mount) in mounts(container) {
                 let Some(name) = mount.get("name").and_then(Value::as_str) else {
@@ -99,8 +120,19 @@ impl Check for SubPathWritableVolume {
                         .and_then(Value::as_str)
                         .is_some_and(|s| !s.is_empty())
                 });
+                let exposed = |path: Option<&str>| {
+                    writable.get(name).is_some_and(|dirs| {
+                        dirs.iter().any(|dir| match (dir, path) {
+                            (None, _) | (_, None) => true,
+                            (Some(dir), Some(path)) => path.starts_with(&format!("{dir}/")),
+                        })
+                    })
+                };
+                let path = (field == Some("subPath"))
+                    .then(|| sub_path(mount, "subPath"))
+                    .flatten();
                 if let Some(field) = field
-                    && writable.contains(name)
+                    && exposed(path.as_deref())
                 {
                     cx.report(
                         container.field(&["volumeMounts"]).join(i).join(field),
