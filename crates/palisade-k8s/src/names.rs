@@ -33,6 +33,21 @@ pub fn display_ns(ns: &str) -> &str {
     }
 }
 
+/// Whether the control plane itself creates an object of this kind, namespace and name:
+/// the `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap of every namespace, and
+/// the API server's own `kubernetes` Service, Endpoints and EndpointSlice in `default`.
+/// Neither a user's mistake nor drift.
+pub fn made_by_control_plane(kind: &str, namespace: Option<&str>, name: &str) -> bool {
+    match kind {
+        "ServiceAccount" => name == "default",
+        "ConfigMap" => name == "kube-root-ca.crt",
+        "Service" | "Endpoints" | "EndpointSlice" => {
+            name == "kubernetes" && namespace == Some("default")
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

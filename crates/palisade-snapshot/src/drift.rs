@@ -227,12 +227,11 @@ pub fn compare(desired: &Inventory, live: &Inventory, options: &DriftOptions) ->
         }
         let name = object.id.display_name();
         // Objects every namespace gets from the control plane.
-        if (object.id.kind == "ServiceAccount" && name == "default")
-            || (object.id.kind == "ConfigMap" && name == "kube-root-ca.crt")
-            || (object.id.kind == "Service"
-                && name == "kubernetes"
-                && object.id.namespace.as_deref() == Some("default"))
-        {
+        if palisade_k8s::names::made_by_control_plane(
+            &object.id.kind,
+            object.id.namespace.as_deref(),
+            name,
+        ) {
             continue;
         }
         out.push(Drift {

@@ -4,9 +4,10 @@ use crate::rules::namespace_scope::NAMESPACED_KINDS;
 
 declare_rule! {
     /// ## What it checks
-    /// Built-in namespaced objects placed explicitly in the `default` namespace (the API
-    /// server's own `kubernetes` Service and its Endpoints are exempt). Objects without a
-    /// namespace are reported by META003.
+    /// Built-in namespaced objects placed explicitly in the `default` namespace. What the
+    /// control plane itself creates there is exempt (the `kubernetes` Service, Endpoints and
+    /// EndpointSlice, the `default` ServiceAccount, the `kube-root-ca.crt` ConfigMap), as in
+    /// drift. Objects without a namespace are reported by META003.
     ///
     /// ## Why it matters
     /// `default` is where everything lands by accident: it usually has no NetworkPolicies, no
@@ -56,7 +57,12 @@ declare_rule! {
 impl Check for DefaultNamespace {
     fn check(&self, cx: &mut Context<'_>) {
         let id = &cx.object.id;
-        if id.namespace.as_deref() == Some("default") && id.name.as_deref() != Some("kubernetes") {
+        let made_by_control_plane = palisade_k8s::names::made_by_control_plane(
+            &id.kind,
+            id.namespace.as_deref(),
+            id.name.as_deref().unwrap_or_default(),
+        );
+        if id.namespace.as_deref() == Some("default") && !made_by_control_plane {
             cx.report(
                 palisade_core::JsonPointer::root()
                     .join("metadata")

@@ -4,12 +4,14 @@ use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
-    /// Pod `securityContext.sysctls` outside the Pod Security "safe" set
-    /// (`kernel.shm_rmid_forced`, `net.ipv4.ip_local_port_range`,
+    /// Pod `securityContext.sysctls` outside the Pod Security "safe" set of the policy version
+    /// pods are judged against (`--pss-version`, the latest by default), from the same table as
+    /// the admission plugin's checks: `kernel.shm_rmid_forced`, `net.ipv4.ip_local_port_range`,
     /// `net.ipv4.ip_unprivileged_port_start`, `net.ipv4.tcp_syncookies`,
-    /// `net.ipv4.ping_group_range`, `net.ipv4.ip_local_reserved_ports`,
-    /// `net.ipv4.tcp_keepalive_time`, `net.ipv4.tcp_fin_timeout`,
-    /// `net.ipv4.tcp_keepalive_intvl`, `net.ipv4.tcp_keepalive_probes`).
+    /// `net.ipv4.ping_group_range`; since v1.27 `net.ipv4.ip_local_reserved_ports`; since v1.29
+    /// `net.ipv4.tcp_keepalive_time`, `tcp_fin_timeout`, `tcp_keepalive_intvl`,
+    /// `tcp_keepalive_probes`; since v1.32 `net.ipv4.tcp_rmem` and `tcp_wmem`; since v1.37
+    /// `net.ipv4.tcp_slow_start_after_idle` and `tcp_notsent_lowat`.
     ///
     /// ## Why it matters
     /// Sysctls outside the namespaced safe set change kernel behaviour for the whole node or
