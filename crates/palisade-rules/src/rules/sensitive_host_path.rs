@@ -8,11 +8,16 @@ declare_rule! {
     /// ## What it checks
     /// `hostPath` volumes of paths that hand over the node: the root file system, `/etc`,
     /// `/root`, `/home`, the Docker, containerd and CRI-O sockets, `/var/run` and `/run`, the
-    /// kubelet's and runtimes' state directories, `/etc/kubernetes`, `/proc`, `/sys`, `/boot`
-    /// and `/dev`. The mount is reported whether or not it is read-only: a read-only mount of a
-    /// socket still talks to the daemon, and a read-only `/etc` or `/var/lib/kubelet` still
-    /// leaks credentials. POD005 reports every hostPath; this rule singles out the critical
-    /// ones.
+    /// kubelet's and runtimes' state directories, `/etc/kubernetes`, `/etc/ssh`, `/etc/shadow`,
+    /// `/etc/sudoers`, `/proc/sys/kernel`, `/proc`, `/sys`, `/boot` and `/dev`. Paths are
+    /// normalised as the kernel resolves them (`//etc` and `/etc/../etc` are `/etc`), and
+    /// matched both ways: a path below an entry whose whole subtree is sensitive (`/root/.ssh`,
+    /// `/etc/kubernetes/pki`, `/var/lib/kubelet/pods/...`), and a directory that holds one
+    /// (`/var` holds the runtime sockets). Ordinary node mounts below other entries
+    /// (`/etc/ssl/certs`, `/sys/fs/cgroup`, `/var/log`) are not singled out. The mount is
+    /// reported whether or not it is read-only: a read-only mount of a socket still talks to
+    /// the daemon, and a read-only `/etc` or `/var/lib/kubelet` still leaks credentials.
+    /// POD005 reports every hostPath; this rule singles out the critical ones.
     ///
     /// ## Why it matters
     /// A container runtime socket starts privileged containers on request; the kubelet's
