@@ -140,6 +140,15 @@ impl Inventory {
     pub fn source_of(&self, object: &Object) -> &Source {
         &self.sources[object.source]
     }
+
+    /// Where an object written without a namespace belongs: the directory of its file, or
+    /// the directory holding its rendered unit. Such objects land in whatever namespace they
+    /// are applied to, so two of them are in the same namespace only within one scope
+    /// (unrelated projects scanned together must not vouch for, or grant to, each other).
+    pub fn scope_of(&self, object: &Object) -> &str {
+        let path: &str = &self.source_of(object).path;
+        path.rsplit_once('/').map_or("", |(dir, _)| dir)
+    }
 }
 
 /// For each object, its top controlling owner in `objects` (by `metadata.ownerReferences`

@@ -33,6 +33,17 @@ pub fn display_ns(ns: &str) -> &str {
     }
 }
 
+/// The namespace key of objects written without a namespace in `scope` (a directory): such
+/// objects land wherever they are applied, so they share a namespace only with objects of the
+/// same scope. Never a valid namespace name, and shown as it is.
+pub fn unset_namespace(scope: &str) -> String {
+    if scope.is_empty() {
+        String::new()
+    } else {
+        format!("(namespace not set, {scope})")
+    }
+}
+
 /// Whether the control plane itself creates an object of this kind, namespace and name:
 /// the `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap of every namespace, and
 /// the API server's own `kubernetes` Service, Endpoints and EndpointSlice in `default`.

@@ -232,8 +232,14 @@ pub struct Policy {
     workload_by_object: HashMap<usize, usize>,
 }
 
-fn namespace_of(object: &palisade_inventory::Object) -> String {
-    object.id.namespace.clone().unwrap_or_default()
+/// An object's namespace; for one written without a namespace, a key of its own scope
+/// (see [`palisade_k8s::names::unset_namespace`]).
+fn namespace_of(inventory: &Inventory, object: &palisade_inventory::Object) -> String {
+    object
+        .id
+        .namespace
+        .clone()
+        .unwrap_or_else(|| palisade_k8s::names::unset_namespace(inventory.scope_of(object)))
 }
 
 impl Policy {
@@ -262,7 +268,7 @@ impl Policy {
                     } else {
                         policy
                             .roles_by_namespace
-                            .insert((namespace_of(object), name.clone()), role_index);
+                            .insert((namespace_of(inventory, object), name.clone()), role_index);
                     }
                     policy.roles.push(Role {
                         kind: if kind == "Role" {
@@ -271,7 +277,7 @@ impl Policy {
                             RoleKind::ClusterRole
                         },
                         name,
-                        namespace: (kind == "Role").then(|| namespace_of(object)),
+                        namespace: (kind == "Role").then(|| namespace_of(inventory, object)),
                         rules,
                         object: Some(index),
                     });
@@ -281,7 +287,7 @@ impl Policy {
                         continue;
                     };
                     policy.service_accounts.push(ServiceAccount {
-                        namespace: namespace_of(object),
+                        namespace: namespace_of(inventory, object),
                         name,
                         automount: object
                             .value
@@ -305,7 +311,7 @@ impl Policy {
             if id.group() == RBAC_GROUP
                 && matches!(id.kind.as_str(), "RoleBinding" | "ClusterRoleBinding")
             {
-                if let Some(binding) = policy.binding(object, index) {
+                if let Some(binding) = policy.binding(inventory, object, index) {
                     policy
                         .binding_by_object
                         .insert(index, policy.bindings.len());
@@ -315,7 +321,7 @@ impl Policy {
                 // Pods and ReplicaSets of a controller in the inventory run as it does.
                 && inventory.controller_of(index).is_none()
             {
-                let namespace = namespace_of(object);
+                let namespace = namespace_of(inventory, object);
                 let spec = pod.value;
                 let service_account = spec
                     .get("serviceAccountName")
@@ -461,10 +467,15 @@ impl Policy {
         }
     }
 
-    fn binding(&self, object: &palisade_inventory::Object, index: usize) -> Option<Binding> {
+    fn binding(
+        &self,
+        inventory: &Inventory,
+        object: &palisade_inventory::Object,
+        index: usize,
+    ) -> Option<Binding> {
         let name = object.id.name.clone()?;
         let cluster = object.id.kind == "ClusterRoleBinding";
-        let namespace = (!cluster).then(|| namespace_of(object));
+        let namespace = (!cluster).then(|| namespace_of(inventory, object));
         let role_ref = object.value.get("roleRef")?;
         let kind = match role_ref.get("kind").and_then(Value::as_str)? {
             "ClusterRole" => RoleKind::ClusterRole,

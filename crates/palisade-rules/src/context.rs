@@ -384,12 +384,7 @@ impl<'a> Context<'a> {
         if self.object.id.namespace.is_some() {
             return true;
         }
-        let directory = |o: &Object| {
-            std::path::Path::new(&*self.inventory.source_of(o).path)
-                .parent()
-                .map(std::path::Path::to_path_buf)
-        };
-        directory(self.object) == directory(other)
+        self.inventory.scope_of(self.object) == self.inventory.scope_of(other)
     }
 
     /// Every place a security-context field can be set, each with how messages name it: the
