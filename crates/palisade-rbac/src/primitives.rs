@@ -156,7 +156,8 @@ pub const PRIMITIVES: &[Primitive] = &[
     Primitive {
         id: "read-secrets",
         does: "read Secrets",
-        needs: &[&[(&["get", "list", "watch"], "", "secrets")]],
+        // `update` and `patch` answer with the whole stored Secret.
+        needs: &[&[(&["get", "list", "watch", "update", "patch"], "", "secrets")]],
         leads: Leads::Secrets,
         cluster_scoped: false,
     },

@@ -29,7 +29,7 @@ const DEFAULT_BROAD_ROLES: &[&str] = &[
 
 declare_rule! {
     /// ## What it checks
-    /// Bindings whose subjects include `system:anonymous`, `system:unauthenticated`,
+    /// Bindings whose subjects include the user or group `system:anonymous`, `system:unauthenticated`,
     /// `system:authenticated`, `system:serviceaccounts` or a `system:serviceaccounts:<ns>`
     /// group, to any role other than the discovery roles the default policy binds to them.
     ///
@@ -93,9 +93,13 @@ impl Check for BroadGroupBinding {
             return;
         }
         for subject in &binding.subjects {
-            let Subject::Group { name } = subject else {
+            // The groups, and the anonymous user itself (bound by name as a User).
+            let (Subject::Group { name } | Subject::User { name }) = subject else {
                 continue;
             };
+            if matches!(subject, Subject::User { .. }) && name != "system:anonymous" {
+                continue;
+            }
             let who = BROAD_GROUPS
                 .iter()
                 .find(|(g, _)| g == name)
@@ -108,9 +112,14 @@ impl Check for BroadGroupBinding {
                 cx.report(
                     JsonPointer::root().join("subjects"),
                     format!(
-                        "{} {} is granted to group {name}: {who}",
+                        "{} {} is granted to {} {name}: {who}",
                         binding.role_ref.name,
-                        scope(binding)
+                        scope(binding),
+                        if matches!(subject, Subject::User { .. }) {
+                            "user"
+                        } else {
+                            "group"
+                        }
                     ),
                 );
             }

@@ -4,7 +4,8 @@ use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
-    /// Bindings that let a subject `get`, `list` or `watch` Secrets (all of them, not only named
+    /// Bindings that let a subject `get`, `list`, `watch`, `update` or `patch` Secrets (the
+    /// answer to an update or a patch is the whole stored Secret) (all of them, not only named
     /// ones), through the bound Role or ClusterRole, an aggregated rule, a wildcard, or a default
     /// role such as `edit` or `admin`. The scope is the binding's namespace, or the whole cluster
     /// for a ClusterRoleBinding. Control-plane grants of the default policy (`system:*` users and
