@@ -14,6 +14,10 @@ pub fn fragment(object: &Object) -> Option<String> {
     if has_patch_directive(&object.value, 0) {
         return Some("it carries a Kustomize `$patch` directive".into());
     }
+    if object.value.get("spec").is_some_and(|s| !s.is_object()) {
+        // Not a piece of an object but a wrong one: `admissible` says so.
+        return None;
+    }
     let kind = object.id.kind.as_str();
     let group = object.id.group();
     let missing = |pointer: &str| object.value.pointer(pointer).is_none_or(Value::is_null);

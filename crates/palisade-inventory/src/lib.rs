@@ -11,6 +11,7 @@
 //! chosen API version and turn a mistyped field into a failed object, where a scanner needs to
 //! see the field as written and report the mistake.
 
+pub mod admissible;
 pub mod fragment;
 pub mod inventory;
 pub mod load;

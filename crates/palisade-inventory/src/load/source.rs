@@ -202,9 +202,13 @@ pub struct InventoryBuilder {
 }
 
 impl InventoryBuilder {
-    /// Adds one source's objects (numbered as that source) and diagnostics.
+    /// Adds one source's objects (numbered as that source) and diagnostics, with a warning
+    /// for every value the API server would reject.
     pub fn add(&mut self, mut read: SourceRead) {
         self.files += 1;
+        if let Some(source) = &read.source {
+            crate::admissible::diagnose(&read.objects, &source.path, &mut read.diagnostics);
+        }
         self.diagnostics.append(&mut read.diagnostics);
         self.skipped += read.skipped;
         if let Some(source) = read.source {
