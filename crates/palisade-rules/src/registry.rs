@@ -37,6 +37,8 @@ static RULES: &[&dyn Rule] = &[
     &ServiceLinksEnabled,
     &PodSecurityAdmissionViolation,
     &ProbeTargetsOtherHost,
+    &LowUserId,
+    &RootGroup,
     &MutableImageTag,
     &ImageNotPinned,
     &ImagePullPolicy,
