@@ -272,6 +272,7 @@ fn parse_chunk(
                 let line = err.marker().line();
                 if err.info().contains("indentation")
                     && let Some(fixed) = indent_closing_bracket(current, line)
+                        .or_else(|| indent_quoted_continuation(current, line, err.marker().col()))
                 {
                     owned = Some(fixed);
                     continue;
@@ -311,6 +312,67 @@ fn indent_closing_bracket(text: &str, line: usize) -> Option<String> {
         out.push_str(l);
     }
     changed.then_some(out)
+}
+
+/// If a quoted scalar starts at `line` (1-based), `column` (0-based) of `text` and its
+/// continuation lines are indented less than its parent (valid YAML that kubectl, go-yaml and
+/// PyYAML read, the Kubernetes tutorial's Kafka StatefulSet among them, but that saphyr
+/// rejects), returns `text` with those lines indented further. Leading white space of a
+/// quoted scalar's continuation lines is folded away, so the value is the same; lines do not
+/// move.
+fn indent_quoted_continuation(text: &str, line: usize, column: usize) -> Option<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let start = lines.get(line.checked_sub(1)?)?;
+    let quote = start.chars().nth(column)?;
+    if quote != '"' && quote != '\'' {
+        return None;
+    }
+    // Where the scalar ends: the matching quote, on this line or a later one.
+    let mut escaped = false;
+    let mut last = None;
+    let mut first = true;
+    'lines: for (i, l) in lines.iter().enumerate().skip(line - 1) {
+        let body: String = if first {
+            l.chars().skip(column + 1).collect()
+        } else {
+            (*l).to_string()
+        };
+        first = false;
+        let mut chars = body.chars().peekable();
+        while let Some(c) = chars.next() {
+            match (quote, c) {
+                ('"', '\\') if !escaped => {
+                    escaped = true;
+                    continue;
+                }
+                ('"', '"') if !escaped => {
+                    last = Some(i);
+                    break 'lines;
+                }
+                ('\'', '\'') if chars.peek() == Some(&'\'') => {
+                    chars.next();
+                }
+                ('\'', '\'') => {
+                    last = Some(i);
+                    break 'lines;
+                }
+                _ => {}
+            }
+            escaped = false;
+        }
+    }
+    let last = last?;
+    if last + 1 == line {
+        return None; // one line: not this problem
+    }
+    let mut out = String::with_capacity(text.len() + 64 * (last + 1 - line));
+    for (i, l) in lines.iter().enumerate() {
+        if i >= line && i <= last {
+            out.push_str(&" ".repeat(64));
+        }
+        out.push_str(l);
+    }
+    Some(out)
 }
 
 fn scan_issue(err: &ScanError, first_line: u32) -> ParseIssue {

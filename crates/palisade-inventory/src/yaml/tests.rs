@@ -341,3 +341,21 @@ fn several_threads_parse_a_stream_exactly_as_one_does() {
         assert_eq!(one.errors.len(), if with_bomb { 2 } else { 1 });
     }
 }
+
+#[test]
+fn quoted_scalars_continued_left_of_their_entry_read_as_kubectl_reads_them() {
+    // The Kubernetes tutorial's Kafka StatefulSet writes its command this way.
+    let text = "command:\n    - sh\n    - \"exec kafka-server-start.sh \\\n  --override listeners=PLAINTEXT://:9093 \\\n  --override zk\"\n    - 'it''s\n  single'\n";
+    let stream = parse_stream(text, &Limits::default());
+    assert!(stream.errors.is_empty(), "{:?}", stream.errors);
+    let command = &stream.documents[0].value["command"];
+    assert_eq!(
+        command[1],
+        "exec kafka-server-start.sh --override listeners=PLAINTEXT://:9093 --override zk"
+    );
+    assert_eq!(command[2], "it's single");
+    // Lines do not move.
+    let spans = &stream.documents[0].spans;
+    let resolved = spans.resolve(&stream.documents[0].value, ["command", "2"]);
+    assert_eq!(resolved.pos.line, 6);
+}
