@@ -366,6 +366,7 @@ const MITRE_ATTACK: &[(&str, &str)] = &[
     ("T1613", "Container and Resource Discovery"),
     ("T1078", "Valid Accounts"),
     ("T1078.001", "Valid Accounts: Default Accounts"),
+    ("T1059", "Command and Scripting Interpreter"),
     ("T1098", "Account Manipulation"),
     ("T1133", "External Remote Services"),
     ("T1190", "Exploit Public-Facing Application"),

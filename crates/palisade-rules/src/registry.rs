@@ -39,6 +39,7 @@ static RULES: &[&dyn Rule] = &[
     &ProbeTargetsOtherHost,
     &LowUserId,
     &RootGroup,
+    &GitSyncBinary,
     &MutableImageTag,
     &ImageNotPinned,
     &ImagePullPolicy,
