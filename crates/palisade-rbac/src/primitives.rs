@@ -173,6 +173,15 @@ pub const PRIMITIVES: &[Primitive] = &[
         cluster_scoped: false,
     },
     Primitive {
+        // A running pod's image may be changed in place (`spec.containers[*].image` is
+        // mutable): the new code runs as the pod's service account.
+        id: "patch-pods",
+        does: "patch running pods (change a container's image, so code of their choice runs as the pod's service account)",
+        needs: &[&[(&["update", "patch"], "", "pods")]],
+        leads: Leads::RunningPodAccounts,
+        cluster_scoped: false,
+    },
+    Primitive {
         id: "ephemeral-containers",
         does: "add ephemeral containers to running pods",
         needs: &[&[(&["update", "patch"], "", "pods/ephemeralcontainers")]],

@@ -120,6 +120,9 @@ pub fn report_primitives_at(
         if let Some(severity) = severity_of(held.primitive.id) {
             reported.severity = Some(severity);
             reported.discriminator = Some(held.primitive.id.to_string());
+        } else if ids.first() != Some(&held.primitive.id) {
+            // A rule's second primitive on the same binding is a finding of its own.
+            reported.discriminator = Some(held.primitive.id.to_string());
         }
         cx.report_with(reported);
     }

@@ -5,7 +5,9 @@ use crate::rule::{Check, Target};
 declare_rule! {
     /// ## What it checks
     /// Bindings that let a subject create pods, or create or change Deployments, DaemonSets,
-    /// StatefulSets, ReplicaSets, Jobs, CronJobs or ReplicationControllers. Control-plane grants of
+    /// StatefulSets, ReplicaSets, Jobs, CronJobs or ReplicationControllers; and, as a finding
+    /// of its own, bindings that let a subject `update` or `patch` pods (a running pod's image
+    /// can be changed in place: the new code runs as that pod's service account). Control-plane grants of
     /// the default policy (`system:*` users and groups such as `system:kube-controller-manager`,
     /// and each controller's service account bound to its own `system:controller:*` role) are not
     /// reported; broad groups such as `system:authenticated` are. A binding that grants full
@@ -63,6 +65,6 @@ impl Check for WorkloadCreationAccess {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        report_primitives(cx, &["create-workloads"]);
+        report_primitives(cx, &["create-workloads", "patch-pods"]);
     }
 }
