@@ -203,42 +203,38 @@ fn catalogue(
     catalogue
 }
 
+impl LiveArgs {
+    /// The cluster to read, as the cluster commands take it (all namespaces).
+    fn cluster_args(&self) -> crate::cluster_cmd::ClusterArgs {
+        crate::cluster_cmd::ClusterArgs {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            namespaces: Vec::new(),
+            all_namespaces: false,
+            timeout: self.timeout,
+            request_timeout: self.request_timeout,
+            concurrency: None,
+            include_secret_values: false,
+        }
+    }
+}
+
 fn load_policy(load: &LoadArgs, live: &LiveArgs) -> Result<Analysed> {
     if !live.cluster {
-        use crate::cluster_cmd::typed;
-        let given = [
-            (
-                "--kubeconfig",
-                typed(live.kubeconfig.is_some(), "PALISADE_KUBECONFIG"),
-            ),
-            (
-                "--context",
-                typed(live.context.is_some(), "PALISADE_CONTEXT"),
-            ),
-            (
-                "--timeout",
-                typed(live.timeout.is_some(), "PALISADE_TIMEOUT"),
-            ),
-            (
-                "--request-timeout",
-                typed(live.request_timeout.is_some(), "PALISADE_REQUEST_TIMEOUT"),
-            ),
-        ];
-        if let Some((flag, _)) = given.iter().find(|(_, typed)| *typed) {
+        // Flags typed for a cluster read refuse to be ignored (the same check as `scan`'s).
+        let mut given = live.cluster_args().cluster_only_flags();
+        if crate::cluster_cmd::typed(live.kubeconfig.is_some(), "PALISADE_KUBECONFIG") {
+            given.insert(0, "--kubeconfig");
+        }
+        if let Some(flag) = given.first() {
             bail!("{flag} applies only with --cluster");
         }
     }
     let mut discovered = Vec::new();
     let loaded = if live.cluster {
         let args = crate::cluster_cmd::ClusterArgs {
-            kubeconfig: live.kubeconfig.clone(),
-            context: live.context.clone(),
-            namespaces: Vec::new(),
             all_namespaces: true,
-            timeout: live.timeout,
-            request_timeout: live.request_timeout,
-            concurrency: None,
-            include_secret_values: false,
+            ..live.cluster_args()
         };
         let Some(snapshot) = crate::cluster_cmd::capture_cluster(&args)? else {
             bail!("interrupted");
