@@ -100,6 +100,25 @@ pub fn node_takeover<'v>(
         if adds_capability(container, "SYS_ADMIN") {
             return Some(format!("{description} adds SYS_ADMIN"));
         }
+        if adds_capability(container, "SYS_MODULE") {
+            return Some(format!(
+                "{description} adds SYS_MODULE: it loads modules into the node's kernel"
+            ));
+        }
+        if adds_capability(container, "SYS_PTRACE") && host_flag(pod_spec, "hostPID") {
+            return Some(format!(
+                "{description} adds SYS_PTRACE and shares the node's process namespace: it injects code into the node's processes"
+            ));
+        }
+        if host_flag(pod_spec, "hostNetwork")
+            && let Some(cap) = ["NET_ADMIN", "NET_RAW"]
+                .into_iter()
+                .find(|cap| adds_capability(container, cap))
+        {
+            return Some(format!(
+                "{description} adds {cap} on the node's network: it intercepts the node's traffic (the kubelet's and other pods' credentials)"
+            ));
+        }
     }
     let host_paths: HashMap<&str, &str> = host_path_volumes(pod_spec)
         .filter_map(|(name, path)| Some((name?, path)))
@@ -115,15 +134,28 @@ pub fn node_takeover<'v>(
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .filter_map(|m| m.get("name").and_then(Value::as_str))
-                .find_map(|name| {
-                    let path = host_paths.get(name)?;
-                    let what = node_takeover_path(path)?;
-                    Some(format!(
-                        "{description} may run as root and mounts hostPath {path} ({what})"
-                    ))
+                .find_map(|mount| {
+                    let path = host_paths.get(mount.get("name")?.as_str()?)?;
+                    if let Some(what) = node_takeover_path(path) {
+                        return Some(format!(
+                            "{description} may run as root and mounts hostPath {path} ({what})"
+                        ));
+                    }
+                    let writable = mount.get("readOnly").and_then(Value::as_bool) != Some(true);
+                    let var_log = palisade_core::host_path::normalize(path)
+                        .is_some_and(|p| p == "/var/log" || p.starts_with("/var/log/"));
+                    (writable && var_log).then(|| {
+                        format!(
+                            "{description} may run as root and writes hostPath {path}: the kubelet follows symbolic links there when it serves logs, so any file of the node can be read"
+                        )
+                    })
                 })
         })
+}
+
+/// Whether the pod spec sets a host namespace flag (`hostPID`, `hostNetwork`).
+fn host_flag(pod_spec: &Value, flag: &str) -> bool {
+    pod_spec.get(flag).and_then(Value::as_bool) == Some(true)
 }
 
 #[cfg(test)]
@@ -139,6 +171,50 @@ mod tests {
             .map(|c| (c, format!("container \"{}\"", c["name"].as_str().unwrap())))
             .collect();
         node_takeover(&spec, containers.into_iter())
+    }
+
+    #[test]
+    fn container_escapes_lead_to_the_node_with_their_technique() {
+        let with = |extra: Value, container: Value| {
+            let mut spec = json!({"containers": [container]});
+            for (k, v) in extra.as_object().unwrap() {
+                spec[k] = v.clone();
+            }
+            takeover(spec)
+        };
+        let caps =
+            |add: &[&str]| json!({"name": "c", "securityContext": {"capabilities": {"add": add}}});
+        assert!(
+            with(json!({}), caps(&["SYS_MODULE"]))
+                .unwrap()
+                .contains("kernel")
+        );
+        assert!(
+            with(json!({}), caps(&["SYS_PTRACE"])).is_none(),
+            "needs hostPID"
+        );
+        assert!(
+            with(json!({"hostPID": true}), caps(&["SYS_PTRACE"]))
+                .unwrap()
+                .contains("injects")
+        );
+        assert!(
+            with(json!({}), caps(&["NET_ADMIN"])).is_none(),
+            "needs hostNetwork"
+        );
+        assert!(
+            with(json!({"hostNetwork": true}), caps(&["NET_RAW"]))
+                .unwrap()
+                .contains("intercepts")
+        );
+        let logs = |read_only: bool| {
+            with(
+                json!({"volumes": [{"name": "logs", "hostPath": {"path": "/var/log"}}]}),
+                json!({"name": "c", "volumeMounts": [{"name": "logs", "mountPath": "/logs", "readOnly": read_only}]}),
+            )
+        };
+        assert!(logs(false).unwrap().contains("symbolic links"));
+        assert!(logs(true).is_none(), "reading the logs is no escape");
     }
 
     #[test]
