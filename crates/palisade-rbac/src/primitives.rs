@@ -173,6 +173,34 @@ pub const PRIMITIVES: &[Primitive] = &[
         cluster_scoped: false,
     },
     Primitive {
+        // CVE-2020-8554: a load balancer's status or a hand-written endpoint sends other
+        // Services' traffic to an address of the holder's choice.
+        id: "redirect-service-traffic",
+        does: "redirect Service traffic (write load-balancer status, Endpoints or EndpointSlices: CVE-2020-8554)",
+        needs: &[&[
+            (&["update", "patch"], "", "services/status"),
+            (&["create", "update", "patch"], "", "endpoints"),
+            (
+                &["create", "update", "patch"],
+                "discovery.k8s.io",
+                "endpointslices",
+            ),
+        ]],
+        leads: Leads::Capability,
+        cluster_scoped: false,
+    },
+    Primitive {
+        id: "change-network-policies",
+        does: "change or delete NetworkPolicies (remove the namespace's segmentation)",
+        needs: &[&[(
+            &["create", "update", "patch", "delete", "deletecollection"],
+            "networking.k8s.io",
+            "networkpolicies",
+        )]],
+        leads: Leads::Capability,
+        cluster_scoped: false,
+    },
+    Primitive {
         // A running pod's image may be changed in place (`spec.containers[*].image` is
         // mutable): the new code runs as the pod's service account.
         id: "patch-pods",

@@ -71,6 +71,7 @@ static RULES: &[&dyn Rule] = &[
     &DefaultServiceAccountBinding,
     &EscalationPath,
     &DanglingBinding,
+    &TrafficRedirectionAccess,
     &RemovedApiVersion,
     &DefaultNamespace,
     &NamespaceNotSet,
