@@ -25,6 +25,10 @@ const SENSITIVE_NAMES: &[&str] = &[
     "database_url_with_password",
 ];
 
+/// Names that contain a fragment above but hold no credential: etcd's initial cluster token
+/// only keeps two clusters apart during bootstrap (its documentation says it is not a secret).
+const NOT_CREDENTIAL_NAMES: &[&str] = &["etcd_initial_cluster_token", "initial_cluster_token"];
+
 /// Suffixes of names that refer to a credential rather than contain one (a file path, a
 /// Secret's name, a switch, a lifetime).
 const REFERENCE_SUFFIXES: &[&str] = &[
@@ -74,7 +78,10 @@ pub fn credential_reason(name: &str, value: &str) -> Option<&'static str> {
     let named = SENSITIVE_NAMES.contains(&lower.as_str())
         || (lower.starts_with("azure_") && lower.ends_with("key"))
         || SENSITIVE_NAME_PARTS.iter().any(|p| lower.contains(p));
-    if !named || REFERENCE_SUFFIXES.iter().any(|s| lower.ends_with(s)) {
+    if !named
+        || NOT_CREDENTIAL_NAMES.contains(&lower.as_str())
+        || REFERENCE_SUFFIXES.iter().any(|s| lower.ends_with(s))
+    {
         return None;
     }
     let v = value.trim();
@@ -191,6 +198,7 @@ mod tests {
         assert!(credential_reason("greeting", "hello").is_none());
         assert!(credential_reason("PASSWORD_FILE", "/run/secrets/pw").is_none());
         assert!(credential_reason("TOKEN_TTL", "3600").is_none());
+        assert!(credential_reason("ETCD_INITIAL_CLUSTER_TOKEN", "etcd-cluster-1").is_none());
         assert!(credential_reason("DB_PASSWORD", "$(DB_PASSWORD_FROM_SECRET)").is_none());
         assert!(credential_reason("SECRET_NAME", "db-creds").is_none());
         assert!(credential_reason("ENABLE_TOKEN_AUTH", "true").is_none());
