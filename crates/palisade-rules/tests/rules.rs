@@ -389,3 +389,20 @@ fn validating_webhooks_are_high_and_mutating_ones_critical() {
     assert!(reaches("ci"));
     assert!(!reaches("policy"));
 }
+
+#[test]
+fn a_capability_is_as_severe_as_what_it_enables() {
+    let path = "tests/fixtures/POD007/fail.yaml";
+    let text = std::fs::read_to_string(path).unwrap();
+    let loaded = load_text(path, &text, &Limits::default());
+    let out = evaluate(&loaded.inventory, &[find_rule("POD007").unwrap()]);
+    let severity = |cap: &str| {
+        out.findings
+            .iter()
+            .find(|f| f.message.contains(&format!("adds {cap}:")))
+            .map(|f| f.severity)
+            .unwrap_or_else(|| panic!("no finding about {cap}"))
+    };
+    assert_eq!(severity("SYS_ADMIN"), palisade_core::Severity::High);
+    assert_eq!(severity("IPC_LOCK"), palisade_core::Severity::Low);
+}

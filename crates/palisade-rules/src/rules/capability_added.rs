@@ -44,7 +44,11 @@ declare_rule! {
     /// Most published container escapes need one of them (MITRE ATT&CK T1611).
     ///
     /// ## Severity
-    /// High: each of these capabilities is one step from the node.
+    /// Per finding, by what the capability enables: high for those one step from the node
+    /// (`ALL`, `SYS_ADMIN`, `SYS_PTRACE`, `SYS_MODULE`, `DAC_READ_SEARCH`, `BPF`, `PERFMON`,
+    /// `SYS_RAWIO`); medium for `NET_ADMIN`, `NET_RAW` and capabilities not listed here; low for
+    /// resource and scheduling limits (`IPC_LOCK`, `SYS_NICE`, `SYS_RESOURCE`, `WAKE_ALARM`,
+    /// `BLOCK_SUSPEND`, `LEASE`).
     ///
     /// ## Failing example
     /// ```yaml
@@ -105,22 +109,35 @@ impl Check for CapabilityAdded {
                 {
                     continue;
                 }
-                let detail = match palisade_k8s::security::capability_name(capability).as_str() {
-                    "ALL" => "every capability, which is root on the node",
-                    "SYS_ADMIN" => "mount, namespaces and most of root's powers",
-                    "SYS_PTRACE" => "reading and injecting into other processes",
-                    "SYS_MODULE" => "loading kernel modules",
-                    "NET_ADMIN" => "reconfiguring the network stack",
-                    "NET_RAW" => "raw sockets for spoofing and sniffing",
-                    "DAC_READ_SEARCH" => "reading any file by handle (the `shocker` escape)",
-                    "BPF" | "PERFMON" => "loading eBPF programs into the kernel",
-                    "SYS_RAWIO" => "raw I/O to devices and kernel memory",
-                    _ => "a capability outside the Pod Security baseline set",
+                use palisade_core::Severity::{High, Low, Medium};
+                let (detail, severity) = match palisade_k8s::security::capability_name(capability)
+                    .as_str()
+                {
+                    "ALL" => ("every capability, which is root on the node", High),
+                    "SYS_ADMIN" => ("mount, namespaces and most of root's powers", High),
+                    "SYS_PTRACE" => ("reading and injecting into other processes", High),
+                    "SYS_MODULE" => ("loading kernel modules", High),
+                    "NET_ADMIN" => ("reconfiguring the network stack", Medium),
+                    "NET_RAW" => ("raw sockets for spoofing and sniffing", Medium),
+                    "DAC_READ_SEARCH" => {
+                        ("reading any file by handle (the `shocker` escape)", High)
+                    }
+                    "BPF" | "PERFMON" => ("loading eBPF programs into the kernel", High),
+                    "SYS_RAWIO" => ("raw I/O to devices and kernel memory", High),
+                    // Resource and scheduling limits: no escape by themselves.
+                    "IPC_LOCK" | "SYS_NICE" | "SYS_RESOURCE" | "WAKE_ALARM" | "BLOCK_SUSPEND"
+                    | "LEASE" => (
+                        "a capability outside the Pod Security baseline set (resource limits, no escape by itself)",
+                        Low,
+                    ),
+                    _ => ("a capability outside the Pod Security baseline set", Medium),
                 };
-                cx.report(
+                let mut reported = crate::context::Reported::new(
                     add.join(i),
                     format!("{} adds {capability}: {detail}", container.describe()),
                 );
+                reported.severity = Some(severity);
+                cx.report_with(reported);
             }
         }
     }
