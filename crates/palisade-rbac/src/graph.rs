@@ -115,7 +115,7 @@ fn named_targets(
                     }
                 }
             }
-            ("escalate-or-bind", "roles" | "clusterroles") => policy
+            ("bind-roles" | "escalate-roles", "roles" | "clusterroles") => policy
                 .role_named(resource, name, namespace)
                 .filter(|role| crate::primitives::rules_grant_everything(&role.rules))
                 .map(|role| match (namespace, &role.namespace) {
@@ -1189,7 +1189,29 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
             .is_none()
         );
         assert!(reaches("{apiGroups: [''], resources: [groups], verbs: [impersonate], resourceNames: ['system:masters']}").is_some());
-        assert!(reaches("{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind], resourceNames: [cluster-admin]}").is_some());
-        assert!(reaches("{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind], resourceNames: [view]}").is_none());
+        // Binding a role takes `bind` on it and the right to write bindings, as the API
+        // server checks it; either alone is no step.
+        let write_bindings = "{apiGroups: [rbac.authorization.k8s.io], resources: [clusterrolebindings], verbs: [create]}";
+        let bind = |role: &str| {
+            format!(
+                "{{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind], resourceNames: [{role}]}}"
+            )
+        };
+        assert!(reaches(&format!("{}, {write_bindings}", bind("cluster-admin"))).is_some());
+        assert!(
+            reaches(&bind("cluster-admin")).is_none(),
+            "no binding can be written"
+        );
+        assert!(reaches(write_bindings).is_none(), "no role may be bound");
+        assert!(reaches(&format!("{}, {write_bindings}", bind("view"))).is_none());
+        // `escalate` takes writing the role too.
+        let escalate = "{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [escalate]}";
+        let write_roles =
+            "{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [update]}";
+        assert!(reaches(escalate).is_none());
+        assert!(
+            reaches(&format!("{escalate}, {write_roles}")).is_some(),
+            "it rewrites the role it is bound to"
+        );
     }
 }

@@ -76,6 +76,8 @@ pub const PRIMITIVES: &[Primitive] = &[
         cluster_scoped: false,
     },
     Primitive {
+        // The permission itself (CIS 5.1.8), whether or not it can be used: the steps the
+        // graph follows are `bind-roles` and `escalate-roles`, which need the write too.
         id: "escalate-or-bind",
         does: "grant roles beyond their own permissions (escalate or bind)",
         needs: &[&[
@@ -86,6 +88,58 @@ pub const PRIMITIVES: &[Primitive] = &[
                 "clusterroles",
             ),
         ]],
+        leads: Leads::Capability,
+        cluster_scoped: false,
+    },
+    Primitive {
+        // As the API server checks it: a binding to a role may be written by whoever holds
+        // `bind` on that role and may write bindings; the holder then grants itself the role.
+        id: "bind-roles",
+        does: "bind roles they may bind to themselves (bind, and write role bindings)",
+        needs: &[
+            &[
+                (&["bind"], "rbac.authorization.k8s.io", "roles"),
+                (&["bind"], "rbac.authorization.k8s.io", "clusterroles"),
+            ],
+            &[
+                (
+                    &["create", "update", "patch"],
+                    "rbac.authorization.k8s.io",
+                    "rolebindings",
+                ),
+                (
+                    &["create", "update", "patch"],
+                    "rbac.authorization.k8s.io",
+                    "clusterrolebindings",
+                ),
+            ],
+        ],
+        leads: Leads::Admin,
+        cluster_scoped: false,
+    },
+    Primitive {
+        // `escalate` lets a role be written with more than its writer holds; it takes writing
+        // the role too.
+        id: "escalate-roles",
+        does: "write roles with permissions beyond their own (escalate, and write roles)",
+        needs: &[
+            &[
+                (&["escalate"], "rbac.authorization.k8s.io", "roles"),
+                (&["escalate"], "rbac.authorization.k8s.io", "clusterroles"),
+            ],
+            &[
+                (
+                    &["create", "update", "patch"],
+                    "rbac.authorization.k8s.io",
+                    "roles",
+                ),
+                (
+                    &["create", "update", "patch"],
+                    "rbac.authorization.k8s.io",
+                    "clusterroles",
+                ),
+            ],
+        ],
         leads: Leads::Admin,
         cluster_scoped: false,
     },
@@ -281,6 +335,8 @@ const NAME_RESTRICTABLE: &[&str] = &[
     "impersonate",
     "impersonate-service-accounts",
     "escalate-or-bind",
+    "bind-roles",
+    "escalate-roles",
 ];
 
 impl Primitive {
@@ -369,11 +425,18 @@ impl Policy {
                         names: None,
                     });
                 }
-                // Only named objects (single-requirement primitives).
-                if !NAME_RESTRICTABLE.contains(&primitive.id) || primitive.needs.len() != 1 {
+                // Only named objects for the first requirement (the others must hold whole).
+                if !NAME_RESTRICTABLE.contains(&primitive.id) {
                     return None;
                 }
-                let (rules, names) = named_only(&role.rules, primitive.needs[0], namespace);
+                let mut others = Vec::new();
+                for requirement in &primitive.needs[1..] {
+                    others.push(satisfying(&role.rules, requirement, namespace)?.index);
+                }
+                let (mut rules, names) = named_only(&role.rules, primitive.needs[0], namespace);
+                rules.extend(others);
+                rules.sort_unstable();
+                rules.dedup();
                 (!names.is_empty()).then(|| Held {
                     primitive,
                     namespace: namespace.map(str::to_string),
