@@ -20,8 +20,16 @@ pub(super) fn is_manifest_file(path: &Path) -> bool {
     )
 }
 
+/// The kustomization file of `dir`, if it has one.
+pub(super) fn kustomization_file(dir: &Path) -> Option<PathBuf> {
+    KUSTOMIZATION_FILES
+        .iter()
+        .map(|f| dir.join(f))
+        .find(|p| p.is_file())
+}
+
 pub(super) fn kustomization_in(dir: &Path) -> bool {
-    KUSTOMIZATION_FILES.iter().any(|f| dir.join(f).is_file())
+    kustomization_file(dir).is_some()
 }
 
 /// What the paths given hold.
@@ -225,11 +233,7 @@ fn included(dir: &Path, options: &LoadOptions, seen: &mut Vec<PathBuf>, depth: u
     if depth > 16 {
         return;
     }
-    let Some(file) = KUSTOMIZATION_FILES
-        .iter()
-        .map(|f| dir.join(f))
-        .find(|p| p.is_file())
-    else {
+    let Some(file) = kustomization_file(dir) else {
         return;
     };
     let Ok(text) = std::fs::read_to_string(&file) else {

@@ -12,14 +12,16 @@
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use palisade_core::{JsonPointer, ObjectRef};
 use serde_json::Value;
 
-use super::{Reading, RunError, SourceRead, display, read_limited, run_with_timeout};
+use super::{
+    Reading, Rendered, SourceRead, display, kustomization_file, kustomize_commands, read_limited,
+    run_first,
+};
 use crate::spans::{Pos, Resolved, Spans};
 use crate::yaml::parse_stream;
 
@@ -152,7 +154,8 @@ pub(super) fn attach(dir: &Path, read: &mut SourceRead, reading: &Reading<'_>) {
             continue; // generated (configMapGenerator, ...): no file to point at
         };
         let absolute = normalize(&wrapper_dir.join(relative));
-        let Some(shown) = relative_to(&absolute, &root).map(|r| normalize(&dir.join(r))) else {
+        let Some(shown) = relative_between(&root, &absolute).map(|r| normalize(&dir.join(r)))
+        else {
             continue;
         };
         let documents = files
@@ -199,20 +202,10 @@ fn render_with_origins(root: &Path, reading: &Reading<'_>) -> Option<(PathBuf, V
             serde_json::to_string(&target.display().to_string()).ok()?
         );
         std::fs::write(wrapper.join("kustomization.yaml"), text).ok()?;
-        for (program, args) in [("kubectl", ["kustomize"]), ("kustomize", ["build"])] {
-            let mut cmd = Command::new(program);
-            cmd.args(args).arg(&wrapper);
-            match run_with_timeout(
-                &mut cmd,
-                reading.options.render_timeout,
-                reading.options.limits.max_file_bytes,
-            ) {
-                Ok(output) => return Some((wrapper.clone(), output)),
-                Err(RunError::NotFound) => continue,
-                Err(RunError::Failed(_)) => return None,
-            }
+        match run_first(kustomize_commands(&wrapper), reading.options) {
+            Rendered::Output(output) => Some((wrapper.clone(), output)),
+            Rendered::Failed(..) | Rendered::NotFound(_) => None,
         }
-        None
     })();
     let _ = std::fs::remove_dir_all(&wrapper);
     result
@@ -432,14 +425,10 @@ fn sites(
 
 /// The kustomization file of `dir`: its name as shown, its value and positions.
 fn kustomization_of(dir: &Path, reading: &Reading<'_>) -> Option<(Arc<str>, Value, Spans)> {
-    ["kustomization.yaml", "kustomization.yml", "Kustomization"]
-        .iter()
-        .map(|name| dir.join(name))
-        .find(|path| path.is_file())
-        .and_then(|path| {
-            let (value, spans) = documents_of(&path, reading)?.into_iter().next()?;
-            Some((normalize(&path).display().to_string().into(), value, spans))
-        })
+    kustomization_file(dir).and_then(|path| {
+        let (value, spans) = documents_of(&path, reading)?.into_iter().next()?;
+        Some((normalize(&path).display().to_string().into(), value, spans))
+    })
 }
 
 fn list(value: Option<&Value>) -> &[Value] {
@@ -470,11 +459,6 @@ fn normalize(path: &Path) -> PathBuf {
         return PathBuf::from(".");
     }
     out.iter().collect()
-}
-
-/// `path` relative to `base` (both absolute and normalised), when it is under it or beside it.
-fn relative_to(path: &Path, base: &Path) -> Option<PathBuf> {
-    relative_between(base, path)
 }
 
 /// The relative path from directory `from` to `to` (both absolute).

@@ -28,15 +28,17 @@ pub(super) fn kustomize_commands(dir: &Path) -> Vec<Command> {
     vec![kubectl, kustomize]
 }
 
-/// Runs the first renderer that exists and parses its output.
-pub(super) fn render(
-    dir: &Path,
-    renderer: &'static str,
-    commands: Vec<Command>,
-    reading: &Reading<'_>,
-) -> SourceRead {
-    let options = reading.options;
-    let name = display(dir);
+/// What running the first renderer that exists gave.
+pub(super) enum Rendered {
+    Output(Vec<u8>),
+    /// The renderer that ran and failed, and why.
+    Failed(String, String),
+    /// None of them exists; the programs tried.
+    NotFound(Vec<String>),
+}
+
+/// Runs the first of `commands` whose program exists, within the run's time and size limits.
+pub(super) fn run_first(commands: Vec<Command>, options: &LoadOptions) -> Rendered {
     let mut tried = Vec::new();
     for mut cmd in commands {
         let program = cmd.get_program().to_string_lossy().into_owned();
@@ -46,19 +48,33 @@ pub(super) fn render(
             options.limits.max_file_bytes,
         ) {
             Err(RunError::NotFound) => tried.push(program),
-            Err(RunError::Failed(message)) => {
-                return failed(
-                    &name,
-                    Some(renderer),
-                    "render-failed",
-                    format!("`{program}` failed: {message}"),
-                );
-            }
-            Ok(output) => {
-                return reading.parse(&name, Some(renderer), &output);
-            }
+            Err(RunError::Failed(message)) => return Rendered::Failed(program, message),
+            Ok(output) => return Rendered::Output(output),
         }
     }
+    Rendered::NotFound(tried)
+}
+
+/// Runs the first renderer that exists and parses its output.
+pub(super) fn render(
+    dir: &Path,
+    renderer: &'static str,
+    commands: Vec<Command>,
+    reading: &Reading<'_>,
+) -> SourceRead {
+    let name = display(dir);
+    let tried = match run_first(commands, reading.options) {
+        Rendered::Output(output) => return reading.parse(&name, Some(renderer), &output),
+        Rendered::Failed(program, message) => {
+            return failed(
+                &name,
+                Some(renderer),
+                "render-failed",
+                format!("`{program}` failed: {message}"),
+            );
+        }
+        Rendered::NotFound(tried) => tried,
+    };
     if renderer == "helm" {
         // Not scanned though it was asked for: the run is incomplete.
         return skipped_chart(dir, DiagnosticLevel::Error, "`helm` is not on PATH");
