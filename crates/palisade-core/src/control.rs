@@ -377,6 +377,7 @@ const MITRE_ATTACK: &[(&str, &str)] = &[
     ("T1499", "Endpoint Denial of Service"),
     ("T1552", "Unsecured Credentials"),
     ("T1552.001", "Unsecured Credentials: Credentials In Files"),
+    ("T1552.004", "Unsecured Credentials: Private Keys"),
     ("T1552.007", "Unsecured Credentials: Container API"),
     ("T1528", "Steal Application Access Token"),
     ("T1046", "Network Service Discovery"),

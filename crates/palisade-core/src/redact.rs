@@ -305,10 +305,16 @@ impl Sensitive {
     ) {
         match value {
             Value::Object(map) => {
+                // The keys of data maps and annotations are names that reports quote
+                // (`data key app.conf`), not values.
+                let names_keys = path.last().is_some_and(|s| DATA_SEGMENTS.contains(s));
                 for (key, child) in map {
                     // Palisade's own suppression annotation is the user's prose, not data.
                     if key == "palisade.dev/ignore" {
                         continue;
+                    }
+                    if names_keys {
+                        self.add_public(key);
                     }
                     path.push(key);
                     self.walk(api_version, kind, child, path);

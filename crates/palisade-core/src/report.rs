@@ -245,6 +245,12 @@ impl Serialize for Report {
 
 impl Report {
     /// The counts of the report's header and the terminal summary.
+    /// Puts findings added after the report was built in the report's order (most severe
+    /// first, then by file and line).
+    pub fn sort_findings(&mut self) {
+        sort_by_location(&mut self.findings);
+    }
+
     pub fn summary(&self) -> Summary {
         let mut findings: BTreeMap<Severity, usize> =
             Severity::ALL_DESCENDING.iter().map(|s| (*s, 0)).collect();

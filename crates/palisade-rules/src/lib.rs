@@ -10,11 +10,11 @@
 
 pub mod compliance;
 pub mod context;
-pub mod credentials;
 pub mod engine;
 pub mod image;
 pub mod pss;
 pub mod rbac;
+pub mod secrets;
 #[macro_use]
 pub mod macros;
 pub mod registry;

@@ -13,6 +13,7 @@ pub mod config;
 pub use palisade_core::date;
 pub mod drift;
 pub mod glob;
+pub mod loose_files;
 pub mod model;
 pub mod scan;
 pub mod suppress;
@@ -53,6 +54,7 @@ impl Default for ScanOptions {
             pss_version: None,
             skip_evaluations: false,
             namespaces: Vec::new(),
+            secrets_in_all_files: false,
         }
     }
 }

@@ -44,13 +44,63 @@ pub struct ScanOptions {
     /// Scan only these namespaces (`-n`, as kubectl): objects of other namespaces are
     /// dropped before the rules run; empty means all.
     pub namespaces: Vec<String>,
+    /// Also scan the input files that hold no Kubernetes object (`.env`, `values.yaml`,
+    /// configuration files) for secrets (`--secrets-in-all-files`).
+    pub secrets_in_all_files: bool,
+}
+
+/// The rules a run evaluates: the framework's or all, less the disabled and skipped ones,
+/// narrowed to `--rules` when given.
+fn active_rules(options: &ScanOptions) -> Vec<&dyn Rule> {
+    let disabled: HashSet<&str> = options
+        .config
+        .disabled_rules
+        .iter()
+        .chain(&options.skip_rules)
+        .map(String::as_str)
+        .collect();
+    let candidates: Vec<&dyn Rule> = match options.framework {
+        Some(profile) => options.rules.for_framework(profile),
+        None => options.rules.evaluated(),
+    };
+    candidates
+        .into_iter()
+        .filter(|r| {
+            let id = r.meta().id.as_ref();
+            !disabled.contains(id)
+                && (options.only_rules.is_empty() || options.only_rules.iter().any(|o| o == id))
+        })
+        .collect()
 }
 
 /// Loads `inputs` and scans them.
 pub fn scan(inputs: &[Input], options: &ScanOptions) -> Report {
     let start = Instant::now();
     let loaded = load(inputs, &options.load);
-    scan_loaded(loaded, options, start)
+    if !options.secrets_in_all_files {
+        return scan_loaded(loaded, options, start);
+    }
+    let active: HashSet<String> = active_rules(options)
+        .iter()
+        .map(|r| r.meta().id.to_string())
+        .collect();
+    let loose = crate::loose_files::scan(
+        inputs,
+        &loaded.inventory,
+        &active,
+        options.load.limits.max_file_bytes,
+    );
+    let mut report = scan_loaded(loaded, options, start);
+    let mut sensitive = palisade_core::redact::Sensitive::new();
+    for secret in &loose.secrets {
+        sensitive.add_secret(secret);
+    }
+    let redactor = sensitive.redactor();
+    report.findings.extend(loose.findings);
+    report.diagnostics.extend(loose.diagnostics);
+    redactor.redact_report(&mut report);
+    report.sort_findings();
+    report
 }
 
 /// Scans what was loaded (files, a snapshot, a live cluster's objects), keeping the load's
@@ -212,25 +262,7 @@ pub(crate) fn scan_scoped(
     only: Option<&[usize]>,
 ) -> Report {
     let start = Instant::now();
-    let disabled: HashSet<&str> = options
-        .config
-        .disabled_rules
-        .iter()
-        .chain(&options.skip_rules)
-        .map(String::as_str)
-        .collect();
-    let candidates: Vec<&dyn Rule> = match options.framework {
-        Some(profile) => options.rules.for_framework(profile),
-        None => options.rules.evaluated(),
-    };
-    let rules: Vec<&dyn Rule> = candidates
-        .into_iter()
-        .filter(|r| {
-            let id = r.meta().id.as_ref();
-            !disabled.contains(id)
-                && (options.only_rules.is_empty() || options.only_rules.iter().any(|o| o == id))
-        })
-        .collect();
+    let rules = active_rules(options);
     let active: HashSet<String> = rules.iter().map(|r| r.meta().id.to_string()).collect();
     let mut settings = options.config.settings.clone();
     if let Some(level) = options.framework.and_then(pss_level) {

@@ -345,6 +345,11 @@ struct ScanArgs {
     /// A namespace's own `pod-security.kubernetes.io/enforce-version` label wins for NS002.
     #[arg(long, env = "PALISADE_PSS_VERSION", value_parser = parse_pss_version, value_name = "VERSION", requires = "framework", help_heading = "Rules")]
     pss_version: Option<palisade_rules::pss::admission::PolicyVersion>,
+    /// Also scan the files under PATH that hold no Kubernetes object (`.env`,
+    /// `*.properties`, `*.ini`, `*.conf`, Helm `values.yaml`, ...) for secrets, with the same
+    /// detectors and rules (SEC010-SEC019) as objects' fields.
+    #[arg(long, env = "PALISADE_SECRETS_IN_ALL_FILES", value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Rules")]
+    secrets_in_all_files: bool,
 }
 
 fn parse_pss_version(text: &str) -> Result<palisade_rules::pss::admission::PolicyVersion, String> {
@@ -572,6 +577,7 @@ fn scan_options(args: &ScanArgs, load: LoadOptions, outputs: &Outputs) -> Result
         whole_cluster: false,
         namespaces: args.cluster_args.namespaces.clone(),
         pss_version: args.pss_version,
+        secrets_in_all_files: args.secrets_in_all_files,
         // Only JUnit lists every (rule, object) check.
         skip_evaluations: !outputs.formats.iter().any(|(f, _)| *f == Format::Junit),
     })
@@ -602,6 +608,9 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
             "scan reads manifests (PATH...) or a cluster (--snapshot FILE or --cluster), not both: {} would be ignored",
             args.load.paths.join(" ")
         );
+    }
+    if (args.snapshot.is_some() || args.cluster) && args.secrets_in_all_files {
+        bail!("--secrets-in-all-files reads the files under PATH; a cluster has none");
     }
     let outputs = outputs(&args.output)?;
     let mut not_listed: Vec<String> = Vec::new();

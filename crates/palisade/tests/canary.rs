@@ -35,7 +35,19 @@ const PLACES: &[&str] = &[
     "secretString",
     "crdSpec",
     "cmPlain",
+    "tokenGithub",
+    "dotEnv",
+    "valuesFile",
 ];
+
+/// A GitHub-token-shaped value whose body is the canary: findings may show the format's
+/// public prefix (`ghp_`), never the body.
+fn github_shaped(canary: &str) -> String {
+    format!(
+        "ghp_{canary}{}",
+        "x".repeat(36usize.saturating_sub(canary.len()))
+    )
+}
 
 /// The canary of a place on one side (`g` for Git, `l` for live): distinct, unguessable, not a
 /// substring of another.
@@ -78,6 +90,7 @@ fn objects(side: char) -> Vec<serde_json::Value> {
                             {"name": "PGPASS", "value": c("envPgpass")},
                             {"name": "MYSQL_PWD", "value": c("envMysqlPwd")},
                             {"name": "X", "value": c("envPlainX")},
+                            {"name": "GH", "value": github_shaped(&c("tokenGithub"))},
                             {"name": "SESSION_KEY", "value": c("envSessionKey")},
                         ],
                         "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080,
@@ -175,6 +188,21 @@ fn no_canary_appears_in_any_command_or_format() {
     let git = dir.join("git");
     std::fs::create_dir_all(&git).unwrap();
     std::fs::write(git.join("app.yaml"), manifests('g')).unwrap();
+    // Files that are not manifests, read with --secrets-in-all-files.
+    std::fs::write(
+        git.join(".env"),
+        format!(
+            "DB_PASS={}\nTOKEN={}\n",
+            canary('g', "dotEnv"),
+            github_shaped(&canary('g', "dotEnv"))
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        git.join("values.yaml"),
+        format!("auth:\n  rootPassword: \"{}\"\n", canary('g', "valuesFile")),
+    )
+    .unwrap();
     let live = live_list(&dir);
     let git = git.to_str().unwrap().to_string();
     let live = live.to_str().unwrap().to_string();
@@ -185,6 +213,10 @@ fn no_canary_appears_in_any_command_or_format() {
         let out = out.to_str().unwrap();
         for (name, args) in [
             ("scan", vec!["scan", git.as_str()]),
+            (
+                "scan-all-files",
+                vec!["scan", git.as_str(), "--secrets-in-all-files"],
+            ),
             ("scan-snapshot", vec!["scan", "--snapshot", live.as_str()]),
             (
                 "drift",

@@ -1,14 +1,21 @@
+use palisade_secrets::{Family, Place};
+
 use crate::context::Context;
-use crate::credentials::{credential_reason, describe_hidden};
 use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
-    /// ConfigMap `data` entries that hold a credential: the key says so (`password`,
-    /// `*_SECRET*`, `*TOKEN*`, `AWS_SECRET_ACCESS_KEY`, `AZURE_*KEY`, ...) and the value is a
-    /// literal, or the value is key material or a known token format whatever the key (private
-    /// key blocks, AWS access key ids, GitHub, GitLab, Slack and Stripe tokens). Values are
-    /// never printed; findings give a stable tag (`#1a2b3c4d`), never the value or its length.
+    /// Plain-text credentials in a ConfigMap, found by the generic detector: a `data` entry
+    /// whose key says "credential" (`password`, `DB_PASS`, `*_SECRET*`, `*TOKEN*`, ...) with a
+    /// literal, random-looking value, and the same inside configuration files held in `data`
+    /// or `binaryData` (base64, and gzip, decoded): `.env` lines (`REDIS_PASSWORD=...`), INI,
+    /// properties, TOML, YAML and JSON keys (`password: ...`), `requirepass ...` and
+    /// `<password>...</password>`. Formats with their own rule (private keys, cloud keys,
+    /// tokens, URLs with passwords, authorization headers: SEC010–SEC017) and well-known
+    /// defaults (SEC019) are reported there. Values are never printed; findings give a stable
+    /// tag (`#1a2b3c4d`) and the line inside the file, never the value or its length.
+    /// A placeholder (`xxxxx`, `<password>`) under a credential's key is reported at low
+    /// severity: no secret is exposed, but the ConfigMap is built to carry one.
     ///
     /// ## Why it matters
     /// ConfigMaps are not treated as secret: they are readable by far more subjects than
@@ -22,7 +29,7 @@ declare_rule! {
     /// ```yaml
     /// kind: ConfigMap
     /// data:
-    ///   DB_PASSWORD: s3cr3t
+    ///   DB_PASSWORD: Zk81qLm0x
     /// ```
     ///
     /// ## Passing example
@@ -55,30 +62,8 @@ declare_rule! {
 
 impl Check for CredentialInConfigMap {
     fn check(&self, cx: &mut Context<'_>) {
-        let data_path = palisade_core::JsonPointer::root().join("data");
-        let Some(data) = cx.map_at(&data_path) else {
-            return;
-        };
-        for (key, value) in data {
-            let Some(value) = value.as_str() else {
-                continue;
-            };
-            // Whole configuration files are only checked for key material and token formats:
-            // their key is a file name, not a variable name.
-            let reason = if value.contains('\n') {
-                crate::credentials::secret_value_reason(value)
-            } else {
-                credential_reason(key, value)
-            };
-            if let Some(reason) = reason {
-                cx.report(
-                    data_path.join(key),
-                    format!(
-                        "data key {key} holds a credential ({}): {reason}",
-                        describe_hidden(value)
-                    ),
-                );
-            }
-        }
+        crate::secrets::report_where(cx, |d| {
+            d.detector.family() == Family::Generic && d.place == Place::ConfigMap
+        });
     }
 }

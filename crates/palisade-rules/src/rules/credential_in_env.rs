@@ -1,19 +1,25 @@
-use serde_json::Value;
+use palisade_secrets::{Family, Place};
 
 use crate::context::Context;
-use crate::credentials::{credential_reason, describe_hidden};
 use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
-    /// Environment variables whose literal `value` is a credential: the name says so
-    /// (`*PASSWORD*`, `*SECRET*`, `*TOKEN*`, `*API_KEY*`, `AWS_SECRET_ACCESS_KEY`,
-    /// `AZURE_*KEY`, ...) and the value is not a reference, a path, a number or a switch; or the
-    /// value itself is key material or a known token format (private key blocks, AWS access key
-    /// ids, GitHub, GitLab, Slack and Stripe tokens). A placeholder value (`<your-token>`,
-    /// `YOUR_API_KEY`, the variable's own name) is reported too, with a message that says so:
-    /// the manifest is designed to carry the real credential in plain text. Values are never
-    /// printed: findings give a stable tag (`#1a2b3c4d`), never the value or its length.
+    /// Plain-text credentials in a container (of any kind that embeds containers): environment
+    /// variables, `args` and `command` (flags such as `--db-password=...` or `--token X`,
+    /// assignments such as `PGPASSWORD=... psql` inside a script) and probe headers. This is
+    /// the generic detector: the name says "credential" (`DB_PASS`, `PGPASS`, `MYSQL_PWD`,
+    /// `*_PWD`, `SSH_KEY`, `ENCRYPTION_KEY`, `PASSPHRASE`, `ACCESS_KEY`, `dbPassword`, ...) and
+    /// the value is a literal that looks chosen or generated. Not reported: references
+    /// (`$(VAR)`, `${VAR}`, `valueFrom`), placeholders (`<password>`, `YOUR_API_KEY`, the
+    /// variable's own name), settings that mention a credential (`PASSWORD_MIN_LENGTH`,
+    /// `TOKEN_TTL`, `SECRET_NAME`, `AUTH_MODE=oidc`). Formats with their own rule (private
+    /// keys SEC010, cloud keys SEC011, tokens SEC012–SEC015, URLs SEC016, authorization headers
+    /// SEC017) and well-known defaults (SEC019) are reported there. Values are never printed:
+    /// findings give a stable tag (`#1a2b3c4d`), never the value or its length.
+    /// A placeholder (`<your-token>`, `xxxxx`, `YOUR_API_KEY`, the variable's own name) is
+    /// reported at low severity: no secret is exposed, but the manifest is built to carry the
+    /// real credential in plain text.
     ///
     /// ## Why it matters
     /// A credential in a manifest is readable by everyone who can read the repository, the
@@ -47,9 +53,9 @@ declare_rule! {
     pub struct CredentialInEnv {
         id: "POD027",
         slug: "credential-in-env",
-        title: "Credential written in plain text in an environment variable",
+        title: "Credential written in plain text in a container's environment or arguments",
         severity: High,
-        target: Target::PodSpec,
+        target: Target::All,
         controls: [
             CisK8s112 "5.4.1",
             NsaCisa12 "network/secrets",
@@ -61,26 +67,8 @@ declare_rule! {
 
 impl Check for CredentialInEnv {
     fn check(&self, cx: &mut Context<'_>) {
-        for container in cx.containers() {
-            let env = container.field(&["env"]);
-            for (i, var) in cx.array_at(&env).iter().enumerate() {
-                let (Some(name), Some(value)) = (
-                    var.get("name").and_then(Value::as_str),
-                    var.get("value").and_then(Value::as_str),
-                ) else {
-                    continue;
-                };
-                if let Some(reason) = credential_reason(name, value) {
-                    cx.report(
-                        env.join(i).join("value"),
-                        format!(
-                            "{} sets {name} in plain text ({}): {reason}",
-                            container.describe(),
-                            describe_hidden(value)
-                        ),
-                    );
-                }
-            }
-        }
+        crate::secrets::report_where(cx, |d| {
+            d.detector.family() == Family::Generic && d.place == Place::Container
+        });
     }
 }

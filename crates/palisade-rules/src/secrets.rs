@@ -1,0 +1,148 @@
+//! The secret detection engine's results for the rules that report them: one scan of the
+//! inventory (in parallel, on first use), shared by every secret rule, and one way to word
+//! a detection that never shows the secret.
+
+use std::sync::Arc;
+
+use palisade_inventory::Inventory;
+use palisade_secrets::{Detection, describe, scan_object};
+
+use crate::context::{Context, Reported};
+
+/// Every object's detections, by object index.
+pub struct SecretScan(Vec<Vec<Detection>>);
+
+impl SecretScan {
+    fn build(inventory: &Inventory) -> SecretScan {
+        let objects = &inventory.objects;
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(8);
+        let chunk = objects.len().div_ceil(threads).max(1);
+        let parts: Vec<Vec<Vec<Detection>>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = objects
+                .chunks(chunk)
+                .map(|slice| {
+                    scope.spawn(move || {
+                        slice
+                            .iter()
+                            .map(|o| scan_object(&o.value))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        SecretScan(parts.into_iter().flatten().collect())
+    }
+}
+
+/// The detections of the object under evaluation.
+pub fn detections(cx: &Context<'_>) -> Arc<SecretScan> {
+    cx.derived(SecretScan::build)
+}
+
+/// Reports every detection of the object that `wanted` selects.
+pub fn report_where(cx: &mut Context<'_>, wanted: impl Fn(&Detection) -> bool) {
+    let scan = detections(cx);
+    let Some(found) = scan.0.get(cx.object_index) else {
+        return;
+    };
+    for detection in found.iter().filter(|d| wanted(d)) {
+        cx.report_with(reported(detection));
+    }
+}
+
+/// The finding of a detection: where, what, and the secret only as a prefix and a tag.
+pub fn reported(detection: &Detection) -> Reported {
+    let mut message = format!(
+        "{} holds {}",
+        detection.location,
+        hit_message(&detection.hit)
+    );
+    if detection.last_applied {
+        message.push_str(
+            ", in the copy kubectl apply keeps in the last-applied-configuration annotation",
+        );
+    }
+    let mut reported = Reported::new(detection.pointer.clone(), message);
+    if detection.hit.detector == palisade_secrets::Detector::Placeholder {
+        reported.severity = Some(palisade_core::Severity::Low);
+    }
+    reported.discriminator = Some(palisade_core::redact::tag(&detection.hit.secret));
+    reported
+}
+
+/// What a hit is, told without the secret: the detector, at most the format's public prefix,
+/// a stable tag, the name and line inside the value, the encoding.
+pub fn hit_message(hit: &palisade_secrets::Hit) -> String {
+    let mut message = format!(
+        "{} ({})",
+        hit.detector.what(),
+        describe(hit.detector, &hit.secret)
+    );
+    // A name found inside a value is part of that value: it is shown only when it is too
+    // short and plain to be a secret itself (the redactor would hide it otherwise).
+    if let Some(name) = hit.name.as_deref().filter(|n| is_plain_name(n)) {
+        message.push_str(&format!(" under {name}"));
+    }
+    if let Some(line) = hit.line {
+        message.push_str(&format!(" on line {line} of the value"));
+    }
+    if let Some(encoding) = hit.encoding {
+        message.push_str(&format!(", {encoding}-encoded"));
+    }
+    if hit.detector == palisade_secrets::Detector::Placeholder {
+        message.push_str(": no secret is exposed, but the manifest is built to have the real one written here in plain text");
+    }
+    message
+}
+
+/// Letters, `-`, `_` and `.`, shorter than 16 characters: never a secret, never redacted.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() < 16
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// The rule a secret found outside a Kubernetes object (a configuration file passed with
+/// `--secrets-in-all-files`) is reported under: the family's rule, and for the generic
+/// detector (which has a rule per kind of object) SEC018.
+pub fn file_rule(detector: palisade_secrets::Detector) -> &'static str {
+    use palisade_secrets::Family;
+    match detector.family() {
+        Family::PrivateKey => "SEC010",
+        Family::CloudProvider => "SEC011",
+        Family::SourceControl => "SEC012",
+        Family::SaasApi => "SEC013",
+        Family::PackageRegistry => "SEC014",
+        Family::Jwt => "SEC015",
+        Family::UrlCredentials => "SEC016",
+        Family::AuthorizationHeader => "SEC017",
+        Family::Generic => "SEC018",
+        Family::WeakDefault => "SEC019",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each detector's file rule is a registered rule whose documentation names files or
+    /// fields (so the mapping cannot point at a retired or unrelated id).
+    #[test]
+    fn every_detector_has_a_registered_file_rule() {
+        for detector in palisade_secrets::Detector::ALL {
+            let id = file_rule(*detector);
+            assert!(crate::find_rule(id).is_some(), "{detector:?} -> {id}");
+        }
+    }
+}

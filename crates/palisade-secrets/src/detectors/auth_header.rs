@@ -1,0 +1,129 @@
+//! Credentials in HTTP authorization: `Authorization: Basic ...` or `Bearer ...` written into a
+//! command, a header value or a file, and `curl -u user:password`.
+
+use super::Found;
+use crate::detector::Detector;
+use crate::values::{is_placeholder, is_reference};
+
+pub(super) fn find(text: &str, out: &mut Vec<Found>) {
+    schemes(text, out);
+    curl_user(text, out);
+}
+
+/// The credential after an authorization scheme, when it is a literal.
+pub(crate) fn scheme_credential(value: &str) -> Option<(usize, usize)> {
+    for scheme in ["Basic ", "Bearer ", "Token ", "basic ", "bearer ", "token "] {
+        if let Some(i) = value.find(scheme) {
+            let start = i + scheme.len();
+            let len = value[start..]
+                .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';'))
+                .unwrap_or(value.len() - start);
+            let credential = &value[start..start + len];
+            if credential.len() >= 8
+                && !is_reference(credential)
+                && !is_placeholder("token", credential)
+                && !credential.starts_with('$')
+            {
+                return Some((start, start + len));
+            }
+        }
+    }
+    None
+}
+
+/// `Authorization: <scheme> <credential>` anywhere in a text.
+fn schemes(text: &str, out: &mut Vec<Found>) {
+    let lower = text.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("authorization") {
+        let after = from + i + "authorization".len();
+        from = after;
+        let rest = &text[after..];
+        let Some(sep) = rest.find([':', '=']) else {
+            continue;
+        };
+        if sep > 3 {
+            continue;
+        }
+        let line_end = rest.find('\n').unwrap_or(rest.len());
+        if let Some((s, e)) = scheme_credential(&rest[sep + 1..line_end]) {
+            let base = after + sep + 1;
+            out.push(Found::new(
+                Detector::AuthorizationHeader,
+                base + s,
+                base + e,
+            ));
+        }
+    }
+}
+
+/// `curl -u user:password` / `--user user:password` (also `-uuser:password`).
+fn curl_user(text: &str, out: &mut Vec<Found>) {
+    if !text.contains("curl") && !text.contains("wget") && !text.contains("http") {
+        return;
+    }
+    let mut offset = 0;
+    let tokens: Vec<(usize, &str)> = text
+        .split(|c: char| c.is_whitespace())
+        .map(|t| {
+            let at = offset;
+            offset += t.len() + 1;
+            (at, t)
+        })
+        .filter(|(_, t)| !t.is_empty())
+        .collect();
+    for (i, (at, token)) in tokens.iter().enumerate() {
+        let (value_at, value) = match *token {
+            "-u" | "--user" | "--proxy-user" => match tokens.get(i + 1) {
+                Some((a, v)) => (*a, *v),
+                None => continue,
+            },
+            t if t.starts_with("--user=") => (at + 7, &t[7..]),
+            t if t.starts_with("-u") && t.len() > 2 && t.contains(':') => (at + 2, &t[2..]),
+            _ => continue,
+        };
+        let value = value.trim_matches(['"', '\'']);
+        let quote = usize::from(text[value_at..].starts_with(['"', '\'']));
+        let Some(colon) = value.find(':') else {
+            continue;
+        };
+        let password = &value[colon + 1..];
+        if password.len() >= 4
+            && !is_reference(password)
+            && !password.starts_with('$')
+            && !is_placeholder("password", password)
+        {
+            let start = value_at + quote + colon + 1;
+            out.push(Found::new(
+                Detector::AuthorizationHeader,
+                start,
+                start + password.len(),
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn detect(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        find(text, &mut out);
+        out.into_iter()
+            .map(|f| text[f.start..f.end].to_string())
+            .collect()
+    }
+
+    #[test]
+    fn headers_and_curl_users_are_found() {
+        assert_eq!(
+            detect("curl -H 'Authorization: Bearer Zk9q2Lm8Pw' http://x"),
+            ["Zk9q2Lm8Pw"]
+        );
+        assert_eq!(detect("curl -u admin:Pw9zQ http://backend/"), ["Pw9zQ"]);
+        assert_eq!(detect("curl -u \"admin:Pw9zQ\" http://backend/"), ["Pw9zQ"]);
+        assert!(detect("curl -H 'Authorization: Bearer $TOKEN' http://x").is_empty());
+        assert!(detect("curl -u admin:$(cat /pw) http://x").is_empty());
+    }
+}

@@ -1,0 +1,159 @@
+//! Secret detection end to end through the binary: the rules on manifests, the files that are
+//! not manifests (`--secrets-in-all-files`), and what a finding may show of a secret.
+
+mod common;
+
+use common::{bin, json, scratch};
+
+fn findings(report: &serde_json::Value) -> Vec<(String, String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["location"]["file"].as_str().unwrap_or("").to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn files_that_are_not_manifests_are_read_only_when_asked() {
+    let dir = scratch("secrets-all-files");
+    std::fs::write(
+        dir.join(".env"),
+        "LOG_LEVEL=info\nREDIS_PASSWORD=Zk81qLm0x\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("values.yaml"),
+        "auth:\n  rootPassword: \"Gq7!zLm2kP\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("logo.png"),
+        b"\x89PNG\r\n\x1a\n\0\0\0password=Zk81qLm0x",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: shop}\ndata:\n  DB_PASSWORD: Wq3mZ8xK1\n",
+    )
+    .unwrap();
+    let path = dir.to_str().unwrap();
+
+    let plain = bin()
+        .args(["scan", path, "-o", "json", "--fail-on", "none"])
+        .output()
+        .unwrap();
+    let plain = findings(&json(&plain));
+    assert!(
+        plain
+            .iter()
+            .any(|(rule, file, _)| rule == "SEC002" && file.ends_with("cm.yaml")),
+        "{plain:#?}"
+    );
+    assert!(
+        !plain
+            .iter()
+            .any(|(_, file, _)| file.ends_with(".env") || file.ends_with("values.yaml")),
+        "{plain:#?}"
+    );
+
+    let out = bin()
+        .args([
+            "scan",
+            path,
+            "--secrets-in-all-files",
+            "-o",
+            "json",
+            "--fail-on",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    let all = findings(&json(&out));
+    let env = all
+        .iter()
+        .find(|(_, file, _)| file.ends_with(".env"))
+        .expect(".env is read");
+    assert_eq!(env.0, "SEC018");
+    assert!(
+        env.2.contains("under REDIS_PASSWORD") && env.2.contains("value not shown"),
+        "{env:?}"
+    );
+    assert!(
+        all.iter()
+            .any(|(rule, file, _)| rule == "SEC018" && file.ends_with("values.yaml")),
+        "{all:#?}"
+    );
+    assert!(
+        !all.iter().any(|(_, file, _)| file.ends_with("logo.png")),
+        "binary files are skipped: {all:#?}"
+    );
+    // The manifest is judged once, as an object, not again as a loose file.
+    assert_eq!(
+        all.iter()
+            .filter(|(_, file, _)| file.ends_with("cm.yaml"))
+            .count(),
+        1,
+        "{all:#?}"
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    for secret in ["Zk81qLm0x", "Gq7!zLm2kP", "Wq3mZ8xK1"] {
+        assert!(!text.contains(secret), "{secret} printed");
+    }
+}
+
+#[test]
+fn secrets_in_all_files_is_refused_for_a_cluster() {
+    let out = bin()
+        .args([
+            "scan",
+            "--snapshot",
+            "no-such-snapshot.json",
+            "--secrets-in-all-files",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--secrets-in-all-files"));
+}
+
+#[test]
+fn a_token_shows_its_public_prefix_and_never_its_body() {
+    let dir = scratch("secrets-prefix");
+    let token = "ghp_Hw7Rt2Lk9Qm4Xz8Pv3Nc6Bd1Fs5Gj0Ya2Uex";
+    std::fs::write(
+        dir.join("cm.yaml"),
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: ci, namespace: shop}}\ndata:\n  sync: \"--token={token}\"\n"),
+    )
+    .unwrap();
+    for format in ["table", "json", "sarif", "junit"] {
+        let out = bin()
+            .args([
+                "scan",
+                dir.to_str().unwrap(),
+                "-o",
+                format,
+                "--fail-on",
+                "none",
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("SEC012"), "{format}: {text}");
+        assert!(
+            text.contains("ghp_") && !text.contains(&token[4..12]),
+            "{format}: {text}"
+        );
+    }
+}
