@@ -9,10 +9,12 @@ use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
-    /// Secrets that RBAC lets many identities read: every binding whose role grants `get`
-    /// on the Secret (by name, or on all Secrets of its namespace or of the cluster) is
-    /// collected, leaving out the control plane's own grants and full administrators (who
-    /// can read everything by design). The rule fires when more than five identities can read
+    /// Secrets that RBAC lets many identities read: every RoleBinding of the Secret's
+    /// namespace whose role grants `get` on it (by name or on all Secrets of the namespace),
+    /// and every ClusterRoleBinding that names it, is collected, leaving out the control
+    /// plane's own grants and full administrators (who can read everything by design).
+    /// Cluster-wide readers of all Secrets are reported once, on their binding (RBAC002),
+    /// not again on every Secret. The rule fires when more than five identities can read
     /// the Secret, when a broad group can (`system:authenticated`,
     /// `system:serviceaccounts[:NS]`, anonymous users), or when a workload exposed to the
     /// internet runs as a service account that can read it.
@@ -121,7 +123,11 @@ impl Check for WidelyReadableSecret {
         let mut readers: BTreeSet<Subject> = BTreeSet::new();
         for grant in policy.grants_for(&request) {
             let binding = &policy.bindings[grant.binding];
-            if policy.grants_everything(binding) {
+            // Cluster-wide readers of every Secret can read this one too, but they are a
+            // property of the cluster, reported once on their binding (RBAC002), not again
+            // on every Secret; a cluster-wide grant naming this Secret is its own.
+            let by_name = !policy.rule(&grant).resource_names.is_empty();
+            if policy.grants_everything(binding) || (binding.namespace.is_none() && !by_name) {
                 continue;
             }
             readers.extend(
