@@ -53,6 +53,26 @@ pub struct Detection {
 /// Kinds that define APIs and hold schemas, not data.
 const SCHEMA_KINDS: &[&str] = &["CustomResourceDefinition", "APIService"];
 
+/// Kinds of external-secret tooling that hold references to a vault (`remoteRef.key`,
+/// `secretKey: password`, `objectName`) or ciphertext (SealedSecret `encryptedData`), never a
+/// credential under its name: only the structural detectors read them.
+pub const REFERENCE_KINDS: &[&str] = &[
+    "SealedSecret",
+    "ExternalSecret",
+    "ClusterExternalSecret",
+    "PushSecret",
+    "SecretProviderClass",
+    "VaultStaticSecret",
+    "VaultDynamicSecret",
+    "VaultPKISecret",
+    "OnePasswordItem",
+    "InfisicalSecret",
+    "DopplerSecret",
+];
+
+/// Annotation prefixes of secret injectors, whose values are vault paths and templates.
+const INJECTOR_ANNOTATIONS: &[&str] = &["vault.hashicorp.com/", "vault.security.banzaicloud.io/"];
+
 /// Every secret in one object.
 pub fn scan_object(object: &Value) -> Vec<Detection> {
     let Some(map) = object.as_object() else {
@@ -64,6 +84,10 @@ pub fn scan_object(object: &Value) -> Vec<Detection> {
     }
     let mut walk = Walk::new(object);
     walk.object(map, &JsonPointer::root(), false);
+    if REFERENCE_KINDS.contains(&kind) {
+        walk.found.retain(|d| !d.detector.needs_name());
+        return walk.found;
+    }
     // The applied copy is read last, so a secret also present in the object is reported at
     // the object's own field.
     if let Some(text) = object
@@ -151,6 +175,7 @@ impl<'v> Walk<'v> {
             if key == LAST_APPLIED
                 || key == "palisade.dev/ignore"
                 || (copy && key.starts_with("kubectl.kubernetes.io/"))
+                || is_injector(key)
             {
                 continue;
             }
@@ -309,6 +334,21 @@ impl<'v> Walk<'v> {
                 if text.len() < 6 || is_printable(self.api_version, &path, value) {
                     return;
                 }
+                // A pod template's annotations: an injector's own, or named like any other.
+                if let [.., "annotations", key] = path.as_slice() {
+                    if is_injector(key) {
+                        return;
+                    }
+                    for hit in scan_value(Some(key), text) {
+                        self.report(
+                            Place::Annotation,
+                            pointer,
+                            format!("pod template annotation {key}"),
+                            hit,
+                        );
+                    }
+                    return;
+                }
                 let field = path
                     .iter()
                     .rev()
@@ -382,6 +422,11 @@ impl<'v> Walk<'v> {
             self.report(place, &pointer.join(index), location, hit);
         }
     }
+}
+
+/// Annotations of secret injectors (Vault agent, Bank-Vaults): vault paths and templates.
+fn is_injector(key: &str) -> bool {
+    INJECTOR_ANNOTATIONS.iter().any(|p| key.starts_with(p))
 }
 
 fn describe_field(path: &[&str], container: Option<&str>) -> String {
