@@ -6,7 +6,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES = os.path.join(ROOT, "crates/palisade-secrets/tests/labelled/cases.jsonl")
 CORPUS = os.path.join(ROOT, "../shared/corpora/real-manifests")
 SECRET_RULES = {"POD027", "SEC002", "SEC010", "SEC011", "SEC012", "SEC013", "SEC014", "SEC015",
-                "SEC016", "SEC017", "SEC018", "SEC019"}
+                "SEC016", "SEC017", "SEC018", "SEC019", "SEC020", "SEC021"}
 
 
 def palisade(path):
