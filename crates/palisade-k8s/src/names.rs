@@ -59,9 +59,132 @@ pub fn made_by_control_plane(kind: &str, namespace: Option<&str>, name: &str) ->
     }
 }
 
+/// Name prefixes of the add-ons Kubernetes distributions and cloud providers install in
+/// `kube-system`.
+const ADDON_PREFIXES: &[&str] = &[
+    "coredns",
+    "kube-dns",
+    "kube-proxy",
+    "metrics-server",
+    "calico",
+    "cilium",
+    "aws-node",
+    "ebs-csi",
+    "efs-csi",
+    "fsx-csi",
+    "s3-csi",
+    "vpc-",
+    "konnectivity",
+    "cluster-autoscaler",
+    "csi-",
+    "gke-",
+    "azure-",
+    "cloud-controller-manager",
+    "ip-masq-agent",
+    "node-local-dns",
+    "nodelocaldns",
+    "nvidia-",
+    "snapshot-controller",
+    "kube-flannel",
+    "flannel",
+    "weave-net",
+    "antrea",
+    "canal",
+    "kube-router",
+    "event-exporter",
+    "pdcsi",
+    "l7-default-backend",
+    "metadata-proxy",
+    "kube-vip",
+    "traefik",
+    "local-path-provisioner",
+    "svclb",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "etcd",
+    "fluentbit-gke",
+    "gcp-",
+    "anetd",
+    "netd",
+    "konnectivity-agent",
+    "tigera",
+    "eks-pod-identity",
+    "aws-load-balancer",
+    "ama-",
+    "cloud-node-manager",
+    "omsagent",
+    "secrets-store-csi",
+    "kube-state-metrics",
+    "hubble",
+    "nccl",
+    "fluentd",
+    "fluent-bit",
+];
+
+/// Labels by which a workload says it is a cluster add-on (the addon manager's, static
+/// control-plane pods', the providers'). Not `k8s-app`: applications copied from add-on
+/// examples carry it too.
+const ADDON_LABELS: &[&str] = &[
+    "kubernetes.io/cluster-service",
+    "addonmanager.kubernetes.io/mode",
+    "tier",
+    "eks.amazonaws.com/component",
+    "components.gke.io/component-name",
+];
+
+/// Whether a workload in `kube-system` is one of the cluster's own add-ons (by its name or its
+/// labels, or its pod template's) rather than an application placed there.
+pub fn is_cluster_addon(
+    name: &str,
+    labels: &[&serde_json::Map<String, serde_json::Value>],
+) -> bool {
+    let addon_name = |text: &str| ADDON_PREFIXES.iter().any(|p| text.starts_with(p));
+    // The application a workload says it belongs to (`k8s-app: canal` on `configure-canal`).
+    let app_labels = [
+        "k8s-app",
+        "app",
+        "app.kubernetes.io/name",
+        "app.kubernetes.io/part-of",
+    ];
+    addon_name(name)
+        || labels.iter().any(|l| {
+            ADDON_LABELS.iter().any(|key| l.contains_key(*key))
+                || app_labels.iter().any(|key| {
+                    l.get(*key)
+                        .and_then(serde_json::Value::as_str)
+                        .is_some_and(addon_name)
+                })
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cluster_addons_are_known_by_name_or_labels() {
+        let labels = |pairs: &[(&str, &str)]| -> serde_json::Map<String, serde_json::Value> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+                .collect()
+        };
+        assert!(is_cluster_addon("coredns", &[]));
+        assert!(is_cluster_addon(
+            "configure-canal",
+            &[&labels(&[("k8s-app", "canal")])]
+        ));
+        assert!(is_cluster_addon(
+            "x",
+            &[&labels(&[("addonmanager.kubernetes.io/mode", "Reconcile")])]
+        ));
+        assert!(!is_cluster_addon(
+            "oauth2-proxy",
+            &[&labels(&[("k8s-app", "oauth2-proxy")])]
+        ));
+        assert!(!is_cluster_addon("billing-api", &[]));
+    }
 
     #[test]
     fn label_keys_follow_the_api_servers_rules() {

@@ -91,6 +91,7 @@ static RULES: &[&dyn Rule] = &[
     &RequiredLabelsMissing,
     &NamespaceWithoutResourcePolicy,
     &NamespacePodSecurity,
+    &WorkloadInKubeSystem,
 ];
 
 /// Ids that were published and retired; a new rule must not take them.

@@ -1,4 +1,4 @@
-use palisade_core::JsonPointer;
+use palisade_core::{JsonPointer, Severity};
 use palisade_rbac::Subject;
 
 use crate::context::Context;
@@ -39,7 +39,12 @@ declare_rule! {
     /// every attacker who reaches the API server (MITRE ATT&CK T1078, T1190).
     ///
     /// ## Severity
-    /// High: it removes authentication from the question.
+    /// Per finding, by what the role grants. High when it grants any write, any read of
+    /// Secrets, any escalation primitive (exec, impersonate, create pods, ...) or anything
+    /// through a wildcard; critical when that is granted to anonymous users. Medium when the
+    /// role only reads ordinary resources (`get`, `list`, `watch` on named resources other
+    /// than Secrets). Low when it grants nothing a current cluster serves
+    /// (`use` of PodSecurityPolicies, removed in v1.25) or the role does not exist (RBAC018).
     ///
     /// ## Failing example
     /// ```yaml
@@ -109,10 +114,13 @@ impl Check for BroadGroupBinding {
                         .map(|ns| format!("every service account of namespace {ns}"))
                 });
             if let Some(who) = who {
-                cx.report(
+                let anonymous =
+                    matches!(name.as_str(), "system:anonymous" | "system:unauthenticated");
+                let (weight, what) = weight(&model, binding, anonymous);
+                let mut reported = crate::context::Reported::new(
                     JsonPointer::root().join("subjects"),
                     format!(
-                        "{} {} is granted to {} {name}: {who}",
+                        "{} {} is granted to {} {name}: {who} ({what})",
                         binding.role_ref.name,
                         scope(binding),
                         if matches!(subject, Subject::User { .. }) {
@@ -122,7 +130,55 @@ impl Check for BroadGroupBinding {
                         }
                     ),
                 );
+                reported.severity = Some(weight);
+                cx.report_with(reported);
             }
         }
+    }
+}
+
+/// Verbs that only read.
+const READ_VERBS: &[&str] = &["get", "list", "watch"];
+
+/// How much a role granted to everyone gives away, and why.
+fn weight(
+    model: &crate::rbac::RbacModel,
+    binding: &palisade_rbac::model::Binding,
+    anonymous: bool,
+) -> (Severity, &'static str) {
+    let Some(role) = model.policy.role_of(binding) else {
+        return (
+            Severity::Low,
+            "the role does not exist, so it grants nothing yet",
+        );
+    };
+    let psp_only = !role.rules.is_empty()
+        && role.rules.iter().all(|r| {
+            r.verbs.iter().all(|v| v == "use")
+                && r.resources.iter().all(|res| res == "podsecuritypolicies")
+        });
+    if psp_only {
+        return (
+            Severity::Low,
+            "use of PodSecurityPolicies, which clusters stopped serving in v1.25",
+        );
+    }
+    let powerful = !model.policy.primitives_of(binding).is_empty()
+        || role.rules.iter().any(|r| {
+            r.verbs.iter().any(|v| !READ_VERBS.contains(&v.as_str()))
+                || r.resources
+                    .iter()
+                    .any(|res| res == "*" || res == "secrets" || res.starts_with("secrets/"))
+                || r.api_groups.iter().any(|g| g == "*")
+                || r.non_resource_urls.iter().any(|u| u == "*")
+        });
+    match (powerful, anonymous) {
+        (true, true) => (
+            Severity::Critical,
+            "writes, Secrets or escalation, without any credential",
+        ),
+        (true, false) => (Severity::High, "writes, Secrets or escalation"),
+        (false, true) => (Severity::High, "read access, without any credential"),
+        (false, false) => (Severity::Medium, "read access to ordinary resources only"),
     }
 }

@@ -86,6 +86,7 @@ mod widely_readable_secret;
 mod wildcard_rule;
 mod windows_host_process;
 mod workload_creation_access;
+mod workload_in_kube_system;
 mod writable_root_filesystem;
 
 pub use apparmor_unconfined::AppArmorUnconfined;
@@ -173,4 +174,5 @@ pub use widely_readable_secret::WidelyReadableSecret;
 pub use wildcard_rule::WildcardRule;
 pub use windows_host_process::WindowsHostProcess;
 pub use workload_creation_access::WorkloadCreationAccess;
+pub use workload_in_kube_system::WorkloadInKubeSystem;
 pub use writable_root_filesystem::WritableRootFilesystem;

@@ -27,7 +27,9 @@ declare_rule! {
     /// built-in policy control the CIS Benchmark asks for (MITRE ATT&CK T1610, T1611).
     ///
     /// ## Severity
-    /// Medium: no immediate exposure, but no guard rail either.
+    /// Medium: no immediate exposure, but no guard rail either. A namespace that enforces
+    /// `privileged` because its workloads need it is not reported; when only some of them
+    /// need it, the advice to move the others is low severity.
     ///
     /// ## Failing example
     /// ```yaml
@@ -125,18 +127,34 @@ impl Check for NamespacePodSecurity {
                 ));
             }
         }
+        // The same workload written in two files (a base and a rendered copy) is one workload.
+        for names in needs.values_mut() {
+            names.sort();
+            names.dedup();
+        }
         let strictest_ok = needs.keys().next().copied();
         let count: usize = needs.values().map(Vec::len).sum();
+        let privileged_only = strictest_ok == Some(Level::Privileged) && needs.len() == 1;
         let advice = match strictest_ok {
             Some(Level::Privileged) => {
-                let needing: Vec<&str> = needs[&Level::Privileged]
-                    .iter()
-                    .take(3)
-                    .map(String::as_str)
-                    .collect();
+                let needing = &needs[&Level::Privileged];
+                let shown: Vec<&str> = needing.iter().take(3).map(String::as_str).collect();
+                let more = if needing.len() > 3 {
+                    format!(" and {} more", needing.len() - 3)
+                } else {
+                    String::new()
+                };
+                let others = count - needing.len();
+                let split = if others > 0 {
+                    format!(
+                        "; the other {others} meet baseline or better, and could run in a namespace that enforces it"
+                    )
+                } else {
+                    String::new()
+                };
                 format!(
-                    "of its {count} workload(s) in the scanned files, {} need privileged (they fail a baseline control)",
-                    needing.join(", ")
+                    "of its {count} workload(s) in the scanned files, {}{more} need privileged (they fail a baseline control){split}",
+                    shown.join(", ")
                 )
             }
             Some(level) => format!(
@@ -157,10 +175,20 @@ impl Check for NamespacePodSecurity {
                 labels_path.join(ENFORCE),
                 format!("{ENFORCE}: {text:?} is not a level (privileged, baseline, restricted); {advice}"),
             ),
-            Some((_, Some(Level::Privileged))) => cx.report(
-                labels_path.join(ENFORCE),
-                format!("namespace {name} enforces privileged, which allows anything; {advice}"),
-            ),
+            // Privileged is what its workloads need: nothing stricter can be asked of it.
+            Some((_, Some(Level::Privileged))) if privileged_only => {}
+            Some((_, Some(Level::Privileged))) => {
+                let mut reported = crate::context::Reported::new(
+                    labels_path.join(ENFORCE),
+                    format!("namespace {name} enforces privileged, which allows anything; {advice}"),
+                );
+                // Some workloads need privileged: the label is right for them, and the advice
+                // (move the others) is hardening, not a missing control.
+                if strictest_ok == Some(Level::Privileged) {
+                    reported.severity = Some(palisade_core::Severity::Low);
+                }
+                cx.report_with(reported);
+            }
             Some((_, Some(enforced))) => {
                 let rejected: Vec<&String> = needs
                     .iter()

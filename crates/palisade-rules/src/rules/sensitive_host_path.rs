@@ -1,4 +1,5 @@
-use palisade_core::host_path::sensitive_host_path;
+use palisade_core::Severity;
+use palisade_core::host_path::{node_takeover_path, sensitive_host_path};
 use serde_json::Value;
 
 use crate::context::Context;
@@ -26,7 +27,12 @@ declare_rule! {
     /// (MITRE ATT&CK T1611, T1552.001).
     ///
     /// ## Severity
-    /// Critical: each of these mounts is a known, one-step node takeover.
+    /// Per finding, by what the mount enables. Critical for a path that hands over the node
+    /// (sockets, the root file system, `/etc`, the kubelet's state, `/proc/sys/kernel`): each
+    /// is a known, one-step node takeover, read-only or not. For `/proc`, `/sys`, `/dev`,
+    /// `/boot` and `/home`: high when a container mounts them writable (or some container
+    /// mounts the volume without `readOnly`), medium when every mount is read-only (the node's
+    /// processes, devices and settings are disclosed, not taken over).
     ///
     /// ## Failing example
     /// ```yaml
@@ -77,12 +83,40 @@ impl Check for SensitiveHostPath {
             let Some(host) = cx.str_at(&path) else {
                 continue;
             };
-            if let Some(what) = sensitive_host_path(host) {
-                cx.report(
-                    path,
-                    format!("volume \"{name}\" mounts {host} from the node: {what}"),
-                );
+            let Some(what) = sensitive_host_path(host) else {
+                continue;
+            };
+            let mut reported = crate::context::Reported::new(
+                path,
+                format!("volume \"{name}\" mounts {host} from the node: {what}"),
+            );
+            if node_takeover_path(host).is_none() {
+                reported.severity = Some(if mounted_read_only(cx, name) {
+                    reported.message.push_str(" (read-only in every container)");
+                    Severity::Medium
+                } else {
+                    Severity::High
+                });
+            }
+            cx.report_with(reported);
+        }
+    }
+}
+
+/// Whether every container that mounts volume `name` mounts it read-only (and one does).
+fn mounted_read_only(cx: &mut Context<'_>, name: &str) -> bool {
+    let mut mounted = false;
+    for container in cx.containers() {
+        let mounts = container.field(&["volumeMounts"]);
+        for mount in cx.array_at(&mounts) {
+            if mount.get("name").and_then(Value::as_str) != Some(name) {
+                continue;
+            }
+            mounted = true;
+            if mount.get("readOnly").and_then(Value::as_bool) != Some(true) {
+                return false;
             }
         }
     }
+    mounted
 }
