@@ -31,6 +31,9 @@ pub enum Relation {
     Grants,
     /// An identity is always a member of a group.
     MemberOf,
+    /// A node holds the kubelet's credentials: root on it acts as the node's identity
+    /// (`system:node:NAME`, group `system:nodes`).
+    HoldsCredentials,
 }
 
 /// One outgoing edge.

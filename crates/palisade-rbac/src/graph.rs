@@ -159,8 +159,129 @@ const BUILT_IN: &[BuiltIn] = &[
     add_pools,
     add_legacy_tokens,
     add_bindings,
+    add_aws_auth,
+    add_node_identities,
     add_implicit_groups,
 ];
+
+/// The EKS `aws-auth` ConfigMap: it maps IAM roles and users to Kubernetes users and groups,
+/// `system:masters` included.
+pub const AWS_AUTH: (&str, &str) = ("kube-system", "aws-auth");
+
+/// The grants that let their subjects write the `aws-auth` ConfigMap (update or patch it by
+/// name; create it, which cannot be restricted by name), with the verb.
+pub fn aws_auth_writers(policy: &Policy) -> Vec<(crate::authorizer::Grant, &'static str)> {
+    let (namespace, name) = AWS_AUTH;
+    let mut out = Vec::new();
+    for verb in ["update", "patch", "create"] {
+        let mut request =
+            crate::authorizer::Request::resource(verb, "", "configmaps", Some(namespace));
+        if verb != "create" {
+            request = request.named(name);
+        }
+        for grant in policy.grants_for(&request) {
+            if !out
+                .iter()
+                .any(|(g, _): &(crate::authorizer::Grant, &str)| g.binding == grant.binding)
+            {
+                out.push((grant, verb));
+            }
+        }
+    }
+    out
+}
+
+/// Whether the inventory holds the `aws-auth` ConfigMap (the cluster maps IAM identities
+/// through it).
+pub fn has_aws_auth(inventory: &Inventory) -> bool {
+    let (namespace, name) = AWS_AUTH;
+    inventory.objects.iter().any(|o| {
+        o.id.kind == "ConfigMap"
+            && o.id.namespace.as_deref() == Some(namespace)
+            && o.id.name.as_deref() == Some(name)
+    })
+}
+
+/// Writers of `aws-auth` → cluster-admin: on EKS they map an IAM role they control to
+/// `system:masters`.
+fn add_aws_auth(
+    g: &mut Graph,
+    policy: &Policy,
+    inventory: &Inventory,
+    _enforced: &HashMap<String, String>,
+) {
+    // Without the ConfigMap (a cluster that is not EKS, or uses access entries), a grant on
+    // every ConfigMap is no step; a grant naming `aws-auth` says the cluster uses it.
+    let exists = has_aws_auth(inventory);
+    for (grant, verb) in aws_auth_writers(policy) {
+        if !exists && policy.rule(&grant).resource_names.is_empty() {
+            continue;
+        }
+        let binding = &policy.bindings[grant.binding];
+        if policy.grants_everything(binding) {
+            continue;
+        }
+        for subject in &binding.subjects {
+            g.edge(
+                Node::Identity {
+                    subject: subject.clone(),
+                },
+                Node::ClusterAdmin,
+                Relation::Grants,
+                format!(
+                    "{}: {verb} ConfigMap kube-system/aws-auth (on EKS, map an IAM role of theirs to system:masters)",
+                    policy.evidence(&grant)
+                ),
+            );
+        }
+    }
+}
+
+/// Nodes → the node identity: root on a node holds the kubelet's credentials, which
+/// authenticate as `system:node:NAME` in group `system:nodes`; whatever RBAC grants that group
+/// (beyond what the Node authorizer allows), every compromised node has.
+fn add_node_identities(
+    g: &mut Graph,
+    policy: &Policy,
+    _inventory: &Inventory,
+    _enforced: &HashMap<String, String>,
+) {
+    let group = Node::Identity {
+        subject: Subject::Group {
+            name: "system:nodes".into(),
+        },
+    };
+    g.edge(
+        Node::any_node(),
+        group.clone(),
+        Relation::HoldsCredentials,
+        "the kubelet's client certificate authenticates the node in group system:nodes".into(),
+    );
+    let mut names: Vec<&String> = policy.workloads.iter().flat_map(|w| &w.nodes).collect();
+    names.sort();
+    names.dedup();
+    for name in names {
+        let node = Node::NodeHost {
+            name: Some(name.clone()),
+        };
+        g.edge(
+            node.clone(),
+            Node::Identity {
+                subject: Subject::User {
+                    name: format!("system:node:{name}"),
+                },
+            },
+            Relation::HoldsCredentials,
+            format!("the kubelet's client certificate authenticates as system:node:{name}"),
+        );
+        g.edge(
+            node,
+            group.clone(),
+            Relation::HoldsCredentials,
+            "the kubelet's client certificate authenticates the node in group system:nodes".into(),
+        );
+    }
+}
 
 /// Internet → exposed workloads.
 fn add_exposure(
@@ -1125,6 +1246,45 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
         assert!(graph.path(&alice, Goal::ClusterAdmin).is_some());
         // Negative: without the broad binding, the web pod's account reaches nothing.
         let (policy, graph) = graph_of(base);
+        assert!(
+            graph
+                .path(&workload_node(&policy, 0), Goal::ClusterAdmin)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn aws_auth_writers_and_node_groups_lead_to_cluster_admin() {
+        let web = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: web}\nspec:\n  template:\n    spec:\n      serviceAccountName: web\n      containers: [{name: w, image: 'registry.example.com/w:1'}]\n---\n";
+        let aws_auth = "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: edit-aws-auth, namespace: kube-system}\nrules: [{apiGroups: [''], resources: [configmaps], resourceNames: [aws-auth], verbs: [get, patch]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: web-edits-aws-auth, namespace: kube-system}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: edit-aws-auth}\nsubjects: [{kind: ServiceAccount, name: web, namespace: web}]\n";
+        let (policy, graph) = graph_of(&format!("{web}{aws_auth}"));
+        let text = graph
+            .path(&workload_node(&policy, 0), Goal::ClusterAdmin)
+            .expect("a path through aws-auth")
+            .describe();
+        assert!(
+            text.contains("patch ConfigMap kube-system/aws-auth"),
+            "{text}"
+        );
+        // Another ConfigMap of kube-system is no step.
+        let other = aws_auth.replace("resourceNames: [aws-auth]", "resourceNames: [coredns]");
+        let (policy, graph) = graph_of(&format!("{web}{other}"));
+        assert!(
+            graph
+                .path(&workload_node(&policy, 0), Goal::ClusterAdmin)
+                .is_none()
+        );
+
+        // A privileged workload owns its node; the node's group is bound to cluster-admin.
+        let privileged = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: agent, namespace: ops}\nspec:\n  template:\n    spec:\n      automountServiceAccountToken: false\n      containers: [{name: a, image: 'registry.example.com/a:1', securityContext: {privileged: true}}]\n---\n";
+        let nodes_admin = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: nodes-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: 'system:nodes'}]\n";
+        let (policy, graph) = graph_of(&format!("{privileged}{nodes_admin}"));
+        let text = graph
+            .path(&workload_node(&policy, 0), Goal::ClusterAdmin)
+            .expect("a path through the node's identity")
+            .describe();
+        assert!(text.contains("Group system:nodes"), "{text}");
+        let (policy, graph) = graph_of(privileged);
         assert!(
             graph
                 .path(&workload_node(&policy, 0), Goal::ClusterAdmin)

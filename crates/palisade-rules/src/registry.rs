@@ -85,6 +85,7 @@ static RULES: &[&dyn Rule] = &[
     &EscalationPath,
     &DanglingBinding,
     &TrafficRedirectionAccess,
+    &AwsAuthWriteAccess,
     &RemovedApiVersion,
     &DefaultNamespace,
     &NamespaceNotSet,

@@ -1,6 +1,7 @@
 //! Built-in rules, one file each, named after the bad pattern they find.
 
 mod apparmor_unconfined;
+mod aws_auth_write_access;
 mod broad_group_binding;
 mod capabilities_not_dropped;
 mod capability_added;
@@ -90,6 +91,7 @@ mod workload_in_kube_system;
 mod writable_root_filesystem;
 
 pub use apparmor_unconfined::AppArmorUnconfined;
+pub use aws_auth_write_access::AwsAuthWriteAccess;
 pub use broad_group_binding::BroadGroupBinding;
 pub use capabilities_not_dropped::CapabilitiesNotDropped;
 pub use capability_added::CapabilityAdded;
