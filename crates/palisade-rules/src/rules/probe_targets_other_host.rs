@@ -17,7 +17,8 @@ declare_rule! {
     ///
     /// ## Severity
     /// Medium: a request from the node to an address of the pod author's choice, without the
-    /// response body.
+    /// response body. Low for a loopback address in a pod on the node's network
+    /// (`hostNetwork: true`), which reaches nothing the pod cannot reach itself.
     ///
     /// ## Failing example
     /// ```yaml
@@ -62,6 +63,11 @@ const HANDLERS: &[&[&str]] = &[
 
 impl Check for ProbeTargetsOtherHost {
     fn check(&self, cx: &mut Context<'_>) {
+        let host_network = cx
+            .pod
+            .and_then(|p| p.value.get("hostNetwork"))
+            .and_then(serde_json::Value::as_bool)
+            == Some(true);
         for container in cx.containers() {
             for handler in HANDLERS {
                 for action in ["httpGet", "tcpSocket"] {
@@ -69,7 +75,7 @@ impl Check for ProbeTargetsOtherHost {
                     field.extend([action, "host"]);
                     let path = container.field(&field);
                     if let Some(host) = cx.str_at(&path).filter(|h| !h.is_empty()) {
-                        cx.report(
+                        let mut reported = crate::context::Reported::new(
                             path,
                             format!(
                                 "{} {} {action} makes the kubelet connect to {host} from the node",
@@ -77,9 +83,26 @@ impl Check for ProbeTargetsOtherHost {
                                 handler.join(".")
                             ),
                         );
+                        // A pod on the node's network reaches the node's loopback itself: the
+                        // kubelet is no deputy there, only the Baseline rule is broken.
+                        if host_network && is_loopback(host) {
+                            reported.message.push_str(
+                                " (the pod shares the node's network, so this reaches nothing the pod cannot; Pod Security Baseline still forbids it)",
+                            );
+                            reported.severity = Some(palisade_core::Severity::Low);
+                        }
+                        cx.report_with(reported);
                     }
                 }
             }
         }
     }
+}
+
+/// `localhost`, `127.0.0.0/8` or `::1`.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host.starts_with("127.")
+        || host == "::1"
+        || host == "[::1]"
 }
