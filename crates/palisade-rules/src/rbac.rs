@@ -73,6 +73,20 @@ pub fn report_primitives(cx: &mut Context<'_>, ids: &[&str]) {
     report_primitives_at(cx, ids, |_| None);
 }
 
+/// The binding under evaluation and the subjects a finding on it names, when a rule about
+/// what it grants should look at it: not when it grants full control (RBAC001 is that one
+/// finding, with the controls of every primitive it includes), not when only the control
+/// plane's own grants are in it.
+pub fn reportable_binding(cx: &Context<'_>) -> Option<(Arc<RbacModel>, usize, Vec<String>)> {
+    let (model, index) = binding_of(cx)?;
+    let binding = &model.policy.bindings[index];
+    if model.policy.grants_everything(binding) {
+        return None;
+    }
+    let subjects = reported_subjects(binding);
+    (!subjects.is_empty()).then_some((model, index, subjects))
+}
+
 /// [`report_primitives`], with a severity of its own for some primitives (`None`: the
 /// rule's). A primitive reported at its own severity is kept apart by its id (a
 /// discriminator), so it never shares a fingerprint with the rule's other findings.
@@ -81,19 +95,10 @@ pub fn report_primitives_at(
     ids: &[&str],
     severity_of: impl Fn(&str) -> Option<palisade_core::Severity>,
 ) {
-    let Some((model, index)) = binding_of(cx) else {
+    let Some((model, index, subjects)) = reportable_binding(cx) else {
         return;
     };
     let binding = &model.policy.bindings[index];
-    // Full control (cluster-admin or `*` on `*`) is one finding, RBAC001, which carries the
-    // controls of every primitive it includes; listing each primitive again is noise.
-    if model.policy.grants_everything(binding) {
-        return;
-    }
-    let subjects = reported_subjects(binding);
-    if subjects.is_empty() {
-        return;
-    }
     let Some(role) = model.policy.role_of(binding) else {
         return;
     };

@@ -1,7 +1,7 @@
 use palisade_core::JsonPointer;
 
 use crate::context::Context;
-use crate::rbac::{BINDINGS, binding_of, reported_subjects, scope};
+use crate::rbac::{BINDINGS, reportable_binding, scope};
 use crate::rule::{Check, Target};
 
 declare_rule! {
@@ -63,17 +63,10 @@ declare_rule! {
 
 impl Check for AwsAuthWriteAccess {
     fn check(&self, cx: &mut Context<'_>) {
-        let Some((model, index)) = binding_of(cx) else {
+        let Some((model, index, subjects)) = reportable_binding(cx) else {
             return;
         };
         let binding = &model.policy.bindings[index];
-        if model.policy.grants_everything(binding) {
-            return;
-        }
-        let subjects = reported_subjects(binding);
-        if subjects.is_empty() {
-            return;
-        }
         let writers = palisade_rbac::graph::aws_auth_writers(&model.policy);
         let Some((grant, verb)) = writers.iter().find(|(g, _)| g.binding == index) else {
             return;

@@ -108,10 +108,9 @@ mod tests {
     use super::*;
 
     fn detect(text: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        find(text, &mut out);
-        out.into_iter()
-            .map(|f| text[f.start..f.end].to_string())
+        super::super::matches(find, text)
+            .into_iter()
+            .map(|(_, m)| m)
             .collect()
     }
 

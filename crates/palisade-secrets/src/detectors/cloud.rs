@@ -84,9 +84,10 @@ mod tests {
     use super::*;
 
     fn detect(text: &str) -> Vec<Detector> {
-        let mut out = Vec::new();
-        find(text, &mut out);
-        out.into_iter().map(|f| f.detector).collect()
+        super::super::matches(find, text)
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect()
     }
 
     #[test]

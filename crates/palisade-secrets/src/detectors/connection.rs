@@ -151,11 +151,7 @@ mod tests {
     use super::*;
 
     fn detect(text: &str) -> Vec<(Detector, String)> {
-        let mut out = Vec::new();
-        find(text, &mut out);
-        out.into_iter()
-            .map(|f| (f.detector, text[f.start..f.end].to_string()))
-            .collect()
+        super::super::matches(find, text)
     }
 
     #[test]

@@ -102,3 +102,13 @@ pub fn structured(text: &str) -> Vec<Found> {
     kept.sort_by_key(|f| f.start);
     kept
 }
+
+/// What a detector's `find` matches in `text`: each detector and the matched text.
+#[cfg(test)]
+pub(crate) fn matches(find: fn(&str, &mut Vec<Found>), text: &str) -> Vec<(Detector, String)> {
+    let mut out = Vec::new();
+    find(text, &mut out);
+    out.into_iter()
+        .map(|f| (f.detector, text[f.start..f.end].to_string()))
+        .collect()
+}
