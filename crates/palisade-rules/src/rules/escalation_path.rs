@@ -15,7 +15,9 @@ declare_rule! {
     /// the workload is exposed to the internet (a public LoadBalancer, a NodePort Service,
     /// external IPs or an Ingress). JSON and SARIF also carry the chain as data (`evidence`
     /// of type `chain`: each step's `from`, `to` and `relation`). Only the scanned objects are
-    /// known.
+    /// known. When manifests (not a cluster) are scanned, a step from "a node" to a
+    /// DaemonSet's account that joins files of another top-level directory (unrelated projects
+    /// scanned together) is marked: it holds only if both run in the same cluster.
     ///
     /// ## Why it matters
     /// Each grant may look harmless alone; chained, they turn a bug in one web pod into full
@@ -100,13 +102,127 @@ impl Check for EscalationPath {
                 relation: step.evidence.clone(),
             });
         }
-        let mut reported = Reported::new(
-            cx.pod_field("serviceAccountName"),
-            format!("{prefix}{}", path.describe()),
-        );
+        let mut message = format!("{prefix}{}", path.describe());
+        if !cx.inventory.complete
+            && let Some(note) = crossed_projects(cx, &model.policy, w, &path)
+        {
+            message.push_str(&note);
+        }
+        let mut reported = Reported::new(cx.pod_field("serviceAccountName"), message);
         reported
             .evidence
             .push(palisade_core::Evidence::Chain { steps });
         cx.report_with(reported);
+    }
+}
+
+/// The top-level directories of the scanned files: each source's first directory below the
+/// one all sources share (`repos/a/x.yaml` and `repos/b/y.yaml` give `a` and `b`).
+struct Projects {
+    /// How many leading path components every source shares.
+    common: usize,
+}
+
+impl Projects {
+    fn build(inventory: &palisade_inventory::Inventory) -> Projects {
+        let mut common: Option<Vec<&str>> = None;
+        for source in &inventory.sources {
+            let dirs: Vec<&str> = source
+                .path
+                .rsplit_once('/')
+                .map_or(Vec::new(), |(d, _)| d.split('/').collect());
+            common = Some(match common {
+                None => dirs,
+                Some(c) => c
+                    .iter()
+                    .zip(&dirs)
+                    .take_while(|(a, b)| a == b)
+                    .map(|(a, _)| *a)
+                    .collect(),
+            });
+        }
+        Projects {
+            common: common.map_or(0, |c| c.len()),
+        }
+    }
+
+    /// The top-level directory of `path` below the shared ones (`.` for a file there).
+    fn of<'p>(&self, path: &'p str) -> &'p str {
+        let parts: Vec<&str> = path.split('/').collect();
+        if parts.len() > self.common + 1 {
+            parts[self.common]
+        } else {
+            "."
+        }
+    }
+}
+
+/// A note for a chain whose step from "a node" to a DaemonSet's account joins a DaemonSet of
+/// another project than the workload's.
+fn crossed_projects(
+    cx: &Context<'_>,
+    policy: &palisade_rbac::Policy,
+    start: usize,
+    path: &palisade_graph::Path,
+) -> Option<String> {
+    let projects = cx.derived(Projects::build);
+    let project_of = |w: usize| {
+        let object = &cx.inventory.objects[policy.workloads[w].object];
+        projects
+            .of(&cx.inventory.source_of(object).path)
+            .to_string()
+    };
+    let own = project_of(start);
+    let mut previous = &path.from;
+    for step in &path.steps {
+        let from_any_node = matches!(previous, Node::NodeHost { name: None });
+        previous = &step.to;
+        let (
+            true,
+            Node::Identity {
+                subject: palisade_k8s::identity::Subject::ServiceAccount { namespace, name },
+            },
+        ) = (from_any_node, &step.to)
+        else {
+            continue;
+        };
+        let daemonsets: Vec<usize> = (0..policy.workloads.len())
+            .filter(|&w| {
+                let d = &policy.workloads[w];
+                d.kind == "DaemonSet" && &d.namespace == namespace && &d.service_account == name
+            })
+            .collect();
+        if daemonsets.is_empty() || daemonsets.iter().any(|&w| project_of(w) == own) {
+            continue;
+        }
+        let theirs = project_of(daemonsets[0]);
+        return Some(format!(
+            "; the step from the node to ServiceAccount {namespace}/{name} joins a DaemonSet from {theirs}, another directory than this workload's ({own}): it holds only if both run in the same cluster"
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn projects_are_the_top_directories_below_the_shared_root() {
+        let mut inventory = palisade_inventory::Inventory::default();
+        for path in [
+            "corpus/a__x/deploy/app.yaml",
+            "corpus/b__y/ds.yaml",
+            "corpus/top.yaml",
+        ] {
+            inventory.sources.push(palisade_inventory::Source {
+                path: path.into(),
+                rendered_by: None,
+            });
+        }
+        let projects = Projects::build(&inventory);
+        assert_eq!(projects.of("corpus/a__x/deploy/app.yaml"), "a__x");
+        assert_eq!(projects.of("corpus/b__y/ds.yaml"), "b__y");
+        assert_eq!(projects.of("corpus/top.yaml"), ".");
     }
 }
