@@ -244,6 +244,20 @@ pub const PRIMITIVES: &[Primitive] = &[
         cluster_scoped: false,
     },
     Primitive {
+        // An Ingress routes a host's external traffic to any Service of its namespace; on a
+        // shared controller it can claim another team's host or path, and with ingress-nginx
+        // snippet annotations run configuration inside the controller (CVE-2021-25742).
+        id: "change-ingresses",
+        does: "create or change Ingresses (route external traffic of a host to a Service of their choice, or claim another team's host on a shared controller)",
+        needs: &[&[(
+            &["create", "update", "patch"],
+            "networking.k8s.io",
+            "ingresses",
+        )]],
+        leads: Leads::Capability,
+        cluster_scoped: false,
+    },
+    Primitive {
         id: "change-network-policies",
         does: "change or delete NetworkPolicies (remove the namespace's segmentation)",
         needs: &[&[(
