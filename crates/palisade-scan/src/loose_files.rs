@@ -139,6 +139,11 @@ fn scan_file(
         return;
     }
     let text = String::from_utf8_lossy(&bytes);
+    // Manifests that reach the scan another way (a Kustomize base or patch, a Helm template,
+    // rendered into the inventory from their directory) are judged as objects, not again here.
+    if looks_like_manifest(&text) {
+        return;
+    }
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     for hit in palisade_secrets::scan_value(None, &text)
         .into_iter()
@@ -177,6 +182,16 @@ fn scan_file(
     }
 }
 
+/// Whether a text holds Kubernetes objects (or Kustomize's): top-level `apiVersion` and
+/// `kind`, in YAML or JSON.
+fn looks_like_manifest(text: &str) -> bool {
+    let top = |key: &str| {
+        text.lines().any(|l| l.starts_with(key))
+            || text.contains(&format!("\"{}\"", key.trim_end_matches(':')))
+    };
+    top("apiVersion:") && top("kind:")
+}
+
 /// A whole file that is one value (a key file, a token file): scanned under its own name, so
 /// `id_rsa` or `token` files are judged as the value of a variable of that name would be.
 fn named_file(name: &str, text: &str) -> Vec<palisade_secrets::Hit> {
@@ -184,4 +199,30 @@ fn named_file(name: &str, text: &str) -> Vec<palisade_secrets::Hit> {
         return Vec::new();
     }
     palisade_secrets::scan_value(Some(name), text.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifests_are_left_to_the_object_scan() {
+        assert!(looks_like_manifest(
+            "apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n"
+        ));
+        assert!(looks_like_manifest(
+            "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [a.yaml]\n"
+        ));
+        assert!(looks_like_manifest(
+            "{\"apiVersion\": \"v1\", \"kind\": \"Pod\"}"
+        ));
+        assert!(!looks_like_manifest(
+            "image:\n  tag: 1.0\nauth:\n  rootPassword: x\n"
+        ));
+        assert!(
+            !looks_like_manifest("apiVersion: v2\nname: chart\nversion: 1.0.0\n"),
+            "Chart.yaml"
+        );
+        assert!(!looks_like_manifest("REDIS_PASSWORD=x\n"));
+    }
 }

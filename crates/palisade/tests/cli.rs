@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bin, json, scratch, workspace};
+use common::{bin, json, need_kubectl, scratch, workspace};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -16,16 +16,6 @@ fn rules_of(report: &Value) -> Vec<String> {
         .iter()
         .map(|f| f["rule"].as_str().unwrap().to_string())
         .collect()
-}
-
-fn kubectl_available() -> bool {
-    Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
 }
 
 /// A pod that every rule accepts: hardened, pinned, isolated by a default-deny policy.
@@ -132,13 +122,7 @@ fn scans_the_bundled_examples_with_findings_exit_code_and_schema() {
 
 #[test]
 fn renders_kustomize_overlays_with_the_real_kubectl() {
-    if !kubectl_available() {
-        // CI must run it (the machine image has kubectl); a developer machine may lack it.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "kubectl is not on PATH: the Kustomize test cannot run in CI without it"
-        );
-        eprintln!("skipped locally: kubectl is not on PATH");
+    if !need_kubectl() {
         return;
     }
     let out = bin()
@@ -166,17 +150,6 @@ fn renders_kustomize_overlays_with_the_real_kubectl() {
 }
 
 /// Skips (locally) or fails (in CI) without kubectl.
-fn need_kubectl() -> bool {
-    if kubectl_available() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "kubectl is not on PATH: the Kustomize tests cannot run in CI without it"
-    );
-    eprintln!("skipped locally: kubectl is not on PATH");
-    false
-}
 
 #[test]
 fn kustomize_findings_point_at_the_base_or_the_patch_that_sets_the_field() {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bin, json, scratch};
+use common::{bin, json, need_kubectl, scratch};
 
 fn findings(report: &serde_json::Value) -> Vec<(String, String, String)> {
     report["findings"]
@@ -156,4 +156,51 @@ fn a_token_shows_its_public_prefix_and_never_its_body() {
             "{format}: {text}"
         );
     }
+}
+
+#[test]
+fn kustomize_bases_are_judged_as_objects_not_again_as_loose_files() {
+    if !need_kubectl() {
+        return;
+    }
+    let dir = scratch("secrets-kustomize");
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: shop\nresources:\n- deploy.yaml\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("deploy.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec:\n      containers:\n      - name: api\n        image: registry.example.com/api:1.0\n        env: [{name: DB_PASS, value: Zk81qLm0x}]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("app.env"), "REDIS_PASSWORD=Wq3mZ8xK1\n").unwrap();
+    let out = bin()
+        .args([
+            "scan",
+            dir.to_str().unwrap(),
+            "--secrets-in-all-files",
+            "-o",
+            "json",
+            "--fail-on",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    let all = findings(&json(&out));
+    let secrets: Vec<&(String, String, String)> = all
+        .iter()
+        .filter(|(rule, _, _)| rule == "POD027" || rule.starts_with("SEC01"))
+        .collect();
+    assert_eq!(secrets.len(), 2, "{secrets:#?}");
+    assert!(
+        secrets.iter().any(|(rule, _, _)| rule == "POD027"),
+        "{secrets:#?}"
+    );
+    assert!(
+        secrets
+            .iter()
+            .any(|(rule, file, _)| rule == "SEC018" && file.ends_with("app.env")),
+        "{secrets:#?}"
+    );
 }

@@ -47,3 +47,27 @@ pub fn json(output: &Output) -> Value {
         )
     })
 }
+
+fn kubectl_available() -> bool {
+    Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Whether the Kustomize tests can run: they need `kubectl`, which CI must have (the test
+/// fails there without it; locally it is skipped with a note).
+pub fn need_kubectl() -> bool {
+    if kubectl_available() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "kubectl is not on PATH: the Kustomize tests cannot run in CI without it"
+    );
+    eprintln!("skipped locally: kubectl is not on PATH");
+    false
+}
