@@ -71,9 +71,20 @@ pub fn reported(detection: &Detection) -> Reported {
             ", in the copy kubectl apply keeps in the last-applied-configuration annotation",
         );
     }
+    // A GitHub token GitHub never issued (its checksum does not match) is a test or made-up
+    // value: still a credential-shaped string in the manifest, but nothing that opens a repo.
+    let forged = detection.hit.detector == palisade_secrets::Detector::GitHubToken
+        && palisade_secrets::detectors::github_checksum_valid(&detection.hit.secret) == Some(false);
+    if forged {
+        message.push_str(
+            "; its checksum does not match, so GitHub never issued it (a test or made-up value)",
+        );
+    }
     let mut reported = Reported::new(detection.pointer.clone(), message);
     if detection.hit.detector == palisade_secrets::Detector::Placeholder {
         reported.severity = Some(palisade_core::Severity::Low);
+    } else if forged {
+        reported.severity = Some(palisade_core::Severity::Medium);
     }
     reported.discriminator = Some(palisade_core::redact::tag(&detection.hit.secret));
     reported

@@ -7,7 +7,10 @@ declare_rule! {
     /// ## What it checks
     /// GitHub tokens (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_` with 36 characters, fine-grained
 /// `github_pat_`) and GitLab tokens (`glpat-`, `gldt-`, `glrt-`, `glptt-`, `glcbt-`) outside a
-/// Secret, with the format's length and alphabet checked and a random body required. Values are never printed: a finding gives the detector, the field, at most the
+/// Secret, with the format's length and alphabet checked and a random body required. A
+    /// classic GitHub token whose checksum (the last six characters: CRC-32 of the body in base
+    /// 62) does not match was never issued by GitHub: it is reported at medium severity, as a
+    /// test or made-up value. Values are never printed: a finding gives the detector, the field, at most the
     /// format's public prefix and a stable tag (`#1a2b3c4d`).
     ///
     /// ## Why it matters

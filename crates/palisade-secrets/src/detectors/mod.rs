@@ -13,6 +13,7 @@ mod private_key;
 mod tokens;
 
 pub use named::{by_name, is_weak_default};
+pub use tokens::github_checksum_valid;
 
 use crate::detector::Detector;
 

@@ -300,6 +300,30 @@ fn plausible(detector: Detector, token: &str) -> bool {
     }
 }
 
+/// Whether a classic GitHub token (`ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_` + 30 random
+/// characters + 6) carries a valid checksum: the last six characters are the CRC-32 of the
+/// thirty before them, in base 62 (`0-9A-Za-z`), padded with zeros. `None` for other formats.
+/// A token whose checksum does not match was never issued by GitHub: a test or made-up value.
+pub fn github_checksum_valid(token: &str) -> Option<bool> {
+    const DIGITS: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let prefixed = ["ghp_", "gho_", "ghu_", "ghs_", "ghr_"]
+        .iter()
+        .any(|p| token.starts_with(p));
+    if !prefixed || token.len() != 40 || !token.is_ascii() {
+        return None;
+    }
+    let (entropy, checksum) = (&token[4..34], &token[34..]);
+    let mut crc = flate2::Crc::new();
+    crc.update(entropy.as_bytes());
+    let mut value = u64::from(crc.sum());
+    let mut encoded = [b'0'; 6];
+    for slot in encoded.iter_mut().rev() {
+        *slot = DIGITS[(value % 62) as usize];
+        value /= 62;
+    }
+    Some(encoded == checksum.as_bytes())
+}
+
 /// `SG.` + 22 + `.` + 43 characters.
 fn sendgrid(candidate: &str) -> Option<usize> {
     let rest = candidate.strip_prefix("SG.")?;
@@ -381,6 +405,19 @@ mod tests {
             detect("eyJub3QiOiJhIGp3dCJ9.eyJ4Ijoi.abc").is_empty(),
             "no alg"
         );
+    }
+
+    #[test]
+    fn github_checksums_are_checked() {
+        // The example of a public write-up of the format (the token was revoked): its last six
+        // characters are the checksum GitHub computed, so this checks the scheme, not itself.
+        let token = "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";
+        assert_eq!(github_checksum_valid(token), Some(true));
+        assert_eq!(
+            github_checksum_valid("ghp_zQWBuTSOoRi4A9spHcVY5ncnsDkxkJ0mLq18"),
+            Some(false)
+        );
+        assert_eq!(github_checksum_valid("github_pat_x"), None);
     }
 
     #[test]
