@@ -13,10 +13,102 @@ const OBJECT_FIELDS: &[&str] = &["metadata", "spec", "data", "stringData", "role
 /// `seccompProfile.type` values the API accepts.
 const SECCOMP_TYPES: &[&str] = &["RuntimeDefault", "Localhost", "Unconfined"];
 
+/// Built-in kinds whose names must be DNS-1123 subdomains (lower-case letters, digits, `-`
+/// and `.`, starting and ending with a letter or digit, at most 253 characters). RBAC kinds
+/// are not among them: their names are path segments (`system:controller:x` is valid).
+const SUBDOMAIN_NAMED: &[(&str, &str)] = &[
+    ("", "Pod"),
+    ("", "ConfigMap"),
+    ("", "Secret"),
+    ("", "ServiceAccount"),
+    ("", "PersistentVolumeClaim"),
+    ("", "PersistentVolume"),
+    ("", "ReplicationController"),
+    ("apps", "Deployment"),
+    ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"),
+    ("apps", "ReplicaSet"),
+    ("batch", "Job"),
+    ("batch", "CronJob"),
+    ("networking.k8s.io", "Ingress"),
+    ("networking.k8s.io", "NetworkPolicy"),
+];
+
+/// Kinds whose names must be DNS-1123 labels (at most 63 characters, no dots); a Service's
+/// must also start with a letter (DNS-1035).
+const LABEL_NAMED: &[(&str, &str)] = &[("", "Namespace"), ("", "Service")];
+
+/// Whether `name` is a DNS-1123 subdomain.
+fn is_subdomain(name: &str) -> bool {
+    name.len() <= 253 && name.split('.').all(is_label)
+}
+
+/// Whether `name` is a DNS-1123 label.
+fn is_label(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes[0] != b'-'
+        && bytes[bytes.len() - 1] != b'-'
+}
+
+/// The problems of `metadata.name` and `metadata.namespace` (a `${VAR}` left by a template,
+/// capitals, underscores): the API server rejects such names before anything else.
+fn name_problems(object: &Object, out: &mut Vec<(JsonPointer, String)>) {
+    let metadata = JsonPointer::root().join("metadata");
+    let key = (object.id.group(), object.id.kind.as_str());
+    let name = object
+        .value
+        .pointer("/metadata/name")
+        .and_then(Value::as_str);
+    if let Some(name) = name {
+        let (valid, what) = if SUBDOMAIN_NAMED.contains(&key) {
+            (
+                is_subdomain(name),
+                "a DNS subdomain (lower-case letters, digits, '-' and '.')",
+            )
+        } else if key == ("", "Service") {
+            (
+                is_label(name) && name.as_bytes()[0].is_ascii_lowercase(),
+                "a DNS label starting with a letter (lower-case letters, digits and '-', at most 63)",
+            )
+        } else if LABEL_NAMED.contains(&key) {
+            (
+                is_label(name),
+                "a DNS label (lower-case letters, digits and '-', at most 63)",
+            )
+        } else {
+            (true, "")
+        };
+        if !valid {
+            out.push((
+                metadata.join("name"),
+                format!("the name {name:?} is not {what}"),
+            ));
+        }
+    }
+    if let Some(namespace) = object
+        .value
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        && !namespace.is_empty()
+        && !is_label(namespace)
+    {
+        out.push((
+            metadata.join("namespace"),
+            format!("the namespace {namespace:?} is not a DNS label (lower-case letters, digits and '-', at most 63)"),
+        ));
+    }
+}
+
 /// Why the API server would reject `object`: each problem with the field it is at.
 pub fn problems(object: &Object) -> Vec<(JsonPointer, String)> {
     let mut out = Vec::new();
     let root = JsonPointer::root();
+    name_problems(object, &mut out);
     for field in OBJECT_FIELDS {
         if let Some(value) = object.value.get(*field)
             && !value.is_object()
@@ -142,6 +234,30 @@ mod tests {
         );
         assert_eq!(binding.len(), 1, "{binding:?}");
         assert!(binding[0].starts_with("/roleRef/kind"));
+    }
+
+    #[test]
+    fn names_the_api_server_rejects_are_problems() {
+        let template = problems_of(
+            "apiVersion: v1\nkind: Secret\nmetadata: {name: '${SECRET_NAME:-x}', namespace: '${NAMESPACE}'}\n",
+        );
+        assert_eq!(template.len(), 2, "{template:?}");
+        assert!(template[0].starts_with("/metadata/name: "));
+        assert!(template[1].starts_with("/metadata/namespace: "));
+        assert_eq!(
+            problems_of("apiVersion: v1\nkind: Service\nmetadata: {name: 1web}\n").len(),
+            1
+        );
+        assert_eq!(
+            problems_of("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: My_App}\n").len(),
+            1
+        );
+        // Path-segment names are valid for RBAC kinds; dotted names for subdomain kinds.
+        assert!(problems_of("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: 'system:controller:x'}\n").is_empty());
+        assert!(
+            problems_of("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kube-root-ca.crt}\n")
+                .is_empty()
+        );
     }
 
     #[test]
