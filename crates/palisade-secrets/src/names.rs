@@ -231,6 +231,8 @@ const CREDENTIAL_NAMES: &[&str] = &[
     "authorization",
     "client_key_data",
     "htpasswd",
+    "erlang_cookie",
+    "rabbitmq_erlang_cookie",
     "x_api_key",
     "api_key",
 ];
@@ -309,7 +311,9 @@ pub fn is_credential_name(name: &str) -> bool {
         || words
             .iter()
             .any(|w| w.len() > 6 && CREDENTIAL_FRAGMENTS.iter().any(|f| w.ends_with(f)));
-    if credential_word {
+    // `REDIS_AUTH`, `PROXY_AUTH`: a password under the service's name (`AUTH_MODE` ends in a
+    // describing word and never gets here).
+    if credential_word || (words.len() > 1 && last == "auth") {
         return true;
     }
     // `ENCRYPTION_KEY`, `SSH_KEY`, `accessKey`, `SECRET_ACCESS_KEY`; `azure*key`.
