@@ -390,3 +390,47 @@ fn it_runs_as_a_kubectl_plugin() {
     );
     assert!(text(&out).contains("Summary:"), "{}", text(&out));
 }
+
+/// The progress indicator: on a terminal, a scan that takes more than a second shows a spinner
+/// on stderr and clears it; the report itself is untouched. The terminal is a real
+/// pseudo-terminal from `script` (util-linux, part of this machine image: without it the test
+/// fails), and the scan is of the shared corpus, which the debug build needs several seconds for.
+#[test]
+fn a_long_scan_on_a_terminal_shows_a_spinner_and_clears_it() {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/real-manifests");
+    assert!(corpus.is_dir(), "{} is missing", corpus.display());
+    let dir = scratch("spinner");
+    let report = dir.join("report.json");
+    let typescript = dir.join("typescript.txt");
+    let command = format!(
+        "{} scan {} -q --fail-on none --allow-incomplete -o json={}",
+        env!("CARGO_BIN_EXE_palisade"),
+        corpus.display(),
+        report.display()
+    );
+    let status = std::process::Command::new("script")
+        .args(["-qec", &command])
+        .arg(&typescript)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("`script` (util-linux) runs the scan on a pseudo-terminal");
+    assert!(status.success(), "{status:?}");
+    let terminal = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned();
+    assert!(terminal.contains("scanning 1s"), "{terminal}");
+    // Cleared before the summary: the last spinner frame is erased (`ESC[2K`).
+    let last_frame = terminal.rfind("scanning").unwrap();
+    assert!(terminal[last_frame..].contains("\u{1b}[2K"), "{terminal}");
+    let text = std::fs::read_to_string(&report).unwrap();
+    let parsed: serde_json::Value = serde_json::from_str(&text).expect("the report is clean JSON");
+    assert!(parsed["summary"]["total"].as_u64().unwrap() > 1000);
+
+    // Without a terminal, nothing of it.
+    let out = bin()
+        .arg("scan")
+        .arg(&corpus)
+        .args(["-q", "--fail-on", "none", "--allow-incomplete"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("scanning"));
+}
