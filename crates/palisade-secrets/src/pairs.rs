@@ -115,8 +115,7 @@ pub fn command_words<'t>(words: &[&'t str]) -> Vec<(usize, Pair<'t>)> {
             && eq > 0
             && (dashes > 0 || is_variable_name(&flag[..eq]))
         {
-            let value = flag[eq + 1..].trim_matches(['"', '\'']);
-            let quote = usize::from(flag[eq + 1..].starts_with(['"', '\'']));
+            let (quote, value) = unquote(&flag[eq + 1..]);
             pairs.push((
                 i,
                 Pair {
@@ -143,6 +142,13 @@ pub fn command_words<'t>(words: &[&'t str]) -> Vec<(usize, Pair<'t>)> {
         }
     }
     pairs
+}
+
+/// `raw` without the quotes around it, and how many bytes were cut from its start (`'"x"'`
+/// gives 2 and `x`).
+pub(crate) fn unquote(raw: &str) -> (usize, &str) {
+    let start = raw.trim_start_matches(['"', '\'']);
+    (raw.len() - start.len(), start.trim_end_matches(['"', '\'']))
 }
 
 fn is_variable_name(name: &str) -> bool {
@@ -198,6 +204,19 @@ mod tests {
         for p in config_lines(text) {
             assert_eq!(&text[p.start..p.start + p.value.len()], p.value);
         }
+    }
+
+    /// Found by the property test: `--x='"value` was unquoted twice but offset by one byte,
+    /// so a secret's range could end inside a multi-byte character.
+    #[test]
+    fn every_quote_cut_from_a_value_moves_its_start() {
+        assert_eq!(unquote("'\"x\"'"), (2, "x"));
+        let words = ["--db-password='\"Zk81qLmé"];
+        let (_, pair) = &command_words(&words)[0];
+        assert_eq!(
+            &words[0][pair.start..pair.start + pair.value.len()],
+            pair.value
+        );
     }
 
     #[test]

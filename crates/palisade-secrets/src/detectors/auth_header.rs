@@ -82,8 +82,7 @@ fn curl_user(text: &str, out: &mut Vec<Found>) {
             t if t.starts_with("-u") && t.len() > 2 && t.contains(':') => (at + 2, &t[2..]),
             _ => continue,
         };
-        let value = value.trim_matches(['"', '\'']);
-        let quote = usize::from(text[value_at..].starts_with(['"', '\'']));
+        let (quote, value) = crate::pairs::unquote(value);
         let Some(colon) = value.find(':') else {
             continue;
         };
