@@ -3,33 +3,26 @@
 //! is wrong with the rest of it is reported too).
 
 use palisade_core::{Diagnostic, DiagnosticLevel, JsonPointer};
+use palisade_k8s::names::{is_dns_label, is_dns_subdomain};
 use serde_json::Value;
 
 use crate::object::Object;
-use crate::podspec::pod_spec;
+use crate::podspec::{WORKLOAD_KINDS, pod_spec};
 
 /// Top-level fields that are objects whenever they are present.
 const OBJECT_FIELDS: &[&str] = &["metadata", "spec", "data", "stringData", "roleRef"];
 /// `seccompProfile.type` values the API accepts.
 const SECCOMP_TYPES: &[&str] = &["RuntimeDefault", "Localhost", "Unconfined"];
 
-/// Built-in kinds whose names must be DNS-1123 subdomains (lower-case letters, digits, `-`
-/// and `.`, starting and ending with a letter or digit, at most 253 characters). RBAC kinds
-/// are not among them: their names are path segments (`system:controller:x` is valid).
+/// Built-in kinds besides the workloads ([`WORKLOAD_KINDS`]) whose names must be DNS-1123
+/// subdomains. RBAC kinds are not among them: their names are path segments
+/// (`system:controller:x` is valid).
 const SUBDOMAIN_NAMED: &[(&str, &str)] = &[
-    ("", "Pod"),
     ("", "ConfigMap"),
     ("", "Secret"),
     ("", "ServiceAccount"),
     ("", "PersistentVolumeClaim"),
     ("", "PersistentVolume"),
-    ("", "ReplicationController"),
-    ("apps", "Deployment"),
-    ("apps", "StatefulSet"),
-    ("apps", "DaemonSet"),
-    ("apps", "ReplicaSet"),
-    ("batch", "Job"),
-    ("batch", "CronJob"),
     ("networking.k8s.io", "Ingress"),
     ("networking.k8s.io", "NetworkPolicy"),
 ];
@@ -37,23 +30,6 @@ const SUBDOMAIN_NAMED: &[(&str, &str)] = &[
 /// Kinds whose names must be DNS-1123 labels (at most 63 characters, no dots); a Service's
 /// must also start with a letter (DNS-1035).
 const LABEL_NAMED: &[(&str, &str)] = &[("", "Namespace"), ("", "Service")];
-
-/// Whether `name` is a DNS-1123 subdomain.
-fn is_subdomain(name: &str) -> bool {
-    name.len() <= 253 && name.split('.').all(is_label)
-}
-
-/// Whether `name` is a DNS-1123 label.
-fn is_label(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-        && bytes[0] != b'-'
-        && bytes[bytes.len() - 1] != b'-'
-}
 
 /// The problems of `metadata.name` and `metadata.namespace` (a `${VAR}` left by a template,
 /// capitals, underscores): the API server rejects such names before anything else.
@@ -65,19 +41,19 @@ fn name_problems(object: &Object, out: &mut Vec<(JsonPointer, String)>) {
         .pointer("/metadata/name")
         .and_then(Value::as_str);
     if let Some(name) = name {
-        let (valid, what) = if SUBDOMAIN_NAMED.contains(&key) {
+        let (valid, what) = if SUBDOMAIN_NAMED.contains(&key) || WORKLOAD_KINDS.contains(&key) {
             (
-                is_subdomain(name),
+                is_dns_subdomain(name),
                 "a DNS subdomain (lower-case letters, digits, '-' and '.')",
             )
         } else if key == ("", "Service") {
             (
-                is_label(name) && name.as_bytes()[0].is_ascii_lowercase(),
+                is_dns_label(name) && name.as_bytes()[0].is_ascii_lowercase(),
                 "a DNS label starting with a letter (lower-case letters, digits and '-', at most 63)",
             )
         } else if LABEL_NAMED.contains(&key) {
             (
-                is_label(name),
+                is_dns_label(name),
                 "a DNS label (lower-case letters, digits and '-', at most 63)",
             )
         } else {
@@ -95,7 +71,7 @@ fn name_problems(object: &Object, out: &mut Vec<(JsonPointer, String)>) {
         .pointer("/metadata/namespace")
         .and_then(Value::as_str)
         && !namespace.is_empty()
-        && !is_label(namespace)
+        && !is_dns_label(namespace)
     {
         out.push((
             metadata.join("namespace"),

@@ -1,4 +1,23 @@
-//! Names Kubernetes validates: label keys.
+//! Names Kubernetes validates: label keys, DNS labels and subdomains.
+
+/// Whether `name` is a DNS-1123 label: lower-case letters, digits and `-`, starting and ending
+/// with a letter or digit, at most 63 characters (namespaces, Services).
+pub fn is_dns_label(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes[0] != b'-'
+        && bytes[bytes.len() - 1] != b'-'
+}
+
+/// Whether `name` is a DNS-1123 subdomain: DNS labels joined by `.`, at most 253 characters
+/// (the names of most kinds).
+pub fn is_dns_subdomain(name: &str) -> bool {
+    name.len() <= 253 && name.split('.').all(is_dns_label)
+}
 
 /// Whether `key` is a valid label key: an optional DNS-subdomain prefix and `/`, then a name of
 /// at most 63 characters (alphanumerics, `-`, `_`, `.`, starting and ending alphanumeric).
@@ -184,6 +203,14 @@ mod tests {
             &[&labels(&[("k8s-app", "oauth2-proxy")])]
         ));
         assert!(!is_cluster_addon("billing-api", &[]));
+    }
+
+    #[test]
+    fn dns_names_follow_the_api_servers_rules() {
+        assert!(is_dns_label("shop-1") && !is_dns_label("Shop") && !is_dns_label("-a"));
+        assert!(!is_dns_label(&"a".repeat(64)));
+        assert!(is_dns_subdomain("kube-root-ca.crt") && !is_dns_subdomain("a..b"));
+        assert!(!is_dns_subdomain("${NAME}"));
     }
 
     #[test]

@@ -18,16 +18,23 @@ pub struct RbacModel {
     pub graph: Graph,
     /// Shortest first steps toward cluster-admin, for every node.
     pub toward_admin: Toward,
+    /// The grants that let their subjects write the EKS `aws-auth` ConfigMap, with the verb.
+    pub aws_auth_writers: Vec<(palisade_rbac::authorizer::Grant, &'static str)>,
+    /// Whether the inventory holds the `aws-auth` ConfigMap.
+    pub has_aws_auth: bool,
 }
 
 fn build(inventory: &Inventory) -> RbacModel {
     let policy = Policy::from_inventory(inventory);
     let graph = palisade_rbac::graph::build(&policy, inventory);
     let toward_admin = graph.toward(Goal::ClusterAdmin);
+    let aws_auth_writers = palisade_rbac::graph::aws_auth_writers(&policy);
     RbacModel {
         policy,
         graph,
         toward_admin,
+        aws_auth_writers,
+        has_aws_auth: palisade_rbac::graph::has_aws_auth(inventory),
     }
 }
 

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use palisade_inventory::Inventory;
-use palisade_secrets::{Detection, describe, scan_object};
+use palisade_secrets::{Detection, Place, describe, scan_object};
 
 use crate::context::{Context, Reported};
 
@@ -124,12 +124,16 @@ fn is_plain_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphabetic() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// The rule a secret found outside a Kubernetes object (a configuration file passed with
-/// `--secrets-in-all-files`) is reported under: the family's rule, and for the generic
-/// detector (which has a rule per kind of object) SEC018.
-pub fn file_rule(detector: palisade_secrets::Detector) -> &'static str {
+/// The one rule a detection is reported under: its detector's family, and for the generic
+/// detector (a rule per kind of place) where it was found. `place` is `None` for a file that is
+/// not a Kubernetes object (`--secrets-in-all-files`). A Secret's own data holds credentials by
+/// design: only weak defaults are reported there.
+pub fn rule_of(detector: palisade_secrets::Detector, place: Option<Place>) -> Option<&'static str> {
     use palisade_secrets::Family;
-    match detector.family() {
+    let in_secret = place == Some(Place::Secret);
+    Some(match detector.family() {
+        Family::WeakDefault => "SEC019",
+        _ if in_secret => return None,
         Family::PrivateKey => "SEC010",
         Family::CloudProvider => "SEC011",
         Family::SourceControl => "SEC012",
@@ -138,22 +142,46 @@ pub fn file_rule(detector: palisade_secrets::Detector) -> &'static str {
         Family::Jwt => "SEC015",
         Family::UrlCredentials => "SEC016",
         Family::AuthorizationHeader => "SEC017",
-        Family::Generic => "SEC018",
-        Family::WeakDefault => "SEC019",
-    }
+        Family::Generic => match place {
+            Some(Place::Container) => "POD027",
+            Some(Place::ConfigMap) => "SEC002",
+            _ => "SEC018",
+        },
+    })
+}
+
+/// Reports every detection of the object that belongs to rule `id` (see [`rule_of`]).
+pub fn report_rule(cx: &mut Context<'_>, id: &str) {
+    report_where(cx, |d| rule_of(d.detector, Some(d.place)) == Some(id));
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Each detector's file rule is a registered rule whose documentation names files or
-    /// fields (so the mapping cannot point at a retired or unrelated id).
+    /// Every detector, wherever found, maps to a registered rule (or, in a Secret's own data,
+    /// to none unless it is a weak default).
     #[test]
-    fn every_detector_has_a_registered_file_rule() {
+    fn every_detection_has_a_registered_rule() {
+        let places = [
+            None,
+            Some(Place::Container),
+            Some(Place::ConfigMap),
+            Some(Place::Annotation),
+            Some(Place::HelmRelease),
+            Some(Place::Field),
+            Some(Place::Secret),
+        ];
         for detector in palisade_secrets::Detector::ALL {
-            let id = file_rule(*detector);
-            assert!(crate::find_rule(id).is_some(), "{detector:?} -> {id}");
+            for place in places {
+                match rule_of(*detector, place) {
+                    Some(id) => assert!(
+                        crate::find_rule(id).is_some(),
+                        "{detector:?} {place:?} -> {id}"
+                    ),
+                    None => assert!(place == Some(Place::Secret), "{detector:?} {place:?}"),
+                }
+            }
         }
     }
 }

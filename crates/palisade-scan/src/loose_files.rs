@@ -149,7 +149,9 @@ fn scan_file(
         .into_iter()
         .chain(named_file(name, &text))
     {
-        let id = palisade_rules::secrets::file_rule(hit.detector);
+        let Some(id) = palisade_rules::secrets::rule_of(hit.detector, None) else {
+            continue;
+        };
         if !active.contains(id) {
             continue;
         }

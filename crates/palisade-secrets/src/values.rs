@@ -1,6 +1,8 @@
 //! What a value is when it is not a credential: a placeholder, a reference, a setting, a
 //! documented example; and how random a string looks.
 
+use palisade_k8s::names::{is_dns_label, is_dns_subdomain};
+
 /// Values in documentation that stand for a credential (AWS's own examples, the RFC 7519 JWT,
 /// the Stripe test keys' prefix): never a leak.
 const DOCUMENTED_EXAMPLES: &[&str] = &[
@@ -63,17 +65,13 @@ fn is_code(v: &str) -> bool {
         || v.contains("os.environ")
 }
 
-/// `namespace/name` of a Kubernetes object (DNS-1123 labels on both sides).
+/// `namespace/name` of a Kubernetes object (a DNS label and a DNS subdomain, each with a
+/// letter: `2024/05` is a date, not an object).
 fn is_object_reference(v: &str) -> bool {
-    let dns = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 253
-            && s.bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-            && s.bytes().any(|b| b.is_ascii_lowercase())
-    };
-    v.split_once('/')
-        .is_some_and(|(ns, name)| dns(ns) && dns(name))
+    let lettered = |s: &str| s.bytes().any(|b| b.is_ascii_lowercase());
+    v.split_once('/').is_some_and(|(ns, name)| {
+        is_dns_label(ns) && is_dns_subdomain(name) && lettered(ns) && lettered(name)
+    })
 }
 
 /// Whether `value` is a name: lower-case words joined by hyphens (`db-creds`, `ca-secret`).

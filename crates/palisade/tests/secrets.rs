@@ -5,6 +5,11 @@ mod common;
 
 use common::{bin, json, need_kubectl, scratch};
 
+/// Writes `text` to `name` in `dir`.
+fn write(dir: &std::path::Path, name: &str, text: impl AsRef<[u8]>) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
 fn findings(report: &serde_json::Value) -> Vec<(String, String, String)> {
     report["findings"]
         .as_array()
@@ -23,26 +28,22 @@ fn findings(report: &serde_json::Value) -> Vec<(String, String, String)> {
 #[test]
 fn files_that_are_not_manifests_are_read_only_when_asked() {
     let dir = scratch("secrets-all-files");
-    std::fs::write(
-        dir.join(".env"),
-        "LOG_LEVEL=info\nREDIS_PASSWORD=Zk81qLm0x\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("values.yaml"),
+    write(&dir, ".env", "LOG_LEVEL=info\nREDIS_PASSWORD=Zk81qLm0x\n");
+    write(
+        &dir,
+        "values.yaml",
         "auth:\n  rootPassword: \"Gq7!zLm2kP\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("logo.png"),
+    );
+    write(
+        &dir,
+        "logo.png",
         b"\x89PNG\r\n\x1a\n\0\0\0password=Zk81qLm0x",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("cm.yaml"),
+    );
+    write(
+        &dir,
+        "cm.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app, namespace: shop}\ndata:\n  DB_PASSWORD: Wq3mZ8xK1\n",
-    )
-    .unwrap();
+    );
     let path = dir.to_str().unwrap();
 
     let plain = bin()
@@ -132,11 +133,13 @@ fn secrets_in_all_files_is_refused_for_a_cluster() {
 fn a_token_shows_its_public_prefix_and_never_its_body() {
     let dir = scratch("secrets-prefix");
     let token = "ghp_Hw7Rt2Lk9Qm4Xz8Pv3Nc6Bd1Fs5Gj0Ya2Uex";
-    std::fs::write(
-        dir.join("cm.yaml"),
-        format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: ci, namespace: shop}}\ndata:\n  sync: \"--token={token}\"\n"),
-    )
-    .unwrap();
+    write(
+        &dir,
+        "cm.yaml",
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: ci, namespace: shop}}\ndata:\n  sync: \"--token={token}\"\n"
+        ),
+    );
     for format in ["table", "json", "sarif", "junit"] {
         let out = bin()
             .args([
@@ -164,17 +167,17 @@ fn kustomize_bases_are_judged_as_objects_not_again_as_loose_files() {
         return;
     }
     let dir = scratch("secrets-kustomize");
-    std::fs::write(
-        dir.join("kustomization.yaml"),
+    write(
+        &dir,
+        "kustomization.yaml",
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: shop\nresources:\n- deploy.yaml\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("deploy.yaml"),
+    );
+    write(
+        &dir,
+        "deploy.yaml",
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec:\n      containers:\n      - name: api\n        image: registry.example.com/api:1.0\n        env: [{name: DB_PASS, value: Zk81qLm0x}]\n",
-    )
-    .unwrap();
-    std::fs::write(dir.join("app.env"), "REDIS_PASSWORD=Wq3mZ8xK1\n").unwrap();
+    );
+    write(&dir, "app.env", "REDIS_PASSWORD=Wq3mZ8xK1\n");
     let out = bin()
         .args([
             "scan",

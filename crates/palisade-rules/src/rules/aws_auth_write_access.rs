@@ -67,8 +67,11 @@ impl Check for AwsAuthWriteAccess {
             return;
         };
         let binding = &model.policy.bindings[index];
-        let writers = palisade_rbac::graph::aws_auth_writers(&model.policy);
-        let Some((grant, verb)) = writers.iter().find(|(g, _)| g.binding == index) else {
+        let Some((grant, verb)) = model
+            .aws_auth_writers
+            .iter()
+            .find(|(g, _)| g.binding == index)
+        else {
             return;
         };
         let role = model
@@ -77,7 +80,7 @@ impl Check for AwsAuthWriteAccess {
             .map(|r| r.describe())
             .unwrap_or_default();
         let named = !model.policy.rule(grant).resource_names.is_empty();
-        if !named && !palisade_rbac::graph::has_aws_auth(cx.inventory) {
+        if !named && !model.has_aws_auth {
             return;
         }
         cx.report(

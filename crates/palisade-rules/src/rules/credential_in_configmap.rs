@@ -1,5 +1,3 @@
-use palisade_secrets::{Family, Place};
-
 use crate::context::Context;
 use crate::rule::{Check, Target};
 
@@ -62,8 +60,6 @@ declare_rule! {
 
 impl Check for CredentialInConfigMap {
     fn check(&self, cx: &mut Context<'_>) {
-        crate::secrets::report_where(cx, |d| {
-            d.detector.family() == Family::Generic && d.place == Place::ConfigMap
-        });
+        crate::secrets::report_rule(cx, &Self::metadata().id);
     }
 }

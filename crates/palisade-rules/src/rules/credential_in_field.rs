@@ -1,5 +1,3 @@
-use palisade_secrets::{Family, Place};
-
 use crate::context::Context;
 use crate::rule::{Check, Target};
 
@@ -53,12 +51,6 @@ declare_rule! {
 
 impl Check for CredentialInField {
     fn check(&self, cx: &mut Context<'_>) {
-        crate::secrets::report_where(cx, |d| {
-            d.detector.family() == Family::Generic
-                && matches!(
-                    d.place,
-                    Place::Annotation | Place::Field | Place::HelmRelease
-                )
-        });
+        crate::secrets::report_rule(cx, &Self::metadata().id);
     }
 }

@@ -1,5 +1,3 @@
-use palisade_secrets::{Family, Place};
-
 use crate::context::Context;
 use crate::rule::{Check, Target};
 
@@ -57,8 +55,6 @@ declare_rule! {
 
 impl Check for ExposedPrivateKey {
     fn check(&self, cx: &mut Context<'_>) {
-        crate::secrets::report_where(cx, |d| {
-            d.detector.family() == Family::PrivateKey && d.place != Place::Secret
-        });
+        crate::secrets::report_rule(cx, &Self::metadata().id);
     }
 }

@@ -1,5 +1,3 @@
-use palisade_secrets::{Family, Place};
-
 use crate::context::Context;
 use crate::rule::{Check, Target};
 
@@ -51,8 +49,6 @@ declare_rule! {
 
 impl Check for ExposedSourceControlToken {
     fn check(&self, cx: &mut Context<'_>) {
-        crate::secrets::report_where(cx, |d| {
-            d.detector.family() == Family::SourceControl && d.place != Place::Secret
-        });
+        crate::secrets::report_rule(cx, &Self::metadata().id);
     }
 }

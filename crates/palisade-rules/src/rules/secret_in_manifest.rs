@@ -96,28 +96,33 @@ impl Check for SecretInManifest {
             {
                 return;
             }
-            let plain: Vec<&str> = entries
+            // Each plain value with its key, decoded once (from base64 for `data`).
+            let plain: Vec<(&str, String)> = entries
                 .iter()
-                .filter(|(key, v)| {
-                    v.as_str()
-                        .is_some_and(|s| is_plain_value(key, s, field == "data"))
+                .filter_map(|(key, v)| {
+                    Some((
+                        key.as_str(),
+                        plain_value(key, v.as_str()?, field == "data")?,
+                    ))
                 })
-                .map(|(key, _)| key.as_str())
                 .collect();
             if plain.is_empty() {
                 continue;
             }
-            let keys = plain.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+            let keys = plain
+                .iter()
+                .take(5)
+                .map(|(key, _)| *key)
+                .collect::<Vec<_>>()
+                .join(", ");
             let more = if plain.len() > 5 {
                 format!(" and {} more", plain.len() - 5)
             } else {
                 String::new()
             };
-            let credentials = plain.iter().any(|key| {
-                entries
-                    .get(*key)
-                    .and_then(Value::as_str)
-                    .is_some_and(|v| holds_credential(key, v, field == "data"))
+            let credentials = plain.iter().any(|(key, text)| {
+                palisade_secrets::names::is_credential_name(key)
+                    || !palisade_secrets::scan_value(Some(key), text).is_empty()
             });
             let (what, severity) = if credentials || secret_type != "Opaque" {
                 ("anyone who can read these files has the credentials", None)
@@ -141,37 +146,20 @@ impl Check for SecretInManifest {
     }
 }
 
-/// Whether a Secret value is a credential: its key says so, or a detector recognises it.
-fn holds_credential(key: &str, text: &str, encoded: bool) -> bool {
+/// A Secret value as it is used (decoded from base64 for `data`), when it is a real value:
+/// not empty, not a template or reference, not a placeholder.
+fn plain_value(key: &str, text: &str, encoded: bool) -> Option<String> {
     let plain = if encoded {
-        match base64::engine::general_purpose::STANDARD.decode(text.trim()) {
-            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            Err(_) => return false,
-        }
+        // Not base64: a template (`{{ .Values.x | b64enc }}`) or broken; the API server would
+        // reject a broken one.
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .ok()?;
+        String::from_utf8_lossy(&bytes).into_owned()
     } else {
         text.to_string()
     };
-    palisade_secrets::names::is_credential_name(key)
-        || !palisade_secrets::scan_value(Some(key), &plain).is_empty()
-}
-
-/// Whether a Secret value is a real value: not empty, not a template or reference, not a
-/// placeholder (decoded first for `data`).
-fn is_plain_value(key: &str, text: &str, encoded: bool) -> bool {
-    let decoded;
-    let plain = if encoded {
-        match base64::engine::general_purpose::STANDARD.decode(text.trim()) {
-            Ok(bytes) => {
-                decoded = String::from_utf8_lossy(&bytes).into_owned();
-                decoded.as_str()
-            }
-            // Not base64: a template (`{{ .Values.x | b64enc }}`) or broken; the API server
-            // would reject a broken one.
-            Err(_) => return false,
-        }
-    } else {
-        text
-    };
-    !palisade_secrets::values::is_reference(plain)
-        && !palisade_secrets::values::is_placeholder(key, plain)
+    (!palisade_secrets::values::is_reference(&plain)
+        && !palisade_secrets::values::is_placeholder(key, &plain))
+    .then_some(plain)
 }

@@ -1,5 +1,3 @@
-use palisade_secrets::Family;
-
 use crate::context::Context;
 use crate::rule::{Check, Target};
 
@@ -52,6 +50,6 @@ declare_rule! {
 
 impl Check for WeakDefaultCredential {
     fn check(&self, cx: &mut Context<'_>) {
-        crate::secrets::report_where(cx, |d| d.detector.family() == Family::WeakDefault);
+        crate::secrets::report_rule(cx, &Self::metadata().id);
     }
 }
