@@ -391,6 +391,8 @@ const MITRE_ATTACK: &[(&str, &str)] = &[
     ("T1070", "Indicator Removal"),
     ("T1485", "Data Destruction"),
     ("T1557", "Adversary-in-the-Middle"),
+    ("T1048", "Exfiltration Over Alternative Protocol"),
+    ("T1210", "Exploitation of Remote Services"),
 ];
 
 /// A selection of controls that `--framework` names: a whole framework, or one Pod Security

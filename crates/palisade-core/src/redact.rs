@@ -260,6 +260,15 @@ impl Sensitive {
         }
         let mut path = Vec::new();
         self.walk(api_version, kind, value, &mut path);
+        // Reports name objects `namespace/name`: printable when both parts are.
+        let meta = |key: &str| {
+            value
+                .pointer(&format!("/metadata/{key}"))
+                .and_then(Value::as_str)
+        };
+        if let (Some(ns), Some(name)) = (meta("namespace"), meta("name")) {
+            self.add_public(&format!("{ns}/{name}"));
+        }
     }
 
     /// Marks a printed string, and every fragment of it that a match could cover (from a

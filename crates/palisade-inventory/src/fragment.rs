@@ -14,6 +14,10 @@ pub fn fragment(object: &Object) -> Option<String> {
     if has_patch_directive(&object.value, 0) {
         return Some("it carries a Kustomize `$patch` directive".into());
     }
+    if read_from_a_cluster(&object.value) {
+        // The API server returned it (trimmed, perhaps, but not a patch): an object.
+        return None;
+    }
     if object.value.get("spec").is_some_and(|s| !s.is_object()) {
         // Not a piece of an object but a wrong one: `admissible` says so.
         return None;
@@ -56,6 +60,24 @@ pub fn fragment(object: &Object) -> Option<String> {
             }
         }),
     }
+}
+
+/// Whether the document carries what only the API server sets: a uid, or a controlling owner
+/// reference with one. Patches and hand-written pieces of objects never do.
+fn read_from_a_cluster(value: &Value) -> bool {
+    let metadata = value.get("metadata");
+    metadata
+        .and_then(|m| m.get("uid"))
+        .is_some_and(Value::is_string)
+        || metadata
+            .and_then(|m| m.get("ownerReferences"))
+            .and_then(Value::as_array)
+            .is_some_and(|owners| {
+                owners.iter().any(|o| {
+                    o.get("uid").is_some_and(Value::is_string)
+                        && o.get("controller").and_then(Value::as_bool) == Some(true)
+                })
+            })
 }
 
 /// Whether a `$patch` key appears in the document (top level or nested, within a few levels
@@ -119,5 +141,15 @@ mod tests {
             why("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n"),
             None
         );
+    }
+
+    #[test]
+    fn objects_the_api_server_returned_are_not_fragments_even_when_trimmed() {
+        let owned = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  ownerReferences: [{kind: DaemonSet, name: d, uid: 1-2, controller: true}]\nspec:\n  containers: [{ports: []}]\n";
+        assert_eq!(why(owned), None);
+        let with_uid = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, uid: 1-2}\nspec:\n  containers: [{ports: []}]\n";
+        assert_eq!(why(with_uid), None);
+        let not_controller = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  ownerReferences: [{kind: DaemonSet, name: d, uid: 1-2}]\nspec:\n  containers: [{ports: []}]\n";
+        assert!(why(not_controller).is_some());
     }
 }

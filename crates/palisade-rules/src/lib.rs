@@ -12,6 +12,7 @@ pub mod compliance;
 pub mod context;
 pub mod engine;
 pub mod image;
+pub mod network;
 pub mod pss;
 pub mod rbac;
 pub mod secrets;

@@ -1,8 +1,10 @@
 //! The `palisade` command line: argument parsing, wiring and exit codes. Everything it does is
 //! a call into the library crates.
 
+mod analysis_input;
 mod cluster_cmd;
 mod docs_cmd;
+mod net_cmd;
 mod rbac_cmd;
 
 use std::io::{IsTerminal, Write};
@@ -47,6 +49,10 @@ enum Command {
     /// RBAC analysis: who-can, access, escalation paths, roles from audit logs.
     #[command(subcommand)]
     Rbac(rbac_cmd::RbacCommand),
+    /// Network reachability: the connectivity matrix, why a connection is allowed, and what a
+    /// policy change gains or loses.
+    #[command(subcommand)]
+    Net(net_cmd::NetCommand),
     /// Read a live cluster into a snapshot file, to scan offline (`scan --snapshot`).
     Snapshot(cluster_cmd::SnapshotArgs),
     /// Compare manifests with a cluster or snapshot: missing and extra objects, changed fields
@@ -267,6 +273,19 @@ pub(crate) struct LoadArgs {
     pub(crate) no_helm: bool,
 }
 
+impl LoadArgs {
+    /// One path with the default settings.
+    pub(crate) fn for_path(path: &Path) -> LoadArgs {
+        LoadArgs {
+            paths: vec![path.display().to_string()],
+            max_file_size_mb: 64,
+            no_kustomize: false,
+            all_kustomizations: false,
+            no_helm: false,
+        }
+    }
+}
+
 /// Where `palisade.toml` comes from, for `scan` and `drift`.
 #[derive(Args)]
 #[command(next_help_heading = "Rules")]
@@ -433,6 +452,7 @@ fn main() -> ExitCode {
         Command::Rules(args) => run_rules(&args),
         Command::Inventory(args) => run_inventory(&args),
         Command::Rbac(command) => rbac_cmd::run(command),
+        Command::Net(command) => net_cmd::run(command),
         Command::Snapshot(args) => cluster_cmd::run_snapshot(&args),
         Command::Drift(args) => run_drift(args),
         Command::Init(args) => run_init(&args),

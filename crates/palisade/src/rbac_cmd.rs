@@ -10,7 +10,8 @@ use palisade_rbac::graph::workload_node;
 use palisade_rbac::{Policy, Request, Subject};
 use palisade_rbac::{access, audit};
 
-use crate::{ListFormat, LoadArgs, inputs};
+use crate::analysis_input::LiveArgs;
+use crate::{ListFormat, LoadArgs};
 
 /// `rbac generate` formats: the roles to apply, or JSON.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -142,26 +143,6 @@ pub struct GenerateArgs {
     include_denied: bool,
 }
 
-/// Reading RBAC from the live cluster instead of files.
-#[derive(Args)]
-pub struct LiveArgs {
-    /// Read the live cluster of the kubeconfig context (all namespaces) instead of PATHs.
-    #[arg(long, env = "PALISADE_CLUSTER", value_parser = clap::builder::BoolishValueParser::new())]
-    cluster: bool,
-    /// Kubeconfig file (default: `KUBECONFIG`, else ~/.kube/config, else in-cluster).
-    #[arg(long, value_name = "FILE", env = "PALISADE_KUBECONFIG")]
-    kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context (default: the current context).
-    #[arg(long, value_name = "NAME", env = "PALISADE_CONTEXT")]
-    context: Option<String>,
-    /// Give up reading the cluster after this long (`300`, `5m`, `2m30s`). Default 5m.
-    #[arg(long, value_parser = crate::cluster_cmd::parse_duration, value_name = "DURATION", env = "PALISADE_TIMEOUT")]
-    timeout: Option<std::time::Duration>,
-    /// Longest time one API request may take (`30s`, `1m`). Default 30s.
-    #[arg(long, value_parser = crate::cluster_cmd::parse_duration, value_name = "DURATION", env = "PALISADE_REQUEST_TIMEOUT")]
-    request_timeout: Option<std::time::Duration>,
-}
-
 /// What the rbac commands analyse: the objects, the RBAC policy they define, the resources
 /// names resolve against, and the diagnostics of reading them.
 struct Analysed {
@@ -203,57 +184,8 @@ fn catalogue(
     catalogue
 }
 
-impl LiveArgs {
-    /// The cluster to read, as the cluster commands take it (all namespaces).
-    fn cluster_args(&self) -> crate::cluster_cmd::ClusterArgs {
-        crate::cluster_cmd::ClusterArgs {
-            kubeconfig: self.kubeconfig.clone(),
-            context: self.context.clone(),
-            namespaces: Vec::new(),
-            all_namespaces: false,
-            timeout: self.timeout,
-            request_timeout: self.request_timeout,
-            concurrency: None,
-            include_secret_values: false,
-        }
-    }
-}
-
 fn load_policy(load: &LoadArgs, live: &LiveArgs) -> Result<Analysed> {
-    if !live.cluster {
-        // Flags typed for a cluster read refuse to be ignored (the same check as `scan`'s).
-        let mut given = live.cluster_args().cluster_only_flags();
-        if crate::cluster_cmd::typed(live.kubeconfig.is_some(), "PALISADE_KUBECONFIG") {
-            given.insert(0, "--kubeconfig");
-        }
-        if let Some(flag) = given.first() {
-            bail!("{flag} applies only with --cluster");
-        }
-    }
-    let mut discovered = Vec::new();
-    let loaded = if live.cluster {
-        let args = crate::cluster_cmd::ClusterArgs {
-            all_namespaces: true,
-            ..live.cluster_args()
-        };
-        let Some(snapshot) = crate::cluster_cmd::capture_cluster(&args)? else {
-            bail!("interrupted");
-        };
-        for error in &snapshot.header.errors {
-            eprintln!("palisade: warning: {}", error.describe());
-        }
-        discovered = snapshot.header.resources.clone();
-        snapshot.load()
-    } else {
-        let (inputs, options) = inputs(load)?;
-        palisade_inventory::load(&inputs, &options)
-    };
-    if loaded.inventory.objects.is_empty() {
-        crate::print_diagnostics(&loaded.diagnostics, palisade_core::DiagnosticLevel::Info);
-        bail!(
-            "nothing to analyse: no Kubernetes object was read, so no answer would mean anything"
-        );
-    }
+    let (loaded, discovered) = crate::analysis_input::load_objects(load, live)?;
     let policy = Policy::from_inventory(&loaded.inventory);
     let catalogue = catalogue(&loaded.inventory, &discovered);
     // Diagnostics pass the same redaction boundary as every report.
@@ -460,13 +392,7 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
             no_helm: false,
             all_kustomizations: false,
         };
-        let live = LiveArgs {
-            cluster: false,
-            kubeconfig: None,
-            context: None,
-            timeout: None,
-            request_timeout: None,
-        };
+        let live = LiveArgs::default();
         let Analysed {
             policy,
             diagnostics,

@@ -27,7 +27,7 @@ fn without_a_terminal_the_default_output_is_the_table() {
     let summary = format!("Summary: {} findings", examples_total());
     assert!(stdout.contains(&summary), "{stdout}");
     assert!(
-        stdout.contains("FAIL: 9 findings at or above high"),
+        stdout.contains("FAIL: 11 findings at or above high"),
         "{stdout}"
     );
     assert_eq!(out.status.code(), Some(1));
@@ -43,7 +43,7 @@ fn severity_narrows_every_output_but_not_the_exit_code() {
     let findings = report["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 5);
     assert!(findings.iter().all(|f| f["severity"] == "critical"));
-    // The four high findings that are not shown still fail the run.
+    // The six high findings that are not shown still fail the run.
     assert_eq!(out.status.code(), Some(1));
 
     let out = bin()
@@ -59,11 +59,11 @@ fn severity_narrows_every_output_but_not_the_exit_code() {
         .unwrap();
     let stdout = text(&out);
     assert!(
-        stdout.contains("27 findings of other severities not shown (--severity), 9 of them at or above --fail-on"),
+        stdout.contains("30 findings of other severities not shown (--severity), 11 of them at or above --fail-on"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("FAIL: 9 findings at or above high"),
+        stdout.contains("FAIL: 11 findings at or above high"),
         "{stdout}"
     );
     assert!(!stdout.contains("CRITICAL"), "{stdout}");

@@ -1,16 +1,16 @@
-use serde_json::Value;
-
 use crate::context::Context;
+use crate::network::NetworkFacts;
 use crate::rule::{Check, Target};
-use palisade_core::selector::label_selector_matches;
+use palisade_net::policy::Direction;
 
 declare_rule! {
     /// ## What it checks
     /// Workloads whose pods no NetworkPolicy of their namespace selects for ingress, or for
     /// egress. A policy selects a pod when its `podSelector` matches the pod template's labels;
     /// it isolates ingress unless `policyTypes` leaves `Ingress` out, and egress when
-    /// `policyTypes` lists `Egress` (or, with no `policyTypes`, when it has `egress` rules),
-    /// exactly as the API server defaults them. A default-deny policy counts: isolation is
+    /// `policyTypes` lists `Egress` (or, with no `policyTypes`, when it has at least one
+    /// `egress` rule), exactly as the API server defaults them; the network engine
+    /// (`palisade net`) answers which policies select which pods. A default-deny policy counts: isolation is
     /// what matters, not the presence of allow rules. For workloads without a namespace, only
     /// policies without a namespace from the same directory (or the same Kustomize or Helm
     /// rendering) count, since unrelated files may be applied to different namespaces. Only NetworkPolicies in the scanned
@@ -65,25 +65,6 @@ declare_rule! {
     }
 }
 
-/// Which directions a NetworkPolicy isolates, after the API server's defaulting.
-fn isolates(policy: &Value) -> (bool, bool) {
-    let spec = policy.get("spec");
-    match spec
-        .and_then(|s| s.get("policyTypes"))
-        .and_then(Value::as_array)
-    {
-        Some(types) => (
-            types.iter().any(|t| t.as_str() == Some("Ingress")),
-            types.iter().any(|t| t.as_str() == Some("Egress")),
-        ),
-        None => (
-            true,
-            spec.and_then(|s| s.get("egress"))
-                .is_some_and(|e| !e.is_null()),
-        ),
-    }
-}
-
 impl Check for MissingNetworkPolicy {
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         &[("networking.k8s.io", "NetworkPolicy")]
@@ -98,31 +79,23 @@ impl Check for MissingNetworkPolicy {
             // NetworkPolicies do not apply to host-network pods; POD004 reports them.
             return;
         }
-        let labels = cx.pod_labels();
-        let namespace = cx.object.id.namespace.as_deref();
-        let (mut ingress, mut egress) = (false, false);
-        for policy in cx.inventory.of_kind("networking.k8s.io", "NetworkPolicy") {
-            if !cx.same_scope(policy) {
-                continue;
-            }
-            let selector = policy
-                .value
-                .pointer("/spec/podSelector")
-                .unwrap_or(&Value::Null);
-            if !label_selector_matches(selector, labels) && !selector.is_null() {
-                continue;
-            }
-            let (i, e) = isolates(&policy.value);
-            ingress |= i;
-            egress |= e;
-        }
-        let missing: Vec<&str> = [(ingress, "ingress"), (egress, "egress")]
+        let facts = cx.derived(NetworkFacts::build);
+        // A Pod grouped under its controller is judged with it, on the same policies.
+        let Some(&endpoint) = facts.endpoint_of.get(&cx.object_index) else {
+            return;
+        };
+        let inventory = cx.inventory;
+        let missing: Vec<&str> = Direction::BOTH
             .into_iter()
-            .filter(|(isolated, _)| !isolated)
-            .map(|(_, d)| d)
+            .filter(|&d| {
+                !facts.isolated_by[endpoint][d as usize]
+                    .iter()
+                    .any(|&p| cx.same_scope(&inventory.objects[p]))
+            })
+            .map(Direction::field)
             .collect();
         if !missing.is_empty() {
-            let ns = namespace.unwrap_or("(unset)");
+            let ns = cx.object.id.namespace.as_deref().unwrap_or("(unset)");
             cx.report(
                 cx.pod_metadata_field("labels"),
                 format!(

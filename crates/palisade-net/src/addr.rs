@@ -1,0 +1,292 @@
+//! Addresses outside the cluster's pods: CIDRs, sets of addresses per family, and ranges as
+//! the matrix names them (`10.0.0.0-10.255.255.255`).
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use serde::{Serialize, Serializer};
+
+use crate::intervals::Intervals;
+
+/// IPv4 or IPv6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    V4,
+    V6,
+}
+
+impl Family {
+    pub const ALL: [Family; 2] = [Family::V4, Family::V6];
+
+    fn max(self) -> u128 {
+        match self {
+            Family::V4 => u128::from(u32::MAX),
+            Family::V6 => u128::MAX,
+        }
+    }
+
+    fn bits(self) -> u32 {
+        match self {
+            Family::V4 => 32,
+            Family::V6 => 128,
+        }
+    }
+}
+
+/// A set of addresses of both families.
+#[derive(Clone, Default, PartialEq, Eq, Hash, Debug)]
+pub struct AddrSet {
+    v4: Intervals,
+    v6: Intervals,
+}
+
+impl AddrSet {
+    pub fn none() -> AddrSet {
+        AddrSet::default()
+    }
+
+    /// Every address of both families (`0.0.0.0/0` and `::/0`).
+    pub fn all() -> AddrSet {
+        AddrSet {
+            v4: Intervals::range(0, Family::V4.max()),
+            v6: Intervals::range(0, Family::V6.max()),
+        }
+    }
+
+    pub fn family(&self, family: Family) -> &Intervals {
+        match family {
+            Family::V4 => &self.v4,
+            Family::V6 => &self.v6,
+        }
+    }
+
+    pub fn of_range(range: AddrRange) -> AddrSet {
+        let mut set = AddrSet::none();
+        *set.family_mut(range.family) = Intervals::range(range.start, range.end);
+        set
+    }
+
+    fn family_mut(&mut self, family: Family) -> &mut Intervals {
+        match family {
+            Family::V4 => &mut self.v4,
+            Family::V6 => &mut self.v6,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.v4.is_empty() && self.v6.is_empty()
+    }
+
+    pub fn union(&self, other: &AddrSet) -> AddrSet {
+        AddrSet {
+            v4: self.v4.union(&other.v4),
+            v6: self.v6.union(&other.v6),
+        }
+    }
+
+    pub fn subtract(&self, other: &AddrSet) -> AddrSet {
+        AddrSet {
+            v4: self.v4.subtract(&other.v4),
+            v6: self.v6.subtract(&other.v6),
+        }
+    }
+
+    /// Whether the whole range is in the set.
+    pub fn covers(&self, range: &AddrRange) -> bool {
+        self.family(range.family)
+            .covers(&Intervals::range(range.start, range.end))
+    }
+
+    /// The ranges of the set, IPv4 first.
+    pub fn ranges(&self) -> Vec<AddrRange> {
+        Family::ALL
+            .into_iter()
+            .flat_map(|family| {
+                self.family(family)
+                    .ranges()
+                    .iter()
+                    .map(move |&(start, end)| AddrRange { family, start, end })
+            })
+            .collect()
+    }
+}
+
+/// One contiguous range of addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AddrRange {
+    pub family: Family,
+    pub start: u128,
+    pub end: u128,
+}
+
+impl AddrRange {
+    /// Parses a CIDR (`10.0.0.0/8`, `2001:db8::/32`); a host address without a prefix is a /32
+    /// or /128. Host bits set below the prefix are dropped (`10.0.0.1/8` is `10.0.0.0/8`).
+    pub fn parse_cidr(text: &str) -> Result<AddrRange, String> {
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (text, None),
+        };
+        let ip: IpAddr = addr
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{text}` is not an IP address or CIDR"))?;
+        let (family, value) = match ip {
+            IpAddr::V4(v4) => (Family::V4, u128::from(u32::from(v4))),
+            IpAddr::V6(v6) => (Family::V6, u128::from(v6)),
+        };
+        let bits = family.bits();
+        let prefix: u32 = match prefix {
+            Some(p) => p
+                .trim()
+                .parse()
+                .ok()
+                .filter(|&p| p <= bits)
+                .ok_or_else(|| format!("`{text}` has an invalid prefix length"))?,
+            None => bits,
+        };
+        let host_bits = bits - prefix;
+        let host_mask = if host_bits == 128 {
+            u128::MAX
+        } else {
+            (1u128 << host_bits) - 1
+        };
+        // Host bits below the prefix are ignored, as the API server's parser does (it warns).
+        Ok(AddrRange {
+            family,
+            start: value & !host_mask,
+            end: value | host_mask,
+        })
+    }
+}
+
+fn format_addr(family: Family, value: u128) -> String {
+    match family {
+        Family::V4 => Ipv4Addr::from(value as u32).to_string(),
+        Family::V6 => Ipv6Addr::from(value).to_string(),
+    }
+}
+
+impl AddrRange {
+    /// The prefix length when the range is exactly one CIDR block.
+    pub fn prefix(&self) -> Option<u32> {
+        let size = self.end.wrapping_sub(self.start).wrapping_add(1);
+        let bits = self.family.bits();
+        if size == 0 {
+            // The whole IPv6 space wraps to zero.
+            return (self.start == 0 && self.end == u128::MAX).then_some(0);
+        }
+        if !size.is_power_of_two() || !self.start.is_multiple_of(size) {
+            return None;
+        }
+        Some(bits - size.trailing_zeros())
+    }
+
+    /// Parses what [`Display`](fmt::Display) writes: a CIDR or `first-last`.
+    pub fn parse(text: &str) -> Result<AddrRange, String> {
+        match text.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (AddrRange::parse_cidr(a)?, AddrRange::parse_cidr(b)?);
+                if a.family != b.family || a.start > b.end {
+                    return Err(format!("`{text}` is not a range of addresses"));
+                }
+                Ok(AddrRange {
+                    family: a.family,
+                    start: a.start,
+                    end: b.end,
+                })
+            }
+            None => AddrRange::parse_cidr(text),
+        }
+    }
+}
+
+impl fmt::Display for AddrRange {
+    /// A CIDR when the range is one block (`10.0.0.0/8`), else `first-last`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(prefix) = self.prefix() {
+            return write!(f, "{}/{prefix}", format_addr(self.family, self.start));
+        }
+        write!(
+            f,
+            "{}-{}",
+            format_addr(self.family, self.start),
+            format_addr(self.family, self.end)
+        )
+    }
+}
+
+impl Serialize for AddrRange {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Splits every address into the fewest ranges no CIDR boundary crosses: each range is then
+/// wholly inside or wholly outside every ipBlock, so one evaluation answers for all of it.
+pub fn atoms(cidrs: &[AddrRange]) -> Vec<AddrRange> {
+    let mut out = Vec::new();
+    for family in Family::ALL {
+        let mut cuts: Vec<u128> = vec![0];
+        for c in cidrs.iter().filter(|c| c.family == family) {
+            cuts.push(c.start);
+            if c.end < family.max() {
+                cuts.push(c.end + 1);
+            }
+        }
+        cuts.sort_unstable();
+        cuts.dedup();
+        for (i, &start) in cuts.iter().enumerate() {
+            let end = cuts.get(i + 1).map_or(family.max(), |next| next - 1);
+            out.push(AddrRange { family, start, end });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cidrs_parse_to_ranges_and_host_bits_are_dropped() {
+        let r = AddrRange::parse_cidr("10.0.0.0/8").unwrap();
+        assert_eq!(r.to_string(), "10.0.0.0/8");
+        assert_eq!(
+            AddrRange::parse_cidr("0.0.0.0/0").unwrap().to_string(),
+            "0.0.0.0/0"
+        );
+        assert_eq!(AddrRange::parse_cidr("::/0").unwrap().to_string(), "::/0");
+        assert_eq!(
+            AddrRange::parse_cidr("10.1.2.3").unwrap().to_string(),
+            "10.1.2.3/32"
+        );
+        let odd = AddrRange::parse("11.0.0.0-172.20.255.255").unwrap();
+        assert_eq!(odd.to_string(), "11.0.0.0-172.20.255.255");
+        assert_eq!(AddrRange::parse(&r.to_string()).unwrap(), r);
+        assert_eq!(AddrRange::parse_cidr("::/0").unwrap().end, u128::MAX);
+        assert_eq!(AddrRange::parse_cidr("10.0.0.1/8").unwrap(), r);
+        assert!(AddrRange::parse_cidr("10.0.0.0/33").is_err());
+        assert!(AddrRange::parse_cidr("nope").is_err());
+    }
+
+    #[test]
+    fn atoms_partition_each_family_at_every_boundary() {
+        let cidrs = [
+            AddrRange::parse_cidr("10.0.0.0/8").unwrap(),
+            AddrRange::parse_cidr("10.1.0.0/16").unwrap(),
+        ];
+        let names: Vec<String> = atoms(&cidrs).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            names,
+            [
+                "0.0.0.0-9.255.255.255",
+                "10.0.0.0/16",
+                "10.1.0.0/16",
+                "10.2.0.0-10.255.255.255",
+                "11.0.0.0-255.255.255.255",
+                "::/0",
+            ]
+        );
+    }
+}

@@ -1,0 +1,684 @@
+//! The evaluation: which connections the data path allows from one party to another, layer
+//! by layer as the API specifies — AdminNetworkPolicies by priority (first matching rule
+//! decides; `Pass` hands over), then NetworkPolicies (a pod selected for a direction is
+//! isolated in it and gets the union of the matching rules), then the
+//! BaselineAdminNetworkPolicy, then the default (allowed). A connection needs both the
+//! source's egress and the destination's ingress.
+//!
+//! Pods with the same namespace, labels, ports and host networking are indistinguishable to
+//! every policy, so the engine works on these classes; selectors are matched once per class
+//! and rule when the engine is prepared.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use palisade_core::selector::label_selector_matches;
+use serde::Serialize;
+
+use crate::addr::{AddrRange, AddrSet, atoms};
+use crate::conn::{Conn, Protocol};
+use crate::model::Endpoint;
+use crate::network::Network;
+use crate::policy::{Action, Direction, Layer, Namespaces, Peer, PodPeer, Policy, PortSpec};
+
+/// One side of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Party {
+    /// An endpoint, by index in [`Network::endpoints`].
+    Pod(usize),
+    /// The ingress controller (only as a source).
+    IngressController,
+    /// Addresses outside the cluster's pods.
+    Addr(AddrRange),
+}
+
+/// What the engine concluded for one pair.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Verdict {
+    pub conn: Conn,
+    /// Policies that may govern the pair but were not evaluated (Calico, Cilium, invalid
+    /// policies, admin rules naming nodes): the pair's connections are not a final answer.
+    pub not_evaluated: BTreeSet<String>,
+}
+
+/// One step of an explanation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub direction: Direction,
+    /// The policy (`NetworkPolicy shop/allow-web`), or `None` for the default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    pub effect: Effect,
+    /// The connections this step decides.
+    pub conn: Conn,
+}
+
+impl Step {
+    pub fn direction_label(&self) -> String {
+        match self.direction {
+            Direction::Ingress => "ingress".into(),
+            Direction::Egress => "egress".into(),
+        }
+    }
+
+    pub fn effect_label(&self) -> &'static str {
+        match self.effect {
+            Effect::Allow => "allow",
+            Effect::Deny => "deny",
+            Effect::Pass => "pass",
+            Effect::Isolated => "isolated (no rule allows)",
+            Effect::Default => "allow (not isolated)",
+            Effect::HostNetwork => "host network: policy behaviour undefined",
+            Effect::NotExposed => "no Ingress or Route opens it",
+        }
+    }
+}
+
+/// What a step does to the connections it decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Effect {
+    /// A rule allows them.
+    Allow,
+    /// An admin rule denies them.
+    Deny,
+    /// An admin rule passes them to NetworkPolicies and the baseline.
+    Pass,
+    /// NetworkPolicies select the pod for this direction and no rule allows them.
+    Isolated,
+    /// No policy isolates the pod in this direction: allowed by default.
+    Default,
+    /// The pod uses the host network, for which policy behaviour is undefined.
+    HostNetwork,
+    /// The ingress controller reaches only the ports Ingresses and Routes open.
+    NotExposed,
+}
+
+/// Why a pair with a host-network pod is not a final answer.
+pub const HOST_NETWORK_NOTE: &str =
+    "host-network pod (NetworkPolicy behaviour for host-network pods is undefined)";
+
+/// A small bit set over classes.
+#[derive(Debug, Clone, Default)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn with_len(n: usize) -> Bits {
+        Bits(vec![0; n.div_ceil(64)])
+    }
+    fn set(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+    fn get(&self, i: usize) -> bool {
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+}
+
+/// A rule prepared for evaluation: which classes and addresses its peers match, and its ports.
+#[derive(Debug, Clone)]
+struct Prepared {
+    everything: bool,
+    classes: Bits,
+    addrs: AddrSet,
+    nodes: bool,
+    numeric: Conn,
+    named: Vec<(Option<Protocol>, String)>,
+}
+
+impl Prepared {
+    fn matches(&self, other: Party, class: Option<usize>) -> bool {
+        if self.everything {
+            return true;
+        }
+        match other {
+            Party::Addr(range) => self.addrs.covers(&range),
+            _ => class.is_some_and(|c| self.classes.get(c)),
+        }
+    }
+
+    fn conn(&self, dst: Option<&Endpoint>) -> Conn {
+        let mut conn = self.numeric.clone();
+        if let Some(dst) = dst {
+            for (protocol, name) in &self.named {
+                for (p, n) in dst.named_port(name, *protocol) {
+                    conn = conn.union(&Conn::port(p, n));
+                }
+            }
+        }
+        conn
+    }
+}
+
+/// The network prepared for many questions.
+pub struct Engine {
+    pub net: Arc<Network>,
+    class_of: Vec<usize>,
+    /// A representative endpoint per class; the last class is the ingress controller.
+    reps: Vec<usize>,
+    members: Vec<Vec<usize>>,
+    admin_of: Vec<Vec<usize>>,
+    policies_of: Vec<[Vec<usize>; 2]>,
+    baseline_of: Vec<Vec<usize>>,
+    /// Prepared rules by layer, policy, direction and rule.
+    prepared: [Vec<[Vec<Prepared>; 2]>; 3],
+    unevaluated_in: BTreeMap<String, Vec<String>>,
+    unevaluated_everywhere: Vec<String>,
+    atoms: Vec<AddrRange>,
+}
+
+fn layer_index(layer: Layer) -> usize {
+    match layer {
+        Layer::AdminNetworkPolicy => 0,
+        Layer::NetworkPolicy => 1,
+        Layer::BaselineAdminNetworkPolicy => 2,
+    }
+}
+
+impl Engine {
+    pub fn new(net: Arc<Network>) -> Engine {
+        let (class_of, reps, members) = classes(&net);
+        let mut engine = Engine {
+            net: Arc::clone(&net),
+            class_of,
+            reps,
+            members,
+            admin_of: Vec::new(),
+            policies_of: Vec::new(),
+            baseline_of: Vec::new(),
+            prepared: [Vec::new(), Vec::new(), Vec::new()],
+            unevaluated_in: BTreeMap::new(),
+            unevaluated_everywhere: Vec::new(),
+            atoms: Vec::new(),
+        };
+        let n = engine.reps.len();
+        engine.admin_of = (0..n).map(|c| engine.subjects(&net.admin, c)).collect();
+        engine.baseline_of = (0..n).map(|c| engine.subjects(&net.baseline, c)).collect();
+        engine.policies_of = (0..n)
+            .map(|c| {
+                let selecting = engine.subjects(&net.policies, c);
+                Direction::BOTH.map(|d| {
+                    selecting
+                        .iter()
+                        .copied()
+                        .filter(|&p| net.policies[p].isolates(d))
+                        .collect()
+                })
+            })
+            .collect();
+        let mut cidrs = Vec::new();
+        for (layer, policies) in [
+            (Layer::AdminNetworkPolicy, &net.admin),
+            (Layer::NetworkPolicy, &net.policies),
+            (Layer::BaselineAdminNetworkPolicy, &net.baseline),
+        ] {
+            let prepared = policies
+                .iter()
+                .map(|p| {
+                    Direction::BOTH.map(|d| {
+                        p.rules(d)
+                            .iter()
+                            .map(|r| engine.prepare(p, r, &mut cidrs))
+                            .collect()
+                    })
+                })
+                .collect();
+            engine.prepared[layer_index(layer)] = prepared;
+        }
+        engine.atoms = atoms(&cidrs);
+        for u in &net.unevaluated {
+            match &u.namespace {
+                Some(ns) => engine
+                    .unevaluated_in
+                    .entry(ns.clone())
+                    .or_default()
+                    .push(u.policy.clone()),
+                None => engine.unevaluated_everywhere.push(u.policy.clone()),
+            }
+        }
+        engine
+    }
+
+    /// The policies of a layer whose subject includes class `c` (never the ingress
+    /// controller's class, which stands for a pod outside the analysed objects).
+    fn subjects(&self, policies: &[Policy], c: usize) -> Vec<usize> {
+        if c + 1 == self.reps.len() {
+            return Vec::new();
+        }
+        (0..policies.len())
+            .filter(|&p| self.pod_peer_matches(&policies[p].subject, self.rep(c)))
+            .collect()
+    }
+
+    /// Whether a pod peer (or a policy's subject) includes an endpoint.
+    pub fn pod_peer_matches(&self, peer: &PodPeer, e: &Endpoint) -> bool {
+        let namespace_ok = match &peer.namespaces {
+            Namespaces::Same(ns) => e.namespace == *ns,
+            Namespaces::Selected(sel) => {
+                label_selector_matches(sel, self.net.namespace_labels(&e.namespace))
+            }
+        };
+        namespace_ok
+            && peer
+                .pods
+                .as_ref()
+                .is_none_or(|sel| label_selector_matches(sel, Some(&e.labels)))
+    }
+
+    fn prepare(
+        &self,
+        _policy: &Policy,
+        rule: &crate::policy::Rule,
+        cidrs: &mut Vec<AddrRange>,
+    ) -> Prepared {
+        let mut prepared = Prepared {
+            everything: rule.peers.is_none(),
+            classes: Bits::with_len(self.reps.len()),
+            addrs: AddrSet::none(),
+            nodes: false,
+            numeric: Conn::none(),
+            named: Vec::new(),
+        };
+        for peer in rule.peers.iter().flatten() {
+            match peer {
+                Peer::Pods(pods) => {
+                    for c in 0..self.reps.len() {
+                        if self.pod_peer_matches(pods, self.rep(c)) {
+                            prepared.classes.set(c);
+                        }
+                    }
+                }
+                Peer::Addresses(set) => {
+                    for range in set.ranges() {
+                        cidrs.push(range);
+                    }
+                    prepared.addrs = prepared.addrs.union(set);
+                }
+                Peer::Nodes => prepared.nodes = true,
+            }
+        }
+        match &rule.ports {
+            None => prepared.numeric = Conn::all(),
+            Some(ports) => {
+                for port in ports {
+                    match port {
+                        PortSpec::Range(p, start, end) => {
+                            prepared.numeric =
+                                prepared.numeric.union(&Conn::ports(*p, *start, *end));
+                        }
+                        PortSpec::Named(p, name) => prepared.named.push((*p, name.clone())),
+                    }
+                }
+            }
+        }
+        prepared
+    }
+
+    /// The address ranges the matrix lists: every address, cut at every CIDR a policy names.
+    pub fn atoms(&self) -> &[AddrRange] {
+        &self.atoms
+    }
+
+    fn class(&self, party: Party) -> Option<usize> {
+        match party {
+            Party::Pod(e) => Some(self.class_of[e]),
+            Party::IngressController => Some(self.reps.len() - 1),
+            Party::Addr(_) => None,
+        }
+    }
+
+    /// The endpoint standing for class `c`.
+    fn rep(&self, c: usize) -> &Endpoint {
+        match self.reps[c] {
+            INGRESS_CONTROLLER_CLASS => &self.net.ingress_controller,
+            e => &self.net.endpoints[e],
+        }
+    }
+
+    fn endpoint(&self, party: Party) -> Option<&Endpoint> {
+        match party {
+            Party::Pod(e) => Some(&self.net.endpoints[e]),
+            Party::IngressController => Some(&self.net.ingress_controller),
+            Party::Addr(_) => None,
+        }
+    }
+
+    /// The connections allowed from `src` to `dst`; `trace` collects the steps that decide.
+    pub fn verdict(&self, src: Party, dst: Party, mut trace: Option<&mut Vec<Step>>) -> Verdict {
+        let mut verdict = Verdict::default();
+        if matches!(dst, Party::IngressController)
+            || matches!((src, dst), (Party::Addr(_), Party::Addr(_)))
+        {
+            return verdict;
+        }
+        let dst_endpoint = self.endpoint(dst);
+        let mut conn = Conn::all();
+        if let Party::IngressController = src {
+            let Party::Pod(d) = dst else { return verdict };
+            let opened = self
+                .net
+                .ingress
+                .get(&d)
+                .map(|(c, _)| c.clone())
+                .unwrap_or_default();
+            if let Some(t) = trace.as_deref_mut() {
+                let via = self.net.ingress.get(&d).map(|(_, v)| v.join(", "));
+                t.push(Step {
+                    direction: Direction::Ingress,
+                    policy: via,
+                    rule: None,
+                    effect: if opened.is_empty() {
+                        Effect::NotExposed
+                    } else {
+                        Effect::Allow
+                    },
+                    conn: opened.clone(),
+                });
+            }
+            conn = opened;
+        } else if let Some(s) = self.class(src) {
+            let egress = self.decide(
+                Direction::Egress,
+                s,
+                dst,
+                dst_endpoint,
+                &mut verdict,
+                trace.as_deref_mut(),
+            );
+            conn = conn.intersect(&egress);
+        }
+        // A blocked egress settles the pair; an explanation still shows both sides.
+        if let Some(d) = self.class(dst)
+            && (!conn.is_empty() || trace.is_some())
+        {
+            let ingress = self.decide(
+                Direction::Ingress,
+                d,
+                src,
+                dst_endpoint,
+                &mut verdict,
+                trace,
+            );
+            conn = conn.intersect(&ingress);
+        }
+        for party in [src, dst] {
+            if let Some(caveat) = self.endpoint(party).and_then(|e| e.caveat.as_ref()) {
+                verdict.not_evaluated.insert(caveat.clone());
+            }
+        }
+        verdict.conn = conn;
+        verdict
+    }
+
+    /// What the policies of `subject` allow in `direction` with `other`.
+    fn decide(
+        &self,
+        direction: Direction,
+        subject: usize,
+        other: Party,
+        dst: Option<&Endpoint>,
+        verdict: &mut Verdict,
+        mut trace: Option<&mut Vec<Step>>,
+    ) -> Conn {
+        let d = direction as usize;
+        let mut step =
+            |policy: Option<&Policy>, rule: Option<&str>, effect: Effect, conn: &Conn| {
+                if let Some(t) = trace.as_deref_mut() {
+                    t.push(Step {
+                        direction,
+                        policy: policy.map(Policy::describe),
+                        rule: rule.map(String::from),
+                        effect,
+                        conn: conn.clone(),
+                    });
+                }
+            };
+        let rep = self.rep(subject);
+        if rep.host_network {
+            // The API leaves policy behaviour for host-network pods undefined (most plugins see
+            // their traffic as the node's): evaluate as written, and say the answer is not final.
+            step(None, None, Effect::HostNetwork, &Conn::none());
+            verdict.not_evaluated.insert(HOST_NETWORK_NOTE.to_string());
+        }
+        self.mark_unevaluated(rep, verdict);
+        let other_class = self.class(other);
+        let mut remaining = Conn::all();
+        let mut allowed = Conn::none();
+        let mut passed = Conn::none();
+        'admin: for &a in &self.admin_of[subject] {
+            let policy = &self.net.admin[a];
+            for (r, rule) in policy.rules(direction).iter().enumerate() {
+                let prepared = &self.prepared[0][a][d][r];
+                self.note_nodes(prepared, policy, other, verdict);
+                if !prepared.matches(other, other_class) {
+                    continue;
+                }
+                let decided = prepared.conn(dst).intersect(&remaining);
+                if decided.is_empty() {
+                    continue;
+                }
+                let effect = match rule.action {
+                    Action::Allow => {
+                        allowed = allowed.union(&decided);
+                        Effect::Allow
+                    }
+                    Action::Deny => Effect::Deny,
+                    Action::Pass => {
+                        passed = passed.union(&decided);
+                        Effect::Pass
+                    }
+                };
+                step(Some(policy), Some(&rule.label), effect, &decided);
+                remaining = remaining.subtract(&decided);
+                if remaining.is_empty() {
+                    break 'admin;
+                }
+            }
+        }
+        let mut rest = remaining.union(&passed);
+        if rest.is_empty() {
+            return allowed;
+        }
+        let isolating = &self.policies_of[subject][d];
+        if !isolating.is_empty() {
+            let mut granted = Conn::none();
+            for &p in isolating {
+                let policy = &self.net.policies[p];
+                for (r, rule) in policy.rules(direction).iter().enumerate() {
+                    let prepared = &self.prepared[1][p][d][r];
+                    if prepared.matches(other, other_class) {
+                        let conn = prepared.conn(dst).intersect(&rest);
+                        if !conn.is_empty() {
+                            step(Some(policy), Some(&rule.label), Effect::Allow, &conn);
+                            granted = granted.union(&conn);
+                        }
+                    }
+                }
+            }
+            let refused = rest.subtract(&granted);
+            if !refused.is_empty() {
+                for &p in isolating {
+                    step(
+                        Some(&self.net.policies[p]),
+                        None,
+                        Effect::Isolated,
+                        &refused,
+                    );
+                }
+            }
+            return allowed.union(&granted);
+        }
+        for &b in &self.baseline_of[subject] {
+            let policy = &self.net.baseline[b];
+            for (r, rule) in policy.rules(direction).iter().enumerate() {
+                let prepared = &self.prepared[2][b][d][r];
+                self.note_nodes(prepared, policy, other, verdict);
+                if !prepared.matches(other, other_class) {
+                    continue;
+                }
+                let decided = prepared.conn(dst).intersect(&rest);
+                if decided.is_empty() {
+                    continue;
+                }
+                if rule.action == Action::Allow {
+                    allowed = allowed.union(&decided);
+                    step(Some(policy), Some(&rule.label), Effect::Allow, &decided);
+                } else {
+                    step(Some(policy), Some(&rule.label), Effect::Deny, &decided);
+                }
+                rest = rest.subtract(&decided);
+            }
+        }
+        if !rest.is_empty() {
+            step(None, None, Effect::Default, &rest);
+        }
+        allowed.union(&rest)
+    }
+
+    /// An admin rule naming nodes may match an address: the engine knows no node addresses.
+    fn note_nodes(
+        &self,
+        prepared: &Prepared,
+        policy: &Policy,
+        other: Party,
+        verdict: &mut Verdict,
+    ) {
+        if prepared.nodes && matches!(other, Party::Addr(_)) {
+            verdict
+                .not_evaluated
+                .insert(format!("{} (rule naming nodes)", policy.describe()));
+        }
+    }
+
+    fn mark_unevaluated(&self, subject: &Endpoint, verdict: &mut Verdict) {
+        for p in self
+            .unevaluated_in
+            .get(&subject.namespace)
+            .into_iter()
+            .flatten()
+            .chain(&self.unevaluated_everywhere)
+        {
+            verdict.not_evaluated.insert(p.clone());
+        }
+    }
+
+    /// The NetworkPolicies (indices in [`Network::policies`]) that isolate an endpoint in a
+    /// direction.
+    pub fn isolated_by(&self, endpoint: usize, direction: Direction) -> &[usize] {
+        &self.policies_of[self.class_of[endpoint]][direction as usize]
+    }
+
+    /// The endpoints a NetworkPolicy (index in [`Network::policies`]) selects.
+    pub fn selected_by(&self, policy: usize) -> Vec<usize> {
+        let subject = &self.net.policies[policy].subject;
+        (0..self.net.endpoints.len())
+            .filter(|&e| self.pod_peer_matches(subject, &self.net.endpoints[e]))
+            .collect()
+    }
+
+    /// Whether a pod peer matches some endpoint of the input.
+    pub fn matches_some_endpoint(&self, peer: &PodPeer) -> bool {
+        self.members
+            .iter()
+            .enumerate()
+            .any(|(c, m)| !m.is_empty() && self.pod_peer_matches(peer, self.rep(c)))
+    }
+
+    /// Endpoint indices of each class (the ingress controller's class is empty).
+    /// Endpoints no policy can tell apart, beyond equal labels: label classes that every
+    /// prepared rule and every policy subject treats alike, with the same ports, host
+    /// networking and caveats, grouped; each group as (a representative class, its endpoints).
+    /// Workloads usually carry a unique `app` label while policies select by tier, so this is
+    /// what keeps the matrix near (tiers x namespaces) squared rather than workloads squared.
+    pub(crate) fn groups(&self) -> Vec<(usize, Vec<usize>)> {
+        let prepared: Vec<&Prepared> = self
+            .prepared
+            .iter()
+            .flatten()
+            .flat_map(|dirs| dirs.iter().flatten())
+            .collect();
+        let mut by_signature: HashMap<Vec<u64>, usize> = HashMap::new();
+        let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (c, members) in self.members.iter().enumerate() {
+            if members.is_empty() {
+                continue;
+            }
+            let rep = self.rep(c);
+            let mut signature: Vec<u64> = Vec::new();
+            for (r, p) in prepared.iter().enumerate() {
+                if p.classes.get(c) {
+                    signature.push(r as u64);
+                }
+            }
+            signature.push(u64::MAX);
+            for list in [
+                &self.admin_of[c],
+                &self.baseline_of[c],
+                &self.policies_of[c][0],
+                &self.policies_of[c][1],
+            ] {
+                signature.extend(list.iter().map(|&p| p as u64));
+                signature.push(u64::MAX);
+            }
+            for port in &rep.ports {
+                signature.push(fnv(&format!("{port:?}")));
+            }
+            signature.push(u64::from(rep.host_network));
+            if let Some(caveat) = &rep.caveat {
+                signature.push(fnv(caveat));
+            }
+            if self.unevaluated_in.contains_key(&rep.namespace) {
+                signature.push(fnv(&rep.namespace));
+            }
+            let g = *by_signature.entry(signature).or_insert_with(|| {
+                groups.push((c, Vec::new()));
+                groups.len() - 1
+            });
+            groups[g].1.extend_from_slice(members);
+        }
+        groups
+    }
+
+    pub(crate) fn class_party(&self, c: usize) -> Party {
+        match self.members[c].first() {
+            Some(&e) => Party::Pod(e),
+            None => Party::IngressController,
+        }
+    }
+}
+
+fn fnv(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The representative of the ingress controller's class.
+const INGRESS_CONTROLLER_CLASS: usize = usize::MAX;
+
+type Classes = (Vec<usize>, Vec<usize>, Vec<Vec<usize>>);
+
+/// Groups endpoints no policy can tell apart; the ingress controller is the last class.
+fn classes(net: &Network) -> Classes {
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    let mut class_of = Vec::with_capacity(net.endpoints.len());
+    let mut reps = Vec::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for (i, e) in net.endpoints.iter().enumerate() {
+        let labels: BTreeMap<&String, &serde_json::Value> = e.labels.iter().collect();
+        let key = serde_json::to_string(&(&e.namespace, labels, e.host_network))
+            .unwrap_or_default()
+            + &format!("{:?}", e.ports);
+        let c = *by_key.entry(key).or_insert_with(|| {
+            reps.push(i);
+            members.push(Vec::new());
+            reps.len() - 1
+        });
+        members[c].push(i);
+        class_of.push(c);
+    }
+    reps.push(INGRESS_CONTROLLER_CLASS);
+    members.push(Vec::new());
+    (class_of, reps, members)
+}

@@ -1,0 +1,230 @@
+//! What Ingresses and OpenShift Routes open to the ingress controller: the Services they name,
+//! the pods those Services select, and the container ports the traffic lands on.
+
+use std::collections::BTreeMap;
+
+use palisade_core::selector::map_selector_matches;
+use serde_json::Value;
+
+use crate::conn::{Conn, Protocol};
+use crate::model::{Endpoint, Placer};
+
+/// One Service port: the port clients use and where it lands on the pods.
+#[derive(Debug, Clone)]
+struct ServicePort {
+    name: Option<String>,
+    port: Option<u16>,
+    protocol: Protocol,
+    target: Target,
+}
+
+#[derive(Debug, Clone)]
+enum Target {
+    Number(u16),
+    Name(String),
+}
+
+/// The ports each endpoint receives from the ingress controller, by endpoint index, and the
+/// objects that open them (`Ingress shop/web`).
+pub fn ingress_controller_ports(
+    placer: Placer<'_>,
+    endpoints: &[Endpoint],
+) -> BTreeMap<usize, (Conn, Vec<String>)> {
+    let inventory = placer.inventory;
+    let services = services(placer, endpoints);
+    let mut out: BTreeMap<usize, (Conn, Vec<String>)> = BTreeMap::new();
+    let mut open = |via: String, ns: &str, service: &str, port: PortRef<'_>| {
+        let Some((selected, ports)) = services.get(&(ns.to_string(), service.to_string())) else {
+            return;
+        };
+        for &e in selected {
+            let conn = landing(&endpoints[e], ports, &port);
+            if conn.is_empty() {
+                continue;
+            }
+            let entry = out.entry(e).or_default();
+            entry.0 = entry.0.union(&conn);
+            if !entry.1.contains(&via) {
+                entry.1.push(via.clone());
+            }
+        }
+    };
+    for group in ["networking.k8s.io", "extensions"] {
+        for ingress in inventory.of_kind(group, "Ingress") {
+            let ns = &placer.namespace(ingress);
+            let via = format!("Ingress {ns}/{}", ingress.id.display_name());
+            for backend in ingress_backends(&ingress.value) {
+                let Some(name) = backend.get("name").and_then(Value::as_str) else {
+                    continue;
+                };
+                let port = match backend.pointer("/port/number").and_then(Value::as_u64) {
+                    Some(n) => PortRef::ServicePort(u16::try_from(n).unwrap_or(0)),
+                    None => match backend.pointer("/port/name").and_then(Value::as_str) {
+                        Some(n) => PortRef::ServicePortName(n),
+                        None => continue,
+                    },
+                };
+                open(via.clone(), ns, name, port);
+            }
+        }
+    }
+    for route in inventory.of_kind("route.openshift.io", "Route") {
+        let ns = &placer.namespace(route);
+        let via = format!("Route {ns}/{}", route.id.display_name());
+        let port = match route.value.pointer("/spec/port/targetPort") {
+            Some(Value::Number(n)) => {
+                PortRef::Target(u16::try_from(n.as_u64().unwrap_or(0)).unwrap_or(0))
+            }
+            Some(Value::String(s)) => PortRef::TargetName(s),
+            _ => PortRef::Any,
+        };
+        let spec = route.value.get("spec").unwrap_or(&Value::Null);
+        let backends = std::iter::once(spec.get("to"))
+            .chain(
+                spec.get("alternateBackends")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(Some),
+            )
+            .flatten();
+        for backend in backends {
+            let kind = backend
+                .get("kind")
+                .and_then(Value::as_str)
+                .unwrap_or("Service");
+            if let (Some(name), "Service") = (backend.get("name").and_then(Value::as_str), kind) {
+                open(via.clone(), ns, name, port.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Which Service port an Ingress or Route names.
+#[derive(Debug, Clone)]
+enum PortRef<'a> {
+    ServicePort(u16),
+    ServicePortName(&'a str),
+    /// A Route's `targetPort`: a Service's target port, by number or name.
+    Target(u16),
+    TargetName(&'a str),
+    /// Every port of the Service.
+    Any,
+}
+
+fn ingress_backends(ingress: &Value) -> Vec<&Value> {
+    let mut out = Vec::new();
+    if let Some(b) = ingress.pointer("/spec/defaultBackend/service") {
+        out.push(b);
+    }
+    for rule in ingress
+        .pointer("/spec/rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for path in rule
+            .pointer("/http/paths")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(b) = path.pointer("/backend/service") {
+                out.push(b);
+            }
+        }
+    }
+    out
+}
+
+type Services = BTreeMap<(String, String), (Vec<usize>, Vec<ServicePort>)>;
+
+/// Services with a selector: the endpoints they select and their ports.
+fn services(placer: Placer<'_>, endpoints: &[Endpoint]) -> Services {
+    let mut out = Services::new();
+    for service in placer.inventory.of_kind("", "Service") {
+        let ns = &placer.namespace(service);
+        let Some(selector) = service
+            .value
+            .pointer("/spec/selector")
+            .and_then(Value::as_object)
+            .filter(|s| !s.is_empty())
+        else {
+            continue;
+        };
+        let selected = endpoints
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.namespace == *ns && map_selector_matches(selector, Some(&e.labels)))
+            .map(|(i, _)| i)
+            .collect();
+        let ports = service
+            .value
+            .pointer("/spec/ports")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(service_port)
+            .collect();
+        out.insert(
+            (ns.to_string(), service.id.display_name().to_string()),
+            (selected, ports),
+        );
+    }
+    out
+}
+
+fn service_port(port: &Value) -> Option<ServicePort> {
+    let number = port
+        .get("port")
+        .and_then(Value::as_u64)
+        .and_then(|n| u16::try_from(n).ok());
+    let protocol = match port.get("protocol").and_then(Value::as_str) {
+        None => Protocol::Tcp,
+        Some(p) => Protocol::parse(p)?,
+    };
+    let target = match port.get("targetPort") {
+        Some(Value::Number(n)) => Target::Number(u16::try_from(n.as_u64()?).ok()?),
+        Some(Value::String(s)) => match s.parse::<u16>() {
+            Ok(n) => Target::Number(n),
+            Err(_) => Target::Name(s.clone()),
+        },
+        _ => Target::Number(number?),
+    };
+    Some(ServicePort {
+        name: port.get("name").and_then(Value::as_str).map(String::from),
+        port: number,
+        protocol,
+        target,
+    })
+}
+
+/// The TCP container ports of `endpoint` that traffic through `port` lands on.
+fn landing(endpoint: &Endpoint, ports: &[ServicePort], port: &PortRef<'_>) -> Conn {
+    let chosen = ports
+        .iter()
+        .filter(|p| p.protocol == Protocol::Tcp)
+        .filter(|p| match port {
+            PortRef::ServicePort(n) => p.port == Some(*n),
+            PortRef::ServicePortName(name) => p.name.as_deref() == Some(*name),
+            PortRef::Target(n) => matches!(p.target, Target::Number(t) if t == *n),
+            PortRef::TargetName(name) => {
+                matches!(&p.target, Target::Name(t) if t == name)
+                    || p.name.as_deref() == Some(*name)
+            }
+            PortRef::Any => true,
+        });
+    let mut conn = Conn::none();
+    for p in chosen {
+        match &p.target {
+            Target::Number(n) => conn = conn.union(&Conn::port(Protocol::Tcp, *n)),
+            Target::Name(name) => {
+                for (protocol, n) in endpoint.named_port(name, Some(Protocol::Tcp)) {
+                    conn = conn.union(&Conn::port(protocol, n));
+                }
+            }
+        }
+    }
+    conn
+}

@@ -1,0 +1,27 @@
+//! Kubernetes network reachability.
+//!
+//! [`Network::from_inventory`] reads endpoints (workloads, pods grouped under their
+//! controller), namespaces, NetworkPolicies, AdminNetworkPolicies, the
+//! BaselineAdminNetworkPolicy and what Ingresses and Routes open; [`Engine`] answers which
+//! connections one party may open to another, with the steps that decide
+//! ([`Engine::verdict`]), for every pair ([`matrix::matrix`]) and between two inputs
+//! ([`matrix::diff`]). Calico and Cilium policies are recognised and the pairs they may
+//! govern are marked "not evaluated", never silently allowed or denied.
+
+pub mod addr;
+pub mod answers;
+pub mod conn;
+pub mod engine;
+pub mod exposure;
+pub mod generate;
+pub mod intervals;
+pub mod matrix;
+pub mod model;
+pub mod network;
+pub mod policy;
+pub mod yaml;
+
+pub use conn::{Conn, Protocol};
+pub use engine::{Effect, Engine, Party, Step, Verdict};
+pub use model::Endpoint;
+pub use network::Network;

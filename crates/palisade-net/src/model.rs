@@ -1,0 +1,277 @@
+//! What the network engine reasons about: namespaces with their labels and endpoints (one per
+//! workload, pods grouped under their controller), read from an inventory.
+
+use std::collections::BTreeMap;
+
+use palisade_inventory::podspec::pod_spec;
+use palisade_inventory::{Inventory, Object};
+use serde_json::{Map, Value};
+
+use crate::conn::Protocol;
+
+/// Where objects written without a namespace land, as `kubectl apply` puts them.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// The label the API server sets on every namespace to its name.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// A port a container declares.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ContainerPort {
+    pub name: Option<String>,
+    pub protocol: Protocol,
+    pub port: u16,
+}
+
+/// One workload: the pods of a controller (or a lone pod), which share labels and ports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Endpoint {
+    pub namespace: String,
+    pub name: String,
+    pub kind: String,
+    pub labels: Map<String, Value>,
+    pub ports: Vec<ContainerPort>,
+    /// Host-network pods use the node's address; NetworkPolicies do not apply to them.
+    pub host_network: bool,
+    /// The inventory object it was read from (the first pod, for pods grouped by an owner that
+    /// is not in the inventory).
+    pub object: usize,
+    /// Why answers about it are not final (pods of one owner with different labels).
+    pub caveat: Option<String>,
+}
+
+impl Endpoint {
+    /// `namespace/name[Kind]`, how the matrix and `why` name it.
+    pub fn id(&self) -> String {
+        format!("{}/{}[{}]", self.namespace, self.name, self.kind)
+    }
+
+    pub fn label(&self, key: &str) -> Option<&str> {
+        self.labels.get(key).and_then(Value::as_str)
+    }
+
+    /// The ports of a named container port, for one protocol or any.
+    pub fn named_port(&self, name: &str, protocol: Option<Protocol>) -> Vec<(Protocol, u16)> {
+        self.ports
+            .iter()
+            .filter(|p| p.name.as_deref() == Some(name))
+            .filter(|p| protocol.is_none_or(|want| p.protocol == want))
+            .map(|p| (p.protocol, p.port))
+            .collect()
+    }
+}
+
+/// The namespaces in play and their labels (`kubernetes.io/metadata.name` always set).
+#[derive(Debug, Clone, Default)]
+pub struct Namespaces {
+    labels: BTreeMap<String, Map<String, Value>>,
+}
+
+impl Namespaces {
+    /// Labels of a namespace; one not declared has only its name label.
+    pub fn labels(&self, name: &str) -> Option<&Map<String, Value>> {
+        self.labels.get(name)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.labels.keys().map(String::as_str)
+    }
+
+    /// Adds a namespace (idempotent); declared labels win over nothing.
+    pub fn declare(&mut self, name: &str, labels: Option<&Map<String, Value>>) {
+        let entry = self.labels.entry(name.to_string()).or_default();
+        if let Some(labels) = labels {
+            for (k, v) in labels {
+                entry.insert(k.clone(), v.clone());
+            }
+        }
+        entry.insert(NAMESPACE_NAME_LABEL.into(), Value::String(name.into()));
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.labels.contains_key(name)
+    }
+}
+
+/// Where objects written without a namespace are placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Placement {
+    /// In `default`, as `kubectl apply` without `-n` puts them.
+    #[default]
+    Default,
+    /// In a namespace of their own per directory (`(no namespace: DIR)`), so unrelated
+    /// projects scanned together neither isolate nor reach each other's workloads.
+    ByScope,
+}
+
+/// Names the namespace of each object under a [`Placement`].
+#[derive(Clone, Copy)]
+pub struct Placer<'a> {
+    pub inventory: &'a Inventory,
+    pub placement: Placement,
+}
+
+impl Placer<'_> {
+    /// The namespace an object is in.
+    pub fn namespace(&self, object: &Object) -> String {
+        match (&object.id.namespace, self.placement) {
+            (Some(ns), _) => ns.clone(),
+            (None, Placement::Default) => DEFAULT_NAMESPACE.to_string(),
+            (None, Placement::ByScope) => {
+                format!("(no namespace: {})", self.inventory.scope_of(object))
+            }
+        }
+    }
+}
+
+/// The namespaces of the inventory: declared ones with their labels, and every namespace an
+/// object is in.
+pub fn namespaces(placer: Placer<'_>) -> Namespaces {
+    let inventory = placer.inventory;
+    let mut namespaces = Namespaces::default();
+    for ns in inventory.of_kind("", "Namespace") {
+        if let Some(name) = ns.id.name.as_deref() {
+            let labels = ns
+                .value
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object);
+            namespaces.declare(name, labels);
+        }
+    }
+    for object in &inventory.objects {
+        if object.id.kind != "Namespace" && object.id.namespace.is_some() {
+            namespaces.declare(&placer.namespace(object), None);
+        }
+    }
+    namespaces
+}
+
+/// One endpoint per workload: objects with a pod spec whose controller is not in the inventory
+/// (a Deployment stands for its ReplicaSets and Pods), pods whose controlling owner is absent
+/// grouped under that owner (`ReplicaSet`, `DaemonSet`), and lone pods.
+pub fn endpoints(placer: Placer<'_>) -> Vec<Endpoint> {
+    let inventory = placer.inventory;
+    let mut out: Vec<Endpoint> = Vec::new();
+    let mut by_owner: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    for (index, object) in inventory.objects.iter().enumerate() {
+        if object.id.kind == "PodTemplate" || inventory.controller_of(index).is_some() {
+            continue;
+        }
+        let Some(spec) = pod_spec(object) else {
+            continue;
+        };
+        let namespace = placer.namespace(object);
+        let owner = absent_owner(object);
+        let grouped = owner.is_some();
+        let (kind, name) =
+            owner.unwrap_or_else(|| (object.id.kind.clone(), object.id.display_name().to_string()));
+        let key = (namespace.clone(), kind.clone(), name.clone());
+        let labels = object
+            .value
+            .pointer(&format!("{}/labels", spec.metadata_pointer))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        if let Some(&existing) = by_owner.get(&key).filter(|_| grouped) {
+            // Another pod of the same owner: its ports are the workload's too. Pods of one
+            // controller share their template's labels; when they do not, the first pod's
+            // labels stand for all and the answers say so.
+            let endpoint = &mut out[existing];
+            endpoint.ports.extend(container_ports(spec.value));
+            endpoint.ports.sort();
+            endpoint.ports.dedup();
+            if !same_labels(&endpoint.labels, &labels) && endpoint.caveat.is_none() {
+                endpoint.caveat = Some(format!(
+                    "pods of {} have different labels; those of {} stand for all",
+                    endpoint.id(),
+                    inventory.objects[endpoint.object].id.display_name()
+                ));
+            }
+            continue;
+        }
+        let host_network = spec.value.get("hostNetwork").and_then(Value::as_bool) == Some(true);
+        if grouped {
+            by_owner.insert(key, out.len());
+        }
+        out.push(Endpoint {
+            namespace,
+            name,
+            kind,
+            labels,
+            ports: container_ports(spec.value),
+            host_network,
+            object: index,
+            caveat: None,
+        });
+    }
+    out
+}
+
+fn same_labels(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
+    a.len() == b.len() && a.iter().all(|(k, v)| b.get(k) == Some(v))
+}
+
+/// A pod's controlling owner (kind, name) when the pod is a `Pod` with one; the owner itself is
+/// not in the inventory (else the pod would have been skipped).
+fn absent_owner(object: &Object) -> Option<(String, String)> {
+    if object.id.kind != "Pod" {
+        return None;
+    }
+    let owners = object
+        .value
+        .pointer("/metadata/ownerReferences")?
+        .as_array()?;
+    let owner = owners
+        .iter()
+        .find(|o| o.get("controller").and_then(Value::as_bool) == Some(true))?;
+    // A reference without a kind is grouped as pods of that name.
+    let kind = owner.get("kind").and_then(Value::as_str).unwrap_or("Pod");
+    // Static pods are owned by their Node; a pod is its own workload then.
+    if kind == "Node" {
+        return None;
+    }
+    Some((kind.to_string(), owner.get("name")?.as_str()?.to_string()))
+}
+
+/// The ports the pod's containers (regular and init) declare.
+fn container_ports(spec: &Value) -> Vec<ContainerPort> {
+    let mut ports = Vec::new();
+    for list in ["containers", "initContainers"] {
+        for container in spec
+            .get(list)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            for port in container
+                .get("ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(number) = port
+                    .get("containerPort")
+                    .and_then(Value::as_u64)
+                    .and_then(|n| u16::try_from(n).ok())
+                else {
+                    continue;
+                };
+                let protocol = match port.get("protocol").and_then(Value::as_str) {
+                    None => Protocol::Tcp,
+                    Some(p) => match Protocol::parse(p) {
+                        Some(p) => p,
+                        None => continue,
+                    },
+                };
+                ports.push(ContainerPort {
+                    name: port.get("name").and_then(Value::as_str).map(String::from),
+                    protocol,
+                    port: number,
+                });
+            }
+        }
+    }
+    ports.sort();
+    ports.dedup();
+    ports
+}

@@ -1,0 +1,251 @@
+//! The network of an inventory: endpoints, namespaces, the policies of every layer, what
+//! Ingresses and Routes open, and the policies that could not be evaluated.
+
+use std::collections::BTreeMap;
+
+use palisade_core::ObjectRef;
+use palisade_inventory::Inventory;
+use serde_json::{Map, Value};
+
+use crate::conn::Conn;
+use crate::exposure::ingress_controller_ports;
+use crate::model::{Endpoint, Namespaces, Placement, Placer, endpoints, namespaces};
+use crate::policy::{self, Layer, Policy, Problem};
+
+/// The namespace and name the ingress controller is given: it is rarely among the scanned
+/// objects, so it stands for a pod without labels in a namespace of its own.
+pub const INGRESS_CONTROLLER_NAMESPACE: &str = "ingress-controller-ns";
+
+/// A policy the engine does not evaluate, and why; pairs it may govern are marked.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Unevaluated {
+    /// `CiliumNetworkPolicy shop/allow-web`.
+    pub policy: String,
+    /// The namespace it governs; `None` for a cluster-wide one.
+    pub namespace: Option<String>,
+    pub reason: String,
+    #[serde(skip)]
+    pub object: usize,
+}
+
+/// A policy the API server would reject, with the field at fault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyProblem {
+    pub object: ObjectRef,
+    pub index: usize,
+    pub problem: Problem,
+}
+
+/// Everything the engine evaluates.
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub endpoints: Vec<Endpoint>,
+    pub namespaces: Namespaces,
+    /// NetworkPolicies.
+    pub policies: Vec<Policy>,
+    /// AdminNetworkPolicies, by priority (then name).
+    pub admin: Vec<Policy>,
+    /// BaselineAdminNetworkPolicies (the API allows one, named `default`).
+    pub baseline: Vec<Policy>,
+    pub unevaluated: Vec<Unevaluated>,
+    pub problems: Vec<PolicyProblem>,
+    /// Ports the ingress controller reaches on each endpoint, and the Ingresses and Routes
+    /// that open them.
+    pub ingress: BTreeMap<usize, (Conn, Vec<String>)>,
+    /// The ingress controller as an endpoint (not in `endpoints`).
+    pub ingress_controller: Endpoint,
+}
+
+/// Kinds that are recognised but not evaluated: policies whose selectors and rule languages
+/// differ from Kubernetes' (Calico's selector expressions, Cilium's entities and L7 rules),
+/// and secondary or user-defined networks that change which pods can reach each other.
+const OTHER_POLICY_KINDS: &[(&str, &str, bool)] = &[
+    ("crd.projectcalico.org", "NetworkPolicy", true),
+    ("projectcalico.org", "NetworkPolicy", true),
+    ("crd.projectcalico.org", "GlobalNetworkPolicy", false),
+    ("projectcalico.org", "GlobalNetworkPolicy", false),
+    ("cilium.io", "CiliumNetworkPolicy", true),
+    ("cilium.io", "CiliumClusterwideNetworkPolicy", false),
+    // OVN-Kubernetes user-defined networks isolate the namespaces they serve.
+    ("k8s.ovn.org", "UserDefinedNetwork", true),
+    ("k8s.ovn.org", "ClusterUserDefinedNetwork", false),
+    ("k8s.cni.cncf.io", "NetworkAttachmentDefinition", true),
+];
+
+const ADMIN_GROUP: &str = "policy.networking.k8s.io";
+
+impl Network {
+    /// The network of an inventory, objects without a namespace in `default`.
+    pub fn from_inventory(inventory: &Inventory) -> Network {
+        Network::placed(inventory, Placement::Default)
+    }
+
+    /// The network of an inventory with objects without a namespace placed as `placement`
+    /// says.
+    pub fn placed(inventory: &Inventory, placement: Placement) -> Network {
+        let placer = Placer {
+            inventory,
+            placement,
+        };
+        let endpoints = endpoints(placer);
+        let mut namespaces = namespaces(placer);
+        for e in &endpoints {
+            namespaces.declare(&e.namespace, None);
+        }
+        let mut network = Network {
+            ingress: ingress_controller_ports(placer, &endpoints),
+            endpoints,
+            namespaces,
+            policies: Vec::new(),
+            admin: Vec::new(),
+            baseline: Vec::new(),
+            unevaluated: Vec::new(),
+            problems: Vec::new(),
+            ingress_controller: Endpoint {
+                namespace: INGRESS_CONTROLLER_NAMESPACE.into(),
+                name: "ingress-controller".into(),
+                kind: "IngressController".into(),
+                labels: Map::new(),
+                ports: Vec::new(),
+                host_network: false,
+                object: usize::MAX,
+                caveat: None,
+            },
+        };
+        network.read_policies(placer);
+        network
+    }
+
+    fn read_policies(&mut self, placer: Placer<'_>) {
+        let inventory = placer.inventory;
+        for &index in inventory.indices_of_kind("networking.k8s.io", "NetworkPolicy") {
+            let object = &inventory.objects[index];
+            let ns = placer.namespace(object);
+            self.namespaces.declare(&ns, None);
+            let parsed = policy::network_policy(&object.value, &ns, index);
+            self.accept(parsed, inventory, index, Some(&ns));
+        }
+        for (kind, baseline) in [
+            ("AdminNetworkPolicy", false),
+            ("BaselineAdminNetworkPolicy", true),
+        ] {
+            for &index in inventory.indices_of_kind(ADMIN_GROUP, kind) {
+                let object = &inventory.objects[index];
+                let parsed = policy::admin_policy(&object.value, index, baseline);
+                self.accept(parsed, inventory, index, None);
+            }
+        }
+        self.admin
+            .sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+        for &(group, kind, namespaced) in OTHER_POLICY_KINDS {
+            for &index in inventory.indices_of_kind(group, kind) {
+                let object = &inventory.objects[index];
+                let namespace = namespaced.then(|| placer.namespace(object));
+                self.unevaluated.push(Unevaluated {
+                    policy: describe(
+                        &format!("{kind}.{group}"),
+                        namespace.as_deref(),
+                        object.id.display_name(),
+                    ),
+                    namespace,
+                    reason: format!("{kind} objects are recognised but not evaluated by Palisade"),
+                    object: index,
+                });
+            }
+        }
+    }
+
+    fn accept(
+        &mut self,
+        parsed: Result<Policy, Problem>,
+        inventory: &Inventory,
+        index: usize,
+        namespace: Option<&str>,
+    ) {
+        let object = &inventory.objects[index];
+        match parsed {
+            Ok(policy) => match policy.layer {
+                Layer::NetworkPolicy => self.policies.push(policy),
+                Layer::AdminNetworkPolicy => self.admin.push(policy),
+                Layer::BaselineAdminNetworkPolicy => self.baseline.push(policy),
+            },
+            Err(problem) => {
+                self.unevaluated.push(Unevaluated {
+                    policy: describe(&object.id.kind, namespace, object.id.display_name()),
+                    namespace: namespace.map(String::from),
+                    reason: format!("invalid at {}: {}", problem.pointer, problem.message),
+                    object: index,
+                });
+                self.problems.push(PolicyProblem {
+                    object: object.id.clone(),
+                    index,
+                    problem,
+                });
+            }
+        }
+    }
+
+    /// Labels of a namespace.
+    pub fn namespace_labels(&self, name: &str) -> Option<&Map<String, Value>> {
+        self.namespaces.labels(name)
+    }
+
+    /// Finds an endpoint by `NS/NAME`, `NS/KIND/NAME` or `NS/NAME[KIND]`; an unknown or
+    /// ambiguous name is an error listing what matched or what is close.
+    pub fn find(&self, text: &str) -> Result<usize, String> {
+        let (ns, rest) = text
+            .split_once('/')
+            .ok_or_else(|| format!("`{text}` is not NAMESPACE/NAME (or NAMESPACE/KIND/NAME)"))?;
+        let (kind, name) =
+            if let Some((name, kind)) = rest.strip_suffix(']').and_then(|r| r.split_once('[')) {
+                (Some(kind), name)
+            } else if let Some((kind, name)) = rest.split_once('/') {
+                (Some(kind), name)
+            } else {
+                (None, rest)
+            };
+        let hits: Vec<usize> = (0..self.endpoints.len())
+            .filter(|&i| {
+                let e = &self.endpoints[i];
+                e.namespace == ns
+                    && e.name == name
+                    && kind.is_none_or(|k| e.kind.eq_ignore_ascii_case(k))
+            })
+            .collect();
+        match hits.as_slice() {
+            [one] => Ok(*one),
+            [] => {
+                let close: Vec<String> = self
+                    .endpoints
+                    .iter()
+                    .filter(|e| e.name == name || (e.namespace == ns && e.name.contains(name)))
+                    .take(5)
+                    .map(Endpoint::id)
+                    .collect();
+                if close.is_empty() {
+                    Err(format!("no workload `{text}` in the input"))
+                } else {
+                    Err(format!(
+                        "no workload `{text}` in the input; did you mean {}?",
+                        close.join(", ")
+                    ))
+                }
+            }
+            many => Err(format!(
+                "`{text}` names {} workloads ({}); add the kind: NAMESPACE/KIND/NAME",
+                many.len(),
+                many.iter()
+                    .map(|&i| self.endpoints[i].id())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+}
+
+fn describe(kind: &str, namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(ns) => format!("{kind} {ns}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}

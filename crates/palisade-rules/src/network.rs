@@ -1,0 +1,223 @@
+//! The network engine's answers for the network rules, computed once per evaluation
+//! ([`Context::derived`](crate::context::Context::derived)): which policies isolate each
+//! workload, which policies select nothing or name peers nothing matches, and what each
+//! workload may still reach on the internet.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use palisade_inventory::Inventory;
+use palisade_net::addr::{AddrRange, AddrSet};
+use palisade_net::model::Placement;
+use palisade_net::policy::{Direction, Peer};
+use palisade_net::{Engine, Network, Party};
+
+/// Address ranges that are not the internet: private, shared, loopback, link-local
+/// (including the cloud metadata endpoint), multicast and reserved space, and their IPv6
+/// counterparts.
+const NOT_INTERNET: &[&str] = &[
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "224.0.0.0/3",
+    "::1/128",
+    "fc00::/7",
+    "fe80::/10",
+    "ff00::/8",
+];
+
+/// The internet: every address outside [`NOT_INTERNET`].
+pub fn internet() -> AddrSet {
+    NOT_INTERNET.iter().fold(AddrSet::all(), |set, cidr| {
+        let range = AddrRange::parse_cidr(cidr).expect("valid constant");
+        set.subtract(&AddrSet::of_range(range))
+    })
+}
+
+/// What the network rules read.
+pub struct NetworkFacts {
+    pub network: Arc<Network>,
+    /// The engine, for rules that ask about particular pairs.
+    pub engine: Engine,
+    /// The endpoint of each workload object (inventory index).
+    pub endpoint_of: HashMap<usize, usize>,
+    /// Per endpoint and direction (ingress, egress): inventory indices of the NetworkPolicies
+    /// that isolate it.
+    pub isolated_by: Vec<[Vec<usize>; 2]>,
+    /// Per endpoint: an internet range it may reach on every port although egress policies
+    /// select it.
+    pub open_internet_egress: Vec<Option<AddrRange>>,
+    /// Per NetworkPolicy (inventory index): how many endpoints it selects, and whether
+    /// workloads of its namespace read with it carry the label keys its podSelector tests.
+    pub selects: HashMap<usize, (usize, bool)>,
+    /// Per NetworkPolicy (inventory index): peers that match no endpoint although their
+    /// namespaces hold workloads, as (pointer, description).
+    pub unmatched_peers: HashMap<usize, Vec<(String, String)>>,
+}
+
+impl NetworkFacts {
+    pub fn build(inventory: &Inventory) -> NetworkFacts {
+        // Unrelated projects scanned together must not isolate or reach each other's
+        // workloads written without a namespace.
+        let network = Arc::new(Network::placed(inventory, Placement::ByScope));
+        let engine = Engine::new(Arc::clone(&network));
+        let endpoint_of = network
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.object, i))
+            .collect();
+        let policy_object = |p: usize| network.policies[p].object;
+        let isolated_by = (0..network.endpoints.len())
+            .map(|e| {
+                Direction::BOTH.map(|d| {
+                    engine
+                        .isolated_by(e, d)
+                        .iter()
+                        .map(|&p| policy_object(p))
+                        .collect()
+                })
+            })
+            .collect();
+        let open_internet_egress = open_internet_egress(&engine, &network);
+        let mut selects = HashMap::new();
+        let mut unmatched_peers = HashMap::new();
+        for (p, policy) in network.policies.iter().enumerate() {
+            let ns = policy.namespace.as_deref().unwrap_or_default();
+            // Only workloads read with the policy (its directory or rendering) say what the
+            // namespace holds: a corpus of unrelated projects shares namespace names.
+            let scope = inventory.scope_of(&inventory.objects[policy.object]);
+            let near = |e: &palisade_net::Endpoint| {
+                inventory.scope_of(&inventory.objects[e.object]) == scope
+            };
+            let has_workloads = speaks_vocabulary(
+                policy.subject.pods.as_ref(),
+                network
+                    .endpoints
+                    .iter()
+                    .filter(|e| e.namespace == ns && near(e)),
+            );
+            selects.insert(policy.object, (engine.selected_by(p).len(), has_workloads));
+            let unmatched = unmatched(&engine, &network, p, &near);
+            if !unmatched.is_empty() {
+                unmatched_peers.insert(policy.object, unmatched);
+            }
+        }
+        NetworkFacts {
+            network,
+            engine,
+            endpoint_of,
+            isolated_by,
+            open_internet_egress,
+            selects,
+            unmatched_peers,
+        }
+    }
+}
+
+/// For each endpoint isolated for egress, an internet range its policies still open on every
+/// port. The engine's address ranges are cut at every CIDR a policy names, so one address of
+/// a range answers for all of it.
+fn open_internet_egress(engine: &Engine, network: &Network) -> Vec<Option<AddrRange>> {
+    let internet = internet();
+    let public: Vec<AddrRange> = engine
+        .atoms()
+        .iter()
+        .filter_map(|&atom| {
+            let inside = AddrSet::of_range(atom);
+            inside
+                .subtract(&inside.subtract(&internet))
+                .ranges()
+                .into_iter()
+                .next()
+        })
+        .collect();
+    (0..network.endpoints.len())
+        .map(|e| {
+            if engine.isolated_by(e, Direction::Egress).is_empty() {
+                return None;
+            }
+            public.iter().copied().find(|&range| {
+                engine
+                    .verdict(Party::Pod(e), Party::Addr(range), None)
+                    .conn
+                    .is_all()
+            })
+        })
+        .collect()
+}
+
+/// The label keys a selector tests (`matchLabels` and `matchExpressions`).
+fn selector_keys(selector: Option<&serde_json::Value>) -> Vec<&str> {
+    let Some(selector) = selector else {
+        return Vec::new();
+    };
+    let labels = selector
+        .get("matchLabels")
+        .and_then(serde_json::Value::as_object)
+        .into_iter()
+        .flat_map(|m| m.keys().map(String::as_str));
+    let expressions = selector
+        .get("matchExpressions")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get("key").and_then(serde_json::Value::as_str));
+    labels.chain(expressions).collect()
+}
+
+/// Whether some of `endpoints` carries one of the label keys of `selector`: the selector then
+/// speaks the workloads' vocabulary and matching none of them means a wrong value (a rename,
+/// a typo), not pods an operator creates at run time with labels of its own.
+fn speaks_vocabulary<'a>(
+    selector: Option<&serde_json::Value>,
+    mut endpoints: impl Iterator<Item = &'a palisade_net::Endpoint>,
+) -> bool {
+    let keys = selector_keys(selector);
+    endpoints.any(|e| keys.iter().any(|k| e.labels.contains_key(*k)))
+}
+
+/// Pod peers of a NetworkPolicy that match no endpoint, where the namespaces they look in
+/// hold workloads read with the policy that carry the label keys the peer tests.
+fn unmatched(
+    engine: &Engine,
+    network: &Network,
+    p: usize,
+    near: &dyn Fn(&palisade_net::Endpoint) -> bool,
+) -> Vec<(String, String)> {
+    let policy = &network.policies[p];
+    let mut out = Vec::new();
+    for direction in Direction::BOTH {
+        let field = direction.field();
+        let peers_field = match direction {
+            Direction::Ingress => "from",
+            Direction::Egress => "to",
+        };
+        for (r, rule) in policy.rules(direction).iter().enumerate() {
+            for (i, peer) in rule.peers.iter().flatten().enumerate() {
+                let Peer::Pods(pods) = peer else { continue };
+                let probe = palisade_net::policy::PodPeer {
+                    namespaces: pods.namespaces.clone(),
+                    pods: None,
+                };
+                let looked_in = network
+                    .endpoints
+                    .iter()
+                    .filter(|e| near(e) && engine.pod_peer_matches(&probe, e));
+                if speaks_vocabulary(pods.pods.as_ref(), looked_in)
+                    && !engine.matches_some_endpoint(pods)
+                {
+                    out.push((
+                        format!("/spec/{field}/{r}/{peers_field}/{i}"),
+                        format!("{field}[{r}].{peers_field}[{i}]"),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}

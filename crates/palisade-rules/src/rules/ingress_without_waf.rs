@@ -1,0 +1,115 @@
+use serde_json::Value;
+
+use crate::context::Context;
+use crate::rule::{Check, Target};
+
+declare_rule! {
+    /// ## What it checks
+    /// Internet-facing Ingresses with no web application firewall in front, as their
+    /// annotations show it: ingress-nginx with ModSecurity and the OWASP Core Rule Set
+    /// (`nginx.ingress.kubernetes.io/enable-modsecurity: "true"` with
+    /// `enable-owasp-core-rules: "true"` or a `modsecurity-snippet`), AWS Load Balancer
+    /// Controller (`alb.ingress.kubernetes.io/wafv2-acl-arn` or `waf-acl-id`), GKE (a
+    /// `cloud.google.com/backend-config` naming a BackendConfig, where Cloud Armor is set),
+    /// Azure Application Gateway (`appgw.ingress.kubernetes.io/waf-policy-for-path`).
+    /// Ingresses marked internal (`alb.ingress.kubernetes.io/scheme: internal`, an ingress
+    /// class whose name says `internal`) are left out. ModSecurity switched on without rules
+    /// is reported: the engine then inspects nothing.
+    ///
+    /// ## Why it matters
+    /// The ingress is where internet traffic meets application code. A WAF blocks the common
+    /// exploit payloads (injection, deserialisation, path traversal, Log4Shell-style lookups)
+    /// before they reach a vulnerable handler, and buys time between a disclosure and a patch
+    /// (MITRE ATT&CK T1190). The seed asks for "ingress controllers with WAF capabilities".
+    ///
+    /// ## Severity
+    /// Low: a missing layer of defence; a WAF set cluster-wide in the controller's
+    /// configuration is not visible here (suppress the rule then, with the reason).
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// kind: Ingress
+    /// metadata: {name: shop}
+    /// spec:
+    ///   rules: [{host: shop.example.com}]
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// kind: Ingress
+    /// metadata:
+    ///   name: shop
+    ///   annotations:
+    ///     nginx.ingress.kubernetes.io/enable-modsecurity: "true"
+    ///     nginx.ingress.kubernetes.io/enable-owasp-core-rules: "true"
+    /// ```
+    ///
+    /// ## Remediation
+    /// Turn on the controller's WAF for the Ingress (annotations above) or put the Ingress
+    /// behind a cloud WAF.
+    ///
+    /// ## References
+    /// - OWASP ModSecurity Core Rule Set
+    /// - ingress-nginx documentation, "ModSecurity Web Application Firewall"
+    /// - MITRE ATT&CK T1190, Exploit Public-Facing Application
+    pub struct IngressWithoutWaf {
+        id: "NET014",
+        slug: "ingress-without-waf",
+        title: "Internet-facing Ingress has no web application firewall",
+        severity: Low,
+        target: Target::Kinds(&[("networking.k8s.io", "Ingress"), ("extensions", "Ingress")]),
+        controls: [
+            NsaCisa12 "network/network-policies",
+            MitreAttack "T1190",
+        ],
+        remediation: "Enable the ingress controller's WAF (ModSecurity with the OWASP CRS, AWS WAF, Cloud Armor) for this Ingress.",
+    }
+}
+
+const NGINX: &str = "nginx.ingress.kubernetes.io/";
+
+impl Check for IngressWithoutWaf {
+    fn check(&self, cx: &mut Context<'_>) {
+        let annotations = cx.object.annotations();
+        let get = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
+        let class = cx
+            .object
+            .value
+            .pointer("/spec/ingressClassName")
+            .and_then(Value::as_str)
+            .or_else(|| get("kubernetes.io/ingress.class"))
+            .unwrap_or("");
+        if get("alb.ingress.kubernetes.io/scheme") == Some("internal")
+            || class.to_ascii_lowercase().contains("internal")
+        {
+            return;
+        }
+        let truthy = |key: &str| get(key).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        let modsecurity = truthy(&format!("{NGINX}enable-modsecurity"));
+        let rules = truthy(&format!("{NGINX}enable-owasp-core-rules"))
+            || get(&format!("{NGINX}modsecurity-snippet")).is_some();
+        let cloud_waf = [
+            "alb.ingress.kubernetes.io/wafv2-acl-arn",
+            "alb.ingress.kubernetes.io/waf-acl-id",
+            "cloud.google.com/backend-config",
+            "beta.cloud.google.com/backend-config",
+            "appgw.ingress.kubernetes.io/waf-policy-for-path",
+        ]
+        .iter()
+        .any(|k| get(k).is_some_and(|v| !v.is_empty()));
+        if cloud_waf || (modsecurity && rules) {
+            return;
+        }
+        let message = if modsecurity {
+            "ModSecurity is on but loads no rules (no enable-owasp-core-rules, no modsecurity-snippet): it inspects nothing"
+        } else {
+            "no web application firewall is configured for this internet-facing Ingress"
+        };
+        cx.report(
+            palisade_core::JsonPointer::root()
+                .join("metadata")
+                .join("annotations"),
+            message.to_string(),
+        );
+    }
+}

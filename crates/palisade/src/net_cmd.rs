@@ -1,0 +1,325 @@
+//! `palisade net`: the workload connectivity matrix, why one connection is allowed or not,
+//! and connectivity gained or lost between two inputs, over the same inputs as `scan`.
+
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use palisade_net::addr::AddrRange;
+use palisade_net::answers::{DiffAnswer, MatrixAnswer, WhyAnswer};
+use palisade_net::matrix::{diff, matrix, party_name};
+use palisade_net::{Conn, Engine, Network, Party, Protocol};
+
+use crate::LoadArgs;
+use crate::analysis_input::{LiveArgs, load_objects};
+
+#[derive(Subcommand)]
+pub enum NetCommand {
+    /// Every allowed connection: workloads, external addresses and the ingress controller.
+    Matrix(MatrixArgs),
+    /// Why a connection is allowed or denied: the policies and rules that decide.
+    Why(WhyArgs),
+    /// Connectivity gained or lost from OLD to NEW (review a policy change before it ships).
+    Diff(DiffArgs),
+    /// Write NetworkPolicies: a default deny per namespace, DNS, and allow rules for the flows
+    /// Services, Ingresses and container ports imply (or an observed flow list), with the
+    /// connectivity they change.
+    Generate(GenerateArgs),
+}
+
+/// `net generate` formats.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ManifestFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Args)]
+pub struct GenerateArgs {
+    /// Only this namespace.
+    #[arg(short = 'n', long, env = "PALISADE_NET_NAMESPACE")]
+    namespace: Option<String>,
+    /// Observed flows, a CSV of `src,dst,port` (`shop/web,shop/api,8080/TCP`; ends may be
+    /// CIDRs): allowed in addition to what the manifests imply.
+    #[arg(long, value_name = "FILE", env = "PALISADE_NET_FLOWS")]
+    flows: Option<std::path::PathBuf>,
+    /// The ingress controller's namespace, admitted to what Ingresses and Routes open.
+    #[arg(
+        long,
+        default_value = "ingress-nginx",
+        value_name = "NAMESPACE",
+        env = "PALISADE_NET_INGRESS_NAMESPACE"
+    )]
+    ingress_namespace: String,
+    #[command(flatten)]
+    load: LoadArgs,
+    #[command(flatten)]
+    live: LiveArgs,
+    /// `yaml` (the policies, headed by the connectivity they change) or `json`.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ManifestFormat::Yaml, env = "PALISADE_NET_GENERATE_OUTPUT")]
+    output: ManifestFormat,
+}
+
+/// `net matrix` formats.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum MatrixFormat {
+    Table,
+    Json,
+    Csv,
+    Dot,
+}
+
+#[derive(Args)]
+pub struct MatrixArgs {
+    /// Only connections with an end in this namespace.
+    #[arg(short = 'n', long, env = "PALISADE_NET_NAMESPACE")]
+    namespace: Option<String>,
+    #[command(flatten)]
+    load: LoadArgs,
+    #[command(flatten)]
+    live: LiveArgs,
+    /// `table`, `json`, `csv` or `dot` (Graphviz).
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = MatrixFormat::Table, env = "PALISADE_NET_OUTPUT")]
+    output: MatrixFormat,
+}
+
+#[derive(Args)]
+pub struct WhyArgs {
+    /// The source: a workload (`NS/NAME`, `NS/KIND/NAME`), an IP address or CIDR, or
+    /// `ingress-controller`.
+    src: String,
+    /// The destination: a workload, or an IP address or CIDR.
+    dst: String,
+    /// The port: `8080`, `8080/TCP`, `53/UDP`, or a container port name (`http/TCP`).
+    #[arg(long, short = 'p', env = "PALISADE_NET_PORT")]
+    port: Option<String>,
+    #[command(flatten)]
+    load: LoadArgs,
+    #[command(flatten)]
+    live: LiveArgs,
+    /// `table` or `json`.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = crate::ListFormat::Table, env = "PALISADE_NET_WHY_OUTPUT")]
+    output: crate::ListFormat,
+}
+
+#[derive(Args)]
+pub struct DiffArgs {
+    /// The manifests before the change (file or directory).
+    old: std::path::PathBuf,
+    /// The manifests after the change.
+    new: std::path::PathBuf,
+    /// Only pairs with an end in this namespace.
+    #[arg(short = 'n', long, env = "PALISADE_NET_NAMESPACE")]
+    namespace: Option<String>,
+    /// `table` or `json`.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = crate::ListFormat::Table, env = "PALISADE_NET_DIFF_OUTPUT")]
+    output: crate::ListFormat,
+}
+
+pub fn run(command: NetCommand) -> Result<u8> {
+    match command {
+        NetCommand::Matrix(args) => run_matrix(&args),
+        NetCommand::Why(args) => run_why(&args),
+        NetCommand::Diff(args) => run_diff(&args),
+        NetCommand::Generate(args) => run_generate(&args),
+    }
+}
+
+/// Reads the network of the inputs; diagnostics (redacted) and invalid policies go to stderr.
+fn network(load: &LoadArgs, live: &LiveArgs) -> Result<Arc<Network>> {
+    Ok(read(load, live)?.1)
+}
+
+/// The inventory and its network.
+fn read(load: &LoadArgs, live: &LiveArgs) -> Result<(palisade_inventory::Inventory, Arc<Network>)> {
+    let (loaded, _) = load_objects(load, live)?;
+    let mut diagnostics = loaded.diagnostics;
+    palisade_scan::scan::redactor(&[&loaded.inventory]).redact_diagnostics(&mut diagnostics);
+    crate::print_diagnostics(&diagnostics, palisade_core::DiagnosticLevel::Error);
+    let network = Arc::new(Network::from_inventory(&loaded.inventory));
+    Ok((loaded.inventory, network))
+}
+
+fn check_namespace(network: &Network, namespace: Option<&str>) -> Result<()> {
+    if let Some(ns) = namespace
+        && !network.namespaces.contains(ns)
+    {
+        let known: Vec<&str> = network.namespaces.names().collect();
+        bail!(
+            "no namespace `{ns}` in the input (known: {})",
+            known.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn run_matrix(args: &MatrixArgs) -> Result<u8> {
+    let network = network(&args.load, &args.live)?;
+    check_namespace(&network, args.namespace.as_deref())?;
+    let engine = Engine::new(Arc::clone(&network));
+    let answer = MatrixAnswer::new(&network, matrix(&engine, args.namespace.as_deref()));
+    let mut out = std::io::stdout().lock();
+    use std::io::Write;
+    match args.output {
+        MatrixFormat::Csv => out.write_all(answer.csv().as_bytes())?,
+        MatrixFormat::Dot => out.write_all(answer.dot().as_bytes())?,
+        MatrixFormat::Json => palisade_report::answer::write_answer(
+            &answer,
+            palisade_report::answer::AnswerFormat::Json,
+            &mut out,
+        )?,
+        MatrixFormat::Table => palisade_report::answer::write_answer(
+            &answer,
+            palisade_report::answer::AnswerFormat::Text,
+            &mut out,
+        )?,
+    }
+    Ok(0)
+}
+
+/// A party named on the command line.
+fn party(network: &Network, text: &str) -> Result<Party> {
+    if matches!(text, "ingress-controller" | "{ingress-controller}") {
+        return Ok(Party::IngressController);
+    }
+    // An address, CIDR or range; names of workloads never parse as one.
+    if let Ok(range) = AddrRange::parse(text) {
+        return Ok(Party::Addr(range));
+    }
+    network
+        .find(text)
+        .map(Party::Pod)
+        .map_err(anyhow::Error::msg)
+}
+
+/// `8080`, `8080/TCP`, `http/TCP` (a named port of the destination).
+fn port(network: &Network, dst: Party, text: &str) -> Result<Conn> {
+    let (port, protocol) = text.split_once('/').unwrap_or((text, "TCP"));
+    let protocol = Protocol::parse(&protocol.to_ascii_uppercase())
+        .with_context(|| format!("`{text}`: the protocol is TCP, UDP or SCTP"))?;
+    if let Ok(n) = port.parse::<u16>() {
+        if n == 0 {
+            bail!("`{text}`: ports are 1-65535");
+        }
+        return Ok(Conn::port(protocol, n));
+    }
+    let Party::Pod(d) = dst else {
+        bail!("`{text}`: a named port needs a workload destination");
+    };
+    let found = network.endpoints[d].named_port(port, Some(protocol));
+    if found.is_empty() {
+        bail!(
+            "`{text}`: {} declares no {} port named `{port}`",
+            network.endpoints[d].id(),
+            protocol.name()
+        );
+    }
+    Ok(found
+        .into_iter()
+        .fold(Conn::none(), |acc, (p, n)| acc.union(&Conn::port(p, n))))
+}
+
+fn run_why(args: &WhyArgs) -> Result<u8> {
+    let network = network(&args.load, &args.live)?;
+    let src = party(&network, &args.src)?;
+    let dst = party(&network, &args.dst)?;
+    if matches!(dst, Party::IngressController) {
+        bail!("the ingress controller is only a source: its own policies are not in the input");
+    }
+    if matches!((src, dst), (Party::Addr(_), Party::Addr(_))) {
+        bail!("one end must be a workload (or the ingress controller)");
+    }
+    let asked = args
+        .port
+        .as_deref()
+        .map(|p| port(&network, dst, p))
+        .transpose()?;
+    let engine = Engine::new(Arc::clone(&network));
+    let mut steps = Vec::new();
+    let verdict = engine.verdict(src, dst, Some(&mut steps));
+    let allowed_here = match &asked {
+        Some(conn) => verdict.conn.covers(conn),
+        None => !verdict.conn.is_empty(),
+    };
+    let answer = WhyAnswer {
+        src: party_name(&engine, src),
+        dst: party_name(&engine, dst),
+        port: args.port.clone(),
+        verdict: if allowed_here { "allowed" } else { "denied" },
+        is_final: verdict.not_evaluated.is_empty(),
+        allowed: verdict.conn.clone(),
+        steps,
+        not_evaluated: verdict.not_evaluated.into_iter().collect(),
+    };
+    let format = match args.output {
+        crate::ListFormat::Json => palisade_report::answer::AnswerFormat::Json,
+        crate::ListFormat::Table => palisade_report::answer::AnswerFormat::Text,
+    };
+    palisade_report::answer::write_answer(&answer, format, &mut std::io::stdout().lock())?;
+    Ok(0)
+}
+
+fn run_diff(args: &DiffArgs) -> Result<u8> {
+    let read = |path: &std::path::Path| -> Result<Arc<Network>> {
+        let load = LoadArgs::for_path(path);
+        network(&load, &LiveArgs::default()).with_context(|| format!("reading {}", path.display()))
+    };
+    let (old, new) = (read(&args.old)?, read(&args.new)?);
+    for (net, path) in [(&old, &args.old), (&new, &args.new)] {
+        if let Some(ns) = args.namespace.as_deref()
+            && !net.namespaces.contains(ns)
+        {
+            eprintln!("palisade: note: {} has no namespace `{ns}`", path.display());
+        }
+    }
+    let (a, b) = (Engine::new(Arc::clone(&old)), Engine::new(Arc::clone(&new)));
+    let answer = DiffAnswer::new(&old, &new, diff(&a, &b, args.namespace.as_deref()));
+    let format = match args.output {
+        crate::ListFormat::Json => palisade_report::answer::AnswerFormat::Json,
+        crate::ListFormat::Table => palisade_report::answer::AnswerFormat::Text,
+    };
+    palisade_report::answer::write_answer(&answer, format, &mut std::io::stdout().lock())?;
+    Ok(0)
+}
+
+fn run_generate(args: &GenerateArgs) -> Result<u8> {
+    use palisade_net::generate::{Options, generate, parse_flows, with_policies};
+    let (inventory, network) = read(&args.load, &args.live)?;
+    check_namespace(&network, args.namespace.as_deref())?;
+    let flows = match &args.flows {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            parse_flows(&network, &text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => Vec::new(),
+    };
+    let options = Options {
+        namespace: args.namespace.clone(),
+        ingress_namespace: args.ingress_namespace.clone(),
+        flows,
+    };
+    let policies = generate(&network, &inventory, &options);
+    if policies.is_empty() {
+        bail!("no workload to write policies for in the input");
+    }
+    let after = Arc::new(Network::from_inventory(&with_policies(
+        &inventory, &policies,
+    )));
+    let (before, after) = (Engine::new(Arc::clone(&network)), Engine::new(after));
+    let changes = diff(&before, &after, args.namespace.as_deref());
+    let answer = palisade_net::answers::GenerateAnswer { policies, changes };
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        ManifestFormat::Yaml => {
+            use std::io::Write;
+            out.write_all(answer.yaml().as_bytes())?;
+        }
+        ManifestFormat::Json => palisade_report::answer::write_answer(
+            &answer,
+            palisade_report::answer::AnswerFormat::Json,
+            &mut out,
+        )?,
+    }
+    Ok(0)
+}

@@ -1,0 +1,329 @@
+//! `palisade net`: the real binary on small manifest sets (tests/net/old and tests/net/new: a
+//! default-deny namespace where only the API reaches the database, and a change that lets the
+//! web tier reach it too, next to a Calico policy Palisade does not evaluate).
+
+mod common;
+
+use common::{bin, json, scratch};
+
+const OLD: &str = "crates/palisade/tests/net/old";
+const NEW: &str = "crates/palisade/tests/net/new";
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn the_matrix_lists_only_what_the_policies_allow_in_every_format() {
+    let out = bin()
+        .args(["net", "matrix", OLD, "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let connections = report["connections"].as_array().unwrap();
+    assert_eq!(connections.len(), 1, "{report:#}");
+    assert_eq!(connections[0]["src"], "shop/api[Deployment]");
+    assert_eq!(connections[0]["dst"], "shop/db[StatefulSet]");
+    assert_eq!(connections[0]["conn"], "TCP 5432");
+
+    let csv = stdout(
+        &bin()
+            .args(["net", "matrix", OLD, "-o", "csv"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(
+        csv,
+        "src,dst,conn,not_evaluated\nshop/api[Deployment],shop/db[StatefulSet],TCP 5432,\n"
+    );
+    let dot = stdout(
+        &bin()
+            .args(["net", "matrix", OLD, "-o", "dot"])
+            .output()
+            .unwrap(),
+    );
+    assert!(dot.starts_with("digraph connectivity {"), "{dot}");
+    assert!(
+        dot.contains("\"shop/api[Deployment]\" -> \"shop/db[StatefulSet]\" [label=\"TCP 5432\"]"),
+        "{dot}"
+    );
+    let table = stdout(&bin().args(["net", "matrix", OLD]).output().unwrap());
+    assert!(
+        table.contains("shop/api[Deployment]") && table.contains("TCP 5432"),
+        "{table}"
+    );
+}
+
+#[test]
+fn a_namespace_filter_must_name_a_namespace_of_the_input() {
+    let out = bin()
+        .args(["net", "matrix", OLD, "-n", "shopp"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no namespace `shopp`") && err.contains("shop"),
+        "{err}"
+    );
+}
+
+#[test]
+fn why_names_the_policies_that_isolate_and_the_rule_that_allows() {
+    let out = bin()
+        .args([
+            "net", "why", "shop/web", "shop/db", "-p", "5432/TCP", OLD, "-o", "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer = json(&out);
+    assert_eq!(answer["verdict"], "denied");
+    assert_eq!(answer["final"], true);
+    let policies: Vec<&str> = answer["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["policy"].as_str())
+        .collect();
+    assert!(
+        policies.contains(&"NetworkPolicy shop/default-deny"),
+        "{answer:#}"
+    );
+    assert!(
+        policies.contains(&"NetworkPolicy shop/db-from-api"),
+        "{answer:#}"
+    );
+
+    // A named port resolves on the destination; the allowing rule is named.
+    let out = bin()
+        .args([
+            "net", "why", "shop/api", "shop/db", "-p", "pg", OLD, "-o", "json",
+        ])
+        .output()
+        .unwrap();
+    let answer = json(&out);
+    assert_eq!(answer["verdict"], "allowed", "{answer:#}");
+    let allow: Vec<(&str, &str)> = answer["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["effect"] == "allow")
+        .map(|s| (s["policy"].as_str().unwrap(), s["rule"].as_str().unwrap()))
+        .collect();
+    assert!(
+        allow.contains(&("NetworkPolicy shop/db-from-api", "ingress[0]")),
+        "{answer:#}"
+    );
+    assert!(
+        allow.contains(&("NetworkPolicy shop/api-egress", "egress[0]")),
+        "{answer:#}"
+    );
+}
+
+#[test]
+fn why_refuses_unknown_workloads_and_ports_instead_of_answering_nothing() {
+    for (args, expected) in [
+        (vec!["shop/nope", "shop/db"], "no workload `shop/nope`"),
+        (
+            vec!["shop/api", "shop/db", "-p", "http"],
+            "declares no TCP port named `http`",
+        ),
+        (
+            vec!["shop/api", "shop/db", "-p", "80/ICMP"],
+            "TCP, UDP or SCTP",
+        ),
+        (vec!["10.0.0.1", "8.8.8.8"], "one end must be a workload"),
+    ] {
+        let out = bin()
+            .args(["net", "why"])
+            .args(&args)
+            .arg(OLD)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn why_is_not_final_where_a_policy_was_not_evaluated() {
+    let out = bin()
+        .args(["net", "why", "shop/web", "shop/api", NEW, "-o", "json"])
+        .output()
+        .unwrap();
+    let answer = json(&out);
+    assert_eq!(answer["final"], false, "{answer:#}");
+    assert!(
+        answer["not_evaluated"][0]
+            .as_str()
+            .unwrap()
+            .contains("NetworkPolicy.crd.projectcalico.org shop/calico-extra"),
+        "{answer:#}"
+    );
+    let text = stdout(
+        &bin()
+            .args(["net", "why", "shop/web", "shop/api", NEW])
+            .output()
+            .unwrap(),
+    );
+    assert!(text.contains("(not final: see below)"), "{text}");
+}
+
+#[test]
+fn diff_shows_the_connectivity_a_change_gains() {
+    let out = bin()
+        .args(["net", "diff", OLD, NEW, "-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer = json(&out);
+    let changes = answer["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{answer:#}");
+    assert_eq!(changes[0]["kind"], "added");
+    assert_eq!(changes[0]["src"], "shop/web[Deployment]");
+    assert_eq!(changes[0]["dst"], "shop/db[StatefulSet]");
+    assert_eq!(changes[0]["gained"], "All Connections");
+    assert!(answer["not_evaluated"].as_array().unwrap().len() == 1);
+    let same = json(
+        &bin()
+            .args(["net", "diff", OLD, OLD, "-o", "json"])
+            .output()
+            .unwrap(),
+    );
+    assert!(same["changes"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn generated_policies_are_valid_stable_and_their_effect_is_shown() {
+    let dir = scratch("net-generate");
+    let out = bin()
+        .args(["net", "generate", "examples/shop"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml = stdout(&out);
+    assert!(
+        yaml.starts_with("# Generated by `palisade net generate`"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("name: palisade-default-deny"), "{yaml}");
+    assert!(yaml.contains("name: palisade-allow-dns"), "{yaml}");
+    assert!(
+        yaml.contains("removed shop/api[Deployment] => shop/db[StatefulSet]"),
+        "{yaml}"
+    );
+    // Regenerating with the output applied changes nothing.
+    std::fs::write(dir.join("generated.yaml"), &yaml).unwrap();
+    let again = bin()
+        .args(["net", "generate", "examples/shop"])
+        .arg(dir.join("generated.yaml"))
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    let first = json(
+        &bin()
+            .args(["net", "generate", "examples/shop", "-o", "json"])
+            .output()
+            .unwrap(),
+    );
+    let second = json(&again);
+    assert_eq!(first["policies"], second["policies"]);
+    assert!(
+        second["changes"].as_array().unwrap().is_empty(),
+        "{second:#}"
+    );
+    // The generated policies are what Palisade's own scan asks for.
+    let scan = bin()
+        .args(["scan", "examples/shop"])
+        .arg(dir.join("generated.yaml"))
+        .args(["-o", "json", "--fail-on", "none"])
+        .output()
+        .unwrap();
+    let report = json(&scan);
+    let net004: Vec<&serde_json::Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "NET004" && f["object"]["namespace"] == "shop")
+        .collect();
+    assert!(net004.is_empty(), "{net004:#?}");
+}
+
+#[test]
+fn observed_flows_become_allow_rules_and_bad_lines_are_named() {
+    let dir = scratch("net-flows");
+    let flows = dir.join("flows.csv");
+    std::fs::write(&flows, "src,dst,port\nshop/web,shop/api,9090/TCP\n").unwrap();
+    let out = bin()
+        .args(["net", "generate", OLD, "--flows"])
+        .arg(&flows)
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let answer = json(&out);
+    let gained: Vec<(String, String, String)> = answer["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["gained"] != "No Connections")
+        .map(|c| {
+            (
+                c["src"].to_string(),
+                c["dst"].to_string(),
+                c["gained"].to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        gained.contains(&(
+            "\"shop/web[Deployment]\"".into(),
+            "\"shop/api[Deployment]\"".into(),
+            "\"TCP 9090\"".into()
+        )),
+        "{gained:#?}"
+    );
+    std::fs::write(&flows, "shop/web,shop/nope,80\n").unwrap();
+    let out = bin()
+        .args(["net", "generate", OLD, "--flows"])
+        .arg(&flows)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("flows.csv: line 1: no workload `shop/nope`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn nothing_to_analyse_is_an_error_not_an_empty_matrix() {
+    let dir = scratch("net-empty");
+    let out = bin().args(["net", "matrix"]).arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to analyse"));
+}
