@@ -13,6 +13,8 @@ use crate::node::Node;
 pub enum Relation {
     /// The internet reaches a workload through a Service or an Ingress.
     Exposes,
+    /// A workload's pods may open connections to another's (network policies allow it).
+    Reaches,
     /// Whoever runs code in the pods (or is root on their node) holds a service account token.
     MountsToken,
     /// A container owns its node (privileged, host namespaces, a host path, ...).

@@ -74,7 +74,8 @@ pub struct Toward {
 
 impl Graph {
     /// For every node, the first step of a shortest path to `goal` (one backward
-    /// breadth-first search from all goal nodes, so any number of paths costs one search).
+    /// breadth-first search from all goal nodes, so any number of paths costs one search),
+    /// shortest first in network steps ([`Relation::Reaches`]), then in steps.
     pub fn toward(&self, goal: Goal) -> Toward {
         let mut reverse: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.nodes.len()];
         for (from, edges) in self.edges.iter().enumerate() {
@@ -92,12 +93,34 @@ impl Graph {
             }
         }
         let mut seen = is_goal.clone();
-        while let Some(n) = queue.pop_front() {
-            for (from, edge) in &reverse[n] {
-                if !seen[*from] {
-                    seen[*from] = true;
-                    next[*from] = Some(*edge);
-                    queue.push_back(*from);
+        // Network steps ("may connect to") need an exploit to go further, unlike every other
+        // step: a chain with fewer of them is preferred, whatever its length. Each round is the
+        // plain breadth-first search over certain steps; network steps into what it reached
+        // seed the next round.
+        let mut deferred: Vec<(usize, usize)> = Vec::new();
+        loop {
+            while let Some(n) = queue.pop_front() {
+                for &(from, edge) in &reverse[n] {
+                    if seen[from] {
+                        continue;
+                    }
+                    if self.edges[from][edge].relation == Relation::Reaches {
+                        deferred.push((from, edge));
+                        continue;
+                    }
+                    seen[from] = true;
+                    next[from] = Some(edge);
+                    queue.push_back(from);
+                }
+            }
+            if deferred.is_empty() {
+                break;
+            }
+            for (from, edge) in std::mem::take(&mut deferred) {
+                if !seen[from] {
+                    seen[from] = true;
+                    next[from] = Some(edge);
+                    queue.push_back(from);
                 }
             }
         }
@@ -167,6 +190,44 @@ mod tests {
             "admin token".into(),
         );
         g
+    }
+
+    #[test]
+    fn a_chain_of_certain_steps_beats_a_shorter_one_through_the_network() {
+        let mut g = chain();
+        let web = Node::workload(0, "Deployment", "web", "web");
+        let admin_app = Node::workload(1, "Deployment", "ops", "admin");
+        g.edge(
+            web.clone(),
+            admin_app.clone(),
+            Relation::Reaches,
+            "may connect".into(),
+        );
+        g.edge(
+            admin_app.clone(),
+            Node::ClusterAdmin,
+            Relation::Grants,
+            "admin".into(),
+        );
+        let path = g.path(&web, Goal::ClusterAdmin).expect("a path");
+        assert_eq!(path.steps.len(), 2, "{}", path.describe());
+        assert!(path.steps.iter().all(|s| s.relation != Relation::Reaches));
+        // Without the certain chain, the network step is taken.
+        let mut g = Graph::default();
+        g.edge(
+            web.clone(),
+            admin_app.clone(),
+            Relation::Reaches,
+            "may connect".into(),
+        );
+        g.edge(
+            admin_app,
+            Node::ClusterAdmin,
+            Relation::Grants,
+            "admin".into(),
+        );
+        let path = g.path(&web, Goal::ClusterAdmin).expect("a path");
+        assert_eq!(path.steps[0].relation, Relation::Reaches);
     }
 
     #[test]

@@ -28,6 +28,12 @@ pub enum Party {
     Pod(usize),
     /// The ingress controller (only as a source).
     IngressController,
+    /// Cluster DNS when no workload of the input is it: a pod labelled `k8s-app: kube-dns`
+    /// in `kube-system`, serving 53/UDP and 53/TCP (only as a destination).
+    ClusterDns,
+    /// The API server: an address outside the pods that the input does not give (only as a
+    /// destination).
+    ApiServer,
     /// Addresses outside the cluster's pods.
     Addr(AddrRange),
 }
@@ -95,6 +101,10 @@ pub enum Effect {
     /// The ingress controller reaches only the ports Ingresses and Routes open.
     NotExposed,
 }
+
+/// Why a connection to the API server is not a final answer.
+pub const API_SERVER_NOTE: &str =
+    "the API server's address is not in the input; policies allow some addresses only";
 
 /// Why a pair with a host-network pod is not a final answer.
 pub const HOST_NETWORK_NOTE: &str =
@@ -166,6 +176,8 @@ pub struct Engine {
     unevaluated_in: BTreeMap<String, Vec<String>>,
     unevaluated_everywhere: Vec<String>,
     atoms: Vec<AddrRange>,
+    /// See [`Engine::groups`].
+    groups: Vec<(usize, Vec<usize>)>,
 }
 
 fn layer_index(layer: Layer) -> usize {
@@ -191,6 +203,7 @@ impl Engine {
             unevaluated_in: BTreeMap::new(),
             unevaluated_everywhere: Vec::new(),
             atoms: Vec::new(),
+            groups: Vec::new(),
         };
         let n = engine.reps.len();
         engine.admin_of = (0..n).map(|c| engine.subjects(&net.admin, c)).collect();
@@ -237,13 +250,14 @@ impl Engine {
                 None => engine.unevaluated_everywhere.push(u.policy.clone()),
             }
         }
+        engine.groups = engine.signature_groups();
         engine
     }
 
     /// The policies of a layer whose subject includes class `c` (never the ingress
     /// controller's class, which stands for a pod outside the analysed objects).
     fn subjects(&self, policies: &[Policy], c: usize) -> Vec<usize> {
-        if c + 1 == self.reps.len() {
+        if self.reps[c] == INGRESS_CONTROLLER_CLASS {
             return Vec::new();
         }
         (0..policies.len())
@@ -323,7 +337,9 @@ impl Engine {
     fn class(&self, party: Party) -> Option<usize> {
         match party {
             Party::Pod(e) => Some(self.class_of[e]),
-            Party::IngressController => Some(self.reps.len() - 1),
+            Party::IngressController => Some(self.reps.len() - 2),
+            Party::ClusterDns => Some(self.reps.len() - 1),
+            Party::ApiServer => None,
             Party::Addr(_) => None,
         }
     }
@@ -332,6 +348,7 @@ impl Engine {
     fn rep(&self, c: usize) -> &Endpoint {
         match self.reps[c] {
             INGRESS_CONTROLLER_CLASS => &self.net.ingress_controller,
+            CLUSTER_DNS_CLASS => &self.net.cluster_dns,
             e => &self.net.endpoints[e],
         }
     }
@@ -340,17 +357,23 @@ impl Engine {
         match party {
             Party::Pod(e) => Some(&self.net.endpoints[e]),
             Party::IngressController => Some(&self.net.ingress_controller),
-            Party::Addr(_) => None,
+            Party::ClusterDns => Some(&self.net.cluster_dns),
+            Party::Addr(_) | Party::ApiServer => None,
         }
     }
 
     /// The connections allowed from `src` to `dst`; `trace` collects the steps that decide.
     pub fn verdict(&self, src: Party, dst: Party, mut trace: Option<&mut Vec<Step>>) -> Verdict {
         let mut verdict = Verdict::default();
+        let outside = |p: Party| matches!(p, Party::Addr(_) | Party::ApiServer);
         if matches!(dst, Party::IngressController)
-            || matches!((src, dst), (Party::Addr(_), Party::Addr(_)))
+            || matches!(src, Party::ClusterDns | Party::ApiServer)
+            || (outside(src) && outside(dst))
         {
             return verdict;
+        }
+        if dst == Party::ApiServer {
+            return self.to_api_server(src, trace);
         }
         let dst_endpoint = self.endpoint(dst);
         let mut conn = Conn::all();
@@ -388,18 +411,18 @@ impl Engine {
             );
             conn = conn.intersect(&egress);
         }
-        // A blocked egress settles the pair; an explanation still shows both sides.
+        // A blocked egress settles the pair (nothing on the destination's side can undo it, so
+        // what is not evaluated there does not matter); an explanation still shows both sides.
         if let Some(d) = self.class(dst)
             && (!conn.is_empty() || trace.is_some())
         {
-            let ingress = self.decide(
-                Direction::Ingress,
-                d,
-                src,
-                dst_endpoint,
-                &mut verdict,
-                trace,
-            );
+            let mut settled = Verdict::default();
+            let marks = if conn.is_empty() {
+                &mut settled
+            } else {
+                &mut verdict
+            };
+            let ingress = self.decide(Direction::Ingress, d, src, dst_endpoint, marks, trace);
             conn = conn.intersect(&ingress);
         }
         for party in [src, dst] {
@@ -409,6 +432,35 @@ impl Engine {
         }
         verdict.conn = conn;
         verdict
+    }
+
+    /// The API server's address is not in the input: what the source may open to every
+    /// address range is certain, what it may open to some ranges only is not final.
+    fn to_api_server(&self, src: Party, trace: Option<&mut Vec<Step>>) -> Verdict {
+        let mut any = Conn::none();
+        let mut every = Conn::all();
+        let mut marks = BTreeSet::new();
+        let mut widest: Option<(AddrRange, Conn)> = None;
+        for &range in &self.atoms {
+            let v = self.verdict(src, Party::Addr(range), None);
+            any = any.union(&v.conn);
+            every = every.intersect(&v.conn);
+            marks.extend(v.not_evaluated);
+            if widest.as_ref().is_none_or(|(_, c)| !c.covers(&v.conn)) {
+                widest = Some((range, v.conn));
+            }
+        }
+        // The explanation is that of the range the source may reach most of.
+        if let (Some(t), Some((range, _))) = (trace, widest) {
+            self.verdict(src, Party::Addr(range), Some(t));
+        }
+        if any != every {
+            marks.insert(API_SERVER_NOTE.to_string());
+        }
+        Verdict {
+            conn: any,
+            not_evaluated: marks,
+        }
     }
 
     /// What the policies of `subject` allow in `direction` with `other`.
@@ -577,6 +629,38 @@ impl Engine {
             .collect()
     }
 
+    /// What an endpoint may open to every other endpoint: (endpoint, connections) for each
+    /// endpoint with some allowed connection.
+    pub fn onward(&self, from: usize) -> Vec<(usize, Conn)> {
+        let mut out = Vec::new();
+        for (rep, members) in &self.groups {
+            let verdict = self.verdict(Party::Pod(from), self.class_party(*rep), None);
+            if verdict.conn.is_empty() {
+                continue;
+            }
+            for &m in members.iter().filter(|&&m| m != from) {
+                out.push((m, verdict.conn.clone()));
+            }
+        }
+        out.sort_by_key(|(m, _)| *m);
+        out
+    }
+
+    /// What reaches an endpoint from outside the cluster: any address range, or the ingress
+    /// controller on what Ingresses and Routes open.
+    pub fn from_outside(&self, to: usize) -> Conn {
+        let mut conn = self
+            .verdict(Party::IngressController, Party::Pod(to), None)
+            .conn;
+        for &range in &self.atoms {
+            conn = conn.union(&self.verdict(Party::Addr(range), Party::Pod(to), None).conn);
+            if conn.is_all() {
+                break;
+            }
+        }
+        conn
+    }
+
     /// Whether a pod peer matches some endpoint of the input.
     pub fn matches_some_endpoint(&self, peer: &PodPeer) -> bool {
         self.members
@@ -591,7 +675,11 @@ impl Engine {
     /// networking and caveats, grouped; each group as (a representative class, its endpoints).
     /// Workloads usually carry a unique `app` label while policies select by tier, so this is
     /// what keeps the matrix near (tiers x namespaces) squared rather than workloads squared.
-    pub(crate) fn groups(&self) -> Vec<(usize, Vec<usize>)> {
+    pub(crate) fn groups(&self) -> &[(usize, Vec<usize>)] {
+        &self.groups
+    }
+
+    fn signature_groups(&self) -> Vec<(usize, Vec<usize>)> {
         let prepared: Vec<&Prepared> = self
             .prepared
             .iter()
@@ -641,9 +729,10 @@ impl Engine {
     }
 
     pub(crate) fn class_party(&self, c: usize) -> Party {
-        match self.members[c].first() {
-            Some(&e) => Party::Pod(e),
-            None => Party::IngressController,
+        match (self.members[c].first(), self.reps[c]) {
+            (Some(&e), _) => Party::Pod(e),
+            (None, CLUSTER_DNS_CLASS) => Party::ClusterDns,
+            (None, _) => Party::IngressController,
         }
     }
 }
@@ -656,10 +745,13 @@ fn fnv(text: &str) -> u64 {
 
 /// The representative of the ingress controller's class.
 const INGRESS_CONTROLLER_CLASS: usize = usize::MAX;
+/// The representative of cluster DNS's class (when no workload of the input is it).
+const CLUSTER_DNS_CLASS: usize = usize::MAX - 1;
 
 type Classes = (Vec<usize>, Vec<usize>, Vec<Vec<usize>>);
 
-/// Groups endpoints no policy can tell apart; the ingress controller is the last class.
+/// Groups endpoints no policy can tell apart; the ingress controller and cluster DNS are the
+/// last two classes.
 fn classes(net: &Network) -> Classes {
     let mut by_key: HashMap<String, usize> = HashMap::new();
     let mut class_of = Vec::with_capacity(net.endpoints.len());
@@ -680,5 +772,47 @@ fn classes(net: &Network) -> Classes {
     }
     reps.push(INGRESS_CONTROLLER_CLASS);
     members.push(Vec::new());
+    reps.push(CLUSTER_DNS_CLASS);
+    members.push(Vec::new());
     (class_of, reps, members)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_inventory::{Limits, load_text};
+
+    fn engine(yaml: &str) -> Engine {
+        let loaded = load_text("t.yaml", yaml, &Limits::default());
+        Engine::new(Arc::new(Network::from_inventory(&loaded.inventory)))
+    }
+
+    const POD: &str = "apiVersion: v1\nkind: Pod\nmetadata: {name: NAME, namespace: NS, labels: {app: NAME}}\nspec: {containers: [{name: c, image: 'r/c:1'}]}\n---\n";
+
+    fn pod(ns: &str, name: &str) -> String {
+        POD.replace("NAME", name).replace("NS", ns)
+    }
+
+    /// Found by the fuzz target: an explanation evaluated the destination's side of a pair the
+    /// source's egress already blocked, and marked it with the destination's unevaluated
+    /// policies while the plain answer did not.
+    #[test]
+    fn explaining_a_pair_does_not_change_its_answer() {
+        let yaml = pod("a", "web")
+            + &pod("b", "db")
+            + "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: a}\nspec: {podSelector: {}, policyTypes: [Egress]}\n---\napiVersion: crd.projectcalico.org/v1\nkind: NetworkPolicy\nmetadata: {name: extra, namespace: b}\nspec: {selector: all()}\n";
+        let engine = engine(&yaml);
+        let (web, db) = (Party::Pod(0), Party::Pod(1));
+        let mut steps = Vec::new();
+        let traced = engine.verdict(web, db, Some(&mut steps));
+        assert_eq!(traced, engine.verdict(web, db, None));
+        assert!(traced.conn.is_empty() && traced.not_evaluated.is_empty());
+        assert!(steps.iter().any(|s| s.direction == Direction::Ingress));
+        // The other way the Calico policy governs the source's egress: not final.
+        let back = engine.verdict(db, web, None);
+        assert!(
+            back.not_evaluated
+                .contains("NetworkPolicy.crd.projectcalico.org b/extra")
+        );
+    }
 }

@@ -11,6 +11,10 @@ use crate::engine::{Engine, Party};
 
 /// How the matrix names the ingress controller.
 pub const INGRESS_CONTROLLER: &str = "{ingress-controller}";
+/// How the matrix names cluster DNS when no workload of the input is it.
+pub const CLUSTER_DNS: &str = "{cluster-dns}";
+/// How the matrix names the API server.
+pub const API_SERVER: &str = "{api-server}";
 
 /// One allowed connection (or a pair whose answer is not final).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -28,6 +32,8 @@ pub fn party_name(engine: &Engine, party: Party) -> String {
     match party {
         Party::Pod(e) => engine.net.endpoints[e].id(),
         Party::IngressController => INGRESS_CONTROLLER.to_string(),
+        Party::ClusterDns => CLUSTER_DNS.to_string(),
+        Party::ApiServer => API_SERVER.to_string(),
         Party::Addr(range) => format!("{range}[External]"),
     }
 }
@@ -48,8 +54,11 @@ pub fn matrix_over(
     let net = &engine.net;
     let wanted = |e: usize| namespace.is_none_or(|ns| net.endpoints[e].namespace == ns);
     let mut out = Vec::new();
-    let groups = engine.groups();
-    let classes: Vec<(usize, &[usize])> = groups.iter().map(|(c, m)| (*c, m.as_slice())).collect();
+    let classes: Vec<(usize, &[usize])> = engine
+        .groups()
+        .iter()
+        .map(|(c, m)| (*c, m.as_slice()))
+        .collect();
     let mut push = |engine: &Engine, src: Party, dst: Party, v: &crate::engine::Verdict| {
         out.push(Connection {
             src: party_name(engine, src),
@@ -89,6 +98,22 @@ pub fn matrix_over(
                     };
                     push(engine, s, d, &v);
                 }
+            }
+        }
+    }
+    // Cluster DNS (when the input has none of its own) and the API server, as destinations.
+    let mut services = vec![Party::ApiServer];
+    if !net.has_cluster_dns {
+        services.push(Party::ClusterDns);
+    }
+    for &(c, members) in &classes {
+        for &service in &services {
+            let v = engine.verdict(engine.class_party(c), service, None);
+            if v.conn.is_empty() && v.not_evaluated.is_empty() {
+                continue;
+            }
+            for &e in members.iter().filter(|&&e| wanted(e)) {
+                push(engine, Party::Pod(e), service, &v);
             }
         }
     }

@@ -54,6 +54,10 @@ pub struct Network {
     pub ingress: BTreeMap<usize, (Conn, Vec<String>)>,
     /// The ingress controller as an endpoint (not in `endpoints`).
     pub ingress_controller: Endpoint,
+    /// Cluster DNS as an endpoint (not in `endpoints`), for inputs without it.
+    pub cluster_dns: Endpoint,
+    /// Whether a workload of the input is cluster DNS (`k8s-app: kube-dns` in `kube-system`).
+    pub has_cluster_dns: bool,
 }
 
 /// Kinds that are recognised but not evaluated: policies whose selectors and rule languages
@@ -111,7 +115,12 @@ impl Network {
                 object: usize::MAX,
                 caveat: None,
             },
+            cluster_dns: cluster_dns(),
+            has_cluster_dns: false,
         };
+        network.has_cluster_dns = network.endpoints.iter().any(is_cluster_dns);
+        // Cluster DNS stands in kube-system, named as every namespace is.
+        network.namespaces.declare("kube-system", None);
         network.read_policies(placer);
         network
     }
@@ -240,6 +249,36 @@ impl Network {
                     .join(", ")
             )),
         }
+    }
+}
+
+/// Whether an endpoint is cluster DNS: CoreDNS and kube-dns keep the `k8s-app: kube-dns` label.
+fn is_cluster_dns(e: &Endpoint) -> bool {
+    e.namespace == "kube-system" && e.label("k8s-app") == Some("kube-dns")
+}
+
+/// Cluster DNS as every distribution deploys it.
+fn cluster_dns() -> Endpoint {
+    use crate::model::ContainerPort;
+    let mut labels = Map::new();
+    labels.insert("k8s-app".into(), Value::String("kube-dns".into()));
+    let port = |name: &str, protocol, port| ContainerPort {
+        name: Some(name.into()),
+        protocol,
+        port,
+    };
+    Endpoint {
+        namespace: "kube-system".into(),
+        name: "cluster-dns".into(),
+        kind: "ClusterDns".into(),
+        labels,
+        ports: vec![
+            port("dns", crate::conn::Protocol::Udp, 53),
+            port("dns-tcp", crate::conn::Protocol::Tcp, 53),
+        ],
+        host_network: false,
+        object: usize::MAX,
+        caveat: None,
     }
 }
 

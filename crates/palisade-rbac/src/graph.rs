@@ -290,14 +290,82 @@ fn add_exposure(
     inventory: &Inventory,
     _enforced: &HashMap<String, String>,
 ) {
-    // Internet → exposed workloads.
-    for (w, why) in exposed_workloads(policy, inventory) {
+    let exposed = exposed_workloads(policy, inventory);
+    if exposed.is_empty() {
+        return;
+    }
+    // The network engine decides whether the exposure gets through the workload's policies,
+    // and where its pods may connect from there.
+    let network = std::sync::Arc::new(palisade_net::Network::placed(
+        inventory,
+        palisade_net::model::Placement::ByScope,
+    ));
+    let engine = palisade_net::Engine::new(std::sync::Arc::clone(&network));
+    let endpoint_of: HashMap<usize, usize> = network
+        .endpoints
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.object, i))
+        .collect();
+    let workload_of: HashMap<usize, usize> = policy
+        .workloads
+        .iter()
+        .enumerate()
+        .map(|(w, workload)| (workload.object, w))
+        .collect();
+    for (w, why) in exposed {
+        let endpoint = endpoint_of.get(&policy.workloads[w].object).copied();
+        let why = match endpoint.map(|e| engine.from_outside(e)) {
+            // Every way in is blocked by the workload's policies: no chain starts here.
+            Some(conn) if conn.is_empty() => continue,
+            Some(conn) if !conn.is_all() => format!("{why}; its policies let in {conn}"),
+            _ => why,
+        };
         g.edge(
             Node::Internet,
             workload_node(policy, w),
             Relation::Exposes,
             why,
         );
+        let Some(from) = endpoint else { continue };
+        // One network hop: what an intruder in an exposed workload may connect to next. From
+        // manifests, only to workloads of the same directory or rendering: unrelated projects
+        // scanned in one run are not one network (they share namespace names such as
+        // `default`). A cluster or snapshot is one.
+        let scope = inventory.scope_of(&inventory.objects[network.endpoints[from].object]);
+        for (to, conn) in engine.onward(from) {
+            let Some(&v) = workload_of.get(&network.endpoints[to].object) else {
+                continue;
+            };
+            let target = &network.endpoints[to];
+            let together = inventory.scope_of(&inventory.objects[target.object]) == scope;
+            // Two manifests of one object (alternatives in one directory) are one workload.
+            let same = inventory.objects[target.object].id
+                == inventory.objects[network.endpoints[from].object].id;
+            if same {
+                continue;
+            }
+            if !inventory.complete && !together {
+                continue;
+            }
+            let guarded = if engine
+                .isolated_by(to, palisade_net::policy::Direction::Ingress)
+                .is_empty()
+            {
+                "no ingress policy selects it"
+            } else {
+                "its ingress policies allow it"
+            };
+            g.edge(
+                workload_node(policy, w),
+                workload_node(policy, v),
+                Relation::Reaches,
+                format!(
+                    "may connect to {}/{} on {conn} ({guarded})",
+                    target.namespace, target.name
+                ),
+            );
+        }
     }
 }
 
@@ -1167,15 +1235,66 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
 
     #[test]
     fn another_node_or_an_unprivileged_pod_breaks_the_path() {
+        // Only the network remains: no policy keeps the exposed web tier from connecting to
+        // the admin controller, which is a step that needs an exploit, not a node takeover.
+        let only_network = |graph: &Graph, policy: &Policy, goal: Goal| {
+            graph
+                .path(&web(policy), goal)
+                .is_none_or(|p| p.steps[0].relation == Relation::Reaches)
+        };
         let (policy, graph) = live_graph_of(&placed(true, "node-1", "node-2"));
-        assert!(graph.path(&web(&policy), Goal::ClusterAdmin).is_none());
-        assert!(
-            graph.path(&web(&policy), Goal::Nodes).is_some(),
-            "it still owns node-1"
-        );
+        assert!(only_network(&graph, &policy, Goal::ClusterAdmin));
+        let owns = graph
+            .path(&web(&policy), Goal::Nodes)
+            .expect("it still owns node-1");
+        assert_eq!(owns.steps[0].relation, Relation::OwnsNode);
         let (policy, graph) = live_graph_of(&placed(false, "node-1", "node-1"));
-        assert!(graph.path(&web(&policy), Goal::ClusterAdmin).is_none());
-        assert!(graph.path(&web(&policy), Goal::Nodes).is_none());
+        assert!(only_network(&graph, &policy, Goal::ClusterAdmin));
+        assert!(only_network(&graph, &policy, Goal::Nodes));
+    }
+
+    const EXPOSED_WEB_AND_ADMIN_JOB: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 443, targetPort: 8443}]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      automountServiceAccountToken: false\n      containers: [{name: web, image: 'registry.example.com/web:1'}]\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: deployer, namespace: ops}\nspec:\n  selector: {matchLabels: {app: deployer}}\n  template:\n    metadata: {labels: {app: deployer}}\n    spec:\n      serviceAccountName: deployer\n      containers: [{name: d, image: 'registry.example.com/deployer:1', ports: [{containerPort: 8080}]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: deployer}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: deployer, namespace: ops}]\n";
+
+    fn network_graph_of(yaml: &str) -> Graph {
+        let loaded = load_text("g.yaml", yaml, &Limits::default());
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        build(
+            &Policy::from_inventory(&loaded.inventory),
+            &loaded.inventory,
+        )
+    }
+
+    #[test]
+    fn chains_gain_network_steps_and_lose_blocked_ones() {
+        let open = network_graph_of(EXPOSED_WEB_AND_ADMIN_JOB);
+        let path = open
+            .path(&Node::Internet, Goal::ClusterAdmin)
+            .expect("through the network")
+            .describe();
+        assert!(
+            path.contains("→ Deployment ops/deployer (may connect to ops/deployer on All Connections (no ingress policy selects it))"),
+            "{path}"
+        );
+        // The deployer admits only its own namespace: the chain needs a blocked connection.
+        let guarded = format!(
+            "{EXPOSED_WEB_AND_ADMIN_JOB}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: own-namespace, namespace: ops}}\nspec:\n  podSelector: {{}}\n  ingress: [{{from: [{{podSelector: {{}}}}]}}]\n"
+        );
+        assert!(
+            network_graph_of(&guarded)
+                .path(&Node::Internet, Goal::ClusterAdmin)
+                .is_none()
+        );
+        // A web tier whose own policies let nothing in is no way in at all.
+        let closed = format!(
+            "{EXPOSED_WEB_AND_ADMIN_JOB}---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: deny, namespace: shop}}\nspec:\n  podSelector: {{}}\n  policyTypes: [Ingress]\n"
+        );
+        let graph = network_graph_of(&closed);
+        assert!(graph.path(&Node::Internet, Goal::ClusterAdmin).is_none());
+        assert!(
+            graph
+                .exposure(&Node::workload(1, "Deployment", "shop", "web"))
+                .is_none()
+        );
     }
 
     #[test]

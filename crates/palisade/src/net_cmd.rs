@@ -88,7 +88,8 @@ pub struct WhyArgs {
     /// The source: a workload (`NS/NAME`, `NS/KIND/NAME`), an IP address or CIDR, or
     /// `ingress-controller`.
     src: String,
-    /// The destination: a workload, or an IP address or CIDR.
+    /// The destination: a workload, an IP address or CIDR, `cluster-dns` (when the input has
+    /// no DNS workload of its own) or `api-server`.
     dst: String,
     /// The port: `8080`, `8080/TCP`, `53/UDP`, or a container port name (`http/TCP`).
     #[arg(long, short = 'p', env = "PALISADE_NET_PORT")]
@@ -179,8 +180,16 @@ fn run_matrix(args: &MatrixArgs) -> Result<u8> {
 
 /// A party named on the command line.
 fn party(network: &Network, text: &str) -> Result<Party> {
-    if matches!(text, "ingress-controller" | "{ingress-controller}") {
-        return Ok(Party::IngressController);
+    match text {
+        "ingress-controller" | "{ingress-controller}" => return Ok(Party::IngressController),
+        "api-server" | "{api-server}" => return Ok(Party::ApiServer),
+        "cluster-dns" | "{cluster-dns}" if network.has_cluster_dns => {
+            bail!(
+                "the input has its own cluster DNS workloads (kube-system, k8s-app: kube-dns): name one as NS/NAME"
+            )
+        }
+        "cluster-dns" | "{cluster-dns}" => return Ok(Party::ClusterDns),
+        _ => {}
     }
     // An address, CIDR or range; names of workloads never parse as one.
     if let Ok(range) = AddrRange::parse(text) {
@@ -226,7 +235,13 @@ fn run_why(args: &WhyArgs) -> Result<u8> {
     if matches!(dst, Party::IngressController) {
         bail!("the ingress controller is only a source: its own policies are not in the input");
     }
-    if matches!((src, dst), (Party::Addr(_), Party::Addr(_))) {
+    if matches!(src, Party::ClusterDns | Party::ApiServer) {
+        bail!("cluster DNS and the API server are only destinations");
+    }
+    if matches!(
+        (src, dst),
+        (Party::Addr(_), Party::Addr(_) | Party::ApiServer)
+    ) {
         bail!("one end must be a workload (or the ingress controller)");
     }
     let asked = args

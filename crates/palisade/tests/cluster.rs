@@ -340,6 +340,57 @@ async fn rbac_commands_read_the_live_cluster() {
     );
 }
 
+/// `palisade net` reads the live cluster like `scan` (recorded API responses served over HTTPS
+/// on loopback: a real API server cannot run here), and a snapshot file like manifests.
+#[tokio::test(flavor = "multi_thread")]
+async fn net_commands_read_the_live_cluster_and_snapshots() {
+    let dir = scratch("cli-net-live");
+    let (kubeconfig, _) = palisade_cluster::recorded::server(&dir).await;
+    let mut cmd = bin();
+    cmd.args([
+        "net",
+        "matrix",
+        "-o",
+        "json",
+        "--cluster",
+        "--request-timeout",
+        "1",
+        "--kubeconfig",
+    ])
+    .arg(&kubeconfig);
+    let out = run(cmd).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let live = json(&out);
+    assert!(live["workloads"].as_u64().unwrap() > 0, "{live:#}");
+    assert!(
+        !live["connections"].as_array().unwrap().is_empty(),
+        "{live:#}"
+    );
+    let snapshot = dir.join("snap.json");
+    let mut cmd = bin();
+    cmd.args(["snapshot", "--request-timeout", "1", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .arg("-o")
+        .arg(&snapshot);
+    let out = run(cmd).await;
+    assert!(
+        snapshot.is_file(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let offline = bin()
+        .args(["net", "matrix", "-o", "json"])
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    assert_eq!(json(&offline)["connections"], live["connections"]);
+}
+
 /// A `kubectl get -o json` List of a namespace as the API server returns it (defaults, status,
 /// the control plane's own objects, an owned Job), with two hand changes: the Service made a
 /// LoadBalancer, and a RoleBinding to cluster-admin created with `kubectl create`.

@@ -131,6 +131,43 @@ fn why_names_the_policies_that_isolate_and_the_rule_that_allows() {
 }
 
 #[test]
+fn the_api_server_is_certain_only_where_every_address_is_allowed() {
+    // Without any egress policy every address is open: the API server is reachable.
+    let open = json(
+        &bin()
+            .args([
+                "net",
+                "why",
+                "web/web",
+                "api-server",
+                "examples/",
+                "-o",
+                "json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(open["verdict"], "allowed", "{open:#}");
+    assert_eq!(open["final"], true, "{open:#}");
+    // Egress to one range only: the API server may or may not be in it.
+    let dir = scratch("net-api-server");
+    std::fs::write(
+        dir.join("egress.yaml"),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: out, namespace: web}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{to: [{ipBlock: {cidr: 10.0.0.0/8}}], ports: [{port: 443}]}]\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["net", "why", "web/web", "api-server", "examples/"])
+        .arg(dir.join("egress.yaml"))
+        .args(["-o", "json"])
+        .output()
+        .unwrap();
+    let partial = json(&out);
+    assert_eq!(partial["final"], false, "{partial:#}");
+    assert_eq!(partial["allowed"], "TCP 443", "{partial:#}");
+}
+
+#[test]
 fn why_refuses_unknown_workloads_and_ports_instead_of_answering_nothing() {
     for (args, expected) in [
         (vec!["shop/nope", "shop/db"], "no workload `shop/nope`"),
@@ -143,6 +180,7 @@ fn why_refuses_unknown_workloads_and_ports_instead_of_answering_nothing() {
             "TCP, UDP or SCTP",
         ),
         (vec!["10.0.0.1", "8.8.8.8"], "one end must be a workload"),
+        (vec!["api-server", "shop/db"], "only destinations"),
     ] {
         let out = bin()
             .args(["net", "why"])
@@ -239,6 +277,34 @@ fn generated_policies_are_valid_stable_and_their_effect_is_shown() {
         .args(["-o", "json"])
         .output()
         .unwrap();
+    // With the policies applied, DNS still resolves and the API server is cut off.
+    let matrix = json(
+        &bin()
+            .args(["net", "matrix", "examples/shop", "-n", "shop", "-o", "json"])
+            .arg(dir.join("generated.yaml"))
+            .output()
+            .unwrap(),
+    );
+    let to = |dst: &str| -> Vec<String> {
+        matrix["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["dst"] == dst)
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["src"].as_str().unwrap(),
+                    c["conn"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert!(
+        to("{cluster-dns}").contains(&"shop/api[Deployment] TCP 53,UDP 53".to_string()),
+        "{matrix:#}"
+    );
+    assert!(to("{api-server}").is_empty(), "{matrix:#}");
     let first = json(
         &bin()
             .args(["net", "generate", "examples/shop", "-o", "json"])

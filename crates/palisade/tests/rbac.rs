@@ -324,12 +324,35 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
             .unwrap()
             .contains("node node-1")
     );
-    // On another node, the argocd token is out of reach.
+    // On another node, the argocd token is out of reach through the node; what remains is
+    // the network: the exposed web pod may connect to the argocd pod (no policy stops it),
+    // a step that needs an exploit and is taken only because nothing else leads there.
     let apart = dir.join("other-node.yaml");
     std::fs::write(&apart, placed("node-2")).unwrap();
     let out = bin()
         .args(["rbac", "paths", "--from-workload", "web/web"])
         .arg(&apart)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("→ node node-"), "{text}");
+    assert!(
+        text.contains(
+            "may connect to argocd/argo on All Connections (no ingress policy selects it)"
+        ),
+        "{text}"
+    );
+    // A policy that admits only argocd's own namespace closes that too.
+    let closed = dir.join("other-node-isolated.yaml");
+    std::fs::write(
+        &closed,
+        placed("node-2")
+            + "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: own, namespace: argocd}\nspec:\n  podSelector: {}\n  ingress: [{from: [{podSelector: {}}]}]\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["rbac", "paths", "--from-workload", "web/web"])
+        .arg(&closed)
         .output()
         .unwrap();
     assert_eq!(

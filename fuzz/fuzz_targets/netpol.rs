@@ -1,0 +1,36 @@
+//! Fuzzes the network engine: any text read as manifests (policies of every layer, workloads,
+//! Services, Ingresses) must give a network, a matrix and explanations, never a panic; every
+//! connection listed is non-empty or marked not final, and a `why` for a pair agrees with the
+//! matrix.
+//! Run: `cargo install cargo-fuzz && cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run netpol`.
+#![no_main]
+
+use std::sync::Arc;
+
+use libfuzzer_sys::fuzz_target;
+use palisade_inventory::{Limits, load_text};
+use palisade_net::matrix::matrix;
+use palisade_net::{Engine, Network, Party};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let loaded = load_text("fuzz.yaml", text, &Limits::default());
+    let network = Arc::new(Network::from_inventory(&loaded.inventory));
+    if network.endpoints.len() > 64 {
+        return;
+    }
+    let engine = Engine::new(Arc::clone(&network));
+    for c in matrix(&engine, None) {
+        assert!(!c.conn.is_empty() || !c.not_evaluated.is_empty());
+    }
+    for s in 0..network.endpoints.len() {
+        for d in 0..network.endpoints.len() {
+            let mut steps = Vec::new();
+            let traced = engine.verdict(Party::Pod(s), Party::Pod(d), Some(&mut steps));
+            let plain = engine.verdict(Party::Pod(s), Party::Pod(d), None);
+            assert_eq!(traced, plain);
+        }
+        let _ = engine.from_outside(s);
+        let _ = engine.onward(s);
+    }
+});
