@@ -183,7 +183,9 @@ pub struct Engine {
 fn layer_index(layer: Layer) -> usize {
     match layer {
         Layer::AdminNetworkPolicy => 0,
-        Layer::NetworkPolicy => 1,
+        Layer::NetworkPolicy
+        | Layer::CiliumNetworkPolicy
+        | Layer::CiliumClusterwideNetworkPolicy => 1,
         Layer::BaselineAdminNetworkPolicy => 2,
     }
 }
@@ -215,7 +217,7 @@ impl Engine {
                     selecting
                         .iter()
                         .copied()
-                        .filter(|&p| net.policies[p].isolates(d))
+                        .filter(|&p| net.policies[p].applies(d))
                         .collect()
                 })
             })
@@ -532,25 +534,55 @@ impl Engine {
         if rest.is_empty() {
             return allowed;
         }
-        let isolating = &self.policies_of[subject][d];
+        // NetworkPolicies and Cilium's policies, enforced together: Cilium's denies first,
+        // then, where some policy isolates the pod, the union of the matching allow rules.
+        let applying = &self.policies_of[subject][d];
+        for &p in applying {
+            let policy = &self.net.policies[p];
+            for (r, rule) in policy.rules(direction).iter().enumerate() {
+                let prepared = &self.prepared[1][p][d][r];
+                self.note_nodes(prepared, policy, other, verdict);
+                if rule.action != Action::Deny || !prepared.matches(other, other_class) {
+                    continue;
+                }
+                let denied = prepared.conn(dst).intersect(&rest);
+                if !denied.is_empty() {
+                    step(Some(policy), Some(&rule.label), Effect::Deny, &denied);
+                    rest = rest.subtract(&denied);
+                }
+            }
+        }
+        let isolating: Vec<usize> = applying
+            .iter()
+            .copied()
+            .filter(|&p| self.net.policies[p].isolates(direction))
+            .collect();
         if !isolating.is_empty() {
             let mut granted = Conn::none();
-            for &p in isolating {
+            for &p in &isolating {
                 let policy = &self.net.policies[p];
                 for (r, rule) in policy.rules(direction).iter().enumerate() {
                     let prepared = &self.prepared[1][p][d][r];
-                    if prepared.matches(other, other_class) {
-                        let conn = prepared.conn(dst).intersect(&rest);
-                        if !conn.is_empty() {
-                            step(Some(policy), Some(&rule.label), Effect::Allow, &conn);
-                            granted = granted.union(&conn);
-                        }
+                    if rule.action != Action::Allow || !prepared.matches(other, other_class) {
+                        continue;
+                    }
+                    if let Some(caveat) = &rule.caveat {
+                        verdict.not_evaluated.insert(format!(
+                            "{} {}: {caveat}",
+                            policy.describe(),
+                            rule.label
+                        ));
+                    }
+                    let conn = prepared.conn(dst).intersect(&rest);
+                    if !conn.is_empty() {
+                        step(Some(policy), Some(&rule.label), Effect::Allow, &conn);
+                        granted = granted.union(&conn);
                     }
                 }
             }
             let refused = rest.subtract(&granted);
             if !refused.is_empty() {
-                for &p in isolating {
+                for &p in &isolating {
                     step(
                         Some(&self.net.policies[p]),
                         None,
@@ -617,8 +649,12 @@ impl Engine {
 
     /// The NetworkPolicies (indices in [`Network::policies`]) that isolate an endpoint in a
     /// direction.
-    pub fn isolated_by(&self, endpoint: usize, direction: Direction) -> &[usize] {
-        &self.policies_of[self.class_of[endpoint]][direction as usize]
+    pub fn isolated_by(&self, endpoint: usize, direction: Direction) -> Vec<usize> {
+        self.policies_of[self.class_of[endpoint]][direction as usize]
+            .iter()
+            .copied()
+            .filter(|&p| self.net.policies[p].isolates(direction))
+            .collect()
     }
 
     /// The endpoints a NetworkPolicy (index in [`Network::policies`]) selects.

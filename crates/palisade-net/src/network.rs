@@ -41,7 +41,7 @@ pub struct PolicyProblem {
 pub struct Network {
     pub endpoints: Vec<Endpoint>,
     pub namespaces: Namespaces,
-    /// NetworkPolicies.
+    /// NetworkPolicies, and Cilium's policies (enforced with them).
     pub policies: Vec<Policy>,
     /// AdminNetworkPolicies, by priority (then name).
     pub admin: Vec<Policy>,
@@ -60,16 +60,14 @@ pub struct Network {
     pub has_cluster_dns: bool,
 }
 
-/// Kinds that are recognised but not evaluated: policies whose selectors and rule languages
-/// differ from Kubernetes' (Calico's selector expressions, Cilium's entities and L7 rules),
-/// and secondary or user-defined networks that change which pods can reach each other.
+/// Kinds that are recognised but not evaluated: Calico's policies (their selector expression
+/// language, tiers and orders), and secondary or user-defined networks that change which pods
+/// can reach each other.
 const OTHER_POLICY_KINDS: &[(&str, &str, bool)] = &[
     ("crd.projectcalico.org", "NetworkPolicy", true),
     ("projectcalico.org", "NetworkPolicy", true),
     ("crd.projectcalico.org", "GlobalNetworkPolicy", false),
     ("projectcalico.org", "GlobalNetworkPolicy", false),
-    ("cilium.io", "CiliumNetworkPolicy", true),
-    ("cilium.io", "CiliumClusterwideNetworkPolicy", false),
     // OVN-Kubernetes user-defined networks isolate the namespaces they serve.
     ("k8s.ovn.org", "UserDefinedNetwork", true),
     ("k8s.ovn.org", "ClusterUserDefinedNetwork", false),
@@ -146,6 +144,28 @@ impl Network {
         }
         self.admin
             .sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+        for (kind, namespaced) in [
+            ("CiliumNetworkPolicy", true),
+            ("CiliumClusterwideNetworkPolicy", false),
+        ] {
+            for &index in inventory.indices_of_kind("cilium.io", kind) {
+                let object = &inventory.objects[index];
+                let ns = namespaced.then(|| placer.namespace(object));
+                if let Some(ns) = &ns {
+                    self.namespaces.declare(ns, None);
+                }
+                match crate::cilium::cilium_policies(&object.value, ns.as_deref(), index) {
+                    Ok(policies) => self.policies.extend(policies),
+                    // Beyond what is evaluated (or wrong): its pairs are marked, and why.
+                    Err(problem) => self.unevaluated.push(Unevaluated {
+                        policy: describe(kind, ns.as_deref(), object.id.display_name()),
+                        namespace: ns.clone(),
+                        reason: format!("{} (at {})", problem.message, problem.pointer),
+                        object: index,
+                    }),
+                }
+            }
+        }
         for &(group, kind, namespaced) in OTHER_POLICY_KINDS {
             for &index in inventory.indices_of_kind(group, kind) {
                 let object = &inventory.objects[index];
@@ -174,7 +194,9 @@ impl Network {
         let object = &inventory.objects[index];
         match parsed {
             Ok(policy) => match policy.layer {
-                Layer::NetworkPolicy => self.policies.push(policy),
+                Layer::NetworkPolicy
+                | Layer::CiliumNetworkPolicy
+                | Layer::CiliumClusterwideNetworkPolicy => self.policies.push(policy),
                 Layer::AdminNetworkPolicy => self.admin.push(policy),
                 Layer::BaselineAdminNetworkPolicy => self.baseline.push(policy),
             },

@@ -43,6 +43,10 @@ pub enum Layer {
     AdminNetworkPolicy,
     NetworkPolicy,
     BaselineAdminNetworkPolicy,
+    /// Cilium's policies, enforced together with NetworkPolicies (allows unioned, denies
+    /// first).
+    CiliumNetworkPolicy,
+    CiliumClusterwideNetworkPolicy,
 }
 
 impl Layer {
@@ -51,7 +55,19 @@ impl Layer {
             Layer::AdminNetworkPolicy => "AdminNetworkPolicy",
             Layer::NetworkPolicy => "NetworkPolicy",
             Layer::BaselineAdminNetworkPolicy => "BaselineAdminNetworkPolicy",
+            Layer::CiliumNetworkPolicy => "CiliumNetworkPolicy",
+            Layer::CiliumClusterwideNetworkPolicy => "CiliumClusterwideNetworkPolicy",
         }
+    }
+
+    /// Whether policies of this layer are enforced with NetworkPolicies, in their stage.
+    pub fn with_network_policies(self) -> bool {
+        matches!(
+            self,
+            Layer::NetworkPolicy
+                | Layer::CiliumNetworkPolicy
+                | Layer::CiliumClusterwideNetworkPolicy
+        )
     }
 }
 
@@ -101,6 +117,8 @@ pub struct Rule {
     pub peers: Option<Vec<Peer>>,
     /// `None`: every port.
     pub ports: Option<Vec<PortSpec>>,
+    /// Why a connection this rule matches is not a final answer (Cilium L7 rules).
+    pub caveat: Option<String>,
 }
 
 /// A policy of any layer.
@@ -132,6 +150,16 @@ impl Policy {
 
     pub fn isolates(&self, direction: Direction) -> bool {
         self.isolates[direction as usize]
+    }
+
+    /// Whether the policy takes part in its subject's decision in a direction: it isolates
+    /// it, or (Cilium) it denies something there.
+    pub fn applies(&self, direction: Direction) -> bool {
+        self.isolates(direction)
+            || self
+                .rules(direction)
+                .iter()
+                .any(|r| r.action == Action::Deny && self.layer.with_network_policies())
     }
 
     /// `NetworkPolicy shop/default-deny`, `AdminNetworkPolicy deny-slytherin`.
@@ -263,6 +291,7 @@ fn network_policy_rule(
         action: Action::Allow,
         peers,
         ports,
+        caveat: None,
     })
 }
 
@@ -634,6 +663,7 @@ fn admin_rule(rule: &Value, direction: Direction, baseline: bool, at: &str) -> P
         action,
         peers: Some(peers),
         ports,
+        caveat: None,
     })
 }
 

@@ -393,3 +393,77 @@ fn nothing_to_analyse_is_an_error_not_an_empty_matrix() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to analyse"));
 }
+
+#[test]
+fn cilium_policies_are_evaluated_at_l3_and_l4_with_denies_first() {
+    let out = bin()
+        .args([
+            "net",
+            "matrix",
+            "crates/palisade/tests/net/cilium",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let matrix = json(&out);
+    let conn = |src: &str, dst: &str| -> Option<(String, bool)> {
+        matrix["connections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["src"] == src && c["dst"] == dst)
+            .map(|c| {
+                (
+                    c["conn"].as_str().unwrap().to_string(),
+                    c.get("not_evaluated").is_some(),
+                )
+            })
+    };
+    // Ports without a protocol are every protocol; the clusterwide policy locks ops' egress.
+    assert_eq!(
+        conn("ops/tool[Deployment]", "shop/api[Deployment]"),
+        Some(("SCTP 9090,TCP 9090,UDP 9090".into(), false))
+    );
+    assert_eq!(conn("ops/tool[Deployment]", "{api-server}"), None);
+    // L7 rules: allowed at L4, not final.
+    assert_eq!(
+        conn("shop/web[Deployment]", "shop/api[Deployment]"),
+        Some(("TCP 9090".into(), true))
+    );
+    // ingressDeny of the world entity wins over nothing else allowing it anyway.
+    assert_eq!(conn("0.0.0.0/0[External]", "shop/api[Deployment]"), None);
+    assert_eq!(
+        conn("0.0.0.0/0[External]", "shop/web[Deployment]"),
+        Some(("All Connections".into(), false))
+    );
+    let why = json(
+        &bin()
+            .args([
+                "net",
+                "why",
+                "1.2.3.4",
+                "shop/api",
+                "crates/palisade/tests/net/cilium",
+                "-o",
+                "json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        why["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["effect"] == "deny"
+                && s["policy"] == "CiliumNetworkPolicy shop/api-from-web"
+                && s["rule"] == "ingressDeny[0]"),
+        "{why:#}"
+    );
+}
