@@ -141,7 +141,7 @@ fn one_spec(
         name: name.to_string(),
         namespace: namespace.map(String::from),
         object,
-        priority: 0,
+        priority: crate::calico::KUBERNETES_ORDER,
         subject,
         ingress,
         egress,

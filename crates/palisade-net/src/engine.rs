@@ -110,6 +110,9 @@ pub const API_SERVER_NOTE: &str =
 pub const HOST_NETWORK_NOTE: &str =
     "host-network pod (NetworkPolicy behaviour for host-network pods is undefined)";
 
+/// Where an evaluation reports its steps (policy, rule, effect, connections).
+type StepSink<'a> = dyn FnMut(Option<&Policy>, Option<&str>, Effect, &Conn) + 'a;
+
 /// A small bit set over classes.
 #[derive(Debug, Clone, Default)]
 struct Bits(Vec<u64>);
@@ -183,10 +186,9 @@ pub struct Engine {
 fn layer_index(layer: Layer) -> usize {
     match layer {
         Layer::AdminNetworkPolicy => 0,
-        Layer::NetworkPolicy
-        | Layer::CiliumNetworkPolicy
-        | Layer::CiliumClusterwideNetworkPolicy => 1,
         Layer::BaselineAdminNetworkPolicy => 2,
+        // NetworkPolicies and the CNIs' policies enforced with them.
+        _ => 1,
     }
 }
 
@@ -536,7 +538,15 @@ impl Engine {
         }
         // NetworkPolicies and Cilium's policies, enforced together: Cilium's denies first,
         // then, where some policy isolates the pod, the union of the matching allow rules.
+        // With Calico's policies among them, Calico's order decides instead.
         let applying = &self.policies_of[subject][d];
+        if applying
+            .iter()
+            .any(|&p| self.net.policies[p].layer.is_calico())
+        {
+            let decided = self.ordered(direction, applying, other, dst, &rest, verdict, &mut step);
+            return allowed.union(&decided);
+        }
         for &p in applying {
             let policy = &self.net.policies[p];
             for (r, rule) in policy.rules(direction).iter().enumerate() {
@@ -618,6 +628,70 @@ impl Engine {
             step(None, None, Effect::Default, &rest);
         }
         allowed.union(&rest)
+    }
+
+    /// Calico's evaluation of one tier: the policies by order (NetworkPolicies at 1000), their
+    /// rules in order, the first rule that matches deciding (`Pass` leaves the tier, which for
+    /// the default tier means the namespace's allow-all profile); what no rule matches is
+    /// denied when a policy selects the pod for the direction.
+    #[allow(clippy::too_many_arguments)]
+    fn ordered(
+        &self,
+        direction: Direction,
+        applying: &[usize],
+        other: Party,
+        dst: Option<&Endpoint>,
+        rest: &Conn,
+        verdict: &mut Verdict,
+        step: &mut StepSink<'_>,
+    ) -> Conn {
+        let d = direction as usize;
+        let other_class = self.class(other);
+        let mut order: Vec<usize> = applying.to_vec();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&self.net.policies[a], &self.net.policies[b]);
+            (a.priority, &a.name).cmp(&(b.priority, &b.name))
+        });
+        let mut remaining = rest.clone();
+        let mut allowed = Conn::none();
+        for &p in &order {
+            let policy = &self.net.policies[p];
+            for (r, rule) in policy.rules(direction).iter().enumerate() {
+                let prepared = &self.prepared[1][p][d][r];
+                self.note_nodes(prepared, policy, other, verdict);
+                if !prepared.matches(other, other_class) {
+                    continue;
+                }
+                let decided = prepared.conn(dst).intersect(&remaining);
+                if decided.is_empty() {
+                    continue;
+                }
+                let effect = match rule.action {
+                    Action::Allow | Action::Pass => {
+                        allowed = allowed.union(&decided);
+                        if rule.action == Action::Pass {
+                            Effect::Pass
+                        } else {
+                            Effect::Allow
+                        }
+                    }
+                    Action::Deny => Effect::Deny,
+                };
+                step(Some(policy), Some(&rule.label), effect, &decided);
+                remaining = remaining.subtract(&decided);
+            }
+        }
+        if !remaining.is_empty() {
+            for &p in &order {
+                step(
+                    Some(&self.net.policies[p]),
+                    None,
+                    Effect::Isolated,
+                    &remaining,
+                );
+            }
+        }
+        allowed
     }
 
     /// An admin rule naming nodes may match an address: the engine knows no node addresses.
@@ -836,7 +910,7 @@ mod tests {
     fn explaining_a_pair_does_not_change_its_answer() {
         let yaml = pod("a", "web")
             + &pod("b", "db")
-            + "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: a}\nspec: {podSelector: {}, policyTypes: [Egress]}\n---\napiVersion: crd.projectcalico.org/v1\nkind: NetworkPolicy\nmetadata: {name: extra, namespace: b}\nspec: {selector: all()}\n";
+            + "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: a}\nspec: {podSelector: {}, policyTypes: [Egress]}\n---\napiVersion: crd.projectcalico.org/v1\nkind: NetworkPolicy\nmetadata: {name: extra, namespace: b}\nspec: {selector: \"a == 'x' || b == 'y'\"}\n";
         let engine = engine(&yaml);
         let (web, db) = (Party::Pod(0), Party::Pod(1));
         let mut steps = Vec::new();

@@ -10,6 +10,7 @@
 
 pub mod addr;
 pub mod answers;
+pub mod calico;
 pub mod cilium;
 pub mod conn;
 pub mod engine;

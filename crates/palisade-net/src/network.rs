@@ -64,10 +64,6 @@ pub struct Network {
 /// language, tiers and orders), and secondary or user-defined networks that change which pods
 /// can reach each other.
 const OTHER_POLICY_KINDS: &[(&str, &str, bool)] = &[
-    ("crd.projectcalico.org", "NetworkPolicy", true),
-    ("projectcalico.org", "NetworkPolicy", true),
-    ("crd.projectcalico.org", "GlobalNetworkPolicy", false),
-    ("projectcalico.org", "GlobalNetworkPolicy", false),
     // OVN-Kubernetes user-defined networks isolate the namespaces they serve.
     ("k8s.ovn.org", "UserDefinedNetwork", true),
     ("k8s.ovn.org", "ClusterUserDefinedNetwork", false),
@@ -144,6 +140,33 @@ impl Network {
         }
         self.admin
             .sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+        for (group, kind, namespaced) in [
+            ("crd.projectcalico.org", "NetworkPolicy", true),
+            ("projectcalico.org", "NetworkPolicy", true),
+            ("crd.projectcalico.org", "GlobalNetworkPolicy", false),
+            ("projectcalico.org", "GlobalNetworkPolicy", false),
+        ] {
+            for &index in inventory.indices_of_kind(group, kind) {
+                let object = &inventory.objects[index];
+                let ns = namespaced.then(|| placer.namespace(object));
+                if let Some(ns) = &ns {
+                    self.namespaces.declare(ns, None);
+                }
+                match crate::calico::calico_policy(&object.value, ns.as_deref(), index) {
+                    Ok(policy) => self.policies.push(policy),
+                    Err(problem) => self.unevaluated.push(Unevaluated {
+                        policy: describe(
+                            &format!("{kind}.{group}"),
+                            ns.as_deref(),
+                            object.id.display_name(),
+                        ),
+                        namespace: ns.clone(),
+                        reason: format!("{} (at {})", problem.message, problem.pointer),
+                        object: index,
+                    }),
+                }
+            }
+        }
         for (kind, namespaced) in [
             ("CiliumNetworkPolicy", true),
             ("CiliumClusterwideNetworkPolicy", false),
@@ -196,7 +219,9 @@ impl Network {
             Ok(policy) => match policy.layer {
                 Layer::NetworkPolicy
                 | Layer::CiliumNetworkPolicy
-                | Layer::CiliumClusterwideNetworkPolicy => self.policies.push(policy),
+                | Layer::CiliumClusterwideNetworkPolicy
+                | Layer::CalicoNetworkPolicy
+                | Layer::CalicoGlobalNetworkPolicy => self.policies.push(policy),
                 Layer::AdminNetworkPolicy => self.admin.push(policy),
                 Layer::BaselineAdminNetworkPolicy => self.baseline.push(policy),
             },

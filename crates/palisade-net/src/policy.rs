@@ -47,6 +47,10 @@ pub enum Layer {
     /// first).
     CiliumNetworkPolicy,
     CiliumClusterwideNetworkPolicy,
+    /// Calico's policies, ordered with NetworkPolicies (which Calico places at order 1000),
+    /// first match deciding.
+    CalicoNetworkPolicy,
+    CalicoGlobalNetworkPolicy,
 }
 
 impl Layer {
@@ -57,6 +61,8 @@ impl Layer {
             Layer::BaselineAdminNetworkPolicy => "BaselineAdminNetworkPolicy",
             Layer::CiliumNetworkPolicy => "CiliumNetworkPolicy",
             Layer::CiliumClusterwideNetworkPolicy => "CiliumClusterwideNetworkPolicy",
+            Layer::CalicoNetworkPolicy => "NetworkPolicy.projectcalico.org",
+            Layer::CalicoGlobalNetworkPolicy => "GlobalNetworkPolicy.projectcalico.org",
         }
     }
 
@@ -67,6 +73,16 @@ impl Layer {
             Layer::NetworkPolicy
                 | Layer::CiliumNetworkPolicy
                 | Layer::CiliumClusterwideNetworkPolicy
+                | Layer::CalicoNetworkPolicy
+                | Layer::CalicoGlobalNetworkPolicy
+        )
+    }
+
+    /// Whether policies of this layer are Calico's (ordered, first match).
+    pub fn is_calico(self) -> bool {
+        matches!(
+            self,
+            Layer::CalicoNetworkPolicy | Layer::CalicoGlobalNetworkPolicy
         )
     }
 }
@@ -130,7 +146,8 @@ pub struct Policy {
     pub namespace: Option<String>,
     /// Index of the inventory object.
     pub object: usize,
-    /// Admin policies: lower numbers first.
+    /// Admin policies: lower numbers first. NetworkPolicies and Cilium's: Calico's order for
+    /// them (1000, scaled by 1000); Calico's: their `order` scaled by 1000 (none is last).
     pub priority: i64,
     pub subject: PodPeer,
     pub ingress: Vec<Rule>,
@@ -156,10 +173,13 @@ impl Policy {
     /// it, or (Cilium) it denies something there.
     pub fn applies(&self, direction: Direction) -> bool {
         self.isolates(direction)
-            || self
+            || (matches!(
+                self.layer,
+                Layer::CiliumNetworkPolicy | Layer::CiliumClusterwideNetworkPolicy
+            ) && self
                 .rules(direction)
                 .iter()
-                .any(|r| r.action == Action::Deny && self.layer.with_network_policies())
+                .any(|r| r.action == Action::Deny))
     }
 
     /// `NetworkPolicy shop/default-deny`, `AdminNetworkPolicy deny-slytherin`.
@@ -233,7 +253,7 @@ pub fn network_policy(value: &Value, namespace: &str, object: usize) -> Parsed<P
         name,
         namespace: Some(namespace.to_string()),
         object,
-        priority: 0,
+        priority: crate::calico::KUBERNETES_ORDER,
         subject: PodPeer {
             namespaces: Namespaces::Same(namespace.to_string()),
             pods: Some(pod_selector),

@@ -467,3 +467,55 @@ fn cilium_policies_are_evaluated_at_l3_and_l4_with_denies_first() {
         "{why:#}"
     );
 }
+
+#[test]
+fn calico_policies_are_ordered_with_network_policies_and_the_first_match_decides() {
+    let dir = "crates/palisade/tests/net/calico";
+    let why = json(
+        &bin()
+            .args(["net", "why", "shop/web", "shop/db", dir, "-o", "json"])
+            .output()
+            .unwrap(),
+    );
+    // Calico's order 100 comes before the Kubernetes policy's 1000: TCP only to PostgreSQL.
+    assert_eq!(
+        why["allowed"], "SCTP 1-65535,TCP 5432,UDP 1-65535",
+        "{why:#}"
+    );
+    let steps: Vec<(String, String)> = why["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["policy"].as_str().unwrap_or("").to_string(),
+                s["effect"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        steps.contains(&(
+            "NetworkPolicy.projectcalico.org shop/db-guard".into(),
+            "deny".into()
+        )),
+        "{why:#}"
+    );
+    assert!(
+        steps.contains(&(
+            "GlobalNetworkPolicy.projectcalico.org egress-443".into(),
+            "pass".into()
+        )),
+        "{why:#}"
+    );
+    // The global policy lets nothing out but 443.
+    let out = json(
+        &bin()
+            .args([
+                "net", "why", "shop/web", "8.8.8.8", "-p", "53/UDP", dir, "-o", "json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(out["verdict"], "denied", "{out:#}");
+    assert_eq!(out["allowed"], "TCP 443", "{out:#}");
+}
