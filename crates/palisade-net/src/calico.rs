@@ -13,17 +13,8 @@ use serde_json::{Map, Value, json};
 use crate::addr::{AddrRange, AddrSet};
 use crate::conn::Protocol;
 use crate::policy::{
-    Action, Direction, Layer, Namespaces, Peer, PodPeer, Policy, PortSpec, Problem, Rule,
+    Action, Direction, Layer, Namespaces, Parsed, Peer, PodPeer, Policy, PortSpec, Rule, problem,
 };
-
-type Parsed<T> = Result<T, Problem>;
-
-fn problem(pointer: impl Into<String>, message: impl Into<String>) -> Problem {
-    Problem {
-        pointer: pointer.into(),
-        message: message.into(),
-    }
-}
 
 /// The order Calico gives Kubernetes NetworkPolicies, scaled as [`order_key`] scales.
 pub const KUBERNETES_ORDER: i64 = 1_000_000;

@@ -12,17 +12,8 @@ use serde_json::{Map, Value, json};
 use crate::addr::{AddrRange, AddrSet};
 use crate::conn::Protocol;
 use crate::policy::{
-    Action, Direction, Layer, Namespaces, Peer, PodPeer, Policy, PortSpec, Problem, Rule,
+    Action, Direction, Layer, Namespaces, Parsed, Peer, PodPeer, Policy, PortSpec, Rule, problem,
 };
-
-type Parsed<T> = Result<T, Problem>;
-
-fn problem(pointer: impl Into<String>, message: impl Into<String>) -> Problem {
-    Problem {
-        pointer: pointer.into(),
-        message: message.into(),
-    }
-}
 
 /// The label Cilium gives every endpoint for its namespace.
 const NAMESPACE_LABEL: &str = "io.kubernetes.pod.namespace";

@@ -113,6 +113,13 @@ pub const HOST_NETWORK_NOTE: &str =
 /// Where an evaluation reports its steps (policy, rule, effect, connections).
 type StepSink<'a> = dyn FnMut(Option<&Policy>, Option<&str>, Effect, &Conn) + 'a;
 
+/// What [`Engine::first_match`] decided: allowed, passed on, and matched by no rule.
+struct FirstMatch {
+    allowed: Conn,
+    passed: Conn,
+    remaining: Conn,
+}
+
 /// A small bit set over classes.
 #[derive(Debug, Clone, Default)]
 struct Bits(Vec<u64>);
@@ -499,40 +506,18 @@ impl Engine {
         }
         self.mark_unevaluated(rep, verdict);
         let other_class = self.class(other);
-        let mut remaining = Conn::all();
-        let mut allowed = Conn::none();
-        let mut passed = Conn::none();
-        'admin: for &a in &self.admin_of[subject] {
-            let policy = &self.net.admin[a];
-            for (r, rule) in policy.rules(direction).iter().enumerate() {
-                let prepared = &self.prepared[0][a][d][r];
-                self.note_nodes(prepared, policy, other, verdict);
-                if !prepared.matches(other, other_class) {
-                    continue;
-                }
-                let decided = prepared.conn(dst).intersect(&remaining);
-                if decided.is_empty() {
-                    continue;
-                }
-                let effect = match rule.action {
-                    Action::Allow => {
-                        allowed = allowed.union(&decided);
-                        Effect::Allow
-                    }
-                    Action::Deny => Effect::Deny,
-                    Action::Pass => {
-                        passed = passed.union(&decided);
-                        Effect::Pass
-                    }
-                };
-                step(Some(policy), Some(&rule.label), effect, &decided);
-                remaining = remaining.subtract(&decided);
-                if remaining.is_empty() {
-                    break 'admin;
-                }
-            }
-        }
-        let mut rest = remaining.union(&passed);
+        let admin = self.first_match(
+            0,
+            &self.admin_of[subject],
+            direction,
+            other,
+            dst,
+            Conn::all(),
+            verdict,
+            &mut step,
+        );
+        let mut allowed = admin.allowed;
+        let mut rest = admin.remaining.union(&admin.passed);
         if rest.is_empty() {
             return allowed;
         }
@@ -603,27 +588,18 @@ impl Engine {
             }
             return allowed.union(&granted);
         }
-        for &b in &self.baseline_of[subject] {
-            let policy = &self.net.baseline[b];
-            for (r, rule) in policy.rules(direction).iter().enumerate() {
-                let prepared = &self.prepared[2][b][d][r];
-                self.note_nodes(prepared, policy, other, verdict);
-                if !prepared.matches(other, other_class) {
-                    continue;
-                }
-                let decided = prepared.conn(dst).intersect(&rest);
-                if decided.is_empty() {
-                    continue;
-                }
-                if rule.action == Action::Allow {
-                    allowed = allowed.union(&decided);
-                    step(Some(policy), Some(&rule.label), Effect::Allow, &decided);
-                } else {
-                    step(Some(policy), Some(&rule.label), Effect::Deny, &decided);
-                }
-                rest = rest.subtract(&decided);
-            }
-        }
+        let baseline = self.first_match(
+            2,
+            &self.baseline_of[subject],
+            direction,
+            other,
+            dst,
+            rest,
+            verdict,
+            &mut step,
+        );
+        allowed = allowed.union(&baseline.allowed);
+        let rest = baseline.remaining;
         if !rest.is_empty() {
             step(None, None, Effect::Default, &rest);
         }
@@ -645,42 +621,24 @@ impl Engine {
         verdict: &mut Verdict,
         step: &mut StepSink<'_>,
     ) -> Conn {
-        let d = direction as usize;
-        let other_class = self.class(other);
         let mut order: Vec<usize> = applying.to_vec();
         order.sort_by(|&a, &b| {
             let (a, b) = (&self.net.policies[a], &self.net.policies[b]);
             (a.priority, &a.name).cmp(&(b.priority, &b.name))
         });
-        let mut remaining = rest.clone();
-        let mut allowed = Conn::none();
-        for &p in &order {
-            let policy = &self.net.policies[p];
-            for (r, rule) in policy.rules(direction).iter().enumerate() {
-                let prepared = &self.prepared[1][p][d][r];
-                self.note_nodes(prepared, policy, other, verdict);
-                if !prepared.matches(other, other_class) {
-                    continue;
-                }
-                let decided = prepared.conn(dst).intersect(&remaining);
-                if decided.is_empty() {
-                    continue;
-                }
-                let effect = match rule.action {
-                    Action::Allow | Action::Pass => {
-                        allowed = allowed.union(&decided);
-                        if rule.action == Action::Pass {
-                            Effect::Pass
-                        } else {
-                            Effect::Allow
-                        }
-                    }
-                    Action::Deny => Effect::Deny,
-                };
-                step(Some(policy), Some(&rule.label), effect, &decided);
-                remaining = remaining.subtract(&decided);
-            }
-        }
+        let decided = self.first_match(
+            1,
+            &order,
+            direction,
+            other,
+            dst,
+            rest.clone(),
+            verdict,
+            step,
+        );
+        // Passing the default tier leaves the pod to its namespace's allow-all profile.
+        let allowed = decided.allowed.union(&decided.passed);
+        let remaining = decided.remaining;
         if !remaining.is_empty() {
             for &p in &order {
                 step(
@@ -692,6 +650,65 @@ impl Engine {
             }
         }
         allowed
+    }
+
+    /// Ordered policies of one layer (0 admin, 1 NetworkPolicies and the CNIs', 2 baseline),
+    /// their rules in order, the first rule that matches deciding the connections it names.
+    #[allow(clippy::too_many_arguments)]
+    fn first_match(
+        &self,
+        layer: usize,
+        policies: &[usize],
+        direction: Direction,
+        other: Party,
+        dst: Option<&Endpoint>,
+        mut remaining: Conn,
+        verdict: &mut Verdict,
+        step: &mut StepSink<'_>,
+    ) -> FirstMatch {
+        let list = match layer {
+            0 => &self.net.admin,
+            2 => &self.net.baseline,
+            _ => &self.net.policies,
+        };
+        let (d, other_class) = (direction as usize, self.class(other));
+        let mut allowed = Conn::none();
+        let mut passed = Conn::none();
+        'policies: for &p in policies {
+            let policy = &list[p];
+            for (r, rule) in policy.rules(direction).iter().enumerate() {
+                let prepared = &self.prepared[layer][p][d][r];
+                self.note_nodes(prepared, policy, other, verdict);
+                if !prepared.matches(other, other_class) {
+                    continue;
+                }
+                let decided = prepared.conn(dst).intersect(&remaining);
+                if decided.is_empty() {
+                    continue;
+                }
+                let effect = match rule.action {
+                    Action::Allow => {
+                        allowed = allowed.union(&decided);
+                        Effect::Allow
+                    }
+                    Action::Deny => Effect::Deny,
+                    Action::Pass => {
+                        passed = passed.union(&decided);
+                        Effect::Pass
+                    }
+                };
+                step(Some(policy), Some(&rule.label), effect, &decided);
+                remaining = remaining.subtract(&decided);
+                if remaining.is_empty() {
+                    break 'policies;
+                }
+            }
+        }
+        FirstMatch {
+            allowed,
+            passed,
+            remaining,
+        }
     }
 
     /// An admin rule naming nodes may match an address: the engine knows no node addresses.

@@ -113,7 +113,8 @@ enum PortRef<'a> {
     Any,
 }
 
-fn ingress_backends(ingress: &Value) -> Vec<&Value> {
+/// The Service backends of an Ingress (`defaultBackend` and every rule path), as written.
+pub fn ingress_backends(ingress: &Value) -> Vec<&Value> {
     let mut out = Vec::new();
     if let Some(b) = ingress.pointer("/spec/defaultBackend/service") {
         out.push(b);

@@ -198,12 +198,33 @@ pub struct Problem {
     pub message: String,
 }
 
-type Parsed<T> = Result<T, Problem>;
+pub(crate) type Parsed<T> = Result<T, Problem>;
 
-fn problem(pointer: impl Into<String>, message: impl Into<String>) -> Problem {
+pub(crate) fn problem(pointer: impl Into<String>, message: impl Into<String>) -> Problem {
     Problem {
         pointer: pointer.into(),
         message: message.into(),
+    }
+}
+
+/// A list field read item by item: `None` when absent or null (and, with `empty_is_none`,
+/// when empty), each item parsed at its own pointer.
+pub(crate) fn optional_list<T>(
+    value: Option<&Value>,
+    at: &str,
+    empty_is_none: bool,
+    item: impl Fn(&Value, &str) -> Parsed<T>,
+) -> Parsed<Option<Vec<T>>> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(list)) if list.is_empty() && empty_is_none => Ok(None),
+        Some(Value::Array(list)) => list
+            .iter()
+            .enumerate()
+            .map(|(i, v)| item(v, &format!("{at}/{i}")))
+            .collect::<Parsed<Vec<T>>>()
+            .map(Some),
+        Some(_) => Err(problem(at, "must be a list")),
     }
 }
 
@@ -282,30 +303,18 @@ fn network_policy_rule(
         Direction::Ingress => "from",
         Direction::Egress => "to",
     };
-    let peers = match rule.get(peers_field) {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(list)) if list.is_empty() => None,
-        Some(Value::Array(list)) => Some(
-            list.iter()
-                .enumerate()
-                .map(|(i, peer)| {
-                    network_policy_peer(peer, namespace, &format!("{at}/{peers_field}/{i}"))
-                })
-                .collect::<Parsed<Vec<Peer>>>()?,
-        ),
-        Some(_) => return Err(problem(format!("{at}/{peers_field}"), "must be a list")),
-    };
-    let ports = match rule.get("ports") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(list)) if list.is_empty() => None,
-        Some(Value::Array(list)) => Some(
-            list.iter()
-                .enumerate()
-                .map(|(i, port)| network_policy_port(port, &format!("{at}/ports/{i}")))
-                .collect::<Parsed<Vec<PortSpec>>>()?,
-        ),
-        Some(_) => return Err(problem(format!("{at}/ports"), "must be a list")),
-    };
+    let peers = optional_list(
+        rule.get(peers_field),
+        &format!("{at}/{peers_field}"),
+        true,
+        |peer, here| network_policy_peer(peer, namespace, here),
+    )?;
+    let ports = optional_list(
+        rule.get("ports"),
+        &format!("{at}/ports"),
+        true,
+        network_policy_port,
+    )?;
     Ok(Rule {
         label: String::new(),
         action: Action::Allow,
@@ -665,16 +674,7 @@ fn admin_rule(rule: &Value, direction: Direction, baseline: bool, at: &str) -> P
         let here = format!("{at}/{peers_field}/{i}");
         peers.push(admin_peer(peer, direction, &here)?);
     }
-    let ports = match rule.get("ports") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(list)) => Some(
-            list.iter()
-                .enumerate()
-                .map(|(i, p)| admin_port(p, &format!("{at}/ports/{i}")))
-                .collect::<Parsed<Vec<PortSpec>>>()?,
-        ),
-        Some(_) => return Err(problem(format!("{at}/ports"), "must be a list")),
-    };
+    let ports = optional_list(rule.get("ports"), &format!("{at}/ports"), false, admin_port)?;
     Ok(Rule {
         label: rule.get("name").and_then(Value::as_str).map_or_else(
             || format!("{}]", at.trim_start_matches("/spec/").replace('/', "[")),

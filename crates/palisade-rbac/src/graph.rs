@@ -818,35 +818,10 @@ fn exposed_workloads(policy: &Policy, inventory: &Inventory) -> Vec<(usize, Stri
     }
     for ingress in inventory.of_kind("networking.k8s.io", "Ingress") {
         let ns = ingress.id.namespace.clone().unwrap_or_default();
-        let mut backends = Vec::new();
-        if let Some(default) = ingress
-            .value
-            .pointer("/spec/defaultBackend/service/name")
-            .and_then(Value::as_str)
-        {
-            backends.push(default.to_string());
-        }
-        for rule in ingress
-            .value
-            .pointer("/spec/rules")
-            .and_then(Value::as_array)
+        let backends: Vec<String> = palisade_net::exposure::ingress_backends(&ingress.value)
             .into_iter()
-            .flatten()
-        {
-            for path in rule
-                .pointer("/http/paths")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(name) = path
-                    .pointer("/backend/service/name")
-                    .and_then(Value::as_str)
-                {
-                    backends.push(name.to_string());
-                }
-            }
-        }
+            .filter_map(|b| b.get("name").and_then(Value::as_str).map(String::from))
+            .collect();
         for backend in backends {
             exposed_services
                 .entry((ns.clone(), backend.clone()))

@@ -60,6 +60,12 @@ pub struct NetworkFacts {
 }
 
 impl NetworkFacts {
+    /// The policy read from an inventory object (the first, for Cilium's `specs`), if the
+    /// engine evaluates it.
+    pub fn policy_of(&self, object: usize) -> Option<&palisade_net::policy::Policy> {
+        self.network.policies.iter().find(|p| p.object == object)
+    }
+
     pub fn build(inventory: &Inventory) -> NetworkFacts {
         // Unrelated projects scanned together must not isolate or reach each other's
         // workloads written without a namespace.

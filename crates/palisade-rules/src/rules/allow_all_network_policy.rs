@@ -65,12 +65,7 @@ declare_rule! {
 impl Check for AllowAllNetworkPolicy {
     fn check(&self, cx: &mut Context<'_>) {
         let facts = cx.derived(crate::network::NetworkFacts::build);
-        let Some(policy) = facts
-            .network
-            .policies
-            .iter()
-            .find(|p| p.object == cx.object_index)
-        else {
+        let Some(policy) = facts.policy_of(cx.object_index) else {
             // Invalid policies are reported by the engine's diagnostics, not judged here.
             return;
         };

@@ -107,12 +107,7 @@ impl Check for SensitiveNamespaceOpen {
             return;
         }
         let facts = cx.derived(crate::network::NetworkFacts::build);
-        let Some(policy) = facts
-            .network
-            .policies
-            .iter()
-            .find(|p| p.object == cx.object_index)
-        else {
+        let Some(policy) = facts.policy_of(cx.object_index) else {
             return;
         };
         if !policy.isolates(Direction::Ingress) {
