@@ -58,6 +58,7 @@ static RULES: &[&dyn Rule] = &[
     &SensitiveNamespaceOpen,
     &DatabaseReachable,
     &IngressWithoutWaf,
+    &IngressWildcardHost,
     &MeshMtlsNotStrict,
     &MeshTlsDisabled,
     &MissingSecretReference,

@@ -11,7 +11,10 @@ declare_rule! {
     /// as Istio applies them); and namespaces with sidecar injection on
     /// (`istio-injection: enabled` or an `istio.io/rev` label) that no `STRICT`
     /// PeerAuthentication covers, neither their own (without a selector) nor the mesh-wide one
-    /// in `istio-system`, so Istio's default, `PERMISSIVE`, applies.
+    /// in `istio-system`, so Istio's default, `PERMISSIVE`, applies; and namespaces where
+    /// mutual TLS is required but their pods get no proxy: `istio-injection: disabled` under an
+    /// effective STRICT policy, or `linkerd.io/inject: disabled` with Linkerd
+    /// `MeshTLSAuthentication` policies in the namespace.
     ///
     /// ## Why it matters
     /// In PERMISSIVE mode a sidecar also accepts plain text: any pod without a sidecar (or an
@@ -73,7 +76,10 @@ fn has_selector(pa: &Value) -> bool {
 
 impl Check for MeshMtlsNotStrict {
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
-        &[("security.istio.io", "PeerAuthentication")]
+        &[
+            ("security.istio.io", "PeerAuthentication"),
+            ("policy.linkerd.io", "MeshTLSAuthentication"),
+        ]
     }
 
     fn check(&self, cx: &mut Context<'_>) {
@@ -116,14 +122,15 @@ impl MeshMtlsNotStrict {
             .pointer("/metadata/labels")
             .and_then(Value::as_object);
         let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
-        let injected =
-            label("istio-injection") == Some("enabled") || label("istio.io/rev").is_some();
+        let annotation = |k: &str| {
+            cx.object
+                .annotations()
+                .and_then(|a| a.get(k))
+                .and_then(Value::as_str)
+        };
         let Some(name) = cx.object.id.name.as_deref() else {
             return;
         };
-        if !injected {
-            return;
-        }
         // The namespace's own policy wins over the mesh-wide one; UNSET inherits.
         let effective = |namespace: &str| {
             cx.inventory
@@ -133,14 +140,39 @@ impl MeshMtlsNotStrict {
                 })
                 .find_map(|pa| mode(&pa.value).filter(|m| *m != "UNSET"))
         };
-        let own = effective(name);
-        let mesh = effective(ROOT_NAMESPACE);
-        if own.or(mesh) != Some("STRICT") {
+        let mode = effective(name).or_else(|| effective(ROOT_NAMESPACE));
+        let labels_at = palisade_core::JsonPointer::root()
+            .join("metadata")
+            .join("labels");
+        let injected =
+            label("istio-injection") == Some("enabled") || label("istio.io/rev").is_some();
+        if injected && mode != Some("STRICT") {
             cx.report(
-                palisade_core::JsonPointer::root().join("metadata").join("labels"),
+                labels_at.clone(),
                 format!(
                     "sidecars are injected in {name} but no STRICT PeerAuthentication covers it (effective mode: {})",
-                    own.or(mesh).unwrap_or("PERMISSIVE, Istio's default")
+                    mode.unwrap_or("PERMISSIVE, Istio's default")
+                ),
+            );
+        }
+        // Mutual TLS is required, but the namespace's pods get no proxy to speak it.
+        if label("istio-injection") == Some("disabled") && mode == Some("STRICT") {
+            cx.report(
+                labels_at,
+                format!(
+                    "sidecar injection is disabled in {name} while STRICT mutual TLS is required: its pods have no mesh identity and talk plain text"
+                ),
+            );
+        }
+        let linkerd_mtls = cx
+            .inventory
+            .of_kind("policy.linkerd.io", "MeshTLSAuthentication")
+            .any(|m| m.id.namespace.as_deref() == Some(name));
+        if annotation("linkerd.io/inject") == Some("disabled") && linkerd_mtls {
+            cx.report(
+                palisade_core::JsonPointer::root().join("metadata").join("annotations"),
+                format!(
+                    "Linkerd injection is disabled in {name} while its MeshTLSAuthentication policies require mesh identities: its pods have no proxy to present one"
                 ),
             );
         }
