@@ -79,47 +79,63 @@ impl MatrixAnswer {
 
     /// `src,dst,conn[,not_evaluated]` with a header, quoted as RFC 4180 asks.
     pub fn csv(&self) -> String {
-        let quote = |s: &str| {
-            if s.contains([',', '"', '\n']) {
-                format!("\"{}\"", s.replace('"', "\"\""))
-            } else {
-                s.to_string()
-            }
-        };
-        let mut out = String::from("src,dst,conn,not_evaluated\n");
+        let mut out = String::from(CSV_HEADER);
         for c in &self.connections {
-            let ne: Vec<&str> = c.not_evaluated.iter().map(String::as_str).collect();
-            out.push_str(&format!(
-                "{},{},{},{}\n",
-                quote(&c.src),
-                quote(&c.dst),
-                quote(&c.conn.to_string()),
-                quote(&ne.join("; "))
-            ));
+            out.push_str(&csv_line(c));
         }
         out
     }
 
     /// A Graphviz digraph: one node per party, one labelled edge per connection.
     pub fn dot(&self) -> String {
-        let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-        let mut out = String::from("digraph connectivity {\n  rankdir=LR;\n  node [shape=box];\n");
+        let mut out = String::from(DOT_HEADER);
         for c in &self.connections {
-            let style = if c.not_evaluated.is_empty() {
-                ""
-            } else {
-                ", style=dashed"
-            };
-            out.push_str(&format!(
-                "  \"{}\" -> \"{}\" [label=\"{}\"{style}];\n",
-                esc(&c.src),
-                esc(&c.dst),
-                esc(&c.conn.to_string())
-            ));
+            out.push_str(&dot_line(c));
         }
-        out.push_str("}\n");
+        out.push_str(DOT_FOOTER);
         out
     }
+}
+
+/// The header line of the CSV matrix.
+pub const CSV_HEADER: &str = "src,dst,conn,not_evaluated\n";
+/// The opening and closing lines of the Graphviz matrix.
+pub const DOT_HEADER: &str = "digraph connectivity {\n  rankdir=LR;\n  node [shape=box];\n";
+pub const DOT_FOOTER: &str = "}\n";
+
+/// One connection as a CSV line.
+pub fn csv_line(c: &Connection) -> String {
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let ne: Vec<&str> = c.not_evaluated.iter().map(String::as_str).collect();
+    format!(
+        "{},{},{},{}\n",
+        quote(&c.src),
+        quote(&c.dst),
+        quote(&c.conn.to_string()),
+        quote(&ne.join("; "))
+    )
+}
+
+/// One connection as a Graphviz edge.
+pub fn dot_line(c: &Connection) -> String {
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
+    let style = if c.not_evaluated.is_empty() {
+        ""
+    } else {
+        ", style=dashed"
+    };
+    format!(
+        "  \"{}\" -> \"{}\" [label=\"{}\"{style}];\n",
+        esc(&c.src),
+        esc(&c.dst),
+        esc(&c.conn.to_string())
+    )
 }
 
 impl Answer for MatrixAnswer {

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::addr::{AddrRange, atoms};
 use crate::conn::Conn;
-use crate::engine::{Engine, Party};
+use crate::engine::{Engine, Party, Verdict};
 
 /// How the matrix names the ingress controller.
 pub const INGRESS_CONTROLLER: &str = "{ingress-controller}";
@@ -51,32 +51,64 @@ pub fn matrix_over(
     namespace: Option<&str>,
     ranges: &[AddrRange],
 ) -> Vec<Connection> {
+    let mut out = Vec::new();
+    visit(engine, namespace, ranges, &mut |src, dst, v| {
+        out.push(connection(engine, src, dst, v));
+    });
+    out.sort_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
+    out
+}
+
+/// How many connections [`matrix`] lists, without building them.
+pub fn count(engine: &Engine, namespace: Option<&str>) -> usize {
+    let mut n = 0usize;
+    visit(engine, namespace, engine.atoms(), &mut |_, _, _| n += 1);
+    n
+}
+
+/// Every connection of [`matrix`], one at a time in the engine's order (grouped, not sorted),
+/// so a matrix of millions of pairs is written without being held.
+pub fn stream(engine: &Engine, namespace: Option<&str>, f: &mut dyn FnMut(Connection)) {
+    visit(engine, namespace, engine.atoms(), &mut |src, dst, v| {
+        f(connection(engine, src, dst, v));
+    });
+}
+
+fn connection(engine: &Engine, src: Party, dst: Party, v: &Verdict) -> Connection {
+    Connection {
+        src: party_name(engine, src),
+        dst: party_name(engine, dst),
+        conn: v.conn.clone(),
+        not_evaluated: v.not_evaluated.clone(),
+    }
+}
+
+/// Calls `f` for every pair with a connection (or an answer that is not final); each verdict
+/// is computed once per pair of groups.
+fn visit(
+    engine: &Engine,
+    namespace: Option<&str>,
+    ranges: &[AddrRange],
+    f: &mut dyn FnMut(Party, Party, &Verdict),
+) {
     let net = &engine.net;
     let wanted = |e: usize| namespace.is_none_or(|ns| net.endpoints[e].namespace == ns);
-    let mut out = Vec::new();
+    let listed = |v: &Verdict| !v.conn.is_empty() || !v.not_evaluated.is_empty();
     let classes: Vec<(usize, &[usize])> = engine
         .groups()
         .iter()
         .map(|(c, m)| (*c, m.as_slice()))
         .collect();
-    let mut push = |engine: &Engine, src: Party, dst: Party, v: &crate::engine::Verdict| {
-        out.push(Connection {
-            src: party_name(engine, src),
-            dst: party_name(engine, dst),
-            conn: v.conn.clone(),
-            not_evaluated: v.not_evaluated.clone(),
-        });
-    };
     for &(sc, src_members) in &classes {
         for &(dc, dst_members) in &classes {
             let v = engine.verdict(engine.class_party(sc), engine.class_party(dc), None);
-            if v.conn.is_empty() && v.not_evaluated.is_empty() {
+            if !listed(&v) {
                 continue;
             }
             for &s in src_members {
                 for &d in dst_members {
                     if s != d && (wanted(s) || wanted(d)) {
-                        push(engine, Party::Pod(s), Party::Pod(d), &v);
+                        f(Party::Pod(s), Party::Pod(d), &v);
                     }
                 }
             }
@@ -87,16 +119,15 @@ pub fn matrix_over(
         for &(c, members) in &classes {
             for (src, dst) in [(addr, engine.class_party(c)), (engine.class_party(c), addr)] {
                 let v = engine.verdict(src, dst, None);
-                if v.conn.is_empty() && v.not_evaluated.is_empty() {
+                if !listed(&v) {
                     continue;
                 }
                 for &e in members.iter().filter(|&&e| wanted(e)) {
-                    let (s, d) = if src == addr {
-                        (addr, Party::Pod(e))
+                    if src == addr {
+                        f(addr, Party::Pod(e), &v);
                     } else {
-                        (Party::Pod(e), addr)
-                    };
-                    push(engine, s, d, &v);
+                        f(Party::Pod(e), addr, &v);
+                    }
                 }
             }
         }
@@ -109,22 +140,20 @@ pub fn matrix_over(
     for &(c, members) in &classes {
         for &service in &services {
             let v = engine.verdict(engine.class_party(c), service, None);
-            if v.conn.is_empty() && v.not_evaluated.is_empty() {
+            if !listed(&v) {
                 continue;
             }
             for &e in members.iter().filter(|&&e| wanted(e)) {
-                push(engine, Party::Pod(e), service, &v);
+                f(Party::Pod(e), service, &v);
             }
         }
     }
     for &e in net.ingress.keys().filter(|&&e| wanted(e)) {
         let v = engine.verdict(Party::IngressController, Party::Pod(e), None);
-        if !v.conn.is_empty() || !v.not_evaluated.is_empty() {
-            push(engine, Party::IngressController, Party::Pod(e), &v);
+        if listed(&v) {
+            f(Party::IngressController, Party::Pod(e), &v);
         }
     }
-    out.sort_by(|a, b| (&a.src, &a.dst).cmp(&(&b.src, &b.dst)));
-    out
 }
 
 /// Connectivity gained or lost for one pair between two inputs.

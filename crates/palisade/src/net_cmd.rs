@@ -154,13 +154,22 @@ fn check_namespace(network: &Network, namespace: Option<&str>) -> Result<()> {
     Ok(())
 }
 
+/// The most connections listed sorted, and the most a table or a diff holds; larger
+/// matrices are written as they are computed (CSV, JSON, DOT), in the engine's order.
+const HELD: usize = 1_000_000;
+
 fn run_matrix(args: &MatrixArgs) -> Result<u8> {
+    use std::io::Write;
     let network = network(&args.load, &args.live)?;
     check_namespace(&network, args.namespace.as_deref())?;
     let engine = Engine::new(Arc::clone(&network));
-    let answer = MatrixAnswer::new(&network, matrix(&engine, args.namespace.as_deref()));
-    let mut out = std::io::stdout().lock();
-    use std::io::Write;
+    let ns = args.namespace.as_deref();
+    let total = palisade_net::matrix::count(&engine, ns);
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if total > HELD {
+        return stream_matrix(&engine, &network, ns, total, args.output, &mut out);
+    }
+    let answer = MatrixAnswer::new(&network, matrix(&engine, ns));
     match args.output {
         MatrixFormat::Csv => out.write_all(answer.csv().as_bytes())?,
         MatrixFormat::Dot => out.write_all(answer.dot().as_bytes())?,
@@ -175,6 +184,73 @@ fn run_matrix(args: &MatrixArgs) -> Result<u8> {
             &mut out,
         )?,
     }
+    out.flush()?;
+    Ok(0)
+}
+
+/// A matrix too large to hold: written connection by connection.
+fn stream_matrix(
+    engine: &Engine,
+    network: &Network,
+    ns: Option<&str>,
+    total: usize,
+    format: MatrixFormat,
+    out: &mut dyn std::io::Write,
+) -> Result<u8> {
+    use palisade_net::answers::{CSV_HEADER, DOT_FOOTER, DOT_HEADER, csv_line, dot_line};
+    if format == MatrixFormat::Table {
+        bail!(
+            "{total} connections are too many for a table: use -o csv, -o json or -o dot (written as they are computed, grouped rather than sorted), or narrow with -n NAMESPACE"
+        );
+    }
+    eprintln!(
+        "palisade: note: {total} connections: written as they are computed, grouped rather than sorted"
+    );
+    let mut failure: Option<std::io::Error> = None;
+    let mut write = |text: &[u8]| {
+        if failure.is_none()
+            && let Err(e) = out.write_all(text)
+        {
+            failure = Some(e);
+        }
+    };
+    match format {
+        MatrixFormat::Csv => {
+            write(CSV_HEADER.as_bytes());
+            palisade_net::matrix::stream(engine, ns, &mut |c| write(csv_line(&c).as_bytes()));
+        }
+        MatrixFormat::Dot => {
+            write(DOT_HEADER.as_bytes());
+            palisade_net::matrix::stream(engine, ns, &mut |c| write(dot_line(&c).as_bytes()));
+            write(DOT_FOOTER.as_bytes());
+        }
+        _ => {
+            // The same document as the held answer, its list written item by item.
+            let shell = MatrixAnswer::new(network, Vec::new());
+            let head = format!(
+                "{{\n  \"workloads\": {},\n  \"policies\": {},\n  \"connections\": [",
+                shell.workloads, shell.policies
+            );
+            write(head.as_bytes());
+            let mut first = true;
+            palisade_net::matrix::stream(engine, ns, &mut |c| {
+                let item = serde_json::to_string(&c).unwrap_or_default();
+                let sep = if first { "\n    " } else { ",\n    " };
+                first = false;
+                write(format!("{sep}{item}").as_bytes());
+            });
+            let tail = format!(
+                "\n  ],\n  \"not_evaluated\": {},\n  \"invalid_policies\": {}\n}}\n",
+                serde_json::to_string(&shell.not_evaluated).unwrap_or_default(),
+                serde_json::to_string(&shell.invalid_policies).unwrap_or_default()
+            );
+            write(tail.as_bytes());
+        }
+    }
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    out.flush()?;
     Ok(0)
 }
 
@@ -288,6 +364,15 @@ fn run_diff(args: &DiffArgs) -> Result<u8> {
         }
     }
     let (a, b) = (Engine::new(Arc::clone(&old)), Engine::new(Arc::clone(&new)));
+    for (engine, path) in [(&a, &args.old), (&b, &args.new)] {
+        let total = palisade_net::matrix::count(engine, args.namespace.as_deref());
+        if total > HELD {
+            bail!(
+                "{}: {total} connections are too many to compare whole: narrow with -n NAMESPACE",
+                path.display()
+            );
+        }
+    }
     let answer = DiffAnswer::new(&old, &new, diff(&a, &b, args.namespace.as_deref()));
     let format = match args.output {
         crate::ListFormat::Json => palisade_report::answer::AnswerFormat::Json,
@@ -322,7 +407,16 @@ fn run_generate(args: &GenerateArgs) -> Result<u8> {
         &inventory, &policies,
     )));
     let (before, after) = (Engine::new(Arc::clone(&network)), Engine::new(after));
-    let changes = diff(&before, &after, args.namespace.as_deref());
+    let ns = args.namespace.as_deref();
+    let total = palisade_net::matrix::count(&before, ns);
+    let changes = if total > HELD {
+        eprintln!(
+            "palisade: note: {total} connections before the policies are too many to compare whole; the YAML is not headed by its effect (compare with `net diff -n NAMESPACE`)"
+        );
+        Vec::new()
+    } else {
+        diff(&before, &after, ns)
+    };
     let answer = palisade_net::answers::GenerateAnswer { policies, changes };
     let mut out = std::io::stdout().lock();
     match args.output {

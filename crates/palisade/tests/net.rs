@@ -519,3 +519,37 @@ fn calico_policies_are_ordered_with_network_policies_and_the_first_match_decides
     assert_eq!(out["verdict"], "denied", "{out:#}");
     assert_eq!(out["allowed"], "TCP 443", "{out:#}");
 }
+
+/// 1,050 workloads without a policy: 1,101,450 pairs and more, past what is held. The matrix
+/// is written as it is computed (memory stays flat), a table is refused with advice.
+#[test]
+fn a_matrix_too_large_to_hold_is_streamed_and_a_table_refused() {
+    let dir = scratch("net-large");
+    let mut yaml = String::new();
+    for i in 0..1050 {
+        yaml.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: big}}\nspec: {{containers: [{{name: c, image: r/c:1}}]}}\n"
+        ));
+    }
+    std::fs::write(dir.join("pods.yaml"), yaml).unwrap();
+    let out = bin()
+        .args(["net", "matrix", "-o", "json"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("written as they are computed"));
+    let doc = json(&out);
+    let connections = doc["connections"].as_array().unwrap();
+    // Every ordered pair, each pod to and from the internet (IPv4 and IPv6), the API server
+    // and cluster DNS.
+    assert_eq!(connections.len(), 1050 * 1049 + 1050 * 6);
+    assert_eq!(doc["workloads"], 1050);
+    let table = bin().args(["net", "matrix"]).arg(&dir).output().unwrap();
+    assert_eq!(table.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&table.stderr).contains("too many for a table"));
+}
