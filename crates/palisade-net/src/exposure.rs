@@ -10,18 +10,30 @@ use crate::conn::{Conn, Protocol};
 use crate::model::{Endpoint, Placer};
 
 /// One Service port: the port clients use and where it lands on the pods.
-#[derive(Debug, Clone)]
-struct ServicePort {
-    name: Option<String>,
-    port: Option<u16>,
-    protocol: Protocol,
-    target: Target,
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServicePort {
+    pub name: Option<String>,
+    pub port: Option<u16>,
+    pub protocol: Protocol,
+    pub target: Target,
 }
 
-#[derive(Debug, Clone)]
-enum Target {
+/// Where a Service port lands: a container port by number or by name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
     Number(u16),
     Name(String),
+}
+
+/// A Service with a selector: the endpoints it selects, its ports, and whether it is
+/// reachable from outside the cluster (`palisade-k8s::exposure`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub namespace: String,
+    pub name: String,
+    pub selected: Vec<usize>,
+    pub ports: Vec<ServicePort>,
+    pub exposed: bool,
 }
 
 /// The ports each endpoint receives from the ingress controller, by endpoint index, and the
@@ -29,16 +41,20 @@ enum Target {
 pub fn ingress_controller_ports(
     placer: Placer<'_>,
     endpoints: &[Endpoint],
+    services: &[Service],
 ) -> BTreeMap<usize, (Conn, Vec<String>)> {
     let inventory = placer.inventory;
-    let services = services(placer, endpoints);
+    let services: BTreeMap<(&str, &str), &Service> = services
+        .iter()
+        .map(|s| ((s.namespace.as_str(), s.name.as_str()), s))
+        .collect();
     let mut out: BTreeMap<usize, (Conn, Vec<String>)> = BTreeMap::new();
     let mut open = |via: String, ns: &str, service: &str, port: PortRef<'_>| {
-        let Some((selected, ports)) = services.get(&(ns.to_string(), service.to_string())) else {
+        let Some(found) = services.get(&(ns, service)) else {
             return;
         };
-        for &e in selected {
-            let conn = landing(&endpoints[e], ports, &port);
+        for &e in &found.selected {
+            let conn = landing(&endpoints[e], &found.ports, &port);
             if conn.is_empty() {
                 continue;
             }
@@ -139,13 +155,11 @@ pub fn ingress_backends(ingress: &Value) -> Vec<&Value> {
     out
 }
 
-type Services = BTreeMap<(String, String), (Vec<usize>, Vec<ServicePort>)>;
-
-/// Services with a selector: the endpoints they select and their ports.
-fn services(placer: Placer<'_>, endpoints: &[Endpoint]) -> Services {
-    let mut out = Services::new();
+/// Services with a selector, with the endpoints they select and their ports.
+pub fn services(placer: Placer<'_>, endpoints: &[Endpoint]) -> Vec<Service> {
+    let mut out = Vec::new();
     for service in placer.inventory.of_kind("", "Service") {
-        let ns = &placer.namespace(service);
+        let ns = placer.namespace(service);
         let Some(selector) = service
             .value
             .pointer("/spec/selector")
@@ -157,7 +171,7 @@ fn services(placer: Placer<'_>, endpoints: &[Endpoint]) -> Services {
         let selected = endpoints
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.namespace == *ns && map_selector_matches(selector, Some(&e.labels)))
+            .filter(|(_, e)| e.namespace == ns && map_selector_matches(selector, Some(&e.labels)))
             .map(|(i, _)| i)
             .collect();
         let ports = service
@@ -168,10 +182,13 @@ fn services(placer: Placer<'_>, endpoints: &[Endpoint]) -> Services {
             .flatten()
             .filter_map(service_port)
             .collect();
-        out.insert(
-            (ns.to_string(), service.id.display_name().to_string()),
-            (selected, ports),
-        );
+        out.push(Service {
+            namespace: ns,
+            name: service.id.display_name().to_string(),
+            selected,
+            ports,
+            exposed: palisade_k8s::exposure::service_exposure(&service.value).is_some(),
+        });
     }
     out
 }

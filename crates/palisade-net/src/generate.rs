@@ -6,12 +6,12 @@
 
 use std::collections::BTreeMap;
 
-use palisade_core::selector::map_selector_matches;
 use palisade_inventory::Inventory;
 use serde_json::{Map, Value, json};
 
 use crate::addr::AddrRange;
 use crate::conn::{Conn, Protocol};
+use crate::exposure::Target;
 use crate::model::{Endpoint, NAMESPACE_NAME_LABEL};
 use crate::network::Network;
 
@@ -114,8 +114,7 @@ pub fn generate(network: &Network, inventory: &Inventory, options: &Options) -> 
     let mut within: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
     for (ns, members) in &namespaces {
         for &e in members {
-            let internal =
-                implied_by_services(network, inventory, ns, e, rules.entry(e).or_default());
+            let internal = implied_by_services(network, e, rules.entry(e).or_default());
             if !internal.is_empty() {
                 within.entry(ns).or_default().push(json!({
                     "to": [{"podSelector": {"matchLabels": selector_of(inventory, &network.endpoints[e])}}],
@@ -244,59 +243,18 @@ fn ports_of(conn: &Conn) -> Vec<Value> {
 /// Ingress from the namespace (or from anywhere for an exposed Service) on the ports the
 /// Services selecting the workload target, and on declared container ports; egress from the
 /// namespace's pods to those ports goes in the namespace's own rules of each client.
-fn implied_by_services(
-    network: &Network,
-    inventory: &Inventory,
-    ns: &str,
-    e: usize,
-    rules: &mut Rules,
-) -> Vec<Value> {
+fn implied_by_services(network: &Network, e: usize, rules: &mut Rules) -> Vec<Value> {
     let endpoint = &network.endpoints[e];
     let mut internal = Vec::new();
     let mut exposed = Vec::new();
-    for service in inventory.of_kind("", "Service") {
-        if service
-            .id
-            .namespace
-            .as_deref()
-            .unwrap_or(crate::model::DEFAULT_NAMESPACE)
-            != ns
-        {
-            continue;
-        }
-        let Some(selector) = service
-            .value
-            .pointer("/spec/selector")
-            .and_then(Value::as_object)
-            .filter(|s| !s.is_empty())
-        else {
-            continue;
-        };
-        if !map_selector_matches(selector, Some(&endpoint.labels)) {
-            continue;
-        }
-        let is_exposed = palisade_k8s::exposure::service_exposure(&service.value).is_some();
-        for port in service
-            .value
-            .pointer("/spec/ports")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let protocol = port
-                .get("protocol")
-                .and_then(Value::as_str)
-                .unwrap_or("TCP");
-            let target = port
-                .get("targetPort")
-                .or_else(|| port.get("port"))
-                .cloned()
-                .unwrap_or(Value::Null);
-            if target.is_null() {
-                continue;
-            }
-            let spec = json!({"port": target, "protocol": protocol});
-            if is_exposed {
+    for service in network.services.iter().filter(|s| s.selected.contains(&e)) {
+        for port in &service.ports {
+            let target = match &port.target {
+                Target::Number(n) => json!(n),
+                Target::Name(name) => json!(name),
+            };
+            let spec = json!({"port": target, "protocol": port.protocol.name()});
+            if service.exposed {
                 exposed.push(spec)
             } else {
                 internal.push(spec)

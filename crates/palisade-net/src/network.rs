@@ -8,7 +8,7 @@ use palisade_inventory::Inventory;
 use serde_json::{Map, Value};
 
 use crate::conn::Conn;
-use crate::exposure::ingress_controller_ports;
+use crate::exposure::{Service, ingress_controller_ports, services};
 use crate::model::{Endpoint, Namespaces, Placement, Placer, endpoints, namespaces};
 use crate::policy::{self, Layer, Policy, Problem};
 
@@ -49,6 +49,8 @@ pub struct Network {
     pub baseline: Vec<Policy>,
     pub unevaluated: Vec<Unevaluated>,
     pub problems: Vec<PolicyProblem>,
+    /// Services with a selector, with the endpoints they select.
+    pub services: Vec<Service>,
     /// Ports the ingress controller reaches on each endpoint, and the Ingresses and Routes
     /// that open them.
     pub ingress: BTreeMap<usize, (Conn, Vec<String>)>,
@@ -86,12 +88,14 @@ impl Network {
             placement,
         };
         let endpoints = endpoints(placer);
+        let services = services(placer, &endpoints);
         let mut namespaces = namespaces(placer);
         for e in &endpoints {
             namespaces.declare(&e.namespace, None);
         }
         let mut network = Network {
-            ingress: ingress_controller_ports(placer, &endpoints),
+            ingress: ingress_controller_ports(placer, &endpoints, &services),
+            services,
             endpoints,
             namespaces,
             policies: Vec::new(),

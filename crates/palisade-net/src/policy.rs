@@ -228,6 +228,24 @@ pub(crate) fn optional_list<T>(
     }
 }
 
+/// The ingress and egress rules of a policy spec, each read at its pointer.
+fn rules_of(
+    spec: &Value,
+    rule: impl Fn(&Value, Direction, &str) -> Parsed<Rule>,
+) -> Parsed<[Vec<Rule>; 2]> {
+    let read = |direction: Direction| {
+        let field = direction.field();
+        optional_list(
+            spec.get(field),
+            &format!("/spec/{field}"),
+            false,
+            |r, at| rule(r, direction, at),
+        )
+        .map(Option::unwrap_or_default)
+    };
+    Ok([read(Direction::Ingress)?, read(Direction::Egress)?])
+}
+
 /// Reads a `networking.k8s.io` NetworkPolicy.
 pub fn network_policy(value: &Value, namespace: &str, object: usize) -> Parsed<Policy> {
     let name = name_of(value);
@@ -254,21 +272,11 @@ pub fn network_policy(value: &Value, namespace: &str, object: usize) -> Parsed<P
         // The API server's default: Ingress always, Egress when there are egress rules.
         None => [true, egress_rules.is_some_and(|e| !e.is_empty())],
     };
-    let mut rules = [Vec::new(), Vec::new()];
-    for direction in Direction::BOTH {
-        let field = direction.field();
-        let list = match spec.get(field) {
-            None | Some(Value::Null) => continue,
-            Some(Value::Array(list)) => list,
-            Some(_) => return Err(problem(format!("/spec/{field}"), "must be a list")),
-        };
-        for (i, rule) in list.iter().enumerate() {
-            let at = format!("/spec/{field}/{i}");
-            rules[direction as usize].push(network_policy_rule(rule, direction, namespace, &at)?);
-            rules[direction as usize].last_mut().expect("pushed").label = format!("{field}[{i}]");
-        }
-    }
-    let [ingress, egress] = rules;
+    let [ingress, egress] = rules_of(spec, |rule, direction, at| {
+        let mut parsed = network_policy_rule(rule, direction, namespace, at)?;
+        parsed.label = format!("{}]", at.trim_start_matches("/spec/").replace('/', "["));
+        Ok(parsed)
+    })?;
     Ok(Policy {
         layer: Layer::NetworkPolicy,
         name,
@@ -563,26 +571,22 @@ pub fn admin_policy(value: &Value, object: usize, baseline: bool) -> Parsed<Poli
         }
     };
     let subject = admin_subject(spec.get("subject"), "/spec/subject")?;
-    let mut rules = [Vec::new(), Vec::new()];
     for direction in Direction::BOTH {
         let field = direction.field();
-        let list = match spec.get(field) {
-            None | Some(Value::Null) => continue,
-            Some(Value::Array(list)) => list,
-            Some(_) => return Err(problem(format!("/spec/{field}"), "must be a list")),
-        };
-        if list.len() > 100 {
+        if spec
+            .get(field)
+            .and_then(Value::as_array)
+            .is_some_and(|l| l.len() > 100)
+        {
             return Err(problem(
                 format!("/spec/{field}"),
                 "at most 100 rules per direction",
             ));
         }
-        for (i, rule) in list.iter().enumerate() {
-            let at = format!("/spec/{field}/{i}");
-            rules[direction as usize].push(admin_rule(rule, direction, baseline, &at)?);
-        }
     }
-    let [ingress, egress] = rules;
+    let [ingress, egress] = rules_of(spec, |rule, direction, at| {
+        admin_rule(rule, direction, baseline, at)
+    })?;
     Ok(Policy {
         layer: if baseline {
             Layer::BaselineAdminNetworkPolicy
