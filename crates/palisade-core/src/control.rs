@@ -393,6 +393,18 @@ const MITRE_ATTACK: &[(&str, &str)] = &[
     ("T1557", "Adversary-in-the-Middle"),
     ("T1048", "Exfiltration Over Alternative Protocol"),
     ("T1210", "Exploitation of Remote Services"),
+    ("T1078.004", "Valid Accounts: Cloud Accounts"),
+    ("T1087", "Account Discovery"),
+    ("T1069", "Permission Groups Discovery"),
+    (
+        "T1098.006",
+        "Account Manipulation: Additional Container Cluster Roles",
+    ),
+    ("T1110", "Brute Force"),
+    ("T1134", "Access Token Manipulation"),
+    ("T1136", "Create Account"),
+    ("T1572", "Protocol Tunneling"),
+    ("T1649", "Steal or Forge Authentication Certificates"),
 ];
 
 /// A selection of controls that `--framework` names: a whole framework, or one Pod Security

@@ -70,6 +70,57 @@ pub fn utc_now_rfc3339() -> String {
     )
 }
 
+impl Date {
+    /// Days since 1970-01-01 (Howard Hinnant's days-from-civil).
+    pub fn to_days(self) -> i64 {
+        let year = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = year.div_euclid(400);
+        let yoe = year.rem_euclid(400);
+        let month = i64::from(self.month);
+        let mp = if month > 2 { month - 3 } else { month + 9 };
+        let doy = (153 * mp + 2) / 5 + i64::from(self.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+}
+
+/// Microseconds since the Unix epoch of an RFC 3339 timestamp as the API server writes them
+/// (`2026-11-26T19:42:07.123456Z`, or with an offset such as `+02:00`); `None` when it is not
+/// one.
+pub fn rfc3339_unix_micros(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let (date, rest) = text.split_at_checked(10)?;
+    let date = Date::parse(date)?;
+    let rest = rest.strip_prefix(['T', 't', ' '])?;
+    let (clock, offset_secs) = if let Some(clock) = rest.strip_suffix(['Z', 'z']) {
+        (clock, 0)
+    } else {
+        let sign_at = rest.rfind(['+', '-'])?;
+        let (clock, offset) = rest.split_at(sign_at);
+        let sign = if offset.starts_with('-') { -1 } else { 1 };
+        let (h, m) = offset[1..].split_once(':')?;
+        let minutes = h.parse::<i64>().ok()? * 60 + m.parse::<i64>().ok()?;
+        (clock, sign * minutes * 60)
+    };
+    let (whole, fraction) = clock.split_once('.').unwrap_or((clock, ""));
+    let mut parts = whole.split(':');
+    let hour: i64 = parts.next()?.parse().ok()?;
+    let minute: i64 = parts.next()?.parse().ok()?;
+    let second: i64 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut micros: i64 = 0;
+    for (i, digit) in fraction.bytes().take(6).enumerate() {
+        micros += i64::from(digit - b'0') * 10_i64.pow(5 - u32::try_from(i).ok()?);
+    }
+    let secs = date.to_days() * 86_400 + hour * 3600 + minute * 60 + second - offset_secs;
+    secs.checked_mul(1_000_000)?.checked_add(micros)
+}
+
 fn days_in_month(year: i32, month: u32) -> u32 {
     match month {
         2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
@@ -94,6 +145,24 @@ mod tests {
         assert_eq!(Date::from_days(0).to_string(), "1970-01-01");
         assert_eq!(Date::from_days(20_454).to_string(), "2026-01-01");
         assert_eq!(Date::from_days(11_016).to_string(), "2000-02-29");
+    }
+
+    #[test]
+    fn reads_rfc3339_timestamps() {
+        assert_eq!(rfc3339_unix_micros("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(
+            rfc3339_unix_micros("2018-10-25T13:58:49.730588Z"),
+            Some(1_540_475_929_730_588)
+        );
+        assert_eq!(
+            rfc3339_unix_micros("2018-10-25T15:58:49.5+02:00"),
+            Some(1_540_475_929_500_000)
+        );
+        assert_eq!(rfc3339_unix_micros("yesterday"), None);
+        assert_eq!(rfc3339_unix_micros("2018-10-25T25:00:00Z"), None);
+        for days in [-1000, 0, 11_016, 20_454, 40_000] {
+            assert_eq!(Date::from_days(days).to_days(), days);
+        }
     }
 
     #[test]

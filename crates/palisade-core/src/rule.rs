@@ -26,6 +26,17 @@ pub struct RuleMeta {
     pub docs: Cow<'static, str>,
 }
 
+/// Removes the one space rustdoc leaves after `///` on each line: a rule's doc comment,
+/// captured by a declaring macro, becomes its Markdown documentation.
+pub fn unindent_docs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        out.push_str(line.strip_prefix(' ').unwrap_or(line));
+        out.push('\n');
+    }
+    out.trim().to_string() + "\n"
+}
+
 impl RuleMeta {
     /// The rule's controls without those whose ids are listed: for a finding whose condition
     /// does not violate them (see `Context::report_citing`).

@@ -3,7 +3,8 @@
 //! whether they are namespaced, and which subresources they have (`resources`); who a request comes from (users, groups, service accounts and
 //! their implicit groups: `identity`); whether a
 //! Service is reachable from outside the cluster (`exposure`); the Pod Security level a
-//! namespace enforces (`pod_security`); and what a container's
+//! namespace enforces (`pod_security`); container image references as runtimes read them
+//! (`image`); and what a container's
 //! security settings amount to, up to owning its node (`security`).
 //!
 //! The built-in table is the API of Kubernetes v1.33 (the version `k8s-openapi` is pinned to).
@@ -16,6 +17,7 @@
 
 pub mod exposure;
 pub mod identity;
+pub mod image;
 pub mod names;
 pub mod pod_security;
 pub mod resources;

@@ -11,7 +11,7 @@
 pub mod compliance;
 pub mod context;
 pub mod engine;
-pub mod image;
+pub use palisade_k8s::image;
 pub mod network;
 pub mod pss;
 pub mod rbac;

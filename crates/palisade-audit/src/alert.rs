@@ -1,0 +1,200 @@
+//! An alert: one detection on one audit event, owned (it outlives the line it came from),
+//! with the request's facts an analyst needs and a stable id that sinks deduplicate by.
+//!
+//! Nothing of the request's body is copied: an alert carries names (user, object, image,
+//! role), never a value from a ConfigMap, a Secret or an environment variable. The exec
+//! command line is kept only with any secret in it replaced by its tag.
+
+use palisade_core::{RuleMeta, RuleRef, Severity};
+use serde::Serialize;
+use serde::ser::SerializeStruct;
+
+use crate::detection::{Cx, Hit};
+
+/// Where the event was read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    /// The file as given (`-` for standard input, `receiver` for the webhook).
+    pub file: String,
+    /// 1-based line of the event (of the EventList document for lists).
+    pub line: u64,
+}
+
+/// The request an alert is about.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RequestFacts {
+    pub audit_id: Option<String>,
+    /// As the API server wrote it.
+    pub time: Option<String>,
+    /// Microseconds since the epoch.
+    #[serde(skip)]
+    pub time_micros: Option<i64>,
+    pub stage: String,
+    pub verb: String,
+    pub user: String,
+    pub groups: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impersonated_user: Option<String>,
+    pub source_ips: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    pub api_group: String,
+    pub resource: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub subresource: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+    /// The request path without its query (queries can carry commands and tokens).
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_code: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<String>,
+}
+
+impl RequestFacts {
+    pub fn of(cx: &Cx) -> RequestFacts {
+        let e = cx.event;
+        RequestFacts {
+            audit_id: e.audit_id.as_deref().map(str::to_string),
+            time: e.time_text().map(str::to_string),
+            time_micros: e.time_micros(),
+            stage: e.stage().to_string(),
+            verb: e.verb().to_string(),
+            user: e.user().to_string(),
+            groups: e.user.groups().map(str::to_string).collect(),
+            impersonated_user: e
+                .impersonated_user
+                .as_ref()
+                .map(|u| u.name().to_string())
+                .filter(|u| !u.is_empty()),
+            source_ips: e.source_ips().map(str::to_string).collect(),
+            user_agent: e.user_agent().map(str::to_string),
+            api_group: e.api_group().to_string(),
+            resource: e.resource().to_string(),
+            subresource: e.subresource().to_string(),
+            namespace: e.namespace().map(str::to_string),
+            name: cx.object_name(),
+            path: e
+                .request_uri
+                .as_deref()
+                .map(|u| u.split('?').next().unwrap_or(u).to_string())
+                .unwrap_or_default(),
+            response_code: e.code(),
+            decision: e.decision().map(str::to_string),
+        }
+    }
+
+    /// `pods/exec` or `pods`.
+    pub fn resource_path(&self) -> String {
+        if self.subresource.is_empty() {
+            self.resource.clone()
+        } else {
+            format!("{}/{}", self.resource, self.subresource)
+        }
+    }
+}
+
+/// Context added from an inventory (files, snapshot or cluster).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Enrichment {
+    /// The pod's service account (`namespace/name`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account: Option<String>,
+    /// What the service account may do that matters (`cluster-admin`, `read secrets in app`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub permissions: Vec<String>,
+    /// Whether the target workload is reachable from the internet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub internet_exposed: Option<bool>,
+    /// The namespace's criticality label (`palisade.dev/criticality`), when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub criticality: Option<String>,
+    /// Why the severity was raised, when it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub raised_because: Option<String>,
+}
+
+/// One alert.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    /// Stable: the same detection on the same request gives the same id in every run.
+    pub id: String,
+    pub rule: RuleRef,
+    pub severity: Severity,
+    pub message: String,
+    pub evidence: Vec<(&'static str, String)>,
+    pub request: RequestFacts,
+    pub origin: Origin,
+    /// For first-seen behaviour: how much of the identity was learned, 0 to 1.
+    pub confidence: Option<f64>,
+    pub enrichment: Option<Enrichment>,
+}
+
+impl Alert {
+    pub fn new(rule: &'static RuleMeta, hit: Hit, cx: &Cx, origin: &Origin) -> Alert {
+        let request = RequestFacts::of(cx);
+        let key = request.audit_id.clone().unwrap_or_else(|| {
+            format!(
+                "{}|{}|{}|{}",
+                request.time.as_deref().unwrap_or(""),
+                request.user,
+                request.verb,
+                request.path
+            )
+        });
+        let id = palisade_core::Fingerprint::of(
+            &rule.id,
+            &palisade_core::Subject::AuditEvent(key.into()),
+            &palisade_core::JsonPointer::root(),
+            hit.discriminator.as_deref(),
+        )
+        .to_string();
+        Alert {
+            id,
+            rule: RuleRef::Static(rule),
+            severity: hit.severity.unwrap_or(rule.severity),
+            message: hit.message,
+            evidence: hit.evidence,
+            request,
+            origin: origin.clone(),
+            confidence: None,
+            enrichment: None,
+        }
+    }
+
+    /// The MITRE ATT&CK technique ids of the rule.
+    pub fn techniques(&self) -> Vec<&str> {
+        self.rule.controls.iter().map(|c| c.id.as_ref()).collect()
+    }
+}
+
+impl Serialize for Alert {
+    /// Palisade's own alert shape (`docs/audit.md`).
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Alert", 11)?;
+        s.serialize_field("id", &self.id)?;
+        s.serialize_field("rule", &self.rule.id)?;
+        s.serialize_field("slug", &self.rule.slug)?;
+        s.serialize_field("title", &self.rule.title)?;
+        s.serialize_field("severity", &self.severity)?;
+        s.serialize_field("message", &self.message)?;
+        s.serialize_field("mitre_attack", &self.techniques())?;
+        let evidence: serde_json::Map<String, serde_json::Value> = self
+            .evidence
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), serde_json::Value::String(v.clone())))
+            .collect();
+        s.serialize_field("evidence", &evidence)?;
+        s.serialize_field("request", &self.request)?;
+        s.serialize_field("origin", &self.origin)?;
+        if let Some(confidence) = self.confidence {
+            s.serialize_field("confidence", &confidence)?;
+        }
+        if let Some(enrichment) = &self.enrichment {
+            s.serialize_field("enrichment", enrichment)?;
+        }
+        s.end()
+    }
+}

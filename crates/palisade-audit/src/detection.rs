@@ -1,0 +1,293 @@
+//! What a detection is: its metadata (documentation from its doc comment, MITRE ATT&CK
+//! techniques as compliance controls), the requests it looks at (`Trigger`s: verbs,
+//! resource, subresource) and its check. The engine indexes triggers by resource, so an event
+//! is shown only to the detections that asked for its request, never to every rule.
+
+use std::cell::OnceCell;
+
+use palisade_core::{RuleMeta, Severity};
+use serde_json::Value;
+
+use crate::event::Event;
+use crate::settings::Settings;
+use crate::state::State;
+
+/// Which subresource a trigger wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sub {
+    /// The object itself, no subresource.
+    None,
+    /// Any subresource, or none.
+    Any,
+    /// This subresource.
+    Is(&'static str),
+}
+
+/// The requests a detection looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct Trigger {
+    /// Verbs (`create`, `get`, ...); empty for any.
+    pub verbs: &'static [&'static str],
+    /// The resource (plural, as in `objectRef.resource`); `None` for every request, including
+    /// non-resource URLs.
+    pub resource: Option<&'static str>,
+    pub sub: Sub,
+}
+
+impl Trigger {
+    pub const fn on(verbs: &'static [&'static str], resource: &'static str) -> Trigger {
+        Trigger {
+            verbs,
+            resource: Some(resource),
+            sub: Sub::None,
+        }
+    }
+
+    pub const fn sub(
+        verbs: &'static [&'static str],
+        resource: &'static str,
+        sub: &'static str,
+    ) -> Trigger {
+        Trigger {
+            verbs,
+            resource: Some(resource),
+            sub: Sub::Is(sub),
+        }
+    }
+
+    /// Every request of these verbs to the resource, with or without a subresource.
+    pub const fn any_sub(verbs: &'static [&'static str], resource: &'static str) -> Trigger {
+        Trigger {
+            verbs,
+            resource: Some(resource),
+            sub: Sub::Any,
+        }
+    }
+
+    /// Every request.
+    pub const fn every() -> Trigger {
+        Trigger {
+            verbs: &[],
+            resource: None,
+            sub: Sub::Any,
+        }
+    }
+
+    /// Whether the event's verb and subresource are the trigger's (the resource was matched
+    /// by the index).
+    pub fn matches(&self, event: &Event) -> bool {
+        (self.verbs.is_empty() || self.verbs.contains(&event.verb()))
+            && match self.sub {
+                Sub::Any => true,
+                Sub::None => event.subresource().is_empty(),
+                Sub::Is(sub) => event.subresource() == sub,
+            }
+    }
+}
+
+/// What a detection found in one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    pub message: String,
+    /// The severity, when it is not the rule's default.
+    pub severity: Option<Severity>,
+    /// Facts an analyst reads (`container`, `host_path`, `role`), never a secret value.
+    pub evidence: Vec<(&'static str, String)>,
+    /// Keeps apart alerts of one rule on one event (two new behaviours of one request).
+    pub discriminator: Option<String>,
+}
+
+impl Hit {
+    pub fn new(message: impl Into<String>) -> Hit {
+        Hit {
+            message: message.into(),
+            severity: None,
+            evidence: Vec::new(),
+            discriminator: None,
+        }
+    }
+
+    pub fn with(mut self, key: &'static str, value: impl Into<String>) -> Hit {
+        self.evidence.push((key, value.into()));
+        self
+    }
+
+    pub fn severity(mut self, severity: Severity) -> Hit {
+        self.severity = Some(severity);
+        self
+    }
+}
+
+/// What a check sees: the event, the settings, the request object parsed at most once, and
+/// the state shared across events (windows, baselines).
+pub struct Cx<'e, 'a> {
+    pub event: &'e Event<'a>,
+    pub settings: &'e Settings,
+    request: OnceCell<Option<Value>>,
+    response: OnceCell<Option<Value>>,
+}
+
+impl<'e, 'a> Cx<'e, 'a> {
+    pub fn new(event: &'e Event<'a>, settings: &'e Settings) -> Self {
+        Cx {
+            event,
+            settings,
+            request: OnceCell::new(),
+            response: OnceCell::new(),
+        }
+    }
+
+    /// The request object (the object sent with a create, update or patch).
+    pub fn request(&self) -> Option<&Value> {
+        self.request
+            .get_or_init(|| self.event.request_object())
+            .as_ref()
+    }
+
+    /// The response object.
+    pub fn response(&self) -> Option<&Value> {
+        self.response
+            .get_or_init(|| self.event.response_object())
+            .as_ref()
+    }
+
+    /// The object's name: `objectRef.name`, else the name in the request or response
+    /// object (creates often have none in `objectRef`), else `-`.
+    pub fn object_name(&self) -> String {
+        if let Some(name) = self.event.name() {
+            return name.to_string();
+        }
+        [self.request(), self.response()]
+            .into_iter()
+            .flatten()
+            .find_map(|o| {
+                o.pointer("/metadata/name")
+                    .or_else(|| o.pointer("/metadata/generateName"))
+                    .and_then(Value::as_str)
+            })
+            .unwrap_or("-")
+            .to_string()
+    }
+
+    /// `namespace/name` or `name`.
+    pub fn target(&self) -> String {
+        match self.event.namespace() {
+            Some(ns) => format!("{ns}/{}", self.object_name()),
+            None => self.object_name(),
+        }
+    }
+
+    /// The user, with the identity they impersonate when they do.
+    pub fn actor(&self) -> String {
+        let user = self.event.user();
+        match self.event.impersonated_user.as_ref().map(|u| u.name()) {
+            Some(as_user) if !as_user.is_empty() => format!("{user} (as {as_user})"),
+            _ if user.is_empty() => "an unknown user".to_string(),
+            _ => user.to_string(),
+        }
+    }
+}
+
+/// A check: the event's hits (usually none or one).
+pub type Check = fn(&Cx, &mut State) -> Vec<Hit>;
+
+/// A detection rule.
+pub struct Detection {
+    pub meta: fn() -> &'static RuleMeta,
+    pub triggers: &'static [Trigger],
+    pub check: Check,
+    /// Reads the behavioural baseline: runs only when one is given.
+    pub needs_baseline: bool,
+}
+
+impl Detection {
+    pub fn meta(&self) -> &'static RuleMeta {
+        (self.meta)()
+    }
+}
+
+/// Declares a detection: the doc comment is its documentation, `mitre` its ATT&CK
+/// techniques, `triggers` the requests it is shown, `check` what it looks for.
+#[macro_export]
+macro_rules! detection {
+    (
+        $(#[doc = $doc:expr])*
+        pub static $name:ident {
+            id: $id:literal,
+            slug: $slug:literal,
+            title: $title:literal,
+            severity: $severity:ident,
+            mitre: [$($technique:literal),* $(,)?],
+            remediation: $remediation:literal,
+            triggers: [$($trigger:expr),* $(,)?],
+            check: $check:path $(, baseline: $baseline:literal)? $(,)?
+        }
+    ) => {
+        $(#[doc = $doc])*
+        pub static $name: $crate::detection::Detection = $crate::detection::Detection {
+            meta: || {
+                static META: std::sync::LazyLock<palisade_core::RuleMeta> =
+                    std::sync::LazyLock::new(|| palisade_core::RuleMeta {
+                        id: std::borrow::Cow::Borrowed($id),
+                        slug: std::borrow::Cow::Borrowed($slug),
+                        title: std::borrow::Cow::Borrowed($title),
+                        severity: palisade_core::Severity::$severity,
+                        controls: std::borrow::Cow::Owned(vec![
+                            $(palisade_core::Control::new(palisade_core::Framework::MitreAttack, $technique)),*
+                        ]),
+                        remediation: std::borrow::Cow::Borrowed($remediation),
+                        docs: std::borrow::Cow::Owned(palisade_core::rule::unindent_docs(concat!($($doc, "\n"),*))),
+                    });
+                &META
+            },
+            triggers: &[$($trigger),*],
+            check: $check,
+            needs_baseline: false $(|| $baseline)?,
+        };
+    };
+}
+
+/// The pod spec of a pod create (the request object's `spec`).
+pub fn pod_spec<'c>(cx: &'c Cx) -> Option<&'c Value> {
+    cx.request().and_then(|pod| pod.get("spec"))
+}
+
+/// Every container of a pod spec (init, regular and ephemeral), with its kind.
+pub fn containers(spec: &Value) -> impl Iterator<Item = (&'static str, &Value)> {
+    [
+        ("initContainers", "init container"),
+        ("containers", "container"),
+        ("ephemeralContainers", "ephemeral container"),
+    ]
+    .into_iter()
+    .flat_map(move |(field, kind)| {
+        spec.get(field)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(move |c| (kind, c))
+    })
+}
+
+/// The images of a pod spec's containers, as written.
+pub fn images(spec: &Value) -> impl Iterator<Item = &str> {
+    containers(spec).filter_map(|(_, c)| c.get("image").and_then(Value::as_str))
+}
+
+/// `container "web"`.
+pub fn describe_container(kind: &str, container: &Value) -> String {
+    let name = container.get("name").and_then(Value::as_str).unwrap_or("?");
+    format!("{kind} \"{name}\"")
+}
+
+/// Whether the user is the control plane or a node (names starting `system:` that are not
+/// service accounts, or kube-system's controllers).
+pub fn is_control_plane(user: &str) -> bool {
+    (user.starts_with("system:") && !user.starts_with("system:serviceaccount:"))
+        || user.starts_with("system:serviceaccount:kube-system:")
+}
+
+/// Falco's `non_system_user`: a name not starting with `system:`.
+pub fn is_person_or_external(user: &str) -> bool {
+    !user.starts_with("system:")
+}

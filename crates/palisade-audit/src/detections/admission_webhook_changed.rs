@@ -1,0 +1,51 @@
+use super::system_namespace_rbac_modified::past;
+use crate::detection::{Cx, Hit, Trigger};
+use crate::state::State;
+
+const CHANGE: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
+
+crate::detection! {
+    /// ## What it checks
+    /// An admission webhook configuration or admission policy created, changed or deleted
+    /// (`validatingwebhookconfigurations`, `mutatingwebhookconfigurations`,
+    /// `validatingadmissionpolicies` and their bindings).
+    ///
+    /// ## Why it matters
+    /// Admission is where the cluster's policies are enforced. Deleting or loosening a
+    /// webhook turns the guard off; a new mutating webhook sees, and can rewrite, every object
+    /// written, Secrets included, and inject sidecars into every pod.
+    ///
+    /// ## Response
+    /// Confirm the change with the owner of the admission controller; manage these objects
+    /// through GitOps so drift is visible.
+    pub static ADMISSION_WEBHOOK_CHANGED {
+        id: "AUD025",
+        slug: "admission-webhook-changed",
+        title: "Admission webhook or policy changed",
+        severity: High,
+        mitre: ["T1562.001"],
+        remediation: "Revert unexpected changes; manage admission configuration through reviewed GitOps changes.",
+        triggers: [
+            Trigger::on(CHANGE, "validatingwebhookconfigurations"),
+            Trigger::on(CHANGE, "mutatingwebhookconfigurations"),
+            Trigger::on(CHANGE, "validatingadmissionpolicies"),
+            Trigger::on(CHANGE, "validatingadmissionpolicybindings"),
+            Trigger::on(CHANGE, "mutatingadmissionpolicies"),
+            Trigger::on(CHANGE, "mutatingadmissionpolicybindings"),
+        ],
+        check: check,
+    }
+}
+
+fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+    if cx.event.code().is_some() && !cx.event.succeeded() {
+        return Vec::new();
+    }
+    vec![Hit::new(format!(
+        "{} {} {} {}",
+        cx.actor(),
+        past(cx.event.verb()),
+        cx.event.resource(),
+        cx.object_name()
+    ))]
+}

@@ -1,0 +1,64 @@
+use crate::detection::{Cx, Hit, Trigger};
+use crate::state::State;
+
+/// Health endpoints that clusters serve to anonymous callers by design.
+const HEALTH: &[&str] = &["/healthz", "/livez", "/readyz", "/version"];
+
+crate::detection! {
+    /// ## What it checks
+    /// A request by `system:anonymous` that the authorizer allowed, other than the health
+    /// and version endpoints.
+    ///
+    /// ## Why it matters
+    /// Anything anonymous callers may do, anyone who reaches the API server may do. Clusters
+    /// exposed with anonymous access and a permissive binding (`system:anonymous` or
+    /// `system:unauthenticated` bound to a role) are taken over within hours.
+    ///
+    /// ## Response
+    /// Remove bindings to `system:anonymous` and `system:unauthenticated`; start the API
+    /// server with `--anonymous-auth=false` or restrict it to the health endpoints.
+    ///
+    /// ## Falco equivalent
+    /// `Anonymous Request Allowed`.
+    pub static ANONYMOUS_REQUEST_ALLOWED {
+        id: "AUD020",
+        slug: "anonymous-request-allowed",
+        title: "Anonymous request allowed",
+        severity: High,
+        mitre: ["T1078.001", "T1190"],
+        remediation: "Remove RBAC bindings to system:anonymous and system:unauthenticated; disable anonymous authentication.",
+        triggers: [Trigger::every()],
+        check: check,
+    }
+}
+
+fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+    if cx.event.user() != "system:anonymous" || cx.event.decision() != Some("allow") {
+        return Vec::new();
+    }
+    let path = cx
+        .event
+        .request_uri
+        .as_deref()
+        .map(|u| u.split('?').next().unwrap_or(u))
+        .unwrap_or("");
+    if HEALTH
+        .iter()
+        .any(|h| path == *h || path.starts_with(&format!("{h}/")))
+    {
+        return Vec::new();
+    }
+    let what = if cx.event.resource().is_empty() {
+        path.to_string()
+    } else {
+        format!("{} {}", cx.event.resource(), cx.target())
+    };
+    let mut hit = Hit::new(format!(
+        "an anonymous caller was allowed to {} {what}",
+        cx.event.verb()
+    ));
+    if let Some(reason) = cx.event.annotation(crate::event::REASON_ANNOTATION) {
+        hit = hit.with("reason", reason);
+    }
+    vec![hit]
+}

@@ -1,0 +1,61 @@
+use crate::detection::{Cx, Hit, Trigger};
+use crate::state::State;
+
+crate::detection! {
+    /// ## What it checks
+    /// A request made while impersonating another user, group or service account
+    /// (`kubectl --as`, `Impersonate-User` headers).
+    ///
+    /// ## Why it matters
+    /// Impersonation is acting with another identity's permissions. It is legitimate for a
+    /// few proxies and admins, and an escalation path for anyone else granted `impersonate`:
+    /// impersonating `system:masters` members or a powerful service account is
+    /// cluster-admin.
+    ///
+    /// ## Response
+    /// Confirm the caller is an expected proxy or admin; restrict the `impersonate` verb to
+    /// named users and groups with `resourceNames`.
+    pub static IMPERSONATION_USED {
+        id: "AUD028",
+        slug: "impersonation-used",
+        title: "Request made while impersonating another identity",
+        severity: Medium,
+        mitre: ["T1078", "T1134"],
+        remediation: "Limit the impersonate verb to named identities (resourceNames) and known proxies.",
+        triggers: [Trigger::every()],
+        check: check,
+    }
+}
+
+fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+    let Some(as_user) = cx.event.impersonated_user.as_ref() else {
+        return Vec::new();
+    };
+    if as_user.name().is_empty() || (cx.event.code().is_some() && !cx.event.succeeded()) {
+        return Vec::new();
+    }
+    let groups: Vec<&str> = as_user.groups().collect();
+    let what = if cx.event.resource().is_empty() {
+        cx.event
+            .request_uri
+            .as_deref()
+            .unwrap_or("")
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .to_string()
+    } else {
+        format!("{} {}", cx.event.resource(), cx.target())
+    };
+    let mut hit = Hit::new(format!(
+        "{} acted as {} to {} {what}",
+        cx.event.user(),
+        as_user.name(),
+        cx.event.verb()
+    ))
+    .with("impersonated_user", as_user.name());
+    if !groups.is_empty() {
+        hit = hit.with("impersonated_groups", groups.join(","));
+    }
+    vec![hit]
+}

@@ -1,0 +1,42 @@
+//! One file per detection, named after what it finds; `pod_create` and `role_rules` hold
+//! what several detections share.
+
+pub mod admission_webhook_changed;
+pub mod anonymous_request_allowed;
+pub mod cluster_admin_bound;
+pub mod credential_in_configmap;
+pub mod csr_approved;
+pub mod disallowed_image_pod;
+pub mod disallowed_namespace_created;
+pub mod disallowed_user;
+pub mod ephemeral_container_added;
+pub mod events_deleted;
+pub mod first_seen_behaviour;
+pub mod forbidden_burst;
+pub mod host_ipc_pod_created;
+pub mod host_network_pod_created;
+pub mod host_pid_pod_created;
+pub mod impersonation_used;
+pub mod ingress_without_tls;
+pub mod node_proxy_accessed;
+pub mod nodeport_service_created;
+pub mod object_lifecycle;
+pub mod permission_enumeration;
+pub mod pod_create;
+pub mod pod_exec_or_attach;
+pub mod pod_exec_role_created;
+pub mod pod_in_system_namespace;
+pub mod pod_port_forward;
+pub mod privileged_pod_created;
+pub mod role_rules;
+pub mod secrets_listed;
+pub mod sensitive_mount_pod_created;
+pub mod service_account_in_system_namespace;
+pub mod service_account_outside_cluster;
+pub mod service_account_token_requested;
+pub mod system_namespace_rbac_modified;
+pub mod system_role_modified;
+pub mod token_secret_created;
+pub mod unauthenticated_burst;
+pub mod wildcard_role_created;
+pub mod write_role_created;

@@ -1,0 +1,49 @@
+use crate::detection::{Cx, Hit, Trigger, is_control_plane};
+use crate::state::State;
+
+crate::detection! {
+    /// ## What it checks
+    /// A request through `nodes/proxy` (the kubelet's API, reached through the API server)
+    /// by anyone other than the control plane.
+    ///
+    /// ## Why it matters
+    /// The kubelet's API runs commands in any container of the node (`/exec`, `/run`) and
+    /// these calls are not audited as pod exec: `nodes/proxy` is exec on every pod of the
+    /// node, without the trail.
+    ///
+    /// ## Response
+    /// Confirm the caller (metrics collectors use `nodes/proxy` for `/metrics` and `/stats`);
+    /// grant `nodes/metrics` and `nodes/stats` instead.
+    pub static NODE_PROXY_ACCESSED {
+        id: "AUD027",
+        slug: "node-proxy-accessed",
+        title: "Kubelet API reached through nodes/proxy",
+        severity: High,
+        mitre: ["T1609", "T1611"],
+        remediation: "Grant nodes/metrics or nodes/stats instead of nodes/proxy.",
+        triggers: [Trigger::sub(&[], "nodes", "proxy")],
+        check: check,
+    }
+}
+
+fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+    if is_control_plane(cx.event.user()) || (cx.event.code().is_some() && !cx.event.succeeded()) {
+        return Vec::new();
+    }
+    let path = cx
+        .event
+        .request_uri
+        .as_deref()
+        .map(|u| u.split('?').next().unwrap_or(u))
+        .unwrap_or("");
+    let kubelet_path = path.split("/proxy").nth(1).unwrap_or("/");
+    vec![
+        Hit::new(format!(
+            "{} reached the kubelet of node {} ({} {kubelet_path})",
+            cx.actor(),
+            cx.object_name(),
+            cx.event.verb()
+        ))
+        .with("kubelet_path", kubelet_path),
+    ]
+}

@@ -1,0 +1,72 @@
+use crate::detection::{Cx, Hit, Trigger};
+use crate::state::State;
+
+crate::detection! {
+    /// ## What it checks
+    /// A command executed in, or a terminal attached to, a running container
+    /// (`pods/exec` and `pods/attach`, which `kubectl exec` and `kubectl attach` use).
+    ///
+    /// ## Why it matters
+    /// Exec is an interactive shell inside the workload, with its service account token, its
+    /// mounted secrets and its network position. Attackers with a stolen credential use it
+    /// to move into the application; in production it should be rare and attributable.
+    ///
+    /// ## Response
+    /// Confirm the user meant to run the command (the `command` evidence, with any secret in
+    /// it replaced by its tag). Restrict `create` on `pods/exec` to break-glass roles.
+    ///
+    /// ## Falco equivalent
+    /// `Attach/Exec Pod`.
+    pub static POD_EXEC_OR_ATTACH {
+        id: "AUD001",
+        slug: "pod-exec-or-attach",
+        title: "Command executed in or terminal attached to a container",
+        severity: Medium,
+        mitre: ["T1609"],
+        remediation: "Confirm the session was intended; limit create on pods/exec and pods/attach to break-glass roles.",
+        triggers: [
+            Trigger::sub(&["create", "get"], "pods", "exec"),
+            Trigger::sub(&["create", "get"], "pods", "attach"),
+        ],
+        check: check,
+    }
+}
+
+fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+    let action = cx.event.subresource();
+    let mut hit = Hit::new(format!(
+        "{} ran {action} in pod {}",
+        cx.actor(),
+        cx.target()
+    ))
+    .with("action", action);
+    if let Some(container) = query_param(cx, "container") {
+        hit = hit.with("container", container);
+    }
+    let command: Vec<String> = query_values(cx, "command");
+    if !command.is_empty() {
+        hit = hit.with("command", crate::redact::command_line(&command));
+    }
+    vec![hit]
+}
+
+/// The first value of a query parameter of the request URI.
+pub fn query_param(cx: &Cx, key: &str) -> Option<String> {
+    query_values(cx, key).into_iter().next()
+}
+
+/// Every value of a query parameter of the request URI, percent-decoded.
+pub fn query_values(cx: &Cx, key: &str) -> Vec<String> {
+    let Some(uri) = cx.event.request_uri.as_deref() else {
+        return Vec::new();
+    };
+    let Some((_, query)) = uri.split_once('?') else {
+        return Vec::new();
+    };
+    query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| *k == key)
+        .map(|(_, v)| crate::redact::percent_decode(v))
+        .collect()
+}

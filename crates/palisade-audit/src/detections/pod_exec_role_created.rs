@@ -1,0 +1,42 @@
+use super::role_rules::{ROLE_CREATE, role_name, rules};
+use crate::detection::{Cx, Hit};
+use crate::state::State;
+
+crate::detection! {
+    /// ## What it checks
+    /// A Role or ClusterRole created whose rules name `pods/exec`.
+    ///
+    /// ## Why it matters
+    /// `pods/exec` is a shell in every pod the role reaches, with each pod's service account
+    /// token: granting it is granting those accounts.
+    ///
+    /// ## Response
+    /// Keep exec for break-glass roles bound for a limited time.
+    ///
+    /// ## Falco equivalent
+    /// `ClusterRole With Pod Exec Created`.
+    pub static POD_EXEC_ROLE_CREATED {
+        id: "AUD014",
+        slug: "pod-exec-role-created",
+        title: "Role or ClusterRole granting pods/exec created",
+        severity: Medium,
+        mitre: ["T1098.006", "T1609"],
+        remediation: "Remove pods/exec from the role, or keep it to a break-glass role.",
+        triggers: [ROLE_CREATE[0], ROLE_CREATE[1]],
+        check: check,
+    }
+}
+
+fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+    if !rules(cx)
+        .iter()
+        .any(|(_, resources)| resources.iter().any(|r| r == "pods/exec"))
+    {
+        return Vec::new();
+    }
+    vec![Hit::new(format!(
+        "{} created {} granting pods/exec",
+        cx.actor(),
+        role_name(cx)
+    ))]
+}

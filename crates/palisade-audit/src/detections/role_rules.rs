@@ -1,0 +1,41 @@
+//! What the role detections share: the rules of a Role or ClusterRole being written.
+
+use serde_json::Value;
+
+use crate::detection::{Cx, Trigger};
+
+/// Creation of a Role or ClusterRole.
+pub const ROLE_CREATE: [Trigger; 2] = [
+    Trigger::on(&["create"], "roles"),
+    Trigger::on(&["create"], "clusterroles"),
+];
+
+/// `(verbs, resources)` of each rule of the role in the request.
+pub fn rules(cx: &Cx) -> Vec<(Vec<String>, Vec<String>)> {
+    let list = |rule: &Value, key: &str| -> Vec<String> {
+        rule.get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    };
+    cx.request()
+        .and_then(|role| role.get("rules"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|rule| (list(rule, "verbs"), list(rule, "resources")))
+        .collect()
+}
+
+/// `ClusterRole ops-admin` or `Role app/reader`.
+pub fn role_name(cx: &Cx) -> String {
+    let kind = if cx.event.resource() == "clusterroles" {
+        "ClusterRole"
+    } else {
+        "Role"
+    };
+    format!("{kind} {}", cx.target())
+}

@@ -1,0 +1,54 @@
+use serde_json::Value;
+
+use crate::detection::{Cx, Hit, Trigger, is_control_plane};
+use crate::state::State;
+
+crate::detection! {
+    /// ## What it checks
+    /// A Secret of type `kubernetes.io/service-account-token` created by anyone other than
+    /// the control plane (the token controller fills such Secrets with a token that never
+    /// expires). Needs the `Request` audit level on secrets to see the type; at `Metadata`
+    /// level the event does not say.
+    ///
+    /// ## Why it matters
+    /// A long-lived token Secret for a powerful service account is the oldest persistence
+    /// trick in Kubernetes: the token survives rotation of every other credential.
+    ///
+    /// ## Response
+    /// Delete the Secret unless a legacy integration needs it; use `serviceaccounts/token`
+    /// (bounded lifetime) instead.
+    pub static TOKEN_SECRET_CREATED {
+        id: "AUD019",
+        slug: "token-secret-created",
+        title: "Long-lived service account token Secret created",
+        severity: Medium,
+        mitre: ["T1528", "T1098"],
+        remediation: "Delete the Secret; request bounded tokens with serviceaccounts/token instead.",
+        triggers: [Trigger::on(&["create"], "secrets")],
+        check: check,
+    }
+}
+
+fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+    if is_control_plane(cx.event.user()) || (cx.event.code().is_some() && !cx.event.succeeded()) {
+        return Vec::new();
+    }
+    let Some(secret) = cx.request() else {
+        return Vec::new();
+    };
+    if secret.get("type").and_then(Value::as_str) != Some("kubernetes.io/service-account-token") {
+        return Vec::new();
+    }
+    let account = secret
+        .pointer("/metadata/annotations/kubernetes.io~1service-account.name")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    vec![
+        Hit::new(format!(
+            "{} created token Secret {} for service account {account}",
+            cx.actor(),
+            cx.target()
+        ))
+        .with("service_account", account),
+    ]
+}

@@ -1,0 +1,55 @@
+use super::role_rules::{ROLE_CREATE, role_name, rules};
+use crate::detection::{Cx, Hit};
+use crate::state::State;
+
+/// Verbs that change objects.
+const WRITE_VERBS: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
+
+crate::detection! {
+    /// ## What it checks
+    /// A Role or ClusterRole created with a verb that changes objects (`create`, `update`,
+    /// `patch`, `delete`, `deletecollection`).
+    ///
+    /// ## Why it matters
+    /// Write access is where damage and persistence happen. Creating such roles is routine
+    /// in deployments, which is why this is low severity: it gives the trail to review when
+    /// another alert points at the same subject.
+    ///
+    /// ## Response
+    /// Review who gets bound to the role.
+    ///
+    /// ## Falco equivalent
+    /// `ClusterRole With Write Privileges Created`.
+    pub static WRITE_ROLE_CREATED {
+        id: "AUD013",
+        slug: "write-role-created",
+        title: "Role or ClusterRole with write access created",
+        severity: Low,
+        mitre: ["T1098.006"],
+        remediation: "Grant write verbs only on the resources the subject manages.",
+        triggers: [ROLE_CREATE[0], ROLE_CREATE[1]],
+        check: check,
+    }
+}
+
+fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+    let writes: Vec<String> = rules(cx)
+        .into_iter()
+        .flat_map(|(verbs, _)| verbs)
+        .filter(|v| WRITE_VERBS.contains(&v.as_str()))
+        .collect();
+    if writes.is_empty() {
+        return Vec::new();
+    }
+    let mut verbs = writes;
+    verbs.sort();
+    verbs.dedup();
+    vec![
+        Hit::new(format!(
+            "{} created {} with write access",
+            cx.actor(),
+            role_name(cx)
+        ))
+        .with("verbs", verbs.join(",")),
+    ]
+}

@@ -1,0 +1,165 @@
+//! The analysis of a stream of events: each event is shown only to the detections whose
+//! triggers name its resource (an index built once), or that watch every request; a
+//! request logged at several stages (exec is logged when the stream starts and when it
+//! ends) gives one alert per detection.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use crate::alert::{Alert, Origin};
+use crate::baseline::Baseline;
+use crate::detection::{Cx, Detection, Trigger};
+use crate::event::Event;
+use crate::settings::Settings;
+use crate::state::State;
+
+/// Alert keys remembered to drop a request's later stages.
+const DEDUP_CAPACITY: usize = 100_000;
+
+/// Which detections run.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Only these rule ids or slugs (empty: all).
+    pub only: Vec<String>,
+    /// Not these.
+    pub skip: Vec<String>,
+}
+
+impl Selection {
+    fn keeps(&self, detection: &Detection) -> bool {
+        let meta = detection.meta();
+        let named = |list: &[String]| {
+            list.iter()
+                .any(|n| n.eq_ignore_ascii_case(&meta.id) || n.eq_ignore_ascii_case(&meta.slug))
+        };
+        (self.only.is_empty() || named(&self.only)) && !named(&self.skip)
+    }
+}
+
+/// Counts of one analysis.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Events read.
+    pub events: u64,
+    /// Events analysed (stages that carry a response).
+    pub analysed: u64,
+    pub alerts: u64,
+}
+
+/// The analysis of one stream.
+pub struct Engine {
+    detections: Vec<&'static Detection>,
+    by_resource: HashMap<&'static str, Vec<(usize, Trigger)>>,
+    every: Vec<(usize, Trigger)>,
+    settings: Settings,
+    state: State,
+    seen: Seen,
+    pub counts: Counts,
+}
+
+impl Engine {
+    /// An engine over the selected detections; those that read a baseline run only when one
+    /// is given.
+    pub fn new(settings: Settings, baseline: Option<Baseline>, selection: &Selection) -> Engine {
+        let with_baseline = baseline.is_some();
+        let detections: Vec<&'static Detection> = crate::registry::DETECTIONS
+            .iter()
+            .copied()
+            .filter(|d| selection.keeps(d) && (with_baseline || !d.needs_baseline))
+            .collect();
+        let mut by_resource: HashMap<&'static str, Vec<(usize, Trigger)>> = HashMap::new();
+        let mut every = Vec::new();
+        for (index, detection) in detections.iter().enumerate() {
+            for trigger in detection.triggers {
+                match trigger.resource {
+                    Some(resource) => by_resource
+                        .entry(resource)
+                        .or_default()
+                        .push((index, *trigger)),
+                    None => every.push((index, *trigger)),
+                }
+            }
+        }
+        Engine {
+            state: State::new(&settings, baseline),
+            detections,
+            by_resource,
+            every,
+            settings,
+            seen: Seen::default(),
+            counts: Counts::default(),
+        }
+    }
+
+    /// The detections that run.
+    pub fn detections(&self) -> &[&'static Detection] {
+        &self.detections
+    }
+
+    /// The baseline as updated by what was reported.
+    pub fn into_baseline(self) -> Option<Baseline> {
+        self.state.baseline
+    }
+
+    /// Analyses one event; alerts go to `out`.
+    pub fn analyze(&mut self, event: &Event, origin: &Origin, out: &mut Vec<Alert>) {
+        self.counts.events += 1;
+        // The request's outcome is known from ResponseStarted on (long-running requests) and
+        // at ResponseComplete or Panic; RequestReceived would report refused requests.
+        if event.stage() == "RequestReceived" || event.verb().is_empty() {
+            return;
+        }
+        self.counts.analysed += 1;
+        let cx = Cx::new(event, &self.settings);
+        let resource = event.resource();
+        let candidates = self
+            .by_resource
+            .get(resource)
+            .into_iter()
+            .flatten()
+            .chain(self.every.iter());
+        let mut ran: Vec<usize> = Vec::new();
+        for (index, trigger) in candidates {
+            if ran.contains(index) || !trigger.matches(event) {
+                continue;
+            }
+            ran.push(*index);
+            let detection = self.detections[*index];
+            let hits = (detection.check)(&cx, &mut self.state);
+            for hit in hits {
+                let alert = Alert::new(detection.meta(), hit, &cx, origin);
+                if self.seen.first_time(*index, &alert) {
+                    self.counts.alerts += 1;
+                    out.push(alert);
+                }
+            }
+        }
+    }
+}
+
+/// The alerts already given, to drop a request's later stages (bounded).
+#[derive(Default)]
+struct Seen {
+    keys: HashSet<(usize, String)>,
+    order: VecDeque<(usize, String)>,
+}
+
+impl Seen {
+    /// Whether this detection has not yet alerted on this request (by alert id, which is
+    /// derived from the audit id).
+    fn first_time(&mut self, detection: usize, alert: &Alert) -> bool {
+        if alert.request.audit_id.is_none() {
+            return true;
+        }
+        let key = (detection, alert.id.clone());
+        if !self.keys.insert(key.clone()) {
+            return false;
+        }
+        self.order.push_back(key);
+        if self.order.len() > DEDUP_CAPACITY
+            && let Some(old) = self.order.pop_front()
+        {
+            self.keys.remove(&old);
+        }
+        true
+    }
+}

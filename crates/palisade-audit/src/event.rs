@@ -1,0 +1,319 @@
+//! One audit event (`audit.k8s.io/v1` Event, and the older `v1beta1` shape, which has the same
+//! fields plus `timestamp`), decoded into borrowed, typed fields.
+//!
+//! The hot path never builds a JSON tree: strings borrow from the line when they hold no
+//! escapes, and the request and response objects stay raw text until a detection asks for
+//! them ([`Event::request_object`]), which only the few rules on pod, role, binding and
+//! ConfigMap writes do.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
+use serde_json::value::RawValue;
+
+/// A string of the event: borrowed from the input when it has no escapes.
+#[derive(Debug, Clone, PartialEq, Eq, Default, PartialOrd, Ord, Hash)]
+pub struct Str<'a>(pub Cow<'a, str>);
+
+impl Str<'_> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl<'de> Visitor<'de> for StrVisitor {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Str<'de>, E> {
+                Ok(Str(Cow::Owned(v)))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
+}
+
+/// Who made the request, as the authenticator named them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserInfo<'a> {
+    #[serde(borrow, default)]
+    pub username: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub uid: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub groups: Option<Vec<Str<'a>>>,
+}
+
+impl UserInfo<'_> {
+    /// The user name; empty when the event has none.
+    pub fn name(&self) -> &str {
+        self.username.as_deref().unwrap_or("")
+    }
+
+    pub fn groups(&self) -> impl Iterator<Item = &str> {
+        self.groups.iter().flatten().map(Str::as_str)
+    }
+}
+
+/// The object the request is about.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRef<'a> {
+    #[serde(borrow, default)]
+    pub resource: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub namespace: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub name: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub api_group: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub api_version: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub subresource: Option<Str<'a>>,
+}
+
+/// The response's status: the code is what detections read.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ResponseStatus<'a> {
+    #[serde(default)]
+    pub code: Option<i64>,
+    #[serde(borrow, default)]
+    pub reason: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub status: Option<Str<'a>>,
+}
+
+/// One audit event.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event<'a> {
+    #[serde(borrow, default)]
+    pub kind: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub api_version: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub level: Option<Str<'a>>,
+    #[serde(borrow, default, rename = "auditID")]
+    pub audit_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub stage: Option<Str<'a>>,
+    #[serde(borrow, default, rename = "requestURI")]
+    pub request_uri: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub verb: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub user: UserInfo<'a>,
+    #[serde(borrow, default)]
+    pub impersonated_user: Option<UserInfo<'a>>,
+    #[serde(borrow, default, rename = "sourceIPs")]
+    pub source_ips: Option<Vec<Str<'a>>>,
+    #[serde(borrow, default)]
+    pub user_agent: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub object_ref: Option<ObjectRef<'a>>,
+    #[serde(borrow, default)]
+    pub response_status: Option<ResponseStatus<'a>>,
+    #[serde(borrow, default)]
+    pub request_object: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub response_object: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    pub request_received_timestamp: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    pub stage_timestamp: Option<Str<'a>>,
+    /// `v1beta1` only.
+    #[serde(borrow, default)]
+    pub timestamp: Option<Str<'a>>,
+    #[serde(borrow, default, deserialize_with = "annotation_pairs")]
+    pub annotations: Option<Vec<(Str<'a>, Str<'a>)>>,
+}
+
+/// Why a line is not an audit event.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    /// The text is not JSON, or a field has the wrong type.
+    #[error("{0}")]
+    Json(String),
+    /// Valid JSON whose `kind` is not `Event` (Falco says "data not recognized as a k8s audit
+    /// event").
+    #[error("not an audit event (kind {0})")]
+    NotAnEvent(String),
+}
+
+/// The annotation the authorizer writes its decision to.
+pub const DECISION_ANNOTATION: &str = "authorization.k8s.io/decision";
+/// The annotation the authorizer writes its reason to.
+pub const REASON_ANNOTATION: &str = "authorization.k8s.io/reason";
+
+impl<'a> Event<'a> {
+    /// Decodes one event; `kind` must be `Event` (an event without `kind` is read too: some
+    /// exporters drop it).
+    pub fn decode(text: &'a str) -> Result<Event<'a>, DecodeError> {
+        let event: Event<'a> =
+            serde_json::from_str(text).map_err(|e| DecodeError::Json(e.to_string()))?;
+        match event.kind.as_deref() {
+            Some("Event") => Ok(event),
+            None if event.verb.is_some() && event.stage.is_some() => Ok(event),
+            Some(other) => Err(DecodeError::NotAnEvent(format!("`{other}`"))),
+            None => Err(DecodeError::NotAnEvent("missing".into())),
+        }
+    }
+
+    pub fn verb(&self) -> &str {
+        self.verb.as_deref().unwrap_or("")
+    }
+
+    pub fn resource(&self) -> &str {
+        self.object_ref
+            .as_ref()
+            .and_then(|o| o.resource.as_deref())
+            .unwrap_or("")
+    }
+
+    pub fn subresource(&self) -> &str {
+        self.object_ref
+            .as_ref()
+            .and_then(|o| o.subresource.as_deref())
+            .unwrap_or("")
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.object_ref
+            .as_ref()
+            .and_then(|o| o.namespace.as_deref())
+    }
+
+    /// The object's name; for creates without one in `objectRef`, the name in the request
+    /// or response object's metadata is found by the caller.
+    pub fn name(&self) -> Option<&str> {
+        self.object_ref.as_ref().and_then(|o| o.name.as_deref())
+    }
+
+    pub fn api_group(&self) -> &str {
+        self.object_ref
+            .as_ref()
+            .and_then(|o| o.api_group.as_deref())
+            .unwrap_or("")
+    }
+
+    pub fn stage(&self) -> &str {
+        self.stage.as_deref().unwrap_or("")
+    }
+
+    pub fn user(&self) -> &str {
+        self.user.name()
+    }
+
+    pub fn code(&self) -> Option<i64> {
+        self.response_status.as_ref().and_then(|s| s.code)
+    }
+
+    /// A 2xx response (Falco's `response_successful`).
+    pub fn succeeded(&self) -> bool {
+        self.code().is_some_and(|c| (200..300).contains(&c))
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations
+            .iter()
+            .flatten()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The authorizer's decision (`allow`, `forbid`), when annotated.
+    pub fn decision(&self) -> Option<&str> {
+        self.annotation(DECISION_ANNOTATION)
+    }
+
+    /// When the request was received (microseconds since the epoch): the received time,
+    /// else the stage time, else `v1beta1`'s `timestamp`.
+    pub fn time_micros(&self) -> Option<i64> {
+        [
+            &self.request_received_timestamp,
+            &self.stage_timestamp,
+            &self.timestamp,
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(|t| palisade_core::date::rfc3339_unix_micros(t))
+    }
+
+    /// The time as written, for alerts.
+    pub fn time_text(&self) -> Option<&str> {
+        self.request_received_timestamp
+            .as_deref()
+            .or(self.stage_timestamp.as_deref())
+            .or(self.timestamp.as_deref())
+    }
+
+    pub fn source_ips(&self) -> impl Iterator<Item = &str> {
+        self.source_ips.iter().flatten().map(Str::as_str)
+    }
+
+    pub fn user_agent(&self) -> Option<&str> {
+        self.user_agent.as_deref()
+    }
+
+    /// The request object, parsed (only when a detection needs it).
+    pub fn request_object(&self) -> Option<serde_json::Value> {
+        self.request_object
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .filter(|v: &serde_json::Value| !v.is_null())
+    }
+
+    /// The response object, parsed.
+    pub fn response_object(&self) -> Option<serde_json::Value> {
+        self.response_object
+            .and_then(|raw| serde_json::from_str(raw.get()).ok())
+            .filter(|v: &serde_json::Value| !v.is_null())
+    }
+}
+
+/// Reads `annotations` (a JSON object of strings) into pairs, without a map.
+fn annotation_pairs<'de: 'a, 'a, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<(Str<'a>, Str<'a>)>>, D::Error> {
+    struct PairsVisitor<'a>(std::marker::PhantomData<&'a ()>);
+    impl<'de: 'a, 'a> Visitor<'de> for PairsVisitor<'a> {
+        type Value = Option<Vec<(Str<'a>, Str<'a>)>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a map of strings")
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+            let mut pairs = Vec::new();
+            while let Some(pair) = map.next_entry::<Str<'a>, Str<'a>>()? {
+                pairs.push(pair);
+            }
+            Ok(Some(pairs))
+        }
+    }
+    deserializer.deserialize_any(PairsVisitor(std::marker::PhantomData))
+}

@@ -1,0 +1,445 @@
+//! Alert formats: Palisade's own JSON, OCSF 1.1 Detection Finding (class 2004, with the
+//! request as the finding's API-activity evidence), Elastic Common Schema, ArcSight CEF, a
+//! one-line text form for terminals, and the RFC 5424 syslog envelope the CEF and JSON
+//! forms travel in. Pure functions: where alerts go is the sinks' business.
+
+use palisade_core::{Control, Severity};
+use serde_json::{Value, json};
+
+use crate::alert::Alert;
+
+/// The formats alerts are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertFormat {
+    /// One line per alert for people.
+    Text,
+    /// Palisade's alert JSON, one object per line.
+    Json,
+    /// OCSF 1.1 Detection Finding, one object per line.
+    Ocsf,
+    /// Elastic Common Schema, one object per line.
+    Ecs,
+    /// ArcSight Common Event Format, one line per alert.
+    Cef,
+}
+
+impl AlertFormat {
+    pub fn parse(text: &str) -> Option<AlertFormat> {
+        Some(match text {
+            "text" => AlertFormat::Text,
+            "json" => AlertFormat::Json,
+            "ocsf" => AlertFormat::Ocsf,
+            "ecs" => AlertFormat::Ecs,
+            "cef" => AlertFormat::Cef,
+            _ => return None,
+        })
+    }
+
+    pub const NAMES: &'static [&'static str] = &["text", "json", "ocsf", "ecs", "cef"];
+}
+
+/// One alert as one line (no newline) in `format`.
+pub fn render(alert: &Alert, format: AlertFormat) -> String {
+    match format {
+        AlertFormat::Text => text(alert),
+        AlertFormat::Json => serde_json::to_string(alert).unwrap_or_default(),
+        AlertFormat::Ocsf => ocsf(alert).to_string(),
+        AlertFormat::Ecs => ecs(alert).to_string(),
+        AlertFormat::Cef => cef(alert),
+    }
+}
+
+/// `HIGH  AUD004 2026-12-01T10:00:00Z alice created pod app/p with privileged ... [T1610]`.
+pub fn text(alert: &Alert) -> String {
+    let time = alert.request.time.as_deref().unwrap_or("-");
+    let techniques = alert.techniques();
+    let mut line = format!(
+        "{:<8} {} {time} {}",
+        alert.severity.as_str().to_uppercase(),
+        alert.rule.id,
+        alert.message
+    );
+    if !techniques.is_empty() {
+        line.push_str(&format!(" [{}]", techniques.join(",")));
+    }
+    if let Some(confidence) = alert.confidence {
+        line.push_str(&format!(" (confidence {confidence:.2})"));
+    }
+    line.push_str(&format!(" ({}:{})", alert.origin.file, alert.origin.line));
+    line
+}
+
+/// OCSF severity ids: 1 informational to 5 critical.
+fn ocsf_severity(severity: Severity) -> (u8, &'static str) {
+    match severity {
+        Severity::Info => (1, "Informational"),
+        Severity::Low => (2, "Low"),
+        Severity::Medium => (3, "Medium"),
+        Severity::High => (4, "High"),
+        Severity::Critical => (5, "Critical"),
+    }
+}
+
+fn millis(alert: &Alert) -> i64 {
+    alert.request.time_micros.map_or(0, |t| t / 1000)
+}
+
+fn technique_name(control: &Control) -> &'static str {
+    control.title().unwrap_or("")
+}
+
+/// The Kubernetes object of the request, as OCSF's resource.
+fn ocsf_resource(alert: &Alert) -> Value {
+    let r = &alert.request;
+    let mut resource = json!({
+        "type": r.resource_path(),
+        "name": r.name,
+        "group": {"name": r.api_group},
+    });
+    if let Some(ns) = &r.namespace {
+        resource["namespace"] = json!(ns);
+    }
+    resource
+}
+
+/// OCSF 1.1 Detection Finding.
+pub fn ocsf(alert: &Alert) -> Value {
+    let (severity_id, severity) = ocsf_severity(alert.severity);
+    let r = &alert.request;
+    let attacks: Vec<Value> = alert
+        .rule
+        .controls
+        .iter()
+        .map(|c| json!({"technique": {"uid": c.id, "name": technique_name(c)}, "version": "15"}))
+        .collect();
+    let mut finding = json!({
+        "class_uid": 2004,
+        "class_name": "Detection Finding",
+        "category_uid": 2,
+        "category_name": "Findings",
+        "activity_id": 1,
+        "activity_name": "Create",
+        "type_uid": 200401,
+        "type_name": "Detection Finding: Create",
+        "time": millis(alert),
+        "severity_id": severity_id,
+        "severity": severity,
+        "status_id": 1,
+        "status": "New",
+        "message": alert.message,
+        "metadata": {
+            "version": "1.1.0",
+            "uid": alert.id,
+            "product": {"name": "Palisade", "vendor_name": "Palisade", "version": env!("CARGO_PKG_VERSION")},
+            "log_name": "kubernetes-audit",
+        },
+        "finding_info": {
+            "uid": alert.id,
+            "title": alert.rule.title,
+            "desc": alert.rule.summary(),
+            "types": [alert.rule.slug],
+            "analytic": {"uid": alert.rule.id, "name": alert.rule.slug, "type_id": 1, "type": "Rule"},
+            "attacks": attacks,
+        },
+        "remediation": {"desc": alert.rule.remediation},
+        "resources": [ocsf_resource(alert)],
+        "evidences": [{
+            "actor": {"user": {
+                "name": r.user,
+                "groups": r.groups.iter().map(|g| json!({"name": g})).collect::<Vec<_>>(),
+            }},
+            "api": {
+                "operation": r.verb,
+                "service": {"name": "kube-apiserver"},
+                "request": {"uid": r.audit_id},
+                "response": {"code": r.response_code},
+            },
+            "src_endpoint": {"ip": r.source_ips.first()},
+            "http_request": {"user_agent": r.user_agent, "url": {"path": r.path}},
+        }],
+        "unmapped": {
+            "evidence": evidence_object(alert),
+            "impersonated_user": r.impersonated_user,
+            "decision": r.decision,
+        },
+    });
+    if let Some(confidence) = alert.confidence {
+        finding["confidence_score"] = json!((confidence * 100.0).round() as i64);
+    }
+    if let Some(enrichment) = &alert.enrichment {
+        finding["unmapped"]["enrichment"] = serde_json::to_value(enrichment).unwrap_or_default();
+    }
+    finding
+}
+
+fn evidence_object(alert: &Alert) -> Value {
+    Value::Object(
+        alert
+            .evidence
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), json!(v)))
+            .collect(),
+    )
+}
+
+/// ECS numeric severity (Elastic's 21 low, 47 medium, 73 high, 99 critical).
+fn ecs_severity(severity: Severity) -> u8 {
+    match severity {
+        Severity::Info => 1,
+        Severity::Low => 21,
+        Severity::Medium => 47,
+        Severity::High => 73,
+        Severity::Critical => 99,
+    }
+}
+
+/// Elastic Common Schema 8.
+pub fn ecs(alert: &Alert) -> Value {
+    let r = &alert.request;
+    let techniques: Vec<Value> = alert
+        .rule
+        .controls
+        .iter()
+        .map(|c| {
+            json!({
+                "id": c.id,
+                "name": technique_name(c),
+                "reference": format!("https://attack.mitre.org/techniques/{}/", c.id.replace('.', "/")),
+            })
+        })
+        .collect();
+    let outcome = match r.response_code {
+        Some(code) if (200..400).contains(&code) => "success",
+        Some(_) => "failure",
+        None => "unknown",
+    };
+    let mut doc = json!({
+        "@timestamp": r.time,
+        "message": alert.message,
+        "ecs": {"version": "8.11.0"},
+        "event": {
+            "kind": "alert",
+            "module": "kubernetes",
+            "dataset": "palisade.audit",
+            "id": alert.id,
+            "action": r.verb,
+            "outcome": outcome,
+            "severity": ecs_severity(alert.severity),
+            "category": ["configuration"],
+        },
+        "rule": {
+            "id": alert.rule.id,
+            "name": alert.rule.slug,
+            "description": alert.rule.title,
+            "ruleset": "palisade-audit",
+        },
+        "threat": {"framework": "MITRE ATT&CK", "technique": techniques},
+        "user": {"name": r.user, "group": {"name": r.groups}},
+        "source": {"ip": r.source_ips.first()},
+        "user_agent": {"original": r.user_agent},
+        "url": {"path": r.path},
+        "http": {"response": {"status_code": r.response_code}},
+        "orchestrator": {
+            "type": "kubernetes",
+            "namespace": r.namespace,
+            "resource": {"type": r.resource_path(), "name": r.name},
+            "api_version": r.api_group,
+        },
+        "palisade": {
+            "severity": alert.severity,
+            "audit_id": r.audit_id,
+            "evidence": evidence_object(alert),
+            "confidence": alert.confidence,
+            "enrichment": alert.enrichment,
+            "impersonated_user": r.impersonated_user,
+        },
+    });
+    if let Some(confidence) = alert.confidence {
+        doc["event"]["risk_score"] = json!((confidence * 100.0).round());
+    }
+    doc
+}
+
+/// CEF severity 0-10.
+fn cef_severity(severity: Severity) -> u8 {
+    match severity {
+        Severity::Info => 1,
+        Severity::Low => 3,
+        Severity::Medium => 5,
+        Severity::High => 8,
+        Severity::Critical => 10,
+    }
+}
+
+/// A CEF header field: `|` and `\` escaped, no newlines.
+fn cef_header(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\r', '\n'], " ")
+}
+
+/// A CEF extension value: `=` and `\` escaped, newlines as `\n`.
+fn cef_value(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('=', "\\=")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
+}
+
+/// ArcSight CEF:0.
+pub fn cef(alert: &Alert) -> String {
+    let r = &alert.request;
+    let mut ext: Vec<(&str, String)> = vec![
+        ("rt", millis(alert).to_string()),
+        ("externalId", alert.id.clone()),
+        ("suser", r.user.clone()),
+        ("act", r.verb.clone()),
+        ("request", r.path.clone()),
+        ("msg", alert.message.clone()),
+        ("cs1Label", "namespace".into()),
+        ("cs1", r.namespace.clone().unwrap_or_default()),
+        ("cs2Label", "resource".into()),
+        ("cs2", r.resource_path()),
+        ("cs3Label", "mitreTechniques".into()),
+        ("cs3", alert.techniques().join(",")),
+        ("cs4Label", "auditID".into()),
+        ("cs4", r.audit_id.clone().unwrap_or_default()),
+        ("duser", r.name.clone()),
+    ];
+    if let Some(ip) = r.source_ips.first() {
+        ext.push(("src", ip.clone()));
+    }
+    if let Some(agent) = &r.user_agent {
+        ext.push(("requestClientApplication", agent.clone()));
+    }
+    if let Some(code) = r.response_code {
+        ext.push(("outcome", code.to_string()));
+    }
+    let extension: Vec<String> = ext
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", cef_value(&v)))
+        .collect();
+    format!(
+        "CEF:0|Palisade|palisade|{}|{}|{}|{}|{}",
+        env!("CARGO_PKG_VERSION"),
+        cef_header(&alert.rule.id),
+        cef_header(&alert.rule.title),
+        cef_severity(alert.severity),
+        extension.join(" ")
+    )
+}
+
+/// Syslog severity (RFC 5424) of an alert.
+fn syslog_severity(severity: Severity) -> u8 {
+    match severity {
+        Severity::Critical => 2,
+        Severity::High => 3,
+        Severity::Medium => 4,
+        Severity::Low => 5,
+        Severity::Info => 6,
+    }
+}
+
+/// An RFC 5424 message (facility local0) carrying `body`; `hostname` as the sender names
+/// itself. Without framing: TCP transports prefix the octet count (RFC 6587).
+pub fn syslog(alert: &Alert, body: &str, hostname: &str) -> String {
+    let pri = 16 * 8 + u32::from(syslog_severity(alert.severity));
+    let time = alert
+        .request
+        .time
+        .as_deref()
+        .filter(|t| !t.is_empty() && !t.contains(' '))
+        .unwrap_or("-");
+    let host = if hostname.is_empty() { "-" } else { hostname };
+    format!(
+        "<{pri}>1 {time} {host} palisade - {} [palisade@32473 id=\"{}\" rule=\"{}\"] {body}",
+        alert.rule.id,
+        sd_escape(&alert.id),
+        sd_escape(&alert.rule.id)
+    )
+}
+
+/// An RFC 5424 structured-data parameter value: `"`, `\` and `]` escaped.
+fn sd_escape(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace(']', "\\]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Engine, Origin, Selection, Settings};
+
+    fn alert() -> Alert {
+        let line = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a-1","stage":"ResponseComplete","verb":"create","requestURI":"/api/v1/namespaces/app/pods","user":{"username":"alice","groups":["dev|ops"]},"sourceIPs":["203.0.113.9"],"userAgent":"kubectl/v1.33","objectRef":{"resource":"pods","namespace":"app","apiVersion":"v1"},"responseStatus":{"code":201},"requestReceivedTimestamp":"2026-12-01T10:00:00.000000Z","requestObject":{"kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"a","image":"busybox","securityContext":{"privileged":true}}]}}}"#;
+        let event = crate::Event::decode(line).unwrap();
+        let mut engine = Engine::new(Settings::default(), None, &Selection::default());
+        let mut alerts = Vec::new();
+        let origin = Origin {
+            file: "audit.log".into(),
+            line: 7,
+        };
+        engine.analyze(&event, &origin, &mut alerts);
+        alerts.into_iter().find(|a| a.rule.id == "AUD004").unwrap()
+    }
+
+    #[test]
+    fn ocsf_is_a_detection_finding_with_the_request_as_evidence() {
+        let v = ocsf(&alert());
+        assert_eq!(v["class_uid"], 2004);
+        assert_eq!(v["type_uid"], 200401);
+        assert_eq!(v["severity_id"], 4);
+        assert_eq!(v["time"], 1_796_119_200_000_i64);
+        assert_eq!(v["finding_info"]["analytic"]["uid"], "AUD004");
+        assert_eq!(v["finding_info"]["attacks"][0]["technique"]["uid"], "T1610");
+        assert_eq!(v["evidences"][0]["actor"]["user"]["name"], "alice");
+        assert_eq!(v["evidences"][0]["api"]["operation"], "create");
+        assert_eq!(v["resources"][0]["namespace"], "app");
+    }
+
+    #[test]
+    fn ecs_names_the_rule_the_threat_and_the_orchestrator() {
+        let v = ecs(&alert());
+        assert_eq!(v["event"]["kind"], "alert");
+        assert_eq!(v["event"]["severity"], 73);
+        assert_eq!(v["rule"]["id"], "AUD004");
+        assert_eq!(v["threat"]["technique"][1]["id"], "T1611");
+        assert_eq!(v["orchestrator"]["namespace"], "app");
+        assert_eq!(v["source"]["ip"], "203.0.113.9");
+    }
+
+    #[test]
+    fn cef_and_syslog_escape_what_their_grammar_reserves() {
+        let a = alert();
+        let line = cef(&a);
+        assert!(line.starts_with("CEF:0|Palisade|palisade|"), "{line}");
+        assert!(
+            line.contains("|AUD004|Pod with a privileged container created|8|"),
+            "{line}"
+        );
+        assert!(line.contains("suser=alice"), "{line}");
+        let mut tricky = a.clone();
+        tricky.message = "a=b|c\nd".into();
+        assert!(cef(&tricky).contains("msg=a\\=b|c\\nd"));
+        let message = syslog(&a, &line, "node-1");
+        assert!(
+            message.starts_with(
+                "<131>1 2026-12-01T10:00:00.000000Z node-1 palisade - AUD004 [palisade@32473 id=\""
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn text_is_one_line_with_the_origin() {
+        let line = text(&alert());
+        assert!(
+            line.starts_with("HIGH     AUD004 2026-12-01T10:00:00.000000Z alice created pod app/p"),
+            "{line}"
+        );
+        assert!(line.ends_with("(audit.log:7)"), "{line}");
+        assert!(!line.contains('\n'));
+    }
+}

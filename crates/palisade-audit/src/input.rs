@@ -1,0 +1,529 @@
+//! Reading audit logs: JSON lines (one Event per line), `EventList` documents (on one line or
+//! pretty-printed), gzip-compressed files, rotated files in the order they were written,
+//! standard input, and following a growing file. Cloud wrappers are unwrapped here
+//! (`cloud`). A line that is not an event is counted and described with its file and line;
+//! reading goes on.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::alert::Origin;
+use crate::event::{DecodeError, Event};
+
+/// Longest line read; longer ones are skipped as problems (bounded memory).
+pub const MAX_LINE: usize = 64 << 20;
+/// Largest pretty-printed document read whole (an `EventList` not on one line).
+pub const MAX_DOCUMENT: usize = 1 << 30;
+/// Problems described in full; past it they are only counted.
+pub const MAX_PROBLEMS: usize = 1000;
+
+/// An input that could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The file or directory could not be opened or read.
+    #[error("{path}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A directory holds no audit log.
+    #[error("{0}: no audit log in the directory (*.log, *.json, *.jsonl, rotated or .gz files)")]
+    EmptyDirectory(String),
+}
+
+/// What reading found besides events.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReadStats {
+    pub events: u64,
+    /// Lines (or documents) that were not events.
+    pub malformed: u64,
+    /// `file:line: problem`, the first [`MAX_PROBLEMS`].
+    pub problems: Vec<String>,
+    /// Files read.
+    pub files: u64,
+}
+
+impl ReadStats {
+    fn problem(&mut self, origin: &Origin, message: impl std::fmt::Display) {
+        self.malformed += 1;
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems
+                .push(format!("{}:{}: {message}", origin.file, origin.line));
+        }
+    }
+}
+
+/// Receives events as they are read.
+pub trait EventSink {
+    fn event(&mut self, event: &Event, origin: &Origin);
+}
+
+impl<F: FnMut(&Event, &Origin)> EventSink for F {
+    fn event(&mut self, event: &Event, origin: &Origin) {
+        self(event, origin)
+    }
+}
+
+/// The files to read for the given paths: a directory's audit logs, and rotated files of
+/// one log in the order they were written (oldest backup first, the live file last).
+pub fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, InputError> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" || !path.is_dir() {
+            out.push(path.clone());
+            continue;
+        }
+        let display = path.display().to_string();
+        let entries = std::fs::read_dir(path).map_err(|source| InputError::Io {
+            path: display.clone(),
+            source,
+        })?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file() && looks_like_log(p))
+            .collect();
+        if files.is_empty() {
+            return Err(InputError::EmptyDirectory(display));
+        }
+        files.sort();
+        out.extend(files);
+    }
+    sort_rotated(&mut out);
+    Ok(out)
+}
+
+fn looks_like_log(path: &Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let name = name.strip_suffix(".gz").unwrap_or(name);
+    name.ends_with(".log")
+        || name.ends_with(".json")
+        || name.ends_with(".jsonl")
+        || rotation_number(name).is_some()
+}
+
+/// `audit.log.3` -> 3.
+fn rotation_number(name: &str) -> Option<u64> {
+    let (stem, number) = name.rsplit_once('.')?;
+    (stem.contains(".log") || stem.contains(".json"))
+        .then(|| number.parse().ok())
+        .flatten()
+}
+
+/// Orders files of one rotated log: `audit.log.2.gz`, `audit.log.1`, then `audit.log`;
+/// lumberjack's timestamped backups (`audit-2026-12-01T10-00-00.000.log`) sort by their
+/// timestamp before the live `audit.log`. Files of different logs keep their order.
+pub fn sort_rotated(paths: &mut [PathBuf]) {
+    /// (log family, rank within it: backups by age, the live file last).
+    fn key(path: &Path) -> (String, u8, std::cmp::Reverse<u64>, String) {
+        let dir = path
+            .parent()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        let bare = name.strip_suffix(".gz").unwrap_or(name);
+        if let Some(n) = rotation_number(bare) {
+            let base = bare.rsplit_once('.').map_or(bare, |(b, _)| b);
+            return (
+                format!("{dir}/{base}"),
+                0,
+                std::cmp::Reverse(n),
+                String::new(),
+            );
+        }
+        // lumberjack: NAME-YYYY-MM-DDTHH-MM-SS.mmm.EXT, of the live NAME.EXT.
+        if let Some(at) = bare.find(|c: char| c.is_ascii_digit()).filter(|&i| i > 1)
+            && bare[..at].ends_with('-')
+            && bare[at..].len() >= 19
+            && bare.as_bytes().get(at + 10) == Some(&b'T')
+        {
+            let ext = bare.rsplit_once('.').map_or("", |(_, e)| e);
+            let base = format!("{}.{ext}", &bare[..at - 1]);
+            return (
+                format!("{dir}/{base}"),
+                1,
+                std::cmp::Reverse(0),
+                bare[at..].to_string(),
+            );
+        }
+        (
+            format!("{dir}/{bare}"),
+            2,
+            std::cmp::Reverse(0),
+            String::new(),
+        )
+    }
+    // A stable sort by family keeps unrelated logs in the given order only when families
+    // are compared by first appearance.
+    let mut first_seen: Vec<String> = Vec::new();
+    for path in paths.iter() {
+        let family = key(path).0;
+        if !first_seen.contains(&family) {
+            first_seen.push(family);
+        }
+    }
+    paths.sort_by_key(|p| {
+        let (family, rank, age, stamp) = key(p);
+        let position = first_seen.iter().position(|f| *f == family).unwrap_or(0);
+        (position, rank, age, stamp)
+    });
+}
+
+/// Reads one file (or `-` for standard input), decompressing gzip by its magic bytes.
+pub fn read_path(
+    path: &Path,
+    stats: &mut ReadStats,
+    sink: &mut dyn EventSink,
+) -> Result<(), InputError> {
+    let display = if path.as_os_str() == "-" {
+        "-".to_string()
+    } else {
+        path.display().to_string()
+    };
+    let io = |source| InputError::Io {
+        path: display.clone(),
+        source,
+    };
+    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(io)?)
+    };
+    let mut reader = BufReader::with_capacity(1 << 20, reader);
+    let gzip = reader.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    stats.files += 1;
+    if gzip {
+        let decoder = flate2::bufread::MultiGzDecoder::new(reader);
+        read_stream(
+            &display,
+            &mut BufReader::with_capacity(1 << 20, decoder),
+            stats,
+            sink,
+        )
+    } else {
+        read_stream(&display, &mut reader, stats, sink)
+    }
+    .map_err(io)
+}
+
+/// Reads a stream of JSON lines, or one pretty-printed document.
+pub fn read_stream(
+    file: &str,
+    reader: &mut dyn BufRead,
+    stats: &mut ReadStats,
+    sink: &mut dyn EventSink,
+) -> std::io::Result<()> {
+    let mut line = Vec::new();
+    let mut number: u64 = 0;
+    let mut first = true;
+    loop {
+        line.clear();
+        let (read, complete) = read_bounded_line(reader, &mut line, MAX_LINE)?;
+        if read == 0 {
+            return Ok(());
+        }
+        number += 1;
+        let origin = Origin {
+            file: file.to_string(),
+            line: number,
+        };
+        if !complete {
+            stats.problem(
+                &origin,
+                format!("line longer than {} MiB, skipped", MAX_LINE >> 20),
+            );
+            continue;
+        }
+        let Ok(text) = std::str::from_utf8(&line) else {
+            stats.problem(&origin, "not UTF-8 text");
+            continue;
+        };
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        if first && is_incomplete_json(text) {
+            // A pretty-printed document: read it whole (bounded).
+            let mut document = text.to_string();
+            document.push('\n');
+            reader
+                .take(u64::try_from(MAX_DOCUMENT).unwrap_or(u64::MAX))
+                .read_to_string(&mut document)?;
+            decode_text(&document, &origin, stats, sink);
+            return Ok(());
+        }
+        first = false;
+        decode_text(text, &origin, stats, sink);
+    }
+}
+
+/// Whether the first line opens a JSON value that it does not close.
+fn is_incomplete_json(text: &str) -> bool {
+    (text.starts_with('{') || text.starts_with('['))
+        && serde_json::from_str::<serde::de::IgnoredAny>(text)
+            .err()
+            .is_some_and(|e| e.is_eof())
+}
+
+/// Reads up to a newline; past `max` bytes the rest of the line is consumed and dropped.
+/// Returns the bytes consumed and whether the line was kept whole.
+fn read_bounded_line(
+    reader: &mut dyn BufRead,
+    out: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<(usize, bool)> {
+    let mut consumed = 0;
+    let mut complete = true;
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok((consumed, complete));
+        }
+        let (chunk, done) = match buffer.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buffer[..=i], true),
+            None => (buffer, false),
+        };
+        let len = chunk.len();
+        if complete && out.len() + len <= max {
+            out.extend_from_slice(chunk);
+        } else {
+            complete = false;
+            out.clear();
+        }
+        reader.consume(len);
+        consumed += len;
+        if done {
+            return Ok((consumed, complete));
+        }
+    }
+}
+
+/// One line or document: an Event, an EventList, or a cloud wrapper around either.
+pub fn decode_text(text: &str, origin: &Origin, stats: &mut ReadStats, sink: &mut dyn EventSink) {
+    match Event::decode(text) {
+        Ok(event) => {
+            stats.events += 1;
+            sink.event(&event, origin);
+        }
+        Err(error) => {
+            if let Some(items) = event_list(text) {
+                for item in items {
+                    match Event::decode(item.get()) {
+                        Ok(event) => {
+                            stats.events += 1;
+                            sink.event(&event, origin);
+                        }
+                        Err(e) => stats.problem(origin, format!("EventList item: {e}")),
+                    }
+                }
+                return;
+            }
+            match crate::cloud::unwrap(text) {
+                Some(Ok(inner)) => {
+                    for text in inner {
+                        decode_text(&text, origin, stats, sink);
+                    }
+                }
+                Some(Err(problem)) => stats.problem(origin, problem),
+                None => stats.problem(origin, describe(&error)),
+            }
+        }
+    }
+}
+
+fn describe(error: &DecodeError) -> String {
+    match error {
+        DecodeError::Json(message) => format!("not an audit event: {message}"),
+        other => other.to_string(),
+    }
+}
+
+/// The items of an `EventList`, raw.
+fn event_list(text: &str) -> Option<Vec<&RawValue>> {
+    #[derive(Deserialize)]
+    struct List<'a> {
+        kind: Option<&'a str>,
+        #[serde(borrow)]
+        items: Option<Vec<&'a RawValue>>,
+    }
+    let list: List = serde_json::from_str(text).ok()?;
+    (list.kind.is_none_or(|k| k == "EventList"))
+        .then_some(list.items)
+        .flatten()
+}
+
+/// Follows a growing file (`--follow`): reads what is there, then what is appended, and
+/// starts again from the beginning when the file is truncated or replaced by rotation.
+/// Returns when `stop` says so (checked between polls).
+pub fn follow(
+    path: &Path,
+    stats: &mut ReadStats,
+    sink: &mut dyn EventSink,
+    stop: &dyn Fn() -> bool,
+) -> Result<(), InputError> {
+    let display = path.display().to_string();
+    let io = |source| InputError::Io {
+        path: display.clone(),
+        source,
+    };
+    let mut offset: u64 = 0;
+    let mut identity = file_identity(path);
+    let mut pending = Vec::new();
+    let mut number: u64 = 0;
+    stats.files += 1;
+    loop {
+        let now = file_identity(path);
+        let length = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if now != identity || length < offset {
+            // Rotated or truncated: the new file is read from its start.
+            identity = now;
+            offset = 0;
+            pending.clear();
+        }
+        if length > offset {
+            let mut file = std::fs::File::open(path).map_err(io)?;
+            std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)).map_err(io)?;
+            let mut chunk = Vec::new();
+            let read = file
+                .take(length - offset)
+                .read_to_end(&mut chunk)
+                .map_err(io)?;
+            offset += u64::try_from(read).unwrap_or(0);
+            pending.extend_from_slice(&chunk);
+            while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                let line: Vec<u8> = pending.drain(..=end).collect();
+                number += 1;
+                let origin = Origin {
+                    file: display.clone(),
+                    line: number,
+                };
+                match std::str::from_utf8(&line) {
+                    Ok(text) if !text.trim().is_empty() => {
+                        decode_text(text.trim(), &origin, stats, sink);
+                    }
+                    Ok(_) => {}
+                    Err(_) => stats.problem(&origin, "not UTF-8 text"),
+                }
+            }
+            if pending.len() > MAX_LINE {
+                pending.clear();
+            }
+        }
+        if stop() {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// What identifies a file across renames (inode on Unix).
+fn file_identity(path: &Path) -> Option<u64> {
+    let metadata = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some(metadata.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        metadata.created().ok().map(|t| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> (Vec<String>, ReadStats) {
+        let mut stats = ReadStats::default();
+        let mut verbs = Vec::new();
+        let mut sink = |e: &Event, o: &Origin| verbs.push(format!("{}@{}", e.verb(), o.line));
+        read_stream("t.log", &mut text.as_bytes(), &mut stats, &mut sink).unwrap();
+        (verbs, stats)
+    }
+
+    const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","verb":"get","user":{"username":"a"}}"#;
+
+    #[test]
+    fn reads_lines_and_reports_the_others_with_their_line() {
+        let text = format!("{EVENT}\nnot json\n\n{{\"kind\": 0}}\n{EVENT}\n");
+        let (verbs, stats) = read(&text);
+        assert_eq!(verbs, ["get@1", "get@5"]);
+        assert_eq!(stats.malformed, 2);
+        assert!(
+            stats.problems[0].starts_with("t.log:2: not an audit event"),
+            "{:?}",
+            stats.problems
+        );
+        assert!(
+            stats.problems[1].starts_with("t.log:4:"),
+            "{:?}",
+            stats.problems
+        );
+    }
+
+    #[test]
+    fn reads_event_lists_on_one_line_and_pretty_printed() {
+        let list = format!("{{\"kind\":\"EventList\",\"items\":[{EVENT},{EVENT}]}}");
+        assert_eq!(read(&list).0.len(), 2);
+        let pretty = serde_json::to_string_pretty(
+            &serde_json::from_str::<serde_json::Value>(&list).unwrap(),
+        )
+        .unwrap();
+        let (verbs, stats) = read(&pretty);
+        assert_eq!(verbs.len(), 2, "{stats:?}");
+    }
+
+    #[test]
+    fn an_overlong_line_is_skipped_and_reading_goes_on() {
+        let mut reader: &[u8] = b"0123456789\nabc\n";
+        let mut out = Vec::new();
+        assert_eq!(
+            read_bounded_line(&mut reader, &mut out, 4).unwrap(),
+            (11, false)
+        );
+        out.clear();
+        assert_eq!(
+            read_bounded_line(&mut reader, &mut out, 4).unwrap(),
+            (4, true)
+        );
+        assert_eq!(out, b"abc\n");
+    }
+
+    #[test]
+    fn rotated_files_are_read_oldest_first() {
+        let mut paths: Vec<PathBuf> = [
+            "logs/audit.log",
+            "logs/audit.log.1",
+            "logs/audit.log.3.gz",
+            "logs/audit.log.2",
+            "other/kube.json",
+            "logs/audit-2026-12-01T10-00-00.000.log",
+            "logs/audit-2026-11-30T10-00-00.000.log.gz",
+        ]
+        .iter()
+        .map(PathBuf::from)
+        .collect();
+        sort_rotated(&mut paths);
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        assert_eq!(
+            names,
+            [
+                "logs/audit.log.3.gz",
+                "logs/audit.log.2",
+                "logs/audit.log.1",
+                "logs/audit-2026-11-30T10-00-00.000.log.gz",
+                "logs/audit-2026-12-01T10-00-00.000.log",
+                "logs/audit.log",
+                "other/kube.json",
+            ]
+        );
+    }
+}

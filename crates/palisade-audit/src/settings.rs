@@ -1,0 +1,288 @@
+//! The `[audit]` table of `palisade.toml`: allow-lists and thresholds the detections read.
+//! Unknown keys are errors with their line, as everywhere in the configuration.
+
+use serde::Deserialize;
+
+use palisade_k8s::image::ImageRef;
+
+/// The name an image is compared by: registry and repository, Docker Hub's short names
+/// expanded, without tag or digest.
+pub fn repository(image: &str) -> String {
+    ImageRef::parse(image).full_name()
+}
+
+/// Images that legitimately need what a detection reports, per detection family. The
+/// defaults are the images Falco's k8saudit rules trust (agents and network plugins that run
+/// privileged or mount the node by design); entries are image repositories, without a tag.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrustedImages {
+    pub privileged: Vec<String>,
+    pub host_network: Vec<String>,
+    pub host_pid: Vec<String>,
+    pub host_ipc: Vec<String>,
+    pub sensitive_mount: Vec<String>,
+    /// Images that may run in kube-system and kube-public.
+    pub kube_namespace: Vec<String>,
+}
+
+/// Everything the detections read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Report every create and delete of workloads, Services, ConfigMaps, Secrets,
+    /// namespaces, service accounts and RBAC objects, and every Secret read (AUD035, info).
+    pub activity: bool,
+    /// People allowed to use the API; when set, anyone else is reported (AUD030).
+    pub allowed_users: Vec<String>,
+    /// Namespaces that may be created; when set, any other is reported (AUD031).
+    pub allowed_namespaces: Vec<String>,
+    /// Images pods may run; when set, pods with any other are reported (AUD032).
+    pub allowed_images: Vec<String>,
+    pub trusted_images: TrustedImages,
+    /// Service accounts that may be created in kube-system and kube-public (added to the
+    /// controllers' own).
+    pub known_service_accounts: Vec<String>,
+    /// The address ranges of the cluster's pods and nodes: a service account calling from
+    /// anywhere else has had its token taken out of the cluster (AUD039). Not assessed when
+    /// empty.
+    pub cluster_cidrs: Vec<String>,
+    /// How many refused requests (403) of one identity within `burst_window_seconds` make a
+    /// burst (AUD021).
+    pub forbidden_burst: u32,
+    /// How many failed authentications (401) from one address within the window make a burst
+    /// (AUD022).
+    pub unauthenticated_burst: u32,
+    pub burst_window_seconds: u32,
+}
+
+impl Default for TrustedImages {
+    fn default() -> Self {
+        let list = |items: &[&str]| items.iter().map(|s| (*s).to_string()).collect();
+        TrustedImages {
+            privileged: list(&[
+                "falcosecurity/falco",
+                "public.ecr.aws/falcosecurity/falco",
+                "calico/node",
+                "quay.io/calico/node",
+                "cloudnativelabs/kube-router",
+                "docker/ucp-agent",
+                "mesosphere/mesos-slave",
+                "rook/toolbox",
+                "sysdig/sysdig",
+                "gcr.io/google_containers/kube-proxy",
+                "gcr.io/google-containers/startup-script",
+                "gcr.io/projectcalico-org/node",
+                "gke.gcr.io/kube-proxy",
+                "gke.gcr.io/gke-metadata-server",
+                "gke.gcr.io/netd-amd64",
+                "gke.gcr.io/watcher-daemonset",
+                "gcr.io/google-containers/prometheus-to-sd",
+                "registry.k8s.io/ip-masq-agent-amd64",
+                "registry.k8s.io/kube-proxy",
+                "registry.k8s.io/prometheus-to-sd",
+                "registry.k8s.io/dns/k8s-dns-node-cache",
+                "mcr.microsoft.com/oss/kubernetes/kube-proxy",
+            ]),
+            host_network: list(&[
+                "gcr.io/google-containers/prometheus-to-sd",
+                "gcr.io/projectcalico-org/typha",
+                "gcr.io/projectcalico-org/node",
+                "gke.gcr.io/gke-metadata-server",
+                "gke.gcr.io/kube-proxy",
+                "gke.gcr.io/netd-amd64",
+                "registry.k8s.io/ip-masq-agent-amd64",
+                "registry.k8s.io/prometheus-to-sd",
+            ]),
+            host_pid: Vec::new(),
+            host_ipc: Vec::new(),
+            sensitive_mount: list(&[
+                "falcosecurity/falco",
+                "public.ecr.aws/falcosecurity/falco",
+                "sysdig/sysdig",
+                "gcr.io/google_containers/hyperkube",
+                "gcr.io/google_containers/kube-proxy",
+                "calico/node",
+                "rook/toolbox",
+                "cloudnativelabs/kube-router",
+                "consul",
+                "datadog/docker-dd-agent",
+                "datadog/agent",
+                "docker/ucp-agent",
+                "gliderlabs/logspout",
+                "netdata/netdata",
+                "google/cadvisor",
+                "prom/node-exporter",
+                "amazon/amazon-ecs-agent",
+                "amazon/cloudwatch-agent",
+            ]),
+            kube_namespace: list(&[
+                "gcr.io/google-containers/prometheus-to-sd",
+                "gcr.io/projectcalico-org/node",
+                "gke.gcr.io/addon-resizer",
+                "gke.gcr.io/heapster",
+                "gke.gcr.io/gke-metadata-server",
+                "registry.k8s.io/ip-masq-agent-amd64",
+                "registry.k8s.io/kube-apiserver",
+                "gke.gcr.io/kube-proxy",
+                "gke.gcr.io/netd-amd64",
+                "gke.gcr.io/watcher-daemonset",
+                "registry.k8s.io/addon-resizer",
+                "registry.k8s.io/prometheus-to-sd",
+                "registry.k8s.io/k8s-dns-dnsmasq-nanny-amd64",
+                "registry.k8s.io/k8s-dns-kube-dns-amd64",
+                "registry.k8s.io/k8s-dns-sidecar-amd64",
+                "registry.k8s.io/metrics-server-amd64",
+                "kope/kube-apiserver-healthcheck",
+            ]),
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            activity: false,
+            allowed_users: Vec::new(),
+            allowed_namespaces: Vec::new(),
+            allowed_images: Vec::new(),
+            trusted_images: TrustedImages::default(),
+            known_service_accounts: Vec::new(),
+            cluster_cidrs: Vec::new(),
+            forbidden_burst: 20,
+            unauthenticated_burst: 20,
+            burst_window_seconds: 60,
+        }
+    }
+}
+
+/// A configuration that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The file could not be read.
+    #[error("{path}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The `[audit]` table has a syntax error, an unknown key or a wrong type.
+    #[error("{path}:{line}: [audit]: {message}")]
+    Invalid {
+        path: String,
+        line: usize,
+        message: String,
+    },
+}
+
+impl Settings {
+    /// Reads the `[audit]` table of a `palisade.toml` (the defaults when there is none).
+    pub fn parse(path: &str, text: &str) -> Result<Settings, SettingsError> {
+        #[derive(Deserialize)]
+        struct File {
+            #[serde(default)]
+            audit: Option<toml::Spanned<toml::Table>>,
+        }
+        let invalid = |offset: usize, message: String| SettingsError::Invalid {
+            path: path.to_string(),
+            line: text[..offset.min(text.len())].matches('\n').count() + 1,
+            message,
+        };
+        let file: File = toml::from_str(text)
+            .map_err(|e| invalid(e.span().map_or(0, |s| s.start), e.message().to_string()))?;
+        let Some(table) = file.audit else {
+            return Ok(Settings::default());
+        };
+        let start = table.span().start;
+        let table = toml::to_string(table.get_ref()).unwrap_or_default();
+        let settings: Settings = toml::from_str(&table).map_err(|e| {
+            // Point at the key in the original file when it can be found.
+            let key = e
+                .span()
+                .map(|s| table[s.start..s.end.min(table.len())].to_string())
+                .unwrap_or_default();
+            let at = text[start..]
+                .find(key.trim())
+                .filter(|_| !key.trim().is_empty())
+                .map_or(start, |i| start + i);
+            invalid(at, e.message().trim().to_string())
+        })?;
+        settings
+            .validate()
+            .map_err(|message| invalid(start, message))?;
+        Ok(settings)
+    }
+
+    /// Reads a file's `[audit]` table.
+    pub fn load(path: &std::path::Path) -> Result<Settings, SettingsError> {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Io {
+            path: display.clone(),
+            source,
+        })?;
+        Settings::parse(&display, &text)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        for cidr in &self.cluster_cidrs {
+            if palisade_net::addr::AddrRange::parse_cidr(cidr).is_err() {
+                return Err(format!(
+                    "cluster_cidrs: `{cidr}` is not an address range (10.0.0.0/8, fd00::/8)"
+                ));
+            }
+        }
+        if self.burst_window_seconds == 0 {
+            return Err("burst_window_seconds must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// Whether every image is in `list` (compared by repository, so a tag or digest does
+    /// not matter and `docker.io/library/nginx` is `nginx`). An empty image list is not
+    /// trusted.
+    pub fn all_in<'i>(list: &[String], mut images: impl Iterator<Item = &'i str>) -> bool {
+        let mut any = false;
+        let trusted = images.all(|image| {
+            any = true;
+            let repo = repository(image);
+            list.iter().any(|entry| repository(entry) == repo)
+        });
+        any && trusted
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_audit_table_and_names_the_line_of_a_mistake() {
+        let s = Settings::parse(
+            "p.toml",
+            "[rules]\ndisable = []\n[audit]\nactivity = true\nallowed_users = [\"alice\"]\n",
+        )
+        .unwrap();
+        assert!(s.activity);
+        assert_eq!(s.allowed_users, ["alice"]);
+        let e = Settings::parse("p.toml", "[rules]\n\n[audit]\nactivty = true\n").unwrap_err();
+        let text = e.to_string();
+        assert!(text.starts_with("p.toml:4:"), "{text}");
+        assert!(text.contains("activty"), "{text}");
+        let e =
+            Settings::parse("p.toml", "[audit]\ncluster_cidrs = [\"10.0.0.0/99\"]\n").unwrap_err();
+        assert!(e.to_string().contains("10.0.0.0/99"), "{e}");
+        assert!(Settings::parse("p.toml", "").is_ok());
+    }
+
+    #[test]
+    fn images_are_compared_by_repository() {
+        let list = vec!["nginx".to_string(), "quay.io/calico/node".to_string()];
+        assert!(Settings::all_in(&list, ["nginx:1.25"].into_iter()));
+        assert!(Settings::all_in(
+            &list,
+            ["docker.io/library/nginx@sha256:abc"].into_iter()
+        ));
+        assert!(!Settings::all_in(&list, ["nginx", "busybox"].into_iter()));
+        assert!(!Settings::all_in(&list, std::iter::empty()));
+    }
+}

@@ -1,0 +1,132 @@
+//! What detections remember between events: sliding windows for bursts, the behavioural
+//! baseline being compared against, and the cluster's address ranges. Memory is bounded:
+//! windows hold at most the threshold's timestamps per key, and idle keys are dropped when
+//! the table grows past its cap.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use palisade_net::addr::AddrRange;
+
+use crate::baseline::Baseline;
+use crate::settings::Settings;
+
+/// Keys kept per window family before idle ones are dropped.
+const MAX_WINDOW_KEYS: usize = 100_000;
+
+/// State shared by the detections of one analysis.
+#[derive(Debug, Default)]
+pub struct State {
+    windows: HashMap<(&'static str, String), VecDeque<i64>>,
+    once: HashSet<(&'static str, String)>,
+    /// The learned behaviour to compare against (`--baseline`), updated with what has been
+    /// reported so one new behaviour is reported once.
+    pub baseline: Option<Baseline>,
+    /// `cluster_cidrs`, parsed.
+    pub cluster_ranges: Vec<AddrRange>,
+}
+
+impl State {
+    pub fn new(settings: &Settings, baseline: Option<Baseline>) -> State {
+        State {
+            windows: HashMap::new(),
+            once: HashSet::new(),
+            baseline,
+            cluster_ranges: settings
+                .cluster_cidrs
+                .iter()
+                .filter_map(|c| AddrRange::parse_cidr(c).ok())
+                .collect(),
+        }
+    }
+
+    /// Counts an occurrence for `key` at `now` (microseconds); returns the count when it
+    /// reaches `threshold` within `window` microseconds. The window then starts again, so a
+    /// sustained burst is reported once per `threshold` occurrences.
+    pub fn burst(
+        &mut self,
+        family: &'static str,
+        key: &str,
+        now: i64,
+        window: i64,
+        threshold: u32,
+    ) -> Option<usize> {
+        let threshold = usize::try_from(threshold.max(1)).unwrap_or(usize::MAX);
+        if self.windows.len() >= MAX_WINDOW_KEYS {
+            self.windows
+                .retain(|_, times| times.back().is_some_and(|&t| now - t <= window));
+        }
+        let times = self.windows.entry((family, key.to_string())).or_default();
+        times.push_back(now);
+        while times.front().is_some_and(|&t| now - t > window) {
+            times.pop_front();
+        }
+        if times.len() >= threshold {
+            let count = times.len();
+            times.clear();
+            return Some(count);
+        }
+        None
+    }
+
+    /// True the first time `key` is seen for `family` in this analysis (bounded: past the
+    /// cap, keys are forgotten and may be reported again).
+    pub fn first(&mut self, family: &'static str, key: &str) -> bool {
+        if self.once.len() >= MAX_WINDOW_KEYS {
+            self.once.clear();
+        }
+        self.once.insert((family, key.to_string()))
+    }
+
+    /// Whether an address is inside the cluster's ranges; `None` when no range is configured
+    /// or the address does not parse.
+    pub fn in_cluster(&self, ip: &str) -> Option<bool> {
+        if self.cluster_ranges.is_empty() {
+            return None;
+        }
+        let addr = AddrRange::parse_cidr(ip.trim()).ok()?;
+        Some(
+            self.cluster_ranges
+                .iter()
+                .any(|r| r.family == addr.family && r.start <= addr.start && addr.end <= r.end),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_is_reported_once_per_threshold_within_the_window() {
+        let mut state = State::default();
+        let second = 1_000_000;
+        let mut fired = Vec::new();
+        for i in 0..10 {
+            if let Some(n) = state.burst("403", "mallory", i * second, 60 * second, 4) {
+                fired.push((i, n));
+            }
+        }
+        assert_eq!(fired, [(3, 4), (7, 4)]);
+        // Spread out beyond the window: never a burst.
+        let mut state = State::default();
+        assert!((0..10).all(|i| {
+            state
+                .burst("403", "x", i * 61 * second, 60 * second, 2)
+                .is_none()
+        }));
+    }
+
+    #[test]
+    fn addresses_are_placed_in_the_cluster_ranges() {
+        let settings = Settings {
+            cluster_cidrs: vec!["10.0.0.0/8".into(), "fd00::/8".into()],
+            ..Settings::default()
+        };
+        let state = State::new(&settings, None);
+        assert_eq!(state.in_cluster("10.1.2.3"), Some(true));
+        assert_eq!(state.in_cluster("fd00::1"), Some(true));
+        assert_eq!(state.in_cluster("203.0.113.9"), Some(false));
+        assert_eq!(state.in_cluster("not an ip"), None);
+        assert_eq!(State::default().in_cluster("10.1.2.3"), None);
+    }
+}

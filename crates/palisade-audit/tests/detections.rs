@@ -1,0 +1,181 @@
+//! Every detection against its fixtures (tests/fixtures/<ID>/): each event of `fail.jsonl`
+//! raises at least one alert of the rule (the alerts are snapshotted), `pass.jsonl` raises
+//! none. A `#! settings: {...}` line sets `[audit]` settings; `learn.jsonl` is learned as the
+//! baseline first. And the registry: ids, documentation sections, MITRE techniques.
+
+use std::path::{Path, PathBuf};
+
+use palisade_audit::input::{ReadStats, decode_text, read_path};
+use palisade_audit::registry::DETECTIONS;
+use palisade_audit::{Alert, Baseline, Engine, Event, Origin, Selection, Settings};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// (why, event line) pairs and the settings of a fixture file.
+fn cases(path: &Path) -> (Vec<(String, String)>, Settings) {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut settings = Settings::default();
+    let mut cases = Vec::new();
+    let mut why = String::new();
+    for line in text.lines() {
+        if let Some(json) = line.strip_prefix("#! settings: ") {
+            let value: serde_json::Value = serde_json::from_str(json).unwrap();
+            let mut merged = serde_json::to_value(SettingsView::from(&settings)).unwrap();
+            for (k, v) in value.as_object().unwrap() {
+                merged[k] = v.clone();
+            }
+            settings = SettingsView::into_settings(merged);
+        } else if let Some(comment) = line.strip_prefix("# ") {
+            why = comment.to_string();
+        } else if !line.trim().is_empty() {
+            cases.push((why.clone(), line.to_string()));
+        }
+    }
+    (cases, settings)
+}
+
+/// Settings through TOML, the way users write them.
+struct SettingsView;
+impl SettingsView {
+    fn from(_: &Settings) -> serde_json::Value {
+        serde_json::json!({})
+    }
+    fn into_settings(value: serde_json::Value) -> Settings {
+        let mut text = String::from("[audit]\n");
+        for (k, v) in value.as_object().unwrap() {
+            text.push_str(&format!("{k} = {v}\n"));
+        }
+        Settings::parse("fixture", &text).unwrap()
+    }
+}
+
+fn learn(dir: &Path) -> Option<Baseline> {
+    let path = dir.join("learn.jsonl");
+    if !path.exists() {
+        return None;
+    }
+    let mut baseline = Baseline::default();
+    let mut stats = ReadStats::default();
+    let mut sink = |e: &Event, _: &Origin| baseline.observe(e);
+    read_path(&path, &mut stats, &mut sink).unwrap();
+    assert_eq!(stats.malformed, 0);
+    Some(baseline)
+}
+
+/// The alerts of the rule, per case, analysing the cases in order in one engine.
+fn run(id: &str, file: &str) -> Vec<(String, Vec<Alert>)> {
+    let dir = fixtures().join(id);
+    let (cases, settings) = cases(&dir.join(file));
+    assert!(!cases.is_empty(), "{id}/{file} has no case");
+    let mut engine = Engine::new(settings, learn(&dir), &Selection::default());
+    let mut out = Vec::new();
+    for (i, (why, line)) in cases.into_iter().enumerate() {
+        let origin = Origin {
+            file: format!("{id}/{file}"),
+            line: i as u64 + 1,
+        };
+        let mut alerts = Vec::new();
+        let mut stats = ReadStats::default();
+        let mut sink = |e: &Event, o: &Origin| engine.analyze(e, o, &mut alerts);
+        decode_text(&line, &origin, &mut stats, &mut sink);
+        assert_eq!(
+            stats.malformed, 0,
+            "{id}/{file}: {why}: {:?}",
+            stats.problems
+        );
+        alerts.retain(|a| a.rule.id == id);
+        out.push((why, alerts));
+    }
+    out
+}
+
+#[test]
+fn every_detection_fires_on_its_failing_fixture_and_not_on_its_passing_one() {
+    for detection in DETECTIONS {
+        let id = detection.meta().id.to_string();
+        let failing = run(&id, "fail.jsonl");
+        let bursts = matches!(id.as_str(), "AUD021" | "AUD022");
+        if bursts {
+            // A burst is one alert at its threshold, on the last event.
+            let total: usize = failing.iter().map(|(_, a)| a.len()).sum();
+            assert_eq!(total, 1, "{id}: one burst alert");
+        } else {
+            for (why, alerts) in &failing {
+                assert!(!alerts.is_empty(), "{id}: no alert for `{why}`");
+            }
+        }
+        let shown: Vec<serde_json::Value> = failing
+            .iter()
+            .flat_map(|(why, alerts)| {
+                alerts.iter().map(move |a| {
+                    serde_json::json!({
+                        "case": why,
+                        "severity": a.severity,
+                        "message": a.message,
+                        "evidence": serde_json::to_value(a).unwrap()["evidence"],
+                    })
+                })
+            })
+            .collect();
+        insta::assert_yaml_snapshot!(id.clone(), shown);
+        for (why, alerts) in run(&id, "pass.jsonl") {
+            assert!(
+                alerts.is_empty(),
+                "{id}: `{why}` raised {:?}",
+                alerts.iter().map(|a| &a.message).collect::<Vec<_>>()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_registry_is_complete_and_documented() {
+    let mut ids: Vec<&str> = Vec::new();
+    for (i, detection) in DETECTIONS.iter().enumerate() {
+        let meta = detection.meta();
+        assert_eq!(
+            meta.id,
+            format!("AUD{:03}", i + 1),
+            "ids are in order without gaps"
+        );
+        assert!(!ids.contains(&meta.id.as_ref()));
+        ids.push(meta.id.as_ref());
+        for section in ["What it checks", "Why it matters", "Response"] {
+            assert!(
+                meta.docs_section(section).is_some(),
+                "{}: no `{section}` section",
+                meta.id
+            );
+        }
+        for control in meta.controls.iter() {
+            assert!(
+                control.title().is_some(),
+                "{}: unknown technique {control}",
+                meta.id
+            );
+        }
+        assert!(!detection.triggers.is_empty(), "{}: no trigger", meta.id);
+        assert!(
+            fixtures()
+                .join(meta.id.as_ref())
+                .join("fail.jsonl")
+                .exists()
+        );
+        assert!(
+            fixtures()
+                .join(meta.id.as_ref())
+                .join("pass.jsonl")
+                .exists()
+        );
+        // The Falco counterpart named in the docs is the one in the mapping.
+        if let Some(falco) = meta.docs_section("Falco equivalent") {
+            for name in falco.split('`').skip(1).step_by(2) {
+                let mapped = palisade_audit::falco::counterpart(name)
+                    .unwrap_or_else(|| panic!("{}: `{name}` is not in the Falco mapping", meta.id));
+                assert_eq!(mapped.palisade, meta.id, "{name}");
+            }
+        }
+    }
+}
