@@ -151,22 +151,22 @@ impl<'e, 'a> Cx<'e, 'a> {
             .as_ref()
     }
 
-    /// The object's name: `objectRef.name`, else the name in the request or response
-    /// object (creates often have none in `objectRef`), else `-`.
+    /// The object's name: `objectRef.name`, else the name the API server gave it (the
+    /// response object), else the request's name, else its `generateName` with `*`, else `-`.
     pub fn object_name(&self) -> String {
         if let Some(name) = self.event.name() {
             return name.to_string();
         }
-        [self.request(), self.response()]
-            .into_iter()
-            .flatten()
-            .find_map(|o| {
-                o.pointer("/metadata/name")
-                    .or_else(|| o.pointer("/metadata/generateName"))
-                    .and_then(Value::as_str)
-            })
-            .unwrap_or("-")
-            .to_string()
+        let field = |object: Option<&Value>, pointer: &str| {
+            object
+                .and_then(|o| o.pointer(pointer))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        };
+        field(self.response(), "/metadata/name")
+            .or_else(|| field(self.request(), "/metadata/name"))
+            .or_else(|| field(self.request(), "/metadata/generateName").map(|g| format!("{g}*")))
+            .unwrap_or_else(|| "-".to_string())
     }
 
     /// `namespace/name` or `name`.

@@ -43,3 +43,11 @@ pub static DETECTIONS: &[&Detection] = &[
     &first_seen_behaviour::FIRST_SEEN_BEHAVIOUR, // AUD036
     &service_account_outside_cluster::SERVICE_ACCOUNT_OUTSIDE_CLUSTER, // AUD037
 ];
+
+/// The detection with this id or slug (any case).
+pub fn find(id_or_slug: &str) -> Option<&'static Detection> {
+    DETECTIONS.iter().copied().find(|d| {
+        let meta = d.meta();
+        meta.id.eq_ignore_ascii_case(id_or_slug) || meta.slug.eq_ignore_ascii_case(id_or_slug)
+    })
+}

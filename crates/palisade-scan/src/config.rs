@@ -62,6 +62,10 @@ struct RawConfig {
     rules: Option<RawRules>,
     #[serde(default)]
     suppress: Vec<Spanned<RawSuppress>>,
+    /// `palisade audit`'s settings: read and validated by palisade-audit, not here.
+    #[serde(default)]
+    #[allow(dead_code)]
+    audit: Option<toml::Table>,
 }
 
 /// The `[rules]` table: `disable`, and the settings rules declare; every value is a list of

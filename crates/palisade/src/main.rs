@@ -2,10 +2,12 @@
 //! a call into the library crates.
 
 mod analysis_input;
+mod audit_cmd;
 mod cluster_cmd;
 mod docs_cmd;
 mod net_cmd;
 mod rbac_cmd;
+mod serve_cmd;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -53,6 +55,13 @@ enum Command {
     /// policy change gains or loses.
     #[command(subcommand)]
     Net(net_cmd::NetCommand),
+    /// Runtime detection over API server audit logs: analyse, learn baselines, list the
+    /// detections.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCommand),
+    /// Long-running services: the audit webhook receiver.
+    #[command(subcommand)]
+    Serve(serve_cmd::ServeCommand),
     /// Read a live cluster into a snapshot file, to scan offline (`scan --snapshot`).
     Snapshot(cluster_cmd::SnapshotArgs),
     /// Compare manifests with a cluster or snapshot: missing and extra objects, changed fields
@@ -289,7 +298,7 @@ impl LoadArgs {
 /// Where `palisade.toml` comes from, for `scan` and `drift`.
 #[derive(Args)]
 #[command(next_help_heading = "Rules")]
-struct ConfigArgs {
+pub(crate) struct ConfigArgs {
     /// Configuration file (suppressions, disabled rules, rule settings). Default:
     /// ./palisade.toml if present.
     #[arg(long, env = "PALISADE_CONFIG", value_name = "FILE")]
@@ -300,6 +309,16 @@ struct ConfigArgs {
 }
 
 impl ConfigArgs {
+    /// The file to read: the one given, else ./palisade.toml when present, else none.
+    fn path(&self) -> Option<PathBuf> {
+        match (&self.config, self.no_config) {
+            (_, true) => None,
+            (Some(path), false) => Some(path.clone()),
+            (None, false) if Path::new("palisade.toml").is_file() => Some("palisade.toml".into()),
+            (None, false) => None,
+        }
+    }
+
     /// The configuration: the file given, else ./palisade.toml when present, else none.
     fn load(&self) -> Result<Config> {
         let rules = palisade_scan::default_rules();
@@ -453,6 +472,8 @@ fn main() -> ExitCode {
         Command::Inventory(args) => run_inventory(&args),
         Command::Rbac(command) => rbac_cmd::run(command),
         Command::Net(command) => net_cmd::run(command),
+        Command::Audit(command) => audit_cmd::run(command),
+        Command::Serve(command) => serve_cmd::run(command),
         Command::Snapshot(args) => cluster_cmd::run_snapshot(&args),
         Command::Drift(args) => run_drift(args),
         Command::Init(args) => run_init(&args),

@@ -38,9 +38,6 @@ crate::detection! {
 }
 
 fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
-    if cx.event.stage() == "ResponseStarted" {
-        return Vec::new();
-    }
     let Some(baseline) = state.baseline.as_mut() else {
         return Vec::new();
     };

@@ -1,0 +1,118 @@
+//! Delivery of alerts to where security teams read them, with nothing lost.
+//!
+//! Alerts are never sent straight from the analysis: they are committed to the store's
+//! outbox (one row per sink and alert), and [`deliver`] sends what is due, removes what a
+//! sink accepted and reschedules what failed with exponential backoff. A sink that is down
+//! for an hour, or a process killed mid-batch, leaves the alerts in the outbox for the next
+//! attempt. Alert ids are stable, and the sinks that can deduplicate do (Elasticsearch
+//! `create` with the alert id as `_id`; Splunk's events carry it), so a batch sent twice
+//! after a crash is stored once there.
+//!
+//! Transports are blocking (ureq with rustls on ring; std TCP for syslog): delivery runs on
+//! its own thread, and a blocking client keeps async runtimes out of this crate. Secrets for
+//! sinks (HEC tokens, API keys, passwords) are read from environment variables named in the
+//! sink's URL, never written in it, so they do not show in process lists or shell history.
+
+pub mod sink;
+pub mod transport;
+
+pub use sink::{Sink, SinkError, Transport};
+
+use palisade_store::{Store, StoreError};
+
+/// Alerts sent per request.
+pub const BATCH: usize = 500;
+
+/// What one delivery round did for one sink.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SinkRound {
+    pub sink: String,
+    pub delivered: usize,
+    pub failed: usize,
+    /// Why the last batch failed.
+    pub error: Option<String>,
+}
+
+/// What one delivery round did, per sink.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Round {
+    pub sinks: Vec<SinkRound>,
+}
+
+impl Round {
+    pub fn delivered(&self) -> usize {
+        self.sinks.iter().map(|s| s.delivered).sum()
+    }
+
+    /// `sink: error` for each sink whose batch failed.
+    pub fn errors(&self) -> Vec<String> {
+        self.sinks
+            .iter()
+            .filter_map(|s| s.error.as_ref().map(|e| format!("{}: {e}", s.sink)))
+            .collect()
+    }
+}
+
+/// The delay before attempt `attempts + 1`: 1 s doubling to at most 5 minutes.
+pub fn backoff_millis(attempts: i64) -> i64 {
+    let exponent = u32::try_from(attempts.clamp(0, 9)).unwrap_or(9);
+    (1000_i64 << exponent).min(300_000)
+}
+
+/// Sends what is due for every sink once (at most `max_batches` batches each); returns
+/// what happened. Store errors stop the round; sink errors are recorded and retried later.
+pub fn deliver(
+    store: &mut Store,
+    sinks: &mut [Sink],
+    now_millis: i64,
+    max_batches: usize,
+) -> Result<Round, StoreError> {
+    let mut round = Round::default();
+    for sink in sinks.iter_mut() {
+        let mut result = SinkRound {
+            sink: sink.name.clone(),
+            ..SinkRound::default()
+        };
+        for _ in 0..max_batches {
+            let due = store.due(&sink.name, now_millis, BATCH)?;
+            if due.is_empty() {
+                break;
+            }
+            let seqs: Vec<i64> = due.iter().map(|q| q.seq).collect();
+            match sink.send(&due) {
+                Ok(()) => {
+                    store.delivered(&seqs, now_millis)?;
+                    result.delivered += seqs.len();
+                }
+                Err(error) => {
+                    let attempts = due.iter().map(|q| q.attempts).max().unwrap_or(0);
+                    store.failed(&seqs, now_millis + backoff_millis(attempts))?;
+                    result.failed += seqs.len();
+                    result.error = Some(error.to_string());
+                    break;
+                }
+            }
+        }
+        round.sinks.push(result);
+    }
+    Ok(round)
+}
+
+/// Milliseconds since the epoch.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes() {
+        assert_eq!(backoff_millis(0), 1000);
+        assert_eq!(backoff_millis(3), 8000);
+        assert_eq!(backoff_millis(50), 300_000);
+    }
+}

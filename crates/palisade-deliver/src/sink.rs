@@ -1,0 +1,307 @@
+//! Sinks, named by URL:
+//!
+//! | URL | delivers |
+//! |---|---|
+//! | `file:///var/log/palisade/alerts.jsonl`, `-` | lines appended to a file (fsynced), or standard output |
+//! | `syslog+tcp://host:514`, `syslog+tls://host:6514` | RFC 5424 messages, octet-counted (RFC 6587) |
+//! | `https://host/path` | a JSON array of alerts per POST |
+//! | `slack+https://hooks.slack.com/services/...` | one Slack message per alert |
+//! | `splunk+https://host:8088` | Splunk HTTP Event Collector (`token_env=`) |
+//! | `elasticsearch+https://host:9200`, `opensearch+...` | the bulk API, `create` with the alert id as `_id` |
+//!
+//! Query parameters: `format=` (json, ocsf, ecs, cef, text; each sink has its default),
+//! `ca=PATH` (a PEM CA bundle to trust instead of the public roots), `index=`,
+//! `token_env=`, `api_key_env=`, `user=` with `password_env=`, `hostname=` (syslog).
+
+use std::path::PathBuf;
+
+use palisade_audit::Alert;
+use palisade_audit::format::{AlertFormat, render, syslog};
+use palisade_store::Queued;
+
+use crate::transport;
+
+/// A sink that could not be configured or did not accept a batch.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// The sink URL is not one Palisade knows.
+    #[error("sink `{spec}`: {message}")]
+    Invalid { spec: String, message: String },
+    /// An environment variable the sink names is not set.
+    #[error("sink `{name}`: environment variable {variable} is not set")]
+    MissingSecret { name: String, variable: String },
+    /// The sink refused or could not be reached; the batch is retried.
+    #[error("{0}")]
+    Send(String),
+}
+
+/// How alerts reach a sink.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    File(PathBuf),
+    Stdout,
+    Syslog {
+        address: String,
+        /// The server name to verify, when over TLS.
+        tls: Option<String>,
+    },
+    Webhook {
+        url: String,
+        slack: bool,
+    },
+    Splunk {
+        url: String,
+        token: String,
+        index: Option<String>,
+    },
+    Elasticsearch {
+        url: String,
+        index: String,
+        authorization: Option<String>,
+    },
+}
+
+/// A configured sink.
+pub struct Sink {
+    /// The URL without its query: the sink's identity in the queue.
+    pub name: String,
+    pub format: AlertFormat,
+    pub transport: Transport,
+    /// A CA bundle (PEM) to trust for TLS, instead of the public roots.
+    pub ca: Option<Vec<u8>>,
+    /// How syslog messages name this host.
+    pub hostname: String,
+    pub(crate) agent: Option<ureq::Agent>,
+}
+
+fn invalid(spec: &str, message: impl Into<String>) -> SinkError {
+    SinkError::Invalid {
+        spec: spec.to_string(),
+        message: message.into(),
+    }
+}
+
+impl Sink {
+    /// Parses a sink URL (see the module documentation). Secrets come from the environment.
+    pub fn parse(spec: &str) -> Result<Sink, SinkError> {
+        Sink::parse_with(spec, &|name| std::env::var(name).ok())
+    }
+
+    /// Parses with `env` as the environment (tests).
+    pub fn parse_with(spec: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Sink, SinkError> {
+        let (base, query) = spec.split_once('?').unwrap_or((spec, ""));
+        let params: Vec<(&str, &str)> = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| p.split_once('=').unwrap_or((p, "")))
+            .collect();
+        let param = |key: &str| params.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
+        for (key, _) in &params {
+            if ![
+                "format",
+                "ca",
+                "index",
+                "token_env",
+                "api_key_env",
+                "user",
+                "password_env",
+                "hostname",
+            ]
+            .contains(key)
+            {
+                return Err(invalid(spec, format!("unknown parameter `{key}`")));
+            }
+        }
+        let secret = |key: &str| -> Result<Option<String>, SinkError> {
+            match param(key) {
+                None => Ok(None),
+                Some(variable) => env(variable)
+                    .map(Some)
+                    .ok_or_else(|| SinkError::MissingSecret {
+                        name: base.to_string(),
+                        variable: variable.to_string(),
+                    }),
+            }
+        };
+        let (scheme, rest) = match base.split_once("://") {
+            Some(parts) => parts,
+            None if base == "-" => ("stdout", ""),
+            None => {
+                return Err(invalid(
+                    spec,
+                    "not a URL (file://, syslog+tcp://, https://, ...)",
+                ));
+            }
+        };
+        let http_url = |inner: &str| format!("{inner}://{rest}");
+        let (transport, default_format) = match scheme {
+            "stdout" => (Transport::Stdout, AlertFormat::Json),
+            "file" => {
+                if rest.is_empty() {
+                    return Err(invalid(spec, "file:// needs a path"));
+                }
+                (Transport::File(PathBuf::from(rest)), AlertFormat::Json)
+            }
+            "syslog+tcp" | "syslog+tls" => {
+                let host = rest.trim_end_matches('/');
+                if !host.contains(':') {
+                    return Err(invalid(spec, "syslog needs host:port"));
+                }
+                let tls = (scheme == "syslog+tls")
+                    .then(|| host.rsplit_once(':').map_or(host, |(h, _)| h).to_string());
+                (
+                    Transport::Syslog {
+                        address: host.to_string(),
+                        tls,
+                    },
+                    AlertFormat::Cef,
+                )
+            }
+            "http" | "https" => (
+                Transport::Webhook {
+                    url: base.to_string(),
+                    slack: false,
+                },
+                AlertFormat::Json,
+            ),
+            "slack+https" => (
+                Transport::Webhook {
+                    url: http_url("https"),
+                    slack: true,
+                },
+                AlertFormat::Text,
+            ),
+            "splunk+https" | "splunk+http" => {
+                let token = secret("token_env")?
+                    .ok_or_else(|| invalid(spec, "Splunk HEC needs token_env=VARIABLE"))?;
+                (
+                    Transport::Splunk {
+                        url: format!(
+                            "{}/services/collector/event",
+                            http_url(&scheme["splunk+".len()..]).trim_end_matches('/')
+                        ),
+                        token,
+                        index: param("index").map(str::to_string),
+                    },
+                    AlertFormat::Json,
+                )
+            }
+            "elasticsearch+https"
+            | "elasticsearch+http"
+            | "opensearch+https"
+            | "opensearch+http" => {
+                let inner = scheme.split_once('+').map_or("https", |(_, s)| s);
+                let authorization = match (secret("api_key_env")?, param("user")) {
+                    (Some(key), _) => Some(format!("ApiKey {key}")),
+                    (None, Some(user)) => {
+                        let password = secret("password_env")?.unwrap_or_default();
+                        Some(format!(
+                            "Basic {}",
+                            transport::base64(&format!("{user}:{password}"))
+                        ))
+                    }
+                    (None, None) => None,
+                };
+                (
+                    Transport::Elasticsearch {
+                        url: format!("{}/_bulk", http_url(inner).trim_end_matches('/')),
+                        index: param("index").unwrap_or("palisade-alerts").to_string(),
+                        authorization,
+                    },
+                    AlertFormat::Ecs,
+                )
+            }
+            other => return Err(invalid(spec, format!("unknown sink type `{other}`"))),
+        };
+        let format = match param("format") {
+            Some(name) => AlertFormat::parse(name).ok_or_else(|| {
+                invalid(
+                    spec,
+                    format!(
+                        "unknown format `{name}` ({})",
+                        AlertFormat::NAMES.join(", ")
+                    ),
+                )
+            })?,
+            None => default_format,
+        };
+        let ca = match param("ca") {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .map_err(|e| invalid(spec, format!("cannot read CA {path}: {e}")))?,
+            ),
+            None => None,
+        };
+        let hostname = param("hostname")
+            .map(str::to_string)
+            .or_else(|| env("HOSTNAME"))
+            .unwrap_or_else(|| "-".to_string());
+        Ok(Sink {
+            name: base.to_string(),
+            format,
+            transport,
+            ca,
+            hostname,
+            agent: None,
+        })
+    }
+
+    /// What the outbox holds for this sink: the alert rendered in the sink's format (a
+    /// syslog message for syslog sinks).
+    pub fn body(&self, alert: &Alert) -> String {
+        let rendered = render(alert, self.format);
+        match self.transport {
+            Transport::Syslog { .. } => syslog(alert, &rendered, &self.hostname),
+            _ => rendered,
+        }
+    }
+
+    /// Sends a batch; `Ok` only when the sink accepted all of it.
+    pub fn send(&mut self, batch: &[Queued]) -> Result<(), SinkError> {
+        transport::send(self, batch).map_err(SinkError::Send)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "HEC" => Some("t0k".into()),
+            "ESKEY" => Some("k3y".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn urls_name_the_transport_and_secrets_come_from_the_environment() {
+        let sink =
+            Sink::parse_with("splunk+https://splunk:8088?token_env=HEC&index=sec", &env).unwrap();
+        assert_eq!(sink.name, "splunk+https://splunk:8088");
+        assert!(
+            matches!(&sink.transport, Transport::Splunk { url, token, index }
+            if url == "https://splunk:8088/services/collector/event" && token == "t0k" && index.as_deref() == Some("sec"))
+        );
+        let sink =
+            Sink::parse_with("elasticsearch+https://es:9200/?api_key_env=ESKEY", &env).unwrap();
+        assert!(
+            matches!(&sink.transport, Transport::Elasticsearch { url, authorization, .. }
+            if url == "https://es:9200/_bulk" && authorization.as_deref() == Some("ApiKey k3y"))
+        );
+        assert_eq!(sink.format, AlertFormat::Ecs);
+        let sink =
+            Sink::parse_with("syslog+tls://siem.example.com:6514?format=json", &env).unwrap();
+        assert!(
+            matches!(&sink.transport, Transport::Syslog { tls: Some(host), .. } if host == "siem.example.com")
+        );
+        assert_eq!(sink.format, AlertFormat::Json);
+        assert!(matches!(
+            Sink::parse_with("splunk+https://s:8088?token_env=NOPE", &env),
+            Err(SinkError::MissingSecret { .. })
+        ));
+        assert!(Sink::parse_with("kafka://broker:9092", &env).is_err());
+        assert!(Sink::parse_with("https://x?tokn=1", &env).is_err());
+        assert!(Sink::parse_with("syslog+tcp://nohost", &env).is_err());
+    }
+}

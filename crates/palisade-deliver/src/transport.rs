@@ -1,0 +1,264 @@
+//! Sending one batch over each transport. A batch succeeds only when the sink accepted all
+//! of it; otherwise the whole batch is retried (sinks that deduplicate by alert id absorb
+//! the repeats).
+
+use std::io::Write;
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use palisade_store::Queued;
+use serde_json::{Value, json};
+
+use crate::sink::{Sink, Transport};
+
+const TIMEOUT: Duration = Duration::from_secs(15);
+
+pub fn base64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// Sends `batch` to `sink`.
+pub fn send(sink: &mut Sink, batch: &[Queued]) -> Result<(), String> {
+    match sink.transport.clone() {
+        Transport::Stdout => {
+            let mut out = std::io::stdout().lock();
+            for item in batch {
+                writeln!(out, "{}", item.body).map_err(|e| e.to_string())?;
+            }
+            out.flush().map_err(|e| e.to_string())
+        }
+        Transport::File(path) => {
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            let mut text = String::new();
+            for item in batch {
+                text.push_str(&item.body);
+                text.push('\n');
+            }
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.sync_data())
+                .map_err(|e| format!("{}: {e}", path.display()))
+        }
+        Transport::Syslog { address, tls } => syslog(sink, &address, tls.as_deref(), batch),
+        Transport::Webhook { url, slack } => {
+            if slack {
+                for item in batch {
+                    post(sink, &url, &[], json!({"text": item.body}).to_string())?;
+                }
+                Ok(())
+            } else {
+                let items: Vec<Value> = batch.iter().map(|q| parse_or_string(&q.body)).collect();
+                post(sink, &url, &[], Value::Array(items).to_string())
+            }
+        }
+        Transport::Splunk { url, token, index } => {
+            let mut body = String::new();
+            for item in batch {
+                let mut event = json!({
+                    "event": parse_or_string(&item.body),
+                    "source": "palisade",
+                    "sourcetype": "palisade:alert",
+                    "fields": {"alert_id": item.alert_id},
+                });
+                if let Some(index) = &index {
+                    event["index"] = json!(index);
+                }
+                body.push_str(&event.to_string());
+                body.push('\n');
+            }
+            let authorization = format!("Splunk {token}");
+            post(sink, &url, &[("Authorization", &authorization)], body)
+        }
+        Transport::Elasticsearch {
+            url,
+            index,
+            authorization,
+        } => elasticsearch(sink, &url, &index, authorization.as_deref(), batch),
+    }
+}
+
+fn parse_or_string(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_string()))
+}
+
+fn agent(sink: &mut Sink) -> Result<ureq::Agent, String> {
+    if let Some(agent) = &sink.agent {
+        return Ok(agent.clone());
+    }
+    let mut tls = ureq::tls::TlsConfig::builder().provider(ureq::tls::TlsProvider::Rustls);
+    if let Some(pem) = &sink.ca {
+        let certificates: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(pem)
+            .filter_map(|item| match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        if certificates.is_empty() {
+            return Err(format!("{}: the CA file holds no certificate", sink.name));
+        }
+        tls = tls.root_certs(ureq::tls::RootCerts::Specific(Arc::new(certificates)));
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls.build())
+        .http_status_as_error(false)
+        .timeout_global(Some(TIMEOUT))
+        .build()
+        .into();
+    sink.agent = Some(agent.clone());
+    Ok(agent)
+}
+
+/// POSTs `body`; a 2xx status is success. Returns the response body.
+fn post_reading(
+    sink: &mut Sink,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: String,
+) -> Result<String, String> {
+    let agent = agent(sink)?;
+    let mut request = agent.post(url).header("Content-Type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut response = request.send(body).map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(16 << 20)
+        .read_to_string()
+        .unwrap_or_default();
+    if !(200..300).contains(&status) {
+        let detail: String = text.chars().take(200).collect();
+        return Err(format!("HTTP {status} {detail}"));
+    }
+    Ok(text)
+}
+
+fn post(sink: &mut Sink, url: &str, headers: &[(&str, &str)], body: String) -> Result<(), String> {
+    post_reading(sink, url, headers, body).map(|_| ())
+}
+
+/// The bulk API with `create` and the alert id as `_id`: a document already stored (409)
+/// counts as delivered.
+fn elasticsearch(
+    sink: &mut Sink,
+    url: &str,
+    index: &str,
+    authorization: Option<&str>,
+    batch: &[Queued],
+) -> Result<(), String> {
+    let mut body = String::new();
+    for item in batch {
+        body.push_str(&json!({"create": {"_index": index, "_id": item.alert_id}}).to_string());
+        body.push('\n');
+        body.push_str(&parse_or_string(&item.body).to_string());
+        body.push('\n');
+    }
+    let mut headers = vec![("Content-Type", "application/x-ndjson")];
+    if let Some(auth) = authorization {
+        headers.push(("Authorization", auth));
+    }
+    let response = post_reading(sink, url, &headers, body)?;
+    let parsed: Value =
+        serde_json::from_str(&response).map_err(|_| "not a bulk API response".to_string())?;
+    if parsed.get("errors").and_then(Value::as_bool) != Some(true) {
+        return Ok(());
+    }
+    let refused: Vec<String> = parsed
+        .get("items")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| {
+            let status = item.pointer("/create/status").and_then(Value::as_i64)?;
+            (!(200..300).contains(&status) && status != 409).then(|| {
+                let reason = item
+                    .pointer("/create/error/type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("error");
+                format!("{status} {reason}")
+            })
+        })
+        .collect();
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} documents refused ({})",
+            refused.len(),
+            refused.first().cloned().unwrap_or_default()
+        ))
+    }
+}
+
+/// Octet-counted RFC 5424 frames over TCP, or TLS verified against `server_name`.
+fn syslog(
+    sink: &Sink,
+    address: &str,
+    server_name: Option<&str>,
+    batch: &[Queued],
+) -> Result<(), String> {
+    let mut frames = Vec::new();
+    for item in batch {
+        frames.extend_from_slice(format!("{} {}", item.body.len(), item.body).as_bytes());
+    }
+    let addresses: Vec<std::net::SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(address)
+        .map_err(|e| e.to_string())?
+        .collect();
+    let target = addresses.first().ok_or_else(|| "no address".to_string())?;
+    let stream = TcpStream::connect_timeout(target, TIMEOUT).map_err(|e| e.to_string())?;
+    stream
+        .set_write_timeout(Some(TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    match server_name {
+        None => {
+            let mut stream = stream;
+            stream
+                .write_all(&frames)
+                .and_then(|()| stream.flush())
+                .map_err(|e| e.to_string())
+        }
+        Some(name) => {
+            let config = tls_client(sink.ca.as_deref())?;
+            let server = rustls::pki_types::ServerName::try_from(name.to_string())
+                .map_err(|e| format!("{name}: {e}"))?;
+            let connection = rustls::ClientConnection::new(Arc::new(config), server)
+                .map_err(|e| e.to_string())?;
+            let mut tls = rustls::StreamOwned::new(connection, stream);
+            tls.write_all(&frames)
+                .and_then(|()| tls.flush())
+                .map_err(|e| e.to_string())?;
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+            Ok(())
+        }
+    }
+}
+
+/// A rustls client trusting `ca` (PEM), or the public roots.
+fn tls_client(ca: Option<&[u8]>) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    match ca {
+        Some(pem) => {
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                let cert = cert.map_err(|e| format!("CA: {e}"))?;
+                roots.add(cert).map_err(|e| format!("CA: {e}"))?;
+            }
+        }
+        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}

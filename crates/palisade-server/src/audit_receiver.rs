@@ -1,0 +1,285 @@
+//! The audit webhook receiver: the API server's webhook backend (`--audit-webhook-config-file`)
+//! POSTs `EventList` batches; each is committed to the store's inbox before the response, so
+//! an acknowledged batch survives a crash. An analyser thread takes batches from the inbox
+//! in order, runs the detections and commits the alerts to the outbox in the same
+//! transaction that removes the batch; a delivery thread sends the outbox to the sinks.
+//!
+//! Backpressure is bounded and visible: when more than `max_inbox` batches wait to be
+//! analysed the receiver answers 503, which the API server's webhook backend retries with
+//! backoff; the depth is a metric.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use palisade_audit::format::{AlertFormat, render};
+use palisade_audit::input::{ReadStats, decode_text};
+use palisade_audit::{Engine, Event, Origin};
+use palisade_deliver::Sink;
+use palisade_store::Store;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::metrics::Metrics;
+
+/// What the receiver's handlers share.
+pub struct ReceiverState {
+    pub store: Mutex<Store>,
+    pub metrics: Arc<Metrics>,
+    /// Batches waiting for analysis above which requests are refused with 503.
+    pub max_inbox: i64,
+}
+
+/// Largest request body accepted (the API server's default batch is at most 400 events).
+pub const MAX_BODY: usize = 64 << 20;
+
+/// The router: `POST` on any path (the webhook kubeconfig names the URL).
+pub fn router(state: Arc<ReceiverState>) -> Router {
+    Router::new()
+        .fallback(receive)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+fn error(status: StatusCode, outcome: &str, message: String, metrics: &Metrics) -> Response {
+    metrics.requests.add(outcome, 1);
+    (status, axum::Json(json!({"error": message}))).into_response()
+}
+
+/// The shape of a batch, checked before it is stored.
+#[derive(Deserialize)]
+struct Batch<'a> {
+    #[serde(borrow)]
+    kind: Option<&'a str>,
+    #[serde(borrow)]
+    items: Option<Vec<&'a serde_json::value::RawValue>>,
+}
+
+async fn receive(
+    State(state): State<Arc<ReceiverState>>,
+    method: axum::http::Method,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let started = Instant::now();
+    let metrics = state.metrics.clone();
+    if method != axum::http::Method::POST {
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "wrong_method",
+            "POST an EventList".into(),
+            &metrics,
+        );
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return error(
+                rejection.status(),
+                "too_large",
+                rejection.body_text(),
+                &metrics,
+            );
+        }
+    };
+    let events = match serde_json::from_slice::<Batch>(&body) {
+        Ok(Batch {
+            kind: None | Some("EventList"),
+            items: Some(items),
+        }) => items.len(),
+        Ok(Batch { kind, .. }) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                format!(
+                    "expected an audit.k8s.io EventList with items, got kind {}",
+                    kind.unwrap_or("(none)")
+                ),
+                &metrics,
+            );
+        }
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                format!("not a JSON EventList: {e}"),
+                &metrics,
+            );
+        }
+    };
+    let stored = {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || {
+            let store = state
+                .store
+                .lock()
+                .map_err(|_| "store lock poisoned".to_string())?;
+            let waiting = store.received_pending().map_err(|e| format!("{e:#}"))?;
+            state.metrics.inbox.store(waiting, Ordering::Relaxed);
+            if waiting >= state.max_inbox {
+                return Ok(false);
+            }
+            store
+                .receive(&body, palisade_deliver::now_millis())
+                .map(|_| true)
+                .map_err(|e| error_chain(&e))
+        })
+        .await
+    };
+    match stored {
+        Ok(Ok(true)) => {
+            metrics.requests.add("accepted", 1);
+            metrics
+                .events_received
+                .fetch_add(events as u64, Ordering::Relaxed);
+            metrics
+                .receive_seconds
+                .observe(started.elapsed().as_secs_f64());
+            (StatusCode::OK, axum::Json(json!({}))).into_response()
+        }
+        Ok(Ok(false)) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "analysis is behind; retry later".into(),
+            &metrics,
+        ),
+        Ok(Err(message)) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error",
+            format!("cannot queue the batch: {message}"),
+            &metrics,
+        ),
+        Err(join) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "error",
+            join.to_string(),
+            &metrics,
+        ),
+    }
+}
+
+/// An error with its causes, one line.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Where the analyser writes alerts besides the sinks (standard output in a format).
+pub struct AlertLog {
+    pub format: AlertFormat,
+    pub out: Box<dyn Write + Send>,
+}
+
+/// Takes batches from the inbox in order until `stop` is set and the inbox is empty:
+/// analyses them and commits their alerts (rendered for each sink) with the batch's
+/// removal.
+pub fn analyse_inbox(
+    store_path: PathBuf,
+    mut engine: Engine,
+    sinks: Vec<Sink>,
+    mut log: Option<AlertLog>,
+    metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
+) -> Result<(), String> {
+    let mut store = Store::open(&store_path).map_err(|e| error_chain(&e))?;
+    loop {
+        let next = store.next_received().map_err(|e| error_chain(&e))?;
+        let Some((seq, body)) = next else {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
+        let mut alerts = Vec::new();
+        let mut stats = ReadStats::default();
+        let origin = Origin {
+            file: "receiver".into(),
+            line: u64::try_from(seq).unwrap_or(0),
+        };
+        let text = String::from_utf8_lossy(&body);
+        let mut sink = |event: &Event, origin: &Origin| engine.analyze(event, origin, &mut alerts);
+        decode_text(&text, &origin, &mut stats, &mut sink);
+        metrics
+            .events_analysed
+            .fetch_add(stats.events, Ordering::Relaxed);
+        metrics
+            .events_malformed
+            .fetch_add(stats.malformed, Ordering::Relaxed);
+        for problem in &stats.problems {
+            eprintln!(
+                "{}",
+                json!({"level": "warning", "msg": "not an audit event", "where": problem})
+            );
+        }
+        let mut items = Vec::new();
+        for alert in &alerts {
+            metrics.alerts.add(&alert.rule.id, 1);
+            for sink in &sinks {
+                items.push((sink.name.clone(), alert.id.clone(), sink.body(alert)));
+            }
+            if let Some(log) = log.as_mut() {
+                let _ = writeln!(log.out, "{}", render(alert, log.format));
+            }
+        }
+        if let Some(log) = log.as_mut() {
+            let _ = log.out.flush();
+        }
+        store
+            .enqueue(&items, Some(seq))
+            .map_err(|e| error_chain(&e))?;
+        metrics
+            .inbox
+            .store(store.received_pending().unwrap_or(0), Ordering::Relaxed);
+    }
+}
+
+/// Sends the outbox to the sinks until `stop` is set and a last round is done.
+pub fn deliver_outbox(
+    store_path: PathBuf,
+    mut sinks: Vec<Sink>,
+    metrics: Arc<Metrics>,
+    stop: Arc<AtomicBool>,
+) -> Result<(), String> {
+    if sinks.is_empty() {
+        return Ok(());
+    }
+    let mut store = Store::open(&store_path).map_err(|e| error_chain(&e))?;
+    loop {
+        let stopping = stop.load(Ordering::Relaxed);
+        let round =
+            palisade_deliver::deliver(&mut store, &mut sinks, palisade_deliver::now_millis(), 20)
+                .map_err(|e| error_chain(&e))?;
+        for result in &round.sinks {
+            if let Some(error) = &result.error {
+                eprintln!(
+                    "{}",
+                    json!({"level": "warning", "msg": "delivery failed; retrying with backoff", "sink": result.sink, "error": error})
+                );
+            }
+            metrics.delivered.add(&result.sink, result.delivered as i64);
+            metrics
+                .delivery_failures
+                .add(&result.sink, result.failed as i64);
+            metrics
+                .queued
+                .set(&result.sink, store.pending(&result.sink).unwrap_or(0));
+        }
+        if stopping {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

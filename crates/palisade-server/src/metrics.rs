@@ -1,0 +1,204 @@
+//! Prometheus metrics (text exposition 0.0.4), kept as atomic counters and small labelled
+//! maps: a few dozen series, so no metrics library is needed.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// Upper bounds (seconds) of the latency histogram's buckets.
+const BUCKETS: [f64; 10] = [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+
+/// A latency histogram.
+#[derive(Debug, Default)]
+pub struct Histogram {
+    counts: [AtomicU64; BUCKETS.len()],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, seconds: f64) {
+        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
+            if seconds <= *bound {
+                count.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, name: &str, help: &str, out: &mut String) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (bound, count) in BUCKETS.iter().zip(&self.counts) {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{le=\"{bound}\"}} {}",
+                count.load(Ordering::Relaxed)
+            );
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(
+            out,
+            "{name}_sum {}",
+            self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
+/// Counters labelled by one value (rule, sink, outcome).
+#[derive(Debug, Default)]
+pub struct Labelled(Mutex<BTreeMap<String, i64>>);
+
+impl Labelled {
+    pub fn add(&self, label: &str, n: i64) {
+        if let Ok(mut map) = self.0.lock() {
+            *map.entry(label.to_string()).or_default() += n;
+        }
+    }
+
+    pub fn set(&self, label: &str, n: i64) {
+        if let Ok(mut map) = self.0.lock() {
+            map.insert(label.to_string(), n);
+        }
+    }
+
+    pub fn get(&self, label: &str) -> i64 {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|m| m.get(label).copied())
+            .unwrap_or(0)
+    }
+
+    fn render(&self, name: &str, kind: &str, label: &str, help: &str, out: &mut String) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        if let Ok(map) = self.0.lock() {
+            for (value, n) in map.iter() {
+                let value = value.replace('\\', "\\\\").replace('"', "\\\"");
+                let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
+            }
+        }
+    }
+}
+
+/// The receiver's metrics.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Requests by outcome (`accepted`, `malformed`, `too_large`, `overloaded`, `error`).
+    pub requests: Labelled,
+    pub events_received: AtomicU64,
+    pub events_analysed: AtomicU64,
+    /// Lines or items that were not audit events.
+    pub events_malformed: AtomicU64,
+    /// Alerts by rule id.
+    pub alerts: Labelled,
+    /// Alerts delivered, by sink.
+    pub delivered: Labelled,
+    /// Failed delivery attempts (alerts), by sink.
+    pub delivery_failures: Labelled,
+    /// Alerts waiting, by sink.
+    pub queued: Labelled,
+    /// Batches received and not yet analysed.
+    pub inbox: AtomicI64,
+    /// From request to durable queueing.
+    pub receive_seconds: Histogram,
+}
+
+impl Metrics {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        };
+        self.requests.render(
+            "palisade_audit_requests_total",
+            "counter",
+            "outcome",
+            "Audit webhook requests by outcome.",
+            &mut out,
+        );
+        counter(
+            &mut out,
+            "palisade_audit_events_received_total",
+            "Audit events received.",
+            self.events_received.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "palisade_audit_events_analysed_total",
+            "Audit events analysed.",
+            self.events_analysed.load(Ordering::Relaxed),
+        );
+        counter(
+            &mut out,
+            "palisade_audit_events_malformed_total",
+            "Items received that were not audit events.",
+            self.events_malformed.load(Ordering::Relaxed),
+        );
+        self.alerts.render(
+            "palisade_audit_alerts_total",
+            "counter",
+            "rule",
+            "Alerts raised, by detection.",
+            &mut out,
+        );
+        self.delivered.render(
+            "palisade_audit_delivered_total",
+            "counter",
+            "sink",
+            "Alerts delivered, by sink.",
+            &mut out,
+        );
+        self.delivery_failures.render(
+            "palisade_audit_delivery_failures_total",
+            "counter",
+            "sink",
+            "Alerts whose delivery attempt failed (they are retried), by sink.",
+            &mut out,
+        );
+        self.queued.render(
+            "palisade_audit_queued_alerts",
+            "gauge",
+            "sink",
+            "Alerts waiting for delivery, by sink.",
+            &mut out,
+        );
+        let _ = writeln!(
+            out,
+            "# HELP palisade_audit_inbox_batches Batches received and not yet analysed.\n# TYPE palisade_audit_inbox_batches gauge\npalisade_audit_inbox_batches {}",
+            self.inbox.load(Ordering::Relaxed)
+        );
+        self.receive_seconds.render(
+            "palisade_audit_receive_seconds",
+            "Time from request to the batch being durably queued.",
+            &mut out,
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::default();
+        m.requests.add("accepted", 2);
+        m.alerts.add("AUD001", 1);
+        m.receive_seconds.observe(0.003);
+        let text = m.render();
+        assert!(text.contains("palisade_audit_requests_total{outcome=\"accepted\"} 2"));
+        assert!(text.contains("palisade_audit_alerts_total{rule=\"AUD001\"} 1"));
+        assert!(text.contains("palisade_audit_receive_seconds_bucket{le=\"0.005\"} 1"));
+        assert!(text.contains("palisade_audit_receive_seconds_bucket{le=\"0.002\"} 0"));
+        assert!(text.contains("palisade_audit_receive_seconds_count 1"));
+    }
+}

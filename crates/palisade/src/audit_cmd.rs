@@ -1,0 +1,666 @@
+//! `palisade audit`: detections over API server audit logs, learned baselines, and the
+//! detection catalogue.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use palisade_audit::format::{AlertFormat, render};
+use palisade_audit::input::{self, ReadStats};
+use palisade_audit::{Alert, Baseline, Engine, Event, Origin, Selection, Settings};
+use palisade_core::Severity;
+use palisade_store::Store;
+
+use crate::{ConfigArgs, EXIT_ERROR, EXIT_FINDINGS, parse_fail_on};
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Run the detections over audit logs (JSON lines, EventLists, rotated and .gz files,
+    /// GKE/AKS/EKS exports, `-` for stdin) and print or write the alerts.
+    Analyze(AnalyzeArgs),
+    /// Learn, show, reset or export behavioural baselines.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
+    /// List the detections, or print one's documentation.
+    Rules(AuditRulesArgs),
+    /// Send the alerts waiting in the store's queue to their sinks (retrying with backoff
+    /// until the queue is empty or --timeout).
+    Deliver(DeliverArgs),
+}
+
+#[derive(Args)]
+pub struct SinkArgs {
+    /// Deliver alerts to a sink, through the store's queue (at least once): `file:///path`,
+    /// `syslog+tcp://host:514`, `syslog+tls://host:6514`, `https://host/hook`,
+    /// `slack+https://hooks.slack.com/...`, `splunk+https://host:8088?token_env=VAR`,
+    /// `elasticsearch+https://host:9200?api_key_env=VAR`; `?format=` and `?ca=` apply to all.
+    /// Repeat for several.
+    #[arg(
+        long = "sink",
+        value_name = "URL",
+        env = "PALISADE_AUDIT_SINKS",
+        value_delimiter = ' '
+    )]
+    pub sinks: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct DeliverArgs {
+    #[command(flatten)]
+    sinks: SinkArgs,
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Give up after this many seconds; what is left stays queued.
+    #[arg(
+        long,
+        default_value_t = 60,
+        env = "PALISADE_AUDIT_DELIVER_TIMEOUT",
+        value_name = "SECONDS"
+    )]
+    timeout: u64,
+}
+
+#[derive(Args)]
+pub struct StoreArgs {
+    /// The SQLite store holding baselines and the delivery queue.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = "palisade.db",
+        env = "PALISADE_STORE"
+    )]
+    pub store: PathBuf,
+}
+
+#[derive(Args)]
+pub struct AnalyzeArgs {
+    /// Audit log files or directories (rotated files are read oldest first); `-` reads
+    /// standard input.
+    #[arg(required = true, value_name = "FILE")]
+    paths: Vec<PathBuf>,
+    /// Keep reading the file as it grows (and across rotation) until interrupted.
+    #[arg(long, env = "PALISADE_AUDIT_FOLLOW", value_parser = clap::builder::BoolishValueParser::new())]
+    follow: bool,
+    /// Alert format, optionally to a file: text (default), json, ocsf, ecs, cef; `-o FORMAT=FILE`.
+    /// Repeat for several.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT[=FILE]",
+        env = "PALISADE_AUDIT_OUTPUT",
+        value_delimiter = ','
+    )]
+    outputs: Vec<String>,
+    /// Compare each identity with its learned baseline (from --store) and report first-seen
+    /// behaviour (AUD036).
+    #[arg(long, env = "PALISADE_AUDIT_BASELINE", value_parser = clap::builder::BoolishValueParser::new())]
+    baseline: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+    #[command(flatten)]
+    sinks: SinkArgs,
+    /// Only these detections (ids or slugs, comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "PALISADE_AUDIT_RULES",
+        value_name = "IDS"
+    )]
+    rules: Vec<String>,
+    /// Not these detections.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "PALISADE_AUDIT_SKIP_RULES",
+        value_name = "IDS"
+    )]
+    skip_rules: Vec<String>,
+    /// Exit 1 when an alert at or above this severity was raised (`none` never).
+    #[arg(
+        long,
+        default_value = "high",
+        env = "PALISADE_AUDIT_FAIL_ON",
+        value_name = "SEVERITY"
+    )]
+    fail_on: String,
+    /// Accept a run in which some input could not be read (exit 0/1 instead of 2).
+    #[arg(long, env = "PALISADE_ALLOW_INCOMPLETE", value_parser = clap::builder::BoolishValueParser::new())]
+    allow_incomplete: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
+}
+
+#[derive(Subcommand)]
+pub enum BaselineCommand {
+    /// Learn from audit logs: per identity, the requests, source addresses and user agents
+    /// seen; merged into what the store already holds.
+    Learn(LearnArgs),
+    /// What was learned, per identity.
+    Show(ShowArgs),
+    /// Forget what was learned (of one identity, or all).
+    Reset(ResetArgs),
+    /// Write the baseline as JSON.
+    Export(ExportArgs),
+}
+
+#[derive(Args)]
+pub struct LearnArgs {
+    #[arg(required = true, value_name = "FILE")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    /// Only this identity (`system:serviceaccount:NS:NAME`, a user name).
+    #[arg(long, value_name = "NAME")]
+    identity: Option<String>,
+    /// `text` or `json`.
+    #[arg(short = 'o', long = "output", default_value = "text", value_parser = ["text", "json"])]
+    output: String,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Args)]
+pub struct ResetArgs {
+    #[arg(long, value_name = "NAME")]
+    identity: Option<String>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Args)]
+pub struct AuditRulesArgs {
+    /// A detection's id or slug: print its documentation.
+    id: Option<String>,
+    /// `text` or `json`.
+    #[arg(short = 'o', long = "output", default_value = "text", value_parser = ["text", "json"])]
+    output: String,
+}
+
+pub fn run(command: AuditCommand) -> Result<u8> {
+    match command {
+        AuditCommand::Analyze(args) => analyze(&args),
+        AuditCommand::Baseline(BaselineCommand::Learn(args)) => learn(&args),
+        AuditCommand::Baseline(BaselineCommand::Show(args)) => show(&args),
+        AuditCommand::Baseline(BaselineCommand::Reset(args)) => reset(&args),
+        AuditCommand::Baseline(BaselineCommand::Export(args)) => export(&args),
+        AuditCommand::Rules(args) => rules(&args),
+        AuditCommand::Deliver(args) => deliver_queued(&args),
+    }
+}
+
+/// The `[audit]` settings of the configuration file.
+pub fn settings(config: &ConfigArgs) -> Result<Settings> {
+    match config.path() {
+        Some(path) => Ok(Settings::load(&path)?),
+        None => Ok(Settings::default()),
+    }
+}
+
+/// Where alerts go: each format to stdout or a file.
+struct Outputs {
+    writers: Vec<(AlertFormat, Box<dyn Write>)>,
+}
+
+impl Outputs {
+    fn open(specs: &[String]) -> Result<Outputs> {
+        let mut writers: Vec<(AlertFormat, Box<dyn Write>)> = Vec::new();
+        let mut to_stdout = 0;
+        let specs: Vec<String> = if specs.is_empty() {
+            vec!["text".into()]
+        } else {
+            specs.to_vec()
+        };
+        for spec in &specs {
+            let (name, file) = match spec.split_once('=') {
+                Some((name, file)) => (name, Some(file)),
+                None => (spec.as_str(), None),
+            };
+            let format = AlertFormat::parse(name).with_context(|| {
+                format!(
+                    "-o {spec}: unknown format `{name}` (one of {})",
+                    AlertFormat::NAMES.join(", ")
+                )
+            })?;
+            let writer: Box<dyn Write> = match file {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path).with_context(|| format!("cannot write {path}"))?,
+                )),
+                None => {
+                    to_stdout += 1;
+                    Box::new(std::io::stdout())
+                }
+            };
+            writers.push((format, writer));
+        }
+        if to_stdout > 1 {
+            bail!("several outputs would go to stdout; name their files with -o FORMAT=FILE");
+        }
+        Ok(Outputs { writers })
+    }
+
+    fn write(&mut self, alert: &Alert) -> std::io::Result<()> {
+        for (format, writer) in &mut self.writers {
+            writeln!(writer, "{}", render(alert, *format))?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        for (_, writer) in &mut self.writers {
+            writer.flush()?;
+        }
+        Ok(())
+    }
+}
+
+fn analyze(args: &AnalyzeArgs) -> Result<u8> {
+    let fail_on = parse_fail_on(&args.fail_on)?;
+    let settings = settings(&args.config)?;
+    let baseline = if args.baseline {
+        let store = Store::open(&args.store.store)?;
+        let baseline = store.load_baseline()?;
+        if baseline.identities.is_empty() {
+            bail!(
+                "--baseline: the store {} holds no baseline; learn one first with `palisade audit baseline learn`",
+                args.store.store.display()
+            );
+        }
+        Some(baseline)
+    } else {
+        None
+    };
+    let selection = Selection {
+        only: args.rules.clone(),
+        skip: args.skip_rules.clone(),
+    };
+    for name in selection.only.iter().chain(&selection.skip) {
+        if palisade_audit::registry::find(name).is_none() {
+            bail!("unknown detection `{name}` (see `palisade audit rules`)");
+        }
+    }
+    if args.follow && (args.paths.len() != 1 || args.paths[0].as_os_str() == "-") {
+        bail!("--follow reads one file (standard input is read as it comes without it)");
+    }
+    let mut sinks = parse_sinks(&args.sinks)?;
+    let mut queue = if sinks.is_empty() {
+        None
+    } else {
+        Some(Store::open(&args.store.store)?)
+    };
+    let mut pending: Vec<(String, String, String)> = Vec::new();
+    let mut queue_error: Option<anyhow::Error> = None;
+    let mut outputs = Outputs::open(&args.outputs)?;
+    let mut engine = Engine::new(settings, baseline, &selection);
+    let files = input::expand(&args.paths)?;
+    let mut stats = ReadStats::default();
+    let mut not_read = 0;
+    let mut by_severity = [0u64; 5];
+    let mut failing = 0u64;
+    let mut write_error: Option<std::io::Error> = None;
+    let streaming = args.follow || files.iter().any(|f| f.as_os_str() == "-");
+    {
+        let mut alerts = Vec::new();
+        let mut sink = |event: &Event, origin: &Origin| {
+            engine.analyze(event, origin, &mut alerts);
+            for alert in alerts.drain(..) {
+                by_severity[severity_index(alert.severity)] += 1;
+                if fail_on.is_some_and(|t| alert.severity >= t) {
+                    failing += 1;
+                }
+                for sink in &sinks {
+                    pending.push((sink.name.clone(), alert.id.clone(), sink.body(&alert)));
+                }
+                if pending.len() >= 1000
+                    && let Some(store) = queue.as_mut()
+                    && let Err(e) = store.enqueue(&std::mem::take(&mut pending), None)
+                {
+                    queue_error.get_or_insert(e.into());
+                }
+                if write_error.is_none() {
+                    let written = outputs
+                        .write(&alert)
+                        .and_then(|()| if streaming { outputs.flush() } else { Ok(()) });
+                    if let Err(e) = written {
+                        write_error = Some(e);
+                    }
+                }
+            }
+        };
+        for file in &files {
+            let result = if args.follow {
+                input::follow(file, &mut stats, &mut sink, &|| false)
+            } else {
+                input::read_path(file, &mut stats, &mut sink)
+            };
+            if let Err(error) = result {
+                not_read += 1;
+                eprintln!("palisade: error: {:#}", anyhow::Error::from(error));
+            }
+        }
+    }
+    if let Some(error) = write_error {
+        return Err(error).context("cannot write the alerts");
+    }
+    if let Some(store) = queue.as_mut() {
+        store.enqueue(&pending, None)?;
+        if let Some(error) = queue_error {
+            return Err(error.context("cannot queue the alerts"));
+        }
+        if !flush_queue(store, &mut sinks, std::time::Duration::from_secs(30))? {
+            summarise(&stats, &engine, &by_severity);
+            return Ok(EXIT_ERROR);
+        }
+    }
+    outputs.flush().context("cannot write the alerts")?;
+    summarise(&stats, &engine, &by_severity);
+    if stats.events == 0 {
+        eprintln!("palisade: error: nothing analysed: no audit event in the input");
+        return Ok(EXIT_ERROR);
+    }
+    if not_read > 0 && !args.allow_incomplete {
+        eprintln!(
+            "palisade: error: incomplete: {not_read} inputs could not be read; --allow-incomplete accepts the run as it is"
+        );
+        return Ok(EXIT_ERROR);
+    }
+    Ok(if failing > 0 { EXIT_FINDINGS } else { 0 })
+}
+
+fn severity_index(severity: Severity) -> usize {
+    match severity {
+        Severity::Critical => 0,
+        Severity::High => 1,
+        Severity::Medium => 2,
+        Severity::Low => 3,
+        Severity::Info => 4,
+    }
+}
+
+/// The run's counts on standard error, with the first problems.
+fn summarise(stats: &ReadStats, engine: &Engine, by_severity: &[u64; 5]) {
+    const SHOWN: usize = 10;
+    for problem in stats.problems.iter().take(SHOWN) {
+        eprintln!("palisade: warning: {problem}");
+    }
+    if stats.malformed > SHOWN as u64 {
+        eprintln!(
+            "palisade: warning: ... and {} more lines that are not audit events",
+            stats.malformed - SHOWN as u64
+        );
+    }
+    let names = ["critical", "high", "medium", "low", "info"];
+    let counts: Vec<String> = names
+        .iter()
+        .zip(by_severity)
+        .filter(|(_, n)| **n > 0)
+        .map(|(name, n)| format!("{n} {name}"))
+        .collect();
+    eprintln!(
+        "palisade: {} events read from {} files ({} analysed, {} lines not events), {} alerts{}",
+        stats.events,
+        stats.files,
+        engine.counts.analysed,
+        stats.malformed,
+        engine.counts.alerts,
+        if counts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", counts.join(", "))
+        }
+    );
+}
+
+fn learn(args: &LearnArgs) -> Result<u8> {
+    let mut baseline = Baseline::default();
+    let mut stats = ReadStats::default();
+    let mut learned = 0u64;
+    let mut not_read = 0;
+    {
+        let mut sink = |event: &Event, _: &Origin| {
+            // Requests are learned from the stages that carry their outcome, as analysed.
+            if event.stage() == "RequestReceived" {
+                return;
+            }
+            learned += 1;
+            baseline.observe(event);
+        };
+        for file in input::expand(&args.paths)? {
+            if let Err(error) = input::read_path(&file, &mut stats, &mut sink) {
+                not_read += 1;
+                eprintln!("palisade: error: {:#}", anyhow::Error::from(error));
+            }
+        }
+    }
+    for problem in stats.problems.iter().take(10) {
+        eprintln!("palisade: warning: {problem}");
+    }
+    if learned == 0 {
+        eprintln!("palisade: error: nothing learned: no audit event in the input");
+        return Ok(EXIT_ERROR);
+    }
+    let mut store = Store::open(&args.store.store)?;
+    store.save_baseline(&baseline)?;
+    eprintln!(
+        "palisade: learned {learned} events of {} identities into {} ({} lines not events)",
+        baseline.identities.len(),
+        args.store.store.display(),
+        stats.malformed
+    );
+    Ok(if not_read > 0 { EXIT_ERROR } else { 0 })
+}
+
+fn stored(store: &StoreArgs) -> Result<Baseline> {
+    if !store.store.exists() {
+        bail!(
+            "no store at {} (learn a baseline first, or give --store)",
+            store.store.display()
+        );
+    }
+    Ok(Store::open(&store.store)?.load_baseline()?)
+}
+
+fn show(args: &ShowArgs) -> Result<u8> {
+    let mut baseline = stored(&args.store)?;
+    if let Some(identity) = &args.identity {
+        let Some(profile) = baseline.identities.remove(identity) else {
+            bail!("no identity `{identity}` in the baseline (see `palisade audit baseline show`)");
+        };
+        baseline.identities = [(identity.clone(), profile)].into_iter().collect();
+    }
+    let mut out = std::io::stdout().lock();
+    if args.output == "json" {
+        serde_json::to_writer_pretty(&mut out, &baseline)?;
+        writeln!(out)?;
+        return Ok(0);
+    }
+    if baseline.identities.is_empty() {
+        writeln!(out, "The baseline is empty.")?;
+    }
+    for (identity, profile) in &baseline.identities {
+        writeln!(
+            out,
+            "{identity}: {} events, {} request shapes, {} addresses, {} user agents, confidence {:.2}",
+            profile.events,
+            profile.behaviours.len(),
+            profile.source_ips.len(),
+            profile.user_agents.len(),
+            profile.confidence()
+        )?;
+        if args.identity.is_some() {
+            for behaviour in &profile.behaviours {
+                writeln!(out, "  {}", behaviour.describe())?;
+            }
+            for ip in &profile.source_ips {
+                writeln!(out, "  from {ip}")?;
+            }
+            for agent in &profile.user_agents {
+                writeln!(out, "  with {agent}")?;
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn reset(args: &ResetArgs) -> Result<u8> {
+    if !args.store.store.exists() {
+        bail!("no store at {}", args.store.store.display());
+    }
+    let mut store = Store::open(&args.store.store)?;
+    let removed = store.reset_baseline(args.identity.as_deref())?;
+    if let Some(identity) = &args.identity
+        && removed == 0
+    {
+        bail!("no identity `{identity}` in the baseline");
+    }
+    eprintln!("palisade: forgot {removed} identities");
+    Ok(0)
+}
+
+fn export(args: &ExportArgs) -> Result<u8> {
+    let baseline = stored(&args.store)?;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &baseline)?;
+    writeln!(out)?;
+    Ok(0)
+}
+
+fn rules(args: &AuditRulesArgs) -> Result<u8> {
+    let mut out = std::io::stdout().lock();
+    if let Some(id) = &args.id {
+        let detection = palisade_audit::registry::find(id)
+            .with_context(|| format!("unknown detection `{id}` (see `palisade audit rules`)"))?;
+        let meta = detection.meta();
+        if args.output == "json" {
+            serde_json::to_writer_pretty(&mut out, meta)?;
+            writeln!(out)?;
+        } else {
+            writeln!(
+                out,
+                "{} {} ({})\n",
+                meta.id,
+                meta.title,
+                meta.severity.as_str()
+            )?;
+            write!(out, "{}", meta.docs)?;
+        }
+        return Ok(0);
+    }
+    let metas: Vec<_> = palisade_audit::registry::DETECTIONS
+        .iter()
+        .map(|d| d.meta())
+        .collect();
+    if args.output == "json" {
+        serde_json::to_writer_pretty(&mut out, &metas)?;
+        writeln!(out)?;
+        return Ok(0);
+    }
+    let table = palisade_report::answer::Table {
+        indent: 0,
+        widths: Vec::new(),
+        header: Some(vec![
+            "ID".into(),
+            "SEVERITY".into(),
+            "MITRE".into(),
+            "TITLE".into(),
+        ]),
+        rows: metas
+            .iter()
+            .map(|meta| {
+                let techniques: Vec<&str> = meta.controls.iter().map(|c| c.id.as_ref()).collect();
+                vec![
+                    meta.id.to_string(),
+                    meta.severity.as_str().to_string(),
+                    techniques.join(","),
+                    meta.title.to_string(),
+                ]
+            })
+            .collect(),
+    };
+    let mut document = palisade_report::answer::Document::new();
+    document.table(table);
+    palisade_report::answer::write_text(&document, &mut out)?;
+    Ok(0)
+}
+
+pub fn parse_sinks(args: &SinkArgs) -> Result<Vec<palisade_deliver::Sink>> {
+    let mut sinks = Vec::new();
+    for spec in args.sinks.iter().filter(|s| !s.trim().is_empty()) {
+        let sink = palisade_deliver::Sink::parse(spec)?;
+        if sinks
+            .iter()
+            .any(|s: &palisade_deliver::Sink| s.name == sink.name)
+        {
+            bail!("--sink {}: given twice", sink.name);
+        }
+        sinks.push(sink);
+    }
+    Ok(sinks)
+}
+
+/// Delivers what the queue holds for `sinks` until it is empty or `timeout` passes;
+/// returns whether everything was delivered (what is left stays queued, and says so).
+fn flush_queue(
+    store: &mut Store,
+    sinks: &mut [palisade_deliver::Sink],
+    timeout: std::time::Duration,
+) -> Result<bool> {
+    let start = std::time::Instant::now();
+    let mut delivered = 0;
+    let mut last_errors = Vec::new();
+    loop {
+        let round = palisade_deliver::deliver(store, sinks, palisade_deliver::now_millis(), 1000)?;
+        delivered += round.delivered();
+        let errors = round.errors();
+        if !errors.is_empty() {
+            last_errors = errors;
+        }
+        let left: i64 = sinks
+            .iter()
+            .map(|s| store.pending(&s.name).unwrap_or(0))
+            .sum();
+        if left == 0 {
+            if delivered > 0 {
+                eprintln!("palisade: delivered {delivered} alerts");
+            }
+            return Ok(true);
+        }
+        if start.elapsed() >= timeout {
+            for error in &last_errors {
+                eprintln!("palisade: error: delivery failed: {error}");
+            }
+            eprintln!(
+                "palisade: error: {left} alerts could not be delivered yet; they stay queued in the store and are sent by `palisade audit deliver` or `palisade serve audit`"
+            );
+            return Ok(false);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+}
+
+fn deliver_queued(args: &DeliverArgs) -> Result<u8> {
+    let mut sinks = parse_sinks(&args.sinks)?;
+    if sinks.is_empty() {
+        bail!("--sink: name the sinks to deliver to (their queued alerts are kept per sink)");
+    }
+    if !args.store.store.exists() {
+        bail!("no store at {}", args.store.store.display());
+    }
+    let mut store = Store::open(&args.store.store)?;
+    let ok = flush_queue(
+        &mut store,
+        &mut sinks,
+        std::time::Duration::from_secs(args.timeout),
+    )?;
+    Ok(if ok { 0 } else { EXIT_ERROR })
+}
