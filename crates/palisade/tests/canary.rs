@@ -38,6 +38,8 @@ const PLACES: &[&str] = &[
     "tokenGithub",
     "dotEnv",
     "valuesFile",
+    "execCommand",
+    "uriQuery",
 ];
 
 /// A GitHub-token-shaped value whose body is the canary: findings may show the format's
@@ -148,6 +150,49 @@ fn live_list(dir: &Path) -> std::path::PathBuf {
     let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": objects('l')});
     let path = dir.join("live.json");
     std::fs::write(&path, serde_json::to_string_pretty(&list).unwrap()).unwrap();
+    path
+}
+
+/// An audit log of the live side: every object created with the object as the request and
+/// response body, an exec whose command carries a canary, and a request whose query does.
+fn audit_log(dir: &Path) -> std::path::PathBuf {
+    use serde_json::json;
+    let mut lines = Vec::new();
+    for (i, object) in objects('l').into_iter().enumerate() {
+        let kind = object["kind"].as_str().unwrap_or("Thing").to_lowercase();
+        let namespace = object.pointer("/metadata/namespace").cloned();
+        lines.push(json!({
+            "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse",
+            "auditID": format!("canary-{i}"), "stage": "ResponseComplete", "verb": "create",
+            "requestURI": format!("/api/v1/{kind}s"),
+            "user": {"username": "alice", "groups": ["system:authenticated"]},
+            "sourceIPs": ["203.0.113.1"], "userAgent": "kubectl/v1.33",
+            "objectRef": {"resource": format!("{kind}s"), "namespace": namespace, "apiVersion": "v1"},
+            "responseStatus": {"code": 201},
+            "requestObject": object, "responseObject": object,
+            "requestReceivedTimestamp": "2026-12-01T10:00:00.000000Z",
+        }));
+    }
+    let command = canary('l', "execCommand");
+    lines.push(json!({
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "canary-exec",
+        "stage": "ResponseStarted", "verb": "create",
+        "requestURI": format!("/api/v1/namespaces/shop/pods/web/exec?command=mysql&command=-p{command}&command=--password%3D{command}&container=web"),
+        "user": {"username": "alice"}, "sourceIPs": ["203.0.113.1"],
+        "objectRef": {"resource": "pods", "subresource": "exec", "namespace": "shop", "name": "web"},
+        "responseStatus": {"code": 101}, "requestReceivedTimestamp": "2026-12-01T10:00:01.000000Z",
+    }));
+    lines.push(json!({
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "canary-uri",
+        "stage": "ResponseComplete", "verb": "get",
+        "requestURI": format!("/metrics?token={}", canary('l', "uriQuery")),
+        "user": {"username": "system:anonymous"}, "sourceIPs": ["203.0.113.1"],
+        "responseStatus": {"code": 200}, "annotations": {"authorization.k8s.io/decision": "allow"},
+        "requestReceivedTimestamp": "2026-12-01T10:00:02.000000Z",
+    }));
+    let path = dir.join("audit.log");
+    let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    std::fs::write(&path, text.join("\n") + "\n").unwrap();
     path
 }
 
@@ -262,6 +307,78 @@ fn no_canary_appears_in_any_command_or_format() {
         run.push(git.clone());
         runs.push((args.join(" "), run));
     }
+    let audit = audit_log(&dir);
+    let audit = audit.to_str().unwrap().to_string();
+    let store = dir.join("canary.db");
+    let store = store.to_str().unwrap().to_string();
+    let sink = format!("file://{}", dir.join("out.json").display());
+    for format in ["text", "json", "ocsf", "ecs", "cef"] {
+        runs.push((
+            format!("audit analyze -o {format}"),
+            [
+                "audit",
+                "analyze",
+                &audit,
+                "-o",
+                format,
+                "--fail-on",
+                "none",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ));
+        runs.push((
+            format!("audit analyze --sink ?format={format}"),
+            [
+                "audit",
+                "analyze",
+                &audit,
+                "-o",
+                "json=/dev/null",
+                "--fail-on",
+                "none",
+                "--store",
+                &store,
+                "--sink",
+                &format!("{sink}?format={format}"),
+            ]
+            .map(String::from)
+            .to_vec(),
+        ));
+    }
+    for args in [
+        vec![
+            "audit",
+            "baseline",
+            "learn",
+            audit.as_str(),
+            "--store",
+            store.as_str(),
+        ],
+        vec!["audit", "baseline", "show", "--store", store.as_str()],
+        vec![
+            "audit",
+            "baseline",
+            "show",
+            "--identity",
+            "alice",
+            "--store",
+            store.as_str(),
+        ],
+        vec!["audit", "baseline", "export", "--store", store.as_str()],
+        vec![
+            "audit",
+            "analyze",
+            audit.as_str(),
+            "--baseline",
+            "--store",
+            store.as_str(),
+            "--fail-on",
+            "none",
+        ],
+    ] {
+        runs.push((args.join(" "), args.iter().map(|s| s.to_string()).collect()));
+    }
     let mut checked = 0;
     for (label, args) in &runs {
         // Files written by the previous run must not carry over.
@@ -370,4 +487,38 @@ fn redaction_leaves_reports_of_real_manifests_readable() {
         .output()
         .unwrap();
     assert!(!String::from_utf8_lossy(&examples.stdout).contains("[REDACTED]"));
+}
+
+/// The harness can fail for audit too: the analysis of the canary log does raise the alerts
+/// on the places that hold canaries (the exec command, the ConfigMaps, the anonymous
+/// request with a token in its query), so the canaries were read, not skipped.
+#[test]
+fn audit_alerts_on_the_canaries_it_may_not_print() {
+    let dir = scratch("canary-audit");
+    let audit = audit_log(&dir);
+    let output = bin()
+        .args([
+            "audit",
+            "analyze",
+            audit.to_str().unwrap(),
+            "-o",
+            "json",
+            "--fail-on",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    let alerts: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let rules: Vec<&str> = alerts.iter().map(|a| a["rule"].as_str().unwrap()).collect();
+    for expected in ["AUD001", "AUD020", "AUD024"] {
+        assert!(rules.contains(&expected), "{expected} not in {rules:?}");
+    }
+    let exec = alerts.iter().find(|a| a["rule"] == "AUD001").unwrap();
+    let command = exec["evidence"]["command"].as_str().unwrap();
+    assert!(command.starts_with("mysql <hidden #"), "{command}");
+    assert_clean("audit analyze -o json", &text);
 }

@@ -1,0 +1,631 @@
+//! `palisade audit` and `palisade serve audit`: the real binary on Falco's audit traces
+//! (../shared/corpora, required), on logs written here (rotated, gzip, growing), and the
+//! receiver end to end over real TLS on loopback with real EventList batches, a sink that is
+//! down, and a process killed with batches and alerts in flight.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{bin, scratch, workspace};
+use serde_json::{Value, json};
+
+const TRACES: &str = "../shared/corpora/k8s-audit-logs/falco-legacy/test/trace_files/k8s_audit";
+
+fn traces() -> PathBuf {
+    let dir = workspace().join(TRACES);
+    assert!(dir.is_dir(), "{} is required", dir.display());
+    dir
+}
+
+fn lines(output: &std::process::Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// One event line.
+fn event(id: &str, verb: &str, resource: &str, sub: &str, user: &str, time: &str) -> String {
+    json!({
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": id,
+        "stage": if sub.is_empty() { "ResponseComplete" } else { "ResponseStarted" },
+        "verb": verb, "requestURI": format!("/api/v1/namespaces/app/{resource}"),
+        "user": {"username": user}, "sourceIPs": ["10.0.0.9"], "userAgent": "kubectl/v1.33",
+        "objectRef": {"resource": resource, "subresource": sub, "namespace": "app", "name": "web-1"},
+        "responseStatus": {"code": if sub.is_empty() { 200 } else { 101 }},
+        "requestReceivedTimestamp": time,
+    })
+    .to_string()
+}
+
+#[test]
+fn analyses_falcos_traces_with_problems_named_and_the_gate_failing() {
+    let output = bin()
+        .args(["audit", "analyze", traces().to_str().unwrap(), "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let alerts = lines(&output);
+    assert_eq!(alerts.len(), 26, "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("fal_01_003.json:1: not an audit event"),
+        "{err}"
+    );
+    assert!(err.contains("51 events read from 47 files"), "{err}");
+    // Every format gives the same alerts.
+    for format in ["text", "ocsf", "ecs", "cef"] {
+        let out = bin()
+            .args(["audit", "analyze", traces().to_str().unwrap(), "-o", format])
+            .output()
+            .unwrap();
+        let count = String::from_utf8_lossy(&out.stdout).lines().count();
+        assert_eq!(count, 26, "-o {format}");
+    }
+    let none = bin()
+        .args([
+            "audit",
+            "analyze",
+            traces().to_str().unwrap(),
+            "--fail-on",
+            "none",
+            "-o",
+            "json=/dev/null",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(none.status.code(), Some(0));
+}
+
+#[test]
+fn nothing_read_is_an_error_and_a_missing_input_makes_the_run_incomplete() {
+    let dir = scratch("audit-nothing");
+    let empty = dir.join("empty.log");
+    std::fs::write(&empty, "").unwrap();
+    let out = bin()
+        .args(["audit", "analyze", empty.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("nothing analysed"),
+        "{}",
+        stderr(&out)
+    );
+    let good = dir.join("good.log");
+    std::fs::write(
+        &good,
+        event("1", "get", "pods", "", "alice", "2026-12-01T10:00:00Z") + "\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args([
+            "audit",
+            "analyze",
+            good.to_str().unwrap(),
+            "/no/such/file.log",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/no/such/file.log"),
+        "{}",
+        stderr(&out)
+    );
+    let out = bin()
+        .args([
+            "audit",
+            "analyze",
+            good.to_str().unwrap(),
+            "/no/such/file.log",
+            "--allow-incomplete",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = bin()
+        .args([
+            "audit",
+            "analyze",
+            good.to_str().unwrap(),
+            "--rules",
+            "AUD999",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("unknown detection `AUD999`"));
+}
+
+#[test]
+fn rotated_and_compressed_logs_are_read_oldest_first() {
+    let dir = scratch("audit-rotated");
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let exec = |id: &str, time: &str| event(id, "create", "pods", "exec", "alice", time);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    writeln!(gz, "{}", exec("a", "2026-12-01T08:00:00Z")).unwrap();
+    std::fs::write(logs.join("audit.log.2.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(
+        logs.join("audit.log.1"),
+        exec("b", "2026-12-01T09:00:00Z") + "\n",
+    )
+    .unwrap();
+    std::fs::write(
+        logs.join("audit.log"),
+        exec("c", "2026-12-01T10:00:00Z") + "\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["audit", "analyze", logs.to_str().unwrap(), "-o", "json"])
+        .output()
+        .unwrap();
+    let ids: Vec<String> = lines(&out)
+        .iter()
+        .map(|a| a["request"]["audit_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, ["a", "b", "c"], "{}", stderr(&out));
+    // Standard input, as a stream.
+    let mut child = bin()
+        .args(["audit", "analyze", "-", "-o", "json"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all((exec("d", "2026-12-01T11:00:00Z") + "\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(lines(&out).len(), 1, "{}", stderr(&out));
+}
+
+#[test]
+fn follow_reads_what_is_appended() {
+    let dir = scratch("audit-follow");
+    let log = dir.join("audit.log");
+    std::fs::write(&log, "").unwrap();
+    let mut child = bin()
+        .args([
+            "audit",
+            "analyze",
+            log.to_str().unwrap(),
+            "--follow",
+            "-o",
+            "json",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    writeln!(
+        file,
+        "{}",
+        event(
+            "f1",
+            "create",
+            "pods",
+            "exec",
+            "alice",
+            "2026-12-01T10:00:00Z"
+        )
+    )
+    .unwrap();
+    file.flush().unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        reader.read_line(&mut line).unwrap();
+        tx.send(line).unwrap();
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("an alert while following");
+    let _ = child.kill();
+    let _ = child.wait();
+    let alert: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(alert["rule"], "AUD001");
+}
+
+#[test]
+fn a_learned_baseline_reports_first_seen_behaviour() {
+    let dir = scratch("audit-baseline");
+    let store = dir.join("store.db");
+    let store = store.to_str().unwrap();
+    let learn = dir.join("learn.log");
+    let mut text = String::new();
+    for day in 1..=8 {
+        text.push_str(&event(
+            &format!("l{day}"),
+            "get",
+            "configmaps",
+            "",
+            "system:serviceaccount:app:web",
+            &format!("2026-11-{day:02}T10:00:00Z"),
+        ));
+        text.push('\n');
+    }
+    std::fs::write(&learn, text).unwrap();
+    let out = bin()
+        .args([
+            "audit",
+            "baseline",
+            "learn",
+            learn.to_str().unwrap(),
+            "--store",
+            store,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let shown = bin()
+        .args(["audit", "baseline", "show", "--store", store, "-o", "json"])
+        .output()
+        .unwrap();
+    let baseline: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(
+        baseline["identities"]["system:serviceaccount:app:web"]["events"],
+        8
+    );
+    let now = dir.join("now.log");
+    std::fs::write(
+        &now,
+        event(
+            "n1",
+            "list",
+            "secrets",
+            "",
+            "system:serviceaccount:app:web",
+            "2026-12-01T10:00:00Z",
+        ) + "\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args([
+            "audit",
+            "analyze",
+            now.to_str().unwrap(),
+            "--baseline",
+            "--store",
+            store,
+            "-o",
+            "json",
+            "--fail-on",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    let alerts = lines(&out);
+    let first_seen: Vec<&Value> = alerts.iter().filter(|a| a["rule"] == "AUD036").collect();
+    assert_eq!(first_seen.len(), 1, "{alerts:?}");
+    assert_eq!(
+        first_seen[0]["evidence"]["behaviour"],
+        "list secrets in app"
+    );
+    assert!(
+        first_seen[0]["confidence"].is_null()
+            || first_seen[0]["evidence"]["confidence"].is_string()
+    );
+    let reset = bin()
+        .args([
+            "audit",
+            "baseline",
+            "reset",
+            "--identity",
+            "nobody",
+            "--store",
+            store,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(reset.status.code(), Some(2));
+    let empty_store = dir.join("empty.db");
+    let out = bin()
+        .args([
+            "audit",
+            "analyze",
+            now.to_str().unwrap(),
+            "--baseline",
+            "--store",
+            empty_store.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("holds no baseline"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A plain HTTP sink that records the alerts POSTed to it (a JSON array per request).
+struct HttpSink {
+    received: Arc<Mutex<Vec<Value>>>,
+    port: u16,
+}
+
+impl HttpSink {
+    fn start_on(listener: TcpListener) -> HttpSink {
+        let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let store = received.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    loop {
+                        let mut length = 0usize;
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        loop {
+                            line.clear();
+                            reader.read_line(&mut line).unwrap();
+                            if line.trim().is_empty() {
+                                break;
+                            }
+                            if let Some(v) =
+                                line.to_ascii_lowercase().strip_prefix("content-length:")
+                            {
+                                length = v.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        reader.read_exact(&mut body).unwrap();
+                        let alerts: Vec<Value> = serde_json::from_slice(&body).unwrap();
+                        store.lock().unwrap().extend(alerts);
+                        stream
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        HttpSink { received, port }
+    }
+
+    fn ids(&self) -> std::collections::BTreeSet<String> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
+/// `palisade serve audit` with a self-signed certificate; returns the child, the HTTPS port,
+/// the health port and the CA.
+fn serve(dir: &Path, sink: &str) -> (Child, u16, u16, Vec<u8>) {
+    let mut child = bin()
+        .args([
+            "serve",
+            "audit",
+            "--self-signed",
+            dir.join("tls").to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--health-listen",
+            "127.0.0.1:0",
+            "--store",
+            dir.join("store.db").to_str().unwrap(),
+            "--sink",
+            sink,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut line = String::new();
+    while Instant::now() < deadline {
+        line.clear();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            panic!("serve audit exited");
+        }
+        if let Ok(v) = serde_json::from_str::<Value>(&line)
+            && v["msg"] == "receiving audit events"
+        {
+            let port = |key: &str| {
+                v[key]
+                    .as_str()
+                    .unwrap()
+                    .rsplit(':')
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap()
+            };
+            std::thread::spawn(move || {
+                let mut sink = String::new();
+                let _ = reader.read_to_string(&mut sink);
+            });
+            let ca = std::fs::read(dir.join("tls/ca.pem")).unwrap();
+            return (child, port("listen"), port("health"), ca);
+        }
+    }
+    panic!("serve audit did not start");
+}
+
+fn client(ca: &[u8]) -> ureq::Agent {
+    let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(ca)
+        .filter_map(|i| match i {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    ureq::Agent::config_builder()
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .provider(ureq::tls::TlsProvider::Rustls)
+                .root_certs(ureq::tls::RootCerts::Specific(Arc::new(certs)))
+                .build(),
+        )
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// Real EventList batches: the Falco traces, 5 events per batch.
+fn batches() -> Vec<String> {
+    let mut events = Vec::new();
+    let mut names: Vec<PathBuf> = std::fs::read_dir(traces())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    for path in names {
+        for line in std::fs::read_to_string(path).unwrap().lines() {
+            if let Ok(v) = serde_json::from_str::<Value>(line)
+                && v["kind"] == "Event"
+            {
+                events.push(v);
+            }
+        }
+    }
+    events
+        .chunks(5)
+        .map(|c| {
+            json!({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": c}).to_string()
+        })
+        .collect()
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn the_receiver_loses_nothing_when_the_sink_is_down_and_the_process_is_killed() {
+    let dir = scratch("audit-serve");
+    // The sink's port is reserved but nobody listens yet: deliveries fail.
+    let reserved = TcpListener::bind("127.0.0.1:0").unwrap();
+    let sink_port = reserved.local_addr().unwrap().port();
+    drop(reserved);
+    let sink_url = format!("http://127.0.0.1:{sink_port}/alerts");
+    let (mut child, port, health, ca) = serve(&dir, &sink_url);
+    let agent = client(&ca);
+    let url = format!("https://127.0.0.1:{port}/");
+    let batches = batches();
+    for batch in &batches {
+        let response = agent.post(&url).send(batch.as_str()).unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+    }
+    // Malformed and oversized bodies: typed errors, never a crash.
+    let mut bad = agent.post(&url).send("{not json").unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    assert!(
+        bad.body_mut()
+            .read_to_string()
+            .unwrap()
+            .contains("not a JSON EventList")
+    );
+    let huge = "x".repeat(70 << 20);
+    let too_large = agent.post(&url).send(huge.as_str());
+    assert!(
+        too_large
+            .map(|r| r.status().as_u16() == 413)
+            .unwrap_or(true)
+    );
+    let metrics_url = format!("http://127.0.0.1:{health}/metrics");
+    let metrics = || {
+        ureq::get(&metrics_url)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    };
+    wait_for("every event analysed", || {
+        metrics().contains("palisade_audit_events_analysed_total 51")
+    });
+    wait_for("a failed delivery", || {
+        metrics().contains("palisade_audit_delivery_failures_total")
+    });
+    // Killed with everything queued and nothing delivered.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The sink comes back, and so does Palisade on the same store.
+    let sink = HttpSink::start_on(TcpListener::bind(("127.0.0.1", sink_port)).unwrap());
+    let (mut child, _, _, _) = serve(&dir, &sink_url);
+    let expected = bin()
+        .args([
+            "audit",
+            "analyze",
+            traces().to_str().unwrap(),
+            "-o",
+            "json",
+            "--fail-on",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    let expected: std::collections::BTreeSet<String> = lines(&expected)
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(expected.len(), 26);
+    wait_for("every alert delivered", || sink.ids() == expected);
+    assert_eq!(sink.port, sink_port);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn a_batch_acknowledged_before_a_kill_is_analysed_after_the_restart() {
+    let dir = scratch("audit-serve-inbox");
+    let sink = HttpSink::start_on(TcpListener::bind("127.0.0.1:0").unwrap());
+    let sink_url = format!("http://127.0.0.1:{}/alerts", sink.port);
+    // The store's inbox holds a batch that was acknowledged but not analysed (a kill between
+    // the two): written as the receiver writes it.
+    std::fs::create_dir_all(&dir).unwrap();
+    {
+        let (mut child, port, _, ca) = serve(&dir, &sink_url);
+        let trace = std::fs::read_to_string(traces().join("exec_pod.json")).unwrap();
+        let item: Value = serde_json::from_str(trace.lines().next().unwrap()).unwrap();
+        let batch = json!({"kind": "EventList", "items": [item]}).to_string();
+        let response = client(&ca)
+            .post(format!("https://127.0.0.1:{port}/"))
+            .send(batch.as_str())
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let (mut child, _, _, _) = serve(&dir, &sink_url);
+    wait_for("the exec alert", || !sink.ids().is_empty());
+    let received = sink.received.lock().unwrap().clone();
+    assert!(
+        received.iter().all(|a| a["rule"] == "AUD001"),
+        "{received:?}"
+    );
+    assert_eq!(sink.ids().len(), 1);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
