@@ -443,7 +443,8 @@ fn serve(dir: &Path, sink: &str) -> (Child, u16, u16, Vec<u8>) {
     while Instant::now() < deadline {
         line.clear();
         if reader.read_line(&mut line).unwrap() == 0 {
-            panic!("serve audit exited");
+            let status = child.wait();
+            panic!("serve audit exited: {status:?}");
         }
         if let Ok(v) = serde_json::from_str::<Value>(&line)
             && v["msg"] == "receiving audit events"
@@ -466,6 +467,8 @@ fn serve(dir: &Path, sink: &str) -> (Child, u16, u16, Vec<u8>) {
             return (child, port("listen"), port("health"), ca);
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("serve audit did not start");
 }
 
