@@ -63,7 +63,7 @@ impl RequestFacts {
             stage: e.stage().to_string(),
             verb: e.verb().to_string(),
             user: e.user().to_string(),
-            groups: e.user.groups().map(str::to_string).collect(),
+            groups: e.user.groups(),
             impersonated_user: e
                 .impersonated_user
                 .as_ref()
@@ -82,7 +82,7 @@ impl RequestFacts {
                 .map(|u| u.split('?').next().unwrap_or(u).to_string())
                 .unwrap_or_default(),
             response_code: e.code(),
-            decision: e.decision().map(str::to_string),
+            decision: e.decision(),
         }
     }
 
@@ -99,16 +99,19 @@ impl RequestFacts {
 /// Context added from an inventory (files, snapshot or cluster).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Enrichment {
+    /// The workload the pod belongs to (`Deployment shop/web`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workload: Option<String>,
     /// The pod's service account (`namespace/name`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account: Option<String>,
-    /// What the service account may do that matters (`cluster-admin`, `read secrets in app`).
+    /// What the service account can reach, with the path (`cluster-admin: ...`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub permissions: Vec<String>,
     /// Whether the target workload is reachable from the internet.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub internet_exposed: Option<bool>,
-    /// The namespace's criticality label (`palisade.dev/criticality`), when set.
+    /// The namespace's criticality (`palisade.dev/criticality`), when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub criticality: Option<String>,
     /// Why the severity was raised, when it was.

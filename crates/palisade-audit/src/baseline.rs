@@ -5,7 +5,7 @@
 //! identity was learned, and remembers what it reported so each new behaviour is reported
 //! once.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -137,44 +137,109 @@ impl Baseline {
             }
         }
     }
+}
+
+/// A baseline prepared for analysis: hash sets looked up without allocating per event
+/// (the identity and the request shape are looked up by borrowed text), updated with what
+/// is reported so each novelty is reported once.
+#[derive(Debug, Default)]
+pub struct Watch {
+    identities: HashMap<String, Known>,
+    key: String,
+}
+
+#[derive(Debug, Default)]
+struct Known {
+    behaviours: HashSet<String>,
+    source_ips: HashSet<String>,
+    user_agents: HashSet<String>,
+    confidence: f64,
+}
+
+/// `verb\tresource\tnamespace`, the lookup key of a request shape.
+fn behaviour_key(out: &mut String, event: &Event) {
+    out.clear();
+    out.push_str(event.verb());
+    out.push('\t');
+    match (event.resource(), event.subresource()) {
+        ("", _) => {
+            let uri = event.request_uri.as_deref().unwrap_or("");
+            out.push_str(uri.split('?').next().unwrap_or(uri));
+        }
+        (r, "") => out.push_str(r),
+        (r, s) => {
+            out.push_str(r);
+            out.push('/');
+            out.push_str(s);
+        }
+    }
+    out.push('\t');
+    out.push_str(event.namespace().unwrap_or(""));
+}
+
+fn key_of(b: &Behaviour) -> String {
+    format!("{}\t{}\t{}", b.verb, b.resource, b.namespace)
+}
+
+impl Watch {
+    pub fn new(baseline: Baseline) -> Watch {
+        let identities = baseline
+            .identities
+            .into_iter()
+            .map(|(user, profile)| {
+                let known = Known {
+                    behaviours: profile.behaviours.iter().map(key_of).collect(),
+                    source_ips: profile.source_ips.iter().cloned().collect(),
+                    user_agents: profile.user_agents.iter().cloned().collect(),
+                    confidence: profile.confidence(),
+                };
+                (user, known)
+            })
+            .collect();
+        Watch {
+            identities,
+            key: String::new(),
+        }
+    }
 
     /// What is new in `event` for its identity, each novelty once: what is reported is
-    /// learned, so it is not reported again. The profile's confidence comes with it.
+    /// learned, so it is not reported again. The identity's confidence comes with it (1 for
+    /// an identity never learned).
     pub fn novelties(&mut self, event: &Event) -> (Vec<Novelty>, f64) {
         let user = event.user();
         if user.is_empty() {
             return (Vec::new(), 0.0);
         }
-        let Some(profile) = self.identities.get_mut(user) else {
-            let mut profile = Profile::default();
-            profile.behaviours.insert(Behaviour::of(event));
-            profile
-                .source_ips
-                .extend(event.source_ips().map(str::to_string));
-            profile
-                .user_agents
-                .extend(event.user_agent().map(str::to_string));
-            self.identities.insert(user.to_string(), profile);
+        behaviour_key(&mut self.key, event);
+        let Some(known) = self.identities.get_mut(user) else {
+            let known = Known {
+                behaviours: [self.key.clone()].into_iter().collect(),
+                source_ips: event.source_ips().map(str::to_string).collect(),
+                user_agents: event.user_agent().map(str::to_string).into_iter().collect(),
+                confidence: 1.0,
+            };
+            self.identities.insert(user.to_string(), known);
             return (vec![Novelty::Identity], 1.0);
         };
-        let confidence = profile.confidence();
         let mut out = Vec::new();
-        let behaviour = Behaviour::of(event);
-        if profile.behaviours.len() < MAX_VALUES && profile.behaviours.insert(behaviour.clone()) {
-            out.push(Novelty::Behaviour(behaviour));
+        if !known.behaviours.contains(self.key.as_str()) && known.behaviours.len() < MAX_VALUES {
+            known.behaviours.insert(self.key.clone());
+            out.push(Novelty::Behaviour(Behaviour::of(event)));
         }
         for ip in event.source_ips() {
-            if profile.source_ips.len() < MAX_VALUES && profile.source_ips.insert(ip.to_string()) {
+            if !known.source_ips.contains(ip) && known.source_ips.len() < MAX_VALUES {
+                known.source_ips.insert(ip.to_string());
                 out.push(Novelty::SourceIp(ip.to_string()));
             }
         }
         if let Some(agent) = event.user_agent()
-            && profile.user_agents.len() < MAX_VALUES
-            && profile.user_agents.insert(agent.to_string())
+            && !known.user_agents.contains(agent)
+            && known.user_agents.len() < MAX_VALUES
         {
+            known.user_agents.insert(agent.to_string());
             out.push(Novelty::UserAgent(agent.to_string()));
         }
-        (out, confidence)
+        (out, known.confidence)
     }
 }
 
@@ -201,21 +266,22 @@ mod tests {
         for _ in 0..100 {
             baseline.observe(&event(GET));
         }
-        assert!(baseline.novelties(&event(GET)).0.is_empty());
-        let (new, confidence) = baseline.novelties(&event(LIST_SECRETS));
+        let mut watch = Watch::new(baseline);
+        assert!(watch.novelties(&event(GET)).0.is_empty());
+        let (new, confidence) = watch.novelties(&event(LIST_SECRETS));
         assert_eq!(new.len(), 3, "{new:?}");
         assert!(matches!(&new[0], Novelty::Behaviour(b) if b.describe() == "list secrets in app"));
         // 100 events, all learned within one instant: half the weight of a week's learning.
         assert!(confidence > 0.3 && confidence < 0.5, "{confidence}");
-        assert!(baseline.novelties(&event(LIST_SECRETS)).0.is_empty());
+        assert!(watch.novelties(&event(LIST_SECRETS)).0.is_empty());
     }
 
     #[test]
     fn an_identity_never_learned_is_one_novelty() {
-        let mut baseline = Baseline::default();
-        let (new, _) = baseline.novelties(&event(GET));
+        let mut watch = Watch::new(Baseline::default());
+        let (new, _) = watch.novelties(&event(GET));
         assert_eq!(new, [Novelty::Identity]);
-        assert!(baseline.novelties(&event(GET)).0.is_empty());
+        assert!(watch.novelties(&event(GET)).0.is_empty());
     }
 
     #[test]

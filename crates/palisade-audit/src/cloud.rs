@@ -205,7 +205,7 @@ mod tests {
         assert_eq!(event.name(), Some("web"));
         assert_eq!(event.user(), "alice@example.com");
         assert_eq!(event.code(), Some(201));
-        assert_eq!(event.decision(), Some("allow"));
+        assert_eq!(event.decision().as_deref(), Some("allow"));
         assert!(event.time_micros().is_some());
     }
 

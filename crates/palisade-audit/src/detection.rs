@@ -125,6 +125,7 @@ pub struct Cx<'e, 'a> {
     pub settings: &'e Settings,
     request: OnceCell<Option<Value>>,
     response: OnceCell<Option<Value>>,
+    name: OnceCell<String>,
 }
 
 impl<'e, 'a> Cx<'e, 'a> {
@@ -134,6 +135,7 @@ impl<'e, 'a> Cx<'e, 'a> {
             settings,
             request: OnceCell::new(),
             response: OnceCell::new(),
+            name: OnceCell::new(),
         }
     }
 
@@ -151,21 +153,39 @@ impl<'e, 'a> Cx<'e, 'a> {
             .as_ref()
     }
 
-    /// The object's name: `objectRef.name`, else the name the API server gave it (the
-    /// response object), else the request's name, else its `generateName` with `*`, else `-`.
+    /// The object's name: `objectRef.name`, else the name in the request, else the one the
+    /// API server gave it (the response), else the request's `generateName` with `*`, else
+    /// `-`. Only the metadata is read from the bodies when no detection parsed them.
     pub fn object_name(&self) -> String {
+        self.name.get_or_init(|| self.find_name()).clone()
+    }
+
+    fn find_name(&self) -> String {
         if let Some(name) = self.event.name() {
             return name.to_string();
         }
-        let field = |object: Option<&Value>, pointer: &str| {
-            object
-                .and_then(|o| o.pointer(pointer))
+        // A body a detection already parsed is not read again.
+        let parsed = |cell: &OnceCell<Option<Value>>| {
+            cell.get()
+                .and_then(Option::as_ref)
+                .and_then(|o| o.pointer("/metadata/name"))
                 .and_then(Value::as_str)
                 .map(str::to_string)
         };
-        field(self.response(), "/metadata/name")
-            .or_else(|| field(self.request(), "/metadata/name"))
-            .or_else(|| field(self.request(), "/metadata/generateName").map(|g| format!("{g}*")))
+        if let Some(name) = parsed(&self.request).or_else(|| parsed(&self.response)) {
+            return name;
+        }
+        let request = self.event.request_object.map(|r| metadata_of(r.get()));
+        let response = self.event.response_object.map(|r| metadata_of(r.get()));
+        request
+            .as_ref()
+            .and_then(|m| m.name.clone())
+            .or_else(|| response.as_ref().and_then(|m| m.name.clone()))
+            .or_else(|| {
+                request
+                    .as_ref()
+                    .and_then(|m| m.generate_name.as_ref().map(|g| format!("{g}*")))
+            })
             .unwrap_or_else(|| "-".to_string())
     }
 
@@ -186,6 +206,28 @@ impl<'e, 'a> Cx<'e, 'a> {
             _ => user.to_string(),
         }
     }
+}
+
+/// The names in an object's metadata.
+#[derive(Debug, Default, serde::Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, rename = "generateName")]
+    generate_name: Option<String>,
+}
+
+/// An object's metadata, reading nothing else (the rest is skipped, not built).
+fn metadata_of(text: &str) -> Metadata {
+    #[derive(serde::Deserialize)]
+    struct Object {
+        #[serde(default)]
+        metadata: Option<Metadata>,
+    }
+    serde_json::from_str::<Object>(text)
+        .ok()
+        .and_then(|o| o.metadata)
+        .unwrap_or_default()
 }
 
 /// A check: the event's hits (usually none or one).

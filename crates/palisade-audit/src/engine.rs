@@ -15,6 +15,9 @@ use crate::state::State;
 /// Alert keys remembered to drop a request's later stages.
 const DEDUP_CAPACITY: usize = 100_000;
 
+/// Most detections an engine runs (the bitmask of detections run per event).
+const MAX_DETECTIONS: usize = 256;
+
 /// Which detections run.
 #[derive(Debug, Clone, Default)]
 pub struct Selection {
@@ -65,6 +68,7 @@ impl Engine {
             .iter()
             .copied()
             .filter(|d| selection.keeps(d) && (with_baseline || !d.needs_baseline))
+            .take(MAX_DETECTIONS)
             .collect();
         let mut by_resource: HashMap<&'static str, Vec<(usize, Trigger)>> = HashMap::new();
         let mut every = Vec::new();
@@ -95,11 +99,6 @@ impl Engine {
         &self.detections
     }
 
-    /// The baseline as updated by what was reported.
-    pub fn into_baseline(self) -> Option<Baseline> {
-        self.state.baseline
-    }
-
     /// Analyses one event; alerts go to `out`.
     pub fn analyze(&mut self, event: &Event, origin: &Origin, out: &mut Vec<Alert>) {
         self.counts.events += 1;
@@ -117,12 +116,14 @@ impl Engine {
             .into_iter()
             .flatten()
             .chain(self.every.iter());
-        let mut ran: Vec<usize> = Vec::new();
+        // Detections already run on this event (a detection may have several triggers).
+        let mut ran = [0u64; MAX_DETECTIONS / 64];
         for (index, trigger) in candidates {
-            if ran.contains(index) || !trigger.matches(event) {
+            let (word, bit) = (index / 64, 1u64 << (index % 64));
+            if ran[word] & bit != 0 || !trigger.matches(event) {
                 continue;
             }
-            ran.push(*index);
+            ran[word] |= bit;
             let detection = self.detections[*index];
             let hits = (detection.check)(&cx, &mut self.state);
             for hit in hits {
@@ -144,11 +145,16 @@ struct Seen {
 }
 
 impl Seen {
-    /// Whether this detection has not yet alerted on this request (by alert id, which is
-    /// derived from the audit id).
+    /// Whether this detection has not yet alerted on this request. Only long-running
+    /// requests are logged at two stages that carry a response (ResponseStarted, then
+    /// ResponseComplete): alerts at ResponseStarted are remembered, and later stages are
+    /// looked up, so ordinary requests cost one lookup and no insertion.
     fn first_time(&mut self, detection: usize, alert: &Alert) -> bool {
         if alert.request.audit_id.is_none() {
             return true;
+        }
+        if alert.request.stage != "ResponseStarted" {
+            return self.keys.is_empty() || !self.keys.contains(&(detection, alert.id.clone()));
         }
         let key = (detection, alert.id.clone());
         if !self.keys.insert(key.clone()) {

@@ -60,8 +60,9 @@ pub struct UserInfo<'a> {
     pub username: Option<Str<'a>>,
     #[serde(borrow, default)]
     pub uid: Option<Str<'a>>,
+    /// Read when asked for (alerts, impersonation): most events never need them.
     #[serde(borrow, default)]
-    pub groups: Option<Vec<Str<'a>>>,
+    pub groups: Option<&'a RawValue>,
 }
 
 impl UserInfo<'_> {
@@ -70,8 +71,11 @@ impl UserInfo<'_> {
         self.username.as_deref().unwrap_or("")
     }
 
-    pub fn groups(&self) -> impl Iterator<Item = &str> {
-        self.groups.iter().flatten().map(Str::as_str)
+    /// The groups (empty when absent or not a list of strings).
+    pub fn groups(&self) -> Vec<String> {
+        self.groups
+            .and_then(|raw| serde_json::from_str::<Vec<String>>(raw.get()).ok())
+            .unwrap_or_default()
     }
 }
 
@@ -145,8 +149,9 @@ pub struct Event<'a> {
     /// `v1beta1` only.
     #[serde(borrow, default)]
     pub timestamp: Option<Str<'a>>,
-    #[serde(borrow, default, deserialize_with = "annotation_pairs")]
-    pub annotations: Option<Vec<(Str<'a>, Str<'a>)>>,
+    /// Read when asked for ([`Event::annotation`]).
+    #[serde(borrow, default)]
+    pub annotations: Option<&'a RawValue>,
 }
 
 /// Why a line is not an audit event.
@@ -234,16 +239,18 @@ impl<'a> Event<'a> {
         self.code().is_some_and(|c| (200..300).contains(&c))
     }
 
-    pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.annotations
-            .iter()
-            .flatten()
+    /// An annotation's value (annotations are read from the raw text on each call).
+    pub fn annotation(&self, key: &str) -> Option<String> {
+        let raw = self.annotations?;
+        let pairs = annotation_pairs(&mut serde_json::Deserializer::from_str(raw.get())).ok()??;
+        pairs
+            .into_iter()
             .find(|(k, _)| k.as_str() == key)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.0.into_owned())
     }
 
     /// The authorizer's decision (`allow`, `forbid`), when annotated.
-    pub fn decision(&self) -> Option<&str> {
+    pub fn decision(&self) -> Option<String> {
         self.annotation(DECISION_ANNOTATION)
     }
 

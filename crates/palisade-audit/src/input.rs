@@ -283,7 +283,7 @@ fn read_bounded_line(
         if buffer.is_empty() {
             return Ok((consumed, complete));
         }
-        let (chunk, done) = match buffer.iter().position(|&b| b == b'\n') {
+        let (chunk, done) = match memchr::memchr(b'\n', buffer) {
             Some(i) => (&buffer[..=i], true),
             None => (buffer, false),
         };
@@ -394,7 +394,7 @@ pub fn follow(
                 .map_err(io)?;
             offset += u64::try_from(read).unwrap_or(0);
             pending.extend_from_slice(&chunk);
-            while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+            while let Some(end) = memchr::memchr(b'\n', &pending) {
                 let line: Vec<u8> = pending.drain(..=end).collect();
                 number += 1;
                 let origin = Origin {

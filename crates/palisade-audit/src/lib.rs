@@ -19,6 +19,7 @@ pub mod cloud;
 pub mod detection;
 pub mod detections;
 pub mod engine;
+pub mod enrich;
 pub mod event;
 pub mod falco;
 pub mod format;

@@ -251,9 +251,80 @@ impl Settings {
     }
 }
 
+/// The `[audit]` part of a commented `palisade.toml` (`palisade init`): every setting with
+/// its meaning and default, commented out.
+pub fn template() -> String {
+    let d = Settings::default();
+    let list = |items: &[String]| {
+        let quoted: Vec<String> = items.iter().map(|i| format!("\"{i}\"")).collect();
+        format!("[{}]", quoted.join(", "))
+    };
+    format!(
+        "\n[audit]\n\
+         # Settings of `palisade audit analyze` and `palisade serve audit`.\n\
+         # Report every create and delete of workloads, Services, ConfigMaps, Secrets, namespaces,\n\
+         # service accounts and RBAC objects, and Secret reads (AUD035). Default: false.\n\
+         # activity = true\n\
+         # People allowed to use the API; anyone else is reported (AUD030). Default: none (off).\n\
+         # allowed_users = [\"ci-deployer\", \"break-glass@example.com\"]\n\
+         # Namespaces that may be created (AUD031). Default: none (off).\n\
+         # allowed_namespaces = [\"default\", \"kube-system\", \"kube-public\", \"shop\"]\n\
+         # Image repositories pods may run (AUD032). Default: none (off).\n\
+         # allowed_images = [\"registry.example.com/shop/web\"]\n\
+         # Service accounts expected in kube-system and kube-public besides the controllers' (AUD010).\n\
+         # known_service_accounts = [\"my-addon\"]\n\
+         # Pod and node address ranges: service accounts calling from elsewhere are reported (AUD037).\n\
+         # Default: none (not assessed).\n\
+         # cluster_cidrs = [\"10.244.0.0/16\", \"10.0.0.0/24\"]\n\
+         # Refused requests of one identity (AUD021), failed authentications from one address\n\
+         # (AUD022), within the window, that make a burst.\n\
+         # forbidden_burst = {}\n\
+         # unauthenticated_burst = {}\n\
+         # burst_window_seconds = {}\n\
+         # Images that need what a detection reports (repositories; the defaults are Falco's).\n\
+         # [audit.trusted_images]\n\
+         # privileged = {}\n\
+         # host_network = {}\n\
+         # host_pid = {}\n\
+         # host_ipc = {}\n\
+         # sensitive_mount = {}\n\
+         # kube_namespace = {}\n",
+        d.forbidden_burst,
+        d.unauthenticated_burst,
+        d.burst_window_seconds,
+        list(&d.trusted_images.privileged),
+        list(&d.trusted_images.host_network),
+        list(&d.trusted_images.host_pid),
+        list(&d.trusted_images.host_ipc),
+        list(&d.trusted_images.sensitive_mount),
+        list(&d.trusted_images.kube_namespace),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_template_uncommented_is_valid_and_gives_the_defaults_it_shows() {
+        let text: String = template()
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|l| l.contains('=') || l.starts_with('['))
+                    .unwrap_or("")
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let text = format!("[audit]\n{}", text.replacen("[audit]", "", 1));
+        let settings = Settings::parse("template", &text).unwrap();
+        assert!(settings.activity);
+        assert_eq!(
+            settings.trusted_images.privileged,
+            Settings::default().trusted_images.privileged
+        );
+        assert_eq!(settings.forbidden_burst, 20);
+    }
 
     #[test]
     fn reads_the_audit_table_and_names_the_line_of_a_mistake() {

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use palisade_net::addr::AddrRange;
 
-use crate::baseline::Baseline;
+use crate::baseline::{Baseline, Watch};
 use crate::settings::Settings;
 
 /// Keys kept per window family before idle ones are dropped.
@@ -20,7 +20,7 @@ pub struct State {
     once: HashSet<(&'static str, String)>,
     /// The learned behaviour to compare against (`--baseline`), updated with what has been
     /// reported so one new behaviour is reported once.
-    pub baseline: Option<Baseline>,
+    pub baseline: Option<Watch>,
     /// `cluster_cidrs`, parsed.
     pub cluster_ranges: Vec<AddrRange>,
 }
@@ -30,7 +30,7 @@ impl State {
         State {
             windows: HashMap::new(),
             once: HashSet::new(),
-            baseline,
+            baseline: baseline.map(Watch::new),
             cluster_ranges: settings
                 .cluster_cidrs
                 .iter()

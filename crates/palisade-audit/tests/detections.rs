@@ -179,3 +179,87 @@ fn the_registry_is_complete_and_documented() {
         }
     }
 }
+
+/// `docs/audit-detections.md` is generated from the registry and the Falco mapping; this test
+/// fails when it is stale. Regenerate with
+/// `UPDATE_DOCS=1 cargo test -p palisade-audit --test detections`.
+#[test]
+fn detections_doc_is_generated_from_the_registry() {
+    let mut doc = String::from(
+        "# Palisade audit detections\n\nGenerated from the detection registry by `UPDATE_DOCS=1 cargo test -p palisade-audit --test detections`; do not edit. `palisade audit rules [ID]` prints the same.\n\n| id | severity | MITRE ATT&CK | slug | title |\n|---|---|---|---|---|\n",
+    );
+    for detection in DETECTIONS {
+        let m = detection.meta();
+        let techniques: Vec<&str> = m.controls.iter().map(|c| c.id.as_ref()).collect();
+        doc.push_str(&format!(
+            "| [{}](#{}) | {} | {} | {} | {} |\n",
+            m.id,
+            m.id.to_ascii_lowercase(),
+            m.severity,
+            techniques.join(", "),
+            m.slug,
+            m.title
+        ));
+    }
+    doc.push_str("\n## Falco k8saudit rules and their counterparts\n\n| Falco rule | Palisade | requests |\n|---|---|---|\n");
+    for c in palisade_audit::falco::COUNTERPARTS {
+        let requests = if c.verbs.is_empty() && c.resources.is_empty() {
+            String::new()
+        } else {
+            format!("{} {}", c.verbs.join("/"), c.resources.join(", "))
+        };
+        doc.push_str(&format!("| {} | {} | {requests} |\n", c.falco, c.palisade));
+    }
+    for (falco, why) in palisade_audit::falco::WITHOUT_COUNTERPART {
+        doc.push_str(&format!("| {falco} | none | {why} |\n"));
+    }
+    for detection in DETECTIONS {
+        let m = detection.meta();
+        let techniques: Vec<String> = m
+            .controls
+            .iter()
+            .map(|c| format!("- `{}`: {}", c.id, c.title().unwrap_or("")))
+            .collect();
+        let triggers: Vec<String> = detection
+            .triggers
+            .iter()
+            .map(|t| {
+                let verbs = if t.verbs.is_empty() {
+                    "any verb".to_string()
+                } else {
+                    t.verbs.join("/")
+                };
+                let resource = t.resource.unwrap_or("any request");
+                match t.sub {
+                    palisade_audit::detection::Sub::None => format!("`{verbs}` `{resource}`"),
+                    palisade_audit::detection::Sub::Any => {
+                        format!("`{verbs}` `{resource}` (any subresource)")
+                    }
+                    palisade_audit::detection::Sub::Is(s) => format!("`{verbs}` `{resource}/{s}`"),
+                }
+            })
+            .collect();
+        doc.push_str(&format!(
+            "\n## {}\n\n**{}** ({}, `{}`)\n\nLooks at: {}.\n\n{}\n### Remediation\n{}\n",
+            m.id,
+            m.title,
+            m.severity,
+            m.slug,
+            triggers.join(", "),
+            m.docs.replace("\n## ", "\n### ").replacen("## ", "### ", 1),
+            m.remediation
+        ));
+        if !techniques.is_empty() {
+            doc.push_str(&format!("\n### MITRE ATT&CK\n{}\n", techniques.join("\n")));
+        }
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/audit-detections.md");
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &doc).unwrap();
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        current == doc,
+        "docs/audit-detections.md is stale: run UPDATE_DOCS=1 cargo test -p palisade-audit --test detections"
+    );
+}

@@ -188,6 +188,7 @@ pub struct AlertLog {
 pub fn analyse_inbox(
     store_path: PathBuf,
     mut engine: Engine,
+    enricher: Option<palisade_audit::enrich::Enricher>,
     sinks: Vec<Sink>,
     mut log: Option<AlertLog>,
     metrics: Arc<Metrics>,
@@ -223,6 +224,11 @@ pub fn analyse_inbox(
                 "{}",
                 json!({"level": "warning", "msg": "not an audit event", "where": problem})
             );
+        }
+        if let Some(enricher) = &enricher {
+            for alert in &mut alerts {
+                enricher.enrich(alert);
+            }
         }
         let mut items = Vec::new();
         for alert in &alerts {

@@ -1,4 +1,4 @@
-//! What the analysis commands (`rbac`, `net`) read: manifests at PATHs, a snapshot, or the
+//! What the analysis commands (`rbac`, `net`, `audit analyze`'s context) read: manifests at PATHs, a snapshot, or the
 //! live cluster, with the diagnostics of reading them redacted like every report.
 
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use crate::{LoadArgs, inputs};
 pub struct LiveArgs {
     /// Read the live cluster of the kubeconfig context (all namespaces) instead of PATHs.
     #[arg(long, env = "PALISADE_CLUSTER", value_parser = clap::builder::BoolishValueParser::new())]
-    cluster: bool,
+    pub(crate) cluster: bool,
     /// Kubeconfig file (default: `KUBECONFIG`, else ~/.kube/config, else in-cluster).
     #[arg(long, value_name = "FILE", env = "PALISADE_KUBECONFIG")]
     kubeconfig: Option<PathBuf>,
@@ -44,6 +44,21 @@ impl LiveArgs {
     }
 }
 
+/// Refuses cluster flags given without `--cluster` (for commands that read objects only
+/// when asked).
+pub(crate) fn load_objects_if_live(live: &LiveArgs) -> Result<()> {
+    if !live.cluster {
+        let mut given = live.cluster_args().cluster_only_flags();
+        if crate::cluster_cmd::typed(live.kubeconfig.is_some(), "PALISADE_KUBECONFIG") {
+            given.insert(0, "--kubeconfig");
+        }
+        if let Some(flag) = given.first() {
+            bail!("{flag} applies only with --cluster");
+        }
+    }
+    Ok(())
+}
+
 /// Loads the objects to analyse, refusing flags that do not apply and an input with no
 /// object (no answer would mean anything); returns what a live cluster serves too.
 pub(crate) fn load_objects(
@@ -53,16 +68,8 @@ pub(crate) fn load_objects(
     palisade_inventory::Loaded,
     Vec<palisade_snapshot::format::ListedResource>,
 )> {
-    if !live.cluster {
-        // Flags typed for a cluster read refuse to be ignored (the same check as `scan`'s).
-        let mut given = live.cluster_args().cluster_only_flags();
-        if crate::cluster_cmd::typed(live.kubeconfig.is_some(), "PALISADE_KUBECONFIG") {
-            given.insert(0, "--kubeconfig");
-        }
-        if let Some(flag) = given.first() {
-            bail!("{flag} applies only with --cluster");
-        }
-    }
+    // Flags typed for a cluster read refuse to be ignored (the same check as `scan`'s).
+    load_objects_if_live(live)?;
     let mut discovered = Vec::new();
     let loaded = if live.cluster {
         let args = crate::cluster_cmd::ClusterArgs {

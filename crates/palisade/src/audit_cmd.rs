@@ -18,7 +18,7 @@ use crate::{ConfigArgs, EXIT_ERROR, EXIT_FINDINGS, parse_fail_on};
 pub enum AuditCommand {
     /// Run the detections over audit logs (JSON lines, EventLists, rotated and .gz files,
     /// GKE/AKS/EKS exports, `-` for stdin) and print or write the alerts.
-    Analyze(AnalyzeArgs),
+    Analyze(Box<AnalyzeArgs>),
     /// Learn, show, reset or export behavioural baselines.
     #[command(subcommand)]
     Baseline(BaselineCommand),
@@ -129,6 +129,39 @@ pub struct AnalyzeArgs {
     allow_incomplete: bool,
     #[command(flatten)]
     config: ConfigArgs,
+    /// Manifests or a snapshot that give alerts context (a pod's workload, its service
+    /// account and what it reaches, internet exposure, namespace criticality). Repeatable.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "PALISADE_AUDIT_INVENTORY",
+        value_delimiter = ','
+    )]
+    inventory: Vec<String>,
+    /// Read the context from the live cluster instead (`--cluster`, with the usual
+    /// kubeconfig flags).
+    #[command(flatten)]
+    live: crate::analysis_input::LiveArgs,
+}
+
+/// The enricher of `--inventory`/`--cluster`, when one was asked for.
+pub fn enricher(
+    inventory: &[String],
+    live: &crate::analysis_input::LiveArgs,
+) -> Result<Option<palisade_audit::enrich::Enricher>> {
+    if inventory.is_empty() && !live.cluster {
+        // Flags typed for a cluster read refuse to be ignored.
+        crate::analysis_input::load_objects_if_live(live)?;
+        return Ok(None);
+    }
+    let load = crate::LoadArgs {
+        paths: inventory.to_vec(),
+        ..crate::LoadArgs::for_path(std::path::Path::new("."))
+    };
+    let (loaded, _) = crate::analysis_input::load_objects(&load, live)?;
+    Ok(Some(palisade_audit::enrich::Enricher::from_inventory(
+        &loaded.inventory,
+    )))
 }
 
 #[derive(Subcommand)]
@@ -155,10 +188,10 @@ pub struct LearnArgs {
 #[derive(Args)]
 pub struct ShowArgs {
     /// Only this identity (`system:serviceaccount:NS:NAME`, a user name).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", env = "PALISADE_AUDIT_IDENTITY")]
     identity: Option<String>,
     /// `text` or `json`.
-    #[arg(short = 'o', long = "output", default_value = "text", value_parser = ["text", "json"])]
+    #[arg(short = 'o', long = "output", default_value = "text", value_parser = ["text", "json"], env = "PALISADE_AUDIT_BASELINE_OUTPUT")]
     output: String,
     #[command(flatten)]
     store: StoreArgs,
@@ -166,7 +199,8 @@ pub struct ShowArgs {
 
 #[derive(Args)]
 pub struct ResetArgs {
-    #[arg(long, value_name = "NAME")]
+    /// Only this identity.
+    #[arg(long, value_name = "NAME", env = "PALISADE_AUDIT_IDENTITY")]
     identity: Option<String>,
     #[command(flatten)]
     store: StoreArgs,
@@ -183,7 +217,7 @@ pub struct AuditRulesArgs {
     /// A detection's id or slug: print its documentation.
     id: Option<String>,
     /// `text` or `json`.
-    #[arg(short = 'o', long = "output", default_value = "text", value_parser = ["text", "json"])]
+    #[arg(short = 'o', long = "output", default_value = "text", value_parser = ["text", "json"], env = "PALISADE_AUDIT_RULES_OUTPUT")]
     output: String,
 }
 
@@ -300,6 +334,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
     };
     let mut pending: Vec<(String, String, String)> = Vec::new();
     let mut queue_error: Option<anyhow::Error> = None;
+    let enricher = enricher(&args.inventory, &args.live)?;
     let mut outputs = Outputs::open(&args.outputs)?;
     let mut engine = Engine::new(settings, baseline, &selection);
     let files = input::expand(&args.paths)?;
@@ -313,7 +348,10 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
         let mut alerts = Vec::new();
         let mut sink = |event: &Event, origin: &Origin| {
             engine.analyze(event, origin, &mut alerts);
-            for alert in alerts.drain(..) {
+            for mut alert in alerts.drain(..) {
+                if let Some(enricher) = &enricher {
+                    enricher.enrich(&mut alert);
+                }
                 by_severity[severity_index(alert.severity)] += 1;
                 if fail_on.is_some_and(|t| alert.severity >= t) {
                     failing += 1;

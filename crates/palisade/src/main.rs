@@ -122,7 +122,8 @@ impl Spinner {
 }
 
 fn run_init(args: &InitArgs) -> Result<u8> {
-    let text = palisade_scan::config::template(&palisade_scan::default_rules());
+    let text = palisade_scan::config::template(&palisade_scan::default_rules())
+        + &palisade_audit::settings::template();
     if args.file == "-" {
         print!("{text}");
         return Ok(0);

@@ -93,6 +93,17 @@ pub struct ServeAuditArgs {
     sinks: SinkArgs,
     #[command(flatten)]
     config: ConfigArgs,
+    /// Manifests or a snapshot that give alerts context (read once at start). Repeatable.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "PALISADE_AUDIT_INVENTORY",
+        value_delimiter = ','
+    )]
+    inventory: Vec<String>,
+    /// Read the context from the live cluster at start instead.
+    #[command(flatten)]
+    live: crate::analysis_input::LiveArgs,
 }
 
 pub fn run(command: ServeCommand) -> Result<u8> {
@@ -152,12 +163,13 @@ fn serve_audit(args: ServeAuditArgs) -> Result<u8> {
         None
     };
     let engine = Engine::new(settings, baseline, &Selection::default());
+    let enricher = crate::audit_cmd::enricher(&args.inventory, &args.live)?;
     let metrics = Arc::new(Metrics::default());
     let stop = Arc::new(AtomicBool::new(false));
     let analyser = {
         let (path, metrics, stop) = (args.store.store.clone(), metrics.clone(), stop.clone());
         std::thread::spawn(move || {
-            audit_receiver::analyse_inbox(path, engine, sinks, log, metrics, stop)
+            audit_receiver::analyse_inbox(path, engine, enricher, sinks, log, metrics, stop)
         })
     };
     let delivery = {

@@ -56,7 +56,7 @@ fn analyses_falcos_traces_with_problems_named_and_the_gate_failing() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     let alerts = lines(&output);
-    assert_eq!(alerts.len(), 26, "{}", stderr(&output));
+    assert_eq!(alerts.len(), 27, "{}", stderr(&output));
     let err = stderr(&output);
     assert!(
         err.contains("fal_01_003.json:1: not an audit event"),
@@ -70,7 +70,7 @@ fn analyses_falcos_traces_with_problems_named_and_the_gate_failing() {
             .output()
             .unwrap();
         let count = String::from_utf8_lossy(&out.stdout).lines().count();
-        assert_eq!(count, 26, "-o {format}");
+        assert_eq!(count, 27, "-o {format}");
     }
     let none = bin()
         .args([
@@ -631,4 +631,78 @@ fn a_batch_acknowledged_before_a_kill_is_analysed_after_the_restart() {
     assert_eq!(sink.ids().len(), 1);
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[test]
+fn an_exec_into_a_pod_whose_account_reaches_cluster_admin_is_critical() {
+    let dir = scratch("audit-enrich");
+    let log = dir.join("exec.log");
+    let mut exec: Value = serde_json::from_str(&event(
+        "e1",
+        "create",
+        "pods",
+        "exec",
+        "alice",
+        "2026-12-01T10:00:00Z",
+    ))
+    .unwrap();
+    exec["objectRef"]["namespace"] = json!("web");
+    exec["objectRef"]["name"] = json!("web-7d9f8c-x2x");
+    std::fs::write(&log, exec.to_string() + "\n").unwrap();
+    let plain = bin()
+        .args([
+            "audit",
+            "analyze",
+            log.to_str().unwrap(),
+            "-o",
+            "json",
+            "--fail-on",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(lines(&plain)[0]["severity"], "medium");
+    // examples/rbac: the exposed web Deployment's account is one escalation from cluster-admin.
+    let enriched = bin()
+        .args([
+            "audit",
+            "analyze",
+            log.to_str().unwrap(),
+            "--inventory",
+            "examples/rbac",
+            "-o",
+            "json",
+            "--fail-on",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    let alert = &lines(&enriched)[0];
+    assert_eq!(alert["severity"], "critical", "{alert:#}");
+    let enrichment = &alert["enrichment"];
+    assert_eq!(enrichment["workload"], "Deployment web/web");
+    assert_eq!(enrichment["service_account"], "web/web");
+    assert_eq!(enrichment["internet_exposed"], true);
+    assert!(
+        enrichment["permissions"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("cluster-admin: "),
+        "{enrichment:#}"
+    );
+    assert_eq!(
+        enrichment["raised_because"],
+        "the pod's service account reaches cluster-admin"
+    );
+    let refused = bin()
+        .args([
+            "audit",
+            "analyze",
+            log.to_str().unwrap(),
+            "--context",
+            "prod",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
 }

@@ -33,7 +33,7 @@ crate::detection! {
 }
 
 fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
-    if cx.event.user() != "system:anonymous" || cx.event.decision() != Some("allow") {
+    if cx.event.user() != "system:anonymous" || cx.event.decision().as_deref() != Some("allow") {
         return Vec::new();
     }
     let path = cx

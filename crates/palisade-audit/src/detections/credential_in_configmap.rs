@@ -47,15 +47,19 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
         return Vec::new();
     };
     let mut keys: BTreeSet<String> = BTreeSet::new();
-    // A patch's body is the change, not a ConfigMap: read it as one when it has `data`.
-    let mut as_configmap = object.clone();
-    if let Some(map) = as_configmap.as_object_mut() {
-        map.entry("kind")
-            .or_insert_with(|| Value::String("ConfigMap".into()));
-        map.entry("apiVersion")
-            .or_insert_with(|| Value::String("v1".into()));
-    }
-    for detection in palisade_secrets::scan_object(&as_configmap) {
+    // A patch's body is the change, not a ConfigMap: it is read as one (a copy with `kind`)
+    // only when it lacks its kind.
+    let detections = if object.get("kind").is_some() {
+        palisade_secrets::scan_object(object)
+    } else {
+        let mut as_configmap = object.clone();
+        if let Some(map) = as_configmap.as_object_mut() {
+            map.insert("kind".into(), Value::String("ConfigMap".into()));
+            map.insert("apiVersion".into(), Value::String("v1".into()));
+        }
+        palisade_secrets::scan_object(&as_configmap)
+    };
+    for detection in detections {
         keys.insert(detection.location.clone());
     }
     for (key, value) in object

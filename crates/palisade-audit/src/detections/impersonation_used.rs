@@ -34,7 +34,7 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
     if as_user.name().is_empty() || (cx.event.code().is_some() && !cx.event.succeeded()) {
         return Vec::new();
     }
-    let groups: Vec<&str> = as_user.groups().collect();
+    let groups = as_user.groups();
     let what = if cx.event.resource().is_empty() {
         cx.event
             .request_uri

@@ -1,0 +1,203 @@
+//! Audit analysis throughput: a log of 2,000,000 events built by replaying the real Falco
+//! traces (../shared/corpora, required) with varied users (service accounts, people,
+//! controllers), namespaces, audit ids and timestamps, analysed on one thread with every
+//! detection on (activity trail, allow-lists, cluster ranges) and a learned baseline.
+//! Prints events per second, the peak resident memory, and, measured in the same run on
+//! the same file, `jq -c 'select(.objectRef.subresource=="exec")'` as the baseline to beat.
+//!
+//! `cargo bench -p palisade-audit` (release profile). EVENTS=N changes the size; LEVEL=Metadata
+//! replays the events without their bodies.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use palisade_audit::input::{ReadStats, read_path};
+use palisade_audit::{Baseline, Engine, Event, Origin, Selection, Settings};
+use serde_json::Value;
+
+fn traces() -> Vec<Value> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/corpora/k8s-audit-logs/falco-legacy/test/trace_files/k8s_audit");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{} is required: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    names.sort();
+    let mut events = Vec::new();
+    for path in names {
+        for line in std::fs::read_to_string(path).unwrap().lines() {
+            if let Ok(v) = serde_json::from_str::<Value>(line)
+                && v["kind"] == "Event"
+            {
+                events.push(v);
+            }
+        }
+    }
+    events
+}
+
+/// The identity of replayed event `i`: mostly service accounts and controllers, some people.
+fn user(i: usize) -> String {
+    match i % 10 {
+        0 => format!("user-{}@example.com", i % 50),
+        1..=3 => format!("system:serviceaccount:kube-system:controller-{}", i % 20),
+        4 => format!("system:node:node-{}", i % 30),
+        _ => format!("system:serviceaccount:ns-{}:app-{}", i % 100, i % 7),
+    }
+}
+
+/// LEVEL=Metadata replays the events as an audit policy at the Metadata level logs them
+/// (without request and response bodies), the level most policies use for most requests.
+fn metadata_only() -> bool {
+    std::env::var("LEVEL").is_ok_and(|l| l == "Metadata")
+}
+
+fn build(path: &Path, count: usize) {
+    let mut events = traces();
+    if metadata_only() {
+        for event in &mut events {
+            if let Some(map) = event.as_object_mut() {
+                map.remove("requestObject");
+                map.remove("responseObject");
+                map.insert("level".into(), Value::String("Metadata".into()));
+            }
+        }
+    }
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    let start = 1_796_119_200i64; // 2026-12-01T10:00:00Z
+    for i in 0..count {
+        let mut event = events[i % events.len()].clone();
+        event["auditID"] = Value::String(format!("bench-{i:08}"));
+        event["user"]["username"] = Value::String(user(i));
+        if let Some(ns) = event.pointer_mut("/objectRef/namespace") {
+            *ns = Value::String(format!("ns-{}", i % 100));
+        }
+        event["sourceIPs"] = serde_json::json!([format!("10.{}.{}.{}", i % 4, i % 200, i % 250)]);
+        let secs = start + (i / 100) as i64;
+        let (days, rem) = (secs / 86_400, secs % 86_400);
+        let date = palisade_core::date::Date::from_days(days);
+        let time = format!(
+            "{date}T{:02}:{:02}:{:02}.{:06}Z",
+            rem / 3600,
+            rem % 3600 / 60,
+            rem % 60,
+            (i % 100) * 10_000
+        );
+        event["requestReceivedTimestamp"] = Value::String(time.clone());
+        event["stageTimestamp"] = Value::String(time);
+        serde_json::to_writer(&mut out, &event).unwrap();
+        out.write_all(b"\n").unwrap();
+    }
+    out.flush().unwrap();
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let count: usize = std::env::var("EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000_000);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/bench-audit");
+    std::fs::create_dir_all(&dir).unwrap();
+    let level = if metadata_only() {
+        "metadata"
+    } else {
+        "request-response"
+    };
+    let log = dir.join(format!("audit-{level}-{count}.log"));
+    if !log.exists() {
+        let t = Instant::now();
+        build(&log, count);
+        eprintln!(
+            "built {} in {:.1} s",
+            log.display(),
+            t.elapsed().as_secs_f64()
+        );
+    }
+    let bytes = std::fs::metadata(&log).unwrap().len();
+
+    // A baseline learned from a tenth as much of the same traffic.
+    let learn = dir.join(format!("learn-{level}-{count}.log"));
+    if !learn.exists() {
+        build(&learn, count / 10);
+    }
+    let mut baseline = Baseline::default();
+    let mut stats = ReadStats::default();
+    let mut learner = |e: &Event, _: &Origin| baseline.observe(e);
+    read_path(&learn, &mut stats, &mut learner).unwrap();
+
+    let settings = Settings {
+        activity: true,
+        allowed_users: vec!["user-1@example.com".into()],
+        allowed_namespaces: vec!["ns-1".into()],
+        allowed_images: vec!["nginx".into()],
+        cluster_cidrs: vec!["10.0.0.0/9".into()],
+        ..Settings::default()
+    };
+    // RULES=AUD001,AUD004 narrows the detections (to see what each costs).
+    let selection = Selection {
+        only: std::env::var("RULES")
+            .map(|r| r.split(',').map(String::from).collect())
+            .unwrap_or_default(),
+        skip: Vec::new(),
+    };
+    let mut engine = Engine::new(settings, Some(baseline), &selection);
+    let mut alerts = 0u64;
+    let mut stats = ReadStats::default();
+    let t = Instant::now();
+    {
+        let mut buffer = Vec::new();
+        let mut sink = |e: &Event, o: &Origin| {
+            engine.analyze(e, o, &mut buffer);
+            alerts += buffer.len() as u64;
+            buffer.clear();
+        };
+        read_path(&log, &mut stats, &mut sink).unwrap();
+    }
+    let ours = t.elapsed().as_secs_f64();
+    assert_eq!(stats.events, count as u64);
+
+    if std::env::var_os("NO_JQ").is_some() {
+        println!(
+            "{count} events in {ours:.2} s: {:.0} events/s, {alerts} alerts",
+            count as f64 / ours
+        );
+        return;
+    }
+    let t = Instant::now();
+    let jq = std::process::Command::new("jq")
+        .args(["-c", "select(.objectRef.subresource==\"exec\")"])
+        .arg(&log)
+        .stdout(std::process::Stdio::null())
+        .status();
+    let jq_seconds = t.elapsed().as_secs_f64();
+
+    println!(
+        "audit analyze: {count} events ({:.0} MiB) in {ours:.2} s on one thread: {:.0} events/s, {:.0} MiB/s, {alerts} alerts, {} detections; peak RSS {:.0} MiB",
+        bytes as f64 / 1048576.0,
+        count as f64 / ours,
+        bytes as f64 / 1048576.0 / ours,
+        engine.detections().len(),
+        peak_rss_mib()
+    );
+    match jq {
+        Ok(status) if status.success() => println!(
+            "jq select(.objectRef.subresource==\"exec\"): {jq_seconds:.2} s ({:.0} events/s); Palisade is {:.1}x jq",
+            count as f64 / jq_seconds,
+            jq_seconds / ours
+        ),
+        _ => println!("jq: not available, no comparison"),
+    }
+}
