@@ -2,7 +2,7 @@
 //! pretty-printed documents) are read without panicking, and every event that decodes runs
 //! through every detection, including those that parse request objects, and every alert
 //! renders in every format.
-//! Run: `cd fuzz && cargo +nightly fuzz run audit_event -- -max_total_time=300`.
+//! Run: `cargo install cargo-fuzz && cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run audit_event`.
 
 #![no_main]
 
