@@ -1,0 +1,315 @@
+//! Every transport against a real server on loopback: syslog over TCP and over TLS (a
+//! rustls server with a CA made here), an HTTPS webhook trusting that CA, Splunk HEC and the
+//! Elasticsearch bulk API (plain HTTP servers that check what they receive and answer as the
+//! real ones do, including a bulk response with a conflict and a refusal).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+
+use palisade_audit::{Alert, Engine, Event, Origin, Selection, Settings};
+use palisade_deliver::{Sink, deliver};
+use palisade_store::Store;
+use serde_json::Value;
+
+fn alerts() -> Vec<Alert> {
+    let lines = [
+        r#"{"kind":"Event","auditID":"a1","stage":"ResponseStarted","verb":"create","requestURI":"/api/v1/namespaces/app/pods/web/exec?command=sh","user":{"username":"alice"},"sourceIPs":["203.0.113.1"],"objectRef":{"resource":"pods","subresource":"exec","namespace":"app","name":"web"},"responseStatus":{"code":101},"requestReceivedTimestamp":"2026-12-01T10:00:00Z"}"#,
+        r#"{"kind":"Event","auditID":"a2","stage":"ResponseComplete","verb":"create","requestURI":"/api/v1/namespaces/app/services","user":{"username":"alice"},"objectRef":{"resource":"services","namespace":"app","name":"np"},"responseStatus":{"code":201},"requestObject":{"kind":"Service","spec":{"type":"NodePort","ports":[{"port":80}]}},"requestReceivedTimestamp":"2026-12-01T10:00:01Z"}"#,
+    ];
+    let mut engine = Engine::new(Settings::default(), None, &Selection::default());
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let event = Event::decode(line).unwrap();
+        let origin = Origin {
+            file: "t".into(),
+            line: i as u64 + 1,
+        };
+        engine.analyze(&event, &origin, &mut out);
+    }
+    assert_eq!(out.len(), 2);
+    out
+}
+
+fn store(name: &str) -> Store {
+    let dir = std::env::temp_dir().join(format!("palisade-deliver-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    Store::open(&dir.join("s.db")).unwrap()
+}
+
+/// Queues the alerts for the sink and runs one delivery round; returns what is left.
+fn run(sink: &mut Sink, name: &str) -> (palisade_deliver::Round, i64) {
+    let mut store = store(name);
+    let items: Vec<(String, String, String)> = alerts()
+        .iter()
+        .map(|a| (sink.name.clone(), a.id.clone(), sink.body(a)))
+        .collect();
+    store.enqueue(&items, None).unwrap();
+    let round = deliver(&mut store, std::slice::from_mut(sink), 0, 5).unwrap();
+    let left = store.pending(&sink.name).unwrap();
+    (round, left)
+}
+
+/// A CA and a certificate for 127.0.0.1, as PEM (ca, cert, key).
+fn certificates() -> (String, String, String) {
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let leaf =
+        rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+            .unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    (ca_cert.pem(), cert.pem(), key.serialize_pem())
+}
+
+fn tls_server(cert: &str, key: &str) -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs = CertificateDer::pem_slice_iter(cert.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap(),
+    )
+}
+
+/// Reads RFC 6587 octet-counted frames until the peer closes.
+fn frames(stream: &mut dyn Read) -> Vec<String> {
+    let mut data = Vec::new();
+    let _ = stream.read_to_end(&mut data);
+    let mut out = Vec::new();
+    let mut rest = &data[..];
+    while let Some(space) = rest.iter().position(|&b| b == b' ') {
+        let len: usize = std::str::from_utf8(&rest[..space])
+            .unwrap()
+            .parse()
+            .unwrap();
+        let start = space + 1;
+        out.push(String::from_utf8(rest[start..start + len].to_vec()).unwrap());
+        rest = &rest[start + len..];
+    }
+    out
+}
+
+#[test]
+fn syslog_over_tcp_sends_octet_counted_rfc5424_cef() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        frames(&mut stream)
+    });
+    let mut sink = Sink::parse(&format!("syslog+tcp://127.0.0.1:{port}?hostname=node-1")).unwrap();
+    let (round, left) = run(&mut sink, "syslog");
+    assert_eq!((round.delivered(), left), (2, 0), "{:?}", round.errors());
+    let messages = server.join().unwrap();
+    assert_eq!(messages.len(), 2);
+    for message in &messages {
+        assert!(message.starts_with("<13"), "{message}");
+        assert!(message.contains(" node-1 palisade - AUD0"), "{message}");
+        assert!(message.contains("CEF:0|Palisade|palisade|"), "{message}");
+    }
+}
+
+#[test]
+fn syslog_over_tls_verifies_the_server_against_the_given_ca() {
+    let (ca, cert, key) = certificates();
+    let dir = std::env::temp_dir().join(format!("palisade-deliver-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca_path = dir.join("ca.pem");
+    std::fs::write(&ca_path, &ca).unwrap();
+    let config = tls_server(&cert, &key);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let connection = rustls::ServerConnection::new(config).unwrap();
+        let mut tls = rustls::StreamOwned::new(connection, stream);
+        frames(&mut tls)
+    });
+    let mut sink = Sink::parse(&format!(
+        "syslog+tls://127.0.0.1:{port}?format=json&ca={}",
+        ca_path.display()
+    ))
+    .unwrap();
+    let (round, left) = run(&mut sink, "syslog-tls");
+    assert_eq!((round.delivered(), left), (2, 0), "{:?}", round.errors());
+    let messages = server.join().unwrap();
+    assert_eq!(messages.len(), 2);
+    let body = messages[0].split_once("] ").unwrap().1;
+    let alert: Value = serde_json::from_str(body).unwrap();
+    assert!(alert["rule"].as_str().unwrap().starts_with("AUD"));
+    // Without the CA, the public roots do not trust this server: the batch stays queued.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let config = tls_server(&cert, &key);
+    std::thread::spawn(move || {
+        if let Ok((stream, _)) = listener.accept() {
+            let connection = rustls::ServerConnection::new(config).unwrap();
+            let mut tls = rustls::StreamOwned::new(connection, stream);
+            let _ = frames(&mut tls);
+        }
+    });
+    let mut untrusting = Sink::parse(&format!("syslog+tls://127.0.0.1:{port}")).unwrap();
+    let (round, left) = run(&mut untrusting, "syslog-untrusted");
+    assert_eq!((round.delivered(), left), (0, 2));
+}
+
+/// One HTTP request: (request line, headers lowercased, body).
+type Request = (String, Vec<(String, String)>, Vec<u8>);
+
+/// A plain HTTP/1.1 server answering every request with `respond`, recording requests.
+fn http_server(respond: fn(&Request) -> (u16, String)) -> (u16, Arc<Mutex<Vec<Request>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let record = record.clone();
+            std::thread::spawn(move || serve_one(stream, respond, &record));
+        }
+    });
+    (port, seen)
+}
+
+fn serve_one(
+    stream: TcpStream,
+    respond: fn(&Request) -> (u16, String),
+    record: &Mutex<Vec<Request>>,
+) {
+    let mut writer = stream.try_clone().unwrap();
+    let mut reader = BufReader::new(stream);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut headers = Vec::new();
+        loop {
+            let mut header = String::new();
+            reader.read_line(&mut header).unwrap();
+            if header.trim().is_empty() {
+                break;
+            }
+            let (k, v) = header.split_once(':').unwrap();
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+        let length: usize = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .map_or(0, |(_, v)| v.parse().unwrap());
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let request = (line.trim().to_string(), headers, body);
+        let (status, text) = respond(&request);
+        record.lock().unwrap().push(request);
+        write!(writer, "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{text}", text.len()).unwrap();
+    }
+}
+
+#[test]
+fn splunk_hec_gets_events_with_the_token_and_the_alert_ids() {
+    let (port, seen) = http_server(|_| (200, r#"{"text":"Success","code":0}"#.into()));
+    let mut sink = Sink::parse_with(
+        &format!("splunk+http://127.0.0.1:{port}?token_env=HEC&index=security"),
+        &|name| (name == "HEC").then(|| "t0k3n".to_string()),
+    )
+    .unwrap();
+    let (round, left) = run(&mut sink, "splunk");
+    assert_eq!((round.delivered(), left), (2, 0), "{:?}", round.errors());
+    let requests = seen.lock().unwrap();
+    let (line, headers, body) = &requests[0];
+    assert_eq!(line, "POST /services/collector/event HTTP/1.1");
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "authorization" && v == "Splunk t0k3n")
+    );
+    let events: Vec<Value> = String::from_utf8_lossy(body)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0]["index"], "security");
+    assert_eq!(events[0]["sourcetype"], "palisade:alert");
+    assert!(events[0]["fields"]["alert_id"].is_string());
+    assert!(events[0]["event"]["rule"].is_string());
+}
+
+#[test]
+fn elasticsearch_bulk_creates_by_alert_id_and_counts_conflicts_as_delivered() {
+    // The first document already exists (409): delivered. Both created otherwise.
+    let (port, seen) = http_server(|_| {
+        (
+            200,
+            r#"{"errors":true,"items":[{"create":{"status":409,"error":{"type":"version_conflict_engine_exception"}}},{"create":{"status":201}}]}"#.into(),
+        )
+    });
+    let mut sink = Sink::parse(&format!(
+        "elasticsearch+http://127.0.0.1:{port}?index=alerts"
+    ))
+    .unwrap();
+    let (round, left) = run(&mut sink, "es");
+    assert_eq!((round.delivered(), left), (2, 0), "{:?}", round.errors());
+    let requests = seen.lock().unwrap();
+    let (line, headers, body) = &requests[0];
+    assert_eq!(line, "POST /_bulk HTTP/1.1");
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "content-type" && v == "application/x-ndjson")
+    );
+    let lines: Vec<Value> = String::from_utf8_lossy(body)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["create"]["_index"], "alerts");
+    assert!(lines[0]["create"]["_id"].is_string());
+    assert_eq!(lines[1]["event"]["kind"], "alert");
+    // A refused document keeps the batch queued.
+    let (port, _) = http_server(|_| {
+        (200, r#"{"errors":true,"items":[{"create":{"status":400,"error":{"type":"mapper_parsing_exception"}}},{"create":{"status":201}}]}"#.into())
+    });
+    let mut sink = Sink::parse(&format!("elasticsearch+http://127.0.0.1:{port}")).unwrap();
+    let (round, left) = run(&mut sink, "es-refused");
+    assert_eq!((round.delivered(), left), (0, 2));
+    assert!(
+        round.errors()[0].contains("mapper_parsing_exception"),
+        "{:?}",
+        round.errors()
+    );
+}
+
+#[test]
+fn webhooks_and_slack_get_json_and_a_server_error_is_retried() {
+    let (port, seen) = http_server(|_| (200, "{}".into()));
+    let mut sink = Sink::parse(&format!("http://127.0.0.1:{port}/hook?format=ocsf")).unwrap();
+    let (round, left) = run(&mut sink, "hook");
+    assert_eq!((round.delivered(), left), (2, 0), "{:?}", round.errors());
+    let batch: Value = serde_json::from_slice(&seen.lock().unwrap()[0].2).unwrap();
+    assert_eq!(batch.as_array().unwrap().len(), 2);
+    assert_eq!(batch[0]["class_uid"], 2004);
+    let (port, _) = http_server(|_| (503, "{}".into()));
+    let mut sink = Sink::parse(&format!("http://127.0.0.1:{port}/hook")).unwrap();
+    let (round, left) = run(&mut sink, "hook-down");
+    assert_eq!((round.delivered(), left), (0, 2));
+    assert!(
+        round.errors()[0].contains("HTTP 503"),
+        "{:?}",
+        round.errors()
+    );
+}
