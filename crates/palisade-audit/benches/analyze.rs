@@ -6,7 +6,8 @@
 //! the same file, `jq -c 'select(.objectRef.subresource=="exec")'` as the baseline to beat.
 //!
 //! `cargo bench -p palisade-audit` (release profile). EVENTS=N changes the size; LEVEL=Metadata
-//! replays the events without their bodies.
+//! replays the events without their bodies; SETTINGS=default runs the detections as configured
+//! out of the box.
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -138,13 +139,19 @@ fn main() {
     let mut learner = |e: &Event, _: &Origin| baseline.observe(e);
     read_path(&learn, &mut stats, &mut learner).unwrap();
 
-    let settings = Settings {
-        activity: true,
-        allowed_users: vec!["user-1@example.com".into()],
-        allowed_namespaces: vec!["ns-1".into()],
-        allowed_images: vec!["nginx".into()],
-        cluster_cidrs: vec!["10.0.0.0/9".into()],
-        ..Settings::default()
+    // SETTINGS=default runs what a user gets without configuration (no activity trail, no
+    // allow-lists, no cluster ranges), still with the baseline.
+    let settings = if std::env::var("SETTINGS").is_ok_and(|s| s == "default") {
+        Settings::default()
+    } else {
+        Settings {
+            activity: true,
+            allowed_users: vec!["user-1@example.com".into()],
+            allowed_namespaces: vec!["ns-1".into()],
+            allowed_images: vec!["nginx".into()],
+            cluster_cidrs: vec!["10.0.0.0/9".into()],
+            ..Settings::default()
+        }
     };
     // RULES=AUD001,AUD004 narrows the detections (to see what each costs).
     let selection = Selection {

@@ -128,7 +128,8 @@ pub struct Alert {
     pub severity: Severity,
     pub message: String,
     pub evidence: Vec<(&'static str, String)>,
-    pub request: RequestFacts,
+    /// Shared by the alerts of one event.
+    pub request: std::sync::Arc<RequestFacts>,
     pub origin: Origin,
     /// For first-seen behaviour: how much of the identity was learned, 0 to 1.
     pub confidence: Option<f64>,
@@ -137,7 +138,7 @@ pub struct Alert {
 
 impl Alert {
     pub fn new(rule: &'static RuleMeta, hit: Hit, cx: &Cx, origin: &Origin) -> Alert {
-        let request = RequestFacts::of(cx);
+        let request = cx.facts();
         let key = request.audit_id.clone().unwrap_or_else(|| {
             format!(
                 "{}|{}|{}|{}",
@@ -147,10 +148,9 @@ impl Alert {
                 request.path
             )
         });
-        let id = palisade_core::Fingerprint::of(
+        let id = palisade_core::Fingerprint::of_audit_event(
             &rule.id,
-            &palisade_core::Subject::AuditEvent(key.into()),
-            &palisade_core::JsonPointer::root(),
+            &key,
             hit.discriminator.as_deref(),
         )
         .to_string();

@@ -126,6 +126,7 @@ pub struct Cx<'e, 'a> {
     request: OnceCell<Option<Value>>,
     response: OnceCell<Option<Value>>,
     name: OnceCell<String>,
+    facts: OnceCell<std::sync::Arc<crate::alert::RequestFacts>>,
 }
 
 impl<'e, 'a> Cx<'e, 'a> {
@@ -136,6 +137,7 @@ impl<'e, 'a> Cx<'e, 'a> {
             request: OnceCell::new(),
             response: OnceCell::new(),
             name: OnceCell::new(),
+            facts: OnceCell::new(),
         }
     }
 
@@ -151,6 +153,13 @@ impl<'e, 'a> Cx<'e, 'a> {
         self.response
             .get_or_init(|| self.event.response_object())
             .as_ref()
+    }
+
+    /// The request's facts for alerts, made once per event.
+    pub fn facts(&self) -> std::sync::Arc<crate::alert::RequestFacts> {
+        self.facts
+            .get_or_init(|| std::sync::Arc::new(crate::alert::RequestFacts::of(self)))
+            .clone()
     }
 
     /// The object's name: `objectRef.name`, else the name in the request, else the one the

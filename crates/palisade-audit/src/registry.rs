@@ -42,6 +42,8 @@ pub static DETECTIONS: &[&Detection] = &[
     &object_lifecycle::OBJECT_LIFECYCLE,     // AUD035
     &first_seen_behaviour::FIRST_SEEN_BEHAVIOUR, // AUD036
     &service_account_outside_cluster::SERVICE_ACCOUNT_OUTSIDE_CLUSTER, // AUD037
+    &scheduled_job_changed::SCHEDULED_JOB_CHANGED, // AUD038
+    &offensive_tool_used::OFFENSIVE_TOOL_USED, // AUD039
 ];
 
 /// The detection with this id or slug (any case).

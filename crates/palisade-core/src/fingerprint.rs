@@ -51,6 +51,33 @@ impl Fingerprint {
     }
 }
 
+impl Fingerprint {
+    /// The fingerprint of a finding of `rule` on the audit event `key` (its audit id), equal to
+    /// [`Fingerprint::of`] with `Subject::AuditEvent(key)` at the root, without allocating:
+    /// computed for every alert of a stream.
+    pub fn of_audit_event(rule: &str, key: &str, discriminator: Option<&str>) -> Self {
+        let mut hash = FNV_OFFSET;
+        let mut feed = |bytes: &[u8]| {
+            for byte in bytes {
+                hash ^= u64::from(*byte);
+                hash = hash.wrapping_mul(FNV_PRIME);
+            }
+        };
+        let separator = [0x1f_u8];
+        feed(rule.as_bytes());
+        feed(&separator);
+        feed(b"audit-event:");
+        feed(key.as_bytes());
+        feed(&separator);
+        // The root pointer is the empty string.
+        if let Some(d) = discriminator {
+            feed(&separator);
+            feed(d.as_bytes());
+        }
+        Fingerprint(hash)
+    }
+}
+
 impl std::fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:016x}", self.0)
@@ -94,5 +121,12 @@ mod tests {
             fingerprint("POD001", &obj("apps/v1"), &JsonPointer::root())
         );
         assert_eq!(fnv1a(&["a"]), 0xaf63_dc4c_8601_ec8c);
+        for discriminator in [None, Some("x")] {
+            let subject = Subject::AuditEvent("abc-123".into());
+            assert_eq!(
+                Fingerprint::of_audit_event("AUD001", "abc-123", discriminator),
+                Fingerprint::of("AUD001", &subject, &JsonPointer::root(), discriminator)
+            );
+        }
     }
 }

@@ -199,19 +199,21 @@ fn follow_reads_what_is_appended() {
     let dir = scratch("audit-follow");
     let log = dir.join("audit.log");
     std::fs::write(&log, "").unwrap();
-    let mut child = bin()
-        .args([
-            "audit",
-            "analyze",
-            log.to_str().unwrap(),
-            "--follow",
-            "-o",
-            "json",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = Served(
+        bin()
+            .args([
+                "audit",
+                "analyze",
+                log.to_str().unwrap(),
+                "--follow",
+                "-o",
+                "json",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     std::thread::sleep(Duration::from_millis(300));
     let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
     writeln!(
@@ -228,7 +230,7 @@ fn follow_reads_what_is_appended() {
     )
     .unwrap();
     file.flush().unwrap();
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut reader = BufReader::new(child.0.stdout.take().unwrap());
     let mut line = String::new();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -238,8 +240,7 @@ fn follow_reads_what_is_appended() {
     let line = rx
         .recv_timeout(Duration::from_secs(20))
         .expect("an alert while following");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(child);
     let alert: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(alert["rule"], "AUD001");
 }
@@ -415,9 +416,19 @@ impl HttpSink {
     }
 }
 
+/// A served process, killed when the test ends, even by a panic.
+struct Served(Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `palisade serve audit` with a self-signed certificate; returns the child, the HTTPS port,
 /// the health port and the CA.
-fn serve(dir: &Path, sink: &str) -> (Child, u16, u16, Vec<u8>) {
+fn serve(dir: &Path, sink: &str) -> (Served, u16, u16, Vec<u8>) {
     let mut child = bin()
         .args([
             "serve",
@@ -464,7 +475,7 @@ fn serve(dir: &Path, sink: &str) -> (Child, u16, u16, Vec<u8>) {
                 let _ = reader.read_to_string(&mut sink);
             });
             let ca = std::fs::read(dir.join("tls/ca.pem")).unwrap();
-            return (child, port("listen"), port("health"), ca);
+            return (Served(child), port("listen"), port("health"), ca);
         }
     }
     let _ = child.kill();
@@ -532,7 +543,7 @@ fn the_receiver_loses_nothing_when_the_sink_is_down_and_the_process_is_killed() 
     let sink_port = reserved.local_addr().unwrap().port();
     drop(reserved);
     let sink_url = format!("http://127.0.0.1:{sink_port}/alerts");
-    let (mut child, port, health, ca) = serve(&dir, &sink_url);
+    let (child, port, health, ca) = serve(&dir, &sink_url);
     let agent = client(&ca);
     let url = format!("https://127.0.0.1:{port}/");
     let batches = batches();
@@ -572,11 +583,10 @@ fn the_receiver_loses_nothing_when_the_sink_is_down_and_the_process_is_killed() 
         metrics().contains("palisade_audit_delivery_failures_total")
     });
     // Killed with everything queued and nothing delivered.
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
     // The sink comes back, and so does Palisade on the same store.
     let sink = HttpSink::start_on(TcpListener::bind(("127.0.0.1", sink_port)).unwrap());
-    let (mut child, _, _, _) = serve(&dir, &sink_url);
+    let (child, _, _, _) = serve(&dir, &sink_url);
     let expected = bin()
         .args([
             "audit",
@@ -596,8 +606,7 @@ fn the_receiver_loses_nothing_when_the_sink_is_down_and_the_process_is_killed() 
     assert_eq!(expected.len(), 26);
     wait_for("every alert delivered", || sink.ids() == expected);
     assert_eq!(sink.port, sink_port);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
 }
 
 #[test]
@@ -609,7 +618,7 @@ fn a_batch_acknowledged_before_a_kill_is_analysed_after_the_restart() {
     // the two): written as the receiver writes it.
     std::fs::create_dir_all(&dir).unwrap();
     {
-        let (mut child, port, _, ca) = serve(&dir, &sink_url);
+        let (child, port, _, ca) = serve(&dir, &sink_url);
         let trace = std::fs::read_to_string(traces().join("exec_pod.json")).unwrap();
         let item: Value = serde_json::from_str(trace.lines().next().unwrap()).unwrap();
         let batch = json!({"kind": "EventList", "items": [item]}).to_string();
@@ -618,10 +627,9 @@ fn a_batch_acknowledged_before_a_kill_is_analysed_after_the_restart() {
             .send(batch.as_str())
             .unwrap();
         assert_eq!(response.status().as_u16(), 200);
-        child.kill().unwrap();
-        child.wait().unwrap();
+        drop(child);
     }
-    let (mut child, _, _, _) = serve(&dir, &sink_url);
+    let (child, _, _, _) = serve(&dir, &sink_url);
     wait_for("the exec alert", || !sink.ids().is_empty());
     let received = sink.received.lock().unwrap().clone();
     assert!(
@@ -629,8 +637,7 @@ fn a_batch_acknowledged_before_a_kill_is_analysed_after_the_restart() {
         "{received:?}"
     );
     assert_eq!(sink.ids().len(), 1);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
 }
 
 #[test]
