@@ -18,6 +18,7 @@ const MAX_WINDOW_KEYS: usize = 100_000;
 pub struct State {
     windows: HashMap<(&'static str, String), VecDeque<i64>>,
     once: HashSet<(&'static str, String)>,
+    agents: HashMap<String, Option<&'static str>>,
     /// The learned behaviour to compare against (`--baseline`), updated with what has been
     /// reported so one new behaviour is reported once.
     pub baseline: Option<Watch>,
@@ -30,6 +31,7 @@ impl State {
         State {
             windows: HashMap::new(),
             once: HashSet::new(),
+            agents: HashMap::new(),
             baseline: baseline.map(Watch::new),
             cluster_ranges: settings
                 .cluster_cidrs
@@ -75,6 +77,23 @@ impl State {
             self.once.clear();
         }
         self.once.insert((family, key.to_string()))
+    }
+
+    /// What `classify` says of a user agent, computed once per distinct agent (bounded).
+    pub fn classify_agent(
+        &mut self,
+        agent: &str,
+        classify: impl FnOnce(&str) -> Option<&'static str>,
+    ) -> Option<&'static str> {
+        if let Some(known) = self.agents.get(agent) {
+            return *known;
+        }
+        if self.agents.len() >= MAX_WINDOW_KEYS {
+            self.agents.clear();
+        }
+        let result = classify(agent);
+        self.agents.insert(agent.to_string(), result);
+        result
     }
 
     /// Whether an address is inside the cluster's ranges; `None` when no range is configured

@@ -713,3 +713,138 @@ fn an_exec_into_a_pod_whose_account_reaches_cluster_admin_is_critical() {
         .unwrap();
     assert_eq!(refused.status.code(), Some(2));
 }
+
+/// A CA and a serving certificate for 127.0.0.1 signed by it, written to `dir`.
+fn issue(dir: &Path, name: &str) -> (PathBuf, PathBuf, Vec<u8>) {
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(rcgen::DnType::CommonName, name);
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = leaf.signed_by(&key, &issuer).unwrap();
+    let (cert_path, key_path) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    (cert_path, key_path, ca_cert.pem().into_bytes())
+}
+
+#[test]
+fn a_rotated_certificate_is_served_without_dropping_requests() {
+    let dir = scratch("audit-rotate");
+    let (old_cert, old_key, old_ca) = issue(&dir, "old");
+    let (new_cert, new_key, new_ca) = issue(&dir, "new");
+    let live_cert = dir.join("tls.crt");
+    let live_key = dir.join("tls.key");
+    std::fs::copy(&old_cert, &live_cert).unwrap();
+    std::fs::copy(&old_key, &live_key).unwrap();
+    let mut child = Served(
+        bin()
+            .args([
+                "serve",
+                "audit",
+                "--cert",
+                live_cert.to_str().unwrap(),
+                "--key",
+                live_key.to_str().unwrap(),
+                "--listen",
+                "127.0.0.1:0",
+                "--health-listen",
+                "127.0.0.1:0",
+                "--store",
+                dir.join("store.db").to_str().unwrap(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut reader = BufReader::new(child.0.stderr.take().unwrap());
+    let mut port = 0u16;
+    let mut line = String::new();
+    while port == 0 {
+        line.clear();
+        assert!(
+            reader.read_line(&mut line).unwrap() > 0,
+            "serve audit exited"
+        );
+        if let Ok(v) = serde_json::from_str::<Value>(&line)
+            && v["msg"] == "receiving audit events"
+        {
+            port = v["listen"]
+                .as_str()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+        }
+    }
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        let _ = reader.read_to_string(&mut rest);
+    });
+    let url = format!("https://127.0.0.1:{port}/");
+    let batch = json!({"kind": "EventList", "items": []}).to_string();
+    let both: Vec<u8> = [old_ca.clone(), new_ca.clone()].concat();
+    // Requests keep coming while the files are replaced: none may fail.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let failures = Arc::new(Mutex::new(Vec::new()));
+    let load = {
+        let (url, batch, stop, failures) =
+            (url.clone(), batch.clone(), stop.clone(), failures.clone());
+        std::thread::spawn(move || {
+            let mut sent = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // A new client each time: a new TLS handshake against the current certificate.
+                match client(&both).post(&url).send(batch.as_str()) {
+                    Ok(r) if r.status().as_u16() == 200 => sent += 1,
+                    Ok(r) => failures
+                        .lock()
+                        .unwrap()
+                        .push(format!("HTTP {}", r.status())),
+                    Err(e) => failures.lock().unwrap().push(e.to_string()),
+                }
+            }
+            sent
+        })
+    };
+    assert_eq!(
+        client(&old_ca)
+            .post(&url)
+            .send(batch.as_str())
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::copy(&new_key, &live_key).unwrap();
+    std::fs::copy(&new_cert, &live_cert).unwrap();
+    wait_for("the new certificate", || {
+        client(&new_ca)
+            .post(&url)
+            .send(batch.as_str())
+            .is_ok_and(|r| r.status().as_u16() == 200)
+    });
+    assert!(
+        client(&old_ca).post(&url).send(batch.as_str()).is_err(),
+        "the old certificate is still served"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent = load.join().unwrap();
+    assert!(sent > 10, "only {sent} requests during the rotation");
+    assert!(
+        failures.lock().unwrap().is_empty(),
+        "{:?}",
+        failures.lock().unwrap()
+    );
+    drop(child);
+}

@@ -48,8 +48,14 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     let Some(agent) = cx.event.user_agent() else {
         return Vec::new();
     };
-    let lower = agent.to_ascii_lowercase();
-    let Some((_, tool)) = TOOLS.iter().find(|(fragment, _)| lower.contains(fragment)) else {
+    // Each distinct user agent is looked at once: a log has few of them.
+    let Some(tool) = state.classify_agent(agent, |agent| {
+        let lower = agent.to_ascii_lowercase();
+        TOOLS
+            .iter()
+            .find(|(fragment, _)| lower.contains(fragment))
+            .map(|(_, tool)| *tool)
+    }) else {
         return Vec::new();
     };
     if !state.first("offensive-tool", &format!("{} {tool}", cx.event.user())) {
@@ -57,7 +63,7 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     }
     vec![
         Hit::new(format!("{} used {tool} against the API server", cx.actor()))
-            .with("tool", *tool)
+            .with("tool", tool)
             .with("user_agent", agent),
     ]
 }
