@@ -76,11 +76,7 @@ impl RequestFacts {
             subresource: e.subresource().to_string(),
             namespace: e.namespace().map(str::to_string),
             name: cx.object_name(),
-            path: e
-                .request_uri
-                .as_deref()
-                .map(|u| u.split('?').next().unwrap_or(u).to_string())
-                .unwrap_or_default(),
+            path: e.path().to_string(),
             response_code: e.code(),
             decision: e.decision(),
         }

@@ -24,11 +24,7 @@ pub struct Behaviour {
 impl Behaviour {
     pub fn of(event: &Event) -> Behaviour {
         let resource = match (event.resource(), event.subresource()) {
-            ("", _) => event
-                .request_uri
-                .as_deref()
-                .map(|u| u.split('?').next().unwrap_or(u).to_string())
-                .unwrap_or_default(),
+            ("", _) => event.path().to_string(),
             (r, "") => r.to_string(),
             (r, s) => format!("{r}/{s}"),
         };
@@ -162,10 +158,7 @@ fn behaviour_key(out: &mut String, event: &Event) {
     out.push_str(event.verb());
     out.push('\t');
     match (event.resource(), event.subresource()) {
-        ("", _) => {
-            let uri = event.request_uri.as_deref().unwrap_or("");
-            out.push_str(uri.split('?').next().unwrap_or(uri));
-        }
+        ("", _) => out.push_str(event.path()),
         (r, "") => out.push_str(r),
         (r, s) => {
             out.push_str(r);

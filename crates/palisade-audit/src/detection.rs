@@ -206,6 +206,26 @@ impl<'e, 'a> Cx<'e, 'a> {
         }
     }
 
+    /// What was asked for: `pods app/web`, or the path of a non-resource request.
+    pub fn what(&self) -> String {
+        if self.event.resource().is_empty() {
+            self.event.path().to_string()
+        } else {
+            format!("{} {}", self.event.resource(), self.target())
+        }
+    }
+
+    /// Every value of a query parameter of the request URI, percent-decoded.
+    pub fn query_values(&self, key: &str) -> Vec<String> {
+        self.event
+            .query()
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .filter(|(k, _)| *k == key)
+            .map(|(_, v)| crate::redact::percent_decode(v))
+            .collect()
+    }
+
     /// The user, with the identity they impersonate when they do.
     pub fn actor(&self) -> String {
         let user = self.event.user();
@@ -336,6 +356,15 @@ pub fn describe_container(kind: &str, container: &Value) -> String {
 pub fn is_control_plane(user: &str) -> bool {
     (user.starts_with("system:") && !user.starts_with("system:serviceaccount:"))
         || user.starts_with("system:serviceaccount:kube-system:")
+}
+
+/// `created`, `deleted`, `modified`: a verb in messages.
+pub fn past(verb: &str) -> &'static str {
+    match verb {
+        "create" => "created",
+        "delete" | "deletecollection" => "deleted",
+        _ => "modified",
+    }
 }
 
 /// Falco's `non_system_user`: a name not starting with `system:`.

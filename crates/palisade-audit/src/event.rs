@@ -239,6 +239,26 @@ impl<'a> Event<'a> {
         self.code().is_some_and(|c| (200..300).contains(&c))
     }
 
+    /// A response that says the request failed (a code outside 2xx); an event without a
+    /// code is not refused (its outcome is unknown).
+    pub fn refused(&self) -> bool {
+        self.code().is_some() && !self.succeeded()
+    }
+
+    /// The request path without its query (queries can carry commands and tokens).
+    pub fn path(&self) -> &str {
+        let uri = self.request_uri.as_deref().unwrap_or("");
+        uri.split('?').next().unwrap_or(uri)
+    }
+
+    /// The query of the request URI.
+    pub fn query(&self) -> &str {
+        self.request_uri
+            .as_deref()
+            .and_then(|u| u.split_once('?'))
+            .map_or("", |(_, q)| q)
+    }
+
     /// An annotation's value (annotations are read from the raw text on each call).
     pub fn annotation(&self, key: &str) -> Option<String> {
         let raw = self.annotations?;

@@ -1,5 +1,4 @@
-use super::system_namespace_rbac_modified::past;
-use crate::detection::{Cx, Hit, Trigger};
+use crate::detection::{Cx, Hit, Trigger, past};
 use crate::state::State;
 
 const CHANGE: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
@@ -38,7 +37,7 @@ crate::detection! {
 }
 
 fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
-    if cx.event.code().is_some() && !cx.event.succeeded() {
+    if cx.event.refused() {
         return Vec::new();
     }
     vec![Hit::new(format!(

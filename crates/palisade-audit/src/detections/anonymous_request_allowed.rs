@@ -36,23 +36,14 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
     if cx.event.user() != "system:anonymous" || cx.event.decision().as_deref() != Some("allow") {
         return Vec::new();
     }
-    let path = cx
-        .event
-        .request_uri
-        .as_deref()
-        .map(|u| u.split('?').next().unwrap_or(u))
-        .unwrap_or("");
+    let path = cx.event.path();
     if HEALTH
         .iter()
         .any(|h| path == *h || path.starts_with(&format!("{h}/")))
     {
         return Vec::new();
     }
-    let what = if cx.event.resource().is_empty() {
-        path.to_string()
-    } else {
-        format!("{} {}", cx.event.resource(), cx.target())
-    };
+    let what = cx.what();
     let mut hit = Hit::new(format!(
         "an anonymous caller was allowed to {} {what}",
         cx.event.verb()

@@ -39,18 +39,7 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     {
         return Vec::new();
     }
-    let what = if cx.event.resource().is_empty() {
-        cx.event
-            .request_uri
-            .as_deref()
-            .unwrap_or("")
-            .split('?')
-            .next()
-            .unwrap_or("")
-            .to_string()
-    } else {
-        format!("{} {}", cx.event.resource(), cx.target())
-    };
+    let what = cx.what();
     vec![Hit::new(format!(
         "user {user}, who is not in allowed_users, made a request ({} {what})",
         cx.event.verb()

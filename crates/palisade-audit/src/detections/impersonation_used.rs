@@ -31,22 +31,11 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
     let Some(as_user) = cx.event.impersonated_user.as_ref() else {
         return Vec::new();
     };
-    if as_user.name().is_empty() || (cx.event.code().is_some() && !cx.event.succeeded()) {
+    if as_user.name().is_empty() || cx.event.refused() {
         return Vec::new();
     }
     let groups = as_user.groups();
-    let what = if cx.event.resource().is_empty() {
-        cx.event
-            .request_uri
-            .as_deref()
-            .unwrap_or("")
-            .split('?')
-            .next()
-            .unwrap_or("")
-            .to_string()
-    } else {
-        format!("{} {}", cx.event.resource(), cx.target())
-    };
+    let what = cx.what();
     let mut hit = Hit::new(format!(
         "{} acted as {} to {} {what}",
         cx.event.user(),

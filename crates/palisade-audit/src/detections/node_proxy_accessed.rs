@@ -27,15 +27,10 @@ crate::detection! {
 }
 
 fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
-    if is_control_plane(cx.event.user()) || (cx.event.code().is_some() && !cx.event.succeeded()) {
+    if is_control_plane(cx.event.user()) || cx.event.refused() {
         return Vec::new();
     }
-    let path = cx
-        .event
-        .request_uri
-        .as_deref()
-        .map(|u| u.split('?').next().unwrap_or(u))
-        .unwrap_or("");
+    let path = cx.event.path();
     let kubelet_path = path.split("/proxy").nth(1).unwrap_or("/");
     vec![
         Hit::new(format!(

@@ -40,33 +40,12 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
         cx.target()
     ))
     .with("action", action);
-    if let Some(container) = query_param(cx, "container") {
+    if let Some(container) = cx.query_values("container").into_iter().next() {
         hit = hit.with("container", container);
     }
-    let command: Vec<String> = query_values(cx, "command");
+    let command: Vec<String> = cx.query_values("command");
     if !command.is_empty() {
         hit = hit.with("command", crate::redact::command_line(&command));
     }
     vec![hit]
-}
-
-/// The first value of a query parameter of the request URI.
-pub fn query_param(cx: &Cx, key: &str) -> Option<String> {
-    query_values(cx, key).into_iter().next()
-}
-
-/// Every value of a query parameter of the request URI, percent-decoded.
-pub fn query_values(cx: &Cx, key: &str) -> Vec<String> {
-    let Some(uri) = cx.event.request_uri.as_deref() else {
-        return Vec::new();
-    };
-    let Some((_, query)) = uri.split_once('?') else {
-        return Vec::new();
-    };
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(k, _)| *k == key)
-        .map(|(_, v)| crate::redact::percent_decode(v))
-        .collect()
 }

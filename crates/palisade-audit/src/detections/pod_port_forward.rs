@@ -34,7 +34,7 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
         cx.actor(),
         cx.target()
     ));
-    let ports = super::pod_exec_or_attach::query_values(cx, "ports");
+    let ports = cx.query_values("ports");
     if !ports.is_empty() {
         hit = hit.with("ports", ports.join(","));
     }

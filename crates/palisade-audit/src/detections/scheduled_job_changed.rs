@@ -1,5 +1,4 @@
-use super::system_namespace_rbac_modified::past;
-use crate::detection::{Cx, Hit, Trigger, is_control_plane};
+use crate::detection::{Cx, Hit, Trigger, is_control_plane, past};
 use crate::state::State;
 
 const CHANGE: &[&str] = &["create", "update", "patch", "delete"];
@@ -28,7 +27,7 @@ crate::detection! {
 }
 
 fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
-    if is_control_plane(cx.event.user()) || (cx.event.code().is_some() && !cx.event.succeeded()) {
+    if is_control_plane(cx.event.user()) || cx.event.refused() {
         return Vec::new();
     }
     vec![Hit::new(format!(

@@ -1,4 +1,4 @@
-use crate::detection::{Cx, Hit, Trigger, is_control_plane};
+use crate::detection::{Cx, Hit, Trigger, is_control_plane, past};
 use crate::state::State;
 
 const CHANGE: &[&str] = &["create", "update", "patch", "delete"];
@@ -31,7 +31,7 @@ crate::detection! {
 fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
     if cx.event.namespace() != Some("kube-system")
         || is_control_plane(cx.event.user())
-        || (cx.event.code().is_some() && !cx.event.succeeded())
+        || cx.event.refused()
     {
         return Vec::new();
     }
@@ -46,13 +46,4 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
         past(cx.event.verb()),
         cx.target()
     ))]
-}
-
-/// `created`, `deleted`, `modified`.
-pub fn past(verb: &str) -> &'static str {
-    match verb {
-        "create" => "created",
-        "delete" | "deletecollection" => "deleted",
-        _ => "modified",
-    }
 }

@@ -40,7 +40,7 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
     if !name.starts_with("system:") || MANAGED_BY_ADDONS.contains(&name.as_str()) {
         return Vec::new();
     }
-    if cx.event.code().is_some() && !cx.event.succeeded() {
+    if cx.event.refused() {
         return Vec::new();
     }
     let action = match cx.event.verb() {

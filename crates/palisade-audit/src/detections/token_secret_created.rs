@@ -30,7 +30,7 @@ crate::detection! {
 }
 
 fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
-    if is_control_plane(cx.event.user()) || (cx.event.code().is_some() && !cx.event.succeeded()) {
+    if is_control_plane(cx.event.user()) || cx.event.refused() {
         return Vec::new();
     }
     let Some(secret) = cx.request() else {
