@@ -79,6 +79,15 @@ CREATE TABLE IF NOT EXISTS sent (
 ) WITHOUT ROWID;
 ";
 
+/// The error of a statement on the store at `path` (owned, so it outlives a transaction's
+/// borrow of the connection).
+fn sqlite_error(path: String) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Sqlite {
+        path: path.clone(),
+        source,
+    }
+}
+
 /// An alert waiting in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Queued {
@@ -129,20 +138,13 @@ impl Store {
         })
     }
 
-    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
-        move |source| StoreError::Sqlite {
-            path: self.path.clone(),
-            source,
-        }
+    fn err(&self) -> impl Fn(rusqlite::Error) -> StoreError + use<> {
+        sqlite_error(self.path.clone())
     }
 
     /// Merges a learned baseline into the stored one.
     pub fn save_baseline(&mut self, baseline: &Baseline) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let err = move |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let err = sqlite_error(self.path.clone());
         let tx = self.connection.transaction().map_err(&err)?;
         {
             let mut identity = tx
@@ -260,11 +262,7 @@ impl Store {
 
     /// Forgets what was learned: of one identity, or of all. Returns the identities removed.
     pub fn reset_baseline(&mut self, identity: Option<&str>) -> Result<usize, StoreError> {
-        let path = self.path.clone();
-        let err = move |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let err = sqlite_error(self.path.clone());
         let tx = self.connection.transaction().map_err(&err)?;
         let removed = match identity {
             Some(name) => {
@@ -320,11 +318,7 @@ impl Store {
         items: &[(String, String, String)],
         analysed_batch: Option<i64>,
     ) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let err = move |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let err = sqlite_error(self.path.clone());
         let tx = self.connection.transaction().map_err(&err)?;
         {
             // An alert already delivered to the sink (the same log analysed again) is not
@@ -387,11 +381,7 @@ impl Store {
     /// Removes alerts the sink accepted, remembering their ids for [`SENT_RETENTION_MILLIS`]
     /// so the same alert is not queued for the sink again.
     pub fn delivered(&mut self, seqs: &[i64], now_millis: i64) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let err = move |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let err = sqlite_error(self.path.clone());
         let tx = self.connection.transaction().map_err(&err)?;
         for seq in seqs {
             tx.execute(
@@ -413,11 +403,7 @@ impl Store {
 
     /// Records a failed attempt: the alerts are retried at `next_attempt` (milliseconds).
     pub fn failed(&mut self, seqs: &[i64], next_attempt: i64) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let err = move |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
+        let err = sqlite_error(self.path.clone());
         let tx = self.connection.transaction().map_err(&err)?;
         for seq in seqs {
             tx.execute(

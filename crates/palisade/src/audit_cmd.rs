@@ -92,14 +92,8 @@ pub struct AnalyzeArgs {
         value_delimiter = ','
     )]
     outputs: Vec<String>,
-    /// Compare each identity with its learned baseline (from --store) and report first-seen
-    /// behaviour (AUD036).
-    #[arg(long, env = "PALISADE_AUDIT_BASELINE", value_parser = clap::builder::BoolishValueParser::new())]
-    baseline: bool,
     #[command(flatten)]
-    store: StoreArgs,
-    #[command(flatten)]
-    sinks: SinkArgs,
+    detect: DetectionArgs,
     /// Only these detections (ids or slugs, comma-separated).
     #[arg(
         long,
@@ -127,10 +121,25 @@ pub struct AnalyzeArgs {
     /// Accept a run in which some input could not be read (exit 0/1 instead of 2).
     #[arg(long, env = "PALISADE_ALLOW_INCOMPLETE", value_parser = clap::builder::BoolishValueParser::new())]
     allow_incomplete: bool,
+}
+
+/// What analysis and the receiver share: settings, the store and its baseline, the sinks,
+/// and the inventory that gives alerts context.
+#[derive(Args)]
+pub struct DetectionArgs {
+    /// Compare each identity with its learned baseline (from --store) and report first-seen
+    /// behaviour (AUD036).
+    #[arg(long, env = "PALISADE_AUDIT_BASELINE", value_parser = clap::builder::BoolishValueParser::new())]
+    baseline: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub sinks: SinkArgs,
     #[command(flatten)]
     config: ConfigArgs,
     /// Manifests or a snapshot that give alerts context (a pod's workload, its service
-    /// account and what it reaches, internet exposure, namespace criticality). Repeatable.
+    /// account and what it reaches, internet exposure, namespace criticality; read once).
+    /// Repeatable.
     #[arg(
         long,
         value_name = "PATH",
@@ -144,8 +153,35 @@ pub struct AnalyzeArgs {
     live: crate::analysis_input::LiveArgs,
 }
 
+impl DetectionArgs {
+    /// The `[audit]` settings of the configuration file.
+    pub fn settings(&self) -> Result<Settings> {
+        settings(&self.config)
+    }
+
+    /// The learned baseline, when `--baseline` asks for it; an empty one is an error.
+    pub fn baseline(&self) -> Result<Option<Baseline>> {
+        if !self.baseline {
+            return Ok(None);
+        }
+        let baseline = Store::open(&self.store.store)?.load_baseline()?;
+        if baseline.identities.is_empty() {
+            bail!(
+                "--baseline: the store {} holds no baseline; learn one first with `palisade audit baseline learn`",
+                self.store.store.display()
+            );
+        }
+        Ok(Some(baseline))
+    }
+
+    /// The enricher of `--inventory`/`--cluster`, when one was asked for.
+    pub fn enricher(&self) -> Result<Option<palisade_audit::enrich::Enricher>> {
+        enricher(&self.inventory, &self.live)
+    }
+}
+
 /// The enricher of `--inventory`/`--cluster`, when one was asked for.
-pub fn enricher(
+fn enricher(
     inventory: &[String],
     live: &crate::analysis_input::LiveArgs,
 ) -> Result<Option<palisade_audit::enrich::Enricher>> {
@@ -234,7 +270,7 @@ pub fn run(command: AuditCommand) -> Result<u8> {
 }
 
 /// The `[audit]` settings of the configuration file.
-pub fn settings(config: &ConfigArgs) -> Result<Settings> {
+fn settings(config: &ConfigArgs) -> Result<Settings> {
     match config.path() {
         Some(path) => Ok(Settings::load(&path)?),
         None => Ok(Settings::default()),
@@ -300,20 +336,8 @@ impl Outputs {
 
 fn analyze(args: &AnalyzeArgs) -> Result<u8> {
     let fail_on = parse_fail_on(&args.fail_on)?;
-    let settings = settings(&args.config)?;
-    let baseline = if args.baseline {
-        let store = Store::open(&args.store.store)?;
-        let baseline = store.load_baseline()?;
-        if baseline.identities.is_empty() {
-            bail!(
-                "--baseline: the store {} holds no baseline; learn one first with `palisade audit baseline learn`",
-                args.store.store.display()
-            );
-        }
-        Some(baseline)
-    } else {
-        None
-    };
+    let settings = args.detect.settings()?;
+    let baseline = args.detect.baseline()?;
     let selection = Selection {
         only: args.rules.clone(),
         skip: args.skip_rules.clone(),
@@ -326,15 +350,15 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
     if args.follow && (args.paths.len() != 1 || args.paths[0].as_os_str() == "-") {
         bail!("--follow reads one file (standard input is read as it comes without it)");
     }
-    let mut sinks = parse_sinks(&args.sinks)?;
+    let mut sinks = parse_sinks(&args.detect.sinks)?;
     let mut queue = if sinks.is_empty() {
         None
     } else {
-        Some(Store::open(&args.store.store)?)
+        Some(Store::open(&args.detect.store.store)?)
     };
     let mut pending: Vec<(String, String, String)> = Vec::new();
     let mut queue_error: Option<anyhow::Error> = None;
-    let enricher = enricher(&args.inventory, &args.live)?;
+    let enricher = args.detect.enricher()?;
     let mut outputs = Outputs::open(&args.outputs)?;
     let mut engine = Engine::new(settings, baseline, &selection);
     let files = input::expand(&args.paths)?;

@@ -16,8 +16,7 @@ use palisade_server::metrics::Metrics;
 use palisade_server::tls::{self, TlsFiles};
 use palisade_store::Store;
 
-use crate::ConfigArgs;
-use crate::audit_cmd::{SinkArgs, StoreArgs, parse_sinks};
+use crate::audit_cmd::{DetectionArgs, parse_sinks};
 
 #[derive(Subcommand)]
 pub enum ServeCommand {
@@ -84,26 +83,8 @@ pub struct ServeAuditArgs {
         value_name = "FORMAT"
     )]
     output: Option<String>,
-    /// Compare identities with the learned baseline in --store (AUD036).
-    #[arg(long, env = "PALISADE_AUDIT_BASELINE", value_parser = clap::builder::BoolishValueParser::new())]
-    baseline: bool,
     #[command(flatten)]
-    store: StoreArgs,
-    #[command(flatten)]
-    sinks: SinkArgs,
-    #[command(flatten)]
-    config: ConfigArgs,
-    /// Manifests or a snapshot that give alerts context (read once at start). Repeatable.
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "PALISADE_AUDIT_INVENTORY",
-        value_delimiter = ','
-    )]
-    inventory: Vec<String>,
-    /// Read the context from the live cluster at start instead.
-    #[command(flatten)]
-    live: crate::analysis_input::LiveArgs,
+    detect: DetectionArgs,
 }
 
 pub fn run(command: ServeCommand) -> Result<u8> {
@@ -113,7 +94,7 @@ pub fn run(command: ServeCommand) -> Result<u8> {
 }
 
 fn serve_audit(args: ServeAuditArgs) -> Result<u8> {
-    let settings = crate::audit_cmd::settings(&args.config)?;
+    let settings = args.detect.settings()?;
     let log = match &args.output {
         Some(name) => Some(AlertLog {
             format: AlertFormat::parse(name).with_context(|| {
@@ -147,33 +128,30 @@ fn serve_audit(args: ServeAuditArgs) -> Result<u8> {
     };
     // Checked before listening: a bad certificate is a start-up error, not a failed handshake.
     tls::server_config(&files)?;
-    let sinks = parse_sinks(&args.sinks)?;
-    let delivery_sinks = parse_sinks(&args.sinks)?;
-    let store = Store::open(&args.store.store)?;
-    let baseline = if args.baseline {
-        let baseline = store.load_baseline()?;
-        if baseline.identities.is_empty() {
-            bail!(
-                "--baseline: the store {} holds no baseline; learn one first",
-                args.store.store.display()
-            );
-        }
-        Some(baseline)
-    } else {
-        None
-    };
+    let sinks = parse_sinks(&args.detect.sinks)?;
+    let delivery_sinks = parse_sinks(&args.detect.sinks)?;
+    let baseline = args.detect.baseline()?;
+    let store = Store::open(&args.detect.store.store)?;
     let engine = Engine::new(settings, baseline, &Selection::default());
-    let enricher = crate::audit_cmd::enricher(&args.inventory, &args.live)?;
+    let enricher = args.detect.enricher()?;
     let metrics = Arc::new(Metrics::default());
     let stop = Arc::new(AtomicBool::new(false));
     let analyser = {
-        let (path, metrics, stop) = (args.store.store.clone(), metrics.clone(), stop.clone());
+        let (path, metrics, stop) = (
+            args.detect.store.store.clone(),
+            metrics.clone(),
+            stop.clone(),
+        );
         std::thread::spawn(move || {
             audit_receiver::analyse_inbox(path, engine, enricher, sinks, log, metrics, stop)
         })
     };
     let delivery = {
-        let (path, metrics, stop) = (args.store.store.clone(), metrics.clone(), stop.clone());
+        let (path, metrics, stop) = (
+            args.detect.store.store.clone(),
+            metrics.clone(),
+            stop.clone(),
+        );
         std::thread::spawn(move || {
             audit_receiver::deliver_outbox(path, delivery_sinks, metrics, stop)
         })
