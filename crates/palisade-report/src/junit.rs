@@ -10,7 +10,7 @@ use palisade_core::report::{Evaluation, Outcome};
 use palisade_core::{DiagnosticLevel, Finding, Report};
 
 /// Escapes text for XML attributes and content.
-fn xml(text: &str) -> String {
+pub fn xml(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for ch in text.chars() {
         match ch {

@@ -6,6 +6,7 @@ mod audit_cmd;
 mod cluster_cmd;
 mod docs_cmd;
 mod net_cmd;
+mod policy_cmd;
 mod rbac_cmd;
 mod serve_cmd;
 
@@ -59,6 +60,9 @@ enum Command {
     /// detections.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
+    /// Policy as code: run Gatekeeper policy test suites.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
     /// Long-running services: the audit webhook receiver.
     #[command(subcommand)]
     Serve(serve_cmd::ServeCommand),
@@ -475,6 +479,7 @@ fn main() -> ExitCode {
         Command::Net(command) => net_cmd::run(command),
         Command::Audit(command) => audit_cmd::run(command),
         Command::Serve(command) => serve_cmd::run(command),
+        Command::Policy(command) => policy_cmd::run(command),
         Command::Snapshot(args) => cluster_cmd::run_snapshot(&args),
         Command::Drift(args) => run_drift(args),
         Command::Init(args) => run_init(&args),

@@ -1,0 +1,315 @@
+//! Gatekeeper's objects: ConstraintTemplates (the Rego of the `admission.k8s.gatekeeper.sh`
+//! target, its libs, its Rego version) and Constraints (parameters, `match`,
+//! `enforcementAction`), with the match semantics Gatekeeper applies before evaluating.
+
+use palisade_core::selector::label_selector_matches;
+use serde_json::{Map, Value};
+
+/// A template or constraint that cannot be used, with the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyError {
+    /// A required field is missing or has the wrong type.
+    #[error("{object}: {field}: {message}")]
+    Invalid {
+        object: String,
+        field: &'static str,
+        message: String,
+    },
+    /// The Rego does not compile (regorus's message, with the template).
+    #[error("{template}: Rego: {message}")]
+    Rego { template: String, message: String },
+    /// The template has no engine Palisade evaluates.
+    #[error("{template}: no Rego code for target admission.k8s.gatekeeper.sh")]
+    NoRego { template: String },
+}
+
+/// A ConstraintTemplate's code for the admission target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    /// `metadata.name`.
+    pub name: String,
+    /// The constraint kind it defines (`spec.crd.spec.names.kind`).
+    pub kind: String,
+    pub rego: String,
+    pub libs: Vec<String>,
+    /// `source.version: v1` (Rego v1 syntax); v0 otherwise, as Gatekeeper defaults.
+    pub rego_v1: bool,
+    /// The `K8sNativeValidation` (CEL) source, when the template has one.
+    pub cel: Option<Value>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+}
+
+fn str_at<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
+    value.pointer(pointer).and_then(Value::as_str)
+}
+
+impl Template {
+    /// Reads a ConstraintTemplate (`templates.gatekeeper.sh` v1, v1beta1, v1alpha1).
+    pub fn from_value(value: &Value) -> Result<Template, PolicyError> {
+        let name = str_at(value, "/metadata/name").unwrap_or("?").to_string();
+        let invalid = |field: &'static str, message: &str| PolicyError::Invalid {
+            object: format!("ConstraintTemplate {name}"),
+            field,
+            message: message.to_string(),
+        };
+        let kind = str_at(value, "/spec/crd/spec/names/kind")
+            .ok_or_else(|| invalid("spec.crd.spec.names.kind", "missing"))?
+            .to_string();
+        let targets = value
+            .pointer("/spec/targets")
+            .and_then(Value::as_array)
+            .ok_or_else(|| invalid("spec.targets", "missing"))?;
+        let target = targets
+            .iter()
+            .find(|t| str_at(t, "/target").is_none_or(|name| name == "admission.k8s.gatekeeper.sh"))
+            .ok_or_else(|| invalid("spec.targets", "no admission.k8s.gatekeeper.sh target"))?;
+        let strings = |v: Option<&Value>| -> Vec<String> {
+            v.and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        };
+        let mut rego = target
+            .get("rego")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let mut libs = strings(target.get("libs"));
+        let mut rego_v1 = false;
+        let mut cel = None;
+        for code in target
+            .get("code")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            match str_at(code, "/engine") {
+                Some("Rego") => {
+                    let source = code.get("source").cloned().unwrap_or(Value::Null);
+                    rego = str_at(&source, "/rego").map(str::to_string).or(rego);
+                    libs.extend(strings(source.get("libs")));
+                    rego_v1 = str_at(&source, "/version") == Some("v1");
+                }
+                Some("K8sNativeValidation") => cel = code.get("source").cloned(),
+                _ => {}
+            }
+        }
+        let rego = rego.ok_or(PolicyError::NoRego {
+            template: name.clone(),
+        })?;
+        Ok(Template {
+            kind,
+            rego,
+            libs,
+            rego_v1,
+            cel,
+            title: str_at(value, "/metadata/annotations/metadata.gatekeeper.sh~1title")
+                .map(str::to_string),
+            description: str_at(value, "/metadata/annotations/description").map(str::to_string),
+            name,
+        })
+    }
+}
+
+/// What a constraint does with a violation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enforcement {
+    Deny,
+    Warn,
+    Dryrun,
+}
+
+/// The objects a constraint applies to.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Match {
+    /// `(apiGroups, kinds)`; empty matches every kind.
+    pub kinds: Vec<(Vec<String>, Vec<String>)>,
+    pub namespaces: Vec<String>,
+    pub excluded_namespaces: Vec<String>,
+    pub label_selector: Option<Value>,
+    pub namespace_selector: Option<Value>,
+    /// `*`, `Cluster` or `Namespaced`.
+    pub scope: Option<String>,
+    /// An object name (a trailing `*` is a prefix).
+    pub name: Option<String>,
+}
+
+/// A constraint: an instance of a template's kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Constraint {
+    pub kind: String,
+    pub name: String,
+    pub parameters: Value,
+    pub matcher: Match,
+    pub enforcement: Enforcement,
+}
+
+/// `kube-*` in a namespace list: a trailing `*` is a prefix, a leading one a suffix.
+fn glob(pattern: &str, value: &str) -> bool {
+    if let Some(prefix) = pattern.strip_suffix('*') {
+        value.starts_with(prefix)
+    } else if let Some(suffix) = pattern.strip_prefix('*') {
+        value.ends_with(suffix)
+    } else {
+        pattern == value
+    }
+}
+
+impl Constraint {
+    pub fn from_value(value: &Value) -> Result<Constraint, PolicyError> {
+        let kind = str_at(value, "/kind").unwrap_or("?").to_string();
+        let name = str_at(value, "/metadata/name").unwrap_or("?").to_string();
+        let strings = |v: Option<&Value>| -> Vec<String> {
+            v.and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        };
+        let spec_match = value.pointer("/spec/match").cloned().unwrap_or(Value::Null);
+        let kinds = spec_match
+            .get("kinds")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|k| (strings(k.get("apiGroups")), strings(k.get("kinds"))))
+            .collect();
+        let enforcement = match str_at(value, "/spec/enforcementAction") {
+            None | Some("deny") => Enforcement::Deny,
+            Some("warn") => Enforcement::Warn,
+            Some("dryrun") => Enforcement::Dryrun,
+            Some(other) => {
+                return Err(PolicyError::Invalid {
+                    object: format!("{kind} {name}"),
+                    field: "spec.enforcementAction",
+                    message: format!("`{other}` is not deny, warn or dryrun"),
+                });
+            }
+        };
+        Ok(Constraint {
+            parameters: value
+                .pointer("/spec/parameters")
+                .cloned()
+                .unwrap_or_else(|| Value::Object(Map::new())),
+            matcher: Match {
+                kinds,
+                namespaces: strings(spec_match.get("namespaces")),
+                excluded_namespaces: strings(spec_match.get("excludedNamespaces")),
+                label_selector: spec_match.get("labelSelector").cloned(),
+                namespace_selector: spec_match.get("namespaceSelector").cloned(),
+                scope: str_at(&spec_match, "/scope").map(str::to_string),
+                name: str_at(&spec_match, "/name").map(str::to_string),
+            },
+            enforcement,
+            kind,
+            name,
+        })
+    }
+}
+
+impl Match {
+    /// Whether the constraint applies to `object` (a Kubernetes object), whose namespace has
+    /// `namespace_labels` when known. `namespaced` says whether the kind is namespaced.
+    pub fn matches(
+        &self,
+        object: &Value,
+        namespaced: bool,
+        namespace_labels: Option<&Map<String, Value>>,
+    ) -> bool {
+        let api_version = str_at(object, "/apiVersion").unwrap_or("");
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let kind = str_at(object, "/kind").unwrap_or("");
+        let kinds_match = self.kinds.is_empty()
+            || self.kinds.iter().any(|(groups, kinds)| {
+                (groups.is_empty() || groups.iter().any(|g| g == "*" || g == group))
+                    && (kinds.is_empty() || kinds.iter().any(|k| k == "*" || k == kind))
+            });
+        if !kinds_match {
+            return false;
+        }
+        match self.scope.as_deref() {
+            Some("Cluster") if namespaced => return false,
+            Some("Namespaced") if !namespaced => return false,
+            _ => {}
+        }
+        let name = str_at(object, "/metadata/name")
+            .or_else(|| str_at(object, "/metadata/generateName"))
+            .unwrap_or("");
+        if let Some(pattern) = &self.name
+            && !glob(pattern, name)
+        {
+            return false;
+        }
+        // A Namespace object is matched by its own name for the namespace fields.
+        let namespace = if kind == "Namespace" && group.is_empty() {
+            Some(name)
+        } else {
+            str_at(object, "/metadata/namespace")
+        };
+        if namespaced || kind == "Namespace" {
+            let ns = namespace.unwrap_or("default");
+            if !self.namespaces.is_empty() && !self.namespaces.iter().any(|p| glob(p, ns)) {
+                return false;
+            }
+            if self.excluded_namespaces.iter().any(|p| glob(p, ns)) {
+                return false;
+            }
+        }
+        let labels = object
+            .pointer("/metadata/labels")
+            .and_then(Value::as_object);
+        if let Some(selector) = &self.label_selector
+            && !label_selector_matches(selector, labels)
+        {
+            return false;
+        }
+        if let Some(selector) = &self.namespace_selector {
+            let labels = if kind == "Namespace" {
+                labels
+            } else {
+                namespace_labels
+            };
+            // An object without a namespace is matched by namespaceSelector only when it
+            // is a Namespace (Gatekeeper's rule for cluster-scoped objects: they match).
+            if (namespaced || kind == "Namespace") && !label_selector_matches(selector, labels) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn match_follows_gatekeeper() {
+        let c = Constraint::from_value(&json!({
+            "kind": "K8sRequiredLabels", "metadata": {"name": "x"},
+            "spec": {"match": {"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}],
+                "excludedNamespaces": ["kube-*"], "labelSelector": {"matchLabels": {"team": "a"}}},
+                "enforcementAction": "warn"}
+        }))
+        .unwrap();
+        let pod = |ns: &str, team: &str| {
+            json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "p", "namespace": ns, "labels": {"team": team}}})
+        };
+        assert!(c.matcher.matches(&pod("app", "a"), true, None));
+        assert!(!c.matcher.matches(&pod("kube-system", "a"), true, None));
+        assert!(!c.matcher.matches(&pod("app", "b"), true, None));
+        let deployment =
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}});
+        assert!(!c.matcher.matches(&deployment, true, None));
+        assert_eq!(c.enforcement, Enforcement::Warn);
+        assert!(
+            Constraint::from_value(&json!({"kind": "K", "spec": {"enforcementAction": "block"}}))
+                .is_err()
+        );
+    }
+}

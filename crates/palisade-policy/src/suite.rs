@@ -1,0 +1,311 @@
+//! Gatekeeper policy test suites (`suite.yaml`, the format `gator verify` runs): for each test,
+//! a template and a constraint; for each case, an object (or an AdmissionReview), optional
+//! inventory objects, and assertions on the number of violations, optionally of those whose
+//! message contains a substring.
+
+use std::path::{Path, PathBuf};
+
+use palisade_inventory::{Limits, load_text};
+use palisade_k8s::resources::Scopes;
+use serde_json::{Map, Value};
+
+use crate::gatekeeper::{Constraint, Template};
+use crate::rego::{RegoTemplate, Violation, inventory_of, review_of};
+
+/// The outcome of one case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseResult {
+    pub suite: String,
+    pub test: String,
+    pub case: String,
+    pub passed: bool,
+    /// The violations found (messages).
+    pub violations: Vec<String>,
+    /// Why the case failed or could not run.
+    pub problem: Option<String>,
+}
+
+/// A file of a suite that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    #[error("{path}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+/// The objects of a YAML or JSON file.
+fn objects(path: &Path) -> Result<Vec<Value>, SuiteError> {
+    let display = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| SuiteError::Io {
+        path: display.clone(),
+        source,
+    })?;
+    let loaded = load_text(&display, &text, &Limits::default());
+    if let Some(error) = loaded
+        .diagnostics
+        .iter()
+        .find(|d| d.level == palisade_core::DiagnosticLevel::Error)
+    {
+        return Err(SuiteError::Invalid {
+            path: display,
+            message: error.message.clone(),
+        });
+    }
+    Ok(loaded
+        .inventory
+        .objects
+        .into_iter()
+        .map(|o| o.value)
+        .collect())
+}
+
+fn one(path: &Path) -> Result<Value, SuiteError> {
+    objects(path)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| SuiteError::Invalid {
+            path: path.display().to_string(),
+            message: "no object in the file".into(),
+        })
+}
+
+/// An assertion: `violations: yes|no|N`, with an optional message substring.
+#[derive(Debug, Clone, PartialEq)]
+enum Expected {
+    Some,
+    None,
+    Exactly(usize),
+}
+
+fn expected(value: &Value) -> Option<Expected> {
+    match value {
+        Value::Bool(true) => Some(Expected::Some),
+        Value::Bool(false) => Some(Expected::None),
+        Value::String(s) if s == "yes" => Some(Expected::Some),
+        Value::String(s) if s == "no" => Some(Expected::None),
+        Value::Number(n) => n.as_u64().map(|n| Expected::Exactly(n as usize)),
+        Value::String(s) => s.parse().ok().map(Expected::Exactly),
+        _ => None,
+    }
+}
+
+/// The violations of `template` and `constraint` for `object` with `inventory` (empty when
+/// the constraint does not match the object).
+pub fn evaluate(
+    template: &RegoTemplate,
+    constraint: &Constraint,
+    object: &Value,
+    inventory: &[Value],
+    scopes: &Scopes,
+) -> Result<Vec<Violation>, crate::gatekeeper::PolicyError> {
+    let review = review_of(object);
+    let target = review
+        .get("object")
+        .filter(|o| !o.is_null())
+        .or_else(|| review.get("oldObject"))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let api_version = target
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    let kind = target.get("kind").and_then(Value::as_str).unwrap_or("");
+    let namespaced = scopes.is_namespaced(group, kind);
+    let namespace = target
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .or_else(|| review.get("namespace").and_then(Value::as_str));
+    let namespace_labels: Option<Map<String, Value>> = namespace.and_then(|ns| {
+        inventory
+            .iter()
+            .find(|o| {
+                o.get("kind").and_then(Value::as_str) == Some("Namespace")
+                    && o.pointer("/metadata/name").and_then(Value::as_str) == Some(ns)
+            })
+            .and_then(|o| o.pointer("/metadata/labels"))
+            .and_then(Value::as_object)
+            .cloned()
+    });
+    if !constraint
+        .matcher
+        .matches(&target, namespaced, namespace_labels.as_ref())
+    {
+        return Ok(Vec::new());
+    }
+    template.violations(
+        &review,
+        &constraint.parameters,
+        &inventory_of(inventory.iter()),
+    )
+}
+
+/// Runs one `suite.yaml`.
+pub fn run_suite(path: &Path) -> Result<Vec<CaseResult>, SuiteError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let suite = one(path)?;
+    let suite_name = suite
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or("suite")
+        .to_string();
+    let scopes = Scopes::new(std::iter::empty(), std::iter::empty());
+    let mut results = Vec::new();
+    let invalid = |message: String| SuiteError::Invalid {
+        path: path.display().to_string(),
+        message,
+    };
+    for test in suite
+        .get("tests")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let test_name = test
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string();
+        let file = |key: &str| -> Result<PathBuf, SuiteError> {
+            test.get(key)
+                .and_then(Value::as_str)
+                .map(|f| dir.join(f))
+                .ok_or_else(|| invalid(format!("test {test_name}: no {key}")))
+        };
+        let template = one(&file("template")?)?;
+        let constraint = one(&file("constraint")?)?;
+        let compiled: Result<(RegoTemplate, Constraint), String> = Template::from_value(&template)
+            .and_then(|t| RegoTemplate::compile(&t))
+            .and_then(|t| Ok((t, Constraint::from_value(&constraint)?)))
+            .map_err(|e| e.to_string());
+        for case in test
+            .get("cases")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let case_name = case
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string();
+            let mut result = CaseResult {
+                suite: suite_name.clone(),
+                test: test_name.clone(),
+                case: case_name,
+                passed: false,
+                violations: Vec::new(),
+                problem: None,
+            };
+            let outcome = compiled
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|compiled| run_case(dir, case, compiled, &scopes));
+            match outcome {
+                Ok((passed, violations, problem)) => {
+                    result.passed = passed;
+                    result.violations = violations;
+                    result.problem = problem;
+                }
+                Err(problem) => result.problem = Some(problem),
+            }
+            results.push(result);
+        }
+    }
+    Ok(results)
+}
+
+/// One case: whether its assertions hold, the violation messages, and what failed.
+fn run_case(
+    dir: &Path,
+    case: &Value,
+    (template, constraint): &(RegoTemplate, Constraint),
+    scopes: &Scopes,
+) -> Result<(bool, Vec<String>, Option<String>), String> {
+    let object_file = case
+        .get("object")
+        .and_then(Value::as_str)
+        .ok_or("the case names no object")?;
+    let object = one(&dir.join(object_file)).map_err(|e| e.to_string())?;
+    let mut inventory = Vec::new();
+    for file in case
+        .get("inventory")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let file = file.as_str().ok_or("inventory entries are file names")?;
+        inventory.extend(objects(&dir.join(file)).map_err(|e| e.to_string())?);
+    }
+    let violations =
+        evaluate(template, constraint, &object, &inventory, scopes).map_err(|e| e.to_string())?;
+    let messages: Vec<String> = violations.iter().map(|v| v.msg.clone()).collect();
+    let mut failed = Vec::new();
+    for assertion in case
+        .get("assertions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        // Without `violations`, gator asserts at least one (with the message, if given).
+        let want = match assertion.get("violations") {
+            None => Expected::Some,
+            Some(value) => expected(value).ok_or("`violations` is not yes, no or a number")?,
+        };
+        let filter = assertion.get("message").and_then(Value::as_str);
+        let count = messages
+            .iter()
+            .filter(|m| filter.is_none_or(|f| m.contains(f)))
+            .count();
+        let ok = match want {
+            Expected::Some => count > 0,
+            Expected::None => count == 0,
+            Expected::Exactly(n) => count == n,
+        };
+        if !ok {
+            failed.push(format!(
+                "expected {} violations{}, got {count}",
+                match want {
+                    Expected::Some => "some".to_string(),
+                    Expected::None => "no".to_string(),
+                    Expected::Exactly(n) => n.to_string(),
+                },
+                filter.map(|f| format!(" with `{f}`")).unwrap_or_default()
+            ));
+        }
+    }
+    let problem = (!failed.is_empty()).then(|| failed.join("; "));
+    Ok((failed.is_empty(), messages, problem))
+}
+
+/// Every `suite.yaml` under the paths (files are taken as suites).
+pub fn find_suites(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_file() {
+            out.push(path.clone());
+            continue;
+        }
+        let mut stack = vec![path.clone()];
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let p = entry.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.file_name().is_some_and(|n| n == "suite.yaml") {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,178 @@
+//! `palisade policy`: policy as code. `policy test` runs Gatekeeper policy test suites
+//! (`suite.yaml`, as `gator verify` does) with Palisade's Rego engine.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use palisade_policy::suite::{CaseResult, find_suites, run_suite};
+
+use crate::{EXIT_ERROR, EXIT_FINDINGS};
+
+#[derive(Subcommand)]
+pub enum PolicyCommand {
+    /// Run Gatekeeper policy test suites (`suite.yaml` files under PATHs): each case's object
+    /// against its template and constraint, assertions on the violations.
+    Test(PolicyTestArgs),
+}
+
+#[derive(Args)]
+pub struct PolicyTestArgs {
+    /// Suite files, or directories searched for `suite.yaml`.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// `table` (default), `json` or `junit`, optionally to a file: `-o junit=report.xml`.
+    /// Repeat for several.
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT[=FILE]",
+        env = "PALISADE_POLICY_OUTPUT",
+        value_delimiter = ','
+    )]
+    outputs: Vec<String>,
+}
+
+pub fn run(command: PolicyCommand) -> Result<u8> {
+    match command {
+        PolicyCommand::Test(args) => test(&args),
+    }
+}
+
+fn test(args: &PolicyTestArgs) -> Result<u8> {
+    let mut outputs: Vec<(String, Option<PathBuf>)> = Vec::new();
+    for spec in if args.outputs.is_empty() {
+        vec!["table".to_string()]
+    } else {
+        args.outputs.clone()
+    } {
+        let (format, file) = match spec.split_once('=') {
+            Some((f, file)) => (f.to_string(), Some(PathBuf::from(file))),
+            None => (spec.clone(), None),
+        };
+        if !["table", "json", "junit"].contains(&format.as_str()) {
+            bail!("-o {spec}: unknown format `{format}` (table, json, junit)");
+        }
+        outputs.push((format, file));
+    }
+    if outputs.iter().filter(|(_, f)| f.is_none()).count() > 1 {
+        bail!("several outputs would go to stdout; name their files with -o FORMAT=FILE");
+    }
+    let suites = find_suites(&args.paths);
+    if suites.is_empty() {
+        eprintln!(
+            "palisade: error: no suite.yaml under {}",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        return Ok(EXIT_ERROR);
+    }
+    let mut results = Vec::new();
+    let mut unreadable = 0;
+    for suite in &suites {
+        match run_suite(suite) {
+            Ok(cases) => results.extend(cases),
+            Err(error) => {
+                unreadable += 1;
+                eprintln!("palisade: error: {:#}", anyhow::Error::from(error));
+            }
+        }
+    }
+    for (format, file) in &outputs {
+        let text = match format.as_str() {
+            "json" => json(&results)?,
+            "junit" => junit(&results),
+            _ => table(&results),
+        };
+        match file {
+            Some(path) => std::fs::write(path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+            None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        }
+    }
+    let failed = results.iter().filter(|r| !r.passed).count();
+    eprintln!(
+        "palisade: {} of {} cases pass in {} suites",
+        results.len() - failed,
+        results.len(),
+        suites.len() - unreadable
+    );
+    Ok(if unreadable > 0 || results.is_empty() {
+        EXIT_ERROR
+    } else if failed > 0 {
+        EXIT_FINDINGS
+    } else {
+        0
+    })
+}
+
+fn table(results: &[CaseResult]) -> String {
+    let mut out = String::new();
+    for r in results {
+        let status = if r.passed { "PASS" } else { "FAIL" };
+        out.push_str(&format!("{status}  {} / {} / {}", r.suite, r.test, r.case));
+        if let Some(problem) = &r.problem {
+            out.push_str(&format!(": {}", problem.lines().next().unwrap_or("")));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn json(results: &[CaseResult]) -> Result<String> {
+    let cases: Vec<serde_json::Value> = results
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "suite": r.suite, "test": r.test, "case": r.case, "passed": r.passed,
+                "violations": r.violations, "problem": r.problem,
+            })
+        })
+        .collect();
+    Ok(serde_json::to_string_pretty(&cases)? + "\n")
+}
+
+fn junit(results: &[CaseResult]) -> String {
+    use palisade_report::junit::xml;
+    let mut suites: Vec<(&str, Vec<&CaseResult>)> = Vec::new();
+    for r in results {
+        match suites.iter_mut().find(|(name, _)| *name == r.suite) {
+            Some((_, cases)) => cases.push(r),
+            None => suites.push((&r.suite, vec![r])),
+        }
+    }
+    let failures = results.iter().filter(|r| !r.passed).count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"palisade policy test\" tests=\"{}\" failures=\"{failures}\">\n",
+        results.len()
+    );
+    for (name, cases) in suites {
+        let failed = cases.iter().filter(|c| !c.passed).count();
+        out.push_str(&format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\">\n",
+            xml(name),
+            cases.len()
+        ));
+        for case in cases {
+            out.push_str(&format!(
+                "    <testcase classname=\"{}\" name=\"{}\"",
+                xml(&case.test),
+                xml(&case.case)
+            ));
+            match (&case.problem, case.passed) {
+                (Some(problem), false) => out.push_str(&format!(
+                    ">\n      <failure message=\"{}\"/>\n    </testcase>\n",
+                    xml(problem)
+                )),
+                _ => out.push_str("/>\n"),
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}

@@ -1,0 +1,61 @@
+//! `palisade policy test`: the real binary on a small suite (tests/policy/labels: a template,
+//! a constraint excluding kube-system, and a case whose expectation is wrong on purpose).
+
+mod common;
+
+use common::{bin, scratch};
+
+const SUITE: &str = "crates/palisade/tests/policy/labels";
+
+#[test]
+fn runs_a_gatekeeper_suite_and_fails_on_a_wrong_expectation() {
+    let dir = scratch("policy-test");
+    let junit = dir.join("junit.xml");
+    let out = bin()
+        .args([
+            "policy",
+            "test",
+            SUITE,
+            "-o",
+            "table",
+            "-o",
+            &format!("junit={}", junit.display()),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("PASS  team-label / deployments-need-a-team / unlabelled"),
+        "{table}"
+    );
+    assert!(
+        table.contains("PASS  team-label / deployments-need-a-team / excluded-namespace"),
+        "{table}"
+    );
+    assert!(
+        table.contains("FAIL  team-label / deployments-need-a-team / wrong-expectation: expected no violations, got 1"),
+        "{table}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("tests=\"4\" failures=\"1\""), "{xml}");
+    let json = bin()
+        .args(["policy", "test", SUITE, "-o", "json"])
+        .output()
+        .unwrap();
+    let cases: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        cases[1]["violations"][0],
+        "Deployment api has no team label"
+    );
+    let none = bin()
+        .args(["policy", "test", dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(none.status.code(), Some(2));
+}
