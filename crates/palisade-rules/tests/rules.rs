@@ -265,7 +265,7 @@ fn rules_doc_is_generated_from_the_registry() {
 fn compliance_doc_is_generated_from_the_registry() {
     use palisade_core::Profile;
     let mut doc = String::from(
-        "# Compliance matrix\n\nGenerated from the rule registry by `UPDATE_DOCS=1 cargo test -p palisade-rules --test rules`; do not edit. The same matrix is printed by `palisade rules --framework FRAMEWORK`, and `palisade scan --framework FRAMEWORK` gives a verdict per control: `pass` only when a covering rule evaluated objects and found nothing; `manual` controls need a human; `not covered` controls have no rule yet.\n\nRBAC items of CIS 5.1 that are not covered here are the subject of the RBAC analysis work (effective permissions), which will carry their ids.\n\n",
+        "# Compliance matrix\n\nGenerated from the rule registry by `UPDATE_DOCS=1 cargo test -p palisade-rules --test rules`; do not edit. The same matrix is printed by `palisade rules --framework FRAMEWORK`, and `palisade scan --framework FRAMEWORK` gives a verdict per control: `pass` only when a covering rule evaluated objects and found nothing; `manual` controls need a human; `not covered` controls have no rule yet.\n\nRBAC items of CIS 5.1 that are not covered here are the subject of the RBAC analysis work (effective permissions), which will carry their ids.\n\nThis matrix lists the rules that assess manifests and clusters. MITRE ATT&CK techniques that show only at run time (account discovery and manipulation, brute force, protocol tunneling, certificate theft, ...) are covered by the audit detections of `palisade audit`, each with its techniques, in [audit-detections.md](audit-detections.md).\n\n",
     );
     for profile in [
         Profile::Cis,
