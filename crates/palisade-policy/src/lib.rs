@@ -1,6 +1,7 @@
 //! Policy as code: Gatekeeper ConstraintTemplates and Constraints, evaluated by regorus (a
 //! Rego interpreter in Rust, v0 and v1 syntax) under Gatekeeper's input contract and match
-//! semantics (`gatekeeper`, `rego`), and Gatekeeper's policy test suites (`suite`).
+//! semantics (`gatekeeper`, `rego`), constraints as rules of a scan (`provider`), and Gatekeeper's
+//! policy test suites (`suite`).
 //!
 //! The boundary: this crate knows Gatekeeper's objects and Rego; the scan pipeline and the
 //! webhook call it. regorus is kept here so crates that do not evaluate policies do not
@@ -8,6 +9,7 @@
 //! a runtime dependency users must install and a process per evaluation.
 
 pub mod gatekeeper;
+pub mod provider;
 pub mod rego;
 pub mod suite;
 

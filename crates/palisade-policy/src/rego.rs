@@ -195,3 +195,13 @@ pub fn inventory_of<'v>(objects: impl Iterator<Item = &'v Value>) -> Value {
     }
     json!({"cluster": cluster, "namespace": namespaced})
 }
+
+#[cfg(test)]
+mod send_sync {
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn compiled_templates_can_be_shared_across_threads() {
+        assert_send_sync::<super::RegoTemplate>();
+    }
+}

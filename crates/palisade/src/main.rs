@@ -326,12 +326,16 @@ impl ConfigArgs {
 
     /// The configuration: the file given, else ./palisade.toml when present, else none.
     fn load(&self) -> Result<Config> {
-        let rules = palisade_scan::default_rules();
+        self.load_for(&palisade_scan::default_rules())
+    }
+
+    /// The configuration, validated against the rules of the run (built-in and policies).
+    fn load_for(&self, rules: &palisade_rules::RuleSet) -> Result<Config> {
         Ok(match (&self.config, self.no_config) {
             (_, true) => Config::default(),
-            (Some(path), false) => Config::load(path, &rules)?,
+            (Some(path), false) => Config::load(path, rules)?,
             (None, false) if Path::new("palisade.toml").is_file() => {
-                Config::load(Path::new("palisade.toml"), &rules)?
+                Config::load(Path::new("palisade.toml"), rules)?
             }
             (None, false) => Config::default(),
         })
@@ -393,6 +397,17 @@ struct ScanArgs {
     /// detectors and rules (SEC010-SEC019) as objects' fields.
     #[arg(long, env = "PALISADE_SECRETS_IN_ALL_FILES", value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Rules")]
     secrets_in_all_files: bool,
+    /// Gatekeeper ConstraintTemplates and Constraints (files or directories), evaluated with
+    /// the built-in rules: each constraint is a rule (`Kind/name`) and its violations are
+    /// findings. Repeatable.
+    #[arg(
+        long = "policy",
+        value_name = "PATH",
+        env = "PALISADE_POLICY",
+        value_delimiter = ',',
+        help_heading = "Rules"
+    )]
+    policies: Vec<PathBuf>,
 }
 
 fn parse_pss_version(text: &str) -> Result<palisade_rules::pss::admission::PolicyVersion, String> {
@@ -534,8 +549,8 @@ pub(crate) fn inputs(load: &LoadArgs) -> Result<(Vec<Input>, LoadOptions)> {
     Ok((inputs, options))
 }
 
-fn canonical_list(ids: &[String]) -> Result<Vec<String>> {
-    let rules = palisade_scan::default_rules();
+/// The canonical ids of rules named by id or slug in `rules`; an unknown name is an error.
+fn canonical_in(rules: &palisade_rules::RuleSet, ids: &[String]) -> Result<Vec<String>> {
     ids.iter()
         .filter(|s| !s.trim().is_empty())
         .map(|id| {
@@ -611,13 +626,14 @@ fn parse_fail_on(text: &str) -> Result<Option<Severity>> {
 
 /// The scan options common to manifests, snapshots and clusters.
 fn scan_options(args: &ScanArgs, load: LoadOptions, outputs: &Outputs) -> Result<ScanOptions> {
-    let config = args.config.load()?;
+    let rules = rules_with_policies(&args.policies)?;
+    let config = args.config.load_for(&rules)?;
     Ok(ScanOptions {
-        rules: palisade_scan::default_rules(),
+        only_rules: canonical_in(&rules, &args.rules)?,
+        skip_rules: canonical_in(&rules, &args.skip_rules)?,
+        rules,
         load,
         config,
-        only_rules: canonical_list(&args.rules)?,
-        skip_rules: canonical_list(&args.skip_rules)?,
         today: None,
         framework: args.framework,
         unlisted: Vec::new(),
@@ -628,6 +644,41 @@ fn scan_options(args: &ScanArgs, load: LoadOptions, outputs: &Outputs) -> Result
         // Only JUnit lists every (rule, object) check.
         skip_evaluations: !outputs.formats.iter().any(|(f, _)| *f == Format::Junit),
     })
+}
+
+/// The built-in rules and drift's, with a rule per Gatekeeper constraint under `policies`.
+/// A template or constraint that cannot be used is an error: a gate must not pass on a
+/// policy it did not evaluate.
+fn rules_with_policies(policies: &[PathBuf]) -> Result<palisade_rules::RuleSet> {
+    let mut rules = palisade_scan::default_rules();
+    if policies.is_empty() {
+        return Ok(rules);
+    }
+    let loaded = palisade_policy::provider::load(policies);
+    if !loaded.problems.is_empty() {
+        bail!(
+            "--policy: {} policies cannot be used:\n  {}",
+            loaded.problems.len(),
+            loaded.problems.join("\n  ")
+        );
+    }
+    if loaded.rules.is_empty() {
+        bail!(
+            "--policy: no Gatekeeper constraint under {} ({} templates)",
+            policies
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            loaded.templates
+        );
+    }
+    for rule in loaded.rules {
+        rules
+            .add(rule)
+            .map_err(|e| anyhow::anyhow!("--policy: {e}"))?;
+    }
+    Ok(rules)
 }
 
 /// Refuses flags that would be ignored: what a user asked for is done, or said to be

@@ -59,3 +59,50 @@ fn runs_a_gatekeeper_suite_and_fails_on_a_wrong_expectation() {
         .unwrap();
     assert_eq!(none.status.code(), Some(2));
 }
+
+#[test]
+fn constraints_are_rules_of_a_scan() {
+    let template = format!("{SUITE}/template.yaml");
+    let constraint = format!("{SUITE}/samples/constraint.yaml");
+    let policies = format!("{template},{constraint}");
+    let out = bin()
+        .args([
+            "scan",
+            &format!("{SUITE}/samples/unlabelled.yaml"),
+            &format!("{SUITE}/samples/labelled.yaml"),
+            &format!("{SUITE}/samples/excluded.yaml"),
+            "--policy",
+            &policies,
+            "--rules",
+            "K8sTeamLabel/team-label",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{report:#}");
+    assert_eq!(findings[0]["rule"], "K8sTeamLabel/team-label");
+    assert_eq!(findings[0]["severity"], "high");
+    assert_eq!(findings[0]["message"], "Deployment api has no team label");
+    assert_eq!(findings[0]["object"]["name"], "api");
+    // A policy set without constraints is refused rather than passing on nothing.
+    let out = bin()
+        .args([
+            "scan",
+            &format!("{SUITE}/samples/unlabelled.yaml"),
+            "--policy",
+            &template,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no Gatekeeper constraint"));
+}

@@ -1,0 +1,295 @@
+//! Policies as a rule-set provider: each Constraint (with its template) becomes a rule of
+//! the run, evaluated by the same engine as the built-in rules on every object it matches, so
+//! its violations are ordinary findings (suppressible, in every format, in the exit code).
+//!
+//! A rule's id is `<ConstraintKind>/<constraint name>` and its slug the constraint's name.
+//! Severity follows the enforcement action (`deny` high, `warn` medium, `dryrun` low) unless
+//! the constraint says otherwise with the `palisade.dev/severity` annotation; controls come
+//! from `palisade.dev/controls` (comma-separated, `cis-k8s-1.12:5.2.2`).
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use palisade_core::{Control, JsonPointer, RuleMeta, Severity};
+use palisade_inventory::{Inventory, Limits, load_text};
+use palisade_k8s::resources::Scopes;
+use palisade_rules::{Context, Rule, Target};
+use serde_json::{Map, Value};
+
+use crate::gatekeeper::{Constraint, Enforcement, PolicyError, Template};
+use crate::rego::{RegoTemplate, inventory_of, review_of};
+
+/// The annotation that sets a constraint's severity.
+pub const SEVERITY: &str = "palisade.dev/severity";
+/// The annotation that lists the controls a constraint provides evidence for.
+pub const CONTROLS: &str = "palisade.dev/controls";
+
+/// A constraint as a rule.
+pub struct ConstraintRule {
+    meta: &'static RuleMeta,
+    template: Arc<RegoTemplate>,
+    constraint: Constraint,
+    uses_inventory: bool,
+}
+
+/// What every constraint rule of a run reads from the inventory, built once.
+struct Cluster {
+    /// `data.inventory`.
+    inventory: Value,
+    /// Namespace labels by name.
+    namespaces: std::collections::HashMap<String, Map<String, Value>>,
+    scopes: Scopes,
+}
+
+impl Cluster {
+    fn build(inventory: &Inventory) -> Cluster {
+        let values: Vec<&Value> = inventory.objects.iter().map(|o| &o.value).collect();
+        let namespaces = inventory
+            .objects
+            .iter()
+            .filter(|o| o.id.kind == "Namespace")
+            .filter_map(|o| {
+                let labels = o
+                    .value
+                    .pointer("/metadata/labels")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                o.id.name.clone().map(|name| (name, labels))
+            })
+            .collect();
+        let crds = inventory
+            .objects
+            .iter()
+            .filter(|o| o.id.kind == "CustomResourceDefinition")
+            .map(|o| &o.value);
+        Cluster {
+            inventory: inventory_of(values.into_iter()),
+            namespaces,
+            scopes: Scopes::new(crds, std::iter::empty()),
+        }
+    }
+}
+
+impl Rule for ConstraintRule {
+    fn meta(&self) -> &'static RuleMeta {
+        self.meta
+    }
+
+    fn target(&self) -> Target {
+        Target::All
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let object = &cx.object.value;
+        let cluster = cx.derived(Cluster::build);
+        let group = cx.object.id.group();
+        let namespaced = cluster.scopes.is_namespaced(group, &cx.object.id.kind);
+        let labels = cx
+            .object
+            .id
+            .namespace
+            .as_ref()
+            .and_then(|ns| cluster.namespaces.get(ns));
+        if !self.constraint.matcher.matches(object, namespaced, labels) {
+            return;
+        }
+        let empty = serde_json::json!({"cluster": {}, "namespace": {}});
+        let inventory = if self.uses_inventory {
+            &cluster.inventory
+        } else {
+            &empty
+        };
+        match self
+            .template
+            .violations(&review_of(object), &self.constraint.parameters, inventory)
+        {
+            Ok(violations) => {
+                for violation in violations {
+                    let mut reported =
+                        palisade_rules::Reported::new(JsonPointer::root(), violation.msg.clone());
+                    reported.discriminator = Some(violation.msg);
+                    cx.report_with(reported);
+                }
+            }
+            Err(error) => cx.not_assessed(error.to_string()),
+        }
+    }
+}
+
+/// Policies read from files, and what could not be used.
+#[derive(Default)]
+pub struct Loaded {
+    pub rules: Vec<Arc<dyn Rule>>,
+    /// `file: problem` for templates and constraints that could not be used.
+    pub problems: Vec<String>,
+    pub templates: usize,
+}
+
+fn yaml_files(path: &Path, out: &mut Vec<PathBuf>) {
+    if path.is_file() {
+        out.push(path.to_path_buf());
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return;
+    };
+    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for entry in entries {
+        let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') {
+            continue;
+        }
+        if entry.is_dir() {
+            yaml_files(&entry, out);
+        } else if name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json") {
+            out.push(entry);
+        }
+    }
+}
+
+fn severity_of(constraint: &Value, enforcement: Enforcement) -> Result<Severity, String> {
+    match constraint
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(SEVERITY))
+        .and_then(Value::as_str)
+    {
+        Some(text) => text.parse().map_err(|e| format!("{SEVERITY}: {e}")),
+        None => Ok(match enforcement {
+            Enforcement::Deny => Severity::High,
+            Enforcement::Warn => Severity::Medium,
+            Enforcement::Dryrun => Severity::Low,
+        }),
+    }
+}
+
+fn controls_of(constraint: &Value) -> Result<Vec<Control>, String> {
+    let Some(text) = constraint
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(CONTROLS))
+        .and_then(Value::as_str)
+    else {
+        return Ok(Vec::new());
+    };
+    text.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            Control::parse(t)
+                .filter(|c| c.title().is_some())
+                .ok_or_else(|| format!("{CONTROLS}: unknown control `{t}`"))
+        })
+        .collect()
+}
+
+/// Reads every ConstraintTemplate and Constraint under `paths` (files or directories) and
+/// makes a rule of each constraint whose template compiled.
+pub fn load(paths: &[PathBuf]) -> Loaded {
+    let mut files = Vec::new();
+    for path in paths {
+        yaml_files(path, &mut files);
+    }
+    let mut templates: Vec<(Template, Result<Arc<RegoTemplate>, PolicyError>)> = Vec::new();
+    let mut constraints: Vec<(String, Value)> = Vec::new();
+    let mut loaded = Loaded::default();
+    for file in &files {
+        let display = file.display().to_string();
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(e) => {
+                loaded.problems.push(format!("{display}: {e}"));
+                continue;
+            }
+        };
+        for object in load_text(&display, &text, &Limits::default())
+            .inventory
+            .objects
+        {
+            let group = object.id.group().to_string();
+            if object.id.kind == "ConstraintTemplate" {
+                match Template::from_value(&object.value) {
+                    Ok(template) => {
+                        let compiled = RegoTemplate::compile(&template).map(Arc::new);
+                        templates.push((template, compiled));
+                    }
+                    Err(e) => loaded.problems.push(format!("{display}: {e}")),
+                }
+            } else if group == "constraints.gatekeeper.sh" {
+                constraints.push((display.clone(), object.value));
+            }
+        }
+    }
+    loaded.templates = templates.len();
+    for (file, value) in constraints {
+        let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+        let Some((template, compiled)) = templates.iter().find(|(t, _)| t.kind == kind) else {
+            loaded
+                .problems
+                .push(format!("{file}: no ConstraintTemplate defines kind {kind}"));
+            continue;
+        };
+        let compiled = match compiled {
+            Ok(compiled) => compiled.clone(),
+            Err(e) => {
+                loaded.problems.push(format!("{file}: {e}"));
+                continue;
+            }
+        };
+        let constraint = match Constraint::from_value(&value) {
+            Ok(c) => c,
+            Err(e) => {
+                loaded.problems.push(format!("{file}: {e}"));
+                continue;
+            }
+        };
+        let (severity, controls) = match (
+            severity_of(&value, constraint.enforcement),
+            controls_of(&value),
+        ) {
+            (Ok(s), Ok(c)) => (s, c),
+            (Err(e), _) | (_, Err(e)) => {
+                loaded
+                    .problems
+                    .push(format!("{file}: {kind} {}: {e}", constraint.name));
+                continue;
+            }
+        };
+        let title = template
+            .title
+            .clone()
+            .unwrap_or_else(|| format!("{kind} policy violated"));
+        let docs = format!(
+            "## What it checks\n{}\n\nGatekeeper ConstraintTemplate `{}`, constraint `{}` ({}).\n",
+            template
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("The Rego policy of template {}.", template.name)),
+            template.name,
+            constraint.name,
+            file
+        );
+        // Rules hold static metadata; a policy run loads a bounded set once per process.
+        let meta: &'static RuleMeta = Box::leak(Box::new(RuleMeta {
+            id: Cow::Owned(format!("{kind}/{}", constraint.name)),
+            slug: Cow::Owned(constraint.name.clone()),
+            title: Cow::Owned(title),
+            severity,
+            controls: Cow::Owned(controls),
+            remediation: Cow::Owned(format!(
+                "Change the object to satisfy {kind} {}, or exclude it in the constraint's match.",
+                constraint.name
+            )),
+            docs: Cow::Owned(docs),
+        }));
+        loaded.rules.push(Arc::new(ConstraintRule {
+            meta,
+            uses_inventory: template.rego.contains("data.inventory")
+                || template.libs.iter().any(|l| l.contains("data.inventory")),
+            template: compiled,
+            constraint,
+        }));
+    }
+    loaded
+}
