@@ -15,3 +15,39 @@ pub mod suite;
 
 pub use gatekeeper::{Constraint, Enforcement, Match, PolicyError, Template};
 pub use rego::{RegoTemplate, Violation};
+
+/// The files under `paths` whose names `keep` accepts, sorted; a path that is a file is taken
+/// as it is; hidden files and directories are skipped.
+pub(crate) fn files_under(
+    paths: &[std::path::PathBuf],
+    keep: impl Fn(&str) -> bool,
+) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack: Vec<std::path::PathBuf> = Vec::new();
+    for path in paths {
+        if path.is_file() {
+            out.push(path.clone());
+        } else {
+            stack.push(path.clone());
+        }
+    }
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else if keep(&name) {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -8,7 +8,7 @@
 //! from `palisade.dev/controls` (comma-separated, `cis-k8s-1.12:5.2.2`).
 
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use palisade_core::{Control, JsonPointer, RuleMeta, Severity};
@@ -127,29 +127,6 @@ pub struct Loaded {
     pub templates: usize,
 }
 
-fn yaml_files(path: &Path, out: &mut Vec<PathBuf>) {
-    if path.is_file() {
-        out.push(path.to_path_buf());
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(path) else {
-        return;
-    };
-    let mut entries: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
-    entries.sort();
-    for entry in entries {
-        let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with('.') {
-            continue;
-        }
-        if entry.is_dir() {
-            yaml_files(&entry, out);
-        } else if name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json") {
-            out.push(entry);
-        }
-    }
-}
-
 fn severity_of(constraint: &Value, enforcement: Enforcement) -> Result<Severity, String> {
     match constraint
         .pointer("/metadata/annotations")
@@ -187,10 +164,9 @@ fn controls_of(constraint: &Value) -> Result<Vec<Control>, String> {
 /// Reads every ConstraintTemplate and Constraint under `paths` (files or directories) and
 /// makes a rule of each constraint whose template compiled.
 pub fn load(paths: &[PathBuf]) -> Loaded {
-    let mut files = Vec::new();
-    for path in paths {
-        yaml_files(path, &mut files);
-    }
+    let files = crate::files_under(paths, |name| {
+        name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")
+    });
     let mut templates: Vec<(Template, Result<Arc<RegoTemplate>, PolicyError>)> = Vec::new();
     let mut constraints: Vec<(String, Value)> = Vec::new();
     let mut loaded = Loaded::default();

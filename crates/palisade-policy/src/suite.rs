@@ -285,27 +285,5 @@ fn run_case(
 
 /// Every `suite.yaml` under the paths (files are taken as suites).
 pub fn find_suites(paths: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for path in paths {
-        if path.is_file() {
-            out.push(path.clone());
-            continue;
-        }
-        let mut stack = vec![path.clone()];
-        while let Some(dir) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let p = entry.path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.file_name().is_some_and(|n| n == "suite.yaml") {
-                    out.push(p);
-                }
-            }
-        }
-    }
-    out.sort();
-    out
+    crate::files_under(paths, |name| name == "suite.yaml")
 }
