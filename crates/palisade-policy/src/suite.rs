@@ -9,8 +9,56 @@ use palisade_inventory::{Limits, load_text};
 use palisade_k8s::resources::Scopes;
 use serde_json::{Map, Value};
 
-use crate::gatekeeper::{Constraint, Template};
+use crate::cel::CelTemplate;
+use crate::gatekeeper::{Constraint, PolicyError, Template};
 use crate::rego::{RegoTemplate, Violation, inventory_of, review_of};
+
+/// Which of a template's engines evaluates it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineChoice {
+    /// The Rego code (every Gatekeeper template has it).
+    #[default]
+    Rego,
+    /// The `K8sNativeValidation` (CEL) code; templates without it are not evaluated.
+    Cel,
+}
+
+/// A template compiled for one engine.
+pub enum Compiled {
+    Rego(Box<RegoTemplate>),
+    Cel(CelTemplate),
+}
+
+impl Compiled {
+    pub fn compile(template: &Template, engine: EngineChoice) -> Result<Compiled, PolicyError> {
+        match engine {
+            EngineChoice::Rego => {
+                RegoTemplate::compile(template).map(|t| Compiled::Rego(Box::new(t)))
+            }
+            EngineChoice::Cel => match &template.cel {
+                Some(source) => CelTemplate::compile(&template.name, source).map(Compiled::Cel),
+                None => Err(PolicyError::Invalid {
+                    object: format!("ConstraintTemplate {}", template.name),
+                    field: "spec.targets[].code",
+                    message: "no K8sNativeValidation (CEL) engine".into(),
+                }),
+            },
+        }
+    }
+
+    /// The violations for one review.
+    pub fn violations(
+        &self,
+        review: &Value,
+        parameters: &Value,
+        inventory: &Value,
+    ) -> Result<Vec<Violation>, PolicyError> {
+        match self {
+            Compiled::Rego(rego) => rego.violations(review, parameters, inventory),
+            Compiled::Cel(cel) => cel.violations(review, parameters),
+        }
+    }
+}
 
 /// The outcome of one case.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +145,7 @@ fn expected(value: &Value) -> Option<Expected> {
 /// The violations of `template` and `constraint` for `object` with `inventory` (empty when
 /// the constraint does not match the object).
 pub fn evaluate(
-    template: &RegoTemplate,
+    template: &Compiled,
     constraint: &Constraint,
     object: &Value,
     inventory: &[Value],
@@ -145,8 +193,8 @@ pub fn evaluate(
     )
 }
 
-/// Runs one `suite.yaml`.
-pub fn run_suite(path: &Path) -> Result<Vec<CaseResult>, SuiteError> {
+/// Runs one `suite.yaml` with `engine`.
+pub fn run_suite(path: &Path, engine: EngineChoice) -> Result<Vec<CaseResult>, SuiteError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let suite = one(path)?;
     let suite_name = suite
@@ -179,8 +227,8 @@ pub fn run_suite(path: &Path) -> Result<Vec<CaseResult>, SuiteError> {
         };
         let template = one(&file("template")?)?;
         let constraint = one(&file("constraint")?)?;
-        let compiled: Result<(RegoTemplate, Constraint), String> = Template::from_value(&template)
-            .and_then(|t| RegoTemplate::compile(&t))
+        let compiled: Result<(Compiled, Constraint), String> = Template::from_value(&template)
+            .and_then(|t| Compiled::compile(&t, engine))
             .and_then(|t| Ok((t, Constraint::from_value(&constraint)?)))
             .map_err(|e| e.to_string());
         for case in test
@@ -224,7 +272,7 @@ pub fn run_suite(path: &Path) -> Result<Vec<CaseResult>, SuiteError> {
 fn run_case(
     dir: &Path,
     case: &Value,
-    (template, constraint): &(RegoTemplate, Constraint),
+    (template, constraint): &(Compiled, Constraint),
     scopes: &Scopes,
 ) -> Result<(bool, Vec<String>, Option<String>), String> {
     let object_file = case

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use palisade_policy::suite::{find_suites, run_suite};
+use palisade_policy::suite::{EngineChoice, find_suites, run_suite};
 
 fn library() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/gatekeeper-library")
@@ -33,7 +33,7 @@ fn the_rego_engine_gives_gatekeepers_verdicts_on_the_library() {
     let mut failed = Vec::new();
     let mut total = 0;
     for suite in &suites {
-        let results = run_suite(suite).unwrap_or_else(|e| panic!("{e}"));
+        let results = run_suite(suite, EngineChoice::Rego).unwrap_or_else(|e| panic!("{e}"));
         for result in results {
             total += 1;
             if result.passed {
@@ -79,4 +79,53 @@ fn the_rego_engine_gives_gatekeepers_verdicts_on_the_library() {
         .collect();
     assert!(unexpected.is_empty(), "new failures:\n{unexpected:#?}");
     assert!(rate >= 97.7, "{rate:.1}%");
+}
+
+/// The CEL (`K8sNativeValidation`) variants, on the suites of the templates that have one.
+#[test]
+fn the_cel_engine_gives_gatekeepers_verdicts_where_templates_have_cel() {
+    let suites = find_suites(&[library().join("library")]);
+    let (mut passed, mut total, mut templates) = (0, 0, 0);
+    let mut failed = Vec::new();
+    for suite in &suites {
+        let results = run_suite(suite, EngineChoice::Cel).unwrap_or_else(|e| panic!("{e}"));
+        let without_cel = |r: &palisade_policy::suite::CaseResult| {
+            r.problem
+                .as_deref()
+                .is_some_and(|p| p.contains("no K8sNativeValidation"))
+        };
+        let with_cel: Vec<_> = results.iter().filter(|r| !without_cel(r)).collect();
+        if with_cel.is_empty() {
+            continue;
+        }
+        templates += 1;
+        for result in with_cel {
+            total += 1;
+            if result.passed {
+                passed += 1;
+            } else {
+                failed.push(format!(
+                    "{} / {} / {}: {}",
+                    result.suite,
+                    result.test,
+                    result.case,
+                    result.problem.clone().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    let rate = passed as f64 * 100.0 / total.max(1) as f64;
+    eprintln!(
+        "gatekeeper-library CEL: {passed} of {total} cases pass ({rate:.1}%) over {templates} suites with CEL"
+    );
+    for failure in &failed {
+        eprintln!("  {failure}");
+    }
+    assert_eq!(templates, 16, "the library's templates with a CEL engine");
+    assert!(
+        failed.is_empty(),
+        "{} failures:\n{}",
+        failed.len(),
+        failed.join("\n")
+    );
 }

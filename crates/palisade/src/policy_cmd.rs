@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use palisade_policy::suite::{CaseResult, find_suites, run_suite};
+use palisade_policy::suite::{CaseResult, EngineChoice, find_suites, run_suite};
 
 use crate::{EXIT_ERROR, EXIT_FINDINGS};
 
@@ -32,6 +32,10 @@ pub struct PolicyTestArgs {
         value_delimiter = ','
     )]
     outputs: Vec<String>,
+    /// Which engine of the templates evaluates: `rego`, or `cel` (the `K8sNativeValidation`
+    /// code; templates without it fail their cases).
+    #[arg(long, default_value = "rego", value_parser = ["rego", "cel"], env = "PALISADE_POLICY_ENGINE")]
+    engine: String,
 }
 
 pub fn run(command: PolicyCommand) -> Result<u8> {
@@ -74,7 +78,12 @@ fn test(args: &PolicyTestArgs) -> Result<u8> {
     let mut results = Vec::new();
     let mut unreadable = 0;
     for suite in &suites {
-        match run_suite(suite) {
+        let engine = if args.engine == "cel" {
+            EngineChoice::Cel
+        } else {
+            EngineChoice::Rego
+        };
+        match run_suite(suite, engine) {
             Ok(cases) => results.extend(cases),
             Err(error) => {
                 unreadable += 1;
