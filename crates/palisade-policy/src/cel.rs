@@ -129,11 +129,44 @@ impl CelTemplate {
         })
     }
 
-    /// The violations for one review.
+    /// The violations for one review, as Gatekeeper evaluates the template: `params` is the
+    /// constraint, `variables.anyObject` and `variables.params` are predefined.
     pub fn violations(
         &self,
         review: &Value,
         parameters: &Value,
+    ) -> Result<Vec<Violation>, PolicyError> {
+        let object = review.get("object").cloned().unwrap_or(Value::Null);
+        let old = review.get("oldObject").cloned().unwrap_or(Value::Null);
+        let any = if object.is_null() { &old } else { &object };
+        self.evaluate(
+            review,
+            &serde_json::json!({"spec": {"parameters": parameters}}),
+            &Value::Null,
+            vec![
+                ("anyObject".to_string(), to_cel(any)),
+                ("params".to_string(), to_cel(parameters)),
+            ],
+        )
+    }
+
+    /// The violations for one review, as the API server evaluates a ValidatingAdmissionPolicy:
+    /// `params` is the parameter object (null without one), `namespaceObject` the namespace.
+    pub fn vap_violations(
+        &self,
+        review: &Value,
+        params: &Value,
+        namespace: &Value,
+    ) -> Result<Vec<Violation>, PolicyError> {
+        self.evaluate(review, params, namespace, Vec::new())
+    }
+
+    fn evaluate(
+        &self,
+        review: &Value,
+        params: &Value,
+        namespace: &Value,
+        mut variables: Vec<(String, Cel)>,
     ) -> Result<Vec<Violation>, PolicyError> {
         let error = |message: String| PolicyError::Rego {
             template: self.name.clone(),
@@ -141,21 +174,14 @@ impl CelTemplate {
         };
         let object = review.get("object").cloned().unwrap_or(Value::Null);
         let old = review.get("oldObject").cloned().unwrap_or(Value::Null);
-        let any = if object.is_null() { &old } else { &object };
         let mut context = Context::default().with_all();
         // `dyn(x)` is the identity at run time (a type-checker hint in Kubernetes CEL).
         context.add_function("dyn", dynamic);
         context.add_variable_from_value("object", to_cel(&object));
         context.add_variable_from_value("oldObject", to_cel(&old));
         context.add_variable_from_value("request", to_cel(review));
-        context.add_variable_from_value(
-            "params",
-            to_cel(&serde_json::json!({"spec": {"parameters": parameters}})),
-        );
-        let mut variables = vec![
-            ("anyObject".to_string(), to_cel(any)),
-            ("params".to_string(), to_cel(parameters)),
-        ];
+        context.add_variable_from_value("params", to_cel(params));
+        context.add_variable_from_value("namespaceObject", to_cel(namespace));
         context.add_variable_from_value("variables", cel_map(&variables));
         // Kubernetes evaluates variables lazily: one that cannot be computed is an error only
         // where it is used. It is left out, so a use fails with "no such key".

@@ -13,6 +13,7 @@ pub mod gatekeeper;
 pub mod provider;
 pub mod rego;
 pub mod suite;
+pub mod vap;
 
 pub use gatekeeper::{Constraint, Enforcement, Match, PolicyError, Template};
 pub use rego::{RegoTemplate, Violation};

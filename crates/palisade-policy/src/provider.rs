@@ -37,6 +37,8 @@ pub struct ConstraintRule {
 struct Cluster {
     /// `data.inventory`.
     inventory: Value,
+    /// The API: built-in resources and the inventory's CRDs (plural names for VAP rules).
+    catalogue: palisade_k8s::resources::Catalogue,
     /// Namespace labels by name.
     namespaces: std::collections::HashMap<String, Map<String, Value>>,
     scopes: Scopes,
@@ -59,15 +61,23 @@ impl Cluster {
                 o.id.name.clone().map(|name| (name, labels))
             })
             .collect();
-        let crds = inventory
+        let crds: Vec<&Value> = inventory
             .objects
             .iter()
             .filter(|o| o.id.kind == "CustomResourceDefinition")
-            .map(|o| &o.value);
+            .map(|o| &o.value)
+            .collect();
+        let mut catalogue = palisade_k8s::resources::Catalogue::builtin();
+        for crd in &crds {
+            if let Some(resource) = palisade_k8s::resources::ApiResource::from_crd(crd) {
+                catalogue.add_if_unknown(resource);
+            }
+        }
         Cluster {
             inventory: inventory_of(values.into_iter()),
             namespaces,
             scopes: Scopes::new(crds, std::iter::empty()),
+            catalogue,
         }
     }
 }
@@ -118,6 +128,66 @@ impl Rule for ConstraintRule {
     }
 }
 
+/// A ValidatingAdmissionPolicyBinding (with its policy) as a rule.
+pub struct VapRule {
+    meta: &'static RuleMeta,
+    policy: Arc<crate::vap::Policy>,
+    binding: crate::vap::Binding,
+}
+
+impl Rule for VapRule {
+    fn meta(&self) -> &'static RuleMeta {
+        self.meta
+    }
+
+    fn target(&self) -> Target {
+        Target::All
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let cluster = cx.derived(Cluster::build);
+        let id = &cx.object.id;
+        let group = id.group();
+        let version = id.api_version.rsplit('/').next().unwrap_or("");
+        let resource = cluster.catalogue.by_kind(group, &id.kind).map_or_else(
+            || format!("{}s", id.kind.to_ascii_lowercase()),
+            |r| r.plural.clone(),
+        );
+        let namespaced = cluster.scopes.is_namespaced(group, &id.kind);
+        let target = crate::vap::Target {
+            group: group.to_string(),
+            version: version.to_string(),
+            resource,
+            namespaced,
+            labels: cx
+                .object
+                .value
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object),
+            namespace_labels: id
+                .namespace
+                .as_ref()
+                .and_then(|ns| cluster.namespaces.get(ns)),
+        };
+        match self.binding.violations(
+            &self.policy,
+            &cx.object.value,
+            &target,
+            &cx.inventory.objects,
+        ) {
+            Ok(violations) => {
+                for violation in violations {
+                    let mut reported =
+                        palisade_rules::Reported::new(JsonPointer::root(), violation.msg.clone());
+                    reported.discriminator = Some(violation.msg);
+                    cx.report_with(reported);
+                }
+            }
+            Err(error) => cx.not_assessed(error.to_string()),
+        }
+    }
+}
+
 /// Policies read from files, and what could not be used.
 #[derive(Default)]
 pub struct Loaded {
@@ -127,19 +197,24 @@ pub struct Loaded {
     pub templates: usize,
 }
 
-fn severity_of(constraint: &Value, enforcement: Enforcement) -> Result<Severity, String> {
-    match constraint
+/// The `palisade.dev/severity` annotation of a policy object, when set.
+fn severity_annotation(object: &Value) -> Result<Option<Severity>, String> {
+    object
         .pointer("/metadata/annotations")
         .and_then(|a| a.get(SEVERITY))
         .and_then(Value::as_str)
-    {
-        Some(text) => text.parse().map_err(|e| format!("{SEVERITY}: {e}")),
-        None => Ok(match enforcement {
+        .map(|text| text.parse().map_err(|e| format!("{SEVERITY}: {e}")))
+        .transpose()
+}
+
+fn severity_of(constraint: &Value, enforcement: Enforcement) -> Result<Severity, String> {
+    Ok(
+        severity_annotation(constraint)?.unwrap_or(match enforcement {
             Enforcement::Deny => Severity::High,
             Enforcement::Warn => Severity::Medium,
             Enforcement::Dryrun => Severity::Low,
         }),
-    }
+    )
 }
 
 fn controls_of(constraint: &Value) -> Result<Vec<Control>, String> {
@@ -169,6 +244,8 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
     });
     let mut templates: Vec<(Template, Result<Arc<RegoTemplate>, PolicyError>)> = Vec::new();
     let mut constraints: Vec<(String, Value)> = Vec::new();
+    let mut vaps: Vec<(String, Result<Arc<crate::vap::Policy>, PolicyError>)> = Vec::new();
+    let mut bindings: Vec<(String, Value)> = Vec::new();
     let mut loaded = Loaded::default();
     for file in &files {
         let display = file.display().to_string();
@@ -194,10 +271,34 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
                 }
             } else if group == "constraints.gatekeeper.sh" {
                 constraints.push((display.clone(), object.value));
+            } else if group == "admissionregistration.k8s.io"
+                && object.id.kind == "ValidatingAdmissionPolicy"
+            {
+                let name = object.id.name.clone().unwrap_or_default();
+                vaps.push((
+                    name,
+                    crate::vap::Policy::from_value(&object.value)
+                        .map(Arc::new)
+                        .map_err(|e| PolicyError::Invalid {
+                            object: display.clone(),
+                            field: "spec",
+                            message: e.to_string(),
+                        }),
+                ));
+            } else if group == "admissionregistration.k8s.io"
+                && object.id.kind == "ValidatingAdmissionPolicyBinding"
+            {
+                bindings.push((display.clone(), object.value));
             }
         }
     }
-    loaded.templates = templates.len();
+    loaded.templates = templates.len() + vaps.len();
+    for (file, value) in bindings {
+        match vap_rule(&vaps, &value) {
+            Ok(rule) => loaded.rules.push(Arc::new(rule)),
+            Err(e) => loaded.problems.push(format!("{file}: {e}")),
+        }
+    }
     for (file, value) in constraints {
         let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
         let Some((template, compiled)) = templates.iter().find(|(t, _)| t.kind == kind) else {
@@ -268,4 +369,54 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
         }));
     }
     loaded
+}
+
+/// The rule of a ValidatingAdmissionPolicyBinding and its policy.
+fn vap_rule(
+    policies: &[(String, Result<Arc<crate::vap::Policy>, PolicyError>)],
+    value: &Value,
+) -> Result<VapRule, String> {
+    let binding = crate::vap::Binding::from_value(value).map_err(|e| e.to_string())?;
+    let (_, policy) = policies
+        .iter()
+        .find(|(name, _)| *name == binding.policy)
+        .ok_or_else(|| {
+            format!(
+                "binding {}: no ValidatingAdmissionPolicy {}",
+                binding.name, binding.policy
+            )
+        })?;
+    let policy = policy.as_ref().map_err(ToString::to_string)?.clone();
+    let severity = match severity_annotation(value)? {
+        Some(severity) => severity,
+        None => match binding.action {
+            crate::vap::Action::Deny => Severity::High,
+            crate::vap::Action::Warn => Severity::Medium,
+            crate::vap::Action::Audit => Severity::Low,
+        },
+    };
+    let controls = controls_of(value)?;
+    let meta: &'static RuleMeta = Box::leak(Box::new(RuleMeta {
+        id: Cow::Owned(format!("ValidatingAdmissionPolicy/{}", binding.name)),
+        slug: Cow::Owned(binding.name.clone()),
+        title: Cow::Owned(format!(
+            "ValidatingAdmissionPolicy {} violated",
+            policy.name
+        )),
+        severity,
+        controls: Cow::Owned(controls),
+        remediation: Cow::Owned(format!(
+            "Change the object to satisfy ValidatingAdmissionPolicy {}.",
+            policy.name
+        )),
+        docs: Cow::Owned(format!(
+            "## What it checks\nThe CEL validations of ValidatingAdmissionPolicy `{}`, through binding `{}`.\n",
+            policy.name, binding.name
+        )),
+    }));
+    Ok(VapRule {
+        meta,
+        policy,
+        binding,
+    })
 }

@@ -397,9 +397,9 @@ struct ScanArgs {
     /// detectors and rules (SEC010-SEC019) as objects' fields.
     #[arg(long, env = "PALISADE_SECRETS_IN_ALL_FILES", value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Rules")]
     secrets_in_all_files: bool,
-    /// Gatekeeper ConstraintTemplates and Constraints (files or directories), evaluated with
-    /// the built-in rules: each constraint is a rule (`Kind/name`) and its violations are
-    /// findings. Repeatable.
+    /// Gatekeeper ConstraintTemplates and Constraints, and ValidatingAdmissionPolicies with
+    /// their bindings (files or directories), evaluated with the built-in rules: each
+    /// constraint or binding is a rule and its violations are findings. Repeatable.
     #[arg(
         long = "policy",
         value_name = "PATH",
@@ -664,7 +664,7 @@ fn rules_with_policies(policies: &[PathBuf]) -> Result<palisade_rules::RuleSet> 
     }
     if loaded.rules.is_empty() {
         bail!(
-            "--policy: no Gatekeeper constraint under {} ({} templates)",
+            "--policy: no Gatekeeper constraint or ValidatingAdmissionPolicyBinding under {} ({} templates and policies)",
             policies
                 .iter()
                 .map(|p| p.display().to_string())

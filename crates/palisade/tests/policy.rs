@@ -106,3 +106,40 @@ fn constraints_are_rules_of_a_scan() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no Gatekeeper constraint"));
 }
+
+#[test]
+fn validating_admission_policies_are_rules_of_a_scan() {
+    let dir = "crates/palisade/tests/policy/vap";
+    let out = bin()
+        .args([
+            "scan",
+            &format!("{dir}/manifests.yaml"),
+            "--policy",
+            &format!("{dir}/policy.yaml"),
+            "--rules",
+            "replica-limit-prod",
+            "-o",
+            "json",
+            "--fail-on",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    // Only the Deployment over the limit in the namespace the binding selects.
+    assert_eq!(findings.len(), 1, "{report:#}");
+    assert_eq!(
+        findings[0]["rule"],
+        "ValidatingAdmissionPolicy/replica-limit-prod"
+    );
+    assert_eq!(findings[0]["severity"], "medium");
+    assert_eq!(findings[0]["message"], "replicas 10 exceed the limit of 5");
+    assert_eq!(findings[0]["object"]["namespace"], "shop");
+}

@@ -1,0 +1,338 @@
+//! ValidatingAdmissionPolicy and ValidatingAdmissionPolicyBinding (admissionregistration.k8s.io
+//! v1), evaluated as the API server does on a CREATE of each object: the policy's
+//! `matchConstraints` and the binding's `matchResources` (resource rules by group, version,
+//! plural and operation, excluded rules, namespace and object selectors), parameters found by
+//! the binding's `paramRef` (by name or selector, in the object's namespace unless one is
+//! given; `parameterNotFoundAction`), then the policy's CEL (`crate::cel`).
+
+use palisade_core::selector::label_selector_matches;
+use serde_json::{Map, Value};
+
+use crate::cel::CelTemplate;
+use crate::gatekeeper::PolicyError;
+use crate::rego::Violation;
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
+fn text<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
+    value.pointer(pointer).and_then(Value::as_str)
+}
+
+/// One `resourceRules` entry.
+#[derive(Debug, Clone, PartialEq)]
+struct ResourceRule {
+    groups: Vec<String>,
+    versions: Vec<String>,
+    resources: Vec<String>,
+    operations: Vec<String>,
+    scope: Option<String>,
+}
+
+fn any(list: &[String], value: &str) -> bool {
+    list.iter().any(|item| item == "*" || item == value)
+}
+
+impl ResourceRule {
+    fn read(value: &Value) -> ResourceRule {
+        ResourceRule {
+            groups: strings(value.get("apiGroups")),
+            versions: strings(value.get("apiVersions")),
+            resources: strings(value.get("resources")),
+            operations: strings(value.get("operations")),
+            scope: text(value, "/scope").map(str::to_string),
+        }
+    }
+
+    fn matches(&self, target: &Target) -> bool {
+        any(&self.groups, &target.group)
+            && any(&self.versions, &target.version)
+            && any(&self.resources, &target.resource)
+            && (self.operations.is_empty() || any(&self.operations, "CREATE"))
+            && match self.scope.as_deref() {
+                Some("Namespaced") => target.namespaced,
+                Some("Cluster") => !target.namespaced,
+                _ => true,
+            }
+    }
+}
+
+/// What `matchConstraints` / `matchResources` select.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MatchResources {
+    rules: Vec<ResourceRule>,
+    excluded: Vec<ResourceRule>,
+    namespace_selector: Option<Value>,
+    object_selector: Option<Value>,
+}
+
+/// The object being admitted, as the matchers see it.
+pub struct Target<'a> {
+    pub group: String,
+    pub version: String,
+    /// The plural resource name.
+    pub resource: String,
+    pub namespaced: bool,
+    pub labels: Option<&'a Map<String, Value>>,
+    pub namespace_labels: Option<&'a Map<String, Value>>,
+}
+
+impl MatchResources {
+    fn read(value: Option<&Value>) -> Option<MatchResources> {
+        let value = value?;
+        let rules = |key: &str| -> Vec<ResourceRule> {
+            value
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(ResourceRule::read)
+                .collect()
+        };
+        Some(MatchResources {
+            rules: rules("resourceRules"),
+            excluded: rules("excludeResourceRules"),
+            namespace_selector: value.get("namespaceSelector").cloned(),
+            object_selector: value.get("objectSelector").cloned(),
+        })
+    }
+
+    /// Whether the object is selected. Without `resourceRules` every resource is (a binding's
+    /// `matchResources` then only narrows by selectors and exclusions).
+    pub fn matches(&self, target: &Target) -> bool {
+        (self.rules.is_empty() || self.rules.iter().any(|r| r.matches(target)))
+            && !self.excluded.iter().any(|r| r.matches(target))
+            && self
+                .object_selector
+                .as_ref()
+                .is_none_or(|s| label_selector_matches(s, target.labels))
+            && (!target.namespaced
+                || self
+                    .namespace_selector
+                    .as_ref()
+                    .is_none_or(|s| label_selector_matches(s, target.namespace_labels)))
+    }
+}
+
+/// A ValidatingAdmissionPolicy.
+#[derive(Debug)]
+pub struct Policy {
+    pub name: String,
+    /// `(apiVersion, kind)` of its parameters.
+    pub param_kind: Option<(String, String)>,
+    constraints: MatchResources,
+    cel: CelTemplate,
+}
+
+impl Policy {
+    pub fn from_value(value: &Value) -> Result<Policy, PolicyError> {
+        let name = text(value, "/metadata/name").unwrap_or("?").to_string();
+        let spec = value.get("spec").cloned().unwrap_or(Value::Null);
+        let constraints = MatchResources::read(spec.get("matchConstraints")).ok_or_else(|| {
+            PolicyError::Invalid {
+                object: format!("ValidatingAdmissionPolicy {name}"),
+                field: "spec.matchConstraints",
+                message: "missing".into(),
+            }
+        })?;
+        let param_kind = spec.get("paramKind").map(|p| {
+            (
+                text(p, "/apiVersion").unwrap_or("").to_string(),
+                text(p, "/kind").unwrap_or("").to_string(),
+            )
+        });
+        Ok(Policy {
+            cel: CelTemplate::compile(&name, &spec)?,
+            name,
+            param_kind,
+            constraints,
+        })
+    }
+}
+
+/// What a binding does with a failed validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    Audit,
+    Warn,
+    Deny,
+}
+
+/// A ValidatingAdmissionPolicyBinding.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub name: String,
+    pub policy: String,
+    param_name: Option<String>,
+    param_namespace: Option<String>,
+    param_selector: Option<Value>,
+    /// `parameterNotFoundAction: Deny` (the default is Allow).
+    deny_without_params: bool,
+    resources: Option<MatchResources>,
+    /// The strongest of `validationActions`.
+    pub action: Action,
+}
+
+impl Binding {
+    pub fn from_value(value: &Value) -> Result<Binding, PolicyError> {
+        let name = text(value, "/metadata/name").unwrap_or("?").to_string();
+        let invalid = |field: &'static str, message: String| PolicyError::Invalid {
+            object: format!("ValidatingAdmissionPolicyBinding {name}"),
+            field,
+            message,
+        };
+        let policy = text(value, "/spec/policyName")
+            .ok_or_else(|| invalid("spec.policyName", "missing".into()))?
+            .to_string();
+        let mut action = None;
+        for a in strings(value.pointer("/spec/validationActions")) {
+            let parsed = match a.as_str() {
+                "Deny" => Action::Deny,
+                "Warn" => Action::Warn,
+                "Audit" => Action::Audit,
+                other => {
+                    return Err(invalid(
+                        "spec.validationActions",
+                        format!("`{other}` is not Deny, Warn or Audit"),
+                    ));
+                }
+            };
+            action = Some(action.map_or(parsed, |a: Action| a.max(parsed)));
+        }
+        let param_ref = value.pointer("/spec/paramRef");
+        Ok(Binding {
+            policy,
+            param_name: param_ref.and_then(|p| text(p, "/name")).map(str::to_string),
+            param_namespace: param_ref
+                .and_then(|p| text(p, "/namespace"))
+                .map(str::to_string),
+            param_selector: param_ref.and_then(|p| p.get("selector")).cloned(),
+            deny_without_params: param_ref.and_then(|p| text(p, "/parameterNotFoundAction"))
+                == Some("Deny"),
+            resources: MatchResources::read(value.pointer("/spec/matchResources")),
+            action: action.ok_or_else(|| invalid("spec.validationActions", "missing".into()))?,
+            name,
+        })
+    }
+
+    /// The violations of `policy` through this binding for one object. `objects` are the
+    /// inventory's (for parameters and the namespace).
+    pub fn violations(
+        &self,
+        policy: &Policy,
+        object: &Value,
+        target: &Target,
+        objects: &[palisade_inventory::Object],
+    ) -> Result<Vec<Violation>, PolicyError> {
+        if !policy.constraints.matches(target)
+            || self.resources.as_ref().is_some_and(|r| !r.matches(target))
+        {
+            return Ok(Vec::new());
+        }
+        let review = crate::rego::review_of(object);
+        let object_namespace = text(object, "/metadata/namespace");
+        let namespace = object_namespace
+            .and_then(|ns| {
+                objects.iter().map(|o| &o.value).find(|o| {
+                    text(o, "/kind") == Some("Namespace") && text(o, "/metadata/name") == Some(ns)
+                })
+            })
+            .cloned()
+            .unwrap_or(Value::Null);
+        let Some((api_version, kind)) = &policy.param_kind else {
+            return policy.cel.vap_violations(&review, &Value::Null, &namespace);
+        };
+        let params_namespace = self.param_namespace.as_deref().or(object_namespace);
+        let params: Vec<&Value> = objects
+            .iter()
+            .map(|o| &o.value)
+            .filter(|o| {
+                text(o, "/apiVersion") == Some(api_version.as_str())
+                    && text(o, "/kind") == Some(kind.as_str())
+                    && text(o, "/metadata/namespace").is_none_or(|ns| Some(ns) == params_namespace)
+                    && match (&self.param_name, &self.param_selector) {
+                        (Some(name), _) => text(o, "/metadata/name") == Some(name.as_str()),
+                        (None, Some(selector)) => label_selector_matches(
+                            selector,
+                            o.pointer("/metadata/labels").and_then(Value::as_object),
+                        ),
+                        (None, None) => false,
+                    }
+            })
+            .collect();
+        if params.is_empty() {
+            return Ok(if self.deny_without_params {
+                vec![Violation {
+                    msg: format!("no {kind} parameters found for binding {}", self.name),
+                    details: Value::Null,
+                }]
+            } else {
+                Vec::new()
+            });
+        }
+        let mut out = Vec::new();
+        for param in params {
+            out.extend(policy.cel.vap_violations(&review, param, &namespace)?);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_binding_applies_its_policy_with_parameters() {
+        let policy = Policy::from_value(&json!({
+            "metadata": {"name": "replica-limit"},
+            "spec": {
+                "paramKind": {"apiVersion": "v1", "kind": "ConfigMap"},
+                "matchConstraints": {"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["deployments"]}]},
+                "variables": [{"name": "max", "expression": "int(params.data.maxReplicas)"}],
+                "validations": [{"expression": "object.spec.replicas <= variables.max", "message": "too many"}]
+            }
+        }))
+        .unwrap();
+        let binding = Binding::from_value(&json!({
+            "metadata": {"name": "b"},
+            "spec": {"policyName": "replica-limit", "validationActions": ["Deny"],
+                "paramRef": {"name": "limits", "namespace": "policy", "parameterNotFoundAction": "Deny"}}
+        }))
+        .unwrap();
+        let loaded = palisade_inventory::load_values(
+            "t",
+            vec![
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "limits", "namespace": "policy"}, "data": {"maxReplicas": "5"}}),
+            ],
+            1,
+            &palisade_inventory::Limits::default(),
+        );
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d", "namespace": "shop"}, "spec": {"replicas": 10}});
+        let target = Target {
+            group: "apps".into(),
+            version: "v1".into(),
+            resource: "deployments".into(),
+            namespaced: true,
+            labels: None,
+            namespace_labels: None,
+        };
+        let found = binding
+            .violations(&policy, &deployment, &target, &loaded.inventory.objects)
+            .unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].msg, "too many");
+        let none = binding
+            .violations(&policy, &deployment, &target, &[])
+            .unwrap();
+        assert!(none[0].msg.contains("no ConfigMap parameters"), "{none:?}");
+    }
+}
