@@ -9,6 +9,7 @@
 //! a runtime dependency users must install and a process per evaluation.
 
 pub mod cel;
+pub mod engine;
 pub mod gatekeeper;
 pub mod provider;
 pub mod rego;

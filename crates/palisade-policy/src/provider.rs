@@ -17,8 +17,9 @@ use palisade_k8s::resources::Scopes;
 use palisade_rules::{Context, Rule, Target};
 use serde_json::{Map, Value};
 
+use crate::engine::Compiled;
 use crate::gatekeeper::{Constraint, Enforcement, PolicyError, Template};
-use crate::rego::{RegoTemplate, inventory_of, review_of};
+use crate::rego::{inventory_of, review_of};
 
 /// The annotation that sets a constraint's severity.
 pub const SEVERITY: &str = "palisade.dev/severity";
@@ -28,7 +29,7 @@ pub const CONTROLS: &str = "palisade.dev/controls";
 /// A constraint as a rule.
 pub struct ConstraintRule {
     meta: &'static RuleMeta,
-    template: Arc<RegoTemplate>,
+    template: Arc<Compiled>,
     constraint: Constraint,
     uses_inventory: bool,
 }
@@ -242,7 +243,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
     let files = crate::files_under(paths, |name| {
         name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")
     });
-    let mut templates: Vec<(Template, Result<Arc<RegoTemplate>, PolicyError>)> = Vec::new();
+    let mut templates: Vec<(Template, Result<Arc<Compiled>, PolicyError>)> = Vec::new();
     let mut constraints: Vec<(String, Value)> = Vec::new();
     let mut vaps: Vec<(String, Result<Arc<crate::vap::Policy>, PolicyError>)> = Vec::new();
     let mut bindings: Vec<(String, Value)> = Vec::new();
@@ -264,7 +265,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
             if object.id.kind == "ConstraintTemplate" {
                 match Template::from_value(&object.value) {
                     Ok(template) => {
-                        let compiled = RegoTemplate::compile(&template).map(Arc::new);
+                        let compiled = Compiled::compile_preferring_rego(&template).map(Arc::new);
                         templates.push((template, compiled));
                     }
                     Err(e) => loaded.problems.push(format!("{display}: {e}")),

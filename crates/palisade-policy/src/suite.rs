@@ -9,56 +9,9 @@ use palisade_inventory::{Limits, load_text};
 use palisade_k8s::resources::Scopes;
 use serde_json::{Map, Value};
 
-use crate::cel::CelTemplate;
-use crate::gatekeeper::{Constraint, PolicyError, Template};
-use crate::rego::{RegoTemplate, Violation, inventory_of, review_of};
-
-/// Which of a template's engines evaluates it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EngineChoice {
-    /// The Rego code (every Gatekeeper template has it).
-    #[default]
-    Rego,
-    /// The `K8sNativeValidation` (CEL) code; templates without it are not evaluated.
-    Cel,
-}
-
-/// A template compiled for one engine.
-pub enum Compiled {
-    Rego(Box<RegoTemplate>),
-    Cel(CelTemplate),
-}
-
-impl Compiled {
-    pub fn compile(template: &Template, engine: EngineChoice) -> Result<Compiled, PolicyError> {
-        match engine {
-            EngineChoice::Rego => {
-                RegoTemplate::compile(template).map(|t| Compiled::Rego(Box::new(t)))
-            }
-            EngineChoice::Cel => match &template.cel {
-                Some(source) => CelTemplate::compile(&template.name, source).map(Compiled::Cel),
-                None => Err(PolicyError::Invalid {
-                    object: format!("ConstraintTemplate {}", template.name),
-                    field: "spec.targets[].code",
-                    message: "no K8sNativeValidation (CEL) engine".into(),
-                }),
-            },
-        }
-    }
-
-    /// The violations for one review.
-    pub fn violations(
-        &self,
-        review: &Value,
-        parameters: &Value,
-        inventory: &Value,
-    ) -> Result<Vec<Violation>, PolicyError> {
-        match self {
-            Compiled::Rego(rego) => rego.violations(review, parameters, inventory),
-            Compiled::Cel(cel) => cel.violations(review, parameters),
-        }
-    }
-}
+pub use crate::engine::{Compiled, EngineChoice};
+use crate::gatekeeper::{Constraint, Template};
+use crate::rego::{Violation, inventory_of, review_of};
 
 /// The outcome of one case.
 #[derive(Debug, Clone, PartialEq)]
