@@ -284,37 +284,25 @@ struct Outputs {
 
 impl Outputs {
     fn open(specs: &[String]) -> Result<Outputs> {
-        let mut writers: Vec<(AlertFormat, Box<dyn Write>)> = Vec::new();
-        let mut to_stdout = 0;
-        let specs: Vec<String> = if specs.is_empty() {
-            vec!["text".into()]
-        } else {
-            specs.to_vec()
-        };
-        for spec in &specs {
-            let (name, file) = match spec.split_once('=') {
-                Some((name, file)) => (name, Some(file)),
-                None => (spec.as_str(), None),
-            };
-            let format = AlertFormat::parse(name).with_context(|| {
+        let parsed = crate::parse_outputs(specs, "text", |name| {
+            AlertFormat::parse(name).with_context(|| {
                 format!(
-                    "-o {spec}: unknown format `{name}` (one of {})",
+                    "unknown format `{name}` (one of {})",
                     AlertFormat::NAMES.join(", ")
                 )
-            })?;
+            })
+        })?;
+        let mut writers: Vec<(AlertFormat, Box<dyn Write>)> = Vec::new();
+        for (format, file) in parsed {
+            // Alerts stream (--follow, stdin), so files are written as they come.
             let writer: Box<dyn Write> = match file {
                 Some(path) => Box::new(std::io::BufWriter::new(
-                    std::fs::File::create(path).with_context(|| format!("cannot write {path}"))?,
+                    std::fs::File::create(&path)
+                        .with_context(|| format!("cannot write {}", path.display()))?,
                 )),
-                None => {
-                    to_stdout += 1;
-                    Box::new(std::io::stdout())
-                }
+                None => Box::new(std::io::stdout()),
             };
             writers.push((format, writer));
-        }
-        if to_stdout > 1 {
-            bail!("several outputs would go to stdout; name their files with -o FORMAT=FILE");
         }
         Ok(Outputs { writers })
     }

@@ -571,13 +571,49 @@ pub(crate) fn print_diagnostics(diagnostics: &[palisade_core::Diagnostic], level
 
 /// Parses `FORMAT` or `FORMAT=FILE`.
 fn parse_output(spec: &str) -> Result<(Format, Option<PathBuf>)> {
-    let (format, file) = match spec.split_once('=') {
+    let (format, file) = split_output(spec);
+    let format: Format = format.parse().map_err(anyhow::Error::msg)?;
+    Ok((format, file))
+}
+
+/// `FORMAT` or `FORMAT=FILE` (an empty file name is standard output).
+pub(crate) fn split_output(spec: &str) -> (&str, Option<PathBuf>) {
+    match spec.split_once('=') {
         Some((f, file)) if !file.is_empty() => (f, Some(PathBuf::from(file))),
         Some((f, _)) => (f, None),
         None => (spec, None),
+    }
+}
+
+/// Refuses two outputs to standard output.
+pub(crate) fn one_stdout<T>(outputs: &[(T, Option<PathBuf>)]) -> Result<()> {
+    if outputs.iter().filter(|(_, f)| f.is_none()).count() > 1 {
+        bail!("several outputs would go to stdout; name their files with -o FORMAT=FILE");
+    }
+    Ok(())
+}
+
+/// The `-o` specs of a command (`default` when none), each format read by `parse`, at most
+/// one to standard output.
+pub(crate) fn parse_outputs<T>(
+    specs: &[String],
+    default: &str,
+    parse: impl Fn(&str) -> Result<T>,
+) -> Result<Vec<(T, Option<PathBuf>)>> {
+    let defaults = [default.to_string()];
+    let specs = if specs.is_empty() {
+        &defaults[..]
+    } else {
+        specs
     };
-    let format: Format = format.parse().map_err(anyhow::Error::msg)?;
-    Ok((format, file))
+    let mut outputs = Vec::new();
+    for spec in specs {
+        let (format, file) = split_output(spec);
+        let format = parse(format).with_context(|| format!("-o {spec}"))?;
+        outputs.push((format, file));
+    }
+    one_stdout(&outputs)?;
+    Ok(outputs)
 }
 
 /// Writes to a temporary file next to `path`, then renames it, so an interrupted run never
@@ -845,9 +881,7 @@ fn outputs(args: &OutputArgs) -> Result<Outputs> {
             ),
         }
     }
-    if outputs.iter().filter(|(_, f)| f.is_none()).count() > 1 {
-        bail!("several outputs would go to stdout; name their files with -o FORMAT=FILE");
-    }
+    one_stdout(&outputs)?;
     let baseline = match &args.baseline {
         Some(path) => Some(palisade_scan::baseline::Baseline::load(path)?),
         None => None,

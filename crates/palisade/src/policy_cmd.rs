@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use palisade_policy::suite::{CaseResult, EngineChoice, find_suites, run_suite};
 
@@ -45,24 +45,13 @@ pub fn run(command: PolicyCommand) -> Result<u8> {
 }
 
 fn test(args: &PolicyTestArgs) -> Result<u8> {
-    let mut outputs: Vec<(String, Option<PathBuf>)> = Vec::new();
-    for spec in if args.outputs.is_empty() {
-        vec!["table".to_string()]
-    } else {
-        args.outputs.clone()
-    } {
-        let (format, file) = match spec.split_once('=') {
-            Some((f, file)) => (f.to_string(), Some(PathBuf::from(file))),
-            None => (spec.clone(), None),
-        };
-        if !["table", "json", "junit"].contains(&format.as_str()) {
-            bail!("-o {spec}: unknown format `{format}` (table, json, junit)");
+    let outputs = crate::parse_outputs(&args.outputs, "table", |format| {
+        if ["table", "json", "junit"].contains(&format) {
+            Ok(format.to_string())
+        } else {
+            bail!("unknown format `{format}` (table, json, junit)")
         }
-        outputs.push((format, file));
-    }
-    if outputs.iter().filter(|(_, f)| f.is_none()).count() > 1 {
-        bail!("several outputs would go to stdout; name their files with -o FORMAT=FILE");
-    }
+    })?;
     let suites = find_suites(&args.paths);
     if suites.is_empty() {
         eprintln!(
@@ -98,8 +87,7 @@ fn test(args: &PolicyTestArgs) -> Result<u8> {
             _ => table(&results),
         };
         match file {
-            Some(path) => std::fs::write(path, text)
-                .with_context(|| format!("cannot write {}", path.display()))?,
+            Some(path) => crate::write_file(path, |out| out.write_all(text.as_bytes()))?,
             None => std::io::stdout().lock().write_all(text.as_bytes())?,
         }
     }
