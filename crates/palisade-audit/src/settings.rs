@@ -156,71 +156,36 @@ impl Default for Settings {
     }
 }
 
-/// A configuration that could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum SettingsError {
-    /// The file could not be read.
-    #[error("{path}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    /// The `[audit]` table has a syntax error, an unknown key or a wrong type.
-    #[error("{path}:{line}: [audit]: {message}")]
-    Invalid {
-        path: String,
-        line: usize,
-        message: String,
-    },
-}
+pub use palisade_core::config_section::SettingsError;
 
 impl Settings {
     /// Reads the `[audit]` table of a `palisade.toml` (the defaults when there is none).
     pub fn parse(path: &str, text: &str) -> Result<Settings, SettingsError> {
-        #[derive(Deserialize)]
-        struct File {
-            #[serde(default)]
-            audit: Option<toml::Spanned<toml::Table>>,
-        }
-        let invalid = |offset: usize, message: String| SettingsError::Invalid {
+        let invalid = |e: palisade_core::config_section::SectionError| SettingsError::Invalid {
             path: path.to_string(),
-            line: text[..offset.min(text.len())].matches('\n').count() + 1,
-            message,
+            line: e.line,
+            table: "audit",
+            message: e.message,
         };
-        let file: File = toml::from_str(text)
-            .map_err(|e| invalid(e.span().map_or(0, |s| s.start), e.message().to_string()))?;
-        let Some(table) = file.audit else {
+        let Some(settings) =
+            palisade_core::config_section::read::<Settings>(text, "audit").map_err(invalid)?
+        else {
             return Ok(Settings::default());
         };
-        let start = table.span().start;
-        let table = toml::to_string(table.get_ref()).unwrap_or_default();
-        let settings: Settings = toml::from_str(&table).map_err(|e| {
-            // Point at the key in the original file when it can be found.
-            let key = e
-                .span()
-                .map(|s| table[s.start..s.end.min(table.len())].to_string())
-                .unwrap_or_default();
-            let at = text[start..]
-                .find(key.trim())
-                .filter(|_| !key.trim().is_empty())
-                .map_or(start, |i| start + i);
-            invalid(at, e.message().trim().to_string())
-        })?;
         settings
             .validate()
-            .map_err(|message| invalid(start, message))?;
+            .map_err(|message| SettingsError::Invalid {
+                path: path.to_string(),
+                line: palisade_core::config_section::line_of(text, "[audit]"),
+                table: "audit",
+                message,
+            })?;
         Ok(settings)
     }
 
     /// Reads a file's `[audit]` table.
     pub fn load(path: &std::path::Path) -> Result<Settings, SettingsError> {
-        let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Io {
-            path: display.clone(),
-            source,
-        })?;
-        Settings::parse(&display, &text)
+        palisade_core::config_section::load(path, Settings::parse)
     }
 
     fn validate(&self) -> Result<(), String> {

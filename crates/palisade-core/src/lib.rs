@@ -2,12 +2,14 @@
 //! paths, severities, rule metadata, findings, diagnostics, compliance controls and the scan
 //! report that writers render.
 //!
-//! The crate does no I/O and depends on serde alone, so the parsers, analyzers, writers and the
+//! The crate does no I/O and depends on serde alone (and toml, to read one table of
+//! `palisade.toml` for the crate that owns it), so the parsers, analyzers, writers and the
 //! network-facing crates can all share these types without pulling each other in. The
 //! alternative, letting each analyzer define its own finding type and converting at the edge,
 //! was rejected: suppressions, fingerprints, baselines and every output format must treat a
 //! finding from a workload rule, an RBAC path or a Rego policy the same way.
 
+pub mod config_section;
 pub mod control;
 pub mod date;
 pub mod diagnostic;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use crate::object::{Object, Source};
 
 /// All objects of a scan, with their sources.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Inventory {
     pub sources: Vec<Source>,
     pub objects: Vec<Object>,

@@ -31,6 +31,9 @@ pub struct Object {
     /// For rendered Kustomize objects: the file and patches they come from, where findings
     /// are located instead of the rendered stream.
     pub origin: Option<Box<crate::load::Origin>>,
+    /// At admission: the AdmissionRequest the object arrived in (operation, user, old
+    /// object), for policies that read it (Gatekeeper's `input.review`, VAP's `request`).
+    pub request: Option<std::sync::Arc<Value>>,
 }
 
 impl Object {
@@ -50,6 +53,7 @@ impl Object {
             source,
             document,
             origin: None,
+            request: None,
         })
     }
 

@@ -148,6 +148,15 @@ fn workload(id: &ObjectRef) -> Option<&'static Workload> {
         .find(|w| w.kind == id.kind && w.group == group)
 }
 
+/// Where objects of `(group, kind)` keep their pod spec (`/spec/template/spec`), for code
+/// that holds a bare JSON value rather than an inventory object.
+pub fn pod_spec_pointer(group: &str, kind: &str) -> Option<&'static str> {
+    WORKLOADS
+        .iter()
+        .find(|w| w.kind == kind && w.group == group)
+        .map(|w| w.spec)
+}
+
 /// The pod spec of a workload.
 #[derive(Debug, Clone, Copy)]
 pub struct PodSpec<'a> {

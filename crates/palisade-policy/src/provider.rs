@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::Compiled;
 use crate::gatekeeper::{Constraint, Enforcement, PolicyError, Template};
-use crate::rego::{inventory_of, review_of};
+use crate::rego::{inventory_of, review_in};
 
 /// The annotation that sets a constraint's severity.
 pub const SEVERITY: &str = "palisade.dev/severity";
@@ -112,10 +112,11 @@ impl Rule for ConstraintRule {
         } else {
             &empty
         };
-        match self
-            .template
-            .violations(&review_of(object), &self.constraint.parameters, inventory)
-        {
+        match self.template.violations(
+            &review_in(cx.object),
+            &self.constraint.parameters,
+            inventory,
+        ) {
             Ok(violations) => {
                 for violation in violations {
                     let mut reported =
@@ -172,7 +173,7 @@ impl Rule for VapRule {
         };
         match self.binding.violations(
             &self.policy,
-            &cx.object.value,
+            &review_in(cx.object),
             &target,
             &cx.inventory.objects,
         ) {

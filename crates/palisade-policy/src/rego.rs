@@ -48,6 +48,24 @@ fn compile(template: &Template, v0: bool) -> Result<(regorus::Engine, String), S
     Ok((engine, package))
 }
 
+/// The `data.inventory` of a run without cluster objects, loaded in every compiled engine.
+fn empty_inventory() -> Value {
+    json!({"cluster": {}, "namespace": {}})
+}
+
+/// The engine with the empty inventory loaded and its modules analysed: regorus analyses
+/// (schedules, hoists) on the first evaluation after policies or data change, so doing it
+/// once here keeps it out of every clone's evaluation. A query that names no rule analyses
+/// without evaluating any (a policy may be arbitrarily slow, even without input); a problem
+/// is left for evaluation to report.
+fn prepared(mut engine: regorus::Engine) -> regorus::Engine {
+    let _ = engine.add_data(regorus::Value::from(
+        json!({"inventory": empty_inventory()}),
+    ));
+    let _ = engine.eval_query("true".to_string(), false);
+    engine
+}
+
 impl RegoTemplate {
     pub fn compile(template: &Template) -> Result<RegoTemplate, PolicyError> {
         let first = compile(template, !template.rego_v1);
@@ -60,9 +78,11 @@ impl RegoTemplate {
                 })?
             }
         };
+        let query = format!("{package}.violation");
+        let engine = prepared(engine);
         Ok(RegoTemplate {
             engine,
-            query: format!("{package}.violation"),
+            query,
             name: template.name.clone(),
         })
     }
@@ -80,16 +100,14 @@ impl RegoTemplate {
         };
         let mut engine = self.engine.clone();
         let input = json!({"review": review, "parameters": parameters});
-        engine.set_input(
-            regorus::Value::from_json_str(&input.to_string()).map_err(|e| error(e.to_string()))?,
-        );
-        let data = json!({"inventory": inventory});
-        engine
-            .add_data(
-                regorus::Value::from_json_str(&data.to_string())
-                    .map_err(|e| error(e.to_string()))?,
-            )
-            .map_err(|e| error(e.to_string()))?;
+        engine.set_input(regorus::Value::from(input));
+        // The empty inventory is loaded already; adding data makes regorus analyse again, so
+        // only a real inventory is added.
+        if *inventory != empty_inventory() {
+            engine
+                .add_data(regorus::Value::from(json!({"inventory": inventory})))
+                .map_err(|e| error(e.to_string()))?;
+        }
         let result = engine
             .eval_rule(self.query.clone())
             .map_err(|e| error(e.to_string()))?;
@@ -112,6 +130,21 @@ impl RegoTemplate {
                 details: v.get("details").cloned().unwrap_or(Value::Null),
             })
             .collect())
+    }
+}
+
+/// The AdmissionRequest of an inventory object: the request it arrived in at admission (with
+/// the object as judged), else one made for it (`review_of`).
+pub fn review_in(object: &palisade_inventory::Object) -> Value {
+    match &object.request {
+        Some(request) => {
+            let mut review = Value::clone(request);
+            if let Some(map) = review.as_object_mut() {
+                map.insert("object".into(), object.value.clone());
+            }
+            review
+        }
+        None => review_of(&object.value),
     }
 }
 

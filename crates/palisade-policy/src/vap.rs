@@ -222,21 +222,22 @@ impl Binding {
         })
     }
 
-    /// The violations of `policy` through this binding for one object. `objects` are the
-    /// inventory's (for parameters and the namespace).
+    /// The violations of `policy` through this binding for the object of `review` (an
+    /// AdmissionRequest: `rego::review_in`). `objects` are the inventory's (for parameters and
+    /// the namespace).
     pub fn violations(
         &self,
         policy: &Policy,
-        object: &Value,
+        review: &Value,
         target: &Target,
         objects: &[palisade_inventory::Object],
     ) -> Result<Vec<Violation>, PolicyError> {
+        let object = review.get("object").unwrap_or(&Value::Null);
         if !policy.constraints.matches(target)
             || self.resources.as_ref().is_some_and(|r| !r.matches(target))
         {
             return Ok(Vec::new());
         }
-        let review = crate::rego::review_of(object);
         let object_namespace = text(object, "/metadata/namespace");
         let namespace = object_namespace
             .and_then(|ns| {
@@ -247,7 +248,7 @@ impl Binding {
             .cloned()
             .unwrap_or(Value::Null);
         let Some((api_version, kind)) = &policy.param_kind else {
-            return policy.cel.vap_violations(&review, &Value::Null, &namespace);
+            return policy.cel.vap_violations(review, &Value::Null, &namespace);
         };
         let params_namespace = self.param_namespace.as_deref().or(object_namespace);
         let params: Vec<&Value> = objects
@@ -279,7 +280,7 @@ impl Binding {
         }
         let mut out = Vec::new();
         for param in params {
-            out.extend(policy.cel.vap_violations(&review, param, &namespace)?);
+            out.extend(policy.cel.vap_violations(review, param, &namespace)?);
         }
         Ok(out)
     }
@@ -326,12 +327,17 @@ mod tests {
             namespace_labels: None,
         };
         let found = binding
-            .violations(&policy, &deployment, &target, &loaded.inventory.objects)
+            .violations(
+                &policy,
+                &crate::rego::review_of(&deployment),
+                &target,
+                &loaded.inventory.objects,
+            )
             .unwrap();
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].msg, "too many");
         let none = binding
-            .violations(&policy, &deployment, &target, &[])
+            .violations(&policy, &crate::rego::review_of(&deployment), &target, &[])
             .unwrap();
         assert!(none[0].msg.contains("no ConfigMap parameters"), "{none:?}");
     }

@@ -66,6 +66,10 @@ struct RawConfig {
     #[serde(default)]
     #[allow(dead_code)]
     audit: Option<toml::Table>,
+    /// `palisade serve admission`'s settings: read and validated by palisade-admission.
+    #[serde(default)]
+    #[allow(dead_code)]
+    admission: Option<toml::Table>,
 }
 
 /// The `[rules]` table: `disable`, and the settings rules declare; every value is a list of

@@ -22,8 +22,13 @@ pub enum ModelError {
 
 /// A long-lived cluster model: the objects of a cluster (a snapshot, a live read, manifests),
 /// the scan options, and what redaction needs from the cluster, prepared once.
+///
+/// An evaluation places its object in an inventory, so each copy serves one evaluation at a
+/// time; the model keeps one copy per core (`copies`), and concurrent evaluations take a
+/// free one (memory grows with the copies; one copy judges one object at a time).
 pub struct ClusterModel {
-    inventory: Mutex<Inventory>,
+    inventories: Vec<Mutex<Inventory>>,
+    next: std::sync::atomic::AtomicUsize,
     options: ScanOptions,
     sensitive: Sensitive,
     source: SourceId,
@@ -32,7 +37,17 @@ pub struct ClusterModel {
 impl ClusterModel {
     /// Prepares `inventory` (a whole cluster when `options.whole_cluster`) for judging
     /// objects one at a time.
-    pub fn prepare(mut inventory: Inventory, options: ScanOptions) -> ClusterModel {
+    pub fn prepare(inventory: Inventory, options: ScanOptions) -> ClusterModel {
+        Self::prepare_copies(inventory, options, 1)
+    }
+
+    /// [`ClusterModel::prepare`] with `copies` inventories, so that many evaluations run at
+    /// once (the number of cores is the useful most).
+    pub fn prepare_copies(
+        mut inventory: Inventory,
+        options: ScanOptions,
+        copies: usize,
+    ) -> ClusterModel {
         inventory.complete = options.whole_cluster;
         let source = inventory.add_source(Source {
             path: "admission-request".into(),
@@ -42,8 +57,13 @@ impl ClusterModel {
         for object in &inventory.objects {
             sensitive.add_object(&object.value);
         }
+        let mut inventories: Vec<Mutex<Inventory>> = (1..copies.max(1))
+            .map(|_| Mutex::new(inventory.clone()))
+            .collect();
+        inventories.push(Mutex::new(inventory));
         ClusterModel {
-            inventory: Mutex::new(inventory),
+            inventories,
+            next: std::sync::atomic::AtomicUsize::new(0),
             options,
             sensitive,
             source,
@@ -64,11 +84,23 @@ impl ClusterModel {
     /// object's only; cross-object rules see the whole cluster. Positions are the object's
     /// own (line 1), as it comes from a request, not a file.
     pub fn evaluate(&self, object: Value) -> Result<Report, ModelError> {
+        self.evaluate_in(object, None)
+    }
+
+    /// [`ClusterModel::evaluate`] for an object that arrived in an AdmissionRequest
+    /// (`request`, without its object): policies read the request (operation, user, old
+    /// object) as they do at admission.
+    pub fn evaluate_in(
+        &self,
+        object: Value,
+        request: Option<std::sync::Arc<Value>>,
+    ) -> Result<Report, ModelError> {
         let mut sensitive = self.sensitive.clone();
         sensitive.add_object(&object);
         let spans = Spans::uniform(&object, Pos { line: 1, column: 1 });
-        let object =
+        let mut object =
             Object::from_value(object, spans, self.source, 0).ok_or(ModelError::NotAnObject)?;
+        object.request = request;
         let mut report = {
             let mut inventory = self.lock();
             let placed = Placed::new(&mut inventory, object);
@@ -78,10 +110,20 @@ impl ClusterModel {
         Ok(report)
     }
 
+    /// A free copy of the inventory, else the next one in turn (waiting for it).
     fn lock(&self) -> std::sync::MutexGuard<'_, Inventory> {
         // `Placed` restores the cluster even when judging panics, so a poisoned lock still
         // guards a consistent inventory.
-        self.inventory
+        for copy in &self.inventories {
+            match copy.try_lock() {
+                Ok(guard) => return guard,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        let turn =
+            self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.inventories.len();
+        self.inventories[turn]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }

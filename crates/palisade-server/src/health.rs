@@ -12,12 +12,12 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-use crate::metrics::Metrics;
+use crate::metrics::Exposition;
 
 /// What the probes look at.
 pub struct Health {
     pub ready: AtomicBool,
-    pub metrics: Arc<Metrics>,
+    pub metrics: Arc<dyn Exposition>,
 }
 
 pub fn router(health: Arc<Health>) -> Router {

@@ -7,6 +7,7 @@
 //! loopback; the binary only binds addresses and wires flags. Evaluation never runs on the
 //! async threads: storage and analysis run in blocking tasks and threads.
 
+pub mod admission;
 pub mod audit_receiver;
 pub mod health;
 pub mod metrics;

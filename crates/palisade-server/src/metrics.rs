@@ -29,7 +29,7 @@ impl Histogram {
             .fetch_add((seconds * 1e6) as u64, Ordering::Relaxed);
     }
 
-    fn render(&self, name: &str, help: &str, out: &mut String) {
+    pub fn render(&self, name: &str, help: &str, out: &mut String) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
         for (bound, count) in BUCKETS.iter().zip(&self.counts) {
             let _ = writeln!(
@@ -74,15 +74,45 @@ impl Labelled {
             .unwrap_or(0)
     }
 
-    fn render(&self, name: &str, kind: &str, label: &str, help: &str, out: &mut String) {
+    /// Renders the series; `labels` name the parts of a key joined by [`Labelled::key`].
+    pub fn render(&self, name: &str, kind: &str, label: &str, help: &str, out: &mut String) {
+        self.render_labels(name, kind, &[label], help, out);
+    }
+
+    /// The key of a series with several labels (in the order `render_labels` names them).
+    pub fn key(parts: &[&str]) -> String {
+        parts.join("\u{1f}")
+    }
+
+    pub fn render_labels(
+        &self,
+        name: &str,
+        kind: &str,
+        labels: &[&str],
+        help: &str,
+        out: &mut String,
+    ) {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         if let Ok(map) = self.0.lock() {
-            for (value, n) in map.iter() {
-                let value = value.replace('\\', "\\\\").replace('"', "\\\"");
-                let _ = writeln!(out, "{name}{{{label}=\"{value}\"}} {n}");
+            for (key, n) in map.iter() {
+                let pairs: Vec<String> = labels
+                    .iter()
+                    .zip(key.split('\u{1f}'))
+                    .map(|(label, value)| {
+                        let value = value.replace('\\', "\\\\").replace('"', "\\\"");
+                        format!("{label}=\"{value}\"")
+                    })
+                    .collect();
+                let _ = writeln!(out, "{name}{{{}}} {n}", pairs.join(","));
             }
         }
     }
+}
+
+/// What the operations port's `/metrics` serves.
+pub trait Exposition: Send + Sync {
+    /// The metrics in the Prometheus text format.
+    fn render(&self) -> String;
 }
 
 /// The receiver's metrics.
@@ -108,8 +138,8 @@ pub struct Metrics {
     pub receive_seconds: Histogram,
 }
 
-impl Metrics {
-    pub fn render(&self) -> String {
+impl Exposition for Metrics {
+    fn render(&self) -> String {
         let mut out = String::new();
         let counter = |out: &mut String, name: &str, help: &str, value: u64| {
             let _ = writeln!(

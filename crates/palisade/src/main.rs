@@ -5,6 +5,7 @@ mod analysis_input;
 mod audit_cmd;
 mod cluster_cmd;
 mod docs_cmd;
+mod install_cmd;
 mod net_cmd;
 mod policy_cmd;
 mod rbac_cmd;
@@ -66,6 +67,9 @@ enum Command {
     /// Long-running services: the audit webhook receiver.
     #[command(subcommand)]
     Serve(serve_cmd::ServeCommand),
+    /// Deploy the admission webhook: print its manifests (`--print`, for `kubectl apply -f -`)
+    /// or write its Helm chart (`--chart DIR`).
+    Install(install_cmd::InstallArgs),
     /// Read a live cluster into a snapshot file, to scan offline (`scan --snapshot`).
     Snapshot(cluster_cmd::SnapshotArgs),
     /// Compare manifests with a cluster or snapshot: missing and extra objects, changed fields
@@ -127,7 +131,8 @@ impl Spinner {
 
 fn run_init(args: &InitArgs) -> Result<u8> {
     let text = palisade_scan::config::template(&palisade_scan::default_rules())
-        + &palisade_audit::settings::template();
+        + &palisade_audit::settings::template()
+        + &palisade_admission::settings::template();
     if args.file == "-" {
         print!("{text}");
         return Ok(0);
@@ -315,7 +320,7 @@ pub(crate) struct ConfigArgs {
 
 impl ConfigArgs {
     /// The file to read: the one given, else ./palisade.toml when present, else none.
-    fn path(&self) -> Option<PathBuf> {
+    pub(crate) fn path(&self) -> Option<PathBuf> {
         match (&self.config, self.no_config) {
             (_, true) => None,
             (Some(path), false) => Some(path.clone()),
@@ -342,27 +347,10 @@ impl ConfigArgs {
     }
 }
 
+/// Which rules a run evaluates, with which settings: shared by `scan` and `serve admission`,
+/// so the webhook judges with exactly the rules a scan uses.
 #[derive(Args)]
-struct ScanArgs {
-    #[command(flatten)]
-    load: LoadArgs,
-    #[command(flatten)]
-    output: OutputArgs,
-    /// Scan a snapshot file (from `palisade snapshot`, or a `kubectl get -o json` List)
-    /// instead of manifests.
-    #[arg(
-        long,
-        value_name = "FILE",
-        conflicts_with = "cluster",
-        env = "PALISADE_SNAPSHOT",
-        help_heading = "Cluster"
-    )]
-    snapshot: Option<PathBuf>,
-    /// Scan the live cluster of the kubeconfig context instead of manifests.
-    #[arg(long, env = "PALISADE_CLUSTER", value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Cluster")]
-    cluster: bool,
-    #[command(flatten)]
-    cluster_args: cluster_cmd::ClusterArgs,
+pub(crate) struct RuleArgs {
     #[command(flatten)]
     config: ConfigArgs,
     /// Run only these rules (ids or slugs, comma-separated).
@@ -392,11 +380,6 @@ struct ScanArgs {
     /// A namespace's own `pod-security.kubernetes.io/enforce-version` label wins for NS002.
     #[arg(long, env = "PALISADE_PSS_VERSION", value_parser = parse_pss_version, value_name = "VERSION", requires = "framework", help_heading = "Rules")]
     pss_version: Option<palisade_rules::pss::admission::PolicyVersion>,
-    /// Also scan the files under PATH that hold no Kubernetes object (`.env`,
-    /// `*.properties`, `*.ini`, `*.conf`, Helm `values.yaml`, ...) for secrets, with the same
-    /// detectors and rules (SEC010-SEC019) as objects' fields.
-    #[arg(long, env = "PALISADE_SECRETS_IN_ALL_FILES", value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Rules")]
-    secrets_in_all_files: bool,
     /// Gatekeeper ConstraintTemplates and Constraints, and ValidatingAdmissionPolicies with
     /// their bindings (files or directories), evaluated with the built-in rules: each
     /// constraint or binding is a rule and its violations are findings. Repeatable.
@@ -408,6 +391,59 @@ struct ScanArgs {
         help_heading = "Rules"
     )]
     policies: Vec<PathBuf>,
+}
+
+impl RuleArgs {
+    /// The scan options these flags select (for `load` and `unlisted` as the caller reads).
+    pub(crate) fn scan_options(&self, load: LoadOptions) -> Result<ScanOptions> {
+        let rules = rules_with_policies(&self.policies)?;
+        let config = self.config.load_for(&rules)?;
+        Ok(ScanOptions {
+            only_rules: canonical_in(&rules, &self.rules)?,
+            skip_rules: canonical_in(&rules, &self.skip_rules)?,
+            rules,
+            load,
+            config,
+            today: None,
+            framework: self.framework,
+            unlisted: Vec::new(),
+            whole_cluster: false,
+            namespaces: Vec::new(),
+            pss_version: self.pss_version,
+            secrets_in_all_files: false,
+            skip_evaluations: true,
+        })
+    }
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    #[command(flatten)]
+    load: LoadArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// Scan a snapshot file (from `palisade snapshot`, or a `kubectl get -o json` List)
+    /// instead of manifests.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with = "cluster",
+        env = "PALISADE_SNAPSHOT",
+        help_heading = "Cluster"
+    )]
+    snapshot: Option<PathBuf>,
+    /// Scan the live cluster of the kubeconfig context instead of manifests.
+    #[arg(long, env = "PALISADE_CLUSTER", value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Cluster")]
+    cluster: bool,
+    #[command(flatten)]
+    cluster_args: cluster_cmd::ClusterArgs,
+    #[command(flatten)]
+    select: RuleArgs,
+    /// Also scan the files under PATH that hold no Kubernetes object (`.env`,
+    /// `*.properties`, `*.ini`, `*.conf`, Helm `values.yaml`, ...) for secrets, with the same
+    /// detectors and rules (SEC010-SEC019) as objects' fields.
+    #[arg(long, env = "PALISADE_SECRETS_IN_ALL_FILES", value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Rules")]
+    secrets_in_all_files: bool,
 }
 
 fn parse_pss_version(text: &str) -> Result<palisade_rules::pss::admission::PolicyVersion, String> {
@@ -494,6 +530,7 @@ fn main() -> ExitCode {
         Command::Net(command) => net_cmd::run(command),
         Command::Audit(command) => audit_cmd::run(command),
         Command::Serve(command) => serve_cmd::run(command),
+        Command::Install(args) => install_cmd::run(args),
         Command::Policy(command) => policy_cmd::run(command),
         Command::Snapshot(args) => cluster_cmd::run_snapshot(&args),
         Command::Drift(args) => run_drift(args),
@@ -662,23 +699,12 @@ fn parse_fail_on(text: &str) -> Result<Option<Severity>> {
 
 /// The scan options common to manifests, snapshots and clusters.
 fn scan_options(args: &ScanArgs, load: LoadOptions, outputs: &Outputs) -> Result<ScanOptions> {
-    let rules = rules_with_policies(&args.policies)?;
-    let config = args.config.load_for(&rules)?;
     Ok(ScanOptions {
-        only_rules: canonical_in(&rules, &args.rules)?,
-        skip_rules: canonical_in(&rules, &args.skip_rules)?,
-        rules,
-        load,
-        config,
-        today: None,
-        framework: args.framework,
-        unlisted: Vec::new(),
-        whole_cluster: false,
         namespaces: args.cluster_args.namespaces.clone(),
-        pss_version: args.pss_version,
         secrets_in_all_files: args.secrets_in_all_files,
         // Only JUnit lists every (rule, object) check.
         skip_evaluations: !outputs.formats.iter().any(|(f, _)| *f == Format::Junit),
+        ..args.select.scan_options(load)?
     })
 }
 

@@ -2,7 +2,7 @@
 //! audit webhook over HTTPS, analyses and delivers.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use palisade_audit::format::AlertFormat;
 use palisade_audit::{Engine, Selection};
+use palisade_server::admission::{self, AdmissionMetrics, AdmissionState, DecisionLogLevel};
 use palisade_server::audit_receiver::{self, AlertLog, ReceiverState};
 use palisade_server::health::Health;
 use palisade_server::metrics::Metrics;
@@ -23,11 +24,48 @@ pub enum ServeCommand {
     /// Receive the API server's audit webhook (HTTPS), run the detections, and deliver the
     /// alerts to the sinks with nothing lost (batches are acknowledged once stored).
     Audit(ServeAuditArgs),
+    /// The admission webhook (HTTPS): POST /validate judges each object with the rules and
+    /// policies `palisade scan` uses (modes per namespace and rule from [admission] in
+    /// palisade.toml); POST /mutate adds opt-in hardening defaults.
+    Admission(ServeAdmissionArgs),
 }
 
 #[derive(Args)]
+pub struct ServeAdmissionArgs {
+    #[command(flatten)]
+    tls: TlsArgs,
+    #[command(flatten)]
+    select: crate::RuleArgs,
+    /// Manifests or a snapshot of the cluster the objects are judged in (files or
+    /// directories; repeatable): cross-object rules (NetworkPolicies, ServiceAccounts, RBAC,
+    /// namespaces' Pod Security labels) and Gatekeeper's data.inventory read them. Without
+    /// it each object is judged alone.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "PALISADE_INVENTORY",
+        value_delimiter = ','
+    )]
+    inventory: Vec<PathBuf>,
+    #[command(flatten)]
+    live: crate::analysis_input::LiveArgs,
+    /// With --cluster: read the cluster again this often (`5m`, `30m`); each read replaces
+    /// the model whole, and a failed read keeps the last one.
+    #[arg(long, value_name = "DURATION", env = "PALISADE_REFRESH", default_value = "5m", value_parser = crate::cluster_cmd::parse_duration)]
+    refresh: std::time::Duration,
+    /// The webhook's own namespace, always exempt so the webhook can be repaired.
+    #[arg(long, value_name = "NAME", env = "PALISADE_WEBHOOK_NAMESPACE")]
+    namespace: Option<String>,
+    /// Which decisions are logged to standard error as JSON lines: all, findings (requests
+    /// with a finding, a patch, a denial or a timeout) or none.
+    #[arg(long, value_name = "WHICH", env = "PALISADE_DECISION_LOG", default_value = "findings", value_parser = ["all", "findings", "none"])]
+    decision_log: String,
+}
+
+/// Where the services listen and their serving certificate.
+#[derive(Args)]
 #[command(group(clap::ArgGroup::new("certificate").required(true).args(["cert", "self_signed"])))]
-pub struct ServeAuditArgs {
+pub struct TlsArgs {
     /// Address of the HTTPS listener.
     #[arg(
         long,
@@ -66,6 +104,41 @@ pub struct ServeAuditArgs {
     /// Require clients (the API server) to present a certificate signed by this CA.
     #[arg(long, env = "PALISADE_CLIENT_CA", value_name = "FILE")]
     client_ca: Option<PathBuf>,
+}
+
+impl TlsArgs {
+    /// The certificate files: the ones given, or a CA and serving certificate made now.
+    fn files(&self) -> Result<TlsFiles> {
+        let files = match (&self.cert, &self.key, &self.self_signed) {
+            (Some(cert), Some(key), None) => TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: self.client_ca.clone(),
+            },
+            (None, None, Some(dir)) => {
+                let made = tls::self_signed(dir, &self.hosts)?;
+                eprintln!(
+                    "palisade: self-signed CA in {} (give it to the API server: the webhook's caBundle or certificate-authority)",
+                    dir.join("ca.pem").display()
+                );
+                TlsFiles {
+                    client_ca: self.client_ca.clone(),
+                    ..made.files
+                }
+            }
+            _ => bail!("give --cert and --key, or --self-signed DIR"),
+        };
+        // Checked before listening: a bad certificate is a start-up error, not a failed
+        // handshake.
+        tls::server_config(&files)?;
+        Ok(files)
+    }
+}
+
+#[derive(Args)]
+pub struct ServeAuditArgs {
+    #[command(flatten)]
+    tls: TlsArgs,
     /// Batches waiting for analysis above which requests are refused with 503 (the API
     /// server retries them).
     #[arg(
@@ -90,6 +163,7 @@ pub struct ServeAuditArgs {
 pub fn run(command: ServeCommand) -> Result<u8> {
     match command {
         ServeCommand::Audit(args) => serve_audit(args),
+        ServeCommand::Admission(args) => serve_admission(args),
     }
 }
 
@@ -107,27 +181,7 @@ fn serve_audit(args: ServeAuditArgs) -> Result<u8> {
         }),
         None => None,
     };
-    let files = match (&args.cert, &args.key, &args.self_signed) {
-        (Some(cert), Some(key), None) => TlsFiles {
-            cert: cert.clone(),
-            key: key.clone(),
-            client_ca: args.client_ca.clone(),
-        },
-        (None, None, Some(dir)) => {
-            let made = tls::self_signed(dir, &args.hosts)?;
-            eprintln!(
-                "palisade: self-signed CA in {} (give it to the API server as the webhook's certificate-authority)",
-                dir.join("ca.pem").display()
-            );
-            TlsFiles {
-                client_ca: args.client_ca.clone(),
-                ..made.files
-            }
-        }
-        _ => bail!("give --cert and --key, or --self-signed DIR"),
-    };
-    // Checked before listening: a bad certificate is a start-up error, not a failed handshake.
-    tls::server_config(&files)?;
+    let files = args.tls.files()?;
     let sinks = parse_sinks(&args.detect.sinks)?;
     let delivery_sinks = parse_sinks(&args.detect.sinks)?;
     let baseline = args.detect.baseline()?;
@@ -165,38 +219,13 @@ fn serve_audit(args: ServeAuditArgs) -> Result<u8> {
         ready: AtomicBool::new(false),
         metrics,
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let served: Result<()> = runtime.block_on(async {
-        let config = tls::serve_config(files).await?;
-        let handle = axum_server::Handle::new();
-        let listener = std::net::TcpListener::bind(args.listen)
-            .with_context(|| format!("cannot listen on {}", args.listen))?;
-        let health_listener = tokio::net::TcpListener::bind(args.health_listen)
-            .await
-            .with_context(|| format!("cannot listen on {}", args.health_listen))?;
-        eprintln!(
-            "{}",
-            serde_json::json!({"level": "info", "msg": "receiving audit events", "listen": listener.local_addr()?.to_string(), "health": health_listener.local_addr()?.to_string()})
-        );
-        let server = axum_server::from_tcp_rustls(listener, config)?
-            .handle(handle.clone())
-            .serve(audit_receiver::router(state).into_make_service());
-        let health_server = axum::serve(health_listener, palisade_server::health::router(health.clone()));
-        health.ready.store(true, Ordering::Relaxed);
-        let shutdown = handle.clone();
-        tokio::spawn(async move {
-            shutdown_signal().await;
-            shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-        });
-        tokio::select! {
-            result = server => result.context("the HTTPS listener failed")?,
-            result = health_server => result.context("the health listener failed")?,
-        }
-        Ok(())
-    });
+    let served = serve_https(
+        &args.tls,
+        files,
+        audit_receiver::router(state),
+        health,
+        "receiving audit events",
+    );
     // Drain: the analyser empties the inbox, the delivery thread makes a last round.
     stop.store(true, Ordering::Relaxed);
     let analysed = analyser
@@ -209,6 +238,202 @@ fn serve_audit(args: ServeAuditArgs) -> Result<u8> {
     analysed.map_err(|e| anyhow::anyhow!("analysis stopped: {e}"))?;
     delivered.map_err(|e| anyhow::anyhow!("delivery stopped: {e}"))?;
     Ok(0)
+}
+
+fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
+    if args.live.cluster && !args.inventory.is_empty() {
+        bail!("--cluster and --inventory name two clusters; give one");
+    }
+    crate::analysis_input::load_objects_if_live(&args.live)?;
+    let (options, inventory) = if args.live.cluster {
+        live_model(&args.select, &args.live)?
+    } else {
+        (
+            args.select
+                .scan_options(palisade_inventory::LoadOptions::default())?,
+            context_inventory(&args.inventory)?,
+        )
+    };
+    let admission = prepare_admission(&args.select, options, inventory, args.namespace.as_deref())?;
+    let files = args.tls.files()?;
+    let log = match args.decision_log.as_str() {
+        "all" => DecisionLogLevel::All,
+        "none" => DecisionLogLevel::None,
+        _ => DecisionLogLevel::Findings,
+    };
+    let metrics = Arc::new(AdmissionMetrics::default());
+    let state = Arc::new(AdmissionState::new(admission, metrics.clone(), log));
+    if args.live.cluster {
+        let (judge, select, live, every) = (
+            state.admission.clone(),
+            args.select,
+            args.live,
+            args.refresh,
+        );
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(every);
+                match live_model(&select, &live) {
+                    Ok((options, inventory)) => {
+                        let objects = inventory.objects.len();
+                        judge.replace_model(palisade_scan::ClusterModel::prepare_copies(
+                            inventory,
+                            options,
+                            cores(),
+                        ));
+                        eprintln!(
+                            "{}",
+                            serde_json::json!({"level": "info", "msg": "cluster read again", "objects": objects})
+                        );
+                    }
+                    Err(error) => eprintln!(
+                        "{}",
+                        serde_json::json!({"level": "warning", "msg": "cluster not read; judging with the last read", "error": format!("{error:#}")})
+                    ),
+                }
+            }
+        });
+    }
+    let health = Arc::new(Health {
+        ready: AtomicBool::new(false),
+        metrics,
+    });
+    serve_https(
+        &args.tls,
+        files,
+        admission::router(state),
+        health,
+        "serving admission reviews",
+    )?;
+    Ok(0)
+}
+
+/// Evaluations that can run at once: one per core (each holds a copy of the cluster).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// The judge: the run's rules and settings, the cluster model, the [admission] table.
+pub(crate) fn prepare_admission(
+    select: &crate::RuleArgs,
+    options: palisade_scan::ScanOptions,
+    inventory: palisade_inventory::Inventory,
+    own_namespace: Option<&str>,
+) -> Result<palisade_admission::Admission> {
+    let settings = match select.config.path() {
+        Some(path) => palisade_admission::AdmissionSettings::load(&path, &|name| {
+            options.rules.canonical(name)
+        })?,
+        None => palisade_admission::AdmissionSettings::default(),
+    };
+    eprintln!(
+        "{}",
+        serde_json::json!({"level": "info", "msg": "admission model prepared", "objects": inventory.objects.len(), "rules": options.rules.evaluated().len()})
+    );
+    let model = palisade_scan::ClusterModel::prepare_copies(inventory, options, cores());
+    Ok(palisade_admission::Admission::new(
+        model,
+        settings,
+        own_namespace,
+    ))
+}
+
+/// The objects of `--inventory` paths (none: each object is judged alone). A path that cannot
+/// be read is an error: judging against half a cluster must not look like judging against
+/// all of it.
+fn context_inventory(paths: &[PathBuf]) -> Result<palisade_inventory::Inventory> {
+    if paths.is_empty() {
+        return Ok(palisade_inventory::Inventory::default());
+    }
+    let load = crate::LoadArgs {
+        paths: paths.iter().map(|p| p.display().to_string()).collect(),
+        ..crate::LoadArgs::for_path(Path::new("."))
+    };
+    let (inputs, load_options) = crate::inputs(&load)?;
+    let loaded = palisade_inventory::load(&inputs, &load_options);
+    let unread: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.input_not_read())
+        .map(|d| format!("{}: {}", d.location(), d.message))
+        .collect();
+    if !unread.is_empty() {
+        bail!(
+            "--context: {} inputs could not be read:\n  {}",
+            unread.len(),
+            unread.join("\n  ")
+        );
+    }
+    if loaded.inventory.objects.is_empty() {
+        bail!(
+            "--context: no Kubernetes object under {}",
+            load.paths.join(" ")
+        );
+    }
+    Ok(loaded.inventory)
+}
+
+/// The live cluster, read now, with the types it would not list marked in the options.
+fn live_model(
+    select: &crate::RuleArgs,
+    live: &crate::analysis_input::LiveArgs,
+) -> Result<(palisade_scan::ScanOptions, palisade_inventory::Inventory)> {
+    let args = crate::cluster_cmd::ClusterArgs {
+        all_namespaces: true,
+        ..live.cluster_args()
+    };
+    let Some(snapshot) = crate::cluster_cmd::capture_cluster(&args)? else {
+        bail!("interrupted");
+    };
+    let mut options = select.scan_options(palisade_inventory::LoadOptions::default())?;
+    options.unlisted = snapshot.unlisted();
+    options.whole_cluster = true;
+    let loaded = snapshot.load();
+    Ok((options, loaded.inventory))
+}
+
+/// Serves `router` over HTTPS and the operations port until SIGINT or SIGTERM (then drains
+/// for up to 10 s).
+fn serve_https(
+    tls_args: &TlsArgs,
+    files: TlsFiles,
+    router: axum::Router,
+    health: Arc<Health>,
+    what: &str,
+) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let config = tls::serve_config(files).await?;
+        let handle = axum_server::Handle::new();
+        let listener = std::net::TcpListener::bind(tls_args.listen)
+            .with_context(|| format!("cannot listen on {}", tls_args.listen))?;
+        let health_listener = tokio::net::TcpListener::bind(tls_args.health_listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", tls_args.health_listen))?;
+        eprintln!(
+            "{}",
+            serde_json::json!({"level": "info", "msg": what, "listen": listener.local_addr()?.to_string(), "health": health_listener.local_addr()?.to_string()})
+        );
+        let server = axum_server::from_tcp_rustls(listener, config)?
+            .handle(handle.clone())
+            .serve(router.into_make_service());
+        let health_server =
+            axum::serve(health_listener, palisade_server::health::router(health.clone()));
+        health.ready.store(true, Ordering::Relaxed);
+        let shutdown = handle.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            shutdown.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+        });
+        tokio::select! {
+            result = server => result.context("the HTTPS listener failed")?,
+            result = health_server => result.context("the health listener failed")?,
+        }
+        Ok(())
+    })
 }
 
 /// SIGINT or SIGTERM.

@@ -8,10 +8,11 @@ mod common;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::serve::{Rotation, Served, client, wait_for};
 use common::{bin, scratch, workspace};
 use serde_json::{Value, json};
 
@@ -416,90 +417,27 @@ impl HttpSink {
     }
 }
 
-/// A served process, killed when the test ends, even by a panic.
-struct Served(Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `palisade serve audit` with a self-signed certificate; returns the child, the HTTPS port,
 /// the health port and the CA.
 fn serve(dir: &Path, sink: &str) -> (Served, u16, u16, Vec<u8>) {
-    let mut child = bin()
-        .args([
-            "serve",
-            "audit",
-            "--self-signed",
-            dir.join("tls").to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--health-listen",
-            "127.0.0.1:0",
-            "--store",
-            dir.join("store.db").to_str().unwrap(),
-            "--sink",
-            sink,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut reader = BufReader::new(child.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut line = String::new();
-    while Instant::now() < deadline {
-        line.clear();
-        if reader.read_line(&mut line).unwrap() == 0 {
-            let status = child.wait();
-            panic!("serve audit exited: {status:?}");
-        }
-        if let Ok(v) = serde_json::from_str::<Value>(&line)
-            && v["msg"] == "receiving audit events"
-        {
-            let port = |key: &str| {
-                v[key]
-                    .as_str()
-                    .unwrap()
-                    .rsplit(':')
-                    .next()
-                    .unwrap()
-                    .parse()
-                    .unwrap()
-            };
-            std::thread::spawn(move || {
-                let mut sink = String::new();
-                let _ = reader.read_to_string(&mut sink);
-            });
-            let ca = std::fs::read(dir.join("tls/ca.pem")).unwrap();
-            return (Served(child), port("listen"), port("health"), ca);
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("serve audit did not start");
-}
-
-fn client(ca: &[u8]) -> ureq::Agent {
-    let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(ca)
-        .filter_map(|i| match i {
-            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
-            _ => None,
-        })
-        .collect();
-    ureq::Agent::config_builder()
-        .tls_config(
-            ureq::tls::TlsConfig::builder()
-                .provider(ureq::tls::TlsProvider::Rustls)
-                .root_certs(ureq::tls::RootCerts::Specific(Arc::new(certs)))
-                .build(),
-        )
-        .http_status_as_error(false)
-        .build()
-        .into()
+    let mut command = bin();
+    command.args([
+        "serve",
+        "audit",
+        "--self-signed",
+        dir.join("tls").to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--health-listen",
+        "127.0.0.1:0",
+        "--store",
+        dir.join("store.db").to_str().unwrap(),
+        "--sink",
+        sink,
+    ]);
+    let (child, port, health, _rest) = common::serve::start(command, "receiving audit events");
+    let ca = std::fs::read(dir.join("tls/ca.pem")).unwrap();
+    (child, port, health, ca)
 }
 
 /// Real EventList batches: the Falco traces, 5 events per batch.
@@ -525,14 +463,6 @@ fn batches() -> Vec<String> {
             json!({"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": c}).to_string()
         })
         .collect()
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]
@@ -714,137 +644,31 @@ fn an_exec_into_a_pod_whose_account_reaches_cluster_admin_is_critical() {
     assert_eq!(refused.status.code(), Some(2));
 }
 
-/// A CA and a serving certificate for 127.0.0.1 signed by it, written to `dir`.
-fn issue(dir: &Path, name: &str) -> (PathBuf, PathBuf, Vec<u8>) {
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(rcgen::DnType::CommonName, name);
-    let ca_key = rcgen::KeyPair::generate().unwrap();
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca, ca_key);
-    let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = leaf.signed_by(&key, &issuer).unwrap();
-    let (cert_path, key_path) = (
-        dir.join(format!("{name}.crt")),
-        dir.join(format!("{name}.key")),
-    );
-    std::fs::write(&cert_path, cert.pem()).unwrap();
-    std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    (cert_path, key_path, ca_cert.pem().into_bytes())
-}
-
 #[test]
 fn a_rotated_certificate_is_served_without_dropping_requests() {
     let dir = scratch("audit-rotate");
-    let (old_cert, old_key, old_ca) = issue(&dir, "old");
-    let (new_cert, new_key, new_ca) = issue(&dir, "new");
-    let live_cert = dir.join("tls.crt");
-    let live_key = dir.join("tls.key");
-    std::fs::copy(&old_cert, &live_cert).unwrap();
-    std::fs::copy(&old_key, &live_key).unwrap();
-    let mut child = Served(
-        bin()
-            .args([
-                "serve",
-                "audit",
-                "--cert",
-                live_cert.to_str().unwrap(),
-                "--key",
-                live_key.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-                "--health-listen",
-                "127.0.0.1:0",
-                "--store",
-                dir.join("store.db").to_str().unwrap(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut reader = BufReader::new(child.0.stderr.take().unwrap());
-    let mut port = 0u16;
-    let mut line = String::new();
-    while port == 0 {
-        line.clear();
-        assert!(
-            reader.read_line(&mut line).unwrap() > 0,
-            "serve audit exited"
-        );
-        if let Ok(v) = serde_json::from_str::<Value>(&line)
-            && v["msg"] == "receiving audit events"
-        {
-            port = v["listen"]
-                .as_str()
-                .unwrap()
-                .rsplit(':')
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-        }
-    }
-    std::thread::spawn(move || {
-        let mut rest = String::new();
-        let _ = reader.read_to_string(&mut rest);
-    });
+    let rotation = Rotation::new(&dir);
+    let mut command = bin();
+    command
+        .args(["serve", "audit", "--cert"])
+        .arg(&rotation.live_cert)
+        .arg("--key")
+        .arg(&rotation.live_key)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--health-listen",
+            "127.0.0.1:0",
+            "--store",
+        ])
+        .arg(dir.join("store.db"));
+    let (child, port, _, _rest) = common::serve::start(command, "receiving audit events");
     let url = format!("https://127.0.0.1:{port}/");
     let batch = json!({"kind": "EventList", "items": []}).to_string();
-    let both: Vec<u8> = [old_ca.clone(), new_ca.clone()].concat();
-    // Requests keep coming while the files are replaced: none may fail.
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let failures = Arc::new(Mutex::new(Vec::new()));
-    let load = {
-        let (url, batch, stop, failures) =
-            (url.clone(), batch.clone(), stop.clone(), failures.clone());
-        std::thread::spawn(move || {
-            let mut sent = 0;
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                // A new client each time: a new TLS handshake against the current certificate.
-                match client(&both).post(&url).send(batch.as_str()) {
-                    Ok(r) if r.status().as_u16() == 200 => sent += 1,
-                    Ok(r) => failures
-                        .lock()
-                        .unwrap()
-                        .push(format!("HTTP {}", r.status())),
-                    Err(e) => failures.lock().unwrap().push(e.to_string()),
-                }
-            }
-            sent
-        })
-    };
-    assert_eq!(
-        client(&old_ca)
-            .post(&url)
-            .send(batch.as_str())
-            .unwrap()
-            .status()
-            .as_u16(),
-        200
-    );
-    std::thread::sleep(Duration::from_millis(500));
-    std::fs::copy(&new_key, &live_key).unwrap();
-    std::fs::copy(&new_cert, &live_cert).unwrap();
-    wait_for("the new certificate", || {
-        client(&new_ca)
-            .post(&url)
-            .send(batch.as_str())
-            .is_ok_and(|r| r.status().as_u16() == 200)
+    rotation.rotate_under_load(move |agent| match agent.post(&url).send(batch.as_str()) {
+        Ok(r) if r.status().as_u16() == 200 => Ok(()),
+        Ok(r) => Err(format!("HTTP {}", r.status())),
+        Err(e) => Err(e.to_string()),
     });
-    assert!(
-        client(&old_ca).post(&url).send(batch.as_str()).is_err(),
-        "the old certificate is still served"
-    );
-    std::thread::sleep(Duration::from_millis(300));
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    let sent = load.join().unwrap();
-    assert!(sent > 10, "only {sent} requests during the rotation");
-    assert!(
-        failures.lock().unwrap().is_empty(),
-        "{:?}",
-        failures.lock().unwrap()
-    );
     drop(child);
 }

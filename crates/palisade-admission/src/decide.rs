@@ -1,0 +1,559 @@
+//! Verdicts: the object of a request judged by the prepared cluster model (the evaluation
+//! `palisade scan` runs), each finding given its mode by the settings, and the response the
+//! API server reads (denial message, warnings, audit annotations, patch).
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+use kube_core::DynamicObject;
+use kube_core::admission::{AdmissionResponse, AdmissionReview};
+use kube_core::{Status, TypeMeta};
+use palisade_core::{Finding, Fingerprint, SuppressionSource};
+use palisade_scan::ClusterModel;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::review::Review;
+use crate::settings::{AdmissionSettings, Mode, OnTimeout};
+
+/// Findings named in a denial message; the rest are counted.
+const MESSAGE_FINDINGS: usize = 10;
+/// Warnings returned; the rest are counted in a last one.
+const MAX_WARNINGS: usize = 20;
+/// The API server truncates warnings over 256 characters.
+const WARNING_CHARS: usize = 240;
+
+/// What happened to a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Judged and allowed (possibly with warnings or audited findings, or a patch).
+    Allowed,
+    /// Judged and denied.
+    Denied,
+    /// Not judged: an exempt namespace, user or group, or a namespace whose mode is off.
+    Exempt,
+    /// Not judged: nothing to judge (a deletion, a connection, a status update, an object
+    /// being deleted).
+    Skipped,
+    /// The deadline passed; `on_timeout` decided.
+    Timeout,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Allowed => "allowed",
+            Outcome::Denied => "denied",
+            Outcome::Exempt => "exempt",
+            Outcome::Skipped => "skipped",
+            Outcome::Timeout => "timeout",
+        }
+    }
+}
+
+/// One line of the decision log (JSON): who asked for what, and what each rule did. It
+/// names rules and objects, never a field's value.
+#[derive(Debug, Clone, Serialize)]
+pub struct DecisionLog {
+    pub uid: String,
+    pub operation: &'static str,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub user: String,
+    pub dry_run: bool,
+    pub outcome: Outcome,
+    pub allowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub denied: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warned: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub audited: Vec<String>,
+    /// Findings the stored object already had (an update): at most warnings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grandfathered: Vec<String>,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub patch_operations: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// A response and its log line.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub review: AdmissionReview<DynamicObject>,
+    pub log: DecisionLog,
+}
+
+impl Judged {
+    pub fn allowed(&self) -> bool {
+        self.log.allowed
+    }
+
+    /// The response body. The patch is base64, as the API's `[]byte` field is written (kube's
+    /// type writes an array of numbers, which the API server also reads but other tools
+    /// and people do not).
+    pub fn to_json(&self) -> Value {
+        let mut value = serde_json::to_value(&self.review).unwrap_or(Value::Null);
+        if let Some(patch) = value.pointer_mut("/response/patch")
+            && let Some(bytes) = patch.as_array().map(|a| {
+                a.iter()
+                    .filter_map(Value::as_u64)
+                    .map(|b| b as u8)
+                    .collect::<Vec<u8>>()
+            })
+        {
+            *patch = Value::String(base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                bytes,
+            ));
+        }
+        value
+    }
+
+    pub fn response(&self) -> &AdmissionResponse {
+        self.review
+            .response
+            .as_ref()
+            .expect("a judged review always holds a response")
+    }
+}
+
+/// The webhook's judge: a prepared cluster and the `[admission]` settings.
+pub struct Admission {
+    /// Replaced whole when the cluster is read again; a request keeps the model it started
+    /// with.
+    model: RwLock<Arc<ClusterModel>>,
+    settings: AdmissionSettings,
+}
+
+impl Admission {
+    /// `own_namespace` (where the webhook runs) is always exempt, so the webhook can always
+    /// be repaired.
+    pub fn new(
+        model: ClusterModel,
+        mut settings: AdmissionSettings,
+        own_namespace: Option<&str>,
+    ) -> Admission {
+        if let Some(own) = own_namespace.filter(|ns| !ns.is_empty())
+            && !settings.exempt_namespaces.iter().any(|n| n == own)
+        {
+            settings.exempt_namespaces.push(own.to_string());
+        }
+        Admission {
+            model: RwLock::new(Arc::new(model)),
+            settings,
+        }
+    }
+
+    /// Judges from now on against `model` (a fresh read of the cluster).
+    pub fn replace_model(&self, model: ClusterModel) {
+        let model = Arc::new(model);
+        match self.model.write() {
+            Ok(mut current) => *current = model,
+            Err(poisoned) => *poisoned.into_inner() = model,
+        }
+    }
+
+    fn model(&self) -> Arc<ClusterModel> {
+        match self.model.read() {
+            Ok(model) => model.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn settings(&self) -> &AdmissionSettings {
+        &self.settings
+    }
+
+    /// `POST /validate`: the verdict.
+    pub fn validate(&self, review: &Review) -> Judged {
+        if let Some((outcome, reason)) = self.not_judged(review) {
+            return respond(review, base_log(review, outcome, Some(reason)), |r| r);
+        }
+        let object = as_stored(review.object.as_ref(), review);
+        let judged = match self.findings(object, Some(review.request_json.clone())) {
+            Ok(findings) => findings,
+            Err(message) => {
+                let log = DecisionLog {
+                    allowed: false,
+                    ..base_log(review, Outcome::Denied, Some(message.clone()))
+                };
+                return respond(review, log, |r| r.deny(message));
+            }
+        };
+        let existing: HashSet<Fingerprint> =
+            match (&review.old_object, self.settings.grandfather_existing) {
+                (Some(old), true) if review.operation() == "UPDATE" => self
+                    .findings(as_stored(Some(old), review), None)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|f| f.fingerprint)
+                    .collect(),
+                _ => HashSet::new(),
+            };
+        self.verdict(review, &judged, &existing)
+    }
+
+    /// `POST /mutate`: the hardening patch (allowed; the validating pass judges the result).
+    pub fn mutate(&self, review: &Review) -> Judged {
+        if let Some((outcome, reason)) = self.not_judged(review) {
+            return respond(review, base_log(review, outcome, Some(reason)), |r| r);
+        }
+        let skip = |reason: &str| {
+            respond(
+                review,
+                base_log(review, Outcome::Skipped, Some(reason.into())),
+                |r| r,
+            )
+        };
+        if !self.settings.mutate.enabled {
+            return skip("mutation is not enabled ([admission.mutate] enabled = false)");
+        }
+        let kind = &review.request.kind;
+        let Some(spec) = palisade_inventory::podspec::pod_spec_pointer(&kind.group, &kind.kind)
+        else {
+            return skip("the kind has no pod spec");
+        };
+        // A pod's spec is immutable once created; its controller's template is not.
+        if kind.kind == "Pod"
+            && (review.operation() != "CREATE" || !review.subresource().is_empty())
+        {
+            return skip("a pod is patched only when created");
+        }
+        let Some(object) = &review.object else {
+            return skip("no object");
+        };
+        let ops = crate::mutate::hardening(object, spec, &self.settings.mutate);
+        let log = DecisionLog {
+            patch_operations: ops.len(),
+            ..base_log(review, Outcome::Allowed, None)
+        };
+        if ops.is_empty() {
+            return respond(review, log, |r| r);
+        }
+        respond(review, log, |r| {
+            let unpatched = r.clone();
+            r.with_patch(json_patch::Patch(ops)).unwrap_or(unpatched)
+        })
+    }
+
+    /// The answer when evaluation did not finish in time (or too many are waiting).
+    pub fn timed_out(&self, review: &Review, why: &str) -> Judged {
+        let reason = format!("palisade could not judge the request: {why}");
+        let mut log = base_log(review, Outcome::Timeout, Some(reason.clone()));
+        match self.settings.on_timeout {
+            OnTimeout::Deny => {
+                log.allowed = false;
+                respond(review, log, |r| {
+                    r.deny(format!(
+                        "{reason}; retry the request (on_timeout = \"deny\")"
+                    ))
+                })
+            }
+            OnTimeout::Allow => respond(review, log, |mut r| {
+                r.warnings = Some(vec![format!(
+                    "{reason}; allowed unjudged (on_timeout = \"allow\")"
+                )]);
+                r.audit_annotations
+                    .insert("unjudged".into(), why.to_string());
+                r
+            }),
+        }
+    }
+
+    /// Why a request is not judged, when it is not.
+    fn not_judged(&self, review: &Review) -> Option<(Outcome, String)> {
+        let s = &self.settings;
+        let operation = review.operation();
+        if operation == "DELETE" || operation == "CONNECT" {
+            return Some((Outcome::Skipped, format!("{operation} is not judged")));
+        }
+        let sub = review.subresource();
+        if !sub.is_empty() && sub != "ephemeralcontainers" {
+            return Some((Outcome::Skipped, format!("subresource {sub} is not judged")));
+        }
+        let namespace = review.namespace();
+        if !namespace.is_empty() && s.exempt_namespaces.iter().any(|n| n == namespace) {
+            return Some((Outcome::Exempt, format!("namespace {namespace} is exempt")));
+        }
+        let user = &review.request.user_info;
+        if let Some(name) = user
+            .username
+            .as_deref()
+            .filter(|u| s.exempt_users.iter().any(|e| e == u))
+        {
+            return Some((Outcome::Exempt, format!("user {name} is exempt")));
+        }
+        if let Some(group) = user
+            .groups
+            .iter()
+            .flatten()
+            .find(|g| s.exempt_groups.contains(g))
+        {
+            return Some((Outcome::Exempt, format!("group {group} is exempt")));
+        }
+        if s.namespace_cap(namespace) == Mode::Off {
+            return Some((Outcome::Exempt, format!("namespace {namespace}: mode off")));
+        }
+        let deleting = review
+            .object
+            .as_ref()
+            .and_then(|o| o.pointer("/metadata/deletionTimestamp"))
+            .is_some_and(|t| !t.is_null());
+        if deleting {
+            return Some((Outcome::Skipped, "the object is being deleted".into()));
+        }
+        None
+    }
+
+    /// The findings that count for `object`: unsuppressed, or suppressed only by the
+    /// object's own annotation when the settings do not honour those.
+    fn findings(&self, object: Value, request: Option<Arc<Value>>) -> Result<Vec<Finding>, String> {
+        let report = self
+            .model()
+            .evaluate_in(object, request)
+            .map_err(|e| format!("palisade cannot judge the object: {e}"))?;
+        let honor = self.settings.honor_object_suppressions;
+        Ok(report
+            .findings
+            .into_iter()
+            .filter(|f| match &f.suppressed {
+                None => true,
+                Some(s) => s.source == SuppressionSource::Annotation && !honor,
+            })
+            .collect())
+    }
+
+    fn verdict(
+        &self,
+        review: &Review,
+        findings: &[Finding],
+        existing: &HashSet<Fingerprint>,
+    ) -> Judged {
+        let namespace = review.namespace();
+        let mut by_action: BTreeMap<Mode, Vec<&Finding>> = BTreeMap::new();
+        let mut grandfathered = Vec::new();
+        for finding in findings {
+            let mut action = self
+                .settings
+                .action(finding.rule_id(), finding.severity, namespace);
+            if action == Mode::Enforce && existing.contains(&finding.fingerprint) {
+                action = Mode::Warn;
+                grandfathered.push(finding.rule_id().to_string());
+            }
+            by_action.entry(action).or_default().push(finding);
+        }
+        let ids = |mode: Mode| -> Vec<String> {
+            let mut ids: Vec<String> = by_action
+                .get(&mode)
+                .into_iter()
+                .flatten()
+                .map(|f| f.rule_id().to_string())
+                .collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        };
+        let denied = by_action.get(&Mode::Enforce).cloned().unwrap_or_default();
+        let log = DecisionLog {
+            allowed: denied.is_empty(),
+            denied: ids(Mode::Enforce),
+            warned: ids(Mode::Warn),
+            audited: ids(Mode::Audit),
+            grandfathered,
+            ..base_log(
+                review,
+                if denied.is_empty() {
+                    Outcome::Allowed
+                } else {
+                    Outcome::Denied
+                },
+                None,
+            )
+        };
+        let warned = by_action.get(&Mode::Warn).cloned().unwrap_or_default();
+        let audited = log.audited.join(",");
+        let (warned_ids, denied_ids) = (log.warned.join(","), log.denied.join(","));
+        respond(review, log, |mut r| {
+            for (key, value) in [
+                ("denied", denied_ids),
+                ("warned", warned_ids),
+                ("audited", audited),
+            ] {
+                if !value.is_empty() {
+                    r.audit_annotations.insert(key.into(), value);
+                }
+            }
+            if !warned.is_empty() {
+                r.warnings = Some(warnings(&warned));
+            }
+            if denied.is_empty() {
+                r
+            } else {
+                let mut r = r.deny(denial(review, &denied));
+                r.result.code = 403;
+                r.result.reason = "Forbidden".into();
+                r
+            }
+        })
+    }
+}
+
+/// The object as the API server will store it: the request's namespace filled in, and a
+/// name for objects whose name the server generates.
+fn as_stored(object: Option<&Value>, review: &Review) -> Value {
+    let mut object = object.cloned().unwrap_or(Value::Null);
+    let Some(metadata) = object
+        .as_object_mut()
+        .map(|o| {
+            o.entry("metadata")
+                .or_insert_with(|| Value::Object(Default::default()))
+        })
+        .and_then(Value::as_object_mut)
+    else {
+        return object;
+    };
+    let namespace = review.namespace();
+    if !namespace.is_empty()
+        && metadata
+            .get("namespace")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+    {
+        metadata.insert("namespace".into(), Value::String(namespace.to_string()));
+    }
+    if metadata
+        .get("name")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        let name = match (
+            &review.request.name,
+            metadata.get("generateName").and_then(Value::as_str),
+        ) {
+            (name, _) if !name.is_empty() => name.clone(),
+            (_, Some(prefix)) => format!("{prefix}<generated>"),
+            _ => String::new(),
+        };
+        if !name.is_empty() {
+            metadata.insert("name".into(), Value::String(name));
+        }
+    }
+    object
+}
+
+fn describe(review: &Review) -> String {
+    let name = if review.request.name.is_empty() {
+        review
+            .object
+            .as_ref()
+            .and_then(|o| o.pointer("/metadata/generateName"))
+            .and_then(Value::as_str)
+            .map(|p| format!("{p}<generated>"))
+            .unwrap_or_default()
+    } else {
+        review.request.name.clone()
+    };
+    match review.namespace() {
+        "" => format!("{} {name}", review.request.kind.kind),
+        ns => format!("{} {ns}/{name}", review.request.kind.kind),
+    }
+}
+
+fn denial(review: &Review, denied: &[&Finding]) -> String {
+    let mut sorted = denied.to_vec();
+    sorted.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.rule_id().cmp(b.rule_id()))
+    });
+    let mut parts: Vec<String> = sorted
+        .iter()
+        .take(MESSAGE_FINDINGS)
+        .map(|f| format!("[{} {}] {}", f.rule_id(), f.severity, f.message))
+        .collect();
+    if sorted.len() > MESSAGE_FINDINGS {
+        parts.push(format!("and {} more", sorted.len() - MESSAGE_FINDINGS));
+    }
+    format!(
+        "palisade denied {}: {} (see `palisade rules ID` for each rule's fix)",
+        describe(review),
+        parts.join("; ")
+    )
+}
+
+fn warnings(findings: &[&Finding]) -> Vec<String> {
+    let mut out: Vec<String> = findings
+        .iter()
+        .take(MAX_WARNINGS)
+        .map(|f| {
+            let text = format!("palisade [{} {}] {}", f.rule_id(), f.severity, f.message);
+            truncate(text, WARNING_CHARS)
+        })
+        .collect();
+    if findings.len() > MAX_WARNINGS {
+        out.push(format!(
+            "palisade: and {} more warnings",
+            findings.len() - MAX_WARNINGS
+        ));
+    }
+    out
+}
+
+fn truncate(mut text: String, chars: usize) -> String {
+    if let Some((at, _)) = text.char_indices().nth(chars) {
+        text.truncate(at);
+        text.push('…');
+    }
+    text
+}
+
+fn base_log(review: &Review, outcome: Outcome, reason: Option<String>) -> DecisionLog {
+    let user = &review.request.user_info;
+    DecisionLog {
+        uid: review.request.uid.clone(),
+        operation: review.operation(),
+        kind: review.request.kind.kind.clone(),
+        namespace: review.namespace().to_string(),
+        name: review.request.name.clone(),
+        user: user.username.clone().unwrap_or_default(),
+        dry_run: review.request.dry_run,
+        outcome,
+        allowed: !matches!(outcome, Outcome::Denied),
+        reason,
+        denied: Vec::new(),
+        warned: Vec::new(),
+        audited: Vec::new(),
+        grandfathered: Vec::new(),
+        patch_operations: 0,
+    }
+}
+
+/// The response review: the request's uid and version, `allowed`, and what `shape` adds.
+fn respond(
+    review: &Review,
+    log: DecisionLog,
+    shape: impl FnOnce(AdmissionResponse) -> AdmissionResponse,
+) -> Judged {
+    let mut response = AdmissionResponse::from(&review.request);
+    response.types = TypeMeta {
+        api_version: review.api_version.clone(),
+        kind: "AdmissionReview".into(),
+    };
+    response.result = Status::default();
+    let response = shape(response);
+    Judged {
+        log: DecisionLog {
+            allowed: response.allowed,
+            ..log
+        },
+        review: response.into_review(),
+    }
+}

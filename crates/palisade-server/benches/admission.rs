@@ -1,0 +1,347 @@
+//! Admission webhook latency and throughput over TLS on loopback, next to a trivial TLS
+//! server (same TLS stack, same runtime, reads the body and returns a fixed allow) measured in
+//! the same run. The webhook judges with the Pod Security restricted built-ins
+//! (`--framework pss-restricted`) plus 20 gatekeeper-library templates with their sample
+//! constraints (../shared/corpora, required). The load generator (keep-alive HTTPS clients
+//! on threads) shares the machine with the server, as it does for the trivial one.
+//!
+//! Two phases per server: the most it answers with 16 clients in a closed loop, and a fixed
+//! rate (1,000 requests/s) in an open loop whose latencies count from each request's
+//! scheduled time, so a stall is not hidden by the requests it delays.
+//!
+//! `cargo bench -p palisade-server --bench admission`. RATE=N and SECONDS=N change the
+//! fixed-rate phase; POLICIES=none judges with every built-in rule and no policy instead.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use palisade_admission::{Admission, AdmissionSettings};
+use palisade_server::admission::{AdmissionMetrics, AdmissionState, DecisionLogLevel};
+use palisade_server::tls;
+
+const TEMPLATES: &[&str] = &[
+    "pod-security-policy/allow-privilege-escalation",
+    "pod-security-policy/apparmor",
+    "pod-security-policy/capabilities",
+    "pod-security-policy/flexvolume-drivers",
+    "pod-security-policy/forbidden-sysctls",
+    "pod-security-policy/fsgroup",
+    "pod-security-policy/host-filesystem",
+    "pod-security-policy/host-namespaces",
+    "pod-security-policy/host-network-ports",
+    "pod-security-policy/privileged-containers",
+    "pod-security-policy/proc-mount",
+    "pod-security-policy/read-only-root-filesystem",
+    "pod-security-policy/seccomp",
+    "pod-security-policy/selinux",
+    "pod-security-policy/users",
+    "pod-security-policy/volumes",
+    "general/allowedrepos",
+    "general/disallowedtags",
+    "general/containerlimits",
+    "general/requiredprobes",
+];
+
+fn corpora() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora");
+    assert!(dir.is_dir(), "{} is required", dir.display());
+    dir
+}
+
+/// Each template with the constraint of its first sample.
+fn policy_files() -> Vec<PathBuf> {
+    let library = corpora().join("gatekeeper-library/library");
+    let mut files = Vec::new();
+    for template in TEMPLATES {
+        let dir = library.join(template);
+        files.push(dir.join("template.yaml"));
+        let mut samples: Vec<PathBuf> = std::fs::read_dir(dir.join("samples"))
+            .unwrap()
+            .map(|e| e.unwrap().path().join("constraint.yaml"))
+            .filter(|p| p.is_file())
+            .collect();
+        samples.sort();
+        files.push(samples.remove(0));
+    }
+    files
+}
+
+/// The rules of the Pod Security restricted profile (the admission plugin's check at
+/// `restricted`, and the hardening rules citing it) and the constraints.
+fn judge() -> (Admission, usize, usize) {
+    let mut rules = palisade_scan::default_rules();
+    if std::env::var("POLICIES").is_ok_and(|p| p == "none") {
+        // Every built-in rule, no policy: the webhook as installed without policies.
+        let built_in = rules.evaluated().len();
+        let options = palisade_scan::ScanOptions {
+            rules,
+            skip_evaluations: true,
+            ..palisade_scan::ScanOptions::default()
+        };
+        let model = palisade_scan::ClusterModel::prepare_copies(Default::default(), options, 2);
+        return (
+            Admission::new(model, AdmissionSettings::default(), None),
+            built_in,
+            0,
+        );
+    }
+    let mut only: Vec<String> = rules
+        .for_framework(palisade_core::Profile::PssRestricted)
+        .iter()
+        .map(|r| r.meta().id.to_string())
+        .collect();
+    let built_in = only.len();
+    let loaded = palisade_policy::provider::load(&policy_files());
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    let policies = loaded.rules.len();
+    for rule in loaded.rules {
+        only.push(rule.meta().id.to_string());
+        rules.add(rule).unwrap();
+    }
+    let mut options = palisade_scan::ScanOptions {
+        rules,
+        only_rules: only,
+        skip_evaluations: true,
+        ..palisade_scan::ScanOptions::default()
+    };
+    options.config.settings.pod_security = Some(palisade_rules::PodSecurityTarget {
+        level: palisade_rules::pss::Level::Restricted,
+        version: palisade_rules::pss::admission::PolicyVersion::LATEST,
+    });
+    let model = palisade_scan::ClusterModel::prepare_copies(Default::default(), options, 2);
+    (
+        Admission::new(model, AdmissionSettings::default(), None),
+        built_in,
+        policies,
+    )
+}
+
+fn reviews() -> Vec<Vec<u8>> {
+    let dir = corpora().join("admission-review/kubewarden-policy-server/tests/data");
+    [
+        "pod_with_privileged_containers.json",
+        "pod_without_privileged_containers.json",
+    ]
+    .iter()
+    .map(|f| std::fs::read(dir.join(f)).unwrap())
+    .collect()
+}
+
+/// Serves `router` over TLS on loopback on a 2-thread runtime; returns the port.
+fn serve(router: axum::Router, files: &tls::TlsFiles) -> u16 {
+    let config = tls::server_config(files).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let config = axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(config));
+            axum_server::from_tcp_rustls(listener, config)
+                .unwrap()
+                .serve(router.into_make_service())
+                .await
+                .unwrap();
+        });
+    });
+    port
+}
+
+fn trivial() -> axum::Router {
+    const ALLOW: &str = r#"{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","response":{"uid":"fixed","allowed":true}}"#;
+    axum::Router::new().route(
+        "/validate",
+        axum::routing::post(|_body: axum::body::Bytes| async {
+            (
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                ALLOW,
+            )
+        }),
+    )
+}
+
+fn agent(ca: &[u8]) -> ureq::Agent {
+    let certs: Vec<ureq::tls::Certificate<'static>> = ureq::tls::parse_pem(ca)
+        .filter_map(|i| match i {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    ureq::Agent::config_builder()
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .provider(ureq::tls::TlsProvider::Rustls)
+                .root_certs(ureq::tls::RootCerts::Specific(Arc::new(certs)))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+fn post(agent: &ureq::Agent, url: &str, body: &[u8]) {
+    let mut response = agent
+        .post(url)
+        .header("content-type", "application/json")
+        .send(body)
+        .expect("request failed");
+    assert_eq!(response.status().as_u16(), 200);
+    let _ = response.body_mut().read_to_vec().unwrap();
+}
+
+/// Requests per second with `clients` closed-loop clients for `seconds`.
+fn max_throughput(url: &str, ca: &[u8], bodies: &[Vec<u8>], clients: usize, seconds: u64) -> f64 {
+    let done = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let threads: Vec<_> = (0..clients)
+        .map(|c| {
+            let (url, ca, bodies, done, stop) = (
+                url.to_string(),
+                ca.to_vec(),
+                bodies.to_vec(),
+                done.clone(),
+                stop.clone(),
+            );
+            std::thread::spawn(move || {
+                let agent = agent(&ca);
+                let mut i = c;
+                while !stop.load(Ordering::Relaxed) {
+                    post(&agent, &url, &bodies[i % bodies.len()]);
+                    done.fetch_add(1, Ordering::Relaxed);
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(1));
+    let (start, before) = (Instant::now(), done.load(Ordering::Relaxed));
+    std::thread::sleep(Duration::from_secs(seconds));
+    let count = done.load(Ordering::Relaxed) - before;
+    let elapsed = start.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for t in threads {
+        t.join().unwrap();
+    }
+    count as f64 / elapsed
+}
+
+/// Latencies (from each request's scheduled time) at `rate` requests/s for `seconds`.
+fn fixed_rate(
+    url: &str,
+    ca: &[u8],
+    bodies: &[Vec<u8>],
+    rate: u64,
+    seconds: u64,
+) -> (Vec<Duration>, f64) {
+    const CLIENTS: u64 = 32;
+    let total = rate * seconds;
+    let interval = Duration::from_secs_f64(1.0 / rate as f64);
+    let start = Instant::now() + Duration::from_millis(500);
+    let threads: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (url, ca, bodies) = (url.to_string(), ca.to_vec(), bodies.to_vec());
+            std::thread::spawn(move || {
+                let agent = agent(&ca);
+                // Warm the connection before the clock starts.
+                post(&agent, &url, &bodies[0]);
+                let mut latencies = Vec::new();
+                let mut k = c;
+                while k < total {
+                    let due = start + interval * k as u32;
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
+                    post(&agent, &url, &bodies[k as usize % bodies.len()]);
+                    latencies.push(due.elapsed());
+                    k += CLIENTS;
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all: Vec<Duration> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let achieved = all.len() as f64 / start.elapsed().as_secs_f64();
+    all.sort();
+    (all, achieved)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1e3
+}
+
+fn main() {
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (rate, seconds) = (env("RATE", 1000), env("SECONDS", 10));
+    let dir = std::env::temp_dir().join(format!("palisade-admission-bench-{}", std::process::id()));
+    let made = tls::self_signed(&dir, &["127.0.0.1".to_string()]).unwrap();
+    let ca = made.ca_pem.clone().into_bytes();
+    let (judge, built_in, policies) = judge();
+    let bodies = reviews();
+    // One verdict each, in process, to show what is being judged.
+    for body in &bodies {
+        let judged = judge.validate(&palisade_admission::decode(body).unwrap());
+        println!(
+            "judged {} {}: allowed={} denied={:?} warned={:?} audited={:?}",
+            judged.log.kind,
+            judged.log.name,
+            judged.log.allowed,
+            judged.log.denied,
+            judged.log.warned,
+            judged.log.audited
+        );
+    }
+    let state = AdmissionState::new(
+        judge,
+        Arc::new(AdmissionMetrics::default()),
+        DecisionLogLevel::None,
+    );
+    let palisade_port = serve(
+        palisade_server::admission::router(Arc::new(state)),
+        &made.files,
+    );
+    let trivial_port = serve(trivial(), &made.files);
+    println!(
+        "webhook: {built_in} built-in rules + {policies} gatekeeper-library constraints; {} cores; fixed rate {rate}/s for {seconds} s",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let mut maxima = Vec::new();
+    for (name, port) in [("trivial", trivial_port), ("palisade", palisade_port)] {
+        let url = format!("https://127.0.0.1:{port}/validate");
+        let max = max_throughput(&url, &ca, &bodies, 16, 5);
+        println!("{name:>9}: max {max:>8.0} req/s");
+        // The target rate, and half the measured maximum when that is lower: latency where
+        // the server keeps up.
+        let mut rates = vec![rate];
+        if (max / 2.0) < rate as f64 {
+            rates.push(((max / 2.0) as u64).max(1));
+        }
+        for rate in rates {
+            let (latencies, achieved) = fixed_rate(&url, &ca, &bodies, rate, seconds);
+            println!(
+                "{name:>9}: at {rate}/s (achieved {achieved:.0}/s): p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+                percentile(&latencies, 0.50),
+                percentile(&latencies, 0.99),
+                percentile(&latencies, 1.0),
+            );
+        }
+        maxima.push(max);
+    }
+    println!(
+        "palisade's maximum throughput is {:.0}% of the trivial server's (target >= 50%)",
+        100.0 * maxima[1] / maxima[0]
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,342 @@
+//! The admission webhook: `POST /validate` and `POST /mutate` (AdmissionReview v1), judged by
+//! `palisade-admission` off the async threads, with a bounded number of requests in flight,
+//! a deadline below the API server's timeout (fail closed or open, as configured), a body
+//! limit, typed 400s for bodies that are not reviews, Prometheus metrics and one JSON log
+//! line per decision with the request's uid.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use palisade_admission::{Admission, Judged, Review};
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+use crate::metrics::{Exposition, Histogram, Labelled};
+
+/// Which decision lines are logged to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecisionLogLevel {
+    /// Every request.
+    All,
+    /// Requests with a finding, a patch, a timeout or a denial.
+    Findings,
+    None,
+}
+
+/// The webhook's metrics.
+#[derive(Debug, Default)]
+pub struct AdmissionMetrics {
+    /// Requests by endpoint and outcome (allowed, denied, exempt, skipped, timeout) or
+    /// rejection (malformed, too_large, unsupported_media_type).
+    pub requests: Labelled,
+    /// Findings by rule and the mode they had (enforce, warn, audit).
+    pub findings: Labelled,
+    pub in_flight: AtomicI64,
+    /// From the body read to the response.
+    pub seconds: Histogram,
+}
+
+impl Exposition for AdmissionMetrics {
+    fn render(&self) -> String {
+        let mut out = String::new();
+        self.requests.render_labels(
+            "palisade_admission_requests_total",
+            "counter",
+            &["endpoint", "outcome"],
+            "Admission requests by endpoint and outcome.",
+            &mut out,
+        );
+        self.findings.render_labels(
+            "palisade_admission_findings_total",
+            "counter",
+            &["rule", "mode"],
+            "Findings at admission by rule and the mode they had (enforce denies).",
+            &mut out,
+        );
+        out.push_str(&format!(
+            "# HELP palisade_admission_in_flight Requests being judged or waiting.\n# TYPE palisade_admission_in_flight gauge\npalisade_admission_in_flight {}\n",
+            self.in_flight.load(Ordering::Relaxed)
+        ));
+        self.seconds.render(
+            "palisade_admission_request_seconds",
+            "Time from the request's body to its verdict.",
+            &mut out,
+        );
+        out
+    }
+}
+
+/// What the handlers share.
+pub struct AdmissionState {
+    pub admission: Arc<Admission>,
+    pub metrics: Arc<AdmissionMetrics>,
+    /// Evaluations running at once (CPU-bound: about the number of cores).
+    pub workers: Arc<Semaphore>,
+    pub in_flight: AtomicUsize,
+    pub log: DecisionLogLevel,
+}
+
+impl AdmissionState {
+    pub fn new(
+        admission: Admission,
+        metrics: Arc<AdmissionMetrics>,
+        log: DecisionLogLevel,
+    ) -> Self {
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        AdmissionState {
+            admission: Arc::new(admission),
+            metrics,
+            workers: Arc::new(Semaphore::new(workers)),
+            in_flight: AtomicUsize::new(0),
+            log,
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Endpoint {
+    Validate,
+    Mutate,
+}
+
+impl Endpoint {
+    fn name(self) -> &'static str {
+        match self {
+            Endpoint::Validate => "validate",
+            Endpoint::Mutate => "mutate",
+        }
+    }
+}
+
+pub fn router(state: Arc<AdmissionState>) -> Router {
+    Router::new()
+        .route(
+            "/validate",
+            post(
+                |State(s): State<Arc<AdmissionState>>, headers: HeaderMap, body: Body| async move {
+                    handle(s, Endpoint::Validate, headers, body).await
+                },
+            ),
+        )
+        .route(
+            "/mutate",
+            post(
+                |State(s): State<Arc<AdmissionState>>, headers: HeaderMap, body: Body| async move {
+                    handle(s, Endpoint::Mutate, headers, body).await
+                },
+            ),
+        )
+        // The limit is applied while reading, so the answer is a typed 413.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+fn rejection(
+    state: &AdmissionState,
+    endpoint: Endpoint,
+    status: StatusCode,
+    reason: &str,
+    message: String,
+) -> Response {
+    state
+        .metrics
+        .requests
+        .add(&Labelled::key(&[endpoint.name(), reason]), 1);
+    if state.log != DecisionLogLevel::None {
+        eprintln!(
+            "{}",
+            json!({"level": "warning", "msg": "admission request rejected", "endpoint": endpoint.name(), "status": status.as_u16(), "reason": reason, "error": message})
+        );
+    }
+    (
+        status,
+        axum::Json(json!({"error": reason, "message": message})),
+    )
+        .into_response()
+}
+
+async fn handle(
+    state: Arc<AdmissionState>,
+    endpoint: Endpoint,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    if !content_type.contains("json") {
+        return rejection(
+            &state,
+            endpoint,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("expected application/json, got {content_type}"),
+        );
+    }
+    let limit = state.admission.settings().max_body_bytes;
+    let bytes = match read_limited(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(()) => {
+            return rejection(
+                &state,
+                endpoint,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the body is over {limit} bytes (max_body_bytes)"),
+            );
+        }
+    };
+    let start = Instant::now();
+    let review = match palisade_admission::decode(&bytes) {
+        Ok(review) => Arc::new(review),
+        Err(error) => {
+            return rejection(
+                &state,
+                endpoint,
+                StatusCode::BAD_REQUEST,
+                "malformed",
+                error.to_string(),
+            );
+        }
+    };
+    drop(bytes);
+    state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+    let judged = judge(&state, endpoint, &review).await;
+    state.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+    state.metrics.seconds.observe(start.elapsed().as_secs_f64());
+    record(&state, endpoint, &judged, start.elapsed());
+    axum::Json(judged.to_json()).into_response()
+}
+
+/// The body, or `Err` when it is over `limit`. An oversized body is read to its end (and
+/// dropped) up to 8 times the limit, so the client, still sending, reads a typed 413 rather
+/// than a reset connection; past that the connection is closed.
+async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, ()> {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut collected: Vec<u8> = Vec::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let Ok(frame) = frame else {
+            return Err(());
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        seen += data.len();
+        if seen > limit.saturating_mul(8) {
+            return Err(());
+        }
+        if seen <= limit {
+            collected.extend_from_slice(&data);
+        } else if !collected.is_empty() {
+            collected = Vec::new();
+        }
+    }
+    if seen > limit {
+        return Err(());
+    }
+    Ok(collected.into())
+}
+
+/// The verdict, or the deadline's answer; at most `max_in_flight` requests wait.
+async fn judge(state: &Arc<AdmissionState>, endpoint: Endpoint, review: &Arc<Review>) -> Judged {
+    let settings = state.admission.settings();
+    let waiting = state.in_flight.fetch_add(1, Ordering::AcqRel) + 1;
+    let _leave = Leave(&state.in_flight);
+    if waiting > settings.max_in_flight {
+        return state.admission.timed_out(
+            review,
+            &format!(
+                "overloaded: more than {} requests in flight",
+                settings.max_in_flight
+            ),
+        );
+    }
+    let deadline = Duration::from_millis(settings.timeout_ms);
+    let work = {
+        let (admission, review, workers) = (
+            state.admission.clone(),
+            review.clone(),
+            state.workers.clone(),
+        );
+        async move {
+            let permit = workers.acquire_owned().await;
+            // The permit moves into the blocking task: an evaluation that outlives its
+            // deadline still holds its worker until it ends.
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                match endpoint {
+                    Endpoint::Validate => admission.validate(&review),
+                    Endpoint::Mutate => admission.mutate(&review),
+                }
+            })
+            .await
+        }
+    };
+    match tokio::time::timeout(deadline, work).await {
+        Ok(Ok(judged)) => judged,
+        Ok(Err(_)) => state.admission.timed_out(review, "the evaluation failed"),
+        Err(_) => state.admission.timed_out(
+            review,
+            &format!("no verdict within {} ms (timeout_ms)", settings.timeout_ms),
+        ),
+    }
+}
+
+struct Leave<'a>(&'a AtomicUsize);
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn record(state: &AdmissionState, endpoint: Endpoint, judged: &Judged, took: Duration) {
+    let log = &judged.log;
+    let metrics = &state.metrics;
+    metrics
+        .requests
+        .add(&Labelled::key(&[endpoint.name(), log.outcome.name()]), 1);
+    for (mode, rules) in [
+        ("enforce", &log.denied),
+        ("warn", &log.warned),
+        ("audit", &log.audited),
+    ] {
+        for rule in rules {
+            metrics.findings.add(&Labelled::key(&[rule, mode]), 1);
+        }
+    }
+    let interesting = !log.denied.is_empty()
+        || !log.warned.is_empty()
+        || !log.audited.is_empty()
+        || log.patch_operations > 0
+        || !log.allowed
+        || log.outcome == palisade_admission::Outcome::Timeout;
+    let print = match state.log {
+        DecisionLogLevel::All => true,
+        DecisionLogLevel::Findings => interesting,
+        DecisionLogLevel::None => false,
+    };
+    if print {
+        let mut line = serde_json::to_value(log).unwrap_or_default();
+        if let Some(map) = line.as_object_mut() {
+            map.insert("level".into(), json!("info"));
+            map.insert("msg".into(), json!("admission decision"));
+            map.insert("endpoint".into(), json!(endpoint.name()));
+            map.insert(
+                "ms".into(),
+                json!((took.as_secs_f64() * 1e4).round() / 10.0),
+            );
+        }
+        eprintln!("{line}");
+    }
+}

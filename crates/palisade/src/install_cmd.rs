@@ -1,0 +1,524 @@
+//! `palisade install`: the admission webhook's deployment, from one builder. `--print` writes
+//! the manifests for `kubectl apply -f -` (with a CA and serving certificate made now, or
+//! cert-manager's); `--chart DIR` writes the Helm chart (deploy/helm/palisade is its output,
+//! checked by a test), whose templates are the same objects with values in place of the
+//! settings.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde_json::{Value, json};
+
+#[derive(Args)]
+pub struct InstallArgs {
+    /// Write the manifests to standard output (for `kubectl apply -f -`).
+    #[arg(long, env = "PALISADE_PRINT", value_parser = clap::builder::BoolishValueParser::new(), required_unless_present = "chart")]
+    print: bool,
+    /// Write the Helm chart to DIR instead.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "PALISADE_CHART",
+        conflicts_with = "print"
+    )]
+    chart: Option<PathBuf>,
+    /// The namespace the webhook runs in (exempt from it).
+    #[arg(
+        long,
+        default_value = "palisade-system",
+        env = "PALISADE_INSTALL_NAMESPACE",
+        value_name = "NAME"
+    )]
+    namespace: String,
+    /// The container image.
+    #[arg(long, default_value = concat!("ghcr.io/palisade-dev/palisade:", env!("CARGO_PKG_VERSION")), env = "PALISADE_IMAGE", value_name = "IMAGE")]
+    image: String,
+    /// Replicas of the webhook (a PodDisruptionBudget keeps one up).
+    #[arg(long, default_value_t = 2, env = "PALISADE_REPLICAS", value_name = "N")]
+    replicas: u32,
+    /// What the API server does when the webhook cannot answer: `Fail` (fail closed: the
+    /// request is refused; the webhook's namespace and kube-system stay exempt so it can be
+    /// repaired) or `Ignore` (fail open).
+    #[arg(long, default_value = "Fail", value_parser = ["Fail", "Ignore"], env = "PALISADE_FAILURE_POLICY", value_name = "POLICY")]
+    failure_policy: String,
+    /// Seconds the API server waits for the webhook (1-30); the webhook's own deadline
+    /// (timeout_ms) must be below it.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=30), env = "PALISADE_TIMEOUT_SECONDS", value_name = "SECONDS")]
+    timeout_seconds: u32,
+    /// Also install the mutating webhook (hardening defaults) and enable it.
+    #[arg(long, env = "PALISADE_MUTATE", value_parser = clap::builder::BoolishValueParser::new())]
+    mutate: bool,
+    /// Judge objects alone instead of reading the cluster (no RBAC, no token mounted).
+    #[arg(long, env = "PALISADE_NO_CLUSTER_READ", value_parser = clap::builder::BoolishValueParser::new())]
+    no_cluster_read: bool,
+    /// Where the serving certificate comes from: `cert-manager` issues it and injects the CA
+    /// (needs cert-manager; nothing secret is printed), or `self-signed`: a CA and
+    /// certificate made now, printed as a Secret (apply it, never commit it: Palisade's own
+    /// SEC020 flags it).
+    #[arg(long, default_value = "cert-manager", value_parser = ["cert-manager", "self-signed"], env = "PALISADE_INSTALL_TLS", value_name = "SOURCE")]
+    tls: String,
+}
+
+/// How the serving certificate and the webhooks' caBundle are made.
+enum Tls {
+    /// Made now: base64 of the CA, the serving certificate and key.
+    Made {
+        ca: String,
+        cert: String,
+        key: String,
+    },
+    CertManager,
+    /// Helm's genCA/genSignedCert in the webhook template.
+    Helm,
+}
+
+/// What differs between installs. Strings are placeholders in the chart.
+struct Install {
+    namespace: String,
+    image: Value,
+    replicas: Value,
+    failure_policy: Value,
+    timeout_seconds: Value,
+    mutate: bool,
+    read_cluster: bool,
+    tls: Tls,
+}
+
+const NAME: &str = "palisade-webhook";
+const APP: &str = "palisade-webhook";
+
+pub fn run(args: InstallArgs) -> Result<u8> {
+    if let Some(dir) = &args.chart {
+        write_chart(dir)?;
+        eprintln!("palisade: wrote the Helm chart to {}", dir.display());
+        return Ok(0);
+    }
+    let service_host = format!("{NAME}.{}.svc", args.namespace);
+    let tls = if args.tls == "cert-manager" {
+        Tls::CertManager
+    } else {
+        if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            eprintln!(
+                "palisade: warning: the output holds the webhook's private key: pipe it to `kubectl apply -f -`, do not commit it"
+            );
+        }
+        made_certificate(&service_host)?
+    };
+    let install = Install {
+        namespace: args.namespace.clone(),
+        image: json!(args.image),
+        replicas: json!(args.replicas),
+        failure_policy: json!(args.failure_policy),
+        timeout_seconds: json!(args.timeout_seconds),
+        mutate: args.mutate,
+        read_cluster: !args.no_cluster_read,
+        tls,
+    };
+    let documents: String = objects(&install)
+        .iter()
+        .map(|o| format!("---\n{}", palisade_net::yaml::to_yaml(o)))
+        .collect();
+    print!("{documents}");
+    Ok(0)
+}
+
+/// A CA and a serving certificate for the Service's names, made with rcgen.
+fn made_certificate(host: &str) -> Result<Tls> {
+    use base64::Engine;
+    let dir = std::env::temp_dir().join(format!("palisade-install-{}", std::process::id()));
+    let short = host.trim_end_matches(".svc").to_string();
+    let made = palisade_server::tls::self_signed(
+        &dir,
+        &[host.to_string(), short, format!("{host}.cluster.local")],
+    )?;
+    let read = |p: &Path| std::fs::read(p).with_context(|| p.display().to_string());
+    let b64 = |bytes: Vec<u8>| base64::engine::general_purpose::STANDARD.encode(bytes);
+    let tls = Tls::Made {
+        ca: b64(made.ca_pem.into_bytes()),
+        cert: b64(read(&made.files.cert)?),
+        key: b64(read(&made.files.key)?),
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(tls)
+}
+
+fn labels() -> Value {
+    json!({"app.kubernetes.io/name": APP, "app.kubernetes.io/part-of": "palisade"})
+}
+
+fn meta(name: &str, namespace: Option<&str>) -> Value {
+    let mut meta = json!({"name": name, "labels": labels()});
+    if let Some(ns) = namespace {
+        meta["namespace"] = json!(ns);
+    }
+    meta
+}
+
+/// Every object of the install, in apply order.
+fn objects(install: &Install) -> Vec<Value> {
+    let ns = install.namespace.as_str();
+    let mut out = vec![
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {
+            "pod-security.kubernetes.io/enforce": "restricted",
+            "pod-security.kubernetes.io/enforce-version": "latest"}}}),
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta(NAME, Some(ns)),
+               "automountServiceAccountToken": install.read_cluster}),
+    ];
+    if install.read_cluster {
+        out.extend(reader_rbac(ns));
+    }
+    out.push(config_map(install));
+    match &install.tls {
+        Tls::Made { cert, key, .. } => out.push(json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": meta(&format!("{NAME}-tls"), Some(ns)), "type": "kubernetes.io/tls",
+            "data": {"tls.crt": cert, "tls.key": key}})),
+        Tls::CertManager => out.extend(cert_manager(ns)),
+        Tls::Helm => {}
+    }
+    out.push(deployment(install));
+    out.push(json!({"apiVersion": "v1", "kind": "Service", "metadata": meta(NAME, Some(ns)),
+        "spec": {"type": "ClusterIP", "selector": {"app.kubernetes.io/name": APP},
+                 "ports": [{"name": "https", "port": 443, "targetPort": "https", "protocol": "TCP"}]}}));
+    out.push(json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": meta(NAME, Some(ns)),
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app.kubernetes.io/name": APP}}}}));
+    out.push(network_policy(ns));
+    out.push(
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": meta("default-deny", Some(ns)),
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}),
+    );
+    out.push(webhook_configuration(install, false));
+    if install.mutate {
+        out.push(webhook_configuration(install, true));
+    }
+    out
+}
+
+/// What the webhook reads of the cluster to judge cross-object rules: never Secrets (to
+/// list them is to read their values), never anything it could change.
+fn reader_rbac(ns: &str) -> Vec<Value> {
+    let read = json!(["get", "list", "watch"]);
+    let rules = json!([
+        {"apiGroups": [""], "resources": ["namespaces", "pods", "services", "serviceaccounts", "nodes",
+                                          "replicationcontrollers", "limitranges", "resourcequotas",
+                                          "persistentvolumes", "persistentvolumeclaims", "endpoints"], "verbs": read},
+        {"apiGroups": ["apps"], "resources": ["deployments", "statefulsets", "daemonsets", "replicasets"], "verbs": read},
+        {"apiGroups": ["batch"], "resources": ["jobs", "cronjobs"], "verbs": read},
+        {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies", "ingresses", "ingressclasses"], "verbs": read},
+        {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings", "clusterroles", "clusterrolebindings"], "verbs": read},
+        {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": read},
+        {"apiGroups": ["admissionregistration.k8s.io"], "resources": ["validatingadmissionpolicies", "validatingadmissionpolicybindings"], "verbs": read},
+        {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": read},
+    ]);
+    vec![
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+               "metadata": meta(&format!("{NAME}-reader"), None), "rules": rules}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": meta(&format!("{NAME}-reader"), None),
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": format!("{NAME}-reader")},
+               "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": ns}]}),
+    ]
+}
+
+fn config_map(install: &Install) -> Value {
+    let mut config = String::from(
+        "# palisade serve admission's settings; `palisade init` writes every one, commented.\n[admission]\nexempt_namespaces = [\"kube-system\"]\n",
+    );
+    if install.mutate {
+        config.push_str("\n[admission.mutate]\nenabled = true\n");
+    }
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta(&format!("{NAME}-config"), Some(&install.namespace)),
+           "data": {"palisade.toml": config}})
+}
+
+fn cert_manager(ns: &str) -> Vec<Value> {
+    vec![
+        json!({"apiVersion": "cert-manager.io/v1", "kind": "Issuer", "metadata": meta(&format!("{NAME}-selfsigned"), Some(ns)),
+               "spec": {"selfSigned": {}}}),
+        json!({"apiVersion": "cert-manager.io/v1", "kind": "Certificate", "metadata": meta(&format!("{NAME}-tls"), Some(ns)),
+               "spec": {"secretName": format!("{NAME}-tls"),
+                        "dnsNames": [format!("{NAME}.{ns}.svc"), format!("{NAME}.{ns}.svc.cluster.local")],
+                        "issuerRef": {"name": format!("{NAME}-selfsigned"), "kind": "Issuer"},
+                        "privateKey": {"rotationPolicy": "Always"}}}),
+    ]
+}
+
+fn deployment(install: &Install) -> Value {
+    let mut args = vec![
+        "serve",
+        "admission",
+        "--cert",
+        "/tls/tls.crt",
+        "--key",
+        "/tls/tls.key",
+        "--listen",
+        "0.0.0.0:8443",
+        "--health-listen",
+        "0.0.0.0:8080",
+        "--config",
+        "/config/palisade.toml",
+    ];
+    if install.read_cluster {
+        args.push("--cluster");
+    }
+    let container = json!({
+        "name": "webhook", "image": install.image, "imagePullPolicy": "Always", "args": args,
+        "env": [{"name": "PALISADE_WEBHOOK_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}],
+        "ports": [{"name": "https", "containerPort": 8443, "protocol": "TCP"},
+                  {"name": "health", "containerPort": 8080, "protocol": "TCP"}],
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "health"}, "periodSeconds": 5},
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "health"}, "periodSeconds": 10},
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+        "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
+                            "runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
+                            "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
+        "volumeMounts": [{"name": "tls", "mountPath": "/tls", "readOnly": true},
+                         {"name": "config", "mountPath": "/config", "readOnly": true}],
+    });
+    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta(NAME, Some(&install.namespace)),
+        "spec": {"replicas": install.replicas,
+                 "selector": {"matchLabels": {"app.kubernetes.io/name": APP}},
+                 "template": {"metadata": {"labels": labels()}, "spec": {
+                     "serviceAccountName": NAME,
+                     "automountServiceAccountToken": install.read_cluster,
+                     "enableServiceLinks": false,
+                     "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
+                                         "fsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
+                     "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+                         "whenUnsatisfiable": "ScheduleAnyway",
+                         "labelSelector": {"matchLabels": {"app.kubernetes.io/name": APP}}}],
+                     "containers": [container],
+                     "volumes": [{"name": "tls", "secret": {"secretName": format!("{NAME}-tls")}},
+                                 {"name": "config", "configMap": {"name": format!("{NAME}-config")}}]}}}})
+}
+
+/// The API server's calls in, probes and metrics in; the API server and DNS out.
+fn network_policy(ns: &str) -> Value {
+    json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(NAME, Some(ns)),
+        "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": APP}}, "policyTypes": ["Ingress", "Egress"],
+                 "ingress": [{"ports": [{"port": 8443, "protocol": "TCP"}, {"port": 8080, "protocol": "TCP"}]}],
+                 "egress": [{"ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}]},
+                            {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]}})
+}
+
+fn webhook_configuration(install: &Install, mutating: bool) -> Value {
+    let ns = install.namespace.as_str();
+    let (kind, path, name) = if mutating {
+        (
+            "MutatingWebhookConfiguration",
+            "/mutate",
+            "mutate.palisade.dev",
+        )
+    } else {
+        (
+            "ValidatingWebhookConfiguration",
+            "/validate",
+            "validate.palisade.dev",
+        )
+    };
+    let operations = json!(["CREATE", "UPDATE"]);
+    let workloads = json!([
+        {"apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods", "replicationcontrollers"], "operations": operations},
+        {"apiGroups": ["apps"], "apiVersions": ["v1"], "resources": ["deployments", "statefulsets", "daemonsets", "replicasets"], "operations": operations},
+        {"apiGroups": ["batch"], "apiVersions": ["v1"], "resources": ["jobs", "cronjobs"], "operations": operations},
+    ]);
+    let rules = if mutating {
+        workloads
+    } else {
+        let mut rules = workloads.as_array().cloned().unwrap_or_default();
+        rules.extend([
+            json!({"apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods/ephemeralcontainers", "services", "serviceaccounts", "configmaps", "secrets", "namespaces"], "operations": operations}),
+            json!({"apiGroups": ["networking.k8s.io"], "apiVersions": ["v1"], "resources": ["ingresses", "networkpolicies"], "operations": operations}),
+            json!({"apiGroups": ["rbac.authorization.k8s.io"], "apiVersions": ["v1"], "resources": ["roles", "rolebindings", "clusterroles", "clusterrolebindings"], "operations": operations}),
+        ]);
+        Value::Array(rules)
+    };
+    let mut client = json!({"service": {"name": NAME, "namespace": ns, "path": path, "port": 443}});
+    let mut metadata = json!({"name": "palisade", "labels": labels()});
+    match &install.tls {
+        Tls::Made { ca, .. } => client["caBundle"] = json!(ca),
+        Tls::CertManager => {
+            metadata["annotations"] =
+                json!({"cert-manager.io/inject-ca-from": format!("{ns}/{NAME}-tls")});
+        }
+        Tls::Helm => client["caBundle"] = json!("HELM_CA_BUNDLE"),
+    }
+    let mut webhook = json!({
+        "name": name, "clientConfig": client, "rules": rules,
+        "failurePolicy": install.failure_policy, "sideEffects": "None", "matchPolicy": "Equivalent",
+        "admissionReviewVersions": ["v1"], "timeoutSeconds": install.timeout_seconds,
+        // The webhook's namespace and kube-system are never sent: the cluster can always be
+        // repaired, whatever the webhook's state and failurePolicy.
+        "namespaceSelector": {"matchExpressions": [{"key": "kubernetes.io/metadata.name", "operator": "NotIn",
+                                                    "values": ["kube-system", ns]}]},
+    });
+    if mutating {
+        webhook["reinvocationPolicy"] = json!("IfNeeded");
+    }
+    json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": metadata, "webhooks": [webhook]})
+}
+
+/// The chart's values.yaml: the settings `--print` takes as flags.
+const VALUES: &str = "\
+# Palisade's admission webhook. `palisade install --print` writes the same objects for
+# `kubectl apply`; docs/admission.md explains each setting and the failure policy.
+image: ghcr.io/palisade-dev/palisade:VERSION
+replicas: 2
+# Fail: requests are refused while the webhook cannot answer (the release namespace and
+# kube-system stay exempt). Ignore: they are admitted unjudged.
+failurePolicy: Fail
+timeoutSeconds: 5
+# Also install the mutating webhook (hardening defaults).
+mutate: false
+# Read the cluster (ClusterRole without Secrets) so cross-object rules see it.
+readCluster: true
+# cert-manager issues the serving certificate and injects the CA (nothing secret in the
+# rendered manifests). false: Helm makes a CA and certificate at each render (a Secret
+# holding the key, which `palisade scan` of the rendered chart reports as SEC020).
+certManager: true
+";
+
+/// Placeholders in the objects and the template text that replaces them.
+const HELM: [(&str, &str); 6] = [
+    ("HELM_NAMESPACE", "{{ .Release.Namespace }}"),
+    ("HELM_IMAGE", "{{ .Values.image | quote }}"),
+    ("HELM_REPLICAS", "{{ .Values.replicas }}"),
+    ("HELM_FAILURE_POLICY", "{{ .Values.failurePolicy }}"),
+    ("HELM_TIMEOUT", "{{ .Values.timeoutSeconds }}"),
+    ("HELM_CA_BUNDLE", "{{ $ca.Cert | b64enc }}"),
+];
+
+fn helm_text(documents: &[Value]) -> String {
+    let mut text: String = documents
+        .iter()
+        .map(|o| format!("---\n{}", palisade_net::yaml::to_yaml(o)))
+        .collect();
+    for (placeholder, template) in HELM {
+        text = text.replace(placeholder, template);
+    }
+    text
+}
+
+/// Writes the chart: the objects with placeholders, split into templates by what values
+/// switch them on.
+fn write_chart(dir: &Path) -> Result<()> {
+    let install = |mutate: bool, read_cluster: bool, tls: Tls| Install {
+        namespace: "HELM_NAMESPACE".into(),
+        image: json!("HELM_IMAGE"),
+        replicas: json!("HELM_REPLICAS"),
+        failure_policy: json!("HELM_FAILURE_POLICY"),
+        timeout_seconds: json!("HELM_TIMEOUT"),
+        mutate,
+        read_cluster,
+        tls,
+    };
+    let full = objects(&install(true, true, Tls::Helm));
+    let managed = objects(&install(true, true, Tls::CertManager));
+    let managed_kind = |k: &str| {
+        managed
+            .iter()
+            .filter(|o| o["kind"] == k)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let kind = |k: &str| {
+        full.iter()
+            .filter(|o| o["kind"] == k)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let templates = dir.join("templates");
+    std::fs::create_dir_all(&templates).with_context(|| templates.display().to_string())?;
+    let write = |path: PathBuf, text: String| -> Result<()> {
+        std::fs::write(&path, text).with_context(|| path.display().to_string())
+    };
+    let version = env!("CARGO_PKG_VERSION");
+    write(
+        dir.join("Chart.yaml"),
+        format!(
+            "apiVersion: v2\nname: palisade\ndescription: Palisade's admission webhook: the rules and policies of palisade scan, at admission\ntype: application\nversion: {version}\nappVersion: \"{version}\"\n"
+        ),
+    )?;
+    write(dir.join("values.yaml"), VALUES.replace("VERSION", version))?;
+    // The service account's token is mounted only when the cluster is read.
+    let mut base = [kind("ServiceAccount"), kind("Deployment")].concat();
+    for object in &mut base {
+        for pointer in [
+            "/automountServiceAccountToken",
+            "/spec/template/spec/automountServiceAccountToken",
+        ] {
+            if let Some(v) = object.pointer_mut(pointer) {
+                *v = json!("HELM_READ_CLUSTER");
+            }
+        }
+        if let Some(args) = object
+            .pointer_mut("/spec/template/spec/containers/0/args")
+            .and_then(Value::as_array_mut)
+        {
+            args.retain(|a| a != "--cluster");
+            args.push(json!("HELM_CLUSTER_FLAG"));
+        }
+    }
+    let base_text: String = helm_text(&base)
+        .replace("HELM_READ_CLUSTER", "{{ .Values.readCluster }}")
+        .lines()
+        .map(|line| match line.split_once("- HELM_CLUSTER_FLAG") {
+            Some((indent, _)) => format!(
+                "{indent}{{{{- if .Values.readCluster }}}}\n{indent}- --cluster\n{indent}{{{{- end }}}}\n"
+            ),
+            None => format!("{line}\n"),
+        })
+        .collect();
+    write(templates.join("workload.yaml"), base_text)?;
+    write(
+        templates.join("service.yaml"),
+        helm_text(
+            &[
+                kind("Service"),
+                kind("PodDisruptionBudget"),
+                kind("NetworkPolicy"),
+            ]
+            .concat(),
+        ),
+    )?;
+    write(
+        templates.join("rbac.yaml"),
+        format!(
+            "{{{{- if .Values.readCluster }}}}\n{}{{{{- end }}}}\n",
+            helm_text(&[kind("ClusterRole"), kind("ClusterRoleBinding")].concat())
+        ),
+    )?;
+    let config = kind("ConfigMap").remove(0);
+    let mut config_text = helm_text(&[config]);
+    config_text = config_text.replace(
+        "exempt_namespaces = [\\\"kube-system\\\"]\\n\\n[admission.mutate]\\nenabled = true\\n",
+        "exempt_namespaces = [\\\"kube-system\\\"]\\n{{- if .Values.mutate }}\\n\\n[admission.mutate]\\nenabled = true\\n{{- end }}\\n",
+    );
+    write(templates.join("config.yaml"), config_text)?;
+    // The CA and the serving certificate, made by Helm, in the file that uses them.
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": meta(&format!("{NAME}-tls"), Some("HELM_NAMESPACE")),
+        "type": "kubernetes.io/tls", "data": {"tls.crt": "HELM_TLS_CERT", "tls.key": "HELM_TLS_KEY"}});
+    let header = format!(
+        "{{{{- $host := printf \"{NAME}.%s.svc\" .Release.Namespace }}}}\n{{{{- $ca := genCA \"palisade webhook CA\" 3650 }}}}\n{{{{- $cert := genSignedCert $host nil (list $host (printf \"%s.cluster.local\" $host)) 3650 $ca }}}}\n"
+    );
+    let made = format!(
+        "{header}{}{}{{{{- if .Values.mutate }}}}\n{}{{{{- end }}}}\n",
+        helm_text(&[secret])
+            .replace("HELM_TLS_CERT", "{{ $cert.Cert | b64enc }}")
+            .replace("HELM_TLS_KEY", "{{ $cert.Key | b64enc }}"),
+        helm_text(&kind("ValidatingWebhookConfiguration")),
+        helm_text(&kind("MutatingWebhookConfiguration")),
+    );
+    let issued = format!(
+        "{}{}{{{{- if .Values.mutate }}}}\n{}{{{{- end }}}}\n",
+        helm_text(&[managed_kind("Issuer"), managed_kind("Certificate")].concat()),
+        helm_text(&managed_kind("ValidatingWebhookConfiguration")),
+        helm_text(&managed_kind("MutatingWebhookConfiguration")),
+    );
+    let webhook_text = format!(
+        "{{{{- if .Values.certManager }}}}\n{issued}{{{{- else }}}}\n{made}{{{{- end }}}}\n"
+    );
+    write(templates.join("webhook.yaml"), webhook_text)?;
+    Ok(())
+}

@@ -1,0 +1,528 @@
+//! `palisade serve admission` end to end: the real binary over real TLS on loopback with a
+//! real HTTP client (ureq with rustls). Verdicts on the Kubewarden policy server's
+//! AdmissionReview documents (../shared/corpora, required), Gatekeeper policies beside the
+//! built-in rules, typed errors for bodies that are not reviews (malformed, 10 MB, wrong
+//! media type), a deadline overrun answered as configured, metrics, and a certificate
+//! rotated while requests keep coming.
+
+mod common;
+
+use std::path::Path;
+
+use common::serve::{Rotation, Served, client, start};
+use common::{bin, scratch, workspace};
+use serde_json::{Value, json};
+
+const KUBEWARDEN: &str = "../shared/corpora/admission-review/kubewarden-policy-server/tests/data";
+
+fn kubewarden(name: &str) -> String {
+    let path = workspace().join(KUBEWARDEN).join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (the shared corpora are required: ../shared/corpora)",
+            path.display()
+        )
+    })
+}
+
+/// `palisade serve admission` with a self-signed certificate and `config` as palisade.toml.
+fn serve(dir: &Path, config: &str, extra: &[&str]) -> (Served, u16, u16, Vec<u8>) {
+    std::fs::write(dir.join("palisade.toml"), config).unwrap();
+    let mut command = bin();
+    command
+        .args(["serve", "admission", "--self-signed"])
+        .arg(dir.join("tls"))
+        .args(["--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0"])
+        .arg("--config")
+        .arg(dir.join("palisade.toml"))
+        .args(extra);
+    let (child, port, health, _rest) = start(command, "serving admission reviews");
+    let ca = std::fs::read(dir.join("tls/ca.pem")).unwrap();
+    (child, port, health, ca)
+}
+
+/// POSTs `body`; returns the status and the body as JSON.
+fn post(agent: &ureq::Agent, url: &str, content_type: &str, body: &[u8]) -> (u16, Value) {
+    let mut response = agent
+        .post(url)
+        .header("content-type", content_type)
+        .send(body)
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+fn pod_review(uid: &str, namespace: &str, privileged: bool) -> String {
+    json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": uid,
+        "kind": {"group": "", "version": "v1", "kind": "Pod"},
+        "resource": {"group": "", "version": "v1", "resource": "pods"},
+        "name": "web", "namespace": namespace, "operation": "CREATE",
+        "userInfo": {"username": "alice", "groups": ["system:authenticated"]},
+        "object": {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "labels": {"team": "a"}},
+                   "spec": {"containers": [{"name": "web", "image": "nginx:1.27",
+                                            "securityContext": {"privileged": privileged}}]}}}})
+    .to_string()
+}
+
+#[test]
+fn verdicts_errors_and_metrics_over_tls() {
+    let dir = scratch("admission-serve");
+    let (_child, port, health, ca) = serve(&dir, "", &[]);
+    let agent = client(&ca);
+    let validate = format!("https://127.0.0.1:{port}/validate");
+
+    // Kubewarden's documents: the privileged pod is denied with the reason; the response
+    // carries the request's uid.
+    let body = kubewarden("pod_with_privileged_containers.json");
+    let uid = serde_json::from_str::<Value>(&body).unwrap()["request"]["uid"].clone();
+    let (status, review) = post(&agent, &validate, "application/json", body.as_bytes());
+    assert_eq!(status, 200, "{review}");
+    let response = &review["response"];
+    assert_eq!(response["uid"], uid);
+    assert_eq!(response["allowed"], false, "{review}");
+    assert_eq!(response["status"]["code"], 403);
+    let message = response["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("POD001") && message.contains("privileged"),
+        "{message}"
+    );
+
+    // Exempt by default: kube-system.
+    let (_, review) = post(
+        &agent,
+        &validate,
+        "application/json",
+        pod_review("u-sys", "kube-system", true).as_bytes(),
+    );
+    assert_eq!(review["response"]["allowed"], true, "{review}");
+
+    // Not a review: typed 400s, never a panic, and the service goes on.
+    for (body, reason) in [
+        (&b"{not json"[..], "malformed"),
+        (&br#"{"kind":"Pod","apiVersion":"v1"}"#[..], "malformed"),
+        (
+            &br#"{"kind":"AdmissionReview","apiVersion":"admission.k8s.io/v1","request":{"uid":"x"}}"#[..],
+            "malformed",
+        ),
+    ] {
+        let (status, error) = post(&agent, &validate, "application/json", body);
+        assert_eq!(status, 400, "{error}");
+        assert_eq!(error["error"], reason, "{error}");
+        assert!(!error["message"].as_str().unwrap().is_empty());
+    }
+    let (status, error) = post(&agent, &validate, "text/plain", b"hello");
+    assert_eq!(
+        (status, &error["error"]),
+        (415, &json!("unsupported_media_type"))
+    );
+
+    // A 10 MB body is refused with a typed 413 (the limit is 7 MiB by default).
+    let padding = "x".repeat(10 * 1024 * 1024);
+    let mut huge: Value = serde_json::from_str(&pod_review("u-big", "shop", false)).unwrap();
+    huge["request"]["object"]["metadata"]["annotations"] = json!({"pad": padding});
+    let huge = huge.to_string();
+    assert!(huge.len() > 10_000_000);
+    let (status, error) = post(&agent, &validate, "application/json", huge.as_bytes());
+    assert_eq!(
+        (status, &error["error"]),
+        (413, &json!("too_large")),
+        "{error}"
+    );
+
+    // Still serving, and counted.
+    let (_, review) = post(
+        &agent,
+        &validate,
+        "application/json",
+        pod_review("u-ok", "shop", false).as_bytes(),
+    );
+    assert_eq!(review["response"]["uid"], "u-ok");
+    let metrics = agent
+        .get(format!("http://127.0.0.1:{health}/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    for series in [
+        "palisade_admission_requests_total{endpoint=\"validate\",outcome=\"denied\"} 1",
+        "palisade_admission_requests_total{endpoint=\"validate\",outcome=\"exempt\"} 1",
+        "palisade_admission_requests_total{endpoint=\"validate\",outcome=\"malformed\"} 3",
+        "palisade_admission_requests_total{endpoint=\"validate\",outcome=\"too_large\"} 1",
+        "palisade_admission_findings_total{rule=\"POD001\",mode=\"enforce\"} 1",
+        "palisade_admission_request_seconds_count",
+    ] {
+        assert!(metrics.contains(series), "{series} missing:\n{metrics}");
+    }
+    let ready = agent
+        .get(format!("http://127.0.0.1:{health}/readyz"))
+        .call()
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
+}
+
+#[test]
+fn modes_policies_and_the_hardening_patch() {
+    let dir = scratch("admission-modes");
+    let config = r#"
+[admission]
+mode = "audit"
+[admission.rules]
+POD001 = "enforce"
+[admission.namespaces]
+"sandbox-*" = "warn"
+[admission.mutate]
+enabled = true
+"#;
+    // The label template of the policy tests, constrained to pods here.
+    let template = workspace().join("crates/palisade/tests/policy/labels/template.yaml");
+    let policy = dir.join("policy");
+    std::fs::create_dir_all(&policy).unwrap();
+    std::fs::copy(&template, policy.join("template.yaml")).unwrap();
+    std::fs::write(
+        policy.join("constraint.yaml"),
+        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sTeamLabel\nmetadata: {name: pod-team}\nspec:\n  match: {kinds: [{apiGroups: [\"\"], kinds: [Pod]}]}\n  parameters: {label: team}\n",
+    )
+    .unwrap();
+    let (_child, port, _, ca) = serve(&dir, config, &["--policy", policy.to_str().unwrap()]);
+    let agent = client(&ca);
+    let validate = format!("https://127.0.0.1:{port}/validate");
+
+    // Kubewarden's pod-privileged policy, translated: only POD001 enforces.
+    for (file, allowed) in [
+        ("pod_with_privileged_containers.json", false),
+        ("pod_without_privileged_containers.json", true),
+    ] {
+        let (_, review) = post(
+            &agent,
+            &validate,
+            "application/json",
+            kubewarden(file).as_bytes(),
+        );
+        assert_eq!(review["response"]["allowed"], allowed, "{file}: {review}");
+    }
+    // A namespace capped at warn: the privileged pod is allowed, with the warning.
+    let (_, review) = post(
+        &agent,
+        &validate,
+        "application/json",
+        pod_review("u-sb", "sandbox-1", true).as_bytes(),
+    );
+    let response = &review["response"];
+    assert_eq!(response["allowed"], true, "{review}");
+    assert!(
+        response["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("POD001")),
+        "{review}"
+    );
+
+    // The Gatekeeper constraint is judged beside the built-in rules (audited under mode audit).
+    let unlabelled = pod_review("u-gk", "shop", false).replace("{\"team\":\"a\"}", "{}");
+    let (_, review) = post(&agent, &validate, "application/json", unlabelled.as_bytes());
+    let audited = review["response"]["auditAnnotations"]["audited"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(audited.contains("K8sTeamLabel"), "{review}");
+
+    // The hardening patch: base64 JSONPatch that adds the defaults.
+    let (_, review) = post(
+        &agent,
+        &format!("https://127.0.0.1:{port}/mutate"),
+        "application/json",
+        pod_review("u-m", "shop", false).as_bytes(),
+    );
+    let response = &review["response"];
+    assert_eq!(response["allowed"], true);
+    assert_eq!(response["patchType"], "JSONPatch", "{review}");
+    let patch: Value = serde_json::from_slice(
+        &base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            response["patch"].as_str().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let paths: Vec<&str> = patch
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| op["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.contains(&"/spec/securityContext"), "{paths:?}");
+    assert!(
+        paths.contains(&"/spec/containers/0/securityContext/allowPrivilegeEscalation"),
+        "{paths:?}"
+    );
+}
+
+const SLOW_TEMPLATE: &str = r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata:
+  name: k8sslow
+spec:
+  crd:
+    spec:
+      names:
+        kind: K8sSlow
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sslow
+
+        violation[{"msg": msg}] {
+          n := count([x | x := numbers.range(1, 20000000)[_]; x % 7 == 0])
+          n < 0
+          msg := "never"
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sSlow
+metadata:
+  name: slow
+spec:
+  match:
+    kinds: [{apiGroups: [""], kinds: ["Pod"]}]
+"#;
+
+#[test]
+fn a_deadline_overrun_is_answered_as_configured() {
+    for (on_timeout, allowed) in [("deny", false), ("allow", true)] {
+        let dir = scratch(&format!("admission-deadline-{on_timeout}"));
+        std::fs::write(dir.join("slow.yaml"), SLOW_TEMPLATE).unwrap();
+        let config = format!("[admission]\ntimeout_ms = 200\non_timeout = \"{on_timeout}\"\n");
+        let (_child, port, _, ca) = serve(
+            &dir,
+            &config,
+            &["--policy", dir.join("slow.yaml").to_str().unwrap()],
+        );
+        let (status, review) = post(
+            &client(&ca),
+            &format!("https://127.0.0.1:{port}/validate"),
+            "application/json",
+            pod_review("u-slow", "shop", false).as_bytes(),
+        );
+        assert_eq!(status, 200);
+        let response = &review["response"];
+        assert_eq!(response["uid"], "u-slow");
+        assert_eq!(response["allowed"], allowed, "{review}");
+        let said = if allowed {
+            response["warnings"][0].as_str().unwrap_or_default()
+        } else {
+            response["status"]["message"].as_str().unwrap_or_default()
+        };
+        assert!(said.contains("no verdict within 200 ms"), "{review}");
+    }
+}
+
+#[test]
+fn a_rotated_certificate_is_served_without_dropping_requests() {
+    let dir = scratch("admission-rotate");
+    let rotation = Rotation::new(&dir);
+    let mut command = bin();
+    command
+        .args(["serve", "admission", "--cert"])
+        .arg(&rotation.live_cert)
+        .arg("--key")
+        .arg(&rotation.live_key)
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--health-listen",
+            "127.0.0.1:0",
+            "--no-config",
+        ]);
+    let (child, port, _, _rest) = start(command, "serving admission reviews");
+    let url = format!("https://127.0.0.1:{port}/validate");
+    let body = pod_review("u-rot", "shop", true);
+    // Every request during the rotation gets its verdict (the privileged pod is denied).
+    rotation.rotate_under_load(move |agent| {
+        let mut response = agent
+            .post(&url)
+            .header("content-type", "application/json")
+            .send(body.as_str())
+            .map_err(|e| e.to_string())?;
+        let text = response
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| e.to_string())?;
+        let review: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+        match review["response"]["allowed"].as_bool() {
+            Some(false) => Ok(()),
+            _ => Err(format!("not denied: {text}")),
+        }
+    });
+    drop(child);
+}
+
+#[test]
+fn install_prints_manifests_that_pass_palisades_own_scan() {
+    let dir = scratch("admission-install");
+    let print = |extra: &[&str], name: &str| {
+        let out = bin()
+            .args(["install", "--print"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let path = dir.join(name);
+        std::fs::write(&path, &out.stdout).unwrap();
+        (path, String::from_utf8(out.stdout).unwrap())
+    };
+    let scan = |path: &Path| {
+        bin()
+            .args(["scan", "--fail-on", "high", "--no-config", "-o", "json"])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    // The default: cert-manager issues the certificate, nothing secret is printed.
+    let (path, text) = print(&["--mutate"], "install.yaml");
+    for kind in [
+        "kind: Namespace",
+        "kind: ServiceAccount",
+        "kind: ClusterRole",
+        "kind: ClusterRoleBinding",
+        "kind: Deployment",
+        "kind: Service",
+        "kind: PodDisruptionBudget",
+        "kind: NetworkPolicy",
+        "kind: Certificate",
+        "kind: ValidatingWebhookConfiguration",
+        "kind: MutatingWebhookConfiguration",
+        "cert-manager.io/inject-ca-from: palisade-system/palisade-webhook-tls",
+        "failurePolicy: Fail",
+    ] {
+        assert!(text.contains(kind), "{kind} missing:\n{text}");
+    }
+    let out = scan(&path);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // The ClusterRole never reads Secrets.
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["severity"] != "high" && f["severity"] != "critical")
+    );
+    let role = text
+        .split("---")
+        .find(|d| d.contains("kind: ClusterRole\n"))
+        .unwrap();
+    assert!(!role.contains("secrets"), "{role}");
+
+    // Made now: the caBundle and the Secret; our own scan reports the key as it should.
+    let (path, text) = print(
+        &["--tls", "self-signed", "--namespace", "guard"],
+        "self-signed.yaml",
+    );
+    assert!(
+        text.contains("caBundle: ") && text.contains("kind: Secret"),
+        "{text}"
+    );
+    assert!(text.contains("namespace: guard"));
+    let out = scan(&path);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let high: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "high" || f["severity"] == "critical")
+        .map(|f| f["rule"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(high, ["SEC020"], "{}", String::from_utf8_lossy(&out.stdout));
+
+    // The chart in the repository is what `install --chart` writes: one builder for both.
+    let chart = dir.join("chart");
+    let out = bin()
+        .args(["install", "--chart"])
+        .arg(&chart)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let committed = workspace().join("deploy/helm/palisade");
+    for file in [
+        "Chart.yaml",
+        "values.yaml",
+        "templates/workload.yaml",
+        "templates/service.yaml",
+        "templates/rbac.yaml",
+        "templates/config.yaml",
+        "templates/webhook.yaml",
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(chart.join(file)).unwrap(),
+            std::fs::read_to_string(committed.join(file)).unwrap_or_default(),
+            "deploy/helm/palisade/{file} is stale: run `palisade install --chart deploy/helm/palisade`"
+        );
+    }
+}
+
+/// `--cluster`: the objects are judged in the cluster read at start (the recorded API server
+/// of `palisade_cluster::recorded`: real v1.33 responses over HTTPS on loopback, as no API
+/// server can run here), Secrets it may not list said, not fatal.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cluster_is_read_at_start() {
+    let dir = scratch("admission-cluster");
+    let (kubeconfig, _) = palisade_cluster::recorded::server(&dir).await;
+    let mut command = bin();
+    command
+        .args(["serve", "admission", "--self-signed"])
+        .arg(dir.join("tls"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--health-listen",
+            "127.0.0.1:0",
+            "--no-config",
+        ])
+        .args(["--cluster", "--request-timeout", "2", "--kubeconfig"])
+        .arg(&kubeconfig);
+    let (child, port, _, log, _rest) = tokio::task::spawn_blocking(move || {
+        common::serve::start_logged(command, "serving admission reviews")
+    })
+    .await
+    .unwrap();
+    let prepared: Value = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["msg"] == "admission model prepared")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(prepared["objects"].as_u64().unwrap() >= 5, "{log}");
+    let ca = std::fs::read(dir.join("tls/ca.pem")).unwrap();
+    let (status, review) = tokio::task::spawn_blocking(move || {
+        post(
+            &client(&ca),
+            &format!("https://127.0.0.1:{port}/validate"),
+            "application/json",
+            pod_review("u-live", "shop", true).as_bytes(),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(review["response"]["allowed"], false, "{review}");
+    drop(child);
+}
