@@ -307,6 +307,7 @@ fn main() {
         judge,
         Arc::new(AdmissionMetrics::default()),
         DecisionLogLevel::None,
+        2,
     );
     let palisade_port = serve(
         palisade_server::admission::router(Arc::new(state)),

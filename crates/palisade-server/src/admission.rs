@@ -84,16 +84,17 @@ pub struct AdmissionState {
 }
 
 impl AdmissionState {
+    /// `workers`: evaluations at once, as many as the model has copies of the cluster.
     pub fn new(
         admission: Admission,
         metrics: Arc<AdmissionMetrics>,
         log: DecisionLogLevel,
+        workers: usize,
     ) -> Self {
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
         AdmissionState {
             admission: Arc::new(admission),
             metrics,
-            workers: Arc::new(Semaphore::new(workers)),
+            workers: Arc::new(Semaphore::new(workers.max(1))),
             in_flight: AtomicUsize::new(0),
             log,
         }

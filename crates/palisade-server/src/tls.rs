@@ -136,9 +136,17 @@ pub struct SelfSigned {
     pub files: TlsFiles,
 }
 
-/// Makes a CA and a serving certificate for `hosts` (DNS names or addresses) in `dir`
-/// (`ca.pem`, `tls.crt`, `tls.key`; the key readable by the owner only).
-pub fn self_signed(dir: &Path, hosts: &[String]) -> Result<SelfSigned, TlsError> {
+/// A CA and a serving certificate signed by it, in PEM, in memory.
+#[derive(Clone)]
+pub struct MadeCertificates {
+    pub ca_pem: String,
+    /// The serving certificate followed by the CA.
+    pub chain_pem: String,
+    pub key_pem: String,
+}
+
+/// Makes a CA and a serving certificate for `hosts` (DNS names or addresses).
+pub fn make_certificates(hosts: &[String]) -> Result<MadeCertificates, TlsError> {
     let generate = |e: rcgen::Error| TlsError::Generate(e.to_string());
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(generate)?;
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Constrained(0));
@@ -160,6 +168,18 @@ pub fn self_signed(dir: &Path, hosts: &[String]) -> Result<SelfSigned, TlsError>
     leaf.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     let leaf_key = rcgen::KeyPair::generate().map_err(generate)?;
     let leaf_cert = leaf.signed_by(&leaf_key, &issuer).map_err(generate)?;
+    let ca_pem = ca_cert.pem();
+    Ok(MadeCertificates {
+        chain_pem: format!("{}{}", leaf_cert.pem(), ca_pem),
+        ca_pem,
+        key_pem: leaf_key.serialize_pem(),
+    })
+}
+
+/// Makes a CA and a serving certificate for `hosts` (DNS names or addresses) in `dir`
+/// (`ca.pem`, `tls.crt`, `tls.key`; the key readable by the owner only).
+pub fn self_signed(dir: &Path, hosts: &[String]) -> Result<SelfSigned, TlsError> {
+    let made = make_certificates(hosts)?;
     std::fs::create_dir_all(dir).map_err(|source| TlsError::Io {
         path: dir.display().to_string(),
         source,
@@ -190,12 +210,11 @@ pub fn self_signed(dir: &Path, hosts: &[String]) -> Result<SelfSigned, TlsError>
         }
         Ok(path)
     };
-    let ca_pem = ca_cert.pem();
-    write("ca.pem", &ca_pem, false)?;
-    let cert = write("tls.crt", &format!("{}{}", leaf_cert.pem(), ca_pem), false)?;
-    let key = write("tls.key", &leaf_key.serialize_pem(), true)?;
+    write("ca.pem", &made.ca_pem, false)?;
+    let cert = write("tls.crt", &made.chain_pem, false)?;
+    let key = write("tls.key", &made.key_pem, true)?;
     Ok(SelfSigned {
-        ca_pem,
+        ca_pem: made.ca_pem,
         files: TlsFiles {
             cert,
             key,

@@ -123,24 +123,22 @@ pub fn run(args: InstallArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// A CA and a serving certificate for the Service's names, made with rcgen.
+/// A CA and a serving certificate for the Service's names, made in memory (the key is
+/// written nowhere but the output).
 fn made_certificate(host: &str) -> Result<Tls> {
     use base64::Engine;
-    let dir = std::env::temp_dir().join(format!("palisade-install-{}", std::process::id()));
     let short = host.trim_end_matches(".svc").to_string();
-    let made = palisade_server::tls::self_signed(
-        &dir,
-        &[host.to_string(), short, format!("{host}.cluster.local")],
-    )?;
-    let read = |p: &Path| std::fs::read(p).with_context(|| p.display().to_string());
-    let b64 = |bytes: Vec<u8>| base64::engine::general_purpose::STANDARD.encode(bytes);
-    let tls = Tls::Made {
-        ca: b64(made.ca_pem.into_bytes()),
-        cert: b64(read(&made.files.cert)?),
-        key: b64(read(&made.files.key)?),
-    };
-    let _ = std::fs::remove_dir_all(&dir);
-    Ok(tls)
+    let made = palisade_server::tls::make_certificates(&[
+        host.to_string(),
+        short,
+        format!("{host}.cluster.local"),
+    ])?;
+    let b64 = |text: String| base64::engine::general_purpose::STANDARD.encode(text);
+    Ok(Tls::Made {
+        ca: b64(made.ca_pem),
+        cert: b64(made.chain_pem),
+        key: b64(made.key_pem),
+    })
 }
 
 fn labels() -> Value {

@@ -262,7 +262,12 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
         _ => DecisionLogLevel::Findings,
     };
     let metrics = Arc::new(AdmissionMetrics::default());
-    let state = Arc::new(AdmissionState::new(admission, metrics.clone(), log));
+    let state = Arc::new(AdmissionState::new(
+        admission,
+        metrics.clone(),
+        log,
+        cores(),
+    ));
     if args.live.cluster {
         let (judge, select, live, every) = (
             state.admission.clone(),
