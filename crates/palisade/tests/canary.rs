@@ -522,3 +522,70 @@ fn audit_alerts_on_the_canaries_it_may_not_print() {
     assert!(command.starts_with("mysql <hidden #"), "{command}");
     assert_clean("audit analyze -o json", &text);
 }
+
+/// The admission webhook: every canary object is sent as an AdmissionReview (create, and an
+/// update whose old object holds the live side's canaries) to `/validate` and `/mutate`, with
+/// every finding a warning so that every message is returned; no response body, decision log
+/// or metric may hold a canary.
+#[test]
+fn admission_responses_and_logs_never_hold_a_canary() {
+    let dir = scratch("canary-admission");
+    std::fs::write(
+        dir.join("palisade.toml"),
+        "[admission]\nmode = \"warn\"\nwarn_at = \"info\"\nexempt_namespaces = []\n[admission.mutate]\nenabled = true\n",
+    )
+    .unwrap();
+    let mut command = bin();
+    command
+        .args(["serve", "admission", "--self-signed"])
+        .arg(dir.join("tls"))
+        .args(["--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0"])
+        .args(["--decision-log", "all", "--config"])
+        .arg(dir.join("palisade.toml"));
+    let (child, port, health, rest) = common::serve::start(command, "serving admission reviews");
+    let agent = common::serve::client(&std::fs::read(dir.join("tls/ca.pem")).unwrap());
+    let live = objects('l');
+    let mut seen = String::new();
+    let mut warned = 0;
+    for (i, object) in objects('g').iter().enumerate() {
+        let api_version = object["apiVersion"].as_str().unwrap_or("v1");
+        let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+        let kind = object["kind"].as_str().unwrap_or("");
+        for (operation, old) in [("CREATE", None), ("UPDATE", live.get(i))] {
+            let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+                "uid": format!("c{i}{operation}"),
+                "kind": {"group": group, "version": version, "kind": kind},
+                "resource": {"group": group, "version": version, "resource": format!("{}s", kind.to_ascii_lowercase())},
+                "name": object.pointer("/metadata/name").cloned().unwrap_or_default(),
+                "namespace": object.pointer("/metadata/namespace").cloned().unwrap_or(serde_json::json!("shop")),
+                "operation": operation, "userInfo": {"username": "alice"},
+                "object": object, "oldObject": old}});
+            for endpoint in ["validate", "mutate"] {
+                let mut response = agent
+                    .post(format!("https://127.0.0.1:{port}/{endpoint}"))
+                    .header("content-type", "application/json")
+                    .send(review.to_string())
+                    .unwrap();
+                let body = response.body_mut().read_to_string().unwrap();
+                warned += body.matches("palisade [").count();
+                seen.push_str(&body);
+            }
+        }
+    }
+    let metrics = agent
+        .get(format!("http://127.0.0.1:{health}/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    drop(child);
+    let log = rest.join().unwrap();
+    assert!(
+        warned > 20,
+        "only {warned} warnings: the canary objects were not judged"
+    );
+    assert_clean("serve admission responses", &seen);
+    assert_clean("serve admission decision log", &log);
+    assert_clean("serve admission metrics", &metrics);
+}
