@@ -397,6 +397,9 @@ impl RuleArgs {
     /// The scan options these flags select (for `load` and `unlisted` as the caller reads).
     pub(crate) fn scan_options(&self, load: LoadOptions) -> Result<ScanOptions> {
         let rules = rules_with_policies(&self.policies)?;
+        if let Some(profile) = self.framework {
+            refuse_policies_outside(&rules, profile)?;
+        }
         let config = self.config.load_for(&rules)?;
         Ok(ScanOptions {
             only_rules: canonical_in(&rules, &self.rules)?,
@@ -706,6 +709,34 @@ fn scan_options(args: &ScanArgs, load: LoadOptions, outputs: &Outputs) -> Result
         skip_evaluations: !outputs.formats.iter().any(|(f, _)| *f == Format::Junit),
         ..args.select.scan_options(load)?
     })
+}
+
+/// `--framework` runs the rules that cite the framework's controls: a policy given with
+/// `--policy` that cites none would be silently left out, so that is an error instead.
+fn refuse_policies_outside(rules: &palisade_rules::RuleSet, profile: Profile) -> Result<()> {
+    let built_in: std::collections::HashSet<String> = palisade_scan::default_rules()
+        .metas()
+        .map(|m| m.id.to_string())
+        .collect();
+    let covered: std::collections::HashSet<String> = rules
+        .for_framework(profile)
+        .iter()
+        .map(|r| r.meta().id.to_string())
+        .collect();
+    let left_out: Vec<String> = rules
+        .metas()
+        .map(|m| m.id.to_string())
+        .filter(|id| !built_in.contains(id) && !covered.contains(id))
+        .collect();
+    if !left_out.is_empty() {
+        bail!(
+            "--framework {}: {} policies cite none of its controls and would not be evaluated: {}; annotate them with `palisade.dev/controls`, or leave out --framework",
+            profile.name(),
+            left_out.len(),
+            left_out.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// The built-in rules and drift's, with a rule per Gatekeeper constraint under `policies`.

@@ -105,6 +105,25 @@ fn constraints_are_rules_of_a_scan() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no Gatekeeper constraint"));
+    // `--framework` runs the rules citing it: a policy that cites none is refused, never
+    // silently left out of the run.
+    let out = bin()
+        .args([
+            "scan",
+            &format!("{SUITE}/samples/unlabelled.yaml"),
+            "--policy",
+            &policies,
+            "--framework",
+            "cis",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("would not be evaluated: K8sTeamLabel/team-label"),
+        "{stderr}"
+    );
 }
 
 #[test]
