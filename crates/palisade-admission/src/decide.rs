@@ -189,7 +189,7 @@ impl Admission {
             }
         };
         let existing: HashSet<Fingerprint> =
-            match (&review.old_object, self.settings.grandfather_existing) {
+            match (review.old_object(), self.settings.grandfather_existing) {
                 (Some(old), true) if review.operation() == "UPDATE" => self
                     .findings(as_stored(Some(old), review), None)
                     .unwrap_or_default()
@@ -434,14 +434,7 @@ fn as_stored(object: Option<&Value>, review: &Review) -> Value {
         .and_then(Value::as_str)
         .is_none_or(str::is_empty)
     {
-        let name = match (
-            &review.request.name,
-            metadata.get("generateName").and_then(Value::as_str),
-        ) {
-            (name, _) if !name.is_empty() => name.clone(),
-            (_, Some(prefix)) => format!("{prefix}<generated>"),
-            _ => String::new(),
-        };
+        let name = request_name(review);
         if !name.is_empty() {
             metadata.insert("name".into(), Value::String(name));
         }
@@ -449,18 +442,23 @@ fn as_stored(object: Option<&Value>, review: &Review) -> Value {
     object
 }
 
+/// The object's name as the request gives it, or its `generateName` prefix marked as
+/// generated (the server names it after admission).
+fn request_name(review: &Review) -> String {
+    if !review.request.name.is_empty() {
+        return review.request.name.clone();
+    }
+    review
+        .object
+        .as_ref()
+        .and_then(|o| o.pointer("/metadata/generateName"))
+        .and_then(Value::as_str)
+        .map(|p| format!("{p}<generated>"))
+        .unwrap_or_default()
+}
+
 fn describe(review: &Review) -> String {
-    let name = if review.request.name.is_empty() {
-        review
-            .object
-            .as_ref()
-            .and_then(|o| o.pointer("/metadata/generateName"))
-            .and_then(Value::as_str)
-            .map(|p| format!("{p}<generated>"))
-            .unwrap_or_default()
-    } else {
-        review.request.name.clone()
-    };
+    let name = request_name(review);
     match review.namespace() {
         "" => format!("{} {name}", review.request.kind.kind),
         ns => format!("{} {ns}/{name}", review.request.kind.kind),

@@ -33,7 +33,6 @@ pub struct Review {
     pub api_version: String,
     pub request: AdmissionRequest<DynamicObject>,
     pub object: Option<Value>,
-    pub old_object: Option<Value>,
     /// The request as sent, without `object` (the judged object takes its place): what
     /// Gatekeeper policies read as `input.review` and VAP policies as `request`/`oldObject`.
     pub request_json: std::sync::Arc<Value>,
@@ -51,6 +50,11 @@ impl Review {
 
     pub fn namespace(&self) -> &str {
         self.request.namespace.as_deref().unwrap_or("")
+    }
+
+    /// The stored object of an update or deletion, as sent.
+    pub fn old_object(&self) -> Option<&Value> {
+        self.request_json.get("oldObject").filter(|o| o.is_object())
     }
 
     pub fn subresource(&self) -> &str {
@@ -98,8 +102,8 @@ pub fn decode(body: &[u8]) -> Result<Review, ReviewError> {
     let old_object = take("oldObject")?;
     let mut request_json = request.clone();
     request_json.remove("object");
-    if let Some(old) = &old_object {
-        request_json.insert("oldObject".into(), old.clone());
+    if let Some(old) = old_object {
+        request_json.insert("oldObject".into(), old);
     }
     let review: AdmissionReview<DynamicObject> =
         serde_json::from_value(value).map_err(|e| ReviewError::Malformed(e.to_string()))?;
@@ -120,7 +124,6 @@ pub fn decode(body: &[u8]) -> Result<Review, ReviewError> {
         api_version,
         request,
         object,
-        old_object,
         request_json: std::sync::Arc::new(Value::Object(request_json)),
     })
 }
@@ -147,10 +150,10 @@ mod tests {
         assert_eq!(r.request.uid, "u1");
         assert_eq!(r.namespace(), "shop");
         assert_eq!(
-            r.object.unwrap().pointer("/metadata/x-unknown"),
+            r.object.as_ref().unwrap().pointer("/metadata/x-unknown"),
             Some(&json!(1))
         );
-        assert!(r.old_object.is_none());
+        assert!(r.old_object().is_none());
     }
 
     #[test]

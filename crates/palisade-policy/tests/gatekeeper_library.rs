@@ -7,7 +7,34 @@
 
 use std::path::{Path, PathBuf};
 
-use palisade_policy::suite::{EngineChoice, find_suites, run_suite};
+use palisade_policy::suite::{CaseResult, EngineChoice, find_suites, run_suite};
+
+/// Counts `results` into the totals: the cases run, passed, and each failure with its reason.
+#[derive(Default)]
+struct Tally {
+    total: usize,
+    passed: usize,
+    failed: Vec<String>,
+}
+
+impl Tally {
+    fn add<'r>(&mut self, results: impl IntoIterator<Item = &'r CaseResult>) {
+        for result in results {
+            self.total += 1;
+            if result.passed {
+                self.passed += 1;
+            } else {
+                self.failed.push(format!(
+                    "{} / {} / {}: {}",
+                    result.suite,
+                    result.test,
+                    result.case,
+                    result.problem.clone().unwrap_or_default()
+                ));
+            }
+        }
+    }
+}
 
 fn library() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/gatekeeper-library")
@@ -29,26 +56,16 @@ fn the_rego_engine_gives_gatekeepers_verdicts_on_the_library() {
         .sum();
     assert_eq!(expected_cases, 270);
     let suites = find_suites(&[root.join("library")]);
-    let mut passed = 0;
-    let mut failed = Vec::new();
-    let mut total = 0;
+    let mut tally = Tally::default();
     for suite in &suites {
         let results = run_suite(suite, EngineChoice::Rego).unwrap_or_else(|e| panic!("{e}"));
-        for result in results {
-            total += 1;
-            if result.passed {
-                passed += 1;
-            } else {
-                failed.push(format!(
-                    "{} / {} / {}: {}",
-                    result.suite,
-                    result.test,
-                    result.case,
-                    result.problem.unwrap_or_default()
-                ));
-            }
-        }
+        tally.add(&results);
     }
+    let Tally {
+        total,
+        passed,
+        failed,
+    } = tally;
     let rate = passed as f64 * 100.0 / total as f64;
     eprintln!(
         "gatekeeper-library: {passed} of {total} cases pass ({rate:.1}%) over {} suites",
@@ -85,8 +102,8 @@ fn the_rego_engine_gives_gatekeepers_verdicts_on_the_library() {
 #[test]
 fn the_cel_engine_gives_gatekeepers_verdicts_where_templates_have_cel() {
     let suites = find_suites(&[library().join("library")]);
-    let (mut passed, mut total, mut templates) = (0, 0, 0);
-    let mut failed = Vec::new();
+    let mut templates = 0;
+    let mut tally = Tally::default();
     for suite in &suites {
         let results = run_suite(suite, EngineChoice::Cel).unwrap_or_else(|e| panic!("{e}"));
         let without_cel = |r: &palisade_policy::suite::CaseResult| {
@@ -99,21 +116,13 @@ fn the_cel_engine_gives_gatekeepers_verdicts_where_templates_have_cel() {
             continue;
         }
         templates += 1;
-        for result in with_cel {
-            total += 1;
-            if result.passed {
-                passed += 1;
-            } else {
-                failed.push(format!(
-                    "{} / {} / {}: {}",
-                    result.suite,
-                    result.test,
-                    result.case,
-                    result.problem.clone().unwrap_or_default()
-                ));
-            }
-        }
+        tally.add(with_cel);
     }
+    let Tally {
+        total,
+        passed,
+        failed,
+    } = tally;
     let rate = passed as f64 * 100.0 / total.max(1) as f64;
     eprintln!(
         "gatekeeper-library CEL: {passed} of {total} cases pass ({rate:.1}%) over {templates} suites with CEL"
