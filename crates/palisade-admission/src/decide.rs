@@ -178,8 +178,8 @@ impl Admission {
             return respond(review, base_log(review, outcome, Some(reason)), |r| r);
         }
         let object = as_stored(review.object.as_ref(), review);
-        let judged = match self.findings(object, Some(review.request_json.clone())) {
-            Ok(findings) => findings,
+        let (judged, annotations) = match self.judge(object, Some(review.request_json.clone())) {
+            Ok(judged) => judged,
             Err(message) => {
                 let log = DecisionLog {
                     allowed: false,
@@ -191,14 +191,15 @@ impl Admission {
         let existing: HashSet<Fingerprint> =
             match (review.old_object(), self.settings.grandfather_existing) {
                 (Some(old), true) if review.operation() == "UPDATE" => self
-                    .findings(as_stored(Some(old), review), None)
+                    .judge(as_stored(Some(old), review), None)
+                    .map(|(findings, _)| findings)
                     .unwrap_or_default()
                     .iter()
                     .map(|f| f.fingerprint)
                     .collect(),
                 _ => HashSet::new(),
             };
-        self.verdict(review, &judged, &existing)
+        self.verdict(review, &judged, &existing, annotations)
     }
 
     /// `POST /mutate`: the hardening patch (allowed; the validating pass judges the result).
@@ -313,22 +314,28 @@ impl Admission {
         None
     }
 
-    /// The findings that count for `object`: unsuppressed, or suppressed only by the
-    /// object's own annotation when the settings do not honour those.
-    fn findings(&self, object: Value, request: Option<Arc<Value>>) -> Result<Vec<Finding>, String> {
+    /// The findings that count for `object` (unsuppressed, or suppressed only by the
+    /// object's own annotation when the settings do not honour those) and the audit
+    /// annotations the policies made.
+    fn judge(
+        &self,
+        object: Value,
+        request: Option<Arc<Value>>,
+    ) -> Result<(Vec<Finding>, AuditAnnotations), String> {
         let report = self
             .model()
             .evaluate_in(object, request)
             .map_err(|e| format!("palisade cannot judge the object: {e}"))?;
         let honor = self.settings.honor_object_suppressions;
-        Ok(report
+        let findings = report
             .findings
             .into_iter()
             .filter(|f| match &f.suppressed {
                 None => true,
                 Some(s) => s.source == SuppressionSource::Annotation && !honor,
             })
-            .collect())
+            .collect();
+        Ok((findings, report.audit_annotations))
     }
 
     fn verdict(
@@ -336,6 +343,7 @@ impl Admission {
         review: &Review,
         findings: &[Finding],
         existing: &HashSet<Fingerprint>,
+        annotations: Vec<(String, String)>,
     ) -> Judged {
         let namespace = review.namespace();
         let mut by_action: BTreeMap<Mode, Vec<&Finding>> = BTreeMap::new();
@@ -391,6 +399,7 @@ impl Admission {
                     r.audit_annotations.insert(key.into(), value);
                 }
             }
+            r.audit_annotations.extend(policy_annotations(annotations));
             if !warned.is_empty() {
                 r.warnings = Some(warnings(&warned));
             }
@@ -405,6 +414,49 @@ impl Admission {
         })
     }
 }
+
+/// ValidatingAdmissionPolicy audit annotations (`policy/key`) as a webhook returns them: the
+/// API server prefixes a webhook's keys with the webhook's name and `/`, and accepts one `/`
+/// only, so `policy/key` becomes `policy.key` (a qualified name's name part, at most 63
+/// characters: a longer policy name is cut and given a short hash, so two stay apart). The
+/// unique values of one key (from several bindings or parameters) are joined with `, `, as
+/// the API server joins them.
+fn policy_annotations(annotations: Vec<(String, String)>) -> BTreeMap<String, String> {
+    let mut values: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (key, value) in annotations {
+        let (policy, key) = key.split_once('/').unwrap_or(("", key.as_str()));
+        let list = values.entry(annotation_key(policy, key)).or_default();
+        if !list.contains(&value) {
+            list.push(value);
+        }
+    }
+    values
+        .into_iter()
+        .map(|(key, list)| (key, list.join(", ")))
+        .collect()
+}
+
+fn annotation_key(policy: &str, key: &str) -> String {
+    const MAX: usize = 63;
+    let whole = format!("{policy}.{key}");
+    if whole.len() <= MAX {
+        return whole;
+    }
+    let tag = palisade_core::redact::tag(policy);
+    let hash = tag.trim_start_matches('#');
+    // `cut-HASH.key`; the key itself is at most 63 characters.
+    let room = MAX.saturating_sub(key.len() + hash.len() + 2);
+    let cut = policy[..room.min(policy.len())].trim_end_matches(['-', '.']);
+    let key = &key[..key.len().min(MAX - hash.len() - 1)];
+    if cut.is_empty() {
+        format!("{hash}.{key}")
+    } else {
+        format!("{cut}-{hash}.{key}")
+    }
+}
+
+/// `(key, value)` audit annotations of the policies that judged an object.
+type AuditAnnotations = Vec<(String, String)>;
 
 /// The object as the API server will store it: the request's namespace filled in, and a
 /// name for objects whose name the server generates.
@@ -553,5 +605,46 @@ fn respond(
             ..log
         },
         review: response.into_review(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_name_part(key: &str) -> bool {
+        key.len() <= 63
+            && key.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && key.ends_with(|c: char| c.is_ascii_alphanumeric())
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    }
+
+    #[test]
+    fn policy_annotation_keys_are_names_the_api_server_accepts() {
+        assert_eq!(annotation_key("replicas", "count"), "replicas.count");
+        let long = "a-very-long-policy-name.that-goes-on.and-on.example.com";
+        let key = "high-replica-count";
+        let made = annotation_key(long, key);
+        assert!(is_name_part(&made), "{made}");
+        assert!(made.ends_with(".high-replica-count"), "{made}");
+        // Two long names that share their start stay apart.
+        assert_ne!(made, annotation_key(&format!("{long}x"), key));
+        let longest_key = "k".repeat(63);
+        let made = annotation_key(long, &longest_key);
+        assert!(is_name_part(&made), "{made}");
+    }
+
+    #[test]
+    fn one_key_gets_the_unique_values_of_every_binding() {
+        let merged = policy_annotations(vec![
+            ("p/k".into(), "one".into()),
+            ("p/k".into(), "two".into()),
+            ("p/k".into(), "one".into()),
+            ("q/k".into(), "three".into()),
+        ]);
+        assert_eq!(merged.get("p.k").map(String::as_str), Some("one, two"));
+        assert_eq!(merged.get("q.k").map(String::as_str), Some("three"));
     }
 }

@@ -363,3 +363,235 @@ spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
     assert!(judge.validate(&update("alice")).allowed());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A ValidatingAdmissionPolicy's `auditAnnotations` reach the response as the API server
+/// would record them (one per key, unique values of several bindings joined), and its
+/// `failurePolicy` decides what an evaluation error does: `Fail` denies, `Ignore` allows.
+#[test]
+fn admission_policies_annotate_the_audit_event_and_follow_their_failure_policy() {
+    let dir = std::env::temp_dir().join(format!("palisade-admission-vap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("policy.yaml"),
+        r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: replicas.example.com}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["deployments"]}]
+  validations:
+    - expression: "object.spec.replicas <= 5"
+      message: "at most 5 replicas"
+  auditAnnotations:
+    - key: high-replica-count
+      valueExpression: "object.spec.replicas > 3 ? 'Deployment spec.replicas set to ' + string(object.spec.replicas) : null"
+    - key: unset
+      valueExpression: "''"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: replicas-audit}
+spec: {policyName: replicas.example.com, validationActions: [Audit]}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: replicas-warn}
+spec: {policyName: replicas.example.com, validationActions: [Warn]}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: needs-team-label}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules: [{apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["deployments"]}]
+  validations:
+    - expression: "object.metadata.labels.team != ''"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: needs-team-label}
+spec: {policyName: needs-team-label, validationActions: [Deny]}
+"#,
+    )
+    .unwrap();
+    let judge = |ignore: bool| {
+        let text = std::fs::read_to_string(dir.join("policy.yaml")).unwrap();
+        let file = dir.join(if ignore { "ignore.yaml" } else { "fail.yaml" });
+        let text = if ignore {
+            text.replace("failurePolicy: Fail", "failurePolicy: Ignore")
+        } else {
+            text
+        };
+        std::fs::write(&file, text).unwrap();
+        let loaded = palisade_policy::provider::load(&[file]);
+        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+        let mut options = ScanOptions::default();
+        let mut only = Vec::new();
+        for rule in loaded.rules {
+            only.push(rule.meta().id.to_string());
+            options.rules.add(rule).unwrap();
+        }
+        options.only_rules = only;
+        Admission::new(
+            ClusterModel::prepare(Default::default(), options),
+            AdmissionSettings::default(),
+            None,
+        )
+    };
+    let deployment = |replicas: u32, labels: Value| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "labels": labels},
+            "spec": {"replicas": replicas}})
+    };
+    let fail = judge(false);
+    let judged =
+        fail.validate(&decode(&review_of(&deployment(4, json!({"team": "a"})), "u1")).unwrap());
+    assert!(judged.allowed(), "{:?}", judged.log);
+    let annotations = &judged.response().audit_annotations;
+    assert_eq!(
+        annotations
+            .get("replicas.example.com.high-replica-count")
+            .map(String::as_str),
+        Some("Deployment spec.replicas set to 4"),
+        "{annotations:?}"
+    );
+    assert!(
+        !annotations.keys().any(|k| k.ends_with(".unset")),
+        "an empty value is left out: {annotations:?}"
+    );
+    // A failed validation through the Warn binding warns, through the Audit binding audits.
+    let judged =
+        fail.validate(&decode(&review_of(&deployment(9, json!({"team": "a"})), "u2")).unwrap());
+    assert!(judged.allowed(), "{:?}", judged.log);
+    assert!(
+        !judged.log.warned.is_empty() && !judged.log.audited.is_empty(),
+        "{:?}",
+        judged.log
+    );
+    // No labels: `object.metadata.labels.team` is an error; Fail denies, Ignore does not.
+    let unlabelled = decode(&review_of(
+        &json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop"}, "spec": {"replicas": 1}}),
+        "u3",
+    ))
+    .unwrap();
+    let judged = fail.validate(&unlabelled);
+    assert!(!judged.allowed(), "{:?}", judged.log);
+    assert!(
+        judged
+            .response()
+            .result
+            .message
+            .contains("failurePolicy: Fail"),
+        "{:?}",
+        judged.response()
+    );
+    assert!(judge(true).validate(&unlabelled).allowed());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A ValidatingAdmissionPolicy's `authorizer` answers for the requesting user from the
+/// cluster's RBAC: built checks, `requestResource`, `serviceAccount` and `system:masters`.
+/// A scan, which has no requester, leaves such a policy not assessed.
+#[test]
+fn admission_policies_ask_the_authorizer_about_the_requesting_user() {
+    let policies = r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: big-needs-approval}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["deployments"]}]
+  validations:
+    - expression: "object.spec.replicas <= 10 || authorizer.group('example.com').resource('replicaapprovals').namespace(object.metadata.namespace).check('create').allowed()"
+      message: "more than 10 replicas needs replica approval rights"
+    - expression: "!has(object.metadata.labels) || !has(object.metadata.labels.protected) || authorizer.requestResource.check('delete').allowed()"
+      message: "only who may delete Deployments may create protected ones"
+    - expression: "authorizer.serviceAccount(object.metadata.namespace, 'deployer').group('apps').resource('deployments').namespace(object.metadata.namespace).check('create').allowed()"
+      message: "the namespace's deployer account must be able to manage Deployments"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: big-needs-approval}
+spec: {policyName: big-needs-approval, validationActions: [Deny]}
+"#;
+    let cluster = r#"apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: approver}
+rules:
+  - {apiGroups: ["example.com"], resources: ["replicaapprovals"], verbs: ["create"]}
+  - {apiGroups: ["apps"], resources: ["deployments"], verbs: ["create", "delete"]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: alice-approves, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: approver}
+subjects: [{kind: User, name: alice}, {kind: ServiceAccount, name: deployer, namespace: shop}]
+"#;
+    let dir = std::env::temp_dir().join(format!("palisade-admission-authz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("policy.yaml"), policies).unwrap();
+    let loaded = palisade_policy::provider::load(&[dir.join("policy.yaml")]);
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    let mut options = ScanOptions::default();
+    let mut only = Vec::new();
+    for rule in loaded.rules {
+        only.push(rule.meta().id.to_string());
+        options.rules.add(rule).unwrap();
+    }
+    options.only_rules = only;
+    let inventory = load_text("cluster.yaml", cluster, &Limits::default()).inventory;
+    let model = ClusterModel::prepare(inventory, options);
+    let deployment = |namespace: &str, replicas: u32, labels: Value| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": namespace, "labels": labels},
+            "spec": {"replicas": replicas}})
+    };
+    // Without a requester (a scan), the policy is not assessed, never passed.
+    let scanned = model.evaluate(deployment("shop", 20, json!({}))).unwrap();
+    assert!(scanned.findings.is_empty(), "{:?}", scanned.findings);
+    assert!(
+        scanned.coverage.iter().any(|c| c.not_assessed == 1),
+        "{:?}",
+        scanned.coverage
+    );
+    let judge = Admission::new(model, AdmissionSettings::default(), None);
+    let as_user = |object: Value, user: &str, groups: Value| {
+        let mut body: Value = serde_json::from_slice(&review_of(&object, "u")).unwrap();
+        body["request"]["userInfo"] = json!({"username": user, "groups": groups});
+        decode(&serde_json::to_vec(&body).unwrap()).unwrap()
+    };
+    let authenticated = json!(["system:authenticated"]);
+    let big = deployment("shop", 20, json!({"protected": "yes"}));
+    let judged = judge.validate(&as_user(big.clone(), "alice", authenticated.clone()));
+    assert!(judged.allowed(), "{:?}", judged.response());
+    let judged = judge.validate(&as_user(big.clone(), "bob", authenticated.clone()));
+    assert!(!judged.allowed());
+    let message = &judged.response().result.message;
+    assert!(
+        message.contains("needs replica approval rights"),
+        "{message}"
+    );
+    assert!(message.contains("only who may delete"), "{message}");
+    assert!(!message.contains("deployer account"), "{message}");
+    // Members of system:masters may do everything.
+    let masters = json!(["system:masters", "system:authenticated"]);
+    assert!(judge.validate(&as_user(big, "bob", masters)).allowed());
+    // In a namespace where the deployer account has no rights, even alice is denied.
+    let elsewhere = judge.validate(&as_user(
+        deployment("other", 1, json!({})),
+        "alice",
+        authenticated,
+    ));
+    assert!(!elsewhere.allowed());
+    assert!(
+        elsewhere
+            .response()
+            .result
+            .message
+            .contains("deployer account"),
+        "{:?}",
+        elsewhere.response()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -631,6 +631,9 @@ impl Redactor {
             self.redact_finding(finding);
         }
         self.redact_diagnostics(&mut report.diagnostics);
+        for (_, value) in &mut report.audit_annotations {
+            self.redact_string(value);
+        }
         for coverage in &mut report.coverage {
             for item in &mut coverage.not_assessed_objects {
                 self.redact_string(&mut item.reason);

@@ -190,6 +190,10 @@ pub struct Report {
     pub duration_ms: u64,
     /// The comparison with a previous report (`--baseline`), when one was given.
     pub baseline: Option<Box<BaselineComparison>>,
+    /// Audit annotations the rules made for the judged objects (a ValidatingAdmissionPolicy's
+    /// `auditAnnotations`, as `policy/key`): the admission webhook returns them for the API
+    /// server's audit event; no report format prints them.
+    pub audit_annotations: Vec<(String, String)>,
 }
 
 /// What changed since a baseline report: its findings found again are suppressed with
@@ -381,6 +385,7 @@ impl ReportBuilder {
             files: self.files,
             duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
             baseline: None,
+            audit_annotations: Vec::new(),
         }
     }
 }

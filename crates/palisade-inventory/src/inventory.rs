@@ -13,8 +13,12 @@ pub struct Inventory {
     /// manifests; rules may then treat "absent" as "does not exist".
     pub complete: bool,
     by_kind: HashMap<(String, String), Vec<usize>>,
-    /// Top controlling owner of each object (empty when nothing has owner references).
-    controllers: Vec<Option<usize>>,
+    /// Top controlling owner of each object (empty when nothing has owner references),
+    /// computed when first asked: an admission evaluation that places its object and never
+    /// asks does not pay for the whole cluster's owner graph.
+    controllers: std::sync::OnceLock<Vec<Option<usize>>>,
+    /// The owner graph before [`Inventory::insert`], put back by [`Inventory::restore`].
+    saved_controllers: Option<std::sync::OnceLock<Vec<Option<usize>>>>,
 }
 
 impl Inventory {
@@ -27,13 +31,13 @@ impl Inventory {
                 .or_default()
                 .push(i);
         }
-        let controllers = controllers(&objects);
         Inventory {
             sources,
             objects,
             complete: false,
             by_kind,
-            controllers,
+            controllers: std::sync::OnceLock::new(),
+            saved_controllers: None,
         }
     }
 
@@ -66,7 +70,7 @@ impl Inventory {
                 (index, None)
             }
         };
-        self.controllers = controllers(&self.objects);
+        self.saved_controllers = Some(std::mem::take(&mut self.controllers));
         placed
     }
 
@@ -86,7 +90,7 @@ impl Inventory {
                 }
             }
         }
-        self.controllers = controllers(&self.objects);
+        self.controllers = self.saved_controllers.take().unwrap_or_default();
     }
 
     /// Keeps only the objects of these namespaces (as `kubectl -n` does): objects with another
@@ -117,7 +121,11 @@ impl Inventory {
     /// references (a Pod's Deployment through its ReplicaSet), when it is in the inventory.
     /// Owners without a pod spec (an operator's custom resource) are passed over.
     pub fn controller_of(&self, index: usize) -> Option<usize> {
-        self.controllers.get(index).copied().flatten()
+        self.controllers
+            .get_or_init(|| controllers(&self.objects))
+            .get(index)
+            .copied()
+            .flatten()
     }
 
     /// Objects of one group and kind (`""` is the core group).

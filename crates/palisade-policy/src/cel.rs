@@ -28,12 +28,40 @@ struct Validation {
     message_program: Option<Program>,
 }
 
-/// A compiled `K8sNativeValidation` source.
+/// A compiled `K8sNativeValidation` source (or a ValidatingAdmissionPolicy's spec).
 pub struct CelTemplate {
     name: String,
     variables: Vec<(String, Program)>,
     match_conditions: Vec<(String, Program)>,
     validations: Vec<Validation>,
+    /// A ValidatingAdmissionPolicy's `auditAnnotations`: key and `valueExpression`.
+    audit_annotations: Vec<(String, Program)>,
+    /// Whether an expression reads the `authorizer` variable.
+    uses_authorizer: bool,
+}
+
+/// What one evaluation found: the failed validations, and the audit annotations (`key`,
+/// value) a ValidatingAdmissionPolicy's `auditAnnotations` made.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct CelOutcome {
+    pub violations: Vec<Violation>,
+    pub annotations: Vec<(String, String)>,
+}
+
+/// The API server truncates an audit annotation's value to this many bytes.
+const AUDIT_VALUE_BYTES: usize = 10 * 1024;
+
+/// Whether `key` is an audit annotation key the API server accepts: a qualified name's name
+/// part (`[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`, at most 63 bytes).
+fn is_annotation_key(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 impl std::fmt::Debug for CelTemplate {
@@ -91,7 +119,11 @@ impl CelTemplate {
             template: template.to_string(),
             message: format!("CEL: {message}"),
         };
+        let uses_authorizer = std::cell::Cell::new(false);
         let compile = |expression: &str| {
+            if expression.contains("authorizer") {
+                uses_authorizer.set(true);
+            }
             Program::compile(expression).map_err(|e| error(format!("`{expression}`: {e}")))
         };
         let named = |key: &str| -> Result<Vec<(String, Program)>, PolicyError> {
@@ -121,12 +153,39 @@ impl CelTemplate {
                 message_program: text(v, "messageExpression").map(compile).transpose()?,
             });
         }
+        let mut audit_annotations: Vec<(String, Program)> = Vec::new();
+        for a in source
+            .get("auditAnnotations")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let key = text(a, "key").unwrap_or("");
+            if !is_annotation_key(key) {
+                return Err(error(format!(
+                    "auditAnnotations key `{key}` is not a qualified name of at most 63 characters"
+                )));
+            }
+            if audit_annotations.iter().any(|(k, _)| k == key) {
+                return Err(error(format!("auditAnnotations key `{key}` is repeated")));
+            }
+            let expression = text(a, "valueExpression")
+                .ok_or_else(|| error(format!("auditAnnotations `{key}` has no valueExpression")))?;
+            audit_annotations.push((key.to_string(), compile(expression)?));
+        }
         Ok(CelTemplate {
             name: template.to_string(),
             variables: named("variables")?,
             match_conditions: named("matchConditions")?,
             validations,
+            audit_annotations,
+            uses_authorizer: uses_authorizer.get(),
         })
+    }
+
+    /// Whether the verdict depends on the requesting user's permissions (`authorizer`).
+    pub fn uses_authorizer(&self) -> bool {
+        self.uses_authorizer
     }
 
     /// The violations for one review, as Gatekeeper evaluates the template: `params` is the
@@ -139,26 +198,31 @@ impl CelTemplate {
         let object = review.get("object").cloned().unwrap_or(Value::Null);
         let old = review.get("oldObject").cloned().unwrap_or(Value::Null);
         let any = if object.is_null() { &old } else { &object };
-        self.evaluate(
-            review,
-            &serde_json::json!({"spec": {"parameters": parameters}}),
-            &Value::Null,
-            vec![
-                ("anyObject".to_string(), to_cel(any)),
-                ("params".to_string(), to_cel(parameters)),
-            ],
-        )
+        Ok(self
+            .evaluate(
+                review,
+                &serde_json::json!({"spec": {"parameters": parameters}}),
+                &Value::Null,
+                vec![
+                    ("anyObject".to_string(), to_cel(any)),
+                    ("params".to_string(), to_cel(parameters)),
+                ],
+                None,
+            )?
+            .violations)
     }
 
-    /// The violations for one review, as the API server evaluates a ValidatingAdmissionPolicy:
-    /// `params` is the parameter object (null without one), `namespaceObject` the namespace.
-    pub fn vap_violations(
+    /// One review evaluated as the API server evaluates a ValidatingAdmissionPolicy: `params`
+    /// is the parameter object (null without one), `namespaceObject` the namespace, and
+    /// `authorizer` answers for the requesting user (without one, `authorizer` is undefined).
+    pub fn vap_evaluate(
         &self,
         review: &Value,
         params: &Value,
         namespace: &Value,
-    ) -> Result<Vec<Violation>, PolicyError> {
-        self.evaluate(review, params, namespace, Vec::new())
+        authorizer: Option<crate::authorizer::Authorizer>,
+    ) -> Result<CelOutcome, PolicyError> {
+        self.evaluate(review, params, namespace, Vec::new(), authorizer)
     }
 
     fn evaluate(
@@ -167,7 +231,8 @@ impl CelTemplate {
         params: &Value,
         namespace: &Value,
         mut variables: Vec<(String, Cel)>,
-    ) -> Result<Vec<Violation>, PolicyError> {
+        authorizer: Option<crate::authorizer::Authorizer>,
+    ) -> Result<CelOutcome, PolicyError> {
         let error = |message: String| PolicyError::Rego {
             template: self.name.clone(),
             message: format!("CEL: {message}"),
@@ -183,6 +248,13 @@ impl CelTemplate {
         context.add_variable_from_value("params", to_cel(params));
         context.add_variable_from_value("namespaceObject", to_cel(namespace));
         context.add_variable_from_value("variables", cel_map(&variables));
+        if let Some(authorizer) = authorizer {
+            crate::authorizer::register(&mut context);
+            context.add_variable_from_value(
+                "authorizer",
+                crate::authorizer::variable(authorizer, review),
+            );
+        }
         // Kubernetes evaluates variables lazily: one that cannot be computed is an error only
         // where it is used. It is left out, so a use fails with "no such key".
         for (name, program) in &self.variables {
@@ -194,7 +266,7 @@ impl CelTemplate {
         for (name, condition) in &self.match_conditions {
             match condition.execute(&context) {
                 Ok(Cel::Bool(true)) => {}
-                Ok(Cel::Bool(false)) => return Ok(Vec::new()),
+                Ok(Cel::Bool(false)) => return Ok(CelOutcome::default()),
                 Ok(other) => return Err(error(format!("matchCondition {name} gave {other:?}"))),
                 Err(e) => return Err(error(format!("matchCondition {name}: {e}"))),
             }
@@ -225,6 +297,35 @@ impl CelTemplate {
                 msg: message,
                 details: Value::Null,
             });
+        }
+        Ok(CelOutcome {
+            violations: out,
+            annotations: self.annotations(&context).map_err(error)?,
+        })
+    }
+
+    /// The audit annotations: a string value (truncated as the API server truncates it), none
+    /// for null or an empty string; anything else is an error.
+    fn annotations(&self, context: &Context) -> Result<Vec<(String, String)>, String> {
+        let mut out = Vec::new();
+        for (key, program) in &self.audit_annotations {
+            match program.execute(context) {
+                Ok(Cel::String(value)) if value.is_empty() => {}
+                Ok(Cel::String(value)) => {
+                    let mut end = value.len().min(AUDIT_VALUE_BYTES);
+                    while !value.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    out.push((key.clone(), value[..end].to_string()));
+                }
+                Ok(Cel::Null) => {}
+                Ok(other) => {
+                    return Err(format!(
+                        "auditAnnotations {key}: valueExpression must give a string or null, not {other:?}"
+                    ));
+                }
+                Err(e) => return Err(format!("auditAnnotations {key}: {e}")),
+            }
         }
         Ok(out)
     }

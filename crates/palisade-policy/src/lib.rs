@@ -8,6 +8,7 @@
 //! compile it. The rejected alternative, running `opa` or `gator` as subprocesses, would add
 //! a runtime dependency users must install and a process per evaluation.
 
+pub mod authorizer;
 pub mod cel;
 pub mod engine;
 pub mod gatekeeper;

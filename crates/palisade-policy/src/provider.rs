@@ -19,7 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::Compiled;
 use crate::gatekeeper::{Constraint, Enforcement, PolicyError, Template};
-use crate::rego::{inventory_of, review_in};
+use crate::rego::{inventory_of, rego_review_in, review_in, to_rego};
 
 /// The annotation that sets a constraint's severity.
 pub const SEVERITY: &str = "palisade.dev/severity";
@@ -31,8 +31,13 @@ pub struct ConstraintRule {
     meta: &'static RuleMeta,
     template: Arc<Compiled>,
     constraint: Constraint,
+    /// The constraint's parameters in regorus' form, converted once.
+    parameters: regorus::Value,
     uses_inventory: bool,
 }
+
+/// The judged object's review in regorus' form, shared by the constraints judging it.
+struct RegoReview(regorus::Value);
 
 /// What every constraint rule of a run reads from the inventory, built once.
 struct Cluster {
@@ -92,9 +97,13 @@ impl Rule for ConstraintRule {
         Target::All
     }
 
+    fn prepare(&self, inventory: &Inventory, models: &palisade_rules::ClusterModels) {
+        models.add(inventory, Cluster::build);
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         let object = &cx.object.value;
-        let cluster = cx.derived(Cluster::build);
+        let cluster = cx.cluster_model(Cluster::build);
         let group = cx.object.id.group();
         let namespaced = cluster.scopes.is_namespaced(group, &cx.object.id.kind);
         let labels = cx
@@ -112,11 +121,18 @@ impl Rule for ConstraintRule {
         } else {
             &empty
         };
-        match self.template.violations(
-            &review_in(cx.object),
-            &self.constraint.parameters,
-            inventory,
-        ) {
+        let found = match &*self.template {
+            Compiled::Rego(rego) => {
+                let review = cx.object_memo(|| RegoReview(rego_review_in(cx.object)));
+                rego.violations_of(review.0.clone(), self.parameters.clone(), inventory)
+            }
+            compiled => compiled.violations(
+                &review_in(cx.object),
+                &self.constraint.parameters,
+                inventory,
+            ),
+        };
+        match found {
             Ok(violations) => {
                 for violation in violations {
                     let mut reported =
@@ -128,6 +144,19 @@ impl Rule for ConstraintRule {
             Err(error) => cx.not_assessed(error.to_string()),
         }
     }
+}
+
+/// The kinds the `authorizer` of a policy reads.
+const RBAC_KINDS: &[(&str, &str)] = &[
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+];
+
+/// The cluster's RBAC, for policies' `authorizer`.
+fn rbac_policy(inventory: &Inventory) -> palisade_rbac::Policy {
+    palisade_rbac::Policy::from_inventory(inventory)
 }
 
 /// A ValidatingAdmissionPolicyBinding (with its policy) as a rule.
@@ -146,8 +175,23 @@ impl Rule for VapRule {
         Target::All
     }
 
+    fn prepare(&self, inventory: &Inventory, models: &palisade_rules::ClusterModels) {
+        models.add(inventory, Cluster::build);
+        if self.policy.uses_authorizer() {
+            models.add(inventory, rbac_policy);
+        }
+    }
+
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        if self.policy.uses_authorizer() {
+            RBAC_KINDS
+        } else {
+            &[]
+        }
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
-        let cluster = cx.derived(Cluster::build);
+        let cluster = cx.cluster_model(Cluster::build);
         let id = &cx.object.id;
         let group = id.group();
         let version = id.api_version.rsplit('/').next().unwrap_or("");
@@ -171,21 +215,43 @@ impl Rule for VapRule {
                 .as_ref()
                 .and_then(|ns| cluster.namespaces.get(ns)),
         };
-        match self.binding.violations(
+        let rbac = if self.policy.uses_authorizer() {
+            if cx.object.request.is_none() {
+                // An object read from a file or a cluster has no requester to ask about.
+                cx.not_assessed(
+                    "the policy asks what the requesting user may do (authorizer): judged at admission",
+                );
+                return;
+            }
+            Some(cx.cluster_model(rbac_policy))
+        } else {
+            None
+        };
+        match self.binding.evaluate(
             &self.policy,
             &review_in(cx.object),
             &target,
             &cx.inventory.objects,
+            rbac.as_ref(),
         ) {
-            Ok(violations) => {
-                for violation in violations {
+            Ok(outcome) => {
+                for violation in outcome.violations {
                     let mut reported =
                         palisade_rules::Reported::new(JsonPointer::root(), violation.msg.clone());
                     reported.discriminator = Some(violation.msg);
                     cx.report_with(reported);
                 }
+                for (key, value) in outcome.annotations {
+                    cx.audit_annotation(key, value);
+                }
             }
-            Err(error) => cx.not_assessed(error.to_string()),
+            // `failurePolicy: Ignore`: the policy did not judge the object.
+            Err(error) if self.policy.ignores_failures => cx.not_assessed(error.to_string()),
+            // `Fail` (the default): an error is a failed validation, with the binding's action.
+            Err(error) => cx.report_with(palisade_rules::Reported::new(
+                JsonPointer::root(),
+                format!("the policy could not be evaluated (failurePolicy: Fail): {error}"),
+            )),
         }
     }
 }
@@ -367,6 +433,7 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
             uses_inventory: template.rego.contains("data.inventory")
                 || template.libs.iter().any(|l| l.contains("data.inventory")),
             template: compiled,
+            parameters: to_rego(&constraint.parameters),
             constraint,
         }));
     }

@@ -94,16 +94,32 @@ impl RegoTemplate {
         parameters: &Value,
         inventory: &Value,
     ) -> Result<Vec<Violation>, PolicyError> {
+        self.violations_of(to_rego(review), to_rego(parameters), inventory)
+    }
+
+    /// [`RegoTemplate::violations`] for a review and parameters already in regorus' form (a
+    /// review judged by many constraints is converted once).
+    pub fn violations_of(
+        &self,
+        review: regorus::Value,
+        parameters: regorus::Value,
+        inventory: &Value,
+    ) -> Result<Vec<Violation>, PolicyError> {
         let error = |message: String| PolicyError::Rego {
             template: self.name.clone(),
             message,
         };
         let mut engine = self.engine.clone();
-        let input = json!({"review": review, "parameters": parameters});
+        let input: std::collections::BTreeMap<regorus::Value, regorus::Value> = [
+            (regorus::Value::from("review"), review),
+            (regorus::Value::from("parameters"), parameters),
+        ]
+        .into_iter()
+        .collect();
         engine.set_input(regorus::Value::from(input));
         // The empty inventory is loaded already; adding data makes regorus analyse again, so
         // only a real inventory is added.
-        if *inventory != empty_inventory() {
+        if !is_empty_inventory(inventory) {
             engine
                 .add_data(regorus::Value::from(json!({"inventory": inventory})))
                 .map_err(|e| error(e.to_string()))?;
@@ -111,26 +127,82 @@ impl RegoTemplate {
         let result = engine
             .eval_rule(self.query.clone())
             .map_err(|e| error(e.to_string()))?;
-        let text = result.to_json_str().map_err(|e| error(e.to_string()))?;
-        let value: Value = serde_json::from_str(&text).map_err(|e| error(e.to_string()))?;
-        let items = match value {
-            Value::Array(items) => items,
-            Value::Null => Vec::new(),
-            Value::Object(map) if map.is_empty() => Vec::new(),
-            other => return Err(error(format!("violation is not a set: {other}"))),
+        let items: Vec<&regorus::Value> = match &result {
+            regorus::Value::Set(set) => set.iter_sorted().collect(),
+            regorus::Value::Array(items) => items.iter().collect(),
+            regorus::Value::Null | regorus::Value::Undefined => Vec::new(),
+            regorus::Value::Object(map) if map.is_empty() => Vec::new(),
+            other => {
+                let text = other.to_json_str().unwrap_or_default();
+                return Err(error(format!("violation is not a set: {text}")));
+            }
         };
         Ok(items
             .into_iter()
-            .map(|v| Violation {
-                msg: v
-                    .get("msg")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-                details: v.get("details").cloned().unwrap_or(Value::Null),
+            .map(|v| {
+                let field = |name: &str| match v {
+                    regorus::Value::Object(map) => map.get(&regorus::Value::from(name)).cloned(),
+                    _ => None,
+                };
+                Violation {
+                    msg: match field("msg") {
+                        Some(regorus::Value::String(msg)) => msg.to_string(),
+                        _ => String::new(),
+                    },
+                    details: field("details")
+                        .and_then(|d| serde_json::to_value(&d).ok())
+                        .unwrap_or(Value::Null),
+                }
             })
             .collect())
     }
+}
+
+fn is_empty_inventory(inventory: &Value) -> bool {
+    let empty = |key: &str| {
+        inventory
+            .get(key)
+            .and_then(Value::as_object)
+            .is_some_and(Map::is_empty)
+    };
+    inventory.as_object().is_some_and(|m| m.len() == 2) && empty("cluster") && empty("namespace")
+}
+
+/// A JSON value as regorus holds it, converted in one walk (regorus' `From` goes through
+/// serde's deserializer, and would need a copy of the value first).
+pub fn to_rego(value: &Value) -> regorus::Value {
+    match value {
+        Value::Null => regorus::Value::Null,
+        Value::Bool(b) => regorus::Value::from(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => regorus::Value::from(i),
+            (None, Some(u)) => regorus::Value::from(u),
+            _ => regorus::Value::from(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => regorus::Value::from(s.as_str()),
+        Value::Array(items) => regorus::Value::from(items.iter().map(to_rego).collect::<Vec<_>>()),
+        Value::Object(map) => regorus::Value::from(
+            map.iter()
+                .map(|(k, v)| (regorus::Value::from(k.as_str()), to_rego(v)))
+                .collect::<std::collections::BTreeMap<_, _>>(),
+        ),
+    }
+}
+
+/// [`review_in`] in regorus' form, without copying the object or the request first.
+pub fn rego_review_in(object: &palisade_inventory::Object) -> regorus::Value {
+    let Some(request) = &object.request else {
+        return to_rego(&review_of(&object.value));
+    };
+    let mut map: std::collections::BTreeMap<regorus::Value, regorus::Value> = request
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| k.as_str() != "object")
+        .map(|(k, v)| (regorus::Value::from(k.as_str()), to_rego(v)))
+        .collect();
+    map.insert(regorus::Value::from("object"), to_rego(&object.value));
+    regorus::Value::from(map)
 }
 
 /// The AdmissionRequest of an inventory object: the request it arrived in at admission (with

@@ -8,7 +8,10 @@
 use palisade_core::selector::label_selector_matches;
 use serde_json::{Map, Value};
 
-use crate::cel::CelTemplate;
+use std::sync::Arc;
+
+use crate::authorizer::Authorizer;
+use crate::cel::{CelOutcome, CelTemplate};
 use crate::gatekeeper::PolicyError;
 use crate::rego::Violation;
 
@@ -129,6 +132,9 @@ pub struct Policy {
     pub param_kind: Option<(String, String)>,
     constraints: MatchResources,
     cel: CelTemplate,
+    /// `failurePolicy: Ignore`: an evaluation error leaves the object unjudged by the policy
+    /// (the default, `Fail`, makes the error a failed validation).
+    pub ignores_failures: bool,
 }
 
 impl Policy {
@@ -148,12 +154,31 @@ impl Policy {
                 text(p, "/kind").unwrap_or("").to_string(),
             )
         });
+        let ignores_failures = match text(&spec, "/failurePolicy") {
+            None | Some("Fail") => false,
+            Some("Ignore") => true,
+            Some(other) => {
+                return Err(PolicyError::Invalid {
+                    object: format!("ValidatingAdmissionPolicy {name}"),
+                    field: "spec.failurePolicy",
+                    message: format!("`{other}` is not Fail or Ignore"),
+                });
+            }
+        };
         Ok(Policy {
+            ignores_failures,
             cel: CelTemplate::compile(&name, &spec)?,
             name,
             param_kind,
             constraints,
         })
+    }
+}
+
+impl Policy {
+    /// Whether the verdict depends on the requesting user's permissions (`authorizer`).
+    pub fn uses_authorizer(&self) -> bool {
+        self.cel.uses_authorizer()
     }
 }
 
@@ -223,20 +248,38 @@ impl Binding {
     }
 
     /// The violations of `policy` through this binding for the object of `review` (an
-    /// AdmissionRequest: `rego::review_in`). `objects` are the inventory's (for parameters and
-    /// the namespace).
-    pub fn violations(
+    /// AdmissionRequest: `rego::review_in`), and its audit annotations keyed
+    /// `policy-name/key` as the API server keys them. `objects` are the inventory's (for
+    /// parameters and the namespace).
+    pub fn evaluate(
         &self,
         policy: &Policy,
         review: &Value,
         target: &Target,
         objects: &[palisade_inventory::Object],
-    ) -> Result<Vec<Violation>, PolicyError> {
+        rbac: Option<&Arc<palisade_rbac::Policy>>,
+    ) -> Result<CelOutcome, PolicyError> {
+        let mut outcome = self.evaluate_each(policy, review, target, objects, rbac)?;
+        for (key, _) in &mut outcome.annotations {
+            *key = format!("{}/{key}", policy.name);
+        }
+        Ok(outcome)
+    }
+
+    fn evaluate_each(
+        &self,
+        policy: &Policy,
+        review: &Value,
+        target: &Target,
+        objects: &[palisade_inventory::Object],
+        rbac: Option<&Arc<palisade_rbac::Policy>>,
+    ) -> Result<CelOutcome, PolicyError> {
+        let authorizer = || rbac.and_then(|r| Authorizer::for_review(r.clone(), review));
         let object = review.get("object").unwrap_or(&Value::Null);
         if !policy.constraints.matches(target)
             || self.resources.as_ref().is_some_and(|r| !r.matches(target))
         {
-            return Ok(Vec::new());
+            return Ok(CelOutcome::default());
         }
         let object_namespace = text(object, "/metadata/namespace");
         let namespace = object_namespace
@@ -248,7 +291,9 @@ impl Binding {
             .cloned()
             .unwrap_or(Value::Null);
         let Some((api_version, kind)) = &policy.param_kind else {
-            return policy.cel.vap_violations(review, &Value::Null, &namespace);
+            return policy
+                .cel
+                .vap_evaluate(review, &Value::Null, &namespace, authorizer());
         };
         let params_namespace = self.param_namespace.as_deref().or(object_namespace);
         let params: Vec<&Value> = objects
@@ -269,18 +314,25 @@ impl Binding {
             })
             .collect();
         if params.is_empty() {
-            return Ok(if self.deny_without_params {
-                vec![Violation {
-                    msg: format!("no {kind} parameters found for binding {}", self.name),
-                    details: Value::Null,
-                }]
-            } else {
-                Vec::new()
+            return Ok(CelOutcome {
+                violations: if self.deny_without_params {
+                    vec![Violation {
+                        msg: format!("no {kind} parameters found for binding {}", self.name),
+                        details: Value::Null,
+                    }]
+                } else {
+                    Vec::new()
+                },
+                annotations: Vec::new(),
             });
         }
-        let mut out = Vec::new();
+        let mut out = CelOutcome::default();
         for param in params {
-            out.extend(policy.cel.vap_violations(review, param, &namespace)?);
+            let each = policy
+                .cel
+                .vap_evaluate(review, param, &namespace, authorizer())?;
+            out.violations.extend(each.violations);
+            out.annotations.extend(each.annotations);
         }
         Ok(out)
     }
@@ -290,6 +342,32 @@ impl Binding {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn audit_annotation_keys_and_failure_policies_are_checked_when_read() {
+        let policy = |extra: Value| {
+            let mut spec = json!({"matchConstraints": {"resourceRules": []},
+                "validations": [{"expression": "true"}]});
+            spec.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            Policy::from_value(&json!({"metadata": {"name": "p"}, "spec": spec}))
+        };
+        for bad in [
+            json!({"auditAnnotations": [{"key": "has/slash", "valueExpression": "'x'"}]}),
+            json!({"auditAnnotations": [{"key": "k".repeat(64), "valueExpression": "'x'"}]}),
+            json!({"auditAnnotations": [{"key": "k", "valueExpression": "'x'"}, {"key": "k", "valueExpression": "'y'"}]}),
+            json!({"auditAnnotations": [{"key": "k"}]}),
+            json!({"failurePolicy": "Sometimes"}),
+        ] {
+            assert!(policy(bad.clone()).is_err(), "{bad}");
+        }
+        let ok = policy(json!({"failurePolicy": "Ignore",
+            "auditAnnotations": [{"key": "k.v-1_x", "valueExpression": "'x'"}]}))
+        .unwrap();
+        assert!(ok.ignores_failures);
+        assert!(!policy(json!({})).unwrap().ignores_failures);
+    }
 
     #[test]
     fn a_binding_applies_its_policy_with_parameters() {
@@ -327,18 +405,28 @@ mod tests {
             namespace_labels: None,
         };
         let found = binding
-            .violations(
+            .evaluate(
                 &policy,
                 &crate::rego::review_of(&deployment),
                 &target,
                 &loaded.inventory.objects,
+                None,
             )
             .unwrap();
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert_eq!(found[0].msg, "too many");
+        assert_eq!(found.violations.len(), 1, "{found:?}");
+        assert_eq!(found.violations[0].msg, "too many");
         let none = binding
-            .violations(&policy, &crate::rego::review_of(&deployment), &target, &[])
+            .evaluate(
+                &policy,
+                &crate::rego::review_of(&deployment),
+                &target,
+                &[],
+                None,
+            )
             .unwrap();
-        assert!(none[0].msg.contains("no ConfigMap parameters"), "{none:?}");
+        assert!(
+            none.violations[0].msg.contains("no ConfigMap parameters"),
+            "{none:?}"
+        );
     }
 }

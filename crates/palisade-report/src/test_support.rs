@@ -75,6 +75,7 @@ fn base(rules: Vec<RuleMeta>) -> Report {
         ],
         evaluations: Vec::new(),
         baseline: None,
+        audit_annotations: Vec::new(),
     }
 }
 

@@ -47,8 +47,14 @@ impl NamespaceIndex {
 /// [`Context::derived`]).
 #[derive(Default)]
 pub struct Derived {
-    models: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
+    models: Mutex<HashMap<TypeId, Shared>>,
+    /// One value per type made from the last object that asked (see
+    /// [`Context::object_memo`]).
+    last_object: Mutex<HashMap<TypeId, (usize, Shared)>>,
 }
+
+/// A model or memo of any type.
+type Shared = Arc<dyn Any + Send + Sync>;
 
 impl Derived {
     fn get_or_build<T: Any + Send + Sync>(
@@ -72,6 +78,48 @@ impl Derived {
     }
 }
 
+impl Derived {
+    fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let models = self
+            .models
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let model = models.get(&TypeId::of::<T>())?.clone();
+        drop(models);
+        model.downcast::<T>().ok()
+    }
+}
+
+/// Models of a cluster that do not depend on the objects judged against it, built once when
+/// the cluster is prepared to judge objects one at a time (an admission webhook's cluster) and
+/// shared by every evaluation until the next read of the cluster. Each rule builds what it
+/// reads with [`Context::cluster_model`] in [`crate::Rule::prepare`].
+#[derive(Default)]
+pub struct ClusterModels {
+    models: Derived,
+}
+
+impl ClusterModels {
+    /// The models `rules` read, built from `inventory` (the cluster, without the objects to
+    /// be judged).
+    pub fn prepare(inventory: &Inventory, rules: &[&dyn crate::Rule]) -> ClusterModels {
+        let models = ClusterModels::default();
+        for rule in rules {
+            rule.prepare(inventory, &models);
+        }
+        models
+    }
+
+    fn get_model<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.models.get::<T>()
+    }
+
+    /// Builds the model `build` makes of `inventory`, unless it is built already.
+    pub fn add<T: Any + Send + Sync>(&self, inventory: &Inventory, build: fn(&Inventory) -> T) {
+        self.models.get_or_build(inventory, build);
+    }
+}
+
 /// The object under evaluation, the inventory around it, and the rule's verdicts so far.
 pub struct Context<'a> {
     pub object: &'a Object,
@@ -83,9 +131,13 @@ pub struct Context<'a> {
     /// The `[rules]` settings of `palisade.toml`.
     pub settings: &'a RuleSettings,
     derived: &'a Derived,
+    /// The prepared models of the cluster, when objects are judged one at a time against it.
+    cluster: Option<&'a ClusterModels>,
     /// What the rule reported, in order.
     pub(crate) findings: Vec<Reported>,
     pub(crate) not_assessed: Option<String>,
+    /// Audit annotations made for the object, `(key, value)`.
+    pub(crate) audit_annotations: Vec<(String, String)>,
     pub(crate) type_errors: Vec<(JsonPointer, String)>,
     /// Values whose pointers are known (the pod spec, each container): a lookup starts at
     /// the longest one its path begins with instead of at the object's root, which saves most
@@ -154,6 +206,7 @@ impl<'a> Context<'a> {
         pod: Option<PodSpec<'a>>,
         settings: &'a RuleSettings,
         derived: &'a Derived,
+        cluster: Option<&'a ClusterModels>,
     ) -> Self {
         Context {
             object,
@@ -162,8 +215,10 @@ impl<'a> Context<'a> {
             pod,
             settings,
             derived,
+            cluster,
             findings: Vec::new(),
             not_assessed: None,
+            audit_annotations: Vec::new(),
             type_errors: Vec::new(),
             anchors: pod
                 .filter(|p| !p.value.is_null())
@@ -176,6 +231,39 @@ impl<'a> Context<'a> {
     /// shared by every rule and object that asks for it.
     pub fn derived<T: Any + Send + Sync>(&self, build: fn(&Inventory) -> T) -> Arc<T> {
         self.derived.get_or_build(self.inventory, build)
+    }
+
+    /// A value made from the judged object that several rules read (the object converted for
+    /// a policy engine, say): made once for the object while rules ask about it in turn, as
+    /// they do when objects are judged one at a time. Only the last object's value is kept,
+    /// so memory does not grow with the inventory.
+    pub fn object_memo<T: Any + Send + Sync>(&self, make: impl FnOnce() -> T) -> Arc<T> {
+        let key = TypeId::of::<T>();
+        let lock = || {
+            self.derived
+                .last_object
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some((index, value)) = lock().get(&key)
+            && *index == self.object_index
+            && let Ok(value) = value.clone().downcast::<T>()
+        {
+            return value;
+        }
+        let value = Arc::new(make());
+        lock().insert(key, (self.object_index, value.clone() as Shared));
+        value
+    }
+
+    /// A model of the cluster that does not depend on the judged object (Gatekeeper's
+    /// `data.inventory` is the cluster as synced, without the object under review): when
+    /// objects are judged one at a time, the one [`crate::Rule::prepare`] built when the
+    /// cluster was read, so no request pays for it; in a scan, [`Context::derived`].
+    pub fn cluster_model<T: Any + Send + Sync>(&self, build: fn(&Inventory) -> T) -> Arc<T> {
+        self.cluster
+            .and_then(ClusterModels::get_model::<T>)
+            .unwrap_or_else(|| self.derived(build))
     }
 
     /// Objects of `(group, kind)` named `name`, through an index built once per evaluation.
@@ -225,8 +313,17 @@ impl<'a> Context<'a> {
 
     /// Says the rule could not evaluate this object, and why. The object counts as
     /// `not_assessed` (never as passed) unless the rule also reported findings.
+    ///
+    /// (See also [`Context::audit_annotation`].)
     pub fn not_assessed(&mut self, reason: impl Into<String>) {
         self.not_assessed.get_or_insert_with(|| reason.into());
+    }
+
+    /// Records an audit annotation for the judged object (a ValidatingAdmissionPolicy's
+    /// `auditAnnotations`): at admission it goes to the API server's audit event for the
+    /// request; a scan does not print it.
+    pub fn audit_annotation(&mut self, key: impl Into<String>, value: impl Into<String>) {
+        self.audit_annotations.push((key.into(), value.into()));
     }
 
     /// The value at `path`, if present and not null.

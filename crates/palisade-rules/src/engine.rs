@@ -9,7 +9,7 @@ use palisade_core::{
 };
 use palisade_inventory::{Inventory, Object, PodSpec, pod_spec};
 
-use crate::context::{Context, Derived};
+use crate::context::{ClusterModels, Context, Derived};
 use crate::rule::{Rule, Target};
 use crate::settings::RuleSettings;
 
@@ -23,6 +23,8 @@ pub struct EngineOutput {
     pub evaluations: Vec<Evaluation>,
     pub diagnostics: Vec<Diagnostic>,
     pub objects: Vec<ScannedObject>,
+    /// Audit annotations the rules made (see [`Context::audit_annotation`]).
+    pub audit_annotations: Vec<(String, String)>,
 }
 
 /// Where `path` of `object` is in its source.
@@ -80,6 +82,7 @@ struct RuleOutput {
     evaluations: Vec<Evaluation>,
     /// `(object index, path, message)` of fields with the wrong type.
     type_errors: Vec<(usize, JsonPointer, String)>,
+    audit_annotations: Vec<(String, String)>,
 }
 
 /// Runs one rule on every object it applies to.
@@ -93,10 +96,11 @@ struct Shared<'s, 'i> {
     derived: &'s Derived,
     keep_evaluations: bool,
     /// Each object's identity, shared by its findings.
-    ids: &'s [std::sync::Arc<palisade_core::ObjectRef>],
+    ids: &'s [Option<std::sync::Arc<palisade_core::ObjectRef>>],
     /// Evaluate only these objects (an admission request), each on its own even when its
     /// controller is in the inventory; `None` evaluates everything.
     only: Option<&'s [usize]>,
+    cluster: Option<&'s ClusterModels>,
 }
 
 fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) -> RuleOutput {
@@ -109,6 +113,7 @@ fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) ->
         keep_evaluations,
         ids,
         only,
+        cluster,
     } = *shared;
     let meta = rule.meta();
     let mut out = RuleOutput {
@@ -125,6 +130,7 @@ fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) ->
         },
         evaluations: Vec::new(),
         type_errors: Vec::new(),
+        audit_annotations: Vec::new(),
     };
     if out.coverage.skipped.is_some() {
         return out;
@@ -169,8 +175,17 @@ fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) ->
         {
             continue;
         }
-        let mut cx = Context::new(object_index, object, inventory, pod, settings, derived);
+        let mut cx = Context::new(
+            object_index,
+            object,
+            inventory,
+            pod,
+            settings,
+            derived,
+            cluster,
+        );
         rule.check(&mut cx);
+        out.audit_annotations.append(&mut cx.audit_annotations);
         for (path, message) in cx.type_errors {
             out.type_errors.push((object_index, path, message));
         }
@@ -190,7 +205,11 @@ fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) ->
             Outcome::Pass
         };
         for reported in cx.findings {
-            let subject = Subject::Object(ids[object_index].clone());
+            let subject = Subject::Object(
+                ids[object_index]
+                    .clone()
+                    .unwrap_or_else(|| std::sync::Arc::new(object.id.clone())),
+            );
             let location = locate(inventory, object, &reported.path);
             let finding = reported.into_finding(meta, subject, location);
             out.findings.push(finding);
@@ -227,7 +246,7 @@ pub fn evaluate_with_options(
     settings: &RuleSettings,
     keep_evaluations: bool,
 ) -> EngineOutput {
-    evaluate_scoped(inventory, rules, settings, keep_evaluations, None)
+    evaluate_scoped(inventory, rules, settings, keep_evaluations, None, None)
 }
 
 /// Evaluates the rules on the objects at `only` (an admission request's object, added to a
@@ -239,16 +258,9 @@ pub fn evaluate_objects(
     rules: &[&dyn Rule],
     settings: &RuleSettings,
     only: &[usize],
+    cluster: Option<&ClusterModels>,
 ) -> EngineOutput {
-    let mut out = evaluate_scoped(inventory, rules, settings, true, Some(only));
-    out.objects = only
-        .iter()
-        .filter_map(|&i| inventory.objects.get(i))
-        .map(|o| ScannedObject {
-            object: o.id.clone(),
-            file: inventory.source_of(o).path.to_string(),
-        })
-        .collect();
+    let mut out = evaluate_scoped(inventory, rules, settings, true, Some(only), cluster);
     // Evaluations index into the object list: renumber them for the shortened one.
     for evaluation in &mut out.evaluations {
         evaluation.object = only
@@ -265,20 +277,40 @@ fn evaluate_scoped(
     settings: &RuleSettings,
     keep_evaluations: bool,
     only: Option<&[usize]>,
+    cluster: Option<&ClusterModels>,
 ) -> EngineOutput {
-    // Which objects are workloads, and where their pod spec is, is asked once per object.
-    let pod_specs: Vec<Option<PodSpec<'_>>> = inventory.objects.iter().map(pod_spec).collect();
-    let groups: Vec<&str> = inventory.objects.iter().map(|o| o.id.group()).collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(rules.len().max(1));
+    // Which objects are workloads, where their pod spec is, their group and their identity
+    // are asked once per judged object (every object in a scan, the request's at admission,
+    // where the cluster's other objects must cost nothing).
+    let judged: Vec<usize> = match only {
+        Some(only) => only
+            .iter()
+            .copied()
+            .filter(|&i| i < inventory.objects.len())
+            .collect(),
+        None => (0..inventory.objects.len()).collect(),
+    };
+    let mut pod_specs: Vec<Option<PodSpec<'_>>> = vec![None; inventory.objects.len()];
+    let mut groups: Vec<&str> = vec![""; inventory.objects.len()];
+    let mut ids: Vec<Option<std::sync::Arc<palisade_core::ObjectRef>>> =
+        vec![None; inventory.objects.len()];
+    for &i in &judged {
+        let object = &inventory.objects[i];
+        pod_specs[i] = pod_spec(object);
+        groups[i] = object.id.group();
+        ids[i] = Some(std::sync::Arc::new(object.id.clone()));
+    }
+    // A scan's rules run on every core; an admission's few objects are judged on the
+    // caller's thread (the webhook runs one evaluation per core already).
+    let threads = if only.is_some() {
+        1
+    } else {
+        std::thread::available_parallelism()
+            .map_or(1, std::num::NonZeroUsize::get)
+            .min(rules.len().max(1))
+    };
     let next = std::sync::atomic::AtomicUsize::new(0);
     let derived = Derived::default();
-    let ids: Vec<std::sync::Arc<palisade_core::ObjectRef>> = inventory
-        .objects
-        .iter()
-        .map(|o| std::sync::Arc::new(o.id.clone()))
-        .collect();
     let shared = Shared {
         inventory,
         pod_specs: &pod_specs,
@@ -288,51 +320,63 @@ fn evaluate_scoped(
         keep_evaluations,
         ids: &ids,
         only,
+        cluster,
     };
     let mut results: Vec<Option<RuleOutput>> = (0..rules.len()).map(|_| None).collect();
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(rule) = rules.get(i) else { break };
-                        let mut output = evaluate_rule(i, *rule, &shared);
-                        output.findings.shrink_to_fit();
-                        output.finding_objects.shrink_to_fit();
-                        done.push((i, output));
-                    }
-                    done
-                })
-            })
-            .collect();
-        for worker in workers {
-            // A panicking rule is a bug; re-raise it rather than report a partial scan.
-            for (i, output) in worker
-                .join()
-                .unwrap_or_else(|e| std::panic::resume_unwind(e))
-            {
-                results[i] = Some(output);
-            }
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(rule) = rules.get(i) else { break };
+            let mut output = evaluate_rule(i, *rule, &shared);
+            output.findings.shrink_to_fit();
+            output.finding_objects.shrink_to_fit();
+            done.push((i, output));
         }
-    });
+        done
+    };
+    if threads == 1 {
+        for (i, output) in work() {
+            results[i] = Some(output);
+        }
+    } else {
+        std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
+            for worker in workers {
+                // A panicking rule is a bug; re-raise it rather than report a partial scan.
+                for (i, output) in worker
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e))
+                {
+                    results[i] = Some(output);
+                }
+            }
+        });
+    }
 
     let mut out = EngineOutput {
-        objects: inventory
-            .objects
+        objects: judged
             .iter()
-            .map(|o| ScannedObject {
-                object: o.id.clone(),
-                file: inventory.source_of(o).path.to_string(),
+            .map(|&i| {
+                let o = &inventory.objects[i];
+                ScannedObject {
+                    object: o.id.clone(),
+                    file: inventory.source_of(o).path.to_string(),
+                }
             })
             .collect(),
         ..EngineOutput::default()
     };
-    // Objects judged on their controller, by controller.
+    // Objects judged on their controller, by controller (a scan's: an object judged on its
+    // own, as at admission, lists nothing).
     let mut controlled: std::collections::HashMap<usize, Vec<String>> =
         std::collections::HashMap::new();
-    for i in 0..inventory.objects.len() {
+    let scan_all = if only.is_none() {
+        inventory.objects.len()
+    } else {
+        0
+    };
+    for i in 0..scan_all {
         if let Some(c) = inventory.controller_of(i)
             && pod_specs[i].is_some()
             && pod_specs[c].is_some()
@@ -388,6 +432,7 @@ fn evaluate_scoped(
         out.finding_objects.extend(result.finding_objects);
         out.findings.extend(result.findings);
         out.evaluations.extend(result.evaluations);
+        out.audit_annotations.extend(result.audit_annotations);
         out.coverage.push(result.coverage);
     }
     out

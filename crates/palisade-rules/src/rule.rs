@@ -2,7 +2,7 @@
 
 use palisade_core::RuleMeta;
 
-use crate::context::Context;
+use crate::context::{ClusterModels, Context};
 use crate::settings::RuleSettings;
 
 /// Which objects a rule is evaluated on.
@@ -61,4 +61,7 @@ pub trait Rule: Sync + Send {
     fn settings(&self) -> &'static [&'static crate::settings::Setting] {
         &[]
     }
+    /// Builds into `models` what the rule reads with [`Context::cluster_model`], when a
+    /// cluster (`inventory`) is prepared to judge objects one at a time.
+    fn prepare(&self, _inventory: &palisade_inventory::Inventory, _models: &ClusterModels) {}
 }

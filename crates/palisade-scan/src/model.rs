@@ -5,13 +5,14 @@
 use std::sync::Mutex;
 
 use palisade_core::Report;
-use palisade_core::redact::Sensitive;
+use palisade_core::redact::{Redactor, Sensitive};
 use palisade_inventory::Inventory;
 use palisade_inventory::object::{Object, Source, SourceId};
 use palisade_inventory::spans::{Pos, Spans};
+use palisade_rules::ClusterModels;
 use serde_json::Value;
 
-use crate::scan::{ScanOptions, scan_scoped};
+use crate::scan::{ScanOptions, active_rules, scan_scoped};
 
 /// Why an object could not be judged.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -30,7 +31,10 @@ pub struct ClusterModel {
     inventories: Vec<Mutex<Inventory>>,
     next: std::sync::atomic::AtomicUsize,
     options: ScanOptions,
-    sensitive: Sensitive,
+    /// What the rules read of the cluster apart from the judged object, built once.
+    models: ClusterModels,
+    /// The cluster's values that must never be printed, indexed once.
+    redactor: Redactor,
     source: SourceId,
 }
 
@@ -57,6 +61,7 @@ impl ClusterModel {
         for object in &inventory.objects {
             sensitive.add_object(&object.value);
         }
+        let models = ClusterModels::prepare(&inventory, &active_rules(&options));
         let mut inventories: Vec<Mutex<Inventory>> = (1..copies.max(1))
             .map(|_| Mutex::new(inventory.clone()))
             .collect();
@@ -65,7 +70,8 @@ impl ClusterModel {
             inventories,
             next: std::sync::atomic::AtomicUsize::new(0),
             options,
-            sensitive,
+            models,
+            redactor: sensitive.redactor(),
             source,
         }
     }
@@ -95,7 +101,8 @@ impl ClusterModel {
         object: Value,
         request: Option<std::sync::Arc<Value>>,
     ) -> Result<Report, ModelError> {
-        let mut sensitive = self.sensitive.clone();
+        // The object's own values are indexed per request; the cluster's once.
+        let mut sensitive = Sensitive::new();
         sensitive.add_object(&object);
         let spans = Spans::uniform(&object, Pos { line: 1, column: 1 });
         let mut object =
@@ -104,9 +111,14 @@ impl ClusterModel {
         let mut report = {
             let mut inventory = self.lock();
             let placed = Placed::new(&mut inventory, object);
-            scan_scoped(placed.inventory, &self.options, Some(&[placed.index]))
+            scan_scoped(
+                placed.inventory,
+                &self.options,
+                Some((&[placed.index], &self.models)),
+            )
         };
         sensitive.redactor().redact_report(&mut report);
+        self.redactor.redact_report(&mut report);
         Ok(report)
     }
 

@@ -51,7 +51,7 @@ pub struct ScanOptions {
 
 /// The rules a run evaluates: the framework's or all, less the disabled and skipped ones,
 /// narrowed to `--rules` when given.
-fn active_rules(options: &ScanOptions) -> Vec<&dyn Rule> {
+pub(crate) fn active_rules(options: &ScanOptions) -> Vec<&dyn Rule> {
     let disabled: HashSet<&str> = options
         .config
         .disabled_rules
@@ -254,12 +254,12 @@ pub fn scan_inventory(inventory: &Inventory, options: &ScanOptions) -> Report {
     scan_scoped(inventory, options, None)
 }
 
-/// Judges only the objects at `only` against the whole inventory (see
-/// [`crate::ClusterModel`]); `None` judges every object.
+/// Judges only the objects at `only` against the whole inventory, whose models of the
+/// cluster are prepared (see [`crate::ClusterModel`]); `None` judges every object.
 pub(crate) fn scan_scoped(
     inventory: &Inventory,
     options: &ScanOptions,
-    only: Option<&[usize]>,
+    only: Option<(&[usize], &palisade_rules::ClusterModels)>,
 ) -> Report {
     let start = Instant::now();
     let rules = active_rules(options);
@@ -274,7 +274,9 @@ pub(crate) fn scan_scoped(
         });
     }
     let mut output = match only {
-        Some(only) => palisade_rules::evaluate_objects(inventory, &rules, &settings, only),
+        Some((only, models)) => {
+            palisade_rules::evaluate_objects(inventory, &rules, &settings, only, Some(models))
+        }
         None => evaluate_with_options(inventory, &rules, &settings, !options.skip_evaluations),
     };
     let today = options.today.unwrap_or_else(Date::today);
@@ -282,7 +284,7 @@ pub(crate) fn scan_scoped(
     diagnostics.extend(suppress::apply(
         &mut output.findings,
         &output.finding_objects,
-        inventory,
+        (inventory, only.map(|(only, _)| only)),
         &options.config,
         &active,
         &|id: &str| options.rules.canonical(id),
@@ -300,6 +302,7 @@ pub(crate) fn scan_scoped(
         order: FindingOrder::Location,
     }
     .build(start.elapsed());
+    report.audit_annotations = output.audit_annotations;
     mark_incomplete(&mut report.coverage, &rules, &options.unlisted);
     report.compliance = options.framework.map(|p| compliance(p, &report));
     report

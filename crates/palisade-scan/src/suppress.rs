@@ -163,11 +163,12 @@ fn object_annotation(object: &Object) -> Option<&str> {
 }
 
 /// Applies suppressions to `findings` (whose objects are `finding_objects`, indices into the
-/// inventory) and returns diagnostics about the suppressions themselves.
+/// inventory) and returns diagnostics about the suppressions themselves. The annotations read
+/// are those of the judged objects of the inventory (`only`, or every object).
 pub fn apply(
     findings: &mut [Finding],
     finding_objects: &[usize],
-    inventory: &Inventory,
+    (inventory, only): (&Inventory, Option<&[usize]>),
     config: &Config,
     active_rules: &HashSet<String>,
     canonical: &dyn Fn(&str) -> Option<String>,
@@ -178,7 +179,16 @@ pub fn apply(
 
     // Parse each annotated object's entries, and locate the annotation, once.
     let mut annotations: Vec<Option<Annotated>> = vec![None; inventory.objects.len()];
-    for (i, object) in inventory.objects.iter().enumerate() {
+    let judged: Box<dyn Iterator<Item = usize>> = match only {
+        Some(only) => Box::new(
+            only.iter()
+                .copied()
+                .filter(|&i| i < inventory.objects.len()),
+        ),
+        None => Box::new(0..inventory.objects.len()),
+    };
+    for i in judged {
+        let object = &inventory.objects[i];
         let Some(text) = object_annotation(object) else {
             continue;
         };

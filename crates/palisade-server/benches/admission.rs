@@ -10,7 +10,10 @@
 //! scheduled time, so a stall is not hidden by the requests it delays.
 //!
 //! `cargo bench -p palisade-server --bench admission`. RATE=N and SECONDS=N change the
-//! fixed-rate phase; POLICIES=none judges with every built-in rule and no policy instead.
+//! fixed-rate phase; POLICIES=none judges with every built-in rule and no policy instead;
+//! INVENTORY=DIR judges against the objects under DIR as the cluster (say
+//! ../shared/corpora/real-manifests, 5,294 objects) instead of an empty one; LOAD=none stops
+//! after the in-process verdicts.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -80,7 +83,7 @@ fn judge() -> (Admission, usize, usize) {
             skip_evaluations: true,
             ..palisade_scan::ScanOptions::default()
         };
-        let model = palisade_scan::ClusterModel::prepare_copies(Default::default(), options, 2);
+        let model = palisade_scan::ClusterModel::prepare_copies(cluster(), options, 2);
         return (
             Admission::new(model, AdmissionSettings::default(), None),
             built_in,
@@ -110,12 +113,25 @@ fn judge() -> (Admission, usize, usize) {
         level: palisade_rules::pss::Level::Restricted,
         version: palisade_rules::pss::admission::PolicyVersion::LATEST,
     });
-    let model = palisade_scan::ClusterModel::prepare_copies(Default::default(), options, 2);
+    let model = palisade_scan::ClusterModel::prepare_copies(cluster(), options, 2);
     (
         Admission::new(model, AdmissionSettings::default(), None),
         built_in,
         policies,
     )
+}
+
+/// The cluster the webhook judges against: the objects under `INVENTORY`, or none.
+fn cluster() -> palisade_inventory::Inventory {
+    let Ok(dir) = std::env::var("INVENTORY") else {
+        return palisade_inventory::Inventory::default();
+    };
+    let loaded = palisade_inventory::load(
+        &[palisade_inventory::Input::Path(dir.into())],
+        &palisade_inventory::LoadOptions::default(),
+    );
+    println!("cluster: {} objects", loaded.inventory.objects.len());
+    loaded.inventory
 }
 
 fn reviews() -> Vec<Vec<u8>> {
@@ -290,9 +306,20 @@ fn main() {
     let ca = made.ca_pem.clone().into_bytes();
     let (judge, built_in, policies) = judge();
     let bodies = reviews();
-    // One verdict each, in process, to show what is being judged.
+    // One verdict each, in process, to show what is being judged (and its cost alone).
     for body in &bodies {
-        let judged = judge.validate(&palisade_admission::decode(body).unwrap());
+        let review = palisade_admission::decode(body).unwrap();
+        let start = Instant::now();
+        const ROUNDS: u32 = 50;
+        for _ in 0..ROUNDS {
+            judge.validate(&review);
+        }
+        let each = start.elapsed() / ROUNDS;
+        let judged = judge.validate(&review);
+        println!(
+            "in process, one thread: {:.2} ms per request",
+            each.as_secs_f64() * 1e3
+        );
         println!(
             "judged {} {}: allowed={} denied={:?} warned={:?} audited={:?}",
             judged.log.kind,
@@ -302,6 +329,9 @@ fn main() {
             judged.log.warned,
             judged.log.audited
         );
+    }
+    if std::env::var("LOAD").is_ok_and(|l| l == "none") {
+        return;
     }
     let state = AdmissionState::new(
         judge,

@@ -364,14 +364,14 @@ fn context_inventory(paths: &[PathBuf]) -> Result<palisade_inventory::Inventory>
         .collect();
     if !unread.is_empty() {
         bail!(
-            "--context: {} inputs could not be read:\n  {}",
+            "--inventory: {} inputs could not be read:\n  {}",
             unread.len(),
             unread.join("\n  ")
         );
     }
     if loaded.inventory.objects.is_empty() {
         bail!(
-            "--context: no Kubernetes object under {}",
+            "--inventory: no Kubernetes object under {}",
             load.paths.join(" ")
         );
     }
