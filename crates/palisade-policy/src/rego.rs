@@ -18,11 +18,28 @@ pub struct Violation {
 }
 
 /// A compiled template.
-#[derive(Clone)]
 pub struct RegoTemplate {
     engine: regorus::Engine,
+    /// Engines that evaluated with the empty inventory and are free again: regorus clears
+    /// an engine's evaluation state before each evaluation, so one is reused rather than
+    /// cloned from `engine` per evaluation.
+    idle: std::sync::Mutex<Vec<regorus::Engine>>,
     query: String,
     pub name: String,
+}
+
+/// Free engines kept per template (one per concurrent evaluation is the useful most).
+const IDLE_ENGINES: usize = 16;
+
+impl Clone for RegoTemplate {
+    fn clone(&self) -> Self {
+        RegoTemplate {
+            engine: self.engine.clone(),
+            idle: std::sync::Mutex::new(Vec::new()),
+            query: self.query.clone(),
+            name: self.name.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for RegoTemplate {
@@ -82,6 +99,7 @@ impl RegoTemplate {
         let engine = prepared(engine);
         Ok(RegoTemplate {
             engine,
+            idle: std::sync::Mutex::new(Vec::new()),
             query,
             name: template.name.clone(),
         })
@@ -109,7 +127,17 @@ impl RegoTemplate {
             template: self.name.clone(),
             message,
         };
-        let mut engine = self.engine.clone();
+        let with_inventory = !is_empty_inventory(inventory);
+        let idle = || {
+            self.idle
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        let mut engine = match with_inventory {
+            // Added data stays in an engine: an engine given an inventory is not reused.
+            true => self.engine.clone(),
+            false => idle().pop().unwrap_or_else(|| self.engine.clone()),
+        };
         let input: std::collections::BTreeMap<regorus::Value, regorus::Value> = [
             (regorus::Value::from("review"), review),
             (regorus::Value::from("parameters"), parameters),
@@ -119,14 +147,19 @@ impl RegoTemplate {
         engine.set_input(regorus::Value::from(input));
         // The empty inventory is loaded already; adding data makes regorus analyse again, so
         // only a real inventory is added.
-        if !is_empty_inventory(inventory) {
+        if with_inventory {
             engine
                 .add_data(regorus::Value::from(json!({"inventory": inventory})))
                 .map_err(|e| error(e.to_string()))?;
         }
-        let result = engine
-            .eval_rule(self.query.clone())
-            .map_err(|e| error(e.to_string()))?;
+        let evaluated = engine.eval_rule(self.query.clone());
+        if !with_inventory {
+            let mut idle = idle();
+            if idle.len() < IDLE_ENGINES {
+                idle.push(engine);
+            }
+        }
+        let result = evaluated.map_err(|e| error(e.to_string()))?;
         let items: Vec<&regorus::Value> = match &result {
             regorus::Value::Set(set) => set.iter_sorted().collect(),
             regorus::Value::Array(items) => items.iter().collect(),

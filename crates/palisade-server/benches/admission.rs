@@ -330,6 +330,22 @@ fn main() {
             judged.log.audited
         );
     }
+    // Both cores judging in process: what the evaluation alone allows.
+    let review = palisade_admission::decode(&bodies[0]).unwrap();
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                for _ in 0..200 {
+                    judge.validate(&review);
+                }
+            });
+        }
+    });
+    println!(
+        "in process, two threads: {:.0} requests/s",
+        400.0 / start.elapsed().as_secs_f64()
+    );
     if std::env::var("LOAD").is_ok_and(|l| l == "none") {
         return;
     }
