@@ -415,6 +415,25 @@ impl Admission {
     }
 }
 
+/// The cluster model to judge with `settings`: `inventory` (the cluster) prepared with
+/// `copies` copies, and the rules that `[admission.rules]` switches off left out of the run
+/// (nobody sees their findings, so nobody should wait for them).
+pub fn prepare_model(
+    inventory: palisade_inventory::Inventory,
+    mut options: palisade_scan::ScanOptions,
+    copies: usize,
+    settings: &AdmissionSettings,
+) -> ClusterModel {
+    options.skip_rules.extend(
+        settings
+            .rules
+            .iter()
+            .filter(|(_, mode)| **mode == Mode::Off)
+            .map(|(rule, _)| rule.clone()),
+    );
+    ClusterModel::prepare_copies(inventory, options, copies)
+}
+
 /// ValidatingAdmissionPolicy audit annotations (`policy/key`) as a webhook returns them: the
 /// API server prefixes a webhook's keys with the webhook's name and `/`, and accepts one `/`
 /// only, so `policy/key` becomes `policy.key` (a qualified name's name part, at most 63

@@ -13,6 +13,6 @@ pub mod mutate;
 pub mod review;
 pub mod settings;
 
-pub use decide::{Admission, DecisionLog, Judged, Outcome};
+pub use decide::{Admission, DecisionLog, Judged, Outcome, prepare_model};
 pub use review::{Review, ReviewError, decode};
 pub use settings::{AdmissionSettings, Mode, OnTimeout};

@@ -595,3 +595,19 @@ subjects: [{kind: User, name: alice}, {kind: ServiceAccount, name: deployer, nam
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A rule `[admission.rules]` switches off is not evaluated at all (its cost is not paid for
+/// findings nobody sees); the others are.
+#[test]
+fn rules_switched_off_for_admission_are_not_run() {
+    let mut settings = AdmissionSettings::default();
+    settings.rules.insert("POD001".into(), Mode::Off);
+    let model =
+        palisade_admission::prepare_model(Default::default(), ScanOptions::default(), 1, &settings);
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
+        "spec": {"containers": [{"name": "c", "image": "nginx:1.27", "securityContext": {"privileged": true}}]}});
+    let report = model.evaluate(pod).unwrap();
+    let ran: Vec<&str> = report.coverage.iter().map(|c| c.rule.as_str()).collect();
+    assert!(!ran.contains(&"POD001"), "{ran:?}");
+    assert!(ran.contains(&"POD002"), "{ran:?}");
+}

@@ -256,6 +256,12 @@ impl<'a> Context<'a> {
         value
     }
 
+    /// Whether objects are judged one at a time against a prepared cluster (admission), where
+    /// a table over every object (built for a scan) would be built for one row.
+    pub fn judged_one_at_a_time(&self) -> bool {
+        self.cluster.is_some()
+    }
+
     /// A model of the cluster that does not depend on the judged object (Gatekeeper's
     /// `data.inventory` is the cluster as synced, without the object under review): when
     /// objects are judged one at a time, the one [`crate::Rule::prepare`] built when the

@@ -12,6 +12,9 @@ use crate::context::{Context, Reported};
 /// Every object's detections, by object index.
 pub struct SecretScan(Vec<Vec<Detection>>);
 
+/// The judged object's detections, when objects are judged one at a time.
+struct ObjectDetections(Vec<Detection>);
+
 impl SecretScan {
     fn build(inventory: &Inventory) -> SecretScan {
         let objects = &inventory.objects;
@@ -43,19 +46,22 @@ impl SecretScan {
     }
 }
 
-/// The detections of the object under evaluation.
-pub fn detections(cx: &Context<'_>) -> Arc<SecretScan> {
-    cx.derived(SecretScan::build)
-}
-
-/// Reports every detection of the object that `wanted` selects.
+/// Reports every detection of the object that `wanted` selects: from one scan of the whole
+/// inventory in a scan, of the object alone when objects are judged one at a time.
 pub fn report_where(cx: &mut Context<'_>, wanted: impl Fn(&Detection) -> bool) {
-    let scan = detections(cx);
-    let Some(found) = scan.0.get(cx.object_index) else {
-        return;
+    let found: Vec<Reported> = if cx.judged_one_at_a_time() {
+        let value = &cx.object.value;
+        let own = cx.object_memo(|| ObjectDetections(scan_object(value)));
+        own.0.iter().filter(|d| wanted(d)).map(reported).collect()
+    } else {
+        let scan: Arc<SecretScan> = cx.derived(SecretScan::build);
+        let Some(found) = scan.0.get(cx.object_index) else {
+            return;
+        };
+        found.iter().filter(|d| wanted(d)).map(reported).collect()
     };
-    for detection in found.iter().filter(|d| wanted(d)) {
-        cx.report_with(reported(detection));
+    for reported in found {
+        cx.report_with(reported);
     }
 }
 

@@ -281,10 +281,11 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
                 match live_model(&select, &live) {
                     Ok((options, inventory)) => {
                         let objects = inventory.objects.len();
-                        judge.replace_model(palisade_scan::ClusterModel::prepare_copies(
+                        judge.replace_model(palisade_admission::prepare_model(
                             inventory,
                             options,
                             cores(),
+                            judge.settings(),
                         ));
                         eprintln!(
                             "{}",
@@ -335,7 +336,7 @@ pub(crate) fn prepare_admission(
         "{}",
         serde_json::json!({"level": "info", "msg": "admission model prepared", "objects": inventory.objects.len(), "rules": options.rules.evaluated().len()})
     );
-    let model = palisade_scan::ClusterModel::prepare_copies(inventory, options, cores());
+    let model = palisade_admission::prepare_model(inventory, options, cores(), &settings);
     Ok(palisade_admission::Admission::new(
         model,
         settings,
