@@ -52,9 +52,10 @@ impl Inventory {
     /// or after the others. Undo it with [`Inventory::restore`].
     pub fn insert(&mut self, object: Object) -> (usize, Option<Object>) {
         let same = self
-            .objects
+            .indices_of_kind(object.id.group(), &object.id.kind)
             .iter()
-            .position(|o| o.id.same_identity(&object.id));
+            .copied()
+            .find(|&i| self.objects[i].id.same_identity(&object.id));
         let placed = match same {
             Some(index) => (
                 index,

@@ -104,6 +104,8 @@ impl ClusterModels {
     /// be judged).
     pub fn prepare(inventory: &Inventory, rules: &[&dyn crate::Rule]) -> ClusterModels {
         let models = ClusterModels::default();
+        models.add(inventory, NameIndex::build);
+        models.add(inventory, NamespaceIndex::build);
         for rule in rules {
             rule.prepare(inventory, &models);
         }
@@ -274,22 +276,41 @@ impl<'a> Context<'a> {
 
     /// Objects of `(group, kind)` named `name`, through an index built once per evaluation.
     pub fn objects_named(&self, group: &str, kind: &str, name: &str) -> Vec<&'a Object> {
-        let index = self.derived(NameIndex::build);
-        let inventory = self.inventory;
-        index
+        let index = self.cluster_model(NameIndex::build);
+        let mut found = index
             .0
             .get(&(group.to_string(), kind.to_string(), name.to_string()))
-            .map(|list| list.iter().map(|i| &inventory.objects[*i]).collect())
-            .unwrap_or_default()
+            .cloned()
+            .unwrap_or_default();
+        let id = &self.object.id;
+        if id.group() == group && id.kind == kind && id.name.as_deref() == Some(name) {
+            self.with_judged_object(&mut found);
+        }
+        let inventory = self.inventory;
+        found.iter().map(|i| &inventory.objects[*i]).collect()
+    }
+
+    /// Adds the judged object to indices found in the cluster's index when objects are judged
+    /// one at a time: the index was built without it (a new object comes after the cluster's;
+    /// an updated one keeps the index of the object it replaces, which is listed already).
+    fn with_judged_object(&self, found: &mut Vec<usize>) {
+        if self.judged_one_at_a_time() && !found.contains(&self.object_index) {
+            found.push(self.object_index);
+        }
     }
 
     /// Indices of the objects whose namespace is `namespace`, through an index built once.
     pub fn objects_in_namespace(&self, namespace: &str) -> Vec<usize> {
-        self.derived(NamespaceIndex::build)
+        let mut found = self
+            .cluster_model(NamespaceIndex::build)
             .0
             .get(namespace)
             .cloned()
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if self.object.id.namespace.as_deref() == Some(namespace) {
+            self.with_judged_object(&mut found);
+        }
+        found
     }
 
     /// Reports a finding at `path` (the offending field, or where a missing field belongs).

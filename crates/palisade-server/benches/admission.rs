@@ -10,7 +10,8 @@
 //! scheduled time, so a stall is not hidden by the requests it delays.
 //!
 //! `cargo bench -p palisade-server --bench admission`. RATE=N and SECONDS=N change the
-//! fixed-rate phase; POLICIES=none judges with every built-in rule and no policy instead;
+//! fixed-rate phase; POLICIES=none judges with every built-in rule and no policy instead
+//! (SKIP=ID,ID leaves some out);
 //! INVENTORY=DIR judges against the objects under DIR as the cluster (say
 //! ../shared/corpora/real-manifests, 5,294 objects) instead of an empty one; LOAD=none stops
 //! after the in-process verdicts.
@@ -80,6 +81,10 @@ fn judge() -> (Admission, usize, usize) {
         let built_in = rules.evaluated().len();
         let options = palisade_scan::ScanOptions {
             rules,
+            // SKIP=ID,ID leaves rules out (as `[admission.rules]` set to "off" does).
+            skip_rules: std::env::var("SKIP")
+                .map(|s| s.split(',').map(String::from).collect())
+                .unwrap_or_default(),
             skip_evaluations: true,
             ..palisade_scan::ScanOptions::default()
         };
