@@ -364,6 +364,18 @@ spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Scan options that run the policies of `file` and nothing else.
+fn only_policies_of(file: &Path) -> ScanOptions {
+    let loaded = palisade_policy::provider::load(&[file.to_path_buf()]);
+    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+    let mut options = ScanOptions::default();
+    for rule in loaded.rules {
+        options.only_rules.push(rule.meta().id.to_string());
+        options.rules.add(rule).unwrap();
+    }
+    options
+}
+
 /// A ValidatingAdmissionPolicy's `auditAnnotations` reach the response as the API server
 /// would record them (one per key, unique values of several bindings joined), and its
 /// `failurePolicy` decides what an evaluation error does: `Fail` denies, `Ignore` allows.
@@ -424,17 +436,8 @@ spec: {policyName: needs-team-label, validationActions: [Deny]}
             text
         };
         std::fs::write(&file, text).unwrap();
-        let loaded = palisade_policy::provider::load(&[file]);
-        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
-        let mut options = ScanOptions::default();
-        let mut only = Vec::new();
-        for rule in loaded.rules {
-            only.push(rule.meta().id.to_string());
-            options.rules.add(rule).unwrap();
-        }
-        options.only_rules = only;
         Admission::new(
-            ClusterModel::prepare(Default::default(), options),
+            ClusterModel::prepare(Default::default(), only_policies_of(&file)),
             AdmissionSettings::default(),
             None,
         )
@@ -531,15 +534,7 @@ subjects: [{kind: User, name: alice}, {kind: ServiceAccount, name: deployer, nam
     let dir = std::env::temp_dir().join(format!("palisade-admission-authz-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("policy.yaml"), policies).unwrap();
-    let loaded = palisade_policy::provider::load(&[dir.join("policy.yaml")]);
-    assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
-    let mut options = ScanOptions::default();
-    let mut only = Vec::new();
-    for rule in loaded.rules {
-        only.push(rule.meta().id.to_string());
-        options.rules.add(rule).unwrap();
-    }
-    options.only_rules = only;
+    let options = only_policies_of(&dir.join("policy.yaml"));
     let inventory = load_text("cluster.yaml", cluster, &Limits::default()).inventory;
     let model = ClusterModel::prepare(inventory, options);
     let deployment = |namespace: &str, replicas: u32, labels: Value| {

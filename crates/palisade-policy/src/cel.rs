@@ -40,8 +40,9 @@ pub struct CelTemplate {
     uses_authorizer: bool,
 }
 
-/// What one evaluation found: the failed validations, and the audit annotations (`key`,
-/// value) a ValidatingAdmissionPolicy's `auditAnnotations` made.
+/// What one evaluation found: the failed validations, and the audit annotations a
+/// ValidatingAdmissionPolicy's `auditAnnotations` made (`policy-name/key`, value, keyed as
+/// the API server keys them).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct CelOutcome {
     pub violations: Vec<Violation>,
@@ -316,7 +317,7 @@ impl CelTemplate {
                     while !value.is_char_boundary(end) {
                         end -= 1;
                     }
-                    out.push((key.clone(), value[..end].to_string()));
+                    out.push((format!("{}/{key}", self.name), value[..end].to_string()));
                 }
                 Ok(Cel::Null) => {}
                 Ok(other) => {

@@ -259,21 +259,6 @@ impl Binding {
         objects: &[palisade_inventory::Object],
         rbac: Option<&Arc<palisade_rbac::Policy>>,
     ) -> Result<CelOutcome, PolicyError> {
-        let mut outcome = self.evaluate_each(policy, review, target, objects, rbac)?;
-        for (key, _) in &mut outcome.annotations {
-            *key = format!("{}/{key}", policy.name);
-        }
-        Ok(outcome)
-    }
-
-    fn evaluate_each(
-        &self,
-        policy: &Policy,
-        review: &Value,
-        target: &Target,
-        objects: &[palisade_inventory::Object],
-        rbac: Option<&Arc<palisade_rbac::Policy>>,
-    ) -> Result<CelOutcome, PolicyError> {
         let authorizer = || rbac.and_then(|r| Authorizer::for_review(r.clone(), review));
         let object = review.get("object").unwrap_or(&Value::Null);
         if !policy.constraints.matches(target)
