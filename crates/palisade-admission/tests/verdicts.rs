@@ -588,6 +588,31 @@ subjects: [{kind: User, name: alice}, {kind: ServiceAccount, name: deployer, nam
         "{:?}",
         elsewhere.response()
     );
+    // Without any binding in the cluster there is no RBAC to answer from: the check is an
+    // error, and the policy's failurePolicy (Fail) denies rather than guessing.
+    let unknown = Admission::new(
+        ClusterModel::prepare(
+            Default::default(),
+            only_policies_of(&dir.join("policy.yaml")),
+        ),
+        AdmissionSettings::default(),
+        None,
+    );
+    let judged = unknown.validate(&as_user(
+        deployment("shop", 20, json!({})),
+        "alice",
+        json!(["system:authenticated"]),
+    ));
+    assert!(!judged.allowed());
+    assert!(
+        judged
+            .response()
+            .result
+            .message
+            .contains("RBAC is not known"),
+        "{:?}",
+        judged.response()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

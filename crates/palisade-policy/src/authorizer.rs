@@ -10,7 +10,9 @@
 //! - a decision's `allowed()`, `reason()`, `errored()` and `error()`.
 //!
 //! Only RBAC is known: a cluster that also authorizes with webhooks (a cloud's IAM) may allow
-//! more than the answer says.
+//! more than the answer says. A cluster whose inventory holds no binding at all (manifests, or
+//! a read that could not list RBAC) has no RBAC to answer from: a check is then an evaluation
+//! error, which the policy's `failurePolicy` decides, never a made-up "denied".
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -229,6 +231,12 @@ fn check(This(this): This<Cel>, verb: Arc<String>) -> ResolveResult {
     let mut check = check_of("check", &this)?;
     if check.request.non_resource_url.is_none() && check.request.resource.is_empty() {
         return Err(error("check", "no resource or path to check"));
+    }
+    if check.authorizer.rbac.bindings.is_empty() {
+        return Err(error(
+            "check",
+            "the cluster's RBAC is not known (the inventory holds no RoleBinding or ClusterRoleBinding)",
+        ));
     }
     check.request.verb = verb.to_string();
     Ok(Cel::Opaque(Arc::new(
