@@ -334,7 +334,7 @@ pub(crate) fn prepare_admission(
     };
     eprintln!(
         "{}",
-        serde_json::json!({"level": "info", "msg": "admission model prepared", "objects": inventory.objects.len(), "rules": options.rules.evaluated().len()})
+        serde_json::json!({"level": "info", "msg": "admission model prepared", "objects": inventory.objects.len(), "rules": options.rules.evaluated().len(), "switched_off": settings.rules.values().filter(|m| **m == palisade_admission::Mode::Off).count()})
     );
     let model = palisade_admission::prepare_model(inventory, options, cores(), &settings);
     Ok(palisade_admission::Admission::new(
