@@ -631,28 +631,19 @@ fn respond(
 mod tests {
     use super::*;
 
-    fn is_name_part(key: &str) -> bool {
-        key.len() <= 63
-            && key.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && key.ends_with(|c: char| c.is_ascii_alphanumeric())
-            && key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    }
-
     #[test]
     fn policy_annotation_keys_are_names_the_api_server_accepts() {
         assert_eq!(annotation_key("replicas", "count"), "replicas.count");
         let long = "a-very-long-policy-name.that-goes-on.and-on.example.com";
         let key = "high-replica-count";
         let made = annotation_key(long, key);
-        assert!(is_name_part(&made), "{made}");
+        assert!(palisade_k8s::names::is_qualified_name_part(&made), "{made}");
         assert!(made.ends_with(".high-replica-count"), "{made}");
         // Two long names that share their start stay apart.
         assert_ne!(made, annotation_key(&format!("{long}x"), key));
         let longest_key = "k".repeat(63);
         let made = annotation_key(long, &longest_key);
-        assert!(is_name_part(&made), "{made}");
+        assert!(palisade_k8s::names::is_qualified_name_part(&made), "{made}");
     }
 
     #[test]

@@ -19,20 +19,27 @@ pub fn is_dns_subdomain(name: &str) -> bool {
     name.len() <= 253 && name.split('.').all(is_dns_label)
 }
 
-/// Whether `key` is a valid label key: an optional DNS-subdomain prefix and `/`, then a name of
-/// at most 63 characters (alphanumerics, `-`, `_`, `.`, starting and ending alphanumeric).
-pub fn is_label_key(key: &str) -> bool {
-    let (prefix, name) = match key.rsplit_once('/') {
-        Some((p, n)) => (Some(p), n),
-        None => (None, key),
-    };
-    let name_ok = !name.is_empty()
+/// Whether `name` is the name part of a qualified name (a label key's, an audit annotation
+/// key): at most 63 characters, alphanumerics, `-`, `_`, `.`, starting and ending
+/// alphanumeric.
+pub fn is_qualified_name_part(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= 63
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// Whether `key` is a valid label key: an optional DNS-subdomain prefix and `/`, then a
+/// qualified name part.
+pub fn is_label_key(key: &str) -> bool {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    let name_ok = is_qualified_name_part(name);
     let prefix_ok = prefix.is_none_or(|p| {
         !p.is_empty()
             && p.len() <= 253

@@ -52,19 +52,6 @@ pub struct CelOutcome {
 /// The API server truncates an audit annotation's value to this many bytes.
 const AUDIT_VALUE_BYTES: usize = 10 * 1024;
 
-/// Whether `key` is an audit annotation key the API server accepts: a qualified name's name
-/// part (`[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?`, at most 63 bytes).
-fn is_annotation_key(key: &str) -> bool {
-    let bytes = key.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
 impl std::fmt::Debug for CelTemplate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CelTemplate")
@@ -162,7 +149,8 @@ impl CelTemplate {
             .flatten()
         {
             let key = text(a, "key").unwrap_or("");
-            if !is_annotation_key(key) {
+            // The API server accepts a qualified name's name part as the key.
+            if !palisade_k8s::names::is_qualified_name_part(key) {
                 return Err(error(format!(
                     "auditAnnotations key `{key}` is not a qualified name of at most 63 characters"
                 )));

@@ -146,14 +146,6 @@ impl Rule for ConstraintRule {
     }
 }
 
-/// The kinds the `authorizer` of a policy reads.
-const RBAC_KINDS: &[(&str, &str)] = &[
-    ("rbac.authorization.k8s.io", "Role"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "RoleBinding"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-];
-
 /// The cluster's RBAC, for policies' `authorizer`.
 fn rbac_policy(inventory: &Inventory) -> palisade_rbac::Policy {
     palisade_rbac::Policy::from_inventory(inventory)
@@ -184,7 +176,7 @@ impl Rule for VapRule {
 
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         if self.policy.uses_authorizer() {
-            RBAC_KINDS
+            palisade_rules::rbac::AUTHORIZER_INPUTS
         } else {
             &[]
         }

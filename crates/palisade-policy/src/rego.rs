@@ -31,17 +31,6 @@ pub struct RegoTemplate {
 /// Free engines kept per template (one per concurrent evaluation is the useful most).
 const IDLE_ENGINES: usize = 16;
 
-impl Clone for RegoTemplate {
-    fn clone(&self) -> Self {
-        RegoTemplate {
-            engine: self.engine.clone(),
-            idle: std::sync::Mutex::new(Vec::new()),
-            query: self.query.clone(),
-            name: self.name.clone(),
-        }
-    }
-}
-
 impl std::fmt::Debug for RegoTemplate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RegoTemplate")

@@ -152,6 +152,14 @@ pub const ROLES: &[(&str, &str)] = &[
     ("rbac.authorization.k8s.io", "ClusterRole"),
 ];
 
+/// The kinds the RBAC authorizer decides from (roles and bindings).
+pub const AUTHORIZER_INPUTS: &[(&str, &str)] = &[
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+];
+
 /// The kinds the escalation graph is built from.
 pub const GRAPH_INPUTS: &[(&str, &str)] = &[
     ("rbac.authorization.k8s.io", "Role"),
