@@ -150,13 +150,21 @@ impl Subject {
 
     /// The identity that fingerprints use: independent of file, line and object order.
     pub fn identity_key(&self) -> String {
+        let mut key = String::new();
+        // Writing to a String cannot fail.
+        let _ = self.write_identity_key(&mut key);
+        key
+    }
+
+    /// Writes [`Subject::identity_key`] to `out` (fingerprints hash it without allocating).
+    pub fn write_identity_key(&self, out: &mut impl fmt::Write) -> fmt::Result {
         match self {
-            Subject::Object(object) => object.identity_key(),
+            Subject::Object(object) => object.write_identity_key(out),
             Subject::File(name)
             | Subject::Image(name)
             | Subject::Node(name)
             | Subject::AuditEvent(name)
-            | Subject::Identity(name) => format!("{}:{name}", self.kind()),
+            | Subject::Identity(name) => write!(out, "{}:{name}", self.kind()),
         }
     }
 }

@@ -14,20 +14,45 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 pub(crate) fn fnv1a(parts: &[&str]) -> u64 {
-    let mut hash = FNV_OFFSET;
+    let mut hash = Fnv::default();
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
-            // A separator that cannot occur in ids, names or pointers keeps ("ab","c") and
-            // ("a","bc") apart.
-            hash ^= 0x1f;
-            hash = hash.wrapping_mul(FNV_PRIME);
+            hash.separate();
         }
-        for byte in part.bytes() {
-            hash ^= u64::from(byte);
-            hash = hash.wrapping_mul(FNV_PRIME);
+        hash.feed(part.as_bytes());
+    }
+    hash.0
+}
+
+/// FNV-1a fed part by part, without putting the parts together first.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(FNV_OFFSET)
+    }
+}
+
+impl Fnv {
+    fn feed(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 ^= u64::from(*byte);
+            self.0 = self.0.wrapping_mul(FNV_PRIME);
         }
     }
-    hash
+
+    /// A separator that cannot occur in ids, names or pointers keeps ("ab","c") and ("a","bc")
+    /// apart.
+    fn separate(&mut self) {
+        self.feed(&[0x1f]);
+    }
+}
+
+impl std::fmt::Write for Fnv {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.feed(s.as_bytes());
+        Ok(())
+    }
 }
 
 /// A finding's fingerprint; written as 16 hex digits.
@@ -44,37 +69,36 @@ impl Fingerprint {
         path: &JsonPointer,
         discriminator: Option<&str>,
     ) -> Self {
-        let identity = subject.identity_key();
-        let mut parts = vec![rule, identity.as_str(), path.as_str()];
-        parts.extend(discriminator);
-        Fingerprint(fnv1a(&parts))
+        let mut hash = Fnv::default();
+        hash.feed(rule.as_bytes());
+        hash.separate();
+        // Writing to the hasher cannot fail.
+        let _ = subject.write_identity_key(&mut hash);
+        hash.separate();
+        hash.feed(path.as_str().as_bytes());
+        if let Some(d) = discriminator {
+            hash.separate();
+            hash.feed(d.as_bytes());
+        }
+        Fingerprint(hash.0)
     }
-}
 
-impl Fingerprint {
     /// The fingerprint of a finding of `rule` on the audit event `key` (its audit id), equal to
-    /// [`Fingerprint::of`] with `Subject::AuditEvent(key)` at the root, without allocating:
-    /// computed for every alert of a stream.
+    /// [`Fingerprint::of`] with `Subject::AuditEvent(key)` at the root: computed for every
+    /// alert of a stream.
     pub fn of_audit_event(rule: &str, key: &str, discriminator: Option<&str>) -> Self {
-        let mut hash = FNV_OFFSET;
-        let mut feed = |bytes: &[u8]| {
-            for byte in bytes {
-                hash ^= u64::from(*byte);
-                hash = hash.wrapping_mul(FNV_PRIME);
-            }
-        };
-        let separator = [0x1f_u8];
-        feed(rule.as_bytes());
-        feed(&separator);
-        feed(b"audit-event:");
-        feed(key.as_bytes());
-        feed(&separator);
+        let mut hash = Fnv::default();
+        hash.feed(rule.as_bytes());
+        hash.separate();
+        hash.feed(b"audit-event:");
+        hash.feed(key.as_bytes());
+        hash.separate();
         // The root pointer is the empty string.
         if let Some(d) = discriminator {
-            feed(&separator);
-            feed(d.as_bytes());
+            hash.separate();
+            hash.feed(d.as_bytes());
         }
-        Fingerprint(hash)
+        Fingerprint(hash.0)
     }
 }
 

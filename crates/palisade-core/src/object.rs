@@ -45,7 +45,16 @@ impl ObjectRef {
     /// The identity used by fingerprints: group, kind, namespace and name. The version is left
     /// out on purpose so that moving `v1beta1` to `v1` keeps fingerprints (and suppressions).
     pub fn identity_key(&self) -> String {
-        format!(
+        let mut key = String::new();
+        // Writing to a String cannot fail.
+        let _ = self.write_identity_key(&mut key);
+        key
+    }
+
+    /// Writes [`ObjectRef::identity_key`] to `out`.
+    pub fn write_identity_key(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        write!(
+            out,
             "{}/{}/{}/{}",
             self.group(),
             self.kind,

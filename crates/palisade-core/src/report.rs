@@ -229,12 +229,24 @@ impl Serialize for Report {
     /// The documented JSON shape (`docs/json-report.md`); the rule metadata and the per-object
     /// evaluation list, which SARIF and JUnit use, are not part of it.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.serialize_with(serializer, &self.findings)
+    }
+}
+
+impl Report {
+    /// Serialises the report in its documented shape with `findings` in place of the findings
+    /// (a writer that renders a long list in parts puts a marker there).
+    pub fn serialize_with<S: serde::Serializer>(
+        &self,
+        serializer: S,
+        findings: &impl Serialize,
+    ) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut s = serializer.serialize_struct("Report", 8)?;
         s.serialize_field("schema_version", self.schema_version)?;
         s.serialize_field("tool", &self.tool)?;
         s.serialize_field("summary", &self.summary())?;
-        s.serialize_field("findings", &self.findings)?;
+        s.serialize_field("findings", findings)?;
         s.serialize_field("diagnostics", &self.diagnostics)?;
         s.serialize_field("coverage", &self.coverage)?;
         if let Some(compliance) = &self.compliance {
@@ -434,8 +446,9 @@ fn sort_by_location(findings: &mut [Finding]) {
     permute(findings, order);
 }
 
-/// Reorders `items` so that position `i` holds what was at `order[i]`, by following cycles.
-fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+/// Reorders `items` so that position `i` holds what was at `order[i]`, by following cycles:
+/// in place, so millions of large items are not copied (`order` must be a permutation).
+pub fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
     for start in 0..items.len() {
         let mut current = start;
         while order[current] != start {

@@ -45,6 +45,31 @@ pub(crate) enum SpanNode {
 
 /// Number of JSON nodes in `value` (itself included).
 pub fn count_nodes(value: &Value) -> usize {
+    count_nodes_within(value, 32)
+}
+
+/// [`count_nodes`] by recursion, without allocating, down to `depth` levels; deeper values
+/// (only hostile documents nest that deep) are counted with a stack on the heap.
+fn count_nodes_within(value: &Value, depth: u32) -> usize {
+    match value {
+        _ if depth == 0 => count_nodes_deep(value),
+        Value::Array(items) => {
+            1 + items
+                .iter()
+                .map(|v| count_nodes_within(v, depth - 1))
+                .sum::<usize>()
+        }
+        Value::Object(map) => {
+            1 + map
+                .values()
+                .map(|v| count_nodes_within(v, depth - 1))
+                .sum::<usize>()
+        }
+        _ => 1,
+    }
+}
+
+fn count_nodes_deep(value: &Value) -> usize {
     let mut count = 0usize;
     let mut stack = vec![value];
     while let Some(v) = stack.pop() {
@@ -203,5 +228,22 @@ impl Spans {
         let mut all = std::mem::take(&mut self.0).into_vec();
         all.extend(std::iter::repeat_n(pos, count));
         self.0 = all.into_boxed_slice();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Values nested deeper than the recursion goes are counted the same way.
+    #[test]
+    fn counts_nodes_at_any_depth() {
+        let mut value = serde_json::json!({"a": [1, {"b": null}], "c": "d"});
+        assert_eq!(count_nodes(&value), 6);
+        for depth in 1..=100 {
+            value = serde_json::json!([value, {"k": depth}]);
+            assert_eq!(count_nodes(&value), count_nodes_deep(&value));
+        }
+        assert_eq!(count_nodes(&value), 6 + 100 * 3);
     }
 }

@@ -47,7 +47,9 @@ impl NamespaceIndex {
 /// [`Context::derived`]).
 #[derive(Default)]
 pub struct Derived {
-    models: Mutex<HashMap<TypeId, Shared>>,
+    /// Each model's cell: the map is locked only to find a cell, so different models are
+    /// built at the same time, and a model is built once while others wait for it.
+    models: Mutex<HashMap<TypeId, Arc<std::sync::OnceLock<Shared>>>>,
     /// One value per type made from the last object that asked (see
     /// [`Context::object_memo`]).
     last_object: Mutex<HashMap<TypeId, (usize, Shared)>>,
@@ -57,22 +59,20 @@ pub struct Derived {
 type Shared = Arc<dyn Any + Send + Sync>;
 
 impl Derived {
-    fn get_or_build<T: Any + Send + Sync>(
+    pub(crate) fn get_or_build<T: Any + Send + Sync>(
         &self,
         inventory: &Inventory,
         build: fn(&Inventory) -> T,
     ) -> Arc<T> {
-        // Building under the lock keeps two threads from building the same model twice.
-        let mut models = self
+        let cell = self
             .models
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let model = models
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .entry(TypeId::of::<T>())
-            .or_insert_with(|| Arc::new(build(inventory)) as Arc<dyn Any + Send + Sync>)
+            .or_default()
             .clone();
-        drop(models);
-        model
+        cell.get_or_init(|| Arc::new(build(inventory)) as Shared)
+            .clone()
             .downcast::<T>()
             .unwrap_or_else(|_| unreachable!("keyed by TypeId"))
     }
@@ -80,13 +80,62 @@ impl Derived {
 
 impl Derived {
     fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        let models = self
+        let cell = self
             .models
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let model = models.get(&TypeId::of::<T>())?.clone();
-        drop(models);
-        model.downcast::<T>().ok()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&TypeId::of::<T>())?
+            .clone();
+        cell.get()?.clone().downcast::<T>().ok()
+    }
+}
+
+/// The whole-inventory models rules read with [`Context::derived`], declared ahead of a scan
+/// (see [`crate::Rule::models`]) so that different models are built at the same time on
+/// different cores, rather than one after another while the other cores wait for them.
+#[derive(Default)]
+pub struct Models {
+    wanted: Vec<(TypeId, ModelBuilder)>,
+}
+
+/// Builds one model into the evaluation's [`Derived`].
+type ModelBuilder = Box<dyn Fn(&Derived, &Inventory) + Send + Sync>;
+
+impl Models {
+    /// Asks for the model `build` makes (once, however many rules ask).
+    pub fn add<T: Any + Send + Sync>(&mut self, build: fn(&Inventory) -> T) {
+        let id = TypeId::of::<T>();
+        if self.wanted.iter().all(|(t, _)| *t != id) {
+            self.wanted.push((
+                id,
+                Box::new(move |derived: &Derived, inventory: &Inventory| {
+                    derived.get_or_build(inventory, build);
+                }),
+            ));
+        }
+    }
+
+    /// Builds every model asked for into `derived`, on up to `threads` threads.
+    pub(crate) fn build(&self, derived: &Derived, inventory: &Inventory, threads: usize) {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            while let Some((_, build)) = self
+                .wanted
+                .get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+            {
+                build(derived, inventory);
+            }
+        };
+        let threads = threads.min(self.wanted.len());
+        if threads <= 1 {
+            work();
+            return;
+        }
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(work);
+            }
+        });
     }
 }
 
@@ -141,10 +190,57 @@ pub struct Context<'a> {
     /// Audit annotations made for the object, `(key, value)`.
     pub(crate) audit_annotations: Vec<(String, String)>,
     pub(crate) type_errors: Vec<(JsonPointer, String)>,
-    /// Values whose pointers are known (the pod spec, each container): a lookup starts at
-    /// the longest one its path begins with instead of at the object's root, which saves most
-    /// of the map lookups of a rule over a large inventory.
-    anchors: Vec<(&'static str, String, &'a Value)>,
+    /// The pod spec's containers and lookup anchors, worked out once per object.
+    pod_facts: &'a PodFacts<'a>,
+}
+
+/// A value whose pointer is known: `(base, tail, value)`, the pointer being `base` + `tail`.
+type Anchor<'a> = (&'static str, String, &'a Value);
+
+/// What rules ask of one object's pod spec, worked out once for every rule that judges the
+/// object: its containers, container lists of the wrong type, and the values whose pointers
+/// are known (the pod spec, each container), where a lookup starts instead of at the object's
+/// root (the longest one its path begins with), which saves most of the map lookups.
+#[derive(Debug, Default)]
+pub(crate) struct PodFacts<'a> {
+    containers: Vec<Container<'a>>,
+    /// `(pointer, value)` of container lists that are set but are not lists.
+    not_lists: Vec<(JsonPointer, &'a Value)>,
+    anchors: Vec<Anchor<'a>>,
+}
+
+/// The facts of an object without a pod spec.
+pub(crate) static NO_POD: PodFacts<'static> = PodFacts {
+    containers: Vec::new(),
+    not_lists: Vec::new(),
+    anchors: Vec::new(),
+};
+
+impl<'a> PodFacts<'a> {
+    pub(crate) fn of(pod: PodSpec<'a>) -> Self {
+        if pod.value.is_null() {
+            return PodFacts::default();
+        }
+        let not_lists = palisade_inventory::ContainerKind::ALL
+            .into_iter()
+            .filter_map(|kind| {
+                let value = pod.value.get(kind.field()).filter(|v| !v.is_null())?;
+                (!value.is_array()).then(|| (pod.field(kind.field()), value))
+            })
+            .collect();
+        let containers: Vec<Container<'a>> =
+            pod.containers().filter(|c| c.value.is_object()).collect();
+        let mut anchors = vec![(pod.pointer, String::new(), pod.value)];
+        for c in &containers {
+            let tail = &c.pointer.as_str()[pod.pointer.len()..];
+            anchors.push((pod.pointer, tail.to_string(), c.value));
+        }
+        PodFacts {
+            containers,
+            not_lists,
+            anchors,
+        }
+    }
 }
 
 /// A finding as a rule reports it; the engine adds the rule, the subject, the location and the
@@ -205,7 +301,7 @@ impl<'a> Context<'a> {
         object_index: usize,
         object: &'a Object,
         inventory: &'a Inventory,
-        pod: Option<PodSpec<'a>>,
+        pod: Option<(PodSpec<'a>, &'a PodFacts<'a>)>,
         settings: &'a RuleSettings,
         derived: &'a Derived,
         cluster: Option<&'a ClusterModels>,
@@ -214,7 +310,7 @@ impl<'a> Context<'a> {
             object,
             object_index,
             inventory,
-            pod,
+            pod: pod.map(|(pod, _)| pod),
             settings,
             derived,
             cluster,
@@ -222,10 +318,7 @@ impl<'a> Context<'a> {
             not_assessed: None,
             audit_annotations: Vec::new(),
             type_errors: Vec::new(),
-            anchors: pod
-                .filter(|p| !p.value.is_null())
-                .map(|p| vec![(p.pointer, String::new(), p.value)])
-                .unwrap_or_default(),
+            pod_facts: pod.map_or(&NO_POD, |(_, facts)| facts),
         }
     }
 
@@ -356,7 +449,7 @@ impl<'a> Context<'a> {
     /// The value at `path`, if present and not null.
     pub fn get(&self, path: &JsonPointer) -> Option<&'a Value> {
         let text = path.as_str();
-        for (base, tail, value) in self.anchors.iter().rev() {
+        for (base, tail, value) in self.pod_facts.anchors.iter().rev() {
             if let Some(rest) = text
                 .strip_prefix(base)
                 .and_then(|r| r.strip_prefix(tail.as_str()))
@@ -448,23 +541,15 @@ impl<'a> Context<'a> {
 
     /// Every container of the pod spec (regular, init, ephemeral). A `containers` field of the
     /// wrong type is reported as a type mismatch.
-    pub fn containers(&mut self) -> Vec<Container<'a>> {
-        let Some(pod) = self.pod else {
-            return Vec::new();
-        };
-        for kind in palisade_inventory::ContainerKind::ALL {
-            let path = pod.field(kind.field());
-            let _ = self.array_at(&path);
+    pub fn containers(&mut self) -> &'a [Container<'a>] {
+        if self.pod.is_none() {
+            return &[];
         }
-        let containers: Vec<Container<'a>> =
-            pod.containers().filter(|c| c.value.is_object()).collect();
-        for c in &containers {
-            let tail = &c.pointer.as_str()[pod.pointer.len()..];
-            if !self.anchors.iter().any(|(_, t, _)| t == tail) {
-                self.anchors.push((pod.pointer, tail.to_string(), c.value));
-            }
+        let facts = self.pod_facts;
+        for (path, value) in &facts.not_lists {
+            self.mismatch(path, "a list", value);
         }
-        containers
+        &facts.containers
     }
 
     /// A security-context field as the kubelet applies it: the container's value when set,

@@ -1,7 +1,8 @@
 //! Evaluates rules over an inventory: findings with resolved locations, per-rule coverage, and
 //! the per-object verdicts that JUnit lists.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use palisade_core::report::{Evaluation, Outcome, ScannedObject};
 use palisade_core::{
@@ -9,7 +10,7 @@ use palisade_core::{
 };
 use palisade_inventory::{Inventory, Object, PodSpec, pod_spec};
 
-use crate::context::{ClusterModels, Context, Derived};
+use crate::context::{ClusterModels, Context, Derived, Models, PodFacts};
 use crate::rule::{Rule, Target};
 use crate::settings::RuleSettings;
 
@@ -29,42 +30,30 @@ pub struct EngineOutput {
 
 /// Where `path` of `object` is in its source.
 pub fn locate(inventory: &Inventory, object: &Object, path: &JsonPointer) -> Location {
+    locate_owned(inventory, object, path.clone())
+}
+
+/// [`locate`], keeping `path` in the location.
+fn locate_owned(inventory: &Inventory, object: &Object, path: JsonPointer) -> Location {
     if let Some(origin) = &object.origin {
         // A rendered Kustomize object: the file (or patch) a person edits.
-        let (file, resolved) = origin.locate(path);
+        let (file, resolved) = origin.locate(&path);
         return Location {
             file,
             line: Some(resolved.pos.line),
             column: Some(resolved.pos.column),
-            path: path.clone(),
+            path,
             rendered_by: None,
         };
     }
     let source = inventory.source_of(object);
-    let resolved = object.locate(path);
+    let resolved = object.locate(&path);
     Location {
         file: source.path.clone(),
         line: Some(resolved.pos.line),
         column: Some(resolved.pos.column),
-        path: path.clone(),
+        path,
         rendered_by: source.rendered_by,
-    }
-}
-
-/// Whether `rule` applies to `object`, and the pod spec it is given if so.
-fn target<'a>(
-    rule: &dyn Rule,
-    object: &Object,
-    group: &str,
-    pod: Option<PodSpec<'a>>,
-) -> Option<Option<PodSpec<'a>>> {
-    match rule.target() {
-        Target::PodSpec => pod.map(Some),
-        Target::All => Some(None),
-        Target::Kinds(kinds) => kinds
-            .iter()
-            .any(|(g, k)| *g == group && *k == object.id.kind)
-            .then_some(None),
     }
 }
 
@@ -73,25 +62,118 @@ pub fn evaluate(inventory: &Inventory, rules: &[&dyn Rule]) -> EngineOutput {
     evaluate_with(inventory, rules, &RuleSettings::default())
 }
 
-/// What one rule produced over the whole inventory.
-struct RuleOutput {
+/// Objects evaluated as one unit of work: every rule runs on an object while it is in cache
+/// (rather than each rule walking the whole inventory), and a chunk is small enough that the
+/// cores stay busy to the end.
+const CHUNK: usize = 256;
+
+/// The rules that may apply to each object, worked out once per kind rather than once per
+/// (rule, object). Rules that target pod specs are listed for every kind and run on objects
+/// that have one.
+struct Plan {
+    /// Rule indices, in registry order, per distinct (group, kind).
+    lists: Vec<Vec<usize>>,
+    /// Each judged object's list, by inventory index.
+    list_of: Vec<u32>,
+}
+
+impl Plan {
+    fn new(
+        inventory: &Inventory,
+        judged: &[usize],
+        groups: &[&str],
+        rules: &[&dyn Rule],
+        runs: &[bool],
+    ) -> Self {
+        let mut lists: Vec<Vec<usize>> = Vec::new();
+        let mut by_kind: HashMap<(&str, &str), u32> = HashMap::new();
+        let mut list_of = vec![u32::MAX; inventory.objects.len()];
+        for &i in judged {
+            let key = (groups[i], inventory.objects[i].id.kind.as_str());
+            list_of[i] = *by_kind.entry(key).or_insert_with(|| {
+                let applies = (0..rules.len()).filter(|&r| {
+                    runs[r]
+                        && match rules[r].target() {
+                            Target::PodSpec | Target::All => true,
+                            Target::Kinds(kinds) => kinds.contains(&key),
+                        }
+                });
+                lists.push(applies.collect());
+                u32::try_from(lists.len() - 1).unwrap_or(u32::MAX)
+            });
+        }
+        Plan { lists, list_of }
+    }
+
+    /// For each rule, whether it applies to one of `objects` at least.
+    fn applicable(
+        &self,
+        rules: &[&dyn Rule],
+        objects: &[usize],
+        pod_specs: &[Option<PodSpec<'_>>],
+    ) -> Vec<bool> {
+        let mut seen = vec![false; self.lists.len()];
+        let mut with_pod = vec![false; self.lists.len()];
+        for &i in objects {
+            if let Some(list) = usize::try_from(self.list_of[i])
+                .ok()
+                .filter(|&l| l < seen.len())
+            {
+                seen[list] = true;
+                with_pod[list] |= pod_specs[i].is_some();
+            }
+        }
+        let mut applies = vec![false; rules.len()];
+        for (list, members) in self.lists.iter().enumerate().filter(|(l, _)| seen[*l]) {
+            for &r in members {
+                applies[r] |= with_pod[list] || !matches!(rules[r].target(), Target::PodSpec);
+            }
+        }
+        applies
+    }
+
+    fn rules_for(&self, object_index: usize) -> &[usize] {
+        usize::try_from(self.list_of[object_index])
+            .ok()
+            .and_then(|list| self.lists.get(list))
+            .map_or(&[], Vec::as_slice)
+    }
+}
+
+/// One rule's tally over some objects.
+#[derive(Default)]
+struct Tally {
+    evaluated: usize,
+    failed: usize,
+    /// `(object index, why)`.
+    not_assessed: Vec<(usize, NotAssessed)>,
+}
+
+/// What one worker produced: its chunks' findings one after another, with where each chunk's
+/// begin, so the output can be put in inventory order whatever the scheduling was.
+#[derive(Default)]
+struct WorkerOutput {
     findings: Vec<Finding>,
     /// The inventory index of each finding's object.
     finding_objects: Vec<usize>,
-    coverage: Coverage,
+    /// `(chunk, first finding, number of findings)`.
+    blocks: Vec<(usize, usize, usize)>,
+    /// Per rule, in rule order.
+    tallies: Vec<Tally>,
     evaluations: Vec<Evaluation>,
-    /// `(object index, path, message)` of fields with the wrong type.
-    type_errors: Vec<(usize, JsonPointer, String)>,
-    audit_annotations: Vec<(String, String)>,
+    /// `(rule index, object index, path, message)` of fields with the wrong type.
+    type_errors: Vec<(usize, usize, JsonPointer, String)>,
+    /// `(object index, rule index, key, value)`.
+    audit_annotations: Vec<(usize, usize, String, String)>,
 }
 
-/// Runs one rule on every object it applies to.
-/// What every rule's evaluation shares: per-object facts computed once, the settings, the
+/// What every evaluation shares: per-object facts computed once, the plan, the settings, the
 /// whole-inventory models, and whether to record an evaluation per (rule, object).
 struct Shared<'s, 'i> {
     inventory: &'i Inventory,
+    rules: &'s [&'s dyn Rule],
+    plan: &'s Plan,
     pod_specs: &'s [Option<PodSpec<'i>>],
-    groups: &'s [&'i str],
     settings: &'s RuleSettings,
     derived: &'s Derived,
     keep_evaluations: bool,
@@ -103,11 +185,13 @@ struct Shared<'s, 'i> {
     cluster: Option<&'s ClusterModels>,
 }
 
-fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) -> RuleOutput {
+/// Runs every rule that applies to one object.
+fn evaluate_object(object_index: usize, shared: &Shared<'_, '_>, out: &mut WorkerOutput) {
     let Shared {
         inventory,
+        rules,
+        plan,
         pod_specs,
-        groups,
         settings,
         derived,
         keep_evaluations,
@@ -115,66 +199,27 @@ fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) ->
         only,
         cluster,
     } = *shared;
-    let meta = rule.meta();
-    let mut out = RuleOutput {
-        findings: Vec::new(),
-        finding_objects: Vec::new(),
-        coverage: Coverage {
-            rule: meta.id.to_string(),
-            evaluated: 0,
-            failed: 0,
-            not_assessed: 0,
-            not_assessed_objects: Vec::new(),
-            skipped: rule.unconfigured(settings).map(str::to_string),
-            incomplete: Vec::new(),
-        },
-        evaluations: Vec::new(),
-        type_errors: Vec::new(),
-        audit_annotations: Vec::new(),
-    };
-    if out.coverage.skipped.is_some() {
-        return out;
-    }
-    // A rule of some kinds visits only their objects (from the kind index, in inventory
-    // order) rather than comparing every object's kind; a scoped evaluation visits its
-    // objects only (`target` below still checks each one's kind).
-    let candidates: Vec<usize> = match (only, rule.target()) {
-        (Some(only), _) => {
-            let mut indices: Vec<usize> = only
-                .iter()
-                .copied()
-                .filter(|&i| i < inventory.objects.len())
-                .collect();
-            indices.sort_unstable();
-            indices.dedup();
-            indices
-        }
-        (None, Target::Kinds(kinds)) => {
-            let mut indices: Vec<usize> = kinds
-                .iter()
-                .flat_map(|(g, k)| inventory.indices_of_kind(g, k).iter().copied())
-                .collect();
-            indices.sort_unstable();
-            indices.dedup();
-            indices
-        }
-        (None, Target::All | Target::PodSpec) => (0..inventory.objects.len()).collect(),
-    };
-    for object_index in candidates {
-        let object = &inventory.objects[object_index];
-        let Some(pod) = target(rule, object, groups[object_index], pod_specs[object_index]) else {
-            continue;
+    let object = &inventory.objects[object_index];
+    let pod_spec = pod_specs[object_index];
+    // A Pod or ReplicaSet whose controller is in the inventory is judged once, on the
+    // controller; its findings list the objects it controls.
+    let judged_on_controller = pod_spec.is_some()
+        && only.is_none()
+        && inventory
+            .controller_of(object_index)
+            .is_some_and(|c| pod_specs[c].is_some());
+    let mut pod_facts = None;
+    for &rule_index in plan.rules_for(object_index) {
+        let rule = rules[rule_index];
+        let pod = match rule.target() {
+            Target::PodSpec if judged_on_controller => continue,
+            Target::PodSpec => match pod_spec {
+                Some(pod) => Some(pod),
+                None => continue,
+            },
+            Target::All | Target::Kinds(_) => None,
         };
-        // A Pod or ReplicaSet whose controller is in the inventory is judged once, on the
-        // controller; its findings list the objects it controls.
-        if pod.is_some()
-            && only.is_none()
-            && inventory
-                .controller_of(object_index)
-                .is_some_and(|c| pod_specs[c].is_some())
-        {
-            continue;
-        }
+        let pod = pod.map(|pod| (pod, &*pod_facts.get_or_insert_with(|| PodFacts::of(pod))));
         let mut cx = Context::new(
             object_index,
             object,
@@ -185,50 +230,80 @@ fn evaluate_rule(rule_index: usize, rule: &dyn Rule, shared: &Shared<'_, '_>) ->
             cluster,
         );
         rule.check(&mut cx);
-        out.audit_annotations.append(&mut cx.audit_annotations);
-        for (path, message) in cx.type_errors {
-            out.type_errors.push((object_index, path, message));
+        for (key, value) in cx.audit_annotations.drain(..) {
+            out.audit_annotations
+                .push((object_index, rule_index, key, value));
         }
+        for (path, message) in cx.type_errors.drain(..) {
+            out.type_errors
+                .push((rule_index, object_index, path, message));
+        }
+        let tally = &mut out.tallies[rule_index];
         let outcome = if !cx.findings.is_empty() {
-            out.coverage.evaluated += 1;
-            out.coverage.failed += 1;
+            tally.evaluated += 1;
+            tally.failed += 1;
             Outcome::Fail
-        } else if let Some(reason) = cx.not_assessed {
-            out.coverage.not_assessed += 1;
-            out.coverage.not_assessed_objects.push(NotAssessed {
-                object: object.id.clone(),
-                reason: reason.clone(),
-            });
+        } else if let Some(reason) = cx.not_assessed.take() {
+            tally.not_assessed.push((
+                object_index,
+                NotAssessed {
+                    object: object.id.clone(),
+                    reason: reason.clone(),
+                },
+            ));
             Outcome::NotAssessed(reason)
         } else {
-            out.coverage.evaluated += 1;
+            tally.evaluated += 1;
             Outcome::Pass
         };
-        for reported in cx.findings {
+        for mut reported in std::mem::take(&mut cx.findings) {
             let subject = Subject::Object(
                 ids[object_index]
                     .clone()
                     .unwrap_or_else(|| std::sync::Arc::new(object.id.clone())),
             );
-            let location = locate(inventory, object, &reported.path);
-            let finding = reported.into_finding(meta, subject, location);
-            out.findings.push(finding);
+            let location = locate_owned(inventory, object, std::mem::take(&mut reported.path));
+            out.findings
+                .push(reported.into_finding(rule.meta(), subject, location));
             out.finding_objects.push(object_index);
         }
-        if !keep_evaluations {
-            continue;
+        if keep_evaluations {
+            out.evaluations.push(Evaluation {
+                rule: rule_index,
+                object: object_index,
+                outcome,
+            });
         }
-        out.evaluations.push(Evaluation {
-            rule: rule_index,
-            object: object_index,
-            outcome,
-        });
+    }
+}
+
+/// Takes chunks of `objects` until none is left.
+fn work(objects: &[usize], next: &AtomicUsize, shared: &Shared<'_, '_>) -> WorkerOutput {
+    let mut out = WorkerOutput {
+        tallies: shared.rules.iter().map(|_| Tally::default()).collect(),
+        ..WorkerOutput::default()
+    };
+    loop {
+        let chunk = next.fetch_add(1, Ordering::Relaxed);
+        let start = chunk.saturating_mul(CHUNK);
+        let Some(these) = objects.get(start..objects.len().min(start.saturating_add(CHUNK))) else {
+            break;
+        };
+        if these.is_empty() {
+            break;
+        }
+        let first = out.findings.len();
+        for &object_index in these {
+            evaluate_object(object_index, shared, &mut out);
+        }
+        out.blocks.push((chunk, first, out.findings.len() - first));
     }
     out
 }
 
-/// Runs every rule on every object it applies to. Rules run on all cores (each rule is one
-/// unit of work); the output is merged in registry order, so it does not depend on scheduling.
+/// Runs every rule on every object it applies to. Objects are evaluated in chunks on all cores
+/// (every rule on one object, then the next); the output is in inventory order, each object's
+/// findings in registry order, so it does not depend on scheduling.
 pub fn evaluate_with(
     inventory: &Inventory,
     rules: &[&dyn Rule],
@@ -290,31 +365,43 @@ fn evaluate_scoped(
             .collect(),
         None => (0..inventory.objects.len()).collect(),
     };
-    let mut pod_specs: Vec<Option<PodSpec<'_>>> = vec![None; inventory.objects.len()];
-    let mut groups: Vec<&str> = vec![""; inventory.objects.len()];
-    let mut ids: Vec<Option<std::sync::Arc<palisade_core::ObjectRef>>> =
-        vec![None; inventory.objects.len()];
-    for &i in &judged {
-        let object = &inventory.objects[i];
-        pod_specs[i] = pod_spec(object);
-        groups[i] = object.id.group();
-        ids[i] = Some(std::sync::Arc::new(object.id.clone()));
-    }
-    // A scan's rules run on every core; an admission's few objects are judged on the
-    // caller's thread (the webhook runs one evaluation per core already).
+    let (pod_specs, groups, ids) = object_facts(inventory, &judged, only.is_none());
+    let skipped: Vec<Option<String>> = rules
+        .iter()
+        .map(|r| r.unconfigured(settings).map(str::to_string))
+        .collect();
+    let runs: Vec<bool> = skipped.iter().map(Option::is_none).collect();
+    let plan = Plan::new(inventory, &judged, &groups, rules, &runs);
+    // Each object is judged once, in inventory order.
+    let mut objects = judged.clone();
+    objects.sort_unstable();
+    objects.dedup();
+    // A scan's objects are judged on every core; an admission's few objects on the caller's
+    // thread (the webhook runs one evaluation per core already).
     let threads = if only.is_some() {
         1
     } else {
         std::thread::available_parallelism()
             .map_or(1, std::num::NonZeroUsize::get)
-            .min(rules.len().max(1))
+            .min(objects.len().div_ceil(CHUNK).max(1))
     };
-    let next = std::sync::atomic::AtomicUsize::new(0);
+    let next = AtomicUsize::new(0);
     let derived = Derived::default();
+    if only.is_none() {
+        // The models the rules that apply to some object read, built side by side.
+        let mut models = Models::default();
+        let applies = plan.applicable(rules, &objects, &pod_specs);
+        for (rule, _) in rules.iter().zip(&applies).filter(|(_, applies)| **applies) {
+            rule.models(&mut models);
+        }
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        models.build(&derived, inventory, cores);
+    }
     let shared = Shared {
         inventory,
+        rules,
+        plan: &plan,
         pod_specs: &pod_specs,
-        groups: &groups,
         settings,
         derived: &derived,
         keep_evaluations,
@@ -322,38 +409,20 @@ fn evaluate_scoped(
         only,
         cluster,
     };
-    let mut results: Vec<Option<RuleOutput>> = (0..rules.len()).map(|_| None).collect();
-    let work = || {
-        let mut done = Vec::new();
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(rule) = rules.get(i) else { break };
-            let mut output = evaluate_rule(i, *rule, &shared);
-            output.findings.shrink_to_fit();
-            output.finding_objects.shrink_to_fit();
-            done.push((i, output));
-        }
-        done
-    };
-    if threads == 1 {
-        for (i, output) in work() {
-            results[i] = Some(output);
-        }
+    let outputs: Vec<WorkerOutput> = if threads == 1 {
+        vec![work(&objects, &next, &shared)]
     } else {
         std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads).map(|_| scope.spawn(work)).collect();
-            for worker in workers {
-                // A panicking rule is a bug; re-raise it rather than report a partial scan.
-                for (i, output) in worker
-                    .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e))
-                {
-                    results[i] = Some(output);
-                }
-            }
-        });
-    }
-
+            let workers: Vec<_> = (0..threads)
+                .map(|_| scope.spawn(|| work(&objects, &next, &shared)))
+                .collect();
+            // A panicking rule is a bug; re-raise it rather than report a partial scan.
+            workers
+                .into_iter()
+                .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
     let mut out = EngineOutput {
         objects: judged
             .iter()
@@ -367,16 +436,166 @@ fn evaluate_scoped(
             .collect(),
         ..EngineOutput::default()
     };
-    // Objects judged on their controller, by controller (a scan's: an object judged on its
-    // own, as at admission, lists nothing).
-    let mut controlled: std::collections::HashMap<usize, Vec<String>> =
-        std::collections::HashMap::new();
-    let scan_all = if only.is_none() {
-        inventory.objects.len()
-    } else {
-        0
+    merge(&mut out, outputs, inventory, rules, skipped);
+    mark_affected(&mut out, inventory, &pod_specs, only.is_none());
+    out
+}
+
+/// An object's pod spec, group and identity (shared by its findings).
+type ObjectFacts<'i> = (
+    Option<PodSpec<'i>>,
+    &'i str,
+    Option<std::sync::Arc<palisade_core::ObjectRef>>,
+);
+
+/// The [`ObjectFacts`] of the judged objects, by inventory index (the others' are empty);
+/// asked on all cores in a scan, where a large inventory makes it a noticeable share.
+#[allow(clippy::type_complexity)]
+fn object_facts<'i>(
+    inventory: &'i Inventory,
+    judged: &[usize],
+    scan: bool,
+) -> (
+    Vec<Option<PodSpec<'i>>>,
+    Vec<&'i str>,
+    Vec<Option<std::sync::Arc<palisade_core::ObjectRef>>>,
+) {
+    let facts_of = |object: &'i Object| -> ObjectFacts<'i> {
+        (
+            pod_spec(object),
+            object.id.group(),
+            Some(std::sync::Arc::new(object.id.clone())),
+        )
     };
-    for i in 0..scan_all {
+    let objects = &inventory.objects;
+    let mut facts: Vec<ObjectFacts<'i>> = vec![(None, "", None); objects.len()];
+    if scan {
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let per = objects.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            for (slots, objects) in facts.chunks_mut(per).zip(objects.chunks(per)) {
+                scope.spawn(move || {
+                    for (slot, object) in slots.iter_mut().zip(objects) {
+                        *slot = facts_of(object);
+                    }
+                });
+            }
+        });
+    } else {
+        for &i in judged {
+            facts[i] = facts_of(&objects[i]);
+        }
+    }
+    let mut pod_specs = Vec::with_capacity(facts.len());
+    let mut groups = Vec::with_capacity(facts.len());
+    let mut ids = Vec::with_capacity(facts.len());
+    for (pod, group, id) in facts {
+        pod_specs.push(pod);
+        groups.push(group);
+        ids.push(id);
+    }
+    (pod_specs, groups, ids)
+}
+
+/// Puts the workers' outputs together in inventory order: findings, each rule's coverage,
+/// evaluations by rule then object, one diagnostic per wrong-typed field.
+fn merge(
+    out: &mut EngineOutput,
+    mut outputs: Vec<WorkerOutput>,
+    inventory: &Inventory,
+    rules: &[&dyn Rule],
+    skipped: Vec<Option<String>>,
+) {
+    // The findings are moved, not copied: the largest worker's list becomes the result and
+    // grows as the others are appended and freed (a large allocation grows in place, and
+    // capacity not yet written is not resident), then the chunks are put in order in place.
+    // So one copy of millions of findings is alive rather than two.
+    outputs.sort_by_key(|o| std::cmp::Reverse(o.findings.len()));
+    let mut blocks: Vec<(usize, usize, usize)> = Vec::new();
+    let mut tallies: Vec<Tally> = rules.iter().map(|_| Tally::default()).collect();
+    let mut type_errors = Vec::new();
+    let mut annotations = Vec::new();
+    for output in outputs {
+        let offset = out.findings.len();
+        blocks.extend(
+            output
+                .blocks
+                .iter()
+                .map(|&(chunk, first, len)| (chunk, first + offset, len)),
+        );
+        if out.findings.is_empty() {
+            out.findings = output.findings;
+            out.finding_objects = output.finding_objects;
+        } else {
+            out.findings.extend(output.findings);
+            out.finding_objects.extend(output.finding_objects);
+        }
+        out.evaluations.extend(output.evaluations);
+        for (total, tally) in tallies.iter_mut().zip(output.tallies) {
+            total.evaluated += tally.evaluated;
+            total.failed += tally.failed;
+            total.not_assessed.extend(tally.not_assessed);
+        }
+        type_errors.extend(output.type_errors);
+        annotations.extend(output.audit_annotations);
+    }
+    blocks.sort_unstable_by_key(|&(chunk, _, _)| chunk);
+    let order: Vec<usize> = blocks
+        .iter()
+        .flat_map(|&(_, first, len)| first..first + len)
+        .collect();
+    out.finding_objects = order.iter().map(|&i| out.finding_objects[i]).collect();
+    palisade_core::report::permute(&mut out.findings, order);
+    out.evaluations.sort_unstable_by_key(|e| (e.rule, e.object));
+    for ((rule, tally), skipped) in rules.iter().zip(tallies).zip(skipped) {
+        let mut not_assessed = tally.not_assessed;
+        not_assessed.sort_by_key(|(object, _)| *object);
+        out.coverage.push(Coverage {
+            rule: rule.meta().id.to_string(),
+            evaluated: tally.evaluated,
+            failed: tally.failed,
+            not_assessed: not_assessed.len(),
+            not_assessed_objects: not_assessed.into_iter().map(|(_, n)| n).collect(),
+            skipped,
+            incomplete: Vec::new(),
+        });
+    }
+    annotations.sort_by_key(|&(object, rule, _, _)| (object, rule));
+    out.audit_annotations = annotations
+        .into_iter()
+        .map(|(_, _, key, value)| (key, value))
+        .collect();
+    type_errors.sort_by_key(|&(rule, object, _, _)| (rule, object));
+    let mut seen = HashSet::new();
+    for (_, object_index, path, message) in type_errors {
+        let object = &inventory.objects[object_index];
+        let location = locate(inventory, object, &path);
+        let key = (location.file.clone(), location.line, message.clone());
+        if seen.insert(key) {
+            let mut d = Diagnostic::new(DiagnosticLevel::Error, "type-mismatch", message)
+                .in_file(location.file.to_string())
+                .on_object(object.id.to_string());
+            d.line = location.line;
+            d.column = location.column;
+            out.diagnostics.push(d);
+        }
+    }
+}
+
+/// Lists, on each finding of a controller, the objects judged through it (a scan's Pods and
+/// ReplicaSets whose controller is in the inventory; an object judged on its own, as at
+/// admission, lists nothing).
+fn mark_affected(
+    out: &mut EngineOutput,
+    inventory: &Inventory,
+    pod_specs: &[Option<PodSpec<'_>>],
+    scan: bool,
+) {
+    if !scan {
+        return;
+    }
+    let mut controlled: HashMap<usize, Vec<String>> = HashMap::new();
+    for i in 0..inventory.objects.len() {
         if let Some(c) = inventory.controller_of(i)
             && pod_specs[i].is_some()
             && pod_specs[c].is_some()
@@ -388,52 +607,9 @@ fn evaluate_scoped(
                 .push(format!("{} {}", id.kind, id.display_name()));
         }
     }
-    for result in results.iter_mut().flatten() {
-        for (finding, object_index) in result.findings.iter_mut().zip(&result.finding_objects) {
-            if let Some(list) = controlled.get(object_index) {
-                finding.affected = list.clone();
-            }
+    for (finding, object_index) in out.findings.iter_mut().zip(&out.finding_objects) {
+        if let Some(list) = controlled.get(object_index) {
+            finding.affected = list.clone();
         }
     }
-    // The findings are moved, not copied: the largest rule's list becomes the result and
-    // grows as the others are appended and freed one by one (a large allocation grows in
-    // place, and capacity not yet written is not resident), so one copy of millions of
-    // findings is alive rather than two; reserving the total first would hold both. Which
-    // list comes first does not matter: the report orders findings by severity, place and
-    // rule, and keeps each rule's own order.
-    let total = |f: fn(&RuleOutput) -> usize| results.iter().flatten().map(f).sum::<usize>();
-    let evaluations_total = total(|r| r.evaluations.len());
-    let largest = results
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| r.as_ref().map(|r| (r.findings.len(), i)))
-        .max()
-        .map(|(_, i)| i);
-    if let Some(result) = largest.and_then(|i| results[i].as_mut()) {
-        out.findings = std::mem::take(&mut result.findings);
-        out.finding_objects = std::mem::take(&mut result.finding_objects);
-    }
-    out.evaluations.reserve_exact(evaluations_total);
-    let mut seen_type_errors = HashSet::new();
-    for result in results.into_iter().flatten() {
-        for (object_index, path, message) in result.type_errors {
-            let object = &inventory.objects[object_index];
-            let location = locate(inventory, object, &path);
-            let key = (location.file.clone(), location.line, message.clone());
-            if seen_type_errors.insert(key) {
-                let mut d = Diagnostic::new(DiagnosticLevel::Error, "type-mismatch", message)
-                    .in_file(location.file.to_string())
-                    .on_object(object.id.to_string());
-                d.line = location.line;
-                d.column = location.column;
-                out.diagnostics.push(d);
-            }
-        }
-        out.finding_objects.extend(result.finding_objects);
-        out.findings.extend(result.findings);
-        out.evaluations.extend(result.evaluations);
-        out.audit_annotations.extend(result.audit_annotations);
-        out.coverage.push(result.coverage);
-    }
-    out
 }

@@ -24,7 +24,7 @@ pub mod rule_set;
 pub mod rules;
 pub mod settings;
 
-pub use context::{ClusterModels, Context, Reported};
+pub use context::{ClusterModels, Context, Models, Reported};
 pub use engine::{EngineOutput, evaluate, evaluate_objects, evaluate_with, evaluate_with_options};
 pub use registry::{all_rules, find_rule};
 pub use rule::{Rule, Target};

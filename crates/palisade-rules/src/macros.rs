@@ -93,6 +93,10 @@ macro_rules! declare_rule {
             fn settings(&self) -> &'static [&'static $crate::settings::Setting] {
                 $crate::rule::Check::settings(self)
             }
+
+            fn models(&self, models: &mut $crate::context::Models) {
+                $crate::rule::Check::models(self, models)
+            }
         }
     };
 }

@@ -38,6 +38,11 @@ fn build(inventory: &Inventory) -> RbacModel {
     }
 }
 
+/// Asks for the model ahead of a scan (for the rules that read it).
+pub fn ask(models: &mut crate::context::Models) {
+    models.add(build);
+}
+
 /// The model, built on first use in this evaluation.
 pub fn model(cx: &Context<'_>) -> Arc<RbacModel> {
     cx.derived(build)

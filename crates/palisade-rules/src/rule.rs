@@ -2,7 +2,7 @@
 
 use palisade_core::RuleMeta;
 
-use crate::context::{ClusterModels, Context};
+use crate::context::{ClusterModels, Context, Models};
 use crate::settings::RuleSettings;
 
 /// Which objects a rule is evaluated on.
@@ -37,6 +37,10 @@ pub trait Check {
     fn settings(&self) -> &'static [&'static crate::settings::Setting] {
         &[]
     }
+    /// Asks for the whole-inventory models the rule reads with [`Context::derived`], which a
+    /// scan builds before judging objects (see [`Models`]). A model not asked for here is
+    /// built when first read.
+    fn models(&self, _models: &mut Models) {}
 }
 
 /// A check over one object (with the whole inventory at hand for cross-object rules).
@@ -61,6 +65,8 @@ pub trait Rule: Sync + Send {
     fn settings(&self) -> &'static [&'static crate::settings::Setting] {
         &[]
     }
+    /// The models the rule reads (see [`Check::models`]).
+    fn models(&self, _models: &mut Models) {}
     /// Builds into `models` what the rule reads with [`Context::cluster_model`], when a
     /// cluster (`inventory`) is prepared to judge objects one at a time.
     fn prepare(&self, _inventory: &palisade_inventory::Inventory, _models: &ClusterModels) {}

@@ -46,6 +46,11 @@ impl SecretScan {
     }
 }
 
+/// Asks for the inventory's secret scan ahead of a scan (for the rules that report from it).
+pub fn ask(models: &mut crate::context::Models) {
+    models.add(SecretScan::build);
+}
+
 /// Reports every detection of the object that `wanted` selects: from one scan of the whole
 /// inventory in a scan, of the object alone when objects are judged one at a time.
 pub fn report_where(cx: &mut Context<'_>, wanted: impl Fn(&Detection) -> bool) {

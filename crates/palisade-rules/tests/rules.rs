@@ -406,3 +406,65 @@ fn a_capability_is_as_severe_as_what_it_enables() {
     assert_eq!(severity("SYS_ADMIN"), palisade_core::Severity::High);
     assert_eq!(severity("IPC_LOCK"), palisade_core::Severity::Low);
 }
+
+/// Objects are judged in chunks on several threads: the output is in inventory order (each
+/// object's findings in registry order), every chunk is there once, and a wrong-typed
+/// container list is still reported by every rule that reads it, on every object.
+#[test]
+fn chunked_evaluation_keeps_inventory_order_and_counts() {
+    let mut text = String::new();
+    for i in 0..1_100 {
+        let containers = if i % 97 == 0 {
+            "containers: not-a-list".to_string()
+        } else {
+            format!("containers:\n    - name: c\n      image: app:{i}")
+        };
+        text.push_str(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: ns{}}}\nspec:\n  {containers}\n---\n",
+            i % 7
+        ));
+    }
+    let loaded = load_text("many.yaml", &text, &Limits::default());
+    assert_eq!(loaded.inventory.objects.len(), 1_100);
+    let rules = all_rules();
+    let out = evaluate(&loaded.inventory, rules);
+    assert_eq!(out.findings.len(), out.finding_objects.len());
+    let registry_order = |id: &str| rules.iter().position(|r| r.meta().id == id).unwrap();
+    let keys: Vec<(usize, usize)> = out
+        .findings
+        .iter()
+        .zip(&out.finding_objects)
+        .map(|(f, &o)| (o, registry_order(f.rule_id())))
+        .collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] <= w[1]),
+        "not in inventory order"
+    );
+    let judged: HashSet<usize> = out.finding_objects.iter().copied().collect();
+    assert_eq!(judged.len(), 1_100, "every object has findings");
+    // One object alone gives the findings it has among all the others.
+    let alone = load_text(
+        "one.yaml",
+        text.split("---\n").nth(500).unwrap(),
+        &Limits::default(),
+    );
+    let one = evaluate(&alone.inventory, rules);
+    let in_all: Vec<&str> = keys
+        .iter()
+        .zip(&out.findings)
+        .filter(|((o, _), _)| *o == 500)
+        .map(|(_, f)| f.rule_id())
+        .collect();
+    let by_itself: Vec<&str> = one.findings.iter().map(|f| f.rule_id()).collect();
+    assert_eq!(in_all, by_itself);
+    // The 12 wrong-typed lists are not assessed, by each rule that reads containers.
+    let not_assessed = out.coverage.iter().find(|c| c.rule == "POD001").unwrap();
+    assert_eq!(not_assessed.not_assessed, 12);
+    let objects: Vec<&str> = not_assessed
+        .not_assessed_objects
+        .iter()
+        .map(|n| n.object.name.as_deref().unwrap())
+        .collect();
+    let expected: Vec<String> = (0..1_100).step_by(97).map(|i| format!("p{i}")).collect();
+    assert_eq!(objects, expected);
+}

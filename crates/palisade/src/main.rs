@@ -967,7 +967,8 @@ fn emit(mut report: Report, args: &OutputArgs, outputs: &Outputs) -> Result<u8> 
         hidden.findings = before - report.findings.len();
         hidden.failing = failing_before - fail_on.map_or(0, |t| report.findings_at_or_above(t));
     }
-    let report = &report;
+    let owned = report;
+    let report = &owned;
     let group_by = match args.group_by {
         None => palisade_report::GroupBy::Finding,
         Some(GroupByArg::Rule) => palisade_report::GroupBy::Rule,
@@ -1004,6 +1005,8 @@ fn emit(mut report: Report, args: &OutputArgs, outputs: &Outputs) -> Result<u8> 
             }
         }
     }
+    // The process exits next: freeing millions of findings one by one would only delay it.
+    std::mem::forget(owned);
     Ok(code)
 }
 

@@ -63,6 +63,10 @@ declare_rule! {
 }
 
 impl Check for AllowAllNetworkPolicy {
+    fn models(&self, models: &mut crate::context::Models) {
+        models.add(crate::network::NetworkFacts::build);
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         let facts = cx.derived(crate::network::NetworkFacts::build);
         let Some(policy) = facts.policy_of(cx.object_index) else {

@@ -62,6 +62,10 @@ declare_rule! {
 }
 
 impl Check for AwsAuthWriteAccess {
+    fn models(&self, models: &mut crate::context::Models) {
+        crate::rbac::ask(models);
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         let Some((model, index, subjects)) = reportable_binding(cx) else {
             return;

@@ -62,6 +62,10 @@ declare_rule! {
 }
 
 impl Check for CertificateApprovalAccess {
+    fn models(&self, models: &mut crate::context::Models) {
+        crate::rbac::ask(models);
+    }
+
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         crate::rbac::ROLES
     }

@@ -59,6 +59,10 @@ declare_rule! {
 }
 
 impl Check for CredentialInConfigMap {
+    fn models(&self, models: &mut crate::context::Models) {
+        crate::secrets::ask(models);
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         crate::secrets::report_rule(cx, &Self::metadata().id);
     }

@@ -58,6 +58,10 @@ declare_rule! {
 }
 
 impl Check for DanglingNetworkPolicy {
+    fn models(&self, models: &mut crate::context::Models) {
+        models.add(crate::network::NetworkFacts::build);
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         let facts = cx.derived(crate::network::NetworkFacts::build);
         let ns = cx.object.id.namespace.as_deref().unwrap_or("default");

@@ -106,6 +106,10 @@ fn tier_in(
 }
 
 impl Check for DatabaseReachable {
+    fn models(&self, models: &mut crate::context::Models) {
+        models.add(crate::network::NetworkFacts::build);
+    }
+
     fn settings(&self) -> &'static [&'static Setting] {
         static SETTINGS: &[&Setting] = &[&DATABASE_TIERS, &PUBLIC_TIERS];
         SETTINGS

@@ -67,6 +67,11 @@ declare_rule! {
 }
 
 impl Check for EscalationPath {
+    fn models(&self, models: &mut crate::context::Models) {
+        crate::rbac::ask(models);
+        models.add(Projects::build);
+    }
+
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         crate::rbac::GRAPH_INPUTS
     }

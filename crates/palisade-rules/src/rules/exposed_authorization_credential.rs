@@ -51,6 +51,10 @@ declare_rule! {
 }
 
 impl Check for ExposedAuthorizationCredential {
+    fn models(&self, models: &mut crate::context::Models) {
+        crate::secrets::ask(models);
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         crate::secrets::report_rule(cx, &Self::metadata().id);
     }

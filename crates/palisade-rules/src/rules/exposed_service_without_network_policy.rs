@@ -62,6 +62,10 @@ declare_rule! {
 }
 
 impl Check for ExposedServiceWithoutNetworkPolicy {
+    fn models(&self, models: &mut crate::context::Models) {
+        models.add(crate::network::NetworkFacts::build);
+    }
+
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         &[("networking.k8s.io", "NetworkPolicy")]
     }

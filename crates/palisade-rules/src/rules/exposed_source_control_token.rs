@@ -48,6 +48,10 @@ declare_rule! {
 }
 
 impl Check for ExposedSourceControlToken {
+    fn models(&self, models: &mut crate::context::Models) {
+        crate::secrets::ask(models);
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         crate::secrets::report_rule(cx, &Self::metadata().id);
     }

@@ -55,7 +55,7 @@ impl Check for LowUserId {
     fn check(&self, cx: &mut Context<'_>) {
         for container in cx.containers() {
             for (field, what) in [("runAsUser", "UID"), ("runAsGroup", "GID")] {
-                if let Some((id, path)) = cx.effective_security_int(&container, field)
+                if let Some((id, path)) = cx.effective_security_int(container, field)
                     && (1..HIGH_ID).contains(&id)
                 {
                     cx.report(

@@ -54,6 +54,10 @@ declare_rule! {
 }
 
 impl Check for NamespaceModificationAccess {
+    fn models(&self, models: &mut crate::context::Models) {
+        crate::rbac::ask(models);
+    }
+
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         crate::rbac::ROLES
     }

@@ -63,6 +63,10 @@ declare_rule! {
 const CONTROL_PLANE_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
 
 impl Check for NamespaceWithoutDefaultDeny {
+    fn models(&self, models: &mut crate::context::Models) {
+        models.add(crate::network::NetworkFacts::build);
+    }
+
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         &[("networking.k8s.io", "NetworkPolicy")]
     }

@@ -52,7 +52,7 @@ declare_rule! {
 impl Check for RootGroup {
     fn check(&self, cx: &mut Context<'_>) {
         for container in cx.containers() {
-            if let Some((0, path)) = cx.effective_security_int(&container, "runAsGroup") {
+            if let Some((0, path)) = cx.effective_security_int(container, "runAsGroup") {
                 cx.report(
                     path,
                     format!("{} runs with group 0 (root)", container.describe()),

@@ -79,8 +79,8 @@ impl Check for RootUserAllowed {
             .meta()
             .controls_except(&["restricted/running-as-non-root-user"]);
         for container in cx.containers() {
-            let user = cx.effective_security_int(&container, "runAsUser");
-            let non_root = cx.effective_security_bool(&container, "runAsNonRoot");
+            let user = cx.effective_security_int(container, "runAsUser");
+            let non_root = cx.effective_security_bool(container, "runAsNonRoot");
             match (user, non_root) {
                 (Some((0, path)), _) => {
                     cx.report_citing(

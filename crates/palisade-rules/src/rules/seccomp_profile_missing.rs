@@ -65,7 +65,7 @@ impl Check for SeccompProfileMissing {
         }
         for container in cx.containers() {
             let set = cx
-                .effective_security_map(&container, "seccompProfile")
+                .effective_security_map(container, "seccompProfile")
                 .and_then(|(profile, _)| profile.get("type"))
                 .is_some_and(|t| !t.is_null());
             if !set {

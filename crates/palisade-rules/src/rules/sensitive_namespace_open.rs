@@ -92,6 +92,10 @@ declare_rule! {
 }
 
 impl Check for SensitiveNamespaceOpen {
+    fn models(&self, models: &mut crate::context::Models) {
+        models.add(crate::network::NetworkFacts::build);
+    }
+
     fn settings(&self) -> &'static [&'static Setting] {
         static SETTINGS: &[&Setting] = &[&SENSITIVE_NAMESPACES];
         SETTINGS

@@ -109,7 +109,7 @@ impl Check for SubPathWritableVolume {
             };
             writable.entry(name).or_default().push(dir);
         }
-        for container in &containers {
+        for container in containers {
             for (i, mount) in mounts(container) {
                 let Some(name) = mount.get("name").and_then(Value::as_str) else {
                     continue;

@@ -102,6 +102,10 @@ fn is_broad(subject: &Subject) -> bool {
 }
 
 impl Check for WidelyReadableSecret {
+    fn models(&self, models: &mut crate::context::Models) {
+        crate::rbac::ask(models);
+    }
+
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         &[
             ("rbac.authorization.k8s.io", "Role"),
