@@ -138,3 +138,91 @@ fn the_cel_engine_gives_gatekeepers_verdicts_where_templates_have_cel() {
         failed.join("\n")
     );
 }
+
+/// regorus' virtual machine and its interpreter give the same violations for every sample of
+/// the library (each template with each sample's constraint and objects), and most templates
+/// run on the machine.
+#[test]
+fn the_virtual_machine_agrees_with_the_interpreter_on_every_sample() {
+    let load = |path: &Path| -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(path).unwrap();
+        let loaded = palisade_inventory::load_text(
+            &path.display().to_string(),
+            &text,
+            &palisade_inventory::Limits::default(),
+        );
+        loaded
+            .inventory
+            .objects
+            .into_iter()
+            .map(|o| o.value)
+            .collect()
+    };
+    let empty = serde_json::json!({"cluster": {}, "namespace": {}});
+    let (mut templates, mut on_machine, mut compared) = (0, 0, 0);
+    let mut dirs = vec![library().join("library")];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut entries: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        let template_file = dir.join("template.yaml");
+        if !template_file.is_file() {
+            dirs.extend(entries.into_iter().filter(|p| p.is_dir()));
+            continue;
+        }
+        let Some(template) = load(&template_file)
+            .first()
+            .and_then(|v| palisade_policy::Template::from_value(v).ok())
+        else {
+            continue;
+        };
+        let Ok(compiled) = palisade_policy::RegoTemplate::compile(&template) else {
+            continue;
+        };
+        templates += 1;
+        on_machine += usize::from(compiled.runs_on_machine());
+        let samples = dir.join("samples");
+        let Ok(samples) = std::fs::read_dir(&samples) else {
+            continue;
+        };
+        for sample in samples.map(|e| e.unwrap().path()) {
+            let Some(constraint) = load(&sample.join("constraint.yaml")).into_iter().next() else {
+                continue;
+            };
+            let Ok(constraint) = palisade_policy::Constraint::from_value(&constraint) else {
+                continue;
+            };
+            let parameters = constraint.parameters;
+            let mut objects: Vec<PathBuf> = std::fs::read_dir(&sample)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with("example_"))
+                })
+                .collect();
+            objects.sort();
+            for object in objects.iter().flat_map(|p| load(p)) {
+                let review = palisade_policy::rego::review_of(&object);
+                let machine = compiled.violations(&review, &parameters, &empty);
+                let interpreted = compiled.interpreted_violations(&review, &parameters, &empty);
+                assert_eq!(
+                    machine.as_ref().map_err(ToString::to_string),
+                    interpreted.as_ref().map_err(ToString::to_string),
+                    "{}: {}",
+                    template.name,
+                    sample.display()
+                );
+                compared += 1;
+            }
+        }
+    }
+    eprintln!("{on_machine} of {templates} templates on the machine; {compared} samples compared");
+    assert!(compared >= 190, "{compared}");
+    assert!(
+        on_machine * 10 >= templates * 9,
+        "{on_machine} of {templates}"
+    );
+}
