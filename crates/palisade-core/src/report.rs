@@ -182,7 +182,7 @@ pub struct Report {
     /// Per-control verdicts, when the scan was asked for a framework (`--framework`).
     pub compliance: Option<Compliance>,
     /// The rules that ran, for SARIF's rule table and JUnit's suites.
-    pub rules: Vec<RuleMeta>,
+    pub rules: Vec<crate::RuleRef>,
     pub objects: Vec<ScannedObject>,
     pub evaluations: Vec<Evaluation>,
     /// Files read (a rendered Kustomization or chart counts once).
@@ -340,7 +340,7 @@ impl Report {
 
     /// The rule metadata for a finding's rule id.
     pub fn rule(&self, id: &str) -> Option<&RuleMeta> {
-        self.rules.iter().find(|r| r.id == id)
+        self.rules.iter().find(|r| r.id == id).map(|r| &**r)
     }
 }
 
@@ -361,7 +361,7 @@ pub struct ReportBuilder {
     pub findings: Vec<Finding>,
     pub diagnostics: Vec<Diagnostic>,
     pub coverage: Vec<Coverage>,
-    pub rules: Vec<RuleMeta>,
+    pub rules: Vec<crate::RuleRef>,
     pub objects: Vec<ScannedObject>,
     pub evaluations: Vec<Evaluation>,
     pub files: usize,

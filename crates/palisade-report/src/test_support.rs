@@ -62,7 +62,10 @@ fn base(rules: Vec<RuleMeta>) -> Report {
         findings: Vec::new(),
         diagnostics: Vec::new(),
         coverage: Vec::new(),
-        rules,
+        rules: rules
+            .into_iter()
+            .map(|r| palisade_core::RuleRef::Shared(std::sync::Arc::new(r)))
+            .collect(),
         objects: vec![
             ScannedObject {
                 object: object("Deployment", "web"),
@@ -87,7 +90,7 @@ pub fn report_with_findings() -> Report {
     )]);
     let path =
         JsonPointer::parse("/spec/template/spec/containers/0/securityContext/privileged").unwrap();
-    let meta = std::sync::Arc::new(report.rules[0].clone());
+    let meta = report.rules[0].clone();
     let finding = |name: &str, file: &str, line: u32, suppressed: Option<Suppression>| {
         let mut f = Finding::new(
             meta.clone(),

@@ -172,7 +172,8 @@ pub fn drift_report(
     let today = options.today.unwrap_or_else(Date::today);
     crate::suppress::apply_config(&mut findings, &options.config, today);
     let live_report = scan_inventory(live, options);
-    let mut rules: Vec<RuleMeta> = drift_rule_metas().into_iter().cloned().collect();
+    let mut rules: Vec<palisade_core::RuleRef> =
+        drift_rule_metas().into_iter().map(Into::into).collect();
     rules.extend(live_report.rules.iter().cloned());
     findings.extend(live_only_findings(
         desired,

@@ -295,7 +295,7 @@ pub(crate) fn scan_scoped(
         findings: output.findings,
         diagnostics,
         coverage: output.coverage,
-        rules: rules.iter().map(|r| r.meta().clone()).collect(),
+        rules: rules.iter().map(|r| r.meta().into()).collect(),
         objects: output.objects,
         evaluations: output.evaluations,
         files: inventory.sources.len(),
