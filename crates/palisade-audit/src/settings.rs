@@ -11,6 +11,14 @@ pub fn repository(image: &str) -> String {
     ImageRef::parse(image).full_name()
 }
 
+/// The last path component of an image reference, without its tag or digest (`nginx` of
+/// `docker.io/library/nginx:1.25`): equal for two references of the same repository.
+fn last_component(image: &str) -> &str {
+    let name = image.split('@').next().unwrap_or(image);
+    let last = name.rsplit('/').next().unwrap_or(name);
+    last.split(':').next().unwrap_or(last)
+}
+
 /// Images that legitimately need what a detection reports, per detection family. The
 /// defaults are the images Falco's k8saudit rules trust (agents and network plugins that run
 /// privileged or mount the node by design); entries are image repositories, without a tag.
@@ -210,7 +218,12 @@ impl Settings {
         let trusted = images.all(|image| {
             any = true;
             let repo = repository(image);
-            list.iter().any(|entry| repository(entry) == repo)
+            // An entry is parsed only when its last path component could be the image's: the
+            // lists hold dozens of entries and every pod creation asks.
+            let last = last_component(&repo);
+            list.iter().any(|entry| {
+                last_component(entry).eq_ignore_ascii_case(last) && repository(entry) == repo
+            })
         });
         any && trusted
     }
@@ -320,5 +333,33 @@ mod tests {
         ));
         assert!(!Settings::all_in(&list, ["nginx", "busybox"].into_iter()));
         assert!(!Settings::all_in(&list, std::iter::empty()));
+    }
+
+    /// The shortcut on the last path component never turns away an entry of the image's
+    /// repository, however either is written.
+    #[test]
+    fn entries_of_the_same_repository_share_the_last_component() {
+        let refs = [
+            "nginx",
+            "nginx:1.25",
+            "docker.io/library/nginx@sha256:abc",
+            "library/nginx:latest",
+            "registry.local:5000/team/app:v1",
+            "registry.local:5000/team/app@sha256:def",
+            "quay.io/calico/node",
+            "Quay.io/calico/node:v3",
+            "localhost/app",
+            "gcr.io/a/b/c/d:1",
+        ];
+        for a in refs {
+            for b in refs {
+                if repository(a) == repository(b) {
+                    assert!(
+                        last_component(a).eq_ignore_ascii_case(last_component(&repository(b))),
+                        "{a} / {b}"
+                    );
+                }
+            }
+        }
     }
 }
