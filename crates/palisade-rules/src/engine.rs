@@ -365,7 +365,11 @@ fn evaluate_scoped(
             .collect(),
         None => (0..inventory.objects.len()).collect(),
     };
-    let (pod_specs, groups, ids) = object_facts(inventory, &judged, only.is_none());
+    let PerObject {
+        pod_specs,
+        groups,
+        ids,
+    } = object_facts(inventory, &judged, only.is_none());
     let skipped: Vec<Option<String>> = rules
         .iter()
         .map(|r| r.unconfigured(settings).map(str::to_string))
@@ -448,18 +452,16 @@ type ObjectFacts<'i> = (
     Option<std::sync::Arc<palisade_core::ObjectRef>>,
 );
 
-/// The [`ObjectFacts`] of the judged objects, by inventory index (the others' are empty);
-/// asked on all cores in a scan, where a large inventory makes it a noticeable share.
-#[allow(clippy::type_complexity)]
-fn object_facts<'i>(
-    inventory: &'i Inventory,
-    judged: &[usize],
-    scan: bool,
-) -> (
-    Vec<Option<PodSpec<'i>>>,
-    Vec<&'i str>,
-    Vec<Option<std::sync::Arc<palisade_core::ObjectRef>>>,
-) {
+/// What every rule asks of each judged object, by inventory index (the others' are empty).
+struct PerObject<'i> {
+    pod_specs: Vec<Option<PodSpec<'i>>>,
+    groups: Vec<&'i str>,
+    ids: Vec<Option<std::sync::Arc<palisade_core::ObjectRef>>>,
+}
+
+/// The [`ObjectFacts`] of the judged objects; asked on all cores in a scan, where a large
+/// inventory makes it a noticeable share.
+fn object_facts<'i>(inventory: &'i Inventory, judged: &[usize], scan: bool) -> PerObject<'i> {
     let facts_of = |object: &'i Object| -> ObjectFacts<'i> {
         (
             pod_spec(object),
@@ -486,15 +488,17 @@ fn object_facts<'i>(
             facts[i] = facts_of(&objects[i]);
         }
     }
-    let mut pod_specs = Vec::with_capacity(facts.len());
-    let mut groups = Vec::with_capacity(facts.len());
-    let mut ids = Vec::with_capacity(facts.len());
+    let mut per_object = PerObject {
+        pod_specs: Vec::with_capacity(facts.len()),
+        groups: Vec::with_capacity(facts.len()),
+        ids: Vec::with_capacity(facts.len()),
+    };
     for (pod, group, id) in facts {
-        pod_specs.push(pod);
-        groups.push(group);
-        ids.push(id);
+        per_object.pod_specs.push(pod);
+        per_object.groups.push(group);
+        per_object.ids.push(id);
     }
-    (pod_specs, groups, ids)
+    per_object
 }
 
 /// Puts the workers' outputs together in inventory order: findings, each rule's coverage,
