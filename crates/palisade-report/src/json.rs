@@ -1,20 +1,13 @@
 //! The JSON report: the [`Report`] model serialised as documented in `docs/json-report.md`.
 //!
 //! The findings, which are most of a large report (two million of them make 1.7 GB), are
-//! rendered in parts on all cores and written in order as each part is ready; the output is
-//! byte for byte what serde_json's pretty printer makes of the whole report.
+//! rendered in parts on all cores ([`crate::parts`]).
 
 use std::io;
 
-use palisade_core::{Finding, Report};
+use palisade_core::Report;
 
-/// Findings rendered as one unit of work.
-const PART: usize = 2048;
-
-/// Stands in the report for the findings list, which is written separately. The NULs are
-/// escaped in the rendered JSON, and the summary and tool that come before the list cannot
-/// hold them, so the first occurrence is the list's place.
-const MARKER: &str = "\u{0}palisade-findings\u{0}";
+use crate::parts::{MARKER, splice};
 
 /// Writes the report as pretty-printed JSON followed by a newline.
 pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
@@ -22,68 +15,15 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     report
         .serialize_with(&mut serde_json::Serializer::pretty(&mut rest), &MARKER)
         .map_err(io::Error::other)?;
-    let marker = serde_json::to_vec(MARKER).map_err(io::Error::other)?;
-    let at = rest
-        .windows(marker.len())
-        .position(|w| w == marker.as_slice())
-        .ok_or_else(|| io::Error::other("the report has no place for its findings"))?;
-    out.write_all(&rest[..at])?;
-    write_findings(&report.findings, out)?;
-    out.write_all(&rest[at + marker.len()..])?;
+    splice(
+        &rest,
+        "findings",
+        &report.findings,
+        2,
+        &|finding, buf| serde_json::to_writer_pretty(buf, finding),
+        out,
+    )?;
     writeln!(out)
-}
-
-/// The findings list as the pretty printer writes it two levels deep.
-fn write_findings(findings: &[Finding], out: &mut dyn io::Write) -> io::Result<()> {
-    if findings.is_empty() {
-        return out.write_all(b"[]");
-    }
-    out.write_all(b"[")?;
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    for (round, group) in findings.chunks(PART * threads).enumerate() {
-        let first = round == 0;
-        let parts: Vec<io::Result<Vec<u8>>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = group
-                .chunks(PART)
-                .enumerate()
-                .skip(1)
-                .map(|(_, part)| scope.spawn(move || render(part, false)))
-                .collect();
-            let mut parts = vec![render(&group[..group.len().min(PART)], first)];
-            parts.extend(
-                workers
-                    .into_iter()
-                    .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
-            );
-            parts
-        });
-        for part in parts {
-            out.write_all(&part?)?;
-        }
-    }
-    out.write_all(b"\n  ]")
-}
-
-/// Findings as list items two levels deep, each after a comma unless `first`.
-fn render(findings: &[Finding], first: bool) -> io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(findings.len() * 1024);
-    let mut item = Vec::with_capacity(2048);
-    for (i, finding) in findings.iter().enumerate() {
-        if i > 0 || !first {
-            out.push(b',');
-        }
-        out.extend_from_slice(b"\n    ");
-        item.clear();
-        serde_json::to_writer_pretty(&mut item, finding).map_err(io::Error::other)?;
-        // Strings hold their newlines escaped, so every newline is the printer's.
-        for &byte in &item {
-            out.push(byte);
-            if byte == b'\n' {
-                out.extend_from_slice(b"    ");
-            }
-        }
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -91,6 +31,7 @@ mod tests {
     crate::test_support::snapshot_trio!(crate::Format::Json);
 
     use super::*;
+    use crate::parts::PART;
 
     /// The report in parts is the report serialised whole, for lists that end inside a part,
     /// on a part's edge and across several rounds.

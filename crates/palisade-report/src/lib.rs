@@ -15,6 +15,7 @@ use palisade_core::Report;
 pub mod answer;
 pub mod json;
 pub mod junit;
+mod parts;
 pub mod sarif;
 pub mod table;
 

@@ -134,33 +134,52 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
 /// hold a second copy of itself in memory.
 struct Log<'a> {
     report: &'a Report,
+    /// Whether the results are left out, with [`crate::parts::MARKER`] in their place (the
+    /// writer renders them in parts).
+    marked: bool,
 }
 
 /// The results array, serialized lazily.
 struct Results<'a>(&'a Report);
 
+/// What the results are made with: each rule's index in the rule table, and whether a
+/// baseline was compared.
+struct ResultMaker<'a> {
+    index: std::collections::HashMap<&'a str, usize>,
+    compared: bool,
+}
+
+impl<'a> ResultMaker<'a> {
+    fn new(report: &'a Report) -> Self {
+        ResultMaker {
+            index: report
+                .rules
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.id.as_ref(), i))
+                .collect(),
+            compared: report.baseline.is_some(),
+        }
+    }
+
+    fn result(&self, f: &Finding) -> Value {
+        let mut value = result(f, self.index.get(f.rule_id()).copied());
+        if self.compared {
+            // SARIF's own word for what `--baseline` decided.
+            let in_baseline = f
+                .suppressed
+                .as_ref()
+                .is_some_and(|s| s.source == palisade_core::SuppressionSource::Baseline);
+            value["baselineState"] = json!(if in_baseline { "unchanged" } else { "new" });
+        }
+        value
+    }
+}
+
 impl serde::Serialize for Results<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let index: std::collections::HashMap<&str, usize> = self
-            .0
-            .rules
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (r.id.as_ref(), i))
-            .collect();
-        let compared = self.0.baseline.is_some();
-        serializer.collect_seq(self.0.findings.iter().map(|f| {
-            let mut value = result(f, index.get(f.rule_id()).copied());
-            if compared {
-                // SARIF's own word for what `--baseline` decided.
-                let in_baseline = f
-                    .suppressed
-                    .as_ref()
-                    .is_some_and(|s| s.source == palisade_core::SuppressionSource::Baseline);
-                value["baselineState"] = json!(if in_baseline { "unchanged" } else { "new" });
-            }
-            value
-        }))
+        let maker = ResultMaker::new(self.0);
+        serializer.collect_seq(self.0.findings.iter().map(|f| maker.result(f)))
     }
 }
 
@@ -172,6 +191,7 @@ impl serde::Serialize for Log<'_> {
             tool: Value,
             invocations: Value,
             results: Results<'a>,
+            marked: bool,
             properties: Value,
         }
         impl serde::Serialize for Run<'_> {
@@ -179,7 +199,11 @@ impl serde::Serialize for Log<'_> {
                 let mut map = serializer.serialize_map(Some(5))?;
                 map.serialize_entry("tool", &self.tool)?;
                 map.serialize_entry("invocations", &self.invocations)?;
-                map.serialize_entry("results", &self.results)?;
+                if self.marked {
+                    map.serialize_entry("results", crate::parts::MARKER)?;
+                } else {
+                    map.serialize_entry("results", &self.results)?;
+                }
                 map.serialize_entry("columnKind", "unicodeCodePoints")?;
                 map.serialize_entry("properties", &self.properties)?;
                 map.end()
@@ -189,6 +213,7 @@ impl serde::Serialize for Log<'_> {
             tool,
             invocations,
             results: Results(self.report),
+            marked: self.marked,
             properties,
         };
         let mut map = serializer.serialize_map(Some(3))?;
@@ -271,9 +296,26 @@ fn run_parts(report: &Report) -> (Value, Value, Value) {
     )
 }
 
-/// Writes the SARIF log.
+/// Writes the SARIF log: the results rendered in parts on all cores ([`crate::parts`]).
 pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, &Log { report })?;
+    let mut rest = Vec::new();
+    serde_json::to_writer_pretty(
+        &mut rest,
+        &Log {
+            report,
+            marked: true,
+        },
+    )?;
+    let maker = ResultMaker::new(report);
+    // `results` is four levels deep: the log, `runs`, the run, the list.
+    crate::parts::splice(
+        &rest,
+        "results",
+        &report.findings,
+        4,
+        &|finding, buf| serde_json::to_writer_pretty(buf, &maker.result(finding)),
+        out,
+    )?;
     writeln!(out)
 }
 
@@ -298,6 +340,27 @@ mod tests {
             value["runs"][0]["results"][1]["suppressions"][0]["kind"],
             "inSource"
         );
+    }
+
+    /// The log with its results in parts is the log serialised whole.
+    #[test]
+    fn parts_make_what_the_whole_log_makes() {
+        let base = report_with_findings();
+        for count in [0, 1, crate::parts::PART + 1, 2 * crate::parts::PART + 3] {
+            let mut report = base.clone();
+            report.findings = (0..count)
+                .map(|i| base.findings[i % base.findings.len()].clone())
+                .collect();
+            let mut ours = Vec::new();
+            write(&report, &mut ours).unwrap();
+            let log = Log {
+                report: &report,
+                marked: false,
+            };
+            let mut whole = serde_json::to_vec_pretty(&log).unwrap();
+            whole.push(b'\n');
+            assert!(ours == whole, "{count} findings differ");
+        }
     }
 
     #[test]
