@@ -37,12 +37,8 @@ mod tests {
     /// on a part's edge and across several rounds.
     #[test]
     fn parts_make_what_the_whole_report_makes() {
-        let base = crate::test_support::report_with_findings();
         for count in [0, 1, 2, PART - 1, PART, PART + 1, 3 * PART + 5] {
-            let mut report = base.clone();
-            report.findings = (0..count)
-                .map(|i| base.findings[i % base.findings.len()].clone())
-                .collect();
+            let report = crate::test_support::report_with_finding_count(count);
             let mut ours = Vec::new();
             write(&report, &mut ours).unwrap();
             let mut whole = serde_json::to_vec_pretty(&report).unwrap();

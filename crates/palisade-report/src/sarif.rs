@@ -345,12 +345,8 @@ mod tests {
     /// The log with its results in parts is the log serialised whole.
     #[test]
     fn parts_make_what_the_whole_log_makes() {
-        let base = report_with_findings();
         for count in [0, 1, crate::parts::PART + 1, 2 * crate::parts::PART + 3] {
-            let mut report = base.clone();
-            report.findings = (0..count)
-                .map(|i| base.findings[i % base.findings.len()].clone())
-                .collect();
+            let report = crate::test_support::report_with_finding_count(count);
             let mut ours = Vec::new();
             write(&report, &mut ours).unwrap();
             let log = Log {

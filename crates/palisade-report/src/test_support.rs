@@ -135,6 +135,17 @@ pub fn report_with_findings() -> Report {
     report
 }
 
+/// [`report_with_findings`] with `count` findings, its own repeated in turn (writers that
+/// render long lists in parts are tested across part edges).
+pub fn report_with_finding_count(count: usize) -> Report {
+    let base = report_with_findings();
+    let mut report = base.clone();
+    report.findings = (0..count)
+        .map(|i| base.findings[i % base.findings.len()].clone())
+        .collect();
+    report
+}
+
 pub fn empty_report() -> Report {
     let mut report = base(vec![rule(
         "POD001",
