@@ -5,8 +5,10 @@
 
 use std::cell::OnceCell;
 
+use palisade_core::tree::Tree;
 use palisade_core::{RuleMeta, Severity};
-use serde_json::Value;
+
+use crate::body::Body;
 
 use crate::event::Event;
 use crate::settings::Settings;
@@ -123,8 +125,8 @@ impl Hit {
 pub struct Cx<'e, 'a> {
     pub event: &'e Event<'a>,
     pub settings: &'e Settings,
-    request: OnceCell<Option<Value>>,
-    response: OnceCell<Option<Value>>,
+    request: OnceCell<Option<Body<'a>>>,
+    response: OnceCell<Option<Body<'a>>>,
     name: OnceCell<String>,
     facts: OnceCell<std::sync::Arc<crate::alert::RequestFacts>>,
 }
@@ -142,14 +144,14 @@ impl<'e, 'a> Cx<'e, 'a> {
     }
 
     /// The request object (the object sent with a create, update or patch).
-    pub fn request(&self) -> Option<&Value> {
+    pub fn request(&self) -> Option<&Body<'a>> {
         self.request
             .get_or_init(|| self.event.request_object())
             .as_ref()
     }
 
     /// The response object.
-    pub fn response(&self) -> Option<&Value> {
+    pub fn response(&self) -> Option<&Body<'a>> {
         self.response
             .get_or_init(|| self.event.response_object())
             .as_ref()
@@ -174,11 +176,11 @@ impl<'e, 'a> Cx<'e, 'a> {
             return name.to_string();
         }
         // A body a detection already parsed is not read again.
-        let parsed = |cell: &OnceCell<Option<Value>>| {
+        let parsed = |cell: &OnceCell<Option<Body>>| {
             cell.get()
                 .and_then(Option::as_ref)
-                .and_then(|o| o.pointer("/metadata/name"))
-                .and_then(Value::as_str)
+                .and_then(|o| o.at("/metadata/name"))
+                .and_then(Tree::as_str)
                 .map(str::to_string)
         };
         if let Some(name) = parsed(&self.request).or_else(|| parsed(&self.response)) {
@@ -319,12 +321,14 @@ macro_rules! detection {
 }
 
 /// The pod spec of a pod create (the request object's `spec`).
-pub fn pod_spec<'c>(cx: &'c Cx) -> Option<&'c Value> {
+pub fn pod_spec<'c>(cx: &'c Cx) -> Option<&'c Body<'c>> {
     cx.request().and_then(|pod| pod.get("spec"))
 }
 
 /// Every container of a pod spec (init, regular and ephemeral), with its kind.
-pub fn containers(spec: &Value) -> impl Iterator<Item = (&'static str, &Value)> {
+pub fn containers<'s, 'a>(
+    spec: &'s Body<'a>,
+) -> impl Iterator<Item = (&'static str, &'s Body<'a>)> {
     [
         ("initContainers", "init container"),
         ("containers", "container"),
@@ -333,7 +337,7 @@ pub fn containers(spec: &Value) -> impl Iterator<Item = (&'static str, &Value)> 
     .into_iter()
     .flat_map(move |(field, kind)| {
         spec.get(field)
-            .and_then(Value::as_array)
+            .and_then(Tree::items)
             .into_iter()
             .flatten()
             .map(move |c| (kind, c))
@@ -341,13 +345,13 @@ pub fn containers(spec: &Value) -> impl Iterator<Item = (&'static str, &Value)> 
 }
 
 /// The images of a pod spec's containers, as written.
-pub fn images(spec: &Value) -> impl Iterator<Item = &str> {
-    containers(spec).filter_map(|(_, c)| c.get("image").and_then(Value::as_str))
+pub fn images<'s>(spec: &'s Body) -> impl Iterator<Item = &'s str> {
+    containers(spec).filter_map(|(_, c)| c.get("image").and_then(Tree::as_str))
 }
 
 /// `container "web"`.
-pub fn describe_container(kind: &str, container: &Value) -> String {
-    let name = container.get("name").and_then(Value::as_str).unwrap_or("?");
+pub fn describe_container(kind: &str, container: &Body) -> String {
+    let name = container.get("name").and_then(Tree::as_str).unwrap_or("?");
     format!("{kind} \"{name}\"")
 }
 

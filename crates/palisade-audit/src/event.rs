@@ -13,6 +13,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 use serde_json::value::RawValue;
 
+use crate::body::Body;
+
 /// A string of the event: borrowed from the input when it has no escapes.
 #[derive(Debug, Clone, PartialEq, Eq, Default, PartialOrd, Ord, Hash)]
 pub struct Str<'a>(pub Cow<'a, str>);
@@ -20,6 +22,12 @@ pub struct Str<'a>(pub Cow<'a, str>);
 impl Str<'_> {
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl fmt::Display for Str<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -303,18 +311,18 @@ impl<'a> Event<'a> {
         self.user_agent.as_deref()
     }
 
-    /// The request object, parsed (only when a detection needs it).
-    pub fn request_object(&self) -> Option<serde_json::Value> {
+    /// The request object, read (only when a detection needs it).
+    pub fn request_object(&self) -> Option<Body<'a>> {
         self.request_object
-            .and_then(|raw| serde_json::from_str(raw.get()).ok())
-            .filter(|v: &serde_json::Value| !v.is_null())
+            .and_then(|raw| Body::parse(raw.get()))
+            .filter(|v| !matches!(v, Body::Null))
     }
 
-    /// The response object, parsed.
-    pub fn response_object(&self) -> Option<serde_json::Value> {
+    /// The response object, read.
+    pub fn response_object(&self) -> Option<Body<'a>> {
         self.response_object
-            .and_then(|raw| serde_json::from_str(raw.get()).ok())
-            .filter(|v: &serde_json::Value| !v.is_null())
+            .and_then(|raw| Body::parse(raw.get()))
+            .filter(|v| !matches!(v, Body::Null))
     }
 }
 

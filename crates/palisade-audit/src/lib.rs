@@ -1,7 +1,7 @@
 //! Runtime detection over the Kubernetes API server's audit events: what `palisade audit`
 //! reads, detects, learns and delivers.
 //!
-//! The boundary: this crate decodes events (`event`, `input`, `cloud`), runs the detections
+//! The boundary: this crate decodes events (`event`, `input`, `cloud`, `body`), runs the detections
 //! (`detection`, `detections`, `registry`, `engine`) over them with the state they share
 //! (`state`: windows, the baseline being compared against), learns behavioural baselines
 //! (`baseline`) and shapes alerts (`alert`, `redact`). It does no network I/O; the
@@ -15,6 +15,7 @@
 
 pub mod alert;
 pub mod baseline;
+pub mod body;
 pub mod cloud;
 pub mod detection;
 pub mod detections;

@@ -23,6 +23,7 @@ pub mod report;
 pub mod rule;
 pub mod selector;
 pub mod severity;
+pub mod tree;
 
 pub use control::{Control, Framework, Profile};
 pub use diagnostic::{Diagnostic, DiagnosticLevel};

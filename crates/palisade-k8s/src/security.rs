@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use palisade_core::host_path::node_takeover_path;
+use palisade_core::tree::Tree;
 use serde_json::Value;
 
 /// A capability as the runtime applies it: upper case, without the `CAP_` prefix
@@ -28,21 +29,21 @@ pub fn effective<'v>(container: &'v Value, pod_spec: &'v Value, field: &str) -> 
 }
 
 /// `privileged: true` (a container-only field).
-pub fn is_privileged(container: &Value) -> bool {
+pub fn is_privileged(container: &impl Tree) -> bool {
     container
-        .pointer("/securityContext/privileged")
-        .and_then(Value::as_bool)
+        .at("/securityContext/privileged")
+        .and_then(Tree::as_bool)
         == Some(true)
 }
 
 /// Whether the container adds `capability` (by [`capability_name`]), or `ALL`.
-pub fn adds_capability(container: &Value, capability: &str) -> bool {
+pub fn adds_capability(container: &impl Tree, capability: &str) -> bool {
     container
-        .pointer("/securityContext/capabilities/add")
-        .and_then(Value::as_array)
+        .at("/securityContext/capabilities/add")
+        .and_then(Tree::items)
         .into_iter()
         .flatten()
-        .filter_map(Value::as_str)
+        .filter_map(Tree::as_str)
         .map(capability_name)
         .any(|c| c == capability || c == "ALL")
 }
@@ -59,15 +60,15 @@ pub fn may_run_as_root(container: &Value, pod_spec: &Value) -> bool {
 }
 
 /// The pod spec's hostPath volumes: `(volume name when set, path)`.
-pub fn host_path_volumes(pod_spec: &Value) -> impl Iterator<Item = (Option<&str>, &str)> {
+pub fn host_path_volumes<T: Tree>(pod_spec: &T) -> impl Iterator<Item = (Option<&str>, &str)> {
     pod_spec
         .get("volumes")
-        .and_then(Value::as_array)
+        .and_then(Tree::items)
         .into_iter()
         .flatten()
         .filter_map(|v| {
-            let path = v.pointer("/hostPath/path").and_then(Value::as_str)?;
-            Some((v.get("name").and_then(Value::as_str), path))
+            let path = v.at("/hostPath/path").and_then(Tree::as_str)?;
+            Some((v.get("name").and_then(Tree::as_str), path))
         })
 }
 

@@ -280,8 +280,47 @@ pub fn words(name: &str) -> Vec<String> {
     words
 }
 
+/// Fragments one of which every credential name above contains (case aside): a name without
+/// any is judged without splitting it into words. Keep in step with the lists above: a name
+/// that [`is_credential_name`] accepts contains one of these (a test checks every list entry).
+const CREDENTIAL_MARKS: &[&[u8]] = &[
+    b"pass", b"pwd", b"secret", b"token", b"key", b"cred", b"bearer", b"dsn", b"auth", b"cookie",
+];
+
+/// Whether `name` contains a fragment that a credential's name needs (a cheap test that
+/// clears most names, such as `replicas` or `LOG_LEVEL`, without allocating).
+pub(crate) fn mentions_credential(name: &str) -> bool {
+    let name = name.as_bytes();
+    (0..name.len()).any(|at| {
+        // `| 0x20` lower-cases a letter and turns no other byte into one.
+        let first = name[at] | 0x20;
+        MARK_STARTS[usize::from(first)]
+            && CREDENTIAL_MARKS.iter().any(|mark| {
+                mark[0] == first
+                    && name.len() - at >= mark.len()
+                    && name[at..at + mark.len()].eq_ignore_ascii_case(mark)
+            })
+    })
+}
+
+/// The bytes a mark starts with.
+const MARK_STARTS: [bool; 256] = {
+    let mut starts = [false; 256];
+    let mut i = 0;
+    while i < CREDENTIAL_MARKS.len() {
+        starts[CREDENTIAL_MARKS[i][0] as usize] = true;
+        i += 1;
+    }
+    starts
+};
+
 /// Whether a value under `name` is meant to be a credential.
 pub fn is_credential_name(name: &str) -> bool {
+    mentions_credential(name) && judged_by_words(name)
+}
+
+/// [`is_credential_name`] without the cheap test in front.
+fn judged_by_words(name: &str) -> bool {
     let words = words(name);
     let Some(last) = words.last() else {
         return false;
@@ -349,6 +388,50 @@ pub fn is_password_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The cheap test in front of [`is_credential_name`] never clears a credential's name.
+    #[test]
+    fn every_credential_name_carries_a_mark() {
+        let lists = [CREDENTIAL_WORDS, CREDENTIAL_FRAGMENTS, CREDENTIAL_NAMES];
+        for name in lists.into_iter().flatten() {
+            assert!(mentions_credential(name), "{name}");
+            assert!(mentions_credential(&name.to_ascii_uppercase()), "{name}");
+        }
+        for qualifier in KEY_QUALIFIERS {
+            let name = format!("{qualifier}_KEY");
+            assert_eq!(
+                is_credential_name(&name),
+                mentions_credential(&name),
+                "{name}"
+            );
+        }
+        assert!(!mentions_credential("replicas"));
+        assert!(!mentions_credential("LOG_LEVEL"));
+    }
+
+    proptest::proptest! {
+        /// Names glued from words of every list, in every spelling, get the same answer
+        /// with the cheap test as without it.
+        #[test]
+        fn the_cheap_test_changes_no_answer(
+            parts in proptest::collection::vec(
+                proptest::sample::select(
+                    [CREDENTIAL_WORDS, CREDENTIAL_FRAGMENTS, KEY_QUALIFIERS, DESCRIBING_WORDS,
+                     NOT_CREDENTIAL, CREDENTIAL_NAMES, REFERRING_WORDS, &["db", "x", "azure", "key", "keys", "auth", "app"]]
+                        .concat(),
+                ),
+                1..4,
+            ),
+            separator in proptest::sample::select(vec!["_", "-", ".", "", "/"]),
+            upper in proptest::bool::ANY,
+        ) {
+            let mut name = parts.join(separator);
+            if upper {
+                name = name.to_ascii_uppercase();
+            }
+            proptest::prop_assert_eq!(is_credential_name(&name), judged_by_words(&name), "{}", name);
+        }
+    }
 
     #[test]
     fn words_split_every_spelling_alike() {

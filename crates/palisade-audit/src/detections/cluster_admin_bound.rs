@@ -1,4 +1,4 @@
-use serde_json::Value;
+use palisade_core::tree::Tree;
 
 use crate::detection::{Cx, Hit, Trigger};
 use crate::state::State;
@@ -37,18 +37,18 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
     let Some(binding) = cx.request() else {
         return Vec::new();
     };
-    if binding.pointer("/roleRef/name").and_then(Value::as_str) != Some("cluster-admin") {
+    if binding.at("/roleRef/name").and_then(Tree::as_str) != Some("cluster-admin") {
         return Vec::new();
     }
     let subjects: Vec<String> = binding
         .get("subjects")
-        .and_then(Value::as_array)
+        .and_then(Tree::items)
         .into_iter()
         .flatten()
         .map(|s| {
-            let kind = s.get("kind").and_then(Value::as_str).unwrap_or("?");
-            let name = s.get("name").and_then(Value::as_str).unwrap_or("?");
-            match s.get("namespace").and_then(Value::as_str) {
+            let kind = s.get("kind").and_then(Tree::as_str).unwrap_or("?");
+            let name = s.get("name").and_then(Tree::as_str).unwrap_or("?");
+            match s.get("namespace").and_then(Tree::as_str) {
                 Some(ns) => format!("{kind} {ns}/{name}"),
                 None => format!("{kind} {name}"),
             }

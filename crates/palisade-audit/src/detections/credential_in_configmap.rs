@@ -1,10 +1,12 @@
 use std::collections::BTreeSet;
 
+use palisade_core::tree::Tree;
 use palisade_secrets::names::is_credential_name;
 use palisade_secrets::pairs::config_lines;
 use palisade_secrets::values::is_reference;
 use serde_json::Value;
 
+use crate::body::Body;
 use crate::detection::{Cx, Hit, Trigger};
 use crate::state::State;
 
@@ -43,28 +45,26 @@ crate::detection! {
 }
 
 fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
-    let Some(object) = cx.request() else {
+    let Some(body) = cx.request() else {
         return Vec::new();
     };
+    // The secret detectors read objects as the scan holds them.
+    let mut object = body.to_value();
     let mut keys: BTreeSet<String> = BTreeSet::new();
-    // A patch's body is the change, not a ConfigMap: it is read as one (a copy with `kind`)
-    // only when it lacks its kind.
-    let detections = if object.get("kind").is_some() {
-        palisade_secrets::scan_object(object)
-    } else {
-        let mut as_configmap = object.clone();
-        if let Some(map) = as_configmap.as_object_mut() {
-            map.insert("kind".into(), Value::String("ConfigMap".into()));
-            map.insert("apiVersion".into(), Value::String("v1".into()));
-        }
-        palisade_secrets::scan_object(&as_configmap)
-    };
-    for detection in detections {
+    // A patch's body is the change, not a ConfigMap: it is read as one (with `kind`) when it
+    // lacks its kind.
+    if let Some(map) = object.as_object_mut()
+        && !map.contains_key("kind")
+    {
+        map.insert("kind".into(), Value::String("ConfigMap".into()));
+        map.insert("apiVersion".into(), Value::String("v1".into()));
+    }
+    for detection in palisade_secrets::scan_object(&object) {
         keys.insert(detection.location.clone());
     }
-    for (key, value) in object
+    for (key, value) in body
         .get("data")
-        .and_then(Value::as_object)
+        .and_then(Body::members)
         .into_iter()
         .flatten()
     {

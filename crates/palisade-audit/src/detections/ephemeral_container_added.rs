@@ -1,4 +1,4 @@
-use serde_json::Value;
+use palisade_core::tree::Tree;
 
 use crate::detection::{Cx, Hit, Trigger};
 use crate::state::State;
@@ -43,16 +43,16 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
     let added = cx
         .request()
         .and_then(|r| {
-            r.pointer("/spec/ephemeralContainers")
+            r.at("/spec/ephemeralContainers")
                 .or_else(|| r.get("ephemeralContainers"))
         })
-        .and_then(Value::as_array)
+        .and_then(Tree::items)
         .and_then(|list| list.last());
     if let Some(container) = added {
-        if let Some(name) = container.get("name").and_then(Value::as_str) {
+        if let Some(name) = container.get("name").and_then(Tree::as_str) {
             hit = hit.with("container", name);
         }
-        if let Some(image) = container.get("image").and_then(Value::as_str) {
+        if let Some(image) = container.get("image").and_then(Tree::as_str) {
             hit = hit.with("image", image);
         }
     }

@@ -1,4 +1,4 @@
-use serde_json::Value;
+use palisade_core::tree::Tree;
 
 use super::pod_create::{POD_CREATE, created, spec, trusted, with_images};
 use crate::detection::{Cx, Hit};
@@ -35,7 +35,7 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
     let Some(spec) = spec(cx) else {
         return Vec::new();
     };
-    if spec.get("hostPID").and_then(Value::as_bool) != Some(true)
+    if spec.get("hostPID").and_then(Tree::as_bool) != Some(true)
         || trusted(spec, &cx.settings.trusted_images.host_pid)
     {
         return Vec::new();

@@ -1,5 +1,6 @@
 use crate::detection::{Cx, Hit, Trigger};
 use crate::state::State;
+use palisade_core::tree::Tree;
 
 crate::detection! {
     /// ## What it checks
@@ -34,8 +35,8 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
         return Vec::new();
     };
     let has_tls = ingress
-        .pointer("/spec/tls")
-        .and_then(serde_json::Value::as_array)
+        .at("/spec/tls")
+        .and_then(Tree::items)
         .is_some_and(|t| !t.is_empty());
     if has_tls {
         return Vec::new();

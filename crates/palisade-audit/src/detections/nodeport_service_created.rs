@@ -1,4 +1,4 @@
-use serde_json::Value;
+use palisade_core::tree::Tree;
 
 use crate::detection::{Cx, Hit, Trigger};
 use crate::state::State;
@@ -34,12 +34,12 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
     let Some(service) = cx.request() else {
         return Vec::new();
     };
-    if service.pointer("/spec/type").and_then(Value::as_str) != Some("NodePort") {
+    if service.at("/spec/type").and_then(Tree::as_str) != Some("NodePort") {
         return Vec::new();
     }
     let ports: Vec<String> = service
-        .pointer("/spec/ports")
-        .and_then(Value::as_array)
+        .at("/spec/ports")
+        .and_then(Tree::items)
         .into_iter()
         .flatten()
         .map(|p| {

@@ -1,8 +1,7 @@
 //! What the pod-creation detections share: the created pod's spec, its containers, and the
 //! trusted-image exception.
 
-use serde_json::Value;
-
+use crate::body::Body;
 use crate::detection::{Cx, Hit, Trigger, images};
 use crate::settings::Settings;
 
@@ -10,12 +9,12 @@ use crate::settings::Settings;
 pub const POD_CREATE: Trigger = Trigger::on(&["create"], "pods");
 
 /// The spec of the pod being created, when the audit level recorded the request body.
-pub fn spec<'c>(cx: &'c Cx) -> Option<&'c Value> {
+pub fn spec<'c>(cx: &'c Cx) -> Option<&'c Body<'c>> {
     crate::detection::pod_spec(cx)
 }
 
 /// Whether every image of the pod is in `trusted`.
-pub fn trusted(spec: &Value, trusted: &[String]) -> bool {
+pub fn trusted(spec: &Body, trusted: &[String]) -> bool {
     Settings::all_in(trusted, images(spec))
 }
 
@@ -29,7 +28,7 @@ pub fn created(cx: &Cx, what: &str) -> String {
 }
 
 /// The hit with the pod's images as evidence.
-pub fn with_images(hit: Hit, spec: &Value) -> Hit {
+pub fn with_images(hit: Hit, spec: &Body) -> Hit {
     let list: Vec<&str> = images(spec).collect();
     hit.with("images", list.join(","))
 }

@@ -37,7 +37,7 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
     let Some(spec) = spec(cx) else {
         return Vec::new();
     };
-    let Some((kind, container)) = containers(spec).find(|(_, c)| is_privileged(c)) else {
+    let Some((kind, container)) = containers(spec).find(|(_, c)| is_privileged(*c)) else {
         return Vec::new();
     };
     if trusted(spec, &cx.settings.trusted_images.privileged) {

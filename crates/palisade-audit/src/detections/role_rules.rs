@@ -1,7 +1,8 @@
 //! What the role detections share: the rules of a Role or ClusterRole being written.
 
-use serde_json::Value;
+use palisade_core::tree::Tree;
 
+use crate::body::Body;
 use crate::detection::{Cx, Trigger};
 
 /// Creation of a Role or ClusterRole.
@@ -12,18 +13,18 @@ pub const ROLE_CREATE: [Trigger; 2] = [
 
 /// `(verbs, resources)` of each rule of the role in the request.
 pub fn rules(cx: &Cx) -> Vec<(Vec<String>, Vec<String>)> {
-    let list = |rule: &Value, key: &str| -> Vec<String> {
+    let list = |rule: &Body, key: &str| -> Vec<String> {
         rule.get(key)
-            .and_then(Value::as_array)
+            .and_then(Tree::items)
             .into_iter()
             .flatten()
-            .filter_map(Value::as_str)
+            .filter_map(Tree::as_str)
             .map(str::to_string)
             .collect()
     };
     cx.request()
         .and_then(|role| role.get("rules"))
-        .and_then(Value::as_array)
+        .and_then(Tree::items)
         .into_iter()
         .flatten()
         .map(|rule| (list(rule, "verbs"), list(rule, "resources")))

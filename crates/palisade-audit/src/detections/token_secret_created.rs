@@ -1,4 +1,4 @@
-use serde_json::Value;
+use palisade_core::tree::Tree;
 
 use crate::detection::{Cx, Hit, Trigger, is_control_plane};
 use crate::state::State;
@@ -36,12 +36,12 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
     let Some(secret) = cx.request() else {
         return Vec::new();
     };
-    if secret.get("type").and_then(Value::as_str) != Some("kubernetes.io/service-account-token") {
+    if secret.get("type").and_then(Tree::as_str) != Some("kubernetes.io/service-account-token") {
         return Vec::new();
     }
     let account = secret
-        .pointer("/metadata/annotations/kubernetes.io~1service-account.name")
-        .and_then(Value::as_str)
+        .at("/metadata/annotations/kubernetes.io~1service-account.name")
+        .and_then(Tree::as_str)
         .unwrap_or("?");
     vec![
         Hit::new(format!(

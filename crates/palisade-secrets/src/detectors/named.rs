@@ -7,7 +7,7 @@ use base64::Engine as _;
 use super::Found;
 use super::auth_header::scheme_credential;
 use crate::detector::Detector;
-use crate::names::{is_credential_name, is_password_name, words};
+use crate::names::{is_credential_name, is_password_name, mentions_credential, words};
 use crate::values::{
     is_documented_example, is_hyphenated_name, is_placeholder, is_reference, is_setting,
     looks_secret,
@@ -124,7 +124,8 @@ pub fn by_name(name: &str, value: &str) -> Option<Found> {
     let trimmed_start = value.len() - value.trim_start().len();
     let v = value.trim();
     let whole = |detector| Some(Found::new(detector, trimmed_start, trimmed_start + v.len()));
-    if v.is_empty() || v.len() > 8192 {
+    // Every name below (`authorization`, `auth`, a credential's) contains a mark.
+    if v.is_empty() || v.len() > 8192 || !mentions_credential(name) {
         return None;
     }
     let joined = words(name).join("_");
