@@ -405,16 +405,16 @@ impl ReportBuilder {
 /// Sorts most severe first, then by file, line and column, then rule id and path; stable.
 /// Sorts a permutation and applies it in place, so millions of findings are not copied.
 fn sort_by_location(findings: &mut [Finding]) {
-    let mut files: Vec<&str> = findings.iter().map(|f| &*f.location.file).collect();
-    files.sort_unstable();
-    files.dedup();
-    let rank = |file: &str| files.binary_search(&file).unwrap_or(usize::MAX);
-    /// Severity (most severe first), file rank, line, column, and the finding's index.
+    let files = Ranks::of(findings.iter().map(|f| &*f.location.file));
+    let rules = Ranks::of(findings.iter().map(Finding::rule_id));
+    /// Severity (most severe first), file rank, line, column, rule rank, and the finding's
+    /// index.
     type Key = (
         std::cmp::Reverse<Severity>,
         usize,
         Option<u32>,
         Option<u32>,
+        usize,
         usize,
     );
     let mut order: Vec<Key> = findings
@@ -423,27 +423,125 @@ fn sort_by_location(findings: &mut [Finding]) {
         .map(|(i, f)| {
             (
                 std::cmp::Reverse(f.severity),
-                rank(&f.location.file),
+                files.rank(&f.location.file),
                 f.location.line,
                 f.location.column,
+                rules.rank(f.rule_id()),
                 i,
             )
         })
         .collect();
-    order.sort_by(|a, b| {
-        (a.0, a.1, a.2, a.3)
-            .cmp(&(b.0, b.1, b.2, b.3))
+    let compare = |a: &Key, b: &Key| {
+        (a.0, a.1, a.2, a.3, a.4)
+            .cmp(&(b.0, b.1, b.2, b.3, b.4))
             .then_with(|| {
-                let (x, y) = (&findings[a.4], &findings[b.4]);
-                x.rule_id()
-                    .cmp(y.rule_id())
-                    .then_with(|| x.location.path.cmp(&y.location.path))
-                    .then(a.4.cmp(&b.4))
+                findings[a.5]
+                    .location
+                    .path
+                    .cmp(&findings[b.5].location.path)
             })
-    });
-    let order: Vec<usize> = order.into_iter().map(|key| key.4).collect();
-    drop(files);
+            .then(a.5.cmp(&b.5))
+    };
+    sort_on_all_cores(&mut order, &compare);
+    let order: Vec<usize> = order.into_iter().map(|key| key.5).collect();
+    drop((files, rules));
     permute(findings, order);
+}
+
+/// Each distinct name's place among them sorted, so comparing ranks orders as comparing the
+/// names. Millions of findings share a few names (a file's path, a rule's id), held once
+/// each: a name is looked up by where its text is (one hash of two words), and its text is
+/// read only the first time that place is seen.
+struct Ranks {
+    by_place: std::collections::HashMap<(usize, usize), usize, PlaceHasher>,
+}
+
+type PlaceHasher = std::hash::BuildHasherDefault<PlaceHash>;
+
+impl Ranks {
+    fn of<'f>(names: impl Iterator<Item = &'f str>) -> Ranks {
+        let mut places: std::collections::HashMap<(usize, usize), &str, PlaceHasher> =
+            std::collections::HashMap::default();
+        for name in names {
+            places.entry(place(name)).or_insert(name);
+        }
+        let mut sorted: Vec<&str> = places.values().copied().collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let by_place = places
+            .into_iter()
+            .map(|(at, name)| (at, sorted.binary_search(&name).unwrap_or(usize::MAX)))
+            .collect();
+        Ranks { by_place }
+    }
+
+    /// The rank of a name given to [`Ranks::of`].
+    fn rank(&self, name: &str) -> usize {
+        self.by_place
+            .get(&place(name))
+            .copied()
+            .unwrap_or(usize::MAX)
+    }
+}
+
+/// Where a name's text is: its address and length.
+fn place(name: &str) -> (usize, usize) {
+    (name.as_ptr() as usize, name.len())
+}
+
+/// Hashes a place (two words, not attacker-chosen) with one multiply each.
+#[derive(Default)]
+struct PlaceHash(u64);
+
+impl std::hash::Hasher for PlaceHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// Sorts `items` (whose order under `compare` is total) with its halves sorted on two cores
+/// and then merged, when it is long enough to be worth a thread.
+fn sort_on_all_cores<T: Send + Copy>(
+    items: &mut [T],
+    compare: &(dyn Fn(&T, &T) -> std::cmp::Ordering + Sync),
+) {
+    const ALONE: usize = 1 << 16;
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    if items.len() < ALONE || cores < 2 {
+        items.sort_unstable_by(compare);
+        return;
+    }
+    let middle = items.len() / 2;
+    let (left, right) = items.split_at_mut(middle);
+    std::thread::scope(|scope| {
+        scope.spawn(|| left.sort_unstable_by(compare));
+        right.sort_unstable_by(compare);
+    });
+    let mut merged = Vec::with_capacity(items.len());
+    let (mut l, mut r) = (0, middle);
+    while l < middle && r < items.len() {
+        if compare(&items[r], &items[l]) == std::cmp::Ordering::Less {
+            merged.push(items[r]);
+            r += 1;
+        } else {
+            merged.push(items[l]);
+            l += 1;
+        }
+    }
+    merged.extend_from_slice(&items[l..middle]);
+    merged.extend_from_slice(&items[r..]);
+    items.copy_from_slice(&merged);
 }
 
 /// Reorders `items` so that position `i` holds what was at `order[i]`, by following cycles:
@@ -464,6 +562,28 @@ pub fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Sorting on two cores gives the order of one sort, at the sizes around the split and
+    /// with many equal keys.
+    #[test]
+    fn sorting_on_all_cores_agrees_with_one_sort() {
+        for len in [0, 1, 1 << 16, (1 << 16) + 1, 200_003] {
+            let mut state = 0x9e37_79b9_7f4a_7c15u64 ^ len as u64;
+            let items: Vec<(u16, usize)> = (0..len)
+                .map(|i| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (u16::try_from(state % 97).unwrap(), i)
+                })
+                .collect();
+            let mut expected = items.clone();
+            expected.sort();
+            let mut sorted = items;
+            sort_on_all_cores(&mut sorted, &|a: &(u16, usize), b: &(u16, usize)| a.cmp(b));
+            assert_eq!(sorted, expected, "{len}");
+        }
+    }
 
     #[test]
     fn permute_moves_every_item_to_its_place() {

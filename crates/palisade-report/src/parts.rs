@@ -41,7 +41,13 @@ pub(crate) fn splice<T: Sync>(
     out.write_all(&document[at + marked.len()..])
 }
 
-/// The list as the pretty printer writes it `depth` levels deep.
+/// Parts rendered ahead of the one being written, per rendering thread: bounds the memory
+/// held for a slow output to a few megabytes.
+const AHEAD_PER_THREAD: usize = 4;
+
+/// The list as the pretty printer writes it `depth` levels deep. Parts are rendered on every
+/// core while the calling thread writes the finished ones in order, so rendering and writing
+/// (the kernel copying a large report into a file) overlap instead of taking turns.
 fn write_list<T: Sync>(
     items: &[T],
     depth: usize,
@@ -53,36 +59,130 @@ fn write_list<T: Sync>(
     }
     let indent = vec![b' '; 2 * depth];
     out.write_all(b"[")?;
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    for (round, group) in items.chunks(PART * threads).enumerate() {
-        let first = round == 0;
-        let indent = indent.as_slice();
-        let parts: Vec<io::Result<Vec<u8>>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = group
-                .chunks(PART)
-                .skip(1)
-                .map(|part| scope.spawn(move || render_part(part, false, indent, render)))
-                .collect();
-            let mut parts = vec![render_part(
-                &group[..group.len().min(PART)],
-                first,
-                indent,
-                render,
-            )];
-            parts.extend(
-                workers
-                    .into_iter()
-                    .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))),
-            );
-            parts
-        });
-        for part in parts {
-            out.write_all(&part?)?;
+    let parts: Vec<&[T]> = items.chunks(PART).collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(parts.len());
+    let queue = Queue::new(threads * AHEAD_PER_THREAD);
+    std::thread::scope(|scope| -> io::Result<()> {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                while let Some(index) = queue.claim(parts.len()) {
+                    let rendered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        render_part(parts[index], index == 0, &indent, render)
+                    }));
+                    queue.finish(index, rendered);
+                }
+            });
         }
-    }
+        // However the writing ends (done, an error, a panic), the renderers stop at their next
+        // claim rather than wait for room that will not come.
+        let _stop = StopOnDrop(&queue);
+        (0..parts.len()).try_for_each(|index| {
+            let part = queue.take(index)?;
+            out.write_all(&part)
+        })
+    })?;
     out.write_all(b"\n")?;
     out.write_all(&indent[2..])?;
     out.write_all(b"]")
+}
+
+/// Stops the queue when dropped.
+struct StopOnDrop<'q>(&'q Queue);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+/// A rendered part, or the panic of the thread that rendered it.
+type Rendered = std::thread::Result<io::Result<Vec<u8>>>;
+
+/// The parts between the renderers and the writer: a renderer claims the next part only while
+/// fewer than `ahead` parts wait to be written, and the writer takes them in order.
+struct Queue {
+    state: std::sync::Mutex<QueueState>,
+    /// Signalled when a part is finished.
+    finished: std::sync::Condvar,
+    /// Signalled when a part is taken (room to render another) or the queue stops.
+    taken: std::sync::Condvar,
+    ahead: usize,
+}
+
+#[derive(Default)]
+struct QueueState {
+    /// The next part to claim.
+    next: usize,
+    /// The next part the writer takes.
+    taking: usize,
+    done: std::collections::BTreeMap<usize, Rendered>,
+    stopped: bool,
+}
+
+impl Queue {
+    fn new(ahead: usize) -> Queue {
+        Queue {
+            state: std::sync::Mutex::default(),
+            finished: std::sync::Condvar::new(),
+            taken: std::sync::Condvar::new(),
+            ahead: ahead.max(1),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The next part to render; waits while the writer is `ahead` parts behind. `None` when
+    /// every part is claimed or the writer stopped.
+    fn claim(&self, parts: usize) -> Option<usize> {
+        let mut state = self.lock();
+        loop {
+            if state.stopped || state.next >= parts {
+                return None;
+            }
+            if state.next < state.taking + self.ahead {
+                state.next += 1;
+                return Some(state.next - 1);
+            }
+            state = self
+                .taken
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+    }
+
+    fn finish(&self, index: usize, rendered: Rendered) {
+        self.lock().done.insert(index, rendered);
+        self.finished.notify_all();
+    }
+
+    /// Part `index`, once it is rendered; a renderer's panic is raised here.
+    fn take(&self, index: usize) -> io::Result<Vec<u8>> {
+        let mut state = self.lock();
+        let rendered = loop {
+            if let Some(rendered) = state.done.remove(&index) {
+                break rendered;
+            }
+            state = self
+                .finished
+                .wait(state)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        };
+        state.taking = index + 1;
+        drop(state);
+        self.taken.notify_all();
+        rendered.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+
+    fn stop(&self) {
+        self.lock().stopped = true;
+        self.taken.notify_all();
+    }
 }
 
 /// Items as list entries at `indent`, each after a comma unless `first`.
@@ -116,6 +216,52 @@ fn render_part<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A writer that fails after some bytes.
+    struct FailingAfter(usize);
+
+    impl io::Write for FailingAfter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.0 < buf.len() {
+                return Err(io::Error::other("disk full"));
+            }
+            self.0 -= buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A long list is written in order whatever the renderers' pace, a failing output ends
+    /// the write with its error (no renderer left waiting), and a renderer's panic reaches
+    /// the caller.
+    #[test]
+    fn parts_are_written_in_order_and_failures_end_the_write() {
+        let items: Vec<u32> = (0..u32::try_from(PART * 37 + 5).unwrap()).collect();
+        let render = |n: &u32, buf: &mut Vec<u8>| {
+            if n.is_multiple_of(997) {
+                std::thread::yield_now();
+            }
+            serde_json::to_writer(buf, n)
+        };
+        let mut out = Vec::new();
+        write_list(&items, 1, &render, &mut out).unwrap();
+        let read: Vec<u32> = serde_json::from_slice(&out).unwrap();
+        assert_eq!(read, items);
+
+        let error = write_list(&items, 1, &render, &mut FailingAfter(100_000)).unwrap_err();
+        assert_eq!(error.to_string(), "disk full");
+
+        let panicking = |n: &u32, buf: &mut Vec<u8>| {
+            assert!(*n != 5000, "renderer failed");
+            serde_json::to_writer(buf, n)
+        };
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            write_list(&items, 1, &panicking, &mut Vec::new())
+        }));
+        assert!(caught.is_err());
+    }
 
     /// Text that holds the marker, even with the key's name, is not taken for the list's place.
     #[test]
