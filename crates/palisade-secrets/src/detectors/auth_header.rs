@@ -1,7 +1,7 @@
 //! Credentials in HTTP authorization: `Authorization: Basic ...` or `Bearer ...` written into a
 //! command, a header value or a file, and `curl -u user:password`.
 
-use super::Found;
+use super::{Found, find_text};
 use crate::detector::Detector;
 use crate::values::{is_placeholder, is_reference};
 
@@ -13,7 +13,7 @@ pub(super) fn find(text: &str, out: &mut Vec<Found>) {
 /// The credential after an authorization scheme, when it is a literal.
 pub(crate) fn scheme_credential(value: &str) -> Option<(usize, usize)> {
     for scheme in ["Basic ", "Bearer ", "Token ", "basic ", "bearer ", "token "] {
-        if let Some(i) = value.find(scheme) {
+        if let Some(i) = find_text(value, scheme) {
             let start = i + scheme.len();
             let len = value[start..]
                 .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | ',' | ';'))
@@ -33,9 +33,13 @@ pub(crate) fn scheme_credential(value: &str) -> Option<(usize, usize)> {
 
 /// `Authorization: <scheme> <credential>` anywhere in a text.
 fn schemes(text: &str, out: &mut Vec<Found>) {
+    // The header's name is followed by `:` or `=`.
+    if !text.contains([':', '=']) {
+        return;
+    }
     let lower = text.to_ascii_lowercase();
     let mut from = 0;
-    while let Some(i) = lower[from..].find("authorization") {
+    while let Some(i) = find_text(&lower[from..], "authorization") {
         let after = from + i + "authorization".len();
         from = after;
         let rest = &text[after..];

@@ -2,7 +2,7 @@
 //! Google Cloud service-account key files, Azure connection-string keys and shared access
 //! signatures. (AWS key ids and Google API keys have prefixes: see `tokens`.)
 
-use super::Found;
+use super::{Found, find_text};
 use crate::detector::Detector;
 use crate::values::{is_placeholder, is_reference};
 
@@ -18,7 +18,7 @@ fn gcp_service_account(text: &str, out: &mut Vec<Found>) {
     if !text.contains("service_account") {
         return;
     }
-    let Some(key) = text.find("\"private_key\"") else {
+    let Some(key) = find_text(text, "\"private_key\"") else {
         return;
     };
     let Some(open) = text[key + 13..].find('"').map(|i| key + 13 + i + 1) else {
@@ -38,7 +38,7 @@ fn gcp_service_account(text: &str, out: &mut Vec<Found>) {
 fn azure_keys(text: &str, out: &mut Vec<Found>) {
     for field in ["AccountKey=", "SharedAccessKey="] {
         let mut from = 0;
-        while let Some(i) = text[from..].find(field) {
+        while let Some(i) = find_text(&text[from..], field) {
             let start = from + i + field.len();
             let len = text[start..]
                 .bytes()
@@ -56,7 +56,7 @@ fn azure_keys(text: &str, out: &mut Vec<Found>) {
 /// A shared access signature: a query with `sig=` and a signed version `sv=`.
 fn azure_sas(text: &str, out: &mut Vec<Found>) {
     let mut from = 0;
-    while let Some(i) = text[from..].find("sig=") {
+    while let Some(i) = find_text(&text[from..], "sig=") {
         let start = from + i + 4;
         from = start;
         if start < 5 || !matches!(text.as_bytes()[start - 5], b'?' | b'&') {

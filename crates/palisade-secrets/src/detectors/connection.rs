@@ -1,7 +1,7 @@
 //! Passwords inside URLs (`scheme://user:password@host`) and database connection strings
 //! (`Password=...;`, `?password=...`, libpq's `password=...`).
 
-use super::Found;
+use super::{Found, find_text};
 use crate::detector::Detector;
 use crate::values::{is_placeholder, is_reference};
 
@@ -15,10 +15,14 @@ pub(super) fn find(text: &str, out: &mut Vec<Found>) {
 /// u IDENTIFIED BY 'x'` (MySQL, Oracle): a password in an SQL script, such as a database's
 /// init script kept in a ConfigMap.
 fn sql_passwords(text: &str, out: &mut Vec<Found>) {
+    // Both keywords end in a blank.
+    if !text.contains(' ') {
+        return;
+    }
     let lower = text.to_ascii_lowercase();
     for keyword in ["password ", "identified by "] {
         let mut from = 0;
-        while let Some(i) = lower[from..].find(keyword) {
+        while let Some(i) = find_text(&lower[from..], keyword) {
             let at = from + i;
             from = at + keyword.len();
             let line_start = lower[..at].rfind('\n').map_or(0, |n| n + 1);
@@ -59,7 +63,7 @@ fn is_value(password: &str) -> bool {
 /// `scheme://user:password@host`.
 fn url_user_info(text: &str, out: &mut Vec<Found>) {
     let mut from = 0;
-    while let Some(i) = text[from..].find("://") {
+    while let Some(i) = find_text(&text[from..], "://") {
         let authority_start = from + i + 3;
         from = authority_start;
         let scheme_ok = text[..authority_start - 3]
@@ -93,10 +97,14 @@ fn url_user_info(text: &str, out: &mut Vec<Found>) {
 
 /// `Password=...;` (ADO.NET, ODBC, JDBC query), `password=...` (libpq key/value), `pwd=`.
 fn password_fields(text: &str, out: &mut Vec<Found>) {
+    // Every field ends in `=`.
+    if !text.contains('=') {
+        return;
+    }
     let lower = text.to_ascii_lowercase();
     for field in ["password=", "pwd=", "passwd="] {
         let mut from = 0;
-        while let Some(i) = lower[from..].find(field) {
+        while let Some(i) = find_text(&lower[from..], field) {
             let key_start = from + i;
             let start = key_start + field.len();
             from = start;

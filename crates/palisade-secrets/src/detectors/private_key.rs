@@ -2,7 +2,7 @@
 //! OpenSSH keys and PuTTY key files. A header without a body (documentation that names the
 //! format) is not a key.
 
-use super::Found;
+use super::{Found, find_text};
 use crate::detector::Detector;
 
 pub(super) fn find(text: &str, out: &mut Vec<Found>) {
@@ -27,9 +27,9 @@ pub(super) fn find(text: &str, out: &mut Vec<Found>) {
 
 fn blocks(text: &str, out: &mut Vec<Found>) {
     let mut from = 0;
-    while let Some(offset) = text[from..].find("-----BEGIN ") {
+    while let Some(offset) = find_text(&text[from..], "-----BEGIN ") {
         let start = from + offset;
-        let header_end = match text[start + 11..].find("-----") {
+        let header_end = match find_text(&text[start + 11..], "-----") {
             Some(e) => start + 11 + e + 5,
             None => break,
         };
@@ -42,7 +42,7 @@ fn blocks(text: &str, out: &mut Vec<Found>) {
             .find("-----END ")
             .and_then(|e| {
                 let close = header_end + e + 9;
-                text[close..].find("-----").map(|c| close + c + 5)
+                find_text(&text[close..], "-----").map(|c| close + c + 5)
             })
             .unwrap_or(text.len());
         let body = &text[header_end..end];
@@ -59,7 +59,7 @@ fn blocks(text: &str, out: &mut Vec<Found>) {
         }
         from = end;
     }
-    if let Some(start) = text.find("PuTTY-User-Key-File-")
+    if let Some(start) = find_text(text, "PuTTY-User-Key-File-")
         && text[start..].contains("Private-Lines:")
     {
         out.push(Found::new(Detector::PrivateKey, start, text.len()));

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 
-use super::{Found, words};
+use super::{Found, find_text, words};
 use crate::detector::Detector;
 use crate::values::{entropy, is_documented_example};
 
@@ -357,7 +357,7 @@ fn jwt(candidate: &str) -> Option<usize> {
 fn find_slack_webhooks(text: &str, out: &mut Vec<Found>) {
     const HOOK: &str = "hooks.slack.com/services/";
     let mut from = 0;
-    while let Some(i) = text[from..].find(HOOK) {
+    while let Some(i) = find_text(&text[from..], HOOK) {
         let start = from + i + HOOK.len();
         let len = text[start..]
             .bytes()
