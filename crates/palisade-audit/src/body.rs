@@ -80,20 +80,11 @@ impl Tree for Body<'_> {
             _ => None,
         }
     }
-    fn as_i64(&self) -> Option<i64> {
-        match self {
-            Body::Number(n) => n.as_i64(),
-            _ => None,
-        }
-    }
     fn items(&self) -> Option<&[Self]> {
         match self {
             Body::Array(items) => Some(items),
             _ => None,
         }
-    }
-    fn is_null(&self) -> bool {
-        matches!(self, Body::Null)
     }
 }
 

@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::tree::Tree;
+
 /// A JSON pointer into an object, such as `/spec/template/spec/containers/0/image`.
 ///
 /// The empty pointer names the whole object.
@@ -69,13 +71,7 @@ impl JsonPointer {
 
     /// The unescaped segments, outermost first.
     pub fn segments(&self) -> impl Iterator<Item = std::borrow::Cow<'_, str>> + '_ {
-        self.0.split('/').skip(1).map(|s| {
-            if s.contains('~') {
-                std::borrow::Cow::Owned(s.replace("~1", "/").replace("~0", "~"))
-            } else {
-                std::borrow::Cow::Borrowed(s)
-            }
-        })
+        self.0.split('/').skip(1).map(unescape)
     }
 
     /// Whether `self` is `other` or lies inside it.
@@ -118,33 +114,37 @@ mod tests {
     }
 }
 
-/// Looks `pointer` (RFC 6901 text) up in `value` without allocating unless a segment holds an
-/// escape (`~0`, `~1`).
-pub fn lookup<'v>(value: &'v serde_json::Value, pointer: &str) -> Option<&'v serde_json::Value> {
+/// Looks `pointer` (RFC 6901 text) up in `value` (a `serde_json::Value` or any other
+/// [`Tree`]) without allocating unless a segment holds an escape (`~0`, `~1`).
+pub fn lookup<'v, T: Tree>(value: &'v T, pointer: &str) -> Option<&'v T> {
     if pointer.is_empty() {
         return Some(value);
     }
     let rest = pointer.strip_prefix('/')?;
-    let mut current = value;
-    for raw in rest.split('/') {
-        let segment: std::borrow::Cow<'_, str> = if raw.contains('~') {
-            std::borrow::Cow::Owned(raw.replace("~1", "/").replace("~0", "~"))
-        } else {
-            std::borrow::Cow::Borrowed(raw)
-        };
-        current = match current {
-            serde_json::Value::Object(map) => map.get(segment.as_ref())?,
-            serde_json::Value::Array(items) => {
-                // As RFC 6901: no leading zeros, no sign.
-                if segment.len() > 1 && segment.starts_with('0') {
-                    return None;
-                }
-                items.get(segment.parse::<usize>().ok()?)?
-            }
-            _ => return None,
-        };
+    rest.split('/').try_fold(value, |node, raw| {
+        let segment = unescape(raw);
+        match node.items() {
+            Some(items) => index(&segment).and_then(|i| items.get(i)),
+            None => node.get(&segment),
+        }
+    })
+}
+
+/// An array index as RFC 6901 writes it: digits, no sign, no leading zero.
+fn index(segment: &str) -> Option<usize> {
+    if segment.starts_with('+') || (segment.len() > 1 && segment.starts_with('0')) {
+        return None;
     }
-    Some(current)
+    segment.parse().ok()
+}
+
+/// A segment with `~1` read as `/` and `~0` as `~` (in that order, as RFC 6901 says).
+fn unescape(raw: &str) -> std::borrow::Cow<'_, str> {
+    if raw.contains('~') {
+        std::borrow::Cow::Owned(raw.replace("~1", "/").replace("~0", "~"))
+    } else {
+        std::borrow::Cow::Borrowed(raw)
+    }
 }
 
 #[cfg(test)]
@@ -162,6 +162,7 @@ mod lookup_tests {
             "/a/",
             "/x/2",
             "/x/02",
+            "/x/+1",
             "/x/-1",
             "/x/9",
             "/nope",

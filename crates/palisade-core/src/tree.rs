@@ -12,42 +12,13 @@ pub trait Tree: Sized {
     fn get(&self, key: &str) -> Option<&Self>;
     fn as_str(&self) -> Option<&str>;
     fn as_bool(&self) -> Option<bool>;
-    fn as_i64(&self) -> Option<i64>;
     /// The items of an array.
     fn items(&self) -> Option<&[Self]>;
-    fn is_null(&self) -> bool;
 
     /// The node at an RFC 6901 pointer (`/spec/containers/0`); `None` when any step is
     /// missing or the pointer does not start with `/` (the empty pointer is the node itself).
     fn at(&self, pointer: &str) -> Option<&Self> {
-        if pointer.is_empty() {
-            return Some(self);
-        }
-        let rest = pointer.strip_prefix('/')?;
-        rest.split('/').try_fold(self, |node, token| {
-            let token = unescape(token);
-            match node.items() {
-                Some(items) => index(&token).and_then(|i| items.get(i)),
-                None => node.get(&token),
-            }
-        })
-    }
-}
-
-/// An array index as RFC 6901 writes it: digits, no sign, no leading zero.
-fn index(token: &str) -> Option<usize> {
-    if token.starts_with('+') || (token.starts_with('0') && token.len() != 1) {
-        return None;
-    }
-    token.parse().ok()
-}
-
-/// A pointer token with `~1` read as `/` and `~0` as `~` (in that order, as RFC 6901 says).
-fn unescape(token: &str) -> std::borrow::Cow<'_, str> {
-    if token.contains('~') {
-        token.replace("~1", "/").replace("~0", "~").into()
-    } else {
-        token.into()
+        crate::pointer::lookup(self, pointer)
     }
 }
 
@@ -61,14 +32,8 @@ impl Tree for Value {
     fn as_bool(&self) -> Option<bool> {
         Value::as_bool(self)
     }
-    fn as_i64(&self) -> Option<i64> {
-        Value::as_i64(self)
-    }
     fn items(&self) -> Option<&[Value]> {
         self.as_array().map(Vec::as_slice)
-    }
-    fn is_null(&self) -> bool {
-        Value::is_null(self)
     }
 }
 

@@ -455,7 +455,7 @@ impl<'a> Context<'a> {
                 .and_then(|r| r.strip_prefix(tail.as_str()))
                 .filter(|r| r.is_empty() || r.starts_with('/'))
             {
-                return palisade_core::pointer::lookup(value, rest).filter(|v| !v.is_null());
+                return palisade_core::pointer::lookup(*value, rest).filter(|v| !v.is_null());
             }
         }
         path.lookup(&self.object.value).filter(|v| !v.is_null())
