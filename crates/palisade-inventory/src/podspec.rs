@@ -206,7 +206,7 @@ pub fn pod_spec(object: &Object) -> Option<PodSpec<'_>> {
     Some(PodSpec {
         pointer: w.spec,
         metadata_pointer: w.metadata,
-        value: object.value.pointer(w.spec).unwrap_or(&Value::Null),
+        value: palisade_core::pointer::lookup(&object.value, w.spec).unwrap_or(&Value::Null),
     })
 }
 

@@ -166,9 +166,8 @@ pub fn endpoints(placer: Placer<'_>) -> Vec<Endpoint> {
         let (kind, name) =
             owner.unwrap_or_else(|| (object.id.kind.clone(), object.id.display_name().to_string()));
         let key = (namespace.clone(), kind.clone(), name.clone());
-        let labels = object
-            .value
-            .pointer(&format!("{}/labels", spec.metadata_pointer))
+        let labels = palisade_core::pointer::lookup(&object.value, spec.metadata_pointer)
+            .and_then(|metadata| metadata.get("labels"))
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();

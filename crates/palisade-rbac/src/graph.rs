@@ -847,9 +847,8 @@ fn exposed_workloads(policy: &Policy, inventory: &Inventory) -> Vec<(usize, Stri
         let Some(pod) = pod_spec(object) else {
             continue;
         };
-        let labels = object
-            .value
-            .pointer(&format!("{}/labels", pod.metadata_pointer))
+        let labels = palisade_core::pointer::lookup(&object.value, pod.metadata_pointer)
+            .and_then(|metadata| metadata.get("labels"))
             .and_then(Value::as_object);
         for (_, name, selector) in by_namespace
             .get(workload.namespace.as_str())
