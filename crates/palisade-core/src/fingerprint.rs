@@ -24,8 +24,9 @@ pub(crate) fn fnv1a(parts: &[&str]) -> u64 {
     hash.0
 }
 
-/// FNV-1a fed part by part, without putting the parts together first.
-struct Fnv(u64);
+/// FNV-1a fed part by part, without putting the parts together first; also a `Hasher` for
+/// maps keyed by values no attacker chooses.
+pub(crate) struct Fnv(u64);
 
 impl Default for Fnv {
     fn default() -> Self {
@@ -45,6 +46,15 @@ impl Fnv {
     /// apart.
     fn separate(&mut self) {
         self.feed(&[0x1f]);
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.feed(bytes);
     }
 }
 

@@ -450,13 +450,14 @@ fn sort_by_location(findings: &mut [Finding]) {
 
 /// Each distinct name's place among them sorted, so comparing ranks orders as comparing the
 /// names. Millions of findings share a few names (a file's path, a rule's id), held once
-/// each: a name is looked up by where its text is (one hash of two words), and its text is
+/// each: a name is looked up by where its text is (a hash of two words), and its text is
 /// read only the first time that place is seen.
 struct Ranks {
     by_place: std::collections::HashMap<(usize, usize), usize, PlaceHasher>,
 }
 
-type PlaceHasher = std::hash::BuildHasherDefault<PlaceHash>;
+/// Places are addresses, not chosen by whoever wrote the input.
+type PlaceHasher = std::hash::BuildHasherDefault<crate::fingerprint::Fnv>;
 
 impl Ranks {
     fn of<'f>(names: impl Iterator<Item = &'f str>) -> Ranks {
@@ -487,27 +488,6 @@ impl Ranks {
 /// Where a name's text is: its address and length.
 fn place(name: &str) -> (usize, usize) {
     (name.as_ptr() as usize, name.len())
-}
-
-/// Hashes a place (two words, not attacker-chosen) with one multiply each.
-#[derive(Default)]
-struct PlaceHash(u64);
-
-impl std::hash::Hasher for PlaceHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_usize(&mut self, word: usize) {
-        self.write_u64(word as u64);
-    }
-    fn write_u64(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
 }
 
 /// Sorts `items` (whose order under `compare` is total) with its halves sorted on two cores
