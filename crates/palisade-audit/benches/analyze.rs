@@ -9,6 +9,11 @@
 //! replays the events without their bodies; SETTINGS=default runs the detections as configured
 //! out of the box.
 
+/// The allocator the `palisade` binary ships, so the figures are the command's.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -407,27 +407,24 @@ impl ReportBuilder {
 fn sort_by_location(findings: &mut [Finding]) {
     let files = Ranks::of(findings.iter().map(|f| &*f.location.file));
     let rules = Ranks::of(findings.iter().map(Finding::rule_id));
-    /// Severity (most severe first), file rank, line, column, rule rank, and the finding's
-    /// index.
-    type Key = (
-        std::cmp::Reverse<Severity>,
-        usize,
-        Option<u32>,
-        Option<u32>,
-        usize,
-        usize,
-    );
+    /// Severity (most severe first), file rank, line and column (0 when unknown, which sorts
+    /// first as `None` does), rule rank, and the finding's index: 24 bytes, as the sort on two
+    /// cores holds two copies of millions of keys. (Four billion findings would not fit in
+    /// memory, so an index fits in 32 bits.)
+    type Key = (std::cmp::Reverse<Severity>, u32, u32, u32, u32, u32);
+    let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    let position = |p: Option<u32>| p.map_or(0, |p| p.saturating_add(1));
     let mut order: Vec<Key> = findings
         .iter()
         .enumerate()
         .map(|(i, f)| {
             (
                 std::cmp::Reverse(f.severity),
-                files.rank(&f.location.file),
-                f.location.line,
-                f.location.column,
-                rules.rank(f.rule_id()),
-                i,
+                narrow(files.rank(&f.location.file)),
+                position(f.location.line),
+                position(f.location.column),
+                narrow(rules.rank(f.rule_id())),
+                narrow(i),
             )
         })
         .collect();
@@ -435,15 +432,15 @@ fn sort_by_location(findings: &mut [Finding]) {
         (a.0, a.1, a.2, a.3, a.4)
             .cmp(&(b.0, b.1, b.2, b.3, b.4))
             .then_with(|| {
-                findings[a.5]
+                findings[a.5 as usize]
                     .location
                     .path
-                    .cmp(&findings[b.5].location.path)
+                    .cmp(&findings[b.5 as usize].location.path)
             })
             .then(a.5.cmp(&b.5))
     };
     sort_on_all_cores(&mut order, &compare);
-    let order: Vec<usize> = order.into_iter().map(|key| key.5).collect();
+    let order: Vec<usize> = order.into_iter().map(|key| key.5 as usize).collect();
     drop((files, rules));
     permute(findings, order);
 }

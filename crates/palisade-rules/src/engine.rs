@@ -153,7 +153,7 @@ struct Tally {
 /// begin, so the output can be put in inventory order whatever the scheduling was.
 #[derive(Default)]
 struct WorkerOutput {
-    findings: Vec<Finding>,
+    findings: Segments<Finding>,
     /// The inventory index of each finding's object.
     finding_objects: Vec<usize>,
     /// `(chunk, first finding, number of findings)`.
@@ -165,6 +165,49 @@ struct WorkerOutput {
     type_errors: Vec<(usize, usize, JsonPointer, String)>,
     /// `(object index, rule index, key, value)`.
     audit_annotations: Vec<(usize, usize, String, String)>,
+}
+
+/// A list kept in segments of at most [`Segments::SEGMENT`] items, so that it never
+/// reallocates a large block. A worker's millions of findings grow without being copied, and
+/// the merge frees each segment as soon as it is moved (blocks this large go back to the
+/// system at once), so two copies of the findings are never alive together.
+struct Segments<T> {
+    full: Vec<Vec<T>>,
+    last: Vec<T>,
+    len: usize,
+}
+
+impl<T> Default for Segments<T> {
+    fn default() -> Self {
+        Segments {
+            full: Vec::new(),
+            last: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Segments<T> {
+    /// 65,536 findings are about 16 MB; a small scan's one segment grows as a vector does.
+    const SEGMENT: usize = 1 << 16;
+
+    fn push(&mut self, item: T) {
+        if self.last.len() == Self::SEGMENT {
+            let full = std::mem::replace(&mut self.last, Vec::with_capacity(Self::SEGMENT));
+            self.full.push(full);
+        }
+        self.last.push(item);
+        self.len += 1;
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The segments in order, each to be moved and dropped by the caller.
+    fn into_segments(self) -> impl Iterator<Item = Vec<T>> {
+        self.full.into_iter().chain(std::iter::once(self.last))
+    }
 }
 
 /// What every evaluation shares: per-object facts computed once, the plan, the settings, the
@@ -505,16 +548,17 @@ fn object_facts<'i>(inventory: &'i Inventory, judged: &[usize], scan: bool) -> P
 /// evaluations by rule then object, one diagnostic per wrong-typed field.
 fn merge(
     out: &mut EngineOutput,
-    mut outputs: Vec<WorkerOutput>,
+    outputs: Vec<WorkerOutput>,
     inventory: &Inventory,
     rules: &[&dyn Rule],
     skipped: Vec<Option<String>>,
 ) {
-    // The findings are moved, not copied: the largest worker's list becomes the result and
-    // grows as the others are appended and freed (a large allocation grows in place, and
-    // capacity not yet written is not resident), then the chunks are put in order in place.
-    // So one copy of millions of findings is alive rather than two.
-    outputs.sort_by_key(|o| std::cmp::Reverse(o.findings.len()));
+    // The findings are moved once into a list of their exact number, each worker's segment
+    // freed as soon as it is moved, then the chunks are put in order in place: one copy of
+    // millions of findings is alive, not two.
+    let total: usize = outputs.iter().map(|o| o.findings.len()).sum();
+    out.findings.reserve_exact(total);
+    out.finding_objects.reserve_exact(total);
     let mut blocks: Vec<(usize, usize, usize)> = Vec::new();
     let mut tallies: Vec<Tally> = rules.iter().map(|_| Tally::default()).collect();
     let mut type_errors = Vec::new();
@@ -527,13 +571,10 @@ fn merge(
                 .iter()
                 .map(|&(chunk, first, len)| (chunk, first + offset, len)),
         );
-        if out.findings.is_empty() {
-            out.findings = output.findings;
-            out.finding_objects = output.finding_objects;
-        } else {
-            out.findings.extend(output.findings);
-            out.finding_objects.extend(output.finding_objects);
+        for segment in output.findings.into_segments() {
+            out.findings.extend(segment);
         }
+        out.finding_objects.extend(output.finding_objects);
         out.evaluations.extend(output.evaluations);
         for (total, tally) in tallies.iter_mut().zip(output.tallies) {
             total.evaluated += tally.evaluated;
@@ -614,6 +655,31 @@ fn mark_affected(
     for (finding, object_index) in out.findings.iter_mut().zip(&out.finding_objects) {
         if let Some(list) = controlled.get(object_index) {
             finding.affected = list.clone();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Segments;
+
+    /// Items come back in the order pushed, across segment edges, and are counted.
+    #[test]
+    fn segments_keep_order_across_their_edges() {
+        for count in [
+            0,
+            1,
+            Segments::<u32>::SEGMENT,
+            2 * Segments::<u32>::SEGMENT + 3,
+        ] {
+            let mut segments = Segments::default();
+            for i in 0..count {
+                segments.push(u32::try_from(i).unwrap());
+            }
+            assert_eq!(segments.len(), count);
+            let back: Vec<u32> = segments.into_segments().flatten().collect();
+            assert_eq!(back.len(), count);
+            assert!(back.iter().enumerate().all(|(i, &v)| v as usize == i));
         }
     }
 }
