@@ -11,20 +11,48 @@ use serde_json::{Map, Value};
 
 use crate::settings::RuleSettings;
 
-/// Objects by `(group, kind, name)`.
-struct NameIndex(HashMap<(String, String, String), Vec<usize>>);
+/// Objects by `(group, kind, name)`, keyed by a hash of the three, so that neither building
+/// the index nor a lookup copies a name; a lookup keeps only the candidates whose identity is
+/// the one asked for (hashes can collide). The hash is keyed at random, so names chosen to
+/// collide cannot make lookups slow.
+struct NameIndex {
+    by_hash: HashMap<u64, Vec<usize>>,
+    state: std::hash::RandomState,
+}
 
 impl NameIndex {
     fn build(inventory: &Inventory) -> NameIndex {
-        let mut map: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
+        let mut index = NameIndex {
+            by_hash: HashMap::new(),
+            state: std::hash::RandomState::new(),
+        };
         for (i, o) in inventory.objects.iter().enumerate() {
             if let Some(name) = &o.id.name {
-                map.entry((o.id.group().to_string(), o.id.kind.clone(), name.clone()))
-                    .or_default()
-                    .push(i);
+                let key = index.key(o.id.group(), &o.id.kind, name);
+                index.by_hash.entry(key).or_default().push(i);
             }
         }
-        NameIndex(map)
+        index
+    }
+
+    fn key(&self, group: &str, kind: &str, name: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.state.hash_one((group, kind, name))
+    }
+
+    /// The indices of the objects of `(group, kind)` named `name`, in inventory order.
+    fn find(&self, inventory: &Inventory, group: &str, kind: &str, name: &str) -> Vec<usize> {
+        let Some(candidates) = self.by_hash.get(&self.key(group, kind, name)) else {
+            return Vec::new();
+        };
+        candidates
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let id = &inventory.objects[i].id;
+                id.group() == group && id.kind == kind && id.name.as_deref() == Some(name)
+            })
+            .collect()
     }
 }
 
@@ -370,11 +398,7 @@ impl<'a> Context<'a> {
     /// Objects of `(group, kind)` named `name`, through an index built once per evaluation.
     pub fn objects_named(&self, group: &str, kind: &str, name: &str) -> Vec<&'a Object> {
         let index = self.cluster_model(NameIndex::build);
-        let mut found = index
-            .0
-            .get(&(group.to_string(), kind.to_string(), name.to_string()))
-            .cloned()
-            .unwrap_or_default();
+        let mut found = index.find(self.inventory, group, kind, name);
         let id = &self.object.id;
         if id.group() == group && id.kind == kind && id.name.as_deref() == Some(name) {
             self.with_judged_object(&mut found);
@@ -688,5 +712,52 @@ fn truncate(s: &str) -> String {
         format!("{}...", s.chars().take(40).collect::<String>())
     } else {
         s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NameIndex;
+
+    /// A lookup finds every object of the kind with the name, in inventory order, and nothing
+    /// of another kind, group or name.
+    #[test]
+    fn the_name_index_finds_objects_by_their_identity() {
+        let text = "\
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: app, namespace: a}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: app, namespace: a}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: app, namespace: a}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: app, namespace: b}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: other, namespace: a}
+";
+        let loaded = palisade_inventory::load_text("x.yaml", text, &Default::default());
+        let inventory = &loaded.inventory;
+        let index = NameIndex::build(inventory);
+        assert_eq!(
+            index.find(inventory, "", "ServiceAccount", "app"),
+            vec![0, 3]
+        );
+        assert_eq!(index.find(inventory, "", "ConfigMap", "app"), vec![1]);
+        assert_eq!(index.find(inventory, "apps", "Deployment", "app"), vec![2]);
+        assert!(index.find(inventory, "", "Deployment", "app").is_empty());
+        assert!(
+            index
+                .find(inventory, "", "ServiceAccount", "missing")
+                .is_empty()
+        );
     }
 }
