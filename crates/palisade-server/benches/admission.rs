@@ -16,6 +16,11 @@
 //! ../shared/corpora/real-manifests, 5,294 objects) instead of an empty one; LOAD=none stops
 //! after the in-process verdicts.
 
+/// The allocator the `palisade` binary ships, so the figures are the command's.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
