@@ -99,6 +99,9 @@ pub fn reportable_binding(cx: &Context<'_>) -> Option<(Arc<RbacModel>, usize, Ve
     (!subjects.is_empty()).then_some((model, index, subjects))
 }
 
+/// The primitives the binding under evaluation grants (see [`Context::object_memo`]).
+struct HeldPrimitives(Vec<palisade_rbac::primitives::Held>);
+
 /// [`report_primitives`], with a severity of its own for some primitives (`None`: the
 /// rule's). A primitive reported at its own severity is kept apart by its id (a
 /// discriminator), so it never shares a fingerprint with the rule's other findings.
@@ -114,7 +117,9 @@ pub fn report_primitives_at(
     let Some(role) = model.policy.role_of(binding) else {
         return;
     };
-    for held in model.policy.primitives_of(binding) {
+    // Every RBAC rule asks about the same binding in turn: its primitives are found once.
+    let held = cx.object_memo(|| HeldPrimitives(model.policy.primitives_of(binding)));
+    for held in &held.0 {
         if !ids.contains(&held.primitive.id) {
             continue;
         }
