@@ -78,10 +78,13 @@ pub struct Derived {
     /// Each model's cell: the map is locked only to find a cell, so different models are
     /// built at the same time, and a model is built once while others wait for it.
     models: Mutex<HashMap<TypeId, Arc<std::sync::OnceLock<Shared>>>>,
-    /// One value per type made from the last object that asked (see
-    /// [`Context::object_memo`]).
-    last_object: Mutex<HashMap<TypeId, (usize, Shared)>>,
 }
+
+/// One value per type made from the last object that asked (see [`Context::object_memo`]).
+/// Each worker has its own: one shared by the workers would be taken over by the object
+/// another worker judges between two rules of this one.
+#[derive(Default)]
+pub(crate) struct ObjectMemo(std::cell::RefCell<HashMap<TypeId, (usize, Shared)>>);
 
 /// A model or memo of any type.
 type Shared = Arc<dyn Any + Send + Sync>;
@@ -210,6 +213,7 @@ pub struct Context<'a> {
     /// The `[rules]` settings of `palisade.toml`.
     pub settings: &'a RuleSettings,
     derived: &'a Derived,
+    memo: &'a ObjectMemo,
     /// The prepared models of the cluster, when objects are judged one at a time against it.
     cluster: Option<&'a ClusterModels>,
     /// What the rule reported, in order.
@@ -331,7 +335,7 @@ impl<'a> Context<'a> {
         inventory: &'a Inventory,
         pod: Option<(PodSpec<'a>, &'a PodFacts<'a>)>,
         settings: &'a RuleSettings,
-        derived: &'a Derived,
+        (derived, memo): (&'a Derived, &'a ObjectMemo),
         cluster: Option<&'a ClusterModels>,
     ) -> Self {
         Context {
@@ -341,6 +345,7 @@ impl<'a> Context<'a> {
             pod: pod.map(|(pod, _)| pod),
             settings,
             derived,
+            memo,
             cluster,
             findings: Vec::new(),
             not_assessed: None,
@@ -362,20 +367,18 @@ impl<'a> Context<'a> {
     /// so memory does not grow with the inventory.
     pub fn object_memo<T: Any + Send + Sync>(&self, make: impl FnOnce() -> T) -> Arc<T> {
         let key = TypeId::of::<T>();
-        let lock = || {
-            self.derived
-                .last_object
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        };
-        if let Some((index, value)) = lock().get(&key)
+        if let Some((index, value)) = self.memo.0.borrow().get(&key)
             && *index == self.object_index
             && let Ok(value) = value.clone().downcast::<T>()
         {
             return value;
         }
+        // Made without holding the memo: `make` may ask for another memo.
         let value = Arc::new(make());
-        lock().insert(key, (self.object_index, value.clone() as Shared));
+        self.memo
+            .0
+            .borrow_mut()
+            .insert(key, (self.object_index, value.clone() as Shared));
         value
     }
 
@@ -717,7 +720,39 @@ fn truncate(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::NameIndex;
+    use super::{Context, Derived, NameIndex, ObjectMemo};
+
+    /// A memo is made once per object while rules ask about it in turn, and made again for
+    /// the next object.
+    #[test]
+    fn an_object_memo_is_made_once_per_object() {
+        let text = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n\
+                    apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n";
+        let loaded = palisade_inventory::load_text("x.yaml", text, &Default::default());
+        let inventory = &loaded.inventory;
+        let (derived, memo) = (Derived::default(), ObjectMemo::default());
+        let settings = crate::RuleSettings::default();
+        let made = std::cell::Cell::new(0);
+        let ask = |index: usize| {
+            let cx = Context::new(
+                index,
+                &inventory.objects[index],
+                inventory,
+                None,
+                &settings,
+                (&derived, &memo),
+                None,
+            );
+            *cx.object_memo(|| {
+                made.set(made.get() + 1);
+                index
+            })
+        };
+        assert_eq!((ask(0), ask(0)), (0, 0));
+        assert_eq!(made.get(), 1);
+        assert_eq!((ask(1), ask(1)), (1, 1));
+        assert_eq!(made.get(), 2);
+    }
 
     /// A lookup finds every object of the kind with the name, in inventory order, and nothing
     /// of another kind, group or name.

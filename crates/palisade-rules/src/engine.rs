@@ -10,7 +10,7 @@ use palisade_core::{
 };
 use palisade_inventory::{Inventory, Object, PodSpec, pod_spec};
 
-use crate::context::{ClusterModels, Context, Derived, Models, PodFacts};
+use crate::context::{ClusterModels, Context, Derived, Models, ObjectMemo, PodFacts};
 use crate::rule::{Rule, Target};
 use crate::settings::RuleSettings;
 
@@ -229,7 +229,12 @@ struct Shared<'s, 'i> {
 }
 
 /// Runs every rule that applies to one object.
-fn evaluate_object(object_index: usize, shared: &Shared<'_, '_>, out: &mut WorkerOutput) {
+fn evaluate_object(
+    object_index: usize,
+    shared: &Shared<'_, '_>,
+    memo: &ObjectMemo,
+    out: &mut WorkerOutput,
+) {
     let Shared {
         inventory,
         rules,
@@ -269,7 +274,7 @@ fn evaluate_object(object_index: usize, shared: &Shared<'_, '_>, out: &mut Worke
             inventory,
             pod,
             settings,
-            derived,
+            (derived, memo),
             cluster,
         );
         rule.check(&mut cx);
@@ -326,6 +331,7 @@ fn work(objects: &[usize], next: &AtomicUsize, shared: &Shared<'_, '_>) -> Worke
         tallies: shared.rules.iter().map(|_| Tally::default()).collect(),
         ..WorkerOutput::default()
     };
+    let memo = ObjectMemo::default();
     loop {
         let chunk = next.fetch_add(1, Ordering::Relaxed);
         let start = chunk.saturating_mul(CHUNK);
@@ -337,7 +343,7 @@ fn work(objects: &[usize], next: &AtomicUsize, shared: &Shared<'_, '_>) -> Worke
         }
         let first = out.findings.len();
         for &object_index in these {
-            evaluate_object(object_index, shared, &mut out);
+            evaluate_object(object_index, shared, &memo, &mut out);
         }
         out.blocks.push((chunk, first, out.findings.len() - first));
     }
