@@ -758,28 +758,23 @@ mod tests {
     /// of another kind, group or name.
     #[test]
     fn the_name_index_finds_objects_by_their_identity() {
-        let text = "\
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: app, namespace: a}
----
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: app, namespace: a}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: app, namespace: a}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: app, namespace: b}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: other, namespace: a}
-";
-        let loaded = palisade_inventory::load_text("x.yaml", text, &Default::default());
+        let objects = [
+            ("v1", "ServiceAccount", "app", "a"),
+            ("v1", "ConfigMap", "app", "a"),
+            ("apps/v1", "Deployment", "app", "a"),
+            ("v1", "ServiceAccount", "app", "b"),
+            ("v1", "ServiceAccount", "other", "a"),
+        ];
+        let text: String = objects
+            .iter()
+            .map(|(version, kind, name, namespace)| {
+                format!(
+                    "apiVersion: {version}\nkind: {kind}\n\
+                     metadata: {{name: {name}, namespace: {namespace}}}\n---\n"
+                )
+            })
+            .collect();
+        let loaded = palisade_inventory::load_text("x.yaml", &text, &Default::default());
         let inventory = &loaded.inventory;
         let index = NameIndex::build(inventory);
         assert_eq!(
