@@ -172,9 +172,9 @@ struct WorkerOutput {
 /// the merge frees each segment as soon as it is moved (blocks this large go back to the
 /// system at once), so two copies of the findings are never alive together.
 struct Segments<T> {
+    /// Segments of exactly [`Segments::SEGMENT`] items.
     full: Vec<Vec<T>>,
     last: Vec<T>,
-    len: usize,
 }
 
 impl<T> Default for Segments<T> {
@@ -182,7 +182,6 @@ impl<T> Default for Segments<T> {
         Segments {
             full: Vec::new(),
             last: Vec::new(),
-            len: 0,
         }
     }
 }
@@ -197,11 +196,10 @@ impl<T> Segments<T> {
             self.full.push(full);
         }
         self.last.push(item);
-        self.len += 1;
     }
 
     fn len(&self) -> usize {
-        self.len
+        self.full.len() * Self::SEGMENT + self.last.len()
     }
 
     /// The segments in order, each to be moved and dropped by the caller.
