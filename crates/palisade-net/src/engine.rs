@@ -200,6 +200,17 @@ fn layer_index(layer: Layer) -> usize {
 }
 
 impl Engine {
+    /// The engine of an inventory's workloads as the analyzers of a scan place them
+    /// ([`crate::model::Placement::ByScope`]: unrelated projects scanned together share no
+    /// namespace). The network rules and the escalation graph ask the same question of one
+    /// inventory; whoever holds the inventory's models builds it once for both.
+    pub fn for_scan(inventory: &palisade_inventory::Inventory) -> Engine {
+        Engine::new(Arc::new(Network::placed(
+            inventory,
+            crate::model::Placement::ByScope,
+        )))
+    }
+
     pub fn new(net: Arc<Network>) -> Engine {
         let (class_of, reps, members) = classes(&net);
         let mut engine = Engine {

@@ -25,8 +25,26 @@ pub fn build(policy: &Policy, inventory: &Inventory) -> Graph {
 /// reachability, leaked credentials): they add to the same graph without this crate
 /// knowing them.
 pub fn build_with(policy: &Policy, inventory: &Inventory, extra: &[Contributor]) -> Graph {
+    let engine = std::sync::OnceLock::new();
+    build_in(policy, inventory, extra, &|| {
+        std::sync::Arc::clone(
+            engine.get_or_init(|| std::sync::Arc::new(palisade_net::Engine::for_scan(inventory))),
+        )
+    })
+}
+
+/// [`build_with`], asking `network` for the inventory's network engine
+/// ([`palisade_net::Engine::for_scan`]) when exposure needs it: a caller that holds one
+/// already (the rules' models) lends it rather than have it built twice.
+pub fn build_in(
+    policy: &Policy,
+    inventory: &Inventory,
+    extra: &[Contributor],
+    network: &dyn Fn() -> std::sync::Arc<palisade_net::Engine>,
+) -> Graph {
     let mut g = Graph::default();
     let enforced = enforced_namespaces(inventory);
+    add_exposure(&mut g, policy, inventory, network);
     for contribute in BUILT_IN {
         contribute(&mut g, policy, inventory, &enforced);
     }
@@ -149,9 +167,8 @@ pub fn workload_node(policy: &Policy, w: usize) -> Node {
 /// A built-in contributor, also given the namespaces that enforce Pod Security.
 type BuiltIn = fn(&mut Graph, &Policy, &Inventory, &HashMap<String, String>);
 
-/// The built-in edge contributors, in the order they run.
+/// The built-in edge contributors, in the order they run, after exposure (see [`build_in`]).
 const BUILT_IN: &[BuiltIn] = &[
-    add_exposure,
     add_workload_accounts,
     add_node_takeover,
     add_control_plane_nodes,
@@ -288,7 +305,7 @@ fn add_exposure(
     g: &mut Graph,
     policy: &Policy,
     inventory: &Inventory,
-    _enforced: &HashMap<String, String>,
+    network: &dyn Fn() -> std::sync::Arc<palisade_net::Engine>,
 ) {
     let exposed = exposed_workloads(policy, inventory);
     if exposed.is_empty() {
@@ -296,11 +313,8 @@ fn add_exposure(
     }
     // The network engine decides whether the exposure gets through the workload's policies,
     // and where its pods may connect from there.
-    let network = std::sync::Arc::new(palisade_net::Network::placed(
-        inventory,
-        palisade_net::model::Placement::ByScope,
-    ));
-    let engine = palisade_net::Engine::new(std::sync::Arc::clone(&network));
+    let engine = network();
+    let network = &engine.net;
     let endpoint_of: HashMap<usize, usize> = network
         .endpoints
         .iter()

@@ -95,6 +95,20 @@ impl Derived {
         inventory: &Inventory,
         build: fn(&Inventory) -> T,
     ) -> Arc<T> {
+        self.get_or_make(|| build(inventory))
+    }
+
+    /// [`Derived::get_or_build`] for a model made from other models (which `build` asks this
+    /// `Derived` for, so that two models never build a third twice).
+    pub(crate) fn get_or_build_from<T: Any + Send + Sync>(
+        &self,
+        inventory: &Inventory,
+        build: fn(&Inventory, &Derived) -> T,
+    ) -> Arc<T> {
+        self.get_or_make(|| build(inventory, self))
+    }
+
+    fn get_or_make<T: Any + Send + Sync>(&self, make: impl FnOnce() -> T) -> Arc<T> {
         let cell = self
             .models
             .lock()
@@ -102,7 +116,7 @@ impl Derived {
             .entry(TypeId::of::<T>())
             .or_default()
             .clone();
-        cell.get_or_init(|| Arc::new(build(inventory)) as Shared)
+        cell.get_or_init(|| Arc::new(make()) as Shared)
             .clone()
             .downcast::<T>()
             .unwrap_or_else(|_| unreachable!("keyed by TypeId"))
@@ -141,6 +155,19 @@ impl Models {
                 id,
                 Box::new(move |derived: &Derived, inventory: &Inventory| {
                     derived.get_or_build(inventory, build);
+                }),
+            ));
+        }
+    }
+
+    /// [`Models::add`] for a model made from other models ([`Derived::get_or_build_from`]).
+    pub fn add_from<T: Any + Send + Sync>(&mut self, build: fn(&Inventory, &Derived) -> T) {
+        let id = TypeId::of::<T>();
+        if self.wanted.iter().all(|(t, _)| *t != id) {
+            self.wanted.push((
+                id,
+                Box::new(move |derived: &Derived, inventory: &Inventory| {
+                    derived.get_or_build_from(inventory, build);
                 }),
             ));
         }
@@ -359,6 +386,14 @@ impl<'a> Context<'a> {
     /// shared by every rule and object that asks for it.
     pub fn derived<T: Any + Send + Sync>(&self, build: fn(&Inventory) -> T) -> Arc<T> {
         self.derived.get_or_build(self.inventory, build)
+    }
+
+    /// [`Context::derived`] for a model made from other models.
+    pub fn derived_from<T: Any + Send + Sync>(
+        &self,
+        build: fn(&Inventory, &Derived) -> T,
+    ) -> Arc<T> {
+        self.derived.get_or_build_from(self.inventory, build)
     }
 
     /// A value made from the judged object that several rules read (the object converted for

@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use palisade_inventory::Inventory;
 use palisade_net::addr::{AddrRange, AddrSet};
-use palisade_net::model::Placement;
 use palisade_net::policy::{Direction, Peer};
 use palisade_net::{Engine, Network, Party};
+
+use crate::context::{Context, Derived, Models};
 
 /// Address ranges that are not the internet: private, shared, loopback, link-local
 /// (including the cloud metadata endpoint), multicast and reserved space, and their IPv6
@@ -38,11 +39,34 @@ pub fn internet() -> AddrSet {
     })
 }
 
+/// The network engine of the inventory ([`Engine::for_scan`]), built once for the network
+/// facts and the escalation graph's exposure.
+struct PlacedNetwork(Arc<Engine>);
+
+/// The inventory's network engine, built on first use in this evaluation.
+pub(crate) fn placed(inventory: &Inventory, derived: &Derived) -> Arc<Engine> {
+    let placed = derived.get_or_build(inventory, |inventory| {
+        PlacedNetwork(Arc::new(Engine::for_scan(inventory)))
+    });
+    Arc::clone(&placed.0)
+}
+
+/// Asks for the network facts ahead of a scan (for the rules that read them).
+pub fn ask(models: &mut Models) {
+    models.add_from(NetworkFacts::build);
+}
+
+/// The network facts, built on first use in this evaluation.
+pub fn facts(cx: &Context<'_>) -> Arc<NetworkFacts> {
+    cx.derived_from(NetworkFacts::build)
+}
+
 /// What the network rules read.
 pub struct NetworkFacts {
     pub network: Arc<Network>,
-    /// The engine, for rules that ask about particular pairs.
-    pub engine: Engine,
+    /// The engine, for rules that ask about particular pairs (shared with the escalation
+    /// graph).
+    pub engine: Arc<Engine>,
     /// The endpoint of each workload object (inventory index).
     pub endpoint_of: HashMap<usize, usize>,
     /// Per endpoint and direction (ingress, egress): inventory indices of the NetworkPolicies
@@ -66,11 +90,9 @@ impl NetworkFacts {
         self.network.policies.iter().find(|p| p.object == object)
     }
 
-    pub fn build(inventory: &Inventory) -> NetworkFacts {
-        // Unrelated projects scanned together must not isolate or reach each other's
-        // workloads written without a namespace.
-        let network = Arc::new(Network::placed(inventory, Placement::ByScope));
-        let engine = Engine::new(Arc::clone(&network));
+    pub fn build(inventory: &Inventory, derived: &Derived) -> NetworkFacts {
+        let engine = placed(inventory, derived);
+        let network = Arc::clone(&engine.net);
         let endpoint_of = network
             .endpoints
             .iter()

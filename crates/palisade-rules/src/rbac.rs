@@ -10,7 +10,7 @@ use palisade_rbac::Policy;
 use palisade_rbac::builtin::is_default_grant;
 use palisade_rbac::model::{Binding, display_ns};
 
-use crate::context::Context;
+use crate::context::{Context, Derived};
 
 /// The RBAC model of one inventory.
 pub struct RbacModel {
@@ -24,9 +24,12 @@ pub struct RbacModel {
     pub has_aws_auth: bool,
 }
 
-fn build(inventory: &Inventory) -> RbacModel {
+fn build(inventory: &Inventory, derived: &Derived) -> RbacModel {
     let policy = Policy::from_inventory(inventory);
-    let graph = palisade_rbac::graph::build(&policy, inventory);
+    // The network engine the network rules read too: built once for both.
+    let graph = palisade_rbac::graph::build_in(&policy, inventory, &[], &|| {
+        crate::network::placed(inventory, derived)
+    });
     let toward_admin = graph.toward(Goal::ClusterAdmin);
     let aws_auth_writers = palisade_rbac::graph::aws_auth_writers(&policy);
     RbacModel {
@@ -40,12 +43,12 @@ fn build(inventory: &Inventory) -> RbacModel {
 
 /// Asks for the model ahead of a scan (for the rules that read it).
 pub fn ask(models: &mut crate::context::Models) {
-    models.add(build);
+    models.add_from(build);
 }
 
 /// The model, built on first use in this evaluation.
 pub fn model(cx: &Context<'_>) -> Arc<RbacModel> {
-    cx.derived(build)
+    cx.derived_from(build)
 }
 
 /// The model and the index of the binding read from the object under evaluation.

@@ -64,11 +64,11 @@ declare_rule! {
 
 impl Check for AllowAllNetworkPolicy {
     fn models(&self, models: &mut crate::context::Models) {
-        models.add(crate::network::NetworkFacts::build);
+        crate::network::ask(models);
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        let facts = cx.derived(crate::network::NetworkFacts::build);
+        let facts = crate::network::facts(cx);
         let Some(policy) = facts.policy_of(cx.object_index) else {
             // Invalid policies are reported by the engine's diagnostics, not judged here.
             return;

@@ -59,11 +59,11 @@ declare_rule! {
 
 impl Check for DanglingNetworkPolicy {
     fn models(&self, models: &mut crate::context::Models) {
-        models.add(crate::network::NetworkFacts::build);
+        crate::network::ask(models);
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        let facts = cx.derived(crate::network::NetworkFacts::build);
+        let facts = crate::network::facts(cx);
         let ns = cx.object.id.namespace.as_deref().unwrap_or("default");
         if let Some(&(0, true)) = facts.selects.get(&cx.object_index) {
             cx.report(

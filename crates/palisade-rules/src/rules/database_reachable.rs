@@ -107,7 +107,7 @@ fn tier_in(
 
 impl Check for DatabaseReachable {
     fn models(&self, models: &mut crate::context::Models) {
-        models.add(crate::network::NetworkFacts::build);
+        crate::network::ask(models);
     }
 
     fn settings(&self) -> &'static [&'static Setting] {
@@ -120,7 +120,7 @@ impl Check for DatabaseReachable {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        let facts = cx.derived(crate::network::NetworkFacts::build);
+        let facts = crate::network::facts(cx);
         let Some(&endpoint) = facts.endpoint_of.get(&cx.object_index) else {
             return;
         };

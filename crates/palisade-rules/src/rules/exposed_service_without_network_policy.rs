@@ -63,7 +63,7 @@ declare_rule! {
 
 impl Check for ExposedServiceWithoutNetworkPolicy {
     fn models(&self, models: &mut crate::context::Models) {
-        models.add(crate::network::NetworkFacts::build);
+        crate::network::ask(models);
     }
 
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
@@ -83,7 +83,7 @@ impl Check for ExposedServiceWithoutNetworkPolicy {
         else {
             return;
         };
-        let facts = cx.derived(crate::network::NetworkFacts::build);
+        let facts = crate::network::facts(cx);
         let ns = cx.object.id.namespace.as_deref().unwrap_or("default");
         let open: Vec<String> = facts
             .network

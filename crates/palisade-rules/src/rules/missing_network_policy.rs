@@ -1,5 +1,4 @@
 use crate::context::Context;
-use crate::network::NetworkFacts;
 use crate::rule::{Check, Target};
 use palisade_net::policy::Direction;
 
@@ -67,7 +66,7 @@ declare_rule! {
 
 impl Check for MissingNetworkPolicy {
     fn models(&self, models: &mut crate::context::Models) {
-        models.add(crate::network::NetworkFacts::build);
+        crate::network::ask(models);
     }
 
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
@@ -83,7 +82,7 @@ impl Check for MissingNetworkPolicy {
             // NetworkPolicies do not apply to host-network pods; POD004 reports them.
             return;
         }
-        let facts = cx.derived(NetworkFacts::build);
+        let facts = crate::network::facts(cx);
         // A Pod grouped under its controller is judged with it, on the same policies.
         let Some(&endpoint) = facts.endpoint_of.get(&cx.object_index) else {
             return;

@@ -64,7 +64,7 @@ const CONTROL_PLANE_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-
 
 impl Check for NamespaceWithoutDefaultDeny {
     fn models(&self, models: &mut crate::context::Models) {
-        models.add(crate::network::NetworkFacts::build);
+        crate::network::ask(models);
     }
 
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
@@ -78,7 +78,7 @@ impl Check for NamespaceWithoutDefaultDeny {
         if CONTROL_PLANE_NAMESPACES.contains(&name) {
             return;
         }
-        let facts = cx.derived(crate::network::NetworkFacts::build);
+        let facts = crate::network::facts(cx);
         let missing: Vec<&str> = Direction::BOTH
             .into_iter()
             .filter(|&d| {

@@ -93,7 +93,7 @@ declare_rule! {
 
 impl Check for SensitiveNamespaceOpen {
     fn models(&self, models: &mut crate::context::Models) {
-        models.add(crate::network::NetworkFacts::build);
+        crate::network::ask(models);
     }
 
     fn settings(&self) -> &'static [&'static Setting] {
@@ -110,7 +110,7 @@ impl Check for SensitiveNamespaceOpen {
         if !sensitive {
             return;
         }
-        let facts = cx.derived(crate::network::NetworkFacts::build);
+        let facts = crate::network::facts(cx);
         let Some(policy) = facts.policy_of(cx.object_index) else {
             return;
         };

@@ -62,7 +62,7 @@ declare_rule! {
 
 impl Check for UnrestrictedInternetEgress {
     fn models(&self, models: &mut crate::context::Models) {
-        models.add(crate::network::NetworkFacts::build);
+        crate::network::ask(models);
     }
 
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
@@ -70,7 +70,7 @@ impl Check for UnrestrictedInternetEgress {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        let facts = cx.derived(crate::network::NetworkFacts::build);
+        let facts = crate::network::facts(cx);
         let Some(&endpoint) = facts.endpoint_of.get(&cx.object_index) else {
             return;
         };
