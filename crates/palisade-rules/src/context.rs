@@ -149,27 +149,23 @@ type ModelBuilder = Box<dyn Fn(&Derived, &Inventory) + Send + Sync>;
 impl Models {
     /// Asks for the model `build` makes (once, however many rules ask).
     pub fn add<T: Any + Send + Sync>(&mut self, build: fn(&Inventory) -> T) {
-        let id = TypeId::of::<T>();
-        if self.wanted.iter().all(|(t, _)| *t != id) {
-            self.wanted.push((
-                id,
-                Box::new(move |derived: &Derived, inventory: &Inventory| {
-                    derived.get_or_build(inventory, build);
-                }),
-            ));
-        }
+        self.want::<T>(Box::new(move |derived, inventory| {
+            derived.get_or_build(inventory, build);
+        }));
     }
 
     /// [`Models::add`] for a model made from other models ([`Derived::get_or_build_from`]).
     pub fn add_from<T: Any + Send + Sync>(&mut self, build: fn(&Inventory, &Derived) -> T) {
+        self.want::<T>(Box::new(move |derived, inventory| {
+            derived.get_or_build_from(inventory, build);
+        }));
+    }
+
+    /// Keeps `builder` for the model of type `T`, unless that model is wanted already.
+    fn want<T: Any>(&mut self, builder: ModelBuilder) {
         let id = TypeId::of::<T>();
         if self.wanted.iter().all(|(t, _)| *t != id) {
-            self.wanted.push((
-                id,
-                Box::new(move |derived: &Derived, inventory: &Inventory| {
-                    derived.get_or_build_from(inventory, build);
-                }),
-            ));
+            self.wanted.push((id, builder));
         }
     }
 
