@@ -63,7 +63,6 @@ pub fn facts(cx: &Context<'_>) -> Arc<NetworkFacts> {
 
 /// What the network rules read.
 pub struct NetworkFacts {
-    pub network: Arc<Network>,
     /// The engine, for rules that ask about particular pairs (shared with the escalation
     /// graph).
     pub engine: Arc<Engine>,
@@ -84,10 +83,15 @@ pub struct NetworkFacts {
 }
 
 impl NetworkFacts {
+    /// The network the engine evaluates.
+    pub fn network(&self) -> &Network {
+        &self.engine.net
+    }
+
     /// The policy read from an inventory object (the first, for Cilium's `specs`), if the
     /// engine evaluates it.
     pub fn policy_of(&self, object: usize) -> Option<&palisade_net::policy::Policy> {
-        self.network.policies.iter().find(|p| p.object == object)
+        self.network().policies.iter().find(|p| p.object == object)
     }
 
     pub fn build(inventory: &Inventory, derived: &Derived) -> NetworkFacts {
@@ -136,7 +140,6 @@ impl NetworkFacts {
             }
         }
         NetworkFacts {
-            network,
             engine,
             endpoint_of,
             isolated_by,

@@ -124,7 +124,7 @@ impl Check for DatabaseReachable {
         let Some(&endpoint) = facts.endpoint_of.get(&cx.object_index) else {
             return;
         };
-        let network = &facts.network;
+        let network = facts.network();
         let e = &network.endpoints[endpoint];
         if !tier_in(
             &e.labels,

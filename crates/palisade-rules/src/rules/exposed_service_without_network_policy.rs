@@ -86,7 +86,7 @@ impl Check for ExposedServiceWithoutNetworkPolicy {
         let facts = crate::network::facts(cx);
         let ns = cx.object.id.namespace.as_deref().unwrap_or("default");
         let open: Vec<String> = facts
-            .network
+            .network()
             .endpoints
             .iter()
             .enumerate()

@@ -82,7 +82,7 @@ impl Check for NamespaceWithoutDefaultDeny {
         let missing: Vec<&str> = Direction::BOTH
             .into_iter()
             .filter(|&d| {
-                !facts.network.policies.iter().any(|p| {
+                !facts.network().policies.iter().any(|p| {
                     p.namespace.as_deref() == Some(name)
                         && p.isolates(d)
                         && selects_everything(p.subject.pods.as_ref())

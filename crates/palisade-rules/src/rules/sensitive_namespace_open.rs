@@ -117,7 +117,7 @@ impl Check for SensitiveNamespaceOpen {
         if !policy.isolates(Direction::Ingress) {
             return;
         }
-        let namespaces = &facts.network.namespaces;
+        let namespaces = &facts.network().namespaces;
         let others = |sel: &serde_json::Value| {
             palisade_net::policy::selects_everything(Some(sel))
                 || namespaces.names().any(|other| {
