@@ -216,6 +216,30 @@ fn type_mismatches_become_diagnostics_and_not_assessed() {
     assert_eq!(out.findings.len(), 1);
 }
 
+/// A private key's armour (`-----BEGIN PRIVATE KEY-----`) once made the key read as a
+/// placeholder: istio's jwt-server sample Secret was reported low, "none is recognised as a
+/// credential", with its key left out of the list.
+#[test]
+fn a_secret_holding_a_private_key_is_reported_as_credentials() {
+    let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\\n\
+                MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\\n\
+                NMoSfm76oqFvAp8Gy0iz5sxjZmSnXyCdPEovGhLa0VzMaQ8s+CLOyS56YyCFGeJZ";
+    let text = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: jwt, namespace: shop}}\ntype: Opaque\nstringData:\n  server.crt: \"-----BEGIN CERTIFICATE-----\\nMIIB\\n-----END CERTIFICATE-----\"\n  server.key: \"-----BEGIN PRIVATE KEY-----\\n{body}\\n-----END PRIVATE KEY-----\\n\"\n"
+    );
+    let loaded = load_text("jwt.yaml", &text, &Limits::default());
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let out = evaluate(&loaded.inventory, &[find_rule("SEC020").unwrap()]);
+    assert_eq!(out.findings.len(), 1, "{:?}", out.findings);
+    let finding = &out.findings[0];
+    assert_eq!(finding.severity, palisade_core::Severity::High);
+    assert!(
+        finding.message.contains("(server.crt, server.key)"),
+        "{}",
+        finding.message
+    );
+}
+
 /// `docs/rules.md` is generated from the registry; this test fails when it is stale.
 /// Regenerate with `UPDATE_DOCS=1 cargo test -p palisade-rules --test rules`.
 #[test]

@@ -85,8 +85,21 @@ pub fn is_hyphenated_name(value: &str) -> bool {
 /// Values that stand for a credential to be filled in rather than being one: the variable's
 /// own name, `<your-token>`, `YOUR_API_KEY`, `INSERT_TOKEN_HERE`, `xxxx`, `***`, `...`.
 /// Weak real defaults such as `changeme` are not placeholders: they work as credentials.
+/// A PEM block is judged by its body: the words of its armour (`-----BEGIN RSA PRIVATE
+/// KEY-----`) say what it holds, not that it stands in for something.
 pub fn is_placeholder(name: &str, value: &str) -> bool {
     let value = value.trim();
+    match pem_body(value) {
+        Some(body) => {
+            let body = body.trim();
+            body.is_empty() || stands_in(name, body)
+        }
+        None => stands_in(name, value),
+    }
+}
+
+/// [`is_placeholder`] of a trimmed value without PEM armour.
+fn stands_in(name: &str, value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
     value.eq_ignore_ascii_case(name)
         || (value.starts_with('<') && value.ends_with('>'))
@@ -134,6 +147,39 @@ pub fn is_placeholder(name: &str, value: &str) -> bool {
         || capital_placeholder_word(value)
         || lower.contains("not-a-real")
         || lower.contains("not_a_real")
+}
+
+/// `value` without its PEM armour (`-----BEGIN ...-----`, `-----END ...-----`), when it has
+/// any.
+fn pem_body(value: &str) -> Option<String> {
+    if !value.contains("-----BEGIN ") {
+        return None;
+    }
+    let mut removed = false;
+    let mut body = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(open) = rest.find("-----") {
+        let after = &rest[open + 5..];
+        let armour = if after.starts_with("BEGIN ") || after.starts_with("END ") {
+            after.find("-----")
+        } else {
+            None
+        };
+        match armour {
+            Some(close) => {
+                body.push_str(&rest[..open]);
+                body.push('\n');
+                rest = &after[close + 5..];
+                removed = true;
+            }
+            None => {
+                body.push_str(&rest[..open + 5]);
+                rest = after;
+            }
+        }
+    }
+    body.push_str(rest);
+    removed.then_some(body)
 }
 
 /// An upper-case word that names what belongs there: `nvapi-NVKEY`, `sk-YOURTOKEN`.
@@ -306,8 +352,49 @@ mod tests {
             assert!(is_placeholder("DB_PASSWORD", v), "{v}");
         }
         assert!(is_placeholder("HF_TOKEN", "HF_TOKEN"));
+        for v in [
+            "-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----",
+            "-----BEGIN RSA PRIVATE KEY-----\nYOUR_KEY_HERE\n-----END RSA PRIVATE KEY-----\n",
+            "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----",
+        ] {
+            assert!(is_placeholder("tls.key", v), "{v}");
+        }
+        // An armour that never closes is judged as it is written.
+        assert!(is_placeholder("tls.key", "-----BEGIN YOUR KEY"));
+        assert!(!is_placeholder("tls.key", "-----BEGIN s3cr3t-h4rd"));
         assert!(!is_placeholder("DB_PASSWORD", "hunter2"));
         assert!(!is_placeholder("DB_PASSWORD", "changeme"));
+    }
+
+    /// The armour's words (`KEY`) once made every PEM private key a placeholder, so a TLS
+    /// Secret's key in a manifest went unreported.
+    #[test]
+    fn key_blocks_with_a_body_are_never_placeholders() {
+        const BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for label in [
+            "RSA PRIVATE KEY",
+            "PRIVATE KEY",
+            "EC PRIVATE KEY",
+            "OPENSSH PRIVATE KEY",
+        ] {
+            for _ in 0..500 {
+                let body: String = (0..1600)
+                    .map(|i| {
+                        state ^= state << 13;
+                        state ^= state >> 7;
+                        state ^= state << 17;
+                        if i % 65 == 64 {
+                            '\n'
+                        } else {
+                            BASE64[(state % 64) as usize] as char
+                        }
+                    })
+                    .collect();
+                let key = format!("-----BEGIN {label}-----\n{body}\n-----END {label}-----\n");
+                assert!(!is_placeholder("tls.key", &key), "{key}");
+            }
+        }
     }
 
     #[test]
