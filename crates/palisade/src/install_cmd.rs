@@ -435,7 +435,7 @@ fn write_chart(dir: &Path) -> Result<()> {
     write(
         dir.join("Chart.yaml"),
         format!(
-            "apiVersion: v2\nname: palisade\ndescription: Palisade's admission webhook: the rules and policies of palisade scan, at admission\ntype: application\nversion: {version}\nappVersion: \"{version}\"\n"
+            "apiVersion: v2\nname: palisade\ndescription: \"Palisade's admission webhook: the rules and policies of palisade scan, at admission\"\ntype: application\nversion: {version}\nappVersion: \"{version}\"\n"
         ),
     )?;
     write(dir.join("values.yaml"), VALUES.replace("VERSION", version))?;

@@ -480,6 +480,68 @@ fn install_prints_manifests_that_pass_palisades_own_scan() {
     }
 }
 
+/// The committed chart rendered by the real `helm` (`.ci/run` installs it), under each switch
+/// of its values, passes Palisade's own scan with nothing high: only `certManager: false`,
+/// where Helm makes the serving key at render time, puts a key in a Secret (SEC020, as
+/// values.yaml says).
+#[test]
+fn the_chart_renders_with_helm_and_passes_its_own_scan() {
+    if !common::need_helm() {
+        return;
+    }
+    let chart = workspace().join("deploy/helm/palisade");
+    let high = |out: &std::process::Output| -> Vec<String> {
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(report["diagnostics"], json!([]), "{report}");
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "high" || f["severity"] == "critical")
+            .map(|f| f["rule"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    // As a user scans the chart's directory: rendered by Palisade with its defaults.
+    let out = bin()
+        .args(["scan", "-o", "json", "--fail-on", "high"])
+        .arg(&chart)
+        .output()
+        .unwrap();
+    assert_eq!(high(&out), Vec::<String>::new());
+    assert_eq!(out.status.code(), Some(0));
+    for (values, expected) in [
+        ("mutate=true", &[][..]),
+        ("readCluster=false", &[]),
+        ("failurePolicy=Ignore,timeoutSeconds=3,replicas=3", &[]),
+        ("certManager=false", &["SEC020"]),
+        (
+            "certManager=false,mutate=true,readCluster=false",
+            &["SEC020"],
+        ),
+    ] {
+        let rendered = std::process::Command::new("helm")
+            .args(["template", "palisade"])
+            .arg(&chart)
+            .args(["--namespace", "palisade", "--set", values])
+            .output()
+            .unwrap();
+        assert!(
+            rendered.status.success(),
+            "helm template --set {values}: {}",
+            String::from_utf8_lossy(&rendered.stderr)
+        );
+        let stream = scratch("chart-values").join("rendered.yaml");
+        std::fs::write(&stream, &rendered.stdout).unwrap();
+        let out = bin()
+            .args(["scan", "-o", "json", "--fail-on", "none"])
+            .arg(&stream)
+            .output()
+            .unwrap();
+        assert_eq!(high(&out), expected, "--set {values}");
+    }
+}
+
 /// `--cluster`: the objects are judged in the cluster read at start (the recorded API server
 /// of `palisade_cluster::recorded`: real v1.33 responses over HTTPS on loopback, as no API
 /// server can run here), Secrets it may not list said, not fatal.

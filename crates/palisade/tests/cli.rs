@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{bin, json, need_kubectl, scratch, workspace};
+use common::{bin, json, need_helm, need_kubectl, scratch, workspace};
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use serde_json::Value;
 
@@ -602,18 +602,67 @@ fn config_suppressions_match_expire_and_report_unused_entries() {
     );
 }
 
+/// The real `helm` (`.ci/run` installs it): the release and its namespace are named after the
+/// chart's directory, made valid for Helm, so no object lands in `default` by rendering alone.
 #[test]
-fn helm_charts_without_helm_get_a_clear_diagnostic() {
-    let helm = Command::new("helm")
-        .arg("version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if helm {
-        eprintln!("skipped: helm is installed, so the chart is rendered instead");
+fn renders_helm_charts_with_the_real_helm() {
+    if !need_helm() {
         return;
     }
+    let dir = scratch("helm-render");
+    let chart = dir.join("My_Web.Chart");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: web\ndescription: \"a chart: for tests\"\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), "privileged: true\n").unwrap();
+    std::fs::write(
+        chart.join("templates/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n  namespace: {{ .Release.Namespace }}\nspec:\n  containers:\n  - name: a\n    image: registry.example.com/a:1.0\n    securityContext:\n      privileged: {{ .Values.privileged }}\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["scan", "-o", "json"])
+        .arg(&chart)
+        .output()
+        .unwrap();
+    let report = json(&out);
+    assert_eq!(report["diagnostics"], serde_json::json!([]), "{report}");
+    let findings = report["findings"].as_array().unwrap();
+    let privileged = findings
+        .iter()
+        .find(|f| f["rule"] == "POD001")
+        .unwrap_or_else(|| panic!("the values make the pod privileged: {report}"));
+    assert_eq!(privileged["object"]["name"], "my-web-chart");
+    assert_eq!(privileged["object"]["namespace"], "my-web-chart");
+    // At the field in the template (Helm writes which one), not at a line of Helm's output.
+    let template = chart.join("templates/pod.yaml");
+    assert_eq!(
+        privileged["location"]["file"],
+        template.display().to_string()
+    );
+    assert_eq!(privileged["location"]["line"], 11);
+    assert_eq!(privileged["location"]["column"], 7);
+    assert!(privileged["location"].get("rendered_by").is_none());
+    // A field the template does not write: at the key it would go under.
+    let seccomp = findings
+        .iter()
+        .find(|f| f["location"]["path"] == "/spec/securityContext/seccompProfile")
+        .unwrap_or_else(|| panic!("no seccomp profile is set: {report}"));
+    assert_eq!(seccomp["location"]["file"], template.display().to_string());
+    assert_eq!(seccomp["location"]["line"], 6);
+    assert!(
+        !findings.iter().any(|f| f["rule"] == "META002"),
+        "rendering alone put the pod in the default namespace: {report}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// Without `helm` on PATH the chart is not scanned, and the diagnostic says how to render it.
+#[test]
+fn helm_charts_without_helm_get_a_clear_diagnostic() {
     let dir = scratch("chart");
     std::fs::write(
         dir.join("Chart.yaml"),
@@ -627,9 +676,11 @@ fn helm_charts_without_helm_get_a_clear_diagnostic() {
     )
     .unwrap();
     std::fs::write(dir.join("extra.yaml"), CLEAN_POD).unwrap();
+    let no_helm = scratch("chart-path");
     let out = bin()
         .args(["scan", "-o", "json"])
         .arg(&dir)
+        .env("PATH", &no_helm)
         .output()
         .unwrap();
     let report = json(&out);

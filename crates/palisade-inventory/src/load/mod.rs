@@ -21,6 +21,7 @@ mod json;
 mod origin;
 mod render;
 mod source;
+mod template;
 mod text;
 
 use discover::*;

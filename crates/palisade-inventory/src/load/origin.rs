@@ -440,7 +440,7 @@ fn strings(value: Option<&Value>) -> impl Iterator<Item = &str> {
 }
 
 /// `a/b/../c` as `a/c`, without touching the file system (`..` past the start is kept).
-fn normalize(path: &Path) -> PathBuf {
+pub(super) fn normalize(path: &Path) -> PathBuf {
     let mut out: Vec<Component<'_>> = Vec::new();
     for component in path.components() {
         match component {

@@ -62,9 +62,25 @@ pub(super) fn render(
     commands: Vec<Command>,
     reading: &Reading<'_>,
 ) -> SourceRead {
+    render_traced(dir, renderer, commands, reading, |_, _| {})
+}
+
+/// [`render`], then `trace` with the renderer's output and what was read from it (to point
+/// the objects at the files they come from).
+pub(super) fn render_traced(
+    dir: &Path,
+    renderer: &'static str,
+    commands: Vec<Command>,
+    reading: &Reading<'_>,
+    trace: impl FnOnce(&[u8], &mut SourceRead),
+) -> SourceRead {
     let name = display(dir);
     let tried = match run_first(commands, reading.options) {
-        Rendered::Output(output) => return reading.parse(&name, Some(renderer), &output),
+        Rendered::Output(output) => {
+            let mut read = reading.parse(&name, Some(renderer), &output);
+            trace(&output, &mut read);
+            return read;
+        }
         Rendered::Failed(program, message) => {
             return failed(
                 &name,

@@ -5,7 +5,7 @@
 //! [`ObjectSource`], and every reader of the inventory sees them the same way.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::{
     LoadOptions, Loaded, display, failed, kustomize_commands, mib, objects_from_bytes,
-    read_limited, render, skipped_chart,
+    read_limited, render, render_traced, skipped_chart,
 };
 use crate::inventory::Inventory;
 use crate::object::{Object, Source};
@@ -165,14 +165,52 @@ impl ObjectSource for HelmSource {
             // Asked for: said, but not a gap in the run.
             return skipped_chart(dir, DiagnosticLevel::Info, "Helm rendering is disabled");
         }
-        let release = dir
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("release")
-            .to_ascii_lowercase();
+        let release = release_name(dir);
+        // Into a namespace of the release's name, as `helm install NAME -n NAME` would: Helm's
+        // own default, `default`, would put every object of `{{ .Release.Namespace }}` in the
+        // default namespace and report each one for it.
         let mut cmd = Command::new("helm");
-        cmd.arg("template").arg(&release).arg(dir);
-        render(dir, "helm", vec![cmd], reading)
+        cmd.arg("template")
+            .arg(&release)
+            .arg(dir)
+            .arg("--namespace")
+            .arg(&release);
+        render_traced(dir, "helm", vec![cmd], reading, |output, read| {
+            super::template::attach(dir, output, read, reading);
+        })
+    }
+}
+
+/// A release name Helm accepts (lower-case letters, digits and `-`, at most 53 characters)
+/// made from the chart directory's name: `My_Chart.v2` renders as `my-chart-v2`.
+fn release_name(dir: &Path) -> String {
+    let named = dir
+        .file_name()
+        .map(std::ffi::OsStr::to_os_string)
+        .or_else(|| dir.canonicalize().ok()?.file_name().map(Into::into))
+        .unwrap_or_default();
+    let lower: String = named
+        .to_string_lossy()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut release = lower
+        .split('-')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    release.truncate(53);
+    let release = release.trim_end_matches('-');
+    if release.is_empty() {
+        "release".into()
+    } else {
+        release.into()
     }
 }
 
@@ -273,6 +311,21 @@ pub fn read_sources(sources: Vec<Box<dyn ObjectSource>>, options: &LoadOptions) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn release_names_are_what_helm_accepts() {
+        for (dir, release) in [
+            ("charts/web", "web"),
+            ("My_Chart.v2", "my-chart-v2"),
+            ("--x--", "x"),
+            ("___", "release"),
+            ("/", "release"),
+        ] {
+            assert_eq!(release_name(Path::new(dir)), release, "{dir}");
+        }
+        let long = release_name(Path::new(&"a-".repeat(40)));
+        assert!(long.len() <= 53 && !long.ends_with('-'), "{long}");
+    }
 
     /// A source from another crate's point of view: objects from anywhere.
     struct Fixed(&'static str);

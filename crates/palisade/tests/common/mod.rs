@@ -50,26 +50,36 @@ pub fn json(output: &Output) -> Value {
     })
 }
 
-fn kubectl_available() -> bool {
-    Command::new("kubectl")
-        .arg("version")
-        .arg("--client")
+/// Whether `program` runs (`program ARGS` succeeds).
+fn runs(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
 }
 
-/// Whether the Kustomize tests can run: they need `kubectl`, which CI must have (the test
-/// fails there without it; locally it is skipped with a note).
-pub fn need_kubectl() -> bool {
-    if kubectl_available() {
+/// Whether a test that needs the real `program` can run: CI must have it (`.ci/run` installs
+/// it), so there the test fails without it; locally it is skipped with a note.
+fn need(program: &str, args: &[&str], tests: &str) -> bool {
+    if runs(program, args) {
         return true;
     }
     assert!(
         std::env::var_os("CI").is_none(),
-        "kubectl is not on PATH: the Kustomize tests cannot run in CI without it"
+        "{program} is not on PATH: the {tests} tests cannot run in CI without it"
     );
-    eprintln!("skipped locally: kubectl is not on PATH");
+    eprintln!("skipped locally: {program} is not on PATH");
     false
+}
+
+/// Whether the Kustomize tests can run: they need `kubectl` (see [`need`]).
+pub fn need_kubectl() -> bool {
+    need("kubectl", &["version", "--client"], "Kustomize")
+}
+
+/// Whether the Helm tests can run: they need `helm` (see [`need`]).
+pub fn need_helm() -> bool {
+    need("helm", &["version"], "Helm")
 }
