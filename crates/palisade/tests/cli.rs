@@ -660,6 +660,76 @@ fn renders_helm_charts_with_the_real_helm() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// An umbrella chart with a local subchart (`file://`, packed by `helm dependency build`): the
+/// subchart is scanned through the umbrella, with the umbrella's values, not once more alone,
+/// and its findings point at the subchart's own template.
+#[test]
+fn a_local_subchart_is_scanned_through_the_chart_that_deploys_it() {
+    if !need_helm() {
+        return;
+    }
+    let dir = scratch("helm-umbrella");
+    let write = |path: &str, text: &str| {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "umbrella/Chart.yaml",
+        "apiVersion: v2\nname: umbrella\nversion: 1.0.0\ndependencies:\n- name: worker\n  version: 0.1.0\n  repository: file://../worker\n",
+    );
+    write("umbrella/values.yaml", "worker:\n  hostNetwork: true\n");
+    write(
+        "worker/Chart.yaml",
+        "apiVersion: v2\nname: worker\nversion: 0.1.0\n",
+    );
+    write("worker/values.yaml", "hostNetwork: false\n");
+    write(
+        "worker/templates/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-worker\nspec:\n  hostNetwork: {{ .Values.hostNetwork }}\n  containers:\n  - name: a\n    image: registry.example.com/a:1.0\n",
+    );
+    let built = std::process::Command::new("helm")
+        .args(["dependency", "build"])
+        .arg(dir.join("umbrella"))
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let out = bin()
+        .args(["scan", "-o", "json"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let said: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(said, ["chart-dependency"], "{report}");
+    let host_network: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["location"]["path"] == "/spec/hostNetwork")
+        .collect();
+    assert_eq!(
+        host_network.len(),
+        1,
+        "once, with the umbrella's values: {report}"
+    );
+    assert_eq!(host_network[0]["object"]["name"], "umbrella-worker");
+    assert_eq!(
+        host_network[0]["location"]["file"],
+        dir.join("worker/templates/pod.yaml").display().to_string()
+    );
+    assert_eq!(host_network[0]["location"]["line"], 6);
+}
+
 /// Without `helm` on PATH the chart is not scanned, and the diagnostic says how to render it.
 #[test]
 fn helm_charts_without_helm_get_a_clear_diagnostic() {

@@ -39,6 +39,8 @@ pub(super) struct Found {
     /// The Kustomization directories found while walking directories, by their index in
     /// `sources` (a kustomization named directly is not listed: it is always scanned).
     pub(super) kustomizations: Vec<(usize, PathBuf)>,
+    /// The Helm charts found while walking directories, likewise.
+    pub(super) charts: Vec<(usize, PathBuf)>,
 }
 
 pub(super) fn discover(
@@ -113,6 +115,7 @@ pub(super) fn walk(
         return;
     }
     if dir.join("Chart.yaml").is_file() {
+        found.charts.push((found.sources.len(), dir.to_path_buf()));
         found.sources.push(Box::new(HelmSource(dir.to_path_buf())));
         return;
     }
@@ -173,51 +176,46 @@ pub(super) fn walk(
     }
 }
 
-/// Drops the kustomizations found while walking that another found kustomization includes
-/// (as a resource, base or component, at any depth): a base is scanned through the overlays
-/// that deploy it, not once more on its own. Each dropped one is said.
-pub(super) fn keep_top_kustomizations(
+/// Drops what another source found while walking deploys as part of itself, and says so:
+/// - a kustomization that another includes (as a resource, base or component, at any depth)
+///   is scanned through the overlays that deploy it, unless `--all-kustomizations`;
+/// - a chart that another chart depends on through `file://` is scanned through that chart,
+///   rendered with its values (on its own it may not even render: it can use the parent's
+///   helpers).
+pub(super) fn keep_top_sources(
     found: &mut Found,
     options: &LoadOptions,
     diagnostics: &mut Vec<Diagnostic>,
 ) {
-    if found.kustomizations.len() < 2 {
-        return;
-    }
-    let canonical: Vec<Option<PathBuf>> = found
-        .kustomizations
-        .iter()
-        .map(|(_, dir)| dir.canonicalize().ok())
-        .collect();
-    let mut includes: Vec<Vec<PathBuf>> = Vec::new();
-    for (_, dir) in &found.kustomizations {
-        let mut seen = Vec::new();
-        included(dir, options, &mut seen, 0);
-        includes.push(seen);
-    }
     let mut drop = Vec::new();
-    for (i, (index, dir)) in found.kustomizations.iter().enumerate() {
-        let Some(me) = &canonical[i] else { continue };
-        let by = found
-            .kustomizations
-            .iter()
-            .enumerate()
-            .find(|(j, _)| *j != i && includes[*j].contains(me));
-        if let Some((_, (_, including))) = by {
-            diagnostics.push(
-                Diagnostic::new(
-                    DiagnosticLevel::Info,
-                    "kustomization-included",
-                    format!(
-                        "included by the kustomization {}, and scanned through it (what gets deployed); --all-kustomizations also scans it on its own",
-                        display(including)
-                    ),
-                )
-                .in_file(display(dir)),
-            );
-            drop.push(*index);
-        }
+    if !options.all_kustomizations {
+        drop.extend(included_roots(
+            &found.kustomizations,
+            |dir, seen| included(dir, options, seen, 0),
+            |including| Diagnostic::new(
+                DiagnosticLevel::Info,
+                "kustomization-included",
+                format!(
+                    "included by the kustomization {}, and scanned through it (what gets deployed); --all-kustomizations also scans it on its own",
+                    display(including)
+                ),
+            ),
+            diagnostics,
+        ));
     }
+    drop.extend(included_roots(
+        &found.charts,
+        |dir, seen| chart_dependencies(dir, options, seen, 0),
+        |including| Diagnostic::new(
+            DiagnosticLevel::Info,
+            "chart-dependency",
+            format!(
+                "a dependency (file://) of the chart {}, and scanned through it with its values (what gets deployed); name it on its own to scan it alone",
+                display(including)
+            ),
+        ),
+        diagnostics,
+    ));
     let mut index = 0;
     found.sources.retain(|_| {
         let keep = !drop.contains(&index);
@@ -225,6 +223,78 @@ pub(super) fn keep_top_kustomizations(
         keep
     });
     found.kustomizations.clear();
+    found.charts.clear();
+}
+
+/// The source indices of the `roots` that another root includes (`includes` lists what a root
+/// includes, canonical), each said with the diagnostic `said` makes of the including root.
+fn included_roots(
+    roots: &[(usize, PathBuf)],
+    includes: impl Fn(&Path, &mut Vec<PathBuf>),
+    said: impl Fn(&Path) -> Diagnostic,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<usize> {
+    if roots.len() < 2 {
+        return Vec::new();
+    }
+    let included_by: Vec<Vec<PathBuf>> = roots
+        .iter()
+        .map(|(_, dir)| {
+            let mut seen = Vec::new();
+            includes(dir, &mut seen);
+            seen
+        })
+        .collect();
+    let mut drop = Vec::new();
+    for (i, (index, dir)) in roots.iter().enumerate() {
+        let Ok(me) = dir.canonicalize() else { continue };
+        let by = roots
+            .iter()
+            .enumerate()
+            .find(|(j, _)| *j != i && included_by[*j].contains(&me));
+        if let Some((_, (_, including))) = by {
+            diagnostics.push(said(including).in_file(display(dir)));
+            drop.push(*index);
+        }
+    }
+    drop
+}
+
+/// The charts the chart in `dir` depends on through `file://` repositories (Chart.yaml's
+/// `dependencies`), at any depth, canonical.
+fn chart_dependencies(dir: &Path, options: &LoadOptions, seen: &mut Vec<PathBuf>, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    let Ok(text) = std::fs::read_to_string(dir.join("Chart.yaml")) else {
+        return;
+    };
+    let stream = crate::yaml::parse_stream(&text, &options.limits);
+    let Some(doc) = stream.documents.first() else {
+        return;
+    };
+    for dependency in doc
+        .value
+        .get("dependencies")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(path) = dependency
+            .get("repository")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix("file://"))
+        else {
+            continue;
+        };
+        let Ok(target) = dir.join(path).canonicalize() else {
+            continue;
+        };
+        if target.join("Chart.yaml").is_file() && !seen.contains(&target) {
+            seen.push(target.clone());
+            chart_dependencies(&target, options, seen, depth + 1);
+        }
+    }
 }
 
 /// The directories a kustomization includes (`resources`, `bases`, `components` that are

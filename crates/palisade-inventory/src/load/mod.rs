@@ -95,9 +95,7 @@ pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
             Input::Path(path) => discover(path, options, &mut found, &mut diagnostics),
         }
     }
-    if !options.all_kustomizations {
-        keep_top_kustomizations(&mut found, options, &mut diagnostics);
-    }
+    keep_top_sources(&mut found, options, &mut diagnostics);
     let mut loaded = read_sources(found.sources, options);
     diagnostics.append(&mut loaded.diagnostics);
     loaded.diagnostics = diagnostics;

@@ -73,21 +73,58 @@ fn source_lines(text: &str) -> Vec<(u32, &str)> {
 }
 
 /// The template file Helm names `CHART/templates/FILE` (or `CHART/charts/SUB/templates/FILE`
-/// for a subchart), under the chart directory `dir`; `None` when the name leaves the chart or
-/// the file is not there (a subchart packed as an archive).
+/// for a subchart), under the chart directory `dir`. A subchart packed as an archive in
+/// `charts/` is found where the chart's `file://` dependency of that name is. `None` when the
+/// name leaves the chart or no such file is there.
 fn template_path(dir: &Path, source: &str) -> Option<PathBuf> {
     let mut components = Path::new(source).components();
     components.next()?; // the chart's name
-    let inside: PathBuf = components.collect();
-    if inside.as_os_str().is_empty()
-        || inside
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_)))
-    {
-        return None;
+    let inside: Vec<&str> = components
+        .map(|c| match c {
+            Component::Normal(part) => part.to_str(),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let mut chart = dir.to_path_buf();
+    let mut rest = inside.as_slice();
+    for _ in 0..16 {
+        if rest.is_empty() {
+            return None;
+        }
+        let path = normalize(&rest.iter().fold(chart.clone(), |p, part| p.join(part)));
+        if path.is_file() {
+            return Some(path);
+        }
+        let ["charts", name, deeper @ ..] = rest else {
+            return None;
+        };
+        chart = local_dependency(&chart, name)?;
+        rest = deeper;
     }
-    let path = normalize(&dir.join(inside));
-    path.is_file().then_some(path)
+    None
+}
+
+/// The directory of the `file://` dependency named (or aliased) `name` of the chart in `dir`.
+fn local_dependency(dir: &Path, name: &str) -> Option<PathBuf> {
+    let text = std::fs::read_to_string(dir.join("Chart.yaml")).ok()?;
+    let chart: Value = parse_stream(&text, &crate::yaml::Limits::default())
+        .documents
+        .into_iter()
+        .next()?
+        .value;
+    chart
+        .get("dependencies")?
+        .as_array()?
+        .iter()
+        .filter(|d| {
+            [d.get("alias"), d.get("name")]
+                .into_iter()
+                .flatten()
+                .any(|n| n.as_str() == Some(name))
+        })
+        .find_map(|d| d.get("repository")?.as_str()?.strip_prefix("file://"))
+        .map(|path| normalize(&dir.join(path)))
+        .filter(|path| path.join("Chart.yaml").is_file())
 }
 
 /// The documents of the template at `path`, its actions blanked ([`blank_actions`]).
