@@ -42,6 +42,10 @@ pub struct Diagnostic {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<String>,
     pub message: String,
+    /// Whether the input it names was not read at all (a source that gave nothing but this
+    /// diagnostic), whatever its code: the run is then incomplete ([`Diagnostic::input_not_read`]).
+    #[serde(skip)]
+    pub unread: bool,
 }
 
 impl Diagnostic {
@@ -55,7 +59,15 @@ impl Diagnostic {
             column: None,
             object: None,
             message: message.into(),
+            unread: false,
         }
+    }
+
+    /// Marks the input it names as not read at all (see [`Diagnostic::unread`]).
+    #[must_use]
+    pub fn input_unread(mut self) -> Self {
+        self.unread = true;
+        self
     }
 
     /// Sets the file.
@@ -85,7 +97,8 @@ impl Diagnostic {
     /// limit, a type the cluster would not list. A run with such diagnostics is incomplete,
     /// never a pass.
     pub fn input_not_read(&self) -> bool {
-        self.level >= DiagnosticLevel::Warning && INPUT_NOT_READ.contains(&self.code)
+        self.level >= DiagnosticLevel::Warning
+            && (self.unread || INPUT_NOT_READ.contains(&self.code))
     }
 
     /// `file:line:column` as far as known.

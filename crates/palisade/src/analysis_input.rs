@@ -59,11 +59,25 @@ pub(crate) fn load_objects_if_live(live: &LiveArgs) -> Result<()> {
     Ok(())
 }
 
-/// Loads the objects to analyse, refusing flags that do not apply and an input with no
-/// object (no answer would mean anything); returns what a live cluster serves too.
+/// Whether an analysis may answer from inputs of which some could not be read.
+#[derive(Args, Default, Clone, Copy)]
+pub struct Completeness {
+    /// Answer from what was read when some input could not be read (an unparsable file, a
+    /// chart that did not render, a type the cluster would not list). Without it the command
+    /// exits 2 before answering: an answer from the rest could miss what the unread input
+    /// holds ("nobody" where someone can).
+    #[arg(long, env = "PALISADE_ALLOW_INCOMPLETE", value_parser = clap::builder::BoolishValueParser::new())]
+    pub(crate) allow_incomplete: bool,
+}
+
+/// Loads the objects to analyse, refusing flags that do not apply, an input with no object
+/// (no answer would mean anything) and, unless `completeness` allows it, an input of which
+/// some part could not be read (a file; the types a cluster would not list are warned about). The diagnostics of reading go to stderr, redacted like every
+/// report. Returns what a live cluster serves too.
 pub(crate) fn load_objects(
     load: &LoadArgs,
     live: &LiveArgs,
+    completeness: Completeness,
 ) -> Result<(
     palisade_inventory::Loaded,
     Vec<palisade_snapshot::format::ListedResource>,
@@ -82,16 +96,39 @@ pub(crate) fn load_objects(
         for error in &snapshot.header.errors {
             eprintln!("palisade: warning: {}", error.describe());
         }
+
         discovered = snapshot.header.resources.clone();
         snapshot.load()
     } else {
         let (inputs, options) = inputs(load)?;
         palisade_inventory::load(&inputs, &options)
     };
+    let mut loaded = loaded;
+    palisade_scan::scan::redactor(&[&loaded.inventory]).redact_diagnostics(&mut loaded.diagnostics);
     if loaded.inventory.objects.is_empty() {
         crate::print_diagnostics(&loaded.diagnostics, palisade_core::DiagnosticLevel::Info);
         bail!(
             "nothing to analyse: no Kubernetes object was read, so no answer would mean anything"
+        );
+    }
+    crate::print_diagnostics(&loaded.diagnostics, palisade_core::DiagnosticLevel::Error);
+    let not_read = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.input_not_read())
+        .count();
+    if not_read > 0 {
+        let inputs = if not_read == 1 { "input" } else { "inputs" };
+        if !completeness.allow_incomplete {
+            bail!(
+                "incomplete: {not_read} {inputs} could not be read (see above), and an answer from \
+                 the rest could miss what they hold; fix them, or pass --allow-incomplete to \
+                 answer from what was read"
+            );
+        }
+        eprintln!(
+            "palisade: note: incomplete: {not_read} {inputs} could not be read; the answer covers \
+             what was read"
         );
     }
     Ok((loaded, discovered))

@@ -174,9 +174,13 @@ impl DetectionArgs {
         Ok(Some(baseline))
     }
 
-    /// The enricher of `--inventory`/`--cluster`, when one was asked for.
-    pub fn enricher(&self) -> Result<Option<palisade_audit::enrich::Enricher>> {
-        enricher(&self.inventory, &self.live)
+    /// The enricher of `--inventory`/`--cluster`, when one was asked for; `allow_incomplete`
+    /// accepts an inventory of which some input could not be read.
+    pub fn enricher(
+        &self,
+        allow_incomplete: bool,
+    ) -> Result<Option<palisade_audit::enrich::Enricher>> {
+        enricher(&self.inventory, &self.live, allow_incomplete)
     }
 }
 
@@ -184,6 +188,7 @@ impl DetectionArgs {
 fn enricher(
     inventory: &[String],
     live: &crate::analysis_input::LiveArgs,
+    allow_incomplete: bool,
 ) -> Result<Option<palisade_audit::enrich::Enricher>> {
     if inventory.is_empty() && !live.cluster {
         // Flags typed for a cluster read refuse to be ignored.
@@ -194,7 +199,8 @@ fn enricher(
         paths: inventory.to_vec(),
         ..crate::LoadArgs::for_path(std::path::Path::new("."))
     };
-    let (loaded, _) = crate::analysis_input::load_objects(&load, live)?;
+    let completeness = crate::analysis_input::Completeness { allow_incomplete };
+    let (loaded, _) = crate::analysis_input::load_objects(&load, live, completeness)?;
     Ok(Some(palisade_audit::enrich::Enricher::from_inventory(
         &loaded.inventory,
     )))
@@ -346,7 +352,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
     };
     let mut pending: Vec<(String, String, String)> = Vec::new();
     let mut queue_error: Option<anyhow::Error> = None;
-    let enricher = args.detect.enricher()?;
+    let enricher = args.detect.enricher(args.allow_incomplete)?;
     let mut outputs = Outputs::open(&args.outputs)?;
     let mut engine = Engine::new(settings, baseline, &selection);
     let files = input::expand(&args.paths)?;

@@ -297,6 +297,23 @@ pub(crate) struct LoadArgs {
     /// Do not render Helm charts.
     #[arg(long, env = "PALISADE_NO_HELM", value_parser = clap::builder::BoolishValueParser::new())]
     pub(crate) no_helm: bool,
+    /// Render Helm charts with this values file too (as `helm template --values`; repeatable,
+    /// later files win).
+    #[arg(
+        long = "helm-values",
+        value_name = "FILE",
+        conflicts_with = "no_helm",
+        env = "PALISADE_HELM_VALUES"
+    )]
+    pub(crate) helm_values: Vec<PathBuf>,
+    /// Render Helm charts with this value set (as `helm template --set`; repeatable).
+    #[arg(
+        long = "helm-set",
+        value_name = "KEY=VALUE",
+        conflicts_with = "no_helm",
+        env = "PALISADE_HELM_SET"
+    )]
+    pub(crate) helm_set: Vec<String>,
 }
 
 impl LoadArgs {
@@ -308,6 +325,8 @@ impl LoadArgs {
             no_kustomize: false,
             all_kustomizations: false,
             no_helm: false,
+            helm_values: Vec::new(),
+            helm_set: Vec::new(),
         }
     }
 }
@@ -582,6 +601,9 @@ pub(crate) fn inputs(load: &LoadArgs) -> Result<(Vec<Input>, LoadOptions)> {
             bail!("{path}: no such file or directory");
         }
     }
+    if let Some(file) = load.helm_values.iter().find(|f| !f.is_file()) {
+        bail!("--helm-values {}: no such file", file.display());
+    }
     let options = LoadOptions {
         // A snapshot file among the manifests is read as the objects it holds.
         limits: palisade_snapshot::recognising_snapshots(Limits {
@@ -590,6 +612,8 @@ pub(crate) fn inputs(load: &LoadArgs) -> Result<(Vec<Input>, LoadOptions)> {
         }),
         kustomize: !load.no_kustomize,
         helm: !load.no_helm,
+        helm_values: load.helm_values.clone(),
+        helm_set: load.helm_set.clone(),
         all_kustomizations: load.all_kustomizations,
         ..LoadOptions::default()
     };
@@ -809,6 +833,11 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     }
     if (args.snapshot.is_some() || args.cluster) && args.secrets_in_all_files {
         bail!("--secrets-in-all-files reads the files under PATH; a cluster has none");
+    }
+    if (args.snapshot.is_some() || args.cluster)
+        && (!args.load.helm_values.is_empty() || !args.load.helm_set.is_empty())
+    {
+        bail!("--helm-values and --helm-set render the Helm charts under PATH; a cluster has none");
     }
     let outputs = outputs(&args.output)?;
     let mut not_listed: Vec<String> = Vec::new();

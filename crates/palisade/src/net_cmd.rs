@@ -11,7 +11,7 @@ use palisade_net::matrix::{diff, matrix, party_name};
 use palisade_net::{Conn, Engine, Network, Party, Protocol};
 
 use crate::LoadArgs;
-use crate::analysis_input::{LiveArgs, load_objects};
+use crate::analysis_input::{Completeness, LiveArgs, load_objects};
 
 #[derive(Subcommand)]
 pub enum NetCommand {
@@ -55,6 +55,8 @@ pub struct GenerateArgs {
     load: LoadArgs,
     #[command(flatten)]
     live: LiveArgs,
+    #[command(flatten)]
+    completeness: Completeness,
     /// `yaml` (the policies, headed by the connectivity they change) or `json`.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ManifestFormat::Yaml, env = "PALISADE_NET_GENERATE_OUTPUT")]
     output: ManifestFormat,
@@ -78,6 +80,8 @@ pub struct MatrixArgs {
     load: LoadArgs,
     #[command(flatten)]
     live: LiveArgs,
+    #[command(flatten)]
+    completeness: Completeness,
     /// `table`, `json`, `csv` or `dot` (Graphviz).
     #[arg(short = 'o', long = "output", value_enum, default_value_t = MatrixFormat::Table, env = "PALISADE_NET_OUTPUT")]
     output: MatrixFormat,
@@ -98,6 +102,8 @@ pub struct WhyArgs {
     load: LoadArgs,
     #[command(flatten)]
     live: LiveArgs,
+    #[command(flatten)]
+    completeness: Completeness,
     /// `table` or `json`.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = crate::ListFormat::Table, env = "PALISADE_NET_WHY_OUTPUT")]
     output: crate::ListFormat,
@@ -115,6 +121,8 @@ pub struct DiffArgs {
     /// `table` or `json`.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = crate::ListFormat::Table, env = "PALISADE_NET_DIFF_OUTPUT")]
     output: crate::ListFormat,
+    #[command(flatten)]
+    completeness: Completeness,
 }
 
 pub fn run(command: NetCommand) -> Result<u8> {
@@ -127,16 +135,17 @@ pub fn run(command: NetCommand) -> Result<u8> {
 }
 
 /// Reads the network of the inputs; diagnostics (redacted) and invalid policies go to stderr.
-fn network(load: &LoadArgs, live: &LiveArgs) -> Result<Arc<Network>> {
-    Ok(read(load, live)?.1)
+fn network(load: &LoadArgs, live: &LiveArgs, completeness: Completeness) -> Result<Arc<Network>> {
+    Ok(read(load, live, completeness)?.1)
 }
 
 /// The inventory and its network.
-fn read(load: &LoadArgs, live: &LiveArgs) -> Result<(palisade_inventory::Inventory, Arc<Network>)> {
-    let (loaded, _) = load_objects(load, live)?;
-    let mut diagnostics = loaded.diagnostics;
-    palisade_scan::scan::redactor(&[&loaded.inventory]).redact_diagnostics(&mut diagnostics);
-    crate::print_diagnostics(&diagnostics, palisade_core::DiagnosticLevel::Error);
+fn read(
+    load: &LoadArgs,
+    live: &LiveArgs,
+    completeness: Completeness,
+) -> Result<(palisade_inventory::Inventory, Arc<Network>)> {
+    let (loaded, _) = load_objects(load, live, completeness)?;
     let network = Arc::new(Network::from_inventory(&loaded.inventory));
     Ok((loaded.inventory, network))
 }
@@ -160,7 +169,7 @@ const HELD: usize = 1_000_000;
 
 fn run_matrix(args: &MatrixArgs) -> Result<u8> {
     use std::io::Write;
-    let network = network(&args.load, &args.live)?;
+    let network = network(&args.load, &args.live, args.completeness)?;
     check_namespace(&network, args.namespace.as_deref())?;
     let engine = Engine::new(Arc::clone(&network));
     let ns = args.namespace.as_deref();
@@ -305,7 +314,7 @@ fn port(network: &Network, dst: Party, text: &str) -> Result<Conn> {
 }
 
 fn run_why(args: &WhyArgs) -> Result<u8> {
-    let network = network(&args.load, &args.live)?;
+    let network = network(&args.load, &args.live, args.completeness)?;
     let src = party(&network, &args.src)?;
     let dst = party(&network, &args.dst)?;
     if matches!(dst, Party::IngressController) {
@@ -353,7 +362,8 @@ fn run_why(args: &WhyArgs) -> Result<u8> {
 fn run_diff(args: &DiffArgs) -> Result<u8> {
     let read = |path: &std::path::Path| -> Result<Arc<Network>> {
         let load = LoadArgs::for_path(path);
-        network(&load, &LiveArgs::default()).with_context(|| format!("reading {}", path.display()))
+        network(&load, &LiveArgs::default(), args.completeness)
+            .with_context(|| format!("reading {}", path.display()))
     };
     let (old, new) = (read(&args.old)?, read(&args.new)?);
     for (net, path) in [(&old, &args.old), (&new, &args.new)] {
@@ -384,7 +394,7 @@ fn run_diff(args: &DiffArgs) -> Result<u8> {
 
 fn run_generate(args: &GenerateArgs) -> Result<u8> {
     use palisade_net::generate::{Options, generate, parse_flows, with_policies};
-    let (inventory, network) = read(&args.load, &args.live)?;
+    let (inventory, network) = read(&args.load, &args.live, args.completeness)?;
     check_namespace(&network, args.namespace.as_deref())?;
     let flows = match &args.flows {
         Some(path) => {

@@ -10,7 +10,7 @@ use palisade_rbac::graph::workload_node;
 use palisade_rbac::{Policy, Request, Subject};
 use palisade_rbac::{access, audit};
 
-use crate::analysis_input::LiveArgs;
+use crate::analysis_input::{Completeness, LiveArgs};
 use crate::{ListFormat, LoadArgs};
 
 /// `rbac generate` formats: the roles to apply, or JSON.
@@ -49,6 +49,8 @@ pub struct WhoCanArgs {
     load: LoadArgs,
     #[command(flatten)]
     live: LiveArgs,
+    #[command(flatten)]
+    completeness: Completeness,
     /// `table` or `json`.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table, env = "PALISADE_RBAC_OUTPUT")]
     output: ListFormat,
@@ -74,6 +76,8 @@ pub struct AccessArgs {
     load: LoadArgs,
     #[command(flatten)]
     live: LiveArgs,
+    #[command(flatten)]
+    completeness: Completeness,
     /// `table` or `json`.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table, env = "PALISADE_RBAC_OUTPUT")]
     output: ListFormat,
@@ -104,6 +108,8 @@ pub struct PathsArgs {
     load: LoadArgs,
     #[command(flatten)]
     live: LiveArgs,
+    #[command(flatten)]
+    completeness: Completeness,
     /// `table` or `json`.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table, env = "PALISADE_RBAC_OUTPUT")]
     output: ListFormat,
@@ -141,15 +147,17 @@ pub struct GenerateArgs {
     /// permissions first. Without it refused requests are listed, never granted.
     #[arg(long, env = "PALISADE_RBAC_INCLUDE_DENIED", value_parser = clap::builder::BoolishValueParser::new())]
     include_denied: bool,
+    /// For `--diff`: answer when some of its manifests could not be read.
+    #[command(flatten)]
+    completeness: Completeness,
 }
 
-/// What the rbac commands analyse: the objects, the RBAC policy they define, the resources
-/// names resolve against, and the diagnostics of reading them.
+/// What the rbac commands analyse: the objects, the RBAC policy they define, and the
+/// resources names resolve against.
 struct Analysed {
     inventory: palisade_inventory::Inventory,
     policy: Policy,
     catalogue: palisade_k8s::Catalogue,
-    diagnostics: Vec<palisade_core::Diagnostic>,
 }
 
 /// The resources names resolve against: the built-in API, the custom resources the input
@@ -184,18 +192,14 @@ fn catalogue(
     catalogue
 }
 
-fn load_policy(load: &LoadArgs, live: &LiveArgs) -> Result<Analysed> {
-    let (loaded, discovered) = crate::analysis_input::load_objects(load, live)?;
+fn load_policy(load: &LoadArgs, live: &LiveArgs, completeness: Completeness) -> Result<Analysed> {
+    let (loaded, discovered) = crate::analysis_input::load_objects(load, live, completeness)?;
     let policy = Policy::from_inventory(&loaded.inventory);
     let catalogue = catalogue(&loaded.inventory, &discovered);
-    // Diagnostics pass the same redaction boundary as every report.
-    let mut diagnostics = loaded.diagnostics;
-    palisade_scan::scan::redactor(&[&loaded.inventory]).redact_diagnostics(&mut diagnostics);
     Ok(Analysed {
         inventory: loaded.inventory,
         policy,
         catalogue,
-        diagnostics,
     })
 }
 
@@ -232,10 +236,6 @@ fn resolve_request(
         request = request.named(name);
     }
     Ok((request, resolved.to_string()))
-}
-
-fn report_diagnostics(diagnostics: &[palisade_core::Diagnostic]) {
-    crate::print_diagnostics(diagnostics, palisade_core::DiagnosticLevel::Error);
 }
 
 fn parse_subject(text: &str) -> Result<Subject> {
@@ -279,12 +279,8 @@ pub fn run(command: RbacCommand) -> Result<u8> {
 
 fn who_can(args: &WhoCanArgs) -> Result<u8> {
     let Analysed {
-        policy,
-        catalogue,
-        diagnostics,
-        ..
-    } = load_policy(&args.load, &args.live)?;
-    report_diagnostics(&diagnostics);
+        policy, catalogue, ..
+    } = load_policy(&args.load, &args.live, args.completeness)?;
     let (request, resolved) = resolve_request(
         &catalogue,
         &args.verb,
@@ -298,12 +294,7 @@ fn who_can(args: &WhoCanArgs) -> Result<u8> {
 }
 
 fn access(args: &AccessArgs) -> Result<u8> {
-    let Analysed {
-        policy,
-        diagnostics,
-        ..
-    } = load_policy(&args.load, &args.live)?;
-    report_diagnostics(&diagnostics);
+    let Analysed { policy, .. } = load_policy(&args.load, &args.live, args.completeness)?;
     let subject = parse_subject(&args.subject)?;
     let mut identity = subject.identity();
     for group in &args.groups {
@@ -320,12 +311,8 @@ fn access(args: &AccessArgs) -> Result<u8> {
 
 fn paths(args: &PathsArgs) -> Result<u8> {
     let Analysed {
-        inventory,
-        policy,
-        diagnostics,
-        ..
-    } = load_policy(&args.load, &args.live)?;
-    report_diagnostics(&diagnostics);
+        inventory, policy, ..
+    } = load_policy(&args.load, &args.live, args.completeness)?;
     let goal = Goal::parse(&args.to)
         .with_context(|| format!("--to {}: expected cluster-admin, secrets or nodes", args.to))?;
     let graph = palisade_rbac::graph::build(&policy, &inventory);
@@ -387,18 +374,10 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
     } else {
         let load = LoadArgs {
             paths: args.diff.clone(),
-            max_file_size_mb: 64,
-            no_kustomize: false,
-            no_helm: false,
-            all_kustomizations: false,
+            ..LoadArgs::for_path(std::path::Path::new("."))
         };
         let live = LiveArgs::default();
-        let Analysed {
-            policy,
-            diagnostics,
-            ..
-        } = load_policy(&load, &live)?;
-        report_diagnostics(&diagnostics);
+        let Analysed { policy, .. } = load_policy(&load, &live, args.completeness)?;
         Some(audit::diff(&policy, &identity, &requests))
     };
     let answer = palisade_rbac::answers::Generated::answer(

@@ -187,7 +187,8 @@ fn serve_audit(args: ServeAuditArgs) -> Result<u8> {
     let baseline = args.detect.baseline()?;
     let store = Store::open(&args.detect.store.store)?;
     let engine = Engine::new(settings, baseline, &Selection::default());
-    let enricher = args.detect.enricher()?;
+    // A receiver starts from an inventory read whole: a broken file is fixed, not skipped.
+    let enricher = args.detect.enricher(false)?;
     let metrics = Arc::new(Metrics::default());
     let stop = Arc::new(AtomicBool::new(false));
     let analyser = {

@@ -660,6 +660,72 @@ fn renders_helm_charts_with_the_real_helm() {
     assert_eq!(out.status.code(), Some(1));
 }
 
+/// `--helm-values` and `--helm-set` reach `helm template` for every chart, in order, as they
+/// would with helm: the same chart is judged as it would be deployed with those values.
+#[test]
+fn charts_are_rendered_with_the_values_given() {
+    if !need_helm() {
+        return;
+    }
+    let dir = scratch("helm-values");
+    let chart = dir.join("web");
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("values.yaml"),
+        "privileged: false\nhostNetwork: false\n",
+    )
+    .unwrap();
+    std::fs::write(
+        chart.join("templates/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  hostNetwork: {{ .Values.hostNetwork }}\n  containers:\n  - name: a\n    image: registry.example.com/a:1.0\n    securityContext:\n      privileged: {{ .Values.privileged }}\n",
+    )
+    .unwrap();
+    let production = dir.join("production.yaml");
+    std::fs::write(&production, "privileged: true\nhostNetwork: true\n").unwrap();
+    let paths = |extra: &[&str]| -> Vec<String> {
+        let out = bin()
+            .args(["scan", "-o", "json", "--fail-on", "none"])
+            .arg(&chart)
+            .args(extra)
+            .output()
+            .unwrap();
+        let report = json(&out);
+        let mut paths: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["severity"] == "critical" || f["severity"] == "high")
+            .map(|f| f["location"]["path"].as_str().unwrap().to_string())
+            .collect();
+        paths.sort();
+        paths
+    };
+    assert_eq!(paths(&[]), Vec::<String>::new());
+    let production = production.to_str().unwrap();
+    assert_eq!(
+        paths(&["--helm-values", production]),
+        [
+            "/spec/containers/0/securityContext/privileged",
+            "/spec/hostNetwork"
+        ]
+    );
+    // Later values win, as with helm.
+    assert_eq!(
+        paths(&[
+            "--helm-values",
+            production,
+            "--helm-set",
+            "privileged=false"
+        ]),
+        ["/spec/hostNetwork"]
+    );
+}
+
 /// An umbrella chart with a local subchart (`file://`, packed by `helm dependency build`): the
 /// subchart is scanned through the umbrella, with the umbrella's values, not once more alone,
 /// and its findings point at the subchart's own template.

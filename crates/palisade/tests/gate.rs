@@ -150,6 +150,71 @@ fn a_chart_that_could_not_be_rendered_is_not_a_pass() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output).0);
 }
 
+/// A chart the real `helm` fails to render (a template error), and values for charts where
+/// there is none: the run is incomplete in every format, never a pass, whatever the
+/// diagnostic's code.
+#[test]
+fn a_chart_that_helm_fails_to_render_is_not_a_pass() {
+    if !common::need_helm() {
+        return;
+    }
+    let dir = scratch("gate-helm-fails");
+    std::fs::create_dir_all(dir.join("chart/templates")).unwrap();
+    std::fs::write(
+        dir.join("chart/Chart.yaml"),
+        "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("chart/templates/pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Values.missing.deep }}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("cm.yaml"), clean_configmap("cm", "app")).unwrap();
+    let only_configmaps = scratch("gate-helm-values-nothing");
+    std::fs::write(
+        only_configmaps.join("cm.yaml"),
+        clean_configmap("cm", "app"),
+    )
+    .unwrap();
+    for (input, extra, code) in [
+        (&dir, &[][..], "render-failed"),
+        (
+            &only_configmaps,
+            &["--helm-set", "a=b"][..],
+            "not-applicable",
+        ),
+    ] {
+        for format in FORMATS {
+            let output = bin()
+                .arg("scan")
+                .arg(input)
+                .args(["-o", format])
+                .args(extra)
+                .output()
+                .unwrap();
+            let (stdout, stderr) = text(&output);
+            assert_eq!(
+                output.status.code(),
+                Some(2),
+                "{code} {format}: {stdout}{stderr}"
+            );
+            assert!(!stdout.contains("PASS:"), "{format} says PASS: {stdout}");
+            if *format == "json" {
+                let report = json(&output);
+                assert_eq!(report["summary"]["inputs_not_read"], 1, "{report:#}");
+                assert_eq!(report["diagnostics"][0]["code"], code, "{report:#}");
+            }
+            if *format == "sarif" {
+                assert_eq!(
+                    json(&output)["runs"][0]["invocations"][0]["executionSuccessful"],
+                    false
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn symlinked_directories_are_followed_once() {
     let dir = scratch("gate-symlinks");
@@ -245,6 +310,24 @@ fn flags_that_would_be_ignored_are_refused() {
         (
             &["scan", "--cluster", "--timeout", "soon"],
             "invalid duration",
+        ),
+        (
+            &[
+                "scan",
+                "--snapshot",
+                "crates/palisade/tests/drift/live.json",
+                "--helm-set",
+                "a=b",
+            ],
+            "a cluster has none",
+        ),
+        (
+            &["scan", "examples/", "--helm-values", "no-such-values.yaml"],
+            "--helm-values no-such-values.yaml: no such file",
+        ),
+        (
+            &["scan", "examples/", "--helm-set", "a=b", "--no-helm"],
+            "cannot be used with",
         ),
     ];
     for (args, expected) in cases {

@@ -62,6 +62,50 @@ fn who_can_names_the_binding_role_and_rule() {
     );
 }
 
+/// A file that could not be read may hold the binding that answers: the analysis commands
+/// refuse to answer from the rest ("nobody" where someone can) unless told to, and then say
+/// the answer is partial.
+#[test]
+fn analyses_refuse_to_answer_from_part_of_the_input() {
+    let dir = scratch("rbac-incomplete");
+    std::fs::write(
+        dir.join("role.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: reader}\nrules:\n- apiGroups: ['']\n  resources: [secrets]\n  verbs: [get]\n",
+    )
+    .unwrap();
+    // The binding that grants it, broken by a stray bracket.
+    std::fs::write(
+        dir.join("binding.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: reader\nsubjects: [{kind: User, name: alice}]\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: reader}\n",
+    )
+    .unwrap();
+    let commands: [&[&str]; 4] = [
+        &["rbac", "who-can", "get", "secrets"],
+        &["rbac", "access", "user:alice"],
+        &["rbac", "paths"],
+        &["net", "matrix"],
+    ];
+    for command in commands {
+        let out = bin().args(command).arg(&dir).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("binding.yaml") && stderr.contains("--allow-incomplete"),
+            "{command:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{command:?} answered anyway");
+        let out = bin()
+            .args(command)
+            .arg(&dir)
+            .arg("--allow-incomplete")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_ne!(out.status.code(), Some(2), "{command:?}: {stderr}");
+        assert!(stderr.contains("incomplete"), "{command:?}: {stderr}");
+    }
+}
+
 #[test]
 fn access_prints_the_effective_matrix() {
     let out = bin()

@@ -50,6 +50,10 @@ pub struct LoadOptions {
     pub kustomize: bool,
     /// Render directories with `Chart.yaml` through `helm template` (default true).
     pub helm: bool,
+    /// Values files every chart is rendered with (`helm template --values`), in order.
+    pub helm_values: Vec<PathBuf>,
+    /// Values every chart is rendered with (`helm template --set`), in order.
+    pub helm_set: Vec<String>,
     /// Scan every kustomization found under a directory, also those another one includes
     /// (default false: bases are scanned through the overlays that include them).
     pub all_kustomizations: bool,
@@ -65,6 +69,8 @@ impl Default for LoadOptions {
             limits: Limits::default(),
             kustomize: true,
             helm: true,
+            helm_values: Vec::new(),
+            helm_set: Vec::new(),
             all_kustomizations: false,
             render_timeout: Duration::from_secs(120),
             threads: 0,
@@ -94,6 +100,19 @@ pub fn load(inputs: &[Input], options: &LoadOptions) -> Loaded {
             Input::Stdin => found.sources.push(Box::new(StdinSource)),
             Input::Path(path) => discover(path, options, &mut found, &mut diagnostics),
         }
+    }
+    let values_given = !options.helm_values.is_empty() || !options.helm_set.is_empty();
+    if values_given && found.charts.is_empty() {
+        // Not a pass: what the values were for was not scanned.
+        diagnostics.push(
+            Diagnostic::new(
+                DiagnosticLevel::Error,
+                "not-applicable",
+                "--helm-values and --helm-set render Helm charts, and no chart (a directory \
+                 with Chart.yaml) is among the inputs",
+            )
+            .input_unread(),
+        );
     }
     keep_top_sources(&mut found, options, &mut diagnostics);
     let mut loaded = read_sources(found.sources, options);
@@ -211,12 +230,14 @@ fn failed(
     failed_with(path, rendered_by, diagnostic)
 }
 
-/// A source that yielded nothing but `diagnostic`.
+/// A source that yielded nothing but `diagnostic`: whatever its code, the input was not
+/// read, and the run is incomplete (a chart that `helm template` could not render, say).
 fn failed_with(
     path: &str,
     rendered_by: Option<&'static str>,
     diagnostic: Diagnostic,
 ) -> SourceRead {
+    let diagnostic = diagnostic.input_unread();
     SourceRead {
         source: Some(Source {
             path: path.into(),

@@ -175,6 +175,12 @@ impl ObjectSource for HelmSource {
             .arg(dir)
             .arg("--namespace")
             .arg(&release);
+        for file in &reading.options.helm_values {
+            cmd.arg("--values").arg(file);
+        }
+        for value in &reading.options.helm_set {
+            cmd.arg("--set").arg(value);
+        }
         render_traced(dir, "helm", vec![cmd], reading, |output, read| {
             super::template::attach(dir, output, read, reading);
         })
