@@ -796,6 +796,67 @@ fn a_local_subchart_is_scanned_through_the_chart_that_deploys_it() {
     assert_eq!(host_network[0]["location"]["line"], 6);
 }
 
+/// A kustomization that inflates a local chart (`helmCharts`) is rendered with
+/// `--enable-helm`; one that names a chart repository is not fetched (no network, nothing
+/// written into the directory), and the diagnostic says why and what to do.
+#[test]
+fn kustomizations_inflate_local_helm_charts_and_never_fetch_one() {
+    if !need_kubectl() || !need_helm() {
+        return;
+    }
+    let dir = scratch("kustomize-helm");
+    let write = |path: &str, text: &str| {
+        let path = dir.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    };
+    write(
+        "local/charts/web/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    write("local/charts/web/values.yaml", "privileged: false\n");
+    write(
+        "local/charts/web/templates/pod.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  containers:\n  - name: a\n    image: registry.example.com/a:1.0\n    securityContext:\n      privileged: {{ .Values.privileged }}\n",
+    );
+    write(
+        "local/kustomization.yaml",
+        "namespace: shop\nhelmCharts:\n- name: web\n  releaseName: shop-web\n  valuesInline:\n    privileged: true\nhelmGlobals:\n  chartHome: charts\n",
+    );
+    write(
+        "remote/kustomization.yaml",
+        "helmCharts:\n- name: nginx\n  repo: https://charts.example.com/stable\n  version: 1.0.0\n  releaseName: web\n",
+    );
+    let out = bin()
+        .args(["scan", "-o", "json"])
+        .arg(dir.join("local"))
+        .output()
+        .unwrap();
+    let report = json(&out);
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "POD001" && f["object"]["name"] == "shop-web"),
+        "{report}"
+    );
+    let out = bin()
+        .args(["scan", "-o", "json"])
+        .arg(dir.join("remote"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let report = json(&out);
+    let message = report["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("must specify --enable-helm") && message.contains("does not fetch"),
+        "{message}"
+    );
+    let written: Vec<_> = std::fs::read_dir(dir.join("remote")).unwrap().collect();
+    assert_eq!(written.len(), 1, "the scan wrote into the directory");
+}
+
 /// Without `helm` on PATH the chart is not scanned, and the diagnostic says how to render it.
 #[test]
 fn helm_charts_without_helm_get_a_clear_diagnostic() {

@@ -299,7 +299,7 @@ fn chart_dependencies(dir: &Path, options: &LoadOptions, seen: &mut Vec<PathBuf>
 
 /// The directories a kustomization includes (`resources`, `bases`, `components` that are
 /// directories), at any depth, canonical.
-fn included(dir: &Path, options: &LoadOptions, seen: &mut Vec<PathBuf>, depth: usize) {
+pub(super) fn included(dir: &Path, options: &LoadOptions, seen: &mut Vec<PathBuf>, depth: usize) {
     if depth > 16 {
         return;
     }

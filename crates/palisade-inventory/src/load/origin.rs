@@ -19,8 +19,8 @@ use palisade_core::{JsonPointer, ObjectRef};
 use serde_json::Value;
 
 use super::{
-    Reading, Rendered, SourceRead, display, kustomization_file, kustomize_commands, read_limited,
-    run_first,
+    Reading, Rendered, SourceRead, display, inflates_local_charts, kustomization_file,
+    kustomize_commands, read_limited, run_first,
 };
 use crate::spans::{Pos, Resolved, Spans};
 use crate::yaml::parse_stream;
@@ -202,7 +202,8 @@ fn render_with_origins(root: &Path, reading: &Reading<'_>) -> Option<(PathBuf, V
             serde_json::to_string(&target.display().to_string()).ok()?
         );
         std::fs::write(wrapper.join("kustomization.yaml"), text).ok()?;
-        match run_first(kustomize_commands(&wrapper), reading.options) {
+        let charts = inflates_local_charts(root, reading.options);
+        match run_first(kustomize_commands(&wrapper, charts), reading.options) {
             Rendered::Output(output) => Some((wrapper.clone(), output)),
             Rendered::Failed(..) | Rendered::NotFound(_) => None,
         }

@@ -20,12 +20,57 @@ pub(super) fn skipped_chart(dir: &Path, level: DiagnosticLevel, why: &str) -> So
     }
 }
 
-pub(super) fn kustomize_commands(dir: &Path) -> Vec<Command> {
+/// The commands that render the kustomization in `dir`; `charts` is [`inflates_local_charts`]
+/// of it, when Helm rendering is on.
+pub(super) fn kustomize_commands(dir: &Path, charts: bool) -> Vec<Command> {
     let mut kubectl = Command::new("kubectl");
     kubectl.arg("kustomize").arg(dir);
     let mut kustomize = Command::new("kustomize");
     kustomize.arg("build").arg(dir);
+    if charts {
+        kubectl.arg("--enable-helm");
+        kustomize.arg("--enable-helm");
+    }
     vec![kubectl, kustomize]
+}
+
+/// The Helm charts the kustomization in `dir` (or one it includes) inflates with
+/// `helmCharts`: how many are local (no `repo`) and how many come from a repository.
+pub(super) fn inflated_charts(dir: &Path, options: &LoadOptions) -> (usize, usize) {
+    let mut dirs = vec![dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())];
+    super::discover::included(dir, options, &mut dirs, 0);
+    let (mut local, mut remote) = (0, 0);
+    for dir in &dirs {
+        let text = kustomization_file(dir)
+            .and_then(|file| std::fs::read_to_string(file).ok())
+            .unwrap_or_default();
+        let stream = crate::yaml::parse_stream(&text, &options.limits);
+        let Some(doc) = stream.documents.into_iter().next() else {
+            continue;
+        };
+        for chart in doc
+            .value
+            .get("helmCharts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if chart.get("repo").is_some() {
+                remote += 1;
+            } else {
+                local += 1;
+            }
+        }
+    }
+    (local, remote)
+}
+
+/// Whether the kustomization in `dir` is rendered with `--enable-helm`: it inflates Helm
+/// charts, all of them local. A chart from a repository is not fetched: Kustomize would pull
+/// it over the network into the user's directory, which a scan must not do; the rendering
+/// then fails, and the diagnostic says why.
+pub(super) fn inflates_local_charts(dir: &Path, options: &LoadOptions) -> bool {
+    options.helm && matches!(inflated_charts(dir, options), (1.., 0))
 }
 
 /// What running the first renderer that exists gave.
@@ -166,11 +211,10 @@ pub(super) fn run_with_timeout(
     let err = err_reader.join().unwrap_or_default();
     if !status.success() {
         let text = String::from_utf8_lossy(&err);
-        let first = text
-            .lines()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("no message");
-        return Err(RunError::Failed(format!("{status}: {}", first.trim())));
+        return Err(RunError::Failed(format!(
+            "{status}: {}",
+            stderr_summary(&text)
+        )));
     }
     if out.len() as u64 > limit {
         return Err(RunError::Failed(format!(
@@ -179,4 +223,53 @@ pub(super) fn run_with_timeout(
         )));
     }
     Ok(out)
+}
+
+/// What a renderer's error output says, in one line: kubectl wraps its error in a log line
+/// (`E1202 ... "command failed" err=<`, the message indented below, then ` >`), whose header
+/// says nothing; a long message keeps its first and last lines (the last says what to do).
+fn stderr_summary(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let body = match lines.iter().position(|l| l.trim_end().ends_with("err=<")) {
+        Some(start) => {
+            let rest = &lines[start + 1..];
+            let end = rest
+                .iter()
+                .position(|l| l.trim() == ">")
+                .unwrap_or(rest.len());
+            &rest[..end]
+        }
+        None => &lines[..],
+    };
+    let said: Vec<&str> = body
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let summary = match said.as_slice() {
+        [] => "no message".to_string(),
+        [one] => (*one).to_string(),
+        [first, .., last] => format!("{first} ... {last}"),
+    };
+    summary.chars().take(400).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stderr_summary;
+
+    #[test]
+    fn kubectl_errors_are_summarised_by_what_they_say() {
+        let kubectl = "E1202 20:11:13.563298   17987 run.go:72] \"command failed\" err=<\n\ttrouble configuring builtin HelmChartInflationGenerator with config: `\n\tname: nginx\n\t`: must specify --enable-helm\n >\n";
+        assert_eq!(
+            stderr_summary(kubectl),
+            "trouble configuring builtin HelmChartInflationGenerator with config: ` ... `: must specify --enable-helm"
+        );
+        assert_eq!(
+            stderr_summary("Error: release name is invalid\n"),
+            "Error: release name is invalid"
+        );
+        assert_eq!(stderr_summary("\n \n"), "no message");
+        assert!(stderr_summary(&"x".repeat(5000)).chars().count() <= 400);
+    }
 }

@@ -14,8 +14,9 @@ use palisade_core::{Diagnostic, DiagnosticLevel};
 use serde_json::Value;
 
 use super::{
-    LoadOptions, Loaded, display, failed, kustomize_commands, mib, objects_from_bytes,
-    read_limited, render, render_traced, skipped_chart,
+    LoadOptions, Loaded, display, failed, inflated_charts, inflates_local_charts,
+    kustomize_commands, mib, objects_from_bytes, read_limited, render, render_traced,
+    skipped_chart,
 };
 use crate::inventory::Inventory;
 use crate::object::{Object, Source};
@@ -147,8 +148,18 @@ pub struct KustomizeSource(pub PathBuf);
 
 impl ObjectSource for KustomizeSource {
     fn read(self: Box<Self>, reading: &Reading<'_>) -> SourceRead {
-        let commands = kustomize_commands(&self.0);
+        let charts = inflates_local_charts(&self.0, reading.options);
+        let commands = kustomize_commands(&self.0, charts);
         let mut read = render(&self.0, "kustomize", commands, reading);
+        if read.objects.is_empty() && inflated_charts(&self.0, reading.options).1 > 0 {
+            for diagnostic in &mut read.diagnostics {
+                diagnostic.message.push_str(
+                    "; it inflates Helm charts from a repository, which Palisade does not \
+                     fetch (that would reach the network and write into the directory): pull \
+                     them into chartHome, or pipe in `kustomize build --enable-helm DIR`",
+                );
+            }
+        }
         super::origin::attach(&self.0, &mut read, reading);
         read
     }
