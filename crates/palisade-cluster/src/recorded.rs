@@ -39,9 +39,25 @@ pub struct Calls {
     pub secrets_accept: std::sync::Mutex<Vec<String>>,
 }
 
+/// The token of a reader that may not list ClusterRoleBindings (otherwise as `recorded-token`).
+pub const TOKEN_WITHOUT_BINDINGS: &str = "recorded-token-without-bindings";
+
 async fn api(calls: Arc<Calls>, headers: HeaderMap, uri: Uri) -> Response {
-    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer recorded-token") {
+    let token = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let without_bindings = token == Some(&format!("Bearer {TOKEN_WITHOUT_BINDINGS}"));
+    if token != Some("Bearer recorded-token") && !without_bindings {
         return json(StatusCode::UNAUTHORIZED, r#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}"#.into());
+    }
+    if without_bindings && uri.path() == "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings" {
+        return json(
+            StatusCode::FORBIDDEN,
+            recorded("secrets-forbidden.json")
+                .replace("secrets", "clusterrolebindings")
+                .replace(
+                    r#"API group \"\""#,
+                    r#"API group \"rbac.authorization.k8s.io\""#,
+                ),
+        );
     }
     let query = uri.query().unwrap_or("");
     let ok = |name: &str| json(StatusCode::OK, recorded(name));

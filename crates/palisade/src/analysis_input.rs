@@ -59,6 +59,50 @@ pub(crate) fn load_objects_if_live(live: &LiveArgs) -> Result<()> {
     Ok(())
 }
 
+/// The types an RBAC answer (who-can, access) is made of.
+pub(crate) const RBAC_POLICY: &[(&str, &str)] = &[
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+];
+
+/// The types escalation paths are made of besides the RBAC policy: the pods that run as
+/// service accounts (in a live cluster each pod stands for its controller when that cannot
+/// be listed) and the accounts.
+pub(crate) const ESCALATION: &[(&str, &str)] = &[
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("", "Pod"),
+    ("", "ServiceAccount"),
+];
+
+/// The types a network answer is made of: pods (standing for their controllers), namespaces,
+/// services and every kind of network policy evaluated.
+pub(crate) const NETWORK: &[(&str, &str)] = &[
+    ("", "Pod"),
+    ("", "Namespace"),
+    ("", "Service"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    ("networking.k8s.io", "Ingress"),
+    ("policy.networking.k8s.io", "AdminNetworkPolicy"),
+    ("policy.networking.k8s.io", "BaselineAdminNetworkPolicy"),
+    ("cilium.io", "CiliumNetworkPolicy"),
+    ("cilium.io", "CiliumClusterwideNetworkPolicy"),
+    ("crd.projectcalico.org", "NetworkPolicy"),
+    ("crd.projectcalico.org", "GlobalNetworkPolicy"),
+    ("projectcalico.org", "NetworkPolicy"),
+    ("projectcalico.org", "GlobalNetworkPolicy"),
+];
+
+/// Whether the cluster's `error` withholds objects of `(group, kind)`: a list of that type
+/// failed, or the discovery of its group (or of every group).
+fn withholds(error: &palisade_snapshot::format::ListError, (group, kind): (&str, &str)) -> bool {
+    error.group == "*" || (error.group == group && (error.resource == "*" || error.kind == kind))
+}
+
 /// Whether an analysis may answer from inputs of which some could not be read.
 #[derive(Args, Default, Clone, Copy)]
 pub struct Completeness {
@@ -72,12 +116,15 @@ pub struct Completeness {
 
 /// Loads the objects to analyse, refusing flags that do not apply, an input with no object
 /// (no answer would mean anything) and, unless `completeness` allows it, an input of which
-/// some part could not be read (a file; the types a cluster would not list are warned about). The diagnostics of reading go to stderr, redacted like every
+/// some part could not be read: a file, or a type of the cluster among the `needed` (group,
+/// kind)s, the types the answer is made of (the others a cluster would not list are warned
+/// about: the least-privileged reader often may not list Secrets). The diagnostics of reading go to stderr, redacted like every
 /// report. Returns what a live cluster serves too.
 pub(crate) fn load_objects(
     load: &LoadArgs,
     live: &LiveArgs,
     completeness: Completeness,
+    needed: &[(&str, &str)],
 ) -> Result<(
     palisade_inventory::Loaded,
     Vec<palisade_snapshot::format::ListedResource>,
@@ -85,6 +132,7 @@ pub(crate) fn load_objects(
     // Flags typed for a cluster read refuse to be ignored (the same check as `scan`'s).
     load_objects_if_live(live)?;
     let mut discovered = Vec::new();
+    let mut unlisted = 0;
     let loaded = if live.cluster {
         let args = crate::cluster_cmd::ClusterArgs {
             all_namespaces: true,
@@ -96,6 +144,12 @@ pub(crate) fn load_objects(
         for error in &snapshot.header.errors {
             eprintln!("palisade: warning: {}", error.describe());
         }
+        unlisted = snapshot
+            .header
+            .errors
+            .iter()
+            .filter(|e| needed.iter().any(|&need| withholds(e, need)))
+            .count();
 
         discovered = snapshot.header.resources.clone();
         snapshot.load()
@@ -112,11 +166,12 @@ pub(crate) fn load_objects(
         );
     }
     crate::print_diagnostics(&loaded.diagnostics, palisade_core::DiagnosticLevel::Error);
-    let not_read = loaded
-        .diagnostics
-        .iter()
-        .filter(|d| d.input_not_read())
-        .count();
+    let not_read = unlisted
+        + loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.input_not_read())
+            .count();
     if not_read > 0 {
         let inputs = if not_read == 1 { "input" } else { "inputs" };
         if !completeness.allow_incomplete {

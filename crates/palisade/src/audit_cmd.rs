@@ -200,7 +200,8 @@ fn enricher(
         ..crate::LoadArgs::for_path(std::path::Path::new("."))
     };
     let completeness = crate::analysis_input::Completeness { allow_incomplete };
-    let (loaded, _) = crate::analysis_input::load_objects(&load, live, completeness)?;
+    // Context only: what a cluster would not list is warned about, and alerts go on.
+    let (loaded, _) = crate::analysis_input::load_objects(&load, live, completeness, &[])?;
     Ok(Some(palisade_audit::enrich::Enricher::from_inventory(
         &loaded.inventory,
     )))

@@ -11,7 +11,7 @@ use palisade_net::matrix::{diff, matrix, party_name};
 use palisade_net::{Conn, Engine, Network, Party, Protocol};
 
 use crate::LoadArgs;
-use crate::analysis_input::{Completeness, LiveArgs, load_objects};
+use crate::analysis_input::{Completeness, LiveArgs, NETWORK, load_objects};
 
 #[derive(Subcommand)]
 pub enum NetCommand {
@@ -145,7 +145,7 @@ fn read(
     live: &LiveArgs,
     completeness: Completeness,
 ) -> Result<(palisade_inventory::Inventory, Arc<Network>)> {
-    let (loaded, _) = load_objects(load, live, completeness)?;
+    let (loaded, _) = load_objects(load, live, completeness, NETWORK)?;
     let network = Arc::new(Network::from_inventory(&loaded.inventory));
     Ok((loaded.inventory, network))
 }

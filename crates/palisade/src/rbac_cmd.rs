@@ -10,7 +10,7 @@ use palisade_rbac::graph::workload_node;
 use palisade_rbac::{Policy, Request, Subject};
 use palisade_rbac::{access, audit};
 
-use crate::analysis_input::{Completeness, LiveArgs};
+use crate::analysis_input::{Completeness, ESCALATION, LiveArgs, RBAC_POLICY};
 use crate::{ListFormat, LoadArgs};
 
 /// `rbac generate` formats: the roles to apply, or JSON.
@@ -192,8 +192,16 @@ fn catalogue(
     catalogue
 }
 
-fn load_policy(load: &LoadArgs, live: &LiveArgs, completeness: Completeness) -> Result<Analysed> {
-    let (loaded, discovered) = crate::analysis_input::load_objects(load, live, completeness)?;
+/// `needed`: the types of a cluster the answer is made of (see
+/// [`crate::analysis_input::load_objects`]).
+fn load_policy(
+    load: &LoadArgs,
+    live: &LiveArgs,
+    completeness: Completeness,
+    needed: &[(&str, &str)],
+) -> Result<Analysed> {
+    let (loaded, discovered) =
+        crate::analysis_input::load_objects(load, live, completeness, needed)?;
     let policy = Policy::from_inventory(&loaded.inventory);
     let catalogue = catalogue(&loaded.inventory, &discovered);
     Ok(Analysed {
@@ -280,7 +288,7 @@ pub fn run(command: RbacCommand) -> Result<u8> {
 fn who_can(args: &WhoCanArgs) -> Result<u8> {
     let Analysed {
         policy, catalogue, ..
-    } = load_policy(&args.load, &args.live, args.completeness)?;
+    } = load_policy(&args.load, &args.live, args.completeness, RBAC_POLICY)?;
     let (request, resolved) = resolve_request(
         &catalogue,
         &args.verb,
@@ -294,7 +302,8 @@ fn who_can(args: &WhoCanArgs) -> Result<u8> {
 }
 
 fn access(args: &AccessArgs) -> Result<u8> {
-    let Analysed { policy, .. } = load_policy(&args.load, &args.live, args.completeness)?;
+    let Analysed { policy, .. } =
+        load_policy(&args.load, &args.live, args.completeness, RBAC_POLICY)?;
     let subject = parse_subject(&args.subject)?;
     let mut identity = subject.identity();
     for group in &args.groups {
@@ -312,7 +321,7 @@ fn access(args: &AccessArgs) -> Result<u8> {
 fn paths(args: &PathsArgs) -> Result<u8> {
     let Analysed {
         inventory, policy, ..
-    } = load_policy(&args.load, &args.live, args.completeness)?;
+    } = load_policy(&args.load, &args.live, args.completeness, ESCALATION)?;
     let goal = Goal::parse(&args.to)
         .with_context(|| format!("--to {}: expected cluster-admin, secrets or nodes", args.to))?;
     let graph = palisade_rbac::graph::build(&policy, &inventory);
@@ -377,7 +386,7 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
             ..LoadArgs::for_path(std::path::Path::new("."))
         };
         let live = LiveArgs::default();
-        let Analysed { policy, .. } = load_policy(&load, &live, args.completeness)?;
+        let Analysed { policy, .. } = load_policy(&load, &live, args.completeness, RBAC_POLICY)?;
         Some(audit::diff(&policy, &identity, &requests))
     };
     let answer = palisade_rbac::answers::Generated::answer(

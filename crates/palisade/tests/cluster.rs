@@ -340,6 +340,52 @@ async fn rbac_commands_read_the_live_cluster() {
     );
 }
 
+/// A reader that may not list ClusterRoleBindings cannot say who can: `who-can` exits 2 rather
+/// than answer from the rest (recorded API responses over HTTPS on loopback), unless
+/// `--allow-incomplete`; Secrets it may not list change no RBAC answer.
+#[tokio::test(flavor = "multi_thread")]
+async fn rbac_answers_need_the_bindings_of_the_live_cluster() {
+    let dir = scratch("cli-rbac-live-forbidden");
+    let (kubeconfig, _) = palisade_cluster::recorded::server(&dir).await;
+    let text = std::fs::read_to_string(&kubeconfig).unwrap();
+    let forbidden = dir.join("kubeconfig-without-bindings");
+    std::fs::write(
+        &forbidden,
+        text.replace(
+            "token: recorded-token",
+            &format!(
+                "token: {}",
+                palisade_cluster::recorded::TOKEN_WITHOUT_BINDINGS
+            ),
+        ),
+    )
+    .unwrap();
+    for (extra, code) in [(None, 2), (Some("--allow-incomplete"), 0)] {
+        let mut cmd = bin();
+        cmd.args([
+            "rbac",
+            "who-can",
+            "create",
+            "pods/exec",
+            "-n",
+            "shop",
+            "--cluster",
+            "--request-timeout",
+            "1",
+            "--kubeconfig",
+        ])
+        .arg(&forbidden)
+        .args(extra);
+        let out = run(cmd).await;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{extra:?}: {stderr}");
+        assert!(
+            stderr.contains("could not list clusterrolebindings") && stderr.contains("incomplete"),
+            "{stderr}"
+        );
+    }
+}
+
 /// `palisade net` reads the live cluster like `scan` (recorded API responses served over HTTPS
 /// on loopback: a real API server cannot run here), and a snapshot file like manifests.
 #[tokio::test(flavor = "multi_thread")]
