@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bin, json, need_helm, need_kubectl, scratch, workspace};
+use common::{bin, json, need_helm, need_kubectl, scratch, workspace, write_file};
 use std::io::Write;
 use std::process::Stdio;
 
@@ -157,11 +157,7 @@ fn kustomize_findings_point_at_the_base_or_the_patch_that_sets_the_field() {
         return;
     }
     let dir = scratch("kustomize-origin");
-    let write = |path: &str, text: &str| {
-        let path = dir.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |path: &str, text: &str| write_file(&dir, path, text);
     write(
         "base/kustomization.yaml",
         "resources:\n- deploy.yaml\n- service.yaml\n",
@@ -611,18 +607,17 @@ fn renders_helm_charts_with_the_real_helm() {
     }
     let dir = scratch("helm-render");
     let chart = dir.join("My_Web.Chart");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
+    write_file(
+        &chart,
+        "Chart.yaml",
         "apiVersion: v2\nname: web\ndescription: \"a chart: for tests\"\nversion: 0.1.0\n",
-    )
-    .unwrap();
-    std::fs::write(chart.join("values.yaml"), "privileged: true\n").unwrap();
-    std::fs::write(
-        chart.join("templates/pod.yaml"),
+    );
+    write_file(&chart, "values.yaml", "privileged: true\n");
+    write_file(
+        &chart,
+        "templates/pod.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n  namespace: {{ .Release.Namespace }}\nspec:\n  containers:\n  - name: a\n    image: registry.example.com/a:1.0\n    securityContext:\n      privileged: {{ .Values.privileged }}\n",
-    )
-    .unwrap();
+    );
     let out = bin()
         .args(["scan", "-o", "json"])
         .arg(&chart)
@@ -669,22 +664,21 @@ fn charts_are_rendered_with_the_values_given() {
     }
     let dir = scratch("helm-values");
     let chart = dir.join("web");
-    std::fs::create_dir_all(chart.join("templates")).unwrap();
-    std::fs::write(
-        chart.join("Chart.yaml"),
+    write_file(
+        &chart,
+        "Chart.yaml",
         "apiVersion: v2\nname: web\nversion: 0.1.0\n",
-    )
-    .unwrap();
-    std::fs::write(
-        chart.join("values.yaml"),
+    );
+    write_file(
+        &chart,
+        "values.yaml",
         "privileged: false\nhostNetwork: false\n",
-    )
-    .unwrap();
-    std::fs::write(
-        chart.join("templates/pod.yaml"),
+    );
+    write_file(
+        &chart,
+        "templates/pod.yaml",
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  hostNetwork: {{ .Values.hostNetwork }}\n  containers:\n  - name: a\n    image: registry.example.com/a:1.0\n    securityContext:\n      privileged: {{ .Values.privileged }}\n",
-    )
-    .unwrap();
+    );
     let production = dir.join("production.yaml");
     std::fs::write(&production, "privileged: true\nhostNetwork: true\n").unwrap();
     let paths = |extra: &[&str]| -> Vec<String> {
@@ -735,11 +729,7 @@ fn a_local_subchart_is_scanned_through_the_chart_that_deploys_it() {
         return;
     }
     let dir = scratch("helm-umbrella");
-    let write = |path: &str, text: &str| {
-        let path = dir.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |path: &str, text: &str| write_file(&dir, path, text);
     write(
         "umbrella/Chart.yaml",
         "apiVersion: v2\nname: umbrella\nversion: 1.0.0\ndependencies:\n- name: worker\n  version: 0.1.0\n  repository: file://../worker\n",
@@ -805,11 +795,7 @@ fn kustomizations_inflate_local_helm_charts_and_never_fetch_one() {
         return;
     }
     let dir = scratch("kustomize-helm");
-    let write = |path: &str, text: &str| {
-        let path = dir.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    };
+    let write = |path: &str, text: &str| write_file(&dir, path, text);
     write(
         "local/charts/web/Chart.yaml",
         "apiVersion: v2\nname: web\nversion: 0.1.0\n",

@@ -266,20 +266,10 @@ fn chart_dependencies(dir: &Path, options: &LoadOptions, seen: &mut Vec<PathBuf>
     if depth > 16 {
         return;
     }
-    let Ok(text) = std::fs::read_to_string(dir.join("Chart.yaml")) else {
+    let Some(chart) = first_document(&dir.join("Chart.yaml"), &options.limits) else {
         return;
     };
-    let stream = crate::yaml::parse_stream(&text, &options.limits);
-    let Some(doc) = stream.documents.first() else {
-        return;
-    };
-    for dependency in doc
-        .value
-        .get("dependencies")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for dependency in items(&chart, "dependencies") {
         let Some(path) = dependency
             .get("repository")
             .and_then(Value::as_str)
@@ -303,24 +293,13 @@ pub(super) fn included(dir: &Path, options: &LoadOptions, seen: &mut Vec<PathBuf
     if depth > 16 {
         return;
     }
-    let Some(file) = kustomization_file(dir) else {
-        return;
-    };
-    let Ok(text) = std::fs::read_to_string(&file) else {
-        return;
-    };
-    let stream = crate::yaml::parse_stream(&text, &options.limits);
-    let Some(doc) = stream.documents.first() else {
+    let Some(kustomization) =
+        kustomization_file(dir).and_then(|file| first_document(&file, &options.limits))
+    else {
         return;
     };
     for key in ["resources", "bases", "components"] {
-        for entry in doc
-            .value
-            .get(key)
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for entry in items(&kustomization, key) {
             let Some(path) = entry.as_str() else { continue };
             let Ok(target) = dir.join(path).canonicalize() else {
                 continue;

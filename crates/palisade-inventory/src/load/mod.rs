@@ -197,6 +197,24 @@ fn mib(bytes: u64) -> String {
     format!("{} MiB", bytes / (1024 * 1024))
 }
 
+/// The first YAML document of the file at `path` (a kustomization, a `Chart.yaml`), when it
+/// can be read within the file size limit and parsed.
+fn first_document(path: &Path, limits: &Limits) -> Option<Value> {
+    let bytes = read_limited(path, limits.max_file_bytes).ok()?;
+    let text = std::str::from_utf8(&bytes).ok()?;
+    let stream = crate::yaml::parse_stream(text, limits);
+    stream.documents.into_iter().next().map(|d| d.value)
+}
+
+/// The items of the array under `key` in `value` (none when it is missing or not an array).
+fn items<'v>(value: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {
+    value
+        .get(key)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);

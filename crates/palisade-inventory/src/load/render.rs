@@ -41,20 +41,12 @@ pub(super) fn inflated_charts(dir: &Path, options: &LoadOptions) -> (usize, usiz
     super::discover::included(dir, options, &mut dirs, 0);
     let (mut local, mut remote) = (0, 0);
     for dir in &dirs {
-        let text = kustomization_file(dir)
-            .and_then(|file| std::fs::read_to_string(file).ok())
-            .unwrap_or_default();
-        let stream = crate::yaml::parse_stream(&text, &options.limits);
-        let Some(doc) = stream.documents.into_iter().next() else {
+        let Some(kustomization) =
+            kustomization_file(dir).and_then(|file| first_document(&file, &options.limits))
+        else {
             continue;
         };
-        for chart in doc
-            .value
-            .get("helmCharts")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for chart in items(&kustomization, "helmCharts") {
             if chart.get("repo").is_some() {
                 remote += 1;
             } else {

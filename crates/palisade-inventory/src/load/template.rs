@@ -13,7 +13,7 @@ use palisade_core::JsonPointer;
 use serde_json::Value;
 
 use super::origin::{Origin, normalize};
-use super::{Reading, SourceRead, display, read_limited};
+use super::{Reading, SourceRead, display, first_document, items, read_limited};
 use crate::spans::Spans;
 use crate::yaml::parse_stream;
 
@@ -33,7 +33,7 @@ pub(super) fn attach(dir: &Path, output: &[u8], read: &mut SourceRead, reading: 
         let Some(at) = sources.partition_point(|(l, _)| *l <= line).checked_sub(1) else {
             continue;
         };
-        let Some(path) = template_path(dir, sources[at].1) else {
+        let Some(path) = template_path(dir, sources[at].1, reading.limits()) else {
             continue;
         };
         let documents = templates
@@ -76,7 +76,7 @@ fn source_lines(text: &str) -> Vec<(u32, &str)> {
 /// for a subchart), under the chart directory `dir`. A subchart packed as an archive in
 /// `charts/` is found where the chart's `file://` dependency of that name is. `None` when the
 /// name leaves the chart or no such file is there.
-fn template_path(dir: &Path, source: &str) -> Option<PathBuf> {
+fn template_path(dir: &Path, source: &str, limits: &crate::yaml::Limits) -> Option<PathBuf> {
     let mut components = Path::new(source).components();
     components.next()?; // the chart's name
     let inside: Vec<&str> = components
@@ -98,24 +98,16 @@ fn template_path(dir: &Path, source: &str) -> Option<PathBuf> {
         let ["charts", name, deeper @ ..] = rest else {
             return None;
         };
-        chart = local_dependency(&chart, name)?;
+        chart = local_dependency(&chart, name, limits)?;
         rest = deeper;
     }
     None
 }
 
 /// The directory of the `file://` dependency named (or aliased) `name` of the chart in `dir`.
-fn local_dependency(dir: &Path, name: &str) -> Option<PathBuf> {
-    let text = std::fs::read_to_string(dir.join("Chart.yaml")).ok()?;
-    let chart: Value = parse_stream(&text, &crate::yaml::Limits::default())
-        .documents
-        .into_iter()
-        .next()?
-        .value;
-    chart
-        .get("dependencies")?
-        .as_array()?
-        .iter()
+fn local_dependency(dir: &Path, name: &str, limits: &crate::yaml::Limits) -> Option<PathBuf> {
+    let chart = first_document(&dir.join("Chart.yaml"), limits)?;
+    items(&chart, "dependencies")
         .filter(|d| {
             [d.get("alias"), d.get("name")]
                 .into_iter()
@@ -227,11 +219,12 @@ mod tests {
 
     #[test]
     fn source_names_stay_inside_the_chart() {
+        use crate::yaml::Limits;
         let dir = std::env::temp_dir().join(format!("palisade-template-{}", std::process::id()));
         std::fs::create_dir_all(dir.join("templates")).unwrap();
         std::fs::write(dir.join("templates/pod.yaml"), "kind: Pod\n").unwrap();
         assert_eq!(
-            template_path(&dir, "web/templates/pod.yaml"),
+            template_path(&dir, "web/templates/pod.yaml", &Limits::default()),
             Some(dir.join("templates/pod.yaml"))
         );
         for source in [
@@ -241,7 +234,11 @@ mod tests {
             "/etc/passwd",
             "web/templates/missing.yaml",
         ] {
-            assert_eq!(template_path(&dir, source), None, "{source}");
+            assert_eq!(
+                template_path(&dir, source, &Limits::default()),
+                None,
+                "{source}"
+            );
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
