@@ -530,6 +530,8 @@ struct InventoryArgs {
     /// `table` or `json`.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table, env = "PALISADE_INVENTORY_OUTPUT")]
     output: ListFormat,
+    #[command(flatten)]
+    completeness: analysis_input::Completeness,
 }
 
 /// `0.1.0 (commit 0123456789ab, built 2026-12-01, 67 rules)`.
@@ -1189,12 +1191,24 @@ fn run_inventory(args: &InventoryArgs) -> Result<u8> {
     let start = std::time::Instant::now();
     let loaded = palisade_inventory::load(&inputs, &options);
     let elapsed = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let not_read = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.input_not_read())
+        .count();
     let listing = palisade_scan::answers::InventoryListing::answer(loaded, elapsed);
     let format = match args.output {
         ListFormat::Json => AnswerFormat::Json,
         ListFormat::Table => AnswerFormat::Text,
     };
     write_answer(&listing, format, &mut std::io::stdout().lock())?;
+    // The listing shows what was read; a count taken from it must not look whole.
+    if not_read > 0 && !args.completeness.allow_incomplete {
+        eprintln!(
+            "palisade: error: incomplete: {not_read} input(s) could not be read (listed above); --allow-incomplete accepts that"
+        );
+        return Ok(EXIT_ERROR);
+    }
     Ok(0)
 }
 

@@ -93,6 +93,18 @@ fn an_input_that_could_not_be_read_makes_the_run_incomplete() {
             );
         }
     }
+    // The inventory lists what was read, and does not exit as if it were all.
+    for (extra, code) in [(None, 2), (Some("--allow-incomplete"), 0)] {
+        let output = bin()
+            .arg("inventory")
+            .arg(&dir)
+            .args(extra)
+            .output()
+            .unwrap();
+        let (stdout, stderr) = text(&output);
+        assert_eq!(output.status.code(), Some(code), "{stdout}{stderr}");
+        assert!(stdout.contains("ConfigMap app/good"), "{stdout}");
+    }
     // The user may accept it, and is still told.
     let output = bin()
         .arg("scan")
