@@ -19,8 +19,8 @@ use palisade_core::{JsonPointer, ObjectRef};
 use serde_json::Value;
 
 use super::{
-    Reading, Rendered, SourceRead, display, inflates_local_charts, kustomization_file,
-    kustomize_commands, read_limited, run_first,
+    Reading, Rendered, SourceRead, display, kustomization_file, kustomize_commands, read_limited,
+    run_first,
 };
 use crate::spans::{Pos, Resolved, Spans};
 use crate::yaml::parse_stream;
@@ -129,12 +129,14 @@ impl Target {
 /// Traces the objects `read` holds (the rendering of the Kustomization in `dir`) to their
 /// origin files and patches. Best effort: when the second rendering fails or differs, the
 /// objects keep the positions of the rendered stream, as they had before.
-pub(super) fn attach(dir: &Path, read: &mut SourceRead, reading: &Reading<'_>) {
+/// `charts`: whether the kustomization is rendered with `--enable-helm` (see
+/// [`super::render::inflates_local_charts`]).
+pub(super) fn attach(dir: &Path, charts: bool, read: &mut SourceRead, reading: &Reading<'_>) {
     if read.objects.is_empty() {
         return;
     }
     let Ok(root) = dir.canonicalize() else { return };
-    let Some((wrapper_dir, output)) = render_with_origins(&root, reading) else {
+    let Some((wrapper_dir, output)) = render_with_origins(&root, charts, reading) else {
         return;
     };
     let annotated = reading.parse(&display(dir), Some("kustomize"), &output);
@@ -185,7 +187,11 @@ static WRAPPERS: AtomicUsize = AtomicUsize::new(0);
 /// Renders `root` through a temporary kustomization that adds origin annotations: the
 /// wrapper's directory (origin paths are relative to it; it is removed again) and the output,
 /// or `None` when no renderer worked.
-fn render_with_origins(root: &Path, reading: &Reading<'_>) -> Option<(PathBuf, Vec<u8>)> {
+fn render_with_origins(
+    root: &Path,
+    charts: bool,
+    reading: &Reading<'_>,
+) -> Option<(PathBuf, Vec<u8>)> {
     let wrapper = std::env::temp_dir().join(format!(
         "palisade-origin-{}-{}",
         std::process::id(),
@@ -202,7 +208,6 @@ fn render_with_origins(root: &Path, reading: &Reading<'_>) -> Option<(PathBuf, V
             serde_json::to_string(&target.display().to_string()).ok()?
         );
         std::fs::write(wrapper.join("kustomization.yaml"), text).ok()?;
-        let charts = inflates_local_charts(root, reading.options);
         match run_first(kustomize_commands(&wrapper, charts), reading.options) {
             Rendered::Output(output) => Some((wrapper.clone(), output)),
             Rendered::Failed(..) | Rendered::NotFound(_) => None,

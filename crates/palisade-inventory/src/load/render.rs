@@ -20,8 +20,8 @@ pub(super) fn skipped_chart(dir: &Path, level: DiagnosticLevel, why: &str) -> So
     }
 }
 
-/// The commands that render the kustomization in `dir`; `charts` is [`inflates_local_charts`]
-/// of it, when Helm rendering is on.
+/// The commands that render the kustomization in `dir`, with `--enable-helm` when `charts`
+/// ([`inflates_local_charts`]).
 pub(super) fn kustomize_commands(dir: &Path, charts: bool) -> Vec<Command> {
     let mut kubectl = Command::new("kubectl");
     kubectl.arg("kustomize").arg(dir);
@@ -57,12 +57,12 @@ pub(super) fn inflated_charts(dir: &Path, options: &LoadOptions) -> (usize, usiz
     (local, remote)
 }
 
-/// Whether the kustomization in `dir` is rendered with `--enable-helm`: it inflates Helm
-/// charts, all of them local. A chart from a repository is not fetched: Kustomize would pull
-/// it over the network into the user's directory, which a scan must not do; the rendering
-/// then fails, and the diagnostic says why.
-pub(super) fn inflates_local_charts(dir: &Path, options: &LoadOptions) -> bool {
-    options.helm && matches!(inflated_charts(dir, options), (1.., 0))
+/// Whether a kustomization that inflates `charts` ([`inflated_charts`]: local, remote) is
+/// rendered with `--enable-helm`: it inflates Helm charts, all of them local. A chart from a
+/// repository is not fetched: Kustomize would pull it over the network into the user's
+/// directory, which a scan must not do; the rendering then fails, and the diagnostic says why.
+pub(super) fn inflates_local_charts(charts: (usize, usize), options: &LoadOptions) -> bool {
+    options.helm && matches!(charts, (1.., 0))
 }
 
 /// What running the first renderer that exists gave.

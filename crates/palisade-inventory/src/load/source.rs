@@ -148,10 +148,11 @@ pub struct KustomizeSource(pub PathBuf);
 
 impl ObjectSource for KustomizeSource {
     fn read(self: Box<Self>, reading: &Reading<'_>) -> SourceRead {
-        let charts = inflates_local_charts(&self.0, reading.options);
+        let inflated = inflated_charts(&self.0, reading.options);
+        let charts = inflates_local_charts(inflated, reading.options);
         let commands = kustomize_commands(&self.0, charts);
         let mut read = render(&self.0, "kustomize", commands, reading);
-        if read.objects.is_empty() && inflated_charts(&self.0, reading.options).1 > 0 {
+        if read.objects.is_empty() && inflated.1 > 0 {
             for diagnostic in &mut read.diagnostics {
                 diagnostic.message.push_str(
                     "; it inflates Helm charts from a repository, which Palisade does not \
@@ -160,7 +161,7 @@ impl ObjectSource for KustomizeSource {
                 );
             }
         }
-        super::origin::attach(&self.0, &mut read, reading);
+        super::origin::attach(&self.0, charts, &mut read, reading);
         read
     }
 }
