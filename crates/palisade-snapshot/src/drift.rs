@@ -56,12 +56,26 @@ pub struct Drift {
 pub struct DriftOptions {
     /// The namespace desired objects without one are compared in.
     pub default_namespace: String,
+    /// Types the cluster would not list, as (group, kind): objects of them are not compared
+    /// (an empty kind is every kind of the group whose discovery failed; group `*`, every
+    /// group).
+    pub unlisted: Vec<(String, String)>,
+}
+
+impl DriftOptions {
+    /// Whether the live side could not list objects of `id`'s type.
+    fn unlisted(&self, id: &ObjectRef) -> bool {
+        self.unlisted.iter().any(|(group, kind)| {
+            group == "*" || (group == id.group() && (kind.is_empty() || *kind == id.kind))
+        })
+    }
 }
 
 impl Default for DriftOptions {
     fn default() -> Self {
         DriftOptions {
             default_namespace: "default".into(),
+            unlisted: Vec::new(),
         }
     }
 }
@@ -160,6 +174,8 @@ pub fn compare(desired: &Inventory, live: &Inventory, options: &DriftOptions) ->
             managed_namespaces.insert(name.clone());
         }
         match live_by_key.get(&k) {
+            // Not read from the cluster: not compared (the run says it is incomplete).
+            None if options.unlisted(&object.id) => {}
             None => out.push(Drift {
                 object: object.id.clone(),
                 desired: Some(d),
@@ -755,6 +771,36 @@ mod tests {
     /// The live Deployment as the API server returns it: defaults filled in, status,
     /// managedFields, and one change made by hand with `kubectl edit`.
     const LIVE: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: shop\n  uid: 6c1c7c39-0000-4000-8000-000000000001\n  resourceVersion: '8812'\n  generation: 3\n  creationTimestamp: '2026-11-20T10:00:00Z'\n  annotations: {deployment.kubernetes.io/revision: '3'}\n  managedFields:\n  - manager: kubectl-client-side-apply\n    operation: Update\n    time: '2026-11-20T10:00:00Z'\n    fieldsV1: {'f:spec': {'f:replicas': {}, 'f:template': {'f:spec': {'f:containers': {'k:{\"name\":\"app\"}': {'f:image': {}, 'f:resources': {}}}}}}}\n  - manager: kubectl-edit\n    operation: Update\n    time: '2026-11-25T22:14:03Z'\n    fieldsV1: {'f:spec': {'f:template': {'f:spec': {'f:containers': {'k:{\"name\":\"app\"}': {'f:securityContext': {'f:privileged': {}}}}}}}}\nspec:\n  replicas: 2\n  progressDeadlineSeconds: 600\n  revisionHistoryLimit: 10\n  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 25%, maxUnavailable: 25%}}\n  template:\n    metadata: {creationTimestamp: null}\n    spec:\n      dnsPolicy: ClusterFirst\n      restartPolicy: Always\n      schedulerName: default-scheduler\n      securityContext: {}\n      terminationGracePeriodSeconds: 30\n      containers:\n      - name: app\n        image: registry.example.com/app:1.4.2\n        imagePullPolicy: IfNotPresent\n        terminationMessagePath: /dev/termination-log\n        terminationMessagePolicy: File\n        resources: {limits: {cpu: 500m, memory: 256Mi}}\n        securityContext: {privileged: true}\nstatus: {replicas: 2, readyReplicas: 2}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop, uid: x, resourceVersion: '9'}\nspec:\n  clusterIP: 10.96.0.12\n  clusterIPs: [10.96.0.12]\n  ipFamilies: [IPv4]\n  ipFamilyPolicy: SingleStack\n  internalTrafficPolicy: Cluster\n  sessionAffinity: None\n  type: ClusterIP\n  selector: {app: web}\n  ports: [{port: 80, targetPort: 8080, protocol: TCP}]\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: debug-flags, namespace: shop}\ndata: {DEBUG: 'true'}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: shop}\n";
+
+    /// A reader that may not list Secrets sees none: a desired Secret is not compared, never
+    /// "missing in the cluster".
+    #[test]
+    fn types_the_cluster_would_not_list_are_not_compared() {
+        let desired = inventory(&format!(
+            "{DESIRED}---\napiVersion: v1\nkind: Secret\nmetadata: {{name: db, namespace: shop}}\nstringData: {{password: x}}\n"
+        ));
+        let live = inventory(LIVE);
+        let missing = |options: &DriftOptions| -> Vec<String> {
+            compare(&desired, &live, options)
+                .iter()
+                .filter(|d| d.change == Change::MissingInCluster)
+                .map(|d| d.object.kind.clone())
+                .collect()
+        };
+        assert_eq!(missing(&DriftOptions::default()), ["Secret"]);
+        for unlisted in [("", "Secret"), ("", ""), ("*", "")] {
+            let options = DriftOptions {
+                unlisted: vec![(unlisted.0.into(), unlisted.1.into())],
+                ..DriftOptions::default()
+            };
+            assert_eq!(missing(&options), Vec::<String>::new(), "{unlisted:?}");
+        }
+        let options = DriftOptions {
+            unlisted: vec![("apps".into(), "Deployment".into())],
+            ..DriftOptions::default()
+        };
+        assert_eq!(missing(&options), ["Secret"]);
+    }
 
     #[test]
     fn defaults_and_server_fields_are_not_drift_but_a_hand_edit_is() {

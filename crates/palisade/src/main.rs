@@ -909,18 +909,21 @@ fn run_drift(args: DriftArgs) -> Result<u8> {
         );
     }
     // Drift filters both sides by namespace itself (below), so `namespaces` stays empty.
-    let options = ScanOptions {
+    let mut options = ScanOptions {
         config,
         skip_evaluations: true,
         ..ScanOptions::default()
     };
     let live = if let Some(file) = &args.snapshot {
-        palisade_snapshot::SnapshotFile::open(file, true)?.load()
+        let snapshot = palisade_snapshot::SnapshotFile::open(file, true)?;
+        options.unlisted = snapshot.unlisted();
+        snapshot.load()
     } else if args.cluster {
         let Some(snapshot) = cluster_cmd::capture_cluster(&args.cluster_args)? else {
             eprintln!("palisade: interrupted; nothing written");
             return Ok(130);
         };
+        options.unlisted = snapshot.unlisted();
         snapshot.load()
     } else {
         bail!("drift needs the live side: --snapshot FILE or --cluster");
@@ -931,9 +934,23 @@ fn run_drift(args: DriftArgs) -> Result<u8> {
         .retain_namespaces(&args.cluster_args.namespaces);
     let drift_options = palisade_snapshot::drift::DriftOptions {
         default_namespace: args.default_namespace.clone(),
+        unlisted: options
+            .unlisted
+            .iter()
+            .map(|(group, kind, _)| (group.clone(), kind.clone()))
+            .collect(),
     };
     let mut diagnostics = desired.diagnostics;
     diagnostics.extend(live.diagnostics);
+    // A type the cluster would not list is not compared: the run says so and is incomplete,
+    // never "missing in the cluster" for every object of it.
+    for (_, _, why) in &options.unlisted {
+        diagnostics.push(palisade_core::Diagnostic::new(
+            DiagnosticLevel::Warning,
+            "not-listed",
+            format!("{why}; objects of this type are not compared"),
+        ));
+    }
     let report = palisade_scan::drift::drift_report(
         &desired.inventory,
         &live.inventory,

@@ -163,9 +163,12 @@ async fn drift_reports_hand_changes_and_live_only_findings() {
     )
     .unwrap();
     let mut cmd = bin();
+    // Secrets are forbidden and Deployments time out: not compared, and the run says so
+    // (incomplete, accepted here to read the verdict on what was compared).
     cmd.arg("drift")
         .arg(&desired)
         .args([
+            "--allow-incomplete",
             "-o",
             "json",
             "--cluster",
@@ -732,6 +735,53 @@ async fn exec_credential_plugins_are_run_for_the_token() {
 }
 
 /// A snapshot taken with an account that may list nothing: an error, not a clean cluster.
+/// Drift against a snapshot whose reader could not list Secrets: the desired Secret is not
+/// reported missing, and the run says what it could not compare (incomplete, exit 2).
+#[test]
+fn drift_does_not_call_what_could_not_be_listed_missing() {
+    let dir = scratch("cli-drift-unlisted");
+    let snapshot = dir.join("snapshot.json");
+    std::fs::write(
+        &snapshot,
+        r#"{"apiVersion": "palisade.dev/v1alpha1", "kind": "ClusterSnapshot", "metadata": {"capturedAt": "2026-11-26T00:00:00Z", "context": "ci", "palisadeVersion": "0.1.0"}, "errors": [{"group": "", "version": "v1", "resource": "secrets", "kind": "Secret", "status": 403, "reason": "forbidden", "message": "secrets is forbidden: User \"ci\" cannot list resource \"secrets\""}], "resources": [],
+"items": [
+{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "shop", "uid": "1", "resourceVersion": "1"}, "data": {"mode": "fast"}}
+]}
+"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("desired.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\ndata: {mode: fast}\n---\napiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\ntype: Opaque\nstringData: {password: from-vault}\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["drift", "--no-config", "-o", "json", "--snapshot"])
+        .arg(&snapshot)
+        .arg(dir.join("desired.yaml"))
+        .output()
+        .unwrap();
+    let report = json(&out);
+    assert_eq!(out.status.code(), Some(2), "{report:#}");
+    assert!(
+        !report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["object"]["kind"] == "Secret"),
+        "{report:#}"
+    );
+    assert!(
+        report["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "not-listed"
+                && d["message"].as_str().unwrap().contains("not compared")),
+        "{report:#}"
+    );
+}
+
 #[test]
 fn a_snapshot_where_nothing_could_be_listed_exits_2() {
     let dir = scratch("cli-nothing-listed");
