@@ -38,6 +38,8 @@ const PLACES: &[&str] = &[
     "tokenGithub",
     "dotEnv",
     "valuesFile",
+    "helmValues",
+    "helmSet",
     "execCommand",
     "uriQuery",
 ];
@@ -196,6 +198,36 @@ fn audit_log(dir: &Path) -> std::path::PathBuf {
     path
 }
 
+/// A Helm chart whose values put canaries in a Secret, an env var and an argument.
+fn helm_chart(dir: &Path) -> std::path::PathBuf {
+    let chart = dir.join("chart");
+    let values = canary('g', "helmValues");
+    common::write_file(
+        &chart,
+        "Chart.yaml",
+        "apiVersion: v2\nname: shop\nversion: 0.1.0\n",
+    );
+    common::write_file(
+        &chart,
+        "values.yaml",
+        &format!(
+            "password: \"{values}\"\ntoken: \"{}\"\n",
+            github_shaped(&values)
+        ),
+    );
+    common::write_file(
+        &chart,
+        "templates/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: shop}\ntype: Opaque\nstringData:\n  password: {{ .Values.password | quote }}\n",
+    );
+    common::write_file(
+        &chart,
+        "templates/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\nspec:\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec:\n      containers:\n      - name: api\n        image: registry.example.com/api:1.0\n        args: [\"--token={{ .Values.token }}\"]\n        env:\n        - {name: DB_PASSWORD, value: {{ .Values.password | quote }}}\n",
+    );
+    chart
+}
+
 /// Every form a canary could take in output.
 fn forms(canary: &str) -> Vec<String> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
@@ -249,8 +281,12 @@ fn no_canary_appears_in_any_command_or_format() {
     )
     .unwrap();
     let live = live_list(&dir);
+    let chart = helm_chart(&dir);
     let git = git.to_str().unwrap().to_string();
     let live = live.to_str().unwrap().to_string();
+    let chart = chart.to_str().unwrap().to_string();
+    let helm_set = format!("password={}", canary('g', "helmSet"));
+    let helm = common::need_helm();
 
     let mut runs: Vec<(String, Vec<String>)> = Vec::new();
     for format in ["table", "json", "sarif", "junit"] {
@@ -267,7 +303,16 @@ fn no_canary_appears_in_any_command_or_format() {
                 "drift",
                 vec!["drift", git.as_str(), "--snapshot", live.as_str()],
             ),
+            // A chart rendered by the real helm, its values from values.yaml and --helm-set.
+            ("scan-chart", vec!["scan", chart.as_str()]),
+            (
+                "scan-chart-set",
+                vec!["scan", chart.as_str(), "--helm-set", helm_set.as_str()],
+            ),
         ] {
+            if name.starts_with("scan-chart") && !helm {
+                continue;
+            }
             let mut stdout_run: Vec<String> = args.iter().map(|s| s.to_string()).collect();
             stdout_run.extend([
                 "-o".into(),
