@@ -70,14 +70,7 @@ pub(crate) const RBAC_POLICY: &[(&str, &str)] = &[
 /// The types escalation paths are made of besides the RBAC policy: the pods that run as
 /// service accounts (in a live cluster each pod stands for its controller when that cannot
 /// be listed) and the accounts.
-pub(crate) const ESCALATION: &[(&str, &str)] = &[
-    ("rbac.authorization.k8s.io", "Role"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "RoleBinding"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("", "Pod"),
-    ("", "ServiceAccount"),
-];
+pub(crate) const RUNNING_AS: &[(&str, &str)] = &[("", "Pod"), ("", "ServiceAccount")];
 
 /// The types a network answer is made of: pods (standing for their controllers), namespaces,
 /// services and every kind of network policy evaluated.
@@ -118,13 +111,13 @@ pub struct Completeness {
 /// (no answer would mean anything) and, unless `completeness` allows it, an input of which
 /// some part could not be read: a file, or a type of the cluster among the `needed` (group,
 /// kind)s, the types the answer is made of (the others a cluster would not list are warned
-/// about: the least-privileged reader often may not list Secrets). The diagnostics of reading go to stderr, redacted like every
-/// report. Returns what a live cluster serves too.
+/// about: the least-privileged reader often may not list Secrets). The diagnostics of
+/// reading go to stderr, redacted like every report. Returns what a live cluster serves too.
 pub(crate) fn load_objects(
     load: &LoadArgs,
     live: &LiveArgs,
     completeness: Completeness,
-    needed: &[(&str, &str)],
+    needed: &[&[(&str, &str)]],
 ) -> Result<(
     palisade_inventory::Loaded,
     Vec<palisade_snapshot::format::ListedResource>,
@@ -133,7 +126,7 @@ pub(crate) fn load_objects(
     load_objects_if_live(live)?;
     let mut discovered = Vec::new();
     let mut unlisted = 0;
-    let loaded = if live.cluster {
+    let mut loaded = if live.cluster {
         let args = crate::cluster_cmd::ClusterArgs {
             all_namespaces: true,
             ..live.cluster_args()
@@ -148,16 +141,20 @@ pub(crate) fn load_objects(
             .header
             .errors
             .iter()
-            .filter(|e| needed.iter().any(|&need| withholds(e, need)))
+            .filter(|e| {
+                needed
+                    .iter()
+                    .copied()
+                    .flatten()
+                    .any(|&need| withholds(e, need))
+            })
             .count();
-
         discovered = snapshot.header.resources.clone();
         snapshot.load()
     } else {
         let (inputs, options) = inputs(load)?;
         palisade_inventory::load(&inputs, &options)
     };
-    let mut loaded = loaded;
     palisade_scan::scan::redactor(&[&loaded.inventory]).redact_diagnostics(&mut loaded.diagnostics);
     if loaded.inventory.objects.is_empty() {
         crate::print_diagnostics(&loaded.diagnostics, palisade_core::DiagnosticLevel::Info);
@@ -165,7 +162,13 @@ pub(crate) fn load_objects(
             "nothing to analyse: no Kubernetes object was read, so no answer would mean anything"
         );
     }
-    crate::print_diagnostics(&loaded.diagnostics, palisade_core::DiagnosticLevel::Error);
+    // Errors, and every input not read (some of those are warnings), which the refusal
+    // below points at.
+    for d in &loaded.diagnostics {
+        if d.level >= palisade_core::DiagnosticLevel::Error || d.input_not_read() {
+            crate::print_diagnostic(d);
+        }
+    }
     let not_read = unlisted
         + loaded
             .diagnostics

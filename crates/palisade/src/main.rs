@@ -638,8 +638,13 @@ fn canonical_in(rules: &palisade_rules::RuleSet, ids: &[String]) -> Result<Vec<S
 /// report: `palisade: file:line [code] message`.
 pub(crate) fn print_diagnostics(diagnostics: &[palisade_core::Diagnostic], level: DiagnosticLevel) {
     for d in diagnostics.iter().filter(|d| d.level >= level) {
-        eprintln!("palisade: {} [{}] {}", d.location(), d.code, d.message);
+        print_diagnostic(d);
     }
+}
+
+/// One diagnostic on stderr: where, its code, and what it says.
+pub(crate) fn print_diagnostic(d: &palisade_core::Diagnostic) {
+    eprintln!("palisade: {} [{}] {}", d.location(), d.code, d.message);
 }
 
 /// Parses `FORMAT` or `FORMAT=FILE`.

@@ -145,7 +145,7 @@ fn read(
     live: &LiveArgs,
     completeness: Completeness,
 ) -> Result<(palisade_inventory::Inventory, Arc<Network>)> {
-    let (loaded, _) = load_objects(load, live, completeness, NETWORK)?;
+    let (loaded, _) = load_objects(load, live, completeness, &[NETWORK])?;
     let network = Arc::new(Network::from_inventory(&loaded.inventory));
     Ok((loaded.inventory, network))
 }

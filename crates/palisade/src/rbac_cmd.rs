@@ -10,7 +10,7 @@ use palisade_rbac::graph::workload_node;
 use palisade_rbac::{Policy, Request, Subject};
 use palisade_rbac::{access, audit};
 
-use crate::analysis_input::{Completeness, ESCALATION, LiveArgs, RBAC_POLICY};
+use crate::analysis_input::{Completeness, LiveArgs, RBAC_POLICY, RUNNING_AS};
 use crate::{ListFormat, LoadArgs};
 
 /// `rbac generate` formats: the roles to apply, or JSON.
@@ -198,7 +198,7 @@ fn load_policy(
     load: &LoadArgs,
     live: &LiveArgs,
     completeness: Completeness,
-    needed: &[(&str, &str)],
+    needed: &[&[(&str, &str)]],
 ) -> Result<Analysed> {
     let (loaded, discovered) =
         crate::analysis_input::load_objects(load, live, completeness, needed)?;
@@ -288,7 +288,7 @@ pub fn run(command: RbacCommand) -> Result<u8> {
 fn who_can(args: &WhoCanArgs) -> Result<u8> {
     let Analysed {
         policy, catalogue, ..
-    } = load_policy(&args.load, &args.live, args.completeness, RBAC_POLICY)?;
+    } = load_policy(&args.load, &args.live, args.completeness, &[RBAC_POLICY])?;
     let (request, resolved) = resolve_request(
         &catalogue,
         &args.verb,
@@ -303,7 +303,7 @@ fn who_can(args: &WhoCanArgs) -> Result<u8> {
 
 fn access(args: &AccessArgs) -> Result<u8> {
     let Analysed { policy, .. } =
-        load_policy(&args.load, &args.live, args.completeness, RBAC_POLICY)?;
+        load_policy(&args.load, &args.live, args.completeness, &[RBAC_POLICY])?;
     let subject = parse_subject(&args.subject)?;
     let mut identity = subject.identity();
     for group in &args.groups {
@@ -321,7 +321,12 @@ fn access(args: &AccessArgs) -> Result<u8> {
 fn paths(args: &PathsArgs) -> Result<u8> {
     let Analysed {
         inventory, policy, ..
-    } = load_policy(&args.load, &args.live, args.completeness, ESCALATION)?;
+    } = load_policy(
+        &args.load,
+        &args.live,
+        args.completeness,
+        &[RBAC_POLICY, RUNNING_AS],
+    )?;
     let goal = Goal::parse(&args.to)
         .with_context(|| format!("--to {}: expected cluster-admin, secrets or nodes", args.to))?;
     let graph = palisade_rbac::graph::build(&policy, &inventory);
@@ -386,7 +391,7 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
             ..LoadArgs::for_path(std::path::Path::new("."))
         };
         let live = LiveArgs::default();
-        let Analysed { policy, .. } = load_policy(&load, &live, args.completeness, RBAC_POLICY)?;
+        let Analysed { policy, .. } = load_policy(&load, &live, args.completeness, &[RBAC_POLICY])?;
         Some(audit::diff(&policy, &identity, &requests))
     };
     let answer = palisade_rbac::answers::Generated::answer(
