@@ -170,7 +170,13 @@ fn mark_incomplete(
             }
         };
         for (group, kind, why) in unlisted {
-            if everything || kinds.iter().any(|(g, k)| g == group && k == kind) {
+            // A failed discovery (an empty kind) withholds every kind of its group.
+            let failed = (group.as_str(), kind.as_str());
+            if everything
+                || kinds
+                    .iter()
+                    .any(|&need| palisade_snapshot::withholds(failed, need))
+            {
                 entry.incomplete.push(why.clone());
             }
         }

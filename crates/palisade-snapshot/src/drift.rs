@@ -65,9 +65,9 @@ pub struct DriftOptions {
 impl DriftOptions {
     /// Whether the live side could not list objects of `id`'s type.
     fn unlisted(&self, id: &ObjectRef) -> bool {
-        self.unlisted.iter().any(|(group, kind)| {
-            group == "*" || (group == id.group() && (kind.is_empty() || *kind == id.kind))
-        })
+        self.unlisted
+            .iter()
+            .any(|(group, kind)| crate::withholds((group, kind), (id.group(), &id.kind)))
     }
 }
 

@@ -8,4 +8,4 @@ pub mod format;
 pub mod source;
 
 pub use format::{ListError, Snapshot, SnapshotHeader, SnapshotMeta};
-pub use source::{SnapshotFile, Unlisted, recognising_snapshots};
+pub use source::{SnapshotFile, Unlisted, recognising_snapshots, withholds};

@@ -38,6 +38,13 @@ pub fn recognising_snapshots(limits: Limits) -> Limits {
 /// A type the cluster would not list: `(group, kind, why)`, as scan options want it.
 pub type Unlisted = (String, String, String);
 
+/// Whether a type the cluster would not list, `(group, kind)` of an [`Unlisted`], withholds
+/// objects of `of`: the same type, or any kind of a group whose discovery failed (the kind is
+/// empty), or of every group (the group is `*`).
+pub fn withholds((group, kind): (&str, &str), (of_group, of_kind): (&str, &str)) -> bool {
+    group == "*" || (group == of_group && (kind.is_empty() || kind == of_kind))
+}
+
 /// The types a snapshot could not list.
 pub fn unlisted(header: &SnapshotHeader) -> Vec<Unlisted> {
     header
@@ -135,6 +142,23 @@ impl ObjectSource for Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_list_or_discovery_withholds_its_types() {
+        assert!(withholds(("", "Secret"), ("", "Secret")));
+        assert!(!withholds(("", "Secret"), ("", "ConfigMap")));
+        assert!(!withholds(("", "Secret"), ("apps", "Secret")));
+        // The discovery of a group failed: every kind of it; of every group: everything.
+        assert!(withholds(
+            ("metrics.k8s.io", ""),
+            ("metrics.k8s.io", "PodMetrics")
+        ));
+        assert!(!withholds(("metrics.k8s.io", ""), ("", "Pod")));
+        assert!(withholds(
+            ("*", ""),
+            ("rbac.authorization.k8s.io", "RoleBinding")
+        ));
+    }
     use palisade_inventory::load_text;
 
     #[test]

@@ -90,12 +90,6 @@ pub(crate) const NETWORK: &[(&str, &str)] = &[
     ("projectcalico.org", "GlobalNetworkPolicy"),
 ];
 
-/// Whether the cluster's `error` withholds objects of `(group, kind)`: a list of that type
-/// failed, or the discovery of its group (or of every group).
-fn withholds(error: &palisade_snapshot::format::ListError, (group, kind): (&str, &str)) -> bool {
-    error.group == "*" || (error.group == group && (error.resource == "*" || error.kind == kind))
-}
-
 /// Whether an analysis may answer from inputs of which some could not be read.
 #[derive(Args, Default, Clone, Copy)]
 pub struct Completeness {
@@ -142,11 +136,12 @@ pub(crate) fn load_objects(
             .errors
             .iter()
             .filter(|e| {
+                let failed = (e.group.as_str(), e.kind.as_str());
                 needed
                     .iter()
                     .copied()
                     .flatten()
-                    .any(|&need| withholds(e, need))
+                    .any(|&need| palisade_snapshot::withholds(failed, need))
             })
             .count();
         discovered = snapshot.header.resources.clone();

@@ -13,7 +13,7 @@ mod serve_cmd;
 
 /// jemalloc rather than the C library's allocator: a scan makes and frees millions of small
 /// strings on every core, where glibc's malloc spent about a sixth of the time and left more
-/// memory resident (figures in `docs/performance.md`).
+/// memory resident (figures in `docs/dependencies.md`).
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

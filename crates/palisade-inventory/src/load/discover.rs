@@ -192,28 +192,22 @@ pub(super) fn keep_top_sources(
         drop.extend(included_roots(
             &found.kustomizations,
             |dir, seen| included(dir, options, seen, 0),
-            |including| Diagnostic::new(
-                DiagnosticLevel::Info,
-                "kustomization-included",
+            ("kustomization-included", |including| {
                 format!(
-                    "included by the kustomization {}, and scanned through it (what gets deployed); --all-kustomizations also scans it on its own",
-                    display(including)
-                ),
-            ),
+                    "included by the kustomization {including}, and scanned through it (what gets deployed); --all-kustomizations also scans it on its own"
+                )
+            }),
             diagnostics,
         ));
     }
     drop.extend(included_roots(
         &found.charts,
         |dir, seen| chart_dependencies(dir, options, seen, 0),
-        |including| Diagnostic::new(
-            DiagnosticLevel::Info,
-            "chart-dependency",
+        ("chart-dependency", |including| {
             format!(
-                "a dependency (file://) of the chart {}, and scanned through it with its values (what gets deployed); name it on its own to scan it alone",
-                display(including)
-            ),
-        ),
+                "a dependency (file://) of the chart {including}, and scanned through it with its values (what gets deployed); name it on its own to scan it alone"
+            )
+        }),
         diagnostics,
     ));
     let mut index = 0;
@@ -227,11 +221,12 @@ pub(super) fn keep_top_sources(
 }
 
 /// The source indices of the `roots` that another root includes (`includes` lists what a root
-/// includes, canonical), each said with the diagnostic `said` makes of the including root.
+/// includes, canonical), each said in an info diagnostic: its code, and the message made of
+/// the including root.
 fn included_roots(
     roots: &[(usize, PathBuf)],
     includes: impl Fn(&Path, &mut Vec<PathBuf>),
-    said: impl Fn(&Path) -> Diagnostic,
+    (code, say): (&'static str, fn(&str) -> String),
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<usize> {
     if roots.len() < 2 {
@@ -253,7 +248,10 @@ fn included_roots(
             .enumerate()
             .find(|(j, _)| *j != i && included_by[*j].contains(&me));
         if let Some((_, (_, including))) = by {
-            diagnostics.push(said(including).in_file(display(dir)));
+            diagnostics.push(
+                Diagnostic::new(DiagnosticLevel::Info, code, say(&display(including)))
+                    .in_file(display(dir)),
+            );
             drop.push(*index);
         }
     }
@@ -266,21 +264,11 @@ fn chart_dependencies(dir: &Path, options: &LoadOptions, seen: &mut Vec<PathBuf>
     if depth > 16 {
         return;
     }
-    let Some(chart) = first_document(&dir.join("Chart.yaml"), &options.limits) else {
-        return;
-    };
-    for dependency in items(&chart, "dependencies") {
-        let Some(path) = dependency
-            .get("repository")
-            .and_then(Value::as_str)
-            .and_then(|r| r.strip_prefix("file://"))
-        else {
+    for (_, target) in local_chart_dependencies(dir, &options.limits) {
+        let Ok(target) = target.canonicalize() else {
             continue;
         };
-        let Ok(target) = dir.join(path).canonicalize() else {
-            continue;
-        };
-        if target.join("Chart.yaml").is_file() && !seen.contains(&target) {
+        if !seen.contains(&target) {
             seen.push(target.clone());
             chart_dependencies(&target, options, seen, depth + 1);
         }

@@ -215,6 +215,32 @@ fn items<'v>(value: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {
         .flatten()
 }
 
+/// The charts the chart in `dir` depends on through a `file://` repository (Chart.yaml's
+/// `dependencies`) that are there: the names the parent calls each by (its `alias`, its
+/// `name`) and its directory, as written from `dir`.
+fn local_chart_dependencies(dir: &Path, limits: &Limits) -> Vec<(Vec<String>, PathBuf)> {
+    let Some(chart) = first_document(&dir.join("Chart.yaml"), limits) else {
+        return Vec::new();
+    };
+    items(&chart, "dependencies")
+        .filter_map(|dependency| {
+            let path = dependency
+                .get("repository")?
+                .as_str()?
+                .strip_prefix("file://")?;
+            let names = ["alias", "name"]
+                .iter()
+                .filter_map(|key| Some(dependency.get(key)?.as_str()?.to_string()))
+                .collect();
+            let target = dir.join(path);
+            target
+                .join("Chart.yaml")
+                .is_file()
+                .then_some((names, target))
+        })
+        .collect()
+}
+
 fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot read: {e}"))?;
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);

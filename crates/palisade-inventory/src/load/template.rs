@@ -13,7 +13,7 @@ use palisade_core::JsonPointer;
 use serde_json::Value;
 
 use super::origin::{Origin, normalize};
-use super::{Reading, SourceRead, display, first_document, items, read_limited};
+use super::{Reading, SourceRead, display, local_chart_dependencies, read_limited};
 use crate::spans::Spans;
 use crate::yaml::parse_stream;
 
@@ -106,17 +106,10 @@ fn template_path(dir: &Path, source: &str, limits: &crate::yaml::Limits) -> Opti
 
 /// The directory of the `file://` dependency named (or aliased) `name` of the chart in `dir`.
 fn local_dependency(dir: &Path, name: &str, limits: &crate::yaml::Limits) -> Option<PathBuf> {
-    let chart = first_document(&dir.join("Chart.yaml"), limits)?;
-    items(&chart, "dependencies")
-        .filter(|d| {
-            [d.get("alias"), d.get("name")]
-                .into_iter()
-                .flatten()
-                .any(|n| n.as_str() == Some(name))
-        })
-        .find_map(|d| d.get("repository")?.as_str()?.strip_prefix("file://"))
-        .map(|path| normalize(&dir.join(path)))
-        .filter(|path| path.join("Chart.yaml").is_file())
+    local_chart_dependencies(dir, limits)
+        .into_iter()
+        .find(|(names, _)| names.iter().any(|n| n == name))
+        .map(|(_, path)| normalize(&path))
 }
 
 /// The documents of the template at `path`, its actions blanked ([`blank_actions`]).
