@@ -330,7 +330,7 @@ impl Admission {
         let findings = report
             .findings
             .into_iter()
-            .filter(|f| match &f.suppressed {
+            .filter(|f| match &f.suppressed() {
                 None => true,
                 Some(s) => s.source == SuppressionSource::Annotation && !honor,
             })

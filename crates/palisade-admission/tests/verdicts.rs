@@ -187,7 +187,7 @@ fn the_webhook_gives_the_verdict_scan_gives_across_all_fixtures() {
                 continue;
             }
             let scan_fails = report.findings.iter().any(|f| {
-                f.suppressed.is_none()
+                !f.is_suppressed()
                     && f.severity >= palisade_core::Severity::High
                     && f.object().is_some_and(|o| {
                         o.kind == id.kind && o.name == id.name && o.namespace == id.namespace

@@ -256,6 +256,11 @@ pub struct Edit {
 }
 
 /// One problem found on one subject.
+///
+/// A large scan holds millions of findings, so what few findings carry (cited controls, a
+/// discriminator, evidence, a fix, a suppression, affected objects) is kept in one box
+/// behind accessors, and the message and pointer are shared texts (equal ones can share
+/// one copy, see [`crate::intern`]).
 #[derive(Debug, Clone)]
 pub struct Finding {
     /// The rule, whose id, title, remediation and controls the finding shows.
@@ -264,22 +269,23 @@ pub struct Finding {
     /// ([`Finding::with_severity`]).
     pub severity: Severity,
     /// What is wrong on this subject, in a sentence that names the container or field.
-    pub message: String,
+    pub message: Arc<str>,
     pub subject: Subject,
     pub location: Location,
-    /// The controls this finding's condition violates, when that is not all of the rule's.
-    pub cited: Option<Box<[Control]>>,
     /// Stable across files, lines and object order; see [`crate::fingerprint`].
     pub fingerprint: Fingerprint,
-    /// What keeps this finding apart from another of the same rule at the same place (a CVE
-    /// id, a detector); part of the fingerprint.
-    pub discriminator: Option<Box<str>>,
-    pub evidence: Vec<Evidence>,
-    pub fix: Option<Box<Fix>>,
-    pub suppressed: Option<Box<Suppression>>,
-    /// Objects judged through this one: the Pods and ReplicaSets a Deployment controls, when
-    /// a cluster or snapshot holds them (they are not reported separately).
-    pub affected: Vec<String>,
+    pub(crate) extra: Option<Box<Extra>>,
+}
+
+/// What only some findings carry.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Extra {
+    pub(crate) cited: Option<Box<[Control]>>,
+    pub(crate) discriminator: Option<Box<str>>,
+    pub(crate) evidence: Vec<Evidence>,
+    pub(crate) fix: Option<Box<Fix>>,
+    pub(crate) suppressed: Option<Box<Suppression>>,
+    pub(crate) affected: Vec<String>,
 }
 
 impl Finding {
@@ -289,28 +295,23 @@ impl Finding {
         rule: impl Into<RuleRef>,
         subject: Subject,
         location: Location,
-        message: impl Into<String>,
+        message: impl Into<Arc<str>>,
     ) -> Self {
         let rule = rule.into();
         let fingerprint = Fingerprint::of(&rule.id, &subject, &location.path, None);
-        // `format!` reserves about twice its literal text: kept for millions of findings, the
-        // spare room was a twentieth of a large scan's memory.
-        let mut message = message.into();
-        message.shrink_to_fit();
         Finding {
             severity: rule.severity,
             rule,
-            message,
+            message: message.into(),
             subject,
             location,
-            cited: None,
             fingerprint,
-            discriminator: None,
-            evidence: Vec::new(),
-            fix: None,
-            suppressed: None,
-            affected: Vec::new(),
+            extra: None,
         }
+    }
+
+    fn extra_mut(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
     }
 
     pub fn with_severity(mut self, severity: Severity) -> Self {
@@ -327,24 +328,95 @@ impl Finding {
             &self.location.path,
             Some(&discriminator),
         );
-        self.discriminator = Some(discriminator);
+        self.extra_mut().discriminator = Some(discriminator);
         self
     }
 
     /// Cites only these controls (the ones this finding's condition violates).
     pub fn citing(mut self, controls: Vec<Control>) -> Self {
-        self.cited = Some(controls.into_boxed_slice());
+        self.extra_mut().cited = Some(controls.into_boxed_slice());
         self
     }
 
     pub fn with_evidence(mut self, evidence: Evidence) -> Self {
-        self.evidence.push(evidence);
+        self.extra_mut().evidence.push(evidence);
         self
     }
 
     pub fn with_fix(mut self, fix: Fix) -> Self {
-        self.fix = Some(Box::new(fix));
+        self.set_fix(Some(fix));
         self
+    }
+
+    /// What keeps this finding apart from another of the same rule at the same place (a CVE
+    /// id, a detector); part of the fingerprint.
+    pub fn discriminator(&self) -> Option<&str> {
+        self.extra.as_ref()?.discriminator.as_deref()
+    }
+
+    /// Replaces the discriminator's text without changing the fingerprint (redaction).
+    pub fn discriminator_mut(&mut self) -> Option<&mut Box<str>> {
+        self.extra.as_mut()?.discriminator.as_mut()
+    }
+
+    /// The evidence, in the order it was added.
+    pub fn evidence(&self) -> &[Evidence] {
+        self.extra.as_ref().map_or(&[], |e| &e.evidence)
+    }
+
+    pub fn evidence_mut(&mut self) -> &mut Vec<Evidence> {
+        &mut self.extra_mut().evidence
+    }
+
+    pub fn fix(&self) -> Option<&Fix> {
+        self.extra.as_ref()?.fix.as_deref()
+    }
+
+    pub fn set_fix(&mut self, fix: Option<Fix>) {
+        if fix.is_some() || self.extra.is_some() {
+            self.extra_mut().fix = fix.map(Box::new);
+        }
+    }
+
+    /// Why the finding is accepted, when it is.
+    pub fn suppressed(&self) -> Option<&Suppression> {
+        self.extra.as_ref()?.suppressed.as_deref()
+    }
+
+    pub fn is_suppressed(&self) -> bool {
+        self.suppressed().is_some()
+    }
+
+    pub fn set_suppressed(&mut self, suppression: Option<Suppression>) {
+        if suppression.is_some() || self.extra.is_some() {
+            self.extra_mut().suppressed = suppression.map(Box::new);
+        }
+    }
+
+    pub fn suppressed_mut(&mut self) -> Option<&mut Suppression> {
+        self.extra.as_mut()?.suppressed.as_deref_mut()
+    }
+
+    /// Objects judged through this one: the Pods and ReplicaSets a Deployment controls, when
+    /// a cluster or snapshot holds them (they are not reported separately).
+    pub fn affected(&self) -> &[String] {
+        self.extra.as_ref().map_or(&[], |e| &e.affected)
+    }
+
+    pub fn affected_mut(&mut self) -> &mut Vec<String> {
+        &mut self.extra_mut().affected
+    }
+
+    /// The controls cited in place of the rule's, when this finding's condition violates
+    /// only some of them.
+    pub fn cited(&self) -> Option<&[Control]> {
+        self.extra.as_ref()?.cited.as_deref()
+    }
+
+    /// Shares the message's and pointer's texts with equal ones `seen` holds.
+    pub fn share_texts(&mut self, seen: &mut crate::intern::Interner) {
+        self.message = seen.share(std::mem::replace(&mut self.message, Arc::from("")));
+        self.location.path = std::mem::take(&mut self.location.path).shared(seen);
     }
 
     pub fn rule_id(&self) -> &str {
@@ -361,7 +433,7 @@ impl Finding {
 
     /// The controls this finding provides evidence against.
     pub fn controls(&self) -> &[Control] {
-        self.cited.as_deref().unwrap_or(&self.rule.controls)
+        self.cited().unwrap_or(&self.rule.controls)
     }
 
     /// The Kubernetes object, when the subject is one.
@@ -384,20 +456,20 @@ impl Serialize for Finding {
         s.serialize_field("location", &self.location)?;
         s.serialize_field("controls", self.controls())?;
         s.serialize_field("fingerprint", &self.fingerprint)?;
-        if let Some(suppressed) = &self.suppressed {
+        if let Some(suppressed) = self.suppressed() {
             s.serialize_field("suppressed", suppressed)?;
         }
         s.serialize_field("remediation", self.remediation())?;
-        if !self.affected.is_empty() {
-            s.serialize_field("affected", &self.affected)?;
+        if !self.affected().is_empty() {
+            s.serialize_field("affected", self.affected())?;
         }
-        if let Some(discriminator) = &self.discriminator {
+        if let Some(discriminator) = self.discriminator() {
             s.serialize_field("discriminator", discriminator)?;
         }
-        if !self.evidence.is_empty() {
-            s.serialize_field("evidence", &self.evidence)?;
+        if !self.evidence().is_empty() {
+            s.serialize_field("evidence", self.evidence())?;
         }
-        if let Some(fix) = &self.fix {
+        if let Some(fix) = self.fix() {
             s.serialize_field("fix", fix)?;
         }
         s.end()
@@ -407,6 +479,37 @@ impl Serialize for Finding {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large scan holds millions of findings at once (two million for a 47 MB file of
+    /// Deployments): each byte here is two megabytes there.
+    #[test]
+    fn a_finding_stays_small() {
+        let size = std::mem::size_of::<Finding>();
+        assert!(size <= 144, "a Finding takes {size} bytes");
+    }
+
+    #[test]
+    fn what_few_findings_carry_is_read_back_as_set() {
+        let location = Location::file("f.yaml");
+        let subject = Subject::File("f.yaml".into());
+        let mut finding = Finding::new(meta(), subject, location, "m");
+        assert!(finding.extra.is_none(), "a plain finding carries no box");
+        assert!(finding.evidence().is_empty() && finding.affected().is_empty());
+        finding.set_suppressed(None);
+        finding.set_fix(None);
+        assert!(
+            finding.extra.is_none(),
+            "clearing what is not there adds nothing"
+        );
+        let plain = finding.fingerprint;
+        let mut finding = finding.with_discriminator("CVE-1").citing(vec![]);
+        assert_ne!(finding.fingerprint, plain);
+        assert_eq!(finding.discriminator(), Some("CVE-1"));
+        assert_eq!(finding.cited(), Some(&[][..]));
+        finding.affected_mut().push("Pod p".into());
+        assert_eq!(finding.affected(), ["Pod p"]);
+        assert!(!finding.is_suppressed());
+    }
 
     fn meta() -> &'static RuleMeta {
         static META: std::sync::LazyLock<RuleMeta> = std::sync::LazyLock::new(|| RuleMeta {
@@ -455,15 +558,5 @@ mod tests {
         assert!(json.get("object").is_none());
         assert_eq!(json["evidence"][0]["type"], "package");
         assert_eq!(f.rule.severity, Severity::Medium);
-    }
-
-    #[test]
-    fn a_finding_stays_small() {
-        // Millions of findings are held at once on large inputs.
-        assert!(
-            std::mem::size_of::<Finding>() <= 248,
-            "{}",
-            std::mem::size_of::<Finding>()
-        );
     }
 }

@@ -16,6 +16,7 @@ pub mod diagnostic;
 pub mod finding;
 pub mod fingerprint;
 pub mod host_path;
+pub mod intern;
 pub mod object;
 pub mod pointer;
 pub mod redact;

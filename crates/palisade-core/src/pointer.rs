@@ -1,6 +1,8 @@
 //! JSON pointers (RFC 6901): how a finding names the field it is about.
 
 use std::fmt;
+use std::fmt::Write as _;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -8,21 +10,30 @@ use crate::tree::Tree;
 
 /// A JSON pointer into an object, such as `/spec/template/spec/containers/0/image`.
 ///
-/// The empty pointer names the whole object.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// The empty pointer names the whole object. The text is shared: a clone is a reference
+/// count, so the millions of findings of a large scan that point at the same field of
+/// different objects can hold one copy of it (see [`JsonPointer::shared`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct JsonPointer(String);
+pub struct JsonPointer(Arc<str>);
+
+impl Default for JsonPointer {
+    fn default() -> Self {
+        JsonPointer::root()
+    }
+}
 
 impl JsonPointer {
     /// The pointer to the whole document.
     pub fn root() -> Self {
-        JsonPointer(String::new())
+        static ROOT: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from(""));
+        JsonPointer(Arc::clone(&ROOT))
     }
 
     /// Wraps a pointer string as written (`/a/b`); it must be empty or start with `/`.
     pub fn parse(text: &str) -> Option<Self> {
         if text.is_empty() || text.starts_with('/') {
-            Some(JsonPointer(text.to_string()))
+            Some(JsonPointer(Arc::from(text)))
         } else {
             None
         }
@@ -31,18 +42,10 @@ impl JsonPointer {
     /// This pointer with one more map key or array index, escaped as RFC 6901 says.
     #[must_use]
     pub fn join(&self, segment: impl fmt::Display) -> Self {
-        let segment = segment.to_string();
-        let mut out = String::with_capacity(self.0.len() + segment.len() + 1);
+        let mut out = String::with_capacity(self.0.len() + 24);
         out.push_str(&self.0);
-        out.push('/');
-        for ch in segment.chars() {
-            match ch {
-                '~' => out.push_str("~0"),
-                '/' => out.push_str("~1"),
-                c => out.push(c),
-            }
-        }
-        JsonPointer(out)
+        push_segment(&mut out, segment);
+        JsonPointer(Arc::from(out))
     }
 
     /// This pointer with several segments appended.
@@ -52,9 +55,20 @@ impl JsonPointer {
         I: IntoIterator<Item = S>,
         S: fmt::Display,
     {
-        segments
-            .into_iter()
-            .fold(self.clone(), |acc, segment| acc.join(segment))
+        let mut out = String::with_capacity(self.0.len() + 48);
+        out.push_str(&self.0);
+        for segment in segments {
+            push_segment(&mut out, segment);
+        }
+        JsonPointer(Arc::from(out))
+    }
+
+    /// The same pointer, sharing its text with an equal one `seen` holds already (or adding
+    /// it there). `seen` is the caller's, kept as long as it likes; the engine keeps one per
+    /// worker for the findings it makes.
+    #[must_use]
+    pub fn shared(self, seen: &mut crate::intern::Interner) -> Self {
+        JsonPointer(seen.share(self.0))
     }
 
     /// The pointer as text.
@@ -77,7 +91,21 @@ impl JsonPointer {
     /// Whether `self` is `other` or lies inside it.
     pub fn starts_with(&self, other: &JsonPointer) -> bool {
         self.0 == other.0
-            || (self.0.starts_with(&other.0) && self.0.as_bytes().get(other.0.len()) == Some(&b'/'))
+            || (self.0.starts_with(&*other.0)
+                && self.0.as_bytes().get(other.0.len()) == Some(&b'/'))
+    }
+}
+
+/// Appends `/segment`, escaped as RFC 6901 says.
+fn push_segment(out: &mut String, segment: impl fmt::Display) {
+    out.push('/');
+    let start = out.len();
+    // Writing to a String cannot fail.
+    let _ = write!(out, "{segment}");
+    if out[start..].contains(['~', '/']) {
+        let escaped = out[start..].replace('~', "~0").replace('/', "~1");
+        out.truncate(start);
+        out.push_str(&escaped);
     }
 }
 
@@ -103,6 +131,24 @@ mod tests {
             ["metadata", "annotations", "palisade.dev/ignore"]
         );
         assert_eq!(JsonPointer::root().join("a~b").as_str(), "/a~0b");
+    }
+
+    #[test]
+    fn joining_many_is_joining_one_at_a_time() {
+        let base = JsonPointer::root().join("spec");
+        let segments = ["containers", "0", "a/b~c", ""];
+        let one_by_one = segments.iter().fold(base.clone(), |p, s| p.join(s));
+        assert_eq!(base.join_all(segments), one_by_one);
+        assert_eq!(one_by_one.as_str(), "/spec/containers/0/a~1b~0c/");
+        assert_eq!(JsonPointer::default(), JsonPointer::root());
+    }
+
+    #[test]
+    fn equal_pointers_share_their_text() {
+        let mut seen = crate::intern::Interner::default();
+        let a = JsonPointer::root().join("spec").shared(&mut seen);
+        let b = JsonPointer::parse("/spec").unwrap().shared(&mut seen);
+        assert!(Arc::ptr_eq(&a.0, &b.0));
     }
 
     #[test]

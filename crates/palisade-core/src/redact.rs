@@ -578,19 +578,25 @@ impl Redactor {
     /// the fix (a fix that would write a credential into a report shows its tag instead).
     pub fn redact_finding(&self, finding: &mut crate::Finding) {
         use crate::Evidence;
-        self.redact_string(&mut finding.message);
-        for affected in &mut finding.affected {
+        let message = self.redact(&finding.message);
+        if let Cow::Owned(clean) = message {
+            finding.message = clean.into();
+        }
+        let Some(extra) = finding.extra.as_deref_mut() else {
+            return;
+        };
+        for affected in &mut extra.affected {
             self.redact_string(affected);
         }
-        if let Some(suppression) = &mut finding.suppressed {
+        if let Some(suppression) = &mut extra.suppressed {
             self.redact_string(&mut suppression.reason);
         }
-        if let Some(discriminator) = &mut finding.discriminator {
+        if let Some(discriminator) = &mut extra.discriminator {
             let mut text = discriminator.to_string();
             self.redact_string(&mut text);
             *discriminator = text.into();
         }
-        for evidence in &mut finding.evidence {
+        for evidence in &mut extra.evidence {
             match evidence {
                 Evidence::Chain { steps } => {
                     for step in steps {
@@ -613,7 +619,7 @@ impl Redactor {
                 Evidence::Pattern { .. } => {}
             }
         }
-        if let Some(fix) = &mut finding.fix {
+        if let Some(fix) = &mut extra.fix {
             self.redact_string(&mut fix.description);
             for edit in &mut fix.edits {
                 self.redact_string(&mut edit.replacement);
@@ -768,8 +774,8 @@ mod tests {
                 replacement: format!("value: {leak}"),
             }],
         });
-        finding.affected = vec![format!("Pod {leak}")];
-        finding.suppressed = Some(Box::new(Suppression {
+        *finding.affected_mut() = vec![format!("Pod {leak}")];
+        finding.set_suppressed(Some(Suppression {
             source: crate::SuppressionSource::Config,
             reason: format!("r {leak}"),
             expires: None,

@@ -272,7 +272,7 @@ impl Report {
             Severity::ALL_DESCENDING.iter().map(|s| (*s, 0)).collect();
         let mut suppressed = 0;
         for finding in &self.findings {
-            if finding.suppressed.is_some() {
+            if finding.is_suppressed() {
                 suppressed += 1;
             } else {
                 *findings.entry(finding.severity).or_default() += 1;
@@ -314,7 +314,7 @@ impl Report {
     pub fn findings_at_or_above(&self, threshold: Severity) -> usize {
         self.findings
             .iter()
-            .filter(|f| f.suppressed.is_none() && f.severity >= threshold)
+            .filter(|f| !f.is_suppressed() && f.severity >= threshold)
             .count()
     }
 

@@ -30,11 +30,14 @@ pub fn xml(text: &str) -> String {
 /// Appends the end of the test case of `findings` (one rule on one object): `true` when it
 /// failed, `false` when every finding is suppressed (skipped).
 fn finding_case(cases: &mut String, findings: &[&Finding]) -> bool {
-    let open: Vec<_> = findings.iter().filter(|f| f.suppressed.is_none()).collect();
+    let open: Vec<_> = findings
+        .iter()
+        .filter(|f| f.suppressed().is_none())
+        .collect();
     if open.is_empty() {
         let reason = findings
             .iter()
-            .find_map(|f| f.suppressed.as_ref().map(|s| s.reason.clone()))
+            .find_map(|f| f.suppressed().map(|s| s.reason.clone()))
             .unwrap_or_default();
         let _ = writeln!(
             cases,
@@ -147,7 +150,7 @@ impl<'r> Cases<'r> {
             |counts: &mut Counts, cases: &mut Option<&mut String>, findings: &[&Finding]| {
                 let failed = match cases {
                     Some(cases) => finding_case(cases, findings),
-                    None => findings.iter().any(|f| f.suppressed.is_none()),
+                    None => findings.iter().any(|f| f.suppressed().is_none()),
                 };
                 if failed {
                     counts.failures += 1;

@@ -98,13 +98,13 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
             "remediation": finding.remediation(),
         },
     });
-    if let Some(discriminator) = &finding.discriminator {
+    if let Some(discriminator) = &finding.discriminator() {
         value["properties"]["discriminator"] = json!(discriminator);
     }
-    if !finding.evidence.is_empty() {
-        value["properties"]["evidence"] = json!(finding.evidence);
+    if !finding.evidence().is_empty() {
+        value["properties"]["evidence"] = json!(finding.evidence());
     }
-    if let Some(fix) = &finding.fix {
+    if let Some(fix) = &finding.fix() {
         value["properties"]["fix"] = json!(fix);
     }
     if let Some(index) = rule_index {
@@ -113,7 +113,7 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
     if let Some(rendered_by) = finding.location.rendered_by {
         value["properties"]["renderedBy"] = json!(rendered_by);
     }
-    if let Some(s) = &finding.suppressed {
+    if let Some(s) = &finding.suppressed() {
         let kind = match s.source {
             palisade_core::SuppressionSource::Config => "external",
             palisade_core::SuppressionSource::Annotation => "inSource",
@@ -167,7 +167,7 @@ impl<'a> ResultMaker<'a> {
         if self.compared {
             // SARIF's own word for what `--baseline` decided.
             let in_baseline = f
-                .suppressed
+                .suppressed()
                 .as_ref()
                 .is_some_and(|s| s.source == palisade_core::SuppressionSource::Baseline);
             value["baselineState"] = json!(if in_baseline { "unchanged" } else { "new" });

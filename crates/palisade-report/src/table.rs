@@ -92,7 +92,7 @@ fn shown_findings(report: &Report, options: WriteOptions) -> Vec<&Finding> {
     report
         .findings
         .iter()
-        .filter(|f| f.suppressed.is_none())
+        .filter(|f| f.suppressed().is_none())
         .filter(|f| !options.quiet || options.fail_on.is_some_and(|t| f.severity >= t))
         .collect()
 }

@@ -105,7 +105,7 @@ pub fn report_with_findings() -> Report {
             format!("container \"{name}\" runs privileged: it has full access to the node"),
         );
         f.fingerprint = Fingerprint(0x0123_4567_89ab_cdef);
-        f.suppressed = suppressed.map(Box::new);
+        f.set_suppressed(suppressed);
         f
     };
     report

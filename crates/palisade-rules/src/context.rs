@@ -345,8 +345,10 @@ impl Reported {
         if let Some(discriminator) = self.discriminator {
             finding = finding.with_discriminator(discriminator);
         }
-        finding.evidence = self.evidence;
-        finding.fix = self.fix.map(Box::new);
+        if !self.evidence.is_empty() {
+            *finding.evidence_mut() = self.evidence;
+        }
+        finding.set_fix(self.fix);
         finding
     }
 }

@@ -165,6 +165,8 @@ struct WorkerOutput {
     type_errors: Vec<(usize, usize, JsonPointer, String)>,
     /// `(object index, rule index, key, value)`.
     audit_annotations: Vec<(usize, usize, String, String)>,
+    /// The messages and pointers of this worker's findings, each distinct one kept once.
+    texts: palisade_core::intern::Interner,
 }
 
 /// A list kept in segments of at most [`Segments::SEGMENT`] items, so that it never
@@ -309,8 +311,9 @@ fn evaluate_object(
                     .unwrap_or_else(|| std::sync::Arc::new(object.id.clone())),
             );
             let location = locate_owned(inventory, object, std::mem::take(&mut reported.path));
-            out.findings
-                .push(reported.into_finding(rule.meta(), subject, location));
+            let mut finding = reported.into_finding(rule.meta(), subject, location);
+            finding.share_texts(&mut out.texts);
+            out.findings.push(finding);
             out.finding_objects.push(object_index);
         }
         if keep_evaluations {
@@ -658,7 +661,7 @@ fn mark_affected(
     }
     for (finding, object_index) in out.findings.iter_mut().zip(&out.finding_objects) {
         if let Some(list) = controlled.get(object_index) {
-            finding.affected = list.clone();
+            *finding.affected_mut() = list.clone();
         }
     }
 }

@@ -366,7 +366,7 @@ fn an_escalation_finding_carries_its_chain_as_evidence() {
     let out = evaluate(&loaded.inventory, &[find_rule("RBAC017").unwrap()]);
     assert!(!out.findings.is_empty());
     for finding in &out.findings {
-        let [palisade_core::Evidence::Chain { steps }] = finding.evidence.as_slice() else {
+        let [palisade_core::Evidence::Chain { steps }] = finding.evidence() else {
             panic!("no chain on {}", finding.message);
         };
         assert!(!steps.is_empty());

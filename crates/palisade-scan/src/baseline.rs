@@ -122,8 +122,8 @@ impl Baseline {
                 Some(&i) => {
                     seen[i] = true;
                     unchanged += 1;
-                    if finding.suppressed.is_none() {
-                        finding.suppressed = Some(Box::new(Suppression {
+                    if finding.suppressed().is_none() {
+                        finding.set_suppressed(Some(Suppression {
                             source: SuppressionSource::Baseline,
                             reason: format!("in the baseline {}", self.file),
                             expires: None,

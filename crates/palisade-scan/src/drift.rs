@@ -334,7 +334,7 @@ fn live_only_findings(
         if let Some(&manifest) = desired_objects.get(&id)
             && !known.contains(&key(&f))
         {
-            f.message = format!("only in the cluster, not in the manifests: {}", f.message);
+            f.message = format!("only in the cluster, not in the manifests: {}", f.message).into();
             let object = &desired.objects[manifest];
             f.location = palisade_rules::engine::locate(desired, object, &f.location.path);
             out.push(f);
@@ -342,7 +342,8 @@ fn live_only_findings(
             f.message = format!(
                 "on an object made in the cluster, not in the manifests: {}",
                 f.message
-            );
+            )
+            .into();
             out.push(f);
         }
     }

@@ -201,7 +201,7 @@ pub fn compliance(profile: Profile, report: &Report) -> Compliance {
                 .findings
                 .iter()
                 .filter(|f| {
-                    f.suppressed.is_none()
+                    f.suppressed().is_none()
                         && ids.iter().any(|id| id == f.rule_id())
                         && f.controls().contains(&row.control)
                 })

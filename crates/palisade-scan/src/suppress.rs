@@ -119,7 +119,7 @@ fn suppress_by_config(finding: &mut Finding, config: &Config, today: Date, used:
         if entry.expires.is_some_and(|e| e < today) {
             continue;
         }
-        finding.suppressed = Some(Box::new(Suppression {
+        finding.set_suppressed(Some(Suppression {
             source: SuppressionSource::Config,
             reason: entry.reason.clone(),
             expires: entry.expires.map(|d| d.to_string()),
@@ -225,10 +225,10 @@ pub fn apply(
                 continue;
             }
             annotated.used[j] = true;
-            if finding.suppressed.is_some() || entry.expires.is_some_and(|e| e < today) {
+            if finding.suppressed().is_some() || entry.expires.is_some_and(|e| e < today) {
                 continue;
             }
-            finding.suppressed = Some(Box::new(Suppression {
+            finding.set_suppressed(Some(Suppression {
                 source: SuppressionSource::Annotation,
                 reason: entry.reason.clone(),
                 expires: entry.expires.map(|d| d.to_string()),
