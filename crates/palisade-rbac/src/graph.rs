@@ -656,9 +656,9 @@ fn add_bindings(
     enforced: &HashMap<String, String>,
 ) {
     // Identities → what their bindings give.
-    for binding in &policy.bindings {
+    for (index, binding) in policy.bindings.iter().enumerate() {
         let everything = policy.grants_everything(binding);
-        let held = policy.primitives_of(binding);
+        let held = policy.held_by(index);
         if !everything && held.is_empty() {
             continue;
         }
@@ -687,7 +687,7 @@ fn add_bindings(
                     ),
                 );
             }
-            for h in &held {
+            for h in held {
                 let rule_numbers: Vec<String> =
                     h.rules.iter().map(|r| (r + 1).to_string()).collect();
                 let evidence = format!(

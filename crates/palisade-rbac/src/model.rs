@@ -2,6 +2,7 @@
 //! RoleBindings and ClusterRoleBindings, and the ServiceAccounts and workloads that run as them.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use palisade_core::selector::label_selector_matches;
 use palisade_inventory::{Inventory, PodSpec, pod_spec};
@@ -219,17 +220,38 @@ pub enum WorkloadLookupError {
     Several,
 }
 
-/// Every RBAC object of an inventory, with aggregation resolved.
-#[derive(Debug, Clone, Default)]
-pub struct Policy {
+/// What RBAC grants in an inventory: its roles (with the default ClusterRoles and
+/// aggregation resolved), bindings and ServiceAccounts. It is read from the kinds in
+/// [`Grants::READS`] alone, so the grants of a cluster read once stay true while an object of
+/// any other kind is judged against it (a Pod at admission); the primitives each binding
+/// gives are found once and kept with them.
+#[derive(Debug, Default)]
+pub struct Grants {
     pub roles: Vec<Role>,
     pub bindings: Vec<Binding>,
     pub service_accounts: Vec<ServiceAccount>,
-    pub workloads: Vec<Workload>,
     cluster_roles: HashMap<String, usize>,
     roles_by_namespace: HashMap<(String, String), usize>,
     binding_by_object: HashMap<usize, usize>,
+    /// Per binding, the primitives it gives (see [`Policy::held_by`]), found on first use.
+    held: Vec<std::sync::OnceLock<Vec<crate::primitives::Held>>>,
+}
+
+/// Every RBAC object of an inventory, with aggregation resolved ([`Grants`], which it
+/// dereferences to), and the workloads that run as its service accounts.
+#[derive(Debug, Clone, Default)]
+pub struct Policy {
+    grants: Arc<Grants>,
+    pub workloads: Vec<Workload>,
     workload_by_object: HashMap<usize, usize>,
+}
+
+impl std::ops::Deref for Policy {
+    type Target = Grants;
+
+    fn deref(&self) -> &Grants {
+        &self.grants
+    }
 }
 
 /// An object's namespace; for one written without a namespace, a key of its own scope
@@ -242,10 +264,24 @@ fn namespace_of(inventory: &Inventory, object: &palisade_inventory::Object) -> S
         .unwrap_or_else(|| palisade_k8s::names::unset_namespace(inventory.scope_of(object)))
 }
 
-impl Policy {
-    /// Reads the RBAC objects, ServiceAccounts and workloads of `inventory`.
-    pub fn from_inventory(inventory: &Inventory) -> Policy {
-        let mut policy = Policy::default();
+impl Grants {
+    /// The kinds `(group, kind)` grants are read from.
+    pub const READS: &'static [(&'static str, &'static str)] = &[
+        (RBAC_GROUP, "Role"),
+        (RBAC_GROUP, "ClusterRole"),
+        (RBAC_GROUP, "RoleBinding"),
+        (RBAC_GROUP, "ClusterRoleBinding"),
+        ("", "ServiceAccount"),
+    ];
+
+    /// Whether objects of `(group, kind)` can change the grants.
+    pub fn reads(group: &str, kind: &str) -> bool {
+        Self::READS.contains(&(group, kind))
+    }
+
+    /// Reads the roles, bindings and ServiceAccounts of `inventory`.
+    pub fn from_inventory(inventory: &Inventory) -> Grants {
+        let mut policy = Grants::default();
         let mut aggregation: Vec<(usize, Vec<Value>)> = Vec::new();
         for (index, object) in inventory.objects.iter().enumerate() {
             let id = &object.id;
@@ -301,23 +337,47 @@ impl Policy {
         }
         policy.add_default_cluster_roles();
         policy.aggregate(inventory, &aggregation);
-        let automount: HashMap<(String, String), Option<bool>> = policy
-            .service_accounts
-            .iter()
-            .map(|sa| ((sa.namespace.clone(), sa.name.clone()), sa.automount))
-            .collect();
         for (index, object) in inventory.objects.iter().enumerate() {
             let id = &object.id;
             if id.group() == RBAC_GROUP
                 && matches!(id.kind.as_str(), "RoleBinding" | "ClusterRoleBinding")
+                && let Some(binding) = policy.binding(inventory, object, index)
             {
-                if let Some(binding) = policy.binding(inventory, object, index) {
-                    policy
-                        .binding_by_object
-                        .insert(index, policy.bindings.len());
-                    policy.bindings.push(binding);
-                }
-            } else if let Some(pod) = pod_spec(object)
+                policy
+                    .binding_by_object
+                    .insert(index, policy.bindings.len());
+                policy.bindings.push(binding);
+            }
+        }
+        policy.held = policy
+            .bindings
+            .iter()
+            .map(|_| std::sync::OnceLock::new())
+            .collect();
+        policy
+    }
+}
+
+impl Policy {
+    /// Reads the RBAC objects, ServiceAccounts and workloads of `inventory`.
+    pub fn from_inventory(inventory: &Inventory) -> Policy {
+        Policy::with_grants(inventory, Arc::new(Grants::from_inventory(inventory)))
+    }
+
+    /// The policy of `inventory` with `grants` read before (from this inventory, or from one
+    /// that differs from it only in objects of kinds [`Grants`] does not read, at the same
+    /// indices): only the workloads are read.
+    pub fn with_grants(inventory: &Inventory, grants: Arc<Grants>) -> Policy {
+        let automount: HashMap<(&str, &str), Option<bool>> = grants
+            .service_accounts
+            .iter()
+            .map(|sa| ((sa.namespace.as_str(), sa.name.as_str()), sa.automount))
+            .collect();
+        let mut workloads = Vec::new();
+        let mut workload_by_object = HashMap::new();
+        for (index, object) in inventory.objects.iter().enumerate() {
+            let id = &object.id;
+            if let Some(pod) = pod_spec(object)
                 // Pods and ReplicaSets of a controller in the inventory run as it does.
                 && inventory.controller_of(index).is_none()
             {
@@ -331,7 +391,7 @@ impl Policy {
                     .unwrap_or("default")
                     .to_string();
                 let account_setting = automount
-                    .get(&(namespace.clone(), service_account.clone()))
+                    .get(&(namespace.as_str(), service_account.as_str()))
                     .copied()
                     .flatten();
                 let token_mounted = spec
@@ -339,10 +399,8 @@ impl Policy {
                     .and_then(Value::as_bool)
                     .or(account_setting)
                     .unwrap_or(true);
-                policy
-                    .workload_by_object
-                    .insert(index, policy.workloads.len());
-                policy.workloads.push(Workload {
+                workload_by_object.insert(index, workloads.len());
+                workloads.push(Workload {
                     namespace,
                     kind: id.kind.clone(),
                     name: id.display_name().to_string(),
@@ -370,17 +428,77 @@ impl Policy {
                 continue;
             };
             let owner = inventory.controller_of(index).unwrap_or(index);
-            if let Some(&w) = policy.workload_by_object.get(&owner) {
-                policy.workloads[w].nodes.push(node.to_string());
+            if let Some(&w) = workload_by_object.get(&owner) {
+                workloads[w].nodes.push(node.to_string());
             }
         }
-        for workload in &mut policy.workloads {
+        for workload in &mut workloads {
             workload.nodes.sort_unstable();
             workload.nodes.dedup();
         }
-        policy
+        drop(automount);
+        Policy {
+            grants,
+            workloads,
+            workload_by_object,
+        }
     }
 
+    /// The workload read from inventory object `index`.
+    pub fn workload_of_object(&self, index: usize) -> Option<usize> {
+        self.workload_by_object.get(&index).copied()
+    }
+
+    /// The workload `NAMESPACE/NAME` or `NAMESPACE/KIND/NAME` (kind in any case) names.
+    pub fn find_workload(&self, spec: &str) -> Result<usize, WorkloadLookupError> {
+        let parts: Vec<&str> = spec.split('/').collect();
+        let matches: Vec<usize> = self
+            .workloads
+            .iter()
+            .enumerate()
+            .filter(|(_, w)| match parts.as_slice() {
+                [ns, name] => w.namespace == *ns && w.name == *name,
+                [ns, kind, name] => {
+                    w.namespace == *ns && w.kind.eq_ignore_ascii_case(kind) && w.name == *name
+                }
+                _ => false,
+            })
+            .map(|(i, _)| i)
+            .collect();
+        match matches.as_slice() {
+            [] => Err(WorkloadLookupError::None),
+            [w] => Ok(*w),
+            _ => Err(WorkloadLookupError::Several),
+        }
+    }
+
+    /// Every subject named by some binding, plus every ServiceAccount and workload identity.
+    pub fn known_subjects(&self) -> BTreeSet<Subject> {
+        let mut subjects: BTreeSet<Subject> = self
+            .bindings
+            .iter()
+            .flat_map(|b| b.subjects.iter().cloned())
+            .collect();
+        for sa in &self.service_accounts {
+            subjects.insert(Subject::service_account(&sa.namespace, &sa.name));
+        }
+        for w in &self.workloads {
+            subjects.insert(Subject::service_account(&w.namespace, &w.service_account));
+        }
+        subjects
+    }
+
+    /// The primitives binding `index` gives its subjects ([`Policy::primitives_of`]), found
+    /// once for the grants however many policies share them.
+    pub fn held_by(&self, index: usize) -> &[crate::primitives::Held] {
+        match self.grants.held.get(index) {
+            Some(held) => held.get_or_init(|| self.primitives_of(&self.bindings[index])),
+            None => &[],
+        }
+    }
+}
+
+impl Grants {
     /// The default user-facing ClusterRoles, where the inventory does not define them.
     fn add_default_cluster_roles(&mut self) {
         static DEFAULTS: std::sync::LazyLock<Vec<(String, Vec<PolicyRule>)>> =
@@ -536,11 +654,6 @@ impl Policy {
         self.binding_by_object.get(&index).copied()
     }
 
-    /// The workload read from inventory object `index`.
-    pub fn workload_of_object(&self, index: usize) -> Option<usize> {
-        self.workload_by_object.get(&index).copied()
-    }
-
     /// The ClusterRole named `name`.
     pub fn cluster_role(&self, name: &str) -> Option<&Role> {
         self.cluster_roles.get(name).map(|i| &self.roles[*i])
@@ -552,45 +665,6 @@ impl Policy {
         identity: &'a Identity,
     ) -> impl Iterator<Item = &'a Binding> + 'a {
         self.bindings.iter().filter(move |b| b.applies_to(identity))
-    }
-
-    /// The workload `NAMESPACE/NAME` or `NAMESPACE/KIND/NAME` (kind in any case) names.
-    pub fn find_workload(&self, spec: &str) -> Result<usize, WorkloadLookupError> {
-        let parts: Vec<&str> = spec.split('/').collect();
-        let matches: Vec<usize> = self
-            .workloads
-            .iter()
-            .enumerate()
-            .filter(|(_, w)| match parts.as_slice() {
-                [ns, name] => w.namespace == *ns && w.name == *name,
-                [ns, kind, name] => {
-                    w.namespace == *ns && w.kind.eq_ignore_ascii_case(kind) && w.name == *name
-                }
-                _ => false,
-            })
-            .map(|(i, _)| i)
-            .collect();
-        match matches.as_slice() {
-            [] => Err(WorkloadLookupError::None),
-            [w] => Ok(*w),
-            _ => Err(WorkloadLookupError::Several),
-        }
-    }
-
-    /// Every subject named by some binding, plus every ServiceAccount and workload identity.
-    pub fn known_subjects(&self) -> BTreeSet<Subject> {
-        let mut subjects: BTreeSet<Subject> = self
-            .bindings
-            .iter()
-            .flat_map(|b| b.subjects.iter().cloned())
-            .collect();
-        for sa in &self.service_accounts {
-            subjects.insert(Subject::service_account(&sa.namespace, &sa.name));
-        }
-        for w in &self.workloads {
-            subjects.insert(Subject::service_account(&w.namespace, &w.service_account));
-        }
-        subjects
     }
 }
 

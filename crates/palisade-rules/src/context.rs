@@ -124,6 +124,29 @@ impl Derived {
 }
 
 impl Derived {
+    /// The model of type `id`, when it is built.
+    fn cell(&self, id: TypeId) -> Option<Shared> {
+        let cell = self
+            .models
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&id)?
+            .clone();
+        cell.get().cloned()
+    }
+
+    /// Takes `model` as the model of type `id`, unless one is built already.
+    fn put(&self, id: TypeId, model: Shared) {
+        let cell = self
+            .models
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(id)
+            .or_default()
+            .clone();
+        let _ = cell.set(model);
+    }
+
     fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
         let cell = self
             .models
@@ -141,6 +164,16 @@ impl Derived {
 #[derive(Default)]
 pub struct Models {
     wanted: Vec<(TypeId, ModelBuilder)>,
+    /// Models a cluster prepared for admission builds once and lends to every evaluation
+    /// whose judged objects are of none of the kinds the model reads.
+    kept: Vec<Kept>,
+}
+
+/// A model made from some kinds of objects only (see [`Models::keep`]).
+struct Kept {
+    id: TypeId,
+    reads: &'static [(&'static str, &'static str)],
+    build: ModelBuilder,
 }
 
 /// Builds one model into the evaluation's [`Derived`].
@@ -159,6 +192,28 @@ impl Models {
         self.want::<T>(Box::new(move |derived, inventory| {
             derived.get_or_build_from(inventory, build);
         }));
+    }
+
+    /// Declares that the model `build` makes is read from objects of the kinds `reads`
+    /// (`(group, kind)`) alone. A cluster prepared to judge objects one at a time builds it
+    /// once, and an evaluation whose judged objects are of other kinds takes that one as its
+    /// own rather than build it again (their presence cannot change it). A scan builds it as
+    /// [`Derived::get_or_build`] does, on first use.
+    pub fn keep<T: Any + Send + Sync>(
+        &mut self,
+        build: fn(&Inventory) -> T,
+        reads: &'static [(&'static str, &'static str)],
+    ) {
+        let id = TypeId::of::<T>();
+        if self.kept.iter().all(|k| k.id != id) {
+            self.kept.push(Kept {
+                id,
+                reads,
+                build: Box::new(move |derived, inventory| {
+                    derived.get_or_build(inventory, build);
+                }),
+            });
+        }
     }
 
     /// Keeps `builder` for the model of type `T`, unless that model is wanted already.
@@ -200,19 +255,40 @@ impl Models {
 #[derive(Default)]
 pub struct ClusterModels {
     models: Derived,
+    /// The models of [`Models::keep`], with the kinds each is read from.
+    kept: Vec<(TypeId, &'static [(&'static str, &'static str)])>,
 }
 
 impl ClusterModels {
     /// The models `rules` read, built from `inventory` (the cluster, without the objects to
     /// be judged).
     pub fn prepare(inventory: &Inventory, rules: &[&dyn crate::Rule]) -> ClusterModels {
-        let models = ClusterModels::default();
+        let mut models = ClusterModels::default();
         models.add(inventory, NameIndex::build);
         models.add(inventory, NamespaceIndex::build);
+        let mut wanted = Models::default();
         for rule in rules {
             rule.prepare(inventory, &models);
+            rule.models(&mut wanted);
+        }
+        for kept in wanted.kept {
+            (kept.build)(&models.models, inventory);
+            models.kept.push((kept.id, kept.reads));
         }
         models
+    }
+
+    /// Lends `derived` (an evaluation's) the kept models that objects of the judged kinds
+    /// (`(group, kind)`) cannot change.
+    pub(crate) fn lend(&self, derived: &Derived, judged: &[(&str, &str)]) {
+        for (id, reads) in &self.kept {
+            if judged.iter().any(|kind| reads.contains(kind)) {
+                continue;
+            }
+            if let Some(model) = self.models.cell(*id) {
+                derived.put(*id, model);
+            }
+        }
     }
 
     fn get_model<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {

@@ -441,6 +441,16 @@ fn evaluate_scoped(
     };
     let next = AtomicUsize::new(0);
     let derived = Derived::default();
+    if let Some(cluster) = cluster {
+        let kinds: Vec<(&str, &str)> = objects
+            .iter()
+            .map(|&i| {
+                let id = &inventory.objects[i].id;
+                (id.group(), id.kind.as_str())
+            })
+            .collect();
+        cluster.lend(&derived, &kinds);
+    }
     if only.is_none() {
         // The models the rules that apply to some object read, built side by side.
         let mut models = Models::default();

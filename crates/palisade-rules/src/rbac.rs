@@ -8,6 +8,7 @@ use palisade_graph::{Goal, Graph, Toward};
 use palisade_inventory::Inventory;
 use palisade_rbac::Policy;
 use palisade_rbac::builtin::is_default_grant;
+use palisade_rbac::model::Grants;
 use palisade_rbac::model::{Binding, display_ns};
 
 use crate::context::{Context, Derived};
@@ -24,8 +25,17 @@ pub struct RbacModel {
     pub has_aws_auth: bool,
 }
 
+/// The grants of an inventory (roles, bindings, ServiceAccounts), a model of their own so that
+/// a cluster prepared for admission reads them once (see [`crate::context::Models::keep`]).
+struct ClusterGrants(Arc<Grants>);
+
+fn grants(inventory: &Inventory) -> ClusterGrants {
+    ClusterGrants(Arc::new(Grants::from_inventory(inventory)))
+}
+
 fn build(inventory: &Inventory, derived: &Derived) -> RbacModel {
-    let policy = Policy::from_inventory(inventory);
+    let grants = derived.get_or_build(inventory, grants);
+    let policy = Policy::with_grants(inventory, Arc::clone(&grants.0));
     // The network engine the network rules read too: built once for both.
     let graph = palisade_rbac::graph::build_in(&policy, inventory, &[], &|| {
         crate::network::placed(inventory, derived)
@@ -43,6 +53,7 @@ fn build(inventory: &Inventory, derived: &Derived) -> RbacModel {
 
 /// Asks for the model ahead of a scan (for the rules that read it).
 pub fn ask(models: &mut crate::context::Models) {
+    models.keep(grants, Grants::READS);
     models.add_from(build);
 }
 
@@ -102,9 +113,6 @@ pub fn reportable_binding(cx: &Context<'_>) -> Option<(Arc<RbacModel>, usize, Ve
     (!subjects.is_empty()).then_some((model, index, subjects))
 }
 
-/// The primitives the binding under evaluation grants (see [`Context::object_memo`]).
-struct HeldPrimitives(Vec<palisade_rbac::primitives::Held>);
-
 /// [`report_primitives`], with a severity of its own for some primitives (`None`: the
 /// rule's). A primitive reported at its own severity is kept apart by its id (a
 /// discriminator), so it never shares a fingerprint with the rule's other findings.
@@ -120,9 +128,9 @@ pub fn report_primitives_at(
     let Some(role) = model.policy.role_of(binding) else {
         return;
     };
-    // Every RBAC rule asks about the same binding in turn: its primitives are found once.
-    let held = cx.object_memo(|| HeldPrimitives(model.policy.primitives_of(binding)));
-    for held in &held.0 {
+    // Every RBAC rule asks about the same binding in turn: its primitives are found once, with
+    // the grants.
+    for held in model.policy.held_by(index) {
         if !ids.contains(&held.primitive.id) {
             continue;
         }

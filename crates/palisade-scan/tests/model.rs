@@ -161,3 +161,74 @@ fn serde_yaml_like(text: &str, n: usize) -> Value {
     let loaded = load_text("x.yaml", text, &Limits::default());
     loaded.inventory.objects[n].value.clone()
 }
+
+const RBAC_CLUSTER: &str = "\
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: backup, namespace: ops}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: backup-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: backup, namespace: ops}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: deployer, namespace: ops}
+rules: [{apiGroups: [apps], resources: [deployments], verbs: [create]}]
+";
+
+/// Findings on `object` from the prepared model, and from a scan of the cluster with it.
+fn judged_both_ways(object: &Value) -> (Vec<String>, Vec<String>) {
+    let loaded = load_text("cluster.yaml", RBAC_CLUSTER, &Limits::default());
+    let model = ClusterModel::prepare(loaded.inventory, ScanOptions::default());
+    let from_model = findings(&model.evaluate(object.clone()).unwrap());
+    let text = format!(
+        "{RBAC_CLUSTER}---\n{}",
+        serde_json::to_string(object).unwrap()
+    );
+    let loaded = load_text("cluster.yaml", &text, &Limits::default());
+    let whole = scan_inventory(&loaded.inventory, &ScanOptions::default());
+    let (kind, name) = (&object["kind"], &object["metadata"]["name"]);
+    let mut from_scan: Vec<String> = whole
+        .findings
+        .iter()
+        .filter(|f| {
+            f.object().is_some_and(|o| {
+                o.kind == kind.as_str().unwrap() && o.name.as_deref() == name.as_str()
+            })
+        })
+        .map(|f| format!("{} {}", f.rule_id(), f.message))
+        .collect();
+    from_scan.sort();
+    (from_model, from_scan)
+}
+
+/// The cluster's grants are read once when it is prepared and lent to evaluations of objects
+/// that cannot change them; an RBAC object judged at admission is judged with its own grant.
+#[test]
+fn grants_read_once_are_used_only_where_the_judged_object_cannot_change_them() {
+    // A pod that runs as the cluster-admin account: the prepared grants give the chain.
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "runner", "namespace": "ops"},
+        "spec": {"serviceAccountName": "backup", "containers": [{"name": "c", "image": "busybox:1.36"}]}});
+    let (model, scan) = judged_both_ways(&pod);
+    assert!(model.iter().any(|f| f.starts_with("RBAC017 ")), "{model:?}");
+    assert_eq!(model, scan);
+    // A new binding: judged with itself in the grants (the prepared ones do not hold it).
+    let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "web-deploys", "namespace": "ops"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
+        "subjects": [{"kind": "ServiceAccount", "name": "web", "namespace": "shop"}]});
+    let (model, scan) = judged_both_ways(&binding);
+    assert!(!model.is_empty(), "the binding's own grant is judged");
+    assert_eq!(model, scan);
+    let admin = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "everyone-admin"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "Group", "name": "system:authenticated", "apiGroup": "rbac.authorization.k8s.io"}]});
+    let (model, scan) = judged_both_ways(&admin);
+    assert!(model.iter().any(|f| f.starts_with("RBAC001 ")), "{model:?}");
+    assert_eq!(model, scan);
+}
