@@ -64,6 +64,56 @@ impl Document {
     }
 }
 
+/// An answer made without some of its inputs (`--allow-incomplete`): it says so before
+/// anything else in every format, so that no reader takes it for a whole answer. JSON:
+/// `inputs_not_read` first among an object answer's own fields; an answer that is a list
+/// becomes `{"inputs_not_read": N, "answer": [...]}`, so that a reader expecting the whole
+/// list fails rather than take the part for it. Text: an INCOMPLETE line first.
+pub struct Partial<'a, A: Answer> {
+    /// How many inputs could not be read (files, charts, types a cluster would not list).
+    pub inputs_not_read: usize,
+    pub answer: &'a A,
+}
+
+impl<A: Answer> Serialize for Partial<'_, A> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap};
+        let answer = serde_json::to_value(self.answer).map_err(S::Error::custom)?;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("inputs_not_read", &self.inputs_not_read)?;
+        match answer {
+            serde_json::Value::Object(fields) => {
+                for (key, value) in &fields {
+                    map.serialize_entry(key, value)?;
+                }
+            }
+            other => map.serialize_entry("answer", &other)?,
+        }
+        map.end()
+    }
+}
+
+impl<A: Answer> Answer for Partial<'_, A> {
+    fn document(&self) -> Document {
+        let mut document = Document::new();
+        document.line(incomplete_note(self.inputs_not_read));
+        document.blocks.extend(self.answer.document().blocks);
+        document
+    }
+}
+
+/// The line that heads an answer made without `inputs_not_read` of its inputs.
+pub fn incomplete_note(inputs_not_read: usize) -> String {
+    let inputs = if inputs_not_read == 1 {
+        "input"
+    } else {
+        "inputs"
+    };
+    format!(
+        "INCOMPLETE: {inputs_not_read} {inputs} could not be read; this answer covers only what was read"
+    )
+}
+
 /// How an answer is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnswerFormat {
@@ -143,6 +193,55 @@ mod tests {
     #[derive(Serialize)]
     struct Pets {
         pets: Vec<(String, u32)>,
+    }
+
+    #[test]
+    fn a_partial_answer_says_so_in_every_format() {
+        let pets = Pets {
+            pets: vec![("rex".into(), 3)],
+        };
+        let partial = Partial {
+            inputs_not_read: 2,
+            answer: &pets,
+        };
+        let mut json = Vec::new();
+        write_answer(&partial, AnswerFormat::Json, &mut json).unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+        assert_eq!(json["inputs_not_read"], 2);
+        assert_eq!(
+            json["pets"][0][0], "rex",
+            "the answer's own fields stay where they were"
+        );
+        let mut text = Vec::new();
+        write_answer(&partial, AnswerFormat::Text, &mut text).unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.starts_with("INCOMPLETE: 2 inputs could not be read"),
+            "{text}"
+        );
+        assert!(text.contains("rex"));
+        // A list answer is wrapped: a reader expecting the whole list fails.
+        struct Names(Vec<&'static str>);
+        impl Serialize for Names {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                self.0.serialize(s)
+            }
+        }
+        impl Answer for Names {
+            fn document(&self) -> Document {
+                Document::new()
+            }
+        }
+        let names = Names(vec!["a"]);
+        let partial = Partial {
+            inputs_not_read: 1,
+            answer: &names,
+        };
+        let json = serde_json::to_value(&partial).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"inputs_not_read": 1, "answer": ["a"]})
+        );
     }
 
     impl Answer for Pets {

@@ -101,12 +101,56 @@ pub struct Completeness {
     pub(crate) allow_incomplete: bool,
 }
 
+/// How many inputs an answer was made without (`--allow-incomplete`). Every format that can
+/// carry a note says so: JSON and text through [`palisade_report::answer::Partial`], YAML
+/// and DOT as a comment first; CSV, which has no place for one, through the note on stderr.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Unread(pub(crate) usize);
+
+impl Unread {
+    /// Writes `answer`, headed by the INCOMPLETE note when inputs were not read.
+    pub(crate) fn write_answer<A: palisade_report::answer::Answer>(
+        self,
+        answer: &A,
+        format: palisade_report::answer::AnswerFormat,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        use palisade_report::answer::{Partial, write_answer};
+        match self.0 {
+            0 => write_answer(answer, format, out),
+            inputs_not_read => write_answer(
+                &Partial {
+                    inputs_not_read,
+                    answer,
+                },
+                format,
+                out,
+            ),
+        }
+    }
+
+    /// The INCOMPLETE note as a comment line (`# ` for YAML, `// ` for DOT), when inputs
+    /// were not read; empty otherwise.
+    pub(crate) fn comment(self, marker: &str) -> String {
+        match self.0 {
+            0 => String::new(),
+            n => format!("{marker} {}\n", palisade_report::answer::incomplete_note(n)),
+        }
+    }
+
+    /// Both inputs' unread counts (a comparison of two inputs).
+    pub(crate) fn and(self, other: Unread) -> Unread {
+        Unread(self.0 + other.0)
+    }
+}
+
 /// Loads the objects to analyse, refusing flags that do not apply, an input with no object
 /// (no answer would mean anything) and, unless `completeness` allows it, an input of which
 /// some part could not be read: a file, or a type of the cluster among the `needed` (group,
 /// kind)s, the types the answer is made of (the others a cluster would not list are warned
 /// about: the least-privileged reader often may not list Secrets). The diagnostics of
-/// reading go to stderr, redacted like every report. Returns what a live cluster serves too.
+/// reading go to stderr, redacted like every report. Returns what a live cluster serves too,
+/// and how many inputs were not read (when `completeness` allows answering without them).
 pub(crate) fn load_objects(
     load: &LoadArgs,
     live: &LiveArgs,
@@ -115,6 +159,7 @@ pub(crate) fn load_objects(
 ) -> Result<(
     palisade_inventory::Loaded,
     Vec<palisade_snapshot::format::ListedResource>,
+    Unread,
 )> {
     // Flags typed for a cluster read refuse to be ignored (the same check as `scan`'s).
     load_objects_if_live(live)?;
@@ -184,5 +229,5 @@ pub(crate) fn load_objects(
              what was read"
         );
     }
-    Ok((loaded, discovered))
+    Ok((loaded, discovered, Unread(not_read)))
 }

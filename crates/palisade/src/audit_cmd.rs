@@ -201,7 +201,7 @@ fn enricher(
     };
     let completeness = crate::analysis_input::Completeness { allow_incomplete };
     // Context only: what a cluster would not list is warned about, and alerts go on.
-    let (loaded, _) = crate::analysis_input::load_objects(&load, live, completeness, &[])?;
+    let (loaded, _, _) = crate::analysis_input::load_objects(&load, live, completeness, &[])?;
     Ok(Some(palisade_audit::enrich::Enricher::from_inventory(
         &loaded.inventory,
     )))

@@ -11,7 +11,7 @@ use palisade_net::matrix::{diff, matrix, party_name};
 use palisade_net::{Conn, Engine, Network, Party, Protocol};
 
 use crate::LoadArgs;
-use crate::analysis_input::{Completeness, LiveArgs, NETWORK, load_objects};
+use crate::analysis_input::{Completeness, LiveArgs, NETWORK, Unread, load_objects};
 
 #[derive(Subcommand)]
 pub enum NetCommand {
@@ -134,20 +134,26 @@ pub fn run(command: NetCommand) -> Result<u8> {
     }
 }
 
-/// Reads the network of the inputs; diagnostics (redacted) and invalid policies go to stderr.
-fn network(load: &LoadArgs, live: &LiveArgs, completeness: Completeness) -> Result<Arc<Network>> {
-    Ok(read(load, live, completeness)?.1)
+/// Reads the network of the inputs; diagnostics (redacted) and invalid policies go to
+/// stderr. Also how many inputs were not read.
+fn network(
+    load: &LoadArgs,
+    live: &LiveArgs,
+    completeness: Completeness,
+) -> Result<(Arc<Network>, Unread)> {
+    let (_, network, unread) = read(load, live, completeness)?;
+    Ok((network, unread))
 }
 
-/// The inventory and its network.
+/// The inventory and its network, and how many inputs were not read.
 fn read(
     load: &LoadArgs,
     live: &LiveArgs,
     completeness: Completeness,
-) -> Result<(palisade_inventory::Inventory, Arc<Network>)> {
-    let (loaded, _) = load_objects(load, live, completeness, &[NETWORK])?;
+) -> Result<(palisade_inventory::Inventory, Arc<Network>, Unread)> {
+    let (loaded, _, unread) = load_objects(load, live, completeness, &[NETWORK])?;
     let network = Arc::new(Network::from_inventory(&loaded.inventory));
-    Ok((loaded.inventory, network))
+    Ok((loaded.inventory, network, unread))
 }
 
 fn check_namespace(network: &Network, namespace: Option<&str>) -> Result<()> {
@@ -169,25 +175,35 @@ const HELD: usize = 1_000_000;
 
 fn run_matrix(args: &MatrixArgs) -> Result<u8> {
     use std::io::Write;
-    let network = network(&args.load, &args.live, args.completeness)?;
+    let (network, unread) = network(&args.load, &args.live, args.completeness)?;
     check_namespace(&network, args.namespace.as_deref())?;
     let engine = Engine::new(Arc::clone(&network));
     let ns = args.namespace.as_deref();
     let total = palisade_net::matrix::count(&engine, ns);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     if total > HELD {
-        return stream_matrix(&engine, &network, ns, total, args.output, &mut out);
+        let matrix = Streamed {
+            engine: &engine,
+            network: &network,
+            ns,
+            total,
+        };
+        return stream_matrix(&matrix, args.output, unread, &mut out);
     }
     let answer = MatrixAnswer::new(&network, matrix(&engine, ns));
     match args.output {
+        // CSV has no place for a note: the one on stderr says it.
         MatrixFormat::Csv => out.write_all(answer.csv().as_bytes())?,
-        MatrixFormat::Dot => out.write_all(answer.dot().as_bytes())?,
-        MatrixFormat::Json => palisade_report::answer::write_answer(
+        MatrixFormat::Dot => {
+            out.write_all(unread.comment("//").as_bytes())?;
+            out.write_all(answer.dot().as_bytes())?;
+        }
+        MatrixFormat::Json => unread.write_answer(
             &answer,
             palisade_report::answer::AnswerFormat::Json,
             &mut out,
         )?,
-        MatrixFormat::Table => palisade_report::answer::write_answer(
+        MatrixFormat::Table => unread.write_answer(
             &answer,
             palisade_report::answer::AnswerFormat::Text,
             &mut out,
@@ -197,15 +213,27 @@ fn run_matrix(args: &MatrixArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// A matrix too large to hold: written connection by connection.
-fn stream_matrix(
-    engine: &Engine,
-    network: &Network,
-    ns: Option<&str>,
+/// A matrix too large to hold, to be written connection by connection.
+struct Streamed<'a> {
+    engine: &'a Engine,
+    network: &'a Network,
+    ns: Option<&'a str>,
     total: usize,
+}
+
+/// Writes a matrix too large to hold connection by connection.
+fn stream_matrix(
+    matrix: &Streamed<'_>,
     format: MatrixFormat,
+    unread: Unread,
     out: &mut dyn std::io::Write,
 ) -> Result<u8> {
+    let Streamed {
+        engine,
+        network,
+        ns,
+        total,
+    } = *matrix;
     use palisade_net::answers::{CSV_HEADER, DOT_FOOTER, DOT_HEADER, csv_line, dot_line};
     if format == MatrixFormat::Table {
         bail!(
@@ -229,6 +257,7 @@ fn stream_matrix(
             palisade_net::matrix::stream(engine, ns, &mut |c| write(csv_line(&c).as_bytes()));
         }
         MatrixFormat::Dot => {
+            write(unread.comment("//").as_bytes());
             write(DOT_HEADER.as_bytes());
             palisade_net::matrix::stream(engine, ns, &mut |c| write(dot_line(&c).as_bytes()));
             write(DOT_FOOTER.as_bytes());
@@ -236,8 +265,13 @@ fn stream_matrix(
         _ => {
             // The same document as the held answer, its list written item by item.
             let shell = MatrixAnswer::new(network, Vec::new());
+            // The same field a held answer made without some inputs has first.
+            let partial = match unread.0 {
+                0 => String::new(),
+                n => format!("\n  \"inputs_not_read\": {n},"),
+            };
             let head = format!(
-                "{{\n  \"workloads\": {},\n  \"policies\": {},\n  \"connections\": [",
+                "{{{partial}\n  \"workloads\": {},\n  \"policies\": {},\n  \"connections\": [",
                 shell.workloads, shell.policies
             );
             write(head.as_bytes());
@@ -314,7 +348,7 @@ fn port(network: &Network, dst: Party, text: &str) -> Result<Conn> {
 }
 
 fn run_why(args: &WhyArgs) -> Result<u8> {
-    let network = network(&args.load, &args.live, args.completeness)?;
+    let (network, unread) = network(&args.load, &args.live, args.completeness)?;
     let src = party(&network, &args.src)?;
     let dst = party(&network, &args.dst)?;
     if matches!(dst, Party::IngressController) {
@@ -355,17 +389,18 @@ fn run_why(args: &WhyArgs) -> Result<u8> {
         crate::ListFormat::Json => palisade_report::answer::AnswerFormat::Json,
         crate::ListFormat::Table => palisade_report::answer::AnswerFormat::Text,
     };
-    palisade_report::answer::write_answer(&answer, format, &mut std::io::stdout().lock())?;
+    unread.write_answer(&answer, format, &mut std::io::stdout().lock())?;
     Ok(0)
 }
 
 fn run_diff(args: &DiffArgs) -> Result<u8> {
-    let read = |path: &std::path::Path| -> Result<Arc<Network>> {
+    let read = |path: &std::path::Path| -> Result<(Arc<Network>, Unread)> {
         let load = LoadArgs::for_path(path);
         network(&load, &LiveArgs::default(), args.completeness)
             .with_context(|| format!("reading {}", path.display()))
     };
-    let (old, new) = (read(&args.old)?, read(&args.new)?);
+    let ((old, unread_old), (new, unread_new)) = (read(&args.old)?, read(&args.new)?);
+    let unread = unread_old.and(unread_new);
     for (net, path) in [(&old, &args.old), (&new, &args.new)] {
         if let Some(ns) = args.namespace.as_deref()
             && !net.namespaces.contains(ns)
@@ -388,13 +423,13 @@ fn run_diff(args: &DiffArgs) -> Result<u8> {
         crate::ListFormat::Json => palisade_report::answer::AnswerFormat::Json,
         crate::ListFormat::Table => palisade_report::answer::AnswerFormat::Text,
     };
-    palisade_report::answer::write_answer(&answer, format, &mut std::io::stdout().lock())?;
+    unread.write_answer(&answer, format, &mut std::io::stdout().lock())?;
     Ok(0)
 }
 
 fn run_generate(args: &GenerateArgs) -> Result<u8> {
     use palisade_net::generate::{Options, generate, parse_flows, with_policies};
-    let (inventory, network) = read(&args.load, &args.live, args.completeness)?;
+    let (inventory, network, unread) = read(&args.load, &args.live, args.completeness)?;
     check_namespace(&network, args.namespace.as_deref())?;
     let flows = match &args.flows {
         Some(path) => {
@@ -432,9 +467,10 @@ fn run_generate(args: &GenerateArgs) -> Result<u8> {
     match args.output {
         ManifestFormat::Yaml => {
             use std::io::Write;
+            out.write_all(unread.comment("#").as_bytes())?;
             out.write_all(answer.yaml().as_bytes())?;
         }
-        ManifestFormat::Json => palisade_report::answer::write_answer(
+        ManifestFormat::Json => unread.write_answer(
             &answer,
             palisade_report::answer::AnswerFormat::Json,
             &mut out,

@@ -10,7 +10,7 @@ use palisade_rbac::graph::workload_node;
 use palisade_rbac::{Policy, Request, Subject};
 use palisade_rbac::{access, audit};
 
-use crate::analysis_input::{Completeness, LiveArgs, RBAC_POLICY, RUNNING_AS};
+use crate::analysis_input::{Completeness, LiveArgs, RBAC_POLICY, RUNNING_AS, Unread};
 use crate::{ListFormat, LoadArgs};
 
 /// `rbac generate` formats: the roles to apply, or JSON.
@@ -158,6 +158,7 @@ struct Analysed {
     inventory: palisade_inventory::Inventory,
     policy: Policy,
     catalogue: palisade_k8s::Catalogue,
+    unread: Unread,
 }
 
 /// The resources names resolve against: the built-in API, the custom resources the input
@@ -200,7 +201,7 @@ fn load_policy(
     completeness: Completeness,
     needed: &[&[(&str, &str)]],
 ) -> Result<Analysed> {
-    let (loaded, discovered) =
+    let (loaded, discovered, unread) =
         crate::analysis_input::load_objects(load, live, completeness, needed)?;
     let policy = Policy::from_inventory(&loaded.inventory);
     let catalogue = catalogue(&loaded.inventory, &discovered);
@@ -208,6 +209,7 @@ fn load_policy(
         inventory: loaded.inventory,
         policy,
         catalogue,
+        unread,
     })
 }
 
@@ -287,7 +289,10 @@ pub fn run(command: RbacCommand) -> Result<u8> {
 
 fn who_can(args: &WhoCanArgs) -> Result<u8> {
     let Analysed {
-        policy, catalogue, ..
+        policy,
+        catalogue,
+        unread,
+        ..
     } = load_policy(&args.load, &args.live, args.completeness, &[RBAC_POLICY])?;
     let (request, resolved) = resolve_request(
         &catalogue,
@@ -297,12 +302,12 @@ fn who_can(args: &WhoCanArgs) -> Result<u8> {
         args.name.as_deref(),
     )?;
     let answer = palisade_rbac::answers::WhoCan::answer(&policy, &request, &args.verb, &resolved);
-    write_answer(&answer, args.output)?;
+    write_answer(&answer, args.output, unread)?;
     Ok(0)
 }
 
 fn access(args: &AccessArgs) -> Result<u8> {
-    let Analysed { policy, .. } =
+    let Analysed { policy, unread, .. } =
         load_policy(&args.load, &args.live, args.completeness, &[RBAC_POLICY])?;
     let subject = parse_subject(&args.subject)?;
     let mut identity = subject.identity();
@@ -314,13 +319,16 @@ fn access(args: &AccessArgs) -> Result<u8> {
     let ns = args.namespace.as_deref();
     let matrix = access::access_matrix(&policy, &identity, ns);
     let answer = palisade_rbac::answers::Access::answer(subject, identity, matrix, ns);
-    write_answer(&answer, args.output)?;
+    write_answer(&answer, args.output, unread)?;
     Ok(0)
 }
 
 fn paths(args: &PathsArgs) -> Result<u8> {
     let Analysed {
-        inventory, policy, ..
+        inventory,
+        policy,
+        unread,
+        ..
     } = load_policy(
         &args.load,
         &args.live,
@@ -347,18 +355,23 @@ fn paths(args: &PathsArgs) -> Result<u8> {
         graph.all_paths(goal)
     };
     let answer = palisade_rbac::answers::Paths::answer(&args.to, found);
-    write_answer(&answer, args.output)?;
+    write_answer(&answer, args.output, unread)?;
     Ok(if answer.is_empty() { 0 } else { 1 })
 }
 
-/// Writes a command's answer to standard output.
-fn write_answer<A: palisade_report::answer::Answer>(answer: &A, format: ListFormat) -> Result<()> {
+/// Writes a command's answer to standard output, saying so when it was made without some
+/// of its inputs.
+fn write_answer<A: palisade_report::answer::Answer>(
+    answer: &A,
+    format: ListFormat,
+    unread: Unread,
+) -> Result<()> {
     let format = match format {
         ListFormat::Json => palisade_report::answer::AnswerFormat::Json,
         ListFormat::Table => palisade_report::answer::AnswerFormat::Text,
     };
     let mut out = std::io::stdout().lock();
-    palisade_report::answer::write_answer(answer, format, &mut out)?;
+    unread.write_answer(answer, format, &mut out)?;
     Ok(())
 }
 
@@ -383,6 +396,7 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
                 .join(", ")
         );
     }
+    let mut unread = Unread::default();
     let diff = if args.diff.is_empty() {
         None
     } else {
@@ -391,8 +405,9 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
             ..LoadArgs::for_path(std::path::Path::new("."))
         };
         let live = LiveArgs::default();
-        let Analysed { policy, .. } = load_policy(&load, &live, args.completeness, &[RBAC_POLICY])?;
-        Some(audit::diff(&policy, &identity, &requests))
+        let analysed = load_policy(&load, &live, args.completeness, &[RBAC_POLICY])?;
+        unread = analysed.unread;
+        Some(audit::diff(&analysed.policy, &identity, &requests))
     };
     let answer = palisade_rbac::answers::Generated::answer(
         subject,
@@ -402,10 +417,25 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
         diff,
         &args.name,
     );
-    let format = match args.output {
-        ManifestFormat::Yaml => palisade_report::answer::AnswerFormat::Text,
-        ManifestFormat::Json => palisade_report::answer::AnswerFormat::Json,
-    };
-    palisade_report::answer::write_answer(&answer, format, &mut std::io::stdout().lock())?;
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        // YAML is headed by the note as a comment, so that it stays valid YAML.
+        ManifestFormat::Yaml => {
+            use std::io::Write;
+            out.write_all(unread.comment("#").as_bytes())?;
+            palisade_report::answer::write_answer(
+                &answer,
+                palisade_report::answer::AnswerFormat::Text,
+                &mut out,
+            )?;
+        }
+        ManifestFormat::Json => {
+            unread.write_answer(
+                &answer,
+                palisade_report::answer::AnswerFormat::Json,
+                &mut out,
+            )?;
+        }
+    }
     Ok(0)
 }

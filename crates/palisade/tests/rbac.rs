@@ -103,7 +103,51 @@ fn analyses_refuse_to_answer_from_part_of_the_input() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_ne!(out.status.code(), Some(2), "{command:?}: {stderr}");
         assert!(stderr.contains("incomplete"), "{command:?}: {stderr}");
+        // The answer itself says it is partial, in every format that has room for a note
+        // (stderr may go elsewhere than the answer).
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.starts_with("INCOMPLETE: 1 input could not be read"),
+            "{command:?}: {text}"
+        );
+        let out = bin()
+            .args(command)
+            .arg(&dir)
+            .args(["--allow-incomplete", "-o", "json"])
+            .output()
+            .unwrap();
+        let answer: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{command:?}: {e}"));
+        assert_eq!(answer["inputs_not_read"], 1, "{command:?}: {answer}");
     }
+    // A workload, for `net generate` to write a policy for.
+    std::fs::write(
+        dir.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {app: web}}\nspec:\n  containers: [{name: web, image: 'nginx:1.27'}]\n",
+    )
+    .unwrap();
+    for (command, format, first) in [
+        (&["net", "matrix"][..], "dot", "// INCOMPLETE: "),
+        (&["net", "generate"][..], "yaml", "# INCOMPLETE: "),
+    ] {
+        let out = bin()
+            .args(command)
+            .arg(&dir)
+            .args(["--allow-incomplete", "-o", format])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.starts_with(first), "{command:?} -o {format}: {text}");
+    }
+    // And a whole input's answer carries no such field.
+    std::fs::remove_file(dir.join("binding.yaml")).unwrap();
+    let out = bin()
+        .args(["rbac", "who-can", "get", "secrets", "-o", "json"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(answer.get("inputs_not_read").is_none(), "{answer}");
 }
 
 #[test]
