@@ -165,15 +165,27 @@ impl Derived {
 pub struct Models {
     wanted: Vec<(TypeId, ModelBuilder)>,
     /// Models a cluster prepared for admission builds once and lends to every evaluation
-    /// whose judged objects are of none of the kinds the model reads.
+    /// whose judged objects cannot change them.
     kept: Vec<Kept>,
 }
 
-/// A model made from some kinds of objects only (see [`Models::keep`]).
+/// A model a prepared cluster keeps (see [`Models::keep`]).
 struct Kept {
     id: TypeId,
-    reads: &'static [(&'static str, &'static str)],
+    sees: Sees,
     build: ModelBuilder,
+}
+
+/// Which objects a kept model is made from: an evaluation takes the cluster's model as its own
+/// when its judged objects are none of them (their presence cannot change the model).
+#[derive(Debug, Clone, Copy)]
+pub enum Sees {
+    /// Objects of these kinds `(group, kind)` only.
+    Kinds(&'static [(&'static str, &'static str)]),
+    /// Every object but those [`crate::unseen`] names: objects judged through a controller
+    /// the cluster holds (a ReplicaSet's Pods), and ConfigMaps (the cluster-wide network and
+    /// escalation models).
+    AllButUnseen,
 }
 
 /// Builds one model into the evaluation's [`Derived`].
@@ -194,25 +206,38 @@ impl Models {
         }));
     }
 
-    /// Declares that the model `build` makes is read from objects of the kinds `reads`
-    /// (`(group, kind)`) alone. A cluster prepared to judge objects one at a time builds it
-    /// once, and an evaluation whose judged objects are of other kinds takes that one as its
-    /// own rather than build it again (their presence cannot change it). A scan builds it as
-    /// [`Derived::get_or_build`] does, on first use.
-    pub fn keep<T: Any + Send + Sync>(
+    /// Declares that the model `build` makes is made from the objects `sees` says. A cluster
+    /// prepared to judge objects one at a time builds it once, and an evaluation whose judged
+    /// objects are none of those takes that one as its own rather than build it again (their
+    /// presence cannot change it). A scan builds it as [`Derived::get_or_build`] does, on
+    /// first use.
+    pub fn keep<T: Any + Send + Sync>(&mut self, build: fn(&Inventory) -> T, sees: Sees) {
+        self.keep_builder::<T>(
+            sees,
+            Box::new(move |derived, inventory| {
+                derived.get_or_build(inventory, build);
+            }),
+        );
+    }
+
+    /// [`Models::keep`] for a model made from other models ([`Derived::get_or_build_from`]).
+    pub fn keep_from<T: Any + Send + Sync>(
         &mut self,
-        build: fn(&Inventory) -> T,
-        reads: &'static [(&'static str, &'static str)],
+        build: fn(&Inventory, &Derived) -> T,
+        sees: Sees,
     ) {
+        self.keep_builder::<T>(
+            sees,
+            Box::new(move |derived, inventory| {
+                derived.get_or_build_from(inventory, build);
+            }),
+        );
+    }
+
+    fn keep_builder<T: Any>(&mut self, sees: Sees, build: ModelBuilder) {
         let id = TypeId::of::<T>();
         if self.kept.iter().all(|k| k.id != id) {
-            self.kept.push(Kept {
-                id,
-                reads,
-                build: Box::new(move |derived, inventory| {
-                    derived.get_or_build(inventory, build);
-                }),
-            });
+            self.kept.push(Kept { id, sees, build });
         }
     }
 
@@ -255,8 +280,12 @@ impl Models {
 #[derive(Default)]
 pub struct ClusterModels {
     models: Derived,
-    /// The models of [`Models::keep`], with the kinds each is read from.
-    kept: Vec<(TypeId, &'static [(&'static str, &'static str)])>,
+    /// The models of [`Models::keep`], with what each is made from.
+    kept: Vec<(TypeId, Sees)>,
+    /// The cluster as the kept models saw it: each object's controller, and whether the
+    /// models did not see it (see [`crate::unseen`]).
+    controllers: Vec<Option<usize>>,
+    unseen: Vec<bool>,
 }
 
 impl ClusterModels {
@@ -271,24 +300,58 @@ impl ClusterModels {
             rule.prepare(inventory, &models);
             rule.models(&mut wanted);
         }
+        if wanted
+            .kept
+            .iter()
+            .any(|k| matches!(k.sees, Sees::AllButUnseen))
+        {
+            let all = 0..inventory.objects.len();
+            models.controllers = all.clone().map(|i| inventory.controller_of(i)).collect();
+            models.unseen = all
+                .map(|i| crate::unseen::is_unseen(inventory, i))
+                .collect();
+        }
         for kept in wanted.kept {
             (kept.build)(&models.models, inventory);
-            models.kept.push((kept.id, kept.reads));
+            models.kept.push((kept.id, kept.sees));
         }
         models
     }
 
-    /// Lends `derived` (an evaluation's) the kept models that objects of the judged kinds
-    /// (`(group, kind)`) cannot change.
-    pub(crate) fn lend(&self, derived: &Derived, judged: &[(&str, &str)]) {
-        for (id, reads) in &self.kept {
-            if judged.iter().any(|kind| reads.contains(kind)) {
-                continue;
-            }
-            if let Some(model) = self.models.cell(*id) {
+    /// Lends `derived` (an evaluation's) the kept models that the objects at `judged` in
+    /// `inventory` (the cluster with them placed: added at its end, or each in place of the
+    /// object of its identity) cannot change.
+    pub(crate) fn lend(&self, derived: &Derived, inventory: &Inventory, judged: &[usize]) {
+        let mut unseen = None;
+        for (id, sees) in &self.kept {
+            let lend = match sees {
+                Sees::Kinds(reads) => judged.iter().all(|&j| {
+                    let id = &inventory.objects[j].id;
+                    !reads.contains(&(id.group(), id.kind.as_str()))
+                }),
+                Sees::AllButUnseen => {
+                    *unseen.get_or_insert_with(|| self.all_unseen(inventory, judged))
+                }
+            };
+            if lend && let Some(model) = self.models.cell(*id) {
                 derived.put(*id, model);
             }
         }
+    }
+
+    /// Whether the models of [`Sees::AllButUnseen`] are the same with the judged objects as
+    /// without them: each is unseen, the object it replaces was unseen too, and no other
+    /// object's controller changed (an object can bridge a chain of owners).
+    fn all_unseen(&self, inventory: &Inventory, judged: &[usize]) -> bool {
+        let placed_unseen = judged.iter().all(|&j| {
+            crate::unseen::is_unseen(inventory, j) && self.unseen.get(j).copied().unwrap_or(true)
+        });
+        placed_unseen
+            && self
+                .controllers
+                .iter()
+                .enumerate()
+                .all(|(k, was)| judged.contains(&k) || inventory.controller_of(k) == *was)
     }
 
     fn get_model<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {

@@ -442,14 +442,7 @@ fn evaluate_scoped(
     let next = AtomicUsize::new(0);
     let derived = Derived::default();
     if let Some(cluster) = cluster {
-        let kinds: Vec<(&str, &str)> = objects
-            .iter()
-            .map(|&i| {
-                let id = &inventory.objects[i].id;
-                (id.group(), id.kind.as_str())
-            })
-            .collect();
-        cluster.lend(&derived, &kinds);
+        cluster.lend(&derived, inventory, &objects);
     }
     if only.is_none() {
         // The models the rules that apply to some object read, built side by side.
@@ -679,6 +672,107 @@ fn mark_affected(
 #[cfg(test)]
 mod tests {
     use super::Segments;
+    use crate::context::{ClusterModels, Context, Models, Sees};
+    use crate::rule::{Rule, Target};
+    use palisade_core::RuleMeta;
+    use palisade_inventory::{Inventory, Limits, load_text};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static BUILDS: AtomicUsize = AtomicUsize::new(0);
+
+    struct Counted;
+
+    fn counted(_: &Inventory) -> Counted {
+        BUILDS.fetch_add(1, Ordering::SeqCst);
+        Counted
+    }
+
+    /// A rule that reads a model kept for every object but the unseen ones.
+    struct ReadsKept;
+
+    impl Rule for ReadsKept {
+        fn meta(&self) -> &'static RuleMeta {
+            static META: std::sync::LazyLock<RuleMeta> = std::sync::LazyLock::new(|| RuleMeta {
+                id: "TEST001".into(),
+                slug: "test".into(),
+                title: "test".into(),
+                severity: palisade_core::Severity::Low,
+                controls: std::borrow::Cow::Owned(vec![]),
+                remediation: "".into(),
+                docs: "".into(),
+            });
+            &META
+        }
+        fn target(&self) -> Target {
+            Target::All
+        }
+        fn check(&self, cx: &mut Context<'_>) {
+            cx.derived(counted);
+        }
+        fn models(&self, models: &mut Models) {
+            models.keep(counted, Sees::AllButUnseen);
+        }
+    }
+
+    fn object(text: &str) -> palisade_inventory::Object {
+        let mut loaded = load_text("o.yaml", text, &Limits::default());
+        loaded.inventory.objects.remove(0)
+    }
+
+    /// How many times judging `text` against `cluster` builds the kept model.
+    fn builds_when_judging(cluster: &mut Inventory, models: &ClusterModels, text: &str) -> usize {
+        let before = BUILDS.load(Ordering::SeqCst);
+        let (index, previous) = cluster.insert(object(text));
+        let rule: &dyn Rule = &ReadsKept;
+        super::evaluate_objects(
+            cluster,
+            &[rule],
+            &crate::settings::RuleSettings::default(),
+            &[index],
+            Some(models),
+        );
+        cluster.restore(index, previous);
+        BUILDS.load(Ordering::SeqCst) - before
+    }
+
+    /// The kept model is lent to an evaluation of an object it does not see, and built again
+    /// for one it sees, or one that changes another object's controller.
+    #[test]
+    fn kept_models_are_lent_only_for_unseen_objects() {
+        let cluster = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, uid: d-1}
+spec: {template: {spec: {containers: [{name: c, image: 'a:1'}]}}}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web-1, namespace: shop, uid: rs-1, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}
+spec: {template: {spec: {containers: [{name: c, image: 'a:1'}]}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api-2-x, namespace: shop, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: api-2, uid: rs-2, controller: true}]}
+spec: {containers: [{name: c, image: 'a:1'}]}
+";
+        let mut cluster = load_text("c.yaml", cluster, &Limits::default()).inventory;
+        let rule: &dyn Rule = &ReadsKept;
+        let models = ClusterModels::prepare(&cluster, &[rule]);
+        let controlled = "apiVersion: v1\nkind: Pod\nmetadata: {name: web-1-a, namespace: shop, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}]}\nspec: {containers: [{name: c, image: 'a:1'}]}\n";
+        assert_eq!(builds_when_judging(&mut cluster, &models, controlled), 0);
+        let alone = "apiVersion: v1\nkind: Pod\nmetadata: {name: alone, namespace: shop}\nspec: {containers: [{name: c, image: 'a:1'}]}\n";
+        assert_eq!(builds_when_judging(&mut cluster, &models, alone), 1);
+        // A ReplicaSet of the Deployment that owns a Pod of the cluster: unseen itself, but
+        // its Pod is now judged through the Deployment.
+        let bridge = "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: api-2, namespace: shop, uid: rs-2, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}\nspec: {template: {spec: {containers: [{name: c, image: 'a:1'}]}}}\n";
+        assert_eq!(builds_when_judging(&mut cluster, &models, bridge), 1);
+        // An update of the cluster's own ReplicaSet, still controlled: lent.
+        let update = "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web-1, namespace: shop, uid: rs-1, labels: {x: y}, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}\nspec: {template: {spec: {containers: [{name: c, image: 'a:1'}]}}}\n";
+        assert_eq!(builds_when_judging(&mut cluster, &models, update), 0);
+        let config =
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\n";
+        assert_eq!(builds_when_judging(&mut cluster, &models, config), 0);
+    }
 
     /// Items come back in the order pushed, across segment edges, and are counted.
     #[test]

@@ -23,8 +23,9 @@ pub mod rule;
 pub mod rule_set;
 pub mod rules;
 pub mod settings;
+pub mod unseen;
 
-pub use context::{ClusterModels, Context, Models, Reported};
+pub use context::{ClusterModels, Context, Models, Reported, Sees};
 pub use engine::{EngineOutput, evaluate, evaluate_objects, evaluate_with, evaluate_with_options};
 pub use registry::{all_rules, find_rule};
 pub use rule::{Rule, Target};

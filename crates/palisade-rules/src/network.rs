@@ -11,7 +11,7 @@ use palisade_net::addr::{AddrRange, AddrSet};
 use palisade_net::policy::{Direction, Peer};
 use palisade_net::{Engine, Network, Party};
 
-use crate::context::{Context, Derived, Models};
+use crate::context::{Context, Derived, Models, Sees};
 
 /// Address ranges that are not the internet: private, shared, loopback, link-local
 /// (including the cloud metadata endpoint), multicast and reserved space, and their IPv6
@@ -45,14 +45,18 @@ struct PlacedNetwork(Arc<Engine>);
 
 /// The inventory's network engine, built on first use in this evaluation.
 pub(crate) fn placed(inventory: &Inventory, derived: &Derived) -> Arc<Engine> {
-    let placed = derived.get_or_build(inventory, |inventory| {
-        PlacedNetwork(Arc::new(Engine::for_scan(inventory)))
-    });
-    Arc::clone(&placed.0)
+    Arc::clone(&derived.get_or_build(inventory, place).0)
 }
 
-/// Asks for the network facts ahead of a scan (for the rules that read them).
+fn place(inventory: &Inventory) -> PlacedNetwork {
+    PlacedNetwork(Arc::new(Engine::for_scan(inventory)))
+}
+
+/// Asks for the network facts ahead of a scan (for the rules that read them); a cluster
+/// prepared for admission keeps them, and the engine, for objects they do not see.
 pub fn ask(models: &mut Models) {
+    models.keep(place, Sees::AllButUnseen);
+    models.keep_from(NetworkFacts::build, Sees::AllButUnseen);
     models.add_from(NetworkFacts::build);
 }
 

@@ -11,7 +11,7 @@ use palisade_rbac::builtin::is_default_grant;
 use palisade_rbac::model::Grants;
 use palisade_rbac::model::{Binding, display_ns};
 
-use crate::context::{Context, Derived};
+use crate::context::{Context, Derived, Sees};
 
 /// The RBAC model of one inventory.
 pub struct RbacModel {
@@ -53,7 +53,8 @@ fn build(inventory: &Inventory, derived: &Derived) -> RbacModel {
 
 /// Asks for the model ahead of a scan (for the rules that read it).
 pub fn ask(models: &mut crate::context::Models) {
-    models.keep(grants, Grants::READS);
+    models.keep(grants, Sees::Kinds(Grants::READS));
+    models.keep_from(build, Sees::AllButUnseen);
     models.add_from(build);
 }
 

@@ -132,27 +132,58 @@ fn judge() -> (Admission, usize, usize) {
 }
 
 /// The cluster the webhook judges against: the objects under `INVENTORY`, or none.
+/// The ReplicaSet the third review's Pod belongs to, in every cluster judged against.
+const REPLICA_SET: &str = "\
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: nginx-5d9c, namespace: default, uid: rs-bench-1}
+spec:
+  selector: {matchLabels: {env: test}}
+  template:
+    metadata: {labels: {env: test}}
+    spec: {containers: [{name: nginx, image: 'nginx:1.27'}]}
+";
+
 fn cluster() -> palisade_inventory::Inventory {
-    let Ok(dir) = std::env::var("INVENTORY") else {
-        return palisade_inventory::Inventory::default();
+    let limits = palisade_inventory::Limits::default();
+    let replica_set = palisade_inventory::load_text("replicaset.yaml", REPLICA_SET, &limits)
+        .inventory
+        .objects
+        .remove(0);
+    let mut inventory = match std::env::var("INVENTORY") {
+        Ok(dir) => {
+            palisade_inventory::load(
+                &[palisade_inventory::Input::Path(dir.into())],
+                &palisade_inventory::LoadOptions::default(),
+            )
+            .inventory
+        }
+        Err(_) => palisade_inventory::Inventory::default(),
     };
-    let loaded = palisade_inventory::load(
-        &[palisade_inventory::Input::Path(dir.into())],
-        &palisade_inventory::LoadOptions::default(),
-    );
-    println!("cluster: {} objects", loaded.inventory.objects.len());
-    loaded.inventory
+    inventory.insert(replica_set);
+    println!("cluster: {} objects", inventory.objects.len());
+    inventory
 }
 
+/// A standalone privileged Pod, a standalone unprivileged one, and the unprivileged one as
+/// its ReplicaSet makes it (the most common request a cluster sends).
 fn reviews() -> Vec<Vec<u8>> {
     let dir = corpora().join("admission-review/kubewarden-policy-server/tests/data");
-    [
+    let mut reviews: Vec<Vec<u8>> = [
         "pod_with_privileged_containers.json",
         "pod_without_privileged_containers.json",
     ]
     .iter()
     .map(|f| std::fs::read(dir.join(f)).unwrap())
-    .collect()
+    .collect();
+    let mut owned: serde_json::Value = serde_json::from_slice(&reviews[1]).unwrap();
+    let metadata = &mut owned["request"]["object"]["metadata"];
+    metadata["name"] = "nginx-5d9c-x7k2p".into();
+    metadata["ownerReferences"] = serde_json::json!([{"apiVersion": "apps/v1",
+        "kind": "ReplicaSet", "name": "nginx-5d9c", "uid": "rs-bench-1", "controller": true}]);
+    owned["request"]["name"] = "nginx-5d9c-x7k2p".into();
+    reviews.push(serde_json::to_vec(&owned).unwrap());
+    reviews
 }
 
 /// Serves `router` over TLS on loopback on a 2-thread runtime; returns the port.

@@ -1,0 +1,97 @@
+//! Objects the cluster-wide models do not see: the network (endpoints, namespaces, Services,
+//! policies), the escalation graph and the RBAC policy's workloads. A cluster prepared for
+//! admission keeps those models ([`crate::context::Sees::AllButUnseen`]) and lends them to
+//! an evaluation whose judged objects are all unseen, which is most of a cluster's admission
+//! traffic: the Pods a ReplicaSet makes, the ReplicaSets a Deployment makes, ConfigMaps.
+//!
+//! The list is an allow-list on purpose: a kind not named here is seen, so a model reading a
+//! new kind can only make evaluations rebuild it, never answer from a stale one.
+
+use palisade_inventory::Inventory;
+
+/// Whether the object at `index` of `inventory` is one the cluster-wide models never read:
+/// - a Pod, ReplicaSet or Job whose controller is in the inventory (such objects are judged
+///   through their controller: no endpoint or workload of their own), and for a Pod no
+///   `spec.nodeName` (which places its controller's workload on that node);
+/// - a ConfigMap, except EKS's `kube-system/aws-auth`, which maps IAM identities to groups.
+///
+/// Whether some other object's controller changes with it is for the caller to check (a new
+/// ReplicaSet can join existing Pods to their Deployment).
+pub fn is_unseen(inventory: &Inventory, index: usize) -> bool {
+    let Some(object) = inventory.objects.get(index) else {
+        return false;
+    };
+    let id = &object.id;
+    match (id.group(), id.kind.as_str()) {
+        ("", "Pod") => {
+            let placed = palisade_core::pointer::lookup(&object.value, "/spec/nodeName")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|node| !node.is_empty());
+            !placed && inventory.controller_of(index).is_some()
+        }
+        ("apps", "ReplicaSet") | ("batch", "Job") => inventory.controller_of(index).is_some(),
+        ("", "ConfigMap") => {
+            let (namespace, name) = palisade_rbac::graph::AWS_AUTH;
+            !(id.namespace.as_deref() == Some(namespace) && id.name.as_deref() == Some(name))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_inventory::{Limits, load_text};
+
+    #[test]
+    fn only_controlled_workloads_and_configmaps_are_unseen() {
+        let text = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, uid: d-1}
+spec: {template: {spec: {containers: [{name: c, image: 'a:1'}]}}}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web-1, namespace: shop, uid: rs-1, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}
+spec: {template: {spec: {containers: [{name: c, image: 'a:1'}]}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1-a, namespace: shop, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}]}
+spec: {containers: [{name: c, image: 'a:1'}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web-1-b, namespace: shop, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}]}
+spec: {nodeName: n1, containers: [{name: c, image: 'a:1'}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: alone, namespace: shop}
+spec: {containers: [{name: c, image: 'a:1'}]}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: shop}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: aws-auth, namespace: kube-system}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: token, namespace: shop}
+";
+        let loaded = load_text("c.yaml", text, &Limits::default());
+        let unseen: Vec<bool> = (0..loaded.inventory.objects.len())
+            .map(|i| is_unseen(&loaded.inventory, i))
+            .collect();
+        assert_eq!(
+            unseen,
+            [false, true, true, false, false, true, false, false],
+            "Deployment, RS, Pod, placed Pod, lone Pod, ConfigMap, aws-auth, Secret"
+        );
+        assert!(!is_unseen(&loaded.inventory, 99));
+    }
+}

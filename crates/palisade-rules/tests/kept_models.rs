@@ -1,0 +1,117 @@
+//! A cluster prepared for admission lends its kept models (the network, the escalation graph,
+//! the RBAC grants) to evaluations that cannot change them. Lent or rebuilt, every rule must
+//! give the same findings: each object below is judged against the prepared cluster and
+//! against a cluster that keeps nothing, and the two reports must be equal.
+
+use palisade_inventory::{Inventory, Limits, load_text};
+use palisade_rules::registry::all_rules;
+use palisade_rules::settings::RuleSettings;
+use palisade_rules::{ClusterModels, engine::evaluate_objects};
+
+const CLUSTER: &str = "\
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: backup, namespace: shop}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: backup-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: backup, namespace: shop}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, uid: d-1}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      serviceAccountName: backup
+      containers: [{name: web, image: 'nginx:1.27', ports: [{containerPort: 80}], securityContext: {privileged: true}}]
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web-1, namespace: shop, uid: rs-1, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      serviceAccountName: backup
+      containers: [{name: web, image: 'nginx:1.27', securityContext: {privileged: true}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api-2-x, namespace: shop, labels: {app: api}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: api-2, uid: rs-2, controller: true}]}
+spec: {containers: [{name: api, image: 'api:1'}]}
+";
+
+/// Objects judged at admission, each as the API server would send it.
+const JUDGED: &[&str] = &[
+    // A Pod of the cluster's ReplicaSet: unseen, the kept models are lent.
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: web-1-a, namespace: shop, labels: {app: web}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}]}\nspec: {serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27', securityContext: {privileged: true}}]}\n",
+    // The same Pod already placed on a node: seen (its node joins the Deployment's).
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: web-1-b, namespace: shop, labels: {app: web}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}]}\nspec: {nodeName: n1, serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27', securityContext: {privileged: true}}]}\n",
+    // A standalone Pod running as the admin account: seen.
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: alone, namespace: shop, labels: {app: web}}\nspec: {serviceAccountName: backup, containers: [{name: c, image: 'busybox:1.36'}]}\n",
+    // A ReplicaSet that joins the cluster's orphan Pod to the Deployment.
+    "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: api-2, namespace: shop, uid: rs-2, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}\nspec: {selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [{name: api, image: 'api:1'}]}}}\n",
+    // An update of the cluster's ReplicaSet.
+    "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web-1, namespace: shop, uid: rs-1, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}\nspec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {hostNetwork: true, serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27'}]}}}\n",
+    // A ConfigMap, and the EKS one that maps identities.
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\ndata: {LOG: debug}\n",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: aws-auth, namespace: kube-system}\ndata: {mapRoles: ''}\n",
+    // A binding, a Service, a NetworkPolicy.
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: exec, namespace: shop}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}\nsubjects: [{kind: Group, name: 'system:authenticated', apiGroup: rbac.authorization.k8s.io}]\n",
+    "apiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: shop}\nspec: {type: NodePort, selector: {app: api}, ports: [{port: 8080}]}\n",
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: shop}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n",
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: nothing, namespace: shop}\nspec: {podSelector: {matchLabels: {app: nothing}}, policyTypes: [Ingress]}\n",
+];
+
+fn judge(cluster: &mut Inventory, models: &ClusterModels, text: &str) -> Vec<String> {
+    let object = load_text("request.yaml", text, &Limits::default())
+        .inventory
+        .objects
+        .remove(0);
+    let (index, previous) = cluster.insert(object);
+    let out = evaluate_objects(
+        cluster,
+        all_rules(),
+        &RuleSettings::default(),
+        &[index],
+        Some(models),
+    );
+    cluster.restore(index, previous);
+    let mut findings: Vec<String> = out
+        .findings
+        .iter()
+        .map(|f| format!("{} {} {:?}", f.rule_id(), f.message, f.evidence()))
+        .collect();
+    findings.sort();
+    findings
+}
+
+#[test]
+fn lent_models_give_the_findings_rebuilt_ones_give() {
+    let mut cluster = load_text("cluster.yaml", CLUSTER, &Limits::default()).inventory;
+    let prepared = ClusterModels::prepare(&cluster, all_rules());
+    let nothing_kept = ClusterModels::default();
+    let mut judged_with_findings = 0;
+    for text in JUDGED {
+        let lent = judge(&mut cluster, &prepared, text);
+        let rebuilt = judge(&mut cluster, &nothing_kept, text);
+        assert_eq!(lent, rebuilt, "judging {text}");
+        judged_with_findings += usize::from(!lent.is_empty());
+    }
+    assert!(judged_with_findings >= 6, "the objects are judged at all");
+}
