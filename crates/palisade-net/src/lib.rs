@@ -26,4 +26,4 @@ pub mod yaml;
 pub use conn::{Conn, Protocol};
 pub use engine::{Effect, Engine, Party, Step, Verdict};
 pub use model::Endpoint;
-pub use network::Network;
+pub use network::{Network, READS};

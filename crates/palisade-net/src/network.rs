@@ -74,6 +74,32 @@ const OTHER_POLICY_KINDS: &[(&str, &str, bool)] = &[
 
 const ADMIN_GROUP: &str = "policy.networking.k8s.io";
 
+/// Every kind `(group, kind)` a network is read from besides the workloads (Pods stand for
+/// their controllers when those cannot be read): namespaces, Services and what exposes them,
+/// and every layer of policy, evaluated or only recognised. An answer made of the network is
+/// incomplete when one of these could not be listed (a forbidden AdminNetworkPolicy may
+/// allow what the NetworkPolicies deny).
+pub const READS: &[(&str, &str)] = &[
+    ("", "Pod"),
+    ("", "Namespace"),
+    ("", "Service"),
+    ("networking.k8s.io", "Ingress"),
+    ("extensions", "Ingress"),
+    ("route.openshift.io", "Route"),
+    ("networking.k8s.io", "NetworkPolicy"),
+    (ADMIN_GROUP, "AdminNetworkPolicy"),
+    (ADMIN_GROUP, "BaselineAdminNetworkPolicy"),
+    ("cilium.io", "CiliumNetworkPolicy"),
+    ("cilium.io", "CiliumClusterwideNetworkPolicy"),
+    ("crd.projectcalico.org", "NetworkPolicy"),
+    ("crd.projectcalico.org", "GlobalNetworkPolicy"),
+    ("projectcalico.org", "NetworkPolicy"),
+    ("projectcalico.org", "GlobalNetworkPolicy"),
+    ("k8s.ovn.org", "UserDefinedNetwork"),
+    ("k8s.ovn.org", "ClusterUserDefinedNetwork"),
+    ("k8s.cni.cncf.io", "NetworkAttachmentDefinition"),
+];
+
 impl Network {
     /// The network of an inventory, objects without a namespace in `default`.
     pub fn from_inventory(inventory: &Inventory) -> Network {
@@ -337,5 +363,54 @@ fn describe(kind: &str, namespace: Option<&str>, name: &str) -> String {
     match namespace {
         Some(ns) => format!("{kind} {ns}/{name}"),
         None => format!("{kind} {name}"),
+    }
+}
+
+#[cfg(test)]
+mod reads_tests {
+    use super::*;
+
+    /// Every kind the network is read from is declared in [`READS`]: the kinds of the lists
+    /// the reader walks, and every literal kind it asks the inventory for.
+    #[test]
+    fn every_kind_read_is_declared() {
+        for &(group, kind, _) in OTHER_POLICY_KINDS {
+            assert!(READS.contains(&(group, kind)), "{group}/{kind}");
+        }
+        let source = [
+            include_str!("network.rs"),
+            include_str!("exposure.rs"),
+            include_str!("model.rs"),
+        ]
+        .concat();
+        let mut asked = 0;
+        for (at, _) in source.match_indices("of_kind(") {
+            let end = source[at..].find(')').map_or(source.len(), |e| at + e);
+            let call = &source[at..end];
+            let quoted: Vec<&str> = call.split('"').skip(1).step_by(2).collect();
+            if let [group, kind] = quoted.as_slice() {
+                asked += 1;
+                assert!(READS.contains(&(*group, *kind)), "{group}/{kind} in {call}");
+            }
+        }
+        assert!(
+            asked >= 4,
+            "the reader's literal kinds were found ({asked})"
+        );
+        // The kinds the reader walks from lists of its own.
+        for (group, kind) in [
+            ("crd.projectcalico.org", "NetworkPolicy"),
+            ("crd.projectcalico.org", "GlobalNetworkPolicy"),
+            ("projectcalico.org", "NetworkPolicy"),
+            ("projectcalico.org", "GlobalNetworkPolicy"),
+            ("cilium.io", "CiliumNetworkPolicy"),
+            ("cilium.io", "CiliumClusterwideNetworkPolicy"),
+            (ADMIN_GROUP, "AdminNetworkPolicy"),
+            (ADMIN_GROUP, "BaselineAdminNetworkPolicy"),
+            ("networking.k8s.io", "Ingress"),
+            ("extensions", "Ingress"),
+        ] {
+            assert!(READS.contains(&(group, kind)), "{group}/{kind}");
+        }
     }
 }

@@ -182,15 +182,25 @@ pub const AUTHORIZER_INPUTS: &[(&str, &str)] = &[
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
 ];
 
-/// The kinds the escalation graph is built from.
-pub const GRAPH_INPUTS: &[(&str, &str)] = &[
-    ("rbac.authorization.k8s.io", "Role"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "RoleBinding"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("", "ServiceAccount"),
-    ("", "Service"),
-    ("", "Secret"),
-    ("", "Namespace"),
-    ("networking.k8s.io", "Ingress"),
-];
+/// The kinds the escalation graph is built from: the RBAC policy, the accounts and their
+/// token Secrets, and the network it asks where an exposed workload leads
+/// ([`palisade_net::READS`]).
+pub fn graph_inputs() -> &'static [(&'static str, &'static str)] {
+    static INPUTS: std::sync::LazyLock<Vec<(&str, &str)>> = std::sync::LazyLock::new(|| {
+        let mut inputs = vec![
+            ("rbac.authorization.k8s.io", "Role"),
+            ("rbac.authorization.k8s.io", "ClusterRole"),
+            ("rbac.authorization.k8s.io", "RoleBinding"),
+            ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+            ("", "ServiceAccount"),
+            ("", "Secret"),
+        ];
+        for kind in palisade_net::READS {
+            if !inputs.contains(kind) {
+                inputs.push(*kind);
+            }
+        }
+        inputs
+    });
+    &INPUTS
+}

@@ -232,3 +232,31 @@ fn grants_read_once_are_used_only_where_the_judged_object_cannot_change_them() {
     assert!(model.iter().any(|f| f.starts_with("RBAC001 ")), "{model:?}");
     assert_eq!(model, scan);
 }
+
+/// A cluster whose AdminNetworkPolicies could not be listed: the network rules' verdicts are
+/// incomplete (an unseen AdminNetworkPolicy may allow what the NetworkPolicies deny), and so
+/// are the escalation graph's (it asks the network where an exposed workload leads).
+#[test]
+fn an_unlisted_policy_layer_makes_the_network_verdicts_incomplete() {
+    let loaded = load_text("cluster.yaml", CLUSTER, &Limits::default());
+    let options = ScanOptions {
+        unlisted: vec![(
+            "policy.networking.k8s.io".into(),
+            "AdminNetworkPolicy".into(),
+            "AdminNetworkPolicies could not be listed: forbidden".into(),
+        )],
+        ..ScanOptions::default()
+    };
+    let report = scan_inventory(&loaded.inventory, &options);
+    let incomplete = |rule: &str| {
+        report
+            .coverage
+            .iter()
+            .find(|c| c.rule == rule)
+            .is_some_and(|c| !c.incomplete.is_empty())
+    };
+    for rule in ["NET004", "NET007", "RBAC017"] {
+        assert!(incomplete(rule), "{rule} is incomplete");
+    }
+    assert!(!incomplete("POD001"), "a rule of the pod alone is whole");
+}

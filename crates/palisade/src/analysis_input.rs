@@ -73,22 +73,8 @@ pub(crate) const RBAC_POLICY: &[(&str, &str)] = &[
 pub(crate) const RUNNING_AS: &[(&str, &str)] = &[("", "Pod"), ("", "ServiceAccount")];
 
 /// The types a network answer is made of: pods (standing for their controllers), namespaces,
-/// services and every kind of network policy evaluated.
-pub(crate) const NETWORK: &[(&str, &str)] = &[
-    ("", "Pod"),
-    ("", "Namespace"),
-    ("", "Service"),
-    ("networking.k8s.io", "NetworkPolicy"),
-    ("networking.k8s.io", "Ingress"),
-    ("policy.networking.k8s.io", "AdminNetworkPolicy"),
-    ("policy.networking.k8s.io", "BaselineAdminNetworkPolicy"),
-    ("cilium.io", "CiliumNetworkPolicy"),
-    ("cilium.io", "CiliumClusterwideNetworkPolicy"),
-    ("crd.projectcalico.org", "NetworkPolicy"),
-    ("crd.projectcalico.org", "GlobalNetworkPolicy"),
-    ("projectcalico.org", "NetworkPolicy"),
-    ("projectcalico.org", "GlobalNetworkPolicy"),
-];
+/// services and what exposes them, and every kind of network policy (palisade-net's own list).
+pub(crate) const NETWORK: &[(&str, &str)] = palisade_net::READS;
 
 /// Whether an analysis may answer from inputs of which some could not be read.
 #[derive(Args, Default, Clone, Copy)]

@@ -116,7 +116,7 @@ impl Check for DatabaseReachable {
     }
 
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
-        &[("networking.k8s.io", "NetworkPolicy")]
+        palisade_net::READS
     }
 
     fn check(&self, cx: &mut Context<'_>) {

@@ -73,7 +73,7 @@ impl Check for EscalationPath {
     }
 
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
-        crate::rbac::GRAPH_INPUTS
+        crate::rbac::graph_inputs()
     }
 
     fn check(&self, cx: &mut Context<'_>) {

@@ -67,7 +67,7 @@ impl Check for ExposedServiceWithoutNetworkPolicy {
     }
 
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
-        &[("networking.k8s.io", "NetworkPolicy")]
+        palisade_net::READS
     }
 
     fn check(&self, cx: &mut Context<'_>) {

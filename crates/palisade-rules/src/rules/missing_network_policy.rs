@@ -70,7 +70,7 @@ impl Check for MissingNetworkPolicy {
     }
 
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
-        &[("networking.k8s.io", "NetworkPolicy")]
+        palisade_net::READS
     }
 
     fn check(&self, cx: &mut Context<'_>) {

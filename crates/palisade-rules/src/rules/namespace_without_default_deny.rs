@@ -68,7 +68,7 @@ impl Check for NamespaceWithoutDefaultDeny {
     }
 
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
-        &[("networking.k8s.io", "NetworkPolicy")]
+        palisade_net::READS
     }
 
     fn check(&self, cx: &mut Context<'_>) {
