@@ -13,12 +13,15 @@ pub struct Inventory {
     /// manifests; rules may then treat "absent" as "does not exist".
     pub complete: bool,
     by_kind: HashMap<(String, String), Vec<usize>>,
-    /// Top controlling owner of each object (empty when nothing has owner references),
-    /// computed when first asked: an admission evaluation that places its object and never
-    /// asks does not pay for the whole cluster's owner graph.
-    controllers: std::sync::OnceLock<Vec<Option<usize>>>,
-    /// The owner graph before [`Inventory::insert`], put back by [`Inventory::restore`].
-    saved_controllers: Option<std::sync::OnceLock<Vec<Option<usize>>>>,
+    /// The owner graph (each object's top controlling owner), found when first asked: an
+    /// admission evaluation that places its object and never asks does not pay for it.
+    owners: std::sync::OnceLock<crate::owners::Owners>,
+    /// The object [`Inventory::insert`] placed, with its controller, when its arrival changed
+    /// no other object's: the owner graph stays that of the others.
+    placed: Option<(usize, Option<usize>)>,
+    /// The owner graph before an [`Inventory::insert`] that changed it, put back by
+    /// [`Inventory::restore`].
+    saved_owners: Option<std::sync::OnceLock<crate::owners::Owners>>,
 }
 
 impl Inventory {
@@ -36,8 +39,9 @@ impl Inventory {
             objects,
             complete: false,
             by_kind,
-            controllers: std::sync::OnceLock::new(),
-            saved_controllers: None,
+            owners: std::sync::OnceLock::new(),
+            placed: None,
+            saved_owners: None,
         }
     }
 
@@ -71,7 +75,17 @@ impl Inventory {
                 (index, None)
             }
         };
-        self.saved_controllers = Some(std::mem::take(&mut self.controllers));
+        // The others' controllers are kept when the object is no owner of theirs; the
+        // graph is found again when it may be.
+        let (index, previous) = &placed;
+        let top = self
+            .owners
+            .get()
+            .and_then(|owners| owners.placed(&self.objects, *index, previous.as_ref()));
+        match top {
+            Some(top) => self.placed = Some((*index, top)),
+            None => self.saved_owners = Some(std::mem::take(&mut self.owners)),
+        }
         placed
     }
 
@@ -91,7 +105,9 @@ impl Inventory {
                 }
             }
         }
-        self.controllers = self.saved_controllers.take().unwrap_or_default();
+        if self.placed.take().is_none() {
+            self.owners = self.saved_owners.take().unwrap_or_default();
+        }
     }
 
     /// Keeps only the objects of these namespaces (as `kubectl -n` does): objects with another
@@ -122,11 +138,14 @@ impl Inventory {
     /// references (a Pod's Deployment through its ReplicaSet), when it is in the inventory.
     /// Owners without a pod spec (an operator's custom resource) are passed over.
     pub fn controller_of(&self, index: usize) -> Option<usize> {
-        self.controllers
-            .get_or_init(|| controllers(&self.objects))
-            .get(index)
-            .copied()
-            .flatten()
+        if let Some((placed, top)) = self.placed
+            && placed == index
+        {
+            return top;
+        }
+        self.owners
+            .get_or_init(|| crate::owners::Owners::of(&self.objects))
+            .top(index)
     }
 
     /// Objects of one group and kind (`""` is the core group).
@@ -160,76 +179,58 @@ impl Inventory {
     }
 }
 
-/// For each object, its top controlling owner in `objects` (by `metadata.ownerReferences`
-/// with `controller: true`, matched by uid, else by namespace, kind and name).
-fn controllers(objects: &[Object]) -> Vec<Option<usize>> {
-    let mut by_uid: HashMap<&str, usize> = HashMap::new();
-    let mut by_name: HashMap<(Option<&str>, &str, &str), usize> = HashMap::new();
-    for (i, o) in objects.iter().enumerate() {
-        if let Some(uid) = o
-            .value
-            .pointer("/metadata/uid")
-            .and_then(serde_json::Value::as_str)
-        {
-            by_uid.insert(uid, i);
-        }
-        if let Some(name) = o.id.name.as_deref() {
-            by_name.insert((o.id.namespace.as_deref(), o.id.kind.as_str(), name), i);
-        }
-    }
-    if by_uid.is_empty()
-        && objects
-            .iter()
-            .all(|o| o.value.pointer("/metadata/ownerReferences").is_none())
-    {
-        return Vec::new();
-    }
-    let parent = |o: &Object| -> Option<usize> {
-        let refs = o.value.pointer("/metadata/ownerReferences")?.as_array()?;
-        let owner = refs
-            .iter()
-            .find(|r| r.get("controller").and_then(serde_json::Value::as_bool) == Some(true))?;
-        if let Some(i) = owner
-            .get("uid")
-            .and_then(serde_json::Value::as_str)
-            .and_then(|u| by_uid.get(u))
-        {
-            return Some(*i);
-        }
-        let kind = owner.get("kind")?.as_str()?;
-        let name = owner.get("name")?.as_str()?;
-        by_name
-            .get(&(o.id.namespace.as_deref(), kind, name))
-            .copied()
-    };
-    let parents: Vec<Option<usize>> = objects.iter().map(parent).collect();
-    let is_workload = |i: usize| crate::podspec::pod_spec(&objects[i]).is_some();
-    (0..objects.len())
-        .map(|i| {
-            let mut at = parents[i]?;
-            let mut top = is_workload(at).then_some(at);
-            // Follow the chain (Pod -> ReplicaSet -> Deployment), bounded against cycles, and
-            // keep the highest owner with a pod spec: an operator's custom resource above a
-            // Deployment does not take its place.
-            for _ in 0..8 {
-                match parents[at] {
-                    Some(next) if next != i => {
-                        at = next;
-                        if is_workload(at) {
-                            top = Some(at);
-                        }
-                    }
-                    _ => break,
-                }
-            }
-            top
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use crate::{Limits, load_text};
+
+    /// Placing an object keeps the others' controllers when it can and finds the graph again
+    /// when it must: either way every controller is what a fresh inventory with the object in
+    /// place gives.
+    #[test]
+    fn placed_objects_get_the_controllers_a_fresh_inventory_gives() {
+        let cluster = format!(
+            "{CHAIN}---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: orphan\n  namespace: a\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-2, uid: u-rs2, controller: true}}]\nspec: {{containers: [{{name: c, image: x}}]}}\n"
+        );
+        let placed = [
+            // A Pod of the ReplicaSet: nobody's owner.
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: web-1-y, namespace: a, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: u-rs, controller: true}]}\nspec: {containers: [{name: c, image: x}]}\n",
+            // The orphan's ReplicaSet, by uid: it joins the orphan to the Deployment.
+            "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web-2, namespace: a, uid: u-rs2, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: u-dep, controller: true}]}\nspec: {template: {spec: {containers: [{name: c, image: x}]}}}\n",
+            // An update of the ReplicaSet that moves it to no owner: its Pod follows.
+            "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web-1, namespace: a, uid: u-rs}\nspec: {template: {spec: {containers: [{name: c, image: x}]}}}\n",
+            // An update of the Pod: nobody's owner, same uid (none).
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: web-1-x, namespace: a, labels: {x: y}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: u-rs, controller: true}]}\nspec: {containers: [{name: c, image: x}]}\n",
+            // Its own owner.
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: me, namespace: a, uid: u-me, ownerReferences: [{apiVersion: v1, kind: Pod, name: me, uid: u-me, controller: true}]}\nspec: {containers: [{name: c, image: x}]}\n",
+            // A standalone object.
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: a}\n",
+        ];
+        for text in placed {
+            let mut inventory = load_text("c.yaml", &cluster, &Limits::default()).inventory;
+            let _ = inventory.controller_of(0);
+            let object = load_text("o.yaml", text, &Limits::default())
+                .inventory
+                .objects
+                .remove(0);
+            let (index, previous) = inventory.insert(object.clone());
+            let mut fresh_objects = inventory.objects.clone();
+            fresh_objects[index] = object;
+            let fresh = super::Inventory::new(inventory.sources.clone(), fresh_objects);
+            let all = 0..inventory.objects.len();
+            let got: Vec<Option<usize>> = all.clone().map(|i| inventory.controller_of(i)).collect();
+            let want: Vec<Option<usize>> = all.map(|i| fresh.controller_of(i)).collect();
+            assert_eq!(got, want, "placing {text}");
+            inventory.restore(index, previous);
+            let before = load_text("c.yaml", &cluster, &Limits::default()).inventory;
+            let back: Vec<Option<usize>> = (0..before.objects.len())
+                .map(|i| inventory.controller_of(i))
+                .collect();
+            let want: Vec<Option<usize>> = (0..before.objects.len())
+                .map(|i| before.controller_of(i))
+                .collect();
+            assert_eq!(back, want, "restored after {text}");
+        }
+    }
 
     const CHAIN: &str = "apiVersion: example.com/v1\nkind: App\nmetadata: {name: shop, namespace: a, uid: u-app}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: a\n  uid: u-dep\n  ownerReferences: [{apiVersion: example.com/v1, kind: App, name: shop, uid: u-app, controller: true}]\nspec: {template: {spec: {containers: [{name: c, image: x}]}}}\n---\napiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-1\n  namespace: a\n  uid: u-rs\n  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: u-dep, controller: true}]\nspec: {template: {spec: {containers: [{name: c, image: x}]}}}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: web-1-x\n  namespace: a\n  ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: u-rs, controller: true}]\nspec: {containers: [{name: c, image: x}]}\n";
 

@@ -16,6 +16,7 @@ pub mod fragment;
 pub mod inventory;
 pub mod load;
 pub mod object;
+mod owners;
 pub mod podspec;
 pub mod spans;
 pub mod yaml;

@@ -1,0 +1,249 @@
+//! Who controls whom: each object's top controlling owner (a Pod's Deployment through its
+//! ReplicaSet), found once for an inventory, and found again for one object placed in it
+//! (an admission request) without going over the others when its arrival changes no other
+//! object's controller.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use crate::object::Object;
+
+/// `(namespace, kind, name)` of an owner, as references name it.
+type NameKey = (Option<String>, String, String);
+
+/// The owner graph of a list of objects.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Owners {
+    by_uid: HashMap<String, usize>,
+    by_name: HashMap<NameKey, usize>,
+    /// Each object's controlling owner, when it is in the list.
+    parents: Vec<Option<usize>>,
+    /// Each object's highest controlling owner with a pod spec.
+    top: Vec<Option<usize>>,
+    /// What the objects name as their controller: uids, and `(namespace, kind, name)`s.
+    named_uids: HashSet<String>,
+    named: HashSet<NameKey>,
+}
+
+/// The controlling owner reference of an object: `(uid, kind, name)`.
+fn controller_ref(object: &Object) -> Option<(Option<&str>, &str, &str)> {
+    let refs =
+        palisade_core::pointer::lookup(&object.value, "/metadata/ownerReferences")?.as_array()?;
+    let owner = refs
+        .iter()
+        .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))?;
+    Some((
+        owner.get("uid").and_then(Value::as_str),
+        owner.get("kind")?.as_str()?,
+        owner.get("name")?.as_str()?,
+    ))
+}
+
+fn uid(object: &Object) -> Option<&str> {
+    palisade_core::pointer::lookup(&object.value, "/metadata/uid").and_then(Value::as_str)
+}
+
+fn name_key(object: &Object) -> Option<NameKey> {
+    Some((
+        object.id.namespace.clone(),
+        object.id.kind.clone(),
+        object.id.name.clone()?,
+    ))
+}
+
+fn is_workload(object: &Object) -> bool {
+    crate::podspec::pod_spec(object).is_some()
+}
+
+impl Owners {
+    /// The owner graph of `objects` (by `metadata.ownerReferences` with `controller: true`,
+    /// matched by uid, else by namespace, kind and name).
+    pub(crate) fn of(objects: &[Object]) -> Owners {
+        let mut owners = Owners::default();
+        for (i, o) in objects.iter().enumerate() {
+            if let Some(uid) = uid(o) {
+                owners.by_uid.insert(uid.to_string(), i);
+            }
+            if let Some(key) = name_key(o) {
+                owners.by_name.insert(key, i);
+            }
+        }
+        owners.parents = objects.iter().map(|o| owners.parent(o)).collect();
+        for o in objects {
+            if let Some((uid, kind, name)) = controller_ref(o) {
+                if let Some(uid) = uid {
+                    owners.named_uids.insert(uid.to_string());
+                }
+                owners
+                    .named
+                    .insert((o.id.namespace.clone(), kind.to_string(), name.to_string()));
+            }
+        }
+        owners.top = (0..objects.len())
+            .map(|i| top_of(i, &|k| owners.parents.get(k).copied().flatten(), objects))
+            .collect();
+        owners
+    }
+
+    /// The controlling owner of `object` among the objects of this graph.
+    fn parent(&self, object: &Object) -> Option<usize> {
+        let (uid, kind, name) = controller_ref(object)?;
+        if let Some(i) = uid.and_then(|u| self.by_uid.get(u)) {
+            return Some(*i);
+        }
+        self.by_name
+            .get(&(
+                object.id.namespace.clone(),
+                kind.to_string(),
+                name.to_string(),
+            ))
+            .copied()
+    }
+
+    /// The top controller of object `index`.
+    pub(crate) fn top(&self, index: usize) -> Option<usize> {
+        self.top.get(index).copied().flatten()
+    }
+
+    /// The top controller of the object just placed at `at` of `objects` (after the objects
+    /// of this graph, or in place of `replaced`), when no other object's controller changes
+    /// with it; `None` when one may (it is named as an owner, it replaces an owner, or it
+    /// replaces an object of another uid), and the graph must be found again.
+    pub(crate) fn placed(
+        &self,
+        objects: &[Object],
+        at: usize,
+        replaced: Option<&Object>,
+    ) -> Option<Option<usize>> {
+        let object = objects.get(at)?;
+        if uid(object).is_some_and(|u| self.named_uids.contains(u))
+            || name_key(object).is_some_and(|k| self.named.contains(&k))
+        {
+            return None;
+        }
+        // An object that names itself as its owner: found again with it in the graph.
+        if let Some((ref_uid, kind, name)) = controller_ref(object)
+            && ((ref_uid.is_some() && ref_uid == uid(object))
+                || (object.id.kind == kind && object.id.name.as_deref() == Some(name)))
+        {
+            return None;
+        }
+        match replaced {
+            Some(old) if uid(old) != uid(object) || self.parents.contains(&Some(at)) => {
+                return None;
+            }
+            None if at != self.parents.len() => return None,
+            _ => {}
+        }
+        // Its own controller: resolved among the others (an update keeps its index, so a
+        // reference to its own uid resolves to itself, as it would in the whole graph).
+        let parent = self.parent(object);
+        let parent_of = |k: usize| {
+            if k == at {
+                parent
+            } else {
+                self.parents.get(k).copied().flatten()
+            }
+        };
+        Some(top_of(at, &parent_of, objects))
+    }
+}
+
+/// The highest owner with a pod spec in `i`'s chain of controlling owners (Pod -> ReplicaSet
+/// -> Deployment), bounded against cycles: an operator's custom resource above a Deployment
+/// does not take its place.
+fn top_of(
+    i: usize,
+    parent_of: &dyn Fn(usize) -> Option<usize>,
+    objects: &[Object],
+) -> Option<usize> {
+    let mut at = parent_of(i)?;
+    let mut top = is_workload(&objects[at]).then_some(at);
+    for _ in 0..8 {
+        match parent_of(at) {
+            Some(next) if next != i => {
+                at = next;
+                if is_workload(&objects[at]) {
+                    top = Some(at);
+                }
+            }
+            _ => break,
+        }
+    }
+    top
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use crate::{Limits, load_text};
+
+    /// One object of a small world: a kind (Pod, ReplicaSet, Deployment, ConfigMap), a name
+    /// and uid from a few, and perhaps a controller reference to another of the few.
+    fn object(
+        kind: usize,
+        name: usize,
+        uid: Option<usize>,
+        owner: Option<(usize, usize, bool)>,
+    ) -> String {
+        let (api, kind, spec) = [
+            ("v1", "Pod", "spec: {containers: [{name: c, image: x}]}"),
+            (
+                "apps/v1",
+                "ReplicaSet",
+                "spec: {template: {spec: {containers: [{name: c, image: x}]}}}",
+            ),
+            (
+                "apps/v1",
+                "Deployment",
+                "spec: {template: {spec: {containers: [{name: c, image: x}]}}}",
+            ),
+            ("v1", "ConfigMap", "data: {}"),
+        ][kind % 4];
+        let uid = uid.map(|u| format!(", uid: u{u}")).unwrap_or_default();
+        let owner = owner
+            .map(|(k, n, by_uid)| {
+                let kinds = ["Pod", "ReplicaSet", "Deployment", "ConfigMap"];
+                let uid = if by_uid { format!(", uid: u{n}") } else { String::new() };
+                format!(", ownerReferences: [{{apiVersion: v1, kind: {}, name: n{n}{uid}, controller: true}}]", kinds[k % 4])
+            })
+            .unwrap_or_default();
+        format!(
+            "apiVersion: {api}\nkind: {kind}\nmetadata: {{name: n{name}, namespace: a{uid}{owner}}}\n{spec}\n"
+        )
+    }
+
+    fn arb_object() -> impl Strategy<Value = String> {
+        (
+            0..4usize,
+            0..5usize,
+            proptest::option::of(0..5usize),
+            proptest::option::of((0..4usize, 0..5usize, any::<bool>())),
+        )
+            .prop_map(|(k, n, u, o)| object(k, n, u, o))
+    }
+
+    proptest! {
+        /// Whatever the world and the object placed in it, the controllers are those of a
+        /// fresh inventory with the object in place, and restoring gives the world back.
+        #[test]
+        fn placing_agrees_with_a_fresh_graph(world in proptest::collection::vec(arb_object(), 0..8), placed in arb_object()) {
+            let text = world.join("---\n");
+            let mut inventory = load_text("w.yaml", &text, &Limits::default()).inventory;
+            let before: Vec<Option<usize>> = (0..inventory.objects.len()).map(|i| inventory.controller_of(i)).collect();
+            let object = load_text("o.yaml", &placed, &Limits::default()).inventory.objects.remove(0);
+            let (index, previous) = inventory.insert(object.clone());
+            let mut objects = inventory.objects.clone();
+            objects[index] = object;
+            let fresh = crate::Inventory::new(inventory.sources.clone(), objects);
+            for i in 0..inventory.objects.len() {
+                prop_assert_eq!(inventory.controller_of(i), fresh.controller_of(i), "object {}", i);
+            }
+            inventory.restore(index, previous);
+            let after: Vec<Option<usize>> = (0..inventory.objects.len()).map(|i| inventory.controller_of(i)).collect();
+            prop_assert_eq!(before, after);
+        }
+    }
+}
