@@ -739,23 +739,17 @@ mod tests {
     /// for one it sees, or one that changes another object's controller.
     #[test]
     fn kept_models_are_lent_only_for_unseen_objects() {
-        let cluster = "\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop, uid: d-1}
-spec: {template: {spec: {containers: [{name: c, image: 'a:1'}]}}}
----
-apiVersion: apps/v1
-kind: ReplicaSet
-metadata: {name: web-1, namespace: shop, uid: rs-1, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}
-spec: {template: {spec: {containers: [{name: c, image: 'a:1'}]}}}
----
+        let cluster = [
+            crate::unseen::tests::DEPLOYMENT_AND_REPLICA_SET,
+            "\
 apiVersion: v1
 kind: Pod
 metadata: {name: api-2-x, namespace: shop, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: api-2, uid: rs-2, controller: true}]}
 spec: {containers: [{name: c, image: 'a:1'}]}
-";
-        let mut cluster = load_text("c.yaml", cluster, &Limits::default()).inventory;
+",
+        ]
+        .concat();
+        let mut cluster = load_text("c.yaml", &cluster, &Limits::default()).inventory;
         let rule: &dyn Rule = &ReadsKept;
         let models = ClusterModels::prepare(&cluster, &[rule]);
         let controlled = "apiVersion: v1\nkind: Pod\nmetadata: {name: web-1-a, namespace: shop, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}]}\nspec: {containers: [{name: c, image: 'a:1'}]}\n";

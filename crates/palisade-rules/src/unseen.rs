@@ -39,13 +39,13 @@ pub fn is_unseen(inventory: &Inventory, index: usize) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use palisade_inventory::{Limits, load_text};
 
-    #[test]
-    fn only_controlled_workloads_and_configmaps_are_unseen() {
-        let text = "\
+    /// A Deployment and its ReplicaSet in namespace `shop` (uids `d-1`, `rs-1`), for tests of
+    /// objects judged against them.
+    pub(crate) const DEPLOYMENT_AND_REPLICA_SET: &str = "\
 apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web, namespace: shop, uid: d-1}
@@ -56,6 +56,13 @@ kind: ReplicaSet
 metadata: {name: web-1, namespace: shop, uid: rs-1, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}
 spec: {template: {spec: {containers: [{name: c, image: 'a:1'}]}}}
 ---
+";
+
+    #[test]
+    fn only_controlled_workloads_and_configmaps_are_unseen() {
+        let text = [
+            DEPLOYMENT_AND_REPLICA_SET,
+            "\
 apiVersion: v1
 kind: Pod
 metadata: {name: web-1-a, namespace: shop, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}]}
@@ -82,8 +89,10 @@ metadata: {name: aws-auth, namespace: kube-system}
 apiVersion: v1
 kind: Secret
 metadata: {name: token, namespace: shop}
-";
-        let loaded = load_text("c.yaml", text, &Limits::default());
+",
+        ]
+        .concat();
+        let loaded = load_text("c.yaml", &text, &Limits::default());
         let unseen: Vec<bool> = (0..loaded.inventory.objects.len())
             .map(|i| is_unseen(&loaded.inventory, i))
             .collect();
