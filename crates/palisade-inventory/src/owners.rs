@@ -117,11 +117,6 @@ impl Owners {
         replaced: Option<&Object>,
     ) -> Option<Option<usize>> {
         let object = objects.get(at)?;
-        if uid(object).is_some_and(|u| self.named_uids.contains(u))
-            || name_key(object).is_some_and(|k| self.named.contains(&k))
-        {
-            return None;
-        }
         // An object that names itself as its owner: found again with it in the graph.
         if let Some((ref_uid, kind, name)) = controller_ref(object)
             && ((ref_uid.is_some() && ref_uid == uid(object))
@@ -130,11 +125,33 @@ impl Owners {
             return None;
         }
         match replaced {
-            Some(old) if uid(old) != uid(object) || self.parents.contains(&Some(at)) => {
-                return None;
+            // An update: others still find it where they did (same identity and uid); they
+            // keep their controllers unless its own owner or its pod spec's presence changed
+            // and some of them are below it (a ReplicaSet scaled by its Deployment changes
+            // neither).
+            Some(old) => {
+                if uid(old) != uid(object) {
+                    return None;
+                }
+                let unchanged = self.parent(object) == self.parents.get(at).copied().flatten()
+                    && is_workload(object) == is_workload(old);
+                if unchanged {
+                    return Some(self.top(at));
+                }
+                if self.parents.contains(&Some(at)) {
+                    return None;
+                }
             }
-            None if at != self.parents.len() => return None,
-            _ => {}
+            // A new object: nobody may point to it (by uid, or by name when references
+            // carry no uid).
+            None => {
+                if at != self.parents.len()
+                    || uid(object).is_some_and(|u| self.named_uids.contains(u))
+                    || name_key(object).is_some_and(|k| self.named.contains(&k))
+                {
+                    return None;
+                }
+            }
         }
         // Its own controller: resolved among the others (an update keeps its index, so a
         // reference to its own uid resolves to itself, as it would in the whole graph).
