@@ -415,8 +415,8 @@ impl Finding {
 
     /// Shares the message's and pointer's texts with equal ones `seen` holds.
     pub fn share_texts(&mut self, seen: &mut crate::intern::Interner) {
-        self.message = seen.share(std::mem::replace(&mut self.message, Arc::from("")));
-        self.location.path = std::mem::take(&mut self.location.path).shared(seen);
+        self.message = seen.share(&self.message);
+        self.location.path = self.location.path.shared(seen);
     }
 
     pub fn rule_id(&self) -> &str {

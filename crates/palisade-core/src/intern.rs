@@ -29,16 +29,13 @@ impl Interner {
         }
     }
 
-    /// `text`, or an equal text seen before (sharing its allocation).
-    pub fn share(&mut self, text: Arc<str>) -> Arc<str> {
-        if let Some(seen) = self.seen.get(&*text) {
+    /// An equal text seen before (sharing its allocation), or `text` itself, kept for the
+    /// next ones.
+    pub fn share(&mut self, text: &Arc<str>) -> Arc<str> {
+        if let Some(seen) = self.seen.get(&**text) {
             return Arc::clone(seen);
         }
-        if self.seen.len() >= self.bound {
-            self.seen.clear();
-        }
-        self.seen.insert(Arc::clone(&text));
-        text
+        self.keep(Arc::clone(text))
     }
 
     /// [`Interner::share`] for a text not yet shared: it is copied only when it is new.
@@ -46,7 +43,15 @@ impl Interner {
         if let Some(seen) = self.seen.get(text) {
             return Arc::clone(seen);
         }
-        self.share(Arc::from(text))
+        self.keep(Arc::from(text))
+    }
+
+    fn keep(&mut self, text: Arc<str>) -> Arc<str> {
+        if self.seen.len() >= self.bound {
+            self.seen.clear();
+        }
+        self.seen.insert(Arc::clone(&text));
+        text
     }
 
     /// How many texts it holds.
@@ -67,7 +72,7 @@ mod tests {
     fn equal_texts_share_one_copy() {
         let mut interner = Interner::default();
         let a = interner.share_str("container \"web\" runs as root");
-        let b = interner.share(Arc::from("container \"web\" runs as root"));
+        let b = interner.share(&Arc::from("container \"web\" runs as root"));
         assert!(Arc::ptr_eq(&a, &b));
         let c = interner.share_str("container \"db\" runs as root");
         assert!(!Arc::ptr_eq(&a, &c));

@@ -67,8 +67,8 @@ impl JsonPointer {
     /// it there). `seen` is the caller's, kept as long as it likes; the engine keeps one per
     /// worker for the findings it makes.
     #[must_use]
-    pub fn shared(self, seen: &mut crate::intern::Interner) -> Self {
-        JsonPointer(seen.share(self.0))
+    pub fn shared(&self, seen: &mut crate::intern::Interner) -> Self {
+        JsonPointer(seen.share(&self.0))
     }
 
     /// The pointer as text.
