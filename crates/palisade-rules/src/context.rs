@@ -282,10 +282,12 @@ pub struct ClusterModels {
     models: Derived,
     /// The models of [`Models::keep`], with what each is made from.
     kept: Vec<(TypeId, Sees)>,
-    /// The cluster as the kept models saw it: each object's controller, and whether the
-    /// models did not see it (see [`crate::unseen`]).
+    /// The cluster as the kept models saw it: each object's controller, whether the models
+    /// did not see it (see [`crate::unseen`]), and the namespaces its objects are in (the
+    /// network declares every one).
     controllers: Vec<Option<usize>>,
     unseen: Vec<bool>,
+    namespaces: std::collections::HashSet<String>,
 }
 
 impl ClusterModels {
@@ -309,6 +311,14 @@ impl ClusterModels {
             models.controllers = all.clone().map(|i| inventory.controller_of(i)).collect();
             models.unseen = all
                 .map(|i| crate::unseen::is_unseen(inventory, i))
+                .collect();
+            models.namespaces = inventory
+                .objects
+                .iter()
+                .filter_map(|o| match (o.id.group(), o.id.kind.as_str()) {
+                    ("", "Namespace") => o.id.name.clone(),
+                    _ => o.id.namespace.clone(),
+                })
                 .collect();
         }
         for kept in wanted.kept {
@@ -340,11 +350,24 @@ impl ClusterModels {
     }
 
     /// Whether the models of [`Sees::AllButUnseen`] are the same with the judged objects as
-    /// without them: each is unseen, the object it replaces was unseen too, and no other
-    /// object's controller changed (an object can bridge a chain of owners).
+    /// without them: each is unseen, the object it replaces was unseen too (an update keeps
+    /// its namespace), a new one is in a namespace the cluster has already (the network
+    /// declares every namespace an object is in: one read before the namespace was would add
+    /// it), and no other object's controller changed (an object can bridge a chain of owners).
     fn all_unseen(&self, inventory: &Inventory, judged: &[usize]) -> bool {
         let placed_unseen = judged.iter().all(|&j| {
-            crate::unseen::is_unseen(inventory, j) && self.unseen.get(j).copied().unwrap_or(true)
+            let known_namespace = || {
+                inventory.objects[j]
+                    .id
+                    .namespace
+                    .as_ref()
+                    .is_none_or(|ns| self.namespaces.contains(ns))
+            };
+            crate::unseen::is_unseen(inventory, j)
+                && match self.unseen.get(j) {
+                    Some(was_unseen) => *was_unseen,
+                    None => known_namespace(),
+                }
         });
         placed_unseen
             && self

@@ -766,6 +766,10 @@ spec: {containers: [{name: c, image: 'a:1'}]}
         let config =
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\n";
         assert_eq!(builds_when_judging(&mut cluster, &models, config), 0);
+        // In a namespace read after the cluster was: the network would declare it.
+        let elsewhere =
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: new}\n";
+        assert_eq!(builds_when_judging(&mut cluster, &models, elsewhere), 1);
     }
 
     /// Items come back in the order pushed, across segment edges, and are counted.
