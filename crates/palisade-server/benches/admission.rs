@@ -14,7 +14,9 @@
 //! (SKIP=ID,ID leaves some out);
 //! INVENTORY=DIR judges against the objects under DIR as the cluster (say
 //! ../shared/corpora/real-manifests, 5,294 objects) instead of an empty one; LOAD=none stops
-//! after the in-process verdicts.
+//! after the in-process verdicts. Three requests are judged: a standalone privileged Pod, a
+//! standalone unprivileged one, and the unprivileged one as its ReplicaSet (added to every
+//! cluster) makes it, the most common request a cluster sends.
 
 /// The allocator the `palisade` binary ships, so the figures are the command's.
 #[cfg(not(target_env = "msvc"))]
