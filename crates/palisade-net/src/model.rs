@@ -165,13 +165,14 @@ pub fn endpoints(placer: Placer<'_>) -> Vec<Endpoint> {
         let grouped = owner.is_some();
         let (kind, name) =
             owner.unwrap_or_else(|| (object.id.kind.clone(), object.id.display_name().to_string()));
-        let key = (namespace.clone(), kind.clone(), name.clone());
+        // Only pods of an absent owner are grouped: the others need no key.
+        let key = grouped.then(|| (namespace.clone(), kind.clone(), name.clone()));
         let labels = palisade_core::pointer::lookup(&object.value, spec.metadata_pointer)
             .and_then(|metadata| metadata.get("labels"))
             .and_then(Value::as_object)
             .cloned()
             .unwrap_or_default();
-        if let Some(&existing) = by_owner.get(&key).filter(|_| grouped) {
+        if let Some(&existing) = key.as_ref().and_then(|key| by_owner.get(key)) {
             // Another pod of the same owner: its ports are the workload's too. Pods of one
             // controller share their template's labels; when they do not, the first pod's
             // labels stand for all and the answers say so.
@@ -189,7 +190,7 @@ pub fn endpoints(placer: Placer<'_>) -> Vec<Endpoint> {
             continue;
         }
         let host_network = spec.value.get("hostNetwork").and_then(Value::as_bool) == Some(true);
-        if grouped {
+        if let Some(key) = key {
             by_owner.insert(key, out.len());
         }
         out.push(Endpoint {
