@@ -182,10 +182,10 @@ struct Kept {
 pub enum Sees {
     /// Objects of these kinds `(group, kind)` only.
     Kinds(&'static [(&'static str, &'static str)]),
-    /// Every object but those [`crate::unseen`] names: objects judged through a controller
-    /// the cluster holds (a ReplicaSet's Pods), and ConfigMaps (the cluster-wide network and
-    /// escalation models).
-    AllButUnseen,
+    /// Every object but those the predicate says the model never reads (see
+    /// [`crate::unseen`]: [`crate::unseen::is_unseen`] for the escalation model,
+    /// [`crate::unseen::is_unseen_by_network`] for the network's).
+    AllBut(fn(&Inventory, usize) -> bool),
 }
 
 /// Builds one model into the evaluation's [`Derived`].
@@ -280,13 +280,12 @@ impl Models {
 #[derive(Default)]
 pub struct ClusterModels {
     models: Derived,
-    /// The models of [`Models::keep`], with what each is made from.
-    kept: Vec<(TypeId, Sees)>,
-    /// The cluster as the kept models saw it: each object's controller, whether the models
-    /// did not see it (see [`crate::unseen`]), and the namespaces its objects are in (the
-    /// network declares every one).
+    /// The models of [`Models::keep`], with what each is made from and, for
+    /// [`Sees::AllBut`], whether it did not see each object of the cluster.
+    kept: Vec<(TypeId, Sees, Vec<bool>)>,
+    /// The cluster as the kept models saw it: each object's controller, and the namespaces its
+    /// objects are in (the network declares every one).
     controllers: Vec<Option<usize>>,
-    unseen: Vec<bool>,
     namespaces: std::collections::HashSet<String>,
 }
 
@@ -302,16 +301,13 @@ impl ClusterModels {
             rule.prepare(inventory, &models);
             rule.models(&mut wanted);
         }
+        let all = 0..inventory.objects.len();
         if wanted
             .kept
             .iter()
-            .any(|k| matches!(k.sees, Sees::AllButUnseen))
+            .any(|k| matches!(k.sees, Sees::AllBut(_)))
         {
-            let all = 0..inventory.objects.len();
             models.controllers = all.clone().map(|i| inventory.controller_of(i)).collect();
-            models.unseen = all
-                .map(|i| crate::unseen::is_unseen(inventory, i))
-                .collect();
             models.namespaces = inventory
                 .objects
                 .iter()
@@ -323,7 +319,11 @@ impl ClusterModels {
         }
         for kept in wanted.kept {
             (kept.build)(&models.models, inventory);
-            models.kept.push((kept.id, kept.sees));
+            let unseen = match kept.sees {
+                Sees::AllBut(unseen) => all.clone().map(|i| unseen(inventory, i)).collect(),
+                Sees::Kinds(_) => Vec::new(),
+            };
+            models.kept.push((kept.id, kept.sees, unseen));
         }
         models
     }
@@ -332,15 +332,16 @@ impl ClusterModels {
     /// `inventory` (the cluster with them placed: added at its end, or each in place of the
     /// object of its identity) cannot change.
     pub(crate) fn lend(&self, derived: &Derived, inventory: &Inventory, judged: &[usize]) {
-        let mut unseen = None;
-        for (id, sees) in &self.kept {
+        let mut owners_kept = None;
+        for (id, sees, was_unseen) in &self.kept {
             let lend = match sees {
                 Sees::Kinds(reads) => judged.iter().all(|&j| {
                     let id = &inventory.objects[j].id;
                     !reads.contains(&(id.group(), id.kind.as_str()))
                 }),
-                Sees::AllButUnseen => {
-                    *unseen.get_or_insert_with(|| self.all_unseen(inventory, judged))
+                Sees::AllBut(unseen) => {
+                    self.all_unseen(inventory, judged, *unseen, was_unseen)
+                        && *owners_kept.get_or_insert_with(|| self.owners_kept(inventory, judged))
                 }
             };
             if lend && let Some(model) = self.models.cell(*id) {
@@ -349,13 +350,19 @@ impl ClusterModels {
         }
     }
 
-    /// Whether the models of [`Sees::AllButUnseen`] are the same with the judged objects as
-    /// without them: each is unseen, the object it replaces was unseen too (an update keeps
-    /// its namespace), a new one is in a namespace the cluster has already (the network
-    /// declares every namespace an object is in: one read before the namespace was would add
-    /// it), and no other object's controller changed (an object can bridge a chain of owners).
-    fn all_unseen(&self, inventory: &Inventory, judged: &[usize]) -> bool {
-        let placed_unseen = judged.iter().all(|&j| {
+    /// Whether a model of [`Sees::AllBut`] is the same with the judged objects as without
+    /// them (with [`ClusterModels::owners_kept`]): each is unseen, the object it replaces was
+    /// unseen too (an update keeps its namespace), and a new one is in a namespace the cluster
+    /// has already (the network declares every namespace an object is in: one read before the
+    /// namespace was would add it).
+    fn all_unseen(
+        &self,
+        inventory: &Inventory,
+        judged: &[usize],
+        unseen: fn(&Inventory, usize) -> bool,
+        was_unseen: &[bool],
+    ) -> bool {
+        judged.iter().all(|&j| {
             let known_namespace = || {
                 inventory.objects[j]
                     .id
@@ -363,18 +370,22 @@ impl ClusterModels {
                     .as_ref()
                     .is_none_or(|ns| self.namespaces.contains(ns))
             };
-            crate::unseen::is_unseen(inventory, j)
-                && match self.unseen.get(j) {
+            unseen(inventory, j)
+                && match was_unseen.get(j) {
                     Some(was_unseen) => *was_unseen,
                     None => known_namespace(),
                 }
-        });
-        placed_unseen
-            && self
-                .controllers
-                .iter()
-                .enumerate()
-                .all(|(k, was)| judged.contains(&k) || inventory.controller_of(k) == *was)
+        })
+    }
+
+    /// Whether every object but the judged ones has the controller it had when the cluster
+    /// was read (an object can bridge a chain of owners, and the models judge an object
+    /// through its controller).
+    fn owners_kept(&self, inventory: &Inventory, judged: &[usize]) -> bool {
+        self.controllers
+            .iter()
+            .enumerate()
+            .all(|(k, was)| judged.contains(&k) || inventory.controller_of(k) == *was)
     }
 
     fn get_model<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {

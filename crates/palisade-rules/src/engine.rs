@@ -710,7 +710,7 @@ mod tests {
             cx.derived(counted);
         }
         fn models(&self, models: &mut Models) {
-            models.keep(counted, Sees::AllButUnseen);
+            models.keep(counted, Sees::AllBut(crate::unseen::is_unseen));
         }
     }
 

@@ -55,8 +55,11 @@ fn place(inventory: &Inventory) -> PlacedNetwork {
 /// Asks for the network facts ahead of a scan (for the rules that read them); a cluster
 /// prepared for admission keeps them, and the engine, for objects they do not see.
 pub fn ask(models: &mut Models) {
-    models.keep(place, Sees::AllButUnseen);
-    models.keep_from(NetworkFacts::build, Sees::AllButUnseen);
+    models.keep(place, Sees::AllBut(crate::unseen::is_unseen_by_network));
+    models.keep_from(
+        NetworkFacts::build,
+        Sees::AllBut(crate::unseen::is_unseen_by_network),
+    );
     models.add_from(NetworkFacts::build);
 }
 

@@ -1,8 +1,10 @@
 //! Objects the cluster-wide models do not see: the network (endpoints, namespaces, Services,
 //! policies), the escalation graph and the RBAC policy's workloads. A cluster prepared for
-//! admission keeps those models ([`crate::context::Sees::AllButUnseen`]) and lends them to
-//! an evaluation whose judged objects are all unseen, which is most of a cluster's admission
-//! traffic: the Pods a ReplicaSet makes, the ReplicaSets a Deployment makes, ConfigMaps.
+//! admission keeps those models ([`crate::context::Sees::AllBut`]) and lends them to an
+//! evaluation whose judged objects are all unseen, which is most of a cluster's admission
+//! traffic: the Pods a ReplicaSet makes, the ReplicaSets a Deployment makes, ConfigMaps. The
+//! network alone is lent for more ([`is_unseen_by_network`]: bindings, accounts, Secrets),
+//! whose escalation model is then rebuilt around the kept network engine.
 //!
 //! The list is an allow-list on purpose: a kind not named here is seen, so a model reading a
 //! new kind can only make evaluations rebuild it, never answer from a stale one.
@@ -36,6 +38,28 @@ pub fn is_unseen(inventory: &Inventory, index: usize) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether the object at `index` is one the network (its engine and facts) never reads:
+/// every object [`is_unseen`] names, and besides those any object that is no endpoint (no pod
+/// spec, or judged through a controller the inventory holds) and of no kind the network reads
+/// as such (`palisade_net::READS`: namespaces, Services, what exposes them, policies): a
+/// binding, a ServiceAccount, a Secret, a custom resource.
+pub fn is_unseen_by_network(inventory: &Inventory, index: usize) -> bool {
+    let Some(object) = inventory.objects.get(index) else {
+        return false;
+    };
+    if is_unseen(inventory, index) {
+        return true;
+    }
+    let id = &object.id;
+    let kind = (id.group(), id.kind.as_str());
+    // Pods are read as endpoints, which the pod-spec test below decides.
+    let read = kind != ("", "Pod") && palisade_net::READS.contains(&kind);
+    let endpoint = id.kind != "PodTemplate"
+        && palisade_inventory::pod_spec(object).is_some()
+        && inventory.controller_of(index).is_none();
+    !read && !endpoint
 }
 
 #[cfg(test)]
@@ -102,5 +126,44 @@ metadata: {name: token, namespace: shop}
             "Deployment, RS, Pod, placed Pod, lone Pod, ConfigMap, aws-auth, Secret"
         );
         assert!(!is_unseen(&loaded.inventory, 99));
+        let by_network: Vec<bool> = (0..loaded.inventory.objects.len())
+            .map(|i| is_unseen_by_network(&loaded.inventory, i))
+            .collect();
+        assert_eq!(
+            by_network,
+            [false, true, true, true, false, true, true, true],
+            "a placed Pod, the aws-auth ConfigMap and a Secret are nothing to the network"
+        );
+    }
+
+    #[test]
+    fn the_network_sees_its_kinds_and_its_endpoints() {
+        let text = "\
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: shop}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: b, namespace: shop}
+---
+apiVersion: v1
+kind: PodTemplate
+metadata: {name: t, namespace: shop}
+template: {spec: {containers: [{name: c, image: 'a:1'}]}}
+";
+        let loaded = load_text("c.yaml", text, &Limits::default());
+        let by_network: Vec<bool> = (0..loaded.inventory.objects.len())
+            .map(|i| is_unseen_by_network(&loaded.inventory, i))
+            .collect();
+        assert_eq!(by_network, [false, false, false, true, true]);
     }
 }
