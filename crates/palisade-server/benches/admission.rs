@@ -14,9 +14,9 @@
 //! (SKIP=ID,ID leaves some out);
 //! INVENTORY=DIR judges against the objects under DIR as the cluster (say
 //! ../shared/corpora/real-manifests, 5,294 objects) instead of an empty one; LOAD=none stops
-//! after the in-process verdicts. Three requests are judged: a standalone privileged Pod, a
-//! standalone unprivileged one, and the unprivileged one as its ReplicaSet (added to every
-//! cluster) makes it, the most common request a cluster sends.
+//! after the in-process verdicts. Four requests are judged: a standalone privileged Pod, a
+//! standalone unprivileged one, the unprivileged one as its ReplicaSet (added to every
+//! cluster) makes it, the most common request a cluster sends, and a RoleBinding.
 
 /// The allocator the `palisade` binary ships, so the figures are the command's.
 #[cfg(not(target_env = "msvc"))]
@@ -185,6 +185,21 @@ fn reviews() -> Vec<Vec<u8>> {
         "kind": "ReplicaSet", "name": "nginx-5d9c", "uid": "rs-bench-1", "controller": true}]);
     owned["request"]["name"] = "nginx-5d9c-x7k2p".into();
     reviews.push(serde_json::to_vec(&owned).unwrap());
+    // A RoleBinding: nothing to the network, whose models are kept; the escalation model is
+    // rebuilt around them.
+    let mut binding = owned;
+    let request = &mut binding["request"];
+    request["kind"] = serde_json::json!({"group": "rbac.authorization.k8s.io", "version": "v1", "kind": "RoleBinding"});
+    request["resource"] = serde_json::json!({"group": "rbac.authorization.k8s.io", "version": "v1", "resource": "rolebindings"});
+    request["requestKind"] = request["kind"].clone();
+    request["requestResource"] = request["resource"].clone();
+    request["name"] = "edit-for-everyone".into();
+    request["oldObject"] = serde_json::Value::Null;
+    request["object"] = serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding", "metadata": {"name": "edit-for-everyone", "namespace": "default"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}]});
+    reviews.push(serde_json::to_vec(&binding).unwrap());
     reviews
 }
 
