@@ -264,8 +264,13 @@ fn namespace_of(inventory: &Inventory, object: &palisade_inventory::Object) -> S
         .unwrap_or_else(|| palisade_k8s::names::unset_namespace(inventory.scope_of(object)))
 }
 
+/// The kinds the RBAC authorizer decides from: roles and their bindings (the first kinds
+/// [`Grants`] reads).
+pub const AUTHORIZATION_KINDS: &[(&str, &str)] = Grants::READS.split_at(4).0;
+
 impl Grants {
-    /// The kinds `(group, kind)` grants are read from.
+    /// The kinds `(group, kind)` grants are read from: the authorizer's, then the
+    /// ServiceAccounts (whether they mount tokens).
     pub const READS: &'static [(&'static str, &'static str)] = &[
         (RBAC_GROUP, "Role"),
         (RBAC_GROUP, "ClusterRole"),
@@ -273,11 +278,6 @@ impl Grants {
         (RBAC_GROUP, "ClusterRoleBinding"),
         ("", "ServiceAccount"),
     ];
-
-    /// Whether objects of `(group, kind)` can change the grants.
-    pub fn reads(group: &str, kind: &str) -> bool {
-        Self::READS.contains(&(group, kind))
-    }
 
     /// Reads the roles, bindings and ServiceAccounts of `inventory`.
     pub fn from_inventory(inventory: &Inventory) -> Grants {

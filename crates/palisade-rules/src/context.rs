@@ -148,13 +148,7 @@ impl Derived {
     }
 
     fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        let cell = self
-            .models
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(&TypeId::of::<T>())?
-            .clone();
-        cell.get()?.clone().downcast::<T>().ok()
+        self.cell(TypeId::of::<T>())?.downcast::<T>().ok()
     }
 }
 

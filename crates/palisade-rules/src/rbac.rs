@@ -175,26 +175,15 @@ pub const ROLES: &[(&str, &str)] = &[
 ];
 
 /// The kinds the RBAC authorizer decides from (roles and bindings).
-pub const AUTHORIZER_INPUTS: &[(&str, &str)] = &[
-    ("rbac.authorization.k8s.io", "Role"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "RoleBinding"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-];
+pub const AUTHORIZER_INPUTS: &[(&str, &str)] = palisade_rbac::model::AUTHORIZATION_KINDS;
 
 /// The kinds the escalation graph is built from: the RBAC policy, the accounts and their
 /// token Secrets, and the network it asks where an exposed workload leads
 /// ([`palisade_net::READS`]).
 pub fn graph_inputs() -> &'static [(&'static str, &'static str)] {
     static INPUTS: std::sync::LazyLock<Vec<(&str, &str)>> = std::sync::LazyLock::new(|| {
-        let mut inputs = vec![
-            ("rbac.authorization.k8s.io", "Role"),
-            ("rbac.authorization.k8s.io", "ClusterRole"),
-            ("rbac.authorization.k8s.io", "RoleBinding"),
-            ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-            ("", "ServiceAccount"),
-            ("", "Secret"),
-        ];
+        let mut inputs = Grants::READS.to_vec();
+        inputs.push(("", "Secret"));
         for kind in palisade_net::READS {
             if !inputs.contains(kind) {
                 inputs.push(*kind);

@@ -67,6 +67,13 @@ pub(crate) mod tests {
     use super::*;
     use palisade_inventory::{Limits, load_text};
 
+    /// `unseen` of every object of `inventory`, in order.
+    fn each(inventory: &Inventory, unseen: fn(&Inventory, usize) -> bool) -> Vec<bool> {
+        (0..inventory.objects.len())
+            .map(|i| unseen(inventory, i))
+            .collect()
+    }
+
     /// A Deployment and its ReplicaSet in namespace `shop` (uids `d-1`, `rs-1`), for tests of
     /// objects judged against them.
     pub(crate) const DEPLOYMENT_AND_REPLICA_SET: &str = "\
@@ -117,18 +124,14 @@ metadata: {name: token, namespace: shop}
         ]
         .concat();
         let loaded = load_text("c.yaml", &text, &Limits::default());
-        let unseen: Vec<bool> = (0..loaded.inventory.objects.len())
-            .map(|i| is_unseen(&loaded.inventory, i))
-            .collect();
+        let unseen = each(&loaded.inventory, is_unseen);
         assert_eq!(
             unseen,
             [false, true, true, false, false, true, false, false],
             "Deployment, RS, Pod, placed Pod, lone Pod, ConfigMap, aws-auth, Secret"
         );
         assert!(!is_unseen(&loaded.inventory, 99));
-        let by_network: Vec<bool> = (0..loaded.inventory.objects.len())
-            .map(|i| is_unseen_by_network(&loaded.inventory, i))
-            .collect();
+        let by_network = each(&loaded.inventory, is_unseen_by_network);
         assert_eq!(
             by_network,
             [false, true, true, true, false, true, true, true],
@@ -161,9 +164,7 @@ metadata: {name: t, namespace: shop}
 template: {spec: {containers: [{name: c, image: 'a:1'}]}}
 ";
         let loaded = load_text("c.yaml", text, &Limits::default());
-        let by_network: Vec<bool> = (0..loaded.inventory.objects.len())
-            .map(|i| is_unseen_by_network(&loaded.inventory, i))
-            .collect();
+        let by_network = each(&loaded.inventory, is_unseen_by_network);
         assert_eq!(by_network, [false, false, false, true, true]);
     }
 }

@@ -60,12 +60,7 @@ pub(crate) fn load_objects_if_live(live: &LiveArgs) -> Result<()> {
 }
 
 /// The types an RBAC answer (who-can, access) is made of.
-pub(crate) const RBAC_POLICY: &[(&str, &str)] = &[
-    ("rbac.authorization.k8s.io", "Role"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "RoleBinding"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-];
+pub(crate) const RBAC_POLICY: &[(&str, &str)] = palisade_rbac::model::AUTHORIZATION_KINDS;
 
 /// The types escalation paths are made of besides the RBAC policy: the pods that run as
 /// service accounts (in a live cluster each pod stands for its controller when that cannot

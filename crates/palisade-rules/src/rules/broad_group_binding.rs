@@ -120,7 +120,7 @@ impl Check for BroadGroupBinding {
             if let Some(who) = who {
                 let anonymous =
                     matches!(name.as_str(), "system:anonymous" | "system:unauthenticated");
-                let (weight, what) = weight(&model, binding, anonymous);
+                let (weight, what) = weight(&model, index, anonymous);
                 let mut reported = crate::context::Reported::new(
                     JsonPointer::root().join("subjects"),
                     format!(
@@ -147,9 +147,10 @@ const READ_VERBS: &[&str] = &["get", "list", "watch"];
 /// How much a role granted to everyone gives away, and why.
 fn weight(
     model: &crate::rbac::RbacModel,
-    binding: &palisade_rbac::model::Binding,
+    index: usize,
     anonymous: bool,
 ) -> (Severity, &'static str) {
+    let binding = &model.policy.bindings[index];
     let Some(role) = model.policy.role_of(binding) else {
         return (
             Severity::Low,
@@ -167,7 +168,7 @@ fn weight(
             "use of PodSecurityPolicies, which clusters stopped serving in v1.25",
         );
     }
-    let powerful = !model.policy.primitives_of(binding).is_empty()
+    let powerful = !model.policy.held_by(index).is_empty()
         || role.rules.iter().any(|r| {
             r.verbs.iter().any(|v| !READ_VERBS.contains(&v.as_str()))
                 || r.resources
