@@ -1,7 +1,6 @@
 //! The graph: nodes, and edges with their relation and evidence.
 
-use std::collections::HashMap;
-
+use indexmap::IndexSet;
 use palisade_inventory::Inventory;
 use serde::Serialize;
 
@@ -46,12 +45,12 @@ pub(crate) struct Edge {
     pub(crate) evidence: String,
 }
 
-/// The graph. Nodes are interned; each pair of nodes has at most one edge (the first
-/// contributed stays, so the order of contributors decides between equal evidence).
+/// The graph. Nodes are interned, each held once (a node's index is its position in the
+/// set); each pair of nodes has at most one edge (the first contributed stays, so the order
+/// of contributors decides between equal evidence).
 #[derive(Debug, Default)]
 pub struct Graph {
-    pub(crate) nodes: Vec<Node>,
-    index: HashMap<Node, usize>,
+    pub(crate) nodes: IndexSet<Node>,
     pub(crate) edges: Vec<Vec<Edge>>,
 }
 
@@ -61,18 +60,15 @@ pub type Contributor = fn(&mut Graph, &Inventory);
 
 impl Graph {
     fn id(&mut self, node: Node) -> usize {
-        if let Some(i) = self.index.get(&node) {
-            return *i;
+        let (i, added) = self.nodes.insert_full(node);
+        if added {
+            self.edges.push(Vec::new());
         }
-        let i = self.nodes.len();
-        self.index.insert(node.clone(), i);
-        self.nodes.push(node);
-        self.edges.push(Vec::new());
         i
     }
 
     pub(crate) fn position(&self, node: &Node) -> Option<usize> {
-        self.index.get(node).copied()
+        self.nodes.get_index_of(node)
     }
 
     /// Adds an edge, once per pair of nodes (the first evidence stays).
