@@ -243,6 +243,11 @@ impl Models {
         }
     }
 
+    /// Whether no model was asked for.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.wanted.is_empty() && self.kept.is_empty()
+    }
+
     /// Builds every model asked for into `derived`, on up to `threads` threads.
     pub(crate) fn build(&self, derived: &Derived, inventory: &Inventory, threads: usize) {
         let next = std::sync::atomic::AtomicUsize::new(0);

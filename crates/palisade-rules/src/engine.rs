@@ -156,8 +156,10 @@ struct WorkerOutput {
     findings: Segments<Finding>,
     /// The inventory index of each finding's object.
     finding_objects: Vec<usize>,
-    /// `(chunk, first finding, number of findings)`.
-    blocks: Vec<(usize, usize, usize)>,
+    /// The index of each finding's rule.
+    finding_rules: Vec<u32>,
+    /// `(pass, chunk, first finding, number of findings)`.
+    blocks: Vec<(usize, usize, usize, usize)>,
     /// Per rule, in rule order.
     tallies: Vec<Tally>,
     evaluations: Vec<Evaluation>,
@@ -226,6 +228,8 @@ struct Shared<'s, 'i> {
     /// controller is in the inventory; `None` evaluates everything.
     only: Option<&'s [usize]>,
     cluster: Option<&'s ClusterModels>,
+    /// Which pass over the objects this is (see [`passes`]).
+    pass: usize,
 }
 
 /// Runs every rule that applies to one object.
@@ -246,6 +250,7 @@ fn evaluate_object(
         ids,
         only,
         cluster,
+        pass: _,
     } = *shared;
     let object = &inventory.objects[object_index];
     let pod_spec = pod_specs[object_index];
@@ -315,6 +320,8 @@ fn evaluate_object(
             finding.share_texts(&mut out.texts);
             out.findings.push(finding);
             out.finding_objects.push(object_index);
+            out.finding_rules
+                .push(u32::try_from(rule_index).unwrap_or(u32::MAX));
         }
         if keep_evaluations {
             out.evaluations.push(Evaluation {
@@ -346,7 +353,8 @@ fn work(objects: &[usize], next: &AtomicUsize, shared: &Shared<'_, '_>) -> Worke
         for &object_index in these {
             evaluate_object(object_index, shared, &memo, &mut out);
         }
-        out.blocks.push((chunk, first, out.findings.len() - first));
+        out.blocks
+            .push((shared.pass, chunk, first, out.findings.len() - first));
     }
     out
 }
@@ -396,6 +404,59 @@ pub fn evaluate_objects(
     out
 }
 
+/// The rules each pass over the objects runs. A scan runs first the rules that read
+/// whole-inventory models (the network, the escalation graph, the secrets index), with those
+/// models, then the rules that read one object at a time once the models are freed: a large
+/// scan's millions of findings come almost all from the second kind, so they never share the
+/// memory with the models. An admission evaluation, whose models are the cluster's, kept,
+/// runs every rule in one pass. Findings are put back in one order by [`merge`].
+fn passes(rules: &[&dyn Rule], runs: &[bool], scan: bool) -> Vec<Vec<bool>> {
+    if !scan {
+        return vec![runs.to_vec()];
+    }
+    let reads_models: Vec<bool> = rules
+        .iter()
+        .map(|rule| {
+            let mut models = Models::default();
+            rule.models(&mut models);
+            !models.is_empty()
+        })
+        .collect();
+    let pass = |models: bool| -> Vec<bool> {
+        runs.iter()
+            .zip(&reads_models)
+            .map(|(&runs, &reads)| runs && reads == models)
+            .collect()
+    };
+    let passes: Vec<Vec<bool>> = [pass(true), pass(false)]
+        .into_iter()
+        .filter(|runs| runs.contains(&true))
+        .collect();
+    if passes.is_empty() {
+        vec![runs.to_vec()]
+    } else {
+        passes
+    }
+}
+
+/// Runs one pass over `objects` on `threads` threads.
+fn run_workers(objects: &[usize], shared: &Shared<'_, '_>, threads: usize) -> Vec<WorkerOutput> {
+    let next = AtomicUsize::new(0);
+    if threads == 1 {
+        return vec![work(objects, &next, shared)];
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| scope.spawn(|| work(objects, &next, shared)))
+            .collect();
+        // A panicking rule is a bug; re-raise it rather than report a partial scan.
+        workers
+            .into_iter()
+            .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
 fn evaluate_scoped(
     inventory: &Inventory,
     rules: &[&dyn Rule],
@@ -425,7 +486,6 @@ fn evaluate_scoped(
         .map(|r| r.unconfigured(settings).map(str::to_string))
         .collect();
     let runs: Vec<bool> = skipped.iter().map(Option::is_none).collect();
-    let plan = Plan::new(inventory, &judged, &groups, rules, &runs);
     // Each object is judged once, in inventory order.
     let mut objects = judged.clone();
     objects.sort_unstable();
@@ -439,47 +499,39 @@ fn evaluate_scoped(
             .map_or(1, std::num::NonZeroUsize::get)
             .min(objects.len().div_ceil(CHUNK).max(1))
     };
-    let next = AtomicUsize::new(0);
-    let derived = Derived::default();
-    if let Some(cluster) = cluster {
-        cluster.lend(&derived, inventory, &objects);
-    }
-    if only.is_none() {
-        // The models the rules that apply to some object read, built side by side.
-        let mut models = Models::default();
-        let applies = plan.applicable(rules, &objects, &pod_specs);
-        for (rule, _) in rules.iter().zip(&applies).filter(|(_, applies)| **applies) {
-            rule.models(&mut models);
+    let mut outputs: Vec<WorkerOutput> = Vec::new();
+    for (pass, runs) in passes(rules, &runs, only.is_none()).iter().enumerate() {
+        let plan = Plan::new(inventory, &judged, &groups, rules, runs);
+        // This pass's models, freed when it ends.
+        let derived = Derived::default();
+        if let Some(cluster) = cluster {
+            cluster.lend(&derived, inventory, &objects);
         }
-        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        models.build(&derived, inventory, cores);
+        if only.is_none() {
+            // The models the rules that apply to some object read, built side by side.
+            let mut models = Models::default();
+            let applies = plan.applicable(rules, &objects, &pod_specs);
+            for (rule, _) in rules.iter().zip(&applies).filter(|(_, applies)| **applies) {
+                rule.models(&mut models);
+            }
+            let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+            models.build(&derived, inventory, cores);
+        }
+        let shared = Shared {
+            inventory,
+            rules,
+            plan: &plan,
+            pod_specs: &pod_specs,
+            settings,
+            derived: &derived,
+            keep_evaluations,
+            ids: &ids,
+            only,
+            cluster,
+            pass,
+        };
+        outputs.extend(run_workers(&objects, &shared, threads));
     }
-    let shared = Shared {
-        inventory,
-        rules,
-        plan: &plan,
-        pod_specs: &pod_specs,
-        settings,
-        derived: &derived,
-        keep_evaluations,
-        ids: &ids,
-        only,
-        cluster,
-    };
-    let outputs: Vec<WorkerOutput> = if threads == 1 {
-        vec![work(&objects, &next, &shared)]
-    } else {
-        std::thread::scope(|scope| {
-            let workers: Vec<_> = (0..threads)
-                .map(|_| scope.spawn(|| work(&objects, &next, &shared)))
-                .collect();
-            // A panicking rule is a bug; re-raise it rather than report a partial scan.
-            workers
-                .into_iter()
-                .map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        })
-    };
     let mut out = EngineOutput {
         objects: judged
             .iter()
@@ -569,7 +621,8 @@ fn merge(
     let total: usize = outputs.iter().map(|o| o.findings.len()).sum();
     out.findings.reserve_exact(total);
     out.finding_objects.reserve_exact(total);
-    let mut blocks: Vec<(usize, usize, usize)> = Vec::new();
+    let mut finding_rules: Vec<u32> = Vec::with_capacity(total);
+    let mut blocks: Vec<(usize, usize, usize, usize)> = Vec::new();
     let mut tallies: Vec<Tally> = rules.iter().map(|_| Tally::default()).collect();
     let mut type_errors = Vec::new();
     let mut annotations = Vec::new();
@@ -579,12 +632,13 @@ fn merge(
             output
                 .blocks
                 .iter()
-                .map(|&(chunk, first, len)| (chunk, first + offset, len)),
+                .map(|&(pass, chunk, first, len)| (pass, chunk, first + offset, len)),
         );
         for segment in output.findings.into_segments() {
             out.findings.extend(segment);
         }
         out.finding_objects.extend(output.finding_objects);
+        finding_rules.extend(output.finding_rules);
         out.evaluations.extend(output.evaluations);
         for (total, tally) in tallies.iter_mut().zip(output.tallies) {
             total.evaluated += tally.evaluated;
@@ -594,11 +648,17 @@ fn merge(
         type_errors.extend(output.type_errors);
         annotations.extend(output.audit_annotations);
     }
-    blocks.sort_unstable_by_key(|&(chunk, _, _)| chunk);
-    let order: Vec<usize> = blocks
-        .iter()
-        .flat_map(|&(_, first, len)| first..first + len)
+    blocks.sort_unstable_by_key(|&(pass, chunk, _, _)| (pass, chunk));
+    let passes: Vec<Vec<usize>> = blocks
+        .chunk_by(|a, b| a.0 == b.0)
+        .map(|pass| {
+            pass.iter()
+                .flat_map(|&(_, _, first, len)| first..first + len)
+                .collect()
+        })
         .collect();
+    let order = interleave(passes, |i| (out.finding_objects[i], finding_rules[i]));
+    drop(finding_rules);
     out.finding_objects = order.iter().map(|&i| out.finding_objects[i]).collect();
     palisade_core::report::permute(&mut out.findings, order);
     out.evaluations.sort_unstable_by_key(|e| (e.rule, e.object));
@@ -635,6 +695,31 @@ fn merge(
             out.diagnostics.push(d);
         }
     }
+}
+
+/// The findings of several passes (each in object order, and each object's in rule order) in
+/// the order one pass with every rule would have found them: object by object, each object's
+/// in rule order. No rule runs in two passes, so no two findings of different passes tie.
+fn interleave(passes: Vec<Vec<usize>>, key: impl Fn(usize) -> (usize, u32)) -> Vec<usize> {
+    passes
+        .into_iter()
+        .reduce(|first, second| {
+            let mut merged = Vec::with_capacity(first.len() + second.len());
+            let (mut a, mut b) = (first.into_iter().peekable(), second.into_iter().peekable());
+            while let (Some(&x), Some(&y)) = (a.peek(), b.peek()) {
+                if key(y) < key(x) {
+                    merged.push(y);
+                    b.next();
+                } else {
+                    merged.push(x);
+                    a.next();
+                }
+            }
+            merged.extend(a);
+            merged.extend(b);
+            merged
+        })
+        .unwrap_or_default()
 }
 
 /// Lists, on each finding of a controller, the objects judged through it (a scan's Pods and
@@ -770,6 +855,143 @@ spec: {containers: [{name: c, image: 'a:1'}]}
         let elsewhere =
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: new}\n";
         assert_eq!(builds_when_judging(&mut cluster, &models, elsewhere), 1);
+    }
+
+    /// How many [`Tracked`] models are alive.
+    static TRACKED_ALIVE: AtomicUsize = AtomicUsize::new(0);
+
+    /// A model that counts itself alive.
+    struct Tracked;
+
+    impl Drop for Tracked {
+        fn drop(&mut self) {
+            TRACKED_ALIVE.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn tracked(_: &Inventory) -> Tracked {
+        TRACKED_ALIVE.fetch_add(1, Ordering::SeqCst);
+        Tracked
+    }
+
+    /// A rule that reads the [`Tracked`] model, or (`reads_model: false`) one object alone,
+    /// reporting on every object whether the model was alive when it ran.
+    struct Reporter {
+        meta: &'static std::sync::LazyLock<RuleMeta>,
+        reads_model: bool,
+    }
+
+    impl Rule for Reporter {
+        fn meta(&self) -> &'static RuleMeta {
+            self.meta
+        }
+        fn target(&self) -> Target {
+            Target::All
+        }
+        fn check(&self, cx: &mut Context<'_>) {
+            if self.reads_model {
+                cx.derived(tracked);
+            }
+            let alive = TRACKED_ALIVE.load(Ordering::SeqCst);
+            cx.report(
+                palisade_core::JsonPointer::root(),
+                format!("model alive: {alive}"),
+            );
+        }
+        fn models(&self, models: &mut Models) {
+            if self.reads_model {
+                models.add(tracked);
+            }
+        }
+    }
+
+    fn meta(id: &'static str) -> RuleMeta {
+        RuleMeta {
+            id: id.into(),
+            slug: id.to_lowercase().into(),
+            title: "test".into(),
+            severity: palisade_core::Severity::Low,
+            controls: std::borrow::Cow::Owned(vec![]),
+            remediation: "".into(),
+            docs: "".into(),
+        }
+    }
+
+    /// A scan runs the rules that read models first, frees the models, then runs the rules
+    /// that read one object (whose findings are most of a large scan's), and the findings
+    /// come out in the one order: object by object, each object's in registry order.
+    #[test]
+    fn models_are_freed_before_the_per_object_rules_run() {
+        static FIRST: std::sync::LazyLock<RuleMeta> = std::sync::LazyLock::new(|| meta("T001"));
+        static SECOND: std::sync::LazyLock<RuleMeta> = std::sync::LazyLock::new(|| meta("T002"));
+        static THIRD: std::sync::LazyLock<RuleMeta> = std::sync::LazyLock::new(|| meta("T003"));
+        let rules: [&dyn Rule; 3] = [
+            &Reporter {
+                meta: &FIRST,
+                reads_model: false,
+            },
+            &Reporter {
+                meta: &SECOND,
+                reads_model: true,
+            },
+            &Reporter {
+                meta: &THIRD,
+                reads_model: false,
+            },
+        ];
+        // More objects than one chunk, so that several workers interleave.
+        let text: String = (0..super::CHUNK * 3 + 7)
+            .map(|i| format!("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n---\n"))
+            .collect();
+        let inventory = load_text("c.yaml", &text, &Limits::default()).inventory;
+        let out = super::evaluate(&inventory, &rules);
+        assert_eq!(
+            TRACKED_ALIVE.load(Ordering::SeqCst),
+            0,
+            "the model is freed"
+        );
+        let expected: Vec<(usize, String, String)> = (0..inventory.objects.len())
+            .flat_map(|object| {
+                [("T001", 0), ("T002", 1), ("T003", 0)].map(|(rule, alive)| {
+                    (object, rule.to_string(), format!("model alive: {alive}"))
+                })
+            })
+            .collect();
+        let found: Vec<(usize, String, String)> = out
+            .finding_objects
+            .iter()
+            .zip(&out.findings)
+            .map(|(&object, f)| (object, f.rule_id().to_string(), f.message.to_string()))
+            .collect();
+        assert_eq!(found, expected);
+    }
+
+    /// Passes merged back into one order: object first, then rule, whatever the passes.
+    #[test]
+    fn passes_interleave_by_object_then_rule() {
+        // (object, rule) of each finding, as one pass with every rule would list them.
+        let one_pass = [
+            (0, 0),
+            (0, 1),
+            (0, 1),
+            (0, 3),
+            (2, 1),
+            (2, 2),
+            (5, 0),
+            (5, 3),
+        ];
+        let key = |i: usize| (one_pass[i].0, u32::try_from(one_pass[i].1).unwrap());
+        for in_first in [[0, 3], [1, 2], [0, 1], [4, 4]] {
+            let (first, second): (Vec<usize>, Vec<usize>) =
+                (0..one_pass.len()).partition(|&i| in_first.contains(&one_pass[i].1));
+            let merged = super::interleave(vec![first, second], key);
+            assert_eq!(
+                merged,
+                (0..one_pass.len()).collect::<Vec<_>>(),
+                "{in_first:?}"
+            );
+        }
+        assert!(super::interleave(Vec::new(), key).is_empty());
     }
 
     /// Items come back in the order pushed, across segment edges, and are counted.
