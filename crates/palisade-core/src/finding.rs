@@ -280,7 +280,8 @@ pub struct Finding {
 /// What only some findings carry.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Extra {
-    pub(crate) cited: Option<Box<[Control]>>,
+    /// Shared with equal lists of other findings ([`Finding::share_texts`]).
+    pub(crate) cited: Option<Arc<[Control]>>,
     pub(crate) discriminator: Option<Box<str>>,
     pub(crate) evidence: Vec<Evidence>,
     pub(crate) fix: Option<Box<Fix>>,
@@ -334,7 +335,7 @@ impl Finding {
 
     /// Cites only these controls (the ones this finding's condition violates).
     pub fn citing(mut self, controls: Vec<Control>) -> Self {
-        self.extra_mut().cited = Some(controls.into_boxed_slice());
+        self.extra_mut().cited = Some(controls.into());
         self
     }
 
@@ -413,10 +414,14 @@ impl Finding {
         self.extra.as_ref()?.cited.as_deref()
     }
 
-    /// Shares the message's and pointer's texts with equal ones `seen` holds.
+    /// Shares the message's and pointer's texts, and the cited controls, with equal ones
+    /// `seen` holds.
     pub fn share_texts(&mut self, seen: &mut crate::intern::Interner) {
         self.message = seen.share(&self.message);
         self.location.path = self.location.path.shared(seen);
+        if let Some(cited) = self.extra.as_mut().and_then(|e| e.cited.as_mut()) {
+            *cited = seen.share_controls(cited);
+        }
     }
 
     pub fn rule_id(&self) -> &str {
