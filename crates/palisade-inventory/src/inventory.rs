@@ -89,6 +89,12 @@ impl Inventory {
         placed
     }
 
+    /// Whether the object [`Inventory::insert`] placed at `index` changed no other object's
+    /// controller (it is nobody's owner, so the owner graph of the others was kept).
+    pub fn placed_keeps_owners(&self, index: usize) -> bool {
+        self.placed.is_some_and(|(placed, _)| placed == index)
+    }
+
     /// Undoes [`Inventory::insert`].
     pub fn restore(&mut self, index: usize, previous: Option<Object>) {
         match previous {
