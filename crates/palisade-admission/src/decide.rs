@@ -195,7 +195,7 @@ impl Admission {
                     .map(|(findings, _)| findings)
                     .unwrap_or_default()
                     .iter()
-                    .map(|f| f.fingerprint)
+                    .map(palisade_core::Finding::fingerprint)
                     .collect(),
                 _ => HashSet::new(),
             };
@@ -352,7 +352,7 @@ impl Admission {
             let mut action = self
                 .settings
                 .action(finding.rule_id(), finding.severity, namespace);
-            if action == Mode::Enforce && existing.contains(&finding.fingerprint) {
+            if action == Mode::Enforce && existing.contains(&finding.fingerprint()) {
                 action = Mode::Warn;
                 grandfathered.push(finding.rule_id().to_string());
             }

@@ -29,7 +29,8 @@ pub mod tree;
 pub use control::{Control, Framework, Profile};
 pub use diagnostic::{Diagnostic, DiagnosticLevel};
 pub use finding::{
-    Edit, Evidence, Finding, Fix, Location, RuleRef, Step, Subject, Suppression, SuppressionSource,
+    Edit, Evidence, Finding, Fix, Location, Renderer, RuleRef, Step, Subject, Suppression,
+    SuppressionSource,
 };
 pub use fingerprint::Fingerprint;
 pub use object::ObjectRef;

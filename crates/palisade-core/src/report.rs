@@ -92,8 +92,9 @@ pub struct Evaluation {
 /// An object that was scanned, and the file it came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct ScannedObject {
-    pub object: ObjectRef,
-    pub file: String,
+    /// Shared with the object's findings (a scan lists every object it read).
+    pub object: std::sync::Arc<ObjectRef>,
+    pub file: std::sync::Arc<str>,
 }
 
 /// The verdict on one control of a framework.
@@ -439,8 +440,7 @@ fn sort_by_location(findings: &mut [Finding]) {
             })
             .then(a.5.cmp(&b.5))
     };
-    sort_on_all_cores(&mut order, &compare);
-    let order: Vec<usize> = order.into_iter().map(|key| key.5 as usize).collect();
+    let order = sorted_on_all_cores(&mut order, &compare, |key| key.5);
     drop((files, rules));
     permute(findings, order);
 }
@@ -487,17 +487,20 @@ fn place(name: &str) -> (usize, usize) {
     (name.as_ptr() as usize, name.len())
 }
 
-/// Sorts `items` (whose order under `compare` is total) with its halves sorted on two cores
-/// and then merged, when it is long enough to be worth a thread.
-fn sort_on_all_cores<T: Send + Copy>(
+/// Sorts `items` (whose order under `compare` is total) with its halves sorted on two cores,
+/// when it is long enough to be worth a thread, and returns `take` of each item in sorted
+/// order. The halves are merged into the taken values rather than into a copy of the items,
+/// so sorting millions of keys holds one copy of them.
+fn sorted_on_all_cores<T: Send, R>(
     items: &mut [T],
     compare: &(dyn Fn(&T, &T) -> std::cmp::Ordering + Sync),
-) {
+    take: impl Fn(&T) -> R,
+) -> Vec<R> {
     const ALONE: usize = 1 << 16;
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     if items.len() < ALONE || cores < 2 {
         items.sort_unstable_by(compare);
-        return;
+        return items.iter().map(take).collect();
     }
     let middle = items.len() / 2;
     let (left, right) = items.split_at_mut(middle);
@@ -509,30 +512,42 @@ fn sort_on_all_cores<T: Send + Copy>(
     let (mut l, mut r) = (0, middle);
     while l < middle && r < items.len() {
         if compare(&items[r], &items[l]) == std::cmp::Ordering::Less {
-            merged.push(items[r]);
+            merged.push(take(&items[r]));
             r += 1;
         } else {
-            merged.push(items[l]);
+            merged.push(take(&items[l]));
             l += 1;
         }
     }
-    merged.extend_from_slice(&items[l..middle]);
-    merged.extend_from_slice(&items[r..]);
-    items.copy_from_slice(&merged);
+    merged.extend(items[l..middle].iter().map(&take));
+    merged.extend(items[r..].iter().map(&take));
+    merged
 }
 
 /// Reorders `items` so that position `i` holds what was at `order[i]`, by following cycles:
 /// in place, so millions of large items are not copied (`order` must be a permutation).
-pub fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
-    for start in 0..items.len() {
+/// Positions are 32-bit, half the memory of `usize` on millions of items: four billion
+/// findings would not fit in memory.
+pub fn permute<T>(items: &mut [T], order: Vec<u32>) {
+    assert_eq!(items.len(), order.len(), "an order for every item");
+    permute_by(order, |a, b| items.swap(a, b));
+}
+
+/// [`permute`] for lists kept side by side: `swap` exchanges two positions in each of them.
+pub fn permute_by(mut order: Vec<u32>, mut swap: impl FnMut(usize, usize)) {
+    assert!(
+        u32::try_from(order.len()).is_ok(),
+        "more than 2^32 items to permute"
+    );
+    for start in 0..order.len() {
         let mut current = start;
-        while order[current] != start {
-            let next = order[current];
-            items.swap(current, next);
-            order[current] = current;
+        while order[current] as usize != start {
+            let next = order[current] as usize;
+            swap(current, next);
+            order[current] = current as u32;
             current = next;
         }
-        order[current] = current;
+        order[current] = current as u32;
     }
 }
 
@@ -556,8 +571,12 @@ mod tests {
                 .collect();
             let mut expected = items.clone();
             expected.sort();
-            let mut sorted = items;
-            sort_on_all_cores(&mut sorted, &|a: &(u16, usize), b: &(u16, usize)| a.cmp(b));
+            let mut keys = items;
+            let sorted = sorted_on_all_cores(
+                &mut keys,
+                &|a: &(u16, usize), b: &(u16, usize)| a.cmp(b),
+                |k| *k,
+            );
             assert_eq!(sorted, expected, "{len}");
         }
     }
@@ -572,12 +591,24 @@ mod tests {
         permute(&mut empty, Vec::new());
     }
 
+    #[test]
+    fn lists_kept_side_by_side_are_permuted_alike() {
+        let mut letters = vec!['a', 'b', 'c', 'd'];
+        let mut numbers = vec![0, 1, 2, 3];
+        permute_by(vec![3, 1, 0, 2], |a, b| {
+            letters.swap(a, b);
+            numbers.swap(a, b);
+        });
+        assert_eq!(letters, ['d', 'b', 'a', 'c']);
+        assert_eq!(numbers, [3, 1, 0, 2]);
+    }
+
     proptest::proptest! {
         #[test]
         fn permute_agrees_with_indexing(seed in proptest::collection::vec(0u32..1000, 0..60)) {
-            let mut order: Vec<usize> = (0..seed.len()).collect();
-            order.sort_by_key(|&i| (seed[i], i));
-            let expected: Vec<u32> = order.iter().map(|&i| seed[i]).collect();
+            let mut order: Vec<u32> = (0..seed.len() as u32).collect();
+            order.sort_by_key(|&i| (seed[i as usize], i));
+            let expected: Vec<u32> = order.iter().map(|&i| seed[i as usize]).collect();
             let mut items = seed.clone();
             permute(&mut items, order);
             proptest::prop_assert_eq!(items, expected);

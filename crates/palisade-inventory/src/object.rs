@@ -16,13 +16,13 @@ pub struct Source {
     pub path: std::sync::Arc<str>,
     /// `kustomize` or `helm` when the objects are rendered output; their lines then refer to
     /// the rendered stream, not to a file on disk.
-    pub rendered_by: Option<&'static str>,
+    pub rendered_by: Option<palisade_core::Renderer>,
 }
 
 /// One Kubernetes object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Object {
-    pub id: ObjectRef,
+    pub id: std::sync::Arc<ObjectRef>,
     pub value: Value,
     pub spans: Spans,
     pub source: SourceId,
@@ -47,7 +47,7 @@ impl Object {
     ) -> Option<Self> {
         let id = object_ref(&value)?;
         Some(Object {
-            id,
+            id: std::sync::Arc::new(id),
             value,
             spans,
             source,

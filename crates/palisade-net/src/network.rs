@@ -263,7 +263,7 @@ impl Network {
                     object: index,
                 });
                 self.problems.push(PolicyProblem {
-                    object: object.id.clone(),
+                    object: ObjectRef::clone(&object.id),
                     index,
                     problem,
                 });

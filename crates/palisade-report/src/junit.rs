@@ -193,7 +193,7 @@ impl<'r> Cases<'r> {
                     }
                 }
                 Outcome::Fail => {
-                    let key = (rule_id, scanned.object.to_string(), scanned.file.as_str());
+                    let key = (rule_id, scanned.object.to_string(), &*scanned.file);
                     let findings = self.by_case.get(&key).map_or(&[][..], Vec::as_slice);
                     emitted.insert(key);
                     finding_case_of(&mut counts, &mut cases, findings);

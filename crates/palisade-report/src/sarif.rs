@@ -89,7 +89,7 @@ fn result(finding: &Finding, rule_index: Option<usize>) -> Value {
                 "kind": subject.kind(),
             }],
         }],
-        "partialFingerprints": { "palisade/v1": finding.fingerprint },
+        "partialFingerprints": { "palisade/v1": finding.fingerprint() },
         "properties": {
             "severity": finding.severity,
             "controls": finding.controls(),

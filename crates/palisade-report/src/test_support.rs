@@ -68,11 +68,11 @@ fn base(rules: Vec<RuleMeta>) -> Report {
             .collect(),
         objects: vec![
             ScannedObject {
-                object: object("Deployment", "web"),
+                object: object("Deployment", "web").into(),
                 file: "deploy/web.yaml".into(),
             },
             ScannedObject {
-                object: object("Deployment", "api"),
+                object: object("Deployment", "api").into(),
                 file: "deploy/api.yaml".into(),
             },
         ],
@@ -104,7 +104,7 @@ pub fn report_with_findings() -> Report {
             },
             format!("container \"{name}\" runs privileged: it has full access to the node"),
         );
-        f.fingerprint = Fingerprint(0x0123_4567_89ab_cdef);
+        f.set_fingerprint(Fingerprint(0x0123_4567_89ab_cdef));
         f.set_suppressed(suppressed);
         f
     };

@@ -222,8 +222,6 @@ struct Shared<'s, 'i> {
     settings: &'s RuleSettings,
     derived: &'s Derived,
     keep_evaluations: bool,
-    /// Each object's identity, shared by its findings.
-    ids: &'s [Option<std::sync::Arc<palisade_core::ObjectRef>>],
     /// Evaluate only these objects (an admission request), each on its own even when its
     /// controller is in the inventory; `None` evaluates everything.
     only: Option<&'s [usize]>,
@@ -247,7 +245,6 @@ fn evaluate_object(
         settings,
         derived,
         keep_evaluations,
-        ids,
         only,
         cluster,
         pass: _,
@@ -300,7 +297,7 @@ fn evaluate_object(
             tally.not_assessed.push((
                 object_index,
                 NotAssessed {
-                    object: object.id.clone(),
+                    object: palisade_core::ObjectRef::clone(&object.id),
                     reason: reason.clone(),
                 },
             ));
@@ -310,11 +307,8 @@ fn evaluate_object(
             Outcome::Pass
         };
         for mut reported in std::mem::take(&mut cx.findings) {
-            let subject = Subject::Object(
-                ids[object_index]
-                    .clone()
-                    .unwrap_or_else(|| std::sync::Arc::new(object.id.clone())),
-            );
+            // The object's identity, shared by its findings.
+            let subject = Subject::Object(std::sync::Arc::clone(&object.id));
             let location = locate_owned(inventory, object, std::mem::take(&mut reported.path));
             let mut finding = reported.into_finding(rule.meta(), subject, location);
             finding.share_texts(&mut out.texts);
@@ -476,11 +470,7 @@ fn evaluate_scoped(
             .collect(),
         None => (0..inventory.objects.len()).collect(),
     };
-    let PerObject {
-        pod_specs,
-        groups,
-        ids,
-    } = object_facts(inventory, &judged, only.is_none());
+    let PerObject { pod_specs, groups } = object_facts(inventory, &judged, only.is_none());
     let skipped: Vec<Option<String>> = rules
         .iter()
         .map(|r| r.unconfigured(settings).map(str::to_string))
@@ -525,7 +515,6 @@ fn evaluate_scoped(
             settings,
             derived: &derived,
             keep_evaluations,
-            ids: &ids,
             only,
             cluster,
             pass,
@@ -536,10 +525,11 @@ fn evaluate_scoped(
         objects: judged
             .iter()
             .map(|&i| {
+                // Shared with the object's findings and its file's other objects.
                 let o = &inventory.objects[i];
                 ScannedObject {
-                    object: o.id.clone(),
-                    file: inventory.source_of(o).path.to_string(),
+                    object: std::sync::Arc::clone(&o.id),
+                    file: std::sync::Arc::clone(&inventory.source_of(o).path),
                 }
             })
             .collect(),
@@ -550,32 +540,22 @@ fn evaluate_scoped(
     out
 }
 
-/// An object's pod spec, group and identity (shared by its findings).
-type ObjectFacts<'i> = (
-    Option<PodSpec<'i>>,
-    &'i str,
-    Option<std::sync::Arc<palisade_core::ObjectRef>>,
-);
+/// An object's pod spec and group.
+type ObjectFacts<'i> = (Option<PodSpec<'i>>, &'i str);
 
 /// What every rule asks of each judged object, by inventory index (the others' are empty).
 struct PerObject<'i> {
     pod_specs: Vec<Option<PodSpec<'i>>>,
     groups: Vec<&'i str>,
-    ids: Vec<Option<std::sync::Arc<palisade_core::ObjectRef>>>,
 }
 
 /// The [`ObjectFacts`] of the judged objects; asked on all cores in a scan, where a large
 /// inventory makes it a noticeable share.
 fn object_facts<'i>(inventory: &'i Inventory, judged: &[usize], scan: bool) -> PerObject<'i> {
-    let facts_of = |object: &'i Object| -> ObjectFacts<'i> {
-        (
-            pod_spec(object),
-            object.id.group(),
-            Some(std::sync::Arc::new(object.id.clone())),
-        )
-    };
+    let facts_of =
+        |object: &'i Object| -> ObjectFacts<'i> { (pod_spec(object), object.id.group()) };
     let objects = &inventory.objects;
-    let mut facts: Vec<ObjectFacts<'i>> = vec![(None, "", None); objects.len()];
+    let mut facts: Vec<ObjectFacts<'i>> = vec![(None, ""); objects.len()];
     if scan {
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         let per = objects.len().div_ceil(threads).max(1);
@@ -596,12 +576,10 @@ fn object_facts<'i>(inventory: &'i Inventory, judged: &[usize], scan: bool) -> P
     let mut per_object = PerObject {
         pod_specs: Vec::with_capacity(facts.len()),
         groups: Vec::with_capacity(facts.len()),
-        ids: Vec::with_capacity(facts.len()),
     };
-    for (pod, group, id) in facts {
+    for (pod, group) in facts {
         per_object.pod_specs.push(pod);
         per_object.groups.push(group);
-        per_object.ids.push(id);
     }
     per_object
 }
@@ -649,18 +627,26 @@ fn merge(
         annotations.extend(output.audit_annotations);
     }
     blocks.sort_unstable_by_key(|&(pass, chunk, _, _)| (pass, chunk));
-    let passes: Vec<Vec<usize>> = blocks
+    // Positions are 32-bit (see `permute`): half the memory of millions of `usize`.
+    let position = |i: usize| u32::try_from(i).expect("fewer than 2^32 findings");
+    let passes: Vec<Vec<u32>> = blocks
         .chunk_by(|a, b| a.0 == b.0)
         .map(|pass| {
             pass.iter()
-                .flat_map(|&(_, _, first, len)| first..first + len)
+                .flat_map(|&(_, _, first, len)| (first..first + len).map(position))
                 .collect()
         })
         .collect();
-    let order = interleave(passes, |i| (out.finding_objects[i], finding_rules[i]));
+    let order = interleave(passes, |i| {
+        (out.finding_objects[i as usize], finding_rules[i as usize])
+    });
     drop(finding_rules);
-    out.finding_objects = order.iter().map(|&i| out.finding_objects[i]).collect();
-    palisade_core::report::permute(&mut out.findings, order);
+    // Both lists in place: a new list of millions of object indices would be the merge's peak.
+    let (findings, objects) = (&mut out.findings, &mut out.finding_objects);
+    palisade_core::report::permute_by(order, |a, b| {
+        findings.swap(a, b);
+        objects.swap(a, b);
+    });
     out.evaluations.sort_unstable_by_key(|e| (e.rule, e.object));
     for ((rule, tally), skipped) in rules.iter().zip(tallies).zip(skipped) {
         let mut not_assessed = tally.not_assessed;
@@ -700,7 +686,7 @@ fn merge(
 /// The findings of several passes (each in object order, and each object's in rule order) in
 /// the order one pass with every rule would have found them: object by object, each object's
 /// in rule order. No rule runs in two passes, so no two findings of different passes tie.
-fn interleave(passes: Vec<Vec<usize>>, key: impl Fn(usize) -> (usize, u32)) -> Vec<usize> {
+fn interleave(passes: Vec<Vec<u32>>, key: impl Fn(u32) -> (usize, u32)) -> Vec<u32> {
     passes
         .into_iter()
         .reduce(|first, second| {
@@ -980,16 +966,17 @@ spec: {containers: [{name: c, image: 'a:1'}]}
             (5, 0),
             (5, 3),
         ];
-        let key = |i: usize| (one_pass[i].0, u32::try_from(one_pass[i].1).unwrap());
+        let key = |i: u32| {
+            let (object, rule) = one_pass[i as usize];
+            (object, u32::try_from(rule).unwrap())
+        };
+        let all = 0..u32::try_from(one_pass.len()).unwrap();
         for in_first in [[0, 3], [1, 2], [0, 1], [4, 4]] {
-            let (first, second): (Vec<usize>, Vec<usize>) =
-                (0..one_pass.len()).partition(|&i| in_first.contains(&one_pass[i].1));
+            let (first, second): (Vec<u32>, Vec<u32>) = all
+                .clone()
+                .partition(|&i| in_first.contains(&one_pass[i as usize].1));
             let merged = super::interleave(vec![first, second], key);
-            assert_eq!(
-                merged,
-                (0..one_pass.len()).collect::<Vec<_>>(),
-                "{in_first:?}"
-            );
+            assert_eq!(merged, all.clone().collect::<Vec<_>>(), "{in_first:?}");
         }
         assert!(super::interleave(Vec::new(), key).is_empty());
     }

@@ -129,7 +129,7 @@ impl InventoryListing {
             .objects
             .iter()
             .map(|o| ListedObject {
-                object: o.id.clone(),
+                object: palisade_core::ObjectRef::clone(&o.id),
                 file: inventory.source_of(o).path.to_string(),
                 line: o.pos().line,
                 document: o.document,

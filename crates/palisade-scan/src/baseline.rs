@@ -117,7 +117,7 @@ impl Baseline {
         let mut seen = vec![false; self.findings.len()];
         let (mut new, mut unchanged) = (0, 0);
         for finding in &mut report.findings {
-            let fingerprint = finding.fingerprint.to_string();
+            let fingerprint = finding.fingerprint().to_string();
             match known.get(fingerprint.as_str()) {
                 Some(&i) => {
                     seen[i] = true;

@@ -113,23 +113,28 @@ pub fn scan_loaded(
     loaded.inventory.complete = options.whole_cluster;
     loaded.inventory = std::mem::take(&mut loaded.inventory).retain_namespaces(&options.namespaces);
     // The redactor reads every string of the inventory; it is made on another core while the
-    // scan's single-threaded steps (merging, sorting, suppressing) run.
-    let (mut report, redactor) = std::thread::scope(|scope| {
+    // rules run.
+    let judging = Instant::now();
+    let (judged, redactor) = std::thread::scope(|scope| {
         let redactor = scope.spawn(|| redactor(&[&loaded.inventory]));
-        let report = scan_inventory(&loaded.inventory, options);
+        let judged = judge(&loaded.inventory, options, None);
         let redactor = redactor
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
-        (report, redactor)
+        (judged, redactor)
     });
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
+    let files = loaded.files;
+    // The report needs no object once the findings are judged and suppressed. Freeing millions
+    // of JSON nodes takes a noticeable share of a scan, so it happens on another core while the
+    // report is sorted, and the objects' memory is not held through the sort (the peak of a
+    // large scan: `bench/large-file.sh`).
+    std::thread::spawn(move || drop(loaded));
+    let mut report = report_of(judged, options, judging);
     diagnostics.append(&mut report.diagnostics);
     report.diagnostics = diagnostics;
     redactor.redact_report(&mut report);
-    report.files = loaded.files;
-    // Freeing millions of JSON nodes takes a noticeable share of a scan; the report no longer
-    // needs them, so they are freed while the report is written (or the process exits).
-    std::thread::spawn(move || drop(loaded));
+    report.files = files;
     report.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     report
 }
@@ -277,6 +282,23 @@ pub(crate) fn scan_scoped(
     only: Option<(&[usize], &palisade_rules::ClusterModels)>,
 ) -> Report {
     let start = Instant::now();
+    report_of(judge(inventory, options, only), options, start)
+}
+
+/// What judging an inventory leaves for its report: findings judged and suppressed, with
+/// nothing borrowed from the inventory.
+pub(crate) struct Judged {
+    report: ReportBuilder,
+    audit_annotations: Vec<(String, String)>,
+}
+
+/// Runs the rules over the objects at `only` (`None`: every object) and applies the
+/// suppressions, the steps that read the inventory.
+pub(crate) fn judge(
+    inventory: &Inventory,
+    options: &ScanOptions,
+    only: Option<(&[usize], &palisade_rules::ClusterModels)>,
+) -> Judged {
     let rules = active_rules(options);
     let active: HashSet<String> = rules.iter().map(|r| r.meta().id.to_string()).collect();
     let mut settings = options.config.settings.clone();
@@ -305,19 +327,27 @@ pub(crate) fn scan_scoped(
         &|id: &str| options.rules.canonical(id),
         today,
     ));
-
-    let mut report = ReportBuilder {
-        findings: output.findings,
-        diagnostics,
-        coverage: output.coverage,
-        rules: rules.iter().map(|r| r.meta().into()).collect(),
-        objects: output.objects,
-        evaluations: output.evaluations,
-        files: inventory.sources.len(),
-        order: FindingOrder::Location,
+    Judged {
+        report: ReportBuilder {
+            findings: output.findings,
+            diagnostics,
+            coverage: output.coverage,
+            rules: rules.iter().map(|r| r.meta().into()).collect(),
+            objects: output.objects,
+            evaluations: output.evaluations,
+            files: inventory.sources.len(),
+            order: FindingOrder::Location,
+        },
+        audit_annotations: output.audit_annotations,
     }
-    .build(start.elapsed());
-    report.audit_annotations = output.audit_annotations;
+}
+
+/// The report of what was judged (sorted, with coverage and compliance), its duration counted
+/// from `start`.
+pub(crate) fn report_of(judged: Judged, options: &ScanOptions, start: Instant) -> Report {
+    let rules = active_rules(options);
+    let mut report = judged.report.build(start.elapsed());
+    report.audit_annotations = judged.audit_annotations;
     mark_incomplete(&mut report.coverage, &rules, &options.unlisted);
     report.compliance = options.framework.map(|p| compliance(p, &report));
     report

@@ -177,7 +177,7 @@ pub fn compare(desired: &Inventory, live: &Inventory, options: &DriftOptions) ->
             // Not read from the cluster: not compared (the run says it is incomplete).
             None if options.unlisted(&object.id) => {}
             None => out.push(Drift {
-                object: object.id.clone(),
+                object: ObjectRef::clone(&object.id),
                 desired: Some(d),
                 live: None,
                 change: Change::MissingInCluster,
@@ -207,7 +207,7 @@ pub fn compare(desired: &Inventory, live: &Inventory, options: &DriftOptions) ->
                     let relevance = relevance(&object.id.kind, &segments);
                     let manager = managers.and_then(|m| attribute(m, &segments));
                     out.push(Drift {
-                        object: object.id.clone(),
+                        object: ObjectRef::clone(&object.id),
                         desired: Some(d),
                         live: Some(l),
                         change: Change::Field(Box::new(FieldChange {
@@ -251,7 +251,7 @@ pub fn compare(desired: &Inventory, live: &Inventory, options: &DriftOptions) ->
             continue;
         }
         out.push(Drift {
-            object: object.id.clone(),
+            object: ObjectRef::clone(&object.id),
             desired: None,
             live: Some(l),
             change: Change::NotInManifests,

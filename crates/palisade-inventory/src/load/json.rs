@@ -139,7 +139,7 @@ pub(super) const LARGE_JSON_BYTES: usize = 8 << 20;
 /// text is not JSON (it is then read as YAML, which reports the problem).
 pub(super) fn large_json(
     path: &str,
-    rendered_by: Option<&'static str>,
+    rendered_by: Option<palisade_core::Renderer>,
     text: &str,
     limits: &Limits,
 ) -> Option<SourceRead> {

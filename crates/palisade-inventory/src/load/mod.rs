@@ -266,7 +266,7 @@ fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
 
 fn failed(
     path: &str,
-    rendered_by: Option<&'static str>,
+    rendered_by: Option<palisade_core::Renderer>,
     code: &'static str,
     message: String,
 ) -> SourceRead {
@@ -278,7 +278,7 @@ fn failed(
 /// read, and the run is incomplete (a chart that `helm template` could not render, say).
 fn failed_with(
     path: &str,
-    rendered_by: Option<&'static str>,
+    rendered_by: Option<palisade_core::Renderer>,
     diagnostic: Diagnostic,
 ) -> SourceRead {
     let diagnostic = diagnostic.input_unread();

@@ -139,7 +139,11 @@ pub(super) fn attach(dir: &Path, charts: bool, read: &mut SourceRead, reading: &
     let Some((wrapper_dir, output)) = render_with_origins(&root, charts, reading) else {
         return;
     };
-    let annotated = reading.parse(&display(dir), Some("kustomize"), &output);
+    let annotated = reading.parse(
+        &display(dir),
+        Some(palisade_core::Renderer::Kustomize),
+        &output,
+    );
     if annotated.objects.len() != read.objects.len()
         || annotated
             .objects

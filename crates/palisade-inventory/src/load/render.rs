@@ -95,7 +95,7 @@ pub(super) fn run_first(commands: Vec<Command>, options: &LoadOptions) -> Render
 /// Runs the first renderer that exists and parses its output.
 pub(super) fn render(
     dir: &Path,
-    renderer: &'static str,
+    renderer: palisade_core::Renderer,
     commands: Vec<Command>,
     reading: &Reading<'_>,
 ) -> SourceRead {
@@ -106,7 +106,7 @@ pub(super) fn render(
 /// the objects at the files they come from).
 pub(super) fn render_traced(
     dir: &Path,
-    renderer: &'static str,
+    renderer: palisade_core::Renderer,
     commands: Vec<Command>,
     reading: &Reading<'_>,
     trace: impl FnOnce(&[u8], &mut SourceRead),
@@ -128,7 +128,7 @@ pub(super) fn render_traced(
         }
         Rendered::NotFound(tried) => tried,
     };
-    if renderer == "helm" {
+    if renderer == palisade_core::Renderer::Helm {
         // Not scanned though it was asked for: the run is incomplete.
         return skipped_chart(dir, DiagnosticLevel::Error, "`helm` is not on PATH");
     }

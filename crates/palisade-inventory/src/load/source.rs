@@ -54,7 +54,12 @@ impl<'a> Reading<'a> {
     }
 
     /// Parses YAML or JSON bytes read from `name` within the run's budgets.
-    pub fn parse(&self, name: &str, rendered_by: Option<&'static str>, bytes: &[u8]) -> SourceRead {
+    pub fn parse(
+        &self,
+        name: &str,
+        rendered_by: Option<palisade_core::Renderer>,
+        bytes: &[u8],
+    ) -> SourceRead {
         objects_from_bytes(
             name,
             rendered_by,
@@ -151,7 +156,12 @@ impl ObjectSource for KustomizeSource {
         let inflated = inflated_charts(&self.0, reading.options);
         let charts = inflates_local_charts(inflated, reading.options);
         let commands = kustomize_commands(&self.0, charts);
-        let mut read = render(&self.0, "kustomize", commands, reading);
+        let mut read = render(
+            &self.0,
+            palisade_core::Renderer::Kustomize,
+            commands,
+            reading,
+        );
         if read.objects.is_empty() && inflated.1 > 0 {
             for diagnostic in &mut read.diagnostics {
                 diagnostic.message.push_str(
@@ -193,9 +203,15 @@ impl ObjectSource for HelmSource {
         for value in &reading.options.helm_set {
             cmd.arg("--set").arg(value);
         }
-        render_traced(dir, "helm", vec![cmd], reading, |output, read| {
-            super::template::attach(dir, output, read, reading);
-        })
+        render_traced(
+            dir,
+            palisade_core::Renderer::Helm,
+            vec![cmd],
+            reading,
+            |output, read| {
+                super::template::attach(dir, output, read, reading);
+            },
+        )
     }
 }
 

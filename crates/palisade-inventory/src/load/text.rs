@@ -5,7 +5,7 @@ use super::*;
 
 pub(super) fn objects_from_bytes(
     path: &str,
-    rendered_by: Option<&'static str>,
+    rendered_by: Option<palisade_core::Renderer>,
     bytes: &[u8],
     limits: &Limits,
     run_aliases: &AtomicUsize,
@@ -59,7 +59,7 @@ pub(super) fn looks_templated(text: &str) -> bool {
 
 pub(super) fn objects_from_text(
     path: &str,
-    rendered_by: Option<&'static str>,
+    rendered_by: Option<palisade_core::Renderer>,
     text: &str,
     limits: &Limits,
     run_aliases: &AtomicUsize,
