@@ -114,7 +114,6 @@ pub fn scan_loaded(
     loaded.inventory = std::mem::take(&mut loaded.inventory).retain_namespaces(&options.namespaces);
     // The redactor reads every string of the inventory; it is made on another core while the
     // rules run.
-    let judging = Instant::now();
     let (judged, redactor) = std::thread::scope(|scope| {
         let redactor = scope.spawn(|| redactor(&[&loaded.inventory]));
         let judged = judge(&loaded.inventory, options, None);
@@ -127,10 +126,10 @@ pub fn scan_loaded(
     let files = loaded.files;
     // The report needs no object once the findings are judged and suppressed. Freeing millions
     // of JSON nodes takes a noticeable share of a scan, so it happens on another core while the
-    // report is sorted, and the objects' memory is not held through the sort (the peak of a
-    // large scan: `bench/large-file.sh`).
+    // report is sorted, and the sort's keys are not added to the objects' memory (a large
+    // scan's peak is the end of judging: `bench/large-file.sh`).
     std::thread::spawn(move || drop(loaded));
-    let mut report = report_of(judged, options, judging);
+    let mut report = report_of(judged, options, start);
     diagnostics.append(&mut report.diagnostics);
     report.diagnostics = diagnostics;
     redactor.redact_report(&mut report);
