@@ -409,9 +409,9 @@ fn sort_by_location(findings: &mut [Finding]) {
     let files = Ranks::of(findings.iter().map(|f| &*f.location.file));
     let rules = Ranks::of(findings.iter().map(Finding::rule_id));
     /// Severity (most severe first), file rank, line and column (0 when unknown, which sorts
-    /// first as `None` does), rule rank, and the finding's index: 24 bytes, as the sort on two
-    /// cores holds two copies of millions of keys. (Four billion findings would not fit in
-    /// memory, so an index fits in 32 bits.)
+    /// first as `None` does), rule rank, and the finding's index: 24 bytes, as there are
+    /// millions of keys (the sort holds one copy of them and merges its halves into the
+    /// positions). Four billion findings would not fit in memory, so an index fits in 32 bits.
     type Key = (std::cmp::Reverse<Severity>, u32, u32, u32, u32, u32);
     let narrow = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     let position = |p: Option<u32>| p.map_or(0, |p| p.saturating_add(1));
