@@ -126,8 +126,20 @@ impl fmt::Display for Control {
 }
 
 impl Serialize for Control {
+    /// As [`Display`](fmt::Display) writes it, put together on the stack: millions of findings
+    /// of a large report each cite controls.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        let prefix = self.framework.prefix().as_bytes();
+        let id = self.id.as_bytes();
+        let mut text = [0u8; 64];
+        let len = prefix.len() + 1 + id.len();
+        let Some(slot) = text.get_mut(..len) else {
+            return serializer.collect_str(self);
+        };
+        slot[..prefix.len()].copy_from_slice(prefix);
+        slot[prefix.len()] = b':';
+        slot[prefix.len() + 1..].copy_from_slice(id);
+        serializer.serialize_str(std::str::from_utf8(slot).map_err(serde::ser::Error::custom)?)
     }
 }
 
@@ -481,6 +493,24 @@ impl Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn controls_are_written_as_displayed() {
+        let long = Control {
+            framework: Framework::MitreAttack,
+            id: Cow::Owned("x".repeat(100)),
+        };
+        let controls = [Profile::Cis, Profile::Nsa, Profile::Pss, Profile::Mitre]
+            .into_iter()
+            .flat_map(Profile::controls)
+            .chain([long]);
+        for control in controls {
+            assert_eq!(
+                serde_json::to_string(&control).unwrap(),
+                format!("\"{control}\"")
+            );
+        }
+    }
 
     #[test]
     fn profiles_select_controls() {

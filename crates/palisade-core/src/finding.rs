@@ -189,7 +189,11 @@ impl Subject {
             | Subject::Image(name)
             | Subject::Node(name)
             | Subject::AuditEvent(name)
-            | Subject::Identity(name) => write!(out, "{}:{name}", self.kind()),
+            | Subject::Identity(name) => {
+                out.write_str(self.kind())?;
+                out.write_char(':')?;
+                out.write_str(name)
+            }
         }
     }
 }

@@ -119,8 +119,15 @@ impl std::fmt::Display for Fingerprint {
 }
 
 impl serde::Serialize for Fingerprint {
+    /// As [`Display`](std::fmt::Display) writes it, without the formatter: every finding of a
+    /// report carries one.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut text = [0u8; 16];
+        for (i, digit) in text.iter_mut().enumerate() {
+            *digit = HEX[((self.0 >> (60 - 4 * i)) & 0xf) as usize];
+        }
+        serializer.serialize_str(std::str::from_utf8(&text).map_err(serde::ser::Error::custom)?)
     }
 }
 
@@ -162,5 +169,25 @@ mod tests {
                 Fingerprint::of("AUD001", &subject, &JsonPointer::root(), discriminator)
             );
         }
+    }
+
+    #[test]
+    fn is_written_as_displayed() {
+        for value in [0, 1, 0x0123_4567_89ab_cdef, u64::MAX] {
+            let fingerprint = Fingerprint(value);
+            assert_eq!(
+                serde_json::to_string(&fingerprint).unwrap(),
+                format!("\"{fingerprint}\""),
+                "{value:x}"
+            );
+        }
+        let mut key = String::new();
+        obj("apps/v1").write_identity_key(&mut key).unwrap();
+        assert_eq!(key, "apps/Deployment/shop/web");
+        key.clear();
+        Subject::Image("nginx:1".into())
+            .write_identity_key(&mut key)
+            .unwrap();
+        assert_eq!(key, "image:nginx:1");
     }
 }

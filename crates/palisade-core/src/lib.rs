@@ -18,6 +18,7 @@ pub mod fingerprint;
 pub mod host_path;
 pub mod intern;
 pub mod object;
+pub mod parallel;
 pub mod pointer;
 pub mod redact;
 pub mod report;

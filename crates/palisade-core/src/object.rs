@@ -53,14 +53,17 @@ impl ObjectRef {
 
     /// Writes [`ObjectRef::identity_key`] to `out`.
     pub fn write_identity_key(&self, out: &mut impl fmt::Write) -> fmt::Result {
-        write!(
-            out,
-            "{}/{}/{}/{}",
-            self.group(),
-            self.kind,
+        // `group/kind/namespace/name`, piece by piece: it is hashed for every finding.
+        out.write_str(self.group())?;
+        for part in [
+            self.kind.as_str(),
             self.namespace.as_deref().unwrap_or(""),
-            self.name.as_deref().unwrap_or("")
-        )
+            self.name.as_deref().unwrap_or(""),
+        ] {
+            out.write_char('/')?;
+            out.write_str(part)?;
+        }
+        Ok(())
     }
 }
 

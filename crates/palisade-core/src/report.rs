@@ -265,7 +265,7 @@ impl Report {
     /// Puts findings added after the report was built in the report's order (most severe
     /// first, then by file and line).
     pub fn sort_findings(&mut self) {
-        sort_by_location(&mut self.findings);
+        sort_by_location(&mut self.findings, None);
     }
 
     pub fn summary(&self) -> Summary {
@@ -367,20 +367,33 @@ pub struct ReportBuilder {
     pub evaluations: Vec<Evaluation>,
     pub files: usize,
     pub order: FindingOrder,
+    /// Each finding's place in the order they were found in, which breaks ties in the sort;
+    /// `None` when that is their order in `findings`.
+    pub ranks: Option<Vec<u32>>,
 }
 
 impl ReportBuilder {
     pub fn build(self, duration: std::time::Duration) -> Report {
         let mut findings = self.findings;
         match self.order {
-            FindingOrder::Location => sort_by_location(&mut findings),
-            FindingOrder::Subject => findings.sort_by(|a, b| {
-                b.severity
-                    .cmp(&a.severity)
-                    .then_with(|| a.object().cmp(&b.object()))
-                    .then_with(|| a.subject.identity_key().cmp(&b.subject.identity_key()))
-                    .then_with(|| a.location.path.cmp(&b.location.path))
-            }),
+            FindingOrder::Location => sort_by_location(&mut findings, self.ranks.as_deref()),
+            FindingOrder::Subject => {
+                if let Some(ranks) = self.ranks {
+                    // Found order first: the sort below is stable.
+                    let mut order = vec![0; ranks.len()];
+                    for (at, &rank) in (0..).zip(&ranks) {
+                        order[rank as usize] = at;
+                    }
+                    permute(&mut findings, order);
+                }
+                findings.sort_by(|a, b| {
+                    b.severity
+                        .cmp(&a.severity)
+                        .then_with(|| a.object().cmp(&b.object()))
+                        .then_with(|| a.subject.identity_key().cmp(&b.subject.identity_key()))
+                        .then_with(|| a.location.path.cmp(&b.location.path))
+                })
+            }
         }
         Report {
             schema_version: SCHEMA_VERSION,
@@ -403,9 +416,10 @@ impl ReportBuilder {
     }
 }
 
-/// Sorts most severe first, then by file, line and column, then rule id and path; stable.
+/// Sorts most severe first, then by file, line and column, then rule id and path, then by
+/// rank (each finding's place in the order found; their index without ranks).
 /// Sorts a permutation and applies it in place, so millions of findings are not copied.
-fn sort_by_location(findings: &mut [Finding]) {
+fn sort_by_location(findings: &mut [Finding], ranks: Option<&[u32]>) {
     let files = Ranks::of(findings.iter().map(|f| &*f.location.file));
     let rules = Ranks::of(findings.iter().map(Finding::rule_id));
     /// Severity (most severe first), file rank, line and column (0 when unknown, which sorts
@@ -438,7 +452,10 @@ fn sort_by_location(findings: &mut [Finding]) {
                     .path
                     .cmp(&findings[b.5 as usize].location.path)
             })
-            .then(a.5.cmp(&b.5))
+            .then_with(|| match ranks {
+                Some(ranks) => ranks[a.5 as usize].cmp(&ranks[b.5 as usize]),
+                None => a.5.cmp(&b.5),
+            })
     };
     let order = sorted_on_all_cores(&mut order, &compare, |key| key.5);
     drop((files, rules));
@@ -554,6 +571,44 @@ pub fn permute_by(mut order: Vec<u32>, mut swap: impl FnMut(usize, usize)) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Findings equal in every key but their message come out in the order of their ranks
+    /// (the order they were found in), in either finding order.
+    #[test]
+    fn ranks_break_ties() {
+        static META: std::sync::LazyLock<crate::RuleMeta> =
+            std::sync::LazyLock::new(|| crate::RuleMeta {
+                id: "T001".into(),
+                slug: "t".into(),
+                title: "t".into(),
+                severity: Severity::Low,
+                controls: std::borrow::Cow::Owned(vec![]),
+                remediation: "".into(),
+                docs: "".into(),
+            });
+        let finding = |message: &str| {
+            let subject = crate::Subject::File("f.yaml".into());
+            Finding::new(&*META, subject, crate::Location::file("f.yaml"), message)
+        };
+        for order in [FindingOrder::Location, FindingOrder::Subject] {
+            let messages = |ranks: Option<Vec<u32>>| -> Vec<String> {
+                let builder = ReportBuilder {
+                    findings: ["a", "b", "c"].map(finding).into(),
+                    order,
+                    ranks,
+                    ..ReportBuilder::default()
+                };
+                let report = builder.build(std::time::Duration::ZERO);
+                report
+                    .findings
+                    .iter()
+                    .map(|f| f.message.to_string())
+                    .collect()
+            };
+            assert_eq!(messages(None), ["a", "b", "c"], "{order:?}");
+            assert_eq!(messages(Some(vec![2, 0, 1])), ["b", "c", "a"], "{order:?}");
+        }
+    }
 
     /// Sorting on two cores gives the order of one sort, at the sizes around the split and
     /// with many equal keys.

@@ -161,24 +161,35 @@ fn kind_of(value: &Value) -> &'static str {
     }
 }
 
-/// The diagnostics for every object of a source that the API server would reject.
+/// The diagnostics for every object of a source that the API server would reject, in the
+/// objects' order (a large file's objects are looked at on every core).
 pub(crate) fn diagnose(objects: &[Object], file: &str, diagnostics: &mut Vec<Diagnostic>) {
-    for object in objects {
-        for (pointer, problem) in problems(object) {
-            let pos = object.locate(&pointer).pos;
-            diagnostics.push(
-                Diagnostic::new(
-                    DiagnosticLevel::Warning,
-                    "not-admissible",
-                    format!("the API server would reject this object: {problem}"),
-                )
-                .in_file(file)
-                .at(pos.line, pos.column)
-                .on_object(object.id.to_string()),
-            );
+    let runs = palisade_core::parallel::map_runs(objects, PER_CORE, |objects| {
+        let mut found = Vec::new();
+        for object in objects {
+            for (pointer, problem) in problems(object) {
+                let pos = object.locate(&pointer).pos;
+                found.push(
+                    Diagnostic::new(
+                        DiagnosticLevel::Warning,
+                        "not-admissible",
+                        format!("the API server would reject this object: {problem}"),
+                    )
+                    .in_file(file)
+                    .at(pos.line, pos.column)
+                    .on_object(object.id.to_string()),
+                );
+            }
         }
+        found
+    });
+    for mut run in runs {
+        diagnostics.append(&mut run);
     }
 }
+
+/// Objects per core from which [`diagnose`] uses several.
+pub(crate) const PER_CORE: usize = 4096;
 
 #[cfg(test)]
 mod tests {

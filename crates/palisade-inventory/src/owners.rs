@@ -4,6 +4,7 @@
 //! object's controller.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -15,8 +16,10 @@ type NameKey = (Option<String>, String, String);
 /// The owner graph of a list of objects.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Owners {
-    by_uid: HashMap<String, usize>,
-    by_name: HashMap<NameKey, usize>,
+    /// The objects by uid and by name, made when first needed: a list in which no object
+    /// names a controller (manifests from Git, mostly) needs them only when an object is
+    /// placed in it.
+    index: OnceLock<Index>,
     /// Each object's controlling owner, when it is in the list.
     parents: Vec<Option<usize>>,
     /// Each object's highest controlling owner with a pod spec.
@@ -26,8 +29,49 @@ pub(crate) struct Owners {
     named: HashSet<NameKey>,
 }
 
+/// The objects of a list by uid, and by namespace, kind and name.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    by_uid: HashMap<String, usize>,
+    by_name: HashMap<NameKey, usize>,
+}
+
+impl Index {
+    fn of(objects: &[Object]) -> Index {
+        let mut index = Index::default();
+        for (i, o) in objects.iter().enumerate() {
+            if let Some(uid) = uid(o) {
+                index.by_uid.insert(uid.to_string(), i);
+            }
+            if let Some(key) = name_key(o) {
+                index.by_name.insert(key, i);
+            }
+        }
+        index
+    }
+
+    /// The object `reference` (an `object`'s controller reference) names: by uid, else by
+    /// namespace, kind and name.
+    fn resolve(&self, object: &Object, reference: ControllerRef<'_>) -> Option<usize> {
+        let (uid, kind, name) = reference;
+        if let Some(i) = uid.and_then(|u| self.by_uid.get(u)) {
+            return Some(*i);
+        }
+        self.by_name
+            .get(&(
+                object.id.namespace.clone(),
+                kind.to_string(),
+                name.to_string(),
+            ))
+            .copied()
+    }
+}
+
+/// A controlling owner reference: `(uid, kind, name)`.
+type ControllerRef<'a> = (Option<&'a str>, &'a str, &'a str);
+
 /// The controlling owner reference of an object: `(uid, kind, name)`.
-fn controller_ref(object: &Object) -> Option<(Option<&str>, &str, &str)> {
+fn controller_ref(object: &Object) -> Option<ControllerRef<'_>> {
     let refs =
         palisade_core::pointer::lookup(&object.value, "/metadata/ownerReferences")?.as_array()?;
     let owner = refs
@@ -60,18 +104,22 @@ impl Owners {
     /// The owner graph of `objects` (by `metadata.ownerReferences` with `controller: true`,
     /// matched by uid, else by namespace, kind and name).
     pub(crate) fn of(objects: &[Object]) -> Owners {
+        // Each object's reference is read on every core: a large inventory's are many.
+        let references = palisade_core::parallel::map_each(objects, 4096, controller_ref);
         let mut owners = Owners::default();
-        for (i, o) in objects.iter().enumerate() {
-            if let Some(uid) = uid(o) {
-                owners.by_uid.insert(uid.to_string(), i);
-            }
-            if let Some(key) = name_key(o) {
-                owners.by_name.insert(key, i);
-            }
+        if references.iter().all(Option::is_none) {
+            owners.parents = vec![None; objects.len()];
+            owners.top = vec![None; objects.len()];
+            return owners;
         }
-        owners.parents = objects.iter().map(|o| owners.parent(o)).collect();
-        for o in objects {
-            if let Some((uid, kind, name)) = controller_ref(o) {
+        let index = owners.index.get_or_init(|| Index::of(objects));
+        owners.parents = objects
+            .iter()
+            .zip(&references)
+            .map(|(o, r)| r.and_then(|r| index.resolve(o, r)))
+            .collect();
+        for (o, r) in objects.iter().zip(references) {
+            if let Some((uid, kind, name)) = r {
                 if let Some(uid) = uid {
                     owners.named_uids.insert(uid.to_string());
                 }
@@ -86,19 +134,14 @@ impl Owners {
         owners
     }
 
-    /// The controlling owner of `object` among the objects of this graph.
-    fn parent(&self, object: &Object) -> Option<usize> {
-        let (uid, kind, name) = controller_ref(object)?;
-        if let Some(i) = uid.and_then(|u| self.by_uid.get(u)) {
-            return Some(*i);
-        }
-        self.by_name
-            .get(&(
-                object.id.namespace.clone(),
-                kind.to_string(),
-                name.to_string(),
-            ))
-            .copied()
+    /// The controlling owner of `object` among `objects`, the objects of this graph (the
+    /// first of them, when an object was appended after them).
+    fn parent(&self, object: &Object, objects: &[Object]) -> Option<usize> {
+        let reference = controller_ref(object)?;
+        let known = objects.get(..self.parents.len()).unwrap_or(objects);
+        self.index
+            .get_or_init(|| Index::of(known))
+            .resolve(object, reference)
     }
 
     /// The top controller of object `index`.
@@ -133,7 +176,8 @@ impl Owners {
                 if uid(old) != uid(object) {
                     return None;
                 }
-                let unchanged = self.parent(object) == self.parents.get(at).copied().flatten()
+                let unchanged = self.parent(object, objects)
+                    == self.parents.get(at).copied().flatten()
                     && is_workload(object) == is_workload(old);
                 if unchanged {
                     return Some(self.top(at));
@@ -155,7 +199,7 @@ impl Owners {
         }
         // Its own controller: resolved among the others (an update keeps its index, so a
         // reference to its own uid resolves to itself, as it would in the whole graph).
-        let parent = self.parent(object);
+        let parent = self.parent(object, objects);
         let parent_of = |k: usize| {
             if k == at {
                 parent

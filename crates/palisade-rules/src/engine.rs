@@ -26,6 +26,19 @@ pub struct EngineOutput {
     pub objects: Vec<ScannedObject>,
     /// Audit annotations the rules made (see [`Context::audit_annotation`]).
     pub audit_annotations: Vec<(String, String)>,
+    /// With [`FindingsOrder::Ranked`]: each finding's place in the one order.
+    pub ranks: Option<Vec<u32>>,
+}
+
+/// How the engine hands its findings over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindingsOrder {
+    /// In the one order: object by object, each object's in registry order.
+    Sorted,
+    /// As the workers left them, with each finding's place in the one order in
+    /// [`EngineOutput::ranks`], for a caller that sorts them anyway (a scan's report, which
+    /// breaks ties by rank): it spares a pass that moves millions of findings.
+    Ranked,
 }
 
 /// Where `path` of `object` is in its source.
@@ -361,19 +374,32 @@ pub fn evaluate_with(
     rules: &[&dyn Rule],
     settings: &RuleSettings,
 ) -> EngineOutput {
-    evaluate_with_options(inventory, rules, settings, true)
+    evaluate_with_options(inventory, rules, settings, true, FindingsOrder::Sorted)
 }
 
 /// [`evaluate_with`], recording an [`Evaluation`] per (rule, object) only when
 /// `keep_evaluations` (formats that list every check, JUnit, need them; on a large inventory
-/// they are millions of entries).
+/// they are millions of entries), the findings handed over in `order`.
 pub fn evaluate_with_options(
     inventory: &Inventory,
     rules: &[&dyn Rule],
     settings: &RuleSettings,
     keep_evaluations: bool,
+    order: FindingsOrder,
 ) -> EngineOutput {
-    evaluate_scoped(inventory, rules, settings, keep_evaluations, None, None)
+    let scope = Scope {
+        only: None,
+        cluster: None,
+        order,
+    };
+    evaluate_scoped(inventory, rules, settings, keep_evaluations, scope)
+}
+
+/// Which objects an evaluation judges, with which kept models, and how it hands findings over.
+struct Scope<'a> {
+    only: Option<&'a [usize]>,
+    cluster: Option<&'a ClusterModels>,
+    order: FindingsOrder,
 }
 
 /// Evaluates the rules on the objects at `only` (an admission request's object, added to a
@@ -387,7 +413,12 @@ pub fn evaluate_objects(
     only: &[usize],
     cluster: Option<&ClusterModels>,
 ) -> EngineOutput {
-    let mut out = evaluate_scoped(inventory, rules, settings, true, Some(only), cluster);
+    let scope = Scope {
+        only: Some(only),
+        cluster,
+        order: FindingsOrder::Sorted,
+    };
+    let mut out = evaluate_scoped(inventory, rules, settings, true, scope);
     // Evaluations index into the object list: renumber them for the shortened one.
     for evaluation in &mut out.evaluations {
         evaluation.object = only
@@ -456,8 +487,11 @@ fn evaluate_scoped(
     rules: &[&dyn Rule],
     settings: &RuleSettings,
     keep_evaluations: bool,
-    only: Option<&[usize]>,
-    cluster: Option<&ClusterModels>,
+    Scope {
+        only,
+        cluster,
+        order,
+    }: Scope<'_>,
 ) -> EngineOutput {
     // Which objects are workloads, where their pod spec is, their group and their identity
     // are asked once per judged object (every object in a scan, the request's at admission,
@@ -535,7 +569,7 @@ fn evaluate_scoped(
             .collect(),
         ..EngineOutput::default()
     };
-    merge(&mut out, outputs, inventory, rules, skipped);
+    merge(&mut out, outputs, (inventory, rules), skipped, order);
     mark_affected(&mut out, inventory, &pod_specs, only.is_none());
     out
 }
@@ -555,24 +589,15 @@ fn object_facts<'i>(inventory: &'i Inventory, judged: &[usize], scan: bool) -> P
     let facts_of =
         |object: &'i Object| -> ObjectFacts<'i> { (pod_spec(object), object.id.group()) };
     let objects = &inventory.objects;
-    let mut facts: Vec<ObjectFacts<'i>> = vec![(None, ""); objects.len()];
-    if scan {
-        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        let per = objects.len().div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
-            for (slots, objects) in facts.chunks_mut(per).zip(objects.chunks(per)) {
-                scope.spawn(move || {
-                    for (slot, object) in slots.iter_mut().zip(objects) {
-                        *slot = facts_of(object);
-                    }
-                });
-            }
-        });
+    let facts: Vec<ObjectFacts<'i>> = if scan {
+        palisade_core::parallel::map_each(objects, 1024, facts_of)
     } else {
+        let mut facts = vec![(None, ""); objects.len()];
         for &i in judged {
             facts[i] = facts_of(&objects[i]);
         }
-    }
+        facts
+    };
     let mut per_object = PerObject {
         pod_specs: Vec::with_capacity(facts.len()),
         groups: Vec::with_capacity(facts.len()),
@@ -584,14 +609,15 @@ fn object_facts<'i>(inventory: &'i Inventory, judged: &[usize], scan: bool) -> P
     per_object
 }
 
-/// Puts the workers' outputs together in inventory order: findings, each rule's coverage,
-/// evaluations by rule then object, one diagnostic per wrong-typed field.
+/// Puts the workers' outputs together in inventory order: findings (moved into that order,
+/// or ranked in it, as `order` asks), each rule's coverage, evaluations by rule then object,
+/// one diagnostic per wrong-typed field.
 fn merge(
     out: &mut EngineOutput,
     outputs: Vec<WorkerOutput>,
-    inventory: &Inventory,
-    rules: &[&dyn Rule],
+    (inventory, rules): (&Inventory, &[&dyn Rule]),
     skipped: Vec<Option<String>>,
+    order: FindingsOrder,
 ) {
     // The findings are moved once into a list of their exact number, each worker's segment
     // freed as soon as it is moved, then the chunks are put in order in place: one copy of
@@ -637,16 +663,28 @@ fn merge(
                 .collect()
         })
         .collect();
-    let order = interleave(passes, |i| {
+    let one_order = interleave(passes, |i| {
         (out.finding_objects[i as usize], finding_rules[i as usize])
     });
     drop(finding_rules);
-    // Both lists in place: a new list of millions of object indices would be the merge's peak.
-    let (findings, objects) = (&mut out.findings, &mut out.finding_objects);
-    palisade_core::report::permute_by(order, |a, b| {
-        findings.swap(a, b);
-        objects.swap(a, b);
-    });
+    match order {
+        FindingsOrder::Sorted => {
+            // Both lists in place: a new list of millions of object indices would be the
+            // merge's peak.
+            let (findings, objects) = (&mut out.findings, &mut out.finding_objects);
+            palisade_core::report::permute_by(one_order, |a, b| {
+                findings.swap(a, b);
+                objects.swap(a, b);
+            });
+        }
+        FindingsOrder::Ranked => {
+            let mut ranks = vec![0; one_order.len()];
+            for (rank, &at) in (0..).zip(&one_order) {
+                ranks[at as usize] = rank;
+            }
+            out.ranks = Some(ranks);
+        }
+    }
     out.evaluations.sort_unstable_by_key(|e| (e.rule, e.object));
     for ((rule, tally), skipped) in rules.iter().zip(tallies).zip(skipped) {
         let mut not_assessed = tally.not_assessed;
@@ -950,6 +988,33 @@ spec: {containers: [{name: c, image: 'a:1'}]}
             .map(|(&object, f)| (object, f.rule_id().to_string(), f.message.to_string()))
             .collect();
         assert_eq!(found, expected);
+        // Handed over as the passes left them (the first pass's findings first), each
+        // finding's rank is its place in the one order.
+        let ranked = super::evaluate_with_options(
+            &inventory,
+            &rules,
+            &crate::settings::RuleSettings::default(),
+            false,
+            super::FindingsOrder::Ranked,
+        );
+        let mut by_rank: Vec<(u32, (usize, String, String))> = ranked
+            .ranks
+            .expect("ranks")
+            .into_iter()
+            .zip(ranked.finding_objects.iter().zip(&ranked.findings))
+            .map(|(rank, (&object, f))| {
+                let finding = (object, f.rule_id().to_string(), f.message.to_string());
+                (rank, finding)
+            })
+            .collect();
+        assert_ne!(
+            by_rank.iter().map(|(_, f)| f.clone()).collect::<Vec<_>>(),
+            expected,
+            "left unmerged"
+        );
+        by_rank.sort_by_key(|(rank, _)| *rank);
+        let ranked: Vec<(usize, String, String)> = by_rank.into_iter().map(|(_, f)| f).collect();
+        assert_eq!(ranked, expected);
     }
 
     /// Passes merged back into one order: object first, then rule, whatever the passes.

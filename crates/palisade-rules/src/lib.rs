@@ -26,7 +26,9 @@ pub mod settings;
 pub mod unseen;
 
 pub use context::{ClusterModels, Context, Models, Reported, Sees};
-pub use engine::{EngineOutput, evaluate, evaluate_objects, evaluate_with, evaluate_with_options};
+pub use engine::{
+    EngineOutput, FindingsOrder, evaluate, evaluate_objects, evaluate_with, evaluate_with_options,
+};
 pub use registry::{all_rules, find_rule};
 pub use rule::{Rule, Target};
 pub use rule_set::{DuplicateRule, RuleSet};

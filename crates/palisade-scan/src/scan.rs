@@ -313,7 +313,14 @@ pub(crate) fn judge(
         Some((only, models)) => {
             palisade_rules::evaluate_objects(inventory, &rules, &settings, only, Some(models))
         }
-        None => evaluate_with_options(inventory, &rules, &settings, !options.skip_evaluations),
+        // The report sorts the findings: the engine need not put them in order first.
+        None => evaluate_with_options(
+            inventory,
+            &rules,
+            &settings,
+            !options.skip_evaluations,
+            palisade_rules::FindingsOrder::Ranked,
+        ),
     };
     let today = options.today.unwrap_or_else(Date::today);
     let mut diagnostics = std::mem::take(&mut output.diagnostics);
@@ -336,6 +343,7 @@ pub(crate) fn judge(
             evaluations: output.evaluations,
             files: inventory.sources.len(),
             order: FindingOrder::Location,
+            ranks: output.ranks,
         },
         audit_annotations: output.audit_annotations,
     }

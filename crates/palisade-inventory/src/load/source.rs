@@ -126,8 +126,14 @@ impl ObjectSource for StdinSource {
 /// (Kustomize patches, partial workloads): each is said, and none gives findings.
 fn leave_out_fragments(mut read: SourceRead, name: &str) -> SourceRead {
     let mut kept = Vec::with_capacity(read.objects.len());
-    for object in std::mem::take(&mut read.objects) {
-        match crate::fragment::fragment(&object) {
+    // Each object is looked at on its own, so a large file's are looked at on every core.
+    let fragments = palisade_core::parallel::map_each(
+        &read.objects,
+        crate::admissible::PER_CORE,
+        crate::fragment::fragment,
+    );
+    for (object, fragment) in std::mem::take(&mut read.objects).into_iter().zip(fragments) {
+        match fragment {
             Some(why) => read.diagnostics.push(
                 Diagnostic::new(
                     DiagnosticLevel::Info,

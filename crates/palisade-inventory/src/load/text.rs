@@ -100,7 +100,6 @@ pub(super) fn objects_from_text(
         ));
     }
     for (document, doc) in stream.documents.into_iter().enumerate() {
-        let object_name = object_ref(&doc.value).map(|id| id.to_string());
         if templated && doc.warnings.iter().any(|w| w.code == "non-string-key") {
             result.diagnostics.push(
                 Diagnostic::new(
@@ -113,6 +112,9 @@ pub(super) fn objects_from_text(
             );
             continue;
         }
+        let object_name = (!doc.warnings.is_empty())
+            .then(|| object_ref(&doc.value).map(|id| id.to_string()))
+            .flatten();
         for warning in &doc.warnings {
             let mut d = issue_diagnostic(path, warning, object_name.clone());
             d.level = DiagnosticLevel::Warning;
