@@ -31,8 +31,8 @@ pub fn map_runs<'a, T: Sync, R: Send>(
     })
 }
 
-/// The cores this process may use, asked once.
-fn cores() -> usize {
+/// The cores this process may use, asked once (the answer reads the cgroup's files).
+pub fn cores() -> usize {
     static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *CORES
         .get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get))

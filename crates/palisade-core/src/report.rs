@@ -514,7 +514,7 @@ fn sorted_on_all_cores<T: Send, R>(
     take: impl Fn(&T) -> R,
 ) -> Vec<R> {
     const ALONE: usize = 1 << 16;
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let cores = crate::parallel::cores();
     if items.len() < ALONE || cores < 2 {
         items.sort_unstable_by(compare);
         return items.iter().map(take).collect();

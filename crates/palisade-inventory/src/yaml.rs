@@ -107,7 +107,7 @@ pub fn parse_stream_in_run(text: &str, limits: &Limits, run_aliases: &AtomicUsiz
     let threads = if text.len() < PARALLEL_PARSE_BYTES {
         1
     } else {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        palisade_core::parallel::cores()
     };
     parse_stream_on(text, limits, run_aliases, threads)
 }

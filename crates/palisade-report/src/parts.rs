@@ -60,9 +60,7 @@ fn write_list<T: Sync>(
     let indent = vec![b' '; 2 * depth];
     out.write_all(b"[")?;
     let parts: Vec<&[T]> = items.chunks(PART).collect();
-    let threads = std::thread::available_parallelism()
-        .map_or(1, std::num::NonZeroUsize::get)
-        .min(parts.len());
+    let threads = palisade_core::parallel::cores().min(parts.len());
     let queue = Queue::new(threads * AHEAD_PER_THREAD);
     std::thread::scope(|scope| -> io::Result<()> {
         for _ in 0..threads {

@@ -519,9 +519,7 @@ fn evaluate_scoped(
     let threads = if only.is_some() {
         1
     } else {
-        std::thread::available_parallelism()
-            .map_or(1, std::num::NonZeroUsize::get)
-            .min(objects.len().div_ceil(CHUNK).max(1))
+        palisade_core::parallel::cores().min(objects.len().div_ceil(CHUNK).max(1))
     };
     let mut outputs: Vec<WorkerOutput> = Vec::new();
     for (pass, runs) in passes(rules, &runs, only.is_none()).iter().enumerate() {
@@ -538,7 +536,7 @@ fn evaluate_scoped(
             for (rule, _) in rules.iter().zip(&applies).filter(|(_, applies)| **applies) {
                 rule.models(&mut models);
             }
-            let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+            let cores = palisade_core::parallel::cores();
             models.build(&derived, inventory, cores);
         }
         let shared = Shared {

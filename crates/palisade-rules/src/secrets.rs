@@ -17,32 +17,12 @@ struct ObjectDetections(Vec<Detection>);
 
 impl SecretScan {
     fn build(inventory: &Inventory) -> SecretScan {
-        let objects = &inventory.objects;
-        let threads = std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .min(8);
-        let chunk = objects.len().div_ceil(threads).max(1);
-        let parts: Vec<Vec<Vec<Detection>>> = std::thread::scope(|scope| {
-            let workers: Vec<_> = objects
-                .chunks(chunk)
-                .map(|slice| {
-                    scope.spawn(move || {
-                        slice
-                            .iter()
-                            .map(|o| scan_object(&o.value))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| {
-                    w.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        });
-        SecretScan(parts.into_iter().flatten().collect())
+        let scan = |o: &palisade_inventory::Object| scan_object(&o.value);
+        SecretScan(palisade_core::parallel::map_each(
+            &inventory.objects,
+            256,
+            scan,
+        ))
     }
 }
 

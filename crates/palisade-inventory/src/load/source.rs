@@ -314,7 +314,7 @@ impl InventoryBuilder {
 pub fn read_sources(sources: Vec<Box<dyn ObjectSource>>, options: &LoadOptions) -> Loaded {
     let reading = Reading::new(options);
     let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        0 => palisade_core::parallel::cores(),
         n => n,
     }
     .min(sources.len())
