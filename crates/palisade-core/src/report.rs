@@ -380,11 +380,7 @@ impl ReportBuilder {
             FindingOrder::Subject => {
                 if let Some(ranks) = self.ranks {
                     // Found order first: the sort below is stable.
-                    let mut order = vec![0; ranks.len()];
-                    for (at, &rank) in (0..).zip(&ranks) {
-                        order[rank as usize] = at;
-                    }
-                    permute(&mut findings, order);
+                    permute(&mut findings, inverse(&ranks));
                 }
                 findings.sort_by(|a, b| {
                     b.severity
@@ -550,6 +546,16 @@ pub fn permute<T>(items: &mut [T], order: Vec<u32>) {
     permute_by(order, |a, b| items.swap(a, b));
 }
 
+/// The inverse of the permutation `order`: where each position's item goes, for the order
+/// that says where each position's item comes from (and the other way round).
+pub fn inverse(order: &[u32]) -> Vec<u32> {
+    let mut inverse = vec![0; order.len()];
+    for (at, &from) in (0..).zip(order) {
+        inverse[from as usize] = at;
+    }
+    inverse
+}
+
 /// [`permute`] for lists kept side by side: `swap` exchanges two positions in each of them.
 pub fn permute_by(mut order: Vec<u32>, mut swap: impl FnMut(usize, usize)) {
     assert!(
@@ -634,6 +640,14 @@ mod tests {
             );
             assert_eq!(sorted, expected, "{len}");
         }
+    }
+
+    #[test]
+    fn inverse_undoes_a_permutation() {
+        let order = [2, 0, 3, 1];
+        assert_eq!(inverse(&order), [1, 3, 0, 2]);
+        assert_eq!(inverse(&inverse(&order)), order);
+        assert!(inverse(&[]).is_empty());
     }
 
     #[test]

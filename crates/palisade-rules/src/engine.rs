@@ -596,15 +596,8 @@ fn object_facts<'i>(inventory: &'i Inventory, judged: &[usize], scan: bool) -> P
         }
         facts
     };
-    let mut per_object = PerObject {
-        pod_specs: Vec::with_capacity(facts.len()),
-        groups: Vec::with_capacity(facts.len()),
-    };
-    for (pod, group) in facts {
-        per_object.pod_specs.push(pod);
-        per_object.groups.push(group);
-    }
-    per_object
+    let (pod_specs, groups) = facts.into_iter().unzip();
+    PerObject { pod_specs, groups }
 }
 
 /// Puts the workers' outputs together in inventory order: findings (moved into that order,
@@ -675,13 +668,7 @@ fn merge(
                 objects.swap(a, b);
             });
         }
-        FindingsOrder::Ranked => {
-            let mut ranks = vec![0; one_order.len()];
-            for (rank, &at) in (0..).zip(&one_order) {
-                ranks[at as usize] = rank;
-            }
-            out.ranks = Some(ranks);
-        }
+        FindingsOrder::Ranked => out.ranks = Some(palisade_core::report::inverse(&one_order)),
     }
     out.evaluations.sort_unstable_by_key(|e| (e.rule, e.object));
     for ((rule, tally), skipped) in rules.iter().zip(tallies).zip(skipped) {
