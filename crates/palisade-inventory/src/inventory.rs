@@ -60,6 +60,9 @@ impl Inventory {
             .iter()
             .copied()
             .find(|&i| self.objects[i].id.same_identity(&object.id));
+        if let (Some(_), Some(owners)) = (same, self.owners.get()) {
+            owners.index_before_replacing(&self.objects);
+        }
         let placed = match same {
             Some(index) => (
                 index,

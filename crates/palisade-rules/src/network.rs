@@ -125,6 +125,15 @@ impl NetworkFacts {
         let open_internet_egress = open_internet_egress(&engine, &network);
         let mut selects = HashMap::new();
         let mut unmatched_peers = HashMap::new();
+        let mut in_namespace: HashMap<&str, Vec<&palisade_net::Endpoint>> = HashMap::new();
+        if !network.policies.is_empty() {
+            for e in &network.endpoints {
+                in_namespace
+                    .entry(e.namespace.as_str())
+                    .or_default()
+                    .push(e);
+            }
+        }
         for (p, policy) in network.policies.iter().enumerate() {
             let ns = policy.namespace.as_deref().unwrap_or_default();
             // Only workloads read with the policy (its directory or rendering) say what the
@@ -135,10 +144,12 @@ impl NetworkFacts {
             };
             let has_workloads = speaks_vocabulary(
                 policy.subject.pods.as_ref(),
-                network
-                    .endpoints
-                    .iter()
-                    .filter(|e| e.namespace == ns && near(e)),
+                in_namespace
+                    .get(ns)
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|e| near(e)),
             );
             selects.insert(policy.object, (engine.selected_by(p).len(), has_workloads));
             let unmatched = unmatched(&engine, &network, p, &near);
@@ -246,8 +257,10 @@ fn unmatched(
                     .endpoints
                     .iter()
                     .filter(|e| near(e) && engine.pod_peer_matches(&probe, e));
-                if speaks_vocabulary(pods.pods.as_ref(), looked_in)
-                    && !engine.matches_some_endpoint(pods)
+                // Most peers match something: that is asked first, over the engine's classes
+                // rather than every endpoint.
+                if !engine.matches_some_endpoint(pods)
+                    && speaks_vocabulary(pods.pods.as_ref(), looked_in)
                 {
                     out.push((
                         format!("/spec/{field}/{r}/{peers_field}/{i}"),
