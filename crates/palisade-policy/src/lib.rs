@@ -14,6 +14,7 @@ pub mod engine;
 pub mod gatekeeper;
 pub mod provider;
 pub mod rego;
+mod rego_rewrite;
 pub mod suite;
 pub mod vap;
 

@@ -119,15 +119,19 @@ impl std::fmt::Debug for RegoTemplate {
     }
 }
 
+/// The template's modules in one engine, in v0 syntax or v1, with what regorus reads otherwise
+/// than OPA rewritten ([`crate::rego_rewrite`]).
 fn compile(template: &Template, v0: bool) -> Result<(regorus::Engine, String), String> {
     let mut engine = regorus::Engine::new();
     engine.set_rego_v0(v0);
+    let module =
+        |source: &String| crate::rego_rewrite::rewritten(source).unwrap_or_else(|| source.clone());
     let package = engine
-        .add_policy(format!("{}.rego", template.name), template.rego.clone())
+        .add_policy(format!("{}.rego", template.name), module(&template.rego))
         .map_err(|e| e.to_string())?;
     for (i, lib) in template.libs.iter().enumerate() {
         engine
-            .add_policy(format!("{}-lib{i}.rego", template.name), lib.clone())
+            .add_policy(format!("{}-lib{i}.rego", template.name), module(lib))
             .map_err(|e| e.to_string())?;
     }
     Ok((engine, package))

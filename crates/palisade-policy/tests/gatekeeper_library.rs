@@ -3,7 +3,7 @@
 //! assertions (violation counts, message substrings) must hold as they do under Gatekeeper.
 //! The cases are counted against `expectations.json` (75 suites, 270 cases); every failing case
 //! is printed with its reason, and only the known regorus gaps may fail (a new failure fails
-//! the test): 264 of 270 pass (97.8%).
+//! the test): 269 of 270 pass (99.6%).
 
 use std::path::{Path, PathBuf};
 
@@ -78,24 +78,17 @@ fn the_rego_engine_gives_gatekeepers_verdicts_on_the_library() {
         total, expected_cases,
         "every case of expectations.json is run"
     );
-    // regorus gaps: a parenthesised expression starting a line is read as a call of the
-    // previous line (horizontalpodautoscaler); a set rule with several bodies is refused
-    // (noupdateserviceaccount); a user function called with an undefined argument under `not`
-    // (users, RunAsAny without ranges) is true in regorus, false in OPA.
-    const KNOWN: &[&str] = &[
-        "horizontalpodautoscaler / horizontal-pod-autoscaler / example-allowed-hpa",
-        "horizontalpodautoscaler / horizontal-pod-autoscaler / example-disallowed-hpa-replicas",
-        "horizontalpodautoscaler / horizontal-pod-autoscaler / example-disallowed-hpa-replicaspread",
-        "horizontalpodautoscaler / horizontal-pod-autoscaler / example-disallowed-scaletarget",
-        "noupdateserviceaccount / noupdateserviceaccount / example-allowed",
-        "users / users-and-groups-together / example-allowed",
-    ];
+    // A regorus gap: a user function called with an undefined argument under `not` (users,
+    // RunAsAny without ranges) is true in regorus, false in OPA. (The forms regorus reads
+    // otherwise than OPA in horizontalpodautoscaler and noupdateserviceaccount are rewritten:
+    // `palisade_policy::rego_rewrite`.)
+    const KNOWN: &[&str] = &["users / users-and-groups-together / example-allowed"];
     let unexpected: Vec<&String> = failed
         .iter()
         .filter(|f| !KNOWN.iter().any(|k| f.starts_with(&format!("{k}:"))))
         .collect();
     assert!(unexpected.is_empty(), "new failures:\n{unexpected:#?}");
-    assert!(rate >= 97.7, "{rate:.1}%");
+    assert!(rate >= 99.6, "{rate:.1}%");
 }
 
 /// The CEL (`K8sNativeValidation`) variants, on the suites of the templates that have one.

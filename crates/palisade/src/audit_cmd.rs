@@ -464,18 +464,23 @@ fn summarise(stats: &ReadStats, engine: &Engine, by_severity: &[u64; 5]) {
         .map(|(name, n)| format!("{n} {name}"))
         .collect();
     eprintln!(
-        "palisade: {} events read from {} files ({} analysed, {} lines not events), {} alerts{}",
-        stats.events,
-        stats.files,
+        "palisade: {} read from {} ({} analysed, {}), {}{}",
+        counted(stats.events, "event", "events"),
+        counted(stats.files, "file", "files"),
         engine.counts.analysed,
-        stats.malformed,
-        engine.counts.alerts,
+        counted(stats.malformed, "line not an event", "lines not events"),
+        counted(engine.counts.alerts, "alert", "alerts"),
         if counts.is_empty() {
             String::new()
         } else {
             format!(" ({})", counts.join(", "))
         }
     );
+}
+
+/// `1 event`, `2 events`.
+fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn learn(args: &LearnArgs) -> Result<u8> {
@@ -509,10 +514,11 @@ fn learn(args: &LearnArgs) -> Result<u8> {
     let mut store = Store::open(&args.store.store)?;
     store.save_baseline(&baseline)?;
     eprintln!(
-        "palisade: learned {learned} events of {} identities into {} ({} lines not events)",
-        baseline.identities.len(),
+        "palisade: learned {} of {} into {} ({})",
+        counted(learned, "event", "events"),
+        counted(baseline.identities.len() as u64, "identity", "identities"),
         args.store.store.display(),
-        stats.malformed
+        counted(stats.malformed, "line not an event", "lines not events")
     );
     Ok(if not_read > 0 { EXIT_ERROR } else { 0 })
 }

@@ -39,9 +39,12 @@ const EXIT_ERROR: u8 = 2;
 #[command(
     name = "palisade",
     version,
-    about = "Kubernetes defense-in-depth security scanner",
-    long_about = "Palisade assesses Kubernetes manifests against one rule catalogue mapped to the CIS \
-                  Kubernetes Benchmark, NSA/CISA hardening guide, Pod Security Standards and MITRE ATT&CK.",
+    about = "Kubernetes defense-in-depth security: assess, harden, govern and watch a cluster",
+    long_about = "Palisade assesses Kubernetes manifests, snapshots and live clusters against one rule \
+                  catalogue mapped to the CIS Kubernetes Benchmark, NSA/CISA hardening guide, Pod \
+                  Security Standards and MITRE ATT&CK; runs the same rules, with Gatekeeper and \
+                  ValidatingAdmissionPolicy policies, as an admission webhook; and watches the API \
+                  server's audit events for attacks.",
     after_help = "Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it; 2 usage or tool error."
 )]
 struct Cli {
@@ -71,7 +74,7 @@ enum Command {
     /// Policy as code: run Gatekeeper policy test suites.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
-    /// Long-running services: the audit webhook receiver.
+    /// Long-running services: the admission webhook and the audit webhook receiver.
     #[command(subcommand)]
     Serve(serve_cmd::ServeCommand),
     /// Deploy the admission webhook: print its manifests (`--print`, for `kubectl apply -f -`)

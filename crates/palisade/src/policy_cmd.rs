@@ -113,9 +113,31 @@ fn table(results: &[CaseResult]) -> String {
         let status = if r.passed { "PASS" } else { "FAIL" };
         out.push_str(&format!("{status}  {} / {} / {}", r.suite, r.test, r.case));
         if let Some(problem) = &r.problem {
-            out.push_str(&format!(": {}", problem.lines().next().unwrap_or("")));
+            out.push_str(&format!(": {}", one_line(problem)));
         }
         out.push('\n');
+    }
+    out
+}
+
+/// A case's problem on one line: its first, and from a compiler's report below it (regorus
+/// writes `--> file:line:column`, the code, then `error: ...`) the error and where it is.
+fn one_line(problem: &str) -> String {
+    let mut lines = problem.lines().map(str::trim).filter(|l| !l.is_empty());
+    let mut out = lines.next().unwrap_or("").to_string();
+    let (mut error, mut location) = (None, None);
+    for line in lines {
+        if let Some(rest) = line.strip_prefix("-->") {
+            location.get_or_insert(rest.trim());
+        } else if line.starts_with("error:") {
+            error.get_or_insert(line);
+        }
+    }
+    if let Some(error) = error {
+        out = format!("{} {error}", out.trim_end());
+        if let Some(location) = location {
+            out.push_str(&format!(" (at {location})"));
+        }
     }
     out
 }
@@ -172,4 +194,22 @@ fn junit(results: &[CaseResult]) -> String {
     }
     out.push_str("</testsuites>\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn a_compiler_report_is_summed_up_on_one_line() {
+        let report = "k8sx: Rego: \n--> k8sx.rego:8:105\n  |\n8 |   msg := sprintf(\"%v\", [])\n  |   ^\nerror: no argument specified for format verb 0";
+        assert_eq!(
+            one_line(report),
+            "k8sx: Rego: error: no argument specified for format verb 0 (at k8sx.rego:8:105)"
+        );
+        assert_eq!(
+            one_line("expected no violations, got 1"),
+            "expected no violations, got 1"
+        );
+    }
 }
