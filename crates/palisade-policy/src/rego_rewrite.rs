@@ -1,6 +1,8 @@
-//! Rego that OPA reads one way and regorus 0.14 another, written so that both read it as OPA
-//! does. Each rewrite fires only where the two disagree, so a module without these forms is
-//! compiled exactly as written. They are found on regorus' own tokens:
+//! Rego that OPA reads one way and regorus 0.14 (or its virtual machine) another, written so
+//! that both read it as OPA does. Each rewrite fires only where the readings differ, so a
+//! module without these forms is compiled exactly as written. They are found on regorus' own
+//! tokens (its lexer, from `regorus::unstable`). The tests show regorus reading each original
+//! form otherwise: an update of regorus that changes that fails them, and the rewrite can go.
 //!
 //! - **A line that starts with `(`** after a line that ends in a reference: OPA ends the
 //!   expression at the line's end, regorus reads a call of the reference (`input.x` then
@@ -9,6 +11,16 @@
 //! - **A rule with several bodies** (`violation[x] { a } { b }`, v0's "or"): OPA reads it as
 //!   the rule written once per body, regorus refuses it for set rules ("else cannot be used
 //!   with set rules"). The head is written again before each further body.
+//! - **A reference passed to one of the module's functions under `not`**
+//!   (`not f(x, params.ranges)`): OPA's compiler evaluates the reference before the negation,
+//!   so the body fails when it is undefined (open-policy-agent/opa#1877, #8387); regorus
+//!   keeps it inside, where the `not` then holds. It is unified with a fresh variable first.
+//! - **A function written without body or value** (`accept("RunAsAny", _)`): true for
+//!   those arguments in OPA and in regorus' interpreter, nothing in its virtual machine.
+//!   ` { true }` is written after it.
+//! - **An assignment of an undefined value** (`x := input.missing`): the body fails in OPA
+//!   and in regorus' interpreter, regorus' virtual machine goes on. `; type_name(x)` is
+//!   written after it, which fails there too.
 //! - **`sprintf` with fewer arguments than verbs**: OPA formats with Go, which writes
 //!   `%!v(MISSING)` for each verb without an argument; regorus fails. Where the format and
 //!   the argument list are written out and the missing verbs are `%v` or `%s`, that text is
@@ -23,6 +35,9 @@ const MAX_TOKENS: usize = 1_000_000;
 /// The most tokens of a `sprintf` argument list that is completed (see
 /// [`missing_sprintf_arguments`]).
 const MAX_LIST_TOKENS: usize = 256;
+
+/// The most tokens of one literal given an assignment guard (see [`assignment_guards`]).
+const MAX_LITERAL_TOKENS: usize = 10_000;
 
 /// Words after which a `(` on the next line starts an expression in regorus too.
 const KEYWORDS: &[&str] = &[
@@ -42,19 +57,30 @@ struct Tok {
 /// module does not lex: regorus' own error is then the one to report).
 pub(crate) fn rewritten(source: &str) -> Option<String> {
     let tokens = tokens(source)?;
-    let mut insertions = parens_on_new_lines(source, &tokens);
-    insertions.extend(further_bodies(source, &tokens));
-    insertions.extend(missing_sprintf_arguments(source, &tokens));
-    if insertions.is_empty() {
+    let inserted = |(at, text): (usize, String)| (at, at, text);
+    let mut edits: Vec<(usize, usize, String)> = parens_on_new_lines(source, &tokens)
+        .into_iter()
+        .chain(further_bodies(source, &tokens))
+        .chain(missing_sprintf_arguments(source, &tokens))
+        .chain(bodiless_functions(source, &tokens))
+        .chain(assignment_guards(source, &tokens))
+        .map(inserted)
+        .collect();
+    edits.extend(negated_call_arguments(source, &tokens));
+    if edits.is_empty() {
         return None;
     }
-    insertions.sort_by_key(|(at, _)| *at);
-    let mut out = String::with_capacity(source.len() + 64 * insertions.len());
+    edits.sort_by_key(|(start, end, _)| (*start, *end));
+    let mut out = String::with_capacity(source.len() + 64 * edits.len());
     let mut from = 0;
-    for (at, text) in insertions {
-        out.push_str(source.get(from..at)?);
+    for (start, end, text) in edits {
+        // Edits never overlap; one that would is left out rather than garble the module.
+        if start < from {
+            continue;
+        }
+        out.push_str(source.get(from..start)?);
         out.push_str(&text);
-        from = at;
+        from = end;
     }
     out.push_str(source.get(from..)?);
     Some(out)
@@ -77,6 +103,20 @@ fn tokens(source: &str) -> Option<Vec<Tok>> {
         });
     }
     Some(out)
+}
+
+/// Where `token` ends in the source: after the closing quote of a string (regorus' span of a
+/// string is its contents).
+fn end_of(source: &str, token: &Tok) -> usize {
+    let closing = match token.kind {
+        TokenKind::String => b'"',
+        TokenKind::RawString => b'`',
+        _ => return token.end,
+    };
+    match source.as_bytes().get(token.end) {
+        Some(&b) if b == closing => token.end + 1,
+        _ => token.end,
+    }
 }
 
 fn text<'a>(source: &'a str, token: &Tok) -> &'a str {
@@ -173,6 +213,254 @@ fn further_bodies(source: &str, tokens: &[Tok]) -> Vec<(usize, String)> {
     out
 }
 
+/// Symbols after which an expression goes on to the next line.
+const CONTINUES: &[&str] = &[
+    "+", "-", "*", "/", "%", "&", "|", "==", "!=", "<", ">", "<=", ">=", "=", ":=", ",", ".",
+];
+
+/// `; type_name(x)` after each `x := ...` of a body or comprehension: in OPA (and regorus'
+/// interpreter) the body fails when the value is undefined; regorus' virtual machine goes on,
+/// so that `x := input.missing` followed by `not f(x)`, or by nothing that reads `x`, holds.
+/// `type_name(x)` is a string for every value, `false` too, and undefined for an undefined one
+/// there as well. (`_ = x` would do in OPA; regorus reads it as binding `x` again.)
+fn assignment_guards(source: &str, tokens: &[Tok]) -> Vec<(usize, String)> {
+    let open = open_before(source, tokens);
+    let word = |i: usize| tokens.get(i).map_or("", |t| text(source, t));
+    let mut out = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        if token.kind != TokenKind::Ident || word(i + 1) != ":=" {
+            continue;
+        }
+        if !matches!(open[i].1, Some('{' | '[')) || KEYWORDS.contains(&word(i)) {
+            continue;
+        }
+        let starts_literal =
+            i == 0 || tokens[i - 1].line < token.line || matches!(word(i - 1), ";" | "{" | "|");
+        if !starts_literal {
+            continue;
+        }
+        if let Some(end) = literal_end(source, tokens, i + 2) {
+            out.push((
+                end_of(source, &tokens[end - 1]),
+                format!("; type_name({})", word(i)),
+            ));
+        }
+    }
+    out
+}
+
+/// The index of the first token after the literal whose expression goes on at `from`: a new
+/// line (unless the line ends in an operator), a `;`, or the bracket that closes around it.
+/// `None` past `MAX_LITERAL_TOKENS`.
+fn literal_end(source: &str, tokens: &[Tok], from: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for k in from..tokens.len().min(from + MAX_LITERAL_TOKENS) {
+        let token = &tokens[k];
+        let word = text(source, token);
+        let symbol = token.kind == TokenKind::Symbol;
+        if depth == 0 && k > from {
+            let previous = &tokens[k - 1];
+            let continues =
+                previous.kind == TokenKind::Symbol && CONTINUES.contains(&text(source, previous));
+            if (previous.line < token.line && !continues) || (symbol && word == ";") {
+                return Some(k);
+            }
+        }
+        if !symbol {
+            continue;
+        }
+        match word {
+            "(" | "[" | "{" => depth += 1,
+            ")" | "]" | "}" => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return (k > from).then_some(k),
+            },
+            _ => {}
+        }
+    }
+    (tokens.len() < from + MAX_LITERAL_TOKENS && tokens.len() > from).then_some(tokens.len())
+}
+
+/// ` { true }` after a function written without body or value (`accept("RunAsAny", _)`),
+/// which OPA reads as true for those arguments: regorus' interpreter does too, its virtual
+/// machine finds nothing.
+fn bodiless_functions(source: &str, tokens: &[Tok]) -> Vec<(usize, String)> {
+    let open = open_before(source, tokens);
+    let mut out = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let first_on_line = i == 0 || tokens[i - 1].line < token.line;
+        let name = text(source, token);
+        if open[i].0 != 0 || !first_on_line || token.kind != TokenKind::Ident {
+            continue;
+        }
+        if KEYWORDS.contains(&name) || tokens.get(i + 1).map(|t| text(source, t)) != Some("(") {
+            continue;
+        }
+        let Some(close) = closing(source, tokens, i + 1, MAX_LIST_TOKENS) else {
+            continue;
+        };
+        let ends = tokens.get(close + 1).is_none_or(|next| {
+            next.line > tokens[close].line
+                && !matches!(text(source, next), "{" | "=" | ":=" | "if" | "else" | ".")
+        });
+        if ends {
+            out.push((tokens[close].end, " { true }".to_string()));
+        }
+    }
+    out
+}
+
+/// The functions a module defines (a top-level rule whose name is followed by `(`) and those
+/// it imports (`import data.lib.x.f`, or its `as` name).
+fn functions<'a>(source: &'a str, tokens: &[Tok]) -> Vec<&'a str> {
+    let open = open_before(source, tokens);
+    let mut out = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let first_on_line = i == 0 || tokens[i - 1].line < token.line;
+        if open[i].0 != 0 || !first_on_line || token.kind != TokenKind::Ident {
+            continue;
+        }
+        let word = text(source, token);
+        let next = tokens.get(i + 1).map(|t| text(source, t));
+        if word == "import" {
+            // The last name of the path, or the name after `as`, on the import's line.
+            let line: Vec<&Tok> = tokens[i + 1..]
+                .iter()
+                .take_while(|t| t.line == token.line)
+                .collect();
+            let name = match line.iter().position(|t| text(source, t) == "as") {
+                Some(a) => line.get(a + 1),
+                None => line.last(),
+            };
+            out.extend(name.map(|t| text(source, t)));
+        } else if next == Some("(") && !KEYWORDS.contains(&word) {
+            out.push(word);
+        }
+    }
+    out
+}
+
+/// The end of the bracket opened at `open` (the index of its closing token), when it closes
+/// within `limit` tokens.
+fn closing(source: &str, tokens: &[Tok], open: usize, limit: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (j, token) in tokens.iter().enumerate().skip(open).take(limit) {
+        if token.kind != TokenKind::Symbol {
+            continue;
+        }
+        match text(source, token) {
+            "(" | "[" | "{" => depth += 1,
+            ")" | "]" | "}" => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether the tokens `range` are one reference with at least one step: a name, then
+/// `.name` or `[...]`, one after another.
+fn is_reference(source: &str, tokens: &[Tok], range: std::ops::Range<usize>) -> bool {
+    let Some(first) = tokens.get(range.start) else {
+        return false;
+    };
+    let word = text(source, first);
+    if first.kind != TokenKind::Ident || KEYWORDS.contains(&word) || range.len() < 2 {
+        return false;
+    }
+    let mut i = range.start + 1;
+    while i < range.end {
+        match text(source, &tokens[i]) {
+            "." if tokens
+                .get(i + 1)
+                .is_some_and(|t| t.kind == TokenKind::Ident) =>
+            {
+                i += 2
+            }
+            "[" => match closing(source, tokens, i, range.end - i) {
+                Some(close) => i = close + 1,
+                None => return false,
+            },
+            _ => return false,
+        }
+    }
+    i == range.end
+}
+
+/// A reference passed to one of the module's functions under `not` (`not f(x, params.ranges)`)
+/// is evaluated before the negation, as OPA's compiler rewrites it (`__local1__ =
+/// params.ranges; not f(x, __local1__)`): when the reference is undefined, the expression
+/// fails rather than holding. OPA documents this (open-policy-agent/opa#1877, #8387) and
+/// Gatekeeper's verdicts follow it; regorus keeps the reference inside the negation. Only a
+/// `not` in a body or comprehension, whose call ends the expression, is rewritten.
+fn negated_call_arguments(source: &str, tokens: &[Tok]) -> Vec<(usize, usize, String)> {
+    let functions = functions(source, tokens);
+    if functions.is_empty() {
+        return Vec::new();
+    }
+    let open = open_before(source, tokens);
+    let word = |i: usize| tokens.get(i).map_or("", |t| text(source, t));
+    let mut out = Vec::new();
+    let mut hoisted = 0;
+    for (i, token) in tokens.iter().enumerate() {
+        if word(i) != "not" || token.kind != TokenKind::Ident {
+            continue;
+        }
+        if !matches!(open[i].1, Some('{' | '[')) || !functions.contains(&word(i + 1)) {
+            continue;
+        }
+        if word(i + 2) != "(" {
+            continue;
+        }
+        let Some(close) = closing(source, tokens, i + 2, MAX_LIST_TOKENS) else {
+            continue;
+        };
+        let ends = tokens.get(close + 1).is_none_or(|next| {
+            next.line > tokens[close].line || matches!(word(close + 1), ";" | "}" | "]")
+        });
+        if !ends {
+            continue;
+        }
+        // The arguments: ranges of tokens between the commas of the call's own level.
+        let mut arguments = Vec::new();
+        let mut start = i + 3;
+        for j in i + 3..=close {
+            let at_call_level = open[j].0 == open[i + 2].0 + 1;
+            if j == close
+                || (at_call_level && word(j) == "," && tokens[j].kind == TokenKind::Symbol)
+            {
+                arguments.push(start..j);
+                start = j + 1;
+            }
+        }
+        let mut before = String::new();
+        for argument in arguments {
+            if !is_reference(source, tokens, argument.clone()) {
+                continue;
+            }
+            let from = tokens[argument.start].start;
+            let to = end_of(source, &tokens[argument.end - 1]);
+            let name = format!("__palisade_negated_{hoisted}");
+            hoisted += 1;
+            // Unification, as OPA writes it: regorus' virtual machine lets `:=` of an
+            // undefined value through.
+            before.push_str(&format!(
+                "{name} = {}; ",
+                source.get(from..to).unwrap_or("")
+            ));
+            out.push((from, to, name));
+        }
+        if !before.is_empty() {
+            out.push((token.start, token.start, before));
+        }
+    }
+    out
+}
+
 /// Go's text for verbs without an argument, passed as the arguments a written-out
 /// `sprintf("...", [...])` lacks, when every missing verb is `%v` or `%s`.
 fn missing_sprintf_arguments(source: &str, tokens: &[Tok]) -> Vec<(usize, String)> {
@@ -254,15 +542,39 @@ fn verbs(format: &str) -> Vec<char> {
 mod tests {
     use super::*;
 
-    fn violations(module: &str, input: serde_json::Value) -> serde_json::Value {
+    /// `data.t.violation` of `module` with `input`, from regorus' interpreter and from its
+    /// virtual machine.
+    fn both(module: &str, input: serde_json::Value) -> (serde_json::Value, serde_json::Value) {
         let mut engine = regorus::Engine::new();
         engine.set_rego_v0(true);
         engine
             .add_policy("t.rego".into(), module.to_string())
             .unwrap_or_else(|e| panic!("{e}\n{module}"));
-        engine.set_input(regorus::Value::from(input));
+        engine.set_input(regorus::Value::from(input.clone()));
         let value = engine.eval_rule("data.t.violation".to_string()).unwrap();
-        serde_json::to_value(&value).unwrap()
+        let query = "data.t.violation";
+        let policy = engine
+            .clone()
+            .compile_with_entrypoint(&query.into())
+            .unwrap();
+        let program =
+            regorus::languages::rego::compiler::Compiler::compile_from_policy(&policy, &[query])
+                .unwrap();
+        let mut vm = regorus::rvm::RegoVM::new_with_policy(policy);
+        vm.load_program(program);
+        vm.set_input(regorus::Value::from(input));
+        let machine = vm.execute_entry_point_by_index(0).unwrap();
+        (
+            serde_json::to_value(&value).unwrap(),
+            serde_json::to_value(&machine).unwrap(),
+        )
+    }
+
+    /// [`both`], which must agree.
+    fn violations(module: &str, input: serde_json::Value) -> serde_json::Value {
+        let (interpreted, machine) = both(module, input);
+        assert_eq!(machine, interpreted, "{module}");
+        interpreted
     }
 
     const SPREAD: &str = "package t\n\nviolation[{\"msg\": \"narrow\"}] {\n  not wide(input)\n}\n\nwide(x) {\n  input.min\n  (x.max - x.low) >= input.min\n}\n";
@@ -290,10 +602,10 @@ mod tests {
     fn calls_and_continued_expressions_are_left_alone() {
         // A call on one line, arguments over several, a `(` after an operator or a keyword.
         for module in [
-            "package t\nviolation[m] { m := concat(\"\", [\"a\"]) }\n",
-            "package t\nviolation[m] {\n  m := concat(\"\",\n    (input.x))\n}\n",
-            "package t\nviolation[m] {\n  m := 1 +\n    (2)\n}\n",
-            "package t\nviolation[m] {\n  not\n  (input.x)\n  m := 1\n}\n",
+            "package t\nviolation[m] { m = concat(\"\", [\"a\"]) }\n",
+            "package t\nviolation[m] {\n  m = concat(\"\",\n    (input.x))\n}\n",
+            "package t\nviolation[m] {\n  m = 1 +\n    (2)\n}\n",
+            "package t\nviolation[m] {\n  not\n  (input.x)\n  m = 1\n}\n",
         ] {
             assert_eq!(rewritten(module), None, "{module}");
         }
@@ -324,10 +636,10 @@ mod tests {
     #[test]
     fn else_chains_and_single_bodies_are_left_alone() {
         for module in [
-            "package t\nf(x) = 1 { x > 1 } else = 2 { true }\nviolation[m] { m := f(input.x) }\n",
-            "package t\nviolation[m] {\n  m := {\"a\": 1}\n}\n",
+            "package t\nf(x) = 1 { x > 1 } else = 2 { true }\nviolation[m] { m = f(input.x) }\n",
+            "package t\nviolation[m] {\n  m = {\"a\": 1}\n}\n",
             "package t\np := 1 { input.a } { input.b }\n",
-            "package t\nf(x) = {\"a\": x} {\n  x > 1\n}\nviolation[m] { m := f(input.x) }\n",
+            "package t\nf(x) = {\"a\": x} {\n  x > 1\n}\nviolation[m] { m = f(input.x) }\n",
         ] {
             assert_eq!(rewritten(module), None, "{module}");
         }
@@ -394,6 +706,110 @@ mod tests {
             if let Some(out) = rewritten(&source) {
                 proptest::prop_assert!(out.len() > source.len());
             }
+        }
+    }
+
+    const NEGATED: &str = "package t\n\nviolation[{\"msg\": \"rejected\"}] {\n  params := input.parameters\n  not accept(params.rule, params.ranges)\n}\n\naccept(\"RunAsAny\", _)\naccept(\"MustRunAs\", ranges) {\n  count(ranges) > 0\n}\n";
+
+    #[test]
+    fn a_reference_passed_under_not_is_evaluated_first_as_opa_does() {
+        let module = rewritten(NEGATED).unwrap();
+        assert!(
+            module.contains("__palisade_negated_0 = params.rule; __palisade_negated_1 = params.ranges; not accept(__palisade_negated_0, __palisade_negated_1)"),
+            "{module}"
+        );
+        // Without ranges, OPA's rewritten body fails before the negation: nothing is rejected.
+        let any = serde_json::json!({"parameters": {"rule": "MustRunAs"}});
+        assert_eq!(violations(&module, any), serde_json::json!([]));
+        // regorus reading the module as written rejects it.
+        let any = serde_json::json!({"parameters": {"rule": "MustRunAs"}});
+        assert_eq!(
+            violations(NEGATED, any),
+            serde_json::json!([{"msg": "rejected"}])
+        );
+        // With ranges, both read it alike.
+        let empty = serde_json::json!({"parameters": {"rule": "MustRunAs", "ranges": []}});
+        assert_eq!(
+            violations(&module, empty),
+            serde_json::json!([{"msg": "rejected"}])
+        );
+        let allowed = serde_json::json!({"parameters": {"rule": "RunAsAny", "ranges": []}});
+        assert_eq!(violations(&module, allowed), serde_json::json!([]));
+    }
+
+    #[test]
+    fn a_function_without_body_is_true_on_the_machine_too() {
+        let module = rewritten(NEGATED).unwrap();
+        assert!(
+            module.contains("accept(\"RunAsAny\", _) { true }\n"),
+            "{module}"
+        );
+        // As written, the machine rejects what OPA and the interpreter accept.
+        let allowed = serde_json::json!({"parameters": {"rule": "RunAsAny", "ranges": []}});
+        let (interpreted, machine) = both(NEGATED, allowed.clone());
+        assert_eq!(interpreted, serde_json::json!([]));
+        assert_eq!(machine, serde_json::json!([{"msg": "rejected"}]));
+        assert_eq!(violations(&module, allowed), serde_json::json!([]));
+        // A head whose body starts on the next line, a value, an `else`: left alone.
+        for module in [
+            "package t\nf(x)\n{\n  x > 1\n}\n",
+            "package t\nf(x) = 2\n",
+            "package t\nf(x) = 1 {\n  x\n}\nelse = 2\n",
+        ] {
+            assert_eq!(rewritten(module), None, "{module}");
+        }
+    }
+
+    #[test]
+    fn an_undefined_assignment_fails_on_the_machine_too() {
+        let module = "package t\nf(v) { v == 1 }\nviolation[{\"msg\": m}] {\n  x := input.missing\n  not f(x)\n  y := [z | z := input.list[_]\n    z > 1]\n  m := sprintf(\"%v\", [count(y)])\n}\n";
+        let rewritten = rewritten(module).unwrap();
+        assert!(
+            rewritten.contains("x := input.missing; type_name(x)\n"),
+            "{rewritten}"
+        );
+        assert!(
+            rewritten.contains("z := input.list[_]; type_name(z)\n"),
+            "{rewritten}"
+        );
+        assert!(rewritten.contains("z > 1]; type_name(y)\n"), "{rewritten}");
+        // As written, the machine reports what OPA and the interpreter do not.
+        let (interpreted, machine) = both(module, serde_json::json!({"list": [1, 2]}));
+        assert_eq!(interpreted, serde_json::json!([]));
+        assert_eq!(machine, serde_json::json!([{"msg": "1"}]));
+        assert_eq!(
+            violations(&rewritten, serde_json::json!({"list": [1, 2]})),
+            serde_json::json!([])
+        );
+        assert_eq!(
+            violations(
+                &rewritten,
+                serde_json::json!({"missing": 2, "list": [1, 2, 3]})
+            ),
+            serde_json::json!([{"msg": "2"}])
+        );
+        // `false` is a value: the guard holds.
+        let falsy = "package t\nviolation[{\"msg\": \"f\"}] {\n  x := input.f\n  x == false\n}\n";
+        assert_eq!(
+            violations(&rewritten_or_same(falsy), serde_json::json!({"f": false})),
+            serde_json::json!([{"msg": "f"}])
+        );
+    }
+
+    fn rewritten_or_same(module: &str) -> String {
+        rewritten(module).unwrap_or_else(|| module.to_string())
+    }
+
+    #[test]
+    fn negated_builtins_variables_and_longer_expressions_are_left_alone() {
+        for module in [
+            // A builtin, a plain variable, a call that is not the whole expression, a `with`.
+            "package t\nviolation[m] { not startswith(input.a, \"x\"); m = 1 }\n",
+            "package t\nf(x) { x }\nviolation[m] { y = input.a\n not f(y)\n m = 1 }\n",
+            "package t\nf(x) = x\nviolation[m] { not f(input.a) == 1\n m = 1 }\n",
+            "package t\nf(x) { x }\nviolation[m] { not f(input.a) with input as {}\n m = 1 }\n",
+        ] {
+            assert_eq!(rewritten(module), None, "{module}");
         }
     }
 
