@@ -20,6 +20,10 @@ pub struct CaseResult {
     pub test: String,
     pub case: String,
     pub passed: bool,
+    /// Whether the case was run: not when the engine asked for has no code in the template
+    /// (`--engine cel` on a template without `K8sNativeValidation`), which is neither a pass
+    /// nor a failure of the policy.
+    pub assessed: bool,
     /// The violations found (messages).
     pub violations: Vec<String>,
     /// Why the case failed or could not run.
@@ -180,7 +184,9 @@ pub fn run_suite(path: &Path, engine: EngineChoice) -> Result<Vec<CaseResult>, S
         };
         let template = one(&file("template")?)?;
         let constraint = one(&file("constraint")?)?;
-        let compiled: Result<(Compiled, Constraint), String> = Template::from_value(&template)
+        let parsed = Template::from_value(&template);
+        let assessed = !matches!((&parsed, engine), (Ok(t), EngineChoice::Cel) if t.cel.is_none());
+        let compiled: Result<(Compiled, Constraint), String> = parsed
             .and_then(|t| Compiled::compile(&t, engine))
             .and_then(|t| Ok((t, Constraint::from_value(&constraint)?)))
             .map_err(|e| e.to_string());
@@ -200,6 +206,7 @@ pub fn run_suite(path: &Path, engine: EngineChoice) -> Result<Vec<CaseResult>, S
                 test: test_name.clone(),
                 case: case_name,
                 passed: false,
+                assessed,
                 violations: Vec::new(),
                 problem: None,
             };

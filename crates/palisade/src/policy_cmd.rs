@@ -91,27 +91,56 @@ fn test(args: &PolicyTestArgs) -> Result<u8> {
             None => std::io::stdout().lock().write_all(text.as_bytes())?,
         }
     }
-    let failed = results.iter().filter(|r| !r.passed).count();
+    let failures = results.iter().filter(|r| failed(r)).count();
+    let not_assessed = results.iter().filter(|r| !r.assessed).count();
+    let assessed = results.len() - not_assessed;
     eprintln!(
-        "palisade: {} of {} cases pass in {} suites",
-        results.len() - failed,
-        results.len(),
-        suites.len() - unreadable
+        "palisade: {} of {assessed} cases pass in {} suites{}",
+        assessed - failures,
+        suites.len() - unreadable,
+        match not_assessed {
+            0 => String::new(),
+            n => format!(
+                "; {n} not assessed (their templates have no code for the {} engine)",
+                args.engine
+            ),
+        }
     );
-    Ok(if unreadable > 0 || results.is_empty() {
+    // A failure is a finding; a case not run is "not assessed", never a pass.
+    Ok(if unreadable > 0 || assessed == 0 {
         EXIT_ERROR
-    } else if failed > 0 {
+    } else if failures > 0 {
         EXIT_FINDINGS
+    } else if not_assessed > 0 {
+        EXIT_ERROR
     } else {
         0
     })
 }
 
+/// Whether a case ran and its assertions did not hold (or it could not run).
+fn failed(r: &CaseResult) -> bool {
+    r.assessed && !r.passed
+}
+
+fn status(r: &CaseResult) -> &'static str {
+    match (r.assessed, r.passed) {
+        (false, _) => "SKIP",
+        (true, true) => "PASS",
+        (true, false) => "FAIL",
+    }
+}
+
 fn table(results: &[CaseResult]) -> String {
     let mut out = String::new();
     for r in results {
-        let status = if r.passed { "PASS" } else { "FAIL" };
-        out.push_str(&format!("{status}  {} / {} / {}", r.suite, r.test, r.case));
+        out.push_str(&format!(
+            "{}  {} / {} / {}",
+            status(r),
+            r.suite,
+            r.test,
+            r.case
+        ));
         if let Some(problem) = &r.problem {
             out.push_str(&format!(": {}", one_line(problem)));
         }
@@ -148,6 +177,7 @@ fn json(results: &[CaseResult]) -> Result<String> {
         .map(|r| {
             serde_json::json!({
                 "suite": r.suite, "test": r.test, "case": r.case, "passed": r.passed,
+                "assessed": r.assessed,
                 "violations": r.violations, "problem": r.problem,
             })
         })
@@ -164,15 +194,17 @@ fn junit(results: &[CaseResult]) -> String {
             None => suites.push((&r.suite, vec![r])),
         }
     }
-    let failures = results.iter().filter(|r| !r.passed).count();
+    let failures = results.iter().filter(|r| failed(r)).count();
+    let skipped = results.iter().filter(|r| !r.assessed).count();
     let mut out = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"palisade policy test\" tests=\"{}\" failures=\"{failures}\">\n",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"palisade policy test\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n",
         results.len()
     );
     for (name, cases) in suites {
-        let failed = cases.iter().filter(|c| !c.passed).count();
+        let failed_here = cases.iter().filter(|c| failed(c)).count();
+        let skipped_here = cases.iter().filter(|c| !c.assessed).count();
         out.push_str(&format!(
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed}\">\n",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failed_here}\" skipped=\"{skipped_here}\">\n",
             xml(name),
             cases.len()
         ));
@@ -182,9 +214,10 @@ fn junit(results: &[CaseResult]) -> String {
                 xml(&case.test),
                 xml(&case.case)
             ));
+            let element = if case.assessed { "failure" } else { "skipped" };
             match (&case.problem, case.passed) {
                 (Some(problem), false) => out.push_str(&format!(
-                    ">\n      <failure message=\"{}\"/>\n    </testcase>\n",
+                    ">\n      <{element} message=\"{}\"/>\n    </testcase>\n",
                     xml(problem)
                 )),
                 _ => out.push_str("/>\n"),

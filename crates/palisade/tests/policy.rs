@@ -60,6 +60,40 @@ fn runs_a_gatekeeper_suite_and_fails_on_a_wrong_expectation() {
     assert_eq!(none.status.code(), Some(2));
 }
 
+/// Asked for the CEL engine, a template without one is not assessed: each case says so, the
+/// JUnit report skips it, and the run exits 2 (something was not looked at), never 0.
+#[test]
+fn a_template_without_the_engine_asked_for_is_not_assessed() {
+    let dir = scratch("policy-test-cel");
+    let junit = dir.join("junit.xml");
+    let out = bin()
+        .args([
+            "policy",
+            "test",
+            SUITE,
+            "--engine",
+            "cel",
+            "-o",
+            "table",
+            "-o",
+            &format!("junit={}", junit.display()),
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("4 not assessed"), "{stderr}");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("SKIP  team-label / deployments-need-a-team / unlabelled"),
+        "{table}"
+    );
+    assert!(!table.contains("FAIL"), "{table}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("failures=\"0\" skipped=\"4\""), "{xml}");
+    assert!(xml.contains("<skipped message="), "{xml}");
+}
+
 #[test]
 fn constraints_are_rules_of_a_scan() {
     let template = format!("{SUITE}/template.yaml");
