@@ -7,12 +7,23 @@ use kube_core::admission::{AdmissionRequest, AdmissionReview, Operation};
 use serde_json::Value;
 
 /// Why a body is not an AdmissionReview this webhook can answer. Every variant is a 400.
+/// `"value"`, or `(none)` for a field the review lacks.
+fn quoted_or_none(value: &str) -> String {
+    if value.is_empty() {
+        "(none)".to_string()
+    } else {
+        format!("{value:?}")
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ReviewError {
     #[error("the body is not JSON: {0}")]
     NotJson(String),
     #[error(
-        "expected kind AdmissionReview of admission.k8s.io/v1 or v1beta1, got {kind:?} of {api_version:?}"
+        "expected kind AdmissionReview of admission.k8s.io/v1 or v1beta1, got kind {} with apiVersion {}",
+        quoted_or_none(.kind),
+        quoted_or_none(.api_version)
     )]
     WrongKind { kind: String, api_version: String },
     #[error("the AdmissionReview has no request")]
@@ -158,6 +169,15 @@ mod tests {
 
     #[test]
     fn names_what_is_wrong() {
+        assert_eq!(
+            decode(br#"{"kind": "AdmissionReview"}"#)
+                .err()
+                .map(|e| e.to_string()),
+            Some(
+                "expected kind AdmissionReview of admission.k8s.io/v1 or v1beta1, got kind \"AdmissionReview\" with apiVersion (none)"
+                    .to_string()
+            )
+        );
         assert!(matches!(decode(b"{"), Err(ReviewError::NotJson(_))));
         assert!(matches!(decode(b"[]"), Err(ReviewError::WrongKind { .. })));
         assert!(matches!(
