@@ -546,8 +546,8 @@ mod tests {
     type Answer = Result<serde_json::Value, ()>;
 
     /// `data.t.violation` of `module` with `input`, from regorus' interpreter and from its
-    /// virtual machine (with builtin errors as errors, as `crate::rego` runs it); an error is
-    /// `Err(())`.
+    /// virtual machine (with builtin errors as errors, as `crate::rego` runs it); an error, or
+    /// a module the machine cannot compile, is `Err(())`.
     fn both(module: &str, input: serde_json::Value) -> (Answer, Answer) {
         let mut engine = regorus::Engine::new();
         engine.set_rego_v0(true);
@@ -557,23 +557,24 @@ mod tests {
         engine.set_input(regorus::Value::from(input.clone()));
         let value = engine.eval_rule("data.t.violation".to_string());
         let query = "data.t.violation";
-        let policy = engine
-            .clone()
-            .compile_with_entrypoint(&query.into())
-            .unwrap();
-        let program =
-            regorus::languages::rego::compiler::Compiler::compile_from_policy(&policy, &[query])
-                .unwrap();
-        let mut vm = regorus::rvm::RegoVM::new_with_policy(policy);
-        vm.load_program(program);
-        vm.set_strict_builtin_errors(true);
-        vm.set_input(regorus::Value::from(input));
-        let machine = vm.execute_entry_point_by_index(0);
-        let json = |v: &regorus::Value| serde_json::to_value(v).unwrap();
-        (
-            value.as_ref().map(json).map_err(|_| ()),
-            machine.as_ref().map(json).map_err(|_| ()),
-        )
+        let machine = || -> Result<regorus::Value, ()> {
+            let policy = engine
+                .clone()
+                .compile_with_entrypoint(&query.into())
+                .map_err(drop)?;
+            let program = regorus::languages::rego::compiler::Compiler::compile_from_policy(
+                &policy,
+                &[query],
+            )
+            .map_err(drop)?;
+            let mut vm = regorus::rvm::RegoVM::new_with_policy(policy);
+            vm.load_program(program);
+            vm.set_strict_builtin_errors(true);
+            vm.set_input(regorus::Value::from(input));
+            vm.execute_entry_point_by_index(0).map_err(drop)
+        };
+        let json = |v: regorus::Value| serde_json::to_value(&v).unwrap();
+        (value.map(json).map_err(drop), machine().map(json))
     }
 
     /// [`both`], which must agree and not fail.
@@ -588,11 +589,7 @@ mod tests {
     #[test]
     fn a_paren_on_its_own_line_starts_an_expression() {
         // As written, regorus calls `input.min` and fails.
-        let mut engine = regorus::Engine::new();
-        engine.set_rego_v0(true);
-        engine.add_policy("t.rego".into(), SPREAD.into()).unwrap();
-        engine.set_input(regorus::Value::from(serde_json::json!({"min": 3})));
-        assert!(engine.eval_rule("data.t.violation".to_string()).is_err());
+        assert_eq!(both(SPREAD, serde_json::json!({"min": 3})).0, Err(()));
         let module = rewritten(SPREAD).unwrap();
         assert!(module.contains("input.min;\n  (x.max"), "{module}");
         let wide = serde_json::json!({"min": 3, "max": 10, "low": 2});
@@ -607,14 +604,12 @@ mod tests {
     #[test]
     fn calls_and_continued_expressions_are_left_alone() {
         // A call on one line, arguments over several, a `(` after an operator or a keyword.
-        for module in [
+        left_alone(&[
             "package t\nviolation[m] { m = concat(\"\", [\"a\"]) }\n",
             "package t\nviolation[m] {\n  m = concat(\"\",\n    (input.x))\n}\n",
             "package t\nviolation[m] {\n  m = 1 +\n    (2)\n}\n",
             "package t\nviolation[m] {\n  not\n  (input.x)\n  m = 1\n}\n",
-        ] {
-            assert_eq!(rewritten(module), None, "{module}");
-        }
+        ]);
     }
 
     const BODIES: &str = "package t\n\nviolation[{\"msg\": msg}] {\n  input.a\n  msg := \"a\"\n} {\n  input.b\n  msg := \"b\"\n}\n\nkind(o) = k {\n  o.x\n  k := \"x\"\n}\n{\n  o.y\n  k := \"y\"\n}\n";
@@ -641,37 +636,29 @@ mod tests {
 
     #[test]
     fn else_chains_and_single_bodies_are_left_alone() {
-        for module in [
+        left_alone(&[
             "package t\nf(x) = 1 { x > 1 } else = 2 { true }\nviolation[m] { m = f(input.x) }\n",
             "package t\nviolation[m] {\n  m = {\"a\": 1}\n}\n",
             "package t\np := 1 { input.a } { input.b }\n",
             "package t\nf(x) = {\"a\": x} {\n  x > 1\n}\nviolation[m] { m = f(input.x) }\n",
-        ] {
-            assert_eq!(rewritten(module), None, "{module}");
-        }
+        ]);
     }
 
     #[test]
     fn missing_sprintf_arguments_are_written_as_go_writes_them() {
         let module = "package t\nviolation[{\"msg\": m}] {\n  m := sprintf(\"%v <%v> 100%% of %v: %v\", [input.a, [1, 2]])\n}\n";
-        let mut engine = regorus::Engine::new();
-        engine.set_rego_v0(true);
-        engine.add_policy("t.rego".into(), module.into()).unwrap();
-        engine.set_input(regorus::Value::from(serde_json::json!({"a": "x"})));
-        assert!(engine.eval_rule("data.t.violation".to_string()).is_err());
+        assert_eq!(both(module, serde_json::json!({"a": "x"})).0, Err(()));
         let module = rewritten(module).unwrap();
         assert_eq!(
             violations(&module, serde_json::json!({"a": "x"})),
             serde_json::json!([{"msg": "x <[1, 2]> 100% of %!v(MISSING): %!v(MISSING)"}])
         );
         // Enough arguments, a format that is not written out, or a missing `%d`: as written.
-        for module in [
+        left_alone(&[
             "package t\np := sprintf(\"%v %v\", [1, 2])\n",
             "package t\np := sprintf(input.f, [1])\n",
             "package t\np := sprintf(\"%v %d\", [1])\n",
-        ] {
-            assert_eq!(rewritten(module), None, "{module}");
-        }
+        ]);
         assert_eq!(verbs("%-5.2f %% %+d %v"), vec!['f', 'd', 'v']);
     }
 
@@ -757,13 +744,11 @@ mod tests {
         assert_eq!(machine, Ok(serde_json::json!([{"msg": "rejected"}])));
         assert_eq!(violations(&module, allowed), serde_json::json!([]));
         // A head whose body starts on the next line, a value, an `else`: left alone.
-        for module in [
+        left_alone(&[
             "package t\nf(x)\n{\n  x > 1\n}\n",
             "package t\nf(x) = 2\n",
             "package t\nf(x) = 1 {\n  x\n}\nelse = 2\n",
-        ] {
-            assert_eq!(rewritten(module), None, "{module}");
-        }
+        ]);
     }
 
     #[test]
@@ -896,21 +881,26 @@ mod tests {
         }
     }
 
+    /// Each of `modules` is compiled as written.
+    fn left_alone(modules: &[&str]) {
+        for module in modules {
+            assert_eq!(rewritten(module), None, "{module}");
+        }
+    }
+
     fn rewritten_or_same(module: &str) -> String {
         rewritten(module).unwrap_or_else(|| module.to_string())
     }
 
     #[test]
     fn negated_builtins_variables_and_longer_expressions_are_left_alone() {
-        for module in [
+        left_alone(&[
             // A builtin, a plain variable, a call that is not the whole expression, a `with`.
             "package t\nviolation[m] { not startswith(input.a, \"x\"); m = 1 }\n",
             "package t\nf(x) { x }\nviolation[m] { y = input.a\n not f(y)\n m = 1 }\n",
             "package t\nf(x) = x\nviolation[m] { not f(input.a) == 1\n m = 1 }\n",
             "package t\nf(x) { x }\nviolation[m] { not f(input.a) with input as {}\n m = 1 }\n",
-        ] {
-            assert_eq!(rewritten(module), None, "{module}");
-        }
+        ]);
     }
 
     #[test]

@@ -7,22 +7,24 @@ use common::{bin, scratch};
 
 const SUITE: &str = "crates/palisade/tests/policy/labels";
 
+/// `palisade policy test SUITE` with `extra` arguments, the table on standard output and JUnit
+/// written under `dir`: the run, and the JUnit report.
+fn policy_test(dir: &std::path::Path, extra: &[&str]) -> (std::process::Output, String) {
+    let junit = dir.join("junit.xml");
+    let out = bin()
+        .args(["policy", "test", SUITE])
+        .args(extra)
+        .args(["-o", "table", "-o", &format!("junit={}", junit.display())])
+        .output()
+        .unwrap();
+    let xml = std::fs::read_to_string(&junit).unwrap_or_default();
+    (out, xml)
+}
+
 #[test]
 fn runs_a_gatekeeper_suite_and_fails_on_a_wrong_expectation() {
     let dir = scratch("policy-test");
-    let junit = dir.join("junit.xml");
-    let out = bin()
-        .args([
-            "policy",
-            "test",
-            SUITE,
-            "-o",
-            "table",
-            "-o",
-            &format!("junit={}", junit.display()),
-        ])
-        .output()
-        .unwrap();
+    let (out, xml) = policy_test(&dir, &[]);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -42,7 +44,6 @@ fn runs_a_gatekeeper_suite_and_fails_on_a_wrong_expectation() {
         table.contains("FAIL  team-label / deployments-need-a-team / wrong-expectation: expected no violations, got 1"),
         "{table}"
     );
-    let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("tests=\"4\" failures=\"1\""), "{xml}");
     let json = bin()
         .args(["policy", "test", SUITE, "-o", "json"])
@@ -64,22 +65,7 @@ fn runs_a_gatekeeper_suite_and_fails_on_a_wrong_expectation() {
 /// JUnit report skips it, and the run exits 2 (something was not looked at), never 0.
 #[test]
 fn a_template_without_the_engine_asked_for_is_not_assessed() {
-    let dir = scratch("policy-test-cel");
-    let junit = dir.join("junit.xml");
-    let out = bin()
-        .args([
-            "policy",
-            "test",
-            SUITE,
-            "--engine",
-            "cel",
-            "-o",
-            "table",
-            "-o",
-            &format!("junit={}", junit.display()),
-        ])
-        .output()
-        .unwrap();
+    let (out, xml) = policy_test(&scratch("policy-test-cel"), &["--engine", "cel"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("4 not assessed"), "{stderr}");
@@ -89,7 +75,6 @@ fn a_template_without_the_engine_asked_for_is_not_assessed() {
         "{table}"
     );
     assert!(!table.contains("FAIL"), "{table}");
-    let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("failures=\"0\" skipped=\"4\""), "{xml}");
     assert!(xml.contains("<skipped message="), "{xml}");
 }
