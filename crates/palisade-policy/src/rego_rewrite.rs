@@ -45,6 +45,14 @@ const KEYWORDS: &[&str] = &[
     "package", "some", "true", "with",
 ];
 
+/// A module read into tokens, with the brackets open before each token (read once for every
+/// rewrite).
+struct Module<'a> {
+    source: &'a str,
+    tokens: Vec<Tok>,
+    open: Vec<(usize, Option<char>)>,
+}
+
 /// One token of the module: what it is and where.
 struct Tok {
     kind: TokenKind,
@@ -57,16 +65,22 @@ struct Tok {
 /// module does not lex: regorus' own error is then the one to report).
 pub(crate) fn rewritten(source: &str) -> Option<String> {
     let tokens = tokens(source)?;
+    let open = open_before(source, &tokens);
+    let module = Module {
+        source,
+        tokens,
+        open,
+    };
     let inserted = |(at, text): (usize, String)| (at, at, text);
-    let mut edits: Vec<(usize, usize, String)> = parens_on_new_lines(source, &tokens)
+    let mut edits: Vec<(usize, usize, String)> = parens_on_new_lines(&module)
         .into_iter()
-        .chain(further_bodies(source, &tokens))
-        .chain(missing_sprintf_arguments(source, &tokens))
-        .chain(bodiless_functions(source, &tokens))
-        .chain(assignment_guards(source, &tokens))
+        .chain(further_bodies(&module))
+        .chain(missing_sprintf_arguments(&module))
+        .chain(bodiless_functions(&module))
+        .chain(assignment_guards(&module))
         .map(inserted)
         .collect();
-    edits.extend(negated_call_arguments(source, &tokens));
+    edits.extend(negated_call_arguments(&module));
     if edits.is_empty() {
         return None;
     }
@@ -147,8 +161,9 @@ fn open_before(source: &str, tokens: &[Tok]) -> Vec<(usize, Option<char>)> {
 
 /// `;` after a reference that ends a line when the next line starts with `(`, outside
 /// parentheses and brackets (where an expression cannot end at a line's end anyway).
-fn parens_on_new_lines(source: &str, tokens: &[Tok]) -> Vec<(usize, String)> {
-    let open = open_before(source, tokens);
+fn parens_on_new_lines(module: &Module<'_>) -> Vec<(usize, String)> {
+    let (source, tokens) = (module.source, &module.tokens[..]);
+    let open = &module.open;
     let mut out = Vec::new();
     for (i, pair) in tokens.windows(2).enumerate() {
         let [before, paren] = pair else { continue };
@@ -170,8 +185,9 @@ fn parens_on_new_lines(source: &str, tokens: &[Tok]) -> Vec<(usize, String)> {
 
 /// The head of a rule written again before each of its bodies after the first (`} {` at the
 /// top level). A head with `:=` is left alone: OPA does not allow it twice.
-fn further_bodies(source: &str, tokens: &[Tok]) -> Vec<(usize, String)> {
-    let open = open_before(source, tokens);
+fn further_bodies(module: &Module<'_>) -> Vec<(usize, String)> {
+    let (source, tokens) = (module.source, &module.tokens[..]);
+    let open = &module.open;
     let mut out = Vec::new();
     // Where the construct being read starts (a top-level token first on its line), the head
     // of the rule whose bodies are being read, whether the top-level `{` open now is a body
@@ -223,8 +239,9 @@ const CONTINUES: &[&str] = &[
 /// so that `x := input.missing` followed by `not f(x)`, or by nothing that reads `x`, holds.
 /// `type_name(x)` is a string for every value, `false` too, and undefined for an undefined one
 /// there as well. (`_ = x` would do in OPA; regorus reads it as binding `x` again.)
-fn assignment_guards(source: &str, tokens: &[Tok]) -> Vec<(usize, String)> {
-    let open = open_before(source, tokens);
+fn assignment_guards(module: &Module<'_>) -> Vec<(usize, String)> {
+    let (source, tokens) = (module.source, &module.tokens[..]);
+    let open = &module.open;
     let word = |i: usize| tokens.get(i).map_or("", |t| text(source, t));
     let mut out = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
@@ -284,8 +301,9 @@ fn literal_end(source: &str, tokens: &[Tok], from: usize) -> Option<usize> {
 /// ` { true }` after a function written without body or value (`accept("RunAsAny", _)`),
 /// which OPA reads as true for those arguments: regorus' interpreter does too, its virtual
 /// machine finds nothing.
-fn bodiless_functions(source: &str, tokens: &[Tok]) -> Vec<(usize, String)> {
-    let open = open_before(source, tokens);
+fn bodiless_functions(module: &Module<'_>) -> Vec<(usize, String)> {
+    let (source, tokens) = (module.source, &module.tokens[..]);
+    let open = &module.open;
     let mut out = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
         let first_on_line = i == 0 || tokens[i - 1].line < token.line;
@@ -312,8 +330,9 @@ fn bodiless_functions(source: &str, tokens: &[Tok]) -> Vec<(usize, String)> {
 
 /// The functions a module defines (a top-level rule whose name is followed by `(`) and those
 /// it imports (`import data.lib.x.f`, or its `as` name).
-fn functions<'a>(source: &'a str, tokens: &[Tok]) -> Vec<&'a str> {
-    let open = open_before(source, tokens);
+fn functions<'a>(module: &Module<'a>) -> Vec<&'a str> {
+    let (source, tokens) = (module.source, &module.tokens[..]);
+    let open = &module.open;
     let mut out = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
         let first_on_line = i == 0 || tokens[i - 1].line < token.line;
@@ -397,12 +416,13 @@ fn is_reference(source: &str, tokens: &[Tok], range: std::ops::Range<usize>) -> 
 /// fails rather than holding. OPA documents this (open-policy-agent/opa#1877, #8387) and
 /// Gatekeeper's verdicts follow it; regorus keeps the reference inside the negation. Only a
 /// `not` in a body or comprehension, whose call ends the expression, is rewritten.
-fn negated_call_arguments(source: &str, tokens: &[Tok]) -> Vec<(usize, usize, String)> {
-    let functions = functions(source, tokens);
+fn negated_call_arguments(module: &Module<'_>) -> Vec<(usize, usize, String)> {
+    let (source, tokens) = (module.source, &module.tokens[..]);
+    let functions = functions(module);
     if functions.is_empty() {
         return Vec::new();
     }
-    let open = open_before(source, tokens);
+    let open = &module.open;
     let word = |i: usize| tokens.get(i).map_or("", |t| text(source, t));
     let mut out = Vec::new();
     let mut hoisted = 0;
@@ -463,7 +483,8 @@ fn negated_call_arguments(source: &str, tokens: &[Tok]) -> Vec<(usize, usize, St
 
 /// Go's text for verbs without an argument, passed as the arguments a written-out
 /// `sprintf("...", [...])` lacks, when every missing verb is `%v` or `%s`.
-fn missing_sprintf_arguments(source: &str, tokens: &[Tok]) -> Vec<(usize, String)> {
+fn missing_sprintf_arguments(module: &Module<'_>) -> Vec<(usize, String)> {
+    let (source, tokens) = (module.source, &module.tokens[..]);
     let mut out = Vec::new();
     let word = |i: usize| tokens.get(i).map_or("", |t| text(source, t));
     for i in 0..tokens.len() {
@@ -476,27 +497,15 @@ fn missing_sprintf_arguments(source: &str, tokens: &[Tok]) -> Vec<(usize, String
         }
         // The list's closing bracket, and how many elements it holds (a list written out is
         // short: one longer than `MAX_LIST_TOKENS` is left alone, which bounds the work).
-        let (mut depth, mut commas, mut close) = (0usize, 0usize, None);
-        for (j, token) in tokens.iter().enumerate().skip(i + 4).take(MAX_LIST_TOKENS) {
-            if token.kind != TokenKind::Symbol {
-                continue;
-            }
-            match text(source, token) {
-                "(" | "[" | "{" => depth += 1,
-                ")" | "]" | "}" => {
-                    depth -= 1;
-                    if depth == 0 {
-                        close = Some(j);
-                        break;
-                    }
-                }
-                "," if depth == 1 => commas += 1,
-                _ => {}
-            }
-        }
-        let Some(close) = close.filter(|&c| word(c + 1) == ")") else {
+        let Some(close) =
+            closing(source, tokens, i + 4, MAX_LIST_TOKENS).filter(|&c| word(c + 1) == ")")
+        else {
             continue;
         };
+        let in_list = module.open[i + 4].0 + 1;
+        let commas = (i + 5..close)
+            .filter(|&j| word(j) == "," && module.open[j].0 == in_list)
+            .count();
         let given = if close == i + 5 { 0 } else { commas + 1 };
         let verbs = verbs(text(source, format));
         let Some(missing) = verbs.get(given..).filter(|m| !m.is_empty()) else {
