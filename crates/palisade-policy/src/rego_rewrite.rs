@@ -824,6 +824,19 @@ mod tests {
         "[p{i}, q{i}] := [input.{k}, 1]",
         "t{i} := input.{k}\n  t{i} == false",
         "not t(input.{k})",
+        "u{i} := {x{i} | x{i} := input.list[_]}\n  count(u{i} - {1}) > 0",
+        "input.{k} in input.list",
+        "not input.{k} in input.list",
+        "some n{i} in input.list\n  n{i} == 2",
+        "every e{i} in input.list { e{i} > 0 }",
+        "r{i} := object.get(input, [\"x\", \"y\"], \"none\")\n  r{i} == \"none\"",
+        "not object.get(input, \"{k}\", false)",
+        "v{i} := concat(\",\", [sprintf(\"%v\", [x{i}]) | x{i} := input.list[_]])",
+        "is_number(input.{k})",
+        "not is_string(input.{k})",
+        "w{i} := input.{k} with input.list as [9]",
+        "not s[2] with input.list as [2]",
+        "count({y{i} | some y{i}; input.list[y{i}]}) > 1",
     ];
     const KEYS: &[&str] = &["a", "b", "missing", "list"];
 
@@ -838,7 +851,7 @@ mod tests {
             })
             .collect();
         format!(
-            "package t\n\nf(v) {{\n  v == 1\n}}\n\ng(\"a\", _)\n\nh(x) = y {{\n  y := x.a\n}}\n\ns[v] {{\n  v := input.list[_]\n}}\n\ndefault d = 0\n\nd = 1 {{\n  input.a == 1\n}}\n\nk(x) = 1 {{\n  x == 1\n}} else = 2 {{\n  true\n}}\n\nt(x) {{\n  not x\n}}\n\nviolation[{{\"msg\": m}}] {{\n  {}\n  m := \"v\"\n}}\n",
+            "package t\n\nimport future.keywords.in\nimport future.keywords.every\n\nf(v) {{\n  v == 1\n}}\n\ng(\"a\", _)\n\nh(x) = y {{\n  y := x.a\n}}\n\ns[v] {{\n  v := input.list[_]\n}}\n\ndefault d = 0\n\nd = 1 {{\n  input.a == 1\n}}\n\nk(x) = 1 {{\n  x == 1\n}} else = 2 {{\n  true\n}}\n\nt(x) {{\n  not x\n}}\n\nviolation[{{\"msg\": m}}] {{\n  {}\n  m := \"v\"\n}}\n",
             body.join("\n  ")
         )
     }
