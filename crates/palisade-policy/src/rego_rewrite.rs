@@ -903,6 +903,47 @@ mod tests {
         }
     }
 
+    /// Every Rego module of the Gatekeeper library (../shared/corpora, required: templates'
+    /// sources and their tests) that regorus compiles still compiles once rewritten.
+    #[test]
+    fn every_library_module_still_compiles_once_rewritten() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/corpora/gatekeeper-library");
+        let compiles = |text: &str| {
+            [true, false].iter().any(|&v0| {
+                let mut engine = regorus::Engine::new();
+                engine.set_rego_v0(v0);
+                engine.add_policy("t.rego".into(), text.to_string()).is_ok()
+            })
+        };
+        let (mut modules, mut rewrites, mut broken) = (0, 0, Vec::new());
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            let entries = std::fs::read_dir(&dir)
+                .unwrap_or_else(|e| panic!("{} is required: {e}", dir.display()));
+            for path in entries.map(|e| e.unwrap().path()) {
+                if path.is_dir() {
+                    dirs.push(path);
+                    continue;
+                }
+                if path.extension().is_none_or(|x| x != "rego") {
+                    continue;
+                }
+                let source = std::fs::read_to_string(&path).unwrap();
+                modules += 1;
+                if let Some(module) = rewritten(&source) {
+                    rewrites += 1;
+                    if compiles(&source) && !compiles(&module) {
+                        broken.push(path.display().to_string());
+                    }
+                }
+            }
+        }
+        assert!(modules >= 300, "{modules}");
+        assert!(rewrites > 0);
+        assert!(broken.is_empty(), "{broken:#?}");
+    }
+
     /// Each of `modules` is compiled as written.
     fn left_alone(modules: &[&str]) {
         for module in modules {
