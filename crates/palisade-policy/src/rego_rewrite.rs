@@ -837,6 +837,12 @@ mod tests {
         "w{i} := input.{k} with input.list as [9]",
         "not s[2] with input.list as [2]",
         "count({y{i} | some y{i}; input.list[y{i}]}) > 1",
+        "[p2{i}, q2{i}] := input.{k}",
+        "x3{i} = input.{k}\n  not f(x3{i})",
+        "some x4{i}\n  x4{i} := input.{k}",
+        "x5{i} := [input.{k}]",
+        "x6{i} := {\"k\": input.{k}}",
+        "x7{i} := input.{k}[_]",
     ];
     const KEYS: &[&str] = &["a", "b", "missing", "list"];
 
