@@ -6,7 +6,6 @@ use kube_core::DynamicObject;
 use kube_core::admission::{AdmissionRequest, AdmissionReview, Operation};
 use serde_json::Value;
 
-/// Why a body is not an AdmissionReview this webhook can answer. Every variant is a 400.
 /// `"value"`, or `(none)` for a field the review lacks.
 fn quoted_or_none(value: &str) -> String {
     if value.is_empty() {
@@ -16,6 +15,7 @@ fn quoted_or_none(value: &str) -> String {
     }
 }
 
+/// Why a body is not an AdmissionReview this webhook can answer. Every variant is a 400.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ReviewError {
     #[error("the body is not JSON: {0}")]

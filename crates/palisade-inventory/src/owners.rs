@@ -301,6 +301,14 @@ mod tests {
             .prop_map(|(k, n, u, o)| object(k, n, u, o))
     }
 
+    /// The one object of `text`.
+    fn one(text: &str) -> crate::object::Object {
+        load_text("o.yaml", text, &Limits::default())
+            .inventory
+            .objects
+            .remove(0)
+    }
+
     /// The index of the owners' graph is of the graph's objects, not of an object placed in
     /// place of one of them for a while: a later request's reference to the placed object's
     /// uid finds nothing once it is gone.
@@ -311,20 +319,12 @@ mod tests {
         assert_eq!(inventory.controller_of(0), None);
         // The same Deployment with another uid, controlled by something absent.
         let replacing = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: a, uid: u2, ownerReferences: [{apiVersion: v1, kind: Thing, name: t, controller: true}]}\nspec: {template: {spec: {containers: [{name: c, image: x}]}}}\n";
-        let object = load_text("o.yaml", replacing, &Limits::default())
-            .inventory
-            .objects
-            .remove(0);
-        let (index, previous) = inventory.insert(object);
+        let (index, previous) = inventory.insert(one(replacing));
         assert_eq!(inventory.controller_of(index), None);
         inventory.restore(index, previous);
         // A Pod naming the replacing Deployment's uid, under another name: nothing has it now.
         let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: rs, uid: u2, controller: true}]}\nspec: {containers: [{name: c, image: x}]}\n";
-        let object = load_text("p.yaml", pod, &Limits::default())
-            .inventory
-            .objects
-            .remove(0);
-        let (index, _) = inventory.insert(object);
+        let (index, _) = inventory.insert(one(pod));
         assert_eq!(inventory.controller_of(index), None);
     }
 
@@ -338,7 +338,7 @@ mod tests {
             let mut inventory = load_text("w.yaml", &text, &Limits::default()).inventory;
             let before: Vec<Option<usize>> = (0..inventory.objects.len()).map(|i| inventory.controller_of(i)).collect();
             for placed in placed {
-                let object = load_text("o.yaml", &placed, &Limits::default()).inventory.objects.remove(0);
+                let object = one(&placed);
                 let (index, previous) = inventory.insert(object.clone());
                 let mut objects = inventory.objects.clone();
                 objects[index] = object;

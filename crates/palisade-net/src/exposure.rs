@@ -1,7 +1,7 @@
 //! What Ingresses and OpenShift Routes open to the ingress controller: the Services they name,
 //! the pods those Services select, and the container ports the traffic lands on.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use palisade_core::selector::map_selector_matches;
 use serde_json::Value;
@@ -158,14 +158,8 @@ pub fn ingress_backends(ingress: &Value) -> Vec<&Value> {
 /// Services with a selector, with the endpoints they select and their ports.
 pub fn services(placer: Placer<'_>, endpoints: &[Endpoint]) -> Vec<Service> {
     let mut out = Vec::new();
-    // Endpoints by namespace, in order: a Service selects in its own namespace only.
-    let mut in_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (i, e) in endpoints.iter().enumerate() {
-        in_namespace
-            .entry(e.namespace.as_str())
-            .or_default()
-            .push(i);
-    }
+    // A Service selects in its own namespace only.
+    let in_namespace = crate::model::by_namespace(endpoints);
     for service in placer.inventory.of_kind("", "Service") {
         let ns = placer.namespace(service);
         let Some(selector) = service

@@ -1,7 +1,7 @@
 //! What the network engine reasons about: namespaces with their labels and endpoints (one per
 //! workload, pods grouped under their controller), read from an inventory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use palisade_inventory::podspec::pod_spec;
 use palisade_inventory::{Inventory, Object};
@@ -149,6 +149,16 @@ pub fn namespaces(placer: Placer<'_>) -> Namespaces {
 /// One endpoint per workload: objects with a pod spec whose controller is not in the inventory
 /// (a Deployment stands for its ReplicaSets and Pods), pods whose controlling owner is absent
 /// grouped under that owner (`ReplicaSet`, `DaemonSet`), and lone pods.
+/// The indices of `endpoints` by namespace, in order: what selects pods (a Service, a
+/// policy's subject) selects in one namespace.
+pub fn by_namespace(endpoints: &[Endpoint]) -> HashMap<&str, Vec<usize>> {
+    let mut out: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, e) in endpoints.iter().enumerate() {
+        out.entry(e.namespace.as_str()).or_default().push(i);
+    }
+    out
+}
+
 pub fn endpoints(placer: Placer<'_>) -> Vec<Endpoint> {
     let inventory = placer.inventory;
     let mut out: Vec<Endpoint> = Vec::new();

@@ -53,6 +53,31 @@ struct Module<'a> {
     open: Vec<(usize, Option<char>)>,
 }
 
+impl<'a> Module<'a> {
+    /// The text of token `i`; empty past the end.
+    fn word(&self, i: usize) -> &'a str {
+        self.tokens.get(i).map_or("", |t| text(self.source, t))
+    }
+
+    /// Whether token `i` is the first of its line.
+    fn first_on_line(&self, i: usize) -> bool {
+        i == 0 || self.tokens[i - 1].line < self.tokens[i].line
+    }
+
+    /// Whether token `i` starts a top-level line with a name: a rule, an import, a package.
+    fn starts_top_level_line(&self, i: usize) -> bool {
+        self.open[i].0 == 0 && self.first_on_line(i) && self.tokens[i].kind == TokenKind::Ident
+    }
+
+    /// Whether token `i` is the name of a function defined here (`name(` opening a top-level
+    /// line).
+    fn defines_function(&self, i: usize) -> bool {
+        self.starts_top_level_line(i)
+            && !KEYWORDS.contains(&self.word(i))
+            && self.word(i + 1) == "("
+    }
+}
+
 /// One token of the module: what it is and where.
 struct Tok {
     kind: TokenKind,
@@ -208,8 +233,7 @@ fn further_bodies(module: &Module<'_>) -> Vec<(usize, String)> {
         }
         let previous = i.checked_sub(1).map(|p| text(source, &tokens[p]));
         let after_body = closed_body && previous == Some("}");
-        let first_on_line = i == 0 || tokens[i - 1].line < token.line;
-        if first_on_line && !(after_body && matches!(word, "{" | "else")) {
+        if module.first_on_line(i) && !(after_body && matches!(word, "{" | "else")) {
             construct = token.start;
             head = None;
         }
@@ -242,24 +266,23 @@ const CONTINUES: &[&str] = &[
 fn assignment_guards(module: &Module<'_>) -> Vec<(usize, String)> {
     let (source, tokens) = (module.source, &module.tokens[..]);
     let open = &module.open;
-    let word = |i: usize| tokens.get(i).map_or("", |t| text(source, t));
     let mut out = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
-        if token.kind != TokenKind::Ident || word(i + 1) != ":=" {
+        if token.kind != TokenKind::Ident || module.word(i + 1) != ":=" {
             continue;
         }
-        if !matches!(open[i].1, Some('{' | '[')) || KEYWORDS.contains(&word(i)) {
+        if !matches!(open[i].1, Some('{' | '[')) || KEYWORDS.contains(&module.word(i)) {
             continue;
         }
         let starts_literal =
-            i == 0 || tokens[i - 1].line < token.line || matches!(word(i - 1), ";" | "{" | "|");
+            module.first_on_line(i) || matches!(module.word(i - 1), ";" | "{" | "|");
         if !starts_literal {
             continue;
         }
         if let Some(end) = literal_end(source, tokens, i + 2) {
             out.push((
                 end_of(source, &tokens[end - 1]),
-                format!("; type_name({})", word(i)),
+                format!("; type_name({})", module.word(i)),
             ));
         }
     }
@@ -303,17 +326,8 @@ fn literal_end(source: &str, tokens: &[Tok], from: usize) -> Option<usize> {
 /// machine finds nothing.
 fn bodiless_functions(module: &Module<'_>) -> Vec<(usize, String)> {
     let (source, tokens) = (module.source, &module.tokens[..]);
-    let open = &module.open;
     let mut out = Vec::new();
-    for (i, token) in tokens.iter().enumerate() {
-        let first_on_line = i == 0 || tokens[i - 1].line < token.line;
-        let name = text(source, token);
-        if open[i].0 != 0 || !first_on_line || token.kind != TokenKind::Ident {
-            continue;
-        }
-        if KEYWORDS.contains(&name) || tokens.get(i + 1).map(|t| text(source, t)) != Some("(") {
-            continue;
-        }
+    for i in (0..tokens.len()).filter(|&i| module.defines_function(i)) {
         let Some(close) = closing(source, tokens, i + 1, MAX_LIST_TOKENS) else {
             continue;
         };
@@ -332,16 +346,11 @@ fn bodiless_functions(module: &Module<'_>) -> Vec<(usize, String)> {
 /// it imports (`import data.lib.x.f`, or its `as` name).
 fn functions<'a>(module: &Module<'a>) -> Vec<&'a str> {
     let (source, tokens) = (module.source, &module.tokens[..]);
-    let open = &module.open;
     let mut out = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
-        let first_on_line = i == 0 || tokens[i - 1].line < token.line;
-        if open[i].0 != 0 || !first_on_line || token.kind != TokenKind::Ident {
-            continue;
-        }
-        let word = text(source, token);
-        let next = tokens.get(i + 1).map(|t| text(source, t));
-        if word == "import" {
+        if module.defines_function(i) {
+            out.push(module.word(i));
+        } else if module.starts_top_level_line(i) && module.word(i) == "import" {
             // The last name of the path, or the name after `as`, on the import's line.
             let line: Vec<&Tok> = tokens[i + 1..]
                 .iter()
@@ -352,8 +361,6 @@ fn functions<'a>(module: &Module<'a>) -> Vec<&'a str> {
                 None => line.last(),
             };
             out.extend(name.map(|t| text(source, t)));
-        } else if next == Some("(") && !KEYWORDS.contains(&word) {
-            out.push(word);
         }
     }
     out
@@ -423,24 +430,23 @@ fn negated_call_arguments(module: &Module<'_>) -> Vec<(usize, usize, String)> {
         return Vec::new();
     }
     let open = &module.open;
-    let word = |i: usize| tokens.get(i).map_or("", |t| text(source, t));
     let mut out = Vec::new();
     let mut hoisted = 0;
     for (i, token) in tokens.iter().enumerate() {
-        if word(i) != "not" || token.kind != TokenKind::Ident {
+        if module.word(i) != "not" || token.kind != TokenKind::Ident {
             continue;
         }
-        if !matches!(open[i].1, Some('{' | '[')) || !functions.contains(&word(i + 1)) {
+        if !matches!(open[i].1, Some('{' | '[')) || !functions.contains(&module.word(i + 1)) {
             continue;
         }
-        if word(i + 2) != "(" {
+        if module.word(i + 2) != "(" {
             continue;
         }
         let Some(close) = closing(source, tokens, i + 2, MAX_LIST_TOKENS) else {
             continue;
         };
         let ends = tokens.get(close + 1).is_none_or(|next| {
-            next.line > tokens[close].line || matches!(word(close + 1), ";" | "}" | "]")
+            next.line > tokens[close].line || matches!(module.word(close + 1), ";" | "}" | "]")
         });
         if !ends {
             continue;
@@ -451,7 +457,7 @@ fn negated_call_arguments(module: &Module<'_>) -> Vec<(usize, usize, String)> {
         for j in i + 3..=close {
             let at_call_level = open[j].0 == open[i + 2].0 + 1;
             if j == close
-                || (at_call_level && word(j) == "," && tokens[j].kind == TokenKind::Symbol)
+                || (at_call_level && module.word(j) == "," && tokens[j].kind == TokenKind::Symbol)
             {
                 arguments.push(start..j);
                 start = j + 1;
@@ -486,25 +492,28 @@ fn negated_call_arguments(module: &Module<'_>) -> Vec<(usize, usize, String)> {
 fn missing_sprintf_arguments(module: &Module<'_>) -> Vec<(usize, String)> {
     let (source, tokens) = (module.source, &module.tokens[..]);
     let mut out = Vec::new();
-    let word = |i: usize| tokens.get(i).map_or("", |t| text(source, t));
     for i in 0..tokens.len() {
         let format = match tokens.get(i + 2) {
             Some(t) if matches!(t.kind, TokenKind::String | TokenKind::RawString) => t,
             _ => continue,
         };
-        if word(i) != "sprintf" || word(i + 1) != "(" || word(i + 3) != "," || word(i + 4) != "[" {
+        if module.word(i) != "sprintf"
+            || module.word(i + 1) != "("
+            || module.word(i + 3) != ","
+            || module.word(i + 4) != "["
+        {
             continue;
         }
         // The list's closing bracket, and how many elements it holds (a list written out is
         // short: one longer than `MAX_LIST_TOKENS` is left alone, which bounds the work).
         let Some(close) =
-            closing(source, tokens, i + 4, MAX_LIST_TOKENS).filter(|&c| word(c + 1) == ")")
+            closing(source, tokens, i + 4, MAX_LIST_TOKENS).filter(|&c| module.word(c + 1) == ")")
         else {
             continue;
         };
         let in_list = module.open[i + 4].0 + 1;
         let commas = (i + 5..close)
-            .filter(|&j| word(j) == "," && module.open[j].0 == in_list)
+            .filter(|&j| module.word(j) == "," && module.open[j].0 == in_list)
             .count();
         let given = if close == i + 5 { 0 } else { commas + 1 };
         let verbs = verbs(text(source, format));

@@ -125,15 +125,7 @@ impl NetworkFacts {
         let open_internet_egress = open_internet_egress(&engine, &network);
         let mut selects = HashMap::new();
         let mut unmatched_peers = HashMap::new();
-        let mut in_namespace: HashMap<&str, Vec<&palisade_net::Endpoint>> = HashMap::new();
-        if !network.policies.is_empty() {
-            for e in &network.endpoints {
-                in_namespace
-                    .entry(e.namespace.as_str())
-                    .or_default()
-                    .push(e);
-            }
-        }
+        let in_namespace = palisade_net::model::by_namespace(&network.endpoints);
         for (p, policy) in network.policies.iter().enumerate() {
             let ns = policy.namespace.as_deref().unwrap_or_default();
             // Only workloads read with the policy (its directory or rendering) say what the
@@ -148,7 +140,7 @@ impl NetworkFacts {
                     .get(ns)
                     .into_iter()
                     .flatten()
-                    .copied()
+                    .map(|&e| &network.endpoints[e])
                     .filter(|e| near(e)),
             );
             selects.insert(policy.object, (engine.selected_by(p).len(), has_workloads));
