@@ -7,6 +7,7 @@ use std::cell::OnceCell;
 
 use palisade_core::tree::Tree;
 use palisade_core::{RuleMeta, Severity};
+use serde_json::value::RawValue;
 
 use crate::body::Body;
 
@@ -175,32 +176,44 @@ impl<'e, 'a> Cx<'e, 'a> {
         if let Some(name) = self.event.name() {
             return name.to_string();
         }
-        // A body a detection already parsed is not read again.
-        let parsed = |cell: &OnceCell<Option<Body>>| {
-            cell.get()
-                .and_then(Option::as_ref)
-                .and_then(|o| o.at("/metadata/name"))
-                .and_then(Tree::as_str)
-                .map(str::to_string)
-        };
-        if let Some(name) = parsed(&self.request).or_else(|| parsed(&self.response)) {
+        // The request's name, else the response's (the server names an object created with
+        // `generateName`), else the request's `generateName`. A body a detection parsed
+        // already is not read again, and the response is read only when the request has no
+        // name.
+        let request = Self::metadata(&self.request, self.event.request_object);
+        if let Some(name) = request.name {
             return name;
         }
-        let request = self.event.request_object.map(|r| metadata_of(r.get()));
-        let response = self.event.response_object.map(|r| metadata_of(r.get()));
+        if let Some(name) = Self::metadata(&self.response, self.event.response_object).name {
+            return name;
+        }
         request
-            .as_ref()
-            .and_then(|m| m.name.clone())
-            .or_else(|| response.as_ref().and_then(|m| m.name.clone()))
-            .or_else(|| {
-                request
-                    .as_ref()
-                    .and_then(|m| m.generate_name.as_ref().map(|g| format!("{g}*")))
-            })
+            .generate_name
+            .map(|g| format!("{g}*"))
             .unwrap_or_else(|| "-".to_string())
     }
 
-    /// `namespace/name` or `name`.
+    /// The name and `generateName` of a body: from its parsed tree when a detection parsed
+    /// it, else read from its text.
+    fn metadata(parsed: &OnceCell<Option<Body>>, raw: Option<&RawValue>) -> Metadata {
+        match parsed.get() {
+            Some(body) => {
+                let field = |name: &str| {
+                    body.as_ref()
+                        .and_then(|b| b.get("metadata"))
+                        .and_then(|m| m.get(name))
+                        .and_then(Tree::as_str)
+                        .map(str::to_string)
+                };
+                Metadata {
+                    name: field("name"),
+                    generate_name: field("generateName"),
+                }
+            }
+            None => raw.map(|r| metadata_of(r.get())).unwrap_or_default(),
+        }
+    }
+
     pub fn target(&self) -> String {
         match self.event.namespace() {
             Some(ns) => format!("{ns}/{}", self.object_name()),
