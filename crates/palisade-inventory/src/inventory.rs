@@ -22,6 +22,9 @@ pub struct Inventory {
     /// The owner graph before an [`Inventory::insert`] that changed it, put back by
     /// [`Inventory::restore`].
     saved_owners: Option<std::sync::OnceLock<crate::owners::Owners>>,
+    /// The object [`Inventory::insert`] placed, when it replaced a version that differs from
+    /// it only in what no cluster-wide model reads ([`crate::alike`]).
+    placed_alike: Option<usize>,
 }
 
 impl Inventory {
@@ -42,6 +45,7 @@ impl Inventory {
             owners: std::sync::OnceLock::new(),
             placed: None,
             saved_owners: None,
+            placed_alike: None,
         }
     }
 
@@ -81,6 +85,10 @@ impl Inventory {
         // The others' controllers are kept when the object is no owner of theirs; the
         // graph is found again when it may be.
         let (index, previous) = &placed;
+        self.placed_alike = previous
+            .as_ref()
+            .is_some_and(|before| crate::alike::alike_for_models(before, &self.objects[*index]))
+            .then_some(*index);
         let top = self
             .owners
             .get()
@@ -92,6 +100,13 @@ impl Inventory {
         placed
     }
 
+    /// Whether the object [`Inventory::insert`] placed at `index` replaced a version that
+    /// differs from it only in what no cluster-wide model reads ([`crate::alike`]: a new
+    /// image, a scale, a restart).
+    pub fn placed_alike(&self, index: usize) -> bool {
+        self.placed_alike == Some(index)
+    }
+
     /// Whether the object [`Inventory::insert`] placed at `index` changed no other object's
     /// controller (it is nobody's owner, so the owner graph of the others was kept).
     pub fn placed_keeps_owners(&self, index: usize) -> bool {
@@ -100,6 +115,7 @@ impl Inventory {
 
     /// Undoes [`Inventory::insert`].
     pub fn restore(&mut self, index: usize, previous: Option<Object>) {
+        self.placed_alike = None;
         match previous {
             Some(previous) => self.objects[index] = previous,
             None => {

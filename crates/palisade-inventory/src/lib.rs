@@ -12,6 +12,7 @@
 //! see the field as written and report the mistake.
 
 pub mod admissible;
+pub mod alike;
 pub mod fragment;
 pub mod inventory;
 pub mod load;

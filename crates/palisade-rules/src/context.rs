@@ -353,7 +353,8 @@ impl ClusterModels {
     /// them (with [`ClusterModels::owners_kept`]): each is unseen, the object it replaces was
     /// unseen too (an update keeps its namespace), and a new one is in a namespace the cluster
     /// has already (the network declares every namespace an object is in: one read before the
-    /// namespace was would add it).
+    /// namespace was would add it). An update that changes nothing a model reads (a new image,
+    /// a scale: [`Inventory::placed_alike`]) leaves every model as it was, seen or not.
     fn all_unseen(
         &self,
         inventory: &Inventory,
@@ -369,11 +370,12 @@ impl ClusterModels {
                     .as_ref()
                     .is_none_or(|ns| self.namespaces.contains(ns))
             };
-            unseen(inventory, j)
-                && match was_unseen.get(j) {
-                    Some(was_unseen) => *was_unseen,
-                    None => known_namespace(),
-                }
+            inventory.placed_alike(j)
+                || unseen(inventory, j)
+                    && match was_unseen.get(j) {
+                        Some(was_unseen) => *was_unseen,
+                        None => known_namespace(),
+                    }
         })
     }
 

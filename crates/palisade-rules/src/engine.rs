@@ -829,6 +829,9 @@ mod tests {
         BUILDS.load(Ordering::SeqCst) - before
     }
 
+    const SECRET: &str =
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: shop}\ndata: {key: YQ==}\n";
+
     /// The kept model is lent to an evaluation of an object it does not see, and built again
     /// for one it sees, or one that changes another object's controller.
     #[test]
@@ -840,7 +843,9 @@ apiVersion: v1
 kind: Pod
 metadata: {name: api-2-x, namespace: shop, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: api-2, uid: rs-2, controller: true}]}
 spec: {containers: [{name: c, image: 'a:1'}]}
+---
 ",
+            SECRET,
         ]
         .concat();
         let mut cluster = load_text("c.yaml", &cluster, &Limits::default()).inventory;
@@ -857,6 +862,41 @@ spec: {containers: [{name: c, image: 'a:1'}]}
         // An update of the cluster's own ReplicaSet, still controlled: lent.
         let update = "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web-1, namespace: shop, uid: rs-1, labels: {x: y}, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}\nspec: {template: {spec: {containers: [{name: c, image: 'a:1'}]}}}\n";
         assert_eq!(builds_when_judging(&mut cluster, &models, update), 0);
+        // An update of the cluster's Deployment (seen) with a new image and replica count:
+        // nothing a model reads changes, lent; one with another account is not.
+        let deployment = crate::unseen::tests::DEPLOYMENT_AND_REPLICA_SET
+            .split("---")
+            .next()
+            .unwrap();
+        assert!(deployment.contains("kind: Deployment"), "{deployment}");
+        let rolled = deployment
+            .replace("image: 'a:1'", "image: 'a:2'")
+            .replace("spec: {template:", "spec: {replicas: 3, template:");
+        assert_ne!(rolled, deployment, "the Deployment names an image");
+        let rolled = format!("{rolled}status: {{replicas: 3}}\n");
+        assert_eq!(builds_when_judging(&mut cluster, &models, &rolled), 0);
+        let other_account = deployment.replace(
+            "{spec: {containers:",
+            "{spec: {serviceAccountName: x, containers:",
+        );
+        assert_ne!(other_account, deployment, "the Deployment has a pod spec");
+        assert_eq!(
+            builds_when_judging(&mut cluster, &models, &other_account),
+            1
+        );
+        // The cluster's Secret with a new value: lent; another Secret: built.
+        assert_eq!(
+            builds_when_judging(&mut cluster, &models, &SECRET.replace("YQ==", "Yg==")),
+            0
+        );
+        assert_eq!(
+            builds_when_judging(
+                &mut cluster,
+                &models,
+                &SECRET.replace("name: s,", "name: t,")
+            ),
+            1
+        );
         let config =
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\n";
         assert_eq!(builds_when_judging(&mut cluster, &models, config), 0);

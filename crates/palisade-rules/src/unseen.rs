@@ -7,7 +7,9 @@
 //! whose escalation model is then rebuilt around the kept network engine.
 //!
 //! The list is an allow-list on purpose: a kind not named here is seen, so a model reading a
-//! new kind can only make evaluations rebuild it, never answer from a stale one.
+//! new kind can only make evaluations rebuild it, never answer from a stale one. An update of
+//! a seen object that changes only fields no model reads (`palisade_inventory::alike`, also an
+//! allow-list) is lent the models too.
 
 use palisade_inventory::Inventory;
 

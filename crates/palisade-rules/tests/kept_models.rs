@@ -51,6 +51,30 @@ metadata: {name: web, namespace: shop}
 spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
 ---
 apiVersion: v1
+kind: Secret
+metadata: {name: backup-token, namespace: shop, annotations: {kubernetes.io/service-account.name: backup}}
+type: kubernetes.io/service-account-token
+data: {token: YQ==}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: log-agent, namespace: shop}
+spec:
+  selector: {matchLabels: {app: log}}
+  template:
+    metadata: {labels: {app: log}}
+    spec: {serviceAccountName: backup, containers: [{name: log, image: 'log:1'}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: tools, namespace: shop, uid: d-2}
+spec:
+  selector: {matchLabels: {app: tools}}
+  template:
+    metadata: {labels: {app: tools}}
+    spec: {automountServiceAccountToken: false, containers: [{name: t, image: 'tools:1', securityContext: {privileged: true}}]}
+---
+apiVersion: v1
 kind: Pod
 metadata: {name: api-2-x, namespace: shop, labels: {app: api}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: api-2, uid: rs-2, controller: true}]}
 spec: {containers: [{name: api, image: 'api:1'}]}
@@ -68,6 +92,17 @@ const JUDGED: &[&str] = &[
     "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: api-2, namespace: shop, uid: rs-2, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}\nspec: {selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [{name: api, image: 'api:1'}]}}}\n",
     // An update of the cluster's ReplicaSet.
     "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web-1, namespace: shop, uid: rs-1, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}\nspec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {hostNetwork: true, serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27'}]}}}\n",
+    // Updates of the cluster's Deployment that change nothing a model reads (a new image, a
+    // scale, a restart, server-kept fields): the kept models are lent although it is seen.
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop, uid: d-1, resourceVersion: '2', generation: 2, annotations: {deployment.kubernetes.io/revision: '2'}}\nspec:\n  replicas: 3\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}, annotations: {kubectl.kubernetes.io/restartedAt: '2026-12-03T10:00:00Z'}}\n    spec:\n      serviceAccountName: backup\n      containers: [{name: web, image: 'nginx:1.28', resources: {limits: {memory: 1Gi}}, ports: [{containerPort: 80}], securityContext: {privileged: true}}]\nstatus: {replicas: 3}\n",
+    // Updates that change what the models read: the account, the labels, the privileges.
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop, uid: d-1}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      serviceAccountName: default\n      containers: [{name: web, image: 'nginx:1.28', ports: [{containerPort: 80}], securityContext: {privileged: true}}]\n",
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop, uid: d-1}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: api}}\n    spec:\n      serviceAccountName: backup\n      containers: [{name: web, image: 'nginx:1.28', ports: [{containerPort: 80}], securityContext: {privileged: true}}]\n",
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop, uid: d-1}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      serviceAccountName: backup\n      containers: [{name: web, image: 'nginx:1.28', ports: [{containerPort: 80}]}]\n",
+    // The privileged Deployment reaches the DaemonSet's token through its node; a new image
+    // keeps that, unprivileged it does not.
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: tools, namespace: shop, uid: d-2}\nspec:\n  selector: {matchLabels: {app: tools}}\n  template:\n    metadata: {labels: {app: tools}}\n    spec: {automountServiceAccountToken: false, containers: [{name: t, image: 'tools:2', securityContext: {privileged: true}}]}\n",
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: tools, namespace: shop, uid: d-2}\nspec:\n  selector: {matchLabels: {app: tools}}\n  template:\n    metadata: {labels: {app: tools}}\n    spec: {automountServiceAccountToken: false, containers: [{name: t, image: 'tools:2'}]}\n",
     // A ConfigMap, and the EKS one that maps identities.
     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\ndata: {LOG: debug}\n",
     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: aws-auth, namespace: kube-system}\ndata: {mapRoles: ''}\n",
@@ -75,7 +110,10 @@ const JUDGED: &[&str] = &[
     "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: exec, namespace: shop}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}\nsubjects: [{kind: Group, name: 'system:authenticated', apiGroup: rbac.authorization.k8s.io}]\n",
     "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: web-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: default, namespace: shop}]\n",
     "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: shop}\nautomountServiceAccountToken: false\n",
-    "apiVersion: v1\nkind: Secret\nmetadata: {name: backup-token, namespace: shop, annotations: {kubernetes.io/service-account.name: backup}}\ntype: kubernetes.io/service-account-token\n",
+    // The cluster's token Secret: its value rotated (lent), then naming another account.
+    "apiVersion: v1\nkind: Secret\nmetadata: {name: backup-token, namespace: shop, annotations: {kubernetes.io/service-account.name: backup}}\ntype: kubernetes.io/service-account-token\ndata: {token: Yg==}\n",
+    "apiVersion: v1\nkind: Secret\nmetadata: {name: backup-token, namespace: shop, annotations: {kubernetes.io/service-account.name: default}}\ntype: kubernetes.io/service-account-token\n",
+    "apiVersion: v1\nkind: Secret\nmetadata: {name: other-token, namespace: shop, annotations: {kubernetes.io/service-account.name: backup}}\ntype: kubernetes.io/service-account-token\n",
     "apiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: shop}\nspec: {type: NodePort, selector: {app: api}, ports: [{port: 8080}]}\n",
     "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny, namespace: shop}\nspec: {podSelector: {}, policyTypes: [Ingress]}\n",
     "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: nothing, namespace: shop}\nspec: {podSelector: {matchLabels: {app: nothing}}, policyTypes: [Ingress]}\n",
@@ -98,7 +136,15 @@ fn judge(cluster: &mut Inventory, models: &ClusterModels, text: &str) -> Vec<Str
     let mut findings: Vec<String> = out
         .findings
         .iter()
-        .map(|f| format!("{} {} {:?}", f.rule_id(), f.message, f.evidence()))
+        .map(|f| {
+            format!(
+                "{} {} {:?} at {:?}",
+                f.rule_id(),
+                f.message,
+                f.evidence(),
+                f.location
+            )
+        })
         .collect();
     findings.sort();
     findings

@@ -14,9 +14,10 @@
 //! (SKIP=ID,ID leaves some out);
 //! INVENTORY=DIR judges against the objects under DIR as the cluster (say
 //! ../shared/corpora/real-manifests, 5,294 objects) instead of an empty one; LOAD=none stops
-//! after the in-process verdicts. Four requests are judged: a standalone privileged Pod, a
+//! after the in-process verdicts. Five requests are judged: a standalone privileged Pod, a
 //! standalone unprivileged one, the unprivileged one as its ReplicaSet (added to every
-//! cluster) makes it, the most common request a cluster sends, and a RoleBinding.
+//! cluster) makes it, the most common request a cluster sends, a RoleBinding, and an update
+//! of a Deployment (added to every cluster) to a new image.
 
 /// The allocator the `palisade` binary ships, so the figures are the command's.
 #[cfg(not(target_env = "msvc"))]
@@ -146,12 +147,29 @@ spec:
     spec: {containers: [{name: nginx, image: 'nginx:1.27'}]}
 ";
 
+/// The Deployment the last review updates (a new image, one more replica), in every cluster
+/// judged against.
+fn deployment() -> serde_json::Value {
+    serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "shop", "namespace": "default", "uid": "d-bench-1",
+            "resourceVersion": "100", "generation": 7},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "shop"}},
+            "template": {"metadata": {"labels": {"app": "shop"}},
+                "spec": {"containers": [{"name": "shop", "image": "registry.example.com/shop:1.4.2",
+                    "ports": [{"containerPort": 8080}]}]}}}})
+}
+
 fn cluster() -> palisade_inventory::Inventory {
     let limits = palisade_inventory::Limits::default();
     let replica_set = palisade_inventory::load_text("replicaset.yaml", REPLICA_SET, &limits)
         .inventory
         .objects
         .remove(0);
+    let deployment =
+        palisade_inventory::load_text("deployment.json", &deployment().to_string(), &limits)
+            .inventory
+            .objects
+            .remove(0);
     let mut inventory = match std::env::var("INVENTORY") {
         Ok(dir) => {
             palisade_inventory::load(
@@ -163,6 +181,7 @@ fn cluster() -> palisade_inventory::Inventory {
         Err(_) => palisade_inventory::Inventory::default(),
     };
     inventory.insert(replica_set);
+    inventory.insert(deployment);
     println!("cluster: {} objects", inventory.objects.len());
     inventory
 }
@@ -200,6 +219,27 @@ fn reviews() -> Vec<Vec<u8>> {
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}]});
     reviews.push(serde_json::to_vec(&binding).unwrap());
+    // The cluster's Deployment rolled to a new image and scaled: nothing the cluster's models
+    // read changes, so they are lent although the Deployment is seen.
+    let mut update = binding;
+    let request = &mut update["request"];
+    request["kind"] = serde_json::json!({"group": "apps", "version": "v1", "kind": "Deployment"});
+    request["resource"] =
+        serde_json::json!({"group": "apps", "version": "v1", "resource": "deployments"});
+    request["requestKind"] = request["kind"].clone();
+    request["requestResource"] = request["resource"].clone();
+    request["name"] = "shop".into();
+    request["operation"] = "UPDATE".into();
+    let old = deployment();
+    let mut new = old.clone();
+    new["metadata"]["resourceVersion"] = "101".into();
+    new["metadata"]["generation"] = 8.into();
+    new["spec"]["replicas"] = 3.into();
+    new["spec"]["template"]["spec"]["containers"][0]["image"] =
+        "registry.example.com/shop:1.4.3".into();
+    request["oldObject"] = old;
+    request["object"] = new;
+    reviews.push(serde_json::to_vec(&update).unwrap());
     reviews
 }
 

@@ -1,0 +1,257 @@
+//! Whether an updated workload or Secret differs from the version it replaces only in what
+//! no cluster-wide model reads (the network, the escalation graph, the RBAC model): the
+//! fields the API server keeps (`resourceVersion`, `generation`, `managedFields`, `status`)
+//! and the annotations `kubectl apply` and the Deployment controller write; of a workload, the
+//! rollout settings (`replicas`, `strategy`, ...), the annotation `kubectl rollout restart`
+//! writes, and the containers' images, pull policies, resources and probes; of a Secret, its
+//! values (the models read its type and the account it names).
+//!
+//! This is most of a cluster's update traffic (a new image, a scale, a restart, a rotated
+//! certificate or synchronised secret), and a cluster
+//! prepared for admission lends such an update the models it keeps, as it does for the objects
+//! the models never see. The list is an allow-list on purpose: a change anywhere else makes the
+//! models be built again. A model that starts reading one of these fields must take it off the
+//! list; `palisade-rules/tests/kept_models.rs` judges such updates with the models lent and
+//! rebuilt, and fails when the two differ.
+
+use serde_json::Value;
+
+use crate::object::Object;
+use crate::podspec::pod_spec;
+
+/// Kept by the API server, not written by users.
+const SERVER_METADATA: &[&str] = &["resourceVersion", "generation", "managedFields"];
+
+/// Annotations of the object that tools rewrite on each apply or rollout.
+const CHURN_ANNOTATIONS: &[&str] = &[
+    "kubectl.kubernetes.io/last-applied-configuration",
+    "deployment.kubernetes.io/revision",
+];
+
+/// Annotations of the pod template that `kubectl rollout restart` writes.
+const TEMPLATE_CHURN_ANNOTATIONS: &[&str] = &["kubectl.kubernetes.io/restartedAt"];
+
+/// A controller's rollout settings, beside its pod template.
+const ROLLOUT_FIELDS: &[&str] = &[
+    "replicas",
+    "revisionHistoryLimit",
+    "progressDeadlineSeconds",
+    "minReadySeconds",
+    "paused",
+    "strategy",
+    "updateStrategy",
+];
+
+/// Fields of a container (regular, init or ephemeral) no model reads.
+const CONTAINER_FIELDS: &[&str] = &[
+    "image",
+    "imagePullPolicy",
+    "resources",
+    "livenessProbe",
+    "readinessProbe",
+    "startupProbe",
+];
+
+/// A Secret's values.
+const SECRET_VALUES: &[&str] = &["data", "stringData"];
+
+/// Whether `after` (an update of `before`, the same identity) is a workload or a Secret that
+/// differs from `before` only in the fields this module names.
+pub fn alike_for_models(before: &Object, after: &Object) -> bool {
+    if before.id != after.id || !(pod_spec(after).is_some() || is_secret(after)) {
+        return false;
+    }
+    before.value == after.value || stripped(after) == stripped(before)
+}
+
+fn is_secret(object: &Object) -> bool {
+    object.id.group().is_empty() && object.id.kind == "Secret"
+}
+
+/// The object's value without the fields no model reads.
+fn stripped(object: &Object) -> Value {
+    let mut value = object.value.clone();
+    let spec = pod_spec(object);
+    if let Some(map) = value.as_object_mut() {
+        map.remove("status");
+        if is_secret(object) {
+            for key in SECRET_VALUES {
+                map.remove(*key);
+            }
+        }
+    }
+    remove_keys(value.pointer_mut("/metadata"), SERVER_METADATA);
+    remove_annotations(value.pointer_mut("/metadata"), CHURN_ANNOTATIONS);
+    if let Some(spec) = spec {
+        // The rollout settings sit beside the template (`/spec/template/spec`), never in a
+        // pod spec itself.
+        if spec.pointer != "/spec" {
+            remove_keys(value.pointer_mut("/spec"), ROLLOUT_FIELDS);
+        }
+        remove_annotations(
+            value.pointer_mut(spec.metadata_pointer),
+            TEMPLATE_CHURN_ANNOTATIONS,
+        );
+        if let Some(pod) = value.pointer_mut(spec.pointer) {
+            for kind in crate::podspec::ContainerKind::ALL {
+                let containers = pod.get_mut(kind.field()).and_then(Value::as_array_mut);
+                for container in containers.into_iter().flatten() {
+                    remove_keys(Some(container), CONTAINER_FIELDS);
+                }
+            }
+        }
+    }
+    value
+}
+
+fn remove_keys(value: Option<&mut Value>, keys: &[&str]) {
+    if let Some(map) = value.and_then(Value::as_object_mut) {
+        for key in keys {
+            map.remove(*key);
+        }
+    }
+}
+
+/// Removes `keys` from the `annotations` of `metadata`, and the map when that empties it.
+fn remove_annotations(metadata: Option<&mut Value>, keys: &[&str]) {
+    let Some(metadata) = metadata.and_then(Value::as_object_mut) else {
+        return;
+    };
+    let Some(annotations) = metadata
+        .get_mut("annotations")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for key in keys {
+        annotations.remove(*key);
+    }
+    if annotations.is_empty() {
+        metadata.remove("annotations");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Limits, load_text};
+
+    const DEPLOYMENT: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, uid: d-1, resourceVersion: '10', generation: 3}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      serviceAccountName: web
+      containers: [{name: web, image: 'nginx:1.27', ports: [{containerPort: 80}], resources: {limits: {cpu: 1}}}]
+status: {replicas: 2}
+";
+
+    fn object(text: &str) -> Object {
+        load_text("o.yaml", text, &Limits::default())
+            .inventory
+            .objects
+            .remove(0)
+    }
+
+    /// The Deployment with `from` replaced by `to` in its text.
+    fn changed(from: &str, to: &str) -> Object {
+        assert!(DEPLOYMENT.contains(from), "{from}");
+        object(&DEPLOYMENT.replacen(from, to, 1))
+    }
+
+    #[test]
+    fn churn_and_images_leave_a_workload_alike() {
+        let before = object(DEPLOYMENT);
+        for (from, to) in [
+            ("nginx:1.27", "nginx:1.28"),
+            ("replicas: 2\n", "replicas: 5\n"),
+            (
+                "resourceVersion: '10', generation: 3",
+                "resourceVersion: '11', generation: 4",
+            ),
+            ("{limits: {cpu: 1}}", "{limits: {cpu: 2}}"),
+            (
+                "status: {replicas: 2}",
+                "status: {replicas: 1, readyReplicas: 1}",
+            ),
+            (
+                "metadata: {labels: {app: web}}",
+                "metadata: {labels: {app: web}, annotations: {kubectl.kubernetes.io/restartedAt: '2026-12-03T10:00:00Z'}}",
+            ),
+            (
+                "generation: 3}",
+                "generation: 3, annotations: {deployment.kubernetes.io/revision: '4'}}",
+            ),
+            ("ports:", "readinessProbe: {httpGet: {port: 80}}, ports:"),
+        ] {
+            assert!(
+                alike_for_models(&before, &changed(from, to)),
+                "{from} -> {to}"
+            );
+        }
+    }
+
+    #[test]
+    fn what_models_read_makes_a_workload_differ() {
+        let before = object(DEPLOYMENT);
+        for (from, to) in [
+            ("serviceAccountName: web", "serviceAccountName: admin"),
+            (
+                "metadata: {labels: {app: web}}",
+                "metadata: {labels: {app: api}}",
+            ),
+            ("containerPort: 80", "containerPort: 8080"),
+            ("ports:", "securityContext: {privileged: true}, ports:"),
+            ("uid: d-1", "uid: d-2"),
+            (
+                "generation: 3}",
+                "generation: 3, annotations: {team: payments}}",
+            ),
+            (
+                "serviceAccountName: web",
+                "serviceAccountName: web\n      hostNetwork: true",
+            ),
+            ("replicas: 2\n", "replicas: 2\n  suspend: true\n"),
+        ] {
+            assert!(
+                !alike_for_models(&before, &changed(from, to)),
+                "{from} -> {to}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_secret_with_other_values_is_alike_with_another_account_it_differs() {
+        let token = "apiVersion: v1\nkind: Secret\nmetadata: {name: t, namespace: shop, resourceVersion: '1', annotations: {kubernetes.io/service-account.name: backup}}\ntype: kubernetes.io/service-account-token\ndata: {token: YQ==}\n";
+        let rotated = token
+            .replace("YQ==", "Yg==")
+            .replace("resourceVersion: '1'", "resourceVersion: '2'");
+        assert!(alike_for_models(&object(token), &object(&rotated)));
+        let synced = token.replace("data: {token: YQ==}", "stringData: {token: b}");
+        assert!(alike_for_models(&object(token), &object(&synced)));
+        for (from, to) in [
+            (
+                "service-account.name: backup",
+                "service-account.name: admin",
+            ),
+            ("type: kubernetes.io/service-account-token", "type: Opaque"),
+            ("namespace: shop,", "namespace: shop, labels: {a: b},"),
+        ] {
+            let other = object(&token.replace(from, to));
+            assert!(!alike_for_models(&object(token), &other), "{from} -> {to}");
+        }
+    }
+
+    #[test]
+    fn only_workloads_and_secrets_of_one_identity_are_alike() {
+        let config = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n";
+        assert!(!alike_for_models(&object(config), &object(config)));
+        let elsewhere = changed("namespace: shop", "namespace: other");
+        assert!(!alike_for_models(&object(DEPLOYMENT), &elsewhere));
+    }
+}
