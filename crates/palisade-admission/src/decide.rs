@@ -172,8 +172,38 @@ impl Admission {
         &self.settings
     }
 
-    /// `POST /validate`: the verdict.
+    /// `POST /validate`: the verdict. A ReplicaSet or Job let in is kept in the cluster
+    /// model until it is read again ([`palisade_scan::ClusterModel::remember`]), so that its
+    /// Pods are judged through their controller, as they are once the model is read again.
     pub fn validate(&self, review: &Review) -> Judged {
+        let judged = self.judge_review(review);
+        if judged.allowed() {
+            self.remember(review);
+        }
+        judged
+    }
+
+    /// Keeps the object of an allowed request (not a dry run) that creates a controller of
+    /// Pods, when the model may keep it.
+    fn remember(&self, review: &Review) {
+        let kind = &review.request.kind;
+        let controller = matches!(
+            (kind.group.as_str(), kind.kind.as_str()),
+            ("apps", "ReplicaSet") | ("batch", "Job")
+        );
+        if !controller
+            || review.operation() != "CREATE"
+            || review.request.dry_run
+            || !review.subresource().is_empty()
+            || review.object.is_none()
+        {
+            return;
+        }
+        self.model()
+            .remember(as_stored(review.object.as_ref(), review));
+    }
+
+    fn judge_review(&self, review: &Review) -> Judged {
         if let Some((outcome, reason)) = self.not_judged(review) {
             return respond(review, base_log(review, outcome, Some(reason)), |r| r);
         }

@@ -631,3 +631,97 @@ fn rules_switched_off_for_admission_are_not_run() {
     assert!(!ran.contains(&"POD001"), "{ran:?}");
     assert!(ran.contains(&"POD002"), "{ran:?}");
 }
+
+/// A cluster whose Deployment runs as a cluster-admin account behind a LoadBalancer: RBAC017
+/// reports the path on the Deployment, and a Pod of its ReplicaSet is judged through it.
+const EXPOSED_ADMIN_DEPLOYMENT: &str = "\
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: backup, namespace: shop}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: backup-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: backup, namespace: shop}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, uid: d-1}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      serviceAccountName: backup
+      containers: [{name: web, image: 'nginx:1.27', ports: [{containerPort: 80}]}]
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: web-1, namespace: shop, uid: rs-1, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      serviceAccountName: backup
+      containers: [{name: web, image: 'nginx:1.27'}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
+";
+
+fn pod_of(replica_set: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": format!("{replica_set}-x"), "namespace": "shop", "labels": {"app": "web"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": replica_set,
+                "uid": format!("uid-{replica_set}"), "controller": true}]},
+        "spec": {"serviceAccountName": "backup", "containers": [{"name": "web", "image": "nginx:1.27"}]}})
+}
+
+fn replica_set(name: &str) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": name, "namespace": "shop", "uid": format!("uid-{name}"),
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d-1", "controller": true}]},
+        "spec": {"selector": {"matchLabels": {"app": "web"}},
+            "template": {"metadata": {"labels": {"app": "web"}},
+                "spec": {"serviceAccountName": "backup", "containers": [{"name": "web", "image": "nginx:1.28"}]}}}})
+}
+
+/// A rollout creates a ReplicaSet the model (read every few minutes) does not hold yet, then
+/// its Pods. The webhook keeps the ReplicaSet it let in, so those Pods get the verdict Pods
+/// of a known ReplicaSet get (judged through the Deployment) instead of a denial as
+/// standalone Pods until the next read. A dry run, or a ReplicaSet denied, is not kept.
+#[test]
+fn pods_of_a_replica_set_let_in_are_judged_through_its_deployment() {
+    let cluster = load_text("c.yaml", EXPOSED_ADMIN_DEPLOYMENT, &Limits::default()).inventory;
+    let admission = admission(AdmissionSettings::default(), cluster);
+    let judge = |object: &Value| {
+        let judged = admission.validate(&decode(&review_of(object, "u")).unwrap());
+        (judged.log.allowed, judged.log.denied)
+    };
+    assert_eq!(judge(&pod_of("web-1")), (true, vec![]));
+    // Before its ReplicaSet is let in, the Pod is judged as a standalone one.
+    let (allowed, denied) = judge(&pod_of("web-2"));
+    assert!(
+        !allowed && denied.contains(&"RBAC017".to_string()),
+        "{denied:?}"
+    );
+    // A dry run of the ReplicaSet is judged but not kept.
+    let mut dry = serde_json::from_slice::<Value>(&review_of(&replica_set("web-2"), "d")).unwrap();
+    dry["request"]["dryRun"] = json!(true);
+    let dry = admission.validate(&decode(&serde_json::to_vec(&dry).unwrap()).unwrap());
+    assert!(dry.log.allowed);
+    assert!(!judge(&pod_of("web-2")).0);
+    // Let in for real: its Pods are judged through the Deployment.
+    assert!(judge(&replica_set("web-2")).0);
+    assert_eq!(judge(&pod_of("web-2")), (true, vec![]));
+    // A ReplicaSet denied (privileged) is not kept.
+    let mut privileged = replica_set("web-3");
+    privileged["spec"]["template"]["spec"]["containers"][0]["securityContext"] =
+        json!({"privileged": true});
+    assert!(!judge(&privileged).0);
+    assert!(!judge(&pod_of("web-3")).0);
+}

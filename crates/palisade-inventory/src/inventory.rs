@@ -113,6 +113,28 @@ impl Inventory {
         self.placed.is_some_and(|(placed, _)| placed == index)
     }
 
+    /// Keeps for good the new object [`Inventory::insert`] placed at `index` (an object the
+    /// cluster now holds, such as a ReplicaSet an admission webhook let in): objects placed
+    /// later find it as their owner. An object that replaced another is not kept: the insert
+    /// is undone, as [`Inventory::restore`] does, and the answer is false.
+    pub fn keep_placed(&mut self, index: usize, previous: Option<Object>) -> bool {
+        if previous.is_some() || index + 1 != self.objects.len() {
+            self.restore(index, previous);
+            return false;
+        }
+        match self.placed.take() {
+            // The owner graph of the others was kept: it takes the object in.
+            Some((_, top)) => match self.owners.get_mut() {
+                Some(owners) => owners.append(&self.objects, index, top),
+                None => self.owners = std::sync::OnceLock::new(),
+            },
+            // The graph is found again, or was never found: with the object, when it is.
+            None => self.saved_owners = None,
+        }
+        self.placed_alike = None;
+        true
+    }
+
     /// Undoes [`Inventory::insert`].
     pub fn restore(&mut self, index: usize, previous: Option<Object>) {
         self.placed_alike = None;

@@ -150,6 +150,36 @@ impl Owners {
         self.index.get_or_init(|| Index::of(objects));
     }
 
+    /// Takes in the object just placed after this graph's objects, at `at` of `objects`, whose
+    /// top controller [`Owners::placed`] found (`top`): nobody names it, so the others keep
+    /// their controllers, and objects placed later can name it.
+    pub(crate) fn append(&mut self, objects: &[Object], at: usize, top: Option<usize>) {
+        let Some(object) = objects.get(at).filter(|_| at == self.parents.len()) else {
+            return;
+        };
+        let parent = self.parent(object, objects);
+        if let Some(index) = self.index.get_mut() {
+            if let Some(uid) = uid(object) {
+                index.by_uid.insert(uid.to_string(), at);
+            }
+            if let Some(key) = name_key(object) {
+                index.by_name.insert(key, at);
+            }
+        }
+        if let Some((uid, kind, name)) = controller_ref(object) {
+            if let Some(uid) = uid {
+                self.named_uids.insert(uid.to_string());
+            }
+            self.named.insert((
+                object.id.namespace.clone(),
+                kind.to_string(),
+                name.to_string(),
+            ));
+        }
+        self.parents.push(parent);
+        self.top.push(top);
+    }
+
     /// The top controller of object `index`.
     pub(crate) fn top(&self, index: usize) -> Option<usize> {
         self.top.get(index).copied().flatten()
@@ -351,5 +381,73 @@ mod tests {
                 prop_assert_eq!(&before, &after);
             }
         }
+
+        /// Objects kept for good one after another (an admission webhook learning the
+        /// ReplicaSets it let in), with objects placed for a while between them, give the
+        /// controllers of a fresh inventory of the world and the kept objects; an update of an
+        /// object is not kept and leaves the world as it was.
+        #[test]
+        fn keeping_placed_objects_agrees_with_a_fresh_graph(world in proptest::collection::vec(arb_object(), 0..8), kept in proptest::collection::vec((arb_object(), arb_object()), 1..5)) {
+            let text = world.join("---\n");
+            let mut inventory = load_text("w.yaml", &text, &Limits::default()).inventory;
+            inventory.controller_of(0);
+            for (keep, visit) in kept {
+                let before = inventory.objects.len();
+                let (index, previous) = inventory.insert(one(&keep));
+                let kept = inventory.keep_placed(index, previous);
+                prop_assert_eq!(inventory.objects.len(), before + usize::from(kept));
+                let fresh = crate::Inventory::new(inventory.sources.clone(), inventory.objects.clone());
+                for i in 0..inventory.objects.len() {
+                    prop_assert_eq!(inventory.controller_of(i), fresh.controller_of(i), "object {}", i);
+                }
+                // A request placed after it finds its controller as a fresh inventory does.
+                let object = one(&visit);
+                let (index, previous) = inventory.insert(object.clone());
+                let mut objects = inventory.objects.clone();
+                objects[index] = object;
+                let fresh = crate::Inventory::new(inventory.sources.clone(), objects);
+                for i in 0..inventory.objects.len() {
+                    prop_assert_eq!(inventory.controller_of(i), fresh.controller_of(i), "placed, object {}", i);
+                }
+                inventory.restore(index, previous);
+            }
+        }
+    }
+
+    /// A ReplicaSet kept for good is the owner later Pods find, and so is one that a kept
+    /// Pod named before it arrived.
+    #[test]
+    fn a_kept_replica_set_owns_the_pods_placed_after_it() {
+        let world = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: a, uid: d1}\nspec: {template: {spec: {containers: [{name: c, image: x}]}}}\n";
+        let mut inventory = load_text("w.yaml", world, &Limits::default()).inventory;
+        inventory.controller_of(0);
+        let replica_set = "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web-2, namespace: a, uid: rs2, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d1, controller: true}]}\nspec: {template: {spec: {containers: [{name: c, image: x}]}}}\n";
+        let (index, previous) = inventory.insert(one(replica_set));
+        assert!(inventory.keep_placed(index, previous));
+        assert_eq!(inventory.controller_of(1), Some(0));
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: web-2-x, namespace: a, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-2, uid: rs2, controller: true}]}\nspec: {containers: [{name: c, image: x}]}\n";
+        let (index, previous) = inventory.insert(one(pod));
+        assert_eq!(inventory.controller_of(index), Some(0));
+        assert!(inventory.placed_keeps_owners(index));
+        inventory.restore(index, previous);
+        // The same ReplicaSet again: an update, not kept.
+        let (index, previous) = inventory.insert(one(replica_set));
+        assert!(!inventory.keep_placed(index, previous));
+        assert_eq!(inventory.objects.len(), 2);
+        // A Pod that names a ReplicaSet not yet there, kept; then the ReplicaSet it names,
+        // which becomes its owner (the graph is found again).
+        let orphan = pod
+            .replace("web-2-x", "web-3-x")
+            .replace("web-2,", "web-3,")
+            .replace("rs2", "rs3");
+        let (index, previous) = inventory.insert(one(&orphan));
+        assert!(inventory.keep_placed(index, previous));
+        assert_eq!(inventory.controller_of(2), None);
+        let named = replica_set.replace("web-2", "web-3").replace("rs2", "rs3");
+        let (index, previous) = inventory.insert(one(&named));
+        assert!(!inventory.placed_keeps_owners(index));
+        assert!(inventory.keep_placed(index, previous));
+        assert_eq!(inventory.objects.len(), 4);
+        assert_eq!(inventory.controller_of(2), Some(0));
     }
 }

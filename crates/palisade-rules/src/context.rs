@@ -395,6 +395,14 @@ impl ClusterModels {
             .all(|(k, was)| judged.contains(&k) || inventory.controller_of(k) == *was)
     }
 
+    /// Whether a kept model depends on the cluster's owner graph (it is lent only while every
+    /// object keeps its controller: [`Sees::AllBut`]).
+    pub fn reads_owners(&self) -> bool {
+        self.kept
+            .iter()
+            .any(|(_, sees, _)| matches!(sees, Sees::AllBut(_)))
+    }
+
     fn get_model<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
         self.models.get::<T>()
     }

@@ -42,6 +42,22 @@ pub fn is_unseen(inventory: &Inventory, index: usize) -> bool {
     }
 }
 
+/// Whether the new object at `index`, placed in a cluster prepared for admission, may stay in
+/// it for good without changing a kept model: a ReplicaSet or Job that [`is_unseen`] (its
+/// controller is in the cluster). A webhook keeps those it lets in, so that the Pods they make
+/// before the cluster is read again are judged through their controller, as they are once it
+/// is; otherwise each such Pod would be judged as a standalone one (and rebuild the models).
+/// Whether another object's controller changes with it is for the caller to check.
+pub fn may_be_kept(inventory: &Inventory, index: usize) -> bool {
+    let Some(object) = inventory.objects.get(index) else {
+        return false;
+    };
+    matches!(
+        (object.id.group(), object.id.kind.as_str()),
+        ("apps", "ReplicaSet") | ("batch", "Job")
+    ) && is_unseen(inventory, index)
+}
+
 /// Whether the object at `index` is one the network (its engine and facts) never reads:
 /// every object [`is_unseen`] names, and besides those any object that is no endpoint (no pod
 /// spec, or judged through a controller the inventory holds) and of no kind the network reads

@@ -36,6 +36,19 @@ pub struct ClusterModel {
     /// The cluster's values that must never be printed, indexed once.
     redactor: Redactor,
     source: SourceId,
+    /// The objects kept since the cluster was read ([`ClusterModel::remember`]).
+    learned: Mutex<Learned>,
+}
+
+/// Most objects a model keeps after the cluster was read (until it is read again).
+pub const MOST_REMEMBERED: usize = 10_000;
+
+/// The objects kept since the cluster was read: how many, and what of them is never printed.
+#[derive(Default)]
+struct Learned {
+    count: usize,
+    sensitive: Sensitive,
+    redactor: std::sync::Arc<Redactor>,
 }
 
 impl ClusterModel {
@@ -73,6 +86,7 @@ impl ClusterModel {
             models,
             redactor: sensitive.redactor(),
             source,
+            learned: Mutex::default(),
         }
     }
 
@@ -119,7 +133,63 @@ impl ClusterModel {
         };
         sensitive.redactor().redact_report(&mut report);
         self.redactor.redact_report(&mut report);
+        self.learned_redactor().redact_report(&mut report);
         Ok(report)
+    }
+
+    /// Keeps `object`, which the cluster now holds (a webhook let it in), so that objects
+    /// judged later see it, until the cluster is read again: a new ReplicaSet or Job whose
+    /// controller the cluster holds ([`palisade_rules::unseen::may_be_kept`]), whose arrival
+    /// changes no other object's controller. Its Pods are then judged through their
+    /// controller, as they are once the cluster is read again, rather than as standalone
+    /// Pods. Returns whether it was kept; at most [`MOST_REMEMBERED`] are.
+    pub fn remember(&self, object: Value) -> bool {
+        // One at a time, so that every copy keeps the same objects in the same order.
+        let mut learned = self
+            .learned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if learned.count >= MOST_REMEMBERED {
+            return false;
+        }
+        let spans = Spans::uniform(&object, Pos { line: 1, column: 1 });
+        let Some(placed) = Object::from_value(object, spans, self.source, 0) else {
+            return false;
+        };
+        let reads_owners = self.models.reads_owners();
+        for copy in &self.inventories {
+            let mut inventory = copy
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let (index, previous) = inventory.insert(placed.clone());
+            let keep = previous.is_none()
+                && (!reads_owners || inventory.placed_keeps_owners(index))
+                && palisade_rules::unseen::may_be_kept(&inventory, index);
+            // The copies hold the same objects, so each decides as the first did.
+            if !keep || !inventory.keep_placed(index, previous) {
+                return false;
+            }
+        }
+        learned.count += 1;
+        learned.sensitive.add_object(&placed.value);
+        learned.redactor = std::sync::Arc::new(learned.sensitive.clone().redactor());
+        true
+    }
+
+    /// How many objects [`ClusterModel::remember`] kept.
+    pub fn remembered(&self) -> usize {
+        self.learned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .count
+    }
+
+    fn learned_redactor(&self) -> std::sync::Arc<Redactor> {
+        self.learned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .redactor
+            .clone()
     }
 
     /// A free copy of the inventory, else the next one in turn (waiting for it).

@@ -260,3 +260,79 @@ fn an_unlisted_policy_layer_makes_the_network_verdicts_incomplete() {
     }
     assert!(!incomplete("POD001"), "a rule of the pod alone is whole");
 }
+
+/// A Deployment of the cluster, for ReplicaSets made after the cluster was read.
+const DEPLOYMENT_CLUSTER: &str = "\
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: backup, namespace: shop}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: backup-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: backup, namespace: shop}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, uid: d-1}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27', ports: [{containerPort: 80}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
+";
+
+/// A ReplicaSet the model remembers is one the cluster holds: a Pod it makes is judged as
+/// by a model read with the ReplicaSet in the cluster, everything rebuilt. A second copy of
+/// the same ReplicaSet, an update, or a Pod, is not remembered.
+#[test]
+fn a_remembered_replica_set_is_judged_as_one_read_with_the_cluster() {
+    let replica_set = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "web-2", "namespace": "shop", "uid": "rs-2",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d-1", "controller": true}]},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+            "spec": {"serviceAccountName": "backup", "containers": [{"name": "web", "image": "nginx:1.28"}]}}}});
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-2-x", "namespace": "shop", "labels": {"app": "web"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-2", "uid": "rs-2", "controller": true}]},
+        "spec": {"serviceAccountName": "backup", "containers": [{"name": "web", "image": "nginx:1.28"}]}});
+    let read = |text: &str| load_text("cluster.yaml", text, &Limits::default()).inventory;
+    let model = ClusterModel::prepare_copies(read(DEPLOYMENT_CLUSTER), ScanOptions::default(), 2);
+    let standalone = findings(&model.evaluate(pod.clone()).unwrap());
+    assert!(
+        standalone.iter().any(|f| f.starts_with("RBAC017 ")),
+        "{standalone:?}"
+    );
+    assert!(model.remember(replica_set.clone()));
+    assert!(!model.remember(replica_set.clone()), "already held");
+    assert!(
+        !model.remember(pod.clone()),
+        "only controllers of Pods are kept"
+    );
+    assert_eq!(model.remembered(), 1);
+    let with_it = format!(
+        "{DEPLOYMENT_CLUSTER}---\n{}",
+        serde_json::to_string(&replica_set).unwrap()
+    );
+    let fresh = ClusterModel::prepare(read(&with_it), ScanOptions::default());
+    let expected = findings(&fresh.evaluate(pod.clone()).unwrap());
+    assert!(
+        !expected.iter().any(|f| f.starts_with("RBAC017 ")),
+        "{expected:?}"
+    );
+    // Both copies hold it: two evaluations at once each give the fresh model's findings.
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..2)
+            .map(|_| scope.spawn(|| findings(&model.evaluate(pod.clone()).unwrap())))
+            .collect();
+        for run in runs {
+            assert_eq!(run.join().unwrap(), expected);
+        }
+    });
+}

@@ -14,10 +14,11 @@
 //! (SKIP=ID,ID leaves some out);
 //! INVENTORY=DIR judges against the objects under DIR as the cluster (say
 //! ../shared/corpora/real-manifests, 5,294 objects) instead of an empty one; LOAD=none stops
-//! after the in-process verdicts. Five requests are judged: a standalone privileged Pod, a
+//! after the in-process verdicts. Seven requests are judged: a standalone privileged Pod, a
 //! standalone unprivileged one, the unprivileged one as its ReplicaSet (added to every
-//! cluster) makes it, the most common request a cluster sends, a RoleBinding, and an update
-//! of a Deployment (added to every cluster) to a new image.
+//! cluster) makes it, the most common request a cluster sends, a RoleBinding, an update of a
+//! Deployment (added to every cluster) to a new image, the ReplicaSet of that rollout (which
+//! the webhook keeps), and a Pod of that ReplicaSet.
 
 /// The allocator the `palisade` binary ships, so the figures are the command's.
 #[cfg(not(target_env = "msvc"))]
@@ -238,8 +239,42 @@ fn reviews() -> Vec<Vec<u8>> {
     new["spec"]["template"]["spec"]["containers"][0]["image"] =
         "registry.example.com/shop:1.4.3".into();
     request["oldObject"] = old;
-    request["object"] = new;
+    request["object"] = new.clone();
     reviews.push(serde_json::to_vec(&update).unwrap());
+    // The rollout's ReplicaSet, made after the cluster was read: the webhook lets it in and
+    // keeps it, so that the Pod after it is judged through the Deployment.
+    let template = new["spec"]["template"].clone();
+    let replica_set = serde_json::json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "shop-7f9c", "namespace": "default", "uid": "rs-bench-2",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "shop",
+                "uid": "d-bench-1", "controller": true}]},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "shop"}}, "template": template}});
+    let mut created = update;
+    let request = &mut created["request"];
+    request["kind"] = serde_json::json!({"group": "apps", "version": "v1", "kind": "ReplicaSet"});
+    request["resource"] =
+        serde_json::json!({"group": "apps", "version": "v1", "resource": "replicasets"});
+    request["requestKind"] = request["kind"].clone();
+    request["requestResource"] = request["resource"].clone();
+    request["name"] = "shop-7f9c".into();
+    request["operation"] = "CREATE".into();
+    request["oldObject"] = serde_json::Value::Null;
+    request["object"] = replica_set;
+    reviews.push(serde_json::to_vec(&created).unwrap());
+    let mut pod = created;
+    let request = &mut pod["request"];
+    request["kind"] = serde_json::json!({"group": "", "version": "v1", "kind": "Pod"});
+    request["resource"] = serde_json::json!({"group": "", "version": "v1", "resource": "pods"});
+    request["requestKind"] = request["kind"].clone();
+    request["requestResource"] = request["resource"].clone();
+    request["name"] = "shop-7f9c-q8x2z".into();
+    let mut object = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "shop-7f9c-q8x2z", "namespace": "default", "labels": {"app": "shop"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "shop-7f9c",
+                "uid": "rs-bench-2", "controller": true}]}});
+    object["spec"] = new["spec"]["template"]["spec"].clone();
+    request["object"] = object;
+    reviews.push(serde_json::to_vec(&pod).unwrap());
     reviews
 }
 
