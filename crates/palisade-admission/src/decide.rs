@@ -161,6 +161,12 @@ impl Admission {
         }
     }
 
+    /// How many ReplicaSets and Jobs the webhook let in and keeps in the cluster model since
+    /// it was read ([`Admission::validate`]).
+    pub fn remembered(&self) -> usize {
+        self.model().remembered()
+    }
+
     fn model(&self) -> Arc<ClusterModel> {
         match self.model.read() {
             Ok(model) => model.clone(),

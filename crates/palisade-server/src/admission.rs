@@ -39,6 +39,8 @@ pub struct AdmissionMetrics {
     /// Findings by rule and the mode they had (enforce, warn, audit).
     pub findings: Labelled,
     pub in_flight: AtomicI64,
+    /// ReplicaSets and Jobs let in and kept in the cluster model since it was read.
+    pub remembered: AtomicI64,
     /// From the body read to the response.
     pub seconds: Histogram,
 }
@@ -63,6 +65,10 @@ impl Exposition for AdmissionMetrics {
         out.push_str(&format!(
             "# HELP palisade_admission_in_flight Requests being judged or waiting.\n# TYPE palisade_admission_in_flight gauge\npalisade_admission_in_flight {}\n",
             self.in_flight.load(Ordering::Relaxed)
+        ));
+        out.push_str(&format!(
+            "# HELP palisade_admission_remembered_objects ReplicaSets and Jobs let in and kept in the cluster model since the cluster was read.\n# TYPE palisade_admission_remembered_objects gauge\npalisade_admission_remembered_objects {}\n",
+            self.remembered.load(Ordering::Relaxed)
         ));
         self.seconds.render(
             "palisade_admission_request_seconds",
@@ -304,6 +310,10 @@ impl Drop for Leave<'_> {
 fn record(state: &AdmissionState, endpoint: Endpoint, judged: &Judged, took: Duration) {
     let log = &judged.log;
     let metrics = &state.metrics;
+    metrics.remembered.store(
+        i64::try_from(state.admission.remembered()).unwrap_or(i64::MAX),
+        Ordering::Relaxed,
+    );
     metrics
         .requests
         .add(&Labelled::key(&[endpoint.name(), log.outcome.name()]), 1);

@@ -588,3 +588,96 @@ async fn the_cluster_is_read_at_start() {
     assert_eq!(review["response"]["allowed"], false, "{review}");
     drop(child);
 }
+
+/// A review of `object` (CREATE in namespace shop).
+fn create_review(uid: &str, object: &Value) -> String {
+    let (group, version) = object["apiVersion"]
+        .as_str()
+        .unwrap()
+        .split_once('/')
+        .unwrap_or(("", "v1"));
+    let kind = object["kind"].as_str().unwrap();
+    json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": uid,
+        "kind": {"group": group, "version": version, "kind": kind},
+        "resource": {"group": group, "version": version, "resource": format!("{}s", kind.to_lowercase())},
+        "name": object["metadata"]["name"], "namespace": "shop", "operation": "CREATE",
+        "userInfo": {"username": "system:serviceaccount:kube-system:replicaset-controller"},
+        "object": object}})
+    .to_string()
+}
+
+/// A rollout against `--inventory`: the Pod of a ReplicaSet the inventory does not hold is
+/// judged as a standalone Pod (denied: its account is cluster-admin behind a LoadBalancer);
+/// once the webhook lets the ReplicaSet in, it keeps it, the Pod is judged through the
+/// Deployment like the Pods of its known ReplicaSet, and the metrics count it.
+#[test]
+fn a_rollouts_pods_are_judged_through_the_deployment() {
+    let dir = scratch("admission-rollout");
+    std::fs::write(
+        dir.join("cluster.yaml"),
+        "\
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: backup, namespace: shop}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: backup-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: backup, namespace: shop}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop, uid: d-1}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27', ports: [{containerPort: 80}]}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
+",
+    )
+    .unwrap();
+    let inventory = dir.join("cluster.yaml");
+    let (_child, port, health, ca) = serve(&dir, "", &["--inventory", inventory.to_str().unwrap()]);
+    let agent = client(&ca);
+    let validate = format!("https://127.0.0.1:{port}/validate");
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-2-x", "namespace": "shop", "labels": {"app": "web"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-2", "uid": "rs-2", "controller": true}]},
+        "spec": {"serviceAccountName": "backup", "containers": [{"name": "web", "image": "nginx:1.28"}]}});
+    let replica_set = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+        "metadata": {"name": "web-2", "namespace": "shop", "uid": "rs-2",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d-1", "controller": true}]},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+            "spec": {"serviceAccountName": "backup", "containers": [{"name": "web", "image": "nginx:1.28"}]}}}});
+    let allowed = |uid: &str, object: &Value| {
+        let (status, review) = post(
+            &agent,
+            &validate,
+            "application/json",
+            create_review(uid, object).as_bytes(),
+        );
+        assert_eq!(status, 200, "{review}");
+        review["response"]["allowed"].as_bool().unwrap()
+    };
+    assert!(!allowed("p1", &pod), "a standalone Pod");
+    assert!(allowed("rs", &replica_set));
+    assert!(allowed("p2", &pod), "a Pod of the Deployment's ReplicaSet");
+    let metrics = agent
+        .get(format!("http://127.0.0.1:{health}/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        metrics.contains("palisade_admission_remembered_objects 1"),
+        "{metrics}"
+    );
+}
