@@ -164,3 +164,63 @@ fn lent_models_give_the_findings_rebuilt_ones_give() {
     }
     assert!(judged_with_findings >= 6, "the objects are judged at all");
 }
+
+/// One change to a Deployment of the cluster: some leave it alike for the models
+/// (`palisade_inventory::alike`), the others change what they read.
+fn change(deployment: &mut serde_json::Value, which: usize) {
+    let template = &mut deployment["spec"]["template"];
+    let container = &mut template["spec"]["containers"][0];
+    match which {
+        0 => container["image"] = "nginx:1.29".into(),
+        1 => deployment["spec"]["replicas"] = 7.into(),
+        2 => container["resources"] = serde_json::json!({"limits": {"memory": "1Gi"}}),
+        3 => container["readinessProbe"] = serde_json::json!({"httpGet": {"port": 80}}),
+        4 => {
+            template["metadata"]["annotations"] =
+                serde_json::json!({"kubectl.kubernetes.io/restartedAt": "2026-12-03T10:00:00Z"})
+        }
+        5 => deployment["metadata"]["resourceVersion"] = "99".into(),
+        6 => deployment["status"] = serde_json::json!({"replicas": 7}),
+        // What the models read.
+        7 => template["spec"]["serviceAccountName"] = "default".into(),
+        8 => template["metadata"]["labels"]["app"] = "other".into(),
+        9 => container["securityContext"] = serde_json::json!({"privileged": false}),
+        10 => template["spec"]["hostNetwork"] = true.into(),
+        11 => {
+            template["spec"]["volumes"] =
+                serde_json::json!([{"name": "root", "hostPath": {"path": "/"}}])
+        }
+        12 => container["ports"] = serde_json::json!([{"containerPort": 9090}]),
+        _ => template["spec"]["automountServiceAccountToken"] = false.into(),
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Any mix of changes to the cluster's Deployments, alike for the models or not, gives
+    /// the same findings with the kept models lent as with every model rebuilt.
+    #[test]
+    fn updates_give_the_findings_a_rebuild_gives(
+        deployment in 0..2usize,
+        changes in proptest::collection::vec(0..14usize, 1..4),
+    ) {
+        let mut cluster = load_text("cluster.yaml", CLUSTER, &Limits::default()).inventory;
+        let prepared = ClusterModels::prepare(&cluster, all_rules());
+        let name = ["web", "tools"][deployment];
+        let mut value = cluster
+            .objects
+            .iter()
+            .find(|o| o.id.kind == "Deployment" && o.id.name.as_deref() == Some(name))
+            .unwrap()
+            .value
+            .clone();
+        for which in changes {
+            change(&mut value, which);
+        }
+        let text = serde_json::to_string(&value).unwrap();
+        let lent = judge(&mut cluster, &prepared, &text);
+        let rebuilt = judge(&mut cluster, &ClusterModels::default(), &text);
+        proptest::prop_assert_eq!(lent, rebuilt, "{}", text);
+    }
+}
