@@ -634,28 +634,11 @@ fn rules_switched_off_for_admission_are_not_run() {
 
 /// A cluster whose Deployment runs as a cluster-admin account behind a LoadBalancer: RBAC017
 /// reports the path on the Deployment, and a Pod of its ReplicaSet is judged through it.
-const EXPOSED_ADMIN_DEPLOYMENT: &str = "\
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: backup, namespace: shop}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: backup-admin}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
-subjects: [{kind: ServiceAccount, name: backup, namespace: shop}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop, uid: d-1}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      serviceAccountName: backup
-      containers: [{name: web, image: 'nginx:1.27', ports: [{containerPort: 80}]}]
----
+const EXPOSED_ADMIN_DEPLOYMENT: &str =
+    include_str!("../../palisade-scan/tests/data/exposed-admin-deployment.yaml");
+
+/// The Deployment's ReplicaSet, which the cluster holds.
+const KNOWN_REPLICA_SET: &str = "\
 apiVersion: apps/v1
 kind: ReplicaSet
 metadata: {name: web-1, namespace: shop, uid: rs-1, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}
@@ -666,11 +649,6 @@ spec:
     spec:
       serviceAccountName: backup
       containers: [{name: web, image: 'nginx:1.27'}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
 ";
 
 fn pod_of(replica_set: &str) -> Value {
@@ -696,7 +674,8 @@ fn replica_set(name: &str) -> Value {
 /// standalone Pods until the next read. A dry run, or a ReplicaSet denied, is not kept.
 #[test]
 fn pods_of_a_replica_set_let_in_are_judged_through_its_deployment() {
-    let cluster = load_text("c.yaml", EXPOSED_ADMIN_DEPLOYMENT, &Limits::default()).inventory;
+    let text = format!("{EXPOSED_ADMIN_DEPLOYMENT}---\n{KNOWN_REPLICA_SET}");
+    let cluster = load_text("c.yaml", &text, &Limits::default()).inventory;
     let admission = admission(AdmissionSettings::default(), cluster);
     let judge = |object: &Value| {
         let judged = admission.validate(&decode(&review_of(object, "u")).unwrap());

@@ -262,31 +262,7 @@ fn an_unlisted_policy_layer_makes_the_network_verdicts_incomplete() {
 }
 
 /// A Deployment of the cluster, for ReplicaSets made after the cluster was read.
-const DEPLOYMENT_CLUSTER: &str = "\
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: backup, namespace: shop}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: backup-admin}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
-subjects: [{kind: ServiceAccount, name: backup, namespace: shop}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop, uid: d-1}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27', ports: [{containerPort: 80}]}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
-";
+const DEPLOYMENT_CLUSTER: &str = include_str!("data/exposed-admin-deployment.yaml");
 
 /// A ReplicaSet the model remembers is one the cluster holds: a Pod it makes is judged as
 /// by a model read with the ReplicaSet in the cluster, everything rebuilt. A second copy of

@@ -616,31 +616,7 @@ fn a_rollouts_pods_are_judged_through_the_deployment() {
     let dir = scratch("admission-rollout");
     std::fs::write(
         dir.join("cluster.yaml"),
-        "\
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: backup, namespace: shop}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: backup-admin}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
-subjects: [{kind: ServiceAccount, name: backup, namespace: shop}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop, uid: d-1}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec: {serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27', ports: [{containerPort: 80}]}]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: shop}
-spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
-",
+        include_str!("../../palisade-scan/tests/data/exposed-admin-deployment.yaml"),
     )
     .unwrap();
     let inventory = dir.join("cluster.yaml");
