@@ -41,7 +41,7 @@ pub struct ClusterModel {
 }
 
 /// Most objects a model keeps after the cluster was read (until it is read again).
-pub const MOST_REMEMBERED: usize = 10_000;
+pub const MOST_REMEMBERED: usize = 2_000;
 
 /// The objects kept since the cluster was read: how many, and what of them is never printed.
 #[derive(Default)]
