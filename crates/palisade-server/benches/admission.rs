@@ -209,11 +209,11 @@ fn reviews() -> Vec<Vec<u8>> {
     // rebuilt around them.
     let mut binding = owned;
     let request = &mut binding["request"];
-    request["kind"] = serde_json::json!({"group": "rbac.authorization.k8s.io", "version": "v1", "kind": "RoleBinding"});
-    request["resource"] = serde_json::json!({"group": "rbac.authorization.k8s.io", "version": "v1", "resource": "rolebindings"});
-    request["requestKind"] = request["kind"].clone();
-    request["requestResource"] = request["resource"].clone();
-    request["name"] = "edit-for-everyone".into();
+    retarget(
+        request,
+        ("rbac.authorization.k8s.io", "RoleBinding", "rolebindings"),
+        "edit-for-everyone",
+    );
     request["oldObject"] = serde_json::Value::Null;
     request["object"] = serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "RoleBinding", "metadata": {"name": "edit-for-everyone", "namespace": "default"},
@@ -224,12 +224,7 @@ fn reviews() -> Vec<Vec<u8>> {
     // read changes, so they are lent although the Deployment is seen.
     let mut update = binding;
     let request = &mut update["request"];
-    request["kind"] = serde_json::json!({"group": "apps", "version": "v1", "kind": "Deployment"});
-    request["resource"] =
-        serde_json::json!({"group": "apps", "version": "v1", "resource": "deployments"});
-    request["requestKind"] = request["kind"].clone();
-    request["requestResource"] = request["resource"].clone();
-    request["name"] = "shop".into();
+    retarget(request, ("apps", "Deployment", "deployments"), "shop");
     request["operation"] = "UPDATE".into();
     let old = deployment();
     let mut new = old.clone();
@@ -251,23 +246,14 @@ fn reviews() -> Vec<Vec<u8>> {
         "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "shop"}}, "template": template}});
     let mut created = update;
     let request = &mut created["request"];
-    request["kind"] = serde_json::json!({"group": "apps", "version": "v1", "kind": "ReplicaSet"});
-    request["resource"] =
-        serde_json::json!({"group": "apps", "version": "v1", "resource": "replicasets"});
-    request["requestKind"] = request["kind"].clone();
-    request["requestResource"] = request["resource"].clone();
-    request["name"] = "shop-7f9c".into();
+    retarget(request, ("apps", "ReplicaSet", "replicasets"), "shop-7f9c");
     request["operation"] = "CREATE".into();
     request["oldObject"] = serde_json::Value::Null;
     request["object"] = replica_set;
     reviews.push(serde_json::to_vec(&created).unwrap());
     let mut pod = created;
     let request = &mut pod["request"];
-    request["kind"] = serde_json::json!({"group": "", "version": "v1", "kind": "Pod"});
-    request["resource"] = serde_json::json!({"group": "", "version": "v1", "resource": "pods"});
-    request["requestKind"] = request["kind"].clone();
-    request["requestResource"] = request["resource"].clone();
-    request["name"] = "shop-7f9c-q8x2z".into();
+    retarget(request, ("", "Pod", "pods"), "shop-7f9c-q8x2z");
     let mut object = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": "shop-7f9c-q8x2z", "namespace": "default", "labels": {"app": "shop"},
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "shop-7f9c",
@@ -276,6 +262,20 @@ fn reviews() -> Vec<Vec<u8>> {
     request["object"] = object;
     reviews.push(serde_json::to_vec(&pod).unwrap());
     reviews
+}
+
+/// Makes `request` one about the object `name` of `(group, kind, resource)`.
+fn retarget(
+    request: &mut serde_json::Value,
+    (group, kind, resource): (&str, &str, &str),
+    name: &str,
+) {
+    request["kind"] = serde_json::json!({"group": group, "version": "v1", "kind": kind});
+    request["resource"] =
+        serde_json::json!({"group": group, "version": "v1", "resource": resource});
+    request["requestKind"] = request["kind"].clone();
+    request["requestResource"] = request["resource"].clone();
+    request["name"] = name.into();
 }
 
 /// Serves `router` over TLS on loopback on a 2-thread runtime; returns the port.

@@ -9,7 +9,7 @@ mod common;
 
 use std::path::Path;
 
-use common::serve::{Rotation, Served, client, start};
+use common::serve::{Rotation, Served, client, metrics, start};
 use common::{bin, scratch, workspace};
 use serde_json::{Value, json};
 
@@ -142,13 +142,7 @@ fn verdicts_errors_and_metrics_over_tls() {
         pod_review("u-ok", "shop", false).as_bytes(),
     );
     assert_eq!(review["response"]["uid"], "u-ok");
-    let metrics = agent
-        .get(format!("http://127.0.0.1:{health}/metrics"))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let metrics = metrics(&agent, health);
     for series in [
         "palisade_admission_requests_total{endpoint=\"validate\",outcome=\"denied\"} 1",
         "palisade_admission_requests_total{endpoint=\"validate\",outcome=\"exempt\"} 1",
@@ -645,13 +639,7 @@ fn a_rollouts_pods_are_judged_through_the_deployment() {
     assert!(!allowed("p1", &pod), "a standalone Pod");
     assert!(allowed("rs", &replica_set));
     assert!(allowed("p2", &pod), "a Pod of the Deployment's ReplicaSet");
-    let metrics = agent
-        .get(format!("http://127.0.0.1:{health}/metrics"))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let metrics = metrics(&agent, health);
     assert!(
         metrics.contains("palisade_admission_remembered_objects 1"),
         "{metrics}"

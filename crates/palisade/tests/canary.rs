@@ -617,13 +617,7 @@ fn admission_responses_and_logs_never_hold_a_canary() {
             }
         }
     }
-    let metrics = agent
-        .get(format!("http://127.0.0.1:{health}/metrics"))
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_to_string()
-        .unwrap();
+    let metrics = common::serve::metrics(&agent, health);
     drop(child);
     let log = rest.join().unwrap();
     assert!(

@@ -94,6 +94,17 @@ pub fn client(ca: &[u8]) -> ureq::Agent {
         .into()
 }
 
+/// The Prometheus text the service's health port serves.
+pub fn metrics(agent: &ureq::Agent, health: u16) -> String {
+    agent
+        .get(format!("http://127.0.0.1:{health}/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap()
+}
+
 pub fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !done() {
