@@ -157,14 +157,28 @@ impl ClusterModel {
             return false;
         };
         let reads_owners = self.models.reads_owners();
+        let may_keep = |inventory: &mut Inventory| {
+            let (index, previous) = inventory.insert(placed.clone());
+            let keep = previous.is_none()
+                && (!reads_owners || inventory.placed_keeps_owners(index))
+                && palisade_rules::unseen::may_be_kept(inventory, index);
+            (index, previous, keep)
+        };
+        // Asked of one free copy first: most objects (one the cluster holds already) are not
+        // kept, and need not wait for every copy's evaluation to end.
+        {
+            let mut inventory = self.lock();
+            let (index, previous, keep) = may_keep(&mut inventory);
+            inventory.restore(index, previous);
+            if !keep {
+                return false;
+            }
+        }
         for copy in &self.inventories {
             let mut inventory = copy
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let (index, previous) = inventory.insert(placed.clone());
-            let keep = previous.is_none()
-                && (!reads_owners || inventory.placed_keeps_owners(index))
-                && palisade_rules::unseen::may_be_kept(&inventory, index);
+            let (index, previous, keep) = may_keep(&mut inventory);
             // The copies hold the same objects, so each decides as the first did.
             if !keep || !inventory.keep_placed(index, previous) {
                 return false;
