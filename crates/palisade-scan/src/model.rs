@@ -2,7 +2,8 @@
 //! an AdmissionReview against it, with exactly the rules, settings and suppressions that
 //! `palisade scan` applies to the same object in the same cluster.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, TryLockError};
+use std::time::{Duration, Instant};
 
 use palisade_core::Report;
 use palisade_core::redact::{Redactor, Sensitive};
@@ -38,17 +39,23 @@ pub struct ClusterModel {
     source: SourceId,
     /// The objects kept since the cluster was read ([`ClusterModel::remember`]).
     learned: Mutex<Learned>,
+    /// What of them is never printed: read by every evaluation, so apart from `learned`,
+    /// which a remembering holds while it waits for the copies.
+    learned_redactor: std::sync::RwLock<std::sync::Arc<Redactor>>,
+    /// How many objects were kept (read per request for the metrics, without waiting).
+    remembered: std::sync::atomic::AtomicUsize,
 }
 
 /// Most objects a model keeps after the cluster was read (until it is read again).
 pub const MOST_REMEMBERED: usize = 2_000;
 
-/// The objects kept since the cluster was read: how many, and what of them is never printed.
+/// How long [`ClusterModel::remember`] waits for the copies of the inventory to be free.
+const REMEMBER_WAIT: Duration = Duration::from_millis(100);
+
+/// The values of the objects kept since the cluster was read.
 #[derive(Default)]
 struct Learned {
-    count: usize,
     sensitive: Sensitive,
-    redactor: std::sync::Arc<Redactor>,
 }
 
 impl ClusterModel {
@@ -87,6 +94,8 @@ impl ClusterModel {
             redactor: sensitive.redactor(),
             source,
             learned: Mutex::default(),
+            learned_redactor: std::sync::RwLock::default(),
+            remembered: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -149,7 +158,7 @@ impl ClusterModel {
             .learned
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if learned.count >= MOST_REMEMBERED {
+        if self.remembered() >= MOST_REMEMBERED {
             return false;
         }
         let spans = Spans::uniform(&object, Pos { line: 1, column: 1 });
@@ -164,45 +173,63 @@ impl ClusterModel {
                 && palisade_rules::unseen::may_be_kept(inventory, index);
             (index, previous, keep)
         };
-        // Asked of one free copy first: most objects (one the cluster holds already) are not
-        // kept, and need not wait for every copy's evaluation to end.
-        {
-            let mut inventory = self.lock();
-            let (index, previous, keep) = may_keep(&mut inventory);
-            inventory.restore(index, previous);
+        // Every copy is taken before any keeps it (the copies must hold the same objects),
+        // waiting at most `REMEMBER_WAIT` for evaluations to end: a webhook remembers within
+        // its request's deadline, and an object not kept is judged as it was before.
+        let Some(mut copies) = self.lock_all(REMEMBER_WAIT) else {
+            return false;
+        };
+        for inventory in &mut copies {
+            let (index, previous, keep) = may_keep(inventory);
+            // The copies hold the same objects: the first decides for all.
             if !keep {
+                inventory.restore(index, previous);
                 return false;
             }
+            inventory.keep_placed(index, previous);
         }
-        for copy in &self.inventories {
-            let mut inventory = copy
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            let (index, previous, keep) = may_keep(&mut inventory);
-            // The copies hold the same objects, so each decides as the first did.
-            if !keep || !inventory.keep_placed(index, previous) {
-                return false;
-            }
-        }
-        learned.count += 1;
+        self.remembered
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         learned.sensitive.add_object(&placed.value);
-        learned.redactor = std::sync::Arc::new(learned.sensitive.clone().redactor());
+        let redactor = std::sync::Arc::new(learned.sensitive.clone().redactor());
+        *self
+            .learned_redactor
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = redactor;
         true
+    }
+
+    /// Every copy of the inventory, when each is free within `wait` (none held meanwhile
+    /// waits for another: they are tried, not waited on).
+    fn lock_all(&self, wait: Duration) -> Option<Vec<MutexGuard<'_, Inventory>>> {
+        let deadline = Instant::now() + wait;
+        let mut copies = Vec::with_capacity(self.inventories.len());
+        for copy in &self.inventories {
+            loop {
+                match copy.try_lock() {
+                    Ok(guard) => break copies.push(guard),
+                    Err(TryLockError::Poisoned(poisoned)) => {
+                        break copies.push(poisoned.into_inner());
+                    }
+                    Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                        std::thread::sleep(Duration::from_micros(200));
+                    }
+                    Err(TryLockError::WouldBlock) => return None,
+                }
+            }
+        }
+        Some(copies)
     }
 
     /// How many objects [`ClusterModel::remember`] kept.
     pub fn remembered(&self) -> usize {
-        self.learned
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .count
+        self.remembered.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn learned_redactor(&self) -> std::sync::Arc<Redactor> {
-        self.learned
-            .lock()
+        self.learned_redactor
+            .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .redactor
             .clone()
     }
 
@@ -247,6 +274,45 @@ impl Drop for Placed<'_> {
     fn drop(&mut self) {
         if let Some(previous) = self.previous.take() {
             self.inventory.restore(self.index, previous);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_inventory::{Limits, load_text};
+    use serde_json::json;
+
+    const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop, uid: d-1}\nspec: {template: {spec: {containers: [{name: c, image: 'a:1'}]}}}\n";
+
+    fn replica_set(name: &str) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": name, "namespace": "shop", "uid": name,
+                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d-1", "controller": true}]},
+            "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "a:2"}]}}}})
+    }
+
+    /// Remembering never waits long for a copy that is judging an object: it gives up, and
+    /// no copy holds the object (the copies keep the same objects).
+    #[test]
+    fn remembering_gives_up_rather_than_wait_for_a_busy_copy() {
+        let inventory = load_text("c.yaml", DEPLOYMENT, &Limits::default()).inventory;
+        let model = ClusterModel::prepare_copies(inventory, ScanOptions::default(), 2);
+        let busy = model.inventories[1].lock().unwrap();
+        let start = Instant::now();
+        assert!(!model.remember(replica_set("rs-2")));
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(model.inventories[0].lock().unwrap().objects.len(), 1);
+        drop(busy);
+        assert!(model.remember(replica_set("rs-2")));
+        assert_eq!(model.remembered(), 1);
+        for copy in &model.inventories {
+            assert_eq!(copy.lock().unwrap().objects.len(), 2);
         }
     }
 }
