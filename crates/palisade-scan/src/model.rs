@@ -46,8 +46,10 @@ pub struct ClusterModel {
     remembered: std::sync::atomic::AtomicUsize,
 }
 
-/// Most objects a model keeps after the cluster was read (until it is read again).
-pub const MOST_REMEMBERED: usize = 2_000;
+/// Most objects a model keeps after the cluster was read (until it is read again): each costs
+/// about 13 KiB per copy of the inventory (2,000 ReplicaSets in two copies took 53 MiB), and
+/// the install's memory limit is 512 MiB. Past it, Pods are judged as standalone ones.
+pub const MOST_REMEMBERED: usize = 500;
 
 /// How long [`ClusterModel::remember`] waits for the copies of the inventory to be free.
 const REMEMBER_WAIT: Duration = Duration::from_millis(100);
