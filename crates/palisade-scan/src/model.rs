@@ -175,6 +175,15 @@ impl ClusterModel {
                 && palisade_rules::unseen::may_be_kept(inventory, index);
             (index, previous, keep)
         };
+        // Most objects are not kept (the cluster holds them already, or not their controller):
+        // a copy that is free now answers that without waiting for the others.
+        if let Some(mut inventory) = self.inventories.iter().find_map(|c| c.try_lock().ok()) {
+            let (index, previous, keep) = may_keep(&mut inventory);
+            inventory.restore(index, previous);
+            if !keep {
+                return false;
+            }
+        }
         // Every copy is taken before any keeps it (the copies must hold the same objects),
         // waiting at most `REMEMBER_WAIT` for evaluations to end: a webhook remembers within
         // its request's deadline, and an object not kept is judged as it was before.
