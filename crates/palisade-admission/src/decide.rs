@@ -193,11 +193,9 @@ impl Admission {
     /// Pods, when the model may keep it.
     fn remember(&self, review: &Review) {
         let kind = &review.request.kind;
-        let controller = matches!(
-            (kind.group.as_str(), kind.kind.as_str()),
-            ("apps", "ReplicaSet") | ("batch", "Job")
-        );
-        if !controller
+        let kept_kind =
+            palisade_scan::REMEMBERED_KINDS.contains(&(kind.group.as_str(), kind.kind.as_str()));
+        if !kept_kind
             || review.operation() != "CREATE"
             || review.request.dry_run
             || !review.subresource().is_empty()

@@ -52,11 +52,13 @@ pub fn may_be_kept(inventory: &Inventory, index: usize) -> bool {
     let Some(object) = inventory.objects.get(index) else {
         return false;
     };
-    matches!(
-        (object.id.group(), object.id.kind.as_str()),
-        ("apps", "ReplicaSet") | ("batch", "Job")
-    ) && is_unseen(inventory, index)
+    KEPT_KINDS.contains(&(object.id.group(), object.id.kind.as_str()))
+        && is_unseen(inventory, index)
 }
+
+/// The kinds [`may_be_kept`] keeps: the controllers of Pods that are themselves made by a
+/// controller.
+pub const KEPT_KINDS: &[(&str, &str)] = &[("apps", "ReplicaSet"), ("batch", "Job")];
 
 /// Whether the object at `index` is one the network (its engine and facts) never reads:
 /// every object [`is_unseen`] names, and besides those any object that is no endpoint (no pod

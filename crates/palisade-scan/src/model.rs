@@ -46,6 +46,9 @@ pub struct ClusterModel {
     remembered: std::sync::atomic::AtomicUsize,
 }
 
+/// The kinds [`ClusterModel::remember`] may keep (`(group, kind)`).
+pub use palisade_rules::unseen::KEPT_KINDS as REMEMBERED_KINDS;
+
 /// Most objects a model keeps after the cluster was read (until it is read again): each costs
 /// about 13 KiB per copy of the inventory (2,000 ReplicaSets in two copies took 53 MiB), and
 /// the install's memory limit is 512 MiB. Past it, Pods are judged as standalone ones.
