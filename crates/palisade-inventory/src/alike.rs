@@ -4,7 +4,8 @@
 //! and the annotations `kubectl apply` and the Deployment controller write; of a workload, the
 //! rollout settings (`replicas`, `strategy`, ...), the annotation `kubectl rollout restart`
 //! writes, and the containers' images, pull policies, resources and probes; of a Secret, its
-//! values (the models read its type and the account it names).
+//! values and the hash of them the External Secrets Operator writes (the models read its type
+//! and the account it names).
 //!
 //! This is most of a cluster's update traffic (a new image, a scale, a restart, a rotated
 //! certificate or synchronised secret), and a cluster
@@ -55,6 +56,10 @@ const CONTAINER_FIELDS: &[&str] = &[
 /// A Secret's values.
 const SECRET_VALUES: &[&str] = &["data", "stringData"];
 
+/// Annotations of a Secret that follow its values: the External Secrets Operator writes a hash
+/// of the data it synchronised.
+const SECRET_VALUE_ANNOTATIONS: &[&str] = &["reconcile.external-secrets.io/data-hash"];
+
 /// Whether `after` (an update of `before`, the same identity) is a workload or a Secret that
 /// differs from `before` only in the fields this module names.
 pub fn alike_for_models(before: &Object, after: &Object) -> bool {
@@ -82,6 +87,9 @@ fn stripped(object: &Object) -> Value {
     }
     remove_keys(value.pointer_mut("/metadata"), SERVER_METADATA);
     remove_annotations(value.pointer_mut("/metadata"), CHURN_ANNOTATIONS);
+    if is_secret(object) {
+        remove_annotations(value.pointer_mut("/metadata"), SECRET_VALUE_ANNOTATIONS);
+    }
     if let Some(spec) = spec {
         // The rollout settings sit beside the template (`/spec/template/spec`), never in a
         // pod spec itself.
@@ -234,6 +242,14 @@ status: {replicas: 2}
         assert!(alike_for_models(&object(token), &object(&rotated)));
         let synced = token.replace("data: {token: YQ==}", "stringData: {token: b}");
         assert!(alike_for_models(&object(token), &object(&synced)));
+        // Synchronised by the External Secrets Operator, with the hash of the new data.
+        let hashed = |hash: &str| {
+            object(&token.replace(
+                "{kubernetes.io/service-account.name: backup}",
+                &format!("{{kubernetes.io/service-account.name: backup, reconcile.external-secrets.io/data-hash: {hash}}}"),
+            ))
+        };
+        assert!(alike_for_models(&hashed("h1"), &hashed("h2")));
         for (from, to) in [
             (
                 "service-account.name: backup",

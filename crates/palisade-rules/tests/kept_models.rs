@@ -112,6 +112,7 @@ const JUDGED: &[&str] = &[
     "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: shop}\nautomountServiceAccountToken: false\n",
     // The cluster's token Secret: its value rotated (lent), then naming another account.
     "apiVersion: v1\nkind: Secret\nmetadata: {name: backup-token, namespace: shop, annotations: {kubernetes.io/service-account.name: backup}}\ntype: kubernetes.io/service-account-token\ndata: {token: Yg==}\n",
+    "apiVersion: v1\nkind: Secret\nmetadata: {name: backup-token, namespace: shop, annotations: {kubernetes.io/service-account.name: backup, reconcile.external-secrets.io/data-hash: h2}}\ntype: kubernetes.io/service-account-token\ndata: {token: Yw==}\n",
     "apiVersion: v1\nkind: Secret\nmetadata: {name: backup-token, namespace: shop, annotations: {kubernetes.io/service-account.name: default}}\ntype: kubernetes.io/service-account-token\n",
     "apiVersion: v1\nkind: Secret\nmetadata: {name: other-token, namespace: shop, annotations: {kubernetes.io/service-account.name: backup}}\ntype: kubernetes.io/service-account-token\n",
     "apiVersion: v1\nkind: Service\nmetadata: {name: api, namespace: shop}\nspec: {type: NodePort, selector: {app: api}, ports: [{port: 8080}]}\n",
