@@ -37,8 +37,9 @@ pub struct ClusterModel {
     /// The cluster's values that must never be printed, indexed once.
     redactor: Redactor,
     source: SourceId,
-    /// The objects kept since the cluster was read ([`ClusterModel::remember`]).
-    learned: Mutex<Learned>,
+    /// The values of the objects kept since the cluster was read ([`ClusterModel::remember`]);
+    /// a remembering holds it, so remembering is one at a time.
+    learned: Mutex<Sensitive>,
     /// What of them is never printed: read by every evaluation, so apart from `learned`,
     /// which a remembering holds while it waits for the copies.
     learned_redactor: std::sync::RwLock<std::sync::Arc<Redactor>>,
@@ -56,12 +57,6 @@ pub const MOST_REMEMBERED: usize = 500;
 
 /// How long [`ClusterModel::remember`] waits for the copies of the inventory to be free.
 const REMEMBER_WAIT: Duration = Duration::from_millis(100);
-
-/// The values of the objects kept since the cluster was read.
-#[derive(Default)]
-struct Learned {
-    sensitive: Sensitive,
-}
 
 impl ClusterModel {
     /// Prepares `inventory` (a whole cluster when `options.whole_cluster`) for judging
@@ -204,8 +199,8 @@ impl ClusterModel {
         }
         self.remembered
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        learned.sensitive.add_object(&placed.value);
-        let redactor = std::sync::Arc::new(learned.sensitive.clone().redactor());
+        learned.add_object(&placed.value);
+        let redactor = std::sync::Arc::new(learned.clone().redactor());
         *self
             .learned_redactor
             .write()
