@@ -641,7 +641,7 @@ const EXPOSED_ADMIN_DEPLOYMENT: &str =
 const KNOWN_REPLICA_SET: &str = "\
 apiVersion: apps/v1
 kind: ReplicaSet
-metadata: {name: web-1, namespace: shop, uid: rs-1, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}
+metadata: {name: web-1, namespace: shop, uid: uid-web-1, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}
 spec:
   selector: {matchLabels: {app: web}}
   template:
@@ -703,4 +703,61 @@ fn pods_of_a_replica_set_let_in_are_judged_through_its_deployment() {
         json!({"privileged": true});
     assert!(!judge(&privileged).0);
     assert!(!judge(&pod_of("web-3")).0);
+}
+
+/// An owner reference is a claim its writer makes. A ReplicaSet or Pod made by hand that
+/// names the Deployment (or its ReplicaSet) of a harmless account, but runs as a cluster-admin
+/// account behind the same LoadBalancer, is judged on its own spec: RBAC017 denies it as it
+/// denies the same object without the reference. Honest objects of the Deployment, with what
+/// the API server adds to a Pod, are still judged through it and let in.
+#[test]
+fn a_forged_owner_reference_hides_no_power() {
+    let harmless = EXPOSED_ADMIN_DEPLOYMENT.replace(
+        "spec: {serviceAccountName: backup, containers",
+        "spec: {serviceAccountName: web, containers",
+    );
+    assert_ne!(harmless, EXPOSED_ADMIN_DEPLOYMENT);
+    let known = KNOWN_REPLICA_SET.replace("serviceAccountName: backup", "serviceAccountName: web");
+    let text = format!("{harmless}---\n{known}");
+    let cluster = load_text("c.yaml", &text, &Limits::default()).inventory;
+    let admission = admission(AdmissionSettings::default(), cluster);
+    let judge = |object: &Value| {
+        let judged = admission.validate(&decode(&review_of(object, "u")).unwrap());
+        (judged.log.allowed, judged.log.denied)
+    };
+    let denied_by_rbac017 = |object: &Value| {
+        let (allowed, denied) = judge(object);
+        !allowed && denied.contains(&"RBAC017".to_string())
+    };
+    let as_account = |mut object: Value, account: &str| {
+        let spec = if object["kind"] == "Pod" {
+            &mut object["spec"]
+        } else {
+            &mut object["spec"]["template"]["spec"]
+        };
+        spec["serviceAccountName"] = json!(account);
+        object
+    };
+    // Honest: the Deployment's account, and a Pod with what the API server adds.
+    let mut honest_pod = as_account(pod_of("web-1"), "web");
+    honest_pod["spec"]["serviceAccount"] = json!("web");
+    honest_pod["spec"]["nodeName"] = json!("node-1");
+    honest_pod["spec"]["tolerations"] = json!([{"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute"}]);
+    honest_pod["spec"]["volumes"] = json!([{"name": "kube-api-access-x",
+        "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}}]);
+    honest_pod["metadata"]["labels"]["pod-template-hash"] = json!("abc");
+    assert_eq!(judge(&honest_pod), (true, vec![]));
+    assert_eq!(
+        judge(&as_account(replica_set("web-2"), "web")),
+        (true, vec![])
+    );
+    // Forged: the cluster-admin account under the harmless Deployment's name.
+    assert!(denied_by_rbac017(&as_account(
+        replica_set("web-3"),
+        "backup"
+    )));
+    assert!(denied_by_rbac017(&as_account(pod_of("web-1"), "backup")));
+    let mut privileged_node = as_account(pod_of("web-1"), "backup");
+    privileged_node["spec"]["hostNetwork"] = json!(true);
+    assert!(!judge(&privileged_node).0);
 }

@@ -66,6 +66,11 @@ pub fn alike_for_models(before: &Object, after: &Object) -> bool {
     if before.id != after.id || !(pod_spec(after).is_some() || is_secret(after)) {
         return false;
     }
+    // A ReplicaSet scaled from or to zero starts or stops being judged on its own when its
+    // template has more power than its Deployment's (`crate::powers`).
+    if crate::powers::runs_pods(before) != crate::powers::runs_pods(after) {
+        return false;
+    }
     before.value == after.value || stripped(after) == stripped(before)
 }
 
@@ -202,6 +207,22 @@ status: {replicas: 2}
                 "{from} -> {to}"
             );
         }
+    }
+
+    /// A ReplicaSet scaled within its running range is alike; one scaled from or to zero is
+    /// not (it may start or stop being judged on its own, `crate::powers`).
+    #[test]
+    fn a_replica_set_scaled_across_zero_differs() {
+        let replica_set = |replicas: u32| {
+            object(
+                &DEPLOYMENT
+                    .replacen("kind: Deployment", "kind: ReplicaSet", 1)
+                    .replacen("replicas: 2\n", &format!("replicas: {replicas}\n"), 1),
+            )
+        };
+        assert!(alike_for_models(&replica_set(2), &replica_set(3)));
+        assert!(!alike_for_models(&replica_set(1), &replica_set(0)));
+        assert!(!alike_for_models(&replica_set(0), &replica_set(1)));
     }
 
     #[test]

@@ -183,7 +183,11 @@ impl Inventory {
 
     /// The highest workload (an object with a pod spec) in `index`'s chain of controlling owner
     /// references (a Pod's Deployment through its ReplicaSet), when it is in the inventory.
-    /// Owners without a pod spec (an operator's custom resource) are passed over.
+    /// Owners without a pod spec (an operator's custom resource) are passed over. A reference
+    /// is followed as the garbage collector follows it (kind, name, namespace and uid must
+    /// match), and only when the object's powers are within its owner's pod template (the
+    /// account, its token, the node's namespaces, owning the node: `crate::powers`); an
+    /// object with more is judged on its own spec, whatever it claims.
     pub fn controller_of(&self, index: usize) -> Option<usize> {
         if let Some((placed, top)) = self.placed
             && placed == index
@@ -193,6 +197,16 @@ impl Inventory {
         self.owners
             .get_or_init(|| crate::owners::Owners::of(&self.objects))
             .top(index)
+    }
+
+    /// The object that the object at `index` names as its controller, when the inventory
+    /// holds it, whether or not the object is judged through it ([`Inventory::controller_of`]
+    /// gives no controller to an object with more power than its controller's template).
+    pub fn claimed_controller(&self, index: usize) -> Option<usize> {
+        let object = self.objects.get(index)?;
+        self.owners
+            .get_or_init(|| crate::owners::Owners::of(&self.objects))
+            .claimed(object, &self.objects)
     }
 
     /// Objects of one group and kind (`""` is the core group).

@@ -9,6 +9,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use crate::object::Object;
+use crate::powers::{governs_differently, within_controller};
 
 /// `(namespace, kind, name)` of an owner, as references name it.
 type NameKey = (Option<String>, String, String);
@@ -50,20 +51,30 @@ impl Index {
         index
     }
 
-    /// The object `reference` (an `object`'s controller reference) names: by uid, else by
-    /// namespace, kind and name.
-    fn resolve(&self, object: &Object, reference: ControllerRef<'_>) -> Option<usize> {
-        let (uid, kind, name) = reference;
-        if let Some(i) = uid.and_then(|u| self.by_uid.get(u)) {
-            return Some(*i);
+    /// The object of `objects` that `reference` (an `object`'s controller reference) names,
+    /// as the garbage collector reads it: the object of that kind and name (in `object`'s
+    /// namespace, unless it is cluster-scoped) with that uid. A reference without a uid, or an
+    /// object without one (manifests), is matched by namespace, kind and name.
+    fn resolve(
+        &self,
+        object: &Object,
+        reference: ControllerRef<'_>,
+        objects: &[Object],
+    ) -> Option<usize> {
+        let (named_uid, kind, name) = reference;
+        if let Some(&i) = named_uid.and_then(|u| self.by_uid.get(u)) {
+            let owner = &objects.get(i)?.id;
+            let here = owner.namespace.is_none() || owner.namespace == object.id.namespace;
+            return (owner.kind == kind && owner.name.as_deref() == Some(name) && here)
+                .then_some(i);
         }
-        self.by_name
-            .get(&(
-                object.id.namespace.clone(),
-                kind.to_string(),
-                name.to_string(),
-            ))
-            .copied()
+        let i = *self.by_name.get(&(
+            object.id.namespace.clone(),
+            kind.to_string(),
+            name.to_string(),
+        ))?;
+        // A reference to a uid does not name an object of that name with another uid.
+        (named_uid.is_none() || objects.get(i).and_then(uid).is_none()).then_some(i)
     }
 }
 
@@ -116,7 +127,10 @@ impl Owners {
         owners.parents = objects
             .iter()
             .zip(&references)
-            .map(|(o, r)| r.and_then(|r| index.resolve(o, r)))
+            .map(|(o, r)| {
+                let claimed = r.and_then(|r| index.resolve(o, r, objects))?;
+                within_controller(o, &objects[claimed]).then_some(claimed)
+            })
             .collect();
         for (o, r) in objects.iter().zip(references) {
             if let Some((uid, kind, name)) = r {
@@ -135,13 +149,21 @@ impl Owners {
     }
 
     /// The controlling owner of `object` among `objects`, the objects of this graph (the
-    /// first of them, when an object was appended after them).
+    /// first of them, when an object was appended after them): the one it names, when its
+    /// powers are within that owner's pod template ([`within_controller`]).
     fn parent(&self, object: &Object, objects: &[Object]) -> Option<usize> {
+        let claimed = self.claimed(object, objects)?;
+        within_controller(object, &objects[claimed]).then_some(claimed)
+    }
+
+    /// The object among `objects` that `object` names as its controller, whether or not it is
+    /// judged through it.
+    pub(crate) fn claimed(&self, object: &Object, objects: &[Object]) -> Option<usize> {
         let reference = controller_ref(object)?;
         let known = objects.get(..self.parents.len()).unwrap_or(objects);
         self.index
             .get_or_init(|| Index::of(known))
-            .resolve(object, reference)
+            .resolve(object, reference, objects)
     }
 
     /// Indexes `objects` (this graph's) by uid and name, unless they are indexed already:
@@ -209,17 +231,27 @@ impl Owners {
             // and some of them are below it (a ReplicaSet scaled by its Deployment changes
             // neither).
             Some(old) => {
+                // Whether one of the others names it: by uid, or by name (a reference by
+                // name with a uid resolves only while the uids agree).
+                let by_name = name_key(old).is_some_and(|k| self.named.contains(&k));
+                let named_uid = |u: Option<&str>| u.is_some_and(|u| self.named_uids.contains(u));
                 // A new uid matters to the others only when one of them names the old or
-                // the new uid (by uid, else by name: the name is the same). The kept index
-                // maps the old uid here, so a reference of its own to that uid is resolved
-                // again too.
+                // the new uid, or its name. The kept index maps the old uid here, so a
+                // reference of its own to that uid is resolved again too.
                 let (old_uid, new_uid) = (uid(old), uid(object));
                 if old_uid != new_uid {
-                    let named = |u: Option<&str>| u.is_some_and(|u| self.named_uids.contains(u));
                     let own = controller_ref(object).and_then(|(u, _, _)| u);
-                    if named(old_uid) || named(new_uid) || (own.is_some() && own == old_uid) {
+                    if by_name
+                        || named_uid(old_uid)
+                        || named_uid(new_uid)
+                        || (own.is_some() && own == old_uid)
+                    {
                         return None;
                     }
+                }
+                // Those that name it are judged through it only within its template.
+                if (by_name || named_uid(old_uid)) && governs_differently(old, object) {
+                    return None;
                 }
                 let unchanged = self.parent(object, objects)
                     == self.parents.get(at).copied().flatten()
@@ -287,27 +319,37 @@ mod tests {
     use crate::{Limits, load_text};
 
     /// One object of a small world: a kind (Pod, ReplicaSet, Deployment, ConfigMap), a name
-    /// and uid from a few, and perhaps a controller reference to another of the few.
+    /// and uid from a few, perhaps a controller reference to another of the few, and a pod
+    /// spec from a few that differ in power (another account, a privileged container), for a
+    /// ReplicaSet perhaps scaled to zero.
     fn object(
         kind: usize,
         name: usize,
         uid: Option<usize>,
         owner: Option<(usize, usize, bool)>,
+        power: usize,
     ) -> String {
+        let pod = [
+            "{containers: [{name: c, image: x}]}",
+            "{serviceAccountName: admin, containers: [{name: c, image: x}]}",
+            "{containers: [{name: c, image: x, securityContext: {privileged: true}}]}",
+        ][power % 3];
+        let replicas = if power >= 3 { "replicas: 0, " } else { "" };
         let (api, kind, spec) = [
-            ("v1", "Pod", "spec: {containers: [{name: c, image: x}]}"),
+            ("v1", "Pod", format!("spec: {pod}")),
             (
                 "apps/v1",
                 "ReplicaSet",
-                "spec: {template: {spec: {containers: [{name: c, image: x}]}}}",
+                format!("spec: {{{replicas}template: {{spec: {pod}}}}}"),
             ),
             (
                 "apps/v1",
                 "Deployment",
-                "spec: {template: {spec: {containers: [{name: c, image: x}]}}}",
+                format!("spec: {{template: {{spec: {pod}}}}}"),
             ),
-            ("v1", "ConfigMap", "data: {}"),
-        ][kind % 4];
+            ("v1", "ConfigMap", "data: {}".to_string()),
+        ][kind % 4]
+            .clone();
         let uid = uid.map(|u| format!(", uid: u{u}")).unwrap_or_default();
         let owner = owner
             .map(|(k, n, by_uid)| {
@@ -327,8 +369,9 @@ mod tests {
             0..5usize,
             proptest::option::of(0..5usize),
             proptest::option::of((0..4usize, 0..5usize, any::<bool>())),
+            0..6usize,
         )
-            .prop_map(|(k, n, u, o)| object(k, n, u, o))
+            .prop_map(|(k, n, u, o, p)| object(k, n, u, o, p))
     }
 
     /// The one object of `text`.
@@ -356,6 +399,30 @@ mod tests {
         let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: rs, uid: u2, controller: true}]}\nspec: {containers: [{name: c, image: x}]}\n";
         let (index, _) = inventory.insert(one(pod));
         assert_eq!(inventory.controller_of(index), None);
+    }
+
+    /// A reference is followed as the garbage collector follows it: the uid must be that of
+    /// an object of the named kind and name, in the referring object's namespace (or
+    /// cluster-scoped); a reference by name with a uid does not name an object with another
+    /// uid. Without uids (manifests), the name is enough.
+    #[test]
+    fn a_reference_names_an_object_only_when_uid_kind_name_and_namespace_match() {
+        let world = "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web-1, namespace: a, uid: rs-1}\nspec: {template: {spec: {containers: [{name: c, image: x}]}}}\n---\napiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web-1, namespace: b, uid: rs-b}\nspec: {template: {spec: {containers: [{name: c, image: x}]}}}\n---\napiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: plain, namespace: a}\nspec: {template: {spec: {containers: [{name: c, image: x}]}}}\n";
+        let pod = |reference: &str| {
+            let text = format!(
+                "{world}---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p, namespace: a, ownerReferences: [{{apiVersion: apps/v1, controller: true, {reference}}}]}}\nspec: {{containers: [{{name: c, image: x}}]}}\n"
+            );
+            let inventory = load_text("w.yaml", &text, &Limits::default()).inventory;
+            inventory.controller_of(3)
+        };
+        assert_eq!(pod("kind: ReplicaSet, name: web-1, uid: rs-1"), Some(0));
+        assert_eq!(pod("kind: ReplicaSet, name: web-1"), Some(0));
+        assert_eq!(pod("kind: ReplicaSet, name: plain, uid: any"), Some(2));
+        // Another uid, another kind or name for the uid, another namespace's object.
+        assert_eq!(pod("kind: ReplicaSet, name: web-1, uid: rs-2"), None);
+        assert_eq!(pod("kind: Deployment, name: web-1, uid: rs-1"), None);
+        assert_eq!(pod("kind: ReplicaSet, name: web-2, uid: rs-1"), None);
+        assert_eq!(pod("kind: ReplicaSet, name: web-1, uid: rs-b"), None);
     }
 
     proptest! {

@@ -155,14 +155,41 @@ pub fn node_takeover<'v>(
 }
 
 /// Whether the pod spec sets a host namespace flag (`hostPID`, `hostNetwork`).
-fn host_flag(pod_spec: &Value, flag: &str) -> bool {
+/// Whether the pod spec sets `flag` (`hostNetwork`, `hostPID`, `hostIPC`) to true.
+pub fn host_flag(pod_spec: &Value, flag: &str) -> bool {
     pod_spec.get(flag).and_then(Value::as_bool) == Some(true)
+}
+
+/// The service account a pod spec runs as: `serviceAccountName`, else the deprecated
+/// `serviceAccount` (the API server copies one into the other), else `default`.
+pub fn service_account(pod_spec: &Value) -> &str {
+    ["serviceAccountName", "serviceAccount"]
+        .into_iter()
+        .filter_map(|field| pod_spec.get(field).and_then(Value::as_str))
+        .find(|name| !name.is_empty())
+        .unwrap_or("default")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_service_account_is_the_name_else_the_deprecated_field_else_default() {
+        let account = |spec: Value| service_account(&spec).to_string();
+        assert_eq!(
+            account(json!({"serviceAccountName": "a", "serviceAccount": "b"})),
+            "a"
+        );
+        assert_eq!(
+            account(json!({"serviceAccountName": "", "serviceAccount": "b"})),
+            "b"
+        );
+        assert_eq!(account(json!({"serviceAccount": "b"})), "b");
+        assert_eq!(account(json!({"serviceAccountName": ""})), "default");
+        assert_eq!(account(json!({})), "default");
+    }
 
     fn takeover(spec: Value) -> Option<String> {
         let containers: Vec<(&Value, String)> = spec["containers"]

@@ -171,7 +171,9 @@ pub fn endpoints(placer: Placer<'_>) -> Vec<Endpoint> {
             continue;
         };
         let namespace = placer.namespace(object);
-        let owner = absent_owner(object);
+        // A Pod that names a controller the inventory holds, and is not judged through it
+        // (it has more power than its template), is a workload of its own.
+        let owner = absent_owner(object).filter(|_| inventory.claimed_controller(index).is_none());
         let grouped = owner.is_some();
         let (kind, name) =
             owner.unwrap_or_else(|| (object.id.kind.clone(), object.id.display_name().to_string()));
@@ -221,8 +223,8 @@ fn same_labels(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
     a.len() == b.len() && a.iter().all(|(k, v)| b.get(k) == Some(v))
 }
 
-/// A pod's controlling owner (kind, name) when the pod is a `Pod` with one; the owner itself is
-/// not in the inventory (else the pod would have been skipped).
+/// A pod's controlling owner (kind, name) when the pod is a `Pod` with one (the caller checks
+/// that the owner is not in the inventory).
 fn absent_owner(object: &Object) -> Option<(String, String)> {
     if object.id.kind != "Pod" {
         return None;

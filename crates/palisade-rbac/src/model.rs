@@ -383,13 +383,7 @@ impl Policy {
             {
                 let namespace = namespace_of(inventory, object);
                 let spec = pod.value;
-                let service_account = spec
-                    .get("serviceAccountName")
-                    .or_else(|| spec.get("serviceAccount"))
-                    .and_then(Value::as_str)
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or("default")
-                    .to_string();
+                let service_account = palisade_k8s::security::service_account(spec).to_string();
                 let account_setting = automount
                     .get(&(namespace.as_str(), service_account.as_str()))
                     .copied()

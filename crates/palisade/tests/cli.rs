@@ -1093,3 +1093,48 @@ fn a_reader_that_goes_away_stops_the_output_quietly() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// A cluster read into a file, as `palisade snapshot` or `kubectl get -o yaml` writes it: the
+/// Deployment's ReplicaSet and Pods are judged once, through the Deployment. A Pod made by
+/// hand that claims the ReplicaSet with a forged owner reference but runs privileged, as a
+/// cluster-admin account, is judged on its own spec: the owner reference hides nothing.
+#[test]
+fn a_pod_with_a_forged_owner_reference_is_judged_on_its_own_spec() {
+    let dir = scratch("forged-owner");
+    let pod = |name: &str, spec: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: shop\n  labels: {{app: web, pod-template-hash: abc}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-abc, uid: rs-1, controller: true}}]\nspec: {spec}\n"
+        )
+    };
+    let template = "{serviceAccountName: web, containers: [{name: web, image: 'nginx:1.27'}]}";
+    let cluster = [
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: backup, namespace: shop}\n".to_string(),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: backup-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: backup, namespace: shop}]\n".to_string(),
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop, uid: d-1}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {template}\n"),
+        format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-abc\n  namespace: shop\n  uid: rs-1\n  ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}}]\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web, pod-template-hash: abc}}}}\n    spec: {template}\n"),
+        pod("web-abc-1", "{serviceAccountName: web, serviceAccount: web, nodeName: n1, containers: [{name: web, image: 'nginx:1.27'}]}"),
+        pod("web-abc-evil", "{serviceAccountName: backup, nodeName: n1, containers: [{name: web, image: 'nginx:1.27', securityContext: {privileged: true}}]}"),
+    ]
+    .join("---\n");
+    write_file(&dir, "cluster.yaml", &cluster);
+    let out = bin()
+        .args(["scan", "-o", "json"])
+        .arg(dir.join("cluster.yaml"))
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let on = |name: &str| -> Vec<String> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["object"]["name"] == name)
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let evil = on("web-abc-evil");
+    assert!(evil.contains(&"POD001".to_string()), "{evil:?}");
+    assert!(on("web-abc-1").is_empty(), "{:?}", on("web-abc-1"));
+    assert!(!on("web").is_empty());
+    assert!(!on("web").contains(&"POD001".to_string()));
+}

@@ -1,0 +1,182 @@
+//! Whether an object that names a controller runs with no more power than that controller's
+//! pod template gives. A Pod, ReplicaSet or Job whose controller is in the inventory is judged
+//! through the controller (once, on its template); an owner reference is only a claim,
+//! written by whoever created the object, so one made by hand with a forged reference could
+//! otherwise hide its own account or privileges behind a harmless template. Such an object is
+//! judged on its own spec instead ([`crate::Inventory::controller_of`] gives it no controller).
+//!
+//! What is compared is what the cluster-wide models read of a workload's power: the service
+//! account and whether its token is mounted, the node's namespaces, whether a container owns
+//! its node (`palisade_k8s::security::node_takeover`, the one answer), and a host path to the
+//! control plane's credentials. These are compared as facts, not as fields, because the API
+//! server and mutating webhooks add to a Pod what its template lacks: the token volume, the
+//! account's default name, tolerations, a mesh's sidecar and init container (whose
+//! `NET_ADMIN` owns no node without `hostNetwork`). Anything they add that gives more power
+//! than the template makes the Pod its own workload, which is what it then is.
+//!
+//! A ReplicaSet scaled to zero runs no Pods: a Deployment keeps its old ones at zero, with the
+//! template of an earlier revision, and they stay judged through the Deployment.
+
+use serde_json::Value;
+
+use crate::object::Object;
+use crate::podspec::pod_spec;
+
+/// What a pod spec gives its containers beyond their own process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Powers<'a> {
+    account: &'a str,
+    /// `automountServiceAccountToken` as written (unset defers to the account's setting).
+    automount: Option<bool>,
+    host_network: bool,
+    host_pid: bool,
+    host_ipc: bool,
+    owns_node: bool,
+    control_plane: bool,
+}
+
+impl<'a> Powers<'a> {
+    fn of(object: &'a Object) -> Option<Powers<'a>> {
+        let pod = pod_spec(object)?;
+        let spec = pod.value;
+        let containers: Vec<(&Value, String)> =
+            pod.containers().map(|c| (c.value, String::new())).collect();
+        use palisade_k8s::security::{control_plane_path, host_flag, node_takeover};
+        Some(Powers {
+            account: palisade_k8s::security::service_account(spec),
+            automount: spec
+                .get("automountServiceAccountToken")
+                .and_then(Value::as_bool),
+            host_network: host_flag(spec, "hostNetwork"),
+            host_pid: host_flag(spec, "hostPID"),
+            host_ipc: host_flag(spec, "hostIPC"),
+            owns_node: node_takeover(spec, containers.into_iter()).is_some(),
+            control_plane: control_plane_path(spec).is_some(),
+        })
+    }
+
+    /// Whether these powers are no more than `template`'s.
+    fn within(&self, template: &Powers<'_>) -> bool {
+        let at_most = |own: bool, theirs: bool| !own || theirs;
+        self.account == template.account
+            && (self.automount == Some(false) || self.automount == template.automount)
+            && at_most(self.host_network, template.host_network)
+            && at_most(self.host_pid, template.host_pid)
+            && at_most(self.host_ipc, template.host_ipc)
+            && at_most(self.owns_node, template.owns_node)
+            && at_most(self.control_plane, template.control_plane)
+    }
+}
+
+/// Whether `object`, which names `controller` as its controller, may be judged through it:
+/// either of them has no pod spec, `object` runs no Pods, or its powers are within the
+/// controller's template's.
+pub(crate) fn within_controller(object: &Object, controller: &Object) -> bool {
+    if !runs_pods(object) {
+        return true;
+    }
+    match (Powers::of(object), Powers::of(controller)) {
+        (Some(own), Some(template)) => own.within(&template),
+        _ => true,
+    }
+}
+
+/// Whether replacing `old` by `new` may change which of the objects naming it are judged
+/// through it: its template's powers, or whether it runs Pods, changed.
+pub(crate) fn governs_differently(old: &Object, new: &Object) -> bool {
+    runs_pods(old) != runs_pods(new) || Powers::of(old) != Powers::of(new)
+}
+
+/// False for a ReplicaSet scaled to zero (`spec.replicas: 0`); every other object may run
+/// Pods.
+pub(crate) fn runs_pods(object: &Object) -> bool {
+    let scaled_to_zero = object.id.kind == "ReplicaSet"
+        && object.id.group() == "apps"
+        && palisade_core::pointer::lookup(&object.value, "/spec/replicas").and_then(Value::as_u64)
+            == Some(0);
+    !scaled_to_zero
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Limits, load_text};
+
+    const TEMPLATE: &str = "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web-1, namespace: a}\nspec:\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: 'web:1'}]\n";
+
+    fn object(text: &str) -> Object {
+        load_text("o.yaml", text, &Limits::default())
+            .inventory
+            .objects
+            .remove(0)
+    }
+
+    fn pod(spec: &str) -> Object {
+        object(&format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: web-1-x, namespace: a, labels: {{app: web, pod-template-hash: abc}}}}\nspec: {spec}\n"
+        ))
+    }
+
+    /// What the API server and common mutating webhooks add to a Pod keeps it within its
+    /// template: the account's default name, the token volume, tolerations, a mesh's sidecar
+    /// and init container, a scheduled node.
+    #[test]
+    fn what_the_api_server_and_meshes_add_stays_within_the_template() {
+        let template = object(TEMPLATE);
+        let added = pod(
+            "{serviceAccountName: default, serviceAccount: default, nodeName: n1, \
+             tolerations: [{key: node.kubernetes.io/not-ready, operator: Exists, effect: NoExecute}], \
+             volumes: [{name: kube-api-access-x, projected: {sources: [{serviceAccountToken: {path: token}}]}}, {name: istio-envoy, emptyDir: {}}], \
+             initContainers: [{name: istio-init, image: proxyv2, securityContext: {capabilities: {add: [NET_ADMIN, NET_RAW]}, runAsUser: 0}}], \
+             containers: [{name: web, image: 'web:1', volumeMounts: [{name: kube-api-access-x, mountPath: /var/run/secrets/kubernetes.io/serviceaccount}]}, \
+                          {name: istio-proxy, image: proxyv2, ports: [{containerPort: 15090}]}]}",
+        );
+        assert!(within_controller(&added, &template));
+        // Less power than the template is within it too.
+        assert!(within_controller(
+            &pod(
+                "{automountServiceAccountToken: false, containers: [{name: web, image: 'web:1'}]}"
+            ),
+            &template
+        ));
+    }
+
+    #[test]
+    fn more_power_than_the_template_is_not_within_it() {
+        let template = object(TEMPLATE);
+        for spec in [
+            "{serviceAccountName: admin, containers: [{name: web, image: 'web:1'}]}",
+            "{automountServiceAccountToken: true, containers: [{name: web, image: 'web:1'}]}",
+            "{hostNetwork: true, containers: [{name: web, image: 'web:1'}]}",
+            "{hostPID: true, containers: [{name: web, image: 'web:1'}]}",
+            "{hostIPC: true, containers: [{name: web, image: 'web:1'}]}",
+            "{containers: [{name: web, image: 'web:1', securityContext: {privileged: true}}]}",
+            "{containers: [{name: web, image: 'web:1'}, {name: side, image: x, securityContext: {capabilities: {add: [SYS_ADMIN]}}}]}",
+            "{volumes: [{name: pki, hostPath: {path: /etc/kubernetes/pki}}], containers: [{name: web, image: 'web:1', volumeMounts: [{name: pki, mountPath: /pki}], securityContext: {runAsNonRoot: true}}]}",
+        ] {
+            assert!(!within_controller(&pod(spec), &template), "{spec}");
+        }
+    }
+
+    #[test]
+    fn a_replica_set_scaled_to_zero_is_judged_through_its_controller() {
+        let deployment = object(
+            &TEMPLATE
+                .replace("ReplicaSet", "Deployment")
+                .replace("web-1", "web"),
+        );
+        let old = TEMPLATE.replace("spec:\n  template:", "spec:\n  replicas: 0\n  template:");
+        let old = old.replace(
+            "containers: [{name: web, image: 'web:1'}]",
+            "serviceAccountName: admin\n      containers: [{name: web, image: 'web:1'}]",
+        );
+        assert!(within_controller(&object(&old), &deployment));
+        let running = old.replace("replicas: 0", "replicas: 1");
+        assert!(!within_controller(&object(&running), &deployment));
+        assert!(governs_differently(&object(&old), &object(&running)));
+        assert!(!governs_differently(
+            &object(&old),
+            &object(&old.replace("web:1", "web:2"))
+        ));
+    }
+}
