@@ -2,8 +2,9 @@
 //! `palisade scan` runs), each finding given its mode by the settings, and the response the
 //! API server reads (denial message, warnings, audit annotations, patch).
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use kube_core::DynamicObject;
 use kube_core::admission::{AdmissionResponse, AdmissionReview};
@@ -131,7 +132,18 @@ pub struct Admission {
     /// with.
     model: RwLock<Arc<ClusterModel>>,
     settings: AdmissionSettings,
+    /// The ReplicaSets and Jobs let in, with when, newest last (at most [`MOST_KEPT`]): those
+    /// let in while the cluster was being read again may be missing from that read, and are
+    /// offered to the model that replaces the current one.
+    kept: Mutex<VecDeque<(Instant, Value)>>,
 }
+
+/// Most objects [`Admission`] lists as let in.
+const MOST_KEPT: usize = 2 * palisade_scan::MOST_REMEMBERED;
+
+/// How long before a read of the cluster began an object let in may still be missing from it:
+/// the API server stores an object after its webhooks let it in.
+const STORE_MARGIN: Duration = Duration::from_secs(30);
 
 impl Admission {
     /// `own_namespace` (where the webhook runs) is always exempt, so the webhook can always
@@ -149,12 +161,25 @@ impl Admission {
         Admission {
             model: RwLock::new(Arc::new(model)),
             settings,
+            kept: Mutex::new(VecDeque::new()),
         }
     }
 
-    /// Judges from now on against `model` (a fresh read of the cluster).
-    pub fn replace_model(&self, model: ClusterModel) {
+    /// Judges from now on against `model`, a read of the cluster that began at `read_began`.
+    /// The ReplicaSets and Jobs let in since shortly before then ([`STORE_MARGIN`]) may be
+    /// missing from the read: they are offered to the new model, which keeps those it does
+    /// not hold ([`ClusterModel::remember`]), so that a rollout under way while the cluster
+    /// is read keeps its Pods judged through their Deployment.
+    pub fn replace_model(&self, model: ClusterModel, read_began: Instant) {
         let model = Arc::new(model);
+        let mut kept = lock(&self.kept);
+        let since = read_began.checked_sub(STORE_MARGIN).unwrap_or(read_began);
+        while kept.front().is_some_and(|(at, _)| *at < since) {
+            kept.pop_front();
+        }
+        for (_, object) in kept.iter() {
+            model.remember(object.clone());
+        }
         match self.model.write() {
             Ok(mut current) => *current = model,
             Err(poisoned) => *poisoned.into_inner() = model,
@@ -203,8 +228,15 @@ impl Admission {
         {
             return;
         }
-        self.model()
-            .remember(as_stored(review.object.as_ref(), review));
+        let object = as_stored(review.object.as_ref(), review);
+        // Listed and kept under one lock, so that a model replacing this one meanwhile is
+        // offered it ([`Admission::replace_model`]).
+        let mut kept = lock(&self.kept);
+        if kept.len() == MOST_KEPT {
+            kept.pop_front();
+        }
+        kept.push_back((Instant::now(), object.clone()));
+        self.model().remember(object);
     }
 
     fn judge_review(&self, review: &Review) -> Judged {
@@ -513,6 +545,13 @@ type AuditAnnotations = Vec<(String, String)>;
 
 /// The object as the API server will store it: the request's namespace filled in, and a
 /// name for objects whose name the server generates.
+/// The lock, also when a thread panicked holding it (the list stays valid).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn as_stored(object: Option<&Value>, review: &Review) -> Value {
     let mut object = object.cloned().unwrap_or(Value::Null);
     let Some(metadata) = object

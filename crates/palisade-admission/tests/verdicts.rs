@@ -705,6 +705,37 @@ fn pods_of_a_replica_set_let_in_are_judged_through_its_deployment() {
     assert!(!judge(&pod_of("web-3")).0);
 }
 
+/// The cluster is read again every few minutes, and a read can miss a ReplicaSet let in
+/// while it ran (or just before: the API server stores an object after its webhooks let it
+/// in). The model that replaces the current one is offered what was let in since shortly
+/// before the read began, so the rollout's Pods stay judged through their Deployment; what
+/// was let in long before the read is the read's to hold.
+#[test]
+fn a_replica_set_let_in_while_the_cluster_is_read_again_is_not_forgotten() {
+    let text = format!("{EXPOSED_ADMIN_DEPLOYMENT}---\n{KNOWN_REPLICA_SET}");
+    let read = || load_text("c.yaml", &text, &Limits::default()).inventory;
+    let admission = admission(AdmissionSettings::default(), read());
+    let judge = |object: &Value| {
+        let judged = admission.validate(&decode(&review_of(object, "u")).unwrap());
+        (judged.log.allowed, judged.log.denied)
+    };
+    let began = std::time::Instant::now();
+    assert!(judge(&replica_set("web-2")).0);
+    assert_eq!(admission.remembered(), 1);
+    // The read missed it; the new model is offered it.
+    let fresh = |admission: &Admission| {
+        palisade_admission::prepare_model(read(), ScanOptions::default(), 2, admission.settings())
+    };
+    admission.replace_model(fresh(&admission), began);
+    assert_eq!(admission.remembered(), 1);
+    assert_eq!(judge(&pod_of("web-2")), (true, vec![]));
+    // A read that began long after it was let in holds it, or it is gone: not offered.
+    let much_later = began + std::time::Duration::from_secs(600);
+    admission.replace_model(fresh(&admission), much_later);
+    assert_eq!(admission.remembered(), 0);
+    assert!(!judge(&pod_of("web-2")).0);
+}
+
 /// An owner reference is a claim its writer makes. A ReplicaSet or Pod made by hand that
 /// names the Deployment (or its ReplicaSet) of a harmless account, but runs as a cluster-admin
 /// account behind the same LoadBalancer, is judged on its own spec: RBAC017 denies it as it

@@ -279,15 +279,19 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
         std::thread::spawn(move || {
             loop {
                 std::thread::sleep(every);
+                let began = std::time::Instant::now();
                 match live_model(&select, &live) {
                     Ok((options, inventory)) => {
                         let objects = inventory.objects.len();
-                        judge.replace_model(palisade_admission::prepare_model(
-                            inventory,
-                            options,
-                            cores(),
-                            judge.settings(),
-                        ));
+                        judge.replace_model(
+                            palisade_admission::prepare_model(
+                                inventory,
+                                options,
+                                cores(),
+                                judge.settings(),
+                            ),
+                            began,
+                        );
                         eprintln!(
                             "{}",
                             serde_json::json!({"level": "info", "msg": "cluster read again", "objects": objects})
