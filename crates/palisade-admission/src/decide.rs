@@ -136,6 +136,10 @@ pub struct Admission {
     /// let in while the cluster was being read again may be missing from that read, and are
     /// offered to the model that replaces the current one.
     kept: Mutex<VecDeque<(Instant, Value)>>,
+    /// When the first object let in since the model was read changed what its cluster-wide
+    /// models read (a Service, a policy, a binding, a standalone Pod): the model is stale
+    /// from then on, and the webhook reads the cluster again soon ([`Admission::changed_at`]).
+    changed: Mutex<Option<Instant>>,
 }
 
 /// Most objects [`Admission`] lists as let in.
@@ -162,7 +166,15 @@ impl Admission {
             model: RwLock::new(Arc::new(model)),
             settings,
             kept: Mutex::new(VecDeque::new()),
+            changed: Mutex::new(None),
         }
+    }
+
+    /// When an object let in first changed what the model's cluster-wide models read, since
+    /// the model was read; `None` while the model is the cluster's as far as the webhook
+    /// knows. A webhook that reads the cluster reads it again soon after.
+    pub fn changed_at(&self) -> Option<Instant> {
+        *lock(&self.changed)
     }
 
     /// Judges from now on against `model`, a read of the cluster that began at `read_began`.
@@ -179,6 +191,11 @@ impl Admission {
         }
         for (_, object) in kept.iter() {
             model.remember(object.clone());
+        }
+        // A change let in after the read began may be missing from it.
+        let mut changed = lock(&self.changed);
+        if changed.is_some_and(|at| at < read_began) {
+            *changed = None;
         }
         match self.model.write() {
             Ok(mut current) => *current = model,
@@ -207,25 +224,31 @@ impl Admission {
     /// model until it is read again ([`palisade_scan::ClusterModel::remember`]), so that its
     /// Pods are judged through their controller, as they are once the model is read again.
     pub fn validate(&self, review: &Review) -> Judged {
-        let judged = self.judge_review(review);
-        if judged.allowed() {
+        let (judged, changes_models) = self.judge_review(review);
+        let stored = !review.request.dry_run
+            && matches!(review.operation(), "CREATE" | "UPDATE")
+            && review.subresource().is_empty()
+            && review.object.is_some();
+        if judged.allowed() && stored {
             self.remember(review);
+            let changes = changes_models.unwrap_or_else(|| {
+                self.model()
+                    .changes_models(as_stored(review.object.as_ref(), review))
+            });
+            if changes {
+                lock(&self.changed).get_or_insert_with(Instant::now);
+            }
         }
         judged
     }
 
-    /// Keeps the object of an allowed request (not a dry run) that creates a controller of
-    /// Pods, when the model may keep it.
+    /// Keeps the object of an allowed request that the cluster stores (not a dry run), when
+    /// it creates a controller of Pods and the model may keep it.
     fn remember(&self, review: &Review) {
         let kind = &review.request.kind;
         let kept_kind =
             palisade_scan::REMEMBERED_KINDS.contains(&(kind.group.as_str(), kind.kind.as_str()));
-        if !kept_kind
-            || review.operation() != "CREATE"
-            || review.request.dry_run
-            || !review.subresource().is_empty()
-            || review.object.is_none()
-        {
+        if !kept_kind || review.operation() != "CREATE" {
             return;
         }
         let object = as_stored(review.object.as_ref(), review);
@@ -239,33 +262,38 @@ impl Admission {
         self.model().remember(object);
     }
 
-    fn judge_review(&self, review: &Review) -> Judged {
+    /// The verdict, and whether the object changes what the cluster-wide models read (`None`
+    /// when it was not judged).
+    fn judge_review(&self, review: &Review) -> (Judged, Option<bool>) {
         if let Some((outcome, reason)) = self.not_judged(review) {
-            return respond(review, base_log(review, outcome, Some(reason)), |r| r);
+            let judged = respond(review, base_log(review, outcome, Some(reason)), |r| r);
+            return (judged, None);
         }
         let object = as_stored(review.object.as_ref(), review);
-        let (judged, annotations) = match self.judge(object, Some(review.request_json.clone())) {
-            Ok(judged) => judged,
-            Err(message) => {
-                let log = DecisionLog {
-                    allowed: false,
-                    ..base_log(review, Outcome::Denied, Some(message.clone()))
-                };
-                return respond(review, log, |r| r.deny(message));
-            }
-        };
+        let (judged, annotations, changes_models) =
+            match self.judge(object, Some(review.request_json.clone())) {
+                Ok(judged) => judged,
+                Err(message) => {
+                    let log = DecisionLog {
+                        allowed: false,
+                        ..base_log(review, Outcome::Denied, Some(message.clone()))
+                    };
+                    return (respond(review, log, |r| r.deny(message)), None);
+                }
+            };
         let existing: HashSet<Fingerprint> =
             match (review.old_object(), self.settings.grandfather_existing) {
                 (Some(old), true) if review.operation() == "UPDATE" => self
                     .judge(as_stored(Some(old), review), None)
-                    .map(|(findings, _)| findings)
+                    .map(|(findings, _, _)| findings)
                     .unwrap_or_default()
                     .iter()
                     .map(palisade_core::Finding::fingerprint)
                     .collect(),
                 _ => HashSet::new(),
             };
-        self.verdict(review, &judged, &existing, annotations)
+        let verdict = self.verdict(review, &judged, &existing, annotations);
+        (verdict, Some(changes_models))
     }
 
     /// `POST /mutate`: the hardening patch (allowed; the validating pass judges the result).
@@ -387,11 +415,12 @@ impl Admission {
         &self,
         object: Value,
         request: Option<Arc<Value>>,
-    ) -> Result<(Vec<Finding>, AuditAnnotations), String> {
-        let report = self
+    ) -> Result<(Vec<Finding>, AuditAnnotations, bool), String> {
+        let evaluation = self
             .model()
-            .evaluate_in(object, request)
+            .evaluate_request(object, request)
             .map_err(|e| format!("palisade cannot judge the object: {e}"))?;
+        let report = evaluation.report;
         let honor = self.settings.honor_object_suppressions;
         let findings = report
             .findings
@@ -401,7 +430,11 @@ impl Admission {
                 Some(s) => s.source == SuppressionSource::Annotation && !honor,
             })
             .collect();
-        Ok((findings, report.audit_annotations))
+        Ok((
+            findings,
+            report.audit_annotations,
+            evaluation.changes_models,
+        ))
     }
 
     fn verdict(

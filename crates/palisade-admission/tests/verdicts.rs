@@ -792,3 +792,50 @@ fn a_forged_owner_reference_hides_no_power() {
     privileged_node["spec"]["hostNetwork"] = json!(true);
     assert!(!judge(&privileged_node).0);
 }
+
+/// The webhook knows when an object it let in made its model stale: one that changes what
+/// the cluster-wide models read (a Service, a binding, also in an exempt namespace), not a
+/// Pod of a known ReplicaSet, a ConfigMap or a dry run. A model read after the change is the
+/// cluster's again; one whose read began before it is not.
+#[test]
+fn the_webhook_knows_when_what_it_let_in_made_its_model_stale() {
+    let text = format!("{EXPOSED_ADMIN_DEPLOYMENT}---\n{KNOWN_REPLICA_SET}");
+    let read = || load_text("c.yaml", &text, &Limits::default()).inventory;
+    let admission = admission(AdmissionSettings::default(), read());
+    let let_in = |object: &Value, dry_run: bool| {
+        let mut review = serde_json::from_slice::<Value>(&review_of(object, "u")).unwrap();
+        review["request"]["dryRun"] = json!(dry_run);
+        let review = serde_json::to_vec(&review).unwrap();
+        assert!(admission.validate(&decode(&review).unwrap()).allowed());
+    };
+    let service = json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "api", "namespace": "shop"},
+        "spec": {"selector": {"app": "api"}, "ports": [{"port": 80}]}});
+    let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "shop"}, "data": {"mode": "fast"}});
+    let_in(&pod_of("web-1"), false);
+    let_in(&config_map, false);
+    let_in(&service, true);
+    assert_eq!(admission.changed_at(), None);
+    let before = std::time::Instant::now();
+    let_in(&service, false);
+    let changed = admission
+        .changed_at()
+        .expect("a Service changes the network");
+    assert!(changed >= before);
+    // A read that began before the change may not hold it.
+    let fresh = || {
+        palisade_admission::prepare_model(read(), ScanOptions::default(), 1, admission.settings())
+    };
+    admission.replace_model(fresh(), before);
+    assert_eq!(admission.changed_at(), Some(changed));
+    admission.replace_model(fresh(), std::time::Instant::now());
+    assert_eq!(admission.changed_at(), None);
+    // Let in unjudged (kube-system is exempt), a binding still changes the escalation graph.
+    let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "reader", "namespace": "kube-system"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "ServiceAccount", "name": "web", "namespace": "shop"}]});
+    let_in(&binding, false);
+    assert!(admission.changed_at().is_some());
+}

@@ -331,22 +331,43 @@ impl ClusterModels {
     /// `inventory` (the cluster with them placed: added at its end, or each in place of the
     /// object of its identity) cannot change.
     pub(crate) fn lend(&self, derived: &Derived, inventory: &Inventory, judged: &[usize]) {
-        let mut owners_kept = None;
-        for (id, sees, was_unseen) in &self.kept {
-            let lend = match sees {
-                Sees::Kinds(reads) => judged.iter().all(|&j| {
-                    let id = &inventory.objects[j].id;
-                    !reads.contains(&(id.group(), id.kind.as_str()))
-                }),
-                Sees::AllBut(unseen) => {
-                    self.all_unseen(inventory, judged, *unseen, was_unseen)
-                        && *owners_kept.get_or_insert_with(|| self.owners_kept(inventory, judged))
-                }
-            };
-            if lend && let Some(model) = self.models.cell(*id) {
-                derived.put(*id, model);
+        for (id, lend) in self.lending(inventory, judged) {
+            if lend && let Some(model) = self.models.cell(id) {
+                derived.put(id, model);
             }
         }
+    }
+
+    /// Whether the objects at `judged` of `inventory` (placed as for [`ClusterModels::lend`])
+    /// change none of the kept models: once the cluster holds them, the models are still
+    /// the cluster's. An admission webhook reads the cluster again soon after letting in one
+    /// that does.
+    pub fn unchanged_by(&self, inventory: &Inventory, judged: &[usize]) -> bool {
+        self.lending(inventory, judged)
+            .iter()
+            .all(|(_, lend)| *lend)
+    }
+
+    /// Each kept model, and whether the objects at `judged` leave it as it is.
+    fn lending(&self, inventory: &Inventory, judged: &[usize]) -> Vec<(TypeId, bool)> {
+        let mut owners_kept = None;
+        self.kept
+            .iter()
+            .map(|(id, sees, was_unseen)| {
+                let lend = match sees {
+                    Sees::Kinds(reads) => judged.iter().all(|&j| {
+                        let id = &inventory.objects[j].id;
+                        !reads.contains(&(id.group(), id.kind.as_str()))
+                    }),
+                    Sees::AllBut(unseen) => {
+                        self.all_unseen(inventory, judged, *unseen, was_unseen)
+                            && *owners_kept
+                                .get_or_insert_with(|| self.owners_kept(inventory, judged))
+                    }
+                };
+                (*id, lend)
+            })
+            .collect()
     }
 
     /// Whether a model of [`Sees::AllBut`] is the same with the judged objects as without

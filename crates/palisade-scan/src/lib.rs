@@ -19,7 +19,7 @@ pub mod scan;
 pub mod suppress;
 
 pub use config::{Config, ConfigError, SuppressionEntry};
-pub use model::{ClusterModel, MOST_REMEMBERED, ModelError, REMEMBERED_KINDS};
+pub use model::{ClusterModel, Evaluation, MOST_REMEMBERED, ModelError, REMEMBERED_KINDS};
 pub use scan::{ScanOptions, scan, scan_inventory, scan_loaded};
 
 /// The rules a scan knows by default: the built-in catalogue, and drift's kinds of

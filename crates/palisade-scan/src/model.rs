@@ -22,6 +22,17 @@ pub enum ModelError {
     NotAnObject,
 }
 
+/// What [`ClusterModel::evaluate_request`] found.
+#[derive(Debug)]
+pub struct Evaluation {
+    pub report: Report,
+    /// Whether the cluster-wide models (network, escalation graph, RBAC workloads) would
+    /// differ once the cluster holds the object: a Service, a policy, a binding, a standalone
+    /// Pod, a workload's new account or labels. Pods of known controllers, ConfigMaps and
+    /// updates that change no field the models read do not.
+    pub changes_models: bool,
+}
+
 /// A long-lived cluster model: the objects of a cluster (a snapshot, a live read, manifests),
 /// the scan options, and what redaction needs from the cluster, prepared once.
 ///
@@ -124,6 +135,16 @@ impl ClusterModel {
         object: Value,
         request: Option<std::sync::Arc<Value>>,
     ) -> Result<Report, ModelError> {
+        self.evaluate_request(object, request).map(|e| e.report)
+    }
+
+    /// [`ClusterModel::evaluate_in`], saying also whether the object changes what the
+    /// cluster-wide models read ([`Evaluation::changes_models`]).
+    pub fn evaluate_request(
+        &self,
+        object: Value,
+        request: Option<std::sync::Arc<Value>>,
+    ) -> Result<Evaluation, ModelError> {
         // The object's own values are indexed per request; the cluster's once.
         let mut sensitive = Sensitive::new();
         sensitive.add_object(&object);
@@ -131,19 +152,37 @@ impl ClusterModel {
         let mut object =
             Object::from_value(object, spans, self.source, 0).ok_or(ModelError::NotAnObject)?;
         object.request = request;
-        let mut report = {
+        let (mut report, changes_models) = {
             let mut inventory = self.lock();
             let placed = Placed::new(&mut inventory, object);
-            scan_scoped(
+            let changes = !self.models.unchanged_by(placed.inventory, &[placed.index]);
+            let report = scan_scoped(
                 placed.inventory,
                 &self.options,
                 Some((&[placed.index], &self.models)),
-            )
+            );
+            (report, changes)
         };
         sensitive.redactor().redact_report(&mut report);
         self.redactor.redact_report(&mut report);
         self.learned_redactor().redact_report(&mut report);
-        Ok(report)
+        Ok(Evaluation {
+            report,
+            changes_models,
+        })
+    }
+
+    /// Whether `object`, once the cluster holds it, changes what the cluster-wide models read
+    /// ([`Evaluation::changes_models`]), found without judging it (for objects a webhook lets
+    /// in unjudged: an exempt namespace or user).
+    pub fn changes_models(&self, object: Value) -> bool {
+        let spans = Spans::uniform(&object, Pos { line: 1, column: 1 });
+        let Some(object) = Object::from_value(object, spans, self.source, 0) else {
+            return false;
+        };
+        let mut inventory = self.lock();
+        let placed = Placed::new(&mut inventory, object);
+        !self.models.unchanged_by(placed.inventory, &[placed.index])
     }
 
     /// Keeps `object`, which the cluster now holds (a webhook let it in), so that objects

@@ -43,6 +43,9 @@ pub struct AdmissionMetrics {
     pub remembered: AtomicI64,
     /// From the body read to the response.
     pub seconds: Histogram,
+    /// Reads of the cluster after the first, by why (`refresh`, `change`) and outcome (`ok`,
+    /// `failed`).
+    pub cluster_reads: Labelled,
 }
 
 impl Exposition for AdmissionMetrics {
@@ -70,6 +73,13 @@ impl Exposition for AdmissionMetrics {
             "# HELP palisade_admission_remembered_objects ReplicaSets and Jobs let in and kept in the cluster model since the cluster was read.\n# TYPE palisade_admission_remembered_objects gauge\npalisade_admission_remembered_objects {}\n",
             self.remembered.load(Ordering::Relaxed)
         ));
+        self.cluster_reads.render_labels(
+            "palisade_admission_cluster_reads_total",
+            "counter",
+            &["reason", "outcome"],
+            "Reads of the cluster after the first: on schedule (refresh) or after an object let in changed what the rules read (change); failed reads keep the last model.",
+            &mut out,
+        );
         self.seconds.render(
             "palisade_admission_request_seconds",
             "Time from the request's body to its verdict.",

@@ -13,7 +13,7 @@ use palisade_audit::{Engine, Selection};
 use palisade_server::admission::{self, AdmissionMetrics, AdmissionState, DecisionLogLevel};
 use palisade_server::audit_receiver::{self, AlertLog, ReceiverState};
 use palisade_server::health::Health;
-use palisade_server::metrics::Metrics;
+use palisade_server::metrics::{Labelled, Metrics};
 use palisade_server::tls::{self, TlsFiles};
 use palisade_store::Store;
 
@@ -53,6 +53,13 @@ pub struct ServeAdmissionArgs {
     /// the model whole, and a failed read keeps the last one.
     #[arg(long, value_name = "DURATION", env = "PALISADE_REFRESH", default_value = "5m", value_parser = crate::cluster_cmd::parse_duration)]
     refresh: std::time::Duration,
+    /// With --cluster: once an object the webhook lets in changes what the cross-object
+    /// rules read (a Service, a NetworkPolicy, a binding, a standalone Pod, a workload's new
+    /// account or labels), read the cluster again this long after it, without waiting for
+    /// --refresh (changes let in meanwhile wait for the same read). A value of --refresh or
+    /// more reads on schedule only.
+    #[arg(long, value_name = "DURATION", env = "PALISADE_REFRESH_AFTER_CHANGE", default_value = "30s", value_parser = crate::cluster_cmd::parse_duration)]
+    refresh_after_change: std::time::Duration,
     /// The webhook's own namespace, always exempt so the webhook can be repaired.
     #[arg(long, value_name = "NAME", env = "PALISADE_WEBHOOK_NAMESPACE")]
     namespace: Option<String>,
@@ -270,16 +277,20 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
         cores(),
     ));
     if args.live.cluster {
-        let (judge, select, live, every) = (
+        let (judge, reads, select, live, every, after_change) = (
             state.admission.clone(),
+            metrics.clone(),
             args.select,
             args.live,
             args.refresh,
+            args.refresh_after_change,
         );
         std::thread::spawn(move || {
+            let mut last_read = std::time::Instant::now();
             loop {
-                std::thread::sleep(every);
+                let reason = next_read(&judge, last_read, every, after_change);
                 let began = std::time::Instant::now();
+                last_read = began;
                 match live_model(&select, &live) {
                     Ok((options, inventory)) => {
                         let objects = inventory.objects.len();
@@ -294,13 +305,19 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
                         );
                         eprintln!(
                             "{}",
-                            serde_json::json!({"level": "info", "msg": "cluster read again", "objects": objects})
+                            serde_json::json!({"level": "info", "msg": "cluster read again", "objects": objects, "reason": reason})
                         );
+                        reads.cluster_reads.add(&Labelled::key(&[reason, "ok"]), 1);
                     }
-                    Err(error) => eprintln!(
-                        "{}",
-                        serde_json::json!({"level": "warning", "msg": "cluster not read; judging with the last read", "error": format!("{error:#}")})
-                    ),
+                    Err(error) => {
+                        eprintln!(
+                            "{}",
+                            serde_json::json!({"level": "warning", "msg": "cluster not read; judging with the last read", "error": format!("{error:#}"), "reason": reason})
+                        );
+                        reads
+                            .cluster_reads
+                            .add(&Labelled::key(&[reason, "failed"]), 1);
+                    }
                 }
             }
         });
@@ -317,6 +334,30 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
         "serving admission reviews",
     )?;
     Ok(0)
+}
+
+/// Waits until the cluster is to be read again: `every` after the last read, or
+/// `after_change` after an object let in changed what the model reads
+/// ([`palisade_admission::Admission::changed_at`]). Returns why: `refresh` or `change`.
+fn next_read(
+    judge: &palisade_admission::Admission,
+    last_read: std::time::Instant,
+    every: std::time::Duration,
+    after_change: std::time::Duration,
+) -> &'static str {
+    let tick = std::time::Duration::from_millis(200);
+    loop {
+        if last_read.elapsed() >= every {
+            return "refresh";
+        }
+        if judge
+            .changed_at()
+            .is_some_and(|at| at.elapsed() >= after_change)
+        {
+            return "change";
+        }
+        std::thread::sleep(tick);
+    }
 }
 
 /// Evaluations that can run at once: one per core (each holds a copy of the cluster).

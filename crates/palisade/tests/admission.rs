@@ -583,6 +583,82 @@ async fn the_cluster_is_read_at_start() {
     drop(child);
 }
 
+/// `--refresh-after-change`: an object let in that changes what the cross-object rules read
+/// (a Service) makes the webhook read the cluster again soon, not at the next `--refresh`;
+/// one that changes nothing they read (a ConfigMap) does not. The recorded API server counts
+/// the reads, and `/metrics` says why each was made.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_let_in_makes_the_cluster_be_read_again_soon() {
+    use std::sync::atomic::Ordering;
+    let dir = scratch("admission-cluster-change");
+    let (kubeconfig, calls) = palisade_cluster::recorded::server(&dir).await;
+    let mut command = bin();
+    command
+        .args(["serve", "admission", "--self-signed"])
+        .arg(dir.join("tls"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--health-listen",
+            "127.0.0.1:0",
+            "--no-config",
+        ])
+        .args(["--cluster", "--request-timeout", "2", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .args(["--refresh", "1h", "--refresh-after-change", "1s"]);
+    let (child, port, health, _, _rest) = tokio::task::spawn_blocking(move || {
+        common::serve::start_logged(command, "serving admission reviews")
+    })
+    .await
+    .unwrap();
+    // Each read lists the ConfigMaps: the count says whether a read was made.
+    let reads = || calls.configmaps.load(Ordering::SeqCst);
+    let first = reads();
+    assert!(first > 0);
+    let ca = std::fs::read(dir.join("tls/ca.pem")).unwrap();
+    let agent = client(&ca);
+    let send = |object: Value, uid: &'static str| {
+        let agent = agent.clone();
+        tokio::task::spawn_blocking(move || {
+            post(
+                &agent,
+                &format!("https://127.0.0.1:{port}/validate"),
+                "application/json",
+                create_review(uid, &object).as_bytes(),
+            )
+        })
+    };
+    let settings = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "shop"}, "data": {"mode": "fast"}});
+    let (status, review) = send(settings, "u-cm").await.unwrap();
+    assert_eq!(
+        (status, &review["response"]["allowed"]),
+        (200, &json!(true)),
+        "{review}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(reads(), first, "a ConfigMap changes nothing the rules read");
+    let service = json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "api", "namespace": "shop"},
+        "spec": {"selector": {"app": "api"}, "ports": [{"port": 80}]}});
+    let (status, review) = send(service, "u-svc").await.unwrap();
+    assert_eq!(
+        (status, &review["response"]["allowed"]),
+        (200, &json!(true)),
+        "{review}"
+    );
+    let series = r#"palisade_admission_cluster_reads_total{reason="change",outcome="ok"} 1"#;
+    tokio::task::spawn_blocking(move || {
+        common::serve::wait_for("a read after the change", || {
+            common::serve::metrics(&agent, health).contains(series)
+        })
+    })
+    .await
+    .unwrap();
+    assert!(reads() > first);
+    drop(child);
+}
+
 /// A review of `object` (CREATE in namespace shop).
 fn create_review(uid: &str, object: &Value) -> String {
     let (group, version) = object["apiVersion"]
