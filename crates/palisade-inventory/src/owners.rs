@@ -124,14 +124,23 @@ impl Owners {
             return owners;
         }
         let index = owners.index.get_or_init(|| Index::of(objects));
-        owners.parents = objects
+        let claims: Vec<(usize, usize)> = objects
             .iter()
             .zip(&references)
-            .map(|(o, r)| {
-                let claimed = r.and_then(|r| index.resolve(o, r, objects))?;
-                within_controller(o, &objects[claimed]).then_some(claimed)
-            })
+            .enumerate()
+            .filter_map(|(i, (o, r))| Some((i, index.resolve(o, (*r)?, objects)?)))
             .collect();
+        // Whether each claim holds (its powers within the controller's template) is read on
+        // every core: a large cluster's Pods are many.
+        let holds = palisade_core::parallel::map_each(&claims, 2048, |&(i, claimed)| {
+            within_controller(&objects[i], &objects[claimed])
+        });
+        owners.parents = vec![None; objects.len()];
+        for (&(i, claimed), holds) in claims.iter().zip(holds) {
+            if holds {
+                owners.parents[i] = Some(claimed);
+            }
+        }
         for (o, r) in objects.iter().zip(references) {
             if let Some((uid, kind, name)) = r {
                 if let Some(uid) = uid {
