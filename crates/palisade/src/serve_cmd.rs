@@ -58,7 +58,7 @@ pub struct ServeAdmissionArgs {
     /// account or labels), read the cluster again this long after it, without waiting for
     /// --refresh (changes let in meanwhile wait for the same read). A value of --refresh or
     /// more reads on schedule only.
-    #[arg(long, value_name = "DURATION", env = "PALISADE_REFRESH_AFTER_CHANGE", default_value = "30s", value_parser = crate::cluster_cmd::parse_duration)]
+    #[arg(long, value_name = "DURATION", env = "PALISADE_REFRESH_AFTER_CHANGE", default_value = "1m", value_parser = crate::cluster_cmd::parse_duration)]
     refresh_after_change: std::time::Duration,
     /// The webhook's own namespace, always exempt so the webhook can be repaired.
     #[arg(long, value_name = "NAME", env = "PALISADE_WEBHOOK_NAMESPACE")]
