@@ -171,9 +171,13 @@ pub fn endpoints(placer: Placer<'_>) -> Vec<Endpoint> {
             continue;
         };
         let namespace = placer.namespace(object);
-        // A Pod that names a controller the inventory holds, and is not judged through it
-        // (it has more power than its template), is a workload of its own.
-        let owner = absent_owner(object).filter(|_| inventory.claimed_controller(index).is_none());
+        // A Pod that names a workload the inventory holds and is not judged through it (it
+        // has more power than the workload's template) is a workload of its own; Pods of an
+        // owner without a pod spec (an operator's resource) are grouped under it.
+        let disowned = inventory
+            .claimed_controller(index)
+            .is_some_and(|claimed| pod_spec(&inventory.objects[claimed]).is_some());
+        let owner = absent_owner(object).filter(|_| !disowned);
         let grouped = owner.is_some();
         let (kind, name) =
             owner.unwrap_or_else(|| (object.id.kind.clone(), object.id.display_name().to_string()));
@@ -223,8 +227,8 @@ fn same_labels(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
     a.len() == b.len() && a.iter().all(|(k, v)| b.get(k) == Some(v))
 }
 
-/// A pod's controlling owner (kind, name) when the pod is a `Pod` with one (the caller checks
-/// that the owner is not in the inventory).
+/// A pod's controlling owner (kind, name) when the pod is a `Pod` with one that is not a
+/// workload the pod is judged through (absent, or an operator's resource without a pod spec).
 fn absent_owner(object: &Object) -> Option<(String, String)> {
     if object.id.kind != "Pod" {
         return None;
@@ -286,4 +290,53 @@ fn container_ports(spec: &Value) -> Vec<ContainerPort> {
     ports.sort();
     ports.dedup();
     ports
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_inventory::{Limits, load_text};
+
+    fn endpoint_ids(text: &str) -> Vec<String> {
+        let inventory = load_text("c.yaml", text, &Limits::default()).inventory;
+        let placer = Placer {
+            inventory: &inventory,
+            placement: Placement::Default,
+        };
+        endpoints(placer).iter().map(Endpoint::id).collect()
+    }
+
+    fn pod(name: &str, owner: &str, spec: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: a, labels: {{app: web}}, ownerReferences: [{owner}]}}\nspec: {spec}\n"
+        )
+    }
+
+    /// A Deployment stands for the Pods judged through it; a Pod that names it (through its
+    /// ReplicaSet) but runs as another account is an endpoint of its own; Pods of an
+    /// operator's resource (no pod spec) or of an absent owner are grouped under it.
+    #[test]
+    fn pods_are_endpoints_of_the_workload_they_are_judged_through() {
+        let spec = "{serviceAccountName: web, containers: [{name: c, image: x}]}";
+        let text = [
+            format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: a, uid: d}}\nspec: {{template: {{metadata: {{labels: {{app: web}}}}, spec: {spec}}}}}\n"),
+            format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {{name: web-1, namespace: a, uid: rs, ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: d, controller: true}}]}}\nspec: {{template: {{metadata: {{labels: {{app: web}}}}, spec: {spec}}}}}\n"),
+            "apiVersion: example.com/v1\nkind: Workflow\nmetadata: {name: wf, namespace: a, uid: w}\n".to_string(),
+            pod("web-1-a", "{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs, controller: true}", spec),
+            pod("web-1-admin", "{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs, controller: true}", "{serviceAccountName: admin, containers: [{name: c, image: x}]}"),
+            pod("wf-1", "{apiVersion: example.com/v1, kind: Workflow, name: wf, uid: w, controller: true}", spec),
+            pod("wf-2", "{apiVersion: example.com/v1, kind: Workflow, name: wf, uid: w, controller: true}", spec),
+            pod("gone-1", "{apiVersion: apps/v1, kind: ReplicaSet, name: gone, uid: g, controller: true}", spec),
+        ]
+        .join("---\n");
+        assert_eq!(
+            endpoint_ids(&text),
+            [
+                "a/web[Deployment]",
+                "a/web-1-admin[Pod]",
+                "a/wf[Workflow]",
+                "a/gone[ReplicaSet]"
+            ]
+        );
+    }
 }
