@@ -1,6 +1,7 @@
-//! Whether an updated workload or Secret differs from the version it replaces only in what
-//! no cluster-wide model reads (the network, the escalation graph, the RBAC model): the
-//! fields the API server keeps (`resourceVersion`, `generation`, `managedFields`, `status`)
+//! Whether an updated object differs from the version it replaces only in what no
+//! cluster-wide model reads (the network, the escalation graph, the RBAC model). Of any kind:
+//! only in `resourceVersion`, `generation` and `managedFields` (an unchanged object applied
+//! again). Of a workload or Secret, also in the rest of what the API server keeps (`status`)
 //! and the annotations `kubectl apply` and the Deployment controller write; of a workload, the
 //! rollout settings (`replicas`, `strategy`, ...), the annotation `kubectl rollout restart`
 //! writes, and the containers' images, pull policies, resources and probes; of a Secret, its
@@ -60,10 +61,21 @@ const SECRET_VALUES: &[&str] = &["data", "stringData"];
 /// of the data it synchronised.
 const SECRET_VALUE_ANNOTATIONS: &[&str] = &["reconcile.external-secrets.io/data-hash"];
 
-/// Whether `after` (an update of `before`, the same identity) is a workload or a Secret that
-/// differs from `before` only in the fields this module names.
+/// Whether `after` (an update of `before`, the same identity) differs from `before` only in
+/// the fields this module names: of any kind, the metadata the API server keeps; of a
+/// workload or Secret, the rest of the list.
 pub fn alike_for_models(before: &Object, after: &Object) -> bool {
-    if before.id != after.id || !(pod_spec(after).is_some() || is_secret(after)) {
+    if before.id != after.id {
+        return false;
+    }
+    // An update that changes nothing but what the API server keeps, of any kind (a
+    // `helm upgrade` or a GitOps tool applying an unchanged Service, policy or binding).
+    if before.value == after.value
+        || without_server_metadata(before) == without_server_metadata(after)
+    {
+        return true;
+    }
+    if !(pod_spec(after).is_some() || is_secret(after)) {
         return false;
     }
     // A ReplicaSet scaled from or to zero starts or stops being judged on its own when its
@@ -71,11 +83,18 @@ pub fn alike_for_models(before: &Object, after: &Object) -> bool {
     if crate::powers::runs_pods(before) != crate::powers::runs_pods(after) {
         return false;
     }
-    before.value == after.value || stripped(after) == stripped(before)
+    stripped(after) == stripped(before)
 }
 
 fn is_secret(object: &Object) -> bool {
     object.id.group().is_empty() && object.id.kind == "Secret"
+}
+
+/// The object's value without the metadata the API server keeps.
+fn without_server_metadata(object: &Object) -> Value {
+    let mut value = object.value.clone();
+    remove_keys(value.pointer_mut("/metadata"), SERVER_METADATA);
+    value
 }
 
 /// The object's value without the fields no model reads.
@@ -225,6 +244,27 @@ status: {replicas: 2}
         assert!(!alike_for_models(&replica_set(0), &replica_set(1)));
     }
 
+    /// Any kind applied again unchanged is alike (only what the API server keeps differs);
+    /// of a kind other than a workload or Secret, any other change is not.
+    #[test]
+    fn an_unchanged_object_of_any_kind_is_alike() {
+        let service = |extra: &str| {
+            object(&format!(
+                "apiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: shop{extra}}}\nspec: {{type: LoadBalancer, selector: {{app: web}}, ports: [{{port: 80}}]}}\n"
+            ))
+        };
+        let before = service(", resourceVersion: '10'");
+        assert!(alike_for_models(
+            &before,
+            &service(", resourceVersion: '11', managedFields: []")
+        ));
+        assert!(!alike_for_models(&before, &service(", labels: {team: a}")));
+        let changed = object(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {type: ClusterIP, selector: {app: web}, ports: [{port: 80}]}\n",
+        );
+        assert!(!alike_for_models(&before, &changed));
+    }
+
     #[test]
     fn what_models_read_makes_a_workload_differ() {
         let before = object(DEPLOYMENT);
@@ -284,10 +324,15 @@ status: {replicas: 2}
         }
     }
 
+    /// Beyond what the API server keeps, only workloads and Secrets of one identity are
+    /// alike (EKS's `aws-auth` ConfigMap maps identities to groups: its data is read).
     #[test]
     fn only_workloads_and_secrets_of_one_identity_are_alike() {
-        let config = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\n";
-        assert!(!alike_for_models(&object(config), &object(config)));
+        let config =
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: shop}\ndata: {a: b}\n";
+        assert!(alike_for_models(&object(config), &object(config)));
+        let other_data = object(&config.replace("{a: b}", "{a: c}"));
+        assert!(!alike_for_models(&object(config), &other_data));
         let elsewhere = changed("namespace: shop", "namespace: other");
         assert!(!alike_for_models(&object(DEPLOYMENT), &elsewhere));
     }

@@ -14,11 +14,12 @@
 //! (SKIP=ID,ID leaves some out);
 //! INVENTORY=DIR judges against the objects under DIR as the cluster (say
 //! ../shared/corpora/real-manifests, 5,294 objects) instead of an empty one; LOAD=none stops
-//! after the in-process verdicts. Seven requests are judged: a standalone privileged Pod, a
+//! after the in-process verdicts. Eight requests are judged: a standalone privileged Pod, a
 //! standalone unprivileged one, the unprivileged one as its ReplicaSet (added to every
 //! cluster) makes it, the most common request a cluster sends, a RoleBinding, an update of a
 //! Deployment (added to every cluster) to a new image, the ReplicaSet of that rollout (which
-//! the webhook keeps), and a Pod of that ReplicaSet.
+//! the webhook keeps), a Pod of that ReplicaSet, and a RoleBinding (added to every cluster)
+//! applied again unchanged. The load over TLS sends the first four.
 
 /// The allocator the `palisade` binary ships, so the figures are the command's.
 #[cfg(not(target_env = "msvc"))]
@@ -160,6 +161,15 @@ fn deployment() -> serde_json::Value {
                     "ports": [{"containerPort": 8080}]}]}}}})
 }
 
+/// A RoleBinding of the Deployment's account, in every cluster judged against; the last
+/// review applies it again unchanged (as `helm upgrade` does).
+fn role_binding() -> serde_json::Value {
+    serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "shop-view", "namespace": "default", "uid": "rb-bench-1", "resourceVersion": "90"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "ServiceAccount", "name": "default", "namespace": "default"}]})
+}
+
 fn cluster() -> palisade_inventory::Inventory {
     let limits = palisade_inventory::Limits::default();
     let replica_set = palisade_inventory::load_text("replicaset.yaml", REPLICA_SET, &limits)
@@ -181,8 +191,14 @@ fn cluster() -> palisade_inventory::Inventory {
         }
         Err(_) => palisade_inventory::Inventory::default(),
     };
+    let binding =
+        palisade_inventory::load_text("binding.json", &role_binding().to_string(), &limits)
+            .inventory
+            .objects
+            .remove(0);
     inventory.insert(replica_set);
     inventory.insert(deployment);
+    inventory.insert(binding);
     println!("cluster: {} objects", inventory.objects.len());
     inventory
 }
@@ -261,6 +277,22 @@ fn reviews() -> Vec<Vec<u8>> {
     object["spec"] = new["spec"]["template"]["spec"].clone();
     request["object"] = object;
     reviews.push(serde_json::to_vec(&pod).unwrap());
+    // The RoleBinding applied again unchanged: only what the API server keeps differs, so
+    // the models are lent although the escalation graph reads bindings.
+    let mut reapplied = pod;
+    let request = &mut reapplied["request"];
+    retarget(
+        request,
+        ("rbac.authorization.k8s.io", "RoleBinding", "rolebindings"),
+        "shop-view",
+    );
+    request["operation"] = "UPDATE".into();
+    let old = role_binding();
+    let mut new = old.clone();
+    new["metadata"]["resourceVersion"] = "91".into();
+    request["oldObject"] = old;
+    request["object"] = new;
+    reviews.push(serde_json::to_vec(&reapplied).unwrap());
     reviews
 }
 
