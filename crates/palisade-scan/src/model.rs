@@ -172,15 +172,18 @@ impl ClusterModel {
         })
     }
 
-    /// Whether `object`, once the cluster holds it, changes what the cluster-wide models read
-    /// ([`Evaluation::changes_models`]), found without judging it (for objects a webhook lets
-    /// in unjudged: an exempt namespace or user).
+    /// Whether `object`, once the cluster holds it, may change what the cluster-wide models
+    /// read ([`Evaluation::changes_models`]), found without judging it, for objects a webhook
+    /// lets in unjudged (an exempt namespace or user). It never waits: when every copy is
+    /// judging an object, the answer is yes (the caller reads the cluster again sooner).
     pub fn changes_models(&self, object: Value) -> bool {
         let spans = Spans::uniform(&object, Pos { line: 1, column: 1 });
         let Some(object) = Object::from_value(object, spans, self.source, 0) else {
             return false;
         };
-        let mut inventory = self.lock();
+        let Some(mut inventory) = self.free_copy() else {
+            return true;
+        };
         let placed = Placed::new(&mut inventory, object);
         !self.models.unchanged_by(placed.inventory, &[placed.index])
     }
@@ -214,7 +217,7 @@ impl ClusterModel {
         };
         // Most objects are not kept (the cluster holds them already, or not their controller):
         // a copy that is free now answers that without waiting for the others.
-        if let Some(mut inventory) = self.inventories.iter().find_map(|c| c.try_lock().ok()) {
+        if let Some(mut inventory) = self.free_copy() {
             let (index, previous, keep) = may_keep(&mut inventory);
             inventory.restore(index, previous);
             if !keep {
@@ -283,20 +286,26 @@ impl ClusterModel {
 
     /// A free copy of the inventory, else the next one in turn (waiting for it).
     fn lock(&self) -> std::sync::MutexGuard<'_, Inventory> {
-        // `Placed` restores the cluster even when judging panics, so a poisoned lock still
-        // guards a consistent inventory.
-        for copy in &self.inventories {
-            match copy.try_lock() {
-                Ok(guard) => return guard,
-                Err(std::sync::TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
-                Err(std::sync::TryLockError::WouldBlock) => {}
-            }
+        if let Some(free) = self.free_copy() {
+            return free;
         }
         let turn =
             self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.inventories.len();
         self.inventories[turn]
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A copy no evaluation holds now, if any. `Placed` restores the cluster even when
+    /// judging panics, so a poisoned lock still guards a consistent inventory.
+    fn free_copy(&self) -> Option<std::sync::MutexGuard<'_, Inventory>> {
+        self.inventories
+            .iter()
+            .find_map(|copy| match copy.try_lock() {
+                Ok(guard) => Some(guard),
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            })
     }
 }
 
@@ -362,5 +371,24 @@ mod tests {
         for copy in &model.inventories {
             assert_eq!(copy.lock().unwrap().objects.len(), 2);
         }
+    }
+
+    /// Whether an object let in unjudged changes the models is answered without waiting: a
+    /// Service does, a ConfigMap does not, and with every copy busy the answer is yes.
+    #[test]
+    fn what_changes_the_models_is_answered_without_waiting() {
+        let inventory = load_text("c.yaml", DEPLOYMENT, &Limits::default()).inventory;
+        let model = ClusterModel::prepare_copies(inventory, ScanOptions::default(), 1);
+        let service = json!({"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}});
+        let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": "shop"}, "data": {"a": "b"}});
+        assert!(model.changes_models(service));
+        assert!(!model.changes_models(config_map.clone()));
+        let busy = model.inventories[0].lock().unwrap();
+        assert!(model.changes_models(config_map));
+        drop(busy);
+        assert_eq!(model.inventories[0].lock().unwrap().objects.len(), 1);
     }
 }
