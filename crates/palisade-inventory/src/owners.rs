@@ -63,10 +63,13 @@ impl Index {
     ) -> Option<usize> {
         let (named_uid, kind, name) = reference;
         if let Some(&i) = named_uid.and_then(|u| self.by_uid.get(u)) {
-            let owner = &objects.get(i)?.id;
-            let here = owner.namespace.is_none() || owner.namespace == object.id.namespace;
-            return (owner.kind == kind && owner.name.as_deref() == Some(name) && here)
-                .then_some(i);
+            // The index may map a uid to an object since replaced by one of another uid.
+            let owner = objects.get(i)?;
+            let id = &owner.id;
+            let here = id.namespace.is_none() || id.namespace == object.id.namespace;
+            let same =
+                id.kind == kind && id.name.as_deref() == Some(name) && uid(owner) == named_uid;
+            return (same && here).then_some(i);
         }
         let i = *self.by_name.get(&(
             object.id.namespace.clone(),
