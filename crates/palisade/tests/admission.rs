@@ -536,13 +536,9 @@ fn the_chart_renders_with_helm_and_passes_its_own_scan() {
     }
 }
 
-/// `--cluster`: the objects are judged in the cluster read at start (the recorded API server
-/// of `palisade_cluster::recorded`: real v1.33 responses over HTTPS on loopback, as no API
-/// server can run here), Secrets it may not list said, not fatal.
-#[tokio::test(flavor = "multi_thread")]
-async fn the_cluster_is_read_at_start() {
-    let dir = scratch("admission-cluster");
-    let (kubeconfig, _) = palisade_cluster::recorded::server(&dir).await;
+/// `serve admission --cluster` against the recorded API server of `kubeconfig`, self-signed
+/// under `dir`, on free loopback ports, with `extra` arguments.
+fn serve_recorded(dir: &Path, kubeconfig: &Path, extra: &[&str]) -> std::process::Command {
     let mut command = bin();
     command
         .args(["serve", "admission", "--self-signed"])
@@ -555,7 +551,19 @@ async fn the_cluster_is_read_at_start() {
             "--no-config",
         ])
         .args(["--cluster", "--request-timeout", "2", "--kubeconfig"])
-        .arg(&kubeconfig);
+        .arg(kubeconfig)
+        .args(extra);
+    command
+}
+
+/// `--cluster`: the objects are judged in the cluster read at start (the recorded API server
+/// of `palisade_cluster::recorded`: real v1.33 responses over HTTPS on loopback, as no API
+/// server can run here), Secrets it may not list said, not fatal.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cluster_is_read_at_start() {
+    let dir = scratch("admission-cluster");
+    let (kubeconfig, _) = palisade_cluster::recorded::server(&dir).await;
+    let command = serve_recorded(&dir, &kubeconfig, &[]);
     let (child, port, _, log, _rest) = tokio::task::spawn_blocking(move || {
         common::serve::start_logged(command, "serving admission reviews")
     })
@@ -592,20 +600,11 @@ async fn a_change_let_in_makes_the_cluster_be_read_again_soon() {
     use std::sync::atomic::Ordering;
     let dir = scratch("admission-cluster-change");
     let (kubeconfig, calls) = palisade_cluster::recorded::server(&dir).await;
-    let mut command = bin();
-    command
-        .args(["serve", "admission", "--self-signed"])
-        .arg(dir.join("tls"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--health-listen",
-            "127.0.0.1:0",
-            "--no-config",
-        ])
-        .args(["--cluster", "--request-timeout", "2", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .args(["--refresh", "1h", "--refresh-after-change", "1s"]);
+    let command = serve_recorded(
+        &dir,
+        &kubeconfig,
+        &["--refresh", "1h", "--refresh-after-change", "1s"],
+    );
     let (child, port, health, _, _rest) = tokio::task::spawn_blocking(move || {
         common::serve::start_logged(command, "serving admission reviews")
     })
