@@ -308,6 +308,8 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
                             serde_json::json!({"level": "info", "msg": "cluster read again", "objects": objects, "reason": reason})
                         );
                         reads.cluster_reads.add(&Labelled::key(&[reason, "ok"]), 1);
+                        let kept = i64::try_from(judge.remembered()).unwrap_or(i64::MAX);
+                        reads.remembered.store(kept, Ordering::Relaxed);
                     }
                     Err(error) => {
                         eprintln!(
