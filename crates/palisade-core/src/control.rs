@@ -417,6 +417,7 @@ const MITRE_ATTACK: &[(&str, &str)] = &[
     ("T1136", "Create Account"),
     ("T1572", "Protocol Tunneling"),
     ("T1649", "Steal or Forge Authentication Certificates"),
+    ("T1036", "Masquerading"),
 ];
 
 /// A selection of controls that `--framework` names: a whole framework, or one Pod Security

@@ -19,7 +19,7 @@ pub mod load;
 pub mod object;
 mod owners;
 pub mod podspec;
-mod powers;
+pub mod powers;
 pub mod spans;
 pub mod yaml;
 

@@ -55,30 +55,63 @@ impl<'a> Powers<'a> {
         })
     }
 
-    /// Whether these powers are no more than `template`'s.
-    fn within(&self, template: &Powers<'_>) -> bool {
-        let at_most = |own: bool, theirs: bool| !own || theirs;
-        self.account == template.account
-            && (self.automount == Some(false) || self.automount == template.automount)
-            && at_most(self.host_network, template.host_network)
-            && at_most(self.host_pid, template.host_pid)
-            && at_most(self.host_ipc, template.host_ipc)
-            && at_most(self.owns_node, template.owns_node)
-            && at_most(self.control_plane, template.control_plane)
+    /// The first power of these that `template`'s lack, said as a reason (`object` is the
+    /// object these are of); `None` when they are no more than the template's.
+    fn beyond(&self, template: &Powers<'_>, object: &Object) -> Option<String> {
+        if self.account != template.account {
+            return Some(format!(
+                "runs as service account `{}` where the template runs as `{}`",
+                self.account, template.account
+            ));
+        }
+        if self.automount != Some(false) && self.automount != template.automount {
+            let said = |v: Option<bool>| v.map_or("unset".to_string(), |v| v.to_string());
+            return Some(format!(
+                "sets automountServiceAccountToken {} where the template sets it {}",
+                said(self.automount),
+                said(template.automount)
+            ));
+        }
+        let flags = [
+            (self.host_network, template.host_network, "hostNetwork"),
+            (self.host_pid, template.host_pid, "hostPID"),
+            (self.host_ipc, template.host_ipc, "hostIPC"),
+        ];
+        if let Some((_, _, flag)) = flags.iter().find(|(own, theirs, _)| *own && !*theirs) {
+            return Some(format!("sets {flag} where the template does not"));
+        }
+        if self.owns_node && !template.owns_node {
+            let pod = pod_spec(object)?;
+            let containers: Vec<(&Value, String)> =
+                pod.containers().map(|c| (c.value, c.describe())).collect();
+            let why = palisade_k8s::security::node_takeover(pod.value, containers.into_iter())?;
+            return Some(format!("owns its node ({why}) where the template does not"));
+        }
+        if self.control_plane && !template.control_plane {
+            let path = palisade_k8s::security::control_plane_path(pod_spec(object)?.value)?;
+            return Some(format!(
+                "mounts the control plane's credentials ({path}) where the template does not"
+            ));
+        }
+        None
     }
 }
 
-/// Whether `object`, which names `controller` as its controller, may be judged through it:
-/// either of them has no pod spec, `object` runs no Pods, or its powers are within the
-/// controller's template's.
-pub(crate) fn within_controller(object: &Object, controller: &Object) -> bool {
+/// Why `object`, which names `controller` as its controller, has more power than the
+/// controller's pod template gives (another service account, a token the template does not
+/// mount, a host namespace, a container that owns its node, the control plane's credentials);
+/// `None` when it has not, runs no Pods, or either has no pod spec. Such an object is judged
+/// on its own spec ([`crate::Inventory::controller_of`]).
+pub fn beyond_controller(object: &Object, controller: &Object) -> Option<String> {
     if !runs_pods(object) {
-        return true;
+        return None;
     }
-    match (Powers::of(object), Powers::of(controller)) {
-        (Some(own), Some(template)) => own.within(&template),
-        _ => true,
-    }
+    Powers::of(object)?.beyond(&Powers::of(controller)?, object)
+}
+
+/// Whether `object`, which names `controller` as its controller, may be judged through it.
+pub(crate) fn within_controller(object: &Object, controller: &Object) -> bool {
+    beyond_controller(object, controller).is_none()
 }
 
 /// Whether replacing `old` by `new` may change which of the objects naming it are judged
@@ -156,6 +189,15 @@ mod tests {
         ] {
             assert!(!within_controller(&pod(spec), &template), "{spec}");
         }
+        let why = |spec: &str| beyond_controller(&pod(spec), &template).unwrap();
+        assert_eq!(
+            why("{serviceAccountName: admin, containers: [{name: web, image: 'web:1'}]}"),
+            "runs as service account `admin` where the template runs as `default`"
+        );
+        assert_eq!(
+            why("{containers: [{name: web, image: 'web:1', securityContext: {privileged: true}}]}"),
+            "owns its node (container \"web\" runs privileged) where the template does not"
+        );
     }
 
     #[test]

@@ -40,6 +40,7 @@ static RULES: &[&dyn Rule] = &[
     &LowUserId,
     &RootGroup,
     &GitSyncBinary,
+    &ControllerTemplateExceeded,
     &MutableImageTag,
     &ImageNotPinned,
     &ImagePullPolicy,
