@@ -41,6 +41,7 @@ static RULES: &[&dyn Rule] = &[
     &RootGroup,
     &GitSyncBinary,
     &ControllerTemplateExceeded,
+    &PodJoinsForeignService,
     &MutableImageTag,
     &ImageNotPinned,
     &ImagePullPolicy,
