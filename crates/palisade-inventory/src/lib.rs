@@ -29,6 +29,6 @@ pub use load::{
     ValuesSource, load, load_json_dump, load_text, load_values, read_sources,
 };
 pub use object::{Object, Source, SourceId};
-pub use podspec::{Container, ContainerKind, PodSpec, pod_spec};
+pub use podspec::{Container, ContainerKind, PodSpec, pod_labels, pod_spec};
 pub use spans::{Pos, Resolved, Spans};
 pub use yaml::Limits;

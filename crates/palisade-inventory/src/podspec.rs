@@ -210,6 +210,14 @@ pub fn pod_spec(object: &Object) -> Option<PodSpec<'_>> {
     })
 }
 
+/// The labels of `object`'s pods: a Pod's own, a controller's pod template's (`None` when it
+/// has no pod spec or its pods have no labels).
+pub fn pod_labels(object: &Object) -> Option<&serde_json::Map<String, Value>> {
+    palisade_core::pointer::lookup(&object.value, pod_spec(object)?.metadata_pointer)?
+        .get("labels")?
+        .as_object()
+}
+
 /// Which list of the pod spec a container is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ContainerKind {

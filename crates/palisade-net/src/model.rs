@@ -183,9 +183,7 @@ pub fn endpoints(placer: Placer<'_>) -> Vec<Endpoint> {
             owner.unwrap_or_else(|| (object.id.kind.clone(), object.id.display_name().to_string()));
         // Only pods of an absent owner are grouped: the others need no key.
         let key = grouped.then(|| (namespace.clone(), kind.clone(), name.clone()));
-        let labels = palisade_core::pointer::lookup(&object.value, spec.metadata_pointer)
-            .and_then(|metadata| metadata.get("labels"))
-            .and_then(Value::as_object)
+        let labels = palisade_inventory::pod_labels(object)
             .cloned()
             .unwrap_or_default();
         if let Some(&existing) = key.as_ref().and_then(|key| by_owner.get(key)) {

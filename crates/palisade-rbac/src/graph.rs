@@ -858,12 +858,10 @@ fn exposed_workloads(policy: &Policy, inventory: &Inventory) -> Vec<(usize, Stri
     let mut out = Vec::new();
     for (w, workload) in policy.workloads.iter().enumerate() {
         let object = &inventory.objects[workload.object];
-        let Some(pod) = pod_spec(object) else {
+        if pod_spec(object).is_none() {
             continue;
-        };
-        let labels = palisade_core::pointer::lookup(&object.value, pod.metadata_pointer)
-            .and_then(|metadata| metadata.get("labels"))
-            .and_then(Value::as_object);
+        }
+        let labels = palisade_inventory::pod_labels(object);
         for (_, name, selector) in by_namespace
             .get(workload.namespace.as_str())
             .into_iter()

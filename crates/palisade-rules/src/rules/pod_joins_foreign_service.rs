@@ -85,11 +85,16 @@ impl Check for PodJoinsForeignService {
             return;
         };
         let controller = &cx.inventory.objects[parent];
-        let Some(template) = palisade_inventory::pod_spec(controller) else {
+        if palisade_inventory::pod_spec(controller).is_none() {
             return;
+        }
+        let labels = |object| {
+            palisade_inventory::pod_labels(object)
+                .cloned()
+                .unwrap_or_default()
         };
-        let own = labels(&cx.object.value, "/metadata");
-        let mut theirs = labels(&controller.value, template.metadata_pointer);
+        let own = labels(cx.object);
+        let mut theirs = labels(controller);
         for key in CONTROLLER_LABELS {
             if let Some(value) = own.get(*key) {
                 theirs.insert((*key).to_string(), value.clone());
@@ -128,13 +133,4 @@ impl Check for PodJoinsForeignService {
             ),
         );
     }
-}
-
-/// The labels of the metadata at `pointer` of `value` (empty when it has none).
-fn labels(value: &Value, pointer: &str) -> Map<String, Value> {
-    palisade_core::pointer::lookup(value, pointer)
-        .and_then(|metadata| metadata.get("labels"))
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default()
 }

@@ -76,12 +76,7 @@ impl Check for WorkloadInKubeSystem {
         {
             labels.push(l);
         }
-        if let Some(l) = cx
-            .pod
-            .and_then(|p| cx.object.value.pointer(p.metadata_pointer))
-            .and_then(|m| m.get("labels"))
-            .and_then(Value::as_object)
-        {
+        if let Some(l) = palisade_inventory::pod_labels(cx.object) {
             labels.push(l);
         }
         if palisade_k8s::names::is_cluster_addon(name, &labels) {
