@@ -109,6 +109,46 @@ pub fn beyond_controller(object: &Object, controller: &Object) -> Option<String>
     Powers::of(object)?.beyond(&Powers::of(controller)?, object)
 }
 
+/// The labels a controller puts on the Pods it makes besides its template's (the ReplicaSet's
+/// `pod-template-hash`, the StatefulSet's pod name, the Job's name and uid, ...).
+pub const CONTROLLER_LABELS: &[&str] = &[
+    "pod-template-hash",
+    "controller-revision-hash",
+    "pod-template-generation",
+    "statefulset.kubernetes.io/pod-name",
+    "apps.kubernetes.io/pod-index",
+    "batch.kubernetes.io/controller-uid",
+    "batch.kubernetes.io/job-name",
+    "batch.kubernetes.io/job-completion-index",
+    "controller-uid",
+    "job-name",
+];
+
+/// The labels of `object`'s Pods and the labels `controller`'s template gives them (with the
+/// labels the controller adds itself, as `object` carries them), when the two differ; `None`
+/// when they agree, `object` runs no Pods, or `controller` has no pod spec. Labels are not a
+/// power ([`beyond_controller`]): mutating webhooks add their own to every Pod. What they
+/// change is which Services and network policies select the Pods, which the rules and models
+/// that read selectors decide.
+pub fn relabelled(object: &Object, controller: &Object) -> Option<(Labels, Labels)> {
+    pod_spec(controller)?;
+    pod_spec(object)?;
+    if !runs_pods(object) {
+        return None;
+    }
+    let own = crate::pod_labels(object).cloned().unwrap_or_default();
+    let mut template = crate::pod_labels(controller).cloned().unwrap_or_default();
+    for key in CONTROLLER_LABELS {
+        if let Some(value) = own.get(*key) {
+            template.insert((*key).to_string(), value.clone());
+        }
+    }
+    (own != template).then_some((own, template))
+}
+
+/// A label map.
+pub type Labels = serde_json::Map<String, Value>;
+
 /// Whether `object`, which names `controller` as its controller, may be judged through it.
 pub(crate) fn within_controller(object: &Object, controller: &Object) -> bool {
     beyond_controller(object, controller).is_none()

@@ -3,20 +3,6 @@ use serde_json::{Map, Value};
 use crate::context::Context;
 use crate::rule::{Check, Target};
 
-/// Labels a controller adds to each Pod it makes, beyond its template's.
-const CONTROLLER_LABELS: &[&str] = &[
-    "pod-template-hash",
-    "controller-revision-hash",
-    "pod-template-generation",
-    "statefulset.kubernetes.io/pod-name",
-    "apps.kubernetes.io/pod-index",
-    "batch.kubernetes.io/controller-uid",
-    "batch.kubernetes.io/job-name",
-    "batch.kubernetes.io/job-completion-index",
-    "controller-uid",
-    "job-name",
-];
-
 declare_rule! {
     /// ## What it checks
     /// Pods judged through their controller (they name it in `ownerReferences` and have no
@@ -85,24 +71,10 @@ impl Check for PodJoinsForeignService {
             return;
         };
         let controller = &cx.inventory.objects[parent];
-        if palisade_inventory::pod_spec(controller).is_none() {
+        let Some((own, theirs)) = palisade_inventory::powers::relabelled(cx.object, controller)
+        else {
             return;
-        }
-        let labels = |object| {
-            palisade_inventory::pod_labels(object)
-                .cloned()
-                .unwrap_or_default()
         };
-        let own = labels(cx.object);
-        let mut theirs = labels(controller);
-        for key in CONTROLLER_LABELS {
-            if let Some(value) = own.get(*key) {
-                theirs.insert((*key).to_string(), value.clone());
-            }
-        }
-        if own == theirs {
-            return;
-        }
         let namespace = cx.object.id.namespace.clone();
         let selects = |selector: &Map<String, Value>, labels: &Map<String, Value>| {
             !selector.is_empty()
