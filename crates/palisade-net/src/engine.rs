@@ -19,7 +19,7 @@ use crate::addr::{AddrRange, AddrSet, atoms};
 use crate::conn::{Conn, Protocol};
 use crate::model::Endpoint;
 use crate::network::Network;
-use crate::policy::{Action, Direction, Layer, Namespaces, Peer, PodPeer, Policy, PortSpec};
+use crate::policy::{Action, Direction, Layer, Peer, PodPeer, Policy, PortSpec};
 
 /// One side of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -289,13 +289,7 @@ impl Engine {
 
     /// Whether a pod peer (or a policy's subject) includes an endpoint.
     pub fn pod_peer_matches(&self, peer: &PodPeer, e: &Endpoint) -> bool {
-        let namespace_ok = match &peer.namespaces {
-            Namespaces::Same(ns) => e.namespace == *ns,
-            Namespaces::Selected(sel) => {
-                label_selector_matches(sel, self.net.namespace_labels(&e.namespace))
-            }
-        };
-        namespace_ok
+        self.net.looks_in(peer, &e.namespace)
             && peer
                 .pods
                 .as_ref()

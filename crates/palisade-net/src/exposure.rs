@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use palisade_core::selector::map_selector_matches;
-use serde_json::Value;
+use palisade_inventory::Object;
+use serde_json::{Map, Value};
 
 use crate::conn::{Conn, Protocol};
 use crate::model::{Endpoint, Placer};
@@ -31,9 +32,18 @@ pub enum Target {
 pub struct Service {
     pub namespace: String,
     pub name: String,
+    /// `spec.selector` (never empty).
+    pub selector: Map<String, Value>,
     pub selected: Vec<usize>,
     pub ports: Vec<ServicePort>,
     pub exposed: bool,
+}
+
+impl Service {
+    /// Whether the Service sends traffic to pods with these labels (of its namespace).
+    pub fn selects(&self, labels: &Map<String, Value>) -> bool {
+        map_selector_matches(&self.selector, Some(labels))
+    }
 }
 
 /// The ports each endpoint receives from the ingress controller, by endpoint index, and the
@@ -155,28 +165,23 @@ pub fn ingress_backends(ingress: &Value) -> Vec<&Value> {
     out
 }
 
-/// Services with a selector, with the endpoints they select and their ports.
-pub fn services(placer: Placer<'_>, endpoints: &[Endpoint]) -> Vec<Service> {
+/// A Service's pod selector; `None` when it has none (its endpoints are managed by hand).
+fn selector_of(service: &Object) -> Option<&Map<String, Value>> {
+    service
+        .value
+        .pointer("/spec/selector")
+        .and_then(Value::as_object)
+        .filter(|s| !s.is_empty())
+}
+
+/// Services with a selector, with their ports; the endpoints they select are for
+/// [`select_endpoints`] to fill in.
+pub fn services(placer: Placer<'_>) -> Vec<Service> {
     let mut out = Vec::new();
-    // A Service selects in its own namespace only.
-    let in_namespace = crate::model::by_namespace(endpoints);
     for service in placer.inventory.of_kind("", "Service") {
-        let ns = placer.namespace(service);
-        let Some(selector) = service
-            .value
-            .pointer("/spec/selector")
-            .and_then(Value::as_object)
-            .filter(|s| !s.is_empty())
-        else {
+        let Some(selector) = selector_of(service) else {
             continue;
         };
-        let selected = in_namespace
-            .get(ns.as_str())
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(|&i| map_selector_matches(selector, Some(&endpoints[i].labels)))
-            .collect();
         let ports = service
             .value
             .pointer("/spec/ports")
@@ -186,14 +191,29 @@ pub fn services(placer: Placer<'_>, endpoints: &[Endpoint]) -> Vec<Service> {
             .filter_map(service_port)
             .collect();
         out.push(Service {
-            namespace: ns,
+            namespace: placer.namespace(service),
             name: service.id.display_name().to_string(),
-            selected,
+            selector: selector.clone(),
+            selected: Vec::new(),
             ports,
             exposed: palisade_k8s::exposure::service_exposure(&service.value).is_some(),
         });
     }
     out
+}
+
+/// Fills in the endpoints each Service selects (in its own namespace only).
+pub fn select_endpoints(services: &mut [Service], endpoints: &[Endpoint]) {
+    let in_namespace = crate::model::by_namespace(endpoints);
+    for service in services {
+        service.selected = in_namespace
+            .get(service.namespace.as_str())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&i| service.selects(&endpoints[i].labels))
+            .collect();
+    }
 }
 
 fn service_port(port: &Value) -> Option<ServicePort> {

@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 
 use palisade_core::ObjectRef;
+use palisade_core::selector::label_selector_matches;
 use palisade_inventory::Inventory;
 use serde_json::{Map, Value};
 
 use crate::conn::Conn;
-use crate::exposure::{Service, ingress_controller_ports, services};
+use crate::exposure::{Service, ingress_controller_ports, select_endpoints, services};
 use crate::model::{Endpoint, Namespaces, Placement, Placer, endpoints, namespaces};
-use crate::policy::{self, Layer, Policy, Problem};
+use crate::policy::{self, Layer, Peer, PodPeer, Policy, Problem};
 
 /// The namespace and name the ingress controller is given: it is rarely among the scanned
 /// objects, so it stands for a pod without labels in a namespace of its own.
@@ -60,6 +61,8 @@ pub struct Network {
     pub cluster_dns: Endpoint,
     /// Whether a workload of the input is cluster DNS (`k8s-app: kube-dns` in `kube-system`).
     pub has_cluster_dns: bool,
+    /// Where objects without a namespace were placed.
+    pub placement: Placement,
 }
 
 /// Kinds that are recognised but not evaluated: Calico's policies (their selector expression
@@ -113,17 +116,11 @@ impl Network {
             inventory,
             placement,
         };
-        let endpoints = endpoints(placer);
-        let services = services(placer, &endpoints);
-        let mut namespaces = namespaces(placer);
-        for e in &endpoints {
-            namespaces.declare(&e.namespace, None);
-        }
         let mut network = Network {
-            ingress: ingress_controller_ports(placer, &endpoints, &services),
-            services,
-            endpoints,
-            namespaces,
+            ingress: BTreeMap::new(),
+            services: Vec::new(),
+            endpoints: Vec::new(),
+            namespaces: namespaces(placer),
             policies: Vec::new(),
             admin: Vec::new(),
             baseline: Vec::new(),
@@ -141,12 +138,81 @@ impl Network {
             },
             cluster_dns: cluster_dns(),
             has_cluster_dns: false,
+            placement,
         };
-        network.has_cluster_dns = network.endpoints.iter().any(is_cluster_dns);
+        // The policies and Services first: their selectors decide whether a relabelled Pod
+        // stands apart from its controller.
+        network.read_policies(placer);
+        network.services = services(placer);
+        let endpoints = endpoints(placer, &network);
+        select_endpoints(&mut network.services, &endpoints);
+        network.ingress = ingress_controller_ports(placer, &endpoints, &network.services);
+        for e in &endpoints {
+            network.namespaces.declare(&e.namespace, None);
+        }
+        network.has_cluster_dns = endpoints.iter().any(is_cluster_dns);
+        network.endpoints = endpoints;
         // Cluster DNS stands in kube-system, named as every namespace is.
         network.namespaces.declare("kube-system", None);
-        network.read_policies(placer);
         network
+    }
+
+    /// Whether a selector of the network tells apart two label maps of pods of namespace
+    /// `namespace`: a policy's pod selector (its subject's, or a peer's) or a Service's
+    /// selects one and not the other.
+    pub fn selected_apart(
+        &self,
+        namespace: &str,
+        one: &Map<String, Value>,
+        other: &Map<String, Value>,
+    ) -> bool {
+        let apart = |peer: &PodPeer| {
+            self.looks_in(peer, namespace)
+                && peer.pods.as_ref().is_some_and(|selector| {
+                    label_selector_matches(selector, Some(one))
+                        != label_selector_matches(selector, Some(other))
+                })
+        };
+        let by_policy = self
+            .policies
+            .iter()
+            .chain(&self.admin)
+            .chain(&self.baseline)
+            .any(|policy| {
+                apart(&policy.subject)
+                    || policy
+                        .ingress
+                        .iter()
+                        .chain(&policy.egress)
+                        .flat_map(|rule| rule.peers.iter().flatten())
+                        .any(|peer| matches!(peer, Peer::Pods(pods) if apart(pods)))
+            });
+        by_policy
+            || self
+                .services
+                .iter()
+                .any(|s| s.namespace == namespace && s.selects(one) != s.selects(other))
+    }
+
+    /// Whether a pod peer (or a policy's subject) looks for pods in `namespace`.
+    pub fn looks_in(&self, peer: &PodPeer, namespace: &str) -> bool {
+        match &peer.namespaces {
+            policy::Namespaces::Same(ns) => ns == namespace,
+            policy::Namespaces::Selected(selector) => {
+                label_selector_matches(selector, self.namespace_labels(namespace))
+            }
+        }
+    }
+
+    /// Whether the object at `index` of `inventory` (this network's), judged through its
+    /// controller, is an endpoint of its own: its labels differ from those its controller's
+    /// template gives it, and a selector tells the two apart ([`Network::selected_apart`]).
+    pub fn stands_apart(&self, inventory: &Inventory, index: usize) -> bool {
+        let placer = Placer {
+            inventory,
+            placement: self.placement,
+        };
+        crate::model::relabelled_apart(placer, index, self)
     }
 
     fn read_policies(&mut self, placer: Placer<'_>) {

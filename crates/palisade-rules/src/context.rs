@@ -147,7 +147,7 @@ impl Derived {
         let _ = cell.set(model);
     }
 
-    fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+    pub(crate) fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
         self.cell(TypeId::of::<T>())?.downcast::<T>().ok()
     }
 }
@@ -178,8 +178,9 @@ pub enum Sees {
     Kinds(&'static [(&'static str, &'static str)]),
     /// Every object but those the predicate says the model never reads (see
     /// [`crate::unseen`]: [`crate::unseen::is_unseen`] for the escalation model,
-    /// [`crate::unseen::is_unseen_by_network`] for the network's).
-    AllBut(fn(&Inventory, usize) -> bool),
+    /// [`crate::unseen::is_unseen_by_network`] for the network's), given the cluster's kept
+    /// models.
+    AllBut(fn(&Inventory, &Derived, usize) -> bool),
 }
 
 /// Builds one model into the evaluation's [`Derived`].
@@ -319,7 +320,10 @@ impl ClusterModels {
         for kept in wanted.kept {
             (kept.build)(&models.models, inventory);
             let unseen = match kept.sees {
-                Sees::AllBut(unseen) => all.clone().map(|i| unseen(inventory, i)).collect(),
+                Sees::AllBut(unseen) => all
+                    .clone()
+                    .map(|i| unseen(inventory, &models.models, i))
+                    .collect(),
                 Sees::Kinds(_) => Vec::new(),
             };
             models.kept.push((kept.id, kept.sees, unseen));
@@ -380,7 +384,7 @@ impl ClusterModels {
         &self,
         inventory: &Inventory,
         judged: &[usize],
-        unseen: fn(&Inventory, usize) -> bool,
+        unseen: fn(&Inventory, &Derived, usize) -> bool,
         was_unseen: &[bool],
     ) -> bool {
         judged.iter().all(|&j| {
@@ -392,7 +396,7 @@ impl ClusterModels {
                     .is_none_or(|ns| self.namespaces.contains(ns))
             };
             inventory.placed_alike(j)
-                || unseen(inventory, j)
+                || unseen(inventory, &self.models, j)
                     && match was_unseen.get(j) {
                         Some(was_unseen) => *was_unseen,
                         None => known_namespace(),

@@ -107,7 +107,7 @@ impl Plan {
                 let applies = (0..rules.len()).filter(|&r| {
                     runs[r]
                         && match rules[r].target() {
-                            Target::PodSpec | Target::All => true,
+                            Target::PodSpec | Target::Endpoint | Target::All => true,
                             Target::Kinds(kinds) => kinds.contains(&key),
                         }
                 });
@@ -139,7 +139,8 @@ impl Plan {
         let mut applies = vec![false; rules.len()];
         for (list, members) in self.lists.iter().enumerate().filter(|(l, _)| seen[*l]) {
             for &r in members {
-                applies[r] |= with_pod[list] || !matches!(rules[r].target(), Target::PodSpec);
+                applies[r] |= with_pod[list]
+                    || !matches!(rules[r].target(), Target::PodSpec | Target::Endpoint);
             }
         }
         applies
@@ -276,7 +277,13 @@ fn evaluate_object(
         let rule = rules[rule_index];
         let pod = match rule.target() {
             Target::PodSpec if judged_on_controller => continue,
-            Target::PodSpec => match pod_spec {
+            Target::Endpoint
+                if judged_on_controller
+                    && !crate::network::is_endpoint(inventory, derived, object_index) =>
+            {
+                continue;
+            }
+            Target::PodSpec | Target::Endpoint => match pod_spec {
                 Some(pod) => Some(pod),
                 None => continue,
             },
@@ -804,7 +811,10 @@ mod tests {
             cx.derived(counted);
         }
         fn models(&self, models: &mut Models) {
-            models.keep(counted, Sees::AllBut(crate::unseen::is_unseen));
+            models.keep(
+                counted,
+                Sees::AllBut(|inventory, _, index| crate::unseen::is_unseen(inventory, index)),
+            );
         }
     }
 

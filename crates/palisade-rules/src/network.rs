@@ -48,6 +48,13 @@ pub(crate) fn placed(inventory: &Inventory, derived: &Derived) -> Arc<Engine> {
     Arc::clone(&derived.get_or_build(inventory, place).0)
 }
 
+/// The network engine `models` hold, if built (never builds it).
+pub(crate) fn built(models: &Derived) -> Option<Arc<Engine>> {
+    models
+        .get::<PlacedNetwork>()
+        .map(|placed| Arc::clone(&placed.0))
+}
+
 fn place(inventory: &Inventory) -> PlacedNetwork {
     PlacedNetwork(Arc::new(Engine::for_scan(inventory)))
 }
@@ -61,6 +68,15 @@ pub fn ask(models: &mut Models) {
         Sees::AllBut(crate::unseen::is_unseen_by_network),
     );
     models.add_from(NetworkFacts::build);
+}
+
+/// Whether the object at `index` is an endpoint of the network of its own (see
+/// [`crate::Target::Endpoint`]).
+pub(crate) fn is_endpoint(inventory: &Inventory, derived: &Derived, index: usize) -> bool {
+    derived
+        .get_or_build_from(inventory, NetworkFacts::build)
+        .endpoint_of
+        .contains_key(&index)
 }
 
 /// The network facts, built on first use in this evaluation.

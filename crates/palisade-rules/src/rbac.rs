@@ -54,7 +54,10 @@ fn build(inventory: &Inventory, derived: &Derived) -> RbacModel {
 /// Asks for the model ahead of a scan (for the rules that read it).
 pub fn ask(models: &mut crate::context::Models) {
     models.keep(grants, Sees::Kinds(Grants::READS));
-    models.keep_from(build, Sees::AllBut(crate::unseen::is_unseen));
+    models.keep_from(
+        build,
+        Sees::AllBut(|inventory, _, index| crate::unseen::is_unseen(inventory, index)),
+    );
     models.add_from(build);
 }
 

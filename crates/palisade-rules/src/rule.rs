@@ -11,6 +11,11 @@ pub enum Target {
     /// Every object that embeds a pod spec (Pod, Deployment, CronJob, Rollout, ...).
     /// [`Context::pod`] is set.
     PodSpec,
+    /// What [`Target::PodSpec`] targets, and besides those an object judged through its
+    /// controller that the network holds as an endpoint of its own (its labels put it under
+    /// other selectors than its controller's template: `palisade_net::Network::stands_apart`).
+    /// For rules that judge the network's endpoints. [`Context::pod`] is set.
+    Endpoint,
     /// Objects of these `(group, kind)` pairs.
     Kinds(&'static [(&'static str, &'static str)]),
     /// Every object.

@@ -13,6 +13,8 @@
 
 use palisade_inventory::Inventory;
 
+use crate::context::Derived;
+
 /// Whether the object at `index` of `inventory` is one the cluster-wide models never read:
 /// - a Pod, ReplicaSet or Job whose controller is in the inventory (such objects are judged
 ///   through their controller: no endpoint or workload of their own), and for a Pod no
@@ -54,6 +56,21 @@ pub fn may_be_kept(inventory: &Inventory, index: usize) -> bool {
     };
     KEPT_KINDS.contains(&(object.id.group(), object.id.kind.as_str()))
         && is_unseen(inventory, index)
+        && !relabelled(inventory, index)
+}
+
+/// Whether the object at `index` carries labels its claimed controller's template does not
+/// give it (`palisade_inventory::powers::relabelled`).
+fn relabelled(inventory: &Inventory, index: usize) -> bool {
+    inventory
+        .claimed_controller(index)
+        .is_some_and(|controller| {
+            palisade_inventory::powers::relabelled(
+                &inventory.objects[index],
+                &inventory.objects[controller],
+            )
+            .is_some()
+        })
 }
 
 /// The kinds [`may_be_kept`] keeps: the controllers of Pods that are themselves made by a
@@ -65,12 +82,18 @@ pub const KEPT_KINDS: &[(&str, &str)] = &[("apps", "ReplicaSet"), ("batch", "Job
 /// spec, or judged through a controller the inventory holds) and of no kind the network reads
 /// as such (`palisade_net::READS`: namespaces, Services, what exposes them, policies): a
 /// binding, a ServiceAccount, a Secret, a custom resource.
-pub fn is_unseen_by_network(inventory: &Inventory, index: usize) -> bool {
+///
+/// An object [`is_unseen`] names whose labels differ from those its controller's template
+/// gives it is seen when the network `models` hold tells the two apart by a selector: it is
+/// an endpoint of its own (`palisade_net::Network::stands_apart`). Without that network, it
+/// is seen.
+pub fn is_unseen_by_network(inventory: &Inventory, models: &Derived, index: usize) -> bool {
     let Some(object) = inventory.objects.get(index) else {
         return false;
     };
     if is_unseen(inventory, index) {
-        return true;
+        return crate::network::built(models)
+            .is_some_and(|engine| !engine.net.stands_apart(inventory, index));
     }
     let id = &object.id;
     let kind = (id.group(), id.kind.as_str());
@@ -91,6 +114,15 @@ pub(crate) mod tests {
     fn each(inventory: &Inventory, unseen: fn(&Inventory, usize) -> bool) -> Vec<bool> {
         (0..inventory.objects.len())
             .map(|i| unseen(inventory, i))
+            .collect()
+    }
+
+    /// [`is_unseen_by_network`] of every object of `inventory`, in order, given its network.
+    fn each_by_network(inventory: &Inventory) -> Vec<bool> {
+        let models = Derived::default();
+        crate::network::placed(inventory, &models);
+        (0..inventory.objects.len())
+            .map(|i| is_unseen_by_network(inventory, &models, i))
             .collect()
     }
 
@@ -151,7 +183,7 @@ metadata: {name: token, namespace: shop}
             "Deployment, RS, Pod, placed Pod, lone Pod, ConfigMap, aws-auth, Secret"
         );
         assert!(!is_unseen(&loaded.inventory, 99));
-        let by_network = each(&loaded.inventory, is_unseen_by_network);
+        let by_network = each_by_network(&loaded.inventory);
         assert_eq!(
             by_network,
             [false, true, true, true, false, true, true, true],
@@ -184,7 +216,38 @@ metadata: {name: t, namespace: shop}
 template: {spec: {containers: [{name: c, image: 'a:1'}]}}
 ";
         let loaded = load_text("c.yaml", text, &Limits::default());
-        let by_network = each(&loaded.inventory, is_unseen_by_network);
+        let by_network = each_by_network(&loaded.inventory);
         assert_eq!(by_network, [false, false, false, true, true]);
+    }
+
+    /// A Pod of a known ReplicaSet with labels its template does not give it is seen by the
+    /// network when a selector tells them apart (it is an endpoint of its own), and when no
+    /// network is built to ask; a ReplicaSet with such labels is not kept.
+    #[test]
+    fn relabelled_pods_are_seen_when_a_selector_tells_them_apart() {
+        let pod = |name: &str, labels: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: shop, labels: {labels}, ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}}]}}\nspec: {{containers: [{{name: c, image: 'a:1'}}]}}\n---\n"
+            )
+        };
+        let text = [
+            DEPLOYMENT_AND_REPLICA_SET.to_string(),
+            pod("mesh", "{security.istio.io/tlsMode: istio}"),
+            pod("front", "{role: frontend}"),
+            "apiVersion: v1\nkind: Service\nmetadata: {name: front, namespace: shop}\nspec: {selector: {role: frontend}}\n---\n".into(),
+            "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web-2, namespace: shop, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}\nspec: {template: {metadata: {labels: {role: frontend}}, spec: {containers: [{name: c, image: 'a:1'}]}}}\n".into(),
+        ]
+        .concat();
+        let inventory = load_text("c.yaml", &text, &Limits::default()).inventory;
+        assert_eq!(
+            each_by_network(&inventory),
+            [false, true, true, false, false, false],
+            "Deployment, RS, mesh-labelled Pod, Pod behind Service front, Service, relabelled RS"
+        );
+        assert!(!is_unseen_by_network(&inventory, &Derived::default(), 2));
+        assert!(
+            !may_be_kept(&inventory, 5),
+            "a relabelled ReplicaSet is not kept"
+        );
     }
 }

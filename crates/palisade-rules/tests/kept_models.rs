@@ -84,6 +84,11 @@ spec: {containers: [{name: api, image: 'api:1'}]}
 const JUDGED: &[&str] = &[
     // A Pod of the cluster's ReplicaSet: unseen, the kept models are lent.
     "apiVersion: v1\nkind: Pod\nmetadata: {name: web-1-a, namespace: shop, labels: {app: web}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}]}\nspec: {serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27', securityContext: {privileged: true}}]}\n",
+    // Pods of the cluster's ReplicaSet with labels its template does not give: a mesh's,
+    // which no selector reads (lent), and one that leaves the LoadBalancer Service (seen: an
+    // endpoint of its own).
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: web-1-m, namespace: shop, labels: {app: web, security.istio.io/tlsMode: istio}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}]}\nspec: {serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27', securityContext: {privileged: true}}]}\n",
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: web-1-o, namespace: shop, labels: {app: other}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}]}\nspec: {serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27', securityContext: {privileged: true}}]}\n",
     // The same Pod already placed on a node: seen (its node joins the Deployment's).
     "apiVersion: v1\nkind: Pod\nmetadata: {name: web-1-b, namespace: shop, labels: {app: web}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}]}\nspec: {nodeName: n1, serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27', securityContext: {privileged: true}}]}\n",
     // A standalone Pod running as the admin account: seen.

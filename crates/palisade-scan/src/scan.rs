@@ -168,7 +168,7 @@ fn mark_incomplete(
                 kinds.extend_from_slice(k);
                 false
             }
-            palisade_rules::Target::PodSpec => {
+            palisade_rules::Target::PodSpec | palisade_rules::Target::Endpoint => {
                 kinds.extend(palisade_inventory::podspec::pod_spec_kinds());
                 false
             }

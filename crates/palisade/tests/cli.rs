@@ -1138,3 +1138,60 @@ fn a_pod_with_a_forged_owner_reference_is_judged_on_its_own_spec() {
     assert!(!on("web").is_empty());
     assert!(!on("web").contains(&"POD001".to_string()));
 }
+
+/// A Pod of a known ReplicaSet, as powerful as its template, whose labels leave out the one
+/// the namespace's NetworkPolicy isolates by: the network judges it on its own labels, so it
+/// is reported as not isolated (NET004), where its controller is. A Pod carrying only a mesh's
+/// extra label (no selector reads it) stays with its Deployment.
+#[test]
+fn a_pod_whose_labels_escape_its_controllers_network_policy_is_its_own_endpoint() {
+    let dir = scratch("relabelled-pod");
+    let pod = |name: &str, labels: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: shop\n  labels: {labels}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-abc, uid: rs-1, controller: true}}]\nspec: {{containers: [{{name: web, image: 'nginx:1.27'}}]}}\n"
+        )
+    };
+    let template = "{containers: [{name: web, image: 'nginx:1.27'}]}";
+    let cluster = [
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n".to_string(),
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: shop}\nspec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Ingress, Egress]}\n".to_string(),
+        format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop, uid: d-1}}\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {template}\n"),
+        format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-abc\n  namespace: shop\n  uid: rs-1\n  ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}}]\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web, pod-template-hash: abc}}}}\n    spec: {template}\n"),
+        pod("web-abc-1", "{app: web, pod-template-hash: abc, security.istio.io/tlsMode: istio}"),
+        pod("web-abc-loose", "{app: web-debug, pod-template-hash: abc}"),
+    ]
+    .join("---\n");
+    write_file(&dir, "cluster.yaml", &cluster);
+    let out = bin()
+        .args(["scan", "-o", "json"])
+        .arg(dir.join("cluster.yaml"))
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let on = |name: &str| -> Vec<String> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["object"]["name"] == name)
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let loose = on("web-abc-loose");
+    assert!(loose.contains(&"NET004".to_string()), "{loose:?}");
+    assert!(
+        !on("web").contains(&"NET004".to_string()),
+        "{:?}",
+        on("web")
+    );
+    assert!(on("web-abc-1").is_empty(), "{:?}", on("web-abc-1"));
+    // The network commands see it too.
+    let out = bin()
+        .args(["net", "matrix", "-o", "json"])
+        .arg(dir.join("cluster.yaml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("web-abc-loose"), "{text}");
+    assert!(!text.contains("web-abc-1"), "{text}");
+}

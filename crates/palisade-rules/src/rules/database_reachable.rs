@@ -81,7 +81,7 @@ declare_rule! {
         slug: "database-tier-reachable",
         title: "Data tier is reachable from outside its clients",
         severity: High,
-        target: Target::PodSpec,
+        target: Target::Endpoint,
         controls: [
             NsaCisa12 "network/network-policies",
             MitreAttack "T1210",

@@ -13,7 +13,9 @@ declare_rule! {
     /// what matters, not the presence of allow rules. For workloads without a namespace, only
     /// policies without a namespace from the same directory (or the same Kustomize or Helm
     /// rendering) count, since unrelated files may be applied to different namespaces. Only NetworkPolicies in the scanned
-    /// files are known, so scan a namespace's policies together with its workloads.
+    /// files are known, so scan a namespace's policies together with its workloads. A Pod
+    /// judged through its controller is judged on its own labels when they differ from the
+    /// template's in a way a selector reads (it left out the label a policy isolates by).
     ///
     /// ## Why it matters
     /// Pods accept traffic from every pod in the cluster and reach everything, including the
@@ -54,7 +56,7 @@ declare_rule! {
         slug: "missing-network-policy",
         title: "Pods are not isolated by a NetworkPolicy",
         severity: Medium,
-        target: Target::PodSpec,
+        target: Target::Endpoint,
         controls: [
             CisK8s112 "5.3.2",
             NsaCisa12 "network/network-policies",

@@ -51,7 +51,7 @@ declare_rule! {
         slug: "unrestricted-internet-egress",
         title: "Egress policies leave the internet open on every port",
         severity: Medium,
-        target: Target::PodSpec,
+        target: Target::Endpoint,
         controls: [
             NsaCisa12 "network/network-policies",
             MitreAttack "T1048",
