@@ -47,6 +47,23 @@ pub fn label_selector_matches(selector: &Value, labels: Option<&Map<String, Valu
     true
 }
 
+/// The label keys a `LabelSelector` reads (its `matchLabels` keys and its expressions' keys):
+/// two label sets that agree on these are selected alike.
+pub fn label_selector_keys(selector: &Value) -> Vec<String> {
+    let match_labels = selector
+        .get("matchLabels")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flat_map(|labels| labels.keys().cloned());
+    let expressions = selector
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get("key").and_then(Value::as_str).map(String::from));
+    match_labels.chain(expressions).collect()
+}
+
 /// Whether a map selector (`Service.spec.selector`) selects `labels`. An empty map selects
 /// nothing for Services, so callers decide what empty means; this only compares pairs.
 pub fn map_selector_matches(
@@ -109,5 +126,57 @@ mod tests {
             &labels(json!({"app": "web", "x": "y"})),
             Some(&l)
         ));
+    }
+
+    fn key() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::sample::select(vec!["app", "role", "tier", "mesh"]).prop_map(String::from)
+    }
+
+    fn label_map() -> impl proptest::strategy::Strategy<Value = Map<String, Value>> {
+        proptest::collection::btree_map(key(), proptest::sample::select(vec!["a", "b"]), 0..4)
+            .prop_map(|m| m.into_iter().map(|(k, v)| (k, json!(v))).collect())
+    }
+
+    fn selector() -> impl proptest::strategy::Strategy<Value = Value> {
+        let expression = (
+            key(),
+            proptest::sample::select(vec!["In", "NotIn", "Exists", "DoesNotExist"]),
+            proptest::collection::vec(proptest::sample::select(vec!["a", "b"]), 0..2),
+        )
+            .prop_map(|(key, operator, values)| json!({"key": key, "operator": operator, "values": values}));
+        (
+            proptest::option::of(label_map()),
+            proptest::collection::vec(expression, 0..3),
+        )
+            .prop_map(|(labels, expressions)| {
+                let mut selector = json!({"matchExpressions": expressions});
+                if let Some(labels) = labels {
+                    selector["matchLabels"] = Value::Object(labels);
+                }
+                selector
+            })
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Two label sets that agree on the keys a selector reads are selected alike.
+        #[test]
+        fn a_selector_reads_only_its_keys(
+            selector in selector(),
+            one in label_map(),
+            mut other in label_map(),
+        ) {
+            for key in label_selector_keys(&selector) {
+                match one.get(&key) {
+                    Some(value) => other.insert(key, value.clone()),
+                    None => other.remove(&key),
+                };
+            }
+            prop_assert_eq!(
+                label_selector_matches(&selector, Some(&one)),
+                label_selector_matches(&selector, Some(&other))
+            );
+        }
     }
 }

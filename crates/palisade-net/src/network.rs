@@ -1,7 +1,7 @@
 //! The network of an inventory: endpoints, namespaces, the policies of every layer, what
 //! Ingresses and Routes open, and the policies that could not be evaluated.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use palisade_core::ObjectRef;
 use palisade_core::selector::label_selector_matches;
@@ -63,6 +63,9 @@ pub struct Network {
     pub has_cluster_dns: bool,
     /// Where objects without a namespace were placed.
     pub placement: Placement,
+    /// Every label key a pod selector of a policy or Service reads: labels that differ only
+    /// in other keys are selected alike ([`Network::selected_apart`]).
+    selector_keys: HashSet<String>,
 }
 
 /// Kinds that are recognised but not evaluated: Calico's policies (their selector expression
@@ -139,11 +142,13 @@ impl Network {
             cluster_dns: cluster_dns(),
             has_cluster_dns: false,
             placement,
+            selector_keys: HashSet::new(),
         };
         // The policies and Services first: their selectors decide whether a relabelled Pod
         // stands apart from its controller.
         network.read_policies(placer);
         network.services = services(placer);
+        network.selector_keys = network.read_selector_keys();
         let endpoints = endpoints(placer, &network);
         select_endpoints(&mut network.services, &endpoints);
         network.ingress = ingress_controller_ports(placer, &endpoints, &network.services);
@@ -166,6 +171,15 @@ impl Network {
         one: &Map<String, Value>,
         other: &Map<String, Value>,
     ) -> bool {
+        // A selector reads some of the keys the two differ in, or selects them alike.
+        let differ = |key: &String| one.get(key) != other.get(key);
+        if !one
+            .keys()
+            .chain(other.keys())
+            .any(|key| differ(key) && self.selector_keys.contains(key))
+        {
+            return false;
+        }
         let apart = |peer: &PodPeer| {
             self.looks_in(peer, namespace)
                 && peer.pods.as_ref().is_some_and(|selector| {
@@ -192,6 +206,36 @@ impl Network {
                 .services
                 .iter()
                 .any(|s| s.namespace == namespace && s.selects(one) != s.selects(other))
+    }
+
+    /// The label keys the pod selectors of the policies and Services read.
+    fn read_selector_keys(&self) -> HashSet<String> {
+        let mut keys = HashSet::new();
+        let pod_selectors = self
+            .policies
+            .iter()
+            .chain(&self.admin)
+            .chain(&self.baseline)
+            .flat_map(|policy| {
+                let peers = policy
+                    .ingress
+                    .iter()
+                    .chain(&policy.egress)
+                    .flat_map(|rule| rule.peers.iter().flatten())
+                    .filter_map(|peer| match peer {
+                        Peer::Pods(pods) => Some(pods),
+                        _ => None,
+                    });
+                std::iter::once(&policy.subject).chain(peers)
+            })
+            .filter_map(|peer| peer.pods.as_ref());
+        for selector in pod_selectors {
+            keys.extend(palisade_core::selector::label_selector_keys(selector));
+        }
+        for service in &self.services {
+            keys.extend(service.selector.keys().cloned());
+        }
+        keys
     }
 
     /// Whether a pod peer (or a policy's subject) looks for pods in `namespace`.
