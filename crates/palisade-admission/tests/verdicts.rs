@@ -651,12 +651,18 @@ spec:
       containers: [{name: web, image: 'nginx:1.27'}]
 ";
 
+/// A Pod of `replica_set`, with its template's image: the known one's, or a rollout's.
 fn pod_of(replica_set: &str) -> Value {
+    let image = if replica_set == "web-1" {
+        "nginx:1.27"
+    } else {
+        "nginx:1.28"
+    };
     json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": format!("{replica_set}-x"), "namespace": "shop", "labels": {"app": "web"},
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": replica_set,
                 "uid": format!("uid-{replica_set}"), "controller": true}]},
-        "spec": {"serviceAccountName": "backup", "containers": [{"name": "web", "image": "nginx:1.27"}]}})
+        "spec": {"serviceAccountName": "backup", "containers": [{"name": "web", "image": image}]}})
 }
 
 fn replica_set(name: &str) -> Value {
@@ -782,6 +788,12 @@ fn a_forged_owner_reference_hides_no_power() {
         "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]}}]);
     honest_pod["metadata"]["labels"]["pod-template-hash"] = json!("abc");
     assert_eq!(judge(&honest_pod), (true, vec![]));
+    // The same Pod with its image changed (in place, or in a copy made by hand) runs code the
+    // template does not declare: POD038 denies it.
+    let mut swapped = honest_pod.clone();
+    swapped["spec"]["containers"][0]["image"] = json!("evil.example.net/web:1.0");
+    let (allowed, denied) = judge(&swapped);
+    assert!(!allowed && denied == ["POD038"], "{denied:?}");
     assert_eq!(
         judge(&as_account(replica_set("web-2"), "web")),
         (true, vec![])

@@ -59,6 +59,27 @@ impl<'a> ImageRef<'a> {
         self.digest.is_some()
     }
 
+    /// Whether this reference (what a Pod runs) names the image `declared` (its controller's
+    /// template) names: the same registry and repository, the same digest when `declared`
+    /// pins one, and otherwise the same tag, unless this reference adds a digest to it (a
+    /// mutating webhook that resolves tags to digests: the digest cannot be checked offline
+    /// against the tag, so it is taken as that tag's).
+    pub fn runs_declared(&self, declared: &ImageRef<'_>) -> bool {
+        let hub = |registry: &str| match registry {
+            "index.docker.io" | "registry-1.docker.io" => "docker.io".to_string(),
+            other => other.to_ascii_lowercase(),
+        };
+        if hub(self.registry) != hub(declared.registry) || self.repository != declared.repository {
+            return false;
+        }
+        match (declared.digest, self.digest) {
+            (Some(want), Some(runs)) => want == runs,
+            (Some(_), None) => false,
+            (None, Some(_)) => self.tag.is_none() || self.tag == declared.effective_tag(),
+            (None, None) => self.effective_tag() == declared.effective_tag(),
+        }
+    }
+
     /// The tag the runtime pulls: the given one, `latest` when none and no digest.
     pub fn effective_tag(&self) -> Option<&'a str> {
         match (self.tag, self.digest) {
@@ -98,5 +119,25 @@ mod tests {
         assert_eq!(r.tag, None);
         let r = ImageRef::parse("localhost/app:dev");
         assert_eq!((r.registry, r.tag), ("localhost", Some("dev")));
+    }
+
+    #[test]
+    fn a_running_image_is_the_declared_one_up_to_a_pinned_digest() {
+        let runs = |running: &str, declared: &str| {
+            ImageRef::parse(running).runs_declared(&ImageRef::parse(declared))
+        };
+        assert!(runs("nginx:1.27", "nginx:1.27"));
+        assert!(runs("docker.io/library/nginx:1.27", "nginx:1.27"));
+        assert!(runs("index.docker.io/library/nginx:1.27", "nginx:1.27"));
+        assert!(runs("nginx:1.27@sha256:ab", "nginx:1.27"));
+        assert!(runs("nginx@sha256:ab", "nginx:1.27"));
+        assert!(runs("nginx:latest", "nginx"));
+        assert!(runs("nginx:1.27@sha256:ab", "nginx@sha256:ab"));
+        assert!(!runs("nginx:1.28", "nginx:1.27"));
+        assert!(!runs("nginx:1.28@sha256:ab", "nginx:1.27"));
+        assert!(!runs("evil.io/library/nginx:1.27", "nginx:1.27"));
+        assert!(!runs("nginx-debug:1.27", "nginx:1.27"));
+        assert!(!runs("nginx:1.27", "nginx:1.27@sha256:ab"));
+        assert!(!runs("nginx@sha256:cd", "nginx@sha256:ab"));
     }
 }

@@ -42,6 +42,7 @@ static RULES: &[&dyn Rule] = &[
     &GitSyncBinary,
     &ControllerTemplateExceeded,
     &PodJoinsForeignService,
+    &PodImageDiffersFromController,
     &MutableImageTag,
     &ImageNotPinned,
     &ImagePullPolicy,

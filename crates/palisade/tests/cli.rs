@@ -1097,7 +1097,8 @@ fn a_reader_that_goes_away_stops_the_output_quietly() {
 /// A cluster read into a file, as `palisade snapshot` or `kubectl get -o yaml` writes it: the
 /// Deployment's ReplicaSet and Pods are judged once, through the Deployment. A Pod made by
 /// hand that claims the ReplicaSet with a forged owner reference but runs privileged, as a
-/// cluster-admin account, is judged on its own spec: the owner reference hides nothing.
+/// cluster-admin account, is judged on its own spec: the owner reference hides nothing. One
+/// that runs another image than the template is reported for it.
 #[test]
 fn a_pod_with_a_forged_owner_reference_is_judged_on_its_own_spec() {
     let dir = scratch("forged-owner");
@@ -1114,6 +1115,7 @@ fn a_pod_with_a_forged_owner_reference_is_judged_on_its_own_spec() {
         format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  name: web-abc\n  namespace: shop\n  uid: rs-1\n  ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}}]\nspec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web, pod-template-hash: abc}}}}\n    spec: {template}\n"),
         pod("web-abc-1", "{serviceAccountName: web, serviceAccount: web, nodeName: n1, containers: [{name: web, image: 'nginx:1.27'}]}"),
         pod("web-abc-evil", "{serviceAccountName: backup, nodeName: n1, containers: [{name: web, image: 'nginx:1.27', securityContext: {privileged: true}}]}"),
+        pod("web-abc-swapped", "{serviceAccountName: web, nodeName: n1, containers: [{name: web, image: 'evil.example.net/nginx:1.27'}]}"),
     ]
     .join("---\n");
     write_file(&dir, "cluster.yaml", &cluster);
@@ -1135,6 +1137,9 @@ fn a_pod_with_a_forged_owner_reference_is_judged_on_its_own_spec() {
     let evil = on("web-abc-evil");
     assert!(evil.contains(&"POD001".to_string()), "{evil:?}");
     assert!(on("web-abc-1").is_empty(), "{:?}", on("web-abc-1"));
+    // As powerful as its template, but running another image: judged through the Deployment,
+    // and POD038 says what it runs.
+    assert_eq!(on("web-abc-swapped"), ["POD038"]);
     assert!(!on("web").is_empty());
     assert!(!on("web").contains(&"POD001".to_string()));
 }

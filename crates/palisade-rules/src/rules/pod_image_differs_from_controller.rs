@@ -1,0 +1,127 @@
+use palisade_k8s::image::ImageRef;
+use serde_json::Value;
+
+use crate::context::Context;
+use crate::rule::{Check, Target};
+
+/// The controllers whose Pods all run their template as it is: a ReplicaSet's template is
+/// fixed for its Pods (a Deployment's change makes a new ReplicaSet), and a Job's cannot be
+/// changed. A StatefulSet's and a DaemonSet's Pods of an earlier revision run the images of
+/// that revision (a rolling update in progress, or `OnDelete`), so they are not compared.
+const FIXED_TEMPLATE: &[(&str, &str)] = &[
+    ("apps", "ReplicaSet"),
+    ("batch", "Job"),
+    ("", "ReplicationController"),
+];
+
+declare_rule! {
+    /// ## What it checks
+    /// Pods judged through their controller (a ReplicaSet, Job or ReplicationController the
+    /// cluster holds, whose template they do not exceed in power) whose container runs
+    /// another image than the container of the same name in that template: another
+    /// registry, repository, tag or digest. A digest added to the template's tag (a mutating
+    /// webhook that pins tags to digests, such as Kyverno's `mutateDigest`) is the same
+    /// image; containers the template does not have (a mesh's injected sidecar) are not
+    /// compared. Pods of StatefulSets and DaemonSets are not checked: those of an earlier
+    /// revision run its images until they are replaced.
+    ///
+    /// ## Why it matters
+    /// A controller's Pods are copies of its template, so the image rules (and a reviewer)
+    /// judge the template's images. A Pod's container image can be changed in place
+    /// (`kubectl set image pod/...`, a `patch` of the Pod), and a Pod made by hand can name a
+    /// harmless ReplicaSet: either way the Pod runs code that was never reviewed, under the
+    /// controller's name (MITRE ATT&CK T1525, Implant Internal Image; T1036, Masquerading).
+    /// The controller does not undo it: a ReplicaSet only counts its Pods.
+    ///
+    /// ## Severity
+    /// High: the workload runs an image nobody declared.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// kind: Pod
+    /// metadata:
+    ///   ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-6d4cf56db6, controller: true, ...}]
+    /// spec:
+    ///   containers: [{name: web, image: 'registry.example.com/web:debug'}]  # the template runs web:1.4.2
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// kind: Pod
+    /// metadata:
+    ///   ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-6d4cf56db6, controller: true, ...}]
+    /// spec:
+    ///   containers: [{name: web, image: 'registry.example.com/web:1.4.2@sha256:...'}]
+    /// ```
+    ///
+    /// ## Remediation
+    /// Find who changed or created the Pod (the audit log's `patch`, `update` or `create` of
+    /// it). Delete the Pod so that its controller replaces it from the template, and review
+    /// that identity's access; ship image changes through the controller's template.
+    ///
+    /// ## References
+    /// - Kubernetes documentation, "Pods: Pod update and replacement" (a Pod's container
+    ///   `image` is one of the few fields that can be changed in place)
+    /// - MITRE ATT&CK T1525, T1036
+    pub struct PodImageDiffersFromController {
+        id: "POD038",
+        slug: "pod-image-differs-from-controller",
+        title: "Pod runs an image its controller's template does not declare",
+        severity: High,
+        target: Target::Kinds(&[("", "Pod")]),
+        controls: [
+            MitreAttack "T1525",
+            MitreAttack "T1036",
+        ],
+        remediation: "Find who changed the Pod's image; delete the Pod so that its controller recreates it, and change images through the template.",
+    }
+}
+
+impl Check for PodImageDiffersFromController {
+    fn check(&self, cx: &mut Context<'_>) {
+        if cx.inventory.controller_of(cx.object_index).is_none() {
+            return;
+        }
+        let Some(parent) = cx.inventory.claimed_controller(cx.object_index) else {
+            return;
+        };
+        let controller = &cx.inventory.objects[parent];
+        let id = &controller.id;
+        if !FIXED_TEMPLATE.contains(&(id.group(), id.kind.as_str())) {
+            return;
+        }
+        let (Some(pod), Some(template)) = (
+            palisade_inventory::pod_spec(cx.object),
+            palisade_inventory::pod_spec(controller),
+        ) else {
+            return;
+        };
+        for container in pod.containers() {
+            let Some(declared) = template
+                .containers()
+                .find(|t| t.kind == container.kind && t.name() == container.name())
+            else {
+                continue;
+            };
+            let (runs, declared) = (image(container.value), image(declared.value));
+            if ImageRef::parse(runs).runs_declared(&ImageRef::parse(declared)) {
+                continue;
+            }
+            cx.report(
+                container.pointer.join("image"),
+                format!(
+                    "Pod {} runs `{runs}` in {} where its controller {} {} declares `{declared}`: it runs code its controller does not declare",
+                    cx.object.id.display_name(),
+                    container.describe(),
+                    id.kind,
+                    id.display_name()
+                ),
+            );
+        }
+    }
+}
+
+/// A container's image (empty when it has none).
+fn image(container: &Value) -> &str {
+    container.get("image").and_then(Value::as_str).unwrap_or("")
+}
