@@ -146,7 +146,7 @@ spec:
   selector: {matchLabels: {env: test}}
   template:
     metadata: {labels: {env: test}}
-    spec: {containers: [{name: nginx, image: 'nginx:1.27'}]}
+    spec: {containers: [{name: sleeping-sidecar, image: alpine}, {name: nginx, image: nginx}]}
 ";
 
 /// The Deployment the last review updates (a new image, one more replica), in every cluster
