@@ -80,6 +80,33 @@ impl<'a> ImageRef<'a> {
         }
     }
 
+    /// [`ImageRef::runs_declared`] through a registry mirror: this reference names
+    /// `declared` under `mirror` (a registry host or path prefix that an image-rewriting
+    /// webhook puts in front of the original repository, with or without its registry:
+    /// `mirror.example.com/docker.io/library/nginx`, `mirror.example.com/library/nginx`,
+    /// `mirror.example.com/nginx`), with the tag and digest `declared` gives.
+    pub fn runs_declared_via(&self, declared: &ImageRef<'_>, mirror: &str) -> bool {
+        let full = self.full_name();
+        let Some(rest) = full
+            .strip_prefix(mirror.trim_end_matches('/'))
+            .and_then(|rest| rest.strip_prefix('/'))
+        else {
+            return false;
+        };
+        let original = declared.full_name();
+        let short = declared.repository.strip_prefix("library/");
+        if rest != original && rest != declared.repository && Some(rest) != short {
+            return false;
+        }
+        let unmirrored = ImageRef {
+            registry: declared.registry,
+            repository: declared.repository.clone(),
+            tag: self.tag,
+            digest: self.digest,
+        };
+        unmirrored.runs_declared(declared)
+    }
+
     /// The tag the runtime pulls: the given one, `latest` when none and no digest.
     pub fn effective_tag(&self) -> Option<&'a str> {
         match (self.tag, self.digest) {
@@ -139,5 +166,30 @@ mod tests {
         assert!(!runs("nginx-debug:1.27", "nginx:1.27"));
         assert!(!runs("nginx:1.27", "nginx:1.27@sha256:ab"));
         assert!(!runs("nginx@sha256:cd", "nginx@sha256:ab"));
+    }
+
+    #[test]
+    fn a_mirror_serves_the_declared_repository_with_or_without_its_registry() {
+        let via = |running: &str, declared: &str| {
+            ImageRef::parse(running)
+                .runs_declared_via(&ImageRef::parse(declared), "mirror.example.com/hub/")
+        };
+        assert!(via(
+            "mirror.example.com/hub/docker.io/library/nginx:1.27",
+            "nginx:1.27"
+        ));
+        assert!(via(
+            "mirror.example.com/hub/library/nginx:1.27@sha256:ab",
+            "nginx:1.27"
+        ));
+        assert!(via("mirror.example.com/hub/nginx:1.27", "nginx:1.27"));
+        assert!(via(
+            "mirror.example.com/hub/ghcr.io/acme/app:2",
+            "ghcr.io/acme/app:2"
+        ));
+        assert!(!via("mirror.example.com/hub/nginx:1.28", "nginx:1.27"));
+        assert!(!via("mirror.example.com/hub/evil/nginx:1.27", "nginx:1.27"));
+        assert!(!via("mirror.example.com/other/nginx:1.27", "nginx:1.27"));
+        assert!(!via("mirror.example.com/hubx/nginx:1.27", "nginx:1.27"));
     }
 }

@@ -17,10 +17,11 @@ fn fixture(id: &str, name: &str) -> PathBuf {
 }
 
 /// The settings every fixture is evaluated with, so that the rules that need configuration
-/// (IMG004, META004) run.
+/// (IMG004, META004) run, and POD038 knows a registry mirror.
 fn fixture_settings() -> RuleSettings {
     let mut settings = RuleSettings::default()
         .with("allowed-registries", vec!["registry.example.com".into()])
+        .with("registry-mirrors", vec!["mirror.example.com/hub".into()])
         .with("required-labels", vec!["app.kubernetes.io/name".into()]);
     settings.pod_security = Some(palisade_rules::PodSecurityTarget {
         level: palisade_rules::pss::Level::Restricted,

@@ -3,6 +3,18 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::rule::{Check, Target};
+use crate::settings::Setting;
+
+/// `[rules] registry-mirrors`: registries an image-rewriting webhook moves Pods' images to.
+pub(crate) static REGISTRY_MIRRORS: Setting = Setting {
+    key: "registry-mirrors",
+    help: "registry hosts or path prefixes a mutating webhook rewrites Pods' images to (k8s-image-swapper, a Kyverno policy): an image under one of them is the template's image it mirrors",
+    example: &[
+        "123456789012.dkr.ecr.eu-west-1.amazonaws.com",
+        "mirror.example.com/hub",
+    ],
+    parse: |entry| super::untrusted_registry::registry_prefix("registry-mirrors", entry),
+};
 
 /// The controllers whose Pods all run their template as it is: a ReplicaSet's template is
 /// fixed for its Pods (a Deployment's change makes a new ReplicaSet), and a Job's cannot be
@@ -23,7 +35,10 @@ declare_rule! {
     /// webhook that pins tags to digests, such as Kyverno's `mutateDigest`) is the same
     /// image; containers the template does not have (a mesh's injected sidecar) are not
     /// compared. Pods of StatefulSets and DaemonSets are not checked: those of an earlier
-    /// revision run its images until they are replaced.
+    /// revision run its images until they are replaced. Where a mutating webhook rewrites
+    /// Pods' images to a registry mirror, list the mirror in `[rules] registry-mirrors`:
+    /// `mirror.example.com/hub/docker.io/library/nginx:1.27` (or `.../library/nginx:1.27`,
+    /// `.../nginx:1.27`) is then the template's `nginx:1.27`.
     ///
     /// ## Why it matters
     /// A controller's Pods are copies of its template, so the image rules (and a reviewer)
@@ -78,6 +93,11 @@ declare_rule! {
 }
 
 impl Check for PodImageDiffersFromController {
+    fn settings(&self) -> &'static [&'static Setting] {
+        static SETTINGS: &[&Setting] = &[&REGISTRY_MIRRORS];
+        SETTINGS
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         if cx.inventory.controller_of(cx.object_index).is_none() {
             return;
@@ -104,7 +124,13 @@ impl Check for PodImageDiffersFromController {
                 continue;
             };
             let (runs, declared) = (image(container.value), image(declared.value));
-            if ImageRef::parse(runs).runs_declared(&ImageRef::parse(declared)) {
+            let (running, template) = (ImageRef::parse(runs), ImageRef::parse(declared));
+            let mirrors = cx.settings.list(&REGISTRY_MIRRORS);
+            if running.runs_declared(&template)
+                || mirrors
+                    .iter()
+                    .any(|mirror| running.runs_declared_via(&template, mirror))
+            {
                 continue;
             }
             cx.report(

@@ -7,16 +7,19 @@ pub(crate) static ALLOWED_REGISTRIES: Setting = Setting {
     key: "allowed-registries",
     help: "registry hosts or path prefixes images may come from (`registry.example.com/team`); without it the rule does not run",
     example: &["registry.example.com", "ghcr.io/acme"],
-    parse: |entry| {
-        let value = entry.trim();
-        if value.is_empty() || value.contains(char::is_whitespace) || value.contains("://") {
-            return Err(format!(
-                "`allowed-registries` entries are registry hosts or path prefixes such as `registry.example.com/team`, found `{value}`"
-            ));
-        }
-        Ok(value.to_string())
-    },
+    parse: |entry| registry_prefix("allowed-registries", entry),
 };
+
+/// An entry of a setting `key` that lists registry hosts or path prefixes.
+pub(crate) fn registry_prefix(key: &str, entry: &str) -> Result<String, String> {
+    let value = entry.trim();
+    if value.is_empty() || value.contains(char::is_whitespace) || value.contains("://") {
+        return Err(format!(
+            "`{key}` entries are registry hosts or path prefixes such as `registry.example.com/team`, found `{value}`"
+        ));
+    }
+    Ok(value.to_string())
+}
 
 /// Whether `image` starts with one of the `allowed` registry prefixes. An entry without a `/`
 /// names a whole registry host (`quay.io` allows `quay.io/x/y`).
