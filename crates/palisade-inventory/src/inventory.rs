@@ -209,6 +209,14 @@ impl Inventory {
             .claimed(object, &self.objects)
     }
 
+    /// The controller the object at `index` names itself (a Pod's ReplicaSet, not the
+    /// Deployment above it), when the object is judged through its controller
+    /// ([`Inventory::controller_of`]).
+    pub fn controlling_parent(&self, index: usize) -> Option<usize> {
+        self.controller_of(index)?;
+        self.claimed_controller(index)
+    }
+
     /// Objects of one group and kind (`""` is the core group).
     pub fn of_kind<'a>(&'a self, group: &str, kind: &str) -> impl Iterator<Item = &'a Object> + 'a {
         self.by_kind

@@ -236,7 +236,7 @@ pub fn endpoints(placer: Placer<'_>, network: &Network) -> Vec<Endpoint> {
 /// controller's template does not give it and a selector of `network` tells the two apart.
 pub(crate) fn relabelled_apart(placer: Placer<'_>, index: usize, network: &Network) -> bool {
     let inventory = placer.inventory;
-    let Some(controller) = inventory.claimed_controller(index) else {
+    let Some(controller) = inventory.controlling_parent(index) else {
         return false;
     };
     let object = &inventory.objects[index];

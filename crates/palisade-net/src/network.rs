@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use crate::conn::Conn;
 use crate::exposure::{Service, ingress_controller_ports, select_endpoints, services};
 use crate::model::{Endpoint, Namespaces, Placement, Placer, endpoints, namespaces};
-use crate::policy::{self, Layer, Peer, PodPeer, Policy, Problem};
+use crate::policy::{self, Layer, PodPeer, Policy, Problem};
 
 /// The namespace and name the ingress controller is given: it is rarely among the scanned
 /// objects, so it stands for a pod without labels in a namespace of its own.
@@ -187,20 +187,7 @@ impl Network {
                         != label_selector_matches(selector, Some(other))
                 })
         };
-        let by_policy = self
-            .policies
-            .iter()
-            .chain(&self.admin)
-            .chain(&self.baseline)
-            .any(|policy| {
-                apart(&policy.subject)
-                    || policy
-                        .ingress
-                        .iter()
-                        .chain(&policy.egress)
-                        .flat_map(|rule| rule.peers.iter().flatten())
-                        .any(|peer| matches!(peer, Peer::Pods(pods) if apart(pods)))
-            });
+        let by_policy = self.all_policies().flat_map(Policy::pod_peers).any(apart);
         by_policy
             || self
                 .services
@@ -208,26 +195,20 @@ impl Network {
                 .any(|s| s.namespace == namespace && s.selects(one) != s.selects(other))
     }
 
+    /// The policies of every layer.
+    fn all_policies(&self) -> impl Iterator<Item = &Policy> {
+        self.policies
+            .iter()
+            .chain(&self.admin)
+            .chain(&self.baseline)
+    }
+
     /// The label keys the pod selectors of the policies and Services read.
     fn read_selector_keys(&self) -> HashSet<String> {
         let mut keys = HashSet::new();
         let pod_selectors = self
-            .policies
-            .iter()
-            .chain(&self.admin)
-            .chain(&self.baseline)
-            .flat_map(|policy| {
-                let peers = policy
-                    .ingress
-                    .iter()
-                    .chain(&policy.egress)
-                    .flat_map(|rule| rule.peers.iter().flatten())
-                    .filter_map(|peer| match peer {
-                        Peer::Pods(pods) => Some(pods),
-                        _ => None,
-                    });
-                std::iter::once(&policy.subject).chain(peers)
-            })
+            .all_policies()
+            .flat_map(Policy::pod_peers)
             .filter_map(|peer| peer.pods.as_ref());
         for selector in pod_selectors {
             keys.extend(palisade_core::selector::label_selector_keys(selector));

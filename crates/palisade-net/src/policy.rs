@@ -182,6 +182,20 @@ impl Policy {
                 .any(|r| r.action == Action::Deny))
     }
 
+    /// Every pod selection of the policy: its subject, then its rules' pod peers.
+    pub fn pod_peers(&self) -> impl Iterator<Item = &PodPeer> {
+        let peers = self
+            .ingress
+            .iter()
+            .chain(&self.egress)
+            .flat_map(|rule| rule.peers.iter().flatten())
+            .filter_map(|peer| match peer {
+                Peer::Pods(pods) => Some(pods),
+                _ => None,
+            });
+        std::iter::once(&self.subject).chain(peers)
+    }
+
     /// `NetworkPolicy shop/default-deny`, `AdminNetworkPolicy deny-slytherin`.
     pub fn describe(&self) -> String {
         match &self.namespace {

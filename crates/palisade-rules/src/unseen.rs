@@ -63,7 +63,7 @@ pub fn may_be_kept(inventory: &Inventory, index: usize) -> bool {
 /// give it (`palisade_inventory::powers::relabelled`).
 fn relabelled(inventory: &Inventory, index: usize) -> bool {
     inventory
-        .claimed_controller(index)
+        .controlling_parent(index)
         .is_some_and(|controller| {
             palisade_inventory::powers::relabelled(
                 &inventory.objects[index],

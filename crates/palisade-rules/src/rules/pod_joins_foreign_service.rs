@@ -64,10 +64,7 @@ declare_rule! {
 
 impl Check for PodJoinsForeignService {
     fn check(&self, cx: &mut Context<'_>) {
-        if cx.inventory.controller_of(cx.object_index).is_none() {
-            return;
-        }
-        let Some(parent) = cx.inventory.claimed_controller(cx.object_index) else {
+        let Some(parent) = cx.inventory.controlling_parent(cx.object_index) else {
             return;
         };
         let controller = &cx.inventory.objects[parent];
