@@ -18,24 +18,53 @@ pub(crate) static REGISTRY_MIRRORS: Setting = Setting {
 
 /// The controllers whose Pods all run their template as it is: a ReplicaSet's template is
 /// fixed for its Pods (a Deployment's change makes a new ReplicaSet), and a Job's cannot be
-/// changed. A StatefulSet's and a DaemonSet's Pods of an earlier revision run the images of
-/// that revision (a rolling update in progress, or `OnDelete`), so they are not compared.
+/// changed. A StatefulSet's Pods run its template when they are of its update revision
+/// ([`runs_template`]); a DaemonSet's Pods of an earlier revision run that revision's images
+/// (a rolling update in progress, or `OnDelete`), and which revision is the DaemonSet's own is
+/// not in it, so they are not compared.
 const FIXED_TEMPLATE: &[(&str, &str)] = &[
     ("apps", "ReplicaSet"),
     ("batch", "Job"),
     ("", "ReplicationController"),
 ];
 
+/// Whether `pod` runs `controller`'s template as it is now: always for a [`FIXED_TEMPLATE`]
+/// controller; for a StatefulSet, when the Pod's `controller-revision-hash` label is the
+/// StatefulSet's `status.updateRevision`.
+fn runs_template(
+    pod: &palisade_inventory::Object,
+    controller: &palisade_inventory::Object,
+) -> bool {
+    let id = &controller.id;
+    if FIXED_TEMPLATE.contains(&(id.group(), id.kind.as_str())) {
+        return true;
+    }
+    if (id.group(), id.kind.as_str()) != ("apps", "StatefulSet") {
+        return false;
+    }
+    let revision = controller
+        .value
+        .pointer("/status/updateRevision")
+        .and_then(Value::as_str);
+    let pods = pod
+        .value
+        .pointer("/metadata/labels/controller-revision-hash")
+        .and_then(Value::as_str);
+    revision.is_some() && revision == pods
+}
+
 declare_rule! {
     /// ## What it checks
     /// Pods judged through their controller (a ReplicaSet, Job or ReplicationController the
-    /// cluster holds, whose template they do not exceed in power) whose container runs
+    /// cluster holds, or a StatefulSet whose update revision they are of, and whose template
+    /// they do not exceed in power) whose container runs
     /// another image than the container of the same name in that template: another
     /// registry, repository, tag or digest. A digest added to the template's tag (a mutating
     /// webhook that pins tags to digests, such as Kyverno's `mutateDigest`) is the same
     /// image; containers the template does not have (a mesh's injected sidecar) are not
-    /// compared. Pods of StatefulSets and DaemonSets are not checked: those of an earlier
-    /// revision run its images until they are replaced. Where a mutating webhook rewrites
+    /// compared. Pods of a StatefulSet's earlier revision (a rolling update in progress, or
+    /// `OnDelete`) run that revision's images, and so may a DaemonSet's, whose current revision
+    /// its object does not name: those are not checked. Where a mutating webhook rewrites
     /// Pods' images to a registry mirror, list the mirror in `[rules] registry-mirrors`:
     /// `mirror.example.com/hub/docker.io/library/nginx:1.27` (or `.../library/nginx:1.27`,
     /// `.../nginx:1.27`) is then the template's `nginx:1.27`.
@@ -104,7 +133,7 @@ impl Check for PodImageDiffersFromController {
         };
         let controller = &cx.inventory.objects[parent];
         let id = &controller.id;
-        if !FIXED_TEMPLATE.contains(&(id.group(), id.kind.as_str())) {
+        if !runs_template(cx.object, controller) {
             return;
         }
         let (Some(pod), Some(template)) = (
