@@ -1,3 +1,4 @@
+use palisade_inventory::ContainerKind;
 use palisade_k8s::image::ImageRef;
 use serde_json::Value;
 
@@ -64,7 +65,8 @@ declare_rule! {
     /// image; containers the template does not have (a mesh's injected sidecar) are not
     /// compared. Pods of a StatefulSet's earlier revision (a rolling update in progress, or
     /// `OnDelete`) run that revision's images, and so may a DaemonSet's, whose current revision
-    /// its object does not name: those are not checked. Where a mutating webhook rewrites
+    /// its object does not name: those are not checked. An ephemeral container (`kubectl
+    /// debug`) is reported on the Pod of any controller: no template declares one. Where a mutating webhook rewrites
     /// Pods' images to a registry mirror, list the mirror in `[rules] registry-mirrors`:
     /// `mirror.example.com/hub/docker.io/library/nginx:1.27` (or `.../library/nginx:1.27`,
     /// `.../nginx:1.27`) is then the template's `nginx:1.27`.
@@ -132,16 +134,31 @@ impl Check for PodImageDiffersFromController {
             return;
         };
         let controller = &cx.inventory.objects[parent];
-        let id = &controller.id;
-        if !runs_template(cx.object, controller) {
-            return;
-        }
-        let (Some(pod), Some(template)) = (
-            palisade_inventory::pod_spec(cx.object),
-            palisade_inventory::pod_spec(controller),
-        ) else {
+        let Some(pod) = palisade_inventory::pod_spec(cx.object) else {
             return;
         };
+        let (kind, name) = (&controller.id.kind, controller.id.display_name());
+        // No template declares an ephemeral container: `kubectl debug` adds it to the Pod.
+        for container in pod
+            .containers()
+            .filter(|c| c.kind == ContainerKind::Ephemeral)
+        {
+            cx.report(
+                container.pointer.join("image"),
+                format!(
+                    "Pod {} runs `{}` in {}, which a debugging session added and its controller {kind} {name} does not declare",
+                    cx.object.id.display_name(),
+                    image(container.value),
+                    container.describe(),
+                ),
+            );
+        }
+        let Some(template) = palisade_inventory::pod_spec(controller)
+            .filter(|_| runs_template(cx.object, controller))
+        else {
+            return;
+        };
+        let mirrors = cx.settings.list(&REGISTRY_MIRRORS);
         for container in pod.containers() {
             let Some(declared) = template
                 .containers()
@@ -151,7 +168,6 @@ impl Check for PodImageDiffersFromController {
             };
             let (runs, declared) = (image(container.value), image(declared.value));
             let (running, template) = (ImageRef::parse(runs), ImageRef::parse(declared));
-            let mirrors = cx.settings.list(&REGISTRY_MIRRORS);
             if running.runs_declared(&template)
                 || mirrors
                     .iter()
@@ -162,11 +178,9 @@ impl Check for PodImageDiffersFromController {
             cx.report(
                 container.pointer.join("image"),
                 format!(
-                    "Pod {} runs `{runs}` in {} where its controller {} {} declares `{declared}`: it runs code its controller does not declare",
+                    "Pod {} runs `{runs}` in {} where its controller {kind} {name} declares `{declared}`: it runs code its controller does not declare",
                     cx.object.id.display_name(),
                     container.describe(),
-                    id.kind,
-                    id.display_name()
                 ),
             );
         }
