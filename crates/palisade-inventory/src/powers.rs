@@ -136,8 +136,12 @@ pub fn relabelled(object: &Object, controller: &Object) -> Option<(Labels, Label
     if !runs_pods(object) {
         return None;
     }
-    let own = crate::pod_labels(object).cloned().unwrap_or_default();
-    let mut template = crate::pod_labels(controller).cloned().unwrap_or_default();
+    let (own, template) = (crate::pod_labels(object), crate::pod_labels(controller));
+    if agree(own, template) {
+        return None;
+    }
+    let own = own.cloned().unwrap_or_default();
+    let mut template = template.cloned().unwrap_or_default();
     for key in CONTROLLER_LABELS {
         if let Some(value) = own.get(*key) {
             template.insert((*key).to_string(), value.clone());
@@ -148,6 +152,24 @@ pub fn relabelled(object: &Object, controller: &Object) -> Option<(Labels, Label
 
 /// A label map.
 pub type Labels = serde_json::Map<String, Value>;
+
+/// Whether a Pod's labels are its template's, with the labels the controller adds as the Pod
+/// carries them ([`relabelled`] without copying either map).
+fn agree(own: Option<&Labels>, template: Option<&Labels>) -> bool {
+    let added = |key: &str| CONTROLLER_LABELS.contains(&key);
+    let own_get = |key: &str| own.and_then(|labels| labels.get(key));
+    let template_get = |key: &str| template.and_then(|labels| labels.get(key));
+    own.into_iter()
+        .flatten()
+        .all(|(key, value)| added(key) || template_get(key) == Some(value))
+        && template.into_iter().flatten().all(|(key, value)| {
+            if added(key) {
+                own_get(key).is_some()
+            } else {
+                own_get(key) == Some(value)
+            }
+        })
+}
 
 /// Whether `object`, which names `controller` as its controller, may be judged through it.
 pub(crate) fn within_controller(object: &Object, controller: &Object) -> bool {
@@ -260,5 +282,33 @@ mod tests {
             &object(&old),
             &object(&old.replace("web:1", "web:2"))
         ));
+    }
+
+    fn labels() -> impl proptest::strategy::Strategy<Value = Option<Labels>> {
+        use proptest::prelude::*;
+        let key = proptest::sample::select(vec!["app", "role", "pod-template-hash", "job-name"]);
+        proptest::option::of(
+            proptest::collection::btree_map(key, proptest::sample::select(vec!["a", "b"]), 0..4)
+                .prop_map(|m| {
+                    m.into_iter()
+                        .map(|(k, v)| (k.to_string(), v.into()))
+                        .collect()
+                }),
+        )
+    }
+
+    proptest::proptest! {
+        /// Comparing in place agrees with comparing the maps `relabelled` builds.
+        #[test]
+        fn labels_agree_exactly_when_the_built_maps_are_equal(own in labels(), template in labels()) {
+            let mut built = template.clone().unwrap_or_default();
+            let own_map = own.clone().unwrap_or_default();
+            for key in CONTROLLER_LABELS {
+                if let Some(value) = own_map.get(*key) {
+                    built.insert((*key).to_string(), value.clone());
+                }
+            }
+            proptest::prop_assert_eq!(agree(own.as_ref(), template.as_ref()), own_map == built);
+        }
     }
 }

@@ -327,8 +327,13 @@ fn add_exposure(
         .enumerate()
         .map(|(w, workload)| (workload.object, w))
         .collect();
-    for (w, why) in exposed {
-        let endpoint = endpoint_of.get(&policy.workloads[w].object).copied();
+    for Exposed {
+        workload: w,
+        why,
+        through,
+    } in exposed
+    {
+        let endpoint = endpoint_of.get(&through).copied();
         let why = match endpoint.map(|e| engine.from_outside(e)) {
             // Every way in is blocked by the workload's policies: no chain starts here.
             Some(conn) if conn.is_empty() => continue,
@@ -806,7 +811,7 @@ fn enforced_namespaces(inventory: &Inventory) -> HashMap<String, String> {
 type SelectorEntry<'a> = (String, String, &'a serde_json::Map<String, Value>);
 
 /// Workloads reachable from outside the cluster, with the object that exposes them.
-fn exposed_workloads(policy: &Policy, inventory: &Inventory) -> Vec<(usize, String)> {
+fn exposed_workloads(policy: &Policy, inventory: &Inventory) -> Vec<Exposed> {
     let mut exposed_services: HashMap<(String, String), String> = HashMap::new();
     let mut selectors: Vec<(String, String, &serde_json::Map<String, Value>)> = Vec::new();
     for service in inventory.of_kind("", "Service") {
@@ -855,28 +860,72 @@ fn exposed_workloads(policy: &Policy, inventory: &Inventory) -> Vec<(usize, Stri
             .or_default()
             .push(entry);
     }
+    let exposing = |namespace: &str, labels: Option<&serde_json::Map<String, Value>>| {
+        by_namespace
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .filter(|(_, _, selector)| map_selector_matches(selector, labels))
+            .find_map(|(ns, name, _)| exposed_services.get(&(ns.clone(), name.clone())))
+    };
     let mut out = Vec::new();
+    let mut workload_of: HashMap<usize, usize> = HashMap::new();
     for (w, workload) in policy.workloads.iter().enumerate() {
+        workload_of.insert(workload.object, w);
         let object = &inventory.objects[workload.object];
         if pod_spec(object).is_none() {
             continue;
         }
-        let labels = palisade_inventory::pod_labels(object);
-        for (_, name, selector) in by_namespace
-            .get(workload.namespace.as_str())
-            .into_iter()
-            .flatten()
+        if let Some(why) = exposing(&workload.namespace, palisade_inventory::pod_labels(object)) {
+            out.push(Exposed {
+                workload: w,
+                why: why.clone(),
+                through: workload.object,
+            });
+        }
+    }
+    // A Pod judged through its workload whose labels put it behind an exposed Service the
+    // template's Pods are not behind exposes the workload's powers (it has no more than the
+    // template), through its own endpoint.
+    for (index, object) in inventory.objects.iter().enumerate() {
+        let (Some(top), Some(parent)) = (
+            inventory.controller_of(index),
+            inventory.controlling_parent(index),
+        ) else {
+            continue;
+        };
+        let Some(&w) = workload_of.get(&top) else {
+            continue;
+        };
+        let Some((own, template)) =
+            palisade_inventory::powers::relabelled(object, &inventory.objects[parent])
+        else {
+            continue;
+        };
+        let namespace = &policy.workloads[w].namespace;
+        if let Some(why) = exposing(namespace, Some(&own))
+            && exposing(namespace, Some(&template)).is_none()
         {
-            let ns = &workload.namespace;
-            if map_selector_matches(selector, labels)
-                && let Some(why) = exposed_services.get(&(ns.clone(), name.clone()))
-            {
-                out.push((w, why.clone()));
-                break;
-            }
+            out.push(Exposed {
+                workload: w,
+                why: format!(
+                    "{why} selects {} {}, whose labels differ from its template's",
+                    object.id.kind,
+                    object.id.display_name()
+                ),
+                through: index,
+            });
         }
     }
     out
+}
+
+/// A workload reachable from outside the cluster: why, and the object whose pods the traffic
+/// reaches (the workload's own, or a Pod of it that its labels put behind an exposed Service).
+struct Exposed {
+    workload: usize,
+    why: String,
+    through: usize,
 }
 
 #[cfg(test)]
@@ -1248,6 +1297,33 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
             &Policy::from_inventory(&loaded.inventory),
             &loaded.inventory,
         )
+    }
+
+    /// A Pod of a workload that no exposed Service selects, whose labels put it behind the
+    /// LoadBalancer Service of another: the workload's powers are exposed through that Pod
+    /// (it has no more than the template), and the chain names it.
+    #[test]
+    fn a_pod_whose_labels_join_an_exposed_service_exposes_its_workload() {
+        let admin = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: deployer, namespace: shop, uid: d-1}\nspec:\n  selector: {matchLabels: {app: deployer}}\n  template:\n    metadata: {labels: {app: deployer}}\n    spec: {serviceAccountName: deployer, containers: [{name: d, image: 'registry.example.com/deployer:1'}]}\n---\napiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: deployer-1, namespace: shop, uid: rs-1, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: deployer, uid: d-1, controller: true}]}\nspec:\n  selector: {matchLabels: {app: deployer}}\n  template:\n    metadata: {labels: {app: deployer, pod-template-hash: '1'}}\n    spec: {serviceAccountName: deployer, containers: [{name: d, image: 'registry.example.com/deployer:1'}]}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: deployer}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: deployer, namespace: shop}]\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 443}]}\n";
+        let pod = |labels: &str| {
+            format!(
+                "---\napiVersion: v1\nkind: Pod\nmetadata: {{name: deployer-1-x, namespace: shop, labels: {labels}, ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: deployer-1, uid: rs-1, controller: true}}]}}\nspec: {{serviceAccountName: deployer, containers: [{{name: d, image: 'registry.example.com/deployer:1'}}]}}\n"
+            )
+        };
+        let honest = network_graph_of(
+            &(admin.to_string() + &pod("{app: deployer, pod-template-hash: '1'}")),
+        );
+        assert!(honest.path(&Node::Internet, Goal::ClusterAdmin).is_none());
+        let joined =
+            network_graph_of(&(admin.to_string() + &pod("{app: web, pod-template-hash: '1'}")));
+        let path = joined
+            .path(&Node::Internet, Goal::ClusterAdmin)
+            .expect("through the relabelled Pod")
+            .describe();
+        assert!(
+            path.contains("selects Pod deployer-1-x, whose labels differ from its template's"),
+            "{path}"
+        );
     }
 
     #[test]

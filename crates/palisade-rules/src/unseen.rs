@@ -73,6 +73,24 @@ fn relabelled(inventory: &Inventory, index: usize) -> bool {
         })
 }
 
+/// Whether the object at `index`, judged through its controller, stands apart from it by its
+/// labels: an endpoint of its own for the network `models` hold
+/// (`palisade_net::Network::stands_apart`: a Service or policy selects its labels and not the
+/// template's); without that network, whether its labels differ from the template's at all.
+fn stands_apart(inventory: &Inventory, models: &Derived, index: usize) -> bool {
+    match crate::network::built(models) {
+        Some(engine) => engine.net.stands_apart(inventory, index),
+        None => relabelled(inventory, index),
+    }
+}
+
+/// Whether the object at `index` is one the escalation graph never reads: what [`is_unseen`]
+/// names, unless its labels set it apart from its controller ([`stands_apart`]): a Pod whose
+/// labels put it behind an exposed Service exposes its workload through its own endpoint.
+pub fn is_unseen_by_escalation(inventory: &Inventory, models: &Derived, index: usize) -> bool {
+    is_unseen(inventory, index) && !stands_apart(inventory, models, index)
+}
+
 /// The kinds [`may_be_kept`] keeps: the controllers of Pods that are themselves made by a
 /// controller.
 pub const KEPT_KINDS: &[(&str, &str)] = &[("apps", "ReplicaSet"), ("batch", "Job")];
@@ -83,17 +101,14 @@ pub const KEPT_KINDS: &[(&str, &str)] = &[("apps", "ReplicaSet"), ("batch", "Job
 /// as such (`palisade_net::READS`: namespaces, Services, what exposes them, policies): a
 /// binding, a ServiceAccount, a Secret, a custom resource.
 ///
-/// An object [`is_unseen`] names whose labels differ from those its controller's template
-/// gives it is seen when the network `models` hold tells the two apart by a selector: it is
-/// an endpoint of its own (`palisade_net::Network::stands_apart`). Without that network, it
-/// is seen.
+/// An object [`is_unseen`] names is seen when its labels set it apart from its controller
+/// ([`stands_apart`]): it is an endpoint of its own.
 pub fn is_unseen_by_network(inventory: &Inventory, models: &Derived, index: usize) -> bool {
     let Some(object) = inventory.objects.get(index) else {
         return false;
     };
     if is_unseen(inventory, index) {
-        return crate::network::built(models)
-            .is_some_and(|engine| !engine.net.stands_apart(inventory, index));
+        return !stands_apart(inventory, models, index);
     }
     let id = &object.id;
     let kind = (id.group(), id.kind.as_str());

@@ -74,6 +74,15 @@ spec:
     metadata: {labels: {app: tools}}
     spec: {automountServiceAccountToken: false, containers: [{name: t, image: 'tools:1', securityContext: {privileged: true}}]}
 ---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: tools-1, namespace: shop, uid: rs-3, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: tools, uid: d-2, controller: true}]}
+spec:
+  selector: {matchLabels: {app: tools}}
+  template:
+    metadata: {labels: {app: tools}}
+    spec: {automountServiceAccountToken: false, containers: [{name: t, image: 'tools:1', securityContext: {privileged: true}}]}
+---
 apiVersion: v1
 kind: Pod
 metadata: {name: api-2-x, namespace: shop, labels: {app: api}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: api-2, uid: rs-2, controller: true}]}
@@ -89,6 +98,9 @@ const JUDGED: &[&str] = &[
     // endpoint of its own).
     "apiVersion: v1\nkind: Pod\nmetadata: {name: web-1-m, namespace: shop, labels: {app: web, security.istio.io/tlsMode: istio}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}]}\nspec: {serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27', securityContext: {privileged: true}}]}\n",
     "apiVersion: v1\nkind: Pod\nmetadata: {name: web-1-o, namespace: shop, labels: {app: other}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}]}\nspec: {serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27', securityContext: {privileged: true}}]}\n",
+    // A Pod of the privileged tools Deployment whose labels put it behind the LoadBalancer
+    // Service: the Deployment is exposed through it (the graph is rebuilt).
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: tools-1-w, namespace: shop, labels: {app: web}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: tools-1, uid: rs-3, controller: true}]}\nspec: {automountServiceAccountToken: false, containers: [{name: t, image: 'tools:1', securityContext: {privileged: true}}]}\n",
     // The same Pod already placed on a node: seen (its node joins the Deployment's).
     "apiVersion: v1\nkind: Pod\nmetadata: {name: web-1-b, namespace: shop, labels: {app: web}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}]}\nspec: {nodeName: n1, serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27', securityContext: {privileged: true}}]}\n",
     // A standalone Pod running as the admin account: seen.
