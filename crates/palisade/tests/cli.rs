@@ -5,6 +5,7 @@ mod common;
 
 use common::{bin, json, need_helm, need_kubectl, scratch, workspace, write_file};
 use std::io::Write;
+use std::path::Path;
 use std::process::Stdio;
 
 use serde_json::Value;
@@ -1094,6 +1095,25 @@ fn a_reader_that_goes_away_stops_the_output_quietly() {
     );
 }
 
+/// `palisade scan -o json FILE`: the rule ids of the findings on the object of each name.
+fn rules_on_objects(file: &Path) -> impl Fn(&str) -> Vec<String> + use<> {
+    let out = bin()
+        .args(["scan", "-o", "json"])
+        .arg(file)
+        .output()
+        .unwrap();
+    let report = json(&out);
+    move |name| {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["object"]["name"] == name)
+            .map(|f| f["rule"].as_str().unwrap().to_string())
+            .collect()
+    }
+}
+
 /// A cluster read into a file, as `palisade snapshot` or `kubectl get -o yaml` writes it: the
 /// Deployment's ReplicaSet and Pods are judged once, through the Deployment. A Pod made by
 /// hand that claims the ReplicaSet with a forged owner reference but runs privileged, as a
@@ -1119,21 +1139,7 @@ fn a_pod_with_a_forged_owner_reference_is_judged_on_its_own_spec() {
     ]
     .join("---\n");
     write_file(&dir, "cluster.yaml", &cluster);
-    let out = bin()
-        .args(["scan", "-o", "json"])
-        .arg(dir.join("cluster.yaml"))
-        .output()
-        .unwrap();
-    let report = json(&out);
-    let on = |name: &str| -> Vec<String> {
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["object"]["name"] == name)
-            .map(|f| f["rule"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let on = rules_on_objects(&dir.join("cluster.yaml"));
     let evil = on("web-abc-evil");
     assert!(evil.contains(&"POD001".to_string()), "{evil:?}");
     assert!(on("web-abc-1").is_empty(), "{:?}", on("web-abc-1"));
@@ -1167,21 +1173,7 @@ fn a_pod_whose_labels_escape_its_controllers_network_policy_is_its_own_endpoint(
     ]
     .join("---\n");
     write_file(&dir, "cluster.yaml", &cluster);
-    let out = bin()
-        .args(["scan", "-o", "json"])
-        .arg(dir.join("cluster.yaml"))
-        .output()
-        .unwrap();
-    let report = json(&out);
-    let on = |name: &str| -> Vec<String> {
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["object"]["name"] == name)
-            .map(|f| f["rule"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let on = rules_on_objects(&dir.join("cluster.yaml"));
     let loose = on("web-abc-loose");
     assert!(loose.contains(&"NET004".to_string()), "{loose:?}");
     assert!(
