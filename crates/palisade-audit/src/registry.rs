@@ -44,6 +44,7 @@ pub static DETECTIONS: &[&Detection] = &[
     &service_account_outside_cluster::SERVICE_ACCOUNT_OUTSIDE_CLUSTER, // AUD037
     &scheduled_job_changed::SCHEDULED_JOB_CHANGED, // AUD038
     &offensive_tool_used::OFFENSIVE_TOOL_USED, // AUD039
+    &pod_image_changed::POD_IMAGE_CHANGED,   // AUD040
 ];
 
 /// The detection with this id or slug (any case).

@@ -26,6 +26,7 @@ pub mod permission_enumeration;
 pub mod pod_create;
 pub mod pod_exec_or_attach;
 pub mod pod_exec_role_created;
+pub mod pod_image_changed;
 pub mod pod_in_system_namespace;
 pub mod pod_port_forward;
 pub mod privileged_pod_created;

@@ -1,0 +1,148 @@
+use palisade_core::tree::Tree;
+
+use crate::body::Body;
+use crate::detection::{Cx, Hit, Trigger};
+use crate::state::State;
+
+crate::detection! {
+    /// ## What it checks
+    /// A running pod's container image changed in place: a `patch` of a pod (not of a
+    /// subresource) that sets a container's or init container's `image`, as
+    /// `kubectl set image pod/...` and `kubectl edit pod` send it (a strategic-merge or merge
+    /// patch of `spec.containers`), or a JSON patch of `/spec/containers/N/image` (or of a
+    /// whole container). A full `update` of a pod carries every image, changed or not, so it
+    /// is not read.
+    ///
+    /// ## Why it matters
+    /// A container's image is one of the few fields of a running pod that can be changed: the
+    /// kubelet restarts the container with the new image, the pod keeps its name, labels,
+    /// service account and place behind its Services, and its controller (which only counts
+    /// pods) does not undo it. It swaps the code of a reviewed workload without touching the
+    /// workload (MITRE ATT&CK T1525, Implant Internal Image; T1036, Masquerading). Rollouts
+    /// change the controller's template instead, which makes new pods.
+    ///
+    /// ## Response
+    /// Confirm the change with the pod's owner; delete the pod so that its controller
+    /// recreates it from the template, and restrict `patch` on pods. `palisade scan --cluster`
+    /// reports such pods as POD038.
+    ///
+    /// ## Falco equivalent
+    /// None: Falco's audit rules do not read pod patches.
+    pub static POD_IMAGE_CHANGED {
+        id: "AUD040",
+        slug: "pod-image-changed",
+        title: "Container image of a running pod changed",
+        severity: High,
+        mitre: ["T1525", "T1036"],
+        remediation: "Delete the pod so that its controller recreates it; change images through the template; restrict patch on pods.",
+        triggers: [Trigger::on(&["patch"], "pods")],
+        check: check,
+    }
+}
+
+fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+    if cx.event.refused() {
+        return Vec::new();
+    }
+    let Some(body) = cx.request() else {
+        return Vec::new();
+    };
+    let images = images_set(body);
+    if images.is_empty() {
+        return Vec::new();
+    }
+    let listed: Vec<String> = images
+        .iter()
+        .map(|(container, image)| format!("{container} to {image}"))
+        .collect();
+    vec![
+        Hit::new(format!(
+            "{} changed the image of pod {} in place: {}",
+            cx.actor(),
+            cx.target(),
+            listed.join(", ")
+        ))
+        .with("images", listed.join(", ")),
+    ]
+}
+
+/// The containers whose image a patch body sets, with the image: `container "web"` (or
+/// `container #0` when a JSON patch names it by position).
+fn images_set(body: &Body) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    // A JSON patch: a list of operations.
+    if let Some(operations) = body.items() {
+        for operation in operations {
+            let op = operation.get("op").and_then(Tree::as_str).unwrap_or("");
+            let path = operation.get("path").and_then(Tree::as_str).unwrap_or("");
+            if !matches!(op, "add" | "replace") {
+                continue;
+            }
+            let Some(value) = operation.get("value") else {
+                continue;
+            };
+            collect_json_patch(path, value, &mut out);
+        }
+        return out;
+    }
+    // A strategic-merge or merge patch: containers by name.
+    for (list, noun) in [
+        ("containers", "container"),
+        ("initContainers", "init container"),
+    ] {
+        let containers = body
+            .get("spec")
+            .and_then(|spec| spec.get(list))
+            .and_then(Tree::items)
+            .unwrap_or_default();
+        for container in containers {
+            if let Some(image) = container.get("image").and_then(Tree::as_str) {
+                let name = container.get("name").and_then(Tree::as_str).unwrap_or("?");
+                out.push((format!("{noun} \"{name}\""), image.to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// The images one JSON patch operation sets, by where it writes: a container's image, a
+/// whole container, or a whole list.
+fn collect_json_patch(path: &str, value: &Body, out: &mut Vec<(String, String)>) {
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let noun = |list: &str| match list {
+        "containers" => Some("container"),
+        "initContainers" => Some("init container"),
+        _ => None,
+    };
+    let named = |container: &Body, fallback: String| {
+        container
+            .get("name")
+            .and_then(Tree::as_str)
+            .map_or(fallback, |name| format!("\"{name}\""))
+    };
+    match parts.as_slice() {
+        ["spec", list, index, "image"] => {
+            if let (Some(noun), Some(image)) = (noun(list), value.as_str()) {
+                out.push((format!("{noun} #{index}"), image.to_string()));
+            }
+        }
+        ["spec", list, index] => {
+            if let (Some(noun), Some(image)) =
+                (noun(list), value.get("image").and_then(Tree::as_str))
+            {
+                let name = named(value, format!("#{index}"));
+                out.push((format!("{noun} {name}"), image.to_string()));
+            }
+        }
+        ["spec", list] => {
+            let Some(noun) = noun(list) else { return };
+            for (index, container) in value.items().unwrap_or_default().iter().enumerate() {
+                if let Some(image) = container.get("image").and_then(Tree::as_str) {
+                    let name = named(container, format!("#{index}"));
+                    out.push((format!("{noun} {name}"), image.to_string()));
+                }
+            }
+        }
+        _ => {}
+    }
+}
