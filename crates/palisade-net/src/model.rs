@@ -8,7 +8,6 @@ use palisade_inventory::{Inventory, Object};
 use serde_json::{Map, Value};
 
 use crate::conn::Protocol;
-use crate::network::Network;
 
 /// Where objects written without a namespace land, as `kubectl apply` puts them.
 pub const DEFAULT_NAMESPACE: &str = "default";
@@ -162,11 +161,11 @@ pub fn by_namespace(endpoints: &[Endpoint]) -> HashMap<&str, Vec<usize>> {
 /// grouped under that owner (`ReplicaSet`, `DaemonSet`), and lone pods.
 ///
 /// A Pod (or ReplicaSet, Job) judged through its controller whose labels differ from those the
-/// controller's template gives it is an endpoint of its own when a selector of `network` (its
-/// policies and Services, read before the endpoints) tells the two apart
-/// ([`Network::selected_apart`]). Labels no selector reads (a mesh's) keep it
+/// controller's template gives it is an endpoint of its own when `selected_apart` (a selector
+/// of the network's policies and Services, read before the endpoints:
+/// `Network::selected_apart`) tells the two apart. Labels no selector reads (a mesh's) keep it
 /// with its controller.
-pub fn endpoints(placer: Placer<'_>, network: &Network) -> Vec<Endpoint> {
+pub fn endpoints(placer: Placer<'_>, selected_apart: &SelectedApart<'_>) -> Vec<Endpoint> {
     let inventory = placer.inventory;
     let mut out: Vec<Endpoint> = Vec::new();
     let mut by_owner: BTreeMap<(String, String, String), usize> = BTreeMap::new();
@@ -177,7 +176,9 @@ pub fn endpoints(placer: Placer<'_>, network: &Network) -> Vec<Endpoint> {
         let Some(spec) = pod_spec(object) else {
             continue;
         };
-        if inventory.controller_of(index).is_some() && !relabelled_apart(placer, index, network) {
+        if inventory.controller_of(index).is_some()
+            && !relabelled_apart(placer, index, selected_apart)
+        {
             continue;
         }
         let namespace = placer.namespace(object);
@@ -232,17 +233,24 @@ pub fn endpoints(placer: Placer<'_>, network: &Network) -> Vec<Endpoint> {
     out
 }
 
+/// Whether a selector tells apart two label maps of pods of a namespace: (namespace, one,
+/// other).
+pub type SelectedApart<'a> = dyn Fn(&str, &Map<String, Value>, &Map<String, Value>) -> bool + 'a;
+
 /// Whether the object at `index`, judged through its controller, carries labels the
-/// controller's template does not give it and a selector of `network` tells the two apart.
-pub(crate) fn relabelled_apart(placer: Placer<'_>, index: usize, network: &Network) -> bool {
+/// controller's template does not give it and `selected_apart` tells the two apart.
+pub(crate) fn relabelled_apart(
+    placer: Placer<'_>,
+    index: usize,
+    selected_apart: &SelectedApart<'_>,
+) -> bool {
     let inventory = placer.inventory;
     let Some(controller) = inventory.controlling_parent(index) else {
         return false;
     };
     let object = &inventory.objects[index];
-    palisade_inventory::powers::relabelled(object, &inventory.objects[controller]).is_some_and(
-        |(own, template)| network.selected_apart(&placer.namespace(object), &own, &template),
-    )
+    palisade_inventory::powers::relabelled(object, &inventory.objects[controller])
+        .is_some_and(|(own, template)| selected_apart(&placer.namespace(object), &own, &template))
 }
 
 fn same_labels(a: &Map<String, Value>, b: &Map<String, Value>) -> bool {
@@ -312,101 +320,4 @@ fn container_ports(spec: &Value) -> Vec<ContainerPort> {
     ports.sort();
     ports.dedup();
     ports
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use palisade_inventory::{Limits, load_text};
-
-    fn endpoint_ids(text: &str) -> Vec<String> {
-        let inventory = load_text("c.yaml", text, &Limits::default()).inventory;
-        crate::Network::from_inventory(&inventory)
-            .endpoints
-            .iter()
-            .map(Endpoint::id)
-            .collect()
-    }
-
-    fn pod(name: &str, owner: &str, spec: &str) -> String {
-        format!(
-            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: a, labels: {{app: web}}, ownerReferences: [{owner}]}}\nspec: {spec}\n"
-        )
-    }
-
-    /// A Deployment stands for the Pods judged through it; a Pod that names it (through its
-    /// ReplicaSet) but runs as another account is an endpoint of its own; Pods of an
-    /// operator's resource (no pod spec) or of an absent owner are grouped under it.
-    #[test]
-    fn pods_are_endpoints_of_the_workload_they_are_judged_through() {
-        let spec = "{serviceAccountName: web, containers: [{name: c, image: x}]}";
-        let text = [
-            format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: a, uid: d}}\nspec: {{template: {{metadata: {{labels: {{app: web}}}}, spec: {spec}}}}}\n"),
-            format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {{name: web-1, namespace: a, uid: rs, ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: d, controller: true}}]}}\nspec: {{template: {{metadata: {{labels: {{app: web}}}}, spec: {spec}}}}}\n"),
-            "apiVersion: example.com/v1\nkind: Workflow\nmetadata: {name: wf, namespace: a, uid: w}\n".to_string(),
-            pod("web-1-a", "{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs, controller: true}", spec),
-            pod("web-1-admin", "{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs, controller: true}", "{serviceAccountName: admin, containers: [{name: c, image: x}]}"),
-            pod("wf-1", "{apiVersion: example.com/v1, kind: Workflow, name: wf, uid: w, controller: true}", spec),
-            pod("wf-2", "{apiVersion: example.com/v1, kind: Workflow, name: wf, uid: w, controller: true}", spec),
-            pod("gone-1", "{apiVersion: apps/v1, kind: ReplicaSet, name: gone, uid: g, controller: true}", spec),
-        ]
-        .join("---\n");
-        assert_eq!(
-            endpoint_ids(&text),
-            [
-                "a/web[Deployment]",
-                "a/web-1-admin[Pod]",
-                "a/wf[Workflow]",
-                "a/gone[ReplicaSet]"
-            ]
-        );
-    }
-
-    /// A Pod judged through its controller whose labels differ from the template's is an
-    /// endpoint of its own only when a Service or policy selector tells the two apart: the
-    /// labels the ReplicaSet adds itself and a mesh's labels keep it with its Deployment.
-    #[test]
-    fn relabelled_pods_are_endpoints_of_their_own_when_a_selector_tells_them_apart() {
-        let spec = "{serviceAccountName: web, containers: [{name: c, image: x}]}";
-        let owner =
-            "{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs, controller: true}";
-        let labelled = |name: &str, labels: &str| {
-            format!(
-                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: a, labels: {labels}, ownerReferences: [{owner}]}}\nspec: {spec}\n"
-            )
-        };
-        let workloads = [
-            format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: a, uid: d}}\nspec: {{template: {{metadata: {{labels: {{app: web}}}}, spec: {spec}}}}}\n"),
-            format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {{name: web-1, namespace: a, uid: rs, ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: d, controller: true}}]}}\nspec: {{template: {{metadata: {{labels: {{app: web}}}}, spec: {spec}}}}}\n"),
-            labelled("web-1-a", "{app: web, pod-template-hash: '1'}"),
-            labelled("web-1-mesh", "{app: web, pod-template-hash: '1', security.istio.io/tlsMode: istio}"),
-            labelled("web-1-front", "{app: web, pod-template-hash: '1', role: frontend}"),
-            labelled("web-1-bare", "{pod-template-hash: '1'}"),
-        ]
-        .join("---\n");
-        // No selector reads `role`, and none selects `app: web`: one endpoint. A policy of
-        // another namespace reads `role` there, not here.
-        assert_eq!(endpoint_ids(&workloads), ["a/web[Deployment]"]);
-        let elsewhere = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: front, namespace: b}\nspec: {podSelector: {matchLabels: {role: frontend}}, ingress: [{from: [{podSelector: {matchLabels: {role: frontend}}}]}]}\n";
-        assert_eq!(
-            endpoint_ids(&(workloads.clone() + elsewhere)),
-            ["a/web[Deployment]"]
-        );
-        // A policy lets `role: frontend` reach the database; another isolates `app: web`.
-        let policies = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db, namespace: a}\nspec: {podSelector: {matchLabels: {app: db}}, ingress: [{from: [{podSelector: {matchLabels: {role: frontend}}}]}]}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: a}\nspec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Ingress]}\n";
-        assert_eq!(
-            endpoint_ids(&(workloads.clone() + policies)),
-            [
-                "a/web[Deployment]",
-                "a/web-1-front[Pod]",
-                "a/web-1-bare[Pod]"
-            ]
-        );
-        // A Service selecting `role: frontend` tells them apart too.
-        let service = "---\napiVersion: v1\nkind: Service\nmetadata: {name: front, namespace: a}\nspec: {selector: {role: frontend}, ports: [{port: 80}]}\n";
-        assert_eq!(
-            endpoint_ids(&(workloads + service)),
-            ["a/web[Deployment]", "a/web-1-front[Pod]"]
-        );
-    }
 }

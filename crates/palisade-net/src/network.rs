@@ -149,7 +149,9 @@ impl Network {
         network.read_policies(placer);
         network.services = services(placer);
         network.selector_keys = network.read_selector_keys();
-        let endpoints = endpoints(placer, &network);
+        let endpoints = endpoints(placer, &|ns, one, other| {
+            network.selected_apart(ns, one, other)
+        });
         select_endpoints(&mut network.services, &endpoints);
         network.ingress = ingress_controller_ports(placer, &endpoints, &network.services);
         for e in &endpoints {
@@ -237,7 +239,9 @@ impl Network {
             inventory,
             placement: self.placement,
         };
-        crate::model::relabelled_apart(placer, index, self)
+        crate::model::relabelled_apart(placer, index, &|ns, one, other| {
+            self.selected_apart(ns, one, other)
+        })
     }
 
     fn read_policies(&mut self, placer: Placer<'_>) {
@@ -503,5 +507,103 @@ mod reads_tests {
         ] {
             assert!(READS.contains(&(group, kind)), "{group}/{kind}");
         }
+    }
+}
+
+#[cfg(test)]
+mod endpoint_tests {
+    use super::*;
+    use palisade_inventory::{Limits, load_text};
+
+    fn endpoint_ids(text: &str) -> Vec<String> {
+        let inventory = load_text("c.yaml", text, &Limits::default()).inventory;
+        Network::from_inventory(&inventory)
+            .endpoints
+            .iter()
+            .map(Endpoint::id)
+            .collect()
+    }
+
+    fn pod(name: &str, owner: &str, spec: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: a, labels: {{app: web}}, ownerReferences: [{owner}]}}\nspec: {spec}\n"
+        )
+    }
+
+    /// The endpoints of the network read from a cluster file: a Deployment stands for the
+    /// Pods judged through it; a Pod that names it (through its ReplicaSet) but runs as
+    /// another account is an endpoint of its own; Pods of an operator's resource (no pod
+    /// spec) or of an absent owner are grouped under it.
+    #[test]
+    fn pods_are_endpoints_of_the_workload_they_are_judged_through() {
+        let spec = "{serviceAccountName: web, containers: [{name: c, image: x}]}";
+        let text = [
+            format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: a, uid: d}}\nspec: {{template: {{metadata: {{labels: {{app: web}}}}, spec: {spec}}}}}\n"),
+            format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {{name: web-1, namespace: a, uid: rs, ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: d, controller: true}}]}}\nspec: {{template: {{metadata: {{labels: {{app: web}}}}, spec: {spec}}}}}\n"),
+            "apiVersion: example.com/v1\nkind: Workflow\nmetadata: {name: wf, namespace: a, uid: w}\n".to_string(),
+            pod("web-1-a", "{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs, controller: true}", spec),
+            pod("web-1-admin", "{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs, controller: true}", "{serviceAccountName: admin, containers: [{name: c, image: x}]}"),
+            pod("wf-1", "{apiVersion: example.com/v1, kind: Workflow, name: wf, uid: w, controller: true}", spec),
+            pod("wf-2", "{apiVersion: example.com/v1, kind: Workflow, name: wf, uid: w, controller: true}", spec),
+            pod("gone-1", "{apiVersion: apps/v1, kind: ReplicaSet, name: gone, uid: g, controller: true}", spec),
+        ]
+        .join("---\n");
+        assert_eq!(
+            endpoint_ids(&text),
+            [
+                "a/web[Deployment]",
+                "a/web-1-admin[Pod]",
+                "a/wf[Workflow]",
+                "a/gone[ReplicaSet]"
+            ]
+        );
+    }
+
+    /// A Pod judged through its controller whose labels differ from the template's is an
+    /// endpoint of its own only when a Service or policy selector tells the two apart: the
+    /// labels the ReplicaSet adds itself and a mesh's labels keep it with its Deployment.
+    #[test]
+    fn relabelled_pods_are_endpoints_of_their_own_when_a_selector_tells_them_apart() {
+        let spec = "{serviceAccountName: web, containers: [{name: c, image: x}]}";
+        let owner =
+            "{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs, controller: true}";
+        let labelled = |name: &str, labels: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: a, labels: {labels}, ownerReferences: [{owner}]}}\nspec: {spec}\n"
+            )
+        };
+        let workloads = [
+            format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: a, uid: d}}\nspec: {{template: {{metadata: {{labels: {{app: web}}}}, spec: {spec}}}}}\n"),
+            format!("apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {{name: web-1, namespace: a, uid: rs, ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: d, controller: true}}]}}\nspec: {{template: {{metadata: {{labels: {{app: web}}}}, spec: {spec}}}}}\n"),
+            labelled("web-1-a", "{app: web, pod-template-hash: '1'}"),
+            labelled("web-1-mesh", "{app: web, pod-template-hash: '1', security.istio.io/tlsMode: istio}"),
+            labelled("web-1-front", "{app: web, pod-template-hash: '1', role: frontend}"),
+            labelled("web-1-bare", "{pod-template-hash: '1'}"),
+        ]
+        .join("---\n");
+        // No selector reads `role`, and none selects `app: web`: one endpoint. A policy of
+        // another namespace reads `role` there, not here.
+        assert_eq!(endpoint_ids(&workloads), ["a/web[Deployment]"]);
+        let elsewhere = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: front, namespace: b}\nspec: {podSelector: {matchLabels: {role: frontend}}, ingress: [{from: [{podSelector: {matchLabels: {role: frontend}}}]}]}\n";
+        assert_eq!(
+            endpoint_ids(&(workloads.clone() + elsewhere)),
+            ["a/web[Deployment]"]
+        );
+        // A policy lets `role: frontend` reach the database; another isolates `app: web`.
+        let policies = "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db, namespace: a}\nspec: {podSelector: {matchLabels: {app: db}}, ingress: [{from: [{podSelector: {matchLabels: {role: frontend}}}]}]}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web, namespace: a}\nspec: {podSelector: {matchLabels: {app: web}}, policyTypes: [Ingress]}\n";
+        assert_eq!(
+            endpoint_ids(&(workloads.clone() + policies)),
+            [
+                "a/web[Deployment]",
+                "a/web-1-front[Pod]",
+                "a/web-1-bare[Pod]"
+            ]
+        );
+        // A Service selecting `role: frontend` tells them apart too.
+        let service = "---\napiVersion: v1\nkind: Service\nmetadata: {name: front, namespace: a}\nspec: {selector: {role: frontend}, ports: [{port: 80}]}\n";
+        assert_eq!(
+            endpoint_ids(&(workloads + service)),
+            ["a/web[Deployment]", "a/web-1-front[Pod]"]
+        );
     }
 }
