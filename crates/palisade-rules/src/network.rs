@@ -48,11 +48,21 @@ pub(crate) fn placed(inventory: &Inventory, derived: &Derived) -> Arc<Engine> {
     Arc::clone(&derived.get_or_build(inventory, place).0)
 }
 
-/// The network engine `models` hold, if built (never builds it).
-pub(crate) fn built(models: &Derived) -> Option<Arc<Engine>> {
-    models
-        .get::<PlacedNetwork>()
-        .map(|placed| Arc::clone(&placed.0))
+/// Whether the object at `index`, judged through its controller, stands apart from it by its
+/// labels: an endpoint of its own for the network `models` hold
+/// (`palisade_net::Network::stands_apart`: a Service or policy selects its labels and not the
+/// template's); without that network (it is never built here), whether its labels differ
+/// from the template's at all ([`crate::unseen::relabelled`]).
+pub(crate) fn stands_apart(inventory: &Inventory, models: &Derived, index: usize) -> bool {
+    match models.get::<PlacedNetwork>() {
+        Some(placed) => placed.0.net.stands_apart(inventory, index),
+        None => crate::unseen::relabelled(inventory, index),
+    }
+}
+
+/// [`crate::unseen::is_unseen_by_network`] with the network `models` hold.
+fn unseen_by_network(inventory: &Inventory, models: &Derived, index: usize) -> bool {
+    crate::unseen::is_unseen_by_network(inventory, index, || stands_apart(inventory, models, index))
 }
 
 fn place(inventory: &Inventory) -> PlacedNetwork {
@@ -62,11 +72,8 @@ fn place(inventory: &Inventory) -> PlacedNetwork {
 /// Asks for the network facts ahead of a scan (for the rules that read them); a cluster
 /// prepared for admission keeps them, and the engine, for objects they do not see.
 pub fn ask(models: &mut Models) {
-    models.keep(place, Sees::AllBut(crate::unseen::is_unseen_by_network));
-    models.keep_from(
-        NetworkFacts::build,
-        Sees::AllBut(crate::unseen::is_unseen_by_network),
-    );
+    models.keep(place, Sees::AllBut(unseen_by_network));
+    models.keep_from(NetworkFacts::build, Sees::AllBut(unseen_by_network));
     models.add_from(NetworkFacts::build);
 }
 
@@ -279,4 +286,50 @@ fn unmatched(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_inventory::{Limits, load_text};
+
+    /// Whether each object of `inventory` is unseen by its network, in order.
+    fn by_network(inventory: &Inventory) -> Vec<bool> {
+        let models = Derived::default();
+        placed(inventory, &models);
+        (0..inventory.objects.len())
+            .map(|i| unseen_by_network(inventory, &models, i))
+            .collect()
+    }
+
+    /// A Pod of a known ReplicaSet with labels its template does not give it is seen by the
+    /// network when a selector tells them apart (it is an endpoint of its own), and when no
+    /// network is built to ask; a ReplicaSet with such labels is not kept.
+    #[test]
+    fn relabelled_pods_are_seen_when_a_selector_tells_them_apart() {
+        let pod = |name: &str, labels: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: shop, labels: {labels}, ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}}]}}\nspec: {{containers: [{{name: c, image: 'a:1'}}]}}\n---\n"
+            )
+        };
+        let text = [
+            crate::unseen::tests::DEPLOYMENT_AND_REPLICA_SET.to_string(),
+            pod("mesh", "{security.istio.io/tlsMode: istio}"),
+            pod("front", "{role: frontend}"),
+            "apiVersion: v1\nkind: Service\nmetadata: {name: front, namespace: shop}\nspec: {selector: {role: frontend}}\n---\n".into(),
+            "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web-2, namespace: shop, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}\nspec: {template: {metadata: {labels: {role: frontend}}, spec: {containers: [{name: c, image: 'a:1'}]}}}\n".into(),
+        ]
+        .concat();
+        let inventory = load_text("c.yaml", &text, &Limits::default()).inventory;
+        assert_eq!(
+            by_network(&inventory),
+            [false, true, true, false, false, false],
+            "Deployment, RS, mesh-labelled Pod, Pod behind Service front, Service, relabelled RS"
+        );
+        assert!(!unseen_by_network(&inventory, &Derived::default(), 2));
+        assert!(
+            !crate::unseen::may_be_kept(&inventory, 5),
+            "a relabelled ReplicaSet is not kept"
+        );
+    }
 }

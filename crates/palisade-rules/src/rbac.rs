@@ -54,7 +54,14 @@ fn build(inventory: &Inventory, derived: &Derived) -> RbacModel {
 /// Asks for the model ahead of a scan (for the rules that read it).
 pub fn ask(models: &mut crate::context::Models) {
     models.keep(grants, Sees::Kinds(Grants::READS));
-    models.keep_from(build, Sees::AllBut(crate::unseen::is_unseen_by_escalation));
+    models.keep_from(
+        build,
+        Sees::AllBut(|inventory, models, index| {
+            crate::unseen::is_unseen_by_escalation(inventory, index, || {
+                crate::network::stands_apart(inventory, models, index)
+            })
+        }),
+    );
     models.add_from(build);
 }
 

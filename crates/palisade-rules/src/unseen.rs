@@ -13,8 +13,6 @@
 
 use palisade_inventory::Inventory;
 
-use crate::context::Derived;
-
 /// Whether the object at `index` of `inventory` is one the cluster-wide models never read:
 /// - a Pod, ReplicaSet or Job whose controller is in the inventory (such objects are judged
 ///   through their controller: no endpoint or workload of their own), and for a Pod no
@@ -59,9 +57,9 @@ pub fn may_be_kept(inventory: &Inventory, index: usize) -> bool {
         && !relabelled(inventory, index)
 }
 
-/// Whether the object at `index` carries labels its claimed controller's template does not
-/// give it (`palisade_inventory::powers::relabelled`).
-fn relabelled(inventory: &Inventory, index: usize) -> bool {
+/// Whether the object at `index`, judged through its controller, carries labels its
+/// controller's template does not give it (`palisade_inventory::powers::relabelled`).
+pub(crate) fn relabelled(inventory: &Inventory, index: usize) -> bool {
     inventory
         .controlling_parent(index)
         .is_some_and(|controller| {
@@ -73,22 +71,16 @@ fn relabelled(inventory: &Inventory, index: usize) -> bool {
         })
 }
 
-/// Whether the object at `index`, judged through its controller, stands apart from it by its
-/// labels: an endpoint of its own for the network `models` hold
-/// (`palisade_net::Network::stands_apart`: a Service or policy selects its labels and not the
-/// template's); without that network, whether its labels differ from the template's at all.
-fn stands_apart(inventory: &Inventory, models: &Derived, index: usize) -> bool {
-    match crate::network::built(models) {
-        Some(engine) => engine.net.stands_apart(inventory, index),
-        None => relabelled(inventory, index),
-    }
-}
-
 /// Whether the object at `index` is one the escalation graph never reads: what [`is_unseen`]
-/// names, unless its labels set it apart from its controller ([`stands_apart`]): a Pod whose
-/// labels put it behind an exposed Service exposes its workload through its own endpoint.
-pub fn is_unseen_by_escalation(inventory: &Inventory, models: &Derived, index: usize) -> bool {
-    is_unseen(inventory, index) && !stands_apart(inventory, models, index)
+/// names, unless `stands_apart` (its labels set it apart from its controller for the network:
+/// `crate::network::stands_apart`): a Pod whose labels put it behind an exposed Service
+/// exposes its workload through its own endpoint.
+pub fn is_unseen_by_escalation(
+    inventory: &Inventory,
+    index: usize,
+    stands_apart: impl FnOnce() -> bool,
+) -> bool {
+    is_unseen(inventory, index) && !stands_apart()
 }
 
 /// The kinds [`may_be_kept`] keeps: the controllers of Pods that are themselves made by a
@@ -101,14 +93,18 @@ pub const KEPT_KINDS: &[(&str, &str)] = &[("apps", "ReplicaSet"), ("batch", "Job
 /// as such (`palisade_net::READS`: namespaces, Services, what exposes them, policies): a
 /// binding, a ServiceAccount, a Secret, a custom resource.
 ///
-/// An object [`is_unseen`] names is seen when its labels set it apart from its controller
-/// ([`stands_apart`]): it is an endpoint of its own.
-pub fn is_unseen_by_network(inventory: &Inventory, models: &Derived, index: usize) -> bool {
+/// An object [`is_unseen`] names is seen when `stands_apart` (its labels set it apart from
+/// its controller: `crate::network::stands_apart`): it is an endpoint of its own.
+pub fn is_unseen_by_network(
+    inventory: &Inventory,
+    index: usize,
+    stands_apart: impl FnOnce() -> bool,
+) -> bool {
     let Some(object) = inventory.objects.get(index) else {
         return false;
     };
     if is_unseen(inventory, index) {
-        return !stands_apart(inventory, models, index);
+        return !stands_apart();
     }
     let id = &object.id;
     let kind = (id.group(), id.kind.as_str());
@@ -132,12 +128,11 @@ pub(crate) mod tests {
             .collect()
     }
 
-    /// [`is_unseen_by_network`] of every object of `inventory`, in order, given its network.
+    /// [`is_unseen_by_network`] of every object of `inventory`, in order, with the answer
+    /// given without a network (labels that differ at all set an object apart).
     fn each_by_network(inventory: &Inventory) -> Vec<bool> {
-        let models = Derived::default();
-        crate::network::placed(inventory, &models);
         (0..inventory.objects.len())
-            .map(|i| is_unseen_by_network(inventory, &models, i))
+            .map(|i| is_unseen_by_network(inventory, i, || relabelled(inventory, i)))
             .collect()
     }
 
@@ -233,36 +228,5 @@ template: {spec: {containers: [{name: c, image: 'a:1'}]}}
         let loaded = load_text("c.yaml", text, &Limits::default());
         let by_network = each_by_network(&loaded.inventory);
         assert_eq!(by_network, [false, false, false, true, true]);
-    }
-
-    /// A Pod of a known ReplicaSet with labels its template does not give it is seen by the
-    /// network when a selector tells them apart (it is an endpoint of its own), and when no
-    /// network is built to ask; a ReplicaSet with such labels is not kept.
-    #[test]
-    fn relabelled_pods_are_seen_when_a_selector_tells_them_apart() {
-        let pod = |name: &str, labels: &str| {
-            format!(
-                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: shop, labels: {labels}, ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-1, uid: rs-1, controller: true}}]}}\nspec: {{containers: [{{name: c, image: 'a:1'}}]}}\n---\n"
-            )
-        };
-        let text = [
-            DEPLOYMENT_AND_REPLICA_SET.to_string(),
-            pod("mesh", "{security.istio.io/tlsMode: istio}"),
-            pod("front", "{role: frontend}"),
-            "apiVersion: v1\nkind: Service\nmetadata: {name: front, namespace: shop}\nspec: {selector: {role: frontend}}\n---\n".into(),
-            "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web-2, namespace: shop, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-1, controller: true}]}\nspec: {template: {metadata: {labels: {role: frontend}}, spec: {containers: [{name: c, image: 'a:1'}]}}}\n".into(),
-        ]
-        .concat();
-        let inventory = load_text("c.yaml", &text, &Limits::default()).inventory;
-        assert_eq!(
-            each_by_network(&inventory),
-            [false, true, true, false, false, false],
-            "Deployment, RS, mesh-labelled Pod, Pod behind Service front, Service, relabelled RS"
-        );
-        assert!(!is_unseen_by_network(&inventory, &Derived::default(), 2));
-        assert!(
-            !may_be_kept(&inventory, 5),
-            "a relabelled ReplicaSet is not kept"
-        );
     }
 }
