@@ -150,6 +150,40 @@ pub fn relabelled(object: &Object, controller: &Object) -> Option<(Labels, Label
     (own != template).then_some((own, template))
 }
 
+/// The controllers whose Pods all run their template as it is: a ReplicaSet's template is
+/// fixed for its Pods (a Deployment's change makes a new ReplicaSet), and a Job's cannot be
+/// changed. A StatefulSet's Pods run its template when they are of its update revision
+/// ([`runs_template`]); a DaemonSet's Pods of an earlier revision run that revision's spec (a
+/// rolling update in progress, or `OnDelete`), and which revision is the DaemonSet's own is
+/// not in it, so they are not compared.
+const FIXED_TEMPLATE: &[(&str, &str)] = &[
+    ("apps", "ReplicaSet"),
+    ("batch", "Job"),
+    ("", "ReplicationController"),
+];
+
+/// Whether `pod` runs `controller`'s template as it is now: always for a [`FIXED_TEMPLATE`]
+/// controller; for a StatefulSet, when the Pod's `controller-revision-hash` label is the
+/// StatefulSet's `status.updateRevision`.
+pub fn runs_template(pod: &Object, controller: &Object) -> bool {
+    let id = &controller.id;
+    if FIXED_TEMPLATE.contains(&(id.group(), id.kind.as_str())) {
+        return true;
+    }
+    if (id.group(), id.kind.as_str()) != ("apps", "StatefulSet") {
+        return false;
+    }
+    let revision = controller
+        .value
+        .pointer("/status/updateRevision")
+        .and_then(Value::as_str);
+    let pods = pod
+        .value
+        .pointer("/metadata/labels/controller-revision-hash")
+        .and_then(Value::as_str);
+    revision.is_some() && revision == pods
+}
+
 /// A label map.
 pub type Labels = serde_json::Map<String, Value>;
 

@@ -43,6 +43,7 @@ static RULES: &[&dyn Rule] = &[
     &ControllerTemplateExceeded,
     &PodJoinsForeignService,
     &PodImageDiffersFromController,
+    &PodWeakerThanController,
     &MutableImageTag,
     &ImageNotPinned,
     &ImagePullPolicy,

@@ -1,0 +1,170 @@
+use std::collections::HashSet;
+
+use palisade_core::JsonPointer;
+use palisade_inventory::{Object, PodSpec};
+use serde_json::Value;
+
+use crate::context::Context;
+use crate::pss::Level;
+use crate::pss::admission::{PolicyVersion, Violation, evaluate};
+use crate::rule::{Check, Target};
+
+declare_rule! {
+    /// ## What it checks
+    /// Pods judged through their controller (a ReplicaSet, Job or ReplicationController the
+    /// cluster holds, or a StatefulSet whose update revision they are of) that fail a check of
+    /// the Pod Security Standards' Restricted profile their controller's template passes: a
+    /// container running as root where the template's does not, an added capability, privilege
+    /// escalation allowed, an `Unconfined` seccomp or AppArmor profile, a `hostPort`, ... The
+    /// checks are the Pod Security admission plugin's (the same as POD031's), compared field
+    /// by field with containers and volumes matched by name. Containers and volumes the
+    /// template does not have (a mesh's sidecar and its init container, an agent's socket) are
+    /// not compared, nor are ephemeral containers (POD038 reports those). What gives more power
+    /// than that (another account, host namespaces, a container that owns its node) makes the
+    /// Pod its own workload, which POD036 reports.
+    ///
+    /// ## Why it matters
+    /// A controller's Pods are copies of its template, so the workload rules judge the template
+    /// once. A Pod's security settings cannot be changed after it is created, so a Pod that is
+    /// weaker than its template was made so: by hand, with an owner reference naming a
+    /// reviewed ReplicaSet, or by a mutating webhook that loosens what it was given. Either way
+    /// it runs with less isolation than the workload that was reviewed (MITRE ATT&CK T1036,
+    /// Masquerading; T1610, Deploy Container).
+    ///
+    /// ## Severity
+    /// Medium: less isolation than reviewed, short of the powers POD036 reports.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// kind: Pod
+    /// metadata:
+    ///   ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-6d4cf56db6, controller: true, ...}]
+    /// spec:
+    ///   containers:
+    ///   - name: web
+    ///     securityContext: {runAsUser: 0}   # the template's runs as 10001
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// kind: Pod
+    /// metadata:
+    ///   ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-6d4cf56db6, controller: true, ...}]
+    /// spec:
+    ///   containers:
+    ///   - name: web
+    ///     securityContext: {runAsUser: 10001}
+    /// ```
+    ///
+    /// ## Remediation
+    /// Find who created the Pod (the audit log's `create` of it) and which mutating webhooks
+    /// changed it. Delete it if its controller did not make it so; fix the webhook otherwise.
+    ///
+    /// ## References
+    /// - Kubernetes documentation, "Pod Security Standards"
+    /// - MITRE ATT&CK T1036, T1610
+    pub struct PodWeakerThanController {
+        id: "POD039",
+        slug: "pod-weaker-than-controller",
+        title: "Pod is less restricted than its controller's template",
+        severity: Medium,
+        target: Target::Kinds(&[("", "Pod")]),
+        controls: [
+            MitreAttack "T1036",
+            MitreAttack "T1610",
+        ],
+        remediation: "Find who created or mutated the Pod; delete it if its controller did not make it so.",
+    }
+}
+
+impl Check for PodWeakerThanController {
+    fn check(&self, cx: &mut Context<'_>) {
+        let Some(parent) = cx.inventory.controlling_parent(cx.object_index) else {
+            return;
+        };
+        let controller = &cx.inventory.objects[parent];
+        if !palisade_inventory::powers::runs_template(cx.object, controller) {
+            return;
+        }
+        let (Some(pod), Some(template)) = (
+            palisade_inventory::pod_spec(cx.object),
+            palisade_inventory::pod_spec(controller),
+        ) else {
+            return;
+        };
+        let passed_by_template: HashSet<String> = restricted(controller, &template)
+            .iter()
+            .filter_map(|v| place(v, template.value, None))
+            .collect();
+        // Checks that fail on one field (Baseline's and Restricted's on an added capability)
+        // are one finding, so that fingerprints stay unique per field.
+        let mut by_path: Vec<(String, Vec<Violation>)> = Vec::new();
+        for violation in restricted(cx.object, &pod) {
+            let Some(at) = place(&violation, pod.value, Some(template.value)) else {
+                continue;
+            };
+            if passed_by_template.contains(&at) {
+                continue;
+            }
+            match by_path.iter_mut().find(|(path, _)| *path == violation.path) {
+                Some((_, list)) => list.push(violation),
+                None => by_path.push((violation.path.clone(), vec![violation])),
+            }
+        }
+        for (path, violations) in by_path {
+            let controls: Vec<&str> = violations.iter().map(|v| v.control).collect();
+            cx.report(
+                JsonPointer::parse(&path).unwrap_or_default(),
+                format!(
+                    "Pod {} fails Pod Security {} where the template of its controller {} {} passes: {}",
+                    cx.object.id.display_name(),
+                    controls.join(" and "),
+                    controller.id.kind,
+                    controller.id.display_name(),
+                    violations[0].message
+                ),
+            );
+        }
+    }
+}
+
+/// The Restricted profile's violations of a pod spec (latest version).
+fn restricted(object: &Object, pod: &PodSpec<'_>) -> Vec<Violation> {
+    let metadata = palisade_core::pointer::lookup(&object.value, pod.metadata_pointer);
+    evaluate(
+        metadata,
+        pod.value,
+        Level::Restricted,
+        PolicyVersion::LATEST,
+    )
+}
+
+/// Where a violation is, with containers and volumes named rather than counted
+/// (`runAsUser containers web/securityContext/runAsUser`); `None` for a container or volume
+/// `template` (when given) does not have, and for ephemeral containers.
+fn place(violation: &Violation, spec: &Value, template: Option<&Value>) -> Option<String> {
+    let check = violation.check;
+    let Some(rest) = violation.path.strip_prefix("/spec/") else {
+        return Some(format!("{check} {}", violation.path));
+    };
+    let mut parts = rest.splitn(3, '/');
+    let (list, index, field) = (parts.next()?, parts.next(), parts.next().unwrap_or(""));
+    if list == "ephemeralContainers" {
+        return None;
+    }
+    if !matches!(list, "containers" | "initContainers" | "volumes") {
+        return Some(format!("{check} {}", violation.path));
+    }
+    let index: usize = index?.parse().ok()?;
+    let name = spec.get(list)?.get(index)?.get("name")?.as_str()?;
+    if let Some(template) = template {
+        let listed = template.get(list).and_then(Value::as_array)?;
+        if !listed
+            .iter()
+            .any(|c| c.get("name").and_then(Value::as_str) == Some(name))
+        {
+            return None;
+        }
+    }
+    Some(format!("{check} {list} {name}/{field}"))
+}
