@@ -794,6 +794,16 @@ fn a_forged_owner_reference_hides_no_power() {
     swapped["spec"]["containers"][0]["image"] = json!("evil.example.net/web:1.0");
     let (allowed, denied) = judge(&swapped);
     assert!(!allowed && denied == ["POD038"], "{denied:?}");
+    // One that adds a capability its template does not: POD039 (medium) warns.
+    let mut weaker = honest_pod.clone();
+    weaker["spec"]["containers"][0]["securityContext"] =
+        json!({"capabilities": {"add": ["NET_RAW"]}});
+    let judged = admission.validate(&decode(&review_of(&weaker, "u")).unwrap());
+    assert!(
+        judged.log.allowed && judged.log.warned.contains(&"POD039".to_string()),
+        "{:?}",
+        judged.log
+    );
     assert_eq!(
         judge(&as_account(replica_set("web-2"), "web")),
         (true, vec![])
