@@ -773,6 +773,20 @@ fn capabilities_restricted(pod: &mut Pod<'_>) {
     }
 }
 
+/// Violations grouped by the field they are on, in order: checks that fail on one field (the
+/// Baseline and Restricted seccomp checks on an `Unconfined` profile) are one finding citing
+/// every control, so fingerprints stay unique per field.
+pub fn by_field(violations: impl IntoIterator<Item = Violation>) -> Vec<(String, Vec<Violation>)> {
+    let mut out: Vec<(String, Vec<Violation>)> = Vec::new();
+    for violation in violations {
+        match out.iter_mut().find(|(path, _)| *path == violation.path) {
+            Some((_, list)) => list.push(violation),
+            None => out.push((violation.path.clone(), vec![violation])),
+        }
+    }
+    out
+}
+
 /// The strictest level a pod satisfies at `version`, and the controls it fails at Restricted.
 pub fn level_of(
     metadata: Option<&Value>,

@@ -114,17 +114,8 @@ impl Check for PodSecurityAdmissionViolation {
         let metadata = cx.object.value.pointer(pod.metadata_pointer);
         let spec_root = JsonPointer::parse(pod.pointer).unwrap_or_default();
         let metadata_root = JsonPointer::parse(pod.metadata_pointer).unwrap_or_default();
-        // Checks that fail on the same field (the Baseline and Restricted seccomp checks on an
-        // `Unconfined` profile) are one finding citing both controls, so fingerprints stay
-        // unique per field.
-        let mut by_path: Vec<(String, Vec<crate::pss::admission::Violation>)> = Vec::new();
-        for violation in evaluate(metadata, pod.value, target.level, target.version) {
-            match by_path.iter_mut().find(|(p, _)| *p == violation.path) {
-                Some((_, list)) => list.push(violation),
-                None => by_path.push((violation.path.clone(), vec![violation])),
-            }
-        }
-        for (at, violations) in by_path {
+        let violations = evaluate(metadata, pod.value, target.level, target.version);
+        for (at, violations) in crate::pss::admission::by_field(violations) {
             let (root, rest) = match at.strip_prefix("/spec") {
                 Some(rest) => (&spec_root, rest),
                 None => (&metadata_root, at.strip_prefix("/metadata").unwrap_or("")),

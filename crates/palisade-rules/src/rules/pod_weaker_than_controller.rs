@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::context::Context;
 use crate::pss::Level;
-use crate::pss::admission::{PolicyVersion, Violation, evaluate};
+use crate::pss::admission::{PolicyVersion, Violation, by_field, evaluate};
 use crate::rule::{Check, Target};
 
 declare_rule! {
@@ -96,22 +96,11 @@ impl Check for PodWeakerThanController {
             .iter()
             .filter_map(|v| place(v, template.value, None))
             .collect();
-        // Checks that fail on one field (Baseline's and Restricted's on an added capability)
-        // are one finding, so that fingerprints stay unique per field.
-        let mut by_path: Vec<(String, Vec<Violation>)> = Vec::new();
-        for violation in restricted(cx.object, &pod) {
-            let Some(at) = place(&violation, pod.value, Some(template.value)) else {
-                continue;
-            };
-            if passed_by_template.contains(&at) {
-                continue;
-            }
-            match by_path.iter_mut().find(|(path, _)| *path == violation.path) {
-                Some((_, list)) => list.push(violation),
-                None => by_path.push((violation.path.clone(), vec![violation])),
-            }
-        }
-        for (path, violations) in by_path {
+        let weaker = restricted(cx.object, &pod).into_iter().filter(|violation| {
+            place(violation, pod.value, Some(template.value))
+                .is_some_and(|at| !passed_by_template.contains(&at))
+        });
+        for (path, violations) in by_field(weaker) {
             let controls: Vec<&str> = violations.iter().map(|v| v.control).collect();
             cx.report(
                 JsonPointer::parse(&path).unwrap_or_default(),
