@@ -131,8 +131,32 @@ fn restricted(object: &Object, pod: &PodSpec<'_>) -> Vec<Violation> {
 /// Where a violation is, with containers and volumes named rather than counted
 /// (`runAsUser containers web/securityContext/runAsUser`); `None` for a container or volume
 /// `template` (when given) does not have, and for ephemeral containers.
+///
+/// An AppArmor profile is placed by container whether it is written as the annotation or as
+/// the field: the API server copies a template's annotation into the Pod's fields.
 fn place(violation: &Violation, spec: &Value, template: Option<&Value>) -> Option<String> {
     let check = violation.check;
+    const APP_ARMOR: &str =
+        "/metadata/annotations/container.apparmor.security.beta.kubernetes.io~1";
+    if let Some(name) = violation.path.strip_prefix(APP_ARMOR) {
+        let name = name.replace("~1", "/").replace("~0", "~");
+        let in_template = |template: &Value| {
+            ["containers", "initContainers"].iter().any(|list| {
+                template
+                    .get(*list)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .any(|c| c.get("name").and_then(Value::as_str) == Some(name.as_str()))
+            })
+        };
+        if template.is_some_and(|template| !in_template(template)) {
+            return None;
+        }
+        return Some(format!(
+            "{check} containers {name}/securityContext/appArmorProfile/type"
+        ));
+    }
     let Some(rest) = violation.path.strip_prefix("/spec/") else {
         return Some(format!("{check} {}", violation.path));
     };
@@ -156,4 +180,40 @@ fn place(violation: &Violation, spec: &Value, template: Option<&Value>) -> Optio
         }
     }
     Some(format!("{check} {list} {name}/{field}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn violation(path: &str) -> Violation {
+        Violation {
+            check: "appArmorProfile",
+            control: "baseline/apparmor",
+            path: path.to_string(),
+            message: String::new(),
+        }
+    }
+
+    /// The annotation a template carries and the field the API server gives its Pods are one
+    /// place; a container the template lacks has none.
+    #[test]
+    fn an_app_armor_profile_is_placed_by_container_however_it_is_written() {
+        let spec = json!({"containers": [{"name": "web"}, {"name": "istio-proxy"}]});
+        let template = json!({"containers": [{"name": "web"}]});
+        let annotation =
+            violation("/metadata/annotations/container.apparmor.security.beta.kubernetes.io~1web");
+        let field = violation("/spec/containers/0/securityContext/appArmorProfile/type");
+        assert_eq!(
+            place(&annotation, &template, None),
+            place(&field, &spec, Some(&template))
+        );
+        let sidecar = violation("/spec/containers/1/securityContext/appArmorProfile/type");
+        assert_eq!(place(&sidecar, &spec, Some(&template)), None);
+        let sidecar = violation(
+            "/metadata/annotations/container.apparmor.security.beta.kubernetes.io~1istio-proxy",
+        );
+        assert_eq!(place(&sidecar, &spec, Some(&template)), None);
+    }
 }
