@@ -217,6 +217,25 @@ impl Inventory {
         self.claimed_controller(index)
     }
 
+    /// The labels of the Pods of the object at `index` and those its controller's template
+    /// gives them, when it is judged through its controller and the two differ
+    /// ([`crate::powers::relabelled`]).
+    pub fn relabelled(
+        &self,
+        index: usize,
+    ) -> Option<(crate::powers::Labels, crate::powers::Labels)> {
+        let parent = self.controlling_parent(index)?;
+        crate::powers::relabelled(&self.objects[index], &self.objects[parent])
+    }
+
+    /// The controller whose template the Pod at `index` runs as it is now
+    /// ([`crate::powers::runs_template`]): its controlling parent, when that is a ReplicaSet,
+    /// Job, ReplicationController or the StatefulSet whose update revision it is of.
+    pub fn running_template(&self, index: usize) -> Option<usize> {
+        let parent = self.controlling_parent(index)?;
+        crate::powers::runs_template(&self.objects[index], &self.objects[parent]).then_some(parent)
+    }
+
     /// Objects of one group and kind (`""` is the core group).
     pub fn of_kind<'a>(&'a self, group: &str, kind: &str) -> impl Iterator<Item = &'a Object> + 'a {
         self.by_kind

@@ -130,7 +130,7 @@ pub const CONTROLLER_LABELS: &[&str] = &[
 /// power ([`beyond_controller`]): mutating webhooks add their own to every Pod. What they
 /// change is which Services and network policies select the Pods, which the rules and models
 /// that read selectors decide.
-pub fn relabelled(object: &Object, controller: &Object) -> Option<(Labels, Labels)> {
+pub(crate) fn relabelled(object: &Object, controller: &Object) -> Option<(Labels, Labels)> {
     pod_spec(controller)?;
     pod_spec(object)?;
     if !runs_pods(object) {
@@ -165,7 +165,7 @@ const FIXED_TEMPLATE: &[(&str, &str)] = &[
 /// Whether `pod` runs `controller`'s template as it is now: always for a [`FIXED_TEMPLATE`]
 /// controller; for a StatefulSet, when the Pod's `controller-revision-hash` label is the
 /// StatefulSet's `status.updateRevision`.
-pub fn runs_template(pod: &Object, controller: &Object) -> bool {
+pub(crate) fn runs_template(pod: &Object, controller: &Object) -> bool {
     let id = &controller.id;
     if FIXED_TEMPLATE.contains(&(id.group(), id.kind.as_str())) {
         return true;

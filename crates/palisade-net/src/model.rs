@@ -244,12 +244,10 @@ pub(crate) fn relabelled_apart(
     index: usize,
     selected_apart: &SelectedApart<'_>,
 ) -> bool {
-    let inventory = placer.inventory;
-    let Some(controller) = inventory.controlling_parent(index) else {
-        return false;
-    };
-    let object = &inventory.objects[index];
-    palisade_inventory::powers::relabelled(object, &inventory.objects[controller])
+    let object = &placer.inventory.objects[index];
+    placer
+        .inventory
+        .relabelled(index)
         .is_some_and(|(own, template)| selected_apart(&placer.namespace(object), &own, &template))
 }
 

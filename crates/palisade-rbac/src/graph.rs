@@ -307,7 +307,13 @@ fn add_exposure(
     inventory: &Inventory,
     network: &dyn Fn() -> std::sync::Arc<palisade_net::Engine>,
 ) {
-    let exposed = exposed_workloads(policy, inventory);
+    let workload_of: HashMap<usize, usize> = policy
+        .workloads
+        .iter()
+        .enumerate()
+        .map(|(w, workload)| (workload.object, w))
+        .collect();
+    let exposed = exposed_workloads(policy, inventory, &workload_of);
     if exposed.is_empty() {
         return;
     }
@@ -320,12 +326,6 @@ fn add_exposure(
         .iter()
         .enumerate()
         .map(|(i, e)| (e.object, i))
-        .collect();
-    let workload_of: HashMap<usize, usize> = policy
-        .workloads
-        .iter()
-        .enumerate()
-        .map(|(w, workload)| (workload.object, w))
         .collect();
     for Exposed {
         workload: w,
@@ -811,7 +811,12 @@ fn enforced_namespaces(inventory: &Inventory) -> HashMap<String, String> {
 type SelectorEntry<'a> = (String, String, &'a serde_json::Map<String, Value>);
 
 /// Workloads reachable from outside the cluster, with the object that exposes them.
-fn exposed_workloads(policy: &Policy, inventory: &Inventory) -> Vec<Exposed> {
+/// `workload_of` maps a workload's object to its index in `policy.workloads`.
+fn exposed_workloads(
+    policy: &Policy,
+    inventory: &Inventory,
+    workload_of: &HashMap<usize, usize>,
+) -> Vec<Exposed> {
     let mut exposed_services: HashMap<(String, String), String> = HashMap::new();
     let mut selectors: Vec<(String, String, &serde_json::Map<String, Value>)> = Vec::new();
     for service in inventory.of_kind("", "Service") {
@@ -869,9 +874,7 @@ fn exposed_workloads(policy: &Policy, inventory: &Inventory) -> Vec<Exposed> {
             .find_map(|(ns, name, _)| exposed_services.get(&(ns.clone(), name.clone())))
     };
     let mut out = Vec::new();
-    let mut workload_of: HashMap<usize, usize> = HashMap::new();
     for (w, workload) in policy.workloads.iter().enumerate() {
-        workload_of.insert(workload.object, w);
         let object = &inventory.objects[workload.object];
         if pod_spec(object).is_none() {
             continue;
@@ -888,18 +891,12 @@ fn exposed_workloads(policy: &Policy, inventory: &Inventory) -> Vec<Exposed> {
     // template's Pods are not behind exposes the workload's powers (it has no more than the
     // template), through its own endpoint.
     for (index, object) in inventory.objects.iter().enumerate() {
-        let (Some(top), Some(parent)) = (
-            inventory.controller_of(index),
-            inventory.controlling_parent(index),
-        ) else {
+        let (Some(top), Some((own, template))) =
+            (inventory.controller_of(index), inventory.relabelled(index))
+        else {
             continue;
         };
         let Some(&w) = workload_of.get(&top) else {
-            continue;
-        };
-        let Some((own, template)) =
-            palisade_inventory::powers::relabelled(object, &inventory.objects[parent])
-        else {
             continue;
         };
         let namespace = &policy.workloads[w].namespace;

@@ -52,11 +52,11 @@ pub(crate) fn placed(inventory: &Inventory, derived: &Derived) -> Arc<Engine> {
 /// labels: an endpoint of its own for the network `models` hold
 /// (`palisade_net::Network::stands_apart`: a Service or policy selects its labels and not the
 /// template's); without that network (it is never built here), whether its labels differ
-/// from the template's at all ([`crate::unseen::relabelled`]).
+/// from the template's at all (`Inventory::relabelled`).
 pub(crate) fn stands_apart(inventory: &Inventory, models: &Derived, index: usize) -> bool {
     match models.get::<PlacedNetwork>() {
         Some(placed) => placed.0.net.stands_apart(inventory, index),
-        None => crate::unseen::relabelled(inventory, index),
+        None => inventory.relabelled(index).is_some(),
     }
 }
 

@@ -54,21 +54,7 @@ pub fn may_be_kept(inventory: &Inventory, index: usize) -> bool {
     };
     KEPT_KINDS.contains(&(object.id.group(), object.id.kind.as_str()))
         && is_unseen(inventory, index)
-        && !relabelled(inventory, index)
-}
-
-/// Whether the object at `index`, judged through its controller, carries labels its
-/// controller's template does not give it (`palisade_inventory::powers::relabelled`).
-pub(crate) fn relabelled(inventory: &Inventory, index: usize) -> bool {
-    inventory
-        .controlling_parent(index)
-        .is_some_and(|controller| {
-            palisade_inventory::powers::relabelled(
-                &inventory.objects[index],
-                &inventory.objects[controller],
-            )
-            .is_some()
-        })
+        && inventory.relabelled(index).is_none()
 }
 
 /// Whether the object at `index` is one the escalation graph never reads: what [`is_unseen`]
@@ -132,7 +118,7 @@ pub(crate) mod tests {
     /// given without a network (labels that differ at all set an object apart).
     fn each_by_network(inventory: &Inventory) -> Vec<bool> {
         (0..inventory.objects.len())
-            .map(|i| is_unseen_by_network(inventory, i, || relabelled(inventory, i)))
+            .map(|i| is_unseen_by_network(inventory, i, || inventory.relabelled(i).is_some()))
             .collect()
     }
 

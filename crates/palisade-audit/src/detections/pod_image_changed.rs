@@ -67,7 +67,7 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
 }
 
 /// The containers whose image a patch body sets, with the image: `container "web"` (or
-/// `container #0` when a JSON patch names it by position).
+/// `container #0` when it is named by position only).
 fn images_set(body: &Body) -> Vec<(String, String)> {
     let mut out = Vec::new();
     // A JSON patch: a list of operations.
@@ -85,63 +85,53 @@ fn images_set(body: &Body) -> Vec<(String, String)> {
         }
         return out;
     }
-    // A strategic-merge or merge patch: containers by name.
-    for (list, noun) in [
-        ("containers", "container"),
-        ("initContainers", "init container"),
-    ] {
-        let containers = body
-            .get("spec")
-            .and_then(|spec| spec.get(list))
-            .and_then(Tree::items)
-            .unwrap_or_default();
-        for container in containers {
-            if let Some(image) = container.get("image").and_then(Tree::as_str) {
-                let name = container.get("name").and_then(Tree::as_str).unwrap_or("?");
-                out.push((format!("{noun} \"{name}\""), image.to_string()));
+    // A strategic-merge or merge patch: the lists of the spec it writes.
+    if let Some(spec) = body.get("spec") {
+        for list in ["containers", "initContainers"] {
+            if let Some(containers) = spec.get(list) {
+                collect_json_patch(&format!("/spec/{list}"), containers, &mut out);
             }
         }
     }
     out
 }
 
-/// The images one JSON patch operation sets, by where it writes: a container's image, a
-/// whole container, or a whole list.
+/// The images one write sets, by where it writes (a JSON patch's path): a container's image,
+/// a whole container, or a whole list.
 fn collect_json_patch(path: &str, value: &Body, out: &mut Vec<(String, String)>) {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let noun = |list: &str| match list {
-        "containers" => Some("container"),
-        "initContainers" => Some("init container"),
-        _ => None,
+    let ["spec", list, ..] = parts.as_slice() else {
+        return;
     };
-    let named = |container: &Body, fallback: String| {
-        container
+    let noun = match *list {
+        "containers" => "container",
+        "initContainers" => "init container",
+        _ => return,
+    };
+    // A container and its image, named as the patch names it.
+    let set = |index: &str, container: &Body| {
+        let image = container.get("image").and_then(Tree::as_str)?;
+        let name = container
             .get("name")
             .and_then(Tree::as_str)
-            .map_or(fallback, |name| format!("\"{name}\""))
+            .map_or(format!("#{index}"), |name| format!("\"{name}\""));
+        Some((format!("{noun} {name}"), image.to_string()))
     };
     match parts.as_slice() {
-        ["spec", list, index, "image"] => {
-            if let (Some(noun), Some(image)) = (noun(list), value.as_str()) {
+        [_, _, index, "image"] => {
+            if let Some(image) = value.as_str() {
                 out.push((format!("{noun} #{index}"), image.to_string()));
             }
         }
-        ["spec", list, index] => {
-            if let (Some(noun), Some(image)) =
-                (noun(list), value.get("image").and_then(Tree::as_str))
-            {
-                let name = named(value, format!("#{index}"));
-                out.push((format!("{noun} {name}"), image.to_string()));
-            }
-        }
-        ["spec", list] => {
-            let Some(noun) = noun(list) else { return };
-            for (index, container) in value.items().unwrap_or_default().iter().enumerate() {
-                if let Some(image) = container.get("image").and_then(Tree::as_str) {
-                    let name = named(container, format!("#{index}"));
-                    out.push((format!("{noun} {name}"), image.to_string()));
-                }
-            }
+        [_, _, index] => out.extend(set(index, value)),
+        [_, _] => {
+            let containers = value.items().unwrap_or_default();
+            out.extend(
+                containers
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, container)| set(&index.to_string(), container)),
+            );
         }
         _ => {}
     }

@@ -116,8 +116,10 @@ impl Check for PodImageDiffersFromController {
                 ),
             );
         }
-        let Some(template) = palisade_inventory::pod_spec(controller)
-            .filter(|_| palisade_inventory::powers::runs_template(cx.object, controller))
+        let Some(template) = cx
+            .inventory
+            .running_template(cx.object_index)
+            .and_then(|parent| palisade_inventory::pod_spec(&cx.inventory.objects[parent]))
         else {
             return;
         };

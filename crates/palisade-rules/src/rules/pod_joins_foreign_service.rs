@@ -64,14 +64,13 @@ declare_rule! {
 
 impl Check for PodJoinsForeignService {
     fn check(&self, cx: &mut Context<'_>) {
-        let Some(parent) = cx.inventory.controlling_parent(cx.object_index) else {
+        let (Some((own, theirs)), Some(parent)) = (
+            cx.inventory.relabelled(cx.object_index),
+            cx.inventory.controlling_parent(cx.object_index),
+        ) else {
             return;
         };
         let controller = &cx.inventory.objects[parent];
-        let Some((own, theirs)) = palisade_inventory::powers::relabelled(cx.object, controller)
-        else {
-            return;
-        };
         let namespace = cx.object.id.namespace.clone();
         let selects = |selector: &Map<String, Value>, labels: &Map<String, Value>| {
             !selector.is_empty()

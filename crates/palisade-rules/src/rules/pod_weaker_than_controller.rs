@@ -79,13 +79,10 @@ declare_rule! {
 
 impl Check for PodWeakerThanController {
     fn check(&self, cx: &mut Context<'_>) {
-        let Some(parent) = cx.inventory.controlling_parent(cx.object_index) else {
+        let Some(parent) = cx.inventory.running_template(cx.object_index) else {
             return;
         };
         let controller = &cx.inventory.objects[parent];
-        if !palisade_inventory::powers::runs_template(cx.object, controller) {
-            return;
-        }
         let (Some(pod), Some(template)) = (
             palisade_inventory::pod_spec(cx.object),
             palisade_inventory::pod_spec(controller),
