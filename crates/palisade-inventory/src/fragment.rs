@@ -11,7 +11,7 @@ use crate::podspec::pod_spec;
 
 /// Why `object` is a fragment rather than an object the API server would admit, if it is.
 pub fn fragment(object: &Object) -> Option<String> {
-    if has_patch_directive(&object.value, 0) {
+    if carries_patch_directive(object) {
         return Some("it carries a Kustomize `$patch` directive".into());
     }
     if read_from_a_cluster(&object.value) {
@@ -80,6 +80,20 @@ fn read_from_a_cluster(value: &Value) -> bool {
             })
 }
 
+/// Whether `object` carries a Kustomize `$patch` directive ([`has_patch_directive`]). A
+/// ControllerRevision's `data` is not read: it is the state a controller stored, which for a
+/// DaemonSet or StatefulSet is its template as a patch that replaces it (`$patch: replace`),
+/// so a cluster written out to a file holds one per revision.
+fn carries_patch_directive(object: &Object) -> bool {
+    let stored = (object.id.group(), object.id.kind.as_str()) == ("apps", "ControllerRevision");
+    match &object.value {
+        Value::Object(map) if stored => map.iter().any(|(key, value)| {
+            key == "$patch" || (key != "data" && has_patch_directive(value, 1))
+        }),
+        value => has_patch_directive(value, 0),
+    }
+}
+
 /// Whether a `$patch` key appears in the document (top level or nested, within a few levels
 /// of maps and lists: where Kustomize's directives go).
 fn has_patch_directive(value: &Value, depth: usize) -> bool {
@@ -141,6 +155,24 @@ mod tests {
             why("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n"),
             None
         );
+    }
+
+    /// A ControllerRevision stores its controller's template as a replacing patch: an object,
+    /// unless the directive is on the revision itself.
+    #[test]
+    fn a_controller_revision_holds_a_patch_without_being_one() {
+        let revision = |extra: &str| {
+            format!(
+                "apiVersion: apps/v1\nkind: ControllerRevision\nmetadata: {{name: agent-5f7d9c, namespace: ops}}\nrevision: 2\ndata: {{spec: {{template: {{$patch: replace, spec: {{containers: [{{name: a, image: 'a:1'}}]}}}}}}}}\n{extra}"
+            )
+        };
+        assert_eq!(why(&revision("")), None);
+        assert!(why(&revision("$patch: delete\n")).is_some());
+        assert!(why(&revision("metadata2: {$patch: delete}\n")).is_some());
+        // Another kind's `data` is no stored state.
+        let config_map =
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {$patch: delete}\n";
+        assert!(why(config_map).is_some());
     }
 
     #[test]
