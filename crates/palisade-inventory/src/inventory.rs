@@ -230,10 +230,28 @@ impl Inventory {
 
     /// The controller whose template the Pod at `index` runs as it is now
     /// ([`crate::powers::runs_template`]): its controlling parent, when that is a ReplicaSet,
-    /// Job, ReplicationController or the StatefulSet whose update revision it is of.
+    /// Job, ReplicationController, the StatefulSet whose update revision it is of, or the
+    /// DaemonSet whose current template the ControllerRevision it names records (when the
+    /// inventory holds that revision, as a cluster read does).
     pub fn running_template(&self, index: usize) -> Option<usize> {
         let parent = self.controlling_parent(index)?;
-        crate::powers::runs_template(&self.objects[index], &self.objects[parent]).then_some(parent)
+        let (pod, controller) = (&self.objects[index], &self.objects[parent]);
+        if crate::powers::runs_template(pod, controller) {
+            return Some(parent);
+        }
+        let name = crate::powers::revision_name(pod, controller)?;
+        let revision = self
+            .owners
+            .get_or_init(|| crate::owners::Owners::of(&self.objects))
+            .named(
+                &self.objects,
+                ("apps", "ControllerRevision"),
+                controller.id.namespace.as_deref(),
+                &name,
+            )?;
+        let recorded = self.claimed_controller(revision) == Some(parent)
+            && crate::powers::records_template(&self.objects[revision], controller);
+        recorded.then_some(parent)
     }
 
     /// Objects of one group and kind (`""` is the core group).

@@ -178,6 +178,35 @@ impl Owners {
             .resolve(object, reference, objects)
     }
 
+    /// The object of `objects` of group and kind `kind` named `name` in `namespace`, found by
+    /// the index of this graph's objects (and of those appended to it).
+    pub(crate) fn named(
+        &self,
+        objects: &[Object],
+        (group, kind): (&str, &str),
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<usize> {
+        let known = objects.get(..self.parents.len()).unwrap_or(objects);
+        let key = (
+            namespace.map(str::to_string),
+            kind.to_string(),
+            name.to_string(),
+        );
+        let i = *self
+            .index
+            .get_or_init(|| Index::of(known))
+            .by_name
+            .get(&key)?;
+        // The index may map a name to an object since replaced by another.
+        let id = &objects.get(i)?.id;
+        let same = id.group() == group
+            && id.kind == kind
+            && id.namespace.as_deref() == namespace
+            && id.name.as_deref() == Some(name);
+        same.then_some(i)
+    }
+
     /// Indexes `objects` (this graph's) by uid and name, unless they are indexed already:
     /// before one of them is replaced, so that the index keeps the graph's objects.
     pub(crate) fn index_before_replacing(&self, objects: &[Object]) {

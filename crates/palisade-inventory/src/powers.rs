@@ -153,9 +153,10 @@ pub(crate) fn relabelled(object: &Object, controller: &Object) -> Option<(Labels
 /// The controllers whose Pods all run their template as it is: a ReplicaSet's template is
 /// fixed for its Pods (a Deployment's change makes a new ReplicaSet), and a Job's cannot be
 /// changed. A StatefulSet's Pods run its template when they are of its update revision
-/// ([`runs_template`]); a DaemonSet's Pods of an earlier revision run that revision's spec (a
-/// rolling update in progress, or `OnDelete`), and which revision is the DaemonSet's own is
-/// not in it, so they are not compared.
+/// ([`runs_template`]); a DaemonSet's, when the ControllerRevision their
+/// `controller-revision-hash` names records its template as it is now ([`revision_name`],
+/// [`records_template`]): Pods of an earlier revision (a rolling update in progress, or
+/// `OnDelete`) run that revision's spec.
 const FIXED_TEMPLATE: &[(&str, &str)] = &[
     ("apps", "ReplicaSet"),
     ("batch", "Job"),
@@ -182,6 +183,43 @@ pub(crate) fn runs_template(pod: &Object, controller: &Object) -> bool {
         .pointer("/metadata/labels/controller-revision-hash")
         .and_then(Value::as_str);
     revision.is_some() && revision == pods
+}
+
+/// The name of the ControllerRevision that records the template a DaemonSet's `pod` was made
+/// from: `<daemonset>-<hash>`, the hash being the Pod's `controller-revision-hash` label (the
+/// DaemonSet controller names its revisions so, and labels its Pods with the hash). `None`
+/// for another controller, or a Pod without the label.
+pub(crate) fn revision_name(pod: &Object, controller: &Object) -> Option<String> {
+    let id = &controller.id;
+    if (id.group(), id.kind.as_str()) != ("apps", "DaemonSet") {
+        return None;
+    }
+    let hash = pod
+        .value
+        .pointer("/metadata/labels/controller-revision-hash")
+        .and_then(Value::as_str)
+        .filter(|hash| !hash.is_empty())?;
+    Some(format!("{}-{hash}", id.name.as_deref()?))
+}
+
+/// Whether `revision`, a ControllerRevision of `controller`, records the controller's
+/// template as it is now. A DaemonSet's revision holds its template as a patch that replaces
+/// it, `{"spec": {"template": {..., "$patch": "replace"}}}`, written from the DaemonSet as the
+/// API server returns it; a revision written before the template last changed records
+/// another one.
+pub(crate) fn records_template(revision: &Object, controller: &Object) -> bool {
+    let (Some(Value::Object(recorded)), Some(Value::Object(template))) = (
+        revision.value.pointer("/data/spec/template"),
+        controller.value.pointer("/spec/template"),
+    ) else {
+        return false;
+    };
+    const PATCH: &str = "$patch";
+    recorded.get(PATCH).and_then(Value::as_str) == Some("replace")
+        && recorded.len() == template.len() + 1
+        && template
+            .iter()
+            .all(|(key, value)| key != PATCH && recorded.get(key) == Some(value))
 }
 
 /// A label map.
@@ -344,5 +382,49 @@ mod tests {
             }
             proptest::prop_assert_eq!(agree(own.as_ref(), template.as_ref()), own_map == built);
         }
+    }
+
+    /// A DaemonSet's revision records its template only as a whole-template patch equal to
+    /// it; its Pods name the revision by the hash label.
+    #[test]
+    fn a_daemon_sets_revision_records_its_template_as_a_replacing_patch() {
+        let daemon_set = object(
+            "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: agent, namespace: a}\nspec:\n  template:\n    metadata: {labels: {app: agent}}\n    spec: {containers: [{name: c, image: 'agent:2'}]}\n",
+        );
+        let revision = |template: &str| {
+            object(&format!(
+                "apiVersion: apps/v1\nkind: ControllerRevision\nmetadata: {{name: agent-1, namespace: a}}\nrevision: 1\ndata: {{spec: {{template: {template}}}}}\n"
+            ))
+        };
+        let current = "{$patch: replace, metadata: {labels: {app: agent}}, spec: {containers: [{name: c, image: 'agent:2'}]}}";
+        assert!(records_template(&revision(current), &daemon_set));
+        for other in [
+            // An earlier template.
+            "{$patch: replace, metadata: {labels: {app: agent}}, spec: {containers: [{name: c, image: 'agent:1'}]}}",
+            // Not a patch that replaces the template.
+            "{metadata: {labels: {app: agent}}, spec: {containers: [{name: c, image: 'agent:2'}]}}",
+            "{$patch: merge, metadata: {labels: {app: agent}}, spec: {containers: [{name: c, image: 'agent:2'}]}}",
+            // More than the template, or less.
+            "{$patch: replace, metadata: {labels: {app: agent}}, spec: {containers: [{name: c, image: 'agent:2'}]}, extra: {}}",
+            "{$patch: replace, spec: {containers: [{name: c, image: 'agent:2'}]}}",
+        ] {
+            assert!(!records_template(&revision(other), &daemon_set), "{other}");
+        }
+        let labelled = |labels: &str| {
+            object(&format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: agent-x, namespace: a, labels: {labels}}}\nspec: {{containers: [{{name: c, image: 'agent:2'}}]}}\n"
+            ))
+        };
+        let pod = labelled("{app: agent, controller-revision-hash: 7c9d}");
+        assert_eq!(
+            revision_name(&pod, &daemon_set).as_deref(),
+            Some("agent-7c9d")
+        );
+        assert_eq!(revision_name(&labelled("{app: agent}"), &daemon_set), None);
+        assert_eq!(
+            revision_name(&labelled("{controller-revision-hash: ''}"), &daemon_set),
+            None
+        );
+        assert_eq!(revision_name(&pod, &object(TEMPLATE)), None, "a ReplicaSet");
     }
 }

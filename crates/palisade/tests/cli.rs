@@ -1150,6 +1150,46 @@ fn a_pod_with_a_forged_owner_reference_is_judged_on_its_own_spec() {
     assert!(!on("web").contains(&"POD001".to_string()));
 }
 
+/// A DaemonSet read from a cluster with its ControllerRevisions: a Pod of the revision that
+/// records the DaemonSet's template as it is now is compared with it (POD038 on an image
+/// changed in place); a Pod of an earlier revision (`OnDelete`) runs that revision's image.
+#[test]
+fn a_daemon_set_pod_of_the_current_revision_is_compared_with_its_template() {
+    let dir = scratch("daemon-set-revisions");
+    let template = |image: &str| {
+        format!(
+            "{{metadata: {{labels: {{app: agent}}}}, spec: {{containers: [{{name: agent, image: '{image}'}}]}}}}"
+        )
+    };
+    let revision = |hash: &str, number: u32, image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: ControllerRevision\nmetadata:\n  name: agent-{hash}\n  namespace: ops\n  ownerReferences: [{{apiVersion: apps/v1, kind: DaemonSet, name: agent, uid: ds-1, controller: true}}]\nrevision: {number}\ndata: {{spec: {{template: {{$patch: replace, metadata: {{labels: {{app: agent}}}}, spec: {{containers: [{{name: agent, image: '{image}'}}]}}}}}}}}\n"
+        )
+    };
+    let pod = |name: &str, hash: &str, image: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: ops\n  labels: {{app: agent, controller-revision-hash: {hash}}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: DaemonSet, name: agent, uid: ds-1, controller: true}}]\nspec: {{nodeName: n1, containers: [{{name: agent, image: '{image}'}}]}}\n"
+        )
+    };
+    let cluster = [
+        format!(
+            "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: agent, namespace: ops, uid: ds-1}}\nspec:\n  selector: {{matchLabels: {{app: agent}}}}\n  updateStrategy: {{type: OnDelete}}\n  template: {}\n",
+            template("agent:2.0")
+        ),
+        revision("5f7d9c", 2, "agent:2.0"),
+        revision("8b6e4a", 1, "agent:1.9"),
+        pod("agent-current", "5f7d9c", "agent:2.0"),
+        pod("agent-swapped", "5f7d9c", "evil.example.net/agent:2.0"),
+        pod("agent-earlier", "8b6e4a", "agent:1.9"),
+    ]
+    .join("---\n");
+    write_file(&dir, "cluster.yaml", &cluster);
+    let on = rules_on_objects(&dir.join("cluster.yaml"));
+    assert_eq!(on("agent-swapped"), ["POD038"]);
+    assert!(on("agent-current").is_empty(), "{:?}", on("agent-current"));
+    assert!(on("agent-earlier").is_empty(), "{:?}", on("agent-earlier"));
+}
+
 /// A Pod of a known ReplicaSet, as powerful as its template, whose labels leave out the one
 /// the namespace's NetworkPolicy isolates by: the network judges it on its own labels, so it
 /// is reported as not isolated (NET004), where its controller is. A Pod carrying only a mesh's

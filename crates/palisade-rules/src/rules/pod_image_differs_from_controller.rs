@@ -20,15 +20,17 @@ pub(crate) static REGISTRY_MIRRORS: Setting = Setting {
 declare_rule! {
     /// ## What it checks
     /// Pods judged through their controller (a ReplicaSet, Job or ReplicationController the
-    /// cluster holds, or a StatefulSet whose update revision they are of, and whose template
+    /// cluster holds, a StatefulSet whose update revision they are of, or a DaemonSet whose
+    /// template as it is now the ControllerRevision they name records, and whose template
     /// they do not exceed in power) whose container runs
     /// another image than the container of the same name in that template: another
     /// registry, repository, tag or digest. A digest added to the template's tag (a mutating
     /// webhook that pins tags to digests, such as Kyverno's `mutateDigest`) is the same
     /// image; containers the template does not have (a mesh's injected sidecar) are not
-    /// compared. Pods of a StatefulSet's earlier revision (a rolling update in progress, or
-    /// `OnDelete`) run that revision's images, and so may a DaemonSet's, whose current revision
-    /// its object does not name: those are not checked. An ephemeral container (`kubectl
+    /// compared. Pods of a StatefulSet's or DaemonSet's earlier revision (a rolling update in
+    /// progress, or `OnDelete`) run that revision's images, and so may a DaemonSet's Pods
+    /// whose revision the scan does not hold (manifests without ControllerRevisions): those
+    /// are not checked. An ephemeral container (`kubectl
     /// debug`) is reported on the Pod of any controller: no template declares one. Where a mutating webhook rewrites
     /// Pods' images to a registry mirror, list the mirror in `[rules] registry-mirrors`:
     /// `mirror.example.com/hub/docker.io/library/nginx:1.27` (or `.../library/nginx:1.27`,
