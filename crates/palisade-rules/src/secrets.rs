@@ -15,6 +15,9 @@ pub struct SecretScan(Vec<Vec<Detection>>);
 /// The judged object's detections, when objects are judged one at a time.
 struct ObjectDetections(Vec<Detection>);
 
+/// The detections of the judged object's controller, when objects are judged one at a time.
+struct ControllerDetections(Vec<Detection>);
+
 impl SecretScan {
     fn build(inventory: &Inventory) -> SecretScan {
         let scan = |o: &palisade_inventory::Object| scan_object(&o.value);
@@ -32,21 +35,52 @@ pub fn ask(models: &mut crate::context::Models) {
 }
 
 /// Reports every detection of the object that `wanted` selects: from one scan of the whole
-/// inventory in a scan, of the object alone when objects are judged one at a time.
+/// inventory in a scan, of the object alone when objects are judged one at a time. An object
+/// judged through its controller (a Deployment's ReplicaSets, a DaemonSet's
+/// ControllerRevisions) holds a copy of the controller's template: a secret the controller
+/// holds too is reported once, on the controller, whose finding lists the objects it
+/// controls; one only the copy holds (an earlier template's, kept in the revision history) is
+/// reported on the copy.
 pub fn report_where(cx: &mut Context<'_>, wanted: impl Fn(&Detection) -> bool) {
-    let found: Vec<Reported> = if cx.judged_one_at_a_time() {
+    let found: Vec<Detection> = if cx.judged_one_at_a_time() {
         let value = &cx.object.value;
         let own = cx.object_memo(|| ObjectDetections(scan_object(value)));
-        own.0.iter().filter(|d| wanted(d)).map(reported).collect()
+        own.0.iter().filter(|d| wanted(d)).cloned().collect()
     } else {
         let scan: Arc<SecretScan> = cx.derived(SecretScan::build);
         let Some(found) = scan.0.get(cx.object_index) else {
             return;
         };
-        found.iter().filter(|d| wanted(d)).map(reported).collect()
+        found.iter().filter(|d| wanted(d)).cloned().collect()
     };
-    for reported in found {
-        cx.report_with(reported);
+    if found.is_empty() {
+        return;
+    }
+    let held = held_by_controller(cx);
+    for detection in found.iter().filter(|d| !held.contains(&d.hit.secret)) {
+        cx.report_with(reported(detection));
+    }
+}
+
+/// The secrets the controller of the object under evaluation holds, when it is judged
+/// through one ([`Inventory::controller_of`]).
+fn held_by_controller(cx: &Context<'_>) -> Vec<String> {
+    let Some(controller) = cx
+        .inventory
+        .controller_of(cx.object_index)
+        .filter(|&c| c != cx.object_index)
+    else {
+        return Vec::new();
+    };
+    let secrets =
+        |detections: &[Detection]| detections.iter().map(|d| d.hit.secret.clone()).collect();
+    if cx.judged_one_at_a_time() {
+        let value = &cx.inventory.objects[controller].value;
+        let held = cx.object_memo(|| ControllerDetections(scan_object(value)));
+        secrets(&held.0)
+    } else {
+        let scan: Arc<SecretScan> = cx.derived(SecretScan::build);
+        scan.0.get(controller).map_or_else(Vec::new, |d| secrets(d))
     }
 }
 

@@ -207,3 +207,91 @@ fn kustomize_bases_are_judged_as_objects_not_again_as_loose_files() {
         "{secrets:#?}"
     );
 }
+
+/// A cluster written out to a file: a Deployment and two of its ReplicaSets, a DaemonSet and
+/// two of its ControllerRevisions. The current copies of each template hold the controller's
+/// credential, reported once, on the controller (whose finding lists its ReplicaSets); the
+/// earlier ones hold a credential the template no longer has, still readable in the revision
+/// history, and reported there.
+#[test]
+fn a_credential_in_a_controllers_copies_is_reported_once_and_an_earlier_one_on_its_copy() {
+    let dir = scratch("secrets-controlled-copies");
+    let spec = |password: &str| {
+        format!(
+            "{{metadata: {{labels: {{app: a}}}}, spec: {{containers: [{{name: a, image: 'a:1', env: [{{name: DB_PASSWORD, value: '{password}'}}]}}]}}}}"
+        )
+    };
+    let (now, before) = ("Zq8vR2mXw9LkT4pN", "Hb3kW7nQy5VcJ2xD");
+    let owner = |kind: &str, name: &str, uid: &str| {
+        format!(
+            "ownerReferences: [{{apiVersion: apps/v1, kind: {kind}, name: {name}, uid: {uid}, controller: true}}]"
+        )
+    };
+    let replica_set = |name: &str, password: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {{name: {name}, namespace: ops, uid: {name}, {}}}\nspec: {{selector: {{matchLabels: {{app: a}}}}, template: {}}}\n",
+            owner("Deployment", "web", "d-1"),
+            spec(password)
+        )
+    };
+    let revision = |name: &str, password: &str| {
+        let template = spec(password).replacen('{', "{$patch: replace, ", 1);
+        format!(
+            "apiVersion: apps/v1\nkind: ControllerRevision\nmetadata: {{name: {name}, namespace: ops, {}}}\nrevision: 1\ndata: {{spec: {{template: {template}}}}}\n",
+            owner("DaemonSet", "agent", "ds-1")
+        )
+    };
+    let cluster = [
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: ops, uid: d-1}}\nspec: {{selector: {{matchLabels: {{app: a}}}}, template: {}}}\n",
+            spec(now)
+        ),
+        replica_set("web-2", now),
+        replica_set("web-1", before),
+        format!(
+            "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: agent, namespace: ops, uid: ds-1}}\nspec: {{selector: {{matchLabels: {{app: a}}}}, template: {}}}\n",
+            spec(now)
+        ),
+        revision("agent-2", now),
+        revision("agent-1", before),
+    ]
+    .join("---\n");
+    write(&dir, "cluster.yaml", &cluster);
+    let out = bin()
+        .args(["scan", "-o", "json"])
+        .arg(dir.join("cluster.yaml"))
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let mut on: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "POD027")
+        .map(|f| {
+            let object = &f["object"];
+            (
+                format!(
+                    "{} {}",
+                    object["kind"].as_str().unwrap(),
+                    object["name"].as_str().unwrap()
+                ),
+                f["affected"].to_string(),
+            )
+        })
+        .collect();
+    on.sort();
+    assert_eq!(
+        on,
+        [
+            ("ControllerRevision agent-1".to_string(), "null".to_string()),
+            ("DaemonSet agent".to_string(), "null".to_string()),
+            (
+                "Deployment web".to_string(),
+                r#"["ReplicaSet web-2","ReplicaSet web-1"]"#.to_string()
+            ),
+            ("ReplicaSet web-1".to_string(), "null".to_string()),
+        ]
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(before));
+}
