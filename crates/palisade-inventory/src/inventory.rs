@@ -231,8 +231,8 @@ impl Inventory {
     /// The controller whose template the Pod at `index` runs as it is now
     /// ([`crate::powers::runs_template`]): its controlling parent, when that is a ReplicaSet,
     /// Job, ReplicationController, the StatefulSet whose update revision it is of, or the
-    /// DaemonSet whose current template the ControllerRevision it names records (when the
-    /// inventory holds that revision, as a cluster read does).
+    /// DaemonSet or StatefulSet whose current template the ControllerRevision it names
+    /// records (when the inventory holds that revision, as a cluster read does).
     pub fn running_template(&self, index: usize) -> Option<usize> {
         let parent = self.controlling_parent(index)?;
         let (pod, controller) = (&self.objects[index], &self.objects[parent]);

@@ -153,10 +153,11 @@ pub(crate) fn relabelled(object: &Object, controller: &Object) -> Option<(Labels
 /// The controllers whose Pods all run their template as it is: a ReplicaSet's template is
 /// fixed for its Pods (a Deployment's change makes a new ReplicaSet), and a Job's cannot be
 /// changed. A StatefulSet's Pods run its template when they are of its update revision
-/// ([`runs_template`]); a DaemonSet's, when the ControllerRevision their
+/// ([`runs_template`]); a DaemonSet's or StatefulSet's, when the ControllerRevision their
 /// `controller-revision-hash` names records its template as it is now ([`revision_name`],
-/// [`records_template`]): Pods of an earlier revision (a rolling update in progress, or
-/// `OnDelete`) run that revision's spec.
+/// [`records_template`]; a DaemonSet names no revision of its own, and a StatefulSet written
+/// out without its status does not either): Pods of an earlier revision (a rolling update in
+/// progress, or `OnDelete`) run that revision's spec.
 const FIXED_TEMPLATE: &[(&str, &str)] = &[
     ("apps", "ReplicaSet"),
     ("batch", "Job"),
@@ -185,26 +186,27 @@ pub(crate) fn runs_template(pod: &Object, controller: &Object) -> bool {
     revision.is_some() && revision == pods
 }
 
-/// The name of the ControllerRevision that records the template a DaemonSet's `pod` was made
-/// from: `<daemonset>-<hash>`, the hash being the Pod's `controller-revision-hash` label (the
-/// DaemonSet controller names its revisions so, and labels its Pods with the hash). `None`
-/// for another controller, or a Pod without the label.
+/// The name of the ControllerRevision that records the template a DaemonSet's or
+/// StatefulSet's `pod` was made from, by the Pod's `controller-revision-hash` label: a
+/// DaemonSet's Pods carry the hash of a revision named `<daemonset>-<hash>`, a StatefulSet's
+/// the revision's name. `None` for another controller, or a Pod without the label.
 pub(crate) fn revision_name(pod: &Object, controller: &Object) -> Option<String> {
     let id = &controller.id;
-    if (id.group(), id.kind.as_str()) != ("apps", "DaemonSet") {
-        return None;
-    }
-    let hash = pod
+    let label = pod
         .value
         .pointer("/metadata/labels/controller-revision-hash")
         .and_then(Value::as_str)
-        .filter(|hash| !hash.is_empty())?;
-    Some(format!("{}-{hash}", id.name.as_deref()?))
+        .filter(|label| !label.is_empty())?;
+    match (id.group(), id.kind.as_str()) {
+        ("apps", "DaemonSet") => Some(format!("{}-{label}", id.name.as_deref()?)),
+        ("apps", "StatefulSet") => Some(label.to_string()),
+        _ => None,
+    }
 }
 
 /// Whether `revision`, a ControllerRevision of `controller`, records the controller's
-/// template as it is now. A DaemonSet's revision holds its template as a patch that replaces
-/// it, `{"spec": {"template": {..., "$patch": "replace"}}}`, written from the DaemonSet as the
+/// template as it is now. A DaemonSet's or StatefulSet's revision holds its template as a
+/// patch that replaces it, `{"spec": {"template": {..., "$patch": "replace"}}}`, written from the DaemonSet as the
 /// API server returns it; a revision written before the template last changed records
 /// another one.
 pub(crate) fn records_template(revision: &Object, controller: &Object) -> bool {
@@ -426,5 +428,13 @@ mod tests {
             None
         );
         assert_eq!(revision_name(&pod, &object(TEMPLATE)), None, "a ReplicaSet");
+        let stateful_set = object(
+            "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: a}\nspec:\n  template:\n    spec: {containers: [{name: c, image: 'db:2'}]}\n",
+        );
+        let pod = labelled("{app: db, controller-revision-hash: db-6c8f9d}");
+        assert_eq!(
+            revision_name(&pod, &stateful_set).as_deref(),
+            Some("db-6c8f9d")
+        );
     }
 }

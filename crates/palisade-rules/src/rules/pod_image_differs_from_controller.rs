@@ -20,8 +20,8 @@ pub(crate) static REGISTRY_MIRRORS: Setting = Setting {
 declare_rule! {
     /// ## What it checks
     /// Pods judged through their controller (a ReplicaSet, Job or ReplicationController the
-    /// cluster holds, a StatefulSet whose update revision they are of, or a DaemonSet whose
-    /// template as it is now the ControllerRevision they name records, and whose template
+    /// cluster holds, a StatefulSet whose update revision they are of, or a DaemonSet or
+    /// StatefulSet whose template as it is now the ControllerRevision they name records, and whose template
     /// they do not exceed in power) whose container runs
     /// another image than the container of the same name in that template: another
     /// registry, repository, tag or digest. A digest added to the template's tag (a mutating

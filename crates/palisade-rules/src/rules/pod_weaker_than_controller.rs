@@ -12,8 +12,8 @@ use crate::rule::{Check, Target};
 declare_rule! {
     /// ## What it checks
     /// Pods judged through their controller (a ReplicaSet, Job or ReplicationController the
-    /// cluster holds, a StatefulSet whose update revision they are of, or a DaemonSet whose
-    /// template as it is now the ControllerRevision they name records) that fail a check of
+    /// cluster holds, a StatefulSet whose update revision they are of, or a DaemonSet or
+    /// StatefulSet whose template as it is now the ControllerRevision they name records) that fail a check of
     /// the Pod Security Standards' Restricted profile their controller's template passes: a
     /// container running as root where the template's does not, an added capability, privilege
     /// escalation allowed, an `Unconfined` seccomp or AppArmor profile, a `hostPort`, ... The
