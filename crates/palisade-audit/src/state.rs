@@ -24,6 +24,64 @@ pub struct State {
     pub baseline: Option<Watch>,
     /// `cluster_cidrs`, parsed.
     pub cluster_ranges: Vec<AddrRange>,
+    /// The images of the pods whose stored object the log showed, by `namespace/name`.
+    pub pods: PodImages,
+}
+
+/// Pods kept by [`PodImages`] before the longest-kept are forgotten.
+const MAX_PODS: usize = 100_000;
+
+/// The images of pods as the API server stored them (a write's response object), so that a
+/// full update of a pod, which carries every image, can be compared with what ran before.
+/// Bounded: past [`MAX_PODS`], the pods stored longest ago are forgotten.
+#[derive(Debug, Default)]
+pub struct PodImages {
+    /// Each pod with the number of the write that stored it.
+    by_pod: HashMap<String, (StoredPod, u64)>,
+    /// Writes in order, with their numbers: a pod written again or forgotten leaves its
+    /// earlier entries behind, which are passed over and compacted away.
+    order: VecDeque<(String, u64)>,
+    writes: u64,
+}
+
+/// A pod's uid and its containers' images: `(container, image)` with the container as an
+/// alert names it (`container "web"`, `init container "setup"`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPod {
+    pub uid: String,
+    pub images: Vec<(String, String)>,
+}
+
+impl PodImages {
+    /// What the log showed stored for the pod `key` (`namespace/name`).
+    pub fn get(&self, key: &str) -> Option<&StoredPod> {
+        self.by_pod.get(key).map(|(pod, _)| pod)
+    }
+
+    /// Remembers the pod `key` as stored now.
+    pub fn store(&mut self, key: &str, pod: StoredPod) {
+        self.writes += 1;
+        self.by_pod.insert(key.to_string(), (pod, self.writes));
+        self.order.push_back((key.to_string(), self.writes));
+        while self.by_pod.len() > MAX_PODS {
+            let Some((oldest, write)) = self.order.pop_front() else {
+                break;
+            };
+            if self.by_pod.get(&oldest).is_some_and(|(_, w)| *w == write) {
+                self.by_pod.remove(&oldest);
+            }
+        }
+        if self.order.len() > 2 * self.by_pod.len().max(1024) {
+            let by_pod = &self.by_pod;
+            self.order
+                .retain(|(key, write)| by_pod.get(key).is_some_and(|(_, w)| w == write));
+        }
+    }
+
+    /// Forgets the pod `key` (deleted).
+    pub fn forget(&mut self, key: &str) {
+        self.by_pod.remove(key);
+    }
 }
 
 impl State {
@@ -33,6 +91,7 @@ impl State {
             once: HashSet::new(),
             agents: HashMap::new(),
             baseline: baseline.map(Watch::new),
+            pods: PodImages::default(),
             cluster_ranges: settings
                 .cluster_cidrs
                 .iter()

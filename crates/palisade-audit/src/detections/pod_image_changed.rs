@@ -2,7 +2,7 @@ use palisade_core::tree::Tree;
 
 use crate::body::Body;
 use crate::detection::{Cx, Hit, Trigger};
-use crate::state::State;
+use crate::state::{State, StoredPod};
 
 crate::detection! {
     /// ## What it checks
@@ -10,8 +10,13 @@ crate::detection! {
     /// subresource) that sets a container's or init container's `image`, as
     /// `kubectl set image pod/...` and `kubectl edit pod` send it (a strategic-merge or merge
     /// patch of `spec.containers`), or a JSON patch of `/spec/containers/N/image` (or of a
-    /// whole container). A full `update` of a pod carries every image, changed or not, so it
-    /// is not read.
+    /// whole container). A full `update` of a pod (`kubectl replace`, a client's `Update`)
+    /// carries every image, changed or not: it is reported when its response object (the
+    /// `RequestResponse` level) stores another image for a container than the log last showed
+    /// stored for that pod (the response of its `create`, or of a later write, with the same
+    /// uid). Stored objects are compared, so a mutating webhook that rewrites images is not
+    /// mistaken for a change; an update of a pod the log never showed stored is not judged.
+    /// Up to 100,000 pods are remembered, the longest-stored forgotten first.
     ///
     /// ## Why it matters
     /// A container's image is one of the few fields of a running pod that can be changed: the
@@ -35,15 +40,90 @@ crate::detection! {
         severity: High,
         mitre: ["T1525", "T1036"],
         remediation: "Delete the pod so that its controller recreates it; change images through the template; restrict patch on pods.",
-        triggers: [Trigger::on(&["patch"], "pods")],
+        triggers: [Trigger::on(&["create", "update", "patch", "delete"], "pods")],
         check: check,
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     if cx.event.refused() {
         return Vec::new();
     }
+    let stored = stored(cx);
+    let hits = match cx.event.verb() {
+        "patch" => patched(cx),
+        "update" => stored
+            .as_ref()
+            .map(|(key, now)| updated(cx, state.pods.get(key), now))
+            .unwrap_or_default(),
+        "delete" => {
+            let key = format!(
+                "{}/{}",
+                cx.event.namespace().unwrap_or_default(),
+                cx.event.name().unwrap_or_default()
+            );
+            state.pods.forget(&key);
+            return Vec::new();
+        }
+        _ => Vec::new(),
+    };
+    if let Some((key, now)) = stored {
+        state.pods.store(&key, now);
+    }
+    hits
+}
+
+/// The pod a write's response object stores, by `namespace/name`.
+fn stored(cx: &Cx) -> Option<(String, StoredPod)> {
+    let pod = cx.response()?;
+    let metadata = pod.get("metadata")?;
+    let field = |name: &str| metadata.get(name).and_then(Tree::as_str);
+    let key = format!(
+        "{}/{}",
+        field("namespace").unwrap_or_default(),
+        field("name")?
+    );
+    let uid = field("uid").unwrap_or_default().to_string();
+    let spec = pod.get("spec")?;
+    let mut images = Vec::new();
+    for list in ["containers", "initContainers"] {
+        if let Some(containers) = spec.get(list) {
+            collect_json_patch(&format!("/spec/{list}"), containers, &mut images);
+        }
+    }
+    Some((key, StoredPod { uid, images }))
+}
+
+/// A full update whose stored pod runs another image in a container than `before`, the
+/// same pod as the log last showed it stored.
+fn updated(cx: &Cx, before: Option<&StoredPod>, now: &StoredPod) -> Vec<Hit> {
+    let Some(before) = before.filter(|b| b.uid == now.uid) else {
+        return Vec::new();
+    };
+    let changed: Vec<String> = now
+        .images
+        .iter()
+        .filter_map(|(container, image)| {
+            let (_, was) = before.images.iter().find(|(c, _)| c == container)?;
+            (was != image).then(|| format!("{container} from {was} to {image}"))
+        })
+        .collect();
+    if changed.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        Hit::new(format!(
+            "{} changed the image of pod {} in place with a full update: {}",
+            cx.actor(),
+            cx.target(),
+            changed.join(", ")
+        ))
+        .with("images", changed.join(", ")),
+    ]
+}
+
+/// A patch that sets images.
+fn patched(cx: &Cx) -> Vec<Hit> {
     let Some(body) = cx.request() else {
         return Vec::new();
     };
