@@ -174,6 +174,40 @@ impl State {
 mod tests {
     use super::*;
 
+    fn pod(uid: &str) -> StoredPod {
+        StoredPod {
+            uid: uid.to_string(),
+            images: vec![("container \"web\"".to_string(), "web:1".to_string())],
+        }
+    }
+
+    /// The pods stored longest ago are forgotten past the cap, a pod written again counts from
+    /// its latest write, and the write order stays bounded however often pods are rewritten
+    /// or deleted.
+    #[test]
+    fn pod_images_stay_bounded() {
+        let mut pods = PodImages::default();
+        for i in 0..MAX_PODS + 5 {
+            pods.store(&format!("app/p{i}"), pod("u"));
+            if i == MAX_PODS - 10 {
+                // Written again: now among the most recent.
+                pods.store("app/p0", pod("u0"));
+            }
+        }
+        assert_eq!(pods.by_pod.len(), MAX_PODS);
+        assert_eq!(pods.get("app/p0").map(|p| p.uid.as_str()), Some("u0"));
+        assert!(pods.get("app/p1").is_none() && pods.get("app/p5").is_none());
+        assert!(pods.get("app/p6").is_some());
+        let mut churn = PodImages::default();
+        for i in 0..50_000 {
+            churn.store("app/web", pod(&i.to_string()));
+            churn.store(&format!("app/gone-{i}"), pod("g"));
+            churn.forget(&format!("app/gone-{i}"));
+        }
+        assert_eq!(churn.by_pod.len(), 1);
+        assert!(churn.order.len() <= 2 * 1024 + 2, "{}", churn.order.len());
+    }
+
     #[test]
     fn a_burst_is_reported_once_per_threshold_within_the_window() {
         let mut state = State::default();
