@@ -15,7 +15,8 @@ crate::detection! {
     /// `RequestResponse` level) stores another image for a container than the log last showed
     /// stored for that pod (the response of its `create`, or of a later write, with the same
     /// uid). Stored objects are compared, so a mutating webhook that rewrites images is not
-    /// mistaken for a change; an update of a pod the log never showed stored is not judged.
+    /// mistaken for a change; an update of a pod the log never showed stored, or a dry run
+    /// (`?dryRun=All`, which stores nothing), is not judged.
     /// Up to 100,000 pods are remembered, the longest-stored forgotten first.
     ///
     /// ## Why it matters
@@ -49,7 +50,9 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     if cx.event.refused() {
         return Vec::new();
     }
-    let stored = stored(cx);
+    // A dry run (`?dryRun=All`) stores nothing.
+    let dry_run = cx.query_values("dryRun").iter().any(|v| v == "All");
+    let stored = stored(cx).filter(|_| !dry_run);
     let hits = match cx.event.verb() {
         "patch" => patched(cx),
         "update" => stored
