@@ -206,9 +206,10 @@ pub(crate) fn revision_name(pod: &Object, controller: &Object) -> Option<String>
 
 /// Whether `revision`, a ControllerRevision of `controller`, records the controller's
 /// template as it is now. A DaemonSet's or StatefulSet's revision holds its template as a
-/// patch that replaces it, `{"spec": {"template": {..., "$patch": "replace"}}}`, written from the DaemonSet as the
-/// API server returns it; a revision written before the template last changed records
-/// another one.
+/// patch that replaces it, `{"spec": {"template": {..., "$patch": "replace"}}}`, written from
+/// the controller as the API server returns it; a revision written before the template last
+/// changed records another one (and so may one written by an earlier Kubernetes version that
+/// serialised the template otherwise: its Pods are then not compared).
 pub(crate) fn records_template(revision: &Object, controller: &Object) -> bool {
     let (Some(Value::Object(recorded)), Some(Value::Object(template))) = (
         revision.value.pointer("/data/spec/template"),
