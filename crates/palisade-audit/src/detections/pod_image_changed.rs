@@ -111,17 +111,23 @@ fn updated(cx: &Cx, before: Option<&StoredPod>, now: &StoredPod) -> Vec<Hit> {
             (was != image).then(|| format!("{container} from {was} to {image}"))
         })
         .collect();
-    if changed.is_empty() {
+    changed_images(cx, " with a full update", &changed)
+}
+
+/// The alert for `changes` to the images of the pod (`container "web" to ...`), made by
+/// `how` (a full update, or a patch when empty).
+fn changed_images(cx: &Cx, how: &str, changes: &[String]) -> Vec<Hit> {
+    if changes.is_empty() {
         return Vec::new();
     }
+    let listed = changes.join(", ");
     vec![
         Hit::new(format!(
-            "{} changed the image of pod {} in place with a full update: {}",
+            "{} changed the image of pod {} in place{how}: {listed}",
             cx.actor(),
             cx.target(),
-            changed.join(", ")
         ))
-        .with("images", changed.join(", ")),
+        .with("images", listed),
     ]
 }
 
@@ -130,23 +136,11 @@ fn patched(cx: &Cx) -> Vec<Hit> {
     let Some(body) = cx.request() else {
         return Vec::new();
     };
-    let images = images_set(body);
-    if images.is_empty() {
-        return Vec::new();
-    }
-    let listed: Vec<String> = images
+    let listed: Vec<String> = images_set(body)
         .iter()
         .map(|(container, image)| format!("{container} to {image}"))
         .collect();
-    vec![
-        Hit::new(format!(
-            "{} changed the image of pod {} in place: {}",
-            cx.actor(),
-            cx.target(),
-            listed.join(", ")
-        ))
-        .with("images", listed.join(", ")),
-    ]
+    changed_images(cx, "", &listed)
 }
 
 /// The containers whose image a patch body sets, with the image: `container "web"` (or
