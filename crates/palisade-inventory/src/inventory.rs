@@ -239,7 +239,31 @@ impl Inventory {
         if crate::powers::runs_template(pod, controller) {
             return Some(parent);
         }
-        let name = crate::powers::revision_name(pod, controller)?;
+        let revision = self.revision_of(index, parent)?;
+        crate::powers::records_template(&self.objects[revision], controller).then_some(parent)
+    }
+
+    /// The template the Pod at `index` was made from, with the object that holds it: its
+    /// controller ([`Inventory::running_template`]), or, for a Pod of a DaemonSet's or
+    /// StatefulSet's earlier revision, the ControllerRevision its label names, which records
+    /// that revision's template (when the inventory holds it).
+    pub fn made_from(&self, index: usize) -> Option<(usize, crate::PodSpec<'_>)> {
+        if let Some(parent) = self.running_template(index) {
+            return Some((parent, crate::pod_spec(&self.objects[parent])?));
+        }
+        let revision = self.revision_of(index, self.controlling_parent(index)?)?;
+        Some((
+            revision,
+            crate::podspec::recorded_pod_spec(&self.objects[revision])?,
+        ))
+    }
+
+    /// The ControllerRevision that the Pod at `index` names by its `controller-revision-hash`
+    /// label, when the inventory holds it and it belongs to `parent`, the Pod's DaemonSet or
+    /// StatefulSet ([`crate::powers::revision_name`]).
+    fn revision_of(&self, index: usize, parent: usize) -> Option<usize> {
+        let controller = &self.objects[parent];
+        let name = crate::powers::revision_name(&self.objects[index], controller)?;
         let revision = self
             .owners
             .get_or_init(|| crate::owners::Owners::of(&self.objects))
@@ -249,9 +273,7 @@ impl Inventory {
                 controller.id.namespace.as_deref(),
                 &name,
             )?;
-        let recorded = self.claimed_controller(revision) == Some(parent)
-            && crate::powers::records_template(&self.objects[revision], controller);
-        recorded.then_some(parent)
+        (self.claimed_controller(revision) == Some(parent)).then_some(revision)
     }
 
     /// Objects of one group and kind (`""` is the core group).

@@ -210,6 +210,24 @@ pub fn pod_spec(object: &Object) -> Option<PodSpec<'_>> {
     })
 }
 
+/// The pod template a ControllerRevision records (a DaemonSet's or StatefulSet's): its
+/// `data.spec.template`, written as a patch that replaces the controller's template
+/// (`$patch: replace`). `None` for another object, or a revision that records no template.
+pub fn recorded_pod_spec(revision: &Object) -> Option<PodSpec<'_>> {
+    if (revision.id.group(), revision.id.kind.as_str()) != ("apps", "ControllerRevision") {
+        return None;
+    }
+    let template = palisade_core::pointer::lookup(&revision.value, "/data/spec/template")?;
+    if template.get("$patch").and_then(Value::as_str) != Some("replace") {
+        return None;
+    }
+    Some(PodSpec {
+        pointer: "/data/spec/template/spec",
+        metadata_pointer: "/data/spec/template/metadata",
+        value: template.get("spec")?,
+    })
+}
+
 /// The labels of `object`'s pods: a Pod's own, a controller's pod template's (`None` when it
 /// has no pod spec or its pods have no labels).
 pub fn pod_labels(object: &Object) -> Option<&serde_json::Map<String, Value>> {
@@ -291,6 +309,23 @@ mod tests {
         let mut stream = parse_stream(yaml, &Limits::default());
         let doc = stream.documents.remove(0);
         Object::from_value(doc.value, doc.spans, 0, 0).unwrap()
+    }
+
+    /// A ControllerRevision's recorded template is a pod spec at `/data/spec/template/spec`,
+    /// only when it replaces the controller's template.
+    #[test]
+    fn a_controller_revision_records_a_pod_spec() {
+        let revision = |patch: &str| {
+            object(&format!(
+                "apiVersion: apps/v1\nkind: ControllerRevision\nmetadata: {{name: a-1}}\ndata: {{spec: {{template: {{{patch}spec: {{containers: [{{name: c, image: 'a:1'}}]}}}}}}}}\n"
+            ))
+        };
+        let replaced = revision("$patch: replace, ");
+        let spec = recorded_pod_spec(&replaced).unwrap();
+        assert_eq!(spec.pointer, "/data/spec/template/spec");
+        assert_eq!(spec.containers().count(), 1);
+        assert!(recorded_pod_spec(&revision("")).is_none());
+        assert!(recorded_pod_spec(&object("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {spec: {template: {$patch: replace, spec: {}}}}\n")).is_none());
     }
 
     fn container_paths(yaml: &str) -> Vec<String> {

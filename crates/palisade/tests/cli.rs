@@ -1152,7 +1152,8 @@ fn a_pod_with_a_forged_owner_reference_is_judged_on_its_own_spec() {
 
 /// A DaemonSet read from a cluster with its ControllerRevisions: a Pod of the revision that
 /// records the DaemonSet's template as it is now is compared with it (POD038 on an image
-/// changed in place); a Pod of an earlier revision (`OnDelete`) runs that revision's image.
+/// changed in place); a Pod of an earlier revision (`OnDelete`) runs that revision's image,
+/// and is compared with the template that revision records.
 #[test]
 fn a_daemon_set_pod_of_the_current_revision_is_compared_with_its_template() {
     let dir = scratch("daemon-set-revisions");
@@ -1181,6 +1182,7 @@ fn a_daemon_set_pod_of_the_current_revision_is_compared_with_its_template() {
         pod("agent-current", "5f7d9c", "agent:2.0"),
         pod("agent-swapped", "5f7d9c", "evil.example.net/agent:2.0"),
         pod("agent-earlier", "8b6e4a", "agent:1.9"),
+        pod("agent-earlier-swapped", "8b6e4a", "evil.example.net/agent:1.9"),
     ]
     .join("---\n");
     write_file(&dir, "cluster.yaml", &cluster);
@@ -1188,6 +1190,8 @@ fn a_daemon_set_pod_of_the_current_revision_is_compared_with_its_template() {
     assert_eq!(on("agent-swapped"), ["POD038"]);
     assert!(on("agent-current").is_empty(), "{:?}", on("agent-current"));
     assert!(on("agent-earlier").is_empty(), "{:?}", on("agent-earlier"));
+    // Of the earlier revision, compared with the template that revision records.
+    assert_eq!(on("agent-earlier-swapped"), ["POD038"]);
 }
 
 /// A Pod of a known ReplicaSet, as powerful as its template, whose labels leave out the one

@@ -28,9 +28,10 @@ declare_rule! {
     /// webhook that pins tags to digests, such as Kyverno's `mutateDigest`) is the same
     /// image; containers the template does not have (a mesh's injected sidecar) are not
     /// compared. Pods of a StatefulSet's or DaemonSet's earlier revision (a rolling update in
-    /// progress, or `OnDelete`) run that revision's images, and so may a DaemonSet's Pods
-    /// whose revision the scan does not hold (manifests without ControllerRevisions): those
-    /// are not checked. An ephemeral container (`kubectl
+    /// progress, or `OnDelete`) run that revision's images: they are compared with the
+    /// template that revision's ControllerRevision records when the scan holds it (a cluster
+    /// read does), and not checked otherwise (manifests without their revisions, whose
+    /// DaemonSet Pods are then not checked at all). An ephemeral container (`kubectl
     /// debug`) is reported on the Pod of any controller: no template declares one. Where a mutating webhook rewrites
     /// Pods' images to a registry mirror, list the mirror in `[rules] registry-mirrors`:
     /// `mirror.example.com/hub/docker.io/library/nginx:1.27` (or `.../library/nginx:1.27`,
@@ -118,12 +119,15 @@ impl Check for PodImageDiffersFromController {
                 ),
             );
         }
-        let Some(template) = cx
-            .inventory
-            .running_template(cx.object_index)
-            .and_then(|parent| palisade_inventory::pod_spec(&cx.inventory.objects[parent]))
-        else {
+        let Some((holder, template)) = cx.inventory.made_from(cx.object_index) else {
             return;
+        };
+        let declared_by = match holder == parent {
+            true => format!("its controller {kind} {name}"),
+            false => format!(
+                "revision {} of its controller {kind} {name}",
+                cx.inventory.objects[holder].id.display_name()
+            ),
         };
         let mirrors = cx.settings.list(&REGISTRY_MIRRORS);
         for container in pod.containers() {
@@ -145,7 +149,7 @@ impl Check for PodImageDiffersFromController {
             cx.report(
                 container.pointer.join("image"),
                 format!(
-                    "Pod {} runs `{runs}` in {} where its controller {kind} {name} declares `{declared}`: it runs code its controller does not declare",
+                    "Pod {} runs `{runs}` in {} where {declared_by} declares `{declared}`: it runs code its controller does not declare",
                     cx.object.id.display_name(),
                     container.describe(),
                 ),

@@ -14,7 +14,9 @@ declare_rule! {
     /// Pods judged through their controller (a ReplicaSet, Job or ReplicationController the
     /// cluster holds, a StatefulSet whose update revision they are of, or a DaemonSet or
     /// StatefulSet whose template as it is now the ControllerRevision they name records) that fail a check of
-    /// the Pod Security Standards' Restricted profile their controller's template passes: a
+    /// the Pod Security Standards' Restricted profile their controller's template passes (for
+    /// a Pod of a DaemonSet's or StatefulSet's earlier revision, the template that revision's
+    /// ControllerRevision records, when the scan holds it): a
     /// container running as root where the template's does not, an added capability, privilege
     /// escalation allowed, an `Unconfined` seccomp or AppArmor profile, a `hostPort`, ... The
     /// checks are the Pod Security admission plugin's (the same as POD031's), compared field
@@ -80,17 +82,22 @@ declare_rule! {
 
 impl Check for PodWeakerThanController {
     fn check(&self, cx: &mut Context<'_>) {
-        let Some(parent) = cx.inventory.running_template(cx.object_index) else {
-            return;
-        };
-        let controller = &cx.inventory.objects[parent];
-        let (Some(pod), Some(template)) = (
+        let (Some((holder, template)), Some(parent), Some(pod)) = (
+            cx.inventory.made_from(cx.object_index),
+            cx.inventory.controlling_parent(cx.object_index),
             palisade_inventory::pod_spec(cx.object),
-            palisade_inventory::pod_spec(controller),
         ) else {
             return;
         };
-        let passed_by_template: HashSet<String> = restricted(controller, &template)
+        let recorded_in = match holder == parent {
+            true => String::new(),
+            false => format!(
+                " recorded in revision {}",
+                cx.inventory.objects[holder].id.display_name()
+            ),
+        };
+        let (controller, holder) = (&cx.inventory.objects[parent], &cx.inventory.objects[holder]);
+        let passed_by_template: HashSet<String> = restricted(holder, &template)
             .iter()
             .filter_map(|v| place(v, template.value, None))
             .collect();
@@ -103,7 +110,7 @@ impl Check for PodWeakerThanController {
             cx.report(
                 JsonPointer::parse(&path).unwrap_or_default(),
                 format!(
-                    "Pod {} fails Pod Security {} where the template of its controller {} {} passes: {}",
+                    "Pod {} fails Pod Security {} where the template of its controller {} {}{recorded_in} passes: {}",
                     cx.object.id.display_name(),
                     controls.join(" and "),
                     controller.id.kind,
