@@ -214,18 +214,22 @@ pub fn pod_spec(object: &Object) -> Option<PodSpec<'_>> {
 /// `data.spec.template`, written as a patch that replaces the controller's template
 /// (`$patch: replace`). `None` for another object, or a revision that records no template.
 pub fn recorded_pod_spec(revision: &Object) -> Option<PodSpec<'_>> {
+    Some(PodSpec {
+        pointer: "/data/spec/template/spec",
+        metadata_pointer: "/data/spec/template/metadata",
+        value: recorded_template(revision)?.get("spec")?,
+    })
+}
+
+/// The pod template a ControllerRevision records, with its `$patch: replace` directive
+/// ([`recorded_pod_spec`]).
+pub(crate) fn recorded_template(revision: &Object) -> Option<&serde_json::Map<String, Value>> {
     if (revision.id.group(), revision.id.kind.as_str()) != ("apps", "ControllerRevision") {
         return None;
     }
     let template = palisade_core::pointer::lookup(&revision.value, "/data/spec/template")?;
-    if template.get("$patch").and_then(Value::as_str) != Some("replace") {
-        return None;
-    }
-    Some(PodSpec {
-        pointer: "/data/spec/template/spec",
-        metadata_pointer: "/data/spec/template/metadata",
-        value: template.get("spec")?,
-    })
+    let template = template.as_object()?;
+    (template.get("$patch").and_then(Value::as_str) == Some("replace")).then_some(template)
 }
 
 /// The labels of `object`'s pods: a Pod's own, a controller's pod template's (`None` when it

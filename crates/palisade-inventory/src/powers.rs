@@ -211,18 +211,17 @@ pub(crate) fn revision_name(pod: &Object, controller: &Object) -> Option<String>
 /// changed records another one (and so may one written by an earlier Kubernetes version that
 /// serialised the template otherwise: its Pods are then not compared).
 pub(crate) fn records_template(revision: &Object, controller: &Object) -> bool {
-    let (Some(Value::Object(recorded)), Some(Value::Object(template))) = (
-        revision.value.pointer("/data/spec/template"),
+    let (Some(recorded), Some(Value::Object(template))) = (
+        crate::podspec::recorded_template(revision),
         controller.value.pointer("/spec/template"),
     ) else {
         return false;
     };
-    const PATCH: &str = "$patch";
-    recorded.get(PATCH).and_then(Value::as_str) == Some("replace")
-        && recorded.len() == template.len() + 1
+    // The recorded template holds the `$patch` directive besides the template's fields.
+    recorded.len() == template.len() + 1
         && template
             .iter()
-            .all(|(key, value)| key != PATCH && recorded.get(key) == Some(value))
+            .all(|(key, value)| key != "$patch" && recorded.get(key) == Some(value))
 }
 
 /// A label map.
