@@ -228,30 +228,24 @@ impl Inventory {
         crate::powers::relabelled(&self.objects[index], &self.objects[parent])
     }
 
-    /// The controller whose template the Pod at `index` runs as it is now
-    /// ([`crate::powers::runs_template`]): its controlling parent, when that is a ReplicaSet,
-    /// Job, ReplicationController, the StatefulSet whose update revision it is of, or the
-    /// DaemonSet or StatefulSet whose current template the ControllerRevision it names
-    /// records (when the inventory holds that revision, as a cluster read does).
-    pub fn running_template(&self, index: usize) -> Option<usize> {
+    /// The template the Pod at `index` was made from, with the object that holds it: its
+    /// controlling parent, when the Pod runs that controller's template as it is now (a
+    /// ReplicaSet, Job or ReplicationController; the StatefulSet whose update revision it is
+    /// of, [`crate::powers::runs_template`]; the DaemonSet or StatefulSet whose current
+    /// template the ControllerRevision it names records); otherwise, for a Pod of a DaemonSet's
+    /// or StatefulSet's earlier revision, that ControllerRevision, which records the revision's
+    /// template (when the inventory holds it, as a cluster read does).
+    pub fn made_from(&self, index: usize) -> Option<(usize, crate::PodSpec<'_>)> {
         let parent = self.controlling_parent(index)?;
-        let (pod, controller) = (&self.objects[index], &self.objects[parent]);
-        if crate::powers::runs_template(pod, controller) {
-            return Some(parent);
+        let controller = &self.objects[parent];
+        let current = || Some((parent, crate::pod_spec(controller)?));
+        if crate::powers::runs_template(&self.objects[index], controller) {
+            return current();
         }
         let revision = self.revision_of(index, parent)?;
-        crate::powers::records_template(&self.objects[revision], controller).then_some(parent)
-    }
-
-    /// The template the Pod at `index` was made from, with the object that holds it: its
-    /// controller ([`Inventory::running_template`]), or, for a Pod of a DaemonSet's or
-    /// StatefulSet's earlier revision, the ControllerRevision its label names, which records
-    /// that revision's template (when the inventory holds it).
-    pub fn made_from(&self, index: usize) -> Option<(usize, crate::PodSpec<'_>)> {
-        if let Some(parent) = self.running_template(index) {
-            return Some((parent, crate::pod_spec(&self.objects[parent])?));
+        if crate::powers::records_template(&self.objects[revision], controller) {
+            return current();
         }
-        let revision = self.revision_of(index, self.controlling_parent(index)?)?;
         Some((
             revision,
             crate::podspec::recorded_pod_spec(&self.objects[revision])?,
