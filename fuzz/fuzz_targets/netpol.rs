@@ -23,6 +23,8 @@ fuzz_target!(|data: &[u8]| {
     for c in matrix(&engine, None) {
         assert!(!c.conn.is_empty() || !c.not_evaluated.is_empty());
     }
+    // One memo for every source, as the escalation graph asks.
+    let mut onward = engine.onward();
     for s in 0..network.endpoints.len() {
         for d in 0..network.endpoints.len() {
             let mut steps = Vec::new();
@@ -31,6 +33,14 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(traced, plain);
         }
         let _ = engine.from_outside(s);
-        let _ = engine.onward(s);
+        // What the endpoint may open onward is what it may open to each other endpoint.
+        let reached: Vec<(usize, palisade_net::Conn)> =
+            onward.from(s).map(|(d, conn)| (d, conn.clone())).collect();
+        let direct: Vec<(usize, palisade_net::Conn)> = (0..network.endpoints.len())
+            .filter(|&d| d != s)
+            .map(|d| (d, engine.verdict(Party::Pod(s), Party::Pod(d), None).conn))
+            .filter(|(_, conn)| !conn.is_empty())
+            .collect();
+        assert_eq!(reached, direct);
     }
 });

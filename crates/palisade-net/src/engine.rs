@@ -19,7 +19,7 @@ use crate::addr::{AddrRange, AddrSet, atoms};
 use crate::conn::{Conn, Protocol};
 use crate::model::Endpoint;
 use crate::network::Network;
-use crate::policy::{Action, Direction, Layer, Peer, PodPeer, Policy, PortSpec};
+use crate::policy::{Action, Direction, Layer, Namespaces, Peer, PodPeer, Policy, PortSpec};
 
 /// One side of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -188,6 +188,40 @@ pub struct Engine {
     atoms: Vec<AddrRange>,
     /// See [`Engine::groups`].
     groups: Vec<(usize, Vec<usize>)>,
+    /// The group (index in `groups`) of each endpoint.
+    group_of: Vec<usize>,
+    /// The classes of each namespace (by their representatives').
+    classes_in: HashMap<String, Vec<usize>>,
+}
+
+/// What endpoints may open to the others, each group's answer found once: endpoints no policy
+/// can tell apart ([`Engine::groups`]) reach the same, as sources as they are as
+/// destinations (the matrix relies on both).
+pub struct Onward<'e> {
+    engine: &'e Engine,
+    /// Per source group: the endpoints it may reach, in order, each with the index of its
+    /// connections in the second list (one per destination group).
+    by_group: HashMap<usize, Reached>,
+}
+
+type Reached = (Vec<(usize, usize)>, Vec<Conn>);
+
+impl Onward<'_> {
+    /// What endpoint `from` may open to every other endpoint: (endpoint, connections) for
+    /// each endpoint with some allowed connection, by endpoint.
+    pub fn from(&mut self, from: usize) -> impl Iterator<Item = (usize, &Conn)> + '_ {
+        let engine = self.engine;
+        let group = engine.group_of[from];
+        let (reached, conns) = self
+            .by_group
+            .entry(group)
+            .or_insert_with(|| engine.reached_by(group));
+        let conns: &Vec<Conn> = conns;
+        reached
+            .iter()
+            .filter(move |(m, _)| *m != from)
+            .map(move |&(m, c)| (m, &conns[c]))
+    }
 }
 
 fn layer_index(layer: Layer) -> usize {
@@ -226,13 +260,19 @@ impl Engine {
             unevaluated_everywhere: Vec::new(),
             atoms: Vec::new(),
             groups: Vec::new(),
+            group_of: Vec::new(),
+            classes_in: HashMap::new(),
         };
-        let n = engine.reps.len();
-        engine.admin_of = (0..n).map(|c| engine.subjects(&net.admin, c)).collect();
-        engine.baseline_of = (0..n).map(|c| engine.subjects(&net.baseline, c)).collect();
-        engine.policies_of = (0..n)
-            .map(|c| {
-                let selecting = engine.subjects(&net.policies, c);
+        for c in 0..engine.reps.len() {
+            let namespace = engine.rep(c).namespace.clone();
+            engine.classes_in.entry(namespace).or_default().push(c);
+        }
+        engine.admin_of = engine.subjects(&net.admin);
+        engine.baseline_of = engine.subjects(&net.baseline);
+        engine.policies_of = engine
+            .subjects(&net.policies)
+            .into_iter()
+            .map(|selecting| {
                 Direction::BOTH.map(|d| {
                     selecting
                         .iter()
@@ -273,18 +313,54 @@ impl Engine {
             }
         }
         engine.groups = engine.signature_groups();
+        engine.group_of = vec![usize::MAX; net.endpoints.len()];
+        for (g, (_, members)) in engine.groups.iter().enumerate() {
+            for &e in members {
+                engine.group_of[e] = g;
+            }
+        }
         engine
     }
 
-    /// The policies of a layer whose subject includes class `c` (never the ingress
-    /// controller's class, which stands for a pod outside the analysed objects).
-    fn subjects(&self, policies: &[Policy], c: usize) -> Vec<usize> {
-        if self.reps[c] == INGRESS_CONTROLLER_CLASS {
-            return Vec::new();
+    /// Per class, the policies of a layer whose subject includes it, in order (never for the
+    /// ingress controller's class, which stands for a pod outside the analysed objects).
+    fn subjects(&self, policies: &[Policy]) -> Vec<Vec<usize>> {
+        let mut by_class = vec![Vec::new(); self.reps.len()];
+        for (p, policy) in policies.iter().enumerate() {
+            for c in self.peer_classes(&policy.subject) {
+                if self.reps[c] != INGRESS_CONTROLLER_CLASS {
+                    by_class[c].push(p);
+                }
+            }
         }
-        (0..policies.len())
-            .filter(|&p| self.pod_peer_matches(&policies[p].subject, self.rep(c)))
-            .collect()
+        by_class
+    }
+
+    /// The classes a pod peer (or a policy's subject) includes ([`Engine::pod_peer_matches`]
+    /// of their representatives), in order.
+    fn peer_classes(&self, peer: &PodPeer) -> Vec<usize> {
+        let mut out: Vec<usize> = self.peer_classes_unordered(peer).collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// [`Engine::peer_classes`] in no order: only the classes of the namespaces the peer
+    /// looks in are tried.
+    fn peer_classes_unordered<'s>(&'s self, peer: &'s PodPeer) -> impl Iterator<Item = usize> + 's {
+        let namespaces: Box<dyn Iterator<Item = &Vec<usize>>> = match &peer.namespaces {
+            Namespaces::Same(ns) => Box::new(self.classes_in.get(ns).into_iter()),
+            Namespaces::Selected(_) => Box::new(
+                self.classes_in
+                    .iter()
+                    .filter(|(ns, _)| self.net.looks_in(peer, ns))
+                    .map(|(_, classes)| classes),
+            ),
+        };
+        namespaces.flatten().copied().filter(|&c| {
+            peer.pods
+                .as_ref()
+                .is_none_or(|sel| label_selector_matches(sel, Some(&self.rep(c).labels)))
+        })
     }
 
     /// Whether a pod peer (or a policy's subject) includes an endpoint.
@@ -313,10 +389,8 @@ impl Engine {
         for peer in rule.peers.iter().flatten() {
             match peer {
                 Peer::Pods(pods) => {
-                    for c in 0..self.reps.len() {
-                        if self.pod_peer_matches(pods, self.rep(c)) {
-                            prepared.classes.set(c);
-                        }
+                    for c in self.peer_classes(pods) {
+                        prepared.classes.set(c);
                     }
                 }
                 Peer::Addresses(set) => {
@@ -755,27 +829,41 @@ impl Engine {
 
     /// The endpoints a NetworkPolicy (index in [`Network::policies`]) selects.
     pub fn selected_by(&self, policy: usize) -> Vec<usize> {
+        // Endpoints of a class share the namespace and labels a subject is matched on.
         let subject = &self.net.policies[policy].subject;
-        (0..self.net.endpoints.len())
-            .filter(|&e| self.pod_peer_matches(subject, &self.net.endpoints[e]))
-            .collect()
+        let mut selected: Vec<usize> = self
+            .peer_classes_unordered(subject)
+            .flat_map(|c| self.members[c].iter().copied())
+            .collect();
+        selected.sort_unstable();
+        selected
     }
 
-    /// What an endpoint may open to every other endpoint: (endpoint, connections) for each
-    /// endpoint with some allowed connection.
-    pub fn onward(&self, from: usize) -> Vec<(usize, Conn)> {
-        let mut out = Vec::new();
+    /// What the endpoints of `group` may open to every endpoint ([`Onward`]): the group's
+    /// first endpoint speaks for it.
+    fn reached_by(&self, group: usize) -> Reached {
+        let source = Party::Pod(self.groups[group].1[0]);
+        let mut reached = Vec::new();
+        let mut conns = Vec::new();
         for (rep, members) in &self.groups {
-            let verdict = self.verdict(Party::Pod(from), self.class_party(*rep), None);
-            if verdict.conn.is_empty() {
+            let conn = self.verdict(source, self.class_party(*rep), None).conn;
+            if conn.is_empty() {
                 continue;
             }
-            for &m in members.iter().filter(|&&m| m != from) {
-                out.push((m, verdict.conn.clone()));
-            }
+            reached.extend(members.iter().map(|&m| (m, conns.len())));
+            conns.push(conn);
         }
-        out.sort_by_key(|(m, _)| *m);
-        out
+        reached.sort_unstable();
+        (reached, conns)
+    }
+
+    /// What endpoints may open to every other endpoint ([`Onward::from`]), for asking about
+    /// many endpoints.
+    pub fn onward(&self) -> Onward<'_> {
+        Onward {
+            engine: self,
+            by_group: HashMap::new(),
+        }
     }
 
     /// What reaches an endpoint from outside the cluster: any address range, or the ingress
@@ -795,13 +883,10 @@ impl Engine {
 
     /// Whether a pod peer matches some endpoint of the input.
     pub fn matches_some_endpoint(&self, peer: &PodPeer) -> bool {
-        self.members
-            .iter()
-            .enumerate()
-            .any(|(c, m)| !m.is_empty() && self.pod_peer_matches(peer, self.rep(c)))
+        self.peer_classes_unordered(peer)
+            .any(|c| !self.members[c].is_empty())
     }
 
-    /// Endpoint indices of each class (the ingress controller's class is empty).
     /// Endpoints no policy can tell apart, beyond equal labels: label classes that every
     /// prepared rule and every policy subject treats alike, with the same ports, host
     /// networking and caveats, grouped; each group as (a representative class, its endpoints).

@@ -256,5 +256,25 @@ proptest! {
                 prop_assert_eq!(&c.conn, &engine.verdict(Party::Pod(s), Party::Pod(d), None).conn);
             }
         }
+        // The endpoints each policy selects are those its subject includes.
+        for (p, policy) in network.policies.iter().enumerate() {
+            let each: Vec<usize> = (0..pods.len())
+                .filter(|&e| engine.pod_peer_matches(&policy.subject, &network.endpoints[e]))
+                .collect();
+            prop_assert_eq!(engine.selected_by(p), each, "policy {}", p);
+        }
+        // What each endpoint may open onward, found once per group of endpoints no policy
+        // tells apart, is what the pairwise answers say.
+        let mut onward = engine.onward();
+        for s in 0..pods.len() {
+            let direct: Vec<(usize, palisade_net::Conn)> = (0..pods.len())
+                .filter(|&d| d != s)
+                .map(|d| (d, engine.verdict(Party::Pod(s), Party::Pod(d), None).conn))
+                .filter(|(_, conn)| !conn.is_empty())
+                .collect();
+            let reached: Vec<(usize, palisade_net::Conn)> =
+                onward.from(s).map(|(d, conn)| (d, conn.clone())).collect();
+            prop_assert_eq!(reached, direct, "from p{}", s);
+        }
     }
 }

@@ -327,6 +327,7 @@ fn add_exposure(
         .enumerate()
         .map(|(i, e)| (e.object, i))
         .collect();
+    let mut onward = engine.onward();
     for Exposed {
         workload: w,
         why,
@@ -352,7 +353,7 @@ fn add_exposure(
         // scanned in one run are not one network (they share namespace names such as
         // `default`). A cluster or snapshot is one.
         let scope = inventory.scope_of(&inventory.objects[network.endpoints[from].object]);
-        for (to, conn) in engine.onward(from) {
+        for (to, conn) in onward.from(from) {
             let Some(&v) = workload_of.get(&network.endpoints[to].object) else {
                 continue;
             };
