@@ -1,5 +1,7 @@
 //! The graph: nodes, and edges with their relation and evidence.
 
+use std::collections::HashSet;
+
 use indexmap::IndexSet;
 use palisade_inventory::Inventory;
 use serde::Serialize;
@@ -52,6 +54,8 @@ pub(crate) struct Edge {
 pub struct Graph {
     pub(crate) nodes: IndexSet<Node>,
     pub(crate) edges: Vec<Vec<Edge>>,
+    /// The pairs of nodes with an edge (an exposed workload may reach thousands).
+    pairs: HashSet<(usize, usize)>,
 }
 
 /// Adds one kind of edge from the objects of an inventory. Analyzers other than RBAC
@@ -59,7 +63,9 @@ pub struct Graph {
 pub type Contributor = fn(&mut Graph, &Inventory);
 
 impl Graph {
-    fn id(&mut self, node: Node) -> usize {
+    /// The index of `node`, added when new: for adding many edges to or from one node
+    /// without building it again ([`Graph::edge_between`]).
+    pub fn id(&mut self, node: Node) -> usize {
         let (i, added) = self.nodes.insert_full(node);
         if added {
             self.edges.push(Vec::new());
@@ -74,7 +80,12 @@ impl Graph {
     /// Adds an edge, once per pair of nodes (the first evidence stays).
     pub fn edge(&mut self, from: Node, to: Node, relation: Relation, evidence: String) {
         let (a, b) = (self.id(from), self.id(to));
-        if a != b && !self.edges[a].iter().any(|e| e.to == b) {
+        self.edge_between(a, b, relation, evidence);
+    }
+
+    /// [`Graph::edge`] between nodes given by index ([`Graph::id`]).
+    pub fn edge_between(&mut self, a: usize, b: usize, relation: Relation, evidence: String) {
+        if a != b && self.pairs.insert((a, b)) {
             self.edges[a].push(Edge {
                 to: b,
                 relation,

@@ -328,6 +328,11 @@ fn add_exposure(
         .map(|(i, e)| (e.object, i))
         .collect();
     let mut onward = engine.onward();
+    // Found once for every exposed workload that reaches them: the reached workloads' nodes,
+    // and the evidence's text apart from the connections (each distinct one written once).
+    let mut nodes: HashMap<usize, usize> = HashMap::new();
+    let mut reached: HashMap<usize, (String, &str)> = HashMap::new();
+    let mut conns: Vec<(palisade_net::Conn, String)> = Vec::new();
     for Exposed {
         workload: w,
         why,
@@ -353,6 +358,7 @@ fn add_exposure(
         // scanned in one run are not one network (they share namespace names such as
         // `default`). A cluster or snapshot is one.
         let scope = inventory.scope_of(&inventory.objects[network.endpoints[from].object]);
+        let a = g.id(workload_node(policy, w));
         for (to, conn) in onward.from(from) {
             let Some(&v) = workload_of.get(&network.endpoints[to].object) else {
                 continue;
@@ -368,23 +374,30 @@ fn add_exposure(
             if !inventory.complete && !together {
                 continue;
             }
-            let guarded = if engine
-                .isolated_by(to, palisade_net::policy::Direction::Ingress)
-                .is_empty()
-            {
-                "no ingress policy selects it"
-            } else {
-                "its ingress policies allow it"
+            let (to_target, guarded) = reached.entry(to).or_insert_with(|| {
+                let guarded = if engine
+                    .isolated_by(to, palisade_net::policy::Direction::Ingress)
+                    .is_empty()
+                {
+                    "no ingress policy selects it"
+                } else {
+                    "its ingress policies allow it"
+                };
+                let text = format!("may connect to {}/{} on ", target.namespace, target.name);
+                (text, guarded)
+            });
+            let on = match conns.iter().position(|(c, _)| c == conn) {
+                Some(i) => &conns[i].1,
+                None => {
+                    conns.push((conn.clone(), conn.to_string()));
+                    &conns[conns.len() - 1].1
+                }
             };
-            g.edge(
-                workload_node(policy, w),
-                workload_node(policy, v),
-                Relation::Reaches,
-                format!(
-                    "may connect to {}/{} on {conn} ({guarded})",
-                    target.namespace, target.name
-                ),
-            );
+            let evidence = [to_target.as_str(), on, " (", guarded, ")"].concat();
+            let b = *nodes
+                .entry(v)
+                .or_insert_with(|| g.id(workload_node(policy, v)));
+            g.edge_between(a, b, Relation::Reaches, evidence);
         }
     }
 }

@@ -13,7 +13,8 @@
 //! fixed-rate phase; POLICIES=none judges with every built-in rule and no policy instead
 //! (SKIP=ID,ID leaves some out);
 //! INVENTORY=DIR judges against the objects under DIR as the cluster (say
-//! ../shared/corpora/real-manifests, 5,294 objects) instead of an empty one; LOAD=none stops
+//! ../shared/corpora/real-manifests, 5,294 objects) instead of an empty one, read as a whole
+//! cluster as `palisade serve admission` reads a live one (one network, no project scopes); LOAD=none stops
 //! after the in-process verdicts. Eight requests are judged: a standalone privileged Pod, a
 //! standalone unprivileged one, the unprivileged one as its ReplicaSet (added to every
 //! cluster) makes it, the most common request a cluster sends, a RoleBinding, an update of a
@@ -96,6 +97,8 @@ fn judge() -> (Admission, usize, usize) {
                 .map(|s| s.split(',').map(String::from).collect())
                 .unwrap_or_default(),
             skip_evaluations: true,
+            // As `palisade serve admission` judges: the objects are the whole cluster.
+            whole_cluster: true,
             ..palisade_scan::ScanOptions::default()
         };
         let model = palisade_scan::ClusterModel::prepare_copies(cluster(), options, 2);
@@ -122,6 +125,7 @@ fn judge() -> (Admission, usize, usize) {
         rules,
         only_rules: only,
         skip_evaluations: true,
+        whole_cluster: true,
         ..palisade_scan::ScanOptions::default()
     };
     options.config.settings.pod_security = Some(palisade_rules::PodSecurityTarget {
