@@ -330,8 +330,13 @@ fn add_exposure(
     let mut onward = engine.onward();
     // Found once for every exposed workload that reaches them: the reached workloads' nodes,
     // and the evidence's text apart from the connections (each distinct one written once).
-    let mut nodes: HashMap<usize, usize> = HashMap::new();
-    let mut reached: HashMap<usize, (String, &str)> = HashMap::new();
+    let workload_at: Vec<Option<usize>> = network
+        .endpoints
+        .iter()
+        .map(|e| workload_of.get(&e.object).copied())
+        .collect();
+    let mut nodes: Vec<Option<usize>> = vec![None; policy.workloads.len()];
+    let mut reached: Vec<Option<(String, &str)>> = vec![None; network.endpoints.len()];
     let mut conns: Vec<(palisade_net::Conn, String)> = Vec::new();
     for Exposed {
         workload: w,
@@ -357,24 +362,24 @@ fn add_exposure(
         // manifests, only to workloads of the same directory or rendering: unrelated projects
         // scanned in one run are not one network (they share namespace names such as
         // `default`). A cluster or snapshot is one.
-        let scope = inventory.scope_of(&inventory.objects[network.endpoints[from].object]);
+        let scope = (!inventory.complete)
+            .then(|| inventory.scope_of(&inventory.objects[network.endpoints[from].object]));
         let a = g.id(workload_node(policy, w));
         for (to, conn) in onward.from(from) {
-            let Some(&v) = workload_of.get(&network.endpoints[to].object) else {
+            let Some(v) = workload_at[to] else {
                 continue;
             };
             let target = &network.endpoints[to];
-            let together = inventory.scope_of(&inventory.objects[target.object]) == scope;
             // Two manifests of one object (alternatives in one directory) are one workload.
             let same = inventory.objects[target.object].id
                 == inventory.objects[network.endpoints[from].object].id;
             if same {
                 continue;
             }
-            if !inventory.complete && !together {
+            if scope.is_some_and(|s| inventory.scope_of(&inventory.objects[target.object]) != s) {
                 continue;
             }
-            let (to_target, guarded) = reached.entry(to).or_insert_with(|| {
+            let (to_target, guarded) = reached[to].get_or_insert_with(|| {
                 let guarded = if engine
                     .isolated_by(to, palisade_net::policy::Direction::Ingress)
                     .is_empty()
@@ -394,9 +399,7 @@ fn add_exposure(
                 }
             };
             let evidence = [to_target.as_str(), on, " (", guarded, ")"].concat();
-            let b = *nodes
-                .entry(v)
-                .or_insert_with(|| g.id(workload_node(policy, v)));
+            let b = *nodes[v].get_or_insert_with(|| g.id(workload_node(policy, v)));
             g.edge_between(a, b, Relation::Reaches, evidence);
         }
     }
