@@ -241,6 +241,12 @@ impl<'e, 'a> Cx<'e, 'a> {
             .collect()
     }
 
+    /// Whether the request was a dry run (`?dryRun=All`): the API server judged it, admission
+    /// webhooks included, and stored nothing.
+    pub fn dry_run(&self) -> bool {
+        self.query_values("dryRun").iter().any(|v| v == "All")
+    }
+
     /// The user, with the identity they impersonate when they do.
     pub fn actor(&self) -> String {
         let user = self.event.user();

@@ -15,6 +15,9 @@ use crate::state::State;
 /// Alert keys remembered to drop a request's later stages.
 const DEDUP_CAPACITY: usize = 100_000;
 
+/// Said of an alert on a dry run (`?dryRun=All`).
+pub const DRY_RUN_NOTE: &str = " (a dry run: the API server stored nothing)";
+
 /// Most detections an engine runs (the bitmask of detections run per event).
 const MAX_DETECTIONS: usize = 256;
 
@@ -126,7 +129,12 @@ impl Engine {
             ran[word] |= bit;
             let detection = self.detections[*index];
             let hits = (detection.check)(&cx, &mut self.state);
-            for hit in hits {
+            for mut hit in hits {
+                // The request shows intent, but what it says was done was not.
+                if cx.dry_run() {
+                    hit.message.push_str(DRY_RUN_NOTE);
+                    hit = hit.with("dry_run", "true");
+                }
                 let alert = Alert::new(detection.meta(), hit, &cx, origin);
                 if self.seen.first_time(*index, &alert) {
                     self.counts.alerts += 1;
@@ -167,5 +175,50 @@ impl Seen {
             self.keys.remove(&old);
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PRIVILEGED_POD: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Request","auditID":"a-1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/app/pods","verb":"create","user":{"username":"alice"},"sourceIPs":["203.0.113.10"],"objectRef":{"resource":"pods","apiVersion":"v1","namespace":"app"},"responseStatus":{"code":201},"requestReceivedTimestamp":"2026-12-01T10:00:00Z","requestObject":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"debug","namespace":"app"},"spec":{"containers":[{"name":"c","image":"busybox","securityContext":{"privileged":true}}]}}}"#;
+
+    fn alerts(text: &str) -> Vec<Alert> {
+        let mut engine = Engine::new(Settings::default(), None, &Selection::default());
+        let event = Event::decode(text).unwrap();
+        let mut out = Vec::new();
+        let origin = Origin {
+            file: "audit.log".into(),
+            line: 1,
+        };
+        engine.analyze(&event, &origin, &mut out);
+        out
+    }
+
+    /// An alert on a dry run says that nothing was stored, in its message and its evidence;
+    /// the same request stored says neither.
+    #[test]
+    fn an_alert_on_a_dry_run_says_nothing_was_stored() {
+        let stored = alerts(PRIVILEGED_POD);
+        let privileged = |alerts: &[Alert]| {
+            alerts
+                .iter()
+                .find(|a| a.rule.id == "AUD004")
+                .cloned()
+                .expect("AUD004 alert")
+        };
+        let real = privileged(&stored);
+        assert!(!real.message.contains("dry run"), "{}", real.message);
+        assert!(real.evidence.iter().all(|(k, _)| *k != "dry_run"));
+
+        let dry = PRIVILEGED_POD.replace("/pods\"", "/pods?dryRun=All\"");
+        assert_ne!(dry, PRIVILEGED_POD);
+        let probed = alerts(&dry);
+        assert_eq!(probed.len(), stored.len());
+        let alert = privileged(&probed);
+        assert!(alert.message.ends_with(DRY_RUN_NOTE), "{}", alert.message);
+        assert!(alert.evidence.contains(&("dry_run", "true".to_string())));
+        assert!(probed.iter().all(|a| a.message.ends_with(DRY_RUN_NOTE)));
     }
 }

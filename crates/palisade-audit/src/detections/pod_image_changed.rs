@@ -50,9 +50,8 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     if cx.event.refused() {
         return Vec::new();
     }
-    // A dry run (`?dryRun=All`) stores nothing.
-    let dry_run = cx.query_values("dryRun").iter().any(|v| v == "All");
-    let stored = stored(cx).filter(|_| !dry_run);
+    // A dry run stores nothing.
+    let stored = stored(cx).filter(|_| !cx.dry_run());
     let hits = match cx.event.verb() {
         "patch" => patched(cx),
         "update" => stored
