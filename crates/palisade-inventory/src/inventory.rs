@@ -246,6 +246,19 @@ impl Inventory {
         if crate::powers::records_template(&self.objects[revision], controller) {
             return current();
         }
+        self.earlier_revision(index)
+    }
+
+    /// The ControllerRevision the Pod at `index` names, with the template it records, when the
+    /// inventory holds it and it belongs to the controller the Pod names (whether or not the
+    /// Pod is judged through that controller), and it is not the controller's current template
+    /// (a Pod of an earlier revision: a rollout not finished, or `OnDelete`).
+    pub fn earlier_revision(&self, index: usize) -> Option<(usize, crate::PodSpec<'_>)> {
+        let parent = self.claimed_controller(index)?;
+        let revision = self.revision_of(index, parent)?;
+        if crate::powers::records_template(&self.objects[revision], &self.objects[parent]) {
+            return None;
+        }
         Some((
             revision,
             crate::podspec::recorded_pod_spec(&self.objects[revision])?,

@@ -37,12 +37,15 @@ struct Powers<'a> {
 
 impl<'a> Powers<'a> {
     fn of(object: &'a Object) -> Option<Powers<'a>> {
-        let pod = pod_spec(object)?;
+        Some(Powers::of_spec(pod_spec(object)?))
+    }
+
+    fn of_spec(pod: crate::PodSpec<'a>) -> Powers<'a> {
         let spec = pod.value;
         let containers: Vec<(&Value, String)> =
             pod.containers().map(|c| (c.value, String::new())).collect();
         use palisade_k8s::security::{control_plane_path, host_flag, node_takeover};
-        Some(Powers {
+        Powers {
             account: palisade_k8s::security::service_account(spec),
             automount: spec
                 .get("automountServiceAccountToken")
@@ -52,7 +55,7 @@ impl<'a> Powers<'a> {
             host_ipc: host_flag(spec, "hostIPC"),
             owns_node: node_takeover(spec, containers.into_iter()).is_some(),
             control_plane: control_plane_path(spec).is_some(),
-        })
+        }
     }
 
     /// The first power of these that `template`'s lack, said as a reason (`object` is the
@@ -107,6 +110,15 @@ pub fn beyond_controller(object: &Object, controller: &Object) -> Option<String>
         return None;
     }
     Powers::of(object)?.beyond(&Powers::of(controller)?, object)
+}
+
+/// [`beyond_controller`] against a template given by itself (what a ControllerRevision
+/// records).
+pub fn beyond_template(object: &Object, template: crate::PodSpec<'_>) -> Option<String> {
+    if !runs_pods(object) {
+        return None;
+    }
+    Powers::of(object)?.beyond(&Powers::of_spec(template), object)
 }
 
 /// The labels a controller puts on the Pods it makes besides its template's (the ReplicaSet's

@@ -19,8 +19,10 @@ declare_rule! {
     /// while running as a cluster-admin account, or privileged, hides among that Deployment's
     /// Pods (MITRE ATT&CK T1036, Masquerading; T1610, Deploy Container). A ReplicaSet from an
     /// earlier revision that still runs Pods with an account the Deployment has since dropped
-    /// is found the same way. Palisade judges such an object on its own spec, by every rule;
-    /// this finding says why.
+    /// is found the same way, and so is a DaemonSet's or StatefulSet's Pod of an earlier
+    /// revision (an `OnDelete` rollout not finished): when the ControllerRevision it names
+    /// records a template that granted the power, the finding names that revision. Palisade
+    /// judges such an object on its own spec, by every rule; this finding says why.
     ///
     /// ## Severity
     /// High: the object runs with power its controller does not grant, which is either
@@ -81,12 +83,26 @@ impl Check for ControllerTemplateExceeded {
         let Some(why) = palisade_inventory::powers::beyond_controller(cx.object, controller) else {
             return;
         };
+        // A Pod of an earlier revision whose template granted the power: where it comes from.
+        let whence = cx
+            .inventory
+            .earlier_revision(cx.object_index)
+            .filter(|(_, template)| {
+                palisade_inventory::powers::beyond_template(cx.object, *template).is_none()
+            })
+            .map(|(revision, _)| {
+                format!(
+                    "; it runs the template of the controller's earlier revision {} (a rollout not finished, or `OnDelete`)",
+                    cx.inventory.objects[revision].id.display_name()
+                )
+            })
+            .unwrap_or_default();
         cx.report(
             palisade_core::JsonPointer::root()
                 .join("metadata")
                 .join("ownerReferences"),
             format!(
-                "{} {} names {} {} as its controller but {why}: it is judged on its own spec",
+                "{} {} names {} {} as its controller but {why}: it is judged on its own spec{whence}",
                 cx.object.id.kind,
                 cx.object.id.display_name(),
                 controller.id.kind,
