@@ -1,6 +1,7 @@
 //! The graph: nodes, and edges with their relation and evidence.
 
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use indexmap::IndexSet;
 use palisade_inventory::Inventory;
@@ -55,7 +56,28 @@ pub struct Graph {
     pub(crate) nodes: IndexSet<Node>,
     pub(crate) edges: Vec<Vec<Edge>>,
     /// The pairs of nodes with an edge (an exposed workload may reach thousands).
-    pairs: HashSet<(usize, usize)>,
+    pairs: HashSet<(usize, usize), BuildHasherDefault<IndexHasher>>,
+}
+
+/// Hashes node indices (never input text, so a fast multiplicative hash is enough).
+#[derive(Default)]
+struct IndexHasher(u64);
+
+impl Hasher for IndexHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// Adds one kind of edge from the objects of an inventory. Analyzers other than RBAC
