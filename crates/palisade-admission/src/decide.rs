@@ -225,6 +225,16 @@ impl Admission {
     /// Pods are judged through their controller, as they are once the model is read again.
     pub fn validate(&self, review: &Review) -> Judged {
         let (judged, changes_models) = self.judge_review(review);
+        if let Some(deleted) = deleted(review) {
+            // Never refused; an object the models read makes them stale once it is gone.
+            if self
+                .model()
+                .removal_changes_models(as_stored(Some(deleted), review))
+            {
+                lock(&self.changed).get_or_insert_with(Instant::now);
+            }
+            return judged;
+        }
         let stored = !review.request.dry_run
             && matches!(review.operation(), "CREATE" | "UPDATE")
             && review.subresource().is_empty()
@@ -583,6 +593,15 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The object a request deletes (its `oldObject`), when the deletion is stored (not a dry run;
+/// a whole object, not a subresource).
+fn deleted(review: &Review) -> Option<&Value> {
+    let deleting = review.operation() == "DELETE"
+        && !review.request.dry_run
+        && review.subresource().is_empty();
+    review.old_object().filter(|_| deleting)
 }
 
 fn as_stored(object: Option<&Value>, review: &Review) -> Value {

@@ -877,3 +877,43 @@ fn the_webhook_knows_when_what_it_let_in_made_its_model_stale() {
     let_in(&binding, false);
     assert!(admission.changed_at().is_some());
 }
+
+/// A deletion is never refused, and the webhook knows when one made its model stale: an
+/// object the cluster-wide models read (the cluster's own exposed Service, a binding), not a
+/// Pod of a known ReplicaSet, a ConfigMap, a dry run or a deletion without its old object.
+#[test]
+fn the_webhook_knows_when_a_deletion_made_its_model_stale() {
+    let text = format!("{EXPOSED_ADMIN_DEPLOYMENT}---\n{KNOWN_REPLICA_SET}");
+    let admission = admission(
+        AdmissionSettings::default(),
+        load_text("c.yaml", &text, &Limits::default()).inventory,
+    );
+    let delete = |object: &Value, dry_run: bool, with_old: bool| {
+        let mut review = serde_json::from_slice::<Value>(&review_of(object, "u")).unwrap();
+        review["request"]["operation"] = json!("DELETE");
+        review["request"]["dryRun"] = json!(dry_run);
+        review["request"]["object"] = Value::Null;
+        if with_old {
+            review["request"]["oldObject"] = object.clone();
+        }
+        let review = serde_json::to_vec(&review).unwrap();
+        assert!(admission.validate(&decode(&review).unwrap()).allowed());
+    };
+    let config_map = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "shop"}, "data": {"mode": "fast"}});
+    // The cluster's own Service, exactly as the model holds it.
+    let service = json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]}});
+    delete(&pod_of("web-1"), false, true);
+    delete(&config_map, false, true);
+    delete(&service, true, true);
+    delete(&service, false, false);
+    assert_eq!(admission.changed_at(), None);
+    let before = std::time::Instant::now();
+    delete(&service, false, true);
+    let changed = admission
+        .changed_at()
+        .expect("the Service's deletion changes the network");
+    assert!(changed >= before);
+}

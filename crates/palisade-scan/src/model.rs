@@ -188,6 +188,21 @@ impl ClusterModel {
         !self.models.unchanged_by(placed.inventory, &[placed.index])
     }
 
+    /// Whether deleting `object` from the cluster may change what the cluster-wide models read:
+    /// whether they read an object like it at all. It is asked as for a new object of its
+    /// content (its name made one no object can have, its uid dropped), since the object in
+    /// place of itself changes nothing. Never waits, as [`ClusterModel::changes_models`].
+    pub fn removal_changes_models(&self, mut object: Value) -> bool {
+        if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            let name = metadata.get("name").and_then(Value::as_str).unwrap_or("");
+            // A `/` is in no object's name.
+            let apart = format!("{name}/deleted");
+            metadata.insert("name".into(), Value::String(apart));
+            metadata.remove("uid");
+        }
+        self.changes_models(object)
+    }
+
     /// Keeps `object`, which the cluster now holds (a webhook let it in), so that objects
     /// judged later see it, until the cluster is read again: a new ReplicaSet or Job whose
     /// controller the cluster holds ([`palisade_rules::unseen::may_be_kept`]), whose arrival

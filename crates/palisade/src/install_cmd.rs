@@ -353,8 +353,43 @@ fn webhook_configuration(install: &Install, mutating: bool) -> Value {
     });
     if mutating {
         webhook["reinvocationPolicy"] = json!("IfNeeded");
+        return json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": metadata, "webhooks": [webhook]});
     }
-    json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": metadata, "webhooks": [webhook]})
+    let deletions = deletions_webhook(&webhook);
+    json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": metadata, "webhooks": [webhook, deletions]})
+}
+
+/// The deletions of what the validating webhook judges, sent so that the webhook reads the
+/// cluster again soon after one that its cluster-wide models read (a Service, a policy, a
+/// binding): never refused, with `Ignore` as its failure policy and a short timeout, so that a
+/// webhook that cannot answer never holds up a deletion.
+fn deletions_webhook(validating: &Value) -> Value {
+    let mut webhook = validating.clone();
+    webhook["name"] = json!("deletions.palisade.dev");
+    webhook["failurePolicy"] = json!("Ignore");
+    // Answered at once (nothing is judged); a slow answer must not hold deletions up long.
+    webhook["timeoutSeconds"] = json!(2);
+    let rules: Vec<Value> = validating["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|rule| {
+            let mut rule = rule.clone();
+            let whole = |r: &&Value| r.as_str().is_some_and(|r| !r.contains('/'));
+            rule["resources"] = json!(
+                rule["resources"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(whole)
+                    .collect::<Vec<_>>()
+            );
+            rule["operations"] = json!(["DELETE"]);
+            rule
+        })
+        .collect();
+    webhook["rules"] = json!(rules);
+    webhook
 }
 
 /// The chart's values.yaml: the settings `--print` takes as flags.

@@ -401,6 +401,39 @@ fn install_prints_manifests_that_pass_palisades_own_scan() {
     ] {
         assert!(text.contains(kind), "{kind} missing:\n{text}");
     }
+    // Deletions are sent too (to read the cluster again after one), and never held up: the
+    // deletions webhook fails open, answers within 2 s, and is sent nothing but DELETEs of
+    // whole objects.
+    let deletions = text
+        .split("- name: deletions.palisade.dev")
+        .nth(1)
+        .and_then(|rest| rest.split("\n---").next())
+        .and_then(|rest| rest.split("\n- name:").next())
+        .expect("the deletions webhook");
+    for expected in [
+        "failurePolicy: Ignore",
+        "timeoutSeconds: 2",
+        "- DELETE",
+        "- networkpolicies",
+        "- rolebindings",
+        "path: /validate",
+    ] {
+        assert!(
+            deletions.contains(expected),
+            "{expected} missing:\n{deletions}"
+        );
+    }
+    for unexpected in [
+        "- CREATE",
+        "- UPDATE",
+        "ephemeralcontainers",
+        "failurePolicy: Fail",
+    ] {
+        assert!(
+            !deletions.contains(unexpected),
+            "{unexpected}:\n{deletions}"
+        );
+    }
     let out = scan(&path);
     assert_eq!(
         out.status.code(),
