@@ -1,7 +1,10 @@
 use palisade_core::tree::Tree;
 
+use serde::Deserialize;
+
 use crate::body::Body;
 use crate::detection::{Cx, Hit, Trigger};
+use crate::event::Str;
 use crate::state::{State, StoredPod};
 
 crate::detection! {
@@ -50,8 +53,10 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     if cx.event.refused() {
         return Vec::new();
     }
-    // A dry run stores nothing.
-    let stored = stored(cx).filter(|_| !cx.dry_run());
+    // A dry run stores nothing; a deletion's response is the pod it deleted.
+    let stored = (cx.event.verb() != "delete" && !cx.dry_run())
+        .then(|| stored(cx))
+        .flatten();
     let hits = match cx.event.verb() {
         "patch" => patched(cx),
         "update" => stored
@@ -75,9 +80,77 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     hits
 }
 
-/// The pod a write's response object stores, by `namespace/name`.
+/// The pod a write's response object stores, by `namespace/name`: read for what it is needed
+/// ([`stored_view`]), else from the response's tree.
 fn stored(cx: &Cx) -> Option<(String, StoredPod)> {
-    let pod = cx.response()?;
+    cx.event
+        .response_object
+        .and_then(|raw| stored_view(raw.get()))
+        .or_else(|| stored_in(cx.response()?))
+}
+
+/// [`stored_in`] read from the text without building the rest of the pod (a stored pod's
+/// spec carries every default the API server fills in): `None`, for the tree to answer, unless
+/// the pod has a name and a spec and is read without doubt (no repeated key, no field of
+/// another type).
+fn stored_view(text: &str) -> Option<(String, StoredPod)> {
+    #[derive(Deserialize)]
+    struct Pod<'a> {
+        #[serde(borrow, default)]
+        metadata: Option<Metadata<'a>>,
+        #[serde(borrow, default)]
+        spec: Option<Spec<'a>>,
+    }
+    #[derive(Deserialize)]
+    struct Metadata<'a> {
+        #[serde(borrow, default)]
+        name: Option<Str<'a>>,
+        #[serde(borrow, default)]
+        namespace: Option<Str<'a>>,
+        #[serde(borrow, default)]
+        uid: Option<Str<'a>>,
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Spec<'a> {
+        #[serde(borrow, default)]
+        containers: Option<Vec<Container<'a>>>,
+        #[serde(borrow, default)]
+        init_containers: Option<Vec<Container<'a>>>,
+    }
+    #[derive(Deserialize)]
+    struct Container<'a> {
+        #[serde(borrow, default)]
+        name: Option<Str<'a>>,
+        #[serde(borrow, default)]
+        image: Option<Str<'a>>,
+    }
+    let pod: Pod = serde_json::from_str(text).ok()?;
+    let metadata = pod.metadata?;
+    let spec = pod.spec?;
+    let key = format!(
+        "{}/{}",
+        metadata.namespace.as_deref().unwrap_or_default(),
+        metadata.name.as_deref()?
+    );
+    let mut images = Vec::new();
+    for (noun, list) in [
+        ("container", spec.containers),
+        ("init container", spec.init_containers),
+    ] {
+        for (index, container) in list.into_iter().flatten().enumerate() {
+            if let Some(image) = container.image {
+                let name = container_name(&index.to_string(), container.name.as_deref());
+                images.push((format!("{noun} {name}"), image.to_string()));
+            }
+        }
+    }
+    let uid = metadata.uid.as_deref().unwrap_or_default().to_string();
+    Some((key, StoredPod { uid, images }))
+}
+
+/// The pod `pod` (a response object's tree) stores, by `namespace/name`.
+fn stored_in(pod: &Body) -> Option<(String, StoredPod)> {
     let metadata = pod.get("metadata")?;
     let field = |name: &str| metadata.get(name).and_then(Tree::as_str);
     let key = format!(
@@ -174,6 +247,11 @@ fn images_set(body: &Body) -> Vec<(String, String)> {
 
 /// The images one write sets, by where it writes (a JSON patch's path): a container's image,
 /// a whole container, or a whole list.
+/// A container as an alert names it: `"web"`, or `#0` (by index) when it has no name.
+fn container_name(index: &str, name: Option<&str>) -> String {
+    name.map_or(format!("#{index}"), |name| format!("\"{name}\""))
+}
+
 fn collect_json_patch(path: &str, value: &Body, out: &mut Vec<(String, String)>) {
     let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let ["spec", list, ..] = parts.as_slice() else {
@@ -187,10 +265,7 @@ fn collect_json_patch(path: &str, value: &Body, out: &mut Vec<(String, String)>)
     // A container and its image, named as the patch names it.
     let set = |index: &str, container: &Body| {
         let image = container.get("image").and_then(Tree::as_str)?;
-        let name = container
-            .get("name")
-            .and_then(Tree::as_str)
-            .map_or(format!("#{index}"), |name| format!("\"{name}\""));
+        let name = container_name(index, container.get("name").and_then(Tree::as_str));
         Some((format!("{noun} {name}"), image.to_string()))
     };
     match parts.as_slice() {
@@ -210,5 +285,59 @@ fn collect_json_patch(path: &str, value: &Body, out: &mut Vec<(String, String)>)
             );
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stored pod read from the text is the one read from the tree, or left to the tree:
+    /// every text here gives the tree's answer through `stored`'s order of the two.
+    #[test]
+    fn a_stored_pod_read_from_its_text_is_the_one_its_tree_gives() {
+        let read_without_doubt = [
+            r#"{"metadata":{"name":"api","namespace":"app","uid":"u-1"},"spec":{"containers":[{"name":"api","image":"r/api:2.1","imagePullPolicy":"Always"},{"image":"r/side:1"}],"initContainers":[{"name":"setup","image":"r/setup:1"}]},"status":{"phase":"Pending"}}"#,
+            r#"{"metadata":{"name":"api"},"spec":{}}"#,
+            r#"{"metadata":{"name":"a\"pi","namespace":"app"},"spec":{"containers":[{"name":"c\u0061","image":"r/x:1"},{"name":null,"image":null}],"initContainers":null}}"#,
+            r#"{"kind":"Pod","metadata":{"name":"api","labels":{"a":"b"}},"spec":{"containers":[{"name":"web"}]}}"#,
+        ];
+        let left_to_the_tree = [
+            // Repeated keys: the tree reads the last.
+            r#"{"metadata":{"name":"first","name":"last"},"spec":{}}"#,
+            r#"{"metadata":{"name":"api"},"spec":{"containers":[{"name":"web","image":"r/a:1","image":"r/b:2"}]}}"#,
+            // Fields of another type.
+            r#"{"metadata":{"name":"api","namespace":7},"spec":{}}"#,
+            r#"{"metadata":{"name":"api"},"spec":{"containers":[{"name":3,"image":"r/a:1"}]}}"#,
+            r#"{"metadata":{"name":"api"},"spec":{"containers":{"name":"web"}}}"#,
+            r#"{"metadata":{"name":"api"},"spec":{"containers":["web"]}}"#,
+            // A null spec, no spec, no name.
+            r#"{"metadata":{"name":"api"},"spec":null}"#,
+            r#"{"metadata":{"name":"api"}}"#,
+            r#"{"metadata":{"namespace":"app"},"spec":{}}"#,
+            r#"[1,2]"#,
+        ];
+        for text in read_without_doubt {
+            let tree = Body::parse(text).unwrap();
+            let view = stored_view(text);
+            assert!(view.is_some(), "{text}");
+            assert_eq!(view, stored_in(&tree), "{text}");
+        }
+        for text in left_to_the_tree {
+            assert_eq!(stored_view(text), None, "{text}");
+        }
+        let (key, pod) = stored_view(read_without_doubt[0]).unwrap();
+        assert_eq!(key, "app/api");
+        assert_eq!(
+            pod.images,
+            [
+                ("container \"api\"".to_string(), "r/api:2.1".to_string()),
+                ("container #1".to_string(), "r/side:1".to_string()),
+                (
+                    "init container \"setup\"".to_string(),
+                    "r/setup:1".to_string()
+                ),
+            ]
+        );
     }
 }
