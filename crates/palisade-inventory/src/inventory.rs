@@ -243,10 +243,10 @@ impl Inventory {
             return current();
         }
         let revision = self.revision_of(index, parent)?;
-        if crate::powers::records_template(&self.objects[revision], controller) {
-            return current();
+        match self.earlier_template(revision, parent) {
+            None => current(),
+            Some(template) => Some((revision, template?)),
         }
-        self.earlier_revision(index)
     }
 
     /// The ControllerRevision the Pod at `index` names, with the template it records, when the
@@ -256,13 +256,21 @@ impl Inventory {
     pub fn earlier_revision(&self, index: usize) -> Option<(usize, crate::PodSpec<'_>)> {
         let parent = self.claimed_controller(index)?;
         let revision = self.revision_of(index, parent)?;
-        if crate::powers::records_template(&self.objects[revision], &self.objects[parent]) {
+        Some((revision, self.earlier_template(revision, parent)??))
+    }
+
+    /// `None` when `revision` records its controller `parent`'s template as it is now; else
+    /// the template it records (`Some(None)` when it records none).
+    fn earlier_template(
+        &self,
+        revision: usize,
+        parent: usize,
+    ) -> Option<Option<crate::PodSpec<'_>>> {
+        let revision = &self.objects[revision];
+        if crate::powers::records_template(revision, &self.objects[parent]) {
             return None;
         }
-        Some((
-            revision,
-            crate::podspec::recorded_pod_spec(&self.objects[revision])?,
-        ))
+        Some(crate::podspec::recorded_pod_spec(revision))
     }
 
     /// The ControllerRevision that the Pod at `index` names by its `controller-revision-hash`

@@ -356,20 +356,15 @@ impl Engine {
                     .map(|(_, classes)| classes),
             ),
         };
-        namespaces.flatten().copied().filter(|&c| {
-            peer.pods
-                .as_ref()
-                .is_none_or(|sel| label_selector_matches(sel, Some(&self.rep(c).labels)))
-        })
+        namespaces
+            .flatten()
+            .copied()
+            .filter(|&c| selects_pods(peer, self.rep(c)))
     }
 
     /// Whether a pod peer (or a policy's subject) includes an endpoint.
     pub fn pod_peer_matches(&self, peer: &PodPeer, e: &Endpoint) -> bool {
-        self.net.looks_in(peer, &e.namespace)
-            && peer
-                .pods
-                .as_ref()
-                .is_none_or(|sel| label_selector_matches(sel, Some(&e.labels)))
+        self.net.looks_in(peer, &e.namespace) && selects_pods(peer, e)
     }
 
     fn prepare(
@@ -952,6 +947,14 @@ impl Engine {
             (None, _) => Party::IngressController,
         }
     }
+}
+
+/// Whether a pod peer's pod selector (none: every pod) takes an endpoint, in whichever
+/// namespace.
+fn selects_pods(peer: &PodPeer, e: &Endpoint) -> bool {
+    peer.pods
+        .as_ref()
+        .is_none_or(|sel| label_selector_matches(sel, Some(&e.labels)))
 }
 
 fn fnv(text: &str) -> u64 {
