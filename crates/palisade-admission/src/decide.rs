@@ -2,6 +2,7 @@
 //! `palisade scan` runs), each finding given its mode by the settings, and the response the
 //! API server reads (denial message, warnings, audit annotations, patch).
 
+use palisade_core::tree::Tree as _;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -410,7 +411,7 @@ impl Admission {
         let deleting = review
             .object
             .as_ref()
-            .and_then(|o| o.pointer("/metadata/deletionTimestamp"))
+            .and_then(|o| o.at("/metadata/deletionTimestamp"))
             .is_some_and(|t| !t.is_null());
         if deleting {
             return Some((Outcome::Skipped, "the object is being deleted".into()));
@@ -647,7 +648,7 @@ fn request_name(review: &Review) -> String {
     review
         .object
         .as_ref()
-        .and_then(|o| o.pointer("/metadata/generateName"))
+        .and_then(|o| o.at("/metadata/generateName"))
         .and_then(Value::as_str)
         .map(|p| format!("{p}<generated>"))
         .unwrap_or_default()

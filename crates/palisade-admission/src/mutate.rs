@@ -6,6 +6,7 @@
 
 use json_patch::jsonptr::PointerBuf;
 use json_patch::{AddOperation, PatchOperation};
+use palisade_core::tree::Tree as _;
 use palisade_inventory::ContainerKind;
 use palisade_k8s::security;
 use serde_json::{Value, json};
@@ -19,11 +20,11 @@ pub fn hardening(
     spec_pointer: &str,
     settings: &MutateSettings,
 ) -> Vec<PatchOperation> {
-    let Some(spec) = object.pointer(spec_pointer).filter(|s| s.is_object()) else {
+    let Some(spec) = object.at(spec_pointer).filter(|s| s.is_object()) else {
         return Vec::new();
     };
-    if spec.pointer("/os/name").and_then(Value::as_str) == Some("windows")
-        || spec.pointer("/securityContext/windowsOptions/hostProcess") == Some(&json!(true))
+    if spec.at("/os/name").and_then(Value::as_str) == Some("windows")
+        || spec.at("/securityContext/windowsOptions/hostProcess") == Some(&json!(true))
     {
         return Vec::new();
     }
@@ -101,19 +102,15 @@ fn pod_level(
             .flatten()
     };
     let mut fields = Vec::new();
-    let container_seccomp =
-        containers().any(|c| c.pointer("/securityContext/seccompProfile").is_some());
+    let container_seccomp = containers().any(|c| c.at("/securityContext/seccompProfile").is_some());
     if settings.seccomp && unset("seccompProfile") && !container_seccomp {
         fields.push(("seccompProfile", json!({"type": "RuntimeDefault"})));
     }
     let pod_user = pod_context
         .and_then(|c| c.get("runAsUser"))
         .and_then(Value::as_i64);
-    let a_container_is_root = containers().any(|c| {
-        c.pointer("/securityContext/runAsUser")
-            .and_then(Value::as_i64)
-            == Some(0)
-    });
+    let a_container_is_root =
+        containers().any(|c| c.at("/securityContext/runAsUser").and_then(Value::as_i64) == Some(0));
     let non_root = match settings.run_as_non_root {
         RunAsNonRoot::Never => false,
         RunAsNonRoot::WhenUserSet => pod_user.is_some_and(|u| u != 0),
@@ -158,7 +155,7 @@ fn container_level(
         fields.push(("runAsNonRoot", json!(true)));
     }
     let drops = context
-        .and_then(|c| c.pointer("/capabilities/drop"))
+        .and_then(|c| c.at("/capabilities/drop"))
         .and_then(Value::as_array)
         .is_some_and(|d| !d.is_empty());
     if settings.drop_all_capabilities && !privileged && !drops {
@@ -200,26 +197,26 @@ mod tests {
         ]}});
         let out = patched(&pod, "/spec", &MutateSettings::default());
         assert_eq!(
-            out.pointer("/spec/securityContext/seccompProfile/type"),
+            out.at("/spec/securityContext/seccompProfile/type"),
             Some(&json!("RuntimeDefault"))
         );
         assert_eq!(
-            out.pointer("/spec/containers/0/securityContext"),
+            out.at("/spec/containers/0/securityContext"),
             Some(&json!({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}))
         );
         assert_eq!(
-            out.pointer("/spec/containers/1/securityContext/allowPrivilegeEscalation"),
+            out.at("/spec/containers/1/securityContext/allowPrivilegeEscalation"),
             Some(&json!(true))
         );
         assert_eq!(
-            out.pointer("/spec/containers/1/securityContext/capabilities"),
+            out.at("/spec/containers/1/securityContext/capabilities"),
             Some(&json!({"add": ["NET_ADMIN"], "drop": ["ALL"]}))
         );
         assert_eq!(
-            out.pointer("/spec/containers/2/securityContext"),
+            out.at("/spec/containers/2/securityContext"),
             Some(&json!({"privileged": true}))
         );
-        assert!(out.pointer("/spec/securityContext/runAsNonRoot").is_none());
+        assert!(out.at("/spec/securityContext/runAsNonRoot").is_none());
         // Patching again adds nothing.
         assert!(hardening(&out, "/spec", &MutateSettings::default()).is_empty());
     }
@@ -231,7 +228,7 @@ mod tests {
             "containers": [{"name": "a", "image": "x"}]}}}});
         let out = patched(&template, "/spec/template/spec", &MutateSettings::default());
         assert_eq!(
-            out.pointer("/spec/template/spec/securityContext/runAsNonRoot"),
+            out.at("/spec/template/spec/securityContext/runAsNonRoot"),
             Some(&json!(true))
         );
         let root = json!({"spec": {"containers": [{"name": "a", "image": "x"}]}});
@@ -240,13 +237,13 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            patched(&root, "/spec", &settings).pointer("/spec/securityContext/runAsNonRoot"),
+            patched(&root, "/spec", &settings).at("/spec/securityContext/runAsNonRoot"),
             Some(&json!(true))
         );
         let explicit_root = json!({"spec": {"containers": [{"name": "a", "image": "x", "securityContext": {"runAsUser": 0}}]}});
         assert!(
             patched(&explicit_root, "/spec", &settings)
-                .pointer("/spec/securityContext/runAsNonRoot")
+                .at("/spec/securityContext/runAsNonRoot")
                 .is_none()
         );
     }
@@ -258,7 +255,7 @@ mod tests {
         let admin = json!({"spec": {"containers": [{"name": "a", "securityContext": {"capabilities": {"add": ["CAP_SYS_ADMIN"]}}}]}});
         let out = patched(&admin, "/spec", &MutateSettings::default());
         assert!(
-            out.pointer("/spec/containers/0/securityContext/allowPrivilegeEscalation")
+            out.at("/spec/containers/0/securityContext/allowPrivilegeEscalation")
                 .is_none()
         );
     }

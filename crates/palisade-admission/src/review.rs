@@ -142,6 +142,7 @@ pub fn decode(body: &[u8]) -> Result<Review, ReviewError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use palisade_core::tree::Tree as _;
     use serde_json::json;
 
     fn review(request: Value) -> Vec<u8> {
@@ -161,7 +162,7 @@ mod tests {
         assert_eq!(r.request.uid, "u1");
         assert_eq!(r.namespace(), "shop");
         assert_eq!(
-            r.object.as_ref().unwrap().pointer("/metadata/x-unknown"),
+            r.object.as_ref().unwrap().at("/metadata/x-unknown"),
             Some(&json!(1))
         );
         assert!(r.old_object().is_none());

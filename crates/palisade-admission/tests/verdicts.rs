@@ -2,6 +2,7 @@
 //! (../shared/corpora, required), and the product promise: an object gets the verdict from
 //! the webhook that `palisade scan` gives it, across every rule fixture.
 
+use palisade_core::tree::Tree as _;
 use std::path::{Path, PathBuf};
 
 use palisade_admission::{Admission, AdmissionSettings, Mode, ReviewError, decode};
@@ -32,15 +33,12 @@ fn review_of(object: &Value, uid: &str) -> Vec<u8> {
         "uid": uid,
         "kind": {"group": group, "version": version, "kind": kind},
         "resource": {"group": group, "version": version, "resource": format!("{}s", kind.to_ascii_lowercase())},
-        "name": object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or(""),
+        "name": object.at("/metadata/name").and_then(Value::as_str).unwrap_or(""),
         "operation": "CREATE",
         "userInfo": {"username": "alice", "groups": ["system:authenticated"]},
         "object": object,
     });
-    if let Some(ns) = object
-        .pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-    {
+    if let Some(ns) = object.at("/metadata/namespace").and_then(Value::as_str) {
         request["namespace"] = json!(ns);
     }
     serde_json::to_vec(&json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request})).unwrap()
@@ -180,7 +178,7 @@ fn the_webhook_gives_the_verdict_scan_gives_across_all_fixtures() {
             let id = &object.id;
             let controlled = object
                 .value
-                .pointer("/metadata/ownerReferences")
+                .at("/metadata/ownerReferences")
                 .and_then(Value::as_array)
                 .is_some_and(|owners| !owners.is_empty());
             if controlled || id.name.is_none() {

@@ -3,6 +3,7 @@
 //! `properties.log`, alone or in `records`), and EKS CloudWatch exports (`message` or
 //! `@message` strings, and subscription payloads with `logEvents`).
 
+use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value, json};
 
 /// The events inside a wrapper, as JSON text; `None` when the text is no known wrapper,
@@ -46,7 +47,7 @@ pub fn unwrap(text: &str) -> Option<Result<Vec<String>, String>> {
 
 /// An AKS diagnostic record: `properties.log` holds the event as a string.
 fn aks(record: &Value) -> Option<Result<String, String>> {
-    let log = record.pointer("/properties/log")?;
+    let log = record.at("/properties/log")?;
     Some(
         log.as_str()
             .map(str::to_string)
@@ -85,11 +86,11 @@ fn gke(entry: &Map<String, Value>, payload: &Value) -> Result<Value, String> {
     let resource_name = text(payload.get("resourceName"));
     let object_ref = object_ref(&resource_name);
     let rpc = payload
-        .pointer("/status/code")
+        .at("/status/code")
         .and_then(Value::as_i64)
         .unwrap_or(0);
     let granted = payload
-        .pointer("/authorizationInfo/0/granted")
+        .at("/authorizationInfo/0/granted")
         .and_then(Value::as_bool);
     let mut annotations = Map::new();
     if let Some(granted) = granted {
@@ -126,9 +127,9 @@ fn gke(entry: &Map<String, Value>, payload: &Value) -> Result<Value, String> {
         "stage": stage,
         "verb": verb,
         "requestURI": format!("/{resource_name}"),
-        "user": {"username": text(payload.pointer("/authenticationInfo/principalEmail"))},
-        "sourceIPs": [text(payload.pointer("/requestMetadata/callerIp"))],
-        "userAgent": text(payload.pointer("/requestMetadata/callerSuppliedUserAgent")),
+        "user": {"username": text(payload.at("/authenticationInfo/principalEmail"))},
+        "sourceIPs": [text(payload.at("/requestMetadata/callerIp"))],
+        "userAgent": text(payload.at("/requestMetadata/callerSuppliedUserAgent")),
         "objectRef": object_ref,
         "responseStatus": {"code": http_code(rpc, &verb)},
         "requestReceivedTimestamp": entry.get("timestamp").cloned().unwrap_or(Value::Null),

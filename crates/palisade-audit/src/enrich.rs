@@ -6,6 +6,7 @@
 //! Namespace). An exec, attach, port-forward or ephemeral container into a pod whose
 //! account reaches cluster-admin is critical; into an internet-exposed pod, at least high.
 
+use palisade_core::tree::Tree as _;
 use std::collections::HashMap;
 
 use palisade_core::Severity;
@@ -82,7 +83,7 @@ impl Enricher {
             let value = ["labels", "annotations"].iter().find_map(|field| {
                 object
                     .value
-                    .pointer(&format!("/metadata/{field}"))
+                    .at(&format!("/metadata/{field}"))
                     .and_then(|m| m.get(CRITICALITY))
                     .and_then(Value::as_str)
             });

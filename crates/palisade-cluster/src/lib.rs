@@ -8,6 +8,7 @@
 #[cfg(feature = "recorded-server")]
 pub mod recorded;
 
+use palisade_core::tree::Tree as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -367,7 +368,7 @@ async fn discover(
                     .and_then(Value::as_str)
                     .unwrap_or_default();
                 if let Some(version) = group
-                    .pointer("/preferredVersion/version")
+                    .at("/preferredVersion/version")
                     .and_then(Value::as_str)
                 {
                     lists.push((
@@ -481,7 +482,7 @@ async fn list_all(
                         items.push(item);
                     }
                     token = page
-                        .pointer("/metadata/continue")
+                        .at("/metadata/continue")
                         .and_then(Value::as_str)
                         .filter(|c| !c.is_empty())
                         .map(str::to_string);
@@ -594,10 +595,10 @@ pub async fn capture(
         objects.sort_by(|a, b| {
             let key = |v: &Value| {
                 (
-                    v.pointer("/metadata/namespace")
+                    v.at("/metadata/namespace")
                         .and_then(Value::as_str)
                         .map(str::to_string),
-                    v.pointer("/metadata/name")
+                    v.at("/metadata/name")
                         .and_then(Value::as_str)
                         .map(str::to_string),
                 )

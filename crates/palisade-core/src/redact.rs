@@ -18,6 +18,7 @@
 //! A deny-list of credential-looking names was the design this replaced: it printed every
 //! credential whose name it did not know (`DB_PASS`, `PGPASS`, a variable called `X`).
 
+use crate::tree::Tree as _;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
@@ -263,7 +264,7 @@ impl Sensitive {
         // Reports name objects `namespace/name`: printable when both parts are.
         let meta = |key: &str| {
             value
-                .pointer(&format!("/metadata/{key}"))
+                .at(&format!("/metadata/{key}"))
                 .and_then(Value::as_str)
         };
         if let (Some(ns), Some(name)) = (meta("namespace"), meta("name")) {

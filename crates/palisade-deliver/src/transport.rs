@@ -176,10 +176,12 @@ fn elasticsearch(
         .into_iter()
         .flatten()
         .filter_map(|item| {
-            let status = item.pointer("/create/status").and_then(Value::as_i64)?;
+            let create = item.get("create")?;
+            let status = create.get("status").and_then(Value::as_i64)?;
             (!(200..300).contains(&status) && status != 409).then(|| {
-                let reason = item
-                    .pointer("/create/error/type")
+                let reason = create
+                    .get("error")
+                    .and_then(|e| e.get("type"))
                     .and_then(Value::as_str)
                     .unwrap_or("error");
                 format!("{status} {reason}")

@@ -2,6 +2,7 @@
 //! object: each such value is a diagnostic at its line (the object is still scanned, so what
 //! is wrong with the rest of it is reported too).
 
+use palisade_core::tree::Tree as _;
 use palisade_core::{Diagnostic, DiagnosticLevel, JsonPointer};
 use palisade_k8s::names::{is_dns_label, is_dns_subdomain};
 use serde_json::Value;
@@ -36,10 +37,7 @@ const LABEL_NAMED: &[(&str, &str)] = &[("", "Namespace"), ("", "Service")];
 fn name_problems(object: &Object, out: &mut Vec<(JsonPointer, String)>) {
     let metadata = JsonPointer::root().join("metadata");
     let key = (object.id.group(), object.id.kind.as_str());
-    let name = object
-        .value
-        .pointer("/metadata/name")
-        .and_then(Value::as_str);
+    let name = object.value.at("/metadata/name").and_then(Value::as_str);
     if let Some(name) = name {
         let (valid, what) = if SUBDOMAIN_NAMED.contains(&key) || WORKLOAD_KINDS.contains(&key) {
             (
@@ -68,7 +66,7 @@ fn name_problems(object: &Object, out: &mut Vec<(JsonPointer, String)>) {
     }
     if let Some(namespace) = object
         .value
-        .pointer("/metadata/namespace")
+        .at("/metadata/namespace")
         .and_then(Value::as_str)
         && !namespace.is_empty()
         && !is_dns_label(namespace)
@@ -97,10 +95,7 @@ pub fn problems(object: &Object) -> Vec<(JsonPointer, String)> {
         }
     }
     if object.id.group() == "rbac.authorization.k8s.io" {
-        let role_kind = object
-            .value
-            .pointer("/roleRef/kind")
-            .and_then(Value::as_str);
+        let role_kind = object.value.at("/roleRef/kind").and_then(Value::as_str);
         match (object.id.kind.as_str(), role_kind) {
             ("ClusterRoleBinding", Some(kind)) if kind != "ClusterRole" => out.push((
                 root.join("roleRef").join("kind"),

@@ -4,6 +4,7 @@
 //! read as plain manifests is checked here; a fragment is left out with a diagnostic and is
 //! scanned through the kustomization that applies it.
 
+use palisade_core::tree::Tree as _;
 use serde_json::Value;
 
 use crate::object::Object;
@@ -24,7 +25,7 @@ pub fn fragment(object: &Object) -> Option<String> {
     }
     let kind = object.id.kind.as_str();
     let group = object.id.group();
-    let missing = |pointer: &str| object.value.pointer(pointer).is_none_or(Value::is_null);
+    let missing = |pointer: &str| object.value.at(pointer).is_none_or(Value::is_null);
     let required: &[&str] = match (group, kind) {
         // apps/v1beta1 defaulted the selector from the template's labels.
         ("apps", "Deployment" | "StatefulSet") if object.id.api_version == "apps/v1beta1" => {

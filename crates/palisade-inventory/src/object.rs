@@ -1,6 +1,7 @@
 //! Kubernetes objects as the inventory holds them: a JSON value, the positions of its nodes and
 //! the source it came from.
 
+use palisade_core::tree::Tree as _;
 use palisade_core::{JsonPointer, ObjectRef};
 use serde_json::Value;
 
@@ -69,7 +70,7 @@ impl Object {
 
     /// `metadata.annotations` as a map, when present.
     pub fn annotations(&self) -> Option<&serde_json::Map<String, Value>> {
-        self.value.pointer("/metadata/annotations")?.as_object()
+        self.value.at("/metadata/annotations")?.as_object()
     }
 }
 

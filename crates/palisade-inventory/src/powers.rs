@@ -17,6 +17,7 @@
 //! A ReplicaSet scaled to zero runs no Pods: a Deployment keeps its old ones at zero, with the
 //! template of an earlier revision, and they stay judged through the Deployment.
 
+use palisade_core::tree::Tree as _;
 use serde_json::Value;
 
 use crate::object::Object;
@@ -189,11 +190,11 @@ pub(crate) fn runs_template(pod: &Object, controller: &Object) -> bool {
     }
     let revision = controller
         .value
-        .pointer("/status/updateRevision")
+        .at("/status/updateRevision")
         .and_then(Value::as_str);
     let pods = pod
         .value
-        .pointer("/metadata/labels/controller-revision-hash")
+        .at("/metadata/labels/controller-revision-hash")
         .and_then(Value::as_str);
     revision.is_some() && revision == pods
 }
@@ -206,7 +207,7 @@ pub(crate) fn revision_name(pod: &Object, controller: &Object) -> Option<String>
     let id = &controller.id;
     let label = pod
         .value
-        .pointer("/metadata/labels/controller-revision-hash")
+        .at("/metadata/labels/controller-revision-hash")
         .and_then(Value::as_str)
         .filter(|label| !label.is_empty())?;
     match (id.group(), id.kind.as_str()) {
@@ -225,7 +226,7 @@ pub(crate) fn revision_name(pod: &Object, controller: &Object) -> Option<String>
 pub(crate) fn records_template(revision: &Object, controller: &Object) -> bool {
     let (Some(recorded), Some(Value::Object(template))) = (
         crate::podspec::recorded_template(revision),
-        controller.value.pointer("/spec/template"),
+        controller.value.at("/spec/template"),
     ) else {
         return false;
     };

@@ -1,6 +1,7 @@
 //! Whether a Service is reachable from outside the cluster, answered once for the rules and
 //! the attack-path graph.
 
+use palisade_core::tree::Tree as _;
 use serde_json::Value;
 
 /// Annotations by which cloud providers make a LoadBalancer internal (reachable only from the
@@ -85,7 +86,7 @@ pub fn service_exposure(service: &Value) -> Option<Exposure> {
 /// Whether a cloud annotation makes `service`'s load balancer internal.
 pub fn is_internal_load_balancer(service: &Value) -> bool {
     let Some(annotations) = service
-        .pointer("/metadata/annotations")
+        .at("/metadata/annotations")
         .and_then(Value::as_object)
     else {
         return false;

@@ -1,6 +1,7 @@
 //! Pod Security admission as a namespace declares it: the levels and the labels that choose
 //! them, read in one place for the rules and the attack-path graph.
 
+use palisade_core::tree::Tree as _;
 use std::fmt;
 
 use serde_json::Value;
@@ -52,7 +53,7 @@ impl fmt::Display for Level {
 /// The value of a Namespace's `enforce` label, as written.
 pub fn enforce_label(namespace: &Value) -> Option<&str> {
     namespace
-        .pointer("/metadata/labels")
+        .at("/metadata/labels")
         .and_then(|labels| labels.get(ENFORCE_LABEL))
         .and_then(Value::as_str)
 }

@@ -1,5 +1,6 @@
 //! API resources and their names, resolved as kubectl resolves them.
 
+use palisade_core::tree::Tree as _;
 use std::fmt;
 
 /// Whether objects of a resource live in a namespace.
@@ -40,11 +41,7 @@ impl ApiResource {
     /// names, scope, storage version and subresources. `None` when it names no group or plural.
     pub fn from_crd(crd: &serde_json::Value) -> Option<ApiResource> {
         let spec = crd.get("spec")?;
-        let text = |p: &str| {
-            spec.pointer(p)
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("")
-        };
+        let text = |p: &str| spec.at(p).and_then(serde_json::Value::as_str).unwrap_or("");
         let (group, plural) = (text("/group"), text("/names/plural"));
         if group.is_empty() || plural.is_empty() {
             return None;
@@ -64,7 +61,7 @@ impl ApiResource {
             .filter(|name| {
                 versions
                     .iter()
-                    .any(|v| v.pointer(&format!("/subresources/{name}")).is_some())
+                    .any(|v| v.at(&format!("/subresources/{name}")).is_some())
             })
             .map(str::to_string)
             .collect();
@@ -75,7 +72,7 @@ impl ApiResource {
             plural: plural.into(),
             singular: text("/names/singular").into(),
             short_names: spec
-                .pointer("/names/shortNames")
+                .at("/names/shortNames")
                 .and_then(serde_json::Value::as_array)
                 .map(|a| {
                     a.iter()

@@ -8,6 +8,7 @@
 //! `contains`, `notNets`, `notPorts`, `notSelector`, service-account and service matches,
 //! other tiers, ICMP-only rules are skipped) makes the policy "not evaluated", the field named.
 
+use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value, json};
 
 use crate::addr::{AddrRange, AddrSet};
@@ -42,7 +43,7 @@ const RULE_FIELDS: &[&str] = &[
 /// Reads a Calico policy; `namespace` is `None` for a GlobalNetworkPolicy.
 pub fn calico_policy(value: &Value, namespace: Option<&str>, object: usize) -> Parsed<Policy> {
     let name = value
-        .pointer("/metadata/name")
+        .at("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or("<unnamed>");
     let spec = value.get("spec").unwrap_or(&Value::Null);

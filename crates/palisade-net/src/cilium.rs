@@ -7,6 +7,7 @@
 //! (`toFQDNs`, `toServices`, `fromRequires`, node selectors, service-account and cluster
 //! selectors, ICMP, ...) makes the whole policy "not evaluated", with the field named.
 
+use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value, json};
 
 use crate::addr::{AddrRange, AddrSet};
@@ -40,7 +41,7 @@ pub fn cilium_policies(
     object: usize,
 ) -> Parsed<Vec<Policy>> {
     let name = value
-        .pointer("/metadata/name")
+        .at("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or("<unnamed>");
     let mut specs = Vec::new();
@@ -118,7 +119,7 @@ fn one_spec(
         }
     }
     let default_deny = |key: &str| {
-        spec.pointer(&format!("/enableDefaultDeny/{key}"))
+        spec.at(&format!("/enableDefaultDeny/{key}"))
             .and_then(Value::as_bool)
             .unwrap_or(true)
     };

@@ -1,6 +1,7 @@
 //! What Ingresses and OpenShift Routes open to the ingress controller: the Services they name,
 //! the pods those Services select, and the container ports the traffic lands on.
 
+use palisade_core::tree::Tree as _;
 use std::collections::BTreeMap;
 
 use palisade_core::selector::map_selector_matches;
@@ -83,9 +84,9 @@ pub fn ingress_controller_ports(
                 let Some(name) = backend.get("name").and_then(Value::as_str) else {
                     continue;
                 };
-                let port = match backend.pointer("/port/number").and_then(Value::as_u64) {
+                let port = match backend.at("/port/number").and_then(Value::as_u64) {
                     Some(n) => PortRef::ServicePort(u16::try_from(n).unwrap_or(0)),
-                    None => match backend.pointer("/port/name").and_then(Value::as_str) {
+                    None => match backend.at("/port/name").and_then(Value::as_str) {
                         Some(n) => PortRef::ServicePortName(n),
                         None => continue,
                     },
@@ -97,7 +98,7 @@ pub fn ingress_controller_ports(
     for route in inventory.of_kind("route.openshift.io", "Route") {
         let ns = &placer.namespace(route);
         let via = format!("Route {ns}/{}", route.id.display_name());
-        let port = match route.value.pointer("/spec/port/targetPort") {
+        let port = match route.value.at("/spec/port/targetPort") {
             Some(Value::Number(n)) => {
                 PortRef::Target(u16::try_from(n.as_u64().unwrap_or(0)).unwrap_or(0))
             }
@@ -142,22 +143,22 @@ enum PortRef<'a> {
 /// The Service backends of an Ingress (`defaultBackend` and every rule path), as written.
 pub fn ingress_backends(ingress: &Value) -> Vec<&Value> {
     let mut out = Vec::new();
-    if let Some(b) = ingress.pointer("/spec/defaultBackend/service") {
+    if let Some(b) = ingress.at("/spec/defaultBackend/service") {
         out.push(b);
     }
     for rule in ingress
-        .pointer("/spec/rules")
+        .at("/spec/rules")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
     {
         for path in rule
-            .pointer("/http/paths")
+            .at("/http/paths")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
         {
-            if let Some(b) = path.pointer("/backend/service") {
+            if let Some(b) = path.at("/backend/service") {
                 out.push(b);
             }
         }
@@ -169,7 +170,7 @@ pub fn ingress_backends(ingress: &Value) -> Vec<&Value> {
 fn selector_of(service: &Object) -> Option<&Map<String, Value>> {
     service
         .value
-        .pointer("/spec/selector")
+        .at("/spec/selector")
         .and_then(Value::as_object)
         .filter(|s| !s.is_empty())
 }
@@ -184,7 +185,7 @@ pub fn services(placer: Placer<'_>) -> Vec<Service> {
         };
         let ports = service
             .value
-            .pointer("/spec/ports")
+            .at("/spec/ports")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()

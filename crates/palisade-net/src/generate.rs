@@ -4,6 +4,7 @@
 //! workloads, Services, Ingresses and flows, never on existing policies, so generating again
 //! on the output changes nothing.
 
+use palisade_core::tree::Tree as _;
 use std::collections::BTreeMap;
 
 use palisade_inventory::Inventory;
@@ -210,7 +211,7 @@ fn allow_dns(ns: &str) -> Value {
 /// those, else the pod template's labels.
 fn selector_of(inventory: &Inventory, e: &Endpoint) -> Map<String, Value> {
     let object = &inventory.objects[e.object];
-    let selector = object.value.pointer("/spec/selector");
+    let selector = object.value.at("/spec/selector");
     let match_labels = selector
         .and_then(|s| s.get("matchLabels"))
         .and_then(Value::as_object)

@@ -1,6 +1,7 @@
 //! What the network engine reasons about: namespaces with their labels and endpoints (one per
 //! workload, pods grouped under their controller), read from an inventory.
 
+use palisade_core::tree::Tree as _;
 use std::collections::{BTreeMap, HashMap};
 
 use palisade_inventory::podspec::pod_spec;
@@ -131,10 +132,7 @@ pub fn namespaces(placer: Placer<'_>) -> Namespaces {
     let mut namespaces = Namespaces::default();
     for ns in inventory.of_kind("", "Namespace") {
         if let Some(name) = ns.id.name.as_deref() {
-            let labels = ns
-                .value
-                .pointer("/metadata/labels")
-                .and_then(Value::as_object);
+            let labels = ns.value.at("/metadata/labels").and_then(Value::as_object);
             namespaces.declare(name, labels);
         }
     }
@@ -261,10 +259,7 @@ fn absent_owner(object: &Object) -> Option<(String, String)> {
     if object.id.kind != "Pod" {
         return None;
     }
-    let owners = object
-        .value
-        .pointer("/metadata/ownerReferences")?
-        .as_array()?;
+    let owners = object.value.at("/metadata/ownerReferences")?.as_array()?;
     let owner = owners
         .iter()
         .find(|o| o.get("controller").and_then(Value::as_bool) == Some(true))?;

@@ -4,6 +4,7 @@
 //! here. A policy the API server would reject is not guessed at: its problems are returned
 //! and the pairs it would govern are marked "not evaluated".
 
+use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value};
 
 use crate::addr::{AddrRange, AddrSet};
@@ -309,7 +310,7 @@ pub fn network_policy(value: &Value, namespace: &str, object: usize) -> Parsed<P
 
 fn name_of(value: &Value) -> String {
     value
-        .pointer("/metadata/name")
+        .at("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or("<unnamed>")
         .to_string()

@@ -14,6 +14,7 @@
 //! a read that could not list RBAC) has no RBAC to answer from: a check is then an evaluation
 //! error, which the policy's `failurePolicy` decides, never a made-up "denied".
 
+use palisade_core::tree::Tree as _;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -41,9 +42,9 @@ impl Authorizer {
     /// The authorizer of the user of `review` (an AdmissionRequest), or `None` when the review
     /// names no user (an object read from a file has no requester).
     pub fn for_review(rbac: Arc<Policy>, review: &Value) -> Option<Authorizer> {
-        let user = review.pointer("/userInfo/username")?.as_str()?.to_string();
+        let user = review.at("/userInfo/username")?.as_str()?.to_string();
         let groups = review
-            .pointer("/userInfo/groups")
+            .at("/userInfo/groups")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
@@ -122,7 +123,7 @@ fn map(entries: Vec<(&str, Cel)>) -> Cel {
 /// The `authorizer` variable for `authorizer` and the request `review` is for.
 pub fn variable(authorizer: Authorizer, review: &Value) -> Cel {
     let authorizer = Arc::new(authorizer);
-    let text = |pointer: &str| review.pointer(pointer).and_then(Value::as_str);
+    let text = |pointer: &str| review.at(pointer).and_then(Value::as_str);
     let mut request = Request {
         api_group: text("/resource/group").unwrap_or("").into(),
         resource: text("/resource/resource").unwrap_or("").into(),

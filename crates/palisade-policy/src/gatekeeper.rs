@@ -3,6 +3,7 @@
 //! `enforcementAction`), with the match semantics Gatekeeper applies before evaluating.
 
 use palisade_core::selector::label_selector_matches;
+use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value};
 
 /// A template or constraint that cannot be used, with the field at fault.
@@ -41,7 +42,7 @@ pub struct Template {
 }
 
 fn str_at<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
-    value.pointer(pointer).and_then(Value::as_str)
+    value.at(pointer).and_then(Value::as_str)
 }
 
 impl Template {
@@ -57,7 +58,7 @@ impl Template {
             .ok_or_else(|| invalid("spec.crd.spec.names.kind", "missing"))?
             .to_string();
         let targets = value
-            .pointer("/spec/targets")
+            .at("/spec/targets")
             .and_then(Value::as_array)
             .ok_or_else(|| invalid("spec.targets", "missing"))?;
         let target = targets
@@ -169,7 +170,7 @@ impl Constraint {
                 .map(str::to_string)
                 .collect()
         };
-        let spec_match = value.pointer("/spec/match").cloned().unwrap_or(Value::Null);
+        let spec_match = value.at("/spec/match").cloned().unwrap_or(Value::Null);
         let kinds = spec_match
             .get("kinds")
             .and_then(Value::as_array)
@@ -191,7 +192,7 @@ impl Constraint {
         };
         Ok(Constraint {
             parameters: value
-                .pointer("/spec/parameters")
+                .at("/spec/parameters")
                 .cloned()
                 .unwrap_or_else(|| Value::Object(Map::new())),
             matcher: Match {
@@ -258,9 +259,7 @@ impl Match {
                 return false;
             }
         }
-        let labels = object
-            .pointer("/metadata/labels")
-            .and_then(Value::as_object);
+        let labels = object.at("/metadata/labels").and_then(Value::as_object);
         if let Some(selector) = &self.label_selector
             && !label_selector_matches(selector, labels)
         {

@@ -7,6 +7,7 @@
 //! the constraint says otherwise with the `palisade.dev/severity` annotation; controls come
 //! from `palisade.dev/controls` (comma-separated, `cis-k8s-1.12:5.2.2`).
 
+use palisade_core::tree::Tree as _;
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,7 +61,7 @@ impl Cluster {
             .filter_map(|o| {
                 let labels = o
                     .value
-                    .pointer("/metadata/labels")
+                    .at("/metadata/labels")
                     .and_then(Value::as_object)
                     .cloned()
                     .unwrap_or_default();
@@ -200,7 +201,7 @@ impl Rule for VapRule {
             labels: cx
                 .object
                 .value
-                .pointer("/metadata/labels")
+                .at("/metadata/labels")
                 .and_then(Value::as_object),
             namespace_labels: id
                 .namespace
@@ -260,7 +261,7 @@ pub struct Loaded {
 /// The `palisade.dev/severity` annotation of a policy object, when set.
 fn severity_annotation(object: &Value) -> Result<Option<Severity>, String> {
     object
-        .pointer("/metadata/annotations")
+        .at("/metadata/annotations")
         .and_then(|a| a.get(SEVERITY))
         .and_then(Value::as_str)
         .map(|text| text.parse().map_err(|e| format!("{SEVERITY}: {e}")))
@@ -279,7 +280,7 @@ fn severity_of(constraint: &Value, enforcement: Enforcement) -> Result<Severity,
 
 fn controls_of(constraint: &Value) -> Result<Vec<Control>, String> {
     let Some(text) = constraint
-        .pointer("/metadata/annotations")
+        .at("/metadata/annotations")
         .and_then(|a| a.get(CONTROLS))
         .and_then(Value::as_str)
     else {

@@ -11,6 +11,7 @@
 //! compiles for it; the interpreter answers when it does not, and whenever the machine reports
 //! an error, so the interpreter's verdict stands wherever the two could differ.
 
+use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value, json};
 
 use crate::gatekeeper::{PolicyError, Template};
@@ -441,18 +442,10 @@ pub fn inventory_of<'v>(objects: impl Iterator<Item = &'v Value>) -> Value {
     let mut cluster = Map::new();
     let mut namespaced = Map::new();
     for object in objects {
-        let text = |pointer: &str| {
-            object
-                .pointer(pointer)
-                .and_then(Value::as_str)
-                .unwrap_or("")
-        };
+        let text = |pointer: &str| object.at(pointer).and_then(Value::as_str).unwrap_or("");
         let (api_version, kind, name) =
             (text("/apiVersion"), text("/kind"), text("/metadata/name"));
-        let root = match object
-            .pointer("/metadata/namespace")
-            .and_then(Value::as_str)
-        {
+        let root = match object.at("/metadata/namespace").and_then(Value::as_str) {
             Some(ns) => child(&mut namespaced, ns),
             None => &mut cluster,
         };

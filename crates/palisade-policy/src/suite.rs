@@ -3,6 +3,7 @@
 //! inventory objects, and assertions on the number of violations, optionally of those whose
 //! message contains a substring.
 
+use palisade_core::tree::Tree as _;
 use std::path::{Path, PathBuf};
 
 use palisade_inventory::{Limits, load_text};
@@ -123,7 +124,7 @@ pub fn evaluate(
     let kind = target.get("kind").and_then(Value::as_str).unwrap_or("");
     let namespaced = scopes.is_namespaced(group, kind);
     let namespace = target
-        .pointer("/metadata/namespace")
+        .at("/metadata/namespace")
         .and_then(Value::as_str)
         .or_else(|| review.get("namespace").and_then(Value::as_str));
     let namespace_labels: Option<Map<String, Value>> = namespace.and_then(|ns| {
@@ -131,9 +132,9 @@ pub fn evaluate(
             .iter()
             .find(|o| {
                 o.get("kind").and_then(Value::as_str) == Some("Namespace")
-                    && o.pointer("/metadata/name").and_then(Value::as_str) == Some(ns)
+                    && o.at("/metadata/name").and_then(Value::as_str) == Some(ns)
             })
-            .and_then(|o| o.pointer("/metadata/labels"))
+            .and_then(|o| o.at("/metadata/labels"))
             .and_then(Value::as_object)
             .cloned()
     });
@@ -155,7 +156,7 @@ pub fn run_suite(path: &Path, engine: EngineChoice) -> Result<Vec<CaseResult>, S
     let dir = path.parent().unwrap_or(Path::new("."));
     let suite = one(path)?;
     let suite_name = suite
-        .pointer("/metadata/name")
+        .at("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or("suite")
         .to_string();

@@ -6,6 +6,7 @@
 //! given; `parameterNotFoundAction`), then the policy's CEL (`crate::cel`).
 
 use palisade_core::selector::label_selector_matches;
+use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value};
 
 use std::sync::Arc;
@@ -26,7 +27,7 @@ fn strings(value: Option<&Value>) -> Vec<String> {
 }
 
 fn text<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
-    value.pointer(pointer).and_then(Value::as_str)
+    value.at(pointer).and_then(Value::as_str)
 }
 
 /// One `resourceRules` entry.
@@ -217,7 +218,7 @@ impl Binding {
             .ok_or_else(|| invalid("spec.policyName", "missing".into()))?
             .to_string();
         let mut action = None;
-        for a in strings(value.pointer("/spec/validationActions")) {
+        for a in strings(value.at("/spec/validationActions")) {
             let parsed = match a.as_str() {
                 "Deny" => Action::Deny,
                 "Warn" => Action::Warn,
@@ -231,7 +232,7 @@ impl Binding {
             };
             action = Some(action.map_or(parsed, |a: Action| a.max(parsed)));
         }
-        let param_ref = value.pointer("/spec/paramRef");
+        let param_ref = value.at("/spec/paramRef");
         Ok(Binding {
             policy,
             param_name: param_ref.and_then(|p| text(p, "/name")).map(str::to_string),
@@ -241,7 +242,7 @@ impl Binding {
             param_selector: param_ref.and_then(|p| p.get("selector")).cloned(),
             deny_without_params: param_ref.and_then(|p| text(p, "/parameterNotFoundAction"))
                 == Some("Deny"),
-            resources: MatchResources::read(value.pointer("/spec/matchResources")),
+            resources: MatchResources::read(value.at("/spec/matchResources")),
             action: action.ok_or_else(|| invalid("spec.validationActions", "missing".into()))?,
             name,
         })
@@ -292,7 +293,7 @@ impl Binding {
                         (Some(name), _) => text(o, "/metadata/name") == Some(name.as_str()),
                         (None, Some(selector)) => label_selector_matches(
                             selector,
-                            o.pointer("/metadata/labels").and_then(Value::as_object),
+                            o.at("/metadata/labels").and_then(Value::as_object),
                         ),
                         (None, None) => false,
                     }

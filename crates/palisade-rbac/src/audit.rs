@@ -2,6 +2,7 @@
 //! subject made become the minimal Role/ClusterRole rules that allow them, with resource names
 //! when every request named one; `diff` lists what is granted today and was never used.
 
+use palisade_core::tree::Tree as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 
@@ -155,7 +156,7 @@ impl AuditRequests {
         {
             return;
         }
-        if event.pointer("/user/username").and_then(Value::as_str) != Some(identity.user.as_str()) {
+        if event.at("/user/username").and_then(Value::as_str) != Some(identity.user.as_str()) {
             return;
         }
         self.matched += 1;
@@ -215,12 +216,9 @@ impl AuditRequests {
 /// Whether the API server refused the request: a 403 response, or the authorizer's
 /// `forbid` decision in the event's annotations.
 fn refused(event: &Value) -> bool {
-    event
-        .pointer("/responseStatus/code")
-        .and_then(Value::as_i64)
-        == Some(403)
+    event.at("/responseStatus/code").and_then(Value::as_i64) == Some(403)
         || event
-            .pointer("/annotations/authorization.k8s.io~1decision")
+            .at("/annotations/authorization.k8s.io~1decision")
             .and_then(Value::as_str)
             == Some("forbid")
 }

@@ -3,6 +3,7 @@
 //! the node and cluster-admin; each edge carries the evidence for the step (a Service, a
 //! mounted token, a binding → role → rule). Paths are shortest chains of evidence.
 
+use palisade_core::tree::Tree as _;
 use std::collections::{BTreeMap, HashMap};
 
 use palisade_core::selector::map_selector_matches;
@@ -841,7 +842,7 @@ fn exposed_workloads(
         let name = service.id.display_name().to_string();
         if let Some(selector) = service
             .value
-            .pointer("/spec/selector")
+            .at("/spec/selector")
             .and_then(Value::as_object)
             .filter(|s| !s.is_empty())
         {
@@ -849,7 +850,7 @@ fn exposed_workloads(
         }
         let kind = service
             .value
-            .pointer("/spec/type")
+            .at("/spec/type")
             .and_then(Value::as_str)
             .unwrap_or("ClusterIP");
         // The rules' answer (NET001, NET003): an internal load balancer is not exposed.

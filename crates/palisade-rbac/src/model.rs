@@ -1,6 +1,7 @@
 //! RBAC objects read from an inventory: Roles and ClusterRoles (with aggregation resolved),
 //! RoleBindings and ClusterRoleBindings, and the ServiceAccounts and workloads that run as them.
 
+use palisade_core::tree::Tree as _;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -296,7 +297,7 @@ impl Grants {
                         policy.cluster_roles.insert(name.clone(), role_index);
                         if let Some(selectors) = object
                             .value
-                            .pointer("/aggregationRule/clusterRoleSelectors")
+                            .at("/aggregationRule/clusterRoleSelectors")
                             .and_then(Value::as_array)
                         {
                             aggregation.push((role_index, selectors.clone()));
@@ -415,7 +416,7 @@ impl Policy {
             }
             let Some(node) = object
                 .value
-                .pointer("/spec/nodeName")
+                .at("/spec/nodeName")
                 .and_then(Value::as_str)
                 .filter(|n| !n.is_empty())
             else {
@@ -543,7 +544,7 @@ impl Grants {
                     };
                     let labels = inventory.objects[object]
                         .value
-                        .pointer("/metadata/labels")
+                        .at("/metadata/labels")
                         .and_then(Value::as_object);
                     if !selectors
                         .iter()

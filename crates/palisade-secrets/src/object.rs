@@ -11,6 +11,7 @@
 use base64::Engine as _;
 use palisade_core::JsonPointer;
 use palisade_core::redact::is_printable;
+use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value};
 
 use crate::detector::Detector;
@@ -91,7 +92,7 @@ pub fn scan_object(object: &Value) -> Vec<Detection> {
     // The applied copy is read last, so a secret also present in the object is reported at
     // the object's own field.
     if let Some(text) = object
-        .pointer("/metadata/annotations")
+        .at("/metadata/annotations")
         .and_then(|a| a.get(LAST_APPLIED))
         .and_then(Value::as_str)
         && let Ok(inner) = serde_json::from_str::<Value>(text)

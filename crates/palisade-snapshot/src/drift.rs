@@ -3,6 +3,7 @@
 //! ignoring what the API server fills in, each classified by security relevance and
 //! attributed through `managedFields` to whoever changed it.
 
+use palisade_core::tree::Tree as _;
 use std::collections::{HashMap, HashSet};
 
 use palisade_core::{JsonPointer, ObjectRef, Severity};
@@ -187,7 +188,7 @@ pub fn compare(desired: &Inventory, live: &Inventory, options: &DriftOptions) ->
                 let live_object = &live.objects[l];
                 let managers = live_object
                     .value
-                    .pointer("/metadata/managedFields")
+                    .at("/metadata/managedFields")
                     .and_then(Value::as_array);
                 let mut fields = Vec::new();
                 let desired_value = if object.id.kind == "Secret" && object.id.group().is_empty() {
@@ -228,7 +229,7 @@ pub fn compare(desired: &Inventory, live: &Inventory, options: &DriftOptions) ->
         }
         if object
             .value
-            .pointer("/metadata/ownerReferences")
+            .at("/metadata/ownerReferences")
             .is_some_and(|r| r.as_array().is_some_and(|a| !a.is_empty()))
         {
             continue;
@@ -673,7 +674,7 @@ fn relevance(kind: &str, segments: &[Segment]) -> Severity {
 /// Who first wrote `object` (the `managedFields` entry with the earliest time): for an object
 /// made in the cluster, who made it.
 pub fn creator(object: &Value) -> Option<Manager> {
-    let entries = object.pointer("/metadata/managedFields")?.as_array()?;
+    let entries = object.at("/metadata/managedFields")?.as_array()?;
     entries
         .iter()
         .filter_map(|e| {

@@ -7,6 +7,7 @@
 
 mod common;
 
+use palisade_core::tree::Tree as _;
 use std::path::Path;
 
 use base64::Engine as _;
@@ -162,7 +163,7 @@ fn audit_log(dir: &Path) -> std::path::PathBuf {
     let mut lines = Vec::new();
     for (i, object) in objects('l').into_iter().enumerate() {
         let kind = object["kind"].as_str().unwrap_or("Thing").to_lowercase();
-        let namespace = object.pointer("/metadata/namespace").cloned();
+        let namespace = object.at("/metadata/namespace").cloned();
         lines.push(json!({
             "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse",
             "auditID": format!("canary-{i}"), "stage": "ResponseComplete", "verb": "create",
@@ -601,8 +602,8 @@ fn admission_responses_and_logs_never_hold_a_canary() {
                 "uid": format!("c{i}{operation}"),
                 "kind": {"group": group, "version": version, "kind": kind},
                 "resource": {"group": group, "version": version, "resource": format!("{}s", kind.to_ascii_lowercase())},
-                "name": object.pointer("/metadata/name").cloned().unwrap_or_default(),
-                "namespace": object.pointer("/metadata/namespace").cloned().unwrap_or(serde_json::json!("shop")),
+                "name": object.at("/metadata/name").cloned().unwrap_or_default(),
+                "namespace": object.at("/metadata/namespace").cloned().unwrap_or(serde_json::json!("shop")),
                 "operation": operation, "userInfo": {"username": "alice"},
                 "object": object, "oldObject": old}});
             for endpoint in ["validate", "mutate"] {

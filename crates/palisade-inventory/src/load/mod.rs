@@ -1,6 +1,7 @@
 //! Finding and reading inputs: files, directories, standard input, Kustomize directories and
 //! Helm charts, parsed in parallel and merged in a deterministic order.
 
+use palisade_core::tree::Tree as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -162,7 +163,7 @@ fn read_values(name: &str, items: Vec<Value>, first_line: u32, limits: &Limits) 
     };
     let controllers: std::collections::HashSet<String> = if limits.slim_snapshots {
         fn str_at<'v>(item: &'v Value, pointer: &str) -> Option<&'v str> {
-            item.pointer(pointer).and_then(Value::as_str)
+            item.at(pointer).and_then(Value::as_str)
         }
         template_controllers(items.iter().map(|item| {
             (
@@ -387,7 +388,7 @@ mod tests {
             Some(&serde_json::json!({"nodeName": "node-a"})),
             "a controlled pod keeps only its metadata and node"
         );
-        assert!(pod.value.pointer("/metadata/managedFields").is_none());
+        assert!(pod.value.at("/metadata/managedFields").is_none());
         assert!(
             unit.objects[0].value.get("spec").is_some(),
             "the controller keeps its spec"
@@ -406,7 +407,7 @@ mod tests {
         assert!(
             full.objects[1]
                 .value
-                .pointer("/metadata/managedFields")
+                .at("/metadata/managedFields")
                 .is_some(),
             "drift keeps managedFields"
         );

@@ -10,6 +10,7 @@
 //! located in the patch that sets its field when there is one, else at the field (or its
 //! nearest parent) in the origin file.
 
+use palisade_core::tree::Tree as _;
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -224,7 +225,7 @@ fn render_with_origins(
 /// The `path` of an object's origin annotation.
 fn origin_path(value: &Value) -> Option<String> {
     let text = value
-        .pointer("/metadata/annotations")?
+        .at("/metadata/annotations")?
         .get(ORIGIN_ANNOTATION)?
         .as_str()?;
     text.lines()
@@ -254,7 +255,7 @@ fn find_object<'d>(docs: &'d [(Value, Spans)], id: &ObjectRef) -> Option<&'d (Va
     docs.iter()
         .filter(|(value, _)| value.get("kind").and_then(Value::as_str) == Some(id.kind.as_str()))
         .filter_map(|doc| {
-            let name = doc.0.pointer("/metadata/name").and_then(Value::as_str)?;
+            let name = doc.0.at("/metadata/name").and_then(Value::as_str)?;
             rendered.contains(name).then_some((name.len(), doc))
         })
         .max_by_key(|(len, _)| *len)
@@ -413,7 +414,7 @@ fn sites(
                 .and_then(Value::as_str)
                 .map(str::to_string),
             name: value
-                .pointer("/metadata/name")
+                .at("/metadata/name")
                 .and_then(Value::as_str)
                 .map(str::to_string),
         }

@@ -12,6 +12,7 @@
 //! (POD001-POD017) keep their own, documented differences from admission; they do not decide
 //! compliance with the standard.
 
+use palisade_core::tree::Tree as _;
 use std::fmt;
 
 use serde_json::Value;
@@ -181,11 +182,11 @@ fn containers(spec: &Value) -> Vec<Container<'_>> {
 }
 
 fn str_at<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
-    value.pointer(pointer).and_then(Value::as_str)
+    value.at(pointer).and_then(Value::as_str)
 }
 
 fn bool_at(value: &Value, pointer: &str) -> Option<bool> {
-    value.pointer(pointer).and_then(Value::as_bool)
+    value.at(pointer).and_then(Value::as_bool)
 }
 
 /// What the checks see of one pod.
@@ -351,7 +352,7 @@ fn capabilities_baseline(pod: &mut Pod<'_>) {
     for c in &pod.containers {
         if let Some(add) = c
             .value
-            .pointer("/securityContext/capabilities/add")
+            .at("/securityContext/capabilities/add")
             .and_then(Value::as_array)
         {
             for (i, cap) in add.iter().enumerate() {
@@ -455,7 +456,7 @@ fn se_linux_options(pod: &mut Pod<'_>) {
     let places = pod.places();
     let mut hits = Vec::new();
     for (path, value) in places {
-        let Some(options) = value.pointer("/securityContext/seLinuxOptions") else {
+        let Some(options) = value.at("/securityContext/seLinuxOptions") else {
             continue;
         };
         if let Some(kind) = options.get("type").and_then(Value::as_str)
@@ -556,7 +557,7 @@ fn sysctls(pod: &mut Pod<'_>) {
     let version = pod.version;
     let hits: Vec<(String, String)> = pod
         .spec
-        .pointer("/securityContext/sysctls")
+        .at("/securityContext/sysctls")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
@@ -686,11 +687,7 @@ fn run_as_user(pod: &mut Pod<'_>) {
     let places = pod.places();
     let hits: Vec<String> = places
         .into_iter()
-        .filter(|(_, v)| {
-            v.pointer("/securityContext/runAsUser")
-                .and_then(Value::as_i64)
-                == Some(0)
-        })
+        .filter(|(_, v)| v.at("/securityContext/runAsUser").and_then(Value::as_i64) == Some(0))
         .map(|(path, _)| format!("{path}/securityContext/runAsUser"))
         .collect();
     for path in hits {
@@ -748,7 +745,7 @@ fn capabilities_restricted(pod: &mut Pod<'_>) {
     for c in &pod.containers {
         let list = |field: &str| -> Vec<&str> {
             c.value
-                .pointer(&format!("/securityContext/capabilities/{field}"))
+                .at(&format!("/securityContext/capabilities/{field}"))
                 .and_then(Value::as_array)
                 .map(|a| a.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default()

@@ -1,3 +1,4 @@
+use palisade_core::tree::Tree as _;
 use serde_json::Value;
 
 use crate::context::Context;
@@ -77,7 +78,7 @@ impl Check for ExposedServiceWithoutNetworkPolicy {
         let Some(selector) = cx
             .object
             .value
-            .pointer("/spec/selector")
+            .at("/spec/selector")
             .and_then(Value::as_object)
             .filter(|s| !s.is_empty())
         else {

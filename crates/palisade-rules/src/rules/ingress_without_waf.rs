@@ -1,3 +1,4 @@
+use palisade_core::tree::Tree as _;
 use serde_json::Value;
 
 use crate::context::Context;
@@ -75,7 +76,7 @@ impl Check for IngressWithoutWaf {
         let class = cx
             .object
             .value
-            .pointer("/spec/ingressClassName")
+            .at("/spec/ingressClassName")
             .and_then(Value::as_str)
             .or_else(|| get("kubernetes.io/ingress.class"))
             .unwrap_or("");

@@ -1,3 +1,4 @@
+use palisade_core::tree::Tree as _;
 use serde_json::Value;
 
 use crate::context::Context;
@@ -65,11 +66,11 @@ declare_rule! {
 const ROOT_NAMESPACE: &str = "istio-system";
 
 fn mode(pa: &Value) -> Option<&str> {
-    pa.pointer("/spec/mtls/mode").and_then(Value::as_str)
+    pa.at("/spec/mtls/mode").and_then(Value::as_str)
 }
 
 fn has_selector(pa: &Value) -> bool {
-    pa.pointer("/spec/selector/matchLabels")
+    pa.at("/spec/selector/matchLabels")
         .and_then(Value::as_object)
         .is_some_and(|m| !m.is_empty())
 }
@@ -97,7 +98,7 @@ impl Check for MeshMtlsNotStrict {
         if let Some(ports) = cx
             .object
             .value
-            .pointer("/spec/portLevelMtls")
+            .at("/spec/portLevelMtls")
             .and_then(Value::as_object)
         {
             for (port, setting) in ports {
@@ -119,7 +120,7 @@ impl MeshMtlsNotStrict {
         let labels = cx
             .object
             .value
-            .pointer("/metadata/labels")
+            .at("/metadata/labels")
             .and_then(Value::as_object);
         let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
         let annotation = |k: &str| {

@@ -1,3 +1,4 @@
+use palisade_core::tree::Tree as _;
 use serde_json::Value;
 
 use crate::context::Context;
@@ -68,10 +69,7 @@ impl Check for MeshTlsDisabled {
             let mut places = vec![(at.join("tls").join("mode"), what.clone())];
             let ports = at.join("portLevelSettings");
             for (i, port) in cx.array_at(&ports).iter().enumerate() {
-                let number = port
-                    .pointer("/port/number")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0);
+                let number = port.at("/port/number").and_then(Value::as_u64).unwrap_or(0);
                 places.push((
                     ports.join(i).join("tls").join("mode"),
                     format!("{what}, port {number}"),

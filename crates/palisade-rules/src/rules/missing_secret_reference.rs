@@ -1,4 +1,5 @@
 use palisade_core::JsonPointer;
+use palisade_core::tree::Tree as _;
 use palisade_inventory::{Inventory, Object};
 use serde_json::Value;
 
@@ -29,7 +30,7 @@ const SECRET_PRODUCERS: &[(&str, &str, Option<&str>)] = &[
 
 fn produced_name(object: &Object, field: Option<&str>) -> Option<String> {
     field
-        .and_then(|f| object.value.pointer(f))
+        .and_then(|f| object.value.at(f))
         .and_then(Value::as_str)
         .map(str::to_string)
         .or_else(|| object.id.name.clone())
@@ -179,10 +180,7 @@ fn collect(cx: &mut Context<'_>) -> Vec<Reference> {
     let volumes = cx.array_at(&volumes_path);
     push_references(&mut refs, &volumes_path, volumes, &SECRET_VOLUME);
     for (i, volume) in volumes.iter().enumerate() {
-        if let Some(sources) = volume
-            .pointer("/projected/sources")
-            .and_then(Value::as_array)
-        {
+        if let Some(sources) = volume.at("/projected/sources").and_then(Value::as_array) {
             let sources_path = volumes_path.join(i).join("projected").join("sources");
             push_references(&mut refs, &sources_path, sources, &PROJECTED);
         }

@@ -1,3 +1,4 @@
+use palisade_core::tree::Tree as _;
 use std::collections::BTreeMap;
 
 use crate::context::Context;
@@ -115,11 +116,8 @@ impl Check for NamespacePodSecurity {
                 continue;
             };
             if !pod.value.is_null() {
-                let (level, _) = level_of(
-                    object.value.pointer(pod.metadata_pointer),
-                    pod.value,
-                    version,
-                );
+                let (level, _) =
+                    level_of(object.value.at(pod.metadata_pointer), pod.value, version);
                 needs.entry(level).or_default().push(format!(
                     "{} {}",
                     object.id.kind,

@@ -1,3 +1,4 @@
+use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value};
 
 use crate::context::Context;
@@ -81,7 +82,7 @@ impl Check for PodJoinsForeignService {
             .of_kind("", "Service")
             .filter(|service| service.id.namespace == namespace)
             .filter_map(|service| {
-                let selector = service.value.pointer("/spec/selector")?.as_object()?;
+                let selector = service.value.at("/spec/selector")?.as_object()?;
                 (selects(selector, &own) && !selects(selector, &theirs))
                     .then(|| service.id.display_name().to_string())
             })

@@ -1,3 +1,4 @@
+use palisade_core::tree::Tree as _;
 use std::borrow::Cow;
 
 use palisade_core::{Control, Framework, JsonPointer};
@@ -111,7 +112,7 @@ impl Check for PodSecurityAdmissionViolation {
         if pod.value.is_null() {
             return;
         }
-        let metadata = cx.object.value.pointer(pod.metadata_pointer);
+        let metadata = cx.object.value.at(pod.metadata_pointer);
         let spec_root = JsonPointer::parse(pod.pointer).unwrap_or_default();
         let metadata_root = JsonPointer::parse(pod.metadata_pointer).unwrap_or_default();
         let violations = evaluate(metadata, pod.value, target.level, target.version);

@@ -1,5 +1,6 @@
 use crate::context::Context;
 use crate::rule::{Check, Target};
+use palisade_core::tree::Tree as _;
 
 declare_rule! {
     /// ## What it checks
@@ -68,7 +69,7 @@ impl Check for SecretInEnv {
                 let reference = env_from.join(i).join("secretRef");
                 if cx.map_at(&reference).is_some() {
                     let secret_name = source
-                        .pointer("/secretRef/name")
+                        .at("/secretRef/name")
                         .and_then(|n| n.as_str())
                         .unwrap_or("?");
                     cx.report(

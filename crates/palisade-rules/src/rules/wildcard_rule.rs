@@ -1,4 +1,5 @@
 use palisade_core::JsonPointer;
+use palisade_core::tree::Tree as _;
 use serde_json::Value;
 
 use crate::context::Context;
@@ -66,7 +67,7 @@ impl Check for WildcardRule {
         let bootstrap = cx
             .object
             .value
-            .pointer("/metadata/labels/kubernetes.io~1bootstrapping")
+            .at("/metadata/labels/kubernetes.io~1bootstrapping")
             .and_then(Value::as_str)
             == Some("rbac-defaults");
         if cx.object.id.kind == "ClusterRole" && (name == "cluster-admin" || bootstrap) {

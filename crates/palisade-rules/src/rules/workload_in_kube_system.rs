@@ -1,3 +1,4 @@
+use palisade_core::tree::Tree as _;
 use serde_json::Value;
 
 use crate::context::Context;
@@ -71,7 +72,7 @@ impl Check for WorkloadInKubeSystem {
         if let Some(l) = cx
             .object
             .value
-            .pointer("/metadata/labels")
+            .at("/metadata/labels")
             .and_then(Value::as_object)
         {
             labels.push(l);
