@@ -397,13 +397,18 @@ fn satisfying<'a>(
     alternatives: &[(&[&str], &str, &str)],
     namespace: Option<&str>,
 ) -> Option<&'a PolicyRule> {
-    rules.iter().find(|rule| {
-        alternatives.iter().any(|(verbs, group, resource)| {
+    // The requests are the same for every rule: built once.
+    let requests: Vec<Request> = alternatives
+        .iter()
+        .flat_map(|(verbs, group, resource)| {
             verbs
                 .iter()
-                .any(|verb| rule_allows(rule, &Request::resource(verb, group, resource, namespace)))
+                .map(move |verb| Request::resource(verb, group, resource, namespace))
         })
-    })
+        .collect();
+    rules
+        .iter()
+        .find(|rule| requests.iter().any(|request| rule_allows(rule, request)))
 }
 
 impl Policy {

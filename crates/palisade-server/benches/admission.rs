@@ -15,7 +15,8 @@
 //! INVENTORY=DIR judges against the objects under DIR as the cluster (say
 //! ../shared/corpora/real-manifests, 5,294 objects) instead of an empty one, read as a whole
 //! cluster as `palisade serve admission` reads a live one (one network, no project scopes); LOAD=none stops
-//! after the in-process verdicts. Eight requests are judged: a standalone privileged Pod, a
+//! after the in-process verdicts; ONLY=N judges the N-th of them alone, ROUNDS=N times, and
+//! stops (for a profiler). Eight requests are judged: a standalone privileged Pod, a
 //! standalone unprivileged one, the unprivileged one as its ReplicaSet (added to every
 //! cluster) makes it, the most common request a cluster sends, a RoleBinding, an update of a
 //! Deployment (added to every cluster) to a new image, the ReplicaSet of that rollout (which
@@ -476,14 +477,20 @@ fn main() {
     let (judge, built_in, policies) = judge();
     let bodies = reviews();
     // One verdict each, in process, to show what is being judged (and its cost alone).
-    for body in &bodies {
+    // ONLY=N judges the N-th request alone (from 0) ROUNDS times (50 by default), then stops:
+    // for a profiler.
+    let only: Option<usize> = std::env::var("ONLY").ok().and_then(|n| n.parse().ok());
+    let rounds = env("ROUNDS", 50) as u32;
+    for (n, body) in bodies.iter().enumerate() {
+        if only.is_some_and(|only| only != n) {
+            continue;
+        }
         let review = palisade_admission::decode(body).unwrap();
         let start = Instant::now();
-        const ROUNDS: u32 = 50;
-        for _ in 0..ROUNDS {
+        for _ in 0..rounds {
             judge.validate(&review);
         }
-        let each = start.elapsed() / ROUNDS;
+        let each = start.elapsed() / rounds;
         let judged = judge.validate(&review);
         println!(
             "in process, one thread: {:.2} ms per request",
@@ -498,6 +505,9 @@ fn main() {
             judged.log.warned,
             judged.log.audited
         );
+    }
+    if only.is_some() {
+        return;
     }
     // Both cores judging in process: what the evaluation alone allows.
     let review = palisade_admission::decode(&bodies[0]).unwrap();
