@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
 
 use indexmap::IndexSet;
 use palisade_inventory::Inventory;
@@ -45,13 +46,15 @@ pub enum Relation {
 pub(crate) struct Edge {
     pub(crate) to: usize,
     pub(crate) relation: Relation,
-    pub(crate) evidence: String,
+    /// Shared: an exposed workload's hops to one workload on the same ports read the same,
+    /// and a graph lent to many evaluations is copied without copying its texts.
+    pub(crate) evidence: Arc<str>,
 }
 
 /// The graph. Nodes are interned, each held once (a node's index is its position in the
 /// set); each pair of nodes has at most one edge (the first contributed stays, so the order
-/// of contributors decides between equal evidence).
-#[derive(Debug, Default)]
+/// of contributors decides between equal evidence). A clone shares the edges' evidence.
+#[derive(Debug, Default, Clone)]
 pub struct Graph {
     pub(crate) nodes: IndexSet<Node>,
     pub(crate) edges: Vec<Vec<Edge>>,
@@ -60,7 +63,7 @@ pub struct Graph {
 }
 
 /// Hashes node indices (never input text, so a fast multiplicative hash is enough).
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct IndexHasher(u64);
 
 impl Hasher for IndexHasher {
@@ -100,18 +103,30 @@ impl Graph {
     }
 
     /// Adds an edge, once per pair of nodes (the first evidence stays).
-    pub fn edge(&mut self, from: Node, to: Node, relation: Relation, evidence: String) {
+    pub fn edge(
+        &mut self,
+        from: Node,
+        to: Node,
+        relation: Relation,
+        evidence: impl Into<Arc<str>>,
+    ) {
         let (a, b) = (self.id(from), self.id(to));
         self.edge_between(a, b, relation, evidence);
     }
 
     /// [`Graph::edge`] between nodes given by index ([`Graph::id`]).
-    pub fn edge_between(&mut self, a: usize, b: usize, relation: Relation, evidence: String) {
+    pub fn edge_between(
+        &mut self,
+        a: usize,
+        b: usize,
+        relation: Relation,
+        evidence: impl Into<Arc<str>>,
+    ) {
         if a != b && self.pairs.insert((a, b)) {
             self.edges[a].push(Edge {
                 to: b,
                 relation,
-                evidence,
+                evidence: evidence.into(),
             });
         }
     }
@@ -130,7 +145,7 @@ impl Graph {
         self.edges[internet]
             .iter()
             .find(|e| e.to == target)
-            .map(|e| e.evidence.as_str())
+            .map(|e| &*e.evidence)
     }
 
     pub fn node_count(&self) -> usize {
@@ -150,19 +165,9 @@ mod tests {
     fn one_edge_per_pair_and_the_first_evidence_stays() {
         let mut g = Graph::default();
         let web = Node::workload(0, "Deployment", "web", "web");
-        g.edge(
-            Node::Internet,
-            web.clone(),
-            Relation::Exposes,
-            "first".into(),
-        );
-        g.edge(
-            Node::Internet,
-            web.clone(),
-            Relation::Exposes,
-            "second".into(),
-        );
-        g.edge(web.clone(), web.clone(), Relation::Includes, "self".into());
+        g.edge(Node::Internet, web.clone(), Relation::Exposes, "first");
+        g.edge(Node::Internet, web.clone(), Relation::Exposes, "second");
+        g.edge(web.clone(), web.clone(), Relation::Includes, "self");
         assert_eq!(g.edge_count(), 1);
         assert_eq!(g.node_count(), 2);
         assert_eq!(g.exposure(&web), Some("first"));

@@ -135,7 +135,7 @@ impl Graph {
             steps.push(Step {
                 to: self.nodes[edge.to].clone(),
                 relation: edge.relation,
-                evidence: edge.evidence.clone(),
+                evidence: edge.evidence.to_string(),
             });
             at = edge.to;
         }
@@ -180,15 +180,10 @@ mod tests {
             Node::Internet,
             web.clone(),
             Relation::Exposes,
-            "Service web".into(),
+            "Service web",
         );
-        g.edge(web, sa.clone(), Relation::Grants, "reads Secrets".into());
-        g.edge(
-            sa,
-            Node::ClusterAdmin,
-            Relation::HoldsToken,
-            "admin token".into(),
-        );
+        g.edge(web, sa.clone(), Relation::Grants, "reads Secrets");
+        g.edge(sa, Node::ClusterAdmin, Relation::HoldsToken, "admin token");
         g
     }
 
@@ -201,13 +196,13 @@ mod tests {
             web.clone(),
             admin_app.clone(),
             Relation::Reaches,
-            "may connect".into(),
+            "may connect",
         );
         g.edge(
             admin_app.clone(),
             Node::ClusterAdmin,
             Relation::Grants,
-            "admin".into(),
+            "admin",
         );
         let path = g.path(&web, Goal::ClusterAdmin).expect("a path");
         assert_eq!(path.steps.len(), 2, "{}", path.describe());
@@ -218,14 +213,9 @@ mod tests {
             web.clone(),
             admin_app.clone(),
             Relation::Reaches,
-            "may connect".into(),
+            "may connect",
         );
-        g.edge(
-            admin_app,
-            Node::ClusterAdmin,
-            Relation::Grants,
-            "admin".into(),
-        );
+        g.edge(admin_app, Node::ClusterAdmin, Relation::Grants, "admin");
         let path = g.path(&web, Goal::ClusterAdmin).expect("a path");
         assert_eq!(path.steps[0].relation, Relation::Reaches);
     }

@@ -43,9 +43,37 @@ pub fn build_in(
     extra: &[Contributor],
     network: &dyn Fn() -> std::sync::Arc<palisade_net::Engine>,
 ) -> Graph {
+    build_on(
+        exposure(policy, inventory, network),
+        policy,
+        inventory,
+        extra,
+    )
+}
+
+/// The graph's first edges, the ones that come from the network: the internet to the
+/// workloads it reaches, and on from each to what its pods may connect to. They read the
+/// workloads' identities (not their accounts or powers), what exposes them, and the network
+/// engine, so a caller that knows none of these changed (an admission webhook judging a
+/// binding) may start [`build_on`] from the ones it built before.
+pub fn exposure(
+    policy: &Policy,
+    inventory: &Inventory,
+    network: &dyn Fn() -> std::sync::Arc<palisade_net::Engine>,
+) -> Graph {
     let mut g = Graph::default();
-    let enforced = enforced_namespaces(inventory);
     add_exposure(&mut g, policy, inventory, network);
+    g
+}
+
+/// [`build_in`] from its [`exposure`] edges `g`: every other contributor, in order.
+pub fn build_on(
+    mut g: Graph,
+    policy: &Policy,
+    inventory: &Inventory,
+    extra: &[Contributor],
+) -> Graph {
+    let enforced = enforced_namespaces(inventory);
     for contribute in BUILT_IN {
         contribute(&mut g, policy, inventory, &enforced);
     }
@@ -273,7 +301,7 @@ fn add_node_identities(
         Node::any_node(),
         group.clone(),
         Relation::HoldsCredentials,
-        "the kubelet's client certificate authenticates the node in group system:nodes".into(),
+        "the kubelet's client certificate authenticates the node in group system:nodes",
     );
     let mut names: Vec<&String> = policy.workloads.iter().flat_map(|w| &w.nodes).collect();
     names.sort();
@@ -296,7 +324,7 @@ fn add_node_identities(
             node,
             group.clone(),
             Relation::HoldsCredentials,
-            "the kubelet's client certificate authenticates the node in group system:nodes".into(),
+            "the kubelet's client certificate authenticates the node in group system:nodes",
         );
     }
 }
@@ -339,6 +367,9 @@ fn add_exposure(
     let mut nodes: Vec<Option<usize>> = vec![None; policy.workloads.len()];
     let mut reached: Vec<Option<(String, &str)>> = vec![None; network.endpoints.len()];
     let mut conns: Vec<(palisade_net::Conn, String)> = Vec::new();
+    // Each hop's evidence, by reached endpoint and connection set: every exposed workload
+    // that reaches one workload on the same ports shares the text.
+    let mut evidence: HashMap<(usize, usize), std::sync::Arc<str>> = HashMap::new();
     for Exposed {
         workload: w,
         why,
@@ -393,15 +424,19 @@ fn add_exposure(
                 (text, guarded)
             });
             let on = match conns.iter().position(|(c, _)| c == conn) {
-                Some(i) => &conns[i].1,
+                Some(i) => i,
                 None => {
                     conns.push((conn.clone(), conn.to_string()));
-                    &conns[conns.len() - 1].1
+                    conns.len() - 1
                 }
             };
-            let evidence = [to_target.as_str(), on, " (", guarded, ")"].concat();
+            let text = evidence.entry((to, on)).or_insert_with(|| {
+                [to_target.as_str(), &conns[on].1, " (", guarded, ")"]
+                    .concat()
+                    .into()
+            });
             let b = *nodes[v].get_or_insert_with(|| g.id(workload_node(policy, v)));
-            g.edge_between(a, b, Relation::Reaches, evidence);
+            g.edge_between(a, b, Relation::Reaches, std::sync::Arc::clone(text));
         }
     }
 }
@@ -556,7 +591,7 @@ fn add_node_placement(
                 name: Some(node.clone()),
             },
             Relation::PlacesPods,
-            "a new pod can name its node (spec.nodeName)".into(),
+            "a new pod can name its node (spec.nodeName)",
         );
     }
 }
@@ -580,7 +615,7 @@ fn add_pools(
                     subject: subject.clone(),
                 },
                 Relation::Includes,
-                "a pod or token can name any service account of its namespace".into(),
+                "a pod or token can name any service account of its namespace",
             );
         }
     }
@@ -592,7 +627,7 @@ fn add_pools(
                 namespace: some.clone(),
             },
             Relation::Includes,
-            "cluster-wide grant".into(),
+            "cluster-wide grant",
         );
         g.edge(
             Node::RunningPods { namespace: None },
@@ -600,7 +635,7 @@ fn add_pools(
                 namespace: some.clone(),
             },
             Relation::Includes,
-            "cluster-wide grant".into(),
+            "cluster-wide grant",
         );
         g.edge(
             Node::Secrets { namespace: None },
@@ -608,7 +643,7 @@ fn add_pools(
                 namespace: some.clone(),
             },
             Relation::Includes,
-            "cluster-wide grant".into(),
+            "cluster-wide grant",
         );
         g.edge(
             Node::NamespaceAdmin {
@@ -618,7 +653,7 @@ fn add_pools(
                 namespace: some.clone(),
             },
             Relation::Administers,
-            "an admin of the namespace can create pods as any of its service accounts".into(),
+            "an admin of the namespace can create pods as any of its service accounts",
         );
         g.edge(
             Node::NamespaceAdmin {
@@ -626,14 +661,14 @@ fn add_pools(
             },
             Node::Secrets { namespace: some },
             Relation::Administers,
-            "an admin of the namespace reads its Secrets".into(),
+            "an admin of the namespace reads its Secrets",
         );
     }
     g.edge(
         Node::ClusterAdmin,
         Node::any_node(),
         Relation::Administers,
-        "cluster-admin can run privileged pods".into(),
+        "cluster-admin can run privileged pods",
     );
 }
 
@@ -1008,7 +1043,7 @@ mod tests {
                     namespace: Some("ops".into()),
                 },
                 Relation::HoldsToken,
-                "reads a token of ops from ConfigMap web/settings".into(),
+                "reads a token of ops from ConfigMap web/settings",
             );
         }
         let web = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: web}\nspec:\n  template:\n    spec:\n      automountServiceAccountToken: false\n      containers: [{name: w, image: 'registry.example.com/w:1'}]\n";

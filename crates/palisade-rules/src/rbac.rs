@@ -25,6 +25,22 @@ pub struct RbacModel {
     pub has_aws_auth: bool,
 }
 
+/// The escalation graph's exposure edges of a cluster prepared for admission
+/// (`palisade_rbac::graph::exposure`), lent to an evaluation whose judged object they never
+/// read ([`crate::unseen::is_unseen_by_exposure`]): a binding rebuilds the graph from them
+/// rather than find again what every exposed workload may reach.
+struct Exposure(Graph);
+
+fn exposure(inventory: &Inventory, derived: &Derived) -> Exposure {
+    let policy = Policy::with_grants(
+        inventory,
+        Arc::clone(&derived.get_or_build(inventory, grants).0),
+    );
+    Exposure(palisade_rbac::graph::exposure(&policy, inventory, &|| {
+        crate::network::placed(inventory, derived)
+    }))
+}
+
 /// The grants of an inventory (roles, bindings, ServiceAccounts), a model of their own so that
 /// a cluster prepared for admission reads them once (see [`crate::context::Models::keep`]).
 struct ClusterGrants(Arc<Grants>);
@@ -36,10 +52,15 @@ fn grants(inventory: &Inventory) -> ClusterGrants {
 fn build(inventory: &Inventory, derived: &Derived) -> RbacModel {
     let grants = derived.get_or_build(inventory, grants);
     let policy = Policy::with_grants(inventory, Arc::clone(&grants.0));
-    // The network engine the network rules read too: built once for both.
-    let graph = palisade_rbac::graph::build_in(&policy, inventory, &[], &|| {
-        crate::network::placed(inventory, derived)
-    });
+    // The exposure edges lent by the cluster, or found with the network engine the network
+    // rules read too (built once for both).
+    let exposure = match derived.get::<Exposure>() {
+        Some(lent) => lent.0.clone(),
+        None => palisade_rbac::graph::exposure(&policy, inventory, &|| {
+            crate::network::placed(inventory, derived)
+        }),
+    };
+    let graph = palisade_rbac::graph::build_on(exposure, &policy, inventory, &[]);
     let toward_admin = graph.toward(Goal::ClusterAdmin);
     let aws_auth_writers = palisade_rbac::graph::aws_auth_writers(&policy);
     RbacModel {
@@ -54,6 +75,15 @@ fn build(inventory: &Inventory, derived: &Derived) -> RbacModel {
 /// Asks for the model ahead of a scan (for the rules that read it).
 pub fn ask(models: &mut crate::context::Models) {
     models.keep(grants, Sees::Kinds(Grants::READS));
+    // Before the model, which a cluster prepared for admission then builds from them.
+    models.keep_from(
+        exposure,
+        Sees::AllBut(|inventory, models, index| {
+            crate::unseen::is_unseen_by_exposure(inventory, index, || {
+                crate::network::stands_apart(inventory, models, index)
+            })
+        }),
+    );
     models.keep_from(
         build,
         Sees::AllBut(|inventory, models, index| {

@@ -69,6 +69,27 @@ pub fn is_unseen_by_escalation(
     is_unseen(inventory, index) && !stands_apart()
 }
 
+/// Whether the object at `index` is one the escalation graph's exposure edges never read
+/// (`palisade_rbac::graph::exposure`: what exposes a workload, the network, and the
+/// workloads' identities): what [`is_unseen_by_escalation`] names, and besides those any
+/// object the network never reads ([`is_unseen_by_network`]) that has no pod spec (a
+/// PodTemplate is not an endpoint, but it is a workload): a binding, a role, a ServiceAccount
+/// (its token setting is not read here), a Secret.
+pub fn is_unseen_by_exposure(
+    inventory: &Inventory,
+    index: usize,
+    stands_apart: impl FnOnce() -> bool,
+) -> bool {
+    if is_unseen(inventory, index) {
+        return !stands_apart();
+    }
+    is_unseen_by_network(inventory, index, || true)
+        && inventory
+            .objects
+            .get(index)
+            .is_some_and(|object| palisade_inventory::pod_spec(object).is_none())
+}
+
 /// The kinds [`may_be_kept`] keeps: the controllers of Pods that are themselves made by a
 /// controller.
 pub const KEPT_KINDS: &[(&str, &str)] = &[("apps", "ReplicaSet"), ("batch", "Job")];

@@ -123,6 +123,9 @@ const JUDGED: &[&str] = &[
     // A ConfigMap, and the EKS one that maps identities.
     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\ndata: {LOG: debug}\n",
     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: aws-auth, namespace: kube-system}\ndata: {mapRoles: ''}\n",
+    // A PodTemplate behind the exposed Service: no endpoint, but a workload the internet
+    // reaches (the exposure edges read it).
+    "apiVersion: v1\nkind: PodTemplate\nmetadata: {name: web-template, namespace: shop}\ntemplate:\n  metadata: {labels: {app: web}}\n  spec: {serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27'}]}\n",
     // A binding, a Service, a NetworkPolicy.
     "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: exec, namespace: shop}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit}\nsubjects: [{kind: Group, name: 'system:authenticated', apiGroup: rbac.authorization.k8s.io}]\n",
     "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: web-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: default, namespace: shop}]\n",
