@@ -245,3 +245,76 @@ proptest::proptest! {
         proptest::prop_assert_eq!(lent, rebuilt, "{}", text);
     }
 }
+
+/// The identity of the one object `text` holds.
+fn identity(text: &str) -> std::sync::Arc<palisade_core::ObjectRef> {
+    load_text("doc.yaml", text, &Limits::default())
+        .inventory
+        .objects
+        .remove(0)
+        .id
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whatever the cluster holds (any of the cluster's objects, and any of the judged ones
+    /// already let in), judging any object gives the same findings with the kept models lent
+    /// as with every model rebuilt: each model's `unseen` predicate holds in clusters other
+    /// than the one it was written against (with or without the exposed Service, the
+    /// policies, the controllers).
+    ///
+    /// And when the models say the judged object leaves them as they are
+    /// (`ClusterModels::unchanged_by`, which spares a webhook an early read of the cluster),
+    /// they must still be the cluster's once it holds the object: any object judged next
+    /// gets the findings a rebuild gives.
+    #[test]
+    fn any_cluster_lends_what_a_rebuild_gives(
+        kept in proptest::collection::vec(proptest::bool::ANY, 16),
+        added in proptest::collection::vec(0..JUDGED.len(), 0..4),
+        judged in 0..JUDGED.len(),
+        next in 0..JUDGED.len(),
+    ) {
+        let mut docs: Vec<&str> = CLUSTER
+            .split("\n---\n")
+            .zip(kept.iter().cycle())
+            .filter(|(_, keep)| **keep)
+            .map(|(doc, _)| doc)
+            .collect();
+        let mut ids: Vec<_> = docs.iter().map(|doc| identity(doc)).collect();
+        for &a in &added {
+            let id = identity(JUDGED[a]);
+            if !ids.contains(&id) {
+                ids.push(id);
+                docs.push(JUDGED[a]);
+            }
+        }
+        let text = docs
+            .iter()
+            .map(|d| d.trim_end_matches('\n'))
+            .collect::<Vec<_>>()
+            .join("\n---\n");
+        let mut cluster = load_text("cluster.yaml", &text, &Limits::default()).inventory;
+        let prepared = ClusterModels::prepare(&cluster, all_rules());
+        let lent = judge(&mut cluster, &prepared, JUDGED[judged]);
+        let rebuilt = judge(&mut cluster, &ClusterModels::default(), JUDGED[judged]);
+        proptest::prop_assert_eq!(lent, rebuilt, "judging {} in\n{}", JUDGED[judged], text);
+        let object = load_text("request.yaml", JUDGED[judged], &Limits::default())
+            .inventory
+            .objects
+            .remove(0);
+        let (index, _) = cluster.insert(object);
+        if prepared.unchanged_by(&cluster, &[index]) && next != judged {
+            let lent = judge(&mut cluster, &prepared, JUDGED[next]);
+            let rebuilt = judge(&mut cluster, &ClusterModels::default(), JUDGED[next]);
+            proptest::prop_assert_eq!(
+                lent,
+                rebuilt,
+                "judging {} after {} in\n{}",
+                JUDGED[next],
+                JUDGED[judged],
+                text
+            );
+        }
+    }
+}
