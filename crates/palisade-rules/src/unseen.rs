@@ -83,6 +83,7 @@ pub fn is_unseen_by_exposure(
     if is_unseen(inventory, index) {
         return !stands_apart();
     }
+    // Not judged through a controller: the network does not ask whether it stands apart.
     is_unseen_by_network(inventory, index, || true)
         && inventory
             .objects
