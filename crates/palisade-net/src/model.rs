@@ -213,22 +213,68 @@ pub fn endpoints(placer: Placer<'_>, selected_apart: &SelectedApart<'_>) -> Vec<
             }
             continue;
         }
-        let host_network = spec.value.get("hostNetwork").and_then(Value::as_bool) == Some(true);
         if let Some(key) = key {
             by_owner.insert(key, out.len());
         }
-        out.push(Endpoint {
-            namespace,
-            name,
-            kind,
-            labels,
-            ports: container_ports(spec.value),
-            host_network,
-            object: index,
-            caveat: None,
-        });
+        out.push(endpoint(namespace, kind, name, labels, spec.value, index));
     }
     out
+}
+
+/// The endpoint of the object at `index` with its pod spec `spec`, as [`endpoints`] makes it.
+fn endpoint(
+    namespace: String,
+    kind: String,
+    name: String,
+    labels: Map<String, Value>,
+    spec: &Value,
+    index: usize,
+) -> Endpoint {
+    Endpoint {
+        namespace,
+        name,
+        kind,
+        labels,
+        ports: container_ports(spec),
+        host_network: spec.get("hostNetwork").and_then(Value::as_bool) == Some(true),
+        object: index,
+        caveat: None,
+    }
+}
+
+/// Whether the object at `index` is an endpoint of its own whatever the other objects are,
+/// once their controllers are known: a workload with a pod spec (not a PodTemplate), no
+/// controller in the inventory and no controlling owner whose pods it would be grouped with
+/// (a standalone Pod, a static Pod, a new Deployment). [`endpoints`] gives it
+/// [`lone_endpoint`], in its place.
+pub fn is_lone_endpoint(inventory: &Inventory, index: usize) -> bool {
+    let Some(object) = inventory.objects.get(index) else {
+        return false;
+    };
+    object.id.kind != "PodTemplate"
+        && pod_spec(object).is_some()
+        && inventory.controller_of(index).is_none()
+        && absent_owner(object).is_none()
+}
+
+/// The endpoint [`endpoints`] gives the object at `index` when it [`is_lone_endpoint`].
+pub fn lone_endpoint(placer: Placer<'_>, index: usize) -> Option<Endpoint> {
+    if !is_lone_endpoint(placer.inventory, index) {
+        return None;
+    }
+    let object = &placer.inventory.objects[index];
+    let spec = pod_spec(object)?;
+    let labels = palisade_inventory::pod_labels(object)
+        .cloned()
+        .unwrap_or_default();
+    Some(endpoint(
+        placer.namespace(object),
+        object.id.kind.clone(),
+        object.id.display_name().to_string(),
+        labels,
+        spec.value,
+        index,
+    ))
 }
 
 /// Whether a selector tells apart two label maps of pods of a namespace: (namespace, one,

@@ -164,6 +164,33 @@ impl Network {
         network
     }
 
+    /// The network of `inventory` when it holds this network's objects, unchanged, and after
+    /// them the object at `index`, a lone endpoint ([`crate::model::is_lone_endpoint`]; `None`
+    /// for another object): what [`Network::placed`] reads, without reading every object
+    /// again. Its endpoint comes last, as it would there; the Services that select it, the
+    /// ingress controller's ports and whether the network holds cluster DNS take it in. Nothing
+    /// else of a network depends on its endpoints. The caller vouches that no other object
+    /// changed in what a network reads, nor its controller.
+    pub fn with_lone_endpoint(&self, inventory: &Inventory, index: usize) -> Option<Network> {
+        let placer = Placer {
+            inventory,
+            placement: self.placement,
+        };
+        let endpoint = crate::model::lone_endpoint(placer, index)?;
+        let mut network = self.clone();
+        let at = network.endpoints.len();
+        for service in &mut network.services {
+            if service.namespace == endpoint.namespace && service.selects(&endpoint.labels) {
+                service.selected.push(at);
+            }
+        }
+        network.namespaces.declare(&endpoint.namespace, None);
+        network.has_cluster_dns |= is_cluster_dns(&endpoint);
+        network.endpoints.push(endpoint);
+        network.ingress = ingress_controller_ports(placer, &network.endpoints, &network.services);
+        Some(network)
+    }
+
     /// Whether a selector of the network tells apart two label maps of pods of namespace
     /// `namespace`: a policy's pod selector (its subject's, or a peer's) or a Service's
     /// selects one and not the other.

@@ -45,7 +45,47 @@ struct PlacedNetwork(Arc<Engine>);
 
 /// The inventory's network engine, built on first use in this evaluation.
 pub(crate) fn placed(inventory: &Inventory, derived: &Derived) -> Arc<Engine> {
-    Arc::clone(&derived.get_or_build(inventory, place).0)
+    Arc::clone(&derived.get_or_build_from(inventory, place).0)
+}
+
+/// The network of a cluster prepared for admission and how many objects it was read from,
+/// lent to an evaluation whose judged objects are each one the network never reads, or a
+/// new lone endpoint placed after the cluster's objects (a standalone Pod, a new
+/// Deployment: [`palisade_net::model::is_lone_endpoint`]). Its network is then the
+/// cluster's with their endpoints added (`Network::with_lone_endpoint`), the one a fresh
+/// read gives, without reading every object again; the engine is built anew on it.
+struct NetworkBase {
+    network: Arc<Network>,
+    objects: usize,
+}
+
+fn network_base(inventory: &Inventory, derived: &Derived) -> NetworkBase {
+    NetworkBase {
+        network: Arc::clone(&placed(inventory, derived).net),
+        objects: inventory.objects.len(),
+    }
+}
+
+/// Whether the object at `index` leaves the cluster's [`NetworkBase`] a base of the
+/// network: one the network never reads, or a lone endpoint placed after the objects the
+/// base was read from.
+fn unseen_by_network_base(inventory: &Inventory, models: &Derived, index: usize) -> bool {
+    unseen_by_network(inventory, models, index)
+        || models
+            .get::<NetworkBase>()
+            .is_some_and(|base| index >= base.objects)
+            && palisade_net::model::is_lone_endpoint(inventory, index)
+}
+
+/// The network of the lent [`NetworkBase`] with the lone endpoints placed after its objects,
+/// when every object placed after them is one.
+fn extended(base: &NetworkBase, inventory: &Inventory) -> Option<Network> {
+    let mut network: Option<Network> = None;
+    for index in base.objects..inventory.objects.len() {
+        let from = network.as_ref().unwrap_or(&base.network);
+        network = Some(from.with_lone_endpoint(inventory, index)?);
+    }
+    network
 }
 
 /// Whether the object at `index`, judged through its controller, stands apart from it by its
@@ -65,14 +105,19 @@ fn unseen_by_network(inventory: &Inventory, models: &Derived, index: usize) -> b
     crate::unseen::is_unseen_by_network(inventory, index, || stands_apart(inventory, models, index))
 }
 
-fn place(inventory: &Inventory) -> PlacedNetwork {
+fn place(inventory: &Inventory, derived: &Derived) -> PlacedNetwork {
+    let lent = derived.get::<NetworkBase>();
+    if let Some(network) = lent.as_deref().and_then(|base| extended(base, inventory)) {
+        return PlacedNetwork(Arc::new(Engine::new(Arc::new(network))));
+    }
     PlacedNetwork(Arc::new(Engine::for_scan(inventory)))
 }
 
 /// Asks for the network facts ahead of a scan (for the rules that read them); a cluster
 /// prepared for admission keeps them, and the engine, for objects they do not see.
 pub fn ask(models: &mut Models) {
-    models.keep(place, Sees::AllBut(unseen_by_network));
+    models.keep_from(place, Sees::AllBut(unseen_by_network));
+    models.keep_from(network_base, Sees::AllBut(unseen_by_network_base));
     models.keep_from(NetworkFacts::build, Sees::AllBut(unseen_by_network));
     models.add_from(NetworkFacts::build);
 }

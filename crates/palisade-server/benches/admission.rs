@@ -16,7 +16,8 @@
 //! ../shared/corpora/real-manifests, 5,294 objects) instead of an empty one, read as a whole
 //! cluster as `palisade serve admission` reads a live one (one network, no project scopes); LOAD=none stops
 //! after the in-process verdicts; ONLY=N judges the N-th of them alone, ROUNDS=N times, and
-//! stops (for a profiler). Eight requests are judged: a standalone privileged Pod, a
+//! stops (for a profiler). The standalone Pods get new names (the corpus holds a Pod
+//! `default/nginx`); ALONE=existing keeps `nginx`, so that they replace that one. Eight requests are judged: a standalone privileged Pod, a
 //! standalone unprivileged one, the unprivileged one as its ReplicaSet (added to every
 //! cluster) makes it, the most common request a cluster sends, a RoleBinding, an update of a
 //! Deployment (added to every cluster) to a new image, the ReplicaSet of that rollout (which
@@ -219,6 +220,16 @@ fn reviews() -> Vec<Vec<u8>> {
     .iter()
     .map(|f| std::fs::read(dir.join(f)).unwrap())
     .collect();
+    // New names, as a Pod the API server creates has: the corpus holds a Pod `default/nginx`,
+    // which a CREATE of that name would replace (ALONE=existing keeps it, to judge that).
+    if !std::env::var("ALONE").is_ok_and(|a| a == "existing") {
+        for (review, name) in reviews.iter_mut().zip(["nginx-alone-1", "nginx-alone-2"]) {
+            let mut value: serde_json::Value = serde_json::from_slice(review).unwrap();
+            value["request"]["object"]["metadata"]["name"] = name.into();
+            value["request"]["name"] = name.into();
+            *review = serde_json::to_vec(&value).unwrap();
+        }
+    }
     let mut owned: serde_json::Value = serde_json::from_slice(&reviews[1]).unwrap();
     let metadata = &mut owned["request"]["object"]["metadata"];
     metadata["name"] = "nginx-5d9c-x7k2p".into();
