@@ -269,6 +269,56 @@ fn namespace_of(inventory: &Inventory, object: &palisade_inventory::Object) -> S
 /// [`Grants`] reads).
 pub const AUTHORIZATION_KINDS: &[(&str, &str)] = Grants::READS.split_at(4).0;
 
+/// The workload read from the object at `index` of `inventory`, when it is one: a pod spec
+/// whose controller is not in the inventory (Pods and ReplicaSets of a controller in the
+/// inventory run as it does). `automount` is [`Grants::automount`].
+fn workload(
+    inventory: &Inventory,
+    index: usize,
+    automount: &HashMap<(&str, &str), Option<bool>>,
+) -> Option<Workload> {
+    let object = &inventory.objects[index];
+    let pod = pod_spec(object)?;
+    if inventory.controller_of(index).is_some() {
+        return None;
+    }
+    let namespace = namespace_of(inventory, object);
+    let spec = pod.value;
+    let service_account = palisade_k8s::security::service_account(spec).to_string();
+    let account_setting = automount
+        .get(&(namespace.as_str(), service_account.as_str()))
+        .copied()
+        .flatten();
+    let token_mounted = spec
+        .get("automountServiceAccountToken")
+        .and_then(Value::as_bool)
+        .or(account_setting)
+        .unwrap_or(true);
+    Some(Workload {
+        namespace,
+        kind: object.id.kind.clone(),
+        name: object.id.display_name().to_string(),
+        service_account,
+        token_mounted,
+        node_access: node_access(&pod),
+        control_plane_path: palisade_k8s::security::control_plane_path(pod.value).map(String::from),
+        nodes: Vec::new(),
+        object: index,
+    })
+}
+
+/// The node a core Pod is placed on (`spec.nodeName`), if any.
+fn node_name(object: &palisade_inventory::Object) -> Option<&str> {
+    if object.id.kind != "Pod" || !object.id.group().is_empty() {
+        return None;
+    }
+    object
+        .value
+        .at("/spec/nodeName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+}
+
 impl Grants {
     /// The kinds `(group, kind)` grants are read from: the authorizer's, then the
     /// ServiceAccounts (whether they mount tokens).
@@ -279,6 +329,14 @@ impl Grants {
         (RBAC_GROUP, "ClusterRoleBinding"),
         ("", "ServiceAccount"),
     ];
+
+    /// Each ServiceAccount's `automountServiceAccountToken`, by (namespace, name).
+    fn automount(&self) -> HashMap<(&str, &str), Option<bool>> {
+        self.service_accounts
+            .iter()
+            .map(|sa| ((sa.namespace.as_str(), sa.name.as_str()), sa.automount))
+            .collect()
+    }
 
     /// Reads the roles, bindings and ServiceAccounts of `inventory`.
     pub fn from_inventory(inventory: &Inventory) -> Grants {
@@ -369,57 +427,18 @@ impl Policy {
     /// that differs from it only in objects of kinds [`Grants`] does not read, at the same
     /// indices): only the workloads are read.
     pub fn with_grants(inventory: &Inventory, grants: Arc<Grants>) -> Policy {
-        let automount: HashMap<(&str, &str), Option<bool>> = grants
-            .service_accounts
-            .iter()
-            .map(|sa| ((sa.namespace.as_str(), sa.name.as_str()), sa.automount))
-            .collect();
+        let automount = grants.automount();
         let mut workloads = Vec::new();
         let mut workload_by_object = HashMap::new();
-        for (index, object) in inventory.objects.iter().enumerate() {
-            let id = &object.id;
-            if let Some(pod) = pod_spec(object)
-                // Pods and ReplicaSets of a controller in the inventory run as it does.
-                && inventory.controller_of(index).is_none()
-            {
-                let namespace = namespace_of(inventory, object);
-                let spec = pod.value;
-                let service_account = palisade_k8s::security::service_account(spec).to_string();
-                let account_setting = automount
-                    .get(&(namespace.as_str(), service_account.as_str()))
-                    .copied()
-                    .flatten();
-                let token_mounted = spec
-                    .get("automountServiceAccountToken")
-                    .and_then(Value::as_bool)
-                    .or(account_setting)
-                    .unwrap_or(true);
+        for index in 0..inventory.objects.len() {
+            if let Some(workload) = workload(inventory, index, &automount) {
                 workload_by_object.insert(index, workloads.len());
-                workloads.push(Workload {
-                    namespace,
-                    kind: id.kind.clone(),
-                    name: id.display_name().to_string(),
-                    service_account,
-                    token_mounted,
-                    node_access: node_access(&pod),
-                    control_plane_path: palisade_k8s::security::control_plane_path(pod.value)
-                        .map(String::from),
-                    nodes: Vec::new(),
-                    object: index,
-                });
+                workloads.push(workload);
             }
         }
         // Where the pods run: each Pod's node goes to the workload it is judged on.
         for (index, object) in inventory.objects.iter().enumerate() {
-            if object.id.kind != "Pod" || !object.id.group().is_empty() {
-                continue;
-            }
-            let Some(node) = object
-                .value
-                .at("/spec/nodeName")
-                .and_then(Value::as_str)
-                .filter(|n| !n.is_empty())
-            else {
+            let Some(node) = node_name(object) else {
                 continue;
             };
             let owner = inventory.controller_of(index).unwrap_or(index);
@@ -437,6 +456,26 @@ impl Policy {
             workloads,
             workload_by_object,
         }
+    }
+
+    /// The policy of `inventory` when it holds this policy's objects, unchanged in what a
+    /// policy reads and with their controllers, and after them the object at `index`, a
+    /// workload of its own (a pod spec, no controller in the inventory; `None` for another
+    /// object): what [`Policy::with_grants`] reads, without reading every object again. Its
+    /// workload comes last, as it would there, with its own node when it is a placed Pod.
+    pub fn with_new_workload(&self, inventory: &Inventory, index: usize) -> Option<Policy> {
+        let automount = self.grants.automount();
+        let mut added = workload(inventory, index, &automount)?;
+        drop(automount);
+        if let Some(node) = node_name(&inventory.objects[index]) {
+            added.nodes.push(node.to_string());
+        }
+        let mut policy = self.clone();
+        policy
+            .workload_by_object
+            .insert(index, policy.workloads.len());
+        policy.workloads.push(added);
+        Some(policy)
     }
 
     /// The workload read from inventory object `index`.

@@ -49,9 +49,54 @@ fn grants(inventory: &Inventory) -> ClusterGrants {
     ClusterGrants(Arc::new(Grants::from_inventory(inventory)))
 }
 
+/// The policy of a cluster prepared for admission and how many objects it was read from,
+/// lent to an evaluation whose judged objects are each one the escalation model never reads,
+/// or a new lone endpoint placed after the cluster's objects (a standalone Pod, a new
+/// Deployment: no RBAC object, so the grants are the cluster's): its policy is the
+/// cluster's with their workloads added (`Policy::with_new_workload`).
+struct PolicyBase {
+    policy: Policy,
+    objects: usize,
+}
+
+fn policy_base(inventory: &Inventory, derived: &Derived) -> PolicyBase {
+    PolicyBase {
+        policy: derived.get_or_build_from(inventory, build).policy.clone(),
+        objects: inventory.objects.len(),
+    }
+}
+
+/// Whether the object at `index` leaves the cluster's [`PolicyBase`] a base of the policy.
+fn unseen_by_policy_base(inventory: &Inventory, models: &Derived, index: usize) -> bool {
+    crate::unseen::is_unseen_by_escalation(inventory, index, || {
+        crate::network::stands_apart(inventory, models, index)
+    }) || models
+        .get::<PolicyBase>()
+        .is_some_and(|base| index >= base.objects)
+        && palisade_net::model::is_lone_endpoint(inventory, index)
+}
+
+/// The policy of the lent [`PolicyBase`] with the workloads placed after its objects, when
+/// every object placed after them is a lone endpoint.
+fn extended_policy(base: &PolicyBase, inventory: &Inventory) -> Option<Policy> {
+    let mut policy: Option<Policy> = None;
+    for index in base.objects..inventory.objects.len() {
+        if !palisade_net::model::is_lone_endpoint(inventory, index) {
+            return None;
+        }
+        let from = policy.as_ref().unwrap_or(&base.policy);
+        policy = Some(from.with_new_workload(inventory, index)?);
+    }
+    policy
+}
+
 fn build(inventory: &Inventory, derived: &Derived) -> RbacModel {
     let grants = derived.get_or_build(inventory, grants);
-    let policy = Policy::with_grants(inventory, Arc::clone(&grants.0));
+    let lent = derived.get::<PolicyBase>();
+    let policy = lent
+        .as_deref()
+        .and_then(|base| extended_policy(base, inventory))
+        .unwrap_or_else(|| Policy::with_grants(inventory, Arc::clone(&grants.0)));
     // The exposure edges lent by the cluster, or found with the network engine the network
     // rules read too (built once for both).
     let exposure = match derived.get::<Exposure>() {
@@ -92,6 +137,8 @@ pub fn ask(models: &mut crate::context::Models) {
             })
         }),
     );
+    // After the model, whose policy it is.
+    models.keep_from(policy_base, Sees::AllBut(unseen_by_policy_base));
     models.add_from(build);
 }
 
