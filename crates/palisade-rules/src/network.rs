@@ -71,21 +71,11 @@ fn network_base(inventory: &Inventory, derived: &Derived) -> NetworkBase {
 /// base was read from.
 fn unseen_by_network_base(inventory: &Inventory, models: &Derived, index: usize) -> bool {
     unseen_by_network(inventory, models, index)
-        || models
-            .get::<NetworkBase>()
-            .is_some_and(|base| index >= base.objects)
-            && palisade_net::model::is_lone_endpoint(inventory, index)
-}
-
-/// The network of the lent [`NetworkBase`] with the lone endpoints placed after its objects,
-/// when every object placed after them is one.
-fn extended(base: &NetworkBase, inventory: &Inventory) -> Option<Network> {
-    let mut network: Option<Network> = None;
-    for index in base.objects..inventory.objects.len() {
-        let from = network.as_ref().unwrap_or(&base.network);
-        network = Some(from.with_lone_endpoint(inventory, index)?);
-    }
-    network
+        || crate::unseen::is_new_lone_endpoint(
+            inventory,
+            index,
+            models.get::<NetworkBase>().map(|base| base.objects),
+        )
 }
 
 /// Whether the object at `index`, judged through its controller, stands apart from it by its
@@ -107,7 +97,15 @@ fn unseen_by_network(inventory: &Inventory, models: &Derived, index: usize) -> b
 
 fn place(inventory: &Inventory, derived: &Derived) -> PlacedNetwork {
     let lent = derived.get::<NetworkBase>();
-    if let Some(network) = lent.as_deref().and_then(|base| extended(base, inventory)) {
+    let extended = lent.as_deref().and_then(|base| {
+        crate::unseen::extend_by_new_lone_endpoints(
+            base.network.as_ref(),
+            base.objects,
+            inventory,
+            |network, index| network.with_lone_endpoint(inventory, index),
+        )
+    });
+    if let Some(network) = extended {
         return PlacedNetwork(Arc::new(Engine::new(Arc::new(network))));
     }
     PlacedNetwork(Arc::new(Engine::for_scan(inventory)))

@@ -70,24 +70,11 @@ fn policy_base(inventory: &Inventory, derived: &Derived) -> PolicyBase {
 fn unseen_by_policy_base(inventory: &Inventory, models: &Derived, index: usize) -> bool {
     crate::unseen::is_unseen_by_escalation(inventory, index, || {
         crate::network::stands_apart(inventory, models, index)
-    }) || models
-        .get::<PolicyBase>()
-        .is_some_and(|base| index >= base.objects)
-        && palisade_net::model::is_lone_endpoint(inventory, index)
-}
-
-/// The policy of the lent [`PolicyBase`] with the workloads placed after its objects, when
-/// every object placed after them is a lone endpoint.
-fn extended_policy(base: &PolicyBase, inventory: &Inventory) -> Option<Policy> {
-    let mut policy: Option<Policy> = None;
-    for index in base.objects..inventory.objects.len() {
-        if !palisade_net::model::is_lone_endpoint(inventory, index) {
-            return None;
-        }
-        let from = policy.as_ref().unwrap_or(&base.policy);
-        policy = Some(from.with_new_workload(inventory, index)?);
-    }
-    policy
+    }) || crate::unseen::is_new_lone_endpoint(
+        inventory,
+        index,
+        models.get::<PolicyBase>().map(|base| base.objects),
+    )
 }
 
 fn build(inventory: &Inventory, derived: &Derived) -> RbacModel {
@@ -95,7 +82,14 @@ fn build(inventory: &Inventory, derived: &Derived) -> RbacModel {
     let lent = derived.get::<PolicyBase>();
     let policy = lent
         .as_deref()
-        .and_then(|base| extended_policy(base, inventory))
+        .and_then(|base| {
+            crate::unseen::extend_by_new_lone_endpoints(
+                &base.policy,
+                base.objects,
+                inventory,
+                |policy, index| policy.with_new_workload(inventory, index),
+            )
+        })
         .unwrap_or_else(|| Policy::with_grants(inventory, Arc::clone(&grants.0)));
     // The exposure edges lent by the cluster, or found with the network engine the network
     // rules read too (built once for both).

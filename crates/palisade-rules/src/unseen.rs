@@ -91,6 +91,34 @@ pub fn is_unseen_by_exposure(
             .is_some_and(|object| palisade_inventory::pod_spec(object).is_none())
 }
 
+/// Whether the object at `index` is a lone endpoint (`palisade_net::model::is_lone_endpoint`:
+/// a standalone Pod, a new Deployment) placed after the `objects` objects a kept base model
+/// was read from (`None`: no base): what the network and the RBAC workloads are extended by
+/// ([`extend_by_new_lone_endpoints`]) rather than read again.
+pub fn is_new_lone_endpoint(inventory: &Inventory, index: usize, objects: Option<usize>) -> bool {
+    objects.is_some_and(|objects| index >= objects)
+        && palisade_net::model::is_lone_endpoint(inventory, index)
+}
+
+/// `base`, read from the first `objects` objects of `inventory`, extended by each object
+/// placed after them in order (`extend`), when every one is a lone endpoint; `None` when
+/// one is not, or none was placed (the caller reads the model again).
+pub fn extend_by_new_lone_endpoints<T>(
+    base: &T,
+    objects: usize,
+    inventory: &Inventory,
+    extend: impl Fn(&T, usize) -> Option<T>,
+) -> Option<T> {
+    let mut extended: Option<T> = None;
+    for index in objects..inventory.objects.len() {
+        if !palisade_net::model::is_lone_endpoint(inventory, index) {
+            return None;
+        }
+        extended = Some(extend(extended.as_ref().unwrap_or(base), index)?);
+    }
+    extended
+}
+
 /// The kinds [`may_be_kept`] keeps: the controllers of Pods that are themselves made by a
 /// controller.
 pub const KEPT_KINDS: &[(&str, &str)] = &[("apps", "ReplicaSet"), ("batch", "Job")];
