@@ -2,7 +2,6 @@
 //! `palisade scan` runs), each finding given its mode by the settings, and the response the
 //! API server reads (denial message, warnings, audit annotations, patch).
 
-use palisade_core::tree::Tree as _;
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -10,6 +9,7 @@ use std::time::{Duration, Instant};
 use kube_core::DynamicObject;
 use kube_core::admission::{AdmissionResponse, AdmissionReview};
 use kube_core::{Status, TypeMeta};
+use palisade_core::tree::Tree as _;
 use palisade_core::{Finding, Fingerprint, SuppressionSource};
 use palisade_scan::ClusterModel;
 use serde::Serialize;

@@ -2,10 +2,10 @@
 //! (../shared/corpora, required), and the product promise: an object gets the verdict from
 //! the webhook that `palisade scan` gives it, across every rule fixture.
 
-use palisade_core::tree::Tree as _;
 use std::path::{Path, PathBuf};
 
 use palisade_admission::{Admission, AdmissionSettings, Mode, ReviewError, decode};
+use palisade_core::tree::Tree as _;
 use palisade_inventory::{Limits, load_text};
 use palisade_scan::{ClusterModel, ScanOptions, scan_inventory};
 use serde_json::{Value, json};

@@ -6,10 +6,10 @@
 //! Namespace). An exec, attach, port-forward or ephemeral container into a pod whose
 //! account reaches cluster-admin is critical; into an internet-exposed pod, at least high.
 
-use palisade_core::tree::Tree as _;
 use std::collections::HashMap;
 
 use palisade_core::Severity;
+use palisade_core::tree::Tree as _;
 use palisade_graph::Goal;
 use palisade_inventory::Inventory;
 use palisade_rbac::graph::{build, workload_node};

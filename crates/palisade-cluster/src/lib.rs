@@ -8,13 +8,13 @@
 #[cfg(feature = "recorded-server")]
 pub mod recorded;
 
-use palisade_core::tree::Tree as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
+use palisade_core::tree::Tree as _;
 use palisade_snapshot::format::{ListedResource, redact_secret, strip_noise};
 use palisade_snapshot::{ListError, Snapshot, SnapshotMeta};
 use serde_json::Value;

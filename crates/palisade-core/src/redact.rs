@@ -18,7 +18,6 @@
 //! A deny-list of credential-looking names was the design this replaced: it printed every
 //! credential whose name it did not know (`DB_PASS`, `PGPASS`, a variable called `X`).
 
-use crate::tree::Tree as _;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
@@ -27,6 +26,7 @@ use serde_json::Value;
 
 use crate::Report;
 use crate::fingerprint::fnv1a;
+use crate::tree::Tree as _;
 
 /// What a redacted value is replaced with in text. Safe in JSON strings, XML text and tables.
 pub const REDACTED: &str = "[REDACTED]";

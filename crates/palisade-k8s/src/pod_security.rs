@@ -1,9 +1,9 @@
 //! Pod Security admission as a namespace declares it: the levels and the labels that choose
 //! them, read in one place for the rules and the attack-path graph.
 
-use palisade_core::tree::Tree as _;
 use std::fmt;
 
+use palisade_core::tree::Tree as _;
 use serde_json::Value;
 
 /// The label that sets the level Pod Security admission enforces in a namespace.

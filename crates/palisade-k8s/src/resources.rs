@@ -1,7 +1,8 @@
 //! API resources and their names, resolved as kubectl resolves them.
 
-use palisade_core::tree::Tree as _;
 use std::fmt;
+
+use palisade_core::tree::Tree as _;
 
 /// Whether objects of a resource live in a namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

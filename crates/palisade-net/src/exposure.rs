@@ -1,10 +1,10 @@
 //! What Ingresses and OpenShift Routes open to the ingress controller: the Services they name,
 //! the pods those Services select, and the container ports the traffic lands on.
 
-use palisade_core::tree::Tree as _;
 use std::collections::BTreeMap;
 
 use palisade_core::selector::map_selector_matches;
+use palisade_core::tree::Tree as _;
 use palisade_inventory::Object;
 use serde_json::{Map, Value};
 

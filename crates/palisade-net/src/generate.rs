@@ -4,9 +4,9 @@
 //! workloads, Services, Ingresses and flows, never on existing policies, so generating again
 //! on the output changes nothing.
 
-use palisade_core::tree::Tree as _;
 use std::collections::BTreeMap;
 
+use palisade_core::tree::Tree as _;
 use palisade_inventory::Inventory;
 use serde_json::{Map, Value, json};
 

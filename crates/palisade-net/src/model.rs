@@ -1,9 +1,9 @@
 //! What the network engine reasons about: namespaces with their labels and endpoints (one per
 //! workload, pods grouped under their controller), read from an inventory.
 
-use palisade_core::tree::Tree as _;
 use std::collections::{BTreeMap, HashMap};
 
+use palisade_core::tree::Tree as _;
 use palisade_inventory::podspec::pod_spec;
 use palisade_inventory::{Inventory, Object};
 use serde_json::{Map, Value};

@@ -14,13 +14,13 @@
 //! a read that could not list RBAC) has no RBAC to answer from: a check is then an evaluation
 //! error, which the policy's `failurePolicy` decides, never a made-up "denied".
 
-use palisade_core::tree::Tree as _;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use kube_cel::cel::extractors::{Arguments, This};
 use kube_cel::cel::objects::{Key, Map as CelMap, Opaque};
 use kube_cel::cel::{Context, ExecutionError, ResolveResult, Value as Cel};
+use palisade_core::tree::Tree as _;
 use palisade_rbac::{Identity, Policy, Request};
 use serde_json::Value;
 

@@ -7,11 +7,11 @@
 //! the constraint says otherwise with the `palisade.dev/severity` annotation; controls come
 //! from `palisade.dev/controls` (comma-separated, `cis-k8s-1.12:5.2.2`).
 
-use palisade_core::tree::Tree as _;
 use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use palisade_core::tree::Tree as _;
 use palisade_core::{Control, JsonPointer, RuleMeta, Severity};
 use palisade_inventory::{Inventory, Limits, load_text};
 use palisade_k8s::resources::Scopes;

@@ -3,9 +3,9 @@
 //! inventory objects, and assertions on the number of violations, optionally of those whose
 //! message contains a substring.
 
-use palisade_core::tree::Tree as _;
 use std::path::{Path, PathBuf};
 
+use palisade_core::tree::Tree as _;
 use palisade_inventory::{Limits, load_text};
 use palisade_k8s::resources::Scopes;
 use serde_json::{Map, Value};

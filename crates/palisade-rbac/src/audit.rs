@@ -2,10 +2,10 @@
 //! subject made become the minimal Role/ClusterRole rules that allow them, with resource names
 //! when every request named one; `diff` lists what is granted today and was never used.
 
-use palisade_core::tree::Tree as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 
+use palisade_core::tree::Tree as _;
 use serde_json::Value;
 
 use crate::authorizer::{Request, rule_allows};

@@ -3,10 +3,10 @@
 //! the node and cluster-admin; each edge carries the evidence for the step (a Service, a
 //! mounted token, a binding → role → rule). Paths are shortest chains of evidence.
 
-use palisade_core::tree::Tree as _;
 use std::collections::{BTreeMap, HashMap};
 
 use palisade_core::selector::map_selector_matches;
+use palisade_core::tree::Tree as _;
 use palisade_graph::{Contributor, Goal, Graph, Node, Path, Relation, Step};
 use palisade_inventory::{Inventory, pod_spec};
 use palisade_k8s::identity::Subject;

@@ -1,11 +1,11 @@
 //! RBAC objects read from an inventory: Roles and ClusterRoles (with aggregation resolved),
 //! RoleBindings and ClusterRoleBindings, and the ServiceAccounts and workloads that run as them.
 
-use palisade_core::tree::Tree as _;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use palisade_core::selector::label_selector_matches;
+use palisade_core::tree::Tree as _;
 use palisade_inventory::{Inventory, PodSpec, pod_spec};
 use serde_json::Value;
 
@@ -466,7 +466,6 @@ impl Policy {
     pub fn with_new_workload(&self, inventory: &Inventory, index: usize) -> Option<Policy> {
         let automount = self.grants.automount();
         let mut added = workload(inventory, index, &automount)?;
-        drop(automount);
         if let Some(node) = node_name(&inventory.objects[index]) {
             added.nodes.push(node.to_string());
         }

@@ -3,9 +3,9 @@
 //! ignoring what the API server fills in, each classified by security relevance and
 //! attributed through `managedFields` to whoever changed it.
 
-use palisade_core::tree::Tree as _;
 use std::collections::{HashMap, HashSet};
 
+use palisade_core::tree::Tree as _;
 use palisade_core::{JsonPointer, ObjectRef, Severity};
 use palisade_inventory::Inventory;
 use serde_json::{Map, Value};

@@ -7,11 +7,11 @@
 
 mod common;
 
-use palisade_core::tree::Tree as _;
 use std::path::Path;
 
 use base64::Engine as _;
 use common::{bin, scratch};
+use palisade_core::tree::Tree as _;
 
 /// Places a canary is planted, each with a name that says nothing about secrets where the
 /// issue asked for one.

@@ -1,13 +1,13 @@
 //! Finding and reading inputs: files, directories, standard input, Kustomize directories and
 //! Helm charts, parsed in parallel and merged in a deterministic order.
 
-use palisade_core::tree::Tree as _;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
+use palisade_core::tree::Tree as _;
 use palisade_core::{Diagnostic, DiagnosticLevel};
 use serde_json::Value;
 

@@ -10,12 +10,12 @@
 //! located in the patch that sets its field when there is one, else at the field (or its
 //! nearest parent) in the origin file.
 
-use palisade_core::tree::Tree as _;
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use palisade_core::tree::Tree as _;
 use palisade_core::{JsonPointer, ObjectRef};
 use serde_json::Value;
 

@@ -12,9 +12,9 @@
 //! (POD001-POD017) keep their own, documented differences from admission; they do not decide
 //! compliance with the standard.
 
-use palisade_core::tree::Tree as _;
 use std::fmt;
 
+use palisade_core::tree::Tree as _;
 use serde_json::Value;
 
 use super::Level;

@@ -1,5 +1,6 @@
-use palisade_core::tree::Tree as _;
 use std::collections::BTreeMap;
+
+use palisade_core::tree::Tree as _;
 
 use crate::context::Context;
 use crate::pss::Level;

@@ -1,6 +1,6 @@
-use palisade_core::tree::Tree as _;
 use std::borrow::Cow;
 
+use palisade_core::tree::Tree as _;
 use palisade_core::{Control, Framework, JsonPointer};
 
 use crate::context::Context;

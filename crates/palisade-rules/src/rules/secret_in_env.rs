@@ -1,6 +1,7 @@
+use palisade_core::tree::Tree as _;
+
 use crate::context::Context;
 use crate::rule::{Check, Target};
-use palisade_core::tree::Tree as _;
 
 declare_rule! {
     /// ## What it checks
