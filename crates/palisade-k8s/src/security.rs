@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use palisade_core::Severity;
 use palisade_core::host_path::node_takeover_path;
 use palisade_core::tree::Tree;
 use serde_json::Value;
@@ -16,6 +17,59 @@ pub fn capability_name(raw: &str) -> String {
     match upper.strip_prefix("CAP_") {
         Some(rest) => rest.to_string(),
         None => upper,
+    }
+}
+
+/// Capabilities the Pod Security Baseline profile allows in `capabilities.add` (compared as
+/// written, as the admission plugin compares them).
+pub const BASELINE_CAPABILITIES: &[&str] = &[
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+/// What adding a capability outside [`BASELINE_CAPABILITIES`] hands a container, and how
+/// serious that is: high for those one step from the node, medium for the network's and
+/// for capabilities not named here, low for resource and scheduling limits.
+pub fn added_capability_risk(raw: &str) -> (&'static str, Severity) {
+    match capability_name(raw).as_str() {
+        "ALL" => (
+            "every capability, which is root on the node",
+            Severity::High,
+        ),
+        "SYS_ADMIN" => (
+            "mount, namespaces and most of root's powers",
+            Severity::High,
+        ),
+        "SYS_PTRACE" => ("reading and injecting into other processes", Severity::High),
+        "SYS_MODULE" => ("loading kernel modules", Severity::High),
+        "NET_ADMIN" => ("reconfiguring the network stack", Severity::Medium),
+        "NET_RAW" => ("raw sockets for spoofing and sniffing", Severity::Medium),
+        "DAC_READ_SEARCH" => (
+            "reading any file by handle (the `shocker` escape)",
+            Severity::High,
+        ),
+        "BPF" | "PERFMON" => ("loading eBPF programs into the kernel", Severity::High),
+        "SYS_RAWIO" => ("raw I/O to devices and kernel memory", Severity::High),
+        // Resource and scheduling limits: no escape by themselves.
+        "IPC_LOCK" | "SYS_NICE" | "SYS_RESOURCE" | "WAKE_ALARM" | "BLOCK_SUSPEND" | "LEASE" => (
+            "a capability outside the Pod Security baseline set (resource limits, no escape by itself)",
+            Severity::Low,
+        ),
+        _ => (
+            "a capability outside the Pod Security baseline set",
+            Severity::Medium,
+        ),
     }
 }
 

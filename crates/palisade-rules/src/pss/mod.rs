@@ -7,21 +7,7 @@ pub mod admission;
 pub use palisade_k8s::pod_security::Level;
 
 /// Capabilities the Baseline profile allows in `capabilities.add`.
-pub const BASELINE_CAPABILITIES: &[&str] = &[
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
+pub use palisade_k8s::security::BASELINE_CAPABILITIES;
 
 /// The only capability the Restricted profile allows adding.
 pub const RESTRICTED_ADDABLE_CAPABILITY: &str = "NET_BIND_SERVICE";

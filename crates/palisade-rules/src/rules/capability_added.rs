@@ -109,29 +109,7 @@ impl Check for CapabilityAdded {
                 {
                     continue;
                 }
-                use palisade_core::Severity::{High, Low, Medium};
-                let (detail, severity) = match palisade_k8s::security::capability_name(capability)
-                    .as_str()
-                {
-                    "ALL" => ("every capability, which is root on the node", High),
-                    "SYS_ADMIN" => ("mount, namespaces and most of root's powers", High),
-                    "SYS_PTRACE" => ("reading and injecting into other processes", High),
-                    "SYS_MODULE" => ("loading kernel modules", High),
-                    "NET_ADMIN" => ("reconfiguring the network stack", Medium),
-                    "NET_RAW" => ("raw sockets for spoofing and sniffing", Medium),
-                    "DAC_READ_SEARCH" => {
-                        ("reading any file by handle (the `shocker` escape)", High)
-                    }
-                    "BPF" | "PERFMON" => ("loading eBPF programs into the kernel", High),
-                    "SYS_RAWIO" => ("raw I/O to devices and kernel memory", High),
-                    // Resource and scheduling limits: no escape by themselves.
-                    "IPC_LOCK" | "SYS_NICE" | "SYS_RESOURCE" | "WAKE_ALARM" | "BLOCK_SUSPEND"
-                    | "LEASE" => (
-                        "a capability outside the Pod Security baseline set (resource limits, no escape by itself)",
-                        Low,
-                    ),
-                    _ => ("a capability outside the Pod Security baseline set", Medium),
-                };
+                let (detail, severity) = palisade_k8s::security::added_capability_risk(capability);
                 let mut reported = crate::context::Reported::new(
                     add.join(i),
                     format!("{} adds {capability}: {detail}", container.describe()),
