@@ -28,6 +28,7 @@ pub mod input;
 pub mod redact;
 pub mod registry;
 pub mod settings;
+pub mod sigma;
 pub mod state;
 
 pub use alert::{Alert, Origin};

@@ -45,6 +45,10 @@ pub static DETECTIONS: &[&Detection] = &[
     &scheduled_job_changed::SCHEDULED_JOB_CHANGED, // AUD038
     &offensive_tool_used::OFFENSIVE_TOOL_USED, // AUD039
     &pod_image_changed::POD_IMAGE_CHANGED,   // AUD040
+    &capability_added_pod_created::CAPABILITY_ADDED_POD_CREATED, // AUD041
+    &host_path_pod_created::HOST_PATH_POD_CREATED, // AUD042
+    &role_binding_changed::ROLE_BINDING_CHANGED, // AUD043
+    &container_added_to_workload::CONTAINER_ADDED_TO_WORKLOAD, // AUD044
 ];
 
 /// The detection with this id or slug (any case).

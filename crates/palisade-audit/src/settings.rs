@@ -30,6 +30,12 @@ pub struct TrustedImages {
     pub host_pid: Vec<String>,
     pub host_ipc: Vec<String>,
     pub sensitive_mount: Vec<String>,
+    /// Images that may add capabilities beyond the Pod Security baseline set (AUD041);
+    /// by default those trusted to run privileged.
+    pub capabilities: Vec<String>,
+    /// Images that may mount any other directory of the node (AUD042); by default those
+    /// trusted with sensitive mounts.
+    pub host_path: Vec<String>,
     /// Images that may run in kube-system and kube-public.
     pub kube_namespace: Vec<String>,
 }
@@ -39,7 +45,8 @@ pub struct TrustedImages {
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     /// Report every create and delete of workloads, Services, ConfigMaps, Secrets,
-    /// namespaces, service accounts and RBAC objects, and every Secret read (AUD035, info).
+    /// namespaces, service accounts and RBAC objects, every change of a Secret by a person, and every
+    /// Secret read (AUD035, info).
     pub activity: bool,
     /// People allowed to use the API; when set, anyone else is reported (AUD030).
     pub allowed_users: Vec<String>,
@@ -66,32 +73,53 @@ pub struct Settings {
 
 impl Default for TrustedImages {
     fn default() -> Self {
-        let list = |items: &[&str]| items.iter().map(|s| (*s).to_string()).collect();
+        let list = |items: &[&str]| items.iter().map(|s| (*s).to_string()).collect::<Vec<_>>();
+        let privileged = list(&[
+            "falcosecurity/falco",
+            "public.ecr.aws/falcosecurity/falco",
+            "calico/node",
+            "quay.io/calico/node",
+            "cloudnativelabs/kube-router",
+            "docker/ucp-agent",
+            "mesosphere/mesos-slave",
+            "rook/toolbox",
+            "sysdig/sysdig",
+            "gcr.io/google_containers/kube-proxy",
+            "gcr.io/google-containers/startup-script",
+            "gcr.io/projectcalico-org/node",
+            "gke.gcr.io/kube-proxy",
+            "gke.gcr.io/gke-metadata-server",
+            "gke.gcr.io/netd-amd64",
+            "gke.gcr.io/watcher-daemonset",
+            "gcr.io/google-containers/prometheus-to-sd",
+            "registry.k8s.io/ip-masq-agent-amd64",
+            "registry.k8s.io/kube-proxy",
+            "registry.k8s.io/prometheus-to-sd",
+            "registry.k8s.io/dns/k8s-dns-node-cache",
+            "mcr.microsoft.com/oss/kubernetes/kube-proxy",
+        ]);
+        let sensitive_mount = list(&[
+            "falcosecurity/falco",
+            "public.ecr.aws/falcosecurity/falco",
+            "sysdig/sysdig",
+            "gcr.io/google_containers/hyperkube",
+            "gcr.io/google_containers/kube-proxy",
+            "calico/node",
+            "rook/toolbox",
+            "cloudnativelabs/kube-router",
+            "consul",
+            "datadog/docker-dd-agent",
+            "datadog/agent",
+            "docker/ucp-agent",
+            "gliderlabs/logspout",
+            "netdata/netdata",
+            "google/cadvisor",
+            "prom/node-exporter",
+            "amazon/amazon-ecs-agent",
+            "amazon/cloudwatch-agent",
+        ]);
         TrustedImages {
-            privileged: list(&[
-                "falcosecurity/falco",
-                "public.ecr.aws/falcosecurity/falco",
-                "calico/node",
-                "quay.io/calico/node",
-                "cloudnativelabs/kube-router",
-                "docker/ucp-agent",
-                "mesosphere/mesos-slave",
-                "rook/toolbox",
-                "sysdig/sysdig",
-                "gcr.io/google_containers/kube-proxy",
-                "gcr.io/google-containers/startup-script",
-                "gcr.io/projectcalico-org/node",
-                "gke.gcr.io/kube-proxy",
-                "gke.gcr.io/gke-metadata-server",
-                "gke.gcr.io/netd-amd64",
-                "gke.gcr.io/watcher-daemonset",
-                "gcr.io/google-containers/prometheus-to-sd",
-                "registry.k8s.io/ip-masq-agent-amd64",
-                "registry.k8s.io/kube-proxy",
-                "registry.k8s.io/prometheus-to-sd",
-                "registry.k8s.io/dns/k8s-dns-node-cache",
-                "mcr.microsoft.com/oss/kubernetes/kube-proxy",
-            ]),
+            privileged: privileged.clone(),
             host_network: list(&[
                 "gcr.io/google-containers/prometheus-to-sd",
                 "gcr.io/projectcalico-org/typha",
@@ -104,26 +132,9 @@ impl Default for TrustedImages {
             ]),
             host_pid: Vec::new(),
             host_ipc: Vec::new(),
-            sensitive_mount: list(&[
-                "falcosecurity/falco",
-                "public.ecr.aws/falcosecurity/falco",
-                "sysdig/sysdig",
-                "gcr.io/google_containers/hyperkube",
-                "gcr.io/google_containers/kube-proxy",
-                "calico/node",
-                "rook/toolbox",
-                "cloudnativelabs/kube-router",
-                "consul",
-                "datadog/docker-dd-agent",
-                "datadog/agent",
-                "docker/ucp-agent",
-                "gliderlabs/logspout",
-                "netdata/netdata",
-                "google/cadvisor",
-                "prom/node-exporter",
-                "amazon/amazon-ecs-agent",
-                "amazon/cloudwatch-agent",
-            ]),
+            sensitive_mount: sensitive_mount.clone(),
+            capabilities: privileged,
+            host_path: sensitive_mount,
             kube_namespace: list(&[
                 "gcr.io/google-containers/prometheus-to-sd",
                 "gcr.io/projectcalico-org/node",
@@ -241,7 +252,8 @@ pub fn template() -> String {
         "\n[audit]\n\
          # Settings of `palisade audit analyze` and `palisade serve audit`.\n\
          # Report every create and delete of workloads, Services, ConfigMaps, Secrets, namespaces,\n\
-         # service accounts and RBAC objects, and Secret reads (AUD035). Default: false.\n\
+         # service accounts and RBAC objects, Secret changes by people, and Secret reads (AUD035).\n\
+         # Default: false.\n\
          # activity = true\n\
          # People allowed to use the API; anyone else is reported (AUD030). Default: none (off).\n\
          # allowed_users = [\"ci-deployer\", \"break-glass@example.com\"]\n\
@@ -266,6 +278,8 @@ pub fn template() -> String {
          # host_pid = {}\n\
          # host_ipc = {}\n\
          # sensitive_mount = {}\n\
+         # capabilities = {}\n\
+         # host_path = {}\n\
          # kube_namespace = {}\n",
         d.forbidden_burst,
         d.unauthenticated_burst,
@@ -275,6 +289,8 @@ pub fn template() -> String {
         list(&d.trusted_images.host_pid),
         list(&d.trusted_images.host_ipc),
         list(&d.trusted_images.sensitive_mount),
+        list(&d.trusted_images.capabilities),
+        list(&d.trusted_images.host_path),
         list(&d.trusted_images.kube_namespace),
     )
 }

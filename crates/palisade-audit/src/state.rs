@@ -25,41 +25,45 @@ pub struct State {
     /// `cluster_cidrs`, parsed.
     pub cluster_ranges: Vec<AddrRange>,
     /// The images of the pods whose stored object the log showed, by `namespace/name`.
-    pub pods: PodImages,
+    pub pods: StoredImages,
+    /// The images of the pod templates of the Deployments, DaemonSets and StatefulSets whose
+    /// stored object the log showed, by `resource/namespace/name`.
+    pub workloads: StoredImages,
 }
 
-/// Pods kept by [`PodImages`] before the longest-kept are forgotten.
+/// Objects kept by one [`StoredImages`] before the longest-kept are forgotten.
 const MAX_PODS: usize = 100_000;
 
-/// The images of pods as the API server stored them (a write's response object), so that a
-/// full update of a pod, which carries every image, can be compared with what ran before.
-/// Bounded: past [`MAX_PODS`], the pods stored longest ago are forgotten.
+/// The images of pods (or of workloads' pod templates) as the API server stored them (a
+/// write's response object), so that a full update, which carries every image, can be
+/// compared with what ran before.
+/// Bounded: past [`MAX_PODS`], the objects stored longest ago are forgotten.
 #[derive(Debug, Default)]
-pub struct PodImages {
+pub struct StoredImages {
     /// Each pod with the number of the write that stored it.
-    by_pod: HashMap<String, (StoredPod, u64)>,
+    by_pod: HashMap<String, (StoredObject, u64)>,
     /// Writes in order, with their numbers: a pod written again or forgotten leaves its
     /// earlier entries behind, which are passed over and compacted away.
     order: VecDeque<(String, u64)>,
     writes: u64,
 }
 
-/// A pod's uid and its containers' images: `(container, image)` with the container as an
-/// alert names it (`container "web"`, `init container "setup"`).
+/// A stored object's uid and its pod spec's containers' images: `(container, image)` with
+/// the container as an alert names it (`container "web"`, `init container "setup"`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoredPod {
+pub struct StoredObject {
     pub uid: String,
     pub images: Vec<(String, String)>,
 }
 
-impl PodImages {
+impl StoredImages {
     /// What the log showed stored for the pod `key` (`namespace/name`).
-    pub fn get(&self, key: &str) -> Option<&StoredPod> {
+    pub fn get(&self, key: &str) -> Option<&StoredObject> {
         self.by_pod.get(key).map(|(pod, _)| pod)
     }
 
     /// Remembers the pod `key` as stored now.
-    pub fn store(&mut self, key: &str, pod: StoredPod) {
+    pub fn store(&mut self, key: &str, pod: StoredObject) {
         self.writes += 1;
         self.by_pod.insert(key.to_string(), (pod, self.writes));
         self.order.push_back((key.to_string(), self.writes));
@@ -91,7 +95,8 @@ impl State {
             once: HashSet::new(),
             agents: HashMap::new(),
             baseline: baseline.map(Watch::new),
-            pods: PodImages::default(),
+            pods: StoredImages::default(),
+            workloads: StoredImages::default(),
             cluster_ranges: settings
                 .cluster_cidrs
                 .iter()
@@ -174,8 +179,8 @@ impl State {
 mod tests {
     use super::*;
 
-    fn pod(uid: &str) -> StoredPod {
-        StoredPod {
+    fn pod(uid: &str) -> StoredObject {
+        StoredObject {
             uid: uid.to_string(),
             images: vec![("container \"web\"".to_string(), "web:1".to_string())],
         }
@@ -186,7 +191,7 @@ mod tests {
     /// or deleted.
     #[test]
     fn pod_images_stay_bounded() {
-        let mut pods = PodImages::default();
+        let mut pods = StoredImages::default();
         for i in 0..MAX_PODS + 5 {
             pods.store(&format!("app/p{i}"), pod("u"));
             if i == MAX_PODS - 10 {
@@ -198,7 +203,7 @@ mod tests {
         assert_eq!(pods.get("app/p0").map(|p| p.uid.as_str()), Some("u0"));
         assert!(pods.get("app/p1").is_none() && pods.get("app/p5").is_none());
         assert!(pods.get("app/p6").is_some());
-        let mut churn = PodImages::default();
+        let mut churn = StoredImages::default();
         for i in 0..50_000 {
             churn.store("app/web", pod(&i.to_string()));
             churn.store(&format!("app/gone-{i}"), pod("g"));

@@ -177,10 +177,22 @@ fn the_registry_is_complete_and_documented() {
                 assert_eq!(mapped.palisade, meta.id, "{name}");
             }
         }
+        // The Sigma rules named in the docs are the ones the mapping gives this detection.
+        let sigma = meta.docs_section("Sigma equivalent").unwrap_or_default();
+        let mut named: Vec<&str> = sigma.split('`').skip(1).step_by(2).collect();
+        let mut mapped: Vec<&str> = palisade_audit::sigma::SIGMA_COUNTERPARTS
+            .iter()
+            .filter(|c| c.palisade.contains(&meta.id.as_ref()))
+            .map(|c| c.title)
+            .collect();
+        named.sort_unstable();
+        mapped.sort_unstable();
+        assert_eq!(named, mapped, "{}: the Sigma equivalent section", meta.id);
     }
 }
 
-/// `docs/audit-detections.md` is generated from the registry and the Falco mapping; this test
+/// `docs/audit-detections.md` is generated from the registry and the Falco and Sigma
+/// mappings; this test
 /// fails when it is stale. Regenerate with
 /// `UPDATE_DOCS=1 cargo test -p palisade-audit --test detections`.
 #[test]
@@ -212,6 +224,15 @@ fn detections_doc_is_generated_from_the_registry() {
     }
     for (falco, why) in palisade_audit::falco::WITHOUT_COUNTERPART {
         doc.push_str(&format!("| {falco} | none | {why} |\n"));
+    }
+    doc.push_str("\n## Sigma rules and their counterparts\n\nSigmaHQ's Kubernetes audit rules, a checklist of behaviours; `tests/sigma.rs` builds events from each rule's selection and requires one of the counterparts to fire on every one.\n\n| Sigma rule | Palisade | how |\n|---|---|---|\n");
+    for c in palisade_audit::sigma::SIGMA_COUNTERPARTS {
+        doc.push_str(&format!(
+            "| {} | {} | {} |\n",
+            c.title,
+            c.palisade.join(", "),
+            c.note
+        ));
     }
     for detection in DETECTIONS {
         let m = detection.meta();

@@ -17,6 +17,9 @@ crate::detection! {
     /// ## Response
     /// Confirm the change with the owner of the admission controller; manage these objects
     /// through GitOps so drift is visible.
+    ///
+    /// ## Sigma equivalent
+    /// `Kubernetes Admission Controller Modification`.
     pub static ADMISSION_WEBHOOK_CHANGED {
         id: "AUD025",
         slug: "admission-webhook-changed",

@@ -1,5 +1,4 @@
-use palisade_core::tree::Tree;
-
+use super::bindings::{role_name, subjects};
 use crate::detection::{Cx, Hit, Trigger};
 use crate::state::State;
 
@@ -18,6 +17,9 @@ crate::detection! {
     ///
     /// ## Falco equivalent
     /// `Attach to cluster-admin Role`.
+    ///
+    /// ## Sigma equivalent
+    /// `Kubernetes Rolebinding Modification`.
     pub static CLUSTER_ADMIN_BOUND {
         id: "AUD011",
         slug: "cluster-admin-bound",
@@ -37,23 +39,10 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
     let Some(binding) = cx.request() else {
         return Vec::new();
     };
-    if binding.at("/roleRef/name").and_then(Tree::as_str) != Some("cluster-admin") {
+    if role_name(binding) != Some("cluster-admin") {
         return Vec::new();
     }
-    let subjects: Vec<String> = binding
-        .get("subjects")
-        .and_then(Tree::items)
-        .into_iter()
-        .flatten()
-        .map(|s| {
-            let kind = s.get("kind").and_then(Tree::as_str).unwrap_or("?");
-            let name = s.get("name").and_then(Tree::as_str).unwrap_or("?");
-            match s.get("namespace").and_then(Tree::as_str) {
-                Some(ns) => format!("{kind} {ns}/{name}"),
-                None => format!("{kind} {name}"),
-            }
-        })
-        .collect();
+    let subjects = subjects(binding).unwrap_or_default();
     vec![
         Hit::new(format!(
             "{} bound cluster-admin to {} ({})",

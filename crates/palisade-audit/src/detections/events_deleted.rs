@@ -14,6 +14,9 @@ crate::detection! {
     ///
     /// ## Response
     /// Find what the identity did before; ship Events to durable storage.
+    ///
+    /// ## Sigma equivalent
+    /// `Kubernetes Events Deleted`.
     pub static EVENTS_DELETED {
         id: "AUD029",
         slug: "events-deleted",

@@ -14,6 +14,9 @@ crate::detection! {
     /// ## Response
     /// Find where the identity's requests come from (source address, user agent); rotate the
     /// credential if the caller is not its owner.
+    ///
+    /// ## Sigma equivalent
+    /// `Kubernetes Unauthorized or Unauthenticated Access`.
     pub static FORBIDDEN_BURST {
         id: "AUD021",
         slug: "forbidden-burst",

@@ -1,9 +1,12 @@
-//! One file per detection, named after what it finds; `pod_create` and `role_rules` hold
+//! One file per detection, named after what it finds; `pod_create`, `role_rules`, `bindings` and `stored` hold
 //! what several detections share.
 
 pub mod admission_webhook_changed;
 pub mod anonymous_request_allowed;
+pub mod bindings;
+pub mod capability_added_pod_created;
 pub mod cluster_admin_bound;
+pub mod container_added_to_workload;
 pub mod credential_in_configmap;
 pub mod csr_approved;
 pub mod disallowed_image_pod;
@@ -15,6 +18,7 @@ pub mod first_seen_behaviour;
 pub mod forbidden_burst;
 pub mod host_ipc_pod_created;
 pub mod host_network_pod_created;
+pub mod host_path_pod_created;
 pub mod host_pid_pod_created;
 pub mod impersonation_used;
 pub mod ingress_without_tls;
@@ -30,6 +34,7 @@ pub mod pod_image_changed;
 pub mod pod_in_system_namespace;
 pub mod pod_port_forward;
 pub mod privileged_pod_created;
+pub mod role_binding_changed;
 pub mod role_rules;
 pub mod scheduled_job_changed;
 pub mod secrets_listed;
@@ -37,6 +42,7 @@ pub mod sensitive_mount_pod_created;
 pub mod service_account_in_system_namespace;
 pub mod service_account_outside_cluster;
 pub mod service_account_token_requested;
+pub mod stored;
 pub mod system_namespace_rbac_modified;
 pub mod system_role_modified;
 pub mod token_secret_created;

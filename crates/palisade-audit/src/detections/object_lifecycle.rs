@@ -8,8 +8,9 @@ const CREATE_DELETE: &[&str] = &["create", "delete"];
 crate::detection! {
     /// ## What it checks
     /// When `activity = true`: every successful create and delete of Deployments, Services,
-    /// ConfigMaps, namespaces, service accounts, Roles, ClusterRoles and their bindings, and
-    /// of Secrets by people outside kube-system; and every read of a Secret by name
+    /// ConfigMaps, namespaces, service accounts, Roles, ClusterRoles and their bindings; every
+    /// successful create, update, patch and delete of a Secret by people outside kube-system
+    /// (a Secret's values are never part of the alert); and every read of a Secret by name
     /// (successful ones at medium severity, refused ones at low).
     ///
     /// ## Why it matters
@@ -22,10 +23,15 @@ crate::detection! {
     /// ## Falco equivalent
     /// The activity rules: K8s Deployment Created and the others of that form for each kind
     /// above, K8s Secret Get Successfully and K8s Secret Get Unsuccessfully Tried.
+    ///
+    /// ## Sigma equivalent
+    /// `Deployment Deleted From Kubernetes Cluster`, `New Kubernetes Service Account Created`,
+    /// `Kubernetes Secrets Modified or Deleted`, and the creations and deletions of
+    /// `Kubernetes Rolebinding Modification`.
     pub static OBJECT_LIFECYCLE {
         id: "AUD035",
         slug: "object-lifecycle",
-        title: "Object created or deleted, or Secret read (activity trail)",
+        title: "Object created or deleted, or Secret read or changed (activity trail)",
         severity: Info,
         mitre: [],
         remediation: "Informational: use it to reconstruct the changes around other alerts.",
@@ -39,7 +45,7 @@ crate::detection! {
             Trigger::on(CREATE_DELETE, "clusterroles"),
             Trigger::on(CREATE_DELETE, "rolebindings"),
             Trigger::on(CREATE_DELETE, "clusterrolebindings"),
-            Trigger::on(&["create", "delete", "get"], "secrets"),
+            Trigger::on(&["create", "update", "patch", "delete", "get"], "secrets"),
         ],
         check: check,
     }
@@ -72,10 +78,10 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
     {
         return Vec::new();
     }
-    let done = if verb == "create" {
-        "created"
-    } else {
-        "deleted"
+    let done = match verb {
+        "create" => "created",
+        "delete" => "deleted",
+        _ => "changed",
     };
     vec![
         Hit::new(format!("{} {done} {resource} {}", cx.actor(), cx.target()))

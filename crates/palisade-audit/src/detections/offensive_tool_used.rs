@@ -32,6 +32,9 @@ crate::detection! {
     /// ## Response
     /// Confirm whether an assessment is running; if not, treat the identity's credentials as
     /// stolen and review what else it did.
+    ///
+    /// ## Sigma equivalent
+    /// `Kubernetes Potential Enumeration Activity`.
     pub static OFFENSIVE_TOOL_USED {
         id: "AUD039",
         slug: "offensive-tool-used",

@@ -14,6 +14,9 @@ crate::detection! {
     /// ## Response
     /// Check where the request came from; for a service account, whether its pod was
     /// entered (exec) or its token taken.
+    ///
+    /// ## Sigma equivalent
+    /// `RBAC Permission Enumeration Attempt`.
     pub static PERMISSION_ENUMERATION {
         id: "AUD034",
         slug: "permission-enumeration",

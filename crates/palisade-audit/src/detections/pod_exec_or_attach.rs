@@ -17,6 +17,9 @@ crate::detection! {
     ///
     /// ## Falco equivalent
     /// `Attach/Exec Pod`.
+    ///
+    /// ## Sigma equivalent
+    /// `Potential Remote Command Execution In Pod Container`, `Kubernetes Potential Enumeration Activity`.
     pub static POD_EXEC_OR_ATTACH {
         id: "AUD001",
         slug: "pod-exec-or-attach",

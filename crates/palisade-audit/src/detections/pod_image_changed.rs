@@ -2,10 +2,11 @@ use palisade_core::tree::Tree;
 
 use serde::Deserialize;
 
+use super::stored::{collect_written, container_name, stored_in};
 use crate::body::Body;
 use crate::detection::{Cx, Hit, Trigger};
 use crate::event::Str;
-use crate::state::{State, StoredPod};
+use crate::state::{State, StoredObject};
 
 crate::detection! {
     /// ## What it checks
@@ -82,18 +83,18 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
 
 /// The pod a write's response object stores, by `namespace/name`: read for what it is needed
 /// ([`stored_view`]), else from the response's tree.
-fn stored(cx: &Cx) -> Option<(String, StoredPod)> {
+fn stored(cx: &Cx) -> Option<(String, StoredObject)> {
     cx.event
         .response_object
         .and_then(|raw| stored_view(raw.get()))
-        .or_else(|| stored_in(cx.response()?))
+        .or_else(|| stored_in(cx.response()?, "/spec"))
 }
 
-/// [`stored_in`] read from the text without building the rest of the pod (a stored pod's
+/// [`stored_in`] (at `/spec`) read from the text without building the rest of the pod (a stored pod's
 /// spec carries every default the API server fills in): `None`, for the tree to answer, unless
 /// the pod has a name and a spec and is read without doubt (no repeated key, no field of
 /// another type).
-fn stored_view(text: &str) -> Option<(String, StoredPod)> {
+fn stored_view(text: &str) -> Option<(String, StoredObject)> {
     #[derive(Deserialize)]
     struct Pod<'a> {
         #[serde(borrow, default)]
@@ -146,32 +147,12 @@ fn stored_view(text: &str) -> Option<(String, StoredPod)> {
         }
     }
     let uid = metadata.uid.as_deref().unwrap_or_default().to_string();
-    Some((key, StoredPod { uid, images }))
-}
-
-/// The pod `pod` (a response object's tree) stores, by `namespace/name`.
-fn stored_in(pod: &Body) -> Option<(String, StoredPod)> {
-    let metadata = pod.get("metadata")?;
-    let field = |name: &str| metadata.get(name).and_then(Tree::as_str);
-    let key = format!(
-        "{}/{}",
-        field("namespace").unwrap_or_default(),
-        field("name")?
-    );
-    let uid = field("uid").unwrap_or_default().to_string();
-    let spec = pod.get("spec")?;
-    let mut images = Vec::new();
-    for list in ["containers", "initContainers"] {
-        if let Some(containers) = spec.get(list) {
-            collect_json_patch(&format!("/spec/{list}"), containers, &mut images);
-        }
-    }
-    Some((key, StoredPod { uid, images }))
+    Some((key, StoredObject { uid, images }))
 }
 
 /// A full update whose stored pod runs another image in a container than `before`, the
 /// same pod as the log last showed it stored.
-fn updated(cx: &Cx, before: Option<&StoredPod>, now: &StoredPod) -> Vec<Hit> {
+fn updated(cx: &Cx, before: Option<&StoredObject>, now: &StoredObject) -> Vec<Hit> {
     let Some(before) = before.filter(|b| b.uid == now.uid) else {
         return Vec::new();
     };
@@ -230,7 +211,7 @@ fn images_set(body: &Body) -> Vec<(String, String)> {
             let Some(value) = operation.get("value") else {
                 continue;
             };
-            collect_json_patch(path, value, &mut out);
+            collect_written("/spec", path, value, &mut out);
         }
         return out;
     }
@@ -238,54 +219,11 @@ fn images_set(body: &Body) -> Vec<(String, String)> {
     if let Some(spec) = body.get("spec") {
         for list in ["containers", "initContainers"] {
             if let Some(containers) = spec.get(list) {
-                collect_json_patch(&format!("/spec/{list}"), containers, &mut out);
+                collect_written("/spec", &format!("/spec/{list}"), containers, &mut out);
             }
         }
     }
     out
-}
-
-/// The images one write sets, by where it writes (a JSON patch's path): a container's image,
-/// a whole container, or a whole list.
-/// A container as an alert names it: `"web"`, or `#0` (by index) when it has no name.
-fn container_name(index: &str, name: Option<&str>) -> String {
-    name.map_or(format!("#{index}"), |name| format!("\"{name}\""))
-}
-
-fn collect_json_patch(path: &str, value: &Body, out: &mut Vec<(String, String)>) {
-    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    let ["spec", list, ..] = parts.as_slice() else {
-        return;
-    };
-    let noun = match *list {
-        "containers" => "container",
-        "initContainers" => "init container",
-        _ => return,
-    };
-    // A container and its image, named as the patch names it.
-    let set = |index: &str, container: &Body| {
-        let image = container.get("image").and_then(Tree::as_str)?;
-        let name = container_name(index, container.get("name").and_then(Tree::as_str));
-        Some((format!("{noun} {name}"), image.to_string()))
-    };
-    match parts.as_slice() {
-        [_, _, index, "image"] => {
-            if let Some(image) = value.as_str() {
-                out.push((format!("{noun} #{index}"), image.to_string()));
-            }
-        }
-        [_, _, index] => out.extend(set(index, value)),
-        [_, _] => {
-            let containers = value.items().unwrap_or_default();
-            out.extend(
-                containers
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(index, container)| set(&index.to_string(), container)),
-            );
-        }
-        _ => {}
-    }
 }
 
 #[cfg(test)]
@@ -321,7 +259,7 @@ mod tests {
             let tree = Body::parse(text).unwrap();
             let view = stored_view(text);
             assert!(view.is_some(), "{text}");
-            assert_eq!(view, stored_in(&tree), "{text}");
+            assert_eq!(view, stored_in(&tree, "/spec"), "{text}");
         }
         for text in left_to_the_tree {
             assert_eq!(stored_view(text), None, "{text}");

@@ -20,6 +20,9 @@ crate::detection! {
     ///
     /// ## Falco equivalent
     /// `Pod Created in Kube Namespace`.
+    ///
+    /// ## Sigma equivalent
+    /// `Creation Of Pod In System Namespace`.
     pub static POD_IN_SYSTEM_NAMESPACE {
         id: "AUD009",
         slug: "pod-in-system-namespace",

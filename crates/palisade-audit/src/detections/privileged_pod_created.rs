@@ -21,6 +21,9 @@ crate::detection! {
     ///
     /// ## Falco equivalent
     /// `Create Privileged Pod`.
+    ///
+    /// ## Sigma equivalent
+    /// `Privileged Container Deployed`.
     pub static PRIVILEGED_POD_CREATED {
         id: "AUD004",
         slug: "privileged-pod-created",

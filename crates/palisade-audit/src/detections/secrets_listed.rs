@@ -16,6 +16,9 @@ crate::detection! {
     /// ## Response
     /// Confirm the identity needs it; replace `list`/`watch` on secrets with `get` on named
     /// secrets.
+    ///
+    /// ## Sigma equivalent
+    /// `Kubernetes Secrets Enumeration`.
     pub static SECRETS_LISTED {
         id: "AUD017",
         slug: "secrets-listed",

@@ -22,6 +22,9 @@ crate::detection! {
     ///
     /// ## Falco equivalent
     /// `Create Sensitive Mount Pod`.
+    ///
+    /// ## Sigma equivalent
+    /// `Container With A hostPath Mount Created`.
     pub static SENSITIVE_MOUNT_POD_CREATED {
         id: "AUD008",
         slug: "sensitive-mount-pod-created",

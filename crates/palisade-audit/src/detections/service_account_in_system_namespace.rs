@@ -58,6 +58,9 @@ crate::detection! {
     ///
     /// ## Falco equivalent
     /// `Service Account Created in Kube Namespace`.
+    ///
+    /// ## Sigma equivalent
+    /// `New Kubernetes Service Account Created`.
     pub static SERVICE_ACCOUNT_IN_SYSTEM_NAMESPACE {
         id: "AUD010",
         slug: "service-account-in-system-namespace",

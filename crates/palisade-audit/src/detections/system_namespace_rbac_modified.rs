@@ -16,6 +16,9 @@ crate::detection! {
     /// ## Response
     /// Confirm the change with the platform team; manage kube-system RBAC through the
     /// cluster's provisioning only.
+    ///
+    /// ## Sigma equivalent
+    /// `Kubernetes Rolebinding Modification`.
     pub static SYSTEM_NAMESPACE_RBAC_MODIFIED {
         id: "AUD016",
         slug: "system-namespace-rbac-modified",

@@ -13,6 +13,9 @@ crate::detection! {
     /// ## Response
     /// Block the address at the API server's network edge; check where the API server is
     /// reachable from.
+    ///
+    /// ## Sigma equivalent
+    /// `Kubernetes Unauthorized or Unauthenticated Access`.
     pub static UNAUTHENTICATED_BURST {
         id: "AUD022",
         slug: "unauthenticated-burst",
