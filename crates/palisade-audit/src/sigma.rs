@@ -77,8 +77,8 @@ pub const SIGMA_COUNTERPARTS: &[SigmaCounterpart] = &[
     sigma(
         "597a7e84-187d-458b-9e4f-2f5a0e676711",
         "Kubernetes Potential Enumeration Activity",
-        &["AUD001", "AUD039"],
-        "a shell or tool in the request URI is a command run by exec (AUD001, which shows the command); the tools' user agents are AUD039's, with more tools",
+        &["AUD001", "AUD027", "AUD039"],
+        "a shell or tool in the request URI is a command run by exec (AUD001, which shows the command) or by the kubelet through nodes/proxy (AUD027); the tools' user agents are AUD039's, with more tools",
     ),
     sigma(
         "c5cd1b20-36bb-488d-8c05-486be3d0cb97",

@@ -114,10 +114,32 @@ const CLUSTER_SCOPED: &[&str] = &[
     "nodes",
 ];
 
+/// How a command in the request URI reaches a container.
+#[derive(Clone, Copy)]
+enum Command {
+    /// `pods/exec` (`kubectl exec`).
+    Exec,
+    /// The kubelet's `run` endpoint through `nodes/proxy`.
+    KubeletRun,
+}
+
+/// The audit events a set of field values describes: one, or for a command in the request
+/// URI one per way it reaches a container.
+fn events(fields: &[(String, Value)]) -> Vec<Value> {
+    if fields.iter().any(|(f, _)| f == "requestURI|contains") {
+        vec![
+            event(fields, Command::Exec),
+            event(fields, Command::KubeletRun),
+        ]
+    } else {
+        vec![event(fields, Command::Exec)]
+    }
+}
+
 /// The audit event a set of field values describes, with the request body the behaviour
 /// needs (a pod, a binding, a Deployment's patch), as the API server logs it at the
 /// `RequestResponse` level.
-fn event(fields: &[(String, Value)]) -> Value {
+fn event(fields: &[(String, Value)], command: Command) -> Value {
     let text = |v: &Value| match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -145,13 +167,21 @@ fn event(fields: &[(String, Value)]) -> Value {
                     number => number.parse().unwrap(),
                 })
             }
-            // A shell or tool in the request URI: a command run by exec.
-            "requestURI|contains" => {
-                verb = "create".into();
-                resource = "pods".into();
-                subresource = Some("exec".into());
-                query = format!("?command={}&container=a&stdin=true&tty=true", text(value));
-            }
+            // A shell or tool in the request URI: a command run by exec, or by the kubelet.
+            "requestURI|contains" => match command {
+                Command::Exec => {
+                    verb = "create".into();
+                    resource = "pods".into();
+                    subresource = Some("exec".into());
+                    query = format!("?command={}&container=a&stdin=true&tty=true", text(value));
+                }
+                Command::KubeletRun => {
+                    verb = "create".into();
+                    resource = "nodes".into();
+                    subresource = Some("proxy".into());
+                    query = format!("/run/app/web/a?cmd={}", text(value));
+                }
+            },
             "userAgent|contains" => agent = format!("{}/1.0", text(value)),
             "hostPath" => {
                 pod_spec["volumes"] = json!([{"name": "d", "hostPath": {"path": "/srv/data"}}]);
@@ -305,8 +335,11 @@ fn every_sigma_rule_has_a_counterpart_that_fires_on_its_selection() {
             );
         }
         for conditions in alternatives(rule) {
-            for fields in assignments(&conditions) {
-                let event = event(&fields);
+            for (fields, event) in assignments(&conditions).into_iter().flat_map(|fields| {
+                events(&fields)
+                    .into_iter()
+                    .map(move |e| (fields.clone(), e))
+            }) {
                 let refused = event["responseStatus"]["code"]
                     .as_u64()
                     .is_some_and(|c| c == 401 || c == 403);
@@ -330,7 +363,7 @@ fn every_sigma_rule_has_a_counterpart_that_fires_on_its_selection() {
     }
     // Every value of every rule, as the rules stand in the corpus.
     assert_eq!(
-        checked, 66,
+        checked, 88,
         "events checked (docs/audit.md gives the figure)"
     );
     // Nothing in the mapping that the corpus does not hold.

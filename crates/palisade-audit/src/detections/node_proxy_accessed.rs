@@ -14,6 +14,10 @@ crate::detection! {
     /// ## Response
     /// Confirm the caller (metrics collectors use `nodes/proxy` for `/metrics` and `/stats`);
     /// grant `nodes/metrics` and `nodes/stats` instead.
+    ///
+    /// ## Sigma equivalent
+    /// `Kubernetes Potential Enumeration Activity` (a shell or tool in the request URI, when
+    /// the kubelet's run endpoint runs it).
     pub static NODE_PROXY_ACCESSED {
         id: "AUD027",
         slug: "node-proxy-accessed",
