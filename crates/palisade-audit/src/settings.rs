@@ -31,10 +31,10 @@ pub struct TrustedImages {
     pub host_ipc: Vec<String>,
     pub sensitive_mount: Vec<String>,
     /// Images that may add capabilities beyond the Pod Security baseline set (AUD041);
-    /// by default those trusted to run privileged.
+    /// by default those trusted to run privileged or on the node's network.
     pub capabilities: Vec<String>,
     /// Images that may mount any other directory of the node (AUD042); by default those
-    /// trusted with sensitive mounts.
+    /// trusted with sensitive mounts or to run privileged.
     pub host_path: Vec<String>,
     /// Images that may run in kube-system and kube-public.
     pub kube_namespace: Vec<String>,
@@ -118,23 +118,30 @@ impl Default for TrustedImages {
             "amazon/amazon-ecs-agent",
             "amazon/cloudwatch-agent",
         ]);
+        let host_network = list(&[
+            "gcr.io/google-containers/prometheus-to-sd",
+            "gcr.io/projectcalico-org/typha",
+            "gcr.io/projectcalico-org/node",
+            "gke.gcr.io/gke-metadata-server",
+            "gke.gcr.io/kube-proxy",
+            "gke.gcr.io/netd-amd64",
+            "registry.k8s.io/ip-masq-agent-amd64",
+            "registry.k8s.io/prometheus-to-sd",
+        ]);
+        // Each image once, in the order of the lists.
+        let union = |a: &[String], b: &[String]| -> Vec<String> {
+            let mut out = a.to_vec();
+            out.extend(b.iter().filter(|i| !a.contains(i)).cloned());
+            out
+        };
         TrustedImages {
-            privileged: privileged.clone(),
-            host_network: list(&[
-                "gcr.io/google-containers/prometheus-to-sd",
-                "gcr.io/projectcalico-org/typha",
-                "gcr.io/projectcalico-org/node",
-                "gke.gcr.io/gke-metadata-server",
-                "gke.gcr.io/kube-proxy",
-                "gke.gcr.io/netd-amd64",
-                "registry.k8s.io/ip-masq-agent-amd64",
-                "registry.k8s.io/prometheus-to-sd",
-            ]),
+            capabilities: union(&privileged, &host_network),
+            host_path: union(&sensitive_mount, &privileged),
+            privileged,
             host_pid: Vec::new(),
             host_ipc: Vec::new(),
-            sensitive_mount: sensitive_mount.clone(),
-            capabilities: privileged,
-            host_path: sensitive_mount,
+            sensitive_mount,
+            host_network,
             kube_namespace: list(&[
                 "gcr.io/google-containers/prometheus-to-sd",
                 "gcr.io/projectcalico-org/node",
@@ -337,6 +344,21 @@ mod tests {
             Settings::parse("p.toml", "[audit]\ncluster_cidrs = [\"10.0.0.0/99\"]\n").unwrap_err();
         assert!(e.to_string().contains("10.0.0.0/99"), "{e}");
         assert!(Settings::parse("p.toml", "").is_ok());
+    }
+
+    #[test]
+    fn the_new_trust_lists_start_from_the_lists_that_trust_more() {
+        let t = TrustedImages::default();
+        for image in t.privileged.iter().chain(&t.host_network) {
+            assert!(t.capabilities.contains(image), "{image}");
+        }
+        for image in t.sensitive_mount.iter().chain(&t.privileged) {
+            assert!(t.host_path.contains(image), "{image}");
+        }
+        let mut unique = t.host_path.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), t.host_path.len());
     }
 
     #[test]

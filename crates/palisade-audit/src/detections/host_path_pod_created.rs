@@ -12,9 +12,9 @@ crate::detection! {
     /// ## What it checks
     /// A pod created with a hostPath volume on a directory of the node that AUD008 does not
     /// count as sensitive (a pod with a sensitive one is AUD008's alone), unless every image
-    /// is in `trusted_images.host_path` (by default those trusted with sensitive mounts).
-    /// Medium when a container mounts it writable, low when every mount is read-only or no
-    /// container mounts it.
+    /// is in `trusted_images.host_path` (by default those trusted with sensitive mounts or
+    /// to run privileged). Medium when a container mounts it writable, low when every mount
+    /// is read-only or no container mounts it.
     ///
     /// ## Why it matters
     /// A hostPath volume shares a directory of the node with the container, outside any
