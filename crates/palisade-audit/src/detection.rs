@@ -221,6 +221,13 @@ impl<'e, 'a> Cx<'e, 'a> {
         }
     }
 
+    /// The kind of the requested resource for messages (`RoleBinding` for `rolebindings`),
+    /// or the resource itself when Kubernetes does not define it.
+    pub fn kind(&self) -> &str {
+        let resource = self.event.resource();
+        palisade_k8s::builtin_kind(self.event.api_group(), resource).unwrap_or(resource)
+    }
+
     /// What was asked for: `pods app/web`, or the path of a non-resource request.
     pub fn what(&self) -> String {
         if self.event.resource().is_empty() {

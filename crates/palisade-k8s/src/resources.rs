@@ -850,6 +850,17 @@ impl Default for Catalogue {
     }
 }
 
+/// The kind of a built-in resource by its plural (`deployments` is `Deployment`), in `group`
+/// when several groups define that plural; `None` for a resource Kubernetes does not define.
+pub fn builtin_kind(group: &str, plural: &str) -> Option<&'static str> {
+    let in_group = BUILTIN
+        .iter()
+        .find(|(g, _, _, p, ..)| *g == group && *p == plural);
+    in_group
+        .or_else(|| BUILTIN.iter().find(|(_, _, _, p, ..)| *p == plural))
+        .map(|(_, _, kind, ..)| *kind)
+}
+
 impl Catalogue {
     /// The built-in API of Kubernetes v1.33.
     pub fn builtin() -> Catalogue {
@@ -1130,6 +1141,19 @@ mod tests {
         assert!(check_verb("*").is_ok());
         assert!(check_verb("gett").unwrap_err().contains("get"));
         assert!(check_verb("GET").unwrap_err().contains("did you mean get"));
+    }
+
+    #[test]
+    fn a_builtin_kind_is_found_by_its_plural() {
+        assert_eq!(builtin_kind("apps", "deployments"), Some("Deployment"));
+        assert_eq!(
+            builtin_kind("rbac.authorization.k8s.io", "clusterrolebindings"),
+            Some("ClusterRoleBinding")
+        );
+        // Without its group (old audit events omit it), and in another group of the plural.
+        assert_eq!(builtin_kind("", "cronjobs"), Some("CronJob"));
+        assert_eq!(builtin_kind("events.k8s.io", "events"), Some("Event"));
+        assert_eq!(builtin_kind("", "widgets"), None);
     }
 }
 

@@ -208,7 +208,6 @@ pub fn node_takeover<'v>(
         })
 }
 
-/// Whether the pod spec sets a host namespace flag (`hostPID`, `hostNetwork`).
 /// Whether the pod spec sets `flag` (`hostNetwork`, `hostPID`, `hostIPC`) to true.
 pub fn host_flag(pod_spec: &Value, flag: &str) -> bool {
     pod_spec.get(flag).and_then(Value::as_bool) == Some(true)

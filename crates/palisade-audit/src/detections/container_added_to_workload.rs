@@ -101,7 +101,7 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
             "{} added {} to the pod template of {} {}",
             cx.actor(),
             listed.join(", "),
-            kind(resource),
+            cx.kind(),
             cx.target()
         ))
         .with("containers", listed.join(", ")),
@@ -138,12 +138,4 @@ fn added_by_json_patch(body: &Body) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-fn kind(resource: &str) -> &'static str {
-    match resource {
-        "deployments" => "Deployment",
-        "daemonsets" => "DaemonSet",
-        _ => "StatefulSet",
-    }
 }

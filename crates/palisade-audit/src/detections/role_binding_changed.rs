@@ -62,12 +62,7 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
         .response()
         .filter(|b| role_name(b).is_some())
         .or(request.filter(|b| role_name(b).is_some()));
-    let kind = if event.resource() == "rolebindings" {
-        "RoleBinding"
-    } else {
-        "ClusterRoleBinding"
-    };
-    let changed = format!("{} changed {kind} {}", cx.actor(), cx.target());
+    let changed = format!("{} changed {} {}", cx.actor(), cx.kind(), cx.target());
     let Some(binding) = stored else {
         return vec![Hit::new(changed)];
     };

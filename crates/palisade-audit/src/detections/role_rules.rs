@@ -33,10 +33,5 @@ pub fn rules(cx: &Cx) -> Vec<(Vec<String>, Vec<String>)> {
 
 /// `ClusterRole ops-admin` or `Role app/reader`.
 pub fn role_name(cx: &Cx) -> String {
-    let kind = if cx.event.resource() == "clusterroles" {
-        "ClusterRole"
-    } else {
-        "Role"
-    };
-    format!("{kind} {}", cx.target())
+    format!("{} {}", cx.kind(), cx.target())
 }

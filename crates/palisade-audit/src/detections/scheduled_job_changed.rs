@@ -41,11 +41,11 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
     if is_control_plane(user) || cx.event.refused() || (job && !is_person_or_external(user)) {
         return Vec::new();
     }
-    let kind = if job { "Job" } else { "CronJob" };
     vec![Hit::new(format!(
-        "{} {} {kind} {}",
+        "{} {} {} {}",
         cx.actor(),
         past(cx.event.verb()),
+        cx.kind(),
         cx.target()
     ))]
 }

@@ -38,15 +38,11 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
     {
         return Vec::new();
     }
-    let kind = if cx.event.resource() == "roles" {
-        "Role"
-    } else {
-        "RoleBinding"
-    };
     vec![Hit::new(format!(
-        "{} {} {kind} {}",
+        "{} {} {} {}",
         cx.actor(),
         past(cx.event.verb()),
+        cx.kind(),
         cx.target()
     ))]
 }
