@@ -1,10 +1,12 @@
 //! Context for alerts from an inventory (manifests, a snapshot or a live cluster): for an
-//! alert about a pod, the workload it belongs to, its service account and what that account
-//! can reach (cluster-admin, Secrets, nodes: the attack graph's own answer, escalations
-//! included), whether the workload is reachable from the internet; for every alert, its
+//! alert about a pod, the workload it belongs to (for an alert about a workload, the workload
+//! itself), its service account and what that account can reach (cluster-admin, Secrets,
+//! nodes: the attack graph's own answer, escalations included), whether the workload is
+//! reachable from the internet; for every alert, its
 //! namespace's criticality (`palisade.dev/criticality`, a label or an annotation on the
-//! Namespace). An exec, attach, port-forward or ephemeral container into a pod whose
-//! account reaches cluster-admin is critical; into an internet-exposed pod, at least high.
+//! Namespace). An exec, attach, port-forward or ephemeral container into a pod, a pod's image
+//! swapped or a container added to a workload's template, where the account reaches
+//! cluster-admin is critical; in an internet-exposed workload, at least high.
 
 use std::collections::HashMap;
 
@@ -21,8 +23,10 @@ use crate::alert::{Alert, Enrichment};
 /// The label or annotation that says how critical a namespace is.
 pub const CRITICALITY: &str = "palisade.dev/criticality";
 
-/// Detections that put the caller inside a pod.
-const INSIDE_A_POD: &[&str] = &["AUD001", "AUD002", "AUD003"];
+/// Detections that put the caller inside a pod, or their code into a pod or a workload's
+/// template (a swapped image, an added container): either runs with the workload's service
+/// account and network position.
+const INSIDE_A_WORKLOAD: &[&str] = &["AUD001", "AUD002", "AUD003", "AUD040", "AUD044"];
 
 #[derive(Debug, Clone)]
 struct WorkloadContext {
@@ -117,6 +121,20 @@ impl Enricher {
             })
     }
 
+    /// The workload an alert is about: a pod's (see [`Self::workload_of`]), or the workload
+    /// itself when the request names one (a Deployment, a DaemonSet, ...).
+    fn target_of(&self, alert: &Alert, namespace: &str) -> Option<&WorkloadContext> {
+        let request = &alert.request;
+        if request.resource == "pods" {
+            return self.workload_of(namespace, &request.name);
+        }
+        let kind = palisade_k8s::builtin_kind(&request.api_group, &request.resource)?;
+        self.workloads
+            .get(namespace)?
+            .iter()
+            .find(|w| w.kind == kind && w.name == request.name)
+    }
+
     /// Adds what the inventory knows to the alert, raising its severity when the target is
     /// worth more than the detection alone says.
     pub fn enrich(&self, alert: &mut Alert) {
@@ -125,28 +143,30 @@ impl Enricher {
         if let Some(level) = self.criticality.get(&namespace) {
             enrichment.criticality = Some(level.clone());
         }
-        let pod = (alert.request.resource == "pods")
-            .then(|| self.workload_of(&namespace, &alert.request.name))
-            .flatten();
-        if let Some(workload) = pod {
+        let noun = if alert.request.resource == "pods" {
+            "pod"
+        } else {
+            "workload"
+        };
+        if let Some(workload) = self.target_of(alert, &namespace) {
             enrichment.workload = Some(format!("{} {namespace}/{}", workload.kind, workload.name));
             enrichment.service_account = Some(format!("{namespace}/{}", workload.service_account));
             enrichment.permissions = workload.reaches.clone();
             enrichment.internet_exposed = Some(workload.exposed.is_some());
-            if INSIDE_A_POD.contains(&alert.rule.id.as_ref()) {
+            if INSIDE_A_WORKLOAD.contains(&alert.rule.id.as_ref()) {
                 if workload.cluster_admin {
                     raise(
                         alert,
                         &mut enrichment,
                         Severity::Critical,
-                        "the pod's service account reaches cluster-admin",
+                        &format!("the {noun}'s service account reaches cluster-admin"),
                     );
                 } else if let Some(exposure) = &workload.exposed {
                     raise(
                         alert,
                         &mut enrichment,
                         Severity::High,
-                        &format!("the pod is reachable from the internet ({exposure})"),
+                        &format!("the {noun} is reachable from the internet ({exposure})"),
                     );
                 }
             }

