@@ -15,11 +15,11 @@ crate::detection! {
     /// `SETGID`, `SETPCAP`, `SETUID`, `SYS_CHROOT`), or `ALL`. Names are read as the runtime
     /// reads them (`cap_sys_admin` is `SYS_ADMIN`). A privileged container is AUD004's, not
     /// this one's. Images in `trusted_images.capabilities` (by default those trusted to run
-    /// privileged or on the node's network) are not reported. The severity is the most dangerous capability's: high
-    /// for those one step from the node (`ALL`, `SYS_ADMIN`, `SYS_PTRACE`, `SYS_MODULE`,
-    /// `DAC_READ_SEARCH`, `BPF`, `PERFMON`, `SYS_RAWIO`), medium for `NET_ADMIN`, `NET_RAW` and
-    /// others, low for resource limits (`IPC_LOCK`, `SYS_NICE`, `SYS_RESOURCE`, ...), as the
-    /// manifest rule POD007 grades them.
+    /// privileged or on the node's network) are not reported. The severity is the most
+    /// dangerous capability's: high for those one step from the node (`ALL`, `SYS_ADMIN`,
+    /// `SYS_PTRACE`, `SYS_MODULE`, `DAC_READ_SEARCH`, `BPF`, `PERFMON`, `SYS_RAWIO`), medium for
+    /// `NET_ADMIN`, `NET_RAW` and others, low for resource limits (`IPC_LOCK`, `SYS_NICE`,
+    /// `SYS_RESOURCE`, ...), as the manifest rule POD007 grades them.
     ///
     /// ## Why it matters
     /// These capabilities hand pieces of root on the node to the container without the word

@@ -1,5 +1,5 @@
-//! One file per detection, named after what it finds; `pod_create`, `role_rules`, `bindings` and `stored` hold
-//! what several detections share.
+//! One file per detection, named after what it finds; `pod_create`, `role_rules`, `bindings`
+//! and `stored` hold what several detections share.
 
 pub mod admission_webhook_changed;
 pub mod anonymous_request_allowed;

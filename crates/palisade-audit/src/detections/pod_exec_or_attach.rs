@@ -19,7 +19,8 @@ crate::detection! {
     /// `Attach/Exec Pod`.
     ///
     /// ## Sigma equivalent
-    /// `Potential Remote Command Execution In Pod Container`, `Kubernetes Potential Enumeration Activity`.
+    /// `Potential Remote Command Execution In Pod Container`,
+    /// `Kubernetes Potential Enumeration Activity`.
     pub static POD_EXEC_OR_ATTACH {
         id: "AUD001",
         slug: "pod-exec-or-attach",

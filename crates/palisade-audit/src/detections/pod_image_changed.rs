@@ -90,10 +90,10 @@ fn stored(cx: &Cx) -> Option<(String, StoredObject)> {
         .or_else(|| stored_in(cx.response()?, "/spec"))
 }
 
-/// [`stored_in`] (at `/spec`) read from the text without building the rest of the pod (a stored pod's
-/// spec carries every default the API server fills in): `None`, for the tree to answer, unless
-/// the pod has a name and a spec and is read without doubt (no repeated key, no field of
-/// another type).
+/// [`stored_in`] (at `/spec`) read from the text without building the rest of the pod (a
+/// stored pod's spec carries every default the API server fills in): `None`, for the tree to
+/// answer, unless the pod has a name and a spec and is read without doubt (no repeated key, no
+/// field of another type).
 fn stored_view(text: &str) -> Option<(String, StoredObject)> {
     #[derive(Deserialize)]
     struct Pod<'a> {
