@@ -156,26 +156,46 @@ fn live_list(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-/// An audit log of the live side: every object created with the object as the request and
-/// response body, an exec whose command carries a canary, and a request whose query does.
+/// An audit log of the live side: every object created, then updated and patched (a merge
+/// patch of the whole object), with the object as the request and response body; an exec
+/// whose command carries a canary, and a request whose query does.
 fn audit_log(dir: &Path) -> std::path::PathBuf {
     use serde_json::json;
     let mut lines = Vec::new();
     for (i, object) in objects('l').into_iter().enumerate() {
         let kind = object["kind"].as_str().unwrap_or("Thing").to_lowercase();
         let namespace = object.at("/metadata/namespace").cloned();
-        lines.push(json!({
-            "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse",
-            "auditID": format!("canary-{i}"), "stage": "ResponseComplete", "verb": "create",
-            "requestURI": format!("/api/v1/{kind}s"),
-            "user": {"username": "alice", "groups": ["system:authenticated"]},
-            "sourceIPs": ["203.0.113.1"], "userAgent": "kubectl/v1.33",
-            "objectRef": {"resource": format!("{kind}s"), "namespace": namespace, "apiVersion": "v1"},
-            "responseStatus": {"code": 201},
-            "requestObject": object, "responseObject": object,
-            "requestReceivedTimestamp": "2026-12-01T10:00:00.000000Z",
-        }));
+        let name = object.at("/metadata/name").cloned();
+        for (verb, code) in [("create", 201), ("update", 200), ("patch", 200)] {
+            lines.push(json!({
+                "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse",
+                "auditID": format!("canary-{i}-{verb}"), "stage": "ResponseComplete", "verb": verb,
+                "requestURI": format!("/api/v1/{kind}s"),
+                "user": {"username": "alice", "groups": ["system:authenticated"]},
+                "sourceIPs": ["203.0.113.1"], "userAgent": "kubectl/v1.33",
+                "objectRef": {"resource": format!("{kind}s"), "namespace": namespace, "name": name, "apiVersion": "v1"},
+                "responseStatus": {"code": code},
+                "requestObject": object, "responseObject": object,
+                "requestReceivedTimestamp": "2026-12-01T10:00:00.000000Z",
+            }));
+        }
     }
+    // A JSON patch adding a copy of the Deployment's container, canaries and all (AUD044).
+    let mut sidecar = objects('l')[0]
+        .at("/spec/template/spec/containers/0")
+        .cloned()
+        .unwrap();
+    sidecar["name"] = json!("sidecar");
+    lines.push(json!({
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Request",
+        "auditID": "canary-sidecar", "stage": "ResponseComplete", "verb": "patch",
+        "requestURI": "/apis/apps/v1/namespaces/shop/deployments/web",
+        "user": {"username": "alice"}, "sourceIPs": ["203.0.113.1"],
+        "objectRef": {"resource": "deployments", "apiGroup": "apps", "namespace": "shop", "name": "web"},
+        "responseStatus": {"code": 200},
+        "requestObject": [{"op": "add", "path": "/spec/template/spec/containers/-", "value": sidecar}],
+        "requestReceivedTimestamp": "2026-12-01T10:00:00.500000Z",
+    }));
     let command = canary('l', "execCommand");
     lines.push(json!({
         "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "canary-exec",
@@ -537,7 +557,9 @@ fn redaction_leaves_reports_of_real_manifests_readable() {
 
 /// The harness can fail for audit too: the analysis of the canary log does raise the alerts
 /// on the places that hold canaries (the exec command, the ConfigMaps, the anonymous
-/// request with a token in its query), so the canaries were read, not skipped.
+/// request with a token in its query, a binding changed, a container with canaries in its
+/// command, arguments, environment and probe added to the Deployment), so the canaries were
+/// read, not skipped.
 #[test]
 fn audit_alerts_on_the_canaries_it_may_not_print() {
     let dir = scratch("canary-audit");
@@ -560,7 +582,7 @@ fn audit_alerts_on_the_canaries_it_may_not_print() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let rules: Vec<&str> = alerts.iter().map(|a| a["rule"].as_str().unwrap()).collect();
-    for expected in ["AUD001", "AUD020", "AUD024"] {
+    for expected in ["AUD001", "AUD020", "AUD024", "AUD043", "AUD044"] {
         assert!(rules.contains(&expected), "{expected} not in {rules:?}");
     }
     let exec = alerts.iter().find(|a| a["rule"] == "AUD001").unwrap();
