@@ -26,8 +26,8 @@ pub struct State {
     pub cluster_ranges: Vec<AddrRange>,
     /// The images of the pods whose stored object the log showed, by `namespace/name`.
     pub pods: StoredImages,
-    /// The images of the pod templates of the Deployments, DaemonSets and StatefulSets whose
-    /// stored object the log showed, by `resource/namespace/name`.
+    /// The images of the pod templates of the workloads whose stored object the log showed
+    /// (AUD044's Deployments, DaemonSets, StatefulSets, ...), by `resource/namespace/name`.
     pub workloads: StoredImages,
 }
 

@@ -25,5 +25,6 @@ pub mod security;
 
 pub use exposure::{Exposure, service_exposure};
 pub use resources::{
-    ApiResource, Catalogue, ResolveError, Resolved, Scope, Scopes, VERBS, builtin_kind, check_verb,
+    ApiResource, Catalogue, ResolveError, Resolved, Scope, Scopes, VERBS, builtin_kind,
+    builtin_resource, check_verb,
 };

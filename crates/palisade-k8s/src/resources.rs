@@ -850,15 +850,22 @@ impl Default for Catalogue {
     }
 }
 
-/// The kind of a built-in resource by its plural (`deployments` is `Deployment`), in `group`
-/// when several groups define that plural; `None` for a resource Kubernetes does not define.
-pub fn builtin_kind(group: &str, plural: &str) -> Option<&'static str> {
+/// The group and kind of a built-in resource by its plural (`deployments` is `apps`
+/// `Deployment`), in `group` when several groups define that plural, else in the first group
+/// that does (audit events of old API servers leave the group out); `None` for a resource
+/// Kubernetes does not define.
+pub fn builtin_resource(group: &str, plural: &str) -> Option<(&'static str, &'static str)> {
     let in_group = BUILTIN
         .iter()
         .find(|(g, _, _, p, ..)| *g == group && *p == plural);
     in_group
         .or_else(|| BUILTIN.iter().find(|(_, _, _, p, ..)| *p == plural))
-        .map(|(_, _, kind, ..)| *kind)
+        .map(|(group, _, kind, ..)| (*group, *kind))
+}
+
+/// The kind of a built-in resource by its plural, as [`builtin_resource`] finds it.
+pub fn builtin_kind(group: &str, plural: &str) -> Option<&'static str> {
+    builtin_resource(group, plural).map(|(_, kind)| kind)
 }
 
 impl Catalogue {
@@ -1154,6 +1161,10 @@ mod tests {
         assert_eq!(builtin_kind("", "cronjobs"), Some("CronJob"));
         assert_eq!(builtin_kind("events.k8s.io", "events"), Some("Event"));
         assert_eq!(builtin_kind("", "widgets"), None);
+        assert_eq!(
+            builtin_resource("", "deployments"),
+            Some(("apps", "Deployment"))
+        );
     }
 }
 

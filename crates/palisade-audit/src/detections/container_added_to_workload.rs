@@ -6,16 +6,15 @@ use crate::detection::{Cx, Hit, Trigger, is_control_plane};
 use crate::state::{State, StoredObject};
 
 const WRITE: &[&str] = &["create", "update", "patch", "delete"];
-/// Where a workload's pod spec lies.
-const TEMPLATE_SPEC: &str = "/spec/template/spec";
 
 crate::detection! {
     /// ## What it checks
     /// A container or init container added to the pod template of an existing Deployment,
-    /// DaemonSet or StatefulSet by anyone other than the control plane. Read two ways:
+    /// DaemonSet, StatefulSet, ReplicaSet, ReplicationController or CronJob by anyone other
+    /// than the control plane (a Job's template cannot change). Read two ways:
     /// - a JSON patch that adds a whole container (`op: add` at
-    ///   `/spec/template/spec/containers/-` or at an index), as `kubectl patch --type=json`
-    ///   sends it;
+    ///   `/spec/template/spec/containers/-`, or at an index; a CronJob's template is under
+    ///   `/spec/jobTemplate/spec`), as `kubectl patch --type=json` sends it;
     /// - any patch or update whose stored object (the response, at the `RequestResponse`
     ///   level, or a full update's request) has a container the log last showed stored for
     ///   that workload did not have (the response of its `create` or of a later write, same
@@ -49,6 +48,9 @@ crate::detection! {
             Trigger::on(WRITE, "deployments"),
             Trigger::on(WRITE, "daemonsets"),
             Trigger::on(WRITE, "statefulsets"),
+            Trigger::on(WRITE, "replicasets"),
+            Trigger::on(WRITE, "replicationcontrollers"),
+            Trigger::on(WRITE, "cronjobs"),
         ],
         check: check,
     }
@@ -60,6 +62,12 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
         return Vec::new();
     }
     let resource = event.resource();
+    // Where this kind keeps its pod template's spec.
+    let Some(spec) = palisade_k8s::builtin_resource(event.api_group(), resource)
+        .and_then(|(group, kind)| palisade_inventory::podspec::pod_spec_pointer(group, kind))
+    else {
+        return Vec::new();
+    };
     let key = |namespaced: &str| format!("{resource}/{namespaced}");
     if event.verb() == "delete" {
         let name = format!(
@@ -70,9 +78,12 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
         state.workloads.forget(&key(&name));
         return Vec::new();
     }
-    let stored = stored(cx).map(|(name, object)| (key(&name), object));
+    let stored = stored(cx, spec).map(|(name, object)| (key(&name), object));
     let mut added = match event.verb() {
-        "patch" => cx.request().map(added_by_json_patch).unwrap_or_default(),
+        "patch" => cx
+            .request()
+            .map(|body| added_by_json_patch(body, spec))
+            .unwrap_or_default(),
         _ => Vec::new(),
     };
     if event.verb() != "create"
@@ -110,31 +121,31 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
 
 /// The workload a write stores, by `namespace/name`: the response object, else the object a
 /// create or a full update sends.
-fn stored(cx: &Cx) -> Option<(String, StoredObject)> {
+fn stored(cx: &Cx, spec: &str) -> Option<(String, StoredObject)> {
     let full_request = || {
         cx.request()
             .filter(|_| matches!(cx.event.verb(), "create" | "update"))
     };
     let object = cx.response().or_else(full_request)?;
-    stored_in(object, TEMPLATE_SPEC)
+    stored_in(object, spec)
 }
 
-/// The containers a JSON patch adds whole (`add` at a list's index or at its end), with
-/// their images.
-fn added_by_json_patch(body: &Body) -> Vec<(String, String)> {
+/// The containers a JSON patch adds whole (`add` at a list's index or at its end) to the pod
+/// spec at `spec`, with their images.
+fn added_by_json_patch(body: &Body, spec: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for operation in body.items().unwrap_or_default() {
         let op = operation.get("op").and_then(Tree::as_str);
         let path = operation.get("path").and_then(Tree::as_str).unwrap_or("");
         let whole_container = path
-            .strip_prefix(TEMPLATE_SPEC)
+            .strip_prefix(spec)
             .and_then(|rest| rest.strip_prefix('/'))
             .is_some_and(|rest| rest.split('/').count() == 2);
         if op == Some("add")
             && whole_container
             && let Some(value) = operation.get("value")
         {
-            collect_written(TEMPLATE_SPEC, path, value, &mut out);
+            collect_written(spec, path, value, &mut out);
         }
     }
     out
