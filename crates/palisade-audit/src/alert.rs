@@ -104,6 +104,10 @@ pub struct Enrichment {
     /// What the service account can reach, with the path (`cluster-admin: ...`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub permissions: Vec<String>,
+    /// For an alert about a binding: what its role grants (its risky primitives, such as
+    /// `read Secrets`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<String>,
     /// Whether the target workload is reachable from the internet.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub internet_exposed: Option<bool>,

@@ -2,11 +2,13 @@
 //! alert about a pod, the workload it belongs to (for an alert about a workload, the workload
 //! itself), its service account and what that account can reach (cluster-admin, Secrets,
 //! nodes: the attack graph's own answer, escalations included), whether the workload is
-//! reachable from the internet; for every alert, its
-//! namespace's criticality (`palisade.dev/criticality`, a label or an annotation on the
-//! Namespace). An exec, attach, port-forward or ephemeral container into a pod, a pod's image
-//! swapped or a container added to a workload's template, where the account reaches
-//! cluster-admin is critical; in an internet-exposed workload, at least high.
+//! reachable from the internet; for an alert about a binding, what its role grants; for
+//! every alert, its namespace's criticality (`palisade.dev/criticality`, a label or an
+//! annotation on the Namespace). An exec, attach, port-forward or ephemeral container into a
+//! pod, a pod's image swapped or a container added to a workload's template, where the
+//! account reaches cluster-admin is critical; in an internet-exposed workload, at least high.
+//! A subject given a role that leads beyond itself (full control, any service account, a
+//! node) is at least high.
 
 use std::collections::HashMap;
 
@@ -16,6 +18,7 @@ use palisade_graph::Goal;
 use palisade_inventory::Inventory;
 use palisade_rbac::graph::{build, workload_node};
 use palisade_rbac::model::Policy;
+use palisade_rbac::primitives::{Held, Leads};
 use serde_json::Value;
 
 use crate::alert::{Alert, Enrichment};
@@ -39,10 +42,25 @@ struct WorkloadContext {
     exposed: Option<String>,
 }
 
+/// What a binding of the inventory grants its subjects.
+#[derive(Debug, Clone)]
+struct BindingContext {
+    /// The role's risky primitives, in its scope (`read Secrets`, `create pods`, ...).
+    grants: Vec<String>,
+    /// Whether they lead to control of the cluster or of another identity: full control,
+    /// any service account, a node (the primitives' own answer).
+    leads_beyond: bool,
+}
+
+/// Detections about a binding whose subjects gain its role.
+const BINDING_GRANTED: &[&str] = &["AUD011", "AUD043"];
+
 /// Context prepared once from an inventory.
 #[derive(Debug, Default)]
 pub struct Enricher {
     workloads: HashMap<String, Vec<WorkloadContext>>,
+    /// By `(namespace or "", name, cluster-wide)`.
+    bindings: HashMap<(String, String, bool), BindingContext>,
     criticality: HashMap<String, String>,
 }
 
@@ -79,6 +97,33 @@ impl Enricher {
                     exposed: graph.exposure(&node).map(str::to_string),
                 });
         }
+        let bindings = policy
+            .bindings
+            .iter()
+            .map(|binding| {
+                let held = policy.primitives_of(binding);
+                let leads_beyond = policy.grants_everything(binding)
+                    || held.iter().any(|h| {
+                        matches!(
+                            h.primitive.leads,
+                            Leads::Admin | Leads::AnyServiceAccount | Leads::Node
+                        )
+                    });
+                let key = (
+                    binding.namespace.clone().unwrap_or_default(),
+                    binding.name.clone(),
+                    binding.namespace.is_none(),
+                );
+                let grants = held.iter().map(Held::does).collect();
+                (
+                    key,
+                    BindingContext {
+                        grants,
+                        leads_beyond,
+                    },
+                )
+            })
+            .collect();
         let mut criticality = HashMap::new();
         for object in &inventory.objects {
             if object.id.kind != "Namespace" {
@@ -97,6 +142,7 @@ impl Enricher {
         }
         Enricher {
             workloads,
+            bindings,
             criticality,
         }
     }
@@ -171,6 +217,7 @@ impl Enricher {
                 }
             }
         }
+        self.add_binding_context(alert, &namespace, &mut enrichment);
         if enrichment.criticality.as_deref() == Some("critical")
             && alert.severity >= Severity::Medium
         {
@@ -183,6 +230,35 @@ impl Enricher {
         }
         if enrichment != Enrichment::default() {
             alert.enrichment = Some(enrichment);
+        }
+    }
+
+    /// For an alert about a RoleBinding or ClusterRoleBinding the inventory holds (a binding's
+    /// role cannot change, so the inventory's says what the binding grants): what its role
+    /// grants, and for a subject given the role (AUD011, AUD043), high when that leads to the
+    /// cluster, another identity or a node.
+    fn add_binding_context(&self, alert: &mut Alert, namespace: &str, enrichment: &mut Enrichment) {
+        let cluster_wide = match alert.request.resource.as_str() {
+            "rolebindings" => false,
+            "clusterrolebindings" => true,
+            _ => return,
+        };
+        let key = (
+            if cluster_wide { "" } else { namespace }.to_string(),
+            alert.request.name.clone(),
+            cluster_wide,
+        );
+        let Some(binding) = self.bindings.get(&key) else {
+            return;
+        };
+        enrichment.grants = binding.grants.clone();
+        if binding.leads_beyond && BINDING_GRANTED.contains(&alert.rule.id.as_ref()) {
+            raise(
+                alert,
+                enrichment,
+                Severity::High,
+                "the binding's role leads to the cluster, another identity or a node",
+            );
         }
     }
 }

@@ -687,6 +687,51 @@ fn a_container_added_to_a_workload_whose_account_reaches_cluster_admin_is_critic
 }
 
 #[test]
+fn a_subject_added_to_a_binding_whose_role_leads_to_other_identities_is_high() {
+    let dir = scratch("audit-enrich-binding");
+    let log = dir.join("patch.log");
+    let patch = json!({
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "b1", "level": "Request",
+        "stage": "ResponseComplete", "verb": "patch",
+        "requestURI": "/apis/rbac.authorization.k8s.io/v1/namespaces/ops/rolebindings/web-deploys-ops",
+        "user": {"username": "alice"}, "sourceIPs": ["203.0.113.7"], "userAgent": "kubectl/v1.33",
+        "objectRef": {"resource": "rolebindings", "apiGroup": "rbac.authorization.k8s.io",
+                      "namespace": "ops", "name": "web-deploys-ops"},
+        "responseStatus": {"code": 200},
+        "requestReceivedTimestamp": "2026-12-01T10:00:00Z",
+        "requestObject": [{"op": "add", "path": "/subjects/-",
+                           "value": {"kind": "User", "name": "mallory"}}],
+    });
+    std::fs::write(&log, patch.to_string() + "\n").unwrap();
+    let analyse = |inventory: Option<&str>| {
+        let mut command = bin();
+        command.args(["audit", "analyze", log.to_str().unwrap(), "-o", "json"]);
+        if let Some(dir) = inventory {
+            command.args(["--inventory", dir]);
+        }
+        let output = command.args(["--fail-on", "none"]).output().unwrap();
+        lines(&output)
+            .into_iter()
+            .find(|a| a["rule"] == "AUD043")
+            .unwrap_or_else(|| panic!("no AUD043 alert: {}", stderr(&output)))
+    };
+    assert_eq!(analyse(None)["severity"], "medium");
+    // examples/rbac: the binding's Role creates Deployments in ops, where a pod may run as
+    // the backup account, which is cluster-admin.
+    let alert = analyse(Some("examples/rbac"));
+    assert_eq!(alert["severity"], "high", "{alert:#}");
+    let enrichment = &alert["enrichment"];
+    assert!(
+        !enrichment["grants"].as_array().unwrap().is_empty(),
+        "{enrichment:#}"
+    );
+    assert_eq!(
+        enrichment["raised_because"],
+        "the binding's role leads to the cluster, another identity or a node"
+    );
+}
+
+#[test]
 fn a_rotated_certificate_is_served_without_dropping_requests() {
     let dir = scratch("audit-rotate");
     let rotation = Rotation::new(&dir);
