@@ -644,10 +644,26 @@ fn an_exec_into_a_pod_whose_account_reaches_cluster_admin_is_critical() {
     assert_eq!(refused.status.code(), Some(2));
 }
 
+/// The alert of `rule` that `audit analyze` raises on `event`, with context from `inventory`
+/// when given.
+fn alert_of(dir: &Path, event: &Value, inventory: Option<&str>, rule: &str) -> Value {
+    let log = dir.join("event.log");
+    std::fs::write(&log, event.to_string() + "\n").unwrap();
+    let mut command = bin();
+    command.args(["audit", "analyze", log.to_str().unwrap(), "-o", "json"]);
+    if let Some(dir) = inventory {
+        command.args(["--inventory", dir]);
+    }
+    let output = command.args(["--fail-on", "none"]).output().unwrap();
+    lines(&output)
+        .into_iter()
+        .find(|a| a["rule"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} alert: {}", stderr(&output)))
+}
+
 #[test]
 fn a_container_added_to_a_workload_whose_account_reaches_cluster_admin_is_critical() {
     let dir = scratch("audit-enrich-workload");
-    let log = dir.join("patch.log");
     let patch = json!({
         "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "p1", "level": "Request",
         "stage": "ResponseComplete", "verb": "patch",
@@ -659,19 +675,7 @@ fn a_container_added_to_a_workload_whose_account_reaches_cluster_admin_is_critic
         "requestObject": [{"op": "add", "path": "/spec/template/spec/containers/-",
                            "value": {"name": "sidecar", "image": "attacker.example/proxy:1"}}],
     });
-    std::fs::write(&log, patch.to_string() + "\n").unwrap();
-    let analyse = |inventory: Option<&str>| {
-        let mut command = bin();
-        command.args(["audit", "analyze", log.to_str().unwrap(), "-o", "json"]);
-        if let Some(dir) = inventory {
-            command.args(["--inventory", dir]);
-        }
-        let output = command.args(["--fail-on", "none"]).output().unwrap();
-        lines(&output)
-            .into_iter()
-            .find(|a| a["rule"] == "AUD044")
-            .unwrap_or_else(|| panic!("no AUD044 alert: {}", stderr(&output)))
-    };
+    let analyse = |inventory| alert_of(&dir, &patch, inventory, "AUD044");
     assert_eq!(analyse(None)["severity"], "medium");
     // examples/rbac: the exposed web Deployment's account is one escalation from cluster-admin;
     // the added container runs with it.
@@ -689,7 +693,6 @@ fn a_container_added_to_a_workload_whose_account_reaches_cluster_admin_is_critic
 #[test]
 fn a_subject_added_to_a_binding_whose_role_leads_to_other_identities_is_high() {
     let dir = scratch("audit-enrich-binding");
-    let log = dir.join("patch.log");
     let patch = json!({
         "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "b1", "level": "Request",
         "stage": "ResponseComplete", "verb": "patch",
@@ -702,19 +705,7 @@ fn a_subject_added_to_a_binding_whose_role_leads_to_other_identities_is_high() {
         "requestObject": [{"op": "add", "path": "/subjects/-",
                            "value": {"kind": "User", "name": "mallory"}}],
     });
-    std::fs::write(&log, patch.to_string() + "\n").unwrap();
-    let analyse = |inventory: Option<&str>| {
-        let mut command = bin();
-        command.args(["audit", "analyze", log.to_str().unwrap(), "-o", "json"]);
-        if let Some(dir) = inventory {
-            command.args(["--inventory", dir]);
-        }
-        let output = command.args(["--fail-on", "none"]).output().unwrap();
-        lines(&output)
-            .into_iter()
-            .find(|a| a["rule"] == "AUD043")
-            .unwrap_or_else(|| panic!("no AUD043 alert: {}", stderr(&output)))
-    };
+    let analyse = |inventory| alert_of(&dir, &patch, inventory, "AUD043");
     assert_eq!(analyse(None)["severity"], "medium");
     // examples/rbac: the binding's Role creates Deployments in ops, where a pod may run as
     // the backup account, which is cluster-admin.
