@@ -32,17 +32,17 @@ pub struct State {
 }
 
 /// Objects kept by one [`StoredImages`] before the longest-kept are forgotten.
-const MAX_PODS: usize = 100_000;
+const MAX_STORED: usize = 100_000;
 
 /// The images of pods (or of workloads' pod templates) as the API server stored them (a
 /// write's response object), so that a full update, which carries every image, can be
 /// compared with what ran before.
-/// Bounded: past [`MAX_PODS`], the objects stored longest ago are forgotten.
+/// Bounded: past [`MAX_STORED`], the objects stored longest ago are forgotten.
 #[derive(Debug, Default)]
 pub struct StoredImages {
-    /// Each pod with the number of the write that stored it.
-    by_pod: HashMap<String, (StoredObject, u64)>,
-    /// Writes in order, with their numbers: a pod written again or forgotten leaves its
+    /// Each object with the number of the write that stored it.
+    by_key: HashMap<String, (StoredObject, u64)>,
+    /// Writes in order, with their numbers: an object written again or forgotten leaves its
     /// earlier entries behind, which are passed over and compacted away.
     order: VecDeque<(String, u64)>,
     writes: u64,
@@ -57,34 +57,34 @@ pub struct StoredObject {
 }
 
 impl StoredImages {
-    /// What the log showed stored for the pod `key` (`namespace/name`).
+    /// What the log showed stored for the object `key`.
     pub fn get(&self, key: &str) -> Option<&StoredObject> {
-        self.by_pod.get(key).map(|(pod, _)| pod)
+        self.by_key.get(key).map(|(object, _)| object)
     }
 
-    /// Remembers the pod `key` as stored now.
-    pub fn store(&mut self, key: &str, pod: StoredObject) {
+    /// Remembers the object `key` as stored now.
+    pub fn store(&mut self, key: &str, object: StoredObject) {
         self.writes += 1;
-        self.by_pod.insert(key.to_string(), (pod, self.writes));
+        self.by_key.insert(key.to_string(), (object, self.writes));
         self.order.push_back((key.to_string(), self.writes));
-        while self.by_pod.len() > MAX_PODS {
+        while self.by_key.len() > MAX_STORED {
             let Some((oldest, write)) = self.order.pop_front() else {
                 break;
             };
-            if self.by_pod.get(&oldest).is_some_and(|(_, w)| *w == write) {
-                self.by_pod.remove(&oldest);
+            if self.by_key.get(&oldest).is_some_and(|(_, w)| *w == write) {
+                self.by_key.remove(&oldest);
             }
         }
-        if self.order.len() > 2 * self.by_pod.len().max(1024) {
-            let by_pod = &self.by_pod;
+        if self.order.len() > 2 * self.by_key.len().max(1024) {
+            let by_key = &self.by_key;
             self.order
-                .retain(|(key, write)| by_pod.get(key).is_some_and(|(_, w)| w == write));
+                .retain(|(key, write)| by_key.get(key).is_some_and(|(_, w)| w == write));
         }
     }
 
-    /// Forgets the pod `key` (deleted).
+    /// Forgets the object `key` (deleted).
     pub fn forget(&mut self, key: &str) {
-        self.by_pod.remove(key);
+        self.by_key.remove(key);
     }
 }
 
@@ -192,14 +192,14 @@ mod tests {
     #[test]
     fn pod_images_stay_bounded() {
         let mut pods = StoredImages::default();
-        for i in 0..MAX_PODS + 5 {
+        for i in 0..MAX_STORED + 5 {
             pods.store(&format!("app/p{i}"), pod("u"));
-            if i == MAX_PODS - 10 {
+            if i == MAX_STORED - 10 {
                 // Written again: now among the most recent.
                 pods.store("app/p0", pod("u0"));
             }
         }
-        assert_eq!(pods.by_pod.len(), MAX_PODS);
+        assert_eq!(pods.by_key.len(), MAX_STORED);
         assert_eq!(pods.get("app/p0").map(|p| p.uid.as_str()), Some("u0"));
         assert!(pods.get("app/p1").is_none() && pods.get("app/p5").is_none());
         assert!(pods.get("app/p6").is_some());
@@ -209,7 +209,7 @@ mod tests {
             churn.store(&format!("app/gone-{i}"), pod("g"));
             churn.forget(&format!("app/gone-{i}"));
         }
-        assert_eq!(churn.by_pod.len(), 1);
+        assert_eq!(churn.by_key.len(), 1);
         assert!(churn.order.len() <= 2 * 1024 + 2, "{}", churn.order.len());
     }
 

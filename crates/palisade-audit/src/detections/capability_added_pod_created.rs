@@ -49,8 +49,8 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
     let Some(spec) = spec(cx) else {
         return Vec::new();
     };
-    let mut added: Vec<(String, String)> = Vec::new();
-    let mut worst: Option<(palisade_core::Severity, &str, String, String)> = None;
+    // Each capability added beyond the baseline: (container, name, what it gives, severity).
+    let mut added = Vec::new();
     for (kind, container) in containers(spec).filter(|(_, c)| !is_privileged(*c)) {
         let list = container.at("/securityContext/capabilities/add");
         for raw in list.and_then(Tree::items).into_iter().flatten() {
@@ -60,22 +60,19 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
                 continue;
             }
             let (detail, severity) = added_capability_risk(raw);
-            let what = describe_container(kind, container);
-            if worst.as_ref().is_none_or(|(s, ..)| severity > *s) {
-                worst = Some((severity, detail, what.clone(), name.clone()));
-            }
-            added.push((what, name));
+            added.push((describe_container(kind, container), name, detail, severity));
         }
     }
-    let Some((severity, detail, what, name)) = worst else {
+    // The message names the first of the most dangerous.
+    let Some((what, name, detail, severity)) = added.iter().rev().max_by_key(|a| a.3) else {
         return Vec::new();
     };
     if trusted(spec, &cx.settings.trusted_images.capabilities) {
         return Vec::new();
     }
-    let all: Vec<String> = added.iter().map(|(w, n)| format!("{w}: {n}")).collect();
+    let all: Vec<String> = added.iter().map(|(w, n, ..)| format!("{w}: {n}")).collect();
     let hit = Hit::new(created(cx, &format!("with {what} adding {name}: {detail}")))
         .with("capabilities", all.join(", "))
-        .severity(severity);
+        .severity(*severity);
     vec![with_images(hit, spec)]
 }
