@@ -4,8 +4,9 @@
 //! their implicit groups: `identity`); whether a
 //! Service is reachable from outside the cluster (`exposure`); the Pod Security level a
 //! namespace enforces (`pod_security`); container image references as runtimes read them
-//! (`image`); and what a container's
-//! security settings amount to, up to owning its node (`security`).
+//! (`image`); what a container's
+//! security settings amount to, up to owning its node (`security`); and whether a
+//! PersistentVolume keeps its data in a directory of the node (`storage`).
 //!
 //! The built-in table is the API of Kubernetes v1.33 (the version `k8s-openapi` is pinned to).
 //! Custom resources join it from CustomResourceDefinitions found in the input, and a live
@@ -22,6 +23,7 @@ pub mod names;
 pub mod pod_security;
 pub mod resources;
 pub mod security;
+pub mod storage;
 
 pub use exposure::{Exposure, service_exposure};
 pub use resources::{

@@ -108,6 +108,7 @@ static RULES: &[&dyn Rule] = &[
     &NamespaceWithoutResourcePolicy,
     &NamespacePodSecurity,
     &WorkloadInKubeSystem,
+    &HostPathPersistentVolume,
 ];
 
 /// Ids that were published and retired; a new rule must not take them.

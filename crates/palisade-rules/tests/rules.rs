@@ -120,7 +120,7 @@ fn registry_metadata_is_complete_and_honest() {
             .take_while(char::is_ascii_uppercase)
             .collect();
         assert!(
-            ["POD", "IMG", "NET", "SEC", "RBAC", "META", "NS"].contains(&prefix.as_str()),
+            ["POD", "IMG", "NET", "SEC", "RBAC", "META", "NS", "STO"].contains(&prefix.as_str()),
             "{}: unknown category prefix",
             meta.id
         );
@@ -430,6 +430,35 @@ fn a_capability_is_as_severe_as_what_it_enables() {
     };
     assert_eq!(severity("SYS_ADMIN"), palisade_core::Severity::High);
     assert_eq!(severity("IPC_LOCK"), palisade_core::Severity::Low);
+}
+
+/// A PersistentVolume on the node is as severe as the directory it hands out: the node's
+/// root and runtime sockets critical, /proc high, an ordinary directory medium.
+#[test]
+fn a_node_directory_volume_is_as_severe_as_its_path() {
+    let path = "tests/fixtures/STO001/fail.yaml";
+    let text = std::fs::read_to_string(path).unwrap();
+    let loaded = load_text(path, &text, &Limits::default());
+    let out = evaluate(&loaded.inventory, &[find_rule("STO001").unwrap()]);
+    let severities: Vec<(&str, palisade_core::Severity)> = out
+        .findings
+        .iter()
+        .map(|f| {
+            let name = f.object().and_then(|o| o.name.as_deref());
+            (name.unwrap_or("?"), f.severity)
+        })
+        .collect();
+    use palisade_core::Severity::{Critical, High, Medium};
+    assert_eq!(
+        severities,
+        [
+            ("node-root", Critical),
+            ("runtime", Critical),
+            ("local-etc", Critical),
+            ("node-proc", High),
+            ("shared-data", Medium),
+        ]
+    );
 }
 
 /// Objects are judged in chunks on several threads: the output is in inventory order (each

@@ -326,7 +326,7 @@ fn webhook_configuration(install: &Install, mutating: bool) -> Value {
     } else {
         let mut rules = workloads.as_array().cloned().unwrap_or_default();
         rules.extend([
-            json!({"apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods/ephemeralcontainers", "services", "serviceaccounts", "configmaps", "secrets", "namespaces"], "operations": operations}),
+            json!({"apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods/ephemeralcontainers", "services", "serviceaccounts", "configmaps", "secrets", "namespaces", "persistentvolumes"], "operations": operations}),
             json!({"apiGroups": ["networking.k8s.io"], "apiVersions": ["v1"], "resources": ["ingresses", "networkpolicies"], "operations": operations}),
             json!({"apiGroups": ["rbac.authorization.k8s.io"], "apiVersions": ["v1"], "resources": ["roles", "rolebindings", "clusterroles", "clusterrolebindings"], "operations": operations}),
         ]);
