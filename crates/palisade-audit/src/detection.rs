@@ -397,6 +397,14 @@ pub fn past(verb: &str) -> &'static str {
     }
 }
 
+/// `created`, or `tried to create (403)` for a creation the API server refused.
+pub fn created_or_tried(cx: &Cx) -> String {
+    match cx.event.code() {
+        Some(code) if !(200..300).contains(&code) => format!("tried to create ({code})"),
+        _ => "created".to_string(),
+    }
+}
+
 /// Falco's `non_system_user`: a name not starting with `system:`.
 pub fn is_person_or_external(user: &str) -> bool {
     !user.starts_with("system:")

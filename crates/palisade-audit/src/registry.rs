@@ -49,6 +49,9 @@ pub static DETECTIONS: &[&Detection] = &[
     &host_path_pod_created::HOST_PATH_POD_CREATED, // AUD042
     &role_binding_changed::ROLE_BINDING_CHANGED, // AUD043
     &container_added_to_workload::CONTAINER_ADDED_TO_WORKLOAD, // AUD044
+    &host_path_volume_created::HOST_PATH_VOLUME_CREATED, // AUD045
+    &volume_claim_changed::VOLUME_CLAIM_CHANGED, // AUD046
+    &persistent_storage_deleted::PERSISTENT_STORAGE_DELETED, // AUD047
 ];
 
 /// The detection with this id or slug (any case).

@@ -25,23 +25,27 @@ pub struct State {
     /// `cluster_cidrs`, parsed.
     pub cluster_ranges: Vec<AddrRange>,
     /// The images of the pods whose stored object the log showed, by `namespace/name`.
-    pub pods: StoredImages,
+    pub pods: Stored<StoredObject>,
     /// The images of the pod templates of the workloads whose stored object the log showed
     /// (AUD044's Deployments, DaemonSets, StatefulSets, ...), by `resource/namespace/name`.
-    pub workloads: StoredImages,
+    pub workloads: Stored<StoredObject>,
+    /// The claim and reclaim policy of the PersistentVolumes whose stored object the log
+    /// showed (AUD046), by name.
+    pub volumes: Stored<StoredVolume>,
 }
 
-/// Objects kept by one [`StoredImages`] before the longest-kept are forgotten.
+/// Objects kept by one [`Stored`] before the longest-kept are forgotten.
 const MAX_STORED: usize = 100_000;
 
-/// The images of pods (or of workloads' pod templates) as the API server stored them (a
-/// write's response object), so that a full update, which carries every image, can be
-/// compared with what ran before.
+/// What the API server stored for objects of one kind (a write's response object), as much
+/// of it as a detection compares a later write with: the images of pods or of workloads'
+/// pod templates, so that a full update, which carries every image, can be compared with
+/// what ran before; a PersistentVolume's claim.
 /// Bounded: past [`MAX_STORED`], the objects stored longest ago are forgotten.
-#[derive(Debug, Default)]
-pub struct StoredImages {
+#[derive(Debug)]
+pub struct Stored<T> {
     /// Each object with the number of the write that stored it.
-    by_key: HashMap<String, (StoredObject, u64)>,
+    by_key: HashMap<String, (T, u64)>,
     /// Writes in order, with their numbers: an object written again or forgotten leaves its
     /// earlier entries behind, which are passed over and compacted away.
     order: VecDeque<(String, u64)>,
@@ -56,14 +60,33 @@ pub struct StoredObject {
     pub images: Vec<(String, String)>,
 }
 
-impl StoredImages {
+/// A PersistentVolume as stored: its uid, the claim it is bound or reserved to
+/// (`namespace/name`), and its reclaim policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredVolume {
+    pub uid: String,
+    pub claim: Option<String>,
+    pub reclaim_policy: Option<String>,
+}
+
+impl<T> Default for Stored<T> {
+    fn default() -> Self {
+        Stored {
+            by_key: HashMap::new(),
+            order: VecDeque::new(),
+            writes: 0,
+        }
+    }
+}
+
+impl<T> Stored<T> {
     /// What the log showed stored for the object `key`.
-    pub fn get(&self, key: &str) -> Option<&StoredObject> {
+    pub fn get(&self, key: &str) -> Option<&T> {
         self.by_key.get(key).map(|(object, _)| object)
     }
 
     /// Remembers the object `key` as stored now.
-    pub fn store(&mut self, key: &str, object: StoredObject) {
+    pub fn store(&mut self, key: &str, object: T) {
         self.writes += 1;
         self.by_key.insert(key.to_string(), (object, self.writes));
         self.order.push_back((key.to_string(), self.writes));
@@ -95,8 +118,9 @@ impl State {
             once: HashSet::new(),
             agents: HashMap::new(),
             baseline: baseline.map(Watch::new),
-            pods: StoredImages::default(),
-            workloads: StoredImages::default(),
+            pods: Stored::default(),
+            workloads: Stored::default(),
+            volumes: Stored::default(),
             cluster_ranges: settings
                 .cluster_cidrs
                 .iter()
@@ -191,7 +215,7 @@ mod tests {
     /// or deleted.
     #[test]
     fn pod_images_stay_bounded() {
-        let mut pods = StoredImages::default();
+        let mut pods = Stored::default();
         for i in 0..MAX_STORED + 5 {
             pods.store(&format!("app/p{i}"), pod("u"));
             if i == MAX_STORED - 10 {
@@ -203,7 +227,7 @@ mod tests {
         assert_eq!(pods.get("app/p0").map(|p| p.uid.as_str()), Some("u0"));
         assert!(pods.get("app/p1").is_none() && pods.get("app/p5").is_none());
         assert!(pods.get("app/p6").is_some());
-        let mut churn = StoredImages::default();
+        let mut churn = Stored::default();
         for i in 0..50_000 {
             churn.store("app/web", pod(&i.to_string()));
             churn.store(&format!("app/gone-{i}"), pod("g"));

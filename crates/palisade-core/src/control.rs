@@ -402,6 +402,8 @@ const MITRE_ATTACK: &[(&str, &str)] = &[
     ("T1562.001", "Impair Defenses: Disable or Modify Tools"),
     ("T1070", "Indicator Removal"),
     ("T1485", "Data Destruction"),
+    ("T1490", "Inhibit System Recovery"),
+    ("T1530", "Data from Cloud Storage"),
     ("T1557", "Adversary-in-the-Middle"),
     ("T1048", "Exfiltration Over Alternative Protocol"),
     ("T1210", "Exploitation of Remote Services"),

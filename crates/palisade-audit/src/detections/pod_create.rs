@@ -18,13 +18,14 @@ pub fn trusted(spec: &Body, trusted: &[String]) -> bool {
     Settings::all_in(trusted, images(spec))
 }
 
-/// "alice created pod app/web" or "alice tried to create pod app/web (403)".
+/// "alice created pod app/web" or "alice tried to create (403) pod app/web".
 pub fn created(cx: &Cx, what: &str) -> String {
-    let verb = match cx.event.code() {
-        Some(code) if !(200..300).contains(&code) => format!("tried to create ({code})"),
-        _ => "created".to_string(),
-    };
-    format!("{} {verb} pod {} {what}", cx.actor(), cx.target())
+    format!(
+        "{} {} pod {} {what}",
+        cx.actor(),
+        crate::detection::created_or_tried(cx),
+        cx.target()
+    )
 }
 
 /// The hit with the pod's images as evidence.
