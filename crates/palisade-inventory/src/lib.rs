@@ -13,6 +13,7 @@
 
 pub mod admissible;
 pub mod alike;
+pub mod claims;
 pub mod fragment;
 pub mod inventory;
 pub mod load;

@@ -10,6 +10,8 @@ use palisade_core::host_path::node_takeover_path;
 use palisade_core::tree::Tree;
 use serde_json::Value;
 
+use crate::storage::ClaimedDirectory;
+
 /// A capability as the runtime applies it: upper case, without the `CAP_` prefix
 /// (`cap_sys_admin` and `CAP_SYS_ADMIN` are both `SYS_ADMIN`).
 pub fn capability_name(raw: &str) -> String {
@@ -143,10 +145,23 @@ pub fn control_plane_path(pod_spec: &Value) -> Option<&str> {
 /// Why a compromised container of this pod spec is root on its node, if it is: a privileged
 /// container, one that adds SYS_ADMIN, or one that may run as root and mounts a host path
 /// that gives the node away (its root, credentials or the runtime socket). `containers` are
-/// the pod's containers with their descriptions (`container "web"`).
+/// the pod's containers with their descriptions (`container "web"`). Claims are not followed
+/// (see [`node_takeover_with_claims`]).
 pub fn node_takeover<'v>(
     pod_spec: &'v Value,
     containers: impl Iterator<Item = (&'v Value, String)> + Clone,
+) -> Option<String> {
+    node_takeover_with_claims(pod_spec, containers, &|_| None)
+}
+
+/// [`node_takeover`], with the pod's PersistentVolumeClaims followed to their volumes:
+/// `claimed` gives the directory of the node a claim of the pod's namespace is bound to (a
+/// `hostPath` or `local` PersistentVolume), which a container mounts as it would the path
+/// itself. Pod Security never sees through a claim, so this is the way around it.
+pub fn node_takeover_with_claims<'v>(
+    pod_spec: &'v Value,
+    containers: impl Iterator<Item = (&'v Value, String)> + Clone,
+    claimed: &dyn Fn(&str) -> Option<ClaimedDirectory>,
 ) -> Option<String> {
     for (container, description) in containers.clone() {
         if is_privileged(container) {
@@ -175,9 +190,30 @@ pub fn node_takeover<'v>(
             ));
         }
     }
-    let host_paths: HashMap<&str, &str> = host_path_volumes(pod_spec)
-        .filter_map(|(name, path)| Some((name?, path)))
+    // Each volume on a directory of the node: (path, how it is named in the reason).
+    let mut host_paths: HashMap<&str, (String, String)> = host_path_volumes(pod_spec)
+        .filter_map(|(name, path)| Some((name?, (path.to_string(), format!("hostPath {path}")))))
         .collect();
+    for volume in pod_spec
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let name = volume.get("name").and_then(Value::as_str);
+        let claim = volume
+            .at("/persistentVolumeClaim/claimName")
+            .and_then(Value::as_str);
+        if let (Some(name), Some(claim)) = (name, claim)
+            && let Some(directory) = claimed(claim)
+        {
+            let how = format!(
+                "claim {claim}, bound to PersistentVolume {} on {} {}",
+                directory.volume, directory.source, directory.path
+            );
+            host_paths.insert(name, (directory.path, how));
+        }
+    }
     if host_paths.is_empty() {
         return None;
     }
@@ -190,10 +226,10 @@ pub fn node_takeover<'v>(
                 .into_iter()
                 .flatten()
                 .find_map(|mount| {
-                    let path = host_paths.get(mount.get("name")?.as_str()?)?;
+                    let (path, how) = host_paths.get(mount.get("name")?.as_str()?)?;
                     if let Some(what) = node_takeover_path(path) {
                         return Some(format!(
-                            "{description} may run as root and mounts hostPath {path} ({what})"
+                            "{description} may run as root and mounts {how} ({what})"
                         ));
                     }
                     let writable = mount.get("readOnly").and_then(Value::as_bool) != Some(true);
@@ -201,7 +237,7 @@ pub fn node_takeover<'v>(
                         .is_some_and(|p| p == "/var/log" || p.starts_with("/var/log/"));
                     (writable && var_log).then(|| {
                         format!(
-                            "{description} may run as root and writes hostPath {path}: the kubelet follows symbolic links there when it serves logs, so any file of the node can be read"
+                            "{description} may run as root and writes {how}: the kubelet follows symbolic links there when it serves logs, so any file of the node can be read"
                         )
                     })
                 })

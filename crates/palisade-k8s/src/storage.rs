@@ -43,6 +43,17 @@ pub fn provisioner<T: Tree>(volume: &T) -> Option<&str> {
         .filter(|p| !p.is_empty())
 }
 
+/// The directory of a node a pod reaches through a PersistentVolumeClaim: the volume the
+/// claim is bound to, and where that volume keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedDirectory {
+    /// The PersistentVolume's name.
+    pub volume: String,
+    /// `hostPath` or `local`.
+    pub source: &'static str,
+    pub path: String,
+}
+
 /// What a volume kept in this directory gives whoever mounts it, and how severe that is:
 /// `Critical` for a path that hands over the node (its root, `/etc`, a runtime socket, the
 /// kubelet's state), `High` for another sensitive path (`/proc`, `/sys`, `/home`, ...),

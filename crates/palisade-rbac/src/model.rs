@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use palisade_core::selector::label_selector_matches;
 use palisade_core::tree::Tree as _;
+use palisade_inventory::claims::Claims;
 use palisade_inventory::{Inventory, PodSpec, pod_spec};
 use serde_json::Value;
 
@@ -202,11 +203,13 @@ pub struct Workload {
 }
 
 /// Why a compromised container of this pod spec is root on its node, if it is (the one
-/// answer, in `palisade_k8s::security`).
-fn node_access(pod: &PodSpec<'_>) -> Option<String> {
+/// answer, in `palisade_k8s::security`), its claims in `namespace` followed to their volumes.
+fn node_access(pod: &PodSpec<'_>, namespace: &str, claims: &Claims) -> Option<String> {
     let containers: Vec<(&Value, String)> =
         pod.containers().map(|c| (c.value, c.describe())).collect();
-    palisade_k8s::security::node_takeover(pod.value, containers.into_iter())
+    palisade_k8s::security::node_takeover_with_claims(pod.value, containers.into_iter(), &|claim| {
+        claims.directory(namespace, claim)
+    })
 }
 
 /// `(unset)` for objects written without a namespace.
@@ -276,6 +279,7 @@ fn workload(
     inventory: &Inventory,
     index: usize,
     automount: &HashMap<(&str, &str), Option<bool>>,
+    claims: &Claims,
 ) -> Option<Workload> {
     let object = &inventory.objects[index];
     let pod = pod_spec(object)?;
@@ -283,6 +287,7 @@ fn workload(
         return None;
     }
     let namespace = namespace_of(inventory, object);
+    let node_access = node_access(&pod, &namespace, claims);
     let spec = pod.value;
     let service_account = palisade_k8s::security::service_account(spec).to_string();
     let account_setting = automount
@@ -300,7 +305,7 @@ fn workload(
         name: object.id.display_name().to_string(),
         service_account,
         token_mounted,
-        node_access: node_access(&pod),
+        node_access,
         control_plane_path: palisade_k8s::security::control_plane_path(pod.value).map(String::from),
         nodes: Vec::new(),
         object: index,
@@ -428,10 +433,11 @@ impl Policy {
     /// indices): only the workloads are read.
     pub fn with_grants(inventory: &Inventory, grants: Arc<Grants>) -> Policy {
         let automount = grants.automount();
+        let claims = Claims::of(inventory);
         let mut workloads = Vec::new();
         let mut workload_by_object = HashMap::new();
         for index in 0..inventory.objects.len() {
-            if let Some(workload) = workload(inventory, index, &automount) {
+            if let Some(workload) = workload(inventory, index, &automount, &claims) {
                 workload_by_object.insert(index, workloads.len());
                 workloads.push(workload);
             }
@@ -465,7 +471,7 @@ impl Policy {
     /// workload comes last, as it would there, with its own node when it is a placed Pod.
     pub fn with_new_workload(&self, inventory: &Inventory, index: usize) -> Option<Policy> {
         let automount = self.grants.automount();
-        let mut added = workload(inventory, index, &automount)?;
+        let mut added = workload(inventory, index, &automount, &Claims::of(inventory))?;
         if let Some(node) = node_name(&inventory.objects[index]) {
             added.nodes.push(node.to_string());
         }
@@ -745,6 +751,40 @@ mod tests {
             "{securityContext: {runAsNonRoot: true}, volumes: [{name: sock, hostPath: {path: /run/containerd/containerd.sock}}], initContainers: [{name: i, image: x, securityContext: {runAsUser: 0}, volumeMounts: [{name: sock, mountPath: /s}]}]}",
         );
         assert!(overridden.is_some_and(|w| w.contains("init container \"i\"")));
+    }
+
+    /// A claim bound to a PersistentVolume on the node's root is the node's root, whichever
+    /// side names the binding; Pod Security would let this pod through under `restricted`
+    /// but for its root user.
+    #[test]
+    fn a_claim_on_the_nodes_directory_owns_the_node() {
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ci}\nspec: {volumes: [{name: data, persistentVolumeClaim: {claimName: scratch}}], containers: [{name: c, image: x, volumeMounts: [{name: data, mountPath: /data}]}]}\n";
+        let by_claim_ref = "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: node-root}\nspec: {hostPath: {path: /}, claimRef: {namespace: ci, name: scratch}}\n";
+        let by_volume_name = "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: node-root}\nspec: {hostPath: {path: /}}\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: scratch, namespace: ci}\nspec: {volumeName: node-root}\n";
+        for cluster in [by_claim_ref, by_volume_name] {
+            let yaml = format!("{pod}---\n{cluster}");
+            let loaded = load_text("cluster.yaml", &yaml, &Limits::default());
+            let access = Policy::from_inventory(&loaded.inventory).workloads[0]
+                .node_access
+                .clone();
+            assert_eq!(
+                access.as_deref(),
+                Some(
+                    "container \"c\" may run as root and mounts claim scratch, bound to PersistentVolume node-root on hostPath / (the node's whole file system)"
+                )
+            );
+        }
+        // The same claim on a cloud disk, or a claim of another namespace, is storage.
+        let cloud = "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: node-root}\nspec: {csi: {driver: ebs.csi.aws.com, volumeHandle: v}, claimRef: {namespace: ci, name: scratch}}\n";
+        let elsewhere = by_claim_ref.replace("namespace: ci", "namespace: other");
+        for cluster in [cloud.to_string(), elsewhere] {
+            let yaml = format!("{pod}---\n{cluster}");
+            let loaded = load_text("cluster.yaml", &yaml, &Limits::default());
+            assert_eq!(
+                Policy::from_inventory(&loaded.inventory).workloads[0].node_access,
+                None
+            );
+        }
     }
 
     #[test]
