@@ -750,3 +750,49 @@ fn a_rotated_certificate_is_served_without_dropping_requests() {
     });
     drop(child);
 }
+
+/// Persistent storage from the CLI: a volume on the node's directory created, a volume
+/// re-bound, released or set to destroy its data, and claims, volumes and snapshots deleted,
+/// as the detections' own failing fixtures log them; the gate fails on the high ones.
+#[test]
+fn persistent_storage_is_watched_from_the_cli() {
+    let dir = scratch("audit-storage");
+    let fixtures = workspace().join("crates/palisade-audit/tests/fixtures");
+    let mut log = String::new();
+    for id in ["AUD045", "AUD046", "AUD047"] {
+        let text = std::fs::read_to_string(fixtures.join(id).join("fail.jsonl")).unwrap();
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            log.push_str(line);
+            log.push('\n');
+        }
+    }
+    let file = dir.join("storage.log");
+    std::fs::write(&file, log).unwrap();
+    let output = bin()
+        .args(["audit", "analyze", "--no-config", "-o", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let alerts = lines(&output);
+    let count = |rule: &str, severity: &str| {
+        alerts
+            .iter()
+            .filter(|a| a["rule"] == rule && a["severity"] == severity)
+            .count()
+    };
+    let counts = [
+        count("AUD045", "high"),
+        count("AUD045", "medium"),
+        count("AUD046", "high"),
+        count("AUD046", "medium"),
+        count("AUD047", "high"),
+        count("AUD047", "medium"),
+    ];
+    assert_eq!(counts, [4, 1, 2, 5, 1, 4], "{alerts:#?}");
+    let rebound = alerts
+        .iter()
+        .find(|a| a["rule"] == "AUD046" && a["evidence"]["claim"] == "attacker/loot")
+        .expect("a re-bound volume names its new claim");
+    assert_eq!(rebound["mitre_attack"], json!(["T1530", "T1485"]));
+}

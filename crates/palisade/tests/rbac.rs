@@ -451,6 +451,89 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
     );
 }
 
+/// A claim bound to a hostPath PersistentVolume on the node's root is the node's root: the
+/// pod that mounts it reaches the node, and from there the cluster-admin token of a pod on
+/// the same node. The scan reports the volume (STO001) and the chain (RBAC017).
+#[test]
+fn paths_go_through_a_claim_bound_to_the_nodes_directory() {
+    let dir = scratch("rbac-claims");
+    let cluster = "apiVersion: v1\nkind: PersistentVolume\nmetadata: {name: scratch-pv}\nspec: {capacity: {storage: 1Gi}, accessModes: [ReadWriteOnce], hostPath: {path: /}, claimRef: {namespace: ci, name: scratch}}\n---\n\
+apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: scratch, namespace: ci}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}, volumeName: scratch-pv}\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata: {name: builder, namespace: ci}\nspec:\n  nodeName: node-1\n  volumes: [{name: scratch, persistentVolumeClaim: {claimName: scratch}}]\n  containers: [{name: build, image: 'registry.example.com/builder:1', volumeMounts: [{name: scratch, mountPath: /scratch}]}]\n---\n\
+apiVersion: v1\nkind: Pod\nmetadata: {name: argo, namespace: argocd}\nspec:\n  nodeName: node-1\n  serviceAccountName: argocd-application-controller\n  containers: [{name: c, image: 'registry.example.com/argocd:1'}]\n---\n\
+apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: argocd-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: argocd-application-controller, namespace: argocd}]\n";
+    let file = dir.join("cluster.yaml");
+    std::fs::write(&file, cluster).unwrap();
+    let out = bin()
+        .args(["rbac", "paths", "--from-workload", "ci/builder"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("mounts claim scratch, bound to PersistentVolume scratch-pv on hostPath /"),
+        "{text}"
+    );
+    assert!(text.contains("→ node node-1"), "{text}");
+    let scan = bin()
+        .args([
+            "scan",
+            "--rules",
+            "STO001,RBAC017",
+            "--no-config",
+            "-o",
+            "json",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let report = json(&scan);
+    let found: Vec<(String, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+            (
+                text(&f["rule"]),
+                text(&f["severity"]),
+                text(&f["object"]["name"]),
+            )
+        })
+        .collect();
+    assert!(
+        found.contains(&("STO001".into(), "critical".into(), "scratch-pv".into())),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("RBAC017".into(), "critical".into(), "builder".into())),
+        "{found:?}"
+    );
+    // Without the claim's binding the pod mounts an ordinary claim: no path.
+    std::fs::write(
+        &file,
+        cluster
+            .replace(
+                "claimRef: {namespace: ci, name: scratch}",
+                "claimRef: {namespace: other, name: scratch}",
+            )
+            .replace("volumeName: scratch-pv", "volumeName: elsewhere"),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["rbac", "paths", "--from-workload", "ci/builder"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 #[test]
 fn groups_from_the_authenticator_and_implicit_groups_count() {
     let dir = scratch("rbac-groups");
