@@ -108,6 +108,10 @@ pub struct Enrichment {
     /// `read Secrets`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub grants: Vec<String>,
+    /// For an alert about persistent storage: the workloads that mount the claim concerned
+    /// (the one a volume is now bound to, or the one deleted), `Deployment shop/db`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mounted_by: Vec<String>,
     /// Whether the target workload is reachable from the internet.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub internet_exposed: Option<bool>,

@@ -115,6 +115,14 @@ impl Hit {
         self
     }
 
+    /// [`Hit::with`] when there is a value.
+    pub fn with_some(self, key: &'static str, value: Option<impl Into<String>>) -> Hit {
+        match value {
+            Some(value) => self.with(key, value),
+            None => self,
+        }
+    }
+
     pub fn severity(mut self, severity: Severity) -> Hit {
         self.severity = Some(severity);
         self

@@ -2,8 +2,9 @@
 //! alert about a pod, the workload it belongs to (for an alert about a workload, the workload
 //! itself), its service account and what that account can reach (cluster-admin, Secrets,
 //! nodes: the attack graph's own answer, escalations included), whether the workload is
-//! reachable from the internet; for an alert about a binding, what its role grants; for
-//! every alert, its namespace's criticality (`palisade.dev/criticality`, a label or an
+//! reachable from the internet; for an alert about a binding, what its role grants; for an
+//! alert about a claim, the workloads that mount it; for every alert, its namespace's
+//! criticality (`palisade.dev/criticality`, a label or an
 //! annotation on the Namespace). An exec, attach, port-forward or ephemeral container into a
 //! pod, a pod's image swapped or a container added to a workload's template, where the
 //! account reaches cluster-admin is critical; in an internet-exposed workload, at least high.
@@ -55,6 +56,9 @@ struct BindingContext {
 /// Detections about a binding whose subjects gain its role.
 const BINDING_GRANTED: &[&str] = &["AUD011", "AUD043"];
 
+/// The evidence key of an alert that names a claim (`namespace/name`).
+const CLAIM_EVIDENCE: &str = "claim";
+
 /// Context prepared once from an inventory.
 #[derive(Debug, Default)]
 pub struct Enricher {
@@ -62,6 +66,9 @@ pub struct Enricher {
     /// By `(namespace or "", name, cluster-wide)`.
     bindings: HashMap<(String, String, bool), BindingContext>,
     criticality: HashMap<String, String>,
+    /// The claims each namespace's workloads mount: (claim or StatefulSet prefix, whether a
+    /// prefix, the workload as alerts name it).
+    claims: HashMap<String, Vec<(String, bool, String)>>,
 }
 
 impl Enricher {
@@ -75,7 +82,17 @@ impl Enricher {
         ];
         let toward: Vec<_> = goals.iter().map(|(g, _)| graph.toward(*g)).collect();
         let mut workloads: HashMap<String, Vec<WorkloadContext>> = HashMap::new();
+        let mut claims: HashMap<String, Vec<(String, bool, String)>> = HashMap::new();
         for (w, workload) in policy.workloads.iter().enumerate() {
+            let object = &inventory.objects[workload.object];
+            let named = format!("{} {}/{}", workload.kind, workload.namespace, workload.name);
+            for (claim, prefix) in claims_mounted(object) {
+                claims.entry(workload.namespace.clone()).or_default().push((
+                    claim,
+                    prefix,
+                    named.clone(),
+                ));
+            }
             let node = workload_node(&policy, w);
             let mut reaches = Vec::new();
             let mut cluster_admin = false;
@@ -144,6 +161,7 @@ impl Enricher {
             workloads,
             bindings,
             criticality,
+            claims,
         }
     }
 
@@ -218,6 +236,7 @@ impl Enricher {
             }
         }
         self.add_binding_context(alert, &namespace, &mut enrichment);
+        self.add_claim_context(alert, &namespace, &mut enrichment);
         if enrichment.criticality.as_deref() == Some("critical")
             && alert.severity >= Severity::Medium
         {
@@ -261,6 +280,71 @@ impl Enricher {
             );
         }
     }
+}
+
+impl Enricher {
+    /// For an alert about a claim (a volume bound to it, AUD046; the claim deleted, AUD047):
+    /// the workloads of the inventory that mount it, who now read the data or lose it.
+    fn add_claim_context(&self, alert: &Alert, namespace: &str, enrichment: &mut Enrichment) {
+        let named = alert
+            .evidence
+            .iter()
+            .find(|(key, _)| *key == CLAIM_EVIDENCE)
+            .and_then(|(_, claim)| claim.split_once('/'));
+        let deleted = (alert.request.resource == "persistentvolumeclaims"
+            && alert.request.verb == "delete")
+            .then_some((namespace, alert.request.name.as_str()));
+        let Some((namespace, claim)) = named.or(deleted) else {
+            return;
+        };
+        enrichment.mounted_by = self
+            .claims
+            .get(namespace)
+            .into_iter()
+            .flatten()
+            .filter(|(mounted, prefix, _)| mounts(mounted, *prefix, claim))
+            .map(|(_, _, workload)| workload.clone())
+            .collect();
+    }
+}
+
+/// The claims a workload mounts: those its pod spec names (`persistentVolumeClaim.claimName`),
+/// and for a StatefulSet the prefix of each claim its templates make
+/// (`<template>-<statefulset>-`, followed by the pod's ordinal), with whether it is a prefix.
+fn claims_mounted(object: &palisade_inventory::Object) -> Vec<(String, bool)> {
+    let Some(pod) = palisade_inventory::pod_spec(object) else {
+        return Vec::new();
+    };
+    let named = pod
+        .value
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|volume| volume.at("/persistentVolumeClaim/claimName"))
+        .filter_map(Value::as_str)
+        .map(|claim| (claim.to_string(), false));
+    let set = object.id.name.as_deref().unwrap_or_default();
+    let templates = (object.id.kind == "StatefulSet")
+        .then(|| object.value.at("/spec/volumeClaimTemplates"))
+        .flatten()
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|template| template.at("/metadata/name").and_then(Value::as_str))
+        .map(|template| (format!("{template}-{set}-"), true));
+    named.chain(templates).collect()
+}
+
+/// Whether the claim named `claim` is `mounted` (a claim's name, or a StatefulSet's prefix
+/// followed by an ordinal).
+fn mounts(mounted: &str, prefix: bool, claim: &str) -> bool {
+    if !prefix {
+        return mounted == claim;
+    }
+    claim
+        .strip_prefix(mounted)
+        .is_some_and(|ordinal| !ordinal.is_empty() && ordinal.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn raise(alert: &mut Alert, enrichment: &mut Enrichment, to: Severity, why: &str) {

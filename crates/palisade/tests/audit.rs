@@ -796,3 +796,69 @@ fn persistent_storage_is_watched_from_the_cli() {
         .expect("a re-bound volume names its new claim");
     assert_eq!(rebound["mitre_attack"], json!(["T1530", "T1485"]));
 }
+
+/// With an inventory, an alert about a claim names the workloads that mount it: those that
+/// now read a re-bound volume's data, and the StatefulSet whose pod loses its claim.
+#[test]
+fn storage_alerts_name_the_workloads_that_mount_the_claim() {
+    let dir = scratch("audit-enrich-storage");
+    let inventory = dir.join("cluster");
+    std::fs::create_dir_all(&inventory).unwrap();
+    std::fs::write(
+        inventory.join("shop.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: reports, namespace: attacker}\nspec:\n  selector: {matchLabels: {app: reports}}\n  template:\n    metadata: {labels: {app: reports}}\n    spec:\n      containers: [{name: c, image: 'registry.example.com/reports:1'}]\n      volumes: [{name: d, persistentVolumeClaim: {claimName: loot}}]\n---\n\
+apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: shop}\nspec:\n  selector: {matchLabels: {app: db}}\n  serviceName: db\n  template:\n    metadata: {labels: {app: db}}\n    spec:\n      containers: [{name: pg, image: 'registry.example.com/postgres:16'}]\n  volumeClaimTemplates: [{metadata: {name: data}, spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}}]\n",
+    )
+    .unwrap();
+    let inventory = inventory.to_str().unwrap();
+    let event = |verb: &str, resource: &str, path: &str, namespace: Option<&str>, name: &str| {
+        let mut object = json!({"resource": resource, "name": name});
+        if let Some(namespace) = namespace {
+            object["namespace"] = json!(namespace);
+        }
+        json!({
+            "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": format!("{verb}-{name}"),
+            "level": "Request", "stage": "ResponseComplete", "verb": verb, "requestURI": path,
+            "user": {"username": "alice"}, "sourceIPs": ["203.0.113.7"], "objectRef": object,
+            "responseStatus": {"code": 200}, "requestReceivedTimestamp": "2026-12-01T10:00:00Z",
+        })
+    };
+    let mut rebind = event(
+        "patch",
+        "persistentvolumes",
+        "/api/v1/persistentvolumes/pg-data",
+        None,
+        "pg-data",
+    );
+    rebind["requestObject"] =
+        json!({"spec": {"claimRef": {"namespace": "attacker", "name": "loot"}}});
+    let alert = alert_of(&dir, &rebind, Some(inventory), "AUD046");
+    assert_eq!(
+        alert["enrichment"]["mounted_by"],
+        json!(["Deployment attacker/reports"]),
+        "{alert:#}"
+    );
+    let delete = event(
+        "delete",
+        "persistentvolumeclaims",
+        "/api/v1/namespaces/shop/persistentvolumeclaims/data-db-0",
+        Some("shop"),
+        "data-db-0",
+    );
+    let alert = alert_of(&dir, &delete, Some(inventory), "AUD047");
+    assert_eq!(
+        alert["enrichment"]["mounted_by"],
+        json!(["StatefulSet shop/db"]),
+        "{alert:#}"
+    );
+    // Another StatefulSet's claim, whose name only starts alike, is not the db's.
+    let other = event(
+        "delete",
+        "persistentvolumeclaims",
+        "/api/v1/namespaces/shop/persistentvolumeclaims/data-db-backup",
+        Some("shop"),
+        "data-db-backup",
+    );
+    let alert = alert_of(&dir, &other, Some(inventory), "AUD047");
+    assert!(alert["enrichment"]["mounted_by"].is_null(), "{alert:#}");
+}

@@ -1,8 +1,9 @@
 use palisade_core::Severity;
 use palisade_k8s::storage::node_directory_risk;
 
-use palisade_core::tree::Tree as _;
+use palisade_core::tree::Tree;
 
+use crate::body::Body;
 use crate::detection::{Cx, Hit, Trigger, created_or_tried};
 use crate::state::State;
 
@@ -62,10 +63,18 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
         ))
         .with("source", directory.source)
         .with("host_path", directory.path)
+        .with_some("claim", reserved_for(volume))
         .severity(if severity == Severity::Critical {
             Severity::High
         } else {
             Severity::Medium
         }),
     ]
+}
+
+/// The claim a volume is reserved for (`spec.claimRef`), as `namespace/name`.
+fn reserved_for(volume: &Body) -> Option<String> {
+    let reference = volume.at("/spec/claimRef")?;
+    let field = |key| reference.get(key).and_then(Tree::as_str);
+    Some(format!("{}/{}", field("namespace")?, field("name")?))
 }

@@ -147,10 +147,11 @@ fn claim_hit(cx: &Cx, claim: Claim, was: Option<&str>) -> Hit {
     };
     let mut hit = Hit::new(format!("{} {message}", cx.actor())).severity(severity);
     hit.discriminator = Some("claim".into());
-    match claim {
-        Claim::Bound(to) => hit.with("claim", to),
-        _ => hit,
-    }
+    let to = match claim {
+        Claim::Bound(to) => Some(to),
+        _ => None,
+    };
+    hit.with_some("claim", to)
 }
 
 /// What a write did to a volume's claim reference.
