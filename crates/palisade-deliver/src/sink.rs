@@ -90,39 +90,19 @@ impl Sink {
     /// Parses with `env` as the environment (tests).
     pub fn parse_with(spec: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Sink, SinkError> {
         let (base, query) = spec.split_once('?').unwrap_or((spec, ""));
-        let params: Vec<(&str, &str)> = query
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| p.split_once('=').unwrap_or((p, "")))
-            .collect();
-        let param = |key: &str| params.iter().find(|(k, _)| *k == key).map(|(_, v)| *v);
-        for (key, _) in &params {
-            if ![
-                "format",
-                "ca",
-                "index",
-                "token_env",
-                "api_key_env",
-                "user",
-                "password_env",
-                "hostname",
-            ]
-            .contains(key)
-            {
-                return Err(invalid(spec, format!("unknown parameter `{key}`")));
-            }
-        }
-        let secret = |key: &str| -> Result<Option<String>, SinkError> {
-            match param(key) {
-                None => Ok(None),
-                Some(variable) => env(variable)
-                    .map(Some)
-                    .ok_or_else(|| SinkError::MissingSecret {
-                        name: base.to_string(),
-                        variable: variable.to_string(),
-                    }),
-            }
+        let params = Params {
+            spec,
+            base,
+            pairs: query
+                .split('&')
+                .filter(|p| !p.is_empty())
+                .map(|p| p.split_once('=').unwrap_or((p, "")))
+                .collect(),
+            env,
         };
+        if let Some((key, _)) = params.pairs.iter().find(|(k, _)| !PARAMETERS.contains(k)) {
+            return Err(invalid(spec, format!("unknown parameter `{key}`")));
+        }
         let (scheme, rest) = match base.split_once("://") {
             Some(parts) => parts,
             None if base == "-" => ("stdout", ""),
@@ -133,87 +113,8 @@ impl Sink {
                 ));
             }
         };
-        let http_url = |inner: &str| format!("{inner}://{rest}");
-        let (transport, default_format) = match scheme {
-            "stdout" => (Transport::Stdout, AlertFormat::Json),
-            "file" => {
-                if rest.is_empty() {
-                    return Err(invalid(spec, "file:// needs a path"));
-                }
-                (Transport::File(PathBuf::from(rest)), AlertFormat::Json)
-            }
-            "syslog+tcp" | "syslog+tls" => {
-                let host = rest.trim_end_matches('/');
-                if !host.contains(':') {
-                    return Err(invalid(spec, "syslog needs host:port"));
-                }
-                let tls = (scheme == "syslog+tls")
-                    .then(|| host.rsplit_once(':').map_or(host, |(h, _)| h).to_string());
-                (
-                    Transport::Syslog {
-                        address: host.to_string(),
-                        tls,
-                    },
-                    AlertFormat::Cef,
-                )
-            }
-            "http" | "https" => (
-                Transport::Webhook {
-                    url: base.to_string(),
-                    slack: false,
-                },
-                AlertFormat::Json,
-            ),
-            "slack+https" => (
-                Transport::Webhook {
-                    url: http_url("https"),
-                    slack: true,
-                },
-                AlertFormat::Text,
-            ),
-            "splunk+https" | "splunk+http" => {
-                let token = secret("token_env")?
-                    .ok_or_else(|| invalid(spec, "Splunk HEC needs token_env=VARIABLE"))?;
-                (
-                    Transport::Splunk {
-                        url: format!(
-                            "{}/services/collector/event",
-                            http_url(&scheme["splunk+".len()..]).trim_end_matches('/')
-                        ),
-                        token,
-                        index: param("index").map(str::to_string),
-                    },
-                    AlertFormat::Json,
-                )
-            }
-            "elasticsearch+https"
-            | "elasticsearch+http"
-            | "opensearch+https"
-            | "opensearch+http" => {
-                let inner = scheme.split_once('+').map_or("https", |(_, s)| s);
-                let authorization = match (secret("api_key_env")?, param("user")) {
-                    (Some(key), _) => Some(format!("ApiKey {key}")),
-                    (None, Some(user)) => {
-                        let password = secret("password_env")?.unwrap_or_default();
-                        Some(format!(
-                            "Basic {}",
-                            transport::base64(&format!("{user}:{password}"))
-                        ))
-                    }
-                    (None, None) => None,
-                };
-                (
-                    Transport::Elasticsearch {
-                        url: format!("{}/_bulk", http_url(inner).trim_end_matches('/')),
-                        index: param("index").unwrap_or("palisade-alerts").to_string(),
-                        authorization,
-                    },
-                    AlertFormat::Ecs,
-                )
-            }
-            other => return Err(invalid(spec, format!("unknown sink type `{other}`"))),
-        };
-        let format = match param("format") {
+        let (transport, default_format) = transport_of(scheme, rest, &params)?;
+        let format = match params.get("format") {
             Some(name) => AlertFormat::parse(name).ok_or_else(|| {
                 invalid(
                     spec,
@@ -225,14 +126,15 @@ impl Sink {
             })?,
             None => default_format,
         };
-        let ca = match param("ca") {
+        let ca = match params.get("ca") {
             Some(path) => Some(
                 std::fs::read(path)
                     .map_err(|e| invalid(spec, format!("cannot read CA {path}: {e}")))?,
             ),
             None => None,
         };
-        let hostname = param("hostname")
+        let hostname = params
+            .get("hostname")
             .map(str::to_string)
             .or_else(|| env("HOSTNAME"))
             .unwrap_or_else(|| "-".to_string());
@@ -260,6 +162,136 @@ impl Sink {
     pub fn send(&mut self, batch: &[Queued]) -> Result<(), SinkError> {
         transport::send(self, batch).map_err(SinkError::Send)
     }
+}
+
+/// The query parameters a sink URL may carry.
+const PARAMETERS: &[&str] = &[
+    "format",
+    "ca",
+    "index",
+    "token_env",
+    "api_key_env",
+    "user",
+    "password_env",
+    "hostname",
+];
+
+/// A sink URL's query parameters, with the environment its secrets are read from.
+struct Params<'s> {
+    spec: &'s str,
+    /// The URL without its query.
+    base: &'s str,
+    pairs: Vec<(&'s str, &'s str)>,
+    env: &'s dyn Fn(&str) -> Option<String>,
+}
+
+impl Params<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
+    }
+
+    /// The secret in the environment variable that parameter `key` names.
+    fn secret(&self, key: &str) -> Result<Option<String>, SinkError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(variable) => {
+                (self.env)(variable)
+                    .map(Some)
+                    .ok_or_else(|| SinkError::MissingSecret {
+                        name: self.base.to_string(),
+                        variable: variable.to_string(),
+                    })
+            }
+        }
+    }
+}
+
+/// The transport of a sink URL's scheme and the rest of it, with the format the sink takes
+/// by default.
+fn transport_of(
+    scheme: &str,
+    rest: &str,
+    params: &Params,
+) -> Result<(Transport, AlertFormat), SinkError> {
+    let spec = params.spec;
+    let http_url = |inner: &str| format!("{inner}://{rest}");
+    Ok(match scheme {
+        "stdout" => (Transport::Stdout, AlertFormat::Json),
+        "file" => {
+            if rest.is_empty() {
+                return Err(invalid(spec, "file:// needs a path"));
+            }
+            (Transport::File(PathBuf::from(rest)), AlertFormat::Json)
+        }
+        "syslog+tcp" | "syslog+tls" => {
+            let host = rest.trim_end_matches('/');
+            if !host.contains(':') {
+                return Err(invalid(spec, "syslog needs host:port"));
+            }
+            let tls = (scheme == "syslog+tls")
+                .then(|| host.rsplit_once(':').map_or(host, |(h, _)| h).to_string());
+            (
+                Transport::Syslog {
+                    address: host.to_string(),
+                    tls,
+                },
+                AlertFormat::Cef,
+            )
+        }
+        "http" | "https" => (
+            Transport::Webhook {
+                url: params.base.to_string(),
+                slack: false,
+            },
+            AlertFormat::Json,
+        ),
+        "slack+https" => (
+            Transport::Webhook {
+                url: http_url("https"),
+                slack: true,
+            },
+            AlertFormat::Text,
+        ),
+        "splunk+https" | "splunk+http" => {
+            let token = params
+                .secret("token_env")?
+                .ok_or_else(|| invalid(spec, "Splunk HEC needs token_env=VARIABLE"))?;
+            (
+                Transport::Splunk {
+                    url: format!(
+                        "{}/services/collector/event",
+                        http_url(&scheme["splunk+".len()..]).trim_end_matches('/')
+                    ),
+                    token,
+                    index: params.get("index").map(str::to_string),
+                },
+                AlertFormat::Json,
+            )
+        }
+        "elasticsearch+https" | "elasticsearch+http" | "opensearch+https" | "opensearch+http" => {
+            let inner = scheme.split_once('+').map_or("https", |(_, s)| s);
+            let authorization = match (params.secret("api_key_env")?, params.get("user")) {
+                (Some(key), _) => Some(format!("ApiKey {key}")),
+                (None, Some(user)) => {
+                    let password = params.secret("password_env")?.unwrap_or_default();
+                    Some(format!(
+                        "Basic {}",
+                        transport::base64(&format!("{user}:{password}"))
+                    ))
+                }
+                (None, None) => None,
+            };
+            (
+                Transport::Elasticsearch {
+                    url: format!("{}/_bulk", http_url(inner).trim_end_matches('/')),
+                    index: params.get("index").unwrap_or("palisade-alerts").to_string(),
+                    authorization,
+                },
+                AlertFormat::Ecs,
+            )
+        }
+        other => return Err(invalid(spec, format!("unknown sink type `{other}`"))),
+    })
 }
 
 #[cfg(test)]

@@ -56,7 +56,8 @@ fn position(f: &Finding) -> String {
     text
 }
 
-fn plural(n: usize, word: &str) -> String {
+/// `1 input`, `2 inputs`.
+pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("{n} {word}")
     } else {

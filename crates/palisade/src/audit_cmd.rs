@@ -427,7 +427,8 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
     }
     if not_read > 0 && !args.allow_incomplete {
         eprintln!(
-            "palisade: error: incomplete: {not_read} inputs could not be read; --allow-incomplete accepts the run as it is"
+            "palisade: error: incomplete: {} could not be read; --allow-incomplete accepts the run as it is",
+            palisade_report::table::plural(not_read, "input")
         );
         return Ok(EXIT_ERROR);
     }

@@ -1079,7 +1079,8 @@ fn exit_code(report: &Report, fail_on: Option<Severity>, args: &OutputArgs) -> u
         Verdict::NothingScanned => {
             if not_read > 0 {
                 eprintln!(
-                    "palisade: error: nothing could be scanned: {not_read} inputs could not be read (see the diagnostics)"
+                    "palisade: error: nothing could be scanned: {} could not be read (see the diagnostics)",
+                    palisade_report::table::plural(not_read, "input")
                 );
             } else {
                 eprintln!(

@@ -413,8 +413,8 @@ fn context_inventory(paths: &[PathBuf]) -> Result<palisade_inventory::Inventory>
         .collect();
     if !unread.is_empty() {
         bail!(
-            "--inventory: {} inputs could not be read:\n  {}",
-            unread.len(),
+            "--inventory: {} could not be read:\n  {}",
+            palisade_report::table::plural(unread.len(), "input"),
             unread.join("\n  ")
         );
     }
