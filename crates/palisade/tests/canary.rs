@@ -43,6 +43,8 @@ const PLACES: &[&str] = &[
     "helmSet",
     "execCommand",
     "uriQuery",
+    "volumeAnnotation",
+    "volumeClaimLabel",
 ];
 
 /// A GitHub-token-shaped value whose body is the canary: findings may show the format's
@@ -196,6 +198,29 @@ fn audit_log(dir: &Path) -> std::path::PathBuf {
         "requestObject": [{"op": "add", "path": "/spec/template/spec/containers/-", "value": sidecar}],
         "requestReceivedTimestamp": "2026-12-01T10:00:00.500000Z",
     }));
+    // A PersistentVolume on the node's root (AUD045) and a patch re-binding it (AUD046), with
+    // canaries in an annotation and in the new claim's labels.
+    let volume = json!({
+        "apiVersion": "v1", "kind": "PersistentVolume",
+        "metadata": {"name": "node-root", "annotations": {"backup-key": canary('l', "volumeAnnotation")}},
+        "spec": {"hostPath": {"path": "/"}, "claimRef": {"namespace": "shop", "name": "data"}},
+    });
+    let rebind = json!({"metadata": {"labels": {"owner": canary('l', "volumeClaimLabel")}},
+        "spec": {"claimRef": {"namespace": "attacker", "name": "loot"}}});
+    for (verb, id, request) in [
+        ("create", "canary-pv", volume),
+        ("patch", "canary-pv-rebind", rebind),
+    ] {
+        lines.push(json!({
+            "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Request",
+            "auditID": id, "stage": "ResponseComplete", "verb": verb,
+            "requestURI": "/api/v1/persistentvolumes/node-root",
+            "user": {"username": "alice"}, "sourceIPs": ["203.0.113.1"],
+            "objectRef": {"resource": "persistentvolumes", "name": "node-root", "apiVersion": "v1"},
+            "responseStatus": {"code": 200}, "requestObject": request,
+            "requestReceivedTimestamp": "2026-12-01T10:00:00.700000Z",
+        }));
+    }
     let command = canary('l', "execCommand");
     lines.push(json!({
         "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "canary-exec",
@@ -309,49 +334,7 @@ fn no_canary_appears_in_any_command_or_format() {
     let helm_set = format!("password={}", canary('g', "helmSet"));
     let helm = common::need_helm();
 
-    let mut runs: Vec<(String, Vec<String>)> = Vec::new();
-    for format in ["table", "json", "sarif", "junit"] {
-        let out = dir.join(format!("out.{format}"));
-        let out = out.to_str().unwrap();
-        for (name, args) in [
-            ("scan", vec!["scan", git.as_str()]),
-            (
-                "scan-all-files",
-                vec!["scan", git.as_str(), "--secrets-in-all-files"],
-            ),
-            ("scan-snapshot", vec!["scan", "--snapshot", live.as_str()]),
-            (
-                "drift",
-                vec!["drift", git.as_str(), "--snapshot", live.as_str()],
-            ),
-            // A chart rendered by the real helm, its values from values.yaml and --helm-set.
-            ("scan-chart", vec!["scan", chart.as_str()]),
-            (
-                "scan-chart-set",
-                vec!["scan", chart.as_str(), "--helm-set", helm_set.as_str()],
-            ),
-        ] {
-            if name.starts_with("scan-chart") && !helm {
-                continue;
-            }
-            let mut stdout_run: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-            stdout_run.extend([
-                "-o".into(),
-                format.into(),
-                "--fail-on".into(),
-                "none".into(),
-            ]);
-            runs.push((format!("{name} -o {format}"), stdout_run));
-            let mut file_run: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-            file_run.extend([
-                "-o".into(),
-                format!("{format}={out}"),
-                "--fail-on".into(),
-                "none".into(),
-            ]);
-            runs.push((format!("{name} -o {format}=FILE"), file_run));
-        }
-    }
+    let mut runs = scan_runs(&dir, &git, &live, &chart, &helm_set, helm);
     for format in ["table", "json"] {
         runs.push((
             format!("inventory -o {format}"),
@@ -378,6 +361,72 @@ fn no_canary_appears_in_any_command_or_format() {
     let store = dir.join("canary.db");
     let store = store.to_str().unwrap().to_string();
     let sink = format!("file://{}", dir.join("out.json").display());
+    runs.extend(audit_runs(&audit, &store, &sink));
+    check_runs(&dir, &runs);
+}
+
+/// Every scan-like command (scan of files, all files, a snapshot, a chart with and without
+/// `--helm-set`; drift) in every report format, to stdout and to a file.
+fn scan_runs(
+    dir: &Path,
+    git: &str,
+    live: &str,
+    chart: &str,
+    helm_set: &str,
+    helm: bool,
+) -> Vec<(String, Vec<String>)> {
+    let (git, live, chart) = (git.to_string(), live.to_string(), chart.to_string());
+    let mut runs: Vec<(String, Vec<String>)> = Vec::new();
+    for format in ["table", "json", "sarif", "junit"] {
+        let out = dir.join(format!("out.{format}"));
+        let out = out.to_str().unwrap();
+        for (name, args) in [
+            ("scan", vec!["scan", git.as_str()]),
+            (
+                "scan-all-files",
+                vec!["scan", git.as_str(), "--secrets-in-all-files"],
+            ),
+            ("scan-snapshot", vec!["scan", "--snapshot", live.as_str()]),
+            (
+                "drift",
+                vec!["drift", git.as_str(), "--snapshot", live.as_str()],
+            ),
+            // A chart rendered by the real helm, its values from values.yaml and --helm-set.
+            ("scan-chart", vec!["scan", chart.as_str()]),
+            (
+                "scan-chart-set",
+                vec!["scan", chart.as_str(), "--helm-set", helm_set],
+            ),
+        ] {
+            if name.starts_with("scan-chart") && !helm {
+                continue;
+            }
+            let mut stdout_run: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            stdout_run.extend([
+                "-o".into(),
+                format.into(),
+                "--fail-on".into(),
+                "none".into(),
+            ]);
+            runs.push((format!("{name} -o {format}"), stdout_run));
+            let mut file_run: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+            file_run.extend([
+                "-o".into(),
+                format!("{format}={out}"),
+                "--fail-on".into(),
+                "none".into(),
+            ]);
+            runs.push((format!("{name} -o {format}=FILE"), file_run));
+        }
+    }
+    runs
+}
+
+/// Every audit command: analysis in every format and through a sink in every format, and the
+/// baseline's learning, showing, export and comparison.
+fn audit_runs(audit: &str, store: &str, sink: &str) -> Vec<(String, Vec<String>)> {
+    let (audit, store) = (audit.to_string(), store.to_string());
+    let mut runs: Vec<(String, Vec<String>)> = Vec::new();
     for format in ["text", "json", "ocsf", "ecs", "cef"] {
         runs.push((
             format!("audit analyze -o {format}"),
@@ -445,8 +494,14 @@ fn no_canary_appears_in_any_command_or_format() {
     ] {
         runs.push((args.join(" "), args.iter().map(|s| s.to_string()).collect()));
     }
+    runs
+}
+
+/// Runs each command and requires that no canary appears on stdout, stderr or in a file it
+/// wrote.
+fn check_runs(dir: &Path, runs: &[(String, Vec<String>)]) {
     let mut checked = 0;
-    for (label, args) in &runs {
+    for (label, args) in runs {
         // Files written by the previous run must not carry over.
         for format in ["table", "json", "sarif", "junit"] {
             let _ = std::fs::remove_file(dir.join(format!("out.{format}")));
@@ -558,8 +613,8 @@ fn redaction_leaves_reports_of_real_manifests_readable() {
 /// The harness can fail for audit too: the analysis of the canary log does raise the alerts
 /// on the places that hold canaries (the exec command, the ConfigMaps, the anonymous
 /// request with a token in its query, a binding changed, a container with canaries in its
-/// command, arguments, environment and probe added to the Deployment), so the canaries were
-/// read, not skipped.
+/// command, arguments, environment and probe added to the Deployment, a volume on the node's
+/// root re-bound by a patch that labels it), so the canaries were read, not skipped.
 #[test]
 fn audit_alerts_on_the_canaries_it_may_not_print() {
     let dir = scratch("canary-audit");
@@ -582,7 +637,9 @@ fn audit_alerts_on_the_canaries_it_may_not_print() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let rules: Vec<&str> = alerts.iter().map(|a| a["rule"].as_str().unwrap()).collect();
-    for expected in ["AUD001", "AUD020", "AUD024", "AUD043", "AUD044"] {
+    for expected in [
+        "AUD001", "AUD020", "AUD024", "AUD043", "AUD044", "AUD045", "AUD046",
+    ] {
         assert!(rules.contains(&expected), "{expected} not in {rules:?}");
     }
     let exec = alerts.iter().find(|a| a["rule"] == "AUD001").unwrap();
