@@ -308,22 +308,17 @@ impl Enricher {
     }
 }
 
-/// The claims a workload mounts: those its pod spec names (`persistentVolumeClaim.claimName`),
+/// The claims a workload mounts: those its pod spec names
+/// ([`palisade_inventory::claims::mounted_claims`]),
 /// and for a StatefulSet the prefix of each claim its templates make
 /// (`<template>-<statefulset>-`, followed by the pod's ordinal), with whether it is a prefix.
 fn claims_mounted(object: &palisade_inventory::Object) -> Vec<(String, bool)> {
     let Some(pod) = palisade_inventory::pod_spec(object) else {
         return Vec::new();
     };
-    let named = pod
-        .value
-        .get("volumes")
-        .and_then(Value::as_array)
+    let named = palisade_inventory::claims::mounted_claims(&pod)
         .into_iter()
-        .flatten()
-        .filter_map(|volume| volume.at("/persistentVolumeClaim/claimName"))
-        .filter_map(Value::as_str)
-        .map(|claim| (claim.to_string(), false));
+        .map(|mounted| (mounted.claim.to_string(), false));
     let set = object.id.name.as_deref().unwrap_or_default();
     let templates = (object.id.kind == "StatefulSet")
         .then(|| object.value.at("/spec/volumeClaimTemplates"))

@@ -18,6 +18,9 @@ pub enum Relation {
     Exposes,
     /// A workload's pods may open connections to another's (network policies allow it).
     Reaches,
+    /// A workload writes a volume another workload mounts: content planted there is read or
+    /// run by the other (MITRE ATT&CK T1080, Taint Shared Content).
+    SharesStorage,
     /// Whoever runs code in the pods (or is root on their node) holds a service account token.
     MountsToken,
     /// A container owns its node (privileged, host namespaces, a host path, ...).
@@ -39,6 +42,15 @@ pub enum Relation {
     /// A node holds the kubelet's credentials: root on it acts as the node's identity
     /// (`system:node:NAME`, group `system:nodes`).
     HoldsCredentials,
+}
+
+impl Relation {
+    /// Whether going on from this step needs an exploit of what it reaches (a service that
+    /// answers the connection, a program that reads the planted file), unlike every other
+    /// step, which follows from configuration alone.
+    pub fn needs_exploit(self) -> bool {
+        matches!(self, Relation::Reaches | Relation::SharesStorage)
+    }
 }
 
 /// One outgoing edge.

@@ -75,7 +75,8 @@ pub struct Toward {
 impl Graph {
     /// For every node, the first step of a shortest path to `goal` (one backward
     /// breadth-first search from all goal nodes, so any number of paths costs one search),
-    /// shortest first in network steps ([`Relation::Reaches`]), then in steps.
+    /// shortest first in steps that need an exploit ([`Relation::needs_exploit`]: a network
+    /// connection, shared storage), then in steps.
     pub fn toward(&self, goal: Goal) -> Toward {
         let mut reverse: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.nodes.len()];
         for (from, edges) in self.edges.iter().enumerate() {
@@ -93,10 +94,10 @@ impl Graph {
             }
         }
         let mut seen = is_goal.clone();
-        // Network steps ("may connect to") need an exploit to go further, unlike every other
-        // step: a chain with fewer of them is preferred, whatever its length. Each round is the
-        // plain breadth-first search over certain steps; network steps into what it reached
-        // seed the next round.
+        // Network steps ("may connect to") and shared storage need an exploit to go further,
+        // unlike every other step: a chain with fewer of them is preferred, whatever its
+        // length. Each round is the plain breadth-first search over certain steps; exploit
+        // steps into what it reached seed the next round.
         let mut deferred: Vec<(usize, usize)> = Vec::new();
         loop {
             while let Some(n) = queue.pop_front() {
@@ -104,7 +105,7 @@ impl Graph {
                     if seen[from] {
                         continue;
                     }
-                    if self.edges[from][edge].relation == Relation::Reaches {
+                    if self.edges[from][edge].relation.needs_exploit() {
                         deferred.push((from, edge));
                         continue;
                     }

@@ -8,8 +8,8 @@ use palisade_core::tree::Tree as _;
 use palisade_k8s::storage::{ClaimedDirectory, node_directory};
 use serde_json::Value;
 
-use crate::Inventory;
 use crate::object::Object;
+use crate::{Inventory, PodSpec};
 
 /// The claims of an inventory and the volumes they are bound to.
 #[derive(Debug, Default)]
@@ -75,6 +75,58 @@ impl<'a> Claims<'a> {
     }
 }
 
+/// A claim a pod spec mounts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MountedClaim<'a> {
+    /// The claim's name (in the pod's namespace).
+    pub claim: &'a str,
+    /// Whether a container may write it: the volume is not `readOnly`, and some container
+    /// mounts it without `readOnly`.
+    pub writable: bool,
+}
+
+/// The claims a pod spec mounts (`volumes[].persistentVolumeClaim.claimName`), each once.
+pub fn mounted_claims<'a>(pod: &PodSpec<'a>) -> Vec<MountedClaim<'a>> {
+    let mut out: Vec<MountedClaim<'a>> = Vec::new();
+    for volume in pod
+        .value
+        .get("volumes")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let (Some(name), Some(claim)) = (
+            volume.get("name").and_then(Value::as_str),
+            volume
+                .at("/persistentVolumeClaim/claimName")
+                .and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let read_only = volume
+            .at("/persistentVolumeClaim/readOnly")
+            .and_then(Value::as_bool);
+        let written = pod.containers().any(|container| {
+            container
+                .value
+                .get("volumeMounts")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|mount| {
+                    mount.get("name").and_then(Value::as_str) == Some(name)
+                        && mount.get("readOnly").and_then(Value::as_bool) != Some(true)
+                })
+        });
+        let writable = read_only != Some(true) && written;
+        match out.iter_mut().find(|m| m.claim == claim) {
+            Some(known) => known.writable |= writable,
+            None => out.push(MountedClaim { claim, writable }),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,6 +153,19 @@ kind: PersistentVolumeClaim
 metadata: {name: scratch, namespace: ci}
 spec: {}
 ";
+
+    #[test]
+    fn a_claim_is_written_when_a_container_mounts_it_writable() {
+        let pod = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  volumes:\n  - {name: up, persistentVolumeClaim: {claimName: uploads}}\n  - {name: ro, persistentVolumeClaim: {claimName: models, readOnly: true}}\n  - {name: seen, persistentVolumeClaim: {claimName: reports}}\n  - {name: tmp, emptyDir: {}}\n  containers:\n  - {name: web, image: x, volumeMounts: [{name: up, mountPath: /up}, {name: ro, mountPath: /m}, {name: seen, mountPath: /r, readOnly: true}]}\n";
+        let loaded = load_text("pod.yaml", pod, &Limits::default());
+        let spec = crate::pod_spec(&loaded.inventory.objects[0]).unwrap();
+        let mounted = mounted_claims(&spec);
+        let writable: Vec<(&str, bool)> = mounted.iter().map(|m| (m.claim, m.writable)).collect();
+        assert_eq!(
+            writable,
+            [("uploads", true), ("models", false), ("reports", false)]
+        );
+    }
 
     #[test]
     fn a_claim_reaches_its_volume_from_either_side() {

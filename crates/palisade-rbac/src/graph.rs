@@ -199,6 +199,7 @@ type BuiltIn = fn(&mut Graph, &Policy, &Inventory, &HashMap<String, String>);
 /// The built-in edge contributors, in the order they run, after exposure (see [`build_in`]).
 const BUILT_IN: &[BuiltIn] = &[
     add_workload_accounts,
+    add_shared_storage,
     add_node_takeover,
     add_control_plane_nodes,
     add_node_placement,
@@ -502,6 +503,57 @@ fn add_workload_accounts(
                     format!(
                         "{} runs on every node with the token mounted",
                         workload_node(policy, w)
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// A workload that writes a claim → the other workloads of its namespace that mount it: what
+/// is planted there (a script, a model, a configuration a job loads) is read or run by their
+/// pods. Like a network connection, the step needs an exploit to go further.
+fn add_shared_storage(
+    g: &mut Graph,
+    policy: &Policy,
+    inventory: &Inventory,
+    _enforced: &HashMap<String, String>,
+) {
+    // (namespace, claim) → the workloads that mount it, with whether each writes it.
+    let mut mounts: HashMap<(&str, &str), Vec<(usize, bool)>> = HashMap::new();
+    for (w, workload) in policy.workloads.iter().enumerate() {
+        let Some(pod) = palisade_inventory::pod_spec(&inventory.objects[workload.object]) else {
+            continue;
+        };
+        for mounted in palisade_inventory::claims::mounted_claims(&pod) {
+            mounts
+                .entry((workload.namespace.as_str(), mounted.claim))
+                .or_default()
+                .push((w, mounted.writable));
+        }
+    }
+    let mut shared: Vec<_> = mounts.into_iter().filter(|(_, m)| m.len() > 1).collect();
+    shared.sort_unstable();
+    for ((namespace, claim), mounted) in shared {
+        for &(writer, writes) in &mounted {
+            if !writes {
+                continue;
+            }
+            for &(reader, _) in &mounted {
+                let target = &policy.workloads[reader];
+                // Two manifests of one object (alternatives in one directory) are one workload.
+                let same = inventory.objects[target.object].id
+                    == inventory.objects[policy.workloads[writer].object].id;
+                if reader == writer || same {
+                    continue;
+                }
+                g.edge(
+                    workload_node(policy, writer),
+                    workload_node(policy, reader),
+                    Relation::SharesStorage,
+                    format!(
+                        "writes claim {namespace}/{claim}, which {} {namespace}/{} mounts too: what is planted there is read or run by its pods",
+                        target.kind, target.name
                     ),
                 );
             }
@@ -1604,5 +1656,50 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
             reaches(&format!("{escalate}, {write_roles}")).is_some(),
             "it rewrites the role it is bound to"
         );
+    }
+
+    /// An exposed web Deployment that writes a claim a worker with a cluster-admin account
+    /// also mounts, the worker isolated from the network: planting a file the worker runs is
+    /// the way on (a step that needs an exploit, like a network connection). Mounted
+    /// read-only by the web, the claim leads nowhere; a claim of the same name in another
+    /// namespace is another claim.
+    #[test]
+    fn a_workload_that_writes_a_shared_claim_reaches_the_others_that_mount_it() {
+        let scenario = |web_mount: &str, worker_namespace: &str| {
+            format!(
+                "apiVersion: v1\nkind: Service\nmetadata: {{name: web, namespace: shop}}\nspec: {{type: LoadBalancer, selector: {{app: web}}}}\n---\n\
+apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web, namespace: shop}}\nspec:\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec:\n      automountServiceAccountToken: false\n      volumes: [{{name: up, persistentVolumeClaim: {{claimName: uploads}}}}]\n      containers: [{{name: web, image: 'registry.example.com/web:1', volumeMounts: [{web_mount}]}}]\n---\n\
+apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: worker-isolated, namespace: {worker_namespace}}}\nspec: {{podSelector: {{matchLabels: {{app: worker}}}}, policyTypes: [Ingress]}}\n---\n\
+apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: worker, namespace: {worker_namespace}}}\nspec:\n  template:\n    metadata: {{labels: {{app: worker}}}}\n    spec:\n      serviceAccountName: worker\n      volumes: [{{name: in, persistentVolumeClaim: {{claimName: uploads, readOnly: true}}}}]\n      containers: [{{name: w, image: 'registry.example.com/worker:1', volumeMounts: [{{name: in, mountPath: /in, readOnly: true}}]}}]\n---\n\
+apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: worker-admin}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}}\nsubjects: [{{kind: ServiceAccount, name: worker, namespace: {worker_namespace}}}]\n"
+            )
+        };
+        let writable = "{name: up, mountPath: /srv/uploads}";
+        let (policy, graph) = graph_of(&scenario(writable, "shop"));
+        let path = graph
+            .path(&web_of(&policy), Goal::ClusterAdmin)
+            .expect("web reaches cluster-admin through the worker");
+        assert_eq!(path.steps[0].relation, Relation::SharesStorage);
+        assert_eq!(
+            path.steps[0].evidence,
+            "writes claim shop/uploads, which Deployment shop/worker mounts too: what is planted there is read or run by its pods"
+        );
+        assert!(graph.path(&Node::Internet, Goal::ClusterAdmin).is_some());
+        let read_only = "{name: up, mountPath: /srv/uploads, readOnly: true}";
+        let (policy, graph) = graph_of(&scenario(read_only, "shop"));
+        assert!(graph.path(&web_of(&policy), Goal::ClusterAdmin).is_none());
+        let (policy, graph) = graph_of(&scenario(writable, "jobs"));
+        assert!(graph.path(&web_of(&policy), Goal::ClusterAdmin).is_none());
+    }
+
+    fn web_of(policy: &Policy) -> Node {
+        workload_node(
+            policy,
+            policy
+                .workloads
+                .iter()
+                .position(|w| w.name == "web")
+                .unwrap(),
+        )
     }
 }

@@ -534,6 +534,78 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {n
     );
 }
 
+/// An exposed web writes a claim that a cluster-admin worker, isolated from the network,
+/// mounts: the chain goes through the shared storage (`shares-storage`), and the scan's
+/// RBAC017 on the web names it. Mounted read-only by the web, nothing leads on.
+#[test]
+fn paths_go_through_a_claim_one_workload_writes_and_another_mounts() {
+    let dir = scratch("rbac-shared-claim");
+    let file = dir.join("app.yaml");
+    let cluster = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      automountServiceAccountToken: false\n      volumes: [{name: up, persistentVolumeClaim: {claimName: uploads}}]\n      containers: [{name: web, image: 'registry.example.com/web:1', volumeMounts: [{name: up, mountPath: /srv/uploads}]}]\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: worker-isolated, namespace: shop}\nspec: {podSelector: {matchLabels: {app: worker}}, policyTypes: [Ingress]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: worker, namespace: shop}\nspec:\n  selector: {matchLabels: {app: worker}}\n  template:\n    metadata: {labels: {app: worker}}\n    spec:\n      serviceAccountName: worker\n      volumes: [{name: in, persistentVolumeClaim: {claimName: uploads}}]\n      containers: [{name: w, image: 'registry.example.com/worker:1', volumeMounts: [{name: in, mountPath: /in, readOnly: true}]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: worker-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: worker, namespace: shop}]\n";
+    std::fs::write(&file, cluster).unwrap();
+    let out = bin()
+        .args(["rbac", "paths", "--from-workload", "shop/web", "-o", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let paths = json(&out);
+    let relations: Vec<&str> = paths[0]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["relation"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        relations,
+        ["shares-storage", "mounts-token", "grants"],
+        "{paths:#}"
+    );
+    let scan = bin()
+        .args(["scan", "--rules", "RBAC017", "--no-config", "-o", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let report = json(&scan);
+    let web = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["object"]["name"] == "web")
+        .expect("RBAC017 on the web");
+    assert!(
+        web["message"]
+            .as_str()
+            .unwrap()
+            .contains("writes claim shop/uploads"),
+        "{web:#}"
+    );
+    std::fs::write(
+        &file,
+        cluster.replace(
+            "mountPath: /srv/uploads}",
+            "mountPath: /srv/uploads, readOnly: true}",
+        ),
+    )
+    .unwrap();
+    let out = bin()
+        .args(["rbac", "paths", "--from-workload", "shop/web"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
 #[test]
 fn groups_from_the_authenticator_and_implicit_groups_count() {
     let dir = scratch("rbac-groups");

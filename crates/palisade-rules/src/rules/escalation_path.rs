@@ -10,7 +10,10 @@ declare_rule! {
     /// Workloads from which a chain of steps reaches cluster-admin: the pod's mounted service
     /// account token, then grants of that account (create pods, exec, token requests, read
     /// Secrets holding tokens, bind, impersonate, ...), then the accounts those reach, and so
-    /// on, through Roles, ClusterRoles, aggregation and the default roles. The finding gives
+    /// on, through Roles, ClusterRoles, aggregation and the default roles; the node a
+    /// container owns (directly or through a claim bound to a `hostPath` volume); and, where
+    /// nothing surer leads on, a network hop or a claim the workload writes and a more
+    /// powerful workload mounts (docs/rbac.md lists every step). The finding gives
     /// the whole chain, each step with its evidence (binding → role → rule), and says when
     /// the workload is exposed to the internet (a public LoadBalancer, a NodePort Service,
     /// external IPs or an Ingress). JSON and SARIF also carry the chain as data (`evidence`
@@ -44,7 +47,9 @@ declare_rule! {
     ///
     /// ## Remediation
     /// Break the weakest link the message names: stop mounting the token where the workload
-    /// does not call the API, remove the grant, or give the privileged account to fewer pods.
+    /// does not call the API, remove the grant, give the privileged account to fewer pods,
+    /// isolate the network hop, or mount a shared claim read-only where the workload only
+    /// reads it.
     /// `palisade rbac paths --from-workload NS/NAME` shows the chain again after a change.
     ///
     /// ## References
