@@ -535,27 +535,36 @@ fn add_shared_storage(
     let mut shared: Vec<_> = mounts.into_iter().filter(|(_, m)| m.len() > 1).collect();
     shared.sort_unstable();
     for ((namespace, claim), mounted) in shared {
+        // Each reader's node and evidence, made once: a claim many workloads write and mount
+        // gives an edge per pair, all sharing these.
+        let readers: Vec<(usize, usize, std::sync::Arc<str>)> = mounted
+            .iter()
+            .map(|&(reader, _)| {
+                let target = &policy.workloads[reader];
+                let text = format!(
+                    "writes claim {namespace}/{claim}, which {} {namespace}/{} mounts too: what is planted there is read or run by its pods",
+                    target.kind, target.name
+                );
+                (reader, g.id(workload_node(policy, reader)), text.into())
+            })
+            .collect();
         for &(writer, writes) in &mounted {
             if !writes {
                 continue;
             }
-            for &(reader, _) in &mounted {
-                let target = &policy.workloads[reader];
+            let from = g.id(workload_node(policy, writer));
+            let writer_id = &inventory.objects[policy.workloads[writer].object].id;
+            for (reader, to, text) in &readers {
                 // Two manifests of one object (alternatives in one directory) are one workload.
-                let same = inventory.objects[target.object].id
-                    == inventory.objects[policy.workloads[writer].object].id;
-                if reader == writer || same {
-                    continue;
+                let same = inventory.objects[policy.workloads[*reader].object].id == *writer_id;
+                if *reader != writer && !same {
+                    g.edge_between(
+                        from,
+                        *to,
+                        Relation::SharesStorage,
+                        std::sync::Arc::clone(text),
+                    );
                 }
-                g.edge(
-                    workload_node(policy, writer),
-                    workload_node(policy, reader),
-                    Relation::SharesStorage,
-                    format!(
-                        "writes claim {namespace}/{claim}, which {} {namespace}/{} mounts too: what is planted there is read or run by its pods",
-                        target.kind, target.name
-                    ),
-                );
             }
         }
     }
