@@ -379,11 +379,7 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
     };
     let same = dir.join("same-node.yaml");
     std::fs::write(&same, placed("node-1")).unwrap();
-    let out = bin()
-        .args(["rbac", "paths", "--from-workload", "web/web"])
-        .arg(&same)
-        .output()
-        .unwrap();
+    let out = paths_from("web/web", &same, &[]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("→ node node-1"), "{text}");
@@ -417,11 +413,7 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
     // a step that needs an exploit and is taken only because nothing else leads there.
     let apart = dir.join("other-node.yaml");
     std::fs::write(&apart, placed("node-2")).unwrap();
-    let out = bin()
-        .args(["rbac", "paths", "--from-workload", "web/web"])
-        .arg(&apart)
-        .output()
-        .unwrap();
+    let out = paths_from("web/web", &apart, &[]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("→ node node-"), "{text}");
     assert!(
@@ -438,11 +430,7 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
             + "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: own, namespace: argocd}\nspec:\n  podSelector: {}\n  ingress: [{from: [{podSelector: {}}]}]\n",
     )
     .unwrap();
-    let out = bin()
-        .args(["rbac", "paths", "--from-workload", "web/web"])
-        .arg(&closed)
-        .output()
-        .unwrap();
+    let out = paths_from("web/web", &closed, &[]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -464,11 +452,7 @@ apiVersion: v1\nkind: Pod\nmetadata: {name: argo, namespace: argocd}\nspec:\n  n
 apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: argocd-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: argocd-application-controller, namespace: argocd}]\n";
     let file = dir.join("cluster.yaml");
     std::fs::write(&file, cluster).unwrap();
-    let out = bin()
-        .args(["rbac", "paths", "--from-workload", "ci/builder"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = paths_from("ci/builder", &file, &[]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
@@ -521,11 +505,7 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {n
             .replace("volumeName: scratch-pv", "volumeName: elsewhere"),
     )
     .unwrap();
-    let out = bin()
-        .args(["rbac", "paths", "--from-workload", "ci/builder"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = paths_from("ci/builder", &file, &[]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -543,11 +523,7 @@ fn paths_go_through_a_claim_one_workload_writes_and_another_mounts() {
     let file = dir.join("app.yaml");
     let cluster = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      automountServiceAccountToken: false\n      volumes: [{name: up, persistentVolumeClaim: {claimName: uploads}}]\n      containers: [{name: web, image: 'registry.example.com/web:1', volumeMounts: [{name: up, mountPath: /srv/uploads}]}]\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: worker-isolated, namespace: shop}\nspec: {podSelector: {matchLabels: {app: worker}}, policyTypes: [Ingress]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: worker, namespace: shop}\nspec:\n  selector: {matchLabels: {app: worker}}\n  template:\n    metadata: {labels: {app: worker}}\n    spec:\n      serviceAccountName: worker\n      volumes: [{name: in, persistentVolumeClaim: {claimName: uploads}}]\n      containers: [{name: w, image: 'registry.example.com/worker:1', volumeMounts: [{name: in, mountPath: /in, readOnly: true}]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: worker-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: worker, namespace: shop}]\n";
     std::fs::write(&file, cluster).unwrap();
-    let out = bin()
-        .args(["rbac", "paths", "--from-workload", "shop/web", "-o", "json"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = paths_from("shop/web", &file, &["-o", "json"]);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -593,17 +569,23 @@ fn paths_go_through_a_claim_one_workload_writes_and_another_mounts() {
         ),
     )
     .unwrap();
-    let out = bin()
-        .args(["rbac", "paths", "--from-workload", "shop/web"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let out = paths_from("shop/web", &file, &[]);
     assert_eq!(
         out.status.code(),
         Some(0),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// `palisade rbac paths --from-workload WORKLOAD FILE ARGS...`.
+fn paths_from(workload: &str, file: &Path, args: &[&str]) -> std::process::Output {
+    bin()
+        .args(["rbac", "paths", "--from-workload", workload])
+        .arg(file)
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 #[test]
