@@ -81,18 +81,30 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
         _ => Written::by_update(before.as_ref(), now.as_ref()),
     };
     let mut hits = Vec::new();
-    // What the volume names now, when the log shows it stored; else what the write says.
-    let claim = match (written.claim, &now) {
+    let was = before.as_ref().and_then(|b| b.claim.as_deref());
+    // What the volume names now, when the log shows it stored.
+    let stored_claim = now.as_ref().map(|now| now.claim.as_deref());
+    let claim = match (written.claim, stored_claim) {
         (None, _) => None,
-        (Some(_), Some(now)) => Some(now.claim.clone().map_or(Claim::Released, Claim::Bound)),
+        // Part of the reference written (its uid, say) with nothing to compare with: what the
+        // write did to the claim is not known.
+        (Some(Claim::Changed), named) if before.is_none() || named.is_none() => {
+            Some(Claim::Changed)
+        }
+        // The claim the volume names now, compared below with the one it named before.
+        (Some(_), Some(named)) => Some(named.map_or(Claim::Released, |c| Claim::Bound(c.into()))),
         (Some(claim), None) => Some(claim),
     };
-    let was = before.as_ref().and_then(|b| b.claim.as_deref());
-    // A reference completed or renewed for the same claim (a claim recreated under its
-    // name) hands nothing to anyone new.
-    let same_claim = matches!(&claim, Some(Claim::Bound(to)) if Some(to.as_str()) == was);
+    // A reference written again for the same claim (or removed where there was none) hands
+    // nothing to anyone new.
+    let same_claim = match &claim {
+        Some(Claim::Bound(to)) => Some(to.as_str()) == was,
+        Some(Claim::Released) => before.is_some() && was.is_none(),
+        _ => false,
+    };
     if let Some(claim) = claim.filter(|_| !same_claim) {
-        hits.push(claim_hit(cx, claim, was));
+        let named = stored_claim.flatten().or(was);
+        hits.push(claim_hit(cx, claim, was, named));
     }
     if let Some(policy) = written
         .reclaim_policy
@@ -115,8 +127,9 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     hits
 }
 
-/// The alert on a claim reference written; `was` is the claim the volume named before.
-fn claim_hit(cx: &Cx, claim: Claim, was: Option<&str>) -> Hit {
+/// The alert on a claim reference written; `was` is the claim the volume named before, and
+/// `named` the one it names now, or else before (for a reference changed in part).
+fn claim_hit(cx: &Cx, claim: Claim, was: Option<&str>, named: Option<&str>) -> Hit {
     let volume = format!("PersistentVolume {}", cx.target());
     let (message, severity) = match &claim {
         Claim::Bound(to) => {
@@ -138,7 +151,7 @@ fn claim_hit(cx: &Cx, claim: Claim, was: Option<&str>) -> Hit {
             )
         }
         Claim::Changed => {
-            let was = was.map(|c| format!(" (bound to {c})")).unwrap_or_default();
+            let was = named.map(|c| format!(" (claim {c})")).unwrap_or_default();
             (
                 format!("changed the claim reference of {volume}{was}"),
                 Severity::Medium,
