@@ -27,7 +27,10 @@ crate::detection! {
     /// merge patch that holds them), so `kubectl patch` and `kubectl edit` are seen whatever
     /// the audit level. A full update (`kubectl replace`) is compared with the volume as the
     /// log last showed it stored (the same uid): an update of a volume the log never showed
-    /// is not judged. Refused requests and dry runs are not reported.
+    /// is not judged. A patch of part of the reference (its `uid`, as when a claim is
+    /// recreated under its name) is nothing when the volume still names the claim it named
+    /// before, and a change to the reference (medium) when the log never showed the volume
+    /// stored. Refused requests and dry runs are not reported.
     ///
     /// ## Why it matters
     /// A volume kept after its claim is gone (reclaim policy `Retain`) still holds the
