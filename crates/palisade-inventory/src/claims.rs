@@ -88,37 +88,13 @@ pub struct MountedClaim<'a> {
 /// The claims a pod spec mounts (`volumes[].persistentVolumeClaim.claimName`), each once.
 pub fn mounted_claims<'a>(pod: &PodSpec<'a>) -> Vec<MountedClaim<'a>> {
     let mut out: Vec<MountedClaim<'a>> = Vec::new();
-    for volume in pod
-        .value
-        .get("volumes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let (Some(name), Some(claim)) = (
-            volume.get("name").and_then(Value::as_str),
-            volume
-                .at("/persistentVolumeClaim/claimName")
-                .and_then(Value::as_str),
-        ) else {
+    for volume in palisade_k8s::storage::claim_volumes(pod.value) {
+        let (Some(name), claim) = (volume.name, volume.claim) else {
             continue;
         };
-        let read_only = volume
-            .at("/persistentVolumeClaim/readOnly")
-            .and_then(Value::as_bool);
-        let written = pod.containers().any(|container| {
-            container
-                .value
-                .get("volumeMounts")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .any(|mount| {
-                    mount.get("name").and_then(Value::as_str) == Some(name)
-                        && mount.get("readOnly").and_then(Value::as_bool) != Some(true)
-                })
-        });
-        let writable = read_only != Some(true) && written;
+        let written =
+            palisade_k8s::security::volume_mounted_writable(pod.value, name) == Some(true);
+        let writable = !volume.read_only && written;
         match out.iter_mut().find(|m| m.claim == claim) {
             Some(known) => known.writable |= writable,
             None => out.push(MountedClaim { claim, writable }),

@@ -128,6 +128,20 @@ pub fn host_path_volumes<T: Tree>(pod_spec: &T) -> impl Iterator<Item = (Option<
         })
 }
 
+/// Whether some container of the pod spec (init, app or ephemeral) mounts the volume named
+/// `volume` without `readOnly: true`; `None` when no container mounts it.
+pub fn volume_mounted_writable<T: Tree>(pod_spec: &T, volume: &str) -> Option<bool> {
+    ["initContainers", "containers", "ephemeralContainers"]
+        .into_iter()
+        .filter_map(|field| pod_spec.get(field).and_then(Tree::items))
+        .flatten()
+        .filter_map(|container| container.get("volumeMounts").and_then(Tree::items))
+        .flatten()
+        .filter(|mount| mount.get("name").and_then(Tree::as_str) == Some(volume))
+        .map(|mount| mount.get("readOnly").and_then(Tree::as_bool) != Some(true))
+        .reduce(|a, b| a || b)
+}
+
 /// A hostPath of this pod spec that holds the cluster's control-plane credentials
 /// (`/etc/kubernetes/...`: the cluster CA key, admin kubeconfigs; or etcd's data under
 /// `/var/lib/etcd`), as kube-apiserver, kube-controller-manager and etcd mount them.
@@ -194,19 +208,9 @@ pub fn node_takeover_with_claims<'v>(
     let mut host_paths: HashMap<&str, (String, String)> = host_path_volumes(pod_spec)
         .filter_map(|(name, path)| Some((name?, (path.to_string(), format!("hostPath {path}")))))
         .collect();
-    for volume in pod_spec
-        .get("volumes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let name = volume.get("name").and_then(Value::as_str);
-        let claim = volume
-            .at("/persistentVolumeClaim/claimName")
-            .and_then(Value::as_str);
-        if let (Some(name), Some(claim)) = (name, claim)
-            && let Some(directory) = claimed(claim)
-        {
+    for volume in crate::storage::claim_volumes(pod_spec) {
+        let claim = volume.claim;
+        if let (Some(name), Some(directory)) = (volume.name, claimed(claim)) {
             let how = format!(
                 "claim {claim}, bound to PersistentVolume {} on {} {}",
                 directory.volume, directory.source, directory.path

@@ -43,6 +43,33 @@ pub fn provisioner<T: Tree>(volume: &T) -> Option<&str> {
         .filter(|p| !p.is_empty())
 }
 
+/// A volume of a pod spec that mounts a PersistentVolumeClaim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimVolume<'t> {
+    /// The volume's name, when set.
+    pub name: Option<&'t str>,
+    pub claim: &'t str,
+    /// `persistentVolumeClaim.readOnly`: every container mounts it read-only.
+    pub read_only: bool,
+}
+
+/// The pod spec's volumes of a PersistentVolumeClaim.
+pub fn claim_volumes<T: Tree>(pod_spec: &T) -> impl Iterator<Item = ClaimVolume<'_>> {
+    pod_spec
+        .get("volumes")
+        .and_then(Tree::items)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            let source = v.get("persistentVolumeClaim")?;
+            Some(ClaimVolume {
+                name: v.get("name").and_then(Tree::as_str),
+                claim: source.get("claimName").and_then(Tree::as_str)?,
+                read_only: source.get("readOnly").and_then(Tree::as_bool) == Some(true),
+            })
+        })
+}
+
 /// The directory of a node a pod reaches through a PersistentVolumeClaim: the volume the
 /// claim is bound to, and where that volume keeps its data.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,11 +1,9 @@
 use palisade_core::Severity;
 use palisade_core::host_path::sensitive_host_path;
-use palisade_core::tree::Tree;
-use palisade_k8s::security::host_path_volumes;
+use palisade_k8s::security::{host_path_volumes, volume_mounted_writable};
 
 use super::pod_create::{POD_CREATE, created, spec, trusted, with_images};
-use crate::body::Body;
-use crate::detection::{Cx, Hit, containers};
+use crate::detection::{Cx, Hit};
 use crate::state::State;
 
 crate::detection! {
@@ -53,7 +51,7 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
             // AUD008's, with its own trusted images.
             return Vec::new();
         }
-        if let Some(writable) = name.and_then(|name| mount_writable(spec, name)) {
+        if let Some(writable) = name.and_then(|name| volume_mounted_writable(spec, name)) {
             mounted = Some(mounted.unwrap_or(false) || writable);
         }
         paths.push(path);
@@ -78,20 +76,4 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
         Severity::Low
     });
     vec![with_images(hit, spec)]
-}
-
-/// Whether some container mounts the volume without `readOnly: true`; `None` when no
-/// container mounts it.
-fn mount_writable(spec: &Body, volume: &str) -> Option<bool> {
-    containers(spec)
-        .flat_map(|(_, container)| {
-            container
-                .get("volumeMounts")
-                .and_then(Tree::items)
-                .into_iter()
-                .flatten()
-        })
-        .filter(|mount| mount.get("name").and_then(Tree::as_str) == Some(volume))
-        .map(|mount| mount.get("readOnly").and_then(Tree::as_bool) != Some(true))
-        .reduce(|a, b| a || b)
 }
