@@ -789,7 +789,7 @@ fn persistent_storage_is_watched_from_the_cli() {
         count("AUD047", "high"),
         count("AUD047", "medium"),
     ];
-    assert_eq!(counts, [4, 1, 2, 6, 1, 4], "{alerts:#?}");
+    assert_eq!(counts, [4, 1, 3, 6, 1, 4], "{alerts:#?}");
     let rebound = alerts
         .iter()
         .find(|a| a["rule"] == "AUD046" && a["evidence"]["claim"] == "attacker/loot")

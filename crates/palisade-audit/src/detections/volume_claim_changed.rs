@@ -21,7 +21,10 @@ crate::detection! {
     ///   volume, or names it, binds it and reads what it holds;
     /// - **set to destroy its data** (medium): `persistentVolumeReclaimPolicy` set to
     ///   `Delete` (or the deprecated `Recycle`, which scrubs it), so the data goes with the
-    ///   next deletion of its claim.
+    ///   next deletion of its claim;
+    /// - **claimed from elsewhere** (high): a PersistentVolumeClaim created naming the volume
+    ///   (`spec.volumeName`) when the log last showed the volume bound to another claim, the
+    ///   second half of taking a released volume's data.
     ///
     /// A patch is judged by what it writes (a JSON patch's operations on those fields, or a
     /// merge patch that holds them), so `kubectl patch` and `kubectl edit` are seen whatever
@@ -30,7 +33,9 @@ crate::detection! {
     /// is not judged. A patch of part of the reference (its `uid`, as when a claim is
     /// recreated under its name) is nothing when the volume still names the claim it named
     /// before, and a change to the reference (medium) when the log never showed the volume
-    /// stored. Refused requests and dry runs are not reported.
+    /// stored. A claim naming a volume the log never showed stored, or showed bound to that
+    /// same claim (recreated under its name), is not reported. Refused requests and dry runs
+    /// are not reported.
     ///
     /// ## Why it matters
     /// A volume kept after its claim is gone (reclaim policy `Retain`) still holds the
@@ -46,11 +51,14 @@ crate::detection! {
     pub static VOLUME_CLAIM_CHANGED {
         id: "AUD046",
         slug: "volume-claim-changed",
-        title: "PersistentVolume's claim or reclaim policy changed outside the control plane",
+        title: "PersistentVolume re-bound, released or set to destroy its data outside the control plane",
         severity: Medium,
         mitre: ["T1530", "T1485"],
         remediation: "Restore the volume's claim reference and reclaim policy; limit who may update PersistentVolumes.",
-        triggers: [Trigger::on(WRITE, "persistentvolumes")],
+        triggers: [
+            Trigger::on(WRITE, "persistentvolumes"),
+            Trigger::on(&["create"], "persistentvolumeclaims"),
+        ],
         check: check,
     }
 }
@@ -59,6 +67,9 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     let event = cx.event;
     if event.refused() || cx.dry_run() {
         return Vec::new();
+    }
+    if event.resource() == "persistentvolumeclaims" {
+        return claimed_by_name(cx, state).into_iter().collect();
     }
     if event.verb() == "delete" {
         state.volumes.forget(event.name().unwrap_or_default());
@@ -128,6 +139,39 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
         hits.push(hit);
     }
     hits
+}
+
+/// A claim created naming a volume (`spec.volumeName`) that the log last showed bound to
+/// another claim.
+fn claimed_by_name(cx: &Cx, state: &State) -> Option<Hit> {
+    if is_control_plane(cx.event.user()) {
+        return None;
+    }
+    let claim = cx
+        .response()
+        .filter(|r| r.get("spec").is_some())
+        .or(cx.request())?;
+    let volume = claim.at("/spec/volumeName").and_then(Tree::as_str)?;
+    let namespace = cx.event.namespace().unwrap_or_default();
+    let name = claim
+        .at("/metadata/name")
+        .and_then(Tree::as_str)
+        .map_or_else(|| cx.object_name(), str::to_string);
+    let this = format!("{namespace}/{name}");
+    let held = state.volumes.get(volume)?.claim.as_deref()?;
+    if held == this {
+        return None;
+    }
+    let mut hit = Hit::new(format!(
+        "{} created PersistentVolumeClaim {this} naming PersistentVolume {volume}, which the log last showed bound to claim {held}: the new claim's pods read the data it holds",
+        cx.actor()
+    ))
+    .with("claim", this)
+    .with("volume", volume)
+    .with("previous_claim", held)
+    .severity(Severity::High);
+    hit.discriminator = Some("claimed-by-name".into());
+    Some(hit)
 }
 
 /// The alert on a claim reference written; `was` is the claim the volume named before, and
