@@ -75,6 +75,36 @@ impl<'a> Claims<'a> {
     }
 }
 
+/// The directory of a node each claim of an inventory keeps its data in, when its volume is a
+/// `hostPath` or `local` one, by `(namespace, claim)` (owned: a model built once per
+/// evaluation and shared by the rules that read it).
+#[derive(Debug, Default)]
+pub struct ClaimDirectories(HashMap<(String, String), ClaimedDirectory>);
+
+impl ClaimDirectories {
+    pub fn build(inventory: &Inventory) -> ClaimDirectories {
+        let claims = Claims::of(inventory);
+        let keys = claims
+            .named_by_claim
+            .keys()
+            .map(|(namespace, claim)| (namespace.as_str(), *claim))
+            .chain(claims.reserved_for.keys().copied());
+        let mut directories = HashMap::new();
+        for (namespace, claim) in keys {
+            if let Some(directory) = claims.directory(namespace, claim) {
+                directories.insert((namespace.to_string(), claim.to_string()), directory);
+            }
+        }
+        ClaimDirectories(directories)
+    }
+
+    /// The directory of the claim `namespace/claim` (the namespace as [`Claims::volume`] takes
+    /// it).
+    pub fn get(&self, namespace: &str, claim: &str) -> Option<&ClaimedDirectory> {
+        self.0.get(&(namespace.to_string(), claim.to_string()))
+    }
+}
+
 /// A claim a pod spec mounts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MountedClaim<'a> {

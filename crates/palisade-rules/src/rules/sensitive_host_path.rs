@@ -1,5 +1,6 @@
 use palisade_core::Severity;
 use palisade_core::host_path::{node_takeover_path, sensitive_host_path};
+use palisade_inventory::claims::ClaimDirectories;
 use serde_json::Value;
 
 use crate::context::Context;
@@ -18,7 +19,12 @@ declare_rule! {
     /// (`/etc/ssl/certs`, `/sys/fs/cgroup`, `/var/log`) are not singled out. The mount is
     /// reported whether or not it is read-only: a read-only mount of a socket still talks to
     /// the daemon, and a read-only `/etc` or `/var/lib/kubelet` still leaks credentials.
-    /// POD005 reports every hostPath; this rule singles out the critical ones.
+    /// POD005 reports every hostPath; this rule singles out the critical ones. A volume of a
+    /// PersistentVolumeClaim counts as the path of the volume it is bound to when that is a
+    /// `hostPath` or `local` PersistentVolume in the scanned objects (the claim's
+    /// `volumeName`, or the volume's `claimRef`): Pod Security admission never looks through
+    /// a claim, so such a pod passes even the `restricted` profile (STO001 reports the
+    /// volume itself).
     ///
     /// ## Why it matters
     /// A container runtime socket starts privileged containers on request; the kubelet's
@@ -74,24 +80,62 @@ declare_rule! {
 }
 
 impl Check for SensitiveHostPath {
+    fn models(&self, models: &mut crate::context::Models) {
+        models.add(ClaimDirectories::build);
+    }
+
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        &[("", "PersistentVolumeClaim"), ("", "PersistentVolume")]
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
+        let claims = cx.derived(ClaimDirectories::build);
+        let namespace = cx.object.id.namespace.clone().unwrap_or_else(|| {
+            palisade_k8s::names::unset_namespace(cx.inventory.scope_of(cx.object))
+        });
         for (pointer, name, volume) in cx.volumes() {
-            if !volume.get("hostPath").is_some_and(Value::is_object) {
-                continue;
-            }
-            let path = pointer.join("hostPath").join("path");
-            let Some(host) = cx.str_at(&path) else {
+            // The node's path, where the finding points, and how the volume reaches it.
+            let (path, host, how) = if volume.get("hostPath").is_some_and(Value::is_object) {
+                let path = pointer.join("hostPath").join("path");
+                let Some(host) = cx.str_at(&path) else {
+                    continue;
+                };
+                (path, host.to_string(), format!("{host} from the node"))
+            } else if volume
+                .get("persistentVolumeClaim")
+                .is_some_and(Value::is_object)
+            {
+                let path = pointer.join("persistentVolumeClaim").join("claimName");
+                let Some(directory) = cx.str_at(&path).and_then(|c| claims.get(&namespace, c))
+                else {
+                    continue;
+                };
+                let how = format!(
+                    "claim {}, bound to PersistentVolume {} on the node's {} {}",
+                    cx.str_at(&path).unwrap_or_default(),
+                    directory.volume,
+                    directory.source,
+                    directory.path
+                );
+                (path, directory.path.clone(), how)
+            } else {
                 continue;
             };
-            let Some(what) = sensitive_host_path(host) else {
+            let Some(what) = sensitive_host_path(&host) else {
                 continue;
             };
             let mut reported = crate::context::Reported::new(
                 path,
-                format!("volume \"{name}\" mounts {host} from the node: {what}"),
+                format!("volume \"{name}\" mounts {how}: {what}"),
             );
-            if node_takeover_path(host).is_none() {
-                reported.severity = Some(if mounted_read_only(cx, name) {
+            if node_takeover_path(&host).is_none() {
+                // A claim's volume may be read-only for every container at once.
+                let claim_read_only = volume
+                    .get("persistentVolumeClaim")
+                    .and_then(|c| c.get("readOnly"))
+                    .and_then(Value::as_bool)
+                    == Some(true);
+                reported.severity = Some(if claim_read_only || mounted_read_only(cx, name) {
                     reported.message.push_str(" (read-only in every container)");
                     Severity::Medium
                 } else {
