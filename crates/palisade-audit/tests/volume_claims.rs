@@ -12,10 +12,13 @@
 //!   nothing; a write to part of the reference is a change to it unless it can be compared;
 //! - a reclaim policy written as `Delete` or `Recycle` is reported.
 
-use palisade_audit::input::{ReadStats, decode_text};
-use palisade_audit::{Engine, Event, Origin, Selection, Settings};
+mod history;
+
+use history::alerts_of;
 use proptest::prelude::*;
 use serde_json::{Value, json};
+
+type Write = history::Write<Op>;
 
 const CLAIMS: &[(&str, &str)] = &[("shop", "data"), ("attacker", "loot")];
 const POLICIES: &[&str] = &["Retain", "Delete", "Recycle"];
@@ -38,14 +41,6 @@ enum Op {
     JsonUid(Option<Stored>),
     MergePolicy(usize, Option<Stored>),
     Delete,
-}
-
-#[derive(Debug, Clone)]
-struct Write {
-    op: Op,
-    control_plane: bool,
-    refused: bool,
-    dry_run: bool,
 }
 
 /// What AUD046 reports for one write.
@@ -75,18 +70,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn write() -> impl Strategy<Value = Write> {
-    (
-        op(),
-        prop::bool::weighted(0.2),
-        prop::bool::weighted(0.1),
-        prop::bool::weighted(0.1),
-    )
-        .prop_map(|(op, control_plane, refused, dry_run)| Write {
-            op,
-            control_plane,
-            refused,
-            dry_run,
-        })
+    history::write(op())
 }
 
 fn reference(claim: usize) -> Value {
@@ -275,23 +259,15 @@ fn expected(writes: &[Write]) -> Vec<Reported> {
 
 /// What each write's AUD046 alerts report.
 fn reported(writes: &[Write]) -> Vec<Reported> {
-    let mut engine = Engine::new(Settings::default(), None, &Selection::default());
-    writes
+    let lines = writes
         .iter()
         .enumerate()
-        .map(|(i, write)| {
-            let line = event(i, write).to_string();
-            let mut alerts = Vec::new();
-            let mut stats = ReadStats::default();
-            let origin = Origin {
-                file: "history".into(),
-                line: i as u64 + 1,
-            };
-            let mut sink = |e: &Event, o: &Origin| engine.analyze(e, o, &mut alerts);
-            decode_text(&line, &origin, &mut stats, &mut sink);
-            assert_eq!(stats.malformed, 0, "{line}");
+        .map(|(i, w)| event(i, w).to_string());
+    alerts_of("AUD046", lines)
+        .into_iter()
+        .map(|alerts| {
             let mut reported = Reported::default();
-            for alert in alerts.iter().filter(|a| a.rule.id == "AUD046") {
+            for alert in &alerts {
                 let evidence = &serde_json::to_value(alert).unwrap()["evidence"];
                 if let Some(policy) = evidence["reclaim_policy"].as_str() {
                     reported.policy = Some(policy.to_string());

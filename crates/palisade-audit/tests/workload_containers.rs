@@ -6,12 +6,15 @@
 //! without (same uid); a refused request or a dry run stores nothing; a deletion forgets; the
 //! control plane's writes are remembered but not reported.
 
+mod history;
+
 use std::collections::BTreeSet;
 
-use palisade_audit::input::{ReadStats, decode_text};
-use palisade_audit::{Engine, Event, Origin, Selection, Settings};
+use history::alerts_of;
 use proptest::prelude::*;
 use serde_json::{Value, json};
+
+type Write = history::Write<Op>;
 
 const NAMES: &[&str] = &["web", "proxy", "debug", "sidecar"];
 
@@ -34,14 +37,6 @@ enum Op {
         stored: Option<(u8, BTreeSet<usize>)>,
     },
     Delete,
-}
-
-#[derive(Debug, Clone)]
-struct Write {
-    op: Op,
-    control_plane: bool,
-    refused: bool,
-    dry_run: bool,
 }
 
 fn names() -> impl Strategy<Value = BTreeSet<usize>> {
@@ -68,18 +63,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn write() -> impl Strategy<Value = Write> {
-    (
-        op(),
-        prop::bool::weighted(0.2),
-        prop::bool::weighted(0.1),
-        prop::bool::weighted(0.1),
-    )
-        .prop_map(|(op, control_plane, refused, dry_run)| Write {
-            op,
-            control_plane,
-            refused,
-            dry_run,
-        })
+    history::write(op())
 }
 
 fn deployment(uid: u8, names: &BTreeSet<usize>) -> Value {
@@ -200,24 +184,15 @@ fn expected(writes: &[Write]) -> Vec<BTreeSet<&'static str>> {
 
 /// The container names each write's AUD044 alert reports.
 fn reported(writes: &[Write]) -> Vec<BTreeSet<String>> {
-    let mut engine = Engine::new(Settings::default(), None, &Selection::default());
-    writes
+    let lines = writes
         .iter()
         .enumerate()
-        .map(|(i, write)| {
-            let line = event(i, write).to_string();
-            let mut alerts = Vec::new();
-            let mut stats = ReadStats::default();
-            let origin = Origin {
-                file: "history".into(),
-                line: i as u64 + 1,
-            };
-            let mut sink = |e: &Event, o: &Origin| engine.analyze(e, o, &mut alerts);
-            decode_text(&line, &origin, &mut stats, &mut sink);
-            assert_eq!(stats.malformed, 0, "{line}");
+        .map(|(i, w)| event(i, w).to_string());
+    alerts_of("AUD044", lines)
+        .into_iter()
+        .map(|alerts| {
             alerts
                 .iter()
-                .filter(|a| a.rule.id == "AUD044")
                 .flat_map(|a| {
                     let evidence = serde_json::to_value(a).unwrap()["evidence"]["containers"]
                         .as_str()
