@@ -81,7 +81,12 @@ declare_rule! {
 
 impl Check for SensitiveHostPath {
     fn models(&self, models: &mut crate::context::Models) {
-        models.add(ClaimDirectories::build);
+        // Read from claims and volumes alone: a cluster prepared for admission keeps it for
+        // every object that is neither.
+        models.keep(
+            ClaimDirectories::build,
+            crate::context::Sees::Kinds(&[("", "PersistentVolumeClaim"), ("", "PersistentVolume")]),
+        );
     }
 
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
