@@ -14,7 +14,7 @@
 
 mod history;
 
-use history::alerts_of;
+use history::{Target, alerts_of};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -127,33 +127,12 @@ fn event(i: usize, write: &Write) -> Value {
         ),
         Op::Delete => ("delete", None, None),
     };
-    let user = if write.control_plane {
-        "system:kube-controller-manager"
-    } else {
-        "alice"
+    let target = Target {
+        path: "/api/v1/persistentvolumes/pv-1",
+        object_ref: json!({"resource": "persistentvolumes", "apiVersion": "v1", "name": "pv-1"}),
+        controller: "system:kube-controller-manager",
     };
-    let query = if write.dry_run { "?dryRun=All" } else { "" };
-    let code = match (write.refused, verb) {
-        (true, _) => 403,
-        (false, "create") => 201,
-        _ => 200,
-    };
-    let mut event = json!({
-        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse",
-        "auditID": format!("w-{i}"), "stage": "ResponseComplete", "verb": verb,
-        "requestURI": format!("/api/v1/persistentvolumes/pv-1{query}"),
-        "user": {"username": user}, "sourceIPs": ["203.0.113.7"],
-        "objectRef": {"resource": "persistentvolumes", "apiVersion": "v1", "name": "pv-1"},
-        "responseStatus": {"code": code},
-        "requestReceivedTimestamp": "2026-12-01T10:00:00Z",
-    });
-    if let Some(request) = request {
-        event["requestObject"] = request;
-    }
-    if let Some(response) = response.filter(|_| !write.refused) {
-        event["responseObject"] = response;
-    }
-    event
+    write.event(i, verb, &target, request, response)
 }
 
 fn claim_name(claim: usize) -> String {
@@ -161,8 +140,8 @@ fn claim_name(claim: usize) -> String {
     format!("{namespace}/{name}")
 }
 
-/// What a write sets, as the model reads it: the claim (`Some(None)`: removed, `None`: left
-/// alone, `Some(Some(None))` is not used: a partial write is `partial`), the policy.
+/// What a write sets, as the model reads it: the claim (`None`: left alone, `Some(None)`:
+/// removed), whether only part of the reference was written, the reclaim policy.
 struct Written {
     claim: Option<Option<usize>>,
     partial: bool,

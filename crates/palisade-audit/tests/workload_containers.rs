@@ -10,7 +10,7 @@ mod history;
 
 use std::collections::BTreeSet;
 
-use history::alerts_of;
+use history::{Target, alerts_of};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -112,35 +112,12 @@ fn event(i: usize, write: &Write) -> Value {
         ),
         Op::Delete => ("delete", None, None),
     };
-    let user = if write.control_plane {
-        "system:serviceaccount:kube-system:deployment-controller"
-    } else {
-        "alice"
+    let target = Target {
+        path: "/apis/apps/v1/namespaces/app/deployments/web",
+        object_ref: json!({"resource": "deployments", "apiGroup": "apps", "namespace": "app", "name": "web"}),
+        controller: "system:serviceaccount:kube-system:deployment-controller",
     };
-    let query = if write.dry_run { "?dryRun=All" } else { "" };
-    let code = if write.refused {
-        403
-    } else if verb == "create" {
-        201
-    } else {
-        200
-    };
-    let mut event = json!({
-        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse",
-        "auditID": format!("w-{i}"), "stage": "ResponseComplete", "verb": verb,
-        "requestURI": format!("/apis/apps/v1/namespaces/app/deployments/web{query}"),
-        "user": {"username": user}, "sourceIPs": ["203.0.113.7"],
-        "objectRef": {"resource": "deployments", "apiGroup": "apps", "namespace": "app", "name": "web"},
-        "responseStatus": {"code": code},
-        "requestReceivedTimestamp": "2026-12-01T10:00:00Z",
-    });
-    if let Some(request) = request {
-        event["requestObject"] = request;
-    }
-    if let Some(response) = response.filter(|_| !write.refused) {
-        event["responseObject"] = response;
-    }
-    event
+    write.event(i, verb, &target, request, response)
 }
 
 /// What the model expects each write to report (container names), in order.

@@ -5,6 +5,7 @@
 use palisade_audit::input::{ReadStats, decode_text};
 use palisade_audit::{Alert, Engine, Event, Origin, Selection, Settings};
 use proptest::prelude::*;
+use serde_json::{Value, json};
 
 /// One write of a history.
 #[derive(Debug, Clone)]
@@ -13,6 +14,56 @@ pub struct Write<Op> {
     pub control_plane: bool,
     pub refused: bool,
     pub dry_run: bool,
+}
+
+/// The object a history writes: its request path (without a query), its `objectRef`, and the
+/// user its controller writes as.
+pub struct Target {
+    pub path: &'static str,
+    pub object_ref: Value,
+    pub controller: &'static str,
+}
+
+impl<Op> Write<Op> {
+    /// The audit event of the `i`-th write, a `verb` on `target` with its request and
+    /// response bodies: by the controller or a person, refused (403, no response) or not, a
+    /// dry run or not.
+    pub fn event(
+        &self,
+        i: usize,
+        verb: &str,
+        target: &Target,
+        request: Option<Value>,
+        response: Option<Value>,
+    ) -> Value {
+        let user = if self.control_plane {
+            target.controller
+        } else {
+            "alice"
+        };
+        let query = if self.dry_run { "?dryRun=All" } else { "" };
+        let code = match (self.refused, verb) {
+            (true, _) => 403,
+            (false, "create") => 201,
+            _ => 200,
+        };
+        let mut event = json!({
+            "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "RequestResponse",
+            "auditID": format!("w-{i}"), "stage": "ResponseComplete", "verb": verb,
+            "requestURI": format!("{}{query}", target.path),
+            "user": {"username": user}, "sourceIPs": ["203.0.113.7"],
+            "objectRef": target.object_ref,
+            "responseStatus": {"code": code},
+            "requestReceivedTimestamp": "2026-12-01T10:00:00Z",
+        });
+        if let Some(request) = request {
+            event["requestObject"] = request;
+        }
+        if let Some(response) = response.filter(|_| !self.refused) {
+            event["responseObject"] = response;
+        }
+        event
+    }
 }
 
 /// Writes of `op`: a fifth by the control plane, a tenth refused, a tenth dry runs.
