@@ -11,9 +11,10 @@ use serde_json::Value;
 use crate::object::Object;
 use crate::{Inventory, PodSpec};
 
-/// The claims of an inventory and the volumes they are bound to.
+/// The claims of an inventory and the volumes they are bound to (read through
+/// [`ClaimDirectories`]).
 #[derive(Debug, Default)]
-pub struct Claims<'a> {
+struct Claims<'a> {
     /// Volumes by name.
     volumes: HashMap<&'a str, &'a Object>,
     /// The volume each claim names, by `(namespace, claim)`; a claim written without a
@@ -24,7 +25,7 @@ pub struct Claims<'a> {
 }
 
 impl<'a> Claims<'a> {
-    pub fn of(inventory: &'a Inventory) -> Claims<'a> {
+    fn of(inventory: &'a Inventory) -> Claims<'a> {
         let mut claims = Claims::default();
         for volume in inventory.of_kind("", "PersistentVolume") {
             let Some(name) = volume.id.name.as_deref() else {
@@ -54,7 +55,7 @@ impl<'a> Claims<'a> {
 
     /// The volume the claim `namespace/claim` is bound to, when the inventory holds it (the
     /// namespace as `palisade_k8s::names` keys one: a scope's for objects written without).
-    pub fn volume(&self, namespace: &str, claim: &str) -> Option<&'a Object> {
+    fn volume(&self, namespace: &str, claim: &str) -> Option<&'a Object> {
         let name = self
             .named_by_claim
             .get(&(namespace.to_string(), claim))
@@ -64,7 +65,7 @@ impl<'a> Claims<'a> {
 
     /// The directory of a node the claim `namespace/claim` keeps its data in, when its volume
     /// is a `hostPath` or `local` one.
-    pub fn directory(&self, namespace: &str, claim: &str) -> Option<ClaimedDirectory> {
+    fn directory(&self, namespace: &str, claim: &str) -> Option<ClaimedDirectory> {
         let volume = self.volume(namespace, claim)?;
         let directory = node_directory(&volume.value)?;
         Some(ClaimedDirectory {

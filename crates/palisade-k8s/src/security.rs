@@ -115,17 +115,21 @@ pub fn may_run_as_root(container: &Value, pod_spec: &Value) -> bool {
     }
 }
 
-/// The pod spec's hostPath volumes: `(volume name when set, path)`.
-pub fn host_path_volumes<T: Tree>(pod_spec: &T) -> impl Iterator<Item = (Option<&str>, &str)> {
+/// The pod spec's volumes (none when `volumes` is absent or not a list).
+pub fn volumes<T: Tree>(pod_spec: &T) -> impl Iterator<Item = &T> {
     pod_spec
         .get("volumes")
         .and_then(Tree::items)
         .into_iter()
         .flatten()
-        .filter_map(|v| {
-            let path = v.at("/hostPath/path").and_then(Tree::as_str)?;
-            Some((v.get("name").and_then(Tree::as_str), path))
-        })
+}
+
+/// The pod spec's hostPath volumes: `(volume name when set, path)`.
+pub fn host_path_volumes<T: Tree>(pod_spec: &T) -> impl Iterator<Item = (Option<&str>, &str)> {
+    volumes(pod_spec).filter_map(|v| {
+        let path = v.at("/hostPath/path").and_then(Tree::as_str)?;
+        Some((v.get("name").and_then(Tree::as_str), path))
+    })
 }
 
 /// Whether some container of the pod spec (init, app or ephemeral) mounts the volume named

@@ -55,19 +55,14 @@ pub struct ClaimVolume<'t> {
 
 /// The pod spec's volumes of a PersistentVolumeClaim.
 pub fn claim_volumes<T: Tree>(pod_spec: &T) -> impl Iterator<Item = ClaimVolume<'_>> {
-    pod_spec
-        .get("volumes")
-        .and_then(Tree::items)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| {
-            let source = v.get("persistentVolumeClaim")?;
-            Some(ClaimVolume {
-                name: v.get("name").and_then(Tree::as_str),
-                claim: source.get("claimName").and_then(Tree::as_str)?,
-                read_only: source.get("readOnly").and_then(Tree::as_bool) == Some(true),
-            })
+    crate::security::volumes(pod_spec).filter_map(|v| {
+        let source = v.get("persistentVolumeClaim")?;
+        Some(ClaimVolume {
+            name: v.get("name").and_then(Tree::as_str),
+            claim: source.get("claimName").and_then(Tree::as_str)?,
+            read_only: source.get("readOnly").and_then(Tree::as_bool) == Some(true),
         })
+    })
 }
 
 /// The directory of a node a pod reaches through a PersistentVolumeClaim: the volume the

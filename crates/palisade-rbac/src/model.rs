@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use palisade_core::selector::label_selector_matches;
 use palisade_core::tree::Tree as _;
-use palisade_inventory::claims::Claims;
+use palisade_inventory::claims::ClaimDirectories;
 use palisade_inventory::{Inventory, PodSpec, pod_spec};
 use serde_json::Value;
 
@@ -204,11 +204,11 @@ pub struct Workload {
 
 /// Why a compromised container of this pod spec is root on its node, if it is (the one
 /// answer, in `palisade_k8s::security`), its claims in `namespace` followed to their volumes.
-fn node_access(pod: &PodSpec<'_>, namespace: &str, claims: &Claims) -> Option<String> {
+fn node_access(pod: &PodSpec<'_>, namespace: &str, claims: &ClaimDirectories) -> Option<String> {
     let containers: Vec<(&Value, String)> =
         pod.containers().map(|c| (c.value, c.describe())).collect();
     palisade_k8s::security::node_takeover_with_claims(pod.value, containers.into_iter(), &|claim| {
-        claims.directory(namespace, claim)
+        claims.get(namespace, claim).cloned()
     })
 }
 
@@ -279,7 +279,7 @@ fn workload(
     inventory: &Inventory,
     index: usize,
     automount: &HashMap<(&str, &str), Option<bool>>,
-    claims: &Claims,
+    claims: &ClaimDirectories,
 ) -> Option<Workload> {
     let object = &inventory.objects[index];
     let pod = pod_spec(object)?;
@@ -433,7 +433,7 @@ impl Policy {
     /// indices): only the workloads are read.
     pub fn with_grants(inventory: &Inventory, grants: Arc<Grants>) -> Policy {
         let automount = grants.automount();
-        let claims = Claims::of(inventory);
+        let claims = ClaimDirectories::build(inventory);
         let mut workloads = Vec::new();
         let mut workload_by_object = HashMap::new();
         for index in 0..inventory.objects.len() {
@@ -471,7 +471,12 @@ impl Policy {
     /// workload comes last, as it would there, with its own node when it is a placed Pod.
     pub fn with_new_workload(&self, inventory: &Inventory, index: usize) -> Option<Policy> {
         let automount = self.grants.automount();
-        let mut added = workload(inventory, index, &automount, &Claims::of(inventory))?;
+        let mut added = workload(
+            inventory,
+            index,
+            &automount,
+            &ClaimDirectories::build(inventory),
+        )?;
         if let Some(node) = node_name(&inventory.objects[index]) {
             added.nodes.push(node.to_string());
         }
