@@ -248,6 +248,9 @@ pub struct Policy {
     grants: Arc<Grants>,
     pub workloads: Vec<Workload>,
     workload_by_object: HashMap<usize, usize>,
+    /// The claims' volumes on a node's directory, read with the workloads (a workload added
+    /// later is read with the same).
+    claims: Arc<ClaimDirectories>,
 }
 
 impl std::ops::Deref for Policy {
@@ -433,7 +436,7 @@ impl Policy {
     /// indices): only the workloads are read.
     pub fn with_grants(inventory: &Inventory, grants: Arc<Grants>) -> Policy {
         let automount = grants.automount();
-        let claims = ClaimDirectories::build(inventory);
+        let claims = Arc::new(ClaimDirectories::build(inventory));
         let mut workloads = Vec::new();
         let mut workload_by_object = HashMap::new();
         for index in 0..inventory.objects.len() {
@@ -461,22 +464,19 @@ impl Policy {
             grants,
             workloads,
             workload_by_object,
+            claims,
         }
     }
 
     /// The policy of `inventory` when it holds this policy's objects, unchanged in what a
     /// policy reads and with their controllers, and after them the object at `index`, a
     /// workload of its own (a pod spec, no controller in the inventory; `None` for another
-    /// object): what [`Policy::with_grants`] reads, without reading every object again. Its
+    /// object): what [`Policy::with_grants`] reads, without reading every object again (the
+    /// claims' volumes included: the added object is a workload, not a claim or a volume). Its
     /// workload comes last, as it would there, with its own node when it is a placed Pod.
     pub fn with_new_workload(&self, inventory: &Inventory, index: usize) -> Option<Policy> {
         let automount = self.grants.automount();
-        let mut added = workload(
-            inventory,
-            index,
-            &automount,
-            &ClaimDirectories::build(inventory),
-        )?;
+        let mut added = workload(inventory, index, &automount, &self.claims)?;
         if let Some(node) = node_name(&inventory.objects[index]) {
             added.nodes.push(node.to_string());
         }
