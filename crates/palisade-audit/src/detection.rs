@@ -26,6 +26,68 @@ pub enum Sub {
     Is(&'static str),
 }
 
+/// An audit level: how much of a request the API server's audit policy logs. A trigger names
+/// the least its check needs; an event logged at less cannot be judged by it (it is counted
+/// as not assessed, never taken as harmless).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub enum Level {
+    /// Nothing is logged.
+    None,
+    /// Who asked for what, when, from where, and the response's code.
+    Metadata,
+    /// The request's object too (what a create, update or patch sent).
+    Request,
+    /// The response's object too (the object as the API server stored it).
+    RequestResponse,
+}
+
+impl Level {
+    /// The level as the audit API spells it (`RequestResponse`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::None => "None",
+            Level::Metadata => "Metadata",
+            Level::Request => "Request",
+            Level::RequestResponse => "RequestResponse",
+        }
+    }
+
+    /// Parses the audit API's spelling.
+    pub fn parse(text: &str) -> Option<Level> {
+        [
+            Level::None,
+            Level::Metadata,
+            Level::Request,
+            Level::RequestResponse,
+        ]
+        .into_iter()
+        .find(|l| l.as_str() == text)
+    }
+
+    /// The level an event was logged at: its `level`, raised to what its bodies show (some
+    /// exporters drop the field; a body present is read whatever the field says).
+    pub fn of(event: &Event) -> Level {
+        let shown = if event.response_object.is_some() {
+            Level::RequestResponse
+        } else if event.request_object.is_some() {
+            Level::Request
+        } else {
+            Level::Metadata
+        };
+        event
+            .level
+            .as_deref()
+            .and_then(Level::parse)
+            .map_or(shown, |said| said.max(shown))
+    }
+}
+
+impl std::fmt::Display for Level {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The requests a detection looks at.
 #[derive(Debug, Clone, Copy)]
 pub struct Trigger {
@@ -35,6 +97,8 @@ pub struct Trigger {
     /// non-resource URLs.
     pub resource: Option<&'static str>,
     pub sub: Sub,
+    /// The least audit level at which the check can judge these requests.
+    pub needs: Level,
 }
 
 impl Trigger {
@@ -43,6 +107,7 @@ impl Trigger {
             verbs,
             resource: Some(resource),
             sub: Sub::None,
+            needs: Level::Metadata,
         }
     }
 
@@ -55,6 +120,7 @@ impl Trigger {
             verbs,
             resource: Some(resource),
             sub: Sub::Is(sub),
+            needs: Level::Metadata,
         }
     }
 
@@ -64,6 +130,7 @@ impl Trigger {
             verbs,
             resource: Some(resource),
             sub: Sub::Any,
+            needs: Level::Metadata,
         }
     }
 
@@ -73,6 +140,33 @@ impl Trigger {
             verbs: &[],
             resource: None,
             sub: Sub::Any,
+            needs: Level::Metadata,
+        }
+    }
+
+    /// The same requests, judged from the request's object (or the response's, with
+    /// [`Level::RequestResponse`]): events logged at less are not assessed.
+    pub const fn reading(self, needs: Level) -> Trigger {
+        Trigger { needs, ..self }
+    }
+
+    /// The requests in words, with the audit level they must be logged at when it is more
+    /// than `Metadata`: "`update` `pods`, logged at `RequestResponse`".
+    pub fn describe(&self) -> String {
+        let verbs = if self.verbs.is_empty() {
+            "any verb".to_string()
+        } else {
+            self.verbs.join("/")
+        };
+        let resource = self.resource.unwrap_or("any request");
+        let requests = match self.sub {
+            Sub::None => format!("`{verbs}` `{resource}`"),
+            Sub::Any => format!("`{verbs}` `{resource}` (any subresource)"),
+            Sub::Is(sub) => format!("`{verbs}` `{resource}/{sub}`"),
+        };
+        match self.needs {
+            Level::None | Level::Metadata => requests,
+            level => format!("{requests}, logged at `{level}`"),
         }
     }
 
@@ -305,6 +399,15 @@ pub struct Detection {
     pub check: Check,
     /// Reads the behavioural baseline: runs only when one is given.
     pub needs_baseline: bool,
+    /// Whether the settings give it something to look for (an allow-list, the activity
+    /// switch); a detection with nothing to look for does not run, and so is never counted
+    /// as not assessed.
+    pub active: fn(&Settings) -> bool,
+}
+
+/// A detection's [`Detection::active`] when no setting turns it on or off.
+pub fn always(_: &Settings) -> bool {
+    true
 }
 
 impl Detection {
@@ -327,7 +430,7 @@ macro_rules! detection {
             mitre: [$($technique:literal),* $(,)?],
             remediation: $remediation:literal,
             triggers: [$($trigger:expr),* $(,)?],
-            check: $check:path $(, baseline: $baseline:literal)? $(,)?
+            check: $check:path $(, baseline: $baseline:literal)? $(, active: $active:path)? $(,)?
         }
     ) => {
         $(#[doc = $doc])*
@@ -350,7 +453,19 @@ macro_rules! detection {
             triggers: &[$($trigger),*],
             check: $check,
             needs_baseline: false $(|| $baseline)?,
+            active: $crate::active_or_always!($($active)?),
         };
+    };
+}
+
+/// The `active` of a detection: the one given, else [`always`].
+#[macro_export]
+macro_rules! active_or_always {
+    () => {
+        $crate::detection::always
+    };
+    ($active:path) => {
+        $active
     };
 }
 

@@ -3,11 +3,11 @@
 //! request logged at several stages (exec is logged when the stream starts and when it
 //! ends) gives one alert per detection.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use crate::alert::{Alert, Origin};
 use crate::baseline::Baseline;
-use crate::detection::{Cx, Detection, Trigger};
+use crate::detection::{Cx, Detection, Level, Trigger};
 use crate::event::Event;
 use crate::settings::Settings;
 use crate::state::State;
@@ -51,9 +51,46 @@ pub struct Counts {
     pub alerts: u64,
 }
 
+/// Most kinds of request kept per detection to say what it could not judge.
+const MAX_UNJUDGED_KINDS: usize = 8;
+
+/// Requests a detection was shown but could not judge: their events were logged at a lower
+/// audit level than it reads (a pod created, logged without its object, may have been
+/// privileged).
+#[derive(Debug, Clone)]
+pub struct NotAssessed {
+    pub rule: &'static palisade_core::RuleMeta,
+    /// How many requests.
+    pub requests: u64,
+    /// The level it needs for them.
+    pub needs: Level,
+    /// The lowest level they were logged at.
+    pub logged_at: Level,
+    /// How many of each request (`create pods`), the first few kinds.
+    pub by_request: BTreeMap<String, u64>,
+}
+
+/// The detections that run with these settings: the selected ones that have something to
+/// look for, those that read a baseline only when one is given.
+pub fn selected(
+    settings: &Settings,
+    selection: &Selection,
+    with_baseline: bool,
+) -> Vec<&'static Detection> {
+    crate::registry::DETECTIONS
+        .iter()
+        .copied()
+        .filter(|d| {
+            selection.keeps(d) && (with_baseline || !d.needs_baseline) && (d.active)(settings)
+        })
+        .take(MAX_DETECTIONS)
+        .collect()
+}
+
 /// The analysis of one stream.
 pub struct Engine {
     detections: Vec<&'static Detection>,
+    not_assessed: Vec<Option<NotAssessed>>,
     by_resource: HashMap<&'static str, Vec<(usize, Trigger)>>,
     every: Vec<(usize, Trigger)>,
     settings: Settings,
@@ -66,13 +103,7 @@ impl Engine {
     /// An engine over the selected detections; those that read a baseline run only when one
     /// is given.
     pub fn new(settings: Settings, baseline: Option<Baseline>, selection: &Selection) -> Engine {
-        let with_baseline = baseline.is_some();
-        let detections: Vec<&'static Detection> = crate::registry::DETECTIONS
-            .iter()
-            .copied()
-            .filter(|d| selection.keeps(d) && (with_baseline || !d.needs_baseline))
-            .take(MAX_DETECTIONS)
-            .collect();
+        let detections = selected(&settings, selection, baseline.is_some());
         let mut by_resource: HashMap<&'static str, Vec<(usize, Trigger)>> = HashMap::new();
         let mut every = Vec::new();
         for (index, detection) in detections.iter().enumerate() {
@@ -88,6 +119,7 @@ impl Engine {
         }
         Engine {
             state: State::new(&settings, baseline),
+            not_assessed: vec![None; detections.len()],
             detections,
             by_resource,
             every,
@@ -102,6 +134,36 @@ impl Engine {
         &self.detections
     }
 
+    /// The requests each detection could not judge (logged below the level it reads), in
+    /// the order of the detections.
+    pub fn not_assessed(&self) -> impl Iterator<Item = &NotAssessed> {
+        self.not_assessed.iter().flatten()
+    }
+
+    /// Counts a request `detection` was shown at `level`, below what `trigger` needs.
+    fn unjudged(&mut self, index: usize, trigger: &Trigger, event: &Event, level: Level) {
+        let rule = self.detections[index].meta();
+        let entry = self.not_assessed[index].get_or_insert_with(|| NotAssessed {
+            rule,
+            requests: 0,
+            needs: trigger.needs,
+            logged_at: level,
+            by_request: BTreeMap::new(),
+        });
+        entry.requests += 1;
+        entry.needs = entry.needs.max(trigger.needs);
+        entry.logged_at = entry.logged_at.min(level);
+        let request = match event.subresource() {
+            "" => format!("{} {}", event.verb(), event.resource()),
+            sub => format!("{} {}/{sub}", event.verb(), event.resource()),
+        };
+        if let Some(n) = entry.by_request.get_mut(&request) {
+            *n += 1;
+        } else if entry.by_request.len() < MAX_UNJUDGED_KINDS {
+            entry.by_request.insert(request, 1);
+        }
+    }
+
     /// Analyses one event; alerts go to `out`.
     pub fn analyze(&mut self, event: &Event, origin: &Origin, out: &mut Vec<Alert>) {
         self.counts.events += 1;
@@ -113,6 +175,7 @@ impl Engine {
         self.counts.analysed += 1;
         let cx = Cx::new(event, &self.settings);
         let resource = event.resource();
+        let level = Level::of(event);
         let candidates = self
             .by_resource
             .get(resource)
@@ -121,12 +184,17 @@ impl Engine {
             .chain(self.every.iter());
         // Detections already run on this event (a detection may have several triggers).
         let mut ran = [0u64; MAX_DETECTIONS / 64];
+        let mut unjudged = Vec::new();
         for (index, trigger) in candidates {
             let (word, bit) = (index / 64, 1u64 << (index % 64));
             if ran[word] & bit != 0 || !trigger.matches(event) {
                 continue;
             }
             ran[word] |= bit;
+            if level < trigger.needs {
+                // Still run: what it reads of the metadata may be enough to alert.
+                unjudged.push((*index, *trigger));
+            }
             let detection = self.detections[*index];
             let hits = (detection.check)(&cx, &mut self.state);
             for mut hit in hits {
@@ -141,6 +209,9 @@ impl Engine {
                     out.push(alert);
                 }
             }
+        }
+        for (index, trigger) in unjudged {
+            self.unjudged(index, &trigger, event, level);
         }
     }
 }
@@ -185,6 +256,10 @@ mod tests {
     const PRIVILEGED_POD: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Request","auditID":"a-1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/app/pods","verb":"create","user":{"username":"alice"},"sourceIPs":["203.0.113.10"],"objectRef":{"resource":"pods","apiVersion":"v1","namespace":"app"},"responseStatus":{"code":201},"requestReceivedTimestamp":"2026-12-01T10:00:00Z","requestObject":{"apiVersion":"v1","kind":"Pod","metadata":{"name":"debug","namespace":"app"},"spec":{"containers":[{"name":"c","image":"busybox","securityContext":{"privileged":true}}]}}}"#;
 
     fn alerts(text: &str) -> Vec<Alert> {
+        run(text).0
+    }
+
+    fn run(text: &str) -> (Vec<Alert>, Engine) {
         let mut engine = Engine::new(Settings::default(), None, &Selection::default());
         let event = Event::decode(text).unwrap();
         let mut out = Vec::new();
@@ -193,7 +268,35 @@ mod tests {
             line: 1,
         };
         engine.analyze(&event, &origin, &mut out);
-        out
+        (out, engine)
+    }
+
+    /// A pod created and logged without its object may have been privileged: the pod
+    /// detections say they could not judge it, and what they needed.
+    #[test]
+    fn a_request_logged_below_what_a_detection_reads_is_not_assessed() {
+        let (_, judged) = run(PRIVILEGED_POD);
+        assert_eq!(judged.not_assessed().count(), 0);
+
+        let metadata = PRIVILEGED_POD
+            .replace(r#""level":"Request""#, r#""level":"Metadata""#)
+            .split(r#","requestObject""#)
+            .next()
+            .unwrap()
+            .to_string()
+            + "}";
+        let (alerts, blind) = run(&metadata);
+        assert!(alerts.iter().all(|a| a.rule.id != "AUD004"));
+        let privileged = blind
+            .not_assessed()
+            .find(|n| n.rule.id == "AUD004")
+            .expect("AUD004 not assessed");
+        assert_eq!(privileged.requests, 1);
+        assert_eq!(privileged.needs, Level::Request);
+        assert_eq!(privileged.logged_at, Level::Metadata);
+        assert_eq!(privileged.by_request.get("create pods"), Some(&1));
+        // Detections that read only the metadata judged it.
+        assert!(blind.not_assessed().all(|n| n.needs > Level::Metadata));
     }
 
     /// An alert on a dry run says that nothing was stored, in its message and its evidence;

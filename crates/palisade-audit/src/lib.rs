@@ -14,9 +14,11 @@
 //! the Kubernetes answers of `palisade-k8s` and `palisade-secrets`.
 
 pub mod alert;
+pub mod audit_policy;
 pub mod baseline;
 pub mod body;
 pub mod cloud;
+pub mod coverage;
 pub mod detection;
 pub mod detections;
 pub mod engine;

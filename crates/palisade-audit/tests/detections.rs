@@ -3,66 +3,14 @@
 //! none. A `#! settings: {...}` line sets `[audit]` settings; `learn.jsonl` is learned as the
 //! baseline first. And the registry: ids, documentation sections, MITRE techniques.
 
-use std::path::{Path, PathBuf};
+mod fixture_files;
 
-use palisade_audit::input::{ReadStats, decode_text, read_path};
+use std::path::Path;
+
+use fixture_files::{cases, fixtures, learn};
+use palisade_audit::input::{ReadStats, decode_text};
 use palisade_audit::registry::DETECTIONS;
-use palisade_audit::{Alert, Baseline, Engine, Event, Origin, Selection, Settings};
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-/// (why, event line) pairs and the settings of a fixture file.
-fn cases(path: &Path) -> (Vec<(String, String)>, Settings) {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut settings = Settings::default();
-    let mut cases = Vec::new();
-    let mut why = String::new();
-    for line in text.lines() {
-        if let Some(json) = line.strip_prefix("#! settings: ") {
-            let value: serde_json::Value = serde_json::from_str(json).unwrap();
-            let mut merged = serde_json::to_value(SettingsView::from(&settings)).unwrap();
-            for (k, v) in value.as_object().unwrap() {
-                merged[k] = v.clone();
-            }
-            settings = SettingsView::into_settings(merged);
-        } else if let Some(comment) = line.strip_prefix("# ") {
-            why = comment.to_string();
-        } else if !line.trim().is_empty() {
-            cases.push((why.clone(), line.to_string()));
-        }
-    }
-    (cases, settings)
-}
-
-/// Settings through TOML, the way users write them.
-struct SettingsView;
-impl SettingsView {
-    fn from(_: &Settings) -> serde_json::Value {
-        serde_json::json!({})
-    }
-    fn into_settings(value: serde_json::Value) -> Settings {
-        let mut text = String::from("[audit]\n");
-        for (k, v) in value.as_object().unwrap() {
-            text.push_str(&format!("{k} = {v}\n"));
-        }
-        Settings::parse("fixture", &text).unwrap()
-    }
-}
-
-fn learn(dir: &Path) -> Option<Baseline> {
-    let path = dir.join("learn.jsonl");
-    if !path.exists() {
-        return None;
-    }
-    let mut baseline = Baseline::default();
-    let mut stats = ReadStats::default();
-    let mut sink = |e: &Event, _: &Origin| baseline.observe(e);
-    read_path(&path, &mut stats, &mut sink).unwrap();
-    assert_eq!(stats.malformed, 0);
-    Some(baseline)
-}
+use palisade_audit::{Alert, Engine, Event, Origin, Selection};
 
 /// The alerts of the rule, per case, analysing the cases in order in one engine.
 fn run(id: &str, file: &str) -> Vec<(String, Vec<Alert>)> {
@@ -241,25 +189,7 @@ fn detections_doc_is_generated_from_the_registry() {
             .iter()
             .map(|c| format!("- `{}`: {}", c.id, c.title().unwrap_or("")))
             .collect();
-        let triggers: Vec<String> = detection
-            .triggers
-            .iter()
-            .map(|t| {
-                let verbs = if t.verbs.is_empty() {
-                    "any verb".to_string()
-                } else {
-                    t.verbs.join("/")
-                };
-                let resource = t.resource.unwrap_or("any request");
-                match t.sub {
-                    palisade_audit::detection::Sub::None => format!("`{verbs}` `{resource}`"),
-                    palisade_audit::detection::Sub::Any => {
-                        format!("`{verbs}` `{resource}` (any subresource)")
-                    }
-                    palisade_audit::detection::Sub::Is(s) => format!("`{verbs}` `{resource}/{s}`"),
-                }
-            })
-            .collect();
+        let triggers: Vec<String> = detection.triggers.iter().map(|t| t.describe()).collect();
         doc.push_str(&format!(
             "\n## {}\n\n**{}** ({}, `{}`)\n\nLooks at: {}.\n\n{}\n### Remediation\n{}\n",
             m.id,

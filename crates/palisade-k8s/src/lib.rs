@@ -28,5 +28,5 @@ pub mod storage;
 pub use exposure::{Exposure, service_exposure};
 pub use resources::{
     ApiResource, Catalogue, ResolveError, Resolved, Scope, Scopes, VERBS, builtin_kind,
-    builtin_resource, check_verb,
+    builtin_resource, builtin_resource_namespaced, check_verb,
 };

@@ -855,12 +855,21 @@ impl Default for Catalogue {
 /// that does (audit events of old API servers leave the group out); `None` for a resource
 /// Kubernetes does not define.
 pub fn builtin_resource(group: &str, plural: &str) -> Option<(&'static str, &'static str)> {
-    let in_group = BUILTIN
+    builtin_entry(group, plural).map(|(group, _, kind, ..)| (*group, *kind))
+}
+
+/// The built-in table's row of a plural: in `group`, else in the first group defining it.
+fn builtin_entry(group: &str, plural: &str) -> Option<&'static Row> {
+    BUILTIN
         .iter()
-        .find(|(g, _, _, p, ..)| *g == group && *p == plural);
-    in_group
+        .find(|(g, _, _, p, ..)| *g == group && *p == plural)
         .or_else(|| BUILTIN.iter().find(|(_, _, _, p, ..)| *p == plural))
-        .map(|(group, _, kind, ..)| (*group, *kind))
+}
+
+/// Whether a built-in resource (found as [`builtin_resource`] finds it) lives in namespaces;
+/// `None` for a resource Kubernetes does not define.
+pub fn builtin_resource_namespaced(group: &str, plural: &str) -> Option<bool> {
+    builtin_entry(group, plural).map(|(.., namespaced, _)| *namespaced)
 }
 
 /// The kind of a built-in resource by its plural, as [`builtin_resource`] finds it.

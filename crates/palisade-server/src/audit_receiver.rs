@@ -213,6 +213,7 @@ pub fn analyse_inbox(
         let text = String::from_utf8_lossy(&body);
         let mut sink = |event: &Event, origin: &Origin| engine.analyze(event, origin, &mut alerts);
         decode_text(&text, &origin, &mut stats, &mut sink);
+        report_not_assessed(&engine, &metrics);
         metrics
             .events_analysed
             .fetch_add(stats.events, Ordering::Relaxed);
@@ -249,6 +250,30 @@ pub fn analyse_inbox(
         metrics
             .inbox
             .store(store.received_pending().unwrap_or(0), Ordering::Relaxed);
+    }
+}
+
+/// Sets the not-assessed counters from the engine's totals, and says so in the log the first
+/// time a detection cannot judge a request (the audit policy logs it below what it reads).
+fn report_not_assessed(engine: &Engine, metrics: &Metrics) {
+    for unjudged in engine.not_assessed() {
+        let rule = unjudged.rule.id.as_ref();
+        let total = i64::try_from(unjudged.requests).unwrap_or(i64::MAX);
+        if metrics.not_assessed.get(rule) == 0 {
+            eprintln!(
+                "{}",
+                json!({
+                    "level": "warning",
+                    "msg": "a detection cannot judge requests: the audit policy logs them below the level it reads",
+                    "rule": rule,
+                    "slug": unjudged.rule.slug,
+                    "needs": unjudged.needs.as_str(),
+                    "logged_at": unjudged.logged_at.as_str(),
+                    "requests": unjudged.by_request.keys().collect::<Vec<_>>(),
+                })
+            );
+        }
+        metrics.not_assessed.set(rule, total);
     }
 }
 

@@ -126,6 +126,9 @@ pub struct Metrics {
     pub events_malformed: AtomicU64,
     /// Alerts by rule id.
     pub alerts: Labelled,
+    /// Requests a detection could not judge (logged below the audit level it reads), by
+    /// rule id.
+    pub not_assessed: Labelled,
     /// Alerts delivered, by sink.
     pub delivered: Labelled,
     /// Failed delivery attempts (alerts), by sink.
@@ -179,6 +182,13 @@ impl Exposition for Metrics {
             "Alerts raised, by detection.",
             &mut out,
         );
+        self.not_assessed.render(
+            "palisade_audit_not_assessed_total",
+            "counter",
+            "rule",
+            "Requests a detection was shown but could not judge: logged below the audit level it reads.",
+            &mut out,
+        );
         self.delivered.render(
             "palisade_audit_delivered_total",
             "counter",
@@ -223,10 +233,12 @@ mod tests {
         let m = Metrics::default();
         m.requests.add("accepted", 2);
         m.alerts.add("AUD001", 1);
+        m.not_assessed.set("AUD004", 3);
         m.receive_seconds.observe(0.003);
         let text = m.render();
         assert!(text.contains("palisade_audit_requests_total{outcome=\"accepted\"} 2"));
         assert!(text.contains("palisade_audit_alerts_total{rule=\"AUD001\"} 1"));
+        assert!(text.contains("palisade_audit_not_assessed_total{rule=\"AUD004\"} 3"));
         assert!(text.contains("palisade_audit_receive_seconds_bucket{le=\"0.005\"} 1"));
         assert!(text.contains("palisade_audit_receive_seconds_bucket{le=\"0.002\"} 0"));
         assert!(text.contains("palisade_audit_receive_seconds_count 1"));

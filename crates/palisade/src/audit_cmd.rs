@@ -27,6 +27,10 @@ pub enum AuditCommand {
     /// Send the alerts waiting in the store's queue to their sinks (retrying with backoff
     /// until the queue is empty or --timeout).
     Deliver(DeliverArgs),
+    /// Check an API server audit policy (`--audit-policy-file`): which detections it lets see
+    /// what they read, which rule blinds the others, and whether it writes credentials into
+    /// the log.
+    Coverage(crate::audit_coverage::CoverageArgs),
 }
 
 #[derive(Args)]
@@ -273,11 +277,12 @@ pub fn run(command: AuditCommand) -> Result<u8> {
         AuditCommand::Baseline(BaselineCommand::Export(args)) => export(&args),
         AuditCommand::Rules(args) => rules(&args),
         AuditCommand::Deliver(args) => deliver_queued(&args),
+        AuditCommand::Coverage(args) => crate::audit_coverage::run(&args),
     }
 }
 
 /// The `[audit]` settings of the configuration file.
-fn settings(config: &ConfigArgs) -> Result<Settings> {
+pub fn settings(config: &ConfigArgs) -> Result<Settings> {
     match config.path() {
         Some(path) => Ok(Settings::load(&path)?),
         None => Ok(Settings::default()),
@@ -432,7 +437,55 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
         );
         return Ok(EXIT_ERROR);
     }
+    let blind = report_not_assessed(&engine);
+    if !blind.is_empty() && !args.allow_incomplete {
+        eprintln!(
+            "palisade: error: incomplete: {} could not judge every request shown to {}: \
+             the audit policy logs them below the level {}. Raise the policy's level for those \
+             requests (`palisade audit coverage --policy FILE` checks a policy), skip the \
+             detections you accept blind (--skip-rules {}), or --allow-incomplete accepts the \
+             run as it is",
+            palisade_report::table::plural(blind.len(), "detection"),
+            if blind.len() == 1 { "it" } else { "them" },
+            if blind.len() == 1 {
+                "it reads"
+            } else {
+                "they read"
+            },
+            blind.join(","),
+        );
+        return Ok(EXIT_ERROR);
+    }
     Ok(if failing > 0 { EXIT_FINDINGS } else { 0 })
+}
+
+/// Says which detections could not judge some requests (logged below the audit level they
+/// read), how many and which; returns their ids.
+fn report_not_assessed(engine: &Engine) -> Vec<String> {
+    let mut detections = Vec::new();
+    for unjudged in engine.not_assessed() {
+        detections.push(unjudged.rule.id.to_string());
+        let requests: Vec<String> = unjudged
+            .by_request
+            .iter()
+            .map(|(request, n)| format!("{n} {request}"))
+            .collect();
+        eprintln!(
+            "palisade: not assessed: {} {} could not judge {} ({}{}) logged at {}: it reads {}",
+            unjudged.rule.id,
+            unjudged.rule.slug,
+            counted(unjudged.requests, "request", "requests"),
+            requests.join(", "),
+            if unjudged.by_request.values().sum::<u64>() < unjudged.requests {
+                ", ..."
+            } else {
+                ""
+            },
+            unjudged.logged_at,
+            unjudged.needs,
+        );
+    }
+    detections
 }
 
 fn severity_index(severity: Severity) -> usize {
@@ -616,6 +669,8 @@ fn rules(args: &AuditRulesArgs) -> Result<u8> {
                 meta.title,
                 meta.severity.as_str()
             )?;
+            let triggers: Vec<String> = detection.triggers.iter().map(|t| t.describe()).collect();
+            writeln!(out, "Looks at: {}.\n", triggers.join(", "))?;
             write!(out, "{}", meta.docs)?;
         }
         return Ok(0);

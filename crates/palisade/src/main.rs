@@ -3,6 +3,7 @@
 
 mod analysis_input;
 mod audit_cmd;
+mod audit_coverage;
 mod cluster_cmd;
 mod docs_cmd;
 mod install_cmd;

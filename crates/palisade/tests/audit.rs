@@ -51,8 +51,25 @@ fn event(id: &str, verb: &str, resource: &str, sub: &str, user: &str, time: &str
 
 #[test]
 fn analyses_falcos_traces_with_problems_named_and_the_gate_failing() {
+    // Falco's traces log three Secrets at the Metadata level, as most audit policies do:
+    // whether they hold service-account tokens is not known, and the run says so.
+    let blind = bin()
+        .args(["audit", "analyze", traces().to_str().unwrap(), "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(blind.status.code(), Some(2), "{}", stderr(&blind));
+    assert!(
+        stderr(&blind).contains(
+            "not assessed: AUD019 token-secret-created could not judge 3 requests \
+             (3 create secrets) logged at Metadata: it reads Request"
+        ),
+        "{}",
+        stderr(&blind)
+    );
+    assert_eq!(lines(&blind).len(), 27, "the alerts are still written");
     let output = bin()
         .args(["audit", "analyze", traces().to_str().unwrap(), "-o", "json"])
+        .args(["--skip-rules", "AUD019"])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
@@ -68,6 +85,7 @@ fn analyses_falcos_traces_with_problems_named_and_the_gate_failing() {
     for format in ["text", "ocsf", "ecs", "cef"] {
         let out = bin()
             .args(["audit", "analyze", traces().to_str().unwrap(), "-o", format])
+            .arg("--allow-incomplete")
             .output()
             .unwrap();
         let count = String::from_utf8_lossy(&out.stdout).lines().count();
@@ -80,6 +98,7 @@ fn analyses_falcos_traces_with_problems_named_and_the_gate_failing() {
             traces().to_str().unwrap(),
             "--fail-on",
             "none",
+            "--allow-incomplete",
             "-o",
             "json=/dev/null",
         ])
@@ -509,6 +528,12 @@ fn the_receiver_loses_nothing_when_the_sink_is_down_and_the_process_is_killed() 
     wait_for("every event analysed", || {
         metrics().contains("palisade_audit_events_analysed_total 51")
     });
+    // Falco's traces log three Secrets at the Metadata level: AUD019 cannot judge them.
+    assert!(
+        metrics().contains("palisade_audit_not_assessed_total{rule=\"AUD019\"} 3"),
+        "{}",
+        metrics()
+    );
     wait_for("a failed delivery", || {
         metrics().contains("palisade_audit_delivery_failures_total")
     });
@@ -861,4 +886,188 @@ apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: shop}\ns
     );
     let alert = alert_of(&dir, &other, Some(inventory), "AUD047");
     assert!(alert["enrichment"]["mounted_by"].is_null(), "{alert:#}");
+}
+
+/// A pod created and logged without its object: the pod detections say they could not judge
+/// it, the run is incomplete (exit 2), and the user can accept it or skip them.
+#[test]
+fn requests_logged_below_what_a_detection_reads_make_the_run_incomplete() {
+    let dir = scratch("audit-not-assessed");
+    let log = dir.join("metadata.log");
+    std::fs::write(
+        &log,
+        event("1", "create", "pods", "", "alice", "2026-12-01T10:00:00Z") + "\n",
+    )
+    .unwrap();
+    let run = |extra: &[&str]| {
+        bin()
+            .args(["audit", "analyze", log.to_str().unwrap(), "-o", "json"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let blind = run(&[]);
+    assert_eq!(blind.status.code(), Some(2), "{}", stderr(&blind));
+    let err = stderr(&blind);
+    assert!(
+        err.contains(
+            "not assessed: AUD004 privileged-pod-created could not judge 1 request \
+             (1 create pods) logged at Metadata: it reads Request"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("--skip-rules AUD004,AUD005,"), "{err}");
+    assert_eq!(run(&["--allow-incomplete"]).status.code(), Some(0));
+    let pod_rules = "AUD004,AUD005,AUD006,AUD007,AUD008,AUD009,AUD041,AUD042";
+    let skipped = run(&["--skip-rules", pod_rules]);
+    assert_eq!(skipped.status.code(), Some(0), "{}", stderr(&skipped));
+    assert!(!stderr(&skipped).contains("not assessed"));
+}
+
+fn coverage(policy: &Path, extra: &[&str]) -> std::process::Output {
+    bin()
+        .args(["audit", "coverage", "--no-config", "--policy"])
+        .arg(policy)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// The bundled policy covers every detection but AUD019, which reads Secrets' bodies: the
+/// policy keeps those out of the log on purpose.
+#[test]
+fn coverage_of_the_bundled_policy_names_the_one_detection_it_blinds() {
+    let policy = workspace().join("examples/audit/policy.yaml");
+    let out = coverage(&policy, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let blind: Vec<&str> = text.lines().filter(|l| !l.contains(" covered")).collect();
+    assert_eq!(blind.len(), 2, "{text}");
+    assert!(
+        blind[1].starts_with("AUD019 token-secret-created"),
+        "{text}"
+    );
+    assert!(
+        blind[1].ends_with("blind    create secrets: logged at Metadata (rule 3, line 28)"),
+        "{text}"
+    );
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    let accepted = coverage(&policy, &["--skip-rules", "AUD019"]);
+    assert_eq!(accepted.status.code(), Some(0), "{}", stderr(&accepted));
+    assert!(stderr(&accepted).contains("42 of 42 detections covered"));
+}
+
+/// A policy of a common shape: core resources at Request, Secrets and ConfigMaps at Metadata
+/// (except ConfigMaps in kube-system), nodes unlogged, everything else at Metadata, and
+/// Secret values logged for administrators.
+#[test]
+fn coverage_finds_blind_detections_the_rules_that_blind_them_and_leaks() {
+    let dir = scratch("audit-coverage");
+    let policy = dir.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        r#"apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: RequestResponse
+    userGroups: ["system:masters"]
+    resources:
+      - group: ""
+        resources: ["secrets"]
+  - level: None
+    userGroups: ["system:nodes"]
+  - level: Request
+    namespaces: ["kube-system"]
+    resources:
+      - group: ""
+        resources: ["configmaps"]
+  - level: Metadata
+    resources:
+      - group: ""
+        resources: ["secrets", "configmaps"]
+  - level: Request
+    resources:
+      - group: ""
+  - level: Metadata
+"#,
+    )
+    .unwrap();
+    let out = coverage(&policy, &["-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let of = |id: &str| {
+        report["detections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["id"] == id)
+            .cloned()
+            .unwrap()
+    };
+    // Bindings fall to the last rule.
+    let bound = of("AUD011");
+    assert_eq!(bound["verdict"], "blind");
+    assert_eq!(bound["gaps"][0]["rule"], 6);
+    assert_eq!(bound["gaps"][0]["line"], 24);
+    // ConfigMaps are read in kube-system only.
+    let configmaps = of("AUD024");
+    assert_eq!(configmaps["verdict"], "blind");
+    assert_eq!(configmaps["gaps"][0]["logged_at"], "Metadata");
+    // Pods are logged at Request, except those nodes create (mirror pods), not logged.
+    let privileged = of("AUD004");
+    assert_eq!(privileged["verdict"], "partly");
+    assert_eq!(privileged["gaps"][0]["only"], "by groups system:nodes");
+    assert_eq!(privileged["gaps"][0]["logged_at"], "None");
+    assert_eq!(of("AUD001")["verdict"], "partly");
+    // Secret values reach the log for administrators.
+    let leaks = report["leaks"].as_array().unwrap();
+    assert!(
+        leaks.iter().any(|l| l["request"] == "get secrets"
+            && l["only"] == "by groups system:masters"
+            && l["rule"] == 1),
+        "{leaks:?}"
+    );
+    assert!(
+        stderr(&out).contains(
+            "warning: the policy writes Secret values (the request's object) into the audit log: \
+             create secrets by groups system:masters logged at RequestResponse (rule 1, line 5)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A misspelt field would make a rule match every request: it is an error naming the rule
+/// and its line, as is a file that is not a policy.
+#[test]
+fn a_policy_that_cannot_be_read_is_an_error_naming_the_rule() {
+    let dir = scratch("audit-coverage-bad");
+    let typo = dir.join("typo.yaml");
+    std::fs::write(
+        &typo,
+        "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n  - level: Metadata\n  - level: None\n    resource:\n      - group: \"\"\n",
+    )
+    .unwrap();
+    let out = coverage(&typo, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("rule 2 (line 5): unknown field `resource`"),
+        "{}",
+        stderr(&out)
+    );
+    let other = dir.join("configmap.yaml");
+    std::fs::write(&other, "apiVersion: v1\nkind: ConfigMap\n").unwrap();
+    let out = coverage(&other, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not an audit policy"),
+        "{}",
+        stderr(&out)
+    );
+    let out = coverage(&dir.join("missing.yaml"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = coverage(&typo, &["--rules", "AUD999"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("unknown detection `AUD999`"));
 }

@@ -423,7 +423,9 @@ fn scan_runs(
 }
 
 /// Every audit command: analysis in every format and through a sink in every format, and the
-/// baseline's learning, showing, export and comparison.
+/// baseline's learning, showing, export and comparison. The log patches a Deployment at the
+/// Request level, below what AUD044 reads, so the analyses accept an incomplete run (the
+/// not-assessed report is printed, and checked for canaries, all the same).
 fn audit_runs(audit: &str, store: &str, sink: &str) -> Vec<(String, Vec<String>)> {
     let (audit, store) = (audit.to_string(), store.to_string());
     let mut runs: Vec<(String, Vec<String>)> = Vec::new();
@@ -433,6 +435,7 @@ fn audit_runs(audit: &str, store: &str, sink: &str) -> Vec<(String, Vec<String>)
             [
                 "audit",
                 "analyze",
+                "--allow-incomplete",
                 &audit,
                 "-o",
                 format,
@@ -447,6 +450,7 @@ fn audit_runs(audit: &str, store: &str, sink: &str) -> Vec<(String, Vec<String>)
             [
                 "audit",
                 "analyze",
+                "--allow-incomplete",
                 &audit,
                 "-o",
                 "json=/dev/null",
@@ -484,6 +488,7 @@ fn audit_runs(audit: &str, store: &str, sink: &str) -> Vec<(String, Vec<String>)
         vec![
             "audit",
             "analyze",
+            "--allow-incomplete",
             audit.as_str(),
             "--baseline",
             "--store",

@@ -1,5 +1,5 @@
 use super::bindings::{role_name, subjects};
-use crate::detection::{Cx, Hit, Trigger};
+use crate::detection::{Cx, Hit, Level, Trigger};
 use crate::state::State;
 
 const WRITE: &[&str] = &["create", "update", "patch"];
@@ -28,8 +28,8 @@ crate::detection! {
         mitre: ["T1098.006"],
         remediation: "Remove the binding; bind a role that grants only what the subject needs.",
         triggers: [
-            Trigger::on(WRITE, "clusterrolebindings"),
-            Trigger::on(WRITE, "rolebindings"),
+            Trigger::on(WRITE, "clusterrolebindings").reading(Level::Request),
+            Trigger::on(WRITE, "rolebindings").reading(Level::Request),
         ],
         check: check,
     }

@@ -2,10 +2,11 @@ use palisade_core::tree::Tree;
 
 use super::stored::{collect_written, stored_in};
 use crate::body::Body;
-use crate::detection::{Cx, Hit, Trigger, is_control_plane};
+use crate::detection::{Cx, Hit, Level, Trigger, is_control_plane};
 use crate::state::{State, StoredObject};
 
-const WRITE: &[&str] = &["create", "update", "patch", "delete"];
+const KEEP: &[&str] = &["create", "delete"];
+const CHANGE: &[&str] = &["update", "patch"];
 
 crate::detection! {
     /// ## What it checks
@@ -44,13 +45,21 @@ crate::detection! {
         severity: Medium,
         mitre: ["T1609", "T1610"],
         remediation: "Remove the added container unless its owner confirms it; change templates through the pipeline only.",
+        // A change is compared with the template as last stored, which only responses show;
+        // a creation or a deletion keeps that up to date.
         triggers: [
-            Trigger::on(WRITE, "deployments"),
-            Trigger::on(WRITE, "daemonsets"),
-            Trigger::on(WRITE, "statefulsets"),
-            Trigger::on(WRITE, "replicasets"),
-            Trigger::on(WRITE, "replicationcontrollers"),
-            Trigger::on(WRITE, "cronjobs"),
+            Trigger::on(KEEP, "deployments"),
+            Trigger::on(CHANGE, "deployments").reading(Level::RequestResponse),
+            Trigger::on(KEEP, "daemonsets"),
+            Trigger::on(CHANGE, "daemonsets").reading(Level::RequestResponse),
+            Trigger::on(KEEP, "statefulsets"),
+            Trigger::on(CHANGE, "statefulsets").reading(Level::RequestResponse),
+            Trigger::on(KEEP, "replicasets"),
+            Trigger::on(CHANGE, "replicasets").reading(Level::RequestResponse),
+            Trigger::on(KEEP, "replicationcontrollers"),
+            Trigger::on(CHANGE, "replicationcontrollers").reading(Level::RequestResponse),
+            Trigger::on(KEEP, "cronjobs"),
+            Trigger::on(CHANGE, "cronjobs").reading(Level::RequestResponse),
         ],
         check: check,
     }

@@ -7,7 +7,7 @@ use palisade_secrets::values::is_reference;
 use serde_json::Value;
 
 use crate::body::Body;
-use crate::detection::{Cx, Hit, Trigger};
+use crate::detection::{Cx, Hit, Level, Trigger};
 use crate::state::State;
 
 const WRITE: &[&str] = &["create", "update", "patch"];
@@ -39,7 +39,7 @@ crate::detection! {
         severity: High,
         mitre: ["T1552.001", "T1552.007"],
         remediation: "Move the credential into a Secret or an external store and rotate it.",
-        triggers: [Trigger::on(WRITE, "configmaps")],
+        triggers: [Trigger::on(WRITE, "configmaps").reading(Level::Request)],
         check: check,
     }
 }

@@ -1,5 +1,6 @@
 use super::pod_create::{POD_CREATE, created, spec, trusted, with_images};
 use crate::detection::{Cx, Hit};
+use crate::settings::Settings;
 use crate::state::State;
 
 crate::detection! {
@@ -25,7 +26,13 @@ crate::detection! {
         remediation: "Remove the pod, or add the image's repository to [audit] allowed_images.",
         triggers: [POD_CREATE],
         check: check,
+        active: allow_listing,
     }
+}
+
+/// Runs only when its setting is given.
+fn allow_listing(settings: &Settings) -> bool {
+    !settings.allowed_images.is_empty()
 }
 
 fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {

@@ -1,4 +1,5 @@
 use crate::detection::{Cx, Hit, Trigger};
+use crate::settings::Settings;
 use crate::state::State;
 
 crate::detection! {
@@ -23,7 +24,13 @@ crate::detection! {
         remediation: "Delete the namespace, or add it to [audit] allowed_namespaces.",
         triggers: [Trigger::on(&["create"], "namespaces")],
         check: check,
+        active: allow_listing,
     }
+}
+
+/// Runs only when its setting is given.
+fn allow_listing(settings: &Settings) -> bool {
+    !settings.allowed_namespaces.is_empty()
 }
 
 fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {

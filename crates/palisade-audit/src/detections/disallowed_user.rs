@@ -1,4 +1,5 @@
 use crate::detection::{Cx, Hit, Trigger, is_person_or_external};
+use crate::settings::Settings;
 use crate::state::State;
 
 crate::detection! {
@@ -26,7 +27,13 @@ crate::detection! {
         remediation: "Revoke the credential, or add the user to [audit] allowed_users.",
         triggers: [Trigger::every()],
         check: check,
+        active: allow_listing,
     }
+}
+
+/// Runs only when its setting is given.
+fn allow_listing(settings: &Settings) -> bool {
+    !settings.allowed_users.is_empty()
 }
 
 fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {

@@ -4,7 +4,7 @@ use palisade_k8s::storage::node_directory_risk;
 use palisade_core::tree::Tree;
 
 use crate::body::Body;
-use crate::detection::{Cx, Hit, Trigger, created_or_tried};
+use crate::detection::{Cx, Hit, Level, Trigger, created_or_tried};
 use crate::state::State;
 
 crate::detection! {
@@ -35,7 +35,7 @@ crate::detection! {
         severity: Medium,
         mitre: ["T1611"],
         remediation: "Delete the volume and its claim; provision volumes through a StorageClass and restrict who may create PersistentVolumes.",
-        triggers: [Trigger::on(&["create"], "persistentvolumes")],
+        triggers: [Trigger::on(&["create"], "persistentvolumes").reading(Level::Request)],
         check: check,
     }
 }

@@ -1,4 +1,4 @@
-use crate::detection::{Cx, Hit, Trigger};
+use crate::detection::{Cx, Hit, Level, Trigger};
 use crate::state::State;
 use palisade_core::tree::Tree;
 
@@ -22,7 +22,7 @@ crate::detection! {
         severity: Low,
         mitre: ["T1557"],
         remediation: "Add a tls section with a certificate to the Ingress.",
-        triggers: [Trigger::on(&["create"], "ingresses")],
+        triggers: [Trigger::on(&["create"], "ingresses").reading(Level::Request)],
         check: check,
     }
 }

@@ -1,6 +1,6 @@
 use palisade_core::tree::Tree;
 
-use crate::detection::{Cx, Hit, Trigger};
+use crate::detection::{Cx, Hit, Level, Trigger};
 use crate::state::State;
 
 crate::detection! {
@@ -25,7 +25,7 @@ crate::detection! {
         severity: Medium,
         mitre: ["T1133"],
         remediation: "Expose the application through an Ingress or a restricted LoadBalancer instead.",
-        triggers: [Trigger::on(&["create"], "services")],
+        triggers: [Trigger::on(&["create"], "services").reading(Level::Request)],
         check: check,
     }
 }

@@ -1,6 +1,7 @@
 use palisade_core::Severity;
 
 use crate::detection::{Cx, Hit, Trigger, is_person_or_external};
+use crate::settings::Settings;
 use crate::state::State;
 
 const CREATE_DELETE: &[&str] = &["create", "delete"];
@@ -48,7 +49,13 @@ crate::detection! {
             Trigger::on(&["create", "update", "patch", "delete", "get"], "secrets"),
         ],
         check: check,
+        active: recording,
     }
+}
+
+/// Runs only when its setting is given.
+fn recording(settings: &Settings) -> bool {
+    settings.activity
 }
 
 fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {

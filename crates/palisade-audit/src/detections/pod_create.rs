@@ -2,11 +2,11 @@
 //! trusted-image exception.
 
 use crate::body::Body;
-use crate::detection::{Cx, Hit, Trigger, images};
+use crate::detection::{Cx, Hit, Level, Trigger, images};
 use crate::settings::Settings;
 
-/// Pod creation (not a subresource).
-pub const POD_CREATE: Trigger = Trigger::on(&["create"], "pods");
+/// Pod creation (not a subresource), judged from the pod sent.
+pub const POD_CREATE: Trigger = Trigger::on(&["create"], "pods").reading(Level::Request);
 
 /// The spec of the pod being created, when the audit level recorded the request body.
 pub fn spec<'c>(cx: &'c Cx) -> Option<&'c Body<'c>> {

@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use super::stored::{collect_written, container_name, stored_in};
 use crate::body::Body;
-use crate::detection::{Cx, Hit, Trigger};
+use crate::detection::{Cx, Hit, Level, Trigger};
 use crate::event::Str;
 use crate::state::{State, StoredObject};
 
@@ -45,7 +45,13 @@ crate::detection! {
         severity: High,
         mitre: ["T1525", "T1036"],
         remediation: "Delete the pod so that its controller recreates it; change images through the template; restrict patch on pods.",
-        triggers: [Trigger::on(&["create", "update", "patch", "delete"], "pods")],
+        triggers: [
+            // A creation and a deletion only keep the stored images up to date; a patch is
+            // judged by what it writes, a full update against the pod as last stored.
+            Trigger::on(&["create", "delete"], "pods"),
+            Trigger::on(&["patch"], "pods").reading(Level::Request),
+            Trigger::on(&["update"], "pods").reading(Level::RequestResponse),
+        ],
         check: check,
     }
 }

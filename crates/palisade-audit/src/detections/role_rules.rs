@@ -3,12 +3,12 @@
 use palisade_core::tree::Tree;
 
 use crate::body::Body;
-use crate::detection::{Cx, Trigger};
+use crate::detection::{Cx, Level, Trigger};
 
 /// Creation of a Role or ClusterRole.
 pub const ROLE_CREATE: [Trigger; 2] = [
-    Trigger::on(&["create"], "roles"),
-    Trigger::on(&["create"], "clusterroles"),
+    Trigger::on(&["create"], "roles").reading(Level::Request),
+    Trigger::on(&["create"], "clusterroles").reading(Level::Request),
 ];
 
 /// `(verbs, resources)` of each rule of the role in the request.

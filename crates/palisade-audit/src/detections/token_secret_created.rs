@@ -1,6 +1,6 @@
 use palisade_core::tree::Tree;
 
-use crate::detection::{Cx, Hit, Trigger, is_control_plane};
+use crate::detection::{Cx, Hit, Level, Trigger, is_control_plane};
 use crate::state::State;
 
 crate::detection! {
@@ -24,7 +24,7 @@ crate::detection! {
         severity: Medium,
         mitre: ["T1528", "T1098"],
         remediation: "Delete the Secret; request bounded tokens with serviceaccounts/token instead.",
-        triggers: [Trigger::on(&["create"], "secrets")],
+        triggers: [Trigger::on(&["create"], "secrets").reading(Level::Request)],
         check: check,
     }
 }

@@ -2,10 +2,8 @@ use palisade_core::Severity;
 use palisade_core::tree::Tree;
 
 use crate::body::Body;
-use crate::detection::{Cx, Hit, Trigger, is_control_plane};
+use crate::detection::{Cx, Hit, Level, Trigger, is_control_plane};
 use crate::state::{State, StoredVolume};
-
-const WRITE: &[&str] = &["create", "update", "patch", "delete"];
 
 /// Reclaim policies that destroy a volume's data once its claim is deleted.
 const DESTROYING: &[&str] = &["Delete", "Recycle"];
@@ -56,8 +54,13 @@ crate::detection! {
         mitre: ["T1530", "T1485"],
         remediation: "Restore the volume's claim reference and reclaim policy; limit who may update PersistentVolumes.",
         triggers: [
-            Trigger::on(WRITE, "persistentvolumes"),
-            Trigger::on(&["create"], "persistentvolumeclaims"),
+            // A creation and a deletion keep the volume as last stored; a patch is judged by
+            // what it writes, a full update against the volume as last stored; a claim by the
+            // volume it names.
+            Trigger::on(&["create", "delete"], "persistentvolumes"),
+            Trigger::on(&["patch"], "persistentvolumes").reading(Level::Request),
+            Trigger::on(&["update"], "persistentvolumes").reading(Level::RequestResponse),
+            Trigger::on(&["create"], "persistentvolumeclaims").reading(Level::Request),
         ],
         check: check,
     }

@@ -1,0 +1,441 @@
+//! What an audit policy lets the detections see: for each detection, whether the requests it
+//! looks at are logged at the level it reads, for everyone, in every namespace the policy
+//! names, and if not, which rule of the policy stops it. And what the policy writes into the
+//! log that it should not: Secret values, tokens.
+//!
+//! A detection that looks at every request (a baseline, an allow-list of users) is judged on
+//! a request no rule names: the policy's level for anything else, and the rules that silence
+//! some identities altogether.
+
+use palisade_core::RuleMeta;
+use serde::Serialize;
+
+use crate::audit_policy::{AuditPolicy, Request};
+use crate::detection::{Detection, Level, Sub};
+
+/// Verbs tried for a trigger that names none.
+const EVERY_VERB: &[&str] = &[
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+];
+
+/// A namespace no rule names: what the policy does in any other namespace.
+const OTHER_NAMESPACE: &str = "\u{0}any other namespace";
+
+/// How much of what a detection reads the policy logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every request it looks at, for everyone, at the level it reads.
+    Covered,
+    /// Logged for most, below what it reads for some requesters, namespaces or objects.
+    Partly,
+    /// Below what it reads for everyone (in some request it looks at).
+    Blind,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Covered => "covered",
+            Verdict::Partly => "partly",
+            Verdict::Blind => "blind",
+        }
+    }
+}
+
+/// Requests a detection looks at that the policy logs below what it reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Gap {
+    /// `create pods`.
+    pub request: String,
+    /// For whom (`groups system:nodes`, `in namespace kube-system`); `None` for everyone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub only: Option<String>,
+    /// The level they are logged at.
+    pub logged_at: Level,
+    /// The policy rule that decides it (1-based) and its line; `None` when no rule matches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+impl Gap {
+    /// `create pods by groups system:nodes: logged at Metadata (rule 4, line 20)`.
+    pub fn describe(&self) -> String {
+        let logged = match self.logged_at {
+            Level::None => "not logged".to_string(),
+            level => format!("logged at {level}"),
+        };
+        let rule = match (self.rule, self.line) {
+            (Some(rule), Some(line)) if line > 0 => format!(" (rule {rule}, line {line})"),
+            (Some(rule), _) => format!(" (rule {rule})"),
+            (None, _) => " (no rule matches)".to_string(),
+        };
+        match &self.only {
+            Some(only) => format!("{} {only}: {logged}{rule}", self.request),
+            None => format!("{}: {logged}{rule}", self.request),
+        }
+    }
+}
+
+/// One detection's coverage.
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    pub id: String,
+    pub slug: String,
+    /// The most it reads of the requests it looks at.
+    pub needs: Level,
+    pub verdict: Verdict,
+    pub gaps: Vec<Gap>,
+}
+
+/// Something the policy writes into the audit log that holds credentials.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Leak {
+    /// `create secrets`.
+    pub request: String,
+    pub only: Option<String>,
+    pub logged_at: Level,
+    pub rule: usize,
+    pub line: u32,
+    /// What the log then holds.
+    pub holds: &'static str,
+}
+
+/// Requests whose bodies hold credentials, the least level that writes them, and what.
+const SENSITIVE: &[(&str, &str, &str, &str, Level, &str)] = &[
+    (
+        "create",
+        "",
+        "secrets",
+        "",
+        Level::Request,
+        "Secret values (the request's object)",
+    ),
+    (
+        "update",
+        "",
+        "secrets",
+        "",
+        Level::Request,
+        "Secret values (the request's object)",
+    ),
+    (
+        "get",
+        "",
+        "secrets",
+        "",
+        Level::RequestResponse,
+        "Secret values (the response's object)",
+    ),
+    (
+        "list",
+        "",
+        "secrets",
+        "",
+        Level::RequestResponse,
+        "every listed Secret's values",
+    ),
+    (
+        "create",
+        "",
+        "serviceaccounts",
+        "token",
+        Level::RequestResponse,
+        "service-account tokens (the response's status)",
+    ),
+    (
+        "create",
+        "authentication.k8s.io",
+        "tokenreviews",
+        "",
+        Level::Request,
+        "the bearer tokens being reviewed",
+    ),
+];
+
+/// The coverage of each detection, in the order given.
+pub fn coverage(policy: &AuditPolicy, detections: &[&'static Detection]) -> Vec<Coverage> {
+    let named = named_namespaces(policy);
+    detections
+        .iter()
+        .map(|detection| judge(policy, detection, &named))
+        .collect()
+}
+
+fn judge(policy: &AuditPolicy, detection: &Detection, named: &[String]) -> Coverage {
+    let meta: &RuleMeta = detection.meta();
+    let mut gaps: Vec<Gap> = Vec::new();
+    let mut blind = false;
+    for trigger in detection.triggers {
+        let verbs = if trigger.verbs.is_empty() {
+            EVERY_VERB
+        } else {
+            trigger.verbs
+        };
+        let (resource, group, namespaced) = match trigger.resource {
+            Some(resource) => {
+                let group = palisade_k8s::builtin_resource("", resource).map_or("", |(g, _)| g);
+                let namespaced =
+                    palisade_k8s::builtin_resource_namespaced(group, resource).unwrap_or(true);
+                (resource, group, namespaced)
+            }
+            // Any request: judged on one that no rule names.
+            None => ("\u{0}unnamed", "\u{0}unnamed.invalid", true),
+        };
+        let subresource = match trigger.sub {
+            Sub::Is(sub) => sub,
+            Sub::None | Sub::Any => "",
+        };
+        let namespaces: Vec<&str> = if namespaced {
+            std::iter::once(OTHER_NAMESPACE)
+                .chain(named.iter().map(String::as_str))
+                .collect()
+        } else {
+            vec![""]
+        };
+        let needs = trigger.needs.max(Level::Metadata);
+        for verb in verbs {
+            for namespace in &namespaces {
+                let request = Request {
+                    verb,
+                    group,
+                    resource,
+                    subresource,
+                    namespace,
+                    path: "",
+                };
+                let shown = match trigger.resource {
+                    Some(_) if subresource.is_empty() => format!("{verb} {resource}"),
+                    Some(_) => format!("{verb} {resource}/{subresource}"),
+                    None => format!("{verb} requests"),
+                };
+                let in_namespace = (*namespace != OTHER_NAMESPACE && namespaced)
+                    .then(|| format!("in namespace {namespace}"));
+                let (some, level, rule) = policy.levels(&request);
+                for (index, who, level) in some {
+                    if level < needs {
+                        let only = match &in_namespace {
+                            Some(ns) => format!("by {who} {ns}"),
+                            None => format!("by {who}"),
+                        };
+                        gaps.push(gap(policy, &shown, Some(only), level, Some(index)));
+                    }
+                }
+                if level < needs {
+                    blind |= in_namespace.is_none();
+                    gaps.push(gap(policy, &shown, in_namespace, level, rule));
+                }
+            }
+        }
+    }
+    let mut seen = Vec::new();
+    gaps.retain(|g| {
+        let first = !seen.contains(g);
+        seen.push(g.clone());
+        first
+    });
+    // What blinds it for everyone first.
+    gaps.sort_by_key(|g| g.only.is_some());
+    let needs = detection
+        .triggers
+        .iter()
+        .map(|t| t.needs.max(Level::Metadata))
+        .max()
+        .unwrap_or(Level::Metadata);
+    let verdict = if blind {
+        Verdict::Blind
+    } else if gaps.is_empty() {
+        Verdict::Covered
+    } else {
+        Verdict::Partly
+    };
+    Coverage {
+        id: meta.id.to_string(),
+        slug: meta.slug.to_string(),
+        needs,
+        verdict,
+        gaps,
+    }
+}
+
+fn gap(
+    policy: &AuditPolicy,
+    request: &str,
+    only: Option<String>,
+    logged_at: Level,
+    rule: Option<usize>,
+) -> Gap {
+    Gap {
+        request: request.to_string(),
+        only,
+        logged_at,
+        rule: rule.map(|r| r + 1),
+        line: rule.map(|r| policy.rules[r].line),
+    }
+}
+
+/// The namespaces some rule names, in order, once each.
+fn named_namespaces(policy: &AuditPolicy) -> Vec<String> {
+    let mut named: Vec<String> = Vec::new();
+    for namespace in policy.rules.iter().flat_map(|r| &r.namespaces) {
+        if !namespace.is_empty() && !named.contains(namespace) {
+            named.push(namespace.clone());
+        }
+    }
+    named
+}
+
+/// What the policy writes into the log that holds credentials: each sensitive request logged
+/// at the level that writes its secret, for everyone or for some.
+pub fn leaks(policy: &AuditPolicy) -> Vec<Leak> {
+    let mut out = Vec::new();
+    for (verb, group, resource, subresource, writes, holds) in SENSITIVE {
+        let request = Request {
+            verb,
+            group,
+            resource,
+            subresource,
+            namespace: OTHER_NAMESPACE,
+            path: "",
+        };
+        let shown = if subresource.is_empty() {
+            format!("{verb} {resource}")
+        } else {
+            format!("{verb} {resource}/{subresource}")
+        };
+        let (some, level, rule) = policy.levels(&request);
+        let everyone = rule.map(|r| (r, None, level));
+        for (index, only, level) in some
+            .into_iter()
+            .map(|(i, who, l)| (i, Some(format!("by {who}")), l))
+            .chain(everyone)
+        {
+            if level >= *writes {
+                out.push(Leak {
+                    request: shown.clone(),
+                    only,
+                    logged_at: level,
+                    rule: index + 1,
+                    line: policy.rules[index].line,
+                    holds,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::DETECTIONS;
+
+    fn policy(rules: &str) -> AuditPolicy {
+        AuditPolicy::parse(&format!(
+            "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n{rules}"
+        ))
+        .unwrap()
+    }
+
+    fn of<'c>(coverage: &'c [Coverage], id: &str) -> &'c Coverage {
+        coverage.iter().find(|c| c.id == id).unwrap()
+    }
+
+    #[test]
+    fn a_policy_logging_everything_at_request_response_covers_every_detection() {
+        let all = policy("  - level: RequestResponse\n");
+        let coverage = coverage(&all, DETECTIONS);
+        assert!(coverage.iter().all(|c| c.verdict == Verdict::Covered));
+        assert_eq!(of(&coverage, "AUD004").needs, Level::Request);
+    }
+
+    #[test]
+    fn pods_at_metadata_blind_the_pod_detections_and_name_the_rule() {
+        let metadata = policy(
+            "  - level: Metadata\n    resources:\n      - group: \"\"\n        resources: [\"pods\"]\n  - level: RequestResponse\n",
+        );
+        let coverage = coverage(&metadata, DETECTIONS);
+        let privileged = of(&coverage, "AUD004");
+        assert_eq!(privileged.verdict, Verdict::Blind);
+        assert_eq!(
+            privileged.gaps[0].describe(),
+            "create pods: logged at Metadata (rule 1, line 4)"
+        );
+        // exec is a subresource, not named by `pods`: the rest of the policy logs it.
+        assert_eq!(of(&coverage, "AUD001").verdict, Verdict::Covered);
+        assert_eq!(of(&coverage, "AUD011").verdict, Verdict::Covered);
+    }
+
+    #[test]
+    fn rules_for_some_requesters_or_namespaces_leave_a_detection_partly_covered() {
+        let some = policy(
+            "  - level: None\n    userGroups: [\"system:nodes\"]\n  - level: Metadata\n    namespaces: [\"kube-system\"]\n  - level: Request\n",
+        );
+        let coverage = coverage(&some, DETECTIONS);
+        let system = of(&coverage, "AUD009");
+        assert_eq!(system.verdict, Verdict::Partly);
+        let gaps: Vec<String> = system.gaps.iter().map(Gap::describe).collect();
+        assert!(
+            gaps.contains(
+                &"create pods by groups system:nodes: not logged (rule 1, line 4)".into()
+            ),
+            "{gaps:?}"
+        );
+        assert!(
+            gaps.contains(
+                &"create pods in namespace kube-system: logged at Metadata (rule 2, line 6)".into()
+            ),
+            "{gaps:?}"
+        );
+        // A detection of every request sees that nodes are never logged.
+        let users = of(&coverage, "AUD028");
+        assert_eq!(users.verdict, Verdict::Partly);
+        assert!(
+            users.gaps[0]
+                .describe()
+                .starts_with("get requests by groups system:nodes")
+        );
+        // Nothing logged by default: blind.
+        let nothing = policy("  - level: Metadata\n    namespaces: [\"app\"]\n");
+        assert_eq!(
+            of(&super::coverage(&nothing, DETECTIONS), "AUD028").verdict,
+            Verdict::Blind
+        );
+    }
+
+    #[test]
+    fn secret_values_and_tokens_written_to_the_log_are_leaks() {
+        let careful = policy(
+            "  - level: Metadata\n    resources:\n      - group: \"\"\n        resources: [\"secrets\", \"serviceaccounts/token\"]\n      - group: authentication.k8s.io\n        resources: [\"tokenreviews\"]\n  - level: RequestResponse\n",
+        );
+        assert_eq!(leaks(&careful), []);
+        let careless = policy("  - level: RequestResponse\n");
+        let found: Vec<String> = leaks(&careless).iter().map(|l| l.request.clone()).collect();
+        assert_eq!(
+            found,
+            [
+                "create secrets",
+                "update secrets",
+                "get secrets",
+                "list secrets",
+                "create serviceaccounts/token",
+                "create tokenreviews"
+            ]
+        );
+        let request = policy("  - level: Request\n");
+        let found: Vec<String> = leaks(&request).iter().map(|l| l.request.clone()).collect();
+        assert_eq!(
+            found,
+            ["create secrets", "update secrets", "create tokenreviews"]
+        );
+    }
+}
