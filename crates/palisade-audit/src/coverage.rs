@@ -13,18 +13,6 @@ use serde::Serialize;
 use crate::audit_policy::{AuditPolicy, Request};
 use crate::detection::{Detection, Level, Sub};
 
-/// Verbs tried for a trigger that names none.
-const EVERY_VERB: &[&str] = &[
-    "get",
-    "list",
-    "watch",
-    "create",
-    "update",
-    "patch",
-    "delete",
-    "deletecollection",
-];
-
 /// A namespace no rule names: what the policy does in any other namespace.
 const OTHER_NAMESPACE: &str = "\u{0}any other namespace";
 
@@ -177,7 +165,7 @@ fn judge(policy: &AuditPolicy, detection: &Detection, named: &[String]) -> Cover
     let mut blind = false;
     for trigger in detection.triggers {
         let verbs = if trigger.verbs.is_empty() {
-            EVERY_VERB
+            palisade_k8s::REQUEST_VERBS
         } else {
             trigger.verbs
         };

@@ -27,6 +27,6 @@ pub mod storage;
 
 pub use exposure::{Exposure, service_exposure};
 pub use resources::{
-    ApiResource, Catalogue, ResolveError, Resolved, Scope, Scopes, VERBS, builtin_kind,
-    builtin_resource, builtin_resource_namespaced, check_verb,
+    ApiResource, Catalogue, REQUEST_VERBS, ResolveError, Resolved, Scope, Scopes, VERBS,
+    builtin_kind, builtin_resource, builtin_resource_namespaced, check_verb,
 };

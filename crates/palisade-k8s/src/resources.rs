@@ -792,25 +792,31 @@ const BUILTIN: &[Row] = &[
     ),
 ];
 
-/// The verbs the API server authorizes: the standard ones and the special verbs RBAC checks.
-pub const VERBS: &[&str] = &[
-    "get",
-    "list",
-    "watch",
-    "create",
-    "update",
-    "patch",
-    "delete",
-    "deletecollection",
-    "use",
-    "bind",
-    "escalate",
-    "impersonate",
-    "approve",
-    "sign",
-    "attest",
-    "*",
-];
+/// Declares the verbs of requests and every verb the API server authorizes from one list of
+/// each, so the second holds the first.
+macro_rules! verbs {
+    (requests: [$($request:literal),*], special: [$($special:literal),*]) => {
+        /// The verbs of requests to resources (an audit event's `verb`).
+        pub const REQUEST_VERBS: &[&str] = &[$($request),*];
+        /// The verbs the API server authorizes: the request verbs and the special verbs RBAC
+        /// checks.
+        pub const VERBS: &[&str] = &[$($request,)* $($special),*];
+    };
+}
+
+verbs!(
+    requests: [
+        "get",
+        "list",
+        "watch",
+        "create",
+        "update",
+        "patch",
+        "delete",
+        "deletecollection"
+    ],
+    special: ["use", "bind", "escalate", "impersonate", "approve", "sign", "attest", "*"]
+);
 
 /// Checks a verb against [`VERBS`], case-sensitively as the API server does; suggests the
 /// nearest when it is unknown.

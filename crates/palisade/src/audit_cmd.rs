@@ -98,22 +98,8 @@ pub struct AnalyzeArgs {
     outputs: Vec<String>,
     #[command(flatten)]
     detect: DetectionArgs,
-    /// Only these detections (ids or slugs, comma-separated).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        env = "PALISADE_AUDIT_RULES",
-        value_name = "IDS"
-    )]
-    rules: Vec<String>,
-    /// Not these detections.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        env = "PALISADE_AUDIT_SKIP_RULES",
-        value_name = "IDS"
-    )]
-    skip_rules: Vec<String>,
+    #[command(flatten)]
+    selection: SelectionArgs,
     /// Exit 1 when an alert at or above this severity was raised (`none` never).
     #[arg(
         long,
@@ -125,6 +111,42 @@ pub struct AnalyzeArgs {
     /// Accept a run in which some input could not be read (exit 0/1 instead of 2).
     #[arg(long, env = "PALISADE_ALLOW_INCOMPLETE", value_parser = clap::builder::BoolishValueParser::new())]
     allow_incomplete: bool,
+}
+
+/// Which detections run.
+#[derive(Args)]
+pub struct SelectionArgs {
+    /// Only these detections (ids or slugs, comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "PALISADE_AUDIT_RULES",
+        value_name = "IDS"
+    )]
+    rules: Vec<String>,
+    /// Not these detections (those you accept blind, say).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        env = "PALISADE_AUDIT_SKIP_RULES",
+        value_name = "IDS"
+    )]
+    skip_rules: Vec<String>,
+}
+
+impl SelectionArgs {
+    /// The selection; a name no detection has is an error, never an empty selection.
+    pub fn selection(&self) -> Result<Selection> {
+        for name in self.rules.iter().chain(&self.skip_rules) {
+            if palisade_audit::registry::find(name).is_none() {
+                bail!("unknown detection `{name}` (see `palisade audit rules`)");
+            }
+        }
+        Ok(Selection {
+            only: self.rules.clone(),
+            skip: self.skip_rules.clone(),
+        })
+    }
 }
 
 /// What analysis and the receiver share: settings, the store and its baseline, the sinks,
@@ -338,15 +360,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
     let fail_on = parse_fail_on(&args.fail_on)?;
     let settings = args.detect.settings()?;
     let baseline = args.detect.baseline()?;
-    let selection = Selection {
-        only: args.rules.clone(),
-        skip: args.skip_rules.clone(),
-    };
-    for name in selection.only.iter().chain(&selection.skip) {
-        if palisade_audit::registry::find(name).is_none() {
-            bail!("unknown detection `{name}` (see `palisade audit rules`)");
-        }
-    }
+    let selection = args.selection.selection()?;
     if args.follow && (args.paths.len() != 1 || args.paths[0].as_os_str() == "-") {
         bail!("--follow reads one file (standard input is read as it comes without it)");
     }

@@ -4,9 +4,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
-use palisade_audit::Selection;
 use palisade_audit::audit_policy::AuditPolicy;
 use palisade_audit::coverage::{Coverage, Leak, Verdict, coverage, leaks};
 use palisade_report::answer::{Document, Table, write_text};
@@ -21,22 +20,8 @@ pub struct CoverageArgs {
     policy: PathBuf,
     #[command(flatten)]
     config: ConfigArgs,
-    /// Only these detections (ids or slugs, comma-separated).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "IDS",
-        env = "PALISADE_AUDIT_RULES"
-    )]
-    rules: Vec<String>,
-    /// Not these detections (those you accept blind).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "IDS",
-        env = "PALISADE_AUDIT_SKIP_RULES"
-    )]
-    skip_rules: Vec<String>,
+    #[command(flatten)]
+    selection: crate::audit_cmd::SelectionArgs,
     /// `text` or `json`.
     #[arg(short = 'o', long = "output", default_value = "text", value_parser = ["text", "json"], env = "PALISADE_AUDIT_COVERAGE_OUTPUT")]
     output: String,
@@ -45,15 +30,7 @@ pub struct CoverageArgs {
 /// Exit 0 when every detection is covered and nothing leaks, 1 when some detection is blind
 /// or partly covered or the policy writes credentials, 2 when the policy cannot be read.
 pub fn run(args: &CoverageArgs) -> Result<u8> {
-    let selection = Selection {
-        only: args.rules.clone(),
-        skip: args.skip_rules.clone(),
-    };
-    for name in selection.only.iter().chain(&selection.skip) {
-        if palisade_audit::registry::find(name).is_none() {
-            bail!("unknown detection `{name}` (see `palisade audit rules`)");
-        }
-    }
+    let selection = args.selection.selection()?;
     let settings = crate::audit_cmd::settings(&args.config)?;
     let text = match std::fs::read_to_string(&args.policy) {
         Ok(text) => text,
