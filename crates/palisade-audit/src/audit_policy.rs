@@ -90,14 +90,16 @@ struct PolicyDocument {
     api_version: String,
     #[serde(default)]
     kind: String,
-    #[serde(default)]
-    metadata: Option<serde_json::Value>,
+    /// Accepted, not read.
+    #[serde(default, rename = "metadata")]
+    _metadata: Option<serde_json::Value>,
     #[serde(default, deserialize_with = "or_empty")]
     rules: Vec<serde_json::Value>,
     #[serde(default, deserialize_with = "or_empty")]
     omit_stages: Vec<String>,
-    #[serde(default)]
-    omit_managed_fields: Option<bool>,
+    /// Accepted, not read.
+    #[serde(default, rename = "omitManagedFields")]
+    _omit_managed_fields: Option<bool>,
 }
 
 /// An audit policy.
@@ -169,6 +171,18 @@ pub fn describe(conditions: &[Condition]) -> String {
         .join(" and ")
 }
 
+/// How a policy logs one request, for anyone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Levels {
+    /// The rules that apply only to some requesters or objects, before the first that applies
+    /// to all: each rule's index, for whom in words, and its level.
+    pub some: Vec<(usize, String, Level)>,
+    /// The level for everyone else.
+    pub everyone: Level,
+    /// The index of the rule that decides it; `None` when no rule matches (not logged).
+    pub rule: Option<usize>,
+}
+
 /// The stage the detections read: a policy that omits it gives them nothing.
 const READ_STAGE: &str = "ResponseComplete";
 
@@ -191,7 +205,6 @@ impl AuditPolicy {
         };
         let parsed: PolicyDocument = serde_json::from_value(document.value.clone())
             .map_err(|e| PolicyError::Invalid(e.to_string()))?;
-        let _ = (&parsed.metadata, parsed.omit_managed_fields);
         if parsed.kind != "Policy" || !parsed.api_version.starts_with("audit.k8s.io/") {
             return Err(PolicyError::NotAPolicy(format!(
                 "apiVersion `{}`, kind `{}` (want audit.k8s.io/v1 Policy)",
@@ -220,22 +233,27 @@ impl AuditPolicy {
         })
     }
 
-    /// The level of a request by anyone, as the rules in order decide it: the rules that
-    /// apply only to some requesters or objects before the first that applies to all, each
-    /// with its index, then the level for everyone else and the index of its rule (`None`
-    /// when no rule matches: not logged).
-    pub fn levels(&self, request: &Request) -> (Vec<(usize, String, Level)>, Level, Option<usize>) {
-        let mut conditional = Vec::new();
+    /// The level of a request by anyone, as the rules in order decide it.
+    pub fn levels(&self, request: &Request) -> Levels {
+        let mut some = Vec::new();
         for (index, rule) in self.rules.iter().enumerate() {
             match rule.matches(request) {
                 Match::No => {}
-                Match::If(only) => {
-                    conditional.push((index, describe(&only), self.effective(rule)));
+                Match::If(only) => some.push((index, describe(&only), self.effective(rule))),
+                Match::Always => {
+                    return Levels {
+                        some,
+                        everyone: self.effective(rule),
+                        rule: Some(index),
+                    };
                 }
-                Match::Always => return (conditional, self.effective(rule), Some(index)),
             }
         }
-        (conditional, Level::None, None)
+        Levels {
+            some,
+            everyone: Level::None,
+            rule: None,
+        }
     }
 
     /// The level one request is logged at, by `user` in `groups`, on the object `name` (empty
@@ -406,7 +424,11 @@ rules:
         assert_eq!(policy.rules.len(), 7);
         assert_eq!(policy.rules[0].line, 6);
 
-        let (some, level, rule) = policy.levels(&request("create", "", "pods", ""));
+        let Levels {
+            some,
+            everyone: level,
+            rule,
+        } = policy.levels(&request("create", "", "pods", ""));
         assert_eq!(
             (level, rule),
             (Level::Request, Some(4)),
@@ -417,24 +439,42 @@ rules:
             [(3, "groups system:nodes".to_string(), Level::Metadata)]
         );
 
-        let (_, level, _) = policy.levels(&request("create", "", "pods", "exec"));
+        let Levels {
+            everyone: level, ..
+        } = policy.levels(&request("create", "", "pods", "exec"));
         assert_eq!(level, Level::Request);
-        let (_, level, _) = policy.levels(&request("update", "apps", "deployments", "scale"));
+        let Levels {
+            everyone: level, ..
+        } = policy.levels(&request("update", "apps", "deployments", "scale"));
         assert_eq!(
             level,
             Level::Request,
             "an empty resource list is the whole group"
         );
-        let (_, level, _) = policy.levels(&request("update", "", "nodes", "status"));
+        let Levels {
+            everyone: level, ..
+        } = policy.levels(&request("update", "", "nodes", "status"));
         assert_eq!(level, Level::RequestResponse, "`*/status`");
-        let (_, level, rule) = policy.levels(&request("get", "", "secrets", ""));
+        let Levels {
+            everyone: level,
+            rule,
+            ..
+        } = policy.levels(&request("get", "", "secrets", ""));
         assert_eq!((level, rule), (Level::Metadata, Some(2)));
 
-        let (some, level, _) = policy.levels(&request("watch", "", "services", ""));
+        let Levels {
+            some,
+            everyone: level,
+            ..
+        } = policy.levels(&request("watch", "", "services", ""));
         assert_eq!(level, Level::Metadata);
         assert_eq!(some[0], (0, "users system:kube-proxy".into(), Level::None));
 
-        let (some, level, _) = policy.levels(&request(
+        let Levels {
+            some,
+            everyone: level,
+            ..
+        } = policy.levels(&request(
             "update",
             "rbac.authorization.k8s.io",
             "clusterroles",
@@ -451,7 +491,7 @@ rules:
             path: "/healthz/etcd",
             ..Request::default()
         };
-        assert_eq!(policy.levels(&health).1, Level::None);
+        assert_eq!(policy.levels(&health).everyone, Level::None);
     }
 
     #[test]
@@ -486,7 +526,7 @@ rules:
         let text = POLICY.replace("[\"RequestReceived\"]", "[\"ResponseComplete\"]");
         let policy = AuditPolicy::parse(&text).unwrap();
         assert_eq!(
-            policy.levels(&request("create", "", "pods", "")).1,
+            policy.levels(&request("create", "", "pods", "")).everyone,
             Level::None
         );
     }

@@ -208,8 +208,8 @@ fn judge(policy: &AuditPolicy, detection: &Detection, named: &[String]) -> Cover
                 };
                 let in_namespace = (*namespace != OTHER_NAMESPACE && namespaced)
                     .then(|| format!("in namespace {namespace}"));
-                let (some, level, rule) = policy.levels(&request);
-                for (index, who, level) in some {
+                let levels = policy.levels(&request);
+                for (index, who, level) in levels.some {
                     if level < needs {
                         let only = match &in_namespace {
                             Some(ns) => format!("by {who} {ns}"),
@@ -218,9 +218,15 @@ fn judge(policy: &AuditPolicy, detection: &Detection, named: &[String]) -> Cover
                         gaps.push(gap(policy, &shown, Some(only), level, Some(index)));
                     }
                 }
-                if level < needs {
+                if levels.everyone < needs {
                     blind |= in_namespace.is_none();
-                    gaps.push(gap(policy, &shown, in_namespace, level, rule));
+                    gaps.push(gap(
+                        policy,
+                        &shown,
+                        in_namespace,
+                        levels.everyone,
+                        levels.rule,
+                    ));
                 }
             }
         }
@@ -300,9 +306,10 @@ pub fn leaks(policy: &AuditPolicy) -> Vec<Leak> {
         } else {
             format!("{verb} {resource}/{subresource}")
         };
-        let (some, level, rule) = policy.levels(&request);
-        let everyone = rule.map(|r| (r, None, level));
-        for (index, only, level) in some
+        let levels = policy.levels(&request);
+        let everyone = levels.rule.map(|r| (r, None, levels.everyone));
+        for (index, only, level) in levels
+            .some
             .into_iter()
             .map(|(i, who, l)| (i, Some(format!("by {who}")), l))
             .chain(everyone)
