@@ -1071,3 +1071,32 @@ fn a_policy_that_cannot_be_read_is_an_error_naming_the_rule() {
     assert_ne!(out.status.code(), Some(0));
     assert!(stderr(&out).contains("unknown detection `AUD999`"));
 }
+
+/// The catalogue: every detection listed, one's documentation with the requests it looks at
+/// and the audit level it reads them at, and an unknown name refused.
+#[test]
+fn audit_rules_lists_the_detections_and_what_each_reads() {
+    let list = bin().args(["audit", "rules"]).output().unwrap();
+    assert_eq!(list.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&list.stdout);
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("AUD")).count(),
+        47,
+        "{text}"
+    );
+    let one = bin()
+        .args(["audit", "rules", "privileged-pod-created"])
+        .output()
+        .unwrap();
+    assert_eq!(one.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&one.stdout);
+    assert!(text.starts_with("AUD004 "), "{text}");
+    assert!(
+        text.contains("Looks at: `create` `pods`, logged at `Request`."),
+        "{text}"
+    );
+    assert!(text.contains("## Why it matters"), "{text}");
+    let unknown = bin().args(["audit", "rules", "AUD999"]).output().unwrap();
+    assert_ne!(unknown.status.code(), Some(0));
+    assert!(stderr(&unknown).contains("unknown detection `AUD999`"));
+}
