@@ -16,7 +16,7 @@ pub enum PolicyError {
     Yaml(String),
     #[error("not an audit policy: {0}")]
     NotAPolicy(String),
-    #[error("rule {rule} (line {line}): {message}")]
+    #[error("rule {rule}{}: {message}", at_line(*.line))]
     Rule {
         rule: usize,
         line: u32,
@@ -24,6 +24,15 @@ pub enum PolicyError {
     },
     #[error("{0}")]
     Invalid(String),
+}
+
+/// ` (line 12)`, or nothing when the line is not known.
+fn at_line(line: u32) -> String {
+    if line > 0 {
+        format!(" (line {line})")
+    } else {
+        String::new()
+    }
 }
 
 /// Resources of one API group a rule matches.
@@ -203,7 +212,23 @@ impl AuditPolicy {
                 stream.documents.len()
             )));
         };
-        let parsed: PolicyDocument = serde_json::from_value(document.value.clone())
+        let lines: Vec<u32> = document
+            .spans
+            .sequence_items(&document.value, ["rules"])
+            .unwrap_or_default()
+            .iter()
+            .map(|s| s.pos().line)
+            .collect();
+        AuditPolicy::from_value(&document.value, &lines)
+    }
+
+    /// Reads a policy from a parsed document; `lines` are its rules' lines (1-based), when
+    /// known.
+    pub fn from_value(
+        value: &serde_json::Value,
+        lines: &[u32],
+    ) -> Result<AuditPolicy, PolicyError> {
+        let parsed: PolicyDocument = serde_json::from_value(value.clone())
             .map_err(|e| PolicyError::Invalid(e.to_string()))?;
         if parsed.kind != "Policy" || !parsed.api_version.starts_with("audit.k8s.io/") {
             return Err(PolicyError::NotAPolicy(format!(
@@ -211,13 +236,9 @@ impl AuditPolicy {
                 parsed.api_version, parsed.kind
             )));
         }
-        let lines = document
-            .spans
-            .sequence_items(&document.value, ["rules"])
-            .unwrap_or_default();
         let mut rules = Vec::new();
         for (i, value) in parsed.rules.into_iter().enumerate() {
-            let line = lines.get(i).map_or(0, |s| s.pos().line);
+            let line = lines.get(i).copied().unwrap_or(0);
             let mut rule: PolicyRule =
                 serde_json::from_value(value).map_err(|e| PolicyError::Rule {
                     rule: i + 1,

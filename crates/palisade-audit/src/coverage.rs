@@ -100,29 +100,15 @@ pub struct Leak {
 
 /// Requests whose bodies hold credentials, the least level that writes them, and what.
 const SENSITIVE: &[(&str, &str, &str, &str, Level, &str)] = &[
-    (
-        "create",
-        "",
-        "secrets",
-        "",
-        Level::Request,
-        "Secret values (the request's object)",
-    ),
-    (
-        "update",
-        "",
-        "secrets",
-        "",
-        Level::Request,
-        "Secret values (the request's object)",
-    ),
+    ("create", "", "secrets", "", Level::Request, "Secret values"),
+    ("update", "", "secrets", "", Level::Request, "Secret values"),
     (
         "get",
         "",
         "secrets",
         "",
         Level::RequestResponse,
-        "Secret values (the response's object)",
+        "Secret values",
     ),
     (
         "list",
@@ -130,7 +116,7 @@ const SENSITIVE: &[(&str, &str, &str, &str, Level, &str)] = &[
         "secrets",
         "",
         Level::RequestResponse,
-        "every listed Secret's values",
+        "Secret values",
     ),
     (
         "create",
@@ -138,7 +124,7 @@ const SENSITIVE: &[(&str, &str, &str, &str, Level, &str)] = &[
         "serviceaccounts",
         "token",
         Level::RequestResponse,
-        "service-account tokens (the response's status)",
+        "service-account tokens",
     ),
     (
         "create",
@@ -149,6 +135,105 @@ const SENSITIVE: &[(&str, &str, &str, &str, Level, &str)] = &[
         "the bearer tokens being reviewed",
     ),
 ];
+
+/// What one policy rule (or the lack of one) keeps from the detections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blinding {
+    /// The rule's index (0-based); `None` when no rule matches the requests: not logged.
+    pub rule: Option<usize>,
+    /// Whether it does so for everyone, rather than for some requesters, namespaces or
+    /// objects.
+    pub everyone: bool,
+    /// For whom, when not everyone (`by groups system:nodes`, `in namespace kube-system`).
+    pub whom: Vec<String>,
+    /// The requests, in words (`create pods`).
+    pub requests: Vec<String>,
+    /// The level the requests are logged at (the lowest, when several).
+    pub logged_at: Level,
+    /// The detections it blinds: id, slug and the level each reads.
+    pub detections: Vec<(String, String, Level)>,
+}
+
+/// The gaps of `covered` by the policy rule that makes them, the rules that blind some
+/// detection for everyone first. A gap only logging credentials would fill (AUD019 reads
+/// Secrets' bodies) is left out: [`leaks`] reports the other side of it.
+pub fn blinding(covered: &[Coverage]) -> Vec<Blinding> {
+    let mut by_rule: Vec<Blinding> = Vec::new();
+    for coverage in covered {
+        for gap in &coverage.gaps {
+            if covering_would_leak(&gap.request, coverage.needs) {
+                continue;
+            }
+            let rule = gap.rule.map(|r| r - 1);
+            let index = match by_rule.iter().position(|b| b.rule == rule) {
+                Some(index) => index,
+                None => {
+                    by_rule.push(Blinding {
+                        rule,
+                        everyone: false,
+                        whom: Vec::new(),
+                        requests: Vec::new(),
+                        logged_at: gap.logged_at,
+                        detections: Vec::new(),
+                    });
+                    by_rule.len() - 1
+                }
+            };
+            let entry = &mut by_rule[index];
+            entry.everyone |= gap.only.is_none();
+            entry.logged_at = entry.logged_at.min(gap.logged_at);
+            if let Some(only) = &gap.only
+                && !entry.whom.contains(only)
+            {
+                entry.whom.push(only.clone());
+            }
+            if !entry.requests.contains(&gap.request) {
+                entry.requests.push(gap.request.clone());
+            }
+            if !entry.detections.iter().any(|(id, ..)| *id == coverage.id) {
+                let detection = (coverage.id.clone(), coverage.slug.clone(), coverage.needs);
+                entry.detections.push(detection);
+            }
+        }
+    }
+    by_rule.sort_by_key(|b| !b.everyone);
+    by_rule
+}
+
+/// Requests (`create pods`, `patch pods`) by resource: `pods (create, patch)`.
+pub fn by_resource(requests: &[String]) -> Vec<String> {
+    let mut resources: Vec<(String, Vec<String>)> = Vec::new();
+    for request in requests {
+        let (verb, resource) = request.split_once(' ').unwrap_or(("", request));
+        let resource = if resource == "requests" {
+            "any request"
+        } else {
+            resource
+        };
+        match resources.iter_mut().find(|(r, _)| r == resource) {
+            Some((_, verbs)) => verbs.push(verb.to_string()),
+            None => resources.push((resource.to_string(), vec![verb.to_string()])),
+        }
+    }
+    resources
+        .into_iter()
+        .map(|(resource, verbs)| format!("{resource} ({})", verbs.join(", ")))
+        .collect()
+}
+
+/// Whether logging `request` (`create secrets`) at `level` would write credentials.
+fn covering_would_leak(request: &str, level: Level) -> bool {
+    SENSITIVE
+        .iter()
+        .any(|(verb, _, resource, subresource, writes, _)| {
+            let shown = if subresource.is_empty() {
+                format!("{verb} {resource}")
+            } else {
+                format!("{verb} {resource}/{subresource}")
+            };
+            shown == request && level >= *writes
+        })
+}
 
 /// The coverage of each detection, in the order given.
 pub fn coverage(policy: &AuditPolicy, detections: &[&'static Detection]) -> Vec<Coverage> {
@@ -405,6 +490,33 @@ mod tests {
             of(&super::coverage(&nothing, DETECTIONS), "AUD028").verdict,
             Verdict::Blind
         );
+    }
+
+    #[test]
+    fn gaps_are_grouped_by_the_rule_that_makes_them() {
+        let some = policy(
+            "  - level: None\n    userGroups: [\"system:nodes\"]\n  - level: Metadata\n    resources:\n      - group: \"\"\n        resources: [\"pods\", \"secrets\"]\n  - level: Request\n",
+        );
+        let by_rule = blinding(&coverage(&some, DETECTIONS));
+        // Rule 2 blinds the pod detections for everyone; AUD019's gap on Secrets is left to
+        // the leak check (covering it would log Secret values).
+        let pods = &by_rule[0];
+        assert_eq!((pods.rule, pods.everyone), (Some(1), true));
+        assert_eq!(pods.requests, ["create pods", "patch pods", "update pods"]);
+        assert!(pods.detections.iter().any(|(id, ..)| id == "AUD004"));
+        assert!(pods.detections.iter().all(|(id, ..)| id != "AUD019"));
+        // Rule 3 logs workloads at Request: the detections that compare with what was
+        // stored cannot.
+        let request = by_rule.iter().find(|b| b.rule == Some(2)).unwrap();
+        assert!(request.everyone);
+        assert!(request.detections.iter().any(|(id, ..)| id == "AUD044"));
+        // Rule 1 only for nodes, so last.
+        let nodes = by_rule.last().unwrap();
+        assert_eq!((nodes.rule, nodes.everyone), (Some(0), false));
+        assert_eq!(nodes.logged_at, Level::None);
+        assert_eq!(nodes.whom[0], "by groups system:nodes");
+        assert!(nodes.requests.contains(&"create pods".to_string()));
+        assert_eq!(by_rule.len(), 3);
     }
 
     #[test]

@@ -147,6 +147,10 @@ impl Serialize for Control {
 /// configuration files) join when the node checks do.
 const CIS_K8S_1_12: &[(&str, &str)] = &[
     (
+        "3.2.2",
+        "Ensure that the audit policy covers key security concerns",
+    ),
+    (
         "5.1.1",
         "Ensure that the cluster-admin role is only used where required",
     ),
@@ -400,6 +404,7 @@ const MITRE_ATTACK: &[(&str, &str)] = &[
         "Scheduled Task/Job: Container Orchestration Job",
     ),
     ("T1562.001", "Impair Defenses: Disable or Modify Tools"),
+    ("T1562.008", "Impair Defenses: Disable or Modify Cloud Logs"),
     ("T1070", "Indicator Removal"),
     ("T1485", "Data Destruction"),
     ("T1490", "Inhibit System Recovery"),

@@ -109,6 +109,8 @@ static RULES: &[&dyn Rule] = &[
     &NamespacePodSecurity,
     &WorkloadInKubeSystem,
     &HostPathPersistentVolume,
+    &AuditPolicyLogsCredentials,
+    &AuditPolicyBlindsDetections,
 ];
 
 /// Ids that were published and retired; a new rule must not take them.

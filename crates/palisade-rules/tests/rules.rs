@@ -120,7 +120,10 @@ fn registry_metadata_is_complete_and_honest() {
             .take_while(char::is_ascii_uppercase)
             .collect();
         assert!(
-            ["POD", "IMG", "NET", "SEC", "RBAC", "META", "NS", "STO"].contains(&prefix.as_str()),
+            [
+                "POD", "IMG", "NET", "SEC", "RBAC", "META", "NS", "STO", "LOG"
+            ]
+            .contains(&prefix.as_str()),
             "{}: unknown category prefix",
             meta.id
         );

@@ -1030,7 +1030,7 @@ rules:
     );
     assert!(
         stderr(&out).contains(
-            "warning: the policy writes Secret values (the request's object) into the audit log: \
+            "warning: the policy writes Secret values into the audit log: \
              create secrets by groups system:masters logged at RequestResponse (rule 1, line 5)"
         ),
         "{}",
@@ -1099,4 +1099,50 @@ fn audit_rules_lists_the_detections_and_what_each_reads() {
     let unknown = bin().args(["audit", "rules", "AUD999"]).output().unwrap();
     assert_ne!(unknown.status.code(), Some(0));
     assert!(stderr(&unknown).contains("unknown detection `AUD999`"));
+}
+
+/// An audit policy kept beside the manifests is judged by `palisade scan` as by `audit
+/// coverage`: the bundled one passes, one logging every body is a high finding (Secret
+/// values in the log) and blinds no detection.
+#[test]
+fn scan_judges_an_audit_policy_with_the_coverage_rules() {
+    let bundled = bin()
+        .args(["scan", "--no-config", "-o", "json"])
+        .arg(workspace().join("examples/audit/policy.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(bundled.status.code(), Some(0), "{}", stderr(&bundled));
+    let dir = scratch("scan-audit-policy");
+    let careless = dir.join("policy.yaml");
+    std::fs::write(
+        &careless,
+        "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n  - level: RequestResponse\n",
+    )
+    .unwrap();
+    let out = bin()
+        .args(["scan", "--no-config", "-o", "json"])
+        .arg(&careless)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    let rules: Vec<&str> = findings
+        .iter()
+        .map(|f| {
+            f["rule"]["id"]
+                .as_str()
+                .or(f["rule"].as_str())
+                .unwrap_or("")
+        })
+        .collect();
+    assert_eq!(rules, ["LOG001"], "{findings:?}");
+    let message = findings[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "rule 1 logs secrets (create, update, get, list), serviceaccounts/token (create) \
+             and tokenreviews (create) at RequestResponse: the audit log holds Secret values"
+        ),
+        "{message}"
+    );
 }

@@ -2,6 +2,8 @@
 
 mod allow_all_network_policy;
 mod apparmor_unconfined;
+mod audit_policy_blinds_detections;
+mod audit_policy_logs_credentials;
 mod aws_auth_write_access;
 mod broad_group_binding;
 mod capabilities_not_dropped;
@@ -108,6 +110,8 @@ mod writable_root_filesystem;
 
 pub use allow_all_network_policy::AllowAllNetworkPolicy;
 pub use apparmor_unconfined::AppArmorUnconfined;
+pub use audit_policy_blinds_detections::AuditPolicyBlindsDetections;
+pub use audit_policy_logs_credentials::AuditPolicyLogsCredentials;
 pub use aws_auth_write_access::AwsAuthWriteAccess;
 pub use broad_group_binding::BroadGroupBinding;
 pub use capabilities_not_dropped::CapabilitiesNotDropped;
