@@ -99,6 +99,9 @@ pub struct Trigger {
     pub sub: Sub,
     /// The least audit level at which the check can judge these requests.
     pub needs: Level,
+    /// The least level for a JSON patch among them, when less: a JSON patch says what it
+    /// adds, where a merge patch must be applied to what was stored.
+    pub json_patch_needs: Option<Level>,
 }
 
 impl Trigger {
@@ -108,6 +111,7 @@ impl Trigger {
             resource: Some(resource),
             sub: Sub::None,
             needs: Level::Metadata,
+            json_patch_needs: None,
         }
     }
 
@@ -121,6 +125,7 @@ impl Trigger {
             resource: Some(resource),
             sub: Sub::Is(sub),
             needs: Level::Metadata,
+            json_patch_needs: None,
         }
     }
 
@@ -131,6 +136,7 @@ impl Trigger {
             resource: Some(resource),
             sub: Sub::Any,
             needs: Level::Metadata,
+            json_patch_needs: None,
         }
     }
 
@@ -141,6 +147,7 @@ impl Trigger {
             resource: None,
             sub: Sub::Any,
             needs: Level::Metadata,
+            json_patch_needs: None,
         }
     }
 
@@ -148,6 +155,22 @@ impl Trigger {
     /// [`Level::RequestResponse`]): events logged at less are not assessed.
     pub const fn reading(self, needs: Level) -> Trigger {
         Trigger { needs, ..self }
+    }
+
+    /// The same, with a JSON patch among them judged at `needs`.
+    pub const fn reading_json_patches(self, needs: Level) -> Trigger {
+        Trigger {
+            json_patch_needs: Some(needs),
+            ..self
+        }
+    }
+
+    /// The least level at which the check can judge this event.
+    pub fn needs_for(&self, event: &Event) -> Level {
+        match self.json_patch_needs {
+            Some(needs) if event.verb() == "patch" && event.is_json_patch() => needs,
+            _ => self.needs,
+        }
     }
 
     /// The requests in words, with the audit level they must be logged at when it is more
@@ -164,9 +187,13 @@ impl Trigger {
             Sub::Any => format!("`{verbs}` `{resource}` (any subresource)"),
             Sub::Is(sub) => format!("`{verbs}` `{resource}/{sub}`"),
         };
+        let json_patches = match self.json_patch_needs {
+            Some(level) if level != self.needs => format!(" (a JSON patch at `{level}`)"),
+            _ => String::new(),
+        };
         match self.needs {
             Level::None | Level::Metadata => requests,
-            level => format!("{requests}, logged at `{level}`"),
+            level => format!("{requests}, logged at `{level}`{json_patches}"),
         }
     }
 

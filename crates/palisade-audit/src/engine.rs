@@ -140,18 +140,18 @@ impl Engine {
         self.not_assessed.iter().flatten()
     }
 
-    /// Counts a request `detection` was shown at `level`, below what `trigger` needs.
-    fn unjudged(&mut self, index: usize, trigger: &Trigger, event: &Event, level: Level) {
+    /// Counts a request detection `index` was shown at `level`, below the `needs` it reads.
+    fn unjudged(&mut self, index: usize, needs: Level, event: &Event, level: Level) {
         let rule = self.detections[index].meta();
         let entry = self.not_assessed[index].get_or_insert_with(|| NotAssessed {
             rule,
             requests: 0,
-            needs: trigger.needs,
+            needs,
             logged_at: level,
             by_request: BTreeMap::new(),
         });
         entry.requests += 1;
-        entry.needs = entry.needs.max(trigger.needs);
+        entry.needs = entry.needs.max(needs);
         entry.logged_at = entry.logged_at.min(level);
         let request = match event.subresource() {
             "" => format!("{} {}", event.verb(), event.resource()),
@@ -191,9 +191,10 @@ impl Engine {
                 continue;
             }
             ran[word] |= bit;
-            if level < trigger.needs {
+            let needs = trigger.needs_for(event);
+            if level < needs {
                 // Still run: what it reads of the metadata may be enough to alert.
-                unjudged.push((*index, *trigger));
+                unjudged.push((*index, needs));
             }
             let detection = self.detections[*index];
             let hits = (detection.check)(&cx, &mut self.state);
@@ -210,8 +211,8 @@ impl Engine {
                 }
             }
         }
-        for (index, trigger) in unjudged {
-            self.unjudged(index, &trigger, event, level);
+        for (index, needs) in unjudged {
+            self.unjudged(index, needs, event, level);
         }
     }
 }
@@ -269,6 +270,31 @@ mod tests {
         };
         engine.analyze(&event, &origin, &mut out);
         (out, engine)
+    }
+
+    /// A Deployment patched and logged without the stored template: a merge patch cannot be
+    /// judged (what it adds depends on what was there), a JSON patch can.
+    #[test]
+    fn a_json_patch_is_judged_from_the_request_a_merge_patch_is_not() {
+        let patch = |body: &str| {
+            format!(
+                r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Request","auditID":"p","stage":"ResponseComplete","requestURI":"/apis/apps/v1/namespaces/app/deployments/web","verb":"patch","user":{{"username":"alice"}},"objectRef":{{"resource":"deployments","apiGroup":"apps","namespace":"app","name":"web"}},"responseStatus":{{"code":200}},"requestObject":{body}}}"#
+            )
+        };
+        let added = |engine: &Engine| {
+            engine
+                .not_assessed()
+                .find(|n| n.rule.id == "AUD044")
+                .map(|n| (n.requests, n.needs))
+        };
+        let (_, merge) = run(&patch(
+            r#"{"spec":{"template":{"spec":{"containers":[{"name":"x","image":"busybox"}]}}}}"#,
+        ));
+        assert_eq!(added(&merge), Some((1, Level::RequestResponse)));
+        let (_, json) = run(&patch(
+            r#"[{"op":"add","path":"/spec/template/spec/containers/-","value":{"name":"x","image":"busybox"}}]"#,
+        ));
+        assert_eq!(added(&json), None);
     }
 
     /// A pod created and logged without its object may have been privileged: the pod

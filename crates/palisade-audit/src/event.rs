@@ -311,6 +311,13 @@ impl<'a> Event<'a> {
         self.user_agent.as_deref()
     }
 
+    /// Whether the request's object is a JSON patch (a list of operations), as `kubectl patch
+    /// --type=json` sends; a merge patch is an object.
+    pub fn is_json_patch(&self) -> bool {
+        self.request_object
+            .is_some_and(|raw| raw.get().trim_start().starts_with('['))
+    }
+
     /// The request object, read (only when a detection needs it).
     pub fn request_object(&self) -> Option<Body<'a>> {
         self.request_object

@@ -423,9 +423,8 @@ fn scan_runs(
 }
 
 /// Every audit command: analysis in every format and through a sink in every format, and the
-/// baseline's learning, showing, export and comparison. The log patches a Deployment at the
-/// Request level, below what AUD044 reads, so the analyses accept an incomplete run (the
-/// not-assessed report is printed, and checked for canaries, all the same).
+/// baseline's learning, showing, export and comparison. Every request of the log is logged
+/// at the level its detections read, so the runs are complete.
 fn audit_runs(audit: &str, store: &str, sink: &str) -> Vec<(String, Vec<String>)> {
     let (audit, store) = (audit.to_string(), store.to_string());
     let mut runs: Vec<(String, Vec<String>)> = Vec::new();
@@ -435,7 +434,6 @@ fn audit_runs(audit: &str, store: &str, sink: &str) -> Vec<(String, Vec<String>)
             [
                 "audit",
                 "analyze",
-                "--allow-incomplete",
                 &audit,
                 "-o",
                 format,
@@ -450,7 +448,6 @@ fn audit_runs(audit: &str, store: &str, sink: &str) -> Vec<(String, Vec<String>)
             [
                 "audit",
                 "analyze",
-                "--allow-incomplete",
                 &audit,
                 "-o",
                 "json=/dev/null",
@@ -488,7 +485,6 @@ fn audit_runs(audit: &str, store: &str, sink: &str) -> Vec<(String, Vec<String>)
         vec![
             "audit",
             "analyze",
-            "--allow-incomplete",
             audit.as_str(),
             "--baseline",
             "--store",

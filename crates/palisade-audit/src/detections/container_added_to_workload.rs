@@ -45,21 +45,27 @@ crate::detection! {
         severity: Medium,
         mitre: ["T1609", "T1610"],
         remediation: "Remove the added container unless its owner confirms it; change templates through the pipeline only.",
-        // A change is compared with the template as last stored, which only responses show;
-        // a creation or a deletion keeps that up to date.
+        // A change is compared with the template as last stored, which only responses show
+        // (a JSON patch says what it adds); a creation or a deletion keeps that up to date.
         triggers: [
             Trigger::on(KEEP, "deployments"),
-            Trigger::on(CHANGE, "deployments").reading(Level::RequestResponse),
+            Trigger::on(CHANGE, "deployments").reading(Level::RequestResponse)
+                .reading_json_patches(Level::Request),
             Trigger::on(KEEP, "daemonsets"),
-            Trigger::on(CHANGE, "daemonsets").reading(Level::RequestResponse),
+            Trigger::on(CHANGE, "daemonsets").reading(Level::RequestResponse)
+                .reading_json_patches(Level::Request),
             Trigger::on(KEEP, "statefulsets"),
-            Trigger::on(CHANGE, "statefulsets").reading(Level::RequestResponse),
+            Trigger::on(CHANGE, "statefulsets").reading(Level::RequestResponse)
+                .reading_json_patches(Level::Request),
             Trigger::on(KEEP, "replicasets"),
-            Trigger::on(CHANGE, "replicasets").reading(Level::RequestResponse),
+            Trigger::on(CHANGE, "replicasets").reading(Level::RequestResponse)
+                .reading_json_patches(Level::Request),
             Trigger::on(KEEP, "replicationcontrollers"),
-            Trigger::on(CHANGE, "replicationcontrollers").reading(Level::RequestResponse),
+            Trigger::on(CHANGE, "replicationcontrollers").reading(Level::RequestResponse)
+                .reading_json_patches(Level::Request),
             Trigger::on(KEEP, "cronjobs"),
-            Trigger::on(CHANGE, "cronjobs").reading(Level::RequestResponse),
+            Trigger::on(CHANGE, "cronjobs").reading(Level::RequestResponse)
+                .reading_json_patches(Level::Request),
         ],
         check: check,
     }
