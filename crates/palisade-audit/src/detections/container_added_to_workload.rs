@@ -49,26 +49,28 @@ crate::detection! {
         // (a JSON patch says what it adds); a creation or a deletion keeps that up to date.
         triggers: [
             Trigger::on(KEEP, "deployments"),
-            Trigger::on(CHANGE, "deployments").reading(Level::RequestResponse)
-                .reading_json_patches(Level::Request),
+            change("deployments"),
             Trigger::on(KEEP, "daemonsets"),
-            Trigger::on(CHANGE, "daemonsets").reading(Level::RequestResponse)
-                .reading_json_patches(Level::Request),
+            change("daemonsets"),
             Trigger::on(KEEP, "statefulsets"),
-            Trigger::on(CHANGE, "statefulsets").reading(Level::RequestResponse)
-                .reading_json_patches(Level::Request),
+            change("statefulsets"),
             Trigger::on(KEEP, "replicasets"),
-            Trigger::on(CHANGE, "replicasets").reading(Level::RequestResponse)
-                .reading_json_patches(Level::Request),
+            change("replicasets"),
             Trigger::on(KEEP, "replicationcontrollers"),
-            Trigger::on(CHANGE, "replicationcontrollers").reading(Level::RequestResponse)
-                .reading_json_patches(Level::Request),
+            change("replicationcontrollers"),
             Trigger::on(KEEP, "cronjobs"),
-            Trigger::on(CHANGE, "cronjobs").reading(Level::RequestResponse)
-                .reading_json_patches(Level::Request),
+            change("cronjobs"),
         ],
         check: check,
     }
+}
+
+/// An update or patch of `resource`'s template, compared with the template as last stored
+/// (which only responses show), unless a JSON patch says what it adds.
+const fn change(resource: &'static str) -> Trigger {
+    Trigger::on(CHANGE, resource)
+        .reading(Level::RequestResponse)
+        .reading_json_patches(Level::Request)
 }
 
 fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
