@@ -91,6 +91,9 @@ pub fn selected(
 pub struct Engine {
     detections: Vec<&'static Detection>,
     not_assessed: Vec<Option<NotAssessed>>,
+    /// The detections that could not judge the event being analysed, and what they read
+    /// (kept to reuse its allocation).
+    unjudged: Vec<(usize, Level)>,
     by_resource: HashMap<&'static str, Vec<(usize, Trigger)>>,
     every: Vec<(usize, Trigger)>,
     settings: Settings,
@@ -120,6 +123,7 @@ impl Engine {
         Engine {
             state: State::new(&settings, baseline),
             not_assessed: vec![None; detections.len()],
+            unjudged: Vec::new(),
             detections,
             by_resource,
             every,
@@ -141,7 +145,7 @@ impl Engine {
     }
 
     /// Counts a request detection `index` was shown at `level`, below the `needs` it reads.
-    fn unjudged(&mut self, index: usize, needs: Level, event: &Event, level: Level) {
+    fn count_unjudged(&mut self, index: usize, needs: Level, request: &str, level: Level) {
         let rule = self.detections[index].meta();
         let entry = self.not_assessed[index].get_or_insert_with(|| NotAssessed {
             rule,
@@ -153,14 +157,10 @@ impl Engine {
         entry.requests += 1;
         entry.needs = entry.needs.max(needs);
         entry.logged_at = entry.logged_at.min(level);
-        let request = match event.subresource() {
-            "" => format!("{} {}", event.verb(), event.resource()),
-            sub => format!("{} {}/{sub}", event.verb(), event.resource()),
-        };
-        if let Some(n) = entry.by_request.get_mut(&request) {
+        if let Some(n) = entry.by_request.get_mut(request) {
             *n += 1;
         } else if entry.by_request.len() < MAX_UNJUDGED_KINDS {
-            entry.by_request.insert(request, 1);
+            entry.by_request.insert(request.to_string(), 1);
         }
     }
 
@@ -184,7 +184,6 @@ impl Engine {
             .chain(self.every.iter());
         // Detections already run on this event (a detection may have several triggers).
         let mut ran = [0u64; MAX_DETECTIONS / 64];
-        let mut unjudged = Vec::new();
         for (index, trigger) in candidates {
             let (word, bit) = (index / 64, 1u64 << (index % 64));
             if ran[word] & bit != 0 || !trigger.matches(event) {
@@ -194,7 +193,7 @@ impl Engine {
             let needs = trigger.needs_for(event);
             if level < needs {
                 // Still run: what it reads of the metadata may be enough to alert.
-                unjudged.push((*index, needs));
+                self.unjudged.push((*index, needs));
             }
             let detection = self.detections[*index];
             let hits = (detection.check)(&cx, &mut self.state);
@@ -211,9 +210,23 @@ impl Engine {
                 }
             }
         }
-        for (index, needs) in unjudged {
-            self.unjudged(index, needs, event, level);
+        if self.unjudged.is_empty() {
+            return;
         }
+        // `create pods`, written once for every detection that could not judge it.
+        let mut request = String::with_capacity(64);
+        request.push_str(event.verb());
+        request.push(' ');
+        request.push_str(event.resource());
+        if !event.subresource().is_empty() {
+            request.push('/');
+            request.push_str(event.subresource());
+        }
+        let mut unjudged = std::mem::take(&mut self.unjudged);
+        for (index, needs) in unjudged.drain(..) {
+            self.count_unjudged(index, needs, &request, level);
+        }
+        self.unjudged = unjudged;
     }
 }
 
