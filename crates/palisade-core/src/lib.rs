@@ -26,6 +26,7 @@ pub mod rule;
 pub mod selector;
 pub mod severity;
 pub mod tree;
+pub mod words;
 
 pub use control::{Control, Framework, Profile};
 pub use diagnostic::{Diagnostic, DiagnosticLevel};

@@ -83,18 +83,9 @@ declare_rule! {
 /// Most detections, kinds of request and requesters named in one finding.
 const NAMED: usize = 5;
 
-/// The first [`NAMED`] of `items`, and how many more: `a, b and 3 more`.
+/// The first [`NAMED`] of `items`, and how many more.
 fn first_few(items: &[String]) -> String {
-    let shown = items
-        .iter()
-        .take(NAMED)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    match items.len().saturating_sub(NAMED) {
-        0 => shown,
-        more => format!("{shown} and {more} more"),
-    }
+    palisade_core::words::first_few(items, NAMED)
 }
 
 impl Check for AuditPolicyBlindsDetections {

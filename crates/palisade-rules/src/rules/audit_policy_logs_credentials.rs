@@ -1,6 +1,7 @@
 use palisade_audit::audit_policy::AuditPolicy;
 use palisade_audit::coverage::{by_resource, leaks};
 use palisade_audit::detection::Level;
+use palisade_core::words::and_list;
 
 use crate::context::{Context, Reported};
 use crate::rule::{Check, Target};
@@ -119,14 +120,5 @@ impl Check for AuditPolicyLogsCredentials {
                 ),
             ));
         }
-    }
-}
-
-/// `a`, `a and b`, `a, b and c`.
-fn and_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }

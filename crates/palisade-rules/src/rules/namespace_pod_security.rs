@@ -137,12 +137,7 @@ impl Check for NamespacePodSecurity {
         let advice = match strictest_ok {
             Some(Level::Privileged) => {
                 let needing = &needs[&Level::Privileged];
-                let shown: Vec<&str> = needing.iter().take(3).map(String::as_str).collect();
-                let more = if needing.len() > 3 {
-                    format!(" and {} more", needing.len() - 3)
-                } else {
-                    String::new()
-                };
+                let shown = palisade_core::words::first_few(needing, 3);
                 let others = count - needing.len();
                 let split = if others > 0 {
                     format!(
@@ -152,8 +147,7 @@ impl Check for NamespacePodSecurity {
                     String::new()
                 };
                 format!(
-                    "of its {count} workload(s) in the scanned files, {}{more} need privileged (they fail a baseline control){split}",
-                    shown.join(", ")
+                    "of its {count} workload(s) in the scanned files, {shown} need privileged (they fail a baseline control){split}"
                 )
             }
             Some(level) => format!(
@@ -195,11 +189,10 @@ impl Check for NamespacePodSecurity {
                     .flat_map(|(_, names)| names)
                     .collect();
                 if !rejected.is_empty() {
-                    let shown: Vec<&str> = rejected.iter().take(5).map(|s| s.as_str()).collect();
-                    let more = if rejected.len() > 5 { format!(" and {} more", rejected.len() - 5) } else { String::new() };
+                    let shown = palisade_core::words::first_few(&rejected, 5);
                     cx.report(
                         labels_path.join(ENFORCE),
-                        format!("namespace {name} enforces {enforced} (policy {version}), which would reject the pods of {}{more}", shown.join(", ")),
+                        format!("namespace {name} enforces {enforced} (policy {version}), which would reject the pods of {shown}"),
                     );
                 } else if enforced == Level::Baseline && strictest_ok == Some(Level::Restricted) {
                     cx.report(

@@ -109,17 +109,8 @@ impl Check for SecretInManifest {
             if plain.is_empty() {
                 continue;
             }
-            let keys = plain
-                .iter()
-                .take(5)
-                .map(|(key, _)| *key)
-                .collect::<Vec<_>>()
-                .join(", ");
-            let more = if plain.len() > 5 {
-                format!(" and {} more", plain.len() - 5)
-            } else {
-                String::new()
-            };
+            let keys: Vec<&str> = plain.iter().map(|(key, _)| *key).collect();
+            let keys = palisade_core::words::first_few(&keys, 5);
             let credentials = plain.iter().any(|(key, text)| {
                 palisade_secrets::names::is_credential_name(key)
                     || !palisade_secrets::scan_value(Some(key), text).is_empty()
@@ -135,7 +126,7 @@ impl Check for SecretInManifest {
             let mut reported = crate::context::Reported::new(
                 palisade_core::JsonPointer::root().join(field),
                 format!(
-                    "Secret of type {secret_type} carries {} plain value{} in {field} ({keys}{more}): {what}; commit a SealedSecret, a SOPS-encrypted file or an ExternalSecret instead",
+                    "Secret of type {secret_type} carries {} plain value{} in {field} ({keys}): {what}; commit a SealedSecret, a SOPS-encrypted file or an ExternalSecret instead",
                     plain.len(),
                     if plain.len() == 1 { "" } else { "s" },
                 ),

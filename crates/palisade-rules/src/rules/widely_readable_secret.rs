@@ -167,18 +167,12 @@ impl Check for WidelyReadableSecret {
         if broad.is_empty() && exposed.is_empty() && readers.len() <= MANY_READERS {
             return;
         }
-        let listed: Vec<String> = readers.iter().take(6).map(ToString::to_string).collect();
-        let more = readers.len().saturating_sub(listed.len());
+        let readers_named: Vec<String> = readers.iter().map(ToString::to_string).collect();
         let mut message = format!(
-            "readable by {} subject{} besides administrators: {}{}",
+            "readable by {} subject{} besides administrators: {}",
             readers.len(),
             if readers.len() == 1 { "" } else { "s" },
-            listed.join(", "),
-            if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            }
+            palisade_core::words::first_few(&readers_named, 6),
         );
         if !broad.is_empty() {
             message.push_str(&format!(
