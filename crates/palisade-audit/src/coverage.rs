@@ -11,7 +11,7 @@ use palisade_core::RuleMeta;
 use serde::Serialize;
 
 use crate::audit_policy::{AuditPolicy, Request};
-use crate::detection::{Detection, Level, Sub};
+use crate::detection::{Detection, Level, Sub, request_words};
 
 /// A namespace no rule names: what the policy does in any other namespace.
 const OTHER_NAMESPACE: &str = "\u{0}any other namespace";
@@ -226,12 +226,7 @@ fn covering_would_leak(request: &str, level: Level) -> bool {
     SENSITIVE
         .iter()
         .any(|(verb, _, resource, subresource, writes, _)| {
-            let shown = if subresource.is_empty() {
-                format!("{verb} {resource}")
-            } else {
-                format!("{verb} {resource}/{subresource}")
-            };
-            shown == request && level >= *writes
+            request_words(verb, resource, subresource) == request && level >= *writes
         })
 }
 
@@ -287,9 +282,8 @@ fn judge(policy: &AuditPolicy, detection: &Detection, named: &[String]) -> Cover
                     path: "",
                 };
                 let shown = match trigger.resource {
-                    Some(_) if subresource.is_empty() => format!("{verb} {resource}"),
-                    Some(_) => format!("{verb} {resource}/{subresource}"),
-                    None => format!("{verb} requests"),
+                    Some(_) => request_words(verb, resource, subresource),
+                    None => request_words(verb, "requests", ""),
                 };
                 let in_namespace = (*namespace != OTHER_NAMESPACE && namespaced)
                     .then(|| format!("in namespace {namespace}"));
@@ -316,12 +310,13 @@ fn judge(policy: &AuditPolicy, detection: &Detection, named: &[String]) -> Cover
             }
         }
     }
-    let mut seen = Vec::new();
-    gaps.retain(|g| {
-        let first = !seen.contains(g);
-        seen.push(g.clone());
-        first
-    });
+    let mut unique: Vec<Gap> = Vec::new();
+    for gap in gaps {
+        if !unique.contains(&gap) {
+            unique.push(gap);
+        }
+    }
+    let mut gaps = unique;
     // What blinds it for everyone first.
     gaps.sort_by_key(|g| g.only.is_some());
     let needs = detection
@@ -386,11 +381,7 @@ pub fn leaks(policy: &AuditPolicy) -> Vec<Leak> {
             namespace: OTHER_NAMESPACE,
             path: "",
         };
-        let shown = if subresource.is_empty() {
-            format!("{verb} {resource}")
-        } else {
-            format!("{verb} {resource}/{subresource}")
-        };
+        let shown = request_words(verb, resource, subresource);
         let levels = policy.levels(&request);
         let everyone = levels.rule.map(|r| (r, None, levels.everyone));
         for (index, only, level) in levels

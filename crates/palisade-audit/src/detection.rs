@@ -88,6 +88,19 @@ impl std::fmt::Display for Level {
     }
 }
 
+/// A request in words: `create pods`, `create pods/exec`.
+pub fn request_words(verb: &str, resource: &str, subresource: &str) -> String {
+    let mut words = String::with_capacity(verb.len() + resource.len() + subresource.len() + 2);
+    words.push_str(verb);
+    words.push(' ');
+    words.push_str(resource);
+    if !subresource.is_empty() {
+        words.push('/');
+        words.push_str(subresource);
+    }
+    words
+}
+
 /// The requests a detection looks at.
 #[derive(Debug, Clone, Copy)]
 pub struct Trigger {

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use crate::alert::{Alert, Origin};
 use crate::baseline::Baseline;
-use crate::detection::{Cx, Detection, Level, Trigger};
+use crate::detection::{Cx, Detection, Level, Trigger, request_words};
 use crate::event::Event;
 use crate::settings::Settings;
 use crate::state::State;
@@ -214,14 +214,7 @@ impl Engine {
             return;
         }
         // `create pods`, written once for every detection that could not judge it.
-        let mut request = String::with_capacity(64);
-        request.push_str(event.verb());
-        request.push(' ');
-        request.push_str(event.resource());
-        if !event.subresource().is_empty() {
-            request.push('/');
-            request.push_str(event.subresource());
-        }
+        let request = request_words(event.verb(), event.resource(), event.subresource());
         let mut unjudged = std::mem::take(&mut self.unjudged);
         for (index, needs) in unjudged.drain(..) {
             self.count_unjudged(index, needs, &request, level);

@@ -108,7 +108,8 @@ pub struct AnalyzeArgs {
         value_name = "SEVERITY"
     )]
     fail_on: String,
-    /// Accept a run in which some input could not be read (exit 0/1 instead of 2).
+    /// Accept a run in which some input could not be read, or some requests were logged
+    /// below the audit level a detection reads (exit 0/1 instead of 2).
     #[arg(long, env = "PALISADE_ALLOW_INCOMPLETE", value_parser = clap::builder::BoolishValueParser::new())]
     allow_incomplete: bool,
 }
