@@ -65,7 +65,9 @@ impl Level {
     }
 
     /// The level an event was logged at: its `level`, raised to what its bodies show (some
-    /// exporters drop the field; a body present is read whatever the field says).
+    /// exporters drop the field; a body present is read whatever the field says). An event
+    /// the audit backend truncated (`audit.k8s.io/truncated`: it was too large, and its
+    /// bodies were dropped) is at what its bodies show, whatever level the policy gave it.
     pub fn of(event: &Event) -> Level {
         let shown = if event.response_object.is_some() {
             Level::RequestResponse
@@ -74,11 +76,15 @@ impl Level {
         } else {
             Level::Metadata
         };
-        event
-            .level
-            .as_deref()
-            .and_then(Level::parse)
-            .map_or(shown, |said| said.max(shown))
+        if event.truncated() {
+            return shown;
+        }
+        Level::declared(event).map_or(shown, |said| said.max(shown))
+    }
+
+    /// The level the API server's audit policy gave the event's request (its `level`).
+    pub fn declared(event: &Event) -> Option<Level> {
+        event.level.as_deref().and_then(Level::parse)
     }
 }
 
@@ -272,6 +278,8 @@ pub struct Cx<'e, 'a> {
     response: OnceCell<Option<Body<'a>>>,
     name: OnceCell<String>,
     facts: OnceCell<std::sync::Arc<crate::alert::RequestFacts>>,
+    reads: Level,
+    short: &'e [&'static RuleMeta],
 }
 
 impl<'e, 'a> Cx<'e, 'a> {
@@ -283,7 +291,31 @@ impl<'e, 'a> Cx<'e, 'a> {
             response: OnceCell::new(),
             name: OnceCell::new(),
             facts: OnceCell::new(),
+            reads: Level::Metadata,
+            short: &[],
         }
+    }
+
+    /// The same, told what the running detections read of this request: the highest level
+    /// any of them needs (`reads`), and those it was logged below (`short`).
+    pub fn reading(self, reads: Level, short: &'e [&'static RuleMeta]) -> Self {
+        Cx {
+            reads,
+            short,
+            ..self
+        }
+    }
+
+    /// The highest audit level a running detection reads this request at (`Metadata` when
+    /// none reads its objects).
+    pub fn reads(&self) -> Level {
+        self.reads
+    }
+
+    /// The running detections that cannot judge this request: it was logged below what
+    /// they read.
+    pub fn short(&self) -> &[&'static RuleMeta] {
+        self.short
     }
 
     /// The request object (the object sent with a create, update or patch).

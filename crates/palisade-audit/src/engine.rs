@@ -68,6 +68,9 @@ pub struct NotAssessed {
     pub logged_at: Level,
     /// How many of each request (`create pods`), the first few kinds.
     pub by_request: BTreeMap<String, u64>,
+    /// How many of them the audit backend truncated (too large to log whole: their objects
+    /// were dropped whatever the policy's level).
+    pub truncated: u64,
 }
 
 /// The detections that run with these settings: the selected ones that have something to
@@ -94,6 +97,10 @@ pub struct Engine {
     /// The detections that could not judge the event being analysed, and what they read
     /// (kept to reuse its allocation).
     unjudged: Vec<(usize, Level)>,
+    /// The detections shown the event being analysed, and those of them it was logged
+    /// below (kept to reuse their allocations).
+    matched: Vec<usize>,
+    short: Vec<&'static palisade_core::RuleMeta>,
     by_resource: HashMap<&'static str, Vec<(usize, Trigger)>>,
     every: Vec<(usize, Trigger)>,
     settings: Settings,
@@ -124,6 +131,8 @@ impl Engine {
             state: State::new(&settings, baseline),
             not_assessed: vec![None; detections.len()],
             unjudged: Vec::new(),
+            matched: Vec::new(),
+            short: Vec::new(),
             detections,
             by_resource,
             every,
@@ -145,7 +154,14 @@ impl Engine {
     }
 
     /// Counts a request detection `index` was shown at `level`, below the `needs` it reads.
-    fn count_unjudged(&mut self, index: usize, needs: Level, request: &str, level: Level) {
+    fn count_unjudged(
+        &mut self,
+        index: usize,
+        needs: Level,
+        request: &str,
+        level: Level,
+        truncated: bool,
+    ) {
         let rule = self.detections[index].meta();
         let entry = self.not_assessed[index].get_or_insert_with(|| NotAssessed {
             rule,
@@ -153,8 +169,10 @@ impl Engine {
             needs,
             logged_at: level,
             by_request: BTreeMap::new(),
+            truncated: 0,
         });
         entry.requests += 1;
+        entry.truncated += u64::from(truncated);
         entry.needs = entry.needs.max(needs);
         entry.logged_at = entry.logged_at.min(level);
         if let Some(n) = entry.by_request.get_mut(request) {
@@ -173,7 +191,6 @@ impl Engine {
             return;
         }
         self.counts.analysed += 1;
-        let cx = Cx::new(event, &self.settings);
         let resource = event.resource();
         let level = Level::of(event);
         let candidates = self
@@ -182,8 +199,11 @@ impl Engine {
             .into_iter()
             .flatten()
             .chain(self.every.iter());
-        // Detections already run on this event (a detection may have several triggers).
+        // The detections shown the event, each once (a detection may have several triggers),
+        // and the most any of them reads of it.
         let mut ran = [0u64; MAX_DETECTIONS / 64];
+        let mut matched = std::mem::take(&mut self.matched);
+        let mut reads = Level::Metadata;
         for (index, trigger) in candidates {
             let (word, bit) = (index / 64, 1u64 << (index % 64));
             if ran[word] & bit != 0 || !trigger.matches(event) {
@@ -191,11 +211,22 @@ impl Engine {
             }
             ran[word] |= bit;
             let needs = trigger.needs_for(event);
+            reads = reads.max(needs);
             if level < needs {
                 // Still run: what it reads of the metadata may be enough to alert.
                 self.unjudged.push((*index, needs));
             }
-            let detection = self.detections[*index];
+            matched.push(*index);
+        }
+        let mut short = std::mem::take(&mut self.short);
+        short.extend(
+            self.unjudged
+                .iter()
+                .map(|(i, _)| self.detections[*i].meta()),
+        );
+        let cx = Cx::new(event, &self.settings).reading(reads, &short);
+        for index in matched.drain(..) {
+            let detection = self.detections[index];
             let hits = (detection.check)(&cx, &mut self.state);
             for mut hit in hits {
                 // The request shows intent, but what it says was done was not.
@@ -204,20 +235,25 @@ impl Engine {
                     hit = hit.with("dry_run", "true");
                 }
                 let alert = Alert::new(detection.meta(), hit, &cx, origin);
-                if self.seen.first_time(*index, &alert) {
+                if self.seen.first_time(index, &alert) {
                     self.counts.alerts += 1;
                     out.push(alert);
                 }
             }
         }
+        drop(cx);
+        short.clear();
+        self.short = short;
+        self.matched = matched;
         if self.unjudged.is_empty() {
             return;
         }
         // `create pods`, written once for every detection that could not judge it.
         let request = request_words(event.verb(), event.resource(), event.subresource());
+        let truncated = event.truncated();
         let mut unjudged = std::mem::take(&mut self.unjudged);
         for (index, needs) in unjudged.drain(..) {
-            self.count_unjudged(index, needs, &request, level);
+            self.count_unjudged(index, needs, &request, level, truncated);
         }
         self.unjudged = unjudged;
     }
@@ -329,6 +365,33 @@ mod tests {
         assert_eq!(privileged.by_request.get("create pods"), Some(&1));
         // Detections that read only the metadata judged it.
         assert!(blind.not_assessed().all(|n| n.needs > Level::Metadata));
+    }
+
+    /// A pod create the audit backend truncated (too large: its object dropped, its level
+    /// kept) cannot be judged by the pod detections: it is counted as not assessed, as
+    /// truncated, and is not a lowering of the level (AUD048).
+    #[test]
+    fn a_truncated_event_is_not_assessed_whatever_its_level() {
+        let truncated = PRIVILEGED_POD
+            .split(r#","requestObject""#)
+            .next()
+            .unwrap()
+            .replace(
+                r#""responseStatus""#,
+                r#""annotations":{"audit.k8s.io/truncated":"true"},"responseStatus""#,
+            )
+            + "}";
+        let (alerts, engine) = run(&truncated);
+        assert!(alerts.iter().all(|a| a.rule.id != "AUD048"), "{alerts:?}");
+        let privileged = engine
+            .not_assessed()
+            .find(|n| n.rule.id == "AUD004")
+            .expect("AUD004 not assessed");
+        assert_eq!((privileged.requests, privileged.truncated), (1, 1));
+        assert_eq!(privileged.logged_at, Level::Metadata);
+        // Annotated otherwise, the same event is at the level it says.
+        let (_, kept) = run(&truncated.replace(r#""true""#, r#""false""#));
+        assert_eq!(kept.not_assessed().count(), 0);
     }
 
     /// An alert on a dry run says that nothing was stored, in its message and its evidence;

@@ -176,6 +176,9 @@ pub enum DecodeError {
 
 /// The annotation the authorizer writes its decision to.
 pub const DECISION_ANNOTATION: &str = "authorization.k8s.io/decision";
+/// The annotation the audit backends' truncation (`--audit-log-truncate-enabled`,
+/// `--audit-webhook-truncate-enabled`) puts on an event whose objects it dropped.
+pub const TRUNCATED_ANNOTATION: &str = "audit.k8s.io/truncated";
 /// The annotation the authorizer writes its reason to.
 pub const REASON_ANNOTATION: &str = "authorization.k8s.io/reason";
 
@@ -275,6 +278,15 @@ impl<'a> Event<'a> {
             .into_iter()
             .find(|(k, _)| k.as_str() == key)
             .map(|(_, v)| v.0.into_owned())
+    }
+
+    /// Whether the audit backend truncated the event (`audit.k8s.io/truncated: "true"`): it
+    /// was larger than the backend's limit, so its request and response objects were
+    /// dropped, whatever its level says.
+    pub fn truncated(&self) -> bool {
+        self.annotations
+            .is_some_and(|raw| raw.get().contains(TRUNCATED_ANNOTATION))
+            && self.annotation(TRUNCATED_ANNOTATION).as_deref() == Some("true")
     }
 
     /// The authorizer's decision (`allow`, `forbid`), when annotated.

@@ -52,6 +52,7 @@ pub static DETECTIONS: &[&Detection] = &[
     &host_path_volume_created::HOST_PATH_VOLUME_CREATED, // AUD045
     &volume_claim_changed::VOLUME_CLAIM_CHANGED, // AUD046
     &persistent_storage_deleted::PERSISTENT_STORAGE_DELETED, // AUD047
+    &audit_level_lowered::AUDIT_LEVEL_LOWERED, // AUD048
 ];
 
 /// The detection with this id or slug (any case).

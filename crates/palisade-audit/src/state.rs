@@ -8,6 +8,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use palisade_net::addr::AddrRange;
 
 use crate::baseline::{Baseline, Watch};
+use crate::detection::Level;
 use crate::settings::Settings;
 
 /// Keys kept per window family before idle ones are dropped.
@@ -32,6 +33,57 @@ pub struct State {
     /// The claim and reclaim policy of the PersistentVolumes whose stored object the log
     /// showed (AUD046), by name.
     pub volumes: Stored<StoredVolume>,
+    /// The audit level requests that detections read above `Metadata` were last logged at
+    /// (AUD048).
+    pub logged: LoggedLevels,
+}
+
+/// The audit level requests were last logged at, each request keyed by what the API
+/// server's audit policy decides a level from (requester, verb, resource, namespace, name),
+/// and when each kind of request was last reported logged lower. Bounded: past
+/// [`MAX_STORED`] requests, the longest-known are forgotten.
+#[derive(Debug, Default)]
+pub struct LoggedLevels {
+    by_request: HashMap<u64, Level>,
+    order: VecDeque<u64>,
+    /// Per kind of request (`create pods`), when a lowering was last reported (microseconds
+    /// since the epoch; `None` for an event without a time).
+    reported: HashMap<String, Option<i64>>,
+}
+
+impl LoggedLevels {
+    /// Records that request `key` was logged at `level`; returns the level it was logged at
+    /// the time before.
+    pub fn record(&mut self, key: u64, level: Level) -> Option<Level> {
+        let before = self.by_request.insert(key, level);
+        if before.is_none() {
+            self.order.push_back(key);
+            while self.by_request.len() > MAX_STORED {
+                let Some(oldest) = self.order.pop_front() else {
+                    break;
+                };
+                self.by_request.remove(&oldest);
+            }
+        }
+        before
+    }
+
+    /// Whether a lowering of `kind` seen at `now` is to be reported: not when one was
+    /// reported less than `quiet` microseconds before (or at all, when either has no time).
+    pub fn report(&mut self, kind: &str, now: Option<i64>, quiet: i64) -> bool {
+        let due = match (self.reported.get(kind), now) {
+            (None, _) => true,
+            (Some(Some(then)), Some(now)) => now.saturating_sub(*then) >= quiet,
+            (Some(_), _) => false,
+        };
+        if due {
+            if self.reported.len() >= MAX_WINDOW_KEYS {
+                self.reported.clear();
+            }
+            self.reported.insert(kind.to_string(), now);
+        }
+        due
+    }
 }
 
 /// Objects kept by one [`Stored`] before the longest-kept are forgotten.
@@ -121,6 +173,7 @@ impl State {
             pods: Stored::default(),
             workloads: Stored::default(),
             volumes: Stored::default(),
+            logged: LoggedLevels::default(),
             cluster_ranges: settings
                 .cluster_cidrs
                 .iter()
@@ -235,6 +288,34 @@ mod tests {
         }
         assert_eq!(churn.by_key.len(), 1);
         assert!(churn.order.len() <= 2 * 1024 + 2, "{}", churn.order.len());
+    }
+
+    /// A request's level is the one last logged; requests are forgotten oldest first past
+    /// the cap; a kind is reported once within the quiet time, and once at all without times.
+    #[test]
+    fn logged_levels_stay_bounded_and_reports_are_spaced() {
+        let mut logged = LoggedLevels::default();
+        assert_eq!(logged.record(1, Level::Request), None);
+        assert_eq!(logged.record(1, Level::Metadata), Some(Level::Request));
+        assert_eq!(logged.record(1, Level::Request), Some(Level::Metadata));
+        for key in 2..(MAX_STORED as u64 + 2) {
+            logged.record(key, Level::Request);
+        }
+        assert_eq!(logged.by_request.len(), MAX_STORED);
+        assert_eq!(
+            logged.record(1, Level::Request),
+            None,
+            "the first request was forgotten"
+        );
+
+        let hour = 3_600_000_000;
+        assert!(logged.report("create pods", Some(0), hour));
+        assert!(!logged.report("create pods", Some(hour - 1), hour));
+        assert!(logged.report("update configmaps", Some(1), hour));
+        assert!(logged.report("create pods", Some(hour), hour));
+        assert!(logged.report("patch deployments", None, hour));
+        assert!(!logged.report("patch deployments", None, hour));
+        assert!(!logged.report("patch deployments", Some(5 * hour), hour));
     }
 
     #[test]

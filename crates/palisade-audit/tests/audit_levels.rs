@@ -13,6 +13,7 @@ use fixture_files::{cases, fixtures, learn};
 use palisade_audit::audit_policy::{AuditPolicy, Request};
 use palisade_audit::coverage::{Verdict, coverage};
 use palisade_audit::detection::Level;
+use palisade_audit::event::TRUNCATED_ANNOTATION;
 use palisade_audit::input::{ReadStats, decode_text};
 use palisade_audit::registry::DETECTIONS;
 use palisade_audit::{Engine, Event, Origin, Selection};
@@ -85,6 +86,11 @@ fn replay(id: &str, level: Option<Level>) -> Vec<(String, usize, u64)> {
     out
 }
 
+/// Detections whose alerts are a difference between the levels of events: replayed all at one
+/// level, the difference is gone by construction. `tests/audit_policy_model.rs` checks them
+/// against policies instead.
+const COMPARES_LEVELS: &[&str] = &["AUD048"];
+
 #[test]
 fn an_alert_lost_to_a_lower_audit_level_is_a_request_not_assessed() {
     let mut failures = Vec::new();
@@ -92,6 +98,9 @@ fn an_alert_lost_to_a_lower_audit_level_is_a_request_not_assessed() {
     let mut loses: BTreeMap<String, bool> = BTreeMap::new();
     for detection in DETECTIONS {
         let id = detection.meta().id.to_string();
+        if COMPARES_LEVELS.contains(&id.as_str()) {
+            continue;
+        }
         let written = replay(&id, None);
         for level in [Level::Request, Level::Metadata] {
             let lower = replay(&id, Some(level));
@@ -185,6 +194,11 @@ fn a_detection_a_policy_covers_is_never_short_of_what_it_reads() {
                 let (cases, settings) = cases(&dir.join(file));
                 let mut engine = Engine::new(settings, learn(&dir), &Selection::default());
                 for (i, (_, line)) in cases.iter().enumerate() {
+                    // A policy cannot help an event the audit backend truncated (its
+                    // objects were dropped for its size): it is short whatever the level.
+                    if line.contains(TRUNCATED_ANNOTATION) {
+                        continue;
+                    }
                     let Some(line) = as_logged(line, |e| policy_level(&policy, e)) else {
                         continue;
                     };

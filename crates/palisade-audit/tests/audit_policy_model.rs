@@ -160,3 +160,202 @@ proptest! {
         }
     }
 }
+
+/// Requests of the stream AUD048 watches: (verb, group, resource), namespaced or not. Pods,
+/// ConfigMaps, Deployments and ClusterRoleBindings are read above `Metadata` by some
+/// detection; Secrets' reads are not.
+const STREAM_REQUESTS: &[(&str, &str, &str, bool)] = &[
+    ("create", "", "pods", true),
+    ("update", "", "configmaps", true),
+    ("update", "apps", "deployments", true),
+    (
+        "create",
+        "rbac.authorization.k8s.io",
+        "clusterrolebindings",
+        false,
+    ),
+    ("get", "", "secrets", true),
+];
+const STREAM_NAMESPACES: &[&str] = &["kube-system", "app", "elsewhere"];
+const STREAM_NAMES: &[&str] = &["admin", "web"];
+
+/// One request of a stream: indexes into the requests, requesters, namespaces and names.
+type Step = (usize, usize, usize, usize);
+
+fn step() -> impl Strategy<Value = Step> {
+    (
+        0..STREAM_REQUESTS.len(),
+        0..stream_requesters().len(),
+        0..STREAM_NAMESPACES.len(),
+        0..STREAM_NAMES.len(),
+    )
+}
+
+/// The requesters of a stream: those tried above, one of them in other groups (a policy may
+/// give the same user's requests another level through `userGroups`), and another user in
+/// the same groups.
+fn stream_requesters() -> Vec<(&'static str, Vec<String>)> {
+    let mut all = requesters();
+    all.push(("alice", vec!["system:nodes".into()]));
+    all.push(("bob", vec!["system:authenticated".into()]));
+    all
+}
+
+/// The most any detection that runs by default reads of a request.
+fn reads(verb: &str, resource: &str) -> Level {
+    let settings = palisade_audit::Settings::default();
+    palisade_audit::engine::selected(&settings, &palisade_audit::Selection::default(), false)
+        .iter()
+        .flat_map(|d| d.triggers.iter())
+        .filter(|t| t.resource == Some(resource) && (t.verbs.is_empty() || t.verbs.contains(&verb)))
+        .filter(|t| matches!(t.sub, Sub::None | Sub::Any))
+        .map(|t| t.needs)
+        .fold(Level::Metadata, Level::max)
+}
+
+/// What the API server's policy decides a level from, for one step: a create names no
+/// object where the policy looks (its URL ends at the collection).
+fn policy_key(step: &Step) -> (usize, usize, usize, Option<usize>) {
+    let (request, requester, namespace, name) = *step;
+    let (verb, _, _, namespaced) = STREAM_REQUESTS[request];
+    (
+        request,
+        requester,
+        if namespaced { namespace } else { usize::MAX },
+        (verb != "create").then_some(name),
+    )
+}
+
+/// The step as `policy` logs it (the level it gives the request, with the objects that level
+/// holds), at second `i`; `None` when the policy does not log it.
+fn logged(policy: &AuditPolicy, step: &Step, i: usize) -> Option<(Level, String)> {
+    let (request, requester, namespace, name) = *step;
+    let (verb, group, resource, namespaced) = STREAM_REQUESTS[request];
+    let (user, groups) = stream_requesters().swap_remove(requester);
+    let namespace = if namespaced {
+        STREAM_NAMESPACES[namespace]
+    } else {
+        ""
+    };
+    let name = STREAM_NAMES[name];
+    let policy_name = if verb == "create" { "" } else { name };
+    let level = policy.level_for(
+        &Request {
+            verb,
+            group,
+            resource,
+            subresource: "",
+            namespace,
+            path: "",
+        },
+        user,
+        &groups,
+        policy_name,
+    );
+    if level == Level::None {
+        return None;
+    }
+    // Each object created is another (`generateName`), as a controller's pods are.
+    let name = if verb == "create" {
+        format!("{name}-{i}")
+    } else {
+        name.to_string()
+    };
+    let object = serde_json::json!({"metadata": {"name": name, "namespace": namespace}});
+    let mut event = serde_json::json!({
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": level.as_str(),
+        "auditID": format!("id-{i}"), "stage": "ResponseComplete", "requestURI": "/",
+        "verb": verb, "user": {"username": user, "groups": groups},
+        "objectRef": {"apiGroup": group, "resource": resource, "name": name},
+        "responseStatus": {"code": 200},
+        "requestReceivedTimestamp": format!("2026-12-01T10:{:02}:{:02}Z", i / 60, i % 60),
+    });
+    if namespaced {
+        event["objectRef"]["namespace"] = namespace.into();
+    }
+    if level >= Level::Request {
+        event["requestObject"] = object.clone();
+    }
+    if level >= Level::RequestResponse {
+        event["responseObject"] = object;
+    }
+    Some((level, event.to_string()))
+}
+
+/// The kinds of request AUD048 reports when `steps` are logged by `policies` in turn.
+fn lowered(policies: &[(&AuditPolicy, &[Step])]) -> std::collections::BTreeSet<String> {
+    let settings = palisade_audit::Settings::default();
+    let mut engine =
+        palisade_audit::Engine::new(settings, None, &palisade_audit::Selection::default());
+    let origin = palisade_audit::Origin {
+        file: "stream".into(),
+        line: 1,
+    };
+    let mut alerts = Vec::new();
+    let mut i = 0;
+    for (policy, steps) in policies {
+        for step in *steps {
+            i += 1;
+            let Some((_, line)) = logged(policy, step, i) else {
+                continue;
+            };
+            let event = palisade_audit::Event::decode(&line).unwrap();
+            engine.analyze(&event, &origin, &mut alerts);
+        }
+    }
+    alerts
+        .iter()
+        .filter(|a| a.rule.id == "AUD048")
+        .map(|a| format!("{} {}", a.request.verb, a.request.resource))
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    /// AUD048 against the policy model: one policy, however conditional its rules, logs the
+    /// same request by the same requester at one level, so a stream logged by one policy is
+    /// never reported lowered. A stream logged by one policy and then another is reported,
+    /// once per kind of request, exactly when some request logged by the first at a level its
+    /// detections read is logged by the second below it.
+    #[test]
+    fn a_level_is_reported_lowered_exactly_when_the_policy_changed_it(
+        rules in prop::collection::vec(rule(), 0..5),
+        fallback in 0..LEVELS.len(),
+        changes in prop::collection::vec((0..6usize, prop_oneof![3 => Just(1usize), 1 => 0..LEVELS.len()]), 1..4),
+        added in prop::option::of(rule()),
+        before in prop::collection::vec(step(), 1..30),
+        more in prop::collection::vec(step(), 0..10),
+    ) {
+        // The same requests again after the change, and some others.
+        let after: Vec<Step> = before.iter().rev().chain(&more).copied().collect();
+        // The first policy ends, as most do, with a rule for every other request. The second
+        // is the first with some rules' levels changed and maybe a rule put first, as an edit
+        // of the policy file would.
+        let mut first = rules;
+        first.push((fallback, vec![], vec![], vec![], vec![], vec![], false, false));
+        let mut second = first.clone();
+        for (rule, level) in changes {
+            let count = second.len();
+            second[rule % count].0 = level;
+        }
+        second.splice(0..0, added);
+        let (a, b) = (AuditPolicy::parse(&yaml(&first)).unwrap(), AuditPolicy::parse(&yaml(&second)).unwrap());
+        let all: Vec<Step> = before.iter().chain(&after).copied().collect();
+        prop_assert!(lowered(&[(&a, &all)]).is_empty(), "one policy reported lowered\n{}", yaml(&first));
+
+        let mut expected = std::collections::BTreeSet::new();
+        for later in &after {
+            let Some((now, _)) = logged(&b, later, 0) else { continue };
+            let (verb, _, resource, _) = STREAM_REQUESTS[later.0];
+            let needs = reads(verb, resource);
+            let was = before
+                .iter()
+                .filter(|s| policy_key(s) == policy_key(later))
+                .find_map(|s| logged(&a, s, 0).map(|(level, _)| level));
+            if was.is_some_and(|was| was >= needs && now < needs) {
+                expected.insert(format!("{verb} {resource}"));
+            }
+        }
+        prop_assert_eq!(lowered(&[(&a, &before), (&b, &after)]), expected, "\n{}\nthen\n{}", yaml(&first), yaml(&second));
+    }
+}

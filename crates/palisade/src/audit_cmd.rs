@@ -485,8 +485,18 @@ fn report_not_assessed(engine: &Engine) -> Vec<String> {
             .iter()
             .map(|(request, n)| format!("{n} {request}"))
             .collect();
+        let truncated = match unjudged.truncated {
+            0 => String::new(),
+            n if n == unjudged.requests => {
+                "; the audit backend truncated them (too large: their objects were dropped)"
+                    .to_string()
+            }
+            n => format!(
+                "; the audit backend truncated {n} of them (too large: their objects were dropped)"
+            ),
+        };
         eprintln!(
-            "palisade: not assessed: {} {} could not judge {} ({}{}) logged at {}: it reads {}",
+            "palisade: not assessed: {} {} could not judge {} ({}{}) logged at {}: it reads {}{truncated}",
             unjudged.rule.id,
             unjudged.rule.slug,
             counted(unjudged.requests, "request", "requests"),
