@@ -76,10 +76,11 @@ impl Level {
         } else {
             Level::Metadata
         };
-        if event.truncated() {
-            return shown;
+        match Level::declared(event) {
+            // Truncation only ever takes away: checked when the bodies fall short of the level.
+            Some(said) if said > shown && !event.truncated() => said,
+            _ => shown,
         }
-        Level::declared(event).map_or(shown, |said| said.max(shown))
     }
 
     /// The level the API server's audit policy gave the event's request (its `level`).
@@ -279,7 +280,10 @@ pub struct Cx<'e, 'a> {
     name: OnceCell<String>,
     facts: OnceCell<std::sync::Arc<crate::alert::RequestFacts>>,
     reads: Level,
-    short: &'e [&'static RuleMeta],
+    /// The running detections, and the indexes among them of those the request was logged
+    /// below (with what they read).
+    running: &'e [&'static Detection],
+    short: &'e [(usize, Level)],
 }
 
 impl<'e, 'a> Cx<'e, 'a> {
@@ -292,15 +296,23 @@ impl<'e, 'a> Cx<'e, 'a> {
             name: OnceCell::new(),
             facts: OnceCell::new(),
             reads: Level::Metadata,
+            running: &[],
             short: &[],
         }
     }
 
     /// The same, told what the running detections read of this request: the highest level
-    /// any of them needs (`reads`), and those it was logged below (`short`).
-    pub fn reading(self, reads: Level, short: &'e [&'static RuleMeta]) -> Self {
+    /// any of them needs (`reads`), and those it was logged below (`short`: indexes into
+    /// `running`, with what each reads).
+    pub fn reading(
+        self,
+        reads: Level,
+        running: &'e [&'static Detection],
+        short: &'e [(usize, Level)],
+    ) -> Self {
         Cx {
             reads,
+            running,
             short,
             ..self
         }
@@ -314,8 +326,11 @@ impl<'e, 'a> Cx<'e, 'a> {
 
     /// The running detections that cannot judge this request: it was logged below what
     /// they read.
-    pub fn short(&self) -> &[&'static RuleMeta] {
+    pub fn short(&self) -> impl Iterator<Item = &'static RuleMeta> + '_ {
         self.short
+            .iter()
+            .filter_map(|(index, _)| self.running.get(*index))
+            .map(|detection| detection.meta())
     }
 
     /// The request object (the object sent with a create, update or patch).

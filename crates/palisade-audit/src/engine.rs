@@ -97,10 +97,8 @@ pub struct Engine {
     /// The detections that could not judge the event being analysed, and what they read
     /// (kept to reuse its allocation).
     unjudged: Vec<(usize, Level)>,
-    /// The detections shown the event being analysed, and those of them it was logged
-    /// below (kept to reuse their allocations).
+    /// The detections shown the event being analysed (kept to reuse its allocation).
     matched: Vec<usize>,
-    short: Vec<&'static palisade_core::RuleMeta>,
     by_resource: HashMap<&'static str, Vec<(usize, Trigger)>>,
     every: Vec<(usize, Trigger)>,
     settings: Settings,
@@ -132,7 +130,6 @@ impl Engine {
             not_assessed: vec![None; detections.len()],
             unjudged: Vec::new(),
             matched: Vec::new(),
-            short: Vec::new(),
             detections,
             by_resource,
             every,
@@ -218,13 +215,7 @@ impl Engine {
             }
             matched.push(*index);
         }
-        let mut short = std::mem::take(&mut self.short);
-        short.extend(
-            self.unjudged
-                .iter()
-                .map(|(i, _)| self.detections[*i].meta()),
-        );
-        let cx = Cx::new(event, &self.settings).reading(reads, &short);
+        let cx = Cx::new(event, &self.settings).reading(reads, &self.detections, &self.unjudged);
         for index in matched.drain(..) {
             let detection = self.detections[index];
             let hits = (detection.check)(&cx, &mut self.state);
@@ -242,15 +233,14 @@ impl Engine {
             }
         }
         drop(cx);
-        short.clear();
-        self.short = short;
         self.matched = matched;
         if self.unjudged.is_empty() {
             return;
         }
         // `create pods`, written once for every detection that could not judge it.
         let request = request_words(event.verb(), event.resource(), event.subresource());
-        let truncated = event.truncated();
+        // Truncated: the policy's level is more than the level the bodies show.
+        let truncated = Level::declared(event).is_some_and(|said| said > level);
         let mut unjudged = std::mem::take(&mut self.unjudged);
         for (index, needs) in unjudged.drain(..) {
             self.count_unjudged(index, needs, &request, level, truncated);

@@ -44,7 +44,10 @@ pub struct State {
 /// [`MAX_STORED`] requests, the longest-known are forgotten.
 #[derive(Debug, Default)]
 pub struct LoggedLevels {
-    by_request: HashMap<u64, Level>,
+    /// Hashes requests' keys (seeded per process: a requester cannot choose names whose
+    /// keys collide with another's).
+    hasher: foldhash::fast::RandomState,
+    by_request: HashMap<u64, Level, foldhash::fast::RandomState>,
     order: VecDeque<u64>,
     /// Per kind of request (`create pods`), when a lowering was last reported (microseconds
     /// since the epoch; `None` for an event without a time).
@@ -52,6 +55,11 @@ pub struct LoggedLevels {
 }
 
 impl LoggedLevels {
+    /// What request keys are hashed with.
+    pub fn hasher(&self) -> &foldhash::fast::RandomState {
+        &self.hasher
+    }
+
     /// Records that request `key` was logged at `level`; returns the level it was logged at
     /// the time before.
     pub fn record(&mut self, key: u64, level: Level) -> Option<Level> {

@@ -1,4 +1,4 @@
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use palisade_core::words::first_few;
 
@@ -55,13 +55,15 @@ crate::detection! {
 fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     let reads = cx.reads();
     let event = cx.event;
-    if reads <= Level::Metadata || event.truncated() {
+    if reads <= Level::Metadata {
         return Vec::new();
     }
+    // The level the policy gave the request: an event the backend truncated keeps it.
     let Some(level) = Level::declared(event) else {
         return Vec::new();
     };
-    let before = state.logged.record(policy_key(event), level);
+    let key = policy_key(event, state.logged.hasher());
+    let before = state.logged.record(key, level);
     let Some(before) = before.filter(|b| *b >= reads && level < reads) else {
         return Vec::new();
     };
@@ -71,7 +73,6 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     }
     let blind: Vec<String> = cx
         .short()
-        .iter()
         .map(|rule| format!("{} {}", rule.id, rule.slug))
         .collect();
     let place = match event.namespace() {
@@ -100,8 +101,8 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
 /// (before impersonation), the verb, the resource and subresource, the namespace, and the
 /// object's name, which a create of an object names nowhere the policy looks (its URL
 /// ends at the collection).
-fn policy_key(event: &Event) -> u64 {
-    let mut hasher = DefaultHasher::new();
+fn policy_key(event: &Event, hasher: &impl BuildHasher) -> u64 {
+    let mut hasher = hasher.build_hasher();
     event.user().hash(&mut hasher);
     event.user.groups.map(|g| g.get()).hash(&mut hasher);
     event.verb().hash(&mut hasher);
