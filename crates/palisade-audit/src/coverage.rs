@@ -251,9 +251,7 @@ fn judge(policy: &AuditPolicy, detection: &Detection, named: &[String]) -> Cover
         };
         let (resource, group, namespaced) = match trigger.resource {
             Some(resource) => {
-                let group = palisade_k8s::builtin_resource("", resource).map_or("", |(g, _)| g);
-                let namespaced =
-                    palisade_k8s::builtin_resource_namespaced(group, resource).unwrap_or(true);
+                let (group, namespaced) = trigger.group_and_scope().unwrap_or(("", true));
                 (resource, group, namespaced)
             }
             // Any request: judged on one that no rule names.
@@ -508,6 +506,49 @@ mod tests {
         assert_eq!(nodes.whom[0], "by groups system:nodes");
         assert!(nodes.requests.contains(&"create pods".to_string()));
         assert_eq!(by_rule.len(), 3);
+    }
+
+    /// CSI snapshots are custom resources in their own API group: a rule for the core group
+    /// does not log them, one for their group does, and the cluster-scoped contents are not
+    /// in any namespace.
+    #[test]
+    fn custom_resources_are_judged_in_their_own_group() {
+        let core_only = policy(
+            r#"  - level: Metadata
+    resources:
+      - group: ""
+  - level: None
+"#,
+        );
+        let storage = of(&coverage(&core_only, DETECTIONS), "AUD047").clone();
+        assert_eq!(storage.verdict, Verdict::Blind);
+        let gaps: Vec<String> = storage.gaps.iter().map(Gap::describe).collect();
+        assert_eq!(
+            gaps,
+            [
+                "delete volumesnapshots: not logged (rule 2, line 7)",
+                "deletecollection volumesnapshots: not logged (rule 2, line 7)",
+                "delete volumesnapshotcontents: not logged (rule 2, line 7)",
+                "deletecollection volumesnapshotcontents: not logged (rule 2, line 7)",
+            ]
+        );
+        let both = policy(
+            r#"  - level: Metadata
+    resources:
+      - group: ""
+      - group: snapshot.storage.k8s.io
+        resources: ["volumesnapshots"]
+  - level: Metadata
+    namespaces: [""]
+    resources:
+      - group: snapshot.storage.k8s.io
+  - level: None
+"#,
+        );
+        assert_eq!(
+            of(&coverage(&both, DETECTIONS), "AUD047").verdict,
+            Verdict::Covered
+        );
     }
 
     #[test]

@@ -122,6 +122,9 @@ pub struct Trigger {
     /// The least level for a JSON patch among them, when less: a JSON patch says what it
     /// adds, where a merge patch must be applied to what was stored.
     pub json_patch_needs: Option<Level>,
+    /// For a resource Kubernetes does not define (a CRD's): its API group, and whether it
+    /// lives in namespaces.
+    pub custom: Option<(&'static str, bool)>,
 }
 
 impl Trigger {
@@ -132,6 +135,7 @@ impl Trigger {
             sub: Sub::None,
             needs: Level::Metadata,
             json_patch_needs: None,
+            custom: None,
         }
     }
 
@@ -146,6 +150,7 @@ impl Trigger {
             sub: Sub::Is(sub),
             needs: Level::Metadata,
             json_patch_needs: None,
+            custom: None,
         }
     }
 
@@ -157,6 +162,7 @@ impl Trigger {
             sub: Sub::Any,
             needs: Level::Metadata,
             json_patch_needs: None,
+            custom: None,
         }
     }
 
@@ -168,6 +174,7 @@ impl Trigger {
             sub: Sub::Any,
             needs: Level::Metadata,
             json_patch_needs: None,
+            custom: None,
         }
     }
 
@@ -183,6 +190,27 @@ impl Trigger {
             json_patch_needs: Some(needs),
             ..self
         }
+    }
+
+    /// The same requests, of a resource Kubernetes does not define: in API group `group`,
+    /// namespaced or not. Only requests in that group match.
+    pub const fn custom_resource(self, group: &'static str, namespaced: bool) -> Trigger {
+        Trigger {
+            custom: Some((group, namespaced)),
+            ..self
+        }
+    }
+
+    /// The API group of the trigger's resource and whether it lives in namespaces: the one
+    /// declared for a custom resource, else Kubernetes' own; `None` for every request, or
+    /// a resource neither names.
+    pub fn group_and_scope(&self) -> Option<(&'static str, bool)> {
+        let resource = self.resource?;
+        self.custom.or_else(|| {
+            let (group, _) = palisade_k8s::builtin_resource("", resource)?;
+            let namespaced = palisade_k8s::builtin_resource_namespaced(group, resource)?;
+            Some((group, namespaced))
+        })
     }
 
     /// The least level at which the check can judge this event.
@@ -201,7 +229,11 @@ impl Trigger {
         } else {
             self.verbs.join("/")
         };
-        let resource = self.resource.unwrap_or("any request");
+        let resource = match (self.resource, self.custom) {
+            (Some(resource), Some((group, _))) => format!("{resource}.{group}"),
+            (Some(resource), None) => resource.to_string(),
+            (None, _) => "any request".to_string(),
+        };
         let requests = match self.sub {
             Sub::None => format!("`{verbs}` `{resource}`"),
             Sub::Any => format!("`{verbs}` `{resource}` (any subresource)"),
@@ -221,6 +253,9 @@ impl Trigger {
     /// by the index).
     pub fn matches(&self, event: &Event) -> bool {
         (self.verbs.is_empty() || self.verbs.contains(&event.verb()))
+            && self
+                .custom
+                .is_none_or(|(group, _)| event.api_group() == group)
             && match self.sub {
                 Sub::Any => true,
                 Sub::None => event.subresource().is_empty(),

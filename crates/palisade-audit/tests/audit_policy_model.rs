@@ -127,12 +127,10 @@ proptest! {
             let mut short_for_anyone = false;
             for trigger in detection.triggers.iter().filter(|t| t.resource.is_some()) {
                 let resource = trigger.resource.unwrap();
-                let group = palisade_k8s::builtin_resource("", resource).map_or("", |(g, _)| g);
+                let (group, namespaced) = trigger.group_and_scope().unwrap_or(("", true));
                 let subresource = match trigger.sub { Sub::Is(s) => s, _ => "" };
                 let needs = trigger.needs.max(Level::Metadata);
                 let verbs: &[&str] = if trigger.verbs.is_empty() { VERBS } else { trigger.verbs };
-                let namespaced =
-                    palisade_k8s::builtin_resource_namespaced(group, resource).unwrap_or(true);
                 let namespaces: &[&str] = if namespaced { &["kube-system", "app", "elsewhere"] } else { &[""] };
                 for verb in verbs {
                     for namespace in namespaces.iter().copied() {

@@ -5,6 +5,9 @@ use crate::state::State;
 
 const DELETE: &[&str] = &["delete", "deletecollection"];
 
+/// The API group of CSI volume snapshots (external-snapshotter's CRDs).
+const SNAPSHOTS: &str = "snapshot.storage.k8s.io";
+
 crate::detection! {
     /// ## What it checks
     /// Persistent storage deleted: PersistentVolumeClaims, PersistentVolumes, and CSI volume
@@ -35,8 +38,8 @@ crate::detection! {
         triggers: [
             Trigger::on(DELETE, "persistentvolumeclaims"),
             Trigger::on(DELETE, "persistentvolumes"),
-            Trigger::on(DELETE, "volumesnapshots"),
-            Trigger::on(DELETE, "volumesnapshotcontents"),
+            Trigger::on(DELETE, "volumesnapshots").custom_resource(SNAPSHOTS, true),
+            Trigger::on(DELETE, "volumesnapshotcontents").custom_resource(SNAPSHOTS, false),
         ],
         check: check,
     }
