@@ -294,6 +294,11 @@ impl AuditPolicy {
         Level::None
     }
 
+    /// Whether the policy omits the stage the detections read for every rule.
+    pub fn omits_read_stage(&self) -> bool {
+        self.omit_stages.iter().any(|s| s == READ_STAGE)
+    }
+
     /// A rule's level as the detections see it: nothing when its events omit the stage they
     /// read.
     pub fn effective(&self, rule: &PolicyRule) -> Level {

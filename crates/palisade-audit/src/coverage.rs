@@ -11,10 +11,10 @@ use palisade_core::RuleMeta;
 use serde::Serialize;
 
 use crate::audit_policy::{AuditPolicy, Request};
-use crate::detection::{Detection, Level, Sub, request_words};
+use crate::detection::{Detection, Level, Sub, Trigger, request_words};
 
 /// A namespace no rule names: what the policy does in any other namespace.
-const OTHER_NAMESPACE: &str = "\u{0}any other namespace";
+pub(crate) const OTHER_NAMESPACE: &str = "\u{0}any other namespace";
 
 /// How much of what a detection reads the policy logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -222,7 +222,7 @@ pub fn by_resource(requests: &[String]) -> Vec<String> {
 }
 
 /// Whether logging `request` (`create secrets`) at `level` would write credentials.
-fn covering_would_leak(request: &str, level: Level) -> bool {
+pub(crate) fn covering_would_leak(request: &str, level: Level) -> bool {
     SENSITIVE
         .iter()
         .any(|(verb, _, resource, subresource, writes, _)| {
@@ -239,72 +239,99 @@ pub fn coverage(policy: &AuditPolicy, detections: &[&'static Detection]) -> Vec<
         .collect()
 }
 
-fn judge(policy: &AuditPolicy, detection: &Detection, named: &[String]) -> Coverage {
-    let meta: &RuleMeta = detection.meta();
-    let mut gaps: Vec<Gap> = Vec::new();
-    let mut blind = false;
-    for trigger in detection.triggers {
-        let verbs = if trigger.verbs.is_empty() {
-            palisade_k8s::REQUEST_VERBS
-        } else {
-            trigger.verbs
+/// One request a trigger looks at, as the policy is asked about it.
+pub(crate) struct Asked<'a> {
+    pub request: Request<'a>,
+    /// `create pods`; `get requests` for a trigger of every request.
+    pub words: String,
+    /// `in namespace kube-system` when asked in a namespace some rule names.
+    pub in_namespace: Option<String>,
+}
+
+/// The requests of `trigger` to ask the policy about: each verb, in a namespace no rule
+/// names, then in each namespace some rule does (`named`); a cluster-scoped resource in
+/// none. A trigger of every request is asked as a request no rule names.
+pub(crate) fn asked<'a>(trigger: &Trigger, named: &'a [String]) -> Vec<Asked<'a>> {
+    let verbs = if trigger.verbs.is_empty() {
+        palisade_k8s::REQUEST_VERBS
+    } else {
+        trigger.verbs
+    };
+    let (resource, group, namespaced) = match trigger.resource {
+        Some(resource) => {
+            let (group, namespaced) = trigger.group_and_scope().unwrap_or(("", true));
+            (resource, group, namespaced)
+        }
+        // Any request: judged on one that no rule names.
+        None => ("\u{0}unnamed", "\u{0}unnamed.invalid", true),
+    };
+    let subresource = match trigger.sub {
+        Sub::Is(sub) => sub,
+        Sub::None | Sub::Any => "",
+    };
+    let namespaces: Vec<&str> = if namespaced {
+        std::iter::once(OTHER_NAMESPACE)
+            .chain(named.iter().map(String::as_str))
+            .collect()
+    } else {
+        vec![""]
+    };
+    let mut out = Vec::with_capacity(verbs.len() * namespaces.len());
+    for verb in verbs {
+        let words = match trigger.resource {
+            Some(_) => request_words(verb, resource, subresource),
+            None => request_words(verb, "requests", ""),
         };
-        let (resource, group, namespaced) = match trigger.resource {
-            Some(resource) => {
-                let (group, namespaced) = trigger.group_and_scope().unwrap_or(("", true));
-                (resource, group, namespaced)
-            }
-            // Any request: judged on one that no rule names.
-            None => ("\u{0}unnamed", "\u{0}unnamed.invalid", true),
-        };
-        let subresource = match trigger.sub {
-            Sub::Is(sub) => sub,
-            Sub::None | Sub::Any => "",
-        };
-        let namespaces: Vec<&str> = if namespaced {
-            std::iter::once(OTHER_NAMESPACE)
-                .chain(named.iter().map(String::as_str))
-                .collect()
-        } else {
-            vec![""]
-        };
-        let needs = trigger.needs.max(Level::Metadata);
-        for verb in verbs {
-            for namespace in &namespaces {
-                let request = Request {
+        for namespace in &namespaces {
+            out.push(Asked {
+                request: Request {
                     verb,
                     group,
                     resource,
                     subresource,
                     namespace,
                     path: "",
-                };
-                let shown = match trigger.resource {
-                    Some(_) => request_words(verb, resource, subresource),
-                    None => request_words(verb, "requests", ""),
-                };
-                let in_namespace = (*namespace != OTHER_NAMESPACE && namespaced)
-                    .then(|| format!("in namespace {namespace}"));
-                let levels = policy.levels(&request);
-                for (index, who, level) in levels.some {
-                    if level < needs {
-                        let only = match &in_namespace {
-                            Some(ns) => format!("by {who} {ns}"),
-                            None => format!("by {who}"),
-                        };
-                        gaps.push(gap(policy, &shown, Some(only), level, Some(index)));
-                    }
+                },
+                words: words.clone(),
+                in_namespace: (*namespace != OTHER_NAMESPACE && namespaced)
+                    .then(|| format!("in namespace {namespace}")),
+            });
+        }
+    }
+    out
+}
+
+fn judge(policy: &AuditPolicy, detection: &Detection, named: &[String]) -> Coverage {
+    let meta: &RuleMeta = detection.meta();
+    let mut gaps: Vec<Gap> = Vec::new();
+    let mut blind = false;
+    for trigger in detection.triggers {
+        let needs = trigger.needs.max(Level::Metadata);
+        for Asked {
+            request,
+            words,
+            in_namespace,
+        } in asked(trigger, named)
+        {
+            let levels = policy.levels(&request);
+            for (index, who, level) in levels.some {
+                if level < needs {
+                    let only = match &in_namespace {
+                        Some(ns) => format!("by {who} {ns}"),
+                        None => format!("by {who}"),
+                    };
+                    gaps.push(gap(policy, &words, Some(only), level, Some(index)));
                 }
-                if levels.everyone < needs {
-                    blind |= in_namespace.is_none();
-                    gaps.push(gap(
-                        policy,
-                        &shown,
-                        in_namespace,
-                        levels.everyone,
-                        levels.rule,
-                    ));
-                }
+            }
+            if levels.everyone < needs {
+                blind |= in_namespace.is_none();
+                gaps.push(gap(
+                    policy,
+                    &words,
+                    in_namespace,
+                    levels.everyone,
+                    levels.rule,
+                ));
             }
         }
     }
@@ -356,7 +383,7 @@ fn gap(
 }
 
 /// The namespaces some rule names, in order, once each.
-fn named_namespaces(policy: &AuditPolicy) -> Vec<String> {
+pub(crate) fn named_namespaces(policy: &AuditPolicy) -> Vec<String> {
     let mut named: Vec<String> = Vec::new();
     for namespace in policy.rules.iter().flat_map(|r| &r.namespaces) {
         if !namespace.is_empty() && !named.contains(namespace) {
@@ -369,26 +396,49 @@ fn named_namespaces(policy: &AuditPolicy) -> Vec<String> {
 /// What the policy writes into the log that holds credentials: each sensitive request logged
 /// at the level that writes its secret, for everyone or for some.
 pub fn leaks(policy: &AuditPolicy) -> Vec<Leak> {
-    let mut out = Vec::new();
+    let named = named_namespaces(policy);
+    let mut out: Vec<Leak> = Vec::new();
     for (verb, group, resource, subresource, writes, holds) in SENSITIVE {
-        let request = Request {
-            verb,
-            group,
-            resource,
-            subresource,
-            namespace: OTHER_NAMESPACE,
-            path: "",
+        let namespaced = palisade_k8s::builtin_resource_namespaced(group, resource).unwrap_or(true);
+        let namespaces: Vec<&str> = if namespaced {
+            std::iter::once(OTHER_NAMESPACE)
+                .chain(named.iter().map(String::as_str))
+                .collect()
+        } else {
+            vec![""]
         };
         let shown = request_words(verb, resource, subresource);
-        let levels = policy.levels(&request);
-        let everyone = levels.rule.map(|r| (r, None, levels.everyone));
-        for (index, only, level) in levels
-            .some
-            .into_iter()
-            .map(|(i, who, l)| (i, Some(format!("by {who}")), l))
-            .chain(everyone)
-        {
-            if level >= *writes {
+        // The rules already reported for this request (a rule for everyone decides it in
+        // every namespace it does not name).
+        let mut reported: Vec<(usize, Option<String>)> = Vec::new();
+        for namespace in namespaces {
+            let request = Request {
+                verb,
+                group,
+                resource,
+                subresource,
+                namespace,
+                path: "",
+            };
+            let levels = policy.levels(&request);
+            let everyone = levels.rule.map(|r| (r, None, levels.everyone));
+            for (index, who, level) in levels
+                .some
+                .into_iter()
+                .map(|(i, who, l)| (i, Some(who), l))
+                .chain(everyone)
+            {
+                if level < *writes || reported.contains(&(index, who.clone())) {
+                    continue;
+                }
+                reported.push((index, who.clone()));
+                let in_namespace = (namespace != OTHER_NAMESPACE && namespaced)
+                    .then(|| format!("in namespace {namespace}"));
+                let only = match (who, in_namespace) {
+                    (Some(who), Some(ns)) => Some(format!("by {who} {ns}")),
+                    (Some(who), None) => Some(format!("by {who}")),
+                    (None, ns) => ns,
+                };
                 out.push(Leak {
                     request: shown.clone(),
                     only,
@@ -568,6 +618,24 @@ mod tests {
                 "list secrets",
                 "create serviceaccounts/token",
                 "create tokenreviews"
+            ]
+        );
+        // Written in one namespace only: still a leak, said where.
+        let system = policy(
+            "  - level: RequestResponse\n    namespaces: [\"kube-system\"]\n  - level: Metadata\n",
+        );
+        let found: Vec<String> = leaks(&system)
+            .iter()
+            .map(|l| format!("{} {}", l.request, l.only.as_deref().unwrap_or("")))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                "create secrets in namespace kube-system",
+                "update secrets in namespace kube-system",
+                "get secrets in namespace kube-system",
+                "list secrets in namespace kube-system",
+                "create serviceaccounts/token in namespace kube-system",
             ]
         );
         let request = policy("  - level: Request\n");

@@ -122,9 +122,9 @@ pub struct Trigger {
     /// The least level for a JSON patch among them, when less: a JSON patch says what it
     /// adds, where a merge patch must be applied to what was stored.
     pub json_patch_needs: Option<Level>,
-    /// For a resource Kubernetes does not define (a CRD's): its API group, and whether it
-    /// lives in namespaces.
-    pub custom: Option<(&'static str, bool)>,
+    /// For a resource outside Kubernetes' built-in table (a CRD's, or an API newer than the
+    /// table): its API group, and whether it lives in namespaces.
+    pub api_group: Option<(&'static str, bool)>,
 }
 
 impl Trigger {
@@ -135,7 +135,7 @@ impl Trigger {
             sub: Sub::None,
             needs: Level::Metadata,
             json_patch_needs: None,
-            custom: None,
+            api_group: None,
         }
     }
 
@@ -150,7 +150,7 @@ impl Trigger {
             sub: Sub::Is(sub),
             needs: Level::Metadata,
             json_patch_needs: None,
-            custom: None,
+            api_group: None,
         }
     }
 
@@ -162,7 +162,7 @@ impl Trigger {
             sub: Sub::Any,
             needs: Level::Metadata,
             json_patch_needs: None,
-            custom: None,
+            api_group: None,
         }
     }
 
@@ -174,7 +174,7 @@ impl Trigger {
             sub: Sub::Any,
             needs: Level::Metadata,
             json_patch_needs: None,
-            custom: None,
+            api_group: None,
         }
     }
 
@@ -192,21 +192,22 @@ impl Trigger {
         }
     }
 
-    /// The same requests, of a resource Kubernetes does not define: in API group `group`,
-    /// namespaced or not. Only requests in that group match.
-    pub const fn custom_resource(self, group: &'static str, namespaced: bool) -> Trigger {
+    /// The same requests, of a resource outside Kubernetes' built-in table (a CRD's, or an
+    /// API newer than the table): in API group `group`, namespaced or not. Only requests in
+    /// that group match.
+    pub const fn in_api_group(self, group: &'static str, namespaced: bool) -> Trigger {
         Trigger {
-            custom: Some((group, namespaced)),
+            api_group: Some((group, namespaced)),
             ..self
         }
     }
 
     /// The API group of the trigger's resource and whether it lives in namespaces: the one
-    /// declared for a custom resource, else Kubernetes' own; `None` for every request, or
-    /// a resource neither names.
+    /// declared ([`Trigger::in_api_group`]), else the built-in table's; `None` for every
+    /// request, or a resource neither names.
     pub fn group_and_scope(&self) -> Option<(&'static str, bool)> {
         let resource = self.resource?;
-        self.custom.or_else(|| {
+        self.api_group.or_else(|| {
             let (group, _) = palisade_k8s::builtin_resource("", resource)?;
             let namespaced = palisade_k8s::builtin_resource_namespaced(group, resource)?;
             Some((group, namespaced))
@@ -229,7 +230,7 @@ impl Trigger {
         } else {
             self.verbs.join("/")
         };
-        let resource = match (self.resource, self.custom) {
+        let resource = match (self.resource, self.api_group) {
             (Some(resource), Some((group, _))) => format!("{resource}.{group}"),
             (Some(resource), None) => resource.to_string(),
             (None, _) => "any request".to_string(),
@@ -254,7 +255,7 @@ impl Trigger {
     pub fn matches(&self, event: &Event) -> bool {
         (self.verbs.is_empty() || self.verbs.contains(&event.verb()))
             && self
-                .custom
+                .api_group
                 .is_none_or(|(group, _)| event.api_group() == group)
             && match self.sub {
                 Sub::Any => true,

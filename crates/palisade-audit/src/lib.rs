@@ -32,6 +32,7 @@ pub mod registry;
 pub mod settings;
 pub mod sigma;
 pub mod state;
+pub mod suggest;
 
 pub use alert::{Alert, Origin};
 pub use baseline::Baseline;

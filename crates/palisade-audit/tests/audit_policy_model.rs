@@ -357,3 +357,79 @@ proptest! {
         prop_assert_eq!(lowered(&[(&a, &before), (&b, &after)]), expected, "\n{}\nthen\n{}", yaml(&first), yaml(&second));
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    /// `audit coverage --suggest` against the model: the policy with the suggested rules put
+    /// first (as the command writes the file) covers every detection the suggestion does not
+    /// leave out with a reason; no request is logged for anyone at less than before, but where
+    /// the policy wrote credentials; and no credential is written that was not before.
+    #[test]
+    fn the_suggested_rules_cover_what_they_claim_and_take_nothing_away(
+        rules in prop::collection::vec(rule(), 0..6),
+        top_omits in prop::bool::weighted(0.05),
+    ) {
+        let mut text = yaml(&rules);
+        if top_omits {
+            text = text.replace("kind: Policy\n", "kind: Policy\nomitStages: [\"ResponseComplete\"]\n");
+        }
+        let policy = AuditPolicy::parse(&text).unwrap();
+        let suggestion = palisade_audit::suggest::suggest(&policy, DETECTIONS);
+        let Some(patched_text) = suggestion.put_first(&text, &policy) else {
+            prop_assert!(rules.is_empty(), "no place to put the rules\n{text}");
+            return Ok(());
+        };
+        let patched = AuditPolicy::parse(&patched_text)
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{patched_text}")))?;
+        // Each request a suggested rule logs is one some detection was short of.
+        let short: std::collections::BTreeSet<String> = coverage(&policy, DETECTIONS)
+            .into_iter()
+            .flat_map(|c| c.gaps.into_iter().map(|g| g.request))
+            .collect();
+        for rule in &suggestion.rules {
+            for verb in &rule.verbs {
+                for entry in &rule.resources {
+                    for resource in &entry.resources {
+                        let words = format!("{verb} {resource}");
+                        prop_assert!(short.contains(&words), "{words} was not short\n{patched_text}");
+                    }
+                }
+            }
+        }
+        let left: Vec<&str> = suggestion.left_out.iter().map(|l| l.detection.as_str()).collect();
+        for verdict in coverage(&patched, DETECTIONS) {
+            if !left.contains(&verdict.id.as_str()) {
+                prop_assert_eq!(verdict.verdict, Verdict::Covered,
+                    "{} {:?}\n{}", verdict.id, verdict.gaps.first(), patched_text);
+            }
+        }
+        let leaked = |p: &AuditPolicy| -> std::collections::BTreeSet<String> {
+            palisade_audit::coverage::leaks(p).into_iter().map(|l| l.request).collect()
+        };
+        let (before, after) = (leaked(&policy), leaked(&patched));
+        prop_assert!(after.is_subset(&before), "new leaks {:?}\n{}", after.difference(&before).collect::<Vec<_>>(), patched_text);
+        for detection in DETECTIONS {
+            for trigger in detection.triggers.iter().filter(|t| t.resource.is_some()) {
+                let resource = trigger.resource.unwrap();
+                let (group, namespaced) = trigger.group_and_scope().unwrap_or(("", true));
+                let subresource = match trigger.sub { Sub::Is(s) => s, _ => "" };
+                let verbs: &[&str] = if trigger.verbs.is_empty() { VERBS } else { trigger.verbs };
+                let namespaces: &[&str] = if namespaced { &["kube-system", "app", "elsewhere"] } else { &[""] };
+                for verb in verbs {
+                    for namespace in namespaces.iter().copied() {
+                        for (user, groups) in requesters() {
+                            for name in ["admin", "web"] {
+                                let request = Request { verb, group, resource, subresource, namespace, path: "" };
+                                let was = policy.level_for(&request, user, &groups, name);
+                                let now = patched.level_for(&request, user, &groups, name);
+                                let words = palisade_audit::detection::request_words(verb, resource, subresource);
+                                prop_assert!(now >= was || before.contains(&words),
+                                    "{words} by {user} in {namespace:?} on {name}: {was:?} -> {now:?}\n{patched_text}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

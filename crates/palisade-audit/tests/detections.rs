@@ -115,6 +115,15 @@ fn the_registry_is_complete_and_documented() {
             );
         }
         assert!(!detection.triggers.is_empty(), "{}: no trigger", meta.id);
+        // Coverage and suggestions ask the policy about a resource in its API group.
+        for trigger in detection.triggers {
+            assert!(
+                trigger.resource.is_none() || trigger.group_and_scope().is_some(),
+                "{}: `{:?}` is not in the built-in table: declare its group (in_api_group)",
+                meta.id,
+                trigger.resource
+            );
+        }
         assert!(
             fixtures()
                 .join(meta.id.as_ref())

@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use palisade_audit::audit_policy::AuditPolicy;
 use palisade_audit::coverage::{Coverage, Leak, Verdict, coverage, leaks};
+use palisade_audit::suggest::suggest;
 use palisade_report::answer::{Document, Table, write_text};
 
 use crate::{ConfigArgs, EXIT_ERROR, EXIT_FINDINGS};
@@ -25,6 +26,13 @@ pub struct CoverageArgs {
     /// `text` or `json`.
     #[arg(short = 'o', long = "output", default_value = "text", value_parser = ["text", "json"], env = "PALISADE_AUDIT_COVERAGE_OUTPUT")]
     output: String,
+    /// Print the policy with rules put first that let the detections see what they read
+    /// (as written otherwise, comments kept), for review: `diff -u FILE <(palisade audit
+    /// coverage --policy FILE --suggest)`. No rule logs a request at less than the policy
+    /// does for anyone, or writes credentials; what it cannot fix is said on standard error.
+    /// With `-o json`, the rules and what they leave out.
+    #[arg(long, env = "PALISADE_AUDIT_COVERAGE_SUGGEST")]
+    suggest: bool,
 }
 
 /// Exit 0 when every detection is covered and nothing leaks, 1 when some detection is blind
@@ -50,6 +58,9 @@ pub fn run(args: &CoverageArgs) -> Result<u8> {
         }
     };
     let detections = palisade_audit::engine::selected(&settings, &selection, true);
+    if args.suggest {
+        return print_suggestion(args, &text, &policy, &detections);
+    }
     let covered = coverage(&policy, &detections);
     let leaked = leaks(&policy);
     let mut out = std::io::stdout().lock();
@@ -82,6 +93,53 @@ pub fn run(args: &CoverageArgs) -> Result<u8> {
     } else {
         0
     })
+}
+
+/// `--suggest`: the policy with the rules put first (or the rules alone, when the file's
+/// rules are not a block list to put them into), what they leave out on standard error.
+/// Exit 0.
+fn print_suggestion(
+    args: &CoverageArgs,
+    text: &str,
+    policy: &AuditPolicy,
+    detections: &[&'static palisade_audit::detection::Detection],
+) -> Result<u8> {
+    let suggestion = suggest(policy, detections);
+    let mut out = std::io::stdout().lock();
+    if args.output == "json" {
+        serde_json::to_writer_pretty(&mut out, &suggestion)?;
+        writeln!(out)?;
+    } else {
+        match suggestion.put_first(text, policy) {
+            Some(patched) => out.write_all(patched.as_bytes())?,
+            None => {
+                eprintln!(
+                    "palisade: {}: its rules are not a YAML block list: put these rules first in `rules:` yourself",
+                    args.policy.display()
+                );
+                out.write_all(suggestion.to_yaml("  ").as_bytes())?;
+            }
+        }
+    }
+    out.flush()?;
+    for left in &suggestion.left_out {
+        eprintln!("palisade: not suggested: {}: {}", left.detection, left.why);
+    }
+    let served: std::collections::BTreeSet<&str> = suggestion
+        .rules
+        .iter()
+        .flat_map(|r| r.detections.iter().map(String::as_str))
+        .collect();
+    if suggestion.rules.is_empty() {
+        eprintln!("palisade: nothing to add: no rule would let a detection see more");
+    } else {
+        eprintln!(
+            "palisade: {} put first, for {}; check the result with `palisade audit coverage --policy FILE`",
+            palisade_report::table::plural(suggestion.rules.len(), "rule"),
+            palisade_report::table::plural(served.len(), "detection"),
+        );
+    }
+    Ok(0)
 }
 
 /// One row per detection: what it reads, its verdict, and the first gap.

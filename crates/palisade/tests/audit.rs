@@ -1030,6 +1030,59 @@ fn coverage_of_the_bundled_policy_names_the_one_detection_it_blinds() {
     assert!(stderr(&accepted).contains("43 of 43 detections covered"));
 }
 
+/// `--suggest` prints the policy with the rules that let the detections see what they read
+/// put first, comments kept; the result covers every detection but AUD019 (Secret values),
+/// which the command names, and suggesting again adds nothing.
+#[test]
+fn coverage_suggests_the_rules_that_cover_the_detections() {
+    let dir = scratch("audit-coverage-suggest");
+    let policy = dir.join("policy.yaml");
+    let text = "apiVersion: audit.k8s.io/v1\nkind: Policy\nomitStages: [\"RequestReceived\"]\nrules:\n  # Nodes are too chatty.\n  - level: None\n    userGroups: [\"system:nodes\"]\n  - level: Metadata\n";
+    std::fs::write(&policy, text).unwrap();
+    let out = coverage(&policy, &["--suggest"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let patched = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(patched.ends_with("  # Nodes are too chatty.\n  - level: None\n    userGroups: [\"system:nodes\"]\n  - level: Metadata\n"), "{patched}");
+    assert!(
+        patched.contains(
+            "# Added by `palisade audit coverage --suggest`: for AUD004 privileged-pod-created"
+        ),
+        "{patched}"
+    );
+    let err = stderr(&out);
+    assert!(err.contains("not suggested: AUD019: it reads `create secrets` at Request, which writes credentials into the log"), "{err}");
+    assert!(
+        err.contains("not suggested: AUD036: it looks at every request"),
+        "{err}"
+    );
+    let fixed = dir.join("fixed.yaml");
+    std::fs::write(&fixed, &patched).unwrap();
+    let json = coverage(&fixed, &["-o", "json"]);
+    let report: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let short: Vec<&str> = report["detections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["verdict"] != "covered")
+        .map(|d| d["id"].as_str().unwrap())
+        .collect();
+    // AUD019, and the detections of every request, which the nodes' `None` rule hides.
+    assert!(
+        short.contains(&"AUD019")
+            && short.iter().all(|id| *id == "AUD019"
+                || [
+                    "AUD020", "AUD021", "AUD022", "AUD028", "AUD036", "AUD037", "AUD039", "AUD048"
+                ]
+                .contains(id)),
+        "{short:?}"
+    );
+    assert!(report["leaks"].as_array().unwrap().is_empty());
+    let again = coverage(&fixed, &["--suggest", "-o", "json"]);
+    let suggestion: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(suggestion["rules"], json!([]), "{suggestion:#}");
+    assert!(stderr(&again).contains("nothing to add"));
+}
+
 /// A policy of a common shape: core resources at Request, Secrets and ConfigMaps at Metadata
 /// (except ConfigMaps in kube-system), nodes unlogged, everything else at Metadata, and
 /// Secret values logged for administrators.

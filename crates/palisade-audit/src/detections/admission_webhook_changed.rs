@@ -3,6 +3,9 @@ use crate::state::State;
 
 const CHANGE: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
 
+/// The API group of admission webhooks and policies.
+const ADMISSION: &str = "admissionregistration.k8s.io";
+
 crate::detection! {
     /// ## What it checks
     /// An admission webhook configuration or admission policy created, changed or deleted
@@ -32,8 +35,9 @@ crate::detection! {
             Trigger::on(CHANGE, "mutatingwebhookconfigurations"),
             Trigger::on(CHANGE, "validatingadmissionpolicies"),
             Trigger::on(CHANGE, "validatingadmissionpolicybindings"),
-            Trigger::on(CHANGE, "mutatingadmissionpolicies"),
-            Trigger::on(CHANGE, "mutatingadmissionpolicybindings"),
+            // Beta in v1.34, after the built-in table's version.
+            Trigger::on(CHANGE, "mutatingadmissionpolicies").in_api_group(ADMISSION, false),
+            Trigger::on(CHANGE, "mutatingadmissionpolicybindings").in_api_group(ADMISSION, false),
         ],
         check: check,
     }

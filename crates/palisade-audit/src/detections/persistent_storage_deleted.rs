@@ -38,8 +38,8 @@ crate::detection! {
         triggers: [
             Trigger::on(DELETE, "persistentvolumeclaims"),
             Trigger::on(DELETE, "persistentvolumes"),
-            Trigger::on(DELETE, "volumesnapshots").custom_resource(SNAPSHOTS, true),
-            Trigger::on(DELETE, "volumesnapshotcontents").custom_resource(SNAPSHOTS, false),
+            Trigger::on(DELETE, "volumesnapshots").in_api_group(SNAPSHOTS, true),
+            Trigger::on(DELETE, "volumesnapshotcontents").in_api_group(SNAPSHOTS, false),
         ],
         check: check,
     }
