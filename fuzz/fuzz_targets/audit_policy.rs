@@ -1,5 +1,7 @@
 //! Audit policy reading and coverage: any bytes as a policy file are read without panicking,
 //! and a policy that reads is checked against every detection, for leaks, and per request.
+//! The policy with the suggested rules put first (`audit coverage --suggest`) reads too, and
+//! needs nothing more.
 //! Run: `cargo install cargo-fuzz && cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run audit_policy`.
 
 #![no_main]
@@ -22,6 +24,17 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = leaks(&policy);
+    let suggestion = palisade_audit::suggest::suggest(&policy, DETECTIONS);
+    if let Some(patched) = suggestion.put_first(text, &policy) {
+        let again = AuditPolicy::parse(&patched)
+            .unwrap_or_else(|e| panic!("the suggested policy does not read: {e}\n{patched}"));
+        if !suggestion.rules.is_empty() {
+            assert!(
+                palisade_audit::suggest::suggest(&again, DETECTIONS).rules.is_empty(),
+                "suggested twice\n{patched}"
+            );
+        }
+    }
     let request = Request {
         verb: "create",
         resource: "pods",

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::audit_policy::{AuditPolicy, Condition, Match, Request};
-use crate::coverage::{asked, covering_would_leak, named_namespaces};
+use crate::coverage::{OTHER_NAMESPACE, asked, covering_would_leak, named_namespaces};
 use crate::detection::{Detection, Level};
 
 /// Resources of one API group a suggested rule names.
@@ -76,39 +76,56 @@ enum Shape {
     Everyone(std::cmp::Reverse<Level>),
 }
 
+/// A request some detection does not see: the most they read of it, which, and the request
+/// as asked in each namespace.
+struct Short<'a> {
+    needs: Level,
+    detections: Vec<String>,
+    asked: Vec<Request<'a>>,
+}
+
 /// The rules that give `detections` what they read under `policy`.
 pub fn suggest(policy: &AuditPolicy, detections: &[&'static Detection]) -> Suggestion {
-    let mut suggestion = Suggestion::default();
     if policy.omits_read_stage() {
-        suggestion.left_out = detections
-            .iter()
-            .map(|d| LeftOut {
-                detection: d.meta().id.to_string(),
-                why: "the policy's omitStages leaves out ResponseComplete for every rule: \
-                      remove it there"
-                    .to_string(),
-            })
-            .collect();
-        return suggestion;
+        let why = "the policy's omitStages leaves out ResponseComplete for every rule: remove \
+                   it there";
+        return Suggestion {
+            rules: Vec::new(),
+            left_out: detections
+                .iter()
+                .map(|d| LeftOut {
+                    detection: d.meta().id.to_string(),
+                    why: why.to_string(),
+                })
+                .collect(),
+        };
     }
     let named = named_namespaces(policy);
-    // Per request some detection does not see: what it reads, the detections, and the
-    // requests as asked in each namespace.
-    let mut short: BTreeMap<Key, (Level, Vec<String>, Vec<Request>)> = BTreeMap::new();
+    let (short, left_out) = shortfalls(policy, detections, &named);
+    Suggestion {
+        rules: rules(policy, shapes(policy, short)),
+        left_out,
+    }
+}
+
+/// The requests the detections are short of, and what no rule can give them.
+fn shortfalls<'a>(
+    policy: &AuditPolicy,
+    detections: &[&'static Detection],
+    named: &'a [String],
+) -> (BTreeMap<Key, Short<'a>>, Vec<LeftOut>) {
+    let mut short: BTreeMap<Key, Short> = BTreeMap::new();
+    let mut left_out = Vec::new();
     for detection in detections {
         let id = detection.meta().id.to_string();
         let mut left: Vec<String> = Vec::new();
         for trigger in detection.triggers {
             let needs = trigger.needs.max(Level::Metadata);
-            let all = asked(trigger, &named);
+            let all = asked(trigger, named);
             for one in &all {
                 let levels = policy.levels(&one.request);
-                let lowest = levels
-                    .some
-                    .iter()
-                    .map(|(_, _, l)| *l)
-                    .fold(levels.everyone, Level::min);
-                if lowest >= needs {
+                let logged = levels.some.iter().map(|(_, _, l)| *l);
+                if logged.fold(levels.everyone, Level::min) >= needs {
                     continue;
                 }
                 let why = match trigger.resource {
@@ -121,17 +138,19 @@ pub fn suggest(policy: &AuditPolicy, detections: &[&'static Detection]) -> Sugge
                         one.words
                     ),
                     Some(_) => {
-                        let key = key_of(&one.request);
-                        let entry = short
-                            .entry(key)
-                            .or_insert_with(|| (needs, Vec::new(), Vec::new()));
-                        entry.0 = entry.0.max(needs);
-                        if !entry.1.contains(&id) {
-                            entry.1.push(id.clone());
-                        }
-                        // Every namespace of the request, to keep what each logs.
-                        for other in all.iter().filter(|o| o.request.verb == one.request.verb) {
-                            entry.2.push(other.request);
+                        let entry = short.entry(key_of(&one.request)).or_insert_with(|| Short {
+                            needs,
+                            detections: Vec::new(),
+                            // The request in every namespace, to keep what each logs.
+                            asked: all
+                                .iter()
+                                .filter(|o| o.request.verb == one.request.verb)
+                                .map(|o| o.request)
+                                .collect(),
+                        });
+                        entry.needs = entry.needs.max(needs);
+                        if !entry.detections.contains(&id) {
+                            entry.detections.push(id.clone());
                         }
                         continue;
                     }
@@ -141,37 +160,35 @@ pub fn suggest(policy: &AuditPolicy, detections: &[&'static Detection]) -> Sugge
                 }
             }
         }
-        suggestion
-            .left_out
-            .extend(left.into_iter().map(|why| LeftOut {
-                detection: id.clone(),
-                why,
-            }));
+        left_out.extend(left.into_iter().map(|why| LeftOut {
+            detection: id.clone(),
+            why,
+        }));
     }
+    (short, left_out)
+}
+
+/// Per request: a rule for everyone at what the detections read (or at what the policy
+/// logs for everyone, when more), and before it a copy of each rule that decides the
+/// request at more for someone, narrowed to the objects it names.
+fn shapes(policy: &AuditPolicy, short: BTreeMap<Key, Short>) -> Vec<(Shape, Key, Vec<String>)> {
     let mut wanted: Vec<(Shape, Key, Vec<String>)> = Vec::new();
-    for (key, (needs, ids, requests)) in short {
-        // For everyone: what they read, or what the policy logs for everyone if more.
-        let everyone = requests
+    for (key, request) in short {
+        let everyone = request
+            .asked
             .iter()
-            .filter(|r| r.namespace == crate::coverage::OTHER_NAMESPACE || r.namespace.is_empty())
+            .filter(|r| r.namespace == OTHER_NAMESPACE || r.namespace.is_empty())
             .map(|r| policy.levels(r).everyone)
-            .fold(needs, Level::max);
-        wanted.push((
-            Shape::Everyone(std::cmp::Reverse(everyone)),
-            key.clone(),
-            ids,
-        ));
-        // Before it, the rules that log the request higher for some.
-        for request in &requests {
+            .fold(request.needs, Level::max);
+        for asked in &request.asked {
             // Only the rules that decide the request for someone: a later one never did.
-            let levels = policy.levels(request);
-            let deciding = levels.some.iter().map(|(i, ..)| *i).chain(levels.rule);
-            for index in deciding {
+            let levels = policy.levels(asked);
+            for index in levels.some.iter().map(|(i, ..)| *i).chain(levels.rule) {
                 let rule = &policy.rules[index];
                 if policy.effective(rule) <= everyone {
                     continue;
                 }
-                let names = match rule.matches(request) {
+                let names = match rule.matches(asked) {
                     Match::No => continue,
                     Match::Always => Vec::new(),
                     Match::If(conditions) => conditions
@@ -188,9 +205,13 @@ pub fn suggest(policy: &AuditPolicy, detections: &[&'static Detection]) -> Sugge
                 }
             }
         }
+        wanted.push((
+            Shape::Everyone(std::cmp::Reverse(everyone)),
+            key,
+            request.detections,
+        ));
     }
-    suggestion.rules = rules(policy, wanted);
-    suggestion
+    wanted
 }
 
 fn key_of(request: &Request) -> Key {
@@ -384,14 +405,26 @@ impl Suggestion {
 
     /// The policy file `text` with the rules put first and everything else as written
     /// (comments included); `None` when its rules are not a YAML block list to put them
-    /// into (flow style), or it is not YAML or JSON.
+    /// into (flow style), or the file would not read as the policy with the rules first.
     pub fn put_first(&self, text: &str, policy: &AuditPolicy) -> Option<String> {
         if self.rules.is_empty() {
             return Some(text.to_string());
         }
-        if text.trim_start().starts_with('{') {
-            return self.put_first_in_json(text);
-        }
+        let patched = if text.trim_start().starts_with('{') {
+            self.put_first_in_json(text)?
+        } else {
+            self.put_first_in_yaml(text, policy)?
+        };
+        // What was written reads as the policy with the rules first, or is not offered (a
+        // file of an unusual layout: the user puts the rules in).
+        let read = AuditPolicy::parse(&patched).ok()?;
+        let added = read.rules.len().checked_sub(policy.rules.len())?;
+        let levels = read.rules.iter().map(|r| r.level);
+        (added == self.rules.len() && levels.take(added).eq(self.rules.iter().map(|r| r.level)))
+            .then_some(patched)
+    }
+
+    fn put_first_in_yaml(&self, text: &str, policy: &AuditPolicy) -> Option<String> {
         let lines: Vec<&str> = text.split_inclusive('\n').collect();
         let (at, indent) = match policy.rules.first() {
             Some(first) => {
@@ -566,6 +599,14 @@ rules:
         let flow = "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules: [{level: Metadata}]\n";
         let policy = AuditPolicy::parse(flow).unwrap();
         assert_eq!(suggest(&policy, DETECTIONS).put_first(flow, &policy), None);
+        // Found by fuzzing: `rules` three times, the last a tagged mapping. Put where the
+        // layout says, the rules would not read: nothing is offered.
+        let tangled = "apiVersion: audit.k:sicy\nrules:\n !-esources: [\"poet\", \"list\", \"poet\", \"list\", \"watch\"]\n  # WorLl: [\"/a\x01\x7fpi*\"]\napiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n !-esources: [\"poet\", \"list\", \"watch\"]\n  # WorLl: [\"/a, \"lis - group: \"olicy\nrules:\n !-esources: ";
+        let policy = AuditPolicy::parse(tangled).unwrap();
+        assert_eq!(
+            suggest(&policy, DETECTIONS).put_first(tangled, &policy),
+            None
+        );
         let none = "apiVersion: audit.k8s.io/v1\nkind: Policy\n";
         let policy = AuditPolicy::parse(none).unwrap();
         assert_eq!(suggest(&policy, DETECTIONS).put_first(none, &policy), None);
