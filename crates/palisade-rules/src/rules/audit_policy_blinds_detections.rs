@@ -58,8 +58,10 @@ declare_rule! {
     /// ## Remediation
     /// Log writes of pods, workloads, RBAC objects, Services, Ingresses, ConfigMaps and
     /// PersistentVolumes at the `Request` level or more (pods, workloads and
-    /// PersistentVolumes at `RequestResponse`); `examples/audit/policy.yaml` is such a policy,
-    /// and `palisade audit coverage --policy FILE` shows each detection's coverage.
+    /// PersistentVolumes at `RequestResponse`); `examples/audit/policy.yaml` is such a policy.
+    /// `palisade audit coverage --policy FILE` shows each detection's coverage, and with
+    /// `--suggest` prints the policy with the rules that cover them put first, taking no
+    /// logging from anyone and writing no credential.
     ///
     /// ## References
     /// - Kubernetes documentation, "Auditing", audit policy
@@ -76,7 +78,7 @@ declare_rule! {
             NsaCisa12 "audit/logging",
             MitreAttack "T1562.008",
         ],
-        remediation: "Log the writes the detections read at the level they read (see `palisade audit coverage --policy FILE`).",
+        remediation: "Log the writes the detections read at the level they read: `palisade audit coverage --policy FILE --suggest` writes the rules to put first.",
     }
 }
 
