@@ -239,6 +239,18 @@ pub fn coverage(policy: &AuditPolicy, detections: &[&'static Detection]) -> Vec<
         .collect()
 }
 
+/// The namespaces to ask the policy about a request in: one no rule names, then each one
+/// some rule names; a cluster-scoped request is in none (`""`).
+fn namespaces_asked(namespaced: bool, named: &[String]) -> Vec<&str> {
+    if namespaced {
+        std::iter::once(OTHER_NAMESPACE)
+            .chain(named.iter().map(String::as_str))
+            .collect()
+    } else {
+        vec![""]
+    }
+}
+
 /// One request a trigger looks at, as the policy is asked about it.
 pub(crate) struct Asked<'a> {
     pub request: Request<'a>,
@@ -269,13 +281,7 @@ pub(crate) fn asked<'a>(trigger: &Trigger, named: &'a [String]) -> Vec<Asked<'a>
         Sub::Is(sub) => sub,
         Sub::None | Sub::Any => "",
     };
-    let namespaces: Vec<&str> = if namespaced {
-        std::iter::once(OTHER_NAMESPACE)
-            .chain(named.iter().map(String::as_str))
-            .collect()
-    } else {
-        vec![""]
-    };
+    let namespaces = namespaces_asked(namespaced, named);
     let mut out = Vec::with_capacity(verbs.len() * namespaces.len());
     for verb in verbs {
         let words = match trigger.resource {
@@ -400,13 +406,7 @@ pub fn leaks(policy: &AuditPolicy) -> Vec<Leak> {
     let mut out: Vec<Leak> = Vec::new();
     for (verb, group, resource, subresource, writes, holds) in SENSITIVE {
         let namespaced = palisade_k8s::builtin_resource_namespaced(group, resource).unwrap_or(true);
-        let namespaces: Vec<&str> = if namespaced {
-            std::iter::once(OTHER_NAMESPACE)
-                .chain(named.iter().map(String::as_str))
-                .collect()
-        } else {
-            vec![""]
-        };
+        let namespaces = namespaces_asked(namespaced, &named);
         let shown = request_words(verb, resource, subresource);
         // The rules already reported for this request (a rule for everyone decides it in
         // every namespace it does not name).

@@ -103,6 +103,59 @@ fn yaml(rules: &[Rule]) -> String {
     text
 }
 
+/// One request the tests try, by a requester, on an object.
+struct Tried {
+    request: Request<'static>,
+    user: &'static str,
+    groups: Vec<String>,
+    name: &'static str,
+}
+
+/// Every request of a resource trigger the tests try: each verb, in kube-system, app and a
+/// namespace no rule names (none when cluster-scoped), by each requester, on two objects.
+fn tried(trigger: &palisade_audit::detection::Trigger) -> Vec<Tried> {
+    let resource = trigger.resource.expect("a resource trigger");
+    let (group, namespaced) = trigger.group_and_scope().unwrap_or(("", true));
+    let subresource = match trigger.sub {
+        Sub::Is(s) => s,
+        _ => "",
+    };
+    let verbs: &[&'static str] = if trigger.verbs.is_empty() {
+        VERBS
+    } else {
+        trigger.verbs
+    };
+    let namespaces: &[&str] = if namespaced {
+        &["kube-system", "app", "elsewhere"]
+    } else {
+        &[""]
+    };
+    let mut out = Vec::new();
+    for verb in verbs {
+        for namespace in namespaces {
+            for (user, groups) in requesters() {
+                for name in ["admin", "web"] {
+                    let request = Request {
+                        verb,
+                        group,
+                        resource,
+                        subresource,
+                        namespace,
+                        path: "",
+                    };
+                    out.push(Tried {
+                        request,
+                        user,
+                        groups: groups.clone(),
+                        name,
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The requesters tried: each user and group of the vocabulary, and one no rule names.
 fn requesters() -> Vec<(&'static str, Vec<String>)> {
     vec![
@@ -126,28 +179,17 @@ proptest! {
             let detection = DETECTIONS.iter().find(|d| d.meta().id == verdict.id.as_str()).unwrap();
             let mut short_for_anyone = false;
             for trigger in detection.triggers.iter().filter(|t| t.resource.is_some()) {
-                let resource = trigger.resource.unwrap();
-                let (group, namespaced) = trigger.group_and_scope().unwrap_or(("", true));
-                let subresource = match trigger.sub { Sub::Is(s) => s, _ => "" };
                 let needs = trigger.needs.max(Level::Metadata);
-                let verbs: &[&str] = if trigger.verbs.is_empty() { VERBS } else { trigger.verbs };
-                let namespaces: &[&str] = if namespaced { &["kube-system", "app", "elsewhere"] } else { &[""] };
-                for verb in verbs {
-                    for namespace in namespaces.iter().copied() {
-                        for (user, groups) in requesters() {
-                            for name in ["admin", "web"] {
-                                let request = Request { verb, group, resource, subresource, namespace, path: "" };
-                                let level = policy.level_for(&request, user, &groups, name);
-                                if verdict.verdict == Verdict::Covered {
-                                    prop_assert!(level >= needs,
-                                        "{} covered, but {verb} {resource} by {user} in {namespace:?} on {name} is logged at {level:?}\n{text}",
-                                        verdict.id);
-                                }
-                                if user == "zed" && name == "web" && !NAMESPACES.contains(&namespace) && level < needs {
-                                    short_for_anyone = true;
-                                }
-                            }
-                        }
+                for one in tried(trigger) {
+                    let (request, user, name) = (&one.request, one.user, one.name);
+                    let level = policy.level_for(request, user, &one.groups, name);
+                    if verdict.verdict == Verdict::Covered {
+                        prop_assert!(level >= needs,
+                            "{} covered, but {} {} by {user} in {:?} on {name} is logged at {level:?}\n{text}",
+                            verdict.id, request.verb, request.resource, request.namespace);
+                    }
+                    if user == "zed" && name == "web" && !NAMESPACES.contains(&request.namespace) && level < needs {
+                        short_for_anyone = true;
                     }
                 }
             }
@@ -410,24 +452,13 @@ proptest! {
         prop_assert!(after.is_subset(&before), "new leaks {:?}\n{}", after.difference(&before).collect::<Vec<_>>(), patched_text);
         for detection in DETECTIONS {
             for trigger in detection.triggers.iter().filter(|t| t.resource.is_some()) {
-                let resource = trigger.resource.unwrap();
-                let (group, namespaced) = trigger.group_and_scope().unwrap_or(("", true));
-                let subresource = match trigger.sub { Sub::Is(s) => s, _ => "" };
-                let verbs: &[&str] = if trigger.verbs.is_empty() { VERBS } else { trigger.verbs };
-                let namespaces: &[&str] = if namespaced { &["kube-system", "app", "elsewhere"] } else { &[""] };
-                for verb in verbs {
-                    for namespace in namespaces.iter().copied() {
-                        for (user, groups) in requesters() {
-                            for name in ["admin", "web"] {
-                                let request = Request { verb, group, resource, subresource, namespace, path: "" };
-                                let was = policy.level_for(&request, user, &groups, name);
-                                let now = patched.level_for(&request, user, &groups, name);
-                                let words = palisade_audit::detection::request_words(verb, resource, subresource);
-                                prop_assert!(now >= was || before.contains(&words),
-                                    "{words} by {user} in {namespace:?} on {name}: {was:?} -> {now:?}\n{patched_text}");
-                            }
-                        }
-                    }
+                for one in tried(trigger) {
+                    let (request, user, name) = (&one.request, one.user, one.name);
+                    let was = policy.level_for(request, user, &one.groups, name);
+                    let now = patched.level_for(request, user, &one.groups, name);
+                    let words = palisade_audit::detection::request_words(request.verb, request.resource, request.subresource);
+                    prop_assert!(now >= was || before.contains(&words),
+                        "{words} by {user} in {:?} on {name}: {was:?} -> {now:?}\n{patched_text}", request.namespace);
                 }
             }
         }

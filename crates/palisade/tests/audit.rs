@@ -888,6 +888,16 @@ apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: shop}\ns
     assert!(alert["enrichment"]["mounted_by"].is_null(), "{alert:#}");
 }
 
+/// `palisade audit analyze LOG -o json` with `extra` arguments, without a configuration file.
+fn analyze_json(log: &Path, extra: &[&str]) -> std::process::Output {
+    bin()
+        .args(["audit", "analyze", "--no-config", "-o", "json"])
+        .arg(log)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 /// A pod created and logged without its object: the pod detections say they could not judge
 /// it, the run is incomplete (exit 2), and the user can accept it or skip them.
 #[test]
@@ -899,13 +909,7 @@ fn requests_logged_below_what_a_detection_reads_make_the_run_incomplete() {
         event("1", "create", "pods", "", "alice", "2026-12-01T10:00:00Z") + "\n",
     )
     .unwrap();
-    let run = |extra: &[&str]| {
-        bin()
-            .args(["audit", "analyze", log.to_str().unwrap(), "-o", "json"])
-            .args(extra)
-            .output()
-            .unwrap()
-    };
+    let run = |extra: &[&str]| analyze_json(&log, extra);
     let blind = run(&[]);
     assert_eq!(blind.status.code(), Some(2), "{}", stderr(&blind));
     let err = stderr(&blind);
@@ -959,14 +963,7 @@ fn a_lowered_audit_level_is_an_alert_and_a_truncated_event_is_said() {
     ];
     let text: Vec<String> = events.iter().map(Value::to_string).collect();
     std::fs::write(&log, text.join("\n") + "\n").unwrap();
-    let run = |extra: &[&str]| {
-        bin()
-            .args(["audit", "analyze", "--no-config", "-o", "json"])
-            .arg(&log)
-            .args(extra)
-            .output()
-            .unwrap()
-    };
+    let run = |extra: &[&str]| analyze_json(&log, extra);
     let blind = run(&[]);
     assert_eq!(blind.status.code(), Some(2), "{}", stderr(&blind));
     let err = stderr(&blind);
