@@ -135,6 +135,10 @@ async fn receive(
     match stored {
         Ok(Ok(true)) => {
             metrics.requests.add("accepted", 1);
+            metrics.last_batch_millis.store(
+                u64::try_from(palisade_deliver::now_millis()).unwrap_or(0),
+                Ordering::Relaxed,
+            );
             metrics
                 .events_received
                 .fetch_add(events as u64, Ordering::Relaxed);
@@ -211,8 +215,15 @@ pub fn analyse_inbox(
             line: u64::try_from(seq).unwrap_or(0),
         };
         let text = String::from_utf8_lossy(&body);
-        let mut sink = |event: &Event, origin: &Origin| engine.analyze(event, origin, &mut alerts);
+        let mut newest = 0i64;
+        let mut sink = |event: &Event, origin: &Origin| {
+            newest = newest.max(event.time_micros().unwrap_or(0));
+            engine.analyze(event, origin, &mut alerts);
+        };
         decode_text(&text, &origin, &mut stats, &mut sink);
+        metrics
+            .newest_event_micros
+            .fetch_max(newest, Ordering::Relaxed);
         report_not_assessed(&engine, &metrics);
         metrics
             .events_analysed

@@ -139,6 +139,12 @@ pub struct Metrics {
     pub inbox: AtomicI64,
     /// From request to durable queueing.
     pub receive_seconds: Histogram,
+    /// When the last batch was durably queued (milliseconds since the epoch; 0 for never):
+    /// a stream that stops shows here, where no alert can.
+    pub last_batch_millis: AtomicU64,
+    /// The newest event time analysed (microseconds since the epoch; 0 for none): how far
+    /// behind the API server's clock the analysis is.
+    pub newest_event_micros: AtomicI64,
 }
 
 impl Exposition for Metrics {
@@ -220,6 +226,16 @@ impl Exposition for Metrics {
             "Time from request to the batch being durably queued.",
             &mut out,
         );
+        let _ = writeln!(
+            out,
+            "# HELP palisade_audit_last_batch_timestamp_seconds When the last batch was received and queued (0: never).\n# TYPE palisade_audit_last_batch_timestamp_seconds gauge\npalisade_audit_last_batch_timestamp_seconds {:.3}",
+            self.last_batch_millis.load(Ordering::Relaxed) as f64 / 1e3
+        );
+        let _ = writeln!(
+            out,
+            "# HELP palisade_audit_newest_event_timestamp_seconds The newest audit event time analysed (0: none).\n# TYPE palisade_audit_newest_event_timestamp_seconds gauge\npalisade_audit_newest_event_timestamp_seconds {:.6}",
+            self.newest_event_micros.load(Ordering::Relaxed) as f64 / 1e6
+        );
         out
     }
 }
@@ -242,5 +258,14 @@ mod tests {
         assert!(text.contains("palisade_audit_receive_seconds_bucket{le=\"0.005\"} 1"));
         assert!(text.contains("palisade_audit_receive_seconds_bucket{le=\"0.002\"} 0"));
         assert!(text.contains("palisade_audit_receive_seconds_count 1"));
+        // Before any batch: 0, so that an alert on a silent stream fires from the start.
+        assert!(text.contains("palisade_audit_last_batch_timestamp_seconds 0.000"));
+        m.last_batch_millis
+            .store(1_796_119_200_250, Ordering::Relaxed);
+        m.newest_event_micros
+            .store(1_796_119_199_000_001, Ordering::Relaxed);
+        let text = m.render();
+        assert!(text.contains("palisade_audit_last_batch_timestamp_seconds 1796119200.250"));
+        assert!(text.contains("palisade_audit_newest_event_timestamp_seconds 1796119199.000001"));
     }
 }

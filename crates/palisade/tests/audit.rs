@@ -534,6 +534,40 @@ fn the_receiver_loses_nothing_when_the_sink_is_down_and_the_process_is_killed() 
         "{}",
         metrics()
     );
+    // When the stream last spoke, and how far the analysis has read: the newest time among
+    // Falco's traces.
+    let gauge = |name: &str| -> f64 {
+        let text = metrics();
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} in {text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    let now = palisade_deliver::now_millis() as f64 / 1e3;
+    let last = gauge("palisade_audit_last_batch_timestamp_seconds");
+    assert!(
+        now - 600.0 < last && last <= now + 1.0,
+        "{last} against {now}"
+    );
+    let newest = batches
+        .iter()
+        .flat_map(|b| {
+            let list: Value = serde_json::from_str(b).unwrap();
+            list["items"].as_array().unwrap().clone()
+        })
+        .filter_map(|e| {
+            palisade_audit::Event::decode(&e.to_string())
+                .ok()?
+                .time_micros()
+        })
+        .max()
+        .unwrap();
+    let shown = gauge("palisade_audit_newest_event_timestamp_seconds");
+    assert!(
+        (shown - newest as f64 / 1e6).abs() < 1e-3,
+        "{shown} against {newest}"
+    );
     wait_for("a failed delivery", || {
         metrics().contains("palisade_audit_delivery_failures_total")
     });
