@@ -99,8 +99,8 @@ pub struct Engine {
     unjudged: Vec<(usize, Level)>,
     /// The detections shown the event being analysed (kept to reuse its allocation).
     matched: Vec<usize>,
-    by_resource: HashMap<&'static str, Vec<(usize, Trigger)>>,
-    every: Vec<(usize, Trigger)>,
+    by_resource: HashMap<&'static str, Vec<(usize, &'static Trigger)>>,
+    every: Vec<(usize, &'static Trigger)>,
     settings: Settings,
     state: State,
     seen: Seen,
@@ -112,7 +112,7 @@ impl Engine {
     /// is given.
     pub fn new(settings: Settings, baseline: Option<Baseline>, selection: &Selection) -> Engine {
         let detections = selected(&settings, selection, baseline.is_some());
-        let mut by_resource: HashMap<&'static str, Vec<(usize, Trigger)>> = HashMap::new();
+        let mut by_resource: HashMap<&'static str, Vec<(usize, &'static Trigger)>> = HashMap::new();
         let mut every = Vec::new();
         for (index, detection) in detections.iter().enumerate() {
             for trigger in detection.triggers {
@@ -120,8 +120,8 @@ impl Engine {
                     Some(resource) => by_resource
                         .entry(resource)
                         .or_default()
-                        .push((index, *trigger)),
-                    None => every.push((index, *trigger)),
+                        .push((index, trigger)),
+                    None => every.push((index, trigger)),
                 }
             }
         }
