@@ -47,7 +47,9 @@ pub struct LoggedLevels {
     /// Hashes requests' keys (seeded per process: a requester cannot choose names whose
     /// keys collide with another's).
     hasher: foldhash::fast::RandomState,
-    by_request: HashMap<u64, Level, foldhash::fast::RandomState>,
+    /// Each request's level, and when it was logged at it last (microseconds since the
+    /// epoch; `None` for an event without a time).
+    by_request: HashMap<u64, (Level, Option<i64>), foldhash::fast::RandomState>,
     order: VecDeque<u64>,
     /// Per kind of request (`create pods`), when a lowering was last reported (microseconds
     /// since the epoch; `None` for an event without a time).
@@ -60,10 +62,15 @@ impl LoggedLevels {
         &self.hasher
     }
 
-    /// Records that request `key` was logged at `level`; returns the level it was logged at
-    /// the time before.
-    pub fn record(&mut self, key: u64, level: Level) -> Option<Level> {
-        let before = self.by_request.insert(key, level);
+    /// Records that request `key` was logged at `level` at `time`; returns the level it was
+    /// logged at the time before, and when.
+    pub fn record(
+        &mut self,
+        key: u64,
+        level: Level,
+        time: Option<i64>,
+    ) -> Option<(Level, Option<i64>)> {
+        let before = self.by_request.insert(key, (level, time));
         if before.is_none() {
             self.order.push_back(key);
             while self.by_request.len() > MAX_STORED {
@@ -303,18 +310,21 @@ mod tests {
     #[test]
     fn logged_levels_stay_bounded_and_reports_are_spaced() {
         let mut logged = LoggedLevels::default();
-        assert_eq!(logged.record(1, Level::Request), None);
-        assert_eq!(logged.record(1, Level::Metadata), Some(Level::Request));
-        assert_eq!(logged.record(1, Level::Request), Some(Level::Metadata));
+        assert_eq!(logged.record(1, Level::Request, Some(5)), None);
+        assert_eq!(
+            logged.record(1, Level::Metadata, Some(9)),
+            Some((Level::Request, Some(5)))
+        );
+        assert_eq!(
+            logged.record(1, Level::Request, None),
+            Some((Level::Metadata, Some(9)))
+        );
         for key in 2..(MAX_STORED as u64 + 2) {
-            logged.record(key, Level::Request);
+            logged.record(key, Level::Request, None);
         }
         assert_eq!(logged.by_request.len(), MAX_STORED);
-        assert_eq!(
-            logged.record(1, Level::Request),
-            None,
-            "the first request was forgotten"
-        );
+        let forgotten = logged.record(1, Level::Request, None);
+        assert_eq!(forgotten, None, "the first request was forgotten");
 
         let hour = 3_600_000_000;
         assert!(logged.report("create pods", Some(0), hour));

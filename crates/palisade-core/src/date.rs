@@ -60,8 +60,13 @@ pub fn utc_now_rfc3339() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let date = Date::from_days(i64::try_from(secs / 86_400).unwrap_or(0));
-    let rem = secs % 86_400;
+    unix_seconds_rfc3339(i64::try_from(secs).unwrap_or(0))
+}
+
+/// A time in seconds since the Unix epoch as RFC 3339 in UTC (`2026-11-26T19:42:07Z`).
+pub fn unix_seconds_rfc3339(secs: i64) -> String {
+    let date = Date::from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
     format!(
         "{date}T{:02}:{:02}:{:02}Z",
         rem / 3600,
@@ -145,6 +150,18 @@ mod tests {
         assert_eq!(Date::from_days(0).to_string(), "1970-01-01");
         assert_eq!(Date::from_days(20_454).to_string(), "2026-01-01");
         assert_eq!(Date::from_days(11_016).to_string(), "2000-02-29");
+    }
+
+    #[test]
+    fn writes_unix_seconds_as_rfc3339() {
+        assert_eq!(unix_seconds_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(unix_seconds_rfc3339(1_796_119_205), "2026-12-01T10:00:05Z");
+        assert_eq!(unix_seconds_rfc3339(-1), "1969-12-31T23:59:59Z");
+        let micros = rfc3339_unix_micros("2026-12-01T10:00:05.250000Z").unwrap();
+        assert_eq!(
+            unix_seconds_rfc3339(micros / 1_000_000),
+            "2026-12-01T10:00:05Z"
+        );
     }
 
     #[test]

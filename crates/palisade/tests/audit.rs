@@ -1020,6 +1020,11 @@ fn a_lowered_audit_level_is_an_alert_and_a_truncated_event_is_said() {
     assert_eq!(alert["request"]["audit_id"], "2", "{alert:#}");
     assert_eq!(alert["evidence"]["logged_before"], "Request", "{alert:#}");
     assert_eq!(alert["evidence"]["logged_now"], "Metadata", "{alert:#}");
+    // The policy changed between the two requests.
+    assert_eq!(
+        alert["evidence"]["logged_before_last_at"], "2026-12-01T10:00:00Z",
+        "{alert:#}"
+    );
     assert!(
         alert["evidence"]["detections"]
             .as_str()

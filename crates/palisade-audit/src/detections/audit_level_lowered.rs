@@ -1,5 +1,6 @@
 use std::hash::{BuildHasher, Hash, Hasher};
 
+use palisade_core::date::unix_seconds_rfc3339;
 use palisade_core::words::first_few;
 
 use crate::detection::{Cx, Hit, Level, Trigger, request_words};
@@ -63,10 +64,12 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
         return Vec::new();
     };
     let key = policy_key(event, state.logged.hasher());
-    let before = state.logged.record(key, level);
-    let Some(before) = before.filter(|b| *b >= reads && level < reads) else {
+    let before = state.logged.record(key, level, event.time_micros());
+    let Some((before, last)) = before.filter(|(b, _)| *b >= reads && level < reads) else {
         return Vec::new();
     };
+    // When it was last logged at enough: the policy changed after that.
+    let last = last.map(|micros| unix_seconds_rfc3339(micros.div_euclid(1_000_000)));
     let request = request_words(event.verb(), event.resource(), event.subresource());
     if !state.logged.report(&request, event.time_micros(), QUIET) {
         return Vec::new();
@@ -83,15 +86,19 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
         1 => "1 detection that reads it".to_string(),
         n => format!("{n} detections that read it"),
     };
+    let until = last
+        .as_deref()
+        .map_or(String::new(), |at| format!(" (last at {at})"));
     vec![
         Hit::new(format!(
-            "{request} by {}{place} was logged at {before} before and is now logged at \
+            "{request} by {}{place} was logged at {before}{until} and is now logged at \
              {level}: {detections} can no longer judge it ({}). The API server's audit policy \
              was lowered, or its API servers run different policies",
             cx.actor(),
             first_few(&blind, NAMED)
         ))
         .with("logged_before", before.as_str())
+        .with_some("logged_before_last_at", last)
         .with("logged_now", level.as_str())
         .with("detections", blind.join(", ")),
     ]
