@@ -21,8 +21,9 @@ use crate::audit_policy::{AuditPolicy, Condition, Match, Request};
 use crate::coverage::{OTHER_NAMESPACE, asked, covering_would_leak, named_namespaces};
 use crate::detection::{Detection, Level};
 
-/// Resources of one API group a suggested rule names.
+/// Resources of one API group a suggested rule names (fields named as in the policy).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SuggestedResources {
     pub group: String,
     pub resources: Vec<String>,
@@ -30,8 +31,10 @@ pub struct SuggestedResources {
     pub resource_names: Vec<String>,
 }
 
-/// A rule to put first in the policy.
+/// A rule to put first in the policy (fields named as in the policy, so that `-o json`
+/// reads as its rules, with `copies` and `detections` added).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SuggestedRule {
     pub level: Level,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -610,6 +613,25 @@ rules:
         let none = "apiVersion: audit.k8s.io/v1\nkind: Policy\n";
         let policy = AuditPolicy::parse(none).unwrap();
         assert_eq!(suggest(&policy, DETECTIONS).put_first(none, &policy), None);
+    }
+
+    /// The JSON of the suggestion names fields as the policy does: its rules read as policy
+    /// rules (our `copies` and `detections` aside).
+    #[test]
+    fn suggested_rules_in_json_read_as_policy_rules() {
+        let policy = AuditPolicy::parse(POLICY).unwrap();
+        let suggestion = suggest(&policy, DETECTIONS);
+        let mut rules = serde_json::to_value(&suggestion.rules).unwrap();
+        for rule in rules.as_array_mut().unwrap() {
+            let map = rule.as_object_mut().unwrap();
+            map.remove("copies");
+            map.remove("detections");
+        }
+        let document =
+            serde_json::json!({"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "rules": rules});
+        let read = AuditPolicy::parse(&document.to_string()).unwrap();
+        assert_eq!(read.rules.len(), suggestion.rules.len());
+        assert_eq!(read.rules[0].user_groups, ["system:masters"]);
     }
 
     /// A JSON policy comes back as JSON with the rules first.
