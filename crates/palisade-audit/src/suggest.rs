@@ -54,6 +54,18 @@ pub struct SuggestedRule {
     pub detections: Vec<String>,
 }
 
+impl SuggestedRule {
+    /// The rule as a policy holds it: its serialization without `copies` and `detections`.
+    pub fn as_policy_rule(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(map) = value.as_object_mut() {
+            map.remove("copies");
+            map.remove("detections");
+        }
+        value
+    }
+}
+
 /// What a suggestion cannot give a detection, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LeftOut {
@@ -475,30 +487,7 @@ impl Suggestion {
             .entry("rules")
             .or_insert_with(|| serde_json::Value::Array(Vec::new()))
             .as_array_mut()?;
-        let added = self.rules.iter().map(|rule| {
-            let mut value = serde_json::json!({
-                "level": rule.level.as_str(),
-                "verbs": rule.verbs,
-                "resources": rule.resources.iter().map(|r| {
-                    let mut entry = serde_json::json!({"group": r.group, "resources": r.resources});
-                    if !r.resource_names.is_empty() {
-                        entry["resourceNames"] = serde_json::json!(r.resource_names);
-                    }
-                    entry
-                }).collect::<Vec<_>>(),
-            });
-            for (field, items) in [
-                ("users", &rule.users),
-                ("userGroups", &rule.user_groups),
-                ("namespaces", &rule.namespaces),
-                ("omitStages", &rule.omit_stages),
-            ] {
-                if !items.is_empty() {
-                    value[field] = serde_json::json!(items);
-                }
-            }
-            value
-        });
+        let added = self.rules.iter().map(SuggestedRule::as_policy_rule);
         rules.splice(0..0, added);
         let mut out = serde_json::to_string_pretty(&value).ok()?;
         out.push('\n');
@@ -621,12 +610,11 @@ rules:
     fn suggested_rules_in_json_read_as_policy_rules() {
         let policy = AuditPolicy::parse(POLICY).unwrap();
         let suggestion = suggest(&policy, DETECTIONS);
-        let mut rules = serde_json::to_value(&suggestion.rules).unwrap();
-        for rule in rules.as_array_mut().unwrap() {
-            let map = rule.as_object_mut().unwrap();
-            map.remove("copies");
-            map.remove("detections");
-        }
+        let rules: Vec<serde_json::Value> = suggestion
+            .rules
+            .iter()
+            .map(SuggestedRule::as_policy_rule)
+            .collect();
         let document =
             serde_json::json!({"apiVersion": "audit.k8s.io/v1", "kind": "Policy", "rules": rules});
         let read = AuditPolicy::parse(&document.to_string()).unwrap();

@@ -156,6 +156,12 @@ impl Exposition for Metrics {
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
             );
         };
+        let gauge = |out: &mut String, name: &str, help: &str, value: String| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
+        };
         self.requests.render(
             "palisade_audit_requests_total",
             "counter",
@@ -216,25 +222,34 @@ impl Exposition for Metrics {
             "Alerts waiting for delivery, by sink.",
             &mut out,
         );
-        let _ = writeln!(
-            out,
-            "# HELP palisade_audit_inbox_batches Batches received and not yet analysed.\n# TYPE palisade_audit_inbox_batches gauge\npalisade_audit_inbox_batches {}",
-            self.inbox.load(Ordering::Relaxed)
+        gauge(
+            &mut out,
+            "palisade_audit_inbox_batches",
+            "Batches received and not yet analysed.",
+            self.inbox.load(Ordering::Relaxed).to_string(),
         );
         self.receive_seconds.render(
             "palisade_audit_receive_seconds",
             "Time from request to the batch being durably queued.",
             &mut out,
         );
-        let _ = writeln!(
-            out,
-            "# HELP palisade_audit_last_batch_timestamp_seconds When the last batch was received and queued (0: never).\n# TYPE palisade_audit_last_batch_timestamp_seconds gauge\npalisade_audit_last_batch_timestamp_seconds {:.3}",
-            self.last_batch_millis.load(Ordering::Relaxed) as f64 / 1e3
+        gauge(
+            &mut out,
+            "palisade_audit_last_batch_timestamp_seconds",
+            "When the last batch was received and queued (0: never).",
+            format!(
+                "{:.3}",
+                self.last_batch_millis.load(Ordering::Relaxed) as f64 / 1e3
+            ),
         );
-        let _ = writeln!(
-            out,
-            "# HELP palisade_audit_newest_event_timestamp_seconds The newest audit event time analysed (0: none).\n# TYPE palisade_audit_newest_event_timestamp_seconds gauge\npalisade_audit_newest_event_timestamp_seconds {:.6}",
-            self.newest_event_micros.load(Ordering::Relaxed) as f64 / 1e6
+        gauge(
+            &mut out,
+            "palisade_audit_newest_event_timestamp_seconds",
+            "The newest audit event time analysed (0: none).",
+            format!(
+                "{:.6}",
+                self.newest_event_micros.load(Ordering::Relaxed) as f64 / 1e6
+            ),
         );
         out
     }
