@@ -360,13 +360,13 @@ impl<'e, 'a> Cx<'e, 'a> {
         self.reads
     }
 
-    /// The running detections that cannot judge this request: it was logged below what
-    /// they read.
-    pub fn short(&self) -> impl Iterator<Item = &'static RuleMeta> + '_ {
-        self.short
-            .iter()
-            .filter_map(|(index, _)| self.running.get(*index))
-            .map(|detection| detection.meta())
+    /// The running detections that cannot judge this request, each with the level it reads
+    /// the request at: it was logged below that.
+    pub fn short(&self) -> impl Iterator<Item = (&'static RuleMeta, Level)> + '_ {
+        self.short.iter().filter_map(|(index, needs)| {
+            let detection = self.running.get(*index)?;
+            Some((detection.meta(), *needs))
+        })
     }
 
     /// The request object (the object sent with a create, update or patch).

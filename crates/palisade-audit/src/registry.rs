@@ -53,6 +53,7 @@ pub static DETECTIONS: &[&Detection] = &[
     &volume_claim_changed::VOLUME_CLAIM_CHANGED, // AUD046
     &persistent_storage_deleted::PERSISTENT_STORAGE_DELETED, // AUD047
     &audit_level_lowered::AUDIT_LEVEL_LOWERED, // AUD048
+    &audit_level_too_low::AUDIT_LEVEL_TOO_LOW, // AUD049
 ];
 
 /// The detection with this id or slug (any case).

@@ -36,6 +36,9 @@ pub struct State {
     /// The audit level requests that detections read above `Metadata` were last logged at
     /// (AUD048).
     pub logged: LoggedLevels,
+    /// When each kind of request was last reported logged below what detections read
+    /// (AUD049).
+    pub too_low: Spacing,
 }
 
 /// The audit level requests were last logged at, each request keyed by what the API
@@ -51,9 +54,36 @@ pub struct LoggedLevels {
     /// epoch; `None` for an event without a time).
     by_request: HashMap<u64, (Level, Option<i64>), foldhash::fast::RandomState>,
     order: VecDeque<u64>,
-    /// Per kind of request (`create pods`), when a lowering was last reported (microseconds
-    /// since the epoch; `None` for an event without a time).
-    reported: HashMap<String, Option<i64>>,
+    /// When a lowering of each kind of request (`create pods`) was last reported.
+    pub reported: Spacing,
+}
+
+/// When an alert of each kind (`create pods`) was last given (microseconds since the epoch;
+/// `None` for an event without a time), to give one per kind per quiet period. Bounded: past
+/// [`MAX_WINDOW_KEYS`] kinds, all are forgotten and may be reported again.
+#[derive(Debug, Default)]
+pub struct Spacing {
+    last: HashMap<String, Option<i64>>,
+}
+
+impl Spacing {
+    /// Whether an alert of `kind` seen at `now` is to be given, and if so records it: not
+    /// when one was given less than `quiet` microseconds before (or at all, when either has
+    /// no time).
+    pub fn due(&mut self, kind: &str, now: Option<i64>, quiet: i64) -> bool {
+        let due = match (self.last.get(kind), now) {
+            (None, _) => true,
+            (Some(Some(then)), Some(now)) => now.saturating_sub(*then) >= quiet,
+            (Some(_), _) => false,
+        };
+        if due {
+            if self.last.len() >= MAX_WINDOW_KEYS {
+                self.last.clear();
+            }
+            self.last.insert(kind.to_string(), now);
+        }
+        due
+    }
 }
 
 impl LoggedLevels {
@@ -81,23 +111,6 @@ impl LoggedLevels {
             }
         }
         before
-    }
-
-    /// Whether a lowering of `kind` seen at `now` is to be reported: not when one was
-    /// reported less than `quiet` microseconds before (or at all, when either has no time).
-    pub fn report(&mut self, kind: &str, now: Option<i64>, quiet: i64) -> bool {
-        let due = match (self.reported.get(kind), now) {
-            (None, _) => true,
-            (Some(Some(then)), Some(now)) => now.saturating_sub(*then) >= quiet,
-            (Some(_), _) => false,
-        };
-        if due {
-            if self.reported.len() >= MAX_WINDOW_KEYS {
-                self.reported.clear();
-            }
-            self.reported.insert(kind.to_string(), now);
-        }
-        due
     }
 }
 
@@ -189,6 +202,7 @@ impl State {
             workloads: Stored::default(),
             volumes: Stored::default(),
             logged: LoggedLevels::default(),
+            too_low: Spacing::default(),
             cluster_ranges: settings
                 .cluster_cidrs
                 .iter()
@@ -327,13 +341,17 @@ mod tests {
         assert_eq!(forgotten, None, "the first request was forgotten");
 
         let hour = 3_600_000_000;
-        assert!(logged.report("create pods", Some(0), hour));
-        assert!(!logged.report("create pods", Some(hour - 1), hour));
-        assert!(logged.report("update configmaps", Some(1), hour));
-        assert!(logged.report("create pods", Some(hour), hour));
-        assert!(logged.report("patch deployments", None, hour));
-        assert!(!logged.report("patch deployments", None, hour));
-        assert!(!logged.report("patch deployments", Some(5 * hour), hour));
+        assert!(logged.reported.due("create pods", Some(0), hour));
+        assert!(!logged.reported.due("create pods", Some(hour - 1), hour));
+        assert!(logged.reported.due("update configmaps", Some(1), hour));
+        assert!(logged.reported.due("create pods", Some(hour), hour));
+        assert!(logged.reported.due("patch deployments", None, hour));
+        assert!(!logged.reported.due("patch deployments", None, hour));
+        assert!(
+            !logged
+                .reported
+                .due("patch deployments", Some(5 * hour), hour)
+        );
     }
 
     #[test]

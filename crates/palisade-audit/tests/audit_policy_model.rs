@@ -324,6 +324,12 @@ fn logged(policy: &AuditPolicy, step: &Step, i: usize) -> Option<(Level, String)
 
 /// The kinds of request AUD048 reports when `steps` are logged by `policies` in turn.
 fn lowered(policies: &[(&AuditPolicy, &[Step])]) -> std::collections::BTreeSet<String> {
+    reported("AUD048", policies)
+}
+
+/// The kinds of request detection `id` reports when `steps` are logged by `policies` in
+/// turn, each once.
+fn reported(id: &str, policies: &[(&AuditPolicy, &[Step])]) -> std::collections::BTreeSet<String> {
     let settings = palisade_audit::Settings::default();
     let mut engine =
         palisade_audit::Engine::new(settings, None, &palisade_audit::Selection::default());
@@ -343,11 +349,18 @@ fn lowered(policies: &[(&AuditPolicy, &[Step])]) -> std::collections::BTreeSet<S
             engine.analyze(&event, &origin, &mut alerts);
         }
     }
-    alerts
+    let kinds: Vec<String> = alerts
         .iter()
-        .filter(|a| a.rule.id == "AUD048")
+        .filter(|a| a.rule.id == id)
         .map(|a| format!("{} {}", a.request.verb, a.request.resource))
-        .collect()
+        .collect();
+    let once: std::collections::BTreeSet<String> = kinds.iter().cloned().collect();
+    assert_eq!(
+        once.len(),
+        kinds.len(),
+        "{id} reported a kind twice: {kinds:?}"
+    );
+    once
 }
 
 proptest! {
@@ -397,6 +410,32 @@ proptest! {
             }
         }
         prop_assert_eq!(lowered(&[(&a, &before), (&b, &after)]), expected, "\n{}\nthen\n{}", yaml(&first), yaml(&second));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    /// AUD049 against the policy model: a stream logged by one policy is reported once (it
+    /// lasts less than a day) for each kind of request some requester had logged below what
+    /// the detections that run read of it, and for no other.
+    #[test]
+    fn a_level_is_reported_too_low_exactly_where_a_detection_reads_more(
+        rules in prop::collection::vec(rule(), 0..5),
+        fallback in 0..LEVELS.len(),
+        steps in prop::collection::vec(step(), 1..40),
+    ) {
+        let mut rules = rules;
+        rules.push((fallback, vec![], vec![], vec![], vec![], vec![], false, false));
+        let policy = AuditPolicy::parse(&yaml(&rules)).unwrap();
+        let mut expected = std::collections::BTreeSet::new();
+        for step in &steps {
+            let Some((level, _)) = logged(&policy, step, 0) else { continue };
+            let (verb, _, resource, _) = STREAM_REQUESTS[step.0];
+            if level < reads(verb, resource) {
+                expected.insert(format!("{verb} {resource}"));
+            }
+        }
+        prop_assert_eq!(reported("AUD049", &[(&policy, &steps)]), expected, "\n{}", yaml(&rules));
     }
 }
 

@@ -78,6 +78,13 @@ fn settings_for(rules_files: &[String]) -> Option<Settings> {
     Some(settings)
 }
 
+/// Alerts about the log rather than the behaviour in it: AUD049 says a detection could not
+/// judge a request (Falco's traces log some Secrets at `Metadata`, which AUD019 cannot judge),
+/// not that anything happened. Falco has no counterpart; the tests' "no alert" is about
+/// behaviour.
+const ABOUT_THE_LOG: &[&str] = &["AUD049"];
+
+/// The alerts on the behaviour in `trace`.
 fn analyse(trace: &Path, settings: Settings) -> (Vec<Alert>, ReadStats) {
     let mut engine = Engine::new(settings, None, &Selection::default());
     let mut alerts = Vec::new();
@@ -86,6 +93,7 @@ fn analyse(trace: &Path, settings: Settings) -> (Vec<Alert>, ReadStats) {
         engine.analyze(event, origin, &mut alerts);
     };
     read_path(trace, &mut stats, &mut sink).expect("trace readable");
+    alerts.retain(|a| !ABOUT_THE_LOG.contains(&a.rule.id.as_ref()));
     (alerts, stats)
 }
 

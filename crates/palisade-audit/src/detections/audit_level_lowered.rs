@@ -71,12 +71,16 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     // When it was last logged at enough: the policy changed after that.
     let last = last.map(|micros| unix_seconds_rfc3339(micros.div_euclid(1_000_000)));
     let request = request_words(event.verb(), event.resource(), event.subresource());
-    if !state.logged.report(&request, event.time_micros(), QUIET) {
+    if !state
+        .logged
+        .reported
+        .due(&request, event.time_micros(), QUIET)
+    {
         return Vec::new();
     }
     let blind: Vec<String> = cx
         .short()
-        .map(|rule| format!("{} {}", rule.id, rule.slug))
+        .map(|(rule, _)| format!("{} {}", rule.id, rule.slug))
         .collect();
     let place = match event.namespace() {
         Some(namespace) => format!(" in namespace {namespace}"),

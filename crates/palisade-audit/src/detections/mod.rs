@@ -4,6 +4,7 @@
 pub mod admission_webhook_changed;
 pub mod anonymous_request_allowed;
 pub mod audit_level_lowered;
+pub mod audit_level_too_low;
 pub mod bindings;
 pub mod capability_added_pod_created;
 pub mod cluster_admin_bound;
