@@ -54,6 +54,18 @@ pub struct RequestFacts {
 }
 
 impl RequestFacts {
+    /// The address of the connection the API server saw (the last of `sourceIPs`; the
+    /// others come from forwarding headers the client writes).
+    pub fn connection_ip(&self) -> Option<&str> {
+        self.source_ips.last().map(String::as_str)
+    }
+
+    /// The addresses forwarding headers named (`X-Forwarded-For`, `X-Real-Ip`), first the
+    /// client's own claim: written by the client, so never proof of where it is.
+    pub fn forwarded_ips(&self) -> &[String] {
+        &self.source_ips[..self.source_ips.len().saturating_sub(1)]
+    }
+
     pub fn of(cx: &Cx) -> RequestFacts {
         let e = cx.event;
         RequestFacts {

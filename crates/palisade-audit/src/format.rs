@@ -1,5 +1,6 @@
 //! Alert formats: Palisade's own JSON, OCSF 1.1 Detection Finding (class 2004, with the
-//! request as the finding's API-activity evidence), Elastic Common Schema, ArcSight CEF, a
+//! request as the finding's API-activity evidence; the source is the connection's address,
+//! the forwarding headers' addresses apart), Elastic Common Schema, ArcSight CEF, a
 //! one-line text form for terminals, and the RFC 5424 syslog envelope the CEF and JSON
 //! forms travel in. Pure functions: where alerts go is the sinks' business.
 
@@ -154,7 +155,7 @@ pub fn ocsf(alert: &Alert) -> Value {
                 "request": {"uid": r.audit_id},
                 "response": {"code": r.response_code},
             },
-            "src_endpoint": {"ip": r.source_ips.first()},
+            "src_endpoint": src_endpoint(r),
             "http_request": {"user_agent": r.user_agent, "url": {"path": r.path}},
         }],
         "unmapped": {
@@ -170,6 +171,16 @@ pub fn ocsf(alert: &Alert) -> Value {
         finding["unmapped"]["enrichment"] = serde_json::to_value(enrichment).unwrap_or_default();
     }
     finding
+}
+
+/// The connection's address, and those forwarding headers named (OCSF's
+/// `intermediate_ips`: "the IP addresses in the HTTP X-Forwarded-For header").
+fn src_endpoint(r: &crate::alert::RequestFacts) -> Value {
+    let mut endpoint = json!({"ip": r.connection_ip()});
+    if !r.forwarded_ips().is_empty() {
+        endpoint["intermediate_ips"] = json!(r.forwarded_ips());
+    }
+    endpoint
 }
 
 fn evidence_object(alert: &Alert) -> Value {
@@ -235,7 +246,8 @@ pub fn ecs(alert: &Alert) -> Value {
         },
         "threat": {"framework": "MITRE ATT&CK", "technique": techniques},
         "user": {"name": r.user, "group": {"name": r.groups}},
-        "source": {"ip": r.source_ips.first()},
+        "source": {"ip": r.connection_ip()},
+        "related": {"ip": r.source_ips, "user": [&r.user]},
         "user_agent": {"original": r.user_agent},
         "url": {"path": r.path},
         "http": {"response": {"status_code": r.response_code}},
@@ -306,8 +318,8 @@ pub fn cef(alert: &Alert) -> String {
         ("cs4", r.audit_id.clone().unwrap_or_default()),
         ("duser", r.name.clone()),
     ];
-    if let Some(ip) = r.source_ips.first() {
-        ext.push(("src", ip.clone()));
+    if let Some(ip) = r.connection_ip() {
+        ext.push(("src", ip.to_string()));
     }
     if let Some(agent) = &r.user_agent {
         ext.push(("requestClientApplication", agent.clone()));
@@ -383,6 +395,25 @@ mod tests {
         };
         engine.analyze(&event, &origin, &mut alerts);
         alerts.into_iter().find(|a| a.rule.id == "AUD004").unwrap()
+    }
+
+    /// A forged `X-Forwarded-For` comes first in `sourceIPs`; the connection's address is
+    /// last, and is the one every format gives as the source.
+    #[test]
+    fn the_source_is_the_connection_and_forwarded_addresses_are_apart() {
+        let mut alert = alert();
+        std::sync::Arc::make_mut(&mut alert.request).source_ips =
+            vec!["10.244.1.5".into(), "203.0.113.9".into()];
+        let ocsf = ocsf(&alert);
+        assert_eq!(ocsf["evidences"][0]["src_endpoint"]["ip"], "203.0.113.9");
+        assert_eq!(
+            ocsf["evidences"][0]["src_endpoint"]["intermediate_ips"],
+            json!(["10.244.1.5"])
+        );
+        let ecs = ecs(&alert);
+        assert_eq!(ecs["source"]["ip"], "203.0.113.9");
+        assert_eq!(ecs["related"]["ip"], json!(["10.244.1.5", "203.0.113.9"]));
+        assert!(cef(&alert).contains(" src=203.0.113.9 "), "{}", cef(&alert));
     }
 
     #[test]

@@ -5,7 +5,10 @@ use crate::state::State;
 crate::detection! {
     /// ## What it checks
     /// When `cluster_cidrs` is set: a request by a service account from an address outside
-    /// the cluster's pod and node ranges, reported once per account and address.
+    /// the cluster's pod and node ranges, reported once per account and address. Every
+    /// address the API server lists counts (`sourceIPs`: the `X-Forwarded-For` and
+    /// `X-Real-Ip` headers, then the connection's address): a forged header naming a pod's
+    /// address does not hide a connection from outside.
     ///
     /// ## Why it matters
     /// Service account tokens are meant for pods. One used from a laptop or a server
@@ -32,18 +35,28 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     if !is_service_account(user) {
         return Vec::new();
     }
-    let Some(address) = cx.event.source_ips().next() else {
+    // Every address counts: the forwarding headers come first and the client writes them,
+    // so one saying "inside" cannot vouch for a connection from outside (the last address).
+    let addresses: Vec<&str> = cx.event.source_ips().collect();
+    let Some((index, address)) = addresses
+        .iter()
+        .enumerate()
+        .rev()
+        .find(|(_, a)| state.in_cluster(a) == Some(false))
+    else {
         return Vec::new();
     };
-    if state.in_cluster(address) != Some(false)
-        || !state.first("service-account-outside", &format!("{user} {address}"))
-    {
+    if !state.first("service-account-outside", &format!("{user} {address}")) {
         return Vec::new();
     }
-    vec![
-        Hit::new(format!(
-            "{user} made a request from {address}, outside the cluster's ranges"
-        ))
-        .with("source_ip", address),
-    ]
+    let connection = addresses.last().copied().unwrap_or(address);
+    let message = if index + 1 == addresses.len() {
+        format!("{user} made a request from {address}, outside the cluster's ranges")
+    } else {
+        format!(
+            "{user} made a request forwarded for {address}, outside the cluster's ranges (the \
+             connection came from {connection})"
+        )
+    };
+    vec![Hit::new(message).with("source_ip", *address)]
 }
