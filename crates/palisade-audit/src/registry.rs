@@ -54,6 +54,8 @@ pub static DETECTIONS: &[&Detection] = &[
     &persistent_storage_deleted::PERSISTENT_STORAGE_DELETED, // AUD047
     &audit_level_lowered::AUDIT_LEVEL_LOWERED, // AUD048
     &audit_level_too_low::AUDIT_LEVEL_TOO_LOW, // AUD049
+    &threat_intel_source::THREAT_INTEL_SOURCE, // AUD050
+    &threat_intel_image::THREAT_INTEL_IMAGE, // AUD051
 ];
 
 /// The detection with this id or slug (any case).

@@ -69,6 +69,14 @@ pub struct Settings {
     /// (AUD022).
     pub unauthenticated_burst: u32,
     pub burst_window_seconds: u32,
+    /// Threat-intelligence files (STIX 2.1 bundles or plain lists of addresses, domains,
+    /// images, user agents, accounts), relative to the configuration file: requests from what
+    /// they name (AUD050) and pods running what they name (AUD051) are reported.
+    pub threat_intel: Vec<String>,
+    /// The indicators read from `threat_intel` (and `--threat-intel`), by
+    /// [`Settings::read_threat_intel`].
+    #[serde(skip)]
+    pub intel: std::sync::Arc<palisade_intel::Indicators>,
 }
 
 impl Default for TrustedImages {
@@ -178,6 +186,8 @@ impl Default for Settings {
             forbidden_burst: 20,
             unauthenticated_burst: 20,
             burst_window_seconds: 60,
+            threat_intel: Vec::new(),
+            intel: std::sync::Arc::default(),
         }
     }
 }
@@ -212,6 +222,46 @@ impl Settings {
     /// Reads a file's `[audit]` table.
     pub fn load(path: &std::path::Path) -> Result<Settings, SettingsError> {
         palisade_core::config_section::load(path, Settings::parse)
+    }
+
+    /// Reads the indicators of `threat_intel` (relative to `base`, the configuration file's
+    /// directory) and of `more` (as given) into `intel`; the problems are the entries that
+    /// were not read. An error when a file cannot be read, or when files were named and no
+    /// indicator in them can be matched (a run would look for nothing).
+    pub fn read_threat_intel(
+        &mut self,
+        base: &std::path::Path,
+        more: &[std::path::PathBuf],
+    ) -> Result<Vec<palisade_intel::Problem>, palisade_intel::IntelError> {
+        // Named as written: in the configuration, or on the command line.
+        let files: Vec<(String, std::path::PathBuf)> = self
+            .threat_intel
+            .iter()
+            .map(|p| (p.clone(), base.join(p)))
+            .chain(more.iter().map(|p| (p.display().to_string(), p.clone())))
+            .collect();
+        if files.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (intel, problems) = palisade_intel::Indicators::load(&files)?;
+        if intel.is_empty() {
+            let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+            return Err(palisade_intel::IntelError::Invalid {
+                path: names.join(", "),
+                message: match problems.len() {
+                    0 => "no indicator in them".to_string(),
+                    n => {
+                        let shown: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+                        format!(
+                            "no indicator that an audit event can match; {n} not read: {}",
+                            palisade_core::words::first_few(&shown, 3)
+                        )
+                    }
+                },
+            });
+        }
+        self.intel = std::sync::Arc::new(intel);
+        Ok(problems)
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -278,6 +328,10 @@ pub fn template() -> String {
          # forbidden_burst = {}\n\
          # unauthenticated_burst = {}\n\
          # burst_window_seconds = {}\n\
+         # Threat-intelligence files, relative to this file: STIX 2.1 bundles or TAXII envelopes,\n\
+         # or lists (addresses, CIDRs, domains; `image: ...`, `user-agent: ...`, `user: ...`).\n\
+         # Requests from what they name (AUD050), pods running it (AUD051). Also --threat-intel.\n\
+         # threat_intel = [\"intel/c2-addresses.txt\", \"intel/feed.json\"]\n\
          # Images that need what a detection reports (repositories; the defaults are Falco's).\n\
          # [audit.trusted_images]\n\
          # privileged = {}\n\

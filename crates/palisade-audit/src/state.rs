@@ -39,6 +39,8 @@ pub struct State {
     /// When each kind of request was last reported logged below what detections read
     /// (AUD049).
     pub too_low: Spacing,
+    /// When each indicator was last reported for an identity and outcome (AUD050).
+    pub threat_intel: Spacing,
 }
 
 /// The audit level requests were last logged at, each request keyed by what the API
@@ -203,6 +205,7 @@ impl State {
             volumes: Stored::default(),
             logged: LoggedLevels::default(),
             too_low: Spacing::default(),
+            threat_intel: Spacing::default(),
             cluster_ranges: settings
                 .cluster_cidrs
                 .iter()

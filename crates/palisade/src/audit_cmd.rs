@@ -2,7 +2,7 @@
 //! detection catalogue.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
@@ -178,12 +178,24 @@ pub struct DetectionArgs {
     /// kubeconfig flags).
     #[command(flatten)]
     live: crate::analysis_input::LiveArgs,
+    /// Threat-intelligence file: a STIX 2.1 bundle or TAXII envelope, or a list of
+    /// addresses, CIDRs and domains (`image: ...`, `user-agent: ...`, `user: ...` for other
+    /// kinds). Requests from what it names (AUD050) and pods running it (AUD051) are
+    /// reported. Repeatable; added to `[audit] threat_intel`.
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "PALISADE_AUDIT_THREAT_INTEL",
+        value_delimiter = ','
+    )]
+    threat_intel: Vec<PathBuf>,
 }
 
 impl DetectionArgs {
-    /// The `[audit]` settings of the configuration file.
+    /// The `[audit]` settings of the configuration file, with the threat intelligence of the
+    /// file and of `--threat-intel` read.
     pub fn settings(&self) -> Result<Settings> {
-        settings(&self.config)
+        settings_with_intel(&self.config, &self.threat_intel)
     }
 
     /// The learned baseline, when `--baseline` asks for it; an empty one is an error.
@@ -304,12 +316,80 @@ pub fn run(command: AuditCommand) -> Result<u8> {
     }
 }
 
-/// The `[audit]` settings of the configuration file.
+/// The `[audit]` settings of the configuration file, with the threat intelligence it names
+/// read.
 pub fn settings(config: &ConfigArgs) -> Result<Settings> {
-    match config.path() {
-        Some(path) => Ok(Settings::load(&path)?),
-        None => Ok(Settings::default()),
+    settings_with_intel(config, &[])
+}
+
+/// The `[audit]` settings of the configuration file, with the threat intelligence it names
+/// (relative to it) and `more` read: entries not read are warned about with their place, and
+/// the indicators read are counted on standard error.
+fn settings_with_intel(config: &ConfigArgs, more: &[PathBuf]) -> Result<Settings> {
+    let (mut settings, base) = match config.path() {
+        Some(path) => {
+            let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+            (Settings::load(&path)?, base)
+        }
+        None => (Settings::default(), PathBuf::new()),
+    };
+    let problems = settings
+        .read_threat_intel(&base, more)
+        .context("threat intelligence")?;
+    for problem in problems.iter().take(MAX_INTEL_PROBLEMS) {
+        eprintln!("palisade: warning: threat intelligence: {problem}");
     }
+    if problems.len() > MAX_INTEL_PROBLEMS {
+        eprintln!(
+            "palisade: warning: threat intelligence: {} more entries not read",
+            problems.len() - MAX_INTEL_PROBLEMS
+        );
+    }
+    if !settings.intel.is_empty() {
+        eprintln!(
+            "palisade: threat intelligence: {}",
+            intel_summary(&settings.intel, problems.len())
+        );
+    }
+    Ok(settings)
+}
+
+/// Entries not read that are named one by one.
+const MAX_INTEL_PROBLEMS: usize = 20;
+
+/// "1,204 values indexed (1,200 addresses, 4 domains); 3 indicators revoked, 2 unsupported".
+fn intel_summary(intel: &palisade_intel::Indicators, not_read: usize) -> String {
+    let counts = intel.counts();
+    let kinds: Vec<String> = [
+        (counts.addresses, "address", "addresses"),
+        (counts.domains, "domain", "domains"),
+        (counts.images, "image", "images"),
+        (counts.user_agents, "user agent", "user agents"),
+        (counts.users, "account", "accounts"),
+    ]
+    .into_iter()
+    .filter(|(n, _, _)| *n > 0)
+    .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
+    .collect();
+    let total =
+        counts.addresses + counts.domains + counts.images + counts.user_agents + counts.users;
+    let skipped = intel.skipped;
+    let mut left: Vec<String> = Vec::new();
+    if skipped.revoked > 0 {
+        left.push(format!("{} revoked", skipped.revoked));
+    }
+    if skipped.older_versions > 0 {
+        left.push(format!("{} older versions", skipped.older_versions));
+    }
+    if not_read > 0 {
+        left.push(format!("{not_read} not read (above)"));
+    }
+    let values = if total == 1 { "value" } else { "values" };
+    let mut text = format!("{total} {values} to match ({})", kinds.join(", "));
+    if !left.is_empty() {
+        text.push_str(&format!("; left out: {}", left.join(", ")));
+    }
+    text
 }
 
 /// Where alerts go: each format to stdout or a file.
@@ -457,9 +537,9 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
         eprintln!(
             "palisade: error: incomplete: {} could not judge every request shown to {}: \
              the audit policy logs them below the level {}. Raise the policy's level for those \
-             requests (`palisade audit coverage --policy FILE` checks a policy), skip the \
-             detections you accept blind (--skip-rules {}), or --allow-incomplete accepts the \
-             run as it is",
+             requests (`palisade audit coverage --policy FILE --suggest` prints the rules to \
+             put first), skip the detections you accept blind (--skip-rules {}), or \
+             --allow-incomplete accepts the run as it is",
             palisade_report::table::plural(blind.len(), "detection"),
             if blind.len() == 1 { "it" } else { "them" },
             if blind.len() == 1 {

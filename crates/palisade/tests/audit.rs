@@ -1320,3 +1320,134 @@ fn scan_judges_an_audit_policy_with_the_coverage_rules() {
         "{message}"
     );
 }
+
+/// Threat intelligence, from a STIX bundle named in the configuration (relative to it) and a
+/// list given with `--threat-intel`: a request from an address the bundle names, through a
+/// forged `X-Forwarded-For`, and a pod running an image the list names are reported with the
+/// indicator; an entry not read is warned about with its line; a file that cannot be read,
+/// or that holds nothing to match, stops the run before anything is analysed (exit 2).
+#[test]
+fn threat_intelligence_names_the_requests_and_images_it_lists() {
+    let dir = scratch("audit-threat-intel");
+    std::fs::create_dir_all(dir.join("intel")).unwrap();
+    std::fs::write(
+        dir.join("intel/feed.json"),
+        json!({"type": "bundle", "id": "bundle--1", "objects": [
+            {"type": "indicator", "spec_version": "2.1", "id": "indicator--c2",
+             "name": "C2 server", "pattern_type": "stix", "valid_from": "2026-01-01T00:00:00Z",
+             "pattern": "[ipv4-addr:value = '198.51.100.7']", "confidence": 90},
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("palisade.toml"),
+        "[audit]\nthreat_intel = [\"intel/feed.json\"]\n",
+    )
+    .unwrap();
+    let list = dir.join("miners.txt");
+    std::fs::write(&list, "# miners\nimage: xmrig/xmrig\nnot an indicator\n").unwrap();
+    let mut from_c2: Value = serde_json::from_str(&event(
+        "t-1",
+        "list",
+        "secrets",
+        "",
+        "alice",
+        "2026-12-01T10:00:00Z",
+    ))
+    .unwrap();
+    from_c2["sourceIPs"] = json!(["10.244.1.5", "198.51.100.7"]);
+    let miner = json!({
+        "kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Request", "auditID": "t-2",
+        "stage": "ResponseComplete", "verb": "create", "requestURI": "/api/v1/namespaces/app/pods",
+        "user": {"username": "bob"}, "sourceIPs": ["10.0.0.9"],
+        "objectRef": {"resource": "pods", "namespace": "app", "apiVersion": "v1"},
+        "responseStatus": {"code": 201}, "requestReceivedTimestamp": "2026-12-01T10:01:00Z",
+        "requestObject": {"kind": "Pod", "metadata": {"name": "m"},
+            "spec": {"containers": [{"name": "m", "image": "xmrig/xmrig:6.21"}]}},
+    });
+    let log = dir.join("audit.log");
+    std::fs::write(&log, format!("{from_c2}\n{miner}\n")).unwrap();
+    let config = dir.join("palisade.toml");
+    let run = |extra: &[&str]| {
+        bin()
+            .args(["audit", "analyze", log.to_str().unwrap(), "-o", "json"])
+            .args(["--config", config.to_str().unwrap(), "--fail-on", "none"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--threat-intel", list.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("miners.txt:3: `not an indicator` is not one address"),
+        "{err}"
+    );
+    assert!(
+        err.contains("threat intelligence: 2 values to match (1 address, 1 image)"),
+        "{err}"
+    );
+    let alerts = lines(&out);
+    let c2 = alerts
+        .iter()
+        .find(|a| a["rule"] == "AUD050")
+        .expect("AUD050");
+    assert_eq!(c2["severity"], "high", "{c2}");
+    assert_eq!(c2["evidence"]["indicator_id"], "indicator--c2");
+    assert_eq!(c2["evidence"]["indicator_source"], "intel/feed.json");
+    assert_eq!(c2["evidence"]["matched"], "address 198.51.100.7");
+    assert_eq!(c2["evidence"]["indicator_confidence"], "90");
+    let image = alerts
+        .iter()
+        .find(|a| a["rule"] == "AUD051")
+        .expect("AUD051");
+    assert_eq!(image["evidence"]["images"], "xmrig/xmrig:6.21");
+    assert!(
+        image["evidence"]["indicator_id"]
+            .as_str()
+            .unwrap()
+            .ends_with("miners.txt:2"),
+        "{image}"
+    );
+
+    // Without intelligence, neither detection runs.
+    let none = bin()
+        .args([
+            "audit",
+            "analyze",
+            log.to_str().unwrap(),
+            "-o",
+            "json",
+            "--no-config",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        lines(&none)
+            .iter()
+            .all(|a| a["rule"] != "AUD050" && a["rule"] != "AUD051")
+    );
+
+    let missing = run(&["--threat-intel", dir.join("absent.txt").to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(2), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("cannot read"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(lines(&missing).is_empty());
+    let junk = dir.join("junk.txt");
+    std::fs::write(&junk, "nothing here\n").unwrap();
+    let nothing = bin()
+        .args(["audit", "analyze", log.to_str().unwrap(), "--no-config"])
+        .args(["--threat-intel", junk.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(nothing.status.code(), Some(2), "{}", stderr(&nothing));
+    assert!(
+        stderr(&nothing).contains("no indicator that an audit event can match"),
+        "{}",
+        stderr(&nothing)
+    );
+}

@@ -1,5 +1,5 @@
-//! One file per detection, named after what it finds; `pod_create`, `role_rules`, `bindings`
-//! and `stored` hold what several detections share.
+//! One file per detection, named after what it finds; `pod_create`, `role_rules`, `bindings`,
+//! `stored` and `threat_intel` hold what several detections share.
 
 pub mod admission_webhook_changed;
 pub mod anonymous_request_allowed;
@@ -49,6 +49,9 @@ pub mod service_account_token_requested;
 pub mod stored;
 pub mod system_namespace_rbac_modified;
 pub mod system_role_modified;
+pub mod threat_intel;
+pub mod threat_intel_image;
+pub mod threat_intel_source;
 pub mod token_secret_created;
 pub mod unauthenticated_burst;
 pub mod volume_claim_changed;

@@ -1,6 +1,7 @@
 //! The detections' fixture files (tests/fixtures/<ID>/{fail,pass}.jsonl): `# why` lines
-//! before each event, `#! settings: {...}` lines setting `[audit]` settings, and an optional
-//! `learn.jsonl` learned as the baseline first.
+//! before each event, `#! settings: {...}` lines setting `[audit]` settings (`threat_intel`
+//! files relative to the fixture's directory), and an optional `learn.jsonl` learned as the
+//! baseline first.
 
 #![allow(dead_code)]
 
@@ -33,6 +34,10 @@ pub fn cases(path: &Path) -> (Vec<(String, String)>, Settings) {
             cases.push((why.clone(), line.to_string()));
         }
     }
+    // Threat-intelligence files are named relative to the fixture's directory.
+    let dir = path.parent().unwrap();
+    let problems = settings.read_threat_intel(dir, &[]).unwrap();
+    assert!(problems.is_empty(), "{}: {problems:?}", path.display());
     (cases, settings)
 }
 

@@ -1,0 +1,35 @@
+//! What the threat-intelligence detections share: how an indicator is named in a message and
+//! carried in an alert's evidence.
+
+use palisade_intel::Match;
+
+use crate::detection::Hit;
+
+/// "C2 server (indicator--a in feeds/c2.json, 198.51.100.0/24)", or for a list's entry
+/// "198.51.100.0/24 (feeds/drop.txt:12)".
+pub fn describe(found: &Match) -> String {
+    let indicator = found.indicator;
+    match &indicator.name {
+        Some(name) => format!(
+            "{name} ({} in {}, {})",
+            indicator.id, indicator.source, found.value
+        ),
+        None => format!("{} ({})", found.value, indicator.id),
+    }
+}
+
+/// The hit with the indicator as evidence: its id, name, file, the value that matched, and
+/// the feed's confidence and types when it gives them.
+pub fn with_indicator(hit: Hit, found: &Match) -> Hit {
+    let indicator = found.indicator;
+    let types = (!indicator.labels.is_empty()).then(|| indicator.labels.join(","));
+    hit.with("indicator_id", indicator.id.as_str())
+        .with_some("indicator_name", indicator.name.as_deref())
+        .with("indicator_source", indicator.source.as_str())
+        .with("indicator_value", found.value)
+        .with_some(
+            "indicator_confidence",
+            indicator.confidence.map(|c| c.to_string()),
+        )
+        .with_some("indicator_types", types)
+}

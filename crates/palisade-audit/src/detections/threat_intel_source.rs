@@ -1,0 +1,146 @@
+use palisade_core::Severity;
+use palisade_intel::Match;
+
+use super::threat_intel::{describe, with_indicator};
+use crate::detection::{Cx, Hit, Trigger, request_words};
+use crate::settings::Settings;
+use crate::state::State;
+
+/// One alert per indicator, identity and outcome per hour of log time (microseconds).
+const QUIET: i64 = 3_600 * 1_000_000;
+
+crate::detection! {
+    /// ## What it checks
+    /// When threat-intelligence files are given (`[audit] threat_intel`, `--threat-intel`): a
+    /// request whose client address, account or user agent an indicator names, while the
+    /// indicator is valid (its `valid_from` to `valid_until`, at the request's time). The
+    /// narrowest address range wins when several hold the address.
+    ///
+    /// The API server lists the addresses of a request in `sourceIPs`: the `X-Forwarded-For`
+    /// and `X-Real-Ip` headers first, the connection's own address last. The headers are
+    /// written by the client and can be forged, so a match on one of them alone is medium;
+    /// a match on the connection's address, the account or the user agent is high. A
+    /// request the API server refused is medium: the credentials did not work, or did not
+    /// reach. One alert per indicator, identity and outcome per hour.
+    ///
+    /// ## Why it matters
+    /// An address a feed lists as a command-and-control server, a scanner or an anonymising
+    /// exit, or an account or tool a report names, calling the API server means credentials
+    /// of the cluster are in an adversary's hands, or the API server is reachable by them.
+    /// Correlating the API server's own log with the intelligence a team already has is what
+    /// a SIEM would do, done where the events are.
+    ///
+    /// ## Response
+    /// Treat the identity's credentials as stolen: revoke its tokens and certificates (for a
+    /// service account, delete its token Secrets or the pods holding them), review what it did
+    /// (`palisade audit analyze` over its requests), and block the address at the API server's
+    /// network edge.
+    pub static THREAT_INTEL_SOURCE {
+        id: "AUD050",
+        slug: "threat-intel-source",
+        title: "Request from an address, account or tool threat intelligence names",
+        severity: High,
+        mitre: ["T1078", "T1133"],
+        remediation: "Revoke the identity's credentials, review what it did, and block the address at the API server's edge.",
+        triggers: [Trigger::every()],
+        check: check,
+        active: has_source_indicators,
+    }
+}
+
+/// Runs only when indicators of addresses, accounts or user agents were read.
+fn has_source_indicators(settings: &Settings) -> bool {
+    let counts = settings.intel.counts();
+    counts.addresses + counts.users + counts.user_agents > 0
+}
+
+/// What matched: the observed value, what it is, and whether the client could have written
+/// it (a forwarding header).
+struct Seen<'i> {
+    found: Match<'i>,
+    what: &'static str,
+    observed: String,
+    forgeable: bool,
+}
+
+fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
+    let intel = &cx.settings.intel;
+    let event = cx.event;
+    let at = event.time_micros();
+    let mut seen: Vec<Seen> = Vec::new();
+    let addresses: Vec<&str> = event.source_ips().collect();
+    // The connection's address is last; the others come from headers the client writes.
+    for (i, address) in addresses.iter().enumerate().rev() {
+        if let Some(found) = intel.address(address, at) {
+            let forgeable = i + 1 != addresses.len();
+            let what = if forgeable {
+                "forwarded address (a header the client writes)"
+            } else {
+                "address"
+            };
+            seen.push(Seen {
+                found,
+                what,
+                observed: (*address).to_string(),
+                forgeable,
+            });
+        }
+    }
+    let impersonated = event.impersonated_user.as_ref().map(|u| u.name());
+    for user in std::iter::once(event.user()).chain(impersonated) {
+        if let Some(found) = intel.user(user, at) {
+            let observed = user.to_string();
+            seen.push(Seen {
+                found,
+                what: "account",
+                observed,
+                forgeable: false,
+            });
+        }
+    }
+    if let Some(agent) = event.user_agent()
+        && let Some(found) = intel.user_agent(agent, at)
+    {
+        seen.push(Seen {
+            found,
+            what: "user agent",
+            observed: agent.to_string(),
+            forgeable: false,
+        });
+    }
+    // The strongest match speaks for the request: one the client could not have forged.
+    let Some(best) = seen.iter().find(|s| !s.forgeable).or_else(|| seen.first()) else {
+        return Vec::new();
+    };
+    let refused = event.refused();
+    let key = format!(
+        "{}\u{0}{}\u{0}{refused}",
+        best.found.indicator.id,
+        cx.actor()
+    );
+    if !state.threat_intel.due(&key, at, QUIET) {
+        return Vec::new();
+    }
+    let request = request_words(event.verb(), event.resource(), event.subresource());
+    let outcome = if refused { " (refused)" } else { "" };
+    let mut hit = Hit::new(format!(
+        "{request}{outcome} by {}: its {} {} is named by threat intelligence: {}",
+        cx.actor(),
+        best.what,
+        best.observed,
+        describe(&best.found)
+    ));
+    if refused || best.forgeable {
+        hit.severity = Some(Severity::Medium);
+    }
+    hit = with_indicator(hit, &best.found)
+        .with("matched", format!("{} {}", best.what, best.observed));
+    if seen.len() > 1 {
+        let all: Vec<String> = seen
+            .iter()
+            .map(|s| format!("{} {} ({})", s.what, s.observed, s.found.indicator.id))
+            .collect();
+        hit = hit.with("all_matches", all.join(", "));
+    }
+    vec![hit]
+}
