@@ -2,8 +2,9 @@
 //! traces (../shared/corpora, required) with varied users (service accounts, people,
 //! controllers), namespaces, audit ids and timestamps, analysed on one thread with every
 //! detection on (activity trail, allow-lists, cluster ranges) and a learned baseline.
-//! Prints events per second, the peak resident memory, and, measured in the same run on
-//! the same file, `jq -c 'select(.objectRef.subresource=="exec")'` as the baseline to beat.
+//! The configured run also matches a generated threat-intelligence feed (20,000 addresses and
+//! ranges, 2,000 domains). Prints events per second, the peak resident memory, and, measured
+//! in the same run on the same file, `jq -c 'select(.objectRef.subresource=="exec")'` as the baseline to beat.
 //!
 //! `cargo bench -p palisade-audit` (release profile). EVENTS=N changes the size; LEVEL=Metadata
 //! replays the events without their bodies; SETTINGS=default runs the detections as configured
@@ -98,6 +99,29 @@ fn build(path: &Path, count: usize) {
     out.flush().unwrap();
 }
 
+/// 20,000 addresses and ranges outside 10.0.0.0/8, 2,000 domains, 200 images, 50 user agents.
+fn threat_feed() -> String {
+    let mut text = String::from("# generated for the bench\n");
+    for i in 0..20_000u32 {
+        let (a, b, c) = (11 + i % 200, (i / 200) % 256, i % 256);
+        if i % 4 == 0 {
+            text.push_str(&format!("{a}.{b}.{c}.0/24 ; range {i}\n"));
+        } else {
+            text.push_str(&format!("{a}.{b}.{c}.{}\n", i % 250 + 1));
+        }
+    }
+    for i in 0..2_000 {
+        text.push_str(&format!("pool-{i}.miner.example\n"));
+    }
+    for i in 0..200 {
+        text.push_str(&format!("image: registry-{i}.example/tools/agent-{i}\n"));
+    }
+    for i in 0..50 {
+        text.push_str(&format!("user-agent: scanner-{i}/1.0\n"));
+    }
+    text
+}
+
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -149,14 +173,23 @@ fn main() {
     let settings = if std::env::var("SETTINGS").is_ok_and(|s| s == "default") {
         Settings::default()
     } else {
-        Settings {
+        let mut settings = Settings {
             activity: true,
             allowed_users: vec!["user-1@example.com".into()],
             allowed_namespaces: vec!["ns-1".into()],
             allowed_images: vec!["nginx".into()],
             cluster_cidrs: vec!["10.0.0.0/9".into()],
             ..Settings::default()
+        };
+        // A feed the size of FireHOL's level 3 and a domain list, naming none of the
+        // replayed traffic (most requests are benign): AUD050 and AUD051 run on every event
+        // and pod.
+        let feed = dir.join("threat-intel.txt");
+        if !feed.exists() {
+            std::fs::write(&feed, threat_feed()).unwrap();
         }
+        settings.read_threat_intel(&dir, &[feed]).unwrap();
+        settings
     };
     // RULES=AUD001,AUD004 narrows the detections (to see what each costs).
     let selection = Selection {

@@ -135,6 +135,10 @@ pub struct Counts {
     pub images: usize,
 }
 
+/// Values with the indicators naming them. Hashed with foldhash, seeded per process: every
+/// request's user agent is looked up, and SipHash made that the detection's main cost.
+type Keyed = HashMap<String, Vec<u32>, foldhash::fast::RandomState>;
+
 /// Indicators, indexed by what they name.
 #[derive(Debug, Default)]
 pub struct Indicators {
@@ -142,10 +146,10 @@ pub struct Indicators {
     addresses: index::Addresses,
     /// Each keyed value (domains lower case, images by repository), with the indicators
     /// naming it.
-    domains: HashMap<String, Vec<u32>>,
-    user_agents: HashMap<String, Vec<u32>>,
-    users: HashMap<String, Vec<u32>>,
-    images: HashMap<String, Vec<u32>>,
+    domains: Keyed,
+    user_agents: Keyed,
+    users: Keyed,
+    images: Keyed,
     counts: Counts,
     pub skipped: Skipped,
 }
@@ -273,12 +277,7 @@ impl Indicators {
             .or_else(|| self.domain(parsed.registry, at))
     }
 
-    fn lookup<'s>(
-        &'s self,
-        map: &'s HashMap<String, Vec<u32>>,
-        key: &str,
-        at: Option<i64>,
-    ) -> Option<Match<'s>> {
+    fn lookup<'s>(&'s self, map: &'s Keyed, key: &str, at: Option<i64>) -> Option<Match<'s>> {
         let (value, ids) = map.get_key_value(key)?;
         let id = ids
             .iter()

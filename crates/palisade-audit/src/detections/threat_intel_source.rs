@@ -67,8 +67,13 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     let intel = &cx.settings.intel;
     let event = cx.event;
     let at = event.time_micros();
+    // Only the kinds the feeds name are looked up: this runs on every request.
+    let counts = intel.counts();
     let mut seen: Vec<Seen> = Vec::new();
-    let addresses: Vec<&str> = event.source_ips().collect();
+    let addresses = match counts.addresses {
+        0 => &[][..],
+        _ => event.source_ips.as_deref().unwrap_or_default(),
+    };
     // The connection's address is last; the others come from headers the client writes.
     for (i, address) in addresses.iter().enumerate().rev() {
         if let Some(found) = intel.address(address, at) {
@@ -81,13 +86,14 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
             seen.push(Seen {
                 found,
                 what,
-                observed: (*address).to_string(),
+                observed: address.to_string(),
                 forgeable,
             });
         }
     }
     let impersonated = event.impersonated_user.as_ref().map(|u| u.name());
-    for user in std::iter::once(event.user()).chain(impersonated) {
+    let users = std::iter::once(event.user()).chain(impersonated);
+    for user in users.filter(|_| counts.users > 0) {
         if let Some(found) = intel.user(user, at) {
             let observed = user.to_string();
             seen.push(Seen {
@@ -98,7 +104,8 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
             });
         }
     }
-    if let Some(agent) = event.user_agent()
+    if counts.user_agents > 0
+        && let Some(agent) = event.user_agent()
         && let Some(found) = intel.user_agent(agent, at)
     {
         seen.push(Seen {
