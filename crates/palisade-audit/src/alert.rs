@@ -150,6 +150,8 @@ pub struct Alert {
     /// For first-seen behaviour: how much of the identity was learned, 0 to 1.
     pub confidence: Option<f64>,
     pub enrichment: Option<Enrichment>,
+    /// The threat-intelligence indicator the request matched (AUD050, AUD051).
+    pub indicator: Option<Box<crate::indicator::IndicatorMatch>>,
 }
 
 impl Alert {
@@ -180,6 +182,7 @@ impl Alert {
             origin: origin.clone(),
             confidence: None,
             enrichment: None,
+            indicator: hit.indicator,
         }
     }
 

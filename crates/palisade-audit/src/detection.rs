@@ -275,6 +275,8 @@ pub struct Hit {
     pub evidence: Vec<(&'static str, String)>,
     /// Keeps apart alerts of one rule on one event (two new behaviours of one request).
     pub discriminator: Option<String>,
+    /// The threat-intelligence indicator the request matched (AUD050, AUD051).
+    pub indicator: Option<Box<crate::indicator::IndicatorMatch>>,
 }
 
 impl Hit {
@@ -284,6 +286,7 @@ impl Hit {
             severity: None,
             evidence: Vec::new(),
             discriminator: None,
+            indicator: None,
         }
     }
 

@@ -204,6 +204,35 @@ fn ecs_severity(severity: Severity) -> u8 {
     }
 }
 
+/// ECS's `threat.enrichments` entry of an indicator match: the indicator as
+/// `threat.indicator.*` gives one, and what matched it (`matched.atomic` in `matched.field`),
+/// as Elastic's indicator match rules write them.
+fn ecs_enrichment(found: &crate::indicator::IndicatorMatch) -> Value {
+    let mut indicator = json!({
+        "type": found.stix_type,
+        "provider": found.source,
+        "confidence": found.ecs_confidence(),
+    });
+    if let Some(name) = &found.name {
+        indicator["description"] = json!(name);
+    }
+    if let Some(address) = &found.address {
+        indicator["ip"] = json!(address);
+    }
+    if found.stix_type == "domain-name" {
+        indicator["url"] = json!({"domain": found.value});
+    }
+    json!({
+        "indicator": indicator,
+        "matched": {
+            "atomic": found.observed,
+            "field": found.field,
+            "id": found.id,
+            "type": "indicator_match_rule",
+        },
+    })
+}
+
 /// Elastic Common Schema 8.
 pub fn ecs(alert: &Alert) -> Value {
     let r = &alert.request;
@@ -268,6 +297,12 @@ pub fn ecs(alert: &Alert) -> Value {
     });
     if let Some(confidence) = alert.confidence {
         doc["event"]["risk_score"] = json!((confidence * 100.0).round());
+    }
+    if let Some(found) = &alert.indicator {
+        doc["threat"]["enrichments"] = json!([ecs_enrichment(found)]);
+        if found.field == "container.image.name" {
+            doc["container"] = json!({"image": {"name": found.observed}});
+        }
     }
     doc
 }

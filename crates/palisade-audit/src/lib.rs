@@ -26,6 +26,7 @@ pub mod enrich;
 pub mod event;
 pub mod falco;
 pub mod format;
+pub mod indicator;
 pub mod input;
 pub mod redact;
 pub mod registry;

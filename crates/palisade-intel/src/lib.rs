@@ -117,12 +117,39 @@ pub enum IntelError {
     Invalid { path: String, message: String },
 }
 
-/// A match: the indicator, and the value of it that matched (`198.51.100.0/24`,
-/// `miner.example`).
+/// A match: the indicator, the value of it that matched (`198.51.100.0/24`,
+/// `miner.example`), and what kind of value that is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Match<'i> {
     pub indicator: &'i Indicator,
     pub value: &'i str,
+    pub kind: Kind,
+}
+
+/// The kinds of value an indicator names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Address,
+    Domain,
+    UserAgent,
+    User,
+    Image,
+}
+
+impl Kind {
+    /// The STIX Cyber-observable type of a value of this kind (`ipv4-addr`, `domain-name`),
+    /// as ECS's `threat.indicator.type` takes it: a user agent is `software`, an image an
+    /// `artifact`.
+    pub fn stix_type(self, value: &str) -> &'static str {
+        match self {
+            Kind::Address if value.contains(':') => "ipv6-addr",
+            Kind::Address => "ipv4-addr",
+            Kind::Domain => "domain-name",
+            Kind::UserAgent => "software",
+            Kind::User => "user-account",
+            Kind::Image => "artifact",
+        }
+    }
 }
 
 /// How many observables of each kind are indexed.
@@ -239,6 +266,7 @@ impl Indicators {
         Some(Match {
             indicator: &self.indicators[id as usize],
             value: range,
+            kind: Kind::Address,
         })
     }
 
@@ -253,7 +281,7 @@ impl Indicators {
         let host = host.trim_end_matches('.').to_ascii_lowercase();
         let mut name = host.as_str();
         loop {
-            if let Some(found) = self.lookup(&self.domains, name, at) {
+            if let Some(found) = self.lookup(&self.domains, name, at, Kind::Domain) {
                 return Some(found);
             }
             let (_, parent) = name.split_once('.')?;
@@ -262,22 +290,28 @@ impl Indicators {
     }
 
     pub fn user_agent(&self, agent: &str, at: Option<i64>) -> Option<Match<'_>> {
-        self.lookup(&self.user_agents, agent, at)
+        self.lookup(&self.user_agents, agent, at, Kind::UserAgent)
     }
 
     pub fn user(&self, name: &str, at: Option<i64>) -> Option<Match<'_>> {
-        self.lookup(&self.users, name, at)
+        self.lookup(&self.users, name, at, Kind::User)
     }
 
     /// The indicator valid at `at` naming the image's repository (tags and digests do not
     /// matter), or the domain or address of its registry.
     pub fn image(&self, image: &str, at: Option<i64>) -> Option<Match<'_>> {
         let parsed = palisade_k8s::image::ImageRef::parse(image);
-        self.lookup(&self.images, &parsed.full_name(), at)
+        self.lookup(&self.images, &parsed.full_name(), at, Kind::Image)
             .or_else(|| self.domain(parsed.registry, at))
     }
 
-    fn lookup<'s>(&'s self, map: &'s Keyed, key: &str, at: Option<i64>) -> Option<Match<'s>> {
+    fn lookup<'s>(
+        &'s self,
+        map: &'s Keyed,
+        key: &str,
+        at: Option<i64>,
+        kind: Kind,
+    ) -> Option<Match<'s>> {
         let (value, ids) = map.get_key_value(key)?;
         let id = ids
             .iter()
@@ -285,6 +319,7 @@ impl Indicators {
         Some(Match {
             indicator: &self.indicators[*id as usize],
             value,
+            kind,
         })
     }
 }

@@ -1411,6 +1411,44 @@ fn threat_intelligence_names_the_requests_and_images_it_lists() {
         "{image}"
     );
 
+    // ECS carries the match as Elastic's indicator match rules write it.
+    let ecs = bin()
+        .args(["audit", "analyze", log.to_str().unwrap(), "-o", "ecs"])
+        .args(["--config", config.to_str().unwrap(), "--fail-on", "none"])
+        .args(["--threat-intel", list.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let docs = lines(&ecs);
+    let c2 = docs
+        .iter()
+        .find(|d| d["rule"]["id"] == "AUD050")
+        .expect("AUD050");
+    let enrichment = &c2["threat"]["enrichments"][0];
+    assert_eq!(
+        enrichment["matched"],
+        json!({"atomic": "198.51.100.7", "field": "source.ip", "id": "indicator--c2",
+               "type": "indicator_match_rule"})
+    );
+    assert_eq!(
+        enrichment["indicator"],
+        json!({"type": "ipv4-addr", "provider": "intel/feed.json", "confidence": "High",
+               "description": "C2 server", "ip": "198.51.100.7"})
+    );
+    assert_eq!(c2["source"]["ip"], "198.51.100.7");
+    let image = docs
+        .iter()
+        .find(|d| d["rule"]["id"] == "AUD051")
+        .expect("AUD051");
+    assert_eq!(image["container"]["image"]["name"], "xmrig/xmrig:6.21");
+    assert_eq!(
+        image["threat"]["enrichments"][0]["indicator"]["type"],
+        "artifact"
+    );
+    assert_eq!(
+        image["threat"]["enrichments"][0]["matched"]["field"],
+        "container.image.name"
+    );
+
     // Without intelligence, neither detection runs.
     let none = bin()
         .args([

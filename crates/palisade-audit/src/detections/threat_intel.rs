@@ -4,6 +4,7 @@
 use palisade_intel::Match;
 
 use crate::detection::Hit;
+use crate::indicator::IndicatorMatch;
 
 /// "C2 server (indicator--a in feeds/c2.json, 198.51.100.0/24)", or for a list's entry
 /// "198.51.100.0/24 (feeds/drop.txt:12)".
@@ -18,9 +19,11 @@ pub fn describe(found: &Match) -> String {
     }
 }
 
-/// The hit with the indicator as evidence: its id, name, file, the value that matched, and
-/// the feed's confidence and types when it gives them.
-pub fn with_indicator(hit: Hit, found: &Match) -> Hit {
+/// The hit with the indicator as evidence (its id, name, file, the value that matched, and
+/// the feed's confidence and types when it gives them) and whole, with what the event showed
+/// (`observed`) and the ECS field of the alert that holds it.
+pub fn with_indicator(mut hit: Hit, found: &Match, observed: &str, field: &'static str) -> Hit {
+    hit.indicator = Some(Box::new(IndicatorMatch::of(found, observed, field)));
     let indicator = found.indicator;
     let types = (!indicator.labels.is_empty()).then(|| indicator.labels.join(","));
     hit.with("indicator_id", indicator.id.as_str())

@@ -67,5 +67,5 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
         hit.severity = Some(Severity::Medium);
     }
     let named: Vec<&str> = found.iter().map(|(image, _)| *image).collect();
-    vec![with_indicator(hit, first).with("images", named.join(","))]
+    vec![with_indicator(hit, first, image, "container.image.name").with("images", named.join(","))]
 }

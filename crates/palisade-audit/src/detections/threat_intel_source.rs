@@ -61,6 +61,8 @@ struct Seen<'i> {
     what: &'static str,
     observed: String,
     forgeable: bool,
+    /// The ECS field of the alert that holds what was observed.
+    field: &'static str,
 }
 
 fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
@@ -88,19 +90,30 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
                 what,
                 observed: address.to_string(),
                 forgeable,
+                field: if forgeable { "related.ip" } else { "source.ip" },
             });
         }
     }
+    // The account as authenticated, and the one it acts as (`--as`).
     let impersonated = event.impersonated_user.as_ref().map(|u| u.name());
-    let users = std::iter::once(event.user()).chain(impersonated);
-    for user in users.filter(|_| counts.users > 0) {
-        if let Some(found) = intel.user(user, at) {
-            let observed = user.to_string();
+    let users = [
+        (Some(event.user()), "account", "user.name"),
+        (
+            impersonated,
+            "impersonated account",
+            "palisade.impersonated_user",
+        ),
+    ];
+    for (user, what, field) in users.into_iter().filter(|_| counts.users > 0) {
+        if let Some(user) = user
+            && let Some(found) = intel.user(user, at)
+        {
             seen.push(Seen {
                 found,
-                what: "account",
-                observed,
+                what,
+                observed: user.to_string(),
                 forgeable: false,
+                field,
             });
         }
     }
@@ -113,6 +126,7 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
             what: "user agent",
             observed: agent.to_string(),
             forgeable: false,
+            field: "user_agent.original",
         });
     }
     // The strongest match speaks for the request: one the client could not have forged.
@@ -140,7 +154,7 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     if refused || best.forgeable {
         hit.severity = Some(Severity::Medium);
     }
-    hit = with_indicator(hit, &best.found)
+    hit = with_indicator(hit, &best.found, &best.observed, best.field)
         .with("matched", format!("{} {}", best.what, best.observed));
     if seen.len() > 1 {
         let all: Vec<String> = seen
