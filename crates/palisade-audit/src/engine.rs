@@ -139,6 +139,11 @@ impl Engine {
         }
     }
 
+    /// Matches later events against `intel` (threat-intelligence feeds read again).
+    pub fn replace_threat_intel(&mut self, intel: std::sync::Arc<palisade_intel::Indicators>) {
+        self.settings.intel = intel;
+    }
+
     /// The detections that run.
     pub fn detections(&self) -> &[&'static Detection] {
         &self.detections

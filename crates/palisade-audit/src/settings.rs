@@ -77,6 +77,9 @@ pub struct Settings {
     /// [`Settings::read_threat_intel`].
     #[serde(skip)]
     pub intel: std::sync::Arc<palisade_intel::Indicators>,
+    /// The files `intel` was read from.
+    #[serde(skip)]
+    pub intel_feeds: Option<palisade_intel::Feeds>,
 }
 
 impl Default for TrustedImages {
@@ -188,6 +191,7 @@ impl Default for Settings {
             burst_window_seconds: 60,
             threat_intel: Vec::new(),
             intel: std::sync::Arc::default(),
+            intel_feeds: None,
         }
     }
 }
@@ -225,7 +229,8 @@ impl Settings {
     }
 
     /// Reads the indicators of `threat_intel` (relative to `base`, the configuration file's
-    /// directory) and of `more` (as given) into `intel`; the problems are the entries that
+    /// directory) and of `more` (as given) into `intel`, and keeps the files in `intel_feeds`
+    /// (a receiver reads them again when they change); the problems are the entries that
     /// were not read. An error when a file cannot be read, or when files were named and no
     /// indicator in them can be matched (a run would look for nothing).
     pub fn read_threat_intel(
@@ -243,24 +248,10 @@ impl Settings {
         if files.is_empty() {
             return Ok(Vec::new());
         }
-        let (intel, problems) = palisade_intel::Indicators::load(&files)?;
-        if intel.is_empty() {
-            let names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
-            return Err(palisade_intel::IntelError::Invalid {
-                path: names.join(", "),
-                message: match problems.len() {
-                    0 => "no indicator in them".to_string(),
-                    n => {
-                        let shown: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-                        format!(
-                            "no indicator that an audit event can match; {n} not read: {}",
-                            palisade_core::words::first_few(&shown, 3)
-                        )
-                    }
-                },
-            });
-        }
+        let feeds = palisade_intel::Feeds::new(files);
+        let (intel, problems) = feeds.load()?;
         self.intel = std::sync::Arc::new(intel);
+        self.intel_feeds = Some(feeds);
         Ok(problems)
     }
 

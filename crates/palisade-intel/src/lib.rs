@@ -8,6 +8,7 @@
 //! [`Skipped`]. An indicator is matched only within its validity (`valid_from` to
 //! `valid_until`) at the time of the event.
 
+mod feeds;
 pub mod pattern;
 pub mod stix;
 pub mod text;
@@ -21,6 +22,7 @@ use std::path::{Path, PathBuf};
 
 use palisade_net::addr::Family;
 
+pub use feeds::Feeds;
 pub use pattern::Observable;
 
 /// Largest indicator file read (bytes).
@@ -160,6 +162,13 @@ pub struct Counts {
     pub user_agents: usize,
     pub users: usize,
     pub images: usize,
+}
+
+impl Counts {
+    /// Values of every kind.
+    pub fn total(&self) -> usize {
+        self.addresses + self.domains + self.user_agents + self.users + self.images
+    }
 }
 
 /// Values with the indicators naming them. Hashed with foldhash, seeded per process: every

@@ -186,20 +186,55 @@ pub struct AlertLog {
     pub out: Box<dyn Write + Send>,
 }
 
+/// The threat-intelligence feeds the analysis matches against, read again when they change.
+pub struct IntelRefresh {
+    pub feeds: palisade_intel::Feeds,
+    /// How often the files are looked at.
+    pub every: Duration,
+    next: Instant,
+}
+
+impl IntelRefresh {
+    pub fn new(feeds: palisade_intel::Feeds, every: Duration) -> IntelRefresh {
+        IntelRefresh {
+            feeds,
+            every,
+            next: Instant::now() + every,
+        }
+    }
+}
+
+/// What the analyser runs: the detections, the context it adds, where alerts go, and the
+/// feeds it watches.
+pub struct Analysis {
+    pub engine: Engine,
+    pub enricher: Option<palisade_audit::enrich::Enricher>,
+    pub sinks: Vec<Sink>,
+    pub log: Option<AlertLog>,
+    pub intel: Option<IntelRefresh>,
+}
+
 /// Takes batches from the inbox in order until `stop` is set and the inbox is empty:
 /// analyses them and commits their alerts (rendered for each sink) with the batch's
 /// removal.
 pub fn analyse_inbox(
     store_path: PathBuf,
-    mut engine: Engine,
-    enricher: Option<palisade_audit::enrich::Enricher>,
-    sinks: Vec<Sink>,
-    mut log: Option<AlertLog>,
+    analysis: Analysis,
     metrics: Arc<Metrics>,
     stop: Arc<AtomicBool>,
 ) -> Result<(), String> {
+    let Analysis {
+        mut engine,
+        enricher,
+        sinks,
+        mut log,
+        mut intel,
+    } = analysis;
     let mut store = Store::open(&store_path).map_err(|e| error_chain(&e))?;
     loop {
+        if let Some(refresh) = intel.as_mut() {
+            refresh_intel(refresh, &mut engine, &metrics);
+        }
         let next = store.next_received().map_err(|e| error_chain(&e))?;
         let Some((seq, body)) = next else {
             if stop.load(Ordering::Relaxed) {
@@ -262,6 +297,58 @@ pub fn analyse_inbox(
             .inbox
             .store(store.received_pending().unwrap_or(0), Ordering::Relaxed);
     }
+}
+
+/// Reads the feeds again when one changed since they were last looked at (at most every
+/// `every`): on success the engine matches later events against them; on failure (a download
+/// left nothing usable, a file is gone) the indicators read before stay, and the failure is
+/// logged and counted.
+fn refresh_intel(refresh: &mut IntelRefresh, engine: &mut Engine, metrics: &Metrics) {
+    let now = Instant::now();
+    if now < refresh.next {
+        return;
+    }
+    refresh.next = now + refresh.every;
+    if !refresh.feeds.changed() {
+        return;
+    }
+    match refresh.feeds.load() {
+        Ok((indicators, problems)) => {
+            let values = indicators.counts().total();
+            for problem in problems.iter().take(20) {
+                eprintln!(
+                    "{}",
+                    json!({"level": "warning", "msg": "threat intelligence: an entry was not read", "where": problem.place, "problem": problem.message})
+                );
+            }
+            eprintln!(
+                "{}",
+                json!({"level": "info", "msg": "threat intelligence read again", "values": values, "not_read": problems.len()})
+            );
+            engine.replace_threat_intel(Arc::new(indicators));
+            note_intel(metrics, values);
+        }
+        Err(e) => {
+            metrics
+                .intel_reload_failures
+                .fetch_add(1, Ordering::Relaxed);
+            eprintln!(
+                "{}",
+                json!({"level": "warning", "msg": "threat intelligence changed and was not read again; the indicators read before stay", "error": error_chain(&e)})
+            );
+        }
+    }
+}
+
+/// Records in the metrics that `values` threat-intelligence values were just read.
+pub fn note_intel(metrics: &Metrics, values: usize) {
+    metrics
+        .intel_values
+        .store(u64::try_from(values).unwrap_or(u64::MAX), Ordering::Relaxed);
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    metrics.intel_loaded_millis.store(millis, Ordering::Relaxed);
 }
 
 /// Sets the not-assessed counters from the engine's totals, and says so in the log the first

@@ -145,6 +145,12 @@ pub struct Metrics {
     /// The newest event time analysed (microseconds since the epoch; 0 for none): how far
     /// behind the API server's clock the analysis is.
     pub newest_event_micros: AtomicI64,
+    /// Threat-intelligence values matched against (0: none given).
+    pub intel_values: AtomicU64,
+    /// When the indicators in use were read (milliseconds since the epoch; 0: none).
+    pub intel_loaded_millis: AtomicU64,
+    /// Feeds that changed and could not be read again (the indicators read before stay).
+    pub intel_reload_failures: AtomicU64,
 }
 
 impl Exposition for Metrics {
@@ -250,6 +256,27 @@ impl Exposition for Metrics {
                 "{:.6}",
                 self.newest_event_micros.load(Ordering::Relaxed) as f64 / 1e6
             ),
+        );
+        gauge(
+            &mut out,
+            "palisade_audit_threat_intel_values",
+            "Threat-intelligence values matched against (0: none given).",
+            self.intel_values.load(Ordering::Relaxed).to_string(),
+        );
+        gauge(
+            &mut out,
+            "palisade_audit_threat_intel_loaded_timestamp_seconds",
+            "When the threat intelligence in use was read (0: none).",
+            format!(
+                "{:.3}",
+                self.intel_loaded_millis.load(Ordering::Relaxed) as f64 / 1e3
+            ),
+        );
+        counter(
+            &mut out,
+            "palisade_audit_threat_intel_reload_failures_total",
+            "Threat-intelligence feeds that changed and could not be read again.",
+            self.intel_reload_failures.load(Ordering::Relaxed),
         );
         out
     }

@@ -371,8 +371,7 @@ fn intel_summary(intel: &palisade_intel::Indicators, not_read: usize) -> String 
     .filter(|(n, _, _)| *n > 0)
     .map(|(n, one, many)| format!("{n} {}", if n == 1 { one } else { many }))
     .collect();
-    let total =
-        counts.addresses + counts.domains + counts.images + counts.user_agents + counts.users;
+    let total = counts.total();
     let skipped = intel.skipped;
     let mut left: Vec<String> = Vec::new();
     if skipped.revoked > 0 {

@@ -155,6 +155,16 @@ pub struct ServeAuditArgs {
         value_name = "BATCHES"
     )]
     max_inbox: i64,
+    /// How often the threat-intelligence files (`--threat-intel`, `[audit] threat_intel`) are
+    /// looked at: one that changed is read again, and the indicators read before stay when
+    /// it cannot be. 0: never.
+    #[arg(
+        long,
+        default_value_t = 60,
+        env = "PALISADE_AUDIT_THREAT_INTEL_REFRESH",
+        value_name = "SECONDS"
+    )]
+    threat_intel_refresh: u64,
     /// Also write alerts to standard output in this format (text, json, ocsf, ecs, cef).
     #[arg(
         short = 'o',
@@ -193,10 +203,23 @@ fn serve_audit(args: ServeAuditArgs) -> Result<u8> {
     let delivery_sinks = parse_sinks(&args.detect.sinks)?;
     let baseline = args.detect.baseline()?;
     let store = Store::open(&args.detect.store.store)?;
+    let metrics = Arc::new(Metrics::default());
+    let intel = settings
+        .intel_feeds
+        .clone()
+        .filter(|_| args.threat_intel_refresh > 0)
+        .map(|feeds| {
+            audit_receiver::IntelRefresh::new(
+                feeds,
+                std::time::Duration::from_secs(args.threat_intel_refresh),
+            )
+        });
+    if !settings.intel.is_empty() {
+        audit_receiver::note_intel(&metrics, settings.intel.counts().total());
+    }
     let engine = Engine::new(settings, baseline, &Selection::default());
     // A receiver starts from an inventory read whole: a broken file is fixed, not skipped.
     let enricher = args.detect.enricher(false)?;
-    let metrics = Arc::new(Metrics::default());
     let stop = Arc::new(AtomicBool::new(false));
     let analyser = {
         let (path, metrics, stop) = (
@@ -205,7 +228,14 @@ fn serve_audit(args: ServeAuditArgs) -> Result<u8> {
             stop.clone(),
         );
         std::thread::spawn(move || {
-            audit_receiver::analyse_inbox(path, engine, enricher, sinks, log, metrics, stop)
+            let analysis = audit_receiver::Analysis {
+                engine,
+                enricher,
+                sinks,
+                log,
+                intel,
+            };
+            audit_receiver::analyse_inbox(path, analysis, metrics, stop)
         })
     };
     let delivery = {

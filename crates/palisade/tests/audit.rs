@@ -450,6 +450,11 @@ impl HttpSink {
 /// `palisade serve audit` with a self-signed certificate; returns the child, the HTTPS port,
 /// the health port and the CA.
 fn serve(dir: &Path, sink: &str) -> (Served, u16, u16, Vec<u8>) {
+    serve_with(dir, sink, &[])
+}
+
+/// [`serve`] with more flags.
+fn serve_with(dir: &Path, sink: &str, extra: &[&str]) -> (Served, u16, u16, Vec<u8>) {
     let mut command = bin();
     command.args([
         "serve",
@@ -465,6 +470,7 @@ fn serve(dir: &Path, sink: &str) -> (Served, u16, u16, Vec<u8>) {
         "--sink",
         sink,
     ]);
+    command.args(extra);
     let (child, port, health, _rest) = common::serve::start(command, "receiving audit events");
     let ca = std::fs::read(dir.join("tls/ca.pem")).unwrap();
     (child, port, health, ca)
@@ -1488,4 +1494,86 @@ fn threat_intelligence_names_the_requests_and_images_it_lists() {
         "{}",
         stderr(&nothing)
     );
+}
+
+/// The receiver reads a threat-intelligence feed again when its download job replaces it: a
+/// request from an address the first feed does not name raises nothing; once the feed names
+/// it, the next request from it is reported to the sink. A replacement that holds nothing
+/// usable (an error page) keeps the indicators read before, and is counted.
+#[test]
+fn the_receiver_reads_a_replaced_feed_again_and_keeps_it_when_a_replacement_is_broken() {
+    let dir = scratch("audit-serve-intel");
+    let sink = HttpSink::start_on(TcpListener::bind("127.0.0.1:0").unwrap());
+    let sink_url = format!("http://127.0.0.1:{}/alerts", sink.port);
+    std::fs::create_dir_all(&dir).unwrap();
+    let feed = dir.join("feed.txt");
+    std::fs::write(&feed, "203.0.113.0/24\n").unwrap();
+    let (child, port, health, ca) = serve_with(
+        &dir,
+        &sink_url,
+        &[
+            "--threat-intel",
+            feed.to_str().unwrap(),
+            "--threat-intel-refresh",
+            "1",
+        ],
+    );
+    let agent = client(&ca);
+    let post = |id: &str, user: &str| {
+        let mut item: Value =
+            serde_json::from_str(&event(id, "get", "pods", "", user, "2026-12-01T10:00:00Z"))
+                .unwrap();
+        item["sourceIPs"] = json!(["198.51.100.7"]);
+        let batch = json!({"kind": "EventList", "items": [item]}).to_string();
+        let response = agent
+            .post(format!("https://127.0.0.1:{port}/"))
+            .send(batch.as_str())
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+    };
+    let metrics_url = format!("http://127.0.0.1:{health}/metrics");
+    let metrics = || {
+        ureq::get(&metrics_url)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    };
+    assert!(
+        metrics().contains("palisade_audit_threat_intel_values 1\n"),
+        "{}",
+        metrics()
+    );
+    post("intel-1", "alice");
+    wait_for("the first event analysed", || {
+        metrics().contains("palisade_audit_events_analysed_total 1\n")
+    });
+    let reported = || {
+        sink.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| a["rule"] == "AUD050")
+            .count()
+    };
+    assert_eq!(reported(), 0);
+
+    // The download job replaces the feed: it now names the address.
+    std::fs::write(&feed, "203.0.113.0/24\n198.51.100.7 ; C2\n").unwrap();
+    wait_for("the feed read again", || {
+        metrics().contains("palisade_audit_threat_intel_values 2\n")
+    });
+    post("intel-2", "alice");
+    wait_for("the address reported", || reported() == 1);
+
+    // A broken download: the indicators read before stay.
+    std::fs::write(&feed, "<html>rate limited</html>\n").unwrap();
+    wait_for("the broken feed counted", || {
+        metrics().contains("palisade_audit_threat_intel_reload_failures_total 1\n")
+    });
+    assert!(metrics().contains("palisade_audit_threat_intel_values 2\n"));
+    post("intel-3", "bob");
+    wait_for("the address still reported", || reported() == 2);
+    drop(child);
 }

@@ -37,11 +37,10 @@ crate::detection! {
     }
 }
 
-/// Runs only when indicators of images, domains or addresses (a registry named by address)
-/// were read.
+/// Runs only when threat intelligence was read (of any kind: a registry may be named by
+/// address, and a receiver reads its feeds again when they change).
 fn has_image_indicators(settings: &Settings) -> bool {
-    let counts = settings.intel.counts();
-    counts.images + counts.domains + counts.addresses > 0
+    !settings.intel.is_empty()
 }
 
 fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {

@@ -48,10 +48,10 @@ crate::detection! {
     }
 }
 
-/// Runs only when indicators of addresses, accounts or user agents were read.
+/// Runs only when threat intelligence was read (of any kind: a receiver reads its feeds
+/// again when they change, and a feed may then name other kinds).
 fn has_source_indicators(settings: &Settings) -> bool {
-    let counts = settings.intel.counts();
-    counts.addresses + counts.users + counts.user_agents > 0
+    !settings.intel.is_empty()
 }
 
 /// What matched: the observed value, what it is, and whether the client could have written
