@@ -128,6 +128,21 @@ pub struct Match<'i> {
     pub kind: Kind,
 }
 
+impl Match<'_> {
+    /// "C2 server (indicator--a in feeds/c2.json, 198.51.100.0/24)", or for a list's entry
+    /// "198.51.100.0/24 (feeds/drop.txt:12)".
+    pub fn describe(&self) -> String {
+        let indicator = self.indicator;
+        match &indicator.name {
+            Some(name) => format!(
+                "{name} ({} in {}, {})",
+                indicator.id, indicator.source, self.value
+            ),
+            None => format!("{} ({})", self.value, indicator.id),
+        }
+    }
+}
+
 /// The kinds of value an indicator names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

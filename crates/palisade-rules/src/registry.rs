@@ -48,6 +48,7 @@ static RULES: &[&dyn Rule] = &[
     &ImageNotPinned,
     &ImagePullPolicy,
     &UntrustedRegistry,
+    &ThreatIntelImage,
     &ExternallyExposedService,
     &ServiceExternalIps,
     &SensitivePortExposed,

@@ -26,7 +26,26 @@ pub struct RuleSettings {
     /// plugin judges them (`--framework pss-*`, `--pss-version`). `None`: the admission rule
     /// (POD031) does not run; the policy version of the other PSS rules is the latest.
     pub pod_security: Option<PodSecurityTarget>,
+    /// The indicators of `[rules] threat-intel`, read by the configuration's loader.
+    pub threat_intel: ThreatIntel,
 }
+
+/// Threat intelligence the rules match images against (IMG005), read from the files of
+/// `[rules] threat-intel`. Two settings are equal when they hold the same read.
+#[derive(Debug, Clone, Default)]
+pub struct ThreatIntel(pub Option<std::sync::Arc<palisade_intel::Indicators>>);
+
+impl PartialEq for ThreatIntel {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (None, None) => true,
+            (Some(a), Some(b)) => std::sync::Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for ThreatIntel {}
 
 /// A Pod Security level at a policy version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +66,12 @@ impl RuleSettings {
     /// The entries of a list setting (empty when not set).
     pub fn list(&self, setting: &Setting) -> &[String] {
         self.lists.get(setting.key).map_or(&[], Vec::as_slice)
+    }
+
+    /// The files of `[rules] threat-intel` (IMG005), as written: the configuration's loader
+    /// reads them into [`RuleSettings::threat_intel`].
+    pub fn threat_intel_files(&self) -> &[String] {
+        self.list(&crate::rules::THREAT_INTEL)
     }
 
     /// Sets a list by key (entries already normalised).

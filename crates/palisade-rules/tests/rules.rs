@@ -17,7 +17,7 @@ fn fixture(id: &str, name: &str) -> PathBuf {
 }
 
 /// The settings every fixture is evaluated with, so that the rules that need configuration
-/// (IMG004, META004) run, and POD038 knows a registry mirror.
+/// (IMG004, IMG005, META004) run, and POD038 knows a registry mirror.
 fn fixture_settings() -> RuleSettings {
     let mut settings = RuleSettings::default()
         .with("allowed-registries", vec!["registry.example.com".into()])
@@ -27,6 +27,13 @@ fn fixture_settings() -> RuleSettings {
         level: palisade_rules::pss::Level::Restricted,
         version: palisade_rules::pss::admission::PolicyVersion::LATEST,
     });
+    // IMG005's threat intelligence, read as `palisade.toml`'s loader reads it.
+    let feed = fixture("IMG005", "intel.txt");
+    let (intel, problems) = palisade_intel::Feeds::new(vec![("intel.txt".into(), feed)])
+        .load()
+        .unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    settings.threat_intel = palisade_rules::settings::ThreatIntel(Some(std::sync::Arc::new(intel)));
     settings
 }
 

@@ -45,6 +45,13 @@ pub enum ConfigError {
         column: u32,
         message: String,
     },
+    /// The threat-intelligence files of `[rules] threat-intel` could not be used.
+    #[error("{path}: [rules] threat-intel")]
+    ThreatIntel {
+        path: String,
+        #[source]
+        source: palisade_intel::IntelError,
+    },
     /// A value is well-formed but wrong (unknown rule, missing reason, bad date).
     #[error("{path}:{line}:{column}: {message}")]
     Invalid {
@@ -113,6 +120,9 @@ pub struct Config {
     pub disabled_rules: Vec<String>,
     /// Allow-lists and requirements the rules read.
     pub settings: palisade_rules::RuleSettings,
+    /// What was read with problems that did not stop it (threat-intelligence entries not
+    /// read, with their place), for the caller to show.
+    pub warnings: Vec<String>,
 }
 
 /// Line and column (1-based) of a byte offset.
@@ -135,7 +145,31 @@ impl Config {
             path: display.clone(),
             source,
         })?;
-        Config::parse(&display, &text, rules)
+        let mut config = Config::parse(&display, &text, rules)?;
+        config.read_threat_intel(path)?;
+        Ok(config)
+    }
+
+    /// Reads the files of `[rules] threat-intel` (relative to the configuration file) into
+    /// the rules' settings; entries not read become warnings. An error when a file cannot be
+    /// read or none holds an indicator (IMG005 would look for nothing).
+    fn read_threat_intel(&mut self, path: &Path) -> Result<(), ConfigError> {
+        let files = self.settings.threat_intel_files();
+        if files.is_empty() {
+            return Ok(());
+        }
+        let base = path.parent().unwrap_or(Path::new(""));
+        let feeds =
+            palisade_intel::Feeds::new(files.iter().map(|f| (f.clone(), base.join(f))).collect());
+        let (intel, problems) = feeds.load().map_err(|source| ConfigError::ThreatIntel {
+            path: self.path.clone(),
+            source,
+        })?;
+        self.warnings
+            .extend(problems.iter().map(|p| format!("threat intelligence: {p}")));
+        self.settings.threat_intel =
+            palisade_rules::settings::ThreatIntel(Some(std::sync::Arc::new(intel)));
+        Ok(())
     }
 
     /// Parses and validates config text read from `path`.

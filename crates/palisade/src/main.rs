@@ -366,14 +366,18 @@ impl ConfigArgs {
 
     /// The configuration, validated against the rules of the run (built-in and policies).
     fn load_for(&self, rules: &palisade_rules::RuleSet) -> Result<Config> {
-        Ok(match (&self.config, self.no_config) {
+        let config = match (&self.config, self.no_config) {
             (_, true) => Config::default(),
             (Some(path), false) => Config::load(path, rules)?,
             (None, false) if Path::new("palisade.toml").is_file() => {
                 Config::load(Path::new("palisade.toml"), rules)?
             }
             (None, false) => Config::default(),
-        })
+        };
+        for warning in &config.warnings {
+            eprintln!("palisade: warning: {}: {warning}", config.path);
+        }
+        Ok(config)
     }
 }
 

@@ -1074,6 +1074,74 @@ fn rule_settings_come_from_the_config() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("bad.toml:2:25"));
 }
 
+/// IMG005 reads the threat intelligence `palisade.toml` names (relative to it), as `palisade
+/// audit` reads it: a manifest running an image it lists is a finding; without the setting
+/// the rule says it did not run; an entry not read is a warning with its line; a file that
+/// cannot be read stops the scan (exit 2) rather than passing it.
+#[test]
+fn threat_intelligence_in_the_configuration_names_images_in_manifests() {
+    let dir = scratch("scan-threat-intel");
+    std::fs::create_dir_all(dir.join("intel")).unwrap();
+    std::fs::write(
+        dir.join("intel/miners.txt"),
+        "image: xmrig/xmrig\nminer.example\nnot an entry\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("pod.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n  containers:\n  - name: a\n    image: xmrig/xmrig:6.21.0\n",
+    )
+    .unwrap();
+    let scan = |config: Option<&str>| {
+        let mut command = bin();
+        command.args(["scan", "-o", "json", "--rules", "IMG005"]);
+        match config {
+            Some(name) => command.arg("--config").arg(dir.join(name)),
+            None => command.arg("--no-config"),
+        };
+        command.arg(dir.join("pod.yaml")).output().unwrap()
+    };
+    let without = scan(None);
+    let report = json(&without);
+    assert_eq!(report["summary"]["total"], 0);
+    assert!(
+        report["coverage"][0]["skipped"]
+            .as_str()
+            .unwrap()
+            .contains("threat-intel"),
+        "{report}"
+    );
+    std::fs::write(
+        dir.join("palisade.toml"),
+        "[rules]\nthreat-intel = [\"intel/miners.txt\"]\n",
+    )
+    .unwrap();
+    let with = scan(Some("palisade.toml"));
+    let report = json(&with);
+    assert_eq!(report["findings"][0]["rule"], "IMG005", "{report}");
+    assert!(
+        report["findings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("named by threat intelligence: docker.io/xmrig/xmrig (intel/miners.txt:1)"),
+        "{report}"
+    );
+    let err = String::from_utf8_lossy(&with.stderr);
+    assert!(err.contains("intel/miners.txt:3: `not an entry`"), "{err}");
+    std::fs::write(
+        dir.join("missing.toml"),
+        "[rules]\nthreat-intel = [\"intel/absent.txt\"]\n",
+    )
+    .unwrap();
+    let missing = scan(Some("missing.toml"));
+    assert_eq!(missing.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        err.contains("[rules] threat-intel") && err.contains("intel/absent.txt"),
+        "{err}"
+    );
+}
+
 #[test]
 fn a_reader_that_goes_away_stops_the_output_quietly() {
     let mut child = bin()

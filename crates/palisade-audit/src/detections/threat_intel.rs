@@ -1,23 +1,10 @@
-//! What the threat-intelligence detections share: how an indicator is named in a message and
-//! carried in an alert's evidence.
+//! What the threat-intelligence detections share: how an indicator is carried in an alert's
+//! evidence.
 
 use palisade_intel::Match;
 
 use crate::detection::Hit;
 use crate::indicator::IndicatorMatch;
-
-/// "C2 server (indicator--a in feeds/c2.json, 198.51.100.0/24)", or for a list's entry
-/// "198.51.100.0/24 (feeds/drop.txt:12)".
-pub fn describe(found: &Match) -> String {
-    let indicator = found.indicator;
-    match &indicator.name {
-        Some(name) => format!(
-            "{name} ({} in {}, {})",
-            indicator.id, indicator.source, found.value
-        ),
-        None => format!("{} ({})", found.value, indicator.id),
-    }
-}
 
 /// The hit with the indicator as evidence (its id, name, file, the value that matched, and
 /// the feed's confidence and types when it gives them) and whole, with what the event showed

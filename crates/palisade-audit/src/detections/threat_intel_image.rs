@@ -1,7 +1,7 @@
 use palisade_core::Severity;
 
 use super::pod_create::{POD_CREATE, created, spec};
-use super::threat_intel::{describe, with_indicator};
+use super::threat_intel::with_indicator;
 use crate::detection::{Cx, Hit, images};
 use crate::settings::Settings;
 use crate::state::State;
@@ -59,7 +59,7 @@ fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
         cx,
         &format!(
             "with image {image}, named by threat intelligence: {}",
-            describe(first)
+            first.describe()
         ),
     ));
     if cx.event.refused() {

@@ -1,7 +1,7 @@
 use palisade_core::Severity;
 use palisade_intel::Match;
 
-use super::threat_intel::{describe, with_indicator};
+use super::threat_intel::with_indicator;
 use crate::detection::{Cx, Hit, Trigger, request_words};
 use crate::settings::Settings;
 use crate::state::State;
@@ -149,7 +149,7 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
         cx.actor(),
         best.what,
         best.observed,
-        describe(&best.found)
+        best.found.describe()
     ));
     if refused || best.forgeable {
         hit.severity = Some(Severity::Medium);
