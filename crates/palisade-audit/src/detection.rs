@@ -87,6 +87,12 @@ impl Level {
     pub fn declared(event: &Event) -> Option<Level> {
         event.level.as_deref().and_then(Level::parse)
     }
+
+    /// The level the policy gave a request whose event the audit backend truncated: above
+    /// `shown`, the level [`Level::of`] gives the event (truncation only takes away).
+    pub fn truncated_from(event: &Event, shown: Level) -> Option<Level> {
+        Level::declared(event).filter(|said| *said > shown)
+    }
 }
 
 impl std::fmt::Display for Level {

@@ -244,8 +244,7 @@ impl Engine {
         }
         // `create pods`, written once for every detection that could not judge it.
         let request = request_words(event.verb(), event.resource(), event.subresource());
-        // Truncated: the policy's level is more than the level the bodies show.
-        let truncated = Level::declared(event).is_some_and(|said| said > level);
+        let truncated = Level::truncated_from(event, level).is_some();
         let mut unjudged = std::mem::take(&mut self.unjudged);
         for (index, needs) in unjudged.drain(..) {
             self.count_unjudged(index, needs, &request, level, truncated);

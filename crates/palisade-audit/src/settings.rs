@@ -239,12 +239,8 @@ impl Settings {
         more: &[std::path::PathBuf],
     ) -> Result<Vec<palisade_intel::Problem>, palisade_intel::IntelError> {
         // Named as written: in the configuration, or on the command line.
-        let files: Vec<(String, std::path::PathBuf)> = self
-            .threat_intel
-            .iter()
-            .map(|p| (p.clone(), base.join(p)))
-            .chain(more.iter().map(|p| (p.display().to_string(), p.clone())))
-            .collect();
+        let mut files = palisade_intel::Feeds::relative(base, &self.threat_intel);
+        files.extend(more.iter().map(|p| (p.display().to_string(), p.clone())));
         if files.is_empty() {
             return Ok(Vec::new());
         }

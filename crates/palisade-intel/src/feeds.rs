@@ -21,6 +21,15 @@ impl Feeds {
         Feeds { files, stamps }
     }
 
+    /// Files named in a configuration file, relative to its directory `base`: each named as
+    /// written.
+    pub fn relative(base: &std::path::Path, names: &[String]) -> Vec<(String, PathBuf)> {
+        names
+            .iter()
+            .map(|name| (name.clone(), base.join(name)))
+            .collect()
+    }
+
     pub fn files(&self) -> &[(String, PathBuf)] {
         &self.files
     }

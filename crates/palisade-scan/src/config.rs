@@ -159,8 +159,7 @@ impl Config {
             return Ok(());
         }
         let base = path.parent().unwrap_or(Path::new(""));
-        let feeds =
-            palisade_intel::Feeds::new(files.iter().map(|f| (f.clone(), base.join(f))).collect());
+        let feeds = palisade_intel::Feeds::new(palisade_intel::Feeds::relative(base, files));
         let (intel, problems) = feeds.load().map_err(|source| ConfigError::ThreatIntel {
             path: self.path.clone(),
             source,

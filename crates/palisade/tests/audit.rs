@@ -476,6 +476,16 @@ fn serve_with(dir: &Path, sink: &str, extra: &[&str]) -> (Served, u16, u16, Vec<
     (child, port, health, ca)
 }
 
+/// The receiver's Prometheus metrics, from its operations port.
+fn metrics_of(health: u16) -> String {
+    ureq::get(&format!("http://127.0.0.1:{health}/metrics"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap()
+}
+
 /// Real EventList batches: the Falco traces, 5 events per batch.
 fn batches() -> Vec<String> {
     let mut events = Vec::new();
@@ -533,15 +543,7 @@ fn the_receiver_loses_nothing_when_the_sink_is_down_and_the_process_is_killed() 
             .map(|r| r.status().as_u16() == 413)
             .unwrap_or(true)
     );
-    let metrics_url = format!("http://127.0.0.1:{health}/metrics");
-    let metrics = || {
-        ureq::get(&metrics_url)
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap()
-    };
+    let metrics = || metrics_of(health);
     wait_for("every event analysed", || {
         metrics().contains("palisade_audit_events_analysed_total 51")
     });
@@ -1531,15 +1533,7 @@ fn the_receiver_reads_a_replaced_feed_again_and_keeps_it_when_a_replacement_is_b
             .unwrap();
         assert_eq!(response.status().as_u16(), 200);
     };
-    let metrics_url = format!("http://127.0.0.1:{health}/metrics");
-    let metrics = || {
-        ureq::get(&metrics_url)
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_to_string()
-            .unwrap()
-    };
+    let metrics = || metrics_of(health);
     assert!(
         metrics().contains("palisade_audit_threat_intel_values 1\n"),
         "{}",

@@ -55,7 +55,7 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     let event = cx.event;
     let level = Level::of(event);
     // The policy's level, when it was enough but the backend dropped the objects for size.
-    let truncated = Level::declared(event).filter(|said| *said > level);
+    let truncated = Level::truncated_from(event, level);
     let request = request_words(event.verb(), event.resource(), event.subresource());
     let kind = if truncated.is_some() {
         format!("truncated {request}")
