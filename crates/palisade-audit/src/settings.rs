@@ -62,6 +62,11 @@ pub struct Settings {
     /// anywhere else has had its token taken out of the cluster (AUD039). Not assessed when
     /// empty.
     pub cluster_cidrs: Vec<String>,
+    /// Address ranges of the HTTP proxies in front of the API server that set
+    /// `X-Forwarded-For`: a request's client is the last address in `sourceIPs` that is not
+    /// one of them. Without it the client is the connection's address (the last), since the
+    /// headers before it are written by the client and can be forged.
+    pub trusted_proxies: Vec<String>,
     /// How many refused requests (403) of one identity within `burst_window_seconds` make a
     /// burst (AUD021).
     pub forbidden_burst: u32,
@@ -186,6 +191,7 @@ impl Default for Settings {
             trusted_images: TrustedImages::default(),
             known_service_accounts: Vec::new(),
             cluster_cidrs: Vec::new(),
+            trusted_proxies: Vec::new(),
             forbidden_burst: 20,
             unauthenticated_burst: 20,
             burst_window_seconds: 60,
@@ -252,11 +258,16 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), String> {
-        for cidr in &self.cluster_cidrs {
-            if palisade_net::addr::AddrRange::parse_cidr(cidr).is_err() {
-                return Err(format!(
-                    "cluster_cidrs: `{cidr}` is not an address range (10.0.0.0/8, fd00::/8)"
-                ));
+        for (key, list) in [
+            ("cluster_cidrs", &self.cluster_cidrs),
+            ("trusted_proxies", &self.trusted_proxies),
+        ] {
+            for cidr in list {
+                if palisade_net::addr::AddrRange::parse_cidr(cidr).is_err() {
+                    return Err(format!(
+                        "{key}: `{cidr}` is not an address range (10.0.0.0/8, fd00::/8)"
+                    ));
+                }
             }
         }
         if self.burst_window_seconds == 0 {
@@ -310,6 +321,9 @@ pub fn template() -> String {
          # Pod and node address ranges: service accounts calling from elsewhere are reported (AUD037).\n\
          # Default: none (not assessed).\n\
          # cluster_cidrs = [\"10.244.0.0/16\", \"10.0.0.0/24\"]\n\
+         # HTTP proxies in front of the API server that set X-Forwarded-For: the client is the\n\
+         # last address not among them. Default: none (the client is the connection's address).\n\
+         # trusted_proxies = [\"10.0.0.10/32\"]\n\
          # Refused requests of one identity (AUD021), failed authentications from one address\n\
          # (AUD022), within the window, that make a burst.\n\
          # forbidden_burst = {}\n\

@@ -25,6 +25,8 @@ pub struct State {
     pub baseline: Option<Watch>,
     /// `cluster_cidrs`, parsed.
     pub cluster_ranges: Vec<AddrRange>,
+    /// `trusted_proxies`, parsed.
+    pub proxy_ranges: Vec<AddrRange>,
     /// The images of the pods whose stored object the log showed, by `namespace/name`.
     pub pods: Stored<StoredObject>,
     /// The images of the pod templates of the workloads whose stored object the log showed
@@ -193,6 +195,24 @@ impl<T> Stored<T> {
     }
 }
 
+/// The address ranges of a setting (validated when the settings were read).
+fn ranges(cidrs: &[String]) -> Vec<AddrRange> {
+    cidrs
+        .iter()
+        .filter_map(|c| AddrRange::parse_cidr(c).ok())
+        .collect()
+}
+
+/// Whether one of `ranges` holds the address `ip` (`None` when it is not an address).
+fn holds(ranges: &[AddrRange], ip: &str) -> Option<bool> {
+    let addr = AddrRange::parse_cidr(ip.trim()).ok()?;
+    Some(
+        ranges
+            .iter()
+            .any(|r| r.family == addr.family && r.start <= addr.start && addr.end <= r.end),
+    )
+}
+
 impl State {
     pub fn new(settings: &Settings, baseline: Option<Baseline>) -> State {
         State {
@@ -206,11 +226,8 @@ impl State {
             logged: LoggedLevels::default(),
             too_low: Spacing::default(),
             threat_intel: Spacing::default(),
-            cluster_ranges: settings
-                .cluster_cidrs
-                .iter()
-                .filter_map(|c| AddrRange::parse_cidr(c).ok())
-                .collect(),
+            cluster_ranges: ranges(&settings.cluster_cidrs),
+            proxy_ranges: ranges(&settings.trusted_proxies),
         }
     }
 
@@ -275,12 +292,20 @@ impl State {
         if self.cluster_ranges.is_empty() {
             return None;
         }
-        let addr = AddrRange::parse_cidr(ip.trim()).ok()?;
-        Some(
-            self.cluster_ranges
-                .iter()
-                .any(|r| r.family == addr.family && r.start <= addr.start && addr.end <= r.end),
-        )
+        holds(&self.cluster_ranges, ip)
+    }
+
+    /// Where in `addresses` (a request's `sourceIPs`: forwarding headers first, the
+    /// connection's address last) the client is: the last address that is not a trusted
+    /// proxy's. Without trusted proxies, the connection's address; the ones before it are
+    /// written by the client. `None` for no address.
+    pub fn client_position<S: AsRef<str>>(&self, addresses: &[S]) -> Option<usize> {
+        let last = addresses.len().checked_sub(1)?;
+        let position = (0..=last)
+            .rev()
+            .find(|&i| holds(&self.proxy_ranges, addresses[i].as_ref()) != Some(true));
+        // Every address a trusted proxy's: the first is as far as the chain goes.
+        Some(position.unwrap_or(0))
     }
 }
 

@@ -8,7 +8,8 @@ crate::detection! {
     /// the cluster's pod and node ranges, reported once per account and address. Every
     /// address the API server lists counts (`sourceIPs`: the `X-Forwarded-For` and
     /// `X-Real-Ip` headers, then the connection's address): a forged header naming a pod's
-    /// address does not hide a connection from outside.
+    /// address does not hide a connection from outside. The HTTP proxies of `trusted_proxies`
+    /// are the path in, not the client, and are not judged.
     ///
     /// ## Why it matters
     /// Service account tokens are meant for pods. One used from a laptop or a server
@@ -37,8 +38,10 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
     }
     // Every address counts: the forwarding headers come first and the client writes them,
     // so one saying "inside" cannot vouch for a connection from outside (the last address).
+    // The HTTP proxies of `trusted_proxies` after the client are the path in, not the client.
     let addresses: Vec<&str> = cx.event.source_ips().collect();
-    let Some((index, address)) = addresses
+    let client = state.client_position(&addresses).unwrap_or(0);
+    let Some((index, address)) = addresses[..addresses.len().min(client + 1)]
         .iter()
         .enumerate()
         .rev()
@@ -59,4 +62,52 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
         )
     };
     vec![Hit::new(message).with("source_ip", *address)]
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Engine, Event, Origin, Selection, Settings};
+
+    /// Alerts for a service account's request whose `sourceIPs` are `addresses`, with the
+    /// cluster at 10.244.0.0/16 and `trusted_proxies`.
+    fn alerts(addresses: &str, trusted_proxies: &[&str]) -> usize {
+        let settings = Settings {
+            cluster_cidrs: vec!["10.244.0.0/16".into()],
+            trusted_proxies: trusted_proxies.iter().map(|s| (*s).to_string()).collect(),
+            ..Settings::default()
+        };
+        let only = Selection {
+            only: vec!["AUD037".into()],
+            skip: Vec::new(),
+        };
+        let mut engine = Engine::new(settings, None, &only);
+        let line = format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"s-1","stage":"ResponseComplete","verb":"get","requestURI":"/api/v1/pods","user":{{"username":"system:serviceaccount:app:web"}},"sourceIPs":{addresses},"responseStatus":{{"code":200}},"requestReceivedTimestamp":"2026-12-01T10:00:00Z"}}"#
+        );
+        let mut out = Vec::new();
+        let origin = Origin {
+            file: "audit.log".into(),
+            line: 1,
+        };
+        engine.analyze(&Event::decode(&line).unwrap(), &origin, &mut out);
+        out.len()
+    }
+
+    #[test]
+    fn a_trusted_proxy_is_the_path_in_and_a_forged_header_vouches_for_nothing() {
+        // A pod through the cluster's own HTTP proxy, whose address is outside the ranges.
+        assert_eq!(
+            alerts(r#"["10.244.3.17","192.0.2.10"]"#, &["192.0.2.10/32"]),
+            0
+        );
+        // The same without trusting the proxy: its address is outside.
+        assert_eq!(alerts(r#"["10.244.3.17","192.0.2.10"]"#, &[]), 1);
+        // From the internet through the trusted proxy.
+        assert_eq!(
+            alerts(r#"["198.51.100.23","192.0.2.10"]"#, &["192.0.2.10/32"]),
+            1
+        );
+        // A forged header naming a pod, on a connection from the internet.
+        assert_eq!(alerts(r#"["10.244.3.17","198.51.100.23"]"#, &[]), 1);
+    }
 }

@@ -18,7 +18,8 @@ crate::detection! {
     ///
     /// The API server lists the addresses of a request in `sourceIPs`: the `X-Forwarded-For`
     /// and `X-Real-Ip` headers first, the connection's own address last. The headers are
-    /// written by the client and can be forged, so a match on one of them alone is medium;
+    /// written by the client and can be forged (but for what the HTTP proxies of
+    /// `trusted_proxies` add), so a match on one of them alone is medium;
     /// a match on the connection's address, the account or the user agent is high. A
     /// request the API server refused is medium: the credentials did not work, or did not
     /// reach. One alert per indicator, identity and outcome per hour.
@@ -76,10 +77,12 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
         0 => &[][..],
         _ => event.source_ips.as_deref().unwrap_or_default(),
     };
-    // The connection's address is last; the others come from headers the client writes.
+    // The connection's address is last; the ones before the client (the connection's, or
+    // the last behind `trusted_proxies`) come from headers the client writes.
+    let client = state.client_position(addresses).unwrap_or(0);
     for (i, address) in addresses.iter().enumerate().rev() {
         if let Some(found) = intel.address(address, at) {
-            let forgeable = i + 1 != addresses.len();
+            let forgeable = i < client;
             let what = if forgeable {
                 "forwarded address (a header the client writes)"
             } else {
@@ -90,7 +93,11 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
                 what,
                 observed: address.to_string(),
                 forgeable,
-                field: if forgeable { "related.ip" } else { "source.ip" },
+                field: if i + 1 == addresses.len() {
+                    "source.ip"
+                } else {
+                    "related.ip"
+                },
             });
         }
     }
@@ -164,4 +171,45 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
         hit = hit.with("all_matches", all.join(", "));
     }
     vec![hit]
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Engine, Event, Origin, Selection, Settings};
+    use palisade_core::Severity;
+
+    /// The severity AUD050 gives a request from a C2 address forwarded by a proxy at
+    /// 203.0.113.50, with and without that proxy trusted.
+    fn severity(trusted_proxies: &[&str]) -> Option<Severity> {
+        let mut read = Vec::new();
+        let mut skipped = palisade_intel::Skipped::default();
+        palisade_intel::parse("c2.txt", "198.51.100.7\n", &mut read, &mut skipped).unwrap();
+        let settings = Settings {
+            trusted_proxies: trusted_proxies.iter().map(|s| (*s).to_string()).collect(),
+            intel: std::sync::Arc::new(palisade_intel::Indicators::build(read)),
+            ..Settings::default()
+        };
+        let only = Selection {
+            only: vec!["AUD050".into()],
+            skip: Vec::new(),
+        };
+        let mut engine = Engine::new(settings, None, &only);
+        let line = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"p-1","stage":"ResponseComplete","verb":"list","requestURI":"/api/v1/secrets","user":{"username":"alice"},"sourceIPs":["10.9.9.9","198.51.100.7","203.0.113.50"],"objectRef":{"resource":"secrets","apiVersion":"v1"},"responseStatus":{"code":200},"requestReceivedTimestamp":"2026-12-01T10:00:00Z"}"#;
+        let mut alerts = Vec::new();
+        let origin = Origin {
+            file: "audit.log".into(),
+            line: 1,
+        };
+        engine.analyze(&Event::decode(line).unwrap(), &origin, &mut alerts);
+        alerts.first().map(|a| a.severity)
+    }
+
+    #[test]
+    fn a_client_a_trusted_proxy_forwards_is_not_a_forged_header() {
+        // Untrusted, the header could be forged: medium.
+        assert_eq!(severity(&[]), Some(Severity::Medium));
+        // The proxy is ours: the address it forwards is the client's, and the header before
+        // it (10.9.9.9) is the one the client could have written.
+        assert_eq!(severity(&["203.0.113.50/32"]), Some(Severity::High));
+    }
 }
