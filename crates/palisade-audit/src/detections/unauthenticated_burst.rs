@@ -7,7 +7,8 @@ crate::detection! {
     /// authentication (401) within `burst_window_seconds` (default 60). The client is the
     /// connection's address, or behind the HTTP proxies of `trusted_proxies` the last address
     /// in `sourceIPs` that is not theirs: an `X-Forwarded-For` the client writes itself does
-    /// not spread its failures over many addresses.
+    /// not spread its failures over many addresses. Behind an HTTP proxy not named there,
+    /// every client of the proxy counts as one: name it to count them apart.
     ///
     /// ## Why it matters
     /// Repeated failed authentication is token guessing or a scanner trying leaked or
