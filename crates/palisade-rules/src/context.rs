@@ -825,6 +825,19 @@ impl<'a> Context<'a> {
         &facts.containers
     }
 
+    /// Every container of the pod spec that names an image (not blank), with the image's
+    /// pointer and the image as written. A non-string image is reported as a type mismatch.
+    pub fn container_images(&mut self) -> Vec<(&'a Container<'a>, JsonPointer, &'a str)> {
+        let mut out = Vec::new();
+        for container in self.containers() {
+            let path = container.field(&["image"]);
+            if let Some(image) = self.str_at(&path).filter(|i| !i.trim().is_empty()) {
+                out.push((container, path, image));
+            }
+        }
+        out
+    }
+
     /// A security-context field as the kubelet applies it: the container's value when set,
     /// otherwise the pod's. Returns the value and the pointer it came from.
     pub fn effective_security_bool(

@@ -51,11 +51,7 @@ declare_rule! {
 
 impl Check for ImageNotPinned {
     fn check(&self, cx: &mut Context<'_>) {
-        for container in cx.containers() {
-            let path = container.field(&["image"]);
-            let Some(image) = cx.str_at(&path).filter(|i| !i.trim().is_empty()) else {
-                continue;
-            };
+        for (container, path, image) in cx.container_images() {
             let reference = ImageRef::parse(image);
             if let (None, Some(tag)) = (reference.digest, reference.tag)
                 && tag != "latest"

@@ -53,13 +53,7 @@ declare_rule! {
 
 impl Check for ImagePullPolicy {
     fn check(&self, cx: &mut Context<'_>) {
-        for container in cx.containers() {
-            let Some(image) = cx
-                .str_at(&container.field(&["image"]))
-                .filter(|i| !i.trim().is_empty())
-            else {
-                continue;
-            };
+        for (container, _, image) in cx.container_images() {
             let reference = ImageRef::parse(image);
             if reference.pinned() {
                 continue;

@@ -55,15 +55,8 @@ declare_rule! {
 
 impl Check for MutableImageTag {
     fn check(&self, cx: &mut Context<'_>) {
-        for container in cx.containers() {
-            let path = container.field(&["image"]);
-            let Some(image) = cx.str_at(&path) else {
-                continue;
-            };
+        for (container, path, image) in cx.container_images() {
             let image = image.trim();
-            if image.is_empty() {
-                continue;
-            }
             let reference = ImageRef::parse(image);
             match (reference.digest, reference.tag) {
                 (Some(_), _) => {}

@@ -95,11 +95,7 @@ impl Check for ThreatIntelImage {
             .duration_since(std::time::UNIX_EPOCH)
             .ok()
             .and_then(|d| i64::try_from(d.as_micros()).ok());
-        for container in cx.containers() {
-            let path = container.field(&["image"]);
-            let Some(image) = cx.str_at(&path).filter(|i| !i.trim().is_empty()) else {
-                continue;
-            };
+        for (container, path, image) in cx.container_images() {
             if let Some(found) = intel.image(image, now) {
                 let message = format!(
                     "{} uses {image}, named by threat intelligence: {}",

@@ -101,11 +101,7 @@ impl Check for UntrustedRegistry {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        for container in cx.containers() {
-            let path = container.field(&["image"]);
-            let Some(image) = cx.str_at(&path).filter(|i| !i.trim().is_empty()) else {
-                continue;
-            };
+        for (container, path, image) in cx.container_images() {
             if !registry_allowed(cx.settings.list(&ALLOWED_REGISTRIES), image) {
                 let full = crate::image::ImageRef::parse(image).full_name();
                 cx.report(
