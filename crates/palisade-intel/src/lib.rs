@@ -208,8 +208,11 @@ pub struct Indicators {
 impl Indicators {
     /// Reads every file (a STIX document when it starts with `{` or `[`, else a list), each
     /// named in indicators and problems as given with it; the problems are those of entries
-    /// that were not read.
-    pub fn load(files: &[(String, PathBuf)]) -> Result<(Indicators, Vec<Problem>), IntelError> {
+    /// that were not read. Read through [`Feeds::load`], which also refuses files that hold
+    /// nothing to match.
+    pub(crate) fn load(
+        files: &[(String, PathBuf)],
+    ) -> Result<(Indicators, Vec<Problem>), IntelError> {
         let mut read = Vec::new();
         let mut problems = Vec::new();
         let mut skipped = Skipped::default();
