@@ -300,6 +300,17 @@ impl<'a> Event<'a> {
         self.annotation(DECISION_ANNOTATION)
     }
 
+    /// Whether the authorizer allowed the request: its decision when annotated, else a
+    /// response below 400 (the API server authorizes before it answers, so a success was
+    /// allowed; exporters and older servers drop the annotation). An event with neither says
+    /// nothing.
+    pub fn authorized(&self) -> bool {
+        match self.decision() {
+            Some(decision) => decision == "allow",
+            None => self.code().is_some_and(|c| (100..400).contains(&c)),
+        }
+    }
+
     /// When the request was received (microseconds since the epoch): the received time,
     /// else the stage time, else `v1beta1`'s `timestamp`.
     pub fn time_micros(&self) -> Option<i64> {
