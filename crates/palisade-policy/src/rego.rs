@@ -463,3 +463,36 @@ mod send_sync {
         assert_send_sync::<super::RegoTemplate>();
     }
 }
+
+#[cfg(test)]
+mod builtins {
+    use super::*;
+
+    fn template(rego: &str) -> Template {
+        Template {
+            name: "k8scalls".into(),
+            kind: "K8sCalls".into(),
+            rego: rego.into(),
+            libs: Vec::new(),
+            rego_v1: false,
+            cel: None,
+            title: None,
+            description: None,
+        }
+    }
+
+    /// Gatekeeper refuses `http.send`; regorus' stand-in answers "undefined", which would
+    /// make every object pass. Without it the call is an error, so the object is not assessed.
+    #[test]
+    fn http_send_is_an_error_not_a_pass() {
+        let compiled = RegoTemplate::compile(&template(
+            "package k8scalls\nviolation[{\"msg\": msg}] {\n  r := http.send({\"method\": \"get\", \"url\": \"https://example.com\"})\n  msg := sprintf(\"%v\", [r])\n}\n",
+        ))
+        .unwrap();
+        let review = json!({"object": {"kind": "Pod"}});
+        let error = compiled
+            .violations(&review, &json!({}), &empty_inventory())
+            .unwrap_err();
+        assert!(error.to_string().contains("http.send"), "{error}");
+    }
+}

@@ -57,6 +57,66 @@ fn position(f: &Finding) -> String {
 }
 
 /// `1 input`, `2 inputs`.
+/// Rules shown by name under the count of checks not assessed.
+const NOT_ASSESSED_SHOWN: usize = 5;
+
+/// The rules that could not assess some objects, most objects first, each with one reason.
+fn write_not_assessed(coverage: &[palisade_core::report::Coverage], text: &mut String) {
+    let mut rules: Vec<_> = coverage.iter().filter(|c| c.not_assessed > 0).collect();
+    rules.sort_by(|a, b| {
+        b.not_assessed
+            .cmp(&a.not_assessed)
+            .then(a.rule.cmp(&b.rule))
+    });
+    for rule in rules.iter().take(NOT_ASSESSED_SHOWN) {
+        let reason = rule
+            .not_assessed_objects
+            .first()
+            .map(|n| one_line(&n.reason))
+            .unwrap_or_default();
+        let _ = writeln!(
+            text,
+            "           {} on {}: {reason}",
+            rule.rule,
+            plural(rule.not_assessed, "object")
+        );
+    }
+    if rules.len() > NOT_ASSESSED_SHOWN {
+        let _ = writeln!(
+            text,
+            "           and {} more",
+            plural(rules.len() - NOT_ASSESSED_SHOWN, "rule")
+        );
+    }
+}
+
+/// A reason on one line: a compiler's report (`--> file:line:col`, the source, `error: ...`)
+/// becomes its error and place.
+fn one_line(reason: &str) -> String {
+    if !reason.contains('\n') {
+        return reason.to_string();
+    }
+    let lines: Vec<&str> = reason.lines().map(str::trim).collect();
+    let error = lines
+        .iter()
+        .rev()
+        .find_map(|l| l.strip_prefix("error:"))
+        .map(str::trim);
+    let place = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("-->"))
+        .map(str::trim);
+    match (error, place) {
+        (Some(error), Some(place)) => format!("{error} (at {place})"),
+        (Some(error), None) => error.to_string(),
+        _ => lines
+            .into_iter()
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
 pub fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("{n} {word}")
@@ -307,9 +367,10 @@ fn write_summary(report: &Report, options: WriteOptions, style: &Style, text: &m
     if s.not_assessed > 0 {
         let _ = writeln!(
             text,
-            "         {} could not be assessed (see `coverage` in -o json)",
+            "         {} could not be assessed (see `coverage` in -o json):",
             plural(s.not_assessed, "rule check")
         );
+        write_not_assessed(&report.coverage, text);
     }
     if let Some(b) = &report.baseline {
         let _ = writeln!(
@@ -473,5 +534,19 @@ mod tests {
         write(&report_with_findings(), options, &mut out).unwrap();
         assert!(String::from_utf8(out).unwrap().contains("\x1b["));
         assert!(!render(crate::Format::Table, &report_with_findings()).contains("\x1b["));
+    }
+
+    #[test]
+    fn a_compiler_report_is_shown_as_its_error_and_place() {
+        let regorus = "k8sbroken: Rego: \n--> k8sbroken.rego:3:17\n  |\n3 |   x := http.send(r)\n  |                 ^\nerror: could not find function http.send";
+        assert_eq!(
+            one_line(regorus),
+            "could not find function http.send (at k8sbroken.rego:3:17)"
+        );
+        assert_eq!(
+            one_line("Secret \"db\" is missing"),
+            "Secret \"db\" is missing"
+        );
+        assert_eq!(one_line("first\n\n  second"), "first second");
     }
 }
