@@ -433,6 +433,7 @@ impl Admission {
             .map_err(|e| format!("palisade cannot judge the object: {e}"))?;
         let report = evaluation.report;
         let honor = self.settings.honor_object_suppressions;
+        let unjudged = unjudged_findings(&report);
         let findings = report
             .findings
             .into_iter()
@@ -440,6 +441,7 @@ impl Admission {
                 None => true,
                 Some(s) => s.source == SuppressionSource::Annotation && !honor,
             })
+            .chain(unjudged)
             .collect();
         Ok((
             findings,
@@ -462,6 +464,9 @@ impl Admission {
             let mut action = self
                 .settings
                 .action(finding.rule_id(), finding.severity, namespace);
+            if is_unjudged(finding) && self.settings.on_error == OnTimeout::Allow {
+                action = action.min(Mode::Warn);
+            }
             if action == Mode::Enforce && existing.contains(&finding.fingerprint()) {
                 action = Mode::Warn;
                 grandfathered.push(finding.rule_id().to_string());
@@ -652,6 +657,35 @@ fn request_name(review: &Review) -> String {
         .and_then(Value::as_str)
         .map(|p| format!("{p}<generated>"))
         .unwrap_or_default()
+}
+
+/// How a policy that failed to judge the object says so, in the finding that stands for it.
+const UNJUDGED: &str = "could not judge the object (a policy error): ";
+
+/// A finding for each policy whose evaluation of the object failed (a Rego or CEL error):
+/// its mode then decides as for a violation, so an enforced policy that cannot judge denies
+/// (`on_error = "deny"`, the default, as a ValidatingAdmissionPolicy with `failurePolicy:
+/// Fail` does) or warns (`on_error = "allow"`).
+fn unjudged_findings(report: &palisade_core::Report) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for coverage in &report.coverage {
+        let Some(rule) = report.rules.iter().find(|r| r.id == coverage.rule) else {
+            continue;
+        };
+        for failed in coverage.not_assessed_objects.iter().filter(|n| n.failed) {
+            out.push(Finding::new(
+                rule.clone(),
+                palisade_core::Subject::Object(Arc::new(failed.object.clone())),
+                palisade_core::Location::file("admission"),
+                format!("{UNJUDGED}{}", failed.reason),
+            ));
+        }
+    }
+    out
+}
+
+fn is_unjudged(finding: &Finding) -> bool {
+    finding.message.starts_with(UNJUDGED)
 }
 
 fn describe(review: &Review) -> String {

@@ -113,6 +113,9 @@ pub struct AdmissionSettings {
     /// webhook configuration's `timeoutSeconds`).
     pub timeout_ms: u64,
     pub on_timeout: OnTimeout,
+    /// What a rule whose mode is enforce does when its evaluation fails (a policy's Rego or
+    /// CEL error): `deny` (the rule cannot vouch for the object) or `allow` with a warning.
+    pub on_error: OnTimeout,
     /// Evaluations running or waiting at once; more are answered as a timeout.
     pub max_in_flight: usize,
     /// Largest AdmissionReview body accepted, in bytes.
@@ -135,6 +138,7 @@ impl Default for AdmissionSettings {
             grandfather_existing: true,
             timeout_ms: 3000,
             on_timeout: OnTimeout::Deny,
+            on_error: OnTimeout::Deny,
             max_in_flight: 256,
             // An object is at most 1.5 MiB in etcd; a review holds it twice, JSON-escaped.
             max_body_bytes: 7 * 1024 * 1024,
@@ -290,6 +294,9 @@ pub fn template() -> String {
 # Deadline per request, and the answer when it passes: "deny" (fail closed) or "allow".
 # timeout_ms = {timeout}
 # on_timeout = "deny"
+# A policy in enforce mode whose evaluation fails (a Rego or CEL error): "deny" or "allow"
+# (with a warning).
+# on_error = "deny"
 # max_in_flight = {in_flight}
 # max_body_bytes = {body}
 

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use palisade_admission::{Admission, AdmissionSettings, Mode, ReviewError, decode};
+use palisade_admission::{Admission, AdmissionSettings, Mode, OnTimeout, ReviewError, decode};
 use palisade_core::tree::Tree as _;
 use palisade_inventory::{Limits, load_text};
 use palisade_scan::{ClusterModel, ScanOptions, scan_inventory};
@@ -914,4 +914,82 @@ fn the_webhook_knows_when_a_deletion_made_its_model_stale() {
         .changed_at()
         .expect("the Service's deletion changes the network");
     assert!(changed >= before);
+}
+
+/// A Gatekeeper policy whose evaluation fails (here it asks an external data provider, which
+/// Palisade does not call) cannot vouch for the object: enforced, it denies with the error under
+/// `on_error = "deny"` (the default), and allows with a warning under `on_error = "allow"`;
+/// audited, it never denies. An object it judges without error is let in.
+#[test]
+fn a_policy_that_fails_to_judge_denies_only_when_enforced_and_on_error_denies() {
+    let dir = std::env::temp_dir().join(format!("palisade-admission-error-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("policy.yaml");
+    std::fs::write(
+        &file,
+        r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8steamprefix}
+spec:
+  crd: {spec: {names: {kind: K8sTeamPrefix}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8steamprefix
+        violation[{"msg": msg}] {
+          input.review.object.metadata.labels.team != "checked"
+          response := external_data({"provider": "teams", "keys": [input.review.object.metadata.labels.team]})
+          count(response.errors) > 0
+          msg := "the team is not known"
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sTeamPrefix
+metadata: {name: team-prefix}
+spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
+"#,
+    )
+    .unwrap();
+    let config = |team: Value| {
+        let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop", "labels": {"team": team}}});
+        decode(&review_of(&object, "u")).unwrap()
+    };
+    let judge = |mode: Mode, on_error: OnTimeout| {
+        let mut settings = AdmissionSettings {
+            mode: Mode::Audit,
+            on_error,
+            ..AdmissionSettings::default()
+        };
+        settings
+            .rules
+            .insert("K8sTeamPrefix/team-prefix".into(), mode);
+        Admission::new(
+            ClusterModel::prepare(Default::default(), only_policies_of(&file)),
+            settings,
+            None,
+        )
+    };
+    let enforced = judge(Mode::Enforce, OnTimeout::Deny);
+    let judged = enforced.validate(&config(json!("a")));
+    assert!(!judged.allowed(), "{:?}", judged.log);
+    let message = &judged.response().result.message;
+    assert!(
+        message.contains("K8sTeamPrefix/team-prefix") && message.contains("could not judge"),
+        "{message}"
+    );
+    // The call is not reached: judged, and nothing found.
+    assert!(enforced.validate(&config(json!("checked"))).allowed());
+
+    let lenient = judge(Mode::Enforce, OnTimeout::Allow).validate(&config(json!("a")));
+    assert!(lenient.allowed(), "{:?}", lenient.log);
+    let warnings = lenient.response().warnings.clone().unwrap_or_default();
+    assert!(
+        warnings.iter().any(|w| w.contains("could not judge")),
+        "{warnings:?}"
+    );
+
+    let audited = judge(Mode::Audit, OnTimeout::Deny).validate(&config(json!("a")));
+    assert!(audited.allowed(), "{:?}", audited.log);
+    assert_eq!(audited.log.audited, ["K8sTeamPrefix/team-prefix"]);
+    let _ = std::fs::remove_dir_all(&dir);
 }

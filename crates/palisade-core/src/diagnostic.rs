@@ -14,8 +14,14 @@ pub enum DiagnosticLevel {
     Error,
 }
 
-/// Codes of diagnostics that mean an input (or part of one) was not scanned.
+/// The code of a policy whose evaluation of an object failed (a Rego or CEL error): the
+/// object was read but that policy did not judge it.
+pub const POLICY_ERROR: &str = "policy-error";
+
+/// Codes of diagnostics that mean an input (or part of one) was not scanned, or not judged
+/// by a policy the run was given.
 pub const INPUT_NOT_READ: &[&str] = &[
+    POLICY_ERROR,
     "io",
     "encoding",
     "yaml-syntax",
@@ -94,8 +100,8 @@ impl Diagnostic {
 
     /// Whether this diagnostic means part of the input was not looked at: a file that could
     /// not be read or parsed, a chart or Kustomization that was not rendered, a document over a
-    /// limit, a type the cluster would not list. A run with such diagnostics is incomplete,
-    /// never a pass.
+    /// limit, a type the cluster would not list, an object a given policy failed to judge. A
+    /// run with such diagnostics is incomplete, never a pass.
     pub fn input_not_read(&self) -> bool {
         self.level >= DiagnosticLevel::Warning
             && (self.unread || INPUT_NOT_READ.contains(&self.code))

@@ -47,6 +47,11 @@ pub struct Summary {
 pub struct NotAssessed {
     pub object: ObjectRef,
     pub reason: String,
+    /// The rule's own evaluation failed (a policy's error), rather than lacking facts: the
+    /// run reports it as a `policy-error` diagnostic, and the admission webhook treats the
+    /// rule as unable to judge (`on_error`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub failed: bool,
 }
 
 /// How much of the inventory one rule evaluated.

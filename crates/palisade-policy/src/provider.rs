@@ -142,7 +142,7 @@ impl Rule for ConstraintRule {
                     cx.report_with(reported);
                 }
             }
-            Err(error) => cx.not_assessed(error.to_string()),
+            Err(error) => cx.evaluation_failed(error.to_string()),
         }
     }
 }

@@ -52,9 +52,10 @@ impl Machine {
     fn new_vm(&self) -> Option<regorus::rvm::RegoVM> {
         let mut vm = regorus::rvm::RegoVM::new_with_policy(self.policy.clone());
         vm.load_program(self.program.clone());
-        // A builtin's error is an error, not an undefined value, so that the interpreter
-        // answers where the two treat it differently.
-        vm.set_strict_builtin_errors(true);
+        // A builtin given what it cannot take is undefined, as in OPA (and so Gatekeeper),
+        // whose strict builtin errors are off by default. Strict, the machine took `not
+        // startswith(7, "x")` as false where OPA takes it as true.
+        vm.set_strict_builtin_errors(false);
         vm.set_data(regorus::Value::from(
             json!({"inventory": empty_inventory()}),
         ))
@@ -125,6 +126,8 @@ impl std::fmt::Debug for RegoTemplate {
 fn compile(template: &Template, v0: bool) -> Result<(regorus::Engine, String), String> {
     let mut engine = regorus::Engine::new();
     engine.set_rego_v0(v0);
+    // OPA's default, which regorus' interpreter does not share (see `Machine::new_vm`).
+    engine.set_strict_builtin_errors(false);
     let module =
         |source: &String| crate::rego_rewrite::rewritten(source).unwrap_or_else(|| source.clone());
     let package = engine
@@ -494,5 +497,34 @@ mod builtins {
             .violations(&review, &json!({}), &empty_inventory())
             .unwrap_err();
         assert!(error.to_string().contains("http.send"), "{error}");
+    }
+
+    /// A builtin given what it cannot take is undefined, as in OPA and Gatekeeper (strict
+    /// builtin errors off), on the machine and the interpreter alike.
+    #[test]
+    fn a_builtin_given_the_wrong_type_is_undefined_as_in_opa() {
+        let compiled = RegoTemplate::compile(&template(
+            "package k8scalls\nviolation[{\"msg\": \"no team- prefix\"}] {\n  not startswith(input.review.object.metadata.labels.team, \"team-\")\n}\n",
+        ))
+        .unwrap();
+        assert!(compiled.runs_on_machine());
+        let review = json!({"object": {"metadata": {"labels": {"team": 7}}}});
+        let expected = vec![Violation {
+            msg: "no team- prefix".into(),
+            details: Value::Null,
+        }];
+        let inventory = empty_inventory();
+        assert_eq!(
+            compiled
+                .violations(&review, &json!({}), &inventory)
+                .unwrap(),
+            expected
+        );
+        assert_eq!(
+            compiled
+                .interpreted_violations(&review, &json!({}), &inventory)
+                .unwrap(),
+            expected
+        );
     }
 }

@@ -569,6 +569,7 @@ mod tests {
     fn both(module: &str, input: serde_json::Value) -> (Answer, Answer) {
         let mut engine = regorus::Engine::new();
         engine.set_rego_v0(true);
+        engine.set_strict_builtin_errors(false);
         engine
             .add_policy("t.rego".into(), module.to_string())
             .unwrap_or_else(|e| panic!("{e}\n{module}"));
@@ -587,7 +588,7 @@ mod tests {
             .map_err(drop)?;
             let mut vm = regorus::rvm::RegoVM::new_with_policy(policy);
             vm.load_program(program);
-            vm.set_strict_builtin_errors(true);
+            vm.set_strict_builtin_errors(false);
             vm.set_input(regorus::Value::from(input));
             vm.execute_entry_point_by_index(0).map_err(drop)
         };
@@ -665,7 +666,11 @@ mod tests {
     #[test]
     fn missing_sprintf_arguments_are_written_as_go_writes_them() {
         let module = "package t\nviolation[{\"msg\": m}] {\n  m := sprintf(\"%v <%v> 100%% of %v: %v\", [input.a, [1, 2]])\n}\n";
-        assert_eq!(both(module, serde_json::json!({"a": "x"})).0, Err(()));
+        // regorus refuses the call, so without the rewrite the violation is lost.
+        assert_eq!(
+            both(module, serde_json::json!({"a": "x"})).0,
+            Ok(serde_json::json!([]))
+        );
         let module = rewritten(module).unwrap();
         assert_eq!(
             violations(&module, serde_json::json!({"a": "x"})),

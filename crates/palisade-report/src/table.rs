@@ -57,6 +57,34 @@ fn position(f: &Finding) -> String {
 }
 
 /// `1 input`, `2 inputs`.
+/// What an incomplete run did not look at: inputs not scanned, objects a given policy failed
+/// to judge.
+pub fn not_looked_at(report: &Report) -> String {
+    let unread: Vec<_> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.input_not_read())
+        .collect();
+    let policy_errors = unread
+        .iter()
+        .filter(|d| d.code == palisade_core::diagnostic::POLICY_ERROR)
+        .count();
+    let mut parts = Vec::new();
+    if unread.len() > policy_errors {
+        parts.push(format!(
+            "{} not scanned",
+            plural(unread.len() - policy_errors, "input")
+        ));
+    }
+    if policy_errors > 0 {
+        parts.push(format!(
+            "{} a policy failed to judge",
+            plural(policy_errors, "object")
+        ));
+    }
+    parts.join(", ")
+}
+
 /// Rules shown by name under the count of checks not assessed.
 const NOT_ASSESSED_SHOWN: usize = 5;
 
@@ -423,10 +451,7 @@ fn write_verdict(
         Verdict::Fail => {
             let threshold = options.fail_on.map(|t| t.to_string()).unwrap_or_default();
             let also = if s.inputs_not_read > 0 {
-                format!(
-                    "; INCOMPLETE: {} not scanned",
-                    plural(s.inputs_not_read, "input")
-                )
+                format!("; INCOMPLETE: {}", not_looked_at(report))
             } else {
                 String::new()
             };
@@ -441,8 +466,8 @@ fn write_verdict(
         Verdict::Incomplete => style.paint(
             "1;33",
             &format!(
-                "INCOMPLETE: {} not scanned (see the diagnostics); no verdict on what was not read",
-                plural(s.inputs_not_read, "input")
+                "INCOMPLETE: {} (see the diagnostics); no verdict on what was not read",
+                not_looked_at(report)
             ),
         ),
         Verdict::Pass => match options.fail_on {

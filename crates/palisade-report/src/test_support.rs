@@ -196,6 +196,7 @@ pub fn report_with_diagnostics() -> Report {
         failed: 0,
         not_assessed: 1,
         not_assessed_objects: vec![NotAssessed {
+            failed: false,
             object: object("Deployment", "api"),
             reason: "Secret \"db\" is not in the scanned manifests".into(),
         }],

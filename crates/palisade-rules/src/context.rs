@@ -455,9 +455,13 @@ pub struct Context<'a> {
     /// What the rule reported, in order.
     pub(crate) findings: Vec<Reported>,
     pub(crate) not_assessed: Option<String>,
+    /// Whether the rule's own evaluation failed ([`Context::evaluation_failed`]).
+    pub(crate) failed: bool,
     /// Audit annotations made for the object, `(key, value)`.
     pub(crate) audit_annotations: Vec<(String, String)>,
-    pub(crate) type_errors: Vec<(JsonPointer, String)>,
+    /// `(path, diagnostic code, message)` of problems the run reports as diagnostics: fields
+    /// of the wrong type, a policy that failed.
+    pub(crate) errors: Vec<(JsonPointer, &'static str, String)>,
     /// The pod spec's containers and lookup anchors, worked out once per object.
     pod_facts: &'a PodFacts<'a>,
 }
@@ -587,8 +591,9 @@ impl<'a> Context<'a> {
             cluster,
             findings: Vec::new(),
             not_assessed: None,
+            failed: false,
             audit_annotations: Vec::new(),
-            type_errors: Vec::new(),
+            errors: Vec::new(),
             pod_facts: pod.map_or(&NO_POD, |(_, facts)| facts),
         }
     }
@@ -712,6 +717,21 @@ impl<'a> Context<'a> {
         self.not_assessed.get_or_insert_with(|| reason.into());
     }
 
+    /// Says the rule's own evaluation of this object failed (a policy's Rego or CEL error):
+    /// the object is not assessed, and the run gets an error diagnostic naming the object and
+    /// the error, which makes it incomplete (exit 2): a gate does not pass on a policy that
+    /// did not run. A rule that could not judge for want of facts says [`Context::not_assessed`].
+    pub fn evaluation_failed(&mut self, error: impl Into<String>) {
+        let error = error.into();
+        self.not_assessed(error.clone());
+        self.failed = true;
+        self.errors.push((
+            JsonPointer::root(),
+            palisade_core::diagnostic::POLICY_ERROR,
+            error,
+        ));
+    }
+
     /// Records an audit annotation for the judged object (a ValidatingAdmissionPolicy's
     /// `auditAnnotations`): at admission it goes to the API server's audit event for the
     /// request; a scan does not print it.
@@ -747,7 +767,7 @@ impl<'a> Context<'a> {
             "`{path}` must be {expected}, found {found}; the API server rejects this object"
         );
         self.not_assessed(format!("type mismatch at {path}"));
-        self.type_errors.push((path.clone(), message));
+        self.errors.push((path.clone(), "type-mismatch", message));
     }
 
     /// A boolean field. A field of another type is reported as a type mismatch (a diagnostic,

@@ -177,8 +177,8 @@ struct WorkerOutput {
     /// Per rule, in rule order.
     tallies: Vec<Tally>,
     evaluations: Vec<Evaluation>,
-    /// `(rule index, object index, path, message)` of fields with the wrong type.
-    type_errors: Vec<(usize, usize, JsonPointer, String)>,
+    /// `(rule index, object index, path, code, message)` of problems reported as diagnostics.
+    errors: Vec<(usize, usize, JsonPointer, &'static str, String)>,
     /// `(object index, rule index, key, value)`.
     audit_annotations: Vec<(usize, usize, String, String)>,
     /// The messages and pointers of this worker's findings, each distinct one kept once.
@@ -304,9 +304,9 @@ fn evaluate_object(
             out.audit_annotations
                 .push((object_index, rule_index, key, value));
         }
-        for (path, message) in cx.type_errors.drain(..) {
-            out.type_errors
-                .push((rule_index, object_index, path, message));
+        for (path, code, message) in cx.errors.drain(..) {
+            out.errors
+                .push((rule_index, object_index, path, code, message));
         }
         let tally = &mut out.tallies[rule_index];
         let outcome = if !cx.findings.is_empty() {
@@ -319,6 +319,7 @@ fn evaluate_object(
                 NotAssessed {
                     object: palisade_core::ObjectRef::clone(&object.id),
                     reason: reason.clone(),
+                    failed: std::mem::take(&mut cx.failed),
                 },
             ));
             Outcome::NotAssessed(reason)
@@ -626,7 +627,7 @@ fn merge(
     let mut finding_rules: Vec<u32> = Vec::with_capacity(total);
     let mut blocks: Vec<(usize, usize, usize, usize)> = Vec::new();
     let mut tallies: Vec<Tally> = rules.iter().map(|_| Tally::default()).collect();
-    let mut type_errors = Vec::new();
+    let mut errors = Vec::new();
     let mut annotations = Vec::new();
     for output in outputs {
         let offset = out.findings.len();
@@ -647,7 +648,7 @@ fn merge(
             total.failed += tally.failed;
             total.not_assessed.extend(tally.not_assessed);
         }
-        type_errors.extend(output.type_errors);
+        errors.extend(output.errors);
         annotations.extend(output.audit_annotations);
     }
     blocks.sort_unstable_by_key(|&(pass, chunk, _, _)| (pass, chunk));
@@ -696,14 +697,20 @@ fn merge(
         .into_iter()
         .map(|(_, _, key, value)| (key, value))
         .collect();
-    type_errors.sort_by_key(|&(rule, object, _, _)| (rule, object));
+    errors.sort_by_key(|&(rule, object, _, _, _)| (rule, object));
     let mut seen = HashSet::new();
-    for (_, object_index, path, message) in type_errors {
+    for (rule_index, object_index, path, code, message) in errors {
         let object = &inventory.objects[object_index];
+        let message = if code == palisade_core::diagnostic::POLICY_ERROR {
+            let rule = rules[rule_index].meta();
+            format!("{} could not judge the object: {message}", rule.id)
+        } else {
+            message
+        };
         let location = locate(inventory, object, &path);
         let key = (location.file.clone(), location.line, message.clone());
         if seen.insert(key) {
-            let mut d = Diagnostic::new(DiagnosticLevel::Error, "type-mismatch", message)
+            let mut d = Diagnostic::new(DiagnosticLevel::Error, code, message)
                 .in_file(location.file.to_string())
                 .on_object(object.id.to_string());
             d.line = location.line;

@@ -1096,8 +1096,9 @@ fn exit_code(report: &Report, fail_on: Option<Severity>, args: &OutputArgs) -> u
         }
         _ if not_read > 0 && !args.allow_incomplete => {
             eprintln!(
-                "palisade: error: incomplete: {not_read} inputs were not scanned (see the diagnostics); \
-                 --allow-incomplete accepts the run as it is"
+                "palisade: error: incomplete: {} (see the diagnostics); \
+                 --allow-incomplete accepts the run as it is",
+                palisade_report::table::not_looked_at(report)
             );
             return EXIT_ERROR;
         }

@@ -181,3 +181,79 @@ fn validating_admission_policies_are_rules_of_a_scan() {
     assert_eq!(findings[0]["message"], "replicas 10 exceed the limit of 5");
     assert_eq!(findings[0]["object"]["namespace"], "shop");
 }
+
+/// A policy whose evaluation fails on an object (here it asks a Gatekeeper external data
+/// provider, which Palisade does not call) leaves the run incomplete: exit 2, an error
+/// diagnostic naming the object and the policy, and the text naming what was not judged,
+/// never a pass. `--allow-incomplete` accepts the run as it is.
+#[test]
+fn a_policy_that_fails_to_evaluate_leaves_the_run_incomplete() {
+    let dir = scratch("policy-error");
+    let policy = dir.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8sknownteam}
+spec:
+  crd: {spec: {names: {kind: K8sKnownTeam}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sknownteam
+        violation[{"msg": "the team is not known"}] {
+          response := external_data({"provider": "teams", "keys": [input.review.object.metadata.name]})
+          count(response.errors) > 0
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sKnownTeam
+metadata: {name: known-team}
+spec: {match: {kinds: [{apiGroups: ["apps"], kinds: ["Deployment"]}]}}
+"#,
+    )
+    .unwrap();
+    let scan = |extra: &[&str]| {
+        bin()
+            .args([
+                "scan",
+                &format!("{SUITE}/samples/labelled.yaml"),
+                "--policy",
+            ])
+            .arg(&policy)
+            .args(["--rules", "K8sKnownTeam/known-team"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = scan(&["-o", "json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let diagnostic = &report["diagnostics"][0];
+    assert_eq!(diagnostic["code"], "policy-error", "{report:#}");
+    assert_eq!(diagnostic["level"], "error");
+    let message = diagnostic["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("K8sKnownTeam/known-team could not judge the object")
+            && message.contains("external_data"),
+        "{message}"
+    );
+    assert!(
+        diagnostic["object"]
+            .as_str()
+            .unwrap()
+            .contains("Deployment")
+    );
+    let out = scan(&[]);
+    assert_eq!(out.status.code(), Some(2));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("INCOMPLETE: 1 object a policy failed to judge"),
+        "{table}"
+    );
+    assert!(
+        table.contains("K8sKnownTeam/known-team on 1 object"),
+        "{table}"
+    );
+    assert_eq!(scan(&["--allow-incomplete"]).status.code(), Some(0));
+}
