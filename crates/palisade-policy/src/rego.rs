@@ -275,7 +275,25 @@ impl RegoTemplate {
                 idle.push(engine);
             }
         }
-        evaluated.map_err(|e| error(e.to_string()))
+        evaluated.map_err(|e| error(one_line(&e.to_string())))
+    }
+}
+
+/// An evaluation error on one line, as diagnostics and admission responses carry it:
+/// regorus' report (`--> file:line:col`, the source line, `error: ...`) becomes its error and
+/// place.
+fn one_line(report: &str) -> String {
+    let lines: Vec<&str> = report.lines().map(str::trim).collect();
+    let error = lines.iter().rev().find_map(|l| l.strip_prefix("error:"));
+    let place = lines.iter().find_map(|l| l.strip_prefix("-->"));
+    match (error, place) {
+        (Some(error), Some(place)) => format!("{} (at {})", error.trim(), place.trim()),
+        (Some(error), None) => error.trim().to_string(),
+        _ => lines
+            .into_iter()
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
     }
 }
 
@@ -496,7 +514,10 @@ mod builtins {
         let error = compiled
             .violations(&review, &json!({}), &empty_inventory())
             .unwrap_err();
-        assert!(error.to_string().contains("http.send"), "{error}");
+        assert_eq!(
+            error.to_string(),
+            "k8scalls: Rego: could not find function http.send (at k8scalls.rego:3:17)"
+        );
     }
 
     /// A builtin given what it cannot take is undefined, as in OPA and Gatekeeper (strict

@@ -100,7 +100,7 @@ fn write_not_assessed(coverage: &[palisade_core::report::Coverage], text: &mut S
         let reason = rule
             .not_assessed_objects
             .first()
-            .map(|n| one_line(&n.reason))
+            .map(|n| n.reason.split_whitespace().collect::<Vec<_>>().join(" "))
             .unwrap_or_default();
         let _ = writeln!(
             text,
@@ -115,33 +115,6 @@ fn write_not_assessed(coverage: &[palisade_core::report::Coverage], text: &mut S
             "           and {} more",
             plural(rules.len() - NOT_ASSESSED_SHOWN, "rule")
         );
-    }
-}
-
-/// A reason on one line: a compiler's report (`--> file:line:col`, the source, `error: ...`)
-/// becomes its error and place.
-fn one_line(reason: &str) -> String {
-    if !reason.contains('\n') {
-        return reason.to_string();
-    }
-    let lines: Vec<&str> = reason.lines().map(str::trim).collect();
-    let error = lines
-        .iter()
-        .rev()
-        .find_map(|l| l.strip_prefix("error:"))
-        .map(str::trim);
-    let place = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("-->"))
-        .map(str::trim);
-    match (error, place) {
-        (Some(error), Some(place)) => format!("{error} (at {place})"),
-        (Some(error), None) => error.to_string(),
-        _ => lines
-            .into_iter()
-            .filter(|l| !l.is_empty())
-            .collect::<Vec<_>>()
-            .join(" "),
     }
 }
 
@@ -559,19 +532,5 @@ mod tests {
         write(&report_with_findings(), options, &mut out).unwrap();
         assert!(String::from_utf8(out).unwrap().contains("\x1b["));
         assert!(!render(crate::Format::Table, &report_with_findings()).contains("\x1b["));
-    }
-
-    #[test]
-    fn a_compiler_report_is_shown_as_its_error_and_place() {
-        let regorus = "k8sbroken: Rego: \n--> k8sbroken.rego:3:17\n  |\n3 |   x := http.send(r)\n  |                 ^\nerror: could not find function http.send";
-        assert_eq!(
-            one_line(regorus),
-            "could not find function http.send (at k8sbroken.rego:3:17)"
-        );
-        assert_eq!(
-            one_line("Secret \"db\" is missing"),
-            "Secret \"db\" is missing"
-        );
-        assert_eq!(one_line("first\n\n  second"), "first second");
     }
 }
