@@ -128,6 +128,11 @@ fn compile(template: &Template, v0: bool) -> Result<(regorus::Engine, String), S
     engine.set_rego_v0(v0);
     // OPA's default, which regorus' interpreter does not share (see `Machine::new_vm`).
     engine.set_strict_builtin_errors(false);
+    // `print` output is kept in the engine and dropped after each evaluation, never written
+    // to standard error: a policy's text would break the webhook's JSON log lines, and a
+    // policy printing the object would put a Secret's values where Palisade redacts them.
+    // (The machine does not know `print`: a template using it runs on the interpreter.)
+    engine.set_gather_prints(true);
     let module =
         |source: &String| crate::rego_rewrite::rewritten(source).unwrap_or_else(|| source.clone());
     let package = engine
@@ -269,6 +274,7 @@ impl RegoTemplate {
                 .map_err(|e| error(e.to_string()))?;
         }
         let evaluated = engine.eval_rule(self.query.clone());
+        let _ = engine.take_prints();
         if !with_inventory {
             let mut idle = idle();
             if idle.len() < IDLE_ENGINES {

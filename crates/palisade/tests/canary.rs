@@ -377,6 +377,36 @@ fn no_canary_appears_in_any_command_or_format() {
     check_runs(&dir, &runs);
 }
 
+/// A Gatekeeper policy that prints every object it judges and quotes a Secret's data in its
+/// message: neither may carry a value out.
+fn printing_policy(dir: &Path) -> String {
+    let path = dir.join("printing-policy.yaml");
+    std::fs::write(
+        &path,
+        r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8sprinter}
+spec:
+  crd: {spec: {names: {kind: K8sPrinter}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sprinter
+        violation[{"msg": msg}] {
+          print("judging", input.review.object)
+          msg := sprintf("data: %v", [input.review.object.data])
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sPrinter
+metadata: {name: printer}
+spec: {match: {kinds: [{apiGroups: [""], kinds: ["Secret", "ConfigMap"]}]}}
+"#,
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
 /// Every scan-like command (scan of files, all files, a snapshot, a chart with and without
 /// `--helm-set`; drift) in every report format, to stdout and to a file.
 fn scan_runs(
@@ -388,6 +418,7 @@ fn scan_runs(
     helm: bool,
 ) -> Vec<(String, Vec<String>)> {
     let (git, live, chart) = (git.to_string(), live.to_string(), chart.to_string());
+    let policy = printing_policy(dir);
     let mut runs: Vec<(String, Vec<String>)> = Vec::new();
     for format in ["table", "json", "sarif", "junit"] {
         let out = dir.join(format!("out.{format}"));
@@ -399,6 +430,10 @@ fn scan_runs(
                 vec!["scan", git.as_str(), "--secrets-in-all-files"],
             ),
             ("scan-snapshot", vec!["scan", "--snapshot", live.as_str()]),
+            (
+                "scan-policy",
+                vec!["scan", git.as_str(), "--policy", policy.as_str()],
+            ),
             (
                 "drift",
                 vec!["drift", git.as_str(), "--snapshot", live.as_str()],
