@@ -3,6 +3,55 @@
 
 use serde_json::{Map, Value};
 
+/// The label the API server sets on every namespace (Kubernetes 1.21 and later): its name.
+/// Manifests rarely write it, yet selectors read it.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// What a `namespaceSelector` says of a namespace whose labels may not be known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NamespaceSelection {
+    Selected,
+    NotSelected,
+    /// The namespace is not among the objects read and the selector reads labels other
+    /// than its name: only the cluster knows.
+    Unknown,
+}
+
+/// Whether `selector` selects namespace `name`, whose labels are `labels` when the namespace
+/// was read (the name label is taken as set, as the API server sets it) or `None` when it was
+/// not (then only a selector that reads nothing but the name label can be decided).
+pub fn namespace_selected(
+    selector: &Value,
+    name: &str,
+    labels: Option<&Map<String, Value>>,
+) -> NamespaceSelection {
+    let named = |labels: Option<&Map<String, Value>>| {
+        let mut labels = labels.cloned().unwrap_or_default();
+        labels
+            .entry(NAMESPACE_NAME_LABEL)
+            .or_insert_with(|| Value::String(name.to_string()));
+        labels
+    };
+    if labels.is_none()
+        && label_selector_keys(selector)
+            .iter()
+            .any(|key| key != NAMESPACE_NAME_LABEL)
+    {
+        return NamespaceSelection::Unknown;
+    }
+    let selected = match labels {
+        Some(labels) if labels.contains_key(NAMESPACE_NAME_LABEL) => {
+            label_selector_matches(selector, Some(labels))
+        }
+        _ => label_selector_matches(selector, Some(&named(labels))),
+    };
+    if selected {
+        NamespaceSelection::Selected
+    } else {
+        NamespaceSelection::NotSelected
+    }
+}
+
 /// Whether `selector` (a `LabelSelector` object) selects an object with `labels`. An empty
 /// selector selects everything; a malformed one (unknown operator, wrong types) selects
 /// nothing, as the API server would have rejected it.
@@ -85,6 +134,35 @@ mod tests {
 
     fn labels(v: Value) -> Map<String, Value> {
         v.as_object().unwrap().clone()
+    }
+
+    /// A namespace read is judged on its labels and the name label the API server sets; one
+    /// not read only by a selector that reads nothing but its name.
+    #[test]
+    fn namespace_selection_knows_the_name_label_and_what_it_cannot_know() {
+        use NamespaceSelection::*;
+        let prod = json!({"matchLabels": {"env": "prod"}});
+        let not_system = json!({"matchExpressions": [{"key": NAMESPACE_NAME_LABEL, "operator": "NotIn", "values": ["kube-system"]}]});
+        let by_name = json!({"matchLabels": {NAMESPACE_NAME_LABEL: "shop"}});
+        let env_prod = labels(json!({"env": "prod"}));
+        assert_eq!(namespace_selected(&prod, "shop", Some(&env_prod)), Selected);
+        assert_eq!(
+            namespace_selected(&prod, "shop", Some(&Map::new())),
+            NotSelected
+        );
+        assert_eq!(namespace_selected(&prod, "shop", None), Unknown);
+        assert_eq!(
+            namespace_selected(&by_name, "shop", Some(&env_prod)),
+            Selected
+        );
+        assert_eq!(namespace_selected(&by_name, "shop", None), Selected);
+        assert_eq!(namespace_selected(&by_name, "web", None), NotSelected);
+        assert_eq!(
+            namespace_selected(&not_system, "kube-system", None),
+            NotSelected
+        );
+        assert_eq!(namespace_selected(&not_system, "shop", None), Selected);
+        assert_eq!(namespace_selected(&json!({}), "shop", None), Selected);
     }
 
     #[test]

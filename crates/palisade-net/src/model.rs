@@ -13,8 +13,7 @@ use crate::conn::Protocol;
 /// Where objects written without a namespace land, as `kubectl apply` puts them.
 pub const DEFAULT_NAMESPACE: &str = "default";
 
-/// The label the API server sets on every namespace to its name.
-pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+pub use palisade_core::selector::NAMESPACE_NAME_LABEL;
 
 /// A port a container declares.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

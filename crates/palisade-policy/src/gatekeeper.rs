@@ -2,7 +2,7 @@
 //! target, its libs, its Rego version) and Constraints (parameters, `match`,
 //! `enforcementAction`), with the match semantics Gatekeeper applies before evaluating.
 
-use palisade_core::selector::label_selector_matches;
+use palisade_core::selector::{NamespaceSelection, label_selector_matches, namespace_selected};
 use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value};
 
@@ -137,6 +137,16 @@ pub struct Match {
     pub name: Option<String>,
 }
 
+/// Whether a constraint applies to an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applies {
+    Yes,
+    No,
+    /// Its `namespaceSelector` reads labels of a namespace that is not among the objects
+    /// read: only the cluster could say (Gatekeeper refuses to match without the Namespace).
+    Unknown(String),
+}
+
 /// A constraint: an instance of a template's kind.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Constraint {
@@ -213,13 +223,59 @@ impl Constraint {
 
 impl Match {
     /// Whether the constraint applies to `object` (a Kubernetes object), whose namespace has
-    /// `namespace_labels` when known. `namespaced` says whether the kind is namespaced.
+    /// `namespace_labels` when it was read (`None` when it was not). `namespaced` says
+    /// whether the kind is namespaced.
+    pub fn applies(
+        &self,
+        object: &Value,
+        namespaced: bool,
+        namespace_labels: Option<&Map<String, Value>>,
+    ) -> Applies {
+        if !self.matches_apart_from_namespace_labels(object, namespaced) {
+            return Applies::No;
+        }
+        let Some(selector) = &self.namespace_selector else {
+            return Applies::Yes;
+        };
+        let kind = str_at(object, "/kind").unwrap_or("");
+        let is_namespace =
+            kind == "Namespace" && !str_at(object, "/apiVersion").unwrap_or("").contains('/');
+        if is_namespace {
+            // A Namespace is selected by its own labels.
+            let labels = object.at("/metadata/labels").and_then(Value::as_object);
+            let name = str_at(object, "/metadata/name").unwrap_or("");
+            return match namespace_selected(selector, name, Some(labels.unwrap_or(&Map::new()))) {
+                NamespaceSelection::Selected => Applies::Yes,
+                _ => Applies::No,
+            };
+        }
+        // Gatekeeper's rule for cluster-scoped objects: a namespaceSelector does not exclude them.
+        if !namespaced {
+            return Applies::Yes;
+        }
+        let namespace = str_at(object, "/metadata/namespace").unwrap_or("default");
+        match namespace_selected(selector, namespace, namespace_labels) {
+            NamespaceSelection::Selected => Applies::Yes,
+            NamespaceSelection::NotSelected => Applies::No,
+            NamespaceSelection::Unknown => Applies::Unknown(format!(
+                "its namespaceSelector reads labels of namespace {namespace}, which is not \
+                 among the objects read: give its Namespace (or scan the cluster) to judge it"
+            )),
+        }
+    }
+
+    /// [`Match::applies`] for a caller that takes an unknown as no match (tests).
     pub fn matches(
         &self,
         object: &Value,
         namespaced: bool,
         namespace_labels: Option<&Map<String, Value>>,
     ) -> bool {
+        self.applies(object, namespaced, namespace_labels) == Applies::Yes
+    }
+
+    /// Every part of the match but the namespace selector.
+    fn matches_apart_from_namespace_labels(&self, object: &Value, namespaced: bool) -> bool {
         let api_version = str_at(object, "/apiVersion").unwrap_or("");
         let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
         let kind = str_at(object, "/kind").unwrap_or("");
@@ -265,18 +321,6 @@ impl Match {
         {
             return false;
         }
-        if let Some(selector) = &self.namespace_selector {
-            let labels = if kind == "Namespace" {
-                labels
-            } else {
-                namespace_labels
-            };
-            // An object without a namespace is matched by namespaceSelector only when it
-            // is a Namespace (Gatekeeper's rule for cluster-scoped objects: they match).
-            if (namespaced || kind == "Namespace") && !label_selector_matches(selector, labels) {
-                return false;
-            }
-        }
         true
     }
 }
@@ -306,6 +350,42 @@ mod tests {
             json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}});
         assert!(!c.matcher.matches(&deployment, true, None));
         assert_eq!(c.enforcement, Enforcement::Warn);
+        // A namespaceSelector on labels of a namespace not read: only the cluster knows.
+        let c = Constraint::from_value(&json!({
+            "kind": "K8sRequiredLabels", "metadata": {"name": "x"},
+            "spec": {"match": {"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}],
+                "namespaceSelector": {"matchLabels": {"env": "prod"}}}}
+        }))
+        .unwrap();
+        let prod = json!({"env": "prod"});
+        assert!(matches!(
+            c.matcher.applies(&pod("app", "a"), true, None),
+            Applies::Unknown(why) if why.contains("namespace app")
+        ));
+        assert_eq!(
+            c.matcher.applies(&pod("app", "a"), true, prod.as_object()),
+            Applies::Yes
+        );
+        assert_eq!(
+            c.matcher.applies(&pod("app", "a"), true, Some(&Map::new())),
+            Applies::No
+        );
+        // A Namespace is judged by its own labels.
+        let c = Constraint::from_value(&json!({
+            "kind": "K8sRequiredLabels", "metadata": {"name": "x"},
+            "spec": {"match": {"kinds": [{"apiGroups": [""], "kinds": ["Namespace"]}],
+                "namespaceSelector": {"matchLabels": {"env": "prod"}}}}
+        }))
+        .unwrap();
+        let namespace = |labels: Value| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "app", "labels": labels}});
+        assert_eq!(
+            c.matcher.applies(&namespace(prod), false, None),
+            Applies::Yes
+        );
+        assert_eq!(
+            c.matcher.applies(&namespace(json!({})), false, None),
+            Applies::No
+        );
         assert!(
             Constraint::from_value(&json!({"kind": "K", "spec": {"enforcementAction": "block"}}))
                 .is_err()

@@ -65,7 +65,14 @@ impl Cluster {
                     .and_then(Value::as_object)
                     .cloned()
                     .unwrap_or_default();
-                o.id.name.clone().map(|name| (name, labels))
+                o.id.name.clone().map(|name| {
+                    // The API server sets the name label on every namespace.
+                    let mut labels = labels;
+                    labels
+                        .entry(palisade_core::selector::NAMESPACE_NAME_LABEL)
+                        .or_insert_with(|| Value::String(name.clone()));
+                    (name, labels)
+                })
             })
             .collect();
         let crds: Vec<&Value> = inventory
@@ -113,8 +120,13 @@ impl Rule for ConstraintRule {
             .namespace
             .as_ref()
             .and_then(|ns| cluster.namespaces.get(ns));
-        if !self.constraint.matcher.matches(object, namespaced, labels) {
-            return;
+        match self.constraint.matcher.applies(object, namespaced, labels) {
+            crate::gatekeeper::Applies::Yes => {}
+            crate::gatekeeper::Applies::No => return,
+            crate::gatekeeper::Applies::Unknown(why) => {
+                cx.not_assessed(format!("whether the constraint applies is unknown: {why}"));
+                return;
+            }
         }
         let empty = serde_json::json!({"cluster": {}, "namespace": {}});
         let inventory = if self.uses_inventory {
@@ -198,16 +210,31 @@ impl Rule for VapRule {
             version: version.to_string(),
             resource,
             namespaced,
+            name: id.name.as_deref().unwrap_or(""),
             labels: cx
                 .object
                 .value
                 .at("/metadata/labels")
                 .and_then(Value::as_object),
+            namespace: id.namespace.as_deref().unwrap_or("default"),
             namespace_labels: id
                 .namespace
                 .as_ref()
                 .and_then(|ns| cluster.namespaces.get(ns)),
         };
+        match self.binding.applies(&self.policy, &target) {
+            Some(true) => {}
+            Some(false) => return,
+            None => {
+                cx.not_assessed(format!(
+                    "whether the policy applies is unknown: its namespaceSelector reads labels \
+                     of namespace {}, which is not among the objects read: give its Namespace \
+                     (or scan the cluster) to judge it",
+                    target.namespace
+                ));
+                return;
+            }
+        }
         let rbac = if self.policy.uses_authorizer() {
             if cx.object.request.is_none() {
                 // An object read from a file or a cluster has no requester to ask about.

@@ -134,15 +134,27 @@ pub fn evaluate(
                 o.get("kind").and_then(Value::as_str) == Some("Namespace")
                     && o.at("/metadata/name").and_then(Value::as_str) == Some(ns)
             })
-            .and_then(|o| o.at("/metadata/labels"))
-            .and_then(Value::as_object)
-            .cloned()
+            .map(|o| {
+                o.at("/metadata/labels")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default()
+            })
     });
-    if !constraint
+    match constraint
         .matcher
-        .matches(&target, namespaced, namespace_labels.as_ref())
+        .applies(&target, namespaced, namespace_labels.as_ref())
     {
-        return Ok(Vec::new());
+        crate::gatekeeper::Applies::Yes => {}
+        crate::gatekeeper::Applies::No => return Ok(Vec::new()),
+        // gator refuses such a case too: the suite must give the Namespace.
+        crate::gatekeeper::Applies::Unknown(why) => {
+            return Err(crate::gatekeeper::PolicyError::Invalid {
+                object: format!("{} {}", constraint.kind, constraint.name),
+                field: "spec.match.namespaceSelector",
+                message: why,
+            });
+        }
     }
     template.violations(
         &review,

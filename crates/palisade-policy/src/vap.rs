@@ -5,7 +5,7 @@
 //! the binding's `paramRef` (by name or selector, in the object's namespace unless one is
 //! given; `parameterNotFoundAction`), then the policy's CEL (`crate::cel`).
 
-use palisade_core::selector::label_selector_matches;
+use palisade_core::selector::{NamespaceSelection, label_selector_matches, namespace_selected};
 use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value};
 
@@ -84,7 +84,12 @@ pub struct Target<'a> {
     /// The plural resource name.
     pub resource: String,
     pub namespaced: bool,
+    /// The object's name, which a Namespace's selector reads (as its name label).
+    pub name: &'a str,
     pub labels: Option<&'a Map<String, Value>>,
+    /// The object's namespace (namespaced objects).
+    pub namespace: &'a str,
+    /// The labels of the object's namespace when it was read (`None` when it was not).
     pub namespace_labels: Option<&'a Map<String, Value>>,
 }
 
@@ -110,18 +115,35 @@ impl MatchResources {
 
     /// Whether the object is selected. Without `resourceRules` every resource is (a binding's
     /// `matchResources` then only narrows by selectors and exclusions).
-    pub fn matches(&self, target: &Target) -> bool {
-        (self.rules.is_empty() || self.rules.iter().any(|r| r.matches(target)))
+    /// `None` when only the cluster could say: the namespace selector reads labels of a
+    /// namespace that was not read.
+    pub fn matches(&self, target: &Target) -> Option<bool> {
+        let selected = (self.rules.is_empty() || self.rules.iter().any(|r| r.matches(target)))
             && !self.excluded.iter().any(|r| r.matches(target))
             && self
                 .object_selector
                 .as_ref()
-                .is_none_or(|s| label_selector_matches(s, target.labels))
-            && (!target.namespaced
-                || self
-                    .namespace_selector
-                    .as_ref()
-                    .is_none_or(|s| label_selector_matches(s, target.namespace_labels)))
+                .is_none_or(|s| label_selector_matches(s, target.labels));
+        let Some(selector) = self.namespace_selector.as_ref().filter(|_| selected) else {
+            return Some(selected);
+        };
+        // A Namespace is selected by its own labels; other cluster-scoped objects always.
+        let selection = if target.group.is_empty() && target.resource == "namespaces" {
+            namespace_selected(
+                selector,
+                target.name,
+                Some(target.labels.unwrap_or(&Map::new())),
+            )
+        } else if target.namespaced {
+            namespace_selected(selector, target.namespace, target.namespace_labels)
+        } else {
+            NamespaceSelection::Selected
+        };
+        match selection {
+            NamespaceSelection::Selected => Some(true),
+            NamespaceSelection::NotSelected => Some(false),
+            NamespaceSelection::Unknown => None,
+        }
     }
 }
 
@@ -252,6 +274,21 @@ impl Binding {
     /// AdmissionRequest: `rego::review_in`), and its audit annotations keyed
     /// `policy-name/key` as the API server keys them. `objects` are the inventory's (for
     /// parameters and the namespace).
+    /// Whether the policy through this binding judges the object: `None` when only the
+    /// cluster could say (see [`MatchResources::matches`]).
+    pub fn applies(&self, policy: &Policy, target: &Target) -> Option<bool> {
+        let by_policy = policy.constraints.matches(target);
+        let by_binding = self
+            .resources
+            .as_ref()
+            .map_or(Some(true), |r| r.matches(target));
+        match (by_policy, by_binding) {
+            (Some(false), _) | (_, Some(false)) => Some(false),
+            (Some(true), Some(true)) => Some(true),
+            _ => None,
+        }
+    }
+
     pub fn evaluate(
         &self,
         policy: &Policy,
@@ -262,9 +299,7 @@ impl Binding {
     ) -> Result<CelOutcome, PolicyError> {
         let authorizer = || rbac.and_then(|r| Authorizer::for_review(r.clone(), review));
         let object = review.get("object").unwrap_or(&Value::Null);
-        if !policy.constraints.matches(target)
-            || self.resources.as_ref().is_some_and(|r| !r.matches(target))
-        {
+        if self.applies(policy, target) != Some(true) {
             return Ok(CelOutcome::default());
         }
         let object_namespace = text(object, "/metadata/namespace");
@@ -387,7 +422,9 @@ mod tests {
             version: "v1".into(),
             resource: "deployments".into(),
             namespaced: true,
+            name: "d",
             labels: None,
+            namespace: "shop",
             namespace_labels: None,
         };
         let found = binding

@@ -180,6 +180,23 @@ fn validating_admission_policies_are_rules_of_a_scan() {
     assert_eq!(findings[0]["severity"], "medium");
     assert_eq!(findings[0]["message"], "replicas 10 exceed the limit of 5");
     assert_eq!(findings[0]["object"]["namespace"], "shop");
+    // The Deployment in a namespace not read is not assessed, never passed.
+    let coverage = report["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rule"] == "ValidatingAdmissionPolicy/replica-limit-prod")
+        .unwrap();
+    assert_eq!(coverage["not_assessed"], 1, "{coverage:#}");
+    let unknown = &coverage["not_assessed_objects"][0];
+    assert_eq!(unknown["object"]["namespace"], "ops");
+    assert!(
+        unknown["reason"]
+            .as_str()
+            .unwrap()
+            .contains("namespaceSelector reads labels of namespace ops"),
+        "{unknown:#}"
+    );
 }
 
 /// A policy whose evaluation fails on an object (here it asks a Gatekeeper external data
