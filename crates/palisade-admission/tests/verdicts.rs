@@ -328,7 +328,10 @@ spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
 "#,
     )
     .unwrap();
-    let loaded = palisade_policy::provider::load(&[dir.join("policy.yaml")]);
+    let loaded = palisade_policy::provider::load(
+        &[dir.join("policy.yaml")],
+        palisade_policy::EnforcementPoint::Validation,
+    );
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
     let mut options = ScanOptions::default();
     for rule in loaded.rules {
@@ -364,7 +367,10 @@ spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
 
 /// Scan options that run the policies of `file` and nothing else.
 fn only_policies_of(file: &Path) -> ScanOptions {
-    let loaded = palisade_policy::provider::load(&[file.to_path_buf()]);
+    let loaded = palisade_policy::provider::load(
+        &[file.to_path_buf()],
+        palisade_policy::EnforcementPoint::Validation,
+    );
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
     let mut options = ScanOptions::default();
     for rule in loaded.rules {
@@ -991,5 +997,58 @@ spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
     let audited = judge(Mode::Audit, OnTimeout::Deny).validate(&config(json!("a")));
     assert!(audited.allowed(), "{:?}", audited.log);
     assert_eq!(audited.log.audited, ["K8sTeamPrefix/team-prefix"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A constraint scoped to warn at Gatekeeper's webhook point and deny shift-left warns at
+/// admission; one scoped to deny there denies.
+#[test]
+fn scoped_constraints_take_the_webhooks_action() {
+    let dir =
+        std::env::temp_dir().join(format!("palisade-admission-scoped-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let judge = |webhook_action: &str| {
+        let file = dir.join(format!("{webhook_action}.yaml"));
+        std::fs::write(
+            &file,
+            format!(
+                r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {{name: k8sneedsteam}}
+spec:
+  crd: {{spec: {{names: {{kind: K8sNeedsTeam}}}}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sneedsteam
+        violation[{{"msg": "no team label"}}] {{
+          not input.review.object.metadata.labels.team
+        }}
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sNeedsTeam
+metadata: {{name: needs-team}}
+spec:
+  match: {{kinds: [{{apiGroups: [""], kinds: ["ConfigMap"]}}]}}
+  enforcementAction: scoped
+  scopedEnforcementActions:
+    - {{action: {webhook_action}, enforcementPoints: [{{name: validation.gatekeeper.sh}}]}}
+    - {{action: deny, enforcementPoints: [{{name: gator.gatekeeper.sh}}]}}
+"#
+            ),
+        )
+        .unwrap();
+        let admission = Admission::new(
+            ClusterModel::prepare(Default::default(), only_policies_of(&file)),
+            AdmissionSettings::default(),
+            None,
+        );
+        let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}});
+        admission.validate(&decode(&review_of(&object, "u")).unwrap())
+    };
+    let warned = judge("warn");
+    assert!(warned.allowed(), "{:?}", warned.log);
+    assert_eq!(warned.log.warned, ["K8sNeedsTeam/needs-team"]);
+    assert!(!judge("deny").allowed());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -114,12 +114,53 @@ impl Template {
     }
 }
 
-/// What a constraint does with a violation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a constraint does with a violation, least severe first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Enforcement {
-    Deny,
-    Warn,
     Dryrun,
+    Warn,
+    Deny,
+}
+
+impl Enforcement {
+    fn parse(text: &str) -> Option<Enforcement> {
+        match text {
+            "deny" => Some(Enforcement::Deny),
+            "warn" => Some(Enforcement::Warn),
+            "dryrun" => Some(Enforcement::Dryrun),
+            _ => None,
+        }
+    }
+}
+
+/// Where Gatekeeper enforces a constraint, by the names `scopedEnforcementActions` use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnforcementPoint {
+    /// The admission webhook (`serve admission`).
+    Validation,
+    /// Shift-left, on manifests (`scan` of files).
+    Gator,
+    /// What is in the cluster (`scan` of a cluster or snapshot).
+    Audit,
+}
+
+impl EnforcementPoint {
+    pub fn name(self) -> &'static str {
+        match self {
+            EnforcementPoint::Validation => "validation.gatekeeper.sh",
+            EnforcementPoint::Gator => "gator.gatekeeper.sh",
+            EnforcementPoint::Audit => "audit.gatekeeper.sh",
+        }
+    }
+}
+
+/// A constraint's `enforcementAction`: one action everywhere, or (`scoped`) actions per
+/// enforcement point (`scopedEnforcementActions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actions {
+    Everywhere(Enforcement),
+    /// `(action, enforcement point names)`; `*` names every point.
+    Scoped(Vec<(Enforcement, Vec<String>)>),
 }
 
 /// The objects a constraint applies to.
@@ -154,7 +195,7 @@ pub struct Constraint {
     pub name: String,
     pub parameters: Value,
     pub matcher: Match,
-    pub enforcement: Enforcement,
+    pub actions: Actions,
 }
 
 /// `kube-*` in a namespace list: a trailing `*` is a prefix, a leading one a suffix.
@@ -188,17 +229,23 @@ impl Constraint {
             .flatten()
             .map(|k| (strings(k.get("apiGroups")), strings(k.get("kinds"))))
             .collect();
-        let enforcement = match str_at(value, "/spec/enforcementAction") {
-            None | Some("deny") => Enforcement::Deny,
-            Some("warn") => Enforcement::Warn,
-            Some("dryrun") => Enforcement::Dryrun,
-            Some(other) => {
-                return Err(PolicyError::Invalid {
-                    object: format!("{kind} {name}"),
-                    field: "spec.enforcementAction",
-                    message: format!("`{other}` is not deny, warn or dryrun"),
-                });
-            }
+        let invalid = |field: &'static str, message: String| PolicyError::Invalid {
+            object: format!("{kind} {name}"),
+            field,
+            message,
+        };
+        let actions = match str_at(value, "/spec/enforcementAction") {
+            None => Actions::Everywhere(Enforcement::Deny),
+            Some("scoped") => Actions::Scoped(
+                scoped_actions(value)
+                    .map_err(|message| invalid("spec.scopedEnforcementActions", message))?,
+            ),
+            Some(other) => Actions::Everywhere(Enforcement::parse(other).ok_or_else(|| {
+                invalid(
+                    "spec.enforcementAction",
+                    format!("`{other}` is not deny, warn, dryrun or scoped"),
+                )
+            })?),
         };
         Ok(Constraint {
             parameters: value
@@ -214,11 +261,50 @@ impl Constraint {
                 scope: str_at(&spec_match, "/scope").map(str::to_string),
                 name: str_at(&spec_match, "/name").map(str::to_string),
             },
-            enforcement,
+            actions,
             kind,
             name,
         })
     }
+
+    /// The action at `point`: the most severe of those naming it (or `*`) when scoped;
+    /// `None` when the constraint is not enforced there.
+    pub fn enforcement_at(&self, point: EnforcementPoint) -> Option<Enforcement> {
+        match &self.actions {
+            Actions::Everywhere(action) => Some(*action),
+            Actions::Scoped(scoped) => scoped
+                .iter()
+                .filter(|(_, points)| points.iter().any(|p| p == "*" || p == point.name()))
+                .map(|(action, _)| *action)
+                .max(),
+        }
+    }
+}
+
+/// `spec.scopedEnforcementActions`: each entry's action and the points it names.
+fn scoped_actions(value: &Value) -> Result<Vec<(Enforcement, Vec<String>)>, String> {
+    let entries = value
+        .at("/spec/scopedEnforcementActions")
+        .and_then(Value::as_array)
+        .filter(|entries| !entries.is_empty())
+        .ok_or("`enforcementAction: scoped` needs a list of actions")?;
+    entries
+        .iter()
+        .map(|entry| {
+            let text = entry.get("action").and_then(Value::as_str).unwrap_or("");
+            let action = Enforcement::parse(text)
+                .ok_or_else(|| format!("action `{text}` is not deny, warn or dryrun"))?;
+            let points: Vec<String> = entry
+                .get("enforcementPoints")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.get("name").and_then(Value::as_str))
+                .map(str::to_string)
+                .collect();
+            Ok((action, points))
+        })
+        .collect()
 }
 
 impl Match {
@@ -349,7 +435,10 @@ mod tests {
         let deployment =
             json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}});
         assert!(!c.matcher.matches(&deployment, true, None));
-        assert_eq!(c.enforcement, Enforcement::Warn);
+        assert_eq!(
+            c.enforcement_at(EnforcementPoint::Validation),
+            Some(Enforcement::Warn)
+        );
         // A namespaceSelector on labels of a namespace not read: only the cluster knows.
         let c = Constraint::from_value(&json!({
             "kind": "K8sRequiredLabels", "metadata": {"name": "x"},
@@ -390,5 +479,33 @@ mod tests {
             Constraint::from_value(&json!({"kind": "K", "spec": {"enforcementAction": "block"}}))
                 .is_err()
         );
+    }
+
+    /// `enforcementAction: scoped`: per point, the most severe action naming it or `*`;
+    /// none where no action names the point.
+    #[test]
+    fn scoped_actions_follow_the_enforcement_point() {
+        use EnforcementPoint::*;
+        let scoped = |actions: Value| {
+            Constraint::from_value(&json!({"kind": "K", "metadata": {"name": "x"},
+                "spec": {"enforcementAction": "scoped", "scopedEnforcementActions": actions}}))
+        };
+        let c = scoped(json!([
+            {"action": "warn", "enforcementPoints": [{"name": "validation.gatekeeper.sh"}]},
+            {"action": "deny", "enforcementPoints": [{"name": "gator.gatekeeper.sh"}]},
+        ]))
+        .unwrap();
+        assert_eq!(c.enforcement_at(Validation), Some(Enforcement::Warn));
+        assert_eq!(c.enforcement_at(Gator), Some(Enforcement::Deny));
+        assert_eq!(c.enforcement_at(Audit), None);
+        let c = scoped(json!([
+            {"action": "dryrun", "enforcementPoints": [{"name": "*"}]},
+            {"action": "warn", "enforcementPoints": [{"name": "audit.gatekeeper.sh"}]},
+        ]))
+        .unwrap();
+        assert_eq!(c.enforcement_at(Audit), Some(Enforcement::Warn));
+        assert_eq!(c.enforcement_at(Validation), Some(Enforcement::Dryrun));
+        assert!(scoped(json!([])).is_err());
+        assert!(scoped(json!([{"action": "block", "enforcementPoints": []}])).is_err());
     }
 }

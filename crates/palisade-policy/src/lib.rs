@@ -18,7 +18,7 @@ mod rego_rewrite;
 pub mod suite;
 pub mod vap;
 
-pub use gatekeeper::{Constraint, Enforcement, Match, PolicyError, Template};
+pub use gatekeeper::{Constraint, Enforcement, EnforcementPoint, Match, PolicyError, Template};
 pub use rego::{RegoTemplate, Violation};
 
 /// The files under `paths` whose names `keep` accepts, sorted; a path that is a file is taken

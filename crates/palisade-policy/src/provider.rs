@@ -19,7 +19,7 @@ use palisade_rules::{Context, Rule, Target};
 use serde_json::{Map, Value};
 
 use crate::engine::Compiled;
-use crate::gatekeeper::{Constraint, Enforcement, PolicyError, Template};
+use crate::gatekeeper::{Constraint, Enforcement, EnforcementPoint, PolicyError, Template};
 use crate::rego::{inventory_of, rego_review_in, review_in, to_rego};
 
 /// The annotation that sets a constraint's severity.
@@ -282,6 +282,9 @@ pub struct Loaded {
     pub rules: Vec<Arc<dyn Rule>>,
     /// `file: problem` for templates and constraints that could not be used.
     pub problems: Vec<String>,
+    /// `Kind/name` of constraints whose `scopedEnforcementActions` name other enforcement
+    /// points than the run's: left out, as Gatekeeper leaves them out there.
+    pub elsewhere: Vec<String>,
     pub templates: usize,
 }
 
@@ -325,8 +328,9 @@ fn controls_of(constraint: &Value) -> Result<Vec<Control>, String> {
 }
 
 /// Reads every ConstraintTemplate and Constraint under `paths` (files or directories) and
-/// makes a rule of each constraint whose template compiled.
-pub fn load(paths: &[PathBuf]) -> Loaded {
+/// makes a rule of each constraint whose template compiled and that is enforced at `point`,
+/// with the severity of its action there.
+pub fn load(paths: &[PathBuf], point: EnforcementPoint) -> Loaded {
     let files = crate::files_under(paths, |name| {
         name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")
     });
@@ -409,10 +413,11 @@ pub fn load(paths: &[PathBuf]) -> Loaded {
                 continue;
             }
         };
-        let (severity, controls) = match (
-            severity_of(&value, constraint.enforcement),
-            controls_of(&value),
-        ) {
+        let Some(enforcement) = constraint.enforcement_at(point) else {
+            loaded.elsewhere.push(format!("{kind}/{}", constraint.name));
+            continue;
+        };
+        let (severity, controls) = match (severity_of(&value, enforcement), controls_of(&value)) {
             (Ok(s), Ok(c)) => (s, c),
             (Err(e), _) | (_, Err(e)) => {
                 loaded

@@ -116,7 +116,10 @@ fn judge() -> (Admission, usize, usize) {
         .map(|r| r.meta().id.to_string())
         .collect();
     let built_in = only.len();
-    let loaded = palisade_policy::provider::load(&policy_files());
+    let loaded = palisade_policy::provider::load(
+        &policy_files(),
+        palisade_policy::EnforcementPoint::Validation,
+    );
     assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
     let policies = loaded.rules.len();
     for rule in loaded.rules {

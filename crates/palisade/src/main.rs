@@ -429,8 +429,13 @@ pub(crate) struct RuleArgs {
 
 impl RuleArgs {
     /// The scan options these flags select (for `load` and `unlisted` as the caller reads).
-    pub(crate) fn scan_options(&self, load: LoadOptions) -> Result<ScanOptions> {
-        let rules = rules_with_policies(&self.policies)?;
+    /// Gatekeeper constraints run with their action at `point` (`scopedEnforcementActions`).
+    pub(crate) fn scan_options(
+        &self,
+        load: LoadOptions,
+        point: palisade_policy::EnforcementPoint,
+    ) -> Result<ScanOptions> {
+        let rules = rules_with_policies(&self.policies, point)?;
         if let Some(profile) = self.framework {
             refuse_policies_outside(&rules, profile)?;
         }
@@ -748,12 +753,18 @@ fn parse_fail_on(text: &str) -> Result<Option<Severity>> {
 
 /// The scan options common to manifests, snapshots and clusters.
 fn scan_options(args: &ScanArgs, load: LoadOptions, outputs: &Outputs) -> Result<ScanOptions> {
+    // Gatekeeper's names: manifests are judged shift-left, a cluster's objects as its audit does.
+    let point = if args.snapshot.is_some() || args.cluster {
+        palisade_policy::EnforcementPoint::Audit
+    } else {
+        palisade_policy::EnforcementPoint::Gator
+    };
     Ok(ScanOptions {
         namespaces: args.cluster_args.namespaces.clone(),
         secrets_in_all_files: args.secrets_in_all_files,
         // Only JUnit lists every (rule, object) check.
         skip_evaluations: !outputs.formats.iter().any(|(f, _)| *f == Format::Junit),
-        ..args.select.scan_options(load)?
+        ..args.select.scan_options(load, point)?
     })
 }
 
@@ -788,12 +799,23 @@ fn refuse_policies_outside(rules: &palisade_rules::RuleSet, profile: Profile) ->
 /// The built-in rules and drift's, with a rule per Gatekeeper constraint under `policies`.
 /// A template or constraint that cannot be used is an error: a gate must not pass on a
 /// policy it did not evaluate.
-fn rules_with_policies(policies: &[PathBuf]) -> Result<palisade_rules::RuleSet> {
+fn rules_with_policies(
+    policies: &[PathBuf],
+    point: palisade_policy::EnforcementPoint,
+) -> Result<palisade_rules::RuleSet> {
     let mut rules = palisade_scan::default_rules();
     if policies.is_empty() {
         return Ok(rules);
     }
-    let loaded = palisade_policy::provider::load(policies);
+    let loaded = palisade_policy::provider::load(policies, point);
+    if !loaded.elsewhere.is_empty() {
+        eprintln!(
+            "palisade: note: --policy: {} not enforced at {} (enforcementAction: scoped), left out: {}",
+            palisade_report::table::plural(loaded.elsewhere.len(), "constraint"),
+            point.name(),
+            palisade_core::words::first_few(&loaded.elsewhere, 5)
+        );
+    }
     if !loaded.problems.is_empty() {
         bail!(
             "--policy: {} policies cannot be used:\n  {}",
@@ -803,7 +825,7 @@ fn rules_with_policies(policies: &[PathBuf]) -> Result<palisade_rules::RuleSet> 
     }
     if loaded.rules.is_empty() {
         bail!(
-            "--policy: no Gatekeeper constraint or ValidatingAdmissionPolicyBinding under {} ({} templates and policies)",
+            "--policy: no Gatekeeper constraint or ValidatingAdmissionPolicyBinding to run under {} ({} templates and policies)",
             policies
                 .iter()
                 .map(|p| p.display().to_string())

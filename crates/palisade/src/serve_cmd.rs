@@ -287,8 +287,10 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
         live_model(&args.select, &args.live)?
     } else {
         (
-            args.select
-                .scan_options(palisade_inventory::LoadOptions::default())?,
+            args.select.scan_options(
+                palisade_inventory::LoadOptions::default(),
+                palisade_policy::EnforcementPoint::Validation,
+            )?,
             context_inventory(&args.inventory)?,
         )
     };
@@ -469,7 +471,10 @@ fn live_model(
     let Some(snapshot) = crate::cluster_cmd::capture_cluster(&args)? else {
         bail!("interrupted");
     };
-    let mut options = select.scan_options(palisade_inventory::LoadOptions::default())?;
+    let mut options = select.scan_options(
+        palisade_inventory::LoadOptions::default(),
+        palisade_policy::EnforcementPoint::Validation,
+    )?;
     options.unlisted = snapshot.unlisted();
     options.whole_cluster = true;
     let loaded = snapshot.load();

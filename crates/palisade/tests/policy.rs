@@ -274,3 +274,56 @@ spec: {match: {kinds: [{apiGroups: ["apps"], kinds: ["Deployment"]}]}}
     );
     assert_eq!(scan(&["--allow-incomplete"]).status.code(), Some(0));
 }
+
+/// `enforcementAction: scoped`: a scan of manifests takes the action Gatekeeper's gator
+/// point has, and a constraint scoped to other points is left out with a note (here only
+/// the audit point: the scan of files then has no constraint to run, an error).
+#[test]
+fn scoped_constraints_take_the_action_of_the_scans_enforcement_point() {
+    let dir = scratch("policy-scoped");
+    let constraint = |actions: &str| {
+        let path = dir.join(format!("constraint-{}.yaml", actions.len()));
+        std::fs::write(
+            &path,
+            format!(
+                r#"apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sTeamLabel
+metadata: {{name: team-label}}
+spec:
+  match: {{kinds: [{{apiGroups: ["apps"], kinds: ["Deployment"]}}]}}
+  parameters: {{label: team}}
+  enforcementAction: scoped
+  scopedEnforcementActions: {actions}
+"#
+            ),
+        )
+        .unwrap();
+        format!("{SUITE}/template.yaml,{}", path.display())
+    };
+    let scan = |policies: &str| {
+        bin()
+            .args(["scan", &format!("{SUITE}/samples/unlabelled.yaml")])
+            .args(["--policy", policies, "--rules", "K8sTeamLabel/team-label"])
+            .args(["-o", "json"])
+            .output()
+            .unwrap()
+    };
+    let shift_left = constraint(
+        r#"[{action: warn, enforcementPoints: [{name: validation.gatekeeper.sh}]}, {action: deny, enforcementPoints: [{name: gator.gatekeeper.sh}]}]"#,
+    );
+    let out = scan(&shift_left);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["findings"][0]["severity"], "high", "{report:#}");
+
+    let audit_only =
+        constraint(r#"[{action: deny, enforcementPoints: [{name: audit.gatekeeper.sh}]}]"#);
+    let out = scan(&audit_only);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not enforced at gator.gatekeeper.sh")
+            && stderr.contains("K8sTeamLabel/team-label"),
+        "{stderr}"
+    );
+}
