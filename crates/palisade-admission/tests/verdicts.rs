@@ -1052,3 +1052,68 @@ spec:
     assert!(!judge("deny").allowed());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// At admission an ExpansionTemplate judges the Pod a Deployment would create: a denying
+/// constraint on Pods denies the Deployment, its message naming the template.
+#[test]
+fn a_deployment_is_judged_as_the_pods_it_would_create() {
+    let dir = std::env::temp_dir().join(format!(
+        "palisade-admission-expansion-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("policy.yaml");
+    std::fs::write(
+        &file,
+        r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8snohostnetwork}
+spec:
+  crd: {spec: {names: {kind: K8sNoHostNetwork}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8snohostnetwork
+        violation[{"msg": "the pod shares the node's network"}] {
+          input.review.object.spec.hostNetwork
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sNoHostNetwork
+metadata: {name: no-host-network}
+spec: {match: {kinds: [{apiGroups: [""], kinds: ["Pod"]}]}}
+---
+apiVersion: expansion.gatekeeper.sh/v1beta1
+kind: ExpansionTemplate
+metadata: {name: expand-deployments}
+spec:
+  applyTo: [{groups: ["apps"], kinds: ["Deployment"], versions: ["v1"]}]
+  templateSource: spec.template
+  generatedGVK: {kind: Pod, group: "", version: v1}
+"#,
+    )
+    .unwrap();
+    let admission = Admission::new(
+        ClusterModel::prepare(Default::default(), only_policies_of(&file)),
+        AdmissionSettings::default(),
+        None,
+    );
+    let deployment = |host_network: bool| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
+            "spec": {"hostNetwork": host_network, "containers": [{"name": "c", "image": "nginx"}]}}}})
+    };
+    let judged = admission.validate(&decode(&review_of(&deployment(true), "u")).unwrap());
+    assert!(!judged.allowed(), "{:?}", judged.log);
+    let message = &judged.response().result.message;
+    assert!(
+        message.contains("[Implied by expand-deployments] the pod shares the node's network"),
+        "{message}"
+    );
+    assert!(
+        admission
+            .validate(&decode(&review_of(&deployment(false), "u")).unwrap())
+            .allowed()
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -123,7 +123,7 @@ pub enum Enforcement {
 }
 
 impl Enforcement {
-    fn parse(text: &str) -> Option<Enforcement> {
+    pub(crate) fn parse(text: &str) -> Option<Enforcement> {
         match text {
             "deny" => Some(Enforcement::Deny),
             "warn" => Some(Enforcement::Warn),
@@ -176,6 +176,18 @@ pub struct Match {
     pub scope: Option<String>,
     /// An object name (a trailing `*` is a prefix).
     pub name: Option<String>,
+    /// Whether it matches objects as written, the mock resources ExpansionTemplates make of
+    /// them, or both.
+    pub source: Source,
+}
+
+/// `match.source`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Source {
+    #[default]
+    All,
+    Original,
+    Generated,
 }
 
 /// Whether a constraint applies to an object.
@@ -260,6 +272,17 @@ impl Constraint {
                 namespace_selector: spec_match.get("namespaceSelector").cloned(),
                 scope: str_at(&spec_match, "/scope").map(str::to_string),
                 name: str_at(&spec_match, "/name").map(str::to_string),
+                source: match str_at(&spec_match, "/source") {
+                    None | Some("All") => Source::All,
+                    Some("Original") => Source::Original,
+                    Some("Generated") => Source::Generated,
+                    Some(other) => {
+                        return Err(invalid(
+                            "spec.match.source",
+                            format!("`{other}` is not All, Original or Generated"),
+                        ));
+                    }
+                },
             },
             actions,
             kind,

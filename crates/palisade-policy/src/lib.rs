@@ -11,6 +11,7 @@
 pub mod authorizer;
 pub mod cel;
 pub mod engine;
+pub mod expansion;
 pub mod gatekeeper;
 pub mod provider;
 pub mod rego;

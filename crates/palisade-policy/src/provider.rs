@@ -19,7 +19,8 @@ use palisade_rules::{Context, Rule, Target};
 use serde_json::{Map, Value};
 
 use crate::engine::Compiled;
-use crate::gatekeeper::{Constraint, Enforcement, EnforcementPoint, PolicyError, Template};
+use crate::expansion::ExpansionTemplate;
+use crate::gatekeeper::{Constraint, Enforcement, EnforcementPoint, PolicyError, Source, Template};
 use crate::rego::{inventory_of, rego_review_in, review_in, to_rego};
 
 /// The annotation that sets a constraint's severity.
@@ -35,6 +36,12 @@ pub struct ConstraintRule {
     /// The constraint's parameters in regorus' form, converted once.
     parameters: regorus::Value,
     uses_inventory: bool,
+    /// The run's ExpansionTemplates: the constraint also judges the resources workloads
+    /// would create.
+    expansions: Arc<Vec<ExpansionTemplate>>,
+    /// Whether `palisade.dev/severity` set the severity (an ExpansionTemplate's action then
+    /// does not change it).
+    severity_annotated: bool,
 }
 
 /// The judged object's review in regorus' form, shared by the constraints judging it.
@@ -110,10 +117,46 @@ impl Rule for ConstraintRule {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        let object = &cx.object.value;
         let cluster = cx.cluster_model(Cluster::build);
-        let group = cx.object.id.group();
-        let namespaced = cluster.scopes.is_namespaced(group, &cx.object.id.kind);
+        let empty = serde_json::json!({"cluster": {}, "namespace": {}});
+        let inventory = if self.uses_inventory {
+            &cluster.inventory
+        } else {
+            &empty
+        };
+        if self.constraint.matcher.source != Source::Generated
+            && self.applies(cx, &cluster, &cx.object.value)
+        {
+            let found = match &*self.template {
+                Compiled::Rego(rego) => {
+                    let review = cx.object_memo(|| RegoReview(rego_review_in(cx.object)));
+                    rego.violations_of(review.0.clone(), self.parameters.clone(), inventory)
+                }
+                compiled => compiled.violations(
+                    &review_in(cx.object),
+                    &self.constraint.parameters,
+                    inventory,
+                ),
+            };
+            self.report(cx, found, None);
+        }
+        if self.constraint.matcher.source != Source::Original {
+            self.check_expanded(cx, &cluster, inventory);
+        }
+    }
+}
+
+impl ConstraintRule {
+    /// Whether the constraint applies to `object` (the judged object or a mock resource of
+    /// it); when only the cluster could say, the object is not assessed.
+    fn applies(&self, cx: &mut Context<'_>, cluster: &Cluster, object: &Value) -> bool {
+        let api_version = object
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
+        let namespaced = cluster.scopes.is_namespaced(group, kind);
         let labels = cx
             .object
             .id
@@ -121,40 +164,85 @@ impl Rule for ConstraintRule {
             .as_ref()
             .and_then(|ns| cluster.namespaces.get(ns));
         match self.constraint.matcher.applies(object, namespaced, labels) {
-            crate::gatekeeper::Applies::Yes => {}
-            crate::gatekeeper::Applies::No => return,
+            crate::gatekeeper::Applies::Yes => true,
+            crate::gatekeeper::Applies::No => false,
             crate::gatekeeper::Applies::Unknown(why) => {
                 cx.not_assessed(format!("whether the constraint applies is unknown: {why}"));
-                return;
+                false
             }
         }
-        let empty = serde_json::json!({"cluster": {}, "namespace": {}});
-        let inventory = if self.uses_inventory {
-            &cluster.inventory
-        } else {
-            &empty
-        };
-        let found = match &*self.template {
-            Compiled::Rego(rego) => {
-                let review = cx.object_memo(|| RegoReview(rego_review_in(cx.object)));
-                rego.violations_of(review.0.clone(), self.parameters.clone(), inventory)
-            }
-            compiled => compiled.violations(
-                &review_in(cx.object),
-                &self.constraint.parameters,
-                inventory,
-            ),
-        };
-        match found {
-            Ok(violations) => {
-                for violation in violations {
-                    let mut reported =
-                        palisade_rules::Reported::new(JsonPointer::root(), violation.msg.clone());
-                    reported.discriminator = Some(violation.msg);
-                    cx.report_with(reported);
+    }
+
+    /// The mock resources the run's ExpansionTemplates make of the object (a Deployment's
+    /// Pod), each judged as Gatekeeper judges it; violations are the object's, at the
+    /// template's source field.
+    fn check_expanded(&self, cx: &mut Context<'_>, cluster: &Cluster, inventory: &Value) {
+        let id = &cx.object.id;
+        let namespace = id.namespace.clone().unwrap_or_else(|| "default".into());
+        for expansion in self
+            .expansions
+            .iter()
+            .filter(|t| t.applies_to(&id.api_version, &id.kind))
+        {
+            let mock = match expansion.expand(&cx.object.value, &namespace) {
+                Ok(mock) => mock,
+                Err(why) => {
+                    cx.not_assessed(format!("the resource it would create is unknown: {why}"));
+                    continue;
                 }
+            };
+            if !self.applies(cx, cluster, &mock) {
+                continue;
             }
-            Err(error) => cx.evaluation_failed(error.to_string()),
+            let mut review = review_in(cx.object);
+            if let Some(map) = review.as_object_mut() {
+                let (group, version, kind) = expansion.generated();
+                map.insert(
+                    "kind".into(),
+                    serde_json::json!({"group": group, "version": version, "kind": kind}),
+                );
+                map.insert("name".into(), mock["metadata"]["name"].clone());
+                map.remove("oldObject");
+                map.insert("object".into(), mock);
+            }
+            let found = match &*self.template {
+                Compiled::Rego(rego) => {
+                    rego.violations_of(to_rego(&review), self.parameters.clone(), inventory)
+                }
+                compiled => compiled.violations(&review, &self.constraint.parameters, inventory),
+            };
+            self.report(cx, found, Some(expansion));
+        }
+    }
+
+    /// Reports the violations found (of a mock resource when `expansion` made it), or that
+    /// the evaluation failed.
+    fn report(
+        &self,
+        cx: &mut Context<'_>,
+        found: Result<Vec<crate::rego::Violation>, PolicyError>,
+        expansion: Option<&ExpansionTemplate>,
+    ) {
+        let violations = match found {
+            Ok(violations) => violations,
+            Err(error) => return cx.evaluation_failed(error.to_string()),
+        };
+        for violation in violations {
+            let (path, message) = match expansion {
+                Some(t) => (
+                    JsonPointer::root().join_all(t.source_path()),
+                    crate::expansion::implied(&t.name, &violation.msg),
+                ),
+                None => (JsonPointer::root(), violation.msg),
+            };
+            let mut reported = palisade_rules::Reported::new(path, message.clone());
+            reported.discriminator = Some(message);
+            if let Some(action) = expansion.and_then(|t| t.action)
+                && !self.severity_annotated
+            {
+                reported.severity = Some(action_severity(action));
+            }
+            cx.report_with(reported);
         }
     }
 }
@@ -299,13 +387,16 @@ fn severity_annotation(object: &Value) -> Result<Option<Severity>, String> {
 }
 
 fn severity_of(constraint: &Value, enforcement: Enforcement) -> Result<Severity, String> {
-    Ok(
-        severity_annotation(constraint)?.unwrap_or(match enforcement {
-            Enforcement::Deny => Severity::High,
-            Enforcement::Warn => Severity::Medium,
-            Enforcement::Dryrun => Severity::Low,
-        }),
-    )
+    Ok(severity_annotation(constraint)?.unwrap_or(action_severity(enforcement)))
+}
+
+/// The severity of a Gatekeeper action: `deny` high, `warn` medium, `dryrun` low.
+fn action_severity(enforcement: Enforcement) -> Severity {
+    match enforcement {
+        Enforcement::Deny => Severity::High,
+        Enforcement::Warn => Severity::Medium,
+        Enforcement::Dryrun => Severity::Low,
+    }
 }
 
 fn controls_of(constraint: &Value) -> Result<Vec<Control>, String> {
@@ -338,6 +429,7 @@ pub fn load(paths: &[PathBuf], point: EnforcementPoint) -> Loaded {
     let mut constraints: Vec<(String, Value)> = Vec::new();
     let mut vaps: Vec<(String, Result<Arc<crate::vap::Policy>, PolicyError>)> = Vec::new();
     let mut bindings: Vec<(String, Value)> = Vec::new();
+    let mut expansions: Vec<ExpansionTemplate> = Vec::new();
     let mut loaded = Loaded::default();
     for file in &files {
         let display = file.display().to_string();
@@ -363,6 +455,11 @@ pub fn load(paths: &[PathBuf], point: EnforcementPoint) -> Loaded {
                 }
             } else if group == "constraints.gatekeeper.sh" {
                 constraints.push((display.clone(), object.value));
+            } else if group == "expansion.gatekeeper.sh" && object.id.kind == "ExpansionTemplate" {
+                match ExpansionTemplate::from_value(&object.value) {
+                    Ok(template) => expansions.push(template),
+                    Err(e) => loaded.problems.push(format!("{display}: {e}")),
+                }
             } else if group == "admissionregistration.k8s.io"
                 && object.id.kind == "ValidatingAdmissionPolicy"
             {
@@ -385,6 +482,7 @@ pub fn load(paths: &[PathBuf], point: EnforcementPoint) -> Loaded {
         }
     }
     loaded.templates = templates.len() + vaps.len();
+    let expansions = Arc::new(expansions);
     for (file, value) in bindings {
         match vap_rule(&vaps, &value) {
             Ok(rule) => loaded.rules.push(Arc::new(rule)),
@@ -460,6 +558,10 @@ pub fn load(paths: &[PathBuf], point: EnforcementPoint) -> Loaded {
             template: compiled,
             parameters: to_rego(&constraint.parameters),
             constraint,
+            expansions: expansions.clone(),
+            severity_annotated: value
+                .at("/metadata/annotations")
+                .is_some_and(|a| a.get(SEVERITY).is_some()),
         }));
     }
     loaded

@@ -327,3 +327,128 @@ spec:
         "{stderr}"
     );
 }
+
+/// An ExpansionTemplate makes a constraint written for Pods judge the Pod a Deployment would
+/// create, as Gatekeeper does: the Deployment's finding, at its template, prefixed with the
+/// template's name and with its action (`warn`: medium). `match.source` picks originals,
+/// mock resources or both.
+#[test]
+fn expansion_templates_judge_the_pods_workloads_would_create() {
+    let dir = scratch("policy-expansion");
+    let policy = |source: &str| {
+        let path = dir.join(format!("policy-{source}.yaml"));
+        std::fs::write(
+            &path,
+            format!(
+                r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {{name: k8snolatest}}
+spec:
+  crd: {{spec: {{names: {{kind: K8sNoLatest}}}}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8snolatest
+        violation[{{"msg": msg}}] {{
+          c := input.review.object.spec.containers[_]
+          endswith(c.image, ":latest")
+          msg := sprintf("container %v uses a latest tag", [c.name])
+        }}
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sNoLatest
+metadata: {{name: no-latest}}
+spec:
+  match: {{kinds: [{{apiGroups: [""], kinds: ["Pod"]}}], source: {source}}}
+---
+apiVersion: expansion.gatekeeper.sh/v1beta1
+kind: ExpansionTemplate
+metadata: {{name: expand-deployments}}
+spec:
+  applyTo: [{{groups: ["apps"], kinds: ["Deployment"], versions: ["v1"]}}]
+  templateSource: spec.template
+  enforcementAction: warn
+  generatedGVK: {{kind: Pod, group: "", version: v1}}
+"#
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let manifests = dir.join("app.yaml");
+    std::fs::write(
+        &manifests,
+        r#"apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "nginx:latest"}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: debug, namespace: shop}
+spec: {containers: [{name: shell, image: "busybox:latest"}]}
+"#,
+    )
+    .unwrap();
+    let findings = |source: &str| {
+        let out = bin()
+            .arg("scan")
+            .arg(&manifests)
+            .arg("--policy")
+            .arg(policy(source))
+            .args([
+                "--rules",
+                "K8sNoLatest/no-latest",
+                "-o",
+                "json",
+                "--fail-on",
+                "none",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut found: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {} {} {}",
+                    f["object"]["kind"],
+                    f["severity"].as_str().unwrap(),
+                    f["location"]["path"].as_str().unwrap_or(""),
+                    f["message"].as_str().unwrap()
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    assert_eq!(
+        findings("All"),
+        [
+            r#""Deployment" medium /spec/template [Implied by expand-deployments] container web uses a latest tag"#,
+            r#""Pod" high  container shell uses a latest tag"#,
+        ]
+    );
+    assert_eq!(
+        findings("Original"),
+        [r#""Pod" high  container shell uses a latest tag"#]
+    );
+    assert_eq!(
+        findings("Generated"),
+        [
+            r#""Deployment" medium /spec/template [Implied by expand-deployments] container web uses a latest tag"#
+        ]
+    );
+}
