@@ -160,6 +160,7 @@ pub fn implied(template: &str, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy as _;
 
     fn deployments() -> ExpansionTemplate {
         ExpansionTemplate::from_value(&json!({
@@ -199,6 +200,119 @@ mod tests {
                 .unwrap_err()
                 .contains("spec.template")
         );
+    }
+
+    /// JSON shaped like Gatekeeper's objects: keys from their vocabulary, any values.
+    fn gatekeeper_shaped() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let key = proptest::sample::select(vec![
+            "apiVersion",
+            "kind",
+            "metadata",
+            "name",
+            "namespace",
+            "spec",
+            "template",
+            "templateSource",
+            "generatedGVK",
+            "group",
+            "version",
+            "applyTo",
+            "groups",
+            "kinds",
+            "versions",
+            "enforcementAction",
+            "match",
+            "source",
+            "labels",
+            "scopedEnforcementActions",
+            "action",
+            "enforcementPoints",
+            "namespaceSelector",
+            "matchLabels",
+            "matchExpressions",
+            "key",
+            "operator",
+            "values",
+            "containers",
+        ])
+        .prop_map(str::to_string);
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            proptest::sample::select(vec![
+                "",
+                "spec.template",
+                "spec",
+                "Pod",
+                "v1",
+                "apps",
+                "Deployment",
+                "*",
+                "warn",
+                "deny",
+                "dryrun",
+                "scoped",
+                "All",
+                "Generated",
+                "Original",
+                "In",
+                "Exists",
+                "apps/v1",
+                "gator.gatekeeper.sh",
+                "a.b.c.d",
+            ])
+            .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(5, 64, 6, move |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(key.clone(), inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Any template and workload: no panic; a mock resource has the generated kind, the
+        /// given namespace and a name of its own.
+        #[test]
+        fn expansion_never_panics_and_mocks_are_placed(
+            template in proptest::prop_oneof![
+                gatekeeper_shaped(),
+                (
+                    proptest::sample::select(vec!["spec.template", "spec", "a.b.c.d", "metadata"]),
+                    proptest::sample::select(vec!["Pod", "", "Job"]),
+                    gatekeeper_shaped(),
+                )
+                    .prop_map(|(source, kind, apply_to)| json!({
+                        "metadata": {"name": "t"},
+                        "spec": {"templateSource": source, "applyTo": apply_to,
+                            "generatedGVK": {"kind": kind, "version": "v1"}}
+                    })),
+            ],
+            workload in proptest::prop_oneof![
+                gatekeeper_shaped(),
+                gatekeeper_shaped().prop_map(|t| json!({"metadata": {"name": "w"}, "spec": {"template": t}})),
+                gatekeeper_shaped().prop_map(|m| json!({"spec": {"template": {"metadata": m}}})),
+            ],
+            constraint in gatekeeper_shaped(),
+        ) {
+            if let Ok(t) = ExpansionTemplate::from_value(&template) {
+                let _ = t.applies_to("apps/v1", "Deployment");
+                if let Ok(mock) = t.expand(&workload, "shop") {
+                    proptest::prop_assert_eq!(mock["kind"].as_str(), Some(t.generated().2));
+                    proptest::prop_assert_eq!(mock["metadata"]["namespace"].as_str(), Some("shop"));
+                    proptest::prop_assert!(mock["metadata"]["name"].is_string());
+                }
+            }
+            if let Ok(c) = crate::gatekeeper::Constraint::from_value(&constraint) {
+                let _ = c.enforcement_at(crate::gatekeeper::EnforcementPoint::Gator);
+                let _ = c.matcher.applies(&workload, true, None);
+                let _ = c.matcher.applies(&workload, false, workload.as_object());
+            }
+        }
     }
 
     #[test]
