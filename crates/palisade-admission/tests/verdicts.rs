@@ -380,6 +380,23 @@ fn only_policies_of(file: &Path) -> ScanOptions {
     options
 }
 
+/// A webhook judging against an empty cluster with exactly the policies of `yaml` and
+/// `settings` (the file is written under a scratch directory named after `name`).
+fn judging_with(name: &str, yaml: &str, settings: AdmissionSettings) -> Admission {
+    let dir =
+        std::env::temp_dir().join(format!("palisade-admission-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("policy.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    let options = only_policies_of(&file);
+    let _ = std::fs::remove_dir_all(&dir);
+    Admission::new(
+        ClusterModel::prepare(Default::default(), options),
+        settings,
+        None,
+    )
+}
+
 /// A ValidatingAdmissionPolicy's `auditAnnotations` reach the response as the API server
 /// would record them (one per key, unique values of several bindings joined), and its
 /// `failurePolicy` decides what an evaluation error does: `Fail` denies, `Ignore` allows.
@@ -928,12 +945,7 @@ fn the_webhook_knows_when_a_deletion_made_its_model_stale() {
 /// audited, it never denies. An object it judges without error is let in.
 #[test]
 fn a_policy_that_fails_to_judge_denies_only_when_enforced_and_on_error_denies() {
-    let dir = std::env::temp_dir().join(format!("palisade-admission-error-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("policy.yaml");
-    std::fs::write(
-        &file,
-        r#"apiVersion: templates.gatekeeper.sh/v1
+    const POLICY: &str = r#"apiVersion: templates.gatekeeper.sh/v1
 kind: ConstraintTemplate
 metadata: {name: k8steamprefix}
 spec:
@@ -953,9 +965,7 @@ apiVersion: constraints.gatekeeper.sh/v1beta1
 kind: K8sTeamPrefix
 metadata: {name: team-prefix}
 spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
-"#,
-    )
-    .unwrap();
+"#;
     let config = |team: Value| {
         let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop", "labels": {"team": team}}});
         decode(&review_of(&object, "u")).unwrap()
@@ -969,11 +979,7 @@ spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
         settings
             .rules
             .insert("K8sTeamPrefix/team-prefix".into(), mode);
-        Admission::new(
-            ClusterModel::prepare(Default::default(), only_policies_of(&file)),
-            settings,
-            None,
-        )
+        judging_with("error", POLICY, settings)
     };
     let enforced = judge(Mode::Enforce, OnTimeout::Deny);
     let judged = enforced.validate(&config(json!("a")));
@@ -997,22 +1003,15 @@ spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
     let audited = judge(Mode::Audit, OnTimeout::Deny).validate(&config(json!("a")));
     assert!(audited.allowed(), "{:?}", audited.log);
     assert_eq!(audited.log.audited, ["K8sTeamPrefix/team-prefix"]);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A constraint scoped to warn at Gatekeeper's webhook point and deny shift-left warns at
 /// admission; one scoped to deny there denies.
 #[test]
 fn scoped_constraints_take_the_webhooks_action() {
-    let dir =
-        std::env::temp_dir().join(format!("palisade-admission-scoped-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let judge = |webhook_action: &str| {
-        let file = dir.join(format!("{webhook_action}.yaml"));
-        std::fs::write(
-            &file,
-            format!(
-                r#"apiVersion: templates.gatekeeper.sh/v1
+        let policy = format!(
+            r#"apiVersion: templates.gatekeeper.sh/v1
 kind: ConstraintTemplate
 metadata: {{name: k8sneedsteam}}
 spec:
@@ -1035,14 +1034,8 @@ spec:
     - {{action: {webhook_action}, enforcementPoints: [{{name: validation.gatekeeper.sh}}]}}
     - {{action: deny, enforcementPoints: [{{name: gator.gatekeeper.sh}}]}}
 "#
-            ),
-        )
-        .unwrap();
-        let admission = Admission::new(
-            ClusterModel::prepare(Default::default(), only_policies_of(&file)),
-            AdmissionSettings::default(),
-            None,
         );
+        let admission = judging_with("scoped", &policy, AdmissionSettings::default());
         let object = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}});
         admission.validate(&decode(&review_of(&object, "u")).unwrap())
     };
@@ -1050,22 +1043,13 @@ spec:
     assert!(warned.allowed(), "{:?}", warned.log);
     assert_eq!(warned.log.warned, ["K8sNeedsTeam/needs-team"]);
     assert!(!judge("deny").allowed());
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// At admission an ExpansionTemplate judges the Pod a Deployment would create: a denying
 /// constraint on Pods denies the Deployment, its message naming the template.
 #[test]
 fn a_deployment_is_judged_as_the_pods_it_would_create() {
-    let dir = std::env::temp_dir().join(format!(
-        "palisade-admission-expansion-{}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("policy.yaml");
-    std::fs::write(
-        &file,
-        r#"apiVersion: templates.gatekeeper.sh/v1
+    const POLICY: &str = r#"apiVersion: templates.gatekeeper.sh/v1
 kind: ConstraintTemplate
 metadata: {name: k8snohostnetwork}
 spec:
@@ -1090,14 +1074,8 @@ spec:
   applyTo: [{groups: ["apps"], kinds: ["Deployment"], versions: ["v1"]}]
   templateSource: spec.template
   generatedGVK: {kind: Pod, group: "", version: v1}
-"#,
-    )
-    .unwrap();
-    let admission = Admission::new(
-        ClusterModel::prepare(Default::default(), only_policies_of(&file)),
-        AdmissionSettings::default(),
-        None,
-    );
+"#;
+    let admission = judging_with("expansion", POLICY, AdmissionSettings::default());
     let deployment = |host_network: bool| {
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
             "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}},
@@ -1115,5 +1093,4 @@ spec:
             .validate(&decode(&review_of(&deployment(false), "u")).unwrap())
             .allowed()
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -12,7 +12,7 @@
 use palisade_core::tree::Tree as _;
 use serde_json::{Value, json};
 
-use crate::gatekeeper::{Enforcement, PolicyError};
+use crate::gatekeeper::{Enforcement, PolicyError, strings};
 
 /// One ExpansionTemplate.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,15 +63,6 @@ impl ExpansionTemplate {
                     invalid("spec.enforcementAction", "is not deny, warn or dryrun")
                 })?),
             };
-        let strings = |v: &Value, key: &str| -> Vec<String> {
-            v.get(key)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        };
         let apply_to = value
             .at("/spec/applyTo")
             .and_then(Value::as_array)
@@ -79,9 +70,9 @@ impl ExpansionTemplate {
             .flatten()
             .map(|a| {
                 (
-                    strings(a, "groups"),
-                    strings(a, "versions"),
-                    strings(a, "kinds"),
+                    strings(a.get("groups")),
+                    strings(a.get("versions")),
+                    strings(a.get("kinds")),
                 )
             })
             .collect();

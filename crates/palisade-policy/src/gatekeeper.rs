@@ -41,6 +41,17 @@ pub struct Template {
     pub description: Option<String>,
 }
 
+/// The strings of a list field (other items skipped; a missing field is empty).
+pub(crate) fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
 fn str_at<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
     value.at(pointer).and_then(Value::as_str)
 }
@@ -65,14 +76,6 @@ impl Template {
             .iter()
             .find(|t| str_at(t, "/target").is_none_or(|name| name == "admission.k8s.gatekeeper.sh"))
             .ok_or_else(|| invalid("spec.targets", "no admission.k8s.gatekeeper.sh target"))?;
-        let strings = |v: Option<&Value>| -> Vec<String> {
-            v.and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        };
         let mut rego = target
             .get("rego")
             .and_then(Value::as_str)
@@ -225,14 +228,6 @@ impl Constraint {
     pub fn from_value(value: &Value) -> Result<Constraint, PolicyError> {
         let kind = str_at(value, "/kind").unwrap_or("?").to_string();
         let name = str_at(value, "/metadata/name").unwrap_or("?").to_string();
-        let strings = |v: Option<&Value>| -> Vec<String> {
-            v.and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        };
         let spec_match = value.at("/spec/match").cloned().unwrap_or(Value::Null);
         let kinds = spec_match
             .get("kinds")

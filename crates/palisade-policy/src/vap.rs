@@ -13,18 +13,8 @@ use std::sync::Arc;
 
 use crate::authorizer::Authorizer;
 use crate::cel::{CelOutcome, CelTemplate};
-use crate::gatekeeper::PolicyError;
+use crate::gatekeeper::{PolicyError, strings};
 use crate::rego::Violation;
-
-fn strings(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
-}
 
 fn text<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
     value.at(pointer).and_then(Value::as_str)
