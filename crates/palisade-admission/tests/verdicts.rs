@@ -1094,3 +1094,50 @@ spec:
             .allowed()
     );
 }
+
+/// A Gatekeeper `Config` given with the policies exempts its namespaces from every
+/// constraint at admission (`processes: [webhook]`), a Namespace by its own name.
+#[test]
+fn a_gatekeeper_config_exempts_its_namespaces() {
+    const POLICY: &str = r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8sneedsowner}
+spec:
+  crd: {spec: {names: {kind: K8sNeedsOwner}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sneedsowner
+        violation[{"msg": "no owner label"}] {
+          not input.review.object.metadata.labels.owner
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sNeedsOwner
+metadata: {name: needs-owner}
+spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap", "Namespace"]}]}}
+---
+apiVersion: config.gatekeeper.sh/v1alpha1
+kind: Config
+metadata: {name: config, namespace: gatekeeper-system}
+spec:
+  match:
+    - {excludedNamespaces: ["team-*"], processes: ["webhook"]}
+    - {excludedNamespaces: ["batch"], processes: ["audit"]}
+"#;
+    let admission = judging_with("config", POLICY, AdmissionSettings::default());
+    let allowed = |object: Value| {
+        admission
+            .validate(&decode(&review_of(&object, "u")).unwrap())
+            .allowed()
+    };
+    let config_map = |ns: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": ns}});
+    assert!(allowed(config_map("team-a")));
+    assert!(!allowed(config_map("batch")), "exempt from audit only");
+    assert!(allowed(
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-b"}})
+    ));
+    assert!(!allowed(
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    ));
+}

@@ -148,6 +148,16 @@ pub enum EnforcementPoint {
 }
 
 impl EnforcementPoint {
+    /// The Gatekeeper process a `Config`'s `match[].processes` names for this point
+    /// (`webhook`, `audit`); shift-left has none of its own, so only `*` reaches it.
+    pub fn process(self) -> Option<&'static str> {
+        match self {
+            EnforcementPoint::Validation => Some("webhook"),
+            EnforcementPoint::Audit => Some("audit"),
+            EnforcementPoint::Gator => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             EnforcementPoint::Validation => "validation.gatekeeper.sh",
@@ -203,6 +213,24 @@ pub enum Applies {
     Unknown(String),
 }
 
+/// The namespaces a Gatekeeper `Config` (`config.gatekeeper.sh`) exempts from every
+/// constraint at `point`: its `spec.match` entries whose `processes` name `*` or the point's
+/// process.
+pub fn config_exempt_namespaces(config: &Value, point: EnforcementPoint) -> Vec<String> {
+    config
+        .at("/spec/match")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|entry| {
+            strings(entry.get("processes"))
+                .iter()
+                .any(|p| p == "*" || Some(p.as_str()) == point.process())
+        })
+        .flat_map(|entry| strings(entry.get("excludedNamespaces")))
+        .collect()
+}
+
 /// A constraint: an instance of a template's kind.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Constraint {
@@ -214,7 +242,7 @@ pub struct Constraint {
 }
 
 /// `kube-*` in a namespace list: a trailing `*` is a prefix, a leading one a suffix.
-fn glob(pattern: &str, value: &str) -> bool {
+pub(crate) fn glob(pattern: &str, value: &str) -> bool {
     if let Some(prefix) = pattern.strip_suffix('*') {
         value.starts_with(prefix)
     } else if let Some(suffix) = pattern.strip_prefix('*') {
@@ -497,6 +525,29 @@ mod tests {
             Constraint::from_value(&json!({"kind": "K", "spec": {"enforcementAction": "block"}}))
                 .is_err()
         );
+    }
+
+    /// A Gatekeeper `Config` exempts namespaces per process: `*` everywhere, `webhook` at
+    /// admission, `audit` in a scan of the cluster; shift-left only by `*`.
+    #[test]
+    fn config_exemptions_follow_the_process() {
+        use EnforcementPoint::*;
+        let config = json!({"spec": {"match": [
+            {"excludedNamespaces": ["audited-out"], "processes": ["audit"]},
+            {"excludedNamespaces": ["webhook-out"], "processes": ["webhook", "sync"]},
+            {"excludedNamespaces": ["kube-*"], "processes": ["*"]},
+            {"excludedNamespaces": ["synced-out"], "processes": ["sync"]},
+        ]}});
+        assert_eq!(
+            config_exempt_namespaces(&config, Validation),
+            ["webhook-out", "kube-*"]
+        );
+        assert_eq!(
+            config_exempt_namespaces(&config, Audit),
+            ["audited-out", "kube-*"]
+        );
+        assert_eq!(config_exempt_namespaces(&config, Gator), ["kube-*"]);
+        assert!(config_exempt_namespaces(&json!({}), Gator).is_empty());
     }
 
     /// `enforcementAction: scoped`: per point, the most severe action naming it or `*`;

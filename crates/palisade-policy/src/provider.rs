@@ -42,6 +42,8 @@ pub struct ConstraintRule {
     /// Whether `palisade.dev/severity` set the severity (an ExpansionTemplate's action then
     /// does not change it).
     severity_annotated: bool,
+    /// Namespaces a Gatekeeper `Config` exempts from every constraint at the run's point.
+    exempt_namespaces: Arc<Vec<String>>,
 }
 
 /// The judged object's review in regorus' form, shared by the constraints judging it.
@@ -150,6 +152,20 @@ impl ConstraintRule {
     /// Whether the constraint applies to `object` (the judged object or a mock resource of
     /// it); when only the cluster could say, the object is not assessed.
     fn applies(&self, cx: &mut Context<'_>, cluster: &Cluster, object: &Value) -> bool {
+        // A Namespace is exempt by its own name, as Gatekeeper exempts it.
+        let id = &cx.object.id;
+        let namespace = match (id.kind.as_str(), id.group()) {
+            ("Namespace", "") => id.name.as_deref(),
+            _ => id.namespace.as_deref(),
+        };
+        if let Some(namespace) = namespace
+            && self
+                .exempt_namespaces
+                .iter()
+                .any(|pattern| crate::gatekeeper::glob(pattern, namespace))
+        {
+            return false;
+        }
         let api_version = object
             .get("apiVersion")
             .and_then(Value::as_str)
@@ -430,6 +446,7 @@ pub fn load(paths: &[PathBuf], point: EnforcementPoint) -> Loaded {
     let mut vaps: Vec<(String, Result<Arc<crate::vap::Policy>, PolicyError>)> = Vec::new();
     let mut bindings: Vec<(String, Value)> = Vec::new();
     let mut expansions: Vec<ExpansionTemplate> = Vec::new();
+    let mut exempt_namespaces: Vec<String> = Vec::new();
     let mut loaded = Loaded::default();
     for file in &files {
         let display = file.display().to_string();
@@ -455,6 +472,11 @@ pub fn load(paths: &[PathBuf], point: EnforcementPoint) -> Loaded {
                 }
             } else if group == "constraints.gatekeeper.sh" {
                 constraints.push((display.clone(), object.value));
+            } else if group == "config.gatekeeper.sh" && object.id.kind == "Config" {
+                exempt_namespaces.extend(crate::gatekeeper::config_exempt_namespaces(
+                    &object.value,
+                    point,
+                ));
             } else if group == "expansion.gatekeeper.sh" && object.id.kind == "ExpansionTemplate" {
                 match ExpansionTemplate::from_value(&object.value) {
                     Ok(template) => expansions.push(template),
@@ -483,6 +505,7 @@ pub fn load(paths: &[PathBuf], point: EnforcementPoint) -> Loaded {
     }
     loaded.templates = templates.len() + vaps.len();
     let expansions = Arc::new(expansions);
+    let exempt_namespaces = Arc::new(exempt_namespaces);
     for (file, value) in bindings {
         match vap_rule(&vaps, &value) {
             Ok(rule) => loaded.rules.push(Arc::new(rule)),
@@ -559,6 +582,7 @@ pub fn load(paths: &[PathBuf], point: EnforcementPoint) -> Loaded {
             parameters: to_rego(&constraint.parameters),
             constraint,
             expansions: expansions.clone(),
+            exempt_namespaces: exempt_namespaces.clone(),
             severity_annotated: value
                 .at("/metadata/annotations")
                 .is_some_and(|a| a.get(SEVERITY).is_some()),
