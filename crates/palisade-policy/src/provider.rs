@@ -441,6 +441,35 @@ pub fn load(paths: &[PathBuf], point: EnforcementPoint) -> Loaded {
     let files = crate::files_under(paths, |name| {
         name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")
     });
+    let mut problems = Vec::new();
+    let mut objects = Vec::new();
+    for file in &files {
+        let display = file.display().to_string();
+        match std::fs::read_to_string(file) {
+            Ok(text) => objects.extend(
+                load_text(&display, &text, &Limits::default())
+                    .inventory
+                    .objects
+                    .into_iter()
+                    .map(|object| (display.clone(), object)),
+            ),
+            Err(e) => problems.push(format!("{display}: {e}")),
+        }
+    }
+    let mut loaded = load_objects(objects, point);
+    problems.append(&mut loaded.problems);
+    loaded.problems = problems;
+    loaded
+}
+
+/// The policies among `objects`, each with where it was read (a file, or a cluster): the
+/// ConstraintTemplates and Constraints, a Gatekeeper `Config`'s exemptions, the
+/// ExpansionTemplates, and the ValidatingAdmissionPolicies with their bindings; other objects
+/// are not policies and are passed over.
+pub fn load_objects(
+    objects: Vec<(String, palisade_inventory::Object)>,
+    point: EnforcementPoint,
+) -> Loaded {
     let mut templates: Vec<(Template, Result<Arc<Compiled>, PolicyError>)> = Vec::new();
     let mut constraints: Vec<(String, Value)> = Vec::new();
     let mut vaps: Vec<(String, Result<Arc<crate::vap::Policy>, PolicyError>)> = Vec::new();
@@ -448,147 +477,160 @@ pub fn load(paths: &[PathBuf], point: EnforcementPoint) -> Loaded {
     let mut expansions: Vec<ExpansionTemplate> = Vec::new();
     let mut exempt_namespaces: Vec<String> = Vec::new();
     let mut loaded = Loaded::default();
-    for file in &files {
-        let display = file.display().to_string();
-        let text = match std::fs::read_to_string(file) {
-            Ok(text) => text,
-            Err(e) => {
-                loaded.problems.push(format!("{display}: {e}"));
-                continue;
+    for (display, object) in objects {
+        let group = object.id.group().to_string();
+        if object.id.kind == "ConstraintTemplate" {
+            match Template::from_value(&object.value) {
+                Ok(template) => {
+                    let compiled = Compiled::compile_preferring_rego(&template).map(Arc::new);
+                    templates.push((template, compiled));
+                }
+                Err(e) => loaded.problems.push(format!("{display}: {e}")),
             }
-        };
-        for object in load_text(&display, &text, &Limits::default())
-            .inventory
-            .objects
+        } else if group == "constraints.gatekeeper.sh" {
+            constraints.push((display.clone(), object.value));
+        } else if group == "config.gatekeeper.sh" && object.id.kind == "Config" {
+            exempt_namespaces.extend(crate::gatekeeper::config_exempt_namespaces(
+                &object.value,
+                point,
+            ));
+        } else if group == "expansion.gatekeeper.sh" && object.id.kind == "ExpansionTemplate" {
+            match ExpansionTemplate::from_value(&object.value) {
+                Ok(template) => expansions.push(template),
+                Err(e) => loaded.problems.push(format!("{display}: {e}")),
+            }
+        } else if group == "admissionregistration.k8s.io"
+            && object.id.kind == "ValidatingAdmissionPolicy"
         {
-            let group = object.id.group().to_string();
-            if object.id.kind == "ConstraintTemplate" {
-                match Template::from_value(&object.value) {
-                    Ok(template) => {
-                        let compiled = Compiled::compile_preferring_rego(&template).map(Arc::new);
-                        templates.push((template, compiled));
-                    }
-                    Err(e) => loaded.problems.push(format!("{display}: {e}")),
-                }
-            } else if group == "constraints.gatekeeper.sh" {
-                constraints.push((display.clone(), object.value));
-            } else if group == "config.gatekeeper.sh" && object.id.kind == "Config" {
-                exempt_namespaces.extend(crate::gatekeeper::config_exempt_namespaces(
-                    &object.value,
-                    point,
-                ));
-            } else if group == "expansion.gatekeeper.sh" && object.id.kind == "ExpansionTemplate" {
-                match ExpansionTemplate::from_value(&object.value) {
-                    Ok(template) => expansions.push(template),
-                    Err(e) => loaded.problems.push(format!("{display}: {e}")),
-                }
-            } else if group == "admissionregistration.k8s.io"
-                && object.id.kind == "ValidatingAdmissionPolicy"
-            {
-                let name = object.id.name.clone().unwrap_or_default();
-                vaps.push((
-                    name,
-                    crate::vap::Policy::from_value(&object.value)
-                        .map(Arc::new)
-                        .map_err(|e| PolicyError::Invalid {
-                            object: display.clone(),
-                            field: "spec",
-                            message: e.to_string(),
-                        }),
-                ));
-            } else if group == "admissionregistration.k8s.io"
-                && object.id.kind == "ValidatingAdmissionPolicyBinding"
-            {
-                bindings.push((display.clone(), object.value));
-            }
+            let name = object.id.name.clone().unwrap_or_default();
+            vaps.push((
+                name,
+                crate::vap::Policy::from_value(&object.value)
+                    .map(Arc::new)
+                    .map_err(|e| PolicyError::Invalid {
+                        object: display.clone(),
+                        field: "spec",
+                        message: e.to_string(),
+                    }),
+            ));
+        } else if group == "admissionregistration.k8s.io"
+            && object.id.kind == "ValidatingAdmissionPolicyBinding"
+        {
+            bindings.push((display.clone(), object.value));
         }
     }
     loaded.templates = templates.len() + vaps.len();
-    let expansions = Arc::new(expansions);
-    let exempt_namespaces = Arc::new(exempt_namespaces);
     for (file, value) in bindings {
         match vap_rule(&vaps, &value) {
             Ok(rule) => loaded.rules.push(Arc::new(rule)),
             Err(e) => loaded.problems.push(format!("{file}: {e}")),
         }
     }
+    let shared = Shared {
+        expansions: Arc::new(expansions),
+        exempt_namespaces: Arc::new(exempt_namespaces),
+        point,
+    };
     for (file, value) in constraints {
-        let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
-        let Some((template, compiled)) = templates.iter().find(|(t, _)| t.kind == kind) else {
-            loaded
-                .problems
-                .push(format!("{file}: no ConstraintTemplate defines kind {kind}"));
-            continue;
-        };
-        let compiled = match compiled {
-            Ok(compiled) => compiled.clone(),
-            Err(e) => {
-                loaded.problems.push(format!("{file}: {e}"));
-                continue;
-            }
-        };
-        let constraint = match Constraint::from_value(&value) {
-            Ok(c) => c,
-            Err(e) => {
-                loaded.problems.push(format!("{file}: {e}"));
-                continue;
-            }
-        };
-        let Some(enforcement) = constraint.enforcement_at(point) else {
-            loaded.elsewhere.push(format!("{kind}/{}", constraint.name));
-            continue;
-        };
-        let (severity, controls) = match (severity_of(&value, enforcement), controls_of(&value)) {
-            (Ok(s), Ok(c)) => (s, c),
-            (Err(e), _) | (_, Err(e)) => {
-                loaded
-                    .problems
-                    .push(format!("{file}: {kind} {}: {e}", constraint.name));
-                continue;
-            }
-        };
-        let title = template
-            .title
-            .clone()
-            .unwrap_or_else(|| format!("{kind} policy violated"));
-        let docs = format!(
-            "## What it checks\n{}\n\nGatekeeper ConstraintTemplate `{}`, constraint `{}` ({}).\n",
-            template
-                .description
-                .clone()
-                .unwrap_or_else(|| format!("The Rego policy of template {}.", template.name)),
-            template.name,
-            constraint.name,
-            file
-        );
-        // Rules hold static metadata; a policy run loads a bounded set once per process.
-        let meta: &'static RuleMeta = Box::leak(Box::new(RuleMeta {
-            id: Cow::Owned(format!("{kind}/{}", constraint.name)),
-            slug: Cow::Owned(constraint.name.clone()),
-            title: Cow::Owned(title),
-            severity,
-            controls: Cow::Owned(controls),
-            remediation: Cow::Owned(format!(
-                "Change the object to satisfy {kind} {}, or exclude it in the constraint's match.",
-                constraint.name
+        match constraint_rule(&file, &value, &templates, &shared) {
+            Ok(Some(rule)) => loaded.rules.push(Arc::new(rule)),
+            Ok(None) => loaded.elsewhere.push(format!(
+                "{}/{}",
+                value.get("kind").and_then(Value::as_str).unwrap_or(""),
+                value
+                    .at("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
             )),
-            docs: Cow::Owned(docs),
-        }));
-        loaded.rules.push(Arc::new(ConstraintRule {
-            meta,
-            uses_inventory: template.rego.contains("data.inventory")
-                || template.libs.iter().any(|l| l.contains("data.inventory")),
-            template: compiled,
-            parameters: to_rego(&constraint.parameters),
-            constraint,
-            expansions: expansions.clone(),
-            exempt_namespaces: exempt_namespaces.clone(),
-            severity_annotated: value
-                .at("/metadata/annotations")
-                .is_some_and(|a| a.get(SEVERITY).is_some()),
-        }));
+            Err(problem) => loaded.problems.push(problem),
+        }
     }
     loaded
+}
+
+/// What every constraint of a load shares.
+struct Shared {
+    expansions: Arc<Vec<ExpansionTemplate>>,
+    exempt_namespaces: Arc<Vec<String>>,
+    point: EnforcementPoint,
+}
+
+/// The rule of one constraint (read from `file`): `None` when it is not enforced at the
+/// load's point, a problem when it cannot be used.
+fn constraint_rule(
+    file: &str,
+    value: &Value,
+    templates: &[(Template, Result<Arc<Compiled>, PolicyError>)],
+    shared: &Shared,
+) -> Result<Option<ConstraintRule>, String> {
+    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+    let (template, compiled) = templates
+        .iter()
+        .find(|(t, _)| t.kind == kind)
+        .ok_or_else(|| format!("{file}: no ConstraintTemplate defines kind {kind}"))?;
+    let compiled = compiled
+        .as_ref()
+        .map_err(|e| format!("{file}: {e}"))?
+        .clone();
+    let constraint = Constraint::from_value(value).map_err(|e| format!("{file}: {e}"))?;
+    let Some(enforcement) = constraint.enforcement_at(shared.point) else {
+        return Ok(None);
+    };
+    let problem = |e: String| format!("{file}: {kind} {}: {e}", constraint.name);
+    let severity = severity_of(value, enforcement).map_err(problem)?;
+    let controls = controls_of(value).map_err(problem)?;
+    let title = template
+        .title
+        .clone()
+        .unwrap_or_else(|| format!("{kind} policy violated"));
+    let docs = format!(
+        "## What it checks\n{}\n\nGatekeeper ConstraintTemplate `{}`, constraint `{}` ({}).\n",
+        template
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("The Rego policy of template {}.", template.name)),
+        template.name,
+        constraint.name,
+        file
+    );
+    let meta = lasting(RuleMeta {
+        id: Cow::Owned(format!("{kind}/{}", constraint.name)),
+        slug: Cow::Owned(constraint.name.clone()),
+        title: Cow::Owned(title),
+        severity,
+        controls: Cow::Owned(controls),
+        remediation: Cow::Owned(format!(
+            "Change the object to satisfy {kind} {}, or exclude it in the constraint's match.",
+            constraint.name
+        )),
+        docs: Cow::Owned(docs),
+    });
+    Ok(Some(ConstraintRule {
+        meta,
+        uses_inventory: template.rego.contains("data.inventory")
+            || template.libs.iter().any(|l| l.contains("data.inventory")),
+        template: compiled,
+        parameters: to_rego(&constraint.parameters),
+        constraint,
+        expansions: shared.expansions.clone(),
+        exempt_namespaces: shared.exempt_namespaces.clone(),
+        severity_annotated: value
+            .at("/metadata/annotations")
+            .is_some_and(|a| a.get(SEVERITY).is_some()),
+    }))
+}
+
+/// Rule metadata that lasts as long as the process, as rules' metadata does: one copy per
+/// distinct policy, so a cluster's policies read again every few minutes reuse theirs rather
+/// than leaking a copy per read.
+fn lasting(meta: RuleMeta) -> &'static RuleMeta {
+    static KEPT: std::sync::Mutex<std::collections::BTreeMap<String, &'static RuleMeta>> =
+        std::sync::Mutex::new(std::collections::BTreeMap::new());
+    let key = format!("{meta:?}");
+    let mut kept = KEPT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    kept.entry(key).or_insert_with(|| Box::leak(Box::new(meta)))
 }
 
 /// The rule of a ValidatingAdmissionPolicyBinding and its policy.
@@ -616,7 +658,7 @@ fn vap_rule(
         },
     };
     let controls = controls_of(value)?;
-    let meta: &'static RuleMeta = Box::leak(Box::new(RuleMeta {
+    let meta = lasting(RuleMeta {
         id: Cow::Owned(format!("ValidatingAdmissionPolicy/{}", binding.name)),
         slug: Cow::Owned(binding.name.clone()),
         title: Cow::Owned(format!(
@@ -633,10 +675,33 @@ fn vap_rule(
             "## What it checks\nThe CEL validations of ValidatingAdmissionPolicy `{}`, through binding `{}`.\n",
             policy.name, binding.name
         )),
-    }));
+    });
     Ok(VapRule {
         meta,
         policy,
         binding,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cluster's policies are read again every few minutes: the same policy keeps its
+    /// metadata, a changed one gets its own.
+    #[test]
+    fn policies_read_again_reuse_their_metadata() {
+        let meta = |title: &str| RuleMeta {
+            id: Cow::Owned("K8sX/x".into()),
+            slug: Cow::Owned("x".into()),
+            title: Cow::Owned(title.into()),
+            severity: Severity::High,
+            controls: Cow::Owned(Vec::new()),
+            remediation: Cow::Owned(String::new()),
+            docs: Cow::Owned(String::new()),
+        };
+        let first = lasting(meta("a"));
+        assert!(std::ptr::eq(first, lasting(meta("a"))));
+        assert!(!std::ptr::eq(first, lasting(meta("b"))));
+    }
 }
