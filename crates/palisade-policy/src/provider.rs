@@ -438,6 +438,16 @@ fn controls_of(constraint: &Value) -> Result<Vec<Control>, String> {
 /// makes a rule of each constraint whose template compiled and that is enforced at `point`,
 /// with the severity of its action there.
 pub fn load(paths: &[PathBuf], point: EnforcementPoint) -> Loaded {
+    load_with(paths, None, point)
+}
+
+/// [`load`], with the policies `cluster` holds (a cluster read or a snapshot) read with
+/// those of the files, so that a constraint and its template may come from either.
+pub fn load_with(
+    paths: &[PathBuf],
+    cluster: Option<&Inventory>,
+    point: EnforcementPoint,
+) -> Loaded {
     let files = crate::files_under(paths, |name| {
         name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")
     });
@@ -456,10 +466,34 @@ pub fn load(paths: &[PathBuf], point: EnforcementPoint) -> Loaded {
             Err(e) => problems.push(format!("{display}: {e}")),
         }
     }
+    let held = cluster
+        .into_iter()
+        .flat_map(|c| c.objects.iter())
+        .filter(|o| is_policy(o))
+        .map(|o| (format!("cluster: {}", o.id), o.clone()));
+    objects.extend(held);
     let mut loaded = load_objects(objects, point);
     problems.append(&mut loaded.problems);
     loaded.problems = problems;
     loaded
+}
+
+/// Whether an object is one [`load_objects`] reads.
+fn is_policy(object: &palisade_inventory::Object) -> bool {
+    let kind = object.id.kind.as_str();
+    match object.id.group() {
+        "templates.gatekeeper.sh" => kind == "ConstraintTemplate",
+        "constraints.gatekeeper.sh" => true,
+        "config.gatekeeper.sh" => kind == "Config",
+        "expansion.gatekeeper.sh" => kind == "ExpansionTemplate",
+        "admissionregistration.k8s.io" => {
+            matches!(
+                kind,
+                "ValidatingAdmissionPolicy" | "ValidatingAdmissionPolicyBinding"
+            )
+        }
+        _ => false,
+    }
 }
 
 /// The policies among `objects`, each with where it was read (a file, or a cluster): the

@@ -425,17 +425,32 @@ pub(crate) struct RuleArgs {
         help_heading = "Rules"
     )]
     policies: Vec<PathBuf>,
+    /// Also run the policies the judged cluster holds (`--cluster`, `--snapshot`, or the
+    /// webhook's cluster): Gatekeeper ConstraintTemplates and Constraints with its Config
+    /// exemptions and ExpansionTemplates, and ValidatingAdmissionPolicies with their bindings.
+    /// The webhook reads them again with the cluster.
+    #[arg(long, env = "PALISADE_CLUSTER_POLICIES", help_heading = "Rules")]
+    cluster_policies: bool,
 }
 
 impl RuleArgs {
     /// The scan options these flags select (for `load` and `unlisted` as the caller reads).
-    /// Gatekeeper constraints run with their action at `point` (`scopedEnforcementActions`).
+    /// Gatekeeper constraints run with their action at `point` (`scopedEnforcementActions`);
+    /// `cluster` is the cluster judged, whose policies `--cluster-policies` adds.
     pub(crate) fn scan_options(
         &self,
         load: LoadOptions,
         point: palisade_policy::EnforcementPoint,
+        cluster: Option<&palisade_inventory::Inventory>,
     ) -> Result<ScanOptions> {
-        let rules = rules_with_policies(&self.policies, point)?;
+        let in_cluster = match (self.cluster_policies, cluster) {
+            (false, _) => None,
+            (true, Some(cluster)) => Some(cluster),
+            (true, None) => bail!(
+                "--cluster-policies runs the policies of the cluster judged: give --cluster or --snapshot"
+            ),
+        };
+        let rules = rules_with_policies(&self.policies, point, in_cluster)?;
         if let Some(profile) = self.framework {
             refuse_policies_outside(&rules, profile)?;
         }
@@ -752,7 +767,14 @@ fn parse_fail_on(text: &str) -> Result<Option<Severity>> {
 }
 
 /// The scan options common to manifests, snapshots and clusters.
-fn scan_options(args: &ScanArgs, load: LoadOptions, outputs: &Outputs) -> Result<ScanOptions> {
+/// The scan options common to manifests, snapshots and clusters; `cluster` is the cluster
+/// scanned (a snapshot or a live one), whose policies `--cluster-policies` runs.
+fn scan_options(
+    args: &ScanArgs,
+    load: LoadOptions,
+    outputs: &Outputs,
+    cluster: Option<&palisade_inventory::Inventory>,
+) -> Result<ScanOptions> {
     // Gatekeeper's names: manifests are judged shift-left, a cluster's objects as its audit does.
     let point = if args.snapshot.is_some() || args.cluster {
         palisade_policy::EnforcementPoint::Audit
@@ -764,7 +786,7 @@ fn scan_options(args: &ScanArgs, load: LoadOptions, outputs: &Outputs) -> Result
         secrets_in_all_files: args.secrets_in_all_files,
         // Only JUnit lists every (rule, object) check.
         skip_evaluations: !outputs.formats.iter().any(|(f, _)| *f == Format::Junit),
-        ..args.select.scan_options(load, point)?
+        ..args.select.scan_options(load, point, cluster)?
     })
 }
 
@@ -802,12 +824,25 @@ fn refuse_policies_outside(rules: &palisade_rules::RuleSet, profile: Profile) ->
 fn rules_with_policies(
     policies: &[PathBuf],
     point: palisade_policy::EnforcementPoint,
+    cluster: Option<&palisade_inventory::Inventory>,
 ) -> Result<palisade_rules::RuleSet> {
     let mut rules = palisade_scan::default_rules();
-    if policies.is_empty() {
+    if policies.is_empty() && cluster.is_none() {
         return Ok(rules);
     }
-    let loaded = palisade_policy::provider::load(policies, point);
+    let loaded = palisade_policy::provider::load_with(policies, cluster, point);
+    if cluster.is_some()
+        && policies.is_empty()
+        && loaded.rules.is_empty()
+        && loaded.problems.is_empty()
+    {
+        // A cluster without policies: nothing of theirs goes unjudged.
+        eprintln!(
+            "palisade: note: --cluster-policies: the cluster holds no Gatekeeper constraint or ValidatingAdmissionPolicyBinding enforced at {}",
+            point.name()
+        );
+        return Ok(rules);
+    }
     if !loaded.elsewhere.is_empty() {
         eprintln!(
             "palisade: note: --policy: {} not enforced at {} (enforcementAction: scoped), left out: {}",
@@ -879,33 +914,47 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     let outputs = outputs(&args.output)?;
     let mut not_listed: Vec<String> = Vec::new();
     let mut report = if let Some(file) = &args.snapshot {
-        let mut options = scan_options(&args, LoadOptions::default(), &outputs)?;
         let snapshot = palisade_snapshot::SnapshotFile::open(file, false)?;
-        options.unlisted = snapshot.unlisted();
+        let unlisted = snapshot.unlisted();
+        let loaded = snapshot.load();
+        let mut options = scan_options(
+            &args,
+            LoadOptions::default(),
+            &outputs,
+            Some(&loaded.inventory),
+        )?;
+        options.unlisted = unlisted;
         options.whole_cluster = true;
         not_listed = options
             .unlisted
             .iter()
             .map(|(_, _, why)| why.clone())
             .collect();
-        palisade_scan::scan_loaded(snapshot.load(), &options, start)
+        palisade_scan::scan_loaded(loaded, &options, start)
     } else if args.cluster {
         let Some(snapshot) = cluster_cmd::capture_cluster(&args.cluster_args)? else {
             eprintln!("palisade: interrupted; nothing written");
             return Ok(130);
         };
-        let mut options = scan_options(&args, LoadOptions::default(), &outputs)?;
-        options.unlisted = snapshot.unlisted();
+        let unlisted = snapshot.unlisted();
+        let loaded = snapshot.load();
+        let mut options = scan_options(
+            &args,
+            LoadOptions::default(),
+            &outputs,
+            Some(&loaded.inventory),
+        )?;
+        options.unlisted = unlisted;
         options.whole_cluster = true;
         not_listed = options
             .unlisted
             .iter()
             .map(|(_, _, why)| why.clone())
             .collect();
-        palisade_scan::scan_loaded(snapshot.load(), &options, start)
+        palisade_scan::scan_loaded(loaded, &options, start)
     } else {
         let (inputs, load) = inputs(&args.load)?;
-        let options = scan_options(&args, load, &outputs)?;
+        let options = scan_options(&args, load, &outputs, None)?;
         let spinner = Spinner::after_a_second("scanning");
         let report = palisade_scan::scan(&inputs, &options);
         spinner.done();

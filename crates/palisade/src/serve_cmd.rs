@@ -286,13 +286,14 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
     let (options, inventory) = if args.live.cluster {
         live_model(&args.select, &args.live)?
     } else {
-        (
-            args.select.scan_options(
-                palisade_inventory::LoadOptions::default(),
-                palisade_policy::EnforcementPoint::Validation,
-            )?,
-            context_inventory(&args.inventory)?,
-        )
+        let inventory = context_inventory(&args.inventory)?;
+        let cluster = (!args.inventory.is_empty()).then_some(&inventory);
+        let options = args.select.scan_options(
+            palisade_inventory::LoadOptions::default(),
+            palisade_policy::EnforcementPoint::Validation,
+            cluster,
+        )?;
+        (options, inventory)
     };
     let admission = prepare_admission(&args.select, options, inventory, args.namespace.as_deref())?;
     let files = args.tls.files()?;
@@ -471,13 +472,15 @@ fn live_model(
     let Some(snapshot) = crate::cluster_cmd::capture_cluster(&args)? else {
         bail!("interrupted");
     };
+    let unlisted = snapshot.unlisted();
+    let loaded = snapshot.load();
     let mut options = select.scan_options(
         palisade_inventory::LoadOptions::default(),
         palisade_policy::EnforcementPoint::Validation,
+        Some(&loaded.inventory),
     )?;
-    options.unlisted = snapshot.unlisted();
+    options.unlisted = unlisted;
     options.whole_cluster = true;
-    let loaded = snapshot.load();
     Ok((options, loaded.inventory))
 }
 

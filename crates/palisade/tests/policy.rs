@@ -452,3 +452,108 @@ spec: {containers: [{name: shell, image: "busybox:latest"}]}
         ]
     );
 }
+
+/// `--cluster-policies` runs the policies a cluster holds (here a snapshot, a `kubectl get -o
+/// json` List): a constraint there judges the cluster's objects, the scan of a cluster being
+/// Gatekeeper's audit point; without a cluster the flag is refused, and a cluster without
+/// policies is said to hold none.
+#[test]
+fn the_policies_a_cluster_holds_judge_it() {
+    let dir = scratch("policy-cluster");
+    let template = serde_json::json!({
+        "apiVersion": "templates.gatekeeper.sh/v1", "kind": "ConstraintTemplate",
+        "metadata": {"name": "k8sneedsowner"},
+        "spec": {"crd": {"spec": {"names": {"kind": "K8sNeedsOwner"}}},
+            "targets": [{"target": "admission.k8s.gatekeeper.sh",
+                "rego": "package k8sneedsowner\nviolation[{\"msg\": \"no owner label\"}] {\n  not input.review.object.metadata.labels.owner\n}\n"}]}
+    });
+    let constraint = serde_json::json!({
+        "apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sNeedsOwner",
+        "metadata": {"name": "needs-owner"},
+        "spec": {"match": {"kinds": [{"apiGroups": [""], "kinds": ["ConfigMap"]}]},
+            "enforcementAction": "scoped",
+            "scopedEnforcementActions": [{"action": "warn", "enforcementPoints": [{"name": "audit.gatekeeper.sh"}]}]}
+    });
+    let config_map = |name: &str, owner: Option<&str>| {
+        let mut labels = serde_json::Map::new();
+        if let Some(owner) = owner {
+            labels.insert("owner".into(), owner.into());
+        }
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": name, "namespace": "shop", "labels": labels}})
+    };
+    let list = |items: Vec<serde_json::Value>| {
+        let path = dir.join(format!("list-{}.json", items.len()));
+        std::fs::write(
+            &path,
+            serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string(),
+        )
+        .unwrap();
+        path
+    };
+    let scan = |snapshot: &std::path::Path, extra: &[&str]| {
+        bin()
+            .args([
+                "scan",
+                "--allow-incomplete",
+                "--no-config",
+                "-o",
+                "json",
+                "--snapshot",
+            ])
+            .arg(snapshot)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let with_policies = list(vec![
+        template,
+        constraint,
+        config_map("orphan", None),
+        config_map("owned", Some("team-a")),
+    ]);
+    let out = scan(
+        &with_policies,
+        &[
+            "--cluster-policies",
+            "--rules",
+            "K8sNeedsOwner/needs-owner",
+            "--fail-on",
+            "medium",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{report:#}");
+    assert_eq!(findings[0]["object"]["name"], "orphan");
+    assert_eq!(findings[0]["severity"], "medium");
+    // Without the flag the cluster's policies are not run.
+    let out = scan(&with_policies, &["--rules", "K8sNeedsOwner/needs-owner"]);
+    assert_eq!(out.status.code(), Some(2));
+    // A scan of files has no cluster whose policies it could run.
+    let out = bin()
+        .args([
+            "scan",
+            &format!("{SUITE}/samples/unlabelled.yaml"),
+            "--cluster-policies",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give --cluster or --snapshot"));
+    // A cluster without policies: noted, and the built-in rules run.
+    let out = scan(
+        &list(vec![config_map("orphan", None)]),
+        &["--cluster-policies", "--fail-on", "none"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the cluster holds no Gatekeeper constraint")
+    );
+}
