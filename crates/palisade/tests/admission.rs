@@ -753,3 +753,68 @@ fn a_rollouts_pods_are_judged_through_the_deployment() {
         "{metrics}"
     );
 }
+
+/// `--cluster-policies`: the webhook runs the Gatekeeper constraints the cluster holds (here
+/// `--inventory`, read as the cluster), over real TLS: a ConfigMap without an owner label is
+/// denied by the constraint found there, one with it let in.
+#[test]
+fn the_webhook_runs_the_policies_the_cluster_holds() {
+    let dir = scratch("admission-cluster-policies");
+    let inventory = dir.join("cluster.yaml");
+    std::fs::write(
+        &inventory,
+        r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8sneedsowner}
+spec:
+  crd: {spec: {names: {kind: K8sNeedsOwner}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sneedsowner
+        violation[{"msg": "no owner label"}] {
+          not input.review.object.metadata.labels.owner
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sNeedsOwner
+metadata: {name: needs-owner}
+spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
+"#,
+    )
+    .unwrap();
+    let (_child, port, _health, ca) = serve(
+        &dir,
+        "",
+        &[
+            "--inventory",
+            inventory.to_str().unwrap(),
+            "--cluster-policies",
+        ],
+    );
+    let agent = client(&ca);
+    let validate = format!("https://127.0.0.1:{port}/validate");
+    let verdict = |uid: &str, labels: Value| {
+        let object = json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "c", "namespace": "shop", "labels": labels}});
+        let (status, review) = post(
+            &agent,
+            &validate,
+            "application/json",
+            create_review(uid, &object).as_bytes(),
+        );
+        assert_eq!(status, 200, "{review}");
+        review
+    };
+    let denied = verdict("no-owner", json!({}));
+    assert_eq!(denied["response"]["allowed"], false, "{denied}");
+    assert!(
+        denied["response"]["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("[K8sNeedsOwner/needs-owner high] no owner label"),
+        "{denied}"
+    );
+    let owned = verdict("owned", json!({"owner": "team-a"}));
+    assert_eq!(owned["response"]["allowed"], true, "{owned}");
+}
