@@ -52,6 +52,11 @@ pub struct InstallArgs {
     /// Judge objects alone instead of reading the cluster (no RBAC, no token mounted).
     #[arg(long, env = "PALISADE_NO_CLUSTER_READ", value_parser = clap::builder::BoolishValueParser::new())]
     no_cluster_read: bool,
+    /// Also run the policies the cluster holds (Gatekeeper constraints and their templates,
+    /// Config and ExpansionTemplates, ValidatingAdmissionPolicies): adds read access to
+    /// Gatekeeper's policy objects and `serve admission --cluster-policies`.
+    #[arg(long, env = "PALISADE_CLUSTER_POLICIES", value_parser = clap::builder::BoolishValueParser::new(), conflicts_with = "no_cluster_read")]
+    cluster_policies: bool,
     /// Where the serving certificate comes from: `cert-manager` issues it and injects the CA
     /// (needs cert-manager; nothing secret is printed), or `self-signed`: a CA and
     /// certificate made now, printed as a Secret (apply it, never commit it: Palisade's own
@@ -82,6 +87,8 @@ struct Install {
     timeout_seconds: Value,
     mutate: bool,
     read_cluster: bool,
+    /// Run the cluster's policies (only when the cluster is read).
+    cluster_policies: bool,
     tls: Tls,
 }
 
@@ -113,6 +120,7 @@ pub fn run(args: InstallArgs) -> Result<u8> {
         timeout_seconds: json!(args.timeout_seconds),
         mutate: args.mutate,
         read_cluster: !args.no_cluster_read,
+        cluster_policies: args.cluster_policies,
         tls,
     };
     let documents: String = objects(&install)
@@ -165,6 +173,9 @@ fn objects(install: &Install) -> Vec<Value> {
     ];
     if install.read_cluster {
         out.extend(reader_rbac(ns));
+        if install.cluster_policies {
+            out.extend(policy_reader_rbac(ns));
+        }
     }
     out.push(config_map(install));
     match &install.tls {
@@ -219,6 +230,36 @@ fn reader_rbac(ns: &str) -> Vec<Value> {
     ]
 }
 
+/// Read access to Gatekeeper's policy objects, for `--cluster-policies` (ValidatingAdmission
+/// Policies are in the reader's role already). Constraint kinds are made by their templates,
+/// so their group is read whole; it holds nothing but constraints.
+fn policy_reader_rbac(ns: &str) -> Vec<Value> {
+    let read = json!(["get", "list", "watch"]);
+    let name = format!("{NAME}-policy-reader");
+    vec![
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+               "metadata": reviewed_meta(&name, "RBAC003: constraint kinds are made by their templates; the group holds only constraints, read, never written"),
+               "rules": [
+            {"apiGroups": ["templates.gatekeeper.sh"], "resources": ["constrainttemplates"], "verbs": read},
+            {"apiGroups": ["constraints.gatekeeper.sh"], "resources": ["*"], "verbs": read},
+            {"apiGroups": ["config.gatekeeper.sh"], "resources": ["configs"], "verbs": read},
+            {"apiGroups": ["expansion.gatekeeper.sh"], "resources": ["expansiontemplates"], "verbs": read},
+        ]}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": meta(&name, None),
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+               "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": ns}]}),
+    ]
+}
+
+/// [`meta`] of a cluster-scoped object with a finding accepted, and why, in the annotation
+/// `palisade scan` reads, so the install scans clean and the reason stays with the object.
+fn reviewed_meta(name: &str, suppression: &str) -> Value {
+    let mut meta = meta(name, None);
+    meta["annotations"] = json!({"palisade.dev/ignore": suppression});
+    meta
+}
+
 fn config_map(install: &Install) -> Value {
     let mut config = String::from(
         "# palisade serve admission's settings; `palisade init` writes every one, commented.\n[admission]\nexempt_namespaces = [\"kube-system\"]\n",
@@ -259,6 +300,9 @@ fn deployment(install: &Install) -> Value {
     ];
     if install.read_cluster {
         args.push("--cluster");
+        if install.cluster_policies {
+            args.push("--cluster-policies");
+        }
     }
     let container = json!({
         "name": "webhook", "image": install.image, "imagePullPolicy": "Always", "args": args,
@@ -406,6 +450,9 @@ timeoutSeconds: 5
 mutate: false
 # Read the cluster (ClusterRole without Secrets) so cross-object rules see it.
 readCluster: true
+# Also run the policies the cluster holds (Gatekeeper constraints, ValidatingAdmission
+# Policies); adds read access to Gatekeeper's policy objects. Needs readCluster.
+clusterPolicies: false
 # cert-manager issues the serving certificate and injects the CA (nothing secret in the
 # rendered manifests). false: Helm makes a CA and certificate at each render (a Secret
 # holding the key, which `palisade scan` of the rendered chart reports as SEC020).
@@ -444,6 +491,7 @@ fn write_chart(dir: &Path) -> Result<()> {
         timeout_seconds: json!("HELM_TIMEOUT"),
         mutate,
         read_cluster,
+        cluster_policies: true,
         tls,
     };
     let full = objects(&install(true, true, Tls::Helm));
@@ -489,7 +537,7 @@ fn write_chart(dir: &Path) -> Result<()> {
             .pointer_mut("/spec/template/spec/containers/0/args")
             .and_then(Value::as_array_mut)
         {
-            args.retain(|a| a != "--cluster");
+            args.retain(|a| a != "--cluster" && a != "--cluster-policies");
             args.push(json!("HELM_CLUSTER_FLAG"));
         }
     }
@@ -498,7 +546,7 @@ fn write_chart(dir: &Path) -> Result<()> {
         .lines()
         .map(|line| match line.split_once("- HELM_CLUSTER_FLAG") {
             Some((indent, _)) => format!(
-                "{indent}{{{{- if .Values.readCluster }}}}\n{indent}- --cluster\n{indent}{{{{- end }}}}\n"
+                "{indent}{{{{- if .Values.readCluster }}}}\n{indent}- --cluster\n{indent}{{{{- if .Values.clusterPolicies }}}}\n{indent}- --cluster-policies\n{indent}{{{{- end }}}}\n{indent}{{{{- end }}}}\n"
             ),
             None => format!("{line}\n"),
         })
@@ -515,11 +563,23 @@ fn write_chart(dir: &Path) -> Result<()> {
             .concat(),
         ),
     )?;
+    let reader = |policies: bool| {
+        [kind("ClusterRole"), kind("ClusterRoleBinding")]
+            .concat()
+            .into_iter()
+            .filter(|o| {
+                o["metadata"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.ends_with("-policy-reader") == policies)
+            })
+            .collect::<Vec<_>>()
+    };
     write(
         templates.join("rbac.yaml"),
         format!(
-            "{{{{- if .Values.readCluster }}}}\n{}{{{{- end }}}}\n",
-            helm_text(&[kind("ClusterRole"), kind("ClusterRoleBinding")].concat())
+            "{{{{- if .Values.readCluster }}}}\n{}{{{{- if .Values.clusterPolicies }}}}\n{}{{{{- end }}}}\n{{{{- end }}}}\n",
+            helm_text(&reader(false)),
+            helm_text(&reader(true))
         ),
     )?;
     let config = kind("ConfigMap").remove(0);

@@ -456,6 +456,37 @@ fn install_prints_manifests_that_pass_palisades_own_scan() {
         .unwrap();
     assert!(!role.contains("secrets"), "{role}");
 
+    // `--cluster-policies`: the flag and read access to Gatekeeper's policy objects (its
+    // whole constraints group, the accepted RBAC003 said on the role), still scanning clean.
+    let (path, text) = print(&["--cluster-policies"], "cluster-policies.yaml");
+    assert!(
+        text.contains("- \"--cluster-policies\"") || text.contains("- --cluster-policies"),
+        "{text}"
+    );
+    let role = text
+        .split("---")
+        .find(|d| {
+            d.contains("name: palisade-webhook-policy-reader") && d.contains("kind: ClusterRole\n")
+        })
+        .expect("the policy reader role");
+    assert!(
+        role.contains("constraints.gatekeeper.sh") && role.contains("palisade.dev/ignore"),
+        "{role}"
+    );
+    assert!(
+        !role.contains("secrets") && !role.contains("create"),
+        "{role}"
+    );
+    let out = scan(&path);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let (_, without) = print(&[], "default.yaml");
+    assert!(!without.contains("cluster-policies") && !without.contains("policy-reader"));
+
     // Made now: the caBundle and the Secret; our own scan reports the key as it should.
     let (path, text) = print(
         &["--tls", "self-signed", "--namespace", "guard"],
@@ -540,6 +571,8 @@ fn the_chart_renders_with_helm_and_passes_its_own_scan() {
     for (values, expected) in [
         ("mutate=true", &[][..]),
         ("readCluster=false", &[]),
+        ("clusterPolicies=true", &[]),
+        ("readCluster=false,clusterPolicies=true", &[]),
         ("failurePolicy=Ignore,timeoutSeconds=3,replicas=3", &[]),
         ("certManager=false", &["SEC020"]),
         (
