@@ -131,6 +131,23 @@ impl ExpansionTemplate {
         Ok(mock)
     }
 
+    /// The request for `mock`, from the `review` (an AdmissionRequest) of its workload: the
+    /// generated kind and the mock's name, without the workload's old object.
+    pub fn mock_review(&self, review: &Value, mock: Value) -> Value {
+        let mut review = review.clone();
+        if let Some(map) = review.as_object_mut() {
+            let (group, version, kind) = &self.generated;
+            map.insert(
+                "kind".into(),
+                json!({"group": group, "version": version, "kind": kind}),
+            );
+            map.insert("name".into(), mock["metadata"]["name"].clone());
+            map.remove("oldObject");
+            map.insert("object".into(), mock);
+        }
+        review
+    }
+
     /// The fields of `templateSource`, in order.
     pub fn source_path(&self) -> &[String] {
         &self.source

@@ -210,17 +210,7 @@ impl ConstraintRule {
             if !self.applies(cx, cluster, &mock) {
                 continue;
             }
-            let mut review = review_in(cx.object);
-            if let Some(map) = review.as_object_mut() {
-                let (group, version, kind) = expansion.generated();
-                map.insert(
-                    "kind".into(),
-                    serde_json::json!({"group": group, "version": version, "kind": kind}),
-                );
-                map.insert("name".into(), mock["metadata"]["name"].clone());
-                map.remove("oldObject");
-                map.insert("object".into(), mock);
-            }
+            let review = expansion.mock_review(&review_in(cx.object), mock);
             let found = match &*self.template {
                 Compiled::Rego(rego) => {
                     rego.violations_of(to_rego(&review), self.parameters.clone(), inventory)

@@ -1,11 +1,16 @@
 //! Gatekeeper policy test suites (`suite.yaml`, the format `gator verify` runs): for each test,
 //! a template and a constraint; for each case, an object (or an AdmissionReview), optional
 //! inventory objects, and assertions on the number of violations, optionally of those whose
-//! message contains a substring.
+//! message matches a regular expression (unanchored, as gator's). A test may name an
+//! ExpansionTemplate (`expansion`): each object is then also judged as the resources it would
+//! create, their violations aggregated with its own.
 
 use std::path::{Path, PathBuf};
 
 use palisade_core::tree::Tree as _;
+
+use crate::expansion::ExpansionTemplate;
+use crate::gatekeeper::Source;
 use palisade_inventory::{Limits, load_text};
 use palisade_k8s::resources::Scopes;
 use serde_json::{Map, Value};
@@ -199,9 +204,16 @@ pub fn run_suite(path: &Path, engine: EngineChoice) -> Result<Vec<CaseResult>, S
         let constraint = one(&file("constraint")?)?;
         let parsed = Template::from_value(&template);
         let assessed = !matches!((&parsed, engine), (Ok(t), EngineChoice::Cel) if t.cel.is_none());
-        let compiled: Result<(Compiled, Constraint), String> = parsed
+        let expansion = match test.get("expansion") {
+            None => Ok(None),
+            Some(_) => {
+                let value = one(&file("expansion")?)?;
+                ExpansionTemplate::from_value(&value).map(Some)
+            }
+        };
+        let compiled: Result<Judge, String> = parsed
             .and_then(|t| Compiled::compile(&t, engine))
-            .and_then(|t| Ok((t, Constraint::from_value(&constraint)?)))
+            .and_then(|t| Ok((t, Constraint::from_value(&constraint)?, expansion?)))
             .map_err(|e| e.to_string());
         for case in test
             .get("cases")
@@ -241,11 +253,63 @@ pub fn run_suite(path: &Path, engine: EngineChoice) -> Result<Vec<CaseResult>, S
     Ok(results)
 }
 
+/// A test's compiled template, its constraint and its ExpansionTemplate.
+type Judge = (Compiled, Constraint, Option<ExpansionTemplate>);
+
+/// The violations of `object` and, with `expansion`, of the resources it would create
+/// (their messages prefixed as Gatekeeper prefixes them), as `match.source` selects.
+pub fn evaluate_expanded(
+    (template, constraint, expansion): &Judge,
+    object: &Value,
+    inventory: &[Value],
+    scopes: &Scopes,
+) -> Result<Vec<Violation>, crate::gatekeeper::PolicyError> {
+    let source = constraint.matcher.source;
+    let mut found = if source == Source::Generated {
+        Vec::new()
+    } else {
+        evaluate(template, constraint, object, inventory, scopes)?
+    };
+    let review = review_of(object);
+    let workload = review.get("object").filter(|o| !o.is_null());
+    let Some((expansion, workload)) = expansion.as_ref().zip(workload) else {
+        return Ok(found);
+    };
+    let api_version = workload
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let kind = workload.get("kind").and_then(Value::as_str).unwrap_or("");
+    if source == Source::Original || !expansion.applies_to(api_version, kind) {
+        return Ok(found);
+    }
+    let namespace = workload
+        .at("/metadata/namespace")
+        .and_then(Value::as_str)
+        .or_else(|| review.get("namespace").and_then(Value::as_str))
+        .unwrap_or("default");
+    // gator refuses a workload without the source field, as the webhook does.
+    let mock = expansion.expand(workload, namespace).map_err(|message| {
+        crate::gatekeeper::PolicyError::Invalid {
+            object: format!("ExpansionTemplate {}", expansion.name),
+            field: "spec.templateSource",
+            message,
+        }
+    })?;
+    let mock_review = serde_json::json!({"kind": "AdmissionReview",
+        "request": expansion.mock_review(&review, mock)});
+    for mut violation in evaluate(template, constraint, &mock_review, inventory, scopes)? {
+        violation.msg = crate::expansion::implied(&expansion.name, &violation.msg);
+        found.push(violation);
+    }
+    Ok(found)
+}
+
 /// One case: whether its assertions hold, the violation messages, and what failed.
 fn run_case(
     dir: &Path,
     case: &Value,
-    (template, constraint): &(Compiled, Constraint),
+    judge: &Judge,
     scopes: &Scopes,
 ) -> Result<(bool, Vec<String>, Option<String>), String> {
     let object_file = case
@@ -264,7 +328,7 @@ fn run_case(
         inventory.extend(objects(&dir.join(file)).map_err(|e| e.to_string())?);
     }
     let violations =
-        evaluate(template, constraint, &object, &inventory, scopes).map_err(|e| e.to_string())?;
+        evaluate_expanded(judge, &object, &inventory, scopes).map_err(|e| e.to_string())?;
     let messages: Vec<String> = violations.iter().map(|v| v.msg.clone()).collect();
     let mut failed = Vec::new();
     for assertion in case
@@ -279,9 +343,14 @@ fn run_case(
             Some(value) => expected(value).ok_or("`violations` is not yes, no or a number")?,
         };
         let filter = assertion.get("message").and_then(Value::as_str);
+        let pattern = filter
+            .filter(|f| !f.is_empty())
+            .map(regex::Regex::new)
+            .transpose()
+            .map_err(|e| format!("`message` is not a regular expression: {e}"))?;
         let count = messages
             .iter()
-            .filter(|m| filter.is_none_or(|f| m.contains(f)))
+            .filter(|m| pattern.as_ref().is_none_or(|p| p.is_match(m)))
             .count();
         let ok = match want {
             Expected::Some => count > 0,

@@ -557,3 +557,52 @@ fn the_policies_a_cluster_holds_judge_it() {
         String::from_utf8_lossy(&out.stderr).contains("the cluster holds no Gatekeeper constraint")
     );
 }
+
+/// gator's suite features: a test's `expansion` (the Deployment judged as its Pod, the
+/// violation aggregated with the `[Implied by ...]` prefix) and `message` as an unanchored
+/// regular expression (tests/policy/expansion). A message that is not a regular expression
+/// fails its case with the reason.
+#[test]
+fn suites_expand_workloads_and_match_messages_as_regular_expressions() {
+    let out = bin()
+        .args(["policy", "test", "crates/palisade/tests/policy/expansion"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{table}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for case in [
+        "PASS  expansion / pods-of-deployments / deployment",
+        "PASS  expansion / pods-of-deployments / pod",
+        "PASS  expansion / without-expansion / deployment",
+    ] {
+        assert!(table.contains(case), "{case}:\n{table}");
+    }
+    let dir = scratch("policy-bad-regex");
+    for file in ["template.yaml", "constraint.yaml", "pod.yaml"] {
+        std::fs::copy(
+            format!(
+                "{}/tests/policy/expansion/{file}",
+                env!("CARGO_MANIFEST_DIR")
+            ),
+            dir.join(file),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        dir.join("suite.yaml"),
+        "kind: Suite\napiVersion: test.gatekeeper.sh/v1alpha1\ntests:\n- name: t\n  template: template.yaml\n  constraint: constraint.yaml\n  cases:\n  - name: bad\n    object: pod.yaml\n    assertions:\n    - violations: 1\n      message: 'container (shell'\n",
+    )
+    .unwrap();
+    let out = bin().args(["policy", "test"]).arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("`message` is not a regular expression"),
+        "{table}"
+    );
+}
