@@ -767,6 +767,35 @@ fn parse_fail_on(text: &str) -> Result<Option<Severity>> {
 }
 
 /// The scan options common to manifests, snapshots and clusters.
+/// The scan of a whole cluster read (a snapshot or a live one, `loaded`), which could not
+/// list `unlisted`; the policies it holds run with `--cluster-policies`. Returns the report
+/// and why each type was not listed.
+fn scan_whole_cluster(
+    args: &ScanArgs,
+    outputs: &Outputs,
+    unlisted: Vec<(String, String, String)>,
+    loaded: palisade_inventory::Loaded,
+    start: std::time::Instant,
+) -> Result<(palisade_core::Report, Vec<String>)> {
+    let mut options = scan_options(
+        args,
+        LoadOptions::default(),
+        outputs,
+        Some(&loaded.inventory),
+    )?;
+    options.unlisted = unlisted;
+    options.whole_cluster = true;
+    let not_listed = options
+        .unlisted
+        .iter()
+        .map(|(_, _, why)| why.clone())
+        .collect();
+    Ok((
+        palisade_scan::scan_loaded(loaded, &options, start),
+        not_listed,
+    ))
+}
+
 /// The scan options common to manifests, snapshots and clusters; `cluster` is the cluster
 /// scanned (a snapshot or a live one), whose policies `--cluster-policies` runs.
 fn scan_options(
@@ -916,42 +945,20 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     let mut report = if let Some(file) = &args.snapshot {
         let snapshot = palisade_snapshot::SnapshotFile::open(file, false)?;
         let unlisted = snapshot.unlisted();
-        let loaded = snapshot.load();
-        let mut options = scan_options(
-            &args,
-            LoadOptions::default(),
-            &outputs,
-            Some(&loaded.inventory),
-        )?;
-        options.unlisted = unlisted;
-        options.whole_cluster = true;
-        not_listed = options
-            .unlisted
-            .iter()
-            .map(|(_, _, why)| why.clone())
-            .collect();
-        palisade_scan::scan_loaded(loaded, &options, start)
+        let report;
+        (report, not_listed) =
+            scan_whole_cluster(&args, &outputs, unlisted, snapshot.load(), start)?;
+        report
     } else if args.cluster {
         let Some(snapshot) = cluster_cmd::capture_cluster(&args.cluster_args)? else {
             eprintln!("palisade: interrupted; nothing written");
             return Ok(130);
         };
         let unlisted = snapshot.unlisted();
-        let loaded = snapshot.load();
-        let mut options = scan_options(
-            &args,
-            LoadOptions::default(),
-            &outputs,
-            Some(&loaded.inventory),
-        )?;
-        options.unlisted = unlisted;
-        options.whole_cluster = true;
-        not_listed = options
-            .unlisted
-            .iter()
-            .map(|(_, _, why)| why.clone())
-            .collect();
-        palisade_scan::scan_loaded(loaded, &options, start)
+        let report;
+        (report, not_listed) =
+            scan_whole_cluster(&args, &outputs, unlisted, snapshot.load(), start)?;
+        report
     } else {
         let (inputs, load) = inputs(&args.load)?;
         let options = scan_options(&args, load, &outputs, None)?;
