@@ -460,12 +460,27 @@ pub fn load_with(
         .into_iter()
         .flat_map(|c| c.objects.iter())
         .filter(|o| is_policy(o))
-        .map(|o| (format!("cluster: {}", o.id), o.clone()));
+        .map(|o| (format!("{CLUSTER_SOURCE}{}", o.id), o.clone()));
     objects.extend(held);
     let mut loaded = load_objects(objects, point);
     problems.append(&mut loaded.problems);
     loaded.problems = problems;
     loaded
+}
+
+/// How a policy read from a cluster is named in problems (`cluster: Kind/name`).
+pub const CLUSTER_SOURCE: &str = "cluster: ";
+
+impl Loaded {
+    /// Takes out the problems of policies the cluster holds (their files are not the
+    /// user's to fix here, and a webhook goes on without them).
+    pub fn take_cluster_problems(&mut self) -> Vec<String> {
+        let (cluster, files) = std::mem::take(&mut self.problems)
+            .into_iter()
+            .partition(|p| p.starts_with(CLUSTER_SOURCE));
+        self.problems = files;
+        cluster
+    }
 }
 
 /// Whether an object is one [`load_objects`] reads.

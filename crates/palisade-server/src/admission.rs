@@ -46,6 +46,8 @@ pub struct AdmissionMetrics {
     /// Reads of the cluster after the first, by why (`refresh`, `change`) and outcome (`ok`,
     /// `failed`).
     pub cluster_reads: Labelled,
+    /// Policies the cluster holds that the last read could not use (`--cluster-policies`).
+    pub unusable_policies: AtomicI64,
 }
 
 impl Exposition for AdmissionMetrics {
@@ -72,6 +74,10 @@ impl Exposition for AdmissionMetrics {
         out.push_str(&format!(
             "# HELP palisade_admission_remembered_objects ReplicaSets and Jobs let in and kept in the cluster model since the cluster was read.\n# TYPE palisade_admission_remembered_objects gauge\npalisade_admission_remembered_objects {}\n",
             self.remembered.load(Ordering::Relaxed)
+        ));
+        out.push_str(&format!(
+            "# HELP palisade_admission_cluster_policies_unusable Policies the cluster holds that the last read could not use (a template that does not compile, a constraint without its template); they are not run.\n# TYPE palisade_admission_cluster_policies_unusable gauge\npalisade_admission_cluster_policies_unusable {}\n",
+            self.unusable_policies.load(Ordering::Relaxed)
         ));
         self.cluster_reads.render_labels(
             "palisade_admission_cluster_reads_total",

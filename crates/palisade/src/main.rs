@@ -437,12 +437,32 @@ impl RuleArgs {
     /// The scan options these flags select (for `load` and `unlisted` as the caller reads).
     /// Gatekeeper constraints run with their action at `point` (`scopedEnforcementActions`);
     /// `cluster` is the cluster judged, whose policies `--cluster-policies` adds.
+    /// A policy the cluster holds that cannot be used is an error, as any other.
     pub(crate) fn scan_options(
         &self,
         load: LoadOptions,
         point: palisade_policy::EnforcementPoint,
         cluster: Option<&palisade_inventory::Inventory>,
     ) -> Result<ScanOptions> {
+        let (options, unusable) = self.scan_options_past_cluster_problems(load, point, cluster)?;
+        if !unusable.is_empty() {
+            bail!(
+                "--cluster-policies: {} of the cluster cannot be used:\n  {}",
+                palisade_report::table::plural(unusable.len(), "policy"),
+                unusable.join("\n  ")
+            );
+        }
+        Ok(options)
+    }
+
+    /// [`RuleArgs::scan_options`] for a webhook, which goes on without the policies the
+    /// cluster holds that cannot be used: it returns them, to be logged and counted.
+    pub(crate) fn scan_options_past_cluster_problems(
+        &self,
+        load: LoadOptions,
+        point: palisade_policy::EnforcementPoint,
+        cluster: Option<&palisade_inventory::Inventory>,
+    ) -> Result<(ScanOptions, Vec<String>)> {
         let in_cluster = match (self.cluster_policies, cluster) {
             (false, _) => None,
             (true, Some(cluster)) => Some(cluster),
@@ -450,26 +470,29 @@ impl RuleArgs {
                 "--cluster-policies runs the policies of the cluster judged: give --cluster or --snapshot"
             ),
         };
-        let rules = rules_with_policies(&self.policies, point, in_cluster)?;
+        let (rules, unusable) = rules_with_policies(&self.policies, point, in_cluster)?;
         if let Some(profile) = self.framework {
             refuse_policies_outside(&rules, profile)?;
         }
         let config = self.config.load_for(&rules)?;
-        Ok(ScanOptions {
-            only_rules: canonical_in(&rules, &self.rules)?,
-            skip_rules: canonical_in(&rules, &self.skip_rules)?,
-            rules,
-            load,
-            config,
-            today: None,
-            framework: self.framework,
-            unlisted: Vec::new(),
-            whole_cluster: false,
-            namespaces: Vec::new(),
-            pss_version: self.pss_version,
-            secrets_in_all_files: false,
-            skip_evaluations: true,
-        })
+        Ok((
+            ScanOptions {
+                only_rules: canonical_in(&rules, &self.rules)?,
+                skip_rules: canonical_in(&rules, &self.skip_rules)?,
+                rules,
+                load,
+                config,
+                today: None,
+                framework: self.framework,
+                unlisted: Vec::new(),
+                whole_cluster: false,
+                namespaces: Vec::new(),
+                pss_version: self.pss_version,
+                secrets_in_all_files: false,
+                skip_evaluations: true,
+            },
+            unusable,
+        ))
     }
 }
 
@@ -854,15 +877,17 @@ fn rules_with_policies(
     policies: &[PathBuf],
     point: palisade_policy::EnforcementPoint,
     cluster: Option<&palisade_inventory::Inventory>,
-) -> Result<palisade_rules::RuleSet> {
+) -> Result<(palisade_rules::RuleSet, Vec<String>)> {
     let mut rules = palisade_scan::default_rules();
     if policies.is_empty() && cluster.is_none() {
-        return Ok(rules);
+        return Ok((rules, Vec::new()));
     }
-    let loaded = palisade_policy::provider::load_with(policies, cluster, point);
+    let mut loaded = palisade_policy::provider::load_with(policies, cluster, point);
+    let unusable = loaded.take_cluster_problems();
     if cluster.is_some()
         && policies.is_empty()
         && loaded.rules.is_empty()
+        && unusable.is_empty()
         && loaded.problems.is_empty()
     {
         // A cluster without policies: nothing of theirs goes unjudged.
@@ -870,7 +895,7 @@ fn rules_with_policies(
             "palisade: note: --cluster-policies: the cluster holds no Gatekeeper constraint or ValidatingAdmissionPolicyBinding enforced at {}",
             point.name()
         );
-        return Ok(rules);
+        return Ok((rules, unusable));
     }
     if !loaded.elsewhere.is_empty() {
         eprintln!(
@@ -887,7 +912,7 @@ fn rules_with_policies(
             loaded.problems.join("\n  ")
         );
     }
-    if loaded.rules.is_empty() {
+    if loaded.rules.is_empty() && !policies.is_empty() {
         bail!(
             "--policy: no Gatekeeper constraint or ValidatingAdmissionPolicyBinding to run under {} ({} templates and policies)",
             policies
@@ -903,7 +928,7 @@ fn rules_with_policies(
             .add(rule)
             .map_err(|e| anyhow::anyhow!("--policy: {e}"))?;
     }
-    Ok(rules)
+    Ok((rules, unusable))
 }
 
 /// Refuses flags that would be ignored: what a user asked for is done, or said to be

@@ -283,17 +283,17 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
         bail!("--cluster and --inventory name two clusters; give one");
     }
     crate::analysis_input::load_objects_if_live(&args.live)?;
-    let (options, inventory) = if args.live.cluster {
+    let (options, inventory, unusable) = if args.live.cluster {
         live_model(&args.select, &args.live)?
     } else {
         let inventory = context_inventory(&args.inventory)?;
         let cluster = (!args.inventory.is_empty()).then_some(&inventory);
-        let options = args.select.scan_options(
+        let (options, unusable) = args.select.scan_options_past_cluster_problems(
             palisade_inventory::LoadOptions::default(),
             palisade_policy::EnforcementPoint::Validation,
             cluster,
         )?;
-        (options, inventory)
+        (options, inventory, unusable)
     };
     let admission = prepare_admission(&args.select, options, inventory, args.namespace.as_deref())?;
     let files = args.tls.files()?;
@@ -303,6 +303,7 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
         _ => DecisionLogLevel::Findings,
     };
     let metrics = Arc::new(AdmissionMetrics::default());
+    note_unusable_policies(&unusable, &metrics);
     let state = Arc::new(AdmissionState::new(
         admission,
         metrics.clone(),
@@ -325,7 +326,8 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
                 let began = std::time::Instant::now();
                 last_read = began;
                 match live_model(&select, &live) {
-                    Ok((options, inventory)) => {
+                    Ok((options, inventory, unusable)) => {
+                        note_unusable_policies(&unusable, &reads);
                         let objects = inventory.objects.len();
                         judge.replace_model(
                             palisade_admission::prepare_model(
@@ -460,11 +462,29 @@ fn context_inventory(paths: &[PathBuf]) -> Result<palisade_inventory::Inventory>
     Ok(loaded.inventory)
 }
 
-/// The live cluster, read now, with the types it would not list marked in the options.
+/// Logs each policy the cluster holds that cannot be used, and counts them: the webhook goes
+/// on with the others, as Gatekeeper goes on past a template in error.
+fn note_unusable_policies(unusable: &[String], metrics: &AdmissionMetrics) {
+    for problem in unusable {
+        eprintln!(
+            "{}",
+            serde_json::json!({"level": "warning", "msg": "cluster policy not used", "problem": problem})
+        );
+    }
+    let count = i64::try_from(unusable.len()).unwrap_or(i64::MAX);
+    metrics.unusable_policies.store(count, Ordering::Relaxed);
+}
+
+/// The live cluster, read now, with the types it would not list marked in the options, and
+/// the policies it holds that cannot be used (`--cluster-policies`).
 fn live_model(
     select: &crate::RuleArgs,
     live: &crate::analysis_input::LiveArgs,
-) -> Result<(palisade_scan::ScanOptions, palisade_inventory::Inventory)> {
+) -> Result<(
+    palisade_scan::ScanOptions,
+    palisade_inventory::Inventory,
+    Vec<String>,
+)> {
     let args = crate::cluster_cmd::ClusterArgs {
         all_namespaces: true,
         ..live.cluster_args()
@@ -474,14 +494,14 @@ fn live_model(
     };
     let unlisted = snapshot.unlisted();
     let loaded = snapshot.load();
-    let mut options = select.scan_options(
+    let (mut options, unusable) = select.scan_options_past_cluster_problems(
         palisade_inventory::LoadOptions::default(),
         palisade_policy::EnforcementPoint::Validation,
         Some(&loaded.inventory),
     )?;
     options.unlisted = unlisted;
     options.whole_cluster = true;
-    Ok((options, loaded.inventory))
+    Ok((options, loaded.inventory, unusable))
 }
 
 /// Serves `router` over HTTPS and the operations port until SIGINT or SIGTERM (then drains

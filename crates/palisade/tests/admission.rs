@@ -789,7 +789,8 @@ fn a_rollouts_pods_are_judged_through_the_deployment() {
 
 /// `--cluster-policies`: the webhook runs the Gatekeeper constraints the cluster holds (here
 /// `--inventory`, read as the cluster), over real TLS: a ConfigMap without an owner label is
-/// denied by the constraint found there, one with it let in.
+/// denied by the constraint found there, one with it let in. A constraint whose template
+/// does not compile is left out and counted, and the webhook goes on with the others.
 #[test]
 fn the_webhook_runs_the_policies_the_cluster_holds() {
     let dir = scratch("admission-cluster-policies");
@@ -813,10 +814,26 @@ apiVersion: constraints.gatekeeper.sh/v1beta1
 kind: K8sNeedsOwner
 metadata: {name: needs-owner}
 spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
+---
+apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8sbroken}
+spec:
+  crd: {spec: {names: {kind: K8sBroken}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sbroken
+        violation[{"msg": "x"}] { x := := 1 }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sBroken
+metadata: {name: broken}
+spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
 "#,
     )
     .unwrap();
-    let (_child, port, _health, ca) = serve(
+    let (_child, port, health, ca) = serve(
         &dir,
         "",
         &[
@@ -850,4 +867,9 @@ spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
     );
     let owned = verdict("owned", json!({"owner": "team-a"}));
     assert_eq!(owned["response"]["allowed"], true, "{owned}");
+    let metrics = metrics(&agent, health);
+    assert!(
+        metrics.contains("palisade_admission_cluster_policies_unusable 1"),
+        "{metrics}"
+    );
 }

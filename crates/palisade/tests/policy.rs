@@ -460,13 +460,19 @@ spec: {containers: [{name: shell, image: "busybox:latest"}]}
 #[test]
 fn the_policies_a_cluster_holds_judge_it() {
     let dir = scratch("policy-cluster");
-    let template = serde_json::json!({
-        "apiVersion": "templates.gatekeeper.sh/v1", "kind": "ConstraintTemplate",
-        "metadata": {"name": "k8sneedsowner"},
-        "spec": {"crd": {"spec": {"names": {"kind": "K8sNeedsOwner"}}},
-            "targets": [{"target": "admission.k8s.gatekeeper.sh",
-                "rego": "package k8sneedsowner\nviolation[{\"msg\": \"no owner label\"}] {\n  not input.review.object.metadata.labels.owner\n}\n"}]}
-    });
+    let template_value = |name: &str, kind: &str, rego: &str| {
+        serde_json::json!({
+            "apiVersion": "templates.gatekeeper.sh/v1", "kind": "ConstraintTemplate",
+            "metadata": {"name": name},
+            "spec": {"crd": {"spec": {"names": {"kind": kind}}},
+                "targets": [{"target": "admission.k8s.gatekeeper.sh", "rego": rego}]}
+        })
+    };
+    let template = template_value(
+        "k8sneedsowner",
+        "K8sNeedsOwner",
+        "package k8sneedsowner\nviolation[{\"msg\": \"no owner label\"}] {\n  not input.review.object.metadata.labels.owner\n}\n",
+    );
     let constraint = serde_json::json!({
         "apiVersion": "constraints.gatekeeper.sh/v1beta1", "kind": "K8sNeedsOwner",
         "metadata": {"name": "needs-owner"},
@@ -547,6 +553,31 @@ fn the_policies_a_cluster_holds_judge_it() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("give --cluster or --snapshot"));
+    // A policy of the cluster that cannot be used stops a scan: it would pass unjudged.
+    let broken = template_value(
+        "k8sbroken",
+        "K8sBroken",
+        "package k8sbroken\nviolation[{\"msg\": \"x\"}] { x := := 1 }\n",
+    );
+    let broken_constraint = serde_json::json!({"apiVersion": "constraints.gatekeeper.sh/v1beta1",
+        "kind": "K8sBroken", "metadata": {"name": "broken"}, "spec": {}});
+    let out = scan(
+        &list(vec![
+            broken,
+            broken_constraint,
+            config_map("orphan", None),
+            config_map("x", None),
+            config_map("y", None),
+        ]),
+        &["--cluster-policies"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 policy of the cluster cannot be used")
+            && stderr.contains("cluster: K8sBroken"),
+        "{stderr}"
+    );
     // A cluster without policies: noted, and the built-in rules run.
     let out = scan(
         &list(vec![config_map("orphan", None)]),
