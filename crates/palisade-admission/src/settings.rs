@@ -354,6 +354,14 @@ mod tests {
     }
 
     #[test]
+    fn on_error_is_read_and_denies_by_default() {
+        assert_eq!(AdmissionSettings::default().on_error, OnTimeout::Deny);
+        let s = AdmissionSettings::parse("p.toml", "[admission]\non_error = \"allow\"\n", &known)
+            .unwrap();
+        assert_eq!(s.on_error, OnTimeout::Allow);
+    }
+
+    #[test]
     fn severities_decide_without_rule_entries() {
         let s = AdmissionSettings::default();
         assert_eq!(s.action("X", Severity::Critical, "a"), Mode::Enforce);
