@@ -1099,24 +1099,7 @@ spec:
 /// constraint at admission (`processes: [webhook]`), a Namespace by its own name.
 #[test]
 fn a_gatekeeper_config_exempts_its_namespaces() {
-    const POLICY: &str = r#"apiVersion: templates.gatekeeper.sh/v1
-kind: ConstraintTemplate
-metadata: {name: k8sneedsowner}
-spec:
-  crd: {spec: {names: {kind: K8sNeedsOwner}}}
-  targets:
-    - target: admission.k8s.gatekeeper.sh
-      rego: |
-        package k8sneedsowner
-        violation[{"msg": "no owner label"}] {
-          not input.review.object.metadata.labels.owner
-        }
----
-apiVersion: constraints.gatekeeper.sh/v1beta1
-kind: K8sNeedsOwner
-metadata: {name: needs-owner}
-spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap", "Namespace"]}]}}
----
+    const CONFIG: &str = r#"---
 apiVersion: config.gatekeeper.sh/v1alpha1
 kind: Config
 metadata: {name: config, namespace: gatekeeper-system}
@@ -1125,7 +1108,8 @@ spec:
     - {excludedNamespaces: ["team-*"], processes: ["webhook"]}
     - {excludedNamespaces: ["batch"], processes: ["audit"]}
 "#;
-    let admission = judging_with("config", POLICY, AdmissionSettings::default());
+    let policy = [include_str!("data/needs-owner.yaml"), CONFIG].concat();
+    let admission = judging_with("config", &policy, AdmissionSettings::default());
     let allowed = |object: Value| {
         admission
             .validate(&decode(&review_of(&object, "u")).unwrap())

@@ -797,24 +797,9 @@ fn the_webhook_runs_the_policies_the_cluster_holds() {
     let inventory = dir.join("cluster.yaml");
     std::fs::write(
         &inventory,
-        r#"apiVersion: templates.gatekeeper.sh/v1
-kind: ConstraintTemplate
-metadata: {name: k8sneedsowner}
-spec:
-  crd: {spec: {names: {kind: K8sNeedsOwner}}}
-  targets:
-    - target: admission.k8s.gatekeeper.sh
-      rego: |
-        package k8sneedsowner
-        violation[{"msg": "no owner label"}] {
-          not input.review.object.metadata.labels.owner
-        }
----
-apiVersion: constraints.gatekeeper.sh/v1beta1
-kind: K8sNeedsOwner
-metadata: {name: needs-owner}
-spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
----
+        [
+            include_str!("../../palisade-admission/tests/data/needs-owner.yaml"),
+            r#"---
 apiVersion: templates.gatekeeper.sh/v1
 kind: ConstraintTemplate
 metadata: {name: k8sbroken}
@@ -831,6 +816,8 @@ kind: K8sBroken
 metadata: {name: broken}
 spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
 "#,
+        ]
+        .concat(),
     )
     .unwrap();
     let (_child, port, health, ca) = serve(
