@@ -281,29 +281,29 @@ impl Admission {
             return (judged, None);
         }
         let object = as_stored(review.object.as_ref(), review);
-        let (judged, annotations, changes_models) =
-            match self.judge(object, Some(review.request_json.clone())) {
-                Ok(judged) => judged,
-                Err(message) => {
-                    let log = DecisionLog {
-                        allowed: false,
-                        ..base_log(review, Outcome::Denied, Some(message.clone()))
-                    };
-                    return (respond(review, log, |r| r.deny(message)), None);
-                }
-            };
+        let judgement = match self.judge(object, Some(review.request_json.clone())) {
+            Ok(judgement) => judgement,
+            Err(message) => {
+                let log = DecisionLog {
+                    allowed: false,
+                    ..base_log(review, Outcome::Denied, Some(message.clone()))
+                };
+                return (respond(review, log, |r| r.deny(message)), None);
+            }
+        };
         let existing: HashSet<Fingerprint> =
             match (review.old_object(), self.settings.grandfather_existing) {
                 (Some(old), true) if review.operation() == "UPDATE" => self
                     .judge(as_stored(Some(old), review), None)
-                    .map(|(findings, _, _)| findings)
+                    .map(|old| [old.findings, old.unjudged].concat())
                     .unwrap_or_default()
                     .iter()
                     .map(palisade_core::Finding::fingerprint)
                     .collect(),
                 _ => HashSet::new(),
             };
-        let verdict = self.verdict(review, &judged, &existing, annotations);
+        let changes_models = judgement.changes_models;
+        let verdict = self.verdict(review, judgement, &existing);
         (verdict, Some(changes_models))
     }
 
@@ -422,11 +422,7 @@ impl Admission {
     /// The findings that count for `object` (unsuppressed, or suppressed only by the
     /// object's own annotation when the settings do not honour those) and the audit
     /// annotations the policies made.
-    fn judge(
-        &self,
-        object: Value,
-        request: Option<Arc<Value>>,
-    ) -> Result<(Vec<Finding>, AuditAnnotations, bool), String> {
+    fn judge(&self, object: Value, request: Option<Arc<Value>>) -> Result<Judgement, String> {
         let evaluation = self
             .model()
             .evaluate_request(object, request)
@@ -441,30 +437,30 @@ impl Admission {
                 None => true,
                 Some(s) => s.source == SuppressionSource::Annotation && !honor,
             })
-            .chain(unjudged)
             .collect();
-        Ok((
+        Ok(Judgement {
             findings,
-            report.audit_annotations,
-            evaluation.changes_models,
-        ))
+            unjudged,
+            annotations: report.audit_annotations,
+            changes_models: evaluation.changes_models,
+        })
     }
 
     fn verdict(
         &self,
         review: &Review,
-        findings: &[Finding],
+        judgement: Judgement,
         existing: &HashSet<Fingerprint>,
-        annotations: Vec<(String, String)>,
     ) -> Judged {
         let namespace = review.namespace();
         let mut by_action: BTreeMap<Mode, Vec<&Finding>> = BTreeMap::new();
         let mut grandfathered = Vec::new();
-        for finding in findings {
+        let found = judgement.findings.iter().map(|f| (f, false));
+        for (finding, unjudged) in found.chain(judgement.unjudged.iter().map(|f| (f, true))) {
             let mut action = self
                 .settings
                 .action(finding.rule_id(), finding.severity, namespace);
-            if is_unjudged(finding) && self.settings.on_error == OnTimeout::Allow {
+            if unjudged && self.settings.on_error == OnTimeout::Allow {
                 action = action.min(Mode::Warn);
             }
             if action == Mode::Enforce && existing.contains(&finding.fingerprint()) {
@@ -514,7 +510,8 @@ impl Admission {
                     r.audit_annotations.insert(key.into(), value);
                 }
             }
-            r.audit_annotations.extend(policy_annotations(annotations));
+            r.audit_annotations
+                .extend(policy_annotations(judgement.annotations));
             if !warned.is_empty() {
                 r.warnings = Some(warnings(&warned));
             }
@@ -591,6 +588,16 @@ fn annotation_key(policy: &str, key: &str) -> String {
 
 /// `(key, value)` audit annotations of the policies that judged an object.
 type AuditAnnotations = Vec<(String, String)>;
+
+/// What the rules made of one object: the findings that count, the findings standing for
+/// policies that could not judge it ([`unjudged_findings`]), the policies' audit annotations,
+/// and whether the object changes what the cluster-wide models read.
+struct Judgement {
+    findings: Vec<Finding>,
+    unjudged: Vec<Finding>,
+    annotations: AuditAnnotations,
+    changes_models: bool,
+}
 
 /// The object as the API server will store it: the request's namespace filled in, and a
 /// name for objects whose name the server generates.
@@ -682,10 +689,6 @@ fn unjudged_findings(report: &palisade_core::Report) -> Vec<Finding> {
         }
     }
     out
-}
-
-fn is_unjudged(finding: &Finding) -> bool {
-    finding.message.starts_with(UNJUDGED)
 }
 
 fn describe(review: &Review) -> String {

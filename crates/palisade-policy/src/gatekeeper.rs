@@ -203,6 +203,30 @@ pub enum Source {
     Generated,
 }
 
+/// Whether `object` is a Namespace (core group).
+fn is_namespace(object: &Value) -> bool {
+    str_at(object, "/kind") == Some("Namespace")
+        && !str_at(object, "/apiVersion").unwrap_or("").contains('/')
+}
+
+/// The namespace an object counts in for Gatekeeper's namespace fields, its `Config`
+/// exemptions and namespace selectors: a Namespace's own name, else its namespace.
+pub(crate) fn counted_namespace(object: &Value) -> Option<&str> {
+    if is_namespace(object) {
+        str_at(object, "/metadata/name")
+    } else {
+        str_at(object, "/metadata/namespace")
+    }
+}
+
+/// Why a namespace selector cannot be decided: the namespace was not read.
+pub(crate) fn namespace_not_read(namespace: &str) -> String {
+    format!(
+        "its namespaceSelector reads labels of namespace {namespace}, which is not among the \
+         objects read: give its Namespace (or scan the cluster) to judge it"
+    )
+}
+
 /// Whether a constraint applies to an object.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applies {
@@ -369,10 +393,7 @@ impl Match {
         let Some(selector) = &self.namespace_selector else {
             return Applies::Yes;
         };
-        let kind = str_at(object, "/kind").unwrap_or("");
-        let is_namespace =
-            kind == "Namespace" && !str_at(object, "/apiVersion").unwrap_or("").contains('/');
-        if is_namespace {
+        if is_namespace(object) {
             // A Namespace is selected by its own labels.
             let labels = object.at("/metadata/labels").and_then(Value::as_object);
             let name = str_at(object, "/metadata/name").unwrap_or("");
@@ -389,21 +410,8 @@ impl Match {
         match namespace_selected(selector, namespace, namespace_labels) {
             NamespaceSelection::Selected => Applies::Yes,
             NamespaceSelection::NotSelected => Applies::No,
-            NamespaceSelection::Unknown => Applies::Unknown(format!(
-                "its namespaceSelector reads labels of namespace {namespace}, which is not \
-                 among the objects read: give its Namespace (or scan the cluster) to judge it"
-            )),
+            NamespaceSelection::Unknown => Applies::Unknown(namespace_not_read(namespace)),
         }
-    }
-
-    /// [`Match::applies`] for a caller that takes an unknown as no match (tests).
-    pub fn matches(
-        &self,
-        object: &Value,
-        namespaced: bool,
-        namespace_labels: Option<&Map<String, Value>>,
-    ) -> bool {
-        self.applies(object, namespaced, namespace_labels) == Applies::Yes
     }
 
     /// Every part of the match but the namespace selector.
@@ -433,13 +441,8 @@ impl Match {
             return false;
         }
         // A Namespace object is matched by its own name for the namespace fields.
-        let namespace = if kind == "Namespace" && group.is_empty() {
-            Some(name)
-        } else {
-            str_at(object, "/metadata/namespace")
-        };
-        if namespaced || kind == "Namespace" {
-            let ns = namespace.unwrap_or("default");
+        if namespaced || is_namespace(object) {
+            let ns = counted_namespace(object).unwrap_or("default");
             if !self.namespaces.is_empty() && !self.namespaces.iter().any(|p| glob(p, ns)) {
                 return false;
             }
@@ -475,12 +478,13 @@ mod tests {
             json!({"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "p", "namespace": ns, "labels": {"team": team}}})
         };
-        assert!(c.matcher.matches(&pod("app", "a"), true, None));
-        assert!(!c.matcher.matches(&pod("kube-system", "a"), true, None));
-        assert!(!c.matcher.matches(&pod("app", "b"), true, None));
+        let applies = |object: &Value| c.matcher.applies(object, true, None);
+        assert_eq!(applies(&pod("app", "a")), Applies::Yes);
+        assert_eq!(applies(&pod("kube-system", "a")), Applies::No);
+        assert_eq!(applies(&pod("app", "b")), Applies::No);
         let deployment =
             json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}});
-        assert!(!c.matcher.matches(&deployment, true, None));
+        assert_eq!(applies(&deployment), Applies::No);
         assert_eq!(
             c.enforcement_at(EnforcementPoint::Validation),
             Some(Enforcement::Warn)

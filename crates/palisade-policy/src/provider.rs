@@ -153,12 +153,7 @@ impl ConstraintRule {
     /// it); when only the cluster could say, the object is not assessed.
     fn applies(&self, cx: &mut Context<'_>, cluster: &Cluster, object: &Value) -> bool {
         // A Namespace is exempt by its own name, as Gatekeeper exempts it.
-        let id = &cx.object.id;
-        let namespace = match (id.kind.as_str(), id.group()) {
-            ("Namespace", "") => id.name.as_deref(),
-            _ => id.namespace.as_deref(),
-        };
-        if let Some(namespace) = namespace
+        if let Some(namespace) = crate::gatekeeper::counted_namespace(&cx.object.value)
             && self
                 .exempt_namespaces
                 .iter()
@@ -321,10 +316,8 @@ impl Rule for VapRule {
             Some(false) => return,
             None => {
                 cx.not_assessed(format!(
-                    "whether the policy applies is unknown: its namespaceSelector reads labels \
-                     of namespace {}, which is not among the objects read: give its Namespace \
-                     (or scan the cluster) to judge it",
-                    target.namespace
+                    "whether the policy applies is unknown: {}",
+                    crate::gatekeeper::namespace_not_read(target.namespace)
                 ));
                 return;
             }
