@@ -6,6 +6,12 @@
 //! violations are the workload's, their messages prefixed `[Implied by <template>]`, with the
 //! template's `enforcementAction` when it sets one.
 //!
+//! Expansion is recursive, as in Gatekeeper: a mock resource that another template expands is
+//! expanded too (a CronJob's Job, then that Job's Pod), each mock judged and its violations
+//! prefixed with the template that made it. Templates that expand each other's output in a
+//! cycle are not used (Gatekeeper marks them as conflicting); a template that expands its own
+//! output is refused.
+//!
 //! Gatekeeper's mutators (`Assign`, `ModifySet`) that shape mock resources are not applied:
 //! a mock is the template as written.
 
@@ -75,14 +81,34 @@ impl ExpansionTemplate {
                     strings(a.get("kinds")),
                 )
             })
-            .collect();
-        Ok(ExpansionTemplate {
+            .collect::<Vec<_>>();
+        if apply_to.is_empty() {
+            return Err(invalid("spec.applyTo", "names no kind to expand"));
+        }
+        let template = ExpansionTemplate {
             source: source.split('.').map(str::to_string).collect(),
-            name,
+            name: name.clone(),
             apply_to,
             generated,
             action,
-        })
+        };
+        if template.applies_to(&template.generated_api_version(), &template.generated.2) {
+            return Err(invalid(
+                "spec.applyTo",
+                "expands the kind it generates (Gatekeeper refuses such a template)",
+            ));
+        }
+        Ok(template)
+    }
+
+    /// The `apiVersion` of the mock resources it makes.
+    fn generated_api_version(&self) -> String {
+        let (group, version, _) = &self.generated;
+        if group.is_empty() {
+            version.clone()
+        } else {
+            format!("{group}/{version}")
+        }
     }
 
     /// Whether it expands objects of `api_version` and `kind`.
@@ -110,24 +136,44 @@ impl ExpansionTemplate {
                 self.source.join(".")
             ));
         };
-        let (group, version, kind) = &self.generated;
-        let api_version = if group.is_empty() {
-            version.clone()
-        } else {
-            format!("{group}/{version}")
-        };
-        map.insert("apiVersion".into(), json!(api_version));
+        let kind = &self.generated.2;
+        map.insert("apiVersion".into(), json!(self.generated_api_version()));
         map.insert("kind".into(), json!(kind));
-        let workload_name = workload
-            .at("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let text = |pointer: &str| workload.at(pointer).and_then(Value::as_str).unwrap_or("");
+        let workload_name = text("/metadata/name");
         let metadata = map.entry("metadata").or_insert_with(|| json!({}));
         if !metadata.is_object() {
             *metadata = json!({});
         }
         metadata["namespace"] = json!(namespace);
         metadata["name"] = json!(format!("{workload_name}-{kind}").to_lowercase());
+        // The workload owns its mock, as Gatekeeper records it (a policy against Pods without
+        // an owner would otherwise fail every Deployment).
+        let owner = json!({"apiVersion": text("/apiVersion"), "kind": text("/kind"),
+            "name": workload_name});
+        if owner
+            .as_object()
+            .is_some_and(|o| o.values().all(|v| v != ""))
+        {
+            let owners = metadata
+                .as_object_mut()
+                .expect("made a mapping above")
+                .entry("ownerReferences")
+                .or_insert_with(|| json!([]));
+            if !owners.is_array() {
+                *owners = json!([]);
+            }
+            let same = |o: &Value| {
+                ["apiVersion", "kind", "name"]
+                    .iter()
+                    .all(|k| o.get(k) == owner.get(k))
+            };
+            if let Some(list) = owners.as_array_mut()
+                && !list.iter().any(same)
+            {
+                list.push(owner);
+            }
+        }
         Ok(mock)
     }
 
@@ -148,16 +194,188 @@ impl ExpansionTemplate {
         review
     }
 
-    /// The fields of `templateSource`, in order.
-    pub fn source_path(&self) -> &[String] {
-        &self.source
-    }
-
     /// The generated resource's `(group, version, kind)`.
     pub fn generated(&self) -> (&str, &str, &str) {
         let (g, v, k) = &self.generated;
         (g, v, k)
     }
+}
+
+/// The most nested expansions followed (Gatekeeper's bound; cycles are refused before, so
+/// only a chain of that many distinct templates reaches it).
+const MAX_DEPTH: usize = 30;
+
+/// The ExpansionTemplates of a run, those that expand each other's output in a cycle left
+/// out.
+#[derive(Debug, Clone, Default)]
+pub struct Expansions {
+    templates: Vec<ExpansionTemplate>,
+}
+
+/// One mock resource a workload would make, directly or through other mocks.
+#[derive(Debug, Clone)]
+pub struct Resultant<'t> {
+    /// The template that made it.
+    pub template: &'t ExpansionTemplate,
+    /// Where its source lies in the judged workload (`spec.jobTemplate.spec.template` for a
+    /// CronJob's Pod).
+    pub path: Vec<String>,
+    /// The mock resource, or why it could not be made (its workload lacks the source field).
+    pub mock: Result<Value, String>,
+}
+
+impl Expansions {
+    /// The templates to use, and a problem for each one left out for a cycle (with its index
+    /// in `templates`).
+    pub fn new(templates: Vec<ExpansionTemplate>) -> (Expansions, Vec<(usize, PolicyError)>) {
+        let next: Vec<Vec<usize>> = templates
+            .iter()
+            .map(|t| {
+                let (api_version, kind) = (t.generated_api_version(), &t.generated.2);
+                (0..templates.len())
+                    .filter(|&u| templates[u].applies_to(&api_version, kind))
+                    .collect()
+            })
+            .collect();
+        let cyclic: Vec<Vec<usize>> = strongly_connected(&next)
+            .into_iter()
+            .filter(|component| component.len() > 1)
+            .collect();
+        let mut problems = Vec::new();
+        let mut left_out = vec![false; templates.len()];
+        for component in &cyclic {
+            let mut names: Vec<&str> = component
+                .iter()
+                .map(|&i| templates[i].name.as_str())
+                .collect();
+            names.sort_unstable();
+            for &i in component {
+                left_out[i] = true;
+                problems.push((
+                    i,
+                    PolicyError::Invalid {
+                        object: format!("ExpansionTemplate {}", templates[i].name),
+                        field: "spec.generatedGVK",
+                        message: format!(
+                            "the templates {} expand each other's mock resources in a cycle \
+                             (Gatekeeper does not use them)",
+                            names.join(", ")
+                        ),
+                    },
+                ));
+            }
+        }
+        let templates = templates
+            .into_iter()
+            .zip(left_out)
+            .filter_map(|(t, out)| (!out).then_some(t))
+            .collect();
+        (Expansions { templates }, problems)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.templates.is_empty()
+    }
+
+    /// Every mock resource `workload` (in `namespace`) would make, a mock's own mocks after it.
+    pub fn resultants(&self, workload: &Value, namespace: &str) -> Vec<Resultant<'_>> {
+        let mut found = Vec::new();
+        self.expand_into(workload, namespace, &[], 0, &mut found);
+        found
+    }
+
+    fn expand_into<'t>(
+        &'t self,
+        workload: &Value,
+        namespace: &str,
+        path: &[String],
+        depth: usize,
+        found: &mut Vec<Resultant<'t>>,
+    ) {
+        let text = |key: &str| workload.get(key).and_then(Value::as_str).unwrap_or("");
+        let (api_version, kind) = (text("apiVersion"), text("kind"));
+        for template in self
+            .templates
+            .iter()
+            .filter(|t| t.applies_to(api_version, kind))
+        {
+            let mut mock_path = path.to_vec();
+            mock_path.extend(template.source.iter().cloned());
+            let mock = if depth >= MAX_DEPTH {
+                Err(format!(
+                    "{}: more than {MAX_DEPTH} nested expansions",
+                    template.name
+                ))
+            } else {
+                template.expand(workload, namespace)
+            };
+            let made = mock.as_ref().ok().cloned();
+            found.push(Resultant {
+                template,
+                path: mock_path.clone(),
+                mock,
+            });
+            if let Some(made) = made {
+                self.expand_into(&made, namespace, &mock_path, depth + 1, found);
+            }
+        }
+    }
+}
+
+/// The strongly connected components of the graph whose edges from `i` are `next[i]`
+/// (Tarjan's algorithm, without recursion so that a long chain cannot exhaust the stack).
+fn strongly_connected(next: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let n = next.len();
+    let mut index = vec![usize::MAX; n];
+    let mut low = vec![0; n];
+    let mut on_stack = vec![false; n];
+    let mut stack = Vec::new();
+    let mut components = Vec::new();
+    let mut counter = 0;
+    for root in 0..n {
+        if index[root] != usize::MAX {
+            continue;
+        }
+        // (node, position in its edge list)
+        let mut calls = vec![(root, 0)];
+        index[root] = counter;
+        low[root] = counter;
+        counter += 1;
+        stack.push(root);
+        on_stack[root] = true;
+        while let Some(&mut (v, ref mut edge)) = calls.last_mut() {
+            if let Some(&w) = next[v].get(*edge) {
+                *edge += 1;
+                if index[w] == usize::MAX {
+                    index[w] = counter;
+                    low[w] = counter;
+                    counter += 1;
+                    stack.push(w);
+                    on_stack[w] = true;
+                    calls.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+                continue;
+            }
+            calls.pop();
+            if let Some(&(parent, _)) = calls.last() {
+                low[parent] = low[parent].min(low[v]);
+            }
+            if low[v] == index[v] {
+                let mut component = Vec::new();
+                while let Some(w) = stack.pop() {
+                    on_stack[w] = false;
+                    component.push(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                components.push(component);
+            }
+        }
+    }
+    components
 }
 
 /// The message of a violation of a mock resource, as Gatekeeper writes it.
@@ -198,7 +416,8 @@ mod tests {
         assert_eq!(
             t.expand(&deployment, "shop").unwrap(),
             json!({"apiVersion": "v1", "kind": "Pod",
-                "metadata": {"labels": {"app": "web"}, "namespace": "shop", "name": "web-pod"},
+                "metadata": {"labels": {"app": "web"}, "namespace": "shop", "name": "web-pod",
+                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "Web"}]},
                 "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
         );
         let bare =
@@ -323,12 +542,175 @@ mod tests {
         }
     }
 
+    fn template(name: &str, group: &str, kind: &str, source: &str, generated: &str) -> Value {
+        json!({"metadata": {"name": name}, "spec": {
+            "applyTo": [{"groups": [group], "kinds": [kind], "versions": ["v1"]}],
+            "templateSource": source,
+            "generatedGVK": {"kind": generated, "group": if generated == "Pod" { "" } else { "batch" }, "version": "v1"}}})
+    }
+
+    fn expansions(templates: &[Value]) -> (Expansions, Vec<PolicyError>) {
+        let (expansions, problems) = Expansions::new(
+            templates
+                .iter()
+                .map(|t| ExpansionTemplate::from_value(t).unwrap())
+                .collect(),
+        );
+        (expansions, problems.into_iter().map(|(_, e)| e).collect())
+    }
+
+    /// A CronJob makes a Job, which makes a Pod: both are mocked, the Pod from the mock Job,
+    /// each at its place in the CronJob and owned by the object it was made of.
+    #[test]
+    fn expansion_follows_mocks_that_other_templates_expand() {
+        let (expansions, problems) = expansions(&[
+            template("expand-jobs", "batch", "Job", "spec.template", "Pod"),
+            template(
+                "expand-cronjobs",
+                "batch",
+                "CronJob",
+                "spec.jobTemplate",
+                "Job",
+            ),
+        ]);
+        assert!(problems.is_empty());
+        let cronjob = json!({"apiVersion": "batch/v1", "kind": "CronJob",
+            "metadata": {"name": "nightly", "namespace": "ops"},
+            "spec": {"jobTemplate": {"spec": {"template": {"spec": {
+                "containers": [{"name": "c", "image": "busybox"}]}}}}}});
+        let found: Vec<(String, String, Value)> = expansions
+            .resultants(&cronjob, "ops")
+            .into_iter()
+            .map(|r| {
+                let mock = r.mock.unwrap();
+                (r.template.name.clone(), r.path.join("."), mock)
+            })
+            .collect();
+        let summary: Vec<(&str, &str, &str, &str, &Value)> = found
+            .iter()
+            .map(|(t, path, mock)| {
+                (
+                    t.as_str(),
+                    path.as_str(),
+                    mock["kind"].as_str().unwrap(),
+                    mock["metadata"]["name"].as_str().unwrap(),
+                    &mock["metadata"]["ownerReferences"],
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (
+                    "expand-cronjobs",
+                    "spec.jobTemplate",
+                    "Job",
+                    "nightly-job",
+                    &json!([{"apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly"}])
+                ),
+                (
+                    "expand-jobs",
+                    "spec.jobTemplate.spec.template",
+                    "Pod",
+                    "nightly-job-pod",
+                    &json!([{"apiVersion": "batch/v1", "kind": "Job", "name": "nightly-job"}])
+                ),
+            ]
+        );
+        assert_eq!(found[1].2["spec"]["containers"][0]["image"], "busybox");
+        assert_eq!(found[1].2["metadata"]["namespace"], "ops");
+    }
+
+    /// An owner the template already names is not named twice.
+    #[test]
+    fn a_mock_names_its_workload_as_owner_once() {
+        let t = deployments();
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web"},
+            "spec": {"template": {"metadata": {"ownerReferences": [
+                {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "1"}]}}}});
+        let mock = t.expand(&deployment, "shop").unwrap();
+        assert_eq!(
+            mock["metadata"]["ownerReferences"],
+            json!([{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "1"}])
+        );
+    }
+
+    /// Templates that expand each other's output are left out with a problem naming the
+    /// cycle, as Gatekeeper leaves them out; one outside the cycle is kept. A template that
+    /// expands its own output is refused.
+    #[test]
+    fn templates_in_an_expansion_cycle_are_not_used() {
+        let (expansions, problems) = expansions(&[
+            template("jobs-to-pods", "batch", "Job", "spec.template", "Pod"),
+            template("pods-to-jobs", "", "Pod", "spec", "Job"),
+            template("cronjobs", "batch", "CronJob", "spec.jobTemplate", "Job"),
+        ]);
+        let mut messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        messages.sort();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].starts_with("ExpansionTemplate jobs-to-pods"));
+        assert!(messages[1].starts_with("ExpansionTemplate pods-to-jobs"));
+        assert!(
+            messages[0].contains("jobs-to-pods, pods-to-jobs expand each other's"),
+            "{}",
+            messages[0]
+        );
+        let cronjob = json!({"apiVersion": "batch/v1", "kind": "CronJob",
+            "metadata": {"name": "n"}, "spec": {"jobTemplate": {"spec": {}}}});
+        let made: Vec<&str> = expansions
+            .resultants(&cronjob, "ops")
+            .iter()
+            .map(|r| r.template.name.as_str())
+            .collect();
+        assert_eq!(made, ["cronjobs"]);
+        let own = template("jobs", "batch", "Job", "spec.template", "Job");
+        assert!(
+            ExpansionTemplate::from_value(&own)
+                .unwrap_err()
+                .to_string()
+                .contains("expands the kind it generates")
+        );
+    }
+
+    /// A long chain of distinct templates stops at Gatekeeper's depth, with the reason.
+    #[test]
+    fn a_chain_of_expansions_is_bounded() {
+        let chain: Vec<Value> = (0..40)
+            .map(|i| {
+                json!({"metadata": {"name": format!("t{i}")}, "spec": {
+                    "applyTo": [{"groups": ["x"], "kinds": [format!("K{i}")], "versions": ["v1"]}],
+                    "templateSource": "spec",
+                    "generatedGVK": {"kind": format!("K{}", i + 1), "group": "x", "version": "v1"}}})
+            })
+            .collect();
+        let (expansions, problems) = expansions(&chain);
+        assert!(problems.is_empty());
+        let mut object = json!({"spec": {}});
+        for _ in 0..40 {
+            object = json!({"spec": object});
+        }
+        object["apiVersion"] = json!("x/v1");
+        object["kind"] = json!("K0");
+        object["metadata"] = json!({"name": "w"});
+        let found = expansions.resultants(&object, "ns");
+        assert_eq!(found.len(), MAX_DEPTH + 1);
+        assert!(
+            found[MAX_DEPTH]
+                .mock
+                .as_ref()
+                .unwrap_err()
+                .contains("nested expansions")
+        );
+    }
+
     #[test]
     fn templates_without_source_or_kind_are_refused() {
         for spec in [
             json!({"generatedGVK": {"kind": "Pod", "version": "v1"}}),
             json!({"templateSource": "spec.template", "generatedGVK": {}}),
             json!({"templateSource": "spec.template", "generatedGVK": {"kind": "Pod"}, "enforcementAction": "block"}),
+            json!({"templateSource": "spec.template", "generatedGVK": {"kind": "Pod", "version": "v1"}}),
         ] {
             let value = json!({"metadata": {"name": "t"}, "spec": spec});
             assert!(ExpansionTemplate::from_value(&value).is_err(), "{value}");

@@ -19,7 +19,7 @@ use palisade_rules::{Context, Rule, Target};
 use serde_json::{Map, Value};
 
 use crate::engine::Compiled;
-use crate::expansion::ExpansionTemplate;
+use crate::expansion::{ExpansionTemplate, Expansions, Resultant};
 use crate::gatekeeper::{Constraint, Enforcement, EnforcementPoint, PolicyError, Source, Template};
 use crate::rego::{inventory_of, rego_review_in, review_in, to_rego};
 
@@ -38,7 +38,7 @@ pub struct ConstraintRule {
     uses_inventory: bool,
     /// The run's ExpansionTemplates: the constraint also judges the resources workloads
     /// would create.
-    expansions: Arc<Vec<ExpansionTemplate>>,
+    expansions: Arc<Expansions>,
     /// Whether `palisade.dev/severity` set the severity (an ExpansionTemplate's action then
     /// does not change it).
     severity_annotated: bool,
@@ -188,31 +188,36 @@ impl ConstraintRule {
     /// Pod), each judged as Gatekeeper judges it; violations are the object's, at the
     /// template's source field.
     fn check_expanded(&self, cx: &mut Context<'_>, cluster: &Cluster, inventory: &Value) {
-        let id = &cx.object.id;
-        let namespace = id.namespace.clone().unwrap_or_else(|| "default".into());
-        for expansion in self
-            .expansions
-            .iter()
-            .filter(|t| t.applies_to(&id.api_version, &id.kind))
-        {
-            let mock = match expansion.expand(&cx.object.value, &namespace) {
+        if self.expansions.is_empty() {
+            return;
+        }
+        let namespace = cx
+            .object
+            .id
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into());
+        for resultant in self.expansions.resultants(&cx.object.value, &namespace) {
+            let mock = match &resultant.mock {
                 Ok(mock) => mock,
                 Err(why) => {
                     cx.not_assessed(format!("the resource it would create is unknown: {why}"));
                     continue;
                 }
             };
-            if !self.applies(cx, cluster, &mock) {
+            if !self.applies(cx, cluster, mock) {
                 continue;
             }
-            let review = expansion.mock_review(&review_in(cx.object), mock);
+            let review = resultant
+                .template
+                .mock_review(&review_in(cx.object), mock.clone());
             let found = match &*self.template {
                 Compiled::Rego(rego) => {
                     rego.violations_of(to_rego(&review), self.parameters.clone(), inventory)
                 }
                 compiled => compiled.violations(&review, &self.constraint.parameters, inventory),
             };
-            self.report(cx, found, Some(expansion));
+            self.report(cx, found, Some(&resultant));
         }
     }
 
@@ -222,7 +227,7 @@ impl ConstraintRule {
         &self,
         cx: &mut Context<'_>,
         found: Result<Vec<crate::rego::Violation>, PolicyError>,
-        expansion: Option<&ExpansionTemplate>,
+        expansion: Option<&Resultant<'_>>,
     ) {
         let violations = match found {
             Ok(violations) => violations,
@@ -230,15 +235,15 @@ impl ConstraintRule {
         };
         for violation in violations {
             let (path, message) = match expansion {
-                Some(t) => (
-                    JsonPointer::root().join_all(t.source_path()),
-                    crate::expansion::implied(&t.name, &violation.msg),
+                Some(resultant) => (
+                    JsonPointer::root().join_all(&resultant.path),
+                    crate::expansion::implied(&resultant.template.name, &violation.msg),
                 ),
                 None => (JsonPointer::root(), violation.msg),
             };
             let mut reported = palisade_rules::Reported::new(path, message.clone());
             reported.discriminator = Some(message);
-            if let Some(action) = expansion.and_then(|t| t.action)
+            if let Some(action) = expansion.and_then(|r| r.template.action)
                 && !self.severity_annotated
             {
                 reported.severity = Some(action_severity(action));
@@ -506,7 +511,7 @@ pub fn load_objects(
     let mut constraints: Vec<(String, Value)> = Vec::new();
     let mut vaps: Vec<(String, Result<Arc<crate::vap::Policy>, PolicyError>)> = Vec::new();
     let mut bindings: Vec<(String, Value)> = Vec::new();
-    let mut expansions: Vec<ExpansionTemplate> = Vec::new();
+    let mut expansions: Vec<(String, ExpansionTemplate)> = Vec::new();
     let mut exempt_namespaces: Vec<String> = Vec::new();
     let mut loaded = Loaded::default();
     for (display, object) in objects {
@@ -528,7 +533,7 @@ pub fn load_objects(
             ));
         } else if group == "expansion.gatekeeper.sh" && object.id.kind == "ExpansionTemplate" {
             match ExpansionTemplate::from_value(&object.value) {
-                Ok(template) => expansions.push(template),
+                Ok(template) => expansions.push((display.clone(), template)),
                 Err(e) => loaded.problems.push(format!("{display}: {e}")),
             }
         } else if group == "admissionregistration.k8s.io"
@@ -558,6 +563,14 @@ pub fn load_objects(
             Err(e) => loaded.problems.push(format!("{file}: {e}")),
         }
     }
+    let (displays, expansions): (Vec<String>, Vec<ExpansionTemplate>) =
+        expansions.into_iter().unzip();
+    let (expansions, cycles) = Expansions::new(expansions);
+    loaded.problems.extend(
+        cycles
+            .into_iter()
+            .map(|(i, e)| format!("{}: {e}", displays[i])),
+    );
     let shared = Shared {
         expansions: Arc::new(expansions),
         exempt_namespaces: Arc::new(exempt_namespaces),
@@ -582,7 +595,7 @@ pub fn load_objects(
 
 /// What every constraint of a load shares.
 struct Shared {
-    expansions: Arc<Vec<ExpansionTemplate>>,
+    expansions: Arc<Expansions>,
     exempt_namespaces: Arc<Vec<String>>,
     point: EnforcementPoint,
 }

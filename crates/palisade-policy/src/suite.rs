@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use palisade_core::tree::Tree as _;
 
-use crate::expansion::ExpansionTemplate;
+use crate::expansion::{ExpansionTemplate, Expansions};
 use crate::gatekeeper::Source;
 use palisade_inventory::{Limits, load_text};
 use palisade_k8s::resources::Scopes;
@@ -206,10 +206,14 @@ pub fn run_suite(path: &Path, engine: EngineChoice) -> Result<Vec<CaseResult>, S
         let assessed = !matches!((&parsed, engine), (Ok(t), EngineChoice::Cel) if t.cel.is_none());
         let expansion = match test.get("expansion") {
             None => Ok(None),
-            Some(_) => {
-                let value = one(&file("expansion")?)?;
-                ExpansionTemplate::from_value(&value).map(Some)
-            }
+            Some(_) => objects(&file("expansion")?)?
+                .iter()
+                .map(ExpansionTemplate::from_value)
+                .collect::<Result<Vec<_>, _>>()
+                .and_then(|templates| match Expansions::new(templates) {
+                    (expansions, cycles) if cycles.is_empty() => Ok(Some(expansions)),
+                    (_, mut cycles) => Err(cycles.swap_remove(0).1),
+                }),
         };
         let compiled: Result<Judge, String> = parsed
             .and_then(|t| Compiled::compile(&t, engine))
@@ -253,8 +257,8 @@ pub fn run_suite(path: &Path, engine: EngineChoice) -> Result<Vec<CaseResult>, S
     Ok(results)
 }
 
-/// A test's compiled template, its constraint and its ExpansionTemplate.
-type Judge = (Compiled, Constraint, Option<ExpansionTemplate>);
+/// A test's compiled template, its constraint and its ExpansionTemplates.
+type Judge = (Compiled, Constraint, Option<Expansions>);
 
 /// The violations of `object` and, with `expansion`, of the resources it would create
 /// (their messages prefixed as Gatekeeper prefixes them), as `match.source` selects.
@@ -272,15 +276,10 @@ pub fn evaluate_expanded(
     };
     let review = review_of(object);
     let workload = review.get("object").filter(|o| !o.is_null());
-    let Some((expansion, workload)) = expansion.as_ref().zip(workload) else {
+    let Some((expansions, workload)) = expansion.as_ref().zip(workload) else {
         return Ok(found);
     };
-    let api_version = workload
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let kind = workload.get("kind").and_then(Value::as_str).unwrap_or("");
-    if source == Source::Original || !expansion.applies_to(api_version, kind) {
+    if source == Source::Original {
         return Ok(found);
     }
     let namespace = workload
@@ -288,19 +287,21 @@ pub fn evaluate_expanded(
         .and_then(Value::as_str)
         .or_else(|| review.get("namespace").and_then(Value::as_str))
         .unwrap_or("default");
-    // gator refuses a workload without the source field, as the webhook does.
-    let mock = expansion.expand(workload, namespace).map_err(|message| {
-        crate::gatekeeper::PolicyError::Invalid {
-            object: format!("ExpansionTemplate {}", expansion.name),
-            field: "spec.templateSource",
-            message,
+    for resultant in expansions.resultants(workload, namespace) {
+        // gator refuses a workload without the source field, as the webhook does.
+        let mock = resultant
+            .mock
+            .map_err(|message| crate::gatekeeper::PolicyError::Invalid {
+                object: format!("ExpansionTemplate {}", resultant.template.name),
+                field: "spec.templateSource",
+                message,
+            })?;
+        let mock_review = serde_json::json!({"kind": "AdmissionReview",
+            "request": resultant.template.mock_review(&review, mock)});
+        for mut violation in evaluate(template, constraint, &mock_review, inventory, scopes)? {
+            violation.msg = crate::expansion::implied(&resultant.template.name, &violation.msg);
+            found.push(violation);
         }
-    })?;
-    let mock_review = serde_json::json!({"kind": "AdmissionReview",
-        "request": expansion.mock_review(&review, mock)});
-    for mut violation in evaluate(template, constraint, &mock_review, inventory, scopes)? {
-        violation.msg = crate::expansion::implied(&expansion.name, &violation.msg);
-        found.push(violation);
     }
     Ok(found)
 }

@@ -330,8 +330,10 @@ spec:
 
 /// An ExpansionTemplate makes a constraint written for Pods judge the Pod a Deployment would
 /// create, as Gatekeeper does: the Deployment's finding, at its template, prefixed with the
-/// template's name and with its action (`warn`: medium). `match.source` picks originals,
-/// mock resources or both.
+/// template's name and with its action (`warn`: medium). Expansion is recursive: a CronJob's
+/// Job is expanded into its Pod, whose finding stands at the CronJob's pod template. The mock
+/// Pods are owned by their workload, so a policy against Pods without an owner fails none
+/// of them. `match.source` picks originals, mock resources or both.
 #[test]
 fn expansion_templates_judge_the_pods_workloads_would_create() {
     let dir = scratch("policy-expansion");
@@ -369,6 +371,41 @@ spec:
   templateSource: spec.template
   enforcementAction: warn
   generatedGVK: {{kind: Pod, group: "", version: v1}}
+---
+apiVersion: expansion.gatekeeper.sh/v1beta1
+kind: ExpansionTemplate
+metadata: {{name: expand-cronjobs}}
+spec:
+  applyTo: [{{groups: ["batch"], kinds: ["CronJob"], versions: ["v1"]}}]
+  templateSource: spec.jobTemplate
+  generatedGVK: {{kind: Job, group: batch, version: v1}}
+---
+apiVersion: expansion.gatekeeper.sh/v1beta1
+kind: ExpansionTemplate
+metadata: {{name: expand-jobs}}
+spec:
+  applyTo: [{{groups: ["batch"], kinds: ["Job"], versions: ["v1"]}}]
+  templateSource: spec.template
+  generatedGVK: {{kind: Pod, group: "", version: v1}}
+---
+apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {{name: k8sowned}}
+spec:
+  crd: {{spec: {{names: {{kind: K8sOwned}}}}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sowned
+        violation[{{"msg": "the pod has no owner"}}] {{
+          not input.review.object.metadata.ownerReferences
+        }}
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sOwned
+metadata: {{name: owned}}
+spec:
+  match: {{kinds: [{{apiGroups: [""], kinds: ["Pod"]}}], source: Generated}}
 "#
             ),
         )
@@ -391,6 +428,18 @@ apiVersion: v1
 kind: Pod
 metadata: {name: debug, namespace: shop}
 spec: {containers: [{name: shell, image: "busybox:latest"}]}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly, namespace: shop}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: backup, image: "restic:latest"}]
 "#,
     )
     .unwrap();
@@ -402,7 +451,7 @@ spec: {containers: [{name: shell, image: "busybox:latest"}]}
             .arg(policy(source))
             .args([
                 "--rules",
-                "K8sNoLatest/no-latest",
+                "K8sNoLatest/no-latest,K8sOwned/owned",
                 "-o",
                 "json",
                 "--fail-on",
@@ -437,6 +486,7 @@ spec: {containers: [{name: shell, image: "busybox:latest"}]}
     assert_eq!(
         findings("All"),
         [
+            r#""CronJob" high /spec/jobTemplate/spec/template [Implied by expand-jobs] container backup uses a latest tag"#,
             r#""Deployment" medium /spec/template [Implied by expand-deployments] container web uses a latest tag"#,
             r#""Pod" high  container shell uses a latest tag"#,
         ]
@@ -448,8 +498,61 @@ spec: {containers: [{name: shell, image: "busybox:latest"}]}
     assert_eq!(
         findings("Generated"),
         [
+            r#""CronJob" high /spec/jobTemplate/spec/template [Implied by expand-jobs] container backup uses a latest tag"#,
             r#""Deployment" medium /spec/template [Implied by expand-deployments] container web uses a latest tag"#
         ]
+    );
+}
+
+/// ExpansionTemplates that expand each other's mock resources in a cycle are not used by
+/// Gatekeeper; the scan refuses them (exit 2, naming the file and the cycle) rather than
+/// judging workloads without them.
+#[test]
+fn expansion_templates_in_a_cycle_are_refused() {
+    let dir = scratch("policy-expansion-cycle");
+    let policy = dir.join("cycle.yaml");
+    std::fs::write(
+        &policy,
+        r#"apiVersion: expansion.gatekeeper.sh/v1beta1
+kind: ExpansionTemplate
+metadata: {name: jobs-to-pods}
+spec:
+  applyTo: [{groups: ["batch"], kinds: ["Job"], versions: ["v1"]}]
+  templateSource: spec.template
+  generatedGVK: {kind: Pod, group: "", version: v1}
+---
+apiVersion: expansion.gatekeeper.sh/v1beta1
+kind: ExpansionTemplate
+metadata: {name: pods-to-jobs}
+spec:
+  applyTo: [{groups: [""], kinds: ["Pod"], versions: ["v1"]}]
+  templateSource: spec
+  generatedGVK: {kind: Job, group: batch, version: v1}
+"#,
+    )
+    .unwrap();
+    let manifest = dir.join("job.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j, namespace: shop}\n\
+         spec: {template: {spec: {containers: [{name: c, image: busybox}]}}}\n",
+    )
+    .unwrap();
+    let out = bin()
+        .arg("scan")
+        .arg(&manifest)
+        .arg("--policy")
+        .arg(&policy)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cycle.yaml: ExpansionTemplate jobs-to-pods")
+            && stderr.contains(
+                "jobs-to-pods, pods-to-jobs expand each other's mock resources in a cycle"
+            ),
+        "{stderr}"
     );
 }
 
