@@ -15,27 +15,28 @@ use std::sync::Arc;
 use kube_cel::KubeCelExt;
 use kube_cel::cel::extractors::Arguments;
 use kube_cel::cel::objects::{Key, Map as CelMap};
-use kube_cel::cel::{Context, Program, Value as Cel};
+use kube_cel::cel::{Context, Value as Cel};
 use serde_json::Value;
 
+use crate::cel_expression::{Expression, TimeLimit};
 use crate::gatekeeper::PolicyError;
 use crate::rego::Violation;
 
 struct Validation {
     text: String,
-    program: Program,
+    program: Expression,
     message: Option<String>,
-    message_program: Option<Program>,
+    message_program: Option<Expression>,
 }
 
 /// A compiled `K8sNativeValidation` source (or a ValidatingAdmissionPolicy's spec).
 pub struct CelTemplate {
     name: String,
-    variables: Vec<(String, Program)>,
-    match_conditions: Vec<(String, Program)>,
+    variables: Vec<(String, Expression)>,
+    match_conditions: Vec<(String, Expression)>,
     validations: Vec<Validation>,
     /// A ValidatingAdmissionPolicy's `auditAnnotations`: key and `valueExpression`.
-    audit_annotations: Vec<(String, Program)>,
+    audit_annotations: Vec<(String, Expression)>,
     /// Whether an expression reads the `authorizer` variable.
     uses_authorizer: bool,
 }
@@ -103,18 +104,18 @@ fn cel_map(entries: &[(String, Cel)]) -> Cel {
 impl CelTemplate {
     /// Compiles a template's `K8sNativeValidation` source.
     pub fn compile(template: &str, source: &Value) -> Result<CelTemplate, PolicyError> {
-        let error = |message: String| PolicyError::Rego {
+        let error = |message: String| PolicyError::Cel {
             template: template.to_string(),
-            message: format!("CEL: {message}"),
+            message,
         };
         let uses_authorizer = std::cell::Cell::new(false);
         let compile = |expression: &str| {
             if expression.contains("authorizer") {
                 uses_authorizer.set(true);
             }
-            Program::compile(expression).map_err(|e| error(format!("`{expression}`: {e}")))
+            Expression::compile(expression).map_err(|e| error(format!("`{expression}`: {e}")))
         };
-        let named = |key: &str| -> Result<Vec<(String, Program)>, PolicyError> {
+        let named = |key: &str| -> Result<Vec<(String, Expression)>, PolicyError> {
             source
                 .get(key)
                 .and_then(Value::as_array)
@@ -141,7 +142,7 @@ impl CelTemplate {
                 message_program: text(v, "messageExpression").map(compile).transpose()?,
             });
         }
-        let mut audit_annotations: Vec<(String, Program)> = Vec::new();
+        let mut audit_annotations: Vec<(String, Expression)> = Vec::new();
         for a in source
             .get("auditAnnotations")
             .and_then(Value::as_array)
@@ -214,7 +215,27 @@ impl CelTemplate {
         self.evaluate(review, params, namespace, Vec::new(), authorizer)
     }
 
+    /// One evaluation, stopped at the time limit (an error, whatever it found before).
     fn evaluate(
+        &self,
+        review: &Value,
+        params: &Value,
+        namespace: &Value,
+        variables: Vec<(String, Cel)>,
+        authorizer: Option<crate::authorizer::Authorizer>,
+    ) -> Result<CelOutcome, PolicyError> {
+        let limit = TimeLimit::start();
+        let outcome = self.evaluate_unlimited(review, params, namespace, variables, authorizer);
+        if limit.expired() {
+            return Err(PolicyError::Cel {
+                template: self.name.clone(),
+                message: crate::rego::over_time(),
+            });
+        }
+        outcome
+    }
+
+    fn evaluate_unlimited(
         &self,
         review: &Value,
         params: &Value,
@@ -222,15 +243,16 @@ impl CelTemplate {
         mut variables: Vec<(String, Cel)>,
         authorizer: Option<crate::authorizer::Authorizer>,
     ) -> Result<CelOutcome, PolicyError> {
-        let error = |message: String| PolicyError::Rego {
+        let error = |message: String| PolicyError::Cel {
             template: self.name.clone(),
-            message: format!("CEL: {message}"),
+            message,
         };
         let object = review.get("object").cloned().unwrap_or(Value::Null);
         let old = review.get("oldObject").cloned().unwrap_or(Value::Null);
         let mut context = Context::default().with_all();
         // `dyn(x)` is the identity at run time (a type-checker hint in Kubernetes CEL).
         context.add_function("dyn", dynamic);
+        crate::cel_expression::register(&mut context);
         context.add_variable_from_value("object", to_cel(&object));
         context.add_variable_from_value("oldObject", to_cel(&old));
         context.add_variable_from_value("request", to_cel(review));

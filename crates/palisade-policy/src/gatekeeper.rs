@@ -19,6 +19,9 @@ pub enum PolicyError {
     /// The Rego does not compile (regorus's message, with the template).
     #[error("{template}: Rego: {message}")]
     Rego { template: String, message: String },
+    /// A CEL expression does not compile, or its evaluation failed.
+    #[error("{template}: CEL: {message}")]
+    Cel { template: String, message: String },
     /// The template has no engine Palisade evaluates.
     #[error("{template}: no Rego code for target admission.k8s.gatekeeper.sh")]
     NoRego { template: String },
@@ -39,6 +42,10 @@ pub struct Template {
     pub cel: Option<Value>,
     pub title: Option<String>,
     pub description: Option<String>,
+    /// The parameters' schema (`spec.crd.spec.validation.openAPIV3Schema`), when declared.
+    pub parameters_schema: Option<Value>,
+    /// Whether unknown parameters are kept (`legacySchema`, true by default before `v1`).
+    pub legacy_schema: bool,
 }
 
 /// The strings of a list field (other items skipped; a missing field is empty).
@@ -103,7 +110,16 @@ impl Template {
         let rego = rego.ok_or(PolicyError::NoRego {
             template: name.clone(),
         })?;
+        let legacy_default = !str_at(value, "/apiVersion").is_some_and(|v| v.ends_with("/v1"));
         Ok(Template {
+            parameters_schema: value
+                .at("/spec/crd/spec/validation/openAPIV3Schema")
+                .filter(|s| s.is_object())
+                .cloned(),
+            legacy_schema: value
+                .at("/spec/crd/spec/validation/legacySchema")
+                .and_then(Value::as_bool)
+                .unwrap_or(legacy_default),
             kind,
             rego,
             libs,
@@ -277,6 +293,32 @@ pub(crate) fn glob(pattern: &str, value: &str) -> bool {
 }
 
 impl Constraint {
+    /// Reads a constraint of `template`, refusing one its CRD's schema refuses (an unknown
+    /// field, a wrong type: [`crate::schema`]), as Gatekeeper and gator refuse it.
+    pub fn of_template(value: &Value, template: &Template) -> Result<Constraint, PolicyError> {
+        let schema = crate::schema::constraint_schema(
+            template.parameters_schema.as_ref(),
+            template.legacy_schema,
+        );
+        let problems = crate::schema::problems(value, &schema);
+        if !problems.is_empty() {
+            return Err(PolicyError::Invalid {
+                object: format!(
+                    "{} {}",
+                    str_at(value, "/kind").unwrap_or("?"),
+                    str_at(value, "/metadata/name").unwrap_or("?")
+                ),
+                field: "schema",
+                message: format!(
+                    "does not follow the schema of template {}: {}",
+                    template.name,
+                    problems.join("; ")
+                ),
+            });
+        }
+        Constraint::from_value(value)
+    }
+
     pub fn from_value(value: &Value) -> Result<Constraint, PolicyError> {
         let kind = str_at(value, "/kind").unwrap_or("?").to_string();
         let name = str_at(value, "/metadata/name").unwrap_or("?").to_string();

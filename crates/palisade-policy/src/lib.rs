@@ -10,12 +10,14 @@
 
 pub mod authorizer;
 pub mod cel;
+mod cel_expression;
 pub mod engine;
 pub mod expansion;
 pub mod gatekeeper;
 pub mod provider;
 pub mod rego;
 mod rego_rewrite;
+pub mod schema;
 pub mod suite;
 pub mod vap;
 

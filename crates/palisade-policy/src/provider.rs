@@ -617,7 +617,8 @@ fn constraint_rule(
         .as_ref()
         .map_err(|e| format!("{file}: {e}"))?
         .clone();
-    let constraint = Constraint::from_value(value).map_err(|e| format!("{file}: {e}"))?;
+    let constraint =
+        Constraint::of_template(value, template).map_err(|e| format!("{file}: {e}"))?;
     let Some(enforcement) = constraint.enforcement_at(shared.point) else {
         return Ok(None);
     };

@@ -56,6 +56,7 @@ impl Machine {
         // whose strict builtin errors are off by default. Strict, the machine took `not
         // startswith(7, "x")` as false where OPA takes it as true.
         vm.set_strict_builtin_errors(false);
+        vm.set_execution_timer_config(Some(time_limit()));
         vm.set_data(regorus::Value::from(
             json!({"inventory": empty_inventory()}),
         ))
@@ -74,25 +75,41 @@ impl Machine {
     }
 
     /// The violation rule's value, or `None` when the machine fails (the interpreter then
-    /// answers).
-    fn evaluate(&self, input: regorus::Value, inventory: Option<&Value>) -> Option<regorus::Value> {
+    /// answers); an error when the evaluation ran past [`EVALUATION_TIME_LIMIT`], which the
+    /// interpreter would too.
+    fn evaluate(
+        &self,
+        input: regorus::Value,
+        inventory: Option<&Value>,
+    ) -> Result<Option<regorus::Value>, String> {
         let vm = self
             .idle
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .pop();
-        let mut vm = vm.or_else(|| self.new_vm())?;
-        if let Some(inventory) = inventory {
-            vm.set_data(regorus::Value::from(json!({"inventory": inventory})))
-                .ok()?;
+        let Some(mut vm) = vm.or_else(|| self.new_vm()) else {
+            return Ok(None);
+        };
+        if let Some(inventory) = inventory
+            && vm
+                .set_data(regorus::Value::from(json!({"inventory": inventory})))
+                .is_err()
+        {
+            return Ok(None);
         }
         vm.set_input(input);
-        let result = vm.execute_entry_point_by_index(0).ok();
+        let result = match vm.execute_entry_point_by_index(0) {
+            Ok(value) => Some(value),
+            Err(regorus::rvm::vm::VmError::TimeLimitExceeded { .. }) => {
+                return Err(over_time());
+            }
+            Err(_) => None,
+        };
         // Added data stays in a machine: one given an inventory is not reused.
         if inventory.is_none() && result.is_some() {
             self.release(vm);
         }
-        result
+        Ok(result)
     }
 }
 
@@ -111,6 +128,25 @@ pub struct RegoTemplate {
 
 /// Free engines kept per template (one per concurrent evaluation is the useful most).
 const IDLE_ENGINES: usize = 16;
+
+/// The deepest `[` and `{` may nest in a template's Rego (see
+/// `rego_rewrite::bracket_depth`): 16 deep, regorus parses a module in about a second.
+const MAX_BRACKET_DEPTH: usize = 16;
+
+/// The longest one evaluation of one template may run (wall-clock time), on the machine and
+/// on the interpreter. Rego always ends, but a few nested iterations can take hours; past
+/// this the evaluation fails, and the object is not assessed by that policy (a scan is
+/// incomplete; at admission `on_error` decides), rather than a scan or the webhook stalling.
+/// Gatekeeper's webhook gives a whole request 3 seconds by default.
+pub const EVALUATION_TIME_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The limit as regorus takes it: the clock is read every 1,000 units of work.
+fn time_limit() -> regorus::utils::limits::ExecutionTimerConfig {
+    regorus::utils::limits::ExecutionTimerConfig {
+        limit: EVALUATION_TIME_LIMIT,
+        check_interval: std::num::NonZeroU32::new(1_000).expect("not zero"),
+    }
+}
 
 impl std::fmt::Debug for RegoTemplate {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -133,6 +169,17 @@ fn compile(template: &Template, v0: bool) -> Result<(regorus::Engine, String), S
     // policy printing the object would put a Secret's values where Palisade redacts them.
     // (The machine does not know `print`: a template using it runs on the interpreter.)
     engine.set_gather_prints(true);
+    engine.set_execution_timer_config(time_limit());
+    for source in std::iter::once(&template.rego).chain(&template.libs) {
+        if let Some(depth) = crate::rego_rewrite::bracket_depth(source)
+            && depth > MAX_BRACKET_DEPTH
+        {
+            return Err(format!(
+                "brackets (`[`, `{{`) nest {depth} deep; at most {MAX_BRACKET_DEPTH} are read, as \
+                 regorus' parser takes time exponential in the depth"
+            ));
+        }
+    }
     let module =
         |source: &String| crate::rego_rewrite::rewritten(source).unwrap_or_else(|| source.clone());
     let package = engine
@@ -235,9 +282,13 @@ impl RegoTemplate {
         };
         let with_inventory = !is_empty_inventory(inventory);
         let input = rego_input(review, parameters);
-        let result = match self.machine.as_ref().and_then(|machine| {
-            machine.evaluate(input.clone(), with_inventory.then_some(inventory))
-        }) {
+        let machine = match &self.machine {
+            Some(machine) => machine
+                .evaluate(input.clone(), with_inventory.then_some(inventory))
+                .map_err(error)?,
+            None => None,
+        };
+        let result = match machine {
             Some(result) => result,
             None => self.interpret(input, inventory, with_inventory)?,
         };
@@ -275,6 +326,10 @@ impl RegoTemplate {
         }
         let evaluated = engine.eval_rule(self.query.clone());
         let _ = engine.take_prints();
+        let over = matches!(&evaluated, Err(e) if e.downcast_ref::<regorus::LimitError>().is_some_and(|e| matches!(e, regorus::LimitError::TimeLimitExceeded { .. })));
+        if over {
+            return Err(error(over_time()));
+        }
         if !with_inventory {
             let mut idle = idle();
             if idle.len() < IDLE_ENGINES {
@@ -283,6 +338,14 @@ impl RegoTemplate {
         }
         evaluated.map_err(|e| error(one_line(&e.to_string())))
     }
+}
+
+/// The error of an evaluation stopped at [`EVALUATION_TIME_LIMIT`].
+pub(crate) fn over_time() -> String {
+    format!(
+        "the evaluation ran past its time limit of {} s and was stopped",
+        EVALUATION_TIME_LIMIT.as_secs()
+    )
 }
 
 /// An evaluation error on one line, as diagnostics and admission responses carry it:
@@ -505,6 +568,8 @@ mod builtins {
             cel: None,
             title: None,
             description: None,
+            parameters_schema: None,
+            legacy_schema: false,
         }
     }
 
@@ -553,5 +618,52 @@ mod builtins {
                 .unwrap(),
             expected
         );
+    }
+
+    /// Brackets nested past what regorus' parser reads in reasonable time are refused at
+    /// once (22 nested braces took it over a minute); the depth the parser reads stays.
+    #[test]
+    fn deeply_nested_brackets_are_refused_before_regorus_parses_them() {
+        let nested = |depth: usize| {
+            format!(
+                "package k8scalls\nviolation[{{\"msg\": \"x\"}}] {{\n  x := {}1{}\n  x == 0\n}}\n",
+                "{[".repeat(depth / 2),
+                "]}".repeat(depth / 2)
+            )
+        };
+        let error = RegoTemplate::compile(&template(&nested(40))).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("brackets (`[`, `{`) nest 41 deep; at most 16"),
+            "{error}"
+        );
+        assert!(RegoTemplate::compile(&template(&nested(12))).is_ok());
+    }
+
+    /// A template whose evaluation would run for minutes (five nested iterations of 60:
+    /// 777 million steps) is stopped at the time limit with an error, on the machine and on
+    /// the interpreter, rather than stalling the scan or the webhook.
+    #[test]
+    fn an_evaluation_past_the_time_limit_is_stopped_with_an_error() {
+        let compiled = RegoTemplate::compile(&template(
+            "package k8scalls
+violation[{\"msg\": \"never\"}] {
+  r := numbers.range(1, 60)
+  n := count([1 | r[a]; r[b]; r[c]; r[d]; r[e]])
+  n < 0
+}
+",
+        ))
+        .unwrap();
+        assert!(compiled.runs_on_machine());
+        let review = json!({"object": {"kind": "Pod"}});
+        let inventory = empty_inventory();
+        let expected =
+            "k8scalls: Rego: the evaluation ran past its time limit of 2 s and was stopped";
+        let machine = compiled.violations(&review, &json!({}), &inventory);
+        assert_eq!(machine.unwrap_err().to_string(), expected);
+        let interpreter = compiled.interpreted_violations(&review, &json!({}), &inventory);
+        assert_eq!(interpreter.unwrap_err().to_string(), expected);
     }
 }

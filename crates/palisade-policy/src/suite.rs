@@ -30,6 +30,8 @@ pub struct CaseResult {
     /// (`--engine cel` on a template without `K8sNativeValidation`), which is neither a pass
     /// nor a failure of the policy.
     pub assessed: bool,
+    /// Whether the suite said not to run it (`skip: true`): not assessed either, by choice.
+    pub skipped: bool,
     /// The violations found (messages).
     pub violations: Vec<String>,
     /// Why the case failed or could not run.
@@ -168,21 +170,17 @@ pub fn evaluate(
     )
 }
 
-/// Runs one `suite.yaml` with `engine`.
+/// Runs one `suite.yaml` with `engine`. `skip: true` on the suite, a test or a case skips
+/// it (reported as not assessed), and a test with `invalid: true` passes when its
+/// constraint is refused by its template's schema, as in gator.
 pub fn run_suite(path: &Path, engine: EngineChoice) -> Result<Vec<CaseResult>, SuiteError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
     let suite = one(path)?;
     let suite_name = suite
         .at("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or("suite")
         .to_string();
-    let scopes = Scopes::new(std::iter::empty(), std::iter::empty());
     let mut results = Vec::new();
-    let invalid = |message: String| SuiteError::Invalid {
-        path: path.display().to_string(),
-        message,
-    };
     for test in suite
         .get("tests")
         .and_then(Value::as_array)
@@ -194,67 +192,155 @@ pub fn run_suite(path: &Path, engine: EngineChoice) -> Result<Vec<CaseResult>, S
             .and_then(Value::as_str)
             .unwrap_or("?")
             .to_string();
-        let file = |key: &str| -> Result<PathBuf, SuiteError> {
-            test.get(key)
-                .and_then(Value::as_str)
-                .map(|f| dir.join(f))
-                .ok_or_else(|| invalid(format!("test {test_name}: no {key}")))
+        let mut result = |case: String| CaseResult {
+            suite: suite_name.clone(),
+            test: test_name.clone(),
+            case,
+            passed: false,
+            assessed: true,
+            skipped: false,
+            violations: Vec::new(),
+            problem: None,
         };
-        let template = one(&file("template")?)?;
-        let constraint = one(&file("constraint")?)?;
-        let parsed = Template::from_value(&template);
-        let assessed = !matches!((&parsed, engine), (Ok(t), EngineChoice::Cel) if t.cel.is_none());
-        let expansion = match test.get("expansion") {
-            None => Ok(None),
-            Some(_) => objects(&file("expansion")?)?
-                .iter()
-                .map(ExpansionTemplate::from_value)
-                .collect::<Result<Vec<_>, _>>()
-                .and_then(|templates| match Expansions::new(templates) {
-                    (expansions, cycles) if cycles.is_empty() => Ok(Some(expansions)),
-                    (_, mut cycles) => Err(cycles.swap_remove(0).1),
-                }),
-        };
-        let compiled: Result<Judge, String> = parsed
-            .and_then(|t| Compiled::compile(&t, engine))
-            .and_then(|t| Ok((t, Constraint::from_value(&constraint)?, expansion?)))
-            .map_err(|e| e.to_string());
-        for case in test
-            .get("cases")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let case_name = case
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("?")
-                .to_string();
-            let mut result = CaseResult {
-                suite: suite_name.clone(),
-                test: test_name.clone(),
-                case: case_name,
-                passed: false,
-                assessed,
-                violations: Vec::new(),
-                problem: None,
-            };
-            let outcome = compiled
-                .as_ref()
-                .map_err(Clone::clone)
-                .and_then(|compiled| run_case(dir, case, compiled, &scopes));
-            match outcome {
-                Ok((passed, violations, problem)) => {
-                    result.passed = passed;
-                    result.violations = violations;
-                    result.problem = problem;
-                }
-                Err(problem) => result.problem = Some(problem),
-            }
-            results.push(result);
-        }
+        let skipped = skips(&suite) || skips(test);
+        results.extend(run_test(path, test, engine, skipped, &mut result)?);
     }
     Ok(results)
+}
+
+/// A case the suite says not to run.
+fn skip(case: CaseResult) -> CaseResult {
+    CaseResult {
+        assessed: false,
+        skipped: true,
+        problem: Some("skipped (skip: true)".into()),
+        ..case
+    }
+}
+
+/// Whether a suite, test or case says `skip: true`.
+fn skips(value: &Value) -> bool {
+    value.get("skip").and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// Runs one test of the suite at `path`; `result` makes a case's result.
+fn run_test(
+    path: &Path,
+    test: &Value,
+    engine: EngineChoice,
+    skipped: bool,
+    result: &mut dyn FnMut(String) -> CaseResult,
+) -> Result<Vec<CaseResult>, SuiteError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let cases: Vec<&Value> = test
+        .get("cases")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .collect();
+    let name_of = |case: &Value| {
+        case.get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
+    if skipped {
+        return Ok(cases
+            .iter()
+            .map(|case| skip(result(name_of(case))))
+            .collect());
+    }
+    let file = |key: &str| -> Result<PathBuf, SuiteError> {
+        test.get(key)
+            .and_then(Value::as_str)
+            .map(|f| dir.join(f))
+            .ok_or_else(|| SuiteError::Invalid {
+                path: path.display().to_string(),
+                message: format!("test {}: no {key}", name_of(test)),
+            })
+    };
+    let template = one(&file("template")?)?;
+    let constraint = one(&file("constraint")?)?;
+    let parsed = Template::from_value(&template);
+    if test.get("invalid").and_then(Value::as_bool) == Some(true) {
+        return Ok(vec![invalid_constraint(
+            parsed.as_ref(),
+            &constraint,
+            result("(invalid constraint)".into()),
+        )]);
+    }
+    let assessed = !matches!((&parsed, engine), (Ok(t), EngineChoice::Cel) if t.cel.is_none());
+    let expansion = match test.get("expansion") {
+        None => Ok(None),
+        Some(_) => objects(&file("expansion")?)?
+            .iter()
+            .map(ExpansionTemplate::from_value)
+            .collect::<Result<Vec<_>, _>>()
+            .and_then(|templates| match Expansions::new(templates) {
+                (expansions, cycles) if cycles.is_empty() => Ok(Some(expansions)),
+                (_, mut cycles) => Err(cycles.swap_remove(0).1),
+            }),
+    };
+    let compiled: Result<Judge, String> = parsed
+        .and_then(|t| {
+            let constraint = Constraint::of_template(&constraint, &t)?;
+            Ok((Compiled::compile(&t, engine)?, constraint, expansion?))
+        })
+        .map_err(|e| e.to_string());
+    let scopes = Scopes::new(std::iter::empty(), std::iter::empty());
+    let mut results = Vec::new();
+    for case in cases {
+        let mut out = CaseResult {
+            assessed,
+            ..result(name_of(case))
+        };
+        if skips(case) {
+            results.push(skip(out));
+            continue;
+        }
+        let outcome = compiled
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|compiled| run_case(dir, case, compiled, &scopes));
+        match outcome {
+            Ok((passed, violations, problem)) => {
+                out.passed = passed;
+                out.violations = violations;
+                out.problem = problem;
+            }
+            Err(problem) => out.problem = Some(problem),
+        }
+        results.push(out);
+    }
+    Ok(results)
+}
+
+/// A test that expects its constraint to be refused by the template's schema (`invalid:
+/// true`): it passes when it is, and fails when the constraint is accepted or the template
+/// cannot be read.
+fn invalid_constraint(
+    template: Result<&Template, &crate::gatekeeper::PolicyError>,
+    constraint: &Value,
+    mut out: CaseResult,
+) -> CaseResult {
+    match template.map(|t| Constraint::of_template(constraint, t)) {
+        Err(e) => out.problem = Some(e.to_string()),
+        Ok(Ok(_)) => {
+            out.problem = Some(
+                "the constraint follows its template's schema, but the test expects it refused"
+                    .into(),
+            );
+        }
+        Ok(Err(crate::gatekeeper::PolicyError::Invalid {
+            field: "schema", ..
+        })) => {
+            out.passed = true;
+        }
+        Ok(Err(e)) => {
+            out.problem = Some(format!("refused for another reason than the schema: {e}"))
+        }
+    }
+    out
 }
 
 /// A test's compiled template, its constraint and its ExpansionTemplates.

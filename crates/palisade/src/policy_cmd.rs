@@ -92,12 +92,17 @@ fn test(args: &PolicyTestArgs) -> Result<u8> {
         }
     }
     let failures = results.iter().filter(|r| failed(r)).count();
-    let not_assessed = results.iter().filter(|r| !r.assessed).count();
-    let assessed = results.len() - not_assessed;
+    let skipped = results.iter().filter(|r| r.skipped).count();
+    let not_assessed = results.iter().filter(|r| !r.assessed).count() - skipped;
+    let assessed = results.len() - not_assessed - skipped;
     eprintln!(
-        "palisade: {} of {assessed} cases pass in {} suites{}",
+        "palisade: {} of {assessed} cases pass in {} suites{}{}",
         assessed - failures,
         suites.len() - unreadable,
+        match skipped {
+            0 => String::new(),
+            n => format!("; {n} skipped (skip: true)"),
+        },
         match not_assessed {
             0 => String::new(),
             n => format!(
@@ -177,7 +182,7 @@ fn json(results: &[CaseResult]) -> Result<String> {
         .map(|r| {
             serde_json::json!({
                 "suite": r.suite, "test": r.test, "case": r.case, "passed": r.passed,
-                "assessed": r.assessed,
+                "assessed": r.assessed, "skipped": r.skipped,
                 "violations": r.violations, "problem": r.problem,
             })
         })

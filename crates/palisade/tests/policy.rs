@@ -275,6 +275,169 @@ spec: {match: {kinds: [{apiGroups: ["apps"], kinds: ["Deployment"]}]}}
     assert_eq!(scan(&["--allow-incomplete"]).status.code(), Some(0));
 }
 
+/// A constraint is checked against its template's schema, as Gatekeeper and gator check
+/// it: a misspelt `match` field or parameter, or a wrong type, would silently switch a policy
+/// off. `policy test` honours gator's `invalid: true` (the test passes when the constraint is
+/// refused, fails when it is accepted) and `skip: true` (reported, not a failure, exit code
+/// unchanged); `scan` refuses such a constraint naming the file and the field (exit 2).
+#[test]
+fn constraints_are_checked_against_their_templates_schema() {
+    let dir = "crates/palisade/tests/policy/schema";
+    let out = bin().args(["policy", "test", dir]).output().unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "PASS  schema / well-formed / unlabelled",
+        "SKIP  schema / well-formed / parked: skipped (skip: true)",
+        "PASS  schema / misspelt-parameter-is-refused / (invalid constraint)",
+        "PASS  schema / wrong-type-is-refused / (invalid constraint)",
+        "FAIL  schema / well-formed-is-not-invalid / (invalid constraint): the constraint follows its template's schema, but the test expects it refused",
+        "FAIL  schema / misspelt-match / unlabelled: K8sRequiredLabel team: schema: does not follow the schema of template k8srequiredlabel: spec.match.excludedNamespace: unknown field",
+        "SKIP  schema / parked-test / unlabelled: skipped (skip: true)",
+    ] {
+        assert!(table.lines().any(|l| l == line), "{line}\n{table}");
+    }
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("3 of 5 cases pass in 1 suites; 2 skipped (skip: true)")
+    );
+    for (constraint, problem) in [
+        (
+            "misspelt-parameter.yaml",
+            "spec.parameters.lable: unknown field",
+        ),
+        (
+            "wrong-type.yaml",
+            "spec.parameters.label: must be a string, not a list",
+        ),
+    ] {
+        let out = bin()
+            .args(["scan", &format!("{dir}/unlabelled.yaml")])
+            .args(["--policy", &format!("{dir}/template.yaml")])
+            .args(["--policy", &format!("{dir}/{constraint}")])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("{constraint}: K8sRequiredLabel team"))
+                && stderr.contains(problem),
+            "{stderr}"
+        );
+    }
+}
+
+/// A policy whose evaluation would run for minutes is stopped at the time limit: a Rego
+/// template (four nested iterations over 60, 13 million steps) leaves the run incomplete as
+/// any policy error does; a ValidatingAdmissionPolicy (six nested `all()` over 20, 64 million
+/// steps) with `failurePolicy: Fail` rejects the object, as the API server does past its cost
+/// budget. A VAP building a struct (`Foo{...}`), which the CEL evaluator cannot evaluate, is
+/// refused when read rather than crashing the scan.
+#[test]
+fn policies_that_would_run_for_minutes_are_stopped() {
+    let dir = scratch("policy-slow");
+    let manifest = dir.join("cm.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\n",
+    )
+    .unwrap();
+    let rego = dir.join("rego.yaml");
+    std::fs::write(
+        &rego,
+        r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8sslow}
+spec:
+  crd: {spec: {names: {kind: K8sSlow}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sslow
+        violation[{"msg": "never"}] {
+          r := numbers.range(1, 60)
+          count([1 | r[a]; r[b]; r[c]; r[d]]) < 0
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sSlow
+metadata: {name: slow}
+spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
+"#,
+    )
+    .unwrap();
+    let vap = |name: &str, expression: &str| {
+        let path = dir.join(format!("{name}.yaml"));
+        std::fs::write(
+            &path,
+            format!(
+                r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {{name: {name}}}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules: [{{apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["configmaps"]}}]
+  validations: [{{expression: "{expression}"}}]
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: {name}}}
+spec: {{policyName: {name}, validationActions: [Deny]}}
+"#
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let scan = |policy: &std::path::Path| {
+        bin()
+            .arg("scan")
+            .arg(&manifest)
+            .arg("--policy")
+            .arg(policy)
+            .args(["-o", "json"])
+            .output()
+            .unwrap()
+    };
+    let stopped = "the evaluation ran past its time limit of 2 s and was stopped";
+    let out = scan(&rego);
+    assert_eq!(out.status.code(), Some(2));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let message = report["diagnostics"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("K8sSlow/slow could not judge the object") && message.contains(stopped),
+        "{message}"
+    );
+    let list = "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20]";
+    let nested = format!(
+        "{list}.all(a, {list}.all(b, {list}.all(c, {list}.all(d, {list}.all(e, {list}.all(f, a + b + c + d + e + f > 0))))))"
+    );
+    let out = scan(&vap("slow", &nested));
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "ValidatingAdmissionPolicy/slow")
+        .expect("the policy's finding");
+    let message = finding["message"].as_str().unwrap();
+    assert!(
+        message.contains("failurePolicy: Fail")
+            && message.contains(&format!("slow: CEL: {stopped}")),
+        "{message}"
+    );
+    let out = scan(&vap("builds", "Foo{a: 1} == null"));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`Foo{...}`: object construction is not supported")
+            && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
+
 /// `enforcementAction: scoped`: a scan of manifests takes the action Gatekeeper's gator
 /// point has, and a constraint scoped to other points is left out with a note (here only
 /// the audit point: the scan of files then has no constraint to run, an error).
