@@ -414,8 +414,12 @@ fn run_case(
         let file = file.as_str().ok_or("inventory entries are file names")?;
         inventory.extend(objects(&dir.join(file)).map_err(|e| e.to_string())?);
     }
-    let violations =
-        evaluate_expanded(judge, &object, &inventory, scopes).map_err(|e| e.to_string())?;
+    // A policy's message or error may quote the object (a Secret's values): what is printed
+    // is redacted as a scan's findings are, while the assertions read the messages as they are.
+    let redactor = redactor_of(&object, &inventory);
+    let redacted = |text: &str| redactor.redact(text).into_owned();
+    let violations = evaluate_expanded(judge, &object, &inventory, scopes)
+        .map_err(|e| redacted(&e.to_string()))?;
     let messages: Vec<String> = violations.iter().map(|v| v.msg.clone()).collect();
     let mut failed = Vec::new();
     for assertion in case
@@ -457,7 +461,24 @@ fn run_case(
         }
     }
     let problem = (!failed.is_empty()).then(|| failed.join("; "));
-    Ok((failed.is_empty(), messages, problem))
+    let printed = messages.iter().map(|m| redacted(m)).collect();
+    Ok((failed.is_empty(), printed, problem))
+}
+
+/// What may not be printed of a case's object (and, for an AdmissionReview, of the objects
+/// it carries) and its inventory.
+fn redactor_of(object: &Value, inventory: &[Value]) -> palisade_core::redact::Redactor {
+    let mut sensitive = palisade_core::redact::Sensitive::new();
+    sensitive.add_object(object);
+    for carried in ["/request/object", "/request/oldObject"] {
+        if let Some(value) = object.at(carried).filter(|v| v.is_object()) {
+            sensitive.add_object(value);
+        }
+    }
+    for value in inventory {
+        sensitive.add_object(value);
+    }
+    sensitive.redactor()
 }
 
 /// Every `suite.yaml` under the paths (files are taken as suites).

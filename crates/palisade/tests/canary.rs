@@ -374,7 +374,81 @@ fn no_canary_appears_in_any_command_or_format() {
     let store = store.to_str().unwrap().to_string();
     let sink = format!("file://{}", dir.join("out.json").display());
     runs.extend(audit_runs(&audit, &store, &sink));
+    runs.extend(policy_test_runs(&dir));
     check_runs(&dir, &runs);
+}
+
+/// `policy test` of a suite whose policy quotes every object's data and prints it, with a
+/// case per canary object (each failing, so its violations are printed), one with every
+/// object as inventory, and one with the Secret inside an AdmissionReview; in every format,
+/// to stdout and to a file.
+fn policy_test_runs(dir: &Path) -> Vec<(String, Vec<String>)> {
+    let suite = dir.join("suite");
+    std::fs::create_dir_all(&suite).unwrap();
+    let policy = std::fs::read_to_string(printing_policy(dir)).unwrap();
+    let (template, constraint) = policy.split_once("---\n").unwrap();
+    std::fs::write(suite.join("template.yaml"), template).unwrap();
+    std::fs::write(suite.join("constraint.yaml"), constraint).unwrap();
+    let mut cases = String::new();
+    let all: Vec<String> = objects('g')
+        .iter()
+        .map(|o| serde_json::to_string(o).unwrap())
+        .collect();
+    std::fs::write(suite.join("inventory.yaml"), all.join("\n---\n")).unwrap();
+    for (i, object) in objects('g').iter().enumerate() {
+        std::fs::write(suite.join(format!("object-{i}.json")), object.to_string()).unwrap();
+        cases.push_str(&format!(
+            "      - {{name: object-{i}, object: object-{i}.json, inventory: [inventory.yaml], assertions: [{{violations: no}}]}}\n"
+        ));
+        if object["kind"] == "Secret" {
+            let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1",
+                "kind": "AdmissionReview", "request": {"uid": "1", "operation": "CREATE",
+                    "kind": {"group": "", "version": "v1", "kind": "Secret"},
+                    "name": object["metadata"]["name"], "namespace": object["metadata"]["namespace"],
+                    "object": object}});
+            std::fs::write(suite.join("review.json"), review.to_string()).unwrap();
+            cases.push_str(
+                "      - {name: review, object: review.json, assertions: [{violations: no}]}\n",
+            );
+        }
+    }
+    std::fs::write(
+        suite.join("suite.yaml"),
+        format!(
+            "kind: Suite\napiVersion: test.gatekeeper.sh/v1alpha1\nmetadata: {{name: canary}}\ntests:\n  - name: printer\n    template: template.yaml\n    constraint: constraint.yaml\n    cases:\n{cases}"
+        ),
+    )
+    .unwrap();
+    assert!(
+        cases.contains("name: review"),
+        "the canary objects hold a Secret"
+    );
+    let suite = suite.to_str().unwrap().to_string();
+    let mut runs = Vec::new();
+    for format in ["table", "json", "junit"] {
+        let out = dir.join(format!("out.{format}"));
+        runs.push((
+            format!("policy test -o {format}"),
+            vec![
+                "policy".into(),
+                "test".into(),
+                suite.clone(),
+                "-o".into(),
+                format.into(),
+            ],
+        ));
+        runs.push((
+            format!("policy test -o {format}=FILE"),
+            vec![
+                "policy".into(),
+                "test".into(),
+                suite.clone(),
+                "-o".into(),
+                format!("{format}={}", out.display()),
+            ],
+        ));
+    }
+    runs
 }
 
 /// A Gatekeeper policy that prints every object it judges and quotes a Secret's data in its
