@@ -375,7 +375,38 @@ fn no_canary_appears_in_any_command_or_format() {
     let sink = format!("file://{}", dir.join("out.json").display());
     runs.extend(audit_runs(&audit, &store, &sink));
     runs.extend(policy_test_runs(&dir));
+    runs.extend(network_and_role_runs(&git, &live, &audit));
     check_runs(&dir, &runs);
+}
+
+/// The network commands (matrix, why, diff against the live copy, generated policies) and
+/// the roles generated from the audit log, in every format.
+fn network_and_role_runs(git: &str, live: &str, audit: &str) -> Vec<(String, Vec<String>)> {
+    let mut runs: Vec<(String, Vec<String>)> = Vec::new();
+    let mut add = |args: &[&str]| {
+        runs.push((args.join(" "), args.iter().map(|s| s.to_string()).collect()));
+    };
+    for format in ["table", "json", "csv", "dot"] {
+        add(&["net", "matrix", git, "-o", format]);
+    }
+    for format in ["table", "json"] {
+        add(&["net", "why", "203.0.113.9", "shop/web", git, "-o", format]);
+        add(&["net", "diff", git, live, "-o", format]);
+    }
+    for format in ["yaml", "json"] {
+        add(&["net", "generate", git, "-o", format]);
+        add(&[
+            "rbac",
+            "generate",
+            "--audit-log",
+            audit,
+            "--subject",
+            "alice",
+            "-o",
+            format,
+        ]);
+    }
+    runs
 }
 
 /// `policy test` of a suite whose policy quotes every object's data and prints it, with a
