@@ -483,14 +483,20 @@ impl Loaded {
 
 /// Whether an object is one [`load_objects`] reads.
 fn is_policy(object: &palisade_inventory::Object) -> bool {
-    let kind = object.id.kind.as_str();
-    match object.id.group() {
-        "templates.gatekeeper.sh" => kind == "ConstraintTemplate",
+    is_policy_kind(object.id.group(), &object.id.kind)
+}
+
+/// Whether objects of `group` and `kind` are policies [`load_objects`] reads; an empty kind
+/// (a group whose discovery failed) is one when the group holds policies.
+pub fn is_policy_kind(group: &str, kind: &str) -> bool {
+    let any = kind.is_empty();
+    match group {
+        "templates.gatekeeper.sh" => any || kind == "ConstraintTemplate",
         "constraints.gatekeeper.sh" => true,
-        "config.gatekeeper.sh" => kind == "Config",
-        "expansion.gatekeeper.sh" => kind == "ExpansionTemplate",
+        "config.gatekeeper.sh" => any || kind == "Config",
+        "expansion.gatekeeper.sh" => any || kind == "ExpansionTemplate",
         "admissionregistration.k8s.io" => {
-            matches!(
+            any || matches!(
                 kind,
                 "ValidatingAdmissionPolicy" | "ValidatingAdmissionPolicyBinding"
             )

@@ -494,14 +494,30 @@ fn live_model(
     };
     let unlisted = snapshot.unlisted();
     let loaded = snapshot.load();
-    let (mut options, unusable) = select.scan_options_past_cluster_problems(
+    let (mut options, mut unusable) = select.scan_options_past_cluster_problems(
         palisade_inventory::LoadOptions::default(),
         palisade_policy::EnforcementPoint::Validation,
         Some(&loaded.inventory),
     )?;
+    // Policies of a type the cluster would not list (RBAC without `install
+    // --cluster-policies`' role) are not run: said like any other policy not used, never a
+    // cluster that seems to hold fewer policies.
+    if select.cluster_policies {
+        unusable.extend(policies_not_read(&unlisted));
+    }
     options.unlisted = unlisted;
     options.whole_cluster = true;
     Ok((options, loaded.inventory, unusable))
+}
+
+/// A problem for each type of policy the cluster would not list (`(group, kind, why)`; an
+/// empty kind is a group whose discovery failed).
+fn policies_not_read(unlisted: &[(String, String, String)]) -> Vec<String> {
+    unlisted
+        .iter()
+        .filter(|(group, kind, _)| palisade_policy::provider::is_policy_kind(group, kind))
+        .map(|(_, _, why)| format!("policies not read, so not run: {why}"))
+        .collect()
 }
 
 /// Serves `router` over HTTPS and the operations port until SIGINT or SIGTERM (then drains
@@ -565,5 +581,44 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Types of policy the cluster would not list are said, each with why; other types, and
+    /// groups that hold no policy, are not.
+    #[test]
+    fn policy_types_the_cluster_would_not_list_are_said() {
+        let unlisted = |group: &str, kind: &str| {
+            (
+                group.to_string(),
+                kind.to_string(),
+                format!("{kind}.{group}: forbidden"),
+            )
+        };
+        let found = super::policies_not_read(&[
+            unlisted("templates.gatekeeper.sh", "ConstraintTemplate"),
+            unlisted("constraints.gatekeeper.sh", "K8sRequiredLabels"),
+            unlisted(
+                "admissionregistration.k8s.io",
+                "ValidatingAdmissionPolicyBinding",
+            ),
+            unlisted(
+                "admissionregistration.k8s.io",
+                "MutatingWebhookConfiguration",
+            ),
+            unlisted("expansion.gatekeeper.sh", ""),
+            unlisted("", "Secret"),
+        ]);
+        assert_eq!(
+            found,
+            [
+                "policies not read, so not run: ConstraintTemplate.templates.gatekeeper.sh: forbidden",
+                "policies not read, so not run: K8sRequiredLabels.constraints.gatekeeper.sh: forbidden",
+                "policies not read, so not run: ValidatingAdmissionPolicyBinding.admissionregistration.k8s.io: forbidden",
+                "policies not read, so not run: .expansion.gatekeeper.sh: forbidden",
+            ]
+        );
     }
 }
