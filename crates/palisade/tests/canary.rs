@@ -808,8 +808,9 @@ fn audit_alerts_on_the_canaries_it_may_not_print() {
 
 /// The admission webhook: every canary object is sent as an AdmissionReview (create, and an
 /// update whose old object holds the live side's canaries) to `/validate` and `/mutate`, with
-/// every finding a warning so that every message is returned; no response body, decision log
-/// or metric may hold a canary.
+/// every finding a warning so that every message is returned, and a policy that prints each
+/// object and quotes its data in its message; no response body, decision log or metric may
+/// hold a canary.
 #[test]
 fn admission_responses_and_logs_never_hold_a_canary() {
     let dir = scratch("canary-admission");
@@ -824,7 +825,9 @@ fn admission_responses_and_logs_never_hold_a_canary() {
         .arg(dir.join("tls"))
         .args(["--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0"])
         .args(["--decision-log", "all", "--config"])
-        .arg(dir.join("palisade.toml"));
+        .arg(dir.join("palisade.toml"))
+        .arg("--policy")
+        .arg(printing_policy(&dir));
     let (child, port, health, rest) = common::serve::start(command, "serving admission reviews");
     let agent = common::serve::client(&std::fs::read(dir.join("tls/ca.pem")).unwrap());
     let live = objects('l');
@@ -861,6 +864,11 @@ fn admission_responses_and_logs_never_hold_a_canary() {
     assert!(
         warned > 20,
         "only {warned} warnings: the canary objects were not judged"
+    );
+    // The printing policy judged the Secrets and ConfigMaps, and its messages were answered.
+    assert!(
+        seen.contains("K8sPrinter/printer") && seen.contains("data: "),
+        "the printing policy did not judge the canary objects"
     );
     assert_clean("serve admission responses", &seen);
     assert_clean("serve admission decision log", &log);
