@@ -205,6 +205,10 @@ impl ExpansionTemplate {
 /// only a chain of that many distinct templates reaches it).
 const MAX_DEPTH: usize = 30;
 
+/// The most mock resources made of one workload: templates without a cycle can still fan
+/// out (two templates for each kind of a chain of ten make a thousand mocks).
+const MAX_RESULTANTS: usize = 256;
+
 /// The ExpansionTemplates of a run, those that expand each other's output in a cycle left
 /// out.
 #[derive(Debug, Clone, Default)]
@@ -304,6 +308,11 @@ impl Expansions {
             let mock = if depth >= MAX_DEPTH {
                 Err(format!(
                     "{}: more than {MAX_DEPTH} nested expansions",
+                    template.name
+                ))
+            } else if found.len() >= MAX_RESULTANTS {
+                Err(format!(
+                    "{}: more than {MAX_RESULTANTS} mock resources of one object",
                     template.name
                 ))
             } else {
@@ -702,6 +711,37 @@ mod tests {
                 .unwrap_err()
                 .contains("nested expansions")
         );
+    }
+
+    /// Templates that fan out (two for each kind of a chain of twelve: 8,190 mocks) stop at
+    /// the bound, the rest said.
+    #[test]
+    fn a_fan_of_expansions_is_bounded() {
+        let fan: Vec<Value> = (0..24)
+            .map(|i| {
+                json!({"metadata": {"name": format!("t{i}")}, "spec": {
+                    "applyTo": [{"groups": ["x"], "kinds": [format!("K{}", i / 2)], "versions": ["v1"]}],
+                    "templateSource": "spec",
+                    "generatedGVK": {"kind": format!("K{}", i / 2 + 1), "group": "x", "version": "v1"}}})
+            })
+            .collect();
+        let (expansions, problems) = expansions(&fan);
+        assert!(problems.is_empty());
+        let mut object = json!({"spec": {}});
+        for _ in 0..14 {
+            object = json!({"spec": object});
+        }
+        object["apiVersion"] = json!("x/v1");
+        object["kind"] = json!("K0");
+        let found = expansions.resultants(&object, "ns");
+        let made = found.iter().filter(|r| r.mock.is_ok()).count();
+        assert_eq!(made, MAX_RESULTANTS);
+        assert!(found.len() < 2 * MAX_RESULTANTS, "{}", found.len());
+        assert!(found.iter().any(|r| {
+            r.mock
+                .as_ref()
+                .is_err_and(|e| e.contains("mock resources of one object"))
+        }));
     }
 
     #[test]
