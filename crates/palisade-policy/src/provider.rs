@@ -515,7 +515,7 @@ pub fn load_objects(
 ) -> Loaded {
     let mut templates: Vec<(Template, Result<Arc<Compiled>, PolicyError>)> = Vec::new();
     let mut constraints: Vec<(String, Value)> = Vec::new();
-    let mut vaps: Vec<(String, Result<Arc<crate::vap::Policy>, PolicyError>)> = Vec::new();
+    let mut vaps: Vec<VapRead> = Vec::new();
     let mut bindings: Vec<(String, Value)> = Vec::new();
     let mut expansions: Vec<(String, ExpansionTemplate)> = Vec::new();
     let mut exempt_namespaces: Vec<String> = Vec::new();
@@ -546,16 +546,14 @@ pub fn load_objects(
             && object.id.kind == "ValidatingAdmissionPolicy"
         {
             let name = object.id.name.clone().unwrap_or_default();
-            vaps.push((
-                name,
-                crate::vap::Policy::from_value(&object.value)
-                    .map(Arc::new)
-                    .map_err(|e| PolicyError::Invalid {
-                        object: display.clone(),
-                        field: "spec",
-                        message: e.to_string(),
-                    }),
-            ));
+            let policy = crate::vap::Policy::from_value(&object.value)
+                .map(Arc::new)
+                .map_err(|e| PolicyError::Invalid {
+                    object: format!("ValidatingAdmissionPolicy {name}"),
+                    field: "spec",
+                    message: e.to_string(),
+                });
+            vaps.push((name, display.clone(), policy));
         } else if group == "admissionregistration.k8s.io"
             && object.id.kind == "ValidatingAdmissionPolicyBinding"
         {
@@ -564,7 +562,7 @@ pub fn load_objects(
     }
     loaded.templates = templates.len() + vaps.len();
     for (file, value) in bindings {
-        match vap_rule(&vaps, &value) {
+        match vap_rule(&vaps, &value, &file) {
             Ok(rule) => loaded.rules.push(Arc::new(rule)),
             Err(e) => loaded.problems.push(format!("{file}: {e}")),
         }
@@ -686,21 +684,29 @@ fn lasting(meta: RuleMeta) -> &'static RuleMeta {
 }
 
 /// The rule of a ValidatingAdmissionPolicyBinding and its policy.
-fn vap_rule(
-    policies: &[(String, Result<Arc<crate::vap::Policy>, PolicyError>)],
-    value: &Value,
-) -> Result<VapRule, String> {
+/// A ValidatingAdmissionPolicy read: its name, where it was read, and it (or why it cannot
+/// be used).
+type VapRead = (String, String, Result<Arc<crate::vap::Policy>, PolicyError>);
+
+/// The rule of one binding (read from `file`) and the policy it names.
+fn vap_rule(policies: &[VapRead], value: &Value, file: &str) -> Result<VapRule, String> {
     let binding = crate::vap::Binding::from_value(value).map_err(|e| e.to_string())?;
-    let (_, policy) = policies
+    let (_, policy_file, policy) = policies
         .iter()
-        .find(|(name, _)| *name == binding.policy)
+        .find(|(name, _, _)| *name == binding.policy)
         .ok_or_else(|| {
             format!(
                 "binding {}: no ValidatingAdmissionPolicy {}",
                 binding.name, binding.policy
             )
         })?;
-    let policy = policy.as_ref().map_err(ToString::to_string)?.clone();
+    let policy = policy
+        .as_ref()
+        .map_err(|e| match policy_file == file {
+            true => e.to_string(),
+            false => format!("{e} (the policy is in {policy_file})"),
+        })?
+        .clone();
     let severity = match severity_annotation(value)? {
         Some(severity) => severity,
         None => match binding.action {
