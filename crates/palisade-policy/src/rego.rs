@@ -171,9 +171,8 @@ fn compile(template: &Template, v0: bool) -> Result<(regorus::Engine, String), S
     engine.set_gather_prints(true);
     engine.set_execution_timer_config(time_limit());
     for source in std::iter::once(&template.rego).chain(&template.libs) {
-        if let Some(depth) = crate::rego_rewrite::bracket_depth(source)
-            && depth > MAX_BRACKET_DEPTH
-        {
+        let depth = crate::rego_rewrite::bracket_depth(source);
+        if depth > MAX_BRACKET_DEPTH {
             return Err(format!(
                 "brackets (`[`, `{{`) nest {depth} deep; at most {MAX_BRACKET_DEPTH} are read, as \
                  regorus' parser takes time exponential in the depth"
@@ -639,6 +638,15 @@ mod builtins {
             "{error}"
         );
         assert!(RegoTemplate::compile(&template(&nested(12))).is_ok());
+        // Found by the fuzz target: unclosed braces before a byte regorus cannot lex took
+        // its parser 27 seconds.
+        let unlexable = format!(
+            "package k8scalls\nviolation{}rn[{{\"msg\": msg}}]{}v {{",
+            "{".repeat(20),
+            '\u{1}'
+        );
+        let error = RegoTemplate::compile(&template(&unlexable)).unwrap_err();
+        assert!(error.to_string().contains("nest 2"), "{error}");
     }
 
     /// A template whose evaluation would run for minutes (five nested iterations of 60:

@@ -158,18 +158,28 @@ fn end_of(source: &str, token: &Tok) -> usize {
     }
 }
 
-/// The most `[` and `{` open at once in `source` (`None` when it does not lex). regorus'
-/// parser tries each such bracket two ways, so its time grows as 2 to this depth: 22
-/// nested braces took it over a minute, where OPA reads them at once. The Gatekeeper
-/// library nests 4 deep at most.
-pub(crate) fn bracket_depth(source: &str) -> Option<usize> {
+/// The most `[` and `{` open at once in `source`. regorus' parser tries each such bracket
+/// two ways, so its time grows as 2 to this depth: 22 nested braces took it over a minute,
+/// where OPA reads them at once. The Gatekeeper library nests 4 deep at most. A module that
+/// does not lex is counted by its characters (strings and comments included): regorus
+/// parses up to the token it cannot read, so the depth before it counts too.
+pub(crate) fn bracket_depth(source: &str) -> usize {
+    let symbols: Vec<&str> = match tokens(source) {
+        Some(tokens) => tokens
+            .iter()
+            .filter(|t| t.kind == TokenKind::Symbol)
+            .map(|t| text(source, t))
+            .collect(),
+        None => source
+            .char_indices()
+            .filter(|(_, c)| matches!(c, '[' | ']' | '{' | '}'))
+            .filter_map(|(i, _)| source.get(i..=i))
+            .collect(),
+    };
     let mut depth: usize = 0;
     let mut deepest = 0;
-    for token in tokens(source)? {
-        if token.kind != TokenKind::Symbol {
-            continue;
-        }
-        match text(source, &token) {
+    for symbol in symbols {
+        match symbol {
             "[" | "{" => {
                 depth += 1;
                 deepest = deepest.max(depth);
@@ -178,7 +188,7 @@ pub(crate) fn bracket_depth(source: &str) -> Option<usize> {
             _ => {}
         }
     }
-    Some(deepest)
+    deepest
 }
 
 fn text<'a>(source: &'a str, token: &Tok) -> &'a str {
