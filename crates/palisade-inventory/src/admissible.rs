@@ -145,7 +145,8 @@ pub fn problems(object: &Object) -> Vec<(JsonPointer, String)> {
     out
 }
 
-fn kind_of(value: &Value) -> &'static str {
+/// What a JSON value is, as messages about a field of the wrong type say it.
+pub fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Array(_) => "a list",
         Value::String(_) => "a string",

@@ -10,6 +10,7 @@
 //! validations beyond those (`pattern`, `minimum`, `anyOf`, ...) are not checked. A null
 //! value is taken as absent, as the API server prunes it.
 
+use palisade_inventory::admissible::kind_of;
 use serde_json::{Value, json};
 
 /// The most problems reported for one constraint.
@@ -137,20 +138,9 @@ fn is_integer(n: &serde_json::Number) -> bool {
     n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
 }
 
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Object(_) => "an object",
-        Value::Array(_) => "a list",
-        Value::String(_) => "a string",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::Null => "null",
-    }
-}
-
 fn article(kind: &str) -> String {
     match kind {
-        "object" => "an object".into(),
+        "object" => "a map".into(),
         "array" => "a list".into(),
         "integer" => "an integer".into(),
         other => format!("a {other}"),
