@@ -471,7 +471,8 @@ pub fn review_in(object: &palisade_inventory::Object) -> Value {
 }
 
 /// The AdmissionRequest Gatekeeper gives for an object: an AdmissionReview's request as it
-/// is, or a CREATE of the object.
+/// is (a DELETE's `object` being the deleted `oldObject`, as Gatekeeper and gator set it), or
+/// a CREATE of the object.
 pub fn review_of(object: &Value) -> Value {
     if object.get("kind").and_then(Value::as_str) == Some("AdmissionReview")
         && let Some(request) = object.get("request")
@@ -481,6 +482,11 @@ pub fn review_of(object: &Value) -> Value {
             && let Some(obj) = request.get("object").or_else(|| request.get("oldObject"))
         {
             request["kind"] = gvk(obj);
+        }
+        if request.get("operation").and_then(Value::as_str) == Some("DELETE")
+            && let Some(old) = request.get("oldObject").filter(|o| o.is_object()).cloned()
+        {
+            request["object"] = old;
         }
         return request;
     }

@@ -327,6 +327,27 @@ fn constraints_are_checked_against_their_templates_schema() {
     }
 }
 
+/// An AdmissionReview of a DELETE gives its `oldObject` as `input.review.object`, as
+/// Gatekeeper and gator do, so a policy against deleting protected namespaces is tested
+/// (tests/policy/delete).
+#[test]
+fn suites_judge_the_object_a_delete_removes() {
+    let out = bin()
+        .args(["policy", "test", "crates/palisade/tests/policy/delete"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{table}");
+    assert!(
+        table.contains("PASS  delete / protected-namespaces / protected"),
+        "{table}"
+    );
+    assert!(
+        table.contains("PASS  delete / protected-namespaces / unprotected"),
+        "{table}"
+    );
+}
+
 /// A policy whose evaluation would run for minutes is stopped at the time limit: a Rego
 /// template (four nested iterations over 60, 13 million steps) leaves the run incomplete as
 /// any policy error does; a ValidatingAdmissionPolicy (six nested `all()` over 20, 64 million
