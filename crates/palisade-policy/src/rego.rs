@@ -625,6 +625,38 @@ mod builtins {
         );
     }
 
+    /// The limit is per evaluation: evaluations that together run far past it (on reused
+    /// machines and engines) each still answer.
+    #[test]
+    fn the_time_limit_is_per_evaluation_not_cumulative() {
+        let compiled = RegoTemplate::compile(&template(
+            "package k8scalls\nviolation[{\"msg\": \"x\"}] {\n  r := numbers.range(1, 300)\n  count([1 | r[a]; r[b]]) > 0\n}\n",
+        ))
+        .unwrap();
+        let review = json!({"object": {"kind": "Pod"}});
+        let inventory = empty_inventory();
+        let started = std::time::Instant::now();
+        let mut runs = 0;
+        while started.elapsed() < EVALUATION_TIME_LIMIT * 2 {
+            assert_eq!(
+                compiled
+                    .violations(&review, &json!({}), &inventory)
+                    .unwrap()
+                    .len(),
+                1
+            );
+            assert_eq!(
+                compiled
+                    .interpreted_violations(&review, &json!({}), &inventory)
+                    .unwrap()
+                    .len(),
+                1
+            );
+            runs += 1;
+        }
+        assert!(runs > 1);
+    }
+
     /// Brackets nested past what regorus' parser reads in reasonable time are refused at
     /// once (22 nested braces took it over a minute); the depth the parser reads stays.
     #[test]
