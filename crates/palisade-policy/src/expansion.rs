@@ -218,9 +218,9 @@ pub struct Expansions {
 
 /// One mock resource a workload would make, directly or through other mocks.
 #[derive(Debug, Clone)]
-pub struct Resultant<'t> {
+pub struct Resultant {
     /// The template that made it.
-    pub template: &'t ExpansionTemplate,
+    pub template: ExpansionTemplate,
     /// Where its source lies in the judged workload (`spec.jobTemplate.spec.template` for a
     /// CronJob's Pod).
     pub path: Vec<String>,
@@ -282,19 +282,19 @@ impl Expansions {
     }
 
     /// Every mock resource `workload` (in `namespace`) would make, a mock's own mocks after it.
-    pub fn resultants(&self, workload: &Value, namespace: &str) -> Vec<Resultant<'_>> {
+    pub fn resultants(&self, workload: &Value, namespace: &str) -> Vec<Resultant> {
         let mut found = Vec::new();
         self.expand_into(workload, namespace, &[], 0, &mut found);
         found
     }
 
-    fn expand_into<'t>(
-        &'t self,
+    fn expand_into(
+        &self,
         workload: &Value,
         namespace: &str,
         path: &[String],
         depth: usize,
-        found: &mut Vec<Resultant<'t>>,
+        found: &mut Vec<Resultant>,
     ) {
         let text = |key: &str| workload.get(key).and_then(Value::as_str).unwrap_or("");
         let (api_version, kind) = (text("apiVersion"), text("kind"));
@@ -320,7 +320,7 @@ impl Expansions {
             };
             let made = mock.as_ref().ok().cloned();
             found.push(Resultant {
-                template,
+                template: template.clone(),
                 path: mock_path.clone(),
                 mock,
             });
@@ -667,10 +667,10 @@ mod tests {
         );
         let cronjob = json!({"apiVersion": "batch/v1", "kind": "CronJob",
             "metadata": {"name": "n"}, "spec": {"jobTemplate": {"spec": {}}}});
-        let made: Vec<&str> = expansions
+        let made: Vec<String> = expansions
             .resultants(&cronjob, "ops")
-            .iter()
-            .map(|r| r.template.name.as_str())
+            .into_iter()
+            .map(|r| r.template.name)
             .collect();
         assert_eq!(made, ["cronjobs"]);
         let own = template("jobs", "batch", "Job", "spec.template", "Job");

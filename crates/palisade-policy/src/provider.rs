@@ -191,33 +191,29 @@ impl ConstraintRule {
         if self.expansions.is_empty() {
             return;
         }
-        let namespace = cx
-            .object
-            .id
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into());
-        for resultant in self.expansions.resultants(&cx.object.value, &namespace) {
-            let mock = match &resultant.mock {
-                Ok(mock) => mock,
+        let make = || Mocks::of(&self.expansions, cx.object);
+        let mut mocks = cx.object_memo(make);
+        if !Arc::ptr_eq(&mocks.of, &self.expansions) {
+            mocks = Arc::new(make());
+        }
+        for mock in &mocks.mocks {
+            let (object, review, rego) = match &mock.made {
+                Ok(made) => made,
                 Err(why) => {
                     cx.not_assessed(format!("the resource it would create is unknown: {why}"));
                     continue;
                 }
             };
-            if !self.applies(cx, cluster, mock) {
+            if !self.applies(cx, cluster, object) {
                 continue;
             }
-            let review = resultant
-                .template
-                .mock_review(&review_in(cx.object), mock.clone());
             let found = match &*self.template {
-                Compiled::Rego(rego) => {
-                    rego.violations_of(to_rego(&review), self.parameters.clone(), inventory)
+                Compiled::Rego(template) => {
+                    template.violations_of(rego.clone(), self.parameters.clone(), inventory)
                 }
-                compiled => compiled.violations(&review, &self.constraint.parameters, inventory),
+                compiled => compiled.violations(review, &self.constraint.parameters, inventory),
             };
-            self.report(cx, found, Some(&resultant));
+            self.report(cx, found, Some((&mock.template, &mock.path)));
         }
     }
 
@@ -227,7 +223,7 @@ impl ConstraintRule {
         &self,
         cx: &mut Context<'_>,
         found: Result<Vec<crate::rego::Violation>, PolicyError>,
-        expansion: Option<&Resultant<'_>>,
+        expansion: Option<(&ExpansionTemplate, &[String])>,
     ) {
         let violations = match found {
             Ok(violations) => violations,
@@ -235,20 +231,70 @@ impl ConstraintRule {
         };
         for violation in violations {
             let (path, message) = match expansion {
-                Some(resultant) => (
-                    JsonPointer::root().join_all(&resultant.path),
-                    crate::expansion::implied(&resultant.template.name, &violation.msg),
+                Some((template, path)) => (
+                    JsonPointer::root().join_all(path),
+                    crate::expansion::implied(&template.name, &violation.msg),
                 ),
                 None => (JsonPointer::root(), violation.msg),
             };
             let mut reported = palisade_rules::Reported::new(path, message.clone());
             reported.discriminator = Some(message);
-            if let Some(action) = expansion.and_then(|r| r.template.action)
+            if let Some(action) = expansion.and_then(|(template, _)| template.action)
                 && !self.severity_annotated
             {
                 reported.severity = Some(action_severity(action));
             }
             cx.report_with(reported);
+        }
+    }
+}
+
+/// The mock resources of the judged object with their reviews, made once for every
+/// constraint that judges it, as the object's own review is ([`RegoReview`]).
+struct Mocks {
+    /// The ExpansionTemplates that made them.
+    of: Arc<Expansions>,
+    mocks: Vec<Mock>,
+}
+
+/// One mock resource: what made it, and the mock, its review and that review as regorus
+/// reads it (or why it could not be made).
+struct Mock {
+    template: ExpansionTemplate,
+    /// Where its source lies in the judged object.
+    path: Vec<String>,
+    made: Result<(Value, Value, regorus::Value), String>,
+}
+
+impl Mocks {
+    fn of(expansions: &Arc<Expansions>, object: &palisade_inventory::Object) -> Mocks {
+        let namespace = object.id.namespace.as_deref().unwrap_or("default");
+        let review = review_in(object);
+        let mocks = expansions
+            .resultants(&object.value, namespace)
+            .into_iter()
+            .map(
+                |Resultant {
+                     template,
+                     path,
+                     mock,
+                 }| {
+                    let made = mock.map(|mock| {
+                        let review = template.mock_review(&review, mock.clone());
+                        let rego = to_rego(&review);
+                        (mock, review, rego)
+                    });
+                    Mock {
+                        template,
+                        path,
+                        made,
+                    }
+                },
+            )
+            .collect();
+        Mocks {
+            of: expansions.clone(),
+            mocks,
         }
     }
 }
