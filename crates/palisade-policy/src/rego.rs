@@ -157,9 +157,28 @@ impl std::fmt::Debug for RegoTemplate {
     }
 }
 
-/// The template's modules in one engine, in v0 syntax or v1, with what regorus reads otherwise
-/// than OPA rewritten ([`crate::rego_rewrite`]).
-fn compile(template: &Template, v0: bool) -> Result<(regorus::Engine, String), String> {
+/// The template's modules (its Rego, then its libs) as regorus is given them: with what
+/// regorus reads otherwise than OPA rewritten ([`crate::rego_rewrite`]), or an error when
+/// their brackets nest deeper than regorus parses in reasonable time.
+fn modules(template: &Template) -> Result<Vec<String>, String> {
+    std::iter::once(&template.rego)
+        .chain(&template.libs)
+        .map(|source| match crate::rego_rewrite::read(source) {
+            (depth, _) if depth > MAX_BRACKET_DEPTH => Err(format!(
+                "brackets (`[`, `{{`) nest {depth} deep; at most {MAX_BRACKET_DEPTH} are read, as \
+                 regorus' parser takes time exponential in the depth"
+            )),
+            (_, rewritten) => Ok(rewritten.unwrap_or_else(|| source.clone())),
+        })
+        .collect()
+}
+
+/// The template's `modules` in one engine, in v0 syntax or v1.
+fn compile(
+    template: &Template,
+    modules: &[String],
+    v0: bool,
+) -> Result<(regorus::Engine, String), String> {
     let mut engine = regorus::Engine::new();
     engine.set_rego_v0(v0);
     // OPA's default, which regorus' interpreter does not share (see `Machine::new_vm`).
@@ -170,23 +189,13 @@ fn compile(template: &Template, v0: bool) -> Result<(regorus::Engine, String), S
     // (The machine does not know `print`: a template using it runs on the interpreter.)
     engine.set_gather_prints(true);
     engine.set_execution_timer_config(time_limit());
-    for source in std::iter::once(&template.rego).chain(&template.libs) {
-        let depth = crate::rego_rewrite::bracket_depth(source);
-        if depth > MAX_BRACKET_DEPTH {
-            return Err(format!(
-                "brackets (`[`, `{{`) nest {depth} deep; at most {MAX_BRACKET_DEPTH} are read, as \
-                 regorus' parser takes time exponential in the depth"
-            ));
-        }
-    }
-    let module =
-        |source: &String| crate::rego_rewrite::rewritten(source).unwrap_or_else(|| source.clone());
+    let (rego, libs) = modules.split_first().ok_or("no Rego module")?;
     let package = engine
-        .add_policy(format!("{}.rego", template.name), module(&template.rego))
+        .add_policy(format!("{}.rego", template.name), rego.clone())
         .map_err(|e| e.to_string())?;
-    for (i, lib) in template.libs.iter().enumerate() {
+    for (i, lib) in libs.iter().enumerate() {
         engine
-            .add_policy(format!("{}-lib{i}.rego", template.name), module(lib))
+            .add_policy(format!("{}-lib{i}.rego", template.name), lib.clone())
             .map_err(|e| e.to_string())?;
     }
     Ok((engine, package))
@@ -212,11 +221,15 @@ fn prepared(mut engine: regorus::Engine) -> regorus::Engine {
 
 impl RegoTemplate {
     pub fn compile(template: &Template) -> Result<RegoTemplate, PolicyError> {
-        let first = compile(template, !template.rego_v1);
+        let modules = modules(template).map_err(|message| PolicyError::Rego {
+            template: template.name.clone(),
+            message,
+        })?;
+        let first = compile(template, &modules, !template.rego_v1);
         let (engine, package) = match first {
             Ok(compiled) => compiled,
             Err(first_error) => {
-                compile(template, template.rego_v1).map_err(|_| PolicyError::Rego {
+                compile(template, &modules, template.rego_v1).map_err(|_| PolicyError::Rego {
                     template: template.name.clone(),
                     message: first_error,
                 })?

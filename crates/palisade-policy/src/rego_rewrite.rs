@@ -86,10 +86,26 @@ struct Tok {
     line: u32,
 }
 
+/// A module as regorus is to be given it, from one reading of its tokens: the deepest its
+/// brackets nest ([`bracket_depth`]) and its text rewritten ([`rewritten`]).
+pub(crate) fn read(source: &str) -> (usize, Option<String>) {
+    match tokens(source) {
+        Some(tokens) => (
+            bracket_depth(source, Some(&tokens)),
+            rewrite(source, tokens),
+        ),
+        None => (bracket_depth(source, None), None),
+    }
+}
+
 /// `source` rewritten as the module comment says; `None` when nothing needs it (or the
 /// module does not lex: regorus' own error is then the one to report).
+#[cfg(test)]
 pub(crate) fn rewritten(source: &str) -> Option<String> {
-    let tokens = tokens(source)?;
+    rewrite(source, tokens(source)?)
+}
+
+fn rewrite(source: &str, tokens: Vec<Tok>) -> Option<String> {
     let open = open_before(source, &tokens);
     let module = Module {
         source,
@@ -158,13 +174,14 @@ fn end_of(source: &str, token: &Tok) -> usize {
     }
 }
 
-/// The most `[` and `{` open at once in `source`. regorus' parser tries each such bracket
-/// two ways, so its time grows as 2 to this depth: 22 nested braces took it over a minute,
-/// where OPA reads them at once. The Gatekeeper library nests 4 deep at most. A module that
-/// does not lex is counted by its characters (strings and comments included): regorus
-/// parses up to the token it cannot read, so the depth before it counts too.
-pub(crate) fn bracket_depth(source: &str) -> usize {
-    let symbols: Vec<&str> = match tokens(source) {
+/// The most `[` and `{` open at once in `source` (of `tokens`, its tokens). regorus'
+/// parser tries each such bracket two ways, so its time grows as 2 to this depth: 22 nested
+/// braces took it over a minute, where OPA reads them at once. The Gatekeeper library nests
+/// 4 deep at most. A module that does not lex is counted by its characters (strings and
+/// comments included): regorus parses up to the token it cannot read, so the depth before
+/// it counts too.
+fn bracket_depth(source: &str, tokens: Option<&[Tok]>) -> usize {
+    let symbols: Vec<&str> = match tokens {
         Some(tokens) => tokens
             .iter()
             .filter(|t| t.kind == TokenKind::Symbol)
