@@ -19,6 +19,13 @@ pub enum PolicyError {
     /// The Rego does not compile (regorus's message, with the template).
     #[error("{template}: Rego: {message}")]
     Rego { template: String, message: String },
+    /// A constraint its CRD's schema refuses ([`crate::schema`]): the problems, joined.
+    #[error("{object}: schema: does not follow the schema of template {template}: {problems}")]
+    Schema {
+        object: String,
+        template: String,
+        problems: String,
+    },
     /// A CEL expression does not compile, or its evaluation failed.
     #[error("{template}: CEL: {message}")]
     Cel { template: String, message: String },
@@ -302,18 +309,14 @@ impl Constraint {
         );
         let problems = crate::schema::problems(value, &schema);
         if !problems.is_empty() {
-            return Err(PolicyError::Invalid {
+            return Err(PolicyError::Schema {
                 object: format!(
                     "{} {}",
                     str_at(value, "/kind").unwrap_or("?"),
                     str_at(value, "/metadata/name").unwrap_or("?")
                 ),
-                field: "schema",
-                message: format!(
-                    "does not follow the schema of template {}: {}",
-                    template.name,
-                    problems.join("; ")
-                ),
+                template: template.name.clone(),
+                problems: problems.join("; "),
             });
         }
         Constraint::from_value(value)

@@ -331,9 +331,7 @@ fn invalid_constraint(
                     .into(),
             );
         }
-        Ok(Err(crate::gatekeeper::PolicyError::Invalid {
-            field: "schema", ..
-        })) => {
+        Ok(Err(crate::gatekeeper::PolicyError::Schema { .. })) => {
             out.passed = true;
         }
         Ok(Err(e)) => {
