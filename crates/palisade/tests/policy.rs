@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bin, scratch};
+use common::{bin, json_exiting, scratch};
 
 const SUITE: &str = "crates/palisade/tests/policy/labels";
 
@@ -99,13 +99,7 @@ fn constraints_are_rules_of_a_scan() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_exiting(&out, 1);
     let findings = report["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1, "{report:#}");
     assert_eq!(findings[0]["rule"], "K8sTeamLabel/team-label");
@@ -163,13 +157,7 @@ fn validating_admission_policies_are_rules_of_a_scan() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_exiting(&out, 0);
     let findings = report["findings"].as_array().unwrap();
     // Only the Deployment over the limit in the namespace the binding selects.
     assert_eq!(findings.len(), 1, "{report:#}");
@@ -244,8 +232,7 @@ spec: {match: {kinds: [{apiGroups: ["apps"], kinds: ["Deployment"]}]}}
             .unwrap()
     };
     let out = scan(&["-o", "json"]);
-    assert_eq!(out.status.code(), Some(2));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_exiting(&out, 2);
     let diagnostic = &report["diagnostics"][0];
     assert_eq!(diagnostic["code"], "policy-error", "{report:#}");
     assert_eq!(diagnostic["level"], "error");
@@ -423,8 +410,7 @@ spec: {{policyName: {name}, validationActions: [Deny]}}
     };
     let stopped = "the evaluation ran past its time limit of 2 s and was stopped";
     let out = scan(&rego);
-    assert_eq!(out.status.code(), Some(2));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_exiting(&out, 2);
     let message = report["diagnostics"][0]["message"].as_str().unwrap();
     assert!(
         message.starts_with("K8sSlow/slow could not judge the object") && message.contains(stopped),
@@ -435,8 +421,7 @@ spec: {{policyName: {name}, validationActions: [Deny]}}
         "{list}.all(a, {list}.all(b, {list}.all(c, {list}.all(d, {list}.all(e, {list}.all(f, a + b + c + d + e + f > 0))))))"
     );
     let out = scan(&vap("slow", &nested));
-    assert_eq!(out.status.code(), Some(1));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_exiting(&out, 1);
     let finding = report["findings"]
         .as_array()
         .unwrap()
@@ -496,8 +481,7 @@ spec:
         r#"[{action: warn, enforcementPoints: [{name: validation.gatekeeper.sh}]}, {action: deny, enforcementPoints: [{name: gator.gatekeeper.sh}]}]"#,
     );
     let out = scan(&shift_left);
-    assert_eq!(out.status.code(), Some(1));
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_exiting(&out, 1);
     assert_eq!(report["findings"][0]["severity"], "high", "{report:#}");
 
     let audit_only =
@@ -643,13 +627,7 @@ spec:
             ])
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let report = json_exiting(&out, 0);
         let mut found: Vec<String> = report["findings"]
             .as_array()
             .unwrap()
@@ -815,13 +793,7 @@ fn the_policies_a_cluster_holds_judge_it() {
             "medium",
         ],
     );
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_exiting(&out, 1);
     let findings = report["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1, "{report:#}");
     assert_eq!(findings[0]["object"]["name"], "orphan");

@@ -57,6 +57,18 @@ pub fn json(output: &Output) -> Value {
     })
 }
 
+/// Stdout as JSON ([`json`]) of a run that must exit with `code` (a panic showing standard
+/// error otherwise).
+pub fn json_exiting(output: &Output, code: i32) -> Value {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    json(output)
+}
+
 /// Whether `program` runs (`program ARGS` succeeds).
 fn runs(program: &str, args: &[&str]) -> bool {
     Command::new(program)
