@@ -434,15 +434,8 @@ fn install_prints_manifests_that_pass_palisades_own_scan() {
             "{unexpected}:\n{deletions}"
         );
     }
-    let out = scan(&path);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
     // The ClusterRole never reads Secrets.
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = common::json_exiting(&scan(&path), 0);
     assert!(
         report["findings"]
             .as_array()
@@ -477,13 +470,7 @@ fn install_prints_manifests_that_pass_palisades_own_scan() {
         !role.contains("secrets") && !role.contains("create"),
         "{role}"
     );
-    let out = scan(&path);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    common::json_exiting(&scan(&path), 0);
     let (_, without) = print(&[], "default.yaml");
     assert!(!without.contains("cluster-policies") && !without.contains("policy-reader"));
 
