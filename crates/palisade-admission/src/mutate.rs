@@ -11,7 +11,7 @@ use palisade_inventory::ContainerKind;
 use palisade_k8s::security;
 use serde_json::{Value, json};
 
-use crate::settings::{MutateSettings, RunAsNonRoot};
+use crate::settings::{DropAllCapabilities, MutateSettings, RunAsNonRoot};
 
 /// The additions for `object` of `(group, kind)` whose pod spec is at `spec_pointer`, in
 /// order; empty when nothing is missing.
@@ -30,7 +30,7 @@ pub fn hardening(
     }
     let base = PointerBuf::parse(spec_pointer).unwrap_or_default();
     let mut out = Vec::new();
-    pod_level(spec, &base, settings, &mut out);
+    let pod_non_root = pod_level(spec, &base, settings, &mut out);
     for kind in [ContainerKind::Container, ContainerKind::Init] {
         let Some(list) = spec.get(kind.field()).and_then(Value::as_array) else {
             continue;
@@ -39,7 +39,7 @@ pub fn hardening(
             let mut at = base.clone();
             at.push_back(kind.field());
             at.push_back(index.to_string());
-            container_level(container, spec, &at, settings, &mut out);
+            container_level(container, spec, &at, settings, pod_non_root, &mut out);
         }
     }
     out
@@ -83,12 +83,13 @@ fn add_fields(
     }
 }
 
+/// Adds the pod-level defaults; true when they include `runAsNonRoot: true`.
 fn pod_level(
     spec: &Value,
     base: &PointerBuf,
     settings: &MutateSettings,
     out: &mut Vec<PatchOperation>,
-) {
+) -> bool {
     let pod_context = spec.get("securityContext");
     let unset = |field: &str| {
         pod_context
@@ -116,10 +117,12 @@ fn pod_level(
         RunAsNonRoot::WhenUserSet => pod_user.is_some_and(|u| u != 0),
         RunAsNonRoot::Always => pod_user != Some(0),
     };
-    if non_root && unset("runAsNonRoot") && !a_container_is_root {
+    let adds_non_root = non_root && unset("runAsNonRoot") && !a_container_is_root;
+    if adds_non_root {
         fields.push(("runAsNonRoot", json!(true)));
     }
     add_fields(out, spec, base, fields);
+    adds_non_root
 }
 
 fn container_level(
@@ -127,6 +130,7 @@ fn container_level(
     spec: &Value,
     at: &PointerBuf,
     settings: &MutateSettings,
+    pod_non_root: bool,
     out: &mut Vec<PatchOperation>,
 ) {
     let context = container.get("securityContext").filter(|c| c.is_object());
@@ -158,7 +162,16 @@ fn container_level(
         .and_then(|c| c.at("/capabilities/drop"))
         .and_then(Value::as_array)
         .is_some_and(|d| !d.is_empty());
-    if settings.drop_all_capabilities && !privileged && !drops {
+    let drop_all = match settings.drop_all_capabilities {
+        DropAllCapabilities::Never => false,
+        // The pod-level `runAsNonRoot: true` just added covers a container without a user
+        // of its own (one with `runAsUser: 0` keeps the patch from adding it).
+        DropAllCapabilities::WhenNonRoot => {
+            pod_non_root || !security::may_run_as_root(container, spec)
+        }
+        DropAllCapabilities::Always => true,
+    };
+    if drop_all && !privileged && !drops {
         match context
             .and_then(|c| c.get("capabilities"))
             .filter(|c| c.is_object())
@@ -190,7 +203,7 @@ mod tests {
 
     #[test]
     fn adds_the_missing_defaults_and_keeps_what_is_set() {
-        let pod = json!({"spec": {"containers": [
+        let pod = json!({"spec": {"securityContext": {"runAsUser": 1000}, "containers": [
             {"name": "a", "image": "x"},
             {"name": "b", "image": "x", "securityContext": {"allowPrivilegeEscalation": true, "capabilities": {"add": ["NET_ADMIN"]}}},
             {"name": "c", "image": "x", "securityContext": {"privileged": true}},
@@ -216,7 +229,10 @@ mod tests {
             out.at("/spec/containers/2/securityContext"),
             Some(&json!({"privileged": true}))
         );
-        assert!(out.at("/spec/securityContext/runAsNonRoot").is_none());
+        assert_eq!(
+            out.at("/spec/securityContext/runAsNonRoot"),
+            Some(&json!(true))
+        );
         // Patching again adds nothing.
         assert!(hardening(&out, "/spec", &MutateSettings::default()).is_empty());
     }
@@ -246,6 +262,57 @@ mod tests {
                 .at("/spec/securityContext/runAsNonRoot")
                 .is_none()
         );
+    }
+
+    /// A container that may run as root keeps the runtime's default capabilities unless
+    /// `always` is asked: nginx's master process chowns its cache and switches user, so
+    /// dropping them all stops it at start.
+    #[test]
+    fn capabilities_are_dropped_only_where_the_process_cannot_be_root() {
+        let caps = "/spec/containers/0/securityContext/capabilities/drop";
+        let pod = |context: Value, container: Value| {
+            json!({"spec": {"securityContext": context, "containers": [
+                {"name": "a", "image": "nginx:1.27", "securityContext": container}]}})
+        };
+        let defaults = MutateSettings::default();
+        for (context, container, dropped) in [
+            (json!({}), json!({}), false),
+            (json!({"runAsUser": 0}), json!({}), false),
+            (json!({"runAsUser": 1000}), json!({"runAsUser": 0}), false),
+            (json!({"runAsNonRoot": false}), json!({}), false),
+            (json!({"runAsUser": 1000}), json!({}), true),
+            (json!({}), json!({"runAsUser": 101}), true),
+            (json!({"runAsNonRoot": true}), json!({}), true),
+            (json!({}), json!({"runAsNonRoot": true}), true),
+        ] {
+            let out = patched(&pod(context.clone(), container.clone()), "/spec", &defaults);
+            assert_eq!(
+                out.at(caps) == Some(&json!(["ALL"])),
+                dropped,
+                "{context} {container}: {out}"
+            );
+        }
+        // The patch's own pod-level runAsNonRoot (run_as_non_root = always) makes it safe.
+        let always_non_root = MutateSettings {
+            run_as_non_root: RunAsNonRoot::Always,
+            ..Default::default()
+        };
+        let out = patched(&pod(json!({}), json!({})), "/spec", &always_non_root);
+        assert_eq!(out.at(caps), Some(&json!(["ALL"])));
+        // `always` drops them from every container; `never` from none.
+        for (mode, dropped) in [
+            (DropAllCapabilities::Always, true),
+            (DropAllCapabilities::Never, false),
+        ] {
+            let settings = MutateSettings {
+                drop_all_capabilities: mode,
+                ..Default::default()
+            };
+            for user in [json!({}), json!({"runAsUser": 1000})] {
+                let out = patched(&pod(user, json!({})), "/spec", &settings);
+                assert_eq!(out.at(caps) == Some(&json!(["ALL"])), dropped, "{mode:?}");
+            }
+        }
     }
 
     #[test]

@@ -54,6 +54,62 @@ pub enum RunAsNonRoot {
     Always,
 }
 
+/// When the hardening patch may add `capabilities.drop: [ALL]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DropAllCapabilities {
+    Never,
+    /// Only to containers that cannot run as root: a non-zero `runAsUser` or
+    /// `runAsNonRoot: true` (their own, the pod's, or the patch's). A process running as root
+    /// usually needs some of the runtime's default capabilities (`CHOWN`, `SETUID`,
+    /// `SETGID`, `NET_BIND_SERVICE`): the official nginx and postgres images stop at start
+    /// without them.
+    WhenNonRoot,
+    /// Every container that drops nothing (every image in the cluster runs without them).
+    Always,
+}
+
+impl DropAllCapabilities {
+    pub fn name(self) -> &'static str {
+        match self {
+            DropAllCapabilities::Never => "never",
+            DropAllCapabilities::WhenNonRoot => "when-non-root",
+            DropAllCapabilities::Always => "always",
+        }
+    }
+}
+
+/// `never`, `when-non-root` or `always`; `false` and `true` (the setting's earlier form) are
+/// `never` and `always`.
+impl<'de> Deserialize<'de> for DropAllCapabilities {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Flag(bool),
+            Name(String),
+        }
+        let written = Written::deserialize(deserializer).map_err(|_| {
+            serde::de::Error::custom("expected \"never\", \"when-non-root\" or \"always\"")
+        })?;
+        match written {
+            Written::Flag(false) => Ok(DropAllCapabilities::Never),
+            Written::Flag(true) => Ok(DropAllCapabilities::Always),
+            Written::Name(name) => [
+                DropAllCapabilities::Never,
+                DropAllCapabilities::WhenNonRoot,
+                DropAllCapabilities::Always,
+            ]
+            .into_iter()
+            .find(|mode| mode.name() == name)
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown value `{name}`: expected \"never\", \"when-non-root\" or \"always\""
+                ))
+            }),
+        }
+    }
+}
+
 /// The opt-in hardening patches of `POST /mutate`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -63,7 +119,7 @@ pub struct MutateSettings {
     /// `seccompProfile: RuntimeDefault` for pods without a seccomp profile.
     pub seccomp: bool,
     /// `capabilities.drop: [ALL]` for containers that drop nothing.
-    pub drop_all_capabilities: bool,
+    pub drop_all_capabilities: DropAllCapabilities,
     /// `allowPrivilegeEscalation: false` where it is unset and allowed.
     pub no_privilege_escalation: bool,
     pub run_as_non_root: RunAsNonRoot,
@@ -74,7 +130,7 @@ impl Default for MutateSettings {
         MutateSettings {
             enabled: false,
             seccomp: true,
-            drop_all_capabilities: true,
+            drop_all_capabilities: DropAllCapabilities::WhenNonRoot,
             no_privilege_escalation: true,
             run_as_non_root: RunAsNonRoot::WhenUserSet,
         }
@@ -314,7 +370,7 @@ pub fn template() -> String {
 # [admission.mutate]
 # enabled = false
 # seccomp = true
-# drop_all_capabilities = true
+# drop_all_capabilities = "when-non-root"   # never | when-non-root | always
 # no_privilege_escalation = true
 # run_as_non_root = "when-user-set"   # never | when-user-set | always
 "#,
@@ -411,5 +467,40 @@ mod tests {
         let s = AdmissionSettings::parse("t.toml", &text, &known).unwrap();
         assert_eq!(s.mode, Mode::Enforce);
         assert_eq!(s.timeout_ms, 3000);
+        assert_eq!(
+            s.mutate.drop_all_capabilities,
+            DropAllCapabilities::WhenNonRoot
+        );
+    }
+
+    /// Dropping every capability is by default only for containers that cannot run as root;
+    /// the setting's earlier boolean form still reads (`true` was every container).
+    #[test]
+    fn drop_all_capabilities_reads_names_and_the_old_flags() {
+        assert_eq!(
+            AdmissionSettings::default().mutate.drop_all_capabilities,
+            DropAllCapabilities::WhenNonRoot
+        );
+        for (written, read) in [
+            ("\"never\"", DropAllCapabilities::Never),
+            ("\"when-non-root\"", DropAllCapabilities::WhenNonRoot),
+            ("\"always\"", DropAllCapabilities::Always),
+            ("false", DropAllCapabilities::Never),
+            ("true", DropAllCapabilities::Always),
+        ] {
+            let text = format!("[admission.mutate]\ndrop_all_capabilities = {written}\n");
+            let s = AdmissionSettings::parse("p.toml", &text, &known).unwrap();
+            assert_eq!(s.mutate.drop_all_capabilities, read, "{written}");
+        }
+        for wrong in ["\"all\"", "1"] {
+            let text = format!("[admission.mutate]\ndrop_all_capabilities = {wrong}\n");
+            let e = AdmissionSettings::parse("p.toml", &text, &known)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("p.toml:2:") && e.contains("when-non-root"),
+                "{e}"
+            );
+        }
     }
 }

@@ -256,6 +256,34 @@ enabled = true
         paths.contains(&"/spec/containers/0/securityContext/allowPrivilegeEscalation"),
         "{paths:?}"
     );
+    // nginx with no user may run as root, and needs the runtime's default capabilities:
+    // they are dropped only where the process cannot be root.
+    assert!(
+        !paths.iter().any(|p| p.contains("capabilities")),
+        "{paths:?}"
+    );
+    let non_root = pod_review("u-m2", "shop", false).replace(
+        "\"spec\":{",
+        "\"spec\":{\"securityContext\":{\"runAsUser\":101},",
+    );
+    let (_, review) = post(
+        &agent,
+        &format!("https://127.0.0.1:{port}/mutate"),
+        "application/json",
+        non_root.as_bytes(),
+    );
+    let patch = String::from_utf8(
+        base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            review["response"]["patch"].as_str().unwrap(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        patch.contains("/spec/containers/0/securityContext/capabilities"),
+        "{patch}"
+    );
 }
 
 const SLOW_TEMPLATE: &str = r#"apiVersion: templates.gatekeeper.sh/v1
