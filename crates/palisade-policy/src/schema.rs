@@ -4,11 +4,15 @@
 //! `enum`, a missing `required` field or an unknown field is refused, so a typo
 //! (`excludedNamespace`, `repos: docker.io` for a list) cannot silently switch a policy off.
 //!
-//! The subset of OpenAPI v3 that structural CRD schemas use is read: `type`, `properties`,
-//! `additionalProperties`, `items`, `required`, `enum`, `nullable`,
-//! `x-kubernetes-int-or-string` and `x-kubernetes-preserve-unknown-fields`. Value
-//! validations beyond those (`pattern`, `minimum`, `anyOf`, ...) are not checked. A null
-//! value is taken as absent, as the API server prunes it.
+//! What CRD schemas hold is read: the structure (`type`, `properties`,
+//! `additionalProperties`, `items`, `x-kubernetes-int-or-string`,
+//! `x-kubernetes-preserve-unknown-fields`) and the value validations the API server applies
+//! (`required`, `enum`, `minimum`/`maximum` with their `exclusive` flags, `multipleOf`,
+//! `minLength`/`maxLength` in characters, `pattern`, `minItems`/`maxItems`, `uniqueItems`,
+//! `minProperties`/`maxProperties`, `allOf`, `anyOf`, `oneOf` and `not`). Unknown fields are
+//! told by the structure alone, as the API server prunes by it: a `properties` inside `anyOf`
+//! constrains the fields it names and allows others. `format` and `x-kubernetes-validations`
+//! are not checked. A null value is taken as absent, as the API server prunes it.
 
 use palisade_inventory::admissible::kind_of;
 use serde_json::{Value, json};
@@ -22,24 +26,53 @@ const MAX_DEPTH: usize = 64;
 /// The problems of `value` under `schema` (at most [`MAX_PROBLEMS`]), each naming its field.
 pub fn problems(value: &Value, schema: &Value) -> Vec<String> {
     let mut found = Vec::new();
-    check(value, schema, &mut String::new(), 0, &mut found);
+    let mut at = At {
+        path: String::new(),
+        depth: 0,
+        structural: true,
+    };
+    check(value, schema, &mut at, &mut found);
     found
 }
 
-fn check(value: &Value, schema: &Value, path: &mut String, depth: usize, found: &mut Vec<String>) {
-    if found.len() >= MAX_PROBLEMS || depth > MAX_DEPTH || value.is_null() {
+/// Where the walk is: the field's path, how deep, and whether the schema is the structure
+/// (which tells unknown fields) or a value validation inside `allOf`/`anyOf`/`oneOf`/`not`.
+struct At {
+    path: String,
+    depth: usize,
+    structural: bool,
+}
+
+impl At {
+    /// `f` at the field `step` (`.name` or `[i]`) one level down.
+    fn down(&mut self, step: &str, f: impl FnOnce(&mut At)) {
+        let length = self.path.len();
+        if !self.path.is_empty() && !step.starts_with('[') {
+            self.path.push('.');
+        }
+        self.path.push_str(step);
+        self.depth += 1;
+        f(self);
+        self.depth -= 1;
+        self.path.truncate(length);
+    }
+}
+
+fn check(value: &Value, schema: &Value, at: &mut At, found: &mut Vec<String>) {
+    if found.len() >= MAX_PROBLEMS || at.depth > MAX_DEPTH || value.is_null() {
         return;
     }
-    let mut report = |path: &str, message: String| {
-        if found.len() < MAX_PROBLEMS {
-            let at = if path.is_empty() { "the object" } else { path };
-            found.push(format!("{at}: {message}"));
-        }
+    let path = at.path.clone();
+    let path = path.as_str();
+    let report = |found: &mut Vec<String>, path: &str, message: String| {
+        let at = if path.is_empty() { "the object" } else { path };
+        report_whole(found, format!("{at}: {message}"));
     };
     if let Some(expected) = schema.get("type").and_then(Value::as_str)
         && !has_type(value, expected, schema)
     {
         return report(
+            found,
             path,
             format!("must be {}, not {}", article(expected), kind_of(value)),
         );
@@ -48,7 +81,17 @@ fn check(value: &Value, schema: &Value, path: &mut String, depth: usize, found: 
         && !allowed.contains(value)
     {
         let listed: Vec<String> = allowed.iter().map(Value::to_string).collect();
-        return report(path, format!("{value} is not one of {}", listed.join(", ")));
+        return report(
+            found,
+            path,
+            format!("{value} is not one of {}", listed.join(", ")),
+        );
+    }
+    if let Some(problem) = value_problem(value, schema) {
+        return report(found, path, problem);
+    }
+    if let Some(problem) = junctor_problem(value, schema, at) {
+        report_whole(found, problem);
     }
     match value {
         Value::Object(map) => {
@@ -60,7 +103,7 @@ fn check(value: &Value, schema: &Value, path: &mut String, depth: usize, found: 
                 .filter_map(Value::as_str)
             {
                 if map.get(key).is_none_or(Value::is_null) {
-                    report(path, format!("{key} is required"));
+                    report(found, path, format!("{key} is required"));
                 }
             }
             let properties = schema.get("properties").and_then(Value::as_object);
@@ -70,43 +113,169 @@ fn check(value: &Value, schema: &Value, path: &mut String, depth: usize, found: 
                 .and_then(Value::as_bool)
                 .unwrap_or(false);
             for (key, item) in map.iter().filter(|(_, item)| !item.is_null()) {
-                let length = path.len();
-                if !path.is_empty() {
-                    path.push('.');
-                }
-                path.push_str(key);
-                match (properties.and_then(|p| p.get(key)), additional) {
-                    (Some(field), _) => check(item, field, path, depth + 1, found),
-                    (None, Some(Value::Object(_))) => check(
-                        item,
-                        additional.unwrap_or(&Value::Null),
-                        path,
-                        depth + 1,
-                        found,
-                    ),
-                    (None, Some(Value::Bool(true))) => {}
-                    _ if preserve || is_open(schema) => {}
-                    _ => {
-                        if found.len() < MAX_PROBLEMS {
-                            found.push(format!("{path}: unknown field"));
-                        }
+                at.down(key, |at| {
+                    match (properties.and_then(|p| p.get(key)), additional) {
+                        (Some(field), _) => check(item, field, at, found),
+                        (None, Some(field @ Value::Object(_))) => check(item, field, at, found),
+                        (None, Some(Value::Bool(true))) => {}
+                        _ if preserve || is_open(schema) || !at.structural => {}
+                        _ => report_whole(found, format!("{}: unknown field", at.path)),
                     }
-                }
-                path.truncate(length);
+                });
             }
         }
         Value::Array(items) => {
             if let Some(item_schema) = schema.get("items").filter(|s| s.is_object()) {
                 for (i, item) in items.iter().enumerate() {
-                    let length = path.len();
-                    path.push_str(&format!("[{i}]"));
-                    check(item, item_schema, path, depth + 1, found);
-                    path.truncate(length);
+                    at.down(&format!("[{i}]"), |at| check(item, item_schema, at, found));
                 }
             }
         }
         _ => {}
     }
+}
+
+/// Adds a problem that names its field itself, while fewer than [`MAX_PROBLEMS`] are found.
+fn report_whole(found: &mut Vec<String>, problem: String) {
+    if found.len() < MAX_PROBLEMS {
+        found.push(problem);
+    }
+}
+
+/// The first value validation `value` fails (bounds, lengths, pattern, counts).
+fn value_problem(value: &Value, schema: &Value) -> Option<String> {
+    let bound = |key: &str| schema.get(key).and_then(Value::as_f64);
+    let flag = |key: &str| schema.get(key).and_then(Value::as_bool).unwrap_or(false);
+    let count = |key: &str| schema.get(key).and_then(Value::as_u64);
+    match value {
+        Value::Number(n) => {
+            let x = n.as_f64()?;
+            if let Some(min) = bound("minimum") {
+                let exclusive = flag("exclusiveMinimum");
+                if x < min || (exclusive && x == min) {
+                    let than = if exclusive { "more than" } else { "at least" };
+                    return Some(format!("must be {than} {min}, not {n}"));
+                }
+            }
+            if let Some(max) = bound("maximum") {
+                let exclusive = flag("exclusiveMaximum");
+                if x > max || (exclusive && x == max) {
+                    let than = if exclusive { "less than" } else { "at most" };
+                    return Some(format!("must be {than} {max}, not {n}"));
+                }
+            }
+            if let Some(step) = bound("multipleOf").filter(|s| *s > 0.0)
+                && (x / step).fract() != 0.0
+            {
+                return Some(format!("must be a multiple of {step}, not {n}"));
+            }
+            None
+        }
+        Value::String(text) => {
+            let length = text.chars().count() as u64;
+            if let Some(min) = count("minLength").filter(|min| length < *min) {
+                return Some(format!("must be at least {min} characters long"));
+            }
+            if let Some(max) = count("maxLength").filter(|max| length > *max) {
+                return Some(format!("must be at most {max} characters long"));
+            }
+            let pattern = schema.get("pattern").and_then(Value::as_str)?;
+            match regex::Regex::new(pattern) {
+                Ok(re) if re.is_match(text) => None,
+                Ok(_) => Some(format!("{value} does not match the pattern `{pattern}`")),
+                Err(_) => Some(format!(
+                    "the schema's pattern `{pattern}` is not a valid regular expression"
+                )),
+            }
+        }
+        Value::Array(items) => {
+            let length = items.len() as u64;
+            if let Some(min) = count("minItems").filter(|min| length < *min) {
+                return Some(format!("must have at least {min} items, not {length}"));
+            }
+            if let Some(max) = count("maxItems").filter(|max| length > *max) {
+                return Some(format!("must have at most {max} items, not {length}"));
+            }
+            if flag("uniqueItems")
+                && let Some(i) = (1..items.len()).find(|&i| items[..i].contains(&items[i]))
+            {
+                return Some(format!("item {i} repeats {}", items[i]));
+            }
+            None
+        }
+        Value::Object(map) => {
+            let length = map.values().filter(|v| !v.is_null()).count() as u64;
+            if let Some(min) = count("minProperties").filter(|min| length < *min) {
+                return Some(format!("must have at least {min} fields, not {length}"));
+            }
+            if let Some(max) = count("maxProperties").filter(|max| length > *max) {
+                return Some(format!("must have at most {max} fields, not {length}"));
+            }
+            None
+        }
+        _ => None,
+    }
+}
+
+/// What `allOf`, `anyOf`, `oneOf` and `not` say of `value`, as one problem naming its field:
+/// each branch is checked as a value validation (its `properties` allow other fields).
+fn junctor_problem(value: &Value, schema: &Value, at: &mut At) -> Option<String> {
+    let branches = |key: &str| {
+        schema
+            .get(key)
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    };
+    let path = if at.path.is_empty() {
+        "the object".to_string()
+    } else {
+        at.path.clone()
+    };
+    let mut problems_under = |branch: &Value| {
+        let structural = std::mem::replace(&mut at.structural, false);
+        let mut found = Vec::new();
+        check(value, branch, at, &mut found);
+        at.structural = structural;
+        found
+    };
+    // A branch's problems name their own fields.
+    for branch in branches("allOf") {
+        if let Some(first) = problems_under(branch).into_iter().next() {
+            return Some(first);
+        }
+    }
+    let any = branches("anyOf");
+    if !any.is_empty() {
+        let failed: Vec<Vec<String>> = any.iter().map(&mut problems_under).collect();
+        if failed.iter().all(|f| !f.is_empty()) {
+            let first = failed
+                .iter()
+                .find_map(|f| f.first())
+                .cloned()
+                .unwrap_or_default();
+            return Some(format!(
+                "{path}: matches none of the {} schemas of anyOf (the first: {first})",
+                any.len()
+            ));
+        }
+    }
+    let one = branches("oneOf");
+    if !one.is_empty() {
+        let matched = one.iter().filter(|b| problems_under(b).is_empty()).count();
+        if matched != 1 {
+            return Some(format!(
+                "{path}: matches {matched} of the {} schemas of oneOf, not exactly one",
+                one.len()
+            ));
+        }
+    }
+    if let Some(branch) = schema.get("not").filter(|b| b.is_object())
+        && problems_under(branch).is_empty()
+    {
+        return Some(format!("{path}: matches the schema under `not`"));
+    }
+    None
 }
 
 /// A schema that says nothing of an object's fields (no type, properties or
@@ -299,6 +468,93 @@ mod tests {
             problems(&wrong, &constraint_schema(Some(&repos()), true)),
             ["spec.parameters.repos: must be a list, not a number"]
         );
+    }
+
+    /// The value validations the API server applies to a constraint's parameters.
+    #[test]
+    fn bounds_lengths_patterns_and_counts_are_checked() {
+        let schema = json!({"type": "object", "properties": {
+            "replicas": {"type": "integer", "minimum": 1, "maximum": 10},
+            "ratio": {"type": "number", "minimum": 0, "exclusiveMinimum": true, "multipleOf": 0.5},
+            "prefix": {"type": "string", "minLength": 2, "maxLength": 4, "pattern": "^[^/]+/$"},
+            "repos": {"type": "array", "minItems": 1, "maxItems": 2, "uniqueItems": true,
+                "items": {"type": "string"}},
+            "labels": {"type": "object", "minProperties": 1,
+                "additionalProperties": {"type": "string"}}}});
+        let good = json!({"replicas": 10, "ratio": 1.5, "prefix": "éé/", "repos": ["a"],
+            "labels": {"a": "b"}});
+        assert_eq!(problems(&good, &schema), Vec::<String>::new());
+        let bad = json!({"replicas": 0, "ratio": 0, "prefix": "ab", "repos": [], "labels": {}});
+        assert_eq!(
+            problems(&bad, &schema),
+            [
+                "replicas: must be at least 1, not 0",
+                "ratio: must be more than 0, not 0",
+                "prefix: \"ab\" does not match the pattern `^[^/]+/$`",
+                "repos: must have at least 1 items, not 0",
+                "labels: must have at least 1 fields, not 0",
+            ]
+        );
+        let bad =
+            json!({"replicas": 11, "ratio": 0.7, "prefix": "abcd/", "repos": ["a", "b", "c"]});
+        assert_eq!(
+            problems(&bad, &schema),
+            [
+                "replicas: must be at most 10, not 11",
+                "ratio: must be a multiple of 0.5, not 0.7",
+                "prefix: must be at most 4 characters long",
+                "repos: must have at most 2 items, not 3",
+            ]
+        );
+        assert_eq!(
+            problems(&json!({"repos": ["a", "a"], "prefix": "a"}), &schema),
+            [
+                "repos: item 1 repeats \"a\"",
+                "prefix: must be at least 2 characters long"
+            ]
+        );
+    }
+
+    /// `allOf`, `anyOf`, `oneOf` and `not` as value validations: a branch's `properties`
+    /// constrain the fields it names and leave the others to the structure.
+    #[test]
+    fn junctors_are_value_validations() {
+        let schema = json!({"type": "object",
+            "properties": {"cpu": {"type": "string"}, "memory": {"type": "string"},
+                "mode": {"type": "string"}},
+            "anyOf": [{"required": ["cpu"]}, {"required": ["memory"]}],
+            "oneOf": [{"properties": {"mode": {"enum": ["a"]}}},
+                      {"properties": {"mode": {"enum": ["b"]}}}],
+            "allOf": [{"properties": {"cpu": {"pattern": "^[0-9]+m?$"}}}],
+            "not": {"required": ["forbidden"]}});
+        assert_eq!(
+            problems(&json!({"cpu": "100m", "mode": "a"}), &schema),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            problems(&json!({"mode": "a"}), &schema),
+            [
+                "the object: matches none of the 2 schemas of anyOf (the first: the object: cpu is required)"
+            ]
+        );
+        assert_eq!(
+            problems(&json!({"memory": "1Gi", "mode": "c"}), &schema),
+            ["the object: matches 0 of the 2 schemas of oneOf, not exactly one"]
+        );
+        assert_eq!(
+            problems(&json!({"cpu": "lots", "mode": "b"}), &schema),
+            ["cpu: \"lots\" does not match the pattern `^[0-9]+m?$`"]
+        );
+        let mut with_forbidden = json!({"cpu": "1", "mode": "a", "forbidden": "x"});
+        assert_eq!(
+            problems(&with_forbidden, &schema),
+            [
+                "the object: matches the schema under `not`",
+                "forbidden: unknown field"
+            ]
+        );
+        with_forbidden["forbidden"] = Value::Null;
+        assert!(problems(&with_forbidden, &schema).is_empty());
     }
 
     #[test]

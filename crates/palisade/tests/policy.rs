@@ -277,6 +277,7 @@ fn constraints_are_checked_against_their_templates_schema() {
         "SKIP  schema / well-formed / parked: skipped (skip: true)",
         "PASS  schema / misspelt-parameter-is-refused / (invalid constraint)",
         "PASS  schema / wrong-type-is-refused / (invalid constraint)",
+        "PASS  schema / bad-pattern-is-refused / (invalid constraint)",
         "FAIL  schema / well-formed-is-not-invalid / (invalid constraint): the constraint follows its template's schema, but the test expects it refused",
         "FAIL  schema / misspelt-match / unlabelled: K8sRequiredLabel team: schema: does not follow the schema of template k8srequiredlabel: spec.match.excludedNamespace: unknown field",
         "SKIP  schema / parked-test / unlabelled: skipped (skip: true)",
@@ -286,7 +287,7 @@ fn constraints_are_checked_against_their_templates_schema() {
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr)
-            .contains("3 of 5 cases pass in 1 suites; 2 skipped (skip: true)")
+            .contains("4 of 6 cases pass in 1 suites; 2 skipped (skip: true)")
     );
     for (constraint, problem) in [
         (
@@ -296,6 +297,10 @@ fn constraints_are_checked_against_their_templates_schema() {
         (
             "wrong-type.yaml",
             "spec.parameters.label: must be a string, not a list",
+        ),
+        (
+            "bad-pattern.yaml",
+            "spec.parameters.label: \"team name\" does not match the pattern",
         ),
     ] {
         let out = bin()
