@@ -16,7 +16,7 @@
 //! a mock is the template as written.
 
 use palisade_core::tree::Tree as _;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::gatekeeper::{Enforcement, PolicyError, strings};
 
@@ -214,6 +214,8 @@ const MAX_RESULTANTS: usize = 256;
 #[derive(Debug, Clone, Default)]
 pub struct Expansions {
     templates: Vec<ExpansionTemplate>,
+    /// The mutators applied to each mock resource before it is judged or expanded again.
+    mutators: crate::mutation::Mutators,
 }
 
 /// One mock resource a workload would make, directly or through other mocks.
@@ -274,28 +276,47 @@ impl Expansions {
             .zip(left_out)
             .filter_map(|(t, out)| (!out).then_some(t))
             .collect();
-        (Expansions { templates }, problems)
+        (
+            Expansions {
+                templates,
+                mutators: crate::mutation::Mutators::default(),
+            },
+            problems,
+        )
+    }
+
+    /// The templates, with `mutators` applied to their mock resources as Gatekeeper applies
+    /// its mutators to them.
+    pub fn with_mutators(mut self, mutators: crate::mutation::Mutators) -> Expansions {
+        self.mutators = mutators;
+        self
     }
 
     pub fn is_empty(&self) -> bool {
         self.templates.is_empty()
     }
 
-    /// Every mock resource `workload` (in `namespace`) would make, a mock's own mocks after it.
-    pub fn resultants(&self, workload: &Value, namespace: &str) -> Vec<Resultant> {
-        let mut found = Vec::new();
-        self.expand_into(workload, namespace, &[], 0, &mut found);
-        found
-    }
-
-    fn expand_into(
+    /// Every mock resource `workload` (in `namespace`, whose labels are `namespace_labels`
+    /// when it was read) would make, mutated by the mutators that match it; a mock's own
+    /// mocks after it.
+    pub fn resultants(
         &self,
         workload: &Value,
         namespace: &str,
-        path: &[String],
-        depth: usize,
-        found: &mut Vec<Resultant>,
-    ) {
+        namespace_labels: Option<&Map<String, Value>>,
+    ) -> Vec<Resultant> {
+        let mut found = Vec::new();
+        let mut at = Place {
+            namespace,
+            namespace_labels,
+            path: Vec::new(),
+            depth: 0,
+        };
+        self.expand_into(workload, &mut at, &mut found);
+        found
+    }
+
+    fn expand_into(&self, workload: &Value, at: &mut Place<'_>, found: &mut Vec<Resultant>) {
         let text = |key: &str| workload.get(key).and_then(Value::as_str).unwrap_or("");
         let (api_version, kind) = (text("apiVersion"), text("kind"));
         for template in self
@@ -303,9 +324,9 @@ impl Expansions {
             .iter()
             .filter(|t| t.applies_to(api_version, kind))
         {
-            let mut mock_path = path.to_vec();
+            let mut mock_path = at.path.clone();
             mock_path.extend(template.source.iter().cloned());
-            let mock = if depth >= MAX_DEPTH {
+            let mock = if at.depth >= MAX_DEPTH {
                 Err(format!(
                     "{}: more than {MAX_DEPTH} nested expansions",
                     template.name
@@ -316,7 +337,9 @@ impl Expansions {
                     template.name
                 ))
             } else {
-                template.expand(workload, namespace)
+                template
+                    .expand(workload, at.namespace)
+                    .and_then(|mock| self.mutated(mock, at.namespace_labels))
             };
             let made = mock.as_ref().ok().cloned();
             found.push(Resultant {
@@ -325,10 +348,35 @@ impl Expansions {
                 mock,
             });
             if let Some(made) = made {
-                self.expand_into(&made, namespace, &mock_path, depth + 1, found);
+                let path = std::mem::replace(&mut at.path, mock_path);
+                at.depth += 1;
+                self.expand_into(&made, at, found);
+                at.depth -= 1;
+                at.path = path;
             }
         }
     }
+
+    /// `mock` as the run's mutators leave it (a mock resource is generated, and namespaced).
+    fn mutated(
+        &self,
+        mut mock: Value,
+        namespace_labels: Option<&Map<String, Value>>,
+    ) -> Result<Value, String> {
+        self.mutators
+            .mutate(&mut mock, true, namespace_labels, None, true)
+            .map_err(|e| format!("mutating it failed: {e}"))?;
+        Ok(mock)
+    }
+}
+
+/// Where an expansion is: the workload's namespace and its labels, the path of the source
+/// in the judged workload, and how many expansions deep.
+struct Place<'a> {
+    namespace: &'a str,
+    namespace_labels: Option<&'a Map<String, Value>>,
+    path: Vec<String>,
+    depth: usize,
 }
 
 /// The strongly connected components of the graph whose edges from `i` are `next[i]`
@@ -588,7 +636,7 @@ mod tests {
             "spec": {"jobTemplate": {"spec": {"template": {"spec": {
                 "containers": [{"name": "c", "image": "busybox"}]}}}}}});
         let found: Vec<(String, String, Value)> = expansions
-            .resultants(&cronjob, "ops")
+            .resultants(&cronjob, "ops", None)
             .into_iter()
             .map(|r| {
                 let mock = r.mock.unwrap();
@@ -668,7 +716,7 @@ mod tests {
         let cronjob = json!({"apiVersion": "batch/v1", "kind": "CronJob",
             "metadata": {"name": "n"}, "spec": {"jobTemplate": {"spec": {}}}});
         let made: Vec<String> = expansions
-            .resultants(&cronjob, "ops")
+            .resultants(&cronjob, "ops", None)
             .into_iter()
             .map(|r| r.template.name)
             .collect();
@@ -702,7 +750,7 @@ mod tests {
         object["apiVersion"] = json!("x/v1");
         object["kind"] = json!("K0");
         object["metadata"] = json!({"name": "w"});
-        let found = expansions.resultants(&object, "ns");
+        let found = expansions.resultants(&object, "ns", None);
         assert_eq!(found.len(), MAX_DEPTH + 1);
         assert!(
             found[MAX_DEPTH]
@@ -733,7 +781,7 @@ mod tests {
         }
         object["apiVersion"] = json!("x/v1");
         object["kind"] = json!("K0");
-        let found = expansions.resultants(&object, "ns");
+        let found = expansions.resultants(&object, "ns", None);
         let made = found.iter().filter(|r| r.mock.is_ok()).count();
         assert_eq!(made, MAX_RESULTANTS);
         assert!(found.len() < 2 * MAX_RESULTANTS, "{}", found.len());

@@ -264,6 +264,16 @@ pub enum Applies {
 /// constraint at `point`: its `spec.match` entries whose `processes` name `*` or the point's
 /// process.
 pub fn config_exempt_namespaces(config: &Value, point: EnforcementPoint) -> Vec<String> {
+    config_exempt_from(config, point.process())
+}
+
+/// The namespaces a Gatekeeper `Config` exempts from its mutators (the `mutation-webhook`
+/// process, which also mutates the mock resources of ExpansionTemplates).
+pub fn config_exempt_from_mutation(config: &Value) -> Vec<String> {
+    config_exempt_from(config, Some("mutation-webhook"))
+}
+
+fn config_exempt_from(config: &Value, process: Option<&str>) -> Vec<String> {
     config
         .at("/spec/match")
         .and_then(Value::as_array)
@@ -272,7 +282,7 @@ pub fn config_exempt_namespaces(config: &Value, point: EnforcementPoint) -> Vec<
         .filter(|entry| {
             strings(entry.get("processes"))
                 .iter()
-                .any(|p| p == "*" || Some(p.as_str()) == point.process())
+                .any(|p| p == "*" || Some(p.as_str()) == process)
         })
         .flat_map(|entry| strings(entry.get("excludedNamespaces")))
         .collect()
@@ -326,13 +336,6 @@ impl Constraint {
         let kind = str_at(value, "/kind").unwrap_or("?").to_string();
         let name = str_at(value, "/metadata/name").unwrap_or("?").to_string();
         let spec_match = value.at("/spec/match").cloned().unwrap_or(Value::Null);
-        let kinds = spec_match
-            .get("kinds")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .map(|k| (strings(k.get("apiGroups")), strings(k.get("kinds"))))
-            .collect();
         let invalid = |field: &'static str, message: String| PolicyError::Invalid {
             object: format!("{kind} {name}"),
             field,
@@ -356,26 +359,15 @@ impl Constraint {
                 .at("/spec/parameters")
                 .cloned()
                 .unwrap_or_else(|| Value::Object(Map::new())),
-            matcher: Match {
-                kinds,
-                namespaces: strings(spec_match.get("namespaces")),
-                excluded_namespaces: strings(spec_match.get("excludedNamespaces")),
-                label_selector: spec_match.get("labelSelector").cloned(),
-                namespace_selector: spec_match.get("namespaceSelector").cloned(),
-                scope: str_at(&spec_match, "/scope").map(str::to_string),
-                name: str_at(&spec_match, "/name").map(str::to_string),
-                source: match str_at(&spec_match, "/source") {
-                    None | Some("All") => Source::All,
-                    Some("Original") => Source::Original,
-                    Some("Generated") => Source::Generated,
-                    Some(other) => {
-                        return Err(invalid(
-                            "spec.match.source",
-                            format!("`{other}` is not All, Original or Generated"),
-                        ));
-                    }
-                },
-            },
+            matcher: Match::from_spec(&spec_match).map_err(|(field, message)| {
+                invalid(
+                    match field {
+                        "source" => "spec.match.source",
+                        _ => "spec.match",
+                    },
+                    message,
+                )
+            })?,
             actions,
             kind,
             name,
@@ -423,6 +415,49 @@ fn scoped_actions(value: &Value) -> Result<Vec<(Enforcement, Vec<String>)>, Stri
 }
 
 impl Match {
+    /// Reads a constraint's or mutator's `spec.match`; an error names the field (`source`)
+    /// and what is wrong with it.
+    pub fn from_spec(spec_match: &Value) -> Result<Match, (&'static str, String)> {
+        let kinds = spec_match
+            .get("kinds")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|k| (strings(k.get("apiGroups")), strings(k.get("kinds"))))
+            .collect();
+        let source = match str_at(spec_match, "/source") {
+            None | Some("All") => Source::All,
+            Some("Original") => Source::Original,
+            Some("Generated") => Source::Generated,
+            Some(other) => {
+                return Err((
+                    "source",
+                    format!("`{other}` is not All, Original or Generated"),
+                ));
+            }
+        };
+        Ok(Match {
+            kinds,
+            namespaces: strings(spec_match.get("namespaces")),
+            excluded_namespaces: strings(spec_match.get("excludedNamespaces")),
+            label_selector: spec_match.get("labelSelector").cloned(),
+            namespace_selector: spec_match.get("namespaceSelector").cloned(),
+            scope: str_at(spec_match, "/scope").map(str::to_string),
+            name: str_at(spec_match, "/name").map(str::to_string),
+            source,
+        })
+    }
+
+    /// Whether `match.source` lets it judge or mutate an object as written (`generated`
+    /// false) or a mock resource an ExpansionTemplate makes (`generated` true).
+    pub fn source_allows(&self, generated: bool) -> bool {
+        match self.source {
+            Source::All => true,
+            Source::Original => !generated,
+            Source::Generated => generated,
+        }
+    }
+
     /// Whether the constraint applies to `object` (a Kubernetes object), whose namespace has
     /// `namespace_labels` when it was read (`None` when it was not). `namespaced` says
     /// whether the kind is namespaced.

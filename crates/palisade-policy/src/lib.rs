@@ -14,6 +14,8 @@ mod cel_expression;
 pub mod engine;
 pub mod expansion;
 pub mod gatekeeper;
+pub mod mutation;
+mod mutation_path;
 pub mod provider;
 pub mod rego;
 mod rego_rewrite;

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::Compiled;
 use crate::expansion::{ExpansionTemplate, Expansions, Resultant};
-use crate::gatekeeper::{Constraint, Enforcement, EnforcementPoint, PolicyError, Source, Template};
+use crate::gatekeeper::{Constraint, Enforcement, EnforcementPoint, PolicyError, Template};
 use crate::rego::{inventory_of, rego_review_in, review_in, to_rego};
 
 /// The annotation that sets a constraint's severity.
@@ -126,7 +126,7 @@ impl Rule for ConstraintRule {
         } else {
             &empty
         };
-        if self.constraint.matcher.source != Source::Generated
+        if self.constraint.matcher.source_allows(false)
             && self.applies(cx, &cluster, &cx.object.value)
         {
             let found = match &*self.template {
@@ -142,7 +142,7 @@ impl Rule for ConstraintRule {
             };
             self.report(cx, found, None);
         }
-        if self.constraint.matcher.source != Source::Original {
+        if self.constraint.matcher.source_allows(true) {
             self.check_expanded(cx, &cluster, inventory);
         }
     }
@@ -191,7 +191,13 @@ impl ConstraintRule {
         if self.expansions.is_empty() {
             return;
         }
-        let make = || Mocks::of(&self.expansions, cx.object);
+        let labels = cx
+            .object
+            .id
+            .namespace
+            .as_ref()
+            .and_then(|ns| cluster.namespaces.get(ns));
+        let make = || Mocks::of(&self.expansions, cx.object, labels);
         let mut mocks = cx.object_memo(make);
         if !Arc::ptr_eq(&mocks.of, &self.expansions) {
             mocks = Arc::new(make());
@@ -267,11 +273,15 @@ struct Mock {
 }
 
 impl Mocks {
-    fn of(expansions: &Arc<Expansions>, object: &palisade_inventory::Object) -> Mocks {
+    fn of(
+        expansions: &Arc<Expansions>,
+        object: &palisade_inventory::Object,
+        namespace_labels: Option<&serde_json::Map<String, Value>>,
+    ) -> Mocks {
         let namespace = object.id.namespace.as_deref().unwrap_or("default");
         let review = review_in(object);
         let mocks = expansions
-            .resultants(&object.value, namespace)
+            .resultants(&object.value, namespace, namespace_labels)
             .into_iter()
             .map(
                 |Resultant {
@@ -541,6 +551,7 @@ pub fn is_policy_kind(group: &str, kind: &str) -> bool {
         "constraints.gatekeeper.sh" => true,
         "config.gatekeeper.sh" => any || kind == "Config",
         "expansion.gatekeeper.sh" => any || kind == "ExpansionTemplate",
+        "mutations.gatekeeper.sh" => any || crate::mutation::MutatorKind::of(kind).is_some(),
         "admissionregistration.k8s.io" => {
             any || matches!(
                 kind,
@@ -553,8 +564,9 @@ pub fn is_policy_kind(group: &str, kind: &str) -> bool {
 
 /// The policies among `objects`, each with where it was read (a file, or a cluster): the
 /// ConstraintTemplates and Constraints, a Gatekeeper `Config`'s exemptions, the
-/// ExpansionTemplates, and the ValidatingAdmissionPolicies with their bindings; other objects
-/// are not policies and are passed over.
+/// ExpansionTemplates and the mutators that change their mock resources, and the
+/// ValidatingAdmissionPolicies with their bindings; other objects are not policies and are
+/// passed over.
 pub fn load_objects(
     objects: Vec<(String, palisade_inventory::Object)>,
     point: EnforcementPoint,
@@ -564,7 +576,9 @@ pub fn load_objects(
     let mut vaps: Vec<VapRead> = Vec::new();
     let mut bindings: Vec<(String, Value)> = Vec::new();
     let mut expansions: Vec<(String, ExpansionTemplate)> = Vec::new();
+    let mut mutators: Vec<crate::mutation::Mutator> = Vec::new();
     let mut exempt_namespaces: Vec<String> = Vec::new();
+    let mut exempt_from_mutation: Vec<String> = Vec::new();
     let mut loaded = Loaded::default();
     for (display, object) in objects {
         let group = object.id.group().to_string();
@@ -583,9 +597,17 @@ pub fn load_objects(
                 &object.value,
                 point,
             ));
+            exempt_from_mutation.extend(crate::gatekeeper::config_exempt_from_mutation(
+                &object.value,
+            ));
         } else if group == "expansion.gatekeeper.sh" && object.id.kind == "ExpansionTemplate" {
             match ExpansionTemplate::from_value(&object.value) {
                 Ok(template) => expansions.push((display.clone(), template)),
+                Err(e) => loaded.problems.push(format!("{display}: {e}")),
+            }
+        } else if group == "mutations.gatekeeper.sh" {
+            match crate::mutation::Mutator::from_value(&object.value) {
+                Ok(mutator) => mutators.push(mutator),
                 Err(e) => loaded.problems.push(format!("{display}: {e}")),
             }
         } else if group == "admissionregistration.k8s.io"
@@ -621,6 +643,9 @@ pub fn load_objects(
             .into_iter()
             .map(|(i, e)| format!("{}: {e}", displays[i])),
     );
+    let (mutators, conflicts) = crate::mutation::Mutators::new(mutators, exempt_from_mutation);
+    loaded.problems.extend(conflicts);
+    let expansions = expansions.with_mutators(mutators);
     let shared = Shared {
         expansions: Arc::new(expansions),
         exempt_namespaces: Arc::new(exempt_namespaces),

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use palisade_core::tree::Tree as _;
 
 use crate::expansion::{ExpansionTemplate, Expansions};
-use crate::gatekeeper::Source;
 use palisade_inventory::{Limits, load_text};
 use palisade_k8s::resources::Scopes;
 use serde_json::{Map, Value};
@@ -352,8 +351,7 @@ pub fn evaluate_expanded(
     inventory: &[Value],
     scopes: &Scopes,
 ) -> Result<Vec<Violation>, crate::gatekeeper::PolicyError> {
-    let source = constraint.matcher.source;
-    let mut found = if source == Source::Generated {
+    let mut found = if !constraint.matcher.source_allows(false) {
         Vec::new()
     } else {
         evaluate(template, constraint, object, inventory, scopes)?
@@ -363,7 +361,7 @@ pub fn evaluate_expanded(
     let Some((expansions, workload)) = expansion.as_ref().zip(workload) else {
         return Ok(found);
     };
-    if source == Source::Original {
+    if !constraint.matcher.source_allows(true) {
         return Ok(found);
     }
     let namespace = workload
@@ -371,7 +369,7 @@ pub fn evaluate_expanded(
         .and_then(Value::as_str)
         .or_else(|| review.get("namespace").and_then(Value::as_str))
         .unwrap_or("default");
-    for resultant in expansions.resultants(workload, namespace) {
+    for resultant in expansions.resultants(workload, namespace, None) {
         // gator refuses a workload without the source field, as the webhook does.
         let mock = resultant
             .mock

@@ -244,6 +244,7 @@ fn policy_reader_rbac(ns: &str) -> Vec<Value> {
             {"apiGroups": ["constraints.gatekeeper.sh"], "resources": ["*"], "verbs": read},
             {"apiGroups": ["config.gatekeeper.sh"], "resources": ["configs"], "verbs": read},
             {"apiGroups": ["expansion.gatekeeper.sh"], "resources": ["expansiontemplates"], "verbs": read},
+            {"apiGroups": ["mutations.gatekeeper.sh"], "resources": ["assign", "assignimage", "assignmetadata", "modifyset"], "verbs": read},
         ]}),
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
                "metadata": meta(&name, None),

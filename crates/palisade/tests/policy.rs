@@ -671,6 +671,145 @@ spec:
     );
 }
 
+/// Gatekeeper's mutators change the mock resources of ExpansionTemplates before they are
+/// judged, as Gatekeeper mutates them: a Deployment whose Pods a mutator gives
+/// `runAsNonRoot: true` has no implied violation of a policy requiring it, the Pod written
+/// as a manifest still has its own, and the mutator's `match` decides where it applies. A
+/// mutator Gatekeeper would refuse makes the scan incomplete (exit 2), naming it.
+#[test]
+fn mutators_change_mock_resources_before_they_are_judged() {
+    let dir = scratch("policy-mutation");
+    let policy = dir.join("policy.yaml");
+    let mutator = dir.join("mutator.yaml");
+    std::fs::write(
+        &policy,
+        r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8snonroot}
+spec:
+  crd: {spec: {names: {kind: K8sNonRoot}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8snonroot
+        violation[{"msg": msg}] {
+          c := input.review.object.spec.containers[_]
+          not c.securityContext.runAsNonRoot
+          msg := sprintf("container %v may run as root", [c.name])
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sNonRoot
+metadata: {name: non-root}
+spec:
+  match: {kinds: [{apiGroups: [""], kinds: ["Pod"]}]}
+---
+apiVersion: expansion.gatekeeper.sh/v1beta1
+kind: ExpansionTemplate
+metadata: {name: expand-deployments}
+spec:
+  applyTo: [{groups: ["apps"], kinds: ["Deployment"], versions: ["v1"]}]
+  templateSource: spec.template
+  generatedGVK: {kind: Pod, group: "", version: v1}
+"#,
+    )
+    .unwrap();
+    // The gatekeeper-library's mustRunAsNonRoot sample, kept to one namespace.
+    std::fs::write(
+        &mutator,
+        r#"apiVersion: mutations.gatekeeper.sh/v1
+kind: Assign
+metadata: {name: k8spsprunasnonroot}
+spec:
+  applyTo: [{groups: [""], kinds: ["Pod"], versions: ["v1"]}]
+  match: {namespaces: ["shop"]}
+  location: "spec.containers[name:*].securityContext.runAsNonRoot"
+  parameters:
+    pathTests:
+      - subPath: "spec.containers[name:*].securityContext.runAsNonRoot"
+        condition: MustNotExist
+    assign: {value: true}
+"#,
+    )
+    .unwrap();
+    let manifests = dir.join("app.yaml");
+    let deployment = |name: &str, namespace: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: {name}, namespace: {namespace}}}\nspec:\n  selector: {{matchLabels: {{app: {name}}}}}\n  template:\n    metadata: {{labels: {{app: {name}}}}}\n    spec: {{containers: [{{name: {name}, image: \"nginx:1.27\"}}]}}\n---\n"
+        )
+    };
+    std::fs::write(
+        &manifests,
+        deployment("web", "shop")
+            + &deployment("batch", "jobs")
+            + "apiVersion: v1\nkind: Pod\nmetadata: {name: debug, namespace: shop}\nspec: {containers: [{name: shell, image: \"busybox:1.36\"}]}\n",
+    )
+    .unwrap();
+    let scan = |policies: &[&std::path::Path]| {
+        let mut command = bin();
+        command.arg("scan").arg(&manifests);
+        for p in policies {
+            command.arg("--policy").arg(p);
+        }
+        command
+            .args([
+                "--rules",
+                "K8sNonRoot/non-root",
+                "-o",
+                "json",
+                "--fail-on",
+                "none",
+            ])
+            .output()
+            .unwrap()
+    };
+    let messages = |out: &std::process::Output| {
+        let report = json_exiting(out, 0);
+        let mut found: Vec<String> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}/{}: {}",
+                    f["object"]["kind"].as_str().unwrap(),
+                    f["object"]["name"].as_str().unwrap(),
+                    f["message"].as_str().unwrap()
+                )
+            })
+            .collect();
+        found.sort();
+        found
+    };
+    let unmutated = [
+        "Deployment/batch: [Implied by expand-deployments] container batch may run as root",
+        "Deployment/web: [Implied by expand-deployments] container web may run as root",
+        "Pod/debug: container shell may run as root",
+    ];
+    assert_eq!(messages(&scan(&[&policy])), unmutated);
+    assert_eq!(
+        messages(&scan(&[&policy, &mutator])),
+        [
+            "Deployment/batch: [Implied by expand-deployments] container batch may run as root",
+            "Pod/debug: container shell may run as root",
+        ]
+    );
+    // Assign may not change metadata: refused, naming the mutator and its file.
+    std::fs::write(
+        &mutator,
+        "apiVersion: mutations.gatekeeper.sh/v1\nkind: Assign\nmetadata: {name: relabel}\nspec:\n  applyTo: [{groups: [\"\"], kinds: [\"Pod\"], versions: [\"v1\"]}]\n  location: metadata.labels.team\n  parameters: {assign: {value: a}}\n",
+    )
+    .unwrap();
+    let out = scan(&[&policy, &mutator]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("mutator.yaml")
+            && stderr.contains("Assign relabel: only AssignMetadata may change metadata"),
+        "{stderr}"
+    );
+}
+
 /// ExpansionTemplates that expand each other's mock resources in a cycle are not used by
 /// Gatekeeper; the scan refuses them (exit 2, naming the file and the cycle) rather than
 /// judging workloads without them.
