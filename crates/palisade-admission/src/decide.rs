@@ -307,7 +307,8 @@ impl Admission {
         (verdict, Some(changes_models))
     }
 
-    /// `POST /mutate`: the hardening patch (allowed; the validating pass judges the result).
+    /// `POST /mutate`: the policies' Gatekeeper mutators, then the hardening patch, as one
+    /// JSONPatch (allowed; the validating pass judges the result).
     pub fn mutate(&self, review: &Review) -> Judged {
         if let Some((outcome, reason)) = self.not_judged(review) {
             return respond(review, base_log(review, outcome, Some(reason)), |r| r);
@@ -322,21 +323,37 @@ impl Admission {
         if !self.settings.mutate.enabled {
             return skip("mutation is not enabled ([admission.mutate] enabled = false)");
         }
-        let kind = &review.request.kind;
-        let Some(spec) = palisade_inventory::podspec::pod_spec_pointer(&kind.group, &kind.kind)
-        else {
-            return skip("the kind has no pod spec");
-        };
-        // A pod's spec is immutable once created; its controller's template is not.
-        if kind.kind == "Pod"
-            && (review.operation() != "CREATE" || !review.subresource().is_empty())
-        {
-            return skip("a pod is patched only when created");
-        }
         let Some(object) = &review.object else {
             return skip("no object");
         };
-        let ops = crate::mutate::hardening(object, spec, &self.settings.mutate);
+        let model = self.model();
+        let mut mutated = object.clone();
+        let mut changed = false;
+        if let Some(mutators) = model.mutators() {
+            let namespace = review.namespace();
+            let kind = &review.request.kind;
+            // The request names a namespace for namespaced kinds, and for a Namespace its own.
+            let is_namespace = kind.group.is_empty() && kind.kind == "Namespace";
+            let namespaced = !namespace.is_empty() && !is_namespace;
+            let labels = model.namespace_labels(namespace);
+            match mutators.mutate(&mut mutated, namespaced, labels, review.operation()) {
+                Ok(c) => changed = c,
+                Err(why) => return self.mutation_failed(review, &why),
+            }
+        }
+        let hardening = self.hardening(review, &mutated);
+        let ops = match (changed, hardening) {
+            (false, Err(reason)) => return skip(reason),
+            (false, Ok(ops)) => ops,
+            (true, hardening) => {
+                if let Ok(ops) = hardening
+                    && json_patch::patch(&mut mutated, &ops).is_err()
+                {
+                    return self.mutation_failed(review, "the hardening patch did not apply");
+                }
+                json_patch::diff(object, &mutated).0
+            }
+        };
         let log = DecisionLog {
             patch_operations: ops.len(),
             ..base_log(review, Outcome::Allowed, None)
@@ -348,6 +365,51 @@ impl Admission {
             let unpatched = r.clone();
             r.with_patch(json_patch::Patch(ops)).unwrap_or(unpatched)
         })
+    }
+
+    /// The hardening additions for `object`, or why it gets none.
+    fn hardening(
+        &self,
+        review: &Review,
+        object: &Value,
+    ) -> Result<Vec<json_patch::PatchOperation>, &'static str> {
+        let kind = &review.request.kind;
+        let spec = palisade_inventory::podspec::pod_spec_pointer(&kind.group, &kind.kind)
+            .ok_or("the kind has no pod spec")?;
+        // A pod's spec is immutable once created; its controller's template is not.
+        if kind.kind == "Pod"
+            && (review.operation() != "CREATE" || !review.subresource().is_empty())
+        {
+            return Err("a pod is patched only when created");
+        }
+        Ok(crate::mutate::hardening(
+            object,
+            spec,
+            &self.settings.mutate,
+        ))
+    }
+
+    /// The answer when the policies' mutators failed on the request (a namespace selector
+    /// the model cannot decide, mutators that oscillate): denied under `on_error = "deny"`
+    /// (Gatekeeper's mutation webhook denies), else allowed unmutated with a warning.
+    fn mutation_failed(&self, review: &Review, why: &str) -> Judged {
+        let reason = format!("palisade could not mutate the request: {why}");
+        match self.settings.on_error {
+            OnTimeout::Deny => {
+                let log = DecisionLog {
+                    allowed: false,
+                    ..base_log(review, Outcome::Denied, Some(reason.clone()))
+                };
+                respond(review, log, |r| r.deny(reason))
+            }
+            OnTimeout::Allow => {
+                let log = base_log(review, Outcome::Allowed, Some(reason.clone()));
+                respond(review, log, |mut r| {
+                    r.warnings = Some(vec![format!("{reason}; allowed unmutated")]);
+                    r
+                })
+            }
+        }
     }
 
     /// The answer when evaluation did not finish in time (or too many are waiting).

@@ -377,7 +377,121 @@ fn only_policies_of(file: &Path) -> ScanOptions {
         options.only_rules.push(rule.meta().id.to_string());
         options.rules.add(rule).unwrap();
     }
+    if let Some(mutators) = loaded.mutators {
+        options.rules.set_mutators(mutators);
+    }
     options
+}
+
+/// `/mutate` applies the policies' Gatekeeper mutators before the hardening patch, in one
+/// JSONPatch, as Gatekeeper's mutation webhook would: the validating pass then sees the
+/// defaults the mutators set. A mutator whose namespace selector the webhook cannot decide
+/// (no cluster read) denies under `on_error = "deny"`, and lets the object in unmutated with a
+/// warning under `allow`.
+#[test]
+fn mutate_applies_the_policies_mutators_before_the_hardening_patch() {
+    let mutators = r#"apiVersion: mutations.gatekeeper.sh/v1
+kind: Assign
+metadata: {name: pull-always}
+spec:
+  applyTo: [{groups: [""], kinds: ["Pod"], versions: ["v1"], operations: ["CREATE"]}]
+  location: "spec.containers[name: *].imagePullPolicy"
+  parameters: {assign: {value: Always}}
+---
+apiVersion: mutations.gatekeeper.sh/v1
+kind: AssignMetadata
+metadata: {name: owner}
+spec:
+  location: "metadata.labels.owner"
+  parameters: {assign: {value: platform}}
+---
+apiVersion: mutations.gatekeeper.sh/v1
+kind: ModifySet
+metadata: {name: no-net-admin}
+spec:
+  applyTo: [{groups: [""], kinds: ["Pod"], versions: ["v1"]}]
+  location: "spec.containers[name: *].securityContext.capabilities.add"
+  parameters: {operation: prune, values: {fromList: [NET_ADMIN]}}
+"#;
+    let settings = AdmissionSettings {
+        mutate: palisade_admission::settings::MutateSettings {
+            enabled: true,
+            ..Default::default()
+        },
+        ..AdmissionSettings::default()
+    };
+    let judge = judging_with("mutators", mutators, settings.clone());
+    let pod = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"securityContext": {"runAsUser": 1000}, "containers": [{"name": "web", "image": "nginx:1.27",
+            "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}}]}});
+    let review = decode(&review_of(&pod, "m")).unwrap();
+    let mutated = judge.mutate(&review);
+    assert!(mutated.allowed());
+    let patch: json_patch::Patch =
+        serde_json::from_slice(mutated.response().patch.as_ref().expect("a patch")).unwrap();
+    let mut patched = pod.clone();
+    json_patch::patch(&mut patched, &patch).unwrap();
+    assert_eq!(
+        patched.at("/metadata/labels/owner"),
+        Some(&json!("platform"))
+    );
+    let container = &patched["spec"]["containers"][0];
+    assert_eq!(container["imagePullPolicy"], "Always");
+    assert_eq!(
+        container["securityContext"]["capabilities"],
+        json!({"add": [], "drop": ["ALL"]}),
+        "pruned by the ModifySet, then hardened"
+    );
+    assert_eq!(
+        container["securityContext"]["allowPrivilegeEscalation"],
+        false
+    );
+    assert_eq!(
+        patched.at("/spec/securityContext/seccompProfile/type"),
+        Some(&json!("RuntimeDefault"))
+    );
+    // A Deployment: no pod spec at the top, so no hardening, but the AssignMetadata applies.
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "labels": {"owner": "team-a"}}, "spec": {}});
+    let unchanged = judge.mutate(&decode(&review_of(&deployment, "d")).unwrap());
+    assert!(
+        unchanged.response().patch.is_none(),
+        "the owner label is kept"
+    );
+
+    let selective = r#"apiVersion: mutations.gatekeeper.sh/v1
+kind: AssignMetadata
+metadata: {name: prod-only}
+spec:
+  match: {namespaceSelector: {matchLabels: {env: prod}}}
+  location: "metadata.labels.tier"
+  parameters: {assign: {value: prod}}
+"#;
+    let judge = judging_with("mutators-unknown", selective, settings.clone());
+    let denied = judge.mutate(&review);
+    assert!(!denied.allowed());
+    assert!(
+        format!("{:?}", denied.response())
+            .contains("namespace shop, which is not among the objects read"),
+        "{:?}",
+        denied.response()
+    );
+    let lenient = AdmissionSettings {
+        on_error: palisade_admission::OnTimeout::Allow,
+        ..settings
+    };
+    let judge = judging_with("mutators-lenient", selective, lenient);
+    let allowed = judge.mutate(&review);
+    assert!(allowed.allowed());
+    assert!(allowed.response().patch.is_none());
+    assert!(
+        allowed
+            .response()
+            .warnings
+            .as_ref()
+            .is_some_and(|w| w[0].contains("allowed unmutated"))
+    );
 }
 
 /// A webhook judging against an empty cluster with exactly the policies of `yaml` and

@@ -15,7 +15,10 @@
 //! Gatekeeper's mutators (`Assign`, `ModifySet`) that shape mock resources are not applied:
 //! a mock is the template as written.
 
+use std::sync::Arc;
+
 use palisade_core::tree::Tree as _;
+
 use serde_json::{Map, Value, json};
 
 use crate::gatekeeper::{Enforcement, PolicyError, strings};
@@ -215,7 +218,7 @@ const MAX_RESULTANTS: usize = 256;
 pub struct Expansions {
     templates: Vec<ExpansionTemplate>,
     /// The mutators applied to each mock resource before it is judged or expanded again.
-    mutators: crate::mutation::Mutators,
+    mutators: Arc<crate::mutation::Mutators>,
 }
 
 /// One mock resource a workload would make, directly or through other mocks.
@@ -279,7 +282,7 @@ impl Expansions {
         (
             Expansions {
                 templates,
-                mutators: crate::mutation::Mutators::default(),
+                mutators: Arc::default(),
             },
             problems,
         )
@@ -287,7 +290,7 @@ impl Expansions {
 
     /// The templates, with `mutators` applied to their mock resources as Gatekeeper applies
     /// its mutators to them.
-    pub fn with_mutators(mut self, mutators: crate::mutation::Mutators) -> Expansions {
+    pub fn with_mutators(mut self, mutators: Arc<crate::mutation::Mutators>) -> Expansions {
         self.mutators = mutators;
         self
     }

@@ -769,6 +769,27 @@ impl Mutators {
     }
 }
 
+/// At admission: the object as written (not a mock resource), at the request's operation.
+impl palisade_rules::ObjectMutators for Mutators {
+    fn mutate(
+        &self,
+        object: &mut Value,
+        namespaced: bool,
+        namespace_labels: Option<&Map<String, Value>>,
+        operation: &str,
+    ) -> Result<bool, String> {
+        Mutators::mutate(
+            self,
+            object,
+            namespaced,
+            namespace_labels,
+            Some(operation),
+            false,
+        )
+        .map_err(|e| e.0)
+    }
+}
+
 /// Where two mutators give one field different shapes, when they apply to a common kind.
 fn conflict(a: &Mutator, b: &Mutator) -> Option<String> {
     if a.kind == MutatorKind::AssignMetadata || b.kind == MutatorKind::AssignMetadata {

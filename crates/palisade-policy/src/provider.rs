@@ -434,6 +434,9 @@ pub struct Loaded {
     /// points than the run's: left out, as Gatekeeper leaves them out there.
     pub elsewhere: Vec<String>,
     pub templates: usize,
+    /// The mutators among the policies (they change mock resources, and at admission the
+    /// objects let in), when there are any.
+    pub mutators: Option<Arc<crate::mutation::Mutators>>,
 }
 
 /// The `palisade.dev/severity` annotation of a policy object, when set.
@@ -645,6 +648,10 @@ pub fn load_objects(
     );
     let (mutators, conflicts) = crate::mutation::Mutators::new(mutators, exempt_from_mutation);
     loaded.problems.extend(conflicts);
+    let mutators = Arc::new(mutators);
+    if !mutators.is_empty() {
+        loaded.mutators = Some(mutators.clone());
+    }
     let expansions = expansions.with_mutators(mutators);
     let shared = Shared {
         expansions: Arc::new(expansions),

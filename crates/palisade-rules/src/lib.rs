@@ -31,5 +31,5 @@ pub use engine::{
 };
 pub use registry::{all_rules, find_rule};
 pub use rule::{Rule, Target};
-pub use rule_set::{DuplicateRule, RuleSet};
+pub use rule_set::{DuplicateRule, ObjectMutators, RuleSet};
 pub use settings::{PodSecurityTarget, RuleSettings, Setting};

@@ -25,6 +25,21 @@ impl Entry {
     }
 }
 
+/// Mutators a policy set carries (Gatekeeper's `Assign`, `ModifySet`, ...): what admission
+/// applies to an object before it is stored, as the cluster's mutating webhook would.
+pub trait ObjectMutators: Send + Sync {
+    /// Applies the mutators that match `object` (of a namespaced kind or not, whose
+    /// namespace has `namespace_labels` when it was read) at the admission `operation`;
+    /// whether it changed, or why mutating failed (no mutator changed it then).
+    fn mutate(
+        &self,
+        object: &mut serde_json::Value,
+        namespaced: bool,
+        namespace_labels: Option<&serde_json::Map<String, serde_json::Value>>,
+        operation: &str,
+    ) -> Result<bool, String>;
+}
+
 /// A rule id or slug that two providers both claim.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("rule id or slug `{0}` is defined twice")]
@@ -37,6 +52,8 @@ pub struct RuleSet {
     /// Rules whose findings another analysis makes (drift): known by id and slug for
     /// suppressions, `--rules` and reports, never run by the engine.
     reported: Vec<&'static RuleMeta>,
+    /// The mutators of the policies loaded with the rules, when they hold any.
+    mutators: Option<Arc<dyn ObjectMutators>>,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -54,7 +71,17 @@ impl RuleSet {
                 .map(|r| Entry::Static(*r))
                 .collect(),
             reported: Vec::new(),
+            mutators: None,
         }
+    }
+
+    /// The policies' mutators, applied at admission.
+    pub fn set_mutators(&mut self, mutators: Arc<dyn ObjectMutators>) {
+        self.mutators = Some(mutators);
+    }
+
+    pub fn mutators(&self) -> Option<&Arc<dyn ObjectMutators>> {
+        self.mutators.as_ref()
     }
 
     /// Adds a rule made at run time (a policy); its id and slug must be new.

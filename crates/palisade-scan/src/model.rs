@@ -56,6 +56,8 @@ pub struct ClusterModel {
     learned_redactor: std::sync::RwLock<std::sync::Arc<Redactor>>,
     /// How many objects were kept (read per request for the metrics, without waiting).
     remembered: std::sync::atomic::AtomicUsize,
+    /// The labels of each Namespace read, for the mutators' namespace selectors.
+    namespace_labels: std::collections::HashMap<String, serde_json::Map<String, Value>>,
 }
 
 /// The kinds [`ClusterModel::remember`] may keep (`(group, kind)`).
@@ -93,6 +95,21 @@ impl ClusterModel {
             sensitive.add_object(&object.value);
         }
         let models = ClusterModels::prepare(&inventory, &active_rules(&options));
+        let namespace_labels = inventory
+            .objects
+            .iter()
+            .filter(|o| o.id.group().is_empty() && o.id.kind == "Namespace")
+            .filter_map(|o| {
+                let labels = o
+                    .value
+                    .get("metadata")
+                    .and_then(|m| m.get("labels"))
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                Some((o.id.name.clone()?, labels))
+            })
+            .collect();
         let mut inventories: Vec<Mutex<Inventory>> = (1..copies.max(1))
             .map(|_| Mutex::new(inventory.clone()))
             .collect();
@@ -107,7 +124,18 @@ impl ClusterModel {
             learned: Mutex::default(),
             learned_redactor: std::sync::RwLock::default(),
             remembered: std::sync::atomic::AtomicUsize::new(0),
+            namespace_labels,
         }
+    }
+
+    /// The mutators of the run's policies, applied at admission, when there are any.
+    pub fn mutators(&self) -> Option<&std::sync::Arc<dyn palisade_rules::ObjectMutators>> {
+        self.options.rules.mutators()
+    }
+
+    /// The labels of namespace `name` when the model read its Namespace.
+    pub fn namespace_labels(&self, name: &str) -> Option<&serde_json::Map<String, Value>> {
+        self.namespace_labels.get(name)
     }
 
     /// The objects of the model.

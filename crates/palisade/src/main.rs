@@ -887,6 +887,7 @@ fn rules_with_policies(
     if cluster.is_some()
         && policies.is_empty()
         && loaded.rules.is_empty()
+        && loaded.mutators.is_none()
         && unusable.is_empty()
         && loaded.problems.is_empty()
     {
@@ -912,7 +913,10 @@ fn rules_with_policies(
             loaded.problems.join("\n  ")
         );
     }
-    if loaded.rules.is_empty() && !policies.is_empty() {
+    // Mutators alone act only at admission (`/mutate`).
+    let acting = !loaded.rules.is_empty()
+        || (loaded.mutators.is_some() && point == palisade_policy::EnforcementPoint::Validation);
+    if !acting && !policies.is_empty() {
         bail!(
             "--policy: no Gatekeeper constraint or ValidatingAdmissionPolicyBinding to run under {} ({} templates and policies)",
             policies
@@ -927,6 +931,9 @@ fn rules_with_policies(
         rules
             .add(rule)
             .map_err(|e| anyhow::anyhow!("--policy: {e}"))?;
+    }
+    if let Some(mutators) = loaded.mutators {
+        rules.set_mutators(mutators);
     }
     Ok((rules, unusable))
 }

@@ -183,6 +183,12 @@ enabled = true
         "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sTeamLabel\nmetadata: {name: pod-team}\nspec:\n  match: {kinds: [{apiGroups: [\"\"], kinds: [Pod]}]}\n  parameters: {label: team}\n",
     )
     .unwrap();
+    // A Gatekeeper mutator among the policies: applied by /mutate with the hardening patch.
+    std::fs::write(
+        policy.join("mutator.yaml"),
+        "apiVersion: mutations.gatekeeper.sh/v1\nkind: Assign\nmetadata: {name: pull-always}\nspec:\n  applyTo: [{groups: [\"\"], kinds: [Pod], versions: [v1]}]\n  location: \"spec.containers[name: *].imagePullPolicy\"\n  parameters: {assign: {value: Always}}\n",
+    )
+    .unwrap();
     let (_child, port, _, ca) = serve(&dir, config, &["--policy", policy.to_str().unwrap()]);
     let agent = client(&ca);
     let validate = format!("https://127.0.0.1:{port}/validate");
@@ -252,6 +258,10 @@ enabled = true
         .map(|op| op["path"].as_str().unwrap())
         .collect();
     assert!(paths.contains(&"/spec/securityContext"), "{paths:?}");
+    assert!(
+        paths.contains(&"/spec/containers/0/imagePullPolicy"),
+        "{paths:?}"
+    );
     assert!(
         paths.contains(&"/spec/containers/0/securityContext/allowPrivilegeEscalation"),
         "{paths:?}"
