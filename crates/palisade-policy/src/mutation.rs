@@ -519,15 +519,15 @@ fn image_parts_valid(domain: &str, path: &str, tag: &str) -> Result<(), String> 
     if domain.is_empty() && path.is_empty() && tag.is_empty() {
         return Err("at least one of assignDomain, assignPath and assignTag must be set".into());
     }
-    let domain_re =
-        regex::Regex::new(r"(^\w[\w\-_]*\.[\w\-_\.]*[\w](:\d+)?$)|(^localhost(:\d+)?$)")
-            .map_err(|e| e.to_string())?;
-    let path_re = regex::Regex::new(r"^[a-z0-9]+(?:(?:(?:[._/]|__|[-]*)[a-z0-9]+)+)?")
-        .map_err(|e| e.to_string())?;
-    let tag_re = regex::Regex::new(
-        r"(^:[\w][\w.-]{0,127}$)|(^@[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9A-Fa-f]{32,}$)",
-    )
-    .map_err(|e| e.to_string())?;
+    static PATTERNS: std::sync::LazyLock<[regex::Regex; 3]> = std::sync::LazyLock::new(|| {
+        [
+            r"(^\w[\w\-_]*\.[\w\-_\.]*[\w](:\d+)?$)|(^localhost(:\d+)?$)",
+            r"^[a-z0-9]+(?:(?:(?:[._/]|__|[-]*)[a-z0-9]+)+)?",
+            r"(^:[\w][\w.-]{0,127}$)|(^@[A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9A-Fa-f]{32,}$)",
+        ]
+        .map(|pattern| regex::Regex::new(pattern).expect("a valid pattern"))
+    });
+    let [domain_re, path_re, tag_re] = &*PATTERNS;
     if !domain.is_empty() && !domain_re.is_match(domain) {
         return Err(format!("assignDomain `{domain}` is not a registry domain"));
     }

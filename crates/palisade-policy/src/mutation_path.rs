@@ -27,15 +27,32 @@ impl Step {
     }
 }
 
+/// A name as a location writes it: bare when it holds only letters, digits, `_` and `-`,
+/// else quoted, with `"` and `\` escaped.
+fn name(text: &str) -> String {
+    if !text.is_empty() && text.chars().all(is_ident_char) {
+        return text.to_string();
+    }
+    let mut out = String::from('"');
+    for c in text.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
 impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Step::Field(name) => write!(f, "{name}"),
-            Step::List { key, value: None } => write!(f, "[{key}: *]"),
+            Step::Field(field) => write!(f, "{}", name(field)),
+            Step::List { key, value: None } => write!(f, "[{}: *]", name(key)),
             Step::List {
                 key,
                 value: Some(value),
-            } => write!(f, "[{key}: {value}]"),
+            } => write!(f, "[{}: {}]", name(key), name(value)),
         }
     }
 }
@@ -206,6 +223,27 @@ mod tests {
             display(&parse("spec.containers[name: *].image").unwrap()),
             "spec.containers[name: *].image"
         );
+    }
+
+    proptest::proptest! {
+        /// Any text is parsed or refused without panicking, and what a location says is
+        /// written back as a location that parses to the same steps.
+        #[test]
+        fn any_text_parses_or_is_refused_and_steps_round_trip(
+            text in "\\PC{0,40}",
+            names in proptest::collection::vec(("[a-z\\-_.\"\\\\/ ]{0,6}", proptest::option::of("[a-z*.\"]{1,4}"), proptest::bool::ANY), 1..5),
+        ) {
+            let _ = parse(&text);
+            let mut steps = Vec::new();
+            for (field, key, listed) in names {
+                steps.push(Step::Field(field.clone()));
+                if listed {
+                    steps.push(Step::List { key: field, value: key });
+                }
+            }
+            let written = display(&steps);
+            proptest::prop_assert_eq!(parse(&written), Ok(steps), "{}", written);
+        }
     }
 
     #[test]

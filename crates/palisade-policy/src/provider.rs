@@ -61,6 +61,15 @@ struct Cluster {
 }
 
 impl Cluster {
+    /// The labels of `object`'s namespace, when its Namespace was read.
+    fn namespace_labels(&self, object: &palisade_inventory::Object) -> Option<&Map<String, Value>> {
+        object
+            .id
+            .namespace
+            .as_ref()
+            .and_then(|ns| self.namespaces.get(ns))
+    }
+
     fn build(inventory: &Inventory) -> Cluster {
         let values: Vec<&Value> = inventory.objects.iter().map(|o| &o.value).collect();
         let namespaces = inventory
@@ -168,12 +177,7 @@ impl ConstraintRule {
         let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
         let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
         let namespaced = cluster.scopes.is_namespaced(group, kind);
-        let labels = cx
-            .object
-            .id
-            .namespace
-            .as_ref()
-            .and_then(|ns| cluster.namespaces.get(ns));
+        let labels = cluster.namespace_labels(cx.object);
         match self.constraint.matcher.applies(object, namespaced, labels) {
             crate::gatekeeper::Applies::Yes => true,
             crate::gatekeeper::Applies::No => false,
@@ -191,12 +195,7 @@ impl ConstraintRule {
         if self.expansions.is_empty() {
             return;
         }
-        let labels = cx
-            .object
-            .id
-            .namespace
-            .as_ref()
-            .and_then(|ns| cluster.namespaces.get(ns));
+        let labels = cluster.namespace_labels(cx.object);
         let make = || Mocks::of(&self.expansions, cx.object, labels);
         let mut mocks = cx.object_memo(make);
         if !Arc::ptr_eq(&mocks.of, &self.expansions) {
@@ -367,10 +366,7 @@ impl Rule for VapRule {
                 .at("/metadata/labels")
                 .and_then(Value::as_object),
             namespace: id.namespace.as_deref().unwrap_or("default"),
-            namespace_labels: id
-                .namespace
-                .as_ref()
-                .and_then(|ns| cluster.namespaces.get(ns)),
+            namespace_labels: cluster.namespace_labels(cx.object),
         };
         match self.binding.applies(&self.policy, &target) {
             Some(true) => {}

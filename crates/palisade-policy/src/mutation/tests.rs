@@ -490,3 +490,60 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out.sort();
     out
 }
+
+fn json_value() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (-3i64..3).prop_map(|n| json!(n)),
+        prop::sample::select(vec!["a", "proxy", "nginx:1.27", "ALL", "x.io/y:1"])
+            .prop_map(|s| json!(s)),
+    ];
+    leaf.prop_recursive(4, 40, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::btree_map(
+                prop::sample::select(vec![
+                    "spec",
+                    "containers",
+                    "name",
+                    "image",
+                    "securityContext",
+                    "capabilities",
+                    "drop",
+                    "metadata",
+                    "labels",
+                    "x",
+                ]),
+                inner,
+                0..4
+            )
+            .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    /// On any object (of any shape, with wrong types where fields are expected), mutating
+    /// fails or succeeds without panicking, and once it succeeded a second pass changes
+    /// nothing: the mutators have converged.
+    #[test]
+    fn mutation_converges_or_fails_on_any_object(spec in json_value(), metadata in json_value()) {
+        static MUTATORS: std::sync::OnceLock<Mutators> = std::sync::OnceLock::new();
+        let mutators = MUTATORS.get_or_init(|| system(vec![
+            mutator(RUN_AS_USER),
+            mutator("kind: Assign\nmetadata: {name: proxy}\nspec:\n  applyTo: [{groups: [\"\"], kinds: [\"Pod\"], versions: [\"v1\"]}]\n  location: \"spec.containers[name: proxy].image\"\n  parameters: {assign: {value: \"envoy:1\"}}\n"),
+            mutator("kind: ModifySet\nmetadata: {name: drop}\nspec:\n  applyTo: [{groups: [\"\"], kinds: [\"Pod\"], versions: [\"v1\"]}]\n  location: \"spec.containers[name: *].securityContext.capabilities.drop\"\n  parameters: {values: {fromList: [ALL]}}\n"),
+            mutator("kind: AssignImage\nmetadata: {name: mirror}\nspec:\n  applyTo: [{groups: [\"\"], kinds: [\"Pod\"], versions: [\"v1\"]}]\n  location: \"spec.containers[name: *].image\"\n  parameters: {assignDomain: \"m.example.com\"}\n"),
+            mutator("kind: AssignMetadata\nmetadata: {name: owner}\nspec:\n  location: metadata.labels.owner\n  parameters: {assign: {value: p}}\n"),
+        ]));
+        let mut object = json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec});
+        if mutators.mutate(&mut object, true, None, Some("CREATE"), false).is_ok() {
+            let once = object.clone();
+            let again = mutators.mutate(&mut object, true, None, Some("CREATE"), false);
+            proptest::prop_assert_eq!(again, Ok(false));
+            proptest::prop_assert_eq!(object, once);
+        }
+    }
+}
