@@ -5,6 +5,10 @@
 
 use std::fmt;
 
+/// The most steps a location may have: objects are walked one step a level, and no
+/// Kubernetes object nests anywhere near this deep.
+const MAX_STEPS: usize = 128;
+
 /// One step of a location.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
@@ -173,6 +177,12 @@ pub fn parse(input: &str) -> Result<Vec<Step>, String> {
     if steps.is_empty() {
         return Err("the location is empty".into());
     }
+    if steps.len() > MAX_STEPS {
+        return Err(format!(
+            "the location has {} steps, more than the {MAX_STEPS} any object could hold",
+            steps.len()
+        ));
+    }
     Ok(steps)
 }
 
@@ -263,5 +273,8 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+        let deep = vec!["a"; 129].join(".");
+        assert!(parse(&deep).unwrap_err().contains("129 steps"));
+        assert_eq!(parse(&vec!["a"; 128].join(".")).unwrap().len(), 128);
     }
 }
