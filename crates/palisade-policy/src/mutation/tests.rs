@@ -460,7 +460,8 @@ fn the_gatekeeper_library_samples_mutate_their_pods() {
         );
         return;
     }
-    let mut read = 0;
+    let mut read = Vec::new();
+    let mut pods = Vec::new();
     for entry in walk(&root) {
         let text = std::fs::read_to_string(&entry).unwrap();
         for value in yaml(&text) {
@@ -469,12 +470,39 @@ fn the_gatekeeper_library_samples_mutate_their_pods() {
                 .and_then(Value::as_str)
                 .is_some_and(|v| v.starts_with("mutations.gatekeeper.sh"))
             {
-                Mutator::from_value(&value).unwrap_or_else(|e| panic!("{}: {e}", entry.display()));
-                read += 1;
+                read.push(
+                    Mutator::from_value(&value)
+                        .unwrap_or_else(|e| panic!("{}: {e}", entry.display())),
+                );
+            } else if value.get("kind").and_then(Value::as_str) == Some("Pod") {
+                pods.push(value);
             }
         }
     }
-    assert_eq!(read, 16);
+    assert_eq!(read.len(), 16);
+    assert_eq!(pods.len(), 7);
+    // All of them together, as a cluster that installed the library's samples holds them:
+    // none conflicts, and every example pod converges with the defaults set.
+    let mutators = system(read);
+    for mut pod in pods {
+        let name = pod.at("/metadata/name").cloned();
+        mutators
+            .mutate(&mut pod, true, None, Some("CREATE"), false)
+            .unwrap_or_else(|e| panic!("{name:?}: {e}"));
+        for container in pod["spec"]["containers"].as_array().unwrap() {
+            let context = &container["securityContext"];
+            assert!(context["runAsNonRoot"].is_boolean(), "{name:?}: {pod}");
+            assert!(
+                context["readOnlyRootFilesystem"].is_boolean(),
+                "{name:?}: {pod}"
+            );
+        }
+        assert_eq!(
+            pod.at("/spec/securityContext/seccompProfile/type"),
+            Some(&json!("RuntimeDefault")),
+            "{name:?}"
+        );
+    }
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
