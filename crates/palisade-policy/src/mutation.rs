@@ -375,7 +375,11 @@ impl Walk<'_> {
                     }
                     Some(Value::Array(list)) => list,
                     Some(other) => {
-                        return Err(format!("{field} is {other}, not a list of values"));
+                        // The value's type only: an object's values are never printed.
+                        return Err(format!(
+                            "{field} is {}, not a list of values",
+                            palisade_inventory::admissible::kind_of(other)
+                        ));
                     }
                 };
                 if *prune {
@@ -392,7 +396,12 @@ impl Walk<'_> {
                 let current = match map.get(field) {
                     None => "",
                     Some(Value::String(text)) => text.as_str(),
-                    Some(other) => return Err(format!("{field} is {other}, not an image")),
+                    Some(other) => {
+                        return Err(format!(
+                            "{field} is {}, not an image",
+                            palisade_inventory::admissible::kind_of(other)
+                        ));
+                    }
                 };
                 let image = mutate_image(current, domain, path, tag);
                 map.insert(field.to_string(), Value::String(image));

@@ -506,6 +506,23 @@ apiVersion: constraints.gatekeeper.sh/v1beta1
 kind: K8sPrinter
 metadata: {name: printer}
 spec: {match: {kinds: [{apiGroups: [""], kinds: ["Secret", "ConfigMap"]}]}}
+---
+# Mutators at /mutate: one that labels every object (its patch is the label alone), and one
+# that meets a canary string where it wants a list (its failure names the type only).
+apiVersion: mutations.gatekeeper.sh/v1
+kind: AssignMetadata
+metadata: {name: owner}
+spec:
+  location: metadata.labels.owner
+  parameters: {assign: {value: platform}}
+---
+apiVersion: mutations.gatekeeper.sh/v1
+kind: ModifySet
+metadata: {name: greeting}
+spec:
+  applyTo: [{groups: [""], kinds: ["ConfigMap"], versions: ["v1"]}]
+  location: data.greeting
+  parameters: {values: {fromList: [x]}}
 "#,
     )
     .unwrap();
@@ -855,6 +872,14 @@ fn admission_responses_and_logs_never_hold_a_canary() {
                 let body = response.body_mut().read_to_string().unwrap();
                 warned += body.matches("palisade [").count();
                 seen.push_str(&body);
+                // A patch is base64 of JSON: read decoded too.
+                let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+                if let Some(patch) = answer.at("/response/patch").and_then(|p| p.as_str()) {
+                    let decoded =
+                        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, patch)
+                            .unwrap();
+                    seen.push_str(&String::from_utf8(decoded).unwrap());
+                }
             }
         }
     }
@@ -869,6 +894,15 @@ fn admission_responses_and_logs_never_hold_a_canary() {
     assert!(
         seen.contains("K8sPrinter/printer") && seen.contains("data: "),
         "the printing policy did not judge the canary objects"
+    );
+    // The mutators ran: the ConfigMap's failed on its canary string, the others patched.
+    assert!(
+        seen.contains("greeting is a string, not a list of values"),
+        "the failing mutator did not run"
+    );
+    assert!(
+        seen.contains("\"patchType\":\"JSONPatch\"") && seen.contains("/metadata/labels"),
+        "no mutator patched"
     );
     assert_clean("serve admission responses", &seen);
     assert_clean("serve admission decision log", &log);

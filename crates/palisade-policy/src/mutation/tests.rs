@@ -384,6 +384,46 @@ spec:
     assert_eq!(problems.len(), 1, "{problems:?}");
 }
 
+/// A mutator that meets a value of the wrong type fails naming the type, never the value
+/// (it may be a credential).
+#[test]
+fn a_wrong_type_is_named_without_its_value() {
+    let set = mutator(
+        r#"
+kind: ModifySet
+metadata: {name: args}
+spec:
+  applyTo: [{groups: [""], kinds: ["Pod"], versions: ["v1"]}]
+  location: "spec.containers[name: *].args"
+  parameters: {values: {fromList: ["--x"]}}
+"#,
+    );
+    let image = mutator(
+        r#"
+kind: AssignImage
+metadata: {name: mirror}
+spec:
+  applyTo: [{groups: [""], kinds: ["Pod"], versions: ["v1"]}]
+  location: "spec.containers[name: *].image"
+  parameters: {assignDomain: "m.example.com"}
+"#,
+    );
+    for m in [set, image] {
+        let mutators = system(vec![m]);
+        let mut object = pod(json!([{"name": "a", "image": {"token": "hunter2-canary"},
+            "args": "hunter2-canary"}]));
+        let error = mutators
+            .mutate(&mut object, true, None, Some("CREATE"), false)
+            .unwrap_err()
+            .0;
+        assert!(!error.contains("hunter2"), "{error}");
+        assert!(
+            error.contains("a string") || error.contains("a map"),
+            "{error}"
+        );
+    }
+}
+
 #[test]
 fn what_gatekeeper_refuses_is_refused() {
     let head = |kind: &str| {
