@@ -433,6 +433,8 @@ pub struct Loaded {
     /// The mutators among the policies (they change mock resources, and at admission the
     /// objects let in), when there are any.
     pub mutators: Option<Arc<crate::mutation::Mutators>>,
+    /// The ExpansionTemplates among the policies, with the mutators of their mock resources.
+    pub expansions: Arc<Expansions>,
 }
 
 /// The `palisade.dev/severity` annotation of a policy object, when set.
@@ -648,9 +650,10 @@ pub fn load_objects(
     if !mutators.is_empty() {
         loaded.mutators = Some(mutators.clone());
     }
-    let expansions = expansions.with_mutators(mutators);
+    let expansions = Arc::new(expansions.with_mutators(mutators));
+    loaded.expansions = expansions.clone();
     let shared = Shared {
-        expansions: Arc::new(expansions),
+        expansions,
         exempt_namespaces: Arc::new(exempt_namespaces),
         point,
     };

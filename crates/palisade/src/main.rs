@@ -72,7 +72,7 @@ enum Command {
     /// detections.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
-    /// Policy as code: run Gatekeeper policy test suites.
+    /// Policy as code: run Gatekeeper policy test suites, print the resources ExpansionTemplates make.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
     /// Long-running services: the admission webhook and the audit webhook receiver.

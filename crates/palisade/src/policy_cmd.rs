@@ -1,5 +1,6 @@
 //! `palisade policy`: policy as code. `policy test` runs Gatekeeper policy test suites
-//! (`suite.yaml`, as `gator verify` does) with Palisade's Rego engine.
+//! (`suite.yaml`, as `gator verify` does) with Palisade's Rego engine; `policy expand` prints
+//! the mock resources ExpansionTemplates and mutators make of manifests (as `gator expand`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,6 +16,31 @@ pub enum PolicyCommand {
     /// Run Gatekeeper policy test suites (`suite.yaml` files under PATHs): each case's object
     /// against its template and constraint, assertions on the violations.
     Test(PolicyTestArgs),
+    /// Print the resources the ExpansionTemplates among the policies make of the objects
+    /// under PATHs (a Deployment's Pod, a CronJob's Job and its Pod), changed by the
+    /// policies' mutators, as Gatekeeper judges them; values not on the print allow-list
+    /// (env values, arguments, data) are masked.
+    Expand(PolicyExpandArgs),
+}
+
+#[derive(Args)]
+pub struct PolicyExpandArgs {
+    #[command(flatten)]
+    load: crate::LoadArgs,
+    /// ExpansionTemplates and mutators (and, ignored here, templates and constraints): files
+    /// or directories. Repeatable.
+    #[arg(
+        long = "policy",
+        required = true,
+        value_name = "PATH",
+        env = "PALISADE_POLICY"
+    )]
+    policies: Vec<PathBuf>,
+    /// `yaml` (a stream of documents) or `json` (a list).
+    #[arg(short = 'o', long = "output", default_value = "yaml", value_parser = ["yaml", "json"], env = "PALISADE_POLICY_EXPAND_OUTPUT")]
+    output: String,
+    #[command(flatten)]
+    completeness: crate::analysis_input::Completeness,
 }
 
 #[derive(Args)]
@@ -41,7 +67,107 @@ pub struct PolicyTestArgs {
 pub fn run(command: PolicyCommand) -> Result<u8> {
     match command {
         PolicyCommand::Test(args) => test(&args),
+        PolicyCommand::Expand(args) => expand(&args),
     }
+}
+
+/// `policy expand`: each object's mock resources, or why one could not be made (exit 2).
+fn expand(args: &PolicyExpandArgs) -> Result<u8> {
+    let loaded = palisade_policy::provider::load_with(
+        &args.policies,
+        None,
+        palisade_policy::EnforcementPoint::Gator,
+    );
+    if !loaded.problems.is_empty() {
+        bail!(
+            "--policy: {} policies cannot be used:\n  {}",
+            loaded.problems.len(),
+            loaded.problems.join("\n  ")
+        );
+    }
+    if loaded.expansions.is_empty() {
+        bail!("--policy: no ExpansionTemplate among the policies: nothing to expand");
+    }
+    let (inputs, options) = crate::inputs(&args.load)?;
+    let mut inventory = palisade_inventory::load(&inputs, &options);
+    let not_read = inventory
+        .diagnostics
+        .iter()
+        .filter(|d| d.input_not_read())
+        .count();
+    // What may be printed: the allow-list of every object read.
+    let mut sensitive = palisade_core::redact::Sensitive::new();
+    for object in &inventory.inventory.objects {
+        sensitive.add_object(&object.value);
+    }
+    let redactor = sensitive.redactor();
+    redactor.redact_diagnostics(&mut inventory.diagnostics);
+    crate::print_diagnostics(&inventory.diagnostics, palisade_core::DiagnosticLevel::Info);
+    if inventory.inventory.objects.is_empty() {
+        eprintln!("palisade: error: no Kubernetes object was read (see the diagnostics)");
+        return Ok(EXIT_ERROR);
+    }
+    let namespaces: std::collections::HashMap<&str, &serde_json::Map<String, serde_json::Value>> =
+        inventory
+            .inventory
+            .objects
+            .iter()
+            .filter(|o| o.id.group().is_empty() && o.id.kind == "Namespace")
+            .filter_map(|o| {
+                let labels = o.value.get("metadata")?.get("labels")?.as_object()?;
+                Some((o.id.name.as_deref()?, labels))
+            })
+            .collect();
+    let mut made = Vec::new();
+    let mut failed = 0;
+    for object in &inventory.inventory.objects {
+        let namespace = object.id.namespace.as_deref().unwrap_or("default");
+        let labels = namespaces.get(namespace).copied();
+        for resultant in loaded
+            .expansions
+            .resultants(&object.value, namespace, labels)
+        {
+            match resultant.mock {
+                Ok(mut mock) => {
+                    masked(&mut mock, &redactor);
+                    made.push(kind_first(mock));
+                }
+                Err(why) => {
+                    failed += 1;
+                    eprintln!(
+                        "palisade: error: {}: {} (line {}): {}: {}",
+                        inventory.inventory.source_of(object).path,
+                        object.id,
+                        object.pos().line,
+                        resultant.template.name,
+                        redactor.redact(&why)
+                    );
+                }
+            }
+        }
+    }
+    let text = if args.output == "json" {
+        serde_json::to_string_pretty(&made)? + "\n"
+    } else {
+        made.iter()
+            .map(|m| format!("---\n{}", palisade_net::yaml::to_yaml(m)))
+            .collect()
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(redactor.redact(&text).as_bytes())?;
+    eprintln!(
+        "palisade: {} made of {}",
+        palisade_report::table::plural(made.len(), "resource"),
+        palisade_report::table::plural(inventory.inventory.objects.len(), "object")
+    );
+    Ok(
+        if failed > 0 || (not_read > 0 && !args.completeness.allow_incomplete) {
+            EXIT_ERROR
+        } else {
+            0
+        },
+    )
 }
 
 fn test(args: &PolicyTestArgs) -> Result<u8> {
@@ -121,6 +247,32 @@ fn test(args: &PolicyTestArgs) -> Result<u8> {
     } else {
         0
     })
+}
+
+/// `value` with every string the allow-list does not let print masked, so that the YAML
+/// written of it stays what it says (a masked scalar is quoted as any other string).
+fn masked(value: &mut serde_json::Value, redactor: &palisade_core::redact::Redactor) {
+    match value {
+        serde_json::Value::String(text) => redactor.redact_string(text),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| masked(v, redactor)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| masked(v, redactor)),
+        _ => {}
+    }
+}
+
+/// An object with `apiVersion` and `kind` first, as manifests are written.
+fn kind_first(value: serde_json::Value) -> serde_json::Value {
+    let serde_json::Value::Object(mut map) = value else {
+        return value;
+    };
+    let mut out = serde_json::Map::new();
+    for key in ["apiVersion", "kind"] {
+        if let Some(v) = map.remove(key) {
+            out.insert(key.to_string(), v);
+        }
+    }
+    out.extend(map);
+    serde_json::Value::Object(out)
 }
 
 /// Whether a case ran and its assertions did not hold (or it could not run).

@@ -375,8 +375,53 @@ fn no_canary_appears_in_any_command_or_format() {
     let sink = format!("file://{}", dir.join("out.json").display());
     runs.extend(audit_runs(&audit, &store, &sink));
     runs.extend(policy_test_runs(&dir));
+    runs.extend(policy_expand_runs(&dir, &git));
     runs.extend(network_and_role_runs(&git, &live, &audit));
     check_runs(&dir, &runs);
+}
+
+/// `policy expand`: the Pod the canary Deployment would create (its env values, arguments,
+/// command and probe header), changed by a mutator, in both formats.
+fn policy_expand_runs(dir: &Path, git: &str) -> Vec<(String, Vec<String>)> {
+    let expansion = dir.join("expansion.yaml");
+    std::fs::write(
+        &expansion,
+        r#"apiVersion: expansion.gatekeeper.sh/v1beta1
+kind: ExpansionTemplate
+metadata: {name: expand-deployments}
+spec:
+  applyTo: [{groups: ["apps"], kinds: ["Deployment"], versions: ["v1"]}]
+  templateSource: spec.template
+  generatedGVK: {kind: Pod, group: "", version: v1}
+---
+apiVersion: mutations.gatekeeper.sh/v1
+kind: ModifySet
+metadata: {name: verbose}
+spec:
+  applyTo: [{groups: [""], kinds: ["Pod"], versions: ["v1"]}]
+  location: "spec.containers[name: *].args"
+  parameters: {values: {fromList: ["--verbose"]}}
+"#,
+    )
+    .unwrap();
+    let expansion = expansion.to_str().unwrap().to_string();
+    ["yaml", "json"]
+        .into_iter()
+        .map(|format| {
+            (
+                format!("policy expand -o {format}"),
+                vec![
+                    "policy".into(),
+                    "expand".into(),
+                    git.to_string(),
+                    "--policy".into(),
+                    expansion.clone(),
+                    "-o".into(),
+                    format.into(),
+                ],
+            )
+        })
+        .collect()
 }
 
 /// The network commands (matrix, why, diff against the live copy, generated policies) and

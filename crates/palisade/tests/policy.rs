@@ -810,6 +810,152 @@ spec:
     );
 }
 
+/// `policy expand` prints what the ExpansionTemplates make of manifests, mutated, as
+/// `gator expand` does: a CronJob's Job and that Job's Pod, with the mutator's default set
+/// and values off the print allow-list masked; a workload without the template's source
+/// field is an error naming its file (exit 2), and policies without an ExpansionTemplate
+/// are refused.
+#[test]
+fn policy_expand_prints_the_mutated_mock_resources() {
+    let dir = scratch("policy-expand");
+    let policy = dir.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        r#"apiVersion: expansion.gatekeeper.sh/v1beta1
+kind: ExpansionTemplate
+metadata: {name: expand-cronjobs}
+spec:
+  applyTo: [{groups: ["batch"], kinds: ["CronJob"], versions: ["v1"]}]
+  templateSource: spec.jobTemplate
+  generatedGVK: {kind: Job, group: batch, version: v1}
+---
+apiVersion: expansion.gatekeeper.sh/v1beta1
+kind: ExpansionTemplate
+metadata: {name: expand-jobs}
+spec:
+  applyTo: [{groups: ["batch"], kinds: ["Job"], versions: ["v1"]}]
+  templateSource: spec.template
+  generatedGVK: {kind: Pod, group: "", version: v1}
+---
+apiVersion: mutations.gatekeeper.sh/v1
+kind: Assign
+metadata: {name: non-root}
+spec:
+  applyTo: [{groups: [""], kinds: ["Pod"], versions: ["v1"]}]
+  location: "spec.securityContext.runAsNonRoot"
+  parameters: {assign: {value: true}}
+"#,
+    )
+    .unwrap();
+    let manifests = dir.join("jobs.yaml");
+    std::fs::write(
+        &manifests,
+        r#"apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly, namespace: ops}
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+            - name: backup
+              image: "restic:0.17"
+              env: [{name: RESTIC_PASSWORD, value: "hunter2-expand-canary"}]
+"#,
+    )
+    .unwrap();
+    let expand = |format: &str, files: &[&std::path::Path]| {
+        let mut command = bin();
+        command.args(["policy", "expand"]);
+        for f in files {
+            command.arg(f);
+        }
+        command
+            .arg("--policy")
+            .arg(&policy)
+            .args(["-o", format])
+            .output()
+            .unwrap()
+    };
+    let out = expand("yaml", &[&manifests]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("---\n").count(), 2, "{text}");
+    for expected in [
+        "apiVersion: batch/v1\nkind: Job\n",
+        "apiVersion: v1\nkind: Pod\n",
+        "name: nightly-job",
+        "name: nightly-job-pod",
+        "runAsNonRoot: true",
+        "value: \"[REDACTED]\"",
+    ] {
+        assert!(text.contains(expected), "{expected}:\n{text}");
+    }
+    assert!(!text.contains("hunter2"), "{text}");
+    let out = expand("json", &[&manifests]);
+    let made = json_exiting(&out, 0);
+    assert_eq!(made.as_array().unwrap().len(), 2);
+    assert_eq!(made[1]["spec"]["securityContext"]["runAsNonRoot"], true);
+
+    // A workload of a custom kind without the template's source field cannot be expanded.
+    std::fs::write(
+        &policy,
+        std::fs::read_to_string(&policy).unwrap()
+            + "---\napiVersion: expansion.gatekeeper.sh/v1beta1\nkind: ExpansionTemplate\nmetadata: {name: expand-widgets}\nspec:\n  applyTo: [{groups: [example.com], kinds: [Widget], versions: [v1]}]\n  templateSource: spec.podTemplate\n  generatedGVK: {kind: Pod, group: \"\", version: v1}\n",
+    )
+    .unwrap();
+    let broken = dir.join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: empty, namespace: ops}\nspec: {size: 1}\n",
+    )
+    .unwrap();
+    let out = expand("yaml", &[&manifests, &broken]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("broken.yaml")
+            && stderr.contains("Widget")
+            && stderr.contains("expand-widgets"),
+        "{stderr}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .matches("---\n")
+            .count(),
+        2
+    );
+    let out = bin()
+        .args(["policy", "expand"])
+        .arg(&manifests)
+        .arg("--policy")
+        .arg(dir.join("nothing.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // Nothing read is not an empty answer: a CronJob without its jobTemplate is a fragment.
+    std::fs::write(
+        &broken,
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: empty, namespace: ops}\nspec: {schedule: \"* * * * *\"}\n",
+    )
+    .unwrap();
+    let out = expand("yaml", &[&broken]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("[fragment]") && stderr.contains("no Kubernetes object was read"),
+        "{stderr}"
+    );
+}
+
 /// ExpansionTemplates that expand each other's mock resources in a cycle are not used by
 /// Gatekeeper; the scan refuses them (exit 2, naming the file and the cycle) rather than
 /// judging workloads without them.
