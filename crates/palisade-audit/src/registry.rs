@@ -56,6 +56,7 @@ pub static DETECTIONS: &[&Detection] = &[
     &audit_level_too_low::AUDIT_LEVEL_TOO_LOW, // AUD049
     &threat_intel_source::THREAT_INTEL_SOURCE, // AUD050
     &threat_intel_image::THREAT_INTEL_IMAGE, // AUD051
+    &policy_engine_changed::POLICY_ENGINE_CHANGED, // AUD052
 ];
 
 /// The detection with this id or slug (any case).

@@ -37,6 +37,7 @@ pub mod pod_exec_role_created;
 pub mod pod_image_changed;
 pub mod pod_in_system_namespace;
 pub mod pod_port_forward;
+pub mod policy_engine_changed;
 pub mod privileged_pod_created;
 pub mod role_binding_changed;
 pub mod role_rules;
