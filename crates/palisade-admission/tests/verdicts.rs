@@ -477,6 +477,41 @@ spec:
         "{:?}",
         denied.response()
     );
+    // With the cluster read, the namespace's labels decide: shop is not prod, so no label;
+    // a prod namespace gets it.
+    let dir = std::env::temp_dir().join(format!("palisade-admission-ns-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("policy.yaml"), selective).unwrap();
+    let options = only_policies_of(&dir.join("policy.yaml"));
+    let _ = std::fs::remove_dir_all(&dir);
+    let cluster = palisade_inventory::load_text(
+        "cluster.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: live, labels: {env: prod}}\n",
+        &palisade_inventory::Limits::default(),
+    )
+    .inventory;
+    let judge = Admission::new(
+        ClusterModel::prepare(cluster, options),
+        settings.clone(),
+        None,
+    );
+    let labels_after = |judged: &palisade_admission::Judged, object: &Value| {
+        let patch: json_patch::Patch =
+            serde_json::from_slice(judged.response().patch.as_ref().expect("a patch")).unwrap();
+        let mut patched = object.clone();
+        json_patch::patch(&mut patched, &patch).unwrap();
+        patched.at("/metadata/labels").cloned()
+    };
+    assert_eq!(labels_after(&judge.mutate(&review), &pod), None);
+    let mut in_prod = pod.clone();
+    in_prod["metadata"]["namespace"] = json!("live");
+    let mut body: Value = serde_json::from_slice(&review_of(&in_prod, "p")).unwrap();
+    body["request"]["namespace"] = json!("live");
+    let patched = judge.mutate(&decode(&serde_json::to_vec(&body).unwrap()).unwrap());
+    assert_eq!(
+        labels_after(&patched, &in_prod),
+        Some(json!({"tier": "prod"}))
+    );
     let lenient = AdmissionSettings {
         on_error: palisade_admission::OnTimeout::Allow,
         ..settings

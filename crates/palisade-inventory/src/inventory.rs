@@ -300,6 +300,23 @@ impl Inventory {
             .map(|&i| &self.objects[i])
     }
 
+    /// The labels of each Namespace read, by name, as written (the API server's
+    /// `kubernetes.io/metadata.name` label is not added).
+    pub fn namespace_labels(&self) -> HashMap<String, serde_json::Map<String, serde_json::Value>> {
+        self.of_kind("", "Namespace")
+            .filter_map(|o| {
+                let labels = o
+                    .value
+                    .get("metadata")
+                    .and_then(|m| m.get("labels"))
+                    .and_then(serde_json::Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                Some((o.id.name.clone()?, labels))
+            })
+            .collect()
+    }
+
     /// Indices of the objects of one group and kind, in inventory order.
     pub fn indices_of_kind(&self, group: &str, kind: &str) -> &[usize] {
         self.by_kind

@@ -72,27 +72,13 @@ impl Cluster {
 
     fn build(inventory: &Inventory) -> Cluster {
         let values: Vec<&Value> = inventory.objects.iter().map(|o| &o.value).collect();
-        let namespaces = inventory
-            .objects
-            .iter()
-            .filter(|o| o.id.kind == "Namespace")
-            .filter_map(|o| {
-                let labels = o
-                    .value
-                    .at("/metadata/labels")
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default();
-                o.id.name.clone().map(|name| {
-                    // The API server sets the name label on every namespace.
-                    let mut labels = labels;
-                    labels
-                        .entry(palisade_core::selector::NAMESPACE_NAME_LABEL)
-                        .or_insert_with(|| Value::String(name.clone()));
-                    (name, labels)
-                })
-            })
-            .collect();
+        let mut namespaces = inventory.namespace_labels();
+        for (name, labels) in &mut namespaces {
+            // The API server sets the name label on every namespace.
+            labels
+                .entry(palisade_core::selector::NAMESPACE_NAME_LABEL)
+                .or_insert_with(|| Value::String(name.clone()));
+        }
         let crds: Vec<&Value> = inventory
             .objects
             .iter()

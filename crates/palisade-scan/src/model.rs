@@ -95,21 +95,7 @@ impl ClusterModel {
             sensitive.add_object(&object.value);
         }
         let models = ClusterModels::prepare(&inventory, &active_rules(&options));
-        let namespace_labels = inventory
-            .objects
-            .iter()
-            .filter(|o| o.id.group().is_empty() && o.id.kind == "Namespace")
-            .filter_map(|o| {
-                let labels = o
-                    .value
-                    .get("metadata")
-                    .and_then(|m| m.get("labels"))
-                    .and_then(Value::as_object)
-                    .cloned()
-                    .unwrap_or_default();
-                Some((o.id.name.clone()?, labels))
-            })
-            .collect();
+        let namespace_labels = inventory.namespace_labels();
         let mut inventories: Vec<Mutex<Inventory>> = (1..copies.max(1))
             .map(|_| Mutex::new(inventory.clone()))
             .collect();

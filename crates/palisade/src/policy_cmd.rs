@@ -107,22 +107,12 @@ fn expand(args: &PolicyExpandArgs) -> Result<u8> {
         eprintln!("palisade: error: no Kubernetes object was read (see the diagnostics)");
         return Ok(EXIT_ERROR);
     }
-    let namespaces: std::collections::HashMap<&str, &serde_json::Map<String, serde_json::Value>> =
-        inventory
-            .inventory
-            .objects
-            .iter()
-            .filter(|o| o.id.group().is_empty() && o.id.kind == "Namespace")
-            .filter_map(|o| {
-                let labels = o.value.get("metadata")?.get("labels")?.as_object()?;
-                Some((o.id.name.as_deref()?, labels))
-            })
-            .collect();
+    let namespaces = inventory.inventory.namespace_labels();
     let mut made = Vec::new();
     let mut failed = 0;
     for object in &inventory.inventory.objects {
         let namespace = object.id.namespace.as_deref().unwrap_or("default");
-        let labels = namespaces.get(namespace).copied();
+        let labels = namespaces.get(namespace);
         for resultant in loaded
             .expansions
             .resultants(&object.value, namespace, labels)
