@@ -711,6 +711,11 @@ impl Mutators {
         self.list.is_empty()
     }
 
+    /// How many mutators are applied (those in conflict left out).
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
     /// Applies the mutators that match `object` until it stops changing; true when it
     /// changed. `namespaced` says whether its kind is namespaced, `namespace_labels` are its
     /// namespace's labels when that was read, `operation` the admission operation (none for

@@ -913,6 +913,17 @@ fn rules_with_policies(
             loaded.problems.join("\n  ")
         );
     }
+    // Mutators change what a run judges only through ExpansionTemplates (and at admission):
+    // say so where a user might expect them to change the objects scanned.
+    if let Some(mutators) = &loaded.mutators
+        && point != palisade_policy::EnforcementPoint::Validation
+        && loaded.expansions.is_empty()
+    {
+        eprintln!(
+            "palisade: note: --policy: {} read; mutators change only the resources ExpansionTemplates make (none given) and objects at admission, so the objects scanned are judged as written",
+            palisade_report::table::plural(mutators.len(), "mutator")
+        );
+    }
     // Mutators alone act only at admission (`/mutate`).
     let acting = !loaded.rules.is_empty()
         || (loaded.mutators.is_some() && point == palisade_policy::EnforcementPoint::Validation);

@@ -787,6 +787,25 @@ spec:
         "Pod/debug: container shell may run as root",
     ];
     assert_eq!(messages(&scan(&[&policy])), unmutated);
+    // Without an ExpansionTemplate the mutator changes nothing a scan judges, and says so.
+    let template_only = dir.join("template-only.yaml");
+    let text = std::fs::read_to_string(&policy).unwrap();
+    std::fs::write(
+        &template_only,
+        text.split("---\napiVersion: expansion").next().unwrap(),
+    )
+    .unwrap();
+    let out = scan(&[&template_only, &mutator]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("1 mutator read; mutators change only the resources ExpansionTemplates make (none given)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        messages(&out),
+        ["Pod/debug: container shell may run as root"]
+    );
     assert_eq!(
         messages(&scan(&[&policy, &mutator])),
         [
