@@ -383,18 +383,13 @@ fn no_canary_appears_in_any_command_or_format() {
 /// `policy expand`: the Pod the canary Deployment would create (its env values, arguments,
 /// command and probe header), changed by a mutator, in both formats.
 fn policy_expand_runs(dir: &Path, git: &str) -> Vec<(String, Vec<String>)> {
-    let expansion = dir.join("expansion.yaml");
+    // The expansion suite's templates, and a mutator of the Pods they make.
+    let templates =
+        common::workspace().join("crates/palisade/tests/policy/expansion/expansion.yaml");
+    let mutator = dir.join("mutator.yaml");
     std::fs::write(
-        &expansion,
-        r#"apiVersion: expansion.gatekeeper.sh/v1beta1
-kind: ExpansionTemplate
-metadata: {name: expand-deployments}
-spec:
-  applyTo: [{groups: ["apps"], kinds: ["Deployment"], versions: ["v1"]}]
-  templateSource: spec.template
-  generatedGVK: {kind: Pod, group: "", version: v1}
----
-apiVersion: mutations.gatekeeper.sh/v1
+        &mutator,
+        r#"apiVersion: mutations.gatekeeper.sh/v1
 kind: ModifySet
 metadata: {name: verbose}
 spec:
@@ -404,7 +399,7 @@ spec:
 "#,
     )
     .unwrap();
-    let expansion = expansion.to_str().unwrap().to_string();
+    let mutator = mutator.to_str().unwrap().to_string();
     ["yaml", "json"]
         .into_iter()
         .map(|format| {
@@ -415,7 +410,9 @@ spec:
                     "expand".into(),
                     git.to_string(),
                     "--policy".into(),
-                    expansion.clone(),
+                    templates.to_str().unwrap().to_string(),
+                    "--policy".into(),
+                    mutator.clone(),
                     "-o".into(),
                     format.into(),
                 ],

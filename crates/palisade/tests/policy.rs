@@ -703,17 +703,12 @@ kind: K8sNonRoot
 metadata: {name: non-root}
 spec:
   match: {kinds: [{apiGroups: [""], kinds: ["Pod"]}]}
----
-apiVersion: expansion.gatekeeper.sh/v1beta1
-kind: ExpansionTemplate
-metadata: {name: expand-deployments}
-spec:
-  applyTo: [{groups: ["apps"], kinds: ["Deployment"], versions: ["v1"]}]
-  templateSource: spec.template
-  generatedGVK: {kind: Pod, group: "", version: v1}
 "#,
     )
     .unwrap();
+    // The expansion suite's templates (Deployments, CronJobs and Jobs to their Pods).
+    let expansion =
+        common::workspace().join("crates/palisade/tests/policy/expansion/expansion.yaml");
     // The gatekeeper-library's mustRunAsNonRoot sample, kept to one namespace.
     std::fs::write(
         &mutator,
@@ -786,16 +781,9 @@ spec:
         "Deployment/web: [Implied by expand-deployments] container web may run as root",
         "Pod/debug: container shell may run as root",
     ];
-    assert_eq!(messages(&scan(&[&policy])), unmutated);
+    assert_eq!(messages(&scan(&[&policy, &expansion])), unmutated);
     // Without an ExpansionTemplate the mutator changes nothing a scan judges, and says so.
-    let template_only = dir.join("template-only.yaml");
-    let text = std::fs::read_to_string(&policy).unwrap();
-    std::fs::write(
-        &template_only,
-        text.split("---\napiVersion: expansion").next().unwrap(),
-    )
-    .unwrap();
-    let out = scan(&[&template_only, &mutator]);
+    let out = scan(&[&policy, &mutator]);
     assert!(
         String::from_utf8_lossy(&out.stderr)
             .contains("1 mutator read; mutators change only the resources ExpansionTemplates make (none given)"),
@@ -807,7 +795,7 @@ spec:
         ["Pod/debug: container shell may run as root"]
     );
     assert_eq!(
-        messages(&scan(&[&policy, &mutator])),
+        messages(&scan(&[&policy, &expansion, &mutator])),
         [
             "Deployment/batch: [Implied by expand-deployments] container batch may run as root",
             "Pod/debug: container shell may run as root",
@@ -819,7 +807,7 @@ spec:
         "apiVersion: mutations.gatekeeper.sh/v1\nkind: Assign\nmetadata: {name: relabel}\nspec:\n  applyTo: [{groups: [\"\"], kinds: [\"Pod\"], versions: [\"v1\"]}]\n  location: metadata.labels.team\n  parameters: {assign: {value: a}}\n",
     )
     .unwrap();
-    let out = scan(&[&policy, &mutator]);
+    let out = scan(&[&policy, &expansion, &mutator]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -837,26 +825,13 @@ spec:
 #[test]
 fn policy_expand_prints_the_mutated_mock_resources() {
     let dir = scratch("policy-expand");
+    // The expansion suite's templates, and a mutator of the Pods they make.
+    let expansion =
+        common::workspace().join("crates/palisade/tests/policy/expansion/expansion.yaml");
     let policy = dir.join("policy.yaml");
     std::fs::write(
         &policy,
-        r#"apiVersion: expansion.gatekeeper.sh/v1beta1
-kind: ExpansionTemplate
-metadata: {name: expand-cronjobs}
-spec:
-  applyTo: [{groups: ["batch"], kinds: ["CronJob"], versions: ["v1"]}]
-  templateSource: spec.jobTemplate
-  generatedGVK: {kind: Job, group: batch, version: v1}
----
-apiVersion: expansion.gatekeeper.sh/v1beta1
-kind: ExpansionTemplate
-metadata: {name: expand-jobs}
-spec:
-  applyTo: [{groups: ["batch"], kinds: ["Job"], versions: ["v1"]}]
-  templateSource: spec.template
-  generatedGVK: {kind: Pod, group: "", version: v1}
----
-apiVersion: mutations.gatekeeper.sh/v1
+        r#"apiVersion: mutations.gatekeeper.sh/v1
 kind: Assign
 metadata: {name: non-root}
 spec:
@@ -893,6 +868,8 @@ spec:
             command.arg(f);
         }
         command
+            .arg("--policy")
+            .arg(&expansion)
             .arg("--policy")
             .arg(&policy)
             .args(["-o", format])
