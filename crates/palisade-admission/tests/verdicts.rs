@@ -479,22 +479,13 @@ spec:
     );
     // With the cluster read, the namespace's labels decide: shop is not prod, so no label;
     // a prod namespace gets it.
-    let dir = std::env::temp_dir().join(format!("palisade-admission-ns-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("policy.yaml"), selective).unwrap();
-    let options = only_policies_of(&dir.join("policy.yaml"));
-    let _ = std::fs::remove_dir_all(&dir);
     let cluster = palisade_inventory::load_text(
         "cluster.yaml",
         "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: live, labels: {env: prod}}\n",
         &palisade_inventory::Limits::default(),
     )
     .inventory;
-    let judge = Admission::new(
-        ClusterModel::prepare(cluster, options),
-        settings.clone(),
-        None,
-    );
+    let judge = judging_in("mutators-ns", selective, settings.clone(), cluster);
     let labels_after = |judged: &palisade_admission::Judged, object: &Value| {
         let patch: json_patch::Patch =
             serde_json::from_slice(judged.response().patch.as_ref().expect("a patch")).unwrap();
@@ -532,6 +523,16 @@ spec:
 /// A webhook judging against an empty cluster with exactly the policies of `yaml` and
 /// `settings` (the file is written under a scratch directory named after `name`).
 fn judging_with(name: &str, yaml: &str, settings: AdmissionSettings) -> Admission {
+    judging_in(name, yaml, settings, Default::default())
+}
+
+/// [`judging_with`] in `cluster`.
+fn judging_in(
+    name: &str,
+    yaml: &str,
+    settings: AdmissionSettings,
+    cluster: palisade_inventory::Inventory,
+) -> Admission {
     let dir =
         std::env::temp_dir().join(format!("palisade-admission-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -539,11 +540,7 @@ fn judging_with(name: &str, yaml: &str, settings: AdmissionSettings) -> Admissio
     std::fs::write(&file, yaml).unwrap();
     let options = only_policies_of(&file);
     let _ = std::fs::remove_dir_all(&dir);
-    Admission::new(
-        ClusterModel::prepare(Default::default(), options),
-        settings,
-        None,
-    )
+    Admission::new(ClusterModel::prepare(cluster, options), settings, None)
 }
 
 /// A ValidatingAdmissionPolicy's `auditAnnotations` reach the response as the API server
