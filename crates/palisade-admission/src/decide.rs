@@ -227,10 +227,11 @@ impl Admission {
     pub fn validate(&self, review: &Review) -> Judged {
         let (judged, changes_models) = self.judge_review(review);
         if let Some(deleted) = deleted(review) {
-            // Never refused; an object the models read makes them stale once it is gone.
-            if self
-                .model()
-                .removal_changes_models(as_stored(Some(deleted), review))
+            // An object the models read makes them stale once it is gone.
+            if judged.allowed()
+                && self
+                    .model()
+                    .removal_changes_models(as_stored(Some(deleted), review))
             {
                 lock(&self.changed).get_or_insert_with(Instant::now);
             }
@@ -280,7 +281,11 @@ impl Admission {
             let judged = respond(review, base_log(review, outcome, Some(reason)), |r| r);
             return (judged, None);
         }
-        let object = as_stored(review.object.as_ref(), review);
+        // A deletion is judged on the object it removes (only by the policies).
+        let object = match review.operation() {
+            "DELETE" => as_stored(review.old_object(), review),
+            _ => as_stored(review.object.as_ref(), review),
+        };
         let judgement = match self.judge(object, Some(review.request_json.clone())) {
             Ok(judgement) => judgement,
             Err(message) => {
@@ -440,8 +445,19 @@ impl Admission {
     fn not_judged(&self, review: &Review) -> Option<(Outcome, String)> {
         let s = &self.settings;
         let operation = review.operation();
-        if operation == "DELETE" || operation == "CONNECT" {
+        if operation == "CONNECT" {
             return Some((Outcome::Skipped, format!("{operation} is not judged")));
+        }
+        if operation == "DELETE" {
+            if !s.judge_deletions {
+                return Some((
+                    Outcome::Skipped,
+                    "DELETE is not judged ([admission] judge_deletions = false)".into(),
+                ));
+            }
+            if review.old_object().is_none() {
+                return Some((Outcome::Skipped, "a DELETE without its oldObject".into()));
+            }
         }
         let sub = review.subresource();
         if !sub.is_empty() && sub != "ephemeralcontainers" {
@@ -661,8 +677,6 @@ struct Judgement {
     changes_models: bool,
 }
 
-/// The object as the API server will store it: the request's namespace filled in, and a
-/// name for objects whose name the server generates.
 /// The lock, also when a thread panicked holding it (the list stays valid).
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
@@ -679,6 +693,8 @@ fn deleted(review: &Review) -> Option<&Value> {
     review.old_object().filter(|_| deleting)
 }
 
+/// The object as the API server will store it: the request's namespace filled in, and a
+/// name for objects whose name the server generates.
 fn as_stored(object: Option<&Value>, review: &Review) -> Value {
     let mut object = object.cloned().unwrap_or(Value::Null);
     let Some(metadata) = object

@@ -165,6 +165,12 @@ pub struct AdmissionSettings {
     /// objects admitted before a rule existed can still be changed (finalizers removed,
     /// scaled, labelled). Set to false to judge updates as creations.
     pub grandfather_existing: bool,
+    /// Judge deletions (`DELETE` requests) with the policies: Gatekeeper constraints, which
+    /// then read the deleted object as `input.review.object` (Gatekeeper's
+    /// `enableDeleteOperations`), and ValidatingAdmissionPolicies whose rules select
+    /// `DELETE`. Palisade's own rules never refuse a deletion. Off, deletions are let in
+    /// unjudged, as Gatekeeper's default is.
+    pub judge_deletions: bool,
     /// Milliseconds an evaluation may take before `on_timeout` decides (keep it below the
     /// webhook configuration's `timeoutSeconds`).
     pub timeout_ms: u64,
@@ -192,6 +198,7 @@ impl Default for AdmissionSettings {
             exempt_groups: Vec::new(),
             honor_object_suppressions: false,
             grandfather_existing: true,
+            judge_deletions: false,
             timeout_ms: 3000,
             on_timeout: OnTimeout::Deny,
             on_error: OnTimeout::Deny,
@@ -347,6 +354,10 @@ pub fn template() -> String {
 # honor_object_suppressions = {honor}
 # On updates, findings the stored object already had are at most warnings.
 # grandfather_existing = {grandfather}
+# Judge deletions with the policies (Gatekeeper constraints; ValidatingAdmissionPolicies whose
+# rules select DELETE). Palisade's own rules never refuse a deletion. `palisade install
+# --judge-deletions` sets it and sends deletions under the webhook's failurePolicy.
+# judge_deletions = {deletions}
 # Deadline per request, and the answer when it passes: "deny" (fail closed) or "allow".
 # timeout_ms = {timeout}
 # on_timeout = "deny"
@@ -379,6 +390,7 @@ pub fn template() -> String {
         warn_at = d.warn_at,
         honor = d.honor_object_suppressions,
         grandfather = d.grandfather_existing,
+        deletions = d.judge_deletions,
         timeout = d.timeout_ms,
         in_flight = d.max_in_flight,
         body = d.max_body_bytes,

@@ -1271,3 +1271,234 @@ spec:
         json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
     ));
 }
+
+/// `review_of(object)` as another operation: an UPDATE from `old`, or a DELETE of `object`
+/// (the API server sends a deletion's object as `oldObject` only).
+fn review_as(operation: &str, object: &Value, old: Option<&Value>) -> palisade_admission::Review {
+    let mut body: Value = serde_json::from_slice(&review_of(object, operation)).unwrap();
+    body["request"]["operation"] = json!(operation);
+    if operation == "DELETE" {
+        body["request"]["oldObject"] = body["request"]["object"].take();
+    } else if let Some(old) = old {
+        body["request"]["oldObject"] = old.clone();
+    }
+    decode(&serde_json::to_vec(&body).unwrap()).unwrap()
+}
+
+/// A ValidatingAdmissionPolicy judges the operations its rules select, as the API server
+/// does: an UPDATE-only policy judges updates and not creations, a CREATE-only one creations
+/// and not updates. `pods` does not select the `ephemeralcontainers` subresource.
+#[test]
+fn admission_policies_judge_the_operations_and_subresources_they_select() {
+    const POLICIES: &str = r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: team-is-immutable}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: ["apps"], apiVersions: ["v1"], operations: ["UPDATE"], resources: ["deployments"]}]
+  validations:
+    - expression: "object.metadata.labels.team == oldObject.metadata.labels.team"
+      message: "the team label cannot change"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: team-is-immutable}
+spec: {policyName: team-is-immutable, validationActions: [Deny]}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: new-ones-are-small}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["deployments"]}]
+  validations:
+    - expression: "object.spec.replicas <= 3"
+      message: "start with at most 3 replicas"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: new-ones-are-small}
+spec: {policyName: new-ones-are-small, validationActions: [Deny]}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: pods-need-owners}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods"]}]
+  validations:
+    - expression: "has(object.metadata.labels) && has(object.metadata.labels.owner)"
+      message: "pods need an owner label"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: pods-need-owners}
+spec: {policyName: pods-need-owners, validationActions: [Deny]}
+"#;
+    let admission = judging_with("operations", POLICIES, AdmissionSettings::default());
+    let deployment = |team: &str, replicas: u32| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop", "labels": {"team": team}},
+            "spec": {"replicas": replicas}})
+    };
+    let verdict = |review: palisade_admission::Review| {
+        let judged = admission.validate(&review);
+        (judged.allowed(), judged.log.denied.clone())
+    };
+    // Created: the CREATE policy judges, the UPDATE one does not (no oldObject to compare).
+    assert_eq!(
+        verdict(decode(&review_of(&deployment("a", 2), "c1")).unwrap()),
+        (true, vec![])
+    );
+    let (allowed, denied) = verdict(decode(&review_of(&deployment("a", 9), "c2")).unwrap());
+    assert!(!allowed && denied.len() == 1, "{denied:?}");
+    // Updated: the UPDATE policy judges, the CREATE one does not (9 replicas are fine now).
+    assert_eq!(
+        verdict(review_as(
+            "UPDATE",
+            &deployment("a", 9),
+            Some(&deployment("a", 2))
+        )),
+        (true, vec![])
+    );
+    let (allowed, denied) = verdict(review_as(
+        "UPDATE",
+        &deployment("b", 2),
+        Some(&deployment("a", 2)),
+    ));
+    assert!(!allowed && denied.len() == 1, "{denied:?}");
+    // An ephemeral container added to an unlabelled pod: `pods` does not select the
+    // subresource, so the pod policy stays out.
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
+        "spec": {"containers": [{"name": "c", "image": "nginx"}]}});
+    let mut body: Value = serde_json::from_slice(&review_of(&pod, "e")).unwrap();
+    body["request"]["operation"] = json!("UPDATE");
+    body["request"]["subResource"] = json!("ephemeralcontainers");
+    body["request"]["oldObject"] = pod.clone();
+    let review = decode(&serde_json::to_vec(&body).unwrap()).unwrap();
+    assert_eq!(verdict(review), (true, vec![]));
+    let (allowed, _) = verdict(decode(&review_of(&pod, "p")).unwrap());
+    assert!(!allowed, "the pod itself is selected");
+}
+
+/// With `judge_deletions`, a deletion is judged by the policies that ask for it: a
+/// ValidatingAdmissionPolicy selecting DELETE (reading `oldObject`; `object` is null), and a
+/// Gatekeeper constraint (reading the deleted object as `input.review.object`, as Gatekeeper
+/// does). Palisade's own rules never refuse a deletion. Without the setting, deletions are
+/// let in unjudged.
+#[test]
+fn deletions_are_judged_by_the_policies_that_ask_for_them() {
+    const POLICIES: &str = r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: protected-namespaces-stay}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: [""], apiVersions: ["v1"], operations: ["DELETE"], resources: ["namespaces"]}]
+  validations:
+    - expression: "object == null && !(has(oldObject.metadata.labels) && oldObject.metadata.labels.exists(k, k == 'protected'))"
+      message: "protected namespaces cannot be deleted"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: protected-namespaces-stay}
+spec: {policyName: protected-namespaces-stay, validationActions: [Deny]}
+---
+apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8skeepdatabases}
+spec:
+  crd: {spec: {names: {kind: K8sKeepDatabases}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8skeepdatabases
+        violation[{"msg": msg}] {
+          input.review.operation == "DELETE"
+          input.review.object.metadata.labels.tier == "database"
+          msg := sprintf("%v is a database: scale it to zero instead", [input.review.object.metadata.name])
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sKeepDatabases
+metadata: {name: keep-databases}
+spec: {match: {kinds: [{apiGroups: ["apps"], kinds: ["StatefulSet"]}]}}
+"#;
+    let judging = |judge_deletions: bool| {
+        judging_with(
+            &format!("deletions-{judge_deletions}"),
+            POLICIES,
+            AdmissionSettings {
+                judge_deletions,
+                ..AdmissionSettings::default()
+            },
+        )
+    };
+    let namespace = |labels: Value| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "payments", "labels": labels}});
+    let database = json!({"apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": "ledger", "namespace": "payments", "labels": {"tier": "database"}},
+        "spec": {"template": {"spec": {"containers": [{"name": "db", "image": "postgres:16"}]}}}});
+    let on = judging(true);
+    let judged = on.validate(&review_as(
+        "DELETE",
+        &namespace(json!({"protected": "yes"})),
+        None,
+    ));
+    assert!(!judged.allowed(), "{:?}", judged.log);
+    assert!(
+        judged
+            .response()
+            .result
+            .message
+            .contains("protected namespaces cannot be deleted"),
+        "{:?}",
+        judged.response().result
+    );
+    let judged = on.validate(&review_as("DELETE", &namespace(json!({})), None));
+    assert!(judged.allowed(), "{:?}", judged.log);
+    let judged = on.validate(&review_as("DELETE", &database, None));
+    assert!(!judged.allowed(), "{:?}", judged.log);
+    assert!(
+        judged
+            .response()
+            .result
+            .message
+            .contains("ledger is a database"),
+        "{:?}",
+        judged.response().result
+    );
+    // Creating the namespace or the database is not what these policies judge.
+    assert!(
+        on.validate(&decode(&review_of(&database, "c")).unwrap())
+            .allowed()
+    );
+    let off = judging(false);
+    let judged = off.validate(&review_as("DELETE", &database, None));
+    assert!(judged.allowed(), "{:?}", judged.log);
+    assert!(
+        judged
+            .log
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("judge_deletions")),
+        "{:?}",
+        judged.log
+    );
+    // Built-in rules enforced: a privileged pod cannot be created, but it can be deleted.
+    let builtin = admission(
+        AdmissionSettings {
+            judge_deletions: true,
+            ..AdmissionSettings::default()
+        },
+        Default::default(),
+    );
+    let privileged = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
+        "spec": {"containers": [{"name": "c", "image": "nginx:1.27", "securityContext": {"privileged": true}}]}});
+    assert!(
+        !builtin
+            .validate(&decode(&review_of(&privileged, "c")).unwrap())
+            .allowed()
+    );
+    let judged = builtin.validate(&review_as("DELETE", &privileged, None));
+    assert!(judged.allowed(), "{:?}", judged.log);
+    assert!(judged.log.denied.is_empty() && judged.log.warned.is_empty());
+}

@@ -38,6 +38,14 @@ pub struct Object {
 }
 
 impl Object {
+    /// Whether the object arrived at admission in a `DELETE` request: it is the object being
+    /// removed (the request's `oldObject`).
+    pub fn removed_by_request(&self) -> bool {
+        self.request
+            .as_ref()
+            .is_some_and(|r| r.get("operation").and_then(Value::as_str) == Some("DELETE"))
+    }
+
     /// Builds an object from a value and its spans; `None` when the value is not a Kubernetes
     /// object (no string `apiVersion` and `kind`).
     pub fn from_value(

@@ -137,9 +137,17 @@ impl Rule for ConstraintRule {
             };
             self.report(cx, found, None);
         }
-        if self.constraint.matcher.source_allows(true) {
+        // A deletion creates nothing: the resources a workload would make are not judged.
+        let deleting = request_text(cx.object.request.as_deref(), "operation") == Some("DELETE");
+        if self.constraint.matcher.source_allows(true) && !deleting {
             self.check_expanded(cx, &cluster, inventory);
         }
+    }
+
+    /// Gatekeeper judges a deletion (when its webhook is sent them) with the deleted object
+    /// as `input.review.object`.
+    fn judges_deletions(&self) -> bool {
+        true
     }
 }
 
@@ -322,6 +330,11 @@ impl Rule for VapRule {
         }
     }
 
+    /// A policy whose rules select `DELETE` judges deletions (its match decides).
+    fn judges_deletions(&self) -> bool {
+        true
+    }
+
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         if self.policy.uses_authorizer() {
             palisade_rules::rbac::AUTHORIZER_INPUTS
@@ -340,10 +353,13 @@ impl Rule for VapRule {
             |r| r.plural.clone(),
         );
         let namespaced = cluster.scopes.is_namespaced(group, &id.kind);
+        let request = cx.object.request.as_deref();
         let target = crate::vap::Target {
             group: group.to_string(),
             version: version.to_string(),
             resource,
+            subresource: request_text(request, "subResource").unwrap_or(""),
+            operation: request_text(request, "operation").unwrap_or("CREATE"),
             namespaced,
             name: id.name.as_deref().unwrap_or(""),
             labels: cx
@@ -377,9 +393,16 @@ impl Rule for VapRule {
         } else {
             None
         };
+        let mut review = review_in(cx.object);
+        if target.operation == "DELETE" {
+            // The API server gives a deletion's policies the object as `oldObject` only.
+            if let Some(review) = review.as_object_mut() {
+                review.insert("object".into(), Value::Null);
+            }
+        }
         match self.binding.evaluate(
             &self.policy,
-            &review_in(cx.object),
+            &review,
             &target,
             &cx.inventory.objects,
             rbac.as_ref(),
@@ -404,6 +427,11 @@ impl Rule for VapRule {
             )),
         }
     }
+}
+
+/// A string field of the AdmissionRequest an object arrived in.
+fn request_text<'r>(request: Option<&'r Value>, field: &str) -> Option<&'r str> {
+    request?.get(field)?.as_str()
 }
 
 /// Policies read from files, and what could not be used.

@@ -1,7 +1,8 @@
 //! ValidatingAdmissionPolicy and ValidatingAdmissionPolicyBinding (admissionregistration.k8s.io
-//! v1), evaluated as the API server does on a CREATE of each object: the policy's
-//! `matchConstraints` and the binding's `matchResources` (resource rules by group, version,
-//! plural and operation, excluded rules, namespace and object selectors), parameters found by
+//! v1), evaluated as the API server does: on a CREATE of each object in a scan, on the
+//! request's operation and subresource at admission. The policy's `matchConstraints` and the
+//! binding's `matchResources` (resource rules by group, version, plural with subresource and
+//! operation, excluded rules, namespace and object selectors), parameters found by
 //! the binding's `paramRef` (by name or selector, in the object's namespace unless one is
 //! given; `parameterNotFoundAction`), then the policy's CEL (`crate::cel`).
 
@@ -48,13 +49,26 @@ impl ResourceRule {
     fn matches(&self, target: &Target) -> bool {
         any(&self.groups, &target.group)
             && any(&self.versions, &target.version)
-            && any(&self.resources, &target.resource)
-            && (self.operations.is_empty() || any(&self.operations, "CREATE"))
+            && self.selects_resource(&target.resource, target.subresource)
+            && (self.operations.is_empty() || any(&self.operations, target.operation))
             && match self.scope.as_deref() {
                 Some("Namespaced") => target.namespaced,
                 Some("Cluster") => !target.namespaced,
                 _ => true,
             }
+    }
+}
+
+impl ResourceRule {
+    /// The API server's resource match: `pods` is the resource alone, `pods/exec` one
+    /// subresource, `pods/*` the resource and all its subresources, `*` every resource
+    /// (without subresources), `*/scale` one subresource of every resource, `*/*` all.
+    fn selects_resource(&self, resource: &str, subresource: &str) -> bool {
+        self.resources.iter().any(|rule| {
+            let (rule_resource, rule_sub) = rule.split_once('/').unwrap_or((rule, ""));
+            (rule_resource == "*" || rule_resource == resource)
+                && (rule_sub == "*" || rule_sub == subresource)
+        })
     }
 }
 
@@ -73,6 +87,11 @@ pub struct Target<'a> {
     pub version: String,
     /// The plural resource name.
     pub resource: String,
+    /// The request's subresource (`ephemeralcontainers`); empty for the object itself.
+    pub subresource: &'a str,
+    /// The request's operation (`CREATE`, `UPDATE`, `DELETE`, `CONNECT`); a scan judges
+    /// each object as created.
+    pub operation: &'a str,
     pub namespaced: bool,
     /// The object's name, which a Namespace's selector reads (as its name label).
     pub name: &'a str,
@@ -288,11 +307,10 @@ impl Binding {
         rbac: Option<&Arc<palisade_rbac::Policy>>,
     ) -> Result<CelOutcome, PolicyError> {
         let authorizer = || rbac.and_then(|r| Authorizer::for_review(r.clone(), review));
-        let object = review.get("object").unwrap_or(&Value::Null);
         if self.applies(policy, target) != Some(true) {
             return Ok(CelOutcome::default());
         }
-        let object_namespace = text(object, "/metadata/namespace");
+        let object_namespace = target.namespaced.then_some(target.namespace);
         let namespace = object_namespace
             .and_then(|ns| {
                 objects.iter().map(|o| &o.value).find(|o| {
@@ -380,6 +398,53 @@ mod tests {
         assert!(!policy(json!({})).unwrap().ignores_failures);
     }
 
+    /// The API server's resource and operation match (k8s.io/apiserver's rules matcher).
+    #[test]
+    fn resource_rules_match_operations_and_subresources_as_the_api_server_does() {
+        let rule = |resources: &[&str], operations: &[&str]| {
+            ResourceRule::read(&json!({"apiGroups": [""], "apiVersions": ["v1"],
+                "resources": resources, "operations": operations}))
+        };
+        let target = |subresource: &'static str, operation: &'static str| Target {
+            group: String::new(),
+            version: "v1".into(),
+            resource: "pods".into(),
+            subresource,
+            operation,
+            namespaced: true,
+            name: "p",
+            labels: None,
+            namespace: "shop",
+            namespace_labels: None,
+        };
+        let pods = rule(&["pods"], &["UPDATE"]);
+        assert!(pods.matches(&target("", "UPDATE")));
+        assert!(
+            !pods.matches(&target("", "CREATE")),
+            "only the listed operations"
+        );
+        assert!(
+            !pods.matches(&target("ephemeralcontainers", "UPDATE")),
+            "`pods` is the resource alone"
+        );
+        let all_ops = rule(&["pods"], &["*"]);
+        assert!(all_ops.matches(&target("", "DELETE")));
+        let sub = rule(&["pods/ephemeralcontainers"], &["UPDATE"]);
+        assert!(sub.matches(&target("ephemeralcontainers", "UPDATE")));
+        assert!(!sub.matches(&target("", "UPDATE")));
+        let every_sub = rule(&["pods/*"], &["UPDATE"]);
+        assert!(every_sub.matches(&target("", "UPDATE")));
+        assert!(every_sub.matches(&target("ephemeralcontainers", "UPDATE")));
+        let star = rule(&["*"], &["UPDATE"]);
+        assert!(star.matches(&target("", "UPDATE")));
+        assert!(!star.matches(&target("ephemeralcontainers", "UPDATE")));
+        assert!(rule(&["*/*"], &["UPDATE"]).matches(&target("ephemeralcontainers", "UPDATE")));
+        assert!(
+            rule(&["*/ephemeralcontainers"], &["UPDATE"])
+                .matches(&target("ephemeralcontainers", "UPDATE"))
+        );
+    }
+
     #[test]
     fn a_binding_applies_its_policy_with_parameters() {
         let policy = Policy::from_value(&json!({
@@ -411,6 +476,8 @@ mod tests {
             group: "apps".into(),
             version: "v1".into(),
             resource: "deployments".into(),
+            subresource: "",
+            operation: "CREATE",
             namespaced: true,
             name: "d",
             labels: None,

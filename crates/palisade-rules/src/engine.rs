@@ -273,8 +273,12 @@ fn evaluate_object(
             .controller_of(object_index)
             .is_some_and(|c| pod_specs[c].is_some());
     let mut pod_facts = None;
+    let deleting = object.removed_by_request();
     for &rule_index in plan.rules_for(object_index) {
         let rule = rules[rule_index];
+        if deleting && !rule.judges_deletions() {
+            continue;
+        }
         let pod = match rule.target() {
             Target::PodSpec if judged_on_controller => continue,
             Target::Endpoint

@@ -72,6 +72,12 @@ pub trait Rule: Sync + Send {
     }
     /// The models the rule reads (see [`Check::models`]).
     fn models(&self, _models: &mut Models) {}
+    /// Whether the rule judges an object being deleted (at admission, a `DELETE` request,
+    /// the object being its `oldObject`). Only policies that ask for deletions do; a rule on
+    /// what an object holds never refuses its removal.
+    fn judges_deletions(&self) -> bool {
+        false
+    }
     /// Builds into `models` what the rule reads with [`Context::cluster_model`], when a
     /// cluster (`inventory`) is prepared to judge objects one at a time.
     fn prepare(&self, _inventory: &palisade_inventory::Inventory, _models: &ClusterModels) {}

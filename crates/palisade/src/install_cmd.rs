@@ -57,6 +57,12 @@ pub struct InstallArgs {
     /// Gatekeeper's policy objects and `serve admission --cluster-policies`.
     #[arg(long, env = "PALISADE_CLUSTER_POLICIES", value_parser = clap::builder::BoolishValueParser::new(), conflicts_with = "no_cluster_read")]
     cluster_policies: bool,
+    /// Judge deletions with the policies (`[admission] judge_deletions`): Gatekeeper
+    /// constraints and ValidatingAdmissionPolicies that select DELETE. Deletions are then
+    /// sent under the webhook's failurePolicy and timeout (otherwise `Ignore` and 2 s, only
+    /// to learn of them).
+    #[arg(long, env = "PALISADE_JUDGE_DELETIONS", value_parser = clap::builder::BoolishValueParser::new())]
+    judge_deletions: bool,
     /// Where the serving certificate comes from: `cert-manager` issues it and injects the CA
     /// (needs cert-manager; nothing secret is printed), or `self-signed`: a CA and
     /// certificate made now, printed as a Secret (apply it, never commit it: Palisade's own
@@ -89,7 +95,19 @@ struct Install {
     read_cluster: bool,
     /// Run the cluster's policies (only when the cluster is read).
     cluster_policies: bool,
+    deletions: Deletions,
     tls: Tls,
+}
+
+/// Whether the webhook judges deletions (`[admission] judge_deletions`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Deletions {
+    /// Sent only so the webhook learns of them: never refused, `Ignore`, a short timeout.
+    Unjudged,
+    /// Judged by the policies, under the webhook's failurePolicy and timeout.
+    Judged,
+    /// The chart's `judgeDeletions` value decides.
+    ByValue,
 }
 
 const NAME: &str = "palisade-webhook";
@@ -121,6 +139,11 @@ pub fn run(args: InstallArgs) -> Result<u8> {
         mutate: args.mutate,
         read_cluster: !args.no_cluster_read,
         cluster_policies: args.cluster_policies,
+        deletions: if args.judge_deletions {
+            Deletions::Judged
+        } else {
+            Deletions::Unjudged
+        },
         tls,
     };
     let documents: String = objects(&install)
@@ -261,10 +284,16 @@ fn reviewed_meta(name: &str, suppression: &str) -> Value {
     meta
 }
 
+/// The `[admission]` line that makes the webhook judge deletions.
+const JUDGE_DELETIONS: &str = "judge_deletions = true\n";
+
 fn config_map(install: &Install) -> Value {
     let mut config = String::from(
         "# palisade serve admission's settings; `palisade init` writes every one, commented.\n[admission]\nexempt_namespaces = [\"kube-system\"]\n",
     );
+    if install.deletions != Deletions::Unjudged {
+        config.push_str(JUDGE_DELETIONS);
+    }
     if install.mutate {
         config.push_str("\n[admission.mutate]\nenabled = true\n");
     }
@@ -400,20 +429,30 @@ fn webhook_configuration(install: &Install, mutating: bool) -> Value {
         webhook["reinvocationPolicy"] = json!("IfNeeded");
         return json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": metadata, "webhooks": [webhook]});
     }
-    let deletions = deletions_webhook(&webhook);
+    let deletions = deletions_webhook(&webhook, install.deletions);
     json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": metadata, "webhooks": [webhook, deletions]})
 }
 
 /// The deletions of what the validating webhook judges, sent so that the webhook reads the
 /// cluster again soon after one that its cluster-wide models read (a Service, a policy, a
-/// binding): never refused, with `Ignore` as its failure policy and a short timeout, so that a
-/// webhook that cannot answer never holds up a deletion.
-fn deletions_webhook(validating: &Value) -> Value {
+/// binding). Unjudged, they are never refused: `Ignore` as the failure policy and a short
+/// timeout, so that a webhook that cannot answer never holds up a deletion. Judged (by the
+/// policies), they take the validating webhook's failure policy and timeout.
+fn deletions_webhook(validating: &Value, deletions: Deletions) -> Value {
     let mut webhook = validating.clone();
     webhook["name"] = json!("deletions.palisade.dev");
-    webhook["failurePolicy"] = json!("Ignore");
-    // Answered at once (nothing is judged); a slow answer must not hold deletions up long.
-    webhook["timeoutSeconds"] = json!(2);
+    match deletions {
+        Deletions::Judged => {}
+        Deletions::Unjudged => {
+            webhook["failurePolicy"] = json!("Ignore");
+            // Answered at once (nothing is judged); a slow answer must not hold deletions up.
+            webhook["timeoutSeconds"] = json!(2);
+        }
+        Deletions::ByValue => {
+            webhook["failurePolicy"] = json!("HELM_DELETIONS_FAILURE_POLICY");
+            webhook["timeoutSeconds"] = json!("HELM_DELETIONS_TIMEOUT");
+        }
+    }
     let rules: Vec<Value> = validating["rules"]
         .as_array()
         .into_iter()
@@ -449,6 +488,10 @@ failurePolicy: Fail
 timeoutSeconds: 5
 # Also install the mutating webhook (hardening defaults).
 mutate: false
+# Judge deletions with the policies (Gatekeeper constraints, ValidatingAdmissionPolicies
+# selecting DELETE) under failurePolicy and timeoutSeconds. false: deletions are sent only so
+# the webhook learns of them (Ignore, 2 s), never refused.
+judgeDeletions: false
 # Read the cluster (ClusterRole without Secrets) so cross-object rules see it.
 readCluster: true
 # Also run the policies the cluster holds (Gatekeeper constraints, ValidatingAdmission
@@ -461,7 +504,16 @@ certManager: true
 ";
 
 /// Placeholders in the objects and the template text that replaces them.
-const HELM: [(&str, &str); 6] = [
+const HELM: [(&str, &str); 8] = [
+    // Before HELM_FAILURE_POLICY and HELM_TIMEOUT, which they contain.
+    (
+        "HELM_DELETIONS_FAILURE_POLICY",
+        "{{ if .Values.judgeDeletions }}{{ .Values.failurePolicy }}{{ else }}Ignore{{ end }}",
+    ),
+    (
+        "HELM_DELETIONS_TIMEOUT",
+        "{{ if .Values.judgeDeletions }}{{ .Values.timeoutSeconds }}{{ else }}2{{ end }}",
+    ),
     ("HELM_NAMESPACE", "{{ .Release.Namespace }}"),
     ("HELM_IMAGE", "{{ .Values.image | quote }}"),
     ("HELM_REPLICAS", "{{ .Values.replicas }}"),
@@ -493,6 +545,7 @@ fn write_chart(dir: &Path) -> Result<()> {
         mutate,
         read_cluster,
         cluster_policies: true,
+        deletions: Deletions::ByValue,
         tls,
     };
     let full = objects(&install(true, true, Tls::Helm));
@@ -586,8 +639,8 @@ fn write_chart(dir: &Path) -> Result<()> {
     let config = kind("ConfigMap").remove(0);
     let mut config_text = helm_text(&[config]);
     config_text = config_text.replace(
-        "exempt_namespaces = [\\\"kube-system\\\"]\\n\\n[admission.mutate]\\nenabled = true\\n",
-        "exempt_namespaces = [\\\"kube-system\\\"]\\n{{- if .Values.mutate }}\\n\\n[admission.mutate]\\nenabled = true\\n{{- end }}\\n",
+        "exempt_namespaces = [\\\"kube-system\\\"]\\njudge_deletions = true\\n\\n[admission.mutate]\\nenabled = true\\n",
+        "exempt_namespaces = [\\\"kube-system\\\"]\\n{{- if .Values.judgeDeletions }}\\njudge_deletions = true{{- end }}\\n{{- if .Values.mutate }}\\n\\n[admission.mutate]\\nenabled = true\\n{{- end }}\\n",
     );
     write(templates.join("config.yaml"), config_text)?;
     // The CA and the serving certificate, made by Helm, in the file that uses them.

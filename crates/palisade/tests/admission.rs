@@ -296,6 +296,66 @@ enabled = true
     );
 }
 
+/// `judge_deletions = true` in palisade.toml: a DELETE the policies refuse is denied over
+/// TLS, another is let in.
+#[test]
+fn deletions_are_judged_when_configured() {
+    let dir = scratch("admission-deletions");
+    let policy = dir.join("policy.yaml");
+    std::fs::write(
+        &policy,
+        r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: protected-namespaces-stay}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: [""], apiVersions: ["v1"], operations: ["DELETE"], resources: ["namespaces"]}]
+  validations:
+    - expression: "!(has(oldObject.metadata.labels) && 'protected' in oldObject.metadata.labels)"
+      message: "protected namespaces cannot be deleted"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: protected-namespaces-stay}
+spec: {policyName: protected-namespaces-stay, validationActions: [Deny]}
+"#,
+    )
+    .unwrap();
+    let (_child, port, _, ca) = serve(
+        &dir,
+        "[admission]\njudge_deletions = true\n",
+        &["--policy", policy.to_str().unwrap()],
+    );
+    let agent = client(&ca);
+    let delete = |uid: &str, labels: Value| {
+        let namespace = json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": uid, "labels": labels}});
+        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": uid, "kind": {"group": "", "version": "v1", "kind": "Namespace"},
+                "resource": {"group": "", "version": "v1", "resource": "namespaces"},
+                "name": uid, "operation": "DELETE", "userInfo": {"username": "alice"},
+                "object": null, "oldObject": namespace}});
+        let (status, answer) = post(
+            &agent,
+            &format!("https://127.0.0.1:{port}/validate"),
+            "application/json",
+            review.to_string().as_bytes(),
+        );
+        assert_eq!(status, 200, "{answer}");
+        answer["response"].clone()
+    };
+    let refused = delete("payments", json!({"protected": "true"}));
+    assert_eq!(refused["allowed"], false, "{refused}");
+    assert!(
+        refused["status"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("protected namespaces cannot be deleted")),
+        "{refused}"
+    );
+    let allowed = delete("scratch", json!({}));
+    assert_eq!(allowed["allowed"], true, "{allowed}");
+}
+
 const SLOW_TEMPLATE: &str = r#"apiVersion: templates.gatekeeper.sh/v1
 kind: ConstraintTemplate
 metadata:
@@ -472,6 +532,23 @@ fn install_prints_manifests_that_pass_palisades_own_scan() {
             "{unexpected}:\n{deletions}"
         );
     }
+    assert!(!text.contains("judge_deletions"), "{text}");
+    // `--judge-deletions`: the webhook is told to, and the API server waits for its verdict
+    // under the webhook's own failure policy and timeout.
+    let (judged_path, judged) = print(&["--judge-deletions"], "judge-deletions.yaml");
+    assert!(judged.contains("judge_deletions = true"), "{judged}");
+    let judged_deletions = judged
+        .split("- name: deletions.palisade.dev")
+        .nth(1)
+        .and_then(|rest| rest.split("\n---").next())
+        .expect("the deletions webhook");
+    assert!(
+        judged_deletions.contains("failurePolicy: Fail")
+            && judged_deletions.contains("timeoutSeconds: 5")
+            && judged_deletions.contains("- DELETE"),
+        "{judged_deletions}"
+    );
+    common::json_exiting(&scan(&judged_path), 0);
     // The ClusterRole never reads Secrets.
     let report = common::json_exiting(&scan(&path), 0);
     assert!(
