@@ -14,9 +14,11 @@
 use std::cell::Cell;
 use std::time::Instant;
 
-use kube_cel::cel::common::ast::{CallExpr, EntryExpr, Expr};
+use kube_cel::cel::common::ast::{CallExpr, EntryExpr, Expr, operators};
 use kube_cel::cel::extractors::Arguments;
-use kube_cel::cel::{Context, ExecutionError, IdedExpr, Program, Value as Cel};
+use kube_cel::cel::objects::{Key, OptionalValue};
+use kube_cel::cel::parser::Parser;
+use kube_cel::cel::{Context, ExecutionError, IdedExpr, Value as Cel};
 
 /// The function each comprehension's loop condition is wrapped in. Its name cannot be
 /// written in CEL (`@` starts no identifier), so no expression calls it otherwise.
@@ -41,10 +43,14 @@ pub struct Expression {
 }
 
 impl Expression {
-    /// Parses `text`, refusing what cannot be evaluated, and wraps its comprehensions.
+    /// Parses `text`, refusing what cannot be evaluated, and wraps its comprehensions. The
+    /// optional syntax (`a.?b`, `a[?0]`, `{?'k': v}`) is read, as Kubernetes' CEL
+    /// environment reads it for admission policies.
     pub fn compile(text: &str) -> Result<Expression, String> {
-        let program = Program::compile(text).map_err(|e| e.to_string())?;
-        let mut tree = program.expression().clone();
+        let mut tree = Parser::new()
+            .enable_optional_syntax(true)
+            .parse(text)
+            .map_err(|e| e.to_string())?;
         guard(&mut tree)?;
         Ok(Expression { tree })
     }
@@ -55,9 +61,86 @@ impl Expression {
     }
 }
 
-/// Adds the clock check the compiled expressions call to `context`.
+/// Adds the clock check and the optional selections the compiled expressions call to
+/// `context`.
 pub fn register(context: &mut Context) {
     context.add_function(TICK, tick);
+    context.add_function(OPTIONAL_SELECT, optional_select);
+    context.add_function(OPTIONAL_INDEX, optional_index);
+}
+
+/// What `a.?b` and `a[?i]` are compiled to: the `cel` crate's own forms fail on a missing
+/// field instead of giving `optional.none()`, and nest an optional in an optional when
+/// chained (`a.?b.?c`).
+const OPTIONAL_SELECT: &str = "@palisade_optional_select";
+const OPTIONAL_INDEX: &str = "@palisade_optional_index";
+
+fn optional(value: Option<Cel>) -> Cel {
+    Cel::Opaque(std::sync::Arc::new(match value {
+        Some(value) => OptionalValue::of(value),
+        None => OptionalValue::none(),
+    }))
+}
+
+/// The operand of an optional selection: an optional's value (`None` for `optional.none()`),
+/// or the operand itself.
+fn unwrap_optional(operand: &Cel) -> Option<&Cel> {
+    match <&OptionalValue>::try_from(operand) {
+        Ok(inner) => inner.value(),
+        Err(_) => Some(operand),
+    }
+}
+
+/// `operand.?field`: `optional.of(operand.field)` when the map has the field, else
+/// `optional.none()`; an optional operand's absence carries through.
+fn optional_select(Arguments(args): Arguments) -> Result<Cel, ExecutionError> {
+    let [operand, Cel::String(field)] = args.as_slice() else {
+        return Err(ExecutionError::function_error(
+            "_?._",
+            "a field name is needed",
+        ));
+    };
+    match unwrap_optional(operand) {
+        None => Ok(optional(None)),
+        Some(Cel::Map(map)) => Ok(optional(map.get(&Key::String(field.clone())).cloned())),
+        Some(other) => Err(ExecutionError::function_error(
+            "_?._",
+            format!("no field `{field}` on a {}", other.type_of()),
+        )),
+    }
+}
+
+/// `operand[?index]`: the list's element or the map's value as an optional, `optional.none()`
+/// when out of range or absent.
+fn optional_index(Arguments(args): Arguments) -> Result<Cel, ExecutionError> {
+    let [operand, index] = args.as_slice() else {
+        return Err(ExecutionError::function_error(
+            "_[?_]",
+            "an index is needed",
+        ));
+    };
+    let Some(operand) = unwrap_optional(operand) else {
+        return Ok(optional(None));
+    };
+    let found = match (operand, index) {
+        (Cel::List(list), Cel::Int(i)) => usize::try_from(*i).ok().and_then(|i| list.get(i)),
+        (Cel::List(list), Cel::UInt(i)) => usize::try_from(*i).ok().and_then(|i| list.get(i)),
+        (Cel::Map(map), Cel::String(key)) => map.get(&Key::String(key.clone())),
+        (Cel::Map(map), Cel::Int(key)) => map.get(&Key::Int(*key)),
+        (Cel::Map(map), Cel::UInt(key)) => map.get(&Key::Uint(*key)),
+        (Cel::Map(map), Cel::Bool(key)) => map.get(&Key::Bool(*key)),
+        (operand, index) => {
+            return Err(ExecutionError::function_error(
+                "_[?_]",
+                format!(
+                    "no index of a {} by a {}",
+                    operand.type_of(),
+                    index.type_of()
+                ),
+            ));
+        }
+    };
+    Ok(optional(found.cloned()))
 }
 
 /// The clock check: passes the loop condition on, or fails past the deadline.
@@ -121,6 +204,13 @@ fn guard(node: &mut IdedExpr) -> Result<(), String> {
             if let Some(target) = &mut call.target {
                 guard(target)?;
             }
+            if call.target.is_none() {
+                match call.func_name.as_str() {
+                    operators::OPT_SELECT => call.func_name = OPTIONAL_SELECT.into(),
+                    operators::OPT_INDEX => call.func_name = OPTIONAL_INDEX.into(),
+                    _ => {}
+                }
+            }
             call.args.iter_mut().try_for_each(guard)
         }
         Expr::List(list) => list.elements.iter_mut().try_for_each(guard),
@@ -183,6 +273,39 @@ mod tests {
         ] {
             assert_eq!(evaluate(text).unwrap(), expected, "{text}");
         }
+    }
+
+    /// The optional syntax Kubernetes' admission CEL reads: `.?` and `[?]` give optionals that
+    /// `orValue`, `hasValue` and `value` read, and optional entries of list and map literals
+    /// are left out when empty.
+    #[test]
+    fn optional_syntax_reads_as_in_kubernetes() {
+        for (text, expected) in [
+            ("{'a': {'b': 1}}.?a.?b.orValue(0)", Cel::Int(1)),
+            ("{'a': {'b': 1}}.?a.?c.orValue(0)", Cel::Int(0)),
+            ("{'a': {'b': 1}}.?x.?b.hasValue()", Cel::Bool(false)),
+            ("{'a': 2}.?a.value()", Cel::Int(2)),
+            ("[1, 2][?1].orValue(0)", Cel::Int(2)),
+            ("[1, 2][?5].orValue(0)", Cel::Int(0)),
+            (
+                "{'k': 'v'}[?'k'].orValue('')",
+                Cel::String("v".to_string().into()),
+            ),
+            ("optional.of(3).orValue(0)", Cel::Int(3)),
+            ("optional.none().or(optional.of(4)).value()", Cel::Int(4)),
+            ("size([?optional.none(), ?optional.of(1), 2])", Cel::Int(2)),
+            ("size({?'a': optional.none(), 'b': 1})", Cel::Int(1)),
+            ("{'a': 1}.?x.hasValue()", Cel::Bool(false)),
+            ("optional.none().?a.?b.orValue(7)", Cel::Int(7)),
+            ("[[1, 2]][?0][?1].orValue(0)", Cel::Int(2)),
+            ("{'a': [1]}.?a[?3].orValue(9)", Cel::Int(9)),
+            ("optional.ofNonZeroValue('').hasValue()", Cel::Bool(false)),
+        ] {
+            assert_eq!(evaluate(text).unwrap(), expected, "{text}");
+        }
+        // Selecting a field of what is not a map is an error, as in Kubernetes.
+        assert!(evaluate("1.?a.hasValue()").is_err());
+        assert!(evaluate("'s'[?0].hasValue()").is_err());
     }
 
     /// What would panic the `cel` crate is refused when compiled, with the reason.

@@ -187,6 +187,52 @@ fn validating_admission_policies_are_rules_of_a_scan() {
     );
 }
 
+/// Kubernetes CEL's optional syntax (`object.metadata.?labels.?owner.orValue('')`) is read:
+/// the Deployments without the label fail, the labelled one passes, none errs.
+#[test]
+fn validating_admission_policies_read_the_optional_syntax() {
+    let dir = "crates/palisade/tests/policy/vap";
+    let out = bin()
+        .args([
+            "scan",
+            &format!("{dir}/manifests.yaml"),
+            "--policy",
+            &format!("{dir}/policy.yaml"),
+            "--rules",
+            "owner-label",
+            "-o",
+            "json",
+            "--fail-on",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    let report = json_exiting(&out, 0);
+    let mut failed: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            assert_eq!(f["message"], "deployments need an owner label", "{f:#}");
+            format!(
+                "{}/{}",
+                f["object"]["namespace"].as_str().unwrap(),
+                f["object"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    failed.sort();
+    assert_eq!(failed, ["lab/big", "ops/big", "shop/big"], "{report:#}");
+    let coverage = report["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rule"] == "ValidatingAdmissionPolicy/owner-label")
+        .unwrap();
+    assert_eq!(coverage["failed"], 3, "{coverage:#}");
+    assert_eq!(coverage["not_assessed"], 0, "{coverage:#}");
+}
+
 /// A policy whose evaluation fails on an object (here it asks a Gatekeeper external data
 /// provider, which Palisade does not call) leaves the run incomplete: exit 2, an error
 /// diagnostic naming the object and the policy, and the text naming what was not judged,
