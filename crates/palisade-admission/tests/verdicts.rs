@@ -1502,3 +1502,68 @@ spec: {match: {kinds: [{apiGroups: ["apps"], kinds: ["StatefulSet"]}]}}
     assert!(judged.allowed(), "{:?}", judged.log);
     assert!(judged.log.denied.is_empty() && judged.log.warned.is_empty());
 }
+
+/// An update that removes the label a policy selects by is still judged, as Gatekeeper
+/// (either object matching the constraint) and the API server (either object matching a
+/// policy's `objectSelector`) judge it: a policy cannot be escaped by relabelling in the same
+/// request. Without the old object's labels, the new object alone decides.
+#[test]
+fn an_update_cannot_relabel_itself_out_of_a_policy() {
+    const POLICIES: &str = r#"apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8snolatest}
+spec:
+  crd: {spec: {names: {kind: K8sNoLatest}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8snolatest
+        violation[{"msg": msg}] {
+          c := input.review.object.spec.containers[_]
+          endswith(c.image, ":latest")
+          msg := sprintf("%v uses a latest tag", [c.name])
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sNoLatest
+metadata: {name: prod-no-latest}
+spec:
+  match:
+    kinds: [{apiGroups: [""], kinds: ["Pod"]}]
+    labelSelector: {matchLabels: {env: prod}}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: prod-pods-pull-always}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods"]}]
+    objectSelector: {matchLabels: {env: prod}}
+  validations:
+    - expression: "object.spec.containers.all(c, c.?imagePullPolicy.orValue('') == 'Always')"
+      message: "prod pods pull their images always"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: prod-pods-pull-always}
+spec: {policyName: prod-pods-pull-always, validationActions: [Deny]}
+"#;
+    let admission = judging_with("relabel", POLICIES, AdmissionSettings::default());
+    let pod = |labels: Value, image: &str, pull: &str| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop", "labels": labels},
+            "spec": {"containers": [{"name": "c", "image": image, "imagePullPolicy": pull}]}})
+    };
+    let compliant = pod(json!({"env": "prod"}), "nginx:1.27", "Always");
+    // The label removed and both policies broken in one update: both still judge it.
+    let escaping = pod(json!({}), "nginx:latest", "IfNotPresent");
+    let judged = admission.validate(&review_as("UPDATE", &escaping, Some(&compliant)));
+    assert!(!judged.allowed(), "{:?}", judged.log);
+    assert_eq!(judged.log.denied.len(), 2, "{:?}", judged.log);
+    // Created without the label, neither applies.
+    let judged = admission.validate(&decode(&review_of(&escaping, "c")).unwrap());
+    assert!(judged.allowed(), "{:?}", judged.log);
+    // Updated from an unlabelled pod, neither applies either.
+    let unlabelled = pod(json!({}), "nginx:1.27", "Always");
+    let judged = admission.validate(&review_as("UPDATE", &escaping, Some(&unlabelled)));
+    assert!(judged.allowed(), "{:?}", judged.log);
+}

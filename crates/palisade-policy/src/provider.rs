@@ -121,9 +121,7 @@ impl Rule for ConstraintRule {
         } else {
             &empty
         };
-        if self.constraint.matcher.source_allows(false)
-            && self.applies(cx, &cluster, &cx.object.value)
-        {
+        if self.constraint.matcher.source_allows(false) && self.applies_to_request(cx, &cluster) {
             let found = match &*self.template {
                 Compiled::Rego(rego) => {
                     let review = cx.object_memo(|| RegoReview(rego_review_in(cx.object)));
@@ -152,9 +150,60 @@ impl Rule for ConstraintRule {
 }
 
 impl ConstraintRule {
+    /// Whether the constraint applies to the judged object or, at admission, to the object
+    /// the request replaces (an update's `oldObject`): Gatekeeper judges a request when
+    /// either matches, so an update that removes the label a `labelSelector` reads escapes
+    /// no constraint.
+    fn applies_to_request(&self, cx: &mut Context<'_>, cluster: &Cluster) -> bool {
+        let old = cx
+            .object
+            .request
+            .as_deref()
+            .and_then(|r| r.get("oldObject"))
+            .filter(|o| o.is_object());
+        use crate::gatekeeper::Applies;
+        let new = self.matching(cx, cluster, &cx.object.value);
+        let verdict = match old {
+            Some(old) if !matches!(new, Applies::Yes) => {
+                match (new, self.matching(cx, cluster, old)) {
+                    (Applies::Yes, _) | (_, Applies::Yes) => Applies::Yes,
+                    (Applies::Unknown(why), _) | (Applies::No, Applies::Unknown(why)) => {
+                        Applies::Unknown(why)
+                    }
+                    (Applies::No, Applies::No) => Applies::No,
+                }
+            }
+            _ => new,
+        };
+        self.decided(cx, verdict)
+    }
+
     /// Whether the constraint applies to `object` (the judged object or a mock resource of
     /// it); when only the cluster could say, the object is not assessed.
     fn applies(&self, cx: &mut Context<'_>, cluster: &Cluster, object: &Value) -> bool {
+        let verdict = self.matching(cx, cluster, object);
+        self.decided(cx, verdict)
+    }
+
+    /// An answer of the matcher as a yes or no: unknown is no, with the object not assessed.
+    fn decided(&self, cx: &mut Context<'_>, verdict: crate::gatekeeper::Applies) -> bool {
+        match verdict {
+            crate::gatekeeper::Applies::Yes => true,
+            crate::gatekeeper::Applies::No => false,
+            crate::gatekeeper::Applies::Unknown(why) => {
+                cx.not_assessed(format!("whether the constraint applies is unknown: {why}"));
+                false
+            }
+        }
+    }
+
+    /// What the constraint's match says of `object`.
+    fn matching(
+        &self,
+        cx: &Context<'_>,
+        cluster: &Cluster,
+        object: &Value,
+    ) -> crate::gatekeeper::Applies {
         // A Namespace is exempt by its own name, as Gatekeeper exempts it.
         if let Some(namespace) = crate::gatekeeper::counted_namespace(&cx.object.value)
             && self
@@ -162,7 +211,7 @@ impl ConstraintRule {
                 .iter()
                 .any(|pattern| crate::gatekeeper::glob(pattern, namespace))
         {
-            return false;
+            return crate::gatekeeper::Applies::No;
         }
         let api_version = object
             .get("apiVersion")
@@ -172,14 +221,7 @@ impl ConstraintRule {
         let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
         let namespaced = cluster.scopes.is_namespaced(group, kind);
         let labels = cluster.namespace_labels(cx.object);
-        match self.constraint.matcher.applies(object, namespaced, labels) {
-            crate::gatekeeper::Applies::Yes => true,
-            crate::gatekeeper::Applies::No => false,
-            crate::gatekeeper::Applies::Unknown(why) => {
-                cx.not_assessed(format!("whether the constraint applies is unknown: {why}"));
-                false
-            }
-        }
+        self.constraint.matcher.applies(object, namespaced, labels)
     }
 
     /// The mock resources the run's ExpansionTemplates make of the object (a Deployment's
@@ -367,6 +409,9 @@ impl Rule for VapRule {
                 .value
                 .at("/metadata/labels")
                 .and_then(Value::as_object),
+            old_object: request
+                .and_then(|r| r.get("oldObject"))
+                .filter(|o| o.is_object()),
             namespace: id.namespace.as_deref().unwrap_or("default"),
             namespace_labels: cluster.namespace_labels(cx.object),
         };

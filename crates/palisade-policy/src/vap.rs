@@ -96,6 +96,9 @@ pub struct Target<'a> {
     /// The object's name, which a Namespace's selector reads (as its name label).
     pub name: &'a str,
     pub labels: Option<&'a Map<String, Value>>,
+    /// At admission, the object an update replaces: an `objectSelector` selects the request
+    /// when either object's labels match, so an update cannot remove itself from a policy.
+    pub old_object: Option<&'a Value>,
     /// The object's namespace (namespaced objects).
     pub namespace: &'a str,
     /// The labels of the object's namespace when it was read (`None` when it was not).
@@ -129,10 +132,15 @@ impl MatchResources {
     pub fn matches(&self, target: &Target) -> Option<bool> {
         let selected = (self.rules.is_empty() || self.rules.iter().any(|r| r.matches(target)))
             && !self.excluded.iter().any(|r| r.matches(target))
-            && self
-                .object_selector
-                .as_ref()
-                .is_none_or(|s| label_selector_matches(s, target.labels));
+            && self.object_selector.as_ref().is_none_or(|s| {
+                label_selector_matches(s, target.labels)
+                    || target.old_object.is_some_and(|old| {
+                        label_selector_matches(
+                            s,
+                            old.at("/metadata/labels").and_then(Value::as_object),
+                        )
+                    })
+            });
         let Some(selector) = self.namespace_selector.as_ref().filter(|_| selected) else {
             return Some(selected);
         };
@@ -414,6 +422,7 @@ mod tests {
             namespaced: true,
             name: "p",
             labels: None,
+            old_object: None,
             namespace: "shop",
             namespace_labels: None,
         };
@@ -481,6 +490,7 @@ mod tests {
             namespaced: true,
             name: "d",
             labels: None,
+            old_object: None,
             namespace: "shop",
             namespace_labels: None,
         };
