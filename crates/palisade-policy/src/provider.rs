@@ -372,9 +372,9 @@ impl Rule for VapRule {
         }
     }
 
-    /// A policy whose rules select `DELETE` judges deletions (its match decides).
+    /// A policy whose rules select `DELETE` judges deletions (its match decides which).
     fn judges_deletions(&self) -> bool {
-        true
+        self.policy.selects_operation("DELETE")
     }
 
     fn reads(&self) -> &'static [(&'static str, &'static str)] {

@@ -220,6 +220,16 @@ impl Policy {
     pub fn uses_authorizer(&self) -> bool {
         self.cel.uses_authorizer()
     }
+
+    /// Whether the policy's `resourceRules` select `operation` for some resource (every
+    /// operation without them).
+    pub fn selects_operation(&self, operation: &str) -> bool {
+        let rules = &self.constraints.rules;
+        rules.is_empty()
+            || rules
+                .iter()
+                .any(|r| r.operations.is_empty() || any(&r.operations, operation))
+    }
 }
 
 /// What a binding does with a failed validation.

@@ -419,6 +419,21 @@ pub(crate) fn prepare_admission(
         "{}",
         serde_json::json!({"level": "info", "msg": "admission model prepared", "objects": inventory.objects.len(), "rules": options.rules.evaluated().len(), "switched_off": settings.rules.values().filter(|m| **m == palisade_admission::Mode::Off).count()})
     );
+    // A policy written for deletions that the settings leave unjudged is said, never
+    // silently idle.
+    let for_deletions: Vec<String> = options
+        .rules
+        .evaluated()
+        .iter()
+        .filter(|r| r.judges_deletions() && r.meta().id.starts_with("ValidatingAdmissionPolicy/"))
+        .map(|r| r.meta().id.to_string())
+        .collect();
+    if !settings.judge_deletions && !for_deletions.is_empty() {
+        eprintln!(
+            "{}",
+            serde_json::json!({"level": "warn", "msg": "policies select DELETE, but deletions are not judged: set [admission] judge_deletions = true (palisade install --judge-deletions)", "policies": for_deletions})
+        );
+    }
     let model = palisade_admission::prepare_model(inventory, options, cores(), &settings);
     Ok(palisade_admission::Admission::new(
         model,

@@ -354,6 +354,39 @@ spec: {policyName: protected-namespaces-stay, validationActions: [Deny]}
     );
     let allowed = delete("scratch", json!({}));
     assert_eq!(allowed["allowed"], true, "{allowed}");
+
+    // Without the setting, the policy written for deletions is named at start, and a
+    // deletion is let in unjudged.
+    std::fs::write(dir.join("palisade.toml"), "[admission]\n").unwrap();
+    let mut command = bin();
+    command
+        .args(["serve", "admission", "--self-signed"])
+        .arg(dir.join("tls-off"))
+        .args(["--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0"])
+        .arg("--config")
+        .arg(dir.join("palisade.toml"))
+        .args(["--policy", policy.to_str().unwrap()]);
+    let (_off, port, _, logged, _rest) =
+        common::serve::start_logged(command, "serving admission reviews");
+    assert!(
+        logged.contains("deletions are not judged")
+            && logged.contains("ValidatingAdmissionPolicy/protected-namespaces-stay"),
+        "{logged}"
+    );
+    let agent = client(&std::fs::read(dir.join("tls-off/ca.pem")).unwrap());
+    let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "off", "kind": {"group": "", "version": "v1", "kind": "Namespace"},
+            "resource": {"group": "", "version": "v1", "resource": "namespaces"},
+            "name": "payments", "operation": "DELETE", "userInfo": {"username": "alice"},
+            "object": null, "oldObject": {"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": "payments", "labels": {"protected": "true"}}}}});
+    let (_, answer) = post(
+        &agent,
+        &format!("https://127.0.0.1:{port}/validate"),
+        "application/json",
+        review.to_string().as_bytes(),
+    );
+    assert_eq!(answer["response"]["allowed"], true, "{answer}");
 }
 
 const SLOW_TEMPLATE: &str = r#"apiVersion: templates.gatekeeper.sh/v1
