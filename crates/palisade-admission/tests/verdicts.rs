@@ -1567,3 +1567,31 @@ spec: {policyName: prod-pods-pull-always, validationActions: [Deny]}
     let judged = admission.validate(&review_as("UPDATE", &escaping, Some(&unlabelled)));
     assert!(judged.allowed(), "{:?}", judged.log);
 }
+
+/// At admission a ValidatingAdmissionPolicy matches the resource the request names: a custom
+/// resource whose plural is not its kind's plus "s" (`Policy`, `policies`), with no CRD read.
+#[test]
+fn admission_policies_match_the_resource_the_request_names() {
+    const POLICIES: &str = r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: policies-have-owners}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: ["example.com"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["policies"]}]
+  validations:
+    - expression: "object.metadata.?labels.?owner.hasValue()"
+      message: "policies need an owner"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: policies-have-owners}
+spec: {policyName: policies-have-owners, validationActions: [Deny]}
+"#;
+    let admission = judging_with("plural", POLICIES, AdmissionSettings::default());
+    let policy = json!({"apiVersion": "example.com/v1", "kind": "Policy",
+        "metadata": {"name": "p", "namespace": "shop"}, "spec": {}});
+    let mut body: Value = serde_json::from_slice(&review_of(&policy, "p")).unwrap();
+    body["request"]["resource"]["resource"] = json!("policies");
+    let judged = admission.validate(&decode(&serde_json::to_vec(&body).unwrap()).unwrap());
+    assert!(!judged.allowed(), "{:?}", judged.log);
+}

@@ -390,12 +390,22 @@ impl Rule for VapRule {
         let id = &cx.object.id;
         let group = id.group();
         let version = id.api_version.rsplit('/').next().unwrap_or("");
-        let resource = cluster.catalogue.by_kind(group, &id.kind).map_or_else(
-            || format!("{}s", id.kind.to_ascii_lowercase()),
-            |r| r.plural.clone(),
-        );
-        let namespaced = cluster.scopes.is_namespaced(group, &id.kind);
         let request = cx.object.request.as_deref();
+        // At admission the request names the resource (a custom resource's plural need not be
+        // its kind's); otherwise the catalogue and the CRDs read say it.
+        let resource = request
+            .and_then(|r| r.at("/resource/resource"))
+            .and_then(Value::as_str)
+            .filter(|r| !r.is_empty())
+            .map(str::to_string)
+            .or_else(|| {
+                cluster
+                    .catalogue
+                    .by_kind(group, &id.kind)
+                    .map(|r| r.plural.clone())
+            })
+            .unwrap_or_else(|| format!("{}s", id.kind.to_ascii_lowercase()));
+        let namespaced = cluster.scopes.is_namespaced(group, &id.kind);
         let target = crate::vap::Target {
             group: group.to_string(),
             version: version.to_string(),

@@ -709,6 +709,7 @@ fn the_chart_renders_with_helm_and_passes_its_own_scan() {
         ("clusterPolicies=true", &[]),
         ("readCluster=false,clusterPolicies=true", &[]),
         ("failurePolicy=Ignore,timeoutSeconds=3,replicas=3", &[]),
+        ("judgeDeletions=true,mutate=true,timeoutSeconds=4", &[]),
         ("certManager=false", &["SEC020"]),
         (
             "certManager=false,mutate=true,readCluster=false",
@@ -726,6 +727,29 @@ fn the_chart_renders_with_helm_and_passes_its_own_scan() {
             "helm template --set {values}: {}",
             String::from_utf8_lossy(&rendered.stderr)
         );
+        let text = String::from_utf8_lossy(&rendered.stdout);
+        let deletions = text
+            .split("- name: deletions.palisade.dev")
+            .nth(1)
+            .and_then(|rest| rest.split("\n---").next())
+            .expect("the deletions webhook");
+        // Deletions are judged, under the webhook's failure policy and timeout, only when
+        // the value says so.
+        if values.contains("judgeDeletions=true") {
+            assert!(text.contains("judge_deletions = true"), "{text}");
+            assert!(
+                deletions.contains("failurePolicy: Fail")
+                    && deletions.contains("timeoutSeconds: 4"),
+                "{deletions}"
+            );
+        } else {
+            assert!(!text.contains("judge_deletions"), "{text}");
+            assert!(
+                deletions.contains("failurePolicy: Ignore")
+                    && deletions.contains("timeoutSeconds: 2"),
+                "{deletions}"
+            );
+        }
         let stream = scratch("chart-values").join("rendered.yaml");
         std::fs::write(&stream, &rendered.stdout).unwrap();
         let out = bin()
