@@ -47,6 +47,12 @@ impl Expression {
     /// optional syntax (`a.?b`, `a[?0]`, `{?'k': v}`) is read, as Kubernetes' CEL
     /// environment reads it for admission policies.
     pub fn compile(text: &str) -> Result<Expression, String> {
+        let depth = nesting(text);
+        if depth > MAX_NESTING {
+            return Err(format!(
+                "the expression nests {depth} levels deep (brackets and conditionals); at most {MAX_NESTING} are read"
+            ));
+        }
         let mut tree = Parser::new()
             .enable_optional_syntax(true)
             .parse(text)
@@ -59,6 +65,59 @@ impl Expression {
     pub fn execute(&self, context: &Context) -> Result<Cel, ExecutionError> {
         Cel::resolve(&self.tree, context)
     }
+}
+
+/// The deepest nesting an expression may have. The `cel` crate's parser stops at 96 levels,
+/// and past that limit its depth counter runs below zero (a panic where overflow is checked),
+/// so deeper expressions are refused before it reads them.
+const MAX_NESTING: usize = 90;
+
+/// How deep `text` nests, counted as the parser nests expressions: each bracket, and each
+/// conditional (`?`, but not the optional syntax `.?`, `[?`, `{?`, `,?`) within its brackets
+/// and argument or element.
+/// String literals are skipped. A string the parser reads differently can only make the
+/// count higher, never lower.
+fn nesting(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    // Conditionals open at each bracket level.
+    let mut levels: Vec<usize> = vec![0];
+    let mut deepest = 0;
+    let mut i = 0;
+    let mut previous = b' ';
+    while i < bytes.len() {
+        let byte = bytes[i];
+        match byte {
+            b'\'' | b'"' => {
+                // To the closing quote, past escaped characters.
+                i += 1;
+                while i < bytes.len() && bytes[i] != byte {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'(' | b'[' | b'{' => levels.push(0),
+            b')' | b']' | b'}' if levels.len() > 1 => {
+                levels.pop();
+            }
+            b'?' if !matches!(previous, b'.' | b'[' | b'{' | b',') => {
+                if let Some(open) = levels.last_mut() {
+                    *open += 1;
+                }
+            }
+            // The next argument or element starts afresh.
+            b',' => {
+                if let Some(open) = levels.last_mut() {
+                    *open = 0;
+                }
+            }
+            _ => {}
+        }
+        if !byte.is_ascii_whitespace() {
+            previous = byte;
+        }
+        deepest = deepest.max(levels.len() - 1 + levels.iter().sum::<usize>());
+        i += 1;
+    }
+    deepest
 }
 
 /// Adds the clock check and the optional selections the compiled expressions call to
@@ -306,6 +365,36 @@ mod tests {
         // Selecting a field of what is not a map is an error, as in Kubernetes.
         assert!(evaluate("1.?a.hasValue()").is_err());
         assert!(evaluate("'s'[?0].hasValue()").is_err());
+    }
+
+    /// Nesting the parser cannot read (past its recursion limit, where its depth counter runs
+    /// below zero) is refused before it reads it; what it can read is read.
+    #[test]
+    fn expressions_nested_too_deep_are_refused_before_parsing() {
+        let parens = |n: usize| format!("{}1{}", "(".repeat(n), ")".repeat(n));
+        let conditionals = |n: usize| format!("{}1", "true ? 1 : ".repeat(n));
+        // Near the limit, read on a thread with room: an unoptimised parser takes about 100 KiB
+        // of stack a level (an optimised one, under 20 KiB).
+        let near = std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn(move || {
+                Expression::compile(&parens(MAX_NESTING)).is_ok()
+                    && Expression::compile(&conditionals(MAX_NESTING - 1)).is_ok()
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(near);
+        let error = Expression::compile(&parens(200)).unwrap_err();
+        assert!(error.contains("nests 200 levels deep"), "{error}");
+        assert!(Expression::compile(&conditionals(200)).is_err());
+        // Brackets in strings and the optional syntax are not nesting.
+        assert_eq!(nesting("'((((' + \"[[\\\"[\" + 'a\\'('"), 0);
+        assert_eq!(nesting("a.?b[?0] + [?x, ?y]"), 1);
+        assert_eq!(nesting("a ? (b ? 1 : 2) : 3"), 3);
+        assert_eq!(nesting(&format!("[{}]", "x ? 1 : 2, ".repeat(100))), 2);
+        // Side by side is not deeper.
+        assert_eq!(nesting(&"f(1) + ".repeat(200)), 1);
     }
 
     /// What would panic the `cel` crate is refused when compiled, with the reason.
