@@ -262,7 +262,9 @@ pub(crate) struct Asked<'a> {
 
 /// The requests of `trigger` to ask the policy about: each verb, in a namespace no rule
 /// names, then in each namespace some rule does (`named`); a cluster-scoped resource in
-/// none. A trigger of every request is asked as a request no rule names.
+/// none. A trigger of every request is asked as a request no rule names; one of any
+/// resource of an API group as a request for `*` in that group (what a rule for the group,
+/// or for `*` in it, decides; a rule naming one of its resources does not).
 pub(crate) fn asked<'a>(trigger: &Trigger, named: &'a [String]) -> Vec<Asked<'a>> {
     let verbs = if trigger.verbs.is_empty() {
         palisade_k8s::REQUEST_VERBS
@@ -284,9 +286,10 @@ pub(crate) fn asked<'a>(trigger: &Trigger, named: &'a [String]) -> Vec<Asked<'a>
     let namespaces = namespaces_asked(namespaced, named);
     let mut out = Vec::with_capacity(verbs.len() * namespaces.len());
     for verb in verbs {
-        let words = match trigger.resource {
-            Some(_) => request_words(verb, resource, subresource),
-            None => request_words(verb, "requests", ""),
+        let words = match (trigger.any_resource_of_group(), trigger.resource) {
+            (Some(group), _) => request_words(verb, &format!("{resource}.{group}"), ""),
+            (None, Some(_)) => request_words(verb, resource, subresource),
+            (None, None) => request_words(verb, "requests", ""),
         };
         for namespace in &namespaces {
             out.push(Asked {
@@ -475,6 +478,38 @@ mod tests {
         let coverage = coverage(&all, DETECTIONS);
         assert!(coverage.iter().all(|c| c.verdict == Verdict::Covered));
         assert_eq!(of(&coverage, "AUD004").needs, Level::Request);
+    }
+
+    /// A detection of any resource of an API group (AUD052 on Gatekeeper's constraints) is
+    /// blinded by a rule for that group, and by nothing a rule says of other requests.
+    #[test]
+    fn a_group_detection_is_judged_on_its_group_only() {
+        let events_dropped = policy(
+            "  - level: None\n    resources:\n      - group: \"\"\n        resources: [\"events\"]\n  - level: None\n    users: [\"system:kube-proxy\"]\n    verbs: [\"watch\"]\n  - level: Metadata\n",
+        );
+        let coverage_of = |p: &AuditPolicy| {
+            coverage(p, DETECTIONS)
+                .into_iter()
+                .find(|c| c.id == "AUD052")
+                .unwrap()
+        };
+        assert_eq!(coverage_of(&events_dropped).verdict, Verdict::Covered);
+        let constraints_dropped = policy(
+            "  - level: None\n    resources:\n      - group: \"constraints.gatekeeper.sh\"\n  - level: Metadata\n",
+        );
+        let blind = coverage_of(&constraints_dropped);
+        assert_eq!(blind.verdict, Verdict::Blind);
+        assert!(
+            blind.gaps.iter().any(|g| g.describe()
+                == "create *.constraints.gatekeeper.sh: not logged (rule 1, line 4)"),
+            "{:?}",
+            blind.gaps.iter().map(Gap::describe).collect::<Vec<_>>()
+        );
+        // A rule for one constraint kind leaves the others logged.
+        let one_kind = policy(
+            "  - level: None\n    resources:\n      - group: \"constraints.gatekeeper.sh\"\n        resources: [\"k8srequiredlabels\"]\n  - level: Metadata\n",
+        );
+        assert_eq!(coverage_of(&one_kind).verdict, Verdict::Covered);
     }
 
     #[test]

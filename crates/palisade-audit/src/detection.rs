@@ -114,6 +114,10 @@ pub fn request_words(verb: &str, resource: &str, subresource: &str) -> String {
     words
 }
 
+/// The resource of a trigger on every resource of an API group, as an audit policy names
+/// them all.
+pub const ANY_RESOURCE: &str = "*";
+
 /// The requests a detection looks at.
 #[derive(Debug, Clone, Copy)]
 pub struct Trigger {
@@ -169,6 +173,33 @@ impl Trigger {
             needs: Level::Metadata,
             json_patch_needs: None,
             api_group: None,
+        }
+    }
+
+    /// Requests of these verbs to any resource of API group `group` (its resources in
+    /// namespaces or not), without a subresource: for a group whose resources have no fixed
+    /// names (Gatekeeper names each constraint resource after its template).
+    pub const fn any_in_group(
+        verbs: &'static [&'static str],
+        group: &'static str,
+        namespaced: bool,
+    ) -> Trigger {
+        Trigger {
+            verbs,
+            resource: Some(ANY_RESOURCE),
+            sub: Sub::None,
+            needs: Level::Metadata,
+            json_patch_needs: None,
+            api_group: Some((group, namespaced)),
+        }
+    }
+
+    /// Whether the trigger names no resource but every one of its API group
+    /// ([`Trigger::any_in_group`]).
+    pub fn any_resource_of_group(&self) -> Option<&'static str> {
+        match (self.resource, self.api_group) {
+            (Some(ANY_RESOURCE), Some((group, _))) => Some(group),
+            _ => None,
         }
     }
 

@@ -100,6 +100,8 @@ pub struct Engine {
     /// The detections shown the event being analysed (kept to reuse its allocation).
     matched: Vec<usize>,
     by_resource: HashMap<&'static str, Vec<(usize, &'static Trigger)>>,
+    /// Triggers on any resource of an API group, by group.
+    by_group: HashMap<&'static str, Vec<(usize, &'static Trigger)>>,
     every: Vec<(usize, &'static Trigger)>,
     settings: Settings,
     state: State,
@@ -113,15 +115,17 @@ impl Engine {
     pub fn new(settings: Settings, baseline: Option<Baseline>, selection: &Selection) -> Engine {
         let detections = selected(&settings, selection, baseline.is_some());
         let mut by_resource: HashMap<&'static str, Vec<(usize, &'static Trigger)>> = HashMap::new();
+        let mut by_group: HashMap<&'static str, Vec<(usize, &'static Trigger)>> = HashMap::new();
         let mut every = Vec::new();
         for (index, detection) in detections.iter().enumerate() {
             for trigger in detection.triggers {
-                match trigger.resource {
-                    Some(resource) => by_resource
+                match (trigger.any_resource_of_group(), trigger.resource) {
+                    (Some(group), _) => by_group.entry(group).or_default().push((index, trigger)),
+                    (None, Some(resource)) => by_resource
                         .entry(resource)
                         .or_default()
                         .push((index, trigger)),
-                    None => every.push((index, trigger)),
+                    (None, None) => every.push((index, trigger)),
                 }
             }
         }
@@ -132,6 +136,7 @@ impl Engine {
             matched: Vec::new(),
             detections,
             by_resource,
+            by_group,
             every,
             settings,
             seen: Seen::default(),
@@ -195,11 +200,16 @@ impl Engine {
         self.counts.analysed += 1;
         let resource = event.resource();
         let level = Level::of(event);
+        let of_group = match self.by_group.is_empty() {
+            true => None,
+            false => self.by_group.get(event.api_group()),
+        };
         let candidates = self
             .by_resource
             .get(resource)
             .into_iter()
             .flatten()
+            .chain(of_group.into_iter().flatten())
             .chain(self.every.iter());
         // The detections shown the event, each once (a detection may have several triggers),
         // and the most any of them reads of it.

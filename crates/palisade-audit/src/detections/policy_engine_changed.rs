@@ -6,8 +6,8 @@ const CHANGE: &[&str] = &["create", "update", "patch", "delete", "deletecollecti
 /// Gatekeeper's constraints: one resource per constraint kind, named by its template.
 const CONSTRAINTS: &str = "constraints.gatekeeper.sh";
 
-/// `(group, resource)` of the other policies, as the triggers name them (every request is
-/// shown to the check for the constraints, so it tells these apart itself).
+/// `(group, resource)` of the other policies, as the triggers name them (the check is also
+/// shown every request of the constraints' group, so it tells these apart itself).
 const WATCHED: &[(&str, &str)] = &[
     ("templates.gatekeeper.sh", "constrainttemplates"),
     ("config.gatekeeper.sh", "configs"),
@@ -61,8 +61,8 @@ crate::detection! {
             Trigger::on(CHANGE, "clusterpolicies").in_api_group("kyverno.io", false),
             Trigger::on(CHANGE, "policies").in_api_group("kyverno.io", true),
             Trigger::on(CHANGE, "policyexceptions").in_api_group("kyverno.io", true),
-            // Constraint resources are named by their templates: every request, of that group.
-            Trigger::every(),
+            // Constraint resources are named by their templates: any resource of that group.
+            Trigger::any_in_group(CHANGE, CONSTRAINTS, false),
         ],
         check: check,
     }
