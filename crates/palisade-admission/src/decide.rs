@@ -445,23 +445,32 @@ impl Admission {
     fn not_judged(&self, review: &Review) -> Option<(Outcome, String)> {
         let s = &self.settings;
         let operation = review.operation();
-        if operation == "CONNECT" {
-            return Some((Outcome::Skipped, format!("{operation} is not judged")));
-        }
-        if operation == "DELETE" {
-            if !s.judge_deletions {
+        let sub = review.subresource();
+        match operation {
+            "CONNECT" if !s.judge_connect => {
+                return Some((
+                    Outcome::Skipped,
+                    "CONNECT is not judged ([admission] judge_connect = false)".into(),
+                ));
+            }
+            "CONNECT" if review.object.is_none() => {
+                return Some((Outcome::Skipped, "a CONNECT without its options".into()));
+            }
+            "DELETE" if !s.judge_deletions => {
                 return Some((
                     Outcome::Skipped,
                     "DELETE is not judged ([admission] judge_deletions = false)".into(),
                 ));
             }
-            if review.old_object().is_none() {
+            "DELETE" if review.old_object().is_none() => {
                 return Some((Outcome::Skipped, "a DELETE without its oldObject".into()));
             }
-        }
-        let sub = review.subresource();
-        if !sub.is_empty() && sub != "ephemeralcontainers" {
-            return Some((Outcome::Skipped, format!("subresource {sub} is not judged")));
+            // A connection is to a subresource (pods/exec); other subresources are not judged.
+            "CONNECT" => {}
+            _ if !sub.is_empty() && sub != "ephemeralcontainers" => {
+                return Some((Outcome::Skipped, format!("subresource {sub} is not judged")));
+            }
+            _ => {}
         }
         let namespace = review.namespace();
         if !namespace.is_empty() && s.exempt_namespaces.iter().any(|n| n == namespace) {

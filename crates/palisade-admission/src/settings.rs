@@ -171,6 +171,12 @@ pub struct AdmissionSettings {
     /// `DELETE`. Palisade's own rules never refuse a deletion. Off, deletions are let in
     /// unjudged, as Gatekeeper's default is.
     pub judge_deletions: bool,
+    /// Judge connections (`CONNECT` requests: exec, attach and port-forward into pods) with
+    /// the policies: ValidatingAdmissionPolicies whose rules select `CONNECT` (on
+    /// `pods/exec`, say), and Gatekeeper constraints that match the options' kind
+    /// (`PodExecOptions`). Palisade's own rules never refuse one. Off, they are let in
+    /// unjudged.
+    pub judge_connect: bool,
     /// Milliseconds an evaluation may take before `on_timeout` decides (keep it below the
     /// webhook configuration's `timeoutSeconds`).
     pub timeout_ms: u64,
@@ -199,6 +205,7 @@ impl Default for AdmissionSettings {
             honor_object_suppressions: false,
             grandfather_existing: true,
             judge_deletions: false,
+            judge_connect: false,
             timeout_ms: 3000,
             on_timeout: OnTimeout::Deny,
             on_error: OnTimeout::Deny,
@@ -358,6 +365,9 @@ pub fn template() -> String {
 # rules select DELETE). Palisade's own rules never refuse a deletion. `palisade install
 # --judge-deletions` sets it and sends deletions under the webhook's failurePolicy.
 # judge_deletions = {deletions}
+# Judge exec, attach and port-forward into pods (CONNECT) with the policies that select them.
+# `palisade install --judge-connect` sets it and sends them to the webhook.
+# judge_connect = {connect}
 # Deadline per request, and the answer when it passes: "deny" (fail closed) or "allow".
 # timeout_ms = {timeout}
 # on_timeout = "deny"
@@ -391,6 +401,7 @@ pub fn template() -> String {
         honor = d.honor_object_suppressions,
         grandfather = d.grandfather_existing,
         deletions = d.judge_deletions,
+        connect = d.judge_connect,
         timeout = d.timeout_ms,
         in_flight = d.max_in_flight,
         body = d.max_body_bytes,

@@ -1595,3 +1595,113 @@ spec: {policyName: policies-have-owners, validationActions: [Deny]}
     let judged = admission.validate(&decode(&serde_json::to_vec(&body).unwrap()).unwrap());
     assert!(!judged.allowed(), "{:?}", judged.log);
 }
+
+/// A CONNECT (`kubectl exec`) as the API server sends it: the pod's name, the subresource,
+/// and the options as the object.
+fn exec_review(uid: &str, namespace: &str, user: &str, groups: &[&str]) -> Vec<u8> {
+    serde_json::to_vec(
+        &json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": uid, "kind": {"group": "", "version": "v1", "kind": "PodExecOptions"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"}, "subResource": "exec",
+            "requestKind": {"group": "", "version": "v1", "kind": "PodExecOptions"},
+            "requestResource": {"group": "", "version": "v1", "resource": "pods"},
+            "requestSubResource": "exec",
+            "name": "web-1", "namespace": namespace, "operation": "CONNECT",
+            "userInfo": {"username": user, "groups": groups},
+            "object": {"kind": "PodExecOptions", "apiVersion": "v1", "stdin": true, "stdout": true,
+                "tty": true, "container": "web", "command": ["sh"]},
+            "oldObject": null, "dryRun": false, "options": null}}),
+    )
+    .unwrap()
+}
+
+/// With `judge_connect`, an exec is judged by the policies that select it: a
+/// ValidatingAdmissionPolicy on `pods/exec` CONNECT refuses an exec into a production namespace
+/// to anyone outside the break-glass group. Palisade's own rules never refuse one, and without
+/// the setting it is let in unjudged.
+#[test]
+fn connections_are_judged_by_the_policies_that_select_them() {
+    const POLICIES: &str = r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: no-exec-in-production}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: [""], apiVersions: ["v1"], operations: ["CONNECT"], resources: ["pods/exec", "pods/attach"]}]
+    namespaceSelector: {matchLabels: {env: prod}}
+  validations:
+    - expression: "'break-glass' in request.userInfo.groups"
+      messageExpression: "'exec into ' + request.namespace + '/' + request.name + ' needs break-glass'"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: no-exec-in-production}
+spec: {policyName: no-exec-in-production, validationActions: [Deny]}
+"#;
+    let cluster = load_text(
+        "c.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {env: prod}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: lab, labels: {env: dev}}\n",
+        &Limits::default(),
+    )
+    .inventory;
+    let judging = |judge_connect: bool| {
+        judging_in(
+            &format!("connect-{judge_connect}"),
+            POLICIES,
+            AdmissionSettings {
+                judge_connect,
+                ..AdmissionSettings::default()
+            },
+            cluster.clone(),
+        )
+    };
+    let on = judging(true);
+    let verdict = |admission: &Admission, body: Vec<u8>| {
+        let review = decode(&body).unwrap();
+        admission.validate(&review)
+    };
+    let judged = verdict(
+        &on,
+        exec_review("e1", "shop", "mallory", &["system:authenticated"]),
+    );
+    assert!(!judged.allowed(), "{:?}", judged.log);
+    assert!(
+        judged
+            .response()
+            .result
+            .message
+            .contains("exec into shop/web-1 needs break-glass"),
+        "{:?}",
+        judged.response().result
+    );
+    let judged = verdict(&on, exec_review("e2", "shop", "alice", &["break-glass"]));
+    assert!(judged.allowed(), "{:?}", judged.log);
+    let judged = verdict(&on, exec_review("e3", "lab", "mallory", &[]));
+    assert!(judged.allowed(), "{:?}", judged.log);
+    let off = judging(false);
+    let judged = verdict(&off, exec_review("e4", "shop", "mallory", &[]));
+    assert!(judged.allowed(), "{:?}", judged.log);
+    assert!(
+        judged
+            .log
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("judge_connect")),
+        "{:?}",
+        judged.log
+    );
+    // Built-in rules only: an exec is never refused by them.
+    let builtin = admission(
+        AdmissionSettings {
+            judge_connect: true,
+            ..AdmissionSettings::default()
+        },
+        Default::default(),
+    );
+    let judged = verdict(&builtin, exec_review("e5", "shop", "mallory", &[]));
+    assert!(judged.allowed(), "{:?}", judged.log);
+    assert!(
+        judged.log.denied.is_empty() && judged.log.warned.is_empty(),
+        "{:?}",
+        judged.log
+    );
+}

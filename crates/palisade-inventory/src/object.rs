@@ -38,12 +38,11 @@ pub struct Object {
 }
 
 impl Object {
-    /// Whether the object arrived at admission in a `DELETE` request: it is the object being
-    /// removed (the request's `oldObject`).
-    pub fn removed_by_request(&self) -> bool {
-        self.request
-            .as_ref()
-            .is_some_and(|r| r.get("operation").and_then(Value::as_str) == Some("DELETE"))
+    /// The operation of the AdmissionRequest the object arrived in (`CREATE`, `UPDATE`,
+    /// `DELETE`, whose object is the one being removed, or `CONNECT`, whose object is the
+    /// connection's options); `None` outside admission.
+    pub fn operation(&self) -> Option<&str> {
+        self.request.as_ref()?.get("operation")?.as_str()
     }
 
     /// Builds an object from a value and its spans; `None` when the value is not a Kubernetes

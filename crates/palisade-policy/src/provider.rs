@@ -135,16 +135,17 @@ impl Rule for ConstraintRule {
             };
             self.report(cx, found, None);
         }
-        // A deletion creates nothing: the resources a workload would make are not judged.
-        let deleting = request_text(cx.object.request.as_deref(), "operation") == Some("DELETE");
-        if self.constraint.matcher.source_allows(true) && !deleting {
+        // A deletion or a connection creates nothing: the resources a workload would make are
+        // not judged.
+        let creating = !matches!(cx.object.operation(), Some("DELETE" | "CONNECT"));
+        if self.constraint.matcher.source_allows(true) && creating {
             self.check_expanded(cx, &cluster, inventory);
         }
     }
 
     /// Gatekeeper judges a deletion (when its webhook is sent them) with the deleted object
-    /// as `input.review.object`.
-    fn judges_deletions(&self) -> bool {
+    /// as `input.review.object`, and a connection with its options (`PodExecOptions`).
+    fn judges_operation(&self, _operation: &str) -> bool {
         true
     }
 }
@@ -372,9 +373,10 @@ impl Rule for VapRule {
         }
     }
 
-    /// A policy whose rules select `DELETE` judges deletions (its match decides which).
-    fn judges_deletions(&self) -> bool {
-        self.policy.selects_operation("DELETE")
+    /// A policy whose rules select `DELETE` or `CONNECT` judges those requests (its match
+    /// decides which).
+    fn judges_operation(&self, operation: &str) -> bool {
+        self.policy.selects_operation(operation)
     }
 
     fn reads(&self) -> &'static [(&'static str, &'static str)] {

@@ -273,10 +273,13 @@ fn evaluate_object(
             .controller_of(object_index)
             .is_some_and(|c| pod_specs[c].is_some());
     let mut pod_facts = None;
-    let deleting = object.removed_by_request();
+    // A deletion or a connection is judged only by the rules that ask for it.
+    let storing_nothing = object
+        .operation()
+        .filter(|op| matches!(*op, "DELETE" | "CONNECT"));
     for &rule_index in plan.rules_for(object_index) {
         let rule = rules[rule_index];
-        if deleting && !rule.judges_deletions() {
+        if storing_nothing.is_some_and(|op| !rule.judges_operation(op)) {
             continue;
         }
         let pod = match rule.target() {

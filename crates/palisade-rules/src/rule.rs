@@ -72,10 +72,11 @@ pub trait Rule: Sync + Send {
     }
     /// The models the rule reads (see [`Check::models`]).
     fn models(&self, _models: &mut Models) {}
-    /// Whether the rule judges an object being deleted (at admission, a `DELETE` request,
-    /// the object being its `oldObject`). Only policies that ask for deletions do; a rule on
-    /// what an object holds never refuses its removal.
-    fn judges_deletions(&self) -> bool {
+    /// Whether the rule judges the object of a request that stores nothing (at admission,
+    /// `operation` is `DELETE`, the object being removed, or `CONNECT`, the object being an
+    /// exec's or port-forward's options). Only policies that ask for such requests do; a rule
+    /// on what an object holds never refuses its removal, nor a connection to it.
+    fn judges_operation(&self, _operation: &str) -> bool {
         false
     }
     /// Builds into `models` what the rule reads with [`Context::cluster_model`], when a

@@ -63,6 +63,11 @@ pub struct InstallArgs {
     /// to learn of them).
     #[arg(long, env = "PALISADE_JUDGE_DELETIONS", value_parser = clap::builder::BoolishValueParser::new())]
     judge_deletions: bool,
+    /// Judge exec, attach and port-forward into pods with the policies (`[admission]
+    /// judge_connect`: ValidatingAdmissionPolicies selecting CONNECT): adds a webhook
+    /// configuration sending them, under the webhook's failurePolicy and timeout.
+    #[arg(long, env = "PALISADE_JUDGE_CONNECT", value_parser = clap::builder::BoolishValueParser::new())]
+    judge_connect: bool,
     /// Where the serving certificate comes from: `cert-manager` issues it and injects the CA
     /// (needs cert-manager; nothing secret is printed), or `self-signed`: a CA and
     /// certificate made now, printed as a Secret (apply it, never commit it: Palisade's own
@@ -96,6 +101,8 @@ struct Install {
     /// Run the cluster's policies (only when the cluster is read).
     cluster_policies: bool,
     deletions: Deletions,
+    /// Send exec, attach and port-forward (CONNECT) to be judged.
+    judge_connect: bool,
     tls: Tls,
 }
 
@@ -144,6 +151,7 @@ pub fn run(args: InstallArgs) -> Result<u8> {
         } else {
             Deletions::Unjudged
         },
+        judge_connect: args.judge_connect,
         tls,
     };
     let documents: String = objects(&install)
@@ -221,6 +229,9 @@ fn objects(install: &Install) -> Vec<Value> {
         "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}),
     );
     out.push(webhook_configuration(install, false));
+    if install.judge_connect {
+        out.push(connect_webhook_configuration(install));
+    }
     if install.mutate {
         out.push(webhook_configuration(install, true));
     }
@@ -293,6 +304,9 @@ fn config_map(install: &Install) -> Value {
     );
     if install.deletions != Deletions::Unjudged {
         config.push_str(JUDGE_DELETIONS);
+    }
+    if install.judge_connect {
+        config.push_str("judge_connect = true\n");
     }
     if install.mutate {
         config.push_str("\n[admission.mutate]\nenabled = true\n");
@@ -433,6 +447,24 @@ fn webhook_configuration(install: &Install, mutating: bool) -> Value {
     json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": metadata, "webhooks": [webhook, deletions]})
 }
 
+/// The name of the webhook configuration that sends connections (`--judge-connect`).
+const CONNECT_CONFIGURATION: &str = "palisade-connect";
+
+/// Exec, attach and port-forward into pods (CONNECT), sent to `/validate` for the policies
+/// that select them, under the validating webhook's failure policy and timeout: with `Fail`,
+/// no exec while the webhook cannot answer (the webhook's namespace and kube-system stay
+/// exempt).
+fn connect_webhook_configuration(install: &Install) -> Value {
+    let mut configuration = webhook_configuration(install, false);
+    configuration["metadata"]["name"] = json!(CONNECT_CONFIGURATION);
+    let mut webhook = configuration["webhooks"][0].clone();
+    webhook["name"] = json!("connect.palisade.dev");
+    webhook["rules"] = json!([{"apiGroups": [""], "apiVersions": ["v1"],
+        "resources": ["pods/exec", "pods/attach", "pods/portforward"], "operations": ["CONNECT"]}]);
+    configuration["webhooks"] = json!([webhook]);
+    configuration
+}
+
 /// The deletions of what the validating webhook judges, sent so that the webhook reads the
 /// cluster again soon after one that its cluster-wide models read (a Service, a policy, a
 /// binding). Unjudged, they are never refused: `Ignore` as the failure policy and a short
@@ -492,6 +524,9 @@ mutate: false
 # selecting DELETE) under failurePolicy and timeoutSeconds. false: deletions are sent only so
 # the webhook learns of them (Ignore, 2 s), never refused.
 judgeDeletions: false
+# Judge exec, attach and port-forward into pods with the policies that select CONNECT (adds
+# the palisade-connect webhook configuration, under failurePolicy and timeoutSeconds).
+judgeConnect: false
 # Read the cluster (ClusterRole without Secrets) so cross-object rules see it.
 readCluster: true
 # Also run the policies the cluster holds (Gatekeeper constraints, ValidatingAdmission
@@ -546,6 +581,7 @@ fn write_chart(dir: &Path) -> Result<()> {
         read_cluster,
         cluster_policies: true,
         deletions: Deletions::ByValue,
+        judge_connect: true,
         tls,
     };
     let full = objects(&install(true, true, Tls::Helm));
@@ -639,8 +675,8 @@ fn write_chart(dir: &Path) -> Result<()> {
     let config = kind("ConfigMap").remove(0);
     let mut config_text = helm_text(&[config]);
     config_text = config_text.replace(
-        "exempt_namespaces = [\\\"kube-system\\\"]\\njudge_deletions = true\\n\\n[admission.mutate]\\nenabled = true\\n",
-        "exempt_namespaces = [\\\"kube-system\\\"]\\n{{- if .Values.judgeDeletions }}\\njudge_deletions = true{{- end }}\\n{{- if .Values.mutate }}\\n\\n[admission.mutate]\\nenabled = true\\n{{- end }}\\n",
+        "exempt_namespaces = [\\\"kube-system\\\"]\\njudge_deletions = true\\njudge_connect = true\\n\\n[admission.mutate]\\nenabled = true\\n",
+        "exempt_namespaces = [\\\"kube-system\\\"]\\n{{- if .Values.judgeDeletions }}\\njudge_deletions = true{{- end }}\\n{{- if .Values.judgeConnect }}\\njudge_connect = true{{- end }}\\n{{- if .Values.mutate }}\\n\\n[admission.mutate]\\nenabled = true\\n{{- end }}\\n",
     );
     write(templates.join("config.yaml"), config_text)?;
     // The CA and the serving certificate, made by Helm, in the file that uses them.
@@ -649,18 +685,29 @@ fn write_chart(dir: &Path) -> Result<()> {
     let header = format!(
         "{{{{- $host := printf \"{NAME}.%s.svc\" .Release.Namespace }}}}\n{{{{- $ca := genCA \"palisade webhook CA\" 3650 }}}}\n{{{{- $cert := genSignedCert $host nil (list $host (printf \"%s.cluster.local\" $host)) 3650 $ca }}}}\n"
     );
+    // The validating configurations: the main one always, the connections' with its value.
+    let validating = |objects: Vec<Value>| {
+        let (connect, main): (Vec<Value>, Vec<Value>) = objects
+            .into_iter()
+            .partition(|o| o["metadata"]["name"] == CONNECT_CONFIGURATION);
+        format!(
+            "{}{{{{- if .Values.judgeConnect }}}}\n{}{{{{- end }}}}\n",
+            helm_text(&main),
+            helm_text(&connect)
+        )
+    };
     let made = format!(
         "{header}{}{}{{{{- if .Values.mutate }}}}\n{}{{{{- end }}}}\n",
         helm_text(&[secret])
             .replace("HELM_TLS_CERT", "{{ $cert.Cert | b64enc }}")
             .replace("HELM_TLS_KEY", "{{ $cert.Key | b64enc }}"),
-        helm_text(&kind("ValidatingWebhookConfiguration")),
+        validating(kind("ValidatingWebhookConfiguration")),
         helm_text(&kind("MutatingWebhookConfiguration")),
     );
     let issued = format!(
         "{}{}{{{{- if .Values.mutate }}}}\n{}{{{{- end }}}}\n",
         helm_text(&[managed_kind("Issuer"), managed_kind("Certificate")].concat()),
-        helm_text(&managed_kind("ValidatingWebhookConfiguration")),
+        validating(managed_kind("ValidatingWebhookConfiguration")),
         helm_text(&managed_kind("MutatingWebhookConfiguration")),
     );
     let webhook_text = format!(

@@ -419,20 +419,38 @@ pub(crate) fn prepare_admission(
         "{}",
         serde_json::json!({"level": "info", "msg": "admission model prepared", "objects": inventory.objects.len(), "rules": options.rules.evaluated().len(), "switched_off": settings.rules.values().filter(|m| **m == palisade_admission::Mode::Off).count()})
     );
-    // A policy written for deletions that the settings leave unjudged is said, never
-    // silently idle.
-    let for_deletions: Vec<String> = options
-        .rules
-        .evaluated()
-        .iter()
-        .filter(|r| r.judges_deletions() && r.meta().id.starts_with("ValidatingAdmissionPolicy/"))
-        .map(|r| r.meta().id.to_string())
-        .collect();
-    if !settings.judge_deletions && !for_deletions.is_empty() {
-        eprintln!(
-            "{}",
-            serde_json::json!({"level": "warn", "msg": "policies select DELETE, but deletions are not judged: set [admission] judge_deletions = true (palisade install --judge-deletions)", "policies": for_deletions})
-        );
+    // A policy written for deletions or connections that the settings leave unjudged is
+    // said, never silently idle.
+    for (operation, judged, setting, flag) in [
+        (
+            "DELETE",
+            settings.judge_deletions,
+            "judge_deletions",
+            "--judge-deletions",
+        ),
+        (
+            "CONNECT",
+            settings.judge_connect,
+            "judge_connect",
+            "--judge-connect",
+        ),
+    ] {
+        let idle: Vec<String> = options
+            .rules
+            .evaluated()
+            .iter()
+            .filter(|r| {
+                r.meta().id.starts_with("ValidatingAdmissionPolicy/")
+                    && r.judges_operation(operation)
+            })
+            .map(|r| r.meta().id.to_string())
+            .collect();
+        if !judged && !idle.is_empty() {
+            eprintln!(
+                "{}",
+                serde_json::json!({"level": "warn", "msg": format!("policies select {operation}, which is not judged: set [admission] {setting} = true (palisade install {flag})"), "policies": idle})
+            );
+        }
     }
     let model = palisade_admission::prepare_model(inventory, options, cores(), &settings);
     Ok(palisade_admission::Admission::new(

@@ -296,10 +296,10 @@ enabled = true
     );
 }
 
-/// `judge_deletions = true` in palisade.toml: a DELETE the policies refuse is denied over
-/// TLS, another is let in.
+/// `judge_deletions = true` and `judge_connect = true` in palisade.toml: a DELETE and an
+/// exec the policies refuse are denied over TLS, others are let in.
 #[test]
-fn deletions_are_judged_when_configured() {
+fn deletions_and_connections_are_judged_when_configured() {
     let dir = scratch("admission-deletions");
     let policy = dir.join("policy.yaml");
     std::fs::write(
@@ -318,12 +318,27 @@ apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicyBinding
 metadata: {name: protected-namespaces-stay}
 spec: {policyName: protected-namespaces-stay, validationActions: [Deny]}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: no-exec}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: [""], apiVersions: ["v1"], operations: ["CONNECT"], resources: ["pods/exec"]}]
+  validations:
+    - expression: "request.userInfo.username == 'oncall'"
+      message: "only oncall may exec"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: no-exec}
+spec: {policyName: no-exec, validationActions: [Deny]}
 "#,
     )
     .unwrap();
     let (_child, port, _, ca) = serve(
         &dir,
-        "[admission]\njudge_deletions = true\n",
+        "[admission]\njudge_deletions = true\njudge_connect = true\n",
         &["--policy", policy.to_str().unwrap()],
     );
     let agent = client(&ca);
@@ -354,6 +369,32 @@ spec: {policyName: protected-namespaces-stay, validationActions: [Deny]}
     );
     let allowed = delete("scratch", json!({}));
     assert_eq!(allowed["allowed"], true, "{allowed}");
+    let exec = |uid: &str, user: &str| {
+        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": uid, "kind": {"group": "", "version": "v1", "kind": "PodExecOptions"},
+                "resource": {"group": "", "version": "v1", "resource": "pods"}, "subResource": "exec",
+                "name": "web-1", "namespace": "shop", "operation": "CONNECT",
+                "userInfo": {"username": user},
+                "object": {"kind": "PodExecOptions", "apiVersion": "v1", "container": "web",
+                    "command": ["sh"], "stdin": true, "tty": true}}});
+        let (status, answer) = post(
+            &agent,
+            &format!("https://127.0.0.1:{port}/validate"),
+            "application/json",
+            review.to_string().as_bytes(),
+        );
+        assert_eq!(status, 200, "{answer}");
+        answer["response"].clone()
+    };
+    let refused = exec("x1", "mallory");
+    assert_eq!(refused["allowed"], false, "{refused}");
+    assert!(
+        refused["status"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("only oncall may exec")),
+        "{refused}"
+    );
+    assert_eq!(exec("x2", "oncall")["allowed"], true);
 
     // Without the setting, the policy written for deletions is named at start, and a
     // deletion is let in unjudged.
@@ -369,8 +410,13 @@ spec: {policyName: protected-namespaces-stay, validationActions: [Deny]}
     let (_off, port, _, logged, _rest) =
         common::serve::start_logged(command, "serving admission reviews");
     assert!(
-        logged.contains("deletions are not judged")
+        logged.contains("policies select DELETE, which is not judged")
             && logged.contains("ValidatingAdmissionPolicy/protected-namespaces-stay"),
+        "{logged}"
+    );
+    assert!(
+        logged.contains("policies select CONNECT, which is not judged")
+            && logged.contains("ValidatingAdmissionPolicy/no-exec"),
         "{logged}"
     );
     let agent = client(&std::fs::read(dir.join("tls-off/ca.pem")).unwrap());
@@ -582,6 +628,31 @@ fn install_prints_manifests_that_pass_palisades_own_scan() {
         "{judged_deletions}"
     );
     common::json_exiting(&scan(&judged_path), 0);
+    // `--judge-connect`: exec, attach and port-forward are sent, in a configuration of their
+    // own, under the webhook's failure policy.
+    let (connect_path, connect) = print(&["--judge-connect"], "judge-connect.yaml");
+    assert!(connect.contains("judge_connect = true"), "{connect}");
+    let configuration = connect
+        .split("---")
+        .find(|d| d.contains("name: palisade-connect"))
+        .expect("the connections' webhook configuration");
+    for expected in [
+        "kind: ValidatingWebhookConfiguration",
+        "- name: connect.palisade.dev",
+        "- pods/exec",
+        "- pods/attach",
+        "- pods/portforward",
+        "- CONNECT",
+        "failurePolicy: Fail",
+        "path: /validate",
+    ] {
+        assert!(
+            configuration.contains(expected),
+            "{expected}:\n{configuration}"
+        );
+    }
+    common::json_exiting(&scan(&connect_path), 0);
+    assert!(!text.contains("palisade-connect") && !text.contains("judge_connect"));
     // The ClusterRole never reads Secrets.
     let report = common::json_exiting(&scan(&path), 0);
     assert!(
@@ -710,6 +781,7 @@ fn the_chart_renders_with_helm_and_passes_its_own_scan() {
         ("readCluster=false,clusterPolicies=true", &[]),
         ("failurePolicy=Ignore,timeoutSeconds=3,replicas=3", &[]),
         ("judgeDeletions=true,mutate=true,timeoutSeconds=4", &[]),
+        ("judgeConnect=true,certManager=false", &["SEC020"]),
         ("certManager=false", &["SEC020"]),
         (
             "certManager=false,mutate=true,readCluster=false",
@@ -750,6 +822,11 @@ fn the_chart_renders_with_helm_and_passes_its_own_scan() {
                 "{deletions}"
             );
         }
+        assert_eq!(
+            text.contains("connect.palisade.dev") && text.contains("judge_connect = true"),
+            values.contains("judgeConnect=true"),
+            "{values}"
+        );
         let stream = scratch("chart-values").join("rendered.yaml");
         std::fs::write(&stream, &rendered.stdout).unwrap();
         let out = bin()
