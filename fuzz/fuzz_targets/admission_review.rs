@@ -1,8 +1,8 @@
 //! AdmissionReview decoding and evaluation: any bytes are decoded without panicking, and
 //! every review that decodes is validated (the built-in rules against a small cluster, every
 //! mode path: grandfathered updates, exemptions, warnings; a Gatekeeper constraint and a
-//! ValidatingAdmissionPolicy on every operation, deletions judged) and mutated, and the
-//! response serialises.
+//! ValidatingAdmissionPolicy on every operation, deletions and connections judged) and
+//! mutated, and the response serialises.
 //! Run: `cargo install cargo-fuzz && cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run admission_review`.
 
 #![no_main]
@@ -72,6 +72,7 @@ fn judge() -> &'static Admission {
         let mut settings = AdmissionSettings {
             honor_object_suppressions: true,
             judge_deletions: true,
+            judge_connect: true,
             mutate: MutateSettings {
                 enabled: true,
                 ..MutateSettings::default()

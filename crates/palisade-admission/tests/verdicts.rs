@@ -1272,6 +1272,14 @@ spec:
     ));
 }
 
+/// A file of the policies on deletions and connections (crates/palisade/tests/policy/
+/// operations), which the webhook's test over TLS reads too.
+fn operations(name: &str) -> PathBuf {
+    workspace()
+        .join("crates/palisade/tests/policy/operations")
+        .join(name)
+}
+
 /// `review_of(object)` as another operation: an UPDATE from `old`, or a DELETE of `object`
 /// (the API server sends a deletion's object as `oldObject` only).
 fn review_as(operation: &str, object: &Value, old: Option<&Value>) -> palisade_admission::Review {
@@ -1388,45 +1396,11 @@ spec: {policyName: pods-need-owners, validationActions: [Deny]}
 /// let in unjudged.
 #[test]
 fn deletions_are_judged_by_the_policies_that_ask_for_them() {
-    const POLICIES: &str = r#"apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: protected-namespaces-stay}
-spec:
-  matchConstraints:
-    resourceRules: [{apiGroups: [""], apiVersions: ["v1"], operations: ["DELETE"], resources: ["namespaces"]}]
-  validations:
-    - expression: "object == null && !(has(oldObject.metadata.labels) && oldObject.metadata.labels.exists(k, k == 'protected'))"
-      message: "protected namespaces cannot be deleted"
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: protected-namespaces-stay}
-spec: {policyName: protected-namespaces-stay, validationActions: [Deny]}
----
-apiVersion: templates.gatekeeper.sh/v1
-kind: ConstraintTemplate
-metadata: {name: k8skeepdatabases}
-spec:
-  crd: {spec: {names: {kind: K8sKeepDatabases}}}
-  targets:
-    - target: admission.k8s.gatekeeper.sh
-      rego: |
-        package k8skeepdatabases
-        violation[{"msg": msg}] {
-          input.review.operation == "DELETE"
-          input.review.object.metadata.labels.tier == "database"
-          msg := sprintf("%v is a database: scale it to zero instead", [input.review.object.metadata.name])
-        }
----
-apiVersion: constraints.gatekeeper.sh/v1beta1
-kind: K8sKeepDatabases
-metadata: {name: keep-databases}
-spec: {match: {kinds: [{apiGroups: ["apps"], kinds: ["StatefulSet"]}]}}
-"#;
+    let policies = std::fs::read_to_string(operations("policies.yaml")).unwrap();
     let judging = |judge_deletions: bool| {
         judging_with(
             &format!("deletions-{judge_deletions}"),
-            POLICIES,
+            &policies,
             AdmissionSettings {
                 judge_deletions,
                 ..AdmissionSettings::default()
@@ -1621,32 +1595,13 @@ fn exec_review(uid: &str, namespace: &str, user: &str, groups: &[&str]) -> Vec<u
 /// the setting it is let in unjudged.
 #[test]
 fn connections_are_judged_by_the_policies_that_select_them() {
-    const POLICIES: &str = r#"apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: no-exec-in-production}
-spec:
-  matchConstraints:
-    resourceRules: [{apiGroups: [""], apiVersions: ["v1"], operations: ["CONNECT"], resources: ["pods/exec", "pods/attach"]}]
-    namespaceSelector: {matchLabels: {env: prod}}
-  validations:
-    - expression: "'break-glass' in request.userInfo.groups"
-      messageExpression: "'exec into ' + request.namespace + '/' + request.name + ' needs break-glass'"
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: no-exec-in-production}
-spec: {policyName: no-exec-in-production, validationActions: [Deny]}
-"#;
-    let cluster = load_text(
-        "c.yaml",
-        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {env: prod}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: lab, labels: {env: dev}}\n",
-        &Limits::default(),
-    )
-    .inventory;
+    let policies = std::fs::read_to_string(operations("policies.yaml")).unwrap();
+    let namespaces = std::fs::read_to_string(operations("namespaces.yaml")).unwrap();
+    let cluster = load_text("namespaces.yaml", &namespaces, &Limits::default()).inventory;
     let judging = |judge_connect: bool| {
         judging_in(
             &format!("connect-{judge_connect}"),
-            POLICIES,
+            &policies,
             AdmissionSettings {
                 judge_connect,
                 ..AdmissionSettings::default()

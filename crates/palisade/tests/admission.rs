@@ -297,142 +297,103 @@ enabled = true
 }
 
 /// `judge_deletions = true` and `judge_connect = true` in palisade.toml: a DELETE and an
-/// exec the policies refuse are denied over TLS, others are let in.
+/// exec the policies refuse are denied over TLS, others are let in. Without them, the
+/// policies that select those requests are named at start and the requests let in.
 #[test]
 fn deletions_and_connections_are_judged_when_configured() {
-    let dir = scratch("admission-deletions");
-    let policy = dir.join("policy.yaml");
-    std::fs::write(
-        &policy,
-        r#"apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: protected-namespaces-stay}
-spec:
-  matchConstraints:
-    resourceRules: [{apiGroups: [""], apiVersions: ["v1"], operations: ["DELETE"], resources: ["namespaces"]}]
-  validations:
-    - expression: "!(has(oldObject.metadata.labels) && 'protected' in oldObject.metadata.labels)"
-      message: "protected namespaces cannot be deleted"
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: protected-namespaces-stay}
-spec: {policyName: protected-namespaces-stay, validationActions: [Deny]}
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {name: no-exec}
-spec:
-  matchConstraints:
-    resourceRules: [{apiGroups: [""], apiVersions: ["v1"], operations: ["CONNECT"], resources: ["pods/exec"]}]
-  validations:
-    - expression: "request.userInfo.username == 'oncall'"
-      message: "only oncall may exec"
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {name: no-exec}
-spec: {policyName: no-exec, validationActions: [Deny]}
-"#,
-    )
-    .unwrap();
-    let (_child, port, _, ca) = serve(
-        &dir,
-        "[admission]\njudge_deletions = true\njudge_connect = true\n",
-        &["--policy", policy.to_str().unwrap()],
-    );
-    let agent = client(&ca);
+    let dir = scratch("admission-operations");
+    let fixtures = workspace().join("crates/palisade/tests/policy/operations");
+    let serving = |config: &str, tls: &str| {
+        std::fs::write(dir.join("palisade.toml"), config).unwrap();
+        let mut command = bin();
+        command
+            .args(["serve", "admission", "--self-signed"])
+            .arg(dir.join(tls))
+            .args(["--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0"])
+            .arg("--config")
+            .arg(dir.join("palisade.toml"))
+            .arg("--policy")
+            .arg(fixtures.join("policies.yaml"))
+            .arg("--inventory")
+            .arg(fixtures.join("namespaces.yaml"));
+        let (child, port, _, logged, _rest) =
+            common::serve::start_logged(command, "serving admission reviews");
+        let agent = client(&std::fs::read(dir.join(tls).join("ca.pem")).unwrap());
+        let validate = move |request: Value| {
+            let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                "request": request});
+            let (status, answer) = post(
+                &agent,
+                &format!("https://127.0.0.1:{port}/validate"),
+                "application/json",
+                review.to_string().as_bytes(),
+            );
+            assert_eq!(status, 200, "{answer}");
+            answer["response"].clone()
+        };
+        (child, logged, validate)
+    };
     let delete = |uid: &str, labels: Value| {
-        let namespace = json!({"apiVersion": "v1", "kind": "Namespace",
-            "metadata": {"name": uid, "labels": labels}});
-        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-            "request": {"uid": uid, "kind": {"group": "", "version": "v1", "kind": "Namespace"},
-                "resource": {"group": "", "version": "v1", "resource": "namespaces"},
-                "name": uid, "operation": "DELETE", "userInfo": {"username": "alice"},
-                "object": null, "oldObject": namespace}});
-        let (status, answer) = post(
-            &agent,
-            &format!("https://127.0.0.1:{port}/validate"),
-            "application/json",
-            review.to_string().as_bytes(),
-        );
-        assert_eq!(status, 200, "{answer}");
-        answer["response"].clone()
-    };
-    let refused = delete("payments", json!({"protected": "true"}));
-    assert_eq!(refused["allowed"], false, "{refused}");
-    assert!(
-        refused["status"]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("protected namespaces cannot be deleted")),
-        "{refused}"
-    );
-    let allowed = delete("scratch", json!({}));
-    assert_eq!(allowed["allowed"], true, "{allowed}");
-    let exec = |uid: &str, user: &str| {
-        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-            "request": {"uid": uid, "kind": {"group": "", "version": "v1", "kind": "PodExecOptions"},
-                "resource": {"group": "", "version": "v1", "resource": "pods"}, "subResource": "exec",
-                "name": "web-1", "namespace": "shop", "operation": "CONNECT",
-                "userInfo": {"username": user},
-                "object": {"kind": "PodExecOptions", "apiVersion": "v1", "container": "web",
-                    "command": ["sh"], "stdin": true, "tty": true}}});
-        let (status, answer) = post(
-            &agent,
-            &format!("https://127.0.0.1:{port}/validate"),
-            "application/json",
-            review.to_string().as_bytes(),
-        );
-        assert_eq!(status, 200, "{answer}");
-        answer["response"].clone()
-    };
-    let refused = exec("x1", "mallory");
-    assert_eq!(refused["allowed"], false, "{refused}");
-    assert!(
-        refused["status"]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("only oncall may exec")),
-        "{refused}"
-    );
-    assert_eq!(exec("x2", "oncall")["allowed"], true);
-
-    // Without the setting, the policy written for deletions is named at start, and a
-    // deletion is let in unjudged.
-    std::fs::write(dir.join("palisade.toml"), "[admission]\n").unwrap();
-    let mut command = bin();
-    command
-        .args(["serve", "admission", "--self-signed"])
-        .arg(dir.join("tls-off"))
-        .args(["--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0"])
-        .arg("--config")
-        .arg(dir.join("palisade.toml"))
-        .args(["--policy", policy.to_str().unwrap()]);
-    let (_off, port, _, logged, _rest) =
-        common::serve::start_logged(command, "serving admission reviews");
-    assert!(
-        logged.contains("policies select DELETE, which is not judged")
-            && logged.contains("ValidatingAdmissionPolicy/protected-namespaces-stay"),
-        "{logged}"
-    );
-    assert!(
-        logged.contains("policies select CONNECT, which is not judged")
-            && logged.contains("ValidatingAdmissionPolicy/no-exec"),
-        "{logged}"
-    );
-    let agent = client(&std::fs::read(dir.join("tls-off/ca.pem")).unwrap());
-    let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-        "request": {"uid": "off", "kind": {"group": "", "version": "v1", "kind": "Namespace"},
+        json!({"uid": uid, "kind": {"group": "", "version": "v1", "kind": "Namespace"},
             "resource": {"group": "", "version": "v1", "resource": "namespaces"},
-            "name": "payments", "operation": "DELETE", "userInfo": {"username": "alice"},
+            "name": uid, "operation": "DELETE", "userInfo": {"username": "alice"},
             "object": null, "oldObject": {"apiVersion": "v1", "kind": "Namespace",
-                "metadata": {"name": "payments", "labels": {"protected": "true"}}}}});
-    let (_, answer) = post(
-        &agent,
-        &format!("https://127.0.0.1:{port}/validate"),
-        "application/json",
-        review.to_string().as_bytes(),
+                "metadata": {"name": uid, "labels": labels}}})
+    };
+    let exec = |uid: &str, groups: &[&str]| {
+        json!({"uid": uid, "kind": {"group": "", "version": "v1", "kind": "PodExecOptions"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"}, "subResource": "exec",
+            "name": "web-1", "namespace": "shop", "operation": "CONNECT",
+            "userInfo": {"username": "mallory", "groups": groups},
+            "object": {"kind": "PodExecOptions", "apiVersion": "v1", "container": "web",
+                "command": ["sh"], "stdin": true, "tty": true}})
+    };
+    let message = |response: &Value| {
+        response["status"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+
+    let (_on, _, validate) = serving(
+        "[admission]\njudge_deletions = true\njudge_connect = true\n",
+        "tls-on",
     );
-    assert_eq!(answer["response"]["allowed"], true, "{answer}");
+    let refused = validate(delete("payments", json!({"protected": "true"})));
+    assert_eq!(refused["allowed"], false, "{refused}");
+    assert!(
+        message(&refused).contains("protected namespaces cannot be deleted"),
+        "{refused}"
+    );
+    assert_eq!(validate(delete("scratch", json!({})))["allowed"], true);
+    let refused = validate(exec("x1", &["developers"]));
+    assert_eq!(refused["allowed"], false, "{refused}");
+    assert!(
+        message(&refused).contains("exec into shop/web-1 needs break-glass"),
+        "{refused}"
+    );
+    assert_eq!(validate(exec("x2", &["break-glass"]))["allowed"], true);
+
+    // Without the settings, the idle policies are named at start; the requests are let in.
+    let (_off, logged, validate) = serving("[admission]\n", "tls-off");
+    for (operation, policy) in [
+        (
+            "DELETE",
+            "ValidatingAdmissionPolicy/protected-namespaces-stay",
+        ),
+        ("CONNECT", "ValidatingAdmissionPolicy/no-exec-in-production"),
+    ] {
+        assert!(
+            logged.contains(&format!("policies select {operation}, which is not judged"))
+                && logged.contains(policy),
+            "{logged}"
+        );
+    }
+    assert_eq!(
+        validate(delete("payments", json!({"protected": "true"})))["allowed"],
+        true
+    );
+    assert_eq!(validate(exec("x3", &[]))["allowed"], true);
 }
 
 const SLOW_TEMPLATE: &str = r#"apiVersion: templates.gatekeeper.sh/v1
