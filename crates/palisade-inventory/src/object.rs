@@ -42,7 +42,20 @@ impl Object {
     /// `DELETE`, whose object is the one being removed, or `CONNECT`, whose object is the
     /// connection's options); `None` outside admission.
     pub fn operation(&self) -> Option<&str> {
-        self.request.as_ref()?.get("operation")?.as_str()
+        self.request_text("operation")
+    }
+
+    /// A string field of the AdmissionRequest the object arrived in (`subResource`).
+    pub fn request_text(&self, field: &str) -> Option<&str> {
+        self.request.as_ref()?.get(field)?.as_str()
+    }
+
+    /// At admission, the object the request replaces (an update's `oldObject`).
+    pub fn old_object(&self) -> Option<&Value> {
+        self.request
+            .as_ref()?
+            .get("oldObject")
+            .filter(|o| o.is_object())
     }
 
     /// Builds an object from a value and its spans; `None` when the value is not a Kubernetes

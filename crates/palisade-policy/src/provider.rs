@@ -20,7 +20,9 @@ use serde_json::{Map, Value};
 
 use crate::engine::Compiled;
 use crate::expansion::{ExpansionTemplate, Expansions, Resultant};
-use crate::gatekeeper::{Constraint, Enforcement, EnforcementPoint, PolicyError, Template};
+use crate::gatekeeper::{
+    Applies, Constraint, Enforcement, EnforcementPoint, PolicyError, Template,
+};
 use crate::rego::{inventory_of, rego_review_in, review_in, to_rego};
 
 /// The annotation that sets a constraint's severity.
@@ -156,15 +158,8 @@ impl ConstraintRule {
     /// either matches, so an update that removes the label a `labelSelector` reads escapes
     /// no constraint.
     fn applies_to_request(&self, cx: &mut Context<'_>, cluster: &Cluster) -> bool {
-        let old = cx
-            .object
-            .request
-            .as_deref()
-            .and_then(|r| r.get("oldObject"))
-            .filter(|o| o.is_object());
-        use crate::gatekeeper::Applies;
         let new = self.matching(cx, cluster, &cx.object.value);
-        let verdict = match old {
+        let verdict = match cx.object.old_object() {
             Some(old) if !matches!(new, Applies::Yes) => {
                 match (new, self.matching(cx, cluster, old)) {
                     (Applies::Yes, _) | (_, Applies::Yes) => Applies::Yes,
@@ -187,11 +182,11 @@ impl ConstraintRule {
     }
 
     /// An answer of the matcher as a yes or no: unknown is no, with the object not assessed.
-    fn decided(&self, cx: &mut Context<'_>, verdict: crate::gatekeeper::Applies) -> bool {
+    fn decided(&self, cx: &mut Context<'_>, verdict: Applies) -> bool {
         match verdict {
-            crate::gatekeeper::Applies::Yes => true,
-            crate::gatekeeper::Applies::No => false,
-            crate::gatekeeper::Applies::Unknown(why) => {
+            Applies::Yes => true,
+            Applies::No => false,
+            Applies::Unknown(why) => {
                 cx.not_assessed(format!("whether the constraint applies is unknown: {why}"));
                 false
             }
@@ -199,12 +194,7 @@ impl ConstraintRule {
     }
 
     /// What the constraint's match says of `object`.
-    fn matching(
-        &self,
-        cx: &Context<'_>,
-        cluster: &Cluster,
-        object: &Value,
-    ) -> crate::gatekeeper::Applies {
+    fn matching(&self, cx: &Context<'_>, cluster: &Cluster, object: &Value) -> Applies {
         // A Namespace is exempt by its own name, as Gatekeeper exempts it.
         if let Some(namespace) = crate::gatekeeper::counted_namespace(&cx.object.value)
             && self
@@ -212,7 +202,7 @@ impl ConstraintRule {
                 .iter()
                 .any(|pattern| crate::gatekeeper::glob(pattern, namespace))
         {
-            return crate::gatekeeper::Applies::No;
+            return Applies::No;
         }
         let api_version = object
             .get("apiVersion")
@@ -412,8 +402,8 @@ impl Rule for VapRule {
             group: group.to_string(),
             version: version.to_string(),
             resource,
-            subresource: request_text(request, "subResource").unwrap_or(""),
-            operation: request_text(request, "operation").unwrap_or("CREATE"),
+            subresource: cx.object.request_text("subResource").unwrap_or(""),
+            operation: cx.object.operation().unwrap_or("CREATE"),
             namespaced,
             name: id.name.as_deref().unwrap_or(""),
             labels: cx
@@ -421,9 +411,7 @@ impl Rule for VapRule {
                 .value
                 .at("/metadata/labels")
                 .and_then(Value::as_object),
-            old_object: request
-                .and_then(|r| r.get("oldObject"))
-                .filter(|o| o.is_object()),
+            old_object: cx.object.old_object(),
             namespace: id.namespace.as_deref().unwrap_or("default"),
             namespace_labels: cluster.namespace_labels(cx.object),
         };
@@ -484,11 +472,6 @@ impl Rule for VapRule {
             )),
         }
     }
-}
-
-/// A string field of the AdmissionRequest an object arrived in.
-fn request_text<'r>(request: Option<&'r Value>, field: &str) -> Option<&'r str> {
-    request?.get(field)?.as_str()
 }
 
 /// Policies read from files, and what could not be used.
