@@ -1272,6 +1272,20 @@ spec:
     ));
 }
 
+/// The request was let in unjudged, the log naming the setting that would judge it.
+fn let_in_for_want_of(judged: &palisade_admission::Judged, setting: &str) {
+    assert!(judged.allowed(), "{:?}", judged.log);
+    assert!(
+        judged
+            .log
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains(setting)),
+        "{:?}",
+        judged.log
+    );
+}
+
 /// A file of the policies on deletions and connections (crates/palisade/tests/policy/
 /// operations), which the webhook's test over TLS reads too.
 fn operations(name: &str) -> PathBuf {
@@ -1447,16 +1461,7 @@ fn deletions_are_judged_by_the_policies_that_ask_for_them() {
     );
     let off = judging(false);
     let judged = off.validate(&review_as("DELETE", &database, None));
-    assert!(judged.allowed(), "{:?}", judged.log);
-    assert!(
-        judged
-            .log
-            .reason
-            .as_deref()
-            .is_some_and(|r| r.contains("judge_deletions")),
-        "{:?}",
-        judged.log
-    );
+    let_in_for_want_of(&judged, "judge_deletions");
     // Built-in rules enforced: a privileged pod cannot be created, but it can be deleted.
     let builtin = admission(
         AdmissionSettings {
@@ -1634,16 +1639,7 @@ fn connections_are_judged_by_the_policies_that_select_them() {
     assert!(judged.allowed(), "{:?}", judged.log);
     let off = judging(false);
     let judged = verdict(&off, exec_review("e4", "shop", "mallory", &[]));
-    assert!(judged.allowed(), "{:?}", judged.log);
-    assert!(
-        judged
-            .log
-            .reason
-            .as_deref()
-            .is_some_and(|r| r.contains("judge_connect")),
-        "{:?}",
-        judged.log
-    );
+    let_in_for_want_of(&judged, "judge_connect");
     // Built-in rules only: an exec is never refused by them.
     let builtin = admission(
         AdmissionSettings {
