@@ -549,6 +549,25 @@ kind: K8sPrinter
 metadata: {name: printer}
 spec: {match: {kinds: [{apiGroups: [""], kinds: ["Secret", "ConfigMap"]}]}}
 ---
+# An exec's command, quoted (judged with `judge_connect`).
+apiVersion: templates.gatekeeper.sh/v1
+kind: ConstraintTemplate
+metadata: {name: k8sexecprinter}
+spec:
+  crd: {spec: {names: {kind: K8sExecPrinter}}}
+  targets:
+    - target: admission.k8s.gatekeeper.sh
+      rego: |
+        package k8sexecprinter
+        violation[{"msg": msg}] {
+          msg := sprintf("exec: %v", [input.review.object.command])
+        }
+---
+apiVersion: constraints.gatekeeper.sh/v1beta1
+kind: K8sExecPrinter
+metadata: {name: exec-printer}
+spec: {match: {kinds: [{apiGroups: [""], kinds: ["PodExecOptions"]}]}}
+---
 # Mutators at /mutate: one that labels every object (its patch is the label alone), and one
 # that meets a canary string where it wants a list (its failure names the type only).
 apiVersion: mutations.gatekeeper.sh/v1
@@ -875,7 +894,7 @@ fn admission_responses_and_logs_never_hold_a_canary() {
     let dir = scratch("canary-admission");
     std::fs::write(
         dir.join("palisade.toml"),
-        "[admission]\nmode = \"warn\"\nwarn_at = \"info\"\nexempt_namespaces = []\n[admission.mutate]\nenabled = true\n",
+        "[admission]\nmode = \"warn\"\nwarn_at = \"info\"\nexempt_namespaces = []\njudge_deletions = true\njudge_connect = true\n[admission.mutate]\nenabled = true\n",
     )
     .unwrap();
     let mut command = bin();
@@ -896,7 +915,12 @@ fn admission_responses_and_logs_never_hold_a_canary() {
         let api_version = object["apiVersion"].as_str().unwrap_or("v1");
         let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
         let kind = object["kind"].as_str().unwrap_or("");
-        for (operation, old) in [("CREATE", None), ("UPDATE", live.get(i))] {
+        // A deletion is judged on the object it removes (`judge_deletions`).
+        for (operation, new, old) in [
+            ("CREATE", Some(object), None),
+            ("UPDATE", Some(object), live.get(i)),
+            ("DELETE", None, Some(object)),
+        ] {
             let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
                 "uid": format!("c{i}{operation}"),
                 "kind": {"group": group, "version": version, "kind": kind},
@@ -904,7 +928,7 @@ fn admission_responses_and_logs_never_hold_a_canary() {
                 "name": object.at("/metadata/name").cloned().unwrap_or_default(),
                 "namespace": object.at("/metadata/namespace").cloned().unwrap_or(serde_json::json!("shop")),
                 "operation": operation, "userInfo": {"username": "alice"},
-                "object": object, "oldObject": old}});
+                "object": new, "oldObject": old}});
             for endpoint in ["validate", "mutate"] {
                 let mut response = agent
                     .post(format!("https://127.0.0.1:{port}/{endpoint}"))
@@ -925,6 +949,23 @@ fn admission_responses_and_logs_never_hold_a_canary() {
             }
         }
     }
+    // An exec whose command carries credentials (`judge_connect`), which the printing
+    // policy quotes.
+    let exec = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+        "uid": "exec", "kind": {"group": "", "version": "v1", "kind": "PodExecOptions"},
+        "resource": {"group": "", "version": "v1", "resource": "pods"}, "subResource": "exec",
+        "name": "web-1", "namespace": "shop", "operation": "CONNECT", "userInfo": {"username": "alice"},
+        "object": {"kind": "PodExecOptions", "apiVersion": "v1", "container": "web", "command": [
+            "sh", "-c", format!("curl -u admin:{} http://backend/", canary('g', "commandCurl")),
+            format!("--db-password={}", canary('g', "argsDbPassword"))]}}});
+    let mut response = agent
+        .post(format!("https://127.0.0.1:{port}/validate"))
+        .header("content-type", "application/json")
+        .send(exec.to_string())
+        .unwrap();
+    let body = response.body_mut().read_to_string().unwrap();
+    assert!(body.contains("exec: "), "the exec was not judged: {body}");
+    seen.push_str(&body);
     let metrics = common::serve::metrics(&agent, health);
     drop(child);
     let log = rest.join().unwrap();
