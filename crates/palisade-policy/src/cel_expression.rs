@@ -75,8 +75,7 @@ const MAX_NESTING: usize = 90;
 /// How deep `text` nests, counted as the parser nests expressions: each bracket, and each
 /// conditional (`?`, but not the optional syntax `.?`, `[?`, `{?`, `,?`) within its brackets
 /// and argument or element.
-/// String literals are skipped. A string the parser reads differently can only make the
-/// count higher, never lower.
+/// String literals (quoted, triple-quoted, raw) are skipped.
 fn nesting(text: &str) -> usize {
     let bytes = text.as_bytes();
     // Conditionals open at each bracket level.
@@ -87,13 +86,7 @@ fn nesting(text: &str) -> usize {
     while i < bytes.len() {
         let byte = bytes[i];
         match byte {
-            b'\'' | b'"' => {
-                // To the closing quote, past escaped characters.
-                i += 1;
-                while i < bytes.len() && bytes[i] != byte {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-            }
+            b'\'' | b'"' => i = string_end(bytes, i, matches!(previous, b'r' | b'R')),
             b'(' | b'[' | b'{' => levels.push(0),
             b')' | b']' | b'}' if levels.len() > 1 => {
                 levels.pop();
@@ -118,6 +111,30 @@ fn nesting(text: &str) -> usize {
         i += 1;
     }
     deepest
+}
+
+/// The index of the last quote of the string literal opening at `start`: a triple-quoted
+/// one ends at the next three quotes, a single-quoted one at the next quote not escaped
+/// (`raw`: `r'...'`, whose backslashes escape nothing). Unterminated, the text's end.
+fn string_end(bytes: &[u8], start: usize, raw: bool) -> usize {
+    let quote = bytes[start];
+    let triple = bytes.get(start..start + 3) == Some(&[quote, quote, quote][..]);
+    let mut i = start + if triple { 3 } else { 1 };
+    while i < bytes.len() {
+        if bytes[i] == b'\\' && !raw {
+            i += 2;
+        } else if triple {
+            if bytes.get(i..i + 3) == Some(&[quote, quote, quote][..]) {
+                return i + 2;
+            }
+            i += 1;
+        } else if bytes[i] == quote {
+            return i;
+        } else {
+            i += 1;
+        }
+    }
+    bytes.len()
 }
 
 /// Adds the clock check and the optional selections the compiled expressions call to
@@ -390,6 +407,9 @@ mod tests {
         assert!(Expression::compile(&conditionals(200)).is_err());
         // Brackets in strings and the optional syntax are not nesting.
         assert_eq!(nesting("'((((' + \"[[\\\"[\" + 'a\\'('"), 0);
+        assert_eq!(nesting("'''it's ((('''"), 0);
+        assert_eq!(nesting("r'\\' + [1]"), 1);
+        assert_eq!(nesting("\"\"\"a \" [[ \"\"\" + (1)"), 1);
         assert_eq!(nesting("a.?b[?0] + [?x, ?y]"), 1);
         assert_eq!(nesting("a ? (b ? 1 : 2) : 3"), 3);
         assert_eq!(nesting(&format!("[{}]", "x ? 1 : 2, ".repeat(100))), 2);
