@@ -45,6 +45,13 @@ impl Object {
         self.request_text("operation")
     }
 
+    /// The operation, when the request stores nothing of the object: a `DELETE` (the object
+    /// is the one removed) or a `CONNECT` (the object is an exec's or port-forward's options).
+    pub fn storing_nothing(&self) -> Option<&str> {
+        self.operation()
+            .filter(|op| matches!(*op, "DELETE" | "CONNECT"))
+    }
+
     /// A string field of the AdmissionRequest the object arrived in (`subResource`).
     pub fn request_text(&self, field: &str) -> Option<&str> {
         self.request.as_ref()?.get(field)?.as_str()

@@ -139,8 +139,7 @@ impl Rule for ConstraintRule {
         }
         // A deletion or a connection creates nothing: the resources a workload would make are
         // not judged.
-        let creating = !matches!(cx.object.operation(), Some("DELETE" | "CONNECT"));
-        if self.constraint.matcher.source_allows(true) && creating {
+        if self.constraint.matcher.source_allows(true) && cx.object.storing_nothing().is_none() {
             self.check_expanded(cx, &cluster, inventory);
         }
     }

@@ -50,7 +50,7 @@ impl ResourceRule {
         any(&self.groups, &target.group)
             && any(&self.versions, &target.version)
             && self.selects_resource(&target.resource, target.subresource)
-            && (self.operations.is_empty() || any(&self.operations, target.operation))
+            && self.selects_operation(target.operation)
             && match self.scope.as_deref() {
                 Some("Namespaced") => target.namespaced,
                 Some("Cluster") => !target.namespaced,
@@ -60,6 +60,11 @@ impl ResourceRule {
 }
 
 impl ResourceRule {
+    /// Whether the rule selects `operation` (every one when it names none).
+    fn selects_operation(&self, operation: &str) -> bool {
+        self.operations.is_empty() || any(&self.operations, operation)
+    }
+
     /// The API server's resource match: `pods` is the resource alone, `pods/exec` one
     /// subresource, `pods/*` the resource and all its subresources, `*` every resource
     /// (without subresources), `*/scale` one subresource of every resource, `*/*` all.
@@ -225,10 +230,7 @@ impl Policy {
     /// operation without them).
     pub fn selects_operation(&self, operation: &str) -> bool {
         let rules = &self.constraints.rules;
-        rules.is_empty()
-            || rules
-                .iter()
-                .any(|r| r.operations.is_empty() || any(&r.operations, operation))
+        rules.is_empty() || rules.iter().any(|r| r.selects_operation(operation))
     }
 }
 

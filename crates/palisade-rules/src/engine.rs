@@ -274,9 +274,7 @@ fn evaluate_object(
             .is_some_and(|c| pod_specs[c].is_some());
     let mut pod_facts = None;
     // A deletion or a connection is judged only by the rules that ask for it.
-    let storing_nothing = object
-        .operation()
-        .filter(|op| matches!(*op, "DELETE" | "CONNECT"));
+    let storing_nothing = object.storing_nothing();
     for &rule_index in plan.rules_for(object_index) {
         let rule = rules[rule_index];
         if storing_nothing.is_some_and(|op| !rule.judges_operation(op)) {

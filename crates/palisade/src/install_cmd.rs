@@ -295,15 +295,12 @@ fn reviewed_meta(name: &str, suppression: &str) -> Value {
     meta
 }
 
-/// The `[admission]` line that makes the webhook judge deletions.
-const JUDGE_DELETIONS: &str = "judge_deletions = true\n";
-
 fn config_map(install: &Install) -> Value {
     let mut config = String::from(
         "# palisade serve admission's settings; `palisade init` writes every one, commented.\n[admission]\nexempt_namespaces = [\"kube-system\"]\n",
     );
     if install.deletions != Deletions::Unjudged {
-        config.push_str(JUDGE_DELETIONS);
+        config.push_str("judge_deletions = true\n");
     }
     if install.judge_connect {
         config.push_str("judge_connect = true\n");
