@@ -1656,3 +1656,51 @@ fn connections_are_judged_by_the_policies_that_select_them() {
         judged.log
     );
 }
+
+/// The webhook's escalation graph asks the policies it enforces which pods that would own
+/// their node they refuse, as `palisade scan` does: a Deployment whose account may create pods
+/// in its namespace is let in where the policies refuse every way to own a node, and refused
+/// (RBAC017, enforced) where one way is let in.
+#[test]
+fn the_webhooks_escalation_graph_reads_the_policies_it_enforces() {
+    let brakes = workspace().join("crates/palisade/tests/policy/brakes");
+    let text = std::fs::read_to_string(brakes.join("cluster.yaml")).unwrap();
+    let (frontend, rest): (Vec<&str>, Vec<&str>) = text
+        .split("---\n")
+        .partition(|doc| doc.contains("kind: Deployment"));
+    let cluster = load_text("cluster.yaml", &rest.join("---\n"), &Limits::default()).inventory;
+    let deployment = load_text("frontend.yaml", frontend[0], &Limits::default())
+        .inventory
+        .objects[0]
+        .value
+        .clone();
+    let dir = std::env::temp_dir().join(format!("palisade-brakes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let judge_with = |constraints: &str| {
+        let file = dir.join("policies.yaml");
+        let templates = std::fs::read_to_string(brakes.join("templates.yaml")).unwrap();
+        std::fs::write(&file, format!("{templates}---\n{constraints}")).unwrap();
+        let mut options = only_policies_of(&file);
+        options.only_rules.push("RBAC017".into());
+        Admission::new(
+            ClusterModel::prepare(cluster.clone(), options),
+            enforcing(&["RBAC017"]),
+            None,
+        )
+    };
+    let constraints = std::fs::read_to_string(brakes.join("constraints.yaml")).unwrap();
+    let guarded = judge_with(&constraints);
+    let review = decode(&review_of(&deployment, "guarded")).unwrap();
+    let judged = guarded.validate(&review);
+    assert!(judged.allowed(), "{:?}", judged.log);
+    // The same answer on the next request (the answers are kept with the cluster).
+    assert!(guarded.validate(&review).allowed());
+    let partial: Vec<&str> = constraints
+        .split("---\n")
+        .filter(|doc| !doc.contains("no-added-capabilities"))
+        .collect();
+    let judged = judge_with(&partial.join("---\n")).validate(&review);
+    assert!(!judged.allowed());
+    assert_eq!(judged.log.denied, ["RBAC017"], "{:?}", judged.log);
+    let _ = std::fs::remove_dir_all(&dir);
+}

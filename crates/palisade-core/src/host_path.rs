@@ -164,6 +164,16 @@ pub fn node_takeover_path(path: &str) -> Option<String> {
         .map(|(what, _)| what)
 }
 
+/// The paths whose mount hands over the node ([`node_takeover_path`] names each), as listed:
+/// what an admission policy must refuse to mount, one by one, for creating a pod not to give
+/// the node away.
+pub fn node_takeover_paths() -> impl Iterator<Item = &'static str> {
+    SENSITIVE_PATHS
+        .iter()
+        .filter(|(_, _, takeover)| *takeover)
+        .map(|(path, _, _)| *path)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

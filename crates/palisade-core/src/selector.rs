@@ -52,6 +52,20 @@ pub fn namespace_selected(
     }
 }
 
+/// Whether `selector` (a `LabelSelector` object) selects every object whatever its labels:
+/// null, or with no `matchLabels` and no `matchExpressions` (or empty ones).
+pub fn selects_everything(selector: &Value) -> bool {
+    let empty = |key: &str| {
+        selector.get(key).is_none_or(|v| {
+            v.is_null()
+                || v.as_object().is_some_and(Map::is_empty)
+                || v.as_array().is_some_and(Vec::is_empty)
+        })
+    };
+    selector.is_null()
+        || (selector.is_object() && empty("matchLabels") && empty("matchExpressions"))
+}
+
 /// Whether `selector` (a `LabelSelector` object) selects an object with `labels`. An empty
 /// selector selects everything; a malformed one (unknown operator, wrong types) selects
 /// nothing, as the API server would have rejected it.

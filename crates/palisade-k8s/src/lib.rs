@@ -24,6 +24,7 @@ pub mod pod_security;
 pub mod resources;
 pub mod security;
 pub mod storage;
+pub mod takeover_probes;
 
 pub use exposure::{Exposure, service_exposure};
 pub use resources::{

@@ -39,6 +39,8 @@ pub struct CelTemplate {
     audit_annotations: Vec<(String, Expression)>,
     /// Whether an expression reads the `authorizer` variable.
     uses_authorizer: bool,
+    /// Whether an expression reads who asks (`request.userInfo`).
+    reads_user: bool,
 }
 
 /// What one evaluation found: the failed validations, and the audit annotations a
@@ -109,9 +111,13 @@ impl CelTemplate {
             message,
         };
         let uses_authorizer = std::cell::Cell::new(false);
+        let reads_user = std::cell::Cell::new(false);
         let compile = |expression: &str| {
             if expression.contains("authorizer") {
                 uses_authorizer.set(true);
+            }
+            if expression.contains("userInfo") {
+                reads_user.set(true);
             }
             Expression::compile(expression).map_err(|e| error(format!("`{expression}`: {e}")))
         };
@@ -170,12 +176,23 @@ impl CelTemplate {
             validations,
             audit_annotations,
             uses_authorizer: uses_authorizer.get(),
+            reads_user: reads_user.get(),
         })
     }
 
     /// Whether the verdict depends on the requesting user's permissions (`authorizer`).
     pub fn uses_authorizer(&self) -> bool {
         self.uses_authorizer
+    }
+
+    /// Whether the verdict depends on who asks (`request.userInfo`).
+    pub fn reads_user(&self) -> bool {
+        self.reads_user
+    }
+
+    /// Whether `matchConditions` decide which requests are judged.
+    pub fn has_match_conditions(&self) -> bool {
+        !self.match_conditions.is_empty()
     }
 
     /// The violations for one review, as Gatekeeper evaluates the template: `params` is the

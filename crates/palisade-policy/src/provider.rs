@@ -15,7 +15,7 @@ use palisade_core::tree::Tree as _;
 use palisade_core::{Control, JsonPointer, RuleMeta, Severity};
 use palisade_inventory::{Inventory, Limits, load_text};
 use palisade_k8s::resources::Scopes;
-use palisade_rules::{Context, Rule, Target};
+use palisade_rules::{Context, Refusal, Rule, Target};
 use serde_json::{Map, Value};
 
 use crate::engine::Compiled;
@@ -38,6 +38,8 @@ pub struct ConstraintRule {
     /// The constraint's parameters in regorus' form, converted once.
     parameters: regorus::Value,
     uses_inventory: bool,
+    /// Whether the template reads who asks (`input.review.userInfo`, CEL `request.userInfo`).
+    reads_user: bool,
     /// The run's ExpansionTemplates: the constraint also judges the resources workloads
     /// would create.
     expansions: Arc<Expansions>,
@@ -46,6 +48,8 @@ pub struct ConstraintRule {
     severity_annotated: bool,
     /// Namespaces a Gatekeeper `Config` exempts from every constraint at the run's point.
     exempt_namespaces: Arc<Vec<String>>,
+    /// Namespaces a `Config` exempts from every constraint at the admission webhook.
+    webhook_exempt_namespaces: Arc<Vec<String>>,
 }
 
 /// The judged object's review in regorus' form, shared by the constraints judging it.
@@ -148,6 +152,56 @@ impl Rule for ConstraintRule {
     /// as `input.review.object`, and a connection with its options (`PodExecOptions`).
     fn judges_operation(&self, _operation: &str) -> bool {
         true
+    }
+
+    /// A constraint refuses at admission when its webhook action is `deny` and the webhook
+    /// does not exempt the namespace. A pod's creator escapes it when its match reads what
+    /// the creator writes (a label selector selecting less than everything, a name), when it
+    /// exempts images (the library's `exemptImages` parameter), judges only the resources
+    /// ExpansionTemplates make, decides by other objects (`data.inventory`) or by who asks
+    /// (`userInfo`).
+    fn refuses_at_admission(&self, namespace: &str) -> Refusal {
+        if self.constraint.enforcement_at(EnforcementPoint::Validation) != Some(Enforcement::Deny)
+            || self
+                .webhook_exempt_namespaces
+                .iter()
+                .any(|pattern| crate::gatekeeper::glob(pattern, namespace))
+        {
+            return Refusal::No;
+        }
+        let matcher = &self.constraint.matcher;
+        let exempt_images: Vec<&str> = self
+            .constraint
+            .parameters
+            .get("exemptImages")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let escape = if !exempt_images.is_empty() {
+            format!(
+                "it exempts images {}",
+                palisade_core::words::first_few(&exempt_images, 3)
+            )
+        } else if matcher
+            .label_selector
+            .as_ref()
+            .is_some_and(|s| !palisade_core::selector::selects_everything(s))
+        {
+            "its labelSelector leaves out pods by their labels".to_string()
+        } else if matcher.name.as_deref().is_some_and(|name| name != "*") {
+            "it matches pods by name".to_string()
+        } else if !matcher.source_allows(false) {
+            "it judges only the resources ExpansionTemplates make".to_string()
+        } else if self.uses_inventory {
+            "it decides by other objects of the cluster (data.inventory)".to_string()
+        } else if self.reads_user {
+            "its verdict depends on who asks (userInfo)".to_string()
+        } else {
+            return Refusal::Yes;
+        };
+        Refusal::Escapable(escape)
     }
 }
 
@@ -366,6 +420,40 @@ impl Rule for VapRule {
     /// decides which).
     fn judges_operation(&self, operation: &str) -> bool {
         self.policy.selects_operation(operation)
+    }
+
+    /// A binding refuses at admission when its actions include `Deny`. A pod's creator
+    /// escapes it when it or its policy selects objects by their labels (a selector selecting
+    /// less than everything), when the policy's match conditions decide which requests it
+    /// judges (they may read anything of the request), or when its verdict depends on who
+    /// asks (`request.userInfo`, `authorizer`).
+    fn refuses_at_admission(&self, _namespace: &str) -> Refusal {
+        if self.binding.action != crate::vap::Action::Deny {
+            return Refusal::No;
+        }
+        let escape = if !self.policy.selects_every_object() || !self.binding.selects_every_object()
+        {
+            "its objectSelector leaves out objects by their labels"
+        } else if self.policy.has_match_conditions() {
+            "its matchConditions decide which requests it judges"
+        } else if self.policy.reads_requester() {
+            "its verdict depends on who asks (request.userInfo, authorizer)"
+        } else {
+            return Refusal::Yes;
+        };
+        Refusal::Escapable(escape.to_string())
+    }
+
+    /// The policy's parameters (`paramKind`).
+    fn reads_at_admission(&self) -> Vec<(String, String)> {
+        self.policy
+            .param_kind
+            .iter()
+            .map(|(api_version, kind)| {
+                let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+                (group.to_string(), kind.clone())
+            })
+            .collect()
     }
 
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
@@ -632,6 +720,7 @@ pub fn load_objects(
     let mut expansions: Vec<(String, ExpansionTemplate)> = Vec::new();
     let mut mutators: Vec<crate::mutation::Mutator> = Vec::new();
     let mut exempt_namespaces: Vec<String> = Vec::new();
+    let mut webhook_exempt_namespaces: Vec<String> = Vec::new();
     let mut exempt_from_mutation: Vec<String> = Vec::new();
     let mut loaded = Loaded::default();
     for (display, object) in objects {
@@ -650,6 +739,10 @@ pub fn load_objects(
             exempt_namespaces.extend(crate::gatekeeper::config_exempt_namespaces(
                 &object.value,
                 point,
+            ));
+            webhook_exempt_namespaces.extend(crate::gatekeeper::config_exempt_namespaces(
+                &object.value,
+                EnforcementPoint::Validation,
             ));
             exempt_from_mutation.extend(crate::gatekeeper::config_exempt_from_mutation(
                 &object.value,
@@ -708,6 +801,7 @@ pub fn load_objects(
     let shared = Shared {
         expansions,
         exempt_namespaces: Arc::new(exempt_namespaces),
+        webhook_exempt_namespaces: Arc::new(webhook_exempt_namespaces),
         point,
     };
     for (file, value) in constraints {
@@ -731,6 +825,7 @@ pub fn load_objects(
 struct Shared {
     expansions: Arc<Expansions>,
     exempt_namespaces: Arc<Vec<String>>,
+    webhook_exempt_namespaces: Arc<Vec<String>>,
     point: EnforcementPoint,
 }
 
@@ -789,11 +884,18 @@ fn constraint_rule(
         meta,
         uses_inventory: template.rego.contains("data.inventory")
             || template.libs.iter().any(|l| l.contains("data.inventory")),
+        reads_user: template.rego.contains("userInfo")
+            || template.libs.iter().any(|l| l.contains("userInfo"))
+            || template
+                .cel
+                .as_ref()
+                .is_some_and(|cel| cel.to_string().contains("userInfo")),
         template: compiled,
         parameters: to_rego(&constraint.parameters),
         constraint,
         expansions: shared.expansions.clone(),
         exempt_namespaces: shared.exempt_namespaces.clone(),
+        webhook_exempt_namespaces: shared.webhook_exempt_namespaces.clone(),
         severity_annotated: value
             .at("/metadata/annotations")
             .is_some_and(|a| a.get(SEVERITY).is_some()),
@@ -891,5 +993,149 @@ mod tests {
         let first = lasting(meta("a"));
         assert!(std::ptr::eq(first, lasting(meta("a"))));
         assert!(!std::ptr::eq(first, lasting(meta("b"))));
+    }
+
+    /// The rules of the policies in `yaml`, by id, with what each does at admission in
+    /// namespaces `web` and `kube-system`.
+    fn refusals(yaml: &str) -> Vec<(String, Refusal, Refusal)> {
+        let objects = load_text("policies.yaml", yaml, &Limits::default())
+            .inventory
+            .objects
+            .into_iter()
+            .map(|o| ("policies.yaml".to_string(), o))
+            .collect();
+        let loaded = load_objects(objects, EnforcementPoint::Gator);
+        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+        loaded
+            .rules
+            .iter()
+            .map(|rule| {
+                (
+                    rule.meta().id.to_string(),
+                    rule.refuses_at_admission("web"),
+                    rule.refuses_at_admission("kube-system"),
+                )
+            })
+            .collect()
+    }
+
+    const TEMPLATE: &str = "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata: {name: k8sguard}\nspec:\n  crd: {spec: {names: {kind: K8sGuard}}}\n  targets: [{target: admission.k8s.gatekeeper.sh, rego: \"package k8sguard\\nviolation[{\\\"msg\\\": \\\"no\\\"}] { input.review.object.spec.hostPID }\"}]\n";
+
+    /// A K8sGuard constraint; `spec` is added to its spec, or to its match when it starts
+    /// with `match`.
+    fn constraint(name: &str, spec: &str) -> String {
+        let (matching, spec) = match spec.strip_prefix("match") {
+            Some(matching) => (matching, ""),
+            None => ("", spec),
+        };
+        format!(
+            "---\napiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sGuard\nmetadata: {{name: {name}}}\nspec: {{match: {{kinds: [{{apiGroups: [''], kinds: [Pod]}}]{matching}}}{spec}}}\n"
+        )
+    }
+
+    /// A constraint refuses at admission with `deny` at the webhook; its creator escapes it by
+    /// an exempted image, a label or a name it matches; a warning or a namespace the webhook's
+    /// Config exempts refuses nothing.
+    #[test]
+    fn constraints_say_what_they_refuse_at_admission() {
+        let mut yaml = TEMPLATE.to_string();
+        for (name, spec) in [
+            ("plain", ""),
+            ("empty-selector", "match, labelSelector: {}"),
+            ("warned", ", enforcementAction: warn"),
+            (
+                "webhook-dryrun",
+                ", enforcementAction: scoped, scopedEnforcementActions: [{action: deny, enforcementPoints: [{name: gator.gatekeeper.sh}]}, {action: dryrun, enforcementPoints: [{name: validation.gatekeeper.sh}]}]",
+            ),
+            (
+                "exempting",
+                ", parameters: {exemptImages: ['debug.example/*']}",
+            ),
+            (
+                "selecting",
+                "match, labelSelector: {matchExpressions: [{key: guard, operator: NotIn, values: ['off']}]}",
+            ),
+        ] {
+            yaml.push_str(&constraint(name, spec));
+        }
+        // A template that lets some users through.
+        yaml.push_str("---\n");
+        yaml.push_str(&TEMPLATE.replace("K8sGuard", "K8sUserGuard").replace("k8sguard", "k8suserguard").replace(
+            "input.review.object.spec.hostPID }",
+            "input.review.object.spec.hostPID; input.review.userInfo.username != \\\"ops\\\" }",
+        ));
+        yaml.push_str("---\napiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sUserGuard\nmetadata: {name: by-user}\nspec: {}\n");
+        yaml.push_str("---\napiVersion: config.gatekeeper.sh/v1alpha1\nkind: Config\nmetadata: {name: config, namespace: gatekeeper-system}\nspec: {match: [{excludedNamespaces: [kube-*], processes: [webhook]}]}\n");
+        let got = refusals(&yaml);
+        let of = |id: &str| got.iter().find(|(i, _, _)| i == id).unwrap().clone();
+        assert_eq!(of("K8sGuard/plain").1, Refusal::Yes);
+        assert_eq!(
+            of("K8sGuard/plain").2,
+            Refusal::No,
+            "the webhook exempts kube-*"
+        );
+        assert_eq!(of("K8sGuard/empty-selector").1, Refusal::Yes);
+        assert_eq!(of("K8sGuard/warned").1, Refusal::No);
+        assert_eq!(of("K8sGuard/webhook-dryrun").1, Refusal::No);
+        assert_eq!(
+            of("K8sUserGuard/by-user").1,
+            Refusal::Escapable("its verdict depends on who asks (userInfo)".into())
+        );
+        assert_eq!(
+            of("K8sGuard/exempting").1,
+            Refusal::Escapable("it exempts images debug.example/*".into())
+        );
+        assert!(
+            matches!(of("K8sGuard/selecting").1, Refusal::Escapable(how) if how.contains("labelSelector"))
+        );
+    }
+
+    /// A binding refuses at admission with `Deny`; selecting by label, match conditions or
+    /// the authorizer let a pod's creator escape it.
+    #[test]
+    fn bindings_say_what_they_refuse_at_admission() {
+        let policy = |name: &str, extra: &str| {
+            format!(
+                "---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata: {{name: {name}}}\nspec:\n  matchConstraints: {{resourceRules: [{{apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [pods]}}]}}\n  validations: [{{expression: '!has(object.spec.hostPID)'}}]\n{extra}"
+            )
+        };
+        let binding = |name: &str, extra: &str| {
+            format!(
+                "---\napiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\nmetadata: {{name: {name}}}\nspec: {{policyName: {name}{extra}}}\n"
+            )
+        };
+        let yaml = [
+            policy("plain", ""),
+            binding("plain", ", validationActions: [Deny]"),
+            policy("warned", ""),
+            binding("warned", ", validationActions: [Warn, Audit]"),
+            policy("selected", ""),
+            binding("selected", ", validationActions: [Deny], matchResources: {objectSelector: {matchLabels: {guard: 'on'}}}"),
+            policy("conditional", "  matchConditions: [{name: not-ci, expression: \"request.userInfo.username != 'ci'\"}]\n"),
+            binding("conditional", ", validationActions: [Deny]"),
+            policy("by-user", "").replace(
+                "'!has(object.spec.hostPID)'",
+                "\"!has(object.spec.hostPID) || request.userInfo.username == 'break-glass'\"",
+            ),
+            binding("by-user", ", validationActions: [Deny]"),
+        ]
+        .concat();
+        let got = refusals(&yaml);
+        let of = |name: &str| {
+            got.iter()
+                .find(|(id, _, _)| id.ends_with(name))
+                .unwrap_or_else(|| panic!("{name}: {got:?}"))
+                .1
+                .clone()
+        };
+        assert_eq!(of("plain"), Refusal::Yes);
+        assert_eq!(of("warned"), Refusal::No);
+        assert!(
+            matches!(of("selected"), Refusal::Escapable(how) if how.contains("objectSelector"))
+        );
+        assert!(
+            matches!(of("conditional"), Refusal::Escapable(how) if how.contains("matchConditions"))
+        );
+        assert!(matches!(of("by-user"), Refusal::Escapable(how) if how.contains("userInfo")));
     }
 }

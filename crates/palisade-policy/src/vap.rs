@@ -130,6 +130,13 @@ impl MatchResources {
         })
     }
 
+    /// Whether no object is left out by its labels.
+    fn selects_every_object(&self) -> bool {
+        self.object_selector
+            .as_ref()
+            .is_none_or(palisade_core::selector::selects_everything)
+    }
+
     /// Whether the object is selected. Without `resourceRules` every resource is (a binding's
     /// `matchResources` then only narrows by selectors and exclusions).
     /// `None` when only the cluster could say: the namespace selector reads labels of a
@@ -226,6 +233,21 @@ impl Policy {
         self.cel.uses_authorizer()
     }
 
+    /// Whether no object is left out by its labels (`matchConstraints.objectSelector`).
+    pub fn selects_every_object(&self) -> bool {
+        self.constraints.selects_every_object()
+    }
+
+    /// Whether `matchConditions` decide which requests are judged.
+    pub fn has_match_conditions(&self) -> bool {
+        self.cel.has_match_conditions()
+    }
+
+    /// Whether the verdict depends on who asks (`request.userInfo`, the `authorizer`).
+    pub fn reads_requester(&self) -> bool {
+        self.cel.reads_user() || self.cel.uses_authorizer()
+    }
+
     /// Whether the policy's `resourceRules` select `operation` for some resource (every
     /// operation without them).
     pub fn selects_operation(&self, operation: &str) -> bool {
@@ -297,6 +319,13 @@ impl Binding {
             action: action.ok_or_else(|| invalid("spec.validationActions", "missing".into()))?,
             name,
         })
+    }
+
+    /// Whether the binding leaves no object out by its labels (`matchResources`).
+    pub fn selects_every_object(&self) -> bool {
+        self.resources
+            .as_ref()
+            .is_none_or(MatchResources::selects_every_object)
     }
 
     /// The violations of `policy` through this binding for the object of `review` (an

@@ -26,28 +26,37 @@ pub fn build(policy: &Policy, inventory: &Inventory) -> Graph {
 /// reachability, leaked credentials): they add to the same graph without this crate
 /// knowing them.
 pub fn build_with(policy: &Policy, inventory: &Inventory, extra: &[Contributor]) -> Graph {
-    let engine = std::sync::OnceLock::new();
-    build_in(policy, inventory, extra, &|| {
-        std::sync::Arc::clone(
-            engine.get_or_init(|| std::sync::Arc::new(palisade_net::Engine::for_scan(inventory))),
-        )
-    })
+    build_in(policy, inventory, extra, None)
 }
 
-/// [`build_with`], asking `network` for the inventory's network engine
-/// ([`palisade_net::Engine::for_scan`]) when exposure needs it: a caller that holds one
-/// already (the rules' models) lends it rather than have it built twice.
-pub fn build_in(
+/// [`build`], asking `admission` what the cluster's admission policies refuse of pods that
+/// would own their node (see [`AdmissionAsker`]).
+pub fn build_asking(
+    policy: &Policy,
+    inventory: &Inventory,
+    admission: Option<&dyn AdmissionAsker>,
+) -> Graph {
+    build_in(policy, inventory, &[], admission)
+}
+
+fn build_in(
     policy: &Policy,
     inventory: &Inventory,
     extra: &[Contributor],
-    network: &dyn Fn() -> std::sync::Arc<palisade_net::Engine>,
+    admission: Option<&dyn AdmissionAsker>,
 ) -> Graph {
+    let engine = std::sync::OnceLock::new();
+    let network = || {
+        std::sync::Arc::clone(
+            engine.get_or_init(|| std::sync::Arc::new(palisade_net::Engine::for_scan(inventory))),
+        )
+    };
     build_on(
-        exposure(policy, inventory, network),
+        exposure(policy, inventory, &network),
         policy,
         inventory,
         extra,
+        admission,
     )
 }
 
@@ -66,16 +75,26 @@ pub fn exposure(
     g
 }
 
-/// [`build_in`] from its [`exposure`] edges `g`: every other contributor, in order.
+/// The graph from its [`exposure`] edges `g`: every other contributor, in order.
+/// `admission`: the cluster's admission policies, asked what they refuse of pods that would
+/// own their node in the namespaces where someone may create pods (see [`AdmissionAsker`]);
+/// Pod Security is read from the Namespaces.
 pub fn build_on(
     mut g: Graph,
     policy: &Policy,
     inventory: &Inventory,
     extra: &[Contributor],
+    admission: Option<&dyn AdmissionAsker>,
 ) -> Graph {
     let enforced = enforced_namespaces(inventory);
+    let refusals =
+        admission.map(|asker| asker.ask(inventory, &namespaces_creating_pods(policy, &enforced)));
+    let brakes = Brakes {
+        enforced,
+        refusals: refusals.as_ref(),
+    };
     for contribute in BUILT_IN {
-        contribute(&mut g, policy, inventory, &enforced);
+        contribute(&mut g, policy, inventory, &brakes);
     }
     g.contribute(inventory, extra);
     g
@@ -193,10 +212,10 @@ pub fn workload_node(policy: &Policy, w: usize) -> Node {
     )
 }
 
-/// A built-in contributor, also given the namespaces that enforce Pod Security.
-type BuiltIn = fn(&mut Graph, &Policy, &Inventory, &HashMap<String, String>);
+/// A built-in contributor, also given what stops a pod from owning its node.
+type BuiltIn = fn(&mut Graph, &Policy, &Inventory, &Brakes<'_>);
 
-/// The built-in edge contributors, in the order they run, after exposure (see [`build_in`]).
+/// The built-in edge contributors, in the order they run, after exposure (see [`build_on`]).
 const BUILT_IN: &[BuiltIn] = &[
     add_workload_accounts,
     add_shared_storage,
@@ -251,12 +270,7 @@ pub fn has_aws_auth(inventory: &Inventory) -> bool {
 
 /// Writers of `aws-auth` → cluster-admin: on EKS they map an IAM role they control to
 /// `system:masters`.
-fn add_aws_auth(
-    g: &mut Graph,
-    policy: &Policy,
-    inventory: &Inventory,
-    _enforced: &HashMap<String, String>,
-) {
+fn add_aws_auth(g: &mut Graph, policy: &Policy, inventory: &Inventory, _brakes: &Brakes<'_>) {
     // Without the ConfigMap (a cluster that is not EKS, or uses access entries), a grant on
     // every ConfigMap is no step; a grant naming `aws-auth` says the cluster uses it.
     let exists = has_aws_auth(inventory);
@@ -291,7 +305,7 @@ fn add_node_identities(
     g: &mut Graph,
     policy: &Policy,
     _inventory: &Inventory,
-    _enforced: &HashMap<String, String>,
+    _brakes: &Brakes<'_>,
 ) {
     let group = Node::Identity {
         subject: Subject::Group {
@@ -447,7 +461,7 @@ fn add_workload_accounts(
     g: &mut Graph,
     policy: &Policy,
     _inventory: &Inventory,
-    _enforced: &HashMap<String, String>,
+    _brakes: &Brakes<'_>,
 ) {
     // Workloads → their service accounts; pools → members.
     for (w, workload) in policy.workloads.iter().enumerate() {
@@ -513,12 +527,7 @@ fn add_workload_accounts(
 /// A workload that writes a claim → the other workloads of its namespace that mount it: what
 /// is planted there (a script, a model, a configuration a job loads) is read or run by their
 /// pods. Like a network connection, the step needs an exploit to go further.
-fn add_shared_storage(
-    g: &mut Graph,
-    policy: &Policy,
-    inventory: &Inventory,
-    _enforced: &HashMap<String, String>,
-) {
+fn add_shared_storage(g: &mut Graph, policy: &Policy, inventory: &Inventory, _brakes: &Brakes<'_>) {
     // (namespace, claim) → the workloads that mount it, with whether each writes it.
     let mut mounts: HashMap<(&str, &str), Vec<(usize, bool)>> = HashMap::new();
     for (w, workload) in policy.workloads.iter().enumerate() {
@@ -571,12 +580,7 @@ fn add_shared_storage(
 }
 
 /// Compromised containers that own their node → that node.
-fn add_node_takeover(
-    g: &mut Graph,
-    policy: &Policy,
-    inventory: &Inventory,
-    _enforced: &HashMap<String, String>,
-) {
+fn add_node_takeover(g: &mut Graph, policy: &Policy, inventory: &Inventory, _brakes: &Brakes<'_>) {
     // Compromised containers that own their node → that node.
     for (w, workload) in policy.workloads.iter().enumerate() {
         let Some(why) = &workload.node_access else {
@@ -613,7 +617,7 @@ fn add_control_plane_nodes(
     g: &mut Graph,
     policy: &Policy,
     _inventory: &Inventory,
-    _enforced: &HashMap<String, String>,
+    _brakes: &Brakes<'_>,
 ) {
     // A node where a control-plane component keeps its credentials is cluster-admin.
     for (w, workload) in policy.workloads.iter().enumerate() {
@@ -640,7 +644,7 @@ fn add_node_placement(
     g: &mut Graph,
     policy: &Policy,
     _inventory: &Inventory,
-    _enforced: &HashMap<String, String>,
+    _brakes: &Brakes<'_>,
 ) {
     // Whoever picks a node for a new pod (`spec.nodeName`) reaches every known node.
     let known_nodes: std::collections::BTreeSet<&String> =
@@ -658,12 +662,7 @@ fn add_node_placement(
 }
 
 /// Pools: any service account of a namespace, cluster-wide grants, namespace admins.
-fn add_pools(
-    g: &mut Graph,
-    policy: &Policy,
-    _inventory: &Inventory,
-    _enforced: &HashMap<String, String>,
-) {
+fn add_pools(g: &mut Graph, policy: &Policy, _inventory: &Inventory, _brakes: &Brakes<'_>) {
     let mut namespaces: BTreeMap<String, ()> = BTreeMap::new();
     for subject in policy.known_subjects() {
         if let Subject::ServiceAccount { namespace, .. } = &subject {
@@ -734,12 +733,7 @@ fn add_pools(
 }
 
 /// Legacy token Secrets: reading them is becoming their account.
-fn add_legacy_tokens(
-    g: &mut Graph,
-    _policy: &Policy,
-    inventory: &Inventory,
-    _enforced: &HashMap<String, String>,
-) {
+fn add_legacy_tokens(g: &mut Graph, _policy: &Policy, inventory: &Inventory, _brakes: &Brakes<'_>) {
     // Legacy token Secrets: reading them is becoming their account.
     for object in inventory.of_kind("", "Secret") {
         if object.value.get("type").and_then(Value::as_str)
@@ -768,12 +762,7 @@ fn add_legacy_tokens(
 }
 
 /// Identities → what their bindings give.
-fn add_bindings(
-    g: &mut Graph,
-    policy: &Policy,
-    _inventory: &Inventory,
-    enforced: &HashMap<String, String>,
-) {
+fn add_bindings(g: &mut Graph, policy: &Policy, _inventory: &Inventory, brakes: &Brakes<'_>) {
     // Identities → what their bindings give.
     for (index, binding) in policy.bindings.iter().enumerate() {
         let everything = policy.grants_everything(binding);
@@ -816,6 +805,8 @@ fn add_bindings(
                     h.does()
                 );
                 let ns = h.namespace.clone();
+                // Why a pod created here may own its node, when it may.
+                let mut node_open: Option<String> = None;
                 if let Some(names) = &h.names {
                     for to in named_targets(policy, h.primitive.id, names, ns.as_deref()) {
                         g.edge(from.clone(), to, Relation::Grants, evidence.clone());
@@ -834,8 +825,9 @@ fn add_bindings(
                             namespace: ns.clone(),
                         }];
                         if h.primitive.id == "create-workloads"
-                            && !ns.as_ref().is_some_and(|n| enforced.contains_key(n))
+                            && let Some(open) = brakes.node_owner_let_in(ns.as_deref())
                         {
+                            node_open = Some(open);
                             t.push(Node::any_node());
                         }
                         t
@@ -850,13 +842,9 @@ fn add_bindings(
                     Leads::Capability => vec![],
                 };
                 for to in targets {
-                    let evidence = if to == Node::any_node() && h.primitive.id == "create-workloads"
-                    {
-                        format!(
-                            "{evidence}; no Pod Security enforcement stops a privileged pod there"
-                        )
-                    } else {
-                        evidence.clone()
+                    let evidence = match &node_open {
+                        Some(open) if to == Node::any_node() => format!("{evidence}; {open}"),
+                        _ => evidence.clone(),
                     };
                     g.edge(from.clone(), to, Relation::Grants, evidence);
                 }
@@ -870,7 +858,7 @@ fn add_implicit_groups(
     g: &mut Graph,
     policy: &Policy,
     _inventory: &Inventory,
-    _enforced: &HashMap<String, String>,
+    _brakes: &Brakes<'_>,
 ) {
     // Implicit groups: users are in `system:authenticated` (the anonymous user in
     // `system:unauthenticated`), service accounts also in `system:serviceaccounts` and
@@ -906,6 +894,113 @@ fn add_implicit_groups(
                 }
             }
         }
+    }
+}
+
+/// What stops a pod created in a namespace from owning its node: Pod Security enforcement
+/// (baseline refuses every way [`palisade_k8s::takeover_probes`] lists) and, when they were
+/// asked, the admission policies.
+pub(crate) struct Brakes<'a> {
+    /// Namespaces whose `pod-security.kubernetes.io/enforce` is baseline or restricted.
+    enforced: HashMap<String, String>,
+    refusals: Option<&'a AdmissionRefusals>,
+}
+
+impl Brakes<'_> {
+    /// Why a pod created in `namespace` (any namespace: `None`) may own its node, as the
+    /// evidence of that step; `None` when admission refuses every way there.
+    fn node_owner_let_in(&self, namespace: Option<&str>) -> Option<String> {
+        let Some(namespace) = namespace else {
+            return Some("no Pod Security enforcement stops a privileged pod there".into());
+        };
+        if self.enforced.contains_key(namespace) {
+            return None;
+        }
+        let ways = self.refusals.and_then(|r| r.of(namespace));
+        match ways {
+            None => Some("no Pod Security enforcement stops a privileged pod there".into()),
+            Some(ways) => {
+                let open = ways.iter().find(|w| w.asked && w.refused_by.is_none())?;
+                let refused = ways.iter().filter(|w| w.refused_by.is_some()).count();
+                let mut notes: Vec<String> = open.escaped.iter().cloned().collect();
+                if refused > 0 && ways.iter().all(|w| w.asked) {
+                    notes.push(format!(
+                        "policies refuse {refused} of {} ways to own a node",
+                        ways.len()
+                    ));
+                }
+                let notes = if notes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", notes.join("; "))
+                };
+                Some(format!(
+                    "neither Pod Security nor an admission policy stops a pod that {} there{notes}",
+                    open.way
+                ))
+            }
+        }
+    }
+}
+
+/// The namespaces where a binding lets someone create pods (or their controllers) and Pod
+/// Security does not stop a pod that owns its node: the only ones whose admission policies the
+/// graph asks about.
+fn namespaces_creating_pods(policy: &Policy, enforced: &HashMap<String, String>) -> Vec<String> {
+    let mut namespaces: Vec<String> = (0..policy.bindings.len())
+        .flat_map(|index| policy.held_by(index))
+        .filter(|held| held.primitive.id == "create-workloads")
+        .filter_map(|held| held.namespace.clone())
+        .filter(|ns| !enforced.contains_key(ns))
+        .collect();
+    namespaces.sort();
+    namespaces.dedup();
+    namespaces
+}
+
+/// Asks the cluster's admission policies what they refuse of pods that would own their node
+/// (`palisade-rules` answers, by judging probe pods with the policies).
+pub trait AdmissionAsker: Send + Sync {
+    /// What the policies do in each of `namespaces` (of `inventory`).
+    fn ask(&self, inventory: &Inventory, namespaces: &[String]) -> AdmissionRefusals;
+}
+
+/// What the cluster's admission policies do with pods that would own their node, by
+/// namespace: each way to own it ([`palisade_k8s::takeover_probes`]) with the policy that
+/// refuses it, if one does (`palisade-rules` asks the policies). A namespace not listed was not
+/// asked about: only Pod Security stops a pod there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AdmissionRefusals {
+    namespaces: HashMap<String, Vec<WayRefused>>,
+}
+
+/// One way to own a node, and the policy that refuses it in a namespace (`Kind/name`); when
+/// none does, the policy that would but that a pod's creator escapes, and how. A way is not
+/// asked about once another is known to be let in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WayRefused {
+    pub way: String,
+    pub asked: bool,
+    pub refused_by: Option<String>,
+    /// "K8sPSPPrivilegedContainer/psp refuses one, but it exempts images safe.example/*".
+    pub escaped: Option<String>,
+}
+
+impl AdmissionRefusals {
+    /// Records what the policies do in `namespace`.
+    pub fn insert(&mut self, namespace: String, ways: Vec<WayRefused>) {
+        self.namespaces.insert(namespace, ways);
+    }
+
+    /// What the policies do in `namespace`, when they were asked.
+    pub fn of(&self, namespace: &str) -> Option<&[WayRefused]> {
+        self.namespaces.get(namespace).map(Vec::as_slice)
+    }
+
+    /// Whether the policies refuse every way in `namespace`.
+    pub fn refuse_all(&self, namespace: &str) -> bool {
+        self.of(namespace)
+            .is_some_and(|ways| ways.iter().all(|w| w.asked && w.refused_by.is_some()))
     }
 }
 
@@ -1710,5 +1805,112 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
                 .position(|w| w.name == "web")
                 .unwrap(),
         )
+    }
+
+    fn way(way: &str, asked: bool, refused_by: Option<&str>, escaped: Option<&str>) -> WayRefused {
+        WayRefused {
+            way: way.into(),
+            asked,
+            refused_by: refused_by.map(String::from),
+            escaped: escaped.map(String::from),
+        }
+    }
+
+    /// The node step's evidence says which way in is left and why, counting the refused ways
+    /// only when every way was asked about; Pod Security enforcement or every way refused
+    /// takes the step away.
+    #[test]
+    fn brakes_name_the_way_admission_lets_in() {
+        let mut refusals = AdmissionRefusals::default();
+        refusals.insert(
+            "all".into(),
+            vec![
+                way("runs a privileged container", true, Some("A/a"), None),
+                way("adds SYS_ADMIN to a container", true, Some("B/b"), None),
+            ],
+        );
+        refusals.insert(
+            "one".into(),
+            vec![
+                way("runs a privileged container", true, Some("A/a"), None),
+                way("adds SYS_ADMIN to a container", true, None, None),
+            ],
+        );
+        refusals.insert(
+            "first".into(),
+            vec![
+                way(
+                    "runs a privileged container",
+                    true,
+                    None,
+                    Some("A/a refuses one, but it exempts images x/*"),
+                ),
+                way("adds SYS_ADMIN to a container", false, None, None),
+            ],
+        );
+        let brakes = Brakes {
+            enforced: [("pss".to_string(), "baseline".to_string())].into(),
+            refusals: Some(&refusals),
+        };
+        assert_eq!(brakes.node_owner_let_in(Some("pss")), None);
+        assert_eq!(brakes.node_owner_let_in(Some("all")), None);
+        assert!(refusals.refuse_all("all") && !refusals.refuse_all("first"));
+        assert_eq!(
+            brakes.node_owner_let_in(Some("one")).unwrap(),
+            "neither Pod Security nor an admission policy stops a pod that adds SYS_ADMIN to a container there (policies refuse 1 of 2 ways to own a node)"
+        );
+        assert_eq!(
+            brakes.node_owner_let_in(Some("first")).unwrap(),
+            "neither Pod Security nor an admission policy stops a pod that runs a privileged container there (A/a refuses one, but it exempts images x/*)"
+        );
+        // Not asked about (none of the policies' business, or past the limit): Pod Security
+        // alone, as without policies; and a grant in every namespace reaches some node.
+        for namespace in [Some("unasked"), None] {
+            assert_eq!(
+                brakes.node_owner_let_in(namespace).unwrap(),
+                "no Pod Security enforcement stops a privileged pod there"
+            );
+        }
+    }
+
+    /// The graph asks the policies only about namespaces where a binding lets someone create
+    /// pods and Pod Security does not already stop a pod that owns its node.
+    #[test]
+    fn the_graph_asks_only_where_pods_may_be_created() {
+        struct Recording(std::sync::Mutex<Vec<String>>);
+        impl AdmissionAsker for Recording {
+            fn ask(&self, _: &Inventory, namespaces: &[String]) -> AdmissionRefusals {
+                self.0.lock().unwrap().extend(namespaces.iter().cloned());
+                let mut refusals = AdmissionRefusals::default();
+                for namespace in namespaces {
+                    refusals.insert(
+                        namespace.clone(),
+                        vec![way("runs a privileged container", true, Some("A/a"), None)],
+                    );
+                }
+                refusals
+            }
+        }
+        let yaml = "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: maker, namespace: NS}\nrules: [{apiGroups: [''], resources: [pods], verbs: [create]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: maker, namespace: NS}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: maker}\nsubjects: [{kind: User, name: dev}]\n";
+        let text = format!(
+            "{}---\n{}---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: held, labels: {{pod-security.kubernetes.io/enforce: baseline}}}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: idle}}\n",
+            yaml.replace("NS", "apps"),
+            yaml.replace("NS", "held")
+        );
+        let loaded = load_text("cluster.yaml", &text, &Limits::default());
+        let policy = Policy::from_inventory(&loaded.inventory);
+        let recording = Recording(std::sync::Mutex::default());
+        let graph = build_asking(&policy, &loaded.inventory, Some(&recording));
+        assert_eq!(*recording.0.lock().unwrap(), ["apps"]);
+        // Every way refused in `apps`: the user reaches no node.
+        let dev = Node::Identity {
+            subject: Subject::User { name: "dev".into() },
+        };
+        assert!(graph.path(&dev, Goal::Nodes).is_none());
+        assert!(
+            build(&policy, &loaded.inventory)
+                .path(&dev, Goal::Nodes)
+                .is_some()
+        );
     }
 }

@@ -150,6 +150,11 @@ impl Derived {
     pub(crate) fn get<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
         self.cell(TypeId::of::<T>())?.downcast::<T>().ok()
     }
+
+    /// Takes `model` as the model of its type, unless one is built already.
+    pub(crate) fn insert<T: Any + Send + Sync>(&self, model: T) {
+        self.put(TypeId::of::<T>(), Arc::new(model));
+    }
 }
 
 /// The whole-inventory models rules read with [`Context::derived`], declared ahead of a scan
@@ -249,6 +254,12 @@ impl Models {
         self.wanted.is_empty() && self.kept.is_empty()
     }
 
+    /// Whether the model of type `T` is asked for.
+    pub(crate) fn wants<T: Any>(&self) -> bool {
+        let id = TypeId::of::<T>();
+        self.wanted.iter().any(|(wanted, _)| *wanted == id) || self.kept.iter().any(|k| k.id == id)
+    }
+
     /// Builds every model asked for into `derived`, on up to `threads` threads.
     pub(crate) fn build(&self, derived: &Derived, inventory: &Inventory, threads: usize) {
         let next = std::sync::atomic::AtomicUsize::new(0);
@@ -293,6 +304,16 @@ impl ClusterModels {
     /// The models `rules` read, built from `inventory` (the cluster, without the objects to
     /// be judged).
     pub fn prepare(inventory: &Inventory, rules: &[&dyn crate::Rule]) -> ClusterModels {
+        ClusterModels::prepare_with(inventory, rules, &crate::RuleSettings::default())
+    }
+
+    /// [`ClusterModels::prepare`], with the run's `settings` (the cluster's admission
+    /// policies, which the escalation graph asks what they refuse).
+    pub fn prepare_with(
+        inventory: &Inventory,
+        rules: &[&dyn crate::Rule],
+        settings: &crate::RuleSettings,
+    ) -> ClusterModels {
         let mut models = ClusterModels::default();
         models.add(inventory, NameIndex::build);
         models.add(inventory, NamespaceIndex::build);
@@ -300,6 +321,19 @@ impl ClusterModels {
         for rule in rules {
             rule.prepare(inventory, &models);
             rule.models(&mut wanted);
+        }
+        // The cluster's admission policies, which the escalation graph asks what they refuse,
+        // before the graph; lent to every evaluation, with the answers it keeps (by namespace
+        // and its labels).
+        if wanted.wants::<crate::rbac::RbacModel>()
+            && let Some(asker) = crate::refusals::PolicyAsker::of(settings)
+        {
+            models.models.insert(asker);
+            models.kept.push((
+                TypeId::of::<crate::refusals::PolicyAsker>(),
+                Sees::Kinds(&[]),
+                Vec::new(),
+            ));
         }
         let all = 0..inventory.objects.len();
         if wanted

@@ -522,7 +522,7 @@ fn evaluate_scoped(
         .iter()
         .map(|r| r.unconfigured(settings).map(str::to_string))
         .collect();
-    let runs: Vec<bool> = skipped.iter().map(Option::is_none).collect();
+    let runnable: Vec<bool> = skipped.iter().map(Option::is_none).collect();
     // Each object is judged once, in inventory order.
     let mut objects = judged.clone();
     objects.sort_unstable();
@@ -535,11 +535,14 @@ fn evaluate_scoped(
         palisade_core::parallel::cores().min(objects.len().div_ceil(CHUNK).max(1))
     };
     let mut outputs: Vec<WorkerOutput> = Vec::new();
-    for (pass, runs) in passes(rules, &runs, only.is_none()).iter().enumerate() {
+    for (pass, runs) in passes(rules, &runnable, only.is_none()).iter().enumerate() {
         let plan = Plan::new(inventory, &judged, &groups, rules, runs);
         // This pass's models, freed when it ends.
         let derived = Derived::default();
         if let Some(cluster) = cluster {
+            // Without the policies' refusals (not lent when a Namespace is judged, whose labels
+            // they may read), an escalation graph built here counts only Pod Security as a
+            // brake: it shows more steps, never fewer.
             cluster.lend(&derived, inventory, &objects);
         }
         if only.is_none() {
@@ -548,6 +551,12 @@ fn evaluate_scoped(
             let applies = plan.applicable(rules, &objects, &pod_specs);
             for (rule, _) in rules.iter().zip(&applies).filter(|(_, applies)| **applies) {
                 rule.models(&mut models);
+            }
+            if models.wants::<crate::rbac::RbacModel>()
+                && let Some(asker) = crate::refusals::PolicyAsker::of(settings)
+            {
+                // The escalation graph asks the cluster's admission policies what they refuse.
+                derived.insert(asker);
             }
             let cores = palisade_core::parallel::cores();
             models.build(&derived, inventory, cores);

@@ -15,6 +15,7 @@ pub use palisade_k8s::image;
 pub mod network;
 pub mod pss;
 pub mod rbac;
+pub mod refusals;
 pub mod secrets;
 #[macro_use]
 pub mod macros;
@@ -30,6 +31,6 @@ pub use engine::{
     EngineOutput, FindingsOrder, evaluate, evaluate_objects, evaluate_with, evaluate_with_options,
 };
 pub use registry::{all_rules, find_rule};
-pub use rule::{Rule, Target};
+pub use rule::{Refusal, Rule, Target};
 pub use rule_set::{DuplicateRule, ObjectMutators, RuleSet};
 pub use settings::{PodSecurityTarget, RuleSettings, Setting};

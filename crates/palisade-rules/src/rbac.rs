@@ -99,7 +99,13 @@ fn build(inventory: &Inventory, derived: &Derived) -> RbacModel {
             crate::network::placed(inventory, derived)
         }),
     };
-    let graph = palisade_rbac::graph::build_on(exposure, &policy, inventory, &[]);
+    // The cluster's admission policies, asked what they refuse of pods that would own their
+    // node, when the run has policies (`crate::refusals`).
+    let asker = derived.get::<crate::refusals::PolicyAsker>();
+    let asker = asker
+        .as_deref()
+        .map(|a| a as &dyn palisade_rbac::graph::AdmissionAsker);
+    let graph = palisade_rbac::graph::build_on(exposure, &policy, inventory, &[], asker);
     let toward_admin = graph.toward(Goal::ClusterAdmin);
     let aws_auth_writers = palisade_rbac::graph::aws_auth_writers(&policy);
     RbacModel {

@@ -49,6 +49,20 @@ pub trait Check {
 }
 
 /// A check over one object (with the whole inventory at hand for cross-object rules).
+/// What a rule's finding on a pod means at the cluster's admission
+/// ([`Rule::refuses_at_admission`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Nothing: the rule is not the cluster's admission there (a built-in rule; a policy that
+    /// only warns or audits, or whose webhook exempts the namespace).
+    No,
+    /// The pod is refused, whatever its creator writes besides what the finding is about.
+    Yes,
+    /// The pod is refused, but its creator can escape the policy by what it writes (the
+    /// reason: "it exempts images safeimages.com/*").
+    Escapable(String),
+}
+
 pub trait Rule: Sync + Send {
     /// The rule's id, title, severity, docs and controls.
     fn meta(&self) -> &'static RuleMeta;
@@ -78,6 +92,18 @@ pub trait Rule: Sync + Send {
     /// on what an object holds never refuses its removal, nor a connection to it.
     fn judges_operation(&self, _operation: &str) -> bool {
         false
+    }
+    /// Whether a finding of this rule on a pod created in `namespace` is the cluster's
+    /// admission refusing that pod: a policy the cluster enforces with `deny` at admission
+    /// there. The escalation graph asks such rules which pods that would own their node they
+    /// refuse ([`crate::refusals`]). Built-in rules are not the cluster's admission.
+    fn refuses_at_admission(&self, _namespace: &str) -> Refusal {
+        Refusal::No
+    }
+    /// The kinds `(group, kind)` of the objects besides Namespaces the rule reads when it judges a pod at admission (a ValidatingAdmissionPolicy's
+    /// parameters): the probe pods of [`crate::refusals`] are judged with those only.
+    fn reads_at_admission(&self) -> Vec<(String, String)> {
+        Vec::new()
     }
     /// Builds into `models` what the rule reads with [`Context::cluster_model`], when a
     /// cluster (`inventory`) is prepared to judge objects one at a time.

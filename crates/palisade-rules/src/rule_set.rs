@@ -120,6 +120,19 @@ impl RuleSet {
         self.evaluated.iter().map(Entry::rule).collect()
     }
 
+    /// The rules made at run time (policies), as the cluster's admission policies.
+    pub fn admission_policies(&self) -> crate::settings::AdmissionPolicies {
+        crate::settings::AdmissionPolicies(
+            self.evaluated
+                .iter()
+                .filter_map(|entry| match entry {
+                    Entry::Shared(rule) => Some(Arc::clone(rule)),
+                    Entry::Static(_) => None,
+                })
+                .collect(),
+        )
+    }
+
     /// The `[rules]` settings the evaluated rules declare, each once, in catalogue order.
     pub fn settings(&self) -> Vec<&'static crate::settings::Setting> {
         let mut out: Vec<&'static crate::settings::Setting> = Vec::new();

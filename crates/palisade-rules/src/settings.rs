@@ -28,7 +28,38 @@ pub struct RuleSettings {
     pub pod_security: Option<PodSecurityTarget>,
     /// The indicators of `[rules] threat-intel`, read by the configuration's loader.
     pub threat_intel: ThreatIntel,
+    /// The cluster's admission policies, whether or not the run reports their findings.
+    pub admission_policies: AdmissionPolicies,
 }
+
+/// The policies the cluster's admission enforces (Gatekeeper constraints, ValidatingAdmission
+/// Policy bindings: the rules a provider added to the run), whether or not the run reports
+/// their findings (`--rules`, `--framework`): the escalation graph asks those that refuse at
+/// admission ([`crate::Rule::refuses_at_admission`]) which pods that would own their node they
+/// let in ([`crate::refusals`]). Two are equal when they hold the same rules.
+#[derive(Clone, Default)]
+pub struct AdmissionPolicies(pub Vec<std::sync::Arc<dyn crate::Rule>>);
+
+impl std::fmt::Debug for AdmissionPolicies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|rule| &rule.meta().id))
+            .finish()
+    }
+}
+
+impl PartialEq for AdmissionPolicies {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&other.0)
+                .all(|(a, b)| std::sync::Arc::ptr_eq(a, b))
+    }
+}
+
+impl Eq for AdmissionPolicies {}
 
 /// Threat intelligence the rules match images against (IMG005), read from the files of
 /// `[rules] threat-intel`. Two settings are equal when they hold the same read.

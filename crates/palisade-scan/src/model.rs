@@ -94,7 +94,11 @@ impl ClusterModel {
         for object in &inventory.objects {
             sensitive.add_object(&object.value);
         }
-        let models = ClusterModels::prepare(&inventory, &active_rules(&options));
+        let models = ClusterModels::prepare_with(
+            &inventory,
+            &active_rules(&options),
+            &crate::scan::run_settings(&options),
+        );
         let namespace_labels = inventory.namespace_labels();
         let mut inventories: Vec<Mutex<Inventory>> = (1..copies.max(1))
             .map(|_| Mutex::new(inventory.clone()))

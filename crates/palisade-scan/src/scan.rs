@@ -291,15 +291,10 @@ pub(crate) struct Judged {
     audit_annotations: Vec<(String, String)>,
 }
 
-/// Runs the rules over the objects at `only` (`None`: every object) and applies the
-/// suppressions, the steps that read the inventory.
-pub(crate) fn judge(
-    inventory: &Inventory,
-    options: &ScanOptions,
-    only: Option<(&[usize], &palisade_rules::ClusterModels)>,
-) -> Judged {
-    let rules = active_rules(options);
-    let active: HashSet<String> = rules.iter().map(|r| r.meta().id.to_string()).collect();
+/// The rules' settings for a run: the configuration's, the Pod Security level and version
+/// `--framework` and `--pss-version` ask for, and the cluster's admission policies (every
+/// policy of the run, whether its findings are reported or not).
+pub(crate) fn run_settings(options: &ScanOptions) -> palisade_rules::RuleSettings {
     let mut settings = options.config.settings.clone();
     if let Some(level) = options.framework.and_then(pss_level) {
         settings.pod_security = Some(palisade_rules::PodSecurityTarget {
@@ -309,6 +304,20 @@ pub(crate) fn judge(
                 .unwrap_or(palisade_rules::pss::admission::PolicyVersion::LATEST),
         });
     }
+    settings.admission_policies = options.rules.admission_policies();
+    settings
+}
+
+/// Runs the rules over the objects at `only` (`None`: every object) and applies the
+/// suppressions, the steps that read the inventory.
+pub(crate) fn judge(
+    inventory: &Inventory,
+    options: &ScanOptions,
+    only: Option<(&[usize], &palisade_rules::ClusterModels)>,
+) -> Judged {
+    let rules = active_rules(options);
+    let active: HashSet<String> = rules.iter().map(|r| r.meta().id.to_string()).collect();
+    let settings = run_settings(options);
     let mut output = match only {
         Some((only, models)) => {
             palisade_rules::evaluate_objects(inventory, &rules, &settings, only, Some(models))

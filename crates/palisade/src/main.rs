@@ -873,7 +873,7 @@ fn refuse_policies_outside(rules: &palisade_rules::RuleSet, profile: Profile) ->
 /// The built-in rules and drift's, with a rule per Gatekeeper constraint under `policies`.
 /// A template or constraint that cannot be used is an error: a gate must not pass on a
 /// policy it did not evaluate.
-fn rules_with_policies(
+pub(crate) fn rules_with_policies(
     policies: &[PathBuf],
     point: palisade_policy::EnforcementPoint,
     cluster: Option<&palisade_inventory::Inventory>,

@@ -104,6 +104,21 @@ pub struct PathsArgs {
     /// What to reach: `cluster-admin`, `secrets` or `nodes`.
     #[arg(long, default_value = "cluster-admin", env = "PALISADE_RBAC_TO")]
     to: String,
+    /// The cluster's admission policies (Gatekeeper ConstraintTemplates and Constraints,
+    /// ValidatingAdmissionPolicies with their bindings; files or directories): "create pods →
+    /// a node" is a step only in namespaces where they let some pod that would own its node
+    /// in (Pod Security labels are always read). Repeatable.
+    #[arg(
+        long = "policy",
+        value_name = "PATH",
+        env = "PALISADE_POLICY",
+        value_delimiter = ','
+    )]
+    policies: Vec<PathBuf>,
+    /// Also read the admission policies among the objects analysed (those a live cluster or
+    /// a snapshot holds).
+    #[arg(long, env = "PALISADE_CLUSTER_POLICIES")]
+    cluster_policies: bool,
     #[command(flatten)]
     load: LoadArgs,
     #[command(flatten)]
@@ -323,6 +338,35 @@ fn access(args: &AccessArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// The admission policies `--policy` and `--cluster-policies` name, for the escalation graph
+/// to ask what they refuse of pods that would own their node, as `palisade scan` asks them;
+/// `None` without policies. A policy that cannot be used is an error (a brake must not be
+/// guessed).
+fn admission_policies(
+    args: &PathsArgs,
+    inventory: &palisade_inventory::Inventory,
+) -> Result<Option<palisade_rules::refusals::PolicyAsker>> {
+    if args.policies.is_empty() && !args.cluster_policies {
+        return Ok(None);
+    }
+    let cluster = args.cluster_policies.then_some(inventory);
+    let (rules, unusable) = crate::rules_with_policies(
+        &args.policies,
+        palisade_policy::EnforcementPoint::Validation,
+        cluster,
+    )?;
+    if !unusable.is_empty() {
+        bail!(
+            "--cluster-policies: {} of the cluster cannot be used:\n  {}",
+            palisade_report::table::plural(unusable.len(), "policy"),
+            unusable.join("\n  ")
+        );
+    }
+    let mut settings = palisade_rules::RuleSettings::default();
+    settings.admission_policies = rules.admission_policies();
+    Ok(palisade_rules::refusals::PolicyAsker::of(&settings))
+}
+
 fn paths(args: &PathsArgs) -> Result<u8> {
     let Analysed {
         inventory,
@@ -337,7 +381,11 @@ fn paths(args: &PathsArgs) -> Result<u8> {
     )?;
     let goal = Goal::parse(&args.to)
         .with_context(|| format!("--to {}: expected cluster-admin, secrets or nodes", args.to))?;
-    let graph = palisade_rbac::graph::build(&policy, &inventory);
+    let asker = admission_policies(args, &inventory)?;
+    let asker = asker
+        .as_ref()
+        .map(|a| a as &dyn palisade_rbac::graph::AdmissionAsker);
+    let graph = palisade_rbac::graph::build_asking(&policy, &inventory, asker);
     let found: Vec<Path> = if let Some(from) = &args.from {
         let subject = parse_subject(from)?;
         palisade_rbac::graph::subject_path(&graph, &subject, &args.groups, goal)

@@ -740,3 +740,178 @@ fn generate_lists_refused_requests_and_grants_them_only_when_asked() {
     assert!(granted.contains("delete"), "{granted}");
     assert!(granted.contains("granted below"), "{granted}");
 }
+
+/// The admission-policy fixture: a web workload that may create pods in `web`, a node agent
+/// bound to cluster-admin, and policies that refuse every way a pod owns its node.
+const BRAKES: &str = "crates/palisade/tests/policy/brakes";
+
+/// The node step of `frontend`'s chain to cluster-admin, through `rbac paths --policy` with
+/// `policies` (comma-separated), or `None` when the policies leave no chain; and the RBAC017
+/// message of `palisade scan` with them, which must tell the same.
+fn node_step_with(policies: &str) -> Option<String> {
+    let cluster = format!("{BRAKES}/cluster.yaml");
+    let mut args = vec!["-o", "json"];
+    if !policies.is_empty() {
+        args.extend(["--policy", policies]);
+    }
+    let out = paths_from("web/frontend", Path::new(&cluster), &args);
+    let code = out.status.code();
+    assert!(
+        matches!(code, Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let paths = json(&out);
+    let step = paths[0]["steps"].as_array().and_then(|steps| {
+        steps
+            .iter()
+            .find(|s| s["to"]["node"] == "node-host")
+            .and_then(|s| s["evidence"].as_str())
+            .map(str::to_string)
+    });
+    assert_eq!(code == Some(1), step.is_some(), "{paths}");
+    // `palisade scan` reads the same policies into the same graph, whatever rules it reports.
+    for only in [None, Some("RBAC017")] {
+        let mut scan = bin();
+        scan.args(["scan", &cluster, "-o", "json", "--no-config"]);
+        if !policies.is_empty() {
+            scan.args(["--policy", policies]);
+        }
+        if let Some(only) = only {
+            scan.args(["--rules", only]);
+        }
+        let report = json(&scan.output().unwrap());
+        let through_node = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["rule"] == "RBAC017")
+            .filter_map(|f| f["message"].as_str())
+            .find(|m| m.starts_with("Deployment web/frontend"))
+            .map(str::to_string);
+        match &step {
+            Some(step) => assert!(
+                through_node
+                    .as_deref()
+                    .is_some_and(|m| m.contains(step.as_str())),
+                "{through_node:?} lacks {step}"
+            ),
+            None => assert_eq!(through_node, None, "{only:?}"),
+        }
+    }
+    step
+}
+
+/// Policies written to `dir/NAME` from the fixture's, changed by `change`.
+fn policies_changed(dir: &Path, name: &str, change: impl Fn(&str) -> String) -> String {
+    let text =
+        std::fs::read_to_string(common::workspace().join(BRAKES).join("constraints.yaml")).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, change(&text)).unwrap();
+    format!("{BRAKES}/templates.yaml,{}", path.display())
+}
+
+/// Gatekeeper constraints and ValidatingAdmissionPolicies the cluster enforces with deny stop
+/// "create pods → a node" where they refuse every way a pod owns its node (asked by judging
+/// probe pods); a way they let in keeps the step, named with what lets it in.
+#[test]
+fn admission_policies_that_refuse_every_way_to_own_a_node_stop_that_step() {
+    let dir = scratch("rbac-brakes");
+    // Without policies: only Pod Security is read, and `web` has none.
+    let open = node_step_with("").expect("a chain through the node");
+    assert!(
+        open.ends_with("no Pod Security enforcement stops a privileged pod there"),
+        "{open}"
+    );
+    // The four guards, as Rego constraints or as one ValidatingAdmissionPolicy.
+    assert_eq!(
+        node_step_with(&format!(
+            "{BRAKES}/templates.yaml,{BRAKES}/constraints.yaml"
+        )),
+        None
+    );
+    assert_eq!(node_step_with(&format!("{BRAKES}/vap.yaml")), None);
+    // Without the capabilities guard, a pod that adds SYS_ADMIN is let in.
+    let partial = policies_changed(&dir, "partial.yaml", |text| {
+        text.split("---\n")
+            .filter(|doc| !doc.contains("no-added-capabilities"))
+            .collect::<Vec<_>>()
+            .join("---\n")
+    });
+    let step = node_step_with(&partial).expect("SYS_ADMIN is let in");
+    assert!(
+        step.ends_with(
+            "neither Pod Security nor an admission policy stops a pod that adds SYS_ADMIN to a container there (policies refuse 27 of 29 ways to own a node)"
+        ),
+        "{step}"
+    );
+    // A policy that refuses every pod for something its creator adds (a label, whose message
+    // names the pod) refuses no way more: the creator adds the label.
+    let labels_too = policies_changed(&dir, "labels-too.yaml", |text| {
+        let partial: Vec<&str> = text
+            .split("---\n")
+            .filter(|doc| !doc.contains("no-added-capabilities"))
+            .collect();
+        format!(
+            "{}---\napiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sRequiredTeam\nmetadata: {{name: pods-need-a-team}}\nspec: {{match: {{kinds: [{{apiGroups: [''], kinds: [Pod]}}]}}}}\n",
+            partial.join("---\n")
+        )
+    });
+    assert_eq!(node_step_with(&labels_too), Some(step));
+    // A guard its creator escapes stops nothing, and the step says how it is escaped.
+    let exempt = policies_changed(&dir, "exempt.yaml", |text| {
+        text.replace(
+            "metadata: {name: no-privileged}\nspec:\n",
+            "metadata: {name: no-privileged}\nspec:\n  parameters: {exemptImages: [\"registry.example.com/debug/*\"]}\n",
+        )
+    });
+    let step = node_step_with(&exempt).expect("an exempted image is let in");
+    assert!(
+        step.ends_with(
+            "a pod that runs a privileged container there (K8sNoPrivileged/no-privileged refuses one, but it exempts images registry.example.com/debug/*)"
+        ),
+        "{step}"
+    );
+    let labelled = policies_changed(&dir, "labelled.yaml", |text| {
+        text.replace(
+            "metadata: {name: no-host-path}\nspec:\n  match: {",
+            "metadata: {name: no-host-path}\nspec:\n  match: {labelSelector: {matchLabels: {guarded: \"yes\"}}, ",
+        )
+    });
+    let step = node_step_with(&labelled).expect("an unlabelled pod escapes the selector");
+    assert!(
+        step.contains("a pod that runs as root and mounts hostPath / there"),
+        "{step}"
+    );
+    // Only `deny` at the webhook refuses: a warning, or a Config exempting the namespace
+    // from the webhook, refuses nothing.
+    let warned = policies_changed(&dir, "warned.yaml", |text| {
+        text.replace(
+            "metadata: {name: no-privileged}\nspec:\n",
+            "metadata: {name: no-privileged}\nspec:\n  enforcementAction: warn\n",
+        )
+    });
+    assert!(node_step_with(&warned).is_some_and(|s| s.contains("runs a privileged container")));
+    let exempted = policies_changed(&dir, "exempted.yaml", |text| {
+        format!(
+            "{text}---\napiVersion: config.gatekeeper.sh/v1alpha1\nkind: Config\nmetadata: {{name: config, namespace: gatekeeper-system}}\nspec:\n  match: [{{excludedNamespaces: [web], processes: [webhook]}}]\n"
+        )
+    });
+    assert!(node_step_with(&exempted).is_some_and(|s| s.contains("runs a privileged container")));
+    // A binding that only warns, or selects objects by label, stops nothing either.
+    let vap = std::fs::read_to_string(common::workspace().join(BRAKES).join("vap.yaml")).unwrap();
+    for (name, changed) in [
+        ("warn.yaml", vap.replace("validationActions: [Deny]", "validationActions: [Warn]")),
+        (
+            "selected.yaml",
+            vap.replace(
+                "validationActions: [Deny]",
+                "validationActions: [Deny]\n  matchResources: {objectSelector: {matchLabels: {guarded: \"yes\"}}}",
+            ),
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, changed).unwrap();
+        assert!(node_step_with(path.to_str().unwrap()).is_some(), "{name}");
+    }
+}

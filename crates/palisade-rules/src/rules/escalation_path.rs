@@ -11,7 +11,9 @@ declare_rule! {
     /// account token, then grants of that account (create pods, exec, token requests, read
     /// Secrets holding tokens, bind, impersonate, ...), then the accounts those reach, and so
     /// on, through Roles, ClusterRoles, aggregation and the default roles; the node a
-    /// container owns (directly or through a claim bound to a `hostPath` volume); and, where
+    /// container owns (directly or through a claim bound to a `hostPath` volume), or a pod its
+    /// account may create would own where neither Pod Security nor the admission policies of
+    /// the run (`--policy`, `--cluster-policies`) refuse every way to own it; and, where
     /// nothing surer leads on, a network hop or a claim the workload writes and a more
     /// powerful workload mounts (docs/rbac.md lists every step). The finding gives
     /// the whole chain, each step with its evidence (binding → role → rule), and says when
