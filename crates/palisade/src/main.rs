@@ -445,13 +445,7 @@ impl RuleArgs {
         cluster: Option<&palisade_inventory::Inventory>,
     ) -> Result<ScanOptions> {
         let (options, unusable) = self.scan_options_past_cluster_problems(load, point, cluster)?;
-        if !unusable.is_empty() {
-            bail!(
-                "--cluster-policies: {} of the cluster cannot be used:\n  {}",
-                palisade_report::table::plural(unusable.len(), "policy"),
-                unusable.join("\n  ")
-            );
-        }
+        refuse_unusable(&unusable)?;
         Ok(options)
     }
 
@@ -865,6 +859,19 @@ fn refuse_policies_outside(rules: &palisade_rules::RuleSet, profile: Profile) ->
             profile.name(),
             left_out.len(),
             left_out.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// An error naming the policies of the cluster that cannot be used, when there are any: a
+/// command that answers once must not answer without them.
+pub(crate) fn refuse_unusable(unusable: &[String]) -> Result<()> {
+    if !unusable.is_empty() {
+        bail!(
+            "--cluster-policies: {} of the cluster cannot be used:\n  {}",
+            palisade_report::table::plural(unusable.len(), "policy"),
+            unusable.join("\n  ")
         );
     }
     Ok(())

@@ -355,13 +355,7 @@ fn admission_policies(
         palisade_policy::EnforcementPoint::Validation,
         cluster,
     )?;
-    if !unusable.is_empty() {
-        bail!(
-            "--cluster-policies: {} of the cluster cannot be used:\n  {}",
-            palisade_report::table::plural(unusable.len(), "policy"),
-            unusable.join("\n  ")
-        );
-    }
+    crate::refuse_unusable(&unusable)?;
     let mut settings = palisade_rules::RuleSettings::default();
     settings.admission_policies = rules.admission_policies();
     Ok(palisade_rules::refusals::PolicyAsker::of(&settings))

@@ -430,7 +430,7 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
             + "---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: own, namespace: argocd}\nspec:\n  podSelector: {}\n  ingress: [{from: [{podSelector: {}}]}]\n",
     )
     .unwrap();
-    assert_no_path("web/web", &closed);
+    assert_no_path("web/web", &closed, &[]);
 }
 
 /// A claim bound to a hostPath PersistentVolume on the node's root is the node's root: the
@@ -499,7 +499,7 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {n
             .replace("volumeName: scratch-pv", "volumeName: elsewhere"),
     )
     .unwrap();
-    assert_no_path("ci/builder", &file);
+    assert_no_path("ci/builder", &file, &[]);
 }
 
 /// An exposed web writes a claim that a cluster-admin worker, isolated from the network,
@@ -557,12 +557,12 @@ fn paths_go_through_a_claim_one_workload_writes_and_another_mounts() {
         ),
     )
     .unwrap();
-    assert_no_path("shop/web", &file);
+    assert_no_path("shop/web", &file, &[]);
 }
 
-/// That no chain leads from the workload: `rbac paths` exits 0.
-fn assert_no_path(workload: &str, file: &Path) {
-    let out = paths_from(workload, file, &[]);
+/// That no chain leads from the workload: `rbac paths` (with `args`) exits 0.
+fn assert_no_path(workload: &str, file: &Path, args: &[&str]) {
+    let out = paths_from(workload, file, args);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -914,4 +914,25 @@ fn admission_policies_that_refuse_every_way_to_own_a_node_stop_that_step() {
         std::fs::write(&path, changed).unwrap();
         assert!(node_step_with(path.to_str().unwrap()).is_some(), "{name}");
     }
+    // `--cluster-policies` reads the policies among the objects analysed (a snapshot's).
+    let together = dir.join("together.yaml");
+    let read =
+        |name: &str| std::fs::read_to_string(common::workspace().join(BRAKES).join(name)).unwrap();
+    std::fs::write(
+        &together,
+        [
+            read("cluster.yaml"),
+            read("templates.yaml"),
+            read("constraints.yaml"),
+        ]
+        .join("---\n"),
+    )
+    .unwrap();
+    assert_no_path("web/frontend", &together, &["--cluster-policies"]);
+    let out = paths_from("web/frontend", &together, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "without the flag, the policies are objects only"
+    );
 }
