@@ -28,6 +28,9 @@ use crate::settings::RuleSettings;
 /// others are taken to own their node unless Pod Security stops them.
 pub const MAX_NAMESPACES: usize = 1000;
 
+/// Namespaces whose probes are judged together.
+const NAMESPACES_AT_ONCE: usize = 16;
+
 /// The name of probe `n` (0 is the restricted pod).
 fn probe_name(n: usize) -> String {
     format!("palisade-probe-{n}")
@@ -132,12 +135,17 @@ fn ask(
         refusing: &refusing,
     };
     let everywhere: Vec<usize> = (0..answers.len()).collect();
-    asking.ways(&mut answers, &everywhere, &probes[..1], 0);
+    // In groups of namespaces, so that the probes judged at once stay few (memory).
+    for group in everywhere.chunks(NAMESPACES_AT_ONCE) {
+        asking.ways(&mut answers, group, &probes[..1], 0);
+    }
     let refused_first: Vec<usize> = everywhere
         .into_iter()
         .filter(|&n| answers[n].1[0].refused_by.is_some())
         .collect();
-    asking.ways(&mut answers, &refused_first, &probes[1..], 1);
+    for group in refused_first.chunks(NAMESPACES_AT_ONCE) {
+        asking.ways(&mut answers, group, &probes[1..], 1);
+    }
     answers
 }
 
