@@ -57,38 +57,44 @@ pub fn restricted_pod_spec() -> Value {
 
 /// Every way to own the node, each as a probe (see the module's documentation).
 pub fn takeover_probes() -> Vec<TakeoverProbe> {
-    let mut probes = vec![
-        probe("runs a privileged container", |_, container| {
-            // The API server refuses `privileged` with `allowPrivilegeEscalation: false`.
-            let context = container_context(container);
-            context.remove("allowPrivilegeEscalation");
-            context.insert("privileged".into(), true.into());
-        }),
-        probe("adds SYS_ADMIN to a container", |_, container| {
-            // As with `privileged`, the API server refuses SYS_ADMIN without escalation.
-            container_context(container).remove("allowPrivilegeEscalation");
-            add_capability(container, "SYS_ADMIN");
-        }),
-        probe(
-            "adds SYS_MODULE to a container (it loads kernel modules)",
-            |_, container| add_capability(container, "SYS_MODULE"),
-        ),
-        probe(
-            "shares the node's process namespace and adds SYS_PTRACE",
-            |spec, container| {
-                spec.insert("hostPID".into(), true.into());
-                add_capability(container, "SYS_PTRACE");
-            },
-        ),
+    let mut probes = vec![probe("runs a privileged container", |_, container| {
+        // The API server refuses `privileged` with `allowPrivilegeEscalation: false`.
+        let context = container_context(container);
+        context.remove("allowPrivilegeEscalation");
+        context.insert("privileged".into(), true.into());
+    })];
+    // Each capability as Kubernetes writes it and with the `CAP_` prefix, which runtimes
+    // accept too (a policy that forbids `SYS_ADMIN` by name may miss `CAP_SYS_ADMIN`).
+    let ways: [(&str, &str, Option<&str>); 5] = [
+        ("SYS_ADMIN", "", None),
+        ("SYS_MODULE", " (it loads kernel modules)", None),
+        ("SYS_PTRACE", "", Some("hostPID")),
+        ("NET_ADMIN", "", Some("hostNetwork")),
+        ("NET_RAW", "", Some("hostNetwork")),
     ];
-    for capability in ["NET_ADMIN", "NET_RAW"] {
-        probes.push(probe(
-            &format!("shares the node's network and adds {capability}"),
-            |spec, container| {
-                spec.insert("hostNetwork".into(), true.into());
-                add_capability(container, capability);
-            },
-        ));
+    for (capability, why, shared) in ways {
+        for spelled in [capability.to_string(), format!("CAP_{capability}")] {
+            let way = match shared {
+                Some("hostPID") => {
+                    format!("shares the node's process namespace and adds {spelled}")
+                }
+                Some(_) => format!("shares the node's network and adds {spelled}"),
+                None => format!("adds {spelled} to a container{why}"),
+            };
+            probes.push(probe(&way, |spec, container| {
+                if let Some(flag) = shared {
+                    spec.insert(flag.into(), true.into());
+                }
+                // The API server refuses `allowPrivilegeEscalation: false` with the
+                // capability only when it is spelled `CAP_SYS_ADMIN`: spelled `SYS_ADMIN` it
+                // is let in, and `no_new_privs` is no boundary for a process that holds it, so
+                // a policy requiring `allowPrivilegeEscalation: false` does not refuse that.
+                if spelled == "CAP_SYS_ADMIN" {
+                    container_context(container).remove("allowPrivilegeEscalation");
+                }
+                add_capability(container, &spelled);
+            }));
+        }
     }
     for path in palisade_core::host_path::node_takeover_paths() {
         probes.push(host_path_probe(path, true));
@@ -215,5 +221,20 @@ mod tests {
         assert_eq!(context["runAsNonRoot"], true);
         assert_eq!(context["readOnlyRootFilesystem"], true);
         assert_eq!(privileged.spec["hostPID"], Value::Null);
+        let probes = takeover_probes();
+        let context = |way: &str| {
+            let probe = probes.iter().find(|p| p.way == way).unwrap();
+            probe.spec["containers"][0]["securityContext"].clone()
+        };
+        let sys_admin = context("adds SYS_ADMIN to a container");
+        assert_eq!(sys_admin["capabilities"]["add"][0], "SYS_ADMIN");
+        assert_eq!(sys_admin["allowPrivilegeEscalation"], false);
+        let prefixed = context("adds CAP_SYS_ADMIN to a container");
+        assert_eq!(prefixed["capabilities"]["add"][0], "CAP_SYS_ADMIN");
+        assert_eq!(prefixed["allowPrivilegeEscalation"], Value::Null);
+        assert_eq!(
+            context("shares the node's network and adds CAP_NET_RAW")["capabilities"]["add"][0],
+            "CAP_NET_RAW"
+        );
     }
 }

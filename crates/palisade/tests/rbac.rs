@@ -841,7 +841,7 @@ fn admission_policies_that_refuse_every_way_to_own_a_node_stop_that_step() {
     let step = node_step_with(&partial).expect("SYS_ADMIN is let in");
     assert!(
         step.ends_with(
-            "neither Pod Security nor an admission policy stops a pod that adds SYS_ADMIN to a container there (policies refuse 27 of 29 ways to own a node)"
+            "neither Pod Security nor an admission policy stops a pod that adds SYS_ADMIN to a container there (policies refuse 30 of 34 ways to own a node)"
         ),
         "{step}"
     );
@@ -858,6 +858,22 @@ fn admission_policies_that_refuse_every_way_to_own_a_node_stop_that_step() {
         )
     });
     assert_eq!(node_step_with(&labels_too), Some(step));
+    // A guard that forbids capabilities by name misses them spelled with `CAP_`.
+    let deny_list = policies_changed(&dir, "deny-list.yaml", |text| {
+        text.replace(
+            "kind: K8sAllowedCapabilities\nmetadata: {name: no-added-capabilities}",
+            "kind: K8sForbiddenCapabilities\nmetadata: {name: no-added-capabilities}",
+        )
+        .replace(
+            "parameters: {allowed: [NET_BIND_SERVICE]}",
+            "parameters: {forbidden: [SYS_ADMIN, SYS_MODULE, SYS_PTRACE, NET_ADMIN, NET_RAW]}",
+        )
+    });
+    let step = node_step_with(&deny_list).expect("CAP_SYS_ADMIN is let in");
+    assert!(
+        step.contains("a pod that adds CAP_SYS_ADMIN to a container there"),
+        "{step}"
+    );
     // A guard its creator escapes stops nothing, and the step says how it is escaped.
     let exempt = policies_changed(&dir, "exempt.yaml", |text| {
         text.replace(
