@@ -100,7 +100,30 @@ pub fn takeover_probes() -> Vec<TakeoverProbe> {
         probes.push(host_path_probe(path, true));
     }
     probes.push(host_path_probe("/var/log", false));
+    // Each way again in an init container beside the restricted one: a policy that reads
+    // only `containers` lets it in.
+    let in_init: Vec<TakeoverProbe> = probes.iter().map(in_init_container).collect();
+    probes.extend(in_init);
     probes
+}
+
+/// `probe` with its container moved to `initContainers`, the restricted container in its
+/// place.
+fn in_init_container(probe: &TakeoverProbe) -> TakeoverProbe {
+    let mut spec = probe.spec.clone();
+    let mut init = spec["containers"][0].take();
+    init["name"] = Value::String(format!("{PROBE_CONTAINER}-init"));
+    // The API server refuses probes on an init container (but a sidecar's).
+    if let Some(init) = init.as_object_mut() {
+        init.remove("livenessProbe");
+        init.remove("readinessProbe");
+    }
+    spec["containers"][0] = restricted_pod_spec()["containers"][0].take();
+    spec["initContainers"] = json!([init]);
+    TakeoverProbe {
+        way: format!("{} (in an init container)", probe.way),
+        spec,
+    }
 }
 
 /// The restricted spec changed by `change` (given the spec and its one container).
@@ -175,9 +198,9 @@ mod tests {
     use crate::security::node_takeover;
 
     fn takeover(spec: &Value) -> Option<String> {
-        let containers: Vec<(&Value, String)> = spec["containers"]
-            .as_array()
-            .into_iter()
+        let containers: Vec<(&Value, String)> = ["containers", "initContainers"]
+            .iter()
+            .filter_map(|field| spec[field].as_array())
             .flatten()
             .map(|c| {
                 (
@@ -208,6 +231,7 @@ mod tests {
         assert_eq!(ways.len(), probes.len(), "each way once");
         assert!(ways.contains("runs as root and mounts hostPath /"));
         assert!(ways.contains("runs as root and writes hostPath /var/log"));
+        assert!(ways.contains("runs a privileged container (in an init container)"));
     }
 
     /// A probe changes only what its way needs: the privileged one keeps the restricted

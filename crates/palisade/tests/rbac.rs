@@ -841,7 +841,7 @@ fn admission_policies_that_refuse_every_way_to_own_a_node_stop_that_step() {
     let step = node_step_with(&partial).expect("SYS_ADMIN is let in");
     assert!(
         step.ends_with(
-            "neither Pod Security nor an admission policy stops a pod that adds SYS_ADMIN to a container there (policies refuse 30 of 34 ways to own a node)"
+            "neither Pod Security nor an admission policy stops a pod that adds SYS_ADMIN to a container there (policies refuse 60 of 68 ways to own a node)"
         ),
         "{step}"
     );
@@ -858,6 +858,24 @@ fn admission_policies_that_refuse_every_way_to_own_a_node_stop_that_step() {
         )
     });
     assert_eq!(node_step_with(&labels_too), Some(step));
+    // A guard that reads only `containers` lets the same container in as an init container.
+    let templates =
+        std::fs::read_to_string(common::workspace().join(BRAKES).join("templates.yaml")).unwrap();
+    let leaky = dir.join("containers-only.yaml");
+    std::fs::write(
+        &leaky,
+        templates.replace(
+            "containers[c] { c := input.review.object.spec.initContainers[_] }\n",
+            "",
+        ),
+    )
+    .unwrap();
+    let step = node_step_with(&format!("{},{BRAKES}/constraints.yaml", leaky.display()))
+        .expect("an init container is let in");
+    assert!(
+        step.contains("a pod that runs a privileged container (in an init container) there"),
+        "{step}"
+    );
     // A guard that forbids capabilities by name misses them spelled with `CAP_`.
     let deny_list = policies_changed(&dir, "deny-list.yaml", |text| {
         text.replace(
