@@ -96,10 +96,14 @@ pub fn takeover_probes() -> Vec<TakeoverProbe> {
             }));
         }
     }
+    // Each path also with a doubled slash, which the kernel reads as the path and the API
+    // server lets in (it refuses only `..`): a policy that compares text may miss it.
     for path in palisade_core::host_path::node_takeover_paths() {
         probes.push(host_path_probe(path, true));
+        probes.push(host_path_probe(&format!("/{path}"), true));
     }
     probes.push(host_path_probe("/var/log", false));
+    probes.push(host_path_probe("//var/log", false));
     // Each way again in an init container beside the restricted one: a policy that reads
     // only `containers` lets it in.
     let in_init: Vec<TakeoverProbe> = probes.iter().map(in_init_container).collect();
@@ -231,6 +235,7 @@ mod tests {
         assert_eq!(ways.len(), probes.len(), "each way once");
         assert!(ways.contains("runs as root and mounts hostPath /"));
         assert!(ways.contains("runs as root and writes hostPath /var/log"));
+        assert!(ways.contains("runs as root and mounts hostPath //etc"));
         assert!(ways.contains("runs a privileged container (in an init container)"));
     }
 

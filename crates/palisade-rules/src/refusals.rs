@@ -29,7 +29,7 @@ use crate::settings::RuleSettings;
 pub const MAX_NAMESPACES: usize = 1000;
 
 /// Namespaces whose probes are judged together.
-const NAMESPACES_AT_ONCE: usize = 16;
+const NAMESPACES_AT_ONCE: usize = 8;
 
 /// The name of probe `n` (0 is the restricted pod).
 fn probe_name(n: usize) -> String {

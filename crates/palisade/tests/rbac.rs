@@ -841,7 +841,7 @@ fn admission_policies_that_refuse_every_way_to_own_a_node_stop_that_step() {
     let step = node_step_with(&partial).expect("SYS_ADMIN is let in");
     assert!(
         step.ends_with(
-            "neither Pod Security nor an admission policy stops a pod that adds SYS_ADMIN to a container there (policies refuse 60 of 68 ways to own a node)"
+            "neither Pod Security nor an admission policy stops a pod that adds SYS_ADMIN to a container there (policies refuse 106 of 114 ways to own a node)"
         ),
         "{step}"
     );
@@ -874,6 +874,20 @@ fn admission_policies_that_refuse_every_way_to_own_a_node_stop_that_step() {
         .expect("an init container is let in");
     assert!(
         step.contains("a pod that runs a privileged container (in an init container) there"),
+        "{step}"
+    );
+    // A guard that compares paths as text misses them written with a doubled slash.
+    let textual = dir.join("textual-paths.yaml");
+    let by_text = "          v.hostPath.path == \"/\"\n          msg := sprintf(\"volume %v mounts the node's root\", [v.name])\n        }\n        violation[{\"msg\": msg}] {\n          v := input.review.object.spec.volumes[_]\n          startswith(v.hostPath.path, [\"/etc\", \"/var\", \"/run\", \"/root\", \"/proc\"][_])\n";
+    std::fs::write(
+        &textual,
+        templates.replace("          v.hostPath\n", by_text),
+    )
+    .unwrap();
+    let step = node_step_with(&format!("{},{BRAKES}/constraints.yaml", textual.display()))
+        .expect("a doubled slash is let in");
+    assert!(
+        step.contains("a pod that runs as root and mounts hostPath // there"),
         "{step}"
     );
     // A guard that forbids capabilities by name misses them spelled with `CAP_`.
