@@ -15,8 +15,9 @@ declare_rule! {
     ///
     /// ## Why it matters
     /// Whoever creates a pod chooses its service account, so they act as any service account of the
-    /// namespace; unless Pod Security admission forbids it, the pod can also be privileged and
-    /// mount the node's file system (MITRE ATT&CK T1610, Deploy Container).
+    /// namespace; unless admission forbids it (Pod Security, or the Gatekeeper constraints and
+    /// ValidatingAdmissionPolicies of the run: RBAC017 reads both), the pod can also be
+    /// privileged and mount the node's file system (MITRE ATT&CK T1610, Deploy Container).
     ///
     /// ## Severity
     /// High: it is the holder's identity plus every identity of the namespace.
