@@ -17,7 +17,7 @@ use palisade_core::Severity;
 use palisade_core::tree::Tree as _;
 use palisade_graph::Goal;
 use palisade_inventory::Inventory;
-use palisade_rbac::graph::{build, workload_node};
+use palisade_rbac::graph::{AdmissionAsker, build_asking, workload_node};
 use palisade_rbac::model::Policy;
 use palisade_rbac::primitives::{Held, Leads};
 use serde_json::Value;
@@ -73,8 +73,18 @@ pub struct Enricher {
 
 impl Enricher {
     pub fn from_inventory(inventory: &Inventory) -> Enricher {
+        Enricher::from_inventory_asking(inventory, None)
+    }
+
+    /// [`Enricher::from_inventory`], with the cluster's admission policies asked what they
+    /// refuse of pods that would own their node (as the escalation graph of a scan asks
+    /// them).
+    pub fn from_inventory_asking(
+        inventory: &Inventory,
+        admission: Option<&dyn AdmissionAsker>,
+    ) -> Enricher {
         let policy = Policy::from_inventory(inventory);
-        let graph = build(&policy, inventory);
+        let graph = build_asking(&policy, inventory, admission);
         let goals = [
             (Goal::ClusterAdmin, "cluster-admin"),
             (Goal::Secrets, "secrets"),

@@ -178,6 +178,23 @@ pub struct DetectionArgs {
     /// kubeconfig flags).
     #[command(flatten)]
     live: crate::analysis_input::LiveArgs,
+    /// The cluster's admission policies (Gatekeeper ConstraintTemplates and Constraints,
+    /// ValidatingAdmissionPolicies with their bindings; files or directories), read with the
+    /// context: what a pod's account reaches counts "create pods → a node" only where they let
+    /// a pod that owns its node in, as `palisade scan --policy` does. Repeatable.
+    #[arg(
+        long = "admission-policy",
+        value_name = "PATH",
+        env = "PALISADE_AUDIT_ADMISSION_POLICY",
+        value_delimiter = ','
+    )]
+    admission_policies: Vec<PathBuf>,
+    /// Also read the admission policies the context holds (its snapshot's or live cluster's).
+    #[arg(
+        long = "context-cluster-policies",
+        env = "PALISADE_AUDIT_CONTEXT_CLUSTER_POLICIES"
+    )]
+    context_cluster_policies: bool,
     /// Threat-intelligence file: a STIX 2.1 bundle or TAXII envelope, or a list of
     /// addresses, CIDRs and domains (`image: ...`, `user-agent: ...`, `user: ...` for other
     /// kinds). Requests from what it names (AUD050) and pods running it (AUD051) are
@@ -219,31 +236,38 @@ impl DetectionArgs {
         &self,
         allow_incomplete: bool,
     ) -> Result<Option<palisade_audit::enrich::Enricher>> {
-        enricher(&self.inventory, &self.live, allow_incomplete)
+        if self.inventory.is_empty() && !self.live.cluster {
+            // Flags typed for a cluster read refuse to be ignored.
+            crate::analysis_input::load_objects_if_live(&self.live)?;
+            if !self.admission_policies.is_empty() || self.context_cluster_policies {
+                bail!(
+                    "--admission-policy and --context-cluster-policies apply to the context: give --inventory or --cluster"
+                );
+            }
+            return Ok(None);
+        }
+        let load = crate::LoadArgs {
+            paths: self.inventory.clone(),
+            ..crate::LoadArgs::for_path(std::path::Path::new("."))
+        };
+        let completeness = crate::analysis_input::Completeness { allow_incomplete };
+        // Context only: what a cluster would not list is warned about, and alerts go on.
+        let (loaded, _, _) =
+            crate::analysis_input::load_objects(&load, &self.live, completeness, &[])?;
+        let asker = crate::admission_asker(
+            &self.admission_policies,
+            self.context_cluster_policies,
+            &loaded.inventory,
+        )?;
+        Ok(Some(
+            palisade_audit::enrich::Enricher::from_inventory_asking(
+                &loaded.inventory,
+                asker
+                    .as_ref()
+                    .map(|a| a as &dyn palisade_rbac::graph::AdmissionAsker),
+            ),
+        ))
     }
-}
-
-/// The enricher of `--inventory`/`--cluster`, when one was asked for.
-fn enricher(
-    inventory: &[String],
-    live: &crate::analysis_input::LiveArgs,
-    allow_incomplete: bool,
-) -> Result<Option<palisade_audit::enrich::Enricher>> {
-    if inventory.is_empty() && !live.cluster {
-        // Flags typed for a cluster read refuse to be ignored.
-        crate::analysis_input::load_objects_if_live(live)?;
-        return Ok(None);
-    }
-    let load = crate::LoadArgs {
-        paths: inventory.to_vec(),
-        ..crate::LoadArgs::for_path(std::path::Path::new("."))
-    };
-    let completeness = crate::analysis_input::Completeness { allow_incomplete };
-    // Context only: what a cluster would not list is warned about, and alerts go on.
-    let (loaded, _, _) = crate::analysis_input::load_objects(&load, live, completeness, &[])?;
-    Ok(Some(palisade_audit::enrich::Enricher::from_inventory(
-        &loaded.inventory,
-    )))
 }
 
 #[derive(Subcommand)]

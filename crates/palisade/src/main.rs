@@ -864,6 +864,29 @@ fn refuse_policies_outside(rules: &palisade_rules::RuleSet, profile: Profile) ->
     Ok(())
 }
 
+/// The admission policies under `policies`, and with `held` those among `inventory`'s objects,
+/// for the escalation graph to ask what they refuse of pods that would own their node, as
+/// `palisade scan` asks them; `None` without policies. A policy that cannot be used is an
+/// error (a brake must not be guessed).
+pub(crate) fn admission_asker(
+    policies: &[PathBuf],
+    held: bool,
+    inventory: &palisade_inventory::Inventory,
+) -> Result<Option<palisade_rules::refusals::PolicyAsker>> {
+    if policies.is_empty() && !held {
+        return Ok(None);
+    }
+    let (rules, unusable) = rules_with_policies(
+        policies,
+        palisade_policy::EnforcementPoint::Validation,
+        held.then_some(inventory),
+    )?;
+    refuse_unusable(&unusable)?;
+    let mut settings = palisade_rules::RuleSettings::default();
+    settings.admission_policies = rules.admission_policies();
+    Ok(palisade_rules::refusals::PolicyAsker::of(&settings))
+}
+
 /// An error naming the policies of the cluster that cannot be used, when there are any: a
 /// command that answers once must not answer without them.
 pub(crate) fn refuse_unusable(unusable: &[String]) -> Result<()> {

@@ -338,29 +338,6 @@ fn access(args: &AccessArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// The admission policies `--policy` and `--cluster-policies` name, for the escalation graph
-/// to ask what they refuse of pods that would own their node, as `palisade scan` asks them;
-/// `None` without policies. A policy that cannot be used is an error (a brake must not be
-/// guessed).
-fn admission_policies(
-    args: &PathsArgs,
-    inventory: &palisade_inventory::Inventory,
-) -> Result<Option<palisade_rules::refusals::PolicyAsker>> {
-    if args.policies.is_empty() && !args.cluster_policies {
-        return Ok(None);
-    }
-    let cluster = args.cluster_policies.then_some(inventory);
-    let (rules, unusable) = crate::rules_with_policies(
-        &args.policies,
-        palisade_policy::EnforcementPoint::Validation,
-        cluster,
-    )?;
-    crate::refuse_unusable(&unusable)?;
-    let mut settings = palisade_rules::RuleSettings::default();
-    settings.admission_policies = rules.admission_policies();
-    Ok(palisade_rules::refusals::PolicyAsker::of(&settings))
-}
-
 fn paths(args: &PathsArgs) -> Result<u8> {
     let Analysed {
         inventory,
@@ -375,7 +352,7 @@ fn paths(args: &PathsArgs) -> Result<u8> {
     )?;
     let goal = Goal::parse(&args.to)
         .with_context(|| format!("--to {}: expected cluster-admin, secrets or nodes", args.to))?;
-    let asker = admission_policies(args, &inventory)?;
+    let asker = crate::admission_asker(&args.policies, args.cluster_policies, &inventory)?;
     let asker = asker
         .as_ref()
         .map(|a| a as &dyn palisade_rbac::graph::AdmissionAsker);

@@ -722,6 +722,45 @@ fn an_exec_into_a_pod_whose_account_reaches_cluster_admin_is_critical() {
     assert_eq!(refused.status.code(), Some(2));
 }
 
+/// The context reads the cluster's admission policies as a scan does: an exec into a pod
+/// whose account reaches cluster-admin only by creating a pod that owns its node is not
+/// raised where the policies refuse every such pod.
+#[test]
+fn the_context_reads_the_admission_policies_given() {
+    let dir = scratch("audit-enrich-brakes");
+    let log = dir.join("exec.log");
+    let mut exec: Value = serde_json::from_str(&event(
+        "e1",
+        "create",
+        "pods",
+        "exec",
+        "alice",
+        "2026-12-01T10:00:00Z",
+    ))
+    .unwrap();
+    exec["objectRef"]["namespace"] = json!("web");
+    exec["objectRef"]["name"] = json!("frontend-7d9f8c-x2x");
+    std::fs::write(&log, exec.to_string() + "\n").unwrap();
+    let brakes = "crates/palisade/tests/policy/brakes";
+    let analyze = |extra: &[&str]| {
+        let mut command = bin();
+        command.args(["audit", "analyze", log.to_str().unwrap(), "-o", "json"]);
+        command.args(["--fail-on", "none"]).args(extra);
+        command.output().unwrap()
+    };
+    let cluster = format!("{brakes}/cluster.yaml");
+    let open = lines(&analyze(&["--inventory", &cluster]))[0].clone();
+    assert_eq!(open["severity"], "critical", "{open:#}");
+    let policies = format!("{brakes}/templates.yaml,{brakes}/constraints.yaml");
+    let output = analyze(&["--inventory", &cluster, "--admission-policy", &policies]);
+    let guarded = lines(&output)[0].clone();
+    assert_eq!(guarded["severity"], "medium", "{guarded:#}");
+    assert_eq!(guarded["enrichment"]["workload"], "Deployment web/frontend");
+    // Without a context the policies have nothing to apply to.
+    let refused = analyze(&["--admission-policy", &policies]);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+}
+
 /// The alert of `rule` that `audit analyze` raises on `event`, with context from `inventory`
 /// when given.
 fn alert_of(dir: &Path, event: &Value, inventory: Option<&str>, rule: &str) -> Value {
