@@ -648,9 +648,8 @@ fn a_batch_acknowledged_before_a_kill_is_analysed_after_the_restart() {
     drop(child);
 }
 
-#[test]
-fn an_exec_into_a_pod_whose_account_reaches_cluster_admin_is_critical() {
-    let dir = scratch("audit-enrich");
+/// A log under `dir` of one exec by alice into pod `web/POD`.
+fn exec_log(dir: &Path, pod: &str) -> PathBuf {
     let log = dir.join("exec.log");
     let mut exec: Value = serde_json::from_str(&event(
         "e1",
@@ -662,8 +661,15 @@ fn an_exec_into_a_pod_whose_account_reaches_cluster_admin_is_critical() {
     ))
     .unwrap();
     exec["objectRef"]["namespace"] = json!("web");
-    exec["objectRef"]["name"] = json!("web-7d9f8c-x2x");
+    exec["objectRef"]["name"] = json!(pod);
     std::fs::write(&log, exec.to_string() + "\n").unwrap();
+    log
+}
+
+#[test]
+fn an_exec_into_a_pod_whose_account_reaches_cluster_admin_is_critical() {
+    let dir = scratch("audit-enrich");
+    let log = exec_log(&dir, "web-7d9f8c-x2x");
     let plain = bin()
         .args([
             "audit",
@@ -728,19 +734,7 @@ fn an_exec_into_a_pod_whose_account_reaches_cluster_admin_is_critical() {
 #[test]
 fn the_context_reads_the_admission_policies_given() {
     let dir = scratch("audit-enrich-brakes");
-    let log = dir.join("exec.log");
-    let mut exec: Value = serde_json::from_str(&event(
-        "e1",
-        "create",
-        "pods",
-        "exec",
-        "alice",
-        "2026-12-01T10:00:00Z",
-    ))
-    .unwrap();
-    exec["objectRef"]["namespace"] = json!("web");
-    exec["objectRef"]["name"] = json!("frontend-7d9f8c-x2x");
-    std::fs::write(&log, exec.to_string() + "\n").unwrap();
+    let log = exec_log(&dir, "frontend-7d9f8c-x2x");
     let brakes = "crates/palisade/tests/policy/brakes";
     let analyze = |extra: &[&str]| {
         let mut command = bin();
