@@ -40,6 +40,9 @@ pub struct ConstraintRule {
     uses_inventory: bool,
     /// Whether the template reads who asks (`input.review.userInfo`, CEL `request.userInfo`).
     reads_user: bool,
+    /// Whether the template is judged with its CEL, which has `matchConditions` (they may
+    /// read anything of the request).
+    match_conditions: bool,
     /// The run's ExpansionTemplates: the constraint also judges the resources workloads
     /// would create.
     expansions: Arc<Expansions>,
@@ -159,7 +162,7 @@ impl Rule for ConstraintRule {
     /// the creator writes (a label selector selecting less than everything, a name), when it
     /// exempts images (the library's `exemptImages` parameter), judges only the resources
     /// ExpansionTemplates make, decides by other objects (`data.inventory`) or by who asks
-    /// (`userInfo`).
+    /// (`userInfo`), or lets its CEL's `matchConditions` decide which requests it judges.
     fn refuses_at_admission(&self, namespace: &str) -> Refusal {
         if self.constraint.enforcement_at(EnforcementPoint::Validation) != Some(Enforcement::Deny)
             || self
@@ -198,6 +201,8 @@ impl Rule for ConstraintRule {
             "it decides by other objects of the cluster (data.inventory)".to_string()
         } else if self.reads_user {
             "its verdict depends on who asks (userInfo)".to_string()
+        } else if self.match_conditions {
+            "its matchConditions decide which requests it judges".to_string()
         } else {
             return Refusal::Yes;
         };
@@ -890,6 +895,7 @@ fn constraint_rule(
                 .cel
                 .as_ref()
                 .is_some_and(|cel| cel.to_string().contains("userInfo")),
+        match_conditions: matches!(&*compiled, Compiled::Cel(cel) if cel.has_match_conditions()),
         template: compiled,
         parameters: to_rego(&constraint.parameters),
         constraint,
@@ -1065,6 +1071,9 @@ mod tests {
             "input.review.object.spec.hostPID; input.review.userInfo.username != \\\"ops\\\" }",
         ));
         yaml.push_str("---\napiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sUserGuard\nmetadata: {name: by-user}\nspec: {}\n");
+        // A template judged with its CEL (its Rego does not compile), whose match conditions
+        // let labelled pods through.
+        yaml.push_str("---\napiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata: {name: k8scelguard}\nspec:\n  crd: {spec: {names: {kind: K8sCelGuard}}}\n  targets:\n  - target: admission.k8s.gatekeeper.sh\n    rego: 'package k8scelguard\nviolation[{\"msg\": \"no\"}] { input.review.object.spec.hostPID === }'\n    code:\n    - engine: K8sNativeValidation\n      source:\n        matchConditions: [{name: not-debug, expression: \"!has(object.metadata.labels) || !('debug' in object.metadata.labels)\"}]\n        validations: [{expression: \"!has(object.spec.hostPID) || !object.spec.hostPID\", message: 'no'}]\n---\napiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sCelGuard\nmetadata: {name: cel}\nspec: {}\n");
         yaml.push_str("---\napiVersion: config.gatekeeper.sh/v1alpha1\nkind: Config\nmetadata: {name: config, namespace: gatekeeper-system}\nspec: {match: [{excludedNamespaces: [kube-*], processes: [webhook]}]}\n");
         let got = refusals(&yaml);
         let of = |id: &str| got.iter().find(|(i, _, _)| i == id).unwrap().clone();
@@ -1077,6 +1086,10 @@ mod tests {
         assert_eq!(of("K8sGuard/empty-selector").1, Refusal::Yes);
         assert_eq!(of("K8sGuard/warned").1, Refusal::No);
         assert_eq!(of("K8sGuard/webhook-dryrun").1, Refusal::No);
+        assert_eq!(
+            of("K8sCelGuard/cel").1,
+            Refusal::Escapable("its matchConditions decide which requests it judges".into())
+        );
         assert_eq!(
             of("K8sUserGuard/by-user").1,
             Refusal::Escapable("its verdict depends on who asks (userInfo)".into())
