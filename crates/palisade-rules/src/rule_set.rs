@@ -54,6 +54,9 @@ pub struct RuleSet {
     reported: Vec<&'static RuleMeta>,
     /// The mutators of the policies loaded with the rules, when they hold any.
     mutators: Option<Arc<dyn ObjectMutators>>,
+    /// The cluster's admission policies, when they are not the run's own (see
+    /// [`RuleSet::set_admission_policies`]).
+    admission: Option<crate::settings::AdmissionPolicies>,
 }
 
 impl std::fmt::Debug for RuleSet {
@@ -72,6 +75,7 @@ impl RuleSet {
                 .collect(),
             reported: Vec::new(),
             mutators: None,
+            admission: None,
         }
     }
 
@@ -120,8 +124,19 @@ impl RuleSet {
         self.evaluated.iter().map(Entry::rule).collect()
     }
 
-    /// The rules made at run time (policies), as the cluster's admission policies.
+    /// Takes `policies` as the cluster's admission policies in place of the run's own: a
+    /// scan of files runs constraints as enforced at the gator point, while the webhook may
+    /// deny with some the scan leaves out.
+    pub fn set_admission_policies(&mut self, policies: crate::settings::AdmissionPolicies) {
+        self.admission = Some(policies);
+    }
+
+    /// The cluster's admission policies: those set, else the rules made at run time
+    /// (policies).
     pub fn admission_policies(&self) -> crate::settings::AdmissionPolicies {
+        if let Some(admission) = &self.admission {
+            return admission.clone();
+        }
         crate::settings::AdmissionPolicies(
             self.evaluated
                 .iter()

@@ -968,6 +968,7 @@ pub(crate) fn rules_with_policies(
             loaded.templates
         );
     }
+    let left_out = !loaded.elsewhere.is_empty();
     for rule in loaded.rules {
         rules
             .add(rule)
@@ -975,6 +976,19 @@ pub(crate) fn rules_with_policies(
     }
     if let Some(mutators) = loaded.mutators {
         rules.set_mutators(mutators);
+    }
+    // Constraints left out at this point may deny at the webhook: the escalation graph asks
+    // the policies as the webhook enforces them (`palisade rbac paths` and the webhook read
+    // them there too).
+    if left_out && point != palisade_policy::EnforcementPoint::Validation {
+        let at_webhook = palisade_policy::provider::load_with(
+            policies,
+            cluster,
+            palisade_policy::EnforcementPoint::Validation,
+        );
+        rules.set_admission_policies(palisade_rules::settings::AdmissionPolicies(
+            at_webhook.rules,
+        ));
     }
     Ok((rules, unusable))
 }

@@ -962,6 +962,15 @@ fn admission_policies_that_refuse_every_way_to_own_a_node_stop_that_step() {
         std::fs::write(&path, changed).unwrap();
         assert!(node_step_with(path.to_str().unwrap()).is_some(), "{name}");
     }
+    // A constraint that denies at the webhook but is not run at the gator point (a scan of
+    // files) is still the cluster's admission: scan and rbac paths agree.
+    let webhook_only = policies_changed(&dir, "webhook-only.yaml", |text| {
+        text.replace(
+            "metadata: {name: no-privileged}\nspec:\n",
+            "metadata: {name: no-privileged}\nspec:\n  enforcementAction: scoped\n  scopedEnforcementActions: [{action: deny, enforcementPoints: [{name: validation.gatekeeper.sh}]}]\n",
+        )
+    });
+    assert_eq!(node_step_with(&webhook_only), None);
     // `--cluster-policies` reads the policies among the objects analysed (a snapshot's).
     let together = dir.join("together.yaml");
     let read =
