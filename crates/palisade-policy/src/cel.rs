@@ -41,6 +41,9 @@ pub struct CelTemplate {
     uses_authorizer: bool,
     /// Whether an expression reads who asks (`request.userInfo`).
     reads_user: bool,
+    /// Whether an expression reads a namespace (`namespaceObject`, `request.namespace`,
+    /// `object.metadata.namespace`).
+    reads_namespace: bool,
 }
 
 /// What one evaluation found: the failed validations, and the audit annotations a
@@ -112,12 +115,16 @@ impl CelTemplate {
         };
         let uses_authorizer = std::cell::Cell::new(false);
         let reads_user = std::cell::Cell::new(false);
+        let reads_namespace = std::cell::Cell::new(false);
         let compile = |expression: &str| {
             if expression.contains("authorizer") {
                 uses_authorizer.set(true);
             }
             if expression.contains("userInfo") {
                 reads_user.set(true);
+            }
+            if crate::reads_namespace(expression) {
+                reads_namespace.set(true);
             }
             Expression::compile(expression).map_err(|e| error(format!("`{expression}`: {e}")))
         };
@@ -177,6 +184,7 @@ impl CelTemplate {
             audit_annotations,
             uses_authorizer: uses_authorizer.get(),
             reads_user: reads_user.get(),
+            reads_namespace: reads_namespace.get(),
         })
     }
 
@@ -188,6 +196,11 @@ impl CelTemplate {
     /// Whether the verdict depends on who asks (`request.userInfo`).
     pub fn reads_user(&self) -> bool {
         self.reads_user
+    }
+
+    /// Whether an expression reads a namespace.
+    pub fn reads_namespace(&self) -> bool {
+        self.reads_namespace
     }
 
     /// Whether `matchConditions` decide which requests are judged.

@@ -61,3 +61,34 @@ pub(crate) fn files_under(
     out.sort();
     out
 }
+
+/// Whether policy code (Rego or CEL) reads a namespace: a `namespace` field
+/// (`metadata.namespace`, `review.namespace`, `["namespace"]`) or the `namespaceObject`; a
+/// name that only contains the word (`hostNamespace`) does not.
+pub(crate) fn reads_namespace(code: &str) -> bool {
+    code.contains(".namespace")
+        || code.contains("\"namespace\"")
+        || code.contains("'namespace'")
+        || code.contains("namespaceObject")
+}
+
+#[cfg(test)]
+mod reads_namespace_tests {
+    #[test]
+    fn reads_namespace_fields_not_words() {
+        for code in [
+            "input.review.object.metadata.namespace == \"x\"",
+            "input.review.namespace",
+            "object.metadata[\"namespace\"]",
+            "namespaceObject.metadata.labels",
+        ] {
+            assert!(super::reads_namespace(code), "{code}");
+        }
+        for code in [
+            "package k8spsphostnamespace",
+            "input.review.object.spec.hostPID",
+        ] {
+            assert!(!super::reads_namespace(code), "{code}");
+        }
+    }
+}

@@ -43,6 +43,8 @@ pub struct ConstraintRule {
     /// Whether the template is judged with its CEL, which has `matchConditions` (they may
     /// read anything of the request).
     match_conditions: bool,
+    /// Whether the template's code reads a namespace (it may judge a pod by it).
+    reads_namespace: bool,
     /// The run's ExpansionTemplates: the constraint also judges the resources workloads
     /// would create.
     expansions: Arc<Expansions>,
@@ -207,6 +209,27 @@ impl Rule for ConstraintRule {
             return Refusal::Yes;
         };
         Refusal::Escapable(escape)
+    }
+
+    /// The constraint's match decides, unless its code reads a namespace or other objects.
+    fn judges_pods_in(&self, namespace: &str, labels: Option<&Map<String, Value>>) -> Option<bool> {
+        if self.uses_inventory || self.reads_namespace {
+            return None;
+        }
+        if self
+            .exempt_namespaces
+            .iter()
+            .any(|pattern| crate::gatekeeper::glob(pattern, namespace))
+        {
+            return Some(false);
+        }
+        let pod = serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "probe", "namespace": namespace}});
+        match self.constraint.matcher.applies(&pod, true, labels) {
+            Applies::Yes => Some(true),
+            Applies::No => Some(false),
+            Applies::Unknown(_) => None,
+        }
     }
 }
 
@@ -447,6 +470,31 @@ impl Rule for VapRule {
             return Refusal::Yes;
         };
         Refusal::Escapable(escape.to_string())
+    }
+
+    /// The binding's and policy's match decide, unless the policy has parameters (they may
+    /// be the namespace's), reads a namespace or asks the authorizer.
+    fn judges_pods_in(&self, namespace: &str, labels: Option<&Map<String, Value>>) -> Option<bool> {
+        if self.policy.param_kind.is_some()
+            || self.policy.reads_namespace()
+            || self.policy.uses_authorizer()
+        {
+            return None;
+        }
+        let target = crate::vap::Target {
+            group: String::new(),
+            version: "v1".into(),
+            resource: "pods".into(),
+            subresource: "",
+            operation: "CREATE",
+            namespaced: true,
+            name: "probe",
+            labels: None,
+            old_object: None,
+            namespace,
+            namespace_labels: labels,
+        };
+        self.binding.applies(&self.policy, &target)
     }
 
     /// The policy's parameters (`paramKind`).
@@ -896,6 +944,12 @@ fn constraint_rule(
                 .as_ref()
                 .is_some_and(|cel| cel.to_string().contains("userInfo")),
         match_conditions: matches!(&*compiled, Compiled::Cel(cel) if cel.has_match_conditions()),
+        reads_namespace: crate::reads_namespace(&template.rego)
+            || template.libs.iter().any(|l| crate::reads_namespace(l))
+            || template
+                .cel
+                .as_ref()
+                .is_some_and(|cel| crate::reads_namespace(&cel.to_string())),
         template: compiled,
         parameters: to_rego(&constraint.parameters),
         constraint,
@@ -1150,5 +1204,52 @@ mod tests {
             matches!(of("conditional"), Refusal::Escapable(how) if how.contains("matchConditions"))
         );
         assert!(matches!(of("by-user"), Refusal::Escapable(how) if how.contains("userInfo")));
+    }
+
+    /// Namespaces the policies treat alike share one answer; a namespace a selector or an
+    /// exclusion treats otherwise gets its own.
+    #[test]
+    fn namespaces_treated_alike_share_an_answer_and_the_others_get_theirs() {
+        use palisade_rbac::graph::AdmissionAsker as _;
+        let template = "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata: {name: k8snoprivileged}\nspec:\n  crd: {spec: {names: {kind: K8sNoPrivileged}}}\n  targets: [{target: admission.k8s.gatekeeper.sh, rego: \"package k8snoprivileged\\nviolation[{\\\"msg\\\": \\\"privileged\\\"}] { input.review.object.spec.containers[_].securityContext.privileged }\"}]\n---\napiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sNoPrivileged\nmetadata: {name: guarded}\nspec: {match: {kinds: [{apiGroups: [''], kinds: [Pod]}], namespaceSelector: {matchLabels: {guard: 'on'}}, excludedNamespaces: [d]}}\n";
+        let objects = load_text("policies.yaml", template, &Limits::default())
+            .inventory
+            .objects
+            .into_iter()
+            .map(|o| ("policies.yaml".to_string(), o))
+            .collect();
+        let loaded = load_objects(objects, EnforcementPoint::Validation);
+        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+        let mut settings = palisade_rules::RuleSettings::default();
+        settings.admission_policies = palisade_rules::settings::AdmissionPolicies(loaded.rules);
+        let namespace = |name: &str, labels: &str| {
+            format!(
+                "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {{{labels}}}}}\n"
+            )
+        };
+        let cluster = [
+            namespace("a", "guard: 'on'"),
+            namespace("b", "guard: 'on', team: x"),
+            namespace("c", ""),
+            namespace("d", "guard: 'on'"),
+        ]
+        .join("---\n");
+        let inventory = load_text("cluster.yaml", &cluster, &Limits::default()).inventory;
+        let asker = palisade_rules::refusals::PolicyAsker::of(&settings).unwrap();
+        let names: Vec<String> = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
+        let answers = asker.ask(&inventory, &names);
+        let privileged = |ns: &str| {
+            let ways = answers
+                .of(ns)
+                .unwrap_or_else(|| panic!("{ns} not answered"));
+            assert_eq!(ways[0].way, "runs a privileged container");
+            ways[0].refused_by.clone()
+        };
+        assert_eq!(privileged("a").as_deref(), Some("K8sNoPrivileged/guarded"));
+        assert_eq!(privileged("b").as_deref(), Some("K8sNoPrivileged/guarded"));
+        assert_eq!(privileged("c"), None, "the selector leaves c out");
+        assert_eq!(privileged("d"), None, "d is excluded");
+        // `e` was not read: only the probes could say, and they cannot match it.
+        assert_eq!(privileged("e"), None);
     }
 }

@@ -243,6 +243,11 @@ impl Policy {
         self.cel.has_match_conditions()
     }
 
+    /// Whether an expression reads a namespace (`namespaceObject`, `request.namespace`).
+    pub fn reads_namespace(&self) -> bool {
+        self.cel.reads_namespace()
+    }
+
     /// Whether the verdict depends on who asks (`request.userInfo`, the `authorizer`).
     pub fn reads_requester(&self) -> bool {
         self.cel.reads_user() || self.cel.uses_authorizer()

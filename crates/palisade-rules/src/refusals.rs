@@ -87,10 +87,65 @@ impl AdmissionAsker for PolicyAsker {
 }
 
 /// What the cluster's admission policies ([`RuleSettings::admission_policies`]) do in each of
+/// `namespaces` of `inventory`. Namespaces that every policy treats alike (each refuses there
+/// or not, escapably or not, and judges pods there or not, by its match alone:
+/// [`Rule::judges_pods_in`]) get one answer, asked in the first of them.
+fn ask(
+    inventory: &Inventory,
+    settings: &RuleSettings,
+    namespaces: &[String],
+) -> Vec<(String, Vec<WayRefused>)> {
+    let mut labels = inventory.namespace_labels();
+    for (name, labels) in &mut labels {
+        // The API server sets the name label on every namespace.
+        labels
+            .entry(palisade_core::selector::NAMESPACE_NAME_LABEL)
+            .or_insert_with(|| Value::String(name.clone()));
+    }
+    let policies = &settings.admission_policies.0;
+    let mut classes: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut representatives: Vec<String> = Vec::new();
+    for (n, namespace) in namespaces.iter().enumerate() {
+        let mut key = String::new();
+        for rule in policies {
+            let judged = rule.judges_pods_in(namespace, labels.get(namespace));
+            let Some(judged) = judged else {
+                // Only the probes there can say: a class of its own.
+                key = format!("\u{0}{namespace}");
+                break;
+            };
+            key.push_str(&format!(
+                "{:?}{judged};",
+                rule.refuses_at_admission(namespace)
+            ));
+        }
+        let class = classes.entry(key).or_default();
+        if class.is_empty() {
+            representatives.push(namespace.clone());
+        }
+        class.push(n);
+    }
+    let answered: HashMap<String, Vec<WayRefused>> =
+        ask_each(inventory, settings, &representatives)
+            .into_iter()
+            .collect();
+    let mut out: Vec<(String, Vec<WayRefused>)> = Vec::with_capacity(namespaces.len());
+    for members in classes.values() {
+        let ways = &answered[&namespaces[members[0]]];
+        out.extend(
+            members
+                .iter()
+                .map(|&n| (namespaces[n].clone(), ways.clone())),
+        );
+    }
+    out
+}
+
+/// What the cluster's admission policies ([`RuleSettings::admission_policies`]) do in each of
 /// `namespaces` of `inventory`, by judging the probes there in two rounds: the restricted pod
 /// and the first way everywhere, then the other ways where the first is refused (where it is
 /// let in, the answer is known: a pod may own its node there).
-fn ask(
+fn ask_each(
     inventory: &Inventory,
     settings: &RuleSettings,
     namespaces: &[String],

@@ -100,6 +100,18 @@ pub trait Rule: Sync + Send {
     fn refuses_at_admission(&self, _namespace: &str) -> Refusal {
         Refusal::No
     }
+    /// Whether the rule judges a pod created in `namespace` (whose Namespace has `labels`, when
+    /// it was read) and, past that, judges it as in any other namespace: then the probes of
+    /// [`crate::refusals`] are judged once for all the namespaces every such rule treats alike.
+    /// `None` (the default) when only judging the pod there can say: the rule's own code or
+    /// parameters read the namespace, or it reads other objects.
+    fn judges_pods_in(
+        &self,
+        _namespace: &str,
+        _labels: Option<&serde_json::Map<String, serde_json::Value>>,
+    ) -> Option<bool> {
+        None
+    }
     /// The kinds `(group, kind)` of the objects besides Namespaces the rule reads when it judges a pod at admission (a ValidatingAdmissionPolicy's
     /// parameters): the probe pods of [`crate::refusals`] are judged with those only.
     fn reads_at_admission(&self) -> Vec<(String, String)> {
