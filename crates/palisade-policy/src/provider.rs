@@ -1055,18 +1055,23 @@ mod tests {
         assert!(!std::ptr::eq(first, lasting(meta("b"))));
     }
 
-    /// The rules of the policies in `yaml`, by id, with what each does at admission in
-    /// namespaces `web` and `kube-system`.
-    fn refusals(yaml: &str) -> Vec<(String, Refusal, Refusal)> {
+    /// The policies in `yaml`, loaded at `point`, all usable.
+    fn loaded(yaml: &str, point: EnforcementPoint) -> Loaded {
         let objects = load_text("policies.yaml", yaml, &Limits::default())
             .inventory
             .objects
             .into_iter()
             .map(|o| ("policies.yaml".to_string(), o))
             .collect();
-        let loaded = load_objects(objects, EnforcementPoint::Gator);
+        let loaded = load_objects(objects, point);
         assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
         loaded
+    }
+
+    /// The rules of the policies in `yaml`, by id, with what each does at admission in
+    /// namespaces `web` and `kube-system`.
+    fn refusals(yaml: &str) -> Vec<(String, Refusal, Refusal)> {
+        loaded(yaml, EnforcementPoint::Gator)
             .rules
             .iter()
             .map(|rule| {
@@ -1212,16 +1217,10 @@ mod tests {
     fn namespaces_treated_alike_share_an_answer_and_the_others_get_theirs() {
         use palisade_rbac::graph::AdmissionAsker as _;
         let template = "apiVersion: templates.gatekeeper.sh/v1\nkind: ConstraintTemplate\nmetadata: {name: k8snoprivileged}\nspec:\n  crd: {spec: {names: {kind: K8sNoPrivileged}}}\n  targets: [{target: admission.k8s.gatekeeper.sh, rego: \"package k8snoprivileged\\nviolation[{\\\"msg\\\": \\\"privileged\\\"}] { input.review.object.spec.containers[_].securityContext.privileged }\"}]\n---\napiVersion: constraints.gatekeeper.sh/v1beta1\nkind: K8sNoPrivileged\nmetadata: {name: guarded}\nspec: {match: {kinds: [{apiGroups: [''], kinds: [Pod]}], namespaceSelector: {matchLabels: {guard: 'on'}}, excludedNamespaces: [d]}}\n";
-        let objects = load_text("policies.yaml", template, &Limits::default())
-            .inventory
-            .objects
-            .into_iter()
-            .map(|o| ("policies.yaml".to_string(), o))
-            .collect();
-        let loaded = load_objects(objects, EnforcementPoint::Validation);
-        assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
         let mut settings = palisade_rules::RuleSettings::default();
-        settings.admission_policies = palisade_rules::settings::AdmissionPolicies(loaded.rules);
+        settings.admission_policies = palisade_rules::settings::AdmissionPolicies(
+            loaded(template, EnforcementPoint::Validation).rules,
+        );
         let namespace = |name: &str, labels: &str| {
             format!(
                 "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {{{labels}}}}}\n"
