@@ -317,6 +317,20 @@ impl Inventory {
             .collect()
     }
 
+    /// The labels of each Namespace read, by name, as the API server serves them: with the
+    /// `kubernetes.io/metadata.name` label it sets on every namespace, which selectors read.
+    pub fn served_namespace_labels(
+        &self,
+    ) -> HashMap<String, serde_json::Map<String, serde_json::Value>> {
+        let mut labels = self.namespace_labels();
+        for (name, labels) in &mut labels {
+            labels
+                .entry(palisade_core::selector::NAMESPACE_NAME_LABEL)
+                .or_insert_with(|| serde_json::Value::String(name.clone()));
+        }
+        labels
+    }
+
     /// Indices of the objects of one group and kind, in inventory order.
     pub fn indices_of_kind(&self, group: &str, kind: &str) -> &[usize] {
         self.by_kind

@@ -83,13 +83,7 @@ impl Cluster {
 
     fn build(inventory: &Inventory) -> Cluster {
         let values: Vec<&Value> = inventory.objects.iter().map(|o| &o.value).collect();
-        let mut namespaces = inventory.namespace_labels();
-        for (name, labels) in &mut namespaces {
-            // The API server sets the name label on every namespace.
-            labels
-                .entry(palisade_core::selector::NAMESPACE_NAME_LABEL)
-                .or_insert_with(|| Value::String(name.clone()));
-        }
+        let namespaces = inventory.served_namespace_labels();
         let crds: Vec<&Value> = inventory
             .objects
             .iter()

@@ -57,7 +57,7 @@ impl PolicyAsker {
 
 impl AdmissionAsker for PolicyAsker {
     fn ask(&self, inventory: &Inventory, namespaces: &[String]) -> AdmissionRefusals {
-        let labels = inventory.namespace_labels();
+        let labels = inventory.served_namespace_labels();
         let key = |ns: &String| {
             let labels = labels.get(ns).map(|l| Value::Object(l.clone()).to_string());
             (ns.clone(), labels.unwrap_or_default())
@@ -72,7 +72,7 @@ impl AdmissionAsker for PolicyAsker {
             .take(MAX_NAMESPACES)
             .cloned()
             .collect();
-        for (namespace, ways) in ask(inventory, &self.settings, &unknown) {
+        for (namespace, ways) in ask(inventory, &labels, &self.settings, &unknown) {
             let key = key(&namespace);
             answers.insert(key, ways);
         }
@@ -89,19 +89,14 @@ impl AdmissionAsker for PolicyAsker {
 /// What the cluster's admission policies ([`RuleSettings::admission_policies`]) do in each of
 /// `namespaces` of `inventory`. Namespaces that every policy treats alike (each refuses there
 /// or not, escapably or not, and judges pods there or not, by its match alone:
-/// [`Rule::judges_pods_in`]) get one answer, asked in the first of them.
+/// [`Rule::judges_pods_in`], given the namespaces' `labels` as served) get one answer, asked
+/// in the first of them.
 fn ask(
     inventory: &Inventory,
+    labels: &HashMap<String, serde_json::Map<String, Value>>,
     settings: &RuleSettings,
     namespaces: &[String],
 ) -> Vec<(String, Vec<WayRefused>)> {
-    let mut labels = inventory.namespace_labels();
-    for (name, labels) in &mut labels {
-        // The API server sets the name label on every namespace.
-        labels
-            .entry(palisade_core::selector::NAMESPACE_NAME_LABEL)
-            .or_insert_with(|| Value::String(name.clone()));
-    }
     let policies = &settings.admission_policies.0;
     let mut classes: HashMap<String, Vec<usize>> = HashMap::new();
     let mut representatives: Vec<String> = Vec::new();
