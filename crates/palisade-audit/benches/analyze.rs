@@ -198,6 +198,20 @@ fn main() {
             .unwrap_or_default(),
         skip: Vec::new(),
     };
+    // DECODE_ONLY=1 reads and decodes the log without analysing it (what decoding costs).
+    if std::env::var_os("DECODE_ONLY").is_some() {
+        let mut stats = ReadStats::default();
+        let t = Instant::now();
+        read_path(&log, &mut stats, &mut |_: &Event, _: &Origin| {}).unwrap();
+        let seconds = t.elapsed().as_secs_f64();
+        println!(
+            "decoded {} events in {seconds:.2} s: {:.0} events/s, {:.0} MiB/s",
+            stats.events,
+            stats.events as f64 / seconds,
+            bytes as f64 / 1048576.0 / seconds
+        );
+        return;
+    }
     let mut engine = Engine::new(settings, Some(baseline), &selection);
     let mut alerts = 0u64;
     let mut stats = ReadStats::default();
