@@ -221,6 +221,65 @@ impl Admission {
         &self.settings
     }
 
+    /// The creations and updates the run's rules judge that no webhook of the
+    /// ValidatingWebhookConfigurations named `configurations` (in the cluster read) sends,
+    /// with the rules judging each ([`crate::sent`]). An error says why nothing could be
+    /// checked: the configurations were not read.
+    pub fn unsent(
+        &self,
+        configurations: &[String],
+    ) -> Result<Vec<(crate::sent::Request, std::collections::BTreeSet<String>)>, String> {
+        let model = self.model();
+        let options = model.options();
+        let (group, kind) = (
+            "admissionregistration.k8s.io",
+            "ValidatingWebhookConfiguration",
+        );
+        if let Some((_, _, why)) = options
+            .unlisted
+            .iter()
+            .find(|(g, k, _)| g == group && (k == kind || k.is_empty()))
+        {
+            return Err(format!(
+                "the webhook configurations could not be listed: {why} (palisade install grants it)"
+            ));
+        }
+        // A rule the settings switch off is not judged at admission anyway.
+        let rules: Vec<&dyn palisade_rules::Rule> = options
+            .rules
+            .evaluated()
+            .into_iter()
+            .filter(|r| {
+                let meta = r.meta();
+                ![&meta.id, &meta.slug]
+                    .iter()
+                    .any(|name| self.settings.rules.get(name.as_ref()) == Some(&Mode::Off))
+            })
+            .collect();
+        model.with_inventory(|inventory| {
+            let sent: Vec<crate::sent::Sent> = inventory
+                .of_kind(group, kind)
+                .filter(|c| {
+                    configurations
+                        .iter()
+                        .any(|n| c.id.name.as_deref() == Some(n.as_str()))
+                })
+                .flat_map(|c| crate::sent::Sent::of_configuration(&c.value))
+                .collect();
+            if sent.is_empty() {
+                return Err(format!(
+                    "no ValidatingWebhookConfiguration named {} in the cluster read",
+                    configurations.join(" or ")
+                ));
+            }
+            let needs = crate::sent::Needs::of(&rules, &inventory.api_catalogue());
+            Ok(needs
+                .unsent(&sent)
+                .map(|(request, rules)| (request.clone(), rules.clone()))
+                .collect())
+        })
+    }
+
     /// `POST /validate`: the verdict. A ReplicaSet or Job let in is kept in the cluster
     /// model until it is read again ([`palisade_scan::ClusterModel::remember`]), so that its
     /// Pods are judged through their controller, as they are once the model is read again.
@@ -441,6 +500,18 @@ impl Admission {
         }
     }
 
+    /// Whether some rule of the run judges requests of `operation` that do not store their
+    /// object whole (policies selecting a subresource).
+    fn policies_judge(&self, operation: &str) -> bool {
+        let model = self.model();
+        model
+            .options()
+            .rules
+            .evaluated()
+            .iter()
+            .any(|rule| rule.judges_operation(operation))
+    }
+
     /// Why a request is not judged, when it is not.
     fn not_judged(&self, review: &Review) -> Option<(Outcome, String)> {
         let s = &self.settings;
@@ -465,9 +536,14 @@ impl Admission {
             "DELETE" if review.old_object().is_none() => {
                 return Some((Outcome::Skipped, "a DELETE without its oldObject".into()));
             }
-            // A connection is to a subresource (pods/exec); other subresources are not judged.
+            // A connection is to a subresource (pods/exec). A write to another subresource
+            // than a Pod's ephemeral containers (`scale`, `status`) is judged by the policies
+            // that select it, when some policy may ([`Rule::judges_operation`]).
             "CONNECT" => {}
-            _ if !sub.is_empty() && sub != "ephemeralcontainers" => {
+            _ if !sub.is_empty()
+                && sub != "ephemeralcontainers"
+                && !self.policies_judge(operation) =>
+            {
                 return Some((Outcome::Skipped, format!("subresource {sub} is not judged")));
             }
             _ => {}

@@ -3,7 +3,8 @@
 //! `palisade scan` (`decide`), each finding given a mode by the `[admission]` settings
 //! (`settings`: enforce, warn, audit or off, by severity, rule and namespace; exemptions;
 //! the deadline's fail-closed or fail-open answer), and the opt-in hardening patch
-//! (`mutate`).
+//! (`mutate`); what the webhook must be sent for its rules to judge, and what its
+//! configuration sends (`sent`).
 //!
 //! The crate has no network code: `palisade-server` serves it over HTTPS, and tests and the
 //! fuzz target call it directly.
@@ -11,6 +12,7 @@
 pub mod decide;
 pub mod mutate;
 pub mod review;
+pub mod sent;
 pub mod settings;
 
 pub use decide::{Admission, DecisionLog, Judged, Outcome, prepare_model};

@@ -317,6 +317,18 @@ impl Inventory {
             .collect()
     }
 
+    /// The API's resources: the built-in ones and the custom resources the inventory's
+    /// CustomResourceDefinitions define.
+    pub fn api_catalogue(&self) -> palisade_k8s::Catalogue {
+        let mut catalogue = palisade_k8s::Catalogue::builtin();
+        for crd in self.of_kind("apiextensions.k8s.io", "CustomResourceDefinition") {
+            if let Some(resource) = palisade_k8s::ApiResource::from_crd(&crd.value) {
+                catalogue.add_if_unknown(resource);
+            }
+        }
+        catalogue
+    }
+
     /// The labels of each Namespace read, by name, as the API server serves them: with the
     /// `kubernetes.io/metadata.name` label it sets on every namespace, which selectors read.
     pub fn served_namespace_labels(

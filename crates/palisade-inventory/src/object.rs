@@ -45,11 +45,16 @@ impl Object {
         self.request_text("operation")
     }
 
-    /// The operation, when the request stores nothing of the object: a `DELETE` (the object
-    /// is the one removed) or a `CONNECT` (the object is an exec's or port-forward's options).
+    /// The operation, when the request does not store its object whole: a `DELETE` (the
+    /// object is the one removed), a `CONNECT` (the object is an exec's or port-forward's
+    /// options), or a write to a subresource (a Deployment's `scale`, whose object is a
+    /// `Scale`; an object's `status`) other than a Pod's `ephemeralcontainers`, whose object
+    /// is the whole Pod. Only the rules that ask for such requests judge them.
     pub fn storing_nothing(&self) -> Option<&str> {
-        self.operation()
-            .filter(|op| matches!(*op, "DELETE" | "CONNECT"))
+        let operation = self.operation()?;
+        let subresource = self.request_text("subResource").unwrap_or("");
+        let partial = !matches!(subresource, "" | "ephemeralcontainers");
+        (matches!(operation, "DELETE" | "CONNECT") || partial).then_some(operation)
     }
 
     /// A string field of the AdmissionRequest the object arrived in (`subResource`).

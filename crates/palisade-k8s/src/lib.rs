@@ -6,7 +6,8 @@
 //! namespace enforces (`pod_security`); container image references as runtimes read them
 //! (`image`); what a container's
 //! security settings amount to, up to owning its node (`security`); and whether a
-//! PersistentVolume keeps its data in a directory of the node (`storage`).
+//! PersistentVolume keeps its data in a directory of the node (`storage`); which requests an
+//! admission rule selects (`admission_rules`).
 //!
 //! The built-in table is the API of Kubernetes v1.33 (the version `k8s-openapi` is pinned to).
 //! Custom resources join it from CustomResourceDefinitions found in the input, and a live
@@ -16,6 +17,7 @@
 //! not short names, plural forms of every group, or subresources, and because custom
 //! resources must be answerable the same way.
 
+pub mod admission_rules;
 pub mod exposure;
 pub mod identity;
 pub mod image;

@@ -494,6 +494,26 @@ impl Match {
         }
     }
 
+    /// The kinds `(group, kind)` the match names (`*` as the group: every group), or `None`
+    /// when it matches every kind.
+    pub fn named_kinds(&self) -> Option<Vec<(String, String)>> {
+        let mut named = Vec::new();
+        for (groups, kinds) in &self.kinds {
+            if kinds.is_empty() || kinds.iter().any(|k| k == "*") {
+                return None;
+            }
+            let groups: Vec<&str> = if groups.is_empty() || groups.iter().any(|g| g == "*") {
+                vec!["*"]
+            } else {
+                groups.iter().map(String::as_str).collect()
+            };
+            for group in groups {
+                named.extend(kinds.iter().map(|k| (group.to_string(), k.clone())));
+            }
+        }
+        (!named.is_empty()).then_some(named)
+    }
+
     /// Every part of the match but the namespace selector.
     fn matches_apart_from_namespace_labels(&self, object: &Value, namespaced: bool) -> bool {
         let api_version = str_at(object, "/apiVersion").unwrap_or("");

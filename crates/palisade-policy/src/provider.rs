@@ -15,7 +15,7 @@ use palisade_core::tree::Tree as _;
 use palisade_core::{Control, JsonPointer, RuleMeta, Severity};
 use palisade_inventory::{Inventory, Limits, load_text};
 use palisade_k8s::resources::Scopes;
-use palisade_rules::{Context, Refusal, Rule, Target};
+use palisade_rules::{Context, Judges, Refusal, Rule, Target};
 use serde_json::{Map, Value};
 
 use crate::engine::Compiled;
@@ -90,12 +90,7 @@ impl Cluster {
             .filter(|o| o.id.kind == "CustomResourceDefinition")
             .map(|o| &o.value)
             .collect();
-        let mut catalogue = palisade_k8s::resources::Catalogue::builtin();
-        for crd in &crds {
-            if let Some(resource) = palisade_k8s::resources::ApiResource::from_crd(crd) {
-                catalogue.add_if_unknown(resource);
-            }
-        }
+        let catalogue = inventory.api_catalogue();
         Cluster {
             inventory: inventory_of(values.into_iter()),
             namespaces,
@@ -151,6 +146,15 @@ impl Rule for ConstraintRule {
     /// as `input.review.object`, and a connection with its options (`PodExecOptions`).
     fn judges_operation(&self, _operation: &str) -> bool {
         true
+    }
+
+    /// The kinds its `match` names (every kind without them, as Gatekeeper's webhook is sent
+    /// everything).
+    fn judges(&self) -> Judges {
+        self.constraint
+            .matcher
+            .named_kinds()
+            .map_or(Judges::Anything, Judges::Kinds)
     }
 
     /// A constraint refuses at admission when its webhook action is `deny` and the webhook
@@ -444,6 +448,14 @@ impl Rule for VapRule {
         self.policy.selects_operation(operation)
     }
 
+    /// The requests its `matchConstraints.resourceRules` select.
+    fn judges(&self) -> Judges {
+        match self.policy.resource_rules() {
+            [] => Judges::Anything,
+            rules => Judges::Requests(rules.to_vec()),
+        }
+    }
+
     /// A binding refuses at admission when its actions include `Deny`. A pod's creator
     /// escapes it when it or its policy selects objects by their labels (a selector selecting
     /// less than everything), when the policy's match conditions decide which requests it
@@ -514,24 +526,42 @@ impl Rule for VapRule {
     fn check(&self, cx: &mut Context<'_>) {
         let cluster = cx.cluster_model(Cluster::build);
         let id = &cx.object.id;
-        let group = id.group();
-        let version = id.api_version.rsplit('/').next().unwrap_or("");
         let request = cx.object.request.as_deref();
-        // At admission the request names the resource (a custom resource's plural need not be
-        // its kind's); otherwise the catalogue and the CRDs read say it.
-        let resource = request
-            .and_then(|r| r.at("/resource/resource"))
-            .and_then(Value::as_str)
-            .filter(|r| !r.is_empty())
-            .map(str::to_string)
-            .or_else(|| {
-                cluster
+        let requested = |field: &str| {
+            request
+                .and_then(|r| r.at(&format!("/resource/{field}")))
+                .and_then(Value::as_str)
+        };
+        // At admission the request names the resource, as the API server matches it: a custom
+        // resource's plural need not be its kind's, and a subresource's object is of another
+        // kind (a Deployment's `scale` is an autoscaling/v1 Scale). Otherwise the object's
+        // kind, through the catalogue and the CRDs read.
+        let (group, version, resource) = match requested("resource").filter(|r| !r.is_empty()) {
+            Some(resource) => (
+                requested("group").unwrap_or(""),
+                requested("version").unwrap_or(""),
+                resource.to_string(),
+            ),
+            None => {
+                let group = id.group();
+                let resource = cluster
                     .catalogue
                     .by_kind(group, &id.kind)
                     .map(|r| r.plural.clone())
-            })
-            .unwrap_or_else(|| format!("{}s", id.kind.to_ascii_lowercase()));
-        let namespaced = cluster.scopes.is_namespaced(group, &id.kind);
+                    .unwrap_or_else(|| format!("{}s", id.kind.to_ascii_lowercase()));
+                let version = id.api_version.rsplit('/').next().unwrap_or("");
+                (group, version, resource)
+            }
+        };
+        let namespaced = match cluster
+            .catalogue
+            .resources()
+            .iter()
+            .find(|r| r.group == group && r.plural == resource)
+        {
+            Some(served) => served.scope == palisade_k8s::Scope::Namespaced,
+            None => cluster.scopes.is_namespaced(group, &id.kind),
+        };
         let target = crate::vap::Target {
             group: group.to_string(),
             version: version.to_string(),

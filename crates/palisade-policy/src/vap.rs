@@ -22,59 +22,18 @@ fn text<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
 }
 
 /// One `resourceRules` entry.
-#[derive(Debug, Clone, PartialEq)]
-struct ResourceRule {
-    groups: Vec<String>,
-    versions: Vec<String>,
-    resources: Vec<String>,
-    operations: Vec<String>,
-    scope: Option<String>,
-}
+type ResourceRule = palisade_k8s::admission_rules::RuleWithOperations;
 
-fn any(list: &[String], value: &str) -> bool {
-    list.iter().any(|item| item == "*" || item == value)
-}
-
-impl ResourceRule {
-    fn read(value: &Value) -> ResourceRule {
-        ResourceRule {
-            groups: strings(value.get("apiGroups")),
-            versions: strings(value.get("apiVersions")),
-            resources: strings(value.get("resources")),
-            operations: strings(value.get("operations")),
-            scope: text(value, "/scope").map(str::to_string),
-        }
-    }
-
-    fn matches(&self, target: &Target) -> bool {
-        any(&self.groups, &target.group)
-            && any(&self.versions, &target.version)
-            && self.selects_resource(&target.resource, target.subresource)
-            && self.selects_operation(target.operation)
-            && match self.scope.as_deref() {
-                Some("Namespaced") => target.namespaced,
-                Some("Cluster") => !target.namespaced,
-                _ => true,
-            }
-    }
-}
-
-impl ResourceRule {
-    /// Whether the rule selects `operation` (every one when it names none).
-    fn selects_operation(&self, operation: &str) -> bool {
-        self.operations.is_empty() || any(&self.operations, operation)
-    }
-
-    /// The API server's resource match: `pods` is the resource alone, `pods/exec` one
-    /// subresource, `pods/*` the resource and all its subresources, `*` every resource
-    /// (without subresources), `*/scale` one subresource of every resource, `*/*` all.
-    fn selects_resource(&self, resource: &str, subresource: &str) -> bool {
-        self.resources.iter().any(|rule| {
-            let (rule_resource, rule_sub) = rule.split_once('/').unwrap_or((rule, ""));
-            (rule_resource == "*" || rule_resource == resource)
-                && (rule_sub == "*" || rule_sub == subresource)
-        })
-    }
+/// Whether `rule` selects the object being admitted.
+fn rule_matches(rule: &ResourceRule, target: &Target) -> bool {
+    rule.matches(&palisade_k8s::admission_rules::RuleRequest {
+        group: &target.group,
+        version: &target.version,
+        resource: &target.resource,
+        subresource: target.subresource,
+        operation: target.operation,
+        namespaced: target.namespaced,
+    })
 }
 
 /// What `matchConstraints` / `matchResources` select.
@@ -113,15 +72,7 @@ pub struct Target<'a> {
 impl MatchResources {
     fn read(value: Option<&Value>) -> Option<MatchResources> {
         let value = value?;
-        let rules = |key: &str| -> Vec<ResourceRule> {
-            value
-                .get(key)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(ResourceRule::read)
-                .collect()
-        };
+        let rules = |key: &str| ResourceRule::read_all(value.get(key));
         Some(MatchResources {
             rules: rules("resourceRules"),
             excluded: rules("excludeResourceRules"),
@@ -142,8 +93,9 @@ impl MatchResources {
     /// `None` when only the cluster could say: the namespace selector reads labels of a
     /// namespace that was not read.
     pub fn matches(&self, target: &Target) -> Option<bool> {
-        let selected = (self.rules.is_empty() || self.rules.iter().any(|r| r.matches(target)))
-            && !self.excluded.iter().any(|r| r.matches(target))
+        let selected = (self.rules.is_empty()
+            || self.rules.iter().any(|r| rule_matches(r, target)))
+            && !self.excluded.iter().any(|r| rule_matches(r, target))
             && self.object_selector.as_ref().is_none_or(|s| {
                 label_selector_matches(s, target.labels)
                     || target.old_object.is_some_and(|old| {
@@ -251,6 +203,11 @@ impl Policy {
     /// Whether the verdict depends on who asks (`request.userInfo`, the `authorizer`).
     pub fn reads_requester(&self) -> bool {
         self.cel.reads_user() || self.cel.uses_authorizer()
+    }
+
+    /// The policy's `resourceRules` (`matchConstraints`): what it judges.
+    pub fn resource_rules(&self) -> &[palisade_k8s::admission_rules::RuleWithOperations] {
+        &self.constraints.rules
     }
 
     /// Whether the policy's `resourceRules` select `operation` for some resource (every
@@ -450,54 +407,6 @@ mod tests {
         .unwrap();
         assert!(ok.ignores_failures);
         assert!(!policy(json!({})).unwrap().ignores_failures);
-    }
-
-    /// The API server's resource and operation match (k8s.io/apiserver's rules matcher).
-    #[test]
-    fn resource_rules_match_operations_and_subresources_as_the_api_server_does() {
-        let rule = |resources: &[&str], operations: &[&str]| {
-            ResourceRule::read(&json!({"apiGroups": [""], "apiVersions": ["v1"],
-                "resources": resources, "operations": operations}))
-        };
-        let target = |subresource: &'static str, operation: &'static str| Target {
-            group: String::new(),
-            version: "v1".into(),
-            resource: "pods".into(),
-            subresource,
-            operation,
-            namespaced: true,
-            name: "p",
-            labels: None,
-            old_object: None,
-            namespace: "shop",
-            namespace_labels: None,
-        };
-        let pods = rule(&["pods"], &["UPDATE"]);
-        assert!(pods.matches(&target("", "UPDATE")));
-        assert!(
-            !pods.matches(&target("", "CREATE")),
-            "only the listed operations"
-        );
-        assert!(
-            !pods.matches(&target("ephemeralcontainers", "UPDATE")),
-            "`pods` is the resource alone"
-        );
-        let all_ops = rule(&["pods"], &["*"]);
-        assert!(all_ops.matches(&target("", "DELETE")));
-        let sub = rule(&["pods/ephemeralcontainers"], &["UPDATE"]);
-        assert!(sub.matches(&target("ephemeralcontainers", "UPDATE")));
-        assert!(!sub.matches(&target("", "UPDATE")));
-        let every_sub = rule(&["pods/*"], &["UPDATE"]);
-        assert!(every_sub.matches(&target("", "UPDATE")));
-        assert!(every_sub.matches(&target("ephemeralcontainers", "UPDATE")));
-        let star = rule(&["*"], &["UPDATE"]);
-        assert!(star.matches(&target("", "UPDATE")));
-        assert!(!star.matches(&target("ephemeralcontainers", "UPDATE")));
-        assert!(rule(&["*/*"], &["UPDATE"]).matches(&target("ephemeralcontainers", "UPDATE")));
-        assert!(
-            rule(&["*/ephemeralcontainers"], &["UPDATE"])
-                .matches(&target("ephemeralcontainers", "UPDATE"))
-        );
     }
 
     #[test]

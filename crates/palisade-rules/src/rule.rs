@@ -63,6 +63,19 @@ pub enum Refusal {
     Escapable(String),
 }
 
+/// What requests a rule judges, as an admission webhook must be sent them
+/// ([`Rule::judges`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Judges {
+    /// Creations and updates of objects of these kinds `(group, kind)`; `*` as the group is
+    /// every group serving the kind.
+    Kinds(Vec<(String, String)>),
+    /// The requests these rules select (a ValidatingAdmissionPolicy's `resourceRules`).
+    Requests(Vec<palisade_k8s::admission_rules::RuleWithOperations>),
+    /// Whatever it is shown (a rule on every object; a policy matching every kind).
+    Anything,
+}
+
 pub trait Rule: Sync + Send {
     /// The rule's id, title, severity, docs and controls.
     fn meta(&self) -> &'static RuleMeta;
@@ -86,10 +99,12 @@ pub trait Rule: Sync + Send {
     }
     /// The models the rule reads (see [`Check::models`]).
     fn models(&self, _models: &mut Models) {}
-    /// Whether the rule judges the object of a request that stores nothing (at admission,
-    /// `operation` is `DELETE`, the object being removed, or `CONNECT`, the object being an
-    /// exec's or port-forward's options). Only policies that ask for such requests do; a rule
-    /// on what an object holds never refuses its removal, nor a connection to it.
+    /// Whether the rule judges the object of a request that does not store it whole (at
+    /// admission, `operation` is `DELETE`, the object being removed, `CONNECT`, the object
+    /// being an exec's or port-forward's options, or the operation of a write to a
+    /// subresource such as `scale`: see [`palisade_inventory::Object::storing_nothing`]).
+    /// Only policies that ask for such requests do; a rule on what an object holds never
+    /// refuses its removal, a connection to it, or a change of its replicas.
     fn judges_operation(&self, _operation: &str) -> bool {
         false
     }
@@ -116,6 +131,25 @@ pub trait Rule: Sync + Send {
     /// parameters): the probe pods of [`crate::refusals`] are judged with those only.
     fn reads_at_admission(&self) -> Vec<(String, String)> {
         Vec::new()
+    }
+    /// What requests the rule judges, for what an admission webhook must be sent. By
+    /// default its [`Target`]: the kinds it names, every kind that embeds a pod spec, or
+    /// anything.
+    fn judges(&self) -> Judges {
+        match self.target() {
+            Target::PodSpec | Target::Endpoint => Judges::Kinds(
+                palisade_inventory::podspec::pod_spec_kinds()
+                    .map(|(g, k)| (g.to_string(), k.to_string()))
+                    .collect(),
+            ),
+            Target::Kinds(kinds) => Judges::Kinds(
+                kinds
+                    .iter()
+                    .map(|(g, k)| (g.to_string(), k.to_string()))
+                    .collect(),
+            ),
+            Target::All => Judges::Anything,
+        }
     }
     /// Builds into `models` what the rule reads with [`Context::cluster_model`], when a
     /// cluster (`inventory`) is prepared to judge objects one at a time.

@@ -128,6 +128,16 @@ impl ClusterModel {
         self.namespace_labels.get(name)
     }
 
+    /// The run's options (its rules and policies, what the cluster would not list).
+    pub fn options(&self) -> &ScanOptions {
+        &self.options
+    }
+
+    /// Reads the cluster as the model holds it.
+    pub fn with_inventory<R>(&self, read: impl FnOnce(&Inventory) -> R) -> R {
+        read(&self.lock())
+    }
+
     /// The objects of the model.
     pub fn len(&self) -> usize {
         self.lock().objects.len()

@@ -48,6 +48,9 @@ pub struct AdmissionMetrics {
     pub cluster_reads: Labelled,
     /// Policies the cluster holds that the last read could not use (`--cluster-policies`).
     pub unusable_policies: AtomicI64,
+    /// Creations and updates some rule judges that the webhook's configuration does not send
+    /// (-1: the configuration was not read).
+    pub unsent_requests: AtomicI64,
 }
 
 impl Exposition for AdmissionMetrics {
@@ -78,6 +81,10 @@ impl Exposition for AdmissionMetrics {
         out.push_str(&format!(
             "# HELP palisade_admission_cluster_policies_unusable Policies the cluster holds that the last read could not use (a template that does not compile, a constraint without its template); they are not run.\n# TYPE palisade_admission_cluster_policies_unusable gauge\npalisade_admission_cluster_policies_unusable {}\n",
             self.unusable_policies.load(Ordering::Relaxed)
+        ));
+        out.push_str(&format!(
+            "# HELP palisade_admission_unsent_requests Creations and updates (by resource) some rule or policy judges that the webhook configurations do not send, so never judged at admission; -1 when the configurations were not read.\n# TYPE palisade_admission_unsent_requests gauge\npalisade_admission_unsent_requests {}\n",
+            self.unsent_requests.load(Ordering::Relaxed)
         ));
         self.cluster_reads.render_labels(
             "palisade_admission_cluster_reads_total",

@@ -68,6 +68,26 @@ pub struct InstallArgs {
     /// configuration sending them, under the webhook's failurePolicy and timeout.
     #[arg(long, env = "PALISADE_JUDGE_CONNECT", value_parser = clap::builder::BoolishValueParser::new())]
     judge_connect: bool,
+    /// Policies (Gatekeeper templates and constraints, ValidatingAdmissionPolicies and their
+    /// bindings; files or directories) the webhook will run from the cluster: the webhook is
+    /// sent the kinds they judge as well as those of the built-in rules.
+    #[arg(
+        long = "policy",
+        value_name = "PATH",
+        env = "PALISADE_INSTALL_POLICY",
+        value_delimiter = ','
+    )]
+    policies: Vec<PathBuf>,
+    /// More resources to send the webhook (`poddisruptionbudgets.policy`,
+    /// `gateways.gateway.networking.k8s.io`): what a policy judges that `--policy` does not
+    /// name (`serve admission` says which).
+    #[arg(
+        long = "send",
+        value_name = "RESOURCE",
+        env = "PALISADE_INSTALL_SEND",
+        value_delimiter = ','
+    )]
+    send: Vec<String>,
     /// Where the serving certificate comes from: `cert-manager` issues it and injects the CA
     /// (needs cert-manager; nothing secret is printed), or `self-signed`: a CA and
     /// certificate made now, printed as a Secret (apply it, never commit it: Palisade's own
@@ -104,6 +124,8 @@ struct Install {
     /// Send exec, attach and port-forward (CONNECT) to be judged.
     judge_connect: bool,
     tls: Tls,
+    /// The validating webhook's `rules`: what the rules and policies judge or read.
+    validating_rules: Vec<Value>,
 }
 
 /// Whether the webhook judges deletions (`[admission] judge_deletions`).
@@ -137,7 +159,9 @@ pub fn run(args: InstallArgs) -> Result<u8> {
         }
         made_certificate(&service_host)?
     };
+    let validating_rules = validating_rules(&args.policies, &args.send)?;
     let install = Install {
+        validating_rules,
         namespace: args.namespace.clone(),
         image: json!(args.image),
         replicas: json!(args.replicas),
@@ -160,6 +184,107 @@ pub fn run(args: InstallArgs) -> Result<u8> {
         .collect();
     print!("{documents}");
     Ok(0)
+}
+
+/// The validating webhook's `rules`: creations and updates of what the built-in rules judge
+/// or read (a change to what they read makes the webhook read the cluster again), of what
+/// the policies of `policy_paths` judge, and of the `send` resources.
+fn validating_rules(policy_paths: &[PathBuf], send: &[String]) -> Result<Vec<Value>> {
+    let catalogue = palisade_k8s::Catalogue::builtin();
+    let builtin = palisade_rules::registry::all_rules();
+    let mut needs = palisade_admission::sent::Needs::of(builtin, &catalogue);
+    for rule in builtin {
+        for (group, kind) in rule.reads() {
+            needs.add_kind(&rule.meta().id, group, kind, &catalogue);
+        }
+    }
+    if !policy_paths.is_empty() {
+        let loaded = palisade_policy::provider::load(
+            policy_paths,
+            palisade_policy::EnforcementPoint::Validation,
+        );
+        if !loaded.problems.is_empty() {
+            anyhow::bail!(
+                "--policy: policies that cannot be used:\n  {}",
+                loaded.problems.join("\n  ")
+            );
+        }
+        if loaded.rules.is_empty() {
+            anyhow::bail!("--policy: no policy found in the paths given");
+        }
+        let policies: Vec<&dyn palisade_rules::Rule> =
+            loaded.rules.iter().map(AsRef::as_ref).collect();
+        let judged = palisade_admission::sent::Needs::of(&policies, &catalogue);
+        for (rule, group, kind) in &judged.unknown {
+            eprintln!(
+                "palisade: warning: {rule} judges {kind} ({group}), which the built-in API (Kubernetes 1.33) does not serve: if the cluster serves it, name its resource with --send"
+            );
+        }
+        for rule in &judged.anything {
+            eprintln!(
+                "palisade: warning: {rule} judges every kind; the webhook is sent the kinds the rules and policies name (add others with --send)"
+            );
+        }
+        // Written by the cluster itself all the time: each write waits for the webhook, and
+        // under `Fail` is refused while it cannot answer.
+        let busy: std::collections::BTreeSet<String> = judged
+            .requests
+            .keys()
+            .filter(|r| {
+                matches!(
+                    (r.group.as_str(), r.resource.as_str()),
+                    ("", "events" | "endpoints")
+                        | ("events.k8s.io", "events")
+                        | ("discovery.k8s.io", "endpointslices")
+                        | ("coordination.k8s.io", "leases")
+                )
+            })
+            .map(|r| r.name())
+            .collect();
+        if !busy.is_empty() {
+            eprintln!(
+                "palisade: warning: the policies send the webhook {}, which the cluster writes all the time: each write waits for the webhook, and with failurePolicy Fail is refused while it cannot answer",
+                busy.into_iter().collect::<Vec<_>>().join(", ")
+            );
+        }
+        needs.requests.extend(judged.requests);
+    }
+    for name in send {
+        let (group, resource) = sent_resource(&catalogue, name)?;
+        needs.add_named("--send", &group, &resource);
+    }
+    Ok(needs.webhook_rules())
+}
+
+/// `--send NAME` as `(group, resource)`: resolved as kubectl resolves it, or, for a group the
+/// built-in API does not serve, `plural.group` as written (a custom resource).
+fn sent_resource(catalogue: &palisade_k8s::Catalogue, name: &str) -> Result<(String, String)> {
+    match catalogue.resolve(name) {
+        Ok(resolved) if resolved.resource == "*" => {
+            anyhow::bail!("--send {name}: name one resource, not `*`")
+        }
+        Ok(resolved) => Ok((
+            resolved.group,
+            match resolved.subresource.as_str() {
+                "" => resolved.resource,
+                sub => format!("{}/{sub}", resolved.resource),
+            },
+        )),
+        Err(error) => {
+            let (main, sub) = name.split_once('/').unwrap_or((name, ""));
+            let custom = main.split_once('.').filter(|(plural, group)| {
+                !plural.is_empty()
+                    && group.contains('.')
+                    && !catalogue.resources().iter().any(|r| r.group == *group)
+            });
+            match custom {
+                Some((plural, group)) if sub.is_empty() => {
+                    Ok((group.to_string(), plural.to_ascii_lowercase()))
+                }
+                _ => Err(error).with_context(|| format!("--send {name}")),
+            }
+        }
+    }
 }
 
 /// A CA and a serving certificate for the Service's names, made in memory (the key is
@@ -251,7 +376,7 @@ fn reader_rbac(ns: &str) -> Vec<Value> {
         {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies", "ingresses", "ingressclasses"], "verbs": read},
         {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings", "clusterroles", "clusterrolebindings"], "verbs": read},
         {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": read},
-        {"apiGroups": ["admissionregistration.k8s.io"], "resources": ["validatingadmissionpolicies", "validatingadmissionpolicybindings"], "verbs": read},
+        {"apiGroups": ["admissionregistration.k8s.io"], "resources": ["validatingadmissionpolicies", "validatingadmissionpolicybindings", "validatingwebhookconfigurations"], "verbs": read},
         {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": read},
     ]);
     vec![
@@ -400,22 +525,17 @@ fn webhook_configuration(install: &Install, mutating: bool) -> Value {
             "validate.palisade.dev",
         )
     };
-    let operations = json!(["CREATE", "UPDATE"]);
-    let workloads = json!([
-        {"apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods", "replicationcontrollers"], "operations": operations},
-        {"apiGroups": ["apps"], "apiVersions": ["v1"], "resources": ["deployments", "statefulsets", "daemonsets", "replicasets"], "operations": operations},
-        {"apiGroups": ["batch"], "apiVersions": ["v1"], "resources": ["jobs", "cronjobs"], "operations": operations},
-    ]);
     let rules = if mutating {
-        workloads
+        // The hardening patch sets pod specs' defaults.
+        let catalogue = palisade_k8s::Catalogue::builtin();
+        let mut needs = palisade_admission::sent::Needs::default();
+        for (group, kind) in palisade_inventory::podspec::pod_spec_kinds() {
+            needs.add_kind("mutate", group, kind, &catalogue);
+        }
+        needs.requests.retain(|r, _| !r.resource.contains('/'));
+        needs.webhook_rules()
     } else {
-        let mut rules = workloads.as_array().cloned().unwrap_or_default();
-        rules.extend([
-            json!({"apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods/ephemeralcontainers", "services", "serviceaccounts", "configmaps", "secrets", "namespaces", "persistentvolumes"], "operations": operations}),
-            json!({"apiGroups": ["networking.k8s.io"], "apiVersions": ["v1"], "resources": ["ingresses", "networkpolicies"], "operations": operations}),
-            json!({"apiGroups": ["rbac.authorization.k8s.io"], "apiVersions": ["v1"], "resources": ["roles", "rolebindings", "clusterroles", "clusterrolebindings"], "operations": operations}),
-        ]);
-        Value::Array(rules)
+        install.validating_rules.clone()
     };
     let mut client = json!({"service": {"name": NAME, "namespace": ns, "path": path, "port": 443}});
     let mut metadata = json!({"name": "palisade", "labels": labels()});
@@ -486,6 +606,8 @@ fn deletions_webhook(validating: &Value, deletions: Deletions) -> Value {
         .as_array()
         .into_iter()
         .flatten()
+        // Not the chart's `extraRules`: what they send is not judged on deletion.
+        .filter(|rule| rule.is_object())
         .map(|rule| {
             let mut rule = rule.clone();
             let whole = |r: &&Value| r.as_str().is_some_and(|r| !r.contains('/'));
@@ -529,6 +651,14 @@ readCluster: true
 # Also run the policies the cluster holds (Gatekeeper constraints, ValidatingAdmission
 # Policies); adds read access to Gatekeeper's policy objects. Needs readCluster.
 clusterPolicies: false
+# More webhook rules for the validating webhook, after those of the built-in rules: the
+# resources the cluster's policies judge that the built-in rules do not (`serve admission`
+# logs which, and `palisade install --print --policy DIR` writes them). For example:
+#   - apiGroups: [policy]
+#     apiVersions: [\"*\"]
+#     resources: [poddisruptionbudgets]
+#     operations: [CREATE, UPDATE]
+extraRules: []
 # cert-manager issues the serving certificate and injects the CA (nothing secret in the
 # rendered manifests). false: Helm makes a CA and certificate at each render (a Secret
 # holding the key, which `palisade scan` of the rendered chart reports as SEC020).
@@ -554,10 +684,24 @@ const HELM: [(&str, &str); 8] = [
     ("HELM_CA_BUNDLE", "{{ $ca.Cert | b64enc }}"),
 ];
 
+/// Where the `extraRules` value is written into the validating webhook's rules.
+const HELM_EXTRA_RULES: &str = "HELM_EXTRA_RULES";
+
 fn helm_text(documents: &[Value]) -> String {
     let mut text: String = documents
         .iter()
         .map(|o| format!("---\n{}", palisade_net::yaml::to_yaml(o)))
+        .collect();
+    let item = format!("- {HELM_EXTRA_RULES}");
+    text = text
+        .lines()
+        .map(|line| match line.split_once(&item) {
+            Some((indent, "")) if indent.trim().is_empty() => format!(
+                "{indent}{{{{- with .Values.extraRules }}}}{{{{- toYaml . | nindent {} }}}}{{{{- end }}}}\n",
+                indent.len()
+            ),
+            _ => format!("{line}\n"),
+        })
         .collect();
     for (placeholder, template) in HELM {
         text = text.replace(placeholder, template);
@@ -568,7 +712,11 @@ fn helm_text(documents: &[Value]) -> String {
 /// Writes the chart: the objects with placeholders, split into templates by what values
 /// switch them on.
 fn write_chart(dir: &Path) -> Result<()> {
+    // The chart's `extraRules` value goes after what the built-in rules need.
+    let mut validating_rules = validating_rules(&[], &[])?;
+    validating_rules.push(json!(HELM_EXTRA_RULES));
     let install = |mutate: bool, read_cluster: bool, tls: Tls| Install {
+        validating_rules: validating_rules.clone(),
         namespace: "HELM_NAMESPACE".into(),
         image: json!("HELM_IMAGE"),
         replicas: json!("HELM_REPLICAS"),

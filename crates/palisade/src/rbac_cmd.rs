@@ -183,12 +183,7 @@ fn catalogue(
     discovered: &[palisade_snapshot::format::ListedResource],
 ) -> palisade_k8s::Catalogue {
     use palisade_k8s::{ApiResource, Scope};
-    let mut catalogue = palisade_k8s::Catalogue::builtin();
-    for crd in inventory.of_kind("apiextensions.k8s.io", "CustomResourceDefinition") {
-        if let Some(resource) = ApiResource::from_crd(&crd.value) {
-            catalogue.add(resource);
-        }
-    }
+    let mut catalogue = inventory.api_catalogue();
     for listed in discovered {
         catalogue.add_if_unknown(ApiResource {
             group: listed.group.clone(),

@@ -67,6 +67,17 @@ pub struct ServeAdmissionArgs {
     /// with a finding, a patch, a denial or a timeout) or none.
     #[arg(long, value_name = "WHICH", env = "PALISADE_DECISION_LOG", default_value = "findings", value_parser = ["all", "findings", "none"])]
     decision_log: String,
+    /// The ValidatingWebhookConfigurations that send this webhook its requests (as `palisade
+    /// install` names them): read with the cluster, to say which rules judge requests they
+    /// do not send.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "PALISADE_WEBHOOK_CONFIGURATIONS",
+        value_delimiter = ',',
+        default_value = "palisade,palisade-connect"
+    )]
+    webhook_configuration: Vec<String>,
 }
 
 /// Where the services listen and their serving certificate.
@@ -304,6 +315,8 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
     };
     let metrics = Arc::new(AdmissionMetrics::default());
     note_unusable_policies(&unusable, &metrics);
+    let configurations = args.webhook_configuration.clone();
+    note_unsent(&admission, &configurations, &metrics);
     let state = Arc::new(AdmissionState::new(
         admission,
         metrics.clone(),
@@ -338,6 +351,7 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
                             ),
                             began,
                         );
+                        note_unsent(&judge, &configurations, &reads);
                         eprintln!(
                             "{}",
                             serde_json::json!({"level": "info", "msg": "cluster read again", "objects": objects, "reason": reason})
@@ -506,6 +520,48 @@ fn note_unusable_policies(unusable: &[String], metrics: &AdmissionMetrics) {
     }
     let count = i64::try_from(unusable.len()).unwrap_or(i64::MAX);
     metrics.unusable_policies.store(count, Ordering::Relaxed);
+}
+
+/// Says which rules judge creations or updates that the webhook configurations named
+/// `configurations` (in the cluster read) do not send: they never run at admission for
+/// those. Counted in `palisade_admission_unsent_requests`; -1 when no such configuration was
+/// read, so nothing could be checked.
+fn note_unsent(
+    judge: &palisade_admission::Admission,
+    configurations: &[String],
+    metrics: &AdmissionMetrics,
+) {
+    let unsent = judge.unsent(configurations);
+    let count = match &unsent {
+        Err(why) => {
+            eprintln!(
+                "{}",
+                serde_json::json!({"level": "warning", "msg": "what the webhook is sent was not checked", "reason": why})
+            );
+            -1
+        }
+        Ok(unsent) if unsent.is_empty() => 0,
+        Ok(unsent) => {
+            let mut by_rule: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+            for (request, rules) in unsent {
+                for rule in rules {
+                    by_rule.entry(rule).or_default().push(format!(
+                        "{} {}",
+                        request.operation,
+                        request.name()
+                    ));
+                }
+            }
+            eprintln!(
+                "{}",
+                serde_json::json!({"level": "warning",
+                    "msg": "rules judge requests the webhook configuration does not send: they never run at admission for those; add the resources to its rules (palisade install --send, the chart's extraRules)",
+                    "configurations": configurations, "rules": by_rule})
+            );
+            i64::try_from(unsent.len()).unwrap_or(i64::MAX)
+        }
+    };
+    metrics.unsent_requests.store(count, Ordering::Relaxed);
 }
 
 /// The live cluster, read now, with the types it would not list marked in the options, and

@@ -797,6 +797,35 @@ fn the_chart_renders_with_helm_and_passes_its_own_scan() {
             .unwrap();
         assert_eq!(high(&out), expected, "--set {values}");
     }
+    // `extraRules` go after the built-in rules' in the validating webhook (not the deletions').
+    let rendered = std::process::Command::new("helm")
+        .args(["template", "palisade"])
+        .arg(&chart)
+        .args(["--namespace", "palisade", "--set-json"])
+        .arg(r#"extraRules=[{"apiGroups":["storage.k8s.io"],"apiVersions":["*"],"resources":["storageclasses"],"operations":["CREATE","UPDATE"]}]"#)
+        .output()
+        .unwrap();
+    assert!(
+        rendered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    let text = String::from_utf8_lossy(&rendered.stdout);
+    let rules = validating_rules(&text);
+    assert_eq!(
+        rules.last().map(String::as_str),
+        Some("storage.k8s.io storageclasses"),
+        "{rules:?}"
+    );
+    assert!(
+        rules.iter().any(|r| r == "policy poddisruptionbudgets"),
+        "{rules:?}"
+    );
+    let deletions = text
+        .split("- name: deletions.palisade.dev")
+        .nth(1)
+        .expect("the deletions webhook");
+    assert!(!deletions.contains("storageclasses"), "{deletions}");
 }
 
 /// `serve admission --cluster` against the recorded API server of `kubeconfig`, self-signed
@@ -1056,4 +1085,226 @@ spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
         metrics.contains("palisade_admission_cluster_policies_unusable 1"),
         "{metrics}"
     );
+}
+
+/// The policies of `tests/policy/sent` with the library's K8sRequiredLabels template
+/// (../shared/corpora, required), as `--policy` arguments.
+fn sent_policies() -> Vec<String> {
+    let template = workspace()
+        .join("../shared/corpora/gatekeeper-library/library/general/requiredlabels/template.yaml");
+    assert!(template.exists(), "{} is required", template.display());
+    let policies = workspace().join("crates/palisade/tests/policy/sent");
+    vec![
+        "--policy".into(),
+        template.display().to_string(),
+        "--policy".into(),
+        policies.display().to_string(),
+    ]
+}
+
+/// `palisade install --print` with `args`: its output, which must succeed.
+fn install_printed(args: &[String]) -> String {
+    let out = bin()
+        .args(["install", "--print"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The validating webhook's rules in install output, as `group resource` lines.
+fn validating_rules(printed: &str) -> Vec<String> {
+    let stream = palisade_inventory::yaml::parse_stream(printed, &Default::default());
+    let configuration = stream
+        .documents
+        .iter()
+        .map(|d| &d.value)
+        .find(|v| {
+            v["kind"] == "ValidatingWebhookConfiguration" && v["metadata"]["name"] == "palisade"
+        })
+        .expect("the validating configuration");
+    let webhook = &configuration["webhooks"][0];
+    assert_eq!(webhook["name"], "validate.palisade.dev");
+    let mut rules = Vec::new();
+    for rule in webhook["rules"].as_array().unwrap() {
+        for group in rule["apiGroups"].as_array().unwrap() {
+            for resource in rule["resources"].as_array().unwrap() {
+                let (group, resource) = (group.as_str().unwrap(), resource.as_str().unwrap());
+                rules.push(format!("{group} {resource}").trim().to_string());
+            }
+        }
+    }
+    rules
+}
+
+/// What the webhook is sent follows what its rules and policies judge: `install` writes it
+/// (the built-in rules' kinds, `--policy`, `--send`), and `serve admission` says which rules
+/// judge requests its configuration does not send (`palisade_admission_unsent_requests`).
+/// A policy on a subresource (a Deployment's `scale`) is judged once sent.
+#[test]
+fn the_webhook_is_sent_what_its_rules_and_policies_judge() {
+    let dir = scratch("admission-sent");
+    let plain = install_printed(&[]);
+    let rules = validating_rules(&plain);
+    for kind in [
+        "pods",
+        "pods/ephemeralcontainers",
+        "apps deployments",
+        "policy poddisruptionbudgets",
+        "autoscaling horizontalpodautoscalers",
+        "podtemplates",
+    ] {
+        assert!(rules.iter().any(|r| r == kind), "{kind} in {rules:?}");
+    }
+    assert!(
+        !rules.iter().any(|r| r.contains("storageclasses")),
+        "{rules:?}"
+    );
+    let with_policies = install_printed(&sent_policies());
+    let rules = validating_rules(&with_policies);
+    assert!(
+        rules.iter().any(|r| r == "storage.k8s.io storageclasses"),
+        "{rules:?}"
+    );
+    assert!(
+        rules.iter().any(|r| r == "apps deployments/scale"),
+        "{rules:?}"
+    );
+    let sent = install_printed(&[
+        "--send".into(),
+        "gateways.gateway.networking.k8s.io,sc".into(),
+    ]);
+    let rules = validating_rules(&sent);
+    assert!(
+        rules
+            .iter()
+            .any(|r| r == "gateway.networking.k8s.io gateways"),
+        "{rules:?}"
+    );
+    assert!(
+        rules.iter().any(|r| r == "storage.k8s.io storageclasses"),
+        "{rules:?}"
+    );
+    // An unknown name is an error, never a webhook sent nothing new.
+    for bad in [
+        &["--send", "deploymentz"][..],
+        &["--send", "*"],
+        &["--policy", "/nonexistent"],
+    ] {
+        let out = bin()
+            .args(["install", "--print"])
+            .args(bad)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+
+    // The webhook registered with the default install: the policies' kinds are not sent.
+    let serve_with = |name: &str, configuration: Option<&str>| {
+        let cluster = dir.join(name);
+        std::fs::create_dir_all(&cluster).unwrap();
+        std::fs::write(
+            cluster.join("namespace.yaml"),
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n",
+        )
+        .unwrap();
+        if let Some(text) = configuration {
+            std::fs::write(cluster.join("install.yaml"), text).unwrap();
+        }
+        let mut args = vec!["--inventory".to_string(), cluster.display().to_string()];
+        args.extend(sent_policies());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut command = bin();
+        command
+            .args(["serve", "admission", "--self-signed"])
+            .arg(cluster.join("tls"))
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--health-listen",
+                "127.0.0.1:0",
+                "--no-config",
+            ])
+            .args(&args);
+        let (child, port, health, log, _rest) =
+            common::serve::start_logged(command, "serving admission reviews");
+        let ca = std::fs::read(cluster.join("tls/ca.pem")).unwrap();
+        (child, port, health, log, ca)
+    };
+    let (child, _, health, log, ca) = serve_with("default", Some(&plain));
+    let warning: Value = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| {
+            v["msg"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("rules judge requests"))
+        })
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(
+        warning["rules"],
+        json!({
+            "K8sRequiredLabels/storage-owner": ["CREATE storageclasses.storage.k8s.io", "UPDATE storageclasses.storage.k8s.io"],
+            "ValidatingAdmissionPolicy/replica-limit": ["UPDATE deployments.apps/scale"],
+        }),
+        "{log}"
+    );
+    let exposed = metrics(&client(&ca), health);
+    assert!(
+        exposed.contains("palisade_admission_unsent_requests 3"),
+        "{exposed}"
+    );
+    drop(child);
+
+    // Registered with the install written from the policies: everything is sent, and a
+    // scale past the limit is denied.
+    let (child, port, health, log, ca) = serve_with("from-policies", Some(&with_policies));
+    assert!(!log.contains("rules judge requests"), "{log}");
+    let agent = client(&ca);
+    assert!(metrics(&agent, health).contains("palisade_admission_unsent_requests 0"));
+    let scale = |uid: &str, replicas: u32| {
+        let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+            "uid": uid,
+            "kind": {"group": "autoscaling", "version": "v1", "kind": "Scale"},
+            "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
+            "subResource": "scale", "name": "web", "namespace": "shop", "operation": "UPDATE",
+            "userInfo": {"username": "alice"},
+            "object": {"apiVersion": "autoscaling/v1", "kind": "Scale",
+                       "metadata": {"name": "web", "namespace": "shop"}, "spec": {"replicas": replicas}},
+            "oldObject": {"apiVersion": "autoscaling/v1", "kind": "Scale",
+                          "metadata": {"name": "web", "namespace": "shop"}, "spec": {"replicas": 3}}}});
+        let (status, answer) = post(
+            &agent,
+            &format!("https://127.0.0.1:{port}/validate"),
+            "application/json",
+            review.to_string().as_bytes(),
+        );
+        assert_eq!(status, 200, "{answer}");
+        answer["response"].clone()
+    };
+    assert_eq!(scale("few", 5)["allowed"], true);
+    let denied = scale("many", 50);
+    assert_eq!(denied["allowed"], false, "{denied}");
+    assert!(
+        denied["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ValidatingAdmissionPolicy/replica-limit"),
+        "{denied}"
+    );
+    drop(child);
+
+    // No configuration read: nothing could be checked, and the metric says so.
+    let (child, _, health, log, ca) = serve_with("none", None);
+    assert!(
+        log.contains("what the webhook is sent was not checked"),
+        "{log}"
+    );
+    assert!(metrics(&client(&ca), health).contains("palisade_admission_unsent_requests -1"));
+    drop(child);
 }

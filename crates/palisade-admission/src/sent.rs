@@ -1,0 +1,391 @@
+//! What the webhook must be sent for its rules to judge, and what a webhook configuration
+//! sends. The API server sends a webhook only the requests its configuration's `rules`
+//! select, so a policy judging a kind the configuration leaves out never runs at admission,
+//! and nothing says so: `palisade install` writes its rules from what the rules and policies
+//! judge ([`Needs::webhook_rules`]), and `serve admission` says which rules judge requests
+//! the configuration it is registered in does not send ([`Needs::unsent`]).
+//!
+//! Creations and updates are what is checked here; deletions and connections have their own
+//! settings (`judge_deletions`, `judge_connect`), which say so when a policy selects them.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use palisade_k8s::admission_rules::{RuleRequest, RuleWithOperations};
+use palisade_k8s::{ApiResource, Catalogue, Scope};
+use palisade_rules::{Judges, Rule};
+use serde_json::{Value, json};
+
+/// The operations a webhook judges objects on (deletions and connections aside).
+const WRITES: [&str; 2] = ["CREATE", "UPDATE"];
+
+/// A request on a resource some rules judge.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Request {
+    pub group: String,
+    /// The plural name, with `/subresource` for one (`pods/ephemeralcontainers`).
+    pub resource: String,
+    pub operation: &'static str,
+    /// The resource's preferred version (a webhook with `matchPolicy: Exact` must name it).
+    pub version: String,
+    pub namespaced: bool,
+}
+
+impl Request {
+    /// `deployments.apps`, `pods/ephemeralcontainers`: as kubectl names it.
+    pub fn name(&self) -> String {
+        let (resource, sub) = self
+            .resource
+            .split_once('/')
+            .map_or((self.resource.as_str(), ""), |(r, s)| (r, s));
+        let group = match self.group.as_str() {
+            "" => String::new(),
+            group => format!(".{group}"),
+        };
+        let sub = match sub {
+            "" => String::new(),
+            sub => format!("/{sub}"),
+        };
+        format!("{resource}{group}{sub}")
+    }
+
+    fn as_rule_request(&self) -> RuleRequest<'_> {
+        let (resource, subresource) = self
+            .resource
+            .split_once('/')
+            .unwrap_or((&self.resource, ""));
+        RuleRequest {
+            group: &self.group,
+            version: &self.version,
+            resource,
+            subresource,
+            operation: self.operation,
+            namespaced: self.namespaced,
+        }
+    }
+}
+
+/// What a set of rules judges, by request.
+#[derive(Debug, Clone, Default)]
+pub struct Needs {
+    /// Each request some rule judges, with the ids of the rules judging it.
+    pub requests: BTreeMap<Request, BTreeSet<String>>,
+    /// Kinds a rule names that no resource of the catalogue serves `(rule, group, kind)`: a
+    /// custom resource whose definition was not read, or a kind that is not an API resource
+    /// (an audit policy file).
+    pub unknown: BTreeSet<(String, String, String)>,
+    /// Rules that judge whatever they are shown (every kind): they ask nothing of their own.
+    pub anything: BTreeSet<String>,
+}
+
+/// What one webhook of a configuration sends.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    rules: Vec<RuleWithOperations>,
+    /// `matchPolicy: Equivalent` (the default): a request in another version of a resource it
+    /// names is sent too.
+    any_version: bool,
+}
+
+impl Sent {
+    /// The webhooks of a Validating- or MutatingWebhookConfiguration.
+    pub fn of_configuration(configuration: &Value) -> Vec<Sent> {
+        configuration
+            .get("webhooks")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .map(|webhook| Sent {
+                rules: RuleWithOperations::read_all(webhook.get("rules")),
+                any_version: webhook.get("matchPolicy").and_then(Value::as_str) != Some("Exact"),
+            })
+            .collect()
+    }
+
+    fn sends(&self, request: &Request) -> bool {
+        let request = request.as_rule_request();
+        self.rules.iter().any(|rule| match self.any_version {
+            true => rule.matches_any_version(&request),
+            false => rule.matches(&request),
+        })
+    }
+}
+
+impl Needs {
+    /// What `rules` judge, their kinds resolved to resources through `catalogue`. A rule
+    /// judging Pods judges the ephemeral containers added to one too (they are written
+    /// through `pods/ephemeralcontainers`).
+    pub fn of(rules: &[&dyn Rule], catalogue: &Catalogue) -> Needs {
+        let mut needs = Needs::default();
+        for rule in rules {
+            let id = rule.meta().id.to_string();
+            match rule.judges() {
+                Judges::Anything => {
+                    needs.anything.insert(id);
+                }
+                Judges::Kinds(kinds) => {
+                    for (group, kind) in kinds {
+                        needs.add_kind(&id, &group, &kind, catalogue);
+                    }
+                }
+                Judges::Requests(selected) => needs.add_selected(&id, &selected, catalogue),
+            }
+        }
+        needs
+    }
+
+    /// Adds what `rule` judges of kind `(group, kind)`.
+    pub fn add_kind(&mut self, rule: &str, group: &str, kind: &str, catalogue: &Catalogue) {
+        let resources: Vec<&ApiResource> = catalogue
+            .resources()
+            .iter()
+            .filter(|r| r.kind == kind && (group == "*" || r.group == group))
+            .collect();
+        if resources.is_empty() {
+            self.unknown
+                .insert((rule.to_string(), group.to_string(), kind.to_string()));
+        }
+        for resource in resources {
+            self.add_resource(rule, resource, &resource.plural);
+            if resource.group.is_empty() && resource.plural == "pods" {
+                self.add_resource(rule, resource, "pods/ephemeralcontainers");
+            }
+        }
+    }
+
+    /// Adds the requests that `selected` (a policy's `resourceRules`) select among the
+    /// catalogue's resources and subresources; a rule on every resource of every group
+    /// judges anything.
+    fn add_selected(&mut self, rule: &str, selected: &[RuleWithOperations], catalogue: &Catalogue) {
+        let everything = |r: &RuleWithOperations| {
+            r.groups.iter().any(|g| g == "*") && r.resources.iter().any(|x| x == "*" || x == "*/*")
+        };
+        if selected.iter().any(everything) {
+            self.anything.insert(rule.to_string());
+            return;
+        }
+        for resource in catalogue.resources() {
+            let names = std::iter::once(resource.plural.clone()).chain(
+                resource
+                    .subresources
+                    .iter()
+                    .map(|s| format!("{}/{s}", resource.plural)),
+            );
+            for name in names {
+                for operation in WRITES {
+                    let request = request_on(resource, &name, operation);
+                    if selected
+                        .iter()
+                        .any(|r| r.matches_any_version(&request.as_rule_request()))
+                    {
+                        self.requests
+                            .entry(request)
+                            .or_default()
+                            .insert(rule.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds creations and updates of `resource` (a plural, `name/subresource`) of `group`,
+    /// which the catalogue need not know (a custom resource named by the user).
+    pub fn add_named(&mut self, reason: &str, group: &str, resource: &str) {
+        for operation in WRITES {
+            let request = Request {
+                group: group.to_string(),
+                resource: resource.to_string(),
+                operation,
+                version: String::new(),
+                namespaced: true,
+            };
+            self.requests
+                .entry(request)
+                .or_default()
+                .insert(reason.to_string());
+        }
+    }
+
+    fn add_resource(&mut self, rule: &str, resource: &ApiResource, name: &str) {
+        for operation in WRITES {
+            self.requests
+                .entry(request_on(resource, name, operation))
+                .or_default()
+                .insert(rule.to_string());
+        }
+    }
+
+    /// The requests no webhook of `sent` sends, with the rules that judge them.
+    pub fn unsent<'a>(
+        &'a self,
+        sent: &[Sent],
+    ) -> impl Iterator<Item = (&'a Request, &'a BTreeSet<String>)> {
+        self.requests
+            .iter()
+            .filter(|(request, _)| !sent.iter().any(|s| s.sends(request)))
+    }
+
+    /// Webhook `rules` sending every request needed: one rule per API group, in every
+    /// version (the API server converts to none: a webhook judges the version asked for).
+    pub fn webhook_rules(&self) -> Vec<Value> {
+        let mut by_group: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        for request in self.requests.keys() {
+            by_group
+                .entry(&request.group)
+                .or_default()
+                .insert(&request.resource);
+        }
+        by_group
+            .into_iter()
+            .map(|(group, resources)| {
+                json!({"apiGroups": [group], "apiVersions": ["*"],
+                       "resources": resources, "operations": WRITES})
+            })
+            .collect()
+    }
+}
+
+fn request_on(resource: &ApiResource, name: &str, operation: &'static str) -> Request {
+    Request {
+        group: resource.group.clone(),
+        resource: name.to_string(),
+        operation,
+        version: resource.version.clone(),
+        namespaced: resource.scope == Scope::Namespaced,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_core::RuleMeta;
+    use palisade_rules::{Context, Target};
+
+    struct Judging(Judges, &'static RuleMeta);
+
+    impl Rule for Judging {
+        fn meta(&self) -> &'static RuleMeta {
+            self.1
+        }
+        fn target(&self) -> Target {
+            Target::All
+        }
+        fn check(&self, _: &mut Context<'_>) {}
+        fn judges(&self) -> Judges {
+            self.0.clone()
+        }
+    }
+
+    fn meta(id: &str) -> &'static RuleMeta {
+        Box::leak(Box::new(RuleMeta {
+            id: id.to_string().into(),
+            slug: "test".into(),
+            title: "test".into(),
+            severity: palisade_core::Severity::High,
+            controls: Vec::new().into(),
+            remediation: "".into(),
+            docs: "".into(),
+        }))
+    }
+
+    fn kinds(id: &str, kinds: &[(&str, &str)]) -> Judging {
+        Judging(
+            Judges::Kinds(
+                kinds
+                    .iter()
+                    .map(|(g, k)| (g.to_string(), k.to_string()))
+                    .collect(),
+            ),
+            meta(id),
+        )
+    }
+
+    fn needed(rules: &[Judging]) -> Needs {
+        let rules: Vec<&dyn Rule> = rules.iter().map(|r| r as &dyn Rule).collect();
+        Needs::of(&rules, &Catalogue::builtin())
+    }
+
+    fn names(needs: &Needs, sent: &[Sent]) -> Vec<String> {
+        needs
+            .unsent(sent)
+            .map(|(r, rules)| {
+                let rules: Vec<&str> = rules.iter().map(String::as_str).collect();
+                format!("{} {} {}", r.operation, r.name(), rules.join(","))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn kinds_become_resources_and_a_pod_brings_its_ephemeral_containers() {
+        let needs = needed(&[
+            kinds("PDB", &[("policy", "PodDisruptionBudget")]),
+            kinds("POD", &[("", "Pod")]),
+            kinds("ANY", &[("*", "Ingress")]),
+            kinds("CRD", &[("gateway.networking.k8s.io", "Gateway")]),
+        ]);
+        let sent = Sent::of_configuration(&json!({"webhooks": [{"rules": [
+            {"apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"], "operations": ["CREATE", "UPDATE"]}]}]}));
+        assert_eq!(
+            names(&needs, &sent),
+            [
+                "CREATE pods/ephemeralcontainers POD",
+                "UPDATE pods/ephemeralcontainers POD",
+                "CREATE ingresses.networking.k8s.io ANY",
+                "UPDATE ingresses.networking.k8s.io ANY",
+                "CREATE poddisruptionbudgets.policy PDB",
+                "UPDATE poddisruptionbudgets.policy PDB",
+            ]
+        );
+        assert_eq!(
+            needs.unknown.iter().cloned().collect::<Vec<_>>(),
+            [(
+                "CRD".to_string(),
+                "gateway.networking.k8s.io".to_string(),
+                "Gateway".to_string()
+            )]
+        );
+        // What the install writes sends all of it.
+        let written =
+            Sent::of_configuration(&json!({"webhooks": [{"rules": needs.webhook_rules()}]}));
+        assert!(names(&needs, &written).is_empty());
+    }
+
+    #[test]
+    fn a_webhook_sends_what_its_rules_select_in_any_version_unless_exact() {
+        let needs = needed(&[kinds("DEP", &[("apps", "Deployment")])]);
+        let configuration = |policy: &str, operations: Value| {
+            json!({"webhooks": [{"matchPolicy": policy, "rules": [
+                {"apiGroups": ["apps"], "apiVersions": ["v1beta2"], "resources": ["deployments"], "operations": operations}]}]})
+        };
+        let equivalent = Sent::of_configuration(&configuration("Equivalent", json!(["*"])));
+        assert!(names(&needs, &equivalent).is_empty());
+        let exact = Sent::of_configuration(&configuration("Exact", json!(["*"])));
+        assert_eq!(names(&needs, &exact).len(), 2, "v1 is not sent");
+        let creations = Sent::of_configuration(&configuration("Equivalent", json!(["CREATE"])));
+        assert_eq!(names(&needs, &creations), ["UPDATE deployments.apps DEP"]);
+        assert_eq!(
+            names(&needs, &[]).len(),
+            2,
+            "no configuration sends nothing"
+        );
+    }
+
+    #[test]
+    fn a_policys_resource_rules_are_read_among_the_catalogues_resources() {
+        let rule = |value: Value| RuleWithOperations::read(&value);
+        let scale = Judging(
+            Judges::Requests(vec![rule(
+                json!({"apiGroups": ["apps"], "apiVersions": ["v1"],
+                "resources": ["deployments/scale"], "operations": ["UPDATE"]}),
+            )]),
+            meta("SCALE"),
+        );
+        let every = Judging(
+            Judges::Requests(vec![rule(json!({"apiGroups": ["*"], "apiVersions": ["*"],
+                "resources": ["*"], "operations": ["CREATE"]}))]),
+            meta("EVERY"),
+        );
+        let needs = needed(&[scale, every]);
+        assert_eq!(names(&needs, &[]), ["UPDATE deployments.apps/scale SCALE"]);
+        assert!(needs.anything.contains("EVERY"));
+    }
+}
