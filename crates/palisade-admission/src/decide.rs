@@ -223,27 +223,13 @@ impl Admission {
 
     /// The creations and updates the run's rules judge that no webhook of the
     /// ValidatingWebhookConfigurations named `configurations` (in the cluster read) sends,
-    /// with the rules judging each ([`crate::sent`]). An error says why nothing could be
-    /// checked: the configurations were not read.
-    pub fn unsent(
-        &self,
-        configurations: &[String],
-    ) -> Result<Vec<(crate::sent::Request, std::collections::BTreeSet<String>)>, String> {
+    /// and, with mutation enabled, those the hardening patch and the policies' mutators
+    /// change that no MutatingWebhookConfiguration of those names sends, with the rules or
+    /// mutators of each ([`crate::sent`]). An error says why nothing could be checked: the
+    /// configurations were not read.
+    pub fn unsent(&self, configurations: &[String]) -> Result<Vec<crate::sent::Unsent>, String> {
         let model = self.model();
         let options = model.options();
-        let (group, kind) = (
-            "admissionregistration.k8s.io",
-            "ValidatingWebhookConfiguration",
-        );
-        if let Some((_, _, why)) = options
-            .unlisted
-            .iter()
-            .find(|(g, k, _)| g == group && (k == kind || k.is_empty()))
-        {
-            return Err(format!(
-                "the webhook configurations could not be listed: {why} (palisade install grants it)"
-            ));
-        }
         // A rule the settings switch off is not judged at admission anyway.
         let rules: Vec<&dyn palisade_rules::Rule> = options
             .rules
@@ -257,26 +243,26 @@ impl Admission {
             })
             .collect();
         model.with_inventory(|inventory| {
-            let sent: Vec<crate::sent::Sent> = inventory
-                .of_kind(group, kind)
-                .filter(|c| {
-                    configurations
-                        .iter()
-                        .any(|n| c.id.name.as_deref() == Some(n.as_str()))
-                })
-                .flat_map(|c| crate::sent::Sent::of_configuration(&c.value))
-                .collect();
-            if sent.is_empty() {
-                return Err(format!(
-                    "no ValidatingWebhookConfiguration named {} in the cluster read",
-                    configurations.join(" or ")
-                ));
+            let catalogue = inventory.api_catalogue();
+            let mut unsent = crate::sent::unsent_in(
+                inventory,
+                &options.unlisted,
+                "ValidatingWebhookConfiguration",
+                configurations,
+                &crate::sent::Needs::of(&rules, &catalogue),
+            )?;
+            if self.settings.mutate.enabled {
+                let mutators = model.mutators().map(|m| m.as_ref());
+                let needs = crate::sent::Needs::of_mutation(mutators, &catalogue);
+                unsent.extend(crate::sent::unsent_in(
+                    inventory,
+                    &options.unlisted,
+                    "MutatingWebhookConfiguration",
+                    configurations,
+                    &needs,
+                )?);
             }
-            let needs = crate::sent::Needs::of(&rules, &inventory.api_catalogue());
-            Ok(needs
-                .unsent(&sent)
-                .map(|(request, rules)| (request.clone(), rules.clone()))
-                .collect())
+            Ok(unsent)
         })
     }
 

@@ -133,6 +133,34 @@ impl Needs {
         needs
     }
 
+    /// What the mutating webhook must be sent: creations and updates of the kinds with a pod
+    /// spec, whose defaults the hardening patch sets, and of the kinds each of `mutators`
+    /// (Gatekeeper's) applies to.
+    pub fn of_mutation(
+        mutators: Option<&dyn palisade_rules::ObjectMutators>,
+        catalogue: &Catalogue,
+    ) -> Needs {
+        let mut needs = Needs::default();
+        for (group, kind) in palisade_inventory::podspec::pod_spec_kinds() {
+            needs.add_kind("[admission.mutate]", group, kind, catalogue);
+        }
+        // A Pod is patched only when created, not through its ephemeral containers.
+        needs.requests.retain(|r, _| !r.resource.contains('/'));
+        for (id, kinds) in mutators.map(|m| m.applied_kinds()).unwrap_or_default() {
+            match kinds {
+                None => {
+                    needs.anything.insert(id);
+                }
+                Some(kinds) => {
+                    for (group, kind) in kinds {
+                        needs.add_kind(&id, &group, &kind, catalogue);
+                    }
+                }
+            }
+        }
+        needs
+    }
+
     /// Adds what `rule` judges of kind `(group, kind)`.
     pub fn add_kind(&mut self, rule: &str, group: &str, kind: &str, catalogue: &Catalogue) {
         let resources: Vec<&ApiResource> = catalogue
@@ -242,6 +270,60 @@ impl Needs {
             })
             .collect()
     }
+}
+
+/// A request that a webhook configuration does not send, with what needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unsent {
+    /// `ValidatingWebhookConfiguration` or `MutatingWebhookConfiguration`.
+    pub configuration: &'static str,
+    pub request: Request,
+    /// The rules (or mutators) judging it.
+    pub rules: BTreeSet<String>,
+}
+
+/// What `needs` asks that the webhook configurations of kind `kind` named `names` in
+/// `inventory` do not send. An error when none was read (`unlisted` says the cluster would
+/// not list the kind; otherwise none of those names is in it).
+pub fn unsent_in(
+    inventory: &palisade_inventory::Inventory,
+    unlisted: &[(String, String, String)],
+    kind: &'static str,
+    names: &[String],
+    needs: &Needs,
+) -> Result<Vec<Unsent>, String> {
+    const GROUP: &str = "admissionregistration.k8s.io";
+    if let Some((_, _, why)) = unlisted
+        .iter()
+        .find(|(g, k, _)| g == GROUP && (k == kind || k.is_empty()))
+    {
+        return Err(format!(
+            "the {kind}s could not be listed: {why} (palisade install's reader role may list them)"
+        ));
+    }
+    let sent: Vec<Sent> = inventory
+        .of_kind(GROUP, kind)
+        .filter(|c| {
+            names
+                .iter()
+                .any(|n| c.id.name.as_deref() == Some(n.as_str()))
+        })
+        .flat_map(|c| Sent::of_configuration(&c.value))
+        .collect();
+    if sent.is_empty() {
+        return Err(format!(
+            "no {kind} named {} in the cluster read",
+            names.join(" or ")
+        ));
+    }
+    Ok(needs
+        .unsent(&sent)
+        .map(|(request, rules)| Unsent {
+            configuration: kind,
+            request: request.clone(),
+            rules: rules.clone(),
+        })
+        .collect())
 }
 
 fn request_on(resource: &ApiResource, name: &str, operation: &'static str) -> Request {

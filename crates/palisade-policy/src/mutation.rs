@@ -795,6 +795,30 @@ impl palisade_rules::ObjectMutators for Mutators {
         )
         .map_err(|e| e.0)
     }
+
+    /// `applyTo`'s groups and kinds; AssignMetadata applies to what its `match.kinds` names,
+    /// every kind without them.
+    fn applied_kinds(&self) -> Vec<(String, palisade_rules::rule_set::AppliedKinds)> {
+        self.list
+            .iter()
+            .map(|m| {
+                let kinds = match m.kind {
+                    MutatorKind::AssignMetadata => m.matcher.named_kinds(),
+                    _ => Some(
+                        m.apply_to
+                            .iter()
+                            .flat_map(|a| {
+                                a.groups.iter().flat_map(|g| {
+                                    a.kinds.iter().map(move |k| (g.clone(), k.clone()))
+                                })
+                            })
+                            .collect(),
+                    ),
+                };
+                (m.id(), kinds)
+            })
+            .collect()
+    }
 }
 
 /// Where two mutators give one field different shapes, when they apply to a common kind.

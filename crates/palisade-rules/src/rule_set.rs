@@ -38,7 +38,13 @@ pub trait ObjectMutators: Send + Sync {
         namespace_labels: Option<&serde_json::Map<String, serde_json::Value>>,
         operation: &str,
     ) -> Result<bool, String>;
+    /// Each mutator's id (`Assign/name`) with the kinds `(group, kind)` it applies to, or
+    /// `None` when it applies to every kind: what a mutating webhook must be sent.
+    fn applied_kinds(&self) -> Vec<(String, AppliedKinds)>;
 }
+
+/// The kinds `(group, kind)` a mutator applies to; `None` for every kind.
+pub type AppliedKinds = Option<Vec<(String, String)>>;
 
 /// A rule id or slug that two providers both claim.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

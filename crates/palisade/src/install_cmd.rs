@@ -78,7 +78,7 @@ pub struct InstallArgs {
         value_delimiter = ','
     )]
     policies: Vec<PathBuf>,
-    /// More resources to send the webhook (`poddisruptionbudgets.policy`,
+    /// More resources to send the webhooks (`poddisruptionbudgets.policy`,
     /// `gateways.gateway.networking.k8s.io`): what a policy judges that `--policy` does not
     /// name (`serve admission` says which).
     #[arg(
@@ -124,8 +124,17 @@ struct Install {
     /// Send exec, attach and port-forward (CONNECT) to be judged.
     judge_connect: bool,
     tls: Tls,
-    /// The validating webhook's `rules`: what the rules and policies judge or read.
-    validating_rules: Vec<Value>,
+    /// The webhooks' `rules`.
+    sends: Sends,
+}
+
+/// What the webhooks are sent (their `rules`).
+#[derive(Clone)]
+struct Sends {
+    /// What the rules and policies judge or read.
+    validating: Vec<Value>,
+    /// What the hardening patch and the policies' mutators change.
+    mutating: Vec<Value>,
 }
 
 /// Whether the webhook judges deletions (`[admission] judge_deletions`).
@@ -159,9 +168,9 @@ pub fn run(args: InstallArgs) -> Result<u8> {
         }
         made_certificate(&service_host)?
     };
-    let validating_rules = validating_rules(&args.policies, &args.send)?;
+    let sends = webhook_rules(&args.policies, &args.send, args.mutate)?;
     let install = Install {
-        validating_rules,
+        sends,
         namespace: args.namespace.clone(),
         image: json!(args.image),
         replicas: json!(args.replicas),
@@ -186,11 +195,14 @@ pub fn run(args: InstallArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// The validating webhook's `rules`: creations and updates of what the built-in rules judge
-/// or read (a change to what they read makes the webhook read the cluster again), of what
-/// the policies of `policy_paths` judge, and of the `send` resources.
-fn validating_rules(policy_paths: &[PathBuf], send: &[String]) -> Result<Vec<Value>> {
+/// The webhooks' `rules`. The validating webhook's: creations and updates of what the
+/// built-in rules judge or read (a change to what they read makes the webhook read the
+/// cluster again), of what the policies of `policy_paths` judge, and of the `send`
+/// resources. The mutating webhook's: the kinds with a pod spec (the hardening patch) and
+/// those the policies' mutators apply to.
+fn webhook_rules(policy_paths: &[PathBuf], send: &[String], mutate: bool) -> Result<Sends> {
     let catalogue = palisade_k8s::Catalogue::builtin();
+    let mut mutators = None;
     let builtin = palisade_rules::registry::all_rules();
     let mut needs = palisade_admission::sent::Needs::of(builtin, &catalogue);
     for rule in builtin {
@@ -209,7 +221,7 @@ fn validating_rules(policy_paths: &[PathBuf], send: &[String]) -> Result<Vec<Val
                 loaded.problems.join("\n  ")
             );
         }
-        if loaded.rules.is_empty() {
+        if loaded.rules.is_empty() && loaded.mutators.is_none() {
             anyhow::bail!("--policy: no policy found in the paths given");
         }
         let policies: Vec<&dyn palisade_rules::Rule> =
@@ -248,12 +260,26 @@ fn validating_rules(policy_paths: &[PathBuf], send: &[String]) -> Result<Vec<Val
             );
         }
         needs.requests.extend(judged.requests);
+        mutators = loaded.mutators;
+    }
+    let mutators = mutators
+        .as_deref()
+        .map(|m| m as &dyn palisade_rules::ObjectMutators);
+    let mut mutation = palisade_admission::sent::Needs::of_mutation(mutators, &catalogue);
+    for id in mutation.anything.iter().filter(|_| mutate) {
+        eprintln!(
+            "palisade: warning: {id} applies to every kind; the mutating webhook is sent the kinds named (add others with --send)"
+        );
     }
     for name in send {
         let (group, resource) = sent_resource(&catalogue, name)?;
         needs.add_named("--send", &group, &resource);
+        mutation.add_named("--send", &group, &resource);
     }
-    Ok(needs.webhook_rules())
+    Ok(Sends {
+        validating: needs.webhook_rules(),
+        mutating: mutation.webhook_rules(),
+    })
 }
 
 /// `--send NAME` as `(group, resource)`: resolved as kubectl resolves it, or, for a group the
@@ -525,17 +551,9 @@ fn webhook_configuration(install: &Install, mutating: bool) -> Value {
             "validate.palisade.dev",
         )
     };
-    let rules = if mutating {
-        // The hardening patch sets pod specs' defaults.
-        let catalogue = palisade_k8s::Catalogue::builtin();
-        let mut needs = palisade_admission::sent::Needs::default();
-        for (group, kind) in palisade_inventory::podspec::pod_spec_kinds() {
-            needs.add_kind("mutate", group, kind, &catalogue);
-        }
-        needs.requests.retain(|r, _| !r.resource.contains('/'));
-        needs.webhook_rules()
-    } else {
-        install.validating_rules.clone()
+    let rules = match mutating {
+        true => install.sends.mutating.clone(),
+        false => install.sends.validating.clone(),
     };
     let mut client = json!({"service": {"name": NAME, "namespace": ns, "path": path, "port": 443}});
     let mut metadata = json!({"name": "palisade", "labels": labels()});
@@ -713,10 +731,10 @@ fn helm_text(documents: &[Value]) -> String {
 /// switch them on.
 fn write_chart(dir: &Path) -> Result<()> {
     // The chart's `extraRules` value goes after what the built-in rules need.
-    let mut validating_rules = validating_rules(&[], &[])?;
-    validating_rules.push(json!(HELM_EXTRA_RULES));
+    let mut sends = webhook_rules(&[], &[], false)?;
+    sends.validating.push(json!(HELM_EXTRA_RULES));
     let install = |mutate: bool, read_cluster: bool, tls: Tls| Install {
-        validating_rules: validating_rules.clone(),
+        sends: sends.clone(),
         namespace: "HELM_NAMESPACE".into(),
         image: json!("HELM_IMAGE"),
         replicas: json!("HELM_REPLICAS"),

@@ -543,10 +543,15 @@ fn note_unsent(
         Ok(unsent) if unsent.is_empty() => 0,
         Ok(unsent) => {
             let mut by_rule: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
-            for (request, rules) in unsent {
-                for rule in rules {
+            for unsent in unsent {
+                let request = &unsent.request;
+                let to = match unsent.configuration {
+                    "MutatingWebhookConfiguration" => " (mutating)",
+                    _ => "",
+                };
+                for rule in &unsent.rules {
                     by_rule.entry(rule).or_default().push(format!(
-                        "{} {}",
+                        "{} {}{to}",
                         request.operation,
                         request.name()
                     ));

@@ -1142,6 +1142,92 @@ fn validating_rules(printed: &str) -> Vec<String> {
     rules
 }
 
+/// `serve admission` judging in a cluster (under `dir`) of one namespace and, when given, the
+/// webhook configurations `configuration` (install output), with `policies` and `config` as
+/// palisade.toml. Returns the child, its ports, what it logged at start and the CA.
+fn serve_registered(
+    dir: &Path,
+    configuration: Option<&str>,
+    policies: &[String],
+    config: &str,
+) -> (common::serve::Served, u16, u16, String, Vec<u8>) {
+    let cluster = dir.join("cluster");
+    std::fs::create_dir_all(&cluster).unwrap();
+    std::fs::write(
+        cluster.join("namespace.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n",
+    )
+    .unwrap();
+    if let Some(text) = configuration {
+        std::fs::write(cluster.join("install.yaml"), text).unwrap();
+    }
+    std::fs::write(dir.join("palisade.toml"), config).unwrap();
+    let mut command = bin();
+    command
+        .args(["serve", "admission", "--self-signed"])
+        .arg(dir.join("tls"))
+        .args(["--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0"])
+        .arg("--config")
+        .arg(dir.join("palisade.toml"))
+        .arg("--inventory")
+        .arg(&cluster)
+        .args(policies);
+    let (child, port, health, log, _rest) =
+        common::serve::start_logged(command, "serving admission reviews");
+    let ca = std::fs::read(dir.join("tls/ca.pem")).unwrap();
+    (child, port, health, log, ca)
+}
+
+/// The `rules` of the warning `serve admission` logs for rules whose requests are not sent.
+fn unsent_warning(log: &str) -> Value {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| {
+            v["msg"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("rules judge requests"))
+        })
+        .map(|v| v["rules"].clone())
+        .unwrap_or_else(|| panic!("{log}"))
+}
+
+/// With mutation on, the mutating webhook must be sent what Gatekeeper's mutators change:
+/// `install --mutate --policy` writes it, and `serve admission` says what it is not sent.
+#[test]
+fn the_mutating_webhook_is_sent_what_the_mutators_change() {
+    let dir = scratch("admission-sent-mutators");
+    let policies = [
+        "--policy".to_string(),
+        workspace()
+            .join("crates/palisade/tests/policy/sent-mutators")
+            .display()
+            .to_string(),
+    ];
+    let mutate = "[admission.mutate]\nenabled = true\n";
+    let plain = install_printed(&["--mutate".into()]);
+    let (child, _, health, log, ca) =
+        serve_registered(&dir.join("plain"), Some(&plain), &policies, mutate);
+    assert_eq!(
+        unsent_warning(&log),
+        json!({"Assign/service-session-affinity": ["CREATE services (mutating)", "UPDATE services (mutating)"]}),
+        "{log}"
+    );
+    assert!(metrics(&client(&ca), health).contains("palisade_admission_unsent_requests 2"));
+    drop(child);
+    let mut args = vec!["--mutate".to_string()];
+    args.extend(policies.iter().cloned());
+    let written = install_printed(&args);
+    let (child, _, health, log, ca) =
+        serve_registered(&dir.join("written"), Some(&written), &policies, mutate);
+    assert!(!log.contains("rules judge requests"), "{log}");
+    assert!(metrics(&client(&ca), health).contains("palisade_admission_unsent_requests 0"));
+    drop(child);
+    // Mutation off: the mutators do not run at admission, so nothing is asked for them.
+    let (child, _, _, log, _) = serve_registered(&dir.join("off"), Some(&plain), &policies, "");
+    assert!(!log.contains("rules judge requests"), "{log}");
+    drop(child);
+}
+
 /// What the webhook is sent follows what its rules and policies judge: `install` writes it
 /// (the built-in rules' kinds, `--policy`, `--send`), and `serve admission` says which rules
 /// judge requests its configuration does not send (`palisade_admission_unsent_requests`).
@@ -1206,48 +1292,11 @@ fn the_webhook_is_sent_what_its_rules_and_policies_judge() {
 
     // The webhook registered with the default install: the policies' kinds are not sent.
     let serve_with = |name: &str, configuration: Option<&str>| {
-        let cluster = dir.join(name);
-        std::fs::create_dir_all(&cluster).unwrap();
-        std::fs::write(
-            cluster.join("namespace.yaml"),
-            "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n",
-        )
-        .unwrap();
-        if let Some(text) = configuration {
-            std::fs::write(cluster.join("install.yaml"), text).unwrap();
-        }
-        let mut args = vec!["--inventory".to_string(), cluster.display().to_string()];
-        args.extend(sent_policies());
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let mut command = bin();
-        command
-            .args(["serve", "admission", "--self-signed"])
-            .arg(cluster.join("tls"))
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--health-listen",
-                "127.0.0.1:0",
-                "--no-config",
-            ])
-            .args(&args);
-        let (child, port, health, log, _rest) =
-            common::serve::start_logged(command, "serving admission reviews");
-        let ca = std::fs::read(cluster.join("tls/ca.pem")).unwrap();
-        (child, port, health, log, ca)
+        serve_registered(&dir.join(name), configuration, &sent_policies(), "")
     };
     let (child, _, health, log, ca) = serve_with("default", Some(&plain));
-    let warning: Value = log
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| {
-            v["msg"]
-                .as_str()
-                .is_some_and(|m| m.starts_with("rules judge requests"))
-        })
-        .unwrap_or_else(|| panic!("{log}"));
     assert_eq!(
-        warning["rules"],
+        unsent_warning(&log),
         json!({
             "K8sRequiredLabels/storage-owner": ["CREATE storageclasses.storage.k8s.io", "UPDATE storageclasses.storage.k8s.io"],
             "ValidatingAdmissionPolicy/replica-limit": ["UPDATE deployments.apps/scale"],
