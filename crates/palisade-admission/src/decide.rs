@@ -2,7 +2,7 @@
 //! `palisade scan` runs), each finding given its mode by the settings, and the response the
 //! API server reads (denial message, warnings, audit annotations, patch).
 
-use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -128,6 +128,12 @@ impl Judged {
 }
 
 /// The webhook's judge: a prepared cluster and the `[admission]` settings.
+/// Looks up a Namespace by name in the cluster: `None` when it does not exist.
+pub type NamespaceLookup = Arc<dyn Fn(&str) -> Result<Option<Value>, String> + Send + Sync>;
+
+/// How long a Namespace the look-up did not find is not looked up again.
+const NOT_FOUND_FOR: Duration = Duration::from_secs(10);
+
 pub struct Admission {
     /// Replaced whole when the cluster is read again; a request keeps the model it started
     /// with.
@@ -141,6 +147,10 @@ pub struct Admission {
     /// models read (a Service, a policy, a binding, a standalone Pod): the model is stale
     /// from then on, and the webhook reads the cluster again soon ([`Admission::changed_at`]).
     changed: Mutex<Option<Instant>>,
+    /// Looks up Namespaces the model lacks ([`Admission::with_namespace_lookup`]).
+    namespace_lookup: Option<NamespaceLookup>,
+    /// Namespaces the look-up did not find, with when.
+    not_found: Mutex<HashMap<String, Instant>>,
 }
 
 /// Most objects [`Admission`] lists as let in.
@@ -168,6 +178,51 @@ impl Admission {
             settings,
             kept: Mutex::new(VecDeque::new()),
             changed: Mutex::new(None),
+            namespace_lookup: None,
+            not_found: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Looks up with `lookup` the Namespaces of requests that the cluster read does not hold
+    /// (created since, through another replica of the webhook or while it was down), as
+    /// Gatekeeper reads a namespace it has not cached: a policy's namespace selector then
+    /// judges them. Without it, such a policy cannot judge the object, and `on_error` decides.
+    pub fn with_namespace_lookup(mut self, lookup: NamespaceLookup) -> Admission {
+        self.namespace_lookup = Some(lookup);
+        self
+    }
+
+    /// Keeps the request's Namespace in the model when the model lacks it and the look-up
+    /// finds it (a failed or empty look-up is not repeated for [`NOT_FOUND_FOR`]).
+    fn learn_namespace(&self, review: &Review) {
+        let (namespace, kind) = (review.namespace(), &review.request.kind);
+        let Some(lookup) = &self.namespace_lookup else {
+            return;
+        };
+        if namespace.is_empty() || (kind.group.is_empty() && kind.kind == "Namespace") {
+            return;
+        }
+        let model = self.model();
+        if model.namespace_labels(namespace).is_some() {
+            return;
+        }
+        if lock(&self.not_found)
+            .get(namespace)
+            .is_some_and(|at| at.elapsed() < NOT_FOUND_FOR)
+        {
+            return;
+        }
+        match lookup(namespace) {
+            Ok(Some(found)) => {
+                model.remember(found);
+            }
+            Ok(None) | Err(_) => {
+                let mut not_found = lock(&self.not_found);
+                if not_found.len() >= MOST_KEPT {
+                    not_found.clear();
+                }
+                not_found.insert(namespace.to_string(), Instant::now());
+            }
         }
     }
 
@@ -300,11 +355,12 @@ impl Admission {
     }
 
     /// Keeps the object of an allowed request that the cluster stores (not a dry run), when
-    /// it creates a controller of Pods and the model may keep it.
+    /// it creates a controller of Pods and the model may keep it, or a Namespace.
     fn remember(&self, review: &Review) {
         let kind = &review.request.kind;
-        let kept_kind =
-            palisade_scan::REMEMBERED_KINDS.contains(&(kind.group.as_str(), kind.kind.as_str()));
+        let namespace = kind.group.is_empty() && kind.kind == "Namespace";
+        let kept_kind = namespace
+            || palisade_scan::REMEMBERED_KINDS.contains(&(kind.group.as_str(), kind.kind.as_str()));
         if !kept_kind || review.operation() != "CREATE" {
             return;
         }
@@ -326,6 +382,7 @@ impl Admission {
             let judged = respond(review, base_log(review, outcome, Some(reason)), |r| r);
             return (judged, None);
         }
+        self.learn_namespace(review);
         // A deletion is judged on the object it removes (only by the policies).
         let object = match review.operation() {
             "DELETE" => as_stored(review.old_object(), review),
@@ -385,7 +442,9 @@ impl Admission {
             // The request names a namespace for namespaced kinds, and for a Namespace its own.
             let is_namespace = kind.group.is_empty() && kind.kind == "Namespace";
             let namespaced = !namespace.is_empty() && !is_namespace;
+            self.learn_namespace(review);
             let labels = model.namespace_labels(namespace);
+            let labels = labels.as_deref();
             match mutators.mutate(&mut mutated, namespaced, labels, review.operation()) {
                 Ok(c) => changed = c,
                 Err(why) => return self.mutation_failed(review, &why),
@@ -816,7 +875,7 @@ fn request_name(review: &Review) -> String {
 }
 
 /// How a policy that failed to judge the object says so, in the finding that stands for it.
-const UNJUDGED: &str = "could not judge the object (a policy error): ";
+const UNJUDGED: &str = "could not judge the object: ";
 
 /// A finding for each policy whose evaluation of the object failed (a Rego or CEL error):
 /// its mode then decides as for a violation, so an enforced policy that cannot judge denies

@@ -15,6 +15,6 @@ pub mod review;
 pub mod sent;
 pub mod settings;
 
-pub use decide::{Admission, DecisionLog, Judged, Outcome, prepare_model};
+pub use decide::{Admission, DecisionLog, Judged, NamespaceLookup, Outcome, prepare_model};
 pub use review::{Review, ReviewError, decode};
 pub use settings::{AdmissionSettings, Mode, OnTimeout};

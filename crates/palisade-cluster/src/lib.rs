@@ -513,6 +513,37 @@ fn url_escape(text: &str) -> String {
         .collect()
 }
 
+/// One object read from the cluster by its path, on a client kept between reads (the
+/// admission webhook's look-up of a Namespace it has not seen).
+pub struct Reader {
+    client: Client,
+    timeout: Duration,
+}
+
+impl Reader {
+    /// Connects as [`capture`] does (kubeconfig, context, or the pod's service account).
+    pub async fn connect(options: &CaptureOptions) -> Result<Reader, CaptureError> {
+        let (client, _, _) = connect(options).await?;
+        Ok(Reader {
+            client,
+            timeout: options.request_timeout,
+        })
+    }
+
+    /// The Namespace `name`; `None` when the API server says it does not exist.
+    pub async fn namespace(&self, name: &str) -> Result<Option<Value>, String> {
+        let path = format!("/api/v1/namespaces/{}", url_escape(name));
+        match get_json(&self.client, &path, None, self.timeout).await {
+            Ok(value) => Ok(Some(value)),
+            Err((Some(404), _, _)) => Ok(None),
+            Err((status, _, message)) => Err(match status {
+                Some(code) => format!("GET {path}: {code}: {message}"),
+                None => format!("GET {path}: {message}"),
+            }),
+        }
+    }
+}
+
 /// Reads the cluster.
 pub async fn capture(
     options: &CaptureOptions,

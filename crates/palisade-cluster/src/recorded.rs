@@ -1,7 +1,8 @@
 //! A recorded Kubernetes API server for tests (feature `recorded-server`). No API server can
 //! run on these machines, so this serves real v1.33 response shapes (discovery documents,
 //! typed list pages with continue tokens, a 403 Status for Secrets, a 410 Expired Status for a
-//! stale continue token, an unavailable aggregated API, and a slow type) over HTTPS on
+//! stale continue token, an unavailable aggregated API, a slow type, and a Namespace created
+//! after the list was read, found by name) over HTTPS on
 //! loopback with a freshly generated certificate, and writes a kubeconfig that trusts it.
 
 use std::net::TcpListener;
@@ -97,6 +98,23 @@ async fn api(calls: Arc<Calls>, headers: HeaderMap, uri: Uri) -> Response {
             }
         }
         "/api/v1/namespaces" => ok("namespaces.json"),
+        // `late` was created after the list was read: found by name only.
+        "/api/v1/namespaces/shop" => json(
+            StatusCode::OK,
+            serde_json::from_str::<serde_json::Value>(&recorded("namespaces.json")).unwrap()
+                ["items"][0]
+                .to_string(),
+        ),
+        "/api/v1/namespaces/late" => ok("namespace-late.json"),
+        namespace if namespace.starts_with("/api/v1/namespaces/") && namespace.matches('/').count() == 4 => {
+            let name = namespace.rsplit('/').next().unwrap_or("");
+            json(
+                StatusCode::NOT_FOUND,
+                format!(
+                    r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Failure","message":"namespaces \"{name}\" not found","reason":"NotFound","details":{{"name":"{name}","kind":"namespaces"}},"code":404}}"#
+                ),
+            )
+        }
         "/api/v1/serviceaccounts" => ok("serviceaccounts.json"),
         "/apis/apps/v1/deployments" => {
             tokio::time::sleep(Duration::from_secs(3)).await;

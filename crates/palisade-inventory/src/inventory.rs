@@ -331,6 +331,28 @@ impl Inventory {
 
     /// The labels of each Namespace read, by name, as the API server serves them: with the
     /// `kubernetes.io/metadata.name` label it sets on every namespace, which selectors read.
+    /// The labels of Namespace `name` as the API server serves them (with
+    /// `kubernetes.io/metadata.name`), when the inventory holds it.
+    pub fn served_labels_of_namespace(
+        &self,
+        name: &str,
+    ) -> Option<serde_json::Map<String, serde_json::Value>> {
+        let namespace = self
+            .of_kind("", "Namespace")
+            .find(|o| o.id.name.as_deref() == Some(name))?;
+        let mut labels = namespace
+            .value
+            .get("metadata")
+            .and_then(|m| m.get("labels"))
+            .and_then(serde_json::Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        labels
+            .entry(palisade_core::selector::NAMESPACE_NAME_LABEL)
+            .or_insert_with(|| serde_json::Value::String(name.to_string()));
+        Some(labels)
+    }
+
     pub fn served_namespace_labels(
         &self,
     ) -> HashMap<String, serde_json::Map<String, serde_json::Value>> {

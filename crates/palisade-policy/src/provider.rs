@@ -57,6 +57,18 @@ pub struct ConstraintRule {
     webhook_exempt_namespaces: Arc<Vec<String>>,
 }
 
+/// A policy that cannot tell whether it applies (its namespace selector reads a namespace
+/// that was not read): in a scan the object is not assessed; at admission the policy could
+/// not judge the request, so `on_error` decides (deny by default), as for an evaluation
+/// error: a request in a namespace the webhook cannot see must not pass the policies that
+/// namespace would select.
+fn cannot_tell(cx: &mut Context<'_>, why: String) {
+    match cx.object.request {
+        Some(_) => cx.evaluation_failed(why),
+        None => cx.not_assessed(why),
+    }
+}
+
 /// The judged object's review in regorus' form, shared by the constraints judging it.
 struct RegoReview(regorus::Value);
 
@@ -72,13 +84,18 @@ struct Cluster {
 }
 
 impl Cluster {
-    /// The labels of `object`'s namespace, when its Namespace was read.
-    fn namespace_labels(&self, object: &palisade_inventory::Object) -> Option<&Map<String, Value>> {
-        object
-            .id
-            .namespace
-            .as_ref()
-            .and_then(|ns| self.namespaces.get(ns))
+    /// The labels of the judged object's namespace, when its Namespace was read: with the
+    /// cluster, or since (at admission, a Namespace the webhook let in or looked up after the
+    /// read is in the evaluation's `inventory`, not in this model built at the read).
+    fn namespace_labels<'c>(&'c self, cx: &Context<'_>) -> Option<Cow<'c, Map<String, Value>>> {
+        let namespace = cx.object.id.namespace.as_deref()?;
+        match self.namespaces.get(namespace) {
+            Some(labels) => Some(Cow::Borrowed(labels)),
+            None => cx
+                .inventory
+                .served_labels_of_namespace(namespace)
+                .map(Cow::Owned),
+        }
     }
 
     fn build(inventory: &Inventory) -> Cluster {
@@ -266,7 +283,10 @@ impl ConstraintRule {
             Applies::Yes => true,
             Applies::No => false,
             Applies::Unknown(why) => {
-                cx.not_assessed(format!("whether the constraint applies is unknown: {why}"));
+                cannot_tell(
+                    cx,
+                    format!("whether the constraint applies is unknown: {why}"),
+                );
                 false
             }
         }
@@ -290,8 +310,10 @@ impl ConstraintRule {
         let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
         let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
         let namespaced = cluster.scopes.is_namespaced(group, kind);
-        let labels = cluster.namespace_labels(cx.object);
-        self.constraint.matcher.applies(object, namespaced, labels)
+        let labels = cluster.namespace_labels(cx);
+        self.constraint
+            .matcher
+            .applies(object, namespaced, labels.as_deref())
     }
 
     /// The mock resources the run's ExpansionTemplates make of the object (a Deployment's
@@ -301,8 +323,8 @@ impl ConstraintRule {
         if self.expansions.is_empty() {
             return;
         }
-        let labels = cluster.namespace_labels(cx.object);
-        let make = || Mocks::of(&self.expansions, cx.object, labels);
+        let labels = cluster.namespace_labels(cx);
+        let make = || Mocks::of(&self.expansions, cx.object, labels.as_deref());
         let mut mocks = cx.object_memo(make);
         if !Arc::ptr_eq(&mocks.of, &self.expansions) {
             mocks = Arc::new(make());
@@ -562,6 +584,7 @@ impl Rule for VapRule {
             Some(served) => served.scope == palisade_k8s::Scope::Namespaced,
             None => cluster.scopes.is_namespaced(group, &id.kind),
         };
+        let namespace_labels = cluster.namespace_labels(cx);
         let target = crate::vap::Target {
             group: group.to_string(),
             version: version.to_string(),
@@ -577,16 +600,19 @@ impl Rule for VapRule {
                 .and_then(Value::as_object),
             old_object: cx.object.old_object(),
             namespace: id.namespace.as_deref().unwrap_or("default"),
-            namespace_labels: cluster.namespace_labels(cx.object),
+            namespace_labels: namespace_labels.as_deref(),
         };
         match self.binding.applies(&self.policy, &target) {
             Some(true) => {}
             Some(false) => return,
             None => {
-                cx.not_assessed(format!(
-                    "whether the policy applies is unknown: {}",
-                    crate::gatekeeper::namespace_not_read(target.namespace)
-                ));
+                cannot_tell(
+                    cx,
+                    format!(
+                        "whether the policy applies is unknown: {}",
+                        crate::gatekeeper::namespace_not_read(target.namespace)
+                    ),
+                );
                 return;
             }
         }

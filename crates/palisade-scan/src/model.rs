@@ -99,7 +99,7 @@ impl ClusterModel {
             &active_rules(&options),
             &crate::scan::run_settings(&options),
         );
-        let namespace_labels = inventory.namespace_labels();
+        let namespace_labels = inventory.served_namespace_labels();
         let mut inventories: Vec<Mutex<Inventory>> = (1..copies.max(1))
             .map(|_| Mutex::new(inventory.clone()))
             .collect();
@@ -123,9 +123,19 @@ impl ClusterModel {
         self.options.rules.mutators()
     }
 
-    /// The labels of namespace `name` when the model read its Namespace.
-    pub fn namespace_labels(&self, name: &str) -> Option<&serde_json::Map<String, Value>> {
-        self.namespace_labels.get(name)
+    /// The labels of namespace `name` as the API server serves them, when the model read its
+    /// Namespace or has kept it since ([`ClusterModel::remember`]).
+    pub fn namespace_labels(
+        &self,
+        name: &str,
+    ) -> Option<std::borrow::Cow<'_, serde_json::Map<String, Value>>> {
+        match self.namespace_labels.get(name) {
+            Some(labels) => Some(std::borrow::Cow::Borrowed(labels)),
+            None => self
+                .lock()
+                .served_labels_of_namespace(name)
+                .map(std::borrow::Cow::Owned),
+        }
     }
 
     /// The run's options (its rules and policies, what the cluster would not list).
@@ -236,7 +246,9 @@ impl ClusterModel {
     /// controller the cluster holds ([`palisade_rules::unseen::may_be_kept`]), whose arrival
     /// changes no other object's controller. Its Pods are then judged through their
     /// controller, as they are once the cluster is read again, rather than as standalone
-    /// Pods. Returns whether it was kept; at most [`MOST_REMEMBERED`] are.
+    /// Pods. A new Namespace is kept too, so that objects created in it are judged with its
+    /// labels (a policy's namespace selector). Returns whether it was kept; at most
+    /// [`MOST_REMEMBERED`] are.
     pub fn remember(&self, object: Value) -> bool {
         // One at a time, so that every copy keeps the same objects in the same order.
         let mut learned = self
@@ -251,11 +263,16 @@ impl ClusterModel {
             return false;
         };
         let reads_owners = self.models.reads_owners();
+        // A new Namespace holds nothing yet, so the models read at the cluster's read stay
+        // true with it; the rules that read its labels (namespace selectors, Pod Security)
+        // find them in the evaluation's inventory.
+        let namespace = placed.id.group().is_empty() && placed.id.kind == "Namespace";
         let may_keep = |inventory: &mut Inventory| {
             let (index, previous) = inventory.insert(placed.clone());
             let keep = previous.is_none()
-                && (!reads_owners || inventory.placed_keeps_owners(index))
-                && palisade_rules::unseen::may_be_kept(inventory, index);
+                && (namespace
+                    || (!reads_owners || inventory.placed_keeps_owners(index))
+                        && palisade_rules::unseen::may_be_kept(inventory, index));
             (index, previous, keep)
         };
         // Most objects are not kept (the cluster holds them already, or not their controller):

@@ -173,8 +173,9 @@ impl Progress for Bar {
 
 /// Reads the cluster. Exits with an error naming the context and endpoint when it cannot be
 /// reached; returns `None` when interrupted with Ctrl-C.
-pub fn capture_cluster(args: &ClusterArgs) -> Result<Option<Snapshot>> {
-    let options = CaptureOptions {
+/// How `args` reach the cluster.
+pub fn capture_options(args: &ClusterArgs) -> CaptureOptions {
+    CaptureOptions {
         kubeconfig: args.kubeconfig.clone(),
         context: args.context.clone(),
         namespaces: args.namespaces.clone(),
@@ -182,7 +183,11 @@ pub fn capture_cluster(args: &ClusterArgs) -> Result<Option<Snapshot>> {
         concurrency: args.concurrency.unwrap_or(8).max(1),
         page_size: 500,
         secret_values: args.include_secret_values,
-    };
+    }
+}
+
+pub fn capture_cluster(args: &ClusterArgs) -> Result<Option<Snapshot>> {
+    let options = capture_options(args);
     if args.include_secret_values {
         eprintln!(
             "palisade: warning: --include-secret-values reads Secret values; the snapshot will contain them"

@@ -306,7 +306,11 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
         )?;
         (options, inventory, unusable)
     };
-    let admission = prepare_admission(&args.select, options, inventory, args.namespace.as_deref())?;
+    let mut admission =
+        prepare_admission(&args.select, options, inventory, args.namespace.as_deref())?;
+    if args.live.cluster {
+        admission = admission.with_namespace_lookup(namespace_lookup(&args.live));
+    }
     let files = args.tls.files()?;
     let log = match args.decision_log.as_str() {
         "all" => DecisionLogLevel::All,
@@ -385,6 +389,42 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
         "serving admission reviews",
     )?;
     Ok(0)
+}
+
+/// Reads a Namespace from the live cluster, for requests in one the last read lacks. Called
+/// on an evaluation's blocking thread of the server's runtime; the client is made on first
+/// use, there, and kept. A look-up is bounded by `--request-timeout` (2 s by default here,
+/// below the webhook's deadline).
+fn namespace_lookup(live: &crate::analysis_input::LiveArgs) -> palisade_admission::NamespaceLookup {
+    let mut options = crate::cluster_cmd::capture_options(&live.cluster_args());
+    options.request_timeout = options
+        .request_timeout
+        .min(std::time::Duration::from_secs(2));
+    let reader: Arc<tokio::sync::OnceCell<Result<palisade_cluster::Reader, String>>> =
+        Arc::default();
+    Arc::new(move |name: &str| {
+        let handle = tokio::runtime::Handle::try_current()
+            .map_err(|_| "no runtime to read the cluster with".to_string())?;
+        handle.block_on(async {
+            let reader = reader
+                .get_or_init(|| async {
+                    palisade_cluster::Reader::connect(&options)
+                        .await
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .as_ref()
+                .map_err(Clone::clone)?;
+            let found = reader.namespace(name).await;
+            if let Err(error) = &found {
+                eprintln!(
+                    "{}",
+                    serde_json::json!({"level": "warning", "msg": "namespace not looked up", "namespace": name, "error": error})
+                );
+            }
+            found
+        })
+    })
 }
 
 /// Waits until the cluster is to be read again: `every` after the last read, or

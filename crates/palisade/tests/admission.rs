@@ -1357,3 +1357,156 @@ fn the_webhook_is_sent_what_its_rules_and_policies_judge() {
     assert!(metrics(&client(&ca), health).contains("palisade_admission_unsent_requests -1"));
     drop(child);
 }
+
+/// The policy of `tests/policy/fresh-namespace` (a namespace selector on `tier: restricted`)
+/// with the library's K8sRequiredLabels template (../shared/corpora, required).
+fn fresh_namespace_policies() -> Vec<String> {
+    let template = workspace()
+        .join("../shared/corpora/gatekeeper-library/library/general/requiredlabels/template.yaml");
+    assert!(template.exists(), "{} is required", template.display());
+    let policy = workspace().join("crates/palisade/tests/policy/fresh-namespace");
+    vec![
+        "--policy".into(),
+        template.display().to_string(),
+        "--policy".into(),
+        policy.display().to_string(),
+    ]
+}
+
+/// Only the constraint enforces: the built-in rules audit.
+const OWNER_ENFORCED: &str = "[admission]\nmode = \"audit\"\n[admission.rules]\n\"K8sRequiredLabels/owner-in-restricted\" = \"enforce\"\n";
+
+/// A Pod without an owner label in `namespace`: the response.
+fn ownerless_pod(agent: &ureq::Agent, port: u16, uid: &str, namespace: &str) -> Value {
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": namespace},
+        "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}});
+    let mut review: Value = serde_json::from_str(&create_review(uid, &pod)).unwrap();
+    review["request"]["namespace"] = json!(namespace);
+    let (status, answer) = post(
+        agent,
+        &format!("https://127.0.0.1:{port}/validate"),
+        "application/json",
+        review.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{answer}");
+    answer["response"].clone()
+}
+
+/// A namespace created after the webhook read the cluster: the webhook keeps the Namespaces it
+/// lets in, so a namespace selector judges the objects created in one at once. One it never saw
+/// (created through another replica, or while it was down) cannot be judged: an enforced
+/// policy then denies (`on_error = "deny"`, the default), never lets it pass unjudged.
+#[test]
+fn a_namespace_created_after_the_read_is_judged_by_its_labels() {
+    let dir = scratch("admission-fresh-namespace");
+    let (child, port, _, _, ca) = serve_registered(
+        &dir.join("deny"),
+        None,
+        &fresh_namespace_policies(),
+        OWNER_ENFORCED,
+    );
+    let agent = client(&ca);
+    let namespace = json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "fresh", "labels": {"tier": "restricted"}}});
+    // The API server names a Namespace's own name as the request's namespace.
+    let mut review: Value = serde_json::from_str(&create_review("ns-fresh", &namespace)).unwrap();
+    review["request"]["namespace"] = json!("fresh");
+    let (status, created) = post(
+        &agent,
+        &format!("https://127.0.0.1:{port}/validate"),
+        "application/json",
+        review.to_string().as_bytes(),
+    );
+    assert_eq!(
+        (status, &created["response"]["allowed"]),
+        (200, &json!(true)),
+        "{created}"
+    );
+    let denied = ownerless_pod(&agent, port, "in-fresh", "fresh");
+    assert_eq!(denied["allowed"], false, "{denied}");
+    let message = denied["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("K8sRequiredLabels/owner-in-restricted") && message.contains("owner"),
+        "{message}"
+    );
+    assert!(!message.contains("could not judge"), "{message}");
+    // `shop` was read with the cluster, without the label: the constraint does not apply.
+    assert_eq!(
+        ownerless_pod(&agent, port, "in-shop", "shop")["allowed"],
+        true
+    );
+    let unseen = ownerless_pod(&agent, port, "in-ghost", "ghost");
+    assert_eq!(unseen["allowed"], false, "{unseen}");
+    let message = unseen["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("could not judge the object") && message.contains("namespace ghost"),
+        "{message}"
+    );
+    drop(child);
+    // on_error = "allow": let in, with a warning that says the policy did not judge it.
+    let (child, port, _, _, ca) = serve_registered(
+        &dir.join("allow"),
+        None,
+        &fresh_namespace_policies(),
+        &OWNER_ENFORCED.replace("[admission]\n", "[admission]\non_error = \"allow\"\n"),
+    );
+    let allowed = ownerless_pod(&client(&ca), port, "in-ghost", "ghost");
+    assert_eq!(allowed["allowed"], true, "{allowed}");
+    assert!(
+        allowed["warnings"].to_string().contains("could not judge"),
+        "{allowed}"
+    );
+    drop(child);
+}
+
+/// `--cluster`: a request in a namespace the read lacks (created after it, through another
+/// replica) has its Namespace looked up by name, as Gatekeeper reads a namespace it has not
+/// cached, so its labels decide the namespace selector. The recorded API server (real v1.33
+/// response shapes over HTTPS on loopback, as no API server can run here) serves `late` by
+/// name only, and a 404 Status for `ghost`.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_namespace_the_read_lacks_is_looked_up() {
+    let dir = scratch("admission-namespace-lookup");
+    let (kubeconfig, _) = palisade_cluster::recorded::server(&dir).await;
+    std::fs::write(dir.join("palisade.toml"), OWNER_ENFORCED).unwrap();
+    let mut command = bin();
+    command
+        .args(["serve", "admission", "--self-signed"])
+        .arg(dir.join("tls"))
+        .args(["--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0"])
+        .arg("--config")
+        .arg(dir.join("palisade.toml"))
+        .args(["--cluster", "--request-timeout", "2", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .args(fresh_namespace_policies());
+    let (child, port, _, _, _rest) = tokio::task::spawn_blocking(move || {
+        common::serve::start_logged(command, "serving admission reviews")
+    })
+    .await
+    .unwrap();
+    let ca = std::fs::read(dir.join("tls/ca.pem")).unwrap();
+    let (late, ghost, shop) = tokio::task::spawn_blocking(move || {
+        let agent = client(&ca);
+        (
+            ownerless_pod(&agent, port, "in-late", "late"),
+            ownerless_pod(&agent, port, "in-ghost", "ghost"),
+            ownerless_pod(&agent, port, "in-shop", "shop"),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(late["allowed"], false, "{late}");
+    let message = late["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("K8sRequiredLabels/owner-in-restricted")
+            && !message.contains("could not judge"),
+        "{message}"
+    );
+    assert_eq!(ghost["allowed"], false, "{ghost}");
+    assert!(
+        ghost.to_string().contains("could not judge the object"),
+        "{ghost}"
+    );
+    assert_eq!(shop["allowed"], true, "{shop}");
+    drop(child);
+}
