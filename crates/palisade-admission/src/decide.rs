@@ -276,8 +276,9 @@ impl Admission {
         &self.settings
     }
 
-    /// The creations and updates the run's rules judge that no webhook of the
-    /// ValidatingWebhookConfigurations named `configurations` (in the cluster read) sends,
+    /// The creations and updates (and deletions and connections, when the settings judge
+    /// them) the run's rules judge that no webhook of the ValidatingWebhookConfigurations
+    /// named `configurations` (in the cluster read) sends,
     /// and, with mutation enabled, those the hardening patch and the policies' mutators
     /// change that no MutatingWebhookConfiguration of those names sends, with the rules or
     /// mutators of each ([`crate::sent`]). An error says why nothing could be checked: the
@@ -299,12 +300,20 @@ impl Admission {
             .collect();
         model.with_inventory(|inventory| {
             let catalogue = inventory.api_catalogue();
+            // Deletions and connections when the settings judge them.
+            let mut operations = crate::sent::WRITES.to_vec();
+            if self.settings.judge_deletions {
+                operations.push("DELETE");
+            }
+            if self.settings.judge_connect {
+                operations.push("CONNECT");
+            }
             let mut unsent = crate::sent::unsent_in(
                 inventory,
                 &options.unlisted,
                 "ValidatingWebhookConfiguration",
                 configurations,
-                &crate::sent::Needs::of(&rules, &catalogue),
+                &crate::sent::Needs::of_operations(&rules, &catalogue, &operations),
             )?;
             if self.settings.mutate.enabled {
                 let mutators = model.mutators().map(|m| m.as_ref());

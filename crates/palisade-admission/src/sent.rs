@@ -15,8 +15,9 @@ use palisade_k8s::{ApiResource, Catalogue, Scope};
 use palisade_rules::{Judges, Rule};
 use serde_json::{Value, json};
 
-/// The operations a webhook judges objects on (deletions and connections aside).
-const WRITES: [&str; 2] = ["CREATE", "UPDATE"];
+/// The operations a webhook judges objects on; deletions and connections are judged too when
+/// the settings say so (`judge_deletions`, `judge_connect`), by the rules that ask for them.
+pub const WRITES: [&str; 2] = ["CREATE", "UPDATE"];
 
 /// A request on a resource some rules judge.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -115,22 +116,56 @@ impl Needs {
     /// judging Pods judges the ephemeral containers added to one too (they are written
     /// through `pods/ephemeralcontainers`).
     pub fn of(rules: &[&dyn Rule], catalogue: &Catalogue) -> Needs {
+        Needs::of_operations(rules, catalogue, &WRITES)
+    }
+
+    /// [`Needs::of`] for requests of `operations`: a rule judges a `DELETE` or a `CONNECT`
+    /// only when it asks for them ([`Rule::judges_operation`]: policies), and a connection
+    /// only when it names the subresource (a policy's `pods/exec`).
+    pub fn of_operations(
+        rules: &[&dyn Rule],
+        catalogue: &Catalogue,
+        operations: &[&'static str],
+    ) -> Needs {
         let mut needs = Needs::default();
         for rule in rules {
             let id = rule.meta().id.to_string();
+            let operations: Vec<&'static str> = operations
+                .iter()
+                .copied()
+                .filter(|op| WRITES.contains(op) || rule.judges_operation(op))
+                .collect();
+            if operations.is_empty() {
+                continue;
+            }
             match rule.judges() {
                 Judges::Anything => {
                     needs.anything.insert(id);
                 }
                 Judges::Kinds(kinds) => {
                     for (group, kind) in kinds {
-                        needs.add_kind(&id, &group, &kind, catalogue);
+                        needs.add_kind_on(&id, &group, &kind, catalogue, &operations);
                     }
                 }
-                Judges::Requests(selected) => needs.add_selected(&id, &selected, catalogue),
+                Judges::Requests(selected) => {
+                    needs.add_selected(&id, &selected, catalogue, &operations);
+                }
             }
         }
         needs
+    }
+
+    /// The requests of `operations` only.
+    pub fn only(&self, operations: &[&str]) -> Needs {
+        Needs {
+            requests: self
+                .requests
+                .iter()
+                .filter(|(r, _)| operations.contains(&r.operation))
+                .map(|(r, rules)| (r.clone(), rules.clone()))
+                .collect(),
+            ..self.clone()
+        }
     }
 
     /// What the mutating webhook must be sent: creations and updates of the kinds with a pod
@@ -161,8 +196,22 @@ impl Needs {
         needs
     }
 
-    /// Adds what `rule` judges of kind `(group, kind)`.
+    /// Adds the creations and updates `rule` judges of kind `(group, kind)`.
     pub fn add_kind(&mut self, rule: &str, group: &str, kind: &str, catalogue: &Catalogue) {
+        self.add_kind_on(rule, group, kind, catalogue, &WRITES);
+    }
+
+    /// Adds the requests of `operations` that `rule` judges of kind `(group, kind)`: the
+    /// object itself (a kind names no connection's subresource), and for Pods their ephemeral
+    /// containers.
+    fn add_kind_on(
+        &mut self,
+        rule: &str,
+        group: &str,
+        kind: &str,
+        catalogue: &Catalogue,
+        operations: &[&'static str],
+    ) {
         let resources: Vec<&ApiResource> = catalogue
             .resources()
             .iter()
@@ -172,10 +221,15 @@ impl Needs {
             self.unknown
                 .insert((rule.to_string(), group.to_string(), kind.to_string()));
         }
-        for resource in resources {
-            self.add_resource(rule, resource, &resource.plural);
-            if resource.group.is_empty() && resource.plural == "pods" {
-                self.add_resource(rule, resource, "pods/ephemeralcontainers");
+        for operation in operations.iter().copied().filter(|op| *op != "CONNECT") {
+            for resource in &resources {
+                self.add_request(rule, resource, &resource.plural, operation);
+                if resource.group.is_empty()
+                    && resource.plural == "pods"
+                    && WRITES.contains(&operation)
+                {
+                    self.add_request(rule, resource, "pods/ephemeralcontainers", operation);
+                }
             }
         }
     }
@@ -183,7 +237,13 @@ impl Needs {
     /// Adds the requests that `selected` (a policy's `resourceRules`) select among the
     /// catalogue's resources and subresources; a rule on every resource of every group
     /// judges anything.
-    fn add_selected(&mut self, rule: &str, selected: &[RuleWithOperations], catalogue: &Catalogue) {
+    fn add_selected(
+        &mut self,
+        rule: &str,
+        selected: &[RuleWithOperations],
+        catalogue: &Catalogue,
+        operations: &[&'static str],
+    ) {
         let everything = |r: &RuleWithOperations| {
             r.groups.iter().any(|g| g == "*") && r.resources.iter().any(|x| x == "*" || x == "*/*")
         };
@@ -199,7 +259,7 @@ impl Needs {
                     .map(|s| format!("{}/{s}", resource.plural)),
             );
             for name in names {
-                for operation in WRITES {
+                for operation in operations.iter().copied() {
                     let request = request_on(resource, &name, operation);
                     if selected
                         .iter()
@@ -219,27 +279,43 @@ impl Needs {
     /// which the catalogue need not know (a custom resource named by the user).
     pub fn add_named(&mut self, reason: &str, group: &str, resource: &str) {
         for operation in WRITES {
-            let request = Request {
-                group: group.to_string(),
-                resource: resource.to_string(),
-                operation,
-                version: String::new(),
-                namespaced: true,
-            };
-            self.requests
-                .entry(request)
-                .or_default()
-                .insert(reason.to_string());
+            self.add_request_named(reason, group, resource, operation);
         }
     }
 
-    fn add_resource(&mut self, rule: &str, resource: &ApiResource, name: &str) {
-        for operation in WRITES {
-            self.requests
-                .entry(request_on(resource, name, operation))
-                .or_default()
-                .insert(rule.to_string());
-        }
+    /// Adds a request of `operation` on `resource` (a plural or `name/subresource`) of
+    /// `group`, for `reason`.
+    pub fn add_request_named(
+        &mut self,
+        reason: &str,
+        group: &str,
+        resource: &str,
+        operation: &'static str,
+    ) {
+        let request = Request {
+            group: group.to_string(),
+            resource: resource.to_string(),
+            operation,
+            version: String::new(),
+            namespaced: true,
+        };
+        self.requests
+            .entry(request)
+            .or_default()
+            .insert(reason.to_string());
+    }
+
+    fn add_request(
+        &mut self,
+        rule: &str,
+        resource: &ApiResource,
+        name: &str,
+        operation: &'static str,
+    ) {
+        self.requests
+            .entry(request_on(resource, name, operation))
+            .or_default()
+            .insert(rule.to_string());
     }
 
     /// The requests no webhook of `sent` sends, with the rules that judge them.
@@ -252,21 +328,29 @@ impl Needs {
             .filter(|(request, _)| !sent.iter().any(|s| s.sends(request)))
     }
 
-    /// Webhook `rules` sending every request needed: one rule per API group, in every
-    /// version (the API server converts to none: a webhook judges the version asked for).
+    /// Webhook `rules` sending every request needed: one rule per API group and set of
+    /// operations, in every version (the API server converts to none: a webhook judges the
+    /// version asked for).
     pub fn webhook_rules(&self) -> Vec<Value> {
-        let mut by_group: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        let mut operations: BTreeMap<(&str, &str), BTreeSet<&str>> = BTreeMap::new();
         for request in self.requests.keys() {
-            by_group
-                .entry(&request.group)
+            operations
+                .entry((&request.group, &request.resource))
                 .or_default()
-                .insert(&request.resource);
+                .insert(request.operation);
         }
-        by_group
+        let mut rules: BTreeMap<(&str, Vec<&str>), BTreeSet<&str>> = BTreeMap::new();
+        for ((group, resource), ops) in operations {
+            rules
+                .entry((group, ops.into_iter().collect()))
+                .or_default()
+                .insert(resource);
+        }
+        rules
             .into_iter()
-            .map(|(group, resources)| {
+            .map(|((group, operations), resources)| {
                 json!({"apiGroups": [group], "apiVersions": ["*"],
-                       "resources": resources, "operations": WRITES})
+                       "resources": resources, "operations": operations})
             })
             .collect()
     }

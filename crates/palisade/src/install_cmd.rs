@@ -135,6 +135,10 @@ struct Sends {
     validating: Vec<Value>,
     /// What the hardening patch and the policies' mutators change.
     mutating: Vec<Value>,
+    /// The deletions the policies judge of resources the validating webhook is not sent.
+    deletions: Vec<Value>,
+    /// The connections: exec, attach and port-forward, and those the policies judge.
+    connections: Vec<Value>,
 }
 
 /// Whether the webhook judges deletions (`[admission] judge_deletions`).
@@ -198,74 +202,29 @@ pub fn run(args: InstallArgs) -> Result<u8> {
 /// The webhooks' `rules`. The validating webhook's: creations and updates of what the
 /// built-in rules judge or read (a change to what they read makes the webhook read the
 /// cluster again), of what the policies of `policy_paths` judge, and of the `send`
-/// resources. The mutating webhook's: the kinds with a pod spec (the hardening patch) and
+/// resources. The deletions webhook adds the deletions the policies judge of other
+/// resources; the connections webhook, the connections they judge besides exec, attach and
+/// port-forward. The mutating webhook's: the kinds with a pod spec (the hardening patch) and
 /// those the policies' mutators apply to.
 fn webhook_rules(policy_paths: &[PathBuf], send: &[String], mutate: bool) -> Result<Sends> {
+    use palisade_admission::sent::{Needs, WRITES};
     let catalogue = palisade_k8s::Catalogue::builtin();
-    let mut mutators = None;
     let builtin = palisade_rules::registry::all_rules();
-    let mut needs = palisade_admission::sent::Needs::of(builtin, &catalogue);
+    let mut needs = Needs::of(builtin, &catalogue);
     for rule in builtin {
         for (group, kind) in rule.reads() {
             needs.add_kind(&rule.meta().id, group, kind, &catalogue);
         }
     }
-    if !policy_paths.is_empty() {
-        let loaded = palisade_policy::provider::load(
-            policy_paths,
-            palisade_policy::EnforcementPoint::Validation,
-        );
-        if !loaded.problems.is_empty() {
-            anyhow::bail!(
-                "--policy: policies that cannot be used:\n  {}",
-                loaded.problems.join("\n  ")
-            );
-        }
-        if loaded.rules.is_empty() && loaded.mutators.is_none() {
-            anyhow::bail!("--policy: no policy found in the paths given");
-        }
-        let policies: Vec<&dyn palisade_rules::Rule> =
-            loaded.rules.iter().map(AsRef::as_ref).collect();
-        let judged = palisade_admission::sent::Needs::of(&policies, &catalogue);
-        for (rule, group, kind) in &judged.unknown {
-            eprintln!(
-                "palisade: warning: {rule} judges {kind} ({group}), which the built-in API (Kubernetes 1.33) does not serve: if the cluster serves it, name its resource with --send"
-            );
-        }
-        for rule in &judged.anything {
-            eprintln!(
-                "palisade: warning: {rule} judges every kind; the webhook is sent the kinds the rules and policies name (add others with --send)"
-            );
-        }
-        // Written by the cluster itself all the time: each write waits for the webhook, and
-        // under `Fail` is refused while it cannot answer.
-        let busy: std::collections::BTreeSet<String> = judged
-            .requests
-            .keys()
-            .filter(|r| {
-                matches!(
-                    (r.group.as_str(), r.resource.as_str()),
-                    ("", "events" | "endpoints")
-                        | ("events.k8s.io", "events")
-                        | ("discovery.k8s.io", "endpointslices")
-                        | ("coordination.k8s.io", "leases")
-                )
-            })
-            .map(|r| r.name())
-            .collect();
-        if !busy.is_empty() {
-            eprintln!(
-                "palisade: warning: the policies send the webhook {}, which the cluster writes all the time: each write waits for the webhook, and with failurePolicy Fail is refused while it cannot answer",
-                busy.into_iter().collect::<Vec<_>>().join(", ")
-            );
-        }
-        needs.requests.extend(judged.requests);
-        mutators = loaded.mutators;
-    }
+    let (judged, mutators) = match policy_paths {
+        [] => (Needs::default(), None),
+        paths => policy_needs(paths, &catalogue)?,
+    };
+    needs.requests.extend(judged.only(&WRITES).requests);
     let mutators = mutators
         .as_deref()
         .map(|m| m as &dyn palisade_rules::ObjectMutators);
-    let mut mutation = palisade_admission::sent::Needs::of_mutation(mutators, &catalogue);
+    let mut mutation = Needs::of_mutation(mutators, &catalogue);
     for id in mutation.anything.iter().filter(|_| mutate) {
         eprintln!(
             "palisade: warning: {id} applies to every kind; the mutating webhook is sent the kinds named (add others with --send)"
@@ -276,10 +235,86 @@ fn webhook_rules(policy_paths: &[PathBuf], send: &[String], mutate: bool) -> Res
         needs.add_named("--send", &group, &resource);
         mutation.add_named("--send", &group, &resource);
     }
+    // The deletions webhook is sent the deletions of every resource the validating one is.
+    let mut deletions = judged.only(&["DELETE"]);
+    deletions.requests.retain(|request, _| {
+        !needs
+            .requests
+            .keys()
+            .any(|r| r.group == request.group && r.resource == request.resource)
+    });
+    let mut connections = judged.only(&["CONNECT"]);
+    for sub in ["exec", "attach", "portforward"] {
+        connections.add_request_named("CONNECT", "", &format!("pods/{sub}"), "CONNECT");
+    }
     Ok(Sends {
         validating: needs.webhook_rules(),
         mutating: mutation.webhook_rules(),
+        deletions: deletions.webhook_rules(),
+        connections: connections.webhook_rules(),
     })
+}
+
+/// What the policies of `paths` judge (creations, updates, deletions and connections), and
+/// their mutators; said on standard error: the kinds the built-in API does not serve, the
+/// policies on every kind, and the resources the cluster writes all the time.
+fn policy_needs(
+    paths: &[PathBuf],
+    catalogue: &palisade_k8s::Catalogue,
+) -> Result<(
+    palisade_admission::sent::Needs,
+    Option<std::sync::Arc<palisade_policy::mutation::Mutators>>,
+)> {
+    let loaded =
+        palisade_policy::provider::load(paths, palisade_policy::EnforcementPoint::Validation);
+    if !loaded.problems.is_empty() {
+        anyhow::bail!(
+            "--policy: policies that cannot be used:\n  {}",
+            loaded.problems.join("\n  ")
+        );
+    }
+    if loaded.rules.is_empty() && loaded.mutators.is_none() {
+        anyhow::bail!("--policy: no policy found in the paths given");
+    }
+    let policies: Vec<&dyn palisade_rules::Rule> = loaded.rules.iter().map(AsRef::as_ref).collect();
+    let judged = palisade_admission::sent::Needs::of_operations(
+        &policies,
+        catalogue,
+        &["CREATE", "UPDATE", "DELETE", "CONNECT"],
+    );
+    for (rule, group, kind) in &judged.unknown {
+        eprintln!(
+            "palisade: warning: {rule} judges {kind} ({group}), which the built-in API (Kubernetes 1.33) does not serve: if the cluster serves it, name its resource with --send"
+        );
+    }
+    for rule in &judged.anything {
+        eprintln!(
+            "palisade: warning: {rule} judges every kind; the webhook is sent the kinds the rules and policies name (add others with --send)"
+        );
+    }
+    // Written by the cluster itself all the time: each write waits for the webhook, and
+    // under `Fail` is refused while it cannot answer.
+    let busy: std::collections::BTreeSet<String> = judged
+        .requests
+        .keys()
+        .filter(|r| {
+            matches!(
+                (r.group.as_str(), r.resource.as_str()),
+                ("", "events" | "endpoints")
+                    | ("events.k8s.io", "events")
+                    | ("discovery.k8s.io", "endpointslices")
+                    | ("coordination.k8s.io", "leases")
+            )
+        })
+        .map(|r| r.name())
+        .collect();
+    if !busy.is_empty() {
+        eprintln!(
+            "palisade: warning: the policies send the webhook {}, which the cluster writes all the time: each write waits for the webhook, and with failurePolicy Fail is refused while it cannot answer",
+            busy.into_iter().collect::<Vec<_>>().join(", ")
+        );
+    }
+    Ok((judged, loaded.mutators))
 }
 
 /// `--send NAME` as `(group, resource)`: resolved as kubectl resolves it, or, for a group the
@@ -578,7 +613,7 @@ fn webhook_configuration(install: &Install, mutating: bool) -> Value {
         webhook["reinvocationPolicy"] = json!("IfNeeded");
         return json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": metadata, "webhooks": [webhook]});
     }
-    let deletions = deletions_webhook(&webhook, install.deletions);
+    let deletions = deletions_webhook(&webhook, install.deletions, &install.sends.deletions);
     json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": metadata, "webhooks": [webhook, deletions]})
 }
 
@@ -594,18 +629,18 @@ fn connect_webhook_configuration(install: &Install) -> Value {
     configuration["metadata"]["name"] = json!(CONNECT_CONFIGURATION);
     let mut webhook = configuration["webhooks"][0].clone();
     webhook["name"] = json!("connect.palisade.dev");
-    webhook["rules"] = json!([{"apiGroups": [""], "apiVersions": ["v1"],
-        "resources": ["pods/exec", "pods/attach", "pods/portforward"], "operations": ["CONNECT"]}]);
+    webhook["rules"] = json!(install.sends.connections);
     configuration["webhooks"] = json!([webhook]);
     configuration
 }
 
-/// The deletions of what the validating webhook judges, sent so that the webhook reads the
+/// The deletions of what the validating webhook judges (and of what else the policies judge
+/// deletions of: `judged`), sent so that the webhook reads the
 /// cluster again soon after one that its cluster-wide models read (a Service, a policy, a
 /// binding). Unjudged, they are never refused: `Ignore` as the failure policy and a short
 /// timeout, so that a webhook that cannot answer never holds up a deletion. Judged (by the
 /// policies), they take the validating webhook's failure policy and timeout.
-fn deletions_webhook(validating: &Value, deletions: Deletions) -> Value {
+fn deletions_webhook(validating: &Value, deletions: Deletions, judged: &[Value]) -> Value {
     let mut webhook = validating.clone();
     webhook["name"] = json!("deletions.palisade.dev");
     match deletions {
@@ -640,6 +675,7 @@ fn deletions_webhook(validating: &Value, deletions: Deletions) -> Value {
             rule["operations"] = json!(["DELETE"]);
             rule
         })
+        .chain(judged.iter().cloned())
         .collect();
     webhook["rules"] = json!(rules);
     webhook

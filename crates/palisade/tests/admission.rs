@@ -1510,3 +1510,46 @@ async fn a_namespace_the_read_lacks_is_looked_up() {
     assert_eq!(shop["allowed"], true, "{shop}");
     drop(child);
 }
+
+/// Deletions and connections the settings judge are checked too: a policy on `pods/proxy`
+/// and one on deleting Leases are said when the installed configurations do not send them,
+/// and `install --judge-connect --judge-deletions --policy` writes them.
+#[test]
+fn deletions_and_connections_the_policies_judge_are_sent() {
+    let dir = scratch("admission-sent-operations");
+    let policies = [
+        "--policy".to_string(),
+        workspace()
+            .join("crates/palisade/tests/policy/sent-operations")
+            .display()
+            .to_string(),
+    ];
+    let judged = "[admission]\njudge_deletions = true\njudge_connect = true\n";
+    let switches = [
+        "--judge-connect".to_string(),
+        "--judge-deletions".to_string(),
+    ];
+    let plain = install_printed(&switches);
+    let (child, _, _, log, _) =
+        serve_registered(&dir.join("plain"), Some(&plain), &policies, judged);
+    assert_eq!(
+        unsent_warning(&log),
+        json!({
+            "ValidatingAdmissionPolicy/keep-leases": ["DELETE leases.coordination.k8s.io"],
+            "ValidatingAdmissionPolicy/no-pod-proxy": ["CONNECT pods/proxy"],
+        }),
+        "{log}"
+    );
+    drop(child);
+    let written = install_printed(&[switches.to_vec(), policies.to_vec()].concat());
+    let (child, _, _, log, _) =
+        serve_registered(&dir.join("written"), Some(&written), &policies, judged);
+    assert!(!log.contains("rules judge requests"), "{log}");
+    drop(child);
+    // Not judged by the settings: nothing is asked for them (the settings' own warning says
+    // the policies select operations that are not judged).
+    let (child, _, _, log, _) =
+        serve_registered(&dir.join("unjudged"), Some(&plain), &policies, "");
+    assert!(!log.contains("rules judge requests"), "{log}");
+    drop(child);
+}
