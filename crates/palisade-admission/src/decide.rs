@@ -127,13 +127,13 @@ impl Judged {
     }
 }
 
-/// The webhook's judge: a prepared cluster and the `[admission]` settings.
 /// Looks up a Namespace by name in the cluster: `None` when it does not exist.
 pub type NamespaceLookup = Arc<dyn Fn(&str) -> Result<Option<Value>, String> + Send + Sync>;
 
 /// How long a Namespace the look-up did not find is not looked up again.
 const NOT_FOUND_FOR: Duration = Duration::from_secs(10);
 
+/// The webhook's judge: a prepared cluster and the `[admission]` settings.
 pub struct Admission {
     /// Replaced whole when the cluster is read again; a request keeps the model it started
     /// with.
@@ -278,26 +278,16 @@ impl Admission {
 
     /// The creations and updates (and deletions and connections, when the settings judge
     /// them) the run's rules judge that no webhook of the ValidatingWebhookConfigurations
-    /// named `configurations` (in the cluster read) sends,
-    /// and, with mutation enabled, those the hardening patch and the policies' mutators
-    /// change that no MutatingWebhookConfiguration of those names sends, with the rules or
-    /// mutators of each ([`crate::sent`]). An error says why nothing could be checked: the
-    /// configurations were not read.
+    /// named `configurations` (in the cluster read) sends, and, with mutation enabled, those
+    /// the hardening patch and the policies' mutators change that no
+    /// MutatingWebhookConfiguration of those names sends, with the rules or mutators of each
+    /// ([`crate::sent`]). An error says why nothing could be checked: the configurations
+    /// were not read.
     pub fn unsent(&self, configurations: &[String]) -> Result<Vec<crate::sent::Unsent>, String> {
         let model = self.model();
         let options = model.options();
-        // A rule the settings switch off is not judged at admission anyway.
-        let rules: Vec<&dyn palisade_rules::Rule> = options
-            .rules
-            .evaluated()
-            .into_iter()
-            .filter(|r| {
-                let meta = r.meta();
-                ![&meta.id, &meta.slug]
-                    .iter()
-                    .any(|name| self.settings.rules.get(name.as_ref()) == Some(&Mode::Off))
-            })
-            .collect();
+        // Not the rules the settings switch off ([`prepare_model`] leaves them out).
+        let rules = model.active_rules();
         model.with_inventory(|inventory| {
             let catalogue = inventory.api_catalogue();
             // Deletions and connections when the settings judge them.
@@ -559,9 +549,7 @@ impl Admission {
     fn policies_judge(&self, operation: &str) -> bool {
         let model = self.model();
         model
-            .options()
-            .rules
-            .evaluated()
+            .active_rules()
             .iter()
             .any(|rule| rule.judges_operation(operation))
     }

@@ -5,8 +5,8 @@
 //! judge ([`Needs::webhook_rules`]), and `serve admission` says which rules judge requests
 //! the configuration it is registered in does not send ([`Needs::unsent`]).
 //!
-//! Creations and updates are what is checked here; deletions and connections have their own
-//! settings (`judge_deletions`, `judge_connect`), which say so when a policy selects them.
+//! Creations and updates are always checked; deletions and connections when the settings
+//! judge them (`judge_deletions`, `judge_connect`), for the policies that select them.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,7 +37,7 @@ impl Request {
         let (resource, sub) = self
             .resource
             .split_once('/')
-            .map_or((self.resource.as_str(), ""), |(r, s)| (r, s));
+            .unwrap_or((&self.resource, ""));
         let group = match self.group.as_str() {
             "" => String::new(),
             group => format!(".{group}"),

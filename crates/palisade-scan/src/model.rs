@@ -143,6 +143,12 @@ impl ClusterModel {
         &self.options
     }
 
+    /// The rules an evaluation runs: the run's, less those the options leave out (disabled,
+    /// skipped, outside `--rules` or the framework).
+    pub fn active_rules(&self) -> Vec<&dyn palisade_rules::Rule> {
+        active_rules(&self.options)
+    }
+
     /// Reads the cluster as the model holds it.
     pub fn with_inventory<R>(&self, read: impl FnOnce(&Inventory) -> R) -> R {
         read(&self.lock())

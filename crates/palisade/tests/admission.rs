@@ -1348,6 +1348,20 @@ fn the_webhook_is_sent_what_its_rules_and_policies_judge() {
     );
     drop(child);
 
+    // A rule switched off at admission judges nothing there: nothing is asked for it.
+    let (child, _, _, log, _) = serve_registered(
+        &dir.join("off"),
+        Some(&plain),
+        &sent_policies(),
+        "[admission.rules]\n\"K8sRequiredLabels/storage-owner\" = \"off\"\n",
+    );
+    assert_eq!(
+        unsent_warning(&log),
+        json!({"ValidatingAdmissionPolicy/replica-limit": ["UPDATE deployments.apps/scale"]}),
+        "{log}"
+    );
+    drop(child);
+
     // No configuration read: nothing could be checked, and the metric says so.
     let (child, _, health, log, ca) = serve_with("none", None);
     assert!(
