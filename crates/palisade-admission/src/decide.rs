@@ -283,9 +283,12 @@ impl Admission {
     /// MutatingWebhookConfiguration of those names sends, with the rules or mutators of each
     /// ([`crate::sent`]). An error says why nothing could be checked: the configurations
     /// were not read.
-    pub fn unsent(&self, configurations: &[String]) -> Result<Vec<crate::sent::Unsent>, String> {
+    pub fn unsent(&self, configurations: &[String]) -> Result<crate::sent::NotSent, String> {
+        use crate::sent::{Needs, configured, namespaces_not_sent, object_selectors};
+        const VALIDATING: &str = "ValidatingWebhookConfiguration";
+        const MUTATING: &str = "MutatingWebhookConfiguration";
         let model = self.model();
-        let options = model.options();
+        let unlisted = &model.options().unlisted;
         // Not the rules the settings switch off ([`prepare_model`] leaves them out).
         let rules = model.active_rules();
         model.with_inventory(|inventory| {
@@ -298,25 +301,21 @@ impl Admission {
             if self.settings.judge_connect {
                 operations.push("CONNECT");
             }
-            let mut unsent = crate::sent::unsent_in(
-                inventory,
-                &options.unlisted,
-                "ValidatingWebhookConfiguration",
-                configurations,
-                &crate::sent::Needs::of_operations(&rules, &catalogue, &operations),
-            )?;
+            let sent = configured(inventory, unlisted, VALIDATING, configurations)?;
+            let needs = Needs::of_operations(&rules, &catalogue, &operations);
+            let exempt = &self.settings.exempt_namespaces;
+            let mut not_sent = crate::sent::NotSent {
+                requests: needs.unsent_by(VALIDATING, &sent),
+                namespaces: namespaces_not_sent(&sent, inventory, exempt),
+                object_selectors: object_selectors(&sent),
+            };
             if self.settings.mutate.enabled {
+                let sent = configured(inventory, unlisted, MUTATING, configurations)?;
                 let mutators = model.mutators().map(|m| m.as_ref());
-                let needs = crate::sent::Needs::of_mutation(mutators, &catalogue);
-                unsent.extend(crate::sent::unsent_in(
-                    inventory,
-                    &options.unlisted,
-                    "MutatingWebhookConfiguration",
-                    configurations,
-                    &needs,
-                )?);
+                let needs = Needs::of_mutation(mutators, &catalogue);
+                not_sent.requests.extend(needs.unsent_by(MUTATING, &sent));
             }
-            Ok(unsent)
+            Ok(not_sent)
         })
     }
 

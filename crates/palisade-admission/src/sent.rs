@@ -85,6 +85,8 @@ pub struct Sent {
     /// `matchPolicy: Equivalent` (the default): a request in another version of a resource it
     /// names is sent too.
     any_version: bool,
+    namespace_selector: Option<Value>,
+    object_selector: Option<Value>,
 }
 
 impl Sent {
@@ -98,6 +100,8 @@ impl Sent {
             .map(|webhook| Sent {
                 rules: RuleWithOperations::read_all(webhook.get("rules")),
                 any_version: webhook.get("matchPolicy").and_then(Value::as_str) != Some("Exact"),
+                namespace_selector: webhook.get("namespaceSelector").cloned(),
+                object_selector: webhook.get("objectSelector").cloned(),
             })
             .collect()
     }
@@ -366,16 +370,28 @@ pub struct Unsent {
     pub rules: BTreeSet<String>,
 }
 
-/// What `needs` asks that the webhook configurations of kind `kind` named `names` in
-/// `inventory` do not send. An error when none was read (`unlisted` says the cluster would
-/// not list the kind; otherwise none of those names is in it).
-pub fn unsent_in(
+/// What the webhook configurations in the cluster do not send of what the run judges.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotSent {
+    pub requests: Vec<Unsent>,
+    /// Namespaces read whose requests no validating webhook selects (its
+    /// `namespaceSelector`), besides the exempt ones: nothing in them is judged.
+    pub namespaces: Vec<String>,
+    /// The validating webhooks' `objectSelector`s that leave objects out by their labels: the
+    /// author of an object escapes the webhook by what it writes.
+    pub object_selectors: Vec<String>,
+}
+
+/// The webhooks of the configurations of kind `kind` (`ValidatingWebhookConfiguration`,
+/// `MutatingWebhookConfiguration`) named `names` in `inventory`. An error when none was read
+/// (`unlisted` says the cluster would not list the kind; otherwise none of those names is
+/// in it).
+pub fn configured(
     inventory: &palisade_inventory::Inventory,
     unlisted: &[(String, String, String)],
     kind: &'static str,
     names: &[String],
-    needs: &Needs,
-) -> Result<Vec<Unsent>, String> {
+) -> Result<Vec<Sent>, String> {
     const GROUP: &str = "admissionregistration.k8s.io";
     if let Some((_, _, why)) = unlisted
         .iter()
@@ -400,14 +416,59 @@ pub fn unsent_in(
             names.join(" or ")
         ));
     }
-    Ok(needs
-        .unsent(&sent)
-        .map(|(request, rules)| Unsent {
-            configuration: kind,
-            request: request.clone(),
-            rules: rules.clone(),
+    Ok(sent)
+}
+
+impl Needs {
+    /// [`Needs::unsent`] as [`Unsent`]s of the configuration kind `configuration`.
+    pub fn unsent_by(&self, configuration: &'static str, sent: &[Sent]) -> Vec<Unsent> {
+        self.unsent(sent)
+            .map(|(request, rules)| Unsent {
+                configuration,
+                request: request.clone(),
+                rules: rules.clone(),
+            })
+            .collect()
+    }
+}
+
+/// The Namespaces of `inventory` that no webhook of `sent` selects (by its
+/// `namespaceSelector`, read against the labels the API server serves), but those in
+/// `exempt` (the webhook lets them in unjudged anyway).
+pub fn namespaces_not_sent(
+    sent: &[Sent],
+    inventory: &palisade_inventory::Inventory,
+    exempt: &[String],
+) -> Vec<String> {
+    use palisade_core::selector::{NamespaceSelection, namespace_selected};
+    let mut out: Vec<String> = inventory
+        .served_namespace_labels()
+        .into_iter()
+        .filter(|(name, _)| !exempt.contains(name))
+        .filter(|(name, labels)| {
+            !sent.iter().any(|webhook| {
+                webhook.namespace_selector.as_ref().is_none_or(|selector| {
+                    namespace_selected(selector, name, Some(labels)) == NamespaceSelection::Selected
+                })
+            })
         })
-        .collect())
+        .map(|(name, _)| name)
+        .collect();
+    out.sort();
+    out
+}
+
+/// The `objectSelector`s of `sent` that leave objects out by their labels, as JSON text.
+pub fn object_selectors(sent: &[Sent]) -> Vec<String> {
+    let mut out: Vec<String> = sent
+        .iter()
+        .filter_map(|webhook| webhook.object_selector.as_ref())
+        .filter(|selector| !palisade_core::selector::selects_everything(selector))
+        .map(Value::to_string)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn request_on(resource: &ApiResource, name: &str, operation: &'static str) -> Request {

@@ -51,6 +51,9 @@ pub struct AdmissionMetrics {
     /// Creations and updates some rule judges that the webhook's configuration does not send
     /// (-1: the configuration was not read).
     pub unsent_requests: AtomicI64,
+    /// Namespaces read (not exempt) that the webhook configuration's namespaceSelector
+    /// leaves out (-1: the configuration was not read).
+    pub unsent_namespaces: AtomicI64,
 }
 
 impl Exposition for AdmissionMetrics {
@@ -85,6 +88,10 @@ impl Exposition for AdmissionMetrics {
         out.push_str(&format!(
             "# HELP palisade_admission_unsent_requests Creations and updates (by resource) some rule or policy judges that the webhook configurations do not send, so never judged at admission; -1 when the configurations were not read.\n# TYPE palisade_admission_unsent_requests gauge\npalisade_admission_unsent_requests {}\n",
             self.unsent_requests.load(Ordering::Relaxed)
+        ));
+        out.push_str(&format!(
+            "# HELP palisade_admission_unsent_namespaces Namespaces (not exempt) that the webhook configurations' namespaceSelector leaves out, so nothing in them is judged at admission; -1 when the configurations were not read.\n# TYPE palisade_admission_unsent_namespaces gauge\npalisade_admission_unsent_namespaces {}\n",
+            self.unsent_namespaces.load(Ordering::Relaxed)
         ));
         self.cluster_reads.render_labels(
             "palisade_admission_cluster_reads_total",

@@ -571,42 +571,74 @@ fn note_unsent(
     configurations: &[String],
     metrics: &AdmissionMetrics,
 ) {
-    let unsent = judge.unsent(configurations);
-    let count = match &unsent {
+    let (requests, namespaces) = match judge.unsent(configurations) {
         Err(why) => {
             eprintln!(
                 "{}",
                 serde_json::json!({"level": "warning", "msg": "what the webhook is sent was not checked", "reason": why})
             );
-            -1
+            (-1, -1)
         }
-        Ok(unsent) if unsent.is_empty() => 0,
-        Ok(unsent) => {
-            let mut by_rule: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
-            for unsent in unsent {
-                let request = &unsent.request;
-                let to = match unsent.configuration {
-                    "MutatingWebhookConfiguration" => " (mutating)",
-                    _ => "",
-                };
-                for rule in &unsent.rules {
-                    by_rule.entry(rule).or_default().push(format!(
-                        "{} {}{to}",
-                        request.operation,
-                        request.name()
-                    ));
-                }
-            }
-            eprintln!(
-                "{}",
-                serde_json::json!({"level": "warning",
-                    "msg": "rules judge requests the webhook configuration does not send: they never run at admission for those; add the resources to its rules (palisade install --send, the chart's extraRules)",
-                    "configurations": configurations, "rules": by_rule})
-            );
-            i64::try_from(unsent.len()).unwrap_or(i64::MAX)
+        Ok(not_sent) => {
+            note_not_sent(&not_sent, configurations);
+            let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+            (
+                count(not_sent.requests.len()),
+                count(not_sent.namespaces.len()),
+            )
         }
     };
-    metrics.unsent_requests.store(count, Ordering::Relaxed);
+    metrics.unsent_requests.store(requests, Ordering::Relaxed);
+    metrics
+        .unsent_namespaces
+        .store(namespaces, Ordering::Relaxed);
+}
+
+/// Logs what the webhook configurations do not send: the requests by rule, the namespaces
+/// their selector leaves out, and the object selectors an object's author escapes.
+fn note_not_sent(not_sent: &palisade_admission::sent::NotSent, configurations: &[String]) {
+    let warn = |msg: &str, key: &str, value: serde_json::Value| {
+        eprintln!(
+            "{}",
+            serde_json::json!({"level": "warning", "msg": msg, "configurations": configurations, key: value})
+        );
+    };
+    if !not_sent.requests.is_empty() {
+        let mut by_rule: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+        for unsent in &not_sent.requests {
+            let request = &unsent.request;
+            let to = match unsent.configuration {
+                "MutatingWebhookConfiguration" => " (mutating)",
+                _ => "",
+            };
+            for rule in &unsent.rules {
+                by_rule.entry(rule).or_default().push(format!(
+                    "{} {}{to}",
+                    request.operation,
+                    request.name()
+                ));
+            }
+        }
+        warn(
+            "rules judge requests the webhook configuration does not send: they never run at admission for those; add the resources to its rules (palisade install --send, the chart's extraRules)",
+            "rules",
+            serde_json::json!(by_rule),
+        );
+    }
+    if !not_sent.namespaces.is_empty() {
+        warn(
+            "the webhook configuration's namespaceSelector leaves out namespaces that are not exempt: nothing in them is judged at admission",
+            "namespaces",
+            serde_json::json!(not_sent.namespaces),
+        );
+    }
+    if !not_sent.object_selectors.is_empty() {
+        warn(
+            "the webhook configuration has an objectSelector: an object whose labels it does not select is never judged at admission, and its author writes the labels",
+            "object_selectors",
+            serde_json::json!(not_sent.object_selectors),
+        );
+    }
 }
 
 /// The live cluster, read now, with the types it would not list marked in the options, and

@@ -1171,6 +1171,8 @@ fn serve_registered(
         .arg(dir.join("palisade.toml"))
         .arg("--inventory")
         .arg(&cluster)
+        // As the install's Deployment says it (PALISADE_WEBHOOK_NAMESPACE): exempt.
+        .args(["--namespace", "palisade-system"])
         .args(policies);
     let (child, port, health, log, _rest) =
         common::serve::start_logged(command, "serving admission reviews");
@@ -1315,7 +1317,15 @@ fn the_webhook_is_sent_what_its_rules_and_policies_judge() {
     let (child, port, health, log, ca) = serve_with("from-policies", Some(&with_policies));
     assert!(!log.contains("rules judge requests"), "{log}");
     let agent = client(&ca);
-    assert!(metrics(&agent, health).contains("palisade_admission_unsent_requests 0"));
+    let exposed = metrics(&agent, health);
+    assert!(
+        exposed.contains("palisade_admission_unsent_requests 0"),
+        "{exposed}"
+    );
+    assert!(
+        exposed.contains("palisade_admission_unsent_namespaces 0"),
+        "{exposed}"
+    );
     let scale = |uid: &str, replicas: u32| {
         let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
             "uid": uid,
@@ -1345,6 +1355,40 @@ fn the_webhook_is_sent_what_its_rules_and_policies_judge() {
             .unwrap()
             .contains("ValidatingAdmissionPolicy/replica-limit"),
         "{denied}"
+    );
+    drop(child);
+
+    // A configuration edited to be sent only opted-in namespaces and labelled objects: the
+    // namespaces left out and the object selector are said.
+    let stream = palisade_inventory::yaml::parse_stream(&with_policies, &Default::default());
+    let mut edited: Vec<Value> = stream.documents.into_iter().map(|d| d.value).collect();
+    for object in &mut edited {
+        if object["kind"] == "ValidatingWebhookConfiguration" {
+            for webhook in object["webhooks"].as_array_mut().unwrap() {
+                webhook["namespaceSelector"] = json!({"matchLabels": {"palisade": "enabled"}});
+                webhook["objectSelector"] = json!({"matchLabels": {"judged": "yes"}});
+            }
+        }
+    }
+    let edited: String = edited.iter().map(|o| format!("---\n{o}\n")).collect();
+    let (child, _, health, log, ca) =
+        serve_registered(&dir.join("opt-in"), Some(&edited), &sent_policies(), "");
+    let warned = |key: &str| -> Value {
+        log.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find_map(|v| v.get(key).cloned())
+            .unwrap_or_else(|| panic!("{key}: {log}"))
+    };
+    assert_eq!(warned("namespaces"), json!(["shop"]), "{log}");
+    assert_eq!(
+        warned("object_selectors"),
+        json!([r#"{"matchLabels":{"judged":"yes"}}"#]),
+        "{log}"
+    );
+    let exposed = metrics(&client(&ca), health);
+    assert!(
+        exposed.contains("palisade_admission_unsent_namespaces 1"),
+        "{exposed}"
     );
     drop(child);
 
