@@ -6,6 +6,18 @@
 use serde_json::Value;
 
 /// A read-only JSON node.
+/// The strings of a JSON array (`apiGroups`, `resources`): its other items, and a value of
+/// another type, read as none.
+pub fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
 pub trait Tree: Sized {
     /// The member `key` of an object (the last one when a key is repeated, as a JSON map
     /// keeps it).

@@ -27,6 +27,29 @@ pub struct Inventory {
     placed_alike: Option<usize>,
 }
 
+/// An object's labels (none when absent or not a map).
+fn labels_of(object: &Object) -> serde_json::Map<String, serde_json::Value> {
+    object
+        .value
+        .get("metadata")
+        .and_then(|m| m.get("labels"))
+        .and_then(serde_json::Value::as_object)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A Namespace's labels as the API server serves them: with the
+/// `kubernetes.io/metadata.name` label it sets on every namespace, which selectors read.
+fn served_labels(
+    name: &str,
+    mut labels: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    labels
+        .entry(palisade_core::selector::NAMESPACE_NAME_LABEL)
+        .or_insert_with(|| serde_json::Value::String(name.to_string()));
+    labels
+}
+
 impl Inventory {
     /// Builds the inventory and its indexes.
     pub fn new(sources: Vec<Source>, objects: Vec<Object>) -> Self {
@@ -304,16 +327,7 @@ impl Inventory {
     /// `kubernetes.io/metadata.name` label is not added).
     pub fn namespace_labels(&self) -> HashMap<String, serde_json::Map<String, serde_json::Value>> {
         self.of_kind("", "Namespace")
-            .filter_map(|o| {
-                let labels = o
-                    .value
-                    .get("metadata")
-                    .and_then(|m| m.get("labels"))
-                    .and_then(serde_json::Value::as_object)
-                    .cloned()
-                    .unwrap_or_default();
-                Some((o.id.name.clone()?, labels))
-            })
+            .filter_map(|o| Some((o.id.name.clone()?, labels_of(o))))
             .collect()
     }
 
@@ -340,29 +354,19 @@ impl Inventory {
         let namespace = self
             .of_kind("", "Namespace")
             .find(|o| o.id.name.as_deref() == Some(name))?;
-        let mut labels = namespace
-            .value
-            .get("metadata")
-            .and_then(|m| m.get("labels"))
-            .and_then(serde_json::Value::as_object)
-            .cloned()
-            .unwrap_or_default();
-        labels
-            .entry(palisade_core::selector::NAMESPACE_NAME_LABEL)
-            .or_insert_with(|| serde_json::Value::String(name.to_string()));
-        Some(labels)
+        Some(served_labels(name, labels_of(namespace)))
     }
 
     pub fn served_namespace_labels(
         &self,
     ) -> HashMap<String, serde_json::Map<String, serde_json::Value>> {
-        let mut labels = self.namespace_labels();
-        for (name, labels) in &mut labels {
-            labels
-                .entry(palisade_core::selector::NAMESPACE_NAME_LABEL)
-                .or_insert_with(|| serde_json::Value::String(name.clone()));
-        }
-        labels
+        self.namespace_labels()
+            .into_iter()
+            .map(|(name, labels)| {
+                let labels = served_labels(&name, labels);
+                (name, labels)
+            })
+            .collect()
     }
 
     /// Indices of the objects of one group and kind, in inventory order.

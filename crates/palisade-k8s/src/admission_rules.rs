@@ -2,6 +2,7 @@
 //! `resourceRules` of a ValidatingAdmissionPolicy or its binding (`RuleWithOperations` in
 //! admissionregistration.k8s.io/v1), matched as the API server's rules matcher matches them.
 
+use palisade_core::tree::strings;
 use serde_json::Value;
 
 /// One `RuleWithOperations`.
@@ -28,16 +29,6 @@ pub struct RuleRequest<'a> {
     /// `CREATE`, `UPDATE`, `DELETE` or `CONNECT`.
     pub operation: &'a str,
     pub namespaced: bool,
-}
-
-fn strings(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
 }
 
 fn any(list: &[String], value: &str) -> bool {

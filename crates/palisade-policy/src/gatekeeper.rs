@@ -55,16 +55,7 @@ pub struct Template {
     pub legacy_schema: bool,
 }
 
-/// The strings of a list field (other items skipped; a missing field is empty).
-pub(crate) fn strings(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
-}
+pub(crate) use palisade_core::tree::strings;
 
 fn str_at<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
     value.at(pointer).and_then(Value::as_str)

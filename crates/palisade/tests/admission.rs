@@ -1087,19 +1087,24 @@ spec: {match: {kinds: [{apiGroups: [""], kinds: ["ConfigMap"]}]}}
     );
 }
 
-/// The policies of `tests/policy/sent` with the library's K8sRequiredLabels template
-/// (../shared/corpora, required), as `--policy` arguments.
-fn sent_policies() -> Vec<String> {
+/// The library's K8sRequiredLabels template (../shared/corpora, required) and the policies
+/// of `tests/policy/DIR`, as `--policy` arguments.
+fn with_labels_template(dir: &str) -> Vec<String> {
     let template = workspace()
         .join("../shared/corpora/gatekeeper-library/library/general/requiredlabels/template.yaml");
     assert!(template.exists(), "{} is required", template.display());
-    let policies = workspace().join("crates/palisade/tests/policy/sent");
+    let policies = workspace().join("crates/palisade/tests/policy").join(dir);
     vec![
         "--policy".into(),
         template.display().to_string(),
         "--policy".into(),
         policies.display().to_string(),
     ]
+}
+
+/// `tests/policy/sent` (a StorageClass constraint, a replica limit on `deployments/scale`).
+fn sent_policies() -> Vec<String> {
+    with_labels_template("sent")
 }
 
 /// `palisade install --print` with `args`: its output, which must succeed.
@@ -1416,19 +1421,9 @@ fn the_webhook_is_sent_what_its_rules_and_policies_judge() {
     drop(child);
 }
 
-/// The policy of `tests/policy/fresh-namespace` (a namespace selector on `tier: restricted`)
-/// with the library's K8sRequiredLabels template (../shared/corpora, required).
+/// `tests/policy/fresh-namespace`: a namespace selector on `tier: restricted`.
 fn fresh_namespace_policies() -> Vec<String> {
-    let template = workspace()
-        .join("../shared/corpora/gatekeeper-library/library/general/requiredlabels/template.yaml");
-    assert!(template.exists(), "{} is required", template.display());
-    let policy = workspace().join("crates/palisade/tests/policy/fresh-namespace");
-    vec![
-        "--policy".into(),
-        template.display().to_string(),
-        "--policy".into(),
-        policy.display().to_string(),
-    ]
+    with_labels_template("fresh-namespace")
 }
 
 /// Only the constraint enforces: the built-in rules audit.
