@@ -499,19 +499,11 @@ fn a_rotated_certificate_is_served_without_dropping_requests() {
 fn install_prints_manifests_that_pass_palisades_own_scan() {
     let dir = scratch("admission-install");
     let print = |extra: &[&str], name: &str| {
-        let out = bin()
-            .args(["install", "--print"])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let extra: Vec<String> = extra.iter().map(|a| a.to_string()).collect();
+        let printed = install_printed(&extra);
         let path = dir.join(name);
-        std::fs::write(&path, &out.stdout).unwrap();
-        (path, String::from_utf8(out.stdout).unwrap())
+        std::fs::write(&path, &printed).unwrap();
+        (path, printed)
     };
     let scan = |path: &Path| {
         bin()
