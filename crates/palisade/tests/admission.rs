@@ -1204,6 +1204,13 @@ fn the_mutating_webhook_is_sent_what_the_mutators_change() {
     ];
     let mutate = "[admission.mutate]\nenabled = true\n";
     let plain = install_printed(&["--mutate".into()]);
+    // The reader role may list the configurations the check reads.
+    for kind in [
+        "validatingwebhookconfigurations",
+        "mutatingwebhookconfigurations",
+    ] {
+        assert!(plain.contains(&format!("- {kind}")), "{kind}: {plain}");
+    }
     let (child, _, health, log, ca) =
         serve_registered(&dir.join("plain"), Some(&plain), &policies, mutate);
     assert_eq!(
