@@ -24,16 +24,23 @@ fn text<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
 /// One `resourceRules` entry.
 type ResourceRule = palisade_k8s::admission_rules::RuleWithOperations;
 
-/// Whether `rule` selects the object being admitted.
-fn rule_matches(rule: &ResourceRule, target: &Target) -> bool {
-    rule.matches(&palisade_k8s::admission_rules::RuleRequest {
+/// Whether `rule` selects the object being admitted: in the versions it names under
+/// `matchPolicy: Exact`; under `Equivalent` (the default) in any version of the resource, as
+/// the API server sends a policy a request made in another version (converted: a policy
+/// written for `v1` of a custom resource also judges writes of its `v1beta1`).
+fn rule_matches(rule: &ResourceRule, target: &Target, exact: bool) -> bool {
+    let request = palisade_k8s::admission_rules::RuleRequest {
         group: &target.group,
         version: &target.version,
         resource: &target.resource,
         subresource: target.subresource,
         operation: target.operation,
         namespaced: target.namespaced,
-    })
+    };
+    match exact {
+        true => rule.matches(&request),
+        false => rule.matches_any_version(&request),
+    }
 }
 
 /// What `matchConstraints` / `matchResources` select.
@@ -41,6 +48,8 @@ fn rule_matches(rule: &ResourceRule, target: &Target) -> bool {
 pub struct MatchResources {
     rules: Vec<ResourceRule>,
     excluded: Vec<ResourceRule>,
+    /// `matchPolicy: Exact`.
+    exact: bool,
     namespace_selector: Option<Value>,
     object_selector: Option<Value>,
 }
@@ -76,6 +85,7 @@ impl MatchResources {
         Some(MatchResources {
             rules: rules("resourceRules"),
             excluded: rules("excludeResourceRules"),
+            exact: value.get("matchPolicy").and_then(Value::as_str) == Some("Exact"),
             namespace_selector: value.get("namespaceSelector").cloned(),
             object_selector: value.get("objectSelector").cloned(),
         })
@@ -94,8 +104,14 @@ impl MatchResources {
     /// namespace that was not read.
     pub fn matches(&self, target: &Target) -> Option<bool> {
         let selected = (self.rules.is_empty()
-            || self.rules.iter().any(|r| rule_matches(r, target)))
-            && !self.excluded.iter().any(|r| rule_matches(r, target))
+            || self
+                .rules
+                .iter()
+                .any(|r| rule_matches(r, target, self.exact)))
+            && !self
+                .excluded
+                .iter()
+                .any(|r| rule_matches(r, target, self.exact))
             && self.object_selector.as_ref().is_none_or(|s| {
                 label_selector_matches(s, target.labels)
                     || target.old_object.is_some_and(|old| {
@@ -382,6 +398,45 @@ impl Binding {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// `matchPolicy: Equivalent` (the default) selects a write in another version of the
+    /// resource named; `Exact` only the versions named.
+    #[test]
+    fn a_match_policy_of_equivalent_selects_other_versions() {
+        let target = |version: &str| Target {
+            group: "example.com".into(),
+            version: version.into(),
+            resource: "widgets".into(),
+            subresource: "",
+            operation: "CREATE",
+            namespaced: true,
+            name: "w",
+            labels: None,
+            old_object: None,
+            namespace: "shop",
+            namespace_labels: None,
+        };
+        let matching = |policy: Option<&str>| {
+            let mut constraints = json!({"resourceRules": [{"apiGroups": ["example.com"],
+                "apiVersions": ["v1"], "resources": ["widgets"], "operations": ["CREATE"]}]});
+            if let Some(policy) = policy {
+                constraints["matchPolicy"] = json!(policy);
+            }
+            MatchResources::read(Some(&constraints)).unwrap()
+        };
+        for policy in [None, Some("Equivalent")] {
+            let matched = matching(policy);
+            assert_eq!(matched.matches(&target("v1")), Some(true), "{policy:?}");
+            assert_eq!(
+                matched.matches(&target("v1beta1")),
+                Some(true),
+                "{policy:?}"
+            );
+        }
+        let exact = matching(Some("Exact"));
+        assert_eq!(exact.matches(&target("v1")), Some(true));
+        assert_eq!(exact.matches(&target("v1beta1")), Some(false));
+    }
 
     #[test]
     fn audit_annotation_keys_and_failure_policies_are_checked_when_read() {
