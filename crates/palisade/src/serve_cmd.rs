@@ -320,7 +320,8 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
     let metrics = Arc::new(AdmissionMetrics::default());
     note_unusable_policies(&unusable, &metrics);
     let configurations = args.webhook_configuration.clone();
-    note_unsent(&admission, &configurations, &metrics);
+    let said = Arc::new(Mutex::new(None));
+    note_unsent(&admission, &configurations, &metrics, &said);
     let state = Arc::new(AdmissionState::new(
         admission,
         metrics.clone(),
@@ -355,7 +356,7 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
                             ),
                             began,
                         );
-                        note_unsent(&judge, &configurations, &reads);
+                        note_unsent(&judge, &configurations, &reads, &said);
                         eprintln!(
                             "{}",
                             serde_json::json!({"level": "info", "msg": "cluster read again", "objects": objects, "reason": reason})
@@ -562,25 +563,40 @@ fn note_unusable_policies(unusable: &[String], metrics: &AdmissionMetrics) {
     metrics.unusable_policies.store(count, Ordering::Relaxed);
 }
 
+/// What [`note_unsent`] last said (a read that finds the same says nothing again).
+type Said = Mutex<Option<Result<palisade_admission::sent::NotSent, String>>>;
+
 /// Says which rules judge creations or updates that the webhook configurations named
 /// `configurations` (in the cluster read) do not send: they never run at admission for
-/// those. Counted in `palisade_admission_unsent_requests`; -1 when no such configuration was
-/// read, so nothing could be checked.
+/// those. Counted in `palisade_admission_unsent_requests` at every read; -1 when no such
+/// configuration was read, so nothing could be checked. Logged when the answer differs from
+/// what `said` holds, the last one logged, so that a known gap (an opt-in namespace selector)
+/// is not logged again at every `--refresh`.
 fn note_unsent(
     judge: &palisade_admission::Admission,
     configurations: &[String],
     metrics: &AdmissionMetrics,
+    said: &Said,
 ) {
-    let (requests, namespaces) = match judge.unsent(configurations) {
+    let answer = judge.unsent(configurations);
+    let mut said = said
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let new = said.as_ref() != Some(&answer);
+    let (requests, namespaces) = match &answer {
         Err(why) => {
-            eprintln!(
-                "{}",
-                serde_json::json!({"level": "warning", "msg": "what the webhook is sent was not checked", "reason": why})
-            );
+            if new {
+                eprintln!(
+                    "{}",
+                    serde_json::json!({"level": "warning", "msg": "what the webhook is sent was not checked", "reason": why})
+                );
+            }
             (-1, -1)
         }
         Ok(not_sent) => {
-            note_not_sent(&not_sent, configurations);
+            if new {
+                note_not_sent(not_sent, configurations);
+            }
             let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
             (
                 count(not_sent.requests.len()),
@@ -588,6 +604,7 @@ fn note_unsent(
             )
         }
     };
+    *said = Some(answer);
     metrics.unsent_requests.store(requests, Ordering::Relaxed);
     metrics
         .unsent_namespaces

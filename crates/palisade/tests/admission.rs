@@ -1605,3 +1605,39 @@ fn deletions_and_connections_the_policies_judge_are_sent() {
     assert!(!log.contains("rules judge requests"), "{log}");
     drop(child);
 }
+
+/// What the webhook is sent is checked at every read, and said when the answer changes, not
+/// again at every `--refresh`: the recorded API server (real v1.33 response shapes over
+/// HTTPS on loopback, as no API server can run here) serves no webhook configuration, so
+/// the first read says it was not checked, and the reads after it say nothing more.
+#[tokio::test(flavor = "multi_thread")]
+async fn what_the_webhook_is_sent_is_said_once_per_change() {
+    let dir = scratch("admission-sent-said-once");
+    let (kubeconfig, _) = palisade_cluster::recorded::server(&dir).await;
+    let command = serve_recorded(&dir, &kubeconfig, &["--refresh", "1s"]);
+    let (child, _, health, log, rest) = tokio::task::spawn_blocking(move || {
+        common::serve::start_logged(command, "serving admission reviews")
+    })
+    .await
+    .unwrap();
+    let ca = std::fs::read(dir.join("tls/ca.pem")).unwrap();
+    tokio::task::spawn_blocking(move || {
+        let agent = client(&ca);
+        common::serve::wait_for("two reads after the first", || {
+            metrics(&agent, health).contains(
+                r#"palisade_admission_cluster_reads_total{reason="refresh",outcome="ok"} 2"#,
+            )
+        });
+        assert!(metrics(&agent, health).contains("palisade_admission_unsent_requests -1"));
+    })
+    .await
+    .unwrap();
+    drop(child);
+    let all = format!("{log}{}", rest.join().unwrap());
+    assert_eq!(
+        all.matches("what the webhook is sent was not checked")
+            .count(),
+        1,
+        "{all}"
+    );
+}
