@@ -181,6 +181,83 @@ const POD_SUBRESOURCES: &[&str] = &[
     "status",
 ];
 
+/// Custom resources of well-known projects that Palisade's built-in rules judge (workloads
+/// with a pod template, a service mesh's policies), as their CustomResourceDefinitions name
+/// them: what `palisade install` sends the webhook before the cluster's own definitions are
+/// read. Not part of [`Catalogue::builtin`], which is the Kubernetes API alone.
+const WELL_KNOWN_CUSTOM: &[Row] = &[
+    (
+        "argoproj.io",
+        "v1alpha1",
+        "Rollout",
+        "rollouts",
+        "rollout",
+        &["ro"],
+        true,
+        &["status", "scale"],
+    ),
+    (
+        "serving.knative.dev",
+        "v1",
+        "Service",
+        "services",
+        "service",
+        &["kservice", "ksvc"],
+        true,
+        &["status"],
+    ),
+    (
+        "serving.knative.dev",
+        "v1",
+        "Configuration",
+        "configurations",
+        "configuration",
+        &["config", "cfg"],
+        true,
+        &["status"],
+    ),
+    (
+        "serving.knative.dev",
+        "v1",
+        "Revision",
+        "revisions",
+        "revision",
+        &["rev"],
+        true,
+        &["status"],
+    ),
+    (
+        "apps.openshift.io",
+        "v1",
+        "DeploymentConfig",
+        "deploymentconfigs",
+        "deploymentconfig",
+        &["dc"],
+        true,
+        &["status", "scale"],
+    ),
+    (
+        "networking.istio.io",
+        "v1",
+        "DestinationRule",
+        "destinationrules",
+        "destinationrule",
+        &["dr"],
+        true,
+        &["status"],
+    ),
+    (
+        "security.istio.io",
+        "v1",
+        "PeerAuthentication",
+        "peerauthentications",
+        "peerauthentication",
+        &["pa"],
+        true,
+        &["status"],
+    ),
+];
+
 const BUILTIN: &[Row] = &[
     ("", "v1", "Binding", "bindings", "binding", &[], true, &[]),
     (
@@ -883,29 +960,43 @@ pub fn builtin_kind(group: &str, plural: &str) -> Option<&'static str> {
     builtin_resource(group, plural).map(|(_, kind)| kind)
 }
 
+fn resource_of(
+    (group, version, kind, plural, singular, short, namespaced, subs): &Row,
+) -> ApiResource {
+    ApiResource {
+        group: (*group).into(),
+        version: (*version).into(),
+        kind: (*kind).into(),
+        plural: (*plural).into(),
+        singular: (*singular).into(),
+        short_names: short.iter().map(|s| (*s).into()).collect(),
+        scope: if *namespaced {
+            Scope::Namespaced
+        } else {
+            Scope::Cluster
+        },
+        subresources: subs.iter().map(|s| (*s).into()).collect(),
+    }
+}
+
 impl Catalogue {
     /// The built-in API of Kubernetes v1.33.
     pub fn builtin() -> Catalogue {
-        let resources = BUILTIN
-            .iter()
-            .map(
-                |(group, version, kind, plural, singular, short, namespaced, subs)| ApiResource {
-                    group: (*group).into(),
-                    version: (*version).into(),
-                    kind: (*kind).into(),
-                    plural: (*plural).into(),
-                    singular: (*singular).into(),
-                    short_names: short.iter().map(|s| (*s).into()).collect(),
-                    scope: if *namespaced {
-                        Scope::Namespaced
-                    } else {
-                        Scope::Cluster
-                    },
-                    subresources: subs.iter().map(|s| (*s).into()).collect(),
-                },
-            )
-            .collect();
-        Catalogue { resources }
+        Catalogue {
+            resources: BUILTIN.iter().map(resource_of).collect(),
+        }
+    }
+
+    /// [`Catalogue::builtin`] with the custom resources of well-known projects that
+    /// Palisade's rules judge (Argo Rollouts, Knative, OpenShift DeploymentConfigs, Istio's
+    /// DestinationRules and PeerAuthentications), for what is decided before a cluster's
+    /// definitions are read (the webhook's rules at install).
+    pub fn builtin_with_well_known() -> Catalogue {
+        let mut catalogue = Catalogue::builtin();
+        for row in WELL_KNOWN_CUSTOM {
+            catalogue.add_if_unknown(resource_of(row));
+        }
+        catalogue
     }
 
     /// A catalogue of exactly these resources (a cluster's discovery).

@@ -208,7 +208,7 @@ pub fn run(args: InstallArgs) -> Result<u8> {
 /// those the policies' mutators apply to.
 fn webhook_rules(policy_paths: &[PathBuf], send: &[String], mutate: bool) -> Result<Sends> {
     use palisade_admission::sent::{Needs, WRITES};
-    let catalogue = palisade_k8s::Catalogue::builtin();
+    let catalogue = palisade_k8s::Catalogue::builtin_with_well_known();
     let builtin = palisade_rules::registry::all_rules();
     let mut needs = Needs::of(builtin, &catalogue);
     for rule in builtin {
