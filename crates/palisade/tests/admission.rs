@@ -25,8 +25,9 @@ fn kubewarden(name: &str) -> String {
     })
 }
 
-/// `palisade serve admission` with a self-signed certificate and `config` as palisade.toml.
-fn serve(dir: &Path, config: &str, extra: &[&str]) -> (Served, u16, u16, Vec<u8>) {
+/// The command of `palisade serve admission` with a certificate self-signed under `dir`, on
+/// free loopback ports, with `config` (written to `dir`) as palisade.toml.
+fn serve_command(dir: &Path, config: &str) -> std::process::Command {
     std::fs::write(dir.join("palisade.toml"), config).unwrap();
     let mut command = bin();
     command
@@ -34,8 +35,14 @@ fn serve(dir: &Path, config: &str, extra: &[&str]) -> (Served, u16, u16, Vec<u8>
         .arg(dir.join("tls"))
         .args(["--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0"])
         .arg("--config")
-        .arg(dir.join("palisade.toml"))
-        .args(extra);
+        .arg(dir.join("palisade.toml"));
+    command
+}
+
+/// `palisade serve admission` with a self-signed certificate and `config` as palisade.toml.
+fn serve(dir: &Path, config: &str, extra: &[&str]) -> (Served, u16, u16, Vec<u8>) {
+    let mut command = serve_command(dir, config);
+    command.args(extra);
     let (child, port, health, _rest) = start(command, "serving admission reviews");
     let ca = std::fs::read(dir.join("tls/ca.pem")).unwrap();
     (child, port, health, ca)
@@ -1158,14 +1165,8 @@ fn serve_registered(
     if let Some(text) = configuration {
         std::fs::write(cluster.join("install.yaml"), text).unwrap();
     }
-    std::fs::write(dir.join("palisade.toml"), config).unwrap();
-    let mut command = bin();
+    let mut command = serve_command(dir, config);
     command
-        .args(["serve", "admission", "--self-signed"])
-        .arg(dir.join("tls"))
-        .args(["--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0"])
-        .arg("--config")
-        .arg(dir.join("palisade.toml"))
         .arg("--inventory")
         .arg(&cluster)
         // As the install's Deployment says it (PALISADE_WEBHOOK_NAMESPACE): exempt.
@@ -1525,14 +1526,8 @@ fn a_namespace_created_after_the_read_is_judged_by_its_labels() {
 async fn a_namespace_the_read_lacks_is_looked_up() {
     let dir = scratch("admission-namespace-lookup");
     let (kubeconfig, _) = palisade_cluster::recorded::server(&dir).await;
-    std::fs::write(dir.join("palisade.toml"), OWNER_ENFORCED).unwrap();
-    let mut command = bin();
+    let mut command = serve_command(&dir, OWNER_ENFORCED);
     command
-        .args(["serve", "admission", "--self-signed"])
-        .arg(dir.join("tls"))
-        .args(["--listen", "127.0.0.1:0", "--health-listen", "127.0.0.1:0"])
-        .arg("--config")
-        .arg(dir.join("palisade.toml"))
         .args(["--cluster", "--request-timeout", "2", "--kubeconfig"])
         .arg(&kubeconfig)
         .args(fresh_namespace_policies());
