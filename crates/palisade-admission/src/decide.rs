@@ -10,7 +10,7 @@ use kube_core::DynamicObject;
 use kube_core::admission::{AdmissionResponse, AdmissionReview};
 use kube_core::{Status, TypeMeta};
 use palisade_core::tree::Tree as _;
-use palisade_core::{Finding, Fingerprint, SuppressionSource};
+use palisade_core::{Finding, Fingerprint, StatusReason, SuppressionSource};
 use palisade_scan::ClusterModel;
 use serde::Serialize;
 use serde_json::Value;
@@ -722,9 +722,10 @@ impl Admission {
             if denied.is_empty() {
                 r
             } else {
-                let mut r = r.deny(denial(review, &denied));
-                r.result.code = 403;
-                r.result.reason = "Forbidden".into();
+                let (message, reason) = denial(review, &denied);
+                let mut r = r.deny(message);
+                r.result.code = reason.code();
+                r.result.reason = reason.as_str().into();
                 r
             }
         })
@@ -903,13 +904,20 @@ fn describe(review: &Review) -> String {
     }
 }
 
-fn denial(review: &Review, denied: &[&Finding]) -> String {
+/// The message of a denial for `denied`, and its reason: the reason of the finding the
+/// message leads with when its policy gave one (a ValidatingAdmissionPolicy validation's,
+/// `Invalid` when it names none, as the API server answers), `Forbidden` otherwise.
+fn denial(review: &Review, denied: &[&Finding]) -> (String, StatusReason) {
     let mut sorted = denied.to_vec();
     sorted.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.rule_id().cmp(b.rule_id()))
     });
+    let reason = sorted
+        .first()
+        .and_then(|f| f.status_reason())
+        .unwrap_or(StatusReason::Forbidden);
     let mut parts: Vec<String> = sorted
         .iter()
         .take(MESSAGE_FINDINGS)
@@ -918,11 +926,12 @@ fn denial(review: &Review, denied: &[&Finding]) -> String {
     if sorted.len() > MESSAGE_FINDINGS {
         parts.push(format!("and {} more", sorted.len() - MESSAGE_FINDINGS));
     }
-    format!(
+    let message = format!(
         "palisade denied {}: {} (see `palisade rules ID` for each rule's fix)",
         describe(review),
         parts.join("; ")
-    )
+    );
+    (message, reason)
 }
 
 fn warnings(findings: &[&Finding]) -> Vec<String> {

@@ -657,8 +657,116 @@ spec: {policyName: needs-team-label, validationActions: [Deny]}
         "{:?}",
         judged.response()
     );
+    // The API server answers a policy that failed to judge as a validation with no reason.
+    assert_eq!(
+        (
+            judged.response().result.code,
+            judged.response().result.reason.as_str()
+        ),
+        (422, "Invalid")
+    );
     assert!(judge(true).validate(&unlabelled).allowed());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A ValidatingAdmissionPolicy's denial answers with the `reason` of the validation that
+/// failed and its status code (`Invalid`, 422, when it names none), as the API server
+/// answers for the policy; a built-in rule's denial is `Forbidden`. A reason the API server
+/// would refuse makes the policy a problem, named, not a silent 403.
+#[test]
+fn a_policys_denial_answers_with_the_reason_its_validation_gives() {
+    let policies = r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: sizes}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["deployments"]}]
+  validations:
+    - expression: "object.spec.replicas <= 50"
+      message: "at most 50 replicas"
+      reason: RequestEntityTooLarge
+    - expression: "has(object.metadata.labels) && 'team' in object.metadata.labels"
+      message: "a team label"
+      reason: Unauthorized
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: sizes}
+spec: {policyName: sizes, validationActions: [Deny]}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: names}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["deployments"]}]
+  validations:
+    - expression: "object.metadata.name != 'bad'"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: names}
+spec: {policyName: names, validationActions: [Deny]}
+"#;
+    let policy_webhook = judging_with("reasons", policies, AdmissionSettings::default());
+    let answer = |name: &str, replicas: u32, labels: Value| {
+        let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": "shop", "labels": labels},
+            "spec": {"replicas": replicas}});
+        let judged = policy_webhook.validate(&decode(&review_of(&deployment, name)).unwrap());
+        let result = &judged.response().result;
+        (judged.allowed(), result.code, result.reason.clone())
+    };
+    let team = json!({"team": "a"});
+    assert_eq!(answer("web", 3, team.clone()), (true, 0, String::new()));
+    assert_eq!(
+        answer("big", 60, team.clone()),
+        (false, 413, "RequestEntityTooLarge".into())
+    );
+    assert_eq!(
+        answer("anonymous", 3, json!({})),
+        (false, 401, "Unauthorized".into())
+    );
+    assert_eq!(answer("bad", 3, team), (false, 422, "Invalid".into()));
+
+    // A built-in rule's denial is Forbidden.
+    let privileged = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "p", "namespace": "shop"},
+        "spec": {"containers": [{"name": "c", "image": "nginx:1.27",
+            "securityContext": {"privileged": true}}]}});
+    let judged = admission(enforcing(&["POD001"]), Default::default())
+        .validate(&decode(&review_of(&privileged, "p")).unwrap());
+    assert!(!judged.allowed(), "{:?}", judged.log);
+    assert_eq!(
+        (
+            judged.response().result.code,
+            judged.response().result.reason.as_str()
+        ),
+        (403, "Forbidden")
+    );
+
+    // `NotFound` is not a reason a validation may give.
+    let dir = std::env::temp_dir().join(format!("palisade-reason-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("policy.yaml");
+    std::fs::write(
+        &file,
+        policies.replace("reason: Unauthorized", "reason: NotFound"),
+    )
+    .unwrap();
+    let loaded = palisade_policy::provider::load(
+        std::slice::from_ref(&file),
+        palisade_policy::EnforcementPoint::Validation,
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        loaded
+            .problems
+            .iter()
+            .any(|p| p.contains("validations[].reason") && p.contains("NotFound")),
+        "{:?}",
+        loaded.problems
+    );
 }
 
 /// A ValidatingAdmissionPolicy's `authorizer` answers for the requesting user from the

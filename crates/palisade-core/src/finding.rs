@@ -317,6 +317,9 @@ pub(crate) struct Extra {
     /// The fingerprint, when it is not the one of rule, subject and path alone: a
     /// discriminator's, hashed before redaction could change it, or one set for a test.
     pub(crate) fingerprint: Option<Fingerprint>,
+    /// The reason a denial for this finding gives the client at admission, when the policy
+    /// says one (a ValidatingAdmissionPolicy validation's `reason`).
+    pub(crate) status_reason: Option<crate::StatusReason>,
 }
 
 impl Finding {
@@ -405,6 +408,17 @@ impl Finding {
     /// Replaces the discriminator's text without changing the fingerprint (redaction).
     pub fn discriminator_mut(&mut self) -> Option<&mut Box<str>> {
         self.extra.as_mut()?.discriminator.as_mut()
+    }
+
+    /// Gives a denial for this finding at admission `reason` (and its status code).
+    pub fn with_status_reason(mut self, reason: crate::StatusReason) -> Self {
+        self.extra_mut().status_reason = Some(reason);
+        self
+    }
+
+    /// The reason a denial for this finding gives the client, when its policy said one.
+    pub fn status_reason(&self) -> Option<crate::StatusReason> {
+        self.extra.as_ref()?.status_reason
     }
 
     /// The evidence, in the order it was added.

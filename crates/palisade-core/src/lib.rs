@@ -25,6 +25,7 @@ pub mod report;
 pub mod rule;
 pub mod selector;
 pub mod severity;
+pub mod status_reason;
 pub mod tree;
 pub mod words;
 
@@ -43,3 +44,4 @@ pub use report::{
 };
 pub use rule::RuleMeta;
 pub use severity::Severity;
+pub use status_reason::StatusReason;

@@ -27,6 +27,7 @@ struct Validation {
     program: Expression,
     message: Option<String>,
     message_program: Option<Expression>,
+    reason: Option<palisade_core::StatusReason>,
 }
 
 /// A compiled `K8sNativeValidation` source (or a ValidatingAdmissionPolicy's spec).
@@ -65,6 +66,29 @@ impl std::fmt::Debug for CelTemplate {
             .field("validations", &self.validations.len())
             .finish()
     }
+}
+
+/// A validation's `reason`: one of the four the API server accepts, which refuses a policy
+/// naming another.
+fn validation_reason(
+    template: &str,
+    validation: &Value,
+) -> Result<Option<palisade_core::StatusReason>, PolicyError> {
+    let Some(reason) = validation.get("reason") else {
+        return Ok(None);
+    };
+    reason
+        .as_str()
+        .and_then(palisade_core::StatusReason::parse)
+        .map(Some)
+        .ok_or_else(|| PolicyError::Invalid {
+            object: template.to_string(),
+            field: "validations[].reason",
+            message: format!(
+                "{reason} is not one of {}",
+                palisade_core::StatusReason::NAMES.join(", ")
+            ),
+        })
 }
 
 fn text<'v>(value: &'v Value, key: &str) -> Option<&'v str> {
@@ -153,6 +177,7 @@ impl CelTemplate {
                 program: compile(expression)?,
                 message: text(v, "message").map(str::to_string),
                 message_program: text(v, "messageExpression").map(compile).transpose()?,
+                reason: validation_reason(template, v)?,
             });
         }
         let mut audit_annotations: Vec<(String, Expression)> = Vec::new();
@@ -337,6 +362,7 @@ impl CelTemplate {
             out.push(Violation {
                 msg: message,
                 details: Value::Null,
+                reason: validation.reason,
             });
         }
         Ok(CelOutcome {

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use palisade_core::tree::Tree as _;
-use palisade_core::{Control, JsonPointer, RuleMeta, Severity};
+use palisade_core::{Control, JsonPointer, RuleMeta, Severity, StatusReason};
 use palisade_inventory::{Inventory, Limits, load_text};
 use palisade_k8s::resources::Scopes;
 use palisade_rules::{Context, Judges, Refusal, Rule, Target};
@@ -647,6 +647,9 @@ impl Rule for VapRule {
                     let mut reported =
                         palisade_rules::Reported::new(JsonPointer::root(), violation.msg.clone());
                     reported.discriminator = Some(violation.msg);
+                    // The API server answers a validation that names no reason as `Invalid`.
+                    reported.status_reason =
+                        Some(violation.reason.unwrap_or(StatusReason::Invalid));
                     cx.report_with(reported);
                 }
                 for (key, value) in outcome.annotations {
@@ -656,10 +659,14 @@ impl Rule for VapRule {
             // `failurePolicy: Ignore`: the policy did not judge the object.
             Err(error) if self.policy.ignores_failures => cx.not_assessed(error.to_string()),
             // `Fail` (the default): an error is a failed validation, with the binding's action.
-            Err(error) => cx.report_with(palisade_rules::Reported::new(
-                JsonPointer::root(),
-                format!("the policy could not be evaluated (failurePolicy: Fail): {error}"),
-            )),
+            Err(error) => {
+                let mut reported = palisade_rules::Reported::new(
+                    JsonPointer::root(),
+                    format!("the policy could not be evaluated (failurePolicy: Fail): {error}"),
+                );
+                reported.status_reason = Some(StatusReason::Invalid);
+                cx.report_with(reported);
+            }
         }
     }
 }

@@ -21,6 +21,9 @@ use crate::gatekeeper::{PolicyError, Template};
 pub struct Violation {
     pub msg: String,
     pub details: Value,
+    /// The reason a CEL validation gives its denial (`validations[].reason`), when it names
+    /// one; Rego violations have none.
+    pub reason: Option<palisade_core::StatusReason>,
 }
 
 /// A template's violation rule compiled for regorus' virtual machine, with machines that are
@@ -416,6 +419,7 @@ fn violations_in(result: &regorus::Value) -> Result<Vec<Violation>, String> {
                 details: field("details")
                     .and_then(|d| serde_json::to_value(&d).ok())
                     .unwrap_or(Value::Null),
+                reason: None,
             }
         })
         .collect())
@@ -622,6 +626,7 @@ mod builtins {
         let expected = vec![Violation {
             msg: "no team- prefix".into(),
             details: Value::Null,
+            reason: None,
         }];
         let inventory = empty_inventory();
         assert_eq!(

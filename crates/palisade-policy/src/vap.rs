@@ -375,6 +375,7 @@ impl Binding {
                     vec![Violation {
                         msg: format!("no {kind} parameters found for binding {}", self.name),
                         details: Value::Null,
+                        reason: None,
                     }]
                 } else {
                     Vec::new()

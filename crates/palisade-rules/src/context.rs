@@ -564,6 +564,9 @@ pub struct Reported {
     pub discriminator: Option<String>,
     pub evidence: Vec<palisade_core::Evidence>,
     pub fix: Option<palisade_core::Fix>,
+    /// The reason a denial for this finding gives the client at admission (a
+    /// ValidatingAdmissionPolicy validation's).
+    pub status_reason: Option<palisade_core::StatusReason>,
 }
 
 impl Reported {
@@ -576,6 +579,7 @@ impl Reported {
             discriminator: None,
             evidence: Vec::new(),
             fix: None,
+            status_reason: None,
         }
     }
 
@@ -600,7 +604,10 @@ impl Reported {
             *finding.evidence_mut() = self.evidence;
         }
         finding.set_fix(self.fix);
-        finding
+        match self.status_reason {
+            Some(reason) => finding.with_status_reason(reason),
+            None => finding,
+        }
     }
 }
 
