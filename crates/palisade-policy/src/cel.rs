@@ -68,6 +68,23 @@ impl std::fmt::Debug for CelTemplate {
     }
 }
 
+impl Validation {
+    /// The message when `messageExpression` is unset or gave none: `message`, else the
+    /// expression that failed (both trimmed, as the API server writes them).
+    fn fallback_message(&self) -> String {
+        match &self.message {
+            Some(message) => message.trim().to_string(),
+            None => format!("failed expression: {}", self.text.trim()),
+        }
+    }
+}
+
+/// What a `messageExpression` gave, when the API server would use it: not empty, not only
+/// spaces and without a line break (otherwise the message is made as if it were unset).
+fn usable_message(text: &str) -> Option<String> {
+    (!text.trim().is_empty() && !text.contains(['\n', '\r'])).then(|| text.to_string())
+}
+
 /// A validation's `reason`: one of the four the API server accepts, which refuses a policy
 /// naming another.
 fn validation_reason(
@@ -349,16 +366,14 @@ impl CelTemplate {
             if passed {
                 continue;
             }
-            let message = match &validation.message_program {
-                Some(program) => match program.execute(&context) {
-                    Ok(Cel::String(s)) => s.to_string(),
-                    _ => validation.message.clone().unwrap_or_default(),
-                },
-                None => validation
-                    .message
-                    .clone()
-                    .unwrap_or_else(|| format!("failed expression: {}", validation.text)),
-            };
+            let message = validation
+                .message_program
+                .as_ref()
+                .and_then(|program| match program.execute(&context) {
+                    Ok(Cel::String(s)) => usable_message(&s),
+                    _ => None,
+                })
+                .unwrap_or_else(|| validation.fallback_message());
             out.push(Violation {
                 msg: message,
                 details: Value::Null,
@@ -395,5 +410,54 @@ impl CelTemplate {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A validation's message as the API server makes it: `messageExpression` when it gives
+    /// a usable string; otherwise (an error, another type, empty, only spaces, a line break)
+    /// as if it were unset: `message` trimmed, else "failed expression: " and the expression.
+    #[test]
+    fn a_message_expression_that_gives_no_usable_message_is_as_if_unset() {
+        let messages = |message: Option<&str>, expression: &str| {
+            let mut validation = json!({"expression": " object.spec.replicas <= 1 ",
+                "messageExpression": expression});
+            if let Some(message) = message {
+                validation["message"] = json!(message);
+            }
+            let template =
+                CelTemplate::compile("replicas", &json!({"validations": [validation]})).unwrap();
+            let review = json!({"object": {"spec": {"replicas": 3}}});
+            template
+                .vap_evaluate(&review, &Value::Null, &Value::Null, None)
+                .unwrap()
+                .violations
+                .into_iter()
+                .map(|v| v.msg)
+                .collect::<Vec<_>>()
+        };
+        let failed = "failed expression: object.spec.replicas <= 1";
+        assert_eq!(
+            messages(None, "'replicas: ' + string(object.spec.replicas)"),
+            ["replicas: 3"]
+        );
+        for unusable in [
+            "''",
+            "'   '",
+            "'two\\nlines'",
+            "object.spec.replicas",
+            "object.missing",
+        ] {
+            assert_eq!(messages(None, unusable), [failed], "{unusable}");
+            assert_eq!(
+                messages(Some("  at most one replica "), unusable),
+                ["at most one replica"],
+                "{unusable}"
+            );
+        }
     }
 }
