@@ -346,13 +346,23 @@ impl CelTemplate {
                 context.add_variable_from_value("variables", cel_map(&variables));
             }
         }
+        // Any condition false skips the policy, even when another could not be evaluated;
+        // otherwise the first error is the evaluation's (the API server's order).
+        let mut failed = None;
         for (name, condition) in &self.match_conditions {
             match condition.execute(&context) {
                 Ok(Cel::Bool(true)) => {}
                 Ok(Cel::Bool(false)) => return Ok(CelOutcome::default()),
-                Ok(other) => return Err(error(format!("matchCondition {name} gave {other:?}"))),
-                Err(e) => return Err(error(format!("matchCondition {name}: {e}"))),
+                Ok(other) => {
+                    failed.get_or_insert_with(|| format!("matchCondition {name} gave {other:?}"));
+                }
+                Err(e) => {
+                    failed.get_or_insert_with(|| format!("matchCondition {name}: {e}"));
+                }
             }
+        }
+        if let Some(failed) = failed {
+            return Err(error(failed));
         }
         let mut out = Vec::new();
         for validation in &self.validations {
@@ -417,6 +427,37 @@ impl CelTemplate {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Match conditions as the API server reads them: any false skips the policy, even
+    /// when another one could not be evaluated; an error with none false fails it.
+    #[test]
+    fn a_false_match_condition_skips_the_policy_whatever_the_others_give() {
+        let outcome = |conditions: &[&str]| {
+            let conditions: Vec<Value> = conditions
+                .iter()
+                .enumerate()
+                .map(|(i, e)| json!({"name": format!("c{i}"), "expression": e}))
+                .collect();
+            let template = CelTemplate::compile(
+                "conditions",
+                &json!({"matchConditions": conditions,
+                    "validations": [{"expression": "false", "message": "denied"}]}),
+            )
+            .unwrap();
+            let review = json!({"object": {"metadata": {"name": "x"}}});
+            template
+                .vap_evaluate(&review, &Value::Null, &Value::Null, None)
+                .map(|o| o.violations.len())
+                .map_err(|e| e.to_string())
+        };
+        let error = "object.missing.field == 'x'";
+        assert_eq!(outcome(&["true"]), Ok(1));
+        assert_eq!(outcome(&[error, "false"]), Ok(0));
+        assert_eq!(outcome(&["false", error]), Ok(0));
+        assert_eq!(outcome(&["'not a bool'", "false"]), Ok(0));
+        let failed = outcome(&["true", error]).unwrap_err();
+        assert!(failed.contains("matchCondition c1"), "{failed}");
+    }
 
     /// A validation's message as the API server makes it: `messageExpression` when it gives
     /// a usable string; otherwise (an error, another type, empty, only spaces, a line break)
