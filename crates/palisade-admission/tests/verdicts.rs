@@ -769,6 +769,61 @@ spec: {policyName: names, validationActions: [Deny]}
     );
 }
 
+/// A binding whose parameters are missing under `parameterNotFoundAction: Deny` is what the
+/// API server calls a configuration error: under `failurePolicy: Fail` the request is denied
+/// even though the binding only warns; under `Ignore` it is let in.
+#[test]
+fn a_binding_that_cannot_be_applied_denies_under_fail_whatever_its_actions() {
+    let policies = |failure: &str| {
+        format!(
+            r#"apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {{name: limits}}
+spec:
+  failurePolicy: {failure}
+  paramKind: {{apiVersion: v1, kind: ConfigMap}}
+  matchConstraints:
+    resourceRules: [{{apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["deployments"]}}]
+  validations:
+    - expression: "object.spec.replicas <= int(params.data.max)"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: limits-warn}}
+spec:
+  policyName: limits
+  validationActions: [Warn]
+  paramRef: {{name: replica-limits, namespace: policy, parameterNotFoundAction: Deny}}
+"#
+        )
+    };
+    let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop"}, "spec": {"replicas": 3}});
+    let review = decode(&review_of(&deployment, "u1")).unwrap();
+    let fail = judging_with(
+        "config-fail",
+        &policies("Fail"),
+        AdmissionSettings::default(),
+    );
+    let judged = fail.validate(&review);
+    assert!(!judged.allowed(), "{:?}", judged.log);
+    let result = &judged.response().result;
+    assert!(
+        result
+            .message
+            .contains("failed to configure binding limits-warn")
+            && result.message.contains("no params found"),
+        "{result:?}"
+    );
+    assert_eq!((result.code, result.reason.as_str()), (422, "Invalid"));
+    let ignore = judging_with(
+        "config-ignore",
+        &policies("Ignore"),
+        AdmissionSettings::default(),
+    );
+    assert!(ignore.validate(&review).allowed());
+}
+
 /// A ValidatingAdmissionPolicy's `authorizer` answers for the requesting user from the
 /// cluster's RBAC: built checks, `requestResource`, `serviceAccount` and `system:masters`.
 /// A scan, which has no requester, leaves such a policy not assessed.

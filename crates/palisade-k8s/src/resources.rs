@@ -955,6 +955,15 @@ pub fn builtin_resource_namespaced(group: &str, plural: &str) -> Option<bool> {
     builtin_entry(group, plural).map(|(.., namespaced, _)| *namespaced)
 }
 
+/// Whether a built-in kind of `group` lives in namespaces; `None` for a kind Kubernetes does
+/// not define there.
+pub fn builtin_kind_namespaced(group: &str, kind: &str) -> Option<bool> {
+    BUILTIN
+        .iter()
+        .find(|(g, _, k, ..)| *g == group && *k == kind)
+        .map(|(.., namespaced, _)| *namespaced)
+}
+
 /// The kind of a built-in resource by its plural, as [`builtin_resource`] finds it.
 pub fn builtin_kind(group: &str, plural: &str) -> Option<&'static str> {
     builtin_resource(group, plural).map(|(_, kind)| kind)

@@ -658,8 +658,22 @@ impl Rule for VapRule {
             }
             // `failurePolicy: Ignore`: the policy did not judge the object.
             Err(error) if self.policy.ignores_failures => cx.not_assessed(error.to_string()),
-            // `Fail` (the default): an error is a failed validation, with the binding's action.
-            Err(error) => {
+            // `Fail` (the default): a binding that could not be applied denies the request
+            // whatever its actions, as the API server denies it.
+            Err(crate::vap::BindingError::Configuration(problem)) => {
+                let mut reported = palisade_rules::Reported::new(
+                    JsonPointer::root(),
+                    format!(
+                        "failed to configure binding {}: {problem}",
+                        self.binding.name
+                    ),
+                );
+                reported.severity = Some(Severity::High);
+                reported.status_reason = Some(StatusReason::Invalid);
+                cx.report_with(reported);
+            }
+            // An evaluation error is a failed validation, with the binding's actions.
+            Err(crate::vap::BindingError::Evaluation(error)) => {
                 let mut reported = palisade_rules::Reported::new(
                     JsonPointer::root(),
                     format!("the policy could not be evaluated (failurePolicy: Fail): {error}"),

@@ -15,7 +15,6 @@ use std::sync::Arc;
 use crate::authorizer::Authorizer;
 use crate::cel::{CelOutcome, CelTemplate};
 use crate::gatekeeper::{PolicyError, strings};
-use crate::rego::Violation;
 
 fn text<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
     value.at(pointer).and_then(Value::as_str)
@@ -242,16 +241,79 @@ pub enum Action {
     Deny,
 }
 
+/// Why a binding could not judge a request: its policy's evaluation failed, or the binding
+/// could not be applied (what the API server calls a configuration error: under
+/// `failurePolicy: Fail` it denies the request whatever the binding's `validationActions`).
+#[derive(Debug, thiserror::Error)]
+pub enum BindingError {
+    #[error(transparent)]
+    Evaluation(#[from] PolicyError),
+    #[error("failed to configure binding: {0}")]
+    Configuration(String),
+}
+
+/// A binding's `paramRef`.
+#[derive(Debug, Clone)]
+struct ParamRef {
+    name: Option<String>,
+    namespace: Option<String>,
+    selector: Option<Value>,
+    /// `parameterNotFoundAction: Deny` (otherwise Allow).
+    deny_when_missing: bool,
+}
+
+impl ParamRef {
+    fn read(value: &Value) -> ParamRef {
+        ParamRef {
+            name: text(value, "/name").map(str::to_string),
+            namespace: text(value, "/namespace").map(str::to_string),
+            selector: value.get("selector").cloned(),
+            deny_when_missing: text(value, "/parameterNotFoundAction") == Some("Deny"),
+        }
+    }
+
+    /// Whether `object` (of the parameter kind) is one this reference names: by name, or by
+    /// the selector (an empty one selects every object).
+    fn names(&self, object: &Value) -> Result<bool, BindingError> {
+        match (&self.name, &self.selector) {
+            (Some(_), Some(_)) => Err(BindingError::Configuration(
+                "paramRef.name and paramRef.selector are mutually exclusive".into(),
+            )),
+            (Some(name), None) => Ok(text(object, "/metadata/name") == Some(name.as_str())),
+            (None, Some(selector)) => Ok(label_selector_matches(
+                selector,
+                object.at("/metadata/labels").and_then(Value::as_object),
+            )),
+            (None, None) => Err(BindingError::Configuration(
+                "one of name or selector must be provided".into(),
+            )),
+        }
+    }
+}
+
+/// Whether objects of `kind` in `api_version` live in namespaces: the built-in API's
+/// answer, else what the objects of that kind show; `None` when neither tells.
+fn param_kind_namespaced(
+    api_version: &str,
+    kind: &str,
+    objects: &[palisade_inventory::Object],
+) -> Option<bool> {
+    let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+    palisade_k8s::resources::builtin_kind_namespaced(group, kind).or_else(|| {
+        objects
+            .iter()
+            .map(|o| &o.value)
+            .find(|o| text(o, "/apiVersion") == Some(api_version) && text(o, "/kind") == Some(kind))
+            .map(|o| text(o, "/metadata/namespace").is_some())
+    })
+}
+
 /// A ValidatingAdmissionPolicyBinding.
 #[derive(Debug, Clone)]
 pub struct Binding {
     pub name: String,
     pub policy: String,
-    param_name: Option<String>,
-    param_namespace: Option<String>,
-    param_selector: Option<Value>,
-    /// `parameterNotFoundAction: Deny` (the default is Allow).
-    deny_without_params: bool,
+    param_ref: Option<ParamRef>,
     resources: Option<MatchResources>,
     /// The strongest of `validationActions`.
     pub action: Action,
@@ -283,16 +345,9 @@ impl Binding {
             };
             action = Some(action.map_or(parsed, |a: Action| a.max(parsed)));
         }
-        let param_ref = value.at("/spec/paramRef");
         Ok(Binding {
             policy,
-            param_name: param_ref.and_then(|p| text(p, "/name")).map(str::to_string),
-            param_namespace: param_ref
-                .and_then(|p| text(p, "/namespace"))
-                .map(str::to_string),
-            param_selector: param_ref.and_then(|p| p.get("selector")).cloned(),
-            deny_without_params: param_ref.and_then(|p| text(p, "/parameterNotFoundAction"))
-                == Some("Deny"),
+            param_ref: value.at("/spec/paramRef").map(ParamRef::read),
             resources: MatchResources::read(value.at("/spec/matchResources")),
             action: action.ok_or_else(|| invalid("spec.validationActions", "missing".into()))?,
             name,
@@ -332,7 +387,7 @@ impl Binding {
         target: &Target,
         objects: &[palisade_inventory::Object],
         rbac: Option<&Arc<palisade_rbac::Policy>>,
-    ) -> Result<CelOutcome, PolicyError> {
+    ) -> Result<CelOutcome, BindingError> {
         let authorizer = || rbac.and_then(|r| Authorizer::for_review(r.clone(), review));
         if self.applies(policy, target) != Some(true) {
             return Ok(CelOutcome::default());
@@ -346,42 +401,50 @@ impl Binding {
             })
             .cloned()
             .unwrap_or(Value::Null);
-        let Some((api_version, kind)) = &policy.param_kind else {
-            return policy
+        // A policy without `paramKind`, or a binding without `paramRef`, is evaluated once
+        // with `params` null.
+        let (Some((api_version, kind)), Some(param_ref)) = (&policy.param_kind, &self.param_ref)
+        else {
+            return Ok(policy
                 .cel
-                .vap_evaluate(review, &Value::Null, &namespace, authorizer());
+                .vap_evaluate(review, &Value::Null, &namespace, authorizer())?);
         };
-        let params_namespace = self.param_namespace.as_deref().or(object_namespace);
-        let params: Vec<&Value> = objects
-            .iter()
-            .map(|o| &o.value)
-            .filter(|o| {
-                text(o, "/apiVersion") == Some(api_version.as_str())
-                    && text(o, "/kind") == Some(kind.as_str())
-                    && text(o, "/metadata/namespace").is_none_or(|ns| Some(ns) == params_namespace)
-                    && match (&self.param_name, &self.param_selector) {
-                        (Some(name), _) => text(o, "/metadata/name") == Some(name.as_str()),
-                        (None, Some(selector)) => label_selector_matches(
-                            selector,
-                            o.at("/metadata/labels").and_then(Value::as_object),
-                        ),
-                        (None, None) => false,
-                    }
-            })
-            .collect();
+        let params_namespace = match param_kind_namespaced(api_version, kind, objects) {
+            Some(false) if param_ref.namespace.is_some() => {
+                return Err(BindingError::Configuration(
+                    "paramRef.namespace must not be provided for a cluster-scoped `paramKind`"
+                        .into(),
+                ));
+            }
+            Some(false) => None,
+            namespaced => match param_ref.namespace.as_deref().or(object_namespace) {
+                None if namespaced == Some(true) => {
+                    return Err(BindingError::Configuration(
+                        "cannot use namespaced paramRef in policy binding that matches cluster-scoped resources".into(),
+                    ));
+                }
+                found => found,
+            },
+        };
+        let mut params: Vec<&Value> = Vec::new();
+        for object in objects.iter().map(|o| &o.value) {
+            if text(object, "/apiVersion") == Some(api_version.as_str())
+                && text(object, "/kind") == Some(kind.as_str())
+                && text(object, "/metadata/namespace").is_none_or(|ns| Some(ns) == params_namespace)
+                && param_ref.names(object)?
+            {
+                params.push(object);
+            }
+        }
+        // Checked whether any object is of the kind: a reference naming neither is refused.
         if params.is_empty() {
-            return Ok(CelOutcome {
-                violations: if self.deny_without_params {
-                    vec![Violation {
-                        msg: format!("no {kind} parameters found for binding {}", self.name),
-                        details: Value::Null,
-                        reason: None,
-                    }]
-                } else {
-                    Vec::new()
-                },
-                annotations: Vec::new(),
-            });
+            param_ref.names(&Value::Null)?;
+            if param_ref.deny_when_missing {
+                return Err(BindingError::Configuration(
+                    "no params found for policy binding with `Deny` parameterNotFoundAction".into(),
+                ));
+            }
+            return Ok(CelOutcome::default());
         }
         let mut out = CelOutcome::default();
         for param in params {
@@ -524,10 +587,125 @@ mod tests {
                 &[],
                 None,
             )
-            .unwrap();
+            .unwrap_err();
         assert!(
-            none.violations[0].msg.contains("no ConfigMap parameters"),
+            matches!(&none, BindingError::Configuration(m) if m.contains("no params found")),
             "{none:?}"
         );
+    }
+
+    /// Parameters as the API server collects them: a binding without `paramRef` evaluates
+    /// its policy with `params` null; a reference that cannot be used (a namespace for a
+    /// cluster-scoped kind, no namespace for a cluster-scoped object, neither name nor
+    /// selector) is a configuration error; parameters not found are an error under
+    /// `parameterNotFoundAction: Deny` and no evaluation under `Allow`.
+    #[test]
+    fn parameters_are_collected_as_the_api_server_collects_them() {
+        let policy = |param_kind: Value| {
+            Policy::from_value(&json!({
+                "metadata": {"name": "p"},
+                "spec": {
+                    "paramKind": param_kind,
+                    "matchConstraints": {"resourceRules": [{"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["CREATE"], "resources": ["*"]}]},
+                    "validations": [{"expression": "params == null ? object.metadata.name != 'bad' : object.metadata.name != params.data.forbidden", "message": "forbidden name"}]
+                }
+            }))
+            .unwrap()
+        };
+        let config_map = policy(json!({"apiVersion": "v1", "kind": "ConfigMap"}));
+        let binding = |param_ref: Option<Value>| {
+            let mut spec = json!({"policyName": "p", "validationActions": ["Deny"]});
+            if let Some(param_ref) = param_ref {
+                spec["paramRef"] = param_ref;
+            }
+            Binding::from_value(&json!({"metadata": {"name": "b"}, "spec": spec})).unwrap()
+        };
+        let loaded = palisade_inventory::load_values(
+            "t",
+            vec![json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "names", "namespace": "shop", "labels": {"role": "names"}},
+                "data": {"forbidden": "evil"}})],
+            1,
+            &palisade_inventory::Limits::default(),
+        );
+        let objects = &loaded.inventory.objects;
+        let judge = |policy: &Policy, binding: &Binding, name: &str, namespace: Option<&str>| {
+            let object = match namespace {
+                Some(ns) => {
+                    json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns}})
+                }
+                None => {
+                    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+                }
+            };
+            let target = Target {
+                group: String::new(),
+                version: "v1".into(),
+                resource: if namespace.is_some() {
+                    "secrets"
+                } else {
+                    "namespaces"
+                }
+                .into(),
+                subresource: "",
+                operation: "CREATE",
+                namespaced: namespace.is_some(),
+                name,
+                labels: None,
+                old_object: None,
+                namespace: namespace.unwrap_or(""),
+                namespace_labels: None,
+            };
+            binding
+                .evaluate(
+                    policy,
+                    &crate::rego::review_of(&object),
+                    &target,
+                    objects,
+                    None,
+                )
+                .map(|o| o.violations.len())
+                .map_err(|e| match e {
+                    BindingError::Configuration(m) => m,
+                    BindingError::Evaluation(e) => panic!("{e}"),
+                })
+        };
+        // No paramRef: evaluated with params null.
+        let unbound = binding(None);
+        assert_eq!(judge(&config_map, &unbound, "bad", Some("shop")), Ok(1));
+        assert_eq!(judge(&config_map, &unbound, "good", Some("shop")), Ok(0));
+        // By name in the object's namespace, and by selector.
+        let by_name = binding(Some(
+            json!({"name": "names", "parameterNotFoundAction": "Deny"}),
+        ));
+        assert_eq!(judge(&config_map, &by_name, "evil", Some("shop")), Ok(1));
+        assert_eq!(judge(&config_map, &by_name, "bad", Some("shop")), Ok(0));
+        let by_selector = binding(Some(json!({"selector": {"matchLabels": {"role": "names"}},
+            "parameterNotFoundAction": "Allow"})));
+        assert_eq!(
+            judge(&config_map, &by_selector, "evil", Some("shop")),
+            Ok(1)
+        );
+        // Not found: Deny is an error, Allow evaluates nothing.
+        let missing = judge(&config_map, &by_name, "evil", Some("other")).unwrap_err();
+        assert!(missing.contains("no params found"), "{missing}");
+        assert_eq!(
+            judge(&config_map, &by_selector, "evil", Some("other")),
+            Ok(0)
+        );
+        // A namespaced kind without a namespace, for a cluster-scoped object.
+        let scoped = judge(&config_map, &by_name, "evil", None).unwrap_err();
+        assert!(scoped.contains("cluster-scoped resources"), "{scoped}");
+        // A namespace for a cluster-scoped kind.
+        let cluster_kind =
+            policy(json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole"}));
+        let namespaced_ref = binding(Some(json!({"name": "x", "namespace": "shop",
+            "parameterNotFoundAction": "Allow"})));
+        let wrong = judge(&cluster_kind, &namespaced_ref, "evil", Some("shop")).unwrap_err();
+        assert!(wrong.contains("must not be provided"), "{wrong}");
+        // Neither name nor selector.
+        let empty = binding(Some(json!({"parameterNotFoundAction": "Allow"})));
+        let neither = judge(&config_map, &empty, "evil", Some("shop")).unwrap_err();
+        assert!(neither.contains("name or selector"), "{neither}");
     }
 }
