@@ -331,7 +331,21 @@ impl Binding {
             .ok_or_else(|| invalid("spec.policyName", "missing".into()))?
             .to_string();
         let mut action = None;
-        for a in strings(value.at("/spec/validationActions")) {
+        let actions = strings(value.at("/spec/validationActions"));
+        // The API server refuses these bindings: a failure would be said twice.
+        if actions.iter().any(|a| a == "Deny") && actions.iter().any(|a| a == "Warn") {
+            return Err(invalid(
+                "spec.validationActions",
+                "Deny and Warn may not be used together (a failure would be both the denial and a warning)".into(),
+            ));
+        }
+        for (i, a) in actions.iter().enumerate() {
+            if actions[..i].contains(a) {
+                return Err(invalid(
+                    "spec.validationActions",
+                    format!("`{a}` is named twice"),
+                ));
+            }
             let parsed = match a.as_str() {
                 "Deny" => Action::Deny,
                 "Warn" => Action::Warn,
@@ -500,6 +514,33 @@ mod tests {
         let exact = matching(Some("Exact"));
         assert_eq!(exact.matches(&target("v1")), Some(true));
         assert_eq!(exact.matches(&target("v1beta1")), Some(false));
+    }
+
+    /// The bindings the API server refuses are refused when read: Deny with Warn, an action
+    /// named twice, another action, none.
+    #[test]
+    fn validation_actions_are_checked_as_the_api_server_checks_them() {
+        let binding = |actions: Value| {
+            Binding::from_value(&json!({"metadata": {"name": "b"},
+                "spec": {"policyName": "p", "validationActions": actions}}))
+        };
+        for bad in [
+            json!(["Deny", "Warn"]),
+            json!(["Warn", "Audit", "Deny"]),
+            json!(["Audit", "Audit"]),
+            json!(["Block"]),
+            json!([]),
+        ] {
+            assert!(binding(bad.clone()).is_err(), "{bad}");
+        }
+        for (good, action) in [
+            (json!(["Deny"]), Action::Deny),
+            (json!(["Deny", "Audit"]), Action::Deny),
+            (json!(["Warn", "Audit"]), Action::Warn),
+            (json!(["Audit"]), Action::Audit),
+        ] {
+            assert_eq!(binding(good.clone()).unwrap().action, action, "{good}");
+        }
     }
 
     #[test]
