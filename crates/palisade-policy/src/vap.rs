@@ -167,12 +167,52 @@ impl Policy {
                 message: "missing".into(),
             }
         })?;
-        let param_kind = spec.get("paramKind").map(|p| {
-            (
-                text(p, "/apiVersion").unwrap_or("").to_string(),
-                text(p, "/kind").unwrap_or("").to_string(),
-            )
-        });
+        let invalid = |field: &'static str, message: &str| PolicyError::Invalid {
+            object: format!("ValidatingAdmissionPolicy {name}"),
+            field,
+            message: message.into(),
+        };
+        let param_kind = match spec.get("paramKind") {
+            None => None,
+            Some(p) => match (text(p, "/apiVersion"), text(p, "/kind")) {
+                (Some(api_version), Some(kind)) if !api_version.is_empty() && !kind.is_empty() => {
+                    Some((api_version.to_string(), kind.to_string()))
+                }
+                _ => return Err(invalid("spec.paramKind", "needs apiVersion and kind")),
+            },
+        };
+        // As the API server refuses it: a policy with nothing to check would pass everything.
+        let items = |field: &str| {
+            spec.get(field)
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len)
+        };
+        if items("validations") == 0 && items("auditAnnotations") == 0 {
+            return Err(invalid(
+                "spec.validations",
+                "validations or auditAnnotations must contain at least one item",
+            ));
+        }
+        let mut names: Vec<&str> = Vec::new();
+        for condition in spec
+            .get("matchConditions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            match text(condition, "/name") {
+                None | Some("") => {
+                    return Err(invalid("spec.matchConditions[].name", "missing"));
+                }
+                Some(name) if names.contains(&name) => {
+                    return Err(invalid(
+                        "spec.matchConditions[].name",
+                        &format!("`{name}` is named twice"),
+                    ));
+                }
+                Some(name) => names.push(name),
+            }
+        }
         let ignores_failures = match text(&spec, "/failurePolicy") {
             None | Some("Fail") => false,
             Some("Ignore") => true,
@@ -559,6 +599,10 @@ mod tests {
             json!({"auditAnnotations": [{"key": "k", "valueExpression": "'x'"}, {"key": "k", "valueExpression": "'y'"}]}),
             json!({"auditAnnotations": [{"key": "k"}]}),
             json!({"failurePolicy": "Sometimes"}),
+            json!({"validations": []}),
+            json!({"paramKind": {"kind": "ConfigMap"}}),
+            json!({"matchConditions": [{"expression": "true"}]}),
+            json!({"matchConditions": [{"name": "a", "expression": "true"}, {"name": "a", "expression": "false"}]}),
         ] {
             assert!(policy(bad.clone()).is_err(), "{bad}");
         }
