@@ -233,3 +233,20 @@ fn detections_doc_is_generated_from_the_registry() {
         "docs/audit-detections.md is stale: run UPDATE_DOCS=1 cargo test -p palisade-audit --test detections"
     );
 }
+
+/// The README and the opening of `docs/audit.md` say how many detections there are: the
+/// registry's count (a new detection makes this fail until they are updated).
+#[test]
+fn the_readme_and_the_audit_guide_count_the_detections() {
+    let count = format!("{} detections", DETECTIONS.len());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for (file, opening) in [("README.md", 1200), ("docs/audit.md", 400)] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let head: String = text.chars().take(opening).collect();
+        let squeezed = head.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            squeezed.contains(&count),
+            "{file} does not say `{count}` near its top"
+        );
+    }
+}

@@ -532,3 +532,18 @@ fn chunked_evaluation_keeps_inventory_order_and_counts() {
     let expected: Vec<String> = (0..1_100).step_by(97).map(|i| format!("p{i}")).collect();
     assert_eq!(objects, expected);
 }
+
+/// The README says how many rules `palisade rules` lists: the registry's count.
+#[test]
+fn the_readme_counts_the_rules() {
+    let count = format!("lists the {} rules", all_rules().len());
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+    )
+    .unwrap();
+    let squeezed = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        squeezed.contains(&count),
+        "README.md does not say `{count}`"
+    );
+}
