@@ -312,21 +312,30 @@ impl ParamRef {
         }
     }
 
-    /// Whether `object` (of the parameter kind) is one this reference names: by name, or by
-    /// the selector (an empty one selects every object).
-    fn names(&self, object: &Value) -> Result<bool, BindingError> {
+    /// Refuses a reference that names its parameters by both or neither of `name` and
+    /// `selector`.
+    fn check(&self) -> Result<(), BindingError> {
         match (&self.name, &self.selector) {
             (Some(_), Some(_)) => Err(BindingError::Configuration(
                 "paramRef.name and paramRef.selector are mutually exclusive".into(),
             )),
-            (Some(name), None) => Ok(text(object, "/metadata/name") == Some(name.as_str())),
-            (None, Some(selector)) => Ok(label_selector_matches(
-                selector,
-                object.at("/metadata/labels").and_then(Value::as_object),
-            )),
             (None, None) => Err(BindingError::Configuration(
                 "one of name or selector must be provided".into(),
             )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether `object` (of the parameter kind) is one this reference names: by name, or by
+    /// the selector (an empty one selects every object).
+    fn names(&self, object: &Value) -> bool {
+        match (&self.name, &self.selector) {
+            (Some(name), _) => text(object, "/metadata/name") == Some(name.as_str()),
+            (None, Some(selector)) => label_selector_matches(
+                selector,
+                object.at("/metadata/labels").and_then(Value::as_object),
+            ),
+            (None, None) => false,
         }
     }
 }
@@ -480,19 +489,18 @@ impl Binding {
                 found => found,
             },
         };
-        let mut params: Vec<&Value> = Vec::new();
-        for object in objects.iter().map(|o| &o.value) {
-            if text(object, "/apiVersion") == Some(api_version.as_str())
-                && text(object, "/kind") == Some(kind.as_str())
-                && text(object, "/metadata/namespace").is_none_or(|ns| Some(ns) == params_namespace)
-                && param_ref.names(object)?
-            {
-                params.push(object);
-            }
-        }
-        // Checked whether any object is of the kind: a reference naming neither is refused.
+        param_ref.check()?;
+        let params: Vec<&Value> = objects
+            .iter()
+            .map(|o| &o.value)
+            .filter(|o| {
+                text(o, "/apiVersion") == Some(api_version.as_str())
+                    && text(o, "/kind") == Some(kind.as_str())
+                    && text(o, "/metadata/namespace").is_none_or(|ns| Some(ns) == params_namespace)
+                    && param_ref.names(o)
+            })
+            .collect();
         if params.is_empty() {
-            param_ref.names(&Value::Null)?;
             if param_ref.deny_when_missing {
                 return Err(BindingError::Configuration(
                     "no params found for policy binding with `Deny` parameterNotFoundAction".into(),
