@@ -18,6 +18,8 @@ pub mod mutation;
 mod mutation_path;
 pub mod provider;
 pub mod rego;
+#[cfg(test)]
+mod rego_conformance;
 mod rego_rewrite;
 pub mod schema;
 pub mod suite;

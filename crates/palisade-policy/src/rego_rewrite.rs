@@ -11,10 +11,14 @@
 //! - **A rule with several bodies** (`violation[x] { a } { b }`, v0's "or"): OPA reads it as
 //!   the rule written once per body, regorus refuses it for set rules ("else cannot be used
 //!   with set rules"). The head is written again before each further body.
-//! - **A reference passed to one of the module's functions under `not`**
-//!   (`not f(x, params.ranges)`): OPA's compiler evaluates the reference before the negation,
-//!   so the body fails when it is undefined (open-policy-agent/opa#1877, #8387); regorus
-//!   keeps it inside, where the `not` then holds. It is unified with a fresh variable first.
+//! - **A reference passed to a call under `not`** (`not f(x, params.ranges)`, `not
+//!   is_null(spec.values)`): OPA's compiler evaluates every call's reference operands before
+//!   the call, built-ins' too, so the body fails when one is undefined
+//!   (open-policy-agent/opa#1877, #4743, #8387); regorus keeps it inside, where the `not`
+//!   then holds. It is unified with a fresh variable first.
+//! - **OPA's deprecated built-ins** (`re_match`, `net.cidr_overlap`, `any`, `all`,
+//!   `set_diff`, `cast_array`, `cast_set`), which OPA evaluates in v0 modules and regorus does
+//!   not know: renamed to their replacements, or written as the expressions they stand for.
 //! - **A function written without body or value** (`accept("RunAsAny", _)`): true for
 //!   those arguments in OPA and in regorus' interpreter, nothing in its virtual machine.
 //!   ` { true }` is written after it.
@@ -122,6 +126,7 @@ fn rewrite(source: &str, tokens: Vec<Tok>) -> Option<String> {
         .map(inserted)
         .collect();
     edits.extend(negated_call_arguments(&module));
+    edits.extend(deprecated_builtins(&module));
     if edits.is_empty() {
         return None;
     }
@@ -158,6 +163,24 @@ fn tokens(source: &str) -> Option<Vec<Tok>> {
         });
     }
     Some(out)
+}
+
+/// Where `token` starts in the source: at the opening quote of a string (regorus' span of a
+/// string is its contents).
+fn start_of(source: &str, token: &Tok) -> usize {
+    let opening = match token.kind {
+        TokenKind::String => b'"',
+        TokenKind::RawString => b'`',
+        _ => return token.start,
+    };
+    match token
+        .start
+        .checked_sub(1)
+        .and_then(|at| source.as_bytes().get(at))
+    {
+        Some(&b) if b == opening => token.start - 1,
+        _ => token.start,
+    }
 }
 
 /// Where `token` ends in the source: after the closing quote of a string (regorus' span of a
@@ -467,18 +490,16 @@ fn is_reference(source: &str, tokens: &[Tok], range: std::ops::Range<usize>) -> 
     i == range.end
 }
 
-/// A reference passed to one of the module's functions under `not` (`not f(x, params.ranges)`)
-/// is evaluated before the negation, as OPA's compiler rewrites it (`__local1__ =
-/// params.ranges; not f(x, __local1__)`): when the reference is undefined, the expression
-/// fails rather than holding. OPA documents this (open-policy-agent/opa#1877, #8387) and
-/// Gatekeeper's verdicts follow it; regorus keeps the reference inside the negation. Only a
-/// `not` in a body or comprehension, whose call ends the expression, is rewritten.
+/// A reference passed to a call under `not` (`not f(x, params.ranges)`, `not
+/// is_null(spec.valuesFiles)`) is evaluated before the negation, as OPA's compiler rewrites
+/// every call's reference operands (`rewriteDynamicTerms`: `__local1__ = params.ranges; not
+/// f(x, __local1__)`): when the reference is undefined, the expression fails rather than
+/// holding. OPA documents this (open-policy-agent/opa#1877, #4743, #8387) and Gatekeeper's
+/// verdicts follow it; regorus keeps the reference inside the negation. It holds for the
+/// module's functions, imported ones and built-ins alike. Only a `not` in a body or
+/// comprehension, whose call ends the expression, is rewritten.
 fn negated_call_arguments(module: &Module<'_>) -> Vec<(usize, usize, String)> {
     let (source, tokens) = (module.source, &module.tokens[..]);
-    let functions = functions(module);
-    if functions.is_empty() {
-        return Vec::new();
-    }
     let open = &module.open;
     let mut out = Vec::new();
     let mut hoisted = 0;
@@ -486,13 +507,13 @@ fn negated_call_arguments(module: &Module<'_>) -> Vec<(usize, usize, String)> {
         if module.word(i) != "not" || token.kind != TokenKind::Ident {
             continue;
         }
-        if !matches!(open[i].1, Some('{' | '[')) || !functions.contains(&module.word(i + 1)) {
+        if !matches!(open[i].1, Some('{' | '[')) {
             continue;
         }
-        if module.word(i + 2) != "(" {
+        let Some(paren) = called_name_end(module, i + 1) else {
             continue;
-        }
-        let Some(close) = closing(source, tokens, i + 2, MAX_LIST_TOKENS) else {
+        };
+        let Some(close) = closing(source, tokens, paren, MAX_LIST_TOKENS) else {
             continue;
         };
         let ends = tokens.get(close + 1).is_none_or(|next| {
@@ -501,24 +522,13 @@ fn negated_call_arguments(module: &Module<'_>) -> Vec<(usize, usize, String)> {
         if !ends {
             continue;
         }
-        // The arguments: ranges of tokens between the commas of the call's own level.
-        let mut arguments = Vec::new();
-        let mut start = i + 3;
-        for j in i + 3..=close {
-            let at_call_level = open[j].0 == open[i + 2].0 + 1;
-            if j == close
-                || (at_call_level && module.word(j) == "," && tokens[j].kind == TokenKind::Symbol)
-            {
-                arguments.push(start..j);
-                start = j + 1;
-            }
-        }
+        let arguments = call_arguments(module, paren, close);
         let mut before = String::new();
         for argument in arguments {
             if !is_reference(source, tokens, argument.clone()) {
                 continue;
             }
-            let from = tokens[argument.start].start;
+            let from = start_of(source, &tokens[argument.start]);
             let to = end_of(source, &tokens[argument.end - 1]);
             let name = format!("__palisade_negated_{hoisted}");
             hoisted += 1;
@@ -535,6 +545,155 @@ fn negated_call_arguments(module: &Module<'_>) -> Vec<(usize, usize, String)> {
         }
     }
     out
+}
+
+/// OPA's deprecated built-ins, which OPA still evaluates in v0 modules (Gatekeeper's `rego`
+/// field) and regorus does not know: a template calling one works in Gatekeeper and could
+/// not be evaluated here. `re_match` and `net.cidr_overlap` are renamed to the built-ins that
+/// replaced them; `any`, `all`, `set_diff`, `cast_array` and `cast_set` are written as the
+/// expressions they stand for. A module that defines a function of the name keeps its own.
+/// (`cast_string`, `cast_boolean`, `cast_null` and `cast_object` are left: regorus' error
+/// names them.)
+fn deprecated_builtins(module: &Module<'_>) -> Vec<(usize, usize, String)> {
+    let defined = functions(module);
+    let mut made = 0;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < module.tokens.len() {
+        match deprecated_call(module, i, &defined, &mut made) {
+            Some((close, text)) => {
+                out.push((module.tokens[i].start, module.tokens[close].end, text));
+                i = close + 1;
+            }
+            None => i += 1,
+        }
+    }
+    out
+}
+
+/// The call of a deprecated built-in at token `i`: the index of its `)` and the text that
+/// replaces it (its arguments rewritten too).
+fn deprecated_call(
+    module: &Module<'_>,
+    i: usize,
+    defined: &[&str],
+    made: &mut usize,
+) -> Option<(usize, String)> {
+    let (source, tokens) = (module.source, &module.tokens[..]);
+    if tokens[i].kind != TokenKind::Ident || (i > 0 && module.word(i - 1) == ".") {
+        return None;
+    }
+    let paren = called_name_end(module, i)?;
+    let name = source.get(tokens[i].start..tokens[paren - 1].end)?;
+    if defined.contains(&name)
+        || !matches!(
+            name,
+            "re_match"
+                | "net.cidr_overlap"
+                | "any"
+                | "all"
+                | "set_diff"
+                | "cast_array"
+                | "cast_set"
+        )
+    {
+        return None;
+    }
+    let close = closing(source, tokens, paren, MAX_LIST_TOKENS)?;
+    let arguments: Vec<String> = call_arguments(module, paren, close)
+        .into_iter()
+        .map(|range| rendered(module, range, defined, made))
+        .collect();
+    // `c` holds the collection (a parenthesised expression cannot be indexed in Rego), `v`
+    // each of its values.
+    let (c, v) = (
+        format!("__palisade_{name}_{made}"),
+        format!("__palisade_{name}_{made}_v"),
+    );
+    let each = |x: &str| format!("{c} := ({x}); {v} := {c}[_]");
+    let expression = match (name, &arguments[..]) {
+        ("re_match", _) => format!("regex.match({})", arguments.join(", ")),
+        ("net.cidr_overlap", _) => format!("net.cidr_contains({})", arguments.join(", ")),
+        ("any", [x]) => format!("(count([{v} | {}; {v} == true]) > 0)", each(x)),
+        ("all", [x]) => format!("(count([{v} | {}; {v} != true]) == 0)", each(x)),
+        ("set_diff", [a, b]) => format!("(({a}) - ({b}))"),
+        ("cast_array", [x]) => format!("[{v} | {}]", each(x)),
+        ("cast_set", [x]) => format!("{{{v} | {}}}", each(x)),
+        _ => return None,
+    };
+    *made += 1;
+    Some((close, expression))
+}
+
+/// The source of tokens `range`, with the deprecated built-ins called in it rewritten.
+fn rendered(
+    module: &Module<'_>,
+    range: std::ops::Range<usize>,
+    defined: &[&str],
+    made: &mut usize,
+) -> String {
+    let (source, tokens) = (module.source, &module.tokens[..]);
+    let mut out = String::new();
+    let mut at = start_of(source, &tokens[range.start]);
+    let mut k = range.start;
+    while k < range.end {
+        match deprecated_call(module, k, defined, made) {
+            Some((close, text)) if close < range.end => {
+                out.push_str(source.get(at..start_of(source, &tokens[k])).unwrap_or(""));
+                out.push_str(&text);
+                at = tokens[close].end;
+                k = close + 1;
+            }
+            _ => k += 1,
+        }
+    }
+    out.push_str(
+        source
+            .get(at..end_of(source, &tokens[range.end - 1]))
+            .unwrap_or(""),
+    );
+    out.trim().to_string()
+}
+
+/// The tokens of each argument of the call whose `(` is token `paren` and `)` token `close`
+/// (split at the commas of the call's own level).
+fn call_arguments(module: &Module<'_>, paren: usize, close: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = paren + 1;
+    for j in paren + 1..=close {
+        let at_call_level = module.open[j].0 == module.open[paren].0 + 1;
+        if j == close
+            || (at_call_level
+                && module.word(j) == ","
+                && module.tokens[j].kind == TokenKind::Symbol)
+        {
+            if start < j {
+                out.push(start..j);
+            }
+            start = j + 1;
+        }
+    }
+    out
+}
+
+/// The index of the `(` that opens a call whose name starts at token `at` (`f`, `regex.match`,
+/// `data.lib.f`), when the tokens there are a name and a `(` on the same line; `None`
+/// otherwise (a reference, a keyword, a parenthesis on the next line: a new expression).
+fn called_name_end(module: &Module<'_>, at: usize) -> Option<usize> {
+    let tokens = &module.tokens;
+    let first = tokens.get(at)?;
+    if first.kind != TokenKind::Ident || KEYWORDS.contains(&module.word(at)) {
+        return None;
+    }
+    let mut j = at + 1;
+    while module.word(j) == "."
+        && tokens
+            .get(j + 1)
+            .is_some_and(|t| t.kind == TokenKind::Ident)
+    {
+        j += 2;
+    }
+    (module.word(j) == "(" && tokens[j].line == tokens[j - 1].line).then_some(j)
 }
 
 /// Go's text for verbs without an argument, passed as the arguments a written-out
@@ -803,6 +962,85 @@ mod tests {
         assert_eq!(violations(&module, allowed), serde_json::json!([]));
     }
 
+    /// The kubewarden rego-policies-library's form (`has_valuesFiles`): a built-in called
+    /// under `not` on a reference to a rule that is undefined. OPA hoists the reference, so
+    /// `has` is undefined and its negation holds; regorus as written finds `has` true.
+    const NEGATED_BUILTIN: &str = "package t\n\nspec = input.object.spec {\n  input.object.kind == \"HelmChart\"\n}\n\nhas {\n  not is_null(spec.valuesFiles)\n}\n\nviolation[{\"msg\": \"no valuesFiles\"}] {\n  not has\n}\n\nviolation[{\"msg\": \"bad name\"}] {\n  not regex.match(\"^ok\", input.object.metadata.name)\n}\n";
+
+    #[test]
+    fn a_reference_passed_to_a_builtin_under_not_is_evaluated_first_as_opa_does() {
+        let module = rewritten(NEGATED_BUILTIN).unwrap();
+        assert!(
+            module.contains(
+                "__palisade_negated_0 = spec.valuesFiles; not is_null(__palisade_negated_0)"
+            ),
+            "{module}"
+        );
+        assert!(
+            module.contains("not regex.match(\"^ok\", __palisade_negated_1)"),
+            "{module}"
+        );
+        let chart = |spec: serde_json::Value| serde_json::json!({"object": {"kind": "HelmChart", "metadata": {"name": "ok-chart"}, "spec": spec}});
+        // No spec: OPA finds no valuesFiles; regorus as written does not.
+        let bare =
+            serde_json::json!({"object": {"kind": "HelmChart", "metadata": {"name": "ok-chart"}}});
+        assert_eq!(
+            violations(&module, bare.clone()),
+            serde_json::json!([{"msg": "no valuesFiles"}])
+        );
+        assert_eq!(violations(NEGATED_BUILTIN, bare), serde_json::json!([]));
+        // With valuesFiles both agree; a name that does not match is reported, and an
+        // object without a name is not (the reference fails before the negation).
+        assert_eq!(
+            violations(
+                &module,
+                chart(serde_json::json!({"valuesFiles": ["values.yaml"]}))
+            ),
+            serde_json::json!([])
+        );
+        let unnamed = serde_json::json!({"object": {"kind": "HelmChart", "metadata": {}, "spec": {"valuesFiles": []}}});
+        assert_eq!(violations(&module, unnamed.clone()), serde_json::json!([]));
+        assert_eq!(
+            violations(NEGATED_BUILTIN, unnamed),
+            serde_json::json!([{"msg": "bad name"}])
+        );
+    }
+
+    const DEPRECATED: &str = "package t\n\nviolation[{\"msg\": msg}] {\n  exempt := [e | e := input.exempt[_] == input.ns]\n  not any(exempt)\n  all([true, input.on])\n  re_match(\"^web-\", input.name)\n  net.cidr_overlap(\"10.0.0.0/8\", input.ip)\n  left := set_diff({\"a\", \"b\", \"c\"}, cast_set(input.drop))\n  msg := sprintf(\"%v %v\", [cast_array(left), count(left)])\n}\n";
+
+    /// OPA's deprecated built-ins, which Gatekeeper's v0 templates may call: regorus knows
+    /// none of them; rewritten, they give OPA's values. A module's own `any` is kept.
+    #[test]
+    fn deprecated_builtins_give_opas_values() {
+        let module = rewritten(DEPRECATED).unwrap();
+        let input = |ns: &str, on: bool, name: &str, ip: &str| {
+            serde_json::json!({"exempt": ["kube-system"], "ns": ns, "on": on, "name": name,
+                "ip": ip, "drop": ["b"]})
+        };
+        assert_eq!(
+            violations(&module, input("shop", true, "web-1", "10.1.2.3")),
+            serde_json::json!([{"msg": "[\"a\", \"c\"] 2"}])
+        );
+        for (ns, on, name, ip) in [
+            ("kube-system", true, "web-1", "10.1.2.3"),
+            ("shop", false, "web-1", "10.1.2.3"),
+            ("shop", true, "db-1", "10.1.2.3"),
+            ("shop", true, "web-1", "192.168.0.1"),
+        ] {
+            assert_eq!(
+                violations(&module, input(ns, on, name, ip)),
+                serde_json::json!([]),
+                "{ns} {on} {name} {ip}"
+            );
+        }
+        // As written, regorus cannot evaluate it.
+        let (interpreted, _) = both(DEPRECATED, input("shop", true, "web-1", "10.1.2.3"));
+        assert!(interpreted.is_err());
+        // A module that defines `any` keeps it.
+        let own = "package t\nany(x) { x == \"yes\" }\nviolation[m] { any(input.a); m = 1 }\n";
+        assert!(rewritten(own).is_none_or(|m| !m.contains("__palisade_any")));
+    }
+
     #[test]
     fn a_function_without_body_is_true_on_the_machine_too() {
         let module = rewritten(NEGATED).unwrap();
@@ -1028,8 +1266,7 @@ mod tests {
     #[test]
     fn negated_builtins_variables_and_longer_expressions_are_left_alone() {
         left_alone(&[
-            // A builtin, a plain variable, a call that is not the whole expression, a `with`.
-            "package t\nviolation[m] { not startswith(input.a, \"x\"); m = 1 }\n",
+            // A plain variable, a call that is not the whole expression, a `with`.
             "package t\nf(x) { x }\nviolation[m] { y = input.a\n not f(y)\n m = 1 }\n",
             "package t\nf(x) = x\nviolation[m] { not f(input.a) == 1\n m = 1 }\n",
             "package t\nf(x) { x }\nviolation[m] { not f(input.a) with input as {}\n m = 1 }\n",
