@@ -16,6 +16,9 @@
 //!   the call, built-ins' too, so the body fails when one is undefined
 //!   (open-policy-agent/opa#1877, #4743, #8387); regorus keeps it inside, where the `not`
 //!   then holds. It is unified with a fresh variable first.
+//! - **A reference used as an index under `not`** (`not inventory[hpa.metadata.namespace]`,
+//!   alone or as a side of an equality): evaluated before the negation in OPA too
+//!   (open-policy-agent/opa#4743). It is unified with a fresh variable first.
 //! - **OPA's deprecated built-ins** (`re_match`, `net.cidr_overlap`, `any`, `all`,
 //!   `set_diff`, `cast_array`, `cast_set`), which OPA evaluates in v0 modules and regorus does
 //!   not know: renamed to their replacements, or written as the expressions they stand for.
@@ -127,6 +130,7 @@ fn rewrite(source: &str, tokens: Vec<Tok>) -> Option<String> {
         .collect();
     edits.extend(negated_call_arguments(&module));
     edits.extend(deprecated_builtins(&module));
+    edits.extend(negated_reference_indexes(&module));
     if edits.is_empty() {
         return None;
     }
@@ -545,6 +549,100 @@ fn negated_call_arguments(module: &Module<'_>) -> Vec<(usize, usize, String)> {
         }
     }
     out
+}
+
+/// A reference used as an index under `not` (`not data.inventory.namespace[hpa.metadata.namespace][...]`,
+/// in the library's `horizontalpodautoscaler`; `not allowed[c.image] == true`): OPA's
+/// compiler evaluates it before the negation (`rewriteDynamicTerms`, for a reference alone
+/// and for each side of an equality; open-policy-agent/opa#4743), so the body fails when it
+/// is undefined; regorus keeps it inside, where the `not` then holds (an HPA whose
+/// `scaleTargetRef` leaves out the optional `apiVersion` was told its target does not
+/// exist). Each such index is unified with a fresh variable before the `not`. Only a `not`
+/// in a body or comprehension, whose reference (or equality of two) ends the expression.
+fn negated_reference_indexes(module: &Module<'_>) -> Vec<(usize, usize, String)> {
+    let (source, tokens) = (module.source, &module.tokens[..]);
+    let mut out = Vec::new();
+    let mut hoisted = 0;
+    for (i, token) in tokens.iter().enumerate() {
+        if module.word(i) != "not"
+            || token.kind != TokenKind::Ident
+            || !matches!(module.open[i].1, Some('{' | '['))
+        {
+            continue;
+        }
+        let Some((mut end, mut indexes)) = reference_steps(module, i + 1) else {
+            continue;
+        };
+        if matches!(module.word(end), "==" | "=") && tokens[end].line == tokens[end - 1].line {
+            match reference_steps(module, end + 1) {
+                Some((right_end, right)) => {
+                    indexes.extend(right);
+                    end = right_end;
+                }
+                // A literal on the right: a single token.
+                None if tokens
+                    .get(end + 1)
+                    .is_some_and(|t| t.kind != TokenKind::Symbol) =>
+                {
+                    end += 2;
+                }
+                None => continue,
+            }
+        }
+        let ends = tokens.get(end).is_none_or(|next| {
+            next.line > tokens[end - 1].line || matches!(module.word(end), ";" | "}" | "]")
+        });
+        if !ends {
+            continue;
+        }
+        let mut before = String::new();
+        for index in indexes {
+            if !is_reference(source, tokens, index.clone()) {
+                continue;
+            }
+            let from = start_of(source, &tokens[index.start]);
+            let to = end_of(source, &tokens[index.end - 1]);
+            let name = format!("__palisade_index_{hoisted}");
+            hoisted += 1;
+            before.push_str(&format!(
+                "{name} = {}; ",
+                source.get(from..to).unwrap_or("")
+            ));
+            out.push((from, to, name));
+        }
+        if !before.is_empty() {
+            out.push((token.start, token.start, before));
+        }
+    }
+    out
+}
+
+/// The reference starting at token `at` (a name, then `.name` and `[...]` steps, and not a
+/// call): the index of the token after it, and the tokens inside each of its brackets.
+fn reference_steps(module: &Module<'_>, at: usize) -> Option<(usize, Vec<std::ops::Range<usize>>)> {
+    let tokens = &module.tokens;
+    if tokens.get(at)?.kind != TokenKind::Ident || KEYWORDS.contains(&module.word(at)) {
+        return None;
+    }
+    let mut j = at + 1;
+    let mut indexes = Vec::new();
+    loop {
+        match module.word(j) {
+            "." if tokens
+                .get(j + 1)
+                .is_some_and(|t| t.kind == TokenKind::Ident) =>
+            {
+                j += 2
+            }
+            "[" if tokens[j].line == tokens[j - 1].line => {
+                let close = closing(module.source, tokens, j, MAX_LIST_TOKENS)?;
+                indexes.push(j + 1..close);
+                j = close + 1;
+            }
+            "(" => return None,
+            _ => return Some((j, indexes)),
+        }
+    }
 }
 
 /// OPA's deprecated built-ins, which OPA still evaluates in v0 modules (Gatekeeper's `rego`
@@ -1003,6 +1101,58 @@ mod tests {
         assert_eq!(
             violations(NEGATED_BUILTIN, unnamed),
             serde_json::json!([{"msg": "bad name"}])
+        );
+    }
+
+    /// The library's `horizontalpodautoscaler` form: references as indexes under `not`.
+    const NEGATED_INDEX: &str = "package t\n\nviolation[{\"msg\": \"missing target\"}] {\n  hpa := input.object\n  not data.inventory.namespace[hpa.metadata.namespace][hpa.spec.target.apiVersion][hpa.spec.target.kind]\n}\n\nviolation[{\"msg\": \"not allowed\"}] {\n  not input.allowed[input.object.spec.image] == true\n}\n";
+
+    #[test]
+    fn a_reference_used_as_an_index_under_not_is_evaluated_first_as_opa_does() {
+        let module = rewritten(NEGATED_INDEX).unwrap();
+        assert!(
+            module.contains("__palisade_index_0 = hpa.metadata.namespace; __palisade_index_1 = hpa.spec.target.apiVersion; __palisade_index_2 = hpa.spec.target.kind; not data.inventory.namespace[__palisade_index_0][__palisade_index_1][__palisade_index_2]"),
+            "{module}"
+        );
+        assert!(
+            module.contains("__palisade_index_3 = input.object.spec.image; not input.allowed[__palisade_index_3] == true"),
+            "{module}"
+        );
+        let hpa = |target: serde_json::Value| {
+            serde_json::json!({"allowed": {"nginx": true},
+                "object": {"metadata": {"namespace": "shop"}, "spec": {"target": target, "image": "nginx"}}})
+        };
+        // Without the optional apiVersion, OPA's body fails before the negation: nothing is
+        // reported; regorus as written reports a missing target.
+        let no_version = hpa(serde_json::json!({"kind": "Deployment"}));
+        assert_eq!(
+            violations(&module, no_version.clone()),
+            serde_json::json!([])
+        );
+        assert_eq!(
+            violations(NEGATED_INDEX, no_version),
+            serde_json::json!([{"msg": "missing target"}])
+        );
+        // A target that is not there is reported by both; an image not allowed too.
+        let mut denied = hpa(serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment"}));
+        denied["object"]["spec"]["image"] = serde_json::json!("redis");
+        assert_eq!(
+            violations(&module, denied),
+            serde_json::json!([{"msg": "missing target"}, {"msg": "not allowed"}])
+        );
+        // Without an image, OPA reports nothing for it; regorus as written does.
+        let mut imageless = hpa(serde_json::json!({"kind": "Deployment"}));
+        imageless["object"]["spec"]
+            .as_object_mut()
+            .unwrap()
+            .remove("image");
+        assert_eq!(
+            violations(&module, imageless.clone()),
+            serde_json::json!([])
+        );
+        assert_eq!(
+            violations(NEGATED_INDEX, imageless),
+            serde_json::json!([{"msg": "missing target"}, {"msg": "not allowed"}])
         );
     }
 
