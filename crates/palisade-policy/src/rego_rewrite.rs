@@ -520,35 +520,55 @@ fn negated_call_arguments(module: &Module<'_>) -> Vec<(usize, usize, String)> {
         let Some(close) = closing(source, tokens, paren, MAX_LIST_TOKENS) else {
             continue;
         };
-        let ends = tokens.get(close + 1).is_none_or(|next| {
-            next.line > tokens[close].line || matches!(module.word(close + 1), ";" | "}" | "]")
-        });
-        if !ends {
+        if !expression_ends(module, close + 1) {
             continue;
         }
         let arguments = call_arguments(module, paren, close);
-        let mut before = String::new();
-        for argument in arguments {
-            if !is_reference(source, tokens, argument.clone()) {
-                continue;
-            }
-            let from = start_of(source, &tokens[argument.start]);
-            let to = end_of(source, &tokens[argument.end - 1]);
-            let name = format!("__palisade_negated_{hoisted}");
-            hoisted += 1;
-            // Unification, as OPA writes it: regorus' virtual machine lets `:=` of an
-            // undefined value through.
-            before.push_str(&format!(
-                "{name} = {}; ",
-                source.get(from..to).unwrap_or("")
-            ));
-            out.push((from, to, name));
-        }
-        if !before.is_empty() {
-            out.push((token.start, token.start, before));
-        }
+        hoist(module, i, arguments, "negated", &mut hoisted, &mut out);
     }
     out
+}
+
+/// Whether the expression ends before token `at`: at a line's end, or at `;`, `}` or `]`.
+fn expression_ends(module: &Module<'_>, at: usize) -> bool {
+    let tokens = &module.tokens;
+    tokens.get(at).is_none_or(|next| {
+        next.line > tokens[at - 1].line || matches!(module.word(at), ";" | "}" | "]")
+    })
+}
+
+/// Unifies each of `ranges` that is a reference with a fresh variable (`__palisade_{what}_N`)
+/// put before the `not` at token `not`, and puts the variable in the reference's place.
+/// Unification, as OPA writes it: regorus' virtual machine lets `:=` of an undefined value
+/// through.
+fn hoist(
+    module: &Module<'_>,
+    not: usize,
+    ranges: Vec<std::ops::Range<usize>>,
+    what: &str,
+    hoisted: &mut usize,
+    out: &mut Vec<(usize, usize, String)>,
+) {
+    let (source, tokens) = (module.source, &module.tokens[..]);
+    let mut before = String::new();
+    for range in ranges {
+        if !is_reference(source, tokens, range.clone()) {
+            continue;
+        }
+        let from = start_of(source, &tokens[range.start]);
+        let to = end_of(source, &tokens[range.end - 1]);
+        let name = format!("__palisade_{what}_{hoisted}");
+        *hoisted += 1;
+        before.push_str(&format!(
+            "{name} = {}; ",
+            source.get(from..to).unwrap_or("")
+        ));
+        out.push((from, to, name));
+    }
+    if !before.is_empty() {
+        let at = tokens[not].start;
+        out.push((at, at, before));
+    }
 }
 
 /// A reference used as an index under `not` (`not data.inventory.namespace[hpa.metadata.namespace][...]`,
@@ -560,7 +580,7 @@ fn negated_call_arguments(module: &Module<'_>) -> Vec<(usize, usize, String)> {
 /// exist). Each such index is unified with a fresh variable before the `not`. Only a `not`
 /// in a body or comprehension, whose reference (or equality of two) ends the expression.
 fn negated_reference_indexes(module: &Module<'_>) -> Vec<(usize, usize, String)> {
-    let (source, tokens) = (module.source, &module.tokens[..]);
+    let tokens = &module.tokens[..];
     let mut out = Vec::new();
     let mut hoisted = 0;
     for (i, token) in tokens.iter().enumerate() {
@@ -589,30 +609,10 @@ fn negated_reference_indexes(module: &Module<'_>) -> Vec<(usize, usize, String)>
                 None => continue,
             }
         }
-        let ends = tokens.get(end).is_none_or(|next| {
-            next.line > tokens[end - 1].line || matches!(module.word(end), ";" | "}" | "]")
-        });
-        if !ends {
+        if !expression_ends(module, end) {
             continue;
         }
-        let mut before = String::new();
-        for index in indexes {
-            if !is_reference(source, tokens, index.clone()) {
-                continue;
-            }
-            let from = start_of(source, &tokens[index.start]);
-            let to = end_of(source, &tokens[index.end - 1]);
-            let name = format!("__palisade_index_{hoisted}");
-            hoisted += 1;
-            before.push_str(&format!(
-                "{name} = {}; ",
-                source.get(from..to).unwrap_or("")
-            ));
-            out.push((from, to, name));
-        }
-        if !before.is_empty() {
-            out.push((token.start, token.start, before));
-        }
+        hoist(module, i, indexes, "index", &mut hoisted, &mut out);
     }
     out
 }
