@@ -501,4 +501,87 @@ mod tests {
             );
         }
     }
+
+    /// The Kubernetes CEL libraries a policy may call (quantity, IP and CIDR, URL, regex,
+    /// strings, lists, sets, format, semver, base64, math, optionals), each on an example
+    /// whose answer their documentation gives: every one is true.
+    #[test]
+    fn kubernetes_cel_libraries_answer_as_documented() {
+        let exprs = [
+            "quantity('1Gi').isGreaterThan(quantity('512Mi'))",
+            "quantity('200M').asInteger() == 200000000",
+            "quantity('1.5').isInteger() == false",
+            "quantity('50k').add(quantity('20k')) == quantity('70k')",
+            "isQuantity('1Gi')",
+            "ip('10.0.0.1').family() == 4",
+            "cidr('10.0.0.0/8').containsIP(ip('10.1.2.3'))",
+            "cidr('192.168.0.0/24').prefixLength() == 24",
+            "isIP('::1')",
+            "ip.isCanonical('127.0.0.1')",
+            "isCIDR('10.0.0.0/8')",
+            "url('https://example.com:80/').getHost() == 'example.com:80'",
+            "url('https://example.com/path').getEscapedPath() == '/path'",
+            "isURL('https://example.com')",
+            "'abc'.matches('^a')",
+            "'a,b'.split(',') == ['a', 'b']",
+            "'Hello'.lowerAscii() == 'hello'",
+            "'hello'.upperAscii() == 'HELLO'",
+            "' x '.trim() == 'x'",
+            "'abc'.indexOf('b') == 1",
+            "'abcb'.lastIndexOf('b') == 3",
+            "'abc'.substring(1) == 'bc'",
+            "'a'.replace('a', 'b') == 'b'",
+            "['a', 'b'].join('-') == 'a-b'",
+            "[1, 2, 3].isSorted()",
+            "[1, 2, 3].sum() == 6",
+            "[3, 1].min() == 1",
+            "[3, 1].max() == 3",
+            "[1, 2, 2].indexOf(2) == 1",
+            "[1, 2, 2].lastIndexOf(2) == 2",
+            "sets.contains([1, 2, 3], [1, 2])",
+            "sets.equivalent([1, 2], [2, 1])",
+            "sets.intersects([1], [1, 2])",
+            "'abc'.find('b') == 'b'",
+            "'a1b2'.findAll('[0-9]') == ['1', '2']",
+            "format.dns1123Label().validate('my-name').hasValue() == false",
+            "format.named('dns1123Subdomain').hasValue()",
+            "!format.named('dns1123Label').value().validate('my-name').hasValue()",
+            "format.named('dns1123Label').value().validate('My_Name').hasValue()",
+            "!format.named('no-such-format').hasValue()",
+            "semver('1.2.3').isLessThan(semver('1.3.0'))",
+            "isSemver('1.2.3')",
+            "semver('1.2.3').major() == 1",
+            "base64.encode(b'hi') == 'aGk='",
+            "strings.quote('a\"b') == '\"a\\\\\"b\"'",
+            "'%s-%d'.format(['a', 1]) == 'a-1'",
+            "math.greatest(1, 2) == 2",
+            "optional.of(1).hasValue()",
+            "[1, 2].all(x, x > 0)",
+            "{'a': 1}.exists(k, k == 'a')",
+            "duration('1h') > duration('30m')",
+            "timestamp('2026-01-01T00:00:00Z').getFullYear() == 2026",
+            "dyn(1) == 1",
+            "'a'.charAt(0) == 'a'",
+            "'abc'.reverse() == 'cba'",
+            "lists.range(3) == [0, 1, 2]",
+            "[1, [2, 3]].flatten() == [1, 2, 3]",
+            "[3, 1, 2].sort() == [1, 2, 3]",
+            "[1, 1, 2].distinct() == [1, 2]",
+        ];
+        let mut failures = Vec::new();
+        for e in exprs {
+            let source = json!({"validations": [{"expression": e}]});
+            match CelTemplate::compile("probe", &source) {
+                Err(err) => failures.push(format!("COMPILE {e}: {err}")),
+                Ok(t) => {
+                    match t.vap_evaluate(&json!({"object": {}}), &Value::Null, &Value::Null, None) {
+                        Ok(o) if o.violations.is_empty() => {}
+                        Ok(o) => failures.push(format!("FALSE {e}: {:?}", o.violations)),
+                        Err(err) => failures.push(format!("ERROR {e}: {err}")),
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
 }

@@ -143,6 +143,39 @@ pub fn register(context: &mut Context) {
     context.add_function(TICK, tick);
     context.add_function(OPTIONAL_SELECT, optional_select);
     context.add_function(OPTIONAL_INDEX, optional_index);
+    context.add_function("format.named", named_format);
+}
+
+/// The formats Kubernetes' `format.named` knows.
+const NAMED_FORMATS: &[&str] = &[
+    "dns1123Label",
+    "dns1123Subdomain",
+    "dns1035Label",
+    "dns1035LabelPrefix",
+    "dns1123LabelPrefix",
+    "dns1123SubdomainPrefix",
+    "qualifiedName",
+    "labelValue",
+    "uri",
+    "uuid",
+    "byte",
+    "date",
+    "datetime",
+];
+
+/// `format.named(name)`: the format as an optional, `optional.none()` for a name it does not
+/// know, as Kubernetes gives it (kube-cel gives the format itself, or null, so the
+/// `.value()` and `.hasValue()` the Kubernetes documentation writes after it failed, and a
+/// policy under `failurePolicy: Fail` denied every request). The format is kube-cel's own,
+/// from its `format.<name>()`.
+fn named_format(name: std::sync::Arc<String>) -> Result<Cel, ExecutionError> {
+    if !NAMED_FORMATS.contains(&name.as_str()) {
+        return Ok(optional(None));
+    }
+    let program = kube_cel::cel::Program::compile(&format!("format.{name}()"))
+        .map_err(|e| ExecutionError::function_error("format.named", e.to_string()))?;
+    let context = kube_cel::KubeCelExt::with_all(Context::default());
+    Ok(optional(Some(program.execute(&context)?)))
 }
 
 /// What `a.?b` and `a[?i]` are compiled to: the `cel` crate's own forms fail on a missing
