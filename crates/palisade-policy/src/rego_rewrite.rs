@@ -17,8 +17,9 @@
 //!   (open-policy-agent/opa#1877, #4743, #8387); regorus keeps it inside, where the `not`
 //!   then holds. It is unified with a fresh variable first.
 //! - **A reference used as an index under `not`** (`not inventory[hpa.metadata.namespace]`,
-//!   alone or as a side of an equality): evaluated before the negation in OPA too
-//!   (open-policy-agent/opa#4743). It is unified with a fresh variable first.
+//!   alone or as a side of an equality), **and the operands of a comparison other than
+//!   equality** (`not input.x > 1`, a call to OPA): evaluated before the negation in OPA too
+//!   (open-policy-agent/opa#4743). Each is unified with a fresh variable first.
 //! - **OPA's deprecated built-ins** (`re_match`, `net.cidr_overlap`, `any`, `all`,
 //!   `set_diff`, `cast_array`, `cast_set`), which OPA evaluates in v0 modules and regorus does
 //!   not know: renamed to their replacements, or written as the expressions they stand for.
@@ -577,8 +578,11 @@ fn hoist(
 /// and for each side of an equality; open-policy-agent/opa#4743), so the body fails when it
 /// is undefined; regorus keeps it inside, where the `not` then holds (an HPA whose
 /// `scaleTargetRef` leaves out the optional `apiVersion` was told its target does not
-/// exist). Each such index is unified with a fresh variable before the `not`. Only a `not`
-/// in a body or comprehension, whose reference (or equality of two) ends the expression.
+/// exist). Each such index is unified with a fresh variable before the `not`. A comparison
+/// other than equality (`not input.x > 1`, `!=`, `<`, `<=`, `>=`) is a call to OPA, so its
+/// reference operands are unified whole, as a call's are. Only a `not` in a body or
+/// comprehension, whose reference (or comparison of a reference and a reference or literal)
+/// ends the expression.
 fn negated_reference_indexes(module: &Module<'_>) -> Vec<(usize, usize, String)> {
     let tokens = &module.tokens[..];
     let mut out = Vec::new();
@@ -593,10 +597,20 @@ fn negated_reference_indexes(module: &Module<'_>) -> Vec<(usize, usize, String)>
         let Some((mut end, mut indexes)) = reference_steps(module, i + 1) else {
             continue;
         };
-        if matches!(module.word(end), "==" | "=") && tokens[end].line == tokens[end - 1].line {
+        // `==` is unification to OPA (its `RewriteEquals` stage): only the indexes of its
+        // sides are evaluated first. The other comparisons are calls, whose reference
+        // operands are evaluated first whole.
+        let operator = module.word(end);
+        let comparison = matches!(operator, "!=" | "<" | "<=" | ">" | ">=");
+        let mut operands = Vec::with_capacity(2);
+        operands.push(i + 1..end);
+        if (comparison || matches!(operator, "==" | "="))
+            && tokens[end].line == tokens[end - 1].line
+        {
             match reference_steps(module, end + 1) {
                 Some((right_end, right)) => {
                     indexes.extend(right);
+                    operands.push(end + 1..right_end);
                     end = right_end;
                 }
                 // A literal on the right: a single token.
@@ -612,7 +626,11 @@ fn negated_reference_indexes(module: &Module<'_>) -> Vec<(usize, usize, String)>
         if !expression_ends(module, end) {
             continue;
         }
-        hoist(module, i, indexes, "index", &mut hoisted, &mut out);
+        if comparison {
+            hoist(module, i, operands, "operand", &mut hoisted, &mut out);
+        } else {
+            hoist(module, i, indexes, "index", &mut hoisted, &mut out);
+        }
     }
     out
 }
@@ -1153,6 +1171,51 @@ mod tests {
         assert_eq!(
             violations(NEGATED_INDEX, imageless),
             serde_json::json!([{"msg": "missing target"}, {"msg": "not allowed"}])
+        );
+    }
+
+    /// A comparison other than equality under `not` is a call to OPA: its reference operands
+    /// are evaluated first, so an undefined one fails the body; `==` is unification, where
+    /// `not` covers an undefined side (the Rego style guide's `not input.foo == true`).
+    const NEGATED_COMPARISON: &str = "package t\n\nviolation[{\"msg\": \"few\"}] {\n  not input.spec.replicas > 1\n}\n\nviolation[{\"msg\": \"other\"}] {\n  not input.spec.owner != input.user\n}\n\nviolation[{\"msg\": \"not true\"}] {\n  not input.spec.enabled == true\n}\n";
+
+    #[test]
+    fn a_comparison_under_not_evaluates_its_references_first_as_opa_does() {
+        let module = rewritten(NEGATED_COMPARISON).unwrap();
+        assert!(
+            module.contains(
+                "__palisade_operand_0 = input.spec.replicas; not __palisade_operand_0 > 1"
+            ),
+            "{module}"
+        );
+        assert!(
+            module.contains("__palisade_operand_1 = input.spec.owner; __palisade_operand_2 = input.user; not __palisade_operand_1 != __palisade_operand_2"),
+            "{module}"
+        );
+        assert!(
+            module.contains("  not input.spec.enabled == true\n"),
+            "{module}"
+        );
+        // Nothing in the spec: OPA fails the two comparisons' bodies; `==` still holds.
+        let empty = serde_json::json!({"spec": {}, "user": "alice"});
+        assert_eq!(
+            violations(&module, empty.clone()),
+            serde_json::json!([{"msg": "not true"}])
+        );
+        assert_eq!(
+            violations(NEGATED_COMPARISON, empty),
+            serde_json::json!([{"msg": "few"}, {"msg": "not true"}, {"msg": "other"}])
+        );
+        // Defined, both read them alike.
+        let set = serde_json::json!({"spec": {"replicas": 1, "owner": "alice", "enabled": true},
+            "user": "alice"});
+        assert_eq!(
+            violations(&module, set.clone()),
+            serde_json::json!([{"msg": "few"}, {"msg": "other"}])
+        );
+        assert_eq!(
+            violations(NEGATED_COMPARISON, set.clone()),
+            violations(&module, set)
         );
     }
 
