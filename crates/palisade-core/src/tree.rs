@@ -5,19 +5,13 @@
 
 use serde_json::Value;
 
-/// A read-only JSON node.
 /// The strings of a JSON array (`apiGroups`, `resources`): its other items, and a value of
 /// another type, read as none.
-pub fn strings(value: Option<&Value>) -> Vec<String> {
-    value
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
+pub fn strings<T: Tree>(value: Option<&T>) -> Vec<String> {
+    value.map(Tree::strings).unwrap_or_default()
 }
 
+/// A read-only JSON node.
 pub trait Tree: Sized {
     /// The member `key` of an object (the last one when a key is repeated, as a JSON map
     /// keeps it).
@@ -26,6 +20,17 @@ pub trait Tree: Sized {
     fn as_bool(&self) -> Option<bool>;
     /// The items of an array.
     fn items(&self) -> Option<&[Self]>;
+
+    /// The strings of an array node: its other items, and a node of another type, read as
+    /// none.
+    fn strings(&self) -> Vec<String> {
+        self.items()
+            .into_iter()
+            .flatten()
+            .filter_map(Tree::as_str)
+            .map(str::to_string)
+            .collect()
+    }
 
     /// The node at an RFC 6901 pointer (`/spec/containers/0`); `None` when any step is
     /// missing or the pointer does not start with `/` (the empty pointer is the node itself).

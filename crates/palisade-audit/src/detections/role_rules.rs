@@ -13,15 +13,7 @@ pub const ROLE_CREATE: [Trigger; 2] = [
 
 /// `(verbs, resources)` of each rule of the role in the request.
 pub fn rules(cx: &Cx) -> Vec<(Vec<String>, Vec<String>)> {
-    let list = |rule: &Body, key: &str| -> Vec<String> {
-        rule.get(key)
-            .and_then(Tree::items)
-            .into_iter()
-            .flatten()
-            .filter_map(Tree::as_str)
-            .map(str::to_string)
-            .collect()
-    };
+    let list = |rule: &Body, key: &str| palisade_core::tree::strings(rule.get(key));
     cx.request()
         .and_then(|role| role.get("rules"))
         .and_then(Tree::items)
