@@ -341,18 +341,12 @@ impl ParamRef {
 }
 
 /// Whether objects of `kind` in `api_version` live in namespaces: the built-in API's
-/// answer, else what the objects of that kind show; `None` when neither tells.
-fn param_kind_namespaced(
-    api_version: &str,
-    kind: &str,
-    objects: &[palisade_inventory::Object],
-) -> Option<bool> {
+/// answer, else what `of_kind` (the objects of that kind) shows; `None` when neither tells.
+fn param_kind_namespaced(api_version: &str, kind: &str, of_kind: &[&Value]) -> Option<bool> {
     let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
     palisade_k8s::resources::builtin_kind_namespaced(group, kind).or_else(|| {
-        objects
-            .iter()
-            .map(|o| &o.value)
-            .find(|o| text(o, "/apiVersion") == Some(api_version) && text(o, "/kind") == Some(kind))
+        of_kind
+            .first()
             .map(|o| text(o, "/metadata/namespace").is_some())
     })
 }
@@ -472,7 +466,17 @@ impl Binding {
                 .cel
                 .vap_evaluate(review, &Value::Null, &namespace, authorizer())?);
         };
-        let params_namespace = match param_kind_namespaced(api_version, kind, objects) {
+        // The objects of the parameter kind, read once: they tell its scope when the
+        // built-in API does not, and hold the parameters.
+        let of_kind: Vec<&Value> = objects
+            .iter()
+            .map(|o| &o.value)
+            .filter(|o| {
+                text(o, "/apiVersion") == Some(api_version.as_str())
+                    && text(o, "/kind") == Some(kind.as_str())
+            })
+            .collect();
+        let params_namespace = match param_kind_namespaced(api_version, kind, &of_kind) {
             Some(false) if param_ref.namespace.is_some() => {
                 return Err(BindingError::Configuration(
                     "paramRef.namespace must not be provided for a cluster-scoped `paramKind`"
@@ -490,13 +494,10 @@ impl Binding {
             },
         };
         param_ref.check()?;
-        let params: Vec<&Value> = objects
-            .iter()
-            .map(|o| &o.value)
+        let params: Vec<&Value> = of_kind
+            .into_iter()
             .filter(|o| {
-                text(o, "/apiVersion") == Some(api_version.as_str())
-                    && text(o, "/kind") == Some(kind.as_str())
-                    && text(o, "/metadata/namespace").is_none_or(|ns| Some(ns) == params_namespace)
+                text(o, "/metadata/namespace").is_none_or(|ns| Some(ns) == params_namespace)
                     && param_ref.names(o)
             })
             .collect();
