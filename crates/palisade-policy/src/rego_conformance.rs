@@ -83,6 +83,49 @@ fn package_of(path: &Path) -> String {
         .to_string()
 }
 
+/// The test rules run so far: how many passed, and each that did not.
+#[derive(Default)]
+struct Tally {
+    passed: usize,
+    failures: Vec<String>,
+}
+
+impl Tally {
+    /// Runs the `test_*` rules of `tests` with `modules` (the package is the tests').
+    fn suite(&mut self, name: &str, modules: &[PathBuf], tests: &[PathBuf]) {
+        let package = package_of(&tests[0]);
+        let (engine, rules) = engine_with(modules, tests);
+        assert!(!rules.is_empty(), "{name}: no test rules");
+        for rule in rules {
+            match run(&engine, &format!("data.{package}.{rule}")) {
+                Ok(true) => self.passed += 1,
+                other => self.failures.push(format!("{name} {rule}: {other:?}")),
+            }
+        }
+    }
+
+    /// Says how many passed, and fails on any that did not.
+    fn check(self, what: &str) {
+        eprintln!(
+            "{what}: {} of {} test rules pass",
+            self.passed,
+            self.passed + self.failures.len()
+        );
+        assert!(self.failures.is_empty(), "{}", self.failures.join("\n"));
+    }
+}
+
+/// The entries of `dir` (required) for which `keep` holds, sorted.
+fn entries(dir: &Path, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{} is required: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| keep(p))
+        .collect();
+    found.sort();
+    found
+}
+
 #[test]
 fn gatekeeper_library_unit_tests_pass_as_on_opa() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -93,100 +136,37 @@ fn gatekeeper_library_unit_tests_pass_as_on_opa() {
         .collect();
     let mut suites: Vec<PathBuf> = Vec::new();
     for group in ["general", "pod-security-policy"] {
-        let dir = src.join(group);
-        suites.extend(
-            std::fs::read_dir(&dir)
-                .unwrap_or_else(|e| panic!("{} is required: {e}", dir.display()))
-                .map(|e| e.unwrap().path())
-                .filter(|p| p.join("src_test.rego").is_file()),
-        );
+        suites.extend(entries(&src.join(group), |p| {
+            p.join("src_test.rego").is_file()
+        }));
     }
-    suites.sort();
     assert!(suites.len() >= 45, "{} suites", suites.len());
-    let (mut passed, mut failures) = (0, Vec::new());
-    let mut run_suite = |name: String, modules: Vec<PathBuf>, tests: Vec<PathBuf>| {
-        let package = package_of(&tests[0]);
-        let (engine, rules) = engine_with(&modules, &tests);
-        assert!(!rules.is_empty(), "{name}: no test rules");
-        for rule in rules {
-            match run(&engine, &format!("data.{package}.{rule}")) {
-                Ok(true) => passed += 1,
-                other => failures.push(format!("{name} {rule}: {other:?}")),
-            }
-        }
-    };
+    let mut tally = Tally::default();
     for suite in &suites {
         let mut modules = vec![suite.join("src.rego")];
         modules.extend(libs.iter().cloned());
         let name = suite.file_name().unwrap().to_string_lossy().to_string();
-        run_suite(name, modules, vec![suite.join("src_test.rego")]);
+        tally.suite(&name, &modules, &[suite.join("src_test.rego")]);
     }
     for lib in &libs {
-        let test = lib.with_file_name(format!(
-            "{}_test.rego",
-            lib.file_stem().unwrap().to_string_lossy()
-        ));
         let name = lib.file_stem().unwrap().to_string_lossy().to_string();
-        run_suite(name, vec![lib.clone()], vec![test]);
+        let test = lib.with_file_name(format!("{name}_test.rego"));
+        tally.suite(&name, std::slice::from_ref(lib), &[test]);
     }
-    eprintln!(
-        "gatekeeper-library unit tests: {passed} of {} test rules pass",
-        passed + failures.len()
-    );
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    tally.check("gatekeeper-library unit tests");
 }
 
 #[test]
 fn kubewarden_rego_library_tests_pass_as_on_opa() {
-    let dir = corpus();
-    let mut policies: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{} is required: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.join("policy.rego").is_file())
-        .collect();
-    policies.sort();
+    let policies = entries(&corpus(), |p| p.join("policy.rego").is_file());
     assert_eq!(policies.len(), 69, "the corpus holds 69 policies");
-    let (mut passed, mut failures) = (0, Vec::new());
+    let mut tally = Tally::default();
     for policy in &policies {
-        let mut engine = regorus::Engine::new();
-        engine.set_rego_v0(true);
-        engine.set_strict_builtin_errors(false);
-        engine.set_gather_prints(true);
-        let source = std::fs::read_to_string(policy.join("policy.rego")).unwrap();
-        let package = source
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("package "))
-            .unwrap()
-            .trim()
-            .to_string();
-        engine
-            .add_policy("policy.rego".into(), prepared(source))
-            .unwrap_or_else(|e| panic!("{}: {e}", policy.display()));
-        let mut rules = Vec::new();
-        let mut tests: Vec<PathBuf> = std::fs::read_dir(policy.join("tests"))
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "rego"))
-            .collect();
-        tests.sort();
-        for test in tests {
-            let source = std::fs::read_to_string(&test).unwrap();
-            rules.extend(test_rules(&source));
-            engine
-                .add_policy(test.display().to_string(), prepared(source))
-                .unwrap_or_else(|e| panic!("{}: {e}", test.display()));
-        }
+        let tests = entries(&policy.join("tests"), |p| {
+            p.extension().is_some_and(|e| e == "rego")
+        });
         let name = policy.file_name().unwrap().to_string_lossy().to_string();
-        for rule in rules {
-            match run(&engine, &format!("data.{package}.{rule}")) {
-                Ok(true) => passed += 1,
-                other => failures.push(format!("{name} {rule}: {other:?}")),
-            }
-        }
+        tally.suite(&name, &[policy.join("policy.rego")], &tests);
     }
-    eprintln!(
-        "kubewarden rego-policies-library: {passed} of {} test rules pass",
-        passed + failures.len()
-    );
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    tally.check("kubewarden rego-policies-library");
 }
