@@ -77,6 +77,14 @@ impl<'a> Module<'a> {
         self.open[i].0 == 0 && self.first_on_line(i) && self.tokens[i].kind == TokenKind::Ident
     }
 
+    /// Whether token `i` is a `not` in a body or a comprehension (where OPA's compiler
+    /// evaluates the negated expression's references first).
+    fn negation_in_body(&self, i: usize) -> bool {
+        self.word(i) == "not"
+            && self.tokens[i].kind == TokenKind::Ident
+            && matches!(self.open[i].1, Some('{' | '['))
+    }
+
     /// Whether token `i` is the name of a function defined here (`name(` opening a top-level
     /// line).
     fn defines_function(&self, i: usize) -> bool {
@@ -505,16 +513,9 @@ fn is_reference(source: &str, tokens: &[Tok], range: std::ops::Range<usize>) -> 
 /// comprehension, whose call ends the expression, is rewritten.
 fn negated_call_arguments(module: &Module<'_>) -> Vec<(usize, usize, String)> {
     let (source, tokens) = (module.source, &module.tokens[..]);
-    let open = &module.open;
     let mut out = Vec::new();
     let mut hoisted = 0;
-    for (i, token) in tokens.iter().enumerate() {
-        if module.word(i) != "not" || token.kind != TokenKind::Ident {
-            continue;
-        }
-        if !matches!(open[i].1, Some('{' | '[')) {
-            continue;
-        }
+    for i in (0..tokens.len()).filter(|&i| module.negation_in_body(i)) {
         let Some(paren) = called_name_end(module, i + 1) else {
             continue;
         };
@@ -587,13 +588,7 @@ fn negated_reference_indexes(module: &Module<'_>) -> Vec<(usize, usize, String)>
     let tokens = &module.tokens[..];
     let mut out = Vec::new();
     let mut hoisted = 0;
-    for (i, token) in tokens.iter().enumerate() {
-        if module.word(i) != "not"
-            || token.kind != TokenKind::Ident
-            || !matches!(module.open[i].1, Some('{' | '['))
-        {
-            continue;
-        }
+    for i in (0..tokens.len()).filter(|&i| module.negation_in_body(i)) {
         let Some((mut end, mut indexes)) = reference_steps(module, i + 1) else {
             continue;
         };
