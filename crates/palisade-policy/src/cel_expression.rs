@@ -168,14 +168,35 @@ const NAMED_FORMATS: &[&str] = &[
 /// `.value()` and `.hasValue()` the Kubernetes documentation writes after it failed, and a
 /// policy under `failurePolicy: Fail` denied every request). The format is kube-cel's own,
 /// from its `format.<name>()`.
+/// Each thread makes the formats once (a context with kube-cel's functions, and a program per
+/// format), not at each call: a policy may ask on every request.
 fn named_format(name: std::sync::Arc<String>) -> Result<Cel, ExecutionError> {
-    if !NAMED_FORMATS.contains(&name.as_str()) {
-        return Ok(optional(None));
+    thread_local! {
+        static FORMATS: std::cell::OnceCell<Vec<(&'static str, Cel)>> = const { std::cell::OnceCell::new() };
     }
-    let program = kube_cel::cel::Program::compile(&format!("format.{name}()"))
-        .map_err(|e| ExecutionError::function_error("format.named", e.to_string()))?;
-    let context = kube_cel::KubeCelExt::with_all(Context::default());
-    Ok(optional(Some(program.execute(&context)?)))
+    FORMATS.with(|formats| {
+        let formats = match formats.get() {
+            Some(made) => made,
+            None => {
+                let context = kube_cel::KubeCelExt::with_all(Context::default());
+                let mut made = Vec::with_capacity(NAMED_FORMATS.len());
+                for format in NAMED_FORMATS {
+                    let program = kube_cel::cel::Program::compile(&format!("format.{format}()"))
+                        .map_err(|e| {
+                            ExecutionError::function_error("format.named", e.to_string())
+                        })?;
+                    made.push((*format, program.execute(&context)?));
+                }
+                formats.get_or_init(|| made)
+            }
+        };
+        Ok(optional(
+            formats
+                .iter()
+                .find(|(known, _)| *known == name.as_str())
+                .map(|(_, format)| format.clone()),
+        ))
+    })
 }
 
 /// What `a.?b` and `a[?i]` are compiled to: the `cel` crate's own forms fail on a missing
