@@ -15,23 +15,17 @@ pub enum StatusReason {
 }
 
 impl StatusReason {
-    /// The names the API server accepts, in its documentation's order.
-    pub const NAMES: [&'static str; 4] = [
-        "Unauthorized",
-        "Forbidden",
-        "Invalid",
-        "RequestEntityTooLarge",
+    /// The four, in the API documentation's order.
+    pub const ALL: [StatusReason; 4] = [
+        StatusReason::Unauthorized,
+        StatusReason::Forbidden,
+        StatusReason::Invalid,
+        StatusReason::RequestEntityTooLarge,
     ];
 
     /// The reason named `text` (exactly as the API names it), if it is one of the four.
     pub fn parse(text: &str) -> Option<StatusReason> {
-        match text {
-            "Unauthorized" => Some(StatusReason::Unauthorized),
-            "Forbidden" => Some(StatusReason::Forbidden),
-            "Invalid" => Some(StatusReason::Invalid),
-            "RequestEntityTooLarge" => Some(StatusReason::RequestEntityTooLarge),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|reason| reason.as_str() == text)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -68,14 +62,19 @@ mod tests {
     /// other spellings are not reasons.
     #[test]
     fn each_reason_has_its_name_and_code() {
-        let codes: Vec<(StatusReason, u16)> = StatusReason::NAMES
-            .iter()
-            .map(|name| {
-                let reason = StatusReason::parse(name).expect(name);
-                assert_eq!(reason.as_str(), *name);
-                (reason, reason.code())
-            })
-            .collect();
+        let codes: Vec<(StatusReason, u16)> = [
+            "Unauthorized",
+            "Forbidden",
+            "Invalid",
+            "RequestEntityTooLarge",
+        ]
+        .iter()
+        .map(|name| {
+            let reason = StatusReason::parse(name).expect(name);
+            assert_eq!(reason.as_str(), *name);
+            (reason, reason.code())
+        })
+        .collect();
         assert_eq!(
             codes,
             [

@@ -103,7 +103,9 @@ fn validation_reason(
             field: "validations[].reason",
             message: format!(
                 "{reason} is not one of {}",
-                palisade_core::StatusReason::NAMES.join(", ")
+                palisade_core::StatusReason::ALL
+                    .map(palisade_core::StatusReason::as_str)
+                    .join(", ")
             ),
         })
 }
