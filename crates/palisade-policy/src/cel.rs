@@ -569,6 +569,13 @@ mod tests {
             "[1, [2, 3]].flatten() == [1, 2, 3]",
             "[3, 1, 2].sort() == [1, 2, 3]",
             "[1, 1, 2].distinct() == [1, 2]",
+            "type(1) == int",
+            "type('a') == string && type(b'a') == bytes && type(1u) == uint",
+            "type(1.5) == double && type(true) == bool && type(null) == null_type",
+            "type([1]) == list && type({'a': 1}) == map && type(int) == type",
+            "type(duration('1s')) == google.protobuf.Duration",
+            "type(timestamp('2026-01-01T00:00:00Z')) == google.protobuf.Timestamp",
+            "type(1) != string",
         ];
         let mut failures = Vec::new();
         for e in exprs {

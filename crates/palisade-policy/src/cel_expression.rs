@@ -14,7 +14,7 @@
 use std::cell::Cell;
 use std::time::Instant;
 
-use kube_cel::cel::common::ast::{CallExpr, EntryExpr, Expr, operators};
+use kube_cel::cel::common::ast::{CallExpr, EntryExpr, Expr, LiteralValue, operators};
 use kube_cel::cel::extractors::Arguments;
 use kube_cel::cel::objects::{Key, OptionalValue};
 use kube_cel::cel::parser::Parser;
@@ -141,9 +141,117 @@ fn string_end(bytes: &[u8], start: usize, raw: bool) -> usize {
 /// `context`.
 pub fn register(context: &mut Context) {
     context.add_function(TICK, tick);
+    context.add_function("type", type_of);
+    context.add_function(TYPE_NAMED, type_named);
     context.add_function(OPTIONAL_SELECT, optional_select);
     context.add_function(OPTIONAL_INDEX, optional_index);
     context.add_function("format.named", named_format);
+}
+
+/// What a type's name in an expression (`int`, `google.protobuf.Duration`) is compiled to: a
+/// call of this function with the name. The `cel` crate has no type values: `type(x)` was an
+/// unknown function and `int` an undeclared reference, so `type(x) == int`, which CEL and
+/// Kubernetes evaluate, failed, and under `failurePolicy: Fail` such a policy denied every
+/// request.
+const TYPE_NAMED: &str = "@palisade_type";
+
+/// The names of CEL's types that an expression may write as identifiers.
+const TYPE_NAMES: &[&str] = &[
+    "int",
+    "uint",
+    "double",
+    "bool",
+    "string",
+    "bytes",
+    "list",
+    "map",
+    "null_type",
+    "type",
+    "google.protobuf.Duration",
+    "google.protobuf.Timestamp",
+];
+
+/// A type as a value: what `type(x)` gives and a type's name denotes. Two are equal when
+/// they name the same type; the type of a type is `type`.
+#[derive(Debug, PartialEq, Eq)]
+struct TypeValue(String);
+
+impl kube_cel::cel::objects::Opaque for TypeValue {
+    fn runtime_type_name(&self) -> &str {
+        "type"
+    }
+}
+
+fn type_value(name: &str) -> Cel {
+    Cel::Opaque(std::sync::Arc::new(TypeValue(name.to_string())))
+}
+
+/// The name of the type of `value`, as CEL names it. Values of the Kubernetes libraries
+/// (quantities, addresses, optionals) are named by their runtime type (`kubernetes.Quantity`,
+/// `optional_type`).
+fn type_name(value: &Cel) -> &str {
+    match value {
+        Cel::Int(_) => "int",
+        Cel::UInt(_) => "uint",
+        Cel::Float(_) => "double",
+        Cel::String(_) => "string",
+        Cel::Bytes(_) => "bytes",
+        Cel::Bool(_) => "bool",
+        Cel::List(_) => "list",
+        Cel::Map(_) => "map",
+        Cel::Null => "null_type",
+        Cel::Duration(_) => "google.protobuf.Duration",
+        Cel::Timestamp(_) => "google.protobuf.Timestamp",
+        Cel::Function(..) => "function",
+        Cel::Opaque(opaque) => opaque.runtime_type_name(),
+    }
+}
+
+/// `type(value)`.
+fn type_of(Arguments(args): Arguments) -> Result<Cel, ExecutionError> {
+    match args.as_slice() {
+        [value] => Ok(type_value(type_name(value))),
+        _ => Err(ExecutionError::function_error(
+            "type",
+            "one argument is needed",
+        )),
+    }
+}
+
+/// A type's name written in the expression.
+fn type_named(name: std::sync::Arc<String>) -> Result<Cel, ExecutionError> {
+    Ok(type_value(&name))
+}
+
+/// The dotted name a selection spells (`google.protobuf.Duration`), if it is one.
+fn dotted_name(node: &IdedExpr) -> Option<String> {
+    match &node.expr {
+        Expr::Ident(name) => Some(name.clone()),
+        Expr::Select(select) if !select.test => Some(format!(
+            "{}.{}",
+            dotted_name(&select.operand)?,
+            select.field
+        )),
+        _ => None,
+    }
+}
+
+/// The call [`TYPE_NAMED`] a type's name is compiled to, when `node` names a type that no
+/// comprehension variable in scope (`bound`) shadows.
+fn type_reference(node: &IdedExpr, bound: &[String]) -> Option<Expr> {
+    let name = dotted_name(node)?;
+    let first = name.split('.').next().unwrap_or_default();
+    if !TYPE_NAMES.contains(&name.as_str()) || bound.iter().any(|b| b == first) {
+        return None;
+    }
+    Some(Expr::Call(CallExpr {
+        func_name: TYPE_NAMED.into(),
+        target: None,
+        args: vec![IdedExpr {
+            id: node.id,
+            expr: Expr::Literal(LiteralValue::String(name.as_str().into())),
+        }],
+    }))
 }
 
 /// The formats Kubernetes' `format.named` knows.
@@ -319,9 +427,19 @@ impl Drop for TimeLimit {
     }
 }
 
-/// Refuses what the `cel` crate cannot evaluate without panicking, and wraps each
-/// comprehension's loop condition in [`TICK`].
+/// Refuses what the `cel` crate cannot evaluate without panicking, wraps each
+/// comprehension's loop condition in [`TICK`], and compiles a type's name to its value
+/// ([`TYPE_NAMED`]).
 fn guard(node: &mut IdedExpr) -> Result<(), String> {
+    guard_in(node, &mut Vec::new())
+}
+
+/// [`guard`] with the comprehension variables in scope (`bound`).
+fn guard_in(node: &mut IdedExpr, bound: &mut Vec<String>) -> Result<(), String> {
+    if let Some(reference) = type_reference(node, bound) {
+        node.expr = reference;
+        return Ok(());
+    }
     match &mut node.expr {
         Expr::Unspecified => Err("an empty expression".into()),
         Expr::Struct(s) => Err(format!(
@@ -329,10 +447,10 @@ fn guard(node: &mut IdedExpr) -> Result<(), String> {
             s.type_name
         )),
         Expr::Ident(_) | Expr::Literal(_) => Ok(()),
-        Expr::Select(select) => guard(&mut select.operand),
+        Expr::Select(select) => guard_in(&mut select.operand, bound),
         Expr::Call(call) => {
             if let Some(target) = &mut call.target {
-                guard(target)?;
+                guard_in(target, bound)?;
             }
             if call.target.is_none() {
                 match call.func_name.as_str() {
@@ -341,26 +459,36 @@ fn guard(node: &mut IdedExpr) -> Result<(), String> {
                     _ => {}
                 }
             }
-            call.args.iter_mut().try_for_each(guard)
+            call.args.iter_mut().try_for_each(|a| guard_in(a, bound))
         }
-        Expr::List(list) => list.elements.iter_mut().try_for_each(guard),
+        Expr::List(list) => list
+            .elements
+            .iter_mut()
+            .try_for_each(|e| guard_in(e, bound)),
         Expr::Map(map) => map
             .entries
             .iter_mut()
             .try_for_each(|entry| match &mut entry.expr {
-                EntryExpr::MapEntry(e) => guard(&mut e.key).and_then(|()| guard(&mut e.value)),
+                EntryExpr::MapEntry(e) => {
+                    guard_in(&mut e.key, bound).and_then(|()| guard_in(&mut e.value, bound))
+                }
                 EntryExpr::StructField(_) => Err("a struct field in a map literal".into()),
             }),
         Expr::Comprehension(c) => {
-            for part in [
-                &mut c.iter_range,
-                &mut c.accu_init,
-                &mut c.loop_cond,
-                &mut c.loop_step,
-                &mut c.result,
-            ] {
-                guard(part)?;
+            // The range and the accumulator's start are read outside the loop's variables.
+            guard_in(&mut c.iter_range, bound)?;
+            guard_in(&mut c.accu_init, bound)?;
+            let outer = bound.len();
+            bound.extend(
+                [Some(&c.iter_var), c.iter_var2.as_ref(), Some(&c.accu_var)]
+                    .into_iter()
+                    .flatten()
+                    .cloned(),
+            );
+            for part in [&mut c.loop_cond, &mut c.loop_step, &mut c.result] {
+                guard_in(part, bound)?;
             }
+            bound.truncate(outer);
             let condition = std::mem::take(&mut c.loop_cond);
             c.loop_cond = IdedExpr {
                 id: condition.id,
@@ -436,6 +564,32 @@ mod tests {
         // Selecting a field of what is not a map is an error, as in Kubernetes.
         assert!(evaluate("1.?a.hasValue()").is_err());
         assert!(evaluate("'s'[?0].hasValue()").is_err());
+    }
+
+    /// `type(x)` and the names of types are values, as in CEL: equal when they name the same
+    /// type. A comprehension variable of a type's name is the variable, and the functions of
+    /// those names (`int(x)`, `string(x)`) are the functions.
+    #[test]
+    fn types_are_values() {
+        for (text, expected) in [
+            ("type(1) == int", true),
+            ("type(1) == uint", false),
+            ("type('1') == type('2')", true),
+            ("type(type(1)) == type", true),
+            ("type(optional.of(1)) == type(optional.none())", true),
+            ("type(quantity('1')) == type(quantity('2Gi'))", true),
+            ("type(quantity('1')) == string", false),
+            ("[1, 2].all(int, int > 0)", true),
+            ("[1].map(string, string + 1) == [2]", true),
+            ("[1].all(x, type(x) == int)", true),
+            ("int('2') == 2 && string(1) == '1'", true),
+            ("[int, string].exists(t, t == type(''))", true),
+            ("{'a': 1}.all(k, type(k) == string)", true),
+        ] {
+            assert_eq!(evaluate(text).unwrap(), Cel::Bool(expected), "{text}");
+        }
+        assert!(evaluate("int == 1").unwrap() == Cel::Bool(false));
+        assert!(evaluate("type(1, 2)").is_err());
     }
 
     /// Nesting the parser cannot read (past its recursion limit, where its depth counter runs
