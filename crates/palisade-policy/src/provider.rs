@@ -635,13 +635,10 @@ impl Rule for VapRule {
                 review.insert("object".into(), Value::Null);
             }
         }
-        match self.binding.evaluate(
-            &self.policy,
-            &review,
-            &target,
-            &cx.inventory.objects,
-            rbac.as_ref(),
-        ) {
+        match self
+            .binding
+            .evaluate(&self.policy, &review, &target, cx.inventory, rbac.as_ref())
+        {
             Ok(outcome) => {
                 for violation in outcome.violations {
                     let mut reported =

@@ -442,7 +442,7 @@ impl Binding {
         policy: &Policy,
         review: &Value,
         target: &Target,
-        objects: &[palisade_inventory::Object],
+        inventory: &palisade_inventory::Inventory,
         rbac: Option<&Arc<palisade_rbac::Policy>>,
     ) -> Result<CelOutcome, BindingError> {
         let authorizer = || rbac.and_then(|r| Authorizer::for_review(r.clone(), review));
@@ -450,14 +450,15 @@ impl Binding {
             return Ok(CelOutcome::default());
         }
         let object_namespace = target.namespaced.then_some(target.namespace);
+        // Looked up by kind: a linear search of the inventory cost each evaluation of each
+        // binding a pass over every object (a whole cluster at admission).
         let namespace = object_namespace
             .and_then(|ns| {
-                objects.iter().map(|o| &o.value).find(|o| {
-                    text(o, "/kind") == Some("Namespace") && text(o, "/metadata/name") == Some(ns)
-                })
+                inventory
+                    .of_kind("", "Namespace")
+                    .find(|o| o.id.name.as_deref() == Some(ns))
             })
-            .cloned()
-            .unwrap_or(Value::Null);
+            .map_or(Value::Null, |o| o.value.clone());
         // A policy without `paramKind`, or a binding without `paramRef`, is evaluated once
         // with `params` null.
         let (Some((api_version, kind)), Some(param_ref)) = (&policy.param_kind, &self.param_ref)
@@ -468,13 +469,11 @@ impl Binding {
         };
         // The objects of the parameter kind, read once: they tell its scope when the
         // built-in API does not, and hold the parameters.
-        let of_kind: Vec<&Value> = objects
-            .iter()
+        let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+        let of_kind: Vec<&Value> = inventory
+            .of_kind(group, kind)
             .map(|o| &o.value)
-            .filter(|o| {
-                text(o, "/apiVersion") == Some(api_version.as_str())
-                    && text(o, "/kind") == Some(kind.as_str())
-            })
+            .filter(|o| text(o, "/apiVersion") == Some(api_version.as_str()))
             .collect();
         let params_namespace = match param_kind_namespaced(api_version, kind, &of_kind) {
             Some(false) if param_ref.namespace.is_some() => {
@@ -667,7 +666,7 @@ mod tests {
                 &policy,
                 &crate::rego::review_of(&deployment),
                 &target,
-                &loaded.inventory.objects,
+                &loaded.inventory,
                 None,
             )
             .unwrap();
@@ -678,7 +677,7 @@ mod tests {
                 &policy,
                 &crate::rego::review_of(&deployment),
                 &target,
-                &[],
+                &palisade_inventory::Inventory::default(),
                 None,
             )
             .unwrap_err();
@@ -722,7 +721,7 @@ mod tests {
             1,
             &palisade_inventory::Limits::default(),
         );
-        let objects = &loaded.inventory.objects;
+        let objects = &loaded.inventory;
         let judge = |policy: &Policy, binding: &Binding, name: &str, namespace: Option<&str>| {
             let object = match namespace {
                 Some(ns) => {
