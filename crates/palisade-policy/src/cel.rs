@@ -176,6 +176,23 @@ fn functions() -> Context<'static> {
     context
 }
 
+/// Most characters of an expression a diagnostic quotes.
+const QUOTED_CHARS: usize = 200;
+
+/// `expression` as a diagnostic quotes it: whole, or its first [`QUOTED_CHARS`] characters
+/// and how long it is (a hostile policy's expression may be megabytes long).
+fn quoted(expression: &str) -> std::borrow::Cow<'_, str> {
+    match expression.char_indices().nth(QUOTED_CHARS) {
+        None => expression.into(),
+        Some((end, _)) => format!(
+            "{}... ({} characters)",
+            &expression[..end],
+            expression.chars().count()
+        )
+        .into(),
+    }
+}
+
 fn cel_map(entries: &[(String, Cel)]) -> Cel {
     let map: HashMap<Key, Cel> = entries
         .iter()
@@ -204,7 +221,8 @@ impl CelTemplate {
             if crate::reads_namespace(expression) {
                 reads_namespace.set(true);
             }
-            Expression::compile(expression).map_err(|e| error(format!("`{expression}`: {e}")))
+            Expression::compile(expression)
+                .map_err(|e| error(format!("`{}`: {e}", quoted(expression))))
         };
         let named = |key: &str| -> Result<Vec<(String, Expression)>, PolicyError> {
             source
@@ -413,9 +431,9 @@ impl CelTemplate {
             let passed = match validation.program.execute(context) {
                 Ok(Cel::Bool(b)) => b,
                 Ok(other) => {
-                    return Err(format!("`{}` gave {other:?}", validation.text));
+                    return Err(format!("`{}` gave {other:?}", quoted(&validation.text)));
                 }
-                Err(e) => return Err(format!("`{}`: {e}", validation.text)),
+                Err(e) => return Err(format!("`{}`: {e}", quoted(&validation.text))),
             };
             if passed {
                 continue;
@@ -501,6 +519,32 @@ mod tests {
         assert_eq!(outcome(&["'not a bool'", "false"]), Ok(0));
         let failed = outcome(&["true", error]).unwrap_err();
         assert!(failed.contains("matchCondition c1"), "{failed}");
+    }
+
+    /// An expression Kubernetes refuses for its depth is refused when compiled, and the
+    /// diagnostic quotes the start of it, not all of it.
+    #[test]
+    fn an_expression_too_deep_is_refused_and_quoted_short() {
+        let expression = format!("object{} == 1", ".b".repeat(100_000));
+        let error = CelTemplate::compile(
+            "deep",
+            &json!({"validations": [{"expression": expression}]}),
+        )
+        .map(|_| ())
+        .expect_err("refused")
+        .to_string();
+        assert!(
+            error.contains("recursion limit exceeded: 250"),
+            "{}",
+            &error[..300]
+        );
+        assert!(
+            error.contains("... (200011 characters)"),
+            "{}",
+            &error[..300]
+        );
+        assert!(error.len() < 600, "{} bytes", error.len());
+        assert_eq!(quoted("short"), "short");
     }
 
     /// `request` is the admission request as the API server gives it to a policy: without

@@ -53,6 +53,13 @@ impl Expression {
                 "the expression nests {depth} levels deep (brackets and conditionals); at most {MAX_NESTING} are read"
             ));
         }
+        let chained = chains(text);
+        if chained.selections > MAX_CHAIN || chained.operations > MAX_CHAIN {
+            return Err(format!(
+                "expression recursion limit exceeded: {MAX_CHAIN} (the expression chains {} selections, indexes or method calls and {} arithmetic operations)",
+                chained.selections, chained.operations
+            ));
+        }
         let mut tree = Parser::new()
             .enable_optional_syntax(true)
             .parse(text)
@@ -108,6 +115,82 @@ fn nesting(text: &str) -> usize {
             previous = byte;
         }
         deepest = deepest.max(levels.len() - 1 + levels.iter().sum::<usize>());
+        i += 1;
+    }
+    deepest
+}
+
+/// The longest chains of selections and of arithmetic operations an expression may nest, as
+/// Kubernetes' CEL parser (cel-go) limits them: it refuses an expression whose parse nests
+/// one grammar rule more than 250 times ("expression recursion limit exceeded"), and a
+/// chain `a.b.c` or `1 + 2 + 3` nests its rule once a link. The `cel` crate counts only
+/// brackets, so a chain of 8,000 selections overflowed the stack while parsing (and 3,000
+/// took 0.7 s: the parse is quadratic in the chain's length).
+const MAX_CHAIN: usize = 250;
+
+/// How deeply an expression chains.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Chains {
+    /// Selections (`.f`, `.?f`), indexes (`[i]`) and method calls (`.f()`) in a row, counted
+    /// across the brackets they enclose (`a.f(b.g)` nests `.g` within `.f`).
+    selections: usize,
+    /// Arithmetic operations (`+ - * / %`) in a row, likewise.
+    operations: usize,
+}
+
+/// The deepest [`Chains`] of `text`, counted from its tokens (strings skipped) at each
+/// bracket level: a link continues the chain of its level; a comparison, a logical
+/// operator, a conditional or a comma ends the chains of its level (an arithmetic operator
+/// ends the selections only).
+fn chains(text: &str) -> Chains {
+    let bytes = text.as_bytes();
+    let mut levels: Vec<Chains> = vec![Chains::default()];
+    let mut deepest = Chains::default();
+    let mut previous = b' ';
+    let mut i = 0;
+    let operand_end =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b')' | b']' | b'}' | b'\'' | b'"');
+    while i < bytes.len() {
+        let byte = bytes[i];
+        let next = bytes[i + 1..]
+            .iter()
+            .copied()
+            .find(|b| !b.is_ascii_whitespace());
+        let level = levels.len() - 1;
+        match byte {
+            b'\'' | b'"' => i = string_end(bytes, i, matches!(previous, b'r' | b'R')),
+            b'.' if next.is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, b'_' | b'?')) => {
+                levels[level].selections += 1;
+            }
+            b'[' | b'(' | b'{' => {
+                if byte == b'[' && operand_end(previous) {
+                    levels[level].selections += 1;
+                }
+                levels.push(Chains::default());
+            }
+            b']' | b')' | b'}' if levels.len() > 1 => {
+                levels.pop();
+            }
+            b'+' | b'-' | b'*' | b'/' | b'%' if operand_end(previous) => {
+                levels[level].selections = 0;
+                levels[level].operations += 1;
+            }
+            // `.?f` and `[?i]` are selections, not conditionals.
+            b'?' if matches!(previous, b'.' | b'[' | b'{' | b',') => {}
+            b'=' | b'!' | b'<' | b'>' | b'&' | b'|' | b'?' | b':' | b',' => {
+                levels[level] = Chains::default();
+            }
+            _ => {}
+        }
+        if !byte.is_ascii_whitespace() {
+            previous = byte;
+        }
+        deepest.selections = deepest
+            .selections
+            .max(levels.iter().map(|l| l.selections).sum());
+        deepest.operations = deepest
+            .operations
+            .max(levels.iter().map(|l| l.operations).sum());
         i += 1;
     }
     deepest
@@ -623,6 +706,57 @@ mod tests {
         assert_eq!(nesting(&format!("[{}]", "x ? 1 : 2, ".repeat(100))), 2);
         // Side by side is not deeper.
         assert_eq!(nesting(&"f(1) + ".repeat(200)), 1);
+    }
+
+    /// Chains of selections, indexes, method calls and arithmetic are read up to the depth
+    /// Kubernetes reads (250 links), counted as its parser nests them; longer ones are refused
+    /// before parsing (8,000 selections overflowed the stack). At the limit, an expression
+    /// compiles and evaluates on a thread of the default 2 MiB stack that evaluations run on.
+    #[test]
+    fn chains_past_kubernetes_recursion_limit_are_refused_before_parsing() {
+        let selections = |n: usize| format!("object{}", ".b".repeat(n));
+        let sum = |n: usize| format!("1{}", " + 1".repeat(n));
+        assert_eq!(chains(&selections(3)).selections, 3);
+        assert_eq!(chains("a.f(b.g.h)").selections, 3);
+        assert_eq!(chains("a.f(b.g, c.h)").selections, 2);
+        assert_eq!(chains("a[0].b[?1].?c").selections, 4);
+        assert_eq!(chains("a.b + c.d == e.f.g.h").selections, 3);
+        assert_eq!(chains("1.5 + 2.5 * 3").operations, 2);
+        assert_eq!(chains("-1 + -2").operations, 1);
+        assert_eq!(chains("(1 + (2 + 3)) - 4").operations, 2);
+        assert_eq!(chains("1 + 2 == 3 + 4 && 5 + 6 > 7").operations, 1);
+        assert_eq!(chains("'a.b.c + d' + \"e[0]\"").selections, 0);
+        assert_eq!(chains("'a.b.c + d' + \"e[0]\"").operations, 1);
+        for text in [selections(251), sum(251), selections(100_000), sum(100_000)] {
+            let error = Expression::compile(&text).unwrap_err();
+            assert!(error.contains("recursion limit exceeded: 250"), "{error}");
+        }
+        // Unoptimised, the parser's and evaluator's frames are several times larger.
+        let stack = if cfg!(debug_assertions) {
+            16 << 20
+        } else {
+            2 << 20
+        };
+        let at_limit = std::thread::Builder::new()
+            .stack_size(stack)
+            .spawn(move || {
+                let mut context = Context::default().with_all();
+                register(&mut context);
+                let deep = format!("{}1{}", "(".repeat(80), ")".repeat(80));
+                let texts = [
+                    format!("{} == 250", sum(249)),
+                    format!("[{}][0] == 1", "1, ".repeat(200)),
+                    format!("[{}] == [1]", deep),
+                    format!("has(object{}) || true", ".b".repeat(240)),
+                ];
+                texts.iter().all(|text| {
+                    let compiled = Expression::compile(text).unwrap();
+                    compiled.execute(&context) == Ok(Cel::Bool(true))
+                })
+            })
+            .unwrap()
+            .join();
+        assert_eq!(at_limit.ok(), Some(true));
     }
 
     /// What would panic the `cel` crate is refused when compiled, with the reason.
