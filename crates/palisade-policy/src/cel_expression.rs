@@ -748,6 +748,9 @@ mod tests {
                     format!("[{}][0] == 1", "1, ".repeat(200)),
                     format!("[{}] == [1]", deep),
                     format!("has(object{}) || true", ".b".repeat(240)),
+                    (0..85).fold("true".to_string(), |inner, i| {
+                        format!("[{i}].all(x{i}, {inner})")
+                    }),
                 ];
                 texts.iter().all(|text| {
                     let compiled = Expression::compile(text).unwrap();
