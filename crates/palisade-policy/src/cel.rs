@@ -521,11 +521,75 @@ mod tests {
         assert!(failed.contains("matchCondition c1"), "{failed}");
     }
 
+    /// Expressions that would make a value of any size, or panicked, are evaluation errors
+    /// (which `failurePolicy` decides), reached in bounded time and memory: a huge range, a
+    /// doubling through variables by `+`, `strings.quote`, `replace` or `join`, a format
+    /// precision Rust cannot format, and iterations past the cost budget.
+    #[test]
+    fn expressions_that_would_make_huge_values_fail_within_bounds() {
+        let doubling = |step: &str| {
+            let mut variables = vec![json!({"name": "v0", "expression": "'\\\\\\\\'"})];
+            for i in 1..=40 {
+                let previous = format!("variables.v{}", i - 1);
+                variables.push(
+                    json!({"name": format!("v{i}"), "expression": step.replace("V", &previous)}),
+                );
+            }
+            json!({"variables": variables, "validations": [{"expression": "size(variables.v40) > 0"}]})
+        };
+        let single = |expression: &str| json!({"validations": [{"expression": expression}]});
+        // A variable that cannot be computed is left out (Kubernetes computes variables
+        // where they are used), so the doubling ones fail where `v40` is read.
+        let (exceeded, unread) = ("cost limit exceeded", "v40");
+        for (what, source, says) in [
+            (
+                "range",
+                single("lists.range(2000000000).size() > 0"),
+                exceeded,
+            ),
+            ("plus", doubling("V + V"), unread),
+            ("quote", doubling("strings.quote(V)"), unread),
+            ("replace", doubling("V.replace('', V)"), unread),
+            ("join", doubling("[V, V].join(V)"), unread),
+            ("format", single("'%.70000f'.format([1.0]) != ''"), exceeded),
+            (
+                "loops",
+                single("lists.range(5000).all(i, lists.range(5000).all(j, i + j >= 0))"),
+                "limit",
+            ),
+        ] {
+            let template = CelTemplate::compile(what, &source).unwrap();
+            let started = std::time::Instant::now();
+            let outcome =
+                template.vap_evaluate(&json!({"object": {}}), &Value::Null, &Value::Null, None);
+            let error = outcome.map(|_| ()).expect_err(what).to_string();
+            assert!(error.contains(says), "{what}: {error}");
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "{what}"
+            );
+        }
+        // What stays within bounds gives its answer.
+        for expression in [
+            "'abc'.replace('b', 'x') == 'axc' && ['a', 'b'].join('-') == 'a-b'",
+            "strings.quote('a') == '\"a\"' && lists.range(3) == [0, 1, 2]",
+            "'%.2f'.format([1.5]) == '1.50' && 'a' + 'b' == 'ab' && [1] + [2] == [1, 2]",
+            "1 + 2 == 3 && duration('1s') + duration('1s') == duration('2s')",
+            "[1, 2, 3].map(x, x * 2) == [2, 4, 6] && [1, 2, 3].filter(x, x > 1).size() == 2",
+        ] {
+            let template = CelTemplate::compile("within", &single(expression)).unwrap();
+            let outcome = template
+                .vap_evaluate(&json!({"object": {}}), &Value::Null, &Value::Null, None)
+                .unwrap();
+            assert!(outcome.violations.is_empty(), "{expression}");
+        }
+    }
+
     /// An expression Kubernetes refuses for its depth is refused when compiled, and the
     /// diagnostic quotes the start of it, not all of it.
     #[test]
     fn an_expression_too_deep_is_refused_and_quoted_short() {
-        let expression = format!("object{} == 1", ".b".repeat(100_000));
+        let expression = format!("object{} == 1", ".b".repeat(40_000));
         let error = CelTemplate::compile(
             "deep",
             &json!({"validations": [{"expression": expression}]}),
@@ -539,7 +603,7 @@ mod tests {
             &error[..300]
         );
         assert!(
-            error.contains("... (200011 characters)"),
+            error.contains("... (80011 characters)"),
             "{}",
             &error[..300]
         );

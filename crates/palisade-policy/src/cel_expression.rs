@@ -47,6 +47,12 @@ impl Expression {
     /// optional syntax (`a.?b`, `a[?0]`, `{?'k': v}`) is read, as Kubernetes' CEL
     /// environment reads it for admission policies.
     pub fn compile(text: &str) -> Result<Expression, String> {
+        let size = text.chars().count();
+        if size > MAX_CODE_POINTS {
+            return Err(format!(
+                "expression code point size exceeds limit: size: {size}, limit {MAX_CODE_POINTS}"
+            ));
+        }
         let depth = nesting(text);
         if depth > MAX_NESTING {
             return Err(format!(
@@ -119,6 +125,10 @@ fn nesting(text: &str) -> usize {
     }
     deepest
 }
+
+/// The longest expression read, in characters: the limit of Kubernetes' CEL parser
+/// (cel-go's `ParserExpressionSizeLimit`), whose words its refusal uses.
+const MAX_CODE_POINTS: usize = 100_000;
 
 /// The longest chains of selections and of arithmetic operations an expression may nest, as
 /// Kubernetes' CEL parser (cel-go) limits them: it refuses an expression whose parse nests
@@ -223,6 +233,7 @@ fn string_end(bytes: &[u8], start: usize, raw: bool) -> usize {
 /// Adds the clock check and the optional selections the compiled expressions call to
 /// `context`.
 pub fn register(context: &mut Context) {
+    crate::cel_bounds::register(context);
     context.add_function(TICK, tick);
     context.add_function("type", type_of);
     context.add_function(TYPE_NAMED, type_named);
@@ -479,12 +490,15 @@ fn tick(Arguments(args): Arguments) -> Result<Cel, ExecutionError> {
         EXPIRED.with(|e| e.set(true));
         return Err(ExecutionError::function_error(TICK, "time limit exceeded"));
     }
+    crate::cel_bounds::spend(1)?;
     Ok(args.first().cloned().unwrap_or(Cel::Bool(true)))
 }
 
 /// The time limit of one evaluation on this thread, lifted when dropped.
 pub struct TimeLimit {
     previous: Option<Instant>,
+    /// The evaluation's cost budget, spent by its iterations and ranges.
+    _budget: crate::cel_bounds::Budget,
 }
 
 impl TimeLimit {
@@ -495,6 +509,7 @@ impl TimeLimit {
         EXPIRED.with(|e| e.set(false));
         TimeLimit {
             previous: DEADLINE.with(|d| d.replace(Some(deadline))),
+            _budget: crate::cel_bounds::Budget::start(),
         }
     }
 
@@ -542,7 +557,9 @@ fn guard_in(node: &mut IdedExpr, bound: &mut Vec<String>) -> Result<(), String> 
                     _ => {}
                 }
             }
-            call.args.iter_mut().try_for_each(|a| guard_in(a, bound))
+            call.args.iter_mut().try_for_each(|a| guard_in(a, bound))?;
+            bound_call(call);
+            Ok(())
         }
         Expr::List(list) => list
             .elements
@@ -585,6 +602,46 @@ fn guard_in(node: &mut IdedExpr, bound: &mut Vec<String>) -> Result<(), String> 
         }
     }
 }
+
+/// Compiles a call that may make a value of any size to its bounded form
+/// ([`crate::cel_bounds`]): `_+_` (but not a comprehension's own accumulation, bounded by
+/// its iterations), `replace`, `join`, `strings.quote` and `lists.range`; a `format` string
+/// is checked before it is read.
+fn bound_call(call: &mut CallExpr) {
+    // `strings.quote(x)` is parsed as the method `quote` of the identifier `strings`.
+    let qualified = match call.target.as_deref().map(|t| &t.expr) {
+        Some(Expr::Ident(prefix)) => Some(format!("{prefix}.{}", call.func_name)),
+        _ => None,
+    };
+    let accumulation = call.func_name == operators::ADD
+        && matches!(call.args.first().map(|a| &a.expr), Some(Expr::Ident(name)) if name == ACCUMULATOR);
+    for (name, bounded) in crate::cel_bounds::BOUNDED {
+        if qualified.as_deref() == Some(*name) {
+            call.target = None;
+            call.func_name = (*bounded).into();
+            return;
+        }
+        if call.func_name == *name && !name.contains('.') && !accumulation {
+            call.func_name = (*bounded).into();
+            return;
+        }
+    }
+    if call.func_name == "format"
+        && let Some(target) = call.target.take()
+    {
+        call.target = Some(Box::new(IdedExpr {
+            id: target.id,
+            expr: Expr::Call(CallExpr {
+                func_name: crate::cel_bounds::FORMAT_STRING.into(),
+                target: None,
+                args: vec![*target],
+            }),
+        }));
+    }
+}
+
+/// The variable the `cel` crate's macros accumulate their result in.
+const ACCUMULATOR: &str = "@result";
 
 #[cfg(test)]
 mod tests {
@@ -727,10 +784,16 @@ mod tests {
         assert_eq!(chains("1 + 2 == 3 + 4 && 5 + 6 > 7").operations, 1);
         assert_eq!(chains("'a.b.c + d' + \"e[0]\"").selections, 0);
         assert_eq!(chains("'a.b.c + d' + \"e[0]\"").operations, 1);
-        for text in [selections(251), sum(251), selections(100_000), sum(100_000)] {
+        for text in [selections(251), sum(251), selections(40_000), sum(20_000)] {
             let error = Expression::compile(&text).unwrap_err();
             assert!(error.contains("recursion limit exceeded: 250"), "{error}");
         }
+        // Longer than Kubernetes reads at all.
+        let error = Expression::compile(&format!("'{}' == ''", "x".repeat(100_000))).unwrap_err();
+        assert!(
+            error.contains("code point size exceeds limit: size: 100008, limit 100000"),
+            "{error}"
+        );
         // Unoptimised, the parser's and evaluator's frames are several times larger.
         let stack = if cfg!(debug_assertions) {
             16 << 20

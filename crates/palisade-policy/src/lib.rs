@@ -10,6 +10,7 @@
 
 pub mod authorizer;
 pub mod cel;
+mod cel_bounds;
 mod cel_expression;
 pub mod engine;
 pub mod expansion;
