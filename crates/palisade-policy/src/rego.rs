@@ -166,12 +166,19 @@ impl std::fmt::Debug for RegoTemplate {
 fn modules(template: &Template) -> Result<Vec<String>, String> {
     std::iter::once(&template.rego)
         .chain(&template.libs)
-        .map(|source| match crate::rego_rewrite::read(source) {
-            (depth, _) if depth > MAX_BRACKET_DEPTH => Err(format!(
-                "brackets (`[`, `{{`) nest {depth} deep; at most {MAX_BRACKET_DEPTH} are read, as \
-                 regorus' parser takes time exponential in the depth"
-            )),
-            (_, rewritten) => Ok(rewritten.unwrap_or_else(|| source.clone())),
+        .map(|source| {
+            let read = crate::rego_rewrite::read(source);
+            if read.depth > MAX_BRACKET_DEPTH {
+                return Err(format!(
+                    "brackets (`[`, `{{`) nest {} deep; at most {MAX_BRACKET_DEPTH} are read, as \
+                     regorus' parser takes time exponential in the depth",
+                    read.depth
+                ));
+            }
+            if let Some(problem) = read.crashing_format {
+                return Err(problem);
+            }
+            Ok(read.rewritten.unwrap_or_else(|| source.clone()))
         })
         .collect()
 }

@@ -16,7 +16,9 @@ fn corpus() -> PathBuf {
 
 /// A module as Palisade compiles it.
 fn prepared(source: String) -> String {
-    crate::rego_rewrite::read(&source).1.unwrap_or(source)
+    crate::rego_rewrite::read(&source)
+        .rewritten
+        .unwrap_or(source)
 }
 
 /// The names of the `test_*` rules a test module defines.

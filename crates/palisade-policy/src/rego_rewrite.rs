@@ -104,14 +104,82 @@ struct Tok {
 
 /// A module as regorus is to be given it, from one reading of its tokens: the deepest its
 /// brackets nest ([`bracket_depth`]) and its text rewritten ([`rewritten`]).
-pub(crate) fn read(source: &str) -> (usize, Option<String>) {
+pub(crate) fn read(source: &str) -> Read {
     match tokens(source) {
-        Some(tokens) => (
-            bracket_depth(source, Some(&tokens)),
-            rewrite(source, tokens),
-        ),
-        None => (bracket_depth(source, None), None),
+        Some(tokens) => Read {
+            depth: bracket_depth(source, Some(&tokens)),
+            crashing_format: crashing_format(source, &tokens),
+            rewritten: rewrite(source, tokens),
+        },
+        None => Read {
+            depth: bracket_depth(source, None),
+            crashing_format: None,
+            rewritten: None,
+        },
     }
+}
+
+/// What [`read`] finds of a module.
+pub(crate) struct Read {
+    /// How deep its brackets nest ([`bracket_depth`]).
+    pub depth: usize,
+    /// A `sprintf` format written out that regorus cannot format without crashing
+    /// ([`crashing_format`]), and why.
+    pub crashing_format: Option<String>,
+    /// The module rewritten, when something needs it.
+    pub rewritten: Option<String>,
+}
+
+/// The widest width or precision regorus' `sprintf` formats: past it, Rust's formatting
+/// panics (or regorus' own padding asks for gigabytes: its number wraps past `u32::MAX`).
+const MAX_FORMAT_WIDTH: u128 = u16::MAX as u128;
+
+/// Why a `sprintf` whose format is written out would crash regorus, for the first such
+/// call: regorus reads a width or precision as the characters after `%` that Unicode calls
+/// numeric, and panics on one that is not an ASCII digit (`%٣d`); a width or precision past
+/// [`MAX_FORMAT_WIDTH`] panics or exhausts memory. OPA (Go) formats both. Formats computed
+/// at evaluation are not seen.
+fn crashing_format(source: &str, tokens: &[Tok]) -> Option<String> {
+    let word = |i: usize| tokens.get(i).map_or("", |t| text(source, t));
+    (0..tokens.len()).find_map(|i| {
+        let format = tokens.get(i + 2)?;
+        if word(i) != "sprintf"
+            || word(i + 1) != "("
+            || !matches!(format.kind, TokenKind::String | TokenKind::RawString)
+        {
+            return None;
+        }
+        let mut chars = text(source, format).chars().peekable();
+        while let Some(c) = chars.next() {
+            if c != '%' {
+                continue;
+            }
+            match chars.next() {
+                Some(first) if first == '.' || first.is_numeric() => {
+                    let mut written = String::from(first);
+                    while let Some(digit) = chars.next_if(|c| c.is_numeric()) {
+                        written.push(digit);
+                    }
+                    let number = written.trim_start_matches('.');
+                    if let Some(odd) = number.chars().find(|c| !c.is_ascii_digit()) {
+                        return Some(format!(
+                            "sprintf format `%{written}`: `{odd}` is not an ASCII digit, which regorus cannot read"
+                        ));
+                    }
+                    let value = number.bytes().fold(0u128, |n, d| {
+                        n.saturating_mul(10).saturating_add(u128::from(d - b'0'))
+                    });
+                    if value > MAX_FORMAT_WIDTH {
+                        return Some(format!(
+                            "sprintf format `%{written}`: a width or precision of {value} is more than regorus formats ({MAX_FORMAT_WIDTH})"
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    })
 }
 
 /// `source` rewritten as the module comment says; `None` when nothing needs it (or the
@@ -981,6 +1049,42 @@ mod tests {
             "package t\np := 1 { input.a } { input.b }\n",
             "package t\nf(x) = {\"a\": x} {\n  x > 1\n}\nviolation[m] { m = f(input.x) }\n",
         ]);
+    }
+
+    /// A `sprintf` format regorus would crash on is found when the module is read: a width
+    /// or precision past what it formats, or a numeral that is not an ASCII digit. Evaluated
+    /// as written, each panicked (or asked for gigabytes) in the process.
+    #[test]
+    fn formats_that_crash_regorus_are_found_when_read() {
+        let found = |format: &str| {
+            read(&format!("package t\np := sprintf(\"{format}\", [1])\n")).crashing_format
+        };
+        for fine in [
+            "%v",
+            "%d %s",
+            "%05d",
+            "%.2f",
+            "%65535d",
+            "100%% sure",
+            "%-5d",
+        ] {
+            assert_eq!(found(fine), None, "{fine}");
+        }
+        for crashing in [
+            "%65536d",
+            "%.70000f",
+            "%0999999999d",
+            "%99999999999999999999999d",
+            "%\u{0663}d",
+        ] {
+            assert!(found(crashing).is_some(), "{crashing}");
+        }
+        assert!(found("%٣d").unwrap().contains("not an ASCII digit"));
+        // A format computed at evaluation is not read.
+        assert_eq!(
+            read("package t\np := sprintf(input.f, [1])\n").crashing_format,
+            None
+        );
     }
 
     #[test]
