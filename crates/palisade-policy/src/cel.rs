@@ -204,6 +204,18 @@ fn cel_map(entries: &[(String, Cel)]) -> Cel {
 impl CelTemplate {
     /// Compiles a template's `K8sNativeValidation` source.
     pub fn compile(template: &str, source: &Value) -> Result<CelTemplate, PolicyError> {
+        let failed = |message| PolicyError::Cel {
+            template: template.to_string(),
+            message,
+        };
+        crate::contained(
+            "the CEL evaluator",
+            || Self::compile_uncontained(template, source),
+            failed,
+        )
+    }
+
+    fn compile_uncontained(template: &str, source: &Value) -> Result<CelTemplate, PolicyError> {
         let error = |message: String| PolicyError::Cel {
             template: template.to_string(),
             message,
@@ -352,7 +364,15 @@ impl CelTemplate {
         authorizer: Option<crate::authorizer::Authorizer>,
     ) -> Result<CelOutcome, PolicyError> {
         let limit = TimeLimit::start();
-        let outcome = self.evaluate_unlimited(review, params, namespace, variables, authorizer);
+        let failed = |message| PolicyError::Cel {
+            template: self.name.clone(),
+            message,
+        };
+        let outcome = crate::contained(
+            "the CEL evaluator",
+            || self.evaluate_unlimited(review, params, namespace, variables, authorizer),
+            failed,
+        );
         if limit.expired() {
             return Err(PolicyError::Cel {
                 template: self.name.clone(),

@@ -29,6 +29,28 @@ pub mod vap;
 pub use gatekeeper::{Constraint, Enforcement, EnforcementPoint, Match, PolicyError, Template};
 pub use rego::{RegoTemplate, Violation};
 
+/// `run`, with a panic in it (a bug in regorus, the `cel` crate or kube-cel, which a policy or
+/// an object may reach) made the error `failed` builds, naming the engine and the panic's
+/// message: the object is then not assessed by that policy, or the policy not used, as for
+/// any policy error, and the scan or the webhook goes on. Each panic found is also fixed where
+/// it starts (`cel_bounds`, `rego_rewrite`); this is for those not found yet.
+pub(crate) fn contained<T>(
+    engine: &str,
+    run: impl FnOnce() -> Result<T, PolicyError>,
+    failed: impl FnOnce(String) -> PolicyError,
+) -> Result<T, PolicyError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(failed(format!(
+            "{engine} failed on it (a bug in {engine}, contained): {message}"
+        )))
+    })
+}
+
 /// The files under `paths` whose names `keep` accepts, sorted; a path that is a file is taken
 /// as it is; hidden files and directories are skipped.
 pub(crate) fn files_under(

@@ -231,6 +231,14 @@ fn prepared(mut engine: regorus::Engine) -> regorus::Engine {
 
 impl RegoTemplate {
     pub fn compile(template: &Template) -> Result<RegoTemplate, PolicyError> {
+        let failed = |message| PolicyError::Rego {
+            template: template.name.clone(),
+            message,
+        };
+        crate::contained("regorus", || Self::compile_uncontained(template), failed)
+    }
+
+    fn compile_uncontained(template: &Template) -> Result<RegoTemplate, PolicyError> {
         let modules = modules(template).map_err(|message| PolicyError::Rego {
             template: template.name.clone(),
             message,
@@ -293,6 +301,23 @@ impl RegoTemplate {
     /// [`RegoTemplate::violations`] for a review and parameters already in regorus' form (a
     /// review judged by many constraints is converted once).
     pub fn violations_of(
+        &self,
+        review: regorus::Value,
+        parameters: regorus::Value,
+        inventory: &Value,
+    ) -> Result<Vec<Violation>, PolicyError> {
+        let failed = |message| PolicyError::Rego {
+            template: self.name.clone(),
+            message,
+        };
+        crate::contained(
+            "regorus",
+            || self.violations_uncontained(review, parameters, inventory),
+            failed,
+        )
+    }
+
+    fn violations_uncontained(
         &self,
         review: regorus::Value,
         parameters: regorus::Value,
