@@ -844,6 +844,49 @@ fn kustomizations_inflate_local_helm_charts_and_never_fetch_one() {
     assert_eq!(written.len(), 1, "the scan wrote into the directory");
 }
 
+/// A kustomization that reads resources from the network (a URL, a Git repository, in it or
+/// in a base it includes) is not rendered: Kustomize would fetch them, and a scan of a pull
+/// request could so be pointed at an internal address. A listener on loopback, named as a
+/// remote resource, is never reached; the diagnostic names what was not fetched and how to
+/// scan it. (Checked before Kustomize runs, so it holds without `kubectl` too.)
+#[test]
+fn kustomizations_that_read_from_the_network_are_not_rendered() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/creds", listener.local_addr().unwrap());
+    let dir = scratch("kustomize-remote");
+    let write = |path: &str, text: &str| write_file(&dir, path, text);
+    write("base/kustomization.yaml", &format!("resources:\n- {url}\n"));
+    write("overlay/kustomization.yaml", "resources:\n- ../base\n");
+    write(
+        "git/kustomization.yaml",
+        "resources:\n- github.com/kubernetes-sigs/kustomize//examples/multibases?ref=v3.3.1\n",
+    );
+    for (target, named) in [
+        ("overlay", url.as_str()),
+        ("git", "github.com/kubernetes-sigs"),
+    ] {
+        let out = bin()
+            .args(["scan", "-o", "json"])
+            .arg(dir.join(target))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{target}");
+        let report = json(&out);
+        let message = report["diagnostics"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("not rendered")
+                && message.contains(named)
+                && message.contains("palisade scan -"),
+            "{message}"
+        );
+    }
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "the scan reached the address a kustomization named"
+    );
+}
+
 /// Without `helm` on PATH the chart is not scanned, and the diagnostic says how to render it.
 #[test]
 fn helm_charts_without_helm_get_a_clear_diagnostic() {

@@ -57,6 +57,69 @@ pub(super) fn inflated_charts(dir: &Path, options: &LoadOptions) -> (usize, usiz
     (local, remote)
 }
 
+/// The fields of a kustomization that name files or directories to read, which Kustomize
+/// also reads from a URL or a Git repository.
+const REFERENCE_FIELDS: &[&str] = &[
+    "resources",
+    "bases",
+    "components",
+    "generators",
+    "transformers",
+    "validators",
+    "crds",
+    "configurations",
+];
+
+/// What the kustomization in `dir`, or one it includes, reads from the network: entries of
+/// [`REFERENCE_FIELDS`] and `openapi.path` that are URLs (`https://...`, `git@...`) or
+/// repository references (`github.com/org/repo//dir?ref=v1`), as written. Kustomize fetches
+/// them when it renders; a scan does not reach the network (a pull request could point the
+/// CI runner at an internal address, such as a cloud metadata endpoint).
+pub(super) fn remote_references(dir: &Path, options: &LoadOptions) -> Vec<String> {
+    let mut dirs = vec![dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())];
+    super::discover::included(dir, options, &mut dirs, 0);
+    let mut out = Vec::new();
+    for dir in &dirs {
+        let Some(kustomization) =
+            kustomization_file(dir).and_then(|file| first_document(&file, &options.limits))
+        else {
+            continue;
+        };
+        let openapi = kustomization.get("openapi").and_then(|o| o.get("path"));
+        let entries = REFERENCE_FIELDS
+            .iter()
+            .flat_map(|field| items(&kustomization, field))
+            .chain(openapi);
+        for entry in entries.filter_map(Value::as_str) {
+            if is_remote(dir, entry) && !out.iter().any(|seen| seen == entry) {
+                out.push(entry.to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Whether Kustomize would fetch `entry` (of the kustomization in `dir`): a URL other than
+/// `file://`, an scp-style Git address, or, when nothing of that name is in `dir`, a path
+/// that starts with a host name (`github.com/...`) or names a Git reference or subdirectory
+/// (`?ref=`, `//`).
+fn is_remote(dir: &Path, entry: &str) -> bool {
+    let entry = entry.trim();
+    if let Some((scheme, _)) = entry.split_once("://") {
+        return !scheme.eq_ignore_ascii_case("file");
+    }
+    if entry.starts_with("git@") || entry.starts_with("ssh:") {
+        return true;
+    }
+    if dir.join(entry).exists() {
+        return false;
+    }
+    let host = entry.split('/').next().unwrap_or("");
+    (entry.contains('/') && host.contains('.') && !host.starts_with('.'))
+        || entry.contains("?ref=")
+        || entry.contains("//")
+}
+
 /// Whether a kustomization that inflates `charts` ([`inflated_charts`]: local, remote) is
 /// rendered with `--enable-helm`: it inflates Helm charts, all of them local. A chart from a
 /// repository is not fetched: Kustomize would pull it over the network into the user's
@@ -248,7 +311,7 @@ fn stderr_summary(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::stderr_summary;
+    use super::{is_remote, stderr_summary};
 
     #[test]
     fn kubectl_errors_are_summarised_by_what_they_say() {
@@ -263,5 +326,34 @@ mod tests {
         );
         assert_eq!(stderr_summary("\n \n"), "no message");
         assert!(stderr_summary(&"x".repeat(5000)).chars().count() <= 400);
+    }
+
+    /// What Kustomize would fetch is told from what it reads on disk.
+    #[test]
+    fn remote_entries_are_told_from_local_ones() {
+        let dir = std::env::temp_dir().join(format!("palisade-remote-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("base.d")).unwrap();
+        for remote in [
+            "https://example.com/deploy.yaml",
+            "http://169.254.169.254/latest/meta-data/",
+            "git@github.com:org/repo.git",
+            "ssh://git@example.com/org/repo",
+            "github.com/org/repo//deploy?ref=v1",
+            "gitlab.com/org/repo/deploy",
+            "example.com/org/repo",
+            "deploy?ref=main",
+        ] {
+            assert!(is_remote(&dir, remote), "{remote}");
+        }
+        for local in [
+            "deployment.yaml",
+            "../base",
+            "base.d",
+            "file:///tmp/repo",
+            "./x.yaml",
+        ] {
+            assert!(!is_remote(&dir, local), "{local}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

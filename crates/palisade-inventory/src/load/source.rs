@@ -159,6 +159,10 @@ pub struct KustomizeSource(pub PathBuf);
 
 impl ObjectSource for KustomizeSource {
     fn read(self: Box<Self>, reading: &Reading<'_>) -> SourceRead {
+        let remote = super::render::remote_references(&self.0, reading.options);
+        if !remote.is_empty() {
+            return not_fetched(&self.0, &remote);
+        }
         let inflated = inflated_charts(&self.0, reading.options);
         let charts = inflates_local_charts(inflated, reading.options);
         let commands = kustomize_commands(&self.0, charts);
@@ -179,6 +183,33 @@ impl ObjectSource for KustomizeSource {
         }
         super::origin::attach(&self.0, charts, &mut read, reading);
         read
+    }
+}
+
+/// A kustomization that reads `remote` resources, not rendered: an error diagnostic naming
+/// them (the run is incomplete), with the way to scan it.
+fn not_fetched(dir: &Path, remote: &[String]) -> SourceRead {
+    let shown: Vec<&str> = remote.iter().take(3).map(String::as_str).collect();
+    let more = match remote.len().saturating_sub(shown.len()) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    SourceRead {
+        diagnostics: vec![
+            Diagnostic::new(
+                DiagnosticLevel::Error,
+                "not-rendered",
+                format!(
+                    "Kustomization not rendered: it reads {}{more} from the network, which \
+                     Kustomize would fetch and a scan does not. Render it where fetching is \
+                     intended and pipe it in: `kubectl kustomize {} | palisade scan -`",
+                    shown.join(", "),
+                    display(dir)
+                ),
+            )
+            .in_file(display(dir)),
+        ],
+        ..SourceRead::default()
     }
 }
 
