@@ -627,6 +627,31 @@ mod builtins {
         }
     }
 
+    /// A panic of regorus while it evaluates (a `sprintf` format computed from the object,
+    /// with a numeral its reading of widths cannot take) is contained: the evaluation fails,
+    /// naming it, and the process goes on.
+    #[test]
+    fn a_panic_of_regorus_is_contained() {
+        let compiled = RegoTemplate::compile(&template(
+            "package k8scalls\nviolation[{\"msg\": m}] {\n  m := sprintf(input.review.object.metadata.annotations.f, [1])\n}\n",
+        ))
+        .unwrap();
+        let review = |format: &str| json!({"object": {"metadata": {"name": "x", "annotations": {"f": format}}}});
+        let none = json!({});
+        assert_eq!(
+            compiled
+                .violations(&review("%d"), &none, &none)
+                .unwrap()
+                .len(),
+            1
+        );
+        let error = compiled
+            .violations(&review("%\u{663}d"), &none, &none)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("regorus failed on it"), "{error}");
+    }
+
     /// Gatekeeper refuses `http.send`; regorus' stand-in answers "undefined", which would
     /// make every object pass. Without it the call is an error, so the object is not assessed.
     #[test]
