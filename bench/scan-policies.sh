@@ -4,7 +4,8 @@
 # the same run; prints both times, the policies' share and the cost per policy evaluation. Not
 # a test: machines are noisy, so it reports the best of N runs and judges nothing.
 # A binding's evaluation once searched the whole inventory for the object's Namespace (4.5 s
-# here, against 0.66 s without the policies); looked up by kind, 1.2 s.
+# here, against 0.66 s without the policies); looked up by kind, 1.2 s; with the request
+# converted once for all the policies judging it, 1.0 s (35 us a policy evaluation).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus="${1:-../shared/corpora/real-manifests}"

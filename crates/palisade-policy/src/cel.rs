@@ -159,6 +159,33 @@ fn request_variable(review: &Value) -> Cel {
     Cel::Map(CelMap { map: Arc::new(map) })
 }
 
+/// A request as a policy's CEL variables read it (`object`, `oldObject`, `request`),
+/// converted once for every policy that judges it.
+#[derive(Debug, Clone)]
+pub struct CelRequest {
+    review: Value,
+    object: Cel,
+    old_object: Cel,
+    request: Cel,
+}
+
+impl CelRequest {
+    /// `review`: the admission request (an `AdmissionRequest`, with `object` and `oldObject`).
+    pub fn new(review: Value) -> CelRequest {
+        CelRequest {
+            object: review.get("object").map_or(Cel::Null, to_cel),
+            old_object: review.get("oldObject").map_or(Cel::Null, to_cel),
+            request: request_variable(&review),
+            review,
+        }
+    }
+
+    /// The admission request as given.
+    pub fn review(&self) -> &Value {
+        &self.review
+    }
+}
+
 thread_local! {
     /// The functions a policy may call, made once per thread: making them costs about ten
     /// microseconds, which every evaluation of every policy paid.
@@ -329,7 +356,7 @@ impl CelTemplate {
         let any = if object.is_null() { &old } else { &object };
         Ok(self
             .evaluate(
-                review,
+                &CelRequest::new(review.clone()),
                 &serde_json::json!({"spec": {"parameters": parameters}}),
                 &Value::Null,
                 vec![
@@ -351,13 +378,26 @@ impl CelTemplate {
         namespace: &Value,
         authorizer: Option<crate::authorizer::Authorizer>,
     ) -> Result<CelOutcome, PolicyError> {
-        self.evaluate(review, params, namespace, Vec::new(), authorizer)
+        let request = CelRequest::new(review.clone());
+        self.vap_evaluate_request(&request, params, namespace, authorizer)
+    }
+
+    /// [`CelTemplate::vap_evaluate`] for a request already converted (one judged by many
+    /// policies is converted once).
+    pub fn vap_evaluate_request(
+        &self,
+        request: &CelRequest,
+        params: &Value,
+        namespace: &Value,
+        authorizer: Option<crate::authorizer::Authorizer>,
+    ) -> Result<CelOutcome, PolicyError> {
+        self.evaluate(request, params, namespace, Vec::new(), authorizer)
     }
 
     /// One evaluation, stopped at the time limit (an error, whatever it found before).
     fn evaluate(
         &self,
-        review: &Value,
+        request: &CelRequest,
         params: &Value,
         namespace: &Value,
         variables: Vec<(String, Cel)>,
@@ -370,7 +410,7 @@ impl CelTemplate {
         };
         let outcome = crate::contained(
             "the CEL evaluator",
-            || self.evaluate_unlimited(review, params, namespace, variables, authorizer),
+            || self.evaluate_unlimited(request, params, namespace, variables, authorizer),
             failed,
         );
         if limit.expired() {
@@ -384,7 +424,7 @@ impl CelTemplate {
 
     fn evaluate_unlimited(
         &self,
-        review: &Value,
+        request: &CelRequest,
         params: &Value,
         namespace: &Value,
         variables: Vec<(String, Cel)>,
@@ -396,18 +436,16 @@ impl CelTemplate {
         };
         FUNCTIONS.with(|functions| {
             let mut context = functions.new_inner_scope();
-            let object = review.get("object").map_or(Cel::Null, to_cel);
-            context.add_variable_from_value("object", object);
-            let old = review.get("oldObject").map_or(Cel::Null, to_cel);
-            context.add_variable_from_value("oldObject", old);
-            context.add_variable_from_value("request", request_variable(review));
+            context.add_variable_from_value("object", request.object.clone());
+            context.add_variable_from_value("oldObject", request.old_object.clone());
+            context.add_variable_from_value("request", request.request.clone());
             context.add_variable_from_value("params", to_cel(params));
             context.add_variable_from_value("namespaceObject", to_cel(namespace));
             context.add_variable_from_value("variables", cel_map(&variables));
             if let Some(authorizer) = authorizer {
                 context.add_variable_from_value(
                     "authorizer",
-                    crate::authorizer::variable(authorizer, review),
+                    crate::authorizer::variable(authorizer, &request.review),
                 );
             }
             self.judge(&mut context, variables).map_err(error)

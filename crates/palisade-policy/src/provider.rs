@@ -628,16 +628,20 @@ impl Rule for VapRule {
         } else {
             None
         };
-        let mut review = review_in(cx.object);
-        if target.operation == "DELETE" {
-            // The API server gives a deletion's policies the object as `oldObject` only.
-            if let Some(review) = review.as_object_mut() {
-                review.insert("object".into(), Value::Null);
+        let deleting = target.operation == "DELETE";
+        let request = cx.object_memo(|| {
+            let mut review = review_in(cx.object);
+            if deleting {
+                // The API server gives a deletion's policies the object as `oldObject` only.
+                if let Some(review) = review.as_object_mut() {
+                    review.insert("object".into(), Value::Null);
+                }
             }
-        }
+            crate::cel::CelRequest::new(review)
+        });
         match self
             .binding
-            .evaluate(&self.policy, &review, &target, cx.inventory, rbac.as_ref())
+            .evaluate(&self.policy, &request, &target, cx.inventory, rbac.as_ref())
         {
             Ok(outcome) => {
                 for violation in outcome.violations {

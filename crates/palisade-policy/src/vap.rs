@@ -440,12 +440,12 @@ impl Binding {
     pub fn evaluate(
         &self,
         policy: &Policy,
-        review: &Value,
+        request: &crate::cel::CelRequest,
         target: &Target,
         inventory: &palisade_inventory::Inventory,
         rbac: Option<&Arc<palisade_rbac::Policy>>,
     ) -> Result<CelOutcome, BindingError> {
-        let authorizer = || rbac.and_then(|r| Authorizer::for_review(r.clone(), review));
+        let authorizer = || rbac.and_then(|r| Authorizer::for_review(r.clone(), request.review()));
         if self.applies(policy, target) != Some(true) {
             return Ok(CelOutcome::default());
         }
@@ -463,9 +463,12 @@ impl Binding {
         // with `params` null.
         let (Some((api_version, kind)), Some(param_ref)) = (&policy.param_kind, &self.param_ref)
         else {
-            return Ok(policy
-                .cel
-                .vap_evaluate(review, &Value::Null, &namespace, authorizer())?);
+            return Ok(policy.cel.vap_evaluate_request(
+                request,
+                &Value::Null,
+                &namespace,
+                authorizer(),
+            )?);
         };
         // The objects of the parameter kind, read once: they tell its scope when the
         // built-in API does not, and hold the parameters.
@@ -512,7 +515,7 @@ impl Binding {
         for param in params {
             let each = policy
                 .cel
-                .vap_evaluate(review, param, &namespace, authorizer())?;
+                .vap_evaluate_request(request, param, &namespace, authorizer())?;
             out.violations.extend(each.violations);
             out.annotations.extend(each.annotations);
         }
@@ -664,7 +667,7 @@ mod tests {
         let found = binding
             .evaluate(
                 &policy,
-                &crate::rego::review_of(&deployment),
+                &crate::cel::CelRequest::new(crate::rego::review_of(&deployment)),
                 &target,
                 &loaded.inventory,
                 None,
@@ -675,7 +678,7 @@ mod tests {
         let none = binding
             .evaluate(
                 &policy,
-                &crate::rego::review_of(&deployment),
+                &crate::cel::CelRequest::new(crate::rego::review_of(&deployment)),
                 &target,
                 &palisade_inventory::Inventory::default(),
                 None,
@@ -752,7 +755,7 @@ mod tests {
             binding
                 .evaluate(
                     policy,
-                    &crate::rego::review_of(&object),
+                    &crate::cel::CelRequest::new(crate::rego::review_of(&object)),
                     &target,
                     objects,
                     None,
