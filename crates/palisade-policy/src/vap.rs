@@ -342,6 +342,43 @@ impl ParamRef {
 
 /// Whether objects of `kind` in `api_version` live in namespaces: the built-in API's
 /// answer, else what `of_kind` (the objects of that kind) shows; `None` when neither tells.
+/// The fields of a Namespace's metadata a policy's `namespaceObject` holds.
+const NAMESPACE_METADATA: &[&str] = &[
+    "name",
+    "generateName",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "finalizers",
+];
+
+/// `namespaceObject` as the API server makes it from the Namespace
+/// (`CreateNamespaceObject`): its `spec`, its `status`, and of its metadata only
+/// [`NAMESPACE_METADATA`] (no `managedFields`, `ownerReferences`, `apiVersion` or `kind`).
+fn namespace_object(namespace: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    if let Some(metadata) = namespace.get("metadata").and_then(Value::as_object) {
+        let kept: serde_json::Map<String, Value> = metadata
+            .iter()
+            .filter(|(k, _)| NAMESPACE_METADATA.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        out.insert("metadata".into(), Value::Object(kept));
+    }
+    for field in ["spec", "status"] {
+        if let Some(value) = namespace.get(field) {
+            out.insert(field.into(), value.clone());
+        }
+    }
+    Value::Object(out)
+}
+
 fn param_kind_namespaced(api_version: &str, kind: &str, of_kind: &[&Value]) -> Option<bool> {
     let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
     palisade_k8s::resources::builtin_kind_namespaced(group, kind).or_else(|| {
@@ -458,7 +495,7 @@ impl Binding {
                     .of_kind("", "Namespace")
                     .find(|o| o.id.name.as_deref() == Some(ns))
             })
-            .map_or(Value::Null, |o| o.value.clone());
+            .map_or(Value::Null, |o| namespace_object(&o.value));
         // A policy without `paramKind`, or a binding without `paramRef`, is evaluated once
         // with `params` null.
         let (Some((api_version, kind)), Some(param_ref)) = (&policy.param_kind, &self.param_ref)
@@ -687,6 +724,21 @@ mod tests {
         assert!(
             matches!(&none, BindingError::Configuration(m) if m.contains("no params found")),
             "{none:?}"
+        );
+    }
+
+    /// `namespaceObject` holds what the API server gives a policy of the Namespace: its spec,
+    /// status and metadata, without managed fields, owners or type.
+    #[test]
+    fn the_namespace_object_is_the_api_servers() {
+        let namespace = json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "shop", "labels": {"team": "a"}, "uid": "u",
+                "managedFields": [{"manager": "kubectl"}], "ownerReferences": [{"name": "x"}]},
+            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}});
+        assert_eq!(
+            namespace_object(&namespace),
+            json!({"metadata": {"name": "shop", "labels": {"team": "a"}, "uid": "u"},
+                "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
         );
     }
 
