@@ -21,7 +21,8 @@
 //!   equality** (`not input.x > 1`, a call to OPA): evaluated before the negation in OPA too
 //!   (open-policy-agent/opa#4743). Each is unified with a fresh variable first.
 //! - **OPA's deprecated built-ins** (`re_match`, `net.cidr_overlap`, `any`, `all`,
-//!   `set_diff`, `cast_array`, `cast_set`), which OPA evaluates in v0 modules and regorus does
+//!   `set_diff`, `cast_array`, `cast_set`, `cast_string`, `cast_boolean`, `cast_null`,
+//!   `cast_object`), which OPA evaluates in v0 modules and regorus does
 //!   not know: renamed to their replacements, or written as the expressions they stand for.
 //! - **A function written without body or value** (`accept("RunAsAny", _)`): true for
 //!   those arguments in OPA and in regorus' interpreter, nothing in its virtual machine.
@@ -729,10 +730,8 @@ fn reference_steps(module: &Module<'_>, at: usize) -> Option<(usize, Vec<std::op
 /// OPA's deprecated built-ins, which OPA still evaluates in v0 modules (Gatekeeper's `rego`
 /// field) and regorus does not know: a template calling one works in Gatekeeper and could
 /// not be evaluated here. `re_match` and `net.cidr_overlap` are renamed to the built-ins that
-/// replaced them; `any`, `all`, `set_diff`, `cast_array` and `cast_set` are written as the
+/// replaced them; `any`, `all`, `set_diff` and the `cast_` functions are written as the
 /// expressions they stand for. A module that defines a function of the name keeps its own.
-/// (`cast_string`, `cast_boolean`, `cast_null` and `cast_object` are left: regorus' error
-/// names them.)
 fn deprecated_builtins(module: &Module<'_>) -> Vec<(usize, usize, String)> {
     let defined = functions(module);
     let mut made = 0;
@@ -774,6 +773,10 @@ fn deprecated_call(
                 | "set_diff"
                 | "cast_array"
                 | "cast_set"
+                | "cast_string"
+                | "cast_boolean"
+                | "cast_null"
+                | "cast_object"
         )
     {
         return None;
@@ -798,6 +801,13 @@ fn deprecated_call(
         ("set_diff", [a, b]) => format!("(({a}) - ({b}))"),
         ("cast_array", [x]) => format!("[{v} | {}]", each(x)),
         ("cast_set", [x]) => format!("{{{v} | {}}}", each(x)),
+        // The value when it has the type, else undefined (OPA's error, outside strict mode):
+        // looked up under `true` in a one-key object. (An array indexed past its end would
+        // be undefined in the interpreter but an error on regorus' machine.)
+        ("cast_string" | "cast_boolean" | "cast_null" | "cast_object", [x]) => {
+            let check = name.replace("cast_", "is_");
+            format!("{{true: ({x})}}[{check}(({x}))]")
+        }
         _ => return None,
     };
     *made += 1;
@@ -1352,6 +1362,28 @@ mod tests {
         // A module that defines `any` keeps it.
         let own = "package t\nany(x) { x == \"yes\" }\nviolation[m] { any(input.a); m = 1 }\n";
         assert!(rewritten(own).is_none_or(|m| !m.contains("__palisade_any")));
+    }
+
+    /// `cast_string`, `cast_boolean`, `cast_null` and `cast_object` give their operand when it
+    /// has the type, and nothing (OPA's error, undefined outside strict mode) when it has not.
+    #[test]
+    fn the_deprecated_casts_give_opas_values() {
+        let module = rewritten(
+            "package t\nviolation[{\"msg\": m}] {\n  s := cast_string(input.s)\n  b := cast_boolean(input.b)\n  cast_null(input.n) == null\n  o := cast_object(input.o)\n  m := sprintf(\"%v %v %v\", [s, b, o.k])\n}\n",
+        )
+        .unwrap();
+        let input =
+            |s: serde_json::Value| serde_json::json!({"s": s, "b": true, "n": null, "o": {"k": 1}});
+        assert_eq!(
+            violations(&module, input(serde_json::json!("x"))),
+            serde_json::json!([{"msg": "x true 1"}])
+        );
+        assert_eq!(
+            violations(&module, input(serde_json::json!(1))),
+            serde_json::json!([])
+        );
+        let wrong_object = serde_json::json!({"s": "x", "b": true, "n": null, "o": [1]});
+        assert_eq!(violations(&module, wrong_object), serde_json::json!([]));
     }
 
     #[test]
