@@ -802,8 +802,7 @@ fn deprecated_call(
         ("cast_array", [x]) => format!("[{v} | {}]", each(x)),
         ("cast_set", [x]) => format!("{{{v} | {}}}", each(x)),
         // The value when it has the type, else undefined (OPA's error, outside strict mode):
-        // looked up under `true` in a one-key object. (An array indexed past its end would
-        // be undefined in the interpreter but an error on regorus' machine.)
+        // looked up under `true` in a one-key object.
         ("cast_string" | "cast_boolean" | "cast_null" | "cast_object", [x]) => {
             let check = name.replace("cast_", "is_");
             format!("{{true: ({x})}}[{check}(({x}))]")
