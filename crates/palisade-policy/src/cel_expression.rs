@@ -59,6 +59,12 @@ impl Expression {
                 "the expression nests {depth} levels deep (brackets and conditionals); at most {MAX_NESTING} are read"
             ));
         }
+        let runs = unary_runs(text);
+        if runs > MAX_UNARY_RUNS {
+            return Err(format!(
+                "the expression puts two or more unary operators before a bracket (`--(`, `!!(`) {runs} times; at most {MAX_UNARY_RUNS} are read (the CEL parser takes time exponential in them)"
+            ));
+        }
         let chained = chains(text);
         if chained.selections > MAX_CHAIN || chained.operations > MAX_CHAIN {
             return Err(format!(
@@ -124,6 +130,61 @@ fn nesting(text: &str) -> usize {
         i += 1;
     }
     deepest
+}
+
+/// The most runs of unary operators before a bracket an expression may hold (see
+/// [`unary_runs`]).
+const MAX_UNARY_RUNS: usize = 8;
+
+/// How many times `text` puts two or more unary operators (`-`, `!`, spaces between
+/// allowed) directly before a bracket: `--(x)`, `!!(x)`, `a - -[1][0]`. The `cel` crate's
+/// parser takes time exponential in their number, valid or not: 18 took it half a second, 22
+/// three, and a 219-byte expression the fuzzer made, eight seconds (double negations nobody
+/// writes). Strings are skipped.
+fn unary_runs(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let operand_end =
+        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b')' | b']' | b'}' | b'\'' | b'"');
+    let mut runs = 0;
+    let mut previous = b' ';
+    let mut i = 0;
+    while i < bytes.len() {
+        let byte = bytes[i];
+        match byte {
+            b'\'' | b'"' => {
+                i = string_end(bytes, i, matches!(previous, b'r' | b'R'));
+                previous = byte;
+                i += 1;
+                continue;
+            }
+            // `!` is always unary; `-` after an operand is a subtraction.
+            b'-' | b'!' if byte == b'!' || !operand_end(previous) => {
+                // A run of unary operators: how many, and what follows it.
+                let mut count = 0;
+                let mut j = i;
+                while j < bytes.len()
+                    && matches!(bytes[j], b'-' | b'!' | b' ' | b'\t' | b'\n' | b'\r')
+                {
+                    count += usize::from(matches!(bytes[j], b'-' | b'!'));
+                    j += 1;
+                }
+                // `!=` is a comparison, not a negation.
+                let comparison = bytes.get(j) == Some(&b'=');
+                if count >= 2 && !comparison && matches!(bytes.get(j), Some(b'(' | b'[' | b'{')) {
+                    runs += 1;
+                }
+                previous = bytes[j - 1];
+                i = j;
+                continue;
+            }
+            _ => {}
+        }
+        if !byte.is_ascii_whitespace() {
+            previous = byte;
+        }
+        i += 1;
+    }
+    runs
 }
 
 /// The longest expression read, in characters: the limit of Kubernetes' CEL parser
@@ -823,6 +884,31 @@ mod tests {
             .unwrap()
             .join();
         assert_eq!(at_limit.ok(), Some(true));
+    }
+
+    /// Runs of unary operators before a bracket, whose number makes the parser's time grow
+    /// exponentially, are counted as the parser meets them and refused past eight; a fuzzed
+    /// expression that took two seconds to parse is refused at once.
+    #[test]
+    fn unary_runs_before_brackets_are_counted_and_bounded() {
+        assert_eq!(unary_runs("--(1) + !!(true ? 1 : 2) + - -[1][0]"), 3);
+        assert_eq!(unary_runs("E---(1)"), 1);
+        assert_eq!(
+            unary_runs("-(1) - (2) + !(a) + --x + a != b + '--(' + 1-(2)"),
+            0
+        );
+        assert_eq!(unary_runs("!!{'a': 1}.size()"), 1);
+        let runs = |n: usize| format!("{}1{}", "(--(E---".repeat(n), ")".repeat(2 * n));
+        assert!(Expression::compile(&runs(4)).is_ok());
+        let error = Expression::compile(&runs(5)).unwrap_err();
+        assert!(
+            error.contains("unary operators before a bracket"),
+            "{error}"
+        );
+        let fuzzed = "--(---(--(E---(--(E--(E---(--(E---(--(E--(E---(--(E--(E---(--(E---(--(E---(--(E----(--(E---(--(E-(---*.-*mat*.$";
+        let started = Instant::now();
+        assert!(Expression::compile(fuzzed).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
     }
 
     /// What would panic the `cel` crate is refused when compiled, with the reason.
