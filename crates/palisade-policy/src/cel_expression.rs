@@ -143,8 +143,6 @@ const MAX_UNARY_RUNS: usize = 8;
 /// writes). Strings are skipped.
 fn unary_runs(text: &str) -> usize {
     let bytes = text.as_bytes();
-    let operand_end =
-        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b')' | b']' | b'}' | b'\'' | b'"');
     let mut runs = 0;
     let mut previous = b' ';
     let mut i = 0;
@@ -187,6 +185,12 @@ fn unary_runs(text: &str) -> usize {
     runs
 }
 
+/// Whether `byte` can end an operand (a name, a number, a closing bracket or quote): an
+/// operator after it is binary (`a - b`, `a[0]`), elsewhere unary or a literal (`-b`, `[0]`).
+fn operand_end(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'_' | b')' | b']' | b'}' | b'\'' | b'"')
+}
+
 /// The longest expression read, in characters: the limit of Kubernetes' CEL parser
 /// (cel-go's `ParserExpressionSizeLimit`), whose words its refusal uses.
 const MAX_CODE_POINTS: usize = 100_000;
@@ -219,8 +223,6 @@ fn chains(text: &str) -> Chains {
     let mut deepest = Chains::default();
     let mut previous = b' ';
     let mut i = 0;
-    let operand_end =
-        |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b')' | b']' | b'}' | b'\'' | b'"');
     while i < bytes.len() {
         let byte = bytes[i];
         let next = bytes[i + 1..]
