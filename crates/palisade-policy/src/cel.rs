@@ -812,6 +812,7 @@ mod tests {
             "type(duration('1s')) == google.protobuf.Duration",
             "type(timestamp('2026-01-01T00:00:00Z')) == google.protobuf.Timestamp",
             "type(1) != string",
+            "duration('1h') + timestamp('2026-01-01T00:00:00Z') == timestamp('2026-01-01T01:00:00Z')",
         ];
         let mut failures = Vec::new();
         for e in exprs {
