@@ -159,14 +159,15 @@ fn request_variable(review: &Value) -> Cel {
     Cel::Map(CelMap { map: Arc::new(map) })
 }
 
-/// A request as a policy's CEL variables read it (`object`, `oldObject`, `request`),
-/// converted once for every policy that judges it.
+/// A request as a policy's CEL variables read it (`object`, `oldObject`, `request`, and
+/// `namespaceObject` once a policy asks), converted once for every policy that judges it.
 #[derive(Debug, Clone)]
 pub struct CelRequest {
     review: Value,
     object: Cel,
     old_object: Cel,
     request: Cel,
+    namespace: std::sync::OnceLock<Cel>,
 }
 
 impl CelRequest {
@@ -177,7 +178,14 @@ impl CelRequest {
             old_object: review.get("oldObject").map_or(Cel::Null, to_cel),
             request: request_variable(&review),
             review,
+            namespace: std::sync::OnceLock::new(),
         }
+    }
+
+    /// `namespaceObject`, made by `make` when a policy first asks: it is the same for every
+    /// policy judging the request.
+    pub fn namespace_object(&self, make: impl FnOnce() -> Value) -> Cel {
+        self.namespace.get_or_init(|| to_cel(&make())).clone()
     }
 
     /// The admission request as given.
@@ -358,7 +366,7 @@ impl CelTemplate {
             .evaluate(
                 &CelRequest::new(review.clone()),
                 &serde_json::json!({"spec": {"parameters": parameters}}),
-                &Value::Null,
+                &Cel::Null,
                 vec![
                     ("anyObject".to_string(), to_cel(any)),
                     ("params".to_string(), to_cel(parameters)),
@@ -379,7 +387,7 @@ impl CelTemplate {
         authorizer: Option<crate::authorizer::Authorizer>,
     ) -> Result<CelOutcome, PolicyError> {
         let request = CelRequest::new(review.clone());
-        self.vap_evaluate_request(&request, params, namespace, authorizer)
+        self.vap_evaluate_request(&request, params, &to_cel(namespace), authorizer)
     }
 
     /// [`CelTemplate::vap_evaluate`] for a request already converted (one judged by many
@@ -388,7 +396,7 @@ impl CelTemplate {
         &self,
         request: &CelRequest,
         params: &Value,
-        namespace: &Value,
+        namespace: &Cel,
         authorizer: Option<crate::authorizer::Authorizer>,
     ) -> Result<CelOutcome, PolicyError> {
         self.evaluate(request, params, namespace, Vec::new(), authorizer)
@@ -399,7 +407,7 @@ impl CelTemplate {
         &self,
         request: &CelRequest,
         params: &Value,
-        namespace: &Value,
+        namespace: &Cel,
         variables: Vec<(String, Cel)>,
         authorizer: Option<crate::authorizer::Authorizer>,
     ) -> Result<CelOutcome, PolicyError> {
@@ -426,7 +434,7 @@ impl CelTemplate {
         &self,
         request: &CelRequest,
         params: &Value,
-        namespace: &Value,
+        namespace: &Cel,
         variables: Vec<(String, Cel)>,
         authorizer: Option<crate::authorizer::Authorizer>,
     ) -> Result<CelOutcome, PolicyError> {
@@ -440,7 +448,7 @@ impl CelTemplate {
             context.add_variable_from_value("oldObject", request.old_object.clone());
             context.add_variable_from_value("request", request.request.clone());
             context.add_variable_from_value("params", to_cel(params));
-            context.add_variable_from_value("namespaceObject", to_cel(namespace));
+            context.add_variable_from_value("namespaceObject", namespace.clone());
             context.add_variable_from_value("variables", cel_map(&variables));
             if let Some(authorizer) = authorizer {
                 context.add_variable_from_value(

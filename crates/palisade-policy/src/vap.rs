@@ -489,13 +489,16 @@ impl Binding {
         let object_namespace = target.namespaced.then_some(target.namespace);
         // Looked up by kind: a linear search of the inventory cost each evaluation of each
         // binding a pass over every object (a whole cluster at admission).
-        let namespace = object_namespace
-            .and_then(|ns| {
-                inventory
-                    .of_kind("", "Namespace")
-                    .find(|o| o.id.name.as_deref() == Some(ns))
-            })
-            .map_or(Value::Null, |o| namespace_object(&o.value));
+        // Found once for the request, whichever binding asks first.
+        let namespace = request.namespace_object(|| {
+            object_namespace
+                .and_then(|ns| {
+                    inventory
+                        .of_kind("", "Namespace")
+                        .find(|o| o.id.name.as_deref() == Some(ns))
+                })
+                .map_or(Value::Null, |o| namespace_object(&o.value))
+        });
         // A policy without `paramKind`, or a binding without `paramRef`, is evaluated once
         // with `params` null.
         let (Some((api_version, kind)), Some(param_ref)) = (&policy.param_kind, &self.param_ref)
