@@ -359,16 +359,19 @@ impl CelTemplate {
         review: &Value,
         parameters: &Value,
     ) -> Result<Vec<Violation>, PolicyError> {
-        let object = review.get("object").cloned().unwrap_or(Value::Null);
-        let old = review.get("oldObject").cloned().unwrap_or(Value::Null);
-        let any = if object.is_null() { &old } else { &object };
+        let request = CelRequest::new(review.clone());
+        // The object, converted once: `anyObject` is `object`, or `oldObject` without one.
+        let any = match &request.object {
+            Cel::Null => request.old_object.clone(),
+            object => object.clone(),
+        };
         Ok(self
             .evaluate(
-                &CelRequest::new(review.clone()),
+                &request,
                 &serde_json::json!({"spec": {"parameters": parameters}}),
                 &Cel::Null,
                 vec![
-                    ("anyObject".to_string(), to_cel(any)),
+                    ("anyObject".to_string(), any),
                     ("params".to_string(), to_cel(parameters)),
                 ],
                 None,
