@@ -553,7 +553,15 @@ fn metadata_of(text: &str) -> Metadata {
 }
 
 /// A check: the event's hits (usually none or one).
-pub type Check = fn(&Cx, &mut State) -> Vec<Hit>;
+#[derive(Clone, Copy)]
+pub enum Check {
+    /// Reads the request alone: checks of different requests run in any order, on any
+    /// thread.
+    Request(fn(&Cx) -> Vec<Hit>),
+    /// Reads and updates what earlier requests showed (bursts, baselines, stored objects,
+    /// alerts given once): runs on the requests in the order the log holds them.
+    Stream(fn(&Cx, &mut State) -> Vec<Hit>),
+}
 
 /// A detection rule.
 pub struct Detection {
@@ -593,7 +601,7 @@ macro_rules! detection {
             mitre: [$($technique:literal),* $(,)?],
             remediation: $remediation:literal,
             triggers: [$($trigger:expr),* $(,)?],
-            check: $check:path $(, baseline: $baseline:literal)? $(, active: $active:path)? $(,)?
+            check: $check:expr $(, baseline: $baseline:literal)? $(, active: $active:path)? $(,)?
         }
     ) => {
         $(#[doc = $doc])*

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use crate::alert::{Alert, Origin};
 use crate::baseline::Baseline;
-use crate::detection::{Cx, Detection, Level, Trigger, request_words};
+use crate::detection::{Check, Cx, Detection, Hit, Level, Trigger, request_words};
 use crate::event::Event;
 use crate::settings::Settings;
 use crate::state::State;
@@ -90,24 +90,47 @@ pub fn selected(
         .collect()
 }
 
-/// The analysis of one stream.
+/// The analysis of one stream: what is fixed once the detections are chosen ([`Plan`]) and
+/// what the stream has shown so far ([`Live`]). The split lets the part of the work that
+/// reads one request alone run on several threads ([`crate::parallel`]), while what reads
+/// earlier requests runs in the order of the log.
 pub struct Engine {
+    pub(crate) plan: Plan,
+    pub(crate) live: Live,
+}
+
+/// The detections and their index by request: read-only while a stream is analysed.
+pub(crate) struct Plan {
     detections: Vec<&'static Detection>,
-    not_assessed: Vec<Option<NotAssessed>>,
-    /// The detections that could not judge the event being analysed, and what they read
-    /// (kept to reuse its allocation).
-    unjudged: Vec<(usize, Level)>,
-    /// The detections shown the event being analysed (kept to reuse its allocation).
-    matched: Vec<usize>,
     by_resource: HashMap<&'static str, Vec<(usize, &'static Trigger)>>,
     /// Triggers on any resource of an API group, by group.
     by_group: HashMap<&'static str, Vec<(usize, &'static Trigger)>>,
     every: Vec<(usize, &'static Trigger)>,
     settings: Settings,
+}
+
+/// What the stream has shown so far: the detections' state, the alerts already given, the
+/// requests not assessed and the counts.
+pub(crate) struct Live {
+    not_assessed: Vec<Option<NotAssessed>>,
     state: State,
     seen: Seen,
-    pub counts: Counts,
+    counts: Counts,
 }
+
+/// What one request shows the running detections before what earlier requests showed is
+/// read: which detections it matches, in the order they run, and which of them it was
+/// logged below (with what each reads).
+pub(crate) struct Shown {
+    matched: Vec<usize>,
+    unjudged: Vec<(usize, Level)>,
+    reads: Level,
+    level: Level,
+}
+
+/// Alerts of the detections that read the request alone, with the position in
+/// [`Shown::matched`] of the detection that gave each.
+pub(crate) type Early = Vec<(usize, Alert)>;
 
 impl Engine {
     /// An engine over the selected detections; those that read a baseline run only when one
@@ -130,46 +153,195 @@ impl Engine {
             }
         }
         Engine {
-            state: State::new(&settings, baseline),
-            not_assessed: vec![None; detections.len()],
-            unjudged: Vec::new(),
-            matched: Vec::new(),
-            detections,
-            by_resource,
-            by_group,
-            every,
-            settings,
-            seen: Seen::default(),
-            counts: Counts::default(),
+            live: Live {
+                state: State::new(&settings, baseline),
+                not_assessed: vec![None; detections.len()],
+                seen: Seen::default(),
+                counts: Counts::default(),
+            },
+            plan: Plan {
+                detections,
+                by_resource,
+                by_group,
+                every,
+                settings,
+            },
         }
     }
 
     /// Matches later events against `intel` (threat-intelligence feeds read again).
     pub fn replace_threat_intel(&mut self, intel: std::sync::Arc<palisade_intel::Indicators>) {
-        self.settings.intel = intel;
+        self.plan.settings.intel = intel;
     }
 
     /// The detections that run.
     pub fn detections(&self) -> &[&'static Detection] {
-        &self.detections
+        &self.plan.detections
+    }
+
+    /// Counts of the analysis so far.
+    pub fn counts(&self) -> &Counts {
+        &self.live.counts
     }
 
     /// The requests each detection could not judge (logged below the level it reads), in
     /// the order of the detections.
     pub fn not_assessed(&self) -> impl Iterator<Item = &NotAssessed> {
-        self.not_assessed.iter().flatten()
+        self.live.not_assessed.iter().flatten()
+    }
+
+    /// Analyses one event; alerts go to `out`.
+    pub fn analyze(&mut self, event: &Event, origin: &Origin, out: &mut Vec<Alert>) {
+        let Some(shown) = self.plan.show(event) else {
+            self.live.skipped();
+            return;
+        };
+        let cx = self.plan.context(event, &shown);
+        let early = self.plan.request_alerts(&cx, &shown, origin);
+        self.live
+            .finish(&self.plan, &cx, &shown, early, origin, out);
+    }
+}
+
+impl Plan {
+    /// What `event` shows the detections; `None` for a stage the analysis skips. The
+    /// request's outcome is known from ResponseStarted on (long-running requests) and at
+    /// ResponseComplete or Panic; RequestReceived would report refused requests.
+    pub(crate) fn show(&self, event: &Event) -> Option<Shown> {
+        if event.stage() == "RequestReceived" || event.verb().is_empty() {
+            return None;
+        }
+        let resource = event.resource();
+        let level = Level::of(event);
+        let of_group = match self.by_group.is_empty() {
+            true => None,
+            false => self.by_group.get(event.api_group()),
+        };
+        let candidates = self
+            .by_resource
+            .get(resource)
+            .into_iter()
+            .flatten()
+            .chain(of_group.into_iter().flatten())
+            .chain(self.every.iter());
+        // The detections shown the event, each once (a detection may have several triggers),
+        // and the most any of them reads of it.
+        let mut ran = [0u64; MAX_DETECTIONS / 64];
+        let mut shown = Shown {
+            matched: Vec::new(),
+            unjudged: Vec::new(),
+            reads: Level::Metadata,
+            level,
+        };
+        for (index, trigger) in candidates {
+            let (word, bit) = (index / 64, 1u64 << (index % 64));
+            if ran[word] & bit != 0 || !trigger.matches(event) {
+                continue;
+            }
+            ran[word] |= bit;
+            let needs = trigger.needs_for(event);
+            shown.reads = shown.reads.max(needs);
+            if level < needs {
+                // Still run: what it reads of the metadata may be enough to alert.
+                shown.unjudged.push((*index, needs));
+            }
+            shown.matched.push(*index);
+        }
+        Some(shown)
+    }
+
+    /// What the detections read of `event`, told what `shown` found.
+    pub(crate) fn context<'e, 'a>(&'e self, event: &'e Event<'a>, shown: &'e Shown) -> Cx<'e, 'a> {
+        Cx::new(event, &self.settings).reading(shown.reads, &self.detections, &shown.unjudged)
+    }
+
+    /// The alerts of the matched detections that read the request alone.
+    pub(crate) fn request_alerts(&self, cx: &Cx, shown: &Shown, origin: &Origin) -> Early {
+        let mut early = Vec::new();
+        for (position, &index) in shown.matched.iter().enumerate() {
+            if let Check::Request(check) = self.detections[index].check {
+                for hit in check(cx) {
+                    early.push((position, self.alert(index, hit, cx, origin)));
+                }
+            }
+        }
+        early
+    }
+
+    /// The alert of detection `index` for `hit`.
+    fn alert(&self, index: usize, mut hit: Hit, cx: &Cx, origin: &Origin) -> Alert {
+        // The request shows intent, but what it says was done was not.
+        if cx.dry_run() {
+            hit.message.push_str(DRY_RUN_NOTE);
+            hit = hit.with("dry_run", "true");
+        }
+        Alert::new(self.detections[index].meta(), hit, cx, origin)
+    }
+}
+
+impl Live {
+    /// Counts an event the analysis skips.
+    pub(crate) fn skipped(&mut self) {
+        self.counts.events += 1;
+    }
+
+    /// Runs the matched detections that read earlier requests, in their order among the
+    /// `early` alerts of the others, and gives the alerts not already given for the request.
+    pub(crate) fn finish(
+        &mut self,
+        plan: &Plan,
+        cx: &Cx,
+        shown: &Shown,
+        early: Early,
+        origin: &Origin,
+        out: &mut Vec<Alert>,
+    ) {
+        self.counts.events += 1;
+        self.counts.analysed += 1;
+        let mut early = early.into_iter().peekable();
+        for (position, &index) in shown.matched.iter().enumerate() {
+            let mut give = |alert: Alert, live: &mut Live| {
+                if live.seen.first_time(index, &alert) {
+                    live.counts.alerts += 1;
+                    out.push(alert);
+                }
+            };
+            match plan.detections[index].check {
+                Check::Request(_) => {
+                    while let Some((_, alert)) = early.next_if(|(p, _)| *p == position) {
+                        give(alert, self);
+                    }
+                }
+                Check::Stream(check) => {
+                    for hit in check(cx, &mut self.state) {
+                        give(plan.alert(index, hit, cx, origin), self);
+                    }
+                }
+            }
+        }
+        if shown.unjudged.is_empty() {
+            return;
+        }
+        // `create pods`, written once for every detection that could not judge it.
+        let event = cx.event;
+        let request = request_words(event.verb(), event.resource(), event.subresource());
+        let truncated = Level::truncated_from(event, shown.level).is_some();
+        for &(index, needs) in &shown.unjudged {
+            self.count_unjudged(plan, index, needs, &request, shown.level, truncated);
+        }
     }
 
     /// Counts a request detection `index` was shown at `level`, below the `needs` it reads.
     fn count_unjudged(
         &mut self,
+        plan: &Plan,
         index: usize,
         needs: Level,
         request: &str,
         level: Level,
         truncated: bool,
     ) {
-        let rule = self.detections[index].meta();
+        let rule = plan.detections[index].meta();
         let entry = self.not_assessed[index].get_or_insert_with(|| NotAssessed {
             rule,
             requests: 0,
@@ -187,79 +359,6 @@ impl Engine {
         } else if entry.by_request.len() < MAX_UNJUDGED_KINDS {
             entry.by_request.insert(request.to_string(), 1);
         }
-    }
-
-    /// Analyses one event; alerts go to `out`.
-    pub fn analyze(&mut self, event: &Event, origin: &Origin, out: &mut Vec<Alert>) {
-        self.counts.events += 1;
-        // The request's outcome is known from ResponseStarted on (long-running requests) and
-        // at ResponseComplete or Panic; RequestReceived would report refused requests.
-        if event.stage() == "RequestReceived" || event.verb().is_empty() {
-            return;
-        }
-        self.counts.analysed += 1;
-        let resource = event.resource();
-        let level = Level::of(event);
-        let of_group = match self.by_group.is_empty() {
-            true => None,
-            false => self.by_group.get(event.api_group()),
-        };
-        let candidates = self
-            .by_resource
-            .get(resource)
-            .into_iter()
-            .flatten()
-            .chain(of_group.into_iter().flatten())
-            .chain(self.every.iter());
-        // The detections shown the event, each once (a detection may have several triggers),
-        // and the most any of them reads of it.
-        let mut ran = [0u64; MAX_DETECTIONS / 64];
-        let mut matched = std::mem::take(&mut self.matched);
-        let mut reads = Level::Metadata;
-        for (index, trigger) in candidates {
-            let (word, bit) = (index / 64, 1u64 << (index % 64));
-            if ran[word] & bit != 0 || !trigger.matches(event) {
-                continue;
-            }
-            ran[word] |= bit;
-            let needs = trigger.needs_for(event);
-            reads = reads.max(needs);
-            if level < needs {
-                // Still run: what it reads of the metadata may be enough to alert.
-                self.unjudged.push((*index, needs));
-            }
-            matched.push(*index);
-        }
-        let cx = Cx::new(event, &self.settings).reading(reads, &self.detections, &self.unjudged);
-        for index in matched.drain(..) {
-            let detection = self.detections[index];
-            let hits = (detection.check)(&cx, &mut self.state);
-            for mut hit in hits {
-                // The request shows intent, but what it says was done was not.
-                if cx.dry_run() {
-                    hit.message.push_str(DRY_RUN_NOTE);
-                    hit = hit.with("dry_run", "true");
-                }
-                let alert = Alert::new(detection.meta(), hit, &cx, origin);
-                if self.seen.first_time(index, &alert) {
-                    self.counts.alerts += 1;
-                    out.push(alert);
-                }
-            }
-        }
-        drop(cx);
-        self.matched = matched;
-        if self.unjudged.is_empty() {
-            return;
-        }
-        // `create pods`, written once for every detection that could not judge it.
-        let request = request_words(event.verb(), event.resource(), event.subresource());
-        let truncated = Level::truncated_from(event, level).is_some();
-        let mut unjudged = std::mem::take(&mut self.unjudged);
-        for (index, needs) in unjudged.drain(..) {
-            self.count_unjudged(index, needs, &request, level, truncated);
-        }
-        self.unjudged = unjudged;
     }
 }
 

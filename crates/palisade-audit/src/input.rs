@@ -4,6 +4,7 @@
 //! (`cloud`). A line that is not an event is counted and described with its file and line;
 //! reading goes on.
 
+use std::cell::OnceCell;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -48,7 +49,7 @@ pub struct ReadStats {
 }
 
 impl ReadStats {
-    fn problem(&mut self, origin: &Origin, message: impl std::fmt::Display) {
+    pub(crate) fn problem(&mut self, origin: &Origin, message: impl std::fmt::Display) {
         self.malformed += 1;
         if self.problems.len() < MAX_PROBLEMS {
             self.problems
@@ -179,6 +180,12 @@ pub fn read_path(
     stats: &mut ReadStats,
     sink: &mut dyn EventSink,
 ) -> Result<(), InputError> {
+    let mut decoder = Decoder { stats, sink };
+    read_lines(path, &mut decoder)
+}
+
+/// Reads one file (or `-`) and hands its lines (or its pretty-printed document) to `lines`.
+pub(crate) fn read_lines(path: &Path, lines: &mut dyn Lines) -> Result<(), InputError> {
     let display = if path.as_os_str() == "-" {
         "-".to_string()
     } else {
@@ -195,19 +202,47 @@ pub fn read_path(
     };
     let mut reader = BufReader::with_capacity(1 << 20, reader);
     let gzip = reader.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
-    stats.files += 1;
+    lines.file();
     if gzip {
         let decoder = flate2::bufread::MultiGzDecoder::new(reader);
-        read_stream(
+        split_stream(
             &display,
             &mut BufReader::with_capacity(1 << 20, decoder),
-            stats,
-            sink,
+            lines,
         )
     } else {
-        read_stream(&display, &mut reader, stats, sink)
+        split_stream(&display, &mut reader, lines)
     }
     .map_err(io)
+}
+
+/// Receives what a stream holds: each line's text (or the whole of a pretty-printed
+/// document), trimmed and not empty, and the lines that could not be read as text.
+pub(crate) trait Lines {
+    /// A file is opened.
+    fn file(&mut self);
+    fn text(&mut self, text: &str, origin: &Origin);
+    fn problem(&mut self, origin: &Origin, message: &str);
+}
+
+/// Decodes lines as they come and shows their events to a sink.
+struct Decoder<'s> {
+    stats: &'s mut ReadStats,
+    sink: &'s mut dyn EventSink,
+}
+
+impl Lines for Decoder<'_> {
+    fn file(&mut self) {
+        self.stats.files += 1;
+    }
+
+    fn text(&mut self, text: &str, origin: &Origin) {
+        decode_text(text, origin, self.stats, self.sink);
+    }
+
+    fn problem(&mut self, origin: &Origin, message: &str) {
+        self.stats.problem(origin, message);
+    }
 }
 
 /// Reads a stream of JSON lines, or one pretty-printed document.
@@ -217,13 +252,29 @@ pub fn read_stream(
     stats: &mut ReadStats,
     sink: &mut dyn EventSink,
 ) -> std::io::Result<()> {
+    split_stream(file, reader, &mut Decoder { stats, sink })
+}
+
+/// Splits a stream into lines. When its first line opens a JSON value that it does not
+/// close, the lines that follow are gathered while they may finish it: a pretty-printed
+/// document (an `EventList`) is read whole, and a first line that is only broken (a log cut
+/// in the middle of an event) is one problem, the lines after it read as ever.
+fn split_stream(
+    file: &str,
+    reader: &mut dyn BufRead,
+    lines: &mut dyn Lines,
+) -> std::io::Result<()> {
     let mut line = Vec::new();
     let mut number: u64 = 0;
     let mut first = true;
+    let mut opening: Option<Opening> = None;
     loop {
         line.clear();
         let (read, complete) = read_bounded_line(reader, &mut line, MAX_LINE)?;
         if read == 0 {
+            if let Some(opening) = opening {
+                opening.end(lines);
+            }
             return Ok(());
         }
         number += 1;
@@ -231,33 +282,154 @@ pub fn read_stream(
             file: file.to_string(),
             line: number,
         };
-        if !complete {
-            stats.problem(
-                &origin,
-                format!("line longer than {} MiB, skipped", MAX_LINE >> 20),
-            );
+        let text = match (complete, std::str::from_utf8(&line)) {
+            (false, _) => Err(format!("line longer than {} MiB, skipped", MAX_LINE >> 20)),
+            (true, Err(_)) => Err("not UTF-8 text".to_string()),
+            (true, Ok(text)) => Ok(text.trim()),
+        };
+        if let Some(mut open) = opening.take() {
+            match text {
+                Ok("") => opening = Some(open),
+                Ok(text) => {
+                    open.push(text, number);
+                    match open.verdict() {
+                        Verdict::Open => opening = Some(open),
+                        Verdict::TooLong => {
+                            let message = format!(
+                                "a document longer than {} MiB, not read",
+                                MAX_DOCUMENT >> 20
+                            );
+                            lines.problem(&open.origin, &message);
+                            return Ok(());
+                        }
+                        verdict => open.settle(verdict, lines),
+                    }
+                }
+                Err(problem) => {
+                    open.release(0, lines);
+                    lines.problem(&origin, &problem);
+                }
+            }
             continue;
         }
-        let Ok(text) = std::str::from_utf8(&line) else {
-            stats.problem(&origin, "not UTF-8 text");
-            continue;
+        let text = match text {
+            Ok(text) => text,
+            Err(problem) => {
+                lines.problem(&origin, &problem);
+                continue;
+            }
         };
-        let text = text.trim();
         if text.is_empty() {
             continue;
         }
-        if first && is_incomplete_json(text) {
-            // A pretty-printed document: read it whole (bounded).
-            let mut document = text.to_string();
-            document.push('\n');
-            reader
-                .take(u64::try_from(MAX_DOCUMENT).unwrap_or(u64::MAX))
-                .read_to_string(&mut document)?;
-            decode_text(&document, &origin, stats, sink);
-            return Ok(());
+        if std::mem::take(&mut first) && is_incomplete_json(text) {
+            opening = Some(Opening::new(text, origin));
+            continue;
         }
-        first = false;
-        decode_text(text, &origin, stats, sink);
+        lines.text(text, &origin);
+    }
+}
+
+/// The first lines of a stream while they may be one pretty-printed document.
+struct Opening {
+    /// The first line's.
+    origin: Origin,
+    document: String,
+    /// Where each line starts in `document`, and its number.
+    starts: Vec<(usize, u64)>,
+    /// The length at which the document is next parsed (doubling: linear time in all).
+    next_check: usize,
+}
+
+enum Verdict {
+    /// It may yet be one document.
+    Open,
+    /// It is one, up to byte `end`; the lines from the `after`th on follow it.
+    Document { end: usize, after: usize },
+    /// It is not: lines.
+    Lines,
+    /// It would be longer than [`MAX_DOCUMENT`].
+    TooLong,
+}
+
+impl Opening {
+    fn new(text: &str, origin: Origin) -> Opening {
+        let mut opening = Opening {
+            starts: Vec::new(),
+            document: String::new(),
+            next_check: 4096,
+            origin,
+        };
+        let number = opening.origin.line;
+        opening.push(text, number);
+        opening
+    }
+
+    fn push(&mut self, text: &str, number: u64) {
+        self.starts.push((self.document.len(), number));
+        self.document.push_str(text);
+        self.document.push('\n');
+    }
+
+    fn verdict(&mut self) -> Verdict {
+        if self.document.len() > MAX_DOCUMENT {
+            return Verdict::TooLong;
+        }
+        if self.document.len() < self.next_check {
+            return Verdict::Open;
+        }
+        self.next_check = self.document.len() * 2;
+        self.parsed()
+    }
+
+    /// What the lines read so far are: a document that ends where a line ends (the lines
+    /// after it, if any, are lines), the start of one, or lines.
+    fn parsed(&self) -> Verdict {
+        let mut values =
+            serde_json::Deserializer::from_str(&self.document).into_iter::<serde::de::IgnoredAny>();
+        match values.next() {
+            Some(Ok(_)) => {
+                let end = values.byte_offset();
+                let after = self.starts.partition_point(|(start, _)| *start < end);
+                let next = self.starts.get(after).map_or(self.document.len(), |s| s.0);
+                match self.document[end..next].trim().is_empty() {
+                    true => Verdict::Document { end, after },
+                    false => Verdict::Lines,
+                }
+            }
+            Some(Err(e)) if e.is_eof() => Verdict::Open,
+            _ => Verdict::Lines,
+        }
+    }
+
+    /// Hands over what `verdict` found: the document and the lines after it, or every line.
+    fn settle(self, verdict: Verdict, lines: &mut dyn Lines) {
+        match verdict {
+            Verdict::Document { end, after } => {
+                lines.text(&self.document[..end], &self.origin);
+                self.release(after, lines);
+            }
+            _ => self.release(0, lines),
+        }
+    }
+
+    /// The end of the stream: a whole document, or lines.
+    fn end(self, lines: &mut dyn Lines) {
+        let verdict = self.parsed();
+        self.settle(verdict, lines);
+    }
+
+    /// Hands the lines from the `first`th on over one by one.
+    fn release(self, first: usize, lines: &mut dyn Lines) {
+        let ends = self.starts.iter().skip(1).map(|(start, _)| *start);
+        let all = self.starts.iter().zip(ends.chain([self.document.len()]));
+        for (&(start, number), end) in all.skip(first) {
+            let origin = Origin {
+                file: self.origin.file.clone(),
+                line: number,
+            };
+            lines.text(self.document[start..end].trim_end(), &origin);
+        }
     }
 }
 
@@ -304,32 +476,42 @@ fn read_bounded_line(
 
 /// One line or document: an Event, an EventList, or a cloud wrapper around either.
 pub fn decode_text(text: &str, origin: &Origin, stats: &mut ReadStats, sink: &mut dyn EventSink) {
-    match Event::decode(text) {
+    let unwrapped = OnceCell::new();
+    decode_each(text, &unwrapped, &mut |found| match found {
         Ok(event) => {
             stats.events += 1;
             sink.event(&event, origin);
         }
+        Err(problem) => stats.problem(origin, problem),
+    });
+}
+
+/// The events of one line or document, in order, and what is not an event, to `found`. A
+/// cloud wrapper's events are kept in `unwrapped` (made when one is met), so they live as
+/// long as the text.
+pub(crate) fn decode_each<'t>(
+    text: &'t str,
+    unwrapped: &'t OnceCell<typed_arena::Arena<String>>,
+    found: &mut dyn FnMut(Result<Event<'t>, String>),
+) {
+    match Event::decode(text) {
+        Ok(event) => found(Ok(event)),
         Err(error) => {
             if let Some(items) = event_list(text) {
                 for item in items {
-                    match Event::decode(item.get()) {
-                        Ok(event) => {
-                            stats.events += 1;
-                            sink.event(&event, origin);
-                        }
-                        Err(e) => stats.problem(origin, format!("EventList item: {e}")),
-                    }
+                    found(Event::decode(item.get()).map_err(|e| format!("EventList item: {e}")));
                 }
                 return;
             }
             match crate::cloud::unwrap(text) {
                 Some(Ok(inner)) => {
+                    let arena = unwrapped.get_or_init(typed_arena::Arena::new);
                     for text in inner {
-                        decode_text(&text, origin, stats, sink);
+                        decode_each(arena.alloc(text), unwrapped, found);
                     }
                 }
-                Some(Err(problem)) => stats.problem(origin, problem),
-                None => stats.problem(origin, describe(&error)),
+                Some(Err(message)) => found(Err(message)),
+                None => found(Err(describe(&error))),
             }
         }
     }
@@ -479,6 +661,53 @@ mod tests {
         .unwrap();
         let (verbs, stats) = read(&pretty);
         assert_eq!(verbs.len(), 2, "{stats:?}");
+    }
+
+    /// A log whose first line is cut in the middle of an event (it opens a JSON value it
+    /// does not close, as a pretty-printed document does) loses that line only.
+    #[test]
+    fn a_broken_first_line_is_one_problem_not_the_whole_file() {
+        let broken = &EVENT[..40];
+        let many = vec![EVENT; 200].join("\n");
+        for (text, first) in [
+            (format!("{broken}\n{EVENT}\n{EVENT}\n"), "get@2"),
+            (format!("{broken}\n\n{many}\n"), "get@3"),
+            (format!("{broken}\n{{\n{EVENT}\n"), "get@3"),
+        ] {
+            let (verbs, stats) = read(&text);
+            let events = text.matches(EVENT).count();
+            assert_eq!(verbs.len(), events, "{stats:?}");
+            assert_eq!(verbs[0], first, "{verbs:?}");
+            assert!(stats.problems[0].starts_with("t.log:1: "), "{stats:?}");
+        }
+        // Lines that are not text end the gathering too: they are problems of their own.
+        let mut bytes = format!("{broken}\n").into_bytes();
+        bytes.extend_from_slice(b"\xff\xfe\n");
+        bytes.extend_from_slice(format!("{EVENT}\n").as_bytes());
+        let mut stats = ReadStats::default();
+        let mut verbs = Vec::new();
+        let mut sink = |e: &Event, o: &Origin| verbs.push(format!("{}@{}", e.verb(), o.line));
+        read_stream("t.log", &mut bytes.as_slice(), &mut stats, &mut sink).unwrap();
+        assert_eq!(verbs, ["get@3"]);
+        assert_eq!(stats.malformed, 2, "{stats:?}");
+        assert!(
+            stats.problems[1].starts_with("t.log:2: not UTF-8"),
+            "{stats:?}"
+        );
+    }
+
+    /// A pretty-printed document is read whole however long (it is parsed as it grows), and
+    /// lines after it are read as lines.
+    #[test]
+    fn a_long_pretty_printed_document_is_read_whole_and_lines_after_it_too() {
+        let items = vec![EVENT; 300].join(",\n");
+        let pretty = format!("{{\n\"kind\": \"EventList\",\n\"items\": [\n{items}\n]\n}}");
+        assert!(pretty.len() > 3 * 4096);
+        let (verbs, stats) = read(&pretty);
+        assert_eq!((verbs.len(), stats.malformed), (300, 0), "{stats:?}");
+        let (verbs, stats) = read(&format!("{pretty}\n{EVENT}\n"));
+        assert_eq!(stats.malformed, 0, "{stats:?}");
+        assert_eq!(verbs.len(), 301);
     }
 
     #[test]

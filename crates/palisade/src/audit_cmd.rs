@@ -649,9 +649,9 @@ fn summarise(stats: &ReadStats, engine: &Engine, by_severity: &[u64; 5]) {
         "palisade: {} read from {} ({} analysed, {}), {}{}",
         counted(stats.events, "event", "events"),
         counted(stats.files, "file", "files"),
-        engine.counts.analysed,
+        engine.counts().analysed,
         counted(stats.malformed, "line not an event", "lines not events"),
-        counted(engine.counts.alerts, "alert", "alerts"),
+        counted(engine.counts().alerts, "alert", "alerts"),
         if counts.is_empty() {
             String::new()
         } else {

@@ -1,5 +1,4 @@
 use crate::detection::{Cx, Hit, Trigger, past};
-use crate::state::State;
 
 const CHANGE: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
 
@@ -39,11 +38,11 @@ crate::detection! {
             Trigger::on(CHANGE, "mutatingadmissionpolicies").in_api_group(ADMISSION, false),
             Trigger::on(CHANGE, "mutatingadmissionpolicybindings").in_api_group(ADMISSION, false),
         ],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     if cx.event.refused() {
         return Vec::new();
     }

@@ -1,5 +1,4 @@
 use crate::detection::{Cx, Hit, Trigger};
-use crate::state::State;
 
 /// Health endpoints that clusters serve to anonymous callers by design.
 const HEALTH: &[&str] = &["/healthz", "/livez", "/readyz", "/version"];
@@ -29,11 +28,11 @@ crate::detection! {
         mitre: ["T1078.001", "T1190"],
         remediation: "Remove RBAC bindings to system:anonymous and system:unauthenticated; disable anonymous authentication.",
         triggers: [Trigger::every()],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     if cx.event.user() != "system:anonymous" || !cx.event.authorized() {
         return Vec::new();
     }

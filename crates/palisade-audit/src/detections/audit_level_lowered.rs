@@ -49,7 +49,7 @@ crate::detection! {
         mitre: ["T1562.008"],
         remediation: "Restore the audit policy from version control and find out who changed it; check that every API server runs the same policy.",
         triggers: [Trigger::every()],
-        check: check,
+        check: crate::detection::Check::Stream(check),
     }
 }
 

@@ -43,7 +43,7 @@ crate::detection! {
         mitre: ["T1562.008"],
         remediation: "Put the rules `palisade audit coverage --policy FILE --suggest` prints first in the API server's audit policy, or deselect the detections you accept as blind.",
         triggers: [Trigger::every()],
-        check: check,
+        check: crate::detection::Check::Stream(check),
     }
 }
 

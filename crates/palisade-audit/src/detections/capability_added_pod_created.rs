@@ -5,7 +5,6 @@ use palisade_k8s::security::{
 
 use super::pod_create::{POD_CREATE, created, spec, trusted, with_images};
 use crate::detection::{Cx, Hit, containers, describe_container};
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -41,11 +40,11 @@ crate::detection! {
         mitre: ["T1610", "T1611"],
         remediation: "Remove the added capability or enforce Pod Security baseline on the namespace; trust the image in [audit] trusted_images.capabilities only if it needs it.",
         triggers: [POD_CREATE],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let Some(spec) = spec(cx) else {
         return Vec::new();
     };

@@ -1,6 +1,5 @@
 use super::bindings::{role_name, subjects};
 use crate::detection::{Cx, Hit, Level, Trigger};
-use crate::state::State;
 
 const WRITE: &[&str] = &["create", "update", "patch"];
 
@@ -31,11 +30,11 @@ crate::detection! {
             Trigger::on(WRITE, "clusterrolebindings").reading(Level::Request),
             Trigger::on(WRITE, "rolebindings").reading(Level::Request),
         ],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let Some(binding) = cx.request() else {
         return Vec::new();
     };

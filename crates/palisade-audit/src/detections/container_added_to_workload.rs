@@ -61,7 +61,7 @@ crate::detection! {
             Trigger::on(KEEP, "cronjobs"),
             change("cronjobs"),
         ],
-        check: check,
+        check: crate::detection::Check::Stream(check),
     }
 }
 

@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use crate::body::Body;
 use crate::detection::{Cx, Hit, Level, Trigger};
-use crate::state::State;
 
 const WRITE: &[&str] = &["create", "update", "patch"];
 
@@ -40,11 +39,11 @@ crate::detection! {
         mitre: ["T1552.001", "T1552.007"],
         remediation: "Move the credential into a Secret or an external store and rotate it.",
         triggers: [Trigger::on(WRITE, "configmaps").reading(Level::Request)],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let Some(body) = cx.request() else {
         return Vec::new();
     };

@@ -1,5 +1,4 @@
 use crate::detection::{Cx, Hit, Trigger};
-use crate::state::State;
 
 /// Who approves node certificates automatically.
 fn is_automatic_approver(user: &str) -> bool {
@@ -28,11 +27,11 @@ crate::detection! {
         mitre: ["T1649"],
         remediation: "Confirm the certificate's subject; restrict who may approve for each signer.",
         triggers: [Trigger::sub(&["update", "patch"], "certificatesigningrequests", "approval")],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     if is_automatic_approver(cx.event.user()) || !cx.event.succeeded() {
         return Vec::new();
     }

@@ -1,7 +1,6 @@
 use super::pod_create::{POD_CREATE, created, spec, trusted, with_images};
 use crate::detection::{Cx, Hit};
 use crate::settings::Settings;
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -25,7 +24,7 @@ crate::detection! {
         mitre: ["T1610", "T1204.003"],
         remediation: "Remove the pod, or add the image's repository to [audit] allowed_images.",
         triggers: [POD_CREATE],
-        check: check,
+        check: crate::detection::Check::Request(check),
         active: allow_listing,
     }
 }
@@ -35,7 +34,7 @@ fn allow_listing(settings: &Settings) -> bool {
     !settings.allowed_images.is_empty()
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     if cx.settings.allowed_images.is_empty() {
         return Vec::new();
     }

@@ -1,6 +1,5 @@
 use crate::detection::{Cx, Hit, Trigger};
 use crate::settings::Settings;
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -23,7 +22,7 @@ crate::detection! {
         mitre: ["T1610"],
         remediation: "Delete the namespace, or add it to [audit] allowed_namespaces.",
         triggers: [Trigger::on(&["create"], "namespaces")],
-        check: check,
+        check: crate::detection::Check::Request(check),
         active: allow_listing,
     }
 }
@@ -33,7 +32,7 @@ fn allow_listing(settings: &Settings) -> bool {
     !settings.allowed_namespaces.is_empty()
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let name = cx.object_name();
     if cx.settings.allowed_namespaces.is_empty() || cx.settings.allowed_namespaces.contains(&name) {
         return Vec::new();

@@ -26,7 +26,7 @@ crate::detection! {
         mitre: ["T1078"],
         remediation: "Revoke the credential, or add the user to [audit] allowed_users.",
         triggers: [Trigger::every()],
-        check: check,
+        check: crate::detection::Check::Stream(check),
         active: allow_listing,
     }
 }

@@ -1,7 +1,6 @@
 use palisade_core::tree::Tree;
 
 use crate::detection::{Cx, Hit, Trigger};
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -27,11 +26,11 @@ crate::detection! {
         mitre: ["T1609", "T1610"],
         remediation: "Confirm the debugging session; limit update and patch on pods/ephemeralcontainers.",
         triggers: [Trigger::sub(&["create", "update", "patch"], "pods", "ephemeralcontainers")],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     if !cx.event.succeeded() && cx.event.code().is_some() {
         return Vec::new();
     }

@@ -1,5 +1,4 @@
 use crate::detection::{Cx, Hit, Trigger, is_control_plane};
-use crate::state::State;
 
 const DELETE: &[&str] = &["delete", "deletecollection"];
 
@@ -25,11 +24,11 @@ crate::detection! {
         mitre: ["T1070"],
         remediation: "Investigate the identity's preceding activity; remove delete on events from its roles.",
         triggers: [Trigger::on(DELETE, "events")],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     if is_control_plane(cx.event.user()) || !cx.event.succeeded() {
         return Vec::new();
     }

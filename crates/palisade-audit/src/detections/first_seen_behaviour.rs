@@ -32,7 +32,7 @@ crate::detection! {
         mitre: ["T1078"],
         remediation: "Confirm the new behaviour with the identity's owner; learn again after expected changes.",
         triggers: [Trigger::every()],
-        check: check,
+        check: crate::detection::Check::Stream(check),
         baseline: true,
     }
 }

@@ -25,7 +25,7 @@ crate::detection! {
         mitre: ["T1613", "T1087"],
         remediation: "Investigate the identity's recent requests; rotate its credentials if misused.",
         triggers: [Trigger::every()],
-        check: check,
+        check: crate::detection::Check::Stream(check),
     }
 }
 

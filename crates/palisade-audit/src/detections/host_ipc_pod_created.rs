@@ -2,7 +2,6 @@ use palisade_core::tree::Tree;
 
 use super::pod_create::{POD_CREATE, created, spec, trusted, with_images};
 use crate::detection::{Cx, Hit};
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -27,11 +26,11 @@ crate::detection! {
         mitre: ["T1610", "T1611"],
         remediation: "Enforce Pod Security baseline on the namespace; trust the image in [audit] trusted_images.host_ipc only if it needs it.",
         triggers: [POD_CREATE],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let Some(spec) = spec(cx) else {
         return Vec::new();
     };

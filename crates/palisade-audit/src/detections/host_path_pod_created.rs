@@ -4,7 +4,6 @@ use palisade_k8s::security::{host_path_volumes, volume_mounted_writable};
 
 use super::pod_create::{POD_CREATE, created, spec, trusted, with_images};
 use crate::detection::{Cx, Hit};
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -35,11 +34,11 @@ crate::detection! {
         mitre: ["T1611"],
         remediation: "Use a PersistentVolume or emptyDir instead of hostPath; trust the image in [audit] trusted_images.host_path only if it needs the node's directory.",
         triggers: [POD_CREATE],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let Some(spec) = spec(cx) else {
         return Vec::new();
     };

@@ -5,7 +5,6 @@ use palisade_core::tree::Tree;
 
 use crate::body::Body;
 use crate::detection::{Cx, Hit, Level, Trigger, created_or_tried};
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -36,11 +35,11 @@ crate::detection! {
         mitre: ["T1611"],
         remediation: "Delete the volume and its claim; provision volumes through a StorageClass and restrict who may create PersistentVolumes.",
         triggers: [Trigger::on(&["create"], "persistentvolumes").reading(Level::Request)],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     // The volume as stored (after admission's changes), else as sent.
     let Some(volume) = cx
         .response()

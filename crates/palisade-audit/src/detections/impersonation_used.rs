@@ -1,5 +1,4 @@
 use crate::detection::{Cx, Hit, Trigger};
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -23,11 +22,11 @@ crate::detection! {
         mitre: ["T1078", "T1134"],
         remediation: "Limit the impersonate verb to named identities (resourceNames) and known proxies.",
         triggers: [Trigger::every()],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let Some(as_user) = cx.event.impersonated_user.as_ref() else {
         return Vec::new();
     };

@@ -1,5 +1,4 @@
 use crate::detection::{Cx, Hit, Level, Trigger};
-use crate::state::State;
 use palisade_core::tree::Tree;
 
 crate::detection! {
@@ -23,11 +22,11 @@ crate::detection! {
         mitre: ["T1557"],
         remediation: "Add a tls section with a certificate to the Ingress.",
         triggers: [Trigger::on(&["create"], "ingresses").reading(Level::Request)],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     if !cx.event.succeeded() {
         return Vec::new();
     }

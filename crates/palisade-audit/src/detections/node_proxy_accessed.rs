@@ -1,5 +1,4 @@
 use crate::detection::{Cx, Hit, Trigger, is_control_plane};
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -26,11 +25,11 @@ crate::detection! {
         mitre: ["T1609", "T1611"],
         remediation: "Grant nodes/metrics or nodes/stats instead of nodes/proxy.",
         triggers: [Trigger::sub(&[], "nodes", "proxy")],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     if is_control_plane(cx.event.user()) || cx.event.refused() {
         return Vec::new();
     }

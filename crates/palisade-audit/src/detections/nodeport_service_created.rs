@@ -1,7 +1,6 @@
 use palisade_core::tree::Tree;
 
 use crate::detection::{Cx, Hit, Level, Trigger};
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -26,11 +25,11 @@ crate::detection! {
         mitre: ["T1133"],
         remediation: "Expose the application through an Ingress or a restricted LoadBalancer instead.",
         triggers: [Trigger::on(&["create"], "services").reading(Level::Request)],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let Some(service) = cx.request() else {
         return Vec::new();
     };

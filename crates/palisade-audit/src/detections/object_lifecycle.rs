@@ -2,7 +2,6 @@ use palisade_core::Severity;
 
 use crate::detection::{Cx, Hit, Trigger, is_person_or_external};
 use crate::settings::Settings;
-use crate::state::State;
 
 const CREATE_DELETE: &[&str] = &["create", "delete"];
 
@@ -48,7 +47,7 @@ crate::detection! {
             Trigger::on(CREATE_DELETE, "clusterrolebindings"),
             Trigger::on(&["create", "update", "patch", "delete", "get"], "secrets"),
         ],
-        check: check,
+        check: crate::detection::Check::Request(check),
         active: recording,
     }
 }
@@ -58,7 +57,7 @@ fn recording(settings: &Settings) -> bool {
     settings.activity
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     if !cx.settings.activity || cx.event.stage() == "ResponseStarted" {
         return Vec::new();
     }

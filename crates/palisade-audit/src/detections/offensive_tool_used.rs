@@ -43,7 +43,7 @@ crate::detection! {
         mitre: ["T1613", "T1552.007"],
         remediation: "Confirm an assessment is running; otherwise rotate the identity's credentials.",
         triggers: [Trigger::every()],
-        check: check,
+        check: crate::detection::Check::Stream(check),
     }
 }
 

@@ -25,7 +25,7 @@ crate::detection! {
         mitre: ["T1069", "T1613"],
         remediation: "Confirm the caller; investigate the identity's other requests.",
         triggers: [Trigger::on(&["create"], "selfsubjectrulesreviews")],
-        check: check,
+        check: crate::detection::Check::Stream(check),
     }
 }
 

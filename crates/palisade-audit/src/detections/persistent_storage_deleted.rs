@@ -1,7 +1,6 @@
 use palisade_core::Severity;
 
 use crate::detection::{Cx, Hit, Trigger, is_control_plane, is_person_or_external};
-use crate::state::State;
 
 const DELETE: &[&str] = &["delete", "deletecollection"];
 
@@ -41,11 +40,11 @@ crate::detection! {
             Trigger::on(DELETE, "volumesnapshots").in_api_group(SNAPSHOTS, true),
             Trigger::on(DELETE, "volumesnapshotcontents").in_api_group(SNAPSHOTS, false),
         ],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let event = cx.event;
     let user = event.user();
     let bulk = event.verb() == "deletecollection";

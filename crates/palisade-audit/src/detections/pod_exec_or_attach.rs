@@ -1,5 +1,4 @@
 use crate::detection::{Cx, Hit, Trigger};
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -32,11 +31,11 @@ crate::detection! {
             Trigger::sub(&["create", "get"], "pods", "exec"),
             Trigger::sub(&["create", "get"], "pods", "attach"),
         ],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let action = cx.event.subresource();
     let mut hit = Hit::new(format!(
         "{} ran {action} in pod {}",

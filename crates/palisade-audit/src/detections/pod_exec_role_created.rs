@@ -1,6 +1,5 @@
 use super::role_rules::{ROLE_CREATE, role_name, rules};
 use crate::detection::{Cx, Hit};
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -23,11 +22,11 @@ crate::detection! {
         mitre: ["T1098.006", "T1609"],
         remediation: "Remove pods/exec from the role, or keep it to a break-glass role.",
         triggers: [ROLE_CREATE[0], ROLE_CREATE[1]],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     if !rules(cx)
         .iter()
         .any(|(_, resources)| resources.iter().any(|r| r == "pods/exec"))

@@ -52,7 +52,7 @@ crate::detection! {
             Trigger::on(&["patch"], "pods").reading(Level::Request),
             Trigger::on(&["update"], "pods").reading(Level::RequestResponse),
         ],
-        check: check,
+        check: crate::detection::Check::Stream(check),
     }
 }
 

@@ -1,6 +1,5 @@
 use super::pod_create::{POD_CREATE, created, spec, trusted, with_images};
 use crate::detection::{Cx, Hit};
-use crate::state::State;
 
 /// The namespaces the control plane owns.
 pub const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public"];
@@ -31,11 +30,11 @@ crate::detection! {
         mitre: ["T1610"],
         remediation: "Run workloads in their own namespaces; trust the image in [audit] trusted_images.kube_namespace when it is an add-on.",
         triggers: [POD_CREATE],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     if !cx
         .event
         .namespace()

@@ -1,5 +1,4 @@
 use crate::detection::{Cx, Hit, Trigger};
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -24,11 +23,11 @@ crate::detection! {
         mitre: ["T1572"],
         remediation: "Confirm the tunnel was intended; limit create on pods/portforward to debugging roles.",
         triggers: [Trigger::sub(&["create", "get"], "pods", "portforward")],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let mut hit = Hit::new(format!(
         "{} forwarded a port of pod {}",
         cx.actor(),

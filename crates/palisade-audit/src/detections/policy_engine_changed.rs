@@ -1,5 +1,4 @@
 use crate::detection::{Cx, Hit, Trigger, past};
-use crate::state::State;
 
 const CHANGE: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
 
@@ -64,11 +63,11 @@ crate::detection! {
             // Constraint resources are named by their templates: any resource of that group.
             Trigger::any_in_group(CHANGE, CONSTRAINTS, false),
         ],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let event = cx.event;
     let constraint = event.api_group() == CONSTRAINTS;
     let named = WATCHED.contains(&(event.api_group(), event.resource()));

@@ -2,7 +2,6 @@ use palisade_core::Severity;
 
 use super::bindings::{role, role_name, subjects};
 use crate::detection::{Cx, Hit, Trigger, is_control_plane};
-use crate::state::State;
 
 const CHANGE: &[&str] = &["update", "patch"];
 
@@ -41,11 +40,11 @@ crate::detection! {
             Trigger::on(CHANGE, "rolebindings"),
             Trigger::on(CHANGE, "clusterrolebindings"),
         ],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let event = cx.event;
     if is_control_plane(event.user()) || event.refused() || cx.dry_run() {
         return Vec::new();

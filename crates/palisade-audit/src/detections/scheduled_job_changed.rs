@@ -1,5 +1,4 @@
 use crate::detection::{Cx, Hit, Trigger, is_control_plane, is_person_or_external, past};
-use crate::state::State;
 
 const CHANGE: &[&str] = &["create", "update", "patch", "delete"];
 
@@ -31,11 +30,11 @@ crate::detection! {
         mitre: ["T1053.007"],
         remediation: "Confirm the CronJob or Job with its owner; deploy jobs through the pipeline only.",
         triggers: [Trigger::on(CHANGE, "cronjobs"), Trigger::on(CHANGE, "jobs")],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let user = cx.event.user();
     let job = cx.event.resource() == "jobs";
     if is_control_plane(user) || cx.event.refused() || (job && !is_person_or_external(user)) {

@@ -1,7 +1,6 @@
 use palisade_core::Severity;
 
 use crate::detection::{Cx, Hit, Trigger, is_control_plane};
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -27,11 +26,11 @@ crate::detection! {
         mitre: ["T1552.007", "T1613"],
         remediation: "Grant get on named secrets (resourceNames) instead of list and watch.",
         triggers: [Trigger::on(&["list", "watch"], "secrets")],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     if is_control_plane(cx.event.user()) || !cx.event.succeeded() {
         return Vec::new();
     }

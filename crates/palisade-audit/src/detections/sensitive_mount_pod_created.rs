@@ -3,7 +3,6 @@ use palisade_k8s::security::host_path_volumes;
 
 use super::pod_create::{POD_CREATE, created, spec, trusted, with_images};
 use crate::detection::{Cx, Hit};
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -33,11 +32,11 @@ crate::detection! {
         mitre: ["T1611"],
         remediation: "Remove the hostPath volume or use a narrower path; trust the image in [audit] trusted_images.sensitive_mount only if it needs it.",
         triggers: [POD_CREATE],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let Some(spec) = spec(cx) else {
         return Vec::new();
     };

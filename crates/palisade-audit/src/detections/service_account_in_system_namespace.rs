@@ -1,6 +1,5 @@
 use super::pod_in_system_namespace::SYSTEM_NAMESPACES;
 use crate::detection::{Cx, Hit, Trigger};
-use crate::state::State;
 
 /// The service accounts the control plane's controllers create for themselves.
 const CONTROLLER_ACCOUNTS: &[&str] = &[
@@ -69,11 +68,11 @@ crate::detection! {
         mitre: ["T1136", "T1078"],
         remediation: "Create application service accounts in the application's namespace; list expected ones in [audit] known_service_accounts.",
         triggers: [Trigger::on(&["create"], "serviceaccounts")],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     if !cx.event.succeeded()
         || !cx
             .event

@@ -27,7 +27,7 @@ crate::detection! {
         mitre: ["T1528", "T1078.004"],
         remediation: "Rotate the service account's tokens and find how the token left the cluster.",
         triggers: [Trigger::every()],
-        check: check,
+        check: crate::detection::Check::Stream(check),
     }
 }
 

@@ -1,5 +1,4 @@
 use crate::detection::{Cx, Hit, Trigger, is_control_plane};
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -22,11 +21,11 @@ crate::detection! {
         mitre: ["T1528"],
         remediation: "Restrict create on serviceaccounts/token; prefer short-lived projected tokens in pods.",
         triggers: [Trigger::sub(&["create"], "serviceaccounts", "token")],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     if is_control_plane(cx.event.user()) || !cx.event.succeeded() {
         return Vec::new();
     }

@@ -1,5 +1,4 @@
 use crate::detection::{Cx, Hit, Trigger, is_control_plane, past};
-use crate::state::State;
 
 const CHANGE: &[&str] = &["create", "update", "patch", "delete"];
 
@@ -27,11 +26,11 @@ crate::detection! {
         mitre: ["T1098.006"],
         remediation: "Manage kube-system RBAC through cluster provisioning; revert unexpected changes.",
         triggers: [Trigger::on(CHANGE, "roles"), Trigger::on(CHANGE, "rolebindings")],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     if cx.event.namespace() != Some("kube-system")
         || is_control_plane(cx.event.user())
         || cx.event.refused()

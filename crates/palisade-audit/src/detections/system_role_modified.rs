@@ -1,6 +1,5 @@
 use super::role_rules::role_name;
 use crate::detection::{Cx, Hit, Trigger};
-use crate::state::State;
 
 /// Roles with `system:` names that add-ons manage themselves.
 const MANAGED_BY_ADDONS: &[&str] = &["system:coredns", "system:managed-certificate-controller"];
@@ -31,11 +30,11 @@ crate::detection! {
         mitre: ["T1098.006", "T1562.001"],
         remediation: "Restore the role from the bootstrap policy; grant extra access through a new role instead.",
         triggers: [Trigger::on(CHANGE, "clusterroles"), Trigger::on(CHANGE, "roles")],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let name = cx.object_name();
     if !name.starts_with("system:") || MANAGED_BY_ADDONS.contains(&name.as_str()) {
         return Vec::new();

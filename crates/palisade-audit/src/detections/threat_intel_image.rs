@@ -4,7 +4,6 @@ use super::pod_create::{POD_CREATE, created, spec};
 use super::threat_intel::with_indicator;
 use crate::detection::{Cx, Hit, images};
 use crate::settings::Settings;
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -32,7 +31,7 @@ crate::detection! {
         mitre: ["T1610", "T1204.003"],
         remediation: "Delete the pod and what created it, and block the image's registry at admission.",
         triggers: [POD_CREATE],
-        check: check,
+        check: crate::detection::Check::Request(check),
         active: has_image_indicators,
     }
 }
@@ -43,7 +42,7 @@ fn has_image_indicators(settings: &Settings) -> bool {
     !settings.intel.is_empty()
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let Some(spec) = spec(cx) else {
         return Vec::new();
     };

@@ -44,7 +44,7 @@ crate::detection! {
         mitre: ["T1078", "T1133"],
         remediation: "Revoke the identity's credentials, review what it did, and block the address at the API server's edge.",
         triggers: [Trigger::every()],
-        check: check,
+        check: crate::detection::Check::Stream(check),
         active: has_source_indicators,
     }
 }

@@ -1,7 +1,6 @@
 use palisade_core::tree::Tree;
 
 use crate::detection::{Cx, Hit, Level, Trigger, is_control_plane};
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -25,11 +24,11 @@ crate::detection! {
         mitre: ["T1528", "T1098"],
         remediation: "Delete the Secret; request bounded tokens with serviceaccounts/token instead.",
         triggers: [Trigger::on(&["create"], "secrets").reading(Level::Request)],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     if is_control_plane(cx.event.user()) || cx.event.refused() {
         return Vec::new();
     }

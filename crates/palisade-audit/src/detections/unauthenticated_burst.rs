@@ -28,7 +28,7 @@ crate::detection! {
         mitre: ["T1110"],
         remediation: "Restrict who can reach the API server; block the address.",
         triggers: [Trigger::every()],
-        check: check,
+        check: crate::detection::Check::Stream(check),
     }
 }
 

@@ -62,7 +62,7 @@ crate::detection! {
             Trigger::on(&["update"], "persistentvolumes").reading(Level::RequestResponse),
             Trigger::on(&["create"], "persistentvolumeclaims").reading(Level::Request),
         ],
-        check: check,
+        check: crate::detection::Check::Stream(check),
     }
 }
 

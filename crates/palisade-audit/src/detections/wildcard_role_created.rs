@@ -1,6 +1,5 @@
 use super::role_rules::{ROLE_CREATE, role_name, rules};
 use crate::detection::{Cx, Hit};
-use crate::state::State;
 
 crate::detection! {
     /// ## What it checks
@@ -25,11 +24,11 @@ crate::detection! {
         mitre: ["T1098.006"],
         remediation: "List the verbs and resources the subject needs instead of `*`.",
         triggers: [ROLE_CREATE[0], ROLE_CREATE[1]],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let wild = rules(cx)
         .into_iter()
         .find(|(verbs, resources)| verbs.iter().chain(resources).any(|v| v == "*"));

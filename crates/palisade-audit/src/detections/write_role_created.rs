@@ -1,6 +1,5 @@
 use super::role_rules::{ROLE_CREATE, role_name, rules};
 use crate::detection::{Cx, Hit};
-use crate::state::State;
 
 /// Verbs that change objects.
 const WRITE_VERBS: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
@@ -28,11 +27,11 @@ crate::detection! {
         mitre: ["T1098.006"],
         remediation: "Grant write verbs only on the resources the subject manages.",
         triggers: [ROLE_CREATE[0], ROLE_CREATE[1]],
-        check: check,
+        check: crate::detection::Check::Request(check),
     }
 }
 
-fn check(cx: &Cx, _: &mut State) -> Vec<Hit> {
+fn check(cx: &Cx) -> Vec<Hit> {
     let writes: Vec<String> = rules(cx)
         .into_iter()
         .flat_map(|(verbs, _)| verbs)
