@@ -6,6 +6,9 @@
 //! ranges, 2,000 domains). Prints events per second, the peak resident memory, and, measured
 //! in the same run on the same file, `jq -c 'select(.objectRef.subresource=="exec")'` as the baseline to beat.
 //!
+//! The same log is then analysed on THREADS threads (default: every core;
+//! `palisade_audit::parallel`), with the same alerts and counts.
+//!
 //! `cargo bench -p palisade-audit` (release profile). EVENTS=N changes the size; LEVEL=Metadata
 //! replays the events without their bodies; SETTINGS=default runs the detections as configured
 //! out of the box.
@@ -212,7 +215,7 @@ fn main() {
         );
         return;
     }
-    let mut engine = Engine::new(settings, Some(baseline), &selection);
+    let mut engine = Engine::new(settings.clone(), Some(baseline.clone()), &selection);
     let mut alerts = 0u64;
     let mut stats = ReadStats::default();
     let t = Instant::now();
@@ -227,10 +230,38 @@ fn main() {
     }
     let ours = t.elapsed().as_secs_f64();
     assert_eq!(stats.events, count as u64);
+    let single_rss = peak_rss_mib();
+
+    // The same analysis on THREADS threads (default: every core) besides the reader: the
+    // same alerts, in the same order, is checked by the tests; here their number.
+    let threads = std::env::var("THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    let mut parallel_engine = Engine::new(settings, Some(baseline), &selection);
+    let mut parallel_alerts = 0u64;
+    let mut parallel_stats = ReadStats::default();
+    let t = Instant::now();
+    let not_read = palisade_audit::parallel::analyze_files(
+        &mut parallel_engine,
+        std::slice::from_ref(&log),
+        threads,
+        &mut parallel_stats,
+        &mut |_| parallel_alerts += 1,
+    );
+    let parallel = t.elapsed().as_secs_f64();
+    assert!(not_read.is_empty());
+    assert_eq!((parallel_stats, parallel_alerts), (stats, alerts));
+    let parallel_line = format!(
+        "on {threads} threads: {parallel:.2} s, {:.0} events/s, {:.2}x one thread; peak RSS {:.0} MiB",
+        count as f64 / parallel,
+        ours / parallel,
+        peak_rss_mib()
+    );
 
     if std::env::var_os("NO_JQ").is_some() {
         println!(
-            "{count} events in {ours:.2} s: {:.0} events/s, {alerts} alerts",
+            "{count} events in {ours:.2} s: {:.0} events/s, {alerts} alerts; {parallel_line}",
             count as f64 / ours
         );
         return;
@@ -249,13 +280,15 @@ fn main() {
         count as f64 / ours,
         bytes as f64 / 1048576.0 / ours,
         engine.detections().len(),
-        peak_rss_mib()
+        single_rss
     );
+    println!("audit analyze {parallel_line}");
     match jq {
         Ok(status) if status.success() => println!(
-            "jq select(.objectRef.subresource==\"exec\"): {jq_seconds:.2} s ({:.0} events/s); Palisade is {:.1}x jq",
+            "jq select(.objectRef.subresource==\"exec\"): {jq_seconds:.2} s ({:.0} events/s); Palisade is {:.1}x jq on one thread, {:.1}x on {threads}",
             count as f64 / jq_seconds,
-            jq_seconds / ours
+            jq_seconds / ours,
+            jq_seconds / parallel
         ),
         _ => println!("jq: not available, no comparison"),
     }

@@ -28,6 +28,7 @@ pub mod falco;
 pub mod format;
 pub mod indicator;
 pub mod input;
+pub mod parallel;
 pub mod redact;
 pub mod registry;
 pub mod settings;

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use palisade_audit::format::{AlertFormat, render};
 use palisade_audit::input::{self, ReadStats};
+use palisade_audit::parallel;
 use palisade_audit::{Alert, Baseline, Engine, Event, Origin, Selection, Settings};
 use palisade_core::Severity;
 use palisade_store::Store;
@@ -112,6 +113,11 @@ pub struct AnalyzeArgs {
     /// below the audit level a detection reads (exit 0/1 instead of 2).
     #[arg(long, env = "PALISADE_ALLOW_INCOMPLETE", value_parser = clap::builder::BoolishValueParser::new())]
     allow_incomplete: bool,
+    /// Threads that analyse files (default: one per core); the alerts and their order are
+    /// the same with any number. Standard input and `--follow` are analysed as they come,
+    /// on one.
+    #[arg(long, env = "PALISADE_AUDIT_THREADS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
 }
 
 /// Which detections run.
@@ -417,7 +423,7 @@ fn intel_summary(intel: &palisade_intel::Indicators, not_read: usize) -> String 
 
 /// Where alerts go: each format to stdout or a file.
 struct Outputs {
-    writers: Vec<(AlertFormat, Box<dyn Write>)>,
+    writers: Vec<(AlertFormat, Box<dyn Write + Send>)>,
 }
 
 impl Outputs {
@@ -430,10 +436,10 @@ impl Outputs {
                 )
             })
         })?;
-        let mut writers: Vec<(AlertFormat, Box<dyn Write>)> = Vec::new();
+        let mut writers: Vec<(AlertFormat, Box<dyn Write + Send>)> = Vec::new();
         for (format, file) in parsed {
             // Alerts stream (--follow, stdin), so files are written as they come.
-            let writer: Box<dyn Write> = match file {
+            let writer: Box<dyn Write + Send> = match file {
                 Some(path) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(&path)
                         .with_context(|| format!("cannot write {}", path.display()))?,
@@ -487,46 +493,56 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
     let mut write_error: Option<std::io::Error> = None;
     let streaming = args.follow || files.iter().any(|f| f.as_os_str() == "-");
     {
-        let mut alerts = Vec::new();
-        let mut sink = |event: &Event, origin: &Origin| {
-            engine.analyze(event, origin, &mut alerts);
-            for mut alert in alerts.drain(..) {
-                if let Some(enricher) = &enricher {
-                    enricher.enrich(&mut alert);
-                }
-                by_severity[severity_index(alert.severity)] += 1;
-                if fail_on.is_some_and(|t| alert.severity >= t) {
-                    failing += 1;
-                }
-                for sink in &sinks {
-                    pending.push((sink.name.clone(), alert.id.clone(), sink.body(&alert)));
-                }
-                if pending.len() >= 1000
-                    && let Some(store) = queue.as_mut()
-                    && let Err(e) = store.enqueue(&std::mem::take(&mut pending), None)
-                {
-                    queue_error.get_or_insert(e.into());
-                }
-                if write_error.is_none() {
-                    let written = outputs
-                        .write(&alert)
-                        .and_then(|()| if streaming { outputs.flush() } else { Ok(()) });
-                    if let Err(e) = written {
-                        write_error = Some(e);
-                    }
+        let mut handle = |mut alert: Alert| {
+            if let Some(enricher) = &enricher {
+                enricher.enrich(&mut alert);
+            }
+            by_severity[severity_index(alert.severity)] += 1;
+            if fail_on.is_some_and(|t| alert.severity >= t) {
+                failing += 1;
+            }
+            for sink in &sinks {
+                pending.push((sink.name.clone(), alert.id.clone(), sink.body(&alert)));
+            }
+            if pending.len() >= 1000
+                && let Some(store) = queue.as_mut()
+                && let Err(e) = store.enqueue(&std::mem::take(&mut pending), None)
+            {
+                queue_error.get_or_insert(e.into());
+            }
+            if write_error.is_none() {
+                let written = outputs
+                    .write(&alert)
+                    .and_then(|()| if streaming { outputs.flush() } else { Ok(()) });
+                if let Err(e) = written {
+                    write_error = Some(e);
                 }
             }
         };
-        for file in &files {
-            let result = if args.follow {
-                input::follow(file, &mut stats, &mut sink, &|| false)
-            } else {
-                input::read_path(file, &mut stats, &mut sink)
+        // Files are read on every core; what streams is analysed as it comes.
+        let threads = match streaming {
+            true => 1,
+            false => args.threads.map_or_else(
+                || std::thread::available_parallelism().map_or(1, usize::from),
+                usize::from,
+            ),
+        };
+        let errors = if args.follow {
+            let mut alerts = Vec::new();
+            let mut sink = |event: &Event, origin: &Origin| {
+                engine.analyze(event, origin, &mut alerts);
+                alerts.drain(..).for_each(&mut handle);
             };
-            if let Err(error) = result {
-                not_read += 1;
-                eprintln!("palisade: error: {:#}", anyhow::Error::from(error));
-            }
+            files
+                .iter()
+                .filter_map(|file| input::follow(file, &mut stats, &mut sink, &|| false).err())
+                .collect()
+        } else {
+            parallel::analyze_files(&mut engine, &files, threads, &mut stats, &mut handle)
+        };
+        for error in errors {
+            not_read += 1;
+            eprintln!("palisade: error: {:#}", anyhow::Error::from(error));
         }
     }
     if let Some(error) = write_error {

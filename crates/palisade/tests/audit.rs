@@ -225,6 +225,76 @@ fn rotated_and_compressed_logs_are_read_oldest_first() {
     assert_eq!(lines(&out).len(), 1, "{}", stderr(&out));
 }
 
+/// Files are analysed on several threads with one thread's answer: the same alerts in the
+/// same order, in every format, and the same summary. A hundred copies of Falco's traces
+/// (5,400 lines) make a log of several batches.
+#[test]
+fn any_number_of_threads_gives_the_same_alerts_and_summary() {
+    let dir = scratch("audit-threads");
+    let mut log = String::new();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(traces())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for round in 0..100 {
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap();
+            log.push_str(&text.replace(r#""auditID":""#, &format!(r#""auditID":"{round}-"#)));
+            log.push('\n');
+        }
+    }
+    std::fs::write(dir.join("audit.log"), &log).unwrap();
+    let run = |threads: &str| {
+        let out = bin()
+            .args(["audit", "analyze", dir.join("audit.log").to_str().unwrap()])
+            .args([
+                "-o",
+                "json",
+                "-o",
+                &format!("cef={}", dir.join(format!("{threads}.cef")).display()),
+            ])
+            .args(["--allow-incomplete", "--threads", threads])
+            .output()
+            .unwrap();
+        let cef = std::fs::read_to_string(dir.join(format!("{threads}.cef"))).unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout.clone()).unwrap(),
+            cef,
+            stderr(&out),
+        )
+    };
+    let one = run("1");
+    assert_eq!(one.0, Some(1), "{}", one.3);
+    assert!(
+        one.1.lines().count() > 1000,
+        "{} alerts",
+        one.1.lines().count()
+    );
+    for threads in ["2", "4"] {
+        let many = run(threads);
+        assert_eq!(many.0, one.0);
+        assert!(many.1 == one.1, "the alerts differ on {threads} threads");
+        assert!(
+            many.2 == one.2,
+            "the CEF alerts differ on {threads} threads"
+        );
+        assert_eq!(many.3, one.3);
+    }
+    let zero = bin()
+        .args([
+            "audit",
+            "analyze",
+            dir.join("audit.log").to_str().unwrap(),
+            "--threads",
+            "0",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(zero.status.code(), Some(2), "{}", stderr(&zero));
+}
+
 #[test]
 fn follow_reads_what_is_appended() {
     let dir = scratch("audit-follow");
