@@ -192,14 +192,7 @@ impl Engine {
 
     /// Analyses one event; alerts go to `out`.
     pub fn analyze(&mut self, event: &Event, origin: &Origin, out: &mut Vec<Alert>) {
-        let Some(shown) = self.plan.show(event) else {
-            self.live.skipped();
-            return;
-        };
-        let cx = self.plan.context(event, &shown);
-        let early = self.plan.request_alerts(&cx, &shown, origin);
-        self.live
-            .finish(&self.plan, &cx, &shown, early, origin, out);
+        self.live.analyze(&self.plan, event, origin, out);
     }
 }
 
@@ -280,6 +273,23 @@ impl Plan {
 }
 
 impl Live {
+    /// Analyses one event with `plan`'s detections; alerts go to `out`.
+    pub(crate) fn analyze(
+        &mut self,
+        plan: &Plan,
+        event: &Event,
+        origin: &Origin,
+        out: &mut Vec<Alert>,
+    ) {
+        let Some(shown) = plan.show(event) else {
+            self.skipped();
+            return;
+        };
+        let cx = plan.context(event, &shown);
+        let early = plan.request_alerts(&cx, &shown, origin);
+        self.finish(plan, &cx, &shown, early, origin, out);
+    }
+
     /// Counts an event the analysis skips.
     pub(crate) fn skipped(&mut self) {
         self.counts.events += 1;

@@ -19,6 +19,10 @@ use crate::input::{InputError, Lines, ReadStats, decode_each, read_lines};
 const BATCH_BYTES: usize = 1 << 20;
 /// ... or this many lines.
 const BATCH_LINES: usize = 1024;
+/// Events of a batch made ready off its turn at most: a batch of more (one large `EventList`
+/// document) is analysed in its turn, one event at a time, so memory stays that of one
+/// thread.
+const MAX_READY: usize = 4 * BATCH_LINES;
 
 /// What happens to each alert given, in the order of the log.
 pub type AlertHandler<'h> = dyn FnMut(Alert) + Send + 'h;
@@ -265,11 +269,17 @@ fn work(plan: &Plan, queue: &Mutex<Option<Receiver<Batch>>>, turns: &Turns) {
         };
         let unwrapped = OnceCell::new();
         let decoded = decode(&batch, &unwrapped);
+        // What each event shows the detections, and, off the turn, its context and the
+        // alerts of the checks that read it alone; none for a batch of too many events.
+        let few = decoded.len() <= MAX_READY;
         let shown: Vec<Option<Shown>> = decoded
             .iter()
-            .map(|(_, found)| found.as_ref().ok().and_then(|e| plan.show(e)))
+            .map(|(_, found)| match (few, found) {
+                (true, Ok(event)) => plan.show(event),
+                _ => None,
+            })
             .collect();
-        let analysed: Vec<Option<(crate::detection::Cx, Early, Origin)>> = decoded
+        let ready: Vec<Option<Ready>> = decoded
             .iter()
             .zip(&shown)
             .map(|((line, found), shown)| {
@@ -287,25 +297,34 @@ fn work(plan: &Plan, queue: &Mutex<Option<Receiver<Batch>>>, turns: &Turns) {
         };
         let turn = &mut *turn;
         let mut alerts = Vec::new();
-        for (((line, found), shown), analysed) in decoded.iter().zip(&shown).zip(analysed) {
-            match (found, shown, analysed) {
-                (Err(problem), _, _) => turn.stats.problem(&origin(&batch, *line), problem),
-                (Ok(_), Some(shown), Some((cx, early, origin))) => {
-                    turn.stats.events += 1;
+        for (((line, found), shown), ready) in decoded.iter().zip(&shown).zip(ready) {
+            let event = match found {
+                Ok(event) => event,
+                Err(problem) => {
+                    turn.stats.problem(&origin(&batch, *line), problem);
+                    continue;
+                }
+            };
+            turn.stats.events += 1;
+            match (shown, ready) {
+                (Some(shown), Some((cx, early, origin))) => {
                     turn.live
                         .finish(plan, &cx, shown, early, &origin, &mut alerts);
-                    alerts.drain(..).for_each(&mut *turn.handle);
                 }
-                (Ok(_), _, _) => {
-                    turn.stats.events += 1;
-                    turn.live.skipped();
-                }
+                _ => turn
+                    .live
+                    .analyze(plan, event, &origin(&batch, *line), &mut alerts),
             }
+            alerts.drain(..).for_each(&mut *turn.handle);
         }
         turn.next += 1;
         turns.changed.notify_all();
     }
 }
+
+/// An event made ready off its batch's turn: its context, the alerts of the checks that
+/// read it alone, and where it was read.
+type Ready<'e, 'a> = (crate::detection::Cx<'e, 'a>, Early, Origin);
 
 /// The origin of `line` in the batch's file.
 fn origin(batch: &Batch, line: u64) -> Origin {

@@ -2,8 +2,9 @@
 //! order, the same counts, problems and requests not assessed. The log replays every
 //! detection's fixtures (so the detections that read earlier requests, bursts, baselines,
 //! stored objects and alerts given once, all fire) across many batches, with malformed and
-//! non-UTF-8 lines, EventLists, cloud wrappers, a gzip file, a pretty-printed document and a
-//! file that cannot be read among the others.
+//! non-UTF-8 lines, EventLists, cloud wrappers, a gzip file, pretty-printed documents (one of
+//! more events than a batch makes ready off its turn) and a file that cannot be read among the
+//! others.
 
 mod fixture_files;
 
@@ -153,7 +154,22 @@ fn the_same_alerts_in_the_same_order_on_any_number_of_threads() {
         events[..50].join(",\n    ")
     );
     std::fs::write(&pretty, list).unwrap();
-    let files = vec![gzip, dir.join("missing.log"), plain, pretty];
+    // A document of more events than a thread makes ready off its turn.
+    let big = dir.join("big.json");
+    let items: Vec<String> = (0..5000)
+        .map(|i| {
+            events[i % events.len()].replace(r#""auditID":""#, &format!(r#""auditID":"big{i}-"#))
+        })
+        .collect();
+    std::fs::write(
+        &big,
+        format!(
+            "{{\n\"kind\": \"EventList\",\n\"items\": [\n{}\n]}}\n",
+            items.join(",\n")
+        ),
+    )
+    .unwrap();
+    let files = vec![gzip, dir.join("missing.log"), plain, big, pretty];
 
     let one = analyze(&files, 1);
     assert!(one.stats.events > total as u64, "{:?}", one.stats);
