@@ -285,7 +285,7 @@ fn split_stream(
         let text = match (complete, std::str::from_utf8(&line)) {
             (false, _) => Err(format!("line longer than {} MiB, skipped", MAX_LINE >> 20)),
             (true, Err(_)) => Err("not UTF-8 text".to_string()),
-            (true, Ok(text)) => Ok(text.trim()),
+            (true, Ok(text)) => Ok(line_text(text)),
         };
         if let Some(mut open) = opening.take() {
             match text {
@@ -431,6 +431,13 @@ impl Opening {
             lines.text(self.document[start..end].trim_end(), &origin);
         }
     }
+}
+
+/// A line's text without what may surround an event but is not JSON: whitespace (the `\r`
+/// of CRLF files), a byte-order mark (files written by Windows tools) and NUL bytes (the
+/// padding a crash leaves in a log file before the next write).
+fn line_text(line: &str) -> &str {
+    line.trim_matches(|c: char| c.is_whitespace() || c == '\0' || c == '\u{feff}')
 }
 
 /// Whether the first line opens a JSON value that it does not close.
@@ -584,8 +591,8 @@ pub fn follow(
                     line: number,
                 };
                 match std::str::from_utf8(&line) {
-                    Ok(text) if !text.trim().is_empty() => {
-                        decode_text(text.trim(), &origin, stats, sink);
+                    Ok(text) if !line_text(text).is_empty() => {
+                        decode_text(line_text(text), &origin, stats, sink);
                     }
                     Ok(_) => {}
                     Err(_) => stats.problem(&origin, "not UTF-8 text"),
@@ -694,6 +701,16 @@ mod tests {
             stats.problems[1].starts_with("t.log:2: not UTF-8"),
             "{stats:?}"
         );
+    }
+
+    /// What surrounds an event without being JSON is not a reason to lose it: a byte-order
+    /// mark, NUL padding, CRLF line ends.
+    #[test]
+    fn a_byte_order_mark_nul_padding_and_crlf_do_not_lose_the_event() {
+        let text = format!("\u{feff}{EVENT}\r\n\0\0\0{EVENT}\0\n{EVENT}\r\n");
+        let (verbs, stats) = read(&text);
+        assert_eq!(verbs, ["get@1", "get@2", "get@3"], "{stats:?}");
+        assert_eq!(stats.malformed, 0);
     }
 
     /// A pretty-printed document is read whole however long (it is parsed as it grows), and
