@@ -31,6 +31,11 @@ pub enum InputError {
         #[source]
         source: std::io::Error,
     },
+    /// The file is UTF-16 text, which audit logs never are.
+    #[error(
+        "{0}: UTF-16 text (what Windows PowerShell 5 writes with `>`): write it as UTF-8 (`Out-File -Encoding utf8`)"
+    )]
+    Utf16(String),
     /// A directory holds no audit log.
     #[error("{0}: no audit log in the directory (*.log, *.json, *.jsonl, rotated or .gz files)")]
     EmptyDirectory(String),
@@ -201,7 +206,11 @@ pub(crate) fn read_lines(path: &Path, lines: &mut dyn Lines) -> Result<(), Input
         Box::new(std::fs::File::open(path).map_err(io)?)
     };
     let mut reader = BufReader::with_capacity(1 << 20, reader);
-    let gzip = reader.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    let start = reader.fill_buf().map_err(io)?;
+    if start.starts_with(&[0xff, 0xfe]) || start.starts_with(&[0xfe, 0xff]) {
+        return Err(InputError::Utf16(display));
+    }
+    let gzip = start.starts_with(&[0x1f, 0x8b]);
     lines.file();
     if gzip {
         let decoder = flate2::bufread::MultiGzDecoder::new(reader);
@@ -701,6 +710,25 @@ mod tests {
             stats.problems[1].starts_with("t.log:2: not UTF-8"),
             "{stats:?}"
         );
+    }
+
+    /// A UTF-16 file (Windows PowerShell 5's `>`) is named as such, not read as lines of
+    /// text that are not UTF-8.
+    #[test]
+    fn a_utf16_file_is_refused_with_what_to_do() {
+        let path = std::env::temp_dir().join(format!("palisade-utf16-{}.log", std::process::id()));
+        let utf16: Vec<u8> = [0xfeffu16]
+            .into_iter()
+            .chain(EVENT.encode_utf16())
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        std::fs::write(&path, utf16).unwrap();
+        let mut stats = ReadStats::default();
+        let error = read_path(&path, &mut stats, &mut |_: &Event, _: &Origin| {}).unwrap_err();
+        std::fs::remove_file(&path).unwrap();
+        assert!(matches!(error, InputError::Utf16(_)), "{error}");
+        assert!(error.to_string().contains("write it as UTF-8"), "{error}");
+        assert_eq!(stats, ReadStats::default());
     }
 
     /// What surrounds an event without being JSON is not a reason to lose it: a byte-order

@@ -157,9 +157,26 @@ pub fn read_header(path: &std::path::Path) -> Result<Dump, SnapshotError> {
     read_header_from(std::io::BufReader::with_capacity(1 << 20, file), &display)
 }
 
-/// Reads the header of a snapshot from any reader (`display` names it in errors).
+/// Reads the header of a snapshot from any reader (`display` names it in errors). A UTF-8
+/// byte-order mark (what Windows tools write first) is skipped, as the loader skips it.
 pub fn read_header_from(reader: impl std::io::Read, display: &str) -> Result<Dump, SnapshotError> {
     let display = display.to_string();
+    let mut reader = std::io::BufReader::new(reader);
+    let start = std::io::BufRead::fill_buf(&mut reader).map_err(|source| SnapshotError::Io {
+        path: display.clone(),
+        source,
+    })?;
+    if start.starts_with(&[0xff, 0xfe]) || start.starts_with(&[0xfe, 0xff]) {
+        return Err(SnapshotError::Json {
+            path: display,
+            message: "the file is UTF-16 text (what Windows PowerShell 5 writes with `>`): \
+                      write it as UTF-8 (`kubectl ... | Out-File -Encoding utf8 FILE`)"
+                .into(),
+        });
+    }
+    if start.starts_with(&[0xef, 0xbb, 0xbf]) {
+        std::io::BufRead::consume(&mut reader, 3);
+    }
     let envelope: Envelope = serde_json::from_reader(reader).map_err(|e| SnapshotError::Json {
         path: display.clone(),
         message: e.to_string(),
@@ -271,6 +288,30 @@ impl Snapshot {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A List written by a Windows tool starts with a byte-order mark: it is read; UTF-16
+    /// (Windows PowerShell 5's `>`) is refused with what to do.
+    #[test]
+    fn a_byte_order_mark_is_skipped_and_utf16_is_named() {
+        let list = r#"{"apiVersion":"v1","kind":"List","items":[]}"#;
+        let with_mark = [&[0xef, 0xbb, 0xbf][..], list.as_bytes()].concat();
+        assert!(matches!(
+            read_header_from(&with_mark[..], "l.json"),
+            Ok(Dump::List)
+        ));
+        let utf16: Vec<u8> = [0xfeffu16]
+            .into_iter()
+            .chain(list.encode_utf16())
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let error = read_header_from(&utf16[..], "l.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("UTF-16") && error.contains("UTF-8"),
+            "{error}"
+        );
+    }
 
     #[test]
     fn round_trips_and_rejects_unknown_versions() {
