@@ -237,7 +237,7 @@ fn main() {
     let threads = std::env::var("THREADS")
         .ok()
         .and_then(|t| t.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+        .unwrap_or_else(palisade_core::parallel::cores);
     let mut parallel_engine = Engine::new(settings, Some(baseline), &selection);
     let mut parallel_alerts = 0u64;
     let mut parallel_stats = ReadStats::default();

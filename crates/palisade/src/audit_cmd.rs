@@ -522,10 +522,9 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
         // Files are read on every core; what streams is analysed as it comes.
         let threads = match streaming {
             true => 1,
-            false => args.threads.map_or_else(
-                || std::thread::available_parallelism().map_or(1, usize::from),
-                usize::from,
-            ),
+            false => args
+                .threads
+                .map_or_else(palisade_core::parallel::cores, usize::from),
         };
         let errors = if args.follow {
             let mut alerts = Vec::new();

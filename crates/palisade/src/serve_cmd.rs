@@ -326,7 +326,7 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
         admission,
         metrics.clone(),
         log,
-        cores(),
+        palisade_core::parallel::cores(),
     ));
     if args.live.cluster {
         let (judge, reads, select, live, every, after_change) = (
@@ -351,7 +351,7 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
                             palisade_admission::prepare_model(
                                 inventory,
                                 options,
-                                cores(),
+                                palisade_core::parallel::cores(),
                                 judge.settings(),
                             ),
                             began,
@@ -452,11 +452,6 @@ fn next_read(
     }
 }
 
-/// Evaluations that can run at once: one per core (each holds a copy of the cluster).
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
-}
-
 /// The judge: the run's rules and settings, the cluster model, the [admission] table.
 pub(crate) fn prepare_admission(
     select: &crate::RuleArgs,
@@ -507,7 +502,12 @@ pub(crate) fn prepare_admission(
             );
         }
     }
-    let model = palisade_admission::prepare_model(inventory, options, cores(), &settings);
+    let model = palisade_admission::prepare_model(
+        inventory,
+        options,
+        palisade_core::parallel::cores(),
+        &settings,
+    );
     Ok(palisade_admission::Admission::new(
         model,
         settings,
