@@ -1,7 +1,9 @@
 //! Managed clusters' audit logs, normalised to the API server's Event: GKE Cloud Logging
 //! entries (`protoPayload`, an AuditLog), AKS diagnostic logs (the event as a string in
 //! `properties.log`, alone or in `records`), and EKS CloudWatch exports (`message` or
-//! `@message` strings, and subscription payloads with `logEvents`).
+//! `@message` strings, subscription payloads with `logEvents`, and what the AWS CLI prints
+//! with `events`; Log Analytics' `log_s`). A JSON array of any of them (what `gcloud logging
+//! read --format=json` and `jq -s` write) is read item by item (`input`).
 
 use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value, json};
@@ -28,14 +30,19 @@ pub fn unwrap(text: &str) -> Option<Result<Vec<String>, String>> {
     if let Some(found) = aks(&value) {
         return Some(found.map(|t| vec![t]));
     }
-    if let Some(events) = object.get("logEvents").and_then(Value::as_array) {
-        let messages: Option<Vec<String>> = events
-            .iter()
-            .map(|e| e.get("message").and_then(Value::as_str).map(str::to_string))
-            .collect();
-        return Some(messages.ok_or_else(|| "CloudWatch logEvents without message".to_string()));
+    // A subscription's payload (`logEvents`), or what `aws logs filter-log-events` and
+    // `get-log-events` print (`events`).
+    for key in ["logEvents", "events"] {
+        if let Some(events) = object.get(key).and_then(Value::as_array) {
+            let messages: Option<Vec<String>> = events
+                .iter()
+                .map(|e| e.get("message").and_then(Value::as_str).map(str::to_string))
+                .collect();
+            return Some(messages.ok_or_else(|| format!("CloudWatch {key} without message")));
+        }
     }
-    for key in ["@message", "message", "log"] {
+    // `log_s`: the column of Azure Log Analytics' AzureDiagnostics table that holds it.
+    for key in ["@message", "message", "log", "log_s"] {
         if let Some(inner) = object.get(key).and_then(Value::as_str)
             && inner.trim_start().starts_with('{')
         {
@@ -222,6 +229,12 @@ mod tests {
         let subscription =
             json!({"messageType": "DATA_MESSAGE", "logEvents": [{"id": "1", "message": inner}]});
         assert_eq!(one(&subscription.to_string()), inner);
+        // `aws logs filter-log-events` / `get-log-events`.
+        let cli = json!({"events": [{"logStreamName": "kube-apiserver-audit-1", "timestamp": 1, "message": inner}], "searchedLogStreams": []});
+        assert_eq!(one(&cli.to_string()), inner);
+        // Log Analytics' AzureDiagnostics table.
+        let analytics = json!({"Category": "kube-audit", "log_s": inner});
+        assert_eq!(one(&analytics.to_string()), inner);
         assert!(unwrap(r#"{"hello": 1}"#).is_none());
         assert!(
             unwrap(r#"{"protoPayload": {"methodName": "storage.objects.get"}}"#)

@@ -510,6 +510,23 @@ pub(crate) fn decode_each<'t>(
     unwrapped: &'t OnceCell<typed_arena::Arena<String>>,
     found: &mut dyn FnMut(Result<Event<'t>, String>),
 ) {
+    if text.starts_with('[')
+        && let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(text)
+    {
+        // A JSON array of what a line may hold: `gcloud logging read --format=json`,
+        // `jq -s`, exports of a log store. Its items are not arrays again.
+        for (index, item) in items.into_iter().enumerate() {
+            let item = item.get();
+            if item.starts_with('[') {
+                found(Err(format!("item {index}: an array in an array")));
+                continue;
+            }
+            decode_each(item, unwrapped, &mut |result| {
+                found(result.map_err(|problem| format!("item {index}: {problem}")));
+            });
+        }
+        return;
+    }
     match Event::decode(text) {
         Ok(event) => found(Ok(event)),
         Err(error) => {
@@ -729,6 +746,30 @@ mod tests {
         assert!(matches!(error, InputError::Utf16(_)), "{error}");
         assert!(error.to_string().contains("write it as UTF-8"), "{error}");
         assert_eq!(stats, ReadStats::default());
+    }
+
+    /// A JSON array (`jq -s`, `gcloud logging read --format=json`, an export) is read item
+    /// by item, on one line or pretty-printed; an item that is no event is a problem naming
+    /// it, and the others are read.
+    #[test]
+    fn a_json_array_of_events_and_wrappers_is_read_item_by_item() {
+        let gke = r#"{"protoPayload":{"methodName":"io.k8s.core.v1.pods.list","resourceName":"core/v1/namespaces/app/pods","authenticationInfo":{"principalEmail":"a"}},"timestamp":"2026-12-01T10:00:00Z"}"#;
+        let list = format!(r#"{{"kind":"EventList","items":[{EVENT}]}}"#);
+        let array = format!("[{EVENT},{gke},{list},{{\"kind\":3}},[{EVENT}]]");
+        let (verbs, stats) = read(&array);
+        assert_eq!(verbs, ["get@1", "list@1", "get@1"], "{stats:?}");
+        assert_eq!(stats.malformed, 2, "{stats:?}");
+        assert!(
+            stats.problems[0].starts_with("t.log:1: item 3: not an audit event"),
+            "{stats:?}"
+        );
+        assert!(
+            stats.problems[1].contains("item 4: an array in an array"),
+            "{stats:?}"
+        );
+        let value: serde_json::Value = serde_json::from_str(&format!("[{EVENT},{gke}]")).unwrap();
+        let (verbs, stats) = read(&serde_json::to_string_pretty(&value).unwrap());
+        assert_eq!((verbs.len(), stats.malformed), (2, 0), "{stats:?}");
     }
 
     /// What surrounds an event without being JSON is not a reason to lose it: a byte-order

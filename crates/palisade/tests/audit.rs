@@ -295,6 +295,74 @@ fn any_number_of_threads_gives_the_same_alerts_and_summary() {
     assert_eq!(zero.status.code(), Some(2), "{}", stderr(&zero));
 }
 
+/// What managed clusters' tools export: `gcloud logging read --format=json` writes a
+/// pretty-printed JSON array of Cloud Logging entries, and `aws logs filter-log-events` an
+/// object whose `events` hold the API server's events as strings. Both are read whole.
+#[test]
+fn exports_of_gke_and_eks_logs_are_read() {
+    let dir = scratch("audit-exports");
+    let entry = |id: &str, user: &str| {
+        json!({
+            "protoPayload": {
+                "@type": "type.googleapis.com/google.cloud.audit.AuditLog",
+                "authenticationInfo": {"principalEmail": user},
+                "authorizationInfo": [{"granted": true}],
+                "methodName": "io.k8s.core.v1.pods.exec.create",
+                "requestMetadata": {"callerIp": "203.0.113.9"},
+                "resourceName": "core/v1/namespaces/app/pods/web/exec",
+                "status": {}
+            },
+            "insertId": id,
+            "timestamp": "2026-12-01T10:00:00Z",
+            "operation": {"id": id, "first": true, "last": true}
+        })
+    };
+    let gcloud =
+        serde_json::to_string_pretty(&json!([entry("a", "alice"), entry("b", "bob")])).unwrap();
+    std::fs::write(dir.join("gke.json"), gcloud).unwrap();
+    let message = event(
+        "c",
+        "create",
+        "pods",
+        "exec",
+        "carol",
+        "2026-12-01T10:00:00Z",
+    );
+    let aws = json!({"events": [{"logStreamName": "kube-apiserver-audit-1", "timestamp": 1, "message": message}]});
+    std::fs::write(
+        dir.join("eks.json"),
+        serde_json::to_string_pretty(&aws).unwrap(),
+    )
+    .unwrap();
+    for (file, users) in [
+        ("gke.json", vec!["alice", "bob"]),
+        ("eks.json", vec!["carol"]),
+    ] {
+        let out = bin()
+            .args([
+                "audit",
+                "analyze",
+                dir.join(file).to_str().unwrap(),
+                "-o",
+                "json",
+            ])
+            .output()
+            .unwrap();
+        let alerts = lines(&out);
+        let execs: Vec<&str> = alerts
+            .iter()
+            .filter(|a| a["rule"] == "AUD001")
+            .map(|a| a["request"]["user"].as_str().unwrap())
+            .collect();
+        assert_eq!(execs, users, "{file}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("0 lines not events"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
 #[test]
 fn follow_reads_what_is_appended() {
     let dir = scratch("audit-follow");
