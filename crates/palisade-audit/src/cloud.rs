@@ -2,8 +2,11 @@
 //! entries (`protoPayload`, an AuditLog), AKS diagnostic logs (the event as a string in
 //! `properties.log`, alone or in `records`), and EKS CloudWatch exports (`message` or
 //! `@message` strings, subscription payloads with `logEvents`, and what the AWS CLI prints
-//! with `events`; Log Analytics' `log_s`). A JSON array of any of them (what `gcloud logging
-//! read --format=json` and `jq -s` write) is read item by item (`input`).
+//! with `events`; Log Analytics' `log_s`), and rows of AKS's resource-specific audit tables
+//! (`AKSAudit`, `AKSAuditAdmin`, `ArcK8sAudit`: the event's fields in PascalCase columns, as
+//! objects or in the query API's `tables`). A JSON array of any of them (what `gcloud logging
+//! read --format=json`, `az monitor log-analytics query` and `jq -s` write) is read item by
+//! item (`input`).
 
 use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value, json};
@@ -15,6 +18,12 @@ pub fn unwrap(text: &str) -> Option<Result<Vec<String>, String>> {
     let object = value.as_object()?;
     if let Some(payload) = object.get("protoPayload") {
         return Some(gke(object, payload).map(|e| vec![e.to_string()]));
+    }
+    if let Some(event) = aks_table_row(object) {
+        return Some(Ok(vec![event.to_string()]));
+    }
+    if let Some(tables) = object.get("tables").and_then(Value::as_array) {
+        return Some(log_analytics_tables(tables));
     }
     if let Some(records) = object.get("records").and_then(Value::as_array) {
         let mut out = Vec::new();
@@ -50,6 +59,106 @@ pub fn unwrap(text: &str) -> Option<Result<Vec<String>, String>> {
         }
     }
     None
+}
+
+/// The columns of Log Analytics' `AKSAudit`, `AKSAuditAdmin` and `ArcK8sAudit` tables (the
+/// resource-specific mode of AKS diagnostic settings) and the event fields they hold.
+const AKS_COLUMNS: &[(&str, &str)] = &[
+    ("AuditId", "auditID"),
+    ("Level", "level"),
+    ("Stage", "stage"),
+    ("RequestUri", "requestURI"),
+    ("Verb", "verb"),
+    ("User", "user"),
+    ("ImpersonatedUser", "impersonatedUser"),
+    ("SourceIps", "sourceIPs"),
+    ("UserAgent", "userAgent"),
+    ("ObjectRef", "objectRef"),
+    ("ResponseStatus", "responseStatus"),
+    ("RequestObject", "requestObject"),
+    ("ResponseObject", "responseObject"),
+    ("RequestReceivedTime", "requestReceivedTimestamp"),
+    ("StageReceivedTime", "stageTimestamp"),
+    ("Annotations", "annotations"),
+];
+
+/// What AKS writes instead of an object too large to log.
+const AKS_SKIPPED_OBJECT: &str = "skipped-too-big-size-object";
+
+/// A row of an AKS audit table (`az monitor log-analytics query` prints them as objects) as
+/// the event it holds; `None` when the object is no such row. Dynamic columns come as
+/// objects or as their JSON text. An object AKS skipped as too large makes the event one the
+/// audit backend truncated, so the detections that read it say they could not judge it.
+fn aks_table_row(row: &Map<String, Value>) -> Option<Value> {
+    if !(row.get("AuditId").is_some_and(Value::is_string) && row.contains_key("Verb")) {
+        return None;
+    }
+    let mut event = Map::new();
+    event.insert("kind".into(), json!("Event"));
+    event.insert("apiVersion".into(), json!("audit.k8s.io/v1"));
+    let mut truncated = false;
+    for (column, field) in AKS_COLUMNS {
+        let value = match row.get(*column) {
+            None | Some(Value::Null) => continue,
+            Some(Value::String(text)) if text == AKS_SKIPPED_OBJECT => {
+                truncated = true;
+                continue;
+            }
+            Some(Value::String(text)) if text.starts_with(['{', '[']) => {
+                serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone()))
+            }
+            Some(Value::String(text)) if text.is_empty() => continue,
+            Some(value) => value.clone(),
+        };
+        event.insert((*field).into(), value);
+    }
+    if truncated {
+        let annotations = event
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Some(map) = annotations.as_object_mut() {
+            map.insert(crate::event::TRUNCATED_ANNOTATION.into(), json!("true"));
+        }
+    }
+    Some(Value::Object(event))
+}
+
+/// The Log Analytics query API's answer (`tables` of `columns` and `rows`): each row of an
+/// AKS audit table as its event.
+fn log_analytics_tables(tables: &[Value]) -> Result<Vec<String>, String> {
+    let mut events = Vec::new();
+    for table in tables {
+        let columns: Vec<&str> = table
+            .get("columns")
+            .and_then(Value::as_array)
+            .map(|c| {
+                c.iter()
+                    .filter_map(|c| c.get("name").and_then(Value::as_str))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let rows = table
+            .get("rows")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        for (index, row) in rows.iter().enumerate() {
+            let cells = row.as_array().map_or(&[][..], Vec::as_slice);
+            let object: Map<String, Value> = columns
+                .iter()
+                .zip(cells)
+                .map(|(name, cell)| ((*name).to_string(), cell.clone()))
+                .collect();
+            match aks_table_row(&object) {
+                Some(event) => events.push(event.to_string()),
+                None => {
+                    return Err(format!(
+                        "Log Analytics row {index} is not from an AKS audit table (no AuditId and Verb columns)"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(events)
 }
 
 /// An AKS diagnostic record: `properties.log` holds the event as a string.
@@ -241,6 +350,46 @@ mod tests {
                 .unwrap()
                 .is_err()
         );
+    }
+
+    /// AKS's resource-specific tables hold the event's fields in PascalCase columns, dynamic
+    /// ones as objects or as JSON text; the query API answers with `tables` of rows.
+    #[test]
+    fn rows_of_aks_audit_tables_become_events() {
+        let row = json!({
+            "TimeGenerated": "2026-12-01T10:00:01Z", "AuditId": "a-1", "Level": "Request",
+            "Stage": "ResponseComplete", "Verb": "create", "RequestUri": "/api/v1/namespaces/app/pods",
+            "User": r#"{"username":"alice","groups":["system:authenticated"]}"#,
+            "SourceIps": ["203.0.113.9"], "UserAgent": "kubectl/v1.33",
+            "ObjectRef": {"resource": "pods", "namespace": "app", "name": "web", "apiVersion": "v1"},
+            "ResponseStatus": {"code": 201}, "RequestObject": "skipped-too-big-size-object",
+            "RequestReceivedTime": "2026-12-01T10:00:00Z", "PodName": "kube-apiserver-1",
+            "Type": "AKSAudit"
+        });
+        let text = one(&row.to_string());
+        let event = Event::decode(&text).unwrap();
+        assert_eq!(
+            (event.verb(), event.user(), event.resource()),
+            ("create", "alice", "pods")
+        );
+        assert_eq!(event.code(), Some(201));
+        assert!(
+            event.truncated(),
+            "a skipped object is a truncated event: {text}"
+        );
+        let columns: Vec<Value> = ["AuditId", "Verb", "User", "Stage"]
+            .iter()
+            .map(|n| json!({"name": n, "type": "string"}))
+            .collect();
+        let api = json!({"tables": [{"name": "PrimaryResult", "columns": columns, "rows": [
+            ["b-1", "get", {"username": "bob"}, "ResponseComplete"],
+            ["b-2", "list", {"username": "bob"}, "ResponseComplete"]
+        ]}]});
+        let events = unwrap(&api.to_string()).unwrap().unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(Event::decode(&events[1]).unwrap().verb(), "list");
+        let other = json!({"tables": [{"columns": [{"name": "Category"}], "rows": [["x"]]}]});
+        assert!(unwrap(&other.to_string()).unwrap().is_err());
     }
 
     #[test]
