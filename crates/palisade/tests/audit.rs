@@ -296,10 +296,11 @@ fn any_number_of_threads_gives_the_same_alerts_and_summary() {
 }
 
 /// What managed clusters' tools export: `gcloud logging read --format=json` writes a
-/// pretty-printed JSON array of Cloud Logging entries, and `aws logs filter-log-events` an
-/// object whose `events` hold the API server's events as strings. Both are read whole.
+/// pretty-printed JSON array of Cloud Logging entries, `aws logs filter-log-events` an object
+/// whose `events` hold the API server's events as strings, and `az monitor log-analytics
+/// query` over AKSAudit an array of rows. Each is read whole.
 #[test]
-fn exports_of_gke_and_eks_logs_are_read() {
+fn exports_of_gke_eks_and_aks_logs_are_read() {
     let dir = scratch("audit-exports");
     let entry = |id: &str, user: &str| {
         json!({
@@ -334,9 +335,21 @@ fn exports_of_gke_and_eks_logs_are_read() {
         serde_json::to_string_pretty(&aws).unwrap(),
     )
     .unwrap();
+    // `az monitor log-analytics query` over AKSAudit: rows of PascalCase columns.
+    let row = json!({
+        "AuditId": "d", "Level": "Metadata", "Stage": "ResponseStarted", "Verb": "create",
+        "RequestUri": "/api/v1/namespaces/app/pods/web-1/exec?command=sh",
+        "User": "{\"username\":\"dave\"}", "SourceIps": "[\"10.0.0.9\"]",
+        "ObjectRef": "{\"resource\":\"pods\",\"subresource\":\"exec\",\"namespace\":\"app\",\"name\":\"web-1\"}",
+        "ResponseStatus": "{\"code\":101}", "RequestReceivedTime": "2026-12-01T10:00:00Z",
+        "TimeGenerated": "2026-12-01T10:00:01Z", "Type": "AKSAudit"
+    });
+    let rows = serde_json::to_string_pretty(&json!([row])).unwrap();
+    std::fs::write(dir.join("aks.json"), rows).unwrap();
     for (file, users) in [
         ("gke.json", vec!["alice", "bob"]),
         ("eks.json", vec!["carol"]),
+        ("aks.json", vec!["dave"]),
     ] {
         let out = bin()
             .args([
