@@ -32,9 +32,7 @@ pub enum InputError {
         source: std::io::Error,
     },
     /// The file is UTF-16 text, which audit logs never are.
-    #[error(
-        "{0}: UTF-16 text (what Windows PowerShell 5 writes with `>`): write it as UTF-8 (`Out-File -Encoding utf8`)"
-    )]
+    #[error("{0}: {advice}", advice = palisade_core::encoding::UTF16_ADVICE)]
     Utf16(String),
     /// A directory holds no audit log.
     #[error("{0}: no audit log in the directory (*.log, *.json, *.jsonl, rotated or .gz files)")]
@@ -207,7 +205,7 @@ pub(crate) fn read_lines(path: &Path, lines: &mut dyn Lines) -> Result<(), Input
     };
     let mut reader = BufReader::with_capacity(1 << 20, reader);
     let start = reader.fill_buf().map_err(io)?;
-    if start.starts_with(&[0xff, 0xfe]) || start.starts_with(&[0xfe, 0xff]) {
+    if palisade_core::encoding::is_utf16(start) {
         return Err(InputError::Utf16(display));
     }
     let gzip = start.starts_with(&[0x1f, 0x8b]);

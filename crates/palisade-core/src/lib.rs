@@ -13,6 +13,7 @@ pub mod config_section;
 pub mod control;
 pub mod date;
 pub mod diagnostic;
+pub mod encoding;
 pub mod finding;
 pub mod fingerprint;
 pub mod host_path;

@@ -166,16 +166,14 @@ pub fn read_header_from(reader: impl std::io::Read, display: &str) -> Result<Dum
         path: display.clone(),
         source,
     })?;
-    if start.starts_with(&[0xff, 0xfe]) || start.starts_with(&[0xfe, 0xff]) {
+    if palisade_core::encoding::is_utf16(start) {
         return Err(SnapshotError::Json {
             path: display,
-            message: "the file is UTF-16 text (what Windows PowerShell 5 writes with `>`): \
-                      write it as UTF-8 (`kubectl ... | Out-File -Encoding utf8 FILE`)"
-                .into(),
+            message: palisade_core::encoding::UTF16_ADVICE.into(),
         });
     }
-    if start.starts_with(&[0xef, 0xbb, 0xbf]) {
-        std::io::BufRead::consume(&mut reader, 3);
+    if start.starts_with(palisade_core::encoding::UTF8_MARK) {
+        std::io::BufRead::consume(&mut reader, palisade_core::encoding::UTF8_MARK.len());
     }
     let envelope: Envelope = serde_json::from_reader(reader).map_err(|e| SnapshotError::Json {
         path: display.clone(),

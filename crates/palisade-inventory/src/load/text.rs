@@ -17,11 +17,8 @@ pub(super) fn objects_from_bytes(
         diagnostic.line = offset.map(|o| line_of_offset(bytes, o));
         failed_with(path, rendered_by, diagnostic)
     };
-    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
-        return encoding(
-            "UTF-16 is not supported; save the file as UTF-8".into(),
-            None,
-        );
+    if palisade_core::encoding::is_utf16(bytes) {
+        return encoding(palisade_core::encoding::UTF16_ADVICE.into(), None);
     }
     match std::str::from_utf8(bytes) {
         Ok(text) => match text.find('\0') {
