@@ -39,6 +39,9 @@ pub fn unwrap(text: &str) -> Option<Result<Vec<String>, String>> {
     if let Some(found) = aks(&value) {
         return Some(found.map(|t| vec![t]));
     }
+    if let Some(found) = log_store(object) {
+        return Some(found);
+    }
     // A subscription's payload (`logEvents`), or what `aws logs filter-log-events` and
     // `get-log-events` print (`events`).
     for key in ["logEvents", "events"] {
@@ -159,6 +162,57 @@ fn log_analytics_tables(tables: &[Value]) -> Result<Vec<String>, String> {
         }
     }
     Ok(events)
+}
+
+/// What log stores give back: Splunk's search results (`result._raw`, or `_raw`: the line
+/// as the API server wrote it) and Elasticsearch or OpenSearch documents (`_source`, alone
+/// or in a search answer's `hits.hits`), whose source is the event, or holds it under
+/// `kubernetes.audit` as Filebeat's Kubernetes audit module writes it.
+fn log_store(object: &Map<String, Value>) -> Option<Result<Vec<String>, String>> {
+    let raw = object
+        .get("result")
+        .and_then(|r| r.get("_raw"))
+        .or_else(|| object.get("_raw"));
+    if let Some(raw) = raw {
+        return Some(
+            raw.as_str()
+                .map(|text| vec![text.to_string()])
+                .ok_or_else(|| "Splunk _raw is not a string".to_string()),
+        );
+    }
+    if let Some(hits) = object
+        .get("hits")
+        .and_then(|h| h.get("hits"))
+        .and_then(Value::as_array)
+    {
+        return Some(
+            hits.iter()
+                .map(|hit| {
+                    hit.get("_source")
+                        .map(source_event)
+                        .ok_or_else(|| "a search hit without _source".to_string())
+                })
+                .collect(),
+        );
+    }
+    object
+        .get("_source")
+        .map(|source| Ok(vec![source_event(source)]))
+}
+
+/// The event a log store's document holds.
+fn source_event(source: &Value) -> String {
+    match source.at("/kubernetes/audit") {
+        Some(Value::Object(audit)) => {
+            let mut event = audit.clone();
+            event.entry("kind").or_insert_with(|| json!("Event"));
+            event
+                .entry("apiVersion")
+                .or_insert_with(|| json!("audit.k8s.io/v1"));
+            Value::Object(event).to_string()
+        }
+        _ => source.to_string(),
+    }
 }
 
 /// An AKS diagnostic record: `properties.log` holds the event as a string.
@@ -390,6 +444,35 @@ mod tests {
         assert_eq!(Event::decode(&events[1]).unwrap().verb(), "list");
         let other = json!({"tables": [{"columns": [{"name": "Category"}], "rows": [["x"]]}]});
         assert!(unwrap(&other.to_string()).unwrap().is_err());
+    }
+
+    /// Events read back from a SIEM: Splunk's search results, Elasticsearch documents and
+    /// search answers, with the event as the source or under Filebeat's `kubernetes.audit`.
+    #[test]
+    fn events_from_log_stores_are_read() {
+        let inner = r#"{"kind":"Event","verb":"get","stage":"ResponseComplete"}"#;
+        let event: Value = serde_json::from_str(inner).unwrap();
+        let splunk =
+            json!({"preview": false, "offset": 0, "result": {"_raw": inner, "_time": "x"}});
+        assert_eq!(one(&splunk.to_string()), inner);
+        let document = json!({"_index": "k8s-audit", "_id": "1", "_source": event});
+        assert_eq!(
+            Event::decode(&one(&document.to_string())).unwrap().verb(),
+            "get"
+        );
+        let filebeat = json!({"@timestamp": "x", "kubernetes": {"audit": {"verb": "list", "stage": "ResponseComplete"}}});
+        let answer = json!({"hits": {"total": {"value": 2}, "hits": [{"_source": event}, {"_source": filebeat}]}});
+        let found = unwrap(&answer.to_string()).unwrap().unwrap();
+        let verbs: Vec<String> = found
+            .iter()
+            .map(|t| Event::decode(t).unwrap().verb().to_string())
+            .collect();
+        assert_eq!(verbs, ["get", "list"]);
+        assert!(
+            unwrap(r#"{"hits": {"hits": [{"_id": "1"}]}}"#)
+                .unwrap()
+                .is_err()
+        );
     }
 
     #[test]
