@@ -296,9 +296,8 @@ fn split_stream(
         };
         if let Some(mut open) = opening.take() {
             match text {
-                Ok("") => opening = Some(open),
                 Ok(text) => {
-                    open.push(text, number);
+                    open.push(text);
                     match open.verdict() {
                         Verdict::Open => opening = Some(open),
                         Verdict::TooLong => {
@@ -337,13 +336,13 @@ fn split_stream(
     }
 }
 
-/// The first lines of a stream while they may be one pretty-printed document.
+/// The first lines of a stream while they may be one pretty-printed document. The document
+/// holds every line, empty ones too, so a line's number is found by counting the newlines
+/// before it (no table of line starts, which would cost more than the text itself).
 struct Opening {
     /// The first line's.
     origin: Origin,
     document: String,
-    /// Where each line starts in `document`, and its number.
-    starts: Vec<(usize, u64)>,
     /// The length at which the document is next parsed (doubling: linear time in all).
     next_check: usize,
 }
@@ -351,7 +350,7 @@ struct Opening {
 enum Verdict {
     /// It may yet be one document.
     Open,
-    /// It is one, up to byte `end`; the lines from the `after`th on follow it.
+    /// It is one, up to byte `end`; lines follow it from byte `after`.
     Document { end: usize, after: usize },
     /// It is not: lines.
     Lines,
@@ -362,18 +361,16 @@ enum Verdict {
 impl Opening {
     fn new(text: &str, origin: Origin) -> Opening {
         let mut opening = Opening {
-            starts: Vec::new(),
             document: String::new(),
             next_check: 4096,
             origin,
         };
-        let number = opening.origin.line;
-        opening.push(text, number);
+        opening.push(text);
         opening
     }
 
-    fn push(&mut self, text: &str, number: u64) {
-        self.starts.push((self.document.len(), number));
+    /// The next line (empty ones too).
+    fn push(&mut self, text: &str) {
         self.document.push_str(text);
         self.document.push('\n');
     }
@@ -397,10 +394,13 @@ impl Opening {
         match values.next() {
             Some(Ok(_)) => {
                 let end = values.byte_offset();
-                let after = self.starts.partition_point(|(start, _)| *start < end);
-                let next = self.starts.get(after).map_or(self.document.len(), |s| s.0);
-                match self.document[end..next].trim().is_empty() {
-                    true => Verdict::Document { end, after },
+                let rest = &self.document[end..];
+                let line_end = rest.find('\n').map_or(rest.len(), |i| i + 1);
+                match rest[..line_end].trim().is_empty() {
+                    true => Verdict::Document {
+                        end,
+                        after: end + line_end,
+                    },
                     false => Verdict::Lines,
                 }
             }
@@ -426,16 +426,19 @@ impl Opening {
         self.settle(verdict, lines);
     }
 
-    /// Hands the lines from the `first`th on over one by one.
-    fn release(self, first: usize, lines: &mut dyn Lines) {
-        let ends = self.starts.iter().skip(1).map(|(start, _)| *start);
-        let all = self.starts.iter().zip(ends.chain([self.document.len()]));
-        for (&(start, number), end) in all.skip(first) {
+    /// Hands the lines from byte `from` (a line's start) on over one by one.
+    fn release(self, from: usize, lines: &mut dyn Lines) {
+        let before = memchr::memchr_iter(b'\n', &self.document.as_bytes()[..from]).count();
+        let first = self.origin.line + before as u64;
+        for (index, text) in self.document[from..].split('\n').enumerate() {
+            if text.is_empty() {
+                continue;
+            }
             let origin = Origin {
                 file: self.origin.file.clone(),
-                line: number,
+                line: first + index as u64,
             };
-            lines.text(self.document[start..end].trim_end(), &origin);
+            lines.text(text, &origin);
         }
     }
 }
@@ -789,9 +792,12 @@ mod tests {
         assert!(pretty.len() > 3 * 4096);
         let (verbs, stats) = read(&pretty);
         assert_eq!((verbs.len(), stats.malformed), (300, 0), "{stats:?}");
-        let (verbs, stats) = read(&format!("{pretty}\n{EVENT}\n"));
+        let (verbs, stats) = read(&format!("{pretty}\n\n{EVENT}\n"));
         assert_eq!(stats.malformed, 0, "{stats:?}");
         assert_eq!(verbs.len(), 301);
+        // The line after the document and an empty line keeps its number.
+        let line = pretty.lines().count() + 2;
+        assert_eq!(verbs[300], format!("get@{line}"));
     }
 
     #[test]
