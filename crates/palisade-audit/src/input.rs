@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::alert::Origin;
+use crate::cri::{Cri, CriJoin};
 use crate::event::{DecodeError, Event};
 
 /// Longest line read; longer ones are skipped as problems (bounded memory).
@@ -262,51 +263,107 @@ pub fn read_stream(
     split_stream(file, reader, &mut Decoder { stats, sink })
 }
 
-/// Splits a stream into lines. When its first line opens a JSON value that it does not
-/// close, the lines that follow are gathered while they may finish it: a pretty-printed
-/// document (an `EventList`) is read whole, and a first line that is only broken (a log cut
-/// in the middle of an event) is one problem, the lines after it read as ever.
+/// Splits a stream into lines and hands over what they hold ([`Splitter`]).
 fn split_stream(
     file: &str,
     reader: &mut dyn BufRead,
     lines: &mut dyn Lines,
 ) -> std::io::Result<()> {
     let mut line = Vec::new();
-    let mut number: u64 = 0;
-    let mut first = true;
-    let mut opening: Option<Opening> = None;
+    let mut splitter = Splitter::new(file);
     loop {
         line.clear();
         let (read, complete) = read_bounded_line(reader, &mut line, MAX_LINE)?;
         if read == 0 {
-            if let Some(opening) = opening {
-                opening.end(lines);
-            }
+            splitter.end(lines);
             return Ok(());
         }
-        number += 1;
-        let origin = Origin {
-            file: file.to_string(),
-            line: number,
+        splitter.line(complete.then_some(&line[..]), lines);
+        if splitter.done {
+            return Ok(());
+        }
+    }
+}
+
+/// Lines to what they hold, in order. A line a container runtime logged (`cri`) is its
+/// text, joined back when the runtime split it. When the first line opens a JSON value that
+/// it does not close, the lines that follow are gathered while they may finish it: a
+/// pretty-printed document (an `EventList`) is read whole, and a first line that is only
+/// broken (a log cut in the middle of an event) is one problem, the lines after it read as
+/// ever.
+struct Splitter<'f> {
+    file: &'f str,
+    /// The last line's number.
+    number: u64,
+    first: bool,
+    opening: Option<Opening>,
+    runtime: CriJoin,
+    /// A document longer than [`MAX_DOCUMENT`] was met: the rest is not read.
+    done: bool,
+}
+
+impl<'f> Splitter<'f> {
+    fn new(file: &'f str) -> Splitter<'f> {
+        Splitter {
+            file,
+            number: 0,
+            first: true,
+            opening: None,
+            runtime: CriJoin::default(),
+            done: false,
+        }
+    }
+
+    fn origin(&self, line: u64) -> Origin {
+        Origin {
+            file: self.file.to_string(),
+            line,
+        }
+    }
+
+    /// The next line, with its newline; `None` when it was longer than [`MAX_LINE`].
+    fn line(&mut self, bytes: Option<&[u8]>, lines: &mut dyn Lines) {
+        self.number += 1;
+        let mut origin = self.origin(self.number);
+        let joined;
+        let text = match bytes.map(std::str::from_utf8) {
+            None => Err(format!("line longer than {} MiB, skipped", MAX_LINE >> 20)),
+            Some(Err(_)) => Err("not UTF-8 text".to_string()),
+            Some(Ok(raw)) => {
+                let raw = raw.strip_suffix('\n').unwrap_or(raw);
+                let raw = raw.strip_suffix('\r').unwrap_or(raw);
+                let file = self.file;
+                let mut problem = |message: &str, line: u64| {
+                    let origin = Origin {
+                        file: file.to_string(),
+                        line,
+                    };
+                    lines.problem(&origin, message);
+                };
+                match self.runtime.feed(raw, self.number, &mut problem) {
+                    Cri::No => Ok(line_text(raw)),
+                    Cri::Whole(text, first) => {
+                        origin.line = first;
+                        joined = text;
+                        Ok(line_text(&joined))
+                    }
+                    Cri::Part => return,
+                }
+            }
         };
-        let text = match (complete, std::str::from_utf8(&line)) {
-            (false, _) => Err(format!("line longer than {} MiB, skipped", MAX_LINE >> 20)),
-            (true, Err(_)) => Err("not UTF-8 text".to_string()),
-            (true, Ok(text)) => Ok(line_text(text)),
-        };
-        if let Some(mut open) = opening.take() {
+        if let Some(mut open) = self.opening.take() {
             match text {
                 Ok(text) => {
                     open.push(text);
                     match open.verdict() {
-                        Verdict::Open => opening = Some(open),
+                        Verdict::Open => self.opening = Some(open),
                         Verdict::TooLong => {
                             let message = format!(
                                 "a document longer than {} MiB, not read",
                                 MAX_DOCUMENT >> 20
                             );
                             lines.problem(&open.origin, &message);
-                            return Ok(());
+                            self.done = true;
                         }
                         verdict => open.settle(verdict, lines),
                     }
@@ -316,23 +373,33 @@ fn split_stream(
                     lines.problem(&origin, &problem);
                 }
             }
-            continue;
+            return;
         }
-        let text = match text {
-            Ok(text) => text,
-            Err(problem) => {
-                lines.problem(&origin, &problem);
-                continue;
+        match text {
+            Err(problem) => lines.problem(&origin, &problem),
+            Ok("") => {}
+            Ok(text) if std::mem::take(&mut self.first) && is_incomplete_json(text) => {
+                self.opening = Some(Opening::new(text, origin));
             }
-        };
-        if text.is_empty() {
-            continue;
+            Ok(text) => lines.text(text, &origin),
         }
-        if std::mem::take(&mut first) && is_incomplete_json(text) {
-            opening = Some(Opening::new(text, origin));
-            continue;
+    }
+
+    /// The end of the stream (or of a file a followed log was rotated from): what is held is
+    /// handed over, and the next line is a first line again.
+    fn end(&mut self, lines: &mut dyn Lines) {
+        let file = self.file;
+        self.runtime.finish(&mut |message: &str, line: u64| {
+            let origin = Origin {
+                file: file.to_string(),
+                line,
+            };
+            lines.problem(&origin, message);
+        });
+        if let Some(opening) = self.opening.take() {
+            opening.end(lines);
         }
-        lines.text(text, &origin);
+        self.first = true;
     }
 }
 
@@ -589,8 +656,11 @@ pub fn follow(
     let mut offset: u64 = 0;
     let mut identity = file_identity(path);
     let mut pending = Vec::new();
-    let mut number: u64 = 0;
-    stats.files += 1;
+    let mut lines = Decoder { stats, sink };
+    lines.file();
+    let mut splitter = Splitter::new(&display);
+    // The line being read is longer than the longest read: it is skipped to its end.
+    let mut overlong = false;
     loop {
         let now = file_identity(path);
         let length = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
@@ -599,6 +669,8 @@ pub fn follow(
             identity = now;
             offset = 0;
             pending.clear();
+            overlong = false;
+            splitter.end(&mut lines);
         }
         if length > offset {
             let mut file = std::fs::File::open(path).map_err(io)?;
@@ -612,21 +684,16 @@ pub fn follow(
             pending.extend_from_slice(&chunk);
             while let Some(end) = memchr::memchr(b'\n', &pending) {
                 let line: Vec<u8> = pending.drain(..=end).collect();
-                number += 1;
-                let origin = Origin {
-                    file: display.clone(),
-                    line: number,
-                };
-                match std::str::from_utf8(&line) {
-                    Ok(text) if !line_text(text).is_empty() => {
-                        decode_text(line_text(text), &origin, stats, sink);
-                    }
-                    Ok(_) => {}
-                    Err(_) => stats.problem(&origin, "not UTF-8 text"),
+                if !std::mem::take(&mut overlong) {
+                    splitter.line(Some(&line), &mut lines);
                 }
             }
             if pending.len() > MAX_LINE {
+                // The line is dropped whole: what follows up to its newline is its rest.
                 pending.clear();
+                if !std::mem::replace(&mut overlong, true) {
+                    splitter.line(None, &mut lines);
+                }
             }
         }
         if stop() {
@@ -771,6 +838,27 @@ mod tests {
         let value: serde_json::Value = serde_json::from_str(&format!("[{EVENT},{gke}]")).unwrap();
         let (verbs, stats) = read(&serde_json::to_string_pretty(&value).unwrap());
         assert_eq!((verbs.len(), stats.malformed), (2, 0), "{stats:?}");
+    }
+
+    /// An API server that logs its audit events to its standard output, read from
+    /// `/var/log/pods`: the runtime's prefix is dropped and a long event it split is joined
+    /// back, numbered at its first line.
+    #[test]
+    fn a_container_runtimes_log_is_read_with_split_events_joined() {
+        let (head, tail) = EVENT.split_at(30);
+        let text = format!(
+            "2026-12-01T10:00:00.1Z stdout F {EVENT}\n\
+             2026-12-01T10:00:00.2Z stdout P {head}\n\
+             2026-12-01T10:00:00.2Z stdout F {tail}\n\
+             2026-12-01T10:00:00.3Z stderr F I1201 10:00:00 some log\n\
+             {EVENT}\n"
+        );
+        let (verbs, stats) = read(&text);
+        assert_eq!(verbs, ["get@1", "get@2", "get@5"], "{stats:?}");
+        assert_eq!(
+            stats.malformed, 1,
+            "the API server's own log line: {stats:?}"
+        );
     }
 
     /// What surrounds an event without being JSON is not a reason to lose it: a byte-order

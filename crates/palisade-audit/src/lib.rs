@@ -19,6 +19,7 @@ pub mod baseline;
 pub mod body;
 pub mod cloud;
 pub mod coverage;
+mod cri;
 pub mod detection;
 pub mod detections;
 pub mod engine;
