@@ -20,6 +20,16 @@ pub struct Origin {
     pub line: u64,
 }
 
+impl Origin {
+    /// Line `line` of `file`.
+    pub fn at(file: &str, line: u64) -> Origin {
+        Origin {
+            file: file.to_string(),
+            line,
+        }
+    }
+}
+
 /// The request an alert is about.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RequestFacts {

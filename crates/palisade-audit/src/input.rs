@@ -314,17 +314,15 @@ impl<'f> Splitter<'f> {
         }
     }
 
-    fn origin(&self, line: u64) -> Origin {
-        Origin {
-            file: self.file.to_string(),
-            line,
-        }
+    /// What the runtime's joining finds wrong, told to `lines` at the line it names.
+    fn problems<'l>(file: &'l str, lines: &'l mut dyn Lines) -> impl FnMut(&str, u64) + 'l {
+        move |message, line| lines.problem(&Origin::at(file, line), message)
     }
 
     /// The next line, with its newline; `None` when it was longer than [`MAX_LINE`].
     fn line(&mut self, bytes: Option<&[u8]>, lines: &mut dyn Lines) {
         self.number += 1;
-        let mut origin = self.origin(self.number);
+        let mut origin = Origin::at(self.file, self.number);
         let joined;
         let text = match bytes.map(std::str::from_utf8) {
             None => Err(format!("line longer than {} MiB, skipped", MAX_LINE >> 20)),
@@ -332,14 +330,7 @@ impl<'f> Splitter<'f> {
             Some(Ok(raw)) => {
                 let raw = raw.strip_suffix('\n').unwrap_or(raw);
                 let raw = raw.strip_suffix('\r').unwrap_or(raw);
-                let file = self.file;
-                let mut problem = |message: &str, line: u64| {
-                    let origin = Origin {
-                        file: file.to_string(),
-                        line,
-                    };
-                    lines.problem(&origin, message);
-                };
+                let mut problem = Self::problems(self.file, lines);
                 match self.runtime.feed(raw, self.number, &mut problem) {
                     Cri::No => Ok(line_text(raw)),
                     Cri::Whole(text, first) => {
@@ -388,14 +379,7 @@ impl<'f> Splitter<'f> {
     /// The end of the stream (or of a file a followed log was rotated from): what is held is
     /// handed over, and the next line is a first line again.
     fn end(&mut self, lines: &mut dyn Lines) {
-        let file = self.file;
-        self.runtime.finish(&mut |message: &str, line: u64| {
-            let origin = Origin {
-                file: file.to_string(),
-                line,
-            };
-            lines.problem(&origin, message);
-        });
+        self.runtime.finish(&mut Self::problems(self.file, lines));
         if let Some(opening) = self.opening.take() {
             opening.end(lines);
         }
@@ -501,11 +485,7 @@ impl Opening {
             if text.is_empty() {
                 continue;
             }
-            let origin = Origin {
-                file: self.origin.file.clone(),
-                line: first + index as u64,
-            };
-            lines.text(text, &origin);
+            lines.text(text, &Origin::at(&self.origin.file, first + index as u64));
         }
     }
 }

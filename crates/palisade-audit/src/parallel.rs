@@ -80,15 +80,24 @@ fn sequential(
     stats: &mut ReadStats,
     handle: &mut AlertHandler,
 ) -> Vec<InputError> {
-    let mut alerts = Vec::new();
-    let mut sink = |event: &Event, origin: &Origin| {
-        engine.analyze(event, origin, &mut alerts);
-        alerts.drain(..).for_each(&mut *handle);
-    };
+    let mut sink = handing(engine, handle);
     files
         .iter()
         .filter_map(|file| crate::input::read_path(file, stats, &mut sink).err())
         .collect()
+}
+
+/// A sink that analyses each event as it comes and hands its alerts to `handle` (for what
+/// is read on one thread: files, standard input, a followed log).
+pub fn handing<'a>(
+    engine: &'a mut Engine,
+    handle: &'a mut AlertHandler,
+) -> impl FnMut(&Event, &Origin) + 'a {
+    let mut alerts = Vec::new();
+    move |event, origin| {
+        engine.analyze(event, origin, &mut alerts);
+        alerts.drain(..).for_each(&mut *handle);
+    }
 }
 
 /// Lines of one file, in order, with the problems met reading them.
@@ -328,10 +337,7 @@ type Ready<'e, 'a> = (crate::detection::Cx<'e, 'a>, Early, Origin);
 
 /// The origin of `line` in the batch's file.
 fn origin(batch: &Batch, line: u64) -> Origin {
-    Origin {
-        file: batch.file.to_string(),
-        line,
-    }
+    Origin::at(&batch.file, line)
 }
 
 /// The batch's events and problems, in order, each with its line.

@@ -527,11 +527,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
                 .map_or_else(palisade_core::parallel::cores, usize::from),
         };
         let errors = if args.follow {
-            let mut alerts = Vec::new();
-            let mut sink = |event: &Event, origin: &Origin| {
-                engine.analyze(event, origin, &mut alerts);
-                alerts.drain(..).for_each(&mut handle);
-            };
+            let mut sink = parallel::handing(&mut engine, &mut handle);
             files
                 .iter()
                 .filter_map(|file| input::follow(file, &mut stats, &mut sink, &|| false).err())
