@@ -23,6 +23,10 @@ const BATCH_LINES: usize = 1024;
 /// document) is analysed in its turn, one event at a time, so memory stays that of one
 /// thread.
 const MAX_READY: usize = 4 * BATCH_LINES;
+/// Text in batches handed over and not yet analysed, at most (a single batch may exceed it:
+/// one long line or document is read alone). So memory does not grow with the number of
+/// threads: with lines of 64 MiB, a queue of batches would hold several of them per thread.
+const IN_FLIGHT_BYTES: usize = 64 << 20;
 
 /// What happens to each alert given, in the order of the log.
 pub type AlertHandler<'h> = dyn FnMut(Alert) + Send + 'h;
@@ -41,6 +45,19 @@ pub fn analyze_files(
     if threads < 2 {
         return sequential(engine, files, stats, handle);
     }
+    analyze_within(engine, files, threads, IN_FLIGHT_BYTES, stats, handle).0
+}
+
+/// [`analyze_files`] on several threads with at most `budget` bytes of text handed over and
+/// not yet analysed; also returns the most there were at once.
+fn analyze_within(
+    engine: &mut Engine,
+    files: &[PathBuf],
+    threads: usize,
+    budget: usize,
+    stats: &mut ReadStats,
+    handle: &mut AlertHandler,
+) -> (Vec<InputError>, usize) {
     let Engine { plan, live } = engine;
     let plan: &Plan = plan;
     let mut files_read = 0;
@@ -55,13 +72,14 @@ pub fn analyze_files(
         }),
         changed: Condvar::new(),
     };
+    let in_flight = InFlight::new(budget);
     let (sender, receiver) = sync_channel::<Batch>(threads * 2);
     let queue = Mutex::new(Some(receiver));
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| work(plan, &queue, &turns));
         }
-        let mut batches = Batcher::new(sender);
+        let mut batches = Batcher::new(sender, &in_flight);
         for file in files {
             if let Err(error) = batches.read(file) {
                 not_read.push(error);
@@ -70,7 +88,7 @@ pub fn analyze_files(
         files_read = batches.finish();
     });
     turns.lock().stats.files += files_read;
-    not_read
+    (not_read, in_flight.peak())
 }
 
 /// One thread: each event read and analysed in turn.
@@ -101,11 +119,13 @@ pub fn handing<'a>(
 }
 
 /// Lines of one file, in order, with the problems met reading them.
-struct Batch {
+struct Batch<'f> {
     number: u64,
     file: Arc<str>,
     text: String,
     entries: Vec<Entry>,
+    /// Its bytes, counted in flight once handed over.
+    counted: Option<Counted<'f>>,
 }
 
 enum Entry {
@@ -115,24 +135,109 @@ enum Entry {
     Problem { line: u64, message: String },
 }
 
-/// Cuts what files hold into batches and hands them to the threads.
-struct Batcher {
-    sender: Option<SyncSender<Batch>>,
-    current: Batch,
-    /// Files opened.
-    files: u64,
+impl Batch<'_> {
+    /// The bytes it holds, as [`InFlight`] counts them.
+    fn size(&self) -> usize {
+        self.text.len()
+            + self
+                .entries
+                .iter()
+                .map(|entry| match entry {
+                    Entry::Text { .. } => 0,
+                    Entry::Problem { message, .. } => message.len(),
+                })
+                .sum::<usize>()
+    }
 }
 
-impl Batcher {
-    fn new(sender: SyncSender<Batch>) -> Batcher {
+/// The text of batches handed over and not yet analysed, bounded: the reader waits while
+/// more would exceed the budget, unless none is in flight.
+struct InFlight {
+    state: Mutex<InFlightState>,
+    freed: Condvar,
+    budget: usize,
+}
+
+#[derive(Default)]
+struct InFlightState {
+    bytes: usize,
+    /// The most bytes in flight at once.
+    peak: usize,
+}
+
+impl InFlight {
+    fn new(budget: usize) -> InFlight {
+        InFlight {
+            state: Mutex::new(InFlightState::default()),
+            freed: Condvar::new(),
+            budget,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, InFlightState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits until `size` more bytes fit (or nothing is in flight) and counts them until the
+    /// returned guard is dropped. Every batch counted is dropped in the end (analysed, or
+    /// left in the queue when a thread failed), so the wait ends.
+    fn take(&self, size: usize) -> Counted<'_> {
+        let mut state = self.lock();
+        while state.bytes > 0 && state.bytes + size > self.budget {
+            state = self
+                .freed
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        state.bytes += size;
+        state.peak = state.peak.max(state.bytes);
+        Counted {
+            in_flight: self,
+            size,
+        }
+    }
+
+    fn peak(&self) -> usize {
+        self.lock().peak
+    }
+}
+
+/// A batch's bytes, counted in flight until it is dropped.
+struct Counted<'f> {
+    in_flight: &'f InFlight,
+    size: usize,
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        let mut state = self.in_flight.lock();
+        state.bytes = state.bytes.saturating_sub(self.size);
+        drop(state);
+        self.in_flight.freed.notify_all();
+    }
+}
+
+/// Cuts what files hold into batches and hands them to the threads.
+struct Batcher<'f> {
+    sender: Option<SyncSender<Batch<'f>>>,
+    current: Batch<'f>,
+    /// Files opened.
+    files: u64,
+    in_flight: &'f InFlight,
+}
+
+impl<'f> Batcher<'f> {
+    fn new(sender: SyncSender<Batch<'f>>, in_flight: &'f InFlight) -> Batcher<'f> {
         Batcher {
             sender: Some(sender),
             files: 0,
+            in_flight,
             current: Batch {
                 number: 0,
                 file: Arc::from(""),
                 text: String::new(),
                 entries: Vec::new(),
+                counted: None,
             },
         }
     }
@@ -153,8 +258,13 @@ impl Batcher {
             file: self.current.file.clone(),
             text: String::with_capacity(BATCH_BYTES + BATCH_BYTES / 4),
             entries: Vec::with_capacity(BATCH_LINES),
+            counted: None,
         };
-        let batch = std::mem::replace(&mut self.current, next);
+        let mut batch = std::mem::replace(&mut self.current, next);
+        if self.sender.is_none() {
+            return;
+        }
+        batch.counted = Some(self.in_flight.take(batch.size()));
         if let Some(sender) = &self.sender
             && sender.send(batch).is_err()
         {
@@ -182,7 +292,7 @@ impl Batcher {
     }
 }
 
-impl Lines for Batcher {
+impl Lines for Batcher<'_> {
     fn file(&mut self) {
         self.files += 1;
     }
@@ -245,12 +355,12 @@ impl<'e, 'h> Turns<'e, 'h> {
 
 /// Marks the analysis failed if the thread holding it unwinds, so that no thread waits for
 /// a turn that will not come and the reader stops.
-struct Failing<'q, 'e, 'h> {
-    queue: &'q Mutex<Option<Receiver<Batch>>>,
+struct Failing<'q, 'e, 'h, 'f> {
+    queue: &'q Mutex<Option<Receiver<Batch<'f>>>>,
     turns: &'q Turns<'e, 'h>,
 }
 
-impl Drop for Failing<'_, '_, '_> {
+impl Drop for Failing<'_, '_, '_, '_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             self.turns.lock().failed = true;
@@ -276,8 +386,9 @@ fn work(plan: &Plan, queue: &Mutex<Option<Receiver<Batch>>>, turns: &Turns) {
                 _ => return,
             }
         };
+        let batch = &batch;
         let unwrapped = OnceCell::new();
-        let decoded = decode(&batch, &unwrapped);
+        let decoded = decode(batch, &unwrapped);
         // What each event shows the detections, and, off the turn, its context and the
         // alerts of the checks that read it alone; none for a batch of too many events.
         let few = decoded.len() <= MAX_READY;
@@ -296,7 +407,7 @@ fn work(plan: &Plan, queue: &Mutex<Option<Receiver<Batch>>>, turns: &Turns) {
                     return None;
                 };
                 let cx = plan.context(event, shown);
-                let origin = origin(&batch, *line);
+                let origin = origin(batch, *line);
                 let early = plan.request_alerts(&cx, shown, &origin);
                 Some((cx, early, origin))
             })
@@ -310,7 +421,7 @@ fn work(plan: &Plan, queue: &Mutex<Option<Receiver<Batch>>>, turns: &Turns) {
             let event = match found {
                 Ok(event) => event,
                 Err(problem) => {
-                    turn.stats.problem(&origin(&batch, *line), problem);
+                    turn.stats.problem(&origin(batch, *line), problem);
                     continue;
                 }
             };
@@ -322,7 +433,7 @@ fn work(plan: &Plan, queue: &Mutex<Option<Receiver<Batch>>>, turns: &Turns) {
                 }
                 _ => turn
                     .live
-                    .analyze(plan, event, &origin(&batch, *line), &mut alerts),
+                    .analyze(plan, event, &origin(batch, *line), &mut alerts),
             }
             alerts.drain(..).for_each(&mut *turn.handle);
         }
@@ -357,4 +468,104 @@ fn decode<'b>(
         }
     }
     decoded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Selection, Settings};
+
+    /// An exec into pod `web-{i}` (an alert each), padded to about 8 KiB.
+    fn exec_line(i: usize) -> String {
+        let padding = "p".repeat(8 << 10);
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"id-{i}","stage":"ResponseStarted","requestURI":"/api/v1/namespaces/app/pods/web-{i}/exec?command=sh","verb":"create","user":{{"username":"alice"}},"sourceIPs":["203.0.113.10"],"objectRef":{{"resource":"pods","namespace":"app","name":"web-{i}","subresource":"exec"}},"responseStatus":{{"code":101}},"requestReceivedTimestamp":"2026-12-01T10:00:00Z","stageTimestamp":"2026-12-01T10:00:00Z","annotations":{{"note":"{padding}"}}}}"#
+        )
+    }
+
+    fn log(name: &str, lines: usize) -> PathBuf {
+        let path = std::env::temp_dir().join(format!(
+            "palisade-in-flight-{name}-{}.log",
+            std::process::id()
+        ));
+        let text: String = (0..lines).map(|i| exec_line(i) + "\n").collect();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    /// Batches wait for room: with a budget smaller than a batch, one batch is in flight at
+    /// a time however slowly the turns go, so memory does not grow with the threads.
+    #[test]
+    fn text_in_flight_stays_within_the_budget() {
+        let path = log("budget", 1_000);
+        let mut engine = Engine::new(Settings::default(), None, &Selection::default());
+        let mut stats = ReadStats::default();
+        let mut given = 0;
+        let files = [path.clone()];
+        let (not_read, peak) = analyze_within(&mut engine, &files, 4, 1, &mut stats, &mut |_| {
+            given += 1;
+            if given == 1 {
+                // The reader would fill every queue meanwhile.
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        });
+        std::fs::remove_file(&path).unwrap();
+        assert!(not_read.is_empty());
+        assert_eq!(stats.events, 1_000);
+        assert_eq!(given, 1_000);
+        let line = exec_line(999).len() + 1;
+        assert!(
+            peak > 0 && peak <= BATCH_BYTES + line,
+            "{peak} bytes in flight at once"
+        );
+    }
+
+    /// A batch left in the queue when a thread fails gives its bytes back as it is dropped
+    /// with the queue, so a reader waiting for room is not left waiting.
+    #[test]
+    fn batches_dropped_with_the_queue_give_their_bytes_back() {
+        let in_flight = InFlight::new(10);
+        let (sender, receiver) = sync_channel::<Batch>(4);
+        for _ in 0..2 {
+            let batch = Batch {
+                number: 0,
+                file: Arc::from("audit.log"),
+                text: "x".repeat(4),
+                entries: Vec::new(),
+                counted: Some(in_flight.take(4)),
+            };
+            sender.send(batch).unwrap();
+        }
+        assert_eq!(in_flight.lock().bytes, 8);
+        drop(receiver);
+        assert_eq!(in_flight.lock().bytes, 0);
+        assert_eq!(in_flight.peak(), 8);
+    }
+
+    /// A reader waiting for room is woken when a thread fails: the failure reaches the
+    /// caller instead of hanging the analysis.
+    #[test]
+    fn a_failure_wakes_a_reader_waiting_for_room() {
+        let path = log("failure", 3_000);
+        let files = [path.clone()];
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let failed = std::panic::catch_unwind(|| {
+                let mut engine = Engine::new(Settings::default(), None, &Selection::default());
+                let mut stats = ReadStats::default();
+                // Room for a few batches, so some wait in the queue when the thread fails.
+                analyze_within(&mut engine, &files, 2, 3 << 20, &mut stats, &mut |_| {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                    panic!("the caller failed");
+                })
+            })
+            .is_err();
+            done.send(failed).unwrap();
+        });
+        let failed = finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the reader hung after a thread failed");
+        std::fs::remove_file(&path).unwrap();
+        assert!(failed);
+    }
 }
