@@ -190,7 +190,7 @@ impl Alert {
             evidence: hit.evidence,
             request,
             origin: origin.clone(),
-            confidence: None,
+            confidence: hit.confidence,
             enrichment: None,
             indicator: hit.indicator,
         }

@@ -303,7 +303,7 @@ impl Trigger {
 }
 
 /// What a detection found in one event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Hit {
     pub message: String,
     /// The severity, when it is not the rule's default.
@@ -314,6 +314,9 @@ pub struct Hit {
     pub discriminator: Option<String>,
     /// The threat-intelligence indicator the request matched (AUD050, AUD051).
     pub indicator: Option<Box<crate::indicator::IndicatorMatch>>,
+    /// How sure the detection is, 0 to 1, when it can say (first-seen behaviour: how much
+    /// of the identity was learned).
+    pub confidence: Option<f64>,
 }
 
 impl Hit {
@@ -324,6 +327,7 @@ impl Hit {
             evidence: Vec::new(),
             discriminator: None,
             indicator: None,
+            confidence: None,
         }
     }
 
@@ -343,6 +347,12 @@ impl Hit {
     pub fn severity(mut self, severity: Severity) -> Hit {
         self.severity = Some(severity);
         self
+    }
+
+    /// How sure the detection is (0 to 1), also given as evidence.
+    pub fn confidence(mut self, confidence: f64) -> Hit {
+        self.confidence = Some(confidence);
+        self.with("confidence", format!("{confidence:.2}"))
     }
 }
 

@@ -490,6 +490,10 @@ fn a_learned_baseline_reports_first_seen_behaviour() {
             store,
             "-o",
             "json",
+            "-o",
+            &format!("ocsf={}", dir.join("alerts.ocsf").display()),
+            "-o",
+            &format!("ecs={}", dir.join("alerts.ecs").display()),
             "--fail-on",
             "none",
         ])
@@ -502,10 +506,24 @@ fn a_learned_baseline_reports_first_seen_behaviour() {
         first_seen[0]["evidence"]["behaviour"],
         "list secrets in app"
     );
-    assert!(
-        first_seen[0]["confidence"].is_null()
-            || first_seen[0]["evidence"]["confidence"].is_string()
+    // The confidence is the alert's, as a number, in every format (OCSF's
+    // `confidence_score` and ECS's `event.risk_score` are 0-100), and the evidence says it.
+    let confidence = first_seen[0]["confidence"].as_f64().expect("a confidence");
+    assert!(confidence > 0.0 && confidence <= 1.0, "{confidence}");
+    assert_eq!(
+        first_seen[0]["evidence"]["confidence"],
+        format!("{confidence:.2}")
     );
+    let of = |file: &str| -> Value {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        text.lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .find(|a| a.to_string().contains("first-seen-behaviour"))
+            .expect("the first-seen alert")
+    };
+    let percent = (confidence * 100.0).round();
+    assert_eq!(of("alerts.ocsf")["confidence_score"], percent as i64);
+    assert_eq!(of("alerts.ecs")["event"]["risk_score"], percent);
     let reset = bin()
         .args([
             "audit",

@@ -87,7 +87,7 @@ fn check(cx: &Cx, state: &mut State) -> Vec<Hit> {
                     .severity(severity)
             }
         };
-        let mut hit = hit.with("confidence", format!("{confidence:.2}"));
+        let mut hit = hit.confidence(confidence);
         hit.discriminator = hit
             .evidence
             .iter()
