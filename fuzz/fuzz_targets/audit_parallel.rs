@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use palisade_audit::input::ReadStats;
-use palisade_audit::parallel::analyze_files;
+use palisade_audit::parallel::analyze_files_prepared;
 use palisade_audit::{Baseline, Engine, Selection, Settings};
 
 fn analyze(path: &std::path::Path, threads: usize) -> (Vec<String>, ReadStats, String) {
@@ -23,8 +23,10 @@ fn analyze(path: &std::path::Path, threads: usize) -> (Vec<String>, ReadStats, S
     let mut stats = ReadStats::default();
     let mut alerts = Vec::new();
     let files = [path.to_path_buf()];
-    let not_read = analyze_files(&mut engine, &files, threads, &mut stats, &mut |alert| {
-        alerts.push(serde_json::to_string(&alert).unwrap());
+    // Each alert rendered on the thread that gives it, handed on in the log's order.
+    let prepare = |alert| serde_json::to_string(&alert).unwrap();
+    let not_read = analyze_files_prepared(&mut engine, &files, threads, &mut stats, &prepare, &mut |alert| {
+        alerts.push(alert);
     });
     let summary = format!("{:?} {:?}", engine.counts(), not_read.iter().map(ToString::to_string).collect::<Vec<_>>());
     (alerts, stats, summary)

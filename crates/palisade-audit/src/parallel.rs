@@ -31,6 +31,10 @@ const IN_FLIGHT_BYTES: usize = 64 << 20;
 /// What happens to each alert given, in the order of the log.
 pub type AlertHandler<'h> = dyn FnMut(Alert) + Send + 'h;
 
+/// What is made of each alert as soon as it is given, on whichever thread gave it (formats,
+/// enrichment): the caller's work that needs no order.
+pub type Prepare<'p, T> = dyn Fn(Alert) -> T + Sync + 'p;
+
 /// Analyses `files` in order with `threads` threads (besides the one reading), as
 /// [`crate::input::read_path`] and [`Engine::analyze`] would one after the other: alerts go
 /// to `handle` in the log's order, reading problems to `stats`. Returns the files that could
@@ -42,42 +46,67 @@ pub fn analyze_files(
     stats: &mut ReadStats,
     handle: &mut AlertHandler,
 ) -> Vec<InputError> {
-    if threads < 2 {
-        return sequential(engine, files, stats, handle);
-    }
-    analyze_within(engine, files, threads, IN_FLIGHT_BYTES, stats, handle).0
+    analyze_files_prepared(engine, files, threads, stats, &|alert| alert, handle)
 }
 
-/// [`analyze_files`] on several threads with at most `budget` bytes of text handed over and
-/// not yet analysed; also returns the most there were at once.
-fn analyze_within(
+/// [`analyze_files`], with each alert made into what `prepare` makes of it on the thread
+/// that gave it, off the log's order; `handle` then takes what was made, in the log's order.
+/// So the caller's work that needs no order (rendering formats, enrichment) runs on every
+/// core.
+pub fn analyze_files_prepared<T: Send>(
+    engine: &mut Engine,
+    files: &[PathBuf],
+    threads: usize,
+    stats: &mut ReadStats,
+    prepare: &Prepare<T>,
+    handle: &mut (dyn FnMut(T) + Send),
+) -> Vec<InputError> {
+    if threads < 2 {
+        let mut handle = |alert| handle(prepare(alert));
+        return sequential(engine, files, stats, &mut handle);
+    }
+    analyze_within(
+        engine,
+        files,
+        threads,
+        IN_FLIGHT_BYTES,
+        stats,
+        prepare,
+        handle,
+    )
+    .0
+}
+
+/// [`analyze_files_prepared`] on several threads with at most `budget` bytes of text handed
+/// over and not yet analysed; also returns the most there were at once.
+fn analyze_within<T: Send>(
     engine: &mut Engine,
     files: &[PathBuf],
     threads: usize,
     budget: usize,
     stats: &mut ReadStats,
-    handle: &mut AlertHandler,
+    prepare: &Prepare<T>,
+    handle: &mut (dyn FnMut(T) + Send),
 ) -> (Vec<InputError>, usize) {
     let Engine { plan, live } = engine;
     let plan: &Plan = plan;
     let mut files_read = 0;
     let mut not_read = Vec::new();
-    let turns = Turns {
-        state: Mutex::new(Turn {
-            next: 0,
-            failed: false,
-            live,
-            stats,
-            handle,
-        }),
-        changed: Condvar::new(),
-    };
+    let turns = Sequence::new(Analysis { live, stats });
+    let handing = Sequence::new(handle);
     let in_flight = InFlight::new(budget);
     let (sender, receiver) = sync_channel::<Batch>(threads * 2);
     let queue = Mutex::new(Some(receiver));
+    let work = Work {
+        plan,
+        queue: &queue,
+        turns: &turns,
+        handing: &handing,
+        prepare,
+    };
     std::thread::scope(|scope| {
         for _ in 0..threads {
-            scope.spawn(|| work(plan, &queue, &turns));
+            scope.spawn(|| work.run());
         }
         let mut batches = Batcher::new(sender, &in_flight);
         for file in files {
@@ -87,7 +116,7 @@ fn analyze_within(
         }
         files_read = batches.finish();
     });
-    turns.lock().stats.files += files_read;
+    turns.lock().held.stats.files += files_read;
     (not_read, in_flight.peak())
 }
 
@@ -319,54 +348,91 @@ impl Lines for Batcher<'_> {
     }
 }
 
-/// What is done in the order of the log, one batch at a time.
-struct Turn<'e, 'h> {
+/// What is done in the order of the log, one batch at a time: `held` is used by one batch
+/// after the other.
+struct Place<S> {
     /// The batch whose turn it is.
     next: u64,
     /// A thread failed: the others stop.
     failed: bool,
-    live: &'e mut Live,
-    stats: &'e mut ReadStats,
-    handle: &'e mut AlertHandler<'h>,
+    held: S,
 }
 
-struct Turns<'e, 'h> {
-    state: Mutex<Turn<'e, 'h>>,
+struct Sequence<S> {
+    state: Mutex<Place<S>>,
     changed: Condvar,
 }
 
-impl<'e, 'h> Turns<'e, 'h> {
-    fn lock(&self) -> MutexGuard<'_, Turn<'e, 'h>> {
+impl<S> Sequence<S> {
+    fn new(held: S) -> Sequence<S> {
+        Sequence {
+            state: Mutex::new(Place {
+                next: 0,
+                failed: false,
+                held,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Place<S>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Waits for batch `number`'s turn; `None` when a thread failed.
-    fn wait(&self, number: u64) -> Option<MutexGuard<'_, Turn<'e, 'h>>> {
-        let mut turn = self.lock();
-        while turn.next != number && !turn.failed {
-            turn = self
+    fn wait(&self, number: u64) -> Option<MutexGuard<'_, Place<S>>> {
+        let mut place = self.lock();
+        while place.next != number && !place.failed {
+            place = self
                 .changed
-                .wait(turn)
+                .wait(place)
                 .unwrap_or_else(PoisonError::into_inner);
         }
-        (!turn.failed).then_some(turn)
+        (!place.failed).then_some(place)
     }
+
+    /// Ends a batch's turn: the next batch's begins.
+    fn pass(&self, mut place: MutexGuard<'_, Place<S>>) {
+        place.next += 1;
+        drop(place);
+        self.changed.notify_all();
+    }
+
+    fn fail(&self) {
+        self.lock().failed = true;
+        self.changed.notify_all();
+    }
+}
+
+/// What the detections' turn holds.
+struct Analysis<'e> {
+    live: &'e mut Live,
+    stats: &'e mut ReadStats,
+}
+
+/// What every thread shares.
+struct Work<'w, 'e, 'h, 'f, T> {
+    plan: &'w Plan,
+    queue: &'w Mutex<Option<Receiver<Batch<'f>>>>,
+    turns: &'w Sequence<Analysis<'e>>,
+    handing: &'w Sequence<&'h mut (dyn FnMut(T) + Send)>,
+    prepare: &'w Prepare<'w, T>,
 }
 
 /// Marks the analysis failed if the thread holding it unwinds, so that no thread waits for
 /// a turn that will not come and the reader stops.
-struct Failing<'q, 'e, 'h, 'f> {
-    queue: &'q Mutex<Option<Receiver<Batch<'f>>>>,
-    turns: &'q Turns<'e, 'h>,
+struct Failing<'a, 'w, 'e, 'h, 'f, T> {
+    work: &'a Work<'w, 'e, 'h, 'f, T>,
 }
 
-impl Drop for Failing<'_, '_, '_, '_> {
+impl<T> Drop for Failing<'_, '_, '_, '_, '_, T> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.turns.lock().failed = true;
-            self.turns.changed.notify_all();
+            self.work.turns.fail();
+            self.work.handing.fail();
             // Dropping the receiver makes the reader's next send fail.
-            self.queue
+            self.work
+                .queue
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .take();
@@ -374,19 +440,38 @@ impl Drop for Failing<'_, '_, '_, '_> {
     }
 }
 
-/// One thread: takes batches until there are none, analyses each, and waits for its turn to
-/// finish it.
-fn work(plan: &Plan, queue: &Mutex<Option<Receiver<Batch>>>, turns: &Turns) {
-    let _failing = Failing { queue, turns };
-    loop {
-        let batch = {
-            let receiver = queue.lock().unwrap_or_else(PoisonError::into_inner);
-            match receiver.as_ref().map(Receiver::recv) {
-                Some(Ok(batch)) => batch,
-                _ => return,
-            }
-        };
-        let batch = &batch;
+impl<T: Send> Work<'_, '_, '_, '_, T> {
+    /// One thread: takes batches until there are none. Analyses each and, in its turn,
+    /// gives its alerts; prepares them and, in its turn, hands them on.
+    fn run(&self) {
+        let _failing = Failing { work: self };
+        loop {
+            let batch = {
+                let receiver = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+                match receiver.as_ref().map(Receiver::recv) {
+                    Some(Ok(batch)) => batch,
+                    _ => return,
+                }
+            };
+            let number = batch.number;
+            let Some(alerts) = self.analyse(&batch) else {
+                return;
+            };
+            // Its text is not needed any more.
+            drop(batch);
+            let prepared: Vec<T> = alerts.into_iter().map(self.prepare).collect();
+            let Some(mut place) = self.handing.wait(number) else {
+                return;
+            };
+            prepared.into_iter().for_each(&mut *place.held);
+            self.handing.pass(place);
+        }
+    }
+
+    /// The batch's alerts, in order: the checks that read a request alone run off its turn,
+    /// the rest in it. `None` when a thread failed.
+    fn analyse(&self, batch: &Batch) -> Option<Vec<Alert>> {
+        let plan = self.plan;
         let unwrapped = OnceCell::new();
         let decoded = decode(batch, &unwrapped);
         // What each event shows the detections, and, off the turn, its context and the
@@ -412,33 +497,27 @@ fn work(plan: &Plan, queue: &Mutex<Option<Receiver<Batch>>>, turns: &Turns) {
                 Some((cx, early, origin))
             })
             .collect();
-        let Some(mut turn) = turns.wait(batch.number) else {
-            return;
-        };
-        let turn = &mut *turn;
+        let mut place = self.turns.wait(batch.number)?;
+        let Analysis { live, stats } = &mut place.held;
         let mut alerts = Vec::new();
         for (((line, found), shown), ready) in decoded.iter().zip(&shown).zip(ready) {
             let event = match found {
                 Ok(event) => event,
                 Err(problem) => {
-                    turn.stats.problem(&origin(batch, *line), problem);
+                    stats.problem(&origin(batch, *line), problem);
                     continue;
                 }
             };
-            turn.stats.events += 1;
+            stats.events += 1;
             match (shown, ready) {
                 (Some(shown), Some((cx, early, origin))) => {
-                    turn.live
-                        .finish(plan, &cx, shown, early, &origin, &mut alerts);
+                    live.finish(plan, &cx, shown, early, &origin, &mut alerts);
                 }
-                _ => turn
-                    .live
-                    .analyze(plan, event, &origin(batch, *line), &mut alerts),
+                _ => live.analyze(plan, event, &origin(batch, *line), &mut alerts),
             }
-            alerts.drain(..).for_each(&mut *turn.handle);
         }
-        turn.next += 1;
-        turns.changed.notify_all();
+        self.turns.pass(place);
+        Some(alerts)
     }
 }
 
@@ -502,13 +581,14 @@ mod tests {
         let mut stats = ReadStats::default();
         let mut given = 0;
         let files = [path.clone()];
-        let (not_read, peak) = analyze_within(&mut engine, &files, 4, 1, &mut stats, &mut |_| {
-            given += 1;
-            if given == 1 {
-                // The reader would fill every queue meanwhile.
-                std::thread::sleep(std::time::Duration::from_millis(200));
-            }
-        });
+        let (not_read, peak) =
+            analyze_within(&mut engine, &files, 4, 1, &mut stats, &|a| a, &mut |_| {
+                given += 1;
+                if given == 1 {
+                    // The reader would fill every queue meanwhile.
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+            });
         std::fs::remove_file(&path).unwrap();
         assert!(not_read.is_empty());
         assert_eq!(stats.events, 1_000);
@@ -554,10 +634,18 @@ mod tests {
                 let mut engine = Engine::new(Settings::default(), None, &Selection::default());
                 let mut stats = ReadStats::default();
                 // Room for a few batches, so some wait in the queue when the thread fails.
-                analyze_within(&mut engine, &files, 2, 3 << 20, &mut stats, &mut |_| {
-                    std::thread::sleep(std::time::Duration::from_millis(50));
-                    panic!("the caller failed");
-                })
+                analyze_within(
+                    &mut engine,
+                    &files,
+                    2,
+                    3 << 20,
+                    &mut stats,
+                    &|a| a,
+                    &mut |_| {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                        panic!("the caller failed");
+                    },
+                )
             })
             .is_err();
             done.send(failed).unwrap();

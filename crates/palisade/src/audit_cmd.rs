@@ -421,6 +421,16 @@ fn intel_summary(intel: &palisade_intel::Indicators, not_read: usize) -> String 
     text
 }
 
+/// An alert as the outputs and sinks take it, made on the thread that gave it.
+struct Prepared {
+    severity: Severity,
+    id: String,
+    /// Rendered in each output's format.
+    outputs: Vec<String>,
+    /// Each sink's body.
+    sinks: Vec<String>,
+}
+
 /// Where alerts go: each format to stdout or a file.
 struct Outputs {
     writers: Vec<(AlertFormat, Box<dyn Write + Send>)>,
@@ -451,9 +461,14 @@ impl Outputs {
         Ok(Outputs { writers })
     }
 
-    fn write(&mut self, alert: &Alert) -> std::io::Result<()> {
-        for (format, writer) in &mut self.writers {
-            writeln!(writer, "{}", render(alert, *format))?;
+    fn formats(&self) -> Vec<AlertFormat> {
+        self.writers.iter().map(|(format, _)| *format).collect()
+    }
+
+    /// Writes an alert rendered in each output's format, in the order of [`Outputs::formats`].
+    fn write(&mut self, rendered: &[String]) -> std::io::Result<()> {
+        for ((_, writer), text) in self.writers.iter_mut().zip(rendered) {
+            writeln!(writer, "{text}")?;
         }
         Ok(())
     }
@@ -493,16 +508,26 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
     let mut write_error: Option<std::io::Error> = None;
     let streaming = args.follow || files.iter().any(|f| f.as_os_str() == "-");
     {
-        let mut handle = |mut alert: Alert| {
+        let formats = outputs.formats();
+        // What needs no order is done on the thread that gave the alert.
+        let prepare = |mut alert: Alert| {
             if let Some(enricher) = &enricher {
                 enricher.enrich(&mut alert);
             }
+            Prepared {
+                severity: alert.severity,
+                outputs: formats.iter().map(|f| render(&alert, *f)).collect(),
+                sinks: sinks.iter().map(|sink| sink.body(&alert)).collect(),
+                id: alert.id,
+            }
+        };
+        let mut handle = |alert: Prepared| {
             by_severity[severity_index(alert.severity)] += 1;
             if fail_on.is_some_and(|t| alert.severity >= t) {
                 failing += 1;
             }
-            for sink in &sinks {
-                pending.push((sink.name.clone(), alert.id.clone(), sink.body(&alert)));
+            for (sink, body) in sinks.iter().zip(alert.sinks) {
+                pending.push((sink.name.clone(), alert.id.clone(), body));
             }
             if pending.len() >= 1000
                 && let Some(store) = queue.as_mut()
@@ -512,7 +537,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
             }
             if write_error.is_none() {
                 let written = outputs
-                    .write(&alert)
+                    .write(&alert.outputs)
                     .and_then(|()| if streaming { outputs.flush() } else { Ok(()) });
                 if let Err(e) = written {
                     write_error = Some(e);
@@ -527,13 +552,21 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
                 .map_or_else(palisade_core::parallel::cores, usize::from),
         };
         let errors = if args.follow {
+            let mut handle = |alert| handle(prepare(alert));
             let mut sink = parallel::handing(&mut engine, &mut handle);
             files
                 .iter()
                 .filter_map(|file| input::follow(file, &mut stats, &mut sink, &|| false).err())
                 .collect()
         } else {
-            parallel::analyze_files(&mut engine, &files, threads, &mut stats, &mut handle)
+            parallel::analyze_files_prepared(
+                &mut engine,
+                &files,
+                threads,
+                &mut stats,
+                &prepare,
+                &mut handle,
+            )
         };
         for error in errors {
             not_read += 1;

@@ -245,7 +245,15 @@ fn any_number_of_threads_gives_the_same_alerts_and_summary() {
         }
     }
     std::fs::write(dir.join("audit.log"), &log).unwrap();
+    // Context for the alerts (made on the threads that give them, as the formats are).
+    let inventory = dir.join("inventory.yaml");
+    std::fs::write(
+        &inventory,
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: default\n  labels:\n    palisade.dev/criticality: high\n",
+    )
+    .unwrap();
     let run = |threads: &str| {
+        let sink = dir.join(format!("{threads}.sink"));
         let out = bin()
             .args(["audit", "analyze", dir.join("audit.log").to_str().unwrap()])
             .args([
@@ -254,15 +262,23 @@ fn any_number_of_threads_gives_the_same_alerts_and_summary() {
                 "-o",
                 &format!("cef={}", dir.join(format!("{threads}.cef")).display()),
             ])
+            .args(["--inventory", inventory.to_str().unwrap()])
+            .args(["--sink", &format!("file://{}?format=ocsf", sink.display())])
+            .args([
+                "--store",
+                dir.join(format!("{threads}.db")).to_str().unwrap(),
+            ])
             .args(["--allow-incomplete", "--threads", threads])
             .output()
             .unwrap();
         let cef = std::fs::read_to_string(dir.join(format!("{threads}.cef"))).unwrap();
+        let sunk = std::fs::read_to_string(&sink).unwrap();
         (
             out.status.code(),
             String::from_utf8(out.stdout.clone()).unwrap(),
             cef,
             stderr(&out),
+            sunk,
         )
     };
     let one = run("1");
@@ -271,6 +287,13 @@ fn any_number_of_threads_gives_the_same_alerts_and_summary() {
         one.1.lines().count() > 1000,
         "{} alerts",
         one.1.lines().count()
+    );
+    assert!(one.1.contains(r#""criticality":"high""#), "no context");
+    // Delivered once per alert id (the log repeats some requests with their ids).
+    assert!(
+        one.4.lines().count() > 1000,
+        "{} delivered",
+        one.4.lines().count()
     );
     for threads in ["2", "4"] {
         let many = run(threads);
@@ -281,6 +304,10 @@ fn any_number_of_threads_gives_the_same_alerts_and_summary() {
             "the CEF alerts differ on {threads} threads"
         );
         assert_eq!(many.3, one.3);
+        assert!(
+            many.4 == one.4,
+            "the alerts delivered differ on {threads} threads"
+        );
     }
     let zero = bin()
         .args([
