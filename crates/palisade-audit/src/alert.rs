@@ -213,12 +213,7 @@ impl Serialize for Alert {
         s.serialize_field("severity", &self.severity)?;
         s.serialize_field("message", &self.message)?;
         s.serialize_field("mitre_attack", &self.techniques())?;
-        let evidence: serde_json::Map<String, serde_json::Value> = self
-            .evidence
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), serde_json::Value::String(v.clone())))
-            .collect();
-        s.serialize_field("evidence", &evidence)?;
+        s.serialize_field("evidence", &EvidenceMap(&self.evidence))?;
         s.serialize_field("request", &self.request)?;
         s.serialize_field("origin", &self.origin)?;
         if let Some(confidence) = self.confidence {
@@ -228,5 +223,45 @@ impl Serialize for Alert {
             s.serialize_field("enrichment", enrichment)?;
         }
         s.end()
+    }
+}
+
+/// An alert's evidence as a JSON object: a key given twice appears once, where it was first
+/// given, with the value given last.
+pub struct EvidenceMap<'a>(pub &'a [(&'static str, String)]);
+
+impl Serialize for EvidenceMap<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        for (i, (key, _)) in self.0.iter().enumerate() {
+            if self.0[..i].iter().any(|(k, _)| k == key) {
+                continue;
+            }
+            let last = self.0.iter().rev().find(|(k, _)| k == key);
+            if let Some((_, value)) = last {
+                map.serialize_entry(key, value)?;
+            }
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::EvidenceMap;
+
+    /// As a JSON object would hold it: once, where first given, with the last value.
+    #[test]
+    fn evidence_given_twice_appears_once_with_its_last_value() {
+        let evidence = [
+            ("container", "a".to_string()),
+            ("image", "nginx".to_string()),
+            ("container", "b".to_string()),
+        ];
+        assert_eq!(
+            serde_json::to_string(&EvidenceMap(&evidence)).unwrap(),
+            r#"{"container":"b","image":"nginx"}"#
+        );
     }
 }

@@ -5,9 +5,12 @@
 //! forms travel in. Pure functions: where alerts go is the sinks' business.
 
 use palisade_core::{Control, Severity};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::alert::Alert;
+
+mod ecs;
+mod ocsf;
 
 /// The formats alerts are written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +47,8 @@ pub fn render(alert: &Alert, format: AlertFormat) -> String {
     match format {
         AlertFormat::Text => text(alert),
         AlertFormat::Json => serde_json::to_string(alert).unwrap_or_default(),
-        AlertFormat::Ocsf => ocsf(alert).to_string(),
-        AlertFormat::Ecs => ecs(alert).to_string(),
+        AlertFormat::Ocsf => serde_json::to_string(&ocsf::Finding::of(alert)).unwrap_or_default(),
+        AlertFormat::Ecs => serde_json::to_string(&ecs::Document::of(alert)).unwrap_or_default(),
         AlertFormat::Cef => cef(alert),
     }
 }
@@ -70,17 +73,6 @@ pub fn text(alert: &Alert) -> String {
     line
 }
 
-/// OCSF severity ids: 1 informational to 5 critical.
-fn ocsf_severity(severity: Severity) -> (u8, &'static str) {
-    match severity {
-        Severity::Info => (1, "Informational"),
-        Severity::Low => (2, "Low"),
-        Severity::Medium => (3, "Medium"),
-        Severity::High => (4, "High"),
-        Severity::Critical => (5, "Critical"),
-    }
-}
-
 fn millis(alert: &Alert) -> i64 {
     alert.request.time_micros.map_or(0, |t| t / 1000)
 }
@@ -89,222 +81,14 @@ fn technique_name(control: &Control) -> &'static str {
     control.title().unwrap_or("")
 }
 
-/// The Kubernetes object of the request, as OCSF's resource.
-fn ocsf_resource(alert: &Alert) -> Value {
-    let r = &alert.request;
-    let mut resource = json!({
-        "type": r.resource_path(),
-        "name": r.name,
-        "group": {"name": r.api_group},
-    });
-    if let Some(ns) = &r.namespace {
-        resource["namespace"] = json!(ns);
-    }
-    resource
-}
-
 /// OCSF 1.1 Detection Finding.
 pub fn ocsf(alert: &Alert) -> Value {
-    let (severity_id, severity) = ocsf_severity(alert.severity);
-    let r = &alert.request;
-    let attacks: Vec<Value> = alert
-        .rule
-        .controls
-        .iter()
-        .map(|c| json!({"technique": {"uid": c.id, "name": technique_name(c)}, "version": "15"}))
-        .collect();
-    let mut finding = json!({
-        "class_uid": 2004,
-        "class_name": "Detection Finding",
-        "category_uid": 2,
-        "category_name": "Findings",
-        "activity_id": 1,
-        "activity_name": "Create",
-        "type_uid": 200401,
-        "type_name": "Detection Finding: Create",
-        "time": millis(alert),
-        "severity_id": severity_id,
-        "severity": severity,
-        "status_id": 1,
-        "status": "New",
-        "message": alert.message,
-        "metadata": {
-            "version": "1.1.0",
-            "uid": alert.id,
-            "product": {"name": "Palisade", "vendor_name": "Palisade", "version": env!("CARGO_PKG_VERSION")},
-            "log_name": "kubernetes-audit",
-        },
-        "finding_info": {
-            "uid": alert.id,
-            "title": alert.rule.title,
-            "desc": alert.rule.summary(),
-            "types": [alert.rule.slug],
-            "analytic": {"uid": alert.rule.id, "name": alert.rule.slug, "type_id": 1, "type": "Rule"},
-            "attacks": attacks,
-        },
-        "remediation": {"desc": alert.rule.remediation},
-        "resources": [ocsf_resource(alert)],
-        "evidences": [{
-            "actor": {"user": {
-                "name": r.user,
-                "groups": r.groups.iter().map(|g| json!({"name": g})).collect::<Vec<_>>(),
-            }},
-            "api": {
-                "operation": r.verb,
-                "service": {"name": "kube-apiserver"},
-                "request": {"uid": r.audit_id},
-                "response": {"code": r.response_code},
-            },
-            "src_endpoint": src_endpoint(r),
-            "http_request": {"user_agent": r.user_agent, "url": {"path": r.path}},
-        }],
-        "unmapped": {
-            "evidence": evidence_object(alert),
-            "impersonated_user": r.impersonated_user,
-            "decision": r.decision,
-        },
-    });
-    if let Some(confidence) = alert.confidence {
-        finding["confidence_score"] = json!((confidence * 100.0).round() as i64);
-    }
-    if let Some(enrichment) = &alert.enrichment {
-        finding["unmapped"]["enrichment"] = serde_json::to_value(enrichment).unwrap_or_default();
-    }
-    finding
-}
-
-/// The connection's address, and those forwarding headers named (OCSF's
-/// `intermediate_ips`: "the IP addresses in the HTTP X-Forwarded-For header").
-fn src_endpoint(r: &crate::alert::RequestFacts) -> Value {
-    let mut endpoint = json!({"ip": r.connection_ip()});
-    if !r.forwarded_ips().is_empty() {
-        endpoint["intermediate_ips"] = json!(r.forwarded_ips());
-    }
-    endpoint
-}
-
-fn evidence_object(alert: &Alert) -> Value {
-    Value::Object(
-        alert
-            .evidence
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), json!(v)))
-            .collect(),
-    )
-}
-
-/// ECS numeric severity (Elastic's 21 low, 47 medium, 73 high, 99 critical).
-fn ecs_severity(severity: Severity) -> u8 {
-    match severity {
-        Severity::Info => 1,
-        Severity::Low => 21,
-        Severity::Medium => 47,
-        Severity::High => 73,
-        Severity::Critical => 99,
-    }
-}
-
-/// ECS's `threat.enrichments` entry of an indicator match: the indicator as
-/// `threat.indicator.*` gives one, and what matched it (`matched.atomic` in `matched.field`),
-/// as Elastic's indicator match rules write them.
-fn ecs_enrichment(found: &crate::indicator::IndicatorMatch) -> Value {
-    let mut indicator = json!({
-        "type": found.stix_type,
-        "provider": found.source,
-        "confidence": found.ecs_confidence(),
-    });
-    if let Some(name) = &found.name {
-        indicator["description"] = json!(name);
-    }
-    if let Some(address) = &found.address {
-        indicator["ip"] = json!(address);
-    }
-    if found.stix_type == "domain-name" {
-        indicator["url"] = json!({"domain": found.value});
-    }
-    json!({
-        "indicator": indicator,
-        "matched": {
-            "atomic": found.observed,
-            "field": found.field,
-            "id": found.id,
-            "type": "indicator_match_rule",
-        },
-    })
+    serde_json::to_value(ocsf::Finding::of(alert)).unwrap_or_default()
 }
 
 /// Elastic Common Schema 8.
 pub fn ecs(alert: &Alert) -> Value {
-    let r = &alert.request;
-    let techniques: Vec<Value> = alert
-        .rule
-        .controls
-        .iter()
-        .map(|c| {
-            json!({
-                "id": c.id,
-                "name": technique_name(c),
-                "reference": format!("https://attack.mitre.org/techniques/{}/", c.id.replace('.', "/")),
-            })
-        })
-        .collect();
-    let outcome = match r.response_code {
-        Some(code) if (200..400).contains(&code) => "success",
-        Some(_) => "failure",
-        None => "unknown",
-    };
-    let mut doc = json!({
-        "@timestamp": r.time,
-        "message": alert.message,
-        "ecs": {"version": "8.11.0"},
-        "event": {
-            "kind": "alert",
-            "module": "kubernetes",
-            "dataset": "palisade.audit",
-            "id": alert.id,
-            "action": r.verb,
-            "outcome": outcome,
-            "severity": ecs_severity(alert.severity),
-            "category": ["configuration"],
-        },
-        "rule": {
-            "id": alert.rule.id,
-            "name": alert.rule.slug,
-            "description": alert.rule.title,
-            "ruleset": "palisade-audit",
-        },
-        "threat": {"framework": "MITRE ATT&CK", "technique": techniques},
-        "user": {"name": r.user, "group": {"name": r.groups}},
-        "source": {"ip": r.connection_ip()},
-        "related": {"ip": r.source_ips, "user": [&r.user]},
-        "user_agent": {"original": r.user_agent},
-        "url": {"path": r.path},
-        "http": {"response": {"status_code": r.response_code}},
-        "orchestrator": {
-            "type": "kubernetes",
-            "namespace": r.namespace,
-            "resource": {"type": r.resource_path(), "name": r.name},
-            "api_version": r.api_group,
-        },
-        "palisade": {
-            "severity": alert.severity,
-            "audit_id": r.audit_id,
-            "evidence": evidence_object(alert),
-            "confidence": alert.confidence,
-            "enrichment": alert.enrichment,
-            "impersonated_user": r.impersonated_user,
-        },
-    });
-    if let Some(confidence) = alert.confidence {
-        doc["event"]["risk_score"] = json!((confidence * 100.0).round());
-    }
-    if let Some(found) = &alert.indicator {
-        doc["threat"]["enrichments"] = json!([ecs_enrichment(found)]);
-        if found.field == "container.image.name" {
-            doc["container"] = json!({"image": {"name": found.observed}});
-        }
-    }
-    doc
+    serde_json::to_value(ecs::Document::of(alert)).unwrap_or_default()
 }
 
 /// CEF severity 0-10.
@@ -418,6 +202,7 @@ fn sd_escape(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::{Engine, Origin, Selection, Settings};
+    use serde_json::json;
 
     fn alert() -> Alert {
         let line = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"a-1","stage":"ResponseComplete","verb":"create","requestURI":"/api/v1/namespaces/app/pods","user":{"username":"alice","groups":["dev|ops"]},"sourceIPs":["203.0.113.9"],"userAgent":"kubectl/v1.33","objectRef":{"resource":"pods","namespace":"app","apiVersion":"v1"},"responseStatus":{"code":201},"requestReceivedTimestamp":"2026-12-01T10:00:00.000000Z","requestObject":{"kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"a","image":"busybox","securityContext":{"privileged":true}}]}}}"#;
@@ -474,6 +259,36 @@ mod tests {
         assert_eq!(v["threat"]["technique"][1]["id"], "T1611");
         assert_eq!(v["orchestrator"]["namespace"], "app");
         assert_eq!(v["source"]["ip"], "203.0.113.9");
+    }
+
+    /// What only some alerts have (a confidence, context) is in the fields both schemas
+    /// give it, and absent, not null, when the alert has none.
+    #[test]
+    fn confidence_and_context_appear_only_when_the_alert_has_them() {
+        let plain = alert();
+        let ocsf_plain = ocsf(&plain);
+        assert!(ocsf_plain.get("confidence_score").is_none());
+        assert!(ocsf_plain["unmapped"].get("enrichment").is_none());
+        let ecs_plain = ecs(&plain);
+        assert!(ecs_plain["event"].get("risk_score").is_none());
+        assert!(ecs_plain["palisade"]["confidence"].is_null());
+        assert!(ecs_plain.get("container").is_none());
+        let mut rich = plain.clone();
+        rich.confidence = Some(0.734);
+        rich.enrichment = Some(crate::alert::Enrichment {
+            criticality: Some("high".into()),
+            ..Default::default()
+        });
+        let o = ocsf(&rich);
+        assert_eq!(o["confidence_score"], 73);
+        assert_eq!(o["unmapped"]["enrichment"]["criticality"], "high");
+        let e = ecs(&rich);
+        assert_eq!(e["event"]["risk_score"], 73.0);
+        assert_eq!(e["palisade"]["confidence"], 0.734);
+        assert_eq!(e["palisade"]["enrichment"]["criticality"], "high");
+        // What `render` writes is what these give.
+        assert_eq!(render(&rich, AlertFormat::Ocsf), o.to_string());
+        assert_eq!(render(&rich, AlertFormat::Ecs), e.to_string());
     }
 
     #[test]
