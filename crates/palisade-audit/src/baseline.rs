@@ -90,26 +90,63 @@ pub enum Novelty {
     UserAgent(String),
 }
 
+/// What one event teaches a baseline, taken from the event (on any thread) and recorded
+/// later (in the log's order, where the bounded sets make order matter).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    user: String,
+    time: i64,
+    behaviour: Behaviour,
+    source_ips: Vec<String>,
+    user_agent: Option<String>,
+}
+
+impl Observation {
+    /// `None` for a request without a user.
+    pub fn of(event: &Event) -> Option<Observation> {
+        let user = event.user();
+        if user.is_empty() {
+            return None;
+        }
+        Some(Observation {
+            user: user.to_string(),
+            time: event.time_micros().unwrap_or(0),
+            behaviour: Behaviour::of(event),
+            source_ips: event.source_ips().map(str::to_string).collect(),
+            user_agent: event.user_agent().map(str::to_string),
+        })
+    }
+}
+
 impl Baseline {
     /// Learns one event (stages other than the response's are skipped by the caller).
     pub fn observe(&mut self, event: &Event) {
-        let user = event.user();
-        if user.is_empty() {
-            return;
+        if let Some(observation) = Observation::of(event) {
+            self.record(observation);
         }
-        let time = event.time_micros().unwrap_or(0);
-        let profile = self.identities.entry(user.to_string()).or_default();
+    }
+
+    /// Learns what one event showed.
+    pub fn record(&mut self, observation: Observation) {
+        let Observation {
+            user,
+            time,
+            behaviour,
+            source_ips,
+            user_agent,
+        } = observation;
+        let profile = self.identities.entry(user).or_default();
         if profile.events == 0 || time < profile.first_seen {
             profile.first_seen = time;
         }
         profile.last_seen = profile.last_seen.max(time);
         profile.events += 1;
-        insert_bounded(&mut profile.behaviours, Behaviour::of(event));
-        for ip in event.source_ips() {
-            insert_bounded(&mut profile.source_ips, ip.to_string());
+        insert_bounded(&mut profile.behaviours, behaviour);
+        for ip in source_ips {
+            insert_bounded(&mut profile.source_ips, ip);
         }
-        if let Some(agent) = event.user_agent() {
-            insert_bounded(&mut profile.user_agents, agent.to_string());
+        if let Some(agent) = user_agent {
+            insert_bounded(&mut profile.user_agents, agent);
         }
     }
 

@@ -11,6 +11,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::alert::{Alert, Origin};
+use crate::baseline::{Baseline, Observation};
 use crate::engine::{Early, Engine, Live, Plan, Shown};
 use crate::event::Event;
 use crate::input::{InputError, Lines, ReadStats, decode_each, read_lines};
@@ -90,23 +91,117 @@ fn analyze_within<T: Send>(
 ) -> (Vec<InputError>, usize) {
     let Engine { plan, live } = engine;
     let plan: &Plan = plan;
-    let mut files_read = 0;
-    let mut not_read = Vec::new();
     let turns = Sequence::new(Analysis { live, stats });
     let handing = Sequence::new(handle);
-    let in_flight = InFlight::new(budget);
-    let (sender, receiver) = sync_channel::<Batch>(threads * 2);
-    let queue = Mutex::new(Some(receiver));
     let work = Work {
         plan,
-        queue: &queue,
         turns: &turns,
         handing: &handing,
         prepare,
     };
+    let fail = || {
+        turns.fail();
+        handing.fail();
+    };
+    let read = over_batches(files, threads, budget, &fail, &|batch| work.batch(batch));
+    turns.lock().held.stats.files += read.files;
+    (read.not_read, read.peak)
+}
+
+/// Learns `files` into `baseline` with `threads` threads (besides the one reading), as
+/// [`Baseline::observe`] on each event `keep` keeps, one after the other, would: each
+/// thread decodes a batch and takes apart what its events show; in the batch's turn that is
+/// recorded. Returns the files that could not be read and how many events were learned.
+/// Fewer than two threads learn on this one.
+pub fn learn_files(
+    baseline: &mut Baseline,
+    files: &[PathBuf],
+    threads: usize,
+    stats: &mut ReadStats,
+    keep: &(dyn Fn(&Event) -> bool + Sync),
+) -> (Vec<InputError>, u64) {
+    let mut learned = 0;
+    if threads < 2 {
+        let mut sink = |event: &Event, _: &Origin| {
+            if keep(event) {
+                learned += 1;
+                baseline.observe(event);
+            }
+        };
+        let not_read = files
+            .iter()
+            .filter_map(|file| crate::input::read_path(file, stats, &mut sink).err())
+            .collect();
+        return (not_read, learned);
+    }
+    let turns = Sequence::new((baseline, &mut *stats, &mut learned));
+    let fail = || turns.fail();
+    let learn = |batch: Batch| {
+        let unwrapped = OnceCell::new();
+        // For each event, whether it is kept and what it shows (`None` without a user); or
+        // the line's problem.
+        type Seen = Result<(bool, Option<Observation>), String>;
+        let seen: Vec<(u64, Seen)> = decode(&batch, &unwrapped)
+            .into_iter()
+            .map(|(line, found)| {
+                let seen = found.map(|event| match keep(&event) {
+                    true => (true, Observation::of(&event)),
+                    false => (false, None),
+                });
+                (line, seen)
+            })
+            .collect();
+        let Some(mut place) = turns.wait(batch.number) else {
+            return false;
+        };
+        let (baseline, stats, learned) = &mut place.held;
+        for (line, seen) in seen {
+            match seen {
+                Ok((kept, observation)) => {
+                    stats.events += 1;
+                    **learned += u64::from(kept);
+                    if let Some(observation) = observation {
+                        baseline.record(observation);
+                    }
+                }
+                Err(problem) => stats.problem(&origin(&batch, line), &problem),
+            }
+        }
+        turns.pass(place);
+        true
+    };
+    let read = over_batches(files, threads, IN_FLIGHT_BYTES, &fail, &learn);
+    stats.files += read.files;
+    (read.not_read, learned)
+}
+
+/// What reading files into batches came to.
+struct Read {
+    files: u64,
+    not_read: Vec<InputError>,
+    /// The most bytes in flight at once.
+    peak: usize,
+}
+
+/// Reads `files` into batches on this thread while `threads` threads take them and run
+/// `work` on each (`false` stops the thread). When a thread fails, `fail` is called (so that
+/// no thread waits for a turn that will not come), the reader stops, and the panic reaches
+/// the caller.
+fn over_batches(
+    files: &[PathBuf],
+    threads: usize,
+    budget: usize,
+    fail: &(dyn Fn() + Sync),
+    work: &(dyn Fn(Batch) -> bool + Sync),
+) -> Read {
+    let in_flight = InFlight::new(budget);
+    let (sender, receiver) = sync_channel::<Batch>(threads * 2);
+    let queue = Mutex::new(Some(receiver));
+    let mut files_read = 0;
+    let mut not_read = Vec::new();
     std::thread::scope(|scope| {
         for _ in 0..threads {
-            scope.spawn(|| work.run());
+            scope.spawn(|| take_batches(&queue, fail, work));
         }
         let mut batches = Batcher::new(sender, &in_flight);
         for file in files {
@@ -116,8 +211,32 @@ fn analyze_within<T: Send>(
         }
         files_read = batches.finish();
     });
-    turns.lock().held.stats.files += files_read;
-    (not_read, in_flight.peak())
+    Read {
+        files: files_read,
+        not_read,
+        peak: in_flight.peak(),
+    }
+}
+
+/// One thread: takes batches until there are none (or `work` says to stop).
+fn take_batches(
+    queue: &Mutex<Option<Receiver<Batch>>>,
+    fail: &(dyn Fn() + Sync),
+    work: &(dyn Fn(Batch) -> bool + Sync),
+) {
+    let _failing = Failing { queue, fail };
+    loop {
+        let batch = {
+            let receiver = queue.lock().unwrap_or_else(PoisonError::into_inner);
+            match receiver.as_ref().map(Receiver::recv) {
+                Some(Ok(batch)) => batch,
+                _ => return,
+            }
+        };
+        if !work(batch) {
+            return;
+        }
+    }
 }
 
 /// One thread: each event read and analysed in turn.
@@ -410,29 +529,27 @@ struct Analysis<'e> {
     stats: &'e mut ReadStats,
 }
 
-/// What every thread shares.
-struct Work<'w, 'e, 'h, 'f, T> {
+/// What every thread analysing shares.
+struct Work<'w, 'e, 'h, T> {
     plan: &'w Plan,
-    queue: &'w Mutex<Option<Receiver<Batch<'f>>>>,
     turns: &'w Sequence<Analysis<'e>>,
     handing: &'w Sequence<&'h mut (dyn FnMut(T) + Send)>,
     prepare: &'w Prepare<'w, T>,
 }
 
-/// Marks the analysis failed if the thread holding it unwinds, so that no thread waits for
-/// a turn that will not come and the reader stops.
-struct Failing<'a, 'w, 'e, 'h, 'f, T> {
-    work: &'a Work<'w, 'e, 'h, 'f, T>,
+/// Marks the run failed if the thread holding it unwinds, so that no thread waits for a
+/// turn that will not come and the reader stops.
+struct Failing<'a, 'f> {
+    queue: &'a Mutex<Option<Receiver<Batch<'f>>>>,
+    fail: &'a (dyn Fn() + Sync),
 }
 
-impl<T> Drop for Failing<'_, '_, '_, '_, '_, T> {
+impl Drop for Failing<'_, '_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            self.work.turns.fail();
-            self.work.handing.fail();
+            (self.fail)();
             // Dropping the receiver makes the reader's next send fail.
-            self.work
-                .queue
+            self.queue
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .take();
@@ -440,32 +557,23 @@ impl<T> Drop for Failing<'_, '_, '_, '_, '_, T> {
     }
 }
 
-impl<T: Send> Work<'_, '_, '_, '_, T> {
-    /// One thread: takes batches until there are none. Analyses each and, in its turn,
-    /// gives its alerts; prepares them and, in its turn, hands them on.
-    fn run(&self) {
-        let _failing = Failing { work: self };
-        loop {
-            let batch = {
-                let receiver = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
-                match receiver.as_ref().map(Receiver::recv) {
-                    Some(Ok(batch)) => batch,
-                    _ => return,
-                }
-            };
-            let number = batch.number;
-            let Some(alerts) = self.analyse(&batch) else {
-                return;
-            };
-            // Its text is not needed any more.
-            drop(batch);
-            let prepared: Vec<T> = alerts.into_iter().map(self.prepare).collect();
-            let Some(mut place) = self.handing.wait(number) else {
-                return;
-            };
-            prepared.into_iter().for_each(&mut *place.held);
-            self.handing.pass(place);
-        }
+impl<T: Send> Work<'_, '_, '_, T> {
+    /// Analyses a batch and, in its turn, gives its alerts; prepares them and, in its turn,
+    /// hands them on. `false` when a thread failed.
+    fn batch(&self, batch: Batch) -> bool {
+        let number = batch.number;
+        let Some(alerts) = self.analyse(&batch) else {
+            return false;
+        };
+        // Its text is not needed any more.
+        drop(batch);
+        let prepared: Vec<T> = alerts.into_iter().map(self.prepare).collect();
+        let Some(mut place) = self.handing.wait(number) else {
+            return false;
+        };
+        prepared.into_iter().for_each(&mut *place.held);
+        self.handing.pass(place);
+        true
     }
 
     /// The batch's alerts, in order: the checks that read a request alone run off its turn,

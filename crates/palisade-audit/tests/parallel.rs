@@ -197,6 +197,67 @@ fn the_same_alerts_in_the_same_order_on_any_number_of_threads() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Learning on several threads learns what one thread learns, including which values an
+/// identity's bounded sets keep (the first ones in the log's order).
+#[test]
+fn the_same_baseline_learned_on_any_number_of_threads() {
+    let events = fixture_events();
+    let dir = std::env::temp_dir().join(format!("palisade-parallel-learn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (plain, gzip, busy) = (
+        dir.join("audit.log"),
+        dir.join("audit.log.1.gz"),
+        dir.join("busy.log"),
+    );
+    let total = 6000.max(events.len() * 4);
+    write_log(&plain, (0..total).map(|i| line(&events, i)), false);
+    write_log(&gzip, (0..total / 3).map(|i| line(&events, i + 7)), true);
+    // An identity touching more namespaces than a set keeps.
+    let busy_lines = (0..palisade_audit::baseline::MAX_VALUES + 2000).map(|i| {
+        format!(
+            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","auditID":"busy-{i}","stage":"ResponseComplete","verb":"get","requestURI":"/api/v1/namespaces/ns-{i}/configmaps","user":{{"username":"system:serviceaccount:kube-system:sweeper"}},"sourceIPs":["10.0.{}.{}"],"userAgent":"sweeper/{i}","objectRef":{{"resource":"configmaps","namespace":"ns-{i}"}},"responseStatus":{{"code":200}},"requestReceivedTimestamp":"2026-12-01T10:00:00Z","stageTimestamp":"2026-12-01T10:00:00Z"}}"#,
+            i / 250,
+            i % 250
+        )
+        .into_bytes()
+    });
+    write_log(&busy, busy_lines, false);
+    let files = vec![gzip, dir.join("missing.log"), plain, busy];
+    let learn = |threads: usize| {
+        let mut baseline = Baseline::default();
+        let mut stats = ReadStats::default();
+        let keep = |event: &palisade_audit::Event| event.stage() != "RequestReceived";
+        let (not_read, learned) = palisade_audit::parallel::learn_files(
+            &mut baseline,
+            &files,
+            threads,
+            &mut stats,
+            &keep,
+        );
+        let not_read: Vec<String> = not_read.iter().map(ToString::to_string).collect();
+        (baseline, stats, learned, not_read)
+    };
+    let one = learn(1);
+    assert!(one.2 > total as u64, "{} learned", one.2);
+    assert!(one.1.malformed > 40, "{:?}", one.1);
+    assert_eq!(one.3.len(), 1);
+    let sweeper = &one.0.identities["system:serviceaccount:kube-system:sweeper"];
+    assert_eq!(
+        sweeper.behaviours.len(),
+        palisade_audit::baseline::MAX_VALUES
+    );
+    for threads in [2, 3, 8] {
+        let many = learn(threads);
+        assert!(many.0 == one.0, "a different baseline on {threads} threads");
+        assert_eq!(
+            (&many.1, many.2, &many.3),
+            (&one.1, one.2, &one.3),
+            "{threads} threads"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A thread that fails (here the caller's handling of an alert panics) stops the analysis:
 /// the panic reaches the caller, and no thread is left waiting for a turn that will not come.
 #[test]

@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use palisade_audit::format::{AlertFormat, render};
 use palisade_audit::input::{self, ReadStats};
 use palisade_audit::parallel;
-use palisade_audit::{Alert, Baseline, Engine, Event, Origin, Selection, Settings};
+use palisade_audit::{Alert, Baseline, Engine, Event, Selection, Settings};
 use palisade_core::Severity;
 use palisade_store::Store;
 
@@ -295,6 +295,10 @@ pub struct LearnArgs {
     paths: Vec<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
+    /// Threads that read files (default: one per core); what is learned is the same with
+    /// any number. Standard input is read on one.
+    #[arg(long, env = "PALISADE_AUDIT_THREADS", value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    threads: Option<u16>,
 }
 
 #[derive(Args)]
@@ -712,23 +716,20 @@ fn counted(n: u64, one: &str, many: &str) -> String {
 fn learn(args: &LearnArgs) -> Result<u8> {
     let mut baseline = Baseline::default();
     let mut stats = ReadStats::default();
-    let mut learned = 0u64;
-    let mut not_read = 0;
-    {
-        let mut sink = |event: &Event, _: &Origin| {
-            // Requests are learned from the stages that carry their outcome, as analysed.
-            if event.stage() == "RequestReceived" {
-                return;
-            }
-            learned += 1;
-            baseline.observe(event);
-        };
-        for file in input::expand(&args.paths)? {
-            if let Err(error) = input::read_path(&file, &mut stats, &mut sink) {
-                not_read += 1;
-                eprintln!("palisade: error: {:#}", anyhow::Error::from(error));
-            }
-        }
+    let files = input::expand(&args.paths)?;
+    let threads = match files.iter().any(|f| f.as_os_str() == "-") {
+        true => 1,
+        false => args
+            .threads
+            .map_or_else(palisade_core::parallel::cores, usize::from),
+    };
+    // Requests are learned from the stages that carry their outcome, as analysed.
+    let keep = |event: &Event| event.stage() != "RequestReceived";
+    let (errors, learned) =
+        parallel::learn_files(&mut baseline, &files, threads, &mut stats, &keep);
+    let not_read = errors.len();
+    for error in errors {
+        eprintln!("palisade: error: {:#}", anyhow::Error::from(error));
     }
     for problem in stats.problems.iter().take(10) {
         eprintln!("palisade: warning: {problem}");

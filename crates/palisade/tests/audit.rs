@@ -494,6 +494,25 @@ fn a_learned_baseline_reports_first_seen_behaviour() {
         baseline["identities"]["system:serviceaccount:app:web"]["events"],
         8
     );
+    // Learned on one thread or several, the baseline is the same.
+    let export = |store: &str| {
+        bin()
+            .args(["audit", "baseline", "export", "--store", store])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    for threads in ["1", "3"] {
+        let other = dir.join(format!("store-{threads}.db"));
+        let other = other.to_str().unwrap();
+        let out = bin()
+            .args(["audit", "baseline", "learn", learn.to_str().unwrap()])
+            .args(["--store", other, "--threads", threads])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        assert_eq!(export(other), export(store), "{threads} threads");
+    }
     let now = dir.join("now.log");
     std::fs::write(
         &now,
