@@ -14,9 +14,10 @@
 //! sink's URL, never written in it, so they do not show in process lists or shell history.
 
 pub mod sink;
+pub mod splunk;
 pub mod transport;
 
-pub use sink::{Sink, SinkError, Transport};
+pub use sink::{Sent, Sink, SinkError, Transport};
 
 use palisade_store::{Store, StoreError};
 
@@ -29,6 +30,9 @@ pub struct SinkRound {
     pub sink: String,
     pub delivered: usize,
     pub failed: usize,
+    /// Taken by the sink and waiting for its confirmation (Splunk's indexer
+    /// acknowledgment): still queued, not due again before the deadline.
+    pub awaiting: usize,
     /// Why the last batch failed.
     pub error: Option<String>,
 }
@@ -73,6 +77,7 @@ pub fn deliver(
             sink: sink.name.clone(),
             ..SinkRound::default()
         };
+        settle(store, sink, now_millis, &mut result)?;
         for _ in 0..max_batches {
             let due = store.due(&sink.name, now_millis, BATCH)?;
             if due.is_empty() {
@@ -80,9 +85,15 @@ pub fn deliver(
             }
             let seqs: Vec<i64> = due.iter().map(|q| q.seq).collect();
             match sink.send(&due) {
-                Ok(()) => {
+                Ok(Sent::Stored) => {
                     store.delivered(&seqs, now_millis)?;
                     result.delivered += seqs.len();
+                }
+                Ok(Sent::Awaiting(ack_id)) => {
+                    let awaiting = splunk::Awaiting::new(ack_id, seqs, now_millis);
+                    store.postpone(&awaiting.seqs, awaiting.deadline)?;
+                    result.awaiting += awaiting.seqs.len();
+                    sink.awaiting.push(awaiting);
                 }
                 Err(error) => {
                     let attempts = due.iter().map(|q| q.attempts).max().unwrap_or(0);
@@ -96,6 +107,35 @@ pub fn deliver(
         round.sinks.push(result);
     }
     Ok(round)
+}
+
+/// Settles the sink's batches awaiting acknowledgment: confirmed ones are delivered, and
+/// those unconfirmed at their deadline are due again at once (a failed attempt).
+fn settle(
+    store: &mut Store,
+    sink: &mut Sink,
+    now_millis: i64,
+    result: &mut SinkRound,
+) -> Result<(), StoreError> {
+    let settled = sink.settle(now_millis);
+    if !settled.indexed.is_empty() {
+        store.delivered(&settled.indexed, now_millis)?;
+        result.delivered += settled.indexed.len();
+    }
+    if !settled.expired.is_empty() {
+        store.failed(&settled.expired, now_millis)?;
+        result.failed += settled.expired.len();
+        result.error = Some(format!(
+            "{} alerts not confirmed by the indexers within {} s: sent again",
+            settled.expired.len(),
+            splunk::ACK_DEADLINE_MILLIS / 1000
+        ));
+    }
+    if settled.error.is_some() {
+        result.error = settled.error;
+    }
+    result.awaiting = sink.awaiting.iter().map(|a| a.seqs.len()).sum();
+    Ok(())
 }
 
 /// Milliseconds since the epoch.

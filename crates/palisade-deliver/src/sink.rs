@@ -11,7 +11,7 @@
 //!
 //! Query parameters: `format=` (json, ocsf, ecs, cef, text; each sink has its default),
 //! `ca=PATH` (a PEM CA bundle to trust instead of the public roots), `index=`,
-//! `token_env=`, `api_key_env=`, `user=` with `password_env=`, `hostname=` (syslog).
+//! `token_env=`, `api_key_env=`, `user=` with `password_env=`, `hostname=` (syslog's and Splunk's host).
 
 use std::path::PathBuf;
 
@@ -19,6 +19,7 @@ use palisade_audit::Alert;
 use palisade_audit::format::{AlertFormat, render, syslog};
 use palisade_store::Queued;
 
+use crate::splunk::{self, Awaiting};
 use crate::transport;
 
 /// A sink that could not be configured or did not accept a batch.
@@ -69,9 +70,23 @@ pub struct Sink {
     pub transport: Transport,
     /// A CA bundle (PEM) to trust for TLS, instead of the public roots.
     pub ca: Option<Vec<u8>>,
-    /// How syslog messages name this host.
+    /// How syslog messages and Splunk events name this host (`-`: not named).
     pub hostname: String,
     pub(crate) agent: Option<ureq::Agent>,
+    /// Splunk: the channel every request names, made when first needed.
+    channel: Option<String>,
+    /// Splunk: batches HEC took, waiting for the indexers' acknowledgment.
+    pub(crate) awaiting: Vec<Awaiting>,
+}
+
+/// What a sink did with a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// Stored: delivered.
+    Stored,
+    /// Taken, to be confirmed later under this acknowledgment id (Splunk HEC with indexer
+    /// acknowledgment).
+    Awaiting(u64),
 }
 
 fn invalid(spec: &str, message: impl Into<String>) -> SinkError {
@@ -145,22 +160,46 @@ impl Sink {
             ca,
             hostname,
             agent: None,
+            channel: None,
+            awaiting: Vec::new(),
         })
     }
 
     /// What the outbox holds for this sink: the alert rendered in the sink's format (a
-    /// syslog message for syslog sinks).
+    /// syslog message for syslog sinks, an HEC event with the request's time for Splunk).
     pub fn body(&self, alert: &Alert) -> String {
         let rendered = render(alert, self.format);
-        match self.transport {
+        match &self.transport {
             Transport::Syslog { .. } => syslog(alert, &rendered, &self.hostname),
+            Transport::Splunk { index, .. } => {
+                splunk::event_line(alert, &rendered, index.as_deref(), &self.hostname)
+            }
             _ => rendered,
         }
     }
 
-    /// Sends a batch; `Ok` only when the sink accepted all of it.
-    pub fn send(&mut self, batch: &[Queued]) -> Result<(), SinkError> {
+    /// Sends a batch; `Ok` only when the sink took all of it.
+    pub fn send(&mut self, batch: &[Queued]) -> Result<Sent, SinkError> {
         transport::send(self, batch).map_err(SinkError::Send)
+    }
+
+    /// The channel this sink's Splunk requests name.
+    pub fn channel(&mut self) -> &str {
+        self.channel.get_or_insert_with(splunk::channel_id)
+    }
+
+    /// Asks Splunk about the batches awaiting acknowledgment whose time has come (nothing
+    /// for other sinks).
+    pub fn settle(&mut self, now_millis: i64) -> splunk::Settled {
+        if self.awaiting.is_empty() {
+            return splunk::Settled::default();
+        }
+        let mut awaiting = std::mem::take(&mut self.awaiting);
+        let settled = splunk::settle(&mut awaiting, now_millis, &mut |body| {
+            splunk::query_acks(self, body)
+        });
+        self.awaiting = awaiting;
+        settled
     }
 }
 

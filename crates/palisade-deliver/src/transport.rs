@@ -11,7 +11,8 @@ use base64::Engine as _;
 use palisade_store::Queued;
 use serde_json::{Value, json};
 
-use crate::sink::{Sink, Transport};
+use crate::sink::{Sent, Sink, Transport};
+use crate::splunk;
 
 const TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -20,8 +21,8 @@ pub fn base64(text: &str) -> String {
 }
 
 /// Sends `batch` to `sink`.
-pub fn send(sink: &mut Sink, batch: &[Queued]) -> Result<(), String> {
-    match sink.transport.clone() {
+pub fn send(sink: &mut Sink, batch: &[Queued]) -> Result<Sent, String> {
+    let stored = match sink.transport.clone() {
         Transport::Stdout => {
             let mut out = std::io::stdout().lock();
             for item in batch {
@@ -56,30 +57,47 @@ pub fn send(sink: &mut Sink, batch: &[Queued]) -> Result<(), String> {
                 post(sink, &url, &[], Value::Array(items).to_string())
             }
         }
-        Transport::Splunk { url, token, index } => {
-            let mut body = String::new();
-            for item in batch {
-                let mut event = json!({
-                    "event": parse_or_string(&item.body),
-                    "source": "palisade",
-                    "sourcetype": "palisade:alert",
-                    "fields": {"alert_id": item.alert_id},
-                });
-                if let Some(index) = &index {
-                    event["index"] = json!(index);
-                }
-                body.push_str(&event.to_string());
-                body.push('\n');
-            }
-            let authorization = format!("Splunk {token}");
-            post(sink, &url, &[("Authorization", &authorization)], body)
-        }
         Transport::Elasticsearch {
             url,
             index,
             authorization,
         } => elasticsearch(sink, &url, &index, authorization.as_deref(), batch),
+        Transport::Splunk { url, token, index } => {
+            return send_splunk(sink, &url, &token, index.as_deref(), batch);
+        }
+    };
+    stored.map(|()| Sent::Stored)
+}
+
+/// HEC's event endpoint, naming the sink's channel: stored, or awaiting acknowledgment when
+/// the token has it on.
+fn send_splunk(
+    sink: &mut Sink,
+    url: &str,
+    token: &str,
+    index: Option<&str>,
+    batch: &[Queued],
+) -> Result<Sent, String> {
+    let mut body = String::new();
+    for item in batch {
+        body.push_str(&splunk::queued_line(&item.body, &item.alert_id, index));
+        body.push('\n');
     }
+    let authorization = format!("Splunk {token}");
+    let channel = sink.channel().to_string();
+    let answer = post_reading(
+        sink,
+        url,
+        &[
+            ("Authorization", &authorization),
+            ("X-Splunk-Request-Channel", &channel),
+        ],
+        body,
+    )?;
+    Ok(match splunk::accepted(&answer)? {
+        Some(ack_id) => Sent::Awaiting(ack_id),
+        None => Sent::Stored,
+    })
 }
 
 fn parse_or_string(body: &str) -> Value {
@@ -114,7 +132,7 @@ fn agent(sink: &mut Sink) -> Result<ureq::Agent, String> {
 }
 
 /// POSTs `body`; a 2xx status is success. Returns the response body.
-fn post_reading(
+pub(crate) fn post_reading(
     sink: &mut Sink,
     url: &str,
     headers: &[(&str, &str)],
@@ -170,22 +188,36 @@ fn elasticsearch(
     if parsed.get("errors").and_then(Value::as_bool) != Some(true) {
         return Ok(());
     }
-    let refused: Vec<String> = parsed
+    // Some documents failed: each must be accounted for as stored (or already stored) before
+    // the batch counts as delivered.
+    let items = parsed
         .get("items")
         .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
+        .map_or(&[][..], Vec::as_slice);
+    if items.len() != batch.len() {
+        return Err(format!(
+            "the bulk API reported errors and answered for {} of {} documents",
+            items.len(),
+            batch.len()
+        ));
+    }
+    let refused: Vec<String> = items
+        .iter()
         .filter_map(|item| {
-            let create = item.get("create")?;
-            let status = create.get("status").and_then(Value::as_i64)?;
-            (!(200..300).contains(&status) && status != 409).then(|| {
-                let reason = create
-                    .get("error")
-                    .and_then(|e| e.get("type"))
-                    .and_then(Value::as_str)
-                    .unwrap_or("error");
-                format!("{status} {reason}")
-            })
+            let create = item.get("create");
+            let status = create.and_then(|c| c.get("status")).and_then(Value::as_i64);
+            match status {
+                Some(status) if (200..300).contains(&status) || status == 409 => None,
+                _ => {
+                    let reason = create
+                        .and_then(|c| c.get("error"))
+                        .and_then(|e| e.get("type"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("error");
+                    let status = status.map_or("no status".to_string(), |s| s.to_string());
+                    Some(format!("{status} {reason}"))
+                }
+            }
         })
         .collect();
     if refused.is_empty() {

@@ -5,6 +5,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use palisade_audit::{Alert, Engine, Event, Origin, Selection, Settings};
@@ -38,14 +39,20 @@ fn store(name: &str) -> Store {
     Store::open(&dir.join("s.db")).unwrap()
 }
 
-/// Queues the alerts for the sink and runs one delivery round; returns what is left.
-fn run(sink: &mut Sink, name: &str) -> (palisade_deliver::Round, i64) {
+/// A store holding the alerts queued for the sink.
+fn queued(sink: &Sink, name: &str) -> Store {
     let mut store = store(name);
     let items: Vec<(String, String, String)> = alerts()
         .iter()
         .map(|a| (sink.name.clone(), a.id.clone(), sink.body(a)))
         .collect();
     store.enqueue(&items, None).unwrap();
+    store
+}
+
+/// Queues the alerts for the sink and runs one delivery round; returns what is left.
+fn run(sink: &mut Sink, name: &str) -> (palisade_deliver::Round, i64) {
+    let mut store = queued(sink, name);
     let round = deliver(&mut store, std::slice::from_mut(sink), 0, 5).unwrap();
     let left = store.pending(&sink.name).unwrap();
     (round, left)
@@ -247,6 +254,119 @@ fn splunk_hec_gets_events_with_the_token_and_the_alert_ids() {
     assert_eq!(events[0]["sourcetype"], "palisade:alert");
     assert!(events[0]["fields"]["alert_id"].is_string());
     assert!(events[0]["event"]["rule"].is_string());
+    // Stamped with the requests' times (2026-12-01T10:00:00Z and a second later), not with
+    // when they were delivered.
+    assert_eq!(events[0]["time"].as_f64(), Some(1_796_119_200.0));
+    assert_eq!(events[1]["time"].as_f64(), Some(1_796_119_201.0));
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "x-splunk-request-channel" && v.len() == 36),
+        "{headers:?}"
+    );
+    // A 200 that is not HEC's success (a proxy's page) keeps the alerts queued.
+    let (port, _) = http_server(|_| (200, "<html>maintenance</html>".into()));
+    let mut sink = Sink::parse_with(
+        &format!("splunk+http://127.0.0.1:{port}?token_env=HEC"),
+        &|_| Some("t".to_string()),
+    )
+    .unwrap();
+    let (round, left) = run(&mut sink, "splunk-proxy");
+    assert_eq!((round.delivered(), left), (0, 2));
+    assert!(round.errors()[0].contains("not an HTTP Event Collector answer"));
+}
+
+/// HEC with indexer acknowledgment: the event endpoint answers with an ack id, and the ack
+/// endpoint says "not yet" to its first query and "indexed" to the next.
+fn hec_with_acks(request: &Request) -> (u16, String) {
+    static QUERIES: AtomicUsize = AtomicUsize::new(0);
+    let (line, _, _) = request;
+    if line.starts_with("POST /services/collector/event ") {
+        (200, r#"{"text":"Success","code":0,"ackId":5}"#.into())
+    } else if line.starts_with("POST /services/collector/ack?channel=") {
+        let done = QUERIES.fetch_add(1, Ordering::SeqCst) > 0;
+        (200, format!(r#"{{"acks":{{"5":{done}}}}}"#))
+    } else {
+        (404, r#"{"text":"not found","code":404}"#.into())
+    }
+}
+
+#[test]
+fn splunk_hec_with_indexer_acknowledgment_delivers_what_the_indexers_confirmed() {
+    let (port, seen) = http_server(hec_with_acks);
+    let mut sink = Sink::parse_with(
+        &format!("splunk+http://127.0.0.1:{port}?token_env=HEC"),
+        &|_| Some("t".to_string()),
+    )
+    .unwrap();
+    let mut store = queued(&sink, "splunk-ack");
+    let mut round_at = |now: i64| {
+        let round = deliver(&mut store, std::slice::from_mut(&mut sink), now, 5).unwrap();
+        (round.sinks[0].clone(), store.pending(&sink.name).unwrap())
+    };
+    // Taken, not yet confirmed: still queued, and not sent again.
+    let (round, left) = round_at(0);
+    assert_eq!((round.delivered, round.awaiting, left), (0, 2, 2));
+    let (round, left) = round_at(100);
+    assert_eq!((round.delivered, round.awaiting, left), (0, 2, 2));
+    // "Not yet", then "indexed".
+    let (round, left) = round_at(1_000);
+    assert_eq!((round.delivered, left), (0, 2), "{round:?}");
+    let (round, left) = round_at(5_000);
+    assert_eq!(
+        (round.delivered, round.awaiting, left),
+        (2, 0, 0),
+        "{round:?}"
+    );
+    let requests = seen.lock().unwrap();
+    let lines: Vec<&str> = requests.iter().map(|(l, _, _)| l.as_str()).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let channel = requests[0]
+        .1
+        .iter()
+        .find(|(k, _)| k == "x-splunk-request-channel")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    assert_eq!(
+        lines[1],
+        format!("POST /services/collector/ack?channel={channel} HTTP/1.1")
+    );
+    assert_eq!(String::from_utf8_lossy(&requests[1].2), r#"{"acks":[5]}"#);
+}
+
+#[test]
+fn a_batch_splunk_never_confirms_is_sent_again_at_the_deadline() {
+    let (port, seen) = http_server(|(line, _, _)| {
+        if line.contains("/ack?") {
+            (200, r#"{"acks":{"1":false}}"#.into())
+        } else {
+            (200, r#"{"text":"Success","code":0,"ackId":1}"#.into())
+        }
+    });
+    let mut sink = Sink::parse_with(
+        &format!("splunk+http://127.0.0.1:{port}?token_env=HEC"),
+        &|_| Some("t".to_string()),
+    )
+    .unwrap();
+    let mut store = queued(&sink, "splunk-unconfirmed");
+    let sends = |seen: &Mutex<Vec<Request>>| {
+        seen.lock()
+            .unwrap()
+            .iter()
+            .filter(|(l, _, _)| l.contains("/event "))
+            .count()
+    };
+    deliver(&mut store, std::slice::from_mut(&mut sink), 0, 5).unwrap();
+    let before = palisade_deliver::splunk::ACK_DEADLINE_MILLIS - 1;
+    let round = deliver(&mut store, std::slice::from_mut(&mut sink), before, 5).unwrap();
+    assert_eq!((round.delivered(), sends(&seen)), (0, 1));
+    let deadline = palisade_deliver::splunk::ACK_DEADLINE_MILLIS;
+    let round = deliver(&mut store, std::slice::from_mut(&mut sink), deadline, 5).unwrap();
+    assert_eq!(round.sinks[0].failed, 2, "{round:?}");
+    assert!(round.errors()[0].contains("not confirmed"), "{round:?}");
+    // Sent again in the same round, and awaited again.
+    assert_eq!((sends(&seen), round.sinks[0].awaiting), (2, 2));
+    assert_eq!(store.pending(&sink.name).unwrap(), 2);
 }
 
 #[test]
@@ -292,6 +412,17 @@ fn elasticsearch_bulk_creates_by_alert_id_and_counts_conflicts_as_delivered() {
         "{:?}",
         round.errors()
     );
+    // Errors reported for documents the answer does not list: none counts as stored.
+    let (port, _) = http_server(|_| {
+        (
+            200,
+            r#"{"errors":true,"items":[{"create":{"status":201}}]}"#.into(),
+        )
+    });
+    let mut sink = Sink::parse(&format!("elasticsearch+http://127.0.0.1:{port}")).unwrap();
+    let (round, left) = run(&mut sink, "es-unlisted");
+    assert_eq!((round.delivered(), left), (0, 2));
+    assert!(round.errors()[0].contains("1 of 2"), "{:?}", round.errors());
 }
 
 #[test]

@@ -405,6 +405,10 @@ pub fn deliver_outbox(
             metrics
                 .queued
                 .set(&result.sink, store.pending(&result.sink).unwrap_or(0));
+            metrics.awaiting.set(
+                &result.sink,
+                i64::try_from(result.awaiting).unwrap_or(i64::MAX),
+            );
         }
         if stopping {
             return Ok(());

@@ -135,6 +135,9 @@ pub struct Metrics {
     pub delivery_failures: Labelled,
     /// Alerts waiting, by sink.
     pub queued: Labelled,
+    /// Of those, alerts a sink took and has yet to confirm stored (Splunk's indexer
+    /// acknowledgment), by sink.
+    pub awaiting: Labelled,
     /// Batches received and not yet analysed.
     pub inbox: AtomicI64,
     /// From request to durable queueing.
@@ -226,6 +229,13 @@ impl Exposition for Metrics {
             "gauge",
             "sink",
             "Alerts waiting for delivery, by sink.",
+            &mut out,
+        );
+        self.awaiting.render(
+            "palisade_audit_awaiting_confirmation_alerts",
+            "gauge",
+            "sink",
+            "Queued alerts a sink took and has yet to confirm stored (Splunk indexer acknowledgment), by sink.",
             &mut out,
         );
         gauge(

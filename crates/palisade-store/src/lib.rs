@@ -403,14 +403,29 @@ impl Store {
 
     /// Records a failed attempt: the alerts are retried at `next_attempt` (milliseconds).
     pub fn failed(&mut self, seqs: &[i64], next_attempt: i64) -> Result<(), StoreError> {
+        self.reschedule(
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?2 WHERE seq = ?1",
+            seqs,
+            next_attempt,
+        )
+    }
+
+    /// Makes the alerts not due before `until` (milliseconds) without counting an attempt:
+    /// a sink took them and has yet to confirm it stored them.
+    pub fn postpone(&mut self, seqs: &[i64], until: i64) -> Result<(), StoreError> {
+        self.reschedule(
+            "UPDATE outbox SET next_attempt = ?2 WHERE seq = ?1",
+            seqs,
+            until,
+        )
+    }
+
+    /// Runs `update` (`?1` the row, `?2` the time) on each row in one transaction.
+    fn reschedule(&mut self, update: &str, seqs: &[i64], at: i64) -> Result<(), StoreError> {
         let err = sqlite_error(self.path.clone());
         let tx = self.connection.transaction().map_err(&err)?;
         for seq in seqs {
-            tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?2 WHERE seq = ?1",
-                params![seq, next_attempt],
-            )
-            .map_err(&err)?;
+            tx.execute(update, params![seq, at]).map_err(&err)?;
         }
         tx.commit().map_err(&err)
     }

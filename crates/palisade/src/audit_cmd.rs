@@ -931,6 +931,12 @@ fn flush_queue(
             for error in &last_errors {
                 eprintln!("palisade: error: delivery failed: {error}");
             }
+            let awaiting: usize = round.sinks.iter().map(|s| s.awaiting).sum();
+            if awaiting > 0 {
+                eprintln!(
+                    "palisade: {awaiting} alerts were taken by a sink that has yet to confirm it stored them (Splunk indexer acknowledgment); unconfirmed, they are sent again"
+                );
+            }
             eprintln!(
                 "palisade: error: {left} alerts could not be delivered yet; they stay queued in the store and are sent by `palisade audit deliver` or `palisade serve audit`"
             );

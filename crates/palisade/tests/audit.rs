@@ -662,6 +662,131 @@ impl HttpSink {
     }
 }
 
+/// Splunk's HTTP Event Collector with indexer acknowledgment, as far as Palisade uses it:
+/// the event endpoint records the events and answers with a new ack id; the ack endpoint
+/// answers "not yet" the first time an id is asked about and "indexed" after.
+struct Hec {
+    events: Arc<Mutex<Vec<Value>>>,
+    ack_queries: Arc<Mutex<Vec<String>>>,
+    port: u16,
+}
+
+impl Hec {
+    fn start() -> Hec {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let hec = Hec {
+            events: Arc::default(),
+            ack_queries: Arc::default(),
+            port,
+        };
+        let (events, queries) = (hec.events.clone(), hec.ack_queries.clone());
+        let asked = Arc::new(Mutex::new(std::collections::BTreeSet::<u64>::new()));
+        let next_id = Arc::new(Mutex::new(0u64));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let (events, queries) = (events.clone(), queries.clone());
+                let (asked, next_id) = (asked.clone(), next_id.clone());
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    loop {
+                        let mut request_line = String::new();
+                        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let mut length = 0usize;
+                        loop {
+                            let mut line = String::new();
+                            reader.read_line(&mut line).unwrap();
+                            if line.trim().is_empty() {
+                                break;
+                            }
+                            if let Some(v) =
+                                line.to_ascii_lowercase().strip_prefix("content-length:")
+                            {
+                                length = v.trim().parse().unwrap();
+                            }
+                        }
+                        let mut body = vec![0; length];
+                        reader.read_exact(&mut body).unwrap();
+                        let body = String::from_utf8(body).unwrap();
+                        let answer = if request_line.contains("/services/collector/ack?") {
+                            queries.lock().unwrap().push(body.clone());
+                            let ids: Value = serde_json::from_str(&body).unwrap();
+                            let mut asked = asked.lock().unwrap();
+                            let acks: serde_json::Map<String, Value> = ids["acks"]
+                                .as_array()
+                                .unwrap()
+                                .iter()
+                                .map(|id| {
+                                    let id = id.as_u64().unwrap();
+                                    (id.to_string(), json!(!asked.insert(id)))
+                                })
+                                .collect();
+                            json!({ "acks": acks }).to_string()
+                        } else {
+                            let mut events = events.lock().unwrap();
+                            events.extend(body.lines().map(|l| serde_json::from_str(l).unwrap()));
+                            let mut next = next_id.lock().unwrap();
+                            *next += 1;
+                            json!({"text": "Success", "code": 0, "ackId": *next - 1}).to_string()
+                        };
+                        write!(
+                            stream,
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
+                            answer.len()
+                        )
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        hec
+    }
+}
+
+/// `palisade audit analyze` to Splunk with indexer acknowledgment: it waits until the
+/// indexers confirm the alerts, and the events carry the time of the request that raised them.
+#[test]
+fn analyze_delivers_to_splunk_what_the_indexers_confirmed() {
+    let dir = scratch("audit-splunk-ack");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = exec_log(&dir, "api");
+    let hec = Hec::start();
+    let out = bin()
+        .args([
+            "audit",
+            "analyze",
+            log.to_str().unwrap(),
+            "--store",
+            dir.join("s.db").to_str().unwrap(),
+            "--sink",
+            &format!(
+                "splunk+http://127.0.0.1:{}?token_env=PALISADE_TEST_HEC",
+                hec.port
+            ),
+        ])
+        .env("PALISADE_TEST_HEC", "t0k3n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("delivered 1 alerts"),
+        "{}",
+        stderr(&out)
+    );
+    let events = hec.events.lock().unwrap().clone();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["event"]["rule"], "AUD001");
+    assert_eq!(events[0]["time"].as_f64(), Some(1_796_119_200.0));
+    // Asked twice: "not yet", then "indexed".
+    assert_eq!(
+        *hec.ack_queries.lock().unwrap(),
+        [r#"{"acks":[0]}"#, r#"{"acks":[0]}"#]
+    );
+}
+
 /// `palisade serve audit` with a self-signed certificate; returns the child, the HTTPS port,
 /// the health port and the CA.
 fn serve(dir: &Path, sink: &str) -> (Served, u16, u16, Vec<u8>) {
