@@ -18,6 +18,7 @@ pub mod splunk;
 pub mod transport;
 
 pub use sink::{Sent, Sink, SinkError, Transport};
+pub use transport::Failure;
 
 use palisade_store::{Store, StoreError};
 
@@ -95,11 +96,23 @@ pub fn deliver(
                     result.awaiting += awaiting.seqs.len();
                     sink.awaiting.push(awaiting);
                 }
-                Err(error) => {
-                    let attempts = due.iter().map(|q| q.attempts).max().unwrap_or(0);
-                    store.failed(&seqs, now_millis + backoff_millis(attempts))?;
-                    result.failed += seqs.len();
-                    result.error = Some(error.to_string());
+                Err(failure) => {
+                    let (stored, rest) = seqs.split_at(failure.stored.min(seqs.len()));
+                    if !stored.is_empty() {
+                        store.delivered(stored, now_millis)?;
+                        result.delivered += stored.len();
+                    }
+                    let attempts = due[stored.len()..]
+                        .iter()
+                        .map(|q| q.attempts)
+                        .max()
+                        .unwrap_or(0);
+                    let wait = failure
+                        .retry_after_millis
+                        .unwrap_or_else(|| backoff_millis(attempts));
+                    store.failed(rest, now_millis + wait)?;
+                    result.failed += rest.len();
+                    result.error = Some(failure.message);
                     break;
                 }
             }

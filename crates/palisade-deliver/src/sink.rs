@@ -20,7 +20,7 @@ use palisade_audit::format::{AlertFormat, render, syslog};
 use palisade_store::Queued;
 
 use crate::splunk::{self, Awaiting};
-use crate::transport;
+use crate::transport::{self, Failure};
 
 /// A sink that could not be configured or did not accept a batch.
 #[derive(Debug, thiserror::Error)]
@@ -31,9 +31,6 @@ pub enum SinkError {
     /// An environment variable the sink names is not set.
     #[error("sink `{name}`: environment variable {variable} is not set")]
     MissingSecret { name: String, variable: String },
-    /// The sink refused or could not be reached; the batch is retried.
-    #[error("{0}")]
-    Send(String),
 }
 
 /// How alerts reach a sink.
@@ -179,8 +176,8 @@ impl Sink {
     }
 
     /// Sends a batch; `Ok` only when the sink took all of it.
-    pub fn send(&mut self, batch: &[Queued]) -> Result<Sent, SinkError> {
-        transport::send(self, batch).map_err(SinkError::Send)
+    pub fn send(&mut self, batch: &[Queued]) -> Result<Sent, Failure> {
+        transport::send(self, batch)
     }
 
     /// The channel this sink's Splunk requests name.

@@ -250,6 +250,7 @@ pub fn query_acks(sink: &mut Sink, body: String) -> Result<String, String> {
         ],
         body,
     )
+    .map_err(|failure| failure.message)
 }
 
 #[cfg(test)]

@@ -20,15 +20,37 @@ pub fn base64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
 }
 
+/// Why a batch was not taken whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Failure {
+    /// How many of the batch's first alerts the sink stored before it failed (Slack takes
+    /// one alert a request): they are delivered, and only the rest is sent again.
+    pub stored: usize,
+    pub message: String,
+    /// How long the sink asked to be left alone (`Retry-After` on a 429 or 503).
+    pub retry_after_millis: Option<i64>,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure {
+            stored: 0,
+            message,
+            retry_after_millis: None,
+        }
+    }
+}
+
 /// Sends `batch` to `sink`.
-pub fn send(sink: &mut Sink, batch: &[Queued]) -> Result<Sent, String> {
-    let stored = match sink.transport.clone() {
+pub fn send(sink: &mut Sink, batch: &[Queued]) -> Result<Sent, Failure> {
+    let stored: Result<(), Failure> = match sink.transport.clone() {
         Transport::Stdout => {
             let mut out = std::io::stdout().lock();
             for item in batch {
                 writeln!(out, "{}", item.body).map_err(|e| e.to_string())?;
             }
-            out.flush().map_err(|e| e.to_string())
+            out.flush().map_err(|e| e.to_string().into())
         }
         Transport::File(path) => {
             let mut file = std::fs::OpenOptions::new()
@@ -43,15 +65,14 @@ pub fn send(sink: &mut Sink, batch: &[Queued]) -> Result<Sent, String> {
             }
             file.write_all(text.as_bytes())
                 .and_then(|()| file.sync_data())
-                .map_err(|e| format!("{}: {e}", path.display()))
+                .map_err(|e| format!("{}: {e}", path.display()).into())
         }
-        Transport::Syslog { address, tls } => syslog(sink, &address, tls.as_deref(), batch),
+        Transport::Syslog { address, tls } => {
+            syslog(sink, &address, tls.as_deref(), batch).map_err(Failure::from)
+        }
         Transport::Webhook { url, slack } => {
             if slack {
-                for item in batch {
-                    post(sink, &url, &[], json!({"text": item.body}).to_string())?;
-                }
-                Ok(())
+                slack_messages(sink, &url, batch)
             } else {
                 let items: Vec<Value> = batch.iter().map(|q| parse_or_string(&q.body)).collect();
                 post(sink, &url, &[], Value::Array(items).to_string())
@@ -61,12 +82,28 @@ pub fn send(sink: &mut Sink, batch: &[Queued]) -> Result<Sent, String> {
             url,
             index,
             authorization,
-        } => elasticsearch(sink, &url, &index, authorization.as_deref(), batch),
+        } => elasticsearch(sink, &url, &index, authorization.as_deref(), batch)
+            .map_err(Failure::from),
         Transport::Splunk { url, token, index } => {
             return send_splunk(sink, &url, &token, index.as_deref(), batch);
         }
     };
     stored.map(|()| Sent::Stored)
+}
+
+/// One Slack message per alert, in order; a failure (Slack limits a webhook to about one
+/// message a second) counts the messages already posted as delivered, so they are not
+/// posted again and the rest follow after the wait Slack asks for.
+fn slack_messages(sink: &mut Sink, url: &str, batch: &[Queued]) -> Result<(), Failure> {
+    for (posted, item) in batch.iter().enumerate() {
+        post(sink, url, &[], json!({"text": item.body}).to_string()).map_err(|failure| {
+            Failure {
+                stored: posted,
+                ..failure
+            }
+        })?;
+    }
+    Ok(())
 }
 
 /// HEC's event endpoint, naming the sink's channel: stored, or awaiting acknowledgment when
@@ -77,7 +114,7 @@ fn send_splunk(
     token: &str,
     index: Option<&str>,
     batch: &[Queued],
-) -> Result<Sent, String> {
+) -> Result<Sent, Failure> {
     let mut body = String::new();
     for item in batch {
         body.push_str(&splunk::queued_line(&item.body, &item.alert_id, index));
@@ -137,7 +174,7 @@ pub(crate) fn post_reading(
     url: &str,
     headers: &[(&str, &str)],
     body: String,
-) -> Result<String, String> {
+) -> Result<String, Failure> {
     let agent = agent(sink)?;
     let mut request = agent.post(url).header("Content-Type", "application/json");
     for (name, value) in headers {
@@ -145,6 +182,19 @@ pub(crate) fn post_reading(
     }
     let mut response = request.send(body).map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
+    let retry_after_millis = matches!(status, 429 | 503)
+        .then(|| {
+            response
+                .headers()
+                .get("retry-after")?
+                .to_str()
+                .ok()?
+                .trim()
+                .parse::<i64>()
+                .ok()
+        })
+        .flatten()
+        .map(|seconds| seconds.clamp(0, 300) * 1000);
     let text = response
         .body_mut()
         .with_config()
@@ -153,12 +203,16 @@ pub(crate) fn post_reading(
         .unwrap_or_default();
     if !(200..300).contains(&status) {
         let detail: String = text.chars().take(200).collect();
-        return Err(format!("HTTP {status} {detail}"));
+        return Err(Failure {
+            stored: 0,
+            message: format!("HTTP {status} {detail}"),
+            retry_after_millis,
+        });
     }
     Ok(text)
 }
 
-fn post(sink: &mut Sink, url: &str, headers: &[(&str, &str)], body: String) -> Result<(), String> {
+fn post(sink: &mut Sink, url: &str, headers: &[(&str, &str)], body: String) -> Result<(), Failure> {
     post_reading(sink, url, headers, body).map(|_| ())
 }
 
@@ -182,7 +236,7 @@ fn elasticsearch(
     if let Some(auth) = authorization {
         headers.push(("Authorization", auth));
     }
-    let response = post_reading(sink, url, &headers, body)?;
+    let response = post_reading(sink, url, &headers, body).map_err(|f| f.message)?;
     let parsed: Value =
         serde_json::from_str(&response).map_err(|_| "not a bulk API response".to_string())?;
     if parsed.get("errors").and_then(Value::as_bool) != Some(true) {

@@ -223,7 +223,13 @@ fn serve_one(
         let request = (line.trim().to_string(), headers, body);
         let (status, text) = respond(&request);
         record.lock().unwrap().push(request);
-        write!(writer, "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{text}", text.len()).unwrap();
+        // Rate limits name the wait, as Slack's do.
+        let retry = if status == 429 {
+            "retry-after: 30\r\n"
+        } else {
+            ""
+        };
+        write!(writer, "HTTP/1.1 {status} X\r\n{retry}content-type: application/json\r\ncontent-length: {}\r\n\r\n{text}", text.len()).unwrap();
     }
 }
 
@@ -443,4 +449,54 @@ fn webhooks_and_slack_get_json_and_a_server_error_is_retried() {
         "{:?}",
         round.errors()
     );
+}
+
+/// Slack takes one message a request and limits how fast they come: the messages posted
+/// before a 429 are delivered (not posted again), and the rest wait as long as Slack asks.
+#[test]
+fn slack_keeps_what_it_took_before_a_rate_limit_and_waits_as_asked() {
+    fn slack(request: &Request) -> (u16, String) {
+        static POSTS: AtomicUsize = AtomicUsize::new(0);
+        assert!(
+            request.0.starts_with("POST /services/T/B/X "),
+            "{}",
+            request.0
+        );
+        match POSTS.fetch_add(1, Ordering::SeqCst) {
+            1 => (429, "rate_limited".into()),
+            _ => (200, "ok".into()),
+        }
+    }
+    let (port, seen) = http_server(slack);
+    // Slack's scheme is HTTPS; the test server speaks plain HTTP, so the parsed sink's URL
+    // is pointed at it.
+    let mut sink = Sink::parse(&format!("slack+https://127.0.0.1:{port}/services/T/B/X")).unwrap();
+    if let palisade_deliver::Transport::Webhook { url, .. } = &mut sink.transport {
+        *url = url.replacen("https://", "http://", 1);
+    }
+    let mut store = queued(&sink, "slack-limited");
+    let round = deliver(&mut store, std::slice::from_mut(&mut sink), 0, 5).unwrap();
+    assert_eq!(
+        (round.sinks[0].delivered, round.sinks[0].failed),
+        (1, 1),
+        "{round:?}"
+    );
+    assert!(round.errors()[0].contains("HTTP 429"), "{round:?}");
+    assert_eq!(store.pending(&sink.name).unwrap(), 1);
+    // Not before the 30 s Slack asked for.
+    let round = deliver(&mut store, std::slice::from_mut(&mut sink), 29_999, 5).unwrap();
+    assert_eq!(round.delivered(), 0);
+    let round = deliver(&mut store, std::slice::from_mut(&mut sink), 30_000, 5).unwrap();
+    assert_eq!(round.delivered(), 1, "{round:?}");
+    assert_eq!(store.pending(&sink.name).unwrap(), 0);
+    let texts: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, _, body)| serde_json::from_slice::<Value>(body).unwrap()["text"].to_string())
+        .collect();
+    // The first alert once, the second twice (refused, then taken).
+    assert_eq!(texts.len(), 3);
+    assert_ne!(texts[0], texts[1]);
+    assert_eq!(texts[1], texts[2]);
 }
