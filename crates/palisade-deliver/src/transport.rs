@@ -168,7 +168,8 @@ fn agent(sink: &mut Sink) -> Result<ureq::Agent, String> {
     Ok(agent)
 }
 
-/// POSTs `body`; a 2xx status is success. Returns the response body.
+/// POSTs `body` (JSON unless `headers` name another `Content-Type`: a request naming two
+/// is refused by Elasticsearch); a 2xx status is success. Returns the response body.
 pub(crate) fn post_reading(
     sink: &mut Sink,
     url: &str,
@@ -176,7 +177,13 @@ pub(crate) fn post_reading(
     body: String,
 ) -> Result<String, Failure> {
     let agent = agent(sink)?;
-    let mut request = agent.post(url).header("Content-Type", "application/json");
+    let mut request = agent.post(url);
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+    {
+        request = request.header("Content-Type", "application/json");
+    }
     for (name, value) in headers {
         request = request.header(*name, *value);
     }

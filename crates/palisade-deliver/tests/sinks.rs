@@ -176,6 +176,15 @@ fn syslog_over_tls_verifies_the_server_against_the_given_ca() {
 /// One HTTP request: (request line, headers lowercased, body).
 type Request = (String, Vec<(String, String)>, Vec<u8>);
 
+/// The Content-Type headers a request named.
+fn content_types(headers: &[(String, String)]) -> Vec<&str> {
+    headers
+        .iter()
+        .filter(|(k, _)| k == "content-type")
+        .map(|(_, v)| v.as_str())
+        .collect()
+}
+
 /// A plain HTTP/1.1 server answering every request with `respond`, recording requests.
 fn http_server(respond: fn(&Request) -> (u16, String)) -> (u16, Arc<Mutex<Vec<Request>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -246,6 +255,7 @@ fn splunk_hec_gets_events_with_the_token_and_the_alert_ids() {
     let requests = seen.lock().unwrap();
     let (line, headers, body) = &requests[0];
     assert_eq!(line, "POST /services/collector/event HTTP/1.1");
+    assert_eq!(content_types(headers), ["application/json"]);
     assert!(
         headers
             .iter()
@@ -393,11 +403,9 @@ fn elasticsearch_bulk_creates_by_alert_id_and_counts_conflicts_as_delivered() {
     let requests = seen.lock().unwrap();
     let (line, headers, body) = &requests[0];
     assert_eq!(line, "POST /_bulk HTTP/1.1");
-    assert!(
-        headers
-            .iter()
-            .any(|(k, v)| k == "content-type" && v == "application/x-ndjson")
-    );
+    // One Content-Type: Elasticsearch refuses a request with two ("only one Content-Type
+    // header should be provided").
+    assert_eq!(content_types(headers), ["application/x-ndjson"]);
     let lines: Vec<Value> = String::from_utf8_lossy(body)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -437,6 +445,10 @@ fn webhooks_and_slack_get_json_and_a_server_error_is_retried() {
     let mut sink = Sink::parse(&format!("http://127.0.0.1:{port}/hook?format=ocsf")).unwrap();
     let (round, left) = run(&mut sink, "hook");
     assert_eq!((round.delivered(), left), (2, 0), "{:?}", round.errors());
+    assert_eq!(
+        content_types(&seen.lock().unwrap()[0].1),
+        ["application/json"]
+    );
     let batch: Value = serde_json::from_slice(&seen.lock().unwrap()[0].2).unwrap();
     assert_eq!(batch.as_array().unwrap().len(), 2);
     assert_eq!(batch[0]["class_uid"], 2004);
