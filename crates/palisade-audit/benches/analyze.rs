@@ -11,7 +11,7 @@
 //!
 //! `cargo bench -p palisade-audit` (release profile). EVENTS=N changes the size; LEVEL=Metadata
 //! replays the events without their bodies; SETTINGS=default runs the detections as configured
-//! out of the box.
+//! out of the box; FOLLOW=1 compares catching up on the log with `--follow` to reading it.
 
 /// The allocator the `palisade` binary ships, so the figures are the command's.
 #[cfg(not(target_env = "msvc"))]
@@ -212,6 +212,31 @@ fn main() {
             stats.events,
             stats.events as f64 / seconds,
             bytes as f64 / 1048576.0 / seconds
+        );
+        return;
+    }
+    // FOLLOW=1 reads the log as `--follow` catches up on a file already there, next to
+    // reading it (both decoding only): catching up must cost what reading costs.
+    if std::env::var_os("FOLLOW").is_some() {
+        let mut read = ReadStats::default();
+        let t = Instant::now();
+        read_path(&log, &mut read, &mut |_: &Event, _: &Origin| {}).unwrap();
+        let reading = t.elapsed().as_secs_f64();
+        let seen = std::cell::Cell::new(0u64);
+        let mut followed = ReadStats::default();
+        let t = Instant::now();
+        let mut count_event = |_: &Event, _: &Origin| seen.set(seen.get() + 1);
+        palisade_audit::input::follow(&log, &mut followed, &mut count_event, &|| {
+            seen.get() >= read.events
+        })
+        .unwrap();
+        let following = t.elapsed().as_secs_f64();
+        assert_eq!(followed.events, read.events);
+        println!(
+            "{} events read in {reading:.2} s, followed in {following:.2} s ({:.2}x reading); peak RSS {:.0} MiB",
+            read.events,
+            following / reading,
+            peak_rss_mib()
         );
         return;
     }

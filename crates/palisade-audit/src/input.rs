@@ -619,9 +619,12 @@ fn event_list(text: &str) -> Option<Vec<&RawValue>> {
         .flatten()
 }
 
+/// How much of a followed file is read at once.
+const FOLLOW_CHUNK: usize = 1 << 20;
+
 /// Follows a growing file (`--follow`): reads what is there, then what is appended, and
 /// starts again from the beginning when the file is truncated or replaced by rotation.
-/// Returns when `stop` says so (checked between polls).
+/// Returns when `stop` says so (checked after each chunk read and between polls).
 pub fn follow(
     path: &Path,
     stats: &mut ReadStats,
@@ -655,24 +658,37 @@ pub fn follow(
         if length > offset {
             let mut file = std::fs::File::open(path).map_err(io)?;
             std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)).map_err(io)?;
-            let mut chunk = Vec::new();
-            let read = file
-                .take(length - offset)
-                .read_to_end(&mut chunk)
-                .map_err(io)?;
-            offset += u64::try_from(read).unwrap_or(0);
-            pending.extend_from_slice(&chunk);
-            while let Some(end) = memchr::memchr(b'\n', &pending) {
-                let line: Vec<u8> = pending.drain(..=end).collect();
-                if !std::mem::take(&mut overlong) {
-                    splitter.line(Some(&line), &mut lines);
+            // Read a chunk at a time: a large log already there is read in bounded memory,
+            // and a stop asked for while catching up on it is heard.
+            let mut appended = file.take(length - offset);
+            let mut chunk = vec![0; FOLLOW_CHUNK];
+            loop {
+                let read = appended.read(&mut chunk).map_err(io)?;
+                if read == 0 {
+                    break;
                 }
-            }
-            if pending.len() > MAX_LINE {
-                // The line is dropped whole: what follows up to its newline is its rest.
-                pending.clear();
-                if !std::mem::replace(&mut overlong, true) {
-                    splitter.line(None, &mut lines);
+                offset += u64::try_from(read).unwrap_or(0);
+                pending.extend_from_slice(&chunk[..read]);
+                let mut start = 0;
+                while let Some(end) = memchr::memchr(b'\n', &pending[start..]) {
+                    let line = &pending[start..=start + end];
+                    start += end + 1;
+                    if !std::mem::take(&mut overlong) {
+                        splitter.line(Some(line), &mut lines);
+                    }
+                }
+                // The lines read are dropped at once, not one by one (which moved the
+                // rest of the text for every line).
+                pending.drain(..start);
+                if pending.len() > MAX_LINE {
+                    // The line is dropped whole: what follows up to its newline is its rest.
+                    pending.clear();
+                    if !std::mem::replace(&mut overlong, true) {
+                        splitter.line(None, &mut lines);
+                    }
+                }
+                if stop() {
+                    return Ok(());
                 }
             }
         }
@@ -713,6 +729,63 @@ mod tests {
     }
 
     const EVENT: &str = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","verb":"get","user":{"username":"a"}}"#;
+
+    /// A followed file of several chunks, whose lines straddle the chunks' ends, gives what
+    /// reading it gives: the same events at the same lines, and the same problems.
+    #[test]
+    fn following_a_file_of_many_chunks_reads_it_as_reading_it_does() {
+        let dir = std::env::temp_dir().join(format!("palisade-follow-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("audit.log");
+        let mut text = String::new();
+        let mut expected_events = 0;
+        for i in 0..6_000 {
+            if i % 997 == 0 {
+                text.push_str("not json\n");
+                continue;
+            }
+            let padding = "x".repeat(i % 1_500);
+            text.push_str(&format!(
+                r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","verb":"get","auditID":"{i}{padding}","user":{{"username":"a"}}}}"#
+            ));
+            text.push('\n');
+            expected_events += 1;
+        }
+        assert!(text.len() > 3 * FOLLOW_CHUNK);
+        std::fs::write(&path, &text).unwrap();
+        let mut read_stats = ReadStats::default();
+        let mut read_seen = Vec::new();
+        let mut sink = |e: &Event, o: &Origin| read_seen.push(format!("{}@{}", e.verb(), o.line));
+        read_path(&path, &mut read_stats, &mut sink).unwrap();
+        assert_eq!(read_seen.len(), expected_events);
+
+        let seen = std::cell::RefCell::new(Vec::new());
+        let mut follow_stats = ReadStats::default();
+        let mut sink =
+            |e: &Event, o: &Origin| seen.borrow_mut().push(format!("{}@{}", e.verb(), o.line));
+        // A guard against waiting for ever when events go missing, not a timing.
+        let start = std::time::Instant::now();
+        let stop = || {
+            seen.borrow().len() >= expected_events
+                || start.elapsed() > std::time::Duration::from_secs(60)
+        };
+        follow(&path, &mut follow_stats, &mut sink, &stop).unwrap();
+        assert_eq!(*seen.borrow(), read_seen);
+        assert_eq!(follow_stats.malformed, read_stats.malformed);
+        assert_eq!(
+            follow_stats
+                .problems
+                .iter()
+                .map(|p| p.replace(&path.display().to_string(), ""))
+                .collect::<Vec<_>>(),
+            read_stats
+                .problems
+                .iter()
+                .map(|p| p.replace(&path.display().to_string(), ""))
+                .collect::<Vec<_>>()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn reads_lines_and_reports_the_others_with_their_line() {
