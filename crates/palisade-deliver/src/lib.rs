@@ -15,9 +15,11 @@
 
 pub mod sink;
 pub mod splunk;
+pub mod stream;
 pub mod transport;
 
 pub use sink::{Sent, Sink, SinkError, Transport};
+pub use stream::{Streaming, deliver_until};
 pub use transport::Failure;
 
 use palisade_store::{Store, StoreError};

@@ -386,11 +386,7 @@ pub fn deliver_outbox(
         return Ok(());
     }
     let mut store = Store::open(&store_path).map_err(|e| error_chain(&e))?;
-    loop {
-        let stopping = stop.load(Ordering::Relaxed);
-        let round =
-            palisade_deliver::deliver(&mut store, &mut sinks, palisade_deliver::now_millis(), 20)
-                .map_err(|e| error_chain(&e))?;
+    let mut report = |round: &palisade_deliver::Round, store: &Store| {
         for result in &round.sinks {
             if let Some(error) = &result.error {
                 eprintln!(
@@ -410,9 +406,13 @@ pub fn deliver_outbox(
                 i64::try_from(result.awaiting).unwrap_or(i64::MAX),
             );
         }
-        if stopping {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    };
+    palisade_deliver::deliver_until(
+        &mut store,
+        &mut sinks,
+        &stop,
+        Duration::from_millis(200),
+        &mut report,
+    )
+    .map_err(|e| error_chain(&e))
 }

@@ -493,14 +493,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
     if args.follow && (args.paths.len() != 1 || args.paths[0].as_os_str() == "-") {
         bail!("--follow reads one file (standard input is read as it comes without it)");
     }
-    let mut sinks = parse_sinks(&args.detect.sinks)?;
-    let mut queue = if sinks.is_empty() {
-        None
-    } else {
-        Some(Store::open(&args.detect.store.store)?)
-    };
-    let mut pending: Vec<(String, String, String)> = Vec::new();
-    let mut queue_error: Option<anyhow::Error> = None;
+    let sinks = parse_sinks(&args.detect.sinks)?;
     let enricher = args.detect.enricher(args.allow_incomplete)?;
     let mut outputs = Outputs::open(&args.outputs)?;
     let mut engine = Engine::new(settings, baseline, &selection);
@@ -511,6 +504,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
     let mut failing = 0u64;
     let mut write_error: Option<std::io::Error> = None;
     let streaming = args.follow || files.iter().any(|f| f.as_os_str() == "-");
+    let mut queue = AlertQueue::open(args, &sinks, streaming)?;
     {
         let formats = outputs.formats();
         // What needs no order is done on the thread that gave the alert.
@@ -530,15 +524,13 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
             if fail_on.is_some_and(|t| alert.severity >= t) {
                 failing += 1;
             }
-            for (sink, body) in sinks.iter().zip(alert.sinks) {
-                pending.push((sink.name.clone(), alert.id.clone(), body));
-            }
-            if pending.len() >= 1000
-                && let Some(store) = queue.as_mut()
-                && let Err(e) = store.enqueue(&std::mem::take(&mut pending), None)
-            {
-                queue_error.get_or_insert(e.into());
-            }
+            queue.push(
+                sinks
+                    .iter()
+                    .zip(alert.sinks)
+                    .map(|(sink, body)| (sink.name.clone(), alert.id.clone(), body))
+                    .collect(),
+            );
             if write_error.is_none() {
                 let written = outputs
                     .write(&alert.outputs)
@@ -556,11 +548,13 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
                 .map_or_else(palisade_core::parallel::cores, usize::from),
         };
         let errors = if args.follow {
+            let stop = stopped_by_signal()?;
+            let stopped = || stop.load(std::sync::atomic::Ordering::Relaxed);
             let mut handle = |alert| handle(prepare(alert));
             let mut sink = parallel::handing(&mut engine, &mut handle);
             files
                 .iter()
-                .filter_map(|file| input::follow(file, &mut stats, &mut sink, &|| false).err())
+                .filter_map(|file| input::follow(file, &mut stats, &mut sink, &stopped).err())
                 .collect()
         } else {
             parallel::analyze_files_prepared(
@@ -580,15 +574,11 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
     if let Some(error) = write_error {
         return Err(error).context("cannot write the alerts");
     }
-    if let Some(store) = queue.as_mut() {
-        store.enqueue(&pending, None)?;
-        if let Some(error) = queue_error {
-            return Err(error.context("cannot queue the alerts"));
-        }
-        if !flush_queue(store, &mut sinks, std::time::Duration::from_secs(30))? {
-            summarise(&stats, &engine, &by_severity);
-            return Ok(EXIT_ERROR);
-        }
+    if let Some((mut store, mut sinks)) = queue.finish(sinks)?
+        && !flush_queue(&mut store, &mut sinks, std::time::Duration::from_secs(30))?
+    {
+        summarise(&stats, &engine, &by_severity);
+        return Ok(EXIT_ERROR);
     }
     outputs.flush().context("cannot write the alerts")?;
     summarise(&stats, &engine, &by_severity);
@@ -898,6 +888,122 @@ pub fn parse_sinks(args: &SinkArgs) -> Result<Vec<palisade_deliver::Sink>> {
         sinks.push(sink);
     }
     Ok(sinks)
+}
+
+/// A flag SIGINT or SIGTERM sets, so that `--follow` ends as a file does: what was read is
+/// analysed, its alerts queued and delivered, and the summary printed.
+fn stopped_by_signal() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let set = flag.clone();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot watch for signals")?;
+    std::thread::spawn(move || {
+        runtime.block_on(crate::serve_cmd::shutdown_signal());
+        set.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    Ok(flag)
+}
+
+/// Where the alerts for sinks go while a log is analysed.
+enum AlertQueue {
+    /// No sink.
+    Off,
+    /// Files: committed a thousand at a time, delivered once they are read.
+    Batched {
+        store: Store,
+        pending: Vec<palisade_deliver::stream::Item>,
+        error: Option<palisade_store::StoreError>,
+    },
+    /// A stream (`--follow`, standard input), which may never end: committed as they come
+    /// and delivered while it goes on.
+    Streaming {
+        store: Store,
+        streaming: palisade_deliver::Streaming,
+    },
+}
+
+impl AlertQueue {
+    fn open(
+        args: &AnalyzeArgs,
+        sinks: &[palisade_deliver::Sink],
+        streaming: bool,
+    ) -> Result<AlertQueue> {
+        if sinks.is_empty() {
+            return Ok(AlertQueue::Off);
+        }
+        let path = &args.detect.store.store;
+        let store = Store::open(path)?;
+        if !streaming {
+            return Ok(AlertQueue::Batched {
+                store,
+                pending: Vec::new(),
+                error: None,
+            });
+        }
+        // The delivery thread's own sinks (a sink keeps its connection and what it awaits).
+        let delivering = parse_sinks(&args.detect.sinks)?;
+        let report = Box::new(|round: &palisade_deliver::Round| {
+            for error in round.errors() {
+                eprintln!("palisade: warning: delivery failed (retried with backoff): {error}");
+            }
+        });
+        Ok(AlertQueue::Streaming {
+            store,
+            streaming: palisade_deliver::Streaming::start(path, delivering, report)?,
+        })
+    }
+
+    /// Queues an alert's bodies, one per sink.
+    fn push(&mut self, items: Vec<palisade_deliver::stream::Item>) {
+        match self {
+            AlertQueue::Off => {}
+            AlertQueue::Batched {
+                store,
+                pending,
+                error,
+            } => {
+                pending.extend(items);
+                if pending.len() >= palisade_deliver::BATCH
+                    && let Err(e) = store.enqueue(&std::mem::take(pending), None)
+                {
+                    error.get_or_insert(e);
+                }
+            }
+            // A stopped writer says why when the queue is finished.
+            AlertQueue::Streaming { streaming, .. } => {
+                streaming.queue(items);
+            }
+        }
+    }
+
+    /// Commits what is left; returns the store and the sinks for the last deliveries.
+    fn finish(
+        self,
+        sinks: Vec<palisade_deliver::Sink>,
+    ) -> Result<Option<(Store, Vec<palisade_deliver::Sink>)>> {
+        match self {
+            AlertQueue::Off => Ok(None),
+            AlertQueue::Batched {
+                mut store,
+                pending,
+                error,
+            } => {
+                if let Some(error) = error {
+                    return Err(anyhow::Error::from(error).context("cannot queue the alerts"));
+                }
+                store
+                    .enqueue(&pending, None)
+                    .context("cannot queue the alerts")?;
+                Ok(Some((store, sinks)))
+            }
+            AlertQueue::Streaming { store, streaming } => {
+                let delivering = streaming.finish().context("cannot queue the alerts")?;
+                Ok(Some((store, delivering)))
+            }
+        }
+    }
 }
 
 /// Delivers what the queue holds for `sinks` until it is empty or `timeout` passes;

@@ -454,6 +454,120 @@ fn follow_reads_what_is_appended() {
     assert_eq!(alert["rule"], "AUD001");
 }
 
+/// The alerts of `sink` (a file sink's lines).
+fn delivered(sink: &Path) -> Vec<Value> {
+    std::fs::read_to_string(sink)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// A stream has no end to wait for: `--follow` delivers each alert to the sinks while it
+/// follows, and SIGTERM ends it as the end of a file would (the summary, exit 0).
+#[test]
+fn follow_delivers_to_sinks_as_it_goes_and_ends_on_sigterm() {
+    let dir = scratch("audit-follow-sink");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("audit.log");
+    std::fs::write(&log, "").unwrap();
+    let sink = dir.join("alerts.jsonl");
+    let mut child = Served(
+        bin()
+            .args([
+                "audit",
+                "analyze",
+                log.to_str().unwrap(),
+                "--follow",
+                "--store",
+                dir.join("s.db").to_str().unwrap(),
+                "--sink",
+                &format!("file://{}", sink.display()),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let exec = event(
+        "fs1",
+        "create",
+        "pods",
+        "exec",
+        "alice",
+        "2026-12-01T10:00:00Z",
+    );
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    writeln!(file, "{exec}").unwrap();
+    file.flush().unwrap();
+    wait_for("the alert delivered while following", || {
+        delivered(&sink).len() == 1
+    });
+    assert_eq!(delivered(&sink)[0]["rule"], "AUD001");
+    let terminated = std::process::Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let mut stderr_text = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr_text)
+        .unwrap();
+    let status = child.0.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr_text}");
+    assert!(
+        stderr_text.contains("1 event read from 1 file"),
+        "{stderr_text}"
+    );
+    assert_eq!(delivered(&sink).len(), 1, "delivered once");
+}
+
+/// Standard input that stays open is a stream too: its alerts reach the sinks before it ends.
+#[test]
+fn standard_input_delivers_to_sinks_before_it_ends() {
+    let dir = scratch("audit-stdin-sink");
+    std::fs::create_dir_all(&dir).unwrap();
+    let sink = dir.join("alerts.jsonl");
+    let mut child = Served(
+        bin()
+            .args([
+                "audit",
+                "analyze",
+                "-",
+                "--store",
+                dir.join("s.db").to_str().unwrap(),
+                "--sink",
+                &format!("file://{}", sink.display()),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut input = child.0.stdin.take().unwrap();
+    let exec = event(
+        "si1",
+        "create",
+        "pods",
+        "exec",
+        "alice",
+        "2026-12-01T10:00:00Z",
+    );
+    writeln!(input, "{exec}").unwrap();
+    input.flush().unwrap();
+    wait_for("the alert delivered while the input is open", || {
+        delivered(&sink).len() == 1
+    });
+    drop(input);
+    assert_eq!(child.0.wait().unwrap().code(), Some(0));
+    assert_eq!(delivered(&sink).len(), 1);
+}
+
 #[test]
 fn a_learned_baseline_reports_first_seen_behaviour() {
     let dir = scratch("audit-baseline");
