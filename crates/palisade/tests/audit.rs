@@ -723,45 +723,59 @@ struct HttpSink {
     port: u16,
 }
 
+/// A plain HTTP/1.1 server on `listener` answering each request 200 with `respond`'s body
+/// (given the request line and body).
+fn serve_http(
+    listener: TcpListener,
+    respond: impl Fn(&str, &[u8]) -> String + Send + Sync + 'static,
+) {
+    let respond = Arc::new(respond);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let respond = respond.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut length = 0usize;
+                    loop {
+                        let mut line = String::new();
+                        reader.read_line(&mut line).unwrap();
+                        if line.trim().is_empty() {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap();
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    reader.read_exact(&mut body).unwrap();
+                    let answer = respond(&request_line, &body);
+                    write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
+                        answer.len()
+                    )
+                    .unwrap();
+                }
+            });
+        }
+    });
+}
+
 impl HttpSink {
     fn start_on(listener: TcpListener) -> HttpSink {
         let port = listener.local_addr().unwrap().port();
         let received = Arc::new(Mutex::new(Vec::new()));
         let store = received.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let store = store.clone();
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    loop {
-                        let mut length = 0usize;
-                        let mut line = String::new();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        loop {
-                            line.clear();
-                            reader.read_line(&mut line).unwrap();
-                            if line.trim().is_empty() {
-                                break;
-                            }
-                            if let Some(v) =
-                                line.to_ascii_lowercase().strip_prefix("content-length:")
-                            {
-                                length = v.trim().parse().unwrap();
-                            }
-                        }
-                        let mut body = vec![0; length];
-                        reader.read_exact(&mut body).unwrap();
-                        let alerts: Vec<Value> = serde_json::from_slice(&body).unwrap();
-                        store.lock().unwrap().extend(alerts);
-                        stream
-                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
-                            .unwrap();
-                    }
-                });
-            }
+        serve_http(listener, move |_, body| {
+            let alerts: Vec<Value> = serde_json::from_slice(body).unwrap();
+            store.lock().unwrap().extend(alerts);
+            "{}".into()
         });
         HttpSink { received, port }
     }
@@ -795,65 +809,33 @@ impl Hec {
             port,
         };
         let (events, queries) = (hec.events.clone(), hec.ack_queries.clone());
-        let asked = Arc::new(Mutex::new(std::collections::BTreeSet::<u64>::new()));
-        let next_id = Arc::new(Mutex::new(0u64));
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let (events, queries) = (events.clone(), queries.clone());
-                let (asked, next_id) = (asked.clone(), next_id.clone());
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().unwrap());
-                    loop {
-                        let mut request_line = String::new();
-                        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let mut length = 0usize;
-                        loop {
-                            let mut line = String::new();
-                            reader.read_line(&mut line).unwrap();
-                            if line.trim().is_empty() {
-                                break;
-                            }
-                            if let Some(v) =
-                                line.to_ascii_lowercase().strip_prefix("content-length:")
-                            {
-                                length = v.trim().parse().unwrap();
-                            }
-                        }
-                        let mut body = vec![0; length];
-                        reader.read_exact(&mut body).unwrap();
-                        let body = String::from_utf8(body).unwrap();
-                        let answer = if request_line.contains("/services/collector/ack?") {
-                            queries.lock().unwrap().push(body.clone());
-                            let ids: Value = serde_json::from_str(&body).unwrap();
-                            let mut asked = asked.lock().unwrap();
-                            let acks: serde_json::Map<String, Value> = ids["acks"]
-                                .as_array()
-                                .unwrap()
-                                .iter()
-                                .map(|id| {
-                                    let id = id.as_u64().unwrap();
-                                    (id.to_string(), json!(!asked.insert(id)))
-                                })
-                                .collect();
-                            json!({ "acks": acks }).to_string()
-                        } else {
-                            let mut events = events.lock().unwrap();
-                            events.extend(body.lines().map(|l| serde_json::from_str(l).unwrap()));
-                            let mut next = next_id.lock().unwrap();
-                            *next += 1;
-                            json!({"text": "Success", "code": 0, "ackId": *next - 1}).to_string()
-                        };
-                        write!(
-                            stream,
-                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{answer}",
-                            answer.len()
-                        )
-                        .unwrap();
-                    }
-                });
+        let asked = Mutex::new(std::collections::BTreeSet::<u64>::new());
+        let next_id = Mutex::new(0u64);
+        serve_http(listener, move |request_line, body| {
+            let body = String::from_utf8(body.to_vec()).unwrap();
+            if request_line.contains("/services/collector/ack?") {
+                queries.lock().unwrap().push(body.clone());
+                let ids: Value = serde_json::from_str(&body).unwrap();
+                let mut asked = asked.lock().unwrap();
+                let acks: serde_json::Map<String, Value> = ids["acks"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|id| {
+                        let id = id.as_u64().unwrap();
+                        (id.to_string(), json!(!asked.insert(id)))
+                    })
+                    .collect();
+                json!({ "acks": acks }).to_string()
+            } else {
+                let mut events = events.lock().unwrap();
+                events.extend(
+                    body.lines()
+                        .map(|l| serde_json::from_str::<Value>(l).unwrap()),
+                );
+                let mut next = next_id.lock().unwrap();
+                *next += 1;
+                json!({"text": "Success", "code": 0, "ackId": *next - 1}).to_string()
             }
         });
         hec
