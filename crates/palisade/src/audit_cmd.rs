@@ -505,6 +505,8 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
     let mut write_error: Option<std::io::Error> = None;
     let streaming = args.follow || files.iter().any(|f| f.as_os_str() == "-");
     let mut queue = AlertQueue::open(args, &sinks, streaming)?;
+    // Set when an alert could not be queued or written.
+    let broken = std::sync::atomic::AtomicBool::new(false);
     {
         let formats = outputs.formats();
         // What needs no order is done on the thread that gave the alert.
@@ -524,7 +526,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
             if fail_on.is_some_and(|t| alert.severity >= t) {
                 failing += 1;
             }
-            queue.push(
+            let queued = queue.push(
                 sinks
                     .iter()
                     .zip(alert.sinks)
@@ -539,6 +541,10 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
                     write_error = Some(e);
                 }
             }
+            // Alerts that can go nowhere end a stream that would otherwise go on without them.
+            if !queued || write_error.is_some() {
+                broken.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
         };
         // Files are read on every core; what streams is analysed as it comes.
         let threads = match streaming {
@@ -549,7 +555,10 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
         };
         let errors = if args.follow {
             let stop = stopped_by_signal()?;
-            let stopped = || stop.load(std::sync::atomic::Ordering::Relaxed);
+            let stopped = || {
+                stop.load(std::sync::atomic::Ordering::Relaxed)
+                    || broken.load(std::sync::atomic::Ordering::Relaxed)
+            };
             let mut handle = |alert| handle(prepare(alert));
             let mut sink = parallel::handing(&mut engine, &mut handle);
             files
@@ -955,10 +964,11 @@ impl AlertQueue {
         })
     }
 
-    /// Queues an alert's bodies, one per sink.
-    fn push(&mut self, items: Vec<palisade_deliver::stream::Item>) {
+    /// Queues an alert's bodies, one per sink; `false` once the queue cannot take them (why
+    /// is said when it is finished).
+    fn push(&mut self, items: Vec<palisade_deliver::stream::Item>) -> bool {
         match self {
-            AlertQueue::Off => {}
+            AlertQueue::Off => true,
             AlertQueue::Batched {
                 store,
                 pending,
@@ -970,11 +980,9 @@ impl AlertQueue {
                 {
                     error.get_or_insert(e);
                 }
+                error.is_none()
             }
-            // A stopped writer says why when the queue is finished.
-            AlertQueue::Streaming { streaming, .. } => {
-                streaming.queue(items);
-            }
+            AlertQueue::Streaming { streaming, .. } => streaming.queue(items),
         }
     }
 

@@ -526,6 +526,62 @@ fn follow_delivers_to_sinks_as_it_goes_and_ends_on_sigterm() {
     assert_eq!(delivered(&sink).len(), 1, "delivered once");
 }
 
+/// Alerts that cannot be written end `--follow` with an error, instead of following on
+/// while they go nowhere (`/dev/full` refuses every write).
+#[test]
+fn follow_ends_with_an_error_when_its_alerts_cannot_be_written() {
+    let full = Path::new("/dev/full");
+    assert!(full.exists(), "/dev/full is required");
+    let dir = scratch("audit-follow-full");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("audit.log");
+    std::fs::write(&log, "").unwrap();
+    let mut child = Served(
+        bin()
+            .args([
+                "audit",
+                "analyze",
+                log.to_str().unwrap(),
+                "--follow",
+                "-o",
+                "json=/dev/full",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let exec = event(
+        "ff1",
+        "create",
+        "pods",
+        "exec",
+        "alice",
+        "2026-12-01T10:00:00Z",
+    );
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    writeln!(file, "{exec}").unwrap();
+    file.flush().unwrap();
+    let mut exited = None;
+    wait_for("--follow to stop", || {
+        exited = child.0.try_wait().unwrap();
+        exited.is_some()
+    });
+    let mut stderr_text = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr_text)
+        .unwrap();
+    assert_ne!(exited.unwrap().code(), Some(0), "{stderr_text}");
+    assert!(
+        stderr_text.contains("cannot write the alerts"),
+        "{stderr_text}"
+    );
+}
+
 /// Standard input that stays open is a stream too: its alerts reach the sinks before it ends.
 #[test]
 fn standard_input_delivers_to_sinks_before_it_ends() {
