@@ -82,12 +82,19 @@ pub fn deliver(
         };
         settle(store, sink, now_millis, &mut result)?;
         for _ in 0..max_batches {
-            let due = store.due(&sink.name, now_millis, BATCH)?;
+            let due = store.due(&sink.name, now_millis, sink.batch_limit)?;
             if due.is_empty() {
                 break;
             }
             let seqs: Vec<i64> = due.iter().map(|q| q.seq).collect();
             match sink.send(&due) {
+                // Too large for the sink (a proxy's body limit, say): smaller batches from now
+                // on, the first at once; a single alert too large fails as any refusal does.
+                Err(failure)
+                    if failure.status == Some(413) && failure.stored == 0 && due.len() > 1 =>
+                {
+                    sink.batch_limit = due.len() / 2;
+                }
                 Ok(Sent::Stored) => {
                     store.delivered(&seqs, now_millis)?;
                     result.delivered += seqs.len();

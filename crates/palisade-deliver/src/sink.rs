@@ -74,6 +74,9 @@ pub struct Sink {
     channel: Option<String>,
     /// Splunk: batches HEC took, waiting for the indexers' acknowledgment.
     pub(crate) awaiting: Vec<Awaiting>,
+    /// The most alerts sent a request: [`crate::BATCH`], halved each time the sink answers
+    /// that a request is too large (413).
+    pub batch_limit: usize,
 }
 
 /// What a sink did with a batch.
@@ -159,6 +162,7 @@ impl Sink {
             agent: None,
             channel: None,
             awaiting: Vec::new(),
+            batch_limit: crate::BATCH,
         })
     }
 

@@ -30,6 +30,8 @@ pub struct Failure {
     pub message: String,
     /// How long the sink asked to be left alone (`Retry-After` on a 429 or 503).
     pub retry_after_millis: Option<i64>,
+    /// The HTTP status the sink answered with, for HTTP sinks.
+    pub status: Option<u16>,
 }
 
 impl From<String> for Failure {
@@ -38,6 +40,7 @@ impl From<String> for Failure {
             stored: 0,
             message,
             retry_after_millis: None,
+            status: None,
         }
     }
 }
@@ -214,6 +217,7 @@ pub(crate) fn post_reading(
             stored: 0,
             message: format!("HTTP {status} {detail}"),
             retry_after_millis,
+            status: Some(status),
         });
     }
     Ok(text)

@@ -512,3 +512,22 @@ fn slack_keeps_what_it_took_before_a_rate_limit_and_waits_as_asked() {
     assert_ne!(texts[0], texts[1]);
     assert_eq!(texts[1], texts[2]);
 }
+
+/// A webhook behind a proxy whose body limit one alert fits and two do not (nginx's default
+/// is 1 MB): the sink answers 413, and the batch is sent again in halves, in the same round.
+#[test]
+fn a_request_too_large_is_sent_again_in_smaller_batches() {
+    let (port, seen) = http_server(|(_, _, body)| {
+        let alerts: Value = serde_json::from_slice(body).unwrap();
+        match alerts.as_array().map_or(0, Vec::len) {
+            1 => (200, "{}".into()),
+            _ => (413, "Request Entity Too Large".into()),
+        }
+    });
+    let mut sink = Sink::parse(&format!("http://127.0.0.1:{port}/hook")).unwrap();
+    let (round, left) = run(&mut sink, "hook-limited");
+    assert_eq!((round.delivered(), left), (2, 0), "{round:?}");
+    assert_eq!(round.sinks[0].failed, 0);
+    assert_eq!(sink.batch_limit, 1);
+    assert_eq!(seen.lock().unwrap().len(), 3);
+}
