@@ -10,10 +10,15 @@
 //! | `elasticsearch+https://host:9200`, `opensearch+...` | the bulk API, `create` with the alert id as `_id` |
 //!
 //! Query parameters: `format=` (json, ocsf, ecs, cef, text; each sink has its default),
-//! `ca=PATH` (a PEM CA bundle to trust instead of the public roots), `index=`,
+//! `ca=PATH` (a PEM CA bundle to trust instead of the public roots), `cert=PATH` with
+//! `key=PATH` (a client certificate chain and its key, for sinks that require mutual TLS),
+//! `index=`,
 //! `token_env=`, `api_key_env=`, `user=` with `password_env=`, `hostname=` (syslog's and Splunk's host).
 
 use std::path::PathBuf;
+
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use palisade_audit::Alert;
 use palisade_audit::format::{AlertFormat, render, syslog};
@@ -67,6 +72,8 @@ pub struct Sink {
     pub transport: Transport,
     /// A CA bundle (PEM) to trust for TLS, instead of the public roots.
     pub ca: Option<Vec<u8>>,
+    /// The certificate and key this sink presents to a server that requires one.
+    pub client: Option<ClientIdentity>,
     /// How syslog messages and Splunk events name this host (`-`: not named).
     pub hostname: String,
     pub(crate) agent: Option<ureq::Agent>,
@@ -158,6 +165,7 @@ impl Sink {
             format,
             transport,
             ca,
+            client: client_identity(spec, &params)?,
             hostname,
             agent: None,
             channel: None,
@@ -204,10 +212,71 @@ impl Sink {
     }
 }
 
+/// A client certificate chain and its private key (PEM), read and checked when the sink is
+/// named. Its `Debug` shows neither.
+#[derive(Clone)]
+pub struct ClientIdentity {
+    chain_pem: Vec<u8>,
+    key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClientIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientIdentity(..)")
+    }
+}
+
+impl ClientIdentity {
+    /// The certificates, leaf first.
+    pub fn chain(&self) -> Vec<CertificateDer<'static>> {
+        CertificateDer::pem_slice_iter(&self.chain_pem)
+            .filter_map(Result::ok)
+            .collect()
+    }
+
+    /// The private key (checked when read, so `None` does not happen).
+    pub fn key(&self) -> Option<PrivateKeyDer<'static>> {
+        PrivateKeyDer::from_pem_slice(&self.key_pem).ok()
+    }
+
+    /// The key as PEM, for clients that read it so.
+    pub(crate) fn key_pem(&self) -> &[u8] {
+        &self.key_pem
+    }
+}
+
+/// `cert=` and `key=`: both or neither; the files must hold a certificate and a key.
+fn client_identity(spec: &str, params: &Params) -> Result<Option<ClientIdentity>, SinkError> {
+    let (cert, key) = match (params.get("cert"), params.get("key")) {
+        (None, None) => return Ok(None),
+        (Some(cert), Some(key)) => (cert, key),
+        _ => {
+            return Err(invalid(
+                spec,
+                "cert= and key= go together (a client certificate and its key)",
+            ));
+        }
+    };
+    let chain_pem = std::fs::read(cert)
+        .map_err(|e| invalid(spec, format!("cannot read certificate {cert}: {e}")))?;
+    let key_pem =
+        std::fs::read(key).map_err(|e| invalid(spec, format!("cannot read key {key}: {e}")))?;
+    let identity = ClientIdentity { chain_pem, key_pem };
+    if identity.chain().is_empty() {
+        return Err(invalid(spec, format!("{cert} holds no PEM certificate")));
+    }
+    if identity.key().is_none() {
+        return Err(invalid(spec, format!("{key} holds no PEM private key")));
+    }
+    Ok(Some(identity))
+}
+
 /// The query parameters a sink URL may carry.
 const PARAMETERS: &[&str] = &[
     "format",
     "ca",
+    "cert",
+    "key",
     "index",
     "token_env",
     "api_key_env",
@@ -344,6 +413,47 @@ mod tests {
             "ESKEY" => Some("k3y".into()),
             _ => None,
         }
+    }
+
+    #[test]
+    fn a_client_certificate_needs_its_key_and_both_must_be_pem() {
+        let dir = std::env::temp_dir().join(format!("palisade-sink-cert-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["palisade".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let cert_path = dir.join("c.pem");
+        let key_path = dir.join("k.pem");
+        let junk = dir.join("junk.pem");
+        std::fs::write(&cert_path, cert.pem()).unwrap();
+        std::fs::write(&key_path, key.serialize_pem()).unwrap();
+        std::fs::write(&junk, "not pem").unwrap();
+        let url = |cert: &std::path::Path, key: &std::path::Path| {
+            format!(
+                "syslog+tls://siem:6514?cert={}&key={}",
+                cert.display(),
+                key.display()
+            )
+        };
+        let sink = Sink::parse_with(&url(&cert_path, &key_path), &env).unwrap();
+        let identity = sink.client.unwrap();
+        assert_eq!(identity.chain().len(), 1);
+        assert!(identity.key().is_some());
+        assert_eq!(format!("{identity:?}"), "ClientIdentity(..)");
+        let message = |spec: &str| match Sink::parse_with(spec, &env) {
+            Err(SinkError::Invalid { message, .. }) => message,
+            other => panic!("{spec}: {:?}", other.map(|s| s.name)),
+        };
+        let alone = format!("syslog+tls://siem:6514?cert={}", cert_path.display());
+        assert!(message(&alone).contains("go together"));
+        assert!(message(&url(&junk, &key_path)).contains("holds no PEM certificate"));
+        assert!(message(&url(&cert_path, &junk)).contains("holds no PEM private key"));
+        assert!(message(&url(&dir.join("missing"), &key_path)).contains("cannot read certificate"));
+        // The key is named, never shown.
+        assert!(!message(&url(&cert_path, &cert_path)).contains("BEGIN"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

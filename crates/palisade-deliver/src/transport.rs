@@ -161,6 +161,16 @@ fn agent(sink: &mut Sink) -> Result<ureq::Agent, String> {
         }
         tls = tls.root_certs(ureq::tls::RootCerts::Specific(Arc::new(certificates)));
     }
+    if let Some(identity) = &sink.client {
+        let chain: Vec<ureq::tls::Certificate<'static>> = identity
+            .chain()
+            .iter()
+            .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
+            .collect();
+        let key = ureq::tls::PrivateKey::from_pem(identity.key_pem())
+            .map_err(|e| format!("{}: client key: {e}", sink.name))?;
+        tls = tls.client_cert(Some(ureq::tls::ClientCert::new_with_certs(&chain, key)));
+    }
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .tls_config(tls.build())
         .http_status_as_error(false)
@@ -315,16 +325,21 @@ fn syslog(
     stream
         .set_write_timeout(Some(TIMEOUT))
         .map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(CLOSE_WAIT))
+        .map_err(|e| e.to_string())?;
     match server_name {
         None => {
             let mut stream = stream;
             stream
                 .write_all(&frames)
                 .and_then(|()| stream.flush())
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            let _ = stream.shutdown(std::net::Shutdown::Write);
+            server_closed(&mut stream)
         }
         Some(name) => {
-            let config = tls_client(sink.ca.as_deref())?;
+            let config = tls_client(sink.ca.as_deref(), sink.client.as_ref())?;
             let server = rustls::pki_types::ServerName::try_from(name.to_string())
                 .map_err(|e| format!("{name}: {e}"))?;
             let connection = rustls::ClientConnection::new(Arc::new(config), server)
@@ -334,14 +349,44 @@ fn syslog(
                 .and_then(|()| tls.flush())
                 .map_err(|e| e.to_string())?;
             tls.conn.send_close_notify();
-            let _ = tls.flush();
-            Ok(())
+            tls.flush().map_err(|e| e.to_string())?;
+            let _ = tls.sock.shutdown(std::net::Shutdown::Write);
+            server_closed(&mut tls)
         }
     }
 }
 
-/// A rustls client trusting `ca` (PEM), or the public roots.
-fn tls_client(ca: Option<&[u8]>) -> Result<rustls::ClientConfig, String> {
+/// How long a syslog server may take to close its side once ours is closed.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
+/// Reads what the server sends once our side is closed, until it closes its own: whether it
+/// took the frames. A TLS 1.3 server judges a client certificate after the client finished
+/// its handshake and answers a refusal with an alert, which only a read sees; a server that
+/// closes with frames unread resets the connection. A server that keeps its side open past
+/// [`CLOSE_WAIT`] has said no to nothing, and counts as having taken them.
+fn server_closed(stream: &mut impl std::io::Read) -> Result<(), String> {
+    use std::io::ErrorKind;
+    let mut discard = [0u8; 1024];
+    loop {
+        match stream.read(&mut discard) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            // Closed without TLS's close_notify: closed all the same.
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Ok(());
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("the server did not take the messages: {e}")),
+        }
+    }
+}
+
+/// A rustls client trusting `ca` (PEM), or the public roots, presenting `client` when given.
+fn tls_client(
+    ca: Option<&[u8]>,
+    client: Option<&crate::sink::ClientIdentity>,
+) -> Result<rustls::ClientConfig, String> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
@@ -355,9 +400,19 @@ fn tls_client(ca: Option<&[u8]>) -> Result<rustls::ClientConfig, String> {
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+        .with_root_certificates(roots);
+    match client {
+        None => Ok(builder.with_no_client_auth()),
+        Some(identity) => {
+            let key = identity
+                .key()
+                .ok_or_else(|| "the client key could not be read".to_string())?;
+            builder
+                .with_client_auth_cert(identity.chain(), key)
+                .map_err(|e| format!("client certificate: {e}"))
+        }
+    }
 }

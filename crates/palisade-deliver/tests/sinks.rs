@@ -1,10 +1,12 @@
 //! Every transport against a real server on loopback: syslog over TCP and over TLS (a
-//! rustls server with a CA made here), an HTTPS webhook trusting that CA, Splunk HEC and the
+//! rustls server with a CA made here, and one that requires a client certificate), HTTPS
+//! webhooks behind mutual TLS, Splunk HEC (with and without indexer acknowledgment) and the
 //! Elasticsearch bulk API (plain HTTP servers that check what they receive and answer as the
-//! real ones do, including a bulk response with a conflict and a refusal).
+//! real ones do, including a bulk response with a conflict and a refusal, rate limits and
+//! body limits).
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -56,6 +58,116 @@ fn run(sink: &mut Sink, name: &str) -> (palisade_deliver::Round, i64) {
     let round = deliver(&mut store, std::slice::from_mut(sink), 0, 5).unwrap();
     let left = store.pending(&sink.name).unwrap();
     (round, left)
+}
+
+/// Certificates for mutual TLS, as PEM: a CA, a server certificate for 127.0.0.1 and its
+/// key, a client certificate and its key, all signed by the CA.
+struct Mutual {
+    ca: String,
+    server: (String, String),
+    client: (String, String),
+}
+
+fn mutual_certificates() -> Mutual {
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let ca_cert = ca.self_signed(&ca_key).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let leaf = |names: Vec<String>, usage| {
+        let mut params = rcgen::CertificateParams::new(names).unwrap();
+        params.extended_key_usages = vec![usage];
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.signed_by(&key, &issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    };
+    let server = leaf(
+        vec!["127.0.0.1".into()],
+        rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+    );
+    let client = leaf(
+        vec!["palisade".into()],
+        rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+    );
+    Mutual {
+        ca: ca_cert.pem(),
+        server,
+        client,
+    }
+}
+
+/// A rustls server that requires a client certificate signed by `ca`.
+fn mutual_tls_server(m: &Mutual) -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(m.ca.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .unwrap();
+    let certs = CertificateDer::pem_slice_iter(m.server.0.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_slice(m.server.1.as_bytes()).unwrap();
+    Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(certs, key)
+            .unwrap(),
+    )
+}
+
+/// Writes the CA and the client's certificate and key under a directory of their own;
+/// returns the sink URL parameters that name them.
+fn mutual_files(m: &Mutual, name: &str) -> (String, String) {
+    let dir = std::env::temp_dir().join(format!(
+        "palisade-deliver-mtls-{}-{name}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |file: &str, text: &str| {
+        let path = dir.join(file);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    };
+    let ca = write("ca.pem", &m.ca);
+    let cert = write("client.pem", &m.client.0);
+    let key = write("client-key.pem", &m.client.1);
+    (format!("ca={ca}"), format!("cert={cert}&key={key}"))
+}
+
+/// A TLS server on loopback requiring a client certificate, answering HTTP with `respond`.
+fn mutual_https_server(
+    config: Arc<rustls::ServerConfig>,
+    respond: fn(&Request) -> (u16, String),
+) -> (u16, Arc<Mutex<Vec<Request>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let (record, config) = (record.clone(), config.clone());
+            std::thread::spawn(move || {
+                let connection = rustls::ServerConnection::new(config).unwrap();
+                serve_one(
+                    rustls::StreamOwned::new(connection, stream),
+                    respond,
+                    &record,
+                );
+            });
+        }
+    });
+    (port, seen)
 }
 
 /// A CA and a certificate for 127.0.0.1, as PEM (ca, cert, key).
@@ -202,11 +314,10 @@ fn http_server(respond: fn(&Request) -> (u16, String)) -> (u16, Arc<Mutex<Vec<Re
 }
 
 fn serve_one(
-    stream: TcpStream,
+    stream: impl Read + Write,
     respond: fn(&Request) -> (u16, String),
     record: &Mutex<Vec<Request>>,
 ) {
-    let mut writer = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);
     loop {
         let mut line = String::new();
@@ -216,7 +327,9 @@ fn serve_one(
         let mut headers = Vec::new();
         loop {
             let mut header = String::new();
-            reader.read_line(&mut header).unwrap();
+            if reader.read_line(&mut header).is_err() {
+                return;
+            }
             if header.trim().is_empty() {
                 break;
             }
@@ -238,7 +351,9 @@ fn serve_one(
         } else {
             ""
         };
+        let writer = reader.get_mut();
         write!(writer, "HTTP/1.1 {status} X\r\n{retry}content-type: application/json\r\ncontent-length: {}\r\n\r\n{text}", text.len()).unwrap();
+        writer.flush().unwrap();
     }
 }
 
@@ -530,4 +645,51 @@ fn a_request_too_large_is_sent_again_in_smaller_batches() {
     assert_eq!(round.sinks[0].failed, 0);
     assert_eq!(sink.batch_limit, 1);
     assert_eq!(seen.lock().unwrap().len(), 3);
+}
+
+/// A syslog server that requires a client certificate takes the messages from a sink that
+/// presents one; a sink that presents none is refused after its handshake (TLS 1.3), which
+/// only a read sees, and its messages stay queued.
+#[test]
+fn syslog_over_mutual_tls_presents_the_client_certificate() {
+    let m = mutual_certificates();
+    let (ca, identity) = mutual_files(&m, "syslog");
+    let config = mutual_tls_server(&m);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let mut received = Vec::new();
+        for _ in 0..2 {
+            let (stream, _) = listener.accept().unwrap();
+            let connection = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(connection, stream);
+            received.push(frames(&mut tls));
+        }
+        received
+    });
+    let mut anonymous = Sink::parse(&format!("syslog+tls://127.0.0.1:{port}?{ca}")).unwrap();
+    let (round, left) = run(&mut anonymous, "syslog-no-client-cert");
+    assert_eq!((round.delivered(), left), (0, 2), "{round:?}");
+    let mut sink = Sink::parse(&format!("syslog+tls://127.0.0.1:{port}?{ca}&{identity}")).unwrap();
+    let (round, left) = run(&mut sink, "syslog-client-cert");
+    assert_eq!((round.delivered(), left), (2, 0), "{:?}", round.errors());
+    let received = server.join().unwrap();
+    assert!(received[0].is_empty());
+    assert_eq!(received[1].len(), 2);
+}
+
+/// The HTTP sinks present the client certificate too (a webhook behind mutual TLS).
+#[test]
+fn https_webhooks_present_the_client_certificate() {
+    let m = mutual_certificates();
+    let (ca, identity) = mutual_files(&m, "https");
+    let (port, seen) = mutual_https_server(mutual_tls_server(&m), |_| (200, "{}".into()));
+    let mut sink = Sink::parse(&format!("https://127.0.0.1:{port}/hook?{ca}&{identity}")).unwrap();
+    let (round, left) = run(&mut sink, "https-client-cert");
+    assert_eq!((round.delivered(), left), (2, 0), "{:?}", round.errors());
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    let mut anonymous = Sink::parse(&format!("https://127.0.0.1:{port}/hook?{ca}")).unwrap();
+    let (round, left) = run(&mut anonymous, "https-no-client-cert");
+    assert_eq!((round.delivered(), left), (0, 2), "{round:?}");
+    assert_eq!(seen.lock().unwrap().len(), 1);
 }
