@@ -99,14 +99,27 @@ pub fn send(sink: &mut Sink, batch: &[Queued]) -> Result<Sent, Failure> {
 /// posted again and the rest follow after the wait Slack asks for.
 fn slack_messages(sink: &mut Sink, url: &str, batch: &[Queued]) -> Result<(), Failure> {
     for (posted, item) in batch.iter().enumerate() {
-        post(sink, url, &[], json!({"text": item.body}).to_string()).map_err(|failure| {
-            Failure {
-                stored: posted,
-                ..failure
-            }
+        post(
+            sink,
+            url,
+            &[],
+            json!({"text": slack_escape(&item.body)}).to_string(),
+        )
+        .map_err(|failure| Failure {
+            stored: posted,
+            ..failure
         })?;
     }
     Ok(())
+}
+
+/// Slack's control characters escaped, so that what a request put in an alert (a user
+/// agent of `<!channel>`, a name with `<https://...|click here>`) shows as text instead of
+/// notifying a whole channel or linking away.
+fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// HEC's event endpoint, naming the sink's channel: stored, or awaiting acknowledgment when

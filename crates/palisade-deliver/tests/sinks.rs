@@ -693,3 +693,26 @@ fn https_webhooks_present_the_client_certificate() {
     assert_eq!((round.delivered(), left), (0, 2), "{round:?}");
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
+
+/// What a request put in an alert cannot ping a Slack channel or hide a link: Slack's
+/// control characters are escaped.
+#[test]
+fn slack_messages_escape_what_requests_put_in_them() {
+    let (port, seen) = http_server(|_| (200, "ok".into()));
+    let mut sink = Sink::parse(&format!("slack+https://127.0.0.1:{port}/services/T/B/X")).unwrap();
+    if let palisade_deliver::Transport::Webhook { url, .. } = &mut sink.transport {
+        *url = url.replacen("https://", "http://", 1);
+    }
+    let mut store = store("slack-escaped");
+    let body = "AUD001 exec by <!channel> & <https://evil.example|the runbook>";
+    store
+        .enqueue(&[(sink.name.clone(), "a1".into(), body.into())], None)
+        .unwrap();
+    let round = deliver(&mut store, std::slice::from_mut(&mut sink), 0, 5).unwrap();
+    assert_eq!(round.delivered(), 1, "{round:?}");
+    let posted: Value = serde_json::from_slice(&seen.lock().unwrap()[0].2).unwrap();
+    assert_eq!(
+        posted["text"],
+        "AUD001 exec by &lt;!channel&gt; &amp; &lt;https://evil.example|the runbook&gt;"
+    );
+}
