@@ -70,7 +70,9 @@ pub fn text(alert: &Alert) -> String {
         line.push_str(&format!(" (confidence {confidence:.2})"));
     }
     line.push_str(&format!(" ({}:{})", alert.origin.file, alert.origin.line));
-    line
+    // One line a person reads: what a request put in it (a user name, a user agent) can
+    // neither start a line of its own nor steer the terminal.
+    palisade_core::printable(&line).into_owned()
 }
 
 fn millis(alert: &Alert) -> i64 {

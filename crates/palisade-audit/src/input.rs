@@ -46,7 +46,8 @@ pub struct ReadStats {
     pub events: u64,
     /// Lines (or documents) that were not events.
     pub malformed: u64,
-    /// `file:line: problem`, the first [`MAX_PROBLEMS`].
+    /// `file:line: problem`, the first [`MAX_PROBLEMS`], made printable (a problem may
+    /// quote the line, which anyone able to send a request wrote).
     pub problems: Vec<String>,
     /// Files read.
     pub files: u64,
@@ -56,8 +57,9 @@ impl ReadStats {
     pub(crate) fn problem(&mut self, origin: &Origin, message: impl std::fmt::Display) {
         self.malformed += 1;
         if self.problems.len() < MAX_PROBLEMS {
+            let problem = format!("{}:{}: {message}", origin.file, origin.line);
             self.problems
-                .push(format!("{}:{}: {message}", origin.file, origin.line));
+                .push(palisade_core::printable(&problem).into_owned());
         }
     }
 }

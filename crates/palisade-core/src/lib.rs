@@ -21,6 +21,7 @@ pub mod intern;
 pub mod object;
 pub mod parallel;
 pub mod pointer;
+pub mod printable;
 pub mod redact;
 pub mod report;
 pub mod rule;
@@ -39,6 +40,7 @@ pub use finding::{
 pub use fingerprint::Fingerprint;
 pub use object::ObjectRef;
 pub use pointer::JsonPointer;
+pub use printable::printable;
 pub use report::{
     BaselineComparison, Compliance, ComplianceStatus, ControlResult, Coverage, FindingOrder,
     FixedFinding, NotAssessed, Report, ReportBuilder, Summary, ToolInfo, Verdict,

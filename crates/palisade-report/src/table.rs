@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io;
 
-use palisade_core::{DiagnosticLevel, Finding, Report, Severity, Verdict};
+use palisade_core::{DiagnosticLevel, Finding, Report, Severity, Verdict, printable};
 
 use crate::{GroupBy, WriteOptions};
 
@@ -232,16 +232,16 @@ fn write_findings(open: &[&Finding], style: &Style, text: &mut String) {
         let _ = writeln!(
             text,
             "{}  {}",
-            style.bold(&first.subject.to_string()),
-            style.dim(&first.location.file)
+            style.bold(&printable(&first.subject.to_string())),
+            style.dim(&printable(&first.location.file))
         );
         for f in findings {
             let _ = writeln!(
                 text,
                 "  {} {:<7} {}",
                 style.severity(f.severity),
-                f.rule_id(),
-                f.message
+                printable(f.rule_id()),
+                printable(&f.message)
             );
             let _ = writeln!(
                 text,
@@ -249,7 +249,7 @@ fn write_findings(open: &[&Finding], style: &Style, text: &mut String) {
                 "",
                 "",
                 style.dim("at"),
-                style.dim(&format!("{} {}", position(f), f.location.path))
+                style.dim(&printable(&format!("{} {}", position(f), f.location.path)))
             );
             let _ = writeln!(
                 text,
@@ -257,7 +257,7 @@ fn write_findings(open: &[&Finding], style: &Style, text: &mut String) {
                 "",
                 "",
                 style.dim("fix:"),
-                f.remediation()
+                printable(f.remediation())
             );
         }
         text.push('\n');
@@ -280,7 +280,13 @@ fn write_fixed(baseline: &palisade_core::BaselineComparison, style: &Style, text
             .flatten()
             .collect::<Vec<_>>()
             .join("  ");
-        let _ = writeln!(text, "  {:<7} {}  {}", f.rule, f.message, style.dim(&place));
+        let _ = writeln!(
+            text,
+            "  {:<7} {}  {}",
+            printable(&f.rule),
+            printable(&f.message),
+            style.dim(&printable(&place))
+        );
     }
     text.push('\n');
 }
@@ -307,10 +313,11 @@ fn write_diagnostics(report: &Report, quiet: bool, style: &Style, text: &mut Str
                 .unwrap_or_default();
             let _ = writeln!(
                 text,
-                "  {level} {} [{}] {}{object}",
-                d.location(),
+                "  {level} {} [{}] {}{}",
+                printable(&d.location()),
                 d.code,
-                d.message
+                printable(&d.message),
+                printable(&object)
             );
         }
         text.push('\n');

@@ -846,6 +846,46 @@ impl HttpSink {
     }
 }
 
+/// What a request names (a user, a user agent) reaches the terminal as text: the alert line
+/// and the reading problems show escape sequences and line breaks escaped, never obeyed.
+#[test]
+fn alerts_and_problems_show_hostile_request_values_escaped() {
+    let dir = scratch("audit-terminal-safe");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("audit.log");
+    let mut exec: Value = serde_json::from_str(&event(
+        "t1",
+        "create",
+        "pods",
+        "exec",
+        "eve\u{1b}]0;pwned\u{7}\u{1b}[2K\rINFO fine",
+        "2026-12-01T10:00:00Z",
+    ))
+    .unwrap();
+    exec["userAgent"] = json!("kubectl\u{1b}[31m\nforged line");
+    // A line whose wrong type serde quotes in its message.
+    let quoted = r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","verb":["\u001b[2Khidden"]}"#;
+    std::fs::write(&log, format!("{exec}\n{quoted}\n")).unwrap();
+    let out = bin()
+        .args([
+            "audit",
+            "analyze",
+            log.to_str().unwrap(),
+            "--allow-incomplete",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &stderr(&out);
+    assert!(text.contains("AUD001"), "{text}");
+    let unsafe_chars: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect();
+    assert!(unsafe_chars.is_empty(), "{unsafe_chars:?} in {text}");
+    assert!(text.contains("eve\\u{1b}]0;pwned"), "{text}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+}
+
 /// Splunk's HTTP Event Collector with indexer acknowledgment, as far as Palisade uses it:
 /// the event endpoint records the events and answers with a new ack id; the ack endpoint
 /// answers "not yet" the first time an id is asked about and "indexed" after.

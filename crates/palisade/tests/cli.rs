@@ -1347,3 +1347,26 @@ fn a_pod_whose_labels_escape_its_controllers_network_policy_is_its_own_endpoint(
     assert!(text.contains("web-abc-loose"), "{text}");
     assert!(!text.contains("web-abc-1"), "{text}");
 }
+
+/// What a manifest names (an object, a container, a file) reaches the terminal report as
+/// text: an escape sequence, carriage return or bidirectional override in it is shown
+/// escaped, never obeyed (the report's own colours are off when not on a terminal).
+#[test]
+fn the_terminal_report_shows_hostile_names_escaped() {
+    let dir = scratch("cli-terminal-safe");
+    write_file(
+        &dir,
+        "evil\u{1b}[2K.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: \"evil\\e[2K\\rINFO fine\\u202e\"\n  namespace: default\nspec:\n  containers:\n  - name: \"c\\e]0;pwned\\a\"\n    image: nginx\n    securityContext:\n      privileged: true\n",
+    );
+    let out = bin().arg("scan").arg(&dir).output().unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("POD001"), "{text}");
+    let unsafe_chars: Vec<char> = text
+        .chars()
+        .filter(|c| (c.is_control() && *c != '\n') || *c == '\u{202e}')
+        .collect();
+    assert!(unsafe_chars.is_empty(), "{unsafe_chars:?} in {text}");
+    assert!(text.contains("evil\\u{1b}[2K\\rINFO fine"), "{text}");
+}
