@@ -138,11 +138,15 @@ pub fn write_answer<A: Answer>(
     }
 }
 
-/// Writes a document as plain text.
+/// Writes a document as plain text. What the input named is shown printable
+/// ([`palisade_core::printable`]): a line keeps its own line breaks, a cell keeps none.
 pub fn write_text(document: &Document, out: &mut dyn Write) -> io::Result<()> {
     for block in &document.blocks {
         match block {
-            Block::Line(text) => writeln!(out, "{text}")?,
+            Block::Line(text) => {
+                let shown: Vec<_> = text.split('\n').map(palisade_core::printable).collect();
+                writeln!(out, "{}", shown.join("\n"))?;
+            }
             Block::Text(text) => write!(out, "{text}")?,
             Block::Table(table) => write_table(table, out)?,
         }
@@ -164,11 +168,17 @@ fn write_table(table: &Table, out: &mut dyn Write) -> io::Result<()> {
     if let Some(width) = t.width() {
         t.set_width(width.saturating_sub(table.indent as u16));
     }
+    let shown = |cells: &[String]| -> Vec<String> {
+        cells
+            .iter()
+            .map(|cell| palisade_core::printable(cell).into_owned())
+            .collect()
+    };
     if let Some(header) = &table.header {
-        t.set_header(header);
+        t.set_header(shown(header));
     }
     for row in &table.rows {
-        t.add_row(row);
+        t.add_row(shown(row));
     }
     let columns = t.column_count();
     for (i, column) in t.column_iter_mut().enumerate() {
@@ -193,6 +203,25 @@ mod tests {
     #[derive(Serialize)]
     struct Pets {
         pets: Vec<(String, u32)>,
+    }
+
+    #[test]
+    fn lines_and_cells_show_what_the_input_named_escaped() {
+        let mut document = Document::new();
+        document.line("subject eve\u{1b}[2K\nsecond line");
+        document.table(Table {
+            indent: 2,
+            widths: vec![4],
+            header: None,
+            rows: vec![vec!["a\rb".into(), "c\u{202e}d".into()]],
+        });
+        let mut out = Vec::new();
+        write_text(&document, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "subject eve\\u{1b}[2K\nsecond line\n  a\\rb c\\u{202e}d\n"
+        );
     }
 
     #[test]

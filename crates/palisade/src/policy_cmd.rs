@@ -265,16 +265,12 @@ fn status(r: &CaseResult) -> &'static str {
 fn table(results: &[CaseResult]) -> String {
     let mut out = String::new();
     for r in results {
-        out.push_str(&format!(
-            "{}  {} / {} / {}",
-            status(r),
-            r.suite,
-            r.test,
-            r.case
-        ));
+        let mut line = format!("{}  {} / {} / {}", status(r), r.suite, r.test, r.case);
         if let Some(problem) = &r.problem {
-            out.push_str(&format!(": {}", one_line(problem)));
+            line.push_str(&format!(": {}", one_line(problem)));
         }
+        // Suites, cases and a policy's messages are the input's: shown, never obeyed.
+        out.push_str(&palisade_core::printable(&line));
         out.push('\n');
     }
     out

@@ -1370,3 +1370,28 @@ fn the_terminal_report_shows_hostile_names_escaped() {
     assert!(unsafe_chars.is_empty(), "{unsafe_chars:?} in {text}");
     assert!(text.contains("evil\\u{1b}[2K\\rINFO fine"), "{text}");
 }
+
+/// The answers of other commands (`rbac who-can`, a table) show what the input named
+/// escaped too: a subject whose name holds an escape sequence cannot erase its own row.
+#[test]
+fn answers_show_hostile_subjects_escaped() {
+    let dir = scratch("cli-terminal-safe-answers");
+    write_file(
+        &dir,
+        "rbac.yaml",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: \"b\\e[2K\"\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\nsubjects:\n- kind: User\n  apiGroup: rbac.authorization.k8s.io\n  name: \"eve\\e]0;pwned\\a\\rroot\"\n",
+    );
+    let out = bin()
+        .args(["rbac", "who-can", "delete", "secrets"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("eve\\u{1b}]0;pwned\\u{7}\\rroot"), "{text}");
+    let unsafe_chars: Vec<char> = text
+        .chars()
+        .filter(|c| c.is_control() && *c != '\n')
+        .collect();
+    assert!(unsafe_chars.is_empty(), "{unsafe_chars:?} in {text}");
+}
