@@ -144,32 +144,6 @@ fn mutual_files(m: &Mutual, name: &str) -> (String, String) {
     (format!("ca={ca}"), format!("cert={cert}&key={key}"))
 }
 
-/// A TLS server on loopback requiring a client certificate, answering HTTP with `respond`.
-fn mutual_https_server(
-    config: Arc<rustls::ServerConfig>,
-    respond: fn(&Request) -> (u16, String),
-) -> (u16, Arc<Mutex<Vec<Request>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let record = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            let (record, config) = (record.clone(), config.clone());
-            std::thread::spawn(move || {
-                let connection = rustls::ServerConnection::new(config).unwrap();
-                serve_one(
-                    rustls::StreamOwned::new(connection, stream),
-                    respond,
-                    &record,
-                );
-            });
-        }
-    });
-    (port, seen)
-}
-
 /// A CA and a certificate for 127.0.0.1, as PEM (ca, cert, key).
 fn certificates() -> (String, String, String) {
     let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -299,6 +273,21 @@ fn content_types(headers: &[(String, String)]) -> Vec<&str> {
 
 /// A plain HTTP/1.1 server answering every request with `respond`, recording requests.
 fn http_server(respond: fn(&Request) -> (u16, String)) -> (u16, Arc<Mutex<Vec<Request>>>) {
+    serve_http(None, respond)
+}
+
+/// The same over TLS with `config` (one that requires a client certificate).
+fn mutual_https_server(
+    config: Arc<rustls::ServerConfig>,
+    respond: fn(&Request) -> (u16, String),
+) -> (u16, Arc<Mutex<Vec<Request>>>) {
+    serve_http(Some(config), respond)
+}
+
+fn serve_http(
+    tls: Option<Arc<rustls::ServerConfig>>,
+    respond: fn(&Request) -> (u16, String),
+) -> (u16, Arc<Mutex<Vec<Request>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -306,8 +295,18 @@ fn http_server(respond: fn(&Request) -> (u16, String)) -> (u16, Arc<Mutex<Vec<Re
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(stream) = stream else { continue };
-            let record = record.clone();
-            std::thread::spawn(move || serve_one(stream, respond, &record));
+            let (record, tls) = (record.clone(), tls.clone());
+            std::thread::spawn(move || match tls {
+                None => serve_one(stream, respond, &record),
+                Some(config) => {
+                    let connection = rustls::ServerConnection::new(config).unwrap();
+                    serve_one(
+                        rustls::StreamOwned::new(connection, stream),
+                        respond,
+                        &record,
+                    );
+                }
+            });
         }
     });
     (port, seen)

@@ -403,42 +403,56 @@ fn exports_of_gke_eks_and_aks_logs_are_read() {
     }
 }
 
+/// `palisade audit analyze LOG --follow ARGS...` on an empty log under `dir`; returns the
+/// child and the log.
+fn follow_empty_log(dir: &Path, args: &[&str], stdout: Stdio, stderr: Stdio) -> (Served, PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
+    let log = dir.join("audit.log");
+    std::fs::write(&log, "").unwrap();
+    let child = bin()
+        .args(["audit", "analyze", log.to_str().unwrap(), "--follow"])
+        .args(args)
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    (Served(child), log)
+}
+
+/// What a child wrote on its piped standard error, to its end.
+fn piped_stderr(child: &mut Served) -> String {
+    let mut text = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    text
+}
+
+/// Appends to `log` an exec by alice into a pod (`id` its audit id).
+fn append_exec(log: &Path, id: &str) {
+    let exec = event(
+        id,
+        "create",
+        "pods",
+        "exec",
+        "alice",
+        "2026-12-01T10:00:00Z",
+    );
+    let mut file = std::fs::OpenOptions::new().append(true).open(log).unwrap();
+    writeln!(file, "{exec}").unwrap();
+    file.flush().unwrap();
+}
+
 #[test]
 fn follow_reads_what_is_appended() {
     let dir = scratch("audit-follow");
-    let log = dir.join("audit.log");
-    std::fs::write(&log, "").unwrap();
-    let mut child = Served(
-        bin()
-            .args([
-                "audit",
-                "analyze",
-                log.to_str().unwrap(),
-                "--follow",
-                "-o",
-                "json",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let (mut child, log) = follow_empty_log(&dir, &["-o", "json"], Stdio::piped(), Stdio::null());
     std::thread::sleep(Duration::from_millis(300));
-    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
-    writeln!(
-        file,
-        "{}",
-        event(
-            "f1",
-            "create",
-            "pods",
-            "exec",
-            "alice",
-            "2026-12-01T10:00:00Z"
-        )
-    )
-    .unwrap();
-    file.flush().unwrap();
+    append_exec(&log, "f1");
     let mut reader = BufReader::new(child.0.stdout.take().unwrap());
     let mut line = String::new();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -468,38 +482,20 @@ fn delivered(sink: &Path) -> Vec<Value> {
 #[test]
 fn follow_delivers_to_sinks_as_it_goes_and_ends_on_sigterm() {
     let dir = scratch("audit-follow-sink");
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = dir.join("audit.log");
-    std::fs::write(&log, "").unwrap();
     let sink = dir.join("alerts.jsonl");
-    let mut child = Served(
-        bin()
-            .args([
-                "audit",
-                "analyze",
-                log.to_str().unwrap(),
-                "--follow",
-                "--store",
-                dir.join("s.db").to_str().unwrap(),
-                "--sink",
-                &format!("file://{}", sink.display()),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let store = dir.join("s.db");
+    let (mut child, log) = follow_empty_log(
+        &dir,
+        &[
+            "--store",
+            store.to_str().unwrap(),
+            "--sink",
+            &format!("file://{}", sink.display()),
+        ],
+        Stdio::null(),
+        Stdio::piped(),
     );
-    let exec = event(
-        "fs1",
-        "create",
-        "pods",
-        "exec",
-        "alice",
-        "2026-12-01T10:00:00Z",
-    );
-    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
-    writeln!(file, "{exec}").unwrap();
-    file.flush().unwrap();
+    append_exec(&log, "fs1");
     wait_for("the alert delivered while following", || {
         delivered(&sink).len() == 1
     });
@@ -509,14 +505,7 @@ fn follow_delivers_to_sinks_as_it_goes_and_ends_on_sigterm() {
         .status()
         .unwrap();
     assert!(terminated.success());
-    let mut stderr_text = String::new();
-    child
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr_text)
-        .unwrap();
+    let stderr_text = piped_stderr(&mut child);
     let status = child.0.wait().unwrap();
     assert_eq!(status.code(), Some(0), "{stderr_text}");
     assert!(
@@ -533,48 +522,19 @@ fn follow_ends_with_an_error_when_its_alerts_cannot_be_written() {
     let full = Path::new("/dev/full");
     assert!(full.exists(), "/dev/full is required");
     let dir = scratch("audit-follow-full");
-    std::fs::create_dir_all(&dir).unwrap();
-    let log = dir.join("audit.log");
-    std::fs::write(&log, "").unwrap();
-    let mut child = Served(
-        bin()
-            .args([
-                "audit",
-                "analyze",
-                log.to_str().unwrap(),
-                "--follow",
-                "-o",
-                "json=/dev/full",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
+    let (mut child, log) = follow_empty_log(
+        &dir,
+        &["-o", "json=/dev/full"],
+        Stdio::null(),
+        Stdio::piped(),
     );
-    let exec = event(
-        "ff1",
-        "create",
-        "pods",
-        "exec",
-        "alice",
-        "2026-12-01T10:00:00Z",
-    );
-    let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
-    writeln!(file, "{exec}").unwrap();
-    file.flush().unwrap();
+    append_exec(&log, "ff1");
     let mut exited = None;
     wait_for("--follow to stop", || {
         exited = child.0.try_wait().unwrap();
         exited.is_some()
     });
-    let mut stderr_text = String::new();
-    child
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr_text)
-        .unwrap();
+    let stderr_text = piped_stderr(&mut child);
     assert_ne!(exited.unwrap().code(), Some(0), "{stderr_text}");
     assert!(
         stderr_text.contains("cannot write the alerts"),
