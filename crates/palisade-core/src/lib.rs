@@ -40,7 +40,7 @@ pub use finding::{
 pub use fingerprint::Fingerprint;
 pub use object::ObjectRef;
 pub use pointer::JsonPointer;
-pub use printable::printable;
+pub use printable::{printable, printable_lines};
 pub use report::{
     BaselineComparison, Compliance, ComplianceStatus, ControlResult, Coverage, FindingOrder,
     FixedFinding, NotAssessed, Report, ReportBuilder, Summary, ToolInfo, Verdict,

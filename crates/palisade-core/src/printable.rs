@@ -36,6 +36,16 @@ pub fn printable(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`printable`] for text whose own line breaks are meant (a multi-line message): each line
+/// made printable, the breaks kept.
+pub fn printable_lines(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c != '\n' && unsafe_char(c)) {
+        return Cow::Borrowed(text);
+    }
+    let lines: Vec<Cow<str>> = text.split('\n').map(printable).collect();
+    Cow::Owned(lines.join("\n"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +66,12 @@ mod tests {
         assert_eq!(printable("\u{202e}gnp.exe"), "\\u{202e}gnp.exe");
         assert_eq!(printable("c1\u{9b}31m"), "c1\\u{9b}31m");
         assert_eq!(printable("del\u{7f}"), "del\\u{7f}");
+    }
+
+    #[test]
+    fn lines_keep_their_breaks() {
+        assert!(matches!(printable_lines("a\nb"), Cow::Borrowed(_)));
+        assert_eq!(printable_lines("a\u{1b}[2K\nb\r"), "a\\u{1b}[2K\nb\\r");
     }
 
     proptest::proptest! {

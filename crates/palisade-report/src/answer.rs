@@ -143,10 +143,7 @@ pub fn write_answer<A: Answer>(
 pub fn write_text(document: &Document, out: &mut dyn Write) -> io::Result<()> {
     for block in &document.blocks {
         match block {
-            Block::Line(text) => {
-                let shown: Vec<_> = text.split('\n').map(palisade_core::printable).collect();
-                writeln!(out, "{}", shown.join("\n"))?;
-            }
+            Block::Line(text) => writeln!(out, "{}", palisade_core::printable_lines(text))?,
             Block::Text(text) => write!(out, "{text}")?,
             Block::Table(table) => write_table(table, out)?,
         }

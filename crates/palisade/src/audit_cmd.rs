@@ -577,7 +577,7 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
         };
         for error in errors {
             not_read += 1;
-            eprintln!("palisade: error: {:#}", anyhow::Error::from(error));
+            crate::print_error(&anyhow::Error::from(error));
         }
     }
     if let Some(error) = write_error {
@@ -728,7 +728,7 @@ fn learn(args: &LearnArgs) -> Result<u8> {
         parallel::learn_files(&mut baseline, &files, threads, &mut stats, &keep);
     let not_read = errors.len();
     for error in errors {
-        eprintln!("palisade: error: {:#}", anyhow::Error::from(error));
+        crate::print_error(&anyhow::Error::from(error));
     }
     for problem in stats.problems.iter().take(10) {
         eprintln!("palisade: warning: {problem}");

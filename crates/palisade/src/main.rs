@@ -628,10 +628,17 @@ fn main() -> ExitCode {
             ExitCode::from(141)
         }
         Err(err) => {
-            eprintln!("palisade: error: {err:#}");
+            print_error(&err);
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// `palisade: error: ...` on standard error. An error may quote the input (a file name, a
+/// value that did not parse): shown, never obeyed by the terminal.
+pub(crate) fn print_error(err: &anyhow::Error) {
+    let text = format!("{err:#}");
+    eprintln!("palisade: error: {}", palisade_core::printable_lines(&text));
 }
 
 pub(crate) fn inputs(load: &LoadArgs) -> Result<(Vec<Input>, LoadOptions)> {

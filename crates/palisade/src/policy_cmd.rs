@@ -191,7 +191,7 @@ fn test(args: &PolicyTestArgs) -> Result<u8> {
             Ok(cases) => results.extend(cases),
             Err(error) => {
                 unreadable += 1;
-                eprintln!("palisade: error: {:#}", anyhow::Error::from(error));
+                crate::print_error(&anyhow::Error::from(error));
             }
         }
     }

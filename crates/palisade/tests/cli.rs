@@ -1369,6 +1369,20 @@ fn the_terminal_report_shows_hostile_names_escaped() {
         .collect();
     assert!(unsafe_chars.is_empty(), "{unsafe_chars:?} in {text}");
     assert!(text.contains("evil\\u{1b}[2K\\rINFO fine"), "{text}");
+    // An error that names the input shows it escaped too.
+    let missing = dir.join("gone\u{1b}]0;pwned\u{7}.log");
+    let out = bin()
+        .args(["audit", "analyze"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    let error = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{error}");
+    assert!(error.contains("gone\\u{1b}]0;pwned\\u{7}.log"), "{error}");
+    assert!(
+        !error.chars().any(|c| c.is_control() && c != '\n'),
+        "{error:?}"
+    );
 }
 
 /// The answers of other commands (`rbac who-can`, a table) show what the input named
