@@ -13,6 +13,7 @@
 use palisade_audit::Alert;
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::sink::Sink;
 
@@ -37,7 +38,16 @@ struct Envelope<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     index: Option<&'a str>,
     fields: Fields<'a>,
-    event: Value,
+    event: Event,
+}
+
+/// The rendered alert: a JSON format's document as it was written (no tree is built), or
+/// the text of the text and CEF formats as a string.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Event {
+    Document(Box<RawValue>),
+    Text(String),
 }
 
 #[derive(Serialize)]
@@ -71,7 +81,8 @@ fn envelope(
         sourcetype: SOURCETYPE,
         index,
         fields: Fields { alert_id },
-        event: serde_json::from_str(rendered).unwrap_or_else(|_| Value::String(rendered.into())),
+        event: RawValue::from_string(rendered.to_string())
+            .map_or_else(|_| Event::Text(rendered.to_string()), Event::Document),
     };
     serde_json::to_string(&envelope).unwrap_or_default()
 }
@@ -79,9 +90,14 @@ fn envelope(
 /// The line to send for a queued body: bodies are queued as event lines; a body queued by a
 /// Palisade that queued the bare alert is wrapped as that one sent it.
 pub fn queued_line(body: &str, alert_id: &str, index: Option<&str>) -> String {
-    let is_envelope = serde_json::from_str::<Value>(body).is_ok_and(|v| {
-        v.get("sourcetype").and_then(Value::as_str) == Some(SOURCETYPE) && v.get("event").is_some()
-    });
+    #[derive(serde::Deserialize)]
+    struct Queued<'a> {
+        sourcetype: Option<&'a str>,
+        #[serde(borrow)]
+        event: Option<&'a RawValue>,
+    }
+    let is_envelope = serde_json::from_str::<Queued>(body)
+        .is_ok_and(|q| q.sourcetype == Some(SOURCETYPE) && q.event.is_some());
     if is_envelope {
         body.to_string()
     } else {

@@ -41,6 +41,9 @@ pub fn deliver_until(
     }
 }
 
+/// What a thread ended with (`None`: it had ended before).
+type Ended<T> = Result<Option<T>, StoreError>;
+
 /// The writer and delivery threads of one streamed analysis.
 pub struct Streaming {
     sender: Option<SyncSender<Vec<Item>>>,
@@ -93,26 +96,29 @@ impl Streaming {
     /// Commits what was handed over, makes a last delivery round, and gives the sinks back
     /// (with what they await), for a last flush.
     pub fn finish(mut self) -> Result<Vec<Sink>, StoreError> {
+        let (written, sinks) = self.shut_down();
+        written?;
+        Ok(sinks?.unwrap_or_default())
+    }
+
+    /// Ends the writer (once what was handed over is committed), then the delivery thread
+    /// (after a last round); what each ended with. Threads already ended give `Ok(None)`.
+    fn shut_down(&mut self) -> (Ended<()>, Ended<Vec<Sink>>) {
         self.sender = None;
         let written = join(self.writer.take());
         self.stop.store(true, Ordering::Relaxed);
-        let sinks = join(self.delivery.take());
-        written?;
-        Ok(sinks?.unwrap_or_default())
+        (written, join(self.delivery.take()))
     }
 }
 
 impl Drop for Streaming {
     fn drop(&mut self) {
-        self.sender = None;
-        let _ = join(self.writer.take());
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = join(self.delivery.take());
+        let _ = self.shut_down();
     }
 }
 
 /// Waits for a thread; a panic in it is raised again here.
-fn join<T>(thread: Option<JoinHandle<Result<T, StoreError>>>) -> Result<Option<T>, StoreError> {
+fn join<T>(thread: Option<JoinHandle<Result<T, StoreError>>>) -> Ended<T> {
     match thread {
         None => Ok(None),
         Some(thread) => match thread.join() {

@@ -837,11 +837,7 @@ fn alerts_and_problems_show_hostile_request_values_escaped() {
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout).into_owned() + &stderr(&out);
     assert!(text.contains("AUD001"), "{text}");
-    let unsafe_chars: Vec<char> = text
-        .chars()
-        .filter(|c| c.is_control() && *c != '\n')
-        .collect();
-    assert!(unsafe_chars.is_empty(), "{unsafe_chars:?} in {text}");
+    common::assert_terminal_safe(&text);
     assert!(text.contains("eve\\u{1b}]0;pwned"), "{text}");
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }

@@ -102,3 +102,13 @@ pub fn need_kubectl() -> bool {
 pub fn need_helm() -> bool {
     need("helm", &["version"], "Helm")
 }
+
+/// Fails unless `text` is safe for a terminal: no control character but its line ends, and no
+/// direction override (`palisade_core::printable` escapes them).
+pub fn assert_terminal_safe(text: &str) {
+    let unsafe_chars: Vec<char> = text
+        .chars()
+        .filter(|c| (c.is_control() && *c != '\n') || ('\u{202a}'..='\u{202e}').contains(c))
+        .collect();
+    assert!(unsafe_chars.is_empty(), "{unsafe_chars:?} in {text:?}");
+}
