@@ -2,6 +2,7 @@
 //! and man pages (`palisade man`), both from the same clap definition as the parser, so they
 //! cannot drift from the flags.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -28,7 +29,10 @@ pub struct ManArgs {
 /// Writes the completion script for `shell` to standard output.
 pub fn completion(mut command: Command, args: &CompletionArgs) -> Result<u8> {
     let name = command.get_name().to_string();
-    clap_complete::generate(args.shell, &mut command, name, &mut std::io::stdout());
+    // Into memory first: `generate` panics when its writer fails (a closed pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, name, &mut script);
+    std::io::stdout().lock().write_all(&script)?;
     Ok(0)
 }
 
@@ -38,8 +42,9 @@ pub fn man(command: Command, args: &ManArgs) -> Result<u8> {
         .with_context(|| format!("cannot create {}", args.dir.display()))?;
     let mut written = Vec::new();
     write_pages(command, "palisade", &args.dir, &mut written)?;
+    let mut out = std::io::stdout().lock();
     for path in &written {
-        println!("{}", path.display());
+        writeln!(out, "{}", path.display())?;
     }
     Ok(0)
 }

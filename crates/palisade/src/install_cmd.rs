@@ -4,6 +4,7 @@
 //! checked by a test), whose templates are the same objects with values in place of the
 //! settings.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -195,7 +196,7 @@ pub fn run(args: InstallArgs) -> Result<u8> {
         .iter()
         .map(|o| format!("---\n{}", palisade_net::yaml::to_yaml(o)))
         .collect();
-    print!("{documents}");
+    std::io::stdout().lock().write_all(documents.as_bytes())?;
     Ok(0)
 }
 

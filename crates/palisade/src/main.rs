@@ -145,7 +145,7 @@ fn run_init(args: &InitArgs) -> Result<u8> {
         + &palisade_audit::settings::template()
         + &palisade_admission::settings::template();
     if args.file == "-" {
-        print!("{text}");
+        std::io::stdout().lock().write_all(text.as_bytes())?;
         return Ok(0);
     }
     let path = Path::new(&args.file);
@@ -618,20 +618,27 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         // The reader went away (`palisade ... | head`): stop quietly, as a process killed by
         // SIGPIPE would, with the shell's code for it.
-        Err(err)
-            if err.chain().any(|cause| {
-                cause
-                    .downcast_ref::<std::io::Error>()
-                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            }) =>
-        {
-            ExitCode::from(141)
-        }
+        Err(err) if reader_went_away(&err) => ExitCode::from(141),
         Err(err) => {
             print_error(&err);
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// Whether `err` is a write to a pipe whose reader has gone. JSON's writer keeps the I/O error
+/// inside its own (its `source` skips it), so both are asked.
+fn reader_went_away(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        let kind = if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            Some(io.kind())
+        } else {
+            cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+        };
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// `palisade: error: ...` on standard error. An error may quote the input (a file name, a

@@ -1206,6 +1206,55 @@ fn a_reader_that_goes_away_stops_the_output_quietly() {
     );
 }
 
+#[test]
+fn every_command_stops_quietly_when_its_reader_has_gone() {
+    let dir = scratch("reader-gone");
+    let store = dir.join("palisade.db");
+    let trace = dir.join("audit.log");
+    std::fs::write(
+        &trace,
+        r#"{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":"a1","stage":"ResponseComplete","requestURI":"/api/v1/namespaces/shop/pods","verb":"list","user":{"username":"alice"},"sourceIPs":["10.0.0.1"],"userAgent":"kubectl/v1.31.0","objectRef":{"resource":"pods","namespace":"shop","apiVersion":"v1"},"responseStatus":{"code":200},"requestReceivedTimestamp":"2026-12-01T10:00:00.000000Z","stageTimestamp":"2026-12-01T10:00:00.010000Z"}"#,
+    )
+    .unwrap();
+    let learned = bin()
+        .args(["audit", "baseline", "learn", "--store"])
+        .arg(&store)
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert!(learned.status.success(), "{learned:?}");
+    let store = store.to_str().unwrap();
+    let man = dir.join("man");
+    let commands: &[&[&str]] = &[
+        &["install", "--print"],
+        &["completion", "bash"],
+        &["man", man.to_str().unwrap()],
+        &["init", "-"],
+        &["rules", "-o", "json"],
+        &["audit", "rules", "-o", "json"],
+        &["audit", "baseline", "export", "--store", store],
+        &["audit", "baseline", "show", "-o", "json", "--store", store],
+        &["scan", "examples/", "-o", "sarif", "--no-config"],
+    ];
+    for args in commands {
+        // Standard output is a pipe whose reader is already closed: every write fails.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let output = bin()
+            .args(*args)
+            .current_dir(workspace())
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(141), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("error"),
+            "{args:?}: {err}"
+        );
+    }
+}
+
 /// `palisade scan -o json FILE`: the rule ids of the findings on the object of each name.
 fn rules_on_objects(file: &Path) -> impl Fn(&str) -> Vec<String> + use<> {
     let out = bin()
