@@ -100,9 +100,10 @@ pub fn deliver(
                     result.delivered += seqs.len();
                 }
                 Ok(Sent::Awaiting(ack_id)) => {
-                    let awaiting = splunk::Awaiting::new(ack_id, seqs, now_millis);
-                    store.postpone(&awaiting.seqs, awaiting.deadline)?;
-                    result.awaiting += awaiting.seqs.len();
+                    let channel = sink.channel().to_string();
+                    let awaiting = splunk::Awaiting::new(&channel, ack_id, seqs, now_millis);
+                    store.await_ack(&awaiting.ack)?;
+                    result.awaiting += awaiting.ack.seqs.len();
                     sink.awaiting.push(awaiting);
                 }
                 Err(failure) => {
@@ -132,13 +133,23 @@ pub fn deliver(
 }
 
 /// Settles the sink's batches awaiting acknowledgment: confirmed ones are delivered, and
-/// those unconfirmed at their deadline are due again at once (a failed attempt).
+/// those unconfirmed at their deadline are due again at once (a failed attempt). The first
+/// time, the batches an earlier process left awaiting are taken up.
 fn settle(
     store: &mut Store,
     sink: &mut Sink,
     now_millis: i64,
     result: &mut SinkRound,
 ) -> Result<(), StoreError> {
+    if !sink.resumed {
+        let earlier = store.awaited_acks(&sink.name)?;
+        sink.awaiting.extend(
+            earlier
+                .into_iter()
+                .map(|ack| splunk::Awaiting::resumed(ack, now_millis)),
+        );
+        sink.resumed = true;
+    }
     let settled = sink.settle(now_millis);
     if !settled.indexed.is_empty() {
         store.delivered(&settled.indexed, now_millis)?;
@@ -156,7 +167,7 @@ fn settle(
     if settled.error.is_some() {
         result.error = settled.error;
     }
-    result.awaiting = sink.awaiting.iter().map(|a| a.seqs.len()).sum();
+    result.awaiting = sink.awaiting.iter().map(|a| a.ack.seqs.len()).sum();
     Ok(())
 }
 

@@ -81,6 +81,8 @@ pub struct Sink {
     channel: Option<String>,
     /// Splunk: batches HEC took, waiting for the indexers' acknowledgment.
     pub(crate) awaiting: Vec<Awaiting>,
+    /// Whether the batches an earlier process left awaiting were taken from the store.
+    pub(crate) resumed: bool,
     /// The most alerts sent a request: [`crate::BATCH`], halved each time the sink answers
     /// that a request is too large (413).
     pub batch_limit: usize,
@@ -170,6 +172,7 @@ impl Sink {
             agent: None,
             channel: None,
             awaiting: Vec::new(),
+            resumed: false,
             batch_limit: crate::BATCH,
         })
     }
@@ -204,8 +207,8 @@ impl Sink {
             return splunk::Settled::default();
         }
         let mut awaiting = std::mem::take(&mut self.awaiting);
-        let settled = splunk::settle(&mut awaiting, now_millis, &mut |body| {
-            splunk::query_acks(self, body)
+        let settled = splunk::settle(&mut awaiting, now_millis, &mut |channel, body| {
+            splunk::query_acks(self, channel, body)
         });
         self.awaiting = awaiting;
         settled

@@ -7,13 +7,16 @@
 //! endpoint says so. Every request names a channel (a GUID made per sink and process, as
 //! Splunk requires with acknowledgment and accepts without), so the same sink works with
 //! either kind of token. A batch waiting for its ack stays in the outbox, not due before the
-//! deadline; unconfirmed by then (or after a restart, which forgets what was awaited) it is
-//! sent again: at least once, never zero times.
+//! deadline; unconfirmed by then it is sent again: at least once, never zero times. The store
+//! keeps each batch's channel and ack id, so a restarted process asks Splunk about what the
+//! one before it sent instead of sending it again.
 
 use palisade_audit::Alert;
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
+
+use palisade_store::AwaitedAck;
 
 use crate::sink::Sink;
 
@@ -148,24 +151,35 @@ pub fn channel_id() -> String {
     )
 }
 
-/// A batch HEC took with an `ackId`, waiting for the indexers to confirm it.
+/// A batch HEC took with an `ackId`, waiting for the indexers to confirm it. What the store
+/// keeps of it ([`AwaitedAck`]) lets the next process ask in its stead.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Awaiting {
-    pub ack_id: u64,
-    /// The batch's rows in the outbox.
-    pub seqs: Vec<i64>,
-    pub deadline: i64,
+    pub ack: AwaitedAck,
     next_query: i64,
     wait: i64,
 }
 
 impl Awaiting {
-    pub fn new(ack_id: u64, seqs: Vec<i64>, now_millis: i64) -> Awaiting {
+    /// A batch just taken under `ack_id` on `channel`.
+    pub fn new(channel: &str, ack_id: u64, seqs: Vec<i64>, now_millis: i64) -> Awaiting {
         Awaiting {
-            ack_id,
-            seqs,
-            deadline: now_millis + ACK_DEADLINE_MILLIS,
+            ack: AwaitedAck {
+                channel: channel.to_string(),
+                id: ack_id,
+                seqs,
+                deadline: now_millis + ACK_DEADLINE_MILLIS,
+            },
             next_query: now_millis + ACK_QUERY_FIRST_MILLIS,
+            wait: ACK_QUERY_FIRST_MILLIS,
+        }
+    }
+
+    /// A batch an earlier process left awaiting: asked about at once.
+    pub fn resumed(ack: AwaitedAck, now_millis: i64) -> Awaiting {
+        Awaiting {
+            ack,
+            next_query: now_millis,
             wait: ACK_QUERY_FIRST_MILLIS,
         }
     }
@@ -211,58 +225,69 @@ pub fn acknowledged(answer: &str) -> Result<Vec<u64>, String> {
         .collect())
 }
 
-/// Queries the acks of `sink` due at `now_millis` and settles what Splunk confirmed or
-/// what ran out of time; `query` posts an ack query's body and returns the answer.
+/// Queries the acks due at `now_millis` and settles what Splunk confirmed or what ran out
+/// of time; `query` posts an ack query's body to a channel and returns the answer. Acks
+/// are asked on the channel they were given on (an earlier process's, after a restart).
 pub fn settle(
     awaiting: &mut Vec<Awaiting>,
     now_millis: i64,
-    query: &mut dyn FnMut(String) -> Result<String, String>,
+    query: &mut dyn FnMut(&str, String) -> Result<String, String>,
 ) -> Settled {
     let mut settled = Settled::default();
-    let due: Vec<u64> = awaiting
+    let mut channels: Vec<&str> = awaiting
         .iter()
         .filter(|a| a.next_query <= now_millis)
-        .map(|a| a.ack_id)
+        .map(|a| a.ack.channel.as_str())
         .collect();
-    if !due.is_empty() {
-        match query(ack_query(&due)).and_then(|answer| acknowledged(&answer)) {
-            Ok(confirmed) => awaiting.retain(|a| {
-                let done = confirmed.contains(&a.ack_id);
-                if done {
-                    settled.indexed.extend(&a.seqs);
-                }
-                !done
-            }),
+    channels.sort_unstable();
+    channels.dedup();
+    let mut confirmed: Vec<(String, u64)> = Vec::new();
+    for channel in channels {
+        let due: Vec<u64> = awaiting
+            .iter()
+            .filter(|a| a.next_query <= now_millis && a.ack.channel == channel)
+            .map(|a| a.ack.id)
+            .collect();
+        match query(channel, ack_query(&due)).and_then(|answer| acknowledged(&answer)) {
+            Ok(ids) => confirmed.extend(ids.into_iter().map(|id| (channel.to_string(), id))),
             Err(error) => settled.error = Some(format!("acknowledgment query: {error}")),
-        }
-        for waiting in awaiting.iter_mut().filter(|a| a.next_query <= now_millis) {
-            waiting.wait = (waiting.wait * 2).min(ACK_QUERY_MAX_MILLIS);
-            waiting.next_query = now_millis + waiting.wait;
         }
     }
     awaiting.retain(|a| {
-        let expired = a.deadline <= now_millis;
+        let done = confirmed
+            .iter()
+            .any(|(channel, id)| *id == a.ack.id && *channel == a.ack.channel);
+        if done {
+            settled.indexed.extend(&a.ack.seqs);
+        }
+        !done
+    });
+    for waiting in awaiting.iter_mut().filter(|a| a.next_query <= now_millis) {
+        waiting.wait = (waiting.wait * 2).min(ACK_QUERY_MAX_MILLIS);
+        waiting.next_query = now_millis + waiting.wait;
+    }
+    awaiting.retain(|a| {
+        let expired = a.ack.deadline <= now_millis;
         if expired {
-            settled.expired.extend(&a.seqs);
+            settled.expired.extend(&a.ack.seqs);
         }
         !expired
     });
     settled
 }
 
-/// Posts an ack query for `sink` (HEC's token and channel).
-pub fn query_acks(sink: &mut Sink, body: String) -> Result<String, String> {
+/// Posts an ack query for `sink` (HEC's token) on `channel`.
+pub fn query_acks(sink: &mut Sink, channel: &str, body: String) -> Result<String, String> {
     let crate::sink::Transport::Splunk { url, token, .. } = sink.transport.clone() else {
         return Err("not a Splunk sink".into());
     };
-    let channel = sink.channel().to_string();
     let authorization = format!("Splunk {token}");
     crate::transport::post_reading(
         sink,
-        &ack_url(&url, &channel),
+        &ack_url(&url, channel),
         &[
             ("Authorization", &authorization),
-            ("X-Splunk-Request-Channel", &channel),
+            ("X-Splunk-Request-Channel", channel),
         ],
         body,
     )
@@ -325,32 +350,61 @@ mod tests {
     #[test]
     fn acks_are_settled_when_confirmed_and_sent_again_at_the_deadline() {
         let mut awaiting = vec![
-            Awaiting::new(1, vec![10, 11], 0),
-            Awaiting::new(2, vec![12], 0),
+            Awaiting::new("c-1", 1, vec![10, 11], 0),
+            Awaiting::new("c-1", 2, vec![12], 0),
         ];
         let mut asked = Vec::new();
         // Not yet time to ask.
-        let settled = settle(&mut awaiting, 100, &mut |body| {
-            asked.push(body);
+        let settled = settle(&mut awaiting, 100, &mut |channel, body| {
+            asked.push(format!("{channel} {body}"));
             Ok(String::new())
         });
         assert_eq!(settled, Settled::default());
         assert!(asked.is_empty());
-        let settled = settle(&mut awaiting, 600, &mut |body| {
-            asked.push(body);
+        let settled = settle(&mut awaiting, 600, &mut |channel, body| {
+            asked.push(format!("{channel} {body}"));
             Ok(r#"{"acks":{"1":true,"2":false}}"#.into())
         });
-        assert_eq!(asked, [r#"{"acks":[1,2]}"#]);
+        assert_eq!(asked, [r#"c-1 {"acks":[1,2]}"#]);
         assert_eq!(settled.indexed, [10, 11]);
         assert_eq!(awaiting.len(), 1);
         // A failed query keeps waiting; the deadline sends the batch again.
-        let settled = settle(&mut awaiting, 2_000, &mut |_| Err("refused".into()));
+        let settled = settle(&mut awaiting, 2_000, &mut |_, _| Err("refused".into()));
         assert!(settled.error.is_some() && settled.expired.is_empty());
-        let settled = settle(&mut awaiting, ACK_DEADLINE_MILLIS, &mut |_| {
+        let settled = settle(&mut awaiting, ACK_DEADLINE_MILLIS, &mut |_, _| {
             Ok(r#"{"acks":{"2":false}}"#.into())
         });
         assert_eq!(settled.expired, [12]);
         assert!(awaiting.is_empty());
+    }
+
+    #[test]
+    fn acks_are_asked_on_the_channel_that_gave_them() {
+        // An earlier process's batch (its channel, ack 1) and this one's (ack 1 too).
+        let earlier = AwaitedAck {
+            channel: "c-old".into(),
+            id: 1,
+            seqs: vec![5],
+            deadline: 100_000,
+        };
+        let mut awaiting = vec![
+            Awaiting::resumed(earlier, 0),
+            Awaiting::new("c-new", 1, vec![6], 0),
+        ];
+        let mut asked = Vec::new();
+        let settled = settle(&mut awaiting, 0, &mut |channel, body| {
+            asked.push(format!("{channel} {body}"));
+            Ok(if channel == "c-old" {
+                r#"{"acks":{"1":true}}"#.into()
+            } else {
+                r#"{"acks":{"1":false}}"#.into()
+            })
+        });
+        // Only the resumed batch was due at once; its ack confirms it alone.
+        assert_eq!(asked, [r#"c-old {"acks":[1]}"#]);
+        assert_eq!(settled.indexed, [5]);
+        assert_eq!(awaiting.len(), 1);
+        assert_eq!(awaiting[0].ack.channel, "c-new");
     }
 
     #[test]

@@ -34,11 +34,19 @@ fn alerts() -> Vec<Alert> {
     out
 }
 
+fn store_path(name: &str) -> std::path::PathBuf {
+    std::env::temp_dir()
+        .join(format!("palisade-deliver-{}-{name}", std::process::id()))
+        .join("s.db")
+}
+
+/// A new, empty store.
 fn store(name: &str) -> Store {
-    let dir = std::env::temp_dir().join(format!("palisade-deliver-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    Store::open(&dir.join("s.db")).unwrap()
+    let path = store_path(name);
+    let dir = path.parent().unwrap();
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
+    Store::open(&path).unwrap()
 }
 
 /// A store holding the alerts queued for the sink.
@@ -462,6 +470,55 @@ fn splunk_hec_with_indexer_acknowledgment_delivers_what_the_indexers_confirmed()
         format!("POST /services/collector/ack?channel={channel} HTTP/1.1")
     );
     assert_eq!(String::from_utf8_lossy(&requests[1].2), r#"{"acks":[5]}"#);
+}
+
+/// A process stopped while Splunk owed an acknowledgment: the next one (a new sink, its own
+/// channel, the store reopened) asks on the earlier channel and sends nothing again.
+#[test]
+fn a_restarted_process_asks_for_the_acknowledgment_the_last_one_awaited() {
+    let (port, seen) = http_server(|(line, _, _)| {
+        if line.contains("/ack?") {
+            (200, r#"{"acks":{"5":true}}"#.into())
+        } else {
+            (200, r#"{"text":"Success","code":0,"ackId":5}"#.into())
+        }
+    });
+    let spec = format!("splunk+http://127.0.0.1:{port}?token_env=HEC");
+    let parse = || Sink::parse_with(&spec, &|_| Some("t".to_string())).unwrap();
+    let mut first = parse();
+    let mut store = queued(&first, "splunk-restart");
+    let round = deliver(&mut store, std::slice::from_mut(&mut first), 0, 5).unwrap();
+    assert_eq!(round.sinks[0].awaiting, 2, "{round:?}");
+    drop((first, store));
+
+    let mut second = parse();
+    let mut store = Store::open(&store_path("splunk-restart")).unwrap();
+    let round = deliver(&mut store, std::slice::from_mut(&mut second), 100, 5).unwrap();
+    assert_eq!(
+        (round.delivered(), store.pending(&second.name).unwrap()),
+        (2, 0),
+        "{round:?}"
+    );
+    let requests = seen.lock().unwrap();
+    let lines: Vec<&str> = requests.iter().map(|(l, _, _)| l.as_str()).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let channel = |i: usize| {
+        requests[i]
+            .1
+            .iter()
+            .find(|(k, _)| k == "x-splunk-request-channel")
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        lines[1],
+        format!(
+            "POST /services/collector/ack?channel={} HTTP/1.1",
+            channel(0)
+        )
+    );
+    assert_eq!(channel(1), channel(0));
+    assert_ne!(second.channel(), channel(0));
 }
 
 #[test]

@@ -13,6 +13,8 @@
 //! accepted it. Alert ids are stable, so a sink that deduplicates by id (Elasticsearch's
 //! `_id`, Splunk's event id) sees each alert once even when it is sent twice.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::Path;
 
 use palisade_audit::Baseline;
@@ -38,7 +40,9 @@ pub enum StoreError {
     },
 }
 
-const SCHEMA_VERSION: i64 = 1;
+/// 2: the outbox remembers the acknowledgment a sink owes for a batch (`ack_channel`,
+/// `ack_id`), so a restarted process asks for it instead of sending the batch again.
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long the ids of delivered alerts are remembered (30 days).
 pub const SENT_RETENTION_MILLIS: i64 = 30 * 86_400_000;
@@ -68,6 +72,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     body TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt INTEGER NOT NULL DEFAULT 0,
+    ack_channel TEXT,
+    ack_id INTEGER,
     UNIQUE (sink, alert_id)
 );
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (sink, next_attempt, seq);
@@ -95,6 +101,16 @@ pub struct Queued {
     pub alert_id: String,
     pub body: String,
     pub attempts: i64,
+}
+
+/// A batch a sink took and has yet to confirm it stored (Splunk's indexer acknowledgment):
+/// the outbox rows sent under acknowledgment `id` on `channel`, not due before `deadline`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwaitedAck {
+    pub channel: String,
+    pub id: u64,
+    pub seqs: Vec<i64>,
+    pub deadline: i64,
 }
 
 /// The store.
@@ -127,6 +143,14 @@ impl Store {
                 found: version,
                 supported: SCHEMA_VERSION,
             });
+        }
+        if version == 1 {
+            connection
+                .execute_batch(
+                    "ALTER TABLE outbox ADD COLUMN ack_channel TEXT;
+                     ALTER TABLE outbox ADD COLUMN ack_id INTEGER;",
+                )
+                .map_err(err)?;
         }
         connection.execute_batch(SCHEMA).map_err(err)?;
         connection
@@ -401,33 +425,82 @@ impl Store {
         tx.commit().map_err(&err)
     }
 
-    /// Records a failed attempt: the alerts are retried at `next_attempt` (milliseconds).
+    /// Records a failed attempt: the alerts are retried at `next_attempt` (milliseconds),
+    /// and an acknowledgment they awaited is no longer asked for.
     pub fn failed(&mut self, seqs: &[i64], next_attempt: i64) -> Result<(), StoreError> {
-        self.reschedule(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?2 WHERE seq = ?1",
-            seqs,
-            next_attempt,
-        )
-    }
-
-    /// Makes the alerts not due before `until` (milliseconds) without counting an attempt:
-    /// a sink took them and has yet to confirm it stored them.
-    pub fn postpone(&mut self, seqs: &[i64], until: i64) -> Result<(), StoreError> {
-        self.reschedule(
-            "UPDATE outbox SET next_attempt = ?2 WHERE seq = ?1",
-            seqs,
-            until,
-        )
-    }
-
-    /// Runs `update` (`?1` the row, `?2` the time) on each row in one transaction.
-    fn reschedule(&mut self, update: &str, seqs: &[i64], at: i64) -> Result<(), StoreError> {
         let err = sqlite_error(self.path.clone());
         let tx = self.connection.transaction().map_err(&err)?;
         for seq in seqs {
-            tx.execute(update, params![seq, at]).map_err(&err)?;
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?2,
+                 ack_channel = NULL, ack_id = NULL WHERE seq = ?1",
+                params![seq, next_attempt],
+            )
+            .map_err(&err)?;
         }
         tx.commit().map_err(&err)
+    }
+
+    /// Records that the sink took `ack.seqs` and owes acknowledgment `ack.id` on
+    /// `ack.channel`: not due before `ack.deadline`, and no attempt counted.
+    pub fn await_ack(&mut self, ack: &AwaitedAck) -> Result<(), StoreError> {
+        let err = sqlite_error(self.path.clone());
+        let tx = self.connection.transaction().map_err(&err)?;
+        let id = i64::try_from(ack.id).unwrap_or(i64::MAX);
+        for seq in &ack.seqs {
+            tx.execute(
+                "UPDATE outbox SET next_attempt = ?2, ack_channel = ?3, ack_id = ?4
+                 WHERE seq = ?1",
+                params![seq, ack.deadline, ack.channel, id],
+            )
+            .map_err(&err)?;
+        }
+        tx.commit().map_err(&err)
+    }
+
+    /// The acknowledgments `sink` owes, as [`Store::await_ack`] recorded them (by this
+    /// process or one before it), oldest first.
+    pub fn awaited_acks(&self, sink: &str) -> Result<Vec<AwaitedAck>, StoreError> {
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT ack_channel, ack_id, seq, next_attempt FROM outbox
+                 WHERE sink = ?1 AND ack_id IS NOT NULL ORDER BY seq",
+            )
+            .map_err(self.err())?;
+        let rows = statement
+            .query_map([sink], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .map_err(self.err())?;
+        let mut acks: Vec<AwaitedAck> = Vec::new();
+        let mut index: HashMap<(String, u64), usize> = HashMap::new();
+        for row in rows {
+            let (channel, id, seq, deadline) = row.map_err(self.err())?;
+            let id = u64::try_from(id).unwrap_or_default();
+            match index.entry((channel, id)) {
+                Entry::Occupied(at) => {
+                    let ack = &mut acks[*at.get()];
+                    ack.seqs.push(seq);
+                    ack.deadline = ack.deadline.min(deadline);
+                }
+                Entry::Vacant(slot) => {
+                    acks.push(AwaitedAck {
+                        channel: slot.key().0.clone(),
+                        id,
+                        seqs: vec![seq],
+                        deadline,
+                    });
+                    slot.insert(acks.len() - 1);
+                }
+            }
+        }
+        Ok(acks)
     }
 
     /// Alerts waiting for `sink`.
@@ -473,6 +546,51 @@ mod tests {
         assert_eq!(store.reset_baseline(Some("nobody")).unwrap(), 0);
         assert_eq!(store.reset_baseline(None).unwrap(), 1);
         assert!(store.load_baseline().unwrap().identities.is_empty());
+    }
+
+    #[test]
+    fn a_store_of_schema_1_keeps_its_queue_and_learns_to_remember_acknowledgments() {
+        let path = temp("schema-1");
+        {
+            let old = Connection::open(&path).unwrap();
+            old.execute_batch(
+                "CREATE TABLE outbox (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    sink TEXT NOT NULL,
+                    alert_id TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt INTEGER NOT NULL DEFAULT 0,
+                    UNIQUE (sink, alert_id)
+                );
+                INSERT INTO outbox (sink, alert_id, body) VALUES ('hec', 'a1', '{}'), ('hec', 'a2', '{}');
+                PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(&path).unwrap();
+        let due = store.due("hec", 0, 10).unwrap();
+        assert_eq!(due.len(), 2);
+        assert!(store.awaited_acks("hec").unwrap().is_empty());
+        let ack = AwaitedAck {
+            channel: "c-1".into(),
+            id: 7,
+            seqs: due.iter().map(|q| q.seq).collect(),
+            deadline: 300_000,
+        };
+        store.await_ack(&ack).unwrap();
+        drop(store);
+        // Reopened (schema 2 now): the acknowledgment owed is still known, and not due.
+        let mut store = Store::open(&path).unwrap();
+        assert_eq!(
+            store.awaited_acks("hec").unwrap(),
+            std::slice::from_ref(&ack)
+        );
+        assert!(store.due("hec", 1_000, 10).unwrap().is_empty());
+        // A failed batch owes nothing any more.
+        store.failed(&ack.seqs, 2_000).unwrap();
+        assert!(store.awaited_acks("hec").unwrap().is_empty());
+        assert_eq!(store.due("hec", 2_000, 10).unwrap().len(), 2);
     }
 
     #[test]
