@@ -187,11 +187,28 @@ pub fn read_path(
     sink: &mut dyn EventSink,
 ) -> Result<(), InputError> {
     let mut decoder = Decoder { stats, sink };
-    read_lines(path, &mut decoder)
+    read_lines(path, &mut decoder, None)
 }
 
-/// Reads one file (or `-`) and hands its lines (or its pretty-printed document) to `lines`.
-pub(crate) fn read_lines(path: &Path, lines: &mut dyn Lines) -> Result<(), InputError> {
+/// Reads one file, or standard input until it ends or `stop` says so (a signal): what was
+/// read is analysed as at its end.
+pub fn read_path_until(
+    path: &Path,
+    stats: &mut ReadStats,
+    sink: &mut dyn EventSink,
+    stop: &dyn Fn() -> bool,
+) -> Result<(), InputError> {
+    let mut decoder = Decoder { stats, sink };
+    read_lines(path, &mut decoder, Some(stop))
+}
+
+/// Reads one file (or `-`, which `stop` can end) and hands its lines (or its pretty-printed
+/// document) to `lines`.
+pub(crate) fn read_lines(
+    path: &Path,
+    lines: &mut dyn Lines,
+    stop: Option<&dyn Fn() -> bool>,
+) -> Result<(), InputError> {
     let display = if path.as_os_str() == "-" {
         "-".to_string()
     } else {
@@ -201,8 +218,11 @@ pub(crate) fn read_lines(path: &Path, lines: &mut dyn Lines) -> Result<(), Input
         path: display.clone(),
         source,
     };
-    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
+    let reader: Box<dyn Read + '_> = if path.as_os_str() == "-" {
+        match stop {
+            Some(stop) => Box::new(crate::stdin::Stoppable::new(stop)),
+            None => Box::new(std::io::stdin().lock()),
+        }
     } else {
         Box::new(std::fs::File::open(path).map_err(io)?)
     };

@@ -35,6 +35,7 @@ pub mod registry;
 pub mod settings;
 pub mod sigma;
 pub mod state;
+mod stdin;
 pub mod suggest;
 
 pub use alert::{Alert, Origin};

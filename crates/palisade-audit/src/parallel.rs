@@ -391,7 +391,7 @@ impl<'f> Batcher<'f> {
     }
 
     fn read(&mut self, file: &Path) -> Result<(), InputError> {
-        let result = read_lines(file, self);
+        let result = read_lines(file, self, None);
         self.send();
         result
     }

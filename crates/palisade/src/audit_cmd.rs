@@ -546,14 +546,9 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
                 broken.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         };
-        // Files are read on every core; what streams is analysed as it comes.
-        let threads = match streaming {
-            true => 1,
-            false => args
-                .threads
-                .map_or_else(palisade_core::parallel::cores, usize::from),
-        };
-        let errors = if args.follow {
+        // What streams is analysed as it comes; files are read on every core.
+        let errors = if streaming {
+            // A signal ends the stream as its end would.
             let stop = stopped_by_signal()?;
             let stopped = || {
                 stop.load(std::sync::atomic::Ordering::Relaxed)
@@ -563,9 +558,19 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
             let mut sink = parallel::handing(&mut engine, &mut handle);
             files
                 .iter()
-                .filter_map(|file| input::follow(file, &mut stats, &mut sink, &stopped).err())
+                .filter_map(|file| {
+                    if args.follow {
+                        input::follow(file, &mut stats, &mut sink, &stopped)
+                    } else {
+                        input::read_path_until(file, &mut stats, &mut sink, &stopped)
+                    }
+                    .err()
+                })
                 .collect()
         } else {
+            let threads = args
+                .threads
+                .map_or_else(palisade_core::parallel::cores, usize::from);
             parallel::analyze_files_prepared(
                 &mut engine,
                 &files,
@@ -899,8 +904,9 @@ pub fn parse_sinks(args: &SinkArgs) -> Result<Vec<palisade_deliver::Sink>> {
     Ok(sinks)
 }
 
-/// A flag SIGINT or SIGTERM sets, so that `--follow` ends as a file does: what was read is
-/// analysed, its alerts queued and delivered, and the summary printed.
+/// A flag SIGINT or SIGTERM sets, so that a stream (`--follow`, standard input) ends as a
+/// file does: what was read is analysed, its alerts queued and delivered, and the summary
+/// printed.
 fn stopped_by_signal() -> Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
     let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let set = flag.clone();

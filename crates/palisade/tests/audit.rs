@@ -542,9 +542,10 @@ fn follow_ends_with_an_error_when_its_alerts_cannot_be_written() {
     );
 }
 
-/// Standard input that stays open is a stream too: its alerts reach the sinks before it ends.
+/// Standard input that stays open is a stream too: its alerts reach the sinks before it ends,
+/// and SIGTERM ends it while its writer stays open and silent (as a pod's stop would).
 #[test]
-fn standard_input_delivers_to_sinks_before_it_ends() {
+fn standard_input_delivers_to_sinks_before_it_ends_and_ends_on_sigterm() {
     let dir = scratch("audit-stdin-sink");
     std::fs::create_dir_all(&dir).unwrap();
     let sink = dir.join("alerts.jsonl");
@@ -561,7 +562,7 @@ fn standard_input_delivers_to_sinks_before_it_ends() {
             ])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap(),
     );
@@ -579,9 +580,21 @@ fn standard_input_delivers_to_sinks_before_it_ends() {
     wait_for("the alert delivered while the input is open", || {
         delivered(&sink).len() == 1
     });
-    drop(input);
-    assert_eq!(child.0.wait().unwrap().code(), Some(0));
+    let terminated = std::process::Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let mut exited = None;
+    wait_for("SIGTERM to end standard input", || {
+        exited = child.0.try_wait().unwrap();
+        exited.is_some()
+    });
+    let stderr_text = piped_stderr(&mut child);
+    assert_eq!(exited.unwrap().code(), Some(0), "{stderr_text}");
+    assert!(stderr_text.contains("1 event read"), "{stderr_text}");
     assert_eq!(delivered(&sink).len(), 1);
+    drop(input);
 }
 
 #[test]
