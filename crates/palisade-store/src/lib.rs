@@ -31,6 +31,12 @@ pub enum StoreError {
         #[source]
         source: rusqlite::Error,
     },
+    /// The file could not be created.
+    #[error("cannot create {path}")]
+    Create {
+        path: String,
+        source: std::io::Error,
+    },
     /// The file was written by a newer Palisade.
     #[error("{path}: store schema version {found} is newer than this Palisade's ({supported})")]
     NewerSchema {
@@ -94,6 +100,39 @@ fn sqlite_error(path: String) -> impl Fn(rusqlite::Error) -> StoreError {
     }
 }
 
+/// Creates a missing store readable by its owner alone (0600): it holds raw audit batches
+/// (request and response bodies, as the audit policy logged them), alerts and who did what.
+/// SQLite gives its journal files the same mode.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether others than its owner may read the store at `path` (Unix: group or other read
+/// bits), as a store made by a Palisade before 0600 may be.
+pub fn readable_by_others(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
 /// An alert waiting in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Queued {
@@ -127,6 +166,10 @@ impl Store {
             path: display.clone(),
             source,
         };
+        create_private(path).map_err(|source| StoreError::Create {
+            path: display.clone(),
+            source,
+        })?;
         let connection = Connection::open(path).map_err(err)?;
         connection
             .busy_timeout(std::time::Duration::from_secs(10))
@@ -591,6 +634,31 @@ mod tests {
         store.failed(&ack.seqs, 2_000).unwrap();
         assert!(store.awaited_acks("hec").unwrap().is_empty());
         assert_eq!(store.due("hec", 2_000, 10).unwrap().len(), 2);
+    }
+
+    /// The store and its journal files are its owner's alone, whatever the umask; a store
+    /// made before is said to be readable by others, and left as it is.
+    #[cfg(unix)]
+    #[test]
+    fn a_new_store_is_readable_by_its_owner_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let path = temp("private");
+        let mut store = Store::open(&path).unwrap();
+        store
+            .enqueue(&[("siem".into(), "a1".into(), "{}".into())], None)
+            .unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        let wal = path.with_file_name("store.db-wal");
+        assert_eq!(mode(&wal), 0o600);
+        assert!(!readable_by_others(&path));
+        drop(store);
+        let older = path.with_file_name("older.db");
+        std::fs::write(&older, "").unwrap();
+        std::fs::set_permissions(&older, std::fs::Permissions::from_mode(0o644)).unwrap();
+        Store::open(&older).unwrap();
+        assert!(readable_by_others(&older));
+        assert_eq!(mode(&older), 0o644);
     }
 
     #[test]

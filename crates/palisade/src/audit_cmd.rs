@@ -226,7 +226,7 @@ impl DetectionArgs {
         if !self.baseline {
             return Ok(None);
         }
-        let baseline = Store::open(&self.store.store)?.load_baseline()?;
+        let baseline = open_store(&self.store.store)?.load_baseline()?;
         if baseline.identities.is_empty() {
             bail!(
                 "--baseline: the store {} holds no baseline; learn one first with `palisade audit baseline learn`",
@@ -742,7 +742,7 @@ fn learn(args: &LearnArgs) -> Result<u8> {
         eprintln!("palisade: error: nothing learned: no audit event in the input");
         return Ok(EXIT_ERROR);
     }
-    let mut store = Store::open(&args.store.store)?;
+    let mut store = open_store(&args.store.store)?;
     store.save_baseline(&baseline)?;
     eprintln!(
         "palisade: learned {} of {} into {} ({})",
@@ -761,7 +761,7 @@ fn stored(store: &StoreArgs) -> Result<Baseline> {
             store.store.display()
         );
     }
-    Ok(Store::open(&store.store)?.load_baseline()?)
+    Ok(open_store(&store.store)?.load_baseline()?)
 }
 
 fn show(args: &ShowArgs) -> Result<u8> {
@@ -810,7 +810,7 @@ fn reset(args: &ResetArgs) -> Result<u8> {
     if !args.store.store.exists() {
         bail!("no store at {}", args.store.store.display());
     }
-    let mut store = Store::open(&args.store.store)?;
+    let mut store = open_store(&args.store.store)?;
     let removed = store.reset_baseline(args.identity.as_deref())?;
     if let Some(identity) = &args.identity
         && removed == 0
@@ -889,6 +889,21 @@ fn rules(args: &AuditRulesArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// Opens (creating it, owner-only) the store at `path`; says once when others may read it.
+pub(crate) fn open_store(path: &Path) -> Result<Store> {
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    let store = Store::open(path)?;
+    if palisade_store::readable_by_others(path) {
+        WARNED.call_once(|| {
+            eprintln!(
+                "palisade: warning: {} can be read by others than its owner; it holds audit batches, alerts and baselines (`chmod 600` it, and its -wal and -shm files)",
+                palisade_core::printable(&path.display().to_string())
+            );
+        });
+    }
+    Ok(store)
+}
+
 pub fn parse_sinks(args: &SinkArgs) -> Result<Vec<palisade_deliver::Sink>> {
     let mut sinks = Vec::new();
     for spec in args.sinks.iter().filter(|s| !s.trim().is_empty()) {
@@ -949,7 +964,7 @@ impl AlertQueue {
             return Ok(AlertQueue::Off);
         }
         let path = &args.detect.store.store;
-        let store = Store::open(path)?;
+        let store = open_store(path)?;
         if !streaming {
             return Ok(AlertQueue::Batched {
                 store,
@@ -1074,7 +1089,7 @@ fn deliver_queued(args: &DeliverArgs) -> Result<u8> {
     if !args.store.store.exists() {
         bail!("no store at {}", args.store.store.display());
     }
-    let mut store = Store::open(&args.store.store)?;
+    let mut store = open_store(&args.store.store)?;
     let ok = flush_queue(
         &mut store,
         &mut sinks,

@@ -255,7 +255,11 @@ pub fn run_snapshot(args: &SnapshotArgs) -> Result<u8> {
         eprintln!("palisade: interrupted; nothing written");
         return Ok(130);
     };
-    crate::write_file(&args.output, |out| snapshot.write(out))?;
+    // A snapshot holds what the cluster holds (ConfigMaps, environment values, with
+    // --include-secret-values the Secrets): for its owner's eyes.
+    crate::write_file_as(&args.output, crate::Readers::Owner, |out| {
+        snapshot.write(out)
+    })?;
     eprintln!(
         "palisade: wrote {} objects of {} types to {}; {} types could not be listed{}",
         snapshot.items.len(),

@@ -759,6 +759,25 @@ pub(crate) fn write_file(
     path: &Path,
     render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
+    write_file_as(path, Readers::Everyone, render)
+}
+
+/// Who may read a file Palisade writes.
+#[derive(Clone, Copy)]
+pub(crate) enum Readers {
+    /// As the umask allows: reports, meant to be shared.
+    Everyone,
+    /// Its owner alone (mode 0600): what holds the cluster's content, such as a snapshot.
+    Owner,
+}
+
+/// Writes `path` whole or not at all (a temporary file beside it, renamed), readable by
+/// `readers`.
+pub(crate) fn write_file_as(
+    path: &Path,
+    readers: Readers,
+    render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -770,8 +789,16 @@ pub(crate) fn write_file(
     let tmp = dir.join(format!(".{name}.palisade-{}.tmp", std::process::id()));
     let result = (|| -> Result<()> {
         // Messages name the file asked for, never the temporary one.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        if let Readers::Owner = readers {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
         let mut file = std::io::BufWriter::new(
-            std::fs::File::create(&tmp)
+            options
+                .open(&tmp)
                 .with_context(|| format!("cannot write {}", path.display()))?,
         );
         render(&mut file).with_context(|| format!("cannot write {}", path.display()))?;

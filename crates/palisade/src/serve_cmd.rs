@@ -15,7 +15,6 @@ use palisade_server::audit_receiver::{self, AlertLog, ReceiverState};
 use palisade_server::health::Health;
 use palisade_server::metrics::{Labelled, Metrics};
 use palisade_server::tls::{self, TlsFiles};
-use palisade_store::Store;
 
 use crate::audit_cmd::{DetectionArgs, parse_sinks};
 
@@ -213,7 +212,7 @@ fn serve_audit(args: ServeAuditArgs) -> Result<u8> {
     let sinks = parse_sinks(&args.detect.sinks)?;
     let delivery_sinks = parse_sinks(&args.detect.sinks)?;
     let baseline = args.detect.baseline()?;
-    let store = Store::open(&args.detect.store.store)?;
+    let store = crate::audit_cmd::open_store(&args.detect.store.store)?;
     let metrics = Arc::new(Metrics::default());
     let intel = settings
         .intel_feeds

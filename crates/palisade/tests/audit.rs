@@ -597,6 +597,41 @@ fn standard_input_delivers_to_sinks_before_it_ends_and_ends_on_sigterm() {
     drop(input);
 }
 
+/// The store holds audit batches and alerts: made for its owner alone, and one that others
+/// may read (made by an older Palisade) is named on every command that opens it.
+#[cfg(unix)]
+#[test]
+fn a_store_others_may_read_is_named_in_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("audit-store-mode");
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = dir.join("new.db");
+    let log = dir.join("audit.log");
+    let get = event("m1", "get", "pods", "", "alice", "2026-12-01T10:00:00Z");
+    std::fs::write(&log, get + "\n").unwrap();
+    let out = bin()
+        .args(["audit", "baseline", "learn", "--store"])
+        .args([&store, &log])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    let mode = std::fs::metadata(&store).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    std::fs::set_permissions(&store, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = bin()
+        .args(["audit", "baseline", "show", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("can be read by others than its owner")
+            && stderr(&out).contains("new.db"),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn a_learned_baseline_reports_first_seen_behaviour() {
     let dir = scratch("audit-baseline");

@@ -52,6 +52,13 @@ async fn snapshot_then_scan_equals_a_live_scan() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not be listed"));
+    // The cluster's content is for its owner's eyes, whatever the umask.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&snap).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
     assert_eq!(file["apiVersion"], "palisade.dev/v1alpha1");
     assert_eq!(file["metadata"]["context"], "recorded");
