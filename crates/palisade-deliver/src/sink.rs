@@ -13,7 +13,8 @@
 //! `ca=PATH` (a PEM CA bundle to trust instead of the public roots), `cert=PATH` with
 //! `key=PATH` (a client certificate chain and its key, for sinks that require mutual TLS),
 //! `index=`,
-//! `token_env=`, `api_key_env=`, `user=` with `password_env=`, `hostname=` (syslog's and Splunk's host).
+//! `token_env=`, `api_key_env=`, `user=` with `password_env=`, `hostname=` (syslog's and Splunk's host),
+//! `insecure=true` (credentials over plain HTTP to another host, refused without it).
 
 use std::path::PathBuf;
 
@@ -138,6 +139,7 @@ impl Sink {
             }
         };
         let (transport, default_format) = transport_of(scheme, rest, &params)?;
+        refuse_credentials_in_the_clear(&transport, &params)?;
         let format = match params.get("format") {
             Some(name) => AlertFormat::parse(name).ok_or_else(|| {
                 invalid(
@@ -274,8 +276,47 @@ fn client_identity(spec: &str, params: &Params) -> Result<Option<ClientIdentity>
     Ok(Some(identity))
 }
 
+/// A token, API key or password sent over plain HTTP crosses the network readable by anyone
+/// on the path: refused unless the server is this machine or the URL says `insecure=true`.
+fn refuse_credentials_in_the_clear(
+    transport: &Transport,
+    params: &Params,
+) -> Result<(), SinkError> {
+    let url = match transport {
+        Transport::Splunk { url, .. } => url,
+        Transport::Elasticsearch {
+            url,
+            authorization: Some(_),
+            ..
+        } => url,
+        _ => return Ok(()),
+    };
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Ok(());
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback || params.get("insecure") == Some("true") {
+        return Ok(());
+    }
+    Err(invalid(
+        params.spec,
+        format!(
+            "would send its credentials unencrypted to {host}: use the https form, or add `insecure=true` to accept that"
+        ),
+    ))
+}
+
 /// The query parameters a sink URL may carry.
 const PARAMETERS: &[&str] = &[
+    "insecure",
     "format",
     "ca",
     "cert",
@@ -488,5 +529,31 @@ mod tests {
         assert!(Sink::parse_with("kafka://broker:9092", &env).is_err());
         assert!(Sink::parse_with("https://x?tokn=1", &env).is_err());
         assert!(Sink::parse_with("syslog+tcp://nohost", &env).is_err());
+    }
+
+    #[test]
+    fn credentials_go_unencrypted_only_to_this_machine_or_when_accepted() {
+        let refused = |spec: &str| match Sink::parse_with(spec, &env) {
+            Err(SinkError::Invalid { message, .. }) => message.contains("unencrypted"),
+            _ => false,
+        };
+        assert!(refused("splunk+http://splunk:8088?token_env=HEC"));
+        assert!(refused(
+            "elasticsearch+http://10.0.0.9:9200?api_key_env=ESKEY"
+        ));
+        assert!(refused(
+            "opensearch+http://[fd00::9]:9200?user=u&password_env=ESKEY"
+        ));
+        for allowed in [
+            "splunk+http://127.0.0.1:8088?token_env=HEC",
+            "splunk+http://localhost:8088?token_env=HEC",
+            "elasticsearch+http://[::1]:9200?api_key_env=ESKEY",
+            "splunk+http://splunk:8088?token_env=HEC&insecure=true",
+            // No credentials to leak.
+            "elasticsearch+http://es:9200",
+            "splunk+https://splunk:8088?token_env=HEC",
+        ] {
+            assert!(Sink::parse_with(allowed, &env).is_ok(), "{allowed}");
+        }
     }
 }
