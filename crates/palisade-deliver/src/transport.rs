@@ -187,6 +187,9 @@ fn agent(sink: &mut Sink) -> Result<ureq::Agent, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .tls_config(tls.build())
         .http_status_as_error(false)
+        // A redirected POST is followed as a GET (as curl does), and the page it reaches (a
+        // sign-in proxy's login page) answers 200 to alerts never taken: not followed.
+        .max_redirects(0)
         .timeout_global(Some(TIMEOUT))
         .build()
         .into();
@@ -228,6 +231,15 @@ pub(crate) fn post_reading(
         })
         .flatten()
         .map(|seconds| seconds.clamp(0, 300) * 1000);
+    let location = (300..400)
+        .contains(&status)
+        .then(|| {
+            let location = response.headers().get("location")?.to_str().ok()?;
+            Some(format!(
+                "redirected to {location}, not followed: name the sink by the URL that takes the alerts"
+            ))
+        })
+        .flatten();
     let text = response
         .body_mut()
         .with_config()
@@ -235,7 +247,7 @@ pub(crate) fn post_reading(
         .read_to_string()
         .unwrap_or_default();
     if !(200..300).contains(&status) {
-        let detail: String = text.chars().take(200).collect();
+        let detail: String = location.unwrap_or_else(|| text.chars().take(200).collect());
         return Err(Failure {
             stored: 0,
             message: format!("HTTP {status} {detail}"),

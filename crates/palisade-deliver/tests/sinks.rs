@@ -352,11 +352,11 @@ fn serve_one(
         let request = (line.trim().to_string(), headers, body);
         let (status, text) = respond(&request);
         record.lock().unwrap().push(request);
-        // Rate limits name the wait, as Slack's do.
-        let retry = if status == 429 {
-            "retry-after: 30\r\n"
-        } else {
-            ""
+        // Rate limits name the wait, as Slack's do; redirects go to a login page.
+        let retry = match status {
+            429 => "retry-after: 30\r\n",
+            302 => "location: /login\r\n",
+            _ => "",
         };
         let writer = reader.get_mut();
         write!(writer, "HTTP/1.1 {status} X\r\n{retry}content-type: application/json\r\ncontent-length: {}\r\n\r\n{text}", text.len()).unwrap();
@@ -632,6 +632,26 @@ fn webhooks_and_slack_get_json_and_a_server_error_is_retried() {
         "{:?}",
         round.errors()
     );
+}
+
+/// A webhook behind a sign-in proxy answers a POST with a redirect to its login page, which
+/// answers a GET with 200: the alerts were not taken, and stay queued.
+#[test]
+fn a_redirect_is_not_followed_and_the_alerts_stay_queued() {
+    let (port, seen) = http_server(|(line, _, _)| {
+        if line.starts_with("POST ") {
+            (302, String::new())
+        } else {
+            (200, "<html>sign in</html>".into())
+        }
+    });
+    let mut sink = Sink::parse(&format!("http://127.0.0.1:{port}/hook")).unwrap();
+    let (round, left) = run(&mut sink, "hook-redirected");
+    assert_eq!((round.delivered(), left), (0, 2), "{round:?}");
+    let error = &round.errors()[0];
+    assert!(error.contains("302") && error.contains("/login"), "{error}");
+    let lines: Vec<String> = seen.lock().unwrap().iter().map(|r| r.0.clone()).collect();
+    assert_eq!(lines, ["POST /hook HTTP/1.1"]);
 }
 
 /// Slack takes one message a request and limits how fast they come: the messages posted
