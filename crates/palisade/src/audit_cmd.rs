@@ -976,7 +976,10 @@ impl AlertQueue {
         let delivering = parse_sinks(&args.detect.sinks)?;
         let report = Box::new(|round: &palisade_deliver::Round| {
             for error in round.errors() {
-                eprintln!("palisade: warning: delivery failed (retried with backoff): {error}");
+                eprintln!(
+                    "palisade: warning: delivery failed (retried with backoff): {}",
+                    palisade_core::printable(&error)
+                );
             }
         });
         Ok(AlertQueue::Streaming {
@@ -1064,7 +1067,11 @@ fn flush_queue(
         }
         if start.elapsed() >= timeout {
             for error in &last_errors {
-                eprintln!("palisade: error: delivery failed: {error}");
+                // What a sink answered, shown, never obeyed by the terminal.
+                eprintln!(
+                    "palisade: error: delivery failed: {}",
+                    palisade_core::printable(error)
+                );
             }
             let awaiting: usize = round.sinks.iter().map(|s| s.awaiting).sum();
             if awaiting > 0 {

@@ -831,6 +831,37 @@ fn serve_http(
     });
 }
 
+/// What a sink answers reaches the terminal shown, not obeyed: a Splunk endpoint answering
+/// with escape sequences (a proxy's page, a hostile server) cannot retitle the window.
+#[test]
+fn a_sinks_answer_is_shown_escaped() {
+    let dir = scratch("audit-deliver-escaped");
+    std::fs::create_dir_all(&dir).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    serve_http(listener, |_, _| "\u{1b}]0;pwned\u{7}\u{1b}[2K<html>".into());
+    let sink = format!("splunk+http://127.0.0.1:{port}");
+    let store = dir.join("s.db");
+    palisade_store::Store::open(&store)
+        .unwrap()
+        .enqueue(&[(sink.clone(), "a1".into(), "{}".into())], None)
+        .unwrap();
+    let out = bin()
+        .args(["audit", "deliver", "--timeout", "0", "--store"])
+        .arg(&store)
+        .args(["--sink", &format!("{sink}?token_env=HEC_TOKEN")])
+        .env("HEC_TOKEN", "t")
+        .output()
+        .unwrap();
+    let text = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("not an HTTP Event Collector answer"),
+        "{text}"
+    );
+    common::assert_terminal_safe(&text);
+}
+
 impl HttpSink {
     fn start_on(listener: TcpListener) -> HttpSink {
         let port = listener.local_addr().unwrap().port();
