@@ -646,6 +646,8 @@ const FOLLOW_CHUNK: usize = 1 << 20;
 
 /// Follows a growing file (`--follow`): reads what is there, then what is appended, and
 /// starts again from the beginning when the file is truncated or replaced by rotation.
+/// The file stays open between reads, so when it is rotated away what was written to it
+/// since the last read (its last lines before the rename) is read before the new file is.
 /// Returns when `stop` says so (checked after each chunk read and between polls).
 pub fn follow(
     path: &Path,
@@ -658,60 +660,36 @@ pub fn follow(
         path: display.clone(),
         source,
     };
-    let mut offset: u64 = 0;
-    let mut identity = file_identity(path);
-    let mut pending = Vec::new();
     let mut lines = Decoder { stats, sink };
     lines.file();
-    let mut splitter = Splitter::new(&display);
-    // The line being read is longer than the longest read: it is skipped to its end.
-    let mut overlong = false;
+    let mut tail = Tail::new(&display);
+    // The file being followed and what identifies it; `None` until the path names one.
+    let mut open: Option<(std::fs::File, Option<u64>)> = None;
     loop {
-        let now = file_identity(path);
-        let length = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        if now != identity || length < offset {
-            // Rotated or truncated: the new file is read from its start.
-            identity = now;
-            offset = 0;
-            pending.clear();
-            overlong = false;
-            splitter.end(&mut lines);
+        if open.is_none()
+            && let Ok(file) = std::fs::File::open(path)
+        {
+            let identity = file.metadata().ok().as_ref().and_then(identity_of);
+            open = Some((file, identity));
+            tail.restart(&mut lines);
         }
-        if length > offset {
-            let mut file = std::fs::File::open(path).map_err(io)?;
-            std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)).map_err(io)?;
-            // Read a chunk at a time: a large log already there is read in bounded memory,
-            // and a stop asked for while catching up on it is heard.
-            let mut appended = file.take(length - offset);
-            let mut chunk = vec![0; FOLLOW_CHUNK];
-            loop {
-                let read = appended.read(&mut chunk).map_err(io)?;
-                if read == 0 {
-                    break;
-                }
-                offset += u64::try_from(read).unwrap_or(0);
-                pending.extend_from_slice(&chunk[..read]);
-                let mut start = 0;
-                while let Some(end) = memchr::memchr(b'\n', &pending[start..]) {
-                    let line = &pending[start..=start + end];
-                    start += end + 1;
-                    if !std::mem::take(&mut overlong) {
-                        splitter.line(Some(line), &mut lines);
-                    }
-                }
-                // The lines read are dropped at once, not one by one (which moved the
-                // rest of the text for every line).
-                pending.drain(..start);
-                if pending.len() > MAX_LINE {
-                    // The line is dropped whole: what follows up to its newline is its rest.
-                    pending.clear();
-                    if !std::mem::replace(&mut overlong, true) {
-                        splitter.line(None, &mut lines);
-                    }
-                }
-                if stop() {
+        if let Some((file, identity)) = &mut open {
+            if file.metadata().map_err(io)?.len() < tail.offset {
+                // Truncated in place (copytruncate): read again from its start.
+                std::io::Seek::seek(file, std::io::SeekFrom::Start(0)).map_err(io)?;
+                tail.restart(&mut lines);
+            }
+            if tail.read_to_end(file, &mut lines, stop).map_err(io)? {
+                return Ok(());
+            }
+            if file_identity(path) != *identity {
+                // Rotated: what was written before the rename is read, then the new file.
+                if tail.read_to_end(file, &mut lines, stop).map_err(io)? {
                     return Ok(());
                 }
+                tail.finish(&mut lines);
+                open = None;
+                continue;
             }
         }
         if stop() {
@@ -721,9 +699,94 @@ pub fn follow(
     }
 }
 
-/// What identifies a file across renames (inode on Unix).
+/// What [`follow`] has read of one file: where it is, and the line it has begun.
+struct Tail<'f> {
+    offset: u64,
+    pending: Vec<u8>,
+    splitter: Splitter<'f>,
+    /// The line being read is longer than the longest read: it is skipped to its end.
+    overlong: bool,
+}
+
+impl<'f> Tail<'f> {
+    fn new(file: &'f str) -> Tail<'f> {
+        Tail {
+            offset: 0,
+            pending: Vec::new(),
+            splitter: Splitter::new(file),
+            overlong: false,
+        }
+    }
+
+    /// The file is read again from its start (truncated, or a new one after rotation).
+    fn restart(&mut self, lines: &mut dyn Lines) {
+        if self.offset > 0 || !self.pending.is_empty() {
+            self.finish(lines);
+        }
+    }
+
+    /// The file is left: its last line, unless it was cut short, is read as a line, and
+    /// what is read next is numbered from line 1.
+    fn finish(&mut self, lines: &mut dyn Lines) {
+        if !self.pending.is_empty() && !self.overlong {
+            self.splitter.line(Some(&self.pending), lines);
+        }
+        self.pending.clear();
+        self.overlong = false;
+        self.splitter.end(lines);
+        self.splitter = Splitter::new(self.splitter.file);
+        self.offset = 0;
+    }
+
+    /// Reads `file` from where it was to its end, a chunk at a time (a large log already
+    /// there is read in bounded memory, and a stop asked for while catching up on it is
+    /// heard); whether `stop` said so.
+    fn read_to_end(
+        &mut self,
+        file: &mut std::fs::File,
+        lines: &mut dyn Lines,
+        stop: &dyn Fn() -> bool,
+    ) -> std::io::Result<bool> {
+        let mut chunk = vec![0; FOLLOW_CHUNK];
+        loop {
+            let read = file.read(&mut chunk)?;
+            if read == 0 {
+                return Ok(false);
+            }
+            self.offset += u64::try_from(read).unwrap_or(0);
+            self.pending.extend_from_slice(&chunk[..read]);
+            let mut start = 0;
+            while let Some(end) = memchr::memchr(b'\n', &self.pending[start..]) {
+                let line = &self.pending[start..=start + end];
+                start += end + 1;
+                if !std::mem::take(&mut self.overlong) {
+                    self.splitter.line(Some(line), lines);
+                }
+            }
+            // The lines read are dropped at once, not one by one (which moved the rest of
+            // the text for every line).
+            self.pending.drain(..start);
+            if self.pending.len() > MAX_LINE {
+                // The line is dropped whole: what follows up to its newline is its rest.
+                self.pending.clear();
+                if !std::mem::replace(&mut self.overlong, true) {
+                    self.splitter.line(None, lines);
+                }
+            }
+            if stop() {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+/// What identifies the file at `path` across renames (inode on Unix).
 fn file_identity(path: &Path) -> Option<u64> {
-    let metadata = std::fs::metadata(path).ok()?;
+    identity_of(&std::fs::metadata(path).ok()?)
+}
+
+/// What identifies a file across renames, from its metadata.
+fn identity_of(metadata: &std::fs::Metadata) -> Option<u64> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
@@ -805,6 +868,51 @@ mod tests {
                 .iter()
                 .map(|p| p.replace(&path.display().to_string(), ""))
                 .collect::<Vec<_>>()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The API server's log rotation renames the file and opens a new one: the lines written
+    /// to the old file after the last read are read before the new file's, and the new
+    /// file's lines are numbered from 1.
+    #[test]
+    fn following_across_a_rotation_reads_the_old_files_last_lines_first() {
+        let dir = std::env::temp_dir().join(format!("palisade-rotate-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("audit.log");
+        let event = |verb: &str| EVENT.replace("\"get\"", &format!("\"{verb}\""));
+        std::fs::write(&path, event("list") + "\n").unwrap();
+        let seen = std::cell::RefCell::new(Vec::new());
+        let mut stats = ReadStats::default();
+        let mut sink = |e: &Event, o: &Origin| {
+            seen.borrow_mut().push(format!("{}@{}", e.verb(), o.line));
+            if e.verb() == "list" {
+                // Written after the first read, then rotated away; a last line without its
+                // newline; a new file with one event.
+                let mut old = std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .unwrap();
+                std::io::Write::write_fmt(
+                    &mut old,
+                    format_args!("{}\n{}", event("watch"), event("patch")),
+                )
+                .unwrap();
+                std::fs::rename(&path, dir.join("audit-2026-12-01T10-00-00.000.log")).unwrap();
+                std::fs::write(&path, event("delete") + "\n").unwrap();
+            }
+        };
+        // A guard against waiting for ever when events go missing, not a timing.
+        let start = std::time::Instant::now();
+        let stop =
+            || seen.borrow().len() >= 4 || start.elapsed() > std::time::Duration::from_secs(20);
+        follow(&path, &mut stats, &mut sink, &stop).unwrap();
+        assert_eq!(
+            *seen.borrow(),
+            ["list@1", "watch@2", "patch@3", "delete@1"],
+            "{:?}",
+            stats.problems
         );
         std::fs::remove_dir_all(&dir).unwrap();
     }
