@@ -9,6 +9,7 @@
 //! was rejected: suppressions, fingerprints, baselines and every output format must treat a
 //! finding from a workload rule, an RBAC path or a Rego policy the same way.
 
+pub mod address;
 pub mod config_section;
 pub mod control;
 pub mod date;

@@ -299,11 +299,7 @@ fn refuse_credentials_in_the_clear(
         Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
         None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
     };
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if loopback || params.get("insecure") == Some("true") {
+    if palisade_core::address::is_loopback(host) || params.get("insecure") == Some("true") {
         return Ok(());
     }
     Err(invalid(
