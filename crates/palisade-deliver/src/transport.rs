@@ -66,8 +66,7 @@ pub fn send(sink: &mut Sink, batch: &[Queued]) -> Result<Sent, Failure> {
                 text.push_str(&item.body);
                 text.push('\n');
             }
-            file.write_all(text.as_bytes())
-                .and_then(|()| file.sync_data())
+            append_whole(&mut file, text.as_bytes())
                 .map_err(|e| format!("{}: {e}", path.display()).into())
         }
         Transport::Syslog { address, tls } => {
@@ -256,6 +255,18 @@ pub(crate) fn post_reading(
         });
     }
     Ok(text)
+}
+
+/// Appends `text` to `file` and syncs it, or leaves the file as it was: a write that stops
+/// part-way (a full disk) is cut off again, so the batch sent again does not follow half a
+/// line (which a log shipper would read as one malformed line with the next).
+fn append_whole(file: &mut std::fs::File, text: &[u8]) -> std::io::Result<()> {
+    let before = file.metadata()?.len();
+    let written = file.write_all(text).and_then(|()| file.sync_data());
+    if written.is_err() {
+        let _ = file.set_len(before).and_then(|()| file.sync_data());
+    }
+    written
 }
 
 fn post(sink: &mut Sink, url: &str, headers: &[(&str, &str)], body: String) -> Result<(), Failure> {
