@@ -656,10 +656,10 @@ pub(crate) fn inputs(load: &LoadArgs) -> Result<(Vec<Input>, LoadOptions)> {
     for path in &load.paths {
         if path == "-" {
             inputs.push(Input::Stdin);
-        } else if Path::new(path).exists() {
-            inputs.push(Input::Path(PathBuf::from(path)));
         } else {
-            bail!("{path}: no such file or directory");
+            // The system's reason: a missing file, a symbolic link in a loop, no permission.
+            std::fs::metadata(path).with_context(|| palisade_core::printable(path).to_string())?;
+            inputs.push(Input::Path(PathBuf::from(path)));
         }
     }
     if let Some(file) = load.helm_values.iter().find(|f| !f.is_file()) {

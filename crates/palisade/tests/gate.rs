@@ -493,10 +493,24 @@ fn error_messages_name_the_cause_once_and_never_a_temporary_file() {
     .unwrap();
     let missing = dir.join("missing-kubeconfig");
     let out_dir = dir.join("no-such-dir").join("out.json");
+    // A link to itself: the system's reason, not "no such file".
+    let looped = dir.join("looped.yaml");
+    let _ = std::fs::remove_file(&looped);
+    std::os::unix::fs::symlink(&looped, &looped).unwrap();
     let cases: Vec<(Vec<String>, Vec<&str>, Vec<&str>)> = vec![
         (
             vec!["scan".into(), "--snapshot".into(), "nope.json".into()],
             vec!["nope.json: No such file or directory"],
+            vec![],
+        ),
+        (
+            vec!["scan".into(), looped.display().to_string()],
+            vec!["looped.yaml: Too many levels of symbolic links"],
+            vec!["No such file"],
+        ),
+        (
+            vec!["scan".into(), "nope.yaml".into()],
+            vec!["nope.yaml: No such file or directory"],
             vec![],
         ),
         (
