@@ -119,26 +119,48 @@ fn cef_value(text: &str) -> String {
         .replace('\r', "\\r")
 }
 
-/// ArcSight CEF:0.
+/// ArcSight CEF:0. The standard keys hold what they name (`suser` the requester, `duser`
+/// the user they impersonated, `outcome` success or failure); the rest goes in labelled
+/// custom strings, each with its label only when it has a value.
 pub fn cef(alert: &Alert) -> String {
     let r = &alert.request;
     let mut ext: Vec<(&str, String)> = vec![
         ("rt", millis(alert).to_string()),
         ("externalId", alert.id.clone()),
         ("suser", r.user.clone()),
+        ("duser", r.impersonated_user.clone().unwrap_or_default()),
         ("act", r.verb.clone()),
         ("request", r.path.clone()),
         ("msg", alert.message.clone()),
-        ("cs1Label", "namespace".into()),
-        ("cs1", r.namespace.clone().unwrap_or_default()),
-        ("cs2Label", "resource".into()),
-        ("cs2", r.resource_path()),
-        ("cs3Label", "mitreTechniques".into()),
-        ("cs3", alert.techniques().join(",")),
-        ("cs4Label", "auditID".into()),
-        ("cs4", r.audit_id.clone().unwrap_or_default()),
-        ("duser", r.name.clone()),
     ];
+    let custom = [
+        (
+            "cs1",
+            "cs1Label",
+            "namespace",
+            r.namespace.clone().unwrap_or_default(),
+        ),
+        ("cs2", "cs2Label", "resource", r.resource_path()),
+        (
+            "cs3",
+            "cs3Label",
+            "mitreTechniques",
+            alert.techniques().join(","),
+        ),
+        (
+            "cs4",
+            "cs4Label",
+            "auditID",
+            r.audit_id.clone().unwrap_or_default(),
+        ),
+        ("cs5", "cs5Label", "objectName", r.name.clone()),
+    ];
+    for (key, label_key, label, value) in custom {
+        if !value.is_empty() {
+            ext.push((label_key, label.to_string()));
+            ext.push((key, value));
+        }
+    }
     if let Some(ip) = r.connection_ip() {
         ext.push(("src", ip.to_string()));
     }
@@ -146,7 +168,10 @@ pub fn cef(alert: &Alert) -> String {
         ext.push(("requestClientApplication", agent.clone()));
     }
     if let Some(code) = r.response_code {
-        ext.push(("outcome", code.to_string()));
+        let outcome = if code < 400 { "success" } else { "failure" };
+        ext.push(("outcome", outcome.into()));
+        ext.push(("cn1Label", "responseCode".into()));
+        ext.push(("cn1", code.to_string()));
     }
     let extension: Vec<String> = ext
         .into_iter()
@@ -303,6 +328,24 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("suser=alice"), "{line}");
+        // The object is no user: a custom string names it; `duser` is whom they impersonated.
+        assert!(!line.contains("duser="), "{line}");
+        let mut acting = a.clone();
+        std::sync::Arc::make_mut(&mut acting.request).impersonated_user =
+            Some("system:admin".into());
+        assert!(
+            cef(&acting).contains(" duser=system:admin "),
+            "{}",
+            cef(&acting)
+        );
+        // A label only with its value.
+        let mut cluster_scoped = a.clone();
+        std::sync::Arc::make_mut(&mut cluster_scoped.request).namespace = None;
+        assert!(
+            !cef(&cluster_scoped).contains("cs1Label"),
+            "{}",
+            cef(&cluster_scoped)
+        );
         let mut tricky = a.clone();
         tricky.message = "a=b|c\nd".into();
         assert!(cef(&tricky).contains("msg=a\\=b|c\\nd"));
