@@ -35,6 +35,18 @@ pub enum InputError {
     /// The file is UTF-16 text, which audit logs never are.
     #[error("{0}: {advice}", advice = palisade_core::encoding::UTF16_ADVICE)]
     Utf16(String),
+    /// The file is compressed in a format Palisade does not read (gzip it is).
+    #[error(
+        "{path}: compressed with {format}, which is not read here: decompress it first (`{command}`), or pipe it in (`{command} -c {path} | palisade audit analyze -`)"
+    )]
+    Compressed {
+        path: String,
+        format: &'static str,
+        command: &'static str,
+    },
+    /// The file holds bytes no text has (NUL): not an audit log.
+    #[error("{0}: a binary file, not an audit log (JSON lines, an EventList, gzip)")]
+    Binary(String),
     /// A directory holds no audit log.
     #[error("{0}: no audit log in the directory (*.log, *.json, *.jsonl, rotated or .gz files)")]
     EmptyDirectory(String),
@@ -232,6 +244,16 @@ pub(crate) fn read_lines(
         return Err(InputError::Utf16(display));
     }
     let gzip = start.starts_with(&[0x1f, 0x8b]);
+    if let Some((format, command)) = other_compression(start) {
+        return Err(InputError::Compressed {
+            path: display,
+            format,
+            command,
+        });
+    }
+    if !gzip && memchr::memchr(0, start).is_some() {
+        return Err(InputError::Binary(display));
+    }
     lines.file();
     if gzip {
         let decoder = flate2::bufread::MultiGzDecoder::new(reader);
@@ -244,6 +266,21 @@ pub(crate) fn read_lines(
         split_stream(&display, &mut reader, lines)
     }
     .map_err(io)
+}
+
+/// The compression format whose magic bytes `start` opens with, and the command that undoes
+/// it, for the formats rotated logs are compressed with besides gzip.
+fn other_compression(start: &[u8]) -> Option<(&'static str, &'static str)> {
+    const FORMATS: [(&[u8], &str, &str); 4] = [
+        (&[0x28, 0xb5, 0x2f, 0xfd], "zstd", "zstd -d"),
+        (b"BZh", "bzip2", "bzip2 -d"),
+        (&[0xfd, b'7', b'z', b'X', b'Z', 0x00], "xz", "xz -d"),
+        (&[0x04, 0x22, 0x4d, 0x18], "lz4", "lz4 -d"),
+    ];
+    FORMATS
+        .iter()
+        .find(|(magic, _, _)| start.starts_with(magic))
+        .map(|(_, format, command)| (*format, *command))
 }
 
 /// Receives what a stream holds: each line's text (or the whole of a pretty-printed
@@ -997,6 +1034,36 @@ mod tests {
         assert!(matches!(error, InputError::Utf16(_)), "{error}");
         assert!(error.to_string().contains("write it as UTF-8"), "{error}");
         assert_eq!(stats, ReadStats::default());
+    }
+
+    /// A log compressed with another tool than gzip, or a binary file, is refused whole
+    /// with what it is, not read as lines of garbage.
+    #[test]
+    fn other_compressions_and_binary_files_are_named() {
+        let dir = std::env::temp_dir().join(format!("palisade-binary-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cases: [(&str, Vec<u8>, &str); 3] = [
+            (
+                "audit.log.1.zst",
+                vec![0x28, 0xb5, 0x2f, 0xfd, 0x24, 0x05],
+                "compressed with zstd",
+            ),
+            ("audit.log.2.bz2", b"BZh91AY&SY".to_vec(), "bzip2 -d -c"),
+            (
+                "core",
+                vec![0x7f, b'E', b'L', b'F', 0, 0, 1],
+                "a binary file",
+            ),
+        ];
+        for (name, bytes, said) in cases {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let mut stats = ReadStats::default();
+            let error = read_path(&path, &mut stats, &mut |_: &Event, _: &Origin| {}).unwrap_err();
+            assert!(error.to_string().contains(said), "{name}: {error}");
+            assert_eq!(stats, ReadStats::default(), "{name}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A JSON array (`jq -s`, `gcloud logging read --format=json`, an export) is read item
