@@ -560,6 +560,13 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
                 .iter()
                 .filter_map(|file| {
                     if args.follow {
+                        if !file.exists() {
+                            // As `tail -F`: the log may be made later (an API server starting).
+                            eprintln!(
+                                "palisade: {} does not exist yet; waiting for it",
+                                palisade_core::printable(&file.display().to_string())
+                            );
+                        }
                         input::follow(file, &mut stats, &mut sink, &stopped)
                     } else {
                         input::read_path_until(file, &mut stats, &mut sink, &stopped)

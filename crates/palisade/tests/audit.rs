@@ -447,6 +447,52 @@ fn append_exec(log: &Path, id: &str) {
     file.flush().unwrap();
 }
 
+/// A log that does not exist yet (an API server still starting) is waited for, as `tail -F`
+/// does, and said to be.
+#[test]
+fn follow_waits_for_a_log_made_later() {
+    let dir = scratch("audit-follow-later");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("audit.log");
+    let _ = std::fs::remove_file(&log);
+    let mut child = Served(
+        bin()
+            .args(["audit", "analyze", "--follow", "-o", "json"])
+            .arg(&log)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&log, "").unwrap();
+    append_exec(&log, "later1");
+    let mut reader = BufReader::new(child.0.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        tx.send(line).unwrap();
+    });
+    let line = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("an alert from the log made later");
+    assert_eq!(
+        serde_json::from_str::<Value>(&line).unwrap()["rule"],
+        "AUD001"
+    );
+    let terminated = std::process::Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let stderr_text = piped_stderr(&mut child);
+    assert!(
+        stderr_text.contains("does not exist yet; waiting for it"),
+        "{stderr_text}"
+    );
+}
+
 #[test]
 fn follow_reads_what_is_appended() {
     let dir = scratch("audit-follow");
