@@ -13,7 +13,8 @@ use crate::finding::Subject;
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
-pub(crate) fn fnv1a(parts: &[&str]) -> u64 {
+/// FNV-1a of `parts`, kept apart by a separator no text holds.
+pub fn fnv1a(parts: &[&str]) -> u64 {
     let mut hash = Fnv::default();
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {

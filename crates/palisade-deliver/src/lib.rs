@@ -30,7 +30,10 @@ pub const BATCH: usize = 500;
 /// What one delivery round did for one sink.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SinkRound {
+    /// The sink's identity in the queue ([`Sink::name`]: not to be printed).
     pub sink: String,
+    /// How to name it where people and metrics see it ([`Sink::label`]).
+    pub label: String,
     pub delivered: usize,
     pub failed: usize,
     /// Taken by the sink and waiting for its confirmation (Splunk's indexer
@@ -55,7 +58,7 @@ impl Round {
     pub fn errors(&self) -> Vec<String> {
         self.sinks
             .iter()
-            .filter_map(|s| s.error.as_ref().map(|e| format!("{}: {e}", s.sink)))
+            .filter_map(|s| s.error.as_ref().map(|e| format!("{}: {e}", s.label)))
             .collect()
     }
 }
@@ -78,6 +81,7 @@ pub fn deliver(
     for sink in sinks.iter_mut() {
         let mut result = SinkRound {
             sink: sink.name.clone(),
+            label: sink.label.clone(),
             ..SinkRound::default()
         };
         settle(store, sink, now_millis, &mut result)?;

@@ -67,8 +67,11 @@ pub enum Transport {
 
 /// A configured sink.
 pub struct Sink {
-    /// The URL without its query: the sink's identity in the queue.
+    /// The URL without its query: the sink's identity in the queue (kept in the store,
+    /// never printed: a webhook's path may be its credential).
     pub name: String,
+    /// How messages, logs and metrics name the sink ([`shown`]).
+    pub label: String,
     pub format: AlertFormat,
     pub transport: Transport,
     /// A CA bundle (PEM) to trust for TLS, instead of the public roots.
@@ -101,7 +104,7 @@ pub enum Sent {
 
 fn invalid(spec: &str, message: impl Into<String>) -> SinkError {
     SinkError::Invalid {
-        spec: spec.to_string(),
+        spec: shown(spec),
         message: message.into(),
     }
 }
@@ -138,6 +141,12 @@ impl Sink {
                 ));
             }
         };
+        if let Some((key, _)) = params.pairs.iter().find(|(key, _)| !applies(scheme, key)) {
+            return Err(invalid(
+                spec,
+                format!("parameter `{key}` does not apply to a {scheme} sink"),
+            ));
+        }
         let (transport, default_format) = transport_of(scheme, rest, &params)?;
         refuse_credentials_in_the_clear(&transport, &params)?;
         let format = match params.get("format") {
@@ -166,6 +175,7 @@ impl Sink {
             .unwrap_or_else(|| "-".to_string());
         Ok(Sink {
             name: base.to_string(),
+            label: shown(base),
             format,
             transport,
             ca,
@@ -276,6 +286,38 @@ fn client_identity(spec: &str, params: &Params) -> Result<Option<ClientIdentity>
     Ok(Some(identity))
 }
 
+/// A sink URL as it may be printed: a webhook's path (Slack's, Teams', Discord's) is its
+/// credential, and a user name and password may sit before the host. Shown: the scheme, the
+/// host and port, the first segment of an HTTP path, and for what is left out a short hash
+/// of the whole, which tells two sinks on one host apart. Files and syslog addresses are
+/// shown whole.
+pub fn shown(spec: &str) -> String {
+    let base = spec.split_once('?').map_or(spec, |(base, _)| base);
+    let Some((scheme, rest)) = base.split_once("://") else {
+        return base.to_string();
+    };
+    if !scheme.ends_with("http") && !scheme.ends_with("https") {
+        return base.to_string();
+    }
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let mut segments = path.split('/').filter(|s| !s.is_empty());
+    let first = segments.next();
+    let elided = segments.next().is_some() || host.len() != authority.len();
+    let mut text = format!("{scheme}://{host}");
+    if let Some(first) = first {
+        text.push('/');
+        text.push_str(first);
+    }
+    if elided {
+        let hash = palisade_core::fingerprint::fnv1a(&[base]);
+        text.push_str(&format!("/… [{:04x}]", hash & 0xffff));
+    }
+    text
+}
+
 /// A token, API key or password sent over plain HTTP crosses the network readable by anyone
 /// on the path: refused unless the server is this machine or the URL says `insecure=true`.
 fn refuse_credentials_in_the_clear(
@@ -308,6 +350,30 @@ fn refuse_credentials_in_the_clear(
             "would send its credentials unencrypted to {host}: use the https form, or add `insecure=true` to accept that"
         ),
     ))
+}
+
+/// Whether parameter `key` means something to a sink of `scheme` (one that does not would be
+/// ignored: a `token_env` on a webhook would send no token, silently).
+fn applies(scheme: &str, key: &str) -> bool {
+    let tls = matches!(key, "ca" | "cert" | "key");
+    match scheme {
+        "stdout" | "file" => key == "format",
+        "syslog+tcp" => matches!(key, "format" | "hostname"),
+        "syslog+tls" => tls || matches!(key, "format" | "hostname"),
+        "http" | "https" | "slack+https" => tls || key == "format",
+        "splunk+https" | "splunk+http" => {
+            tls || matches!(
+                key,
+                "format" | "hostname" | "index" | "token_env" | "insecure"
+            )
+        }
+        _ => {
+            tls || matches!(
+                key,
+                "format" | "index" | "api_key_env" | "user" | "password_env" | "insecure"
+            )
+        }
+    }
 }
 
 /// The query parameters a sink URL may carry.
@@ -347,7 +413,7 @@ impl Params<'_> {
                 (self.env)(variable)
                     .map(Some)
                     .ok_or_else(|| SinkError::MissingSecret {
-                        name: self.base.to_string(),
+                        name: shown(self.base),
                         variable: variable.to_string(),
                     })
             }
@@ -525,6 +591,54 @@ mod tests {
         assert!(Sink::parse_with("kafka://broker:9092", &env).is_err());
         assert!(Sink::parse_with("https://x?tokn=1", &env).is_err());
         assert!(Sink::parse_with("syslog+tcp://nohost", &env).is_err());
+        // A parameter the sink would ignore is refused: no token sent while one was named.
+        let ignored = Sink::parse_with("https://x/hook?token_env=HEC", &env).err();
+        assert!(ignored.is_some_and(|e| e.to_string().contains("`token_env` does not apply")),);
+        assert!(Sink::parse_with("file:///tmp/a?ca=/x.pem", &env).is_err());
+    }
+
+    /// A webhook's path is its credential: never in a label, nor in an error about the URL.
+    #[test]
+    fn sinks_are_shown_without_what_may_be_a_credential() {
+        let slack = Sink::parse("slack+https://hooks.slack.com/services/T0/B0/SECRETXYZ").unwrap();
+        assert!(
+            slack
+                .label
+                .starts_with("slack+https://hooks.slack.com/services/… ["),
+            "{}",
+            slack.label
+        );
+        let other = shown("slack+https://hooks.slack.com/services/T0/B1/SECRETXYZ");
+        assert_ne!(
+            slack.label, other,
+            "two webhooks on one host are told apart"
+        );
+        assert_eq!(
+            shown("https://ops:hunter2@alerts.example.com"),
+            format!(
+                "https://alerts.example.com/… [{:04x}]",
+                palisade_core::fingerprint::fnv1a(&["https://ops:hunter2@alerts.example.com"])
+                    & 0xffff
+            )
+        );
+        assert_eq!(
+            shown("https://alerts.example.com/hook"),
+            "https://alerts.example.com/hook"
+        );
+        assert_eq!(
+            shown("splunk+https://splunk:8088?token_env=HEC"),
+            "splunk+https://splunk:8088"
+        );
+        assert_eq!(shown("syslog+tls://siem:6514"), "syslog+tls://siem:6514");
+        assert_eq!(shown("file:///var/log/a.jsonl"), "file:///var/log/a.jsonl");
+        for spec in [
+            "slack+https://hooks.slack.com/services/T0/B0/SECRETXYZ?format=nope",
+            "https://x.example.com/api/webhooks/1/SECRETXYZ?bogus=1",
+            "https://x.example.com/api/webhooks/1/SECRETXYZ?token_env=HEC",
+        ] {
+            let error = Sink::parse_with(spec, &|_| None).err().unwrap().to_string();
+            assert!(!error.contains("SECRETXYZ"), "{error}");
+        }
     }
 
     #[test]

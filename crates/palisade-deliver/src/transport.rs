@@ -169,7 +169,7 @@ fn agent(sink: &mut Sink) -> Result<ureq::Agent, String> {
             })
             .collect();
         if certificates.is_empty() {
-            return Err(format!("{}: the CA file holds no certificate", sink.name));
+            return Err(format!("{}: the CA file holds no certificate", sink.label));
         }
         tls = tls.root_certs(ureq::tls::RootCerts::Specific(Arc::new(certificates)));
     }
@@ -180,7 +180,7 @@ fn agent(sink: &mut Sink) -> Result<ureq::Agent, String> {
             .map(|c| ureq::tls::Certificate::from_der(c.as_ref()).to_owned())
             .collect();
         let key = ureq::tls::PrivateKey::from_pem(identity.key_pem())
-            .map_err(|e| format!("{}: client key: {e}", sink.name))?;
+            .map_err(|e| format!("{}: client key: {e}", sink.label))?;
         tls = tls.client_cert(Some(ureq::tls::ClientCert::new_with_certs(&chain, key)));
     }
     let agent: ureq::Agent = ureq::Agent::config_builder()

@@ -391,18 +391,20 @@ pub fn deliver_outbox(
             if let Some(error) = &result.error {
                 eprintln!(
                     "{}",
-                    json!({"level": "warning", "msg": "delivery failed; retrying with backoff", "sink": result.sink, "error": error})
+                    json!({"level": "warning", "msg": "delivery failed; retrying with backoff", "sink": result.label, "error": error})
                 );
             }
-            metrics.delivered.add(&result.sink, result.delivered as i64);
+            metrics
+                .delivered
+                .add(&result.label, result.delivered as i64);
             metrics
                 .delivery_failures
-                .add(&result.sink, result.failed as i64);
+                .add(&result.label, result.failed as i64);
             metrics
                 .queued
-                .set(&result.sink, store.pending(&result.sink).unwrap_or(0));
+                .set(&result.label, store.pending(&result.sink).unwrap_or(0));
             metrics.awaiting.set(
-                &result.sink,
+                &result.label,
                 i64::try_from(result.awaiting).unwrap_or(i64::MAX),
             );
         }

@@ -919,7 +919,7 @@ pub fn parse_sinks(args: &SinkArgs) -> Result<Vec<palisade_deliver::Sink>> {
             .iter()
             .any(|s: &palisade_deliver::Sink| s.name == sink.name)
         {
-            bail!("--sink {}: given twice", sink.name);
+            bail!("--sink {}: given twice", sink.label);
         }
         sinks.push(sink);
     }

@@ -908,6 +908,44 @@ fn a_sinks_answer_is_shown_escaped() {
     common::assert_terminal_safe(&text);
 }
 
+/// A webhook's URL is its credential (Slack's last path segment): no message names it, when
+/// delivery fails, when the sink is named twice, or when its URL is wrong.
+#[test]
+fn a_webhooks_secret_path_is_never_printed() {
+    let dir = scratch("audit-deliver-secret-path");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A port nothing listens on: delivery fails, and says so.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sink = format!("slack+https://127.0.0.1:{port}/services/T0/B0/SECRETXYZ");
+    let store = dir.join("s.db");
+    palisade_store::Store::open(&store)
+        .unwrap()
+        .enqueue(&[(sink.clone(), "a1".into(), "{}".into())], None)
+        .unwrap();
+    let deliver = |sinks: &[&str]| {
+        let mut command = bin();
+        command
+            .args(["audit", "deliver", "--timeout", "0", "--store"])
+            .arg(&store);
+        for sink in sinks {
+            command.args(["--sink", sink]);
+        }
+        command.output().unwrap()
+    };
+    let bad_format = format!("{sink}?format=nope");
+    for sinks in [vec![sink.as_str()], vec![&sink, &sink], vec![&bad_format]] {
+        let out = deliver(&sinks);
+        let text = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        assert!(text.contains("127.0.0.1"), "{text}");
+        assert!(!text.contains("SECRETXYZ"), "{text}");
+    }
+}
+
 impl HttpSink {
     fn start_on(listener: TcpListener) -> HttpSink {
         let port = listener.local_addr().unwrap().port();
