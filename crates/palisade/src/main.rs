@@ -590,10 +590,23 @@ fn long_version() -> String {
     )
 }
 
+/// The command line as parsed, helped and documented: every `PALISADE_*` variable is named
+/// in the help and man pages, never its value (`PALISADE_AUDIT_SINKS` may hold a webhook
+/// whose URL is its credential).
+fn cli_command() -> clap::Command {
+    use clap::CommandFactory;
+    fn hide_values(command: clap::Command) -> clap::Command {
+        command
+            .mut_args(|arg| arg.hide_env_values(true))
+            .mut_subcommands(hide_values)
+    }
+    hide_values(Cli::command())
+}
+
 fn main() -> ExitCode {
-    use clap::{CommandFactory, FromArgMatches};
+    use clap::FromArgMatches;
     let version = long_version();
-    let matches = Cli::command().version(version.clone()).get_matches();
+    let matches = cli_command().version(version.clone()).get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(err) => err.exit(),
@@ -611,8 +624,8 @@ fn main() -> ExitCode {
         Command::Snapshot(args) => cluster_cmd::run_snapshot(&args),
         Command::Drift(args) => run_drift(args),
         Command::Init(args) => run_init(&args),
-        Command::Completion(args) => docs_cmd::completion(Cli::command(), &args),
-        Command::Man(args) => docs_cmd::man(Cli::command().version(version), &args),
+        Command::Completion(args) => docs_cmd::completion(cli_command(), &args),
+        Command::Man(args) => docs_cmd::man(cli_command().version(version), &args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -1465,6 +1478,18 @@ mod tests {
         for sub in command.get_subcommands() {
             flags(sub, &format!("{path} {}", sub.get_name()), out);
         }
+    }
+
+    #[test]
+    fn help_names_the_variables_never_their_values() {
+        let mut all = Vec::new();
+        flags(&cli_command(), "palisade", &mut all);
+        let shown: Vec<String> = all
+            .iter()
+            .filter(|(_, arg)| !arg.is_hide_env_values_set())
+            .map(|(path, arg)| format!("{path} --{}", arg.get_long().unwrap_or_default()))
+            .collect();
+        assert!(shown.is_empty(), "{shown:?}");
     }
 
     #[test]

@@ -1206,6 +1206,32 @@ fn a_reader_that_goes_away_stops_the_output_quietly() {
     );
 }
 
+/// Help and man pages name the variables, never their values: one may hold a webhook whose
+/// URL is its credential.
+#[test]
+fn help_and_man_pages_never_show_a_variables_value() {
+    let secret = "slack+https://hooks.slack.com/services/T0/B0/SECRETXYZ";
+    let help = bin()
+        .args(["audit", "analyze", "--help"])
+        .env("PALISADE_AUDIT_SINKS", secret)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(text.contains("PALISADE_AUDIT_SINKS"), "{text}");
+    assert!(!text.contains("SECRETXYZ"), "{text}");
+    let dir = scratch("man-env");
+    let man = bin()
+        .arg("man")
+        .arg(&dir)
+        .env("PALISADE_AUDIT_SINKS", secret)
+        .output()
+        .unwrap();
+    assert!(man.status.success());
+    let page = std::fs::read_to_string(dir.join("palisade-audit-analyze.1")).unwrap();
+    assert!(page.contains("PALISADE_AUDIT_SINKS"), "{page}");
+    assert!(!page.contains("SECRETXYZ"));
+}
+
 #[test]
 fn every_command_stops_quietly_when_its_reader_has_gone() {
     let dir = scratch("reader-gone");
