@@ -39,8 +39,8 @@ pub enum SinkError {
     MissingSecret { name: String, variable: String },
 }
 
-/// How alerts reach a sink.
-#[derive(Debug, Clone)]
+/// How alerts reach a sink. `Debug` shows no credential (token, key, a webhook's path).
+#[derive(Clone)]
 pub enum Transport {
     File(PathBuf),
     Stdout,
@@ -63,6 +63,42 @@ pub enum Transport {
         index: String,
         authorization: Option<String>,
     },
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |secret: bool| secret.then_some("<hidden>");
+        match self {
+            Transport::File(path) => f.debug_tuple("File").field(path).finish(),
+            Transport::Stdout => f.write_str("Stdout"),
+            Transport::Syslog { address, tls } => f
+                .debug_struct("Syslog")
+                .field("address", address)
+                .field("tls", tls)
+                .finish(),
+            Transport::Webhook { url, slack } => f
+                .debug_struct("Webhook")
+                .field("url", &shown(url))
+                .field("slack", slack)
+                .finish(),
+            Transport::Splunk { url, index, .. } => f
+                .debug_struct("Splunk")
+                .field("url", url)
+                .field("token", &hidden(true))
+                .field("index", index)
+                .finish(),
+            Transport::Elasticsearch {
+                url,
+                index,
+                authorization,
+            } => f
+                .debug_struct("Elasticsearch")
+                .field("url", url)
+                .field("index", index)
+                .field("authorization", &hidden(authorization.is_some()))
+                .finish(),
+        }
+    }
 }
 
 /// A configured sink.
@@ -608,6 +644,14 @@ mod tests {
             "{}",
             slack.label
         );
+        assert!(!format!("{:?}", slack.transport).contains("SECRETXYZ"));
+        for spec in [
+            "splunk+https://s:8088?token_env=HEC",
+            "elasticsearch+https://es:9200?api_key_env=ESKEY",
+        ] {
+            let debug = format!("{:?}", Sink::parse_with(spec, &env).unwrap().transport);
+            assert!(!debug.contains("t0k") && !debug.contains("k3y"), "{debug}");
+        }
         let other = shown("slack+https://hooks.slack.com/services/T0/B1/SECRETXYZ");
         assert_ne!(
             slack.label, other,
