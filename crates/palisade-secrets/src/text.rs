@@ -10,8 +10,8 @@ use crate::detector::Detector;
 use crate::detectors::{Found, by_name, structured};
 use crate::pairs::{Pair, command_words, config_lines, shell_words};
 
-/// A secret found in a string value.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A secret found in a string value. `Debug` shows the secret's length, never the secret.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Hit {
     pub detector: Detector,
     /// The secret itself: kept in memory for redaction and tags, never printed.
@@ -22,6 +22,18 @@ pub struct Hit {
     pub name: Option<String>,
     /// How the value was encoded when the secret was found inside it (`base64`, `gzip`).
     pub encoding: Option<&'static str>,
+}
+
+impl std::fmt::Debug for Hit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hit")
+            .field("detector", &self.detector)
+            .field("secret", &format_args!("<{} bytes>", self.secret.len()))
+            .field("line", &self.line)
+            .field("name", &self.name)
+            .field("encoding", &self.encoding)
+            .finish()
+    }
 }
 
 /// Longest value scanned; longer ones are cut (a bound on time for hostile input).
@@ -327,6 +339,17 @@ mod tests {
             .into_iter()
             .map(|h| (h.detector, h.line))
             .collect()
+    }
+
+    #[test]
+    fn a_hit_debugged_shows_no_secret() {
+        let hits = scan_value(Some("app.conf"), "REDIS_PASSWORD=Zq81kLm0\n");
+        assert_eq!(hits.len(), 1);
+        let debug = format!("{hits:?}");
+        assert!(
+            !debug.contains("Zq81kLm0") && debug.contains("<8 bytes>"),
+            "{debug}"
+        );
     }
 
     #[test]
