@@ -16,7 +16,9 @@ crate::detection! {
     /// A ConfigMap created or changed with a credential in it: what Palisade's secret
     /// detectors recognise (provider tokens, private keys, URLs with passwords, ...), or a
     /// value under a name that says credential (`password = ...`, `aws_secret_access_key`)
-    /// in its data or in a configuration file it holds. The alert names the keys, never the
+    /// in its data or in a configuration file it holds. A patch is read as what it writes:
+    /// a merge patch's `data`, and a JSON patch's (`kubectl patch --type=json`) `add` and
+    /// `replace` operations on `/data` and `/data/KEY`. The alert names the keys, never the
     /// values.
     ///
     /// ## Why it matters
@@ -47,8 +49,12 @@ fn check(cx: &Cx) -> Vec<Hit> {
     let Some(body) = cx.request() else {
         return Vec::new();
     };
-    // The secret detectors read objects as the scan holds them.
-    let mut object = body.to_value();
+    // The secret detectors read objects as the scan holds them. A JSON patch
+    // (`kubectl patch --type=json`) is read as the data it writes.
+    let mut object = match body.items() {
+        Some(operations) => patched_data(operations),
+        None => body.to_value(),
+    };
     let mut keys: BTreeSet<String> = BTreeSet::new();
     // A patch's body is the change, not a ConfigMap: it is read as one (with `kind`) when it
     // lacks its kind.
@@ -61,14 +67,14 @@ fn check(cx: &Cx) -> Vec<Hit> {
     for detection in palisade_secrets::scan_object(&object) {
         keys.insert(detection.location.clone());
     }
-    for (key, value) in body
-        .get("data")
-        .and_then(Body::members)
-        .into_iter()
-        .flatten()
-    {
+    let data = object.get("data").and_then(Value::as_object);
+    for (key, value) in data.into_iter().flatten() {
         let Some(text) = value.as_str() else { continue };
-        if is_credential_name(key) && !is_reference(text) {
+        // Said once: the detectors may have named the key already.
+        if is_credential_name(key)
+            && !is_reference(text)
+            && !keys.contains(&format!("data key {key}"))
+        {
             keys.insert(format!("key {key}"));
         }
         for pair in config_lines(text) {
@@ -90,4 +96,32 @@ fn check(cx: &Cx) -> Vec<Hit> {
         ))
         .with("where", keys.join("; ")),
     ]
+}
+
+/// The ConfigMap data a JSON patch writes: the values its `add` and `replace` operations put
+/// under `/data/KEY`, or as the whole of `/data`.
+fn patched_data(operations: &[Body]) -> Value {
+    let mut data = serde_json::Map::new();
+    for operation in operations {
+        let op = operation.get("op").and_then(Tree::as_str);
+        if !matches!(op, Some("add" | "replace")) {
+            continue;
+        }
+        let (Some(path), Some(value)) = (
+            operation.get("path").and_then(Tree::as_str),
+            operation.get("value"),
+        ) else {
+            continue;
+        };
+        if path == "/data" {
+            if let Value::Object(members) = value.to_value() {
+                data.extend(members);
+            }
+        } else if let Some(key) = path.strip_prefix("/data/") {
+            // RFC 6901: `~1` is `/`, `~0` is `~`.
+            let key = key.replace("~1", "/").replace("~0", "~");
+            data.insert(key, value.to_value());
+        }
+    }
+    serde_json::json!({ "data": data })
 }
