@@ -64,6 +64,12 @@ pub struct RequestFacts {
 }
 
 impl RequestFacts {
+    /// Whether the request succeeded, by its response code (`None` when none was logged): a
+    /// 1xx (an exec's or attach's upgraded connection), 2xx or 3xx is a success.
+    pub fn succeeded(&self) -> Option<bool> {
+        self.response_code.map(|code| code < 400)
+    }
+
     /// The address of the connection the API server saw (the last of `sourceIPs`; the
     /// others come from forwarding headers the client writes).
     pub fn connection_ip(&self) -> Option<&str> {

@@ -167,8 +167,8 @@ pub fn cef(alert: &Alert) -> String {
     if let Some(agent) = &r.user_agent {
         ext.push(("requestClientApplication", agent.clone()));
     }
-    if let Some(code) = r.response_code {
-        let outcome = if code < 400 { "success" } else { "failure" };
+    if let (Some(code), Some(succeeded)) = (r.response_code, r.succeeded()) {
+        let outcome = if succeeded { "success" } else { "failure" };
         ext.push(("outcome", outcome.into()));
         ext.push(("cn1Label", "responseCode".into()));
         ext.push(("cn1", code.to_string()));
@@ -316,6 +316,27 @@ mod tests {
         // What `render` writes is what these give.
         assert_eq!(render(&rich, AlertFormat::Ocsf), o.to_string());
         assert_eq!(render(&rich, AlertFormat::Ecs), e.to_string());
+    }
+
+    /// An exec's upgraded connection (101) is a success in ECS and CEF alike, and ECS says
+    /// what kind of change the request made.
+    #[test]
+    fn outcomes_and_kinds_of_change() {
+        let mut exec = alert();
+        let request = std::sync::Arc::make_mut(&mut exec.request);
+        request.response_code = Some(101);
+        request.verb = "create".into();
+        let e = ecs(&exec);
+        assert_eq!(e["event"]["outcome"], "success");
+        assert_eq!(e["event"]["type"], serde_json::json!(["creation"]));
+        assert!(cef(&exec).contains(" outcome=success "), "{}", cef(&exec));
+        let request = std::sync::Arc::make_mut(&mut exec.request);
+        request.response_code = Some(403);
+        request.verb = "patch".into();
+        let e = ecs(&exec);
+        assert_eq!(e["event"]["outcome"], "failure");
+        assert_eq!(e["event"]["type"], serde_json::json!(["change"]));
+        assert!(cef(&exec).contains(" outcome=failure "), "{}", cef(&exec));
     }
 
     #[test]

@@ -55,6 +55,8 @@ struct EventFields<'a> {
     outcome: &'static str,
     severity: u8,
     category: [&'static str; 1],
+    #[serde(rename = "type")]
+    kind_of_change: [&'static str; 1],
     #[serde(skip_serializing_if = "Option::is_none")]
     risk_score: Option<f64>,
 }
@@ -223,10 +225,17 @@ impl<'a> ThreatEnrichment<'a> {
 impl<'a> Document<'a> {
     pub(super) fn of(alert: &'a Alert) -> Document<'a> {
         let r: &RequestFacts = &alert.request;
-        let outcome = match r.response_code {
-            Some(code) if (200..400).contains(&code) => "success",
-            Some(_) => "failure",
+        let outcome = match r.succeeded() {
+            Some(true) => "success",
+            Some(false) => "failure",
             None => "unknown",
+        };
+        // ECS's types for the configuration category.
+        let kind_of_change = match r.verb.as_str() {
+            "create" => "creation",
+            "update" | "patch" => "change",
+            "delete" | "deletecollection" => "deletion",
+            _ => "info",
         };
         let indicator = alert.indicator.as_deref();
         Document {
@@ -242,6 +251,7 @@ impl<'a> Document<'a> {
                 outcome,
                 severity: severity(alert.severity),
                 category: ["configuration"],
+                kind_of_change: [kind_of_change],
                 risk_score: alert.confidence.map(|c| (c * 100.0).round()),
             },
             rule: Rule {
