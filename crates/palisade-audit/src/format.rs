@@ -337,6 +337,12 @@ mod tests {
         assert_eq!(e["event"]["outcome"], "failure");
         assert_eq!(e["event"]["type"], serde_json::json!(["change"]));
         assert!(cef(&exec).contains(" outcome=failure "), "{}", cef(&exec));
+        // What the request did not say is left out, not written as null.
+        let request = std::sync::Arc::make_mut(&mut exec.request);
+        request.user_agent = None;
+        request.audit_id = None;
+        let text = render(&exec, AlertFormat::Ecs);
+        assert!(!text.contains("null"), "{text}");
     }
 
     #[test]

@@ -31,7 +31,8 @@ pub(super) struct Document<'a> {
     user: User<'a>,
     source: Source<'a>,
     related: Related<'a>,
-    user_agent: UserAgent<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<UserAgent<'a>>,
     url: Url<'a>,
     http: Http,
     orchestrator: Orchestrator<'a>,
@@ -145,7 +146,7 @@ struct Related<'a> {
 
 #[derive(Serialize)]
 struct UserAgent<'a> {
-    original: Option<&'a str>,
+    original: &'a str,
 }
 
 #[derive(Serialize)]
@@ -160,6 +161,7 @@ struct Http {
 
 #[derive(Serialize)]
 struct Response {
+    #[serde(skip_serializing_if = "Option::is_none")]
     status_code: Option<i64>,
 }
 
@@ -167,9 +169,9 @@ struct Response {
 struct Orchestrator<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
     namespace: Option<&'a str>,
     resource: Resource<'a>,
-    api_version: &'a str,
 }
 
 #[derive(Serialize)]
@@ -182,10 +184,17 @@ struct Resource<'a> {
 #[derive(Serialize)]
 struct Palisade<'a> {
     severity: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
     audit_id: Option<&'a str>,
+    /// The resource's API group (`apps`; empty for the core group): ECS has no field for it.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    api_group: &'a str,
     evidence: EvidenceMap<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     confidence: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     enrichment: Option<&'a Enrichment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     impersonated_user: Option<&'a str>,
 }
 
@@ -288,9 +297,10 @@ impl<'a> Document<'a> {
                 ip: &r.source_ips,
                 user: [&r.user],
             },
-            user_agent: UserAgent {
-                original: r.user_agent.as_deref(),
-            },
+            user_agent: r
+                .user_agent
+                .as_deref()
+                .map(|original| UserAgent { original }),
             url: Url { path: &r.path },
             http: Http {
                 response: Response {
@@ -304,11 +314,11 @@ impl<'a> Document<'a> {
                     kind: r.resource_path(),
                     name: &r.name,
                 },
-                api_version: &r.api_group,
             },
             palisade: Palisade {
                 severity: alert.severity,
                 audit_id: r.audit_id.as_deref(),
+                api_group: &r.api_group,
                 evidence: EvidenceMap(&alert.evidence),
                 confidence: alert.confidence,
                 enrichment: alert.enrichment.as_ref(),
