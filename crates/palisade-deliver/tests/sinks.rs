@@ -414,6 +414,16 @@ fn splunk_hec_gets_events_with_the_token_and_the_alert_ids() {
     assert!(round.errors()[0].contains("not an HTTP Event Collector answer"));
 }
 
+/// The Splunk channel a request named.
+fn channel_of(request: &Request) -> String {
+    request
+        .1
+        .iter()
+        .find(|(k, _)| k == "x-splunk-request-channel")
+        .map(|(_, v)| v.clone())
+        .unwrap()
+}
+
 /// HEC with indexer acknowledgment: the event endpoint answers with an ack id, and the ack
 /// endpoint says "not yet" to its first query and "indexed" to the next.
 fn hec_with_acks(request: &Request) -> (u16, String) {
@@ -459,12 +469,7 @@ fn splunk_hec_with_indexer_acknowledgment_delivers_what_the_indexers_confirmed()
     let requests = seen.lock().unwrap();
     let lines: Vec<&str> = requests.iter().map(|(l, _, _)| l.as_str()).collect();
     assert_eq!(lines.len(), 3, "{lines:?}");
-    let channel = requests[0]
-        .1
-        .iter()
-        .find(|(k, _)| k == "x-splunk-request-channel")
-        .map(|(_, v)| v.clone())
-        .unwrap();
+    let channel = channel_of(&requests[0]);
     assert_eq!(
         lines[1],
         format!("POST /services/collector/ack?channel={channel} HTTP/1.1")
@@ -502,23 +507,13 @@ fn a_restarted_process_asks_for_the_acknowledgment_the_last_one_awaited() {
     let requests = seen.lock().unwrap();
     let lines: Vec<&str> = requests.iter().map(|(l, _, _)| l.as_str()).collect();
     assert_eq!(lines.len(), 2, "{lines:?}");
-    let channel = |i: usize| {
-        requests[i]
-            .1
-            .iter()
-            .find(|(k, _)| k == "x-splunk-request-channel")
-            .map(|(_, v)| v.clone())
-            .unwrap()
-    };
+    let first_channel = channel_of(&requests[0]);
     assert_eq!(
         lines[1],
-        format!(
-            "POST /services/collector/ack?channel={} HTTP/1.1",
-            channel(0)
-        )
+        format!("POST /services/collector/ack?channel={first_channel} HTTP/1.1")
     );
-    assert_eq!(channel(1), channel(0));
-    assert_ne!(second.channel(), channel(0));
+    assert_eq!(channel_of(&requests[1]), first_channel);
+    assert_ne!(second.channel(), first_channel);
 }
 
 #[test]

@@ -432,6 +432,22 @@ fn piped_stderr(child: &mut Served) -> String {
     text
 }
 
+/// Sends SIGTERM to `child` and waits for it to end (`what` names the wait); returns its exit
+/// code and what it wrote on its piped standard error.
+fn terminated(child: &mut Served, what: &str) -> (Option<i32>, String) {
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let mut exited = None;
+    wait_for(what, || {
+        exited = child.0.try_wait().unwrap();
+        exited.is_some()
+    });
+    (exited.unwrap().code(), piped_stderr(child))
+}
+
 /// Appends to `log` an exec by alice into a pod (`id` its audit id).
 fn append_exec(log: &Path, id: &str) {
     let exec = event(
@@ -481,12 +497,7 @@ fn follow_waits_for_a_log_made_later() {
         serde_json::from_str::<Value>(&line).unwrap()["rule"],
         "AUD001"
     );
-    let terminated = std::process::Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let stderr_text = piped_stderr(&mut child);
+    let (_, stderr_text) = terminated(&mut child, "SIGTERM to end --follow");
     assert!(
         stderr_text.contains("does not exist yet; waiting for it"),
         "{stderr_text}"
@@ -546,14 +557,8 @@ fn follow_delivers_to_sinks_as_it_goes_and_ends_on_sigterm() {
         delivered(&sink).len() == 1
     });
     assert_eq!(delivered(&sink)[0]["rule"], "AUD001");
-    let terminated = std::process::Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let stderr_text = piped_stderr(&mut child);
-    let status = child.0.wait().unwrap();
-    assert_eq!(status.code(), Some(0), "{stderr_text}");
+    let (code, stderr_text) = terminated(&mut child, "SIGTERM to end --follow");
+    assert_eq!(code, Some(0), "{stderr_text}");
     assert!(
         stderr_text.contains("1 event read from 1 file"),
         "{stderr_text}"
@@ -626,18 +631,8 @@ fn standard_input_delivers_to_sinks_before_it_ends_and_ends_on_sigterm() {
     wait_for("the alert delivered while the input is open", || {
         delivered(&sink).len() == 1
     });
-    let terminated = std::process::Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(terminated.success());
-    let mut exited = None;
-    wait_for("SIGTERM to end standard input", || {
-        exited = child.0.try_wait().unwrap();
-        exited.is_some()
-    });
-    let stderr_text = piped_stderr(&mut child);
-    assert_eq!(exited.unwrap().code(), Some(0), "{stderr_text}");
+    let (code, stderr_text) = terminated(&mut child, "SIGTERM to end standard input");
+    assert_eq!(code, Some(0), "{stderr_text}");
     assert!(stderr_text.contains("1 event read"), "{stderr_text}");
     assert_eq!(delivered(&sink).len(), 1);
     drop(input);
