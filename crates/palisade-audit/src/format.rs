@@ -341,8 +341,10 @@ mod tests {
         let request = std::sync::Arc::make_mut(&mut exec.request);
         request.user_agent = None;
         request.audit_id = None;
-        let text = render(&exec, AlertFormat::Ecs);
-        assert!(!text.contains("null"), "{text}");
+        for format in [AlertFormat::Ecs, AlertFormat::Ocsf] {
+            let text = render(&exec, format);
+            assert!(!text.contains("null"), "{text}");
+        }
     }
 
     #[test]

@@ -140,11 +140,13 @@ struct Api<'a> {
 
 #[derive(Serialize)]
 struct Uid<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
     uid: Option<&'a str>,
 }
 
 #[derive(Serialize)]
 struct Code {
+    #[serde(skip_serializing_if = "Option::is_none")]
     code: Option<i64>,
 }
 
@@ -152,6 +154,7 @@ struct Code {
 /// `intermediate_ips`: "the IP addresses in the HTTP X-Forwarded-For header").
 #[derive(Serialize)]
 struct Endpoint<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
     ip: Option<&'a str>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     intermediate_ips: &'a [String],
@@ -159,6 +162,7 @@ struct Endpoint<'a> {
 
 #[derive(Serialize)]
 struct HttpRequest<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
     user_agent: Option<&'a str>,
     url: Path<'a>,
 }
@@ -171,7 +175,9 @@ struct Path<'a> {
 #[derive(Serialize)]
 struct Unmapped<'a> {
     evidence: EvidenceMap<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     impersonated_user: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     decision: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     enrichment: Option<&'a Enrichment>,
