@@ -251,7 +251,7 @@ pub(crate) fn read_lines(
             command,
         });
     }
-    if !gzip && memchr::memchr(0, start).is_some() {
+    if !gzip && looks_binary(start) {
         return Err(InputError::Binary(display));
     }
     lines.file();
@@ -266,6 +266,15 @@ pub(crate) fn read_lines(
         split_stream(&display, &mut reader, lines)
     }
     .map_err(io)
+}
+
+/// Whether a file opening with `start` is binary: a NUL among its first bytes, and no JSON
+/// value or runtime log line (a timestamp) at its start. A log with NULs further on (blocks
+/// a crash left zeroed) is read as ever.
+fn looks_binary(start: &[u8]) -> bool {
+    let head = &start[..start.len().min(512)];
+    let opening = head.iter().find(|b| !b.is_ascii_whitespace());
+    memchr::memchr(0, head).is_some() && !matches!(opening, Some(b'{' | b'[' | b'0'..=b'9'))
 }
 
 /// The compression format whose magic bytes `start` opens with, and the command that undoes
@@ -1055,6 +1064,19 @@ mod tests {
                 "a binary file",
             ),
         ];
+        // A log a crash left with a zeroed block is read whole (the zeros are padding).
+        let damaged = dir.join("audit.log");
+        let mut text = format!("{EVENT}\n").into_bytes();
+        text.extend_from_slice(&[0; 100]);
+        text.extend_from_slice(format!("\n{EVENT}\n").as_bytes());
+        std::fs::write(&damaged, text).unwrap();
+        let mut stats = ReadStats::default();
+        let mut events = 0;
+        read_path(&damaged, &mut stats, &mut |_: &Event, _: &Origin| {
+            events += 1
+        })
+        .unwrap();
+        assert_eq!((events, stats.malformed), (2, 0), "{:?}", stats.problems);
         for (name, bytes, said) in cases {
             let path = dir.join(name);
             std::fs::write(&path, bytes).unwrap();
