@@ -32,7 +32,8 @@ fn analyze(path: &std::path::Path, threads: usize) -> (Vec<String>, ReadStats, S
     (alerts, stats, summary)
 }
 
-fuzz_target!(|data: &[u8]| {
+/// Analyses `data` repeated as a log on one thread and on three; both must agree.
+fn check(data: &[u8]) {
     // The input repeated makes a log of several batches (of 1,024 lines): what one batch
     // shows, a later one reads (bursts, first-seen behaviour, alerts given once).
     let mut log = Vec::with_capacity(data.len() * 300 + 300);
@@ -45,4 +46,16 @@ fuzz_target!(|data: &[u8]| {
     let one = analyze(&path, 1);
     let many = analyze(&path, 3);
     assert_eq!(one, many);
-});
+}
+
+fuzz_target!(
+    init: {
+        // The standard library gives a thread that first waits on a channel a context that
+        // lives as long as the thread; made here, before the inputs, LeakSanitizer does not
+        // report it as a leak of the input that happened to make it.
+        for warm in [&b"[\x18\xd500"[..], b"{\"kind\":\"Event\"}", b"not json"] {
+            check(warm);
+        }
+    },
+    |data: &[u8]| check(data)
+);
