@@ -4,7 +4,7 @@
 //! |---|---|
 //! | `file:///var/log/palisade/alerts.jsonl`, `-` | lines appended to a file (fsynced), or standard output |
 //! | `syslog+tcp://host:514`, `syslog+tls://host:6514` | RFC 5424 messages, octet-counted (RFC 6587) |
-//! | `https://host/path` | a JSON array of alerts per POST |
+//! | `https://host/path` | a JSON array of alerts per POST (`token_env=` sends `Authorization: Bearer`) |
 //! | `slack+https://hooks.slack.com/services/...` | one Slack message per alert |
 //! | `splunk+https://host:8088` | Splunk HTTP Event Collector (`token_env=`) |
 //! | `elasticsearch+https://host:9200`, `opensearch+...` | the bulk API, `create` with the alert id as `_id` |
@@ -52,6 +52,8 @@ pub enum Transport {
     Webhook {
         url: String,
         slack: bool,
+        /// `Bearer TOKEN`, from `token_env=` (generic webhooks).
+        authorization: Option<String>,
     },
     Splunk {
         url: String,
@@ -76,10 +78,15 @@ impl std::fmt::Debug for Transport {
                 .field("address", address)
                 .field("tls", tls)
                 .finish(),
-            Transport::Webhook { url, slack } => f
+            Transport::Webhook {
+                url,
+                slack,
+                authorization,
+            } => f
                 .debug_struct("Webhook")
                 .field("url", &shown(url))
                 .field("slack", slack)
+                .field("authorization", &hidden(authorization.is_some()))
                 .finish(),
             Transport::Splunk { url, index, .. } => f
                 .debug_struct("Splunk")
@@ -362,6 +369,11 @@ fn refuse_credentials_in_the_clear(
 ) -> Result<(), SinkError> {
     let url = match transport {
         Transport::Splunk { url, .. } => url,
+        Transport::Webhook {
+            url,
+            authorization: Some(_),
+            ..
+        } => url,
         Transport::Elasticsearch {
             url,
             authorization: Some(_),
@@ -396,7 +408,8 @@ fn applies(scheme: &str, key: &str) -> bool {
         "stdout" | "file" => key == "format",
         "syslog+tcp" => matches!(key, "format" | "hostname"),
         "syslog+tls" => tls || matches!(key, "format" | "hostname"),
-        "http" | "https" | "slack+https" => tls || key == "format",
+        "http" | "https" => tls || matches!(key, "format" | "token_env" | "insecure"),
+        "slack+https" => tls || key == "format",
         "splunk+https" | "splunk+http" => {
             tls || matches!(
                 key,
@@ -493,6 +506,9 @@ fn transport_of(
             Transport::Webhook {
                 url: params.base.to_string(),
                 slack: false,
+                authorization: params
+                    .secret("token_env")?
+                    .map(|token| format!("Bearer {token}")),
             },
             AlertFormat::Json,
         ),
@@ -500,6 +516,7 @@ fn transport_of(
             Transport::Webhook {
                 url: http_url("https"),
                 slack: true,
+                authorization: None,
             },
             AlertFormat::Text,
         ),
@@ -628,8 +645,14 @@ mod tests {
         assert!(Sink::parse_with("https://x?tokn=1", &env).is_err());
         assert!(Sink::parse_with("syslog+tcp://nohost", &env).is_err());
         // A parameter the sink would ignore is refused: no token sent while one was named.
-        let ignored = Sink::parse_with("https://x/hook?token_env=HEC", &env).err();
+        let ignored = Sink::parse_with("slack+https://x/hook?token_env=HEC", &env).err();
         assert!(ignored.is_some_and(|e| e.to_string().contains("`token_env` does not apply")),);
+        let hook = Sink::parse_with("https://x/hook?token_env=HEC", &env).unwrap();
+        assert!(
+            matches!(&hook.transport, Transport::Webhook { authorization: Some(a), .. } if a == "Bearer t0k")
+        );
+        assert!(!format!("{:?}", hook.transport).contains("t0k"));
+        assert!(Sink::parse_with("http://x/hook?token_env=HEC", &env).is_err());
         assert!(Sink::parse_with("file:///tmp/a?ca=/x.pem", &env).is_err());
     }
 
@@ -678,7 +701,7 @@ mod tests {
         for spec in [
             "slack+https://hooks.slack.com/services/T0/B0/SECRETXYZ?format=nope",
             "https://x.example.com/api/webhooks/1/SECRETXYZ?bogus=1",
-            "https://x.example.com/api/webhooks/1/SECRETXYZ?token_env=HEC",
+            "slack+https://x.example.com/api/webhooks/1/SECRETXYZ?token_env=HEC",
         ] {
             let error = Sink::parse_with(spec, &|_| None).err().unwrap().to_string();
             assert!(!error.contains("SECRETXYZ"), "{error}");

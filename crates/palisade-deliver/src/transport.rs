@@ -72,12 +72,21 @@ pub fn send(sink: &mut Sink, batch: &[Queued]) -> Result<Sent, Failure> {
         Transport::Syslog { address, tls } => {
             syslog(sink, &address, tls.as_deref(), batch).map_err(Failure::from)
         }
-        Transport::Webhook { url, slack } => {
+        Transport::Webhook {
+            url,
+            slack,
+            authorization,
+        } => {
             if slack {
                 slack_messages(sink, &url, batch)
             } else {
                 let items: Vec<Value> = batch.iter().map(|q| parse_or_string(&q.body)).collect();
-                post(sink, &url, &[], Value::Array(items).to_string())
+                let headers: Vec<(&str, &str)> = authorization
+                    .as_deref()
+                    .map(|value| ("Authorization", value))
+                    .into_iter()
+                    .collect();
+                post(sink, &url, &headers, Value::Array(items).to_string())
             }
         }
         Transport::Elasticsearch {

@@ -606,7 +606,7 @@ fn elasticsearch_bulk_creates_by_alert_id_and_counts_conflicts_as_delivered() {
 }
 
 #[test]
-fn webhooks_and_slack_get_json_and_a_server_error_is_retried() {
+fn webhooks_get_json_with_their_token_and_a_server_error_is_retried() {
     let (port, seen) = http_server(|_| (200, "{}".into()));
     let mut sink = Sink::parse(&format!("http://127.0.0.1:{port}/hook?format=ocsf")).unwrap();
     let (round, left) = run(&mut sink, "hook");
@@ -618,6 +618,25 @@ fn webhooks_and_slack_get_json_and_a_server_error_is_retried() {
     let batch: Value = serde_json::from_slice(&seen.lock().unwrap()[0].2).unwrap();
     assert_eq!(batch.as_array().unwrap().len(), 2);
     assert_eq!(batch[0]["class_uid"], 2004);
+    let authorizations = |seen: &Mutex<Vec<Request>>| -> Vec<String> {
+        seen.lock().unwrap()[0]
+            .1
+            .iter()
+            .filter(|(k, _)| k == "authorization")
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    assert!(authorizations(&seen).is_empty());
+    // A receiver that wants a token gets it as a bearer token.
+    let (port, seen) = http_server(|_| (200, "{}".into()));
+    let mut sink = Sink::parse_with(
+        &format!("http://127.0.0.1:{port}/hook?token_env=HOOK_TOKEN"),
+        &|name| (name == "HOOK_TOKEN").then(|| "s3cret".to_string()),
+    )
+    .unwrap();
+    let (round, _) = run(&mut sink, "hook-token");
+    assert_eq!(round.delivered(), 2, "{:?}", round.errors());
+    assert_eq!(authorizations(&seen), ["Bearer s3cret"]);
     let (port, _) = http_server(|_| (503, "{}".into()));
     let mut sink = Sink::parse(&format!("http://127.0.0.1:{port}/hook")).unwrap();
     let (round, left) = run(&mut sink, "hook-down");
