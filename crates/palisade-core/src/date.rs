@@ -89,6 +89,32 @@ impl Date {
     }
 }
 
+/// Seconds since the Unix epoch of an HTTP date in its preferred form, IMF-fixdate
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7), as `Retry-After` may give one; `None`
+/// for anything else.
+pub fn http_date_unix_seconds(text: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (_weekday, rest) = text.trim().split_once(", ")?;
+    let mut parts = rest.split(' ');
+    let day: u32 = parts.next()?.parse().ok()?;
+    let month_name = parts.next()?;
+    let month = MONTHS.iter().position(|m| *m == month_name)?;
+    let year: i32 = parts.next()?.parse().ok()?;
+    let time = parts.next()?;
+    if parts.next() != Some("GMT") || parts.next().is_some() || time.len() != 8 {
+        return None;
+    }
+    let date = Date::parse(&format!("{year:04}-{:02}-{day:02}", month + 1))?;
+    let field = |range: std::ops::Range<usize>| digits(time.as_bytes(), range);
+    let (hour, minute, second) = (field(0..2)?, field(3..5)?, field(6..8)?);
+    if &time[2..3] != ":" || &time[5..6] != ":" || hour > 23 || minute > 59 || second > 60 {
+        return None;
+    }
+    Some(date.to_days() * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
 /// Microseconds since the Unix epoch of an RFC 3339 timestamp as the API server writes them
 /// (`2026-11-26T19:42:07.123456Z`, or with an offset such as `+02:00`); `None` when it is not
 /// one.
@@ -217,6 +243,28 @@ impl fmt::Display for Date {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates_in_their_preferred_form() {
+        assert_eq!(
+            http_date_unix_seconds("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            http_date_unix_seconds("Sat, 05 Dec 2026 12:00:00 GMT"),
+            rfc3339_unix_micros("2026-12-05T12:00:00Z").map(|m| m / 1_000_000)
+        );
+        for bad in [
+            "120",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 31 Feb 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 8:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 GMT extra",
+            "",
+        ] {
+            assert_eq!(http_date_unix_seconds(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn converts_days_to_dates() {

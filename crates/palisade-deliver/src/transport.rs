@@ -228,14 +228,8 @@ pub(crate) fn post_reading(
     let status = response.status().as_u16();
     let retry_after_millis = matches!(status, 429 | 503)
         .then(|| {
-            response
-                .headers()
-                .get("retry-after")?
-                .to_str()
-                .ok()?
-                .trim()
-                .parse::<i64>()
-                .ok()
+            let value = response.headers().get("retry-after")?.to_str().ok()?;
+            retry_after_seconds(value, crate::now_millis() / 1000)
         })
         .flatten()
         .map(|seconds| seconds.clamp(0, 300) * 1000);
@@ -276,6 +270,16 @@ fn append_whole(file: &mut std::fs::File, text: &[u8]) -> std::io::Result<()> {
         let _ = file.set_len(before).and_then(|()| file.sync_data());
     }
     written
+}
+
+/// The wait a `Retry-After` value asks for, in seconds from `now` (seconds since the epoch):
+/// a number of seconds, or an HTTP date (RFC 9110 §10.2.3).
+fn retry_after_seconds(value: &str, now: i64) -> Option<i64> {
+    let value = value.trim();
+    value
+        .parse::<i64>()
+        .ok()
+        .or_else(|| palisade_core::date::http_date_unix_seconds(value).map(|at| at - now))
 }
 
 fn post(sink: &mut Sink, url: &str, headers: &[(&str, &str)], body: String) -> Result<(), Failure> {
@@ -459,5 +463,22 @@ fn tls_client(
                 .with_client_auth_cert(identity.chain(), key)
                 .map_err(|e| format!("client certificate: {e}"))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        let now =
+            palisade_core::date::http_date_unix_seconds("Sat, 05 Dec 2026 12:00:00 GMT").unwrap();
+        assert_eq!(retry_after_seconds(" 30 ", now), Some(30));
+        assert_eq!(
+            retry_after_seconds("Sat, 05 Dec 2026 12:02:00 GMT", now),
+            Some(120)
+        );
+        assert_eq!(retry_after_seconds("soon", now), None);
     }
 }
