@@ -18,7 +18,7 @@ pub mod splunk;
 pub mod stream;
 pub mod transport;
 
-pub use sink::{Sent, Sink, SinkError, Transport};
+pub use sink::{Framing, Sent, Sink, SinkError, Transport};
 pub use stream::{Streaming, deliver_until};
 pub use transport::Failure;
 

@@ -14,7 +14,8 @@
 //! `key=PATH` (a client certificate chain and its key, for sinks that require mutual TLS),
 //! `index=`,
 //! `token_env=`, `api_key_env=`, `user=` with `password_env=`, `hostname=` (syslog's and Splunk's host),
-//! `insecure=true` (credentials over plain HTTP to another host, refused without it).
+//! `insecure=true` (credentials over plain HTTP to another host, refused without it),
+//! `framing=lf` (syslog messages ended by a line feed instead of counted).
 
 use std::path::PathBuf;
 
@@ -48,6 +49,8 @@ pub enum Transport {
         address: String,
         /// The server name to verify, when over TLS.
         tls: Option<String>,
+        /// How messages are told apart on the stream.
+        framing: Framing,
     },
     Webhook {
         url: String,
@@ -73,10 +76,15 @@ impl std::fmt::Debug for Transport {
         match self {
             Transport::File(path) => f.debug_tuple("File").field(path).finish(),
             Transport::Stdout => f.write_str("Stdout"),
-            Transport::Syslog { address, tls } => f
+            Transport::Syslog {
+                address,
+                tls,
+                framing,
+            } => f
                 .debug_struct("Syslog")
                 .field("address", address)
                 .field("tls", tls)
+                .field("framing", framing)
                 .finish(),
             Transport::Webhook {
                 url,
@@ -106,6 +114,18 @@ impl std::fmt::Debug for Transport {
                 .finish(),
         }
     }
+}
+
+/// How syslog messages are told apart on a TCP or TLS stream (RFC 6587).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// Each message after its length in bytes (RFC 6587 §3.4.1, RFC 5425): any message,
+    /// read by rsyslog, syslog-ng, Vector and most SIEM collectors.
+    OctetCounting,
+    /// Each message ended by a line feed (RFC 6587 §3.4.2), for collectors that read no
+    /// other (Fluent Bit's and Logstash's syslog inputs); a line feed inside a message is
+    /// sent as a space.
+    LineFeed,
 }
 
 /// A configured sink.
@@ -406,8 +426,8 @@ fn applies(scheme: &str, key: &str) -> bool {
     let tls = matches!(key, "ca" | "cert" | "key");
     match scheme {
         "stdout" | "file" => key == "format",
-        "syslog+tcp" => matches!(key, "format" | "hostname"),
-        "syslog+tls" => tls || matches!(key, "format" | "hostname"),
+        "syslog+tcp" => matches!(key, "format" | "hostname" | "framing"),
+        "syslog+tls" => tls || matches!(key, "format" | "hostname" | "framing"),
         "http" | "https" => tls || matches!(key, "format" | "token_env" | "insecure"),
         "slack+https" => tls || key == "format",
         "splunk+https" | "splunk+http" => {
@@ -428,6 +448,7 @@ fn applies(scheme: &str, key: &str) -> bool {
 /// The query parameters a sink URL may carry.
 const PARAMETERS: &[&str] = &[
     "insecure",
+    "framing",
     "format",
     "ca",
     "cert",
@@ -498,6 +519,16 @@ fn transport_of(
                 Transport::Syslog {
                     address: host.to_string(),
                     tls,
+                    framing: match params.get("framing") {
+                        None | Some("octet-counting") => Framing::OctetCounting,
+                        Some("lf") => Framing::LineFeed,
+                        Some(other) => {
+                            return Err(invalid(
+                                spec,
+                                format!("unknown framing `{other}` (octet-counting, lf)"),
+                            ));
+                        }
+                    },
                 },
                 AlertFormat::Cef,
             )

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use palisade_store::Queued;
 use serde_json::{Value, json};
 
-use crate::sink::{Sent, Sink, Transport};
+use crate::sink::{Framing, Sent, Sink, Transport};
 use crate::splunk;
 
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -69,9 +69,11 @@ pub fn send(sink: &mut Sink, batch: &[Queued]) -> Result<Sent, Failure> {
             append_whole(&mut file, text.as_bytes())
                 .map_err(|e| format!("{}: {e}", path.display()).into())
         }
-        Transport::Syslog { address, tls } => {
-            syslog(sink, &address, tls.as_deref(), batch).map_err(Failure::from)
-        }
+        Transport::Syslog {
+            address,
+            tls,
+            framing,
+        } => syslog(sink, &address, tls.as_deref(), &frames(batch, framing)).map_err(Failure::from),
         Transport::Webhook {
             url,
             slack,
@@ -356,16 +358,29 @@ fn elasticsearch(
 }
 
 /// Octet-counted RFC 5424 frames over TCP, or TLS verified against `server_name`.
+/// The batch's syslog messages as one stream, each framed as `framing` says.
+fn frames(batch: &[Queued], framing: Framing) -> Vec<u8> {
+    let mut frames = Vec::new();
+    for item in batch {
+        match framing {
+            Framing::OctetCounting => {
+                frames.extend_from_slice(format!("{} {}", item.body.len(), item.body).as_bytes());
+            }
+            Framing::LineFeed => {
+                frames.extend_from_slice(item.body.replace(['\n', '\r'], " ").as_bytes());
+                frames.push(b'\n');
+            }
+        }
+    }
+    frames
+}
+
 fn syslog(
     sink: &Sink,
     address: &str,
     server_name: Option<&str>,
-    batch: &[Queued],
+    frames: &[u8],
 ) -> Result<(), String> {
-    let mut frames = Vec::new();
-    for item in batch {
-        frames.extend_from_slice(format!("{} {}", item.body.len(), item.body).as_bytes());
-    }
     let addresses: Vec<std::net::SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(address)
         .map_err(|e| e.to_string())?
         .collect();
@@ -381,7 +396,7 @@ fn syslog(
         None => {
             let mut stream = stream;
             stream
-                .write_all(&frames)
+                .write_all(frames)
                 .and_then(|()| stream.flush())
                 .map_err(|e| e.to_string())?;
             let _ = stream.shutdown(std::net::Shutdown::Write);
@@ -394,7 +409,7 @@ fn syslog(
             let connection = rustls::ClientConnection::new(Arc::new(config), server)
                 .map_err(|e| e.to_string())?;
             let mut tls = rustls::StreamOwned::new(connection, stream);
-            tls.write_all(&frames)
+            tls.write_all(frames)
                 .and_then(|()| tls.flush())
                 .map_err(|e| e.to_string())?;
             tls.conn.send_close_notify();

@@ -223,6 +223,31 @@ fn syslog_over_tcp_sends_octet_counted_rfc5424_cef() {
     }
 }
 
+/// `framing=lf`: each message ended by a line feed, for collectors that read no other
+/// (Fluent Bit's and Logstash's syslog inputs).
+#[test]
+fn syslog_messages_can_be_ended_by_line_feeds() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut text = String::new();
+        stream.read_to_string(&mut text).unwrap();
+        text
+    });
+    let mut sink = Sink::parse(&format!("syslog+tcp://127.0.0.1:{port}?framing=lf")).unwrap();
+    let (round, left) = run(&mut sink, "syslog-lf");
+    assert_eq!((round.delivered(), left), (2, 0), "{:?}", round.errors());
+    let text = server.join().unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(text.ends_with('\n'));
+    for line in lines {
+        assert!(line.starts_with("<13") && line.contains("CEF:0|"), "{line}");
+    }
+    assert!(Sink::parse("syslog+tcp://h:514?framing=crlf").is_err());
+}
+
 #[test]
 fn syslog_over_tls_verifies_the_server_against_the_given_ca() {
     let (ca, cert, key) = certificates();
