@@ -170,7 +170,7 @@ impl Store {
             path: display.clone(),
             source,
         })?;
-        let connection = Connection::open(path).map_err(err)?;
+        let mut connection = Connection::open(path).map_err(err)?;
         connection
             .busy_timeout(std::time::Duration::from_secs(10))
             .map_err(err)?;
@@ -187,18 +187,27 @@ impl Store {
                 supported: SCHEMA_VERSION,
             });
         }
-        if version == 1 {
-            connection
-                .execute_batch(
+        if version < SCHEMA_VERSION {
+            // In one write transaction, the version read again inside it: two processes
+            // opening an older store at once upgrade it once.
+            let tx = connection
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(err)?;
+            let version: i64 = tx
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .map_err(err)?;
+            if version == 1 {
+                tx.execute_batch(
                     "ALTER TABLE outbox ADD COLUMN ack_channel TEXT;
                      ALTER TABLE outbox ADD COLUMN ack_id INTEGER;",
                 )
                 .map_err(err)?;
+            }
+            tx.execute_batch(SCHEMA).map_err(err)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
+                .map_err(err)?;
+            tx.commit().map_err(err)?;
         }
-        connection.execute_batch(SCHEMA).map_err(err)?;
-        connection
-            .execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
-            .map_err(err)?;
         Ok(Store {
             connection,
             path: display,
@@ -610,6 +619,16 @@ mod tests {
                 PRAGMA user_version = 1;",
             )
             .unwrap();
+        }
+        // Two processes upgrading it at once (threads here, each with its connection).
+        let opening: Vec<_> = (0..2)
+            .map(|_| {
+                let path = path.clone();
+                std::thread::spawn(move || Store::open(&path).map(drop))
+            })
+            .collect();
+        for open in opening {
+            open.join().unwrap().unwrap();
         }
         let mut store = Store::open(&path).unwrap();
         let due = store.due("hec", 0, 10).unwrap();
