@@ -351,8 +351,9 @@ fn client_identity(spec: &str, params: &Params) -> Result<Option<ClientIdentity>
 
 /// A sink URL as it may be printed: a webhook's path (Slack's, Teams', Discord's) is its
 /// credential, and a user name and password may sit before the host. Shown: the scheme, the
-/// host and port, the first segment of an HTTP path, and for what is left out a short hash
-/// of the whole, which tells two sinks on one host apart. Files and syslog addresses are
+/// host and port, the first segment of an HTTP path when it is a word such paths are made of
+/// (`services`, `api`, `hooks`), and for what is left out a short hash of the whole, which
+/// tells two sinks on one host apart. Files and syslog addresses are
 /// shown whole.
 pub fn shown(spec: &str) -> String {
     let base = spec.split_once('?').map_or(spec, |(base, _)| base);
@@ -366,13 +367,33 @@ pub fn shown(spec: &str) -> String {
     let host = authority
         .rsplit_once('@')
         .map_or(authority, |(_, host)| host);
+    // A path segment is shown only when it is a word webhook paths are made of; any other
+    // (`https://webhook.site/<uuid>`) may be the credential itself.
+    const WORDS: &[&str] = &[
+        "api",
+        "services",
+        "hooks",
+        "hook",
+        "webhook",
+        "webhooks",
+        "webhookb2",
+        "v1",
+        "v2",
+        "alerts",
+        "events",
+        "ingest",
+        "collector",
+    ];
     let mut segments = path.split('/').filter(|s| !s.is_empty());
     let first = segments.next();
-    let elided = segments.next().is_some() || host.len() != authority.len();
+    let word = first.filter(|segment| WORDS.contains(segment));
+    let elided = segments.next().is_some()
+        || host.len() != authority.len()
+        || (first.is_some() && word.is_none());
     let mut text = format!("{scheme}://{host}");
-    if let Some(first) = first {
+    if let Some(word) = word {
         text.push('/');
-        text.push_str(first);
+        text.push_str(word);
     }
     if elided {
         let hash = palisade_core::fingerprint::fnv1a(&[base]);
@@ -723,6 +744,8 @@ mod tests {
             shown("https://alerts.example.com/hook"),
             "https://alerts.example.com/hook"
         );
+        let site = shown("https://webhook.site/6f1b2c3d-0000-4000-8000-123456789abc");
+        assert!(site.starts_with("https://webhook.site/… ["), "{site}");
         assert_eq!(
             shown("splunk+https://splunk:8088?token_env=HEC"),
             "splunk+https://splunk:8088"
