@@ -1101,6 +1101,16 @@ fn serve(dir: &Path, sink: &str) -> (Served, u16, u16, Vec<u8>) {
 
 /// [`serve`] with more flags.
 fn serve_with(dir: &Path, sink: &str, extra: &[&str]) -> (Served, u16, u16, Vec<u8>) {
+    let (child, port, health, ca, _) = serve_logged(dir, sink, extra);
+    (child, port, health, ca)
+}
+
+/// [`serve_with`], also returning the thread that collects what the receiver logs.
+fn serve_logged(
+    dir: &Path,
+    sink: &str,
+    extra: &[&str],
+) -> (Served, u16, u16, Vec<u8>, std::thread::JoinHandle<String>) {
     let mut command = bin();
     command.args([
         "serve",
@@ -1117,9 +1127,9 @@ fn serve_with(dir: &Path, sink: &str, extra: &[&str]) -> (Served, u16, u16, Vec<
         sink,
     ]);
     command.args(extra);
-    let (child, port, health, _rest) = common::serve::start(command, "receiving audit events");
+    let (child, port, health, logged) = common::serve::start(command, "receiving audit events");
     let ca = std::fs::read(dir.join("tls/ca.pem")).unwrap();
-    (child, port, health, ca)
+    (child, port, health, ca, logged)
 }
 
 /// The receiver's Prometheus metrics, from its operations port.
@@ -1164,8 +1174,9 @@ fn the_receiver_loses_nothing_when_the_sink_is_down_and_the_process_is_killed() 
     let reserved = TcpListener::bind("127.0.0.1:0").unwrap();
     let sink_port = reserved.local_addr().unwrap().port();
     drop(reserved);
-    let sink_url = format!("http://127.0.0.1:{sink_port}/alerts");
-    let (child, port, health, ca) = serve(&dir, &sink_url);
+    // A path that is the sink's credential, as a webhook's is: never logged, never a label.
+    let sink_url = format!("http://127.0.0.1:{sink_port}/alerts/SECRETXYZ");
+    let (child, port, health, ca, logged) = serve_logged(&dir, &sink_url, &[]);
     let agent = client(&ca);
     let url = format!("https://127.0.0.1:{port}/");
     let batches = batches();
@@ -1236,8 +1247,12 @@ fn the_receiver_loses_nothing_when_the_sink_is_down_and_the_process_is_killed() 
     wait_for("a failed delivery", || {
         metrics().contains("palisade_audit_delivery_failures_total")
     });
+    assert!(!metrics().contains("SECRETXYZ"), "{}", metrics());
     // Killed with everything queued and nothing delivered.
     drop(child);
+    let log = logged.join().unwrap();
+    assert!(log.contains("delivery failed"), "{log}");
+    assert!(!log.contains("SECRETXYZ"), "{log}");
     // The sink comes back, and so does Palisade on the same store.
     let sink = HttpSink::start_on(TcpListener::bind(("127.0.0.1", sink_port)).unwrap());
     let (child, _, _, _) = serve(&dir, &sink_url);
