@@ -872,6 +872,14 @@ fn serve_http(
     });
 }
 
+/// A store at `store` holding one alert queued for `sink` (its queue identity, the URL).
+fn queue_one_alert(store: &Path, sink: &str) {
+    palisade_store::Store::open(store)
+        .unwrap()
+        .enqueue(&[(sink.to_string(), "a1".into(), "{}".into())], None)
+        .unwrap();
+}
+
 /// What a sink answers reaches the terminal shown, not obeyed: a Splunk endpoint answering
 /// with escape sequences (a proxy's page, a hostile server) cannot retitle the window.
 #[test]
@@ -883,10 +891,7 @@ fn a_sinks_answer_is_shown_escaped() {
     serve_http(listener, |_, _| "\u{1b}]0;pwned\u{7}\u{1b}[2K<html>".into());
     let sink = format!("splunk+http://127.0.0.1:{port}");
     let store = dir.join("s.db");
-    palisade_store::Store::open(&store)
-        .unwrap()
-        .enqueue(&[(sink.clone(), "a1".into(), "{}".into())], None)
-        .unwrap();
+    queue_one_alert(&store, &sink);
     let out = bin()
         .args(["audit", "deliver", "--timeout", "0", "--store"])
         .arg(&store)
@@ -917,10 +922,7 @@ fn a_webhooks_secret_path_is_never_printed() {
         .port();
     let sink = format!("slack+https://127.0.0.1:{port}/services/T0/B0/SECRETXYZ");
     let store = dir.join("s.db");
-    palisade_store::Store::open(&store)
-        .unwrap()
-        .enqueue(&[(sink.clone(), "a1".into(), "{}".into())], None)
-        .unwrap();
+    queue_one_alert(&store, &sink);
     let deliver = |sinks: &[&str]| {
         let mut command = bin();
         command
