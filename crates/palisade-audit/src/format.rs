@@ -323,20 +323,19 @@ mod tests {
     #[test]
     fn outcomes_and_kinds_of_change() {
         let mut exec = alert();
-        let request = std::sync::Arc::make_mut(&mut exec.request);
-        request.response_code = Some(101);
-        request.verb = "create".into();
-        let e = ecs(&exec);
-        assert_eq!(e["event"]["outcome"], "success");
-        assert_eq!(e["event"]["type"], serde_json::json!(["creation"]));
-        assert!(cef(&exec).contains(" outcome=success "), "{}", cef(&exec));
-        let request = std::sync::Arc::make_mut(&mut exec.request);
-        request.response_code = Some(403);
-        request.verb = "patch".into();
-        let e = ecs(&exec);
-        assert_eq!(e["event"]["outcome"], "failure");
-        assert_eq!(e["event"]["type"], serde_json::json!(["change"]));
-        assert!(cef(&exec).contains(" outcome=failure "), "{}", cef(&exec));
+        for (code, verb, outcome, kind) in [
+            (101, "create", "success", "creation"),
+            (403, "patch", "failure", "change"),
+        ] {
+            let request = std::sync::Arc::make_mut(&mut exec.request);
+            request.response_code = Some(code);
+            request.verb = verb.into();
+            let e = ecs(&exec);
+            assert_eq!(e["event"]["outcome"], outcome);
+            assert_eq!(e["event"]["type"], serde_json::json!([kind]));
+            let line = cef(&exec);
+            assert!(line.contains(&format!(" outcome={outcome} ")), "{line}");
+        }
         // What the request did not say is left out, not written as null.
         let request = std::sync::Arc::make_mut(&mut exec.request);
         request.user_agent = None;

@@ -440,12 +440,31 @@ fn terminated(child: &mut Served, what: &str) -> (Option<i32>, String) {
         .status()
         .unwrap();
     assert!(sent.success());
+    exit_of(child, what)
+}
+
+/// Waits for `child` to end (`what` names the wait); returns its exit code and what it wrote
+/// on its piped standard error.
+fn exit_of(child: &mut Served, what: &str) -> (Option<i32>, String) {
     let mut exited = None;
     wait_for(what, || {
         exited = child.0.try_wait().unwrap();
         exited.is_some()
     });
     (exited.unwrap().code(), piped_stderr(child))
+}
+
+/// The first line `child` writes on its piped standard output, within 20 s (`what` names it).
+fn first_line(child: &mut Served, what: &str) -> String {
+    let mut reader = BufReader::new(child.0.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        tx.send(line).unwrap();
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .unwrap_or_else(|_| panic!("{what}"))
 }
 
 /// Appends to `log` an exec by alice into a pod (`id` its audit id).
@@ -483,16 +502,7 @@ fn follow_waits_for_a_log_made_later() {
     std::thread::sleep(Duration::from_millis(300));
     std::fs::write(&log, "").unwrap();
     append_exec(&log, "later1");
-    let mut reader = BufReader::new(child.0.stdout.take().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        tx.send(line).unwrap();
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("an alert from the log made later");
+    let line = first_line(&mut child, "an alert from the log made later");
     assert_eq!(
         serde_json::from_str::<Value>(&line).unwrap()["rule"],
         "AUD001"
@@ -510,16 +520,7 @@ fn follow_reads_what_is_appended() {
     let (mut child, log) = follow_empty_log(&dir, &["-o", "json"], Stdio::piped(), Stdio::null());
     std::thread::sleep(Duration::from_millis(300));
     append_exec(&log, "f1");
-    let mut reader = BufReader::new(child.0.stdout.take().unwrap());
-    let mut line = String::new();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        reader.read_line(&mut line).unwrap();
-        tx.send(line).unwrap();
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("an alert while following");
+    let line = first_line(&mut child, "an alert while following");
     drop(child);
     let alert: Value = serde_json::from_str(&line).unwrap();
     assert_eq!(alert["rule"], "AUD001");
@@ -580,13 +581,8 @@ fn follow_ends_with_an_error_when_its_alerts_cannot_be_written() {
         Stdio::piped(),
     );
     append_exec(&log, "ff1");
-    let mut exited = None;
-    wait_for("--follow to stop", || {
-        exited = child.0.try_wait().unwrap();
-        exited.is_some()
-    });
-    let stderr_text = piped_stderr(&mut child);
-    assert_ne!(exited.unwrap().code(), Some(0), "{stderr_text}");
+    let (code, stderr_text) = exit_of(&mut child, "--follow to stop");
+    assert_ne!(code, Some(0), "{stderr_text}");
     assert!(
         stderr_text.contains("cannot write the alerts"),
         "{stderr_text}"
