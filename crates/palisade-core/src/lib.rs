@@ -14,6 +14,7 @@ pub mod config_section;
 pub mod control;
 pub mod date;
 pub mod diagnostic;
+pub mod duration;
 pub mod encoding;
 pub mod finding;
 pub mod fingerprint;

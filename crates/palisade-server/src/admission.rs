@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -157,16 +157,22 @@ pub fn router(state: Arc<AdmissionState>) -> Router {
         .route(
             "/validate",
             post(
-                |State(s): State<Arc<AdmissionState>>, headers: HeaderMap, body: Body| async move {
-                    handle(s, Endpoint::Validate, headers, body).await
+                |State(s): State<Arc<AdmissionState>>,
+                 RawQuery(query): RawQuery,
+                 headers: HeaderMap,
+                 body: Body| async move {
+                    handle(s, Endpoint::Validate, query, headers, body).await
                 },
             ),
         )
         .route(
             "/mutate",
             post(
-                |State(s): State<Arc<AdmissionState>>, headers: HeaderMap, body: Body| async move {
-                    handle(s, Endpoint::Mutate, headers, body).await
+                |State(s): State<Arc<AdmissionState>>,
+                 RawQuery(query): RawQuery,
+                 headers: HeaderMap,
+                 body: Body| async move {
+                    handle(s, Endpoint::Mutate, query, headers, body).await
                 },
             ),
         )
@@ -202,6 +208,7 @@ fn rejection(
 async fn handle(
     state: Arc<AdmissionState>,
     endpoint: Endpoint,
+    query: Option<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -246,7 +253,8 @@ async fn handle(
     };
     drop(bytes);
     state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
-    let judged = judge(&state, endpoint, &review).await;
+    let api_server = api_server_deadline(query.as_deref());
+    let judged = judge(&state, endpoint, &review, api_server).await;
     state.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
     state.metrics.seconds.observe(start.elapsed().as_secs_f64());
     record(&state, endpoint, &judged, start.elapsed());
@@ -284,8 +292,27 @@ async fn read_limited(body: Body, limit: usize) -> Result<axum::body::Bytes, ()>
     Ok(collected.into())
 }
 
-/// The verdict, or the deadline's answer; at most `max_in_flight` requests wait.
-async fn judge(state: &Arc<AdmissionState>, endpoint: Endpoint, review: &Arc<Review>) -> Judged {
+/// How long the API server waits for this request, less a margin for the answer's way back
+/// (a tenth, from 100 ms to 1 s). The API server names it in the query (`?timeout=5s`): the
+/// webhook's `timeoutSeconds`, or what is left of the request's own deadline when that is
+/// sooner, rounded up to whole seconds. `None` when the query names no duration.
+fn api_server_deadline(query: Option<&str>) -> Option<Duration> {
+    let value = query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("timeout="))?;
+    let waits = palisade_core::duration::parse(value).ok()?;
+    let margin = (waits / 10).clamp(Duration::from_millis(100), Duration::from_secs(1));
+    Some(waits.saturating_sub(margin))
+}
+
+/// The verdict, or the deadline's answer (`timeout_ms`, or sooner when the API server would
+/// give up before it); at most `max_in_flight` requests wait.
+async fn judge(
+    state: &Arc<AdmissionState>,
+    endpoint: Endpoint,
+    review: &Arc<Review>,
+    api_server: Option<Duration>,
+) -> Judged {
     let settings = state.admission.settings();
     let waiting = state.in_flight.fetch_add(1, Ordering::AcqRel) + 1;
     let _leave = Leave(&state.in_flight);
@@ -298,7 +325,11 @@ async fn judge(state: &Arc<AdmissionState>, endpoint: Endpoint, review: &Arc<Rev
             ),
         );
     }
-    let deadline = Duration::from_millis(settings.timeout_ms);
+    let own = Duration::from_millis(settings.timeout_ms);
+    let (deadline, whose) = match api_server {
+        Some(sooner) if sooner < own => (sooner, "the API server's timeout, less a margin"),
+        _ => (own, "timeout_ms"),
+    };
     let work = {
         let (admission, review, workers) = (
             state.admission.clone(),
@@ -324,7 +355,7 @@ async fn judge(state: &Arc<AdmissionState>, endpoint: Endpoint, review: &Arc<Rev
         Ok(Err(_)) => state.admission.timed_out(review, "the evaluation failed"),
         Err(_) => state.admission.timed_out(
             review,
-            &format!("no verdict within {} ms (timeout_ms)", settings.timeout_ms),
+            &format!("no verdict within {} ms ({whose})", deadline.as_millis()),
         ),
     }
 }
@@ -379,5 +410,31 @@ fn record(state: &AdmissionState, endpoint: Endpoint, judged: &Judged, took: Dur
             );
         }
         eprintln!("{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_servers_timeout_is_read_from_the_query_less_a_margin() {
+        let ms = |query: &str| api_server_deadline(Some(query)).map(|d| d.as_millis());
+        assert_eq!(ms("timeout=5s"), Some(4500));
+        assert_eq!(ms("timeout=1s"), Some(900));
+        assert_eq!(ms("timeout=30s"), Some(29_000));
+        assert_eq!(ms("dryRun=All&timeout=2s"), Some(1800));
+        assert_eq!(ms("timeout=1m0s"), Some(59_000));
+        for unread in [
+            "",
+            "timeout=",
+            "timeout=soon",
+            "timeout=0s",
+            "timeout=-5s",
+            "wait=5s",
+        ] {
+            assert_eq!(ms(unread), None, "{unread}");
+        }
+        assert_eq!(api_server_deadline(None), None);
     }
 }

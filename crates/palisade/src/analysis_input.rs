@@ -21,10 +21,10 @@ pub struct LiveArgs {
     #[arg(long, value_name = "NAME", env = "PALISADE_CONTEXT")]
     context: Option<String>,
     /// Give up reading the cluster after this long (`300`, `5m`, `2m30s`). Default 5m.
-    #[arg(long, value_parser = crate::cluster_cmd::parse_duration, value_name = "DURATION", env = "PALISADE_TIMEOUT")]
+    #[arg(long, value_parser = palisade_core::duration::parse, value_name = "DURATION", env = "PALISADE_TIMEOUT")]
     timeout: Option<std::time::Duration>,
     /// Longest time one API request may take (`30s`, `1m`). Default 30s.
-    #[arg(long, value_parser = crate::cluster_cmd::parse_duration, value_name = "DURATION", env = "PALISADE_REQUEST_TIMEOUT")]
+    #[arg(long, value_parser = palisade_core::duration::parse, value_name = "DURATION", env = "PALISADE_REQUEST_TIMEOUT")]
     request_timeout: Option<std::time::Duration>,
 }
 

@@ -37,11 +37,11 @@ pub struct ClusterArgs {
     pub all_namespaces: bool,
     /// Give up after this long in all (no partial output is written): `300`, `5s`, `2m30s`,
     /// `1h` (a bare number is seconds). Default 5m.
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION", env = "PALISADE_TIMEOUT")]
+    #[arg(long, value_parser = palisade_core::duration::parse, value_name = "DURATION", env = "PALISADE_TIMEOUT")]
     pub timeout: Option<Duration>,
     /// Longest time one API request may take (as kubectl's `--request-timeout`: `30s`, `1m`,
     /// a bare number is seconds). Default 30s.
-    #[arg(long, value_parser = parse_duration, value_name = "DURATION", env = "PALISADE_REQUEST_TIMEOUT")]
+    #[arg(long, value_parser = palisade_core::duration::parse, value_name = "DURATION", env = "PALISADE_REQUEST_TIMEOUT")]
     pub request_timeout: Option<Duration>,
     /// Lists in flight at once. Default 8.
     #[arg(long, env = "PALISADE_CONCURRENCY")]
@@ -98,52 +98,6 @@ impl ClusterArgs {
 pub fn typed(has_value: bool, env: &str) -> bool {
     has_value && std::env::var_os(env).is_none()
 }
-/// Parses a duration as kubectl writes them: `5s`, `1m`, `2m30s`, `1h`, `500ms`, `1.5h`; a bare
-/// number is seconds. Zero is refused (it would give up at once).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let invalid = || {
-        format!(
-            "invalid duration `{text}` (expected seconds, or a duration such as 30s, 5m, 2m30s, 1h)"
-        )
-    };
-    if text.is_empty() {
-        return Err(invalid());
-    }
-    let total = if let Ok(seconds) = text.parse::<f64>() {
-        seconds
-    } else {
-        let mut total = 0.0;
-        let mut rest = text;
-        while !rest.is_empty() {
-            let number_end = rest
-                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .ok_or_else(invalid)?;
-            let number: f64 = rest[..number_end].parse().map_err(|_| invalid())?;
-            rest = &rest[number_end..];
-            let unit_end = rest
-                .find(|c: char| c.is_ascii_digit() || c == '.')
-                .unwrap_or(rest.len());
-            let factor = match &rest[..unit_end] {
-                "h" => 3600.0,
-                "m" => 60.0,
-                "s" => 1.0,
-                "ms" => 0.001,
-                "us" | "µs" => 0.000_001,
-                "ns" => 0.000_000_001,
-                _ => return Err(invalid()),
-            };
-            total += number * factor;
-            rest = &rest[unit_end..];
-        }
-        total
-    };
-    if !total.is_finite() || total <= 0.0 || total > 1e9 {
-        return Err(format!("duration `{text}` must be positive"));
-    }
-    Ok(Duration::from_secs_f64(total))
-}
-
 /// A progress bar on a terminal; nothing otherwise.
 struct Bar {
     bar: Option<indicatif::ProgressBar>,
@@ -273,23 +227,4 @@ pub fn run_snapshot(args: &SnapshotArgs) -> Result<u8> {
         }
     );
     Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_are_read_as_kubectl_writes_them() {
-        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert_eq!(parse_duration("2m30s"), Ok(Duration::from_secs(150)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1.5h"), Ok(Duration::from_secs(5400)));
-        for bad in ["", "5x", "s", "-5", "0", "0s", "1m-"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
-        }
-    }
 }

@@ -50,14 +50,14 @@ pub struct ServeAdmissionArgs {
     live: crate::analysis_input::LiveArgs,
     /// With --cluster: read the cluster again this often (`5m`, `30m`); each read replaces
     /// the model whole, and a failed read keeps the last one.
-    #[arg(long, value_name = "DURATION", env = "PALISADE_REFRESH", default_value = "5m", value_parser = crate::cluster_cmd::parse_duration)]
+    #[arg(long, value_name = "DURATION", env = "PALISADE_REFRESH", default_value = "5m", value_parser = palisade_core::duration::parse)]
     refresh: std::time::Duration,
     /// With --cluster: once an object the webhook lets in (or sees deleted) changes what the
     /// cross-object rules read (a Service, a NetworkPolicy, a binding, a standalone Pod, a
     /// workload's new account or labels), read the cluster again this long after it, without waiting for
     /// --refresh (changes let in meanwhile wait for the same read). A value of --refresh or
     /// more reads on schedule only.
-    #[arg(long, value_name = "DURATION", env = "PALISADE_REFRESH_AFTER_CHANGE", default_value = "1m", value_parser = crate::cluster_cmd::parse_duration)]
+    #[arg(long, value_name = "DURATION", env = "PALISADE_REFRESH_AFTER_CHANGE", default_value = "1m", value_parser = palisade_core::duration::parse)]
     refresh_after_change: std::time::Duration,
     /// The webhook's own namespace, always exempt so the webhook can be repaired.
     #[arg(long, value_name = "NAME", env = "PALISADE_WEBHOOK_NAMESPACE")]
