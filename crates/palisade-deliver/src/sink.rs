@@ -270,6 +270,12 @@ impl Sink {
         transport::send(self, batch)
     }
 
+    /// Whether the label leaves part of the URL out ([`shown`]): a path or a password that
+    /// may be the credential.
+    pub fn label_hides_part(&self) -> bool {
+        self.label.contains(ELIDED)
+    }
+
     /// The channel this sink's Splunk requests name.
     pub fn channel(&mut self) -> &str {
         self.channel.get_or_insert_with(splunk::channel_id)
@@ -349,6 +355,9 @@ fn client_identity(spec: &str, params: &Params) -> Result<Option<ClientIdentity>
     Ok(Some(identity))
 }
 
+/// What stands in a label for the part of a URL left out, before the part's hash.
+const ELIDED: &str = "/… ";
+
 /// A sink URL as it may be printed: a webhook's path (Slack's, Teams', Discord's) is its
 /// credential, and a user name and password may sit before the host. Shown: the scheme, the
 /// host and port, the first segment of an HTTP path when it is a word such paths are made of
@@ -397,7 +406,7 @@ pub fn shown(spec: &str) -> String {
     }
     if elided {
         let hash = palisade_core::fingerprint::fnv1a(&[base]);
-        text.push_str(&format!("/… [{:04x}]", hash & 0xffff));
+        text.push_str(&format!("{ELIDED}[{:04x}]", hash & 0xffff));
     }
     text
 }

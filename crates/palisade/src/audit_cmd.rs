@@ -40,7 +40,8 @@ pub struct SinkArgs {
     /// `syslog+tcp://host:514`, `syslog+tls://host:6514`, `https://host/hook`,
     /// `slack+https://hooks.slack.com/...`, `splunk+https://host:8088?token_env=VAR`,
     /// `elasticsearch+https://host:9200?api_key_env=VAR`; `?format=` and `?ca=` apply to all.
-    /// Repeat for several.
+    /// Repeat for several. A URL that is a credential (a Slack webhook's) belongs in the
+    /// environment variable (space-separated), which other users cannot read.
     #[arg(
         long = "sink",
         value_name = "URL",
@@ -923,7 +924,32 @@ pub fn parse_sinks(args: &SinkArgs) -> Result<Vec<palisade_deliver::Sink>> {
         }
         sinks.push(sink);
     }
+    warn_of_typed_credentials(&sinks);
     Ok(sinks)
+}
+
+/// A sink URL whose label hides part of it (a webhook's path, a password) may be a
+/// credential; typed on the command line it is readable by every user of the machine
+/// (`/proc/PID/cmdline`, `ps`) and by whoever reads the pod's spec. Said once per process.
+fn warn_of_typed_credentials(sinks: &[palisade_deliver::Sink]) {
+    static SAID: std::sync::Once = std::sync::Once::new();
+    if !crate::cluster_cmd::typed(!sinks.is_empty(), "PALISADE_AUDIT_SINKS") {
+        return;
+    }
+    let hidden: Vec<&str> = sinks
+        .iter()
+        .filter(|sink| sink.label_hides_part())
+        .map(|sink| sink.label.as_str())
+        .collect();
+    if hidden.is_empty() {
+        return;
+    }
+    SAID.call_once(|| {
+        eprintln!(
+            "palisade: warning: --sink {} is on the command line, which other users of this machine can read (`ps`) and a pod's spec shows; if the URL is a credential (a Slack, Teams or Discord webhook, a password), give the sinks in PALISADE_AUDIT_SINKS instead (in a pod, from a Secret)",
+            hidden.join(", ")
+        );
+    });
 }
 
 /// A flag SIGINT or SIGTERM sets, so that a stream (`--follow`, standard input) ends as a

@@ -2263,3 +2263,49 @@ fn the_receiver_reads_a_replaced_feed_again_and_keeps_it_when_a_replacement_is_b
     wait_for("the address still reported", || reported() == 2);
     drop(child);
 }
+
+/// A sink URL that may be a credential (its label hides part of it) typed on the command line
+/// is visible to every user of the machine: the command says so, naming it by its label, and
+/// says nothing when the sinks come from PALISADE_AUDIT_SINKS or show nothing secret.
+#[test]
+fn a_credential_sink_on_the_command_line_is_warned_of() {
+    let dir = scratch("typed-sink");
+    let secret = "https://hooks.example.com/T0/SECRETXYZ";
+    let stderr = |sinks: &[&str], env: Option<&str>| {
+        let mut command = bin();
+        command
+            .args(["audit", "deliver", "--timeout", "1", "--store"])
+            .arg(dir.join("palisade.db"))
+            .env_remove("PALISADE_AUDIT_SINKS");
+        for sink in sinks {
+            command.args(["--sink", sink]);
+        }
+        if let Some(env) = env {
+            command.env("PALISADE_AUDIT_SINKS", env);
+        }
+        let output = command.output().unwrap();
+        let text = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(!text.contains("SECRETXYZ"), "{text}");
+        text
+    };
+    let typed = stderr(&[secret], None);
+    assert!(
+        typed.contains("warning: --sink https://hooks.example.com/… [")
+            && typed.contains("PALISADE_AUDIT_SINKS instead"),
+        "{typed}"
+    );
+    assert_eq!(
+        typed.matches("is on the command line").count(),
+        1,
+        "{typed}"
+    );
+    for quiet in [
+        stderr(&[], Some(secret)),
+        stderr(
+            &["file:///tmp/alerts.jsonl", "https://siem.example.com/"],
+            None,
+        ),
+    ] {
+        assert!(!quiet.contains("command line"), "{quiet}");
+    }
+}
