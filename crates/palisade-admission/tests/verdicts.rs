@@ -1867,3 +1867,66 @@ fn the_webhooks_escalation_graph_reads_the_policies_it_enforces() {
     assert_eq!(judged.log.denied, ["RBAC017"], "{:?}", judged.log);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A webhook that read neither the cluster nor manifests of it (`judged_alone`) cannot know
+/// what other objects lack: the rules that would conclude from an absence (no NetworkPolicy,
+/// no ResourceQuota, a binding's role, an undeclared ServiceAccount, a mesh's
+/// PeerAuthentication) say the object was not assessed instead. Against a cluster read
+/// (here, an empty one) the same objects get those findings.
+#[test]
+fn a_webhook_judging_objects_alone_concludes_nothing_from_absence() {
+    let objects = [
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "db", "namespace": "shop", "labels": {"tier": "database"}},
+            "spec": {"containers": [{"name": "db", "image": "postgres:17"}]}}),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": {"istio-injection": "enabled"}}}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "b", "namespace": "shop"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+            "subjects": [{"kind": "ServiceAccount", "name": "web", "namespace": "shop"}]}),
+    ];
+    let from_absence = [
+        "NET004", "NET013", "POD020", "NET007", "NS001", "NET015", "RBAC018",
+    ];
+    let found = |judged_alone: bool| {
+        let options = ScanOptions {
+            judged_alone,
+            ..ScanOptions::default()
+        };
+        let model = palisade_admission::prepare_model(
+            Default::default(),
+            options,
+            1,
+            &AdmissionSettings::default(),
+        );
+        let (mut rules, mut not_assessed) = (Vec::new(), Vec::new());
+        for object in &objects {
+            let report = model.evaluate(object.clone()).unwrap();
+            rules.extend(report.findings.iter().map(|f| f.rule.id.to_string()));
+            for coverage in &report.coverage {
+                for n in &coverage.not_assessed_objects {
+                    not_assessed.push(format!("{}: {}", coverage.rule, n.reason));
+                }
+            }
+        }
+        (rules, not_assessed)
+    };
+    let (read, _) = found(false);
+    let (alone, not_assessed) = found(true);
+    for rule in from_absence {
+        assert!(
+            read.iter().any(|r| r == rule),
+            "{rule} with a cluster: {read:?}"
+        );
+        assert!(!alone.iter().any(|r| r == rule), "{rule} alone: {alone:?}");
+        assert!(
+            not_assessed
+                .iter()
+                .any(|n| n.starts_with(&format!("{rule}: judged alone: "))),
+            "{rule}: {not_assessed:?}"
+        );
+    }
+    // What the objects hold themselves is judged alone as with a cluster.
+    for rule in ["POD002", "POD003"] {
+        assert!(read.iter().any(|r| r == rule), "{rule}: {read:?}");
+        assert!(alone.iter().any(|r| r == rule), "{rule} alone: {alone:?}");
+    }
+}

@@ -12,6 +12,10 @@ pub struct Inventory {
     /// Whether the inventory is a whole cluster (a live scan or snapshot) rather than a set of
     /// manifests; rules may then treat "absent" as "does not exist".
     pub complete: bool,
+    /// Whether nothing was read besides the objects judged (a webhook without the cluster or
+    /// manifests of it): what other objects lack is then unknown, and rules that would
+    /// conclude from an absence (no NetworkPolicy, no ResourceQuota) do not judge.
+    pub alone: bool,
     by_kind: HashMap<(String, String), Vec<usize>>,
     /// The owner graph (each object's top controlling owner), found when first asked: an
     /// admission evaluation that places its object and never asks does not pay for it.
@@ -64,6 +68,7 @@ impl Inventory {
             sources,
             objects,
             complete: false,
+            alone: false,
             by_kind,
             owners: std::sync::OnceLock::new(),
             placed: None,
@@ -201,6 +206,7 @@ impl Inventory {
             .collect();
         let mut inventory = Inventory::new(self.sources, objects);
         inventory.complete = self.complete;
+        inventory.alone = self.alone;
         inventory
     }
 

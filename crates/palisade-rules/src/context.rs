@@ -758,6 +758,17 @@ impl<'a> Context<'a> {
         self.not_assessed.get_or_insert_with(|| reason.into());
     }
 
+    /// Whether what other objects lack is unknown because nothing besides the judged objects
+    /// was read ([`palisade_inventory::Inventory::alone`]: a webhook judging each object
+    /// alone). Then the object is not assessed, for want of `what` ("the NetworkPolicies of
+    /// namespace shop"), and the rule must not conclude from an absence.
+    pub fn absence_unknown(&mut self, what: &str) -> bool {
+        if self.inventory.alone {
+            self.not_assessed(format!("judged alone: {what} not read"));
+        }
+        self.inventory.alone
+    }
+
     /// Says the rule's own evaluation of this object failed (a policy's Rego or CEL error):
     /// the object is not assessed, and the run gets an error diagnostic naming the object and
     /// the error, which makes it incomplete (exit 2): a gate does not pass on a policy that

@@ -51,6 +51,7 @@ impl Default for ScanOptions {
             framework: None,
             unlisted: Vec::new(),
             whole_cluster: false,
+            judged_alone: false,
             pss_version: None,
             skip_evaluations: false,
             namespaces: Vec::new(),

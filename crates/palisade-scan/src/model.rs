@@ -86,6 +86,7 @@ impl ClusterModel {
         copies: usize,
     ) -> ClusterModel {
         inventory.complete = options.whole_cluster;
+        inventory.alone = options.judged_alone;
         let source = inventory.add_source(Source {
             path: "admission-request".into(),
             rendered_by: None,

@@ -35,6 +35,10 @@ pub struct ScanOptions {
     pub unlisted: Vec<(String, String, String)>,
     /// The objects are a whole cluster (a live scan or a snapshot), not a set of manifests.
     pub whole_cluster: bool,
+    /// Nothing besides the judged objects is read (`serve admission` without `--cluster` or
+    /// `--inventory`): rules that would conclude from another object's absence do not judge
+    /// (see [`palisade_inventory::Inventory::alone`]).
+    pub judged_alone: bool,
     /// The Pod Security policy version (`--pss-version`) pods are judged against under a
     /// Pod Security framework; `None` is the latest.
     pub pss_version: Option<palisade_rules::pss::admission::PolicyVersion>,

@@ -480,6 +480,7 @@ impl RuleArgs {
                 framework: self.framework,
                 unlisted: Vec::new(),
                 whole_cluster: false,
+                judged_alone: false,
                 namespaces: Vec::new(),
                 pss_version: self.pss_version,
                 secrets_in_all_files: false,

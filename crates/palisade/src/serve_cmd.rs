@@ -298,13 +298,22 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
     } else {
         let inventory = context_inventory(&args.inventory)?;
         let cluster = (!args.inventory.is_empty()).then_some(&inventory);
-        let (options, unusable) = args.select.scan_options_past_cluster_problems(
+        let (mut options, unusable) = args.select.scan_options_past_cluster_problems(
             palisade_inventory::LoadOptions::default(),
             palisade_policy::EnforcementPoint::Validation,
             cluster,
         )?;
+        // Neither the cluster nor manifests of it: each object is judged alone, and no rule
+        // may conclude that something the webhook never read is missing.
+        options.judged_alone = cluster.is_none();
         (options, inventory, unusable)
     };
+    if options.judged_alone {
+        eprintln!(
+            "{}",
+            serde_json::json!({"level": "info", "msg": "judging each object alone (neither --cluster nor --inventory): rules do not conclude that something the webhook never read is missing (a NetworkPolicy, a ResourceQuota or LimitRange, a binding's role, a ServiceAccount, a mesh's PeerAuthentication)"})
+        );
+    }
     let mut admission =
         prepare_admission(&args.select, options, inventory, args.namespace.as_deref())?;
     if args.live.cluster {

@@ -149,6 +149,13 @@ fn verdicts_errors_and_metrics_over_tls() {
         pod_review("u-ok", "shop", false).as_bytes(),
     );
     assert_eq!(review["response"]["uid"], "u-ok");
+    // Judged alone (neither --cluster nor --inventory): no warning that a NetworkPolicy the
+    // webhook never read is missing, while what the pod holds is still warned of.
+    let warnings = review["response"]["warnings"].to_string();
+    assert!(
+        !warnings.contains("NET004") && warnings.contains("POD002"),
+        "{review}"
+    );
     let metrics = metrics(&agent, health);
     for series in [
         "palisade_admission_requests_total{endpoint=\"validate\",outcome=\"denied\"} 1",

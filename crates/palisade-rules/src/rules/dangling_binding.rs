@@ -79,6 +79,9 @@ impl Check for DanglingBinding {
             palisade_rbac::model::RoleKind::Role => "Role",
             palisade_rbac::model::RoleKind::ClusterRole => "ClusterRole",
         };
+        if cx.absence_unknown(&format!("the {kind}s of the cluster")) {
+            return;
+        }
         cx.report(
             JsonPointer::root().join("roleRef").join("name"),
             format!(

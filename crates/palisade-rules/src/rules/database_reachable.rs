@@ -136,6 +136,10 @@ impl Check for DatabaseReachable {
         let engine = &facts.engine;
         let mut from = Vec::new();
         if facts.isolated_by[endpoint][Direction::Ingress as usize].is_empty() {
+            let ns = e.namespace.clone();
+            if cx.absence_unknown(&format!("the NetworkPolicies of namespace {ns}")) {
+                return;
+            }
             from.push("every pod and address (no ingress policy selects it)".to_string());
         } else {
             let internet = crate::network::internet();

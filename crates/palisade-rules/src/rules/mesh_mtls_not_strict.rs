@@ -147,6 +147,9 @@ impl MeshMtlsNotStrict {
             .join("labels");
         let injected =
             label("istio-injection") == Some("enabled") || label("istio.io/rev").is_some();
+        if injected && mode.is_none() && cx.absence_unknown("the PeerAuthentications of the mesh") {
+            return;
+        }
         if injected && mode != Some("STRICT") {
             cx.report(
                 labels_at.clone(),

@@ -84,6 +84,10 @@ impl Check for MissingNetworkPolicy {
             // NetworkPolicies do not apply to host-network pods; POD004 reports them.
             return;
         }
+        let ns = cx.object.id.namespace.as_deref().unwrap_or("(unset)");
+        if cx.absence_unknown(&format!("the NetworkPolicies of namespace {ns}")) {
+            return;
+        }
         let facts = crate::network::facts(cx);
         // A Pod grouped under its controller is judged with it, on the same policies.
         let Some(&endpoint) = facts.endpoint_of.get(&cx.object_index) else {
@@ -100,7 +104,6 @@ impl Check for MissingNetworkPolicy {
             .map(Direction::field)
             .collect();
         if !missing.is_empty() {
-            let ns = cx.object.id.namespace.as_deref().unwrap_or("(unset)");
             cx.report(
                 cx.pod_metadata_field("labels"),
                 format!(

@@ -78,6 +78,9 @@ impl Check for NamespaceWithoutDefaultDeny {
         if CONTROL_PLANE_NAMESPACES.contains(&name) {
             return;
         }
+        if cx.absence_unknown(&format!("the NetworkPolicies of namespace {name}")) {
+            return;
+        }
         let facts = crate::network::facts(cx);
         let missing: Vec<&str> = Direction::BOTH
             .into_iter()

@@ -86,6 +86,9 @@ impl Check for ServiceAccountTokenAutomounted {
         if account_setting == Some(false) {
             return;
         }
+        if declared.is_none() && cx.absence_unknown(&format!("ServiceAccount \"{account}\"")) {
+            return;
+        }
         let why = match declared {
             Some(_) => format!(
                 "its ServiceAccount \"{account}\" does not set automountServiceAccountToken: false"
