@@ -1930,3 +1930,62 @@ fn a_webhook_judging_objects_alone_concludes_nothing_from_absence() {
         assert!(alone.iter().any(|r| r == rule), "{rule} alone: {alone:?}");
     }
 }
+
+/// Nothing can be in a namespace being created, so the rules on what a namespace holds (a
+/// default-deny NetworkPolicy, a ResourceQuota) do not judge its creation: under a strict
+/// `deny_at = "medium"` every new namespace was refused for want of objects that cannot be
+/// made before it. A scan of the same namespace, and an update of it, are still judged.
+#[test]
+fn a_namespace_being_created_is_not_refused_for_what_cannot_be_in_it_yet() {
+    let settings = AdmissionSettings {
+        deny_at: palisade_core::Severity::Medium,
+        warn_at: palisade_core::Severity::Low,
+        grandfather_existing: false,
+        ..AdmissionSettings::default()
+    };
+    let cluster = load_text(
+        "cluster.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n",
+        &Limits::default(),
+    )
+    .inventory;
+    let judge = admission(settings, cluster);
+    // Labelled for Pod Security, which a new namespace can be (NS002).
+    let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop",
+        "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}});
+    let created = judge.validate(&decode(&review_of(&namespace, "u-ns")).unwrap());
+    assert!(created.allowed(), "{:?}", created.log);
+    for rule in ["NET007", "NS001"] {
+        assert!(
+            !created
+                .log
+                .denied
+                .iter()
+                .chain(&created.log.warned)
+                .any(|r| r == rule),
+            "{rule}: {:?}",
+            created.log
+        );
+    }
+    let mut update: Value = serde_json::from_slice(&review_of(&namespace, "u-ns2")).unwrap();
+    update["request"]["operation"] = json!("UPDATE");
+    update["request"]["oldObject"] = namespace.clone();
+    let updated = judge.validate(&decode(update.to_string().as_bytes()).unwrap());
+    assert!(
+        !updated.allowed() && updated.log.denied.iter().any(|r| r == "NET007"),
+        "{:?}",
+        updated.log
+    );
+    let scanned = scan_inventory(
+        &load_text(
+            "ns.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n",
+            &Limits::default(),
+        )
+        .inventory,
+        &ScanOptions::default(),
+    );
+    for rule in ["NET007", "NS001"] {
+        assert!(scanned.findings.iter().any(|f| f.rule.id == rule), "{rule}");
+    }
+}

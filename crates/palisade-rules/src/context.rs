@@ -758,6 +758,22 @@ impl<'a> Context<'a> {
         self.not_assessed.get_or_insert_with(|| reason.into());
     }
 
+    /// Whether the judged object is a Namespace an admission request creates: nothing can be
+    /// in it yet (no NetworkPolicy, no ResourceQuota can be made before it), so a rule on
+    /// what it holds says it was not assessed rather than refusing every new namespace under
+    /// a strict `deny_at`. Its pods are judged when they come.
+    pub fn namespace_being_created(&mut self) -> bool {
+        let creating = self.object.id.kind == "Namespace"
+            && self.object.id.group().is_empty()
+            && self.object.request.as_ref().is_some_and(|request| {
+                request.get("operation").and_then(serde_json::Value::as_str) == Some("CREATE")
+            });
+        if creating {
+            self.not_assessed("the namespace is being created: nothing can be in it yet");
+        }
+        creating
+    }
+
     /// Whether what other objects lack is unknown because nothing besides the judged objects
     /// was read ([`palisade_inventory::Inventory::alone`]: a webhook judging each object
     /// alone). Then the object is not assessed, for want of `what` ("the NetworkPolicies of

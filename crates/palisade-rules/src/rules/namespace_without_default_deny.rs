@@ -78,7 +78,9 @@ impl Check for NamespaceWithoutDefaultDeny {
         if CONTROL_PLANE_NAMESPACES.contains(&name) {
             return;
         }
-        if cx.absence_unknown(&format!("the NetworkPolicies of namespace {name}")) {
+        if cx.namespace_being_created()
+            || cx.absence_unknown(&format!("the NetworkPolicies of namespace {name}"))
+        {
             return;
         }
         let facts = crate::network::facts(cx);

@@ -68,9 +68,11 @@ impl Check for NamespaceWithoutResourcePolicy {
         if SYSTEM_NAMESPACES.contains(&name) {
             return;
         }
-        if cx.absence_unknown(&format!(
-            "the ResourceQuotas and LimitRanges of namespace {name}"
-        )) {
+        if cx.namespace_being_created()
+            || cx.absence_unknown(&format!(
+                "the ResourceQuotas and LimitRanges of namespace {name}"
+            ))
+        {
             return;
         }
         let missing: Vec<&str> = ["ResourceQuota", "LimitRange"]
