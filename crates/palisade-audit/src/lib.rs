@@ -29,6 +29,7 @@ pub mod falco;
 pub mod format;
 pub mod indicator;
 pub mod input;
+pub mod least_privilege;
 pub mod parallel;
 pub mod redact;
 pub mod registry;

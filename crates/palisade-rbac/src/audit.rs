@@ -3,26 +3,10 @@
 //! when every request named one; `diff` lists what is granted today and was never used.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::BufRead;
-
-use palisade_core::tree::Tree as _;
-use serde_json::Value;
 
 use crate::authorizer::{Request, rule_allows};
 use crate::identity::{Identity, Subject};
 use crate::model::{Policy, display_ns};
-
-/// A log that could not be read, with the line.
-#[derive(Debug, thiserror::Error)]
-pub enum AuditError {
-    /// The file could not be read; the cause is the source, printed once.
-    #[error("{path}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-}
 
 /// What was read from the logs.
 #[derive(Debug, Default)]
@@ -37,8 +21,30 @@ pub struct AuditRequests {
     pub events: usize,
     /// Events of the subject.
     pub matched: usize,
-    /// `file:line: problem` for lines that are not audit events.
-    pub problems: Vec<String>,
+    /// The identities requests were made as, with how many events each: to name the
+    /// subjects a log does hold when it holds none of the one asked for.
+    pub identities: BTreeMap<String, usize>,
+}
+
+/// One audit event as generation reads it; the caller decodes the log.
+#[derive(Debug, Clone, Default)]
+pub struct SeenRequest<'a> {
+    /// `RequestReceived`, `ResponseStarted`, `ResponseComplete`, `Panic`, or empty.
+    pub stage: &'a str,
+    /// Who authenticated (`user.username`).
+    pub user: &'a str,
+    /// Who the request was made as when impersonated (`impersonatedUser`): name and groups.
+    pub impersonated: Option<(&'a str, Vec<String>)>,
+    pub verb: &'a str,
+    pub namespace: Option<&'a str>,
+    pub api_group: &'a str,
+    pub resource: &'a str,
+    pub subresource: &'a str,
+    pub name: Option<&'a str>,
+    /// The request's path without its query (read for non-resource requests).
+    pub path: &'a str,
+    /// The API server refused it: a 403, or the authorizer's `forbid`.
+    pub refused: bool,
 }
 
 /// A request, reduced to what authorization looks at.
@@ -90,120 +96,41 @@ impl RequestKey {
     }
 }
 
-/// Reads audit events (`audit.k8s.io/v1` Event per line, or an `EventList` document) and keeps
-/// those of `identity` at stage `ResponseComplete` (or without a stage).
-pub fn read_logs(
-    paths: &[std::path::PathBuf],
-    identity: &Identity,
-) -> Result<AuditRequests, AuditError> {
-    let mut out = AuditRequests::default();
-    for path in paths {
-        let display = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|source| AuditError::Io {
-            path: display.clone(),
-            source,
-        })?;
-        let reader = std::io::BufReader::new(file);
-        let mut whole = String::new();
-        let mut line_events = 0usize;
-        for (number, line) in reader.lines().enumerate() {
-            let line = line.map_err(|source| AuditError::Io {
-                path: display.clone(),
-                source,
-            })?;
-            let trimmed = line.trim();
-            if trimmed.is_empty() {
-                continue;
-            }
-            match serde_json::from_str::<Value>(trimmed) {
-                Ok(event) if event.get("kind").and_then(Value::as_str) == Some("Event") => {
-                    line_events += 1;
-                    out.take(&event, identity);
-                }
-                _ => {
-                    whole.push_str(&line);
-                    whole.push('\n');
-                    if line_events > 0 {
-                        out.problems
-                            .push(format!("{display}:{}: not an audit event", number + 1));
-                    }
-                }
-            }
-        }
-        if line_events == 0 && !whole.trim().is_empty() {
-            match serde_json::from_str::<Value>(&whole) {
-                Ok(list) if list.get("items").is_some_and(Value::is_array) => {
-                    for event in list["items"].as_array().into_iter().flatten() {
-                        out.take(event, identity);
-                    }
-                }
-                _ => out.problems.push(format!(
-                    "{display}: neither audit events (one JSON object per line) nor an EventList"
-                )),
-            }
-        }
-    }
-    Ok(out)
-}
-
 impl AuditRequests {
-    fn take(&mut self, event: &Value, identity: &Identity) {
+    /// Counts `seen` if `identity` made it or, impersonating another identity, had it made.
+    /// An impersonated request is authorized as the identity impersonated: it counts for that
+    /// identity, and the impersonator needs only `impersonate` on it (its user or service
+    /// account, and the groups asked for). The `RequestReceived` stage is left out: its
+    /// outcome is not known yet, and a later stage of the same request says it.
+    pub fn take(&mut self, seen: &SeenRequest, identity: &Identity) {
         self.events += 1;
-        if event
-            .get("stage")
-            .and_then(Value::as_str)
-            .is_some_and(|s| s != "ResponseComplete")
-        {
+        if seen.stage == "RequestReceived" {
             return;
         }
-        if event.at("/user/username").and_then(Value::as_str) != Some(identity.user.as_str()) {
+        let acting = seen
+            .impersonated
+            .as_ref()
+            .map_or(seen.user, |(name, _)| name);
+        *self.identities.entry(acting.to_string()).or_default() += 1;
+        let mut keys = Vec::new();
+        if acting == identity.user {
+            keys.extend(request_key(seen));
+        }
+        if let Some((name, groups)) = &seen.impersonated
+            && seen.user == identity.user
+        {
+            keys.extend(impersonation_keys(name, groups));
+        }
+        if keys.is_empty() {
             return;
         }
         self.matched += 1;
-        let verb = event
-            .get("verb")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let key = match event.get("objectRef") {
-            Some(object) => {
-                let text = |field: &str| {
-                    object
-                        .get(field)
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                };
-                RequestKey {
-                    namespace: text("namespace").filter(|n| !n.is_empty()),
-                    api_group: text("apiGroup").unwrap_or_default(),
-                    resource: text("resource").unwrap_or_default(),
-                    subresource: text("subresource").unwrap_or_default(),
-                    name: text("name").filter(|n| !n.is_empty()),
-                    verb,
-                    non_resource_url: None,
-                }
-            }
-            None => RequestKey {
-                namespace: None,
-                api_group: String::new(),
-                resource: String::new(),
-                subresource: String::new(),
-                name: None,
-                verb,
-                non_resource_url: event
-                    .get("requestURI")
-                    .and_then(Value::as_str)
-                    .map(|u| u.split('?').next().unwrap_or(u).to_string()),
-            },
-        };
-        if key.resource.is_empty() && key.non_resource_url.is_none() {
-            return;
-        }
-        if refused(event) {
-            self.denied.insert(key);
+        let into = if seen.refused {
+            &mut self.denied
         } else {
-            self.requests.insert(key);
-        }
+            &mut self.requests
+        };
+        into.extend(keys);
     }
 
     /// Counts the refused requests as made, so the generated roles grant them too.
@@ -213,14 +140,67 @@ impl AuditRequests {
     }
 }
 
-/// Whether the API server refused the request: a 403 response, or the authorizer's
-/// `forbid` decision in the event's annotations.
-fn refused(event: &Value) -> bool {
-    event.at("/responseStatus/code").and_then(Value::as_i64) == Some(403)
-        || event
-            .at("/annotations/authorization.k8s.io~1decision")
-            .and_then(Value::as_str)
-            == Some("forbid")
+/// The request `seen` is, reduced to what authorization looks at; `None` for one that names
+/// neither a resource nor a path.
+fn request_key(seen: &SeenRequest) -> Option<RequestKey> {
+    let verb = seen.verb.to_string();
+    let key = if seen.resource.is_empty() {
+        RequestKey {
+            namespace: None,
+            api_group: String::new(),
+            resource: String::new(),
+            subresource: String::new(),
+            name: None,
+            verb,
+            non_resource_url: Some(seen.path.to_string()).filter(|p| !p.is_empty()),
+        }
+    } else {
+        RequestKey {
+            namespace: seen.namespace.filter(|n| !n.is_empty()).map(str::to_string),
+            api_group: seen.api_group.to_string(),
+            resource: seen.resource.to_string(),
+            subresource: seen.subresource.to_string(),
+            name: seen.name.filter(|n| !n.is_empty()).map(str::to_string),
+            verb,
+            non_resource_url: None,
+        }
+    };
+    (!key.resource.is_empty() || key.non_resource_url.is_some()).then_some(key)
+}
+
+/// What impersonating `name` with `groups` is authorized as (`impersonate` on the service
+/// account in its namespace, or on the user, and on each group asked for). The groups the API
+/// server adds itself (`system:authenticated`; a service account's own) need no permission.
+fn impersonation_keys(name: &str, groups: &[String]) -> Vec<RequestKey> {
+    let key = |namespace: Option<&str>, resource: &str, name: &str| RequestKey {
+        namespace: namespace.map(str::to_string),
+        api_group: String::new(),
+        resource: resource.to_string(),
+        subresource: String::new(),
+        name: Some(name.to_string()),
+        verb: "impersonate".to_string(),
+        non_resource_url: None,
+    };
+    let mut implicit = vec![
+        "system:authenticated".to_string(),
+        "system:unauthenticated".to_string(),
+    ];
+    let mut keys = Vec::new();
+    match name
+        .strip_prefix("system:serviceaccount:")
+        .and_then(|rest| rest.split_once(':'))
+    {
+        Some((namespace, account)) => {
+            implicit.push("system:serviceaccounts".to_string());
+            implicit.push(format!("system:serviceaccounts:{namespace}"));
+            keys.push(key(Some(namespace), "serviceaccounts", account));
+        }
+        None => keys.push(key(None, "users", name)),
+    }
+    for group in groups.iter().filter(|g| !implicit.contains(g)) {
+        keys.push(key(None, "groups", group));
+    }
+    keys
 }
 
 /// One generated rule.
@@ -457,55 +437,107 @@ pub fn scope_name(scope: &Option<String>) -> String {
 mod tests {
     use super::*;
 
+    /// A resource request as an audit event shows it.
+    fn seen<'a>(
+        user: &'a str,
+        verb: &'a str,
+        resource: &'a str,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> SeenRequest<'a> {
+        SeenRequest {
+            stage: "ResponseComplete",
+            user,
+            verb,
+            resource,
+            namespace: Some(namespace),
+            name: Some(name),
+            ..SeenRequest::default()
+        }
+    }
+
     #[test]
     fn refused_requests_are_kept_apart() {
-        let dir =
-            std::env::temp_dir().join(format!("palisade-audit-refused-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let log = dir.join("audit.log");
-        let event = |verb: &str, resource: &str, code: i64| {
-            format!(
-                "{{\"kind\":\"Event\",\"stage\":\"ResponseComplete\",\"verb\":\"{verb}\",\"user\":{{\"username\":\"alice\"}},\"objectRef\":{{\"resource\":\"{resource}\",\"namespace\":\"app\"}},\"responseStatus\":{{\"code\":{code}}}}}\n"
-            )
-        };
-        std::fs::write(
-            &log,
-            event("get", "pods", 200) + &event("delete", "secrets", 403),
-        )
-        .unwrap();
         let identity = Subject::parse("user:alice").unwrap().identity();
-        let mut read = read_logs(&[log], &identity).unwrap();
+        let mut read = AuditRequests::default();
+        read.take(&seen("alice", "get", "pods", "app", ""), &identity);
+        let refused = SeenRequest {
+            refused: true,
+            ..seen("alice", "delete", "secrets", "app", "")
+        };
+        read.take(&refused, &identity);
         assert_eq!(read.requests.len(), 1);
         assert_eq!(read.denied.len(), 1);
         assert_eq!(read.denied.iter().next().unwrap().resource, "secrets");
         read.include_denied();
         assert_eq!(read.requests.len(), 2);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
-    fn event(user: &str, verb: &str, resource: &str, ns: &str, name: &str) -> String {
-        format!(
-            r#"{{"kind":"Event","apiVersion":"audit.k8s.io/v1","stage":"ResponseComplete","verb":"{verb}","user":{{"username":"{user}"}},"objectRef":{{"resource":"{resource}","namespace":"{ns}","name":"{name}","apiGroup":""}}}}"#
-        )
+    /// An impersonated request is authorized as the identity impersonated: it is that
+    /// identity's, and the impersonator is granted only `impersonate` (never the request).
+    #[test]
+    fn an_impersonated_request_counts_for_the_identity_impersonated() {
+        let account = "system:serviceaccount:prod:admin";
+        let impersonated = SeenRequest {
+            impersonated: Some((
+                account,
+                vec![
+                    "system:serviceaccounts".into(),
+                    "system:serviceaccounts:prod".into(),
+                    "system:authenticated".into(),
+                ],
+            )),
+            ..seen("alice", "list", "secrets", "prod", "")
+        };
+        let as_user = SeenRequest {
+            impersonated: Some(("bob", vec!["ops".into(), "system:authenticated".into()])),
+            ..seen("alice", "get", "nodes", "", "node-1")
+        };
+        let alice = Subject::parse("user:alice").unwrap().identity();
+        let mut read = AuditRequests::default();
+        read.take(&impersonated, &alice);
+        read.take(&as_user, &alice);
+        let granted: Vec<String> = read.requests.iter().map(RequestKey::describe).collect();
+        assert_eq!(
+            granted,
+            [
+                "impersonate groups ops (cluster-wide)",
+                "impersonate users bob (cluster-wide)",
+                "impersonate serviceaccounts admin in prod",
+            ],
+            "{:?}",
+            read.requests
+        );
+        let admin = Subject::service_account("prod", "admin").identity();
+        let mut read = AuditRequests::default();
+        read.take(&impersonated, &admin);
+        read.take(&as_user, &admin);
+        let granted: Vec<String> = read.requests.iter().map(RequestKey::describe).collect();
+        assert_eq!(granted, ["list secrets in prod"]);
+        assert_eq!(read.identities.get(account), Some(&1));
     }
 
     #[test]
     fn generates_minimal_rules_with_consistent_names() {
-        let dir = std::env::temp_dir().join(format!("palisade-audit-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
         let user = "system:serviceaccount:shop:api";
-        let lines = [
-            event(user, "get", "configmaps", "shop", "app-config"),
-            event(user, "update", "configmaps", "shop", "app-config"),
-            event(user, "list", "pods", "shop", ""),
-            event(user, "get", "pods", "shop", "web-1"),
-            event("someone-else", "delete", "secrets", "shop", "x"),
-            event(user, "get", "nodes", "", "node-1"),
-            r#"{"kind":"Event","stage":"RequestReceived","verb":"delete","user":{"username":"system:serviceaccount:shop:api"},"objectRef":{"resource":"secrets","namespace":"shop"}}"#.to_string(),
+        let received = SeenRequest {
+            stage: "RequestReceived",
+            ..seen(user, "delete", "secrets", "shop", "")
+        };
+        let events = [
+            seen(user, "get", "configmaps", "shop", "app-config"),
+            seen(user, "update", "configmaps", "shop", "app-config"),
+            seen(user, "list", "pods", "shop", ""),
+            seen(user, "get", "pods", "shop", "web-1"),
+            seen("someone-else", "delete", "secrets", "shop", "x"),
+            seen(user, "get", "nodes", "", "node-1"),
+            received,
         ];
-        std::fs::write(dir.join("audit.log"), lines.join("\n")).unwrap();
         let identity = Subject::service_account("shop", "api").identity();
-        let requests = read_logs(&[dir.join("audit.log")], &identity).unwrap();
+        let mut requests = AuditRequests::default();
+        for event in &events {
+            requests.take(event, &identity);
+        }
         assert_eq!(
             requests.matched, 5,
             "the other user and the RequestReceived stage are left out"
@@ -557,6 +589,5 @@ mod tests {
                 .iter()
                 .all(|u| u.unused.is_empty())
         );
-        std::fs::remove_dir_all(&dir).ok();
     }
 }

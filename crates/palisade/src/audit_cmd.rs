@@ -686,8 +686,8 @@ fn severity_index(severity: Severity) -> usize {
     }
 }
 
-/// The run's counts on standard error, with the first problems.
-fn summarise(stats: &ReadStats, engine: &Engine, by_severity: &[u64; 5]) {
+/// The first lines of the input that were not audit events, on standard error.
+pub(crate) fn warn_of_problems(stats: &ReadStats) {
     const SHOWN: usize = 10;
     for problem in stats.problems.iter().take(SHOWN) {
         eprintln!("palisade: warning: {problem}");
@@ -698,6 +698,11 @@ fn summarise(stats: &ReadStats, engine: &Engine, by_severity: &[u64; 5]) {
             stats.malformed - SHOWN as u64
         );
     }
+}
+
+/// The run's counts on standard error, with the first problems.
+fn summarise(stats: &ReadStats, engine: &Engine, by_severity: &[u64; 5]) {
+    warn_of_problems(stats);
     let names = ["critical", "high", "medium", "low", "info"];
     let counts: Vec<String> = names
         .iter()

@@ -389,17 +389,44 @@ fn write_answer<A: palisade_report::answer::Answer>(
     Ok(())
 }
 
+/// The identities that made the most requests, to tell a misspelt subject from one that made
+/// none (names from the log, made printable).
+fn identities_seen(requests: &audit::AuditRequests) -> String {
+    let mut seen: Vec<(&String, &usize)> = requests.identities.iter().collect();
+    if seen.is_empty() {
+        return "the logs hold only events received, not yet answered".to_string();
+    }
+    seen.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let most: Vec<String> = seen
+        .iter()
+        .take(5)
+        .map(|(name, count)| format!("{} ({count})", palisade_core::printable(name)))
+        .collect();
+    let more = seen.len().saturating_sub(most.len());
+    format!(
+        "requests were made as {}{}",
+        most.join(", "),
+        if more > 0 {
+            format!(" and {more} other identities")
+        } else {
+            String::new()
+        }
+    )
+}
+
 fn generate(args: &GenerateArgs) -> Result<u8> {
     let subject = parse_subject(&args.subject)?;
+    if let Subject::Group { name } = &subject {
+        bail!(
+            "--subject group:{name}: audit events name the identity that made each request, not \
+             the group its permission came through; generate for a user or a service account \
+             (user:NAME, sa:NAMESPACE/NAME) and bind the role to the group yourself"
+        );
+    }
     let identity = subject.identity();
-    let mut requests = audit::read_logs(&args.audit_logs, &identity)?;
-    let denied: Vec<audit::RequestKey> = requests.denied.iter().cloned().collect();
-    if args.include_denied {
-        requests.include_denied();
-    }
-    for problem in &requests.problems {
-        eprintln!("palisade: {problem}");
-    }
+    let (mut requests, stats) =
+        palisade_audit::least_privilege::requests_of(&args.audit_logs, &identity)?;
+    crate::audit_cmd::warn_of_problems(&stats);
     if requests.events == 0 {
         bail!(
             "no audit events in {}",
@@ -409,6 +436,17 @@ fn generate(args: &GenerateArgs) -> Result<u8> {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+    }
+    if requests.matched == 0 {
+        bail!(
+            "no request of {subject} in the {} audit events read, so no role to generate; {}",
+            requests.events,
+            identities_seen(&requests)
+        );
+    }
+    let denied: Vec<audit::RequestKey> = requests.denied.iter().cloned().collect();
+    if args.include_denied {
+        requests.include_denied();
     }
     let mut unread = Unread::default();
     let diff = if args.diff.is_empty() {

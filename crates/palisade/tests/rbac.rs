@@ -330,6 +330,66 @@ fn generate_covers_the_logged_requests_and_diff_lists_unused_grants() {
     assert_eq!(json(&scan)["summary"]["total"], 0);
 }
 
+/// `rbac generate` reads logs as the audit commands do (here a gzip-rotated one), counts an
+/// impersonated request for the identity impersonated (the impersonator needs only
+/// `impersonate`: granting it the request would give it what it never held), refuses a group
+/// subject, and says which identities the log holds when the subject made no request.
+#[test]
+fn generate_follows_impersonation_and_never_answers_empty() {
+    use std::io::Write;
+    let dir = scratch("rbac-generate-impersonation");
+    let impersonating = audit_event("alice", "list", "secrets", "prod", "").replacen(
+        r#""objectRef""#,
+        r#""impersonatedUser":{"username":"system:serviceaccount:prod:admin","groups":["system:serviceaccounts","system:serviceaccounts:prod","system:authenticated"]},"objectRef""#,
+        1,
+    );
+    let log = dir.join("audit.log.1.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    writeln!(gz, "{impersonating}").unwrap();
+    writeln!(gz, "{}", audit_event("alice", "get", "pods", "prod", "web")).unwrap();
+    std::fs::write(&log, gz.finish().unwrap()).unwrap();
+    let generate = |subject: &str| {
+        let out = bin()
+            .args(["rbac", "generate", "--subject", subject, "--audit-log"])
+            .arg(&log)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, alice, stderr) = generate("user:alice");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        alice.contains("resources: [\"serviceaccounts\"]")
+            && alice.contains("verbs: [\"impersonate\"]")
+            && alice.contains("resources: [\"pods\"]")
+            && !alice.contains("secrets"),
+        "{alice}"
+    );
+    let (code, admin, stderr) = generate("sa:prod/admin");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        admin.contains("resources: [\"secrets\"]") && !admin.contains("pods"),
+        "{admin}"
+    );
+    let (code, out, stderr) = generate("group:devs");
+    assert_eq!((code, out.as_str()), (Some(2), ""), "{stderr}");
+    assert!(
+        stderr.contains("generate for a user or a service account"),
+        "{stderr}"
+    );
+    let (code, out, stderr) = generate("user:alcie");
+    assert_eq!((code, out.as_str()), (Some(2), ""), "{stderr}");
+    assert!(
+        stderr.contains("no request of User alcie in the 2 audit events read")
+            && stderr.contains("alice (1)"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn generate_reads_real_audit_traces() {
     let traces = Path::new(env!("CARGO_MANIFEST_DIR"))
