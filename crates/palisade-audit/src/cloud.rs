@@ -6,7 +6,9 @@
 //! (`AKSAudit`, `AKSAuditAdmin`, `ArcK8sAudit`: the event's fields in PascalCase columns, as
 //! objects or in the query API's `tables`). A JSON array of any of them (what `gcloud logging
 //! read --format=json`, `az monitor log-analytics query` and `jq -s` write) is read item by
-//! item (`input`).
+//! item (`input`). Log pipelines' records too: Grafana Loki's query answers (`logcli query
+//! -o jsonl` lines, and the HTTP API's `streams`, put back in time order) and Fluent Bit's
+//! file output (`tag: [time, {record}]`).
 
 use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value, json};
@@ -14,8 +16,14 @@ use serde_json::{Map, Value, json};
 /// The events inside a wrapper, as JSON text; `None` when the text is no known wrapper,
 /// `Some(Err)` when it is one with a problem.
 pub fn unwrap(text: &str) -> Option<Result<Vec<String>, String>> {
-    let value: Value = serde_json::from_str(text).ok()?;
+    let value: Value = match serde_json::from_str(text) {
+        Ok(value) => value,
+        Err(_) => return fluent_bit_line(text).map(|record| Ok(vec![record])),
+    };
     let object = value.as_object()?;
+    if let Some(found) = loki_streams(object) {
+        return Some(found);
+    }
     if let Some(payload) = object.get("protoPayload") {
         return Some(gke(object, payload).map(|e| vec![e.to_string()]));
     }
@@ -53,8 +61,9 @@ pub fn unwrap(text: &str) -> Option<Result<Vec<String>, String>> {
             return Some(messages.ok_or_else(|| format!("CloudWatch {key} without message")));
         }
     }
-    // `log_s`: the column of Azure Log Analytics' AzureDiagnostics table that holds it.
-    for key in ["@message", "message", "log", "log_s"] {
+    // `log_s`: the column of Azure Log Analytics' AzureDiagnostics table that holds it;
+    // `line`: Loki's, as `logcli query -o jsonl` prints each entry.
+    for key in ["@message", "message", "log", "log_s", "line"] {
         if let Some(inner) = object.get(key).and_then(Value::as_str)
             && inner.trim_start().starts_with('{')
         {
@@ -62,6 +71,66 @@ pub fn unwrap(text: &str) -> Option<Result<Vec<String>, String>> {
         }
     }
     None
+}
+
+/// A line of Fluent Bit's file output in its default format, `tag: [time, {record}]`: the
+/// record (which holds the event under `log`, or is the event when Fluent Bit parsed it).
+/// The tag is a name of dots, dashes, underscores, slashes and word characters.
+fn fluent_bit_line(text: &str) -> Option<String> {
+    let (tag, _) = text.split_once(": [")?;
+    let tagged = !tag.is_empty()
+        && tag
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '/' | '*'));
+    if !tagged {
+        return None;
+    }
+    let entry: Vec<&serde_json::value::RawValue> =
+        serde_json::from_str(&text[tag.len() + 2..]).ok()?;
+    let [time, record] = entry.as_slice() else {
+        return None;
+    };
+    let time = time.get();
+    // The time is a number, or `[time, metadata]` in Fluent Bit's newer event format.
+    let timed = time.parse::<f64>().is_ok() || time.starts_with('[');
+    (timed && record.get().starts_with('{')).then(|| record.get().to_string())
+}
+
+/// Grafana Loki's answer to a log query (`/loki/api/v1/query_range`, `query`: `data.result`,
+/// streams of `[nanoseconds, line]` values): the lines, in time order. Loki answers newest
+/// first by default, and stream by stream; the stream checks and baselines read a log in the
+/// order it happened.
+fn loki_streams(object: &Map<String, Value>) -> Option<Result<Vec<String>, String>> {
+    let data = object.get("data")?.as_object()?;
+    let result = data.get("result")?.as_array()?;
+    if data.get("resultType").and_then(Value::as_str) != Some("streams") {
+        return Some(Err(format!(
+            "a Loki answer of {}, not log lines (streams): query the log, not a metric",
+            data.get("resultType")
+                .and_then(Value::as_str)
+                .unwrap_or("no resultType")
+        )));
+    }
+    let mut entries: Vec<(u128, String)> = Vec::new();
+    for stream in result {
+        let values = stream
+            .get("values")
+            .and_then(Value::as_array)
+            .ok_or("a Loki stream without values");
+        let values = match values {
+            Ok(values) => values,
+            Err(problem) => return Some(Err(problem.to_string())),
+        };
+        for value in values {
+            let pair = value.as_array().map(Vec::as_slice);
+            let Some([Value::String(time), Value::String(line), ..]) = pair else {
+                return Some(Err("a Loki value that is not [time, line]".to_string()));
+            };
+            entries.push((time.parse().unwrap_or(0), line.clone()));
+        }
+    }
+    entries.sort_by_key(|(time, _)| *time);
+    Some(Ok(entries.into_iter().map(|(_, line)| line).collect()))
 }
 
 /// The columns of Log Analytics' `AKSAudit`, `AKSAuditAdmin` and `ArcK8sAudit` tables (the
@@ -473,6 +542,53 @@ mod tests {
                 .unwrap()
                 .is_err()
         );
+    }
+
+    /// Grafana Loki's answers: `logcli query -o jsonl` lines, and the HTTP API's streams,
+    /// newest first and stream by stream as Loki answers, read in time order. A metric
+    /// answer is no log.
+    #[test]
+    fn loki_answers_are_read_in_time_order() {
+        let inner = |verb: &str| format!(r#"{{"kind":"Event","verb":"{verb}"}}"#);
+        let jsonl = json!({"labels": {"job": "audit"}, "line": inner("get"), "timestamp": "2026-12-05T10:00:00Z"});
+        assert_eq!(one(&jsonl.to_string()), inner("get"));
+        let answer = json!({"status": "success", "data": {"resultType": "streams", "result": [
+            {"stream": {"node": "a"}, "values": [["1796464803000000000", inner("delete")], ["1796464801000000000", inner("get")]]},
+            {"stream": {"node": "b"}, "values": [["1796464802000000000", inner("patch")]]},
+        ], "stats": {}}});
+        let found = unwrap(&answer.to_string()).unwrap().unwrap();
+        let verbs: Vec<String> = found
+            .iter()
+            .map(|t| Event::decode(t).unwrap().verb().to_string())
+            .collect();
+        assert_eq!(verbs, ["get", "patch", "delete"]);
+        let metric = json!({"status": "success", "data": {"resultType": "matrix", "result": []}});
+        let problem = unwrap(&metric.to_string()).unwrap().unwrap_err();
+        assert!(problem.contains("matrix"), "{problem}");
+    }
+
+    /// Fluent Bit's file output (`tag: [time, {record}]`), with the event as the record's
+    /// `log` or as the record itself, in the older and newer time forms; other text is no
+    /// wrapper.
+    #[test]
+    fn fluent_bit_file_lines_are_read() {
+        let inner = r#"{"kind":"Event","verb":"get"}"#;
+        let logged = format!(
+            "kube.var.log.kube-apiserver-audit.log: [1796464800.123456, {}]",
+            json!({"log": inner})
+        );
+        assert!(Event::decode(&one(&logged)).is_err());
+        let record = unwrap(&one(&logged)).unwrap().unwrap();
+        assert_eq!(record, [inner]);
+        let parsed = format!("audit: [[1796464800.5, {{}}], {inner}]");
+        assert_eq!(one(&parsed), inner);
+        for text in [
+            "not: [a wrapper]",
+            "some words: [1, {}] more",
+            "2026-12-05 error: [1, {}]",
+        ] {
+            assert!(unwrap(text).is_none(), "{text}");
+        }
     }
 
     #[test]

@@ -373,10 +373,31 @@ fn exports_of_gke_eks_and_aks_logs_are_read() {
     });
     let rows = serde_json::to_string_pretty(&json!([row])).unwrap();
     std::fs::write(dir.join("aks.json"), rows).unwrap();
+    // Loki's HTTP API answers newest first: read in time order.
+    let exec_by = |id: &str, user: &str, at: &str| event(id, "create", "pods", "exec", user, at);
+    let loki = json!({"status": "success", "data": {"resultType": "streams", "result": [{
+    "stream": {"job": "kube-apiserver-audit"},
+    "values": [
+        ["1796119260000000000", exec_by("f", "frank", "2026-12-01T10:01:00Z")],
+        ["1796119200000000000", exec_by("e", "erin", "2026-12-01T10:00:00Z")]
+    ]}]}});
+    std::fs::write(
+        dir.join("loki.json"),
+        serde_json::to_string_pretty(&loki).unwrap(),
+    )
+    .unwrap();
+    // Fluent Bit's file output: `tag: [time, {record}]`, the event in the record's `log`.
+    let fluent = format!(
+        "kube.audit: [1796119200.5, {}]\n",
+        json!({"log": exec_by("g", "grace", "2026-12-01T10:00:00Z")})
+    );
+    std::fs::write(dir.join("fluent-bit.log"), fluent).unwrap();
     for (file, users) in [
         ("gke.json", vec!["alice", "bob"]),
         ("eks.json", vec!["carol"]),
         ("aks.json", vec!["dave"]),
+        ("loki.json", vec!["erin", "frank"]),
+        ("fluent-bit.log", vec!["grace"]),
     ] {
         let out = bin()
             .args([
