@@ -2,6 +2,8 @@
 //! serialises as the command's JSON and describes itself as a document for people
 //! (`palisade-report` renders both).
 
+use std::collections::BTreeSet;
+
 use palisade_graph::Path;
 use palisade_k8s::identity::{Identity, Subject};
 use palisade_report::answer::{Answer, Document, Table};
@@ -24,6 +26,10 @@ pub struct WhoCan {
 #[derive(Debug, Clone, Serialize)]
 pub struct WhoCanRow {
     pub subject: Subject,
+    /// The subject allowed directly whose permission this one takes by impersonating it
+    /// (`kubectl --as`); the grant is then the impersonation's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub impersonating: Option<Subject>,
     pub binding: String,
     pub role: String,
     /// The rule's number in the role, from 1.
@@ -34,24 +40,25 @@ pub struct WhoCanRow {
 }
 
 impl WhoCan {
-    /// Every subject of every binding that allows `request`, by subject. `verb` and
-    /// `resource` are as the user wrote them resolved (`delete secrets`), for the heading.
+    /// Every subject of every binding that allows `request`, by subject, then every subject
+    /// that may impersonate one of them (its request is then authorized as that one's). One
+    /// step only: the API server authorizes impersonation for the authenticated user alone.
+    /// `verb` and `resource` are as the user wrote them resolved (`delete secrets`), for the
+    /// heading.
     pub fn answer(policy: &Policy, request: &Request, verb: &str, resource: &str) -> WhoCan {
-        let mut rows = Vec::new();
-        for grant in policy.grants_for(request) {
-            let binding = &policy.bindings[grant.binding];
-            for subject in &binding.subjects {
-                rows.push(WhoCanRow {
-                    subject: subject.clone(),
-                    binding: binding.describe(),
-                    role: policy.roles[grant.role].describe(),
-                    rule: grant.rule + 1,
-                    grants: policy.rule(&grant).describe(),
-                    evidence: policy.evidence(&grant),
-                });
-            }
+        let mut rows = rows_allowed(policy, request, None);
+        let direct: BTreeSet<Subject> = rows.iter().map(|r| r.subject.clone()).collect();
+        for subject in &direct {
+            let Some(impersonation) = impersonation_of(subject) else {
+                continue;
+            };
+            rows.extend(
+                rows_allowed(policy, &impersonation, Some(subject))
+                    .into_iter()
+                    .filter(|row| !direct.contains(&row.subject)),
+            );
         }
-        rows.sort_by(|a, b| a.subject.cmp(&b.subject));
+        rows.sort_by(|a, b| (&a.impersonating, &a.subject).cmp(&(&b.impersonating, &b.subject)));
         let scope = match &request.namespace {
             Some(ns) => format!("in namespace {ns}"),
             None => "cluster-wide".into(),
@@ -65,6 +72,59 @@ impl WhoCan {
     pub fn rows(&self) -> &[WhoCanRow] {
         &self.rows
     }
+}
+
+/// A row per subject of each binding that allows `request`; `impersonating`: the subject
+/// the request impersonates, for an impersonation.
+fn rows_allowed(
+    policy: &Policy,
+    request: &Request,
+    impersonating: Option<&Subject>,
+) -> Vec<WhoCanRow> {
+    let mut rows = Vec::new();
+    for grant in policy.grants_for(request) {
+        let binding = &policy.bindings[grant.binding];
+        let evidence = match impersonating {
+            Some(target) => format!("as {target}: {}", policy.evidence(&grant)),
+            None => policy.evidence(&grant),
+        };
+        for subject in &binding.subjects {
+            rows.push(WhoCanRow {
+                subject: subject.clone(),
+                impersonating: impersonating.cloned(),
+                binding: binding.describe(),
+                role: policy.roles[grant.role].describe(),
+                rule: grant.rule + 1,
+                grants: policy.rule(&grant).describe(),
+                evidence: evidence.clone(),
+            });
+        }
+    }
+    rows
+}
+
+/// The request that impersonating `subject` is authorized as: `impersonate` on the service
+/// account in its namespace, the user, or the group. `None` for the groups everyone is in.
+fn impersonation_of(subject: &Subject) -> Option<Request> {
+    let (resource, namespace, name) = match subject {
+        Subject::User { name } => ("users", None, name),
+        Subject::ServiceAccount { namespace, name } => {
+            ("serviceaccounts", Some(namespace.clone()), name)
+        }
+        Subject::Group { name }
+            if name == "system:authenticated" || name == "system:unauthenticated" =>
+        {
+            return None;
+        }
+        Subject::Group { name } => ("groups", None, name),
+    };
+    Some(Request {
+        verb: "impersonate".into(),
+        resource: resource.into(),
+        name: Some(name.clone()),
+        namespace,
+        ..Request::default()
+    })
 }
 
 impl Answer for WhoCan {

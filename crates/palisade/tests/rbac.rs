@@ -270,6 +270,68 @@ fn audit_event(user: &str, verb: &str, resource: &str, ns: &str, name: &str) -> 
     )
 }
 
+/// A subject that may impersonate one allowed directly can make the request too (`kubectl
+/// --as`): who-can names it, with what it impersonates and the grant that lets it.
+#[test]
+fn who_can_names_those_who_may_impersonate_a_subject_allowed() {
+    let dir = scratch("rbac-who-can-impersonation");
+    let rbac = "\
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: admin, namespace: prod}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: secret-reader, namespace: prod}
+rules: [{apiGroups: [''], resources: [secrets], verbs: [list]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: admin-reads, namespace: prod}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: secret-reader}
+subjects: [{kind: ServiceAccount, name: admin, namespace: prod}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: impersonator, namespace: prod}
+rules: [{apiGroups: [''], resources: [serviceaccounts], resourceNames: [admin], verbs: [impersonate]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: alice-impersonates, namespace: prod}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: impersonator}
+subjects: [{kind: User, name: alice, apiGroup: rbac.authorization.k8s.io}]
+";
+    std::fs::write(dir.join("rbac.yaml"), rbac).unwrap();
+    let out = bin()
+        .args([
+            "rbac", "who-can", "list", "secrets", "-n", "prod", "-o", "json",
+        ])
+        .arg(dir.join("rbac.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let rows = json(&out);
+    let alice = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["subject"]["name"] == "alice")
+        .unwrap_or_else(|| panic!("alice impersonates the reader: {rows}"));
+    assert_eq!(alice["impersonating"]["name"], "admin");
+    assert_eq!(alice["binding"], "RoleBinding prod/alice-impersonates");
+    let text = bin()
+        .args(["rbac", "who-can", "list", "secrets", "-n", "prod"])
+        .arg(dir.join("rbac.yaml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("as ServiceAccount prod/admin: RoleBinding prod/alice-impersonates"),
+        "{text}"
+    );
+}
+
 #[test]
 fn generate_covers_the_logged_requests_and_diff_lists_unused_grants() {
     let dir = scratch("rbac-generate");
