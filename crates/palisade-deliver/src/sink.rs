@@ -15,7 +15,8 @@
 //! `index=`,
 //! `token_env=`, `api_key_env=`, `user=` with `password_env=`, `hostname=` (syslog's and Splunk's host),
 //! `insecure=true` (credentials over plain HTTP to another host, refused without it),
-//! `framing=lf` (syslog messages ended by a line feed instead of counted).
+//! `framing=lf` (syslog messages ended by a line feed instead of counted). A webhook whose URL
+//! has a query of its own (a Power Automate trigger's `sig=`) takes them after a `#` instead.
 
 use std::path::PathBuf;
 
@@ -180,7 +181,7 @@ impl Sink {
 
     /// Parses with `env` as the environment (tests).
     pub fn parse_with(spec: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<Sink, SinkError> {
-        let (base, query) = spec.split_once('?').unwrap_or((spec, ""));
+        let (base, query) = split_parameters(spec);
         let params = Params {
             spec,
             base,
@@ -204,6 +205,12 @@ impl Sink {
                 ));
             }
         };
+        if base.contains('?') && !matches!(scheme, "http" | "https") {
+            return Err(invalid(
+                spec,
+                format!("a {scheme} sink takes no query of its own (only a webhook does)"),
+            ));
+        }
         if let Some((key, _)) = params.pairs.iter().find(|(key, _)| !applies(scheme, key)) {
             return Err(invalid(
                 spec,
@@ -236,9 +243,10 @@ impl Sink {
             .map(str::to_string)
             .or_else(|| env("HOSTNAME"))
             .unwrap_or_else(|| "-".to_string());
+        let identity = base.split_once('?').map_or(base, |(url, _)| url);
         Ok(Sink {
-            name: base.to_string(),
-            label: shown(base),
+            name: identity.to_string(),
+            label: shown(identity),
             format,
             transport,
             ca,
@@ -355,6 +363,20 @@ fn client_identity(spec: &str, params: &Params) -> Result<Option<ClientIdentity>
     Ok(Some(identity))
 }
 
+/// A sink URL's target and Palisade's parameters. These are the query, unless an HTTP URL has
+/// a fragment: then they follow the `#`, and the query is the target's own, sent as it is
+/// (Power Automate's and Azure Logic Apps' webhooks carry their signature there:
+/// `...invoke?api-version=2016-06-01&sig=...#format=ecs`). A fragment is never sent.
+fn split_parameters(spec: &str) -> (&str, &str) {
+    let http = spec
+        .split_once("://")
+        .is_some_and(|(scheme, _)| scheme.ends_with("http") || scheme.ends_with("https"));
+    match spec.split_once('#') {
+        Some(parts) if http => parts,
+        _ => spec.split_once('?').unwrap_or((spec, "")),
+    }
+}
+
 /// What stands in a label for the part of a URL left out, before the part's hash.
 const ELIDED: &str = "/… ";
 
@@ -365,7 +387,7 @@ const ELIDED: &str = "/… ";
 /// tells two sinks on one host apart. Files and syslog addresses are
 /// shown whole.
 pub fn shown(spec: &str) -> String {
-    let base = spec.split_once('?').map_or(spec, |(base, _)| base);
+    let base = spec.split_once(['?', '#']).map_or(spec, |(base, _)| base);
     let Some((scheme, rest)) = base.split_once("://") else {
         return base.to_string();
     };
@@ -494,7 +516,8 @@ const PARAMETERS: &[&str] = &[
 /// A sink URL's query parameters, with the environment its secrets are read from.
 struct Params<'s> {
     spec: &'s str,
-    /// The URL without its query.
+    /// The URL without Palisade's parameters (with the target's own query, when the
+    /// parameters follow a `#`).
     base: &'s str,
     pairs: Vec<(&'s str, &'s str)>,
     env: &'s dyn Fn(&str) -> Option<String>,
@@ -715,6 +738,45 @@ mod tests {
         assert!(!format!("{:?}", hook.transport).contains("t0k"));
         assert!(Sink::parse_with("http://x/hook?token_env=HEC", &env).is_err());
         assert!(Sink::parse_with("file:///tmp/a?ca=/x.pem", &env).is_err());
+    }
+
+    /// A webhook whose URL has a query of its own (a Power Automate flow's `sig=`) takes
+    /// Palisade's parameters after `#`: the query is sent as it is, never shown, and not part
+    /// of the sink's identity in the queue (a new signature keeps the queue). Other sinks
+    /// take no query of their own, and a `#` in a file's path stays in the path.
+    #[test]
+    fn a_webhook_keeps_its_own_query_when_the_parameters_follow_a_hash() {
+        let spec = "https://prod-00.westus.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers&sig=SECRETXYZ#format=ecs&token_env=HEC";
+        let sink = Sink::parse_with(spec, &env).unwrap();
+        assert!(
+            matches!(&sink.transport, Transport::Webhook { url, authorization: Some(a), .. }
+                if url.ends_with("/invoke?api-version=2016-06-01&sp=%2Ftriggers&sig=SECRETXYZ") && a == "Bearer t0k"),
+            "{:?}",
+            sink.transport
+        );
+        assert_eq!(sink.format, AlertFormat::Ecs);
+        assert_eq!(
+            sink.name,
+            "https://prod-00.westus.logic.azure.com:443/workflows/abc/triggers/manual/paths/invoke"
+        );
+        assert!(
+            !sink.label.contains("SECRETXYZ") && !sink.label.contains('#'),
+            "{}",
+            sink.label
+        );
+        let unknown = Sink::parse_with(&spec.replace("format=ecs", "formt=ecs"), &env);
+        assert!(unknown.err().is_some_and(|e| {
+            let e = e.to_string();
+            e.contains("unknown parameter `formt`") && !e.contains("SECRETXYZ")
+        }));
+        let splunk = Sink::parse_with("splunk+https://s:8088/?x=1#token_env=HEC", &env);
+        assert!(
+            splunk
+                .err()
+                .is_some_and(|e| e.to_string().contains("no query of its own"))
+        );
+        let file = Sink::parse_with("file:///tmp/alerts#1.jsonl", &env).unwrap();
+        assert!(matches!(&file.transport, Transport::File(p) if p.ends_with("alerts#1.jsonl")));
     }
 
     /// A webhook's path is its credential: never in a label, nor in an error about the URL.

@@ -662,6 +662,25 @@ fn webhooks_get_json_with_their_token_and_a_server_error_is_retried() {
     let (round, _) = run(&mut sink, "hook-token");
     assert_eq!(round.delivered(), 2, "{:?}", round.errors());
     assert_eq!(authorizations(&seen), ["Bearer s3cret"]);
+    // A webhook with a query of its own (a Power Automate flow's signature) gets it whole;
+    // Palisade's parameters follow the `#`, which is never sent.
+    let (port, seen) = http_server(|_| (200, "{}".into()));
+    let mut sink = Sink::parse(&format!(
+        "http://127.0.0.1:{port}/invoke?api-version=2016-06-01&sig=abc#format=ecs"
+    ))
+    .unwrap();
+    let (round, _) = run(&mut sink, "hook-own-query");
+    assert_eq!(round.delivered(), 2, "{:?}", round.errors());
+    let request = &seen.lock().unwrap()[0];
+    assert!(
+        request
+            .0
+            .starts_with("POST /invoke?api-version=2016-06-01&sig=abc HTTP/1.1"),
+        "{}",
+        request.0
+    );
+    let batch: Value = serde_json::from_slice(&request.2).unwrap();
+    assert!(batch[0]["ecs"].is_object(), "{batch}");
     let (port, _) = http_server(|_| (503, "{}".into()));
     let mut sink = Sink::parse(&format!("http://127.0.0.1:{port}/hook")).unwrap();
     let (round, left) = run(&mut sink, "hook-down");
