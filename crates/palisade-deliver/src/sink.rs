@@ -278,10 +278,11 @@ impl Sink {
         transport::send(self, batch)
     }
 
-    /// Whether the label leaves part of the URL out ([`shown`]): a path or a password that
-    /// may be the credential.
+    /// Whether the label leaves part of the URL out ([`shown`]) that may be the credential: a
+    /// path, a password, or a webhook's own query (a signature).
     pub fn label_hides_part(&self) -> bool {
         self.label.contains(ELIDED)
+            || matches!(&self.transport, Transport::Webhook { url, .. } if url.contains('?'))
     }
 
     /// The channel this sink's Splunk requests name.
@@ -764,6 +765,11 @@ mod tests {
             "{}",
             sink.label
         );
+        let signed = Sink::parse_with(
+            "https://hooks.example.com/hook?sig=SECRETXYZ#format=json",
+            &env,
+        );
+        assert!(signed.unwrap().label_hides_part());
         let unknown = Sink::parse_with(&spec.replace("format=ecs", "formt=ecs"), &env);
         assert!(unknown.err().is_some_and(|e| {
             let e = e.to_string();
