@@ -5,6 +5,10 @@ use std::fmt;
 
 use serde::Serialize;
 
+/// The group the API server allows every request, before and whatever RBAC says
+/// (`system:masters`): impersonating it is cluster-admin.
+pub const SUPERUSER_GROUP: &str = "system:masters";
+
 /// A subject as RBAC bindings name it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "PascalCase")]

@@ -48,7 +48,14 @@ impl WhoCan {
     pub fn answer(policy: &Policy, request: &Request, verb: &str, resource: &str) -> WhoCan {
         let mut rows = rows_allowed(policy, request, None);
         let direct: BTreeSet<Subject> = rows.iter().map(|r| r.subject.clone()).collect();
-        for subject in &direct {
+        // The superuser group is allowed every request without a binding: who may impersonate
+        // it may make this one.
+        let superusers = Subject::Group {
+            name: palisade_k8s::identity::SUPERUSER_GROUP.to_string(),
+        };
+        let mut impersonated: BTreeSet<&Subject> = direct.iter().collect();
+        impersonated.insert(&superusers);
+        for subject in impersonated {
             let Some(impersonation) = impersonation_of(subject) else {
                 continue;
             };
@@ -85,6 +92,14 @@ fn rows_allowed(
     for grant in policy.grants_for(request) {
         let binding = &policy.bindings[grant.binding];
         let evidence = match impersonating {
+            Some(target @ Subject::Group { name })
+                if name == palisade_k8s::identity::SUPERUSER_GROUP =>
+            {
+                format!(
+                    "as {target}, allowed every request: {}",
+                    policy.evidence(&grant)
+                )
+            }
             Some(target) => format!("as {target}: {}", policy.evidence(&grant)),
             None => policy.evidence(&grant),
         };

@@ -160,7 +160,9 @@ fn named_targets(
             ("impersonate", "users") => Some(Node::Identity {
                 subject: Subject::User { name: name.clone() },
             }),
-            ("impersonate", "groups") if name == "system:masters" => Some(Node::ClusterAdmin),
+            ("impersonate", "groups") if name == palisade_k8s::identity::SUPERUSER_GROUP => {
+                Some(Node::ClusterAdmin)
+            }
             ("impersonate", "groups") => Some(Node::Identity {
                 subject: Subject::Group { name: name.clone() },
             }),

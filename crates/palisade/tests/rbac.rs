@@ -330,6 +330,32 @@ subjects: [{kind: User, name: alice, apiGroup: rbac.authorization.k8s.io}]
         text.contains("as ServiceAccount prod/admin: RoleBinding prod/alice-impersonates"),
         "{text}"
     );
+    // The superuser group needs no binding: who may impersonate it may make any request,
+    // where no binding of the files allows it to anyone.
+    let masters = "\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: group-impersonator}
+rules: [{apiGroups: [''], resources: [groups], verbs: [impersonate]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: bob-impersonates-groups}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: group-impersonator}
+subjects: [{kind: User, name: bob, apiGroup: rbac.authorization.k8s.io}]
+";
+    std::fs::write(dir.join("masters.yaml"), masters).unwrap();
+    let out = bin()
+        .args(["rbac", "who-can", "delete", "secrets", "-n", "prod"])
+        .arg(dir.join("masters.yaml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("User bob")
+            && text.contains("as Group system:masters, allowed every request"),
+        "{text}"
+    );
 }
 
 #[test]
