@@ -168,6 +168,9 @@ impl Answer for WhoCan {
 pub struct Access {
     pub subject: Subject,
     pub groups: Vec<String>,
+    /// A member of `system:masters`: the API server allows it every request, whatever the
+    /// bindings (which the matrix still lists).
+    pub superuser: bool,
     pub namespace: Option<String>,
     pub permissions: Vec<crate::access::AccessRow>,
     pub namespaced_grants_elsewhere: Vec<String>,
@@ -180,8 +183,13 @@ impl Access {
         matrix: AccessMatrix,
         namespace: Option<&str>,
     ) -> Access {
+        let superuser = identity
+            .groups
+            .iter()
+            .any(|g| g == palisade_k8s::identity::SUPERUSER_GROUP);
         Access {
             subject,
+            superuser,
             groups: identity.groups,
             namespace: namespace.map(str::to_string),
             permissions: matrix.rows,
@@ -242,7 +250,12 @@ impl Answer for Access {
             header: Some(header),
             rows,
         });
-        if self.permissions.is_empty() {
+        if self.superuser {
+            doc.line(format!(
+                "  every request: a member of {}, which the API server allows everything whatever the bindings",
+                palisade_k8s::identity::SUPERUSER_GROUP
+            ));
+        } else if self.permissions.is_empty() {
             doc.line("  no permissions from the bindings in the scanned files");
         }
         if !self.namespaced_grants_elsewhere.is_empty() {

@@ -356,6 +356,32 @@ subjects: [{kind: User, name: bob, apiGroup: rbac.authorization.k8s.io}]
             && text.contains("as Group system:masters, allowed every request"),
         "{text}"
     );
+    // A member of it may do everything, which `access` says rather than "no permissions".
+    let out = bin()
+        .args([
+            "rbac",
+            "access",
+            "user:carol",
+            "--group",
+            "system:masters",
+            "-o",
+            "json",
+        ])
+        .arg(dir.join("masters.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(json(&out)["superuser"], true);
+    let out = bin()
+        .args(["rbac", "access", "user:carol", "--group", "system:masters"])
+        .arg(dir.join("masters.yaml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("every request: a member of system:masters")
+            && !text.contains("no permissions"),
+        "{text}"
+    );
 }
 
 #[test]
