@@ -117,6 +117,34 @@ pub fn subject_path(
     if matches!(subject, Subject::Group { .. }) {
         member_of.clear();
     }
+    // The superuser group needs no binding: the API server allows it every request, so a
+    // member (or the group itself) is cluster-admin, which reaches every goal.
+    let superuser = palisade_k8s::identity::SUPERUSER_GROUP;
+    let in_superuser_group = member_of.iter().any(|g| g == superuser)
+        || matches!(subject, Subject::Group { name } if name == superuser);
+    if in_superuser_group {
+        let group = Node::Identity {
+            subject: Subject::Group {
+                name: superuser.to_string(),
+            },
+        };
+        let mut steps = Vec::new();
+        if !matches!(subject, Subject::Group { .. }) {
+            steps.push(Step {
+                to: group,
+                relation: Relation::MemberOf,
+                evidence: format!("{subject} is in group {superuser}"),
+            });
+        }
+        steps.push(Step {
+            to: Node::ClusterAdmin,
+            relation: Relation::Grants,
+            evidence: format!(
+                "the API server allows group {superuser} every request, whatever the bindings"
+            ),
+        });
+        return Some(Path { from: start, steps });
+    }
     for group in member_of {
         let node = Node::Identity {
             subject: Subject::Group {

@@ -382,6 +382,27 @@ subjects: [{kind: User, name: bob, apiGroup: rbac.authorization.k8s.io}]
             && !text.contains("no permissions"),
         "{text}"
     );
+    // And `paths` from a member leads to cluster-admin through the group (exit 1: a path).
+    let out = bin()
+        .args([
+            "rbac",
+            "paths",
+            "--from",
+            "user:carol",
+            "--group",
+            "system:masters",
+            "--to",
+            "secrets",
+        ])
+        .arg(dir.join("masters.yaml"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("→ Group system:masters") && text.contains("→ cluster-admin"),
+        "{text}"
+    );
 }
 
 #[test]
