@@ -3,7 +3,8 @@ use crate::detection::{Cx, Hit, Trigger};
 crate::detection! {
     /// ## What it checks
     /// A request made while impersonating another user, group or service account
-    /// (`kubectl --as`, `Impersonate-User` headers).
+    /// (`kubectl --as`, `Impersonate-User` headers). Critical when the groups impersonated
+    /// include `system:masters`, which the API server allows every request.
     ///
     /// ## Why it matters
     /// Impersonation is acting with another identity's permissions. It is legitimate for a
@@ -35,13 +36,23 @@ fn check(cx: &Cx) -> Vec<Hit> {
     }
     let groups = as_user.groups();
     let what = cx.what();
+    let superuser = palisade_k8s::identity::SUPERUSER_GROUP;
+    let as_superuser = groups.iter().any(|g| g == superuser);
     let mut hit = Hit::new(format!(
-        "{} acted as {} to {} {what}",
+        "{} acted as {}{} to {} {what}",
         cx.event.user(),
         as_user.name(),
+        if as_superuser {
+            format!(" in group {superuser} (allowed every request)")
+        } else {
+            String::new()
+        },
         cx.event.verb()
     ))
     .with("impersonated_user", as_user.name());
+    if as_superuser {
+        hit = hit.severity(palisade_core::Severity::Critical);
+    }
     if !groups.is_empty() {
         hit = hit.with("impersonated_groups", groups.join(","));
     }
