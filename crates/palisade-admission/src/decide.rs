@@ -353,11 +353,14 @@ impl Admission {
     }
 
     /// Keeps the object of an allowed request that the cluster stores (not a dry run), when
-    /// it creates a controller of Pods and the model may keep it, or a Namespace.
+    /// it creates a controller of Pods and the model may keep it, a Namespace, or a
+    /// NetworkPolicy (the workloads applied after it are judged with it).
     fn remember(&self, review: &Review) {
         let kind = &review.request.kind;
         let namespace = kind.group.is_empty() && kind.kind == "Namespace";
+        let network_policy = kind.group == "networking.k8s.io" && kind.kind == "NetworkPolicy";
         let kept_kind = namespace
+            || network_policy
             || palisade_scan::REMEMBERED_KINDS.contains(&(kind.group.as_str(), kind.kind.as_str()));
         if !kept_kind || review.operation() != "CREATE" {
             return;

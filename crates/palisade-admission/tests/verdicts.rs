@@ -1989,3 +1989,47 @@ fn a_namespace_being_created_is_not_refused_for_what_cannot_be_in_it_yet() {
         assert!(scanned.findings.iter().any(|f| f.rule.id == rule), "{rule}");
     }
 }
+
+/// A NetworkPolicy let in was not in the cluster the webhook read until it read it again (a
+/// minute later): a Pod of its namespace applied right after (`kubectl apply -f dir/`, a
+/// GitOps sync) was judged unisolated (NET004), and refused under `deny_at = "medium"`. It is
+/// kept now, so the Pod is judged with it. A Pod of another namespace still is judged
+/// unisolated.
+#[test]
+fn a_network_policy_let_in_is_not_missed_by_the_pods_after_it() {
+    let settings = AdmissionSettings {
+        deny_at: palisade_core::Severity::Medium,
+        warn_at: palisade_core::Severity::Low,
+        ..AdmissionSettings::default()
+    };
+    let cluster = load_text(
+        "cluster.yaml",
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n",
+        &Limits::default(),
+    )
+    .inventory;
+    let judge = admission(settings, cluster);
+    let pod = |namespace: &str| {
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": namespace},
+            "spec": {"containers": [{"name": "web", "image": "registry.example.com/web@sha256:0000000000000000000000000000000000000000000000000000000000000000"}]}})
+    };
+    let net004 = |judged: &palisade_admission::Judged| {
+        judged
+            .log
+            .denied
+            .iter()
+            .chain(&judged.log.warned)
+            .any(|r| r == "NET004")
+    };
+    let before = judge.validate(&decode(&review_of(&pod("shop"), "u-1")).unwrap());
+    assert!(net004(&before), "{:?}", before.log);
+    let policy = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"name": "default-deny", "namespace": "shop"},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}});
+    let let_in = judge.validate(&decode(&review_of(&policy, "u-2")).unwrap());
+    assert!(let_in.allowed(), "{:?}", let_in.log);
+    let after = judge.validate(&decode(&review_of(&pod("shop"), "u-3")).unwrap());
+    assert!(!net004(&after), "{:?}", after.log);
+    let elsewhere = judge.validate(&decode(&review_of(&pod("other"), "u-4")).unwrap());
+    assert!(net004(&elsewhere), "{:?}", elsewhere.log);
+}

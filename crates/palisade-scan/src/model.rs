@@ -254,7 +254,8 @@ impl ClusterModel {
     /// changes no other object's controller. Its Pods are then judged through their
     /// controller, as they are once the cluster is read again, rather than as standalone
     /// Pods. A new Namespace is kept too, so that objects created in it are judged with its
-    /// labels (a policy's namespace selector). Returns whether it was kept; at most
+    /// labels (a policy's namespace selector), and a new NetworkPolicy, so that the workloads
+    /// applied after it are judged with it. Returns whether it was kept; at most
     /// [`MOST_REMEMBERED`] are.
     pub fn remember(&self, object: Value) -> bool {
         // One at a time, so that every copy keeps the same objects in the same order.
@@ -274,10 +275,16 @@ impl ClusterModel {
         // true with it; the rules that read its labels (namespace selectors, Pod Security)
         // find them in the evaluation's inventory.
         let namespace = placed.id.group().is_empty() && placed.id.kind == "Namespace";
+        // A new NetworkPolicy changes the network: kept, the evaluations that judge an
+        // endpoint build their network with it (as for any object the network reads), so a
+        // workload applied right after it is not judged unisolated until the next read.
+        let network_policy =
+            placed.id.group() == "networking.k8s.io" && placed.id.kind == "NetworkPolicy";
         let may_keep = |inventory: &mut Inventory| {
             let (index, previous) = inventory.insert(placed.clone());
             let keep = previous.is_none()
                 && (namespace
+                    || network_policy
                     || (!reads_owners || inventory.placed_keeps_owners(index))
                         && palisade_rules::unseen::may_be_kept(inventory, index));
             (index, previous, keep)
