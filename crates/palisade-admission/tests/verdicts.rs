@@ -1931,25 +1931,31 @@ fn a_webhook_judging_objects_alone_concludes_nothing_from_absence() {
     }
 }
 
+/// A webhook that denies from medium findings up (`deny_at = "medium"`, a strict but usual
+/// setting) over the cluster `yaml`.
+fn strict_judge(yaml: &str, grandfather_existing: bool) -> Admission {
+    let settings = AdmissionSettings {
+        deny_at: palisade_core::Severity::Medium,
+        warn_at: palisade_core::Severity::Low,
+        grandfather_existing,
+        ..AdmissionSettings::default()
+    };
+    admission(
+        settings,
+        load_text("cluster.yaml", yaml, &Limits::default()).inventory,
+    )
+}
+
 /// Nothing can be in a namespace being created, so the rules on what a namespace holds (a
 /// default-deny NetworkPolicy, a ResourceQuota) do not judge its creation: under a strict
 /// `deny_at = "medium"` every new namespace was refused for want of objects that cannot be
 /// made before it. A scan of the same namespace, and an update of it, are still judged.
 #[test]
 fn a_namespace_being_created_is_not_refused_for_what_cannot_be_in_it_yet() {
-    let settings = AdmissionSettings {
-        deny_at: palisade_core::Severity::Medium,
-        warn_at: palisade_core::Severity::Low,
-        grandfather_existing: false,
-        ..AdmissionSettings::default()
-    };
-    let cluster = load_text(
-        "cluster.yaml",
+    let judge = strict_judge(
         "apiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n",
-        &Limits::default(),
-    )
-    .inventory;
-    let judge = admission(settings, cluster);
+        false,
+    );
     // Labelled for Pod Security, which a new namespace can be (NS002).
     let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop",
         "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}});
@@ -1997,18 +2003,10 @@ fn a_namespace_being_created_is_not_refused_for_what_cannot_be_in_it_yet() {
 /// unisolated.
 #[test]
 fn a_network_policy_let_in_is_not_missed_by_the_pods_after_it() {
-    let settings = AdmissionSettings {
-        deny_at: palisade_core::Severity::Medium,
-        warn_at: palisade_core::Severity::Low,
-        ..AdmissionSettings::default()
-    };
-    let cluster = load_text(
-        "cluster.yaml",
+    let judge = strict_judge(
         "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: other}\n",
-        &Limits::default(),
-    )
-    .inventory;
-    let judge = admission(settings, cluster);
+        true,
+    );
     let pod = |namespace: &str| {
         json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": namespace},
             "spec": {"containers": [{"name": "web", "image": "registry.example.com/web@sha256:0000000000000000000000000000000000000000000000000000000000000000"}]}})
