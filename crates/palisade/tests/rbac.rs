@@ -303,13 +303,13 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: impersonator}
 subjects: [{kind: User, name: alice, apiGroup: rbac.authorization.k8s.io}]
 ";
     std::fs::write(dir.join("rbac.yaml"), rbac).unwrap();
-    let out = bin()
-        .args([
+    let on = |file: &str, args: &[&str]| bin().args(args).arg(dir.join(file)).output().unwrap();
+    let out = on(
+        "rbac.yaml",
+        &[
             "rbac", "who-can", "list", "secrets", "-n", "prod", "-o", "json",
-        ])
-        .arg(dir.join("rbac.yaml"))
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(out.status.code(), Some(0));
     let rows = json(&out);
     let alice = rows
@@ -320,11 +320,10 @@ subjects: [{kind: User, name: alice, apiGroup: rbac.authorization.k8s.io}]
         .unwrap_or_else(|| panic!("alice impersonates the reader: {rows}"));
     assert_eq!(alice["impersonating"]["name"], "admin");
     assert_eq!(alice["binding"], "RoleBinding prod/alice-impersonates");
-    let text = bin()
-        .args(["rbac", "who-can", "list", "secrets", "-n", "prod"])
-        .arg(dir.join("rbac.yaml"))
-        .output()
-        .unwrap();
+    let text = on(
+        "rbac.yaml",
+        &["rbac", "who-can", "list", "secrets", "-n", "prod"],
+    );
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(
         text.contains("as ServiceAccount prod/admin: RoleBinding prod/alice-impersonates"),
@@ -345,11 +344,10 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: group-im
 subjects: [{kind: User, name: bob, apiGroup: rbac.authorization.k8s.io}]
 ";
     std::fs::write(dir.join("masters.yaml"), masters).unwrap();
-    let out = bin()
-        .args(["rbac", "who-can", "delete", "secrets", "-n", "prod"])
-        .arg(dir.join("masters.yaml"))
-        .output()
-        .unwrap();
+    let out = on(
+        "masters.yaml",
+        &["rbac", "who-can", "delete", "secrets", "-n", "prod"],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("User bob")
@@ -357,8 +355,9 @@ subjects: [{kind: User, name: bob, apiGroup: rbac.authorization.k8s.io}]
         "{text}"
     );
     // A member of it may do everything, which `access` says rather than "no permissions".
-    let out = bin()
-        .args([
+    let out = on(
+        "masters.yaml",
+        &[
             "rbac",
             "access",
             "user:carol",
@@ -366,16 +365,13 @@ subjects: [{kind: User, name: bob, apiGroup: rbac.authorization.k8s.io}]
             "system:masters",
             "-o",
             "json",
-        ])
-        .arg(dir.join("masters.yaml"))
-        .output()
-        .unwrap();
+        ],
+    );
     assert_eq!(json(&out)["superuser"], true);
-    let out = bin()
-        .args(["rbac", "access", "user:carol", "--group", "system:masters"])
-        .arg(dir.join("masters.yaml"))
-        .output()
-        .unwrap();
+    let out = on(
+        "masters.yaml",
+        &["rbac", "access", "user:carol", "--group", "system:masters"],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("every request: a member of system:masters")
@@ -383,8 +379,9 @@ subjects: [{kind: User, name: bob, apiGroup: rbac.authorization.k8s.io}]
         "{text}"
     );
     // And `paths` from a member leads to cluster-admin through the group (exit 1: a path).
-    let out = bin()
-        .args([
+    let out = on(
+        "masters.yaml",
+        &[
             "rbac",
             "paths",
             "--from",
@@ -393,10 +390,8 @@ subjects: [{kind: User, name: bob, apiGroup: rbac.authorization.k8s.io}]
             "system:masters",
             "--to",
             "secrets",
-        ])
-        .arg(dir.join("masters.yaml"))
-        .output()
-        .unwrap();
+        ],
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
