@@ -765,9 +765,7 @@ impl<'a> Context<'a> {
     pub fn namespace_being_created(&mut self) -> bool {
         let creating = self.object.id.kind == "Namespace"
             && self.object.id.group().is_empty()
-            && self.object.request.as_ref().is_some_and(|request| {
-                request.get("operation").and_then(serde_json::Value::as_str) == Some("CREATE")
-            });
+            && self.object.operation() == Some("CREATE");
         if creating {
             self.not_assessed("the namespace is being created: nothing can be in it yet");
         }
