@@ -9,6 +9,9 @@ use serde::Serialize;
 /// (`system:masters`): impersonating it is cluster-admin.
 pub const SUPERUSER_GROUP: &str = "system:masters";
 
+/// How a service account's user name starts.
+const SERVICE_ACCOUNT_PREFIX: &str = "system:serviceaccount:";
+
 /// A subject as RBAC bindings name it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "PascalCase")]
@@ -22,9 +25,11 @@ impl Subject {
     /// Parses `user:alice`, `group:devs`, `sa:ns/name`, `serviceaccount:ns:name`,
     /// `system:serviceaccount:ns:name` or a bare user name.
     pub fn parse(text: &str) -> Option<Subject> {
-        if let Some(rest) = text.strip_prefix("system:serviceaccount:") {
-            let (ns, name) = rest.split_once(':')?;
-            return Some(Subject::service_account(ns, name));
+        if text.starts_with(SERVICE_ACCOUNT_PREFIX) {
+            return match Subject::of_username(text) {
+                account @ Subject::ServiceAccount { .. } => Some(account),
+                _ => None,
+            };
         }
         let (kind, rest) = text.split_once(':').unwrap_or(("user", text));
         let sa = |rest: &str| {
@@ -36,6 +41,18 @@ impl Subject {
             "group" | "g" if !rest.is_empty() => Some(Subject::Group { name: rest.into() }),
             "sa" | "serviceaccount" => sa(rest),
             _ => Some(Subject::User { name: text.into() }),
+        }
+    }
+
+    /// The subject an authenticated user name is (as audit events and impersonation name it):
+    /// the service account `system:serviceaccount:NAMESPACE:NAME`, else a user.
+    pub fn of_username(name: &str) -> Subject {
+        match name
+            .strip_prefix(SERVICE_ACCOUNT_PREFIX)
+            .and_then(|rest| rest.split_once(':'))
+        {
+            Some((namespace, account)) => Subject::service_account(namespace, account),
+            None => Subject::User { name: name.into() },
         }
     }
 

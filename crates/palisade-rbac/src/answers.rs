@@ -56,7 +56,7 @@ impl WhoCan {
         let mut impersonated: BTreeSet<&Subject> = direct.iter().collect();
         impersonated.insert(&superusers);
         for subject in impersonated {
-            let Some(impersonation) = impersonation_of(subject) else {
+            let Some(impersonation) = Request::impersonating(subject) else {
                 continue;
             };
             rows.extend(
@@ -116,30 +116,6 @@ fn rows_allowed(
         }
     }
     rows
-}
-
-/// The request that impersonating `subject` is authorized as: `impersonate` on the service
-/// account in its namespace, the user, or the group. `None` for the groups everyone is in.
-fn impersonation_of(subject: &Subject) -> Option<Request> {
-    let (resource, namespace, name) = match subject {
-        Subject::User { name } => ("users", None, name),
-        Subject::ServiceAccount { namespace, name } => {
-            ("serviceaccounts", Some(namespace.clone()), name)
-        }
-        Subject::Group { name }
-            if name == "system:authenticated" || name == "system:unauthenticated" =>
-        {
-            return None;
-        }
-        Subject::Group { name } => ("groups", None, name),
-    };
-    Some(Request {
-        verb: "impersonate".into(),
-        resource: resource.into(),
-        name: Some(name.clone()),
-        namespace,
-        ..Request::default()
-    })
 }
 
 impl Answer for WhoCan {

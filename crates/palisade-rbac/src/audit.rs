@@ -83,6 +83,19 @@ impl RequestKey {
         }
     }
 
+    /// The key of `request`.
+    pub fn of(request: &Request) -> RequestKey {
+        RequestKey {
+            namespace: request.namespace.clone(),
+            api_group: request.api_group.clone(),
+            resource: request.resource.clone(),
+            subresource: request.subresource.clone(),
+            name: request.name.clone(),
+            verb: request.verb.clone(),
+            non_resource_url: request.non_resource_url.clone(),
+        }
+    }
+
     pub fn to_request(&self) -> Request {
         Request {
             verb: self.verb.clone(),
@@ -168,39 +181,22 @@ fn request_key(seen: &SeenRequest) -> Option<RequestKey> {
     (!key.resource.is_empty() || key.non_resource_url.is_some()).then_some(key)
 }
 
-/// What impersonating `name` with `groups` is authorized as (`impersonate` on the service
-/// account in its namespace, or on the user, and on each group asked for). The groups the API
-/// server adds itself (`system:authenticated`; a service account's own) need no permission.
+/// What impersonating `name` with `groups` is authorized as ([`Request::impersonating`]: the
+/// service account in its namespace, or the user, and each group asked for). The groups the
+/// API server adds itself (`system:authenticated`; a service account's own) need no
+/// permission.
 fn impersonation_keys(name: &str, groups: &[String]) -> Vec<RequestKey> {
-    let key = |namespace: Option<&str>, resource: &str, name: &str| RequestKey {
-        namespace: namespace.map(str::to_string),
-        api_group: String::new(),
-        resource: resource.to_string(),
-        subresource: String::new(),
-        name: Some(name.to_string()),
-        verb: "impersonate".to_string(),
-        non_resource_url: None,
-    };
-    let mut implicit = vec![
-        "system:authenticated".to_string(),
-        "system:unauthenticated".to_string(),
-    ];
-    let mut keys = Vec::new();
-    match name
-        .strip_prefix("system:serviceaccount:")
-        .and_then(|rest| rest.split_once(':'))
-    {
-        Some((namespace, account)) => {
-            implicit.push("system:serviceaccounts".to_string());
-            implicit.push(format!("system:serviceaccounts:{namespace}"));
-            keys.push(key(Some(namespace), "serviceaccounts", account));
-        }
-        None => keys.push(key(None, "users", name)),
-    }
-    for group in groups.iter().filter(|g| !implicit.contains(g)) {
-        keys.push(key(None, "groups", group));
-    }
-    keys
+    let subject = Subject::of_username(name);
+    let implicit = subject.identity().groups;
+    let asked = groups
+        .iter()
+        .filter(|g| !implicit.contains(g))
+        .map(|g| Subject::Group { name: g.clone() });
+    std::iter::once(subject)
+        .chain(asked)
+        .filter_map(|s| Request::impersonating(&s))
+        .map(|request| RequestKey::of(&request))
+        .collect()
 }
 
 /// One generated rule.

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::identity::Identity;
+use crate::identity::{Identity, Subject};
 use crate::model::{Binding, Policy, PolicyRule, Role};
 
 /// One API request.
@@ -23,6 +23,31 @@ pub struct Request {
 }
 
 impl Request {
+    /// The request that impersonating `subject` is authorized as: `impersonate` on the service
+    /// account in its namespace, the user, or the group. `None` for the groups everyone is in,
+    /// which the API server adds itself.
+    pub fn impersonating(subject: &Subject) -> Option<Request> {
+        let (resource, namespace, name) = match subject {
+            Subject::User { name } => ("users", None, name),
+            Subject::ServiceAccount { namespace, name } => {
+                ("serviceaccounts", Some(namespace.clone()), name)
+            }
+            Subject::Group { name }
+                if name == "system:authenticated" || name == "system:unauthenticated" =>
+            {
+                return None;
+            }
+            Subject::Group { name } => ("groups", None, name),
+        };
+        Some(Request {
+            verb: "impersonate".into(),
+            resource: resource.into(),
+            name: Some(name.clone()),
+            namespace,
+            ..Request::default()
+        })
+    }
+
     /// A resource request; `resource` may be `pods/exec`.
     pub fn resource(
         verb: &str,
