@@ -215,6 +215,7 @@ impl Admission {
         match lookup(namespace) {
             Ok(Some(found)) => {
                 model.remember(found);
+                model.refresh_in_background();
             }
             Ok(None) | Err(_) => {
                 let mut not_found = lock(&self.not_found);
@@ -248,6 +249,7 @@ impl Admission {
         for (_, object) in kept.iter() {
             model.remember(object.clone());
         }
+        model.refresh_in_background();
         // A change let in after the read began may be missing from it.
         let mut changed = lock(&self.changed);
         if changed.is_some_and(|at| at < read_began) {
@@ -263,6 +265,12 @@ impl Admission {
     /// it was read ([`Admission::validate`]).
     pub fn remembered(&self) -> usize {
         self.model().remembered()
+    }
+
+    /// Whether the cluster model's models are being prepared again for objects let in since
+    /// the cluster was read ([`palisade_scan::ClusterModel::refresh_in_background`]).
+    pub fn models_refreshing(&self) -> bool {
+        self.model().refreshing()
     }
 
     fn model(&self) -> Arc<ClusterModel> {
@@ -325,6 +333,9 @@ impl Admission {
     pub fn validate(&self, review: &Review) -> Judged {
         let (judged, changes_models) = self.judge_review(review);
         if let Some(deleted) = deleted(review) {
+            if judged.allowed() {
+                self.forget(&as_stored(Some(deleted), review));
+            }
             // An object the models read makes them stale once it is gone.
             if judged.allowed()
                 && self
@@ -352,28 +363,50 @@ impl Admission {
         judged
     }
 
-    /// Keeps the object of an allowed request that the cluster stores (not a dry run), when
-    /// it creates a controller of Pods and the model may keep it, a Namespace, or a
-    /// NetworkPolicy (the workloads applied after it are judged with it).
+    /// Keeps the object of an allowed request that the cluster stores (not a dry run), a
+    /// creation, so that the objects judged after it are judged with it (a chart's binding
+    /// before its Deployment): any object the model may keep
+    /// ([`palisade_scan::ClusterModel::remember`]; not a Pod). The models it changes are
+    /// prepared again on a thread of their own.
     fn remember(&self, review: &Review) {
         let kind = &review.request.kind;
-        let namespace = kind.group.is_empty() && kind.kind == "Namespace";
-        let network_policy = kind.group == "networking.k8s.io" && kind.kind == "NetworkPolicy";
-        let kept_kind = namespace
-            || network_policy
-            || palisade_scan::REMEMBERED_KINDS.contains(&(kind.group.as_str(), kind.kind.as_str()));
-        if !kept_kind || review.operation() != "CREATE" {
+        if !palisade_rules::unseen::kind_may_be_kept(&kind.group, &kind.kind)
+            || review.operation() != "CREATE"
+        {
             return;
         }
         let object = as_stored(review.object.as_ref(), review);
-        // Listed and kept under one lock, so that a model replacing this one meanwhile is
-        // offered it ([`Admission::replace_model`]).
-        let mut kept = lock(&self.kept);
-        if kept.len() == MOST_KEPT {
-            kept.pop_front();
+        let model = self.model();
+        {
+            // Listed and kept under one lock, so that a model replacing this one meanwhile is
+            // offered it ([`Admission::replace_model`]).
+            let mut kept = lock(&self.kept);
+            if kept.len() == MOST_KEPT {
+                kept.pop_front();
+            }
+            kept.push_back((Instant::now(), object.clone()));
+            model.remember(object);
         }
-        kept.push_back((Instant::now(), object.clone()));
-        self.model().remember(object);
+        model.refresh_in_background();
+    }
+
+    /// Forgets the object a deletion let in removes, so that a model that replaces this one
+    /// is not offered it ([`Admission::replace_model`]).
+    fn forget(&self, deleted: &Value) {
+        // The group, not the version: a kind is deleted through any version it is served in.
+        let identity = |object: &Value| {
+            let text = |field: &str| object.at(field).and_then(Value::as_str).unwrap_or("");
+            let group = text("/apiVersion").rsplit_once('/').map_or("", |(g, _)| g);
+            [
+                group,
+                text("/kind"),
+                text("/metadata/namespace"),
+                text("/metadata/name"),
+            ]
+            .map(str::to_string)
+        };
+        let gone = identity(deleted);
+        lock(&self.kept).retain(|(_, object)| identity(object) != gone);
     }
 
     /// The verdict, and whether the object changes what the cluster-wide models read (`None`

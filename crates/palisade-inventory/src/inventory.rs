@@ -228,6 +228,14 @@ impl Inventory {
             .top(index)
     }
 
+    /// Finds which object controls which now, rather than on the first question: an object
+    /// placed afterwards ([`Inventory::insert`]) then knows whether it changes another's
+    /// controller ([`Inventory::placed_keeps_owners`]).
+    pub fn find_owners(&self) {
+        self.owners
+            .get_or_init(|| crate::owners::Owners::of(&self.objects));
+    }
+
     /// The object that the object at `index` names as its controller, when the inventory
     /// holds it, whether or not the object is judged through it ([`Inventory::controller_of`]
     /// gives no controller to an object with more power than its controller's template).

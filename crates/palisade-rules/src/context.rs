@@ -298,6 +298,9 @@ pub struct ClusterModels {
     /// objects are in (the network declares every one).
     controllers: Vec<Option<usize>>,
     namespaces: std::collections::HashSet<String>,
+    /// Per kept model (in the order of `kept`): whether an object the cluster took in since
+    /// it was built changes it ([`ClusterModels::take_in`]); such a model is never lent.
+    stale: Vec<std::sync::atomic::AtomicBool>,
 }
 
 impl ClusterModels {
@@ -362,15 +365,72 @@ impl ClusterModels {
             };
             models.kept.push((kept.id, kept.sees, unseen));
         }
+        models.stale = models.kept.iter().map(|_| Default::default()).collect();
         models
+    }
+
+    /// Takes in the new object at `index` of `inventory`, which the cluster holds for good
+    /// from now on (an object an admission webhook let in, kept until the cluster is read
+    /// again): the kept models it changes are no longer lent, so every evaluation builds them
+    /// with it, until models are prepared again from a cluster that holds it. The caller
+    /// vouches that no other object's controller changes with it. A new Namespace that
+    /// nothing of the cluster was in changes no model: the objects made in it are new too, in
+    /// a namespace the models do not know, and each evaluation of one builds them again.
+    /// Returns whether some model is no longer lent.
+    pub fn take_in(&self, inventory: &Inventory, index: usize) -> bool {
+        let Some(object) = inventory.objects.get(index) else {
+            return false;
+        };
+        let id = &object.id;
+        if id.group().is_empty()
+            && id.kind == "Namespace"
+            && id
+                .name
+                .as_ref()
+                .is_none_or(|n| !self.namespaces.contains(n))
+        {
+            return false;
+        }
+        let mut changed = false;
+        for ((_, sees, _), stale) in self.kept.iter().zip(&self.stale) {
+            let unchanged = match sees {
+                Sees::Kinds(reads) => !reads.contains(&(id.group(), id.kind.as_str())),
+                // A new object, in a namespace the cluster had, that the model does not see.
+                Sees::AllBut(unseen) => {
+                    unseen(inventory, &self.models, index)
+                        && id
+                            .namespace
+                            .as_ref()
+                            .is_none_or(|ns| self.namespaces.contains(ns))
+                }
+            };
+            if !unchanged {
+                stale.store(true, std::sync::atomic::Ordering::Relaxed);
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Whether an object taken in since the models were built changes one of them
+    /// ([`ClusterModels::take_in`]): preparing them again lends all of them again.
+    pub fn outdated(&self) -> bool {
+        self.stale
+            .iter()
+            .any(|stale| stale.load(std::sync::atomic::Ordering::Relaxed))
     }
 
     /// Lends `derived` (an evaluation's) the kept models that the objects at `judged` in
     /// `inventory` (the cluster with them placed: added at its end, or each in place of the
-    /// object of its identity) cannot change.
+    /// object of its identity) cannot change, and that no object taken in since they were
+    /// built changed ([`ClusterModels::take_in`]).
     pub(crate) fn lend(&self, derived: &Derived, inventory: &Inventory, judged: &[usize]) {
-        for (id, lend) in self.lending(inventory, judged) {
-            if lend && let Some(model) = self.models.cell(id) {
+        let lending = self.lending(inventory, judged);
+        for ((id, lend), stale) in lending.into_iter().zip(&self.stale) {
+            if lend
+                && !stale.load(std::sync::atomic::Ordering::Relaxed)
+                && let Some(model) = self.models.cell(id)
+            {
                 derived.put(id, model);
             }
         }

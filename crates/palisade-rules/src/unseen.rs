@@ -43,18 +43,30 @@ pub fn is_unseen(inventory: &Inventory, index: usize) -> bool {
 }
 
 /// Whether the new object at `index`, placed in a cluster prepared for admission, may stay in
-/// it for good without changing a kept model: a ReplicaSet or Job that [`is_unseen`] (its
-/// controller is in the cluster). A webhook keeps those it lets in, so that the Pods they make
-/// before the cluster is read again are judged through their controller, as they are once it
-/// is; otherwise each such Pod would be judged as a standalone one (and rebuild the models).
-/// Whether another object's controller changes with it is for the caller to check.
+/// it for good, so that the objects judged after it see it (a webhook keeps what it lets in
+/// until it reads the cluster again; the models it changes are then built with it,
+/// [`crate::ClusterModels::take_in`]): any object but a Pod, and of the controllers a rollout
+/// makes ([`KEPT_KINDS`]) those that [`is_unseen`] (their controller is in the cluster) with
+/// their controller's labels. Those are kept so that the Pods they make before the cluster is
+/// read again are judged through their controller, as they are once it is. A Pod is needed by
+/// nothing made after it, and controllers make them without end. Whether another object's
+/// controller changes with it is for the caller to check.
 pub fn may_be_kept(inventory: &Inventory, index: usize) -> bool {
     let Some(object) = inventory.objects.get(index) else {
         return false;
     };
-    KEPT_KINDS.contains(&(object.id.group(), object.id.kind.as_str()))
-        && is_unseen(inventory, index)
-        && inventory.relabelled(index).is_none()
+    match (object.id.group(), object.id.kind.as_str()) {
+        ("", "Pod") => false,
+        kind if KEPT_KINDS.contains(&kind) => {
+            is_unseen(inventory, index) && inventory.relabelled(index).is_none()
+        }
+        _ => true,
+    }
+}
+
+/// Whether an object of kind `(group, kind)` may be kept ([`may_be_kept`]) at all.
+pub fn kind_may_be_kept(group: &str, kind: &str) -> bool {
+    (group, kind) != ("", "Pod")
 }
 
 /// Whether the object at `index` is one the escalation graph never reads: what [`is_unseen`]

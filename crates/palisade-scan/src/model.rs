@@ -43,8 +43,14 @@ pub struct ClusterModel {
     inventories: Vec<Mutex<Inventory>>,
     next: std::sync::atomic::AtomicUsize,
     options: ScanOptions,
-    /// What the rules read of the cluster apart from the judged object, built once.
-    models: ClusterModels,
+    /// What the rules read of the cluster apart from the judged object, built when the
+    /// cluster was read, and again from the copies once an object kept since changes them
+    /// ([`ClusterModel::refresh_models`]). Replaced only while every copy is held, so an
+    /// evaluation reads it after taking its copy and finds the models of that copy.
+    models: std::sync::RwLock<std::sync::Arc<ClusterModels>>,
+    /// Whether the models are being prepared again ([`ClusterModel::refresh_in_background`]),
+    /// and whether an object was kept meanwhile that needs another round.
+    refreshing: Mutex<Refreshing>,
     /// The cluster's values that must never be printed, indexed once.
     redactor: Redactor,
     source: SourceId,
@@ -87,6 +93,9 @@ impl ClusterModel {
     ) -> ClusterModel {
         inventory.complete = options.whole_cluster;
         inventory.alone = options.judged_alone;
+        // Found once for every copy, so that each object kept tells whether it changes
+        // another's controller ([`ClusterModel::remember`]).
+        inventory.find_owners();
         let source = inventory.add_source(Source {
             path: "admission-request".into(),
             rendered_by: None,
@@ -109,7 +118,8 @@ impl ClusterModel {
             inventories,
             next: std::sync::atomic::AtomicUsize::new(0),
             options,
-            models,
+            models: std::sync::RwLock::new(std::sync::Arc::new(models)),
+            refreshing: Mutex::default(),
             redactor: sensitive.redactor(),
             source,
             learned: Mutex::default(),
@@ -199,12 +209,13 @@ impl ClusterModel {
         object.request = request;
         let (mut report, changes_models) = {
             let mut inventory = self.lock();
+            let models = self.models();
             let placed = Placed::new(&mut inventory, object);
-            let changes = !self.models.unchanged_by(placed.inventory, &[placed.index]);
+            let changes = !models.unchanged_by(placed.inventory, &[placed.index]);
             let report = scan_scoped(
                 placed.inventory,
                 &self.options,
-                Some((&[placed.index], &self.models)),
+                Some((&[placed.index], &models)),
             );
             (report, changes)
         };
@@ -229,8 +240,9 @@ impl ClusterModel {
         let Some(mut inventory) = self.free_copy() else {
             return true;
         };
+        let models = self.models();
         let placed = Placed::new(&mut inventory, object);
-        !self.models.unchanged_by(placed.inventory, &[placed.index])
+        !models.unchanged_by(placed.inventory, &[placed.index])
     }
 
     /// Whether deleting `object` from the cluster may change what the cluster-wide models read:
@@ -249,13 +261,19 @@ impl ClusterModel {
     }
 
     /// Keeps `object`, which the cluster now holds (a webhook let it in), so that objects
-    /// judged later see it, until the cluster is read again: a new ReplicaSet or Job whose
-    /// controller the cluster holds ([`palisade_rules::unseen::may_be_kept`]), whose arrival
-    /// changes no other object's controller. Its Pods are then judged through their
-    /// controller, as they are once the cluster is read again, rather than as standalone
-    /// Pods. A new Namespace is kept too, so that objects created in it are judged with its
-    /// labels (a policy's namespace selector), and a new NetworkPolicy, so that the workloads
-    /// applied after it are judged with it. Returns whether it was kept; at most
+    /// judged later see it, until the cluster is read again: a chart's objects are let in one
+    /// by one (`helm install` makes the ServiceAccount, the roles and bindings and the
+    /// Service before the Deployment), and each is judged with those let in before it, as a
+    /// scan of the cluster holding them judges it. A Pod is not kept (nothing is made after a
+    /// Pod that needs it, and a workflow engine makes them without end), nor a ReplicaSet or
+    /// Job whose controller the cluster does not hold
+    /// ([`palisade_rules::unseen::may_be_kept`]), nor an object that would change another
+    /// object's controller. A Secret is kept without its values (what it is named is what the
+    /// rules ask of it); its values are still never printed.
+    ///
+    /// The models a kept object changes are no longer lent to evaluations (each builds them
+    /// with it, [`palisade_rules::ClusterModels::take_in`]) until they are prepared again
+    /// ([`ClusterModel::refresh_models`]). Returns whether it was kept; at most
     /// [`MOST_REMEMBERED`] are.
     pub fn remember(&self, object: Value) -> bool {
         // One at a time, so that every copy keeps the same objects in the same order.
@@ -266,27 +284,17 @@ impl ClusterModel {
         if self.remembered() >= MOST_REMEMBERED {
             return false;
         }
-        let spans = Spans::uniform(&object, Pos { line: 1, column: 1 });
-        let Some(placed) = Object::from_value(object, spans, self.source, 0) else {
+        let stored = without_values(&object);
+        let spans = Spans::uniform(&stored, Pos { line: 1, column: 1 });
+        let Some(placed) = Object::from_value(stored, spans, self.source, 0) else {
             return false;
         };
-        let reads_owners = self.models.reads_owners();
-        // A new Namespace holds nothing yet, so the models read at the cluster's read stay
-        // true with it; the rules that read its labels (namespace selectors, Pod Security)
-        // find them in the evaluation's inventory.
-        let namespace = placed.id.group().is_empty() && placed.id.kind == "Namespace";
-        // A new NetworkPolicy changes the network: kept, the evaluations that judge an
-        // endpoint build their network with it (as for any object the network reads), so a
-        // workload applied right after it is not judged unisolated until the next read.
-        let network_policy =
-            placed.id.group() == "networking.k8s.io" && placed.id.kind == "NetworkPolicy";
+        let reads_owners = self.models().reads_owners();
         let may_keep = |inventory: &mut Inventory| {
             let (index, previous) = inventory.insert(placed.clone());
             let keep = previous.is_none()
-                && (namespace
-                    || network_policy
-                    || (!reads_owners || inventory.placed_keeps_owners(index))
-                        && palisade_rules::unseen::may_be_kept(inventory, index));
+                && (!reads_owners || inventory.placed_keeps_owners(index))
+                && palisade_rules::unseen::may_be_kept(inventory, index);
             (index, previous, keep)
         };
         // Most objects are not kept (the cluster holds them already, or not their controller):
@@ -304,6 +312,7 @@ impl ClusterModel {
         let Some(mut copies) = self.lock_all(REMEMBER_WAIT) else {
             return false;
         };
+        let mut kept_at = 0;
         for inventory in &mut copies {
             let (index, previous, keep) = may_keep(inventory);
             // The copies hold the same objects: the first decides for all.
@@ -312,16 +321,104 @@ impl ClusterModel {
                 return false;
             }
             inventory.keep_placed(index, previous);
+            kept_at = index;
         }
+        // The models it changes are built by each evaluation until they are prepared again;
+        // so are the cluster's other models (the inventory a Gatekeeper policy reads), unless
+        // it is a rollout's ReplicaSet or Job, which those do not read.
+        let outdated = self.models().take_in(&copies[0], kept_at);
+        let rollout = REMEMBERED_KINDS.contains(&(placed.id.group(), placed.id.kind.as_str()));
+        if outdated || !rollout {
+            lock(&self.refreshing).wanted = true;
+        }
+        drop(copies);
         self.remembered
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        learned.add_object(&placed.value);
+        learned.add_object(&object);
         let redactor = std::sync::Arc::new(learned.clone().redactor());
         *self
             .learned_redactor
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = redactor;
         true
+    }
+
+    /// Prepares the models again from the cluster as the copies hold it now (with the
+    /// objects kept since it was read), so that evaluations are lent them again rather than
+    /// build those a kept object changed ([`ClusterModel::remember`]). Takes as long as
+    /// preparing the cluster did, on the calling thread, while evaluations go on with the
+    /// models they have; the new ones replace them at once, with any object kept meanwhile
+    /// taken in.
+    pub fn refresh_models(&self) {
+        let (inventory, objects) = {
+            let copy = self.lock();
+            (copy.clone(), copy.objects.len())
+        };
+        let models = ClusterModels::prepare_with(
+            &inventory,
+            &active_rules(&self.options),
+            &crate::scan::run_settings(&self.options),
+        );
+        drop(inventory);
+        // No object is kept meanwhile, and no evaluation holds a copy.
+        let _learned = lock(&self.learned);
+        let copies: Vec<MutexGuard<'_, Inventory>> =
+            self.inventories.iter().map(|copy| lock(copy)).collect();
+        for index in objects..copies[0].objects.len() {
+            models.take_in(&copies[0], index);
+        }
+        *self
+            .models
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = std::sync::Arc::new(models);
+    }
+
+    /// Prepares the models again on a thread of its own when an object kept since they were
+    /// prepared asks for it ([`ClusterModel::refresh_models`]), unless that thread runs
+    /// already (it prepares them once more for objects kept meanwhile). A model that nothing
+    /// but that thread holds any more (the cluster was read again) is not prepared.
+    pub fn refresh_in_background(self: &std::sync::Arc<Self>) {
+        {
+            let mut refreshing = lock(&self.refreshing);
+            if !refreshing.wanted || refreshing.running {
+                return;
+            }
+            refreshing.running = true;
+        }
+        let model = std::sync::Arc::clone(self);
+        let spawned = std::thread::Builder::new()
+            .name("palisade-models".into())
+            .spawn(move || {
+                loop {
+                    {
+                        let mut refreshing = lock(&model.refreshing);
+                        if !refreshing.wanted || std::sync::Arc::strong_count(&model) == 1 {
+                            refreshing.running = false;
+                            return;
+                        }
+                        refreshing.wanted = false;
+                    }
+                    model.refresh_models();
+                }
+            });
+        if spawned.is_err() {
+            lock(&self.refreshing).running = false;
+        }
+    }
+
+    /// Whether the models are to be prepared again, or are being prepared
+    /// ([`ClusterModel::refresh_in_background`]).
+    pub fn refreshing(&self) -> bool {
+        let refreshing = lock(&self.refreshing);
+        refreshing.wanted || refreshing.running
+    }
+
+    /// The models an evaluation is lent, read once it holds its copy of the inventory.
+    fn models(&self) -> std::sync::Arc<ClusterModels> {
+        self.models
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// Every copy of the inventory, when each is free within `wait` (none held meanwhile
@@ -381,6 +478,39 @@ impl ClusterModel {
                 Err(std::sync::TryLockError::WouldBlock) => None,
             })
     }
+}
+
+/// Whether the models are to be prepared again, and whether a thread prepares them.
+#[derive(Default)]
+struct Refreshing {
+    wanted: bool,
+    running: bool,
+}
+
+/// Takes `mutex`, whether or not a thread panicked holding it: what it guards is whole at
+/// every step.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What a cluster model keeps of `object`: a Secret without its values (each is `""`; the
+/// keys stay), anything else whole.
+fn without_values(object: &Value) -> Value {
+    let mut stored = object.clone();
+    let secret = stored.get("kind").and_then(Value::as_str) == Some("Secret")
+        && stored.get("apiVersion").and_then(Value::as_str) == Some("v1");
+    if secret && let Some(fields) = stored.as_object_mut() {
+        for field in ["data", "stringData"] {
+            if let Some(Value::Object(values)) = fields.get_mut(field) {
+                values
+                    .values_mut()
+                    .for_each(|value| *value = Value::String(String::new()));
+            }
+        }
+    }
+    stored
 }
 
 /// An object put in the inventory for one evaluation; taken out again when dropped.
@@ -445,6 +575,146 @@ mod tests {
         for copy in &model.inventories {
             assert_eq!(copy.lock().unwrap().objects.len(), 2);
         }
+    }
+
+    const EXPOSED: &str = "\
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: everything}
+rules: [{apiGroups: ['*'], resources: ['*'], verbs: ['*']}]
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: web, namespace: shop}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}
+";
+
+    fn exposed_deployment() -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"serviceAccountName": "web",
+                        "containers": [{"name": "web", "image": "a:1", "ports": [{"containerPort": 8080}]}]}}}})
+    }
+
+    fn binding_to_everything() -> Value {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "web-everything"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "everything"},
+            "subjects": [{"kind": "ServiceAccount", "name": "web", "namespace": "shop"}]})
+    }
+
+    fn rules_of(report: &Report) -> std::collections::BTreeSet<String> {
+        report
+            .findings
+            .iter()
+            .map(|f| f.rule_id().to_string())
+            .collect()
+    }
+
+    /// A binding kept (a chart's, let in before its Deployment) changes the RBAC models: each
+    /// evaluation builds them with it rather than be lent the ones read without it, so the
+    /// Deployment's escalation path through it (RBAC017) is found, as a scan of the cluster
+    /// holding it finds it. Once the models are prepared again they hold it and are lent.
+    #[test]
+    fn a_kept_binding_is_in_the_models_of_the_evaluations_after_it() {
+        let inventory = load_text("c.yaml", EXPOSED, &Limits::default()).inventory;
+        let model = ClusterModel::prepare_copies(inventory, ScanOptions::default(), 2);
+        let before = model.evaluate(exposed_deployment()).unwrap();
+        assert!(
+            !rules_of(&before).contains("RBAC017"),
+            "{:?}",
+            rules_of(&before)
+        );
+        assert!(!model.refreshing());
+        assert!(model.remember(binding_to_everything()));
+        assert!(model.models().outdated() && model.refreshing());
+        let kept = model.evaluate(exposed_deployment()).unwrap();
+        let held = format!(
+            "{EXPOSED}---\n{}\n---\n{}\n",
+            binding_to_everything(),
+            exposed_deployment()
+        );
+        let scanned = crate::scan_inventory(
+            &load_text("c.yaml", &held, &Limits::default()).inventory,
+            &ScanOptions::default(),
+        );
+        let on_deployment: std::collections::BTreeSet<String> = scanned
+            .findings
+            .iter()
+            .filter(|f| f.object().is_some_and(|o| o.kind == "Deployment"))
+            .map(|f| f.rule_id().to_string())
+            .collect();
+        assert!(rules_of(&kept).contains("RBAC017"), "{:?}", rules_of(&kept));
+        assert_eq!(rules_of(&kept), on_deployment);
+        model.refresh_models();
+        assert!(!model.models().outdated());
+        let refreshed = model.evaluate(exposed_deployment()).unwrap();
+        assert_eq!(rules_of(&refreshed), rules_of(&kept));
+        // Kept objects that change no model leave them lent: a ConfigMap, a new Namespace.
+        for object in [
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}}),
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "new"}}),
+        ] {
+            assert!(model.remember(object));
+            assert!(!model.models().outdated());
+        }
+        // A Pod is never kept.
+        let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
+            "spec": {"containers": [{"name": "c", "image": "a:1"}]}});
+        assert!(!model.remember(pod));
+    }
+
+    /// The models are prepared again on a thread of their own, once for every object kept
+    /// meanwhile, and the thread ends.
+    #[test]
+    fn the_models_are_prepared_again_in_the_background() {
+        let inventory = load_text("c.yaml", EXPOSED, &Limits::default()).inventory;
+        let model = std::sync::Arc::new(ClusterModel::prepare(inventory, ScanOptions::default()));
+        model.refresh_in_background();
+        assert!(!model.refreshing(), "nothing was kept");
+        assert!(model.remember(binding_to_everything()));
+        model.refresh_in_background();
+        let start = Instant::now();
+        while model.refreshing() && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(!model.refreshing() && !model.models().outdated());
+        let report = model.evaluate(exposed_deployment()).unwrap();
+        assert!(rules_of(&report).contains("RBAC017"));
+    }
+
+    /// A Secret is kept by name, without its values, which are still never printed.
+    #[test]
+    fn a_secret_is_kept_without_its_values() {
+        let inventory = load_text("c.yaml", EXPOSED, &Limits::default()).inventory;
+        let model = ClusterModel::prepare(inventory, ScanOptions::default());
+        let canary = "s3cr3t-canary-4f1d9a";
+        let secret = json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "db", "namespace": "shop"},
+            "data": {"password": "czNjcjN0LWNhbmFyeS00ZjFkOWE="}, "stringData": {"token": canary}});
+        assert!(model.remember(secret));
+        model.with_inventory(|inventory| {
+            let kept = inventory.objects.last().unwrap();
+            assert_eq!(kept.id.name.as_deref(), Some("db"));
+            assert_eq!(kept.value["data"], json!({"password": ""}));
+            assert_eq!(kept.value["stringData"], json!({"token": ""}));
+        });
+        let mut leaking = exposed_deployment();
+        leaking["spec"]["template"]["spec"]["containers"][0]["env"] =
+            json!([{"name": "TOKEN", "value": canary}]);
+        let report = model.evaluate(leaking).unwrap();
+        let printed = serde_json::to_string(&report.findings).unwrap();
+        assert!(!printed.contains(canary), "{printed}");
     }
 
     /// Whether an object let in unjudged changes the models is answered without waiting: a

@@ -1045,6 +1045,101 @@ fn a_rollouts_pods_are_judged_through_the_deployment() {
     );
 }
 
+/// A chart installed as `helm install` does it, against `--inventory` (a cluster holding only
+/// its namespace): the account, its binding to cluster-admin (warned, by the configuration),
+/// the LoadBalancer Service, then the Deployment. The webhook keeps each object it lets in, so
+/// the Deployment is judged with them and denied for its escalation path (RBAC017), as
+/// `palisade scan` of the chart denies it. Before, it was judged without them and let in.
+/// A dry run of a second one is denied too, before and after the models are prepared again.
+#[test]
+fn a_charts_deployment_is_judged_with_the_objects_created_before_it() {
+    let dir = scratch("admission-chart");
+    let objects = [
+        json!({"apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": "backup", "namespace": "shop"}}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "backup-admin"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": "backup", "namespace": "shop"}]}),
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80}]}}),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"serviceAccountName": "backup",
+                        "containers": [{"name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 80}]}]}}}}),
+    ];
+    let chart: Vec<String> = objects.iter().map(Value::to_string).collect();
+    std::fs::write(dir.join("chart.yaml"), chart.join("\n---\n")).unwrap();
+    let scanned = bin()
+        .args(["scan", "--rules", "RBAC017"])
+        .arg(dir.join("chart.yaml"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&scanned.stdout).contains("RBAC017"),
+        "{scanned:?}"
+    );
+    std::fs::write(
+        dir.join("cluster.yaml"),
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n",
+    )
+    .unwrap();
+    let inventory = dir.join("cluster.yaml");
+    let config = "[admission.rules]\nRBAC001 = \"warn\"\n";
+    let (_child, port, health, ca) =
+        serve(&dir, config, &["--inventory", inventory.to_str().unwrap()]);
+    let agent = client(&ca);
+    let validate = format!("https://127.0.0.1:{port}/validate");
+    let judge = |review: String| {
+        let (status, review) = post(&agent, &validate, "application/json", review.as_bytes());
+        assert_eq!(status, 200, "{review}");
+        review["response"].clone()
+    };
+    // Helm's order: the account, the binding, the Service, the Deployment.
+    let order = ["ServiceAccount", "ClusterRoleBinding", "Service"];
+    for kind in order {
+        let object = objects.iter().find(|o| o["kind"] == kind).unwrap();
+        let mut review: Value = serde_json::from_str(&create_review(kind, object)).unwrap();
+        if object["metadata"].get("namespace").is_none() {
+            // Cluster-scoped: the API server names no namespace.
+            review["request"]
+                .as_object_mut()
+                .unwrap()
+                .remove("namespace");
+        }
+        let response = judge(review.to_string());
+        assert_eq!(response["allowed"], true, "{kind}: {response}");
+    }
+    let deployment = objects.iter().find(|o| o["kind"] == "Deployment").unwrap();
+    let mut second = deployment.clone();
+    second["metadata"] = json!({"name": "web-2", "namespace": "shop"});
+    let dry_run = || {
+        let mut review: Value = serde_json::from_str(&create_review("dry", &second)).unwrap();
+        review["request"]["dryRun"] = json!(true);
+        review.to_string()
+    };
+    let denied_for_the_path = |response: &Value| {
+        response["allowed"] == false
+            && response["status"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("RBAC017"))
+    };
+    let response = judge(dry_run());
+    assert!(denied_for_the_path(&response), "{response}");
+    let response = judge(create_review("deployment", deployment));
+    assert!(denied_for_the_path(&response), "{response}");
+    // Prepared again on a thread of its own (well within a minute); the verdict is the same.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let response = judge(dry_run());
+    assert!(denied_for_the_path(&response), "{response}");
+    let metrics = metrics(&agent, health);
+    assert!(
+        metrics.contains("palisade_admission_remembered_objects 3"),
+        "{metrics}"
+    );
+}
+
 /// `--cluster-policies`: the webhook runs the Gatekeeper constraints the cluster holds (here
 /// `--inventory`, read as the cluster), over real TLS: a ConfigMap without an owner label is
 /// denied by the constraint found there, one with it let in. A constraint whose template
