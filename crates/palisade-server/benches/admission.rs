@@ -22,7 +22,9 @@
 //! cluster) makes it, the most common request a cluster sends, a RoleBinding, an update of a
 //! Deployment (added to every cluster) to a new image, the ReplicaSet of that rollout (which
 //! the webhook keeps), a Pod of that ReplicaSet, and a RoleBinding (added to every cluster)
-//! applied again unchanged. The load over TLS sends the first four.
+//! applied again unchanged. The load over TLS sends the first four. Then a chart is let in
+//! (an account, its binding, a LoadBalancer Service, its Deployment), and what the
+//! Deployment costs before, while the models are prepared again, and after is printed.
 
 /// The allocator the `palisade` binary ships, so the figures are the command's.
 #[cfg(not(target_env = "msvc"))]
@@ -315,6 +317,76 @@ fn reviews() -> Vec<Vec<u8>> {
     reviews
 }
 
+/// A CREATE review of `object` by a deployer, a dry run when `dry_run`.
+fn creation(object: &serde_json::Value, dry_run: bool) -> palisade_admission::Review {
+    let api_version = object["apiVersion"].as_str().unwrap_or("v1");
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let kind = object["kind"].as_str().unwrap_or("");
+    let name = object["metadata"]["name"].as_str().unwrap_or("");
+    let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": format!("{kind}-{name}"), "operation": "CREATE", "dryRun": dry_run,
+            "kind": {"group": group, "version": version, "kind": kind},
+            "resource": {"group": group, "version": version, "resource": format!("{}s", kind.to_ascii_lowercase())},
+            "name": name, "namespace": "default", "object": object,
+            "userInfo": {"username": "deployer", "groups": ["system:authenticated"]}}});
+    palisade_admission::decode(&serde_json::to_vec(&review).unwrap()).unwrap()
+}
+
+/// A chart let in as `helm install` does it: its account, the account's new binding and a
+/// LoadBalancer Service, then its Deployment. The webhook keeps each, and the Deployment is
+/// judged with them: evaluations build the models the binding and the Service change until
+/// those are prepared again on a thread of their own. Prints what a Deployment (a dry run,
+/// which nothing keeps) costs before the chart, while the models are prepared again, and
+/// after, and how long preparing them took.
+fn chart_let_in(judge: &Admission) {
+    let account = serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "chart", "namespace": "default"}});
+    let binding = serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding", "metadata": {"name": "chart-view", "namespace": "default"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "ServiceAccount", "name": "chart", "namespace": "default"}]});
+    let service = serde_json::json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "chart", "namespace": "default"},
+        "spec": {"type": "LoadBalancer", "selector": {"app": "chart"}, "ports": [{"port": 80}]}});
+    let mut workload = deployment();
+    workload["metadata"] = serde_json::json!({"name": "chart", "namespace": "default"});
+    workload["spec"]["selector"]["matchLabels"] = serde_json::json!({"app": "chart"});
+    workload["spec"]["template"]["metadata"]["labels"] = serde_json::json!({"app": "chart"});
+    workload["spec"]["template"]["spec"]["serviceAccountName"] = "chart".into();
+    let dry = creation(&workload, true);
+    let mean_ms = |rounds: u32| {
+        let start = Instant::now();
+        for _ in 0..rounds {
+            judge.validate(&dry);
+        }
+        start.elapsed().as_secs_f64() * 1e3 / f64::from(rounds)
+    };
+    let before = mean_ms(20);
+    for object in [&account, &binding, &service] {
+        let judged = judge.validate(&creation(object, false));
+        assert!(judged.allowed(), "{:?}", judged.log);
+    }
+    let let_in = Instant::now();
+    let (mut during, mut evaluations) = (Duration::ZERO, 0);
+    while judge.models_refreshing() && let_in.elapsed() < Duration::from_secs(60) {
+        let start = Instant::now();
+        judge.validate(&dry);
+        during += start.elapsed();
+        evaluations += 1;
+    }
+    let refreshed = let_in.elapsed();
+    let after = mean_ms(20);
+    let judged = judge.validate(&creation(&workload, false));
+    println!(
+        "a chart let in (account, binding, LoadBalancer Service): its Deployment {:.2} ms before, {:.2} ms while the models were prepared again ({evaluations} evaluations, {:.0} ms), {after:.2} ms after; judged {:?} {:?}",
+        before,
+        during.as_secs_f64() * 1e3 / f64::from(evaluations.max(1)),
+        refreshed.as_secs_f64() * 1e3,
+        judged.log.denied,
+        judged.log.warned,
+    );
+}
+
 /// Makes `request` one about the object `name` of `(group, kind, resource)`.
 fn retarget(
     request: &mut serde_json::Value,
@@ -523,6 +595,7 @@ fn main() {
     if only.is_some() {
         return;
     }
+    chart_let_in(&judge);
     // Both cores judging in process: what the evaluation alone allows.
     let review = palisade_admission::decode(&bodies[0]).unwrap();
     let start = Instant::now();
