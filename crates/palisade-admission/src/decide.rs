@@ -363,21 +363,22 @@ impl Admission {
         judged
     }
 
-    /// Keeps the object of an allowed request that the cluster stores (not a dry run), a
-    /// creation, so that the objects judged after it are judged with it (a chart's binding
-    /// before its Deployment): any object the model may keep
-    /// ([`palisade_scan::ClusterModel::remember`]; not a Pod). The models it changes are
-    /// prepared again on a thread of their own.
+    /// Keeps the object of an allowed request that the cluster stores (not a dry run), so
+    /// that the objects judged after it are judged with it (a chart's binding before its
+    /// Deployment, `helm upgrade`'s changed binding before its Deployment): any object the
+    /// model may keep ([`palisade_scan::ClusterModel::remember`]; not a Pod; an update when
+    /// it changes what the models read). The models it changes are prepared again on a thread
+    /// of their own. Creations are listed for the model that replaces this one; an update
+    /// let in while the cluster is read again is followed by another read
+    /// ([`Admission::changed_at`]).
     fn remember(&self, review: &Review) {
         let kind = &review.request.kind;
-        if !palisade_rules::unseen::kind_may_be_kept(&kind.group, &kind.kind)
-            || review.operation() != "CREATE"
-        {
+        if !palisade_rules::unseen::kind_may_be_kept(&kind.group, &kind.kind) {
             return;
         }
         let object = as_stored(review.object.as_ref(), review);
         let model = self.model();
-        {
+        if review.operation() == "CREATE" {
             // Listed and kept under one lock, so that a model replacing this one meanwhile is
             // offered it ([`Admission::replace_model`]).
             let mut kept = lock(&self.kept);
@@ -385,6 +386,8 @@ impl Admission {
                 kept.pop_front();
             }
             kept.push_back((Instant::now(), object.clone()));
+            model.remember(object);
+        } else {
             model.remember(object);
         }
         model.refresh_in_background();

@@ -2208,3 +2208,85 @@ fn a_chart_installed_object_by_object_gets_the_verdict_of_a_scan_of_the_cluster_
         "{compared} objects, {judged_rules} findings"
     );
 }
+
+/// `helm upgrade` of a chart whose Deployment ran harmless: the upgrade makes its Service a
+/// LoadBalancer and binds its account to cluster-admin, then rolls the Deployment to a new
+/// image. The Service's update and the binding are kept, so the Deployment is judged with
+/// them: its escalation path (RBAC017) is found, as a scan of the upgraded chart finds it.
+/// Before, the update was judged against the cluster read before the upgrade. An update that
+/// changes nothing the models read (the new image) is not kept.
+#[test]
+fn an_upgrade_is_judged_with_the_updates_let_in_before_it() {
+    let read = "\
+apiVersion: v1
+kind: Namespace
+metadata: {name: shop}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: backup, namespace: shop}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: ClusterIP, selector: {app: web}, ports: [{port: 80}]}
+";
+    let deployment = |image: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"serviceAccountName": "backup",
+                        "containers": [{"name": "web", "image": image, "ports": [{"containerPort": 80}]}]}}}})
+    };
+    let old = deployment("nginx:1.27");
+    let cluster = format!("{read}---\n{old}\n");
+    let settings = AdmissionSettings {
+        rules: [
+            ("RBAC001".to_string(), Mode::Warn),
+            ("NET011".to_string(), Mode::Warn),
+        ]
+        .into(),
+        ..AdmissionSettings::default()
+    };
+    let judge = admission(
+        settings,
+        load_text("cluster.yaml", &cluster, &Limits::default()).inventory,
+    );
+    let rules = |judged: &palisade_admission::Judged| -> BTreeSet<String> {
+        judged
+            .log
+            .denied
+            .iter()
+            .chain(&judged.log.warned)
+            .cloned()
+            .collect()
+    };
+    let new = deployment("nginx:1.28");
+    let before = judge.validate(&review_as("UPDATE", &new, Some(&old)));
+    assert!(!rules(&before).contains("RBAC017"), "{:?}", before.log);
+    assert_eq!(judge.remembered(), 0, "a new image changes no model");
+    let service_before = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"type": "ClusterIP", "selector": {"app": "web"}, "ports": [{"port": 80}]}});
+    let mut service = service_before.clone();
+    service["spec"]["type"] = json!("LoadBalancer");
+    let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "backup-admin"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "ServiceAccount", "name": "backup", "namespace": "shop"}]});
+    let exposed = judge.validate(&review_as("UPDATE", &service, Some(&service_before)));
+    assert!(exposed.allowed(), "{:?}", exposed.log);
+    assert!(
+        judge
+            .validate(&decode(&review_of(&binding, "b")).unwrap())
+            .allowed()
+    );
+    assert_eq!(judge.remembered(), 2);
+    let after = judge.validate(&review_as("UPDATE", &new, Some(&old)));
+    assert!(rules(&after).contains("RBAC017"), "{:?}", after.log);
+    let upgraded = format!("{read}---\n{service}\n---\n{binding}\n---\n{new}\n");
+    let scanned = scan_inventory(
+        &load_text("chart.yaml", &upgraded, &Limits::default()).inventory,
+        &ScanOptions::default(),
+    );
+    assert!(scanned.findings.iter().any(|f| f.rule_id() == "RBAC017"));
+}

@@ -163,6 +163,25 @@ impl Inventory {
         true
     }
 
+    /// Keeps for good the object [`Inventory::insert`] placed at `index` in place of the
+    /// version it replaced (an update an admission webhook let in). The owner graph is found
+    /// again with it, at once, so that objects placed later still tell whether they change
+    /// another's controller ([`Inventory::placed_keeps_owners`]). A new object is kept with
+    /// [`Inventory::keep_placed`]; with no version replaced, the insert is undone and the
+    /// answer is false.
+    pub fn keep_replacing(&mut self, index: usize, previous: Option<Object>) -> bool {
+        if previous.is_none() {
+            self.restore(index, previous);
+            return false;
+        }
+        self.placed = None;
+        self.placed_alike = None;
+        self.saved_owners = None;
+        self.owners = std::sync::OnceLock::new();
+        self.find_owners();
+        true
+    }
+
     /// Undoes [`Inventory::insert`].
     pub fn restore(&mut self, index: usize, previous: Option<Object>) {
         self.placed_alike = None;

@@ -490,10 +490,10 @@ mod tests {
             }
         }
 
-        /// Objects kept for good one after another (an admission webhook learning the
-        /// ReplicaSets it let in), with objects placed for a while between them, give the
-        /// controllers of a fresh inventory of the world and the kept objects; an update of an
-        /// object is not kept and leaves the world as it was.
+        /// Objects kept for good one after another (an admission webhook learning what it
+        /// let in), new or in place of the version before (an update), with objects placed
+        /// for a while between them, give the controllers of a fresh inventory of the world
+        /// and the kept objects.
         #[test]
         fn keeping_placed_objects_agrees_with_a_fresh_graph(world in proptest::collection::vec(arb_object(), 0..8), kept in proptest::collection::vec((arb_object(), arb_object()), 1..5)) {
             let text = world.join("---\n");
@@ -502,8 +502,13 @@ mod tests {
             for (keep, visit) in kept {
                 let before = inventory.objects.len();
                 let (index, previous) = inventory.insert(one(&keep));
-                let kept = inventory.keep_placed(index, previous);
-                prop_assert_eq!(inventory.objects.len(), before + usize::from(kept));
+                let replaced = previous.is_some();
+                let kept = match replaced {
+                    true => inventory.keep_replacing(index, previous),
+                    false => inventory.keep_placed(index, previous),
+                };
+                prop_assert!(kept || !replaced);
+                prop_assert_eq!(inventory.objects.len(), before + usize::from(!replaced && kept));
                 let fresh = crate::Inventory::new(inventory.sources.clone(), inventory.objects.clone());
                 for i in 0..inventory.objects.len() {
                     prop_assert_eq!(inventory.controller_of(i), fresh.controller_of(i), "object {}", i);

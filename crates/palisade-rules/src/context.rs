@@ -369,9 +369,10 @@ impl ClusterModels {
         models
     }
 
-    /// Takes in the new object at `index` of `inventory`, which the cluster holds for good
-    /// from now on (an object an admission webhook let in, kept until the cluster is read
-    /// again): the kept models it changes are no longer lent, so every evaluation builds them
+    /// Takes in the object at `index` of `inventory`, new or in place of the version the
+    /// models were built with, which the cluster holds for good from now on (an object an
+    /// admission webhook let in, kept until the cluster is read again): the kept models it
+    /// changes are no longer lent, so every evaluation builds them
     /// with it, until models are prepared again from a cluster that holds it. The caller
     /// vouches that no other object's controller changes with it. A new Namespace that
     /// nothing of the cluster was in changes no model: the objects made in it are new too, in
@@ -392,16 +393,20 @@ impl ClusterModels {
             return false;
         }
         let mut changed = false;
-        for ((_, sees, _), stale) in self.kept.iter().zip(&self.stale) {
+        for ((_, sees, was_unseen), stale) in self.kept.iter().zip(&self.stale) {
             let unchanged = match sees {
                 Sees::Kinds(reads) => !reads.contains(&(id.group(), id.kind.as_str())),
-                // A new object, in a namespace the cluster had, that the model does not see.
+                // An object the model does not see, in place of one it did not see either, or
+                // new in a namespace the cluster had.
                 Sees::AllBut(unseen) => {
                     unseen(inventory, &self.models, index)
-                        && id
-                            .namespace
-                            .as_ref()
-                            .is_none_or(|ns| self.namespaces.contains(ns))
+                        && match was_unseen.get(index) {
+                            Some(was_unseen) => *was_unseen,
+                            None => id
+                                .namespace
+                                .as_ref()
+                                .is_none_or(|ns| self.namespaces.contains(ns)),
+                        }
                 }
             };
             if !unchanged {

@@ -62,6 +62,9 @@ pub struct ClusterModel {
     learned_redactor: std::sync::RwLock<std::sync::Arc<Redactor>>,
     /// How many objects were kept (read per request for the metrics, without waiting).
     remembered: std::sync::atomic::AtomicUsize,
+    /// Where each object kept is in the inventory, in the order kept (changed only while
+    /// every copy is held).
+    kept: Mutex<Vec<usize>>,
     /// The labels of each Namespace read, for the mutators' namespace selectors.
     namespace_labels: std::collections::HashMap<String, serde_json::Map<String, Value>>,
 }
@@ -125,6 +128,7 @@ impl ClusterModel {
             learned: Mutex::default(),
             learned_redactor: std::sync::RwLock::default(),
             remembered: std::sync::atomic::AtomicUsize::new(0),
+            kept: Mutex::default(),
             namespace_labels,
         }
     }
@@ -268,8 +272,10 @@ impl ClusterModel {
     /// Pod that needs it, and a workflow engine makes them without end), nor a ReplicaSet or
     /// Job whose controller the cluster does not hold
     /// ([`palisade_rules::unseen::may_be_kept`]), nor an object that would change another
-    /// object's controller. A Secret is kept without its values (what it is named is what the
-    /// rules ask of it); its values are still never printed.
+    /// object's controller. An update is kept in place of the version before it when it
+    /// changes what the cluster-wide models read (a binding's subjects, a Service's type, a
+    /// workload's account: not a new image or a scale). A Secret is kept without its values
+    /// (what it is named is what the rules ask of it); its values are still never printed.
     ///
     /// The models a kept object changes are no longer lent to evaluations (each builds them
     /// with it, [`palisade_rules::ClusterModels::take_in`]) until they are prepared again
@@ -292,7 +298,8 @@ impl ClusterModel {
         let reads_owners = self.models().reads_owners();
         let may_keep = |inventory: &mut Inventory| {
             let (index, previous) = inventory.insert(placed.clone());
-            let keep = previous.is_none()
+            // An update is kept when it changes what the models read.
+            let keep = (previous.is_none() || !inventory.placed_alike(index))
                 && (!reads_owners || inventory.placed_keeps_owners(index))
                 && palisade_rules::unseen::may_be_kept(inventory, index);
             (index, previous, keep)
@@ -320,9 +327,14 @@ impl ClusterModel {
                 inventory.restore(index, previous);
                 return false;
             }
-            inventory.keep_placed(index, previous);
+            if previous.is_some() {
+                inventory.keep_replacing(index, previous);
+            } else {
+                inventory.keep_placed(index, previous);
+            }
             kept_at = index;
         }
+        lock(&self.kept).push(kept_at);
         // The models it changes are built by each evaluation until they are prepared again;
         // so are the cluster's other models (the inventory a Gatekeeper policy reads), unless
         // it is a rollout's ReplicaSet or Job, which those do not read.
@@ -350,9 +362,10 @@ impl ClusterModel {
     /// models they have; the new ones replace them at once, with any object kept meanwhile
     /// taken in.
     pub fn refresh_models(&self) {
-        let (inventory, objects) = {
+        // What was kept before the copy is in it; what is kept after, taken in below.
+        let (inventory, kept_before) = {
             let copy = self.lock();
-            (copy.clone(), copy.objects.len())
+            (copy.clone(), lock(&self.kept).len())
         };
         let models = ClusterModels::prepare_with(
             &inventory,
@@ -364,7 +377,7 @@ impl ClusterModel {
         let _learned = lock(&self.learned);
         let copies: Vec<MutexGuard<'_, Inventory>> =
             self.inventories.iter().map(|copy| lock(copy)).collect();
-        for index in objects..copies[0].objects.len() {
+        for &index in &lock(&self.kept)[kept_before..] {
             models.take_in(&copies[0], index);
         }
         *self
