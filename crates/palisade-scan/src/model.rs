@@ -706,6 +706,71 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80, targetPort: 
         assert!(rules_of(&report).contains("RBAC017"));
     }
 
+    /// Objects kept from two threads while two others judge and the models are prepared
+    /// again in the background: nothing waits for ever, every object is kept once, and the
+    /// verdict at the end is the one a model read with all of them in it gives.
+    #[test]
+    fn keeping_judging_and_preparing_again_at_once_agree_with_a_fresh_read() {
+        let inventory = load_text("c.yaml", EXPOSED, &Limits::default()).inventory;
+        let model = std::sync::Arc::new(ClusterModel::prepare_copies(
+            inventory,
+            ScanOptions::default(),
+            2,
+        ));
+        let kept = |thread: usize, n: usize| {
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": format!("c-{thread}-{n}"), "namespace": "shop"}})
+        };
+        std::thread::scope(|scope| {
+            for thread in 0..2 {
+                let model = &model;
+                scope.spawn(move || {
+                    for n in 0..20 {
+                        let object = match (thread, n) {
+                            (0, 10) => binding_to_everything(),
+                            _ => kept(thread, n),
+                        };
+                        // A busy copy may make it give up; it is offered again.
+                        while !model.remember(object.clone()) {}
+                        model.refresh_in_background();
+                    }
+                });
+            }
+            for _ in 0..2 {
+                let model = &model;
+                scope.spawn(move || {
+                    for _ in 0..20 {
+                        model.evaluate(exposed_deployment()).unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(model.remembered(), 40);
+        let start = Instant::now();
+        while model.refreshing() && start.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(!model.refreshing());
+        let everything = model.with_inventory(|inventory| {
+            inventory
+                .objects
+                .iter()
+                .map(|o| o.value.to_string())
+                .collect::<Vec<_>>()
+                .join("\n---\n")
+        });
+        let fresh = ClusterModel::prepare(
+            load_text("c.yaml", &everything, &Limits::default()).inventory,
+            ScanOptions::default(),
+        );
+        let report = model.evaluate(exposed_deployment()).unwrap();
+        assert!(rules_of(&report).contains("RBAC017"));
+        assert_eq!(
+            rules_of(&report),
+            rules_of(&fresh.evaluate(exposed_deployment()).unwrap())
+        );
+    }
+
     /// A Secret is kept by name, without its values, which are still never printed.
     #[test]
     fn a_secret_is_kept_without_its_values() {
