@@ -139,9 +139,10 @@ pub struct Admission {
     /// with.
     model: RwLock<Arc<ClusterModel>>,
     settings: AdmissionSettings,
-    /// The ReplicaSets and Jobs let in, with when, newest last (at most [`MOST_KEPT`]): those
-    /// let in while the cluster was being read again may be missing from that read, and are
-    /// offered to the model that replaces the current one.
+    /// The objects created and let in, with when, newest last (at most [`MOST_KEPT`]; a
+    /// Secret without its values): those let in while the cluster was being read again may
+    /// be missing from that read, and are offered to the model that replaces the current
+    /// one.
     kept: Mutex<VecDeque<(Instant, Value)>>,
     /// When the first object let in since the model was read changed what its cluster-wide
     /// models read (a Service, a policy, a binding, a standalone Pod): the model is stale
@@ -235,7 +236,7 @@ impl Admission {
     }
 
     /// Judges from now on against `model`, a read of the cluster that began at `read_began`.
-    /// The ReplicaSets and Jobs let in since shortly before then ([`STORE_MARGIN`]) may be
+    /// The objects created and let in since shortly before then ([`STORE_MARGIN`]) may be
     /// missing from the read: they are offered to the new model, which keeps those it does
     /// not hold ([`ClusterModel::remember`]), so that a rollout under way while the cluster
     /// is read keeps its Pods judged through their Deployment.
@@ -261,8 +262,8 @@ impl Admission {
         }
     }
 
-    /// How many ReplicaSets and Jobs the webhook let in and keeps in the cluster model since
-    /// it was read ([`Admission::validate`]).
+    /// How many objects the webhook let in and keeps in the cluster model since it was
+    /// read ([`Admission::validate`]).
     pub fn remembered(&self) -> usize {
         self.model().remembered()
     }
@@ -327,9 +328,9 @@ impl Admission {
         })
     }
 
-    /// `POST /validate`: the verdict. A ReplicaSet or Job let in is kept in the cluster
-    /// model until it is read again ([`palisade_scan::ClusterModel::remember`]), so that its
-    /// Pods are judged through their controller, as they are once the model is read again.
+    /// `POST /validate`: the verdict. What it lets in is kept in the cluster model until the
+    /// cluster is read again ([`Admission::remember`]), so that the objects after it are
+    /// judged with it.
     pub fn validate(&self, review: &Review) -> Judged {
         let (judged, changes_models) = self.judge_review(review);
         if let Some(deleted) = deleted(review) {
@@ -385,7 +386,11 @@ impl Admission {
             if kept.len() == MOST_KEPT {
                 kept.pop_front();
             }
-            kept.push_back((Instant::now(), object.clone()));
+            // Without a Secret's values: they would stay until the next read.
+            kept.push_back((
+                Instant::now(),
+                palisade_scan::model::without_values(&object),
+            ));
             model.remember(object);
         } else {
             model.remember(object);
@@ -1045,6 +1050,44 @@ fn respond(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Secret let in is listed for the next read without its values (a Helm release's is
+    /// up to a megabyte, and the list lives until that read), and kept in the model so.
+    #[test]
+    fn a_secret_let_in_is_listed_and_kept_without_its_values() {
+        let model = ClusterModel::prepare(
+            palisade_inventory::Inventory::default(),
+            palisade_scan::ScanOptions::default(),
+        );
+        let settings = AdmissionSettings {
+            mode: crate::Mode::Audit,
+            ..AdmissionSettings::default()
+        };
+        let admission = Admission::new(model, settings, None);
+        let canary = "c2VjcmV0LWNhbmFyeS03Nzk=";
+        let review = serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+            "request": {"uid": "u", "operation": "CREATE", "namespace": "shop", "name": "db",
+                "kind": {"group": "", "version": "v1", "kind": "Secret"},
+                "resource": {"group": "", "version": "v1", "resource": "secrets"},
+                "userInfo": {"username": "alice"},
+                "object": {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "shop"},
+                    "data": {"password": canary}}}});
+        let review = crate::decode(&serde_json::to_vec(&review).unwrap()).unwrap();
+        assert!(admission.validate(&review).allowed());
+        assert_eq!(admission.remembered(), 1);
+        let listed = format!("{:?}", lock(&admission.kept));
+        assert!(
+            listed.contains("\"db\"") && !listed.contains(canary),
+            "{listed}"
+        );
+        let held = admission.model().with_inventory(|inventory| {
+            serde_json::to_string(&inventory.objects[0].value).unwrap()
+        });
+        assert!(
+            held.contains("password") && !held.contains(canary),
+            "{held}"
+        );
+    }
 
     #[test]
     fn policy_annotation_keys_are_names_the_api_server_accepts() {

@@ -509,8 +509,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// What a cluster model keeps of `object`: a Secret without its values (each is `""`; the
-/// keys stay), anything else whole.
-fn without_values(object: &Value) -> Value {
+/// keys stay), anything else whole. A Helm release Secret holds the whole release (up to a
+/// megabyte); what rules ask of a Secret kept is its name.
+pub fn without_values(object: &Value) -> Value {
     let mut stored = object.clone();
     let secret = stored.get("kind").and_then(Value::as_str) == Some("Secret")
         && stored.get("apiVersion").and_then(Value::as_str) == Some("v1");

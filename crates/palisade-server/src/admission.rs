@@ -39,7 +39,7 @@ pub struct AdmissionMetrics {
     /// Findings by rule and the mode they had (enforce, warn, audit).
     pub findings: Labelled,
     pub in_flight: AtomicI64,
-    /// ReplicaSets and Jobs let in and kept in the cluster model since it was read.
+    /// Objects let in and kept in the cluster model since it was read.
     pub remembered: AtomicI64,
     /// From the body read to the response.
     pub seconds: Histogram,
@@ -78,7 +78,7 @@ impl Exposition for AdmissionMetrics {
             self.in_flight.load(Ordering::Relaxed)
         ));
         out.push_str(&format!(
-            "# HELP palisade_admission_remembered_objects ReplicaSets and Jobs let in and kept in the cluster model since the cluster was read.\n# TYPE palisade_admission_remembered_objects gauge\npalisade_admission_remembered_objects {}\n",
+            "# HELP palisade_admission_remembered_objects Objects let in and kept in the cluster model since the cluster was read.\n# TYPE palisade_admission_remembered_objects gauge\npalisade_admission_remembered_objects {}\n",
             self.remembered.load(Ordering::Relaxed)
         ));
         out.push_str(&format!(
