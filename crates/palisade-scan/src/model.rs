@@ -2,8 +2,8 @@
 //! an AdmissionReview against it, with exactly the rules, settings and suppressions that
 //! `palisade scan` applies to the same object in the same cluster.
 
+use std::sync::atomic::Ordering;
 use std::sync::{Mutex, MutexGuard, TryLockError};
-use std::time::{Duration, Instant};
 
 use palisade_core::Report;
 use palisade_core::redact::{Redactor, Sensitive};
@@ -39,14 +39,22 @@ pub struct Evaluation {
 /// An evaluation places its object in an inventory, so each copy serves one evaluation at a
 /// time; the model keeps one copy per core (`copies`), and concurrent evaluations take a
 /// free one (memory grows with the copies; one copy judges one object at a time).
+///
+/// The objects kept since the cluster was read ([`ClusterModel::remember`]) are listed, and
+/// each copy takes in those it lacks when it is next taken, so keeping one never waits for
+/// the copies that are judging. Locks are taken in one order: `learned`, a copy, `kept`.
 pub struct ClusterModel {
     inventories: Vec<Mutex<Inventory>>,
+    /// How many of the objects kept each copy has taken in (changed under its lock and
+    /// `kept`'s).
+    taken_in: Vec<std::sync::atomic::AtomicUsize>,
     next: std::sync::atomic::AtomicUsize,
     options: ScanOptions,
     /// What the rules read of the cluster apart from the judged object, built when the
-    /// cluster was read, and again from the copies once an object kept since changes them
-    /// ([`ClusterModel::refresh_models`]). Replaced only while every copy is held, so an
-    /// evaluation reads it after taking its copy and finds the models of that copy.
+    /// cluster was read, and again from a copy once an object kept since changes them
+    /// ([`ClusterModel::refresh_models`]). Read and replaced under `kept`'s lock: a copy
+    /// that has taken in every object kept gets the models of no more objects than it
+    /// holds.
     models: std::sync::RwLock<std::sync::Arc<ClusterModels>>,
     /// Whether the models are being prepared again ([`ClusterModel::refresh_in_background`]),
     /// and whether an object was kept meanwhile that needs another round.
@@ -58,13 +66,12 @@ pub struct ClusterModel {
     /// a remembering holds it, so remembering is one at a time.
     learned: Mutex<Sensitive>,
     /// What of them is never printed: read by every evaluation, so apart from `learned`,
-    /// which a remembering holds while it waits for the copies.
+    /// which a remembering holds while it waits for a copy.
     learned_redactor: std::sync::RwLock<std::sync::Arc<Redactor>>,
     /// How many objects were kept (read per request for the metrics, without waiting).
     remembered: std::sync::atomic::AtomicUsize,
-    /// Where each object kept is in the inventory, in the order kept (changed only while
-    /// every copy is held).
-    kept: Mutex<Vec<usize>>,
+    /// The objects kept, in the order kept, with where each went in the inventory.
+    kept: Mutex<Vec<(Object, usize)>>,
     /// The labels of each Namespace read, for the mutators' namespace selectors.
     namespace_labels: std::collections::HashMap<String, serde_json::Map<String, Value>>,
 }
@@ -76,9 +83,6 @@ pub use palisade_rules::unseen::KEPT_KINDS as REMEMBERED_KINDS;
 /// about 13 KiB per copy of the inventory (2,000 ReplicaSets in two copies took 53 MiB), and
 /// the install's memory limit is 512 MiB. Past it, Pods are judged as standalone ones.
 pub const MOST_REMEMBERED: usize = 500;
-
-/// How long [`ClusterModel::remember`] waits for the copies of the inventory to be free.
-const REMEMBER_WAIT: Duration = Duration::from_millis(100);
 
 impl ClusterModel {
     /// Prepares `inventory` (a whole cluster when `options.whole_cluster`) for judging
@@ -118,6 +122,7 @@ impl ClusterModel {
             .collect();
         inventories.push(Mutex::new(inventory));
         ClusterModel {
+            taken_in: inventories.iter().map(|_| Default::default()).collect(),
             inventories,
             next: std::sync::atomic::AtomicUsize::new(0),
             options,
@@ -148,6 +153,7 @@ impl ClusterModel {
             Some(labels) => Some(std::borrow::Cow::Borrowed(labels)),
             None => self
                 .lock()
+                .inventory
                 .served_labels_of_namespace(name)
                 .map(std::borrow::Cow::Owned),
         }
@@ -166,12 +172,12 @@ impl ClusterModel {
 
     /// Reads the cluster as the model holds it.
     pub fn with_inventory<R>(&self, read: impl FnOnce(&Inventory) -> R) -> R {
-        read(&self.lock())
+        read(&self.lock().inventory)
     }
 
     /// The objects of the model.
     pub fn len(&self) -> usize {
-        self.lock().objects.len()
+        self.lock().inventory.objects.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -212,9 +218,9 @@ impl ClusterModel {
             Object::from_value(object, spans, self.source, 0).ok_or(ModelError::NotAnObject)?;
         object.request = request;
         let (mut report, changes_models) = {
-            let mut inventory = self.lock();
-            let models = self.models();
-            let placed = Placed::new(&mut inventory, object);
+            let mut copy = self.lock();
+            let models = copy.models.clone();
+            let placed = Placed::new(&mut copy.inventory, object);
             let changes = !models.unchanged_by(placed.inventory, &[placed.index]);
             let report = scan_scoped(
                 placed.inventory,
@@ -241,11 +247,11 @@ impl ClusterModel {
         let Some(object) = Object::from_value(object, spans, self.source, 0) else {
             return false;
         };
-        let Some(mut inventory) = self.free_copy() else {
+        let Some(mut copy) = self.free_copy() else {
             return true;
         };
-        let models = self.models();
-        let placed = Placed::new(&mut inventory, object);
+        let models = copy.models.clone();
+        let placed = Placed::new(&mut copy.inventory, object);
         !models.unchanged_by(placed.inventory, &[placed.index])
     }
 
@@ -282,11 +288,8 @@ impl ClusterModel {
     /// ([`ClusterModel::refresh_models`]). Returns whether it was kept; at most
     /// [`MOST_REMEMBERED`] are.
     pub fn remember(&self, object: Value) -> bool {
-        // One at a time, so that every copy keeps the same objects in the same order.
-        let mut learned = self
-            .learned
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // One at a time, so that the objects kept are listed in the order each was decided.
+        let mut learned = lock(&self.learned);
         if self.remembered() >= MOST_REMEMBERED {
             return false;
         }
@@ -295,57 +298,41 @@ impl ClusterModel {
         let Some(placed) = Object::from_value(stored, spans, self.source, 0) else {
             return false;
         };
-        let reads_owners = self.models().reads_owners();
-        let may_keep = |inventory: &mut Inventory| {
-            let (index, previous) = inventory.insert(placed.clone());
-            // An update is kept when it changes what the models read.
-            let keep = (previous.is_none() || !inventory.placed_alike(index))
-                && (!reads_owners || inventory.placed_keeps_owners(index))
-                && palisade_rules::unseen::may_be_kept(inventory, index);
-            (index, previous, keep)
-        };
-        // Most objects are not kept (the cluster holds them already, or not their controller):
-        // a copy that is free now answers that without waiting for the others.
-        if let Some(mut inventory) = self.free_copy() {
-            let (index, previous, keep) = may_keep(&mut inventory);
+        // Any copy: it takes in what was kept before, decides, and keeps the object; the
+        // others take it in when they are next taken.
+        let mut copy = self.lock();
+        let reads_owners = copy.models.reads_owners();
+        let inventory = &mut copy.inventory;
+        let (index, previous) = inventory.insert(placed.clone());
+        // An update is kept when it changes what the models read.
+        let keep = (previous.is_none() || !inventory.placed_alike(index))
+            && (!reads_owners || inventory.placed_keeps_owners(index))
+            && palisade_rules::unseen::may_be_kept(inventory, index);
+        if !keep {
             inventory.restore(index, previous);
-            if !keep {
-                return false;
-            }
-        }
-        // Every copy is taken before any keeps it (the copies must hold the same objects),
-        // waiting at most `REMEMBER_WAIT` for evaluations to end: a webhook remembers within
-        // its request's deadline, and an object not kept is judged as it was before.
-        let Some(mut copies) = self.lock_all(REMEMBER_WAIT) else {
             return false;
-        };
-        let mut kept_at = 0;
-        for inventory in &mut copies {
-            let (index, previous, keep) = may_keep(inventory);
-            // The copies hold the same objects: the first decides for all.
-            if !keep {
-                inventory.restore(index, previous);
-                return false;
-            }
-            if previous.is_some() {
-                inventory.keep_replacing(index, previous);
-            } else {
-                inventory.keep_placed(index, previous);
-            }
-            kept_at = index;
         }
-        lock(&self.kept).push(kept_at);
+        if previous.is_some() {
+            inventory.keep_replacing(index, previous);
+        } else {
+            inventory.keep_placed(index, previous);
+        }
+        let outdated = {
+            let mut kept = lock(&self.kept);
+            kept.push((placed.clone(), index));
+            self.taken_in[copy.number].store(kept.len(), Ordering::Relaxed);
+            // The models now, under the lock they are replaced under.
+            self.models().take_in(&copy.inventory, index)
+        };
+        drop(copy);
         // The models it changes are built by each evaluation until they are prepared again;
         // so are the cluster's other models (the inventory a Gatekeeper policy reads), unless
         // it is a rollout's ReplicaSet or Job, which those do not read.
-        let outdated = self.models().take_in(&copies[0], kept_at);
         let rollout = REMEMBERED_KINDS.contains(&(placed.id.group(), placed.id.kind.as_str()));
         if outdated || !rollout {
             lock(&self.refreshing).wanted = true;
         }
-        drop(copies);
-        self.remembered
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.remembered.fetch_add(1, Ordering::Relaxed);
         learned.add_object(&object);
         let redactor = std::sync::Arc::new(learned.clone().redactor());
         *self
@@ -355,17 +342,18 @@ impl ClusterModel {
         true
     }
 
-    /// Prepares the models again from the cluster as the copies hold it now (with the
-    /// objects kept since it was read), so that evaluations are lent them again rather than
-    /// build those a kept object changed ([`ClusterModel::remember`]). Takes as long as
-    /// preparing the cluster did, on the calling thread, while evaluations go on with the
-    /// models they have; the new ones replace them at once, with any object kept meanwhile
-    /// taken in.
+    /// Prepares the models again from the cluster as a copy holds it now (with the objects
+    /// kept since it was read), so that evaluations are lent them again rather than build
+    /// those a kept object changed ([`ClusterModel::remember`]). Takes as long as preparing
+    /// the cluster did, on the calling thread, while evaluations go on with the models they
+    /// have; the new ones replace them at once, with any object kept meanwhile taken in.
     pub fn refresh_models(&self) {
-        // What was kept before the copy is in it; what is kept after, taken in below.
         let (inventory, kept_before) = {
             let copy = self.lock();
-            (copy.clone(), lock(&self.kept).len())
+            (
+                copy.inventory.clone(),
+                self.taken_in[copy.number].load(Ordering::Relaxed),
+            )
         };
         let models = ClusterModels::prepare_with(
             &inventory,
@@ -373,12 +361,12 @@ impl ClusterModel {
             &crate::scan::run_settings(&self.options),
         );
         drop(inventory);
-        // No object is kept meanwhile, and no evaluation holds a copy.
+        // No object is kept meanwhile; a copy that holds every one kept takes them in.
         let _learned = lock(&self.learned);
-        let copies: Vec<MutexGuard<'_, Inventory>> =
-            self.inventories.iter().map(|copy| lock(copy)).collect();
-        for &index in &lock(&self.kept)[kept_before..] {
-            models.take_in(&copies[0], index);
+        let copy = self.lock();
+        let kept = lock(&self.kept);
+        for (_, index) in &kept[kept_before..] {
+            models.take_in(&copy.inventory, *index);
         }
         *self
             .models
@@ -426,7 +414,7 @@ impl ClusterModel {
         refreshing.wanted || refreshing.running
     }
 
-    /// The models an evaluation is lent, read once it holds its copy of the inventory.
+    /// The models as they are now (a copy takes them with [`ClusterModel::take_in_kept`]).
     fn models(&self) -> std::sync::Arc<ClusterModels> {
         self.models
             .read()
@@ -434,31 +422,9 @@ impl ClusterModel {
             .clone()
     }
 
-    /// Every copy of the inventory, when each is free within `wait` (none held meanwhile
-    /// waits for another: they are tried, not waited on).
-    fn lock_all(&self, wait: Duration) -> Option<Vec<MutexGuard<'_, Inventory>>> {
-        let deadline = Instant::now() + wait;
-        let mut copies = Vec::with_capacity(self.inventories.len());
-        for copy in &self.inventories {
-            loop {
-                match copy.try_lock() {
-                    Ok(guard) => break copies.push(guard),
-                    Err(TryLockError::Poisoned(poisoned)) => {
-                        break copies.push(poisoned.into_inner());
-                    }
-                    Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                        std::thread::sleep(Duration::from_micros(200));
-                    }
-                    Err(TryLockError::WouldBlock) => return None,
-                }
-            }
-        }
-        Some(copies)
-    }
-
     /// How many objects [`ClusterModel::remember`] kept.
     pub fn remembered(&self) -> usize {
-        self.remembered.load(std::sync::atomic::Ordering::Relaxed)
+        self.remembered.load(Ordering::Relaxed)
     }
 
     fn learned_redactor(&self) -> std::sync::Arc<Redactor> {
@@ -468,29 +434,66 @@ impl ClusterModel {
             .clone()
     }
 
-    /// A free copy of the inventory, else the next one in turn (waiting for it).
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inventory> {
+    /// A free copy of the inventory, else the next one in turn (waiting for it), with every
+    /// object kept taken in.
+    fn lock(&self) -> Copy<'_> {
         if let Some(free) = self.free_copy() {
             return free;
         }
-        let turn =
-            self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % self.inventories.len();
-        self.inventories[turn]
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        let number = self.next.fetch_add(1, Ordering::Relaxed) % self.inventories.len();
+        let inventory = lock(&self.inventories[number]);
+        self.take_in_kept(number, inventory)
     }
 
-    /// A copy no evaluation holds now, if any. `Placed` restores the cluster even when
-    /// judging panics, so a poisoned lock still guards a consistent inventory.
-    fn free_copy(&self) -> Option<std::sync::MutexGuard<'_, Inventory>> {
+    /// A copy no evaluation holds now, if any, with every object kept taken in. `Placed`
+    /// restores the cluster even when judging panics, so a poisoned lock still guards a
+    /// consistent inventory.
+    fn free_copy(&self) -> Option<Copy<'_>> {
         self.inventories
             .iter()
-            .find_map(|copy| match copy.try_lock() {
-                Ok(guard) => Some(guard),
-                Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-                Err(std::sync::TryLockError::WouldBlock) => None,
+            .enumerate()
+            .find_map(|(number, copy)| match copy.try_lock() {
+                Ok(guard) => Some((number, guard)),
+                Err(TryLockError::Poisoned(poisoned)) => Some((number, poisoned.into_inner())),
+                Err(TryLockError::WouldBlock) => None,
             })
+            .map(|(number, inventory)| self.take_in_kept(number, inventory))
     }
+
+    /// Copy `number`, taking in the objects kept since it last was taken, with the models as
+    /// they are now: read under the same lock as the list, they are the models of no more
+    /// objects than the copy holds, and those kept after them are not lent.
+    fn take_in_kept<'m>(
+        &'m self,
+        number: usize,
+        mut inventory: MutexGuard<'m, Inventory>,
+    ) -> Copy<'m> {
+        let kept = lock(&self.kept);
+        let taken_in = &self.taken_in[number];
+        for (object, index) in &kept[taken_in.load(Ordering::Relaxed)..] {
+            let (placed, previous) = inventory.insert(object.clone());
+            debug_assert_eq!(placed, *index);
+            if previous.is_some() {
+                inventory.keep_replacing(placed, previous);
+            } else {
+                inventory.keep_placed(placed, previous);
+            }
+        }
+        taken_in.store(kept.len(), Ordering::Relaxed);
+        Copy {
+            inventory,
+            number,
+            models: self.models(),
+        }
+    }
+}
+
+/// A copy of the inventory taken for one use, with every object kept in it, and the models
+/// that go with it.
+struct Copy<'m> {
+    inventory: MutexGuard<'m, Inventory>,
+    number: usize,
+    models: std::sync::Arc<ClusterModels>,
 }
 
 /// Whether the models are to be prepared again, and whether a thread prepares them.
@@ -558,6 +561,7 @@ mod tests {
     use super::*;
     use palisade_inventory::{Limits, load_text};
     use serde_json::json;
+    use std::time::{Duration, Instant};
 
     const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop, uid: d-1}\nspec: {template: {spec: {containers: [{name: c, image: 'a:1'}]}}}\n";
 
@@ -568,27 +572,31 @@ mod tests {
             "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "a:2"}]}}}})
     }
 
-    /// Remembering never waits long for a copy that is judging an object: it gives up, and
-    /// no copy holds the object (the copies keep the same objects).
+    /// Remembering does not wait for a copy that is judging an object: it keeps the object in
+    /// a free one, and the busy copy takes it in when it is next taken (the copies hold the
+    /// same objects in the same order).
     #[test]
-    fn remembering_gives_up_rather_than_wait_for_a_busy_copy() {
+    fn remembering_does_not_wait_for_a_busy_copy() {
         let inventory = load_text("c.yaml", DEPLOYMENT, &Limits::default()).inventory;
         let model = ClusterModel::prepare_copies(inventory, ScanOptions::default(), 2);
         let busy = model.inventories[1].lock().unwrap();
-        let start = Instant::now();
-        assert!(!model.remember(replica_set("rs-2")));
-        assert!(
-            start.elapsed() < Duration::from_secs(2),
-            "{:?}",
-            start.elapsed()
-        );
-        assert_eq!(model.inventories[0].lock().unwrap().objects.len(), 1);
-        drop(busy);
         assert!(model.remember(replica_set("rs-2")));
-        assert_eq!(model.remembered(), 1);
-        for copy in &model.inventories {
-            assert_eq!(copy.lock().unwrap().objects.len(), 2);
-        }
+        assert!(model.remember(replica_set("rs-3")));
+        assert_eq!(model.remembered(), 2);
+        assert_eq!(busy.objects.len(), 1, "the busy copy is not touched");
+        drop(busy);
+        let copy = model.take_in_kept(1, model.inventories[1].lock().unwrap());
+        let names = |inventory: &Inventory| -> Vec<Option<String>> {
+            inventory
+                .objects
+                .iter()
+                .map(|o| o.id.name.clone())
+                .collect()
+        };
+        let other = model.inventories[0].lock().unwrap();
+        assert_eq!(names(&copy.inventory), names(&other));
+        assert_eq!(copy.inventory.objects.len(), 3);
+        assert_eq!(copy.inventory.controller_of(2), Some(0));
     }
 
     const EXPOSED: &str = "\
