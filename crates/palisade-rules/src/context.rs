@@ -372,8 +372,8 @@ impl ClusterModels {
     /// Takes in the object at `index` of `inventory`, new or in place of the version the
     /// models were built with, which the cluster holds for good from now on (an object an
     /// admission webhook let in, kept until the cluster is read again): the kept models it
-    /// changes are no longer lent, so every evaluation builds them
-    /// with it, until models are prepared again from a cluster that holds it. The caller
+    /// changes are no longer lent, so every evaluation builds them with it, until models
+    /// are prepared again from a cluster that holds it. The caller
     /// vouches that no other object's controller changes with it. A new Namespace that
     /// nothing of the cluster was in changes no model: the objects made in it are new too, in
     /// a namespace the models do not know, and each evaluation of one builds them again.

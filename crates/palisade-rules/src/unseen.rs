@@ -55,12 +55,10 @@ pub fn may_be_kept(inventory: &Inventory, index: usize) -> bool {
     let Some(object) = inventory.objects.get(index) else {
         return false;
     };
-    match (object.id.group(), object.id.kind.as_str()) {
-        ("", "Pod") => false,
-        kind if KEPT_KINDS.contains(&kind) => {
-            is_unseen(inventory, index) && inventory.relabelled(index).is_none()
-        }
-        _ => true,
+    let kind = (object.id.group(), object.id.kind.as_str());
+    match KEPT_KINDS.contains(&kind) {
+        true => is_unseen(inventory, index) && inventory.relabelled(index).is_none(),
+        false => kind_may_be_kept(kind.0, kind.1),
     }
 }
 
