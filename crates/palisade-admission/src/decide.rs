@@ -393,7 +393,7 @@ impl Admission {
             ));
             model.remember(object);
         } else {
-            model.remember(object);
+            model.remember_update(object);
         }
         model.refresh_in_background();
     }

@@ -278,16 +278,28 @@ impl ClusterModel {
     /// Pod that needs it, and a workflow engine makes them without end), nor a ReplicaSet or
     /// Job whose controller the cluster does not hold
     /// ([`palisade_rules::unseen::may_be_kept`]), nor an object that would change another
-    /// object's controller. An update is kept in place of the version before it when it
-    /// changes what the cluster-wide models read (a binding's subjects, a Service's type, a
-    /// workload's account: not a new image or a scale). A Secret is kept without its values
-    /// (what it is named is what the rules ask of it); its values are still never printed.
+    /// object's controller, nor an object the model holds already: a creation of a name the
+    /// cluster has fails (`AlreadyExists`) after the webhooks let it in, and the version
+    /// the model holds may be newer. A Secret is kept without its values (what it is named
+    /// is what the rules ask of it); its values are still never printed.
     ///
     /// The models a kept object changes are no longer lent to evaluations (each builds them
     /// with it, [`palisade_rules::ClusterModels::take_in`]) until they are prepared again
     /// ([`ClusterModel::refresh_models`]). Returns whether it was kept; at most
     /// [`MOST_REMEMBERED`] are.
     pub fn remember(&self, object: Value) -> bool {
+        self.keep(object, false)
+    }
+
+    /// [`ClusterModel::remember`] for an update let in: kept in place of the version the
+    /// model holds when it changes what the cluster-wide models read (a binding's subjects,
+    /// a Service's type, a workload's account; not a new image or a scale), or as a new
+    /// object when the model lacks it.
+    pub fn remember_update(&self, object: Value) -> bool {
+        self.keep(object, true)
+    }
+
+    fn keep(&self, object: Value, replacing: bool) -> bool {
         // One at a time, so that the objects kept are listed in the order each was decided.
         let mut learned = lock(&self.learned);
         if self.remembered() >= MOST_REMEMBERED {
@@ -305,7 +317,7 @@ impl ClusterModel {
         let inventory = &mut copy.inventory;
         let (index, previous) = inventory.insert(placed.clone());
         // An update is kept when it changes what the models read.
-        let keep = (previous.is_none() || !inventory.placed_alike(index))
+        let keep = (previous.is_none() || replacing && !inventory.placed_alike(index))
             && (!reads_owners || inventory.placed_keeps_owners(index))
             && palisade_rules::unseen::may_be_kept(inventory, index);
         if !keep {
@@ -694,6 +706,31 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80, targetPort: 
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "shop"},
             "spec": {"containers": [{"name": "c", "image": "a:1"}]}});
         assert!(!model.remember(pod));
+    }
+
+    /// A creation of a name the model holds is not kept (it fails with `AlreadyExists` after
+    /// the webhooks, and a read may hold a newer version than a creation offered to it); an
+    /// update is, when it changes what the models read.
+    #[test]
+    fn only_an_update_replaces_what_the_model_holds() {
+        let inventory = load_text("c.yaml", EXPOSED, &Limits::default()).inventory;
+        let model = ClusterModel::prepare(inventory, ScanOptions::default());
+        let service = |kind: &str| {
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
+                "spec": {"type": kind, "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}})
+        };
+        assert!(!model.remember(service("ClusterIP")));
+        assert!(!model.remember_update(service("LoadBalancer")), "unchanged");
+        assert!(model.remember_update(service("ClusterIP")));
+        assert_eq!(model.remembered(), 1);
+        model.with_inventory(|inventory| {
+            let held = inventory
+                .objects
+                .iter()
+                .find(|o| o.id.kind == "Service")
+                .unwrap();
+            assert_eq!(held.value["spec"]["type"], "ClusterIP");
+        });
     }
 
     /// The models are prepared again on a thread of their own, once for every object kept
