@@ -448,7 +448,7 @@ impl ClusterModel {
 
     /// A free copy of the inventory, else the next one in turn (waiting for it), with every
     /// object kept taken in.
-    fn lock(&self) -> Copy<'_> {
+    fn lock(&self) -> Taken<'_> {
         if let Some(free) = self.free_copy() {
             return free;
         }
@@ -460,7 +460,7 @@ impl ClusterModel {
     /// A copy no evaluation holds now, if any, with every object kept taken in. `Placed`
     /// restores the cluster even when judging panics, so a poisoned lock still guards a
     /// consistent inventory.
-    fn free_copy(&self) -> Option<Copy<'_>> {
+    fn free_copy(&self) -> Option<Taken<'_>> {
         self.inventories
             .iter()
             .enumerate()
@@ -479,7 +479,7 @@ impl ClusterModel {
         &'m self,
         number: usize,
         mut inventory: MutexGuard<'m, Inventory>,
-    ) -> Copy<'m> {
+    ) -> Taken<'m> {
         let kept = lock(&self.kept);
         let taken_in = &self.taken_in[number];
         for (object, index) in &kept[taken_in.load(Ordering::Relaxed)..] {
@@ -492,7 +492,7 @@ impl ClusterModel {
             }
         }
         taken_in.store(kept.len(), Ordering::Relaxed);
-        Copy {
+        Taken {
             inventory,
             number,
             models: self.models(),
@@ -502,7 +502,7 @@ impl ClusterModel {
 
 /// A copy of the inventory taken for one use, with every object kept in it, and the models
 /// that go with it.
-struct Copy<'m> {
+struct Taken<'m> {
     inventory: MutexGuard<'m, Inventory>,
     number: usize,
     models: std::sync::Arc<ClusterModels>,
