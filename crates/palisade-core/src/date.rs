@@ -89,30 +89,14 @@ impl Date {
     }
 }
 
-/// Seconds since the Unix epoch of an HTTP date in its preferred form, IMF-fixdate
-/// (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110 §5.6.7), as `Retry-After` may give one; `None`
-/// for anything else.
+/// Seconds since the Unix epoch of an HTTP date, as `Retry-After` may give one: the
+/// preferred IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) and the two obsolete forms a
+/// recipient must accept as well (RFC 9110 §5.6.7: RFC 850's `Sunday, 06-Nov-94 08:49:37
+/// GMT` and asctime's `Sun Nov  6 08:49:37 1994`); `None` for anything else.
 pub fn http_date_unix_seconds(text: &str) -> Option<i64> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let (_weekday, rest) = text.trim().split_once(", ")?;
-    let mut parts = rest.split(' ');
-    let day: u32 = parts.next()?.parse().ok()?;
-    let month_name = parts.next()?;
-    let month = MONTHS.iter().position(|m| *m == month_name)?;
-    let year: i32 = parts.next()?.parse().ok()?;
-    let time = parts.next()?;
-    if parts.next() != Some("GMT") || parts.next().is_some() || time.len() != 8 {
-        return None;
-    }
-    let date = Date::parse(&format!("{year:04}-{:02}-{day:02}", month + 1))?;
-    let field = |range: std::ops::Range<usize>| digits(time.as_bytes(), range);
-    let (hour, minute, second) = (field(0..2)?, field(3..5)?, field(6..8)?);
-    if &time[2..3] != ":" || &time[5..6] != ":" || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    Some(date.to_days() * 86_400 + hour * 3600 + minute * 60 + second)
+    let at = httpdate::parse_http_date(text.trim()).ok()?;
+    let since = at.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(since.as_secs()).ok()
 }
 
 /// Microseconds since the Unix epoch of an RFC 3339 timestamp as the API server writes them
@@ -244,12 +228,17 @@ impl fmt::Display for Date {
 mod tests {
     use super::*;
 
+    /// The three forms RFC 9110 §5.6.7 makes a recipient accept (its own example date in
+    /// each), and what is none of them.
     #[test]
-    fn http_dates_in_their_preferred_form() {
-        assert_eq!(
-            http_date_unix_seconds("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(784_111_777)
-        );
+    fn http_dates_in_each_form_a_recipient_accepts() {
+        for form in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(http_date_unix_seconds(form), Some(784_111_777), "{form}");
+        }
         assert_eq!(
             http_date_unix_seconds("Sat, 05 Dec 2026 12:00:00 GMT"),
             rfc3339_unix_micros("2026-12-05T12:00:00Z").map(|m| m / 1_000_000)
