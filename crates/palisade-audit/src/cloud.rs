@@ -7,8 +7,8 @@
 //! objects or in the query API's `tables`). A JSON array of any of them (what `gcloud logging
 //! read --format=json`, `az monitor log-analytics query` and `jq -s` write) is read item by
 //! item (`input`). Log pipelines' records too: Grafana Loki's query answers (`logcli query
-//! -o jsonl` lines, and the HTTP API's `streams`, put back in time order) and Fluent Bit's
-//! file output (`tag: [time, {record}]`).
+//! -o jsonl` lines and its default `time {labels} line` ones, and the HTTP API's `streams`,
+//! put back in time order) and Fluent Bit's file output (`tag: [time, {record}]`).
 
 use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value, json};
@@ -18,7 +18,11 @@ use serde_json::{Map, Value, json};
 pub fn unwrap(text: &str) -> Option<Result<Vec<String>, String>> {
     let value: Value = match serde_json::from_str(text) {
         Ok(value) => value,
-        Err(_) => return fluent_bit_line(text).map(|record| Ok(vec![record])),
+        Err(_) => {
+            return fluent_bit_line(text)
+                .or_else(|| logcli_line(text))
+                .map(|record| Ok(vec![record]));
+        }
     };
     let object = value.as_object()?;
     if let Some(found) = loki_streams(object) {
@@ -94,6 +98,62 @@ fn fluent_bit_line(text: &str) -> Option<String> {
     // The time is a number, or `[time, metadata]` in Fluent Bit's newer event format.
     let timed = time.parse::<f64>().is_ok() || time.starts_with('[');
     (timed && record.get().starts_with('{')).then(|| record.get().to_string())
+}
+
+/// A line of `logcli query`'s default output: the entry's time (RFC 3339), its labels
+/// (`{job="audit", node="a"}`, padded to a common width; none with `--no-labels`) and the
+/// line, here the event. Colours (`--colored-output`) are dropped: an event's JSON holds no
+/// raw escape character.
+fn logcli_line(text: &str) -> Option<String> {
+    let plain = match text.contains('\x1b') {
+        true => std::borrow::Cow::Owned(without_colours(text)),
+        false => std::borrow::Cow::Borrowed(text),
+    };
+    let (time, rest) = plain.split_once(' ')?;
+    palisade_core::date::rfc3339_unix_micros(time)?;
+    let rest = rest.trim_start();
+    let line = match serde_json::from_str::<serde::de::IgnoredAny>(rest) {
+        Ok(_) => rest,
+        Err(_) => after_labels(rest)?,
+    };
+    line.starts_with('{').then(|| line.trim_end().to_string())
+}
+
+/// What follows the label set `{name="value", ...}` that `text` starts with (values quoted
+/// as Go quotes them, so a `}` or an escaped `"` in one is no end).
+fn after_labels(text: &str) -> Option<&str> {
+    let body = text.strip_prefix('{')?;
+    let (mut quoted, mut escaped) = (false, false);
+    for (at, c) in body.char_indices() {
+        match (quoted, escaped, c) {
+            (true, true, _) => escaped = false,
+            (true, false, '\\') => escaped = true,
+            (true, false, '"') => quoted = false,
+            (false, _, '"') => quoted = true,
+            (false, _, '}') => return Some(body[at + 1..].trim_start()),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `text` without its ANSI colour sequences (`ESC [ ... m`).
+fn without_colours(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\x1b') {
+        plain.push_str(&rest[..at]);
+        let sequence = &rest[at + 1..];
+        rest = match sequence
+            .strip_prefix('[')
+            .and_then(|s| s.find('m').map(|m| &s[m + 1..]))
+        {
+            Some(after) => after,
+            None => sequence,
+        };
+    }
+    plain.push_str(rest);
+    plain
 }
 
 /// Grafana Loki's answer to a log query (`/loki/api/v1/query_range`, `query`: `data.result`,
@@ -565,6 +625,27 @@ mod tests {
         let metric = json!({"status": "success", "data": {"resultType": "matrix", "result": []}});
         let problem = unwrap(&metric.to_string()).unwrap().unwrap_err();
         assert!(problem.contains("matrix"), "{problem}");
+    }
+
+    /// `logcli query`'s default output: time, labels (with a `}` and an escaped quote in a
+    /// value, padded), the event; without labels; in colour. Other text is no wrapper.
+    #[test]
+    fn logcli_default_lines_are_read() {
+        let inner = r#"{"kind":"Event","verb":"get","user":{"groups":["system:masters"]}}"#;
+        for line in [
+            format!(r#"2026-12-05T10:00:00Z {{job="audit", note="a}} "b""}}   {inner}"#),
+            format!("2026-12-05T11:00:00+01:00 {inner}"),
+            format!("\x1b[34m2026-12-05T10:00:00Z\x1b[0m \x1b[31m{{job=\"audit\"}}\x1b[0m {inner}"),
+        ] {
+            assert_eq!(one(&line), inner, "{line}");
+        }
+        for text in [
+            "2026-12-05T10:00:00Z {job=\"audit\"} not an event",
+            "yesterday {job=\"audit\"} {}",
+            "2026-12-05T10:00:00Z {job=\"audit\"",
+        ] {
+            assert!(unwrap(text).is_none(), "{text}");
+        }
     }
 
     /// Fluent Bit's file output (`tag: [time, {record}]`), with the event as the record's
