@@ -378,10 +378,9 @@ impl Admission {
             return;
         }
         let object = as_stored(review.object.as_ref(), review);
-        let model = self.model();
-        if review.operation() == "CREATE" {
-            // Listed and kept under one lock, so that a model replacing this one meanwhile is
-            // offered it ([`Admission::replace_model`]).
+        let model = if review.operation() == "CREATE" {
+            // Listed and kept under one lock (the model taken under it too), so that a model
+            // replacing this one meanwhile is offered it ([`Admission::replace_model`]).
             let mut kept = lock(&self.kept);
             if kept.len() == MOST_KEPT {
                 kept.pop_front();
@@ -391,10 +390,14 @@ impl Admission {
                 Instant::now(),
                 palisade_scan::model::without_values(&object),
             ));
+            let model = self.model();
             model.remember(object);
+            model
         } else {
+            let model = self.model();
             model.remember_update(object);
-        }
+            model
+        };
         model.refresh_in_background();
     }
 
