@@ -627,6 +627,20 @@ mod tests {
         assert!(store.load_baseline().unwrap().identities.is_empty());
     }
 
+    /// Opens the store at `path` from two threads at once, each with its connection (two
+    /// processes opening it at once); both must succeed.
+    fn open_from_two_threads(path: &std::path::Path) {
+        let opening: Vec<_> = (0..2)
+            .map(|_| {
+                let path = path.to_path_buf();
+                std::thread::spawn(move || Store::open(&path).map(drop))
+            })
+            .collect();
+        for open in opening {
+            open.join().unwrap().unwrap();
+        }
+    }
+
     /// Two processes opening at once a store made before it was switched to WAL both open
     /// it: SQLite tells one of them "database is locked" at once, whatever the busy
     /// timeout, and opening tries again (it failed about one time in 25; 40 rounds here).
@@ -638,15 +652,7 @@ mod tests {
                 .unwrap()
                 .execute_batch("CREATE TABLE old (x INTEGER);")
                 .unwrap();
-            let opening: Vec<_> = (0..2)
-                .map(|_| {
-                    let path = path.clone();
-                    std::thread::spawn(move || Store::open(&path).map(drop))
-                })
-                .collect();
-            for open in opening {
-                open.join().unwrap().unwrap();
-            }
+            open_from_two_threads(&path);
             let _ = std::fs::remove_dir_all(path.parent().unwrap());
         }
     }
@@ -671,16 +677,7 @@ mod tests {
             )
             .unwrap();
         }
-        // Two processes upgrading it at once (threads here, each with its connection).
-        let opening: Vec<_> = (0..2)
-            .map(|_| {
-                let path = path.clone();
-                std::thread::spawn(move || Store::open(&path).map(drop))
-            })
-            .collect();
-        for open in opening {
-            open.join().unwrap().unwrap();
-        }
+        open_from_two_threads(&path);
         let mut store = Store::open(&path).unwrap();
         let due = store.due("hec", 0, 10).unwrap();
         assert_eq!(due.len(), 2);
