@@ -523,21 +523,17 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// What a cluster model keeps of `object`: a Secret without its values (each is `""`; the
-/// keys stay), anything else whole. A Helm release Secret holds the whole release (up to a
-/// megabyte); what rules ask of a Secret kept is its name.
+/// What a cluster model keeps of `object`: a Secret as a cluster read keeps one
+/// (`palisade_snapshot::format`: its values `""`, the keys staying, and without the last
+/// applied configuration, which repeats them), anything else whole. A Helm release Secret
+/// holds the whole release (up to a megabyte); what rules ask of a Secret kept is its name.
 pub fn without_values(object: &Value) -> Value {
     let mut stored = object.clone();
-    let secret = stored.get("kind").and_then(Value::as_str) == Some("Secret")
-        && stored.get("apiVersion").and_then(Value::as_str) == Some("v1");
-    if secret && let Some(fields) = stored.as_object_mut() {
-        for field in ["data", "stringData"] {
-            if let Some(Value::Object(values)) = fields.get_mut(field) {
-                values
-                    .values_mut()
-                    .for_each(|value| *value = Value::String(String::new()));
-            }
-        }
+    if stored.get("kind").and_then(Value::as_str) == Some("Secret")
+        && stored.get("apiVersion").and_then(Value::as_str) == Some("v1")
+    {
+        palisade_snapshot::format::strip_noise(&mut stored);
+        palisade_snapshot::format::redact_secret(&mut stored);
     }
     stored
 }
@@ -823,8 +819,11 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80, targetPort: 
         let inventory = load_text("c.yaml", EXPOSED, &Limits::default()).inventory;
         let model = ClusterModel::prepare(inventory, ScanOptions::default());
         let canary = "s3cr3t-canary-4f1d9a";
+        let applied =
+            json!({"apiVersion": "v1", "kind": "Secret", "stringData": {"token": canary}});
         let secret = json!({"apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "db", "namespace": "shop"},
+            "metadata": {"name": "db", "namespace": "shop", "annotations": {
+                "kubectl.kubernetes.io/last-applied-configuration": applied.to_string()}},
             "data": {"password": "czNjcjN0LWNhbmFyeS00ZjFkOWE="}, "stringData": {"token": canary}});
         assert!(model.remember(secret));
         model.with_inventory(|inventory| {
@@ -832,6 +831,7 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80, targetPort: 
             assert_eq!(kept.id.name.as_deref(), Some("db"));
             assert_eq!(kept.value["data"], json!({"password": ""}));
             assert_eq!(kept.value["stringData"], json!({"token": ""}));
+            assert!(!kept.value.to_string().contains(canary), "{}", kept.value);
         });
         let mut leaking = exposed_deployment();
         leaking["spec"]["template"]["spec"]["containers"][0]["env"] =
