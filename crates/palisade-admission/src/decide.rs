@@ -404,20 +404,12 @@ impl Admission {
     /// Forgets the object a deletion let in removes, so that a model that replaces this one
     /// is not offered it ([`Admission::replace_model`]).
     fn forget(&self, deleted: &Value) {
-        // The group, not the version: a kind is deleted through any version it is served in.
-        let identity = |object: &Value| {
-            let text = |field: &str| object.at(field).and_then(Value::as_str).unwrap_or("");
-            let group = text("/apiVersion").rsplit_once('/').map_or("", |(g, _)| g);
-            [
-                group,
-                text("/kind"),
-                text("/metadata/namespace"),
-                text("/metadata/name"),
-            ]
-            .map(str::to_string)
+        use palisade_inventory::object::object_ref;
+        let Some(gone) = object_ref(deleted) else {
+            return;
         };
-        let gone = identity(deleted);
-        lock(&self.kept).retain(|(_, object)| identity(object) != gone);
+        lock(&self.kept)
+            .retain(|(_, object)| !object_ref(object).is_some_and(|o| o.same_identity(&gone)));
     }
 
     /// The verdict, and whether the object changes what the cluster-wide models read (`None`
