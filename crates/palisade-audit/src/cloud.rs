@@ -112,9 +112,10 @@ fn logcli_line(text: &str) -> Option<String> {
     let (time, rest) = plain.split_once(' ')?;
     palisade_core::date::rfc3339_unix_micros(time)?;
     let rest = rest.trim_start();
-    let line = match serde_json::from_str::<serde::de::IgnoredAny>(rest) {
-        Ok(_) => rest,
-        Err(_) => after_labels(rest)?,
+    // A label set starts with a label's name (or is `{}`), the event with a quoted key.
+    let line = match rest.starts_with("{\"") {
+        true => rest,
+        false => after_labels(rest)?,
     };
     line.starts_with('{').then(|| line.trim_end().to_string())
 }
