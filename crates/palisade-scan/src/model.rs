@@ -111,11 +111,7 @@ impl ClusterModel {
         for object in &inventory.objects {
             sensitive.add_object(&object.value);
         }
-        let models = ClusterModels::prepare_with(
-            &inventory,
-            &active_rules(&options),
-            &crate::scan::run_settings(&options),
-        );
+        let models = prepare_models(&inventory, &options);
         let namespace_labels = inventory.served_namespace_labels();
         let mut inventories: Vec<Mutex<Inventory>> = (1..copies.max(1))
             .map(|_| Mutex::new(inventory.clone()))
@@ -367,11 +363,7 @@ impl ClusterModel {
                 self.taken_in[copy.number].load(Ordering::Relaxed),
             )
         };
-        let models = ClusterModels::prepare_with(
-            &inventory,
-            &active_rules(&self.options),
-            &crate::scan::run_settings(&self.options),
-        );
+        let models = prepare_models(&inventory, &self.options);
         drop(inventory);
         // No object is kept meanwhile; a copy that holds every one kept takes them in.
         let _learned = lock(&self.learned);
@@ -506,6 +498,15 @@ struct Taken<'m> {
     inventory: MutexGuard<'m, Inventory>,
     number: usize,
     models: std::sync::Arc<ClusterModels>,
+}
+
+/// The cluster-wide models the run's rules read of `inventory`.
+fn prepare_models(inventory: &Inventory, options: &ScanOptions) -> ClusterModels {
+    ClusterModels::prepare_with(
+        inventory,
+        &active_rules(options),
+        &crate::scan::run_settings(options),
+    )
 }
 
 /// Whether the models are to be prepared again, and whether a thread prepares them.
