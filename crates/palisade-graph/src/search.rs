@@ -156,6 +156,13 @@ impl Graph {
         self.path_from(toward, self.position(from)?)
     }
 
+    /// Whether `from` leads to the goal of `toward` in one step or more: what
+    /// [`Graph::path_with`] finds, without spelling the path out.
+    pub fn leads_to(&self, toward: &Toward, from: &Node) -> bool {
+        self.position(from)
+            .is_some_and(|at| !toward.is_goal[at] && toward.next[at].is_some())
+    }
+
     /// For every start node (workloads, identities, the internet) that can reach `goal`, its
     /// shortest path, in the order the nodes were added.
     pub fn all_paths(&self, goal: Goal) -> Vec<Path> {
@@ -235,6 +242,23 @@ mod tests {
         assert_eq!(to_secrets.steps.len(), 2);
         assert!(g.path(&Node::ClusterAdmin, Goal::ClusterAdmin).is_none());
         assert!(g.path(&Node::any_node(), Goal::ClusterAdmin).is_none());
+    }
+
+    #[test]
+    fn a_node_leads_to_the_goal_exactly_when_it_has_a_path_there() {
+        let g = chain();
+        let toward = g.toward(Goal::ClusterAdmin);
+        let web = Node::workload(0, "Deployment", "web", "web");
+        let elsewhere = Node::workload(7, "Deployment", "web", "other");
+        for node in [Node::Internet, web, Node::ClusterAdmin, elsewhere] {
+            assert_eq!(
+                g.leads_to(&toward, &node),
+                g.path_with(&toward, &node).is_some(),
+                "{node}"
+            );
+        }
+        assert!(g.leads_to(&toward, &Node::Internet));
+        assert!(!g.leads_to(&toward, &Node::ClusterAdmin));
     }
 
     #[test]

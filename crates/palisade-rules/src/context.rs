@@ -301,6 +301,16 @@ pub struct ClusterModels {
     /// Per kept model (in the order of `kept`): whether an object the cluster took in since
     /// it was built changes it ([`ClusterModels::take_in`]); such a model is never lent.
     stale: Vec<std::sync::atomic::AtomicBool>,
+    /// The workloads that reach cluster-admin in the kept escalation model, when it is kept.
+    admin_reach: Option<Arc<crate::rbac::AdminReach>>,
+}
+
+/// What the cluster an object is judged against was before the object was placed in it,
+/// found on the copy it is placed in ([`ClusterModels::before`]) and lent to the evaluation:
+/// the workloads that reached cluster-admin (RBAC021 reports those the object adds).
+#[derive(Debug, Default, Clone)]
+pub struct Before {
+    admin_reach: Option<Arc<crate::rbac::AdminReach>>,
 }
 
 impl ClusterModels {
@@ -366,7 +376,47 @@ impl ClusterModels {
             models.kept.push((kept.id, kept.sees, unseen));
         }
         models.stale = models.kept.iter().map(|_| Default::default()).collect();
+        if let Some(model) = models.models.get::<crate::rbac::RbacModel>() {
+            models.admin_reach = Some(Arc::new(crate::rbac::AdminReach::of(&model)));
+        }
         models
+    }
+
+    /// What the cluster `inventory` (a copy of the prepared cluster, holding the objects
+    /// taken in since, without the objects about to be judged) is before they are placed in
+    /// it: the workloads that reach cluster-admin. While no object taken in changed the kept
+    /// escalation model, they are the ones found when it was prepared; otherwise the model is
+    /// built from `inventory` (with the kept models that are still the cluster's), which
+    /// only an object that changes it needs ([`ClusterModels::unchanged_by`]).
+    pub fn before(&self, inventory: &Inventory) -> Before {
+        if self.admin_reach.is_none() || !self.is_stale::<crate::rbac::RbacModel>() {
+            return Before {
+                admin_reach: self.admin_reach.clone(),
+            };
+        }
+        let lent = Derived::default();
+        self.lend(&lent, inventory, &[]);
+        Before {
+            admin_reach: Some(Arc::new(crate::rbac::admin_reach_of(inventory, &lent))),
+        }
+    }
+
+    /// Whether [`ClusterModels::before`] builds a model (so that it is asked only for an
+    /// object that changes the kept ones): the kept escalation model is stale.
+    pub fn before_needs_building(&self) -> bool {
+        self.admin_reach.is_some() && self.is_stale::<crate::rbac::RbacModel>()
+    }
+
+    /// Whether the kept model of type `T` is changed by an object taken in since it was
+    /// built.
+    fn is_stale<T: Any>(&self) -> bool {
+        let id = TypeId::of::<T>();
+        self.kept
+            .iter()
+            .zip(&self.stale)
+            .any(|((kept, _, _), stale)| {
+                *kept == id && stale.load(std::sync::atomic::Ordering::Relaxed)
+            })
     }
 
     /// Takes in the object at `index` of `inventory`, new or in place of the version the
@@ -551,6 +601,9 @@ pub struct Context<'a> {
     memo: &'a ObjectMemo,
     /// The prepared models of the cluster, when objects are judged one at a time against it.
     cluster: Option<&'a ClusterModels>,
+    /// What that cluster was before the judged object was placed in it, when the caller found
+    /// it ([`ClusterModels::before`]).
+    before: Option<&'a Before>,
     /// What the rule reported, in order.
     pub(crate) findings: Vec<Reported>,
     pub(crate) not_assessed: Option<String>,
@@ -684,7 +737,7 @@ impl<'a> Context<'a> {
         pod: Option<(PodSpec<'a>, &'a PodFacts<'a>)>,
         settings: &'a RuleSettings,
         (derived, memo): (&'a Derived, &'a ObjectMemo),
-        cluster: Option<&'a ClusterModels>,
+        (cluster, before): (Option<&'a ClusterModels>, Option<&'a Before>),
     ) -> Self {
         Context {
             object,
@@ -695,6 +748,7 @@ impl<'a> Context<'a> {
             derived,
             memo,
             cluster,
+            before,
             findings: Vec::new(),
             not_assessed: None,
             failed: false,
@@ -743,6 +797,27 @@ impl<'a> Context<'a> {
     /// a table over every object (built for a scan) would be built for one row.
     pub fn judged_one_at_a_time(&self) -> bool {
         self.cluster.is_some()
+    }
+
+    /// The workloads that reached cluster-admin in the cluster before the judged object was
+    /// placed in it, when objects are judged one at a time against a prepared cluster: `None`
+    /// in a scan, or when the escalation model is not kept.
+    pub fn admin_reach_before(&self) -> Option<Arc<crate::rbac::AdminReach>> {
+        match self.before {
+            Some(before) => before.admin_reach.clone(),
+            None => self
+                .cluster
+                .filter(|cluster| !cluster.before_needs_building())
+                .and_then(|cluster| cluster.admin_reach.clone()),
+        }
+    }
+
+    /// Whether `model` is the cluster's own, kept when it was prepared and lent to this
+    /// evaluation (the judged object cannot change it).
+    pub fn is_the_clusters<T: Any + Send + Sync>(&self, model: &Arc<T>) -> bool {
+        self.cluster
+            .and_then(ClusterModels::get_model::<T>)
+            .is_some_and(|kept| Arc::ptr_eq(&kept, model))
     }
 
     /// A model of the cluster that does not depend on the judged object (Gatekeeper's
@@ -1151,7 +1226,7 @@ mod tests {
                 None,
                 &settings,
                 (&derived, &memo),
-                None,
+                (None, None),
             );
             *cx.object_memo(|| {
                 made.set(made.get() + 1);

@@ -10,7 +10,7 @@ use palisade_core::{
 };
 use palisade_inventory::{Inventory, Object, PodSpec, pod_spec};
 
-use crate::context::{ClusterModels, Context, Derived, Models, ObjectMemo, PodFacts};
+use crate::context::{Before, ClusterModels, Context, Derived, Models, ObjectMemo, PodFacts};
 use crate::rule::{Rule, Target};
 use crate::settings::RuleSettings;
 
@@ -240,6 +240,7 @@ struct Shared<'s, 'i> {
     /// controller is in the inventory; `None` evaluates everything.
     only: Option<&'s [usize]>,
     cluster: Option<&'s ClusterModels>,
+    before: Option<&'s Before>,
     /// Which pass over the objects this is (see [`passes`]).
     pass: usize,
 }
@@ -261,6 +262,7 @@ fn evaluate_object(
         keep_evaluations,
         only,
         cluster,
+        before,
         pass: _,
     } = *shared;
     let object = &inventory.objects[object_index];
@@ -302,7 +304,7 @@ fn evaluate_object(
             pod,
             settings,
             (derived, memo),
-            cluster,
+            (cluster, before),
         );
         rule.check(&mut cx);
         for (key, value) in cx.audit_annotations.drain(..) {
@@ -403,6 +405,7 @@ pub fn evaluate_with_options(
     let scope = Scope {
         only: None,
         cluster: None,
+        before: None,
         order,
     };
     evaluate_scoped(inventory, rules, settings, keep_evaluations, scope)
@@ -412,6 +415,7 @@ pub fn evaluate_with_options(
 struct Scope<'a> {
     only: Option<&'a [usize]>,
     cluster: Option<&'a ClusterModels>,
+    before: Option<&'a Before>,
     order: FindingsOrder,
 }
 
@@ -419,16 +423,19 @@ struct Scope<'a> {
 /// cluster's inventory): every cross-object lookup sees the whole inventory, but only these
 /// objects are judged, each on its own (a Pod is judged even when its controller is present,
 /// since it is the Pod that asks to be admitted). The output lists only these objects.
+/// `before` is what the cluster was before they were placed in it, when the caller found it
+/// on the inventory it places them in ([`ClusterModels::before`]).
 pub fn evaluate_objects(
     inventory: &Inventory,
     rules: &[&dyn Rule],
     settings: &RuleSettings,
     only: &[usize],
-    cluster: Option<&ClusterModels>,
+    (cluster, before): (Option<&ClusterModels>, Option<&Before>),
 ) -> EngineOutput {
     let scope = Scope {
         only: Some(only),
         cluster,
+        before,
         order: FindingsOrder::Sorted,
     };
     let mut out = evaluate_scoped(inventory, rules, settings, true, scope);
@@ -503,6 +510,7 @@ fn evaluate_scoped(
     Scope {
         only,
         cluster,
+        before,
         order,
     }: Scope<'_>,
 ) -> EngineOutput {
@@ -518,9 +526,14 @@ fn evaluate_scoped(
         None => (0..inventory.objects.len()).collect(),
     };
     let PerObject { pod_specs, groups } = object_facts(inventory, &judged, only.is_none());
+    // A rule that judges what an object changes in a cluster runs only against one.
     let skipped: Vec<Option<String>> = rules
         .iter()
-        .map(|r| r.unconfigured(settings).map(str::to_string))
+        .map(|r| {
+            r.unconfigured(settings)
+                .or_else(|| r.only_against_a_cluster().filter(|_| cluster.is_none()))
+                .map(str::to_string)
+        })
         .collect();
     let runnable: Vec<bool> = skipped.iter().map(Option::is_none).collect();
     // Each object is judged once, in inventory order.
@@ -571,6 +584,7 @@ fn evaluate_scoped(
             keep_evaluations,
             only,
             cluster,
+            before,
             pass,
         };
         outputs.extend(run_workers(&objects, &shared, threads));
@@ -854,7 +868,7 @@ mod tests {
             &[rule],
             &crate::settings::RuleSettings::default(),
             &[index],
-            Some(models),
+            (Some(models), None),
         );
         cluster.restore(index, previous);
         BUILDS.load(Ordering::SeqCst) - before

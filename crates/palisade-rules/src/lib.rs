@@ -26,7 +26,7 @@ pub mod rules;
 pub mod settings;
 pub mod unseen;
 
-pub use context::{ClusterModels, Context, Models, Reported, Sees};
+pub use context::{Before, ClusterModels, Context, Models, Reported, Sees};
 pub use engine::{
     EngineOutput, FindingsOrder, evaluate, evaluate_objects, evaluate_with, evaluate_with_options,
 };

@@ -97,6 +97,10 @@ macro_rules! declare_rule {
             fn models(&self, models: &mut $crate::context::Models) {
                 $crate::rule::Check::models(self, models)
             }
+
+            fn only_against_a_cluster(&self) -> Option<&'static str> {
+                $crate::rule::Check::only_against_a_cluster(self)
+            }
         }
     };
 }

@@ -117,6 +117,92 @@ fn build(inventory: &Inventory, derived: &Derived) -> RbacModel {
     }
 }
 
+/// The workloads of a cluster from which a chain of steps reaches cluster-admin, by kind,
+/// namespace and name: what an object judged at admission is compared with (RBAC021), the
+/// cluster's before it is placed in it against the evaluation's with it.
+#[derive(Debug, Default)]
+pub struct AdminReach(std::collections::HashSet<WorkloadKey>);
+
+/// A workload's kind, namespace and name.
+type WorkloadKey = (String, String, String);
+
+fn workload_key(workload: &palisade_rbac::model::Workload) -> WorkloadKey {
+    (
+        workload.kind.clone(),
+        workload.namespace.clone(),
+        workload.name.clone(),
+    )
+}
+
+impl AdminReach {
+    /// The workloads of `model` that reach cluster-admin.
+    pub fn of(model: &RbacModel) -> AdminReach {
+        AdminReach(
+            AdminReach::reaching(model)
+                .map(|w| workload_key(&model.policy.workloads[w]))
+                .collect(),
+        )
+    }
+
+    /// The indices of `model`'s workloads (`model.policy.workloads`) that reach
+    /// cluster-admin.
+    pub fn reaching(model: &RbacModel) -> impl Iterator<Item = usize> + '_ {
+        (0..model.policy.workloads.len()).filter(|&w| {
+            let node = palisade_rbac::graph::workload_node(&model.policy, w);
+            model.graph.leads_to(&model.toward_admin, &node)
+        })
+    }
+
+    /// Whether `workload` is one of them.
+    pub fn holds(&self, workload: &palisade_rbac::model::Workload) -> bool {
+        self.0.contains(&workload_key(workload))
+    }
+
+    /// How many workloads reach cluster-admin.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// The workloads of `inventory` (a cluster prepared for admission, before an object judged
+/// against it is placed) that reach cluster-admin, the escalation model built with the
+/// models `lent` holds (the cluster's kept models that are still its own).
+pub(crate) fn admin_reach_of(inventory: &Inventory, lent: &Derived) -> AdminReach {
+    AdminReach::of(&lent.get_or_build_from(inventory, build))
+}
+
+/// A workload's chain to cluster-admin (`path`, from `node`) as a finding's evidence: the
+/// step from the internet first when the workload is exposed, then each step with its
+/// evidence.
+pub fn chain_steps(
+    model: &RbacModel,
+    node: &palisade_graph::Node,
+    path: &palisade_graph::Path,
+) -> Vec<palisade_core::Step> {
+    let mut steps = Vec::new();
+    if let Some(how) = model.graph.exposure(node) {
+        steps.push(palisade_core::Step {
+            from: palisade_graph::Node::Internet.to_string(),
+            to: node.to_string(),
+            relation: how.to_string(),
+        });
+    }
+    let mut from = path.from.to_string();
+    for step in &path.steps {
+        let to = step.to.to_string();
+        steps.push(palisade_core::Step {
+            from: std::mem::replace(&mut from, to.clone()),
+            to,
+            relation: step.evidence.clone(),
+        });
+    }
+    steps
+}
+
 /// Asks for the model ahead of a scan (for the rules that read it).
 pub fn ask(models: &mut crate::context::Models) {
     models.keep(grants, Sees::Kinds(Grants::READS));

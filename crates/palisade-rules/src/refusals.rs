@@ -325,7 +325,9 @@ fn judge(
     let outputs: Vec<crate::engine::EngineOutput> = std::thread::scope(|scope| {
         let workers: Vec<_> = judged
             .chunks(chunk)
-            .map(|these| scope.spawn(move || evaluate_objects(asked, rules, settings, these, None)))
+            .map(|these| {
+                scope.spawn(move || evaluate_objects(asked, rules, settings, these, (None, None)))
+            })
             .collect();
         workers
             .into_iter()

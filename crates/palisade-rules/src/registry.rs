@@ -102,6 +102,7 @@ static RULES: &[&dyn Rule] = &[
     &DanglingBinding,
     &TrafficRedirectionAccess,
     &AwsAuthWriteAccess,
+    &NewEscalationPath,
     &RemovedApiVersion,
     &DefaultNamespace,
     &NamespaceNotSet,

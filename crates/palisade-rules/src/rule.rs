@@ -46,6 +46,12 @@ pub trait Check {
     /// scan builds before judging objects (see [`Models`]). A model not asked for here is
     /// built when first read.
     fn models(&self, _models: &mut Models) {}
+    /// `None` when the rule runs in a scan; otherwise why it runs only when objects are judged
+    /// one at a time against a prepared cluster (it compares the cluster before and after the
+    /// object: see [`Rule::only_against_a_cluster`]).
+    fn only_against_a_cluster(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// A check over one object (with the whole inventory at hand for cross-object rules).
@@ -99,6 +105,13 @@ pub trait Rule: Sync + Send {
     }
     /// The models the rule reads (see [`Check::models`]).
     fn models(&self, _models: &mut Models) {}
+    /// `None` when the rule runs in a scan; otherwise why it runs only when objects are judged
+    /// one at a time against a prepared cluster (an admission webhook's): it judges what an
+    /// object changes in the cluster, which a scan of objects together has no before of. A
+    /// scan reports it in its coverage as skipped, with this reason.
+    fn only_against_a_cluster(&self) -> Option<&'static str> {
+        None
+    }
     /// Whether the rule judges the object of a request that does not store it whole (at
     /// admission, `operation` is `DELETE`, the object being removed, `CONNECT`, the object
     /// being an exec's or port-forward's options, or the operation of a write to a

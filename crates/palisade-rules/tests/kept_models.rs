@@ -6,7 +6,7 @@
 use palisade_inventory::{Inventory, Limits, load_text};
 use palisade_rules::registry::all_rules;
 use palisade_rules::settings::RuleSettings;
-use palisade_rules::{ClusterModels, engine::evaluate_objects};
+use palisade_rules::{Before, ClusterModels, engine::evaluate_objects};
 
 const CLUSTER: &str = "\
 apiVersion: v1
@@ -140,7 +140,14 @@ const JUDGED: &[&str] = &[
     "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: nothing, namespace: shop}\nspec: {podSelector: {matchLabels: {app: nothing}}, policyTypes: [Ingress]}\n",
 ];
 
-fn judge(cluster: &mut Inventory, models: &ClusterModels, text: &str) -> Vec<String> {
+/// The findings on the object `text` holds, judged against `cluster` with `models`. The
+/// cluster is `before` the object (what RBAC021 compares with) as the prepared cluster's
+/// models say, also when `models` keep nothing.
+fn judge(
+    cluster: &mut Inventory,
+    (models, before): (&ClusterModels, &Before),
+    text: &str,
+) -> Vec<String> {
     let object = load_text("request.yaml", text, &Limits::default())
         .inventory
         .objects
@@ -151,7 +158,7 @@ fn judge(cluster: &mut Inventory, models: &ClusterModels, text: &str) -> Vec<Str
         all_rules(),
         &RuleSettings::default(),
         &[index],
-        Some(models),
+        (Some(models), Some(before)),
     );
     cluster.restore(index, previous);
     let mut findings: Vec<String> = out
@@ -176,10 +183,11 @@ fn lent_models_give_the_findings_rebuilt_ones_give() {
     let mut cluster = load_text("cluster.yaml", CLUSTER, &Limits::default()).inventory;
     let prepared = ClusterModels::prepare(&cluster, all_rules());
     let nothing_kept = ClusterModels::default();
+    let before = prepared.before(&cluster);
     let mut judged_with_findings = 0;
     for text in JUDGED {
-        let lent = judge(&mut cluster, &prepared, text);
-        let rebuilt = judge(&mut cluster, &nothing_kept, text);
+        let lent = judge(&mut cluster, (&prepared, &before), text);
+        let rebuilt = judge(&mut cluster, (&nothing_kept, &before), text);
         assert_eq!(lent, rebuilt, "judging {text}");
         judged_with_findings += usize::from(!lent.is_empty());
     }
@@ -240,8 +248,9 @@ proptest::proptest! {
             change(&mut value, which);
         }
         let text = serde_json::to_string(&value).unwrap();
-        let lent = judge(&mut cluster, &prepared, &text);
-        let rebuilt = judge(&mut cluster, &ClusterModels::default(), &text);
+        let before = prepared.before(&cluster);
+        let lent = judge(&mut cluster, (&prepared, &before), &text);
+        let rebuilt = judge(&mut cluster, (&ClusterModels::default(), &before), &text);
         proptest::prop_assert_eq!(lent, rebuilt, "{}", text);
     }
 }
@@ -296,8 +305,9 @@ proptest::proptest! {
             .join("\n---\n");
         let mut cluster = load_text("cluster.yaml", &text, &Limits::default()).inventory;
         let prepared = ClusterModels::prepare(&cluster, all_rules());
-        let lent = judge(&mut cluster, &prepared, JUDGED[judged]);
-        let rebuilt = judge(&mut cluster, &ClusterModels::default(), JUDGED[judged]);
+        let before = prepared.before(&cluster);
+        let lent = judge(&mut cluster, (&prepared, &before), JUDGED[judged]);
+        let rebuilt = judge(&mut cluster, (&ClusterModels::default(), &before), JUDGED[judged]);
         proptest::prop_assert_eq!(lent, rebuilt, "judging {} in\n{}", JUDGED[judged], text);
         let object = load_text("request.yaml", JUDGED[judged], &Limits::default())
             .inventory
@@ -323,8 +333,9 @@ proptest::proptest! {
                 .collect::<Vec<_>>()
                 .join("\n---\n");
             let mut holding = load_text("cluster.yaml", &held, &Limits::default()).inventory;
-            let lent = judge(&mut holding, &prepared, JUDGED[next]);
-            let rebuilt = judge(&mut holding, &ClusterModels::default(), JUDGED[next]);
+            let before = prepared.before(&holding);
+            let lent = judge(&mut holding, (&prepared, &before), JUDGED[next]);
+            let rebuilt = judge(&mut holding, (&ClusterModels::default(), &before), JUDGED[next]);
             proptest::prop_assert_eq!(
                 lent,
                 rebuilt,

@@ -47,7 +47,10 @@ fn run(id: &str, name: &str) -> (Vec<String>, usize) {
         loaded.diagnostics
     );
     let rule = find_rule(id).expect("rule exists");
-    let out = evaluate_with(&loaded.inventory, &[rule], &fixture_settings());
+    let out = match rule.only_against_a_cluster() {
+        None => evaluate_with(&loaded.inventory, &[rule], &fixture_settings()),
+        Some(_) => judged_against_the_rest(&format!("{id}/{name}"), &text, rule),
+    };
     let lines = out
         .findings
         .iter()
@@ -64,6 +67,37 @@ fn run(id: &str, name: &str) -> (Vec<String>, usize) {
         .collect();
     let not_assessed = out.coverage.iter().map(|c| c.not_assessed).sum();
     (lines, not_assessed)
+}
+
+/// For a rule that judges what an object changes in a cluster (it runs only against one):
+/// the fixture's last object, judged against a cluster prepared from the others, as an
+/// admission webhook judges it.
+fn judged_against_the_rest(
+    path: &str,
+    text: &str,
+    rule: &dyn palisade_rules::Rule,
+) -> palisade_rules::EngineOutput {
+    // The change keeps its place in the file; the cluster is the documents before it.
+    let change = load_text(path, text, &Limits::default())
+        .inventory
+        .objects
+        .pop()
+        .expect("the fixture holds the change");
+    let (cluster, _) = text
+        .rsplit_once("\n---\n")
+        .expect("the fixture holds a cluster");
+    let mut inventory = load_text(path, cluster, &Limits::default()).inventory;
+    let settings = fixture_settings();
+    let models = palisade_rules::ClusterModels::prepare_with(&inventory, &[rule], &settings);
+    let before = models.before(&inventory);
+    let (index, _) = inventory.insert(change);
+    palisade_rules::evaluate_objects(
+        &inventory,
+        &[rule],
+        &settings,
+        &[index],
+        (Some(&models), Some(&before)),
+    )
 }
 
 /// Runs `check` for every rule and reports every rule that failed, not only the first.

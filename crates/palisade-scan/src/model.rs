@@ -216,12 +216,21 @@ impl ClusterModel {
         let (mut report, changes_models) = {
             let mut copy = self.lock();
             let models = copy.models.clone();
-            let placed = Placed::new(&mut copy.inventory, object);
+            let mut placed = Placed::new(&mut copy.inventory, object);
             let changes = !models.unchanged_by(placed.inventory, &[placed.index]);
+            // What the cluster was without the object, for the rules that compare (RBAC021):
+            // the kept models say it, unless an object kept since the read changed them; then
+            // it is found on the copy with the object taken out again.
+            let mut before = None;
+            if changes && models.before_needs_building() {
+                let object = placed.take_out();
+                before = Some(models.before(&copy.inventory));
+                placed = Placed::new(&mut copy.inventory, object);
+            }
             let report = scan_scoped(
                 placed.inventory,
                 &self.options,
-                Some((&[placed.index], &models)),
+                Some((&[placed.index], &models, before.as_ref())),
             );
             (report, changes)
         };
@@ -557,6 +566,13 @@ impl<'i> Placed<'i> {
     }
 }
 
+impl Placed<'_> {
+    /// Takes the object out of the inventory again (as dropping does), and gives it back.
+    fn take_out(self) -> Object {
+        self.inventory.objects[self.index].clone()
+    }
+}
+
 impl Drop for Placed<'_> {
     fn drop(&mut self) {
         if let Some(previous) = self.previous.take() {
@@ -859,5 +875,98 @@ spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80, targetPort: 
         assert!(model.changes_models(config_map));
         drop(busy);
         assert_eq!(model.inventories[0].lock().unwrap().objects.len(), 1);
+    }
+
+    /// Two workloads, one exposed, and an account of `ops` bound to cluster-admin: whoever
+    /// may create Deployments in `ops` reaches cluster-admin.
+    const TWO_WORKLOADS: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {serviceAccountName: web, containers: [{name: web, image: 'a:1'}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: shop}
+spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec: {serviceAccountName: api, containers: [{name: api, image: 'a:1'}]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: deployer, namespace: ops}
+rules: [{apiGroups: [apps], resources: [deployments], verbs: [create]}]
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: backup, namespace: ops}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: backup-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: backup, namespace: ops}]
+";
+
+    fn deployer_binding(account: &str) -> Value {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": format!("{account}-deploys"), "namespace": "ops"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
+            "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": "shop"}]})
+    }
+
+    /// The message of RBAC021's finding, if any.
+    fn opened(report: &Report) -> Option<String> {
+        report
+            .findings
+            .iter()
+            .find(|f| f.rule_id() == "RBAC021")
+            .map(|f| f.message.to_string())
+    }
+
+    /// A change is compared with the cluster as it holds the objects kept before it: once
+    /// web's binding is let in and kept (and the kept models no longer hold), api's binding
+    /// opens a chain for api only; web's came with the binding before. Compared with the
+    /// cluster as read, web would be named too (and first: it is exposed).
+    #[test]
+    fn a_change_is_compared_with_the_cluster_holding_what_was_kept_before_it() {
+        let inventory = load_text("c.yaml", TWO_WORKLOADS, &Limits::default()).inventory;
+        let model = ClusterModel::prepare_copies(inventory, ScanOptions::default(), 2);
+        let web = opened(&model.evaluate(deployer_binding("web")).unwrap()).unwrap();
+        assert!(
+            web.starts_with("lets Deployment shop/web (exposed to the internet"),
+            "{web}"
+        );
+        assert!(!web.contains("shop/api"), "{web}");
+        assert!(model.remember(deployer_binding("web")));
+        assert!(model.models().before_needs_building());
+        let api = opened(&model.evaluate(deployer_binding("api")).unwrap()).unwrap();
+        assert!(
+            api.starts_with("lets Deployment shop/api escalate"),
+            "{api}"
+        );
+        assert!(!api.contains("shop/web escalate"), "{api}");
+        assert!(!api.contains("other workload"), "{api}");
+        // The same once the models are prepared again with the binding in them.
+        model.refresh_models();
+        assert!(!model.models().before_needs_building());
+        let refreshed = opened(&model.evaluate(deployer_binding("api")).unwrap());
+        assert_eq!(refreshed.as_deref(), Some(api.as_str()));
+        // Web's binding applied again opens nothing: the cluster holds it.
+        assert_eq!(
+            opened(&model.evaluate(deployer_binding("web")).unwrap()),
+            None
+        );
     }
 }

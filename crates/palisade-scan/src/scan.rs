@@ -282,11 +282,20 @@ pub fn scan_inventory(inventory: &Inventory, options: &ScanOptions) -> Report {
 pub(crate) fn scan_scoped(
     inventory: &Inventory,
     options: &ScanOptions,
-    only: Option<(&[usize], &palisade_rules::ClusterModels)>,
+    only: Option<Against<'_>>,
 ) -> Report {
     let start = Instant::now();
     report_of(judge(inventory, options, only), options, start)
 }
+
+/// The objects judged one at a time against a prepared cluster (at their indices), its
+/// models, and what it was before they were placed in it when the caller found that
+/// ([`palisade_rules::ClusterModels::before`]).
+pub(crate) type Against<'a> = (
+    &'a [usize],
+    &'a palisade_rules::ClusterModels,
+    Option<&'a palisade_rules::Before>,
+);
 
 /// What judging an inventory leaves for its report: findings judged and suppressed, with
 /// nothing borrowed from the inventory.
@@ -317,15 +326,19 @@ pub(crate) fn run_settings(options: &ScanOptions) -> palisade_rules::RuleSetting
 pub(crate) fn judge(
     inventory: &Inventory,
     options: &ScanOptions,
-    only: Option<(&[usize], &palisade_rules::ClusterModels)>,
+    only: Option<Against<'_>>,
 ) -> Judged {
     let rules = active_rules(options);
     let active: HashSet<String> = rules.iter().map(|r| r.meta().id.to_string()).collect();
     let settings = run_settings(options);
     let mut output = match only {
-        Some((only, models)) => {
-            palisade_rules::evaluate_objects(inventory, &rules, &settings, only, Some(models))
-        }
+        Some((only, models, before)) => palisade_rules::evaluate_objects(
+            inventory,
+            &rules,
+            &settings,
+            only,
+            (Some(models), before),
+        ),
         // The report sorts the findings: the engine need not put them in order first.
         None => evaluate_with_options(
             inventory,
@@ -340,7 +353,7 @@ pub(crate) fn judge(
     diagnostics.extend(suppress::apply(
         &mut output.findings,
         &output.finding_objects,
-        (inventory, only.map(|(only, _)| only)),
+        (inventory, only.map(|(only, _, _)| only)),
         &options.config,
         &active,
         &|id: &str| options.rules.canonical(id),

@@ -1140,6 +1140,85 @@ fn a_charts_deployment_is_judged_with_the_objects_created_before_it() {
     );
 }
 
+/// A binding that gives a running, exposed Deployment a chain to cluster-admin is denied
+/// (RBAC021, critical), over real TLS, even where only critical findings deny
+/// (`deny_at = "critical"`): on its own it is a high finding (RBAC004, create Deployments),
+/// a warning there. The same grant to an account no workload runs as is let in with that
+/// warning. `palisade scan` of the cluster with the binding reports the chain on the
+/// Deployment (RBAC017), and lists RBAC021 as skipped: a scan has no before.
+#[test]
+fn a_binding_that_opens_a_chain_for_a_running_workload_is_denied() {
+    let dir = scratch("admission-opened-chain");
+    let fixture = std::fs::read_to_string(
+        workspace().join("crates/palisade-rules/tests/fixtures/RBAC021/fail.yaml"),
+    )
+    .unwrap();
+    let (cluster, binding) = fixture.rsplit_once("\n---\n").unwrap();
+    let inventory = dir.join("cluster.yaml");
+    std::fs::write(&inventory, cluster).unwrap();
+    let binding = palisade_inventory::load_text("binding.yaml", binding, &Default::default())
+        .inventory
+        .objects[0]
+        .value
+        .clone();
+    let config = "[admission]\ndeny_at = \"critical\"\n";
+    let (_child, port, _health, ca) =
+        serve(&dir, config, &["--inventory", inventory.to_str().unwrap()]);
+    let agent = client(&ca);
+    let validate = format!("https://127.0.0.1:{port}/validate");
+    let judge = |object: &Value| {
+        let (status, review) = post(
+            &agent,
+            &validate,
+            "application/json",
+            create_review("binding", object).as_bytes(),
+        );
+        assert_eq!(status, 200, "{review}");
+        review["response"].clone()
+    };
+    let mut harmless = binding.clone();
+    harmless["metadata"]["name"] = json!("release-bot-deploys-ops");
+    harmless["subjects"][0] =
+        json!({"kind": "ServiceAccount", "name": "release-bot", "namespace": "ops"});
+    let response = judge(&harmless);
+    assert_eq!(response["allowed"], true, "{response}");
+    assert!(
+        response["warnings"].to_string().contains("RBAC004"),
+        "{response}"
+    );
+    let response = judge(&binding);
+    assert_eq!(response["allowed"], false, "{response}");
+    let message = response["status"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("RBAC021") && message.contains("lets Deployment web/web"),
+        "{response}"
+    );
+    std::fs::write(dir.join("with-binding.yaml"), &fixture).unwrap();
+    let scanned = bin()
+        .args(["scan", "-o", "json", "--fail-on", "none"])
+        .arg(dir.join("with-binding.yaml"))
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&scanned.stdout).unwrap();
+    let findings = report["findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule"] == "RBAC017" && f["object"]["name"] == "web"),
+        "{report}"
+    );
+    assert!(findings.iter().all(|f| f["rule"] != "RBAC021"));
+    let coverage = report["coverage"].as_array().unwrap();
+    let skipped = coverage.iter().find(|c| c["rule"] == "RBAC021").unwrap();
+    assert!(
+        skipped["skipped"]
+            .as_str()
+            .unwrap()
+            .contains("at admission"),
+        "{skipped}"
+    );
+}
+
 /// `--cluster-policies`: the webhook runs the Gatekeeper constraints the cluster holds (here
 /// `--inventory`, read as the cluster), over real TLS: a ConfigMap without an owner label is
 /// denied by the constraint found there, one with it let in. A constraint whose template

@@ -97,23 +97,7 @@ impl Check for EscalationPath {
             .exposure(&node)
             .map(|how| format!("exposed to the internet ({how}); "))
             .unwrap_or_default();
-        let mut steps = Vec::new();
-        if let Some(how) = model.graph.exposure(&node) {
-            steps.push(palisade_core::Step {
-                from: Node::Internet.to_string(),
-                to: node.to_string(),
-                relation: how.to_string(),
-            });
-        }
-        let mut from = path.from.to_string();
-        for step in &path.steps {
-            let to = step.to.to_string();
-            steps.push(palisade_core::Step {
-                from: std::mem::replace(&mut from, to.clone()),
-                to,
-                relation: step.evidence.clone(),
-            });
-        }
+        let steps = crate::rbac::chain_steps(&model, &node, &path);
         let mut message = format!("{prefix}{}", path.describe());
         if !cx.inventory.complete
             && let Some(note) = crossed_projects(cx, &model.policy, w, &path)
