@@ -2290,3 +2290,89 @@ spec: {type: ClusterIP, selector: {app: web}, ports: [{port: 80}]}
     );
     assert!(scanned.findings.iter().any(|f| f.rule_id() == "RBAC017"));
 }
+
+/// A Service made a LoadBalancer exposes web, whose pods may connect to an operator bound to
+/// cluster-admin (no ingress policy selects it): web gains a chain to cluster-admin through
+/// that hop. On its own the Service is a medium finding (NET001, exposed: a warning), and
+/// web's ingress policy keeps NET011 quiet, so only RBAC021 denies the update, with the
+/// default settings. With an ingress policy on the operator that admits only its own
+/// namespace, the same update is let in with the warning.
+#[test]
+fn a_service_made_public_that_opens_a_network_hop_to_cluster_admin_is_denied() {
+    let cluster = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {automountServiceAccountToken: false, containers: [{name: web, image: 'a:1', ports: [{containerPort: 8080}]}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-ingress, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  policyTypes: [Ingress]
+  ingress: [{ports: [{port: 8080}]}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: operator, namespace: ops}
+spec:
+  selector: {matchLabels: {app: operator}}
+  template:
+    metadata: {labels: {app: operator}}
+    spec: {serviceAccountName: operator, containers: [{name: op, image: 'a:1', ports: [{containerPort: 9443}]}]}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: operator, namespace: ops}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: operator-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: operator, namespace: ops}]
+";
+    let service = |kind: &str| {
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"type": kind, "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}})
+    };
+    let (internal, public) = (service("ClusterIP"), service("LoadBalancer"));
+    let settings = AdmissionSettings::default();
+    let judged = |extra: &str| {
+        let text = format!("{cluster}---\n{internal}\n{extra}");
+        let judge = admission(
+            settings.clone(),
+            load_text("cluster.yaml", &text, &Limits::default()).inventory,
+        );
+        judge.validate(&review_as("UPDATE", &public, Some(&internal)))
+    };
+    let open = judged("");
+    assert!(!open.allowed(), "{:?}", open.log);
+    assert_eq!(open.log.denied, ["RBAC021"], "{:?}", open.log);
+    assert!(
+        open.log.warned.contains(&"NET001".to_string()),
+        "{:?}",
+        open.log
+    );
+    let operator_isolated = "\
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: operator-ingress, namespace: ops}
+spec:
+  podSelector: {matchLabels: {app: operator}}
+  policyTypes: [Ingress]
+  ingress: [{from: [{podSelector: {}}]}]
+";
+    let closed = judged(operator_isolated);
+    assert!(closed.allowed(), "{:?}", closed.log);
+    assert!(
+        closed.log.warned.contains(&"NET001".to_string()),
+        "{:?}",
+        closed.log
+    );
+}
