@@ -762,12 +762,15 @@ fn add_pools(g: &mut Graph, policy: &Policy, _inventory: &Inventory, _brakes: &B
     );
 }
 
+/// The type of the Secrets that hold a service account's long-lived token: the only Secrets
+/// the graph reads.
+pub const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
+
 /// Legacy token Secrets: reading them is becoming their account.
 fn add_legacy_tokens(g: &mut Graph, _policy: &Policy, inventory: &Inventory, _brakes: &Brakes<'_>) {
     // Legacy token Secrets: reading them is becoming their account.
     for object in inventory.of_kind("", "Secret") {
-        if object.value.get("type").and_then(Value::as_str)
-            == Some("kubernetes.io/service-account-token")
+        if object.value.get("type").and_then(Value::as_str) == Some(TOKEN_SECRET_TYPE)
             && let Some(account) = object
                 .annotations()
                 .and_then(|a| a.get("kubernetes.io/service-account.name"))

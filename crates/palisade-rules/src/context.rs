@@ -303,6 +303,9 @@ pub struct ClusterModels {
     stale: Vec<std::sync::atomic::AtomicBool>,
     /// The workloads that reach cluster-admin in the kept escalation model, when it is kept.
     admin_reach: Option<Arc<crate::rbac::AdminReach>>,
+    /// What the rules that compare the cluster before and after an object judge
+    /// ([`crate::Rule::only_against_a_cluster`]): only their objects need a before.
+    comparing: Vec<crate::rule::Target>,
 }
 
 /// What the cluster an object is judged against was before the object was placed in it,
@@ -334,6 +337,9 @@ impl ClusterModels {
         for rule in rules {
             rule.prepare(inventory, &models);
             rule.models(&mut wanted);
+            if rule.only_against_a_cluster().is_some() {
+                models.comparing.push(rule.target());
+            }
         }
         // The cluster's admission policies, which the escalation graph asks what they refuse,
         // before the graph; lent to every evaluation, with the answers it keeps (by namespace
@@ -405,6 +411,19 @@ impl ClusterModels {
     /// object that changes the kept ones): the kept escalation model is stale.
     pub fn before_needs_building(&self) -> bool {
         self.admin_reach.is_some() && self.is_stale::<crate::rbac::RbacModel>()
+    }
+
+    /// Whether a rule that compares the cluster before and after an object judges objects
+    /// like `object`: only then is [`ClusterModels::before`] worth asking.
+    pub fn compares_before(&self, object: &Object) -> bool {
+        let key = (object.id.group(), object.id.kind.as_str());
+        self.comparing.iter().any(|target| match target {
+            crate::rule::Target::All => true,
+            crate::rule::Target::Kinds(kinds) => kinds.contains(&key),
+            crate::rule::Target::PodSpec | crate::rule::Target::Endpoint => {
+                palisade_inventory::podspec::pod_spec_kinds().any(|kind| kind == key)
+            }
+        })
     }
 
     /// Whether the kept model of type `T` is changed by an object taken in since it was
@@ -1274,5 +1293,28 @@ mod tests {
                 .find(inventory, "", "ServiceAccount", "missing")
                 .is_empty()
         );
+    }
+
+    /// What the cluster was before an object is asked only for the objects a rule that
+    /// compares judges (RBAC021: bindings, Services, ...), not for a Deployment (RBAC017
+    /// judges it), and only while some such rule runs.
+    #[test]
+    fn a_before_is_asked_only_for_what_a_comparing_rule_judges() {
+        let text = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n\
+                    metadata: {name: b, namespace: a}\nroleRef: {kind: Role, name: r}\n---\n\
+                    apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: a}\n";
+        let loaded = palisade_inventory::load_text("x.yaml", text, &Default::default());
+        let [binding, deployment] = [0, 1].map(|i| &loaded.inventory.objects[i]);
+        let all = crate::registry::all_rules();
+        let models = super::ClusterModels::prepare(&loaded.inventory, all);
+        assert!(models.compares_before(binding));
+        assert!(!models.compares_before(deployment));
+        let without: Vec<&dyn crate::Rule> = all
+            .iter()
+            .copied()
+            .filter(|r| r.only_against_a_cluster().is_none())
+            .collect();
+        let models = super::ClusterModels::prepare(&loaded.inventory, &without);
+        assert!(!models.compares_before(binding));
     }
 }

@@ -929,7 +929,8 @@ spec: {containers: [{name: c, image: 'a:1'}]}
             builds_when_judging(&mut cluster, &models, &other_account),
             1
         );
-        // The cluster's Secret with a new value: lent; another Secret: built.
+        // The cluster's Secret with a new value, another Secret: lent; a new token Secret,
+        // which the escalation graph reads: built.
         assert_eq!(
             builds_when_judging(&mut cluster, &models, &SECRET.replace("YQ==", "Yg==")),
             0
@@ -940,8 +941,13 @@ spec: {containers: [{name: c, image: 'a:1'}]}
                 &models,
                 &SECRET.replace("name: s,", "name: t,")
             ),
-            1
+            0
         );
+        let token = SECRET.replace(
+            "name: s,",
+            "name: t, annotations: {kubernetes.io/service-account.name: web},",
+        ) + "type: kubernetes.io/service-account-token\n";
+        assert_eq!(builds_when_judging(&mut cluster, &models, &token), 1);
         let config =
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\n";
         assert_eq!(builds_when_judging(&mut cluster, &models, config), 0);

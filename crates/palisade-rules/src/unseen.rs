@@ -17,7 +17,10 @@ use palisade_inventory::Inventory;
 /// - a Pod, ReplicaSet or Job whose controller is in the inventory (such objects are judged
 ///   through their controller: no endpoint or workload of their own), and for a Pod no
 ///   `spec.nodeName` (which places its controller's workload on that node);
-/// - a ConfigMap, except EKS's `kube-system/aws-auth`, which maps IAM identities to groups.
+/// - a ConfigMap, except EKS's `kube-system/aws-auth`, which maps IAM identities to groups;
+/// - a Secret of any type but `kubernetes.io/service-account-token` (the escalation graph
+///   reads those alone: whoever reads one becomes its account), a type the API server never
+///   lets an update change.
 ///
 /// Whether some other object's controller changes with it is for the caller to check (a new
 /// ReplicaSet can join existing Pods to their Deployment).
@@ -37,6 +40,10 @@ pub fn is_unseen(inventory: &Inventory, index: usize) -> bool {
         ("", "ConfigMap") => {
             let (namespace, name) = palisade_rbac::graph::AWS_AUTH;
             !(id.namespace.as_deref() == Some(namespace) && id.name.as_deref() == Some(name))
+        }
+        ("", "Secret") => {
+            object.value.get("type").and_then(serde_json::Value::as_str)
+                != Some(palisade_rbac::graph::TOKEN_SECRET_TYPE)
         }
         _ => false,
     }
@@ -198,7 +205,7 @@ spec: {template: {spec: {containers: [{name: c, image: 'a:1'}]}}}
 ";
 
     #[test]
-    fn only_controlled_workloads_and_configmaps_are_unseen() {
+    fn only_controlled_workloads_configmaps_and_secrets_but_tokens_are_unseen() {
         let text = [
             DEPLOYMENT_AND_REPLICA_SET,
             "\
@@ -227,7 +234,12 @@ metadata: {name: aws-auth, namespace: kube-system}
 ---
 apiVersion: v1
 kind: Secret
-metadata: {name: token, namespace: shop}
+metadata: {name: settings, namespace: shop}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: token, namespace: shop, annotations: {kubernetes.io/service-account.name: web}}
+type: kubernetes.io/service-account-token
 ",
         ]
         .concat();
@@ -235,15 +247,15 @@ metadata: {name: token, namespace: shop}
         let unseen = each(&loaded.inventory, is_unseen);
         assert_eq!(
             unseen,
-            [false, true, true, false, false, true, false, false],
-            "Deployment, RS, Pod, placed Pod, lone Pod, ConfigMap, aws-auth, Secret"
+            [false, true, true, false, false, true, false, true, false],
+            "Deployment, RS, Pod, placed Pod, lone Pod, ConfigMap, aws-auth, Secret, token Secret"
         );
         assert!(!is_unseen(&loaded.inventory, 99));
         let by_network = each_by_network(&loaded.inventory);
         assert_eq!(
             by_network,
-            [false, true, true, true, false, true, true, true],
-            "a placed Pod, the aws-auth ConfigMap and a Secret are nothing to the network"
+            [false, true, true, true, false, true, true, true, true],
+            "a placed Pod, the aws-auth ConfigMap and Secrets are nothing to the network"
         );
     }
 

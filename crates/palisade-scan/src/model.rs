@@ -222,7 +222,10 @@ impl ClusterModel {
             // the kept models say it, unless an object kept since the read changed them; then
             // it is found on the copy with the object taken out again.
             let mut before = None;
-            if changes && models.before_needs_building() {
+            if changes
+                && models.before_needs_building()
+                && models.compares_before(&placed.inventory.objects[placed.index])
+            {
                 let object = placed.take_out();
                 before = Some(models.before(&copy.inventory));
                 placed = Placed::new(&mut copy.inventory, object);
