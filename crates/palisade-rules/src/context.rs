@@ -311,9 +311,29 @@ pub struct ClusterModels {
 /// What the cluster an object is judged against was before the object was placed in it,
 /// found on the copy it is placed in ([`ClusterModels::before`]) and lent to the evaluation:
 /// the workloads that reached cluster-admin (RBAC021 reports those the object adds).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct Before {
     admin_reach: Option<Arc<crate::rbac::AdminReach>>,
+    /// What the evaluation found the cluster to be with the object: the workloads that reach
+    /// cluster-admin then ([`Context::record_admin_reach_after`]). Once the object is kept, it
+    /// is what the cluster is before the object judged next.
+    after: std::sync::OnceLock<Arc<crate::rbac::AdminReach>>,
+}
+
+impl Before {
+    /// A before already known: the workloads that reach cluster-admin in the cluster.
+    pub fn known(admin_reach: Arc<crate::rbac::AdminReach>) -> Before {
+        Before {
+            admin_reach: Some(admin_reach),
+            after: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The workloads that reach cluster-admin with the judged object in the cluster, when a
+    /// rule found them.
+    pub fn admin_reach_after(&self) -> Option<Arc<crate::rbac::AdminReach>> {
+        self.after.get().cloned()
+    }
 }
 
 impl ClusterModels {
@@ -395,16 +415,22 @@ impl ClusterModels {
     /// built from `inventory` (with the kept models that are still the cluster's), which
     /// only an object that changes it needs ([`ClusterModels::unchanged_by`]).
     pub fn before(&self, inventory: &Inventory) -> Before {
-        if self.admin_reach.is_none() || !self.is_stale::<crate::rbac::RbacModel>() {
-            return Before {
-                admin_reach: self.admin_reach.clone(),
-            };
+        if let Some(before) = self.before_as_read() {
+            return before;
+        }
+        if self.admin_reach.is_none() {
+            return Before::default();
         }
         let lent = Derived::default();
         self.lend(&lent, inventory, &[]);
-        Before {
-            admin_reach: Some(Arc::new(crate::rbac::admin_reach_of(inventory, &lent))),
-        }
+        Before::known(Arc::new(crate::rbac::admin_reach_of(inventory, &lent)))
+    }
+
+    /// [`ClusterModels::before`] when nothing needs building: the kept escalation model is
+    /// still the cluster's.
+    pub fn before_as_read(&self) -> Option<Before> {
+        let reach = self.admin_reach.as_ref()?;
+        (!self.is_stale::<crate::rbac::RbacModel>()).then(|| Before::known(Arc::clone(reach)))
     }
 
     /// Whether [`ClusterModels::before`] builds a model (so that it is asked only for an
@@ -837,6 +863,14 @@ impl<'a> Context<'a> {
         self.cluster
             .and_then(ClusterModels::get_model::<T>)
             .is_some_and(|kept| Arc::ptr_eq(&kept, model))
+    }
+
+    /// Records what the cluster is with the judged object in it (the workloads that reach
+    /// cluster-admin), for the caller that lent the before ([`Before::admin_reach_after`]).
+    pub fn record_admin_reach_after(&self, reach: Arc<crate::rbac::AdminReach>) {
+        if let Some(before) = self.before {
+            let _ = before.after.set(reach);
+        }
     }
 
     /// A model of the cluster that does not depend on the judged object (Gatekeeper's

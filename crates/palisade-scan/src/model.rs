@@ -10,7 +10,8 @@ use palisade_core::redact::{Redactor, Sensitive};
 use palisade_inventory::Inventory;
 use palisade_inventory::object::{Object, Source, SourceId};
 use palisade_inventory::spans::{Pos, Spans};
-use palisade_rules::ClusterModels;
+use palisade_rules::rbac::AdminReach;
+use palisade_rules::{Before, ClusterModels};
 use serde_json::Value;
 
 use crate::scan::{ScanOptions, active_rules, scan_scoped};
@@ -72,12 +73,26 @@ pub struct ClusterModel {
     remembered: std::sync::atomic::AtomicUsize,
     /// The objects kept, in the order kept, with where each went in the inventory.
     kept: Mutex<Vec<(Object, usize)>>,
+    /// What judging recent objects found the cluster to be with each (the workloads that
+    /// reach cluster-admin, RBAC021): how many kept objects the copy held, the object as
+    /// judged, and the reach. Once one of them is kept next, its reach is the cluster's with
+    /// the objects kept (`reach_with_kept`): the before of the object judged after it.
+    recent_reach: Mutex<std::collections::VecDeque<(usize, Value, std::sync::Arc<AdminReach>)>>,
+    /// The workloads that reach cluster-admin in the cluster as read with the first `n`
+    /// objects kept, when judging the last of them found it.
+    reach_with_kept: Mutex<Option<(usize, std::sync::Arc<AdminReach>)>>,
+    /// How many times the before of an object was found on a copy with it taken out.
+    befores_built: std::sync::atomic::AtomicUsize,
     /// The labels of each Namespace read, for the mutators' namespace selectors.
     namespace_labels: std::collections::HashMap<String, serde_json::Map<String, Value>>,
 }
 
 /// The kinds [`ClusterModel::remember`] may keep (`(group, kind)`).
 pub use palisade_rules::unseen::KEPT_KINDS as REMEMBERED_KINDS;
+
+/// How many judged objects' reaches [`ClusterModel`] remembers until one of them is kept: an
+/// update's old object is judged after the new one, and other requests come between.
+const RECENT_REACHES: usize = 8;
 
 /// Most objects a model keeps after the cluster was read (until it is read again): each costs
 /// about 13 KiB per copy of the inventory (2,000 ReplicaSets in two copies took 53 MiB), and
@@ -130,6 +145,9 @@ impl ClusterModel {
             learned_redactor: std::sync::RwLock::default(),
             remembered: std::sync::atomic::AtomicUsize::new(0),
             kept: Mutex::default(),
+            recent_reach: Mutex::default(),
+            reach_with_kept: Mutex::default(),
+            befores_built: std::sync::atomic::AtomicUsize::new(0),
             namespace_labels,
         }
     }
@@ -216,25 +234,39 @@ impl ClusterModel {
         let (mut report, changes_models) = {
             let mut copy = self.lock();
             let models = copy.models.clone();
+            let held = self.taken_in[copy.number].load(Ordering::Relaxed);
             let mut placed = Placed::new(&mut copy.inventory, object);
             let changes = !models.unchanged_by(placed.inventory, &[placed.index]);
             // What the cluster was without the object, for the rules that compare (RBAC021):
             // the kept models say it, unless an object kept since the read changed them; then
-            // it is found on the copy with the object taken out again.
+            // what judging the last object kept found the cluster to be with it, or else it is
+            // found on the copy with the object taken out again.
+            let judged = &placed.inventory.objects[placed.index];
+            let compared = models.compares_before(judged).then(|| judged.value.clone());
             let mut before = None;
-            if changes
-                && models.before_needs_building()
-                && models.compares_before(&placed.inventory.objects[placed.index])
-            {
-                let object = placed.take_out();
-                before = Some(models.before(&copy.inventory));
-                placed = Placed::new(&mut copy.inventory, object);
+            if compared.is_some() {
+                before = models.before_as_read();
+                if before.is_none() && changes {
+                    before = self.reach_with_kept(held).map(Before::known);
+                }
+                if before.is_none() && changes {
+                    self.befores_built.fetch_add(1, Ordering::Relaxed);
+                    let object = placed.take_out();
+                    before = Some(models.before(&copy.inventory));
+                    placed = Placed::new(&mut copy.inventory, object);
+                }
             }
             let report = scan_scoped(
                 placed.inventory,
                 &self.options,
                 Some((&[placed.index], &models, before.as_ref())),
             );
+            if let (Some(value), Some(after)) = (
+                compared,
+                before.as_ref().and_then(Before::admin_reach_after),
+            ) {
+                self.note_reach_after(held, value, after);
+            }
             (report, changes)
         };
         sensitive.redactor().redact_report(&mut report);
@@ -339,6 +371,7 @@ impl ClusterModel {
         }
         let outdated = {
             let mut kept = lock(&self.kept);
+            self.keep_reach_after(kept.len(), &object);
             kept.push((placed.clone(), index));
             self.taken_in[copy.number].store(kept.len(), Ordering::Relaxed);
             // The models now, under the lock they are replaced under.
@@ -436,6 +469,39 @@ impl ClusterModel {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
+    }
+
+    /// What the cluster was after the object judged with `held` objects kept in its copy
+    /// ([`ClusterModel::evaluate_request`]): the last few are remembered, for
+    /// [`ClusterModel::keep_reach_after`].
+    fn note_reach_after(&self, held: usize, object: Value, reach: std::sync::Arc<AdminReach>) {
+        let mut recent = lock(&self.recent_reach);
+        if recent.len() == RECENT_REACHES {
+            recent.pop_front();
+        }
+        recent.push_back((held, object, reach));
+    }
+
+    /// `object` is kept after `held` others: if judging it with those found what the cluster
+    /// is with it, that is the cluster's now.
+    fn keep_reach_after(&self, held: usize, object: &Value) {
+        let found = lock(&self.recent_reach)
+            .iter()
+            .rev()
+            .find(|(h, judged, _)| *h == held && judged == object)
+            .map(|(_, _, reach)| std::sync::Arc::clone(reach));
+        if let Some(reach) = found {
+            *lock(&self.reach_with_kept) = Some((held + 1, reach));
+        }
+    }
+
+    /// The workloads that reach cluster-admin in the cluster with the first `held` objects
+    /// kept, when known.
+    fn reach_with_kept(&self, held: usize) -> Option<std::sync::Arc<AdminReach>> {
+        lock(&self.reach_with_kept)
+            .as_ref()
+            .filter(|(n, _)| *n == held)
+            .map(|(_, reach)| std::sync::Arc::clone(reach))
     }
 
     /// How many objects [`ClusterModel::remember`] kept.
@@ -952,15 +1018,25 @@ subjects: [{kind: ServiceAccount, name: backup, namespace: ops}]
             "{web}"
         );
         assert!(!web.contains("shop/api"), "{web}");
+        // Another binding judged (and not let in) in between.
+        assert!(opened(&model.evaluate(deployer_binding("other")).unwrap()).is_none());
         assert!(model.remember(deployer_binding("web")));
         assert!(model.models().before_needs_building());
         let api = opened(&model.evaluate(deployer_binding("api")).unwrap()).unwrap();
+        // What judging web's binding found the cluster to be with it was the before: nothing
+        // was built again.
+        assert_eq!(model.befores_built.load(Ordering::Relaxed), 0);
         assert!(
             api.starts_with("lets Deployment shop/api escalate"),
             "{api}"
         );
         assert!(!api.contains("shop/web escalate"), "{api}");
         assert!(!api.contains("other workload"), "{api}");
+        // Kept unjudged (an exempt namespace's), the cluster with it is found on a copy.
+        assert!(model.remember(deployer_binding("other")));
+        let again = opened(&model.evaluate(deployer_binding("api")).unwrap());
+        assert_eq!(again.as_deref(), Some(api.as_str()));
+        assert_eq!(model.befores_built.load(Ordering::Relaxed), 1);
         // The same once the models are prepared again with the binding in them.
         model.refresh_models();
         assert!(!model.models().before_needs_building());

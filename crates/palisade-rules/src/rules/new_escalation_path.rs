@@ -133,8 +133,10 @@ impl Check for NewEscalationPath {
         let after = model(cx);
         // The cluster's own model, lent: the object changes nothing it reads.
         if cx.is_the_clusters(&after) {
+            cx.record_admin_reach_after(before);
             return;
         }
+        cx.record_admin_reach_after(Arc::new(AdminReach::of(&after)));
         let opened = opened(cx, &after, &before);
         let Some(&(first, _)) = opened.first() else {
             return;
