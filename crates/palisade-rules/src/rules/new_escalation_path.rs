@@ -67,7 +67,7 @@ declare_rule! {
         slug: "change-opens-escalation-path",
         title: "Change gives a workload a path to cluster-admin",
         severity: Critical,
-        target: Target::Kinds(CHANGES),
+        target: Target::Kinds(CHANGES.as_slice()),
         controls: [
             NsaCisa12 "authn-authz/rbac",
             MitreAttack "T1078",
@@ -78,35 +78,17 @@ declare_rule! {
     }
 }
 
-/// The kinds the escalation graph reads (`crate::rbac::graph_inputs`, the claims and
+/// The kinds the escalation graph reads (`crate::rbac::graph_inputs`, and the claims and
 /// volumes it reads for node directories) but those with a pod spec, which RBAC017 judges.
-const CHANGES: &[(&str, &str)] = &[
-    ("rbac.authorization.k8s.io", "Role"),
-    ("rbac.authorization.k8s.io", "ClusterRole"),
-    ("rbac.authorization.k8s.io", "RoleBinding"),
-    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
-    ("", "ServiceAccount"),
-    ("", "Secret"),
-    ("", "Namespace"),
-    ("", "Service"),
-    ("", "PersistentVolumeClaim"),
-    ("", "PersistentVolume"),
-    ("networking.k8s.io", "Ingress"),
-    ("extensions", "Ingress"),
-    ("route.openshift.io", "Route"),
-    ("networking.k8s.io", "NetworkPolicy"),
-    ("policy.networking.k8s.io", "AdminNetworkPolicy"),
-    ("policy.networking.k8s.io", "BaselineAdminNetworkPolicy"),
-    ("cilium.io", "CiliumNetworkPolicy"),
-    ("cilium.io", "CiliumClusterwideNetworkPolicy"),
-    ("crd.projectcalico.org", "NetworkPolicy"),
-    ("crd.projectcalico.org", "GlobalNetworkPolicy"),
-    ("projectcalico.org", "NetworkPolicy"),
-    ("projectcalico.org", "GlobalNetworkPolicy"),
-    ("k8s.ovn.org", "UserDefinedNetwork"),
-    ("k8s.ovn.org", "ClusterUserDefinedNetwork"),
-    ("k8s.cni.cncf.io", "NetworkAttachmentDefinition"),
-];
+static CHANGES: std::sync::LazyLock<Vec<(&str, &str)>> = std::sync::LazyLock::new(|| {
+    let pod_specs: Vec<(&str, &str)> = palisade_inventory::podspec::pod_spec_kinds().collect();
+    crate::rbac::graph_inputs()
+        .iter()
+        .chain(&[("", "PersistentVolumeClaim"), ("", "PersistentVolume")])
+        .filter(|kind| !pod_specs.contains(kind))
+        .copied()
+        .collect()
+});
 
 /// Most workloads a finding names; the count says how many more.
 const NAMED: usize = 5;
@@ -225,16 +207,23 @@ fn pointer(cx: &Context<'_>) -> JsonPointer {
 mod tests {
     use super::*;
 
-    /// Every kind the escalation graph reads, but those with a pod spec, is judged: a kind
-    /// added to what the graph reads and not here would be let in unjudged.
+    /// The kinds a chain runs through are judged, and workloads are left to RBAC017.
     #[test]
-    fn every_kind_the_graph_reads_is_judged() {
-        let pod_specs: Vec<(&str, &str)> = palisade_inventory::podspec::pod_spec_kinds().collect();
-        for kind in crate::rbac::graph_inputs() {
-            assert!(
-                pod_specs.contains(kind) || CHANGES.contains(kind),
-                "{kind:?} is read by the escalation graph and not judged"
-            );
+    fn the_kinds_a_chain_runs_through_are_judged() {
+        for kind in [
+            ("rbac.authorization.k8s.io", "RoleBinding"),
+            ("rbac.authorization.k8s.io", "ClusterRole"),
+            ("", "ServiceAccount"),
+            ("", "Secret"),
+            ("", "Namespace"),
+            ("", "Service"),
+            ("networking.k8s.io", "NetworkPolicy"),
+            ("", "PersistentVolumeClaim"),
+        ] {
+            assert!(CHANGES.contains(&kind), "{kind:?}");
+        }
+        for kind in [("", "Pod"), ("apps", "Deployment")] {
+            assert!(!CHANGES.contains(&kind), "{kind:?}");
         }
     }
 }
