@@ -474,6 +474,30 @@ impl ClusterModels {
     /// a namespace the models do not know, and each evaluation of one builds them again.
     /// Returns whether some model is no longer lent.
     pub fn take_in(&self, inventory: &Inventory, index: usize) -> bool {
+        let mut changed = false;
+        for (kept, stale) in self.stale.iter().enumerate() {
+            if self.changes_kept(kept, inventory, index) {
+                stale.store(true, std::sync::atomic::Ordering::Relaxed);
+                changed = true;
+            }
+        }
+        changed
+    }
+
+    /// Whether the object at `index` of `inventory`, taken in for good, changes the kept
+    /// escalation model, so the workloads that reach cluster-admin may differ with it
+    /// ([`ClusterModels::before`]); yes when that model is not kept.
+    pub fn changes_admin_reach(&self, inventory: &Inventory, index: usize) -> bool {
+        let id = TypeId::of::<crate::rbac::RbacModel>();
+        self.kept
+            .iter()
+            .position(|(kept, _, _)| *kept == id)
+            .is_none_or(|kept| self.changes_kept(kept, inventory, index))
+    }
+
+    /// Whether the object at `index` of `inventory`, taken in for good, changes the kept
+    /// model at `kept` (see [`ClusterModels::take_in`]).
+    fn changes_kept(&self, kept: usize, inventory: &Inventory, index: usize) -> bool {
         let Some(object) = inventory.objects.get(index) else {
             return false;
         };
@@ -487,29 +511,23 @@ impl ClusterModels {
         {
             return false;
         }
-        let mut changed = false;
-        for ((_, sees, was_unseen), stale) in self.kept.iter().zip(&self.stale) {
-            let unchanged = match sees {
-                Sees::Kinds(reads) => !reads.contains(&(id.group(), id.kind.as_str())),
-                // An object the model does not see, in place of one it did not see either, or
-                // new in a namespace the cluster had.
-                Sees::AllBut(unseen) => {
-                    unseen(inventory, &self.models, index)
-                        && match was_unseen.get(index) {
-                            Some(was_unseen) => *was_unseen,
-                            None => id
-                                .namespace
-                                .as_ref()
-                                .is_none_or(|ns| self.namespaces.contains(ns)),
-                        }
-                }
-            };
-            if !unchanged {
-                stale.store(true, std::sync::atomic::Ordering::Relaxed);
-                changed = true;
+        let (_, sees, was_unseen) = &self.kept[kept];
+        let unchanged = match sees {
+            Sees::Kinds(reads) => !reads.contains(&(id.group(), id.kind.as_str())),
+            // An object the model does not see, in place of one it did not see either, or
+            // new in a namespace the cluster had.
+            Sees::AllBut(unseen) => {
+                unseen(inventory, &self.models, index)
+                    && match was_unseen.get(index) {
+                        Some(was_unseen) => *was_unseen,
+                        None => id
+                            .namespace
+                            .as_ref()
+                            .is_none_or(|ns| self.namespaces.contains(ns)),
+                    }
             }
-        }
-        changed
+        };
+        !unchanged
     }
 
     /// Whether an object taken in since the models were built changes one of them

@@ -242,7 +242,10 @@ impl ClusterModel {
             // what judging the last object kept found the cluster to be with it, or else it is
             // found on the copy with the object taken out again.
             let judged = &placed.inventory.objects[placed.index];
-            let compared = models.compares_before(judged).then(|| judged.value.clone());
+            // As it would be kept (a Secret without its values), to know it when it is.
+            let compared = models
+                .compares_before(judged)
+                .then(|| without_values(&judged.value));
             let mut before = None;
             if compared.is_some() {
                 before = models.before_as_read();
@@ -371,11 +374,14 @@ impl ClusterModel {
         }
         let outdated = {
             let mut kept = lock(&self.kept);
-            self.keep_reach_after(kept.len(), &object);
+            // The models now, under the lock they are replaced under.
+            let models = self.models();
+            self.keep_reach_after(kept.len(), &placed.value, || {
+                models.changes_admin_reach(&copy.inventory, index)
+            });
             kept.push((placed.clone(), index));
             self.taken_in[copy.number].store(kept.len(), Ordering::Relaxed);
-            // The models now, under the lock they are replaced under.
-            self.models().take_in(&copy.inventory, index)
+            models.take_in(&copy.inventory, index)
         };
         drop(copy);
         // The models it changes are built by each evaluation until they are prepared again;
@@ -482,16 +488,25 @@ impl ClusterModel {
         recent.push_back((held, object, reach));
     }
 
-    /// `object` is kept after `held` others: if judging it with those found what the cluster
-    /// is with it, that is the cluster's now.
-    fn keep_reach_after(&self, held: usize, object: &Value) {
+    /// `object` (as kept: [`without_values`]) is kept after `held` others: if judging it
+    /// with those found what the cluster is with it, that is the cluster's now; if it cannot
+    /// change which workloads reach cluster-admin (`changes_reach` says no: a ConfigMap, a
+    /// ReplicaSet of a known Deployment), the cluster's before it still is.
+    fn keep_reach_after(&self, held: usize, object: &Value, changes_reach: impl FnOnce() -> bool) {
         let found = lock(&self.recent_reach)
             .iter()
             .rev()
             .find(|(h, judged, _)| *h == held && judged == object)
             .map(|(_, _, reach)| std::sync::Arc::clone(reach));
-        if let Some(reach) = found {
-            *lock(&self.reach_with_kept) = Some((held + 1, reach));
+        let mut with_kept = lock(&self.reach_with_kept);
+        match found {
+            Some(reach) => *with_kept = Some((held + 1, reach)),
+            None if !changes_reach() => {
+                if let Some((n, _)) = with_kept.as_mut().filter(|(n, _)| *n == held) {
+                    *n = held + 1;
+                }
+            }
+            None => {}
         }
     }
 
@@ -1022,6 +1037,10 @@ subjects: [{kind: ServiceAccount, name: backup, namespace: ops}]
         assert!(opened(&model.evaluate(deployer_binding("other")).unwrap()).is_none());
         assert!(model.remember(deployer_binding("web")));
         assert!(model.models().before_needs_building());
+        // A ConfigMap kept after it changes no workload's reach.
+        assert!(model.remember(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}})
+        ));
         let api = opened(&model.evaluate(deployer_binding("api")).unwrap()).unwrap();
         // What judging web's binding found the cluster to be with it was the before: nothing
         // was built again.
