@@ -18,10 +18,15 @@ pub enum DiagnosticLevel {
 /// object was read but that policy did not judge it.
 pub const POLICY_ERROR: &str = "policy-error";
 
+/// The code of a rule the run was asked for by name (`--rules`) that did not run (it needs a
+/// setting, or it judges changes at admission only): nothing was judged by it.
+pub const RULE_NOT_RUN: &str = "rule-not-run";
+
 /// Codes of diagnostics that mean an input (or part of one) was not scanned, or not judged
-/// by a policy the run was given.
+/// by a policy or rule the run was given.
 pub const INPUT_NOT_READ: &[&str] = &[
     POLICY_ERROR,
+    RULE_NOT_RUN,
     "io",
     "encoding",
     "yaml-syntax",

@@ -65,21 +65,26 @@ pub fn not_looked_at(report: &Report) -> String {
         .iter()
         .filter(|d| d.input_not_read())
         .collect();
-    let policy_errors = unread
-        .iter()
-        .filter(|d| d.code == palisade_core::diagnostic::POLICY_ERROR)
-        .count();
+    let count = |code: &str| unread.iter().filter(|d| d.code == code).count();
+    let policy_errors = count(palisade_core::diagnostic::POLICY_ERROR);
+    let rules_not_run = count(palisade_core::diagnostic::RULE_NOT_RUN);
     let mut parts = Vec::new();
-    if unread.len() > policy_errors {
+    if unread.len() > policy_errors + rules_not_run {
         parts.push(format!(
             "{} not scanned",
-            plural(unread.len() - policy_errors, "input")
+            plural(unread.len() - policy_errors - rules_not_run, "input")
         ));
     }
     if policy_errors > 0 {
         parts.push(format!(
             "{} a policy failed to judge",
             plural(policy_errors, "object")
+        ));
+    }
+    if rules_not_run > 0 {
+        parts.push(format!(
+            "{} asked for did not run",
+            plural(rules_not_run, "rule")
         ));
     }
     parts.join(", ")

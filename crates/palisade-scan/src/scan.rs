@@ -350,6 +350,9 @@ pub(crate) fn judge(
     };
     let today = options.today.unwrap_or_else(Date::today);
     let mut diagnostics = std::mem::take(&mut output.diagnostics);
+    if only.is_none() {
+        diagnostics.extend(asked_for_and_not_run(&output.coverage, &options.only_rules));
+    }
     diagnostics.extend(suppress::apply(
         &mut output.findings,
         &output.finding_objects,
@@ -373,6 +376,29 @@ pub(crate) fn judge(
         },
         audit_annotations: output.audit_annotations,
     }
+}
+
+/// A diagnostic for each rule named in `--rules` (`only`) that did not run: a scan asked
+/// about it must not pass as if it had judged the objects.
+fn asked_for_and_not_run(
+    coverage: &[palisade_core::Coverage],
+    only: &[String],
+) -> Vec<palisade_core::Diagnostic> {
+    coverage
+        .iter()
+        .filter(|c| only.contains(&c.rule))
+        .filter_map(|c| {
+            let why = c.skipped.as_ref()?;
+            Some(palisade_core::Diagnostic::new(
+                palisade_core::DiagnosticLevel::Error,
+                palisade_core::diagnostic::RULE_NOT_RUN,
+                format!(
+                    "{} was asked for with --rules but did not run: {why}",
+                    c.rule
+                ),
+            ))
+        })
+        .collect()
 }
 
 /// The report of what was judged (sorted, with coverage and compliance), its duration counted

@@ -1089,6 +1089,35 @@ fn rule_settings_come_from_the_config() {
             .contains("allowed-registries"),
         "an unconfigured rule says so instead of passing"
     );
+    // Asked for by name, a rule that did not run leaves the run incomplete: exit 2.
+    assert_eq!(without.status.code(), Some(2), "{without:?}");
+    assert_eq!(report["diagnostics"][0]["code"], "rule-not-run", "{report}");
+    assert_eq!(report["summary"]["inputs_not_read"], 1);
+    let accepted = bin()
+        .args([
+            "scan",
+            "--no-config",
+            "--rules",
+            "IMG004",
+            "--allow-incomplete",
+        ])
+        .arg(dir.join("pod.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(accepted.status.code(), Some(0), "{accepted:?}");
+    assert!(
+        String::from_utf8_lossy(&accepted.stdout)
+            .contains("INCOMPLETE: 1 rule asked for did not run"),
+        "{accepted:?}"
+    );
+    // So does RBAC021, which judges changes at admission only.
+    let admission_only = bin()
+        .args(["scan", "--no-config", "--rules", "RBAC021,IMG001"])
+        .arg(dir.join("pod.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(admission_only.status.code(), Some(2), "{admission_only:?}");
+    assert!(String::from_utf8_lossy(&admission_only.stdout).contains("RBAC021 was asked for"));
     std::fs::write(
         dir.join("palisade.toml"),
         "[rules]\nallowed-registries = [\"registry.example.com\"]\n",
