@@ -17,8 +17,8 @@ declare_rule! {
     /// Namespace relabelled to a Pod Security level that lets pods own their node; a claim
     /// bound to a volume on the node's directory. The cluster's workloads that reach
     /// cluster-admin once the object is in it are compared with those that reached it
-    /// before; each new one is named with its chain, as RBAC017 gives it (the workload the
-    /// object itself is, when it is one, is RBAC017's). A scan has no "before" (it judges
+    /// before; each new one is named with its chain, as RBAC017 gives it (workloads
+    /// themselves are judged by RBAC017, not by this rule). A scan has no "before" (it judges
     /// the objects together) and reports the chains themselves on the workloads (RBAC017);
     /// its coverage lists this rule as skipped.
     ///
@@ -119,7 +119,7 @@ impl Check for NewEscalationPath {
             return;
         }
         cx.record_admin_reach_after(Arc::new(AdminReach::of(&after)));
-        let opened = opened(cx, &after, &before);
+        let opened = opened(&after, &before);
         let Some(&(first, _)) = opened.first() else {
             return;
         };
@@ -169,14 +169,13 @@ impl Check for NewEscalationPath {
     }
 }
 
-/// The workloads of `after` (the cluster with the judged object) that reach cluster-admin
-/// and did not `before`, but the one the judged object is: exposed ones first, then in the
-/// cluster's order, each with whether it is exposed.
-fn opened(cx: &Context<'_>, after: &Arc<RbacModel>, before: &AdminReach) -> Vec<(usize, bool)> {
+/// The workloads of `after` (the cluster with the judged object, never a workload itself:
+/// RBAC017 judges those) that reach cluster-admin and did not `before`: exposed ones first,
+/// then in the cluster's order, each with whether it is exposed.
+fn opened(after: &RbacModel, before: &AdminReach) -> Vec<(usize, bool)> {
     let policy = &after.policy;
-    let own = policy.workload_of_object(cx.object_index);
     let mut opened: Vec<(usize, bool)> = AdminReach::reaching(after)
-        .filter(|&w| Some(w) != own && !before.holds(&policy.workloads[w]))
+        .filter(|&w| !before.holds(&policy.workloads[w]))
         .map(|w| {
             let exposed = after.graph.exposure(&workload_node(policy, w)).is_some();
             (w, exposed)
