@@ -35,6 +35,9 @@ pub struct State {
     /// The claim and reclaim policy of the PersistentVolumes whose stored object the log
     /// showed (AUD046), by name.
     pub volumes: Stored<StoredVolume>,
+    /// What the Roles and ClusterRoles whose stored object the log showed grant (AUD053), by
+    /// `resource/namespace/name`.
+    pub roles: Stored<StoredRole>,
     /// The audit level requests that detections read above `Metadata` were last logged at
     /// (AUD048).
     pub logged: LoggedLevels,
@@ -153,6 +156,14 @@ pub struct StoredVolume {
     pub reclaim_policy: Option<String>,
 }
 
+/// A Role or ClusterRole as stored: its uid and what it grants that the role detections
+/// report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRole {
+    pub uid: String,
+    pub grants: crate::detections::role_rules::RoleGrants,
+}
+
 impl<T> Default for Stored<T> {
     fn default() -> Self {
         Stored {
@@ -223,6 +234,7 @@ impl State {
             pods: Stored::default(),
             workloads: Stored::default(),
             volumes: Stored::default(),
+            roles: Stored::default(),
             logged: LoggedLevels::default(),
             too_low: Spacing::default(),
             threat_intel: Spacing::default(),

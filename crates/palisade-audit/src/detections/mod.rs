@@ -41,6 +41,7 @@ pub mod policy_engine_changed;
 pub mod privileged_pod_created;
 pub mod role_binding_changed;
 pub mod role_rules;
+pub mod role_widened;
 pub mod scheduled_job_changed;
 pub mod secrets_listed;
 pub mod sensitive_mount_pod_created;

@@ -1,8 +1,5 @@
-use super::role_rules::{ROLE_CREATE, role_name, rules};
+use super::role_rules::{ROLE_CREATE, WRITE_VERBS, role_name, rules};
 use crate::detection::{Cx, Hit};
-
-/// Verbs that change objects.
-const WRITE_VERBS: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
 
 crate::detection! {
     /// ## What it checks

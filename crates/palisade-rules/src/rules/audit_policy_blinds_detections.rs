@@ -57,8 +57,8 @@ declare_rule! {
     ///
     /// ## Remediation
     /// Log writes of pods, workloads, RBAC objects, Services, Ingresses, ConfigMaps and
-    /// PersistentVolumes at the `Request` level or more (pods, workloads and
-    /// PersistentVolumes at `RequestResponse`); `examples/audit/policy.yaml` is such a policy.
+    /// PersistentVolumes at the `Request` level or more (pods, workloads, PersistentVolumes
+    /// and roles at `RequestResponse`); `examples/audit/policy.yaml` is such a policy.
     /// `palisade audit coverage --policy FILE` shows each detection's coverage, and with
     /// `--suggest` prints the policy with the rules that cover them put first, taking no
     /// logging from anyone and writing no credential.
