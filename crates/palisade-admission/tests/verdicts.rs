@@ -2376,3 +2376,84 @@ spec:
         closed.log
     );
 }
+
+/// A Namespace relabelled from `restricted` to `privileged` enforcement, where web's account
+/// may create pods: a privileged pod there owns its node, and the node holds the token of a
+/// DaemonSet bound to cluster-admin. The update gives web a chain (RBAC021); the same update
+/// to `baseline` (which refuses every way to own the node) gives none.
+#[test]
+fn a_namespace_relabelled_to_privileged_opens_a_chain_for_who_creates_pods_there() {
+    let cluster = std::fs::read_to_string(
+        workspace().join("crates/palisade-admission/tests/data/pod-makers.yaml"),
+    )
+    .unwrap();
+    let namespace = |level: &str| {
+        json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": "build", "labels": {"pod-security.kubernetes.io/enforce": level}}})
+    };
+    let restricted = namespace("restricted");
+    let text = format!("{cluster}---\n{restricted}\n");
+    let judge = admission(
+        AdmissionSettings::default(),
+        load_text("cluster.yaml", &text, &Limits::default()).inventory,
+    );
+    let opened = judge.validate(&review_as(
+        "UPDATE",
+        &namespace("privileged"),
+        Some(&restricted),
+    ));
+    assert!(
+        opened.log.denied.contains(&"RBAC021".to_string()),
+        "{:?}",
+        opened.log
+    );
+    let message = opened.to_json()["response"]["status"]["message"].to_string();
+    assert!(message.contains("lets Deployment shop/web"), "{message}");
+    let kept_closed = judge.validate(&review_as(
+        "UPDATE",
+        &namespace("baseline"),
+        Some(&restricted),
+    ));
+    assert!(
+        !kept_closed.log.denied.contains(&"RBAC021".to_string())
+            && !kept_closed.log.warned.contains(&"RBAC021".to_string()),
+        "{:?}",
+        kept_closed.log
+    );
+}
+
+/// A claim created for a Deployment that mounts it, bound by name to a PersistentVolume on
+/// the node's whole file system: web then owns its node, where a cluster-admin token lies
+/// (RBAC021). The same claim bound to no volume opens nothing.
+#[test]
+fn a_claim_bound_to_the_nodes_file_system_opens_a_chain_for_the_workload_mounting_it() {
+    let cluster = std::fs::read_to_string(
+        workspace().join("crates/palisade-admission/tests/data/claim-on-node.yaml"),
+    )
+    .unwrap();
+    let judge = admission(
+        AdmissionSettings::default(),
+        load_text("cluster.yaml", &cluster, &Limits::default()).inventory,
+    );
+    let claim = |volume: Option<&str>| {
+        let mut claim = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "data", "namespace": "shop"},
+            "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}});
+        if let Some(volume) = volume {
+            claim["spec"]["volumeName"] = json!(volume);
+        }
+        claim
+    };
+    let bound = judge.validate(&decode(&review_of(&claim(Some("node-root")), "c1")).unwrap());
+    assert!(
+        bound.log.denied.contains(&"RBAC021".to_string()),
+        "{:?}",
+        bound.log
+    );
+    let unbound = judge.validate(&decode(&review_of(&claim(None), "c2")).unwrap());
+    assert!(
+        !unbound.log.denied.contains(&"RBAC021".to_string()),
+        "{:?}",
+        unbound.log
+    );
+}
