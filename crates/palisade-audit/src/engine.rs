@@ -39,6 +39,39 @@ impl Selection {
         };
         (self.only.is_empty() || named(&self.only)) && !named(&self.skip)
     }
+
+    /// Whether `detection` is asked for by name (in `only`, and not skipped).
+    fn names(&self, detection: &Detection) -> bool {
+        !self.only.is_empty() && self.keeps(detection)
+    }
+}
+
+/// The detections `selection` asks for by name that will not run with these settings, each
+/// with why: a detection a user names runs, or the command says it cannot, never an analysis
+/// that reports "0 alerts" from a detection that looked at nothing.
+pub fn named_but_idle(
+    settings: &Settings,
+    selection: &Selection,
+    with_baseline: bool,
+) -> Vec<String> {
+    crate::registry::DETECTIONS
+        .iter()
+        .filter(|d| selection.names(d))
+        .filter_map(|d| {
+            let id = &d.meta().id;
+            if d.needs_baseline && !with_baseline {
+                Some(format!(
+                    "{id} compares each identity with its learned baseline: give --baseline (with the --store that learned it)"
+                ))
+            } else if !(d.active)(settings) {
+                Some(format!(
+                    "{id} has nothing to look for with these settings (see `palisade audit rules {id}`)"
+                ))
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// Counts of one analysis.

@@ -491,6 +491,10 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
     let settings = args.detect.settings()?;
     let baseline = args.detect.baseline()?;
     let selection = args.selection.selection()?;
+    let idle = palisade_audit::engine::named_but_idle(&settings, &selection, baseline.is_some());
+    if !idle.is_empty() {
+        bail!("asked for with --rules but cannot run: {}", idle.join("; "));
+    }
     if args.follow && (args.paths.len() != 1 || args.paths[0].as_os_str() == "-") {
         bail!("--follow reads one file (standard input is read as it comes without it)");
     }

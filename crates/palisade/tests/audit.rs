@@ -177,6 +177,27 @@ fn nothing_read_is_an_error_and_a_missing_input_makes_the_run_incomplete() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unknown detection `AUD999`"));
+    // A detection named that cannot run is an error too, not "0 alerts": the first-seen
+    // detection without a baseline, threat intelligence without a feed.
+    for (named, why) in [
+        ("AUD036", "give --baseline"),
+        ("first-seen-behaviour,AUD001", "give --baseline"),
+        ("AUD050", "nothing to look for with these settings"),
+    ] {
+        let out = bin()
+            .args(["audit", "analyze", "--no-config"])
+            .arg(&good)
+            .args(["--rules", named])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{named}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("asked for with --rules but cannot run")
+                && stderr(&out).contains(why),
+            "{named}: {}",
+            stderr(&out)
+        );
+    }
 }
 
 #[test]
