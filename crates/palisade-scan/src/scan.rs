@@ -53,6 +53,21 @@ pub struct ScanOptions {
     pub secrets_in_all_files: bool,
 }
 
+/// The rules named in `--rules` (`only_rules`) that cannot run with the run's settings, each
+/// with why (`IMG004: no allowed registries ...`): a webhook started with them would judge
+/// nothing by them.
+pub fn named_but_unconfigured(options: &ScanOptions) -> Vec<String> {
+    let settings = run_settings(options);
+    active_rules(options)
+        .into_iter()
+        .filter(|r| options.only_rules.iter().any(|o| o == r.meta().id.as_ref()))
+        .filter_map(|r| {
+            r.unconfigured(&settings)
+                .map(|why| format!("{}: {why}", r.meta().id))
+        })
+        .collect()
+}
+
 /// The rules a run evaluates: the framework's or all, less the disabled and skipped ones,
 /// narrowed to `--rules` when given.
 pub(crate) fn active_rules(options: &ScanOptions) -> Vec<&dyn Rule> {

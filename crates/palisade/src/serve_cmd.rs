@@ -473,10 +473,14 @@ pub(crate) fn prepare_admission(
         })?,
         None => palisade_admission::AdmissionSettings::default(),
     };
-    eprintln!(
-        "{}",
-        serde_json::json!({"level": "info", "msg": "admission model prepared", "objects": inventory.objects.len(), "rules": options.rules.evaluated().len(), "switched_off": settings.rules.values().filter(|m| **m == palisade_admission::Mode::Off).count()})
-    );
+    let unconfigured = palisade_scan::named_but_unconfigured(&options);
+    if !unconfigured.is_empty() {
+        bail!(
+            "asked for with --rules but cannot run (the webhook would judge nothing by them): {}",
+            unconfigured.join("; ")
+        );
+    }
+
     // A policy written for deletions or connections that the settings leave unjudged is
     // said, never silently idle.
     for (operation, judged, setting, flag) in [
@@ -515,6 +519,10 @@ pub(crate) fn prepare_admission(
         options,
         palisade_core::parallel::cores(),
         &settings,
+    );
+    eprintln!(
+        "{}",
+        serde_json::json!({"level": "info", "msg": "admission model prepared", "objects": model.len(), "rules": model.active_rules().len(), "switched_off": settings.rules.values().filter(|m| **m == palisade_admission::Mode::Off).count()})
     );
     Ok(palisade_admission::Admission::new(
         model,

@@ -1848,3 +1848,34 @@ async fn what_the_webhook_is_sent_is_said_once_per_change() {
         "{all}"
     );
 }
+
+/// A webhook started with `--rules` naming a rule that cannot run (IMG004 without allowed
+/// registries) refuses to start, rather than let everything in unjudged by it; with the
+/// setting it starts and says how many rules it runs.
+#[test]
+fn a_webhook_asked_for_a_rule_that_cannot_run_does_not_start() {
+    let dir = scratch("admission-idle-rule");
+    let out = serve_command(&dir, "")
+        .args(["--rules", "IMG004,POD001"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("asked for with --rules but cannot run") && stderr.contains("IMG004"),
+        "{stderr}"
+    );
+    let mut command = serve_command(
+        &dir,
+        "[rules]\nallowed-registries = [\"registry.example.com\"]\n",
+    );
+    command.args(["--rules", "IMG004,POD001"]);
+    let (_child, _port, _health, log, _rest) =
+        common::serve::start_logged(command, "serving admission reviews");
+    let prepared: Value = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["msg"] == "admission model prepared")
+        .unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(prepared["rules"], 2, "{log}");
+}
