@@ -2050,49 +2050,6 @@ fn a_network_policy_let_in_is_not_missed_by_the_pods_after_it() {
     assert!(net004(&elsewhere), "{:?}", elsewhere.log);
 }
 
-/// The order `helm install` creates a chart's kinds in (Helm's `InstallOrder`); other kinds
-/// after them.
-const HELM_INSTALL_ORDER: &[&str] = &[
-    "PriorityClass",
-    "Namespace",
-    "NetworkPolicy",
-    "ResourceQuota",
-    "LimitRange",
-    "PodSecurityPolicy",
-    "PodDisruptionBudget",
-    "ServiceAccount",
-    "Secret",
-    "SecretList",
-    "ConfigMap",
-    "StorageClass",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "CustomResourceDefinition",
-    "ClusterRole",
-    "ClusterRoleList",
-    "ClusterRoleBinding",
-    "ClusterRoleBindingList",
-    "Role",
-    "RoleList",
-    "RoleBinding",
-    "RoleBindingList",
-    "Service",
-    "DaemonSet",
-    "Pod",
-    "ReplicationController",
-    "ReplicaSet",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "IngressClass",
-    "Ingress",
-    "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-];
-
 /// The rules that judge `object` in `report`, unsuppressed.
 fn rules_on(report: &palisade_core::Report, object: &Value) -> BTreeSet<String> {
     let text = |field: &str| object.at(field).and_then(Value::as_str).map(str::to_string);
@@ -2159,12 +2116,7 @@ fn a_chart_installed_object_by_object_gets_the_verdict_of_a_scan_of_the_cluster_
             .map(|o| o.value.clone())
             .filter(|v| v["kind"] != "CustomResourceDefinition")
             .collect();
-        let rank = |v: &Value| {
-            HELM_INSTALL_ORDER
-                .iter()
-                .position(|k| v["kind"] == *k)
-                .unwrap_or(HELM_INSTALL_ORDER.len())
-        };
+        let rank = |v: &Value| palisade_k8s::install_order::rank(v["kind"].as_str().unwrap_or(""));
         objects.sort_by_key(rank);
         let read = load_text("cluster.yaml", cluster, &Limits::default()).inventory;
         let judge = Admission::new(

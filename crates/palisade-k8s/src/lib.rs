@@ -21,6 +21,7 @@ pub mod admission_rules;
 pub mod exposure;
 pub mod identity;
 pub mod image;
+pub mod install_order;
 pub mod names;
 pub mod pod_security;
 pub mod resources;

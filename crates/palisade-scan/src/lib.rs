@@ -9,6 +9,7 @@
 
 pub mod answers;
 pub mod baseline;
+pub mod changes;
 pub mod config;
 pub use palisade_core::date;
 pub mod drift;
@@ -18,6 +19,7 @@ pub mod model;
 pub mod scan;
 pub mod suppress;
 
+pub use changes::scan_changes;
 pub use config::{Config, ConfigError, SuppressionEntry};
 pub use model::{ClusterModel, Evaluation, MOST_REMEMBERED, ModelError, REMEMBERED_KINDS};
 pub use scan::{ScanOptions, named_but_unconfigured, scan, scan_inventory, scan_loaded};

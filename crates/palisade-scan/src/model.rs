@@ -224,13 +224,20 @@ impl ClusterModel {
         object: Value,
         request: Option<std::sync::Arc<Value>>,
     ) -> Result<Evaluation, ModelError> {
-        // The object's own values are indexed per request; the cluster's once.
-        let mut sensitive = Sensitive::new();
-        sensitive.add_object(&object);
         let spans = Spans::uniform(&object, Pos { line: 1, column: 1 });
         let mut object =
             Object::from_value(object, spans, self.source, 0).ok_or(ModelError::NotAnObject)?;
         object.request = request;
+        Ok(self.evaluate_object(object))
+    }
+
+    /// [`ClusterModel::evaluate_request`] for an object read from a file, with its own
+    /// positions and source (a source of the inventory the model was prepared from, so that
+    /// findings name its file and lines): `palisade scan --against` judges manifests so.
+    pub fn evaluate_object(&self, object: Object) -> Evaluation {
+        // The object's own values are indexed per request; the cluster's once.
+        let mut sensitive = Sensitive::new();
+        sensitive.add_object(&object.value);
         let (mut report, changes_models) = {
             let mut copy = self.lock();
             let models = copy.models.clone();
@@ -275,10 +282,10 @@ impl ClusterModel {
         sensitive.redactor().redact_report(&mut report);
         self.redactor.redact_report(&mut report);
         self.learned_redactor().redact_report(&mut report);
-        Ok(Evaluation {
+        Evaluation {
             report,
             changes_models,
-        })
+        }
     }
 
     /// Whether `object`, once the cluster holds it, may change what the cluster-wide models

@@ -395,7 +395,7 @@ pub(crate) fn judge(
 
 /// A diagnostic for each rule named in `--rules` (`only`) that did not run: a scan asked
 /// about it must not pass as if it had judged the objects.
-fn asked_for_and_not_run(
+pub(crate) fn asked_for_and_not_run(
     coverage: &[palisade_core::Coverage],
     only: &[String],
 ) -> Vec<palisade_core::Diagnostic> {

@@ -613,6 +613,11 @@ fn scan_runs(
                 vec!["scan", git.as_str(), "--secrets-in-all-files"],
             ),
             ("scan-snapshot", vec!["scan", "--snapshot", live.as_str()]),
+            // The manifests judged as changes to the snapshot (the webhook's verdict in CI).
+            (
+                "scan-against",
+                vec!["scan", git.as_str(), "--against", live.as_str()],
+            ),
             (
                 "scan-policy",
                 vec!["scan", git.as_str(), "--policy", policy.as_str()],

@@ -1502,3 +1502,94 @@ fn answers_show_hostile_subjects_escaped() {
     assert!(text.contains("eve\\u{1b}]0;pwned\\u{7}\\rroot"), "{text}");
     common::assert_terminal_safe(&text);
 }
+
+/// `scan PATH --against SNAPSHOT`: a pull request's manifests judged as changes to the cluster
+/// a snapshot holds, as the webhook would judge them. The binding that completes an exposed
+/// Deployment's chain to cluster-admin is found (RBAC021, at its file's line), which a scan of
+/// the manifests alone cannot see; the same grant to an account nobody runs as is not; a
+/// Deployment running as an account the cluster binds to cluster-admin is found (RBAC017)
+/// only with the cluster.
+#[test]
+fn manifests_are_judged_as_changes_to_a_snapshot() {
+    let dir = scratch("against");
+    let fixture = std::fs::read_to_string(
+        workspace().join("crates/palisade-rules/tests/fixtures/RBAC021/fail.yaml"),
+    )
+    .unwrap();
+    let (cluster, binding) = fixture.rsplit_once("\n---\n").unwrap();
+    let items: Vec<Value> =
+        palisade_inventory::load_text("cluster.yaml", cluster, &Default::default())
+            .inventory
+            .objects
+            .iter()
+            .map(|o| o.value.clone())
+            .collect();
+    let snapshot = dir.join("cluster.json");
+    std::fs::write(
+        &snapshot,
+        serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string(),
+    )
+    .unwrap();
+    write_file(&dir, "pr.yaml", &format!("# the pull request\n{binding}\n"));
+    let harmless = binding.replace(
+        "name: web, namespace: web",
+        "name: release-bot, namespace: ops",
+    );
+    assert_ne!(harmless, binding);
+    write_file(&dir, "harmless.yaml", &harmless);
+    let against = |file: &str, rules: &str| {
+        bin()
+            .args(["scan", "--no-config", "-o", "json", "--rules", rules])
+            .arg(dir.join(file))
+            .arg("--against")
+            .arg(&snapshot)
+            .output()
+            .unwrap()
+    };
+    let opened = against("pr.yaml", "RBAC021");
+    assert_eq!(opened.status.code(), Some(1), "{opened:?}");
+    let report = json(&opened);
+    let finding = &report["findings"][0];
+    assert_eq!(finding["rule"], "RBAC021", "{report}");
+    assert!(
+        finding["location"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("pr.yaml")
+    );
+    assert_eq!(finding["location"]["line"], 6, "{finding}");
+    assert!(
+        finding["message"]
+            .as_str()
+            .unwrap()
+            .contains("lets Deployment web/web")
+    );
+    let quiet = against("harmless.yaml", "RBAC021");
+    assert_eq!(quiet.status.code(), Some(0), "{quiet:?}");
+    assert_eq!(json(&quiet)["summary"]["total"], 0);
+    // A Deployment that runs as ops/backup, which the cluster binds to cluster-admin.
+    write_file(
+        &dir,
+        "deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: tool, namespace: ops}\nspec:\n  selector: {matchLabels: {app: tool}}\n  template:\n    metadata: {labels: {app: tool}}\n    spec: {serviceAccountName: backup, containers: [{name: t, image: 'registry.example.com/t:1'}]}\n",
+    );
+    let with_cluster = json(&against("deployment.yaml", "RBAC017"));
+    assert_eq!(
+        with_cluster["findings"][0]["rule"], "RBAC017",
+        "{with_cluster}"
+    );
+    let alone = bin()
+        .args(["scan", "--no-config", "-o", "json", "--rules", "RBAC017"])
+        .arg(dir.join("deployment.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(json(&alone)["summary"]["total"], 0);
+    // Manifests are what --against judges.
+    let none = bin()
+        .args(["scan", "--against"])
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    assert_eq!(none.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("give the manifests"));
+}
