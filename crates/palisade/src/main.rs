@@ -1118,7 +1118,7 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     check_sources(args.snapshot.as_deref(), args.cluster, &args.cluster_args)?;
     if (args.snapshot.is_some() || args.cluster) && !args.load.paths.is_empty() {
         bail!(
-            "scan reads manifests (PATH...) or a cluster (--snapshot FILE or --cluster), not both: {} would be ignored",
+            "scan reads manifests (PATH...) or a cluster (--snapshot FILE or --cluster), not both: {} would be ignored (--against FILE judges manifests as changes to a snapshot's cluster)",
             args.load.paths.join(" ")
         );
     }
