@@ -12,7 +12,7 @@ use palisade_core::{Diagnostic, Report};
 use palisade_inventory::Loaded;
 
 use crate::model::ClusterModel;
-use crate::scan::{ScanOptions, active_rules, asked_for_and_not_run, compliance};
+use crate::scan::{ScanOptions, active_rules, compliance, rules_not_run};
 
 /// Judges the objects of `manifests` as changes to `cluster` (a whole cluster, as read);
 /// the report holds the diagnostics of reading both.
@@ -86,10 +86,7 @@ fn merged(
         diagnostics.extend(part.diagnostics);
         add_coverage(&mut builder.coverage, part.coverage);
     }
-    diagnostics.extend(asked_for_and_not_run(
-        &builder.coverage,
-        &options.only_rules,
-    ));
+    diagnostics.extend(rules_not_run(options, true));
     builder.diagnostics = diagnostics;
     builder
 }

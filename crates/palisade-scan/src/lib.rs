@@ -22,7 +22,7 @@ pub mod suppress;
 pub use changes::scan_changes;
 pub use config::{Config, ConfigError, SuppressionEntry};
 pub use model::{ClusterModel, Evaluation, MOST_REMEMBERED, ModelError, REMEMBERED_KINDS};
-pub use scan::{ScanOptions, named_but_unconfigured, scan, scan_inventory, scan_loaded};
+pub use scan::{ScanOptions, named_but_idle, scan, scan_inventory, scan_loaded};
 
 /// The rules a scan knows by default: the built-in catalogue, and drift's kinds of
 /// difference (reported by `palisade drift`, named in suppressions and `--rules`).

@@ -53,17 +53,22 @@ pub struct ScanOptions {
     pub secrets_in_all_files: bool,
 }
 
-/// The rules named in `--rules` (`only_rules`) that cannot run with the run's settings, each
-/// with why (`IMG004: no allowed registries ...`): a webhook started with them would judge
-/// nothing by them.
-pub fn named_but_unconfigured(options: &ScanOptions) -> Vec<String> {
+/// The rules named in `--rules` (`only_rules`) that will not run, each id with why: one
+/// that needs a setting it was not given, or, unless the objects are judged against a
+/// cluster (`against_a_cluster`: the webhook, `scan --against`), one that judges changes to
+/// a cluster. A run asked about them must not pass as if they had judged anything.
+pub fn named_but_idle(
+    options: &ScanOptions,
+    against_a_cluster: bool,
+) -> Vec<(String, &'static str)> {
     let settings = run_settings(options);
     active_rules(options)
         .into_iter()
         .filter(|r| options.only_rules.iter().any(|o| o == r.meta().id.as_ref()))
         .filter_map(|r| {
             r.unconfigured(&settings)
-                .map(|why| format!("{}: {why}", r.meta().id))
+                .or_else(|| r.only_against_a_cluster().filter(|_| !against_a_cluster))
+                .map(|why| (r.meta().id.to_string(), why))
         })
         .collect()
 }
@@ -366,7 +371,7 @@ pub(crate) fn judge(
     let today = options.today.unwrap_or_else(Date::today);
     let mut diagnostics = std::mem::take(&mut output.diagnostics);
     if only.is_none() {
-        diagnostics.extend(asked_for_and_not_run(&output.coverage, &options.only_rules));
+        diagnostics.extend(rules_not_run(options, false));
     }
     diagnostics.extend(suppress::apply(
         &mut output.findings,
@@ -393,25 +398,19 @@ pub(crate) fn judge(
     }
 }
 
-/// A diagnostic for each rule named in `--rules` (`only`) that did not run: a scan asked
-/// about it must not pass as if it had judged the objects.
-pub(crate) fn asked_for_and_not_run(
-    coverage: &[palisade_core::Coverage],
-    only: &[String],
+/// A diagnostic for each rule named in `--rules` that does not run ([`named_but_idle`]).
+pub(crate) fn rules_not_run(
+    options: &ScanOptions,
+    against_a_cluster: bool,
 ) -> Vec<palisade_core::Diagnostic> {
-    coverage
-        .iter()
-        .filter(|c| only.contains(&c.rule))
-        .filter_map(|c| {
-            let why = c.skipped.as_ref()?;
-            Some(palisade_core::Diagnostic::new(
+    named_but_idle(options, against_a_cluster)
+        .into_iter()
+        .map(|(id, why)| {
+            palisade_core::Diagnostic::new(
                 palisade_core::DiagnosticLevel::Error,
                 palisade_core::diagnostic::RULE_NOT_RUN,
-                format!(
-                    "{} was asked for with --rules but did not run: {why}",
-                    c.rule
-                ),
-            ))
+                format!("{id} was asked for with --rules but did not run: {why}"),
+            )
         })
         .collect()
 }

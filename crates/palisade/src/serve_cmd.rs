@@ -473,11 +473,14 @@ pub(crate) fn prepare_admission(
         })?,
         None => palisade_admission::AdmissionSettings::default(),
     };
-    let unconfigured = palisade_scan::named_but_unconfigured(&options);
-    if !unconfigured.is_empty() {
+    let idle: Vec<String> = palisade_scan::named_but_idle(&options, true)
+        .into_iter()
+        .map(|(id, why)| format!("{id}: {why}"))
+        .collect();
+    if !idle.is_empty() {
         bail!(
             "asked for with --rules but cannot run (the webhook would judge nothing by them): {}",
-            unconfigured.join("; ")
+            idle.join("; ")
         );
     }
 
