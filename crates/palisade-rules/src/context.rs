@@ -433,12 +433,6 @@ impl ClusterModels {
         (!self.is_stale::<crate::rbac::RbacModel>()).then(|| Before::known(Arc::clone(reach)))
     }
 
-    /// Whether [`ClusterModels::before`] builds a model (so that it is asked only for an
-    /// object that changes the kept ones): the kept escalation model is stale.
-    pub fn before_needs_building(&self) -> bool {
-        self.admin_reach.is_some() && self.is_stale::<crate::rbac::RbacModel>()
-    }
-
     /// Whether a rule that compares the cluster before and after an object judges objects
     /// like `object`: only then is [`ClusterModels::before`] worth asking.
     pub fn compares_before(&self, object: &Object) -> bool {
@@ -870,8 +864,8 @@ impl<'a> Context<'a> {
             Some(before) => before.admin_reach.clone(),
             None => self
                 .cluster
-                .filter(|cluster| !cluster.before_needs_building())
-                .and_then(|cluster| cluster.admin_reach.clone()),
+                .and_then(ClusterModels::before_as_read)
+                .and_then(|before| before.admin_reach),
         }
     }
 

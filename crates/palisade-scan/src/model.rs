@@ -249,12 +249,14 @@ impl ClusterModel {
             // what judging the last object kept found the cluster to be with it, or else it is
             // found on the copy with the object taken out again.
             let judged = &placed.inventory.objects[placed.index];
-            // As it would be kept (a Secret without its values), to know it when it is.
-            let compared = models
-                .compares_before(judged)
-                .then(|| without_values(&judged.value));
+            let compared = models.compares_before(judged);
+            // What the cluster is with it, remembered for when it is kept, only when it may
+            // change which workloads reach cluster-admin (one that cannot leaves the before of
+            // the next object as it is: `keep_reach_after`); as it would be kept, a Secret
+            // without its values.
+            let remembered = (compared && changes).then(|| without_values(&judged.value));
             let mut before = None;
-            if compared.is_some() {
+            if compared {
                 before = models.before_as_read();
                 if before.is_none() && changes {
                     before = self.reach_with_kept(held).map(Before::known);
@@ -272,7 +274,7 @@ impl ClusterModel {
                 Some((&[placed.index], &models, before.as_ref())),
             );
             if let (Some(value), Some(after)) = (
-                compared,
+                remembered,
                 before.as_ref().and_then(Before::admin_reach_after),
             ) {
                 self.note_reach_after(held, value, after);
@@ -1043,7 +1045,7 @@ subjects: [{kind: ServiceAccount, name: backup, namespace: ops}]
         // Another binding judged (and not let in) in between.
         assert!(opened(&model.evaluate(deployer_binding("other")).unwrap()).is_none());
         assert!(model.remember(deployer_binding("web")));
-        assert!(model.models().before_needs_building());
+        assert!(model.models().before_as_read().is_none());
         // A ConfigMap kept after it changes no workload's reach.
         assert!(model.remember(
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "shop"}})
@@ -1065,7 +1067,7 @@ subjects: [{kind: ServiceAccount, name: backup, namespace: ops}]
         assert_eq!(model.befores_built.load(Ordering::Relaxed), 1);
         // The same once the models are prepared again with the binding in them.
         model.refresh_models();
-        assert!(!model.models().before_needs_building());
+        assert!(model.models().before_as_read().is_some());
         let refreshed = opened(&model.evaluate(deployer_binding("api")).unwrap());
         assert_eq!(refreshed.as_deref(), Some(api.as_str()));
         // Web's binding applied again opens nothing: the cluster holds it.
