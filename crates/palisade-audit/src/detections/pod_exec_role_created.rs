@@ -1,4 +1,4 @@
-use super::role_rules::{ROLE_CREATE, role_name, rules};
+use super::role_rules::{ROLE_CREATE, request_grants, role_name};
 use crate::detection::{Cx, Hit};
 
 crate::detection! {
@@ -27,10 +27,7 @@ crate::detection! {
 }
 
 fn check(cx: &Cx) -> Vec<Hit> {
-    if !rules(cx)
-        .iter()
-        .any(|(_, resources)| resources.iter().any(|r| r == "pods/exec"))
-    {
+    if !request_grants(cx).exec {
         return Vec::new();
     }
     vec![Hit::new(format!(

@@ -12,7 +12,17 @@ pub const ROLE_CREATE: [Trigger; 2] = [
 ];
 
 /// Verbs that change objects.
-pub const WRITE_VERBS: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
+const WRITE_VERBS: &[&str] = &["create", "update", "patch", "delete", "deletecollection"];
+
+/// Whether a rule of `verbs` on `resources` is a wildcard rule (`*` among either).
+pub fn is_wildcard(verbs: &[String], resources: &[String]) -> bool {
+    verbs.iter().chain(resources).any(|v| v == "*")
+}
+
+/// What the role in the request grants ([`RoleGrants`]).
+pub fn request_grants(cx: &Cx) -> RoleGrants {
+    cx.request().map(RoleGrants::of).unwrap_or_default()
+}
 
 /// `(verbs, resources)` of each rule of the role in the request.
 pub fn rules(cx: &Cx) -> Vec<(Vec<String>, Vec<String>)> {
@@ -49,7 +59,7 @@ impl RoleGrants {
     pub fn of(role: &Body) -> RoleGrants {
         let mut grants = RoleGrants::default();
         for (verbs, resources) in rules_of(role) {
-            grants.wildcard |= verbs.iter().chain(&resources).any(|v| v == "*");
+            grants.wildcard |= is_wildcard(&verbs, &resources);
             grants.exec |= resources.iter().any(|r| r == "pods/exec");
             grants.writes.extend(
                 verbs

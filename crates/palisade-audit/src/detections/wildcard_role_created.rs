@@ -1,4 +1,4 @@
-use super::role_rules::{ROLE_CREATE, role_name, rules};
+use super::role_rules::{ROLE_CREATE, is_wildcard, role_name, rules};
 use crate::detection::{Cx, Hit};
 
 crate::detection! {
@@ -31,7 +31,7 @@ crate::detection! {
 fn check(cx: &Cx) -> Vec<Hit> {
     let wild = rules(cx)
         .into_iter()
-        .find(|(verbs, resources)| verbs.iter().chain(resources).any(|v| v == "*"));
+        .find(|(verbs, resources)| is_wildcard(verbs, resources));
     match wild {
         Some((verbs, resources)) => vec![
             Hit::new(format!(

@@ -1,4 +1,4 @@
-use super::role_rules::{ROLE_CREATE, WRITE_VERBS, role_name, rules};
+use super::role_rules::{ROLE_CREATE, request_grants, role_name};
 use crate::detection::{Cx, Hit};
 
 crate::detection! {
@@ -29,17 +29,11 @@ crate::detection! {
 }
 
 fn check(cx: &Cx) -> Vec<Hit> {
-    let writes: Vec<String> = rules(cx)
-        .into_iter()
-        .flat_map(|(verbs, _)| verbs)
-        .filter(|v| WRITE_VERBS.contains(&v.as_str()))
-        .collect();
-    if writes.is_empty() {
+    // Sorted, once each.
+    let verbs: Vec<String> = request_grants(cx).writes.into_iter().collect();
+    if verbs.is_empty() {
         return Vec::new();
     }
-    let mut verbs = writes;
-    verbs.sort();
-    verbs.dedup();
     vec![
         Hit::new(format!(
             "{} created {} with write access",
