@@ -137,9 +137,16 @@ fn workload_key(workload: &palisade_rbac::model::Workload) -> WorkloadKey {
 impl AdminReach {
     /// The workloads of `model` that reach cluster-admin.
     pub fn of(model: &RbacModel) -> AdminReach {
+        let reaching: Vec<usize> = AdminReach::reaching(model).collect();
+        AdminReach::of_workloads(model, &reaching)
+    }
+
+    /// The workloads at `reaching` of `model` ([`AdminReach::reaching`], found already).
+    pub fn of_workloads(model: &RbacModel, reaching: &[usize]) -> AdminReach {
         AdminReach(
-            AdminReach::reaching(model)
-                .map(|w| workload_key(&model.policy.workloads[w]))
+            reaching
+                .iter()
+                .map(|&w| workload_key(&model.policy.workloads[w]))
                 .collect(),
         )
     }

@@ -118,8 +118,9 @@ impl Check for NewEscalationPath {
             cx.record_admin_reach_after(before);
             return;
         }
-        cx.record_admin_reach_after(Arc::new(AdminReach::of(&after)));
-        let opened = opened(&after, &before);
+        let reaching: Vec<usize> = AdminReach::reaching(&after).collect();
+        cx.record_admin_reach_after(Arc::new(AdminReach::of_workloads(&after, &reaching)));
+        let opened = opened(&after, &reaching, &before);
         let Some(&(first, _)) = opened.first() else {
             return;
         };
@@ -170,11 +171,13 @@ impl Check for NewEscalationPath {
 }
 
 /// The workloads of `after` (the cluster with the judged object, never a workload itself:
-/// RBAC017 judges those) that reach cluster-admin and did not `before`: exposed ones first,
-/// then in the cluster's order, each with whether it is exposed.
-fn opened(after: &RbacModel, before: &AdminReach) -> Vec<(usize, bool)> {
+/// RBAC017 judges those) that reach cluster-admin (`reaching`) and did not `before`: exposed
+/// ones first, then in the cluster's order, each with whether it is exposed.
+fn opened(after: &RbacModel, reaching: &[usize], before: &AdminReach) -> Vec<(usize, bool)> {
     let policy = &after.policy;
-    let mut opened: Vec<(usize, bool)> = AdminReach::reaching(after)
+    let mut opened: Vec<(usize, bool)> = reaching
+        .iter()
+        .copied()
         .filter(|&w| !before.holds(&policy.workloads[w]))
         .map(|w| {
             let exposed = after.graph.exposure(&workload_node(policy, w)).is_some();
