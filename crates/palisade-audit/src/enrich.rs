@@ -25,7 +25,7 @@ use serde_json::Value;
 use crate::alert::{Alert, Enrichment};
 
 /// The label or annotation that says how critical a namespace is.
-pub const CRITICALITY: &str = "palisade.dev/criticality";
+pub const CRITICALITY: &str = palisade_k8s::criticality::KEY;
 
 /// Detections that put the caller inside a pod, or their code into a pod or a workload's
 /// template (a swapped image, an added container): either runs with the workload's service
@@ -156,13 +156,7 @@ impl Enricher {
             if object.id.kind != "Namespace" {
                 continue;
             }
-            let value = ["labels", "annotations"].iter().find_map(|field| {
-                object
-                    .value
-                    .at(&format!("/metadata/{field}"))
-                    .and_then(|m| m.get(CRITICALITY))
-                    .and_then(Value::as_str)
-            });
+            let value = palisade_k8s::criticality::declared(&object.value);
             if let (Some(value), Some(name)) = (value, &object.id.name) {
                 criticality.insert(name.clone(), value.to_string());
             }
@@ -247,7 +241,12 @@ impl Enricher {
         }
         self.add_binding_context(alert, &namespace, &mut enrichment);
         self.add_claim_context(alert, &namespace, &mut enrichment);
-        if enrichment.criticality.as_deref() == Some("critical")
+        let critical = palisade_k8s::criticality::Criticality::Critical;
+        if enrichment
+            .criticality
+            .as_deref()
+            .and_then(palisade_k8s::criticality::Criticality::parse)
+            == Some(critical)
             && alert.severity >= Severity::Medium
         {
             raise(

@@ -7,7 +7,8 @@
 //! (`image`); what a container's
 //! security settings amount to, up to owning its node (`security`); and whether a
 //! PersistentVolume keeps its data in a directory of the node (`storage`); which requests an
-//! admission rule selects (`admission_rules`).
+//! admission rule selects (`admission_rules`); how critical a namespace is to the business
+//! (`criticality`).
 //!
 //! The built-in table is the API of Kubernetes v1.33 (the version `k8s-openapi` is pinned to).
 //! Custom resources join it from CustomResourceDefinitions found in the input, and a live
@@ -18,6 +19,7 @@
 //! resources must be answerable the same way.
 
 pub mod admission_rules;
+pub mod criticality;
 pub mod exposure;
 pub mod identity;
 pub mod image;
