@@ -1,6 +1,6 @@
 //! The graph: nodes, and edges with their relation and evidence.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use indexmap::IndexSet;
 use palisade_inventory::Inventory;
 use serde::Serialize;
 
+use crate::fix::{Fix, FixId};
 use crate::node::Node;
 
 /// How one node becomes the next.
@@ -61,6 +62,22 @@ pub(crate) struct Edge {
     /// Shared: an exposed workload's hops to one workload on the same ports read the same,
     /// and a graph lent to many evaluations is copied without copying its texts.
     pub(crate) evidence: Arc<str>,
+    /// What makes the step possible, as the fixes that would take it away.
+    pub(crate) causes: Causes,
+}
+
+/// The causes of a step, as fixes ([`FixId`]): the step goes once every one of them is made.
+/// Two bindings may give one account the same step, and two workloads may run with one
+/// account's token on a node: one edge, several causes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Causes {
+    /// Some cause is no change a person makes to an object (a pool includes its members, the
+    /// control plane's own grants, a node's kubelet credentials): no fix takes the step away.
+    Unfixable,
+    /// One fix takes the step away.
+    One(FixId),
+    /// Every fix of `Graph::cause_lists[i]` is needed.
+    Many(u32),
 }
 
 /// The graph. Nodes are interned, each held once (a node's index is its position in the
@@ -70,8 +87,13 @@ pub(crate) struct Edge {
 pub struct Graph {
     pub(crate) nodes: IndexSet<Node>,
     pub(crate) edges: Vec<Vec<Edge>>,
-    /// The pairs of nodes with an edge (an exposed workload may reach thousands).
-    pairs: HashSet<(usize, usize), BuildHasherDefault<IndexHasher>>,
+    /// The pairs of nodes with an edge (an exposed workload may reach thousands), with the
+    /// edge's position among the first node's.
+    pairs: HashMap<(usize, usize), u32, BuildHasherDefault<IndexHasher>>,
+    /// The fixes that edges name as their causes, each held once.
+    pub(crate) fixes: IndexSet<Fix>,
+    /// The causes of the edges with more than one.
+    pub(crate) cause_lists: Vec<Vec<FixId>>,
 }
 
 /// Hashes node indices (never input text, so a fast multiplicative hash is enough).
@@ -114,7 +136,8 @@ impl Graph {
         self.nodes.get_index_of(node)
     }
 
-    /// Adds an edge, once per pair of nodes (the first evidence stays).
+    /// Adds an edge, once per pair of nodes (the first evidence stays), for a step no fix
+    /// takes away (a pool includes its members; the control plane's own grants).
     pub fn edge(
         &mut self,
         from: Node,
@@ -126,7 +149,21 @@ impl Graph {
         self.edge_between(a, b, relation, evidence);
     }
 
-    /// [`Graph::edge`] between nodes given by index ([`Graph::id`]).
+    /// [`Graph::edge`], for a step that `fix` takes away (see [`Graph::edge_fixed_by`]).
+    pub fn edge_fixed(
+        &mut self,
+        from: Node,
+        to: Node,
+        relation: Relation,
+        evidence: impl Into<Arc<str>>,
+        fix: FixId,
+    ) {
+        let (a, b) = (self.id(from), self.id(to));
+        self.edge_fixed_by(a, b, relation, evidence, fix);
+    }
+
+    /// [`Graph::edge`] between nodes given by index ([`Graph::id`]). A step added this way
+    /// has a cause no fix takes away (see [`Graph::edge_fixed_by`]).
     pub fn edge_between(
         &mut self,
         a: usize,
@@ -134,13 +171,93 @@ impl Graph {
         relation: Relation,
         evidence: impl Into<Arc<str>>,
     ) {
-        if a != b && self.pairs.insert((a, b)) {
-            self.edges[a].push(Edge {
-                to: b,
-                relation,
-                evidence: evidence.into(),
-            });
+        self.add_edge(a, b, relation, evidence, Causes::Unfixable);
+    }
+
+    /// The id of `fix`, added when new: for naming it as the cause of many edges.
+    pub fn fix(&mut self, fix: Fix) -> FixId {
+        FixId(self.fixes.insert_full(fix).0 as u32)
+    }
+
+    /// [`Graph::edge_between`], for a step that `fix` takes away. The same step added again
+    /// with another cause keeps the first evidence and needs both fixes.
+    pub fn edge_fixed_by(
+        &mut self,
+        a: usize,
+        b: usize,
+        relation: Relation,
+        evidence: impl Into<Arc<str>>,
+        fix: FixId,
+    ) {
+        self.add_edge(a, b, relation, evidence, Causes::One(fix));
+    }
+
+    fn add_edge(
+        &mut self,
+        a: usize,
+        b: usize,
+        relation: Relation,
+        evidence: impl Into<Arc<str>>,
+        cause: Causes,
+    ) {
+        if a == b {
+            return;
         }
+        let next = self.edges[a].len() as u32;
+        match self.pairs.entry((a, b)) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(next);
+                self.edges[a].push(Edge {
+                    to: b,
+                    relation,
+                    evidence: evidence.into(),
+                    causes: cause,
+                });
+            }
+            std::collections::hash_map::Entry::Occupied(slot) => {
+                let at = *slot.get() as usize;
+                let merged = self.merge_causes(self.edges[a][at].causes, cause);
+                self.edges[a][at].causes = merged;
+            }
+        }
+    }
+
+    /// The causes of an edge given again with another cause.
+    fn merge_causes(&mut self, old: Causes, new: Causes) -> Causes {
+        let added = match (old, new) {
+            (Causes::Unfixable, _) | (_, Causes::Unfixable) => return Causes::Unfixable,
+            (_, Causes::Many(_)) => unreachable!("an edge is added with one cause at most"),
+            (_, Causes::One(fix)) => fix,
+        };
+        match old {
+            Causes::One(fix) if fix == added => old,
+            Causes::One(fix) => {
+                self.cause_lists.push(vec![fix, added]);
+                Causes::Many(self.cause_lists.len() as u32 - 1)
+            }
+            Causes::Many(list) => {
+                let fixes = &mut self.cause_lists[list as usize];
+                if !fixes.contains(&added) {
+                    fixes.push(added);
+                }
+                old
+            }
+            Causes::Unfixable => Causes::Unfixable,
+        }
+    }
+
+    /// The fixes that take an edge away, all of them needed; `None` when none does.
+    pub(crate) fn causes_of<'a>(&'a self, edge: &'a Edge) -> Option<&'a [FixId]> {
+        match &edge.causes {
+            Causes::Unfixable => None,
+            Causes::One(fix) => Some(std::slice::from_ref(fix)),
+            Causes::Many(list) => Some(&self.cause_lists[*list as usize]),
+        }
+    }
+
+    /// The fix of id `id`.
+    pub fn fix_named(&self, id: FixId) -> &Fix {
+        &self.fixes[id.0 as usize]
     }
 
     /// Runs contributors, in order, over `inventory`.

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 
 use serde::Serialize;
 
-use crate::graph::{Graph, Relation};
+use crate::graph::{Edge, Graph, Relation};
 use crate::node::Node;
 
 /// What a path search aims at.
@@ -78,21 +78,22 @@ impl Graph {
     /// shortest first in steps that need an exploit ([`Relation::needs_exploit`]: a network
     /// connection, shared storage), then in steps.
     pub fn toward(&self, goal: Goal) -> Toward {
+        let is_goal = self.nodes.iter().map(|node| goal.reached(node)).collect();
+        self.toward_where(is_goal, |_| true)
+    }
+
+    /// [`Graph::toward`] the nodes `is_goal` marks, over the edges `live` keeps.
+    pub(crate) fn toward_where(&self, is_goal: Vec<bool>, live: impl Fn(&Edge) -> bool) -> Toward {
         let mut reverse: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.nodes.len()];
         for (from, edges) in self.edges.iter().enumerate() {
             for (e, edge) in edges.iter().enumerate() {
-                reverse[edge.to].push((from, e));
+                if live(edge) {
+                    reverse[edge.to].push((from, e));
+                }
             }
         }
         let mut next: Vec<Option<usize>> = vec![None; self.nodes.len()];
-        let mut is_goal = vec![false; self.nodes.len()];
-        let mut queue = VecDeque::new();
-        for (i, node) in self.nodes.iter().enumerate() {
-            if goal.reached(node) {
-                is_goal[i] = true;
-                queue.push_back(i);
-            }
-        }
+        let mut queue: VecDeque<usize> = (0..self.nodes.len()).filter(|&i| is_goal[i]).collect();
         let mut seen = is_goal.clone();
         // Network steps ("may connect to") and shared storage need an exploit to go further,
         // unlike every other step: a chain with fewer of them is preferred, whatever its
@@ -128,22 +129,33 @@ impl Graph {
         Toward { next, is_goal }
     }
 
-    fn path_from(&self, toward: &Toward, start: usize) -> Option<Path> {
-        let mut at = start;
-        let mut steps = Vec::new();
-        while !toward.is_goal[at] {
-            let edge = &self.edges[at][toward.next[at]?];
-            steps.push(Step {
+    pub(crate) fn path_from(&self, toward: &Toward, start: usize) -> Option<Path> {
+        let edges = self.chain_from(toward, start)?;
+        let steps = edges
+            .iter()
+            .map(|edge| Step {
                 to: self.nodes[edge.to].clone(),
                 relation: edge.relation,
                 evidence: edge.evidence.to_string(),
-            });
-            at = edge.to;
-        }
-        (!steps.is_empty()).then(|| Path {
+            })
+            .collect();
+        Some(Path {
             from: self.nodes[start].clone(),
             steps,
         })
+    }
+
+    /// The edges of the shortest chain from node `start` to the goal of `toward`; `None`
+    /// when there is none, or `start` is itself a goal.
+    pub(crate) fn chain_from(&self, toward: &Toward, start: usize) -> Option<Vec<&Edge>> {
+        let mut at = start;
+        let mut edges = Vec::new();
+        while !toward.is_goal[at] {
+            let edge = &self.edges[at][toward.next[at]?];
+            edges.push(edge);
+            at = edge.to;
+        }
+        (!edges.is_empty()).then_some(edges)
     }
 
     /// The shortest path from `from` to `goal`, if any.

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use palisade_graph::Path;
+use palisade_graph::{Node, Path, Plan};
 use palisade_k8s::identity::{Identity, Subject};
 use palisade_report::answer::{Answer, Document, Table};
 use serde::Serialize;
@@ -277,6 +277,172 @@ impl Answer for Paths {
             doc.line(path.from.to_string());
             for step in &path.steps {
                 doc.line(format!("  → {}\n      because {}", step.to, step.evidence));
+            }
+        }
+        doc
+    }
+}
+
+/// The fixes that cut the most risk on the paths to the targets asked for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Fixes {
+    /// The targets, as a phrase.
+    pub targets: String,
+    /// The most fixes asked for.
+    pub limit: usize,
+    #[serde(flatten)]
+    pub plan: Plan,
+}
+
+/// Starting points listed by name in the text; JSON lists every one.
+const LISTED: usize = 10;
+
+impl Fixes {
+    pub fn answer(targets: &str, limit: usize, plan: Plan) -> Fixes {
+        Fixes {
+            targets: targets.to_string(),
+            limit,
+            plan,
+        }
+    }
+
+    /// Whether anything is at risk.
+    pub fn at_risk(&self) -> bool {
+        self.plan.risk > 0
+    }
+}
+
+/// `a, b (×3), c, 4 more`: the first few names, each once with how often it comes (manifests
+/// of many sources may hold one workload's name more than once).
+fn some_of(nodes: &[Node]) -> String {
+    let mut names: Vec<(String, usize)> = Vec::new();
+    for node in nodes {
+        let name = node.to_string();
+        match names.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, count)) => *count += 1,
+            None => names.push((name, 1)),
+        }
+    }
+    let mut listed: Vec<String> = names
+        .iter()
+        .take(LISTED)
+        .map(|(name, count)| match count {
+            1 => name.clone(),
+            n => format!("{name} (×{n})"),
+        })
+        .collect();
+    if names.len() > LISTED {
+        listed.push(format!("{} more", names.len() - LISTED));
+    }
+    listed.join(", ")
+}
+
+impl Answer for Fixes {
+    fn document(&self) -> Document {
+        let mut doc = Document::new();
+        let plan = &self.plan;
+        if plan.at_risk.is_empty() {
+            doc.line(format!(
+                "no path to {} in the scanned objects: nothing to fix",
+                self.targets
+            ));
+        } else {
+            doc.line(format!(
+                "Risk on the paths to {}: {}, from {} starting point{}",
+                self.targets,
+                plan.risk,
+                plan.at_risk.len(),
+                if plan.at_risk.len() == 1 { "" } else { "s" }
+            ));
+            let mut rows: Vec<Vec<String>> = plan
+                .at_risk
+                .iter()
+                .take(LISTED)
+                .map(|r| {
+                    vec![
+                        r.risk.to_string(),
+                        r.from.to_string(),
+                        match r.path.steps.len() {
+                            1 => format!("{} in 1 step", r.path.end()),
+                            n => format!("{} in {n} steps", r.path.end()),
+                        },
+                    ]
+                })
+                .collect();
+            if plan.at_risk.len() > LISTED {
+                let more = plan.at_risk.len() - LISTED;
+                rows.push(vec![
+                    String::new(),
+                    format!("and {more} more (`-o json` lists every one)"),
+                    String::new(),
+                ]);
+            }
+            doc.table(Table {
+                indent: 2,
+                widths: vec![5, 44],
+                header: Some(vec![
+                    "risk".into(),
+                    "starting point".into(),
+                    "reaches".into(),
+                ]),
+                rows,
+            });
+        }
+        if !plan.fixes.is_empty() {
+            doc.line("The fixes that cut the most risk, in order:");
+        }
+        for (i, fix) in plan.fixes.iter().enumerate() {
+            let mut text = format!("{}. {}", i + 1, fix.fix);
+            for step in &fix.removes {
+                text.push_str(&format!("\n     takes away: {step}"));
+            }
+            if fix.lowers.is_empty() {
+                text.push_str("\n     lowers no risk alone: the next fixes finish the cut");
+            } else {
+                text.push_str(&format!(
+                    "\n     lowers the risk of: {}",
+                    some_of(&fix.lowers)
+                ));
+            }
+            text.push_str(&format!(
+                "\n     risk left: {} of {}",
+                fix.risk_left, plan.risk
+            ));
+            doc.line(text);
+        }
+        if plan.risk > 0 {
+            doc.line(if plan.risk_left == 0 {
+                format!(
+                    "After {} fix{}: no risk left on the paths to {}.",
+                    plan.fixes.len(),
+                    if plan.fixes.len() == 1 { "" } else { "es" },
+                    self.targets
+                )
+            } else {
+                format!(
+                    "Risk left after {} fixes: {}, from {}{}",
+                    plan.fixes.len(),
+                    plan.risk_left,
+                    some_of(&plan.still_at_risk),
+                    if plan.fixes.len() == self.limit {
+                        " (raise --limit for more fixes)"
+                    } else {
+                        ""
+                    }
+                )
+            });
+        }
+        if !plan.by_design.is_empty() {
+            doc.line(format!(
+                "Not counted: {} starting point{} reach a target only through steps no fix takes away (the control plane's own grants and credentials):",
+                plan.by_design.len(),
+                if plan.by_design.len() == 1 { "" } else { "s" }
+            ));
+            for path in plan.by_design.iter().take(LISTED) {
+                doc.line(format!("  {} → {}", path.from, path.end()));
+            }
+            if plan.by_design.len() > LISTED {
+                doc.line(format!("  and {} more", plan.by_design.len() - LISTED));
             }
         }
         doc

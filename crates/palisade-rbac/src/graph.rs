@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use palisade_core::selector::map_selector_matches;
 use palisade_core::tree::Tree as _;
-use palisade_graph::{Contributor, Goal, Graph, Node, Path, Relation, Step};
+use palisade_graph::{Change, Contributor, Fix, FixId, Goal, Graph, Node, Path, Relation, Step};
 use palisade_inventory::{Inventory, pod_spec};
 use palisade_k8s::identity::Subject;
 use serde_json::Value;
@@ -312,18 +312,24 @@ fn add_aws_auth(g: &mut Graph, policy: &Policy, inventory: &Inventory, _brakes: 
         if policy.grants_everything(binding) {
             continue;
         }
+        let narrow = g.fix(Fix::new(Change::NarrowBinding, binding.describe()));
         for subject in &binding.subjects {
-            g.edge(
-                Node::Identity {
+            let (from, evidence) = (
+                g.id(Node::Identity {
                     subject: subject.clone(),
-                },
-                Node::ClusterAdmin,
-                Relation::Grants,
+                }),
                 format!(
                     "{}: {verb} ConfigMap kube-system/aws-auth (on EKS, map an IAM role of theirs to system:masters)",
                     policy.evidence(&grant)
                 ),
             );
+            let admin = g.id(Node::ClusterAdmin);
+            // The control plane's own grants are made again by the API server: no fix.
+            if crate::builtin::is_default_grant(binding, subject) {
+                g.edge_between(from, admin, Relation::Grants, evidence);
+            } else {
+                g.edge_fixed_by(from, admin, Relation::Grants, evidence, narrow);
+            }
         }
     }
 }
@@ -410,6 +416,8 @@ fn add_exposure(
         .map(|e| workload_of.get(&e.object).copied())
         .collect();
     let mut nodes: Vec<Option<usize>> = vec![None; policy.workloads.len()];
+    // The fix of each reached workload's hops: an ingress policy of its own.
+    let mut restrict: Vec<Option<FixId>> = vec![None; policy.workloads.len()];
     let mut reached: Vec<Option<(String, &str)>> = vec![None; network.endpoints.len()];
     let mut conns: Vec<(palisade_net::Conn, String)> = Vec::new();
     // Each hop's evidence, by reached endpoint and connection set: every exposed workload
@@ -428,11 +436,16 @@ fn add_exposure(
             Some(conn) if !conn.is_all() => format!("{why}; its policies let in {conn}"),
             _ => why,
         };
-        g.edge(
+        let unexpose = g.fix(Fix::new(
+            Change::Unexpose,
+            workload_node(policy, w).to_string(),
+        ));
+        g.edge_fixed(
             Node::Internet,
             workload_node(policy, w),
             Relation::Exposes,
             why,
+            unexpose,
         );
         let Some(from) = endpoint else { continue };
         // One network hop: what an intruder in an exposed workload may connect to next. From
@@ -481,7 +494,13 @@ fn add_exposure(
                     .into()
             });
             let b = *nodes[v].get_or_insert_with(|| g.id(workload_node(policy, v)));
-            g.edge_between(a, b, Relation::Reaches, std::sync::Arc::clone(text));
+            let fix = *restrict[v].get_or_insert_with(|| {
+                g.fix(Fix::new(
+                    Change::RestrictIngress,
+                    workload_node(policy, v).to_string(),
+                ))
+            });
+            g.edge_fixed_by(a, b, Relation::Reaches, std::sync::Arc::clone(text), fix);
         }
     }
 }
@@ -497,7 +516,11 @@ fn add_workload_accounts(
     for (w, workload) in policy.workloads.iter().enumerate() {
         let account = Subject::service_account(&workload.namespace, &workload.service_account);
         if workload.token_mounted {
-            g.edge(
+            let unmount = g.fix(Fix::new(
+                Change::UnmountToken,
+                workload_node(policy, w).to_string(),
+            ));
+            g.edge_fixed(
                 workload_node(policy, w),
                 Node::Identity {
                     subject: account.clone(),
@@ -507,9 +530,10 @@ fn add_workload_accounts(
                     "its pods mount the token of ServiceAccount {}",
                     workload.service_account
                 ),
+                unmount,
             );
             let ns = Some(workload.namespace.clone());
-            g.edge(
+            g.edge_fixed(
                 Node::RunningPods {
                     namespace: ns.clone(),
                 },
@@ -521,9 +545,10 @@ fn add_workload_accounts(
                     "{} runs as it with a mounted token",
                     workload_node(policy, w)
                 ),
+                unmount,
             );
             for node in &workload.nodes {
-                g.edge(
+                g.edge_fixed(
                     Node::NodeHost {
                         name: Some(node.clone()),
                     },
@@ -535,10 +560,11 @@ fn add_workload_accounts(
                         "{} runs there with the token mounted (root on the node reads it)",
                         workload_node(policy, w)
                     ),
+                    unmount,
                 );
             }
             if workload.kind == "DaemonSet" {
-                g.edge(
+                g.edge_fixed(
                     Node::any_node(),
                     Node::Identity {
                         subject: account.clone(),
@@ -548,6 +574,7 @@ fn add_workload_accounts(
                         "{} runs on every node with the token mounted",
                         workload_node(policy, w)
                     ),
+                    unmount,
                 );
             }
         }
@@ -592,16 +619,21 @@ fn add_shared_storage(g: &mut Graph, policy: &Policy, inventory: &Inventory, _br
                 continue;
             }
             let from = g.id(workload_node(policy, writer));
+            let read_only = g.fix(Fix::new(
+                Change::MountReadOnly,
+                workload_node(policy, writer).to_string(),
+            ));
             let writer_id = &inventory.objects[policy.workloads[writer].object].id;
             for (reader, to, text) in &readers {
                 // Two manifests of one object (alternatives in one directory) are one workload.
                 let same = inventory.objects[policy.workloads[*reader].object].id == *writer_id;
                 if *reader != writer && !same {
-                    g.edge_between(
+                    g.edge_fixed_by(
                         from,
                         *to,
                         Relation::SharesStorage,
                         std::sync::Arc::clone(text),
+                        read_only,
                     );
                 }
             }
@@ -616,27 +648,33 @@ fn add_node_takeover(g: &mut Graph, policy: &Policy, inventory: &Inventory, _bra
         let Some(why) = &workload.node_access else {
             continue;
         };
+        let confine = g.fix(Fix::new(
+            Change::ConfineToContainer,
+            workload_node(policy, w).to_string(),
+        ));
         if workload.nodes.is_empty() {
             // Where pods are placed is known only in a cluster; there, a workload with no
             // running pod gives no node now.
             if !inventory.complete {
-                g.edge(
+                g.edge_fixed(
                     workload_node(policy, w),
                     Node::any_node(),
                     Relation::OwnsNode,
                     why.clone(),
+                    confine,
                 );
             }
             continue;
         }
         for node in &workload.nodes {
-            g.edge(
+            g.edge_fixed(
                 workload_node(policy, w),
                 Node::NodeHost {
                     name: Some(node.clone()),
                 },
                 Relation::OwnsNode,
                 format!("{why}, and its pods run there"),
+                confine,
             );
         }
     }
@@ -777,7 +815,11 @@ fn add_legacy_tokens(g: &mut Graph, _policy: &Policy, inventory: &Inventory, _br
                 .and_then(Value::as_str)
         {
             let ns = object.id.namespace.clone().unwrap_or_default();
-            g.edge(
+            let delete = g.fix(Fix::new(
+                Change::DeleteTokenSecret,
+                format!("Secret {}", object.id.display_name()),
+            ));
+            g.edge_fixed(
                 Node::Secrets {
                     namespace: Some(ns.clone()),
                 },
@@ -789,6 +831,7 @@ fn add_legacy_tokens(g: &mut Graph, _policy: &Policy, inventory: &Inventory, _br
                     "Secret {} holds its long-lived token",
                     object.id.display_name()
                 ),
+                delete,
             );
         }
     }
@@ -807,9 +850,16 @@ fn add_bindings(g: &mut Graph, policy: &Policy, _inventory: &Inventory, brakes: 
             .role_of(binding)
             .map(|r| r.describe())
             .unwrap_or_default();
+        let narrow = g.fix(Fix::new(Change::NarrowBinding, binding.describe()));
         for subject in &binding.subjects {
             let from = Node::Identity {
                 subject: subject.clone(),
+            };
+            // The control plane's own grants are made again by the API server: no fix.
+            let fix = (!crate::builtin::is_default_grant(binding, subject)).then_some(narrow);
+            let grant = |g: &mut Graph, to: Node, evidence: String| match fix {
+                Some(fix) => g.edge_fixed(from.clone(), to, Relation::Grants, evidence, fix),
+                None => g.edge(from.clone(), to, Relation::Grants, evidence),
             };
             if everything {
                 let to = match &binding.namespace {
@@ -818,10 +868,9 @@ fn add_bindings(g: &mut Graph, policy: &Policy, _inventory: &Inventory, brakes: 
                         namespace: ns.clone(),
                     },
                 };
-                g.edge(
-                    from.clone(),
+                grant(
+                    g,
                     to,
-                    Relation::Grants,
                     format!(
                         "{} → {role}: every verb on every resource",
                         binding.describe()
@@ -842,7 +891,7 @@ fn add_bindings(g: &mut Graph, policy: &Policy, _inventory: &Inventory, brakes: 
                 let mut node_open: Option<String> = None;
                 if let Some(names) = &h.names {
                     for to in named_targets(policy, h.primitive.id, names, ns.as_deref()) {
-                        g.edge(from.clone(), to, Relation::Grants, evidence.clone());
+                        grant(g, to, evidence.clone());
                     }
                     continue;
                 }
@@ -879,7 +928,7 @@ fn add_bindings(g: &mut Graph, policy: &Policy, _inventory: &Inventory, brakes: 
                         Some(open) if to == Node::any_node() => format!("{evidence}; {open}"),
                         _ => evidence.clone(),
                     };
-                    g.edge(from.clone(), to, Relation::Grants, evidence);
+                    grant(g, to, evidence);
                 }
             }
         }

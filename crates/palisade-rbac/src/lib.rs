@@ -4,7 +4,8 @@
 //! scoped grants), users, groups, service accounts and their implicit groups. On top of the
 //! authorizer: who-can, a subject's effective permissions, the escalation primitives a grant
 //! gives, paths from a workload or subject to cluster-admin, Secrets or nodes, and
-//! least-privilege roles generated from audit logs.
+//! least-privilege roles generated from audit logs; and the value of each target of a path
+//! (`risk`), for the fixes that cut the most risk.
 
 pub mod access;
 pub mod answers;
@@ -14,6 +15,7 @@ pub mod builtin;
 pub mod graph;
 pub mod model;
 pub mod primitives;
+pub mod risk;
 
 pub use authorizer::{Grant, Request};
 pub use model::{Binding, Policy, PolicyRule, Role, RoleRef};

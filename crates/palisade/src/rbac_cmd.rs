@@ -7,10 +7,11 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use palisade_graph::{Goal, Path};
 use palisade_rbac::graph::workload_node;
+use palisade_rbac::risk::{Targets, Valuation};
 use palisade_rbac::{Policy, Request, Subject};
 use palisade_rbac::{access, audit};
 
-use crate::analysis_input::{Completeness, LiveArgs, RBAC_POLICY, RUNNING_AS, Unread};
+use crate::analysis_input::{Completeness, LiveArgs, NETWORK, RBAC_POLICY, RUNNING_AS, Unread};
 use crate::{ListFormat, LoadArgs};
 
 /// `rbac generate` formats: the roles to apply, or JSON.
@@ -28,6 +29,10 @@ pub enum RbacCommand {
     Access(AccessArgs),
     /// Escalation paths, as chains of evidence, to cluster-admin, Secrets or nodes.
     Paths(PathsArgs),
+    /// The few fixes that cut the most risk: choke points of the attack paths to cluster-admin,
+    /// nodes and Secrets, weighed by how likely each start is and how critical each target
+    /// (`palisade.dev/criticality` on Namespaces).
+    Fixes(FixesArgs),
     /// The minimal Role/ClusterRole and binding covering what a subject did, from audit logs.
     Generate(GenerateArgs),
 }
@@ -84,6 +89,63 @@ pub struct AccessArgs {
 }
 
 #[derive(Args)]
+pub struct FixesArgs {
+    /// The targets whose paths to cut: `all` (cluster-admin, nodes, the Secrets and control of
+    /// each namespace), `cluster-admin`, `nodes` or `secrets`.
+    #[arg(long, default_value = "all", env = "PALISADE_RBAC_TO")]
+    to: String,
+    /// The most fixes to list (the plan stops earlier when no risk is left).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..), env = "PALISADE_RBAC_FIX_LIMIT")]
+    limit: u16,
+    #[command(flatten)]
+    policies: AdmissionPolicyArgs,
+    #[command(flatten)]
+    load: LoadArgs,
+    #[command(flatten)]
+    live: LiveArgs,
+    #[command(flatten)]
+    completeness: Completeness,
+    /// `table` or `json`.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = ListFormat::Table, env = "PALISADE_RBAC_OUTPUT")]
+    output: ListFormat,
+}
+
+/// The cluster's admission policies, which decide where "create pods → a node" is a step.
+#[derive(Args)]
+pub struct AdmissionPolicyArgs {
+    /// The cluster's admission policies (Gatekeeper ConstraintTemplates and Constraints,
+    /// ValidatingAdmissionPolicies with their bindings; files or directories): "create pods →
+    /// a node" is a step only in namespaces where they let some pod that would own its node
+    /// in (Pod Security labels are always read). Repeatable.
+    #[arg(
+        long = "policy",
+        value_name = "PATH",
+        env = "PALISADE_POLICY",
+        value_delimiter = ','
+    )]
+    policies: Vec<PathBuf>,
+    /// Also read the admission policies among the objects analysed (those a live cluster or
+    /// a snapshot holds).
+    #[arg(long, env = "PALISADE_CLUSTER_POLICIES")]
+    cluster_policies: bool,
+}
+
+impl AdmissionPolicyArgs {
+    /// The escalation graph of `policy`, asking these admission policies what they refuse.
+    fn graph(
+        &self,
+        policy: &Policy,
+        inventory: &palisade_inventory::Inventory,
+    ) -> Result<palisade_graph::Graph> {
+        let asker = crate::admission_asker(&self.policies, self.cluster_policies, inventory)?;
+        let asker = asker
+            .as_ref()
+            .map(|a| a as &dyn palisade_rbac::graph::AdmissionAsker);
+        Ok(palisade_rbac::graph::build_asking(policy, inventory, asker))
+    }
+}
+
+#[derive(Args)]
 pub struct PathsArgs {
     /// Start from this subject (`sa:NS/NAME`, `user:NAME`, `group:NAME`).
     #[arg(long, conflicts_with = "from_workload", env = "PALISADE_RBAC_FROM")]
@@ -104,21 +166,8 @@ pub struct PathsArgs {
     /// What to reach: `cluster-admin`, `secrets` or `nodes`.
     #[arg(long, default_value = "cluster-admin", env = "PALISADE_RBAC_TO")]
     to: String,
-    /// The cluster's admission policies (Gatekeeper ConstraintTemplates and Constraints,
-    /// ValidatingAdmissionPolicies with their bindings; files or directories): "create pods →
-    /// a node" is a step only in namespaces where they let some pod that would own its node
-    /// in (Pod Security labels are always read). Repeatable.
-    #[arg(
-        long = "policy",
-        value_name = "PATH",
-        env = "PALISADE_POLICY",
-        value_delimiter = ','
-    )]
-    policies: Vec<PathBuf>,
-    /// Also read the admission policies among the objects analysed (those a live cluster or
-    /// a snapshot holds).
-    #[arg(long, env = "PALISADE_CLUSTER_POLICIES")]
-    cluster_policies: bool,
+    #[command(flatten)]
+    policies: AdmissionPolicyArgs,
     #[command(flatten)]
     load: LoadArgs,
     #[command(flatten)]
@@ -293,6 +342,7 @@ pub fn run(command: RbacCommand) -> Result<u8> {
         RbacCommand::WhoCan(args) => who_can(&args),
         RbacCommand::Access(args) => access(&args),
         RbacCommand::Paths(args) => paths(&args),
+        RbacCommand::Fixes(args) => fixes(&args),
         RbacCommand::Generate(args) => generate(&args),
     }
 }
@@ -347,11 +397,7 @@ fn paths(args: &PathsArgs) -> Result<u8> {
     )?;
     let goal = Goal::parse(&args.to)
         .with_context(|| format!("--to {}: expected cluster-admin, secrets or nodes", args.to))?;
-    let asker = crate::admission_asker(&args.policies, args.cluster_policies, &inventory)?;
-    let asker = asker
-        .as_ref()
-        .map(|a| a as &dyn palisade_rbac::graph::AdmissionAsker);
-    let graph = palisade_rbac::graph::build_asking(&policy, &inventory, asker);
+    let graph = args.policies.graph(&policy, &inventory)?;
     let found: Vec<Path> = if let Some(from) = &args.from {
         let subject = parse_subject(from)?;
         palisade_rbac::graph::subject_path(&graph, &subject, &args.groups, goal)
@@ -371,6 +417,34 @@ fn paths(args: &PathsArgs) -> Result<u8> {
     let answer = palisade_rbac::answers::Paths::answer(&args.to, found);
     write_answer(&answer, args.output, unread)?;
     Ok(if answer.is_empty() { 0 } else { 1 })
+}
+
+fn fixes(args: &FixesArgs) -> Result<u8> {
+    let targets = Targets::parse(&args.to).with_context(|| {
+        format!(
+            "--to {}: expected one of {}",
+            args.to,
+            Targets::NAMES.join(", ")
+        )
+    })?;
+    let Analysed {
+        inventory,
+        policy,
+        unread,
+        ..
+    } = load_policy(
+        &args.load,
+        &args.live,
+        args.completeness,
+        &[RBAC_POLICY, RUNNING_AS, NETWORK],
+    )?;
+    let valuation = Valuation::read(&inventory, targets)?;
+    let graph = args.policies.graph(&policy, &inventory)?;
+    let plan = graph.plan_fixes(&|node| valuation.value(node), usize::from(args.limit));
+    let answer =
+        palisade_rbac::answers::Fixes::answer(targets.describe(), usize::from(args.limit), plan);
+    write_answer(&answer, args.output, unread)?;
+    Ok(u8::from(answer.at_risk()))
 }
 
 /// Writes a command's answer to standard output, saying so when it was made without some

@@ -363,6 +363,8 @@ fn no_canary_appears_in_any_command_or_format() {
             "shop",
         ],
         vec!["rbac", "paths"],
+        vec!["rbac", "fixes"],
+        vec!["rbac", "fixes", "-o", "json"],
     ] {
         let mut run: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         run.push(git.clone());

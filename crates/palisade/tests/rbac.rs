@@ -234,6 +234,112 @@ fn paths_give_the_chain_and_exit_1_when_one_exists() {
     assert!(String::from_utf8_lossy(&none.stdout).contains("no path"));
 }
 
+/// `palisade rbac fixes ARGS...`, with its exit code.
+fn fixes(args: &[&str]) -> std::process::Output {
+    bin().args(["rbac", "fixes"]).args(args).output().unwrap()
+}
+
+#[test]
+fn fixes_cut_the_shared_step_first_and_leave_no_risk() {
+    let out = fixes(&["examples/rbac", "-o", "json"]);
+    assert_eq!(out.status.code(), Some(1), "risk exists");
+    let plan = json(&out);
+    // The internet's chain through web's binding into ops is the riskiest.
+    assert_eq!(plan["at_risk"][0]["from"]["node"], "internet");
+    assert_eq!(plan["at_risk"][0]["risk"], 40);
+    let picked = plan["fixes"].as_array().unwrap();
+    assert_eq!(picked[0]["object"], "RoleBinding ops/web-deploys-ops");
+    assert_eq!(picked[0]["change"], "narrow-binding");
+    assert!(
+        picked[0]["removes"][0]
+            .as_str()
+            .unwrap()
+            .contains("Role ops/deployer rule 1")
+    );
+    assert_eq!(plan["risk_left"], 0);
+    assert_eq!(picked.last().unwrap()["risk_left"], 0);
+    // One fix at most: what is left is said, by name.
+    let one = fixes_text(&["examples/rbac", "--limit", "1"]);
+    assert!(
+        one.contains("1. RoleBinding ops/web-deploys-ops: remove it"),
+        "{one}"
+    );
+    assert!(
+        one.contains("Risk left after 1 fixes: 5, from ServiceAccount ops/backup (raise --limit for more fixes)"),
+        "{one}"
+    );
+    // An unknown target is an error, never an empty plan.
+    let wrong = fixes(&["examples/rbac", "--to", "everything"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("expected one of all, cluster-admin"));
+}
+
+/// The text of `rbac fixes ARGS...`.
+fn fixes_text(args: &[&str]) -> String {
+    String::from_utf8(fixes(args).stdout).unwrap()
+}
+
+#[test]
+fn fixes_weigh_the_namespaces_by_criticality_and_leave_the_control_plane_alone() {
+    let dir = scratch("rbac-fixes-criticality");
+    // Two accounts, each reading the Secrets of its own namespace; and the control plane's
+    // own binding of system:masters, which the API server makes again.
+    let reader = |ns: &str| {
+        format!(
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: app, namespace: {ns}}}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: read, namespace: {ns}}}\nrules: [{{apiGroups: [''], resources: [secrets], verbs: [get, list]}}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: app-reads, namespace: {ns}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: read}}\nsubjects: [{{kind: ServiceAccount, name: app, namespace: {ns}}}]\n---\n"
+        )
+    };
+    let masters = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: cluster-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: Group, name: 'system:masters'}]\n";
+    let namespaces = |level: &str| {
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: pay, labels: {{palisade.dev/criticality: {level}}}}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: blog}}\n---\n"
+        )
+    };
+    let write = |level: &str| {
+        let text = format!(
+            "{}{}{}{masters}",
+            namespaces(level),
+            reader("blog"),
+            reader("pay")
+        );
+        common::write_file(&dir, "cluster.yaml", &text);
+    };
+    write("critical");
+    let out = fixes(&[dir.to_str().unwrap(), "--limit", "1", "-o", "json"]);
+    let plan = common::json_exiting(&out, 1);
+    assert_eq!(plan["fixes"][0]["object"], "RoleBinding pay/app-reads");
+    // pay's Secrets are worth 4, blog's 2 (medium, as it says nothing).
+    assert_eq!(plan["risk"], 4 + 2);
+    let by_design = plan["by_design"].as_array().unwrap();
+    assert_eq!(by_design.len(), 1, "{by_design:?}");
+    assert_eq!(by_design[0]["from"]["subject"]["name"], "system:masters");
+    assert!(
+        plan["at_risk"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["from"]["subject"]["name"] != "system:masters")
+    );
+    // Labelled low, pay's binding comes second.
+    write("low");
+    let plan = common::json_exiting(&fixes(&[dir.to_str().unwrap(), "-o", "json"]), 1);
+    assert_eq!(plan["fixes"][0]["object"], "RoleBinding blog/app-reads");
+    // A level that is none is an error naming the namespace.
+    write("urgent");
+    let out = fixes(&[dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Namespace pay: palisade.dev/criticality is \"urgent\""),
+        "{stderr}"
+    );
+    // Nothing at risk: exit 0, and said so.
+    common::write_file(&dir, "cluster.yaml", masters);
+    let out = fixes(&[dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing to fix"));
+}
+
 #[test]
 fn scan_reports_the_escalation_path_as_one_finding() {
     let out = bin()
