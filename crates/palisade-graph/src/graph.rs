@@ -255,6 +255,11 @@ impl Graph {
         }
     }
 
+    /// Every fix some edge names as its cause, in the order first named.
+    pub fn fixes(&self) -> impl Iterator<Item = &Fix> {
+        self.fixes.iter()
+    }
+
     /// The fix of id `id`.
     pub fn fix_named(&self, id: FixId) -> &Fix {
         &self.fixes[id.0 as usize]

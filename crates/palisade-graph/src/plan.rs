@@ -105,14 +105,23 @@ struct Planner<'g> {
     /// The value each node reaches through steps no fix takes away.
     floor: Vec<u32>,
     made: Vec<bool>,
+    /// The fixes not to make.
+    kept: Vec<bool>,
 }
 
 impl Graph {
     /// The plan of at most `limit` fixes that cut the most risk to the targets `value` names
     /// (a node's value as a target, 0 when it is none; a node reached on the way to a more
-    /// valuable one counts that one's). See the [module](self) documentation.
-    pub fn plan_fixes(&self, value: &dyn Fn(&Node) -> u32, limit: usize) -> Plan {
-        let mut planner = Planner::new(self, value);
+    /// valuable one counts that one's). The fixes `kept` says no are not made: the steps they
+    /// alone take away count as by design (an operator that needs its token, a node agent that
+    /// needs the node). See the [module](self) documentation.
+    pub fn plan_fixes(
+        &self,
+        value: &dyn Fn(&Node) -> u32,
+        limit: usize,
+        kept: &dyn Fn(&Fix) -> bool,
+    ) -> Plan {
+        let mut planner = Planner::new(self, value, kept);
         let reached = planner.reached();
         let mut at_risk = planner.at_risk(&reached);
         at_risk.sort_by(|a, b| b.risk.cmp(&a.risk).then(a.from.cmp(&b.from)));
@@ -160,7 +169,11 @@ impl Graph {
 }
 
 impl<'g> Planner<'g> {
-    fn new(graph: &'g Graph, value: &dyn Fn(&Node) -> u32) -> Planner<'g> {
+    fn new(
+        graph: &'g Graph,
+        value: &dyn Fn(&Node) -> u32,
+        kept: &dyn Fn(&Fix) -> bool,
+    ) -> Planner<'g> {
         let target: Vec<u32> = graph.nodes.iter().map(value).collect();
         let mut reverse: Vec<Vec<(usize, usize)>> = vec![Vec::new(); graph.nodes.len()];
         for (from, edges) in graph.edges.iter().enumerate() {
@@ -176,13 +189,16 @@ impl<'g> Planner<'g> {
             .map(|(i, node)| (i, likelihood(graph, node)))
             .filter(|&(_, w)| w > 0)
             .collect();
+        let kept: Vec<bool> = graph.fixes.iter().map(kept).collect();
         let mut planner = Planner {
             graph,
             target,
             reverse,
             starts,
             floor: Vec::new(),
-            made: vec![true; graph.fixes.len()],
+            // Every fix made but the kept ones: what is left is by design.
+            made: kept.iter().map(|k| !k).collect(),
+            kept,
         };
         planner.floor = planner.reached();
         planner.made = vec![false; graph.fixes.len()];
@@ -280,7 +296,7 @@ impl<'g> Planner<'g> {
                 .filter_map(|e| self.graph.causes_of(e))
                 .flatten()
                 .copied()
-                .filter(|f| !self.made[f.0 as usize])
+                .filter(|f| !self.made[f.0 as usize] && !self.kept[f.0 as usize])
                 .collect();
             on_chain.sort_unstable();
             on_chain.dedup();
@@ -359,12 +375,14 @@ impl<'g> Planner<'g> {
     }
 
     /// The chains of the starting points that reach a target by design: over the steps no
-    /// fix takes away.
+    /// fix takes away, or one kept does.
     fn by_design(&self) -> Vec<Path> {
         let is_goal: Vec<bool> = self.target.iter().map(|&v| v > 0).collect();
-        let toward = self
-            .graph
-            .toward_where(is_goal, |e| matches!(e.causes, Causes::Unfixable));
+        let toward = self.graph.toward_where(is_goal, |e| {
+            self.graph
+                .causes_of(e)
+                .is_none_or(|fixes| fixes.iter().any(|f| self.kept[f.0 as usize]))
+        });
         self.starts
             .iter()
             .filter(|&&(s, _)| self.floor[s] > 0)
@@ -454,7 +472,7 @@ mod tests {
 
     #[test]
     fn the_fix_on_the_most_risk_s_chains_comes_first() {
-        let plan = cluster().plan_fixes(&admin_only, 10);
+        let plan = cluster().plan_fixes(&admin_only, 10, &|_| false);
         // The internet 8×4, web (exposed) 3×4, three accounts 1×4 each.
         assert_eq!(plan.risk, 32 + 12 + 12);
         assert_eq!(plan.at_risk[0].from, Node::Internet);
@@ -474,10 +492,35 @@ mod tests {
         assert!(plan.still_at_risk.is_empty());
         assert!(plan.by_design.is_empty());
         // A limit stops the plan, and says what is left.
-        let one = cluster().plan_fixes(&admin_only, 1);
+        let one = cluster().plan_fixes(&admin_only, 1, &|_| false);
         assert_eq!(one.fixes.len(), 1);
         assert_eq!(one.risk_left, 4);
         assert_eq!(one.still_at_risk, [account("ci", "deployer")]);
+    }
+
+    #[test]
+    fn a_kept_object_is_never_changed_and_what_it_alone_gives_is_by_design() {
+        let keep_backup = |fix: &Fix| fix.object == "ClusterRoleBinding backup-admin";
+        let plan = cluster().plan_fixes(&admin_only, 10, &keep_backup);
+        assert!(plan.fixes.iter().all(|f| !keep_backup(&f.fix)));
+        // The backup account reaches cluster-admin through its kept binding alone: by design.
+        assert!(
+            plan.by_design
+                .iter()
+                .any(|p| p.from == account("ops", "backup"))
+        );
+        assert!(
+            plan.at_risk
+                .iter()
+                .all(|r| r.from != account("ops", "backup"))
+        );
+        // The others are cut before the kept binding: web's binding into ops, CI's binding.
+        let picked: Vec<&str> = plan.fixes.iter().map(|f| f.fix.object.as_str()).collect();
+        assert_eq!(
+            picked,
+            ["RoleBinding ops/deployers", "ClusterRoleBinding ci-admin"]
+        );
+        assert_eq!(plan.risk_left, 0);
     }
 
     #[test]
@@ -494,7 +537,7 @@ mod tests {
             );
         }
         assert_eq!(g.edge_count(), 1);
-        let plan = g.plan_fixes(&admin_only, 10);
+        let plan = g.plan_fixes(&admin_only, 10, &|_| false);
         assert_eq!(plan.risk, 4);
         assert_eq!(plan.fixes.len(), 2, "{:?}", plan.fixes);
         assert_eq!(plan.fixes[0].risk_left, 4, "one binding alone cuts nothing");
@@ -534,7 +577,7 @@ mod tests {
             Relation::Grants,
             Some(Fix::new(Change::NarrowBinding, "ClusterRoleBinding extra")),
         );
-        let plan = g.plan_fixes(&admin_only, 10);
+        let plan = g.plan_fixes(&admin_only, 10, &|_| false);
         assert_eq!(plan.risk, 0);
         assert!(plan.at_risk.is_empty() && plan.fixes.is_empty());
         assert_eq!(plan.by_design.len(), 2);
@@ -574,7 +617,7 @@ mod tests {
             Node::Secrets { .. } => 1,
             _ => 0,
         };
-        let plan = g.plan_fixes(&value, 10);
+        let plan = g.plan_fixes(&value, 10, &|_| false);
         let web_risk = plan.at_risk.iter().find(|r| r.from == web).expect("web");
         assert_eq!((web_risk.value, web_risk.risk), (4, 8));
         assert_eq!(web_risk.path.end(), &secrets("pay"));
@@ -639,7 +682,7 @@ mod tests {
                         g.edge_fixed_by(a, b, Relation::Grants, "step", fix);
                     }
                 }
-                let plan = g.plan_fixes(&admin_only, usize::MAX);
+                let plan = g.plan_fixes(&admin_only, usize::MAX, &|_| false);
                 prop_assert_eq!(plan.risk_left, 0);
                 // Apart: a step stays when it has no cause or one the plan did not fix.
                 let fixed: Vec<u8> = (0u8..6)
@@ -685,7 +728,7 @@ mod tests {
             Relation::MountsToken,
             Some(Fix::new(Change::UnmountToken, "Deployment web/web")),
         );
-        let plan = g.plan_fixes(&admin_only, 10);
+        let plan = g.plan_fixes(&admin_only, 10, &|_| false);
         assert_eq!(plan.fixes.len(), 1);
         assert_eq!(plan.fixes[0].fix.change, Change::UnmountToken);
         assert_eq!(plan.risk_left, 0);

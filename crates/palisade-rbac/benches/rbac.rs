@@ -157,7 +157,9 @@ fn main() {
     let valuation =
         palisade_rbac::risk::Valuation::read(&inventory, palisade_rbac::risk::Targets::All)
             .expect("no criticality labels");
-    let (plan_s, plan) = best(3, || graph.plan_fixes(&|node| valuation.value(node), 10));
+    let (plan_s, plan) = best(3, || {
+        graph.plan_fixes(&|node| valuation.value(node), 10, &|_| false)
+    });
     println!(
         "synthetic cluster: {} objects ({} roles, {} bindings, {} workloads); graph {} nodes, {} edges",
         inventory.objects.len(),

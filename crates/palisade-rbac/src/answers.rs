@@ -290,6 +290,8 @@ pub struct Fixes {
     pub targets: String,
     /// The most fixes asked for.
     pub limit: usize,
+    /// The objects not to change (`--keep`).
+    pub kept: Vec<String>,
     #[serde(flatten)]
     pub plan: Plan,
 }
@@ -298,10 +300,11 @@ pub struct Fixes {
 const LISTED: usize = 10;
 
 impl Fixes {
-    pub fn answer(targets: &str, limit: usize, plan: Plan) -> Fixes {
+    pub fn answer(targets: &str, limit: usize, kept: Vec<String>, plan: Plan) -> Fixes {
         Fixes {
             targets: targets.to_string(),
             limit,
+            kept,
             plan,
         }
     }
@@ -433,10 +436,15 @@ impl Answer for Fixes {
             });
         }
         if !plan.by_design.is_empty() {
+            let kept = if self.kept.is_empty() {
+                String::new()
+            } else {
+                format!(", and the objects kept: {}", self.kept.join(", "))
+            };
             doc.line(format!(
-                "Not counted: {} starting point{} reach a target only through steps no fix takes away (the control plane's own grants and credentials):",
+                "Not counted: {} starting point{} a target only through steps no fix takes away (the control plane's own grants and credentials{kept}):",
                 plan.by_design.len(),
-                if plan.by_design.len() == 1 { "" } else { "s" }
+                if plan.by_design.len() == 1 { " reaches" } else { "s reach" }
             ));
             for path in plan.by_design.iter().take(LISTED) {
                 doc.line(format!("  {} → {}", path.from, path.end()));

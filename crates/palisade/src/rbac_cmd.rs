@@ -97,6 +97,17 @@ pub struct FixesArgs {
     /// The most fixes to list (the plan stops earlier when no risk is left).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..), env = "PALISADE_RBAC_FIX_LIMIT")]
     limit: u16,
+    /// An object not to change, written as the plan writes it (`ClusterRoleBinding NAME`,
+    /// `RoleBinding NS/NAME`, `Deployment NS/NAME`, `Secret NS/NAME`): an operator that needs
+    /// its token, a node agent that needs the node. What it alone makes possible is counted
+    /// as by design. Repeatable; a name no fix changes is an error.
+    #[arg(
+        long = "keep",
+        value_name = "OBJECT",
+        env = "PALISADE_RBAC_KEEP",
+        value_delimiter = ','
+    )]
+    keep: Vec<String>,
     #[command(flatten)]
     policies: AdmissionPolicyArgs,
     #[command(flatten)]
@@ -440,11 +451,42 @@ fn fixes(args: &FixesArgs) -> Result<u8> {
     )?;
     let valuation = Valuation::read(&inventory, targets)?;
     let graph = args.policies.graph(&policy, &inventory)?;
-    let plan = graph.plan_fixes(&|node| valuation.value(node), usize::from(args.limit));
-    let answer =
-        palisade_rbac::answers::Fixes::answer(targets.describe(), usize::from(args.limit), plan);
+    for keep in &args.keep {
+        if !graph.fixes().any(|fix| fix.object == *keep) {
+            bail!("--keep {keep}: {}", no_fix_changes(&graph, keep));
+        }
+    }
+    let plan = graph.plan_fixes(
+        &|node| valuation.value(node),
+        usize::from(args.limit),
+        &|fix| args.keep.contains(&fix.object),
+    );
+    let answer = palisade_rbac::answers::Fixes::answer(
+        targets.describe(),
+        usize::from(args.limit),
+        args.keep.clone(),
+        plan,
+    );
     write_answer(&answer, args.output, unread)?;
     Ok(u8::from(answer.at_risk()))
+}
+
+/// Why `--keep OBJECT` names nothing: no fix changes it; the objects fixes change whose name
+/// ends as its does, when some do.
+fn no_fix_changes(graph: &palisade_graph::Graph, object: &str) -> String {
+    let name = object.rsplit(['/', ' ']).next().unwrap_or(object);
+    let mut alike: Vec<&str> = graph
+        .fixes()
+        .map(|fix| fix.object.as_str())
+        .filter(|o| o.rsplit(['/', ' ']).next() == Some(name))
+        .collect();
+    alike.sort_unstable();
+    alike.dedup();
+    let mut text = "no fix of the plan changes this object (objects are written as the plan writes them: `ClusterRoleBinding NAME`, `RoleBinding NS/NAME`, `Deployment NS/NAME`, `Secret NS/NAME`)".to_string();
+    if !alike.is_empty() {
+        text.push_str(&format!("; did you mean {}?", alike.join(", ")));
+    }
+    text
 }
 
 /// Writes a command's answer to standard output, saying so when it was made without some

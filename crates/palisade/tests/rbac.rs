@@ -268,6 +268,41 @@ fn fixes_cut_the_shared_step_first_and_leave_no_risk() {
         one.contains("Risk left after 1 fixes: 5, from ServiceAccount ops/backup (raise --limit for more fixes)"),
         "{one}"
     );
+    // Kept unchanged, the binding into ops is no fix: what it alone gives is by design, and
+    // the plan cuts the rest.
+    let kept = fixes(&[
+        "examples/rbac",
+        "--keep",
+        "RoleBinding ops/web-deploys-ops",
+        "-o",
+        "json",
+    ]);
+    let kept = common::json_exiting(&kept, 1);
+    assert_eq!(kept["kept"][0], "RoleBinding ops/web-deploys-ops");
+    let picked: Vec<&str> = kept["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["object"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        picked,
+        ["Deployment web/web", "ClusterRoleBinding backup-admin"]
+    );
+    assert_eq!(kept["fixes"][0]["change"], "unmount-token");
+    assert_eq!(kept["risk_left"], 0);
+    // web's account reaches a node through the kept binding alone.
+    let by_design = kept["by_design"].as_array().unwrap();
+    assert_eq!(by_design.len(), 1, "{kept:#}");
+    assert_eq!(by_design[0]["from"]["subject"]["name"], "web");
+    // A name no fix changes is an error, with the near names.
+    let wrong = fixes(&["examples/rbac", "--keep", "RoleBinding web/web-deploys-ops"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        stderr.contains("did you mean RoleBinding ops/web-deploys-ops?"),
+        "{stderr}"
+    );
     // An unknown target is an error, never an empty plan.
     let wrong = fixes(&["examples/rbac", "--to", "everything"]);
     assert_eq!(wrong.status.code(), Some(2));
