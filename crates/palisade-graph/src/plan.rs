@@ -22,7 +22,7 @@ use palisade_k8s::identity::Subject;
 use serde::Serialize;
 
 use crate::fix::{Fix, FixId};
-use crate::graph::{Causes, Edge, Graph};
+use crate::graph::{Edge, Graph};
 use crate::node::Node;
 use crate::search::Path;
 
@@ -205,15 +205,11 @@ impl<'g> Planner<'g> {
         planner
     }
 
-    /// Whether an edge is still there: some cause of it is not fixed.
+    /// Whether an edge is still there: no fix takes it away, or some cause of it is not fixed.
     fn live(&self, edge: &Edge) -> bool {
-        match edge.causes {
-            Causes::Unfixable => true,
-            _ => self
-                .graph
-                .causes_of(edge)
-                .is_some_and(|fixes| fixes.iter().any(|f| !self.made[f.0 as usize])),
-        }
+        self.graph
+            .causes_of(edge)
+            .is_none_or(|fixes| fixes.iter().any(|f| !self.made[f.0 as usize]))
     }
 
     /// The value of the most valuable target each node reaches in one step or more (its own

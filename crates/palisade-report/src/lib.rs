@@ -1,4 +1,5 @@
-//! One writer per output format, all over the same [`Report`] model; and, for the commands
+//! One writer per output format (table, JSON, SARIF, JUnit, Markdown), all over the same
+//! [`Report`] model; and, for the commands
 //! that answer a question rather than scan (`answer`), one renderer for their typed answers.
 //!
 //! Writers take the report and an `io::Write` and nothing else: they never read files, the
@@ -15,6 +16,7 @@ use palisade_core::Report;
 pub mod answer;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 mod parts;
 pub mod sarif;
 pub mod table;
@@ -26,11 +28,13 @@ pub enum Format {
     Json,
     Sarif,
     Junit,
+    /// For a pull request's comment or a CI job summary.
+    Markdown,
 }
 
 impl Format {
     /// Every format's name, for help texts.
-    pub const NAMES: &'static [&'static str] = &["table", "json", "sarif", "junit"];
+    pub const NAMES: &'static [&'static str] = &["table", "json", "sarif", "junit", "markdown"];
 }
 
 impl FromStr for Format {
@@ -42,6 +46,7 @@ impl FromStr for Format {
             "json" => Ok(Format::Json),
             "sarif" => Ok(Format::Sarif),
             "junit" | "junit-xml" => Ok(Format::Junit),
+            "markdown" | "md" => Ok(Format::Markdown),
             other => Err(format!(
                 "unknown format `{other}` (expected one of {})",
                 Format::NAMES.join(", ")
@@ -100,6 +105,7 @@ pub fn write(
         Format::Json => json::write(report, out),
         Format::Sarif => sarif::write(report, out),
         Format::Junit => junit::write(report, out),
+        Format::Markdown => markdown::write(report, options, out),
     }
 }
 

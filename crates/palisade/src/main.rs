@@ -197,7 +197,8 @@ struct DriftArgs {
 #[derive(Args)]
 #[command(next_help_heading = "Output")]
 struct OutputArgs {
-    /// Output format, optionally with a file: `table`, `json`, `sarif`, `junit`, or `FORMAT=FILE`.
+    /// Output format, optionally with a file: `table`, `json`, `sarif`, `junit`, `markdown` (a
+    /// pull request's comment), or `FORMAT=FILE`.
     /// Repeat for several (`-o sarif=out.sarif -o table`). Default: `table`.
     #[arg(
         short = 'o',

@@ -289,7 +289,7 @@ fn helm_chart(dir: &Path) -> std::path::PathBuf {
 /// Every form a canary could take in output.
 fn forms(canary: &str) -> Vec<String> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-    vec![
+    let forms = [
         canary.to_string(),
         STANDARD.encode(canary),
         STANDARD_NO_PAD.encode(canary),
@@ -299,7 +299,13 @@ fn forms(canary: &str) -> Vec<String> {
             .unwrap()
             .trim_matches('"')
             .to_string(),
-    ]
+    ];
+    // Each also as the Markdown output escapes it (`_` and `+` of base64 among others).
+    let mut all: Vec<String> = forms.to_vec();
+    all.extend(forms.iter().map(|f| palisade_report::markdown::escape(f)));
+    all.sort();
+    all.dedup();
+    all
 }
 
 fn assert_clean(label: &str, text: &str) {
@@ -605,7 +611,7 @@ fn scan_runs(
     let (git, live, chart) = (git.to_string(), live.to_string(), chart.to_string());
     let policy = printing_policy(dir);
     let mut runs: Vec<(String, Vec<String>)> = Vec::new();
-    for format in ["table", "json", "sarif", "junit"] {
+    for format in ["table", "json", "sarif", "junit", "markdown"] {
         let out = dir.join(format!("out.{format}"));
         let out = out.to_str().unwrap();
         for (name, args) in [
@@ -745,7 +751,7 @@ fn check_runs(dir: &Path, runs: &[(String, Vec<String>)]) {
     let mut checked = 0;
     for (label, args) in runs {
         // Files written by the previous run must not carry over.
-        for format in ["table", "json", "sarif", "junit"] {
+        for format in ["table", "json", "sarif", "junit", "markdown"] {
             let _ = std::fs::remove_file(dir.join(format!("out.{format}")));
         }
         let output = bin().args(args).output().unwrap();
@@ -763,7 +769,7 @@ fn check_runs(dir: &Path, runs: &[(String, Vec<String>)]) {
             &format!("{label} stderr"),
             &String::from_utf8_lossy(&output.stderr),
         );
-        for format in ["table", "json", "sarif", "junit"] {
+        for format in ["table", "json", "sarif", "junit", "markdown"] {
             if let Ok(text) = std::fs::read_to_string(dir.join(format!("out.{format}"))) {
                 assert_clean(&format!("{label} file"), &text);
                 checked += 1;

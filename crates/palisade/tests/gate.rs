@@ -11,7 +11,7 @@ use std::process::{Output, Stdio};
 use common::{bin, json, scratch};
 use serde_json::Value;
 
-const FORMATS: &[&str] = &["table", "json", "sarif", "junit"];
+const FORMATS: &[&str] = &["table", "json", "sarif", "junit", "markdown"];
 
 fn text(output: &Output) -> (String, String) {
     (
@@ -83,7 +83,7 @@ fn an_input_that_could_not_be_read_makes_the_run_incomplete() {
         assert_eq!(output.status.code(), Some(2), "{format}: {stdout}{stderr}");
         assert!(!stdout.contains("PASS:"), "{format} says PASS: {stdout}");
         assert!(stderr.contains("incomplete"), "{stderr}");
-        if *format == "table" {
+        if ["table", "markdown"].contains(format) {
             assert!(stdout.contains("INCOMPLETE"), "{stdout}");
         }
         if *format == "sarif" {
@@ -411,6 +411,7 @@ fn counts(args: &[&str]) -> Vec<(String, usize)> {
                 })
                 .count(),
             "junit" => count_junit_findings(&stdout),
+            "markdown" => count_markdown_findings(&stdout),
             "table" => stdout
                 .lines()
                 .find_map(|l| l.strip_prefix("Summary: "))
@@ -422,6 +423,19 @@ fn counts(args: &[&str]) -> Vec<(String, usize)> {
         out.push((format.to_string(), n));
     }
     out
+}
+
+/// Findings in a Markdown report: the counts by severity under the verdict (the row after
+/// the table's alignment line), less the suppressed ones in its last column.
+fn count_markdown_findings(markdown: &str) -> usize {
+    let mut lines = markdown.lines().skip_while(|l| !l.starts_with("|---:"));
+    let row = lines.nth(1).unwrap_or_default();
+    let cells: Vec<usize> = row
+        .split('|')
+        .filter_map(|c| c.trim().parse().ok())
+        .collect();
+    assert_eq!(cells.len(), 6, "{markdown}");
+    cells[..5].iter().sum()
 }
 
 /// Findings in a JUnit document: each failure body has one `fix:` line per finding.
