@@ -15,7 +15,7 @@ use std::io;
 use palisade_core::{DiagnosticLevel, Finding, Report, Severity, Verdict};
 
 use crate::WriteOptions;
-use crate::table::{not_looked_at, plural};
+use crate::table::{headline, plural};
 
 /// The most characters written: under GitHub's 65,536 for a comment, with room for what a CI
 /// step adds around it.
@@ -93,38 +93,16 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
 
 /// The heading: the verdict, as the table's last line says it.
 fn write_verdict(report: &Report, options: WriteOptions, text: &mut String) {
-    let mut verdict = report.verdict(options.fail_on);
-    if options.hidden.failing > 0 && matches!(verdict, Verdict::Pass | Verdict::Incomplete) {
-        verdict = Verdict::Fail;
-    }
-    let failing = report.findings_at_or_above(options.fail_on.unwrap_or(Severity::Info))
-        + options.hidden.failing;
-    let threshold = options
-        .fail_on
-        .map(|t| t.to_string())
-        .unwrap_or_else(|| "none".into());
-    let line = match verdict {
-        Verdict::NothingScanned => {
-            "❌ NOTHING SCANNED: no Kubernetes object was read (see the diagnostics)".to_string()
+    let line = match headline(report, options) {
+        Some((verdict, line)) => {
+            let mark = match verdict {
+                Verdict::NothingScanned | Verdict::Fail => "❌",
+                Verdict::Incomplete => "⚠️",
+                Verdict::Pass => "✅",
+            };
+            format!("{mark} {line}")
         }
-        Verdict::Fail => {
-            let mut line = format!(
-                "❌ FAIL: {} at or above {threshold}",
-                plural(failing, "finding")
-            );
-            if report.inputs_not_read() > 0 {
-                line.push_str(&format!("; INCOMPLETE: {}", not_looked_at(report)));
-            }
-            line
-        }
-        Verdict::Incomplete => format!(
-            "⚠️ INCOMPLETE: {} (see the diagnostics); no verdict on what was not read",
-            not_looked_at(report)
-        ),
-        Verdict::Pass if options.fail_on.is_some() => {
-            format!("✅ PASS: nothing at or above {threshold}")
-        }
-        Verdict::Pass => "Palisade scan (no gate: `--fail-on none`)".to_string(),
+        None => "Palisade scan (no gate: `--fail-on none`)".to_string(),
     };
     let _ = writeln!(text, "## Palisade: {line}\n");
 }

@@ -411,59 +411,55 @@ fn write_summary(report: &Report, options: WriteOptions, style: &Style, text: &m
             plural(hidden.findings, "finding")
         );
     }
-    write_verdict(report, s, options, style, text);
+    write_verdict(report, options, style, text);
 }
 
-fn write_verdict(
-    report: &Report,
-    s: &palisade_core::Summary,
-    options: WriteOptions,
-    style: &Style,
-    text: &mut String,
-) {
+fn write_verdict(report: &Report, options: WriteOptions, style: &Style, text: &mut String) {
+    let Some((verdict, line)) = headline(report, options) else {
+        // `--fail-on none`: no gate, no verdict line.
+        return;
+    };
+    let colour = match verdict {
+        Verdict::NothingScanned | Verdict::Fail => "1;31",
+        Verdict::Incomplete => "1;33",
+        Verdict::Pass => "32",
+    };
+    let _ = writeln!(text, "         {}", style.paint(colour, &line));
+}
+
+/// The run's verdict and the line that says it, as every format for people words it (`FAIL: 3
+/// findings at or above high`); `None` for a pass without a gate (`--fail-on none`). Findings
+/// left out by `--severity` still fail the run.
+pub fn headline(report: &Report, options: WriteOptions) -> Option<(Verdict, String)> {
     let mut verdict = report.verdict(options.fail_on);
     if options.hidden.failing > 0 && matches!(verdict, Verdict::Pass | Verdict::Incomplete) {
-        // Findings not shown (--severity) still fail the run.
         verdict = Verdict::Fail;
     }
     let failing = report.findings_at_or_above(options.fail_on.unwrap_or(Severity::Info))
         + options.hidden.failing;
-    let verdict = match verdict {
-        Verdict::NothingScanned => style.paint(
-            "1;31",
-            "NOTHING SCANNED: no Kubernetes object was read (see the diagnostics)",
-        ),
+    let line = match verdict {
+        Verdict::NothingScanned => {
+            "NOTHING SCANNED: no Kubernetes object was read (see the diagnostics)".to_string()
+        }
         Verdict::Fail => {
             let threshold = options.fail_on.map(|t| t.to_string()).unwrap_or_default();
-            let also = if s.inputs_not_read > 0 {
+            let also = if report.inputs_not_read() > 0 {
                 format!("; INCOMPLETE: {}", not_looked_at(report))
             } else {
                 String::new()
             };
-            style.paint(
-                "1;31",
-                &format!(
-                    "FAIL: {} at or above {threshold}{also}",
-                    plural(failing, "finding")
-                ),
+            format!(
+                "FAIL: {} at or above {threshold}{also}",
+                plural(failing, "finding")
             )
         }
-        Verdict::Incomplete => style.paint(
-            "1;33",
-            &format!(
-                "INCOMPLETE: {} (see the diagnostics); no verdict on what was not read",
-                not_looked_at(report)
-            ),
+        Verdict::Incomplete => format!(
+            "INCOMPLETE: {} (see the diagnostics); no verdict on what was not read",
+            not_looked_at(report)
         ),
-        Verdict::Pass => match options.fail_on {
-            Some(threshold) => style.paint("32", &format!("PASS: nothing at or above {threshold}")),
-            // `--fail-on none`: no gate, no verdict line.
-            None => String::new(),
-        },
+        Verdict::Pass => format!("PASS: nothing at or above {}", options.fail_on?),
     };
-    if !verdict.is_empty() {
-        let _ = writeln!(text, "         {verdict}");
-    }
+    Some((verdict, line))
 }
 
 /// One line per control: verdict, id, title, and the evidence (rules, findings).
