@@ -1,4 +1,4 @@
-//! One writer per output format (table, JSON, SARIF, JUnit, Markdown), all over the same
+//! One writer per output format (table, JSON, SARIF, JUnit, Markdown, HTML), all over the same
 //! [`Report`] model; and, for the commands
 //! that answer a question rather than scan (`answer`), one renderer for their typed answers.
 //!
@@ -14,6 +14,7 @@ use std::str::FromStr;
 use palisade_core::Report;
 
 pub mod answer;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -30,11 +31,14 @@ pub enum Format {
     Junit,
     /// For a pull request's comment or a CI job summary.
     Markdown,
+    /// One self-contained page for people.
+    Html,
 }
 
 impl Format {
     /// Every format's name, for help texts.
-    pub const NAMES: &'static [&'static str] = &["table", "json", "sarif", "junit", "markdown"];
+    pub const NAMES: &'static [&'static str] =
+        &["table", "json", "sarif", "junit", "markdown", "html"];
 }
 
 impl FromStr for Format {
@@ -47,6 +51,7 @@ impl FromStr for Format {
             "sarif" => Ok(Format::Sarif),
             "junit" | "junit-xml" => Ok(Format::Junit),
             "markdown" | "md" => Ok(Format::Markdown),
+            "html" => Ok(Format::Html),
             other => Err(format!(
                 "unknown format `{other}` (expected one of {})",
                 Format::NAMES.join(", ")
@@ -106,6 +111,7 @@ pub fn write(
         Format::Sarif => sarif::write(report, out),
         Format::Junit => junit::write(report, out),
         Format::Markdown => markdown::write(report, options, out),
+        Format::Html => html::write(report, options, out),
     }
 }
 

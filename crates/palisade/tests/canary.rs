@@ -300,9 +300,10 @@ fn forms(canary: &str) -> Vec<String> {
             .trim_matches('"')
             .to_string(),
     ];
-    // Each also as the Markdown output escapes it (`_` and `+` of base64 among others).
+    // Each also as the Markdown and HTML outputs escape it (`_` of base64 among others).
     let mut all: Vec<String> = forms.to_vec();
     all.extend(forms.iter().map(|f| palisade_report::markdown::escape(f)));
+    all.extend(forms.iter().map(|f| palisade_report::html::escape(f)));
     all.sort();
     all.dedup();
     all
@@ -611,7 +612,7 @@ fn scan_runs(
     let (git, live, chart) = (git.to_string(), live.to_string(), chart.to_string());
     let policy = printing_policy(dir);
     let mut runs: Vec<(String, Vec<String>)> = Vec::new();
-    for format in ["table", "json", "sarif", "junit", "markdown"] {
+    for format in ["table", "json", "sarif", "junit", "markdown", "html"] {
         let out = dir.join(format!("out.{format}"));
         let out = out.to_str().unwrap();
         for (name, args) in [
@@ -751,7 +752,7 @@ fn check_runs(dir: &Path, runs: &[(String, Vec<String>)]) {
     let mut checked = 0;
     for (label, args) in runs {
         // Files written by the previous run must not carry over.
-        for format in ["table", "json", "sarif", "junit", "markdown"] {
+        for format in ["table", "json", "sarif", "junit", "markdown", "html"] {
             let _ = std::fs::remove_file(dir.join(format!("out.{format}")));
         }
         let output = bin().args(args).output().unwrap();
@@ -769,7 +770,7 @@ fn check_runs(dir: &Path, runs: &[(String, Vec<String>)]) {
             &format!("{label} stderr"),
             &String::from_utf8_lossy(&output.stderr),
         );
-        for format in ["table", "json", "sarif", "junit", "markdown"] {
+        for format in ["table", "json", "sarif", "junit", "markdown", "html"] {
             if let Ok(text) = std::fs::read_to_string(dir.join(format!("out.{format}"))) {
                 assert_clean(&format!("{label} file"), &text);
                 checked += 1;

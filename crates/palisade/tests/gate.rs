@@ -11,7 +11,7 @@ use std::process::{Output, Stdio};
 use common::{bin, json, scratch};
 use serde_json::Value;
 
-const FORMATS: &[&str] = &["table", "json", "sarif", "junit", "markdown"];
+const FORMATS: &[&str] = &["table", "json", "sarif", "junit", "markdown", "html"];
 
 fn text(output: &Output) -> (String, String) {
     (
@@ -83,7 +83,7 @@ fn an_input_that_could_not_be_read_makes_the_run_incomplete() {
         assert_eq!(output.status.code(), Some(2), "{format}: {stdout}{stderr}");
         assert!(!stdout.contains("PASS:"), "{format} says PASS: {stdout}");
         assert!(stderr.contains("incomplete"), "{stderr}");
-        if ["table", "markdown"].contains(format) {
+        if ["table", "markdown", "html"].contains(format) {
             assert!(stdout.contains("INCOMPLETE"), "{stdout}");
         }
         if *format == "sarif" {
@@ -412,6 +412,7 @@ fn counts(args: &[&str]) -> Vec<(String, usize)> {
                 .count(),
             "junit" => count_junit_findings(&stdout),
             "markdown" => count_markdown_findings(&stdout),
+            "html" => stdout.matches("<tr class=\"finding\">").count(),
             "table" => stdout
                 .lines()
                 .find_map(|l| l.strip_prefix("Summary: "))

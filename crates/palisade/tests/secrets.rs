@@ -140,7 +140,7 @@ fn a_token_shows_its_public_prefix_and_never_its_body() {
             "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: ci, namespace: shop}}\ndata:\n  sync: \"--token={token}\"\n"
         ),
     );
-    for format in ["table", "json", "sarif", "junit", "markdown"] {
+    for format in ["table", "json", "sarif", "junit", "markdown", "html"] {
         let out = bin()
             .args([
                 "scan",

@@ -103,6 +103,11 @@ pub fn need_helm() -> bool {
     need("helm", &["version"], "Helm")
 }
 
+/// Whether the HTML report tests can run: they open it in headless Chromium (see [`need`]).
+pub fn need_chromium() -> bool {
+    need("chromium", &["--version"], "HTML report")
+}
+
 /// Fails unless `text` is safe for a terminal: no control character but its line ends, and no
 /// direction override (`palisade_core::printable` escapes them).
 pub fn assert_terminal_safe(text: &str) {
