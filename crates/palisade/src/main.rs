@@ -514,7 +514,7 @@ struct ScanArgs {
     /// Judge the manifests (PATH...) as changes to the cluster in this snapshot file, as the
     /// admission webhook would if they were applied: each object against the cluster with the
     /// objects before it (Helm's order), including the chains to cluster-admin it opens for
-    /// the workloads running there (RBAC021). For a live cluster, `palisade snapshot` first.
+    /// the workloads running there (RBAC021). For a live cluster, `--against-cluster`.
     #[arg(
         long,
         value_name = "FILE",
@@ -523,6 +523,16 @@ struct ScanArgs {
         help_heading = "Cluster"
     )]
     against: Option<PathBuf>,
+    /// `--against` the live cluster of the kubeconfig context, read once at the start (as
+    /// `palisade snapshot` reads it; `--context`, `--kubeconfig`, `-n` and the timeouts apply).
+    #[arg(
+        long,
+        conflicts_with_all = ["cluster", "snapshot", "against"],
+        env = "PALISADE_AGAINST_CLUSTER",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        help_heading = "Cluster"
+    )]
+    against_cluster: bool,
     #[command(flatten)]
     cluster_args: cluster_cmd::ClusterArgs,
     #[command(flatten)]
@@ -881,25 +891,16 @@ fn scan_whole_cluster(
     ))
 }
 
-/// `scan PATH... --against FILE`: the manifests judged as changes to the cluster the
-/// snapshot `file` holds (its policies run with `--cluster-policies`). Returns the report and
-/// why each type the snapshot lacks was not listed.
+/// `scan PATH... --against FILE` (or `--against-cluster`): the manifests judged as changes to
+/// the cluster `cluster` holds, a snapshot's or one read live (its policies run with
+/// `--cluster-policies`). Returns the report and why each type the cluster lacks was not
+/// listed.
 fn scan_against(
     args: &ScanArgs,
     outputs: &Outputs,
-    file: &Path,
+    unlisted: Vec<(String, String, String)>,
+    cluster: palisade_inventory::Loaded,
 ) -> Result<(palisade_core::Report, Vec<String>)> {
-    if args.load.paths.is_empty() {
-        bail!("--against judges manifests as changes to a cluster: give the manifests (PATH...)");
-    }
-    if args.secrets_in_all_files {
-        bail!(
-            "--secrets-in-all-files reads files beside the manifests; with --against only objects are judged"
-        );
-    }
-    let snapshot = palisade_snapshot::SnapshotFile::open(file, false)?;
-    let unlisted = snapshot.unlisted();
-    let cluster = snapshot.load();
     let (inputs, load) = inputs(&args.load)?;
     let mut options = args.select.scan_options(
         load,
@@ -1113,13 +1114,30 @@ fn check_sources(
     Ok(())
 }
 
+/// What `--against` and `--against-cluster` need: manifests, and no loose files.
+fn check_against(args: &ScanArgs) -> Result<()> {
+    if args.load.paths.is_empty() {
+        bail!("--against judges manifests as changes to a cluster: give the manifests (PATH...)");
+    }
+    if args.secrets_in_all_files {
+        bail!(
+            "--secrets-in-all-files reads files beside the manifests; with --against only objects are judged"
+        );
+    }
+    Ok(())
+}
+
 fn run_scan(args: ScanArgs) -> Result<u8> {
     let start = std::time::Instant::now();
     // Check the flags before any work.
-    check_sources(args.snapshot.as_deref(), args.cluster, &args.cluster_args)?;
+    check_sources(
+        args.snapshot.as_deref(),
+        args.cluster || args.against_cluster,
+        &args.cluster_args,
+    )?;
     if (args.snapshot.is_some() || args.cluster) && !args.load.paths.is_empty() {
         bail!(
-            "scan reads manifests (PATH...) or a cluster (--snapshot FILE or --cluster), not both: {} would be ignored (--against FILE judges manifests as changes to a snapshot's cluster)",
+            "scan reads manifests (PATH...) or a cluster (--snapshot FILE or --cluster), not both: {} would be ignored (--against FILE or --against-cluster judges manifests as changes to a cluster)",
             args.load.paths.join(" ")
         );
     }
@@ -1134,8 +1152,19 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     let outputs = outputs(&args.output)?;
     let mut not_listed: Vec<String> = Vec::new();
     let mut report = if let Some(file) = &args.against {
+        check_against(&args)?;
+        let snapshot = palisade_snapshot::SnapshotFile::open(file, false)?;
         let report;
-        (report, not_listed) = scan_against(&args, &outputs, file)?;
+        (report, not_listed) = scan_against(&args, &outputs, snapshot.unlisted(), snapshot.load())?;
+        report
+    } else if args.against_cluster {
+        check_against(&args)?;
+        let Some(snapshot) = cluster_cmd::capture_cluster(&args.cluster_args)? else {
+            eprintln!("palisade: interrupted; nothing written");
+            return Ok(130);
+        };
+        let report;
+        (report, not_listed) = scan_against(&args, &outputs, snapshot.unlisted(), snapshot.load())?;
         report
     } else if let Some(file) = &args.snapshot {
         let snapshot = palisade_snapshot::SnapshotFile::open(file, false)?;

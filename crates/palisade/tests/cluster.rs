@@ -159,6 +159,69 @@ async fn snapshot_then_scan_equals_a_live_scan() {
     );
 }
 
+/// `scan PATH... --against-cluster`: a pull request's manifests judged as changes to the live
+/// cluster (recorded API responses served over HTTPS on loopback), as `--against` judges them
+/// against a snapshot.
+#[tokio::test(flavor = "multi_thread")]
+async fn manifests_are_judged_as_changes_to_the_live_cluster() {
+    let dir = scratch("cli-against-live");
+    let (kubeconfig, _) = palisade_cluster::recorded::server(&dir).await;
+    // Binding the account the cluster's web pods run as to cluster-admin.
+    std::fs::write(
+        dir.join("pr.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: web-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: web, namespace: shop}]\n",
+    )
+    .unwrap();
+    let against = |extra: &[&str]| {
+        let mut cmd = bin();
+        cmd.args(["scan", "--no-config", "-o", "json", "--rules", "RBAC021"])
+            .args(["--request-timeout", "1", "--kubeconfig"])
+            .arg(&kubeconfig)
+            .args(extra);
+        cmd
+    };
+    let pr = dir.join("pr.yaml");
+    let out = run(against(&[
+        pr.to_str().unwrap(),
+        "--against-cluster",
+        "--allow-incomplete",
+    ]))
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out);
+    let finding = &report["findings"][0];
+    assert_eq!(finding["rule"], "RBAC021", "{report:#}");
+    assert!(
+        finding["location"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("pr.yaml")
+    );
+    let message = finding["message"].as_str().unwrap();
+    // The cluster's running web pods (their ReplicaSet) are given the chain.
+    assert!(
+        message.starts_with("lets ReplicaSet shop/web-"),
+        "{message}"
+    );
+    // What the cluster would not list (Secrets) makes the run incomplete without the flag.
+    let out = run(against(&[pr.to_str().unwrap(), "--against-cluster"])).await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // No manifests: nothing to judge, said so.
+    let out = run(against(&["--against-cluster"])).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("give the manifests"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn drift_reports_hand_changes_and_live_only_findings() {
     let dir = scratch("cli-drift");
