@@ -68,16 +68,24 @@ pub(crate) struct Edge {
 
 /// The causes of a step, as fixes ([`FixId`]): the step goes once every one of them is made.
 /// Two bindings may give one account the same step, and two workloads may run with one
-/// account's token on a node: one edge, several causes.
+/// account's token on a node: one edge, several causes. Packed in 32 bits, so that an edge is
+/// no larger than it was without them (the graph of a large cluster holds many thousands):
+/// [`Causes::UNFIXABLE`] when some cause is no change a person makes to an object (a pool
+/// includes its members, the control plane's own grants, a node's kubelet credentials), else
+/// one fix's id, or with the top bit set the index of a list in `Graph::cause_lists`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Causes {
-    /// Some cause is no change a person makes to an object (a pool includes its members, the
-    /// control plane's own grants, a node's kubelet credentials): no fix takes the step away.
-    Unfixable,
-    /// One fix takes the step away.
-    One(FixId),
-    /// Every fix of `Graph::cause_lists[i]` is needed.
-    Many(u32),
+pub(crate) struct Causes(FixId);
+
+/// The top bit of a [`Causes`] that indexes a list of fixes.
+const MANY: u32 = 1 << 31;
+
+impl Causes {
+    pub(crate) const UNFIXABLE: Causes = Causes(FixId(u32::MAX));
+
+    /// The list of fixes this points to, when it is one.
+    fn list(self) -> Option<usize> {
+        (self != Causes::UNFIXABLE && self.0.0 & MANY != 0).then_some((self.0.0 & !MANY) as usize)
+    }
 }
 
 /// The graph. Nodes are interned, each held once (a node's index is its position in the
@@ -94,6 +102,9 @@ pub struct Graph {
     pub(crate) fixes: IndexSet<Fix>,
     /// The causes of the edges with more than one.
     pub(crate) cause_lists: Vec<Vec<FixId>>,
+    /// Whether edges record their fixes ([`Graph::recording_fixes`]): only a graph made to
+    /// plan fixes pays for naming them; the graphs the rules build per evaluation do not.
+    records_fixes: bool,
 }
 
 /// Hashes node indices (never input text, so a fast multiplicative hash is enough).
@@ -156,7 +167,7 @@ impl Graph {
         to: Node,
         relation: Relation,
         evidence: impl Into<Arc<str>>,
-        fix: FixId,
+        fix: Option<FixId>,
     ) {
         let (a, b) = (self.id(from), self.id(to));
         self.edge_fixed_by(a, b, relation, evidence, fix);
@@ -171,25 +182,49 @@ impl Graph {
         relation: Relation,
         evidence: impl Into<Arc<str>>,
     ) {
-        self.add_edge(a, b, relation, evidence, Causes::Unfixable);
+        self.add_edge(a, b, relation, evidence, Causes::UNFIXABLE);
     }
 
-    /// The id of `fix`, added when new: for naming it as the cause of many edges.
-    pub fn fix(&mut self, fix: Fix) -> FixId {
-        FixId(self.fixes.insert_full(fix).0 as u32)
+    /// An empty graph whose edges record the fixes that take them away, for
+    /// [`Graph::plan_fixes`]. A graph made otherwise records none: every edge of it is as if
+    /// no fix took it away.
+    pub fn recording_fixes() -> Graph {
+        Graph {
+            records_fixes: true,
+            ..Graph::default()
+        }
     }
 
-    /// [`Graph::edge_between`], for a step that `fix` takes away. The same step added again
-    /// with another cause keeps the first evidence and needs both fixes.
+    /// Whether edges record their fixes ([`Graph::recording_fixes`]).
+    pub fn records_fixes(&self) -> bool {
+        self.records_fixes
+    }
+
+    /// The id of the fix `make` makes, added when new, for naming it as the cause of many
+    /// edges; `None`, without making it, when the graph records no fixes.
+    pub fn fix_with(&mut self, make: impl FnOnce() -> Fix) -> Option<FixId> {
+        if !self.records_fixes {
+            return None;
+        }
+        // Ids stay below the bit `Causes` marks lists with (no graph holds 2^31 fixes; one
+        // that did would have its further steps counted as by design, never as fixed).
+        let id = u32::try_from(self.fixes.insert_full(make()).0).ok()?;
+        (id < MANY).then_some(FixId(id))
+    }
+
+    /// [`Graph::edge_between`], for a step that `fix` takes away ([`Graph::fix_with`]; `None`:
+    /// no fix does, or the graph records none). The same step added again with another cause
+    /// keeps the first evidence and needs both fixes.
     pub fn edge_fixed_by(
         &mut self,
         a: usize,
         b: usize,
         relation: Relation,
         evidence: impl Into<Arc<str>>,
-        fix: FixId,
+        fix: Option<FixId>,
     ) {
-        self.add_edge(a, b, relation, evidence, Causes::One(fix));
+        let cause = fix.map_or(Causes::UNFIXABLE, Causes);
+        self.add_edge(a, b, relation, evidence, cause);
     }
 
     fn add_edge(
@@ -224,35 +259,36 @@ impl Graph {
 
     /// The causes of an edge given again with another cause.
     fn merge_causes(&mut self, old: Causes, new: Causes) -> Causes {
-        let added = match (old, new) {
-            (Causes::Unfixable, _) | (_, Causes::Unfixable) => return Causes::Unfixable,
-            (_, Causes::Many(_)) => unreachable!("an edge is added with one cause at most"),
-            (_, Causes::One(fix)) => fix,
-        };
-        match old {
-            Causes::One(fix) if fix == added => old,
-            Causes::One(fix) => {
-                self.cause_lists.push(vec![fix, added]);
-                Causes::Many(self.cause_lists.len() as u32 - 1)
+        if old == Causes::UNFIXABLE || new == Causes::UNFIXABLE {
+            return Causes::UNFIXABLE;
+        }
+        // An edge is added with one cause; `new` is one fix.
+        let added = new.0;
+        match old.list() {
+            None if old.0 == added => old,
+            None => {
+                self.cause_lists.push(vec![old.0, added]);
+                Causes(FixId(MANY | (self.cause_lists.len() - 1) as u32))
             }
-            Causes::Many(list) => {
-                let fixes = &mut self.cause_lists[list as usize];
+            Some(list) => {
+                let fixes = &mut self.cause_lists[list];
                 if !fixes.contains(&added) {
                     fixes.push(added);
                 }
                 old
             }
-            Causes::Unfixable => Causes::Unfixable,
         }
     }
 
     /// The fixes that take an edge away, all of them needed; `None` when none does.
     pub(crate) fn causes_of<'a>(&'a self, edge: &'a Edge) -> Option<&'a [FixId]> {
-        match &edge.causes {
-            Causes::Unfixable => None,
-            Causes::One(fix) => Some(std::slice::from_ref(fix)),
-            Causes::Many(list) => Some(&self.cause_lists[*list as usize]),
+        if edge.causes == Causes::UNFIXABLE {
+            return None;
         }
+        Some(match edge.causes.list() {
+            Some(list) => &self.cause_lists[list],
+            None => std::slice::from_ref(&edge.causes.0),
+        })
     }
 
     /// Every fix some edge names as its cause, in the order first named.
@@ -294,6 +330,12 @@ impl Graph {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_edge_is_no_larger_for_naming_its_fixes() {
+        // The node index, the evidence's pointer and length, the causes and the relation.
+        assert_eq!(std::mem::size_of::<Edge>(), 32);
+    }
 
     #[test]
     fn one_edge_per_pair_and_the_first_evidence_stays() {

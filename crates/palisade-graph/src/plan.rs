@@ -121,6 +121,10 @@ impl Graph {
         limit: usize,
         kept: &dyn Fn(&Fix) -> bool,
     ) -> Plan {
+        assert!(
+            self.records_fixes(),
+            "a plan needs a graph made with Graph::recording_fixes: in another every step is by design"
+        );
         let mut planner = Planner::new(self, value, kept);
         let reached = planner.reached();
         let mut at_risk = planner.at_risk(&reached);
@@ -403,19 +407,14 @@ mod tests {
 
     fn step(g: &mut Graph, from: Node, to: Node, relation: Relation, fix: Option<Fix>) {
         let (a, b) = (g.id(from), g.id(to));
-        match fix {
-            Some(fix) => {
-                let fix = g.fix(fix);
-                g.edge_fixed_by(a, b, relation, format!("step {a}→{b}"), fix);
-            }
-            None => g.edge_between(a, b, relation, format!("step {a}→{b}")),
-        }
+        let fix = fix.and_then(|fix| g.fix_with(|| fix));
+        g.edge_fixed_by(a, b, relation, format!("step {a}→{b}"), fix);
     }
 
     /// The internet → web → web's account → any account of ops → backup → cluster-admin, and
     /// a CI account bound to cluster-admin on its own.
     fn cluster() -> Graph {
-        let mut g = Graph::default();
+        let mut g = Graph::recording_fixes();
         let web = Node::workload(0, "Deployment", "web", "web");
         let pool = Node::AnyServiceAccount {
             namespace: Some("ops".into()),
@@ -521,7 +520,7 @@ mod tests {
 
     #[test]
     fn a_step_with_two_causes_goes_only_when_both_are_fixed() {
-        let mut g = Graph::default();
+        let mut g = Graph::recording_fixes();
         let sa = account("ci", "deployer");
         for binding in ["ClusterRoleBinding a", "ClusterRoleBinding b"] {
             step(
@@ -544,7 +543,7 @@ mod tests {
 
     #[test]
     fn what_no_fix_takes_away_is_by_design_and_not_risk() {
-        let mut g = Graph::default();
+        let mut g = Graph::recording_fixes();
         let masters = Node::identity(Subject::Group {
             name: "system:masters".into(),
         });
@@ -582,7 +581,7 @@ mod tests {
 
     #[test]
     fn a_start_counts_the_most_valuable_target_it_reaches() {
-        let mut g = Graph::default();
+        let mut g = Graph::recording_fixes();
         let secrets = |ns: &str| Node::Secrets {
             namespace: Some(ns.into()),
         };
@@ -644,7 +643,7 @@ mod tests {
 
         /// The graph with only the steps `keep` keeps, built again through the public API.
         fn rebuilt(edges: &[(usize, usize, Vec<u8>)], keep: impl Fn(&[u8]) -> bool) -> Graph {
-            let mut g = Graph::default();
+            let mut g = Graph::recording_fixes();
             for i in 0..8 {
                 g.id(node(i));
             }
@@ -664,7 +663,7 @@ mod tests {
                     0..24,
                 ),
             ) {
-                let mut g = Graph::default();
+                let mut g = Graph::recording_fixes();
                 for i in 0..8 {
                     g.id(node(i));
                 }
@@ -674,7 +673,7 @@ mod tests {
                         g.edge_between(a, b, Relation::Grants, "step");
                     }
                     for c in causes {
-                        let fix = g.fix(Fix::new(Change::NarrowBinding, format!("binding {c}")));
+                        let fix = g.fix_with(|| Fix::new(Change::NarrowBinding, format!("binding {c}")));
                         g.edge_fixed_by(a, b, Relation::Grants, "step", fix);
                     }
                 }
@@ -708,7 +707,7 @@ mod tests {
 
     #[test]
     fn taking_a_service_off_the_internet_is_the_last_resort() {
-        let mut g = Graph::default();
+        let mut g = Graph::recording_fixes();
         let web = Node::workload(0, "Deployment", "web", "web");
         step(
             &mut g,

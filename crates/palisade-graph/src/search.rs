@@ -130,16 +130,18 @@ impl Graph {
     }
 
     pub(crate) fn path_from(&self, toward: &Toward, start: usize) -> Option<Path> {
-        let edges = self.chain_from(toward, start)?;
-        let steps = edges
-            .iter()
-            .map(|edge| Step {
+        let mut at = start;
+        let mut steps = Vec::new();
+        while !toward.is_goal[at] {
+            let edge = &self.edges[at][toward.next[at]?];
+            steps.push(Step {
                 to: self.nodes[edge.to].clone(),
                 relation: edge.relation,
                 evidence: edge.evidence.to_string(),
-            })
-            .collect();
-        Some(Path {
+            });
+            at = edge.to;
+        }
+        (!steps.is_empty()).then(|| Path {
             from: self.nodes[start].clone(),
             steps,
         })

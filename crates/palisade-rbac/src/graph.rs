@@ -26,7 +26,7 @@ pub fn build(policy: &Policy, inventory: &Inventory) -> Graph {
 /// reachability, leaked credentials): they add to the same graph without this crate
 /// knowing them.
 pub fn build_with(policy: &Policy, inventory: &Inventory, extra: &[Contributor]) -> Graph {
-    build_in(policy, inventory, extra, None)
+    build_in(Graph::default(), policy, inventory, extra, None)
 }
 
 /// [`build`], asking `admission` what the cluster's admission policies refuse of pods that
@@ -36,10 +36,22 @@ pub fn build_asking(
     inventory: &Inventory,
     admission: Option<&dyn AdmissionAsker>,
 ) -> Graph {
-    build_in(policy, inventory, &[], admission)
+    build_in(Graph::default(), policy, inventory, &[], admission)
 }
 
+/// [`build_asking`], each edge naming the fix that takes it away, for
+/// [`Graph::plan_fixes`] (`palisade rbac fixes`).
+pub fn build_for_fixes(
+    policy: &Policy,
+    inventory: &Inventory,
+    admission: Option<&dyn AdmissionAsker>,
+) -> Graph {
+    build_in(Graph::recording_fixes(), policy, inventory, &[], admission)
+}
+
+/// The graph from `empty` (which says whether edges record their fixes).
 fn build_in(
+    empty: Graph,
     policy: &Policy,
     inventory: &Inventory,
     extra: &[Contributor],
@@ -51,13 +63,9 @@ fn build_in(
             engine.get_or_init(|| std::sync::Arc::new(palisade_net::Engine::for_scan(inventory))),
         )
     };
-    build_on(
-        exposure(policy, inventory, &network),
-        policy,
-        inventory,
-        extra,
-        admission,
-    )
+    let mut g = empty;
+    add_exposure(&mut g, policy, inventory, &network);
+    build_on(g, policy, inventory, extra, admission)
 }
 
 /// The graph's first edges, the ones that come from the network: the internet to the
@@ -312,7 +320,7 @@ fn add_aws_auth(g: &mut Graph, policy: &Policy, inventory: &Inventory, _brakes: 
         if policy.grants_everything(binding) {
             continue;
         }
-        let narrow = g.fix(Fix::new(Change::NarrowBinding, binding.describe()));
+        let narrow = g.fix_with(|| Fix::new(Change::NarrowBinding, binding.describe()));
         for subject in &binding.subjects {
             let (from, evidence) = (
                 g.id(Node::Identity {
@@ -325,11 +333,8 @@ fn add_aws_auth(g: &mut Graph, policy: &Policy, inventory: &Inventory, _brakes: 
             );
             let admin = g.id(Node::ClusterAdmin);
             // The control plane's own grants are made again by the API server: no fix.
-            if crate::builtin::is_default_grant(binding, subject) {
-                g.edge_between(from, admin, Relation::Grants, evidence);
-            } else {
-                g.edge_fixed_by(from, admin, Relation::Grants, evidence, narrow);
-            }
+            let fix = narrow.filter(|_| !crate::builtin::is_default_grant(binding, subject));
+            g.edge_fixed_by(from, admin, Relation::Grants, evidence, fix);
         }
     }
 }
@@ -417,7 +422,7 @@ fn add_exposure(
         .collect();
     let mut nodes: Vec<Option<usize>> = vec![None; policy.workloads.len()];
     // The fix of each reached workload's hops: an ingress policy of its own.
-    let mut restrict: Vec<Option<FixId>> = vec![None; policy.workloads.len()];
+    let mut restrict: Vec<Option<Option<FixId>>> = vec![None; policy.workloads.len()];
     let mut reached: Vec<Option<(String, &str)>> = vec![None; network.endpoints.len()];
     let mut conns: Vec<(palisade_net::Conn, String)> = Vec::new();
     // Each hop's evidence, by reached endpoint and connection set: every exposed workload
@@ -436,10 +441,8 @@ fn add_exposure(
             Some(conn) if !conn.is_all() => format!("{why}; its policies let in {conn}"),
             _ => why,
         };
-        let unexpose = g.fix(Fix::new(
-            Change::Unexpose,
-            workload_node(policy, w).to_string(),
-        ));
+        let unexpose =
+            g.fix_with(|| Fix::new(Change::Unexpose, workload_node(policy, w).to_string()));
         g.edge_fixed(
             Node::Internet,
             workload_node(policy, w),
@@ -495,10 +498,12 @@ fn add_exposure(
             });
             let b = *nodes[v].get_or_insert_with(|| g.id(workload_node(policy, v)));
             let fix = *restrict[v].get_or_insert_with(|| {
-                g.fix(Fix::new(
-                    Change::RestrictIngress,
-                    workload_node(policy, v).to_string(),
-                ))
+                g.fix_with(|| {
+                    Fix::new(
+                        Change::RestrictIngress,
+                        workload_node(policy, v).to_string(),
+                    )
+                })
             });
             g.edge_fixed_by(a, b, Relation::Reaches, std::sync::Arc::clone(text), fix);
         }
@@ -516,10 +521,8 @@ fn add_workload_accounts(
     for (w, workload) in policy.workloads.iter().enumerate() {
         let account = Subject::service_account(&workload.namespace, &workload.service_account);
         if workload.token_mounted {
-            let unmount = g.fix(Fix::new(
-                Change::UnmountToken,
-                workload_node(policy, w).to_string(),
-            ));
+            let unmount =
+                g.fix_with(|| Fix::new(Change::UnmountToken, workload_node(policy, w).to_string()));
             g.edge_fixed(
                 workload_node(policy, w),
                 Node::Identity {
@@ -619,10 +622,12 @@ fn add_shared_storage(g: &mut Graph, policy: &Policy, inventory: &Inventory, _br
                 continue;
             }
             let from = g.id(workload_node(policy, writer));
-            let read_only = g.fix(Fix::new(
-                Change::MountReadOnly,
-                workload_node(policy, writer).to_string(),
-            ));
+            let read_only = g.fix_with(|| {
+                Fix::new(
+                    Change::MountReadOnly,
+                    workload_node(policy, writer).to_string(),
+                )
+            });
             let writer_id = &inventory.objects[policy.workloads[writer].object].id;
             for (reader, to, text) in &readers {
                 // Two manifests of one object (alternatives in one directory) are one workload.
@@ -648,10 +653,12 @@ fn add_node_takeover(g: &mut Graph, policy: &Policy, inventory: &Inventory, _bra
         let Some(why) = &workload.node_access else {
             continue;
         };
-        let confine = g.fix(Fix::new(
-            Change::ConfineToContainer,
-            workload_node(policy, w).to_string(),
-        ));
+        let confine = g.fix_with(|| {
+            Fix::new(
+                Change::ConfineToContainer,
+                workload_node(policy, w).to_string(),
+            )
+        });
         if workload.nodes.is_empty() {
             // Where pods are placed is known only in a cluster; there, a workload with no
             // running pod gives no node now.
@@ -815,10 +822,12 @@ fn add_legacy_tokens(g: &mut Graph, _policy: &Policy, inventory: &Inventory, _br
                 .and_then(Value::as_str)
         {
             let ns = object.id.namespace.clone().unwrap_or_default();
-            let delete = g.fix(Fix::new(
-                Change::DeleteTokenSecret,
-                format!("Secret {}", object.id.display_name()),
-            ));
+            let delete = g.fix_with(|| {
+                Fix::new(
+                    Change::DeleteTokenSecret,
+                    format!("Secret {}", object.id.display_name()),
+                )
+            });
             g.edge_fixed(
                 Node::Secrets {
                     namespace: Some(ns.clone()),
@@ -850,16 +859,15 @@ fn add_bindings(g: &mut Graph, policy: &Policy, _inventory: &Inventory, brakes: 
             .role_of(binding)
             .map(|r| r.describe())
             .unwrap_or_default();
-        let narrow = g.fix(Fix::new(Change::NarrowBinding, binding.describe()));
+        let narrow = g.fix_with(|| Fix::new(Change::NarrowBinding, binding.describe()));
         for subject in &binding.subjects {
             let from = Node::Identity {
                 subject: subject.clone(),
             };
             // The control plane's own grants are made again by the API server: no fix.
-            let fix = (!crate::builtin::is_default_grant(binding, subject)).then_some(narrow);
-            let grant = |g: &mut Graph, to: Node, evidence: String| match fix {
-                Some(fix) => g.edge_fixed(from.clone(), to, Relation::Grants, evidence, fix),
-                None => g.edge(from.clone(), to, Relation::Grants, evidence),
+            let fix = narrow.filter(|_| !crate::builtin::is_default_grant(binding, subject));
+            let grant = |g: &mut Graph, to: Node, evidence: String| {
+                g.edge_fixed(from.clone(), to, Relation::Grants, evidence, fix)
             };
             if everything {
                 let to = match &binding.namespace {

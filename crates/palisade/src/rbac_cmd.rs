@@ -142,17 +142,23 @@ pub struct AdmissionPolicyArgs {
 }
 
 impl AdmissionPolicyArgs {
-    /// The escalation graph of `policy`, asking these admission policies what they refuse.
+    /// The escalation graph of `policy`, asking these admission policies what they refuse;
+    /// with `fixes`, each edge names the fix that takes it away.
     fn graph(
         &self,
         policy: &Policy,
         inventory: &palisade_inventory::Inventory,
+        fixes: bool,
     ) -> Result<palisade_graph::Graph> {
         let asker = crate::admission_asker(&self.policies, self.cluster_policies, inventory)?;
         let asker = asker
             .as_ref()
             .map(|a| a as &dyn palisade_rbac::graph::AdmissionAsker);
-        Ok(palisade_rbac::graph::build_asking(policy, inventory, asker))
+        Ok(if fixes {
+            palisade_rbac::graph::build_for_fixes(policy, inventory, asker)
+        } else {
+            palisade_rbac::graph::build_asking(policy, inventory, asker)
+        })
     }
 }
 
@@ -408,7 +414,7 @@ fn paths(args: &PathsArgs) -> Result<u8> {
     )?;
     let goal = Goal::parse(&args.to)
         .with_context(|| format!("--to {}: expected cluster-admin, secrets or nodes", args.to))?;
-    let graph = args.policies.graph(&policy, &inventory)?;
+    let graph = args.policies.graph(&policy, &inventory, false)?;
     let found: Vec<Path> = if let Some(from) = &args.from {
         let subject = parse_subject(from)?;
         palisade_rbac::graph::subject_path(&graph, &subject, &args.groups, goal)
@@ -450,7 +456,7 @@ fn fixes(args: &FixesArgs) -> Result<u8> {
         &[RBAC_POLICY, RUNNING_AS, NETWORK],
     )?;
     let valuation = Valuation::read(&inventory, targets)?;
-    let graph = args.policies.graph(&policy, &inventory)?;
+    let graph = args.policies.graph(&policy, &inventory, true)?;
     for keep in &args.keep {
         if !graph.fixes().any(|fix| fix.object == *keep) {
             bail!("--keep {keep}: {}", no_fix_changes(&graph, keep));
