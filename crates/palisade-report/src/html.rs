@@ -13,8 +13,8 @@ use std::io;
 
 use palisade_core::{ComplianceStatus, DiagnosticLevel, Finding, Report, Severity, Verdict};
 
-use crate::WriteOptions;
 use crate::table::{headline, plural};
+use crate::{WriteOptions, for_people};
 
 /// Escapes text for HTML content and quoted attribute values.
 pub fn escape(text: &str) -> String {
@@ -138,15 +138,7 @@ fn write_counts(report: &Report, page: &mut String) {
 /// The findings: those at or above `--fail-on` in an open table, the others and the suppressed
 /// ones folded.
 fn write_findings(report: &Report, options: WriteOptions, page: &mut String) {
-    let mut open: Vec<&Finding> = report
-        .findings
-        .iter()
-        .filter(|f| !f.is_suppressed())
-        .collect();
-    open.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    let (failing, rest): (Vec<&Finding>, Vec<&Finding>) = open
-        .into_iter()
-        .partition(|f| options.fail_on.is_some_and(|t| f.severity >= t));
+    let (failing, rest) = for_people::open_findings(report, options.fail_on);
     if !failing.is_empty() {
         let _ = writeln!(
             page,
@@ -185,18 +177,11 @@ fn write_findings(report: &Report, options: WriteOptions, page: &mut String) {
                 "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(f.rule_id()),
                 escape(&f.subject.to_string()),
-                escape(&place(f)),
+                escape(&for_people::place(f)),
                 escape(reason)
             );
         }
         page.push_str("</table></details>\n");
-    }
-}
-
-fn place(f: &Finding) -> String {
-    match f.location.line {
-        Some(line) => format!("{}:{line}", f.location.file),
-        None => f.location.file.to_string(),
     }
 }
 
@@ -211,7 +196,7 @@ fn findings_table(findings: &[&Finding], page: &mut String) {
             escape(f.rule_id()),
             escape(f.title()),
             escape(&f.subject.to_string()),
-            escape(&place(f)),
+            escape(&for_people::place(f)),
             escape(&f.location.path.to_string()),
             escape(&f.message),
             escape(f.remediation()),
@@ -263,49 +248,35 @@ fn write_fixed(report: &Report, page: &mut String) {
         plural(baseline.fixed.len(), "finding")
     );
     for f in &baseline.fixed {
-        let place = [f.subject.as_deref(), f.file.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ");
         let _ = writeln!(
             page,
             "<li><code>{}</code> {} <span class=\"meta\">{}</span></li>",
             escape(&f.rule),
             escape(&f.message),
-            escape(&place)
+            escape(&for_people::fixed_place(f))
         );
     }
     page.push_str("</ul></details>\n");
 }
 
 fn write_diagnostics(report: &Report, page: &mut String) {
-    let mut shown: Vec<_> = report
-        .diagnostics
-        .iter()
-        .filter(|d| d.level != DiagnosticLevel::Info)
-        .collect();
+    let shown = for_people::diagnostics(report);
     if shown.is_empty() {
         return;
     }
-    shown.sort_by_key(|d| d.level != DiagnosticLevel::Error);
     page.push_str("<h2>Diagnostics</h2>\n<table><tr><th>level</th><th>code</th><th>where</th><th>message</th></tr>\n");
     for d in shown {
-        let (class, level) = match d.level {
-            DiagnosticLevel::Error => ("critical", "error"),
-            _ => ("medium", "warning"),
-        };
-        let place = match (&d.file, d.line) {
-            (Some(file), Some(line)) => format!("{file}:{line}"),
-            (Some(file), None) => file.clone(),
-            _ => String::new(),
+        let class = match d.level {
+            DiagnosticLevel::Error => "critical",
+            _ => "medium",
         };
         let object = d.object.as_deref().unwrap_or_default();
         let _ = writeln!(
             page,
-            "<tr class=\"diagnostic\"><td class=\"sev {class}\">{level}</td><td><code>{}</code></td><td><code>{}</code> {}</td><td>{}</td></tr>",
+            "<tr class=\"diagnostic\"><td class=\"sev {class}\">{}</td><td><code>{}</code></td><td><code>{}</code> {}</td><td>{}</td></tr>",
+            for_people::level(d),
             escape(d.code),
-            escape(&place),
+            escape(&d.location()),
             escape(object),
             escape(&d.message)
         );

@@ -14,6 +14,7 @@ use std::str::FromStr;
 use palisade_core::Report;
 
 pub mod answer;
+mod for_people;
 pub mod html;
 pub mod json;
 pub mod junit;

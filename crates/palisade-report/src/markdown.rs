@@ -12,10 +12,10 @@
 use std::fmt::Write as _;
 use std::io;
 
-use palisade_core::{DiagnosticLevel, Finding, Report, Severity, Verdict};
+use palisade_core::{Finding, Report, Severity, Verdict};
 
-use crate::WriteOptions;
 use crate::table::{headline, plural};
+use crate::{WriteOptions, for_people};
 
 /// The most characters written: under GitHub's 65,536 for a comment, with room for what a CI
 /// step adds around it.
@@ -56,15 +56,7 @@ pub fn write(report: &Report, options: WriteOptions, out: &mut dyn io::Write) ->
     let mut text = String::new();
     write_verdict(report, options, &mut text);
     write_counts(report, &mut text);
-    let failing = |f: &&Finding| options.fail_on.is_some_and(|t| f.severity >= t);
-    let mut open: Vec<&Finding> = report
-        .findings
-        .iter()
-        .filter(|f| !f.is_suppressed())
-        .collect();
-    // Most severe first; the report's order within a severity.
-    open.sort_by_key(|f| std::cmp::Reverse(f.severity));
-    let (fail, rest): (Vec<&Finding>, Vec<&Finding>) = open.into_iter().partition(failing);
+    let (fail, rest) = for_people::open_findings(report, options.fail_on);
     let mut left_out = 0;
     if !fail.is_empty() {
         let _ = writeln!(text, "\n### Findings that fail the run\n");
@@ -168,17 +160,13 @@ fn write_findings(findings: &[&Finding], text: &mut String) -> usize {
 
 /// One finding as a row of the table.
 fn row(f: &Finding) -> String {
-    let place = match f.location.line {
-        Some(line) => format!("{}:{line}", f.location.file),
-        None => f.location.file.to_string(),
-    };
     format!(
         "| {} | {} {} | {} | {} | {} | {} |\n",
         f.severity,
         escape(f.rule_id()),
         escape(f.title()),
         escape(&f.subject.to_string()),
-        escape(&place),
+        escape(&for_people::place(f)),
         escape(&f.message),
         escape(f.remediation())
     )
@@ -199,17 +187,12 @@ fn write_fixed(report: &Report, text: &mut String) {
             let _ = writeln!(text, "- and more (see the JSON output)");
             break;
         }
-        let place = [f.subject.as_deref(), f.file.as_deref()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ");
         let _ = writeln!(
             text,
             "- {} {} ({})",
             escape(&f.rule),
             escape(&f.message),
-            escape(&place)
+            escape(&for_people::fixed_place(f))
         );
     }
     let _ = writeln!(text, "\n</details>");
@@ -217,40 +200,27 @@ fn write_fixed(report: &Report, text: &mut String) {
 
 /// Errors and warnings about the input, errors first.
 fn write_diagnostics(report: &Report, text: &mut String) {
-    let mut shown: Vec<_> = report
-        .diagnostics
-        .iter()
-        .filter(|d| d.level != DiagnosticLevel::Info)
-        .collect();
+    let shown = for_people::diagnostics(report);
     if shown.is_empty() {
         return;
     }
-    shown.sort_by_key(|d| d.level != DiagnosticLevel::Error);
     let _ = writeln!(text, "\n### Diagnostics\n");
     for (i, d) in shown.iter().enumerate() {
         if text.len() + TAIL / 2 > MOST {
             let _ = writeln!(text, "- and {} more (see the JSON output)", shown.len() - i);
             break;
         }
-        let place = match (&d.file, d.line) {
-            (Some(file), Some(line)) => format!("{file}:{line}"),
-            (Some(file), None) => file.clone(),
-            _ => String::new(),
-        };
         let object = d
             .object
             .as_deref()
             .map(|o| format!(" {}", escape(o)))
             .unwrap_or_default();
-        let level = match d.level {
-            DiagnosticLevel::Error => "error",
-            _ => "warning",
-        };
         let _ = writeln!(
             text,
-            "- **{level}** `{}` {}{object}: {}",
+            "- **{}** `{}` {}{object}: {}",
+            for_people::level(d),
             d.code,
-            escape(&place),
+            escape(&d.location()),
             escape(&d.message)
         );
     }
