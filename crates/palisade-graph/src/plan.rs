@@ -179,12 +179,7 @@ impl<'g> Planner<'g> {
         kept: &dyn Fn(&Fix) -> bool,
     ) -> Planner<'g> {
         let target: Vec<u32> = graph.nodes.iter().map(value).collect();
-        let mut reverse: Vec<Vec<(usize, usize)>> = vec![Vec::new(); graph.nodes.len()];
-        for (from, edges) in graph.edges.iter().enumerate() {
-            for (e, edge) in edges.iter().enumerate() {
-                reverse[edge.to].push((from, e));
-            }
-        }
+        let reverse = graph.reverse_edges();
         let starts = graph
             .nodes
             .iter()
@@ -274,7 +269,9 @@ impl<'g> Planner<'g> {
         let mut chains = Vec::new();
         for tier in tiers {
             let is_goal = self.target.iter().map(|&v| v >= tier).collect();
-            let toward = self.graph.toward_where(is_goal, |e| self.live(e));
+            let toward = self
+                .graph
+                .toward_where(&self.reverse, is_goal, |e| self.live(e));
             for &(s, w) in &self.starts {
                 let risk = self.risk_of(s, w, reached);
                 if risk > 0 && reached[s] == tier {
@@ -359,7 +356,7 @@ impl<'g> Planner<'g> {
             let tier = reached[s];
             let toward = paths.entry(tier).or_insert_with(|| {
                 let is_goal = self.target.iter().map(|&v| v >= tier).collect();
-                self.graph.toward_where(is_goal, |_| true)
+                self.graph.toward_where(&self.reverse, is_goal, |_| true)
             });
             if let Some(path) = self.graph.path_from(toward, s) {
                 out.push(AtRisk {
@@ -378,7 +375,7 @@ impl<'g> Planner<'g> {
     /// fix takes away, or one kept does.
     fn by_design(&self) -> Vec<Path> {
         let is_goal: Vec<bool> = self.target.iter().map(|&v| v > 0).collect();
-        let toward = self.graph.toward_where(is_goal, |e| {
+        let toward = self.graph.toward_where(&self.reverse, is_goal, |e| {
             self.graph
                 .causes_of(e)
                 .is_none_or(|fixes| fixes.iter().any(|f| self.kept[f.0 as usize]))

@@ -79,19 +79,28 @@ impl Graph {
     /// connection, shared storage), then in steps.
     pub fn toward(&self, goal: Goal) -> Toward {
         let is_goal = self.nodes.iter().map(|node| goal.reached(node)).collect();
-        self.toward_where(is_goal, |_| true)
+        self.toward_where(&self.reverse_edges(), is_goal, |_| true)
     }
 
-    /// [`Graph::toward`] the nodes `is_goal` marks, over the edges `live` keeps.
-    pub(crate) fn toward_where(&self, is_goal: Vec<bool>, live: impl Fn(&Edge) -> bool) -> Toward {
+    /// Each node's incoming edges, as (the node they leave, their position among its edges).
+    pub(crate) fn reverse_edges(&self) -> Vec<Vec<(usize, usize)>> {
         let mut reverse: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.nodes.len()];
         for (from, edges) in self.edges.iter().enumerate() {
             for (e, edge) in edges.iter().enumerate() {
-                if live(edge) {
-                    reverse[edge.to].push((from, e));
-                }
+                reverse[edge.to].push((from, e));
             }
         }
+        reverse
+    }
+
+    /// [`Graph::toward`] the nodes `is_goal` marks, over the edges `live` keeps; `reverse` is
+    /// [`Graph::reverse_edges`], made once for many searches.
+    pub(crate) fn toward_where(
+        &self,
+        reverse: &[Vec<(usize, usize)>],
+        is_goal: Vec<bool>,
+        live: impl Fn(&Edge) -> bool,
+    ) -> Toward {
         let mut next: Vec<Option<usize>> = vec![None; self.nodes.len()];
         let mut queue: VecDeque<usize> = (0..self.nodes.len()).filter(|&i| is_goal[i]).collect();
         let mut seen = is_goal.clone();
@@ -103,7 +112,7 @@ impl Graph {
         loop {
             while let Some(n) = queue.pop_front() {
                 for &(from, edge) in &reverse[n] {
-                    if seen[from] {
+                    if seen[from] || !live(&self.edges[from][edge]) {
                         continue;
                     }
                     if self.edges[from][edge].relation.needs_exploit() {
