@@ -200,6 +200,45 @@ fn nothing_read_is_an_error_and_a_missing_input_makes_the_run_incomplete() {
     }
 }
 
+/// A namespace's criticality is read as a level (`palisade_k8s::criticality`), whatever its
+/// case: a port-forward (medium) into a namespace labelled `Critical` is raised to high.
+#[test]
+fn a_namespace_labelled_critical_in_any_case_raises_its_alerts() {
+    let dir = scratch("audit-criticality");
+    let fixture = workspace().join("crates/palisade-audit/tests/fixtures/AUD002/fail.jsonl");
+    let event = std::fs::read_to_string(fixture)
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap()
+        .to_string();
+    std::fs::write(dir.join("audit.log"), event + "\n").unwrap();
+    let analyse = |level: &str| {
+        let inventory = dir.join("inventory.yaml");
+        std::fs::write(
+            &inventory,
+            format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: db\n  labels:\n    palisade.dev/criticality: {level}\n"),
+        )
+        .unwrap();
+        let out = bin()
+            .args(["audit", "analyze", dir.join("audit.log").to_str().unwrap()])
+            .args(["--rules", "AUD002", "-o", "json", "--inventory"])
+            .arg(&inventory)
+            .output()
+            .unwrap();
+        lines(&out).remove(0)
+    };
+    let raised = analyse("Critical");
+    assert_eq!(raised["severity"], "high", "{raised}");
+    assert_eq!(
+        raised["enrichment"]["raised_because"],
+        "the namespace is labelled critical"
+    );
+    let kept = analyse("low");
+    assert_eq!(kept["severity"], "medium", "{kept}");
+    assert_eq!(kept["enrichment"]["criticality"], "low");
+}
+
 #[test]
 fn rotated_and_compressed_logs_are_read_oldest_first() {
     let dir = scratch("audit-rotated");
