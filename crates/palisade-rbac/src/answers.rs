@@ -414,17 +414,18 @@ impl Answer for Fixes {
             doc.line(text);
         }
         if plan.risk > 0 {
+            let fixes = match plan.fixes.len() {
+                1 => "1 fix".to_string(),
+                n => format!("{n} fixes"),
+            };
             doc.line(if plan.risk_left == 0 {
                 format!(
-                    "After {} fix{}: no risk left on the paths to {}.",
-                    plan.fixes.len(),
-                    if plan.fixes.len() == 1 { "" } else { "es" },
+                    "After {fixes}: no risk left on the paths to {}.",
                     self.targets
                 )
             } else {
                 format!(
-                    "Risk left after {} fixes: {}, from {}{}",
-                    plan.fixes.len(),
+                    "Risk left after {fixes}: {}, from {}{}",
                     plan.risk_left,
                     some_of(&plan.still_at_risk),
                     if plan.fixes.len() == self.limit {

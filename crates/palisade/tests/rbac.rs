@@ -265,7 +265,7 @@ fn fixes_cut_the_shared_step_first_and_leave_no_risk() {
         "{one}"
     );
     assert!(
-        one.contains("Risk left after 1 fixes: 5, from ServiceAccount ops/backup (raise --limit for more fixes)"),
+        one.contains("Risk left after 1 fix: 5, from ServiceAccount ops/backup (raise --limit for more fixes)"),
         "{one}"
     );
     // Kept unchanged, the binding into ops is no fix: what it alone gives is by design, and
