@@ -12,6 +12,8 @@ pub enum Change {
     Unexpose,
     /// Admit only the clients that need a workload with an ingress NetworkPolicy.
     RestrictIngress,
+    /// Take a workload off the node's network, where NetworkPolicies do not reliably apply.
+    LeaveHostNetwork,
     /// Mount the claims that other workloads mount read-only.
     MountReadOnly,
     /// Stop mounting the service account token, or run as an account with less.
@@ -31,7 +33,7 @@ impl Change {
     pub fn effort(self) -> u32 {
         match self {
             Change::Unexpose => 3,
-            Change::ConfineToContainer => 2,
+            Change::ConfineToContainer | Change::LeaveHostNetwork => 2,
             _ => 1,
         }
     }
@@ -44,6 +46,9 @@ impl Change {
             }
             Change::RestrictIngress => {
                 "admit only the clients that need it with an ingress NetworkPolicy"
+            }
+            Change::LeaveHostNetwork => {
+                "take it off the node's network (hostNetwork: false): NetworkPolicies do not reliably apply to host-network pods, so a policy cannot keep clients out"
             }
             Change::MountReadOnly => {
                 "mount the claims other workloads also mount read-only, or give each its own"

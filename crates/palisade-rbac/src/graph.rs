@@ -497,13 +497,15 @@ fn add_exposure(
                     .into()
             });
             let b = *nodes[v].get_or_insert_with(|| g.id(workload_node(policy, v)));
+            // A policy cannot keep clients out of a host-network pod (the API leaves it
+            // undefined, and most plugins see its traffic as the node's).
+            let change = if target.host_network {
+                Change::LeaveHostNetwork
+            } else {
+                Change::RestrictIngress
+            };
             let fix = *restrict[v].get_or_insert_with(|| {
-                g.fix_with(|| {
-                    Fix::new(
-                        Change::RestrictIngress,
-                        workload_node(policy, v).to_string(),
-                    )
-                })
+                g.fix_with(|| Fix::new(change, workload_node(policy, v).to_string()))
             });
             g.edge_fixed_by(a, b, Relation::Reaches, std::sync::Arc::clone(text), fix);
         }

@@ -309,6 +309,29 @@ fn fixes_cut_the_shared_step_first_and_leave_no_risk() {
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("expected one of all, cluster-admin"));
 }
 
+#[test]
+fn fixes_never_advise_a_network_policy_for_a_host_network_pod() {
+    // In the shop, the exposed frontend may connect to the log agent, a privileged DaemonSet
+    // on the node's network: no NetworkPolicy reliably keeps clients out of it.
+    let out = fixes(&["examples/shop", "--to", "nodes", "-o", "json"]);
+    let plan = common::json_exiting(&out, 1);
+    let picked = plan["fixes"].as_array().unwrap();
+    let agent = |f: &&serde_json::Value| f["object"] == "DaemonSet logging/log-agent";
+    assert!(
+        picked
+            .iter()
+            .filter(agent)
+            .all(|f| f["change"] != "restrict-ingress"),
+        "{plan:#}"
+    );
+    assert_eq!(
+        picked[0]["object"], "DaemonSet logging/log-agent",
+        "{plan:#}"
+    );
+    assert_eq!(picked[0]["change"], "confine-to-container");
+    assert_eq!(plan["risk_left"], 0);
+}
+
 /// The text of `rbac fixes ARGS...`.
 fn fixes_text(args: &[&str]) -> String {
     String::from_utf8(fixes(args).stdout).unwrap()
