@@ -411,6 +411,31 @@ async fn rbac_commands_read_the_live_cluster() {
         String::from_utf8_lossy(&out.stderr).contains("could not list secrets"),
         "what could not be read is said"
     );
+    // The fixes plan reads the same cluster: its privileged web pods own their node, and
+    // confining them is the one fix.
+    let mut cmd = bin();
+    cmd.args(["rbac", "fixes", "-o", "json", "--cluster"])
+        .args(["--request-timeout", "1", "--kubeconfig"])
+        .arg(&kubeconfig);
+    let out = run(cmd).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan = json(&out);
+    assert_eq!(plan["at_risk"][0]["from"]["namespace"], "shop", "{plan:#}");
+    let fix = &plan["fixes"][0];
+    assert!(
+        fix["object"]
+            .as_str()
+            .unwrap()
+            .starts_with("ReplicaSet shop/web-"),
+        "{plan:#}"
+    );
+    assert_eq!(fix["change"], "confine-to-container");
+    assert_eq!(plan["risk_left"], 0);
 }
 
 /// A reader that may not list ClusterRoleBindings cannot say who can: `who-can` exits 2 rather
