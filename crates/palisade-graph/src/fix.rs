@@ -24,6 +24,8 @@ pub enum Change {
     DeleteTokenSecret,
     /// Remove a binding, or narrow its role or its subjects.
     NarrowBinding,
+    /// Enforce a Pod Security level in a namespace that refuses pods owning their node.
+    EnforcePodSecurity,
 }
 
 impl Change {
@@ -64,6 +66,9 @@ impl Change {
             }
             Change::NarrowBinding => {
                 "remove it, or narrow its role or its subjects to what they need"
+            }
+            Change::EnforcePodSecurity => {
+                "enforce Pod Security baseline or restricted (label pod-security.kubernetes.io/enforce), so that no pod created there may own its node"
             }
         }
     }

@@ -79,6 +79,9 @@ pub(crate) struct Causes(FixId);
 /// The top bit of a [`Causes`] that indexes a list of fixes.
 const MANY: u32 = 1 << 31;
 
+/// The bit of a [`FixId`] that names a choice between fixes ([`Graph::fix_either`]).
+const EITHER: u32 = 1 << 30;
+
 impl Causes {
     pub(crate) const UNFIXABLE: Causes = Causes(FixId(u32::MAX));
 
@@ -100,6 +103,8 @@ pub struct Graph {
     pairs: HashMap<(usize, usize), u32, BuildHasherDefault<IndexHasher>>,
     /// The fixes that edges name as their causes, each held once.
     pub(crate) fixes: IndexSet<Fix>,
+    /// Choices between fixes, any one of which removes a cause ([`Graph::fix_either`]).
+    pub(crate) choices: Vec<Vec<FixId>>,
     /// The causes of the edges with more than one.
     pub(crate) cause_lists: Vec<Vec<FixId>>,
     /// Whether edges record their fixes ([`Graph::recording_fixes`]): only a graph made to
@@ -209,7 +214,36 @@ impl Graph {
         // Ids stay below the bit `Causes` marks lists with (no graph holds 2^31 fixes; one
         // that did would have its further steps counted as by design, never as fixed).
         let id = u32::try_from(self.fixes.insert_full(make()).0).ok()?;
-        (id < MANY).then_some(FixId(id))
+        (id < EITHER).then_some(FixId(id))
+    }
+
+    /// A cause that any one of `fixes` removes (the step "create pods → a node" goes when the
+    /// binding is narrowed, or when the namespace refuses such pods); the one fix when only
+    /// one is given, `None` when none is (the graph records no fixes).
+    pub fn fix_either(&mut self, fixes: &[Option<FixId>]) -> Option<FixId> {
+        let mut given: Vec<FixId> = fixes.iter().flatten().copied().collect();
+        given.sort_unstable();
+        given.dedup();
+        match given.len() {
+            0 => None,
+            1 => Some(given[0]),
+            _ => {
+                let id = u32::try_from(self.choices.len())
+                    .ok()
+                    .filter(|&i| i < EITHER)?;
+                self.choices.push(given);
+                Some(FixId(EITHER | id))
+            }
+        }
+    }
+
+    /// The fixes any one of which removes `cause`: its choices, or itself.
+    pub(crate) fn alternatives<'a>(&'a self, cause: &'a FixId) -> &'a [FixId] {
+        if cause.0 & EITHER != 0 {
+            &self.choices[(cause.0 & !EITHER) as usize]
+        } else {
+            std::slice::from_ref(cause)
+        }
     }
 
     /// [`Graph::edge_between`], for a step that `fix` takes away ([`Graph::fix_with`]; `None`:

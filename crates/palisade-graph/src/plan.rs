@@ -5,7 +5,9 @@
 //! reaches (the caller's valuation: cluster-admin, a node, the Secrets of a namespace as
 //! critical as its label says). A fix is a change to one object ([`Fix`]) that takes away every
 //! step naming it as a cause; a step with several causes (two bindings giving one account the
-//! same power) goes only when all are made. What a starting point reaches through steps no fix
+//! same power) goes only when all are removed, and a cause that either of two fixes removes
+//! (the binding that lets an account create pods, or Pod Security in the namespace) goes with
+//! either. What a starting point reaches through steps no fix
 //! takes away (the control plane's own grants, a node's kubelet credentials) is by design:
 //! not counted as risk.
 //!
@@ -208,7 +210,16 @@ impl<'g> Planner<'g> {
     fn live(&self, edge: &Edge) -> bool {
         self.graph
             .causes_of(edge)
-            .is_none_or(|fixes| fixes.iter().any(|f| !self.made[f.0 as usize]))
+            .is_none_or(|causes| causes.iter().any(|c| !self.made_cause(c, &self.made)))
+    }
+
+    /// Whether `cause` is removed when the fixes `made` marks are made: one of the fixes that
+    /// would remove it is.
+    fn made_cause(&self, cause: &FixId, made: &[bool]) -> bool {
+        self.graph
+            .alternatives(cause)
+            .iter()
+            .any(|f| made[f.0 as usize])
     }
 
     /// The value of the most valuable target each node reaches in one step or more (its own
@@ -288,10 +299,13 @@ impl<'g> Planner<'g> {
         let reached = self.reached();
         let mut tally: std::collections::HashMap<FixId, u64> = std::collections::HashMap::new();
         for (risk, chain) in self.chains(&reached) {
+            // Each cause not removed yet, by any of the fixes that would remove it.
             let mut on_chain: Vec<FixId> = chain
                 .iter()
                 .filter_map(|e| self.graph.causes_of(e))
                 .flatten()
+                .filter(|c| !self.made_cause(c, &self.made))
+                .flat_map(|c| self.graph.alternatives(c))
                 .copied()
                 .filter(|f| !self.made[f.0 as usize] && !self.kept[f.0 as usize])
                 .collect();
@@ -333,10 +347,11 @@ impl<'g> Planner<'g> {
         let mut out: Vec<String> = Vec::new();
         for (_, chain) in self.chains(reached) {
             for edge in chain {
-                let named = self
-                    .graph
-                    .causes_of(edge)
-                    .is_some_and(|fixes| fixes.contains(&fix));
+                let named = self.graph.causes_of(edge).is_some_and(|causes| {
+                    causes
+                        .iter()
+                        .any(|c| self.graph.alternatives(c).contains(&fix))
+                });
                 if named && !out.iter().any(|e| **e == *edge.evidence) {
                     out.push(edge.evidence.to_string());
                 }
@@ -376,9 +391,14 @@ impl<'g> Planner<'g> {
     fn by_design(&self) -> Vec<Path> {
         let is_goal: Vec<bool> = self.target.iter().map(|&v| v > 0).collect();
         let toward = self.graph.toward_where(&self.reverse, is_goal, |e| {
-            self.graph
-                .causes_of(e)
-                .is_none_or(|fixes| fixes.iter().any(|f| self.kept[f.0 as usize]))
+            self.graph.causes_of(e).is_none_or(|causes| {
+                causes.iter().any(|c| {
+                    self.graph
+                        .alternatives(c)
+                        .iter()
+                        .all(|f| self.kept[f.0 as usize])
+                })
+            })
         });
         self.starts
             .iter()
@@ -638,8 +658,11 @@ mod tests {
             }
         }
 
+        /// A cause: one binding's fix, or a choice of two (either removes it).
+        type Cause = (u8, Option<u8>);
+
         /// The graph with only the steps `keep` keeps, built again through the public API.
-        fn rebuilt(edges: &[(usize, usize, Vec<u8>)], keep: impl Fn(&[u8]) -> bool) -> Graph {
+        fn rebuilt(edges: &[(usize, usize, Vec<Cause>)], keep: impl Fn(&[Cause]) -> bool) -> Graph {
             let mut g = Graph::recording_fixes();
             for i in 0..8 {
                 g.id(node(i));
@@ -656,7 +679,11 @@ mod tests {
             #[test]
             fn the_plan_cuts_every_path_a_fix_can_cut(
                 edges in proptest::collection::vec(
-                    (0usize..8, 0usize..8, proptest::collection::vec(0u8..6, 0..3)),
+                    (
+                        0usize..8,
+                        0usize..8,
+                        proptest::collection::vec((0u8..6, proptest::option::of(0u8..6)), 0..3),
+                    ),
                     0..24,
                 ),
             ) {
@@ -669,8 +696,12 @@ mod tests {
                     if causes.is_empty() {
                         g.edge_between(a, b, Relation::Grants, "step");
                     }
-                    for c in causes {
-                        let fix = g.fix_with(|| Fix::new(Change::NarrowBinding, format!("binding {c}")));
+                    for (c, or) in causes {
+                        let mut binding = |c: u8| {
+                            g.fix_with(|| Fix::new(Change::NarrowBinding, format!("binding {c}")))
+                        };
+                        let choices = [Some(*c), *or].map(|c| c.and_then(&mut binding));
+                        let fix = g.fix_either(&choices);
                         g.edge_fixed_by(a, b, Relation::Grants, "step", fix);
                     }
                 }
@@ -680,10 +711,11 @@ mod tests {
                 let fixed: Vec<u8> = (0u8..6)
                     .filter(|c| plan.fixes.iter().any(|f| f.fix.object == format!("binding {c}")))
                     .collect();
+                let removed = |(c, or): &Cause| fixed.contains(c) || or.is_some_and(|o| fixed.contains(&o));
                 let after = rebuilt(&edges, |causes| {
-                    causes.is_empty() || causes.iter().any(|c| !fixed.contains(c))
+                    causes.is_empty() || causes.iter().any(|c| !removed(c))
                 });
-                let by_design = rebuilt(&edges, <[u8]>::is_empty);
+                let by_design = rebuilt(&edges, <[Cause]>::is_empty);
                 let before = rebuilt(&edges, |_| true);
                 let mut risk = 0u64;
                 for i in (0..8).filter(|&i| node(i).is_start()) {
@@ -698,6 +730,30 @@ mod tests {
                     prop_assert_eq!(designed, plan.by_design.iter().any(|p| p.from == start));
                 }
                 prop_assert_eq!(plan.risk, risk);
+                // After each fix, the risk left is what the search finds with the fixes so far.
+                for k in 0..plan.fixes.len() {
+                    let so_far: Vec<u8> = (0u8..6)
+                        .filter(|c| {
+                            plan.fixes[..=k]
+                                .iter()
+                                .any(|f| f.fix.object == format!("binding {c}"))
+                        })
+                        .collect();
+                    let gone = |(c, or): &Cause| {
+                        so_far.contains(c) || or.is_some_and(|o| so_far.contains(&o))
+                    };
+                    let now = rebuilt(&edges, |causes| {
+                        causes.is_empty() || causes.iter().any(|c| !gone(c))
+                    });
+                    let left: u64 = (0..8)
+                        .map(node)
+                        .filter(|n| n.is_start())
+                        .filter(|n| by_design.path(n, Goal::ClusterAdmin).is_none())
+                        .filter(|n| now.path(n, Goal::ClusterAdmin).is_some())
+                        .map(|n| u64::from(likelihood(&g, &n)) * 4)
+                        .sum();
+                    prop_assert_eq!(plan.fixes[k].risk_left, left, "after fix {}", k + 1);
+                }
             }
         }
     }

@@ -868,7 +868,7 @@ fn add_bindings(g: &mut Graph, policy: &Policy, _inventory: &Inventory, brakes: 
             };
             // The control plane's own grants are made again by the API server: no fix.
             let fix = narrow.filter(|_| !crate::builtin::is_default_grant(binding, subject));
-            let grant = |g: &mut Graph, to: Node, evidence: String| {
+            let grant = |g: &mut Graph, to: Node, evidence: String, fix: Option<FixId>| {
                 g.edge_fixed(from.clone(), to, Relation::Grants, evidence, fix)
             };
             if everything {
@@ -885,6 +885,7 @@ fn add_bindings(g: &mut Graph, policy: &Policy, _inventory: &Inventory, brakes: 
                         "{} → {role}: every verb on every resource",
                         binding.describe()
                     ),
+                    fix,
                 );
             }
             for h in held {
@@ -901,7 +902,7 @@ fn add_bindings(g: &mut Graph, policy: &Policy, _inventory: &Inventory, brakes: 
                 let mut node_open: Option<String> = None;
                 if let Some(names) = &h.names {
                     for to in named_targets(policy, h.primitive.id, names, ns.as_deref()) {
-                        grant(g, to, evidence.clone());
+                        grant(g, to, evidence.clone(), fix);
                     }
                     continue;
                 }
@@ -934,11 +935,20 @@ fn add_bindings(g: &mut Graph, policy: &Policy, _inventory: &Inventory, brakes: 
                     Leads::Capability => vec![],
                 };
                 for to in targets {
-                    let evidence = match &node_open {
-                        Some(open) if to == Node::any_node() => format!("{evidence}; {open}"),
-                        _ => evidence.clone(),
+                    let (evidence, fix) = match &node_open {
+                        // Pods that own their node are let in where they are created: the step
+                        // goes when the binding is narrowed, or when the namespace refuses them.
+                        Some(open) if to == Node::any_node() => {
+                            let refuse = ns.as_ref().and_then(|ns| {
+                                g.fix_with(|| {
+                                    Fix::new(Change::EnforcePodSecurity, format!("Namespace {ns}"))
+                                })
+                            });
+                            (format!("{evidence}; {open}"), g.fix_either(&[fix, refuse]))
+                        }
+                        _ => (evidence.clone(), fix),
                     };
-                    grant(g, to, evidence);
+                    grant(g, to, evidence, fix);
                 }
             }
         }

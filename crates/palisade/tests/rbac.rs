@@ -285,15 +285,30 @@ fn fixes_cut_the_shared_step_first_and_leave_no_risk() {
         .iter()
         .map(|f| f["object"].as_str().unwrap())
         .collect();
+    // The kept binding still lets web's account create pods in ops that own their node:
+    // Pod Security enforced in ops takes that step away instead.
     assert_eq!(
         picked,
-        ["Deployment web/web", "ClusterRoleBinding backup-admin"]
+        [
+            "Deployment web/web",
+            "ClusterRoleBinding backup-admin",
+            "Namespace ops"
+        ]
     );
     assert_eq!(kept["fixes"][0]["change"], "unmount-token");
+    assert_eq!(kept["fixes"][2]["change"], "enforce-pod-security");
     assert_eq!(kept["risk_left"], 0);
-    // web's account reaches a node through the kept binding alone.
-    let by_design = kept["by_design"].as_array().unwrap();
-    assert_eq!(by_design.len(), 1, "{kept:#}");
+    // Kept with ops too, web's account reaches a node through what is kept alone.
+    let both = fixes(&[
+        "examples/rbac",
+        "--keep",
+        "RoleBinding ops/web-deploys-ops,Namespace ops",
+        "-o",
+        "json",
+    ]);
+    let both = common::json_exiting(&both, 1);
+    let by_design = both["by_design"].as_array().unwrap();
+    assert_eq!(by_design.len(), 1, "{both:#}");
     assert_eq!(by_design[0]["from"]["subject"]["name"], "web");
     // A name no fix changes is an error, with the near names.
     let wrong = fixes(&["examples/rbac", "--keep", "RoleBinding web/web-deploys-ops"]);
@@ -329,6 +344,54 @@ fn fixes_never_advise_a_network_policy_for_a_host_network_pod() {
         "{plan:#}"
     );
     assert_eq!(picked[0]["change"], "confine-to-container");
+    assert_eq!(plan["risk_left"], 0);
+}
+
+#[test]
+fn enforcing_pod_security_is_one_fix_for_every_binding_that_places_pods() {
+    // Two CI accounts may create pods in `build`, which enforces no Pod Security level: each
+    // can own a node. Either binding's removal cuts one; Pod Security in `build` cuts both.
+    let dir = scratch("rbac-fixes-pss");
+    let binding = |who: &str| {
+        format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: {who}-deploys, namespace: build}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: deployer}}\nsubjects: [{{kind: ServiceAccount, name: {who}, namespace: ci}}]\n---\n"
+        )
+    };
+    let text = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: build}}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: deployer, namespace: build}}\nrules: [{{apiGroups: [''], resources: [pods], verbs: [create]}}]\n---\n{}{}",
+        binding("a"),
+        binding("b")
+    );
+    common::write_file(&dir, "cluster.yaml", &text);
+    let dir = dir.to_str().unwrap();
+    let plan = common::json_exiting(&fixes(&[dir, "--to", "nodes", "-o", "json"]), 1);
+    let picked = plan["fixes"].as_array().unwrap();
+    assert_eq!(picked.len(), 1, "{plan:#}");
+    assert_eq!(picked[0]["object"], "Namespace build");
+    assert_eq!(picked[0]["change"], "enforce-pod-security");
+    assert_eq!(plan["risk_left"], 0);
+    // Kept as it is, the namespace leaves the two bindings to narrow.
+    let kept = fixes(&[
+        dir,
+        "--to",
+        "nodes",
+        "--keep",
+        "Namespace build",
+        "-o",
+        "json",
+    ]);
+    let plan = common::json_exiting(&kept, 1);
+    let mut objects: Vec<&str> = plan["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["object"].as_str().unwrap())
+        .collect();
+    objects.sort_unstable();
+    assert_eq!(
+        objects,
+        ["RoleBinding build/a-deploys", "RoleBinding build/b-deploys"]
+    );
     assert_eq!(plan["risk_left"], 0);
 }
 
