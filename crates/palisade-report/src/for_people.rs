@@ -1,8 +1,10 @@
 //! What the formats people read (the Markdown and HTML reports) choose and order the same
 //! way: the findings that fail the run apart from the others, most severe first, and the
-//! diagnostics worth showing, errors first.
+//! diagnostics worth showing, errors first; and what was read, in the same sentences.
 
 use palisade_core::{Diagnostic, DiagnosticLevel, Finding, FixedFinding, Report, Severity};
+
+use crate::table::plural;
 
 /// The unsuppressed findings, most severe first (the report's order within a severity): those
 /// at or above `fail_on`, and the others.
@@ -55,4 +57,34 @@ pub(crate) fn level(d: &Diagnostic) -> &'static str {
         DiagnosticLevel::Warning => "warning",
         DiagnosticLevel::Info => "info",
     }
+}
+
+/// What was read and how far it was judged, as sentences of plain text (each format escapes
+/// them): the objects and files read, the evaluations not assessed, the baseline's counts.
+pub(crate) fn what_was_read(report: &Report) -> Vec<String> {
+    let summary = report.summary();
+    let mut sentences = vec![format!(
+        "{} in {} read in {} ms by {} {}.",
+        plural(summary.objects_scanned, "object"),
+        plural(summary.files, "file"),
+        summary.duration_ms,
+        report.tool.name,
+        report.tool.version
+    )];
+    if summary.not_assessed > 0 {
+        sentences.push(format!(
+            "{} not assessed: a rule could not judge an object from what was read (the JSON output's coverage says why).",
+            plural(summary.not_assessed, "evaluation")
+        ));
+    }
+    if let Some(baseline) = &report.baseline {
+        sentences.push(format!(
+            "Compared with the baseline {}: {} new, {} unchanged (suppressed), {} fixed.",
+            baseline.file,
+            baseline.new,
+            baseline.unchanged,
+            baseline.fixed.len()
+        ));
+    }
+    sentences
 }

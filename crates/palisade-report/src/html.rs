@@ -106,33 +106,9 @@ fn write_counts(report: &Report, page: &mut String) {
         let _ = write!(page, "<td class=\"{severity}\">{n}</td>");
     }
     let _ = writeln!(page, "<td>{}</td></tr></table>", summary.suppressed);
-    let _ = write!(
-        page,
-        "<p class=\"meta\">{} in {} read in {} ms by {} {}",
-        plural(summary.objects_scanned, "object"),
-        plural(summary.files, "file"),
-        summary.duration_ms,
-        escape(&report.tool.name),
-        escape(&report.tool.version)
-    );
-    if summary.not_assessed > 0 {
-        let _ = write!(
-            page,
-            "; {} not assessed (a rule could not judge an object from what was read)",
-            plural(summary.not_assessed, "evaluation")
-        );
+    for sentence in for_people::what_was_read(report) {
+        let _ = writeln!(page, "<p class=\"meta\">{}</p>", escape(&sentence));
     }
-    if let Some(baseline) = &report.baseline {
-        let _ = write!(
-            page,
-            "; compared with the baseline {}: {} new, {} unchanged, {} fixed",
-            escape(&baseline.file),
-            baseline.new,
-            baseline.unchanged,
-            baseline.fixed.len()
-        );
-    }
-    page.push_str(".</p>\n");
 }
 
 /// The findings: those at or above `--fail-on` in an open table, the others and the suppressed

@@ -118,29 +118,8 @@ fn write_counts(report: &Report, text: &mut String) {
         count(Severity::Info),
         summary.suppressed
     );
-    let _ = writeln!(
-        text,
-        "\n{} in {} read in {} ms.",
-        plural(summary.objects_scanned, "object"),
-        plural(summary.files, "file"),
-        summary.duration_ms
-    );
-    if summary.not_assessed > 0 {
-        let _ = writeln!(
-            text,
-            "\n{} not assessed: a rule could not judge an object from what was read (the JSON output's `coverage` says why).",
-            plural(summary.not_assessed, "evaluation")
-        );
-    }
-    if let Some(baseline) = &report.baseline {
-        let _ = writeln!(
-            text,
-            "\nCompared with the baseline `{}`: {} new, {} unchanged (suppressed), {} fixed.",
-            escape(&baseline.file),
-            baseline.new,
-            baseline.unchanged,
-            baseline.fixed.len()
-        );
+    for sentence in for_people::what_was_read(report) {
+        let _ = writeln!(text, "\n{}", escape(&sentence));
     }
 }
 
