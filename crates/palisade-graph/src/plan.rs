@@ -128,18 +128,19 @@ impl Graph {
             "a plan needs a graph made with Graph::recording_fixes: in another every step is by design"
         );
         let mut planner = Planner::new(self, value, kept);
-        let reached = planner.reached();
-        let mut at_risk = planner.at_risk(&reached);
+        // What each node reaches with the fixes made so far: found once per round.
+        let mut before = planner.reached();
+        let mut at_risk = planner.at_risk(&before);
         at_risk.sort_by(|a, b| b.risk.cmp(&a.risk).then(a.from.cmp(&b.from)));
-        let risk = planner.total(&reached);
+        let risk = planner.total(&before);
         let mut left = risk;
         let mut fixes = Vec::new();
         while left > 0 && fixes.len() < limit {
-            let Some(picked) = planner.pick(left) else {
+            let chains = planner.chains(&before);
+            let Some(picked) = planner.pick(&chains, left) else {
                 break;
             };
-            let before = planner.reached();
-            let removes = planner.removes(&before, picked);
+            let removes = planner.removes(&chains, picked);
             planner.made[picked.0 as usize] = true;
             let after = planner.reached();
             let lowers = planner
@@ -155,12 +156,12 @@ impl Graph {
                 lowers,
                 risk_left: left,
             });
+            before = after;
         }
-        let reached = planner.reached();
         let still_at_risk = planner
             .starts
             .iter()
-            .filter(|&&(s, w)| planner.risk_of(s, w, &reached) > 0)
+            .filter(|&&(s, w)| planner.risk_of(s, w, &before) > 0)
             .map(|&(s, _)| self.nodes[s].clone())
             .collect();
         Plan {
@@ -293,12 +294,13 @@ impl<'g> Planner<'g> {
         chains
     }
 
-    /// The next fix: of the fixes on the chains, the few on the most risk's measured, and the
-    /// one that leaves least per unit of effort taken; `None` when no chain has a fix.
-    fn pick(&mut self, left: u64) -> Option<FixId> {
-        let reached = self.reached();
+    /// The next fix: of the fixes on `chains` ([`Planner::chains`]), the few on the most risk's
+    /// measured, and the one that leaves least per unit of effort taken; `None` when no chain
+    /// has a fix.
+    fn pick(&mut self, chains: &[(u64, Vec<&'g Edge>)], left: u64) -> Option<FixId> {
         let mut tally: std::collections::HashMap<FixId, u64> = std::collections::HashMap::new();
-        for (risk, chain) in self.chains(&reached) {
+        for (risk, chain) in chains {
+            let risk = *risk;
             // Each cause not removed yet, by any of the fixes that would remove it.
             let mut on_chain: Vec<FixId> = chain
                 .iter()
@@ -342,11 +344,11 @@ impl<'g> Planner<'g> {
             .or_else(|| candidates.first().map(|&(fix, _)| fix))
     }
 
-    /// The evidence of the steps `fix` takes away on the chains of `reached`'s risk.
-    fn removes(&self, reached: &[u32], fix: FixId) -> Vec<String> {
+    /// The evidence of the steps `fix` takes away on `chains` ([`Planner::chains`]).
+    fn removes(&self, chains: &[(u64, Vec<&'g Edge>)], fix: FixId) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
-        for (_, chain) in self.chains(reached) {
-            for edge in chain {
+        for (_, chain) in chains {
+            for &edge in chain {
                 let named = self.graph.causes_of(edge).is_some_and(|causes| {
                     causes
                         .iter()
