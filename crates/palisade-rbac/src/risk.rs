@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use palisade_graph::Node;
+use palisade_graph::{Goal, Node};
 use palisade_inventory::Inventory;
 use palisade_k8s::criticality::{self, Criticality};
 
@@ -39,14 +39,16 @@ impl Targets {
         }
     }
 
+    /// `all`, or a goal as `rbac paths --to` names it ([`Goal::parse`]).
     pub fn parse(text: &str) -> Option<Targets> {
-        match text {
-            "all" => Some(Targets::All),
-            "cluster-admin" | "admin" => Some(Targets::ClusterAdmin),
-            "nodes" | "node" => Some(Targets::Nodes),
-            "secrets" => Some(Targets::Secrets),
-            _ => None,
+        if text == "all" {
+            return Some(Targets::All);
         }
+        Some(match Goal::parse(text)? {
+            Goal::ClusterAdmin => Targets::ClusterAdmin,
+            Goal::Nodes => Targets::Nodes,
+            Goal::Secrets => Targets::Secrets,
+        })
     }
 }
 
@@ -151,5 +153,6 @@ mod tests {
             "Namespace pay: palisade.dev/criticality is \"crit\"; expected low, medium, high or critical"
         );
         assert_eq!(Targets::parse("everything"), None);
+        assert_eq!(Targets::parse("node"), Some(Targets::Nodes));
     }
 }
