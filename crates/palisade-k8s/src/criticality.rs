@@ -25,13 +25,17 @@ impl Criticality {
 
     /// `low`, `medium`, `high` or `critical` (any case).
     pub fn parse(text: &str) -> Option<Criticality> {
-        match text.trim().to_ascii_lowercase().as_str() {
-            "low" => Some(Criticality::Low),
-            "medium" => Some(Criticality::Medium),
-            "high" => Some(Criticality::High),
-            "critical" => Some(Criticality::Critical),
-            _ => None,
-        }
+        let text = text.trim();
+        let levels = [
+            Criticality::Low,
+            Criticality::Medium,
+            Criticality::High,
+            Criticality::Critical,
+        ];
+        Self::NAMES
+            .iter()
+            .position(|name| name.eq_ignore_ascii_case(text))
+            .map(|i| levels[i])
     }
 
     /// 1 (low) to 4 (critical), for weighing.
