@@ -42,73 +42,7 @@ pub enum OnTimeout {
     Allow,
 }
 
-/// When the hardening patch may set `runAsNonRoot: true`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RunAsNonRoot {
-    Never,
-    /// Only when the container runs as a non-zero `runAsUser` (its own or the pod's): the
-    /// image's user cannot be seen from a request, and a root image would not start.
-    WhenUserSet,
-    /// Always (every image in the cluster declares a non-root user).
-    Always,
-}
-
-/// When the hardening patch may add `capabilities.drop: [ALL]`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DropAllCapabilities {
-    Never,
-    /// Only to containers that cannot run as root: a non-zero `runAsUser` or
-    /// `runAsNonRoot: true` (their own, the pod's, or the patch's). A process running as root
-    /// usually needs some of the runtime's default capabilities (`CHOWN`, `SETUID`,
-    /// `SETGID`, `NET_BIND_SERVICE`): the official nginx and postgres images stop at start
-    /// without them.
-    WhenNonRoot,
-    /// Every container that drops nothing (every image in the cluster runs without them).
-    Always,
-}
-
-impl DropAllCapabilities {
-    pub fn name(self) -> &'static str {
-        match self {
-            DropAllCapabilities::Never => "never",
-            DropAllCapabilities::WhenNonRoot => "when-non-root",
-            DropAllCapabilities::Always => "always",
-        }
-    }
-}
-
-/// `never`, `when-non-root` or `always`; `false` and `true` (the setting's earlier form) are
-/// `never` and `always`.
-impl<'de> Deserialize<'de> for DropAllCapabilities {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Written {
-            Flag(bool),
-            Name(String),
-        }
-        let written = Written::deserialize(deserializer).map_err(|_| {
-            serde::de::Error::custom("expected \"never\", \"when-non-root\" or \"always\"")
-        })?;
-        match written {
-            Written::Flag(false) => Ok(DropAllCapabilities::Never),
-            Written::Flag(true) => Ok(DropAllCapabilities::Always),
-            Written::Name(name) => [
-                DropAllCapabilities::Never,
-                DropAllCapabilities::WhenNonRoot,
-                DropAllCapabilities::Always,
-            ]
-            .into_iter()
-            .find(|mode| mode.name() == name)
-            .ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "unknown value `{name}`: expected \"never\", \"when-non-root\" or \"always\""
-                ))
-            }),
-        }
-    }
-}
+pub use palisade_fix::{DropAllCapabilities, RunAsNonRoot};
 
 /// The opt-in hardening patches of `POST /mutate`.
 #[derive(Debug, Clone, Deserialize)]
@@ -125,14 +59,28 @@ pub struct MutateSettings {
     pub run_as_non_root: RunAsNonRoot,
 }
 
+impl MutateSettings {
+    /// The additions these settings ask for.
+    pub fn hardening(&self) -> palisade_fix::Hardening {
+        palisade_fix::Hardening {
+            seccomp: self.seccomp,
+            drop_all_capabilities: self.drop_all_capabilities,
+            no_privilege_escalation: self.no_privilege_escalation,
+            run_as_non_root: self.run_as_non_root,
+        }
+    }
+}
+
 impl Default for MutateSettings {
     fn default() -> Self {
+        // The additions `palisade fix` makes by default.
+        let hardening = palisade_fix::Hardening::default();
         MutateSettings {
             enabled: false,
-            seccomp: true,
-            drop_all_capabilities: DropAllCapabilities::WhenNonRoot,
-            no_privilege_escalation: true,
-            run_as_non_root: RunAsNonRoot::WhenUserSet,
+            seccomp: hardening.seccomp,
+            drop_all_capabilities: hardening.drop_all_capabilities,
+            no_privilege_escalation: hardening.no_privilege_escalation,
+            run_as_non_root: hardening.run_as_non_root,
         }
     }
 }

@@ -27,7 +27,7 @@ pub mod yaml;
 pub use inventory::Inventory;
 pub use load::{
     FileSource, Input, InventoryBuilder, LoadOptions, Loaded, ObjectSource, Reading, SourceRead,
-    ValuesSource, load, load_json_dump, load_text, load_values, read_sources,
+    TextSource, ValuesSource, load, load_json_dump, load_text, load_values, read_sources,
 };
 pub use object::{Object, Source, SourceId};
 pub use podspec::{Container, ContainerKind, PodSpec, pod_labels, pod_spec};

@@ -16,6 +16,7 @@ pub mod drift;
 pub mod glob;
 pub mod loose_files;
 pub mod model;
+pub mod remedy;
 pub mod scan;
 pub mod suppress;
 

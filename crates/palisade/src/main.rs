@@ -6,6 +6,7 @@ mod audit_cmd;
 mod audit_coverage;
 mod cluster_cmd;
 mod docs_cmd;
+mod fix_cmd;
 mod install_cmd;
 mod net_cmd;
 mod policy_cmd;
@@ -87,6 +88,10 @@ enum Command {
     /// (classified by security relevance, attributed by managedFields) and findings that exist
     /// only in the cluster.
     Drift(DriftArgs),
+    /// Harden manifests: add the securityContext fields that resolve open findings (POD002,
+    /// POD003, POD008, POD014), as a reviewable diff or written in place (`--write`), keeping
+    /// comments and layout; each edit is checked by scanning again.
+    Fix(fix_cmd::FixArgs),
     /// Write a commented palisade.toml with every setting, its default and an example
     /// suppression.
     Init(InitArgs),
@@ -647,6 +652,7 @@ fn main() -> ExitCode {
         Command::Policy(command) => policy_cmd::run(command),
         Command::Snapshot(args) => cluster_cmd::run_snapshot(&args),
         Command::Drift(args) => run_drift(args),
+        Command::Fix(args) => fix_cmd::run_fix(&args),
         Command::Init(args) => run_init(&args),
         Command::Completion(args) => docs_cmd::completion(cli_command(), &args),
         Command::Man(args) => docs_cmd::man(cli_command().version(version), &args),

@@ -45,6 +45,7 @@ const PLACES: &[&str] = &[
     "uriQuery",
     "volumeAnnotation",
     "volumeClaimLabel",
+    "fixContext",
 ];
 
 /// A GitHub-token-shaped value whose body is the canary: findings may show the format's
@@ -330,6 +331,20 @@ fn no_canary_appears_in_any_command_or_format() {
     let git = dir.join("git");
     std::fs::create_dir_all(&git).unwrap();
     std::fs::write(git.join("app.yaml"), manifests('g')).unwrap();
+    // A block-style Deployment whose credential is the line above what `palisade fix` adds,
+    // so its diff shows that line.
+    std::fs::write(
+        git.join("worker.yaml"),
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: worker, namespace: shop}}\n\
+             spec:\n  selector: {{matchLabels: {{app: worker}}}}\n  template:\n    \
+             metadata: {{labels: {{app: worker}}}}\n    spec:\n      containers:\n      \
+             - name: worker\n        image: registry.example.com/worker:1.0\n        env:\n        \
+             - name: QUEUE_PASSWORD\n          value: {}\n",
+            canary('g', "fixContext")
+        ),
+    )
+    .unwrap();
     // Files that are not manifests, read with --secrets-in-all-files.
     std::fs::write(
         git.join(".env"),
@@ -372,6 +387,10 @@ fn no_canary_appears_in_any_command_or_format() {
         vec!["rbac", "paths"],
         vec!["rbac", "fixes"],
         vec!["rbac", "fixes", "-o", "json"],
+        // The diff shows the lines around each addition (the container's command and env).
+        vec!["fix"],
+        vec!["fix", "--check"],
+        vec!["fix", "-o", "json"],
     ] {
         let mut run: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         run.push(git.clone());

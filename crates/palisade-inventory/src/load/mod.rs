@@ -32,7 +32,7 @@ pub use origin::{Origin, PatchSite};
 use render::*;
 pub use source::{
     FileSource, HelmSource, InventoryBuilder, KustomizeSource, ObjectSource, Reading, SourceRead,
-    StdinSource, ValuesSource, read_sources,
+    StdinSource, TextSource, ValuesSource, read_sources,
 };
 use text::*;
 

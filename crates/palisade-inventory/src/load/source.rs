@@ -1,6 +1,6 @@
 //! Sources of objects behind one trait, read in parallel and merged in order by the inventory
 //! builder. The manifest sources live here (a file, standard input, a Kustomize directory, a
-//! Helm chart, values already in memory); other crates add theirs (a snapshot file and a live
+//! Helm chart, values already in memory, a file's text in memory); other crates add theirs (a snapshot file and a live
 //! cluster in `palisade-snapshot`, later an AdmissionReview or node files) by implementing
 //! [`ObjectSource`], and every reader of the inventory sees them the same way.
 
@@ -89,6 +89,27 @@ impl ObjectSource for FileSource {
             Ok(bytes) => leave_out_fragments(reading.parse(&name, None, &bytes), &name),
             Err(message) => failed(&name, None, "io", message),
         }
+    }
+}
+
+/// A file's text held in memory (an edited file checked before it is written), read as
+/// [`FileSource`] reads the file.
+#[derive(Debug, Clone)]
+pub struct TextSource {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl ObjectSource for TextSource {
+    fn read(self: Box<Self>, reading: &Reading<'_>) -> SourceRead {
+        leave_out_fragments(reading.parse(&self.name, None, &self.bytes), &self.name)
+    }
+}
+
+/// What a source produced already (objects kept from an earlier read), as it was.
+impl ObjectSource for SourceRead {
+    fn read(self: Box<Self>, _: &Reading<'_>) -> SourceRead {
+        *self
     }
 }
 

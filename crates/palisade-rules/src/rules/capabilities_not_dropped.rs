@@ -48,7 +48,9 @@ declare_rule! {
     ///
     /// ## Remediation
     /// Add `capabilities: {drop: ["ALL"]}` to each container's `securityContext`, and add back
-    /// only `NET_BIND_SERVICE` if the process binds a port below 1024.
+    /// only `NET_BIND_SERVICE` if the process binds a port below 1024. `palisade fix` adds the
+    /// drop to containers that cannot run as root, or to all with `--drop-all-capabilities
+    /// always` (`docs/fix.md`).
     ///
     /// ## References
     /// - Kubernetes Pod Security Standards, Restricted, "Capabilities"

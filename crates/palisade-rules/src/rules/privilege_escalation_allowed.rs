@@ -38,6 +38,8 @@ declare_rule! {
     /// ## Remediation
     /// Set `securityContext.allowPrivilegeEscalation: false` on every container. Note that it
     /// cannot be combined with `privileged: true` or the `CAP_SYS_ADMIN` capability.
+    /// `palisade fix` adds it to every container where it is unset and allowed
+    /// (`docs/fix.md`).
     ///
     /// ## References
     /// - Kubernetes Pod Security Standards, Restricted, "Privilege Escalation"

@@ -39,7 +39,9 @@ declare_rule! {
     ///
     /// ## Remediation
     /// Set `securityContext.runAsNonRoot: true` (pod or container) and a non-zero `runAsUser`;
-    /// build images with a `USER` other than root.
+    /// build images with a `USER` other than root. `palisade fix` adds `runAsNonRoot: true`
+    /// where a non-zero `runAsUser` is set, or everywhere with `--run-as-non-root always`
+    /// (`docs/fix.md`).
     ///
     /// ## References
     /// - Kubernetes Pod Security Standards, Restricted, "Running as Non-root" and "Running as

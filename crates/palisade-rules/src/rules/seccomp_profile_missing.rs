@@ -37,6 +37,7 @@ declare_rule! {
     ///
     /// ## Remediation
     /// Set `securityContext.seccompProfile.type: RuntimeDefault` at the pod level.
+    /// `palisade fix` adds it (`docs/fix.md`).
     ///
     /// ## References
     /// - Kubernetes Pod Security Standards, Restricted, "Seccomp"

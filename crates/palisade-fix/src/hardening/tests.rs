@@ -1,0 +1,190 @@
+use super::*;
+
+fn hardening(object: &Value, pointer: &str, settings: &Hardening) -> Vec<Addition> {
+    additions(object, pointer, settings, &every)
+}
+
+fn patched(object: &Value, pointer: &str, settings: &Hardening) -> Value {
+    let mut doc = object.clone();
+    assert!(apply(&mut doc, &hardening(object, pointer, settings)));
+    doc
+}
+
+#[test]
+fn adds_the_missing_defaults_and_keeps_what_is_set() {
+    let pod = json!({"spec": {"securityContext": {"runAsUser": 1000}, "containers": [
+        {"name": "a", "image": "x"},
+        {"name": "b", "image": "x", "securityContext": {"allowPrivilegeEscalation": true, "capabilities": {"add": ["NET_ADMIN"]}}},
+        {"name": "c", "image": "x", "securityContext": {"privileged": true}},
+    ]}});
+    let out = patched(&pod, "/spec", &Hardening::default());
+    assert_eq!(
+        out.at("/spec/securityContext/seccompProfile/type"),
+        Some(&json!("RuntimeDefault"))
+    );
+    assert_eq!(
+        out.at("/spec/containers/0/securityContext"),
+        Some(&json!({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}))
+    );
+    assert_eq!(
+        out.at("/spec/containers/1/securityContext/allowPrivilegeEscalation"),
+        Some(&json!(true))
+    );
+    assert_eq!(
+        out.at("/spec/containers/1/securityContext/capabilities"),
+        Some(&json!({"add": ["NET_ADMIN"], "drop": ["ALL"]}))
+    );
+    assert_eq!(
+        out.at("/spec/containers/2/securityContext"),
+        Some(&json!({"privileged": true}))
+    );
+    assert_eq!(
+        out.at("/spec/securityContext/runAsNonRoot"),
+        Some(&json!(true))
+    );
+    // Patching again adds nothing.
+    assert!(hardening(&out, "/spec", &Hardening::default()).is_empty());
+}
+
+#[test]
+fn run_as_non_root_only_when_a_user_is_set() {
+    let template = json!({"spec": {"template": {"spec": {
+        "securityContext": {"runAsUser": 1000},
+        "containers": [{"name": "a", "image": "x"}]}}}});
+    let out = patched(&template, "/spec/template/spec", &Hardening::default());
+    assert_eq!(
+        out.at("/spec/template/spec/securityContext/runAsNonRoot"),
+        Some(&json!(true))
+    );
+    let root = json!({"spec": {"containers": [{"name": "a", "image": "x"}]}});
+    let settings = Hardening {
+        run_as_non_root: RunAsNonRoot::Always,
+        ..Default::default()
+    };
+    assert_eq!(
+        patched(&root, "/spec", &settings).at("/spec/securityContext/runAsNonRoot"),
+        Some(&json!(true))
+    );
+    let explicit_root = json!({"spec": {"containers": [{"name": "a", "image": "x", "securityContext": {"runAsUser": 0}}]}});
+    assert!(
+        patched(&explicit_root, "/spec", &settings)
+            .at("/spec/securityContext/runAsNonRoot")
+            .is_none()
+    );
+}
+
+/// A container that may run as root keeps the runtime's default capabilities unless
+/// `always` is asked: nginx's master process chowns its cache and switches user, so
+/// dropping them all stops it at start.
+#[test]
+fn capabilities_are_dropped_only_where_the_process_cannot_be_root() {
+    let caps = "/spec/containers/0/securityContext/capabilities/drop";
+    let pod = |context: Value, container: Value| {
+        json!({"spec": {"securityContext": context, "containers": [
+            {"name": "a", "image": "nginx:1.27", "securityContext": container}]}})
+    };
+    let defaults = Hardening::default();
+    for (context, container, dropped) in [
+        (json!({}), json!({}), false),
+        (json!({"runAsUser": 0}), json!({}), false),
+        (json!({"runAsUser": 1000}), json!({"runAsUser": 0}), false),
+        (json!({"runAsNonRoot": false}), json!({}), false),
+        (json!({"runAsUser": 1000}), json!({}), true),
+        (json!({}), json!({"runAsUser": 101}), true),
+        (json!({"runAsNonRoot": true}), json!({}), true),
+        (json!({}), json!({"runAsNonRoot": true}), true),
+    ] {
+        let out = patched(&pod(context.clone(), container.clone()), "/spec", &defaults);
+        assert_eq!(
+            out.at(caps) == Some(&json!(["ALL"])),
+            dropped,
+            "{context} {container}: {out}"
+        );
+    }
+    // The patch's own pod-level runAsNonRoot (run_as_non_root = always) makes it safe.
+    let always_non_root = Hardening {
+        run_as_non_root: RunAsNonRoot::Always,
+        ..Default::default()
+    };
+    let out = patched(&pod(json!({}), json!({})), "/spec", &always_non_root);
+    assert_eq!(out.at(caps), Some(&json!(["ALL"])));
+    // `always` drops them from every container; `never` from none.
+    for (mode, dropped) in [
+        (DropAllCapabilities::Always, true),
+        (DropAllCapabilities::Never, false),
+    ] {
+        let settings = Hardening {
+            drop_all_capabilities: mode,
+            ..Default::default()
+        };
+        for user in [json!({}), json!({"runAsUser": 1000})] {
+            let out = patched(&pod(user, json!({})), "/spec", &settings);
+            assert_eq!(out.at(caps) == Some(&json!(["ALL"])), dropped, "{mode:?}");
+        }
+    }
+}
+
+#[test]
+fn windows_pods_and_sys_admin_are_left_alone() {
+    let windows = json!({"spec": {"os": {"name": "windows"}, "containers": [{"name": "a"}]}});
+    assert!(hardening(&windows, "/spec", &Hardening::default()).is_empty());
+    let admin = json!({"spec": {"containers": [{"name": "a", "securityContext": {"capabilities": {"add": ["CAP_SYS_ADMIN"]}}}]}});
+    let out = patched(&admin, "/spec", &Hardening::default());
+    assert!(
+        out.at("/spec/containers/0/securityContext/allowPrivilegeEscalation")
+            .is_none()
+    );
+}
+
+/// The caller chooses by field and by the pod spec or container hardened: only the second
+/// container's escalation, and the pod's profile.
+#[test]
+fn only_the_additions_wanted_are_made() {
+    let pod = json!({"spec": {"securityContext": {"runAsUser": 1000}, "containers": [
+        {"name": "a", "image": "x"},
+        {"name": "b", "image": "x"},
+    ]}});
+    let wanted = |field: Field, holder: &JsonPointer| match field {
+        Field::Seccomp => holder.as_str() == "/spec",
+        Field::NoPrivilegeEscalation => holder.as_str() == "/spec/containers/1",
+        _ => false,
+    };
+    let made = additions(&pod, "/spec", &Hardening::default(), &wanted);
+    let pointers: Vec<String> = made.iter().map(|a| a.pointer().to_string()).collect();
+    assert_eq!(
+        pointers,
+        [
+            "/spec/securityContext/seccompProfile",
+            "/spec/containers/1/securityContext"
+        ]
+    );
+    assert_eq!(made[1].value, json!({"allowPrivilegeEscalation": false}));
+    assert_eq!(made[1].holder_name, "container \"b\"");
+    assert_eq!(made[0].holder_name, "the pod");
+}
+
+/// An addition answers the finding that names its field in the holder, not every finding of
+/// the rule there: dropping `ALL` leaves a capability the container adds.
+#[test]
+fn an_addition_addresses_the_finding_of_its_own_field() {
+    let p = |text: &str| JsonPointer::parse(text).unwrap();
+    let container = p("/spec/containers/0");
+    let pod = p("/spec");
+    assert!(Field::DropAllCapabilities.addresses(
+        &container,
+        &p("/spec/containers/0/securityContext/capabilities/drop")
+    ));
+    assert!(!Field::DropAllCapabilities.addresses(
+        &container,
+        &p("/spec/containers/0/securityContext/capabilities/add/3")
+    ));
+    assert!(!Field::NoPrivilegeEscalation.addresses(
+        &container,
+        &p("/spec/containers/1/securityContext/allowPrivilegeEscalation")
+    ));
+    // The pod's setting settles a container's finding.
+    assert!(
+        Field::RunAsNonRoot.addresses(&pod, &p("/spec/containers/1/securityContext/runAsNonRoot"))
+    );
+    assert!(Field::Seccomp.addresses(&pod, &p("/spec/securityContext/seccompProfile")));
+}

@@ -1,0 +1,285 @@
+//! `palisade fix` end to end: the real binary on files in a scratch directory, scanned again
+//! with the real binary afterwards.
+
+mod common;
+
+use std::path::Path;
+
+use common::{bin, json, scratch, write_file};
+
+/// A Deployment with comments, a compact sequence, a credential in its env, and nothing set
+/// in its security contexts.
+const WEB: &str = "\
+# the web tier
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web   # owned by team web
+  namespace: shop
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: app
+        image: registry.example.com/web:1.0 # pinned
+        env:
+        - name: DB_PASSWORD
+          value: Qz7canaryPassw0rdXk9
+        securityContext:
+          runAsUser: 1000
+";
+
+fn run(dir: &Path, args: &[&str]) -> std::process::Output {
+    bin().current_dir(dir).args(args).output().unwrap()
+}
+
+fn stdout(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The open findings of a scan of `dir`, as (rule, object, path).
+fn open_findings(dir: &Path) -> Vec<(String, String, String)> {
+    let out = run(dir, &["scan", ".", "-o", "json", "--fail-on", "none"]);
+    let report = json(&out);
+    let mut found: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("suppression").is_none())
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["object"].to_string(),
+                f["location"]["path"].to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn fixes_are_shown_then_written_and_scanning_again_finds_them_gone() {
+    let dir = scratch("fix-write");
+    write_file(&dir, "web.yaml", WEB);
+    let before = open_findings(&dir);
+
+    // Without --write: a diff, nothing written, the credential beside it shown as its tag.
+    let shown = run(&dir, &["fix", "."]);
+    let text = stdout(&shown);
+    assert_eq!(shown.status.code(), Some(0), "{text}");
+    assert!(text.contains("--- a/web.yaml\n+++ b/web.yaml\n"), "{text}");
+    assert!(
+        text.contains("+          allowPrivilegeEscalation: false\n"),
+        "{text}"
+    );
+    assert!(!text.contains("Qz7canaryPassw0rdXk9"), "{text}");
+    assert!(
+        text.contains("          value: [REDACTED]\n"),
+        "the line is shown, redacted: {text}"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("web.yaml")).unwrap(), WEB);
+    assert_eq!(run(&dir, &["fix", ".", "--check"]).status.code(), Some(1));
+    // The same for tools: the additions with their rules, and the redacted diff.
+    let report = json(&run(&dir, &["fix", ".", "-o", "json"]));
+    let file = &report["files"][0];
+    assert_eq!(file["path"], "./web.yaml");
+    assert_eq!(file["resolved"]["POD014"], 1);
+    assert_eq!(file["written"], false);
+    assert_eq!(file["objects"][0]["object"], "Deployment shop/web");
+    let additions = file["objects"][0]["additions"].as_array().unwrap();
+    assert!(additions.iter().any(|a| a["pointer"]
+        == "/spec/template/spec/containers/0/securityContext/allowPrivilegeEscalation"
+        && a["value"] == false
+        && a["rules"][0] == "POD002"));
+    let diff = file["diff"].as_str().unwrap();
+    assert!(
+        diff.contains("[REDACTED]") && !diff.contains("Qz7canary"),
+        "{diff}"
+    );
+    assert_eq!(report["left_open"], serde_json::json!({}));
+
+    let written = run(&dir, &["fix", ".", "--write"]);
+    assert_eq!(written.status.code(), Some(0), "{}", stdout(&written));
+    let fixed = std::fs::read_to_string(dir.join("web.yaml")).unwrap();
+    assert_eq!(
+        fixed,
+        WEB.to_string()
+            + "          allowPrivilegeEscalation: false\n          capabilities:\n            drop:\n            - ALL\n      securityContext:\n        \
+               seccompProfile:\n          type: RuntimeDefault\n"
+    );
+    // The three findings are gone (a non-zero runAsUser leaves no POD003) and nothing is new.
+    let after = open_findings(&dir);
+    let gone: Vec<_> = before.iter().filter(|f| !after.contains(f)).collect();
+    let mut rules: Vec<&str> = gone.iter().map(|f| f.0.as_str()).collect();
+    rules.sort();
+    assert_eq!(rules, ["POD002", "POD008", "POD014"], "{gone:?}");
+    assert!(after.iter().all(|f| before.contains(f)), "{after:?}");
+    // Fixing again changes nothing.
+    let again = run(&dir, &["fix", ".", "--check"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+    assert!(stdout(&again).contains("nothing to fix"));
+}
+
+#[test]
+fn a_suppressed_finding_keeps_its_field_and_rules_narrow_the_fix() {
+    let dir = scratch("fix-suppressed");
+    write_file(&dir, "web.yaml", WEB);
+    write_file(
+        &dir,
+        "palisade.toml",
+        "[[suppress]]\nrule = \"POD002\"\nreason = \"setuid helper, reviewed\"\nname = \"web\"\n",
+    );
+    let out = run(&dir, &["fix", ".", "--write"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let fixed = std::fs::read_to_string(dir.join("web.yaml")).unwrap();
+    assert!(!fixed.contains("allowPrivilegeEscalation"), "{fixed}");
+    assert!(fixed.contains("seccompProfile"), "{fixed}");
+
+    let dir = scratch("fix-rules");
+    write_file(&dir, "web.yaml", WEB);
+    let out = run(
+        &dir,
+        &["fix", ".", "--rules", "seccomp-profile-missing", "--write"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let fixed = std::fs::read_to_string(dir.join("web.yaml")).unwrap();
+    assert!(
+        fixed.contains("seccompProfile") && !fixed.contains("drop:"),
+        "{fixed}"
+    );
+
+    let wrong = run(&dir, &["fix", ".", "--rules", "POD001"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(err.contains("POD001 has no automatic fix"), "{err}");
+}
+
+/// A container that may run as root keeps its capabilities unless asked: the image's user is
+/// not in the manifest.
+#[test]
+fn what_the_manifest_cannot_tell_is_left_open_unless_asked() {
+    let dir = scratch("fix-root");
+    let root = WEB.replace("        securityContext:\n          runAsUser: 1000\n", "");
+    write_file(&dir, "web.yaml", &root);
+    let out = run(&dir, &["fix", "."]);
+    let text = stdout(&out);
+    assert!(text.contains("left open (POD003 1, POD008 1)"), "{text}");
+    assert!(!text.contains("+            drop:"), "{text}");
+    let asked = run(
+        &dir,
+        &[
+            "fix",
+            ".",
+            "--run-as-non-root",
+            "always",
+            "--drop-all-capabilities",
+            "always",
+        ],
+    );
+    let text = stdout(&asked);
+    assert!(
+        text.contains("+        runAsNonRoot: true") && text.contains("- ALL"),
+        "{text}"
+    );
+}
+
+/// What cannot be edited in place is said, with exit 2, and nothing of that file is written;
+/// the other files are fixed.
+#[test]
+fn files_that_cannot_be_edited_are_named_and_left_alone() {
+    let dir = scratch("fix-refused");
+    write_file(&dir, "web.yaml", WEB);
+    let odd = "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec: !!map\n  ? containers\n  : [{name: a, image: registry.example.com/a:1}]\n";
+    write_file(&dir, "odd.yaml", odd);
+    let out = run(&dir, &["fix", ".", "--write"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("not fixed: ./odd.yaml: not edited in place: Pod shop/p"),
+        "{text}"
+    );
+    assert_eq!(std::fs::read_to_string(dir.join("odd.yaml")).unwrap(), odd);
+    assert_ne!(std::fs::read_to_string(dir.join("web.yaml")).unwrap(), WEB);
+
+    let stdin = bin().args(["fix", "-"]).output().unwrap();
+    assert_eq!(stdin.status.code(), Some(2));
+}
+
+/// Objects a renderer made are not edited: the Kustomize overlay's findings are placed in
+/// its base's files, which `--no-kustomize` fixes one by one.
+#[test]
+fn rendered_objects_point_to_their_sources() {
+    if !common::need_kubectl() {
+        return;
+    }
+    let dir = scratch("fix-kustomize");
+    write_file(&dir, "base/kustomization.yaml", "resources:\n- web.yaml\n");
+    write_file(&dir, "base/web.yaml", WEB);
+    let out = run(&dir, &["fix", "base", "--write"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains(
+            "not fixed: base/web.yaml: rendered by Kustomize: `palisade fix --no-kustomize"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("base/web.yaml")).unwrap(),
+        WEB
+    );
+    let out = run(&dir, &["fix", "base", "--no-kustomize", "--write"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_ne!(
+        std::fs::read_to_string(dir.join("base/web.yaml")).unwrap(),
+        WEB
+    );
+}
+
+#[test]
+fn a_chart_is_not_edited() {
+    if !common::need_helm() {
+        return;
+    }
+    let dir = scratch("fix-helm");
+    write_file(
+        &dir,
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    write_file(&dir, "chart/templates/web.yaml", WEB);
+    let out = run(&dir, &["fix", "chart", "--write"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("rendered by Helm"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("chart/templates/web.yaml")).unwrap(),
+        WEB
+    );
+}
+
+/// A symbolic link's target is written, and the link stays a link.
+#[cfg(unix)]
+#[test]
+fn a_linked_file_is_written_through_its_link() {
+    let dir = scratch("fix-link");
+    write_file(&dir, "real/web.yaml", WEB);
+    std::fs::create_dir_all(dir.join("deploy")).unwrap();
+    std::os::unix::fs::symlink(dir.join("real/web.yaml"), dir.join("deploy/web.yaml")).unwrap();
+    let out = run(&dir, &["fix", "deploy", "--write"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        std::fs::symlink_metadata(dir.join("deploy/web.yaml"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(
+        std::fs::read_to_string(dir.join("real/web.yaml"))
+            .unwrap()
+            .contains("seccompProfile")
+    );
+}
