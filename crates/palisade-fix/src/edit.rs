@@ -7,6 +7,9 @@
 //! anchors or complex keys) is an error; [`crate::fix_text`] also reads the edited text back
 //! and refuses a file whose objects do not come out as intended.
 
+use std::sync::Arc;
+
+use palisade_core::Edit;
 use palisade_core::tree::Tree as _;
 use palisade_inventory::Object;
 use palisade_inventory::spans::Pos;
@@ -14,18 +17,9 @@ use serde_json::Value;
 
 use crate::hardening::Addition;
 
-/// One replacement of the bytes `start..end` (equal for an insertion).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Edit {
-    pub start: usize,
-    pub end: usize,
-    pub replacement: String,
-    /// How deep the mapping edited lies: at one offset, deeper mappings' lines come first.
-    pub depth: usize,
-}
-
 /// The text being edited, with its lines and habits.
 pub struct Text<'t> {
+    file: Arc<str>,
     text: &'t str,
     /// Byte offset of each line's start.
     starts: Vec<usize>,
@@ -37,7 +31,8 @@ pub struct Text<'t> {
 }
 
 impl<'t> Text<'t> {
-    pub fn new(text: &'t str) -> Self {
+    /// The text of `file`.
+    pub fn new(file: &str, text: &'t str) -> Self {
         let mut starts = vec![0];
         starts.extend(
             text.bytes()
@@ -47,6 +42,7 @@ impl<'t> Text<'t> {
         );
         let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
         let mut text = Text {
+            file: Arc::from(file),
             text,
             starts,
             newline,
@@ -55,6 +51,21 @@ impl<'t> Text<'t> {
         };
         (text.step, text.compact) = text.habits();
         text
+    }
+
+    /// Inserts `replacement` at `at`.
+    fn edit_at(&self, at: usize, replacement: String) -> Edit {
+        self.edit(at, at, replacement)
+    }
+
+    /// Replaces the bytes `start..end` (an insertion when they are equal).
+    fn edit(&self, start: usize, end: usize, replacement: String) -> Edit {
+        Edit {
+            file: Arc::clone(&self.file),
+            start,
+            end,
+            replacement,
+        }
     }
 
     /// `addition` as block YAML lines at `indent` spaces, in this text's indentation step and
@@ -223,7 +234,9 @@ impl<'t> Text<'t> {
     }
 }
 
-/// The edits that make `additions` (all for `object`, read from `text`).
+/// The edits that make `additions` (all for `object`, read from `text`), deeper mappings
+/// first: where two insertions meet at one offset, [`apply`] keeps that order, so a nested
+/// mapping's new lines come before its parent's.
 pub fn edits(
     text: &Text<'_>,
     object: &Object,
@@ -237,25 +250,24 @@ pub fn edits(
             None => groups.push((&addition.at, vec![addition])),
         }
     }
+    groups.sort_by_key(|(at, _)| std::cmp::Reverse(at.segments().count()));
     for (at, group) in groups {
         let Some(Value::Object(mapping)) = object.value.at(at.as_str()) else {
             return Err(format!("{at} is not a mapping"));
         };
-        let depth = at.segments().count();
         let (replacing, adding): (Vec<&Addition>, Vec<&Addition>) = group
             .into_iter()
             .partition(|a| mapping.contains_key(&a.key));
         for addition in replacing {
-            out.push(replace_null(text, object, addition, depth)?);
+            out.push(replace_null(text, object, addition)?);
         }
         if adding.is_empty() {
             continue;
         }
-        let edit = match mapping.keys().next() {
+        out.push(match mapping.keys().next() {
             Some(first) => add_to_filled(text, object, at, first, &adding)?,
             None => add_to_empty(text, object, at, &adding)?,
-        };
-        out.push(Edit { depth, ..edit });
+        });
     }
     Ok(out)
 }
@@ -296,13 +308,13 @@ fn add_to_filled(
                 .iter()
                 .map(|a| format!("{nl}{pad}{},", json_entry(a)))
                 .collect();
-            insertion(brace + 1, replacement)
+            text.edit_at(brace + 1, replacement)
         } else {
             let replacement = adding
                 .iter()
                 .map(|a| format!("{}, ", json_entry(a)))
                 .collect();
-            insertion(offset, replacement)
+            text.edit_at(offset, replacement)
         });
     }
     let line = pos.line as usize - 1;
@@ -315,7 +327,7 @@ fn add_to_filled(
     let indent = lead.chars().count();
     let lines: Vec<String> = adding.iter().flat_map(|a| text.block(a, indent)).collect();
     let replacement = lines.iter().map(|l| format!("{nl}{l}")).collect();
-    Ok(insertion(text.block_end(line, indent), replacement))
+    Ok(text.edit_at(text.block_end(line, indent), replacement))
 }
 
 /// Keys added to an empty mapping, which only a flow mapping (`{}`) can be.
@@ -351,16 +363,11 @@ fn add_to_empty(
         .map(|a| json_entry(a))
         .collect::<Vec<_>>()
         .join(", ");
-    Ok(insertion(value_start + brace + 1, replacement))
+    Ok(text.edit_at(value_start + brace + 1, replacement))
 }
 
 /// A key whose value is `null` (or left empty) given the addition's value.
-fn replace_null(
-    text: &Text<'_>,
-    object: &Object,
-    addition: &Addition,
-    depth: usize,
-) -> Result<Edit, String> {
+fn replace_null(text: &Text<'_>, object: &Object, addition: &Addition) -> Result<Edit, String> {
     let pointer = addition.pointer();
     if object
         .value
@@ -389,15 +396,10 @@ fn replace_null(
     };
     if follows.starts_with([',', '}']) {
         let value = serde_json::to_string(&addition.value).unwrap_or_default();
-        return Ok(Edit {
-            start: if token == 0 { colon } else { colon + spaces },
-            end: token_end,
-            replacement: if token == 0 {
-                format!(" {value}")
-            } else {
-                value
-            },
-            depth,
+        return Ok(if token == 0 {
+            text.edit(colon, token_end, format!(" {value}"))
+        } else {
+            text.edit(colon + spaces, token_end, value)
         });
     }
     if !(follows.is_empty() || follows.starts_with('#') || follows.starts_with(['\r', '\n'])) {
@@ -414,21 +416,7 @@ fn replace_null(
     let replacement = std::iter::once(tail)
         .chain(lines.into_iter().map(|l| format!("{nl}{l}")))
         .collect();
-    Ok(Edit {
-        start: colon,
-        end: token_end,
-        replacement,
-        depth,
-    })
-}
-
-fn insertion(at: usize, replacement: String) -> Edit {
-    Edit {
-        start: at,
-        end: at,
-        replacement,
-        depth: 0,
-    }
+    Ok(text.edit(colon, token_end, replacement))
 }
 
 /// `"key": value` in JSON, which a YAML flow mapping reads too.
@@ -497,12 +485,14 @@ fn plain(s: &str) -> bool {
         && !WORDS.contains(&s.to_ascii_lowercase().as_str())
 }
 
-/// `text` with `edits` made; `None` when two of them overlap.
-pub fn apply(text: &str, mut edits: Vec<Edit>) -> Option<String> {
-    edits.sort_by_key(|e| (e.start, std::cmp::Reverse(e.depth), e.end));
+/// `text` with `edits` made; `None` when two of them overlap. Edits at one offset are made in
+/// the order given.
+pub fn apply(text: &str, edits: &[Edit]) -> Option<String> {
+    let mut edits: Vec<&Edit> = edits.iter().collect();
+    edits.sort_by_key(|e| (e.start, e.end));
     let mut out = String::with_capacity(text.len() + edits.len() * 64);
     let mut done = 0;
-    for edit in &edits {
+    for edit in edits {
         if edit.start < done || edit.end < edit.start || edit.end > text.len() {
             return None;
         }

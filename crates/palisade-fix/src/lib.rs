@@ -20,6 +20,9 @@ pub use hardening::{Addition, DropAllCapabilities, Field, Hardening, RunAsNonRoo
 pub struct FileFix {
     /// The text with the additions made.
     pub fixed: String,
+    /// The edits that make it from the original, at byte ranges of the original, in the
+    /// order of the text (made from the last one back, each leaves the others' offsets).
+    pub edits: Vec<palisade_core::Edit>,
     /// Each object changed, with its additions in order.
     pub changes: Vec<(Arc<ObjectRef>, Vec<Addition>)>,
 }
@@ -50,7 +53,7 @@ pub fn fix_text(
     additions_for: &dyn Fn(&Object) -> Vec<Addition>,
 ) -> Result<Option<FileFix>, Refused> {
     let original = load_text(path, text, limits);
-    let lines = edit::Text::new(text);
+    let lines = edit::Text::new(path, text);
     let mut edits = Vec::new();
     let mut changes = Vec::new();
     for object in &original.inventory.objects {
@@ -72,7 +75,9 @@ pub fn fix_text(
         object: None,
         reason: reason.to_string(),
     };
-    let fixed = edit::apply(text, edits).ok_or_else(|| refused("two edits overlap"))?;
+    // In the order of the text; at one offset, in the order made (see `edit::edits`).
+    edits.sort_by_key(|e| (e.start, e.end));
+    let fixed = edit::apply(text, &edits).ok_or_else(|| refused("two edits overlap"))?;
     let reread = load_text(path, &fixed, limits);
     // Fewer is fine (a `seccompProfile:` left empty is no longer one), more is not.
     let mut had: Vec<&str> = original.diagnostics.iter().map(|d| d.code).collect();
@@ -112,5 +117,9 @@ pub fn fix_text(
             });
         }
     }
-    Ok(Some(FileFix { fixed, changes }))
+    Ok(Some(FileFix {
+        fixed,
+        edits,
+        changes,
+    }))
 }

@@ -34,6 +34,8 @@ pub struct FixedFile {
     pub path: Arc<str>,
     pub original: String,
     pub fixed: String,
+    /// The edits that make `fixed` from `original` (byte ranges of the original).
+    pub edits: Vec<palisade_core::Edit>,
     /// Each object changed, with its additions in order.
     pub changes: Vec<(Arc<ObjectRef>, Vec<Addition>)>,
     /// The findings the edits resolve, by rule id.
@@ -413,6 +415,7 @@ fn fixed_file(file: FixFile, targets: &Targets, after: &[&Finding]) -> FixedFile
         path: file.path,
         original: file.original,
         fixed: file.fix.fixed,
+        edits: file.fix.edits,
         changes: file.fix.changes,
         resolved,
     }
@@ -457,6 +460,7 @@ mod tests {
         };
         let fix = FileFix {
             fixed: String::new(),
+            edits: Vec::new(),
             changes: vec![(Arc::new(web()), vec![addition])],
         };
         let file = FixFile {

@@ -223,6 +223,11 @@ fn json(
                 "resolved": file.resolved,
                 "objects": objects,
                 "diff": diff(run, file),
+                // Byte ranges of the file as read, and the text Palisade writes there (its own:
+                // keys and the fields' values, nothing read from the input).
+                "edits": file.edits.iter().map(|e| json!({
+                    "start": e.start, "end": e.end, "replacement": e.replacement,
+                })).collect::<Vec<_>>(),
                 "written": matches!(written, Some(None)),
                 "error": written.clone().flatten(),
             })

@@ -94,6 +94,18 @@ fn fixes_are_shown_then_written_and_scanning_again_finds_them_gone() {
         == "/spec/template/spec/containers/0/securityContext/allowPrivilegeEscalation"
         && a["value"] == false
         && a["rules"][0] == "POD002"));
+    // The edits, applied to the file as read, make what --write writes (checked below).
+    let mut edited = WEB.to_string();
+    for edit in file["edits"].as_array().unwrap().iter().rev() {
+        let (start, end) = (
+            edit["start"].as_u64().unwrap(),
+            edit["end"].as_u64().unwrap(),
+        );
+        edited.replace_range(
+            start as usize..end as usize,
+            edit["replacement"].as_str().unwrap(),
+        );
+    }
     let diff = file["diff"].as_str().unwrap();
     assert!(
         diff.contains("[REDACTED]") && !diff.contains("Qz7canary"),
@@ -104,6 +116,7 @@ fn fixes_are_shown_then_written_and_scanning_again_finds_them_gone() {
     let written = run(&dir, &["fix", ".", "--write"]);
     assert_eq!(written.status.code(), Some(0), "{}", stdout(&written));
     let fixed = std::fs::read_to_string(dir.join("web.yaml")).unwrap();
+    assert_eq!(fixed, edited);
     assert_eq!(
         fixed,
         WEB.to_string()
