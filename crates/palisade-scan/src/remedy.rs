@@ -105,21 +105,27 @@ fn placed(finding: &Finding) -> Placed {
 pub fn fix(inputs: &[Input], options: &FixOptions) -> FixRun {
     let loaded = palisade_inventory::load(inputs, &options.scan.load);
     let inventory = loaded.inventory;
-    let before = scan_inventory(&inventory, &options.scan);
-    let open: Vec<&Finding> = before
-        .findings
-        .iter()
-        .filter(|f| !f.is_suppressed())
-        .collect();
-    let targets = targets(&open, &options.fields);
+    // What is kept of the first scan: the targets and the open findings' places (the report
+    // itself is dropped before the second scan).
+    let (targets, before_open, open_before, left_before) = {
+        let before = scan_inventory(&inventory, &options.scan);
+        let open: Vec<&Finding> = before
+            .findings
+            .iter()
+            .filter(|f| !f.is_suppressed())
+            .collect();
+        let placed: HashSet<Placed> = open.iter().map(|f| placed(f)).collect();
+        let found = targets(&open, &options.fields);
+        (found, placed, open.len(), left(&open, &options.fields))
+    };
     let mut run = FixRun {
         files: Vec::new(),
         not_fixed: Vec::new(),
         incomplete: loaded.diagnostics.iter().any(Diagnostic::input_not_read),
         diagnostics: loaded.diagnostics,
-        open_before: open.len(),
-        open_after: open.len(),
-        left: left(&open, &options.fields),
+        open_before,
+        open_after: open_before,
+        left: left_before,
         redactor: redactor(&[&inventory]),
     };
     let mut counts: BTreeMap<Arc<str>, usize> = BTreeMap::new();
@@ -160,14 +166,13 @@ pub fn fix(inputs: &[Input], options: &FixOptions) -> FixRun {
             .find_map(|o| inventory.sources[o.source].rendered_by);
         run.not_fixed.push(NotFixed {
             reason: match renderer {
-                Some(renderer) => rendered(renderer),
+                Some(renderer) => rendered(renderer, Some(&path)),
                 None => "not a file palisade fix read itself".to_string(),
             },
             path,
             findings,
         });
     }
-    let before_open: HashSet<Placed> = open.iter().map(|f| placed(f)).collect();
     // Each round either accepts every candidate or refuses some; a refused file's edits may
     // have caused another's new findings, so the rest are checked again without them.
     for _ in 0..4 {
@@ -181,12 +186,19 @@ pub fn fix(inputs: &[Input], options: &FixOptions) -> FixRun {
             .iter()
             .filter(|f| !f.is_suppressed())
             .collect();
-        let refused = check(&candidates, &targets, &before_open, &after_open);
+        let after_placed: HashSet<Placed> = after_open.iter().map(|f| placed(f)).collect();
+        let refused = check(
+            &candidates,
+            &targets,
+            &before_open,
+            &after_open,
+            &after_placed,
+        );
         if refused.is_empty() {
             run.open_after = after_open.len();
             run.left = left(&after_open, &options.fields);
             for (_, file) in candidates.drain(..) {
-                run.files.push(fixed_file(file, &targets, &after_open));
+                run.files.push(fixed_file(file, &targets, &after_placed));
             }
             return run;
         }
@@ -252,7 +264,7 @@ fn fix_source(
 ) -> Result<Option<(String, FileFix)>, String> {
     let path = &source.path;
     if let Some(renderer) = source.rendered_by {
-        return Err(rendered(renderer));
+        return Err(rendered(renderer, None));
     }
     if &**path == "-" {
         return Err("standard input cannot be written: give the file".to_string());
@@ -276,14 +288,30 @@ fn fix_source(
     }
 }
 
-/// Why objects a renderer made are not edited.
-fn rendered(renderer: palisade_core::Renderer) -> String {
+/// Why objects a renderer made are not edited; `origin` is the file Kustomize rendered them
+/// from, when the findings are placed there.
+fn rendered(renderer: palisade_core::Renderer, origin: Option<&str>) -> String {
     match renderer {
-        palisade_core::Renderer::Kustomize => {
-            "rendered by Kustomize: `palisade fix --no-kustomize \
-             DIR` edits the files it renders from one by one, or write a patch"
-                .to_string()
-        }
+        palisade_core::Renderer::Kustomize => match origin.map(|file| {
+            std::path::Path::new(file)
+                .parent()
+                .unwrap_or(std::path::Path::new(""))
+        }) {
+            Some(dir) => {
+                let dir = match dir.to_string_lossy() {
+                    d if d.is_empty() => ".".to_string(),
+                    d => d.into_owned(),
+                };
+                format!(
+                    "rendered by Kustomize from this file: `palisade fix --no-kustomize {}` \
+                     edits it (and so every overlay that uses it), or write a patch in the overlay",
+                    palisade_core::printable(&dir)
+                )
+            }
+            None => "rendered by Kustomize: `palisade fix --no-kustomize DIR` edits the files \
+                 it renders from one by one, or write a patch"
+                .to_string(),
+        },
         palisade_core::Renderer::Helm => {
             "rendered by Helm: set the fields in the chart's templates or values".to_string()
         }
@@ -358,8 +386,8 @@ fn check(
     targets: &Targets,
     before: &HashSet<Placed>,
     after: &[&Finding],
+    after_placed: &HashSet<Placed>,
 ) -> HashMap<usize, String> {
-    let after_placed: HashSet<Placed> = after.iter().map(|f| placed(f)).collect();
     let new: Vec<&&Finding> = after
         .iter()
         .filter(|f| !before.contains(&placed(f)))
@@ -403,8 +431,7 @@ fn describe(finding: &Finding) -> String {
     )
 }
 
-fn fixed_file(file: FixFile, targets: &Targets, after: &[&Finding]) -> FixedFile {
-    let still: HashSet<Placed> = after.iter().map(|f| placed(f)).collect();
+fn fixed_file(file: FixFile, targets: &Targets, still: &HashSet<Placed>) -> FixedFile {
     let mut resolved = BTreeMap::new();
     for target in addressed(&file.path, &file.fix.changes, targets) {
         if !still.contains(&(Arc::clone(&file.path), target.fingerprint)) {
@@ -472,6 +499,10 @@ mod tests {
         (0, file)
     }
 
+    fn placed_set(after: &[&Finding]) -> HashSet<Placed> {
+        after.iter().map(|f| placed(f)).collect()
+    }
+
     const ESCALATION: &str =
         "/spec/template/spec/containers/0/securityContext/allowPrivilegeEscalation";
 
@@ -482,14 +513,29 @@ mod tests {
         let before_set: HashSet<Placed> = [placed(&before)].into();
         let candidates = [candidate("a.yaml")];
         // Gone, nothing new: accepted.
-        assert!(check(&candidates, &targets, &before_set, &[]).is_empty());
+        assert!(check(&candidates, &targets, &before_set, &[], &placed_set(&[])).is_empty());
         // Still there: refused.
-        let refused = check(&candidates, &targets, &before_set, &[&before]);
+        let refused = check(
+            &candidates,
+            &targets,
+            &before_set,
+            &[&before],
+            &placed_set(&[&before]),
+        );
         assert!(refused[&0].contains("would not resolve"), "{refused:?}");
         // A copy of the object in another file keeps its own finding: this one is resolved.
         let other = finding("POD002", "b.yaml", &web(), ESCALATION);
         let both: HashSet<Placed> = [placed(&before), placed(&other)].into();
-        assert!(check(&candidates, &targets, &both, &[&other]).is_empty());
+        assert!(
+            check(
+                &candidates,
+                &targets,
+                &both,
+                &[&other],
+                &placed_set(&[&other])
+            )
+            .is_empty()
+        );
         // A finding that was not there before, in the edited file: refused, named.
         let new = finding(
             "POD001",
@@ -497,14 +543,26 @@ mod tests {
             &web(),
             "/spec/template/spec/containers/0",
         );
-        let refused = check(&candidates, &targets, &before_set, &[&new]);
+        let refused = check(
+            &candidates,
+            &targets,
+            &before_set,
+            &[&new],
+            &placed_set(&[&new]),
+        );
         assert!(
             refused[&0].contains("would add a finding: POD001 on Deployment shop/web"),
             "{refused:?}"
         );
         // ... or in a file no fix edits: every candidate is refused.
         let elsewhere = finding("POD001", "c.yaml", &web(), "/spec");
-        let refused = check(&candidates, &targets, &before_set, &[&elsewhere]);
+        let refused = check(
+            &candidates,
+            &targets,
+            &before_set,
+            &[&elsewhere],
+            &placed_set(&[&elsewhere]),
+        );
         assert!(refused[&0].contains("in another file"), "{refused:?}");
     }
 

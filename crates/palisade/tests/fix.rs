@@ -236,7 +236,8 @@ fn rendered_objects_point_to_their_sources() {
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(
         text.contains(
-            "not fixed: base/web.yaml: rendered by Kustomize: `palisade fix --no-kustomize"
+            "not fixed: base/web.yaml: rendered by Kustomize from this file: \
+             `palisade fix --no-kustomize base` edits it"
         ),
         "{text}"
     );
