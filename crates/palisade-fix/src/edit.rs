@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use palisade_core::Edit;
 use palisade_core::tree::Tree as _;
-use palisade_inventory::Object;
 use palisade_inventory::spans::Pos;
+use palisade_inventory::{Object, Resolved, Spans};
 use serde_json::Value;
 
 use crate::hardening::Addition;
@@ -234,12 +234,32 @@ impl<'t> Text<'t> {
     }
 }
 
-/// The edits that make `additions` (all for `object`, read from `text`), deeper mappings
+/// A document of the text: its value and the positions of its nodes.
+#[derive(Debug, Clone, Copy)]
+pub struct Document<'d> {
+    pub value: &'d Value,
+    pub spans: &'d Spans,
+}
+
+impl<'d> Document<'d> {
+    pub fn of(object: &'d Object) -> Self {
+        Document {
+            value: &object.value,
+            spans: &object.spans,
+        }
+    }
+
+    fn locate(&self, pointer: &palisade_core::JsonPointer) -> Resolved {
+        self.spans.resolve(self.value, pointer.segments())
+    }
+}
+
+/// The edits that make `additions` (all for the document `doc`, read from `text`), deeper mappings
 /// first: where two insertions meet at one offset, [`apply`] keeps that order, so a nested
 /// mapping's new lines come before its parent's.
 pub fn edits(
     text: &Text<'_>,
-    object: &Object,
+    doc: Document<'_>,
     additions: &[Addition],
 ) -> Result<Vec<Edit>, String> {
     let mut out = Vec::new();
@@ -252,21 +272,21 @@ pub fn edits(
     }
     groups.sort_by_key(|(at, _)| std::cmp::Reverse(at.segments().count()));
     for (at, group) in groups {
-        let Some(Value::Object(mapping)) = object.value.at(at.as_str()) else {
+        let Some(Value::Object(mapping)) = doc.value.at(at.as_str()) else {
             return Err(format!("{at} is not a mapping"));
         };
         let (replacing, adding): (Vec<&Addition>, Vec<&Addition>) = group
             .into_iter()
             .partition(|a| mapping.contains_key(&a.key));
         for addition in replacing {
-            out.push(replace_null(text, object, addition)?);
+            out.push(replace_null(text, doc, addition)?);
         }
         if adding.is_empty() {
             continue;
         }
         out.push(match mapping.keys().next() {
-            Some(first) => add_to_filled(text, object, at, first, &adding)?,
-            None => add_to_empty(text, object, at, &adding)?,
+            Some(first) => add_to_filled(text, doc, at, first, &adding)?,
+            None => add_to_empty(text, doc, at, &adding)?,
         });
     }
     Ok(out)
@@ -275,10 +295,10 @@ pub fn edits(
 /// The position of `pointer` in the text, which must exist.
 fn place(
     text: &Text<'_>,
-    object: &Object,
+    doc: Document<'_>,
     pointer: &palisade_core::JsonPointer,
 ) -> Result<(usize, Pos), String> {
-    let resolved = object.locate(pointer);
+    let resolved = doc.locate(pointer);
     if !resolved.exact {
         return Err(format!("{pointer} has no position in the text"));
     }
@@ -291,12 +311,12 @@ fn place(
 /// Keys added to a mapping that has some.
 fn add_to_filled(
     text: &Text<'_>,
-    object: &Object,
+    doc: Document<'_>,
     at: &palisade_core::JsonPointer,
     first: &str,
     adding: &[&Addition],
 ) -> Result<Edit, String> {
-    let (offset, pos) = place(text, object, &at.join(first))?;
+    let (offset, pos) = place(text, doc, &at.join(first))?;
     let nl = text.newline;
     if let Some((brace, '{', broke)) = text.before(offset)
         && !(broke && text.in_comment(brace))
@@ -333,18 +353,18 @@ fn add_to_filled(
 /// Keys added to an empty mapping, which only a flow mapping (`{}`) can be.
 fn add_to_empty(
     text: &Text<'_>,
-    object: &Object,
+    doc: Document<'_>,
     at: &palisade_core::JsonPointer,
     adding: &[&Addition],
 ) -> Result<Edit, String> {
     if at.as_str().is_empty() {
         return Err("the object is empty".to_string());
     }
-    let (offset, _) = place(text, object, at)?;
+    let (offset, pos) = place(text, doc, at)?;
     let parent_is_map = at
         .as_str()
         .rsplit_once('/')
-        .and_then(|(parent, _)| object.value.at(parent))
+        .and_then(|(parent, _)| doc.value.at(parent))
         .is_some_and(Value::is_object);
     let value_start = if parent_is_map {
         text.past_colon(offset)
@@ -355,8 +375,26 @@ fn add_to_empty(
     let rest = &text.text[value_start..];
     let brace = rest.len() - rest.trim_start().len();
     let inner = rest[brace..].strip_prefix('{').map(str::trim_start);
-    if !inner.is_some_and(|i| i.starts_with('}')) {
+    let Some(after_close) = inner.and_then(|i| i.strip_prefix('}')) else {
         return Err(format!("the empty mapping at {at} is not written `{{}}`"));
+    };
+    // `key: {}` on a line of a block mapping becomes a block mapping, in the file's layout.
+    let line = pos.line as usize - 1;
+    let lead = text
+        .line(line)
+        .get(..offset - text.starts[line])
+        .unwrap_or("#");
+    if parent_is_map && !rest[..brace].contains('\n') && lead.chars().all(|c| c == ' ' || c == '-')
+    {
+        let indent = lead.chars().count() + text.step;
+        let nl = text.newline;
+        let replacement = adding
+            .iter()
+            .flat_map(|a| text.block(a, indent))
+            .map(|l| format!("{nl}{l}"))
+            .collect();
+        let end = text.text.len() - after_close.len();
+        return Ok(text.edit(value_start, end, replacement));
     }
     let replacement = adding
         .iter()
@@ -367,16 +405,12 @@ fn add_to_empty(
 }
 
 /// A key whose value is `null` (or left empty) given the addition's value.
-fn replace_null(text: &Text<'_>, object: &Object, addition: &Addition) -> Result<Edit, String> {
+fn replace_null(text: &Text<'_>, doc: Document<'_>, addition: &Addition) -> Result<Edit, String> {
     let pointer = addition.pointer();
-    if object
-        .value
-        .at(pointer.as_str())
-        .is_some_and(|v| !v.is_null())
-    {
+    if doc.value.at(pointer.as_str()).is_some_and(|v| !v.is_null()) {
         return Err(format!("{pointer} is set already"));
     }
-    let (offset, pos) = place(text, object, &pointer)?;
+    let (offset, pos) = place(text, doc, &pointer)?;
     let colon = text
         .past_colon(offset)
         .ok_or_else(|| format!("the key of {pointer} is not followed by `:`"))?;

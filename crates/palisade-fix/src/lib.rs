@@ -7,6 +7,7 @@
 
 pub mod edit;
 pub mod hardening;
+pub mod values;
 
 use std::sync::Arc;
 
@@ -61,10 +62,13 @@ pub fn fix_text(
         if additions.is_empty() {
             continue;
         }
-        let made = edit::edits(&lines, object, &additions).map_err(|reason| Refused {
-            object: Some(Arc::clone(&object.id)),
-            reason,
-        })?;
+        let made =
+            edit::edits(&lines, edit::Document::of(object), &additions).map_err(|reason| {
+                Refused {
+                    object: Some(Arc::clone(&object.id)),
+                    reason,
+                }
+            })?;
         edits.extend(made);
         changes.push((Arc::clone(&object.id), additions));
     }

@@ -166,13 +166,19 @@ pub fn scan_loaded(
 /// that is not known to be harmless is removed from messages, diagnostics and reasons before
 /// any writer sees them (see [`palisade_core::redact`]).
 pub fn redactor(inventories: &[&Inventory]) -> palisade_core::redact::Redactor {
+    sensitive(inventories).redactor()
+}
+
+/// What [`redactor`] hides, for a caller that has more to add (`palisade fix`: a chart's
+/// values file).
+pub fn sensitive(inventories: &[&Inventory]) -> palisade_core::redact::Sensitive {
     let mut sensitive = palisade_core::redact::Sensitive::new();
     for inventory in inventories {
         for object in &inventory.objects {
             sensitive.add_object(&object.value);
         }
     }
-    sensitive.redactor()
+    sensitive
 }
 
 /// Marks the coverage of every rule that targets or reads a type that could not be listed.

@@ -46,6 +46,7 @@ const PLACES: &[&str] = &[
     "volumeAnnotation",
     "volumeClaimLabel",
     "fixContext",
+    "valuesUnrendered",
 ];
 
 /// A GitHub-token-shaped value whose body is the canary: findings may show the format's
@@ -269,9 +270,13 @@ fn helm_chart(dir: &Path) -> std::path::PathBuf {
     common::write_file(
         &chart,
         "values.yaml",
+        // A key no template renders sits beside the security contexts `palisade fix` fills
+        // in, so the diff of the values shows its line.
         &format!(
-            "password: \"{values}\"\ntoken: \"{}\"\n",
-            github_shaped(&values)
+            "password: \"{values}\"\ntoken: \"{}\"\npodSecurityContext: {{}}\n\
+             securityContext: {{}}\nunusedApiKey: \"{}\"\n",
+            github_shaped(&values),
+            canary('g', "valuesUnrendered")
         ),
     );
     common::write_file(
@@ -282,7 +287,7 @@ fn helm_chart(dir: &Path) -> std::path::PathBuf {
     common::write_file(
         &chart,
         "templates/deployment.yaml",
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\nspec:\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec:\n      containers:\n      - name: api\n        image: registry.example.com/api:1.0\n        args: [\"--token={{ .Values.token }}\"]\n        env:\n        - {name: DB_PASSWORD, value: {{ .Values.password | quote }}}\n",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: shop}\nspec:\n  selector: {matchLabels: {app: api}}\n  template:\n    metadata: {labels: {app: api}}\n    spec:\n      securityContext: {{ toJson .Values.podSecurityContext }}\n      containers:\n      - name: api\n        image: registry.example.com/api:1.0\n        securityContext: {{ toJson .Values.securityContext }}\n        args: [\"--token={{ .Values.token }}\"]\n        env:\n        - {name: DB_PASSWORD, value: {{ .Values.password | quote }}}\n",
     );
     chart
 }
@@ -395,6 +400,15 @@ fn no_canary_appears_in_any_command_or_format() {
         let mut run: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         run.push(git.clone());
         runs.push((args.join(" "), run));
+    }
+    if helm {
+        // The chart's values edited: the diff shows the values' lines.
+        for format in ["text", "json"] {
+            runs.push((
+                format!("fix chart -o {format}"),
+                vec!["fix".into(), chart.clone(), "-o".into(), format.into()],
+            ));
+        }
     }
     let audit = audit_log(&dir);
     let audit = audit.to_str().unwrap().to_string();

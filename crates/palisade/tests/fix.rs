@@ -297,3 +297,100 @@ fn a_linked_file_is_written_through_its_link() {
             .contains("seccompProfile")
     );
 }
+
+/// `helm create`'s way: the templates write `.Values.podSecurityContext` and
+/// `.Values.securityContext`, so the fields go into values.yaml.
+const CHART_TEMPLATE: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      securityContext:
+        {{- toYaml .Values.podSecurityContext | nindent 8 }}
+      containers:
+      - name: web
+        image: registry.example.com/web:1.0
+        securityContext:
+          {{- toYaml .Values.securityContext | nindent 10 }}
+";
+
+const CHART_VALUES: &str = "\
+replicaCount: 1
+
+podSecurityContext:
+  runAsUser: 1000
+  # fsGroup: 2000
+
+securityContext: {}
+  # capabilities:
+  #   drop:
+  #   - ALL
+";
+
+#[test]
+fn a_charts_fields_go_into_its_values() {
+    if !common::need_helm() {
+        return;
+    }
+    let dir = scratch("fix-helm-values");
+    write_file(
+        &dir,
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    write_file(&dir, "chart/templates/web.yaml", CHART_TEMPLATE);
+    write_file(&dir, "chart/values.yaml", CHART_VALUES);
+    let out = run(&dir, &["fix", "chart", "--write"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("chart/values.yaml: 3 findings resolved (POD002 1, POD008 1, POD014 1)"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("chart/values.yaml")).unwrap(),
+        "replicaCount: 1\n\npodSecurityContext:\n  runAsUser: 1000\n  \
+         seccompProfile:\n    type: RuntimeDefault\n  # fsGroup: 2000\n\nsecurityContext:\n  \
+         allowPrivilegeEscalation: false\n  capabilities:\n    drop:\n      - ALL\n  \
+         # capabilities:\n  #   drop:\n  #   - ALL\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("chart/templates/web.yaml")).unwrap(),
+        CHART_TEMPLATE
+    );
+    let again = run(&dir, &["fix", "chart", "--check"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
+    assert!(stdout(&again).contains("nothing to fix"));
+}
+
+/// A chart whose templates do not read the values it has is refused, and nothing is written.
+#[test]
+fn values_no_template_reads_are_not_written() {
+    if !common::need_helm() {
+        return;
+    }
+    let dir = scratch("fix-helm-unread");
+    write_file(
+        &dir,
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    write_file(&dir, "chart/templates/web.yaml", WEB);
+    write_file(&dir, "chart/values.yaml", CHART_VALUES);
+    let out = run(&dir, &["fix", "chart", "--write"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(
+        text.contains("its templates do not read these values"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("chart/values.yaml")).unwrap(),
+        CHART_VALUES
+    );
+}

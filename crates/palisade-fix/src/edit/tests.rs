@@ -143,7 +143,10 @@ apiVersion: v1
 metadata:
   name: p
 spec:
-  securityContext: {\"seccompProfile\": {\"type\":\"RuntimeDefault\"}, \"runAsNonRoot\": true}
+  securityContext:
+    seccompProfile:
+      type: RuntimeDefault
+    runAsNonRoot: true
   containers:
     - name: a
       image: x
@@ -214,5 +217,16 @@ fn a_brace_in_a_comment_is_not_a_flow_mapping() {
     assert!(
         fixed.ends_with("    image: x\n    securityContext:\n      allowPrivilegeEscalation: false\n      capabilities:\n        drop:\n        - ALL\n  securityContext:\n    seccompProfile:\n      type: RuntimeDefault\n    runAsNonRoot: true\n"),
         "{fixed}"
+    );
+}
+
+/// An empty mapping inside a flow mapping stays flow.
+#[test]
+fn an_empty_flow_mapping_in_a_flow_mapping_is_filled_as_json() {
+    let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {securityContext: {}, containers: [{name: a, image: x, securityContext: {runAsUser: 7}}]}\n";
+    assert!(
+        converges(text).contains("spec: {securityContext: {\"seccompProfile\": {\"type\":\"RuntimeDefault\"}, \"runAsNonRoot\": true}, containers:"),
+        "{}",
+        converges(text)
     );
 }

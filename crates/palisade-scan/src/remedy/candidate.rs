@@ -1,0 +1,226 @@
+//! The edits each source would get: a file's own text, or a chart's values.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use palisade_core::{JsonPointer, ObjectRef};
+use palisade_fix::{Addition, Field, FileFix, hardening};
+use palisade_inventory::{Inventory, Object};
+
+use super::{FixOptions, FixRun, NotFixed, Target, Targets};
+
+/// A file's edits waiting for the scan that checks them.
+pub(super) struct FixFile {
+    /// The file the edits are for.
+    pub path: Arc<str>,
+    /// The text the edits were made on.
+    pub original: String,
+    pub fix: FileFix,
+    /// The open findings its source has that the additions asked for address.
+    pub findings: usize,
+    /// The findings its changes address, with the file each was found in and its object.
+    pub addressed: Vec<Addressed>,
+    /// For a chart's values file: the chart's directory, as its source names it.
+    pub chart: Option<Arc<str>>,
+}
+
+impl FixFile {
+    /// Whether a finding placed in `file` is about what this fix changes: the file itself, or
+    /// for a chart, anything rendered from it.
+    pub fn covers(&self, file: &str) -> bool {
+        match &self.chart {
+            Some(dir) => crate::remedy::chart::under(dir, file),
+            None => *self.path == *file,
+        }
+    }
+}
+
+/// The candidates of every source with findings the additions address; what cannot be
+/// edited goes to `run.not_fixed` with the reason.
+pub(super) fn gather(
+    inventory: &Inventory,
+    targets: &Targets,
+    options: &FixOptions,
+    run: &mut FixRun,
+) -> Vec<(usize, FixFile)> {
+    let mut counts: BTreeMap<Arc<str>, usize> = BTreeMap::new();
+    for ((file, _), found) in targets {
+        *counts.entry(Arc::clone(file)).or_default() += found.len();
+    }
+    let mut candidates = Vec::new();
+    for (id, source) in inventory.sources.iter().enumerate() {
+        let path = &source.path;
+        let (findings, made) = if source.rendered_by == Some(palisade_core::Renderer::Helm) {
+            let mut findings = 0;
+            counts.retain(|file, n| {
+                let ours = super::chart::under(path, file);
+                findings += if ours { *n } else { 0 };
+                !ours
+            });
+            if findings == 0 {
+                continue;
+            }
+            let made = super::chart::fix_chart(id, source, inventory, targets, options);
+            (findings, made)
+        } else {
+            let Some(findings) = counts.remove(path) else {
+                continue;
+            };
+            (findings, fix_source(source, targets, options))
+        };
+        match made {
+            Ok(Some(mut file)) => {
+                file.findings = findings;
+                candidates.push((id, file));
+            }
+            Ok(None) => {}
+            Err(reason) => run.not_fixed.push(NotFixed {
+                path: Arc::clone(path),
+                reason,
+                findings,
+            }),
+        }
+    }
+    // Findings located in a file no source is (Kustomize places its objects' findings in the
+    // files they are rendered from).
+    for (path, findings) in counts {
+        let renderer = inventory
+            .objects
+            .iter()
+            .filter(|o| targets.contains_key(&(Arc::clone(&path), (*o.id).clone())))
+            .find_map(|o| inventory.sources[o.source].rendered_by);
+        run.not_fixed.push(NotFixed {
+            reason: match renderer {
+                Some(renderer) => rendered(renderer, Some(&path)),
+                None => "not a file palisade fix read itself".to_string(),
+            },
+            path,
+            findings,
+        });
+    }
+    candidates
+}
+
+/// The additions `object` gets for its open findings in `found`.
+pub(super) fn additions_for<'t>(
+    object: &Object,
+    found: impl Iterator<Item = &'t Target> + Clone,
+    options: &FixOptions,
+) -> Vec<Addition> {
+    let wanted = |field: Field, holder: &JsonPointer| {
+        found
+            .clone()
+            .any(|t| t.field == field && field.addresses(holder, &t.path))
+    };
+    hardening::for_object(object, &options.hardening, &wanted)
+}
+
+/// A finding a change addresses: the file it was placed in, its object, and the finding.
+pub(super) type Addressed = (Arc<str>, Arc<ObjectRef>, Target);
+
+/// Of `found` (with the file each was placed in), the findings the additions to `object`
+/// address.
+pub(super) fn addressed(
+    object: &Arc<ObjectRef>,
+    found: &[(Arc<str>, &Target)],
+    additions: &[Addition],
+) -> Vec<Addressed> {
+    found
+        .iter()
+        .filter(|(_, t)| {
+            additions
+                .iter()
+                .any(|a| a.fields.contains(&t.field) && t.field.addresses(&a.holder, &t.path))
+        })
+        .map(|(file, t)| (Arc::clone(file), Arc::clone(object), (*t).clone()))
+        .collect()
+}
+
+/// The text of one source and its edits, `None` when no addition applies; the reason when
+/// the source cannot be edited.
+fn fix_source(
+    source: &palisade_inventory::Source,
+    targets: &Targets,
+    options: &FixOptions,
+) -> Result<Option<FixFile>, String> {
+    let path = &source.path;
+    if let Some(renderer) = source.rendered_by {
+        return Err(rendered(renderer, None));
+    }
+    if &**path == "-" {
+        return Err("standard input cannot be written: give the file".to_string());
+    }
+    let limit = options.scan.load.limits.max_file_bytes;
+    let bytes = read_limited(path, limit)?;
+    let text = String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())?;
+    let found = |id: &ObjectRef| targets.get(&(Arc::clone(path), id.clone()));
+    let additions = |object: &Object| match found(&object.id) {
+        Some(list) => additions_for(object, list.iter(), options),
+        None => Vec::new(),
+    };
+    let fix = match palisade_fix::fix_text(path, &text, &options.scan.load.limits, &additions) {
+        Ok(Some(fix)) => fix,
+        Ok(None) => return Ok(None),
+        Err(refused) => return Err(format!("not edited in place: {refused}")),
+    };
+    let mut addressed_here = Vec::new();
+    for (id, made) in &fix.changes {
+        let list: Vec<(Arc<str>, &Target)> = found(id)
+            .into_iter()
+            .flatten()
+            .map(|t| (Arc::clone(path), t))
+            .collect();
+        addressed_here.extend(addressed(id, &list, made));
+    }
+    Ok(Some(FixFile {
+        path: Arc::clone(path),
+        original: text,
+        fix,
+        findings: 0,
+        addressed: addressed_here,
+        chart: None,
+    }))
+}
+
+/// Why objects a renderer made are not edited; `origin` is the file Kustomize rendered them
+/// from, when the findings are placed there.
+fn rendered(renderer: palisade_core::Renderer, origin: Option<&str>) -> String {
+    match renderer {
+        palisade_core::Renderer::Kustomize => match origin.map(|file| {
+            std::path::Path::new(file)
+                .parent()
+                .unwrap_or(std::path::Path::new(""))
+        }) {
+            Some(dir) => {
+                let dir = match dir.to_string_lossy() {
+                    d if d.is_empty() => ".".to_string(),
+                    d => d.into_owned(),
+                };
+                format!(
+                    "rendered by Kustomize from this file: `palisade fix --no-kustomize {}` \
+                     edits it (and so every overlay that uses it), or write a patch in the overlay",
+                    palisade_core::printable(&dir)
+                )
+            }
+            None => "rendered by Kustomize: `palisade fix --no-kustomize DIR` edits the files \
+                 it renders from one by one, or write a patch"
+                .to_string(),
+        },
+        palisade_core::Renderer::Helm => {
+            "rendered by Helm: set the fields in the chart's templates or values".to_string()
+        }
+    }
+}
+
+pub(super) fn read_limited(path: &str, limit: u64) -> Result<Vec<u8>, String> {
+    use std::io::Read as _;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("larger than the {limit}-byte limit"));
+    }
+    Ok(bytes)
+}

@@ -1,0 +1,192 @@
+//! A Helm chart's hardening written into its `values.yaml` (`palisade_fix::values`), checked
+//! by rendering a copy of the chart with the edited values: the chart itself is not touched
+//! until `--write`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use palisade_core::ObjectRef;
+use palisade_fix::FileFix;
+use palisade_fix::values::{chart_settings, fix_values};
+use palisade_inventory::{Inventory, Object};
+
+use super::candidate::{FixFile, additions_for, addressed, read_limited};
+use super::{FixOptions, Target, Targets};
+
+/// Whether `file` is the chart directory `dir` or lies in it.
+pub(super) fn under(dir: &str, file: &str) -> bool {
+    file.strip_prefix(dir)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// The values edits for the chart read as source `id`; `None` when no addition applies.
+pub(super) fn fix_chart(
+    id: usize,
+    source: &palisade_inventory::Source,
+    inventory: &Inventory,
+    targets: &Targets,
+    options: &FixOptions,
+) -> Result<Option<FixFile>, String> {
+    let dir = &source.path;
+    // The findings of the chart's objects, wherever they were placed (its templates).
+    let mut found: HashMap<&ObjectRef, Vec<(Arc<str>, &Target)>> = HashMap::new();
+    for ((file, object), list) in targets {
+        if under(dir, file) {
+            let entry = found.entry(object).or_default();
+            entry.extend(list.iter().map(|t| (Arc::clone(file), t)));
+        }
+    }
+    let objects: Vec<(&Object, Vec<_>)> = inventory
+        .objects
+        .iter()
+        .filter(|o| o.source == id)
+        .map(|o| {
+            let list = found.get(&*o.id).map(Vec::as_slice).unwrap_or_default();
+            (o, additions_for(o, list.iter().map(|(_, t)| *t), options))
+        })
+        .collect();
+    if objects.iter().all(|(_, additions)| additions.is_empty()) {
+        return Ok(None);
+    }
+    let settings = chart_settings(&objects);
+    if settings.is_empty() {
+        return Err(
+            "rendered by Helm, and no field is wanted by every pod and container of \
+                    the chart that lacks it (its values may reach them all): set the fields \
+                    in its templates"
+                .to_string(),
+        );
+    }
+    let values = ["values.yaml", "values.yml"]
+        .iter()
+        .map(|name| Path::new(&**dir).join(name))
+        .find(|path| path.is_file())
+        .ok_or(
+            "rendered by Helm, and the chart has no values.yaml: set the fields in its templates",
+        )?;
+    let values_name = values.display().to_string();
+    let limits = &options.scan.load.limits;
+    let bytes = read_limited(&values_name, limits.max_file_bytes)?;
+    let text = String::from_utf8(bytes).map_err(|_| "values.yaml is not UTF-8 text".to_string())?;
+    let Some((fixed, edits)) = fix_values(&values_name, &text, limits, &settings)
+        .map_err(|reason| format!("rendered by Helm, and {reason}"))?
+    else {
+        return Err(
+            "rendered by Helm, and its values set these fields already: its templates do not \
+             read them"
+                .to_string(),
+        );
+    };
+    // Each object keeps the additions the values make for it.
+    let mut changes = Vec::new();
+    let mut addressed_here = Vec::new();
+    for (object, additions) in objects {
+        let kept: Vec<_> = additions
+            .into_iter()
+            .filter(|a| {
+                a.fields
+                    .iter()
+                    .any(|f| settings.iter().any(|s| s.field == *f))
+            })
+            .collect();
+        if kept.is_empty() {
+            continue;
+        }
+        let list = found
+            .get(&*object.id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        addressed_here.extend(addressed(&object.id, list, &kept));
+        changes.push((Arc::clone(&object.id), kept));
+    }
+    Ok(Some(FixFile {
+        path: Arc::from(values_name),
+        original: text,
+        fix: FileFix {
+            fixed,
+            edits,
+            changes,
+        },
+        findings: 0,
+        addressed: addressed_here,
+        chart: Some(Arc::clone(dir)),
+    }))
+}
+
+/// A copy of a chart with edited values, removed when dropped.
+pub(super) struct Copy {
+    root: PathBuf,
+    /// The copied chart's directory (named as the chart's, so the release is named alike).
+    pub chart: PathBuf,
+    /// How its source names it.
+    pub name: String,
+}
+
+/// The largest chart copied (every file together).
+const MOST_BYTES: u64 = 64 * 1024 * 1024;
+
+impl Copy {
+    /// Copies the chart in `dir` to a temporary directory and writes `values` over its values
+    /// file (`values_file`, in `dir`).
+    pub fn of_chart(dir: &str, values_file: &str, values: &str) -> Result<Copy, String> {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let root = std::env::temp_dir().join(format!(
+            "palisade-fix-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let dir = Path::new(dir);
+        let name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_os_string()))
+            .ok_or("the chart's directory has no name")?;
+        let chart = root.join(name);
+        let copy = Copy {
+            name: chart.display().to_string(),
+            chart,
+            root,
+        };
+        let mut budget = MOST_BYTES;
+        copy_tree(dir, &copy.chart, &mut budget, 0)
+            .map_err(|e| format!("the chart could not be copied to be rendered again: {e}"))?;
+        let relative = Path::new(values_file)
+            .file_name()
+            .ok_or("the values file has no name")?;
+        std::fs::write(copy.chart.join(relative), values)
+            .map_err(|e| format!("the edited values could not be written to a copy: {e}"))?;
+        Ok(copy)
+    }
+}
+
+impl Drop for Copy {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// Copies the files under `from` to `to` (links followed, as `helm` reads them), within
+/// `budget` bytes and 32 levels.
+fn copy_tree(from: &Path, to: &Path, budget: &mut u64, depth: usize) -> std::io::Result<()> {
+    if depth > 32 {
+        return Err(std::io::Error::other("directories nest too deep"));
+    }
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        let metadata = std::fs::metadata(&path)?;
+        if metadata.is_dir() {
+            copy_tree(&path, &target, budget, depth + 1)?;
+        } else if metadata.is_file() {
+            *budget = budget
+                .checked_sub(metadata.len())
+                .ok_or_else(|| std::io::Error::other("the chart is larger than 64 MiB"))?;
+            std::fs::copy(&path, &target)?;
+        }
+    }
+    Ok(())
+}
