@@ -358,7 +358,9 @@ fn summary(out: &mut impl std::io::Write, run: &FixRun, args: &FixArgs) -> Resul
              whether an image runs as root, so runAsNonRoot and dropping every capability are \
              added only where runAsUser is set (or with --run-as-non-root always / \
              --drop-all-capabilities always), nothing is added beside privileged or SYS_ADMIN, \
-             and a capability a container adds or a value someone set stays as written"
+             a capability a container adds or a value someone set stays as written, and a \
+             chart's values get no field a pod or container that may not have it could read, \
+             nor help a template that does not read them"
         )?;
     }
     if run.incomplete {

@@ -345,7 +345,8 @@ fn a_charts_fields_go_into_its_values() {
     );
     write_file(&dir, "chart/templates/web.yaml", CHART_TEMPLATE);
     write_file(&dir, "chart/values.yaml", CHART_VALUES);
-    let out = run(&dir, &["fix", "chart", "--write"]);
+    // The chart named as people type it: its templates are named by their normalised paths.
+    let out = run(&dir, &["fix", "./chart/", "--write"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert!(
@@ -366,6 +367,24 @@ fn a_charts_fields_go_into_its_values() {
     let again = run(&dir, &["fix", "chart", "--check"]);
     assert_eq!(again.status.code(), Some(0), "{}", stdout(&again));
     assert!(stdout(&again).contains("nothing to fix"));
+    // A test pod that does not read the values keeps its findings open, and a second run
+    // settles all the same. Its container may run as root, so dropping every capability stays
+    // out of the values the main container reads too.
+    write_file(
+        &dir,
+        "chart/templates/test.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: probe}\nspec:\n  containers: [{name: p, image: registry.example.com/p:1}]\n",
+    );
+    write_file(&dir, "chart/values.yaml", CHART_VALUES);
+    let out = run(&dir, &["fix", "chart", "--write"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let again = run(&dir, &["fix", "chart", "--check"]);
+    let text = stdout(&again);
+    assert_eq!(again.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("left open (POD002 1, POD003 1, POD008 2, POD014 1)"),
+        "{text}"
+    );
 }
 
 /// A chart whose templates do not read the values it has is refused, and nothing is written.

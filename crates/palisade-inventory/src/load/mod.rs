@@ -28,7 +28,7 @@ mod text;
 use discover::*;
 pub use envelope::Envelope;
 use json::*;
-pub use origin::{Origin, PatchSite};
+pub use origin::{Origin, PatchSite, normalize};
 use render::*;
 pub use source::{
     FileSource, HelmSource, InventoryBuilder, KustomizeSource, ObjectSource, Reading, SourceRead,

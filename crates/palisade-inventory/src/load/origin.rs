@@ -451,7 +451,7 @@ fn strings(value: Option<&Value>) -> impl Iterator<Item = &str> {
 }
 
 /// `a/b/../c` as `a/c`, without touching the file system (`..` past the start is kept).
-pub(super) fn normalize(path: &Path) -> PathBuf {
+pub fn normalize(path: &Path) -> PathBuf {
     let mut out: Vec<Component<'_>> = Vec::new();
     for component in path.components() {
         match component {

@@ -10,15 +10,33 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use palisade_core::ObjectRef;
 use palisade_fix::FileFix;
 use palisade_fix::values::{chart_settings, fix_values};
+use palisade_inventory::load::normalize;
 use palisade_inventory::{Inventory, Object};
 
 use super::candidate::{FixFile, additions_for, addressed, read_limited};
 use super::{FixOptions, Target, Targets};
 
-/// Whether `file` is the chart directory `dir` or lies in it.
+/// Whether `file` is the chart directory `dir` or lies in it, however either is written
+/// (`./web`, `web/`; the loader names a chart's templates by the normalised path).
 pub(super) fn under(dir: &str, file: &str) -> bool {
-    file.strip_prefix(dir)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    if dir == file {
+        return true;
+    }
+    let (dir, file) = (normalize(Path::new(dir)), normalize(Path::new(file)));
+    if dir == Path::new(".") {
+        return file.is_relative() && !file.starts_with("..");
+    }
+    file.starts_with(&dir)
+}
+
+/// A file of the copy `copy` named as the loader names the same file of the chart `dir`.
+pub(super) fn as_in_chart(copy: &Copy, dir: &str, file: &str) -> Option<String> {
+    if file == copy.name {
+        return Some(dir.to_string());
+    }
+    let inside = normalize(Path::new(file));
+    let rest = inside.strip_prefix(&copy.chart).ok()?;
+    Some(normalize(&Path::new(dir).join(rest)).display().to_string())
 }
 
 /// The values edits for the chart read as source `id`; `None` when no addition applies.
@@ -50,14 +68,11 @@ pub(super) fn fix_chart(
     if objects.iter().all(|(_, additions)| additions.is_empty()) {
         return Ok(None);
     }
+    // No field every pod and container lacking it wants (the values may reach them all):
+    // the findings are left open, as a privileged container's are in a file.
     let settings = chart_settings(&objects);
     if settings.is_empty() {
-        return Err(
-            "rendered by Helm, and no field is wanted by every pod and container of \
-                    the chart that lacks it (its values may reach them all): set the fields \
-                    in its templates"
-                .to_string(),
-        );
+        return Ok(None);
     }
     let values = ["values.yaml", "values.yml"]
         .iter()
@@ -70,14 +85,12 @@ pub(super) fn fix_chart(
     let limits = &options.scan.load.limits;
     let bytes = read_limited(&values_name, limits.max_file_bytes)?;
     let text = String::from_utf8(bytes).map_err(|_| "values.yaml is not UTF-8 text".to_string())?;
+    // Values that set the fields already leave the findings of pods whose templates do not
+    // read them (`helm create`'s test pod) open: nothing more is done in the values.
     let Some((fixed, edits)) = fix_values(&values_name, &text, limits, &settings)
         .map_err(|reason| format!("rendered by Helm, and {reason}"))?
     else {
-        return Err(
-            "rendered by Helm, and its values set these fields already: its templates do not \
-             read them"
-                .to_string(),
-        );
+        return Ok(None);
     };
     // Each object keeps the additions the values make for it.
     let mut changes = Vec::new();

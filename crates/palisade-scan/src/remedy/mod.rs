@@ -299,9 +299,16 @@ mod tests {
         let new = finding("POD001", "chart/templates/other.yaml", &web(), "/spec");
         let refused = check(&candidates, &before_set, &[&new]);
         assert!(refused[&0].contains("would add a finding"), "{refused:?}");
-        assert!(
-            chart::under("chart", "chart/templates/x.yaml") && !chart::under("chart", "charts/x")
-        );
+        for (dir, file, inside) in [
+            ("chart", "chart/templates/x.yaml", true),
+            ("./chart/", "chart/templates/x.yaml", true),
+            (".", "templates/x.yaml", true),
+            (".", "../other/x.yaml", false),
+            ("chart", "charts/x.yaml", false),
+            ("./chart", "./chart", true),
+        ] {
+            assert_eq!(chart::under(dir, file), inside, "{dir} {file}");
+        }
     }
 
     #[test]

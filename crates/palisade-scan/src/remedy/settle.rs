@@ -123,8 +123,8 @@ impl Copies {
     fn placed(&self, finding: &Finding) -> Placed {
         let file = &finding.location.file;
         for (copy, dir) in &self.0 {
-            if let Some(rest) = file.strip_prefix(copy.name.as_str()) {
-                return (Arc::from(format!("{dir}{rest}")), finding.fingerprint());
+            if let Some(file) = super::chart::as_in_chart(copy, dir, file) {
+                return (Arc::from(file), finding.fingerprint());
             }
         }
         super::placed(finding)
