@@ -16,16 +16,7 @@ cargo build --release -q -p palisade
 bin=target/release/palisade
 out=$(mktemp); trap 'rm -f "$out" "$out.time"' EXIT
 
-measure() { # prints "seconds max_rss_kb"
-  local best="" rss=""
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %M" -o "$out.time" "$@" >"$out" 2>/dev/null || true
-    read -r s m < <(tail -n 1 "$out.time")
-    if [ -z "$best" ] || awk "BEGIN{exit !($s < $best)}"; then best=$s; fi
-    if [ -z "$rss" ] || [ "$m" -gt "$rss" ]; then rss=$m; fi
-  done
-  echo "$best $rss"
-}
+. bench/measure.sh
 
 read -r scan_s scan_rss < <(measure "$bin" scan "$corpus" -o json --fail-on none --allow-incomplete)
 read -r fix_s fix_rss < <(measure "$bin" fix "$corpus" -o json)

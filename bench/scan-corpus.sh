@@ -15,16 +15,7 @@ cargo build --release -q
 bin=target/release/palisade
 out=$(mktemp); trap 'rm -f "$out" "$out.time"' EXIT
 
-measure() { # prints "seconds max_rss_kb"
-  local best="" rss=""
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %M" -o "$out.time" "$@" >"$out" 2>/dev/null || true
-    read -r s m < <(tail -n 1 "$out.time")
-    if [ -z "$best" ] || awk "BEGIN{exit !($s < $best)}"; then best=$s; fi
-    if [ -z "$rss" ] || [ "$m" -gt "$rss" ]; then rss=$m; fi
-  done
-  echo "$best $rss"
-}
+. bench/measure.sh
 
 read -r parse_s parse_rss < <(measure "$bin" inventory "$corpus" -o json)
 objects=$(python3 -c "import json,sys; print(len(json.load(open('$out'))['objects']))")

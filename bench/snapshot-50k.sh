@@ -72,16 +72,8 @@ with open(path, "w") as f:
 print(f"synthetic snapshot: {len(items)} objects ({pods} pods)")
 PY
 ls -l "$dir/cluster.json" | awk '{printf "file: %.0f MB\n", $5/1e6}'
-measure() {
-  local best="" rss=""
-  for _ in $(seq "$runs"); do
-    /usr/bin/time -f "%e %M" -o "$dir/t" "$@" > "$dir/out" 2>/dev/null || true
-    read -r s m < "$dir/t"
-    if [ -z "$best" ] || awk "BEGIN{exit !($s < $best)}"; then best=$s; fi
-    if [ -z "$rss" ] || [ "$m" -gt "$rss" ]; then rss=$m; fi
-  done
-  echo "$best $rss"
-}
+out="$dir/out"
+. bench/measure.sh
 read -r load_s load_kb < <(measure "$bin" inventory "$dir/cluster.json" --max-file-size-mb 4096 -o json)
 read -r scan_s scan_kb < <(measure "$bin" scan --snapshot "$dir/cluster.json" -o json --fail-on none --no-config)
 findings=$(python3 -c "import json; r=json.load(open('$dir/out')); print(len(r['findings']))")
