@@ -131,7 +131,9 @@ pub(crate) fn run_fix(args: &FixArgs) -> Result<u8> {
             ..palisade_scan::ScanOptions::default()
         },
     };
-    let run = palisade_scan::remedy::fix(&inputs, &options);
+    let mut run = palisade_scan::remedy::fix(&inputs, &options);
+    // Through the redaction boundary, as a scan's: a diagnostic may quote its input.
+    run.redactor.redact_diagnostics(&mut run.diagnostics);
     crate::print_diagnostics(&run.diagnostics, palisade_core::DiagnosticLevel::Warning);
     // What writing each file gave: `None` without --write, else the reason it failed.
     let written: Vec<Option<Option<String>>> = run
