@@ -149,13 +149,28 @@ impl Field {
     /// spec or container (POD008 also reports each added capability, which dropping `ALL`
     /// leaves as it is; POD003 and POD014 name a container's field that the pod's settles).
     pub fn addresses(self, holder: &JsonPointer, path: &JsonPointer) -> bool {
-        let field = match self {
-            Field::NoPrivilegeEscalation => "/securityContext/allowPrivilegeEscalation",
-            Field::RunAsNonRoot => "/securityContext/runAsNonRoot",
-            Field::DropAllCapabilities => "/securityContext/capabilities/drop",
-            Field::Seccomp => "/securityContext/seccompProfile",
-        };
-        path.starts_with(holder) && path.as_str().ends_with(field)
+        let field = format!("/securityContext/{}", self.path().join("/"));
+        path.starts_with(holder) && path.as_str().ends_with(&field)
+    }
+
+    /// Where the field is in a security context.
+    pub fn path(self) -> &'static [&'static str] {
+        match self {
+            Field::NoPrivilegeEscalation => &["allowPrivilegeEscalation"],
+            Field::RunAsNonRoot => &["runAsNonRoot"],
+            Field::DropAllCapabilities => &["capabilities", "drop"],
+            Field::Seccomp => &["seccompProfile"],
+        }
+    }
+
+    /// The value the addition gives it.
+    pub fn value(self) -> Value {
+        match self {
+            Field::NoPrivilegeEscalation => json!(false),
+            Field::RunAsNonRoot => json!(true),
+            Field::DropAllCapabilities => json!(["ALL"]),
+            Field::Seccomp => json!({"type": "RuntimeDefault"}),
+        }
     }
 
     /// The field as it is written (`allowPrivilegeEscalation: false`).
@@ -217,6 +232,21 @@ pub fn apply(value: &mut Value, additions: &[Addition]) -> bool {
             _ => false,
         }
     })
+}
+
+/// Whether a pod spec or container leaves `field` unset in its own security context (a
+/// `drop` that is not a list of some capability counts as unset).
+pub fn lacks(holder: &Value, field: Field) -> bool {
+    let mut node = holder.get("securityContext");
+    for segment in field.path() {
+        node = node.and_then(|n| n.get(*segment));
+    }
+    match (field, node) {
+        (Field::DropAllCapabilities, node) => {
+            node.and_then(Value::as_array).is_none_or(Vec::is_empty)
+        }
+        (_, node) => node.is_none_or(Value::is_null),
+    }
 }
 
 /// Which additions the caller wants: the field, and the JSON pointer of the pod spec (for
@@ -311,29 +341,41 @@ impl Holder<'_> {
 }
 
 /// Adds `fields` under the holder's `securityContext` (creating it when absent or null).
-fn add_fields(out: &mut Vec<Addition>, holder: &Holder<'_>, fields: Vec<(Field, &str, Value)>) {
+fn add_fields(out: &mut Vec<Addition>, holder: &Holder<'_>, fields: Vec<Field>) {
     if fields.is_empty() {
         return;
     }
+    // Each field as a key of the security context: `capabilities` holds `drop`.
+    let entry = |field: Field| {
+        let (key, inner) = field.path().split_first().unwrap_or((&"", &[]));
+        let value = inner
+            .iter()
+            .rev()
+            .fold(field.value(), |value, key| json!({ *key: value }));
+        (*key, value)
+    };
     let context = holder.at.join("securityContext");
     match holder.value.get("securityContext") {
         Some(Value::Object(_)) => {
-            for (field, key, value) in fields {
+            for field in fields {
+                let (key, value) = entry(field);
                 out.push(holder.addition(context.clone(), key, value, vec![field]));
             }
         }
         // Absent or null: the whole context at once.
         _ => {
-            let kinds = fields.iter().map(|(f, _, _)| *f).collect();
             let map: Map<String, Value> = fields
-                .into_iter()
-                .map(|(_, k, v)| (k.to_string(), v))
+                .iter()
+                .map(|f| {
+                    let (key, value) = entry(*f);
+                    (key.to_string(), value)
+                })
                 .collect();
             out.push(holder.addition(
                 holder.at.clone(),
                 "securityContext",
                 Value::Object(map),
-                kinds,
+                fields,
             ));
         }
     }
@@ -348,11 +390,6 @@ fn pod_level(
 ) -> bool {
     let spec = pod.value;
     let pod_context = spec.get("securityContext");
-    let unset = |field: &str| {
-        pod_context
-            .and_then(|c| c.get(field))
-            .is_none_or(Value::is_null)
-    };
     let containers = || {
         ContainerKind::ALL
             .iter()
@@ -362,15 +399,11 @@ fn pod_level(
     let mut fields = Vec::new();
     let container_seccomp = containers().any(|c| c.at("/securityContext/seccompProfile").is_some());
     if settings.seccomp
-        && unset("seccompProfile")
+        && lacks(spec, Field::Seccomp)
         && !container_seccomp
         && wanted(Field::Seccomp, &pod.at)
     {
-        fields.push((
-            Field::Seccomp,
-            "seccompProfile",
-            json!({"type": "RuntimeDefault"}),
-        ));
+        fields.push(Field::Seccomp);
     }
     let pod_user = pod_context
         .and_then(|c| c.get("runAsUser"))
@@ -383,11 +416,11 @@ fn pod_level(
         RunAsNonRoot::Always => pod_user != Some(0),
     };
     let adds_non_root = non_root
-        && unset("runAsNonRoot")
+        && lacks(spec, Field::RunAsNonRoot)
         && !a_container_is_root
         && wanted(Field::RunAsNonRoot, &pod.at);
     if adds_non_root {
-        fields.push((Field::RunAsNonRoot, "runAsNonRoot", json!(true)));
+        fields.push(Field::RunAsNonRoot);
     }
     add_fields(out, pod, fields);
     adds_non_root
@@ -403,25 +436,16 @@ fn container_level(
 ) {
     let container = holder.value;
     let context = container.get("securityContext").filter(|c| c.is_object());
-    let unset = |field: &str| {
-        context
-            .and_then(|c| c.get(field))
-            .is_none_or(Value::is_null)
-    };
     let privileged = security::is_privileged(container);
     let mut fields = Vec::new();
     // The API server rejects `allowPrivilegeEscalation: false` with privileged or SYS_ADMIN.
     if settings.no_privilege_escalation
-        && unset("allowPrivilegeEscalation")
+        && lacks(container, Field::NoPrivilegeEscalation)
         && !privileged
         && !security::adds_capability(container, "SYS_ADMIN")
         && wanted(Field::NoPrivilegeEscalation, &holder.at)
     {
-        fields.push((
-            Field::NoPrivilegeEscalation,
-            "allowPrivilegeEscalation",
-            json!(false),
-        ));
+        fields.push(Field::NoPrivilegeEscalation);
     }
     let own_user = context
         .and_then(|c| c.get("runAsUser"))
@@ -431,12 +455,8 @@ fn container_level(
         && security::effective(container, spec, "runAsNonRoot").is_none()
         && wanted(Field::RunAsNonRoot, &holder.at);
     if own_non_root {
-        fields.push((Field::RunAsNonRoot, "runAsNonRoot", json!(true)));
+        fields.push(Field::RunAsNonRoot);
     }
-    let drops = context
-        .and_then(|c| c.at("/capabilities/drop"))
-        .and_then(Value::as_array)
-        .is_some_and(|d| !d.is_empty());
     let drop_all = match settings.drop_all_capabilities {
         DropAllCapabilities::Never => false,
         // The pod-level `runAsNonRoot: true` just added covers a container without a user
@@ -446,7 +466,11 @@ fn container_level(
         }
         DropAllCapabilities::Always => true,
     };
-    if drop_all && !privileged && !drops && wanted(Field::DropAllCapabilities, &holder.at) {
+    if drop_all
+        && !privileged
+        && lacks(container, Field::DropAllCapabilities)
+        && wanted(Field::DropAllCapabilities, &holder.at)
+    {
         match context
             .and_then(|c| c.get("capabilities"))
             .filter(|c| c.is_object())
@@ -455,15 +479,11 @@ fn container_level(
                 out.push(holder.addition(
                     holder.at.join("securityContext").join("capabilities"),
                     "drop",
-                    json!(["ALL"]),
+                    Field::DropAllCapabilities.value(),
                     vec![Field::DropAllCapabilities],
                 ));
             }
-            None => fields.push((
-                Field::DropAllCapabilities,
-                "capabilities",
-                json!({"drop": ["ALL"]}),
-            )),
+            None => fields.push(Field::DropAllCapabilities),
         }
     }
     // A context that is present but holds capabilities only: fields go in one by one.

@@ -13,7 +13,7 @@ use palisade_inventory::yaml::parse_stream;
 use palisade_inventory::{ContainerKind, Limits, Object};
 use serde_json::{Value, json};
 
-use crate::hardening::{Addition, Field, apply};
+use crate::hardening::{Addition, Field, apply, lacks};
 
 /// One field for the values: the values key (`podSecurityContext`, `securityContext`), its
 /// path under that key, and its value.
@@ -27,44 +27,20 @@ pub struct Setting {
 
 /// Where `field` goes for a pod spec (`pod`) or a container; `None` when it does not go there.
 fn setting(field: Field, pod: bool) -> Option<Setting> {
-    let (key, path, value): (_, &'static [&'static str], _) = match (field, pod) {
-        (Field::Seccomp, true) => (
-            "podSecurityContext",
-            &["seccompProfile"],
-            json!({"type": "RuntimeDefault"}),
-        ),
-        (Field::RunAsNonRoot, true) => ("podSecurityContext", &["runAsNonRoot"], json!(true)),
-        (Field::RunAsNonRoot, false) => ("securityContext", &["runAsNonRoot"], json!(true)),
-        (Field::NoPrivilegeEscalation, false) => (
-            "securityContext",
-            &["allowPrivilegeEscalation"],
-            json!(false),
-        ),
-        (Field::DropAllCapabilities, false) => {
-            ("securityContext", &["capabilities", "drop"], json!(["ALL"]))
-        }
+    let key = match (field, pod) {
+        (Field::Seccomp | Field::RunAsNonRoot, true) => "podSecurityContext",
+        (
+            Field::RunAsNonRoot | Field::NoPrivilegeEscalation | Field::DropAllCapabilities,
+            false,
+        ) => "securityContext",
         _ => return None,
     };
     Some(Setting {
         key,
-        path,
-        value,
+        path: field.path(),
+        value: field.value(),
         field,
     })
-}
-
-/// Whether a pod spec or container leaves the field of `setting` unset (a `drop` list that is
-/// empty counts as unset).
-fn lacks(holder: &Value, setting: &Setting) -> bool {
-    let mut node = holder.get("securityContext");
-    for segment in setting.path {
-        node = node.and_then(|n| n.get(*segment));
-    }
-    match node {
-        None | Some(Value::Null) => true,
-        Some(Value::Array(items)) => items.is_empty(),
-        Some(_) => false,
-    }
 }
 
 /// The settings every holder lacking them wants, from the chart's rendered objects and the
@@ -101,7 +77,7 @@ pub fn chart_settings(objects: &[(&Object, Vec<Addition>)]) -> Vec<Setting> {
                 let Some(setting) = setting(field, pod) else {
                     continue;
                 };
-                if !lacks(holder, &setting) {
+                if !lacks(holder, field) {
                     continue;
                 }
                 let wanted = additions

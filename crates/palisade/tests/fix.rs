@@ -31,6 +31,19 @@ spec:
           runAsUser: 1000
 ";
 
+/// A chart `web` under `dir/chart` with one template, and values when given.
+fn chart(dir: &Path, template: &str, values: Option<&str>) {
+    write_file(
+        dir,
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    write_file(dir, "chart/templates/web.yaml", template);
+    if let Some(values) = values {
+        write_file(dir, "chart/values.yaml", values);
+    }
+}
+
 fn run(dir: &Path, args: &[&str]) -> std::process::Output {
     bin().current_dir(dir).args(args).output().unwrap()
 }
@@ -259,12 +272,7 @@ fn a_chart_is_not_edited() {
         return;
     }
     let dir = scratch("fix-helm");
-    write_file(
-        &dir,
-        "chart/Chart.yaml",
-        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
-    );
-    write_file(&dir, "chart/templates/web.yaml", WEB);
+    chart(&dir, WEB, None);
     let out = run(&dir, &["fix", "chart", "--write"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
@@ -338,13 +346,7 @@ fn a_charts_fields_go_into_its_values() {
         return;
     }
     let dir = scratch("fix-helm-values");
-    write_file(
-        &dir,
-        "chart/Chart.yaml",
-        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
-    );
-    write_file(&dir, "chart/templates/web.yaml", CHART_TEMPLATE);
-    write_file(&dir, "chart/values.yaml", CHART_VALUES);
+    chart(&dir, CHART_TEMPLATE, Some(CHART_VALUES));
     // The chart named as people type it: its templates are named by their normalised paths.
     let out = run(&dir, &["fix", "./chart/", "--write"]);
     let text = stdout(&out);
@@ -394,13 +396,7 @@ fn values_no_template_reads_are_not_written() {
         return;
     }
     let dir = scratch("fix-helm-unread");
-    write_file(
-        &dir,
-        "chart/Chart.yaml",
-        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
-    );
-    write_file(&dir, "chart/templates/web.yaml", WEB);
-    write_file(&dir, "chart/values.yaml", CHART_VALUES);
+    chart(&dir, WEB, Some(CHART_VALUES));
     let out = run(&dir, &["fix", "chart", "--write"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
