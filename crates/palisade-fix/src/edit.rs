@@ -453,6 +453,42 @@ fn replace_null(text: &Text<'_>, doc: Document<'_>, addition: &Addition) -> Resu
     Ok(text.edit(colon, token_end, replacement))
 }
 
+/// The edit that adds `item` last to the block sequence under the top-level `key` of `doc`:
+/// after the last item's lines, at the column of its `-`.
+pub fn append_item(
+    text: &Text<'_>,
+    doc: Document<'_>,
+    key: &str,
+    item: &Value,
+) -> Result<Edit, String> {
+    let count = doc
+        .value
+        .get(key)
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let last = count
+        .checked_sub(1)
+        .ok_or_else(|| format!("`{key}` is not a list with items"))?;
+    let resolved = doc.spans.resolve(doc.value, [key, &last.to_string()]);
+    let offset = text
+        .offset(resolved.pos)
+        .filter(|_| resolved.exact)
+        .ok_or_else(|| format!("the last item of `{key}` has no position in the text"))?;
+    let line = resolved.pos.line as usize - 1;
+    let lead = &text.line(line)[..offset - text.starts[line]];
+    let dash = lead.len() - lead.trim_start_matches(' ').len();
+    if lead.trim_end() != format!("{}-", " ".repeat(dash)) {
+        return Err(format!(
+            "`{key}` is not a block sequence with one item per `- `"
+        ));
+    }
+    let mut lines = Vec::new();
+    item_lines(item, dash, (text.step, text.compact), &mut lines);
+    let nl = text.newline;
+    let replacement = lines.iter().map(|l| format!("{nl}{l}")).collect();
+    Ok(text.edit_at(text.block_end(line, dash + 1), replacement))
+}
+
 /// `"key": value` in JSON, which a YAML flow mapping reads too.
 fn json_entry(addition: &Addition) -> String {
     format!(
@@ -486,12 +522,41 @@ pub(crate) fn block_lines(
                 out.push(format!("{inner}- {}", scalar(item)));
             }
         }
+        Value::Array(items) if !items.is_empty() && items.iter().all(is_filled_mapping) => {
+            out.push(format!("{pad}{key}:"));
+            let inner = if compact { indent } else { indent + step };
+            for item in items {
+                item_lines(item, inner, (step, compact), out);
+            }
+        }
         Value::Object(_) | Value::Array(_) => out.push(format!(
             "{pad}{key}: {}",
             serde_json::to_string(value).unwrap_or_default()
         )),
         _ => out.push(format!("{pad}{key}: {}", scalar(value))),
     }
+}
+
+/// A mapping as a block sequence item at `indent` spaces: `- key: value`, its other keys
+/// under the first.
+pub(crate) fn item_lines(
+    item: &Value,
+    indent: usize,
+    habits: (usize, bool),
+    out: &mut Vec<String>,
+) {
+    let Value::Object(map) = item else { return };
+    let first = out.len();
+    for (k, v) in map {
+        block_lines(k, v, indent + 2, habits, out);
+    }
+    if let Some(line) = out.get_mut(first) {
+        line.replace_range(..indent + 2, &format!("{}- ", " ".repeat(indent)));
+    }
+}
+
+fn is_filled_mapping(value: &Value) -> bool {
+    value.as_object().is_some_and(|m| !m.is_empty())
 }
 
 fn is_scalar(value: &Value) -> bool {

@@ -7,6 +7,7 @@
 
 pub mod edit;
 pub mod hardening;
+pub mod kustomize;
 pub mod values;
 
 use std::sync::Arc;

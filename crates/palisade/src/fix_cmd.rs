@@ -136,12 +136,22 @@ pub(crate) fn run_fix(args: &FixArgs) -> Result<u8> {
     run.redactor.redact_diagnostics(&mut run.diagnostics);
     crate::print_diagnostics(&run.diagnostics, palisade_core::DiagnosticLevel::Warning);
     // What writing each file gave: `None` without --write, else the reason it failed.
+    let mut unwritten: Vec<&str> = Vec::new();
     let written: Vec<Option<Option<String>>> = run
         .files
         .iter()
         .map(|file| {
             args.write.then(|| {
-                write_fixed(file).err().map(|e| {
+                let missing = file.needs.iter().find(|n| unwritten.contains(&&***n));
+                let result = match missing {
+                    Some(needed) => Err(anyhow::anyhow!(
+                        "{} was not written, and this file would name it",
+                        printable(needed)
+                    )),
+                    None => write_fixed(file),
+                };
+                result.err().map(|e| {
+                    unwritten.push(&file.path);
                     let e = e.context(format!("{}: not written", printable(&file.path)));
                     crate::print_error(&e);
                     format!("{e:#}")
@@ -179,6 +189,7 @@ fn text(
                     writeln!(out, "{line}")?;
                 }
             }
+            Some(None) if file.created => writeln!(out, "created {}", printable(&file.path))?,
             Some(None) => writeln!(out, "wrote {}", printable(&file.path))?,
             Some(Some(_)) => {}
         }
@@ -230,6 +241,8 @@ fn json(
                 "edits": file.edits.iter().map(|e| json!({
                     "start": e.start, "end": e.end, "replacement": e.replacement,
                 })).collect::<Vec<_>>(),
+                "created": file.created,
+                "needs": file.needs.iter().map(|n| redact(n)).collect::<Vec<_>>(),
                 "written": matches!(written, Some(None)),
                 "error": written.clone().flatten(),
             })
@@ -258,6 +271,15 @@ fn printable(text: &str) -> String {
 
 /// `web.yaml: Deployment shop/web: container "app": allowPrivilegeEscalation: false, ...`
 fn describe(out: &mut impl std::io::Write, run: &FixRun, file: &FixedFile) -> Result<()> {
+    if !file.needs.is_empty() && file.resolved.is_empty() {
+        let names: Vec<String> = file.needs.iter().map(|n| printable(n)).collect();
+        return Ok(writeln!(
+            out,
+            "{}: lists {} under `patches:`",
+            printable(&file.path),
+            names.join(", ")
+        )?);
+    }
     let resolved: usize = file.resolved.values().sum();
     let by_rule = file
         .resolved
@@ -267,8 +289,9 @@ fn describe(out: &mut impl std::io::Write, run: &FixRun, file: &FixedFile) -> Re
         .join(", ");
     writeln!(
         out,
-        "{}: {resolved} finding{} resolved ({by_rule})",
+        "{}{}: {resolved} finding{} resolved ({by_rule})",
         printable(&file.path),
+        if file.created { " (new)" } else { "" },
         if resolved == 1 { "" } else { "s" }
     )?;
     for (object, additions) in &file.changes {
@@ -302,10 +325,14 @@ fn diff(run: &FixRun, file: &FixedFile) -> String {
     let shown = printable(&file.path);
     let path = shown.trim_start_matches("./");
     let diff = similar::TextDiff::from_lines(&file.original, &file.fixed);
+    let before = match file.created {
+        true => "/dev/null".to_string(),
+        false => format!("a/{path}"),
+    };
     let text = diff
         .unified_diff()
         .context_radius(3)
-        .header(&format!("a/{path}"), &format!("b/{path}"))
+        .header(&before, &format!("b/{path}"))
         .to_string();
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
@@ -378,6 +405,9 @@ fn summary(out: &mut impl std::io::Write, run: &FixRun, args: &FixArgs) -> Resul
 /// made on, through a temporary file in the same directory renamed over it (so a reader never
 /// sees half a file), with the original's permissions; a symbolic link's target is written.
 fn write_fixed(file: &FixedFile) -> Result<()> {
+    if file.created {
+        return create(file);
+    }
     let target = std::fs::canonicalize(Path::new(&*file.path))?;
     let now = std::fs::read(&target)?;
     if now != file.original.as_bytes() {
@@ -401,4 +431,33 @@ fn write_fixed(file: &FixedFile) -> Result<()> {
         let _ = std::fs::remove_file(&temporary);
     }
     Ok(written?)
+}
+
+/// Creates a file the fix adds: written to a temporary file in its directory that is then
+/// linked to its name, which fails when a file of that name appeared meanwhile (it is never
+/// replaced).
+fn create(file: &FixedFile) -> Result<()> {
+    let target = Path::new(&*file.path);
+    let dir = match target.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = target
+        .file_name()
+        .context("the file has no name")?
+        .to_string_lossy();
+    let temporary = dir.join(format!(".{name}.palisade-fix-{}", std::process::id()));
+    let written = (|| -> std::io::Result<()> {
+        let mut handle = std::fs::File::create(&temporary)?;
+        handle.write_all(file.fixed.as_bytes())?;
+        handle.sync_all()?;
+        std::fs::hard_link(&temporary, target)
+    })();
+    let _ = std::fs::remove_file(&temporary);
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            bail!("a file of that name appeared while it was being fixed; run palisade fix again")
+        }
+        other => Ok(other?),
+    }
 }

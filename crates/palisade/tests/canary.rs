@@ -47,6 +47,7 @@ const PLACES: &[&str] = &[
     "volumeClaimLabel",
     "fixContext",
     "valuesUnrendered",
+    "kustomizationLiteral",
 ];
 
 /// A GitHub-token-shaped value whose body is the canary: findings may show the format's
@@ -292,6 +293,31 @@ fn helm_chart(dir: &Path) -> std::path::PathBuf {
     chart
 }
 
+/// A Kustomize overlay of a bare Deployment whose kustomization ends with a patch of a kind
+/// it has none of, so its value is in no rendered object: the lines `palisade fix` shows above
+/// the patch it adds to that list.
+fn kustomize_overlay(dir: &Path) -> String {
+    let root = dir.join("kustomize");
+    common::write_file(&root, "base/kustomization.yaml", "resources:\n- web.yaml\n");
+    common::write_file(
+        &root,
+        "base/web.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  \
+         selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    \
+         spec:\n      containers:\n      - name: web\n        image: registry.example.com/web:1.0\n",
+    );
+    common::write_file(
+        &root,
+        "overlay/kustomization.yaml",
+        &format!(
+            "resources:\n- ../base\npatches:\n- target:\n    kind: Job\n  patch: |-\n    \
+             - op: add\n      path: /metadata/annotations/token\n      value: {}\n",
+            canary('g', "kustomizationLiteral")
+        ),
+    );
+    root.join("overlay").to_str().unwrap().to_string()
+}
+
 /// Every form a canary could take in output.
 fn forms(canary: &str) -> Vec<String> {
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
@@ -400,6 +426,16 @@ fn no_canary_appears_in_any_command_or_format() {
         let mut run: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         run.push(git.clone());
         runs.push((args.join(" "), run));
+    }
+    if common::need_kubectl() {
+        // An overlay's kustomization edited: the diff shows the lines before `patches:`.
+        let overlay = kustomize_overlay(&dir);
+        for format in ["text", "json"] {
+            runs.push((
+                format!("fix overlay -o {format}"),
+                vec!["fix".into(), overlay.clone(), "-o".into(), format.into()],
+            ));
+        }
     }
     if helm {
         // The chart's values edited: the diff shows the values' lines.

@@ -234,35 +234,167 @@ fn files_that_cannot_be_edited_are_named_and_left_alone() {
     assert_eq!(stdin.status.code(), Some(2));
 }
 
-/// Objects a renderer made are not edited: the Kustomize overlay's findings are placed in
-/// its base's files, which `--no-kustomize` fixes one by one.
+/// A custom resource with a pod template, which Kustomize cannot merge by container name.
+const ROLLOUT: &str = "\
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata:
+  name: canary
+spec:
+  template:
+    spec:
+      containers:
+      - name: app
+        image: registry.example.com/web:1.0
+";
+
+/// What `kubectl kustomize DIR` renders, in `root`.
+fn kustomize(root: &Path, dir: &str) -> String {
+    let out = std::process::Command::new("kubectl")
+        .current_dir(root)
+        .args(["kustomize", dir])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The open findings of rules `palisade fix` resolves in a scan of `path`.
+fn fixable_open(dir: &Path, path: &str) -> Vec<String> {
+    let out = run(dir, &["scan", path, "-o", "json", "--fail-on", "none"]);
+    json(&out)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("suppression").is_none())
+        .filter(|f| ["POD002", "POD014"].contains(&f["rule"].as_str().unwrap()))
+        .map(|f| format!("{} {}", f["rule"], f["object"]))
+        .collect()
+}
+
+/// An overlay whose objects come from a base outside it gets a patch in its own directory,
+/// listed under its `patches:`; the base, which other overlays may share, is not touched. The
+/// overlay's name prefix and namespace do not stop the patch from reaching its objects, and a
+/// custom resource gets a JSON 6902 patch guarded by its container's name.
 #[test]
-fn rendered_objects_point_to_their_sources() {
+fn an_overlay_gets_a_patch_and_its_base_is_left_alone() {
+    if !common::need_kubectl() {
+        return;
+    }
+    let dir = scratch("fix-overlay");
+    let base_kustomization = "resources:\n- web.yaml\n- rollout.yaml\nnamePrefix: b-\n";
+    write_file(&dir, "base/kustomization.yaml", base_kustomization);
+    write_file(&dir, "base/web.yaml", WEB);
+    write_file(&dir, "base/rollout.yaml", ROLLOUT);
+    let overlay = "# production\nresources:\n  - ../../base\nnamePrefix: prod-\nnamespace: prod\n\
+                   patches:\n  - path: replicas.yaml\n";
+    write_file(&dir, "overlays/prod/kustomization.yaml", overlay);
+    write_file(
+        &dir,
+        "overlays/prod/replicas.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {replicas: 3}\n",
+    );
+    let before = kustomize(&dir, "overlays/prod");
+    assert_eq!(fixable_open(&dir, "overlays/prod").len(), 4);
+
+    let out = run(&dir, &["fix", "overlays/prod"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    for shown in [
+        "--- /dev/null\n+++ b/overlays/prod/palisade-hardening.yaml",
+        // Named as the base names it, the container by its name.
+        "+metadata:\n+  name: web\n",
+        "+      - name: app\n+        securityContext:\n+          allowPrivilegeEscalation: false\n",
+        "+++ b/overlays/prod/palisade-hardening-rollout-canary.yaml",
+        "+- op: test\n+  path: \"/spec/template/spec/containers/0/name\"\n+  value: app\n",
+        // The list goes on at its items' column.
+        "   - path: replicas.yaml\n+  - path: palisade-hardening.yaml\n+  - path: palisade-hardening-rollout-canary.yaml\n",
+        "overlays/prod/kustomization.yaml: lists overlays/prod/palisade-hardening.yaml, overlays/prod/palisade-hardening-rollout-canary.yaml under `patches:`",
+    ] {
+        assert!(text.contains(shown), "{shown}\n{text}");
+    }
+    assert!(!dir.join("overlays/prod/palisade-hardening.yaml").exists());
+
+    let out = run(&dir, &["fix", "overlays/prod", "--write"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("created overlays/prod/palisade-hardening.yaml"),
+        "{text}"
+    );
+    for (file, was) in [
+        ("base/web.yaml", WEB),
+        ("base/rollout.yaml", ROLLOUT),
+        ("base/kustomization.yaml", base_kustomization),
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(dir.join(file)).unwrap(),
+            was,
+            "{file}"
+        );
+    }
+    let edited = std::fs::read_to_string(dir.join("overlays/prod/kustomization.yaml")).unwrap();
+    assert!(edited.starts_with(overlay), "{edited}");
+    assert_eq!(fixable_open(&dir, "overlays/prod"), Vec::<String>::new());
+    // The rendering is the one before with the fields added: nothing else changed (the
+    // custom resource keeps its image, which a strategic merge would have dropped).
+    let after = kustomize(&dir, "overlays/prod");
+    assert!(after.contains("image: registry.example.com/web:1.0\n        name: app\n        securityContext:\n          allowPrivilegeEscalation: false"), "{after}");
+    let removed: Vec<&str> = before.lines().filter(|l| !after.contains(l)).collect();
+    assert!(removed.is_empty(), "{removed:?}");
+    // A second run has nothing to do and writes no second patch.
+    let out = run(&dir, &["fix", "overlays/prod", "--check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(!dir.join("overlays/prod/palisade-hardening-2.yaml").exists());
+}
+
+/// Objects a kustomization renders from files in the directory named are edited in those
+/// files (`--no-kustomize` reads the files one by one, and fixes them alike); an overlay whose
+/// `patches:` cannot take an entry is named and left alone.
+#[test]
+fn a_kustomizations_own_files_are_edited_in_place() {
     if !common::need_kubectl() {
         return;
     }
     let dir = scratch("fix-kustomize");
     write_file(&dir, "base/kustomization.yaml", "resources:\n- web.yaml\n");
     write_file(&dir, "base/web.yaml", WEB);
-    let out = run(&dir, &["fix", "base", "--write"]);
+    write_file(
+        &dir,
+        "flow/kustomization.yaml",
+        "resources: [../base]\npatches: []\n",
+    );
+    let out = run(&dir, &["fix", "flow"]);
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(
         text.contains(
-            "not fixed: base/web.yaml: rendered by Kustomize from this file: \
-             `palisade fix --no-kustomize base` edits it"
+            "not fixed: flow: rendered by Kustomize, and its `patches:` is empty or not a list"
         ),
         "{text}"
     );
+    let out = run(&dir, &["fix", "base", "--write"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("wrote base/web.yaml"), "{text}");
+    assert!(!dir.join("base/palisade-hardening.yaml").exists());
     assert_eq!(
-        std::fs::read_to_string(dir.join("base/web.yaml")).unwrap(),
-        WEB
+        std::fs::read_to_string(dir.join("base/kustomization.yaml")).unwrap(),
+        "resources:\n- web.yaml\n"
     );
+    assert_eq!(fixable_open(&dir, "base"), Vec::<String>::new());
+    // The same edit as reading the file on its own.
+    let fixed = std::fs::read_to_string(dir.join("base/web.yaml")).unwrap();
+    write_file(&dir, "base/web.yaml", WEB);
     let out = run(&dir, &["fix", "base", "--no-kustomize", "--write"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
-    assert_ne!(
+    assert_eq!(
         std::fs::read_to_string(dir.join("base/web.yaml")).unwrap(),
-        WEB
+        fixed
     );
 }
 

@@ -21,7 +21,7 @@ pub(super) fn is_manifest_file(path: &Path) -> bool {
 }
 
 /// The kustomization file of `dir`, if it has one.
-pub(super) fn kustomization_file(dir: &Path) -> Option<PathBuf> {
+pub fn kustomization_file(dir: &Path) -> Option<PathBuf> {
     KUSTOMIZATION_FILES
         .iter()
         .map(|f| dir.join(f))

@@ -25,10 +25,11 @@ mod source;
 mod template;
 mod text;
 
+pub use discover::kustomization_file;
 use discover::*;
 pub use envelope::Envelope;
 use json::*;
-pub use origin::{Origin, PatchSite, normalize};
+pub use origin::{Origin, PatchSite, normalize, relative_between};
 use render::*;
 pub use source::{
     FileSource, HelmSource, InventoryBuilder, KustomizeSource, ObjectSource, Reading, SourceRead,

@@ -473,7 +473,7 @@ pub fn normalize(path: &Path) -> PathBuf {
 }
 
 /// The relative path from directory `from` to `to` (both absolute).
-fn relative_between(from: &Path, to: &Path) -> Option<PathBuf> {
+pub fn relative_between(from: &Path, to: &Path) -> Option<PathBuf> {
     if !from.is_absolute() || !to.is_absolute() {
         return None;
     }

@@ -1,13 +1,13 @@
 //! The edits each source would get: a file's own text, or a chart's values.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use palisade_core::{JsonPointer, ObjectRef};
 use palisade_fix::{Addition, Field, FileFix, hardening};
 use palisade_inventory::{Inventory, Object};
 
-use super::{FixOptions, FixRun, NotFixed, Target, Targets};
+use super::{FixOptions, FixRun, NotFixed, Placed, Target, Targets};
 
 /// A file's edits waiting for the scan that checks them.
 pub(super) struct FixFile {
@@ -22,15 +22,58 @@ pub(super) struct FixFile {
     pub addressed: Vec<Addressed>,
     /// For a chart's values file: the chart's directory, as its source names it.
     pub chart: Option<Arc<str>>,
+    /// For a Kustomize overlay's kustomization: the patch it gets.
+    pub overlay: Option<super::overlay::Overlay>,
 }
 
 impl FixFile {
     /// Whether a finding placed in `file` is about what this fix changes: the file itself, or
     /// for a chart, anything rendered from it.
     pub fn covers(&self, file: &str) -> bool {
-        match &self.chart {
-            Some(dir) => crate::remedy::chart::under(dir, file),
-            None => *self.path == *file,
+        match (&self.chart, &self.overlay) {
+            (Some(dir), _) => crate::remedy::chart::under(dir, file),
+            (None, Some(overlay)) => overlay.covers(file),
+            (None, None) => *self.path == *file,
+        }
+    }
+
+    /// The findings of `set` as this fix sees them: by place, or for an overlay by fingerprint
+    /// in any file it covers (a finding moves into the patch that now writes its field's
+    /// mapping).
+    pub fn seen<'s>(&self, set: &'s HashSet<Placed>) -> Seen<'s> {
+        match self.overlay {
+            None => Seen::Placed(set),
+            Some(_) => Seen::Moved(
+                set.iter()
+                    .filter(|(file, _)| self.covers(file))
+                    .map(|(_, fingerprint)| *fingerprint)
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The source it fixes, as the run names it: the chart or overlay directory, else the
+    /// file.
+    pub fn source_path(&self) -> &Arc<str> {
+        match (&self.chart, &self.overlay) {
+            (Some(dir), _) => dir,
+            (None, Some(overlay)) => &overlay.dir,
+            (None, None) => &self.path,
+        }
+    }
+}
+
+/// A set of findings as one fix sees them ([`FixFile::seen`]).
+pub(super) enum Seen<'s> {
+    Placed(&'s HashSet<Placed>),
+    Moved(HashSet<palisade_core::Fingerprint>),
+}
+
+impl Seen<'_> {
+    pub fn contains(&self, place: &Placed) -> bool {
+        match self {
+            Seen::Placed(set) => set.contains(place),
+            Seen::Moved(fingerprints) => fingerprints.contains(&place.1),
         }
     }
 }
@@ -61,6 +104,29 @@ pub(super) fn gather(
                 continue;
             }
             let made = super::chart::fix_chart(id, source, inventory, targets, options);
+            (findings, made)
+        } else if source.rendered_by == Some(palisade_core::Renderer::Kustomize) {
+            // The findings of its objects, wherever they were placed (its bases, its patches).
+            let ids: HashSet<&ObjectRef> = inventory
+                .objects
+                .iter()
+                .filter(|o| o.source == id)
+                .map(|o| &*o.id)
+                .collect();
+            let mut findings = 0;
+            for ((file, object), list) in targets {
+                if ids.contains(object) {
+                    findings += list.len();
+                    if let Some(n) = counts.get_mut(file) {
+                        *n = n.saturating_sub(list.len());
+                    }
+                }
+            }
+            counts.retain(|_, n| *n > 0);
+            if findings == 0 {
+                continue;
+            }
+            let made = super::overlay::fix_overlay(id, source, inventory, targets, options);
             (findings, made)
         } else {
             let Some(findings) = counts.remove(path) else {
@@ -179,32 +245,20 @@ fn fix_source(
         findings: 0,
         addressed: addressed_here,
         chart: None,
+        overlay: None,
     }))
 }
 
-/// Why objects a renderer made are not edited; `origin` is the file Kustomize rendered them
-/// from, when the findings are placed there.
+/// Why objects a renderer made are not edited here: a chart is fixed in its values, and a
+/// kustomization through its directory (`origin`: the file Kustomize rendered them from, when
+/// the findings are placed there).
 fn rendered(renderer: palisade_core::Renderer, origin: Option<&str>) -> String {
     match renderer {
-        palisade_core::Renderer::Kustomize => match origin.map(|file| {
-            std::path::Path::new(file)
-                .parent()
-                .unwrap_or(std::path::Path::new(""))
-        }) {
-            Some(dir) => {
-                let dir = match dir.to_string_lossy() {
-                    d if d.is_empty() => ".".to_string(),
-                    d => d.into_owned(),
-                };
-                format!(
-                    "rendered by Kustomize from this file: `palisade fix --no-kustomize {}` \
-                     edits it (and so every overlay that uses it), or write a patch in the overlay",
-                    palisade_core::printable(&dir)
-                )
-            }
-            None => "rendered by Kustomize: `palisade fix --no-kustomize DIR` edits the files \
-                 it renders from one by one, or write a patch"
+        palisade_core::Renderer::Kustomize => match origin {
+            Some(_) => "rendered by Kustomize from this file: name the kustomization's \
+                        directory, or `palisade fix --no-kustomize DIR` to edit its files one by one"
                 .to_string(),
+            None => "rendered by Kustomize: name the kustomization's directory".to_string(),
         },
         palisade_core::Renderer::Helm => {
             "rendered by Helm: set the fields in the chart's templates or values".to_string()

@@ -19,23 +19,31 @@ use super::{FixOptions, Target, Targets};
 /// Whether `file` is the chart directory `dir` or lies in it, however either is written
 /// (`./web`, `web/`; the loader names a chart's templates by the normalised path).
 pub(super) fn under(dir: &str, file: &str) -> bool {
-    if dir == file {
-        return true;
-    }
+    dir == file || within(dir, file).is_some()
+}
+
+/// `file` relative to the directory `dir`, when it lies in it (however either is written).
+pub(super) fn within(dir: &str, file: &str) -> Option<PathBuf> {
     let (dir, file) = (normalize(Path::new(dir)), normalize(Path::new(file)));
     if dir == Path::new(".") {
-        return file.is_relative() && !file.starts_with("..");
+        return (file.is_relative() && !file.starts_with("..")).then_some(file);
     }
-    file.starts_with(&dir)
+    file.strip_prefix(&dir).ok().map(Path::to_path_buf)
 }
 
 /// A file of the copy `copy` named as the loader names the same file of the chart `dir`.
 pub(super) fn as_in_chart(copy: &Copy, dir: &str, file: &str) -> Option<String> {
-    if file == copy.name {
+    as_in(&copy.chart, &copy.name, dir, file)
+}
+
+/// A file of a copied directory `copied` (its source named `name`) named as the loader names
+/// the same file of the directory `dir` it was copied from.
+pub(super) fn as_in(copied: &Path, name: &str, dir: &str, file: &str) -> Option<String> {
+    if file == name {
         return Some(dir.to_string());
     }
     let inside = normalize(Path::new(file));
-    let rest = inside.strip_prefix(&copy.chart).ok()?;
+    let rest = inside.strip_prefix(copied).ok()?;
     Some(normalize(&Path::new(dir).join(rest)).display().to_string())
 }
 
@@ -125,6 +133,7 @@ pub(super) fn fix_chart(
         findings: 0,
         addressed: addressed_here,
         chart: Some(Arc::clone(dir)),
+        overlay: None,
     }))
 }
 
@@ -138,7 +147,7 @@ pub(super) struct Copy {
 }
 
 /// The largest chart copied (every file together).
-const MOST_BYTES: u64 = 64 * 1024 * 1024;
+pub(super) const MOST_BYTES: u64 = 64 * 1024 * 1024;
 
 impl Copy {
     /// Copies the chart in `dir` to a temporary directory and writes `values` over its values
@@ -182,7 +191,12 @@ impl Drop for Copy {
 
 /// Copies the files under `from` to `to` (links followed, as `helm` reads them), within
 /// `budget` bytes and 32 levels.
-fn copy_tree(from: &Path, to: &Path, budget: &mut u64, depth: usize) -> std::io::Result<()> {
+pub(super) fn copy_tree(
+    from: &Path,
+    to: &Path,
+    budget: &mut u64,
+    depth: usize,
+) -> std::io::Result<()> {
     if depth > 32 {
         return Err(std::io::Error::other("directories nest too deep"));
     }

@@ -20,6 +20,7 @@ use crate::scan::{ScanOptions, scan_inventory};
 
 mod candidate;
 mod chart;
+mod overlay;
 mod settle;
 
 /// What `palisade fix` is asked to do.
@@ -44,6 +45,11 @@ pub struct FixedFile {
     pub changes: Vec<(Arc<ObjectRef>, Vec<Addition>)>,
     /// The findings the edits resolve, by rule id.
     pub resolved: BTreeMap<&'static str, usize>,
+    /// A file the fix creates (a Kustomize overlay's patch): `original` is empty, and the
+    /// file must not exist when it is written.
+    pub created: bool,
+    /// Files that must be written before this one (the patches a kustomization names).
+    pub needs: Vec<Arc<str>>,
 }
 
 /// A source with findings an addition would resolve that is left as it is.
@@ -139,16 +145,19 @@ pub fn fix(inputs: &[Input], options: &FixOptions) -> FixRun {
 }
 
 /// The redaction boundary for what the run prints: the inputs' objects, and the values files
-/// of the charts it edits, read as objects of no known kind (every string in them but the
-/// ones printed anyway), since a diff shows their lines beside the edit and a value no
-/// template renders is in no object.
+/// of the charts and the kustomizations of the overlays it edits, read as objects of no known
+/// kind (every string in them but the ones printed anyway), since a diff shows their lines
+/// beside the edit and a value no template renders (or a generator's literal) is in no object
+/// as written.
 fn redactor_for(
     inventory: &palisade_inventory::Inventory,
     candidates: &[(usize, candidate::FixFile)],
     options: &FixOptions,
 ) -> Redactor {
     let mut sensitive = crate::scan::sensitive(&[inventory]);
-    for (_, file) in candidates.iter().filter(|(_, f)| f.chart.is_some()) {
+    // A kustomization holds values no object shows as written (a generator's literals).
+    let edited = |f: &candidate::FixFile| f.chart.is_some() || f.overlay.is_some();
+    for (_, file) in candidates.iter().filter(|(_, f)| edited(f)) {
         let stream =
             palisade_inventory::yaml::parse_stream(&file.original, &options.scan.load.limits);
         for document in &stream.documents {
@@ -237,6 +246,7 @@ mod tests {
             findings: 1,
             addressed,
             chart: chart.map(Arc::from),
+            overlay: None,
         };
         (0, file)
     }
