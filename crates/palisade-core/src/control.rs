@@ -147,8 +147,370 @@ impl Serialize for Control {
 /// configuration files) join when the node checks do.
 const CIS_K8S_1_12: &[(&str, &str)] = &[
     (
+        "1.1.1",
+        "Ensure that the API server pod specification file permissions are set to 600 or more restrictive",
+    ),
+    (
+        "1.1.2",
+        "Ensure that the API server pod specification file ownership is set to root:root",
+    ),
+    (
+        "1.1.3",
+        "Ensure that the controller manager pod specification file permissions are set to 600 or more restrictive",
+    ),
+    (
+        "1.1.4",
+        "Ensure that the controller manager pod specification file ownership is set to root:root",
+    ),
+    (
+        "1.1.5",
+        "Ensure that the scheduler pod specification file permissions are set to 600 or more restrictive",
+    ),
+    (
+        "1.1.6",
+        "Ensure that the scheduler pod specification file ownership is set to root:root",
+    ),
+    (
+        "1.1.7",
+        "Ensure that the etcd pod specification file permissions are set to 600 or more restrictive",
+    ),
+    (
+        "1.1.8",
+        "Ensure that the etcd pod specification file ownership is set to root:root",
+    ),
+    (
+        "1.1.9",
+        "Ensure that the Container Network Interface file permissions are set to 600 or more restrictive",
+    ),
+    (
+        "1.1.10",
+        "Ensure that the Container Network Interface file ownership is set to root:root",
+    ),
+    (
+        "1.1.11",
+        "Ensure that the etcd data directory permissions are set to 700 or more restrictive",
+    ),
+    (
+        "1.1.12",
+        "Ensure that the etcd data directory ownership is set to etcd:etcd",
+    ),
+    (
+        "1.1.13",
+        "Ensure that the default administrative credential file permissions are set to 600",
+    ),
+    (
+        "1.1.14",
+        "Ensure that the default administrative credential file ownership is set to root:root",
+    ),
+    (
+        "1.1.15",
+        "Ensure that the scheduler.conf file permissions are set to 600 or more restrictive",
+    ),
+    (
+        "1.1.16",
+        "Ensure that the scheduler.conf file ownership is set to root:root",
+    ),
+    (
+        "1.1.17",
+        "Ensure that the controller-manager.conf file permissions are set to 600 or more restrictive",
+    ),
+    (
+        "1.1.18",
+        "Ensure that the controller-manager.conf file ownership is set to root:root",
+    ),
+    (
+        "1.1.19",
+        "Ensure that the Kubernetes PKI directory and file ownership is set to root:root",
+    ),
+    (
+        "1.1.20",
+        "Ensure that the Kubernetes PKI certificate file permissions are set to 644 or more restrictive",
+    ),
+    (
+        "1.1.21",
+        "Ensure that the Kubernetes PKI key file permissions are set to 600",
+    ),
+    (
+        "1.2.1",
+        "Ensure that the --anonymous-auth argument is set to false",
+    ),
+    (
+        "1.2.2",
+        "Ensure that the --token-auth-file parameter is not set",
+    ),
+    (
+        "1.2.3",
+        "Ensure that the DenyServiceExternalIPs admission plugin is set",
+    ),
+    (
+        "1.2.4",
+        "Ensure that the --kubelet-client-certificate and --kubelet-client-key arguments are set as appropriate",
+    ),
+    (
+        "1.2.5",
+        "Ensure that the --kubelet-certificate-authority argument is set as appropriate",
+    ),
+    (
+        "1.2.6",
+        "Ensure that the --authorization-mode argument is not set to AlwaysAllow",
+    ),
+    (
+        "1.2.7",
+        "Ensure that the --authorization-mode argument includes Node",
+    ),
+    (
+        "1.2.8",
+        "Ensure that the --authorization-mode argument includes RBAC",
+    ),
+    (
+        "1.2.9",
+        "Ensure that the admission control plugin EventRateLimit is set",
+    ),
+    (
+        "1.2.10",
+        "Ensure that the admission control plugin AlwaysAdmit is not set",
+    ),
+    (
+        "1.2.11",
+        "Ensure that the admission control plugin AlwaysPullImages is set",
+    ),
+    (
+        "1.2.12",
+        "Ensure that the admission control plugin ServiceAccount is set",
+    ),
+    (
+        "1.2.13",
+        "Ensure that the admission control plugin NamespaceLifecycle is set",
+    ),
+    (
+        "1.2.14",
+        "Ensure that the admission control plugin NodeRestriction is set",
+    ),
+    (
+        "1.2.15",
+        "Ensure that the --profiling argument is set to false",
+    ),
+    ("1.2.16", "Ensure that the --audit-log-path argument is set"),
+    (
+        "1.2.17",
+        "Ensure that the --audit-log-maxage argument is set to 30 or as appropriate",
+    ),
+    (
+        "1.2.18",
+        "Ensure that the --audit-log-maxbackup argument is set to 10 or as appropriate",
+    ),
+    (
+        "1.2.19",
+        "Ensure that the --audit-log-maxsize argument is set to 100 or as appropriate",
+    ),
+    (
+        "1.2.20",
+        "Ensure that the --request-timeout argument is set as appropriate",
+    ),
+    (
+        "1.2.21",
+        "Ensure that the --service-account-lookup argument is set to true",
+    ),
+    (
+        "1.2.22",
+        "Ensure that the --service-account-key-file argument is set as appropriate",
+    ),
+    (
+        "1.2.23",
+        "Ensure that the --etcd-certfile and --etcd-keyfile arguments are set as appropriate",
+    ),
+    (
+        "1.2.24",
+        "Ensure that the --tls-cert-file and --tls-private-key-file arguments are set as appropriate",
+    ),
+    (
+        "1.2.25",
+        "Ensure that the --client-ca-file argument is set as appropriate",
+    ),
+    (
+        "1.2.26",
+        "Ensure that the --etcd-cafile argument is set as appropriate",
+    ),
+    (
+        "1.2.27",
+        "Ensure that the --encryption-provider-config argument is set as appropriate",
+    ),
+    (
+        "1.2.28",
+        "Ensure that encryption providers are appropriately configured",
+    ),
+    (
+        "1.2.29",
+        "Ensure that the API Server only makes use of Strong Cryptographic Ciphers",
+    ),
+    (
+        "1.2.30",
+        "Ensure that the --service-account-extend-token-expiration parameter is set to false",
+    ),
+    (
+        "1.3.1",
+        "Ensure that the --terminated-pod-gc-threshold argument is set as appropriate",
+    ),
+    (
+        "1.3.2",
+        "Ensure that the --profiling argument is set to false",
+    ),
+    (
+        "1.3.3",
+        "Ensure that the --use-service-account-credentials argument is set to true",
+    ),
+    (
+        "1.3.4",
+        "Ensure that the --service-account-private-key-file argument is set as appropriate",
+    ),
+    (
+        "1.3.5",
+        "Ensure that the --root-ca-file argument is set as appropriate",
+    ),
+    (
+        "1.3.6",
+        "Ensure that the RotateKubeletServerCertificate argument is set to true",
+    ),
+    (
+        "1.3.7",
+        "Ensure that the --bind-address argument is set to 127.0.0.1",
+    ),
+    (
+        "1.4.1",
+        "Ensure that the --profiling argument is set to false",
+    ),
+    (
+        "1.4.2",
+        "Ensure that the --bind-address argument is set to 127.0.0.1",
+    ),
+    (
+        "2.1",
+        "Ensure that the --cert-file and --key-file arguments are set as appropriate",
+    ),
+    (
+        "2.2",
+        "Ensure that the --client-cert-auth argument is set to true",
+    ),
+    (
+        "2.3",
+        "Ensure that the --auto-tls argument is not set to true",
+    ),
+    (
+        "2.4",
+        "Ensure that the --peer-cert-file and --peer-key-file arguments are set as appropriate",
+    ),
+    (
+        "2.5",
+        "Ensure that the --peer-client-cert-auth argument is set to true",
+    ),
+    (
+        "2.6",
+        "Ensure that the --peer-auto-tls argument is not set to true",
+    ),
+    (
+        "2.7",
+        "Ensure that a unique Certificate Authority is used for etcd",
+    ),
+    (
         "3.2.2",
         "Ensure that the audit policy covers key security concerns",
+    ),
+    (
+        "4.1.1",
+        "Ensure that the kubelet service file permissions are set to 600 or more restrictive",
+    ),
+    (
+        "4.1.2",
+        "Ensure that the kubelet service file ownership is set to root:root",
+    ),
+    (
+        "4.1.3",
+        "If proxy kubeconfig file exists ensure permissions are set to 600 or more restrictive",
+    ),
+    (
+        "4.1.4",
+        "If proxy kubeconfig file exists ensure ownership is set to root:root",
+    ),
+    (
+        "4.1.5",
+        "Ensure that the --kubeconfig kubelet.conf file permissions are set to 600 or more restrictive",
+    ),
+    (
+        "4.1.6",
+        "Ensure that the --kubeconfig kubelet.conf file ownership is set to root:root",
+    ),
+    (
+        "4.1.7",
+        "Ensure that the certificate authorities file permissions are set to 644 or more restrictive",
+    ),
+    (
+        "4.1.8",
+        "Ensure that the client certificate authorities file ownership is set to root:root",
+    ),
+    (
+        "4.1.9",
+        "If the kubelet config.yaml configuration file is being used validate permissions set to 600 or more restrictive",
+    ),
+    (
+        "4.1.10",
+        "If the kubelet config.yaml configuration file is being used validate file ownership is set to root:root",
+    ),
+    (
+        "4.2.1",
+        "Ensure that the --anonymous-auth argument is set to false",
+    ),
+    (
+        "4.2.2",
+        "Ensure that the --authorization-mode argument is not set to AlwaysAllow",
+    ),
+    (
+        "4.2.3",
+        "Ensure that the --client-ca-file argument is set as appropriate",
+    ),
+    (
+        "4.2.4",
+        "Verify that if defined, the --read-only-port argument is set to 0",
+    ),
+    (
+        "4.2.5",
+        "Ensure that the --streaming-connection-idle-timeout argument is not set to 0",
+    ),
+    (
+        "4.2.6",
+        "Ensure that the --make-iptables-util-chains argument is set to true",
+    ),
+    (
+        "4.2.7",
+        "Ensure that the --hostname-override argument is not set",
+    ),
+    (
+        "4.2.8",
+        "Ensure that the eventRecordQPS argument is set to a level which ensures appropriate event capture",
+    ),
+    (
+        "4.2.9",
+        "Ensure that the --tls-cert-file and --tls-private-key-file arguments are set as appropriate",
+    ),
+    (
+        "4.2.10",
+        "Ensure that the --rotate-certificates argument is not set to false",
+    ),
+    (
+        "4.2.11",
+        "Verify that the RotateKubeletServerCertificate argument is set to true",
+    ),
+    (
+        "4.2.12",
+        "Ensure that the Kubelet only makes use of Strong Cryptographic Ciphers",
+    ),
+    ("4.2.13", "Ensure that a limit is set on pod PIDs"),
+    (
+        "4.2.14",
+        "Ensure that the --seccomp-default parameter is set to true",
+    ),
+    (
+        "4.3.1",
+        "Ensure that the kube-proxy metrics service is bound to localhost",
     ),
     (
         "5.1.1",
@@ -256,6 +618,190 @@ const CIS_K8S_1_12: &[(&str, &str)] = &[
 /// manifests do not show.
 const CIS_MANUAL: &[(&str, &str)] = &[
     (
+        "1.1.1",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.2",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.3",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.4",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.5",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.6",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.7",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.8",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.9",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.10",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.11",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.12",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.13",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.14",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.15",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.16",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.17",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.18",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.19",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.20",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.1.21",
+        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "1.2.3",
+        "a choice for clusters that use no Service external IPs; NET002 reports Services that set them",
+    ),
+    (
+        "1.2.9",
+        "needs an EventRateLimit configuration sized for the cluster; set it if events flood the API server",
+    ),
+    (
+        "1.2.11",
+        "AlwaysPullImages costs pulls on every start and needs registries that are always reachable; judge it for multi-tenant clusters",
+    ),
+    (
+        "1.2.20",
+        "the right timeout depends on the cluster's long-running requests",
+    ),
+    (
+        "1.2.28",
+        "the providers are in the EncryptionConfiguration file, which the API server's manifest only names; CP009 checks that one is named",
+    ),
+    (
+        "1.2.29",
+        "the suites allowed depend on the clients; check --tls-cipher-suites against the benchmark's list",
+    ),
+    (
+        "1.3.1",
+        "the right threshold depends on how many pods the cluster runs",
+    ),
+    (
+        "2.7",
+        "whether etcd's CA is shared with the cluster's is seen only in the certificates",
+    ),
+    (
+        "4.1.1",
+        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "4.1.2",
+        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "4.1.3",
+        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "4.1.4",
+        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "4.1.5",
+        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "4.1.6",
+        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "4.1.7",
+        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "4.1.8",
+        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "4.1.9",
+        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "4.1.10",
+        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+    ),
+    (
+        "4.2.7",
+        "a kubelet command-line flag, not in its configuration file",
+    ),
+    (
+        "4.2.8",
+        "the right rate depends on the cluster's event volume",
+    ),
+    (
+        "4.2.9",
+        "kubelets usually get serving certificates by TLS bootstrap (serverTLSBootstrap) rather than files",
+    ),
+    (
+        "4.2.12",
+        "the suites allowed depend on the clients; check tlsCipherSuites against the benchmark's list",
+    ),
+    (
+        "4.2.13",
+        "the right limit depends on the workloads; set podPidsLimit",
+    ),
+    (
+        "4.2.14",
+        "seccompDefault changes every workload's seccomp profile; POD014 checks pods that set none",
+    ),
+    (
+        "4.3.1",
+        "kube-proxy's metrics address is in its own configuration; check metricsBindAddress",
+    ),
+    (
         "5.1.7",
         "membership of system:masters comes from client certificates, not from objects; RBAC001 reports bindings that grant cluster-admin",
     ),
@@ -275,10 +821,6 @@ const CIS_MANUAL: &[(&str, &str)] = &[
 
 /// NSA/CISA chapters about the control plane, nodes and organisation.
 const NSA_MANUAL: &[(&str, &str)] = &[
-    (
-        "network/control-plane-hardening",
-        "API server, etcd and kubelet flags; not visible in workload manifests",
-    ),
     (
         "network/worker-node-segmentation",
         "network design outside the cluster objects",

@@ -19,6 +19,7 @@
 //! resources must be answerable the same way.
 
 pub mod admission_rules;
+pub mod control_plane;
 pub mod criticality;
 pub mod exposure;
 pub mod identity;

@@ -666,6 +666,9 @@ pub struct Context<'a> {
     pub(crate) not_assessed: Option<String>,
     /// Whether the rule's own evaluation failed ([`Context::evaluation_failed`]).
     pub(crate) failed: bool,
+    /// The object is not one the rule judges (a pod that runs no control-plane component):
+    /// it counts as neither passed nor failed.
+    pub(crate) out_of_scope: bool,
     /// Audit annotations made for the object, `(key, value)`.
     pub(crate) audit_annotations: Vec<(String, String)>,
     /// `(path, diagnostic code, message)` of problems the run reports as diagnostics: fields
@@ -809,6 +812,7 @@ impl<'a> Context<'a> {
             findings: Vec::new(),
             not_assessed: None,
             failed: false,
+            out_of_scope: false,
             audit_annotations: Vec::new(),
             errors: Vec::new(),
             pod_facts: pod.map_or(&NO_POD, |(_, facts)| facts),
@@ -961,6 +965,14 @@ impl<'a> Context<'a> {
     /// (See also [`Context::audit_annotation`].)
     pub fn not_assessed(&mut self, reason: impl Into<String>) {
         self.not_assessed.get_or_insert_with(|| reason.into());
+    }
+
+    /// Says the object is not one the rule judges, though its target takes it in (a pod that
+    /// runs no control-plane component, for a rule on the API server's flags): it is counted
+    /// as neither passed nor failed, so a framework's control is never passed on objects its
+    /// rule has nothing to say about (it is `not_applicable` when no object is in scope).
+    pub fn out_of_scope(&mut self) {
+        self.out_of_scope = true;
     }
 
     /// Whether the judged object is a Namespace an admission request creates: nothing can be

@@ -315,10 +315,25 @@ fn evaluate_object(
             out.errors
                 .push((rule_index, object_index, path, code, message));
         }
+        if cx.out_of_scope && cx.findings.is_empty() && cx.not_assessed.is_none() {
+            continue;
+        }
         let tally = &mut out.tallies[rule_index];
         let outcome = if !cx.findings.is_empty() {
             tally.evaluated += 1;
             tally.failed += 1;
+            // Failed on some of what the rule checks and not assessed on the rest: the
+            // controls its findings do not cite get no verdict from this object.
+            if let Some(reason) = cx.not_assessed.take() {
+                tally.not_assessed.push((
+                    object_index,
+                    NotAssessed {
+                        object: palisade_core::ObjectRef::clone(&object.id),
+                        reason,
+                        failed: std::mem::take(&mut cx.failed),
+                    },
+                ));
+            }
             Outcome::Fail
         } else if let Some(reason) = cx.not_assessed.take() {
             tally.not_assessed.push((

@@ -10,6 +10,7 @@
 
 pub mod compliance;
 pub mod context;
+mod control_plane;
 pub mod engine;
 pub use palisade_k8s::image;
 pub mod network;

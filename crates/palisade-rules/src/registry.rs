@@ -113,6 +113,20 @@ static RULES: &[&dyn Rule] = &[
     &HostPathPersistentVolume,
     &AuditPolicyLogsCredentials,
     &AuditPolicyBlindsDetections,
+    &ApiServerAnonymousAuth,
+    &ApiServerAuthorizationMode,
+    &ApiServerAdmissionPlugins,
+    &ApiServerStaticTokenFile,
+    &ApiServerAuditLog,
+    &ApiServerTlsMissing,
+    &ApiServerServiceAccountTokens,
+    &ApiServerProfiling,
+    &ApiServerEncryptionAtRestOff,
+    &ControllerManagerWeakSettings,
+    &SchedulerWeakSettings,
+    &EtcdTlsMissing,
+    &KubeletApiUnprotected,
+    &KubeletHardeningOff,
 ];
 
 /// Ids that were published and retired; a new rule must not take them.

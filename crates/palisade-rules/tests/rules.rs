@@ -162,7 +162,7 @@ fn registry_metadata_is_complete_and_honest() {
             .collect();
         assert!(
             [
-                "POD", "IMG", "NET", "SEC", "RBAC", "META", "NS", "STO", "LOG"
+                "POD", "IMG", "NET", "SEC", "RBAC", "META", "NS", "STO", "LOG", "CP", "NODE"
             ]
             .contains(&prefix.as_str()),
             "{}: unknown category prefix",
@@ -334,7 +334,7 @@ fn rules_doc_is_generated_from_the_registry() {
 fn compliance_doc_is_generated_from_the_registry() {
     use palisade_core::Profile;
     let mut doc = String::from(
-        "# Compliance matrix\n\nGenerated from the rule registry by `UPDATE_DOCS=1 cargo test -p palisade-rules --test rules`; do not edit. The same matrix is printed by `palisade rules --framework FRAMEWORK`, and `palisade scan --framework FRAMEWORK` gives a verdict per control: `pass` only when a covering rule evaluated objects and found nothing; `manual` controls need a human; `not covered` controls have no rule yet.\n\nRBAC items of CIS 5.1 that are not covered here are the subject of the RBAC analysis work (effective permissions), which will carry their ids.\n\nThis matrix lists the rules that assess manifests and clusters. MITRE ATT&CK techniques that show only at run time (account discovery and manipulation, brute force, protocol tunneling, certificate theft, ...) are covered by the audit detections of `palisade audit`, each with its techniques, in [audit-detections.md](audit-detections.md).\n\n",
+        "# Compliance matrix\n\nGenerated from the rule registry by `UPDATE_DOCS=1 cargo test -p palisade-rules --test rules`; do not edit. The same matrix is printed by `palisade rules --framework FRAMEWORK`, and `palisade scan --framework FRAMEWORK` gives a verdict per control: `pass` only when a covering rule evaluated objects and found nothing; `manual` controls need a human; `not covered` controls have no rule yet.\n\nRBAC items of CIS 5.1 that are not covered here are the subject of the RBAC analysis work (effective permissions), which will carry their ids.\n\nCIS sections 1.2-1.4 and 2 are judged on the pods that run the API server, controller manager, scheduler and etcd (kubeadm's static pod manifests, the mirror pods a cluster snapshot holds, or a hosted control plane's Deployments), section 4.2 on kubelet configuration files (`KubeletConfiguration`). With no such object among the inputs (a managed cluster's control plane is not in its objects), those controls are `not_applicable`, never `pass`. File permissions and ownership (1.1, 4.1) are on the nodes' disks and stay manual.\n\nThis matrix lists the rules that assess manifests and clusters. MITRE ATT&CK techniques that show only at run time (account discovery and manipulation, brute force, protocol tunneling, certificate theft, ...) are covered by the audit detections of `palisade audit`, each with its techniques, in [audit-detections.md](audit-detections.md).\n\n",
     );
     for profile in [
         Profile::Cis,

@@ -1,0 +1,338 @@
+//! The control plane as its pods run it: which component a container runs (the API server,
+//! controller manager, scheduler or etcd, as kubeadm's static pods, a cluster's mirror pods or
+//! a hosted control plane's Deployments run them), and the flags it was started with, read
+//! from its `command` and `args` (and, for etcd, its `ETCD_*` environment variables).
+//!
+//! Flags are read as the components' flag parser reads them: `--name=value`, or `--name value`
+//! for a flag that takes a value (a boolean flag never takes the next word), the last
+//! occurrence of a flag winning, and a list flag (`--enable-admission-plugins`) read as its
+//! comma-separated items.
+
+use palisade_core::JsonPointer;
+use serde_json::Value;
+
+/// A control-plane component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Component {
+    ApiServer,
+    ControllerManager,
+    Scheduler,
+    Etcd,
+}
+
+impl Component {
+    pub const ALL: [Component; 4] = [
+        Component::ApiServer,
+        Component::ControllerManager,
+        Component::Scheduler,
+        Component::Etcd,
+    ];
+
+    /// The program that runs it.
+    pub fn program(self) -> &'static str {
+        match self {
+            Component::ApiServer => "kube-apiserver",
+            Component::ControllerManager => "kube-controller-manager",
+            Component::Scheduler => "kube-scheduler",
+            Component::Etcd => "etcd",
+        }
+    }
+
+    /// How messages name it.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Component::ApiServer => "the API server",
+            Component::ControllerManager => "the controller manager",
+            Component::Scheduler => "the scheduler",
+            Component::Etcd => "etcd",
+        }
+    }
+
+    /// The flag that names a configuration file whose settings a manifest does not show.
+    pub fn config_flag(self) -> Option<&'static str> {
+        match self {
+            Component::ApiServer => None,
+            Component::ControllerManager | Component::Scheduler => Some("config"),
+            Component::Etcd => Some("config-file"),
+        }
+    }
+
+    /// The component a container runs: the program its command starts (the first word of
+    /// `command`, else of `args` when the image's entrypoint is left as it is), by its file
+    /// name (`/usr/local/bin/kube-apiserver`).
+    pub fn of_container(container: &Value) -> Option<Component> {
+        let first = |key: &str| {
+            container
+                .get(key)
+                .and_then(Value::as_array)
+                .and_then(|items| items.first())
+                .and_then(Value::as_str)
+        };
+        let program = first("command").or_else(|| first("args"))?;
+        let program = program.trim().rsplit('/').next()?;
+        Component::ALL.into_iter().find(|c| c.program() == program)
+    }
+}
+
+/// Whether `name` is a boolean flag (one that never takes the next word as its value) of the
+/// components: a flag not listed takes the next word unless it starts with `-`.
+fn boolean(name: &str) -> bool {
+    const BOOLEAN: [&str; 12] = [
+        "anonymous-auth",
+        "profiling",
+        "service-account-lookup",
+        "service-account-extend-token-expiration",
+        "use-service-account-credentials",
+        "client-cert-auth",
+        "peer-client-cert-auth",
+        "auto-tls",
+        "peer-auto-tls",
+        "allow-privileged",
+        "leader-elect",
+        "enable-bootstrap-token-auth",
+    ];
+    BOOLEAN.contains(&name)
+}
+
+/// One flag as the container passes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flag<'v> {
+    pub name: &'v str,
+    /// `None` for a flag given without a value (a boolean set to true).
+    pub value: Option<&'v str>,
+    /// Where it is written: the item of `command`, `args` or the `env` entry.
+    pub pointer: JsonPointer,
+}
+
+/// The flags a component's container was started with.
+#[derive(Debug, Clone)]
+pub struct Flags<'v> {
+    pub component: Component,
+    flags: Vec<Flag<'v>>,
+    /// The container's pointer, where a missing flag belongs (its `command`, else `args`).
+    missing_at: JsonPointer,
+}
+
+impl<'v> Flags<'v> {
+    /// The flags of `container` (at `at`), which runs `component`.
+    pub fn of(component: Component, container: &'v Value, at: &JsonPointer) -> Flags<'v> {
+        let mut flags = Vec::new();
+        let mut list = None;
+        for key in ["command", "args"] {
+            let Some(items) = container.get(key).and_then(Value::as_array) else {
+                continue;
+            };
+            list.get_or_insert(key);
+            let words: Vec<Option<&str>> = items.iter().map(Value::as_str).collect();
+            let mut i = 0;
+            while i < words.len() {
+                let pointer = at.join(key).join(i.to_string());
+                let Some(word) = words[i].map(str::trim) else {
+                    i += 1;
+                    continue;
+                };
+                let Some(flag) = word.strip_prefix("--").or_else(|| word.strip_prefix('-')) else {
+                    i += 1;
+                    continue;
+                };
+                let (name, value) = match flag.split_once('=') {
+                    Some((name, value)) => (name, Some(value)),
+                    None => match words.get(i + 1).copied().flatten() {
+                        Some(next) if !next.starts_with('-') && !boolean(flag) => {
+                            i += 1;
+                            (flag, Some(next.trim()))
+                        }
+                        _ => (flag, None),
+                    },
+                };
+                flags.push(Flag {
+                    name,
+                    value,
+                    pointer,
+                });
+                i += 1;
+            }
+        }
+        if component == Component::Etcd {
+            flags.extend(etcd_environment(container, at, &flags));
+        }
+        Flags {
+            component,
+            flags,
+            missing_at: at.join(list.unwrap_or("command")),
+        }
+    }
+
+    /// The flag `name` as it takes effect: its last occurrence.
+    pub fn get(&self, name: &str) -> Option<&Flag<'v>> {
+        self.flags.iter().rev().find(|f| f.name == name)
+    }
+
+    /// The value of the flag `name`: `"true"` for a flag given without one.
+    pub fn value(&self, name: &str) -> Option<&'v str> {
+        self.get(name).map(|f| f.value.unwrap_or("true"))
+    }
+
+    /// The items of a list flag (comma-separated, across every occurrence of it).
+    pub fn items(&self, name: &str) -> Vec<&'v str> {
+        self.flags
+            .iter()
+            .filter(|f| f.name == name)
+            .flat_map(|f| f.value.unwrap_or_default().split(','))
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .collect()
+    }
+
+    /// Where `name` is written, or where a missing flag belongs.
+    pub fn pointer(&self, name: &str) -> JsonPointer {
+        self.get(name)
+            .map_or_else(|| self.missing_at.clone(), |f| f.pointer.clone())
+    }
+
+    /// The configuration file that may set what the command line leaves out.
+    pub fn config_file(&self) -> Option<&'v str> {
+        self.value(self.component.config_flag()?)
+    }
+}
+
+/// etcd's settings given as `ETCD_<FLAG>` environment variables, but for the flags the
+/// command line gives (it overrides them).
+fn etcd_environment<'v>(
+    container: &'v Value,
+    at: &JsonPointer,
+    given: &[Flag<'v>],
+) -> Vec<Flag<'v>> {
+    let Some(env) = container.get("env").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let mut out: Vec<Flag<'v>> = Vec::new();
+    for (i, entry) in env.iter().enumerate() {
+        let Some(name) = entry.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let Some(flag) = name.strip_prefix("ETCD_") else {
+            continue;
+        };
+        let flag = flag.to_ascii_lowercase().replace('_', "-");
+        let Some(known) = ETCD_FLAGS.iter().find(|f| **f == flag) else {
+            continue;
+        };
+        if given.iter().any(|g| g.name == *known) {
+            continue;
+        }
+        out.push(Flag {
+            name: known,
+            value: Some(entry.get("value").and_then(Value::as_str).unwrap_or("")),
+            pointer: at.join("env").join(i.to_string()),
+        });
+    }
+    out
+}
+
+/// The etcd flags that may be set from the environment and that checks read.
+const ETCD_FLAGS: [&str; 9] = [
+    "cert-file",
+    "key-file",
+    "client-cert-auth",
+    "auto-tls",
+    "peer-cert-file",
+    "peer-key-file",
+    "peer-client-cert-auth",
+    "peer-auto-tls",
+    "trusted-ca-file",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn at() -> JsonPointer {
+        JsonPointer::parse("/spec/containers/0").unwrap()
+    }
+
+    #[test]
+    fn the_component_is_the_program_its_command_starts() {
+        for (container, component) in [
+            (
+                json!({"command": ["kube-apiserver", "--x"]}),
+                Some(Component::ApiServer),
+            ),
+            (
+                json!({"command": ["/usr/local/bin/etcd"]}),
+                Some(Component::Etcd),
+            ),
+            (
+                json!({"args": ["kube-scheduler"]}),
+                Some(Component::Scheduler),
+            ),
+            (json!({"command": ["sh", "-c", "kube-apiserver"]}), None),
+            (
+                json!({"image": "registry.k8s.io/kube-apiserver:v1.33.0"}),
+                None,
+            ),
+        ] {
+            assert_eq!(
+                Component::of_container(&container),
+                component,
+                "{container}"
+            );
+        }
+    }
+
+    #[test]
+    fn flags_are_read_as_the_flag_parser_reads_them() {
+        let container = json!({"command": [
+            "kube-apiserver",
+            "--authorization-mode=Node",
+            "--profiling",
+            "--etcd-servers", "https://127.0.0.1:2379",
+            "--anonymous-auth", "false",
+            "--enable-admission-plugins=NodeRestriction,EventRateLimit",
+            "--authorization-mode=Node,RBAC",
+            "--enable-admission-plugins=AlwaysPullImages"
+        ]});
+        let flags = Flags::of(Component::ApiServer, &container, &at());
+        assert_eq!(flags.value("authorization-mode"), Some("Node,RBAC"));
+        assert_eq!(flags.value("profiling"), Some("true"));
+        assert_eq!(flags.value("etcd-servers"), Some("https://127.0.0.1:2379"));
+        // A boolean flag does not take the next word: `false` is a stray argument.
+        assert_eq!(flags.value("anonymous-auth"), Some("true"));
+        assert_eq!(
+            flags.items("enable-admission-plugins"),
+            ["NodeRestriction", "EventRateLimit", "AlwaysPullImages"]
+        );
+        assert_eq!(
+            flags.pointer("profiling").as_str(),
+            "/spec/containers/0/command/2"
+        );
+        assert_eq!(
+            flags.pointer("token-auth-file").as_str(),
+            "/spec/containers/0/command"
+        );
+        assert_eq!(flags.value("missing"), None);
+    }
+
+    #[test]
+    fn etcd_reads_its_environment_below_its_command_line() {
+        let container = json!({
+            "command": ["etcd", "--client-cert-auth=true"],
+            "env": [
+                {"name": "ETCD_CLIENT_CERT_AUTH", "value": "false"},
+                {"name": "ETCD_CERT_FILE", "value": "/pki/etcd.crt"},
+                {"name": "OTHER", "value": "x"}
+            ]
+        });
+        let flags = Flags::of(Component::Etcd, &container, &at());
+        assert_eq!(flags.value("client-cert-auth"), Some("true"));
+        assert_eq!(flags.value("cert-file"), Some("/pki/etcd.crt"));
+        assert_eq!(
+            flags.pointer("cert-file").as_str(),
+            "/spec/containers/0/env/1"
+        );
+        let config = json!({"command": ["etcd", "--config-file", "/etc/etcd.yaml"]});
+        let flags = Flags::of(Component::Etcd, &config, &at());
+        assert_eq!(flags.config_file(), Some("/etc/etcd.yaml"));
+    }
+}

@@ -1,0 +1,86 @@
+use crate::context::Context;
+use crate::control_plane::{Component, Expect, Want, check};
+use crate::rule::{Check, Target};
+
+declare_rule! {
+    /// ## What it checks
+    /// A kube-apiserver whose `--authorization-mode` includes `AlwaysAllow` (the default when
+    /// the flag is not set), or leaves out `Node` or `RBAC`.
+    ///
+    /// ## Why it matters
+    /// `AlwaysAllow` lets every authenticated request do anything: any service account token
+    /// is cluster-admin. Without `Node`, kubelets are authorized by RBAC alone, usually through
+    /// the broad `system:node` role, so a compromised node reads every Secret in the cluster
+    /// instead of those of its own pods. Without `RBAC`, roles and bindings are ignored, and
+    /// the cluster's access control is whatever the remaining modes decide.
+    ///
+    /// ## Severity
+    /// High; a finding for `AlwaysAllow` is critical.
+    ///
+    /// ## Failing example
+    /// ```yaml
+    /// command:
+    /// - kube-apiserver
+    /// - --authorization-mode=AlwaysAllow
+    /// ```
+    ///
+    /// ## Passing example
+    /// ```yaml
+    /// command:
+    /// - kube-apiserver
+    /// - --authorization-mode=Node,RBAC
+    /// ```
+    ///
+    /// ## Remediation
+    /// Set `--authorization-mode=Node,RBAC` (with `Webhook` after them if an external
+    /// authorizer is used), and pair `Node` with the `NodeRestriction` admission plugin.
+    ///
+    /// ## References
+    /// - CIS Kubernetes Benchmark v1.12, 1.2.6, 1.2.7, 1.2.8
+    /// - Kubernetes documentation, "Using Node Authorization"
+    /// - Kubernetes documentation, "kube-apiserver" command-line reference
+    pub struct ApiServerAuthorizationMode {
+        id: "CP002",
+        slug: "apiserver-authorization-mode",
+        title: "API server authorizes requests weakly",
+        severity: High,
+        target: Target::PodSpec,
+        controls: [
+            CisK8s112 "1.2.6",
+            CisK8s112 "1.2.7",
+            CisK8s112 "1.2.8",
+            NsaCisa12 "network/control-plane-hardening",
+            MitreAttack "T1078",
+        ],
+        remediation: "Set `--authorization-mode=Node,RBAC` on the API server.",
+    }
+}
+
+/// The flags checked, each with the CIS control it decides.
+const EXPECTED: &[Expect] = &[
+    Expect::new(
+        "authorization-mode",
+        Want::Excludes("AlwaysAllow", &["AlwaysAllow"]),
+        "1.2.6",
+        "every authenticated request is allowed",
+    )
+    .severity(palisade_core::Severity::Critical),
+    Expect::new(
+        "authorization-mode",
+        Want::Includes("Node", &["AlwaysAllow"]),
+        "1.2.7",
+        "kubelets are not limited to their own node's objects",
+    ),
+    Expect::new(
+        "authorization-mode",
+        Want::Includes("RBAC", &["AlwaysAllow"]),
+        "1.2.8",
+        "roles and bindings are not enforced",
+    ),
+];
+
+impl Check for ApiServerAuthorizationMode {
+    fn check(&self, cx: &mut Context<'_>) {
+        check(cx, Component::ApiServer, EXPECTED);
+    }
+}
