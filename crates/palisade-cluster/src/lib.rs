@@ -35,6 +35,10 @@ pub struct CaptureOptions {
     pub page_size: u32,
     /// Read Secret values (otherwise metadata and key names only).
     pub secret_values: bool,
+    /// Also read each node's kubelet configuration as the kubelet runs it, through the API
+    /// server's node proxy (`GET /api/v1/nodes/NAME/proxy/configz`, which needs `get` on
+    /// `nodes/proxy`): a `KubeletConfiguration` named after its node.
+    pub kubelet_configs: bool,
 }
 
 impl Default for CaptureOptions {
@@ -47,6 +51,7 @@ impl Default for CaptureOptions {
             concurrency: 8,
             page_size: 500,
             secret_values: false,
+            kubelet_configs: false,
         }
     }
 }
@@ -502,6 +507,77 @@ async fn list_all(
     }
 }
 
+/// The kubelet configurations read through the node proxy, as a type of the snapshot.
+static KUBELET_CONFIG: std::sync::LazyLock<ResourceType> =
+    std::sync::LazyLock::new(|| ResourceType {
+        group: "kubelet.config.k8s.io".into(),
+        version: "v1beta1".into(),
+        resource: "nodes/proxy/configz".into(),
+        kind: "KubeletConfiguration".into(),
+        namespaced: false,
+    });
+
+/// Each node's kubelet configuration (`/configz`: the configuration the kubelet runs with,
+/// its flags included), named after the node; the nodes whose configuration could not be
+/// read, with the reason. A refusal (401 or 403: no `get` on `nodes/proxy`) is the same for
+/// every node and is recorded once.
+async fn kubelet_configs(
+    client: &Client,
+    nodes: Vec<String>,
+    options: &CaptureOptions,
+) -> (Vec<Value>, Vec<ListError>) {
+    let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
+    let mut tasks = tokio::task::JoinSet::new();
+    for node in nodes {
+        let (client, semaphore, timeout) =
+            (client.clone(), semaphore.clone(), options.request_timeout);
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire_owned().await;
+            let path = format!("/api/v1/nodes/{}/proxy/configz", url_escape(&node));
+            let read = get_json(&client, &path, None, timeout).await;
+            (node, read)
+        });
+    }
+    let (mut configs, mut failed) = (Vec::new(), Vec::new());
+    let mut refused = false;
+    while let Some(joined) = tasks.join_next().await {
+        let Ok((node, read)) = joined else { continue };
+        let config = match read {
+            Ok(mut body) => match body.get_mut("kubeletconfig").map(Value::take) {
+                Some(Value::Object(config)) => config,
+                _ => {
+                    let message = format!("node {node}: the answer holds no kubeletconfig");
+                    failed.push(KUBELET_CONFIG.error(None, None, "conversion", message));
+                    continue;
+                }
+            },
+            Err((status @ Some(401 | 403), reason, message)) => {
+                if !refused {
+                    refused = true;
+                    let message = format!(
+                        "{message} (kubelet configurations are read through the node proxy, \
+                         which needs get on nodes/proxy)"
+                    );
+                    failed.push(KUBELET_CONFIG.error(None, status, reason, message));
+                }
+                continue;
+            }
+            Err((status, reason, message)) => {
+                let message = format!("node {node}: {message}");
+                failed.push(KUBELET_CONFIG.error(None, status, reason, message));
+                continue;
+            }
+        };
+        let mut object = serde_json::Map::new();
+        object.insert("apiVersion".into(), "kubelet.config.k8s.io/v1beta1".into());
+        object.insert("kind".into(), "KubeletConfiguration".into());
+        object.insert("metadata".into(), serde_json::json!({ "name": node }));
+        object.extend(config.into_iter().filter(|(k, _)| k != "metadata"));
+        configs.push(Value::Object(object));
+    }
+    (configs, failed)
+}
+
 fn url_escape(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -614,6 +690,18 @@ pub async fn capture(
             Ok(items) => listed.push((t, items)),
             Err(e) => errors.push(e),
         }
+    }
+    if options.kubelet_configs {
+        let nodes = listed
+            .iter()
+            .filter(|(t, _)| t.group.is_empty() && t.resource == "nodes")
+            .flat_map(|(_, items)| items.iter())
+            .filter_map(|node| node.at("/metadata/name").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect();
+        let (configs, failed) = kubelet_configs(&client, nodes, options).await;
+        listed.push((KUBELET_CONFIG.clone(), configs));
+        errors.extend(failed);
     }
     // Deterministic order: by group, resource, then namespace and name.
     listed.sort_by(|a, b| (&a.0.group, &a.0.resource).cmp(&(&b.0.group, &b.0.resource)));

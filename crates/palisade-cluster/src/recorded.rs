@@ -1,8 +1,9 @@
 //! A recorded Kubernetes API server for tests (feature `recorded-server`). No API server can
 //! run on these machines, so this serves real v1.33 response shapes (discovery documents,
 //! typed list pages with continue tokens, a 403 Status for Secrets, a 410 Expired Status for a
-//! stale continue token, an unavailable aggregated API, a slow type, and a Namespace created
-//! after the list was read, found by name) over HTTPS on
+//! stale continue token, an unavailable aggregated API, a slow type, a Namespace created
+//! after the list was read, found by name, and two nodes whose kubelets' `/configz` answers
+//! through the node proxy, one of them a real kubelet's) over HTTPS on
 //! loopback with a freshly generated certificate, and writes a kubeconfig that trusts it.
 
 use std::net::TcpListener;
@@ -116,6 +117,22 @@ async fn api(calls: Arc<Calls>, headers: HeaderMap, uri: Uri) -> Response {
             )
         }
         "/api/v1/serviceaccounts" => ok("serviceaccounts.json"),
+        "/api/v1/nodes" => ok("nodes.json"),
+        // A reader without `get` on nodes/proxy is refused, as the API server refuses it.
+        path if path.ends_with("/proxy/configz") && without_bindings => json(
+            StatusCode::FORBIDDEN,
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"nodes \"cp1\" is forbidden: User \"reader\" cannot get resource \"nodes/proxy\" in API group \"\" at the cluster scope","reason":"Forbidden","details":{"name":"cp1","kind":"nodes"},"code":403}"#.into(),
+        ),
+        // The control-plane node's kubelet runs kubeadm's configuration (a real /configz
+        // answer); the worker's was started with anonymous access and the read-only port.
+        "/api/v1/nodes/cp1/proxy/configz" => ok("configz-kubeadm.json"),
+        "/api/v1/nodes/worker-1/proxy/configz" => {
+            let mut body: serde_json::Value =
+                serde_json::from_str(&recorded("configz-kubeadm.json")).unwrap();
+            body["kubeletconfig"]["authentication"]["anonymous"]["enabled"] = true.into();
+            body["kubeletconfig"]["readOnlyPort"] = 10255.into();
+            json(StatusCode::OK, body.to_string())
+        }
         "/apis/apps/v1/deployments" => {
             tokio::time::sleep(Duration::from_secs(3)).await;
             ok("deployments.json")

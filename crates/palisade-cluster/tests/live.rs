@@ -193,3 +193,93 @@ async fn a_certificate_the_kubeconfig_does_not_trust_is_refused() {
         "{message}"
     );
 }
+
+/// Each node's kubelet configuration is read through the node proxy only when asked, named
+/// after its node; a reader refused `nodes/proxy` gets one error that says what to grant.
+#[tokio::test]
+async fn kubelet_configurations_are_read_through_the_node_proxy_when_asked() {
+    let dir = scratch("live-kubelet-configs");
+    let (kubeconfig, _) = server(&dir).await;
+    let options = CaptureOptions {
+        kubeconfig: Some(kubeconfig.clone()),
+        request_timeout: Duration::from_secs(5),
+        ..CaptureOptions::default()
+    };
+    let configs = |snapshot: &palisade_snapshot::Snapshot| -> Vec<serde_json::Value> {
+        let mut found: Vec<serde_json::Value> = snapshot
+            .items
+            .iter()
+            .filter(|i| i["kind"] == "KubeletConfiguration")
+            .cloned()
+            .collect();
+        found.sort_by_key(|c| c["metadata"]["name"].as_str().unwrap_or("").to_string());
+        found
+    };
+    let plain = capture(&options, Arc::new(Quiet)).await.expect("capture");
+    assert!(configs(&plain).is_empty(), "read without being asked");
+    assert!(plain.items.iter().any(|i| i["kind"] == "Node"));
+
+    let asked = CaptureOptions {
+        kubelet_configs: true,
+        ..options.clone()
+    };
+    let snapshot = capture(&asked, Arc::new(Quiet)).await.expect("capture");
+    let found = configs(&snapshot);
+    let names: Vec<&str> = found
+        .iter()
+        .map(|c| c["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["cp1", "worker-1"]);
+    assert_eq!(found[0]["apiVersion"], "kubelet.config.k8s.io/v1beta1");
+    assert_eq!(
+        found[0]["authentication"]["x509"]["clientCAFile"],
+        "/etc/kubernetes/pki/ca.crt"
+    );
+    assert_eq!(found[1]["readOnlyPort"], 10255);
+    assert!(
+        snapshot
+            .header
+            .resources
+            .iter()
+            .any(|r| r.kind == "KubeletConfiguration" && r.count == 2),
+        "{:?}",
+        snapshot.header.resources
+    );
+    assert!(
+        snapshot
+            .header
+            .errors
+            .iter()
+            .all(|e| e.kind != "KubeletConfiguration")
+    );
+
+    // A reader that may not use the node proxy: one error for all nodes, naming the grant.
+    let text = std::fs::read_to_string(&kubeconfig).unwrap().replace(
+        "token: recorded-token",
+        &format!(
+            "token: {}",
+            palisade_cluster::recorded::TOKEN_WITHOUT_BINDINGS
+        ),
+    );
+    let refused_config = dir.join("refused.kubeconfig");
+    std::fs::write(&refused_config, text).unwrap();
+    let refused = CaptureOptions {
+        kubeconfig: Some(refused_config),
+        ..asked
+    };
+    let snapshot = capture(&refused, Arc::new(Quiet)).await.expect("capture");
+    assert!(configs(&snapshot).is_empty());
+    let errors: Vec<&palisade_snapshot::ListError> = snapshot
+        .header
+        .errors
+        .iter()
+        .filter(|e| e.kind == "KubeletConfiguration")
+        .collect();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].status, Some(403));
+    assert!(
+        errors[0].message.contains("get on nodes/proxy"),
+        "{}",
+        errors[0].message
+    );
+}

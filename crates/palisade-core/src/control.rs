@@ -718,10 +718,6 @@ const CIS_MANUAL: &[(&str, &str)] = &[
         "the right timeout depends on the cluster's long-running requests",
     ),
     (
-        "1.2.28",
-        "the providers are in the EncryptionConfiguration file, which the API server's manifest only names; CP009 checks that one is named",
-    ),
-    (
         "1.2.29",
         "the suites allowed depend on the clients; check --tls-cipher-suites against the benchmark's list",
     ),

@@ -125,6 +125,7 @@ static RULES: &[&dyn Rule] = &[
     &ControllerManagerWeakSettings,
     &SchedulerWeakSettings,
     &EtcdTlsMissing,
+    &EncryptionConfigWeak,
     &KubeletApiUnprotected,
     &KubeletHardeningOff,
 ];

@@ -40,6 +40,7 @@ impl LiveArgs {
             request_timeout: self.request_timeout,
             concurrency: None,
             include_secret_values: false,
+            kubelet_configs: false,
         }
     }
 }

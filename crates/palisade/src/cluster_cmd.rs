@@ -49,6 +49,12 @@ pub struct ClusterArgs {
     /// Also read Secret values (by default only their metadata and key names are read).
     #[arg(long, env = "PALISADE_INCLUDE_SECRET_VALUES", value_parser = clap::builder::BoolishValueParser::new())]
     pub include_secret_values: bool,
+    /// Also read each node's kubelet configuration, as the kubelet runs it, through the API
+    /// server's node proxy (`/configz`), for the kubelet rules (CIS 4.2). It needs `get` on
+    /// `nodes/proxy`, a permission that also reaches the kubelet's API: grant it to the
+    /// scanner only for this. Without it, those controls are not assessed on a cluster.
+    #[arg(long, env = "PALISADE_KUBELET_CONFIGS", value_parser = clap::builder::BoolishValueParser::new())]
+    pub kubelet_configs: bool,
 }
 
 /// Overall read time when `--timeout` is not given.
@@ -84,6 +90,10 @@ impl ClusterArgs {
             (
                 "--include-secret-values",
                 typed(self.include_secret_values, "PALISADE_INCLUDE_SECRET_VALUES"),
+            ),
+            (
+                "--kubelet-configs",
+                typed(self.kubelet_configs, "PALISADE_KUBELET_CONFIGS"),
             ),
         ]
         .into_iter()
@@ -137,6 +147,7 @@ pub fn capture_options(args: &ClusterArgs) -> CaptureOptions {
         concurrency: args.concurrency.unwrap_or(8).max(1),
         page_size: 500,
         secret_values: args.include_secret_values,
+        kubelet_configs: args.kubelet_configs,
     }
 }
 

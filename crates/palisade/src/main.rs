@@ -891,10 +891,37 @@ fn scan_whole_cluster(
         .iter()
         .map(|(_, _, why)| why.clone())
         .collect();
+    // Nodes without their kubelets' configurations: the kubelet rules' controls are not
+    // assessed (not "not applicable": the nodes are there), without a warning on every read.
+    if let Some(why) = kubelet_configs_unread(&loaded.inventory) {
+        options.unlisted.push(why);
+    }
     Ok((
         palisade_scan::scan_loaded(loaded, &options, start),
         not_listed,
     ))
+}
+
+/// When a cluster read holds Nodes but none of their kubelet configurations (read with
+/// `--kubelet-configs`), the type to mark as not listed, with why.
+fn kubelet_configs_unread(
+    inventory: &palisade_inventory::Inventory,
+) -> Option<(String, String, String)> {
+    let has = |group: &str, kind: &str| {
+        inventory
+            .objects
+            .iter()
+            .any(|o| o.id.kind == kind && o.id.group() == group)
+    };
+    (has("", "Node") && !has("kubelet.config.k8s.io", "KubeletConfiguration")).then(|| {
+        (
+            "kubelet.config.k8s.io".to_string(),
+            "KubeletConfiguration".to_string(),
+            "the nodes' kubelet configurations were not read: --kubelet-configs reads them \
+             through the API server's node proxy (get nodes/proxy)"
+                .to_string(),
+        )
+    })
 }
 
 /// `scan PATH... --against FILE` (or `--against-cluster`): the manifests judged as changes to

@@ -1020,3 +1020,80 @@ fn drift_never_prints_secret_values() {
         "{report:#}"
     );
 }
+
+/// A live cluster's kubelets judged on the configuration they run with (`--kubelet-configs`,
+/// read through the node proxy of the recorded API server over HTTPS on loopback): without the
+/// flag the nodes are there but their kubelets were not read, so CIS 4.2 is not assessed,
+/// never passed or "not applicable"; with it, the worker's anonymous access and read-only port
+/// fail 4.2.1 and 4.2.4 and the control-plane node's kubeadm configuration passes.
+#[tokio::test(flavor = "multi_thread")]
+async fn kubelet_configurations_are_judged_when_read() {
+    let dir = scratch("cli-kubelet-configs");
+    let (kubeconfig, _) = palisade_cluster::recorded::server(&dir).await;
+    let scan = |extra: &[&str]| {
+        let mut cmd = bin();
+        cmd.args(["scan", "--cluster", "--allow-incomplete", "--no-config"])
+            .args(["-o", "json", "--fail-on", "none", "--framework", "cis"])
+            .args(["--request-timeout", "5", "--kubeconfig"])
+            .arg(&kubeconfig)
+            .args(extra);
+        cmd
+    };
+    let status = |report: &Value, id: &str| {
+        report["compliance"]["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["control"] == format!("cis-k8s-1.12:{id}"))
+            .map(|c| c["status"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    let out = run(scan(&[])).await;
+    let report = json(&out);
+    for id in ["4.2.1", "4.2.4", "4.2.10"] {
+        assert_eq!(status(&report, id), "not_assessed", "{id}");
+    }
+    let coverage = report["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rule"] == "NODE001")
+        .unwrap();
+    assert!(
+        coverage["incomplete"][0]
+            .as_str()
+            .unwrap()
+            .contains("--kubelet-configs"),
+        "{coverage}"
+    );
+
+    let out = run(scan(&["--kubelet-configs"])).await;
+    let report = json(&out);
+    let node: Vec<(String, String, String)> = findings(&report)
+        .into_iter()
+        .filter(|(rule, _, _)| rule.starts_with("NODE"))
+        .collect();
+    assert_eq!(
+        node,
+        [
+            (
+                "NODE001".to_string(),
+                "worker-1".to_string(),
+                "the kubelet: pods and their settings are served without authentication (readOnlyPort: 10255)".to_string()
+            ),
+            (
+                "NODE001".to_string(),
+                "worker-1".to_string(),
+                "the kubelet: requests without credentials are served (authentication.anonymous.enabled: true)".to_string()
+            ),
+        ]
+    );
+    for (id, want) in [
+        ("4.2.1", "fail"),
+        ("4.2.4", "fail"),
+        ("4.2.2", "pass"),
+        ("4.2.10", "pass"),
+    ] {
+        assert_eq!(status(&report, id), want, "{id}");
+    }
+}
