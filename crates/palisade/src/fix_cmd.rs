@@ -414,30 +414,24 @@ fn write_fixed(file: &FixedFile) -> Result<()> {
         bail!("the file changed while it was being fixed; run palisade fix again");
     }
     let permissions = std::fs::metadata(&target)?.permissions();
-    let dir = target.parent().context("the file has no directory")?;
-    let name = target
-        .file_name()
-        .context("the file has no name")?
-        .to_string_lossy();
-    let temporary = dir.join(format!(".{name}.palisade-fix-{}", std::process::id()));
-    let written = (|| -> std::io::Result<()> {
-        let mut handle = std::fs::File::create(&temporary)?;
-        handle.write_all(file.fixed.as_bytes())?;
-        handle.sync_all()?;
-        std::fs::set_permissions(&temporary, permissions)?;
-        std::fs::rename(&temporary, &target)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    Ok(written?)
+    Ok(through_temporary(
+        &target,
+        file.fixed.as_bytes(),
+        |temporary| {
+            std::fs::set_permissions(temporary, permissions)?;
+            std::fs::rename(temporary, &target)
+        },
+    )??)
 }
 
-/// Creates a file the fix adds: written to a temporary file in its directory that is then
-/// linked to its name, which fails when a file of that name appeared meanwhile (it is never
-/// replaced).
-fn create(file: &FixedFile) -> Result<()> {
-    let target = Path::new(&*file.path);
+/// Writes `bytes` to a temporary file in `target`'s directory, synced, and hands it to `place`
+/// (renamed over the target, or linked to its name), so a reader never sees half a file; the
+/// temporary file does not outlive the call. The outer error: `target` has no name.
+fn through_temporary(
+    target: &Path,
+    bytes: &[u8],
+    place: impl FnOnce(&Path) -> std::io::Result<()>,
+) -> Result<std::io::Result<()>> {
     let dir = match target.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -449,12 +443,22 @@ fn create(file: &FixedFile) -> Result<()> {
     let temporary = dir.join(format!(".{name}.palisade-fix-{}", std::process::id()));
     let written = (|| -> std::io::Result<()> {
         let mut handle = std::fs::File::create(&temporary)?;
-        handle.write_all(file.fixed.as_bytes())?;
+        handle.write_all(bytes)?;
         handle.sync_all()?;
-        std::fs::hard_link(&temporary, target)
+        place(&temporary)
     })();
     let _ = std::fs::remove_file(&temporary);
-    match written {
+    Ok(written)
+}
+
+/// Creates a file the fix adds: written to a temporary file in its directory that is then
+/// linked to its name, which fails when a file of that name appeared meanwhile (it is never
+/// replaced).
+fn create(file: &FixedFile) -> Result<()> {
+    let target = Path::new(&*file.path);
+    match through_temporary(target, file.fixed.as_bytes(), |temporary| {
+        std::fs::hard_link(temporary, target)
+    })? {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             bail!("a file of that name appeared while it was being fixed; run palisade fix again")
         }
