@@ -125,7 +125,10 @@ impl Expect {
     /// What is wrong with the flag as `flags` give it, `None` when nothing is.
     fn problem(&self, flags: &Flags<'_>) -> Option<String> {
         let given = flags.value(self.flag);
-        let failed = self.want.fails(given, &flags.items(self.flag));
+        // A file flag given bare names no file (`value` reads a bare flag as a boolean's true).
+        let bare = flags.get(self.flag).is_some_and(|f| f.value.is_none());
+        let failed = self.want.fails(given, &flags.items(self.flag))
+            || (bare && matches!(self.want, Want::Given));
         failed.then(|| match (given, self.want.default()) {
             (Some(value), _) => format!("{} (--{}={value})", self.risk, self.flag),
             (None, Some(default)) => {
@@ -245,6 +248,7 @@ mod tests {
             "static tokens (--token-auth-file=/t.csv)"
         );
         let key = Expect::new("tls-private-key-file", Want::Given, "1.2.24", "no TLS key");
+        assert!(problem(key, &["kube-apiserver", "--tls-private-key-file"]).is_some());
         assert_eq!(
             problem(key, &["kube-apiserver", "--tls-private-key-file="]).unwrap(),
             "no TLS key (--tls-private-key-file=)"
