@@ -74,7 +74,8 @@ const EXPECTED: &[Expect] = &[
         },
         "1.3.2",
         "profiling endpoints are served",
-    ),
+    )
+    .severity(palisade_core::Severity::Low),
     Expect::new(
         "use-service-account-credentials",
         Want::Is {
