@@ -794,10 +794,6 @@ const CIS_MANUAL: &[(&str, &str)] = &[
         "seccompDefault changes every workload's seccomp profile; POD014 checks pods that set none",
     ),
     (
-        "4.3.1",
-        "kube-proxy's metrics address is in its own configuration; check metricsBindAddress",
-    ),
-    (
         "5.1.7",
         "membership of system:masters comes from client certificates, not from objects; RBAC001 reports bindings that grant cluster-admin",
     ),

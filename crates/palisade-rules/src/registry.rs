@@ -128,6 +128,7 @@ static RULES: &[&dyn Rule] = &[
     &EncryptionConfigWeak,
     &KubeletApiUnprotected,
     &KubeletHardeningOff,
+    &KubeProxyMetricsExposed,
 ];
 
 /// Ids that were published and retired; a new rule must not take them.

@@ -145,8 +145,15 @@ fn without_a_control_plane_its_controls_are_not_applicable() {
          spec:\n      containers:\n      - name: web\n        image: registry.example.com/web:1.0\n        \
          command: [\"kube-apiserver-proxy\", \"--profiling\"]\n",
     );
+    // A ConfigMap that is not kube-proxy's is not kube-proxy's configuration.
+    write_file(
+        &dir,
+        "settings.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\n\
+         data:\n  config.conf: \"metricsBindAddress: 0.0.0.0:10249\"\n",
+    );
     let report = cis_scan(dir.to_str().unwrap());
-    for (id, status) in statuses(&report, &["1.2.", "1.3.", "1.4.", "2.", "4.2."]) {
+    for (id, status) in statuses(&report, &["1.2.", "1.3.", "1.4.", "2.", "4.2.", "4.3."]) {
         assert!(
             ["not_applicable", "manual"].contains(&status.as_str()),
             "{id} is {status}"
