@@ -27,6 +27,20 @@ pub(super) struct FixFile {
 }
 
 impl FixFile {
+    /// The edits `fix` of the file `path` (its text `original`), addressing `addressed`; a
+    /// chart's values or an overlay's kustomization say so after.
+    pub fn new(path: Arc<str>, original: String, fix: FileFix, addressed: Vec<Addressed>) -> Self {
+        FixFile {
+            path,
+            original,
+            fix,
+            findings: 0,
+            addressed,
+            chart: None,
+            overlay: None,
+        }
+    }
+
     /// Whether a finding placed in `file` is about what this fix changes: the file itself, or
     /// for a chart, anything rendered from it.
     pub fn covers(&self, file: &str) -> bool {
@@ -147,19 +161,10 @@ pub(super) fn gather(
             }),
         }
     }
-    // Findings located in a file no source is (Kustomize places its objects' findings in the
-    // files they are rendered from).
+    // Findings placed in a file that no source is and no chart or kustomization claimed.
     for (path, findings) in counts {
-        let renderer = inventory
-            .objects
-            .iter()
-            .filter(|o| targets.contains_key(&(Arc::clone(&path), (*o.id).clone())))
-            .find_map(|o| inventory.sources[o.source].rendered_by);
         run.not_fixed.push(NotFixed {
-            reason: match renderer {
-                Some(renderer) => rendered(renderer, Some(&path)),
-                None => "not a file palisade fix read itself".to_string(),
-            },
+            reason: "not a file palisade fix read itself".to_string(),
             path,
             findings,
         });
@@ -210,9 +215,6 @@ fn fix_source(
     options: &FixOptions,
 ) -> Result<Option<FixFile>, String> {
     let path = &source.path;
-    if let Some(renderer) = source.rendered_by {
-        return Err(rendered(renderer, None));
-    }
     if &**path == "-" {
         return Err("standard input cannot be written: give the file".to_string());
     }
@@ -238,32 +240,12 @@ fn fix_source(
             .collect();
         addressed_here.extend(addressed(id, &list, made));
     }
-    Ok(Some(FixFile {
-        path: Arc::clone(path),
-        original: text,
+    Ok(Some(FixFile::new(
+        Arc::clone(path),
+        text,
         fix,
-        findings: 0,
-        addressed: addressed_here,
-        chart: None,
-        overlay: None,
-    }))
-}
-
-/// Why objects a renderer made are not edited here: a chart is fixed in its values, and a
-/// kustomization through its directory (`origin`: the file Kustomize rendered them from, when
-/// the findings are placed there).
-fn rendered(renderer: palisade_core::Renderer, origin: Option<&str>) -> String {
-    match renderer {
-        palisade_core::Renderer::Kustomize => match origin {
-            Some(_) => "rendered by Kustomize from this file: name the kustomization's \
-                        directory, or `palisade fix --no-kustomize DIR` to edit its files one by one"
-                .to_string(),
-            None => "rendered by Kustomize: name the kustomization's directory".to_string(),
-        },
-        palisade_core::Renderer::Helm => {
-            "rendered by Helm: set the fields in the chart's templates or values".to_string()
-        }
-    }
+        addressed_here,
+    )))
 }
 
 pub(super) fn read_limited(path: &str, limit: u64) -> Result<Vec<u8>, String> {

@@ -122,18 +122,14 @@ pub(super) fn fix_chart(
         addressed_here.extend(addressed(&object.id, list, &kept));
         changes.push((Arc::clone(&object.id), kept));
     }
+    let fix = FileFix {
+        fixed,
+        edits,
+        changes,
+    };
     Ok(Some(FixFile {
-        path: Arc::from(values_name),
-        original: text,
-        fix: FileFix {
-            fixed,
-            edits,
-            changes,
-        },
-        findings: 0,
-        addressed: addressed_here,
         chart: Some(Arc::clone(dir)),
-        overlay: None,
+        ..FixFile::new(Arc::from(values_name), text, fix, addressed_here)
     }))
 }
 

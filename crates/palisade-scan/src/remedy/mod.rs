@@ -240,13 +240,9 @@ mod tests {
             changes: vec![(object, vec![addition])],
         };
         let file = FixFile {
-            path: file.into(),
-            original: String::new(),
-            fix,
             findings: 1,
-            addressed,
             chart: chart.map(Arc::from),
-            overlay: None,
+            ..FixFile::new(file.into(), String::new(), fix, addressed)
         };
         (0, file)
     }

@@ -186,17 +186,12 @@ pub(super) fn fix_overlay(
         false => kustomize::add_patch(&kustomization_name, &text, limits, &entries)
             .map_err(|reason| format!("rendered by Kustomize, and {reason}"))?,
     };
+    let fix = FileFix {
+        fixed,
+        edits,
+        changes,
+    };
     Ok(Some(FixFile {
-        path: Arc::from(kustomization_name),
-        original: text,
-        fix: FileFix {
-            fixed,
-            edits,
-            changes,
-        },
-        findings: 0,
-        addressed: addressed_here,
-        chart: None,
         overlay: Some(Overlay {
             dir: Arc::clone(dir),
             patches,
@@ -204,6 +199,7 @@ pub(super) fn fix_overlay(
             expected,
             files,
         }),
+        ..FixFile::new(Arc::from(kustomization_name), text, fix, addressed_here)
     }))
 }
 
