@@ -35,6 +35,8 @@ pub const INPUT_NOT_READ: &[&str] = &[
     "not-rendered",
     "not-listed",
     "unsupported-snapshot",
+    "not-an-sbom",
+    "osv-record",
 ];
 
 /// A problem with the input: names the file, line and object when they are known.

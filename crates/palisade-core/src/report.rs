@@ -332,7 +332,8 @@ impl Report {
     /// The verdict of a run against a `--fail-on` threshold, the one every format and the exit
     /// code agree on.
     pub fn verdict(&self, fail_on: Option<Severity>) -> Verdict {
-        if self.objects.is_empty() {
+        // SBOMs judged without manifests (`scan --sbom`) are something scanned too.
+        if self.objects.is_empty() && !self.coverage.iter().any(|c| c.evaluated > 0) {
             return Verdict::NothingScanned;
         }
         if fail_on.is_some_and(|t| self.findings_at_or_above(t) > 0) {

@@ -5,6 +5,32 @@
 
 use serde_json::Value;
 
+/// What a JSON value is, as messages about a value of the wrong type say it (`a list`,
+/// `a map`).
+pub fn kind_of(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Array(_) => "a list",
+        Value::String(_) => "a string",
+        Value::Number(_) => "a number",
+        Value::Bool(_) => "a boolean",
+        Value::Null => "null",
+        Value::Object(_) => "a map",
+    }
+}
+
+/// The items of the array under `key` in `value` (none when it is missing or not an array).
+pub fn items<'v>(
+    value: &'v serde_json::Value,
+    key: &str,
+) -> impl Iterator<Item = &'v serde_json::Value> {
+    value
+        .get(key)
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+}
+
 /// The strings of a JSON array (`apiGroups`, `resources`): its other items, and a value of
 /// another type, read as none.
 pub fn strings<T: Tree>(value: Option<&T>) -> Vec<String> {

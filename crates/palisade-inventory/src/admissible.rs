@@ -145,17 +145,7 @@ pub fn problems(object: &Object) -> Vec<(JsonPointer, String)> {
     out
 }
 
-/// What a JSON value is, as messages about a field of the wrong type say it.
-pub fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Array(_) => "a list",
-        Value::String(_) => "a string",
-        Value::Number(_) => "a number",
-        Value::Bool(_) => "a boolean",
-        Value::Null => "null",
-        Value::Object(_) => "a map",
-    }
-}
+pub use palisade_core::tree::kind_of;
 
 /// The diagnostics for every object of a source that the API server would reject, in the
 /// objects' order (a large file's objects are looked at on every core).

@@ -106,7 +106,7 @@ fn write_not_assessed(coverage: &[palisade_core::report::Coverage], text: &mut S
             .not_assessed_objects
             .first()
             .map(|n| n.reason.split_whitespace().collect::<Vec<_>>().join(" "))
-            .unwrap_or_default();
+            .unwrap_or_else(|| "see the diagnostics".to_string());
         let _ = writeln!(
             text,
             "           {} on {}: {reason}",

@@ -16,6 +16,7 @@
 //! kind = "DaemonSet"
 //! name = "node-exporter*"
 //! path = "deploy/agents/**"
+//! vulnerability = "CVE-2023-4911" # VULN001 only: the vulnerability's id (a glob)
 //! ```
 
 use std::ops::Range;
@@ -93,6 +94,7 @@ struct RawSuppress {
     kind: Option<String>,
     name: Option<String>,
     path: Option<String>,
+    vulnerability: Option<Spanned<String>>,
 }
 
 /// One `[[suppress]]` entry, validated.
@@ -106,6 +108,9 @@ pub struct SuppressionEntry {
     pub kind: Option<String>,
     pub name: Option<String>,
     pub path: Option<String>,
+    /// For VULN001: a glob of the vulnerability's id (`CVE-2023-4911`), so that one accepted
+    /// vulnerability is suppressed and not every other of the image.
+    pub vulnerability: Option<String>,
     /// Line of the entry in the config file.
     pub line: u32,
 }
@@ -270,6 +275,14 @@ impl Config {
                     )
                 })?),
             };
+            if let Some(v) = &entry.vulnerability
+                && rule != "VULN001"
+            {
+                return Err(invalid(
+                    v.span(),
+                    format!("`vulnerability` narrows suppressions of VULN001 only, not {rule}"),
+                ));
+            }
             let (line, _) = line_col(text, span.start);
             config.suppressions.push(SuppressionEntry {
                 rule,
@@ -279,6 +292,7 @@ impl Config {
                 kind: entry.kind,
                 name: entry.name,
                 path: entry.path,
+                vulnerability: entry.vulnerability.map(Spanned::into_inner),
                 line,
             });
         }
@@ -327,7 +341,9 @@ pub fn template(rules: &RuleSet) -> String {
          # namespace = \"monitoring\"\n\
          # kind = \"DaemonSet\"\n\
          # name = \"node-exporter*\"\n\
-         # path = \"deploy/agents/**\"\n",
+         # path = \"deploy/agents/**\"\n\
+         # A VULN001 entry may also give `vulnerability`, a glob of the vulnerability's id\n\
+         # (\"CVE-2023-4911\"), to accept that one vulnerability of an image and no other.\n",
     );
     text
 }

@@ -19,17 +19,22 @@ pub mod model;
 pub mod remedy;
 pub mod scan;
 pub mod suppress;
+pub mod vulnerabilities;
 
 pub use changes::scan_changes;
 pub use config::{Config, ConfigError, SuppressionEntry};
 pub use model::{ClusterModel, Evaluation, MOST_REMEMBERED, ModelError, REMEMBERED_KINDS};
 pub use scan::{ScanOptions, named_but_idle, scan, scan_inventory, scan_loaded};
 
-/// The rules a scan knows by default: the built-in catalogue, and drift's kinds of
-/// difference (reported by `palisade drift`, named in suppressions and `--rules`).
+/// The rules a scan knows by default: the built-in catalogue, drift's kinds of difference
+/// (reported by `palisade drift`) and the vulnerability rule (reported when SBOMs are given),
+/// all named in suppressions and `--rules`.
 pub fn default_rules() -> palisade_rules::RuleSet {
     let mut rules = palisade_rules::RuleSet::builtin();
-    for meta in drift::drift_rule_metas() {
+    let reported = drift::drift_rule_metas()
+        .into_iter()
+        .chain([&palisade_vuln::rule::KNOWN_VULNERABILITY]);
+    for meta in reported {
         // The drift ids are reserved in the catalogue's id space; a clash is a bug.
         rules
             .add_reported(meta)
@@ -59,6 +64,7 @@ impl Default for ScanOptions {
             skip_evaluations: false,
             namespaces: Vec::new(),
             secrets_in_all_files: false,
+            vulnerabilities: None,
         }
     }
 }

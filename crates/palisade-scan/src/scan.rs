@@ -51,6 +51,9 @@ pub struct ScanOptions {
     /// Also scan the input files that hold no Kubernetes object (`.env`, `values.yaml`,
     /// configuration files) for secrets (`--secrets-in-all-files`).
     pub secrets_in_all_files: bool,
+    /// SBOMs and the OSV database to judge the images the workloads run against
+    /// (`--sbom`, `--osv-db`): VULN001's findings are added to the report.
+    pub vulnerabilities: Option<std::sync::Arc<crate::vulnerabilities::Vulnerabilities>>,
 }
 
 /// The rules named in `--rules` (`only_rules`) that will not run, each id with why: one
@@ -95,6 +98,23 @@ pub(crate) fn active_rules(options: &ScanOptions) -> Vec<&dyn Rule> {
                 && (options.only_rules.is_empty() || options.only_rules.iter().any(|o| o == id))
         })
         .collect()
+}
+
+/// Whether the run reports VULN001: not disabled or skipped, named by `--rules` when it
+/// names any, and citing the `--framework` asked for.
+fn vulnerability_rule_runs(options: &ScanOptions) -> bool {
+    let meta = &palisade_vuln::rule::KNOWN_VULNERABILITY;
+    let id = meta.id.as_ref();
+    !options
+        .config
+        .disabled_rules
+        .iter()
+        .chain(&options.skip_rules)
+        .any(|r| r == id)
+        && (options.only_rules.is_empty() || options.only_rules.iter().any(|o| o == id))
+        && options
+            .framework
+            .is_none_or(|profile| meta.controls.iter().any(|c| profile.includes(c)))
 }
 
 /// Loads `inputs` and scans them.
@@ -148,16 +168,26 @@ pub fn scan_loaded(
     });
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     let files = loaded.files;
+    let vulnerabilities = options
+        .vulnerabilities
+        .as_deref()
+        .filter(|_| vulnerability_rule_runs(options))
+        .map(|v| crate::vulnerabilities::assessed(v, &loaded.inventory));
     // The report needs no object once the findings are judged and suppressed. Freeing millions
     // of JSON nodes takes a noticeable share of a scan, so it happens on another core while the
     // report is sorted, and the sort's keys are not added to the objects' memory (a large
     // scan's peak is the end of judging: `bench/large-file.sh`).
     std::thread::spawn(move || drop(loaded));
     let mut report = report_of(judged, options, start);
+    let sboms = vulnerabilities.as_ref().map_or(0, |v| v.sboms);
+    if let Some(assessed) = vulnerabilities {
+        crate::vulnerabilities::add_to(&mut report, assessed, options);
+        report.compliance = options.framework.map(|p| compliance(p, &report));
+    }
     diagnostics.append(&mut report.diagnostics);
     report.diagnostics = diagnostics;
     redactor.redact_report(&mut report);
-    report.files = files;
+    report.files = files + sboms;
     report.duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     report
 }

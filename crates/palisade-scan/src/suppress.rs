@@ -102,6 +102,10 @@ fn entry_matches(entry: &SuppressionEntry, finding: &Finding) -> bool {
         && opt(&entry.namespace, namespace)
         && opt(&entry.kind, Some(kind))
         && opt(&entry.name, name)
+        && opt(
+            &entry.vulnerability,
+            finding.discriminator().and_then(|d| d.split(' ').next()),
+        )
         && entry
             .path
             .as_ref()

@@ -491,6 +491,7 @@ impl RuleArgs {
                 pss_version: self.pss_version,
                 secrets_in_all_files: false,
                 skip_evaluations: true,
+                vulnerabilities: None,
             },
             unusable,
         ))
@@ -547,6 +548,57 @@ struct ScanArgs {
     /// detectors and rules (SEC010-SEC019) as objects' fields.
     #[arg(long, env = "PALISADE_SECRETS_IN_ALL_FILES", value_parser = clap::builder::BoolishValueParser::new(), help_heading = "Rules")]
     secrets_in_all_files: bool,
+    #[command(flatten)]
+    images: ImageArgs,
+}
+
+/// Known vulnerabilities of the images the workloads run.
+#[derive(Args, Default)]
+struct ImageArgs {
+    /// An image's SBOM (CycloneDX, SPDX or Syft JSON) or scanner report (Trivy or Grype
+    /// JSON), or a directory of them; repeat for several. Each package is judged against
+    /// `--osv-db` (VULN001), on the workloads that run the image. Without manifests or a
+    /// cluster, the SBOMs alone are judged.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "PALISADE_SBOM",
+        value_delimiter = ',',
+        requires = "osv_db",
+        help_heading = "Images"
+    )]
+    sbom: Vec<PathBuf>,
+    /// An OSV database on disk: directories of OSV records (`*.json`) and OSV's
+    /// per-ecosystem exports (`all.zip`, from
+    /// https://osv-vulnerabilities.storage.googleapis.com/ECOSYSTEM/all.zip); repeat for
+    /// several. Nothing is fetched.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "PALISADE_OSV_DB",
+        value_delimiter = ',',
+        requires = "sbom",
+        help_heading = "Images"
+    )]
+    osv_db: Vec<PathBuf>,
+}
+
+impl ImageArgs {
+    /// The SBOMs and database, read; `None` without `--sbom`.
+    fn load(
+        &self,
+    ) -> Result<Option<std::sync::Arc<palisade_scan::vulnerabilities::Vulnerabilities>>> {
+        if self.sbom.is_empty() {
+            return Ok(None);
+        }
+        for path in &self.sbom {
+            std::fs::metadata(path).with_context(|| format!("--sbom {}", path.display()))?;
+        }
+        let loaded =
+            palisade_scan::vulnerabilities::Vulnerabilities::load(&self.sbom, &self.osv_db)
+                .context("--osv-db")?;
+        Ok(Some(std::sync::Arc::new(loaded)))
+    }
 }
 
 fn parse_pss_version(text: &str) -> Result<palisade_rules::pss::admission::PolicyVersion, String> {
@@ -705,10 +757,15 @@ pub(crate) fn inputs(load: &LoadArgs) -> Result<(Vec<Input>, LoadOptions)> {
             inputs.push(Input::Path(PathBuf::from(path)));
         }
     }
+    Ok((inputs, load_options(load)?))
+}
+
+/// How the inputs are read: limits, Kustomize and Helm.
+pub(crate) fn load_options(load: &LoadArgs) -> Result<LoadOptions> {
     if let Some(file) = load.helm_values.iter().find(|f| !f.is_file()) {
         bail!("--helm-values {}: no such file", file.display());
     }
-    let options = LoadOptions {
+    Ok(LoadOptions {
         // A snapshot file among the manifests is read as the objects it holds.
         limits: palisade_snapshot::recognising_snapshots(Limits {
             max_file_bytes: load.max_file_size_mb.saturating_mul(1024 * 1024),
@@ -720,8 +777,7 @@ pub(crate) fn inputs(load: &LoadArgs) -> Result<(Vec<Input>, LoadOptions)> {
         helm_set: load.helm_set.clone(),
         all_kustomizations: load.all_kustomizations,
         ..LoadOptions::default()
-    };
-    Ok((inputs, options))
+    })
 }
 
 /// The canonical ids of rules named by id or slug in `rules`; an unknown name is an error.
@@ -968,6 +1024,7 @@ fn scan_options(
     Ok(ScanOptions {
         namespaces: args.cluster_args.namespaces.clone(),
         secrets_in_all_files: args.secrets_in_all_files,
+        vulnerabilities: args.images.load()?,
         // Only JUnit lists every (rule, object) check.
         skip_evaluations: !outputs.formats.iter().any(|(f, _)| *f == Format::Junit),
         ..args.select.scan_options(load, point, cluster)?
@@ -1217,7 +1274,12 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
             scan_whole_cluster(&args, &outputs, unlisted, snapshot.load(), start)?;
         report
     } else {
-        let (inputs, load) = inputs(&args.load)?;
+        // SBOMs may be judged alone, without manifests.
+        let (inputs, load) = if args.load.paths.is_empty() && !args.images.sbom.is_empty() {
+            (Vec::new(), load_options(&args.load)?)
+        } else {
+            inputs(&args.load)?
+        };
         let options = scan_options(&args, load, &outputs, None)?;
         let spinner = Spinner::after_a_second("scanning");
         let report = palisade_scan::scan(&inputs, &options);

@@ -8,6 +8,7 @@ use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
 use palisade_core::tree::Tree as _;
+use palisade_core::tree::items;
 use palisade_core::{Diagnostic, DiagnosticLevel};
 use serde_json::Value;
 
@@ -206,15 +207,6 @@ fn first_document(path: &Path, limits: &Limits) -> Option<Value> {
     let text = std::str::from_utf8(&bytes).ok()?;
     let stream = crate::yaml::parse_stream(text, limits);
     stream.documents.into_iter().next().map(|d| d.value)
-}
-
-/// The items of the array under `key` in `value` (none when it is missing or not an array).
-fn items<'v>(value: &'v Value, key: &str) -> impl Iterator<Item = &'v Value> {
-    value
-        .get(key)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
 }
 
 /// The charts the chart in `dir` depends on through a `file://` repository (Chart.yaml's

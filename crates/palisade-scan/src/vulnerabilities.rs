@@ -1,0 +1,183 @@
+//! Known vulnerabilities of the images the scanned workloads run (`--sbom`, `--osv-db`): the
+//! SBOMs read once, assessed by `palisade-vuln` against the OSV database with each image's
+//! uses (the workloads of the inventory that run it, and how the internet reaches them, from
+//! the attack graph's exposure edges), and the findings added to the scan's report as VULN001
+//! with their coverage.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use palisade_core::{Coverage, Diagnostic, DiagnosticLevel, Report};
+use palisade_inventory::{Inventory, pod_spec};
+use palisade_vuln::assess::{ImageUse, Sbom, assess};
+use palisade_vuln::database::{Database, DatabaseError};
+use palisade_vuln::rule::KNOWN_VULNERABILITY;
+use palisade_vuln::sbom::{Bom, MAX_SBOM_BYTES};
+
+/// The SBOMs and database of a run.
+#[derive(Debug)]
+pub struct Vulnerabilities {
+    pub database: Database,
+    pub sboms: Vec<Sbom>,
+    /// SBOM files that could not be read, each naming its file.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Vulnerabilities {
+    /// Reads the database (an error when it cannot be used at all) and every SBOM under
+    /// `sboms` (files, or directories of `*.json` files); an SBOM that cannot be read is a
+    /// diagnostic naming it, and the others are assessed.
+    pub fn load(sboms: &[PathBuf], database: &[PathBuf]) -> Result<Vulnerabilities, DatabaseError> {
+        let database = Database::load(database)?;
+        let mut diagnostics = database.diagnostics.clone();
+        let mut read = Vec::new();
+        for path in sboms {
+            collect(path, &mut read, &mut diagnostics);
+        }
+        Ok(Vulnerabilities {
+            database,
+            sboms: read,
+            diagnostics,
+        })
+    }
+}
+
+fn unread(path: &Path, code: &'static str, message: String) -> Diagnostic {
+    Diagnostic::new(DiagnosticLevel::Error, code, message)
+        .in_file(path.display().to_string())
+        .input_unread()
+}
+
+fn collect(path: &Path, read: &mut Vec<Sbom>, diagnostics: &mut Vec<Diagnostic>) {
+    if path.is_dir() {
+        let mut entries: Vec<PathBuf> = match std::fs::read_dir(path) {
+            Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
+            Err(e) => return diagnostics.push(unread(path, "io", e.to_string())),
+        };
+        entries.sort();
+        for entry in entries {
+            let hidden = entry
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
+            if !hidden && (entry.is_dir() || entry.extension().is_some_and(|e| e == "json")) {
+                collect(&entry, read, diagnostics);
+            }
+        }
+        return;
+    }
+    let text = match std::fs::metadata(path) {
+        Ok(m) if m.len() > MAX_SBOM_BYTES => {
+            return diagnostics.push(unread(
+                path,
+                "limit-exceeded",
+                format!("larger than {MAX_SBOM_BYTES} bytes; not read"),
+            ));
+        }
+        Ok(_) => std::fs::read(path),
+        Err(e) => Err(e),
+    };
+    match text.map(|text| Bom::read(&text)) {
+        Ok(Ok(bom)) => read.push(Sbom {
+            path: path.display().to_string(),
+            bom,
+        }),
+        Ok(Err(e)) => diagnostics.push(unread(path, "not-an-sbom", e.to_string())),
+        Err(e) => diagnostics.push(unread(path, "io", e.to_string())),
+    }
+}
+
+/// Every container image a workload of `inventory` runs, with the workload and how the
+/// internet reaches it.
+pub fn image_uses(inventory: &Inventory) -> Vec<ImageUse> {
+    let policy = palisade_rbac::Policy::from_inventory(inventory);
+    let graph = palisade_rbac::graph::exposure(&policy, inventory, &|| {
+        Arc::new(palisade_net::Engine::for_scan(inventory))
+    });
+    let mut uses = Vec::new();
+    for (w, workload) in policy.workloads.iter().enumerate() {
+        let object = &inventory.objects[workload.object];
+        let Some(spec) = pod_spec(object) else {
+            continue;
+        };
+        let exposure = graph
+            .exposure(&palisade_rbac::graph::workload_node(&policy, w))
+            .map(str::to_string);
+        let named = format!("{} {}/{}", workload.kind, workload.namespace, workload.name);
+        for container in spec.containers() {
+            if let Some(image) = container.value.get("image").and_then(|i| i.as_str()) {
+                uses.push(ImageUse {
+                    reference: image.to_string(),
+                    workload: named.clone(),
+                    exposure: exposure.clone(),
+                });
+            }
+        }
+    }
+    uses
+}
+
+/// An assessment made while the inventory was at hand, to be added to the report.
+#[derive(Debug)]
+pub struct Assessed {
+    assessment: palisade_vuln::assess::Assessment,
+    diagnostics: Vec<Diagnostic>,
+    /// SBOMs read (the report's file count includes them).
+    pub sboms: usize,
+}
+
+/// Assesses the SBOMs with `inventory`'s image uses.
+pub fn assessed(vulnerabilities: &Vulnerabilities, inventory: &Inventory) -> Assessed {
+    let uses = image_uses(inventory);
+    Assessed {
+        assessment: assess(&vulnerabilities.database, &vulnerabilities.sboms, &uses),
+        diagnostics: vulnerabilities.diagnostics.clone(),
+        sboms: vulnerabilities.sboms.len(),
+    }
+}
+
+/// Adds an assessment's findings (with `palisade.toml`'s suppressions applied), diagnostics
+/// and VULN001's coverage (packages judged, failed and not assessed) to `report`.
+pub(crate) fn add_to(report: &mut Report, assessed: Assessed, options: &crate::ScanOptions) {
+    let Assessed {
+        mut assessment,
+        diagnostics,
+        ..
+    } = assessed;
+    let failed = {
+        // Packages with a finding, each once per image (and SBOM) that holds it.
+        let packages: std::collections::HashSet<(&palisade_core::Subject, &str, &str, &str)> =
+            assessment
+                .findings
+                .iter()
+                .filter_map(|f| match f.evidence().first() {
+                    Some(palisade_core::Evidence::Package {
+                        name, installed, ..
+                    }) => Some((
+                        &f.subject,
+                        &*f.location.file,
+                        name.as_str(),
+                        installed.as_str(),
+                    )),
+                    _ => None,
+                })
+                .collect();
+        packages.len()
+    };
+    report.coverage.push(Coverage {
+        rule: KNOWN_VULNERABILITY.id.to_string(),
+        evaluated: assessment.assessed,
+        failed,
+        not_assessed: assessment.packages - assessment.assessed,
+        not_assessed_objects: Vec::new(),
+        skipped: None,
+        incomplete: Vec::new(),
+    });
+    let today = options.today.unwrap_or_else(crate::date::Date::today);
+    crate::suppress::apply_config(&mut assessment.findings, &options.config, today);
+    report.rules.push((&KNOWN_VULNERABILITY).into());
+    report.findings.extend(assessment.findings);
+    report.sort_findings();
+    report.diagnostics.extend(diagnostics);
+    report.diagnostics.extend(assessment.diagnostics);
+}

@@ -1,0 +1,353 @@
+//! Known vulnerabilities of the images the workloads run, end to end: the real binary on the
+//! bundled shop (`examples/shop`) with its images' SBOMs in every format Palisade reads and
+//! OSV records in osv.dev's shape (`examples/vulnerabilities`).
+
+mod common;
+
+use common::{bin, json, json_exiting, scratch, write_file};
+use serde_json::Value;
+
+const SBOMS: &str = "examples/vulnerabilities/sboms";
+const OSV: &str = "examples/vulnerabilities/osv";
+
+/// The binary scanning the shop with its images' SBOMs against the example records, with
+/// `extra` flags.
+fn scan_shop(extra: &[&str]) -> std::process::Command {
+    let mut command = bin();
+    command
+        .args(["scan", "examples/shop", "--sbom", SBOMS, "--osv-db", OSV])
+        .args(extra);
+    command
+}
+
+fn vulnerabilities(report: &Value) -> Vec<(String, String, String, String)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "VULN001")
+        .map(|f| {
+            (
+                f["subject"]["name"].as_str().unwrap().to_string(),
+                f["message"]
+                    .as_str()
+                    .unwrap()
+                    .split(" has ")
+                    .nth(1)
+                    .unwrap()
+                    .split([' ', ':'])
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                f["severity"].as_str().unwrap().to_string(),
+                f["suppressed"].is_object().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_shops_images_are_judged_with_their_workloads() {
+    let out = scan_shop(&["-o", "json"]).output().unwrap();
+    let report = json_exiting(&out, 1);
+    let found = vulnerabilities(&report);
+    let critical: Vec<_> = found.iter().filter(|f| f.2 == "critical").collect();
+    assert_eq!(
+        critical
+            .iter()
+            .map(|f| format!("{} {}", f.0, f.1))
+            .collect::<Vec<_>>(),
+        [
+            "nginx CVE-2023-44487",
+            "registry.example.com/shop/reports@sha256:4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c CVE-2022-42889",
+        ]
+    );
+    assert_eq!(found.len(), 10, "{found:?}");
+    // The finding on the exposed frontend names the workload and why it was raised.
+    let nghttp2 = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().starts_with("libnghttp2-14"))
+        .unwrap();
+    assert_eq!(
+        nghttp2["affected"],
+        serde_json::json!(["Deployment shop/frontend"])
+    );
+    assert!(
+        nghttp2["message"]
+            .as_str()
+            .unwrap()
+            .contains("raised: exploitable over the network in an image exposed to the internet"),
+        "{nghttp2}"
+    );
+    assert_eq!(
+        nghttp2["evidence"][0],
+        serde_json::json!({"type": "package", "name": "libnghttp2-14", "installed": "1.52.0-1", "fixed": "1.52.0-1+deb12u1"})
+    );
+    let coverage = report["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rule"] == "VULN001")
+        .unwrap();
+    assert_eq!(
+        (
+            &coverage["evaluated"],
+            &coverage["failed"],
+            &coverage["not_assessed"]
+        ),
+        (&Value::from(13), &Value::from(9), &Value::from(1))
+    );
+    // The manifests' own rules ran too.
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule"] == "POD001")
+    );
+}
+
+#[test]
+fn sarif_carries_the_rule_and_the_image() {
+    let out = scan_shop(&["-o", "sarif", "--rules", "VULN001"])
+        .output()
+        .unwrap();
+    let sarif = json_exiting(&out, 1);
+    let run = &sarif["runs"][0];
+    assert!(
+        run["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == "VULN001"),
+        "{run}"
+    );
+    let results = run["results"].as_array().unwrap();
+    assert_eq!(results.len(), 10);
+    assert!(results.iter().all(|r| r["ruleId"] == "VULN001"));
+    assert!(
+        results.iter().all(
+            |r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+                .starts_with(SBOMS)
+        ),
+        "{results:?}"
+    );
+}
+
+#[test]
+fn sboms_alone_are_judged_without_manifests() {
+    let out = bin()
+        .args([
+            "scan",
+            "--sbom",
+            &format!("{SBOMS}/worker.syft.json"),
+            "--osv-db",
+            OSV,
+            "-o",
+            "json",
+            "--fail-on",
+            "medium",
+        ])
+        .output()
+        .unwrap();
+    let report = json_exiting(&out, 1);
+    assert_eq!(
+        vulnerabilities(&report),
+        [
+            (
+                "registry.example.com/shop/worker:1.8.0".to_string(),
+                "CVE-2023-5363".to_string(),
+                "medium".to_string(),
+                "false".to_string()
+            ),
+            (
+                "registry.example.com/shop/worker:1.8.0".to_string(),
+                "CVE-2023-32681".to_string(),
+                "medium".to_string(),
+                "false".to_string()
+            ),
+        ]
+    );
+    // Run by no workload: no image-not-run diagnostic without manifests to run it.
+    assert!(
+        !report["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["code"] == "image-not-run")
+    );
+    // Nothing at or above the threshold: a pass, not "nothing was scanned".
+    let out = bin()
+        .args([
+            "scan",
+            "--sbom",
+            &format!("{SBOMS}/worker.syft.json"),
+            "--osv-db",
+            OSV,
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    json_exiting(&out, 0);
+}
+
+#[test]
+fn a_database_that_cannot_be_used_stops_the_run() {
+    let dir = scratch("vuln-empty-db");
+    write_file(
+        &dir,
+        "osv/only-fuzz.json",
+        r#"{"id": "OSV-2020-1", "affected": [{"package": {"ecosystem": "OSS-Fuzz", "name": "x"}}]}"#,
+    );
+    let out = bin()
+        .args(["scan", "examples/shop", "--sbom", SBOMS, "--osv-db"])
+        .arg(dir.join("osv"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no OSV record of an ecosystem Palisade matches"),
+        "{stderr}"
+    );
+
+    let out = bin()
+        .args([
+            "scan",
+            "examples/shop",
+            "--sbom",
+            SBOMS,
+            "--osv-db",
+            "no/such/dir",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/dir"));
+
+    // Each flag needs the other.
+    let out = bin()
+        .args(["scan", "examples/shop", "--sbom", SBOMS])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--osv-db"));
+}
+
+#[test]
+fn an_unreadable_sbom_is_named_and_the_others_are_judged() {
+    let dir = scratch("vuln-bad-sbom");
+    write_file(&dir, "sboms/broken.json", "{\"bomFormat\": \"CycloneDX\", ");
+    write_file(&dir, "sboms/other.json", "{\"kind\": \"Deployment\"}");
+    std::fs::copy(
+        common::workspace().join(SBOMS).join("worker.syft.json"),
+        dir.join("sboms/worker.json"),
+    )
+    .unwrap();
+    let sboms = dir.join("sboms");
+    let out = bin()
+        .args(["scan", "--osv-db", OSV, "-o", "json", "--sbom"])
+        .arg(&sboms)
+        .output()
+        .unwrap();
+    // Incomplete: two inputs were not read.
+    let report = json_exiting(&out, 2);
+    let unread: Vec<(String, String)> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["level"] == "error")
+        .map(|d| {
+            (
+                d["file"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                d["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        unread,
+        [
+            ("broken.json".to_string(), "not-an-sbom".to_string()),
+            ("other.json".to_string(), "not-an-sbom".to_string())
+        ]
+    );
+    assert_eq!(vulnerabilities(&report).len(), 2);
+    let out = bin()
+        .args([
+            "scan",
+            "--osv-db",
+            OSV,
+            "-o",
+            "json",
+            "--allow-incomplete",
+            "--sbom",
+        ])
+        .arg(&sboms)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn one_vulnerability_is_suppressed_by_its_id() {
+    let dir = scratch("vuln-suppress");
+    write_file(
+        &dir,
+        "palisade.toml",
+        "[[suppress]]\nrule = \"VULN001\"\nvulnerability = \"CVE-2023-4911\"\nreason = \"no setuid binaries in the image\"\n",
+    );
+    let out = scan_shop(&["-o", "json", "--config"])
+        .arg(dir.join("palisade.toml"))
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let found = vulnerabilities(&report);
+    let suppressed: Vec<_> = found
+        .iter()
+        .filter(|f| f.3 == "true")
+        .map(|f| &f.1)
+        .collect();
+    assert_eq!(suppressed, ["CVE-2023-4911", "CVE-2023-4911"]);
+    assert_eq!(found.len(), 10);
+
+    write_file(
+        &dir,
+        "palisade.toml",
+        "[[suppress]]\nrule = \"POD001\"\nvulnerability = \"CVE-2023-4911\"\nreason = \"x\"\n",
+    );
+    let out = bin()
+        .args(["scan", "examples/shop", "--config"])
+        .arg(dir.join("palisade.toml"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("narrows suppressions of VULN001 only"));
+}
+
+#[test]
+fn the_rule_is_left_out_when_asked() {
+    let out = scan_shop(&["-o", "json", "--skip-rules", "VULN001", "--fail-on", "none"])
+        .output()
+        .unwrap();
+    let report = json_exiting(&out, 0);
+    assert!(vulnerabilities(&report).is_empty());
+    let out = bin().args(["rules", "VULN001"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("known-vulnerability"));
+}
