@@ -253,7 +253,16 @@ pub fn compliance(profile: Profile, report: &Report) -> Compliance {
     let controls = palisade_rules::compliance::matrix(profile)
         .into_iter()
         .map(|row| {
-            let ids: Vec<String> = row.rules.iter().map(|r| r.meta().id.to_string()).collect();
+            let mut ids: Vec<String> = row.rules.iter().map(|r| r.meta().id.to_string()).collect();
+            // Rules of the run outside the catalogue that cite the control (VULN001 when SBOMs
+            // were judged, policies that name their controls) cover it too.
+            for meta in &report.rules {
+                if !ids.iter().any(|id| id == meta.id.as_ref())
+                    && meta.controls.contains(&row.control)
+                {
+                    ids.push(meta.id.to_string());
+                }
+            }
             let ran: Vec<&palisade_core::Coverage> = report
                 .coverage
                 .iter()

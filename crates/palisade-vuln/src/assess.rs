@@ -65,7 +65,58 @@ pub fn assess(database: &Database, sboms: &[Sbom], uses: &[ImageUse]) -> Assessm
     for sbom in sboms {
         assess_one(database, sbom, uses, &mut assessment);
     }
+    if let Some(unjudged) = images_without_sbom(sboms, uses) {
+        assessment.diagnostics.push(unjudged);
+    }
     assessment
+}
+
+/// The images workloads run that no SBOM describes: not judged, and said so.
+fn images_without_sbom(sboms: &[Sbom], uses: &[ImageUse]) -> Option<Diagnostic> {
+    let mut unjudged: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for use_ in uses {
+        let runs = ImageRef::parse(&use_.reference);
+        let described = sboms.iter().any(|sbom| {
+            sbom.bom
+                .image
+                .iter()
+                .any(|name| runs.runs_declared(&ImageRef::parse(name)))
+        });
+        if !described {
+            unjudged
+                .entry(use_.reference.as_str())
+                .or_default()
+                .push(use_.workload.as_str());
+        }
+    }
+    if unjudged.is_empty() {
+        return None;
+    }
+    const SHOWN: usize = 10;
+    let mut listed: Vec<String> = unjudged
+        .iter()
+        .take(SHOWN)
+        .map(|(image, workloads)| format!("{image} ({})", workloads.join(", ")))
+        .collect();
+    if unjudged.len() > SHOWN {
+        listed.push(format!("and {} more", unjudged.len() - SHOWN));
+    }
+    Some(Diagnostic::new(
+        DiagnosticLevel::Warning,
+        "image-not-assessed",
+        format!(
+            "{} image{} that workloads run {} no SBOM among --sbom, so {} not judged: {}",
+            unjudged.len(),
+            if unjudged.len() == 1 { "" } else { "s" },
+            if unjudged.len() == 1 { "has" } else { "have" },
+            if unjudged.len() == 1 {
+                "it is"
+            } else {
+                "they are"
+            },
+            listed.join("; ")
+        ),
+    ))
 }
 
 fn assess_one(database: &Database, sbom: &Sbom, uses: &[ImageUse], out: &mut Assessment) {

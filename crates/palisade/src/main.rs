@@ -1214,6 +1214,11 @@ fn check_against(args: &ScanArgs) -> Result<()> {
             "--secrets-in-all-files reads files beside the manifests; with --against only objects are judged"
         );
     }
+    if !args.images.sbom.is_empty() {
+        bail!(
+            "--sbom judges the images a scan's workloads run; with --against only the changes are judged: scan the manifests (or the cluster) with --sbom instead"
+        );
+    }
     Ok(())
 }
 

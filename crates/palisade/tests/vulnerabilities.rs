@@ -99,6 +99,20 @@ fn the_shops_images_are_judged_with_their_workloads() {
         ),
         (&Value::from(13), &Value::from(9), &Value::from(1))
     );
+    // The database's image has no SBOM: said, with its workload, never read as clean.
+    let unjudged: Vec<&str> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "image-not-assessed")
+        .map(|d| d["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        unjudged,
+        [
+            "1 image that workloads run has no SBOM among --sbom, so it is not judged: postgres:16.4 (StatefulSet shop/db)"
+        ]
+    );
     // The manifests' own rules ran too.
     assert!(
         report["findings"]
@@ -230,6 +244,17 @@ fn a_database_that_cannot_be_used_stops_the_run() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no/such/dir"));
 
+    // Judging changes does not judge images: refused rather than ignored.
+    let out = scan_shop(&["--against", "no-such-snapshot.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--sbom judges the images"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     // Each flag needs the other.
     let out = bin()
         .args(["scan", "examples/shop", "--sbom", SBOMS])
@@ -338,6 +363,31 @@ fn one_vulnerability_is_suppressed_by_its_id() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("narrows suppressions of VULN001 only"));
+}
+
+#[test]
+fn a_framework_counts_the_vulnerabilities_under_the_controls_they_cite() {
+    let out = scan_shop(&["-o", "json", "--framework", "nsa", "--fail-on", "none"])
+        .output()
+        .unwrap();
+    let report = json_exiting(&out, 0);
+    let control = report["compliance"]["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["control"] == "nsa-cisa-1.2:pod-security/secure-images")
+        .unwrap();
+    assert!(
+        control["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "VULN001"),
+        "{control}"
+    );
+    assert_eq!(control["status"], "fail");
+    // The control's findings include the ten vulnerabilities.
+    assert!(control["findings"].as_u64().unwrap() >= 10, "{control}");
 }
 
 #[test]
