@@ -71,18 +71,20 @@ pub fn assess(database: &Database, sboms: &[Sbom], uses: &[ImageUse]) -> Assessm
     assessment
 }
 
+/// Whether `bom` describes the image `use_` runs: one of the document's references (a tag or
+/// a digest) is the one the workload names, as a runtime would pull it.
+fn describes(bom: &Bom, use_: &ImageUse) -> bool {
+    let runs = ImageRef::parse(&use_.reference);
+    bom.image
+        .iter()
+        .any(|name| runs.runs_declared(&ImageRef::parse(name)))
+}
+
 /// The images workloads run that no SBOM describes: not judged, and said so.
 fn images_without_sbom(sboms: &[Sbom], uses: &[ImageUse]) -> Option<Diagnostic> {
     let mut unjudged: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for use_ in uses {
-        let runs = ImageRef::parse(&use_.reference);
-        let described = sboms.iter().any(|sbom| {
-            sbom.bom
-                .image
-                .iter()
-                .any(|name| runs.runs_declared(&ImageRef::parse(name)))
-        });
-        if !described {
+        if !sboms.iter().any(|sbom| describes(&sbom.bom, use_)) {
             unjudged
                 .entry(use_.reference.as_str())
                 .or_default()
@@ -121,15 +123,7 @@ fn images_without_sbom(sboms: &[Sbom], uses: &[ImageUse]) -> Option<Diagnostic> 
 
 fn assess_one(database: &Database, sbom: &Sbom, uses: &[ImageUse], out: &mut Assessment) {
     let bom = &sbom.bom;
-    let running: Vec<&ImageUse> = uses
-        .iter()
-        .filter(|u| {
-            let runs = ImageRef::parse(&u.reference);
-            bom.image
-                .iter()
-                .any(|name| runs.runs_declared(&ImageRef::parse(name)))
-        })
-        .collect();
+    let running: Vec<&ImageUse> = uses.iter().filter(|u| describes(bom, u)).collect();
     let subject = running
         .first()
         .map(|u| u.reference.clone())
@@ -271,6 +265,7 @@ fn finding(
         message,
     )
     .with_severity(severity)
+    // The vulnerability's id first: `[[suppress]] vulnerability` matches that word.
     .with_discriminator(format!("{id} {listed}"))
     .with_evidence(Evidence::Package {
         name: listed.to_string(),
