@@ -28,11 +28,23 @@ impl Vulnerabilities {
     /// `sboms` (files, or directories of `*.json` files); an SBOM that cannot be read is a
     /// diagnostic naming it, and the others are assessed.
     pub fn load(sboms: &[PathBuf], database: &[PathBuf]) -> Result<Vulnerabilities, DatabaseError> {
-        let database = Database::load(database)?;
-        let mut diagnostics = database.diagnostics.clone();
-        let mut read = Vec::new();
+        let mut database = Database::load(database)?;
+        let mut diagnostics = std::mem::take(&mut database.diagnostics);
+        let (mut files, mut failed) = (Vec::new(), Vec::new());
         for path in sboms {
-            collect(path, &mut read, &mut diagnostics);
+            palisade_vuln::files::walk(
+                path,
+                &|name| name.ends_with(".json"),
+                &mut files,
+                &mut failed,
+            );
+        }
+        for (path, error) in failed {
+            diagnostics.push(unread(&path, "io", error.to_string()));
+        }
+        let mut read = Vec::new();
+        for path in &files {
+            read_sbom(path, &mut read, &mut diagnostics);
         }
         Ok(Vulnerabilities {
             database,
@@ -48,24 +60,8 @@ fn unread(path: &Path, code: &'static str, message: String) -> Diagnostic {
         .input_unread()
 }
 
-fn collect(path: &Path, read: &mut Vec<Sbom>, diagnostics: &mut Vec<Diagnostic>) {
-    if path.is_dir() {
-        let mut entries: Vec<PathBuf> = match std::fs::read_dir(path) {
-            Ok(entries) => entries.filter_map(Result::ok).map(|e| e.path()).collect(),
-            Err(e) => return diagnostics.push(unread(path, "io", e.to_string())),
-        };
-        entries.sort();
-        for entry in entries {
-            let hidden = entry
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with('.'));
-            if !hidden && (entry.is_dir() || entry.extension().is_some_and(|e| e == "json")) {
-                collect(&entry, read, diagnostics);
-            }
-        }
-        return;
-    }
+/// The SBOM at `path` read, or a diagnostic naming it.
+fn read_sbom(path: &Path, read: &mut Vec<Sbom>, diagnostics: &mut Vec<Diagnostic>) {
     let text = match std::fs::metadata(path) {
         Ok(m) if m.len() > MAX_SBOM_BYTES => {
             return diagnostics.push(unread(

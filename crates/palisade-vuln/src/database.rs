@@ -180,10 +180,23 @@ impl Database {
     /// Reads every record under `paths` (files, directories, zips), on every core.
     pub fn load(paths: &[PathBuf]) -> Result<Database, DatabaseError> {
         let mut files = Vec::new();
-        let mut zips = Vec::new();
+        let mut failed = Vec::new();
         for path in paths {
-            walk(path, &mut files, &mut zips)?;
+            crate::files::walk(
+                path,
+                &|name| name.ends_with(".json") || name.ends_with(".zip"),
+                &mut files,
+                &mut failed,
+            );
         }
+        if let Some((path, source)) = failed.into_iter().next() {
+            return Err(DatabaseError::Io {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+        let is_zip = |p: &PathBuf| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip"));
+        let (zips, files): (Vec<PathBuf>, Vec<PathBuf>) = files.into_iter().partition(is_zip);
         let mut database = Database::default();
         for read in read_files(&files) {
             database.insert(read);
@@ -295,45 +308,6 @@ impl Database {
     pub fn covers(&self, ecosystem: &str) -> bool {
         self.by_package.keys().any(|(e, _)| *e == ecosystem)
     }
-}
-
-/// The record files and zips under `path`, in name order; a file too large to be a record is
-/// refused here, named.
-fn walk(
-    path: &Path,
-    files: &mut Vec<PathBuf>,
-    zips: &mut Vec<PathBuf>,
-) -> Result<(), DatabaseError> {
-    let io = |source| DatabaseError::Io {
-        path: path.display().to_string(),
-        source,
-    };
-    let metadata = std::fs::metadata(path).map_err(io)?;
-    if metadata.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(io)?
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .collect();
-        entries.sort();
-        for entry in entries {
-            let name = entry.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            if name.starts_with('.') {
-                continue;
-            }
-            if entry.is_dir() || name.ends_with(".json") || name.ends_with(".zip") {
-                walk(&entry, files, zips)?;
-            }
-        }
-    } else if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
-    {
-        zips.push(path.to_path_buf());
-    } else {
-        files.push(path.to_path_buf());
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ pub mod assess;
 pub mod cvss;
 pub mod database;
 pub mod ecosystem;
+pub mod files;
 pub mod osv;
 pub mod package;
 pub mod purl;

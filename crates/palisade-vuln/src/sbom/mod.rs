@@ -124,12 +124,9 @@ fn text<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-/// A list of strings.
+/// The strings of the list under `key`.
 fn strings(value: &Value, key: &str) -> Vec<String> {
-    items(value, key)
-        .filter_map(Value::as_str)
-        .map(str::to_string)
-        .collect()
+    palisade_core::tree::strings(value.get(key))
 }
 
 /// A `[epoch:]version[-release]` from the parts scanners keep apart.
