@@ -573,7 +573,9 @@ async fn kubelet_configs(
         object.insert("kind".into(), "KubeletConfiguration".into());
         object.insert("metadata".into(), serde_json::json!({ "name": node }));
         object.extend(config.into_iter().filter(|(k, _)| k != "metadata"));
-        configs.push(Value::Object(object));
+        let mut object = Value::Object(object);
+        palisade_k8s::control_plane::mark_running_kubelet_configuration(&mut object);
+        configs.push(object);
     }
     (configs, failed)
 }

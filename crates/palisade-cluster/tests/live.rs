@@ -236,6 +236,12 @@ async fn kubelet_configurations_are_read_through_the_node_proxy_when_asked() {
         "/etc/kubernetes/pki/ca.crt"
     );
     assert_eq!(found[1]["readOnlyPort"], 10255);
+    // What a kubelet runs with, not a file: a zero timeout in it is zero (NODE002).
+    assert!(
+        found
+            .iter()
+            .all(palisade_k8s::control_plane::is_running_kubelet_configuration)
+    );
     assert!(
         snapshot
             .header

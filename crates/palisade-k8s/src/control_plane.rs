@@ -11,6 +11,48 @@
 use palisade_core::JsonPointer;
 use serde_json::Value;
 
+/// The annotation Palisade gives a `KubeletConfiguration` that is the configuration a kubelet
+/// runs with (its `/configz`, or its file merged with its command line by `palisade node`),
+/// rather than a file as written. The two differ: the kubelet replaces a zero duration in its
+/// file by its default (`streamingConnectionIdleTimeout: 0s` is four hours), while a running
+/// zero is zero (set by `--streaming-connection-idle-timeout=0`).
+pub const RUNNING_KUBELET_CONFIGURATION: &str = "palisade.dev/running-configuration";
+
+/// Whether a `KubeletConfiguration` is one a kubelet runs with
+/// ([`RUNNING_KUBELET_CONFIGURATION`]).
+pub fn is_running_kubelet_configuration(value: &Value) -> bool {
+    value
+        .get("metadata")
+        .and_then(|m| m.get("annotations"))
+        .and_then(|a| a.get(RUNNING_KUBELET_CONFIGURATION))
+        .and_then(Value::as_str)
+        == Some("true")
+}
+
+/// Marks a `KubeletConfiguration` as one a kubelet runs with.
+pub fn mark_running_kubelet_configuration(value: &mut Value) {
+    let Some(map) = value.as_object_mut() else {
+        return;
+    };
+    let metadata = map
+        .entry("metadata")
+        .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    if !metadata.is_object() {
+        *metadata = Value::Object(serde_json::Map::new());
+    }
+    if let Some(metadata) = metadata.as_object_mut() {
+        let annotations = metadata
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+        if !annotations.is_object() {
+            *annotations = Value::Object(serde_json::Map::new());
+        }
+        if let Some(annotations) = annotations.as_object_mut() {
+            annotations.insert(RUNNING_KUBELET_CONFIGURATION.into(), "true".into());
+        }
+    }
+}
+
 /// A control-plane component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Component {

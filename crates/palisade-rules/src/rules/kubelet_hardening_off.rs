@@ -4,9 +4,15 @@ use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
-    /// A kubelet configuration file that sets `streamingConnectionIdleTimeout` to zero, turns
+    /// A kubelet configuration that runs with a `streamingConnectionIdleTimeout` of zero, turns
     /// off `makeIPTablesUtilChains` or the `RotateKubeletServerCertificate` feature gate, or does
     /// not set `rotateCertificates: true` (false by default in the file).
+    ///
+    /// A zero timeout fails only in the configuration a kubelet runs with (its `/configz`, read
+    /// by `scan --cluster --kubelet-configs`, or its file merged with its command line by
+    /// `palisade node`): the kubelet replaces a zero in its file by its default, four hours, and
+    /// kubeadm writes `streamingConnectionIdleTimeout: 0s` in every file it makes. Only
+    /// `--streaming-connection-idle-timeout=0` on the command line turns the timeout off.
     ///
     /// ## Why it matters
     /// An idle timeout of zero keeps `exec` and `port-forward` sessions open forever, a way to
@@ -21,7 +27,7 @@ declare_rule! {
     ///
     /// ## Failing example
     /// ```yaml
-    /// streamingConnectionIdleTimeout: 0s
+    /// makeIPTablesUtilChains: false
     /// rotateCertificates: false
     /// ```
     ///
