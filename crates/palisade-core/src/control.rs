@@ -143,8 +143,9 @@ impl Serialize for Control {
     }
 }
 
-/// CIS Kubernetes Benchmark v1.12, section 5 (policies). Sections 1-4 (control plane and node
-/// configuration files) join when the node checks do.
+/// CIS Kubernetes Benchmark v1.12: sections 1-4 (the control plane's and nodes' settings and
+/// files, judged from static pods, kubelet configurations and `palisade node`) and 5
+/// (policies).
 const CIS_K8S_1_12: &[(&str, &str)] = &[
     (
         "1.1.1",
@@ -614,92 +615,93 @@ const CIS_K8S_1_12: &[(&str, &str)] = &[
     ("5.6.4", "The default namespace should not be used"),
 ];
 
-/// CIS section 5 items that depend on cluster components or organisational choices that
-/// manifests do not show.
+/// CIS items that no rule of a scan decides: files on the nodes (decided by `palisade node`'s
+/// NODE004 and NODE005 when it runs), and items that depend on cluster components or
+/// organisational choices that manifests do not show.
 const CIS_MANUAL: &[(&str, &str)] = &[
     (
         "1.1.1",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.2",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.3",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.4",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.5",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.6",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.7",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.8",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.9",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.10",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.11",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.12",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.13",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.14",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.15",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.16",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.17",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.18",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.19",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.20",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.1.21",
-        "files on the control-plane node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on the control-plane node, not in the cluster's objects: `palisade node --root /` on that node judges them",
     ),
     (
         "1.2.3",
@@ -731,43 +733,43 @@ const CIS_MANUAL: &[(&str, &str)] = &[
     ),
     (
         "4.1.1",
-        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on each node, not in the cluster's objects: `palisade node --root /` on each node judges them",
     ),
     (
         "4.1.2",
-        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on each node, not in the cluster's objects: `palisade node --root /` on each node judges them",
     ),
     (
         "4.1.3",
-        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on each node, not in the cluster's objects: `palisade node --root /` on each node judges them",
     ),
     (
         "4.1.4",
-        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on each node, not in the cluster's objects: `palisade node --root /` on each node judges them",
     ),
     (
         "4.1.5",
-        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on each node, not in the cluster's objects: `palisade node --root /` on each node judges them",
     ),
     (
         "4.1.6",
-        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on each node, not in the cluster's objects: `palisade node --root /` on each node judges them",
     ),
     (
         "4.1.7",
-        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on each node, not in the cluster's objects: `palisade node --root /` on each node judges them",
     ),
     (
         "4.1.8",
-        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on each node, not in the cluster's objects: `palisade node --root /` on each node judges them",
     ),
     (
         "4.1.9",
-        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on each node, not in the cluster's objects: `palisade node --root /` on each node judges them",
     ),
     (
         "4.1.10",
-        "files on each worker node, not in the cluster's objects: check them there (`stat`, or kube-bench)",
+        "files on each node, not in the cluster's objects: `palisade node --root /` on each node judges them",
     ),
     (
         "4.2.7",

@@ -126,3 +126,16 @@ impl Diagnostic {
         out
     }
 }
+
+/// An error with its causes, on one line (`cannot open store: permission denied`): how a
+/// library's `thiserror` chain is said in a diagnostic or a log field.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

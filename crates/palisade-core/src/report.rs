@@ -73,6 +73,22 @@ pub struct Coverage {
     /// proof (`could not list secrets: forbidden (...)`).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub incomplete: Vec<String>,
+    /// For a rule that judges each of its controls on different subjects (NODE004 judges the
+    /// API server's manifest for CIS 1.1.1 and the kubelet's unit for 4.1.1): every control's
+    /// own counts, which the compliance matrix reads instead of the rule's. Empty for a rule
+    /// whose every evaluation counts for each of its controls.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub controls: Vec<ControlCoverage>,
+}
+
+/// One control's share of a rule's [`Coverage`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ControlCoverage {
+    pub control: crate::Control,
+    /// Subjects judged for this control.
+    pub evaluated: usize,
+    /// Subjects this control applies to that could not be judged.
+    pub not_assessed: usize,
 }
 
 /// The verdict of one rule on one object.

@@ -29,6 +29,16 @@ pub fn is_running_kubelet_configuration(value: &Value) -> bool {
         == Some("true")
 }
 
+/// Whether a Go duration as a flag or configuration file gives it (`0`, `0s`, `0h0m0s`) is
+/// zero.
+pub fn zero_duration(text: &str) -> bool {
+    let text = text.trim().trim_matches('"');
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c == '0' || c == '.' || c.is_ascii_alphabetic())
+}
+
 /// Marks a `KubeletConfiguration` as one a kubelet runs with.
 pub fn mark_running_kubelet_configuration(value: &mut Value) {
     let Some(map) = value.as_object_mut() else {

@@ -130,6 +130,7 @@ pub fn report_with_findings() -> Report {
         not_assessed_objects: Vec::new(),
         skipped: None,
         incomplete: Vec::new(),
+        controls: Vec::new(),
     });
     report.evaluations = evaluations([Outcome::Fail, Outcome::Fail]);
     report
@@ -160,6 +161,7 @@ pub fn empty_report() -> Report {
         not_assessed_objects: Vec::new(),
         skipped: None,
         incomplete: Vec::new(),
+        controls: Vec::new(),
     });
     report.evaluations = evaluations([Outcome::Pass, Outcome::Pass]);
     report
@@ -202,6 +204,7 @@ pub fn report_with_diagnostics() -> Report {
         }],
         skipped: None,
         incomplete: Vec::new(),
+        controls: Vec::new(),
     });
     report.evaluations = evaluations([
         Outcome::Pass,

@@ -66,7 +66,7 @@ impl Want {
             Want::AtLeast(least) => given
                 .and_then(|v| v.trim_matches('"').parse::<i64>().ok())
                 .is_none_or(|n| n < least),
-            Want::NonZeroDuration => given.is_some_and(zero_duration),
+            Want::NonZeroDuration => given.is_some_and(palisade_k8s::control_plane::zero_duration),
         }
     }
 }
@@ -77,15 +77,6 @@ fn listed<'v>(given: Option<&str>, items: &[&'v str], default: &[&'v str]) -> Ve
         Some(_) => items.to_vec(),
         None => default.to_vec(),
     }
-}
-
-/// Whether a Go duration (`0`, `0s`, `0h0m0s`) is zero.
-fn zero_duration(text: &str) -> bool {
-    let text = text.trim().trim_matches('"');
-    !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c == '0' || c == '.' || c.is_ascii_alphabetic())
 }
 
 /// One check of a component's flag.

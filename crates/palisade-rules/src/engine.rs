@@ -733,6 +733,7 @@ fn merge(
             not_assessed_objects: not_assessed.into_iter().map(|(_, n)| n).collect(),
             skipped,
             incomplete: Vec::new(),
+            controls: Vec::new(),
         });
     }
     annotations.sort_by_key(|&(object, rule, _, _)| (object, rule));

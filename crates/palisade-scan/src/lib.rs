@@ -24,16 +24,22 @@ pub mod vulnerabilities;
 pub use changes::scan_changes;
 pub use config::{Config, ConfigError, SuppressionEntry};
 pub use model::{ClusterModel, Evaluation, MOST_REMEMBERED, ModelError, REMEMBERED_KINDS};
-pub use scan::{ScanOptions, named_but_idle, scan, scan_inventory, scan_loaded};
+pub use scan::{
+    Reported, ScanOptions, add_reported, named_but_idle, reported_rule_runs, scan, scan_inventory,
+    scan_loaded,
+};
 
 /// The rules a scan knows by default: the built-in catalogue, drift's kinds of difference
-/// (reported by `palisade drift`) and the vulnerability rule (reported when SBOMs are given),
-/// all named in suppressions and `--rules`.
+/// (reported by `palisade drift`), the vulnerability rule (reported when SBOMs are given) and
+/// the node's file rules (reported by `palisade node`), all named in suppressions and
+/// `--rules`.
 pub fn default_rules() -> palisade_rules::RuleSet {
     let mut rules = palisade_rules::RuleSet::builtin();
-    let reported = drift::drift_rule_metas()
-        .into_iter()
-        .chain([&palisade_vuln::rule::KNOWN_VULNERABILITY]);
+    let reported = drift::drift_rule_metas().into_iter().chain([
+        &palisade_vuln::rule::KNOWN_VULNERABILITY,
+        &palisade_node::rule::NODE_FILE_PERMISSIONS,
+        &palisade_node::rule::NODE_FILE_OWNERSHIP,
+    ]);
     for meta in reported {
         // The drift ids are reserved in the catalogue's id space; a clash is a bug.
         rules

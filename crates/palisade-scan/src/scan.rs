@@ -100,10 +100,10 @@ pub(crate) fn active_rules(options: &ScanOptions) -> Vec<&dyn Rule> {
         .collect()
 }
 
-/// Whether the run reports VULN001: not disabled or skipped, named by `--rules` when it
-/// names any, and citing the `--framework` asked for.
-fn vulnerability_rule_runs(options: &ScanOptions) -> bool {
-    let meta = &palisade_vuln::rule::KNOWN_VULNERABILITY;
+/// Whether the run reports `meta`, a rule whose findings are made outside the engine (VULN001,
+/// NODE004): not disabled or skipped, named by `--rules` when it names any, and citing the
+/// `--framework` asked for.
+pub fn reported_rule_runs(meta: &palisade_core::RuleMeta, options: &ScanOptions) -> bool {
     let id = meta.id.as_ref();
     !options
         .config
@@ -115,6 +115,43 @@ fn vulnerability_rule_runs(options: &ScanOptions) -> bool {
         && options
             .framework
             .is_none_or(|profile| meta.controls.iter().any(|c| profile.includes(c)))
+}
+
+/// What a rule outside the engine judged, to add to a report.
+#[derive(Debug, Default)]
+pub struct Reported {
+    pub rules: Vec<&'static palisade_core::RuleMeta>,
+    pub findings: Vec<palisade_core::Finding>,
+    pub coverage: Vec<palisade_core::Coverage>,
+    pub diagnostics: Vec<palisade_core::Diagnostic>,
+}
+
+/// Adds what rules outside the engine judged to `report`: only the rules the run asks for
+/// ([`reported_rule_runs`]), their findings with `palisade.toml`'s suppressions applied, their
+/// coverage and metadata, and the compliance matrix worked out again.
+pub fn add_reported(report: &mut Report, reported: Reported, options: &ScanOptions) {
+    let Reported {
+        rules,
+        mut findings,
+        coverage,
+        diagnostics,
+    } = reported;
+    let runs: Vec<&'static palisade_core::RuleMeta> = rules
+        .into_iter()
+        .filter(|meta| reported_rule_runs(meta, options))
+        .collect();
+    let ran = |id: &str| runs.iter().any(|m| m.id.as_ref() == id);
+    findings.retain(|f| ran(f.rule_id()));
+    let today = options.today.unwrap_or_else(crate::date::Date::today);
+    crate::suppress::apply_config(&mut findings, &options.config, today);
+    report
+        .coverage
+        .extend(coverage.into_iter().filter(|c| ran(&c.rule)));
+    report.rules.extend(runs.iter().map(|meta| (*meta).into()));
+    report.findings.extend(findings);
+    report.sort_findings();
+    report.diagnostics.extend(diagnostics);
+    report.compliance = options.framework.map(|p| compliance(p, report));
 }
 
 /// Loads `inputs` and scans them.
@@ -171,7 +208,7 @@ pub fn scan_loaded(
     let vulnerabilities = options
         .vulnerabilities
         .as_deref()
-        .filter(|_| vulnerability_rule_runs(options))
+        .filter(|_| reported_rule_runs(&palisade_vuln::rule::KNOWN_VULNERABILITY, options))
         .map(|v| crate::vulnerabilities::assessed(v, &loaded.inventory));
     // The report needs no object once the findings are judged and suppressed. Freeing millions
     // of JSON nodes takes a noticeable share of a scan, so it happens on another core while the
@@ -182,7 +219,6 @@ pub fn scan_loaded(
     let sboms = vulnerabilities.as_ref().map_or(0, |v| v.sboms);
     if let Some(assessed) = vulnerabilities {
         crate::vulnerabilities::add_to(&mut report, assessed, options);
-        report.compliance = options.framework.map(|p| compliance(p, &report));
     }
     diagnostics.append(&mut report.diagnostics);
     report.diagnostics = diagnostics;
@@ -279,11 +315,18 @@ pub fn compliance(profile: Profile, report: &Report) -> Compliance {
                         && f.controls().contains(&row.control)
                 })
                 .count();
-            let evaluated = ran.iter().map(|c| c.evaluated).sum();
-            let not_assessed = ran
-                .iter()
-                .map(|c| c.not_assessed + c.incomplete.len())
-                .sum();
+            // A rule that counts per control (NODE004's files) counts for this control only
+            // what it judged for it.
+            let own = |c: &palisade_core::Coverage| match c.controls.is_empty() {
+                true => (c.evaluated, c.not_assessed),
+                false => c
+                    .controls
+                    .iter()
+                    .find(|o| o.control == row.control)
+                    .map_or((0, 0), |o| (o.evaluated, o.not_assessed)),
+            };
+            let evaluated = ran.iter().map(|c| own(c).0).sum();
+            let not_assessed = ran.iter().map(|c| own(c).1 + c.incomplete.len()).sum();
             let status = if ids.is_empty() {
                 if row.manual.is_some() {
                     ComplianceStatus::Manual

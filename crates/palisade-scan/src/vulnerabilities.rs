@@ -136,7 +136,7 @@ pub fn assessed(vulnerabilities: &Vulnerabilities, inventory: &Inventory) -> Ass
 /// and VULN001's coverage (packages judged, failed and not assessed) to `report`.
 pub(crate) fn add_to(report: &mut Report, assessed: Assessed, options: &crate::ScanOptions) {
     let Assessed {
-        mut assessment,
+        assessment,
         diagnostics,
         ..
     } = assessed;
@@ -160,7 +160,7 @@ pub(crate) fn add_to(report: &mut Report, assessed: Assessed, options: &crate::S
                 .collect();
         packages.len()
     };
-    report.coverage.push(Coverage {
+    let coverage = Coverage {
         rule: KNOWN_VULNERABILITY.id.to_string(),
         evaluated: assessment.assessed,
         failed,
@@ -168,12 +168,15 @@ pub(crate) fn add_to(report: &mut Report, assessed: Assessed, options: &crate::S
         not_assessed_objects: Vec::new(),
         skipped: None,
         incomplete: Vec::new(),
-    });
-    let today = options.today.unwrap_or_else(crate::date::Date::today);
-    crate::suppress::apply_config(&mut assessment.findings, &options.config, today);
-    report.rules.push((&KNOWN_VULNERABILITY).into());
-    report.findings.extend(assessment.findings);
-    report.sort_findings();
-    report.diagnostics.extend(diagnostics);
-    report.diagnostics.extend(assessment.diagnostics);
+        controls: Vec::new(),
+    };
+    let mut diagnostics = diagnostics;
+    diagnostics.extend(assessment.diagnostics);
+    let reported = crate::scan::Reported {
+        rules: vec![&KNOWN_VULNERABILITY],
+        findings: assessment.findings,
+        coverage: vec![coverage],
+        diagnostics,
+    };
+    crate::scan::add_reported(report, reported, options);
 }

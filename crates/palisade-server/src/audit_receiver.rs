@@ -8,6 +8,7 @@
 //! analysed the receiver answers 503, which the API server's webhook backend retries with
 //! backoff; the depth is a metric.
 
+use palisade_core::diagnostic::error_chain;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -166,18 +167,6 @@ async fn receive(
             &metrics,
         ),
     }
-}
-
-/// An error with its causes, one line.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Where the analyser writes alerts besides the sinks (standard output in a format).

@@ -9,6 +9,7 @@ mod docs_cmd;
 mod fix_cmd;
 mod install_cmd;
 mod net_cmd;
+mod node_cmd;
 mod policy_cmd;
 mod rbac_cmd;
 mod serve_cmd;
@@ -82,6 +83,11 @@ enum Command {
     /// Deploy the admission webhook: print its manifests (`--print`, for `kubectl apply -f -`)
     /// or write its Helm chart (`--chart DIR`).
     Install(install_cmd::InstallArgs),
+    /// Judge a node's own files against the CIS Kubernetes Benchmark's sections 1-4: static pod
+    /// manifests, the kubelet's configuration merged with its command line, and the modes and
+    /// owners of manifests, kubeconfigs, keys and etcd's data (`--root /` on the node, or
+    /// `--root /host` in a pod that mounts it).
+    Node(node_cmd::NodeArgs),
     /// Read a live cluster into a snapshot file, to scan offline (`scan --snapshot`).
     Snapshot(cluster_cmd::SnapshotArgs),
     /// Compare manifests with a cluster or snapshot: missing and extra objects, changed fields
@@ -704,6 +710,7 @@ fn main() -> ExitCode {
         Command::Policy(command) => policy_cmd::run(command),
         Command::Snapshot(args) => cluster_cmd::run_snapshot(&args),
         Command::Drift(args) => run_drift(args),
+        Command::Node(args) => node_cmd::run_node(args),
         Command::Fix(args) => fix_cmd::run_fix(&args),
         Command::Init(args) => run_init(&args),
         Command::Completion(args) => docs_cmd::completion(cli_command(), &args),

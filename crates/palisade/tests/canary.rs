@@ -48,6 +48,10 @@ const PLACES: &[&str] = &[
     "fixContext",
     "valuesUnrendered",
     "kustomizationLiteral",
+    "nodeKubeconfig",
+    "nodeUnitEnv",
+    "nodeManifestEnv",
+    "nodeKubeletHeader",
 ];
 
 /// A GitHub-token-shaped value whose body is the canary: findings may show the format's
@@ -455,7 +459,66 @@ fn no_canary_appears_in_any_command_or_format() {
     runs.extend(policy_test_runs(&dir));
     runs.extend(policy_expand_runs(&dir, &git));
     runs.extend(network_and_role_runs(&git, &live, &audit));
+    runs.extend(node_runs(&dir));
     check_runs(&dir, &runs);
+}
+
+/// `palisade node` on a node whose credentials hold canaries: a kubeconfig readable by all
+/// (a NODE004 finding on it), the kubelet's unit, a static pod's environment and the kubelet's
+/// configuration, in every format.
+fn node_runs(dir: &Path) -> Vec<(String, Vec<String>)> {
+    let root = dir.join("node");
+    let write = |path: &str, text: &str| common::write_file(&root, path, text);
+    write(
+        "etc/kubernetes/admin.conf",
+        &format!(
+            "apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    token: {}\n",
+            canary('g', "nodeKubeconfig")
+        ),
+    );
+    write(
+        "etc/systemd/system/kubelet.service",
+        &format!(
+            "[Service]\nEnvironment=\"REGISTRY_TOKEN={}\"\nExecStart=/usr/bin/kubelet --config=/var/lib/kubelet/config.yaml --anonymous-auth=true\n",
+            canary('g', "nodeUnitEnv")
+        ),
+    );
+    write(
+        "var/lib/kubelet/config.yaml",
+        &format!(
+            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 10255\nstaticPodURLHeader:\n  Authorization:\n  - Bearer {}\n",
+            canary('g', "nodeKubeletHeader")
+        ),
+    );
+    write(
+        "etc/kubernetes/manifests/kube-apiserver.yaml",
+        &format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: kube-apiserver, namespace: kube-system}}\nspec:\n  containers:\n  - name: kube-apiserver\n    image: registry.k8s.io/kube-apiserver:v1.31.4\n    command: [kube-apiserver, --anonymous-auth=true]\n    env:\n    - name: CLOUD_API_KEY\n      value: {}\n",
+            canary('g', "nodeManifestEnv")
+        ),
+    );
+    let root = root.to_str().unwrap().to_string();
+    let mut runs = Vec::new();
+    for format in ["table", "json", "sarif", "junit", "markdown", "html"] {
+        let out = dir.join(format!("out.{format}"));
+        for output in [format.to_string(), format!("{format}={}", out.display())] {
+            runs.push((
+                format!("node -o {output}"),
+                vec![
+                    "node".into(),
+                    "--root".into(),
+                    root.clone(),
+                    "-o".into(),
+                    output,
+                    "--fail-on".into(),
+                    "none".into(),
+                    "--framework".into(),
+                    "cis-k8s-1.12".into(),
+                ],
+            ));
+        }
+    }
+    runs
 }
 
 /// `policy expand`: the Pod the canary Deployment would create (its env values, arguments,
