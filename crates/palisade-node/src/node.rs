@@ -83,6 +83,8 @@ pub struct Node {
     pub named_configs: Vec<PathBuf>,
     /// The files whose modes and owners are judged.
     pub targets: Vec<Target>,
+    /// Each target's file and kind, so that a file named twice is judged once.
+    judged: std::collections::HashSet<(PathBuf, &'static str)>,
     pub diagnostics: Vec<Diagnostic>,
     load: LoadOptions,
 }
@@ -107,6 +109,7 @@ impl Node {
             manifests: Vec::new(),
             named_configs: Vec::new(),
             targets: Vec::new(),
+            judged: std::collections::HashSet::new(),
             diagnostics: Vec::new(),
             load: load.clone(),
             root,
@@ -436,11 +439,7 @@ impl Node {
 
     fn add_target(&mut self, path: PathBuf, want: Want, named_by: Option<&str>) {
         // One file judged once per control, whoever names it.
-        if self
-            .targets
-            .iter()
-            .any(|t| t.path == path && t.want == want)
-        {
+        if !self.judged.insert((path.clone(), want.what)) {
             return;
         }
         self.targets.push(Target {
