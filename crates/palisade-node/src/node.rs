@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use palisade_core::tree::Tree as _;
 use palisade_core::{Diagnostic, DiagnosticLevel, Finding, Report};
 use palisade_inventory::{
-    LoadOptions, Object, ObjectSource, Pos, Source, SourceRead, Spans, TextSource, read_sources,
+    LoadOptions, Object, ObjectSource, Pos, Reading, Source, SourceRead, Spans, TextSource,
 };
 use palisade_k8s::control_plane::{Component, Flags};
 use serde_json::Value;
@@ -81,6 +81,8 @@ pub struct Node {
     /// Files the API server's flags name that rules judge (audit policy, encryption
     /// configuration).
     pub named_configs: Vec<PathBuf>,
+    /// The static pod manifests as read, handed to the scan as they are.
+    manifest_reads: Vec<SourceRead>,
     /// The files whose modes and owners are judged.
     pub targets: Vec<Target>,
     /// Each target's file and kind, so that a file named twice is judged once.
@@ -107,6 +109,7 @@ impl Node {
             kubelet: None,
             kubelet_config: None,
             manifests: Vec::new(),
+            manifest_reads: Vec::new(),
             named_configs: Vec::new(),
             targets: Vec::new(),
             judged: std::collections::HashSet::new(),
@@ -177,33 +180,46 @@ impl Node {
         self.root.host_path(node).display().to_string()
     }
 
-    /// The objects of the node's files (a file through the root, so that its links stay on
-    /// the node), read as the scan reads manifests, with what reading them said.
-    fn parse(&self, path: &Path) -> (Vec<Object>, Vec<Diagnostic>) {
+    /// What a file of the node holds, read through the root (so that its links stay on the
+    /// node) as the scan reads a manifest: its objects and what reading them said, `None`
+    /// when the node has no such file.
+    fn read_file(&self, path: &Path) -> Option<SourceRead> {
         let name = self.shown(path);
         match self.root.read(path, self.load.limits.max_file_bytes) {
             Ok(Some(bytes)) => {
-                let loaded = read_sources(vec![Box::new(TextSource { name, bytes })], &self.load);
-                (loaded.inventory.objects, loaded.diagnostics)
+                Some(Box::new(TextSource { name, bytes }).read(&Reading::new(&self.load)))
             }
-            Ok(None) => (Vec::new(), Vec::new()),
-            Err(e) => (
-                Vec::new(),
-                vec![
+            Ok(None) => None,
+            Err(e) => Some(SourceRead {
+                diagnostics: vec![
                     Diagnostic::new(DiagnosticLevel::Error, "io", e.to_string())
                         .in_file(name)
                         .input_unread(),
                 ],
-            ),
+                ..SourceRead::default()
+            }),
         }
+    }
+
+    /// The objects of a file of the node, its diagnostics added to the node's.
+    fn parse(&mut self, path: &Path) -> Vec<Object> {
+        let Some(read) = self.read_file(path) else {
+            return Vec::new();
+        };
+        self.diagnostics.extend(read.diagnostics);
+        read.objects
     }
 
     /// The configuration the kubelet runs with: its file (`--config`, else kubeadm's when no
     /// command line was found), drop-ins (`--config-dir`), the command line over them.
     fn read_kubelet_config(&mut self) -> Option<KubeletConfig> {
-        let named = self.kubelet.as_ref().and_then(|k| k.value("config"));
-        let file = match named {
-            Some(path) => Some(PathBuf::from(path)),
+        let named = self
+            .kubelet
+            .as_ref()
+            .and_then(|k| k.value("config"))
+            .map(PathBuf::from);
+        let file = match named.clone() {
+            Some(path) => Some(path),
             None if self.kubelet.is_none() && self.exists(KUBELET_CONFIG) => {
                 Some(PathBuf::from(KUBELET_CONFIG))
             }
@@ -211,9 +227,7 @@ impl Node {
         };
         let mut original = None;
         if let Some(file) = &file {
-            let (objects, diagnostics) = self.parse(file);
-            self.diagnostics.extend(diagnostics);
-            original = objects.into_iter().find(is_kubelet_configuration);
+            original = self.parse(file).into_iter().find(is_kubelet_configuration);
             if named.is_some() && !self.exists(&file.display().to_string()) {
                 self.warn(
                     "kubelet-unread",
@@ -332,9 +346,7 @@ impl Node {
             .into_iter()
             .filter(|f| f.extension().is_some_and(|e| e == "conf"))
         {
-            let (objects, diagnostics) = self.parse(&file);
-            self.diagnostics.extend(diagnostics);
-            let Some(drop_in) = objects.into_iter().find(is_kubelet_configuration) else {
+            let Some(drop_in) = self.parse(&file).into_iter().find(is_kubelet_configuration) else {
                 continue;
             };
             let mut over = drop_in.value;
@@ -379,9 +391,11 @@ impl Node {
             {
                 continue;
             }
-            let (objects, _) = self.parse(&file);
+            let Some(read) = self.read_file(&file) else {
+                continue;
+            };
             let mut components = Vec::new();
-            for object in &objects {
+            for object in &read.objects {
                 let Some(spec) = palisade_inventory::pod_spec(object) else {
                     continue;
                 };
@@ -395,6 +409,7 @@ impl Node {
                 }
             }
             self.manifests.push((file, components));
+            self.manifest_reads.push(read);
         }
     }
 
@@ -562,8 +577,9 @@ impl Node {
     }
 
     /// The sources of the objects a scan of the node judges: the kubelet's configuration as it
-    /// runs with it, the static pod manifests, the files the API server names.
-    pub fn sources(&self) -> Vec<Box<dyn ObjectSource>> {
+    /// runs with it, the static pod manifests (as they were read, once), the files the API
+    /// server names. The manifests are handed over: a second call has none.
+    pub fn take_sources(&mut self) -> Vec<Box<dyn ObjectSource>> {
         let mut sources: Vec<Box<dyn ObjectSource>> = Vec::new();
         if let Some(config) = &self.kubelet_config {
             let pos = config
@@ -583,26 +599,12 @@ impl Node {
                 }));
             }
         }
-        let files = self
-            .manifests
-            .iter()
-            .map(|(f, _)| f)
-            .chain(&self.named_configs);
-        for file in files {
-            match self.root.read(file, self.load.limits.max_file_bytes) {
-                Ok(Some(bytes)) => sources.push(Box::new(TextSource {
-                    name: self.shown(file),
-                    bytes,
-                })),
-                Ok(None) => {}
-                Err(e) => sources.push(Box::new(SourceRead {
-                    diagnostics: vec![
-                        Diagnostic::new(DiagnosticLevel::Error, "io", e.to_string())
-                            .in_file(self.shown(file))
-                            .input_unread(),
-                    ],
-                    ..SourceRead::default()
-                })),
+        for read in std::mem::take(&mut self.manifest_reads) {
+            sources.push(Box::new(read));
+        }
+        for file in &self.named_configs {
+            if let Some(read) = self.read_file(file) {
+                sources.push(Box::new(read));
             }
         }
         sources

@@ -61,7 +61,7 @@ pub(crate) fn run_node(args: NodeArgs) -> Result<u8> {
         options.only_rules = node_rules(&options);
     }
     let spinner = Spinner::after_a_second("reading the node");
-    let node = palisade_node::Node::read(&args.root, &options.load)
+    let mut node = palisade_node::Node::read(&args.root, &options.load)
         .with_context(|| format!("--root {}", args.root.display()))?;
     let mut diagnostics = node.diagnostics.clone();
     match node.summary() {
@@ -81,7 +81,7 @@ pub(crate) fn run_node(args: NodeArgs) -> Result<u8> {
             ));
         }
     }
-    let loaded = palisade_inventory::read_sources(node.sources(), &options.load);
+    let loaded = palisade_inventory::read_sources(node.take_sources(), &options.load);
     let mut report = palisade_scan::scan_loaded(loaded, &options, start);
     node.place_kubelet_findings(&mut report);
     let judged = node.judge_files();

@@ -367,3 +367,31 @@ fn a_file_that_cannot_be_read_is_not_assessed_and_the_run_incomplete() {
                 && d["message"].as_str().unwrap().contains("symbolic links"))
     );
 }
+
+#[test]
+fn a_malformed_manifest_is_named_once_and_the_rest_is_judged() {
+    let dir = scratch("node-malformed");
+    let root = example_node(&dir);
+    std::fs::write(
+        root.join("etc/kubernetes/manifests/broken.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: broken\n  bad: [\n",
+    )
+    .unwrap();
+    json_exiting(&node(&root, &[]), 2);
+    let report = json_exiting(&node(&root, &["--allow-incomplete"]), 1);
+    let syntax: Vec<&Value> = report["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "yaml-syntax")
+        .collect();
+    assert_eq!(syntax.len(), 1, "{syntax:#?}");
+    assert_eq!(
+        syntax[0]["file"],
+        root.join("etc/kubernetes/manifests/broken.yaml")
+            .display()
+            .to_string()
+    );
+    // The API server's manifest beside it is still judged.
+    assert!(!findings(&report, "CP001").is_empty());
+}
