@@ -11,6 +11,7 @@ mod install_cmd;
 mod net_cmd;
 mod node_cmd;
 mod policy_cmd;
+mod probe_cmd;
 mod rbac_cmd;
 mod serve_cmd;
 
@@ -88,6 +89,9 @@ enum Command {
     /// owners of manifests, kubeconfigs, keys and etcd's data (`--root /` on the node, or
     /// `--root /host` in a pod that mounts it).
     Node(node_cmd::NodeArgs),
+    /// Ask each host's API server, kubelet (API and read-only port) and etcd one read-only
+    /// question with no credential, and report those that answer it (PRB001-PRB003).
+    Probe(probe_cmd::ProbeArgs),
     /// Read a live cluster into a snapshot file, to scan offline (`scan --snapshot`).
     Snapshot(cluster_cmd::SnapshotArgs),
     /// Compare manifests with a cluster or snapshot: missing and extra objects, changed fields
@@ -711,6 +715,7 @@ fn main() -> ExitCode {
         Command::Snapshot(args) => cluster_cmd::run_snapshot(&args),
         Command::Drift(args) => run_drift(args),
         Command::Node(args) => node_cmd::run_node(args),
+        Command::Probe(args) => probe_cmd::run_probe(args),
         Command::Fix(args) => fix_cmd::run_fix(&args),
         Command::Init(args) => run_init(&args),
         Command::Completion(args) => docs_cmd::completion(cli_command(), &args),
