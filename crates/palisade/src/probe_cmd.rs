@@ -12,9 +12,13 @@ use crate::{OutputArgs, Spinner, emit, outputs};
 #[derive(Args)]
 pub(crate) struct ProbeArgs {
     /// The hosts to probe: control-plane and worker nodes' addresses or names (IPv6 without
-    /// brackets). Only loopback or addresses you are allowed to probe.
-    #[arg(required = true, value_name = "HOST")]
+    /// brackets). Probe only hosts you are allowed to probe.
+    #[arg(required_unless_present = "snapshot", value_name = "HOST")]
     hosts: Vec<String>,
+    /// Also probe every node of this snapshot (`palisade snapshot`), at its internal address
+    /// (else its external one, else its host name).
+    #[arg(long, value_name = "FILE", env = "PALISADE_SNAPSHOT")]
+    snapshot: Option<std::path::PathBuf>,
     /// The API server's port.
     #[arg(
         long,
@@ -57,6 +61,22 @@ pub(crate) struct ProbeArgs {
 pub(crate) fn run_probe(args: ProbeArgs) -> Result<u8> {
     let start = std::time::Instant::now();
     let outputs = outputs(&args.output)?;
+    let mut args = args;
+    if let Some(file) = &args.snapshot {
+        let snapshot = palisade_snapshot::SnapshotFile::open(file, false)?;
+        let nodes = node_addresses(&snapshot.load().inventory);
+        if nodes.is_empty() {
+            bail!(
+                "{}: the snapshot holds no Node with an address",
+                file.display()
+            );
+        }
+        for address in nodes {
+            if !args.hosts.contains(&address) {
+                args.hosts.push(address);
+            }
+        }
+    }
     if let Some(host) = args.hosts.iter().find(|h| h.is_empty() || h.contains('/')) {
         bail!("`{host}` is not a host: give an address or a name, without a scheme or a path");
     }
@@ -110,4 +130,35 @@ pub(crate) fn run_probe(args: ProbeArgs) -> Result<u8> {
         &scan,
     );
     emit(report, &args.output, &outputs)
+}
+
+/// Each Node's address: its internal one, else its external one, else its host name.
+fn node_addresses(inventory: &palisade_inventory::Inventory) -> Vec<String> {
+    let mut out = Vec::new();
+    for node in inventory
+        .objects
+        .iter()
+        .filter(|o| o.id.kind == "Node" && o.id.group().is_empty())
+    {
+        let addresses = node
+            .value
+            .get("status")
+            .and_then(|s| s.get("addresses"))
+            .and_then(serde_json::Value::as_array);
+        let of = |kind: &str| {
+            addresses?
+                .iter()
+                .find(|a| a.get("type").and_then(serde_json::Value::as_str) == Some(kind))
+                .and_then(|a| a.get("address"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_string)
+        };
+        if let Some(address) = of("InternalIP")
+            .or_else(|| of("ExternalIP"))
+            .or_else(|| of("Hostname"))
+        {
+            out.push(address);
+        }
+    }
+    out
 }

@@ -113,3 +113,51 @@ fn a_url_is_refused_as_a_host() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is not a host"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_nodes_of_a_snapshot_are_probed_at_their_internal_address() {
+    let kubelet = serve_tls(answering(StatusCode::FORBIDDEN)).await;
+    let dir = common::scratch("probe-snapshot");
+    let list = dir.join("nodes.json");
+    std::fs::write(
+        &list,
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "List",
+            "items": [{
+                "apiVersion": "v1", "kind": "Node", "metadata": {"name": "worker-1"},
+                "status": {"addresses": [
+                    {"type": "Hostname", "address": "worker-1"},
+                    {"type": "InternalIP", "address": "127.0.0.1"}
+                ]}
+            }]
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let ports = [closed_port(), kubelet, closed_port(), closed_port()];
+    let snapshot = list.to_str().unwrap().to_string();
+    let output = tokio::task::spawn_blocking(move || {
+        let [api, kubelet, read_only, etcd] = ports.map(|p| p.to_string());
+        bin()
+            .args([
+                "probe",
+                "--snapshot",
+                &snapshot,
+                "-o",
+                "json",
+                "--fail-on",
+                "medium",
+            ])
+            .args(["--api-server-port", &api, "--kubelet-port", &kubelet])
+            .args(["--read-only-port", &read_only, "--etcd-port", &etcd])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let report = json_exiting(&output, 1);
+    let findings = report["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    assert_eq!(findings[0]["severity"], "medium");
+    assert_eq!(findings[0]["subject"]["name"], "127.0.0.1");
+}
