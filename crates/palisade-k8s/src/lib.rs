@@ -26,6 +26,7 @@ pub mod identity;
 pub mod image;
 pub mod install_order;
 pub mod names;
+pub mod node_address;
 pub mod pod_security;
 pub mod resources;
 pub mod security;

@@ -132,33 +132,13 @@ pub(crate) fn run_probe(args: ProbeArgs) -> Result<u8> {
     emit(report, &args.output, &outputs)
 }
 
-/// Each Node's address: its internal one, else its external one, else its host name.
+/// Each Node's address ([`palisade_k8s::node_address::node_address`]).
 fn node_addresses(inventory: &palisade_inventory::Inventory) -> Vec<String> {
-    let mut out = Vec::new();
-    for node in inventory
+    inventory
         .objects
         .iter()
         .filter(|o| o.id.kind == "Node" && o.id.group().is_empty())
-    {
-        let addresses = node
-            .value
-            .get("status")
-            .and_then(|s| s.get("addresses"))
-            .and_then(serde_json::Value::as_array);
-        let of = |kind: &str| {
-            addresses?
-                .iter()
-                .find(|a| a.get("type").and_then(serde_json::Value::as_str) == Some(kind))
-                .and_then(|a| a.get("address"))
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_string)
-        };
-        if let Some(address) = of("InternalIP")
-            .or_else(|| of("ExternalIP"))
-            .or_else(|| of("Hostname"))
-        {
-            out.push(address);
-        }
-    }
-    out
+        .filter_map(|o| palisade_k8s::node_address::node_address(&o.value))
+        .map(str::to_string)
+        .collect()
 }
