@@ -117,18 +117,18 @@ impl Node {
             load: load.clone(),
             root,
         };
+        // What the kubelet's command line could not be read from leaves its flags unknown: the
+        // run is incomplete rather than judged on part of them.
+        let mut problems = Vec::new();
         match kubelet::command_line(&node.root) {
             Ok(found) => node.kubelet = found,
-            Err(e) => node.warn(
-                "kubelet-unread",
-                None,
-                format!("the kubelet's command line: {e}"),
-            ),
+            Err(e) => problems.push(format!("the kubelet's command line: {e}")),
         }
-        if let Some(kubelet) = &node.kubelet {
-            for problem in kubelet.problems.clone() {
-                node.warn("kubelet-unread", None, problem);
-            }
+        problems.extend(node.kubelet.iter().flat_map(|k| k.problems.clone()));
+        for problem in problems {
+            node.diagnostics.push(
+                Diagnostic::new(DiagnosticLevel::Error, "kubelet-unread", problem).input_unread(),
+            );
         }
         node.kubelet_config = node.read_kubelet_config();
         node.read_manifests();

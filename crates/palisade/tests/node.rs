@@ -395,3 +395,27 @@ fn a_malformed_manifest_is_named_once_and_the_rest_is_judged() {
     // The API server's manifest beside it is still judged.
     assert!(!findings(&report, "CP001").is_empty());
 }
+
+#[test]
+fn a_kubelet_flag_file_that_cannot_be_read_makes_the_run_incomplete() {
+    let dir = scratch("node-env-missing");
+    let root = example_node(&dir);
+    // The drop-in names kubeadm's flags file without the `-` that makes it optional.
+    let drop_in = root.join("etc/systemd/system/kubelet.service.d/10-kubeadm.conf");
+    let text = std::fs::read_to_string(&drop_in).unwrap().replace(
+        "EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env",
+        "EnvironmentFile=/var/lib/kubelet/kubeadm-flags.env",
+    );
+    std::fs::write(&drop_in, text).unwrap();
+    std::fs::remove_file(root.join("var/lib/kubelet/kubeadm-flags.env")).unwrap();
+    let report = json_exiting(&node(&root, &[]), 2);
+    let diagnostics = report["diagnostics"].as_array().unwrap();
+    assert!(
+        diagnostics.iter().any(|d| d["code"] == "kubelet-unread"
+            && d["message"]
+                .as_str()
+                .unwrap()
+                .contains("/var/lib/kubelet/kubeadm-flags.env")),
+        "{diagnostics:#?}"
+    );
+}
