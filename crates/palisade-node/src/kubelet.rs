@@ -187,9 +187,20 @@ impl CommandLine {
 /// The kubelet's command line under `root`: the running process's when `root` shows one (its
 /// `/proc`), else its systemd unit's; `None` when neither is there.
 pub fn command_line(root: &Root) -> Result<Option<CommandLine>, RootError> {
-    let unit = service_command(root, "kubelet.service")?;
+    command_line_of(root, "kubelet", "kubelet.service")
+}
+
+/// The command line of the node component `program` (`kube-proxy`) run by the systemd unit
+/// `unit`, found as [`command_line`] finds the kubelet's. Its flags are read with the
+/// kubelet's booleans, which is right for every flag that takes a value.
+pub fn command_line_of(
+    root: &Root,
+    program: &str,
+    unit: &str,
+) -> Result<Option<CommandLine>, RootError> {
+    let unit = service_command(root, unit)?;
     let unit_files: Vec<PathBuf> = unit.files.clone();
-    if let Some((pid, words)) = running(root)? {
+    if let Some((pid, words)) = running(root, program)? {
         return Ok(Some(CommandLine {
             source: CommandSource::Process(pid),
             flags: flags(&words),
@@ -208,8 +219,8 @@ pub fn command_line(root: &Root) -> Result<Option<CommandLine>, RootError> {
     }))
 }
 
-/// The running kubelet's pid and command line, when the root's `/proc` shows one.
-fn running(root: &Root) -> Result<Option<(u32, Vec<Word>)>, RootError> {
+/// The pid and command line of a running `program`, when the root's `/proc` shows one.
+fn running(root: &Root, program: &str) -> Result<Option<(u32, Vec<Word>)>, RootError> {
     let mut pids: Vec<(u32, PathBuf)> = root
         .list(Path::new("/proc"))?
         .into_iter()
@@ -221,7 +232,7 @@ fn running(root: &Root) -> Result<Option<(u32, Vec<Word>)>, RootError> {
         let Ok(Some(comm)) = root.read(&dir.join("comm"), 64) else {
             continue;
         };
-        if String::from_utf8_lossy(&comm).trim() != "kubelet" {
+        if String::from_utf8_lossy(&comm).trim() != program {
             continue;
         }
         let Ok(Some(cmdline)) = root.read(&dir.join("cmdline"), MOST_CMDLINE) else {

@@ -131,6 +131,7 @@ impl Node {
             );
         }
         node.kubelet_config = node.read_kubelet_config();
+        node.read_kube_proxy();
         node.read_manifests();
         node.find_targets();
         let nothing = node.kubelet.is_none()
@@ -361,6 +362,45 @@ impl Node {
                 set_by.retain(|(p, _)| *p != pointer);
                 set_by.push((pointer, SetBy::DropIn(file.clone())));
             }
+        }
+    }
+
+    /// kube-proxy when it runs on the node itself (a systemd unit, or a process the root's
+    /// `/proc` shows) rather than as kubeadm's DaemonSet: its configuration file (`--config`,
+    /// judged by NODE003) and its kubeconfig (4.1.3, 4.1.4).
+    fn read_kube_proxy(&mut self) {
+        let proxy = match kubelet::command_line_of(&self.root, "kube-proxy", "kube-proxy.service") {
+            Ok(Some(proxy)) => proxy,
+            Ok(None) => return,
+            Err(e) => {
+                self.diagnostics.push(Diagnostic::new(
+                    DiagnosticLevel::Warning,
+                    "kubelet-unread",
+                    format!("kube-proxy's command line: {e}"),
+                ));
+                return;
+            }
+        };
+        if let Some(config) = proxy.value("config").map(PathBuf::from) {
+            if self.exists(&config.display().to_string()) {
+                self.named_configs.push(config);
+            } else {
+                self.warn(
+                    "node-file-missing",
+                    Some(&config),
+                    format!(
+                        "kube-proxy's --config names {}, which the node does not have",
+                        config.display()
+                    ),
+                );
+            }
+        }
+        if let Some(kubeconfig) = proxy.value("kubeconfig").map(PathBuf::from) {
+            self.add_target(
+                kubeconfig,
+                files::PROXY_KUBECONFIG,
+                Some("kube-proxy's --kubeconfig"),
+            );
         }
     }
 

@@ -419,3 +419,39 @@ fn a_kubelet_flag_file_that_cannot_be_read_makes_the_run_incomplete() {
         "{diagnostics:#?}"
     );
 }
+
+#[test]
+fn a_kube_proxy_run_by_systemd_has_its_configuration_and_kubeconfig_judged() {
+    let dir = scratch("node-kube-proxy");
+    let root = example_node(&dir);
+    let write = |path: &str, text: &str, mode: u32| {
+        let file = root.join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, text).unwrap();
+        chmod(&root, path, mode);
+    };
+    write(
+        "etc/systemd/system/kube-proxy.service",
+        "[Service]\nExecStart=/usr/local/bin/kube-proxy --config=/var/lib/kube-proxy/kube-proxy-config.yaml --kubeconfig=/var/lib/kube-proxy/kubeconfig\n",
+        0o600,
+    );
+    write(
+        "var/lib/kube-proxy/kube-proxy-config.yaml",
+        "apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeProxyConfiguration\nmetricsBindAddress: 0.0.0.0:10249\n",
+        0o600,
+    );
+    write("var/lib/kube-proxy/kubeconfig", "kind: Config\n", 0o644);
+    let report = json_exiting(&node(&root, &["--framework", "cis-k8s-1.12"]), 1);
+    assert_eq!(status(&report, "4.3.1"), "fail");
+    assert_eq!(status(&report, "4.1.3"), "fail");
+    let proxy = findings(&report, "NODE004")
+        .into_iter()
+        .find(|f| f["controls"][0] == "cis-k8s-1.12:4.1.3")
+        .unwrap();
+    assert!(
+        proxy["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("kube-proxy's kubeconfig /var/lib/kube-proxy/kubeconfig is mode 0644")
+    );
+}
