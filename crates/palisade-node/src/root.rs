@@ -36,6 +36,10 @@ pub enum RootError {
         #[source]
         source: std::io::Error,
     },
+    /// What the path names is not a regular file (a FIFO or a device would block or never
+    /// end a read).
+    #[error("{path} is not a regular file")]
+    NotAFile { path: String },
     /// A file is larger than the most that is read of one.
     #[error("{path} is larger than {most} bytes")]
     TooLarge { path: String, most: u64 },
@@ -153,7 +157,13 @@ impl Root {
             path: node.display().to_string(),
             source,
         };
-        let file = std::fs::File::open(self.host_path(&resolved)).map_err(io)?;
+        let host = self.host_path(&resolved);
+        if !std::fs::metadata(&host).map_err(io)?.is_file() {
+            return Err(RootError::NotAFile {
+                path: node.display().to_string(),
+            });
+        }
+        let file = std::fs::File::open(host).map_err(io)?;
         let mut bytes = Vec::new();
         file.take(most.saturating_add(1))
             .read_to_end(&mut bytes)
@@ -266,6 +276,26 @@ mod tests {
             PathBuf::from("/etc/kubernetes/pki/ca.crt")
         );
         assert!(root.resolve(Path::new("/var/lib/none")).unwrap().is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_fifo_is_refused_rather_than_read_forever() {
+        let dir = scratch("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(dir.join("kube-apiserver.yaml"))
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        let root = Root::open(&dir).unwrap();
+        assert!(matches!(
+            root.read(Path::new("/kube-apiserver.yaml"), 100),
+            Err(RootError::NotAFile { .. })
+        ));
+        assert!(matches!(
+            root.read(Path::new("/"), 100),
+            Err(RootError::NotAFile { .. })
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
