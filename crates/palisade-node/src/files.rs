@@ -434,35 +434,48 @@ fn granted(excess: u32, is_dir: bool) -> String {
     said.join(", ")
 }
 
+/// A directory tree's entries to judge.
+#[derive(Debug, Default)]
+pub struct Tree {
+    pub targets: Vec<Target>,
+    /// Directories whose entries could not be listed, with why.
+    pub unlisted: Vec<(PathBuf, crate::root::RootError)>,
+    /// More entries than the most judged were there.
+    pub truncated: bool,
+}
+
 /// The targets of a directory tree (the PKI directory): every entry, links followed inside
-/// the root, at most `most` of them and `depth` levels down; what `want_of` says of each.
-pub fn tree(
-    root: &Root,
-    dir: &Path,
-    want_of: fn(&Path, bool) -> Want,
-    most: usize,
-) -> Result<Vec<Target>, crate::root::RootError> {
-    let mut out = Vec::new();
+/// the root, at most `most` of them and 8 levels down; what `want_of` says of each. An entry
+/// that cannot be read is still a target, so that judging it says it is unreadable.
+pub fn tree(root: &Root, dir: &Path, want_of: fn(&Path, bool) -> Want, most: usize) -> Tree {
+    let mut tree = Tree::default();
     let mut pending = vec![(dir.to_path_buf(), 0usize)];
     while let Some((path, depth)) = pending.pop() {
-        let Some(stat) = root.stat(&path)? else {
-            continue;
+        if tree.targets.len() >= most {
+            tree.truncated = true;
+            break;
+        }
+        let is_dir = match root.stat(&path) {
+            Ok(None) => continue,
+            Ok(Some(stat)) => stat.is_dir,
+            Err(_) => false,
         };
-        out.push(Target {
-            want: want_of(&path, stat.is_dir),
+        tree.targets.push(Target {
+            want: want_of(&path, is_dir),
             path: path.clone(),
             named_by: None,
         });
-        if out.len() >= most {
-            break;
-        }
-        if stat.is_dir && depth < 8 {
-            let mut children = root.list(&path)?;
-            children.reverse();
-            pending.extend(children.into_iter().map(|c| (c, depth + 1)));
+        if is_dir && depth < 8 {
+            match root.list(&path) {
+                Ok(mut children) => {
+                    children.reverse();
+                    pending.extend(children.into_iter().map(|c| (c, depth + 1)));
+                }
+                Err(e) => tree.unlisted.push((path, e)),
+            }
         }
     }
-    Ok(out)
+    tree
 }
 
 /// What the benchmark asks of an entry of the PKI directory.

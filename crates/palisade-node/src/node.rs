@@ -33,8 +33,8 @@ const PROXY_KUBECONFIGS: [&str; 3] = [
     "/var/lib/kube-proxy/kubeconfig",
     "/var/lib/kube-proxy/kubeconfig.conf",
 ];
-/// The most entries of the PKI directory judged.
-const MOST_PKI_ENTRIES: usize = 10_000;
+/// The most entries of one directory tree (the PKI directory, the CNI directory) judged.
+const MOST_TREE_ENTRIES: usize = 10_000;
 
 /// Why a node could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -549,20 +549,23 @@ impl Node {
     }
 
     fn add_tree(&mut self, dir: &Path, want_of: fn(&Path, bool) -> Want) {
-        match files::tree(&self.root, dir, want_of, MOST_PKI_ENTRIES) {
-            Ok(targets) => {
-                if targets.len() >= MOST_PKI_ENTRIES {
-                    self.warn(
-                        "node-file-unreadable",
-                        Some(dir),
-                        format!("more than {MOST_PKI_ENTRIES} entries: the rest are not judged"),
-                    );
-                }
-                for target in targets {
-                    self.add_target(target.path, target.want, None);
-                }
-            }
-            Err(e) => self.unreadable(dir, &e),
+        let tree = files::tree(&self.root, dir, want_of, MOST_TREE_ENTRIES);
+        for (path, error) in &tree.unlisted {
+            self.unreadable(path, error);
+        }
+        if tree.truncated {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    DiagnosticLevel::Error,
+                    "node-file-unreadable",
+                    format!("more than {MOST_TREE_ENTRIES} entries: the rest are not judged"),
+                )
+                .in_file(self.shown(dir))
+                .input_unread(),
+            );
+        }
+        for target in tree.targets {
+            self.add_target(target.path, target.want, None);
         }
     }
 

@@ -368,3 +368,43 @@ fn links_to_absolute_paths_are_followed_on_the_node() {
     assert!(admin[0].contains("mode 0644"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_unreadable_entry_of_the_pki_directory_leaves_the_others_judged() {
+    let dir = scratch("pki-loop");
+    control_plane(&dir);
+    write(
+        &dir,
+        "/etc/kubernetes/pki/front-proxy-ca.key",
+        "key\n",
+        0o644,
+    );
+    std::os::unix::fs::symlink(
+        "/etc/kubernetes/pki/b.key",
+        dir.join("etc/kubernetes/pki/a.key"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "/etc/kubernetes/pki/a.key",
+        dir.join("etc/kubernetes/pki/b.key"),
+    )
+    .unwrap();
+    let judged = read(&dir).judge_files();
+    let keys = judged.coverage[0]
+        .controls
+        .iter()
+        .find(|c| c.control.id == "1.1.21")
+        .unwrap();
+    assert_eq!((keys.evaluated, keys.not_assessed), (2, 2));
+    assert!(judged.findings.iter().any(|f| {
+        f.message
+            .contains("/etc/kubernetes/pki/front-proxy-ca.key is mode 0644")
+    }));
+    let unreadable = judged
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "node-file-unreadable")
+        .count();
+    assert_eq!(unreadable, 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
