@@ -1616,14 +1616,20 @@ fn run_rules(args: &RulesArgs) -> Result<u8> {
         }
     };
     let mut out = std::io::stdout().lock();
+    // Every rule a report may show: the catalogue, and those whose findings drift, `--sbom`,
+    // `palisade node` and `palisade probe` make.
+    let mut rules = palisade_scan::default_rules();
+    for meta in palisade_probe::rule::RULES {
+        rules
+            .add_reported(meta)
+            .map_err(|e| anyhow::anyhow!("built-in rule sets clash: {e}"))?;
+    }
     if let Some(id) = &args.id {
-        let rules = palisade_scan::default_rules();
         let detail = palisade_scan::answers::RuleDetail::answer(&rules, id)
             .with_context(|| format!("unknown rule `{id}` (see `palisade rules`)"))?;
         write_answer(&detail, format, &mut out)?;
         return Ok(0);
     }
-    let rules = palisade_rules::RuleSet::builtin();
     write_answer(
         &palisade_scan::answers::RuleList::answer(&rules),
         format,

@@ -924,6 +924,15 @@ fn rules_lists_and_explains() {
     assert!(
         text.contains("POD001") && text.contains("RBAC001") && text.contains("cis-k8s-1.12:5.2.2")
     );
+    // The rules whose findings other commands make are listed and explained too.
+    for id in [
+        "DRIFT001", "VULN001", "NODE004", "NODE005", "PRB001", "PRB003",
+    ] {
+        assert!(text.contains(id), "{id} is not listed");
+    }
+    let probe = bin().args(["rules", "PRB003"]).output().unwrap();
+    assert_eq!(probe.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&probe.stdout).contains("client certificate"));
     let one = bin()
         .args(["rules", "privileged-container"])
         .output()
