@@ -1,4 +1,4 @@
-//! One writer per output format (table, JSON, SARIF, JUnit, Markdown, HTML), all over the same
+//! One writer per output format (table, JSON, SARIF, JUnit, Markdown, HTML, Policy Reports), all over the same
 //! [`Report`] model; and, for the commands
 //! that answer a question rather than scan (`answer`), one renderer for their typed answers.
 //!
@@ -20,6 +20,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 mod parts;
+pub mod policy_report;
 pub mod sarif;
 pub mod table;
 
@@ -34,12 +35,21 @@ pub enum Format {
     Markdown,
     /// One self-contained page for people.
     Html,
+    /// Kubernetes Policy Reports (`wgpolicyk8s.io/v1alpha2`) for `kubectl apply -f -`.
+    PolicyReport,
 }
 
 impl Format {
     /// Every format's name, for help texts.
-    pub const NAMES: &'static [&'static str] =
-        &["table", "json", "sarif", "junit", "markdown", "html"];
+    pub const NAMES: &'static [&'static str] = &[
+        "table",
+        "json",
+        "sarif",
+        "junit",
+        "markdown",
+        "html",
+        "policyreport",
+    ];
 }
 
 impl FromStr for Format {
@@ -53,6 +63,7 @@ impl FromStr for Format {
             "junit" | "junit-xml" => Ok(Format::Junit),
             "markdown" | "md" => Ok(Format::Markdown),
             "html" => Ok(Format::Html),
+            "policyreport" | "policy-report" => Ok(Format::PolicyReport),
             other => Err(format!(
                 "unknown format `{other}` (expected one of {})",
                 Format::NAMES.join(", ")
@@ -113,6 +124,7 @@ pub fn write(
         Format::Junit => junit::write(report, out),
         Format::Markdown => markdown::write(report, options, out),
         Format::Html => html::write(report, options, out),
+        Format::PolicyReport => policy_report::write(report, out),
     }
 }
 

@@ -213,7 +213,8 @@ struct DriftArgs {
 #[command(next_help_heading = "Output")]
 struct OutputArgs {
     /// Output format, optionally with a file: `table`, `json`, `sarif`, `junit`, `markdown` (a
-    /// pull request's comment), `html` (one self-contained page), or `FORMAT=FILE`.
+    /// pull request's comment), `html` (one self-contained page), `policyreport` (Kubernetes
+    /// Policy Reports for `kubectl apply -f -`), or `FORMAT=FILE`.
     /// Repeat for several (`-o sarif=out.sarif -o table`). Default: `table`.
     #[arg(
         short = 'o',

@@ -1602,3 +1602,27 @@ fn manifests_are_judged_as_changes_to_a_snapshot() {
     assert_eq!(none.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&none.stderr).contains("give the manifests"));
 }
+
+#[test]
+fn policy_reports_are_a_list_kubectl_applies() {
+    let out = bin()
+        .args(["scan", "examples/", "-o", "policyreport"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let list = json(&out);
+    assert_eq!(list["kind"], "List");
+    let items = list["items"].as_array().unwrap();
+    let shop = items
+        .iter()
+        .find(|i| i["kind"] == "PolicyReport" && i["metadata"]["namespace"] == "shop")
+        .expect("a report for the shop namespace");
+    assert_eq!(shop["metadata"]["name"], "palisade-shop");
+    let results = shop["results"].as_array().unwrap();
+    assert!(results.iter().all(|r| r["resources"][0]["namespace"] == "shop"));
+    assert_eq!(
+        shop["summary"]["fail"].as_u64().unwrap() as usize,
+        results.iter().filter(|r| r["result"] == "fail").count()
+    );
+    assert!(items.iter().any(|i| i["kind"] == "ClusterPolicyReport"));
+}
