@@ -19,7 +19,7 @@ use crate::rule::{
 };
 
 /// An endpoint a probe asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Endpoint {
     /// The kubelet's API, HTTPS.
     Kubelet,
@@ -104,8 +104,8 @@ pub enum Answer {
 /// How to probe.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Each endpoint's port.
-    pub ports: BTreeMap<&'static str, u16>,
+    /// Each endpoint's port, where it is not the default.
+    pub ports: BTreeMap<Endpoint, u16>,
     /// The endpoints asked.
     pub endpoints: Vec<Endpoint>,
     /// The most one request may take, connection included.
@@ -125,14 +125,14 @@ impl Default for Options {
 impl Options {
     fn port(&self, endpoint: Endpoint) -> u16 {
         self.ports
-            .get(endpoint.noun())
+            .get(&endpoint)
             .copied()
             .unwrap_or_else(|| endpoint.default_port())
     }
 
     /// Sets an endpoint's port.
     pub fn set_port(&mut self, endpoint: Endpoint, port: u16) {
-        self.ports.insert(endpoint.noun(), port);
+        self.ports.insert(endpoint, port);
     }
 }
 
@@ -293,6 +293,41 @@ enum Judged {
     Unknown(String),
 }
 
+/// The most requests in flight at once.
+pub const MOST_AT_ONCE: usize = 32;
+
+/// Each `(host, endpoint)`'s answer, in order, asked by a bounded set of threads.
+fn ask_all(asked: &[(String, Endpoint)], options: &Options) -> Vec<Answer> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let answers: Vec<std::sync::Mutex<Option<Answer>>> =
+        asked.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..MOST_AT_ONCE.min(asked.len()) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((host, endpoint)) = asked.get(i) else {
+                        break;
+                    };
+                    let answer = ask(host, *endpoint, options);
+                    if let Ok(mut slot) = answers[i].lock() {
+                        *slot = Some(answer);
+                    }
+                }
+            });
+        }
+    });
+    answers
+        .into_iter()
+        .map(|slot| {
+            slot.into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| Answer::Failed("the probe did not finish".into()))
+        })
+        .collect()
+}
+
 /// What probing found.
 #[derive(Debug, Default)]
 pub struct Probed {
@@ -303,25 +338,14 @@ pub struct Probed {
     pub judged: usize,
 }
 
-/// Probes every endpoint of every host, hosts and endpoints on threads of their own.
+/// Probes every endpoint of every host, at most [`MOST_AT_ONCE`] requests at a time (most of
+/// a request's time is waiting on the network, so far more than the cores).
 pub fn probe(hosts: &[String], options: &Options) -> Probed {
     let asked: Vec<(String, Endpoint)> = hosts
         .iter()
         .flat_map(|h| options.endpoints.iter().map(move |e| (h.clone(), *e)))
         .collect();
-    let answers: Vec<Answer> = std::thread::scope(|scope| {
-        let handles: Vec<_> = asked
-            .iter()
-            .map(|(host, endpoint)| scope.spawn(move || ask(host, *endpoint, options)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Answer::Failed("the probe panicked".into()))
-            })
-            .collect()
-    });
+    let answers = ask_all(&asked, options);
     let mut probed = Probed::default();
     let mut counts: BTreeMap<(&'static str, &'static str), (usize, usize)> = BTreeMap::new();
     let mut failed: BTreeMap<&'static str, usize> = BTreeMap::new();

@@ -1619,7 +1619,11 @@ fn policy_reports_are_a_list_kubectl_applies() {
         .expect("a report for the shop namespace");
     assert_eq!(shop["metadata"]["name"], "palisade-shop");
     let results = shop["results"].as_array().unwrap();
-    assert!(results.iter().all(|r| r["resources"][0]["namespace"] == "shop"));
+    assert!(
+        results
+            .iter()
+            .all(|r| r["resources"][0]["namespace"] == "shop")
+    );
     assert_eq!(
         shop["summary"]["fail"].as_u64().unwrap() as usize,
         results.iter().filter(|r| r["result"] == "fail").count()
