@@ -499,15 +499,7 @@ fn node_runs(dir: &Path) -> Vec<(String, Vec<String>)> {
     );
     let root = root.to_str().unwrap().to_string();
     let mut runs = Vec::new();
-    for format in [
-        "table",
-        "json",
-        "sarif",
-        "junit",
-        "markdown",
-        "html",
-        "policyreport",
-    ] {
+    for &format in palisade_report::Format::NAMES {
         let out = dir.join(format!("out.{format}"));
         for output in [format.to_string(), format!("{format}={}", out.display())] {
             runs.push((
@@ -752,15 +744,7 @@ fn scan_runs(
     let (git, live, chart) = (git.to_string(), live.to_string(), chart.to_string());
     let policy = printing_policy(dir);
     let mut runs: Vec<(String, Vec<String>)> = Vec::new();
-    for format in [
-        "table",
-        "json",
-        "sarif",
-        "junit",
-        "markdown",
-        "html",
-        "policyreport",
-    ] {
+    for &format in palisade_report::Format::NAMES {
         let out = dir.join(format!("out.{format}"));
         let out = out.to_str().unwrap();
         for (name, args) in [
@@ -900,15 +884,7 @@ fn check_runs(dir: &Path, runs: &[(String, Vec<String>)]) {
     let mut checked = 0;
     for (label, args) in runs {
         // Files written by the previous run must not carry over.
-        for format in [
-            "table",
-            "json",
-            "sarif",
-            "junit",
-            "markdown",
-            "html",
-            "policyreport",
-        ] {
+        for &format in palisade_report::Format::NAMES {
             let _ = std::fs::remove_file(dir.join(format!("out.{format}")));
         }
         let output = bin().args(args).output().unwrap();
@@ -926,15 +902,7 @@ fn check_runs(dir: &Path, runs: &[(String, Vec<String>)]) {
             &format!("{label} stderr"),
             &String::from_utf8_lossy(&output.stderr),
         );
-        for format in [
-            "table",
-            "json",
-            "sarif",
-            "junit",
-            "markdown",
-            "html",
-            "policyreport",
-        ] {
+        for &format in palisade_report::Format::NAMES {
             if let Ok(text) = std::fs::read_to_string(dir.join(format!("out.{format}"))) {
                 assert_clean(&format!("{label} file"), &text);
                 checked += 1;
