@@ -30,7 +30,7 @@ fuzz_target!(|data: &[u8]| {
     );
     let origin = Origin { file: file.into(), line: Some(1) };
     for entry in entries.iter().filter(|e| e.key == "ExecStart").take(4) {
-        let words = systemd::command_words(&entry.value, &origin, &environment);
+        let words = systemd::command_words(&entry.value, &origin, &environment).unwrap_or_default();
         let command = CommandLine {
             source: CommandSource::Unit,
             flags: kubelet::flags(&words),

@@ -225,7 +225,10 @@ pub fn service_command(root: &Root, name: &str) -> Result<ServiceCommand, RootEr
         }
     }
     if let Some(exec) = exec {
-        command.words = command_words(&exec.value, &exec.origin, &environment);
+        match command_words(&exec.value, &exec.origin, &environment) {
+            Ok(words) => command.words = words,
+            Err(e) => command.problems.push(format!("{}: {e}", exec.origin)),
+        }
     }
     Ok(command)
 }
@@ -325,15 +328,28 @@ fn split_marked(text: &str) -> Vec<(String, bool)> {
     words
 }
 
+/// The most bytes a command line may hold once its variables are expanded (Linux takes at most
+/// 2 MiB of arguments and environment together): a unit whose `$VAR`s would expand beyond it
+/// is refused rather than expanded without bound.
+pub const MOST_COMMAND_BYTES: usize = 2 << 20;
+
+/// A command line that would be longer than [`MOST_COMMAND_BYTES`] once expanded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the command line is longer than {MOST_COMMAND_BYTES} bytes once its variables are expanded"
+)]
+pub struct CommandTooLong;
+
 /// `ExecStart=`'s value as words, its prefixes (`-`, `@`, `+`, `!`, `:`) left out and the
 /// variables replaced as systemd replaces them.
 pub fn command_words(
     exec: &str,
     origin: &Origin,
     environment: &HashMap<String, Variable>,
-) -> Vec<Word> {
+) -> Result<Vec<Word>, CommandTooLong> {
     let exec = exec.trim_start_matches(['-', '@', '+', '!', ':']);
     let mut out = Vec::new();
+    let mut bytes = 0usize;
     for (word, plain) in split_marked(exec) {
         if plain
             && let Some(name) = word.strip_prefix('$')
@@ -341,6 +357,10 @@ pub fn command_words(
         {
             // `$NAME` alone: the value's words, none when it is unset or empty.
             if let Some(variable) = environment.get(name) {
+                bytes += variable.value.len();
+                if bytes > MOST_COMMAND_BYTES {
+                    return Err(CommandTooLong);
+                }
                 out.extend(split_words(&variable.value).into_iter().map(|text| Word {
                     text,
                     origin: variable.origin.clone(),
@@ -348,18 +368,24 @@ pub fn command_words(
             }
             continue;
         }
-        let (text, from) = substitute(&word, environment);
+        let (text, from) =
+            substitute(&word, environment, MOST_COMMAND_BYTES - bytes).ok_or(CommandTooLong)?;
+        bytes += text.len();
         out.push(Word {
             text,
             origin: from.unwrap_or_else(|| origin.clone()),
         });
     }
-    out
+    Ok(out)
 }
 
 /// `word` with each `${NAME}` replaced (an unset one by nothing), and the origin of the first
-/// variable used.
-fn substitute(word: &str, environment: &HashMap<String, Variable>) -> (String, Option<Origin>) {
+/// variable used; `None` when it would be longer than `most` bytes.
+fn substitute(
+    word: &str,
+    environment: &HashMap<String, Variable>,
+    most: usize,
+) -> Option<(String, Option<Origin>)> {
     let mut out = String::new();
     let mut from = None;
     let mut rest = word;
@@ -370,13 +396,16 @@ fn substitute(word: &str, environment: &HashMap<String, Variable>) -> (String, O
         let name = &rest[start + 2..start + 2 + length];
         out.push_str(&rest[..start]);
         if let Some(variable) = environment.get(name) {
+            if out.len() + variable.value.len() > most {
+                return None;
+            }
             out.push_str(&variable.value);
             from.get_or_insert_with(|| variable.origin.clone());
         }
         rest = &rest[start + 3 + length..];
     }
     out.push_str(rest);
-    (out, from)
+    (out.len() <= most).then_some((out, from))
 }
 
 fn is_name(text: &str) -> bool {
@@ -422,7 +451,8 @@ mod tests {
             "-/usr/bin/kubelet $ARGS --x=${ARGS} $UNSET ${UNSET}",
             &at("/etc/u.conf", 4),
             &environment,
-        );
+        )
+        .unwrap();
         let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
         assert_eq!(
             texts,
@@ -436,6 +466,27 @@ mod tests {
         );
         assert_eq!(words[1].origin, at("/var/lib/kubelet/kubeadm-flags.env", 1));
         assert_eq!(words[0].origin, at("/etc/u.conf", 4));
+    }
+
+    #[test]
+    fn variables_that_would_expand_without_bound_are_refused() {
+        let mut environment = HashMap::new();
+        environment.insert(
+            "A".to_string(),
+            Variable {
+                value: "x".repeat(1 << 16),
+                origin: at("/f", 1),
+            },
+        );
+        let many = "$A ".repeat(30);
+        assert!(command_words(&many, &at("/u", 1), &environment).is_ok());
+        let too_many = "$A ".repeat(40);
+        assert!(command_words(&too_many, &at("/u", 1), &environment).is_err());
+        let inside = format!("--x={}", "${A}".repeat(40));
+        assert_eq!(
+            command_words(&inside, &at("/u", 1), &environment),
+            Err(CommandTooLong)
+        );
     }
 
     #[test]

@@ -29,7 +29,7 @@ proptest! {
         let environment: HashMap<_, _> = systemd::environment_file(&text, file).into_iter().collect();
         let origin = Origin { file: file.into(), line: Some(1) };
         for entry in &entries {
-            let words = systemd::command_words(&entry.value, &origin, &environment);
+            let words = systemd::command_words(&entry.value, &origin, &environment).unwrap_or_default();
             let command = CommandLine {
                 source: CommandSource::Unit,
                 flags: kubelet::flags(&words),
