@@ -81,6 +81,43 @@ pub struct Coverage {
     pub controls: Vec<ControlCoverage>,
 }
 
+impl Coverage {
+    /// The coverage of a rule that judges each of its controls of `framework` on subjects of
+    /// its own (a node's files, a host's endpoints): `own` gives a control's `(evaluated,
+    /// not_assessed)`, every control of the framework listed (those with nothing judged at
+    /// zero, so the compliance matrix does not pass them); the rule's totals are the caller's.
+    pub fn per_control(
+        meta: &RuleMeta,
+        framework: crate::control::Framework,
+        totals: (usize, usize, usize),
+        own: impl Fn(&Control) -> (usize, usize),
+    ) -> Coverage {
+        let (evaluated, failed, not_assessed) = totals;
+        Coverage {
+            rule: meta.id.to_string(),
+            evaluated,
+            failed,
+            not_assessed,
+            not_assessed_objects: Vec::new(),
+            skipped: None,
+            incomplete: Vec::new(),
+            controls: meta
+                .controls
+                .iter()
+                .filter(|c| c.framework == framework)
+                .map(|c| {
+                    let (evaluated, not_assessed) = own(c);
+                    ControlCoverage {
+                        control: c.clone(),
+                        evaluated,
+                        not_assessed,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
 /// One control's share of a rule's [`Coverage`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ControlCoverage {

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use palisade_core::report::ControlCoverage;
 use palisade_core::{
     Control, Coverage, Diagnostic, DiagnosticLevel, Finding, Framework, Location, Severity, Subject,
 };
@@ -251,30 +250,16 @@ pub fn judge(root: &Root, accounts: &Accounts, targets: &[Target]) -> Judged {
 
 fn coverage(meta: &palisade_core::RuleMeta, counts: &BTreeMap<&'static str, Counts>) -> Coverage {
     let sum = |f: fn(&Counts) -> usize| counts.values().map(f).sum::<usize>();
-    Coverage {
-        rule: meta.id.to_string(),
-        evaluated: sum(|c| c.evaluated),
-        failed: sum(|c| c.failed),
-        not_assessed: sum(|c| c.not_assessed),
-        not_assessed_objects: Vec::new(),
-        skipped: None,
-        incomplete: Vec::new(),
-        // Every control of the rule is listed, those with no file at zero: the compliance
-        // matrix reads a control's own counts, so 1.1.1 is not passed by the kubelet's files.
-        controls: meta
-            .controls
-            .iter()
-            .filter(|c| c.framework == Framework::CisK8s112)
-            .map(|c| {
-                let own = counts.get(c.id.as_ref()).copied().unwrap_or_default();
-                ControlCoverage {
-                    control: c.clone(),
-                    evaluated: own.evaluated,
-                    not_assessed: own.not_assessed,
-                }
-            })
-            .collect(),
-    }
+    let totals = (
+        sum(|c| c.evaluated),
+        sum(|c| c.failed),
+        sum(|c| c.not_assessed),
+    );
+    // Each control counts its own files: 1.1.1 is not passed by the kubelet's.
+    Coverage::per_control(meta, Framework::CisK8s112, totals, |c| {
+        let own = counts.get(c.id.as_ref()).copied().unwrap_or_default();
+        (own.evaluated, own.not_assessed)
+    })
 }
 
 /// The finding on a mode more open than `most`, if it is.

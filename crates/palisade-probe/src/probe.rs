@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use palisade_core::report::ControlCoverage;
 use palisade_core::{
     Control, Coverage, Diagnostic, DiagnosticLevel, Finding, Framework, Location, RuleMeta,
     Severity, Subject,
@@ -436,32 +435,22 @@ fn coverage(
     counts: &BTreeMap<(&'static str, &'static str), (usize, usize)>,
     failed: Option<usize>,
 ) -> Coverage {
-    let controls: Vec<ControlCoverage> = rule
-        .controls
-        .iter()
-        .filter(|c| c.framework == Framework::CisK8s112)
-        .map(|c| {
-            let (evaluated, not_assessed) = counts
-                .get(&(rule.id.as_ref(), c.id.as_ref()))
-                .copied()
-                .unwrap_or_default();
-            ControlCoverage {
-                control: c.clone(),
-                evaluated,
-                not_assessed,
-            }
-        })
-        .collect();
-    Coverage {
-        rule: rule.id.to_string(),
-        evaluated: controls.iter().map(|c| c.evaluated).max().unwrap_or(0),
-        failed: failed.unwrap_or(0),
-        not_assessed: controls.iter().map(|c| c.not_assessed).max().unwrap_or(0),
-        not_assessed_objects: Vec::new(),
-        skipped: None,
-        incomplete: Vec::new(),
-        controls,
-    }
+    let own = |c: &Control| {
+        counts
+            .get(&(rule.id.as_ref(), c.id.as_ref()))
+            .copied()
+            .unwrap_or_default()
+    };
+    // An endpoint decides each of its controls: the rule judged as many as its busiest one.
+    let most = |pick: fn((usize, usize)) -> usize| {
+        rule.controls
+            .iter()
+            .map(|c| pick(own(c)))
+            .max()
+            .unwrap_or(0)
+    };
+    let totals = (most(|c| c.0), failed.unwrap_or(0), most(|c| c.1));
+    Coverage::per_control(rule, Framework::CisK8s112, totals, own)
 }
 
 #[cfg(test)]
