@@ -146,6 +146,97 @@ fn boolean(name: &str) -> bool {
     BOOLEAN.contains(&name)
 }
 
+/// Whether `name` is a boolean flag of the kubelet (and of kube-proxy, for the flags Palisade
+/// reads of it): given alone it is true, and it never takes the next word.
+pub fn kubelet_boolean(name: &str) -> bool {
+    const BOOLEAN: [&str; 31] = [
+        "anonymous-auth",
+        "authentication-token-webhook",
+        "make-iptables-util-chains",
+        "rotate-certificates",
+        "rotate-server-certificates",
+        "seccomp-default",
+        "protect-kernel-defaults",
+        "fail-swap-on",
+        "register-node",
+        "register-schedulable",
+        "enable-server",
+        "enable-debugging-handlers",
+        "enable-controller-attach-detach",
+        "cgroups-per-qos",
+        "kernel-memcg-notification",
+        "keep-terminated-pod-volumes",
+        "exit-on-lock-contention",
+        "fail-cgroupv1",
+        "enable-load-reader",
+        "serialize-image-pulls",
+        "allow-privileged",
+        "alsologtostderr",
+        "logtostderr",
+        "skip-headers",
+        "skip-log-headers",
+        "one-output",
+        "add-dir-header",
+        "experimental-mounter-path",
+        "help",
+        "version",
+        "log-flush-frequency",
+    ];
+    BOOLEAN.contains(&name)
+}
+
+/// One flag read from a command line's words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WordFlag<'w> {
+    /// The index of the word the flag is written in.
+    pub at: usize,
+    pub name: &'w str,
+    /// `None` for a flag given alone (a boolean's true).
+    pub value: Option<&'w str>,
+}
+
+/// The flags of a command line's words (the program left out), read as the components' flag
+/// parser (pflag) reads them: `--name=value`, or `--name value` for a flag that is not
+/// `boolean` when the next word is not a flag; `-name` as `--name`; `--` ends the flags. Words
+/// are trimmed; one that is not text (`None`, an item of a manifest's `command` that is not a
+/// string) is skipped.
+pub fn read_flags<'w>(
+    words: &[Option<&'w str>],
+    boolean: impl Fn(&str) -> bool,
+) -> Vec<WordFlag<'w>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let at = i;
+        i += 1;
+        let Some(word) = words[at].map(str::trim) else {
+            continue;
+        };
+        if word == "--" {
+            break;
+        }
+        let Some(body) = word
+            .strip_prefix("--")
+            .or_else(|| word.strip_prefix('-'))
+            .filter(|b| !b.is_empty())
+        else {
+            continue;
+        };
+        let (name, value) = match body.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
+            None => match words.get(i).copied().flatten() {
+                Some(next) if !next.starts_with('-') && !boolean(body) => {
+                    i += 1;
+                    (body, Some(next.trim()))
+                }
+                _ => (body, None),
+            },
+        };
+        out.push(WordFlag { at, name, value });
+    }
+    out
+}
+
 /// One flag as the container passes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Flag<'v> {
@@ -176,34 +267,11 @@ impl<'v> Flags<'v> {
             };
             list.get_or_insert(key);
             let words: Vec<Option<&str>> = items.iter().map(Value::as_str).collect();
-            let mut i = 0;
-            while i < words.len() {
-                let pointer = at.join(key).join(i.to_string());
-                let Some(word) = words[i].map(str::trim) else {
-                    i += 1;
-                    continue;
-                };
-                let Some(flag) = word.strip_prefix("--").or_else(|| word.strip_prefix('-')) else {
-                    i += 1;
-                    continue;
-                };
-                let (name, value) = match flag.split_once('=') {
-                    Some((name, value)) => (name, Some(value)),
-                    None => match words.get(i + 1).copied().flatten() {
-                        Some(next) if !next.starts_with('-') && !boolean(flag) => {
-                            i += 1;
-                            (flag, Some(next.trim()))
-                        }
-                        _ => (flag, None),
-                    },
-                };
-                flags.push(Flag {
-                    name,
-                    value,
-                    pointer,
-                });
-                i += 1;
-            }
+            flags.extend(read_flags(&words, boolean).into_iter().map(|f| Flag {
+                name: f.name,
+                value: f.value,
+                pointer: at.join(key).join(f.at.to_string()),
+            }));
         }
         if component == Component::Etcd {
             flags.extend(etcd_environment(container, at, &flags));
@@ -298,6 +366,32 @@ const ETCD_FLAGS: [&str; 9] = [
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_are_read_from_words_as_pflag_reads_them() {
+        let words = [
+            Some("--config"),
+            Some(" /etc/k.yaml "),
+            None,
+            Some("--anonymous-auth"),
+            Some("false-is-not-taken"),
+            Some("-v=2"),
+            Some("-"),
+            Some("--"),
+            Some("--after=ignored"),
+        ];
+        let read = read_flags(&words, kubelet_boolean);
+        let seen: Vec<(usize, &str, Option<&str>)> =
+            read.iter().map(|f| (f.at, f.name, f.value)).collect();
+        assert_eq!(
+            seen,
+            [
+                (0, "config", Some("/etc/k.yaml")),
+                (3, "anonymous-auth", None),
+                (5, "v", Some("2")),
+            ]
+        );
+    }
     use serde_json::json;
 
     fn at() -> JsonPointer {

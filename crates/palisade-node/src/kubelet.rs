@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+use palisade_k8s::control_plane::{kubelet_boolean, read_flags};
 use serde_json::{Map, Value};
 
 use crate::root::{Root, RootError};
@@ -95,42 +96,6 @@ fn command_line_defaults() -> [(&'static str, &'static str, Value); 3] {
         ("read-only-port", "/readOnlyPort", Value::from(10255)),
     ]
 }
-
-/// Kubelet flags that take no value: given alone they are true, and they never take the next
-/// word (pflag's booleans).
-const BOOLEAN_FLAGS: &[&str] = &[
-    "anonymous-auth",
-    "authentication-token-webhook",
-    "make-iptables-util-chains",
-    "rotate-certificates",
-    "rotate-server-certificates",
-    "seccomp-default",
-    "protect-kernel-defaults",
-    "fail-swap-on",
-    "register-node",
-    "register-schedulable",
-    "enable-server",
-    "enable-debugging-handlers",
-    "enable-controller-attach-detach",
-    "cgroups-per-qos",
-    "kernel-memcg-notification",
-    "keep-terminated-pod-volumes",
-    "exit-on-lock-contention",
-    "fail-cgroupv1",
-    "enable-load-reader",
-    "serialize-image-pulls",
-    "allow-privileged",
-    "alsologtostderr",
-    "logtostderr",
-    "skip-headers",
-    "skip-log-headers",
-    "one-output",
-    "add-dir-header",
-    "experimental-mounter-path",
-    "help",
-    "version",
-    "log-flush-frequency",
-];
 
 /// One flag as given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -255,43 +220,20 @@ fn running(root: &Root, program: &str) -> Result<Option<(u32, Vec<Word>)>, RootE
     Ok(None)
 }
 
-/// The flags of a command line (its first word, the program, left out), read as pflag reads
-/// them: `--name=value`, or `--name value` for a flag that is not a boolean when the next word
-/// is not a flag; `-name` as `--name`; `--` ends the flags.
+/// The flags of a command line (its first word, the program, left out), read as the
+/// components read them ([`palisade_k8s::control_plane::read_flags`]), each with the file and
+/// line that wrote it.
 pub fn flags(words: &[Word]) -> Vec<Flag> {
-    let mut out = Vec::new();
-    let mut rest = words.iter().skip(1).peekable();
-    while let Some(word) = rest.next() {
-        if word.text == "--" {
-            break;
-        }
-        let Some(body) = word
-            .text
-            .strip_prefix("--")
-            .or_else(|| word.text.strip_prefix('-'))
-            .filter(|b| !b.is_empty())
-        else {
-            continue;
-        };
-        let (name, value) = match body.split_once('=') {
-            Some((name, value)) => (name, Some(value.to_string())),
-            None if BOOLEAN_FLAGS.contains(&body) => (body, None),
-            None => match rest.peek() {
-                Some(next) if !next.text.starts_with('-') => {
-                    let value = next.text.clone();
-                    rest.next();
-                    (body, Some(value))
-                }
-                _ => (body, None),
-            },
-        };
-        out.push(Flag {
-            name: name.to_string(),
-            value,
-            origin: word.origin.clone(),
-        });
-    }
-    out
+    let rest = words.get(1..).unwrap_or_default();
+    let texts: Vec<Option<&str>> = rest.iter().map(|w| Some(w.text.as_str())).collect();
+    read_flags(&texts, kubelet_boolean)
+        .into_iter()
+        .map(|f| Flag {
+            name: f.name.to_string(),
+            value: f.value.map(str::to_string),
+            origin: rest[f.at].origin.clone(),
+        })
+        .collect()
 }
 
 /// Who set one setting of the configuration the kubelet runs with, when not its file.
