@@ -151,8 +151,8 @@ impl Node {
 
     /// Whether the node has `path`; one that cannot be read counts, so that it is judged and
     /// said to be unreadable rather than left out.
-    fn exists(&self, path: &str) -> bool {
-        !matches!(self.root.stat(Path::new(path)), Ok(None))
+    fn exists(&self, path: impl AsRef<Path>) -> bool {
+        !matches!(self.root.stat(path.as_ref()), Ok(None))
     }
 
     fn warn(&mut self, code: &'static str, file: Option<&Path>, message: String) {
@@ -229,7 +229,7 @@ impl Node {
         let mut original = None;
         if let Some(file) = &file {
             original = self.parse(file).into_iter().find(is_kubelet_configuration);
-            if named.is_some() && !self.exists(&file.display().to_string()) {
+            if named.is_some() && !self.exists(file) {
                 self.warn(
                     "kubelet-unread",
                     Some(file),
@@ -240,7 +240,7 @@ impl Node {
                     ),
                 );
             }
-            if original.is_none() && self.exists(&file.display().to_string()) {
+            if original.is_none() && self.exists(file) {
                 self.diagnostics.push(
                     Diagnostic::new(
                         DiagnosticLevel::Error,
@@ -382,7 +382,7 @@ impl Node {
             }
         };
         if let Some(config) = proxy.value("config").map(PathBuf::from) {
-            if self.exists(&config.display().to_string()) {
+            if self.exists(&config) {
                 self.named_configs.push(config);
             } else {
                 self.warn(
@@ -528,7 +528,7 @@ impl Node {
             ),
         ] {
             let path = kubernetes.join(name);
-            if self.exists(&path.display().to_string()) {
+            if self.exists(&path) {
                 self.add_target(path, want, None);
             }
         }
