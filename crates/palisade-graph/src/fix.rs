@@ -26,6 +26,8 @@ pub enum Change {
     NarrowBinding,
     /// Enforce a Pod Security level in a namespace that refuses pods owning their node.
     EnforcePodSecurity,
+    /// Take a credential out of a value where it does not belong, and revoke it.
+    RemoveCredential,
 }
 
 impl Change {
@@ -66,6 +68,9 @@ impl Change {
             }
             Change::NarrowBinding => {
                 "remove it, or narrow its role or its subjects to what they need"
+            }
+            Change::RemoveCredential => {
+                "take the credential out of it and revoke it (delete the token's Secret or account, or have the certificate's user removed from the bindings that name it); pods get their own account's token mounted, and tools read credentials from a Secret only they may read"
             }
             Change::EnforcePodSecurity => {
                 "enforce Pod Security baseline or restricted (label pod-security.kubernetes.io/enforce), so that no pod created there may own its node"

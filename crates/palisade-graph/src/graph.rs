@@ -43,6 +43,13 @@ pub enum Relation {
     /// A node holds the kubelet's credentials: root on it acts as the node's identity
     /// (`system:node:NAME`, group `system:nodes`).
     HoldsCredentials,
+    /// A workload's pods read a Secret's or ConfigMap's values (mounted, or in their
+    /// environment), so whoever runs code in them, or is root on their node, holds the values.
+    Reads,
+    /// A value written where it does not belong (a ConfigMap, a Secret that is no token
+    /// Secret, a container's environment or arguments) holds another identity's credential: a
+    /// service-account token, or a kubeconfig's client certificate and key.
+    Leaks,
 }
 
 impl Relation {
@@ -350,6 +357,25 @@ impl Graph {
             .iter()
             .find(|e| e.to == target)
             .map(|e| &*e.evidence)
+    }
+
+    /// The steps into `node`: where each comes from, its relation and its evidence (a scan of
+    /// every edge, for the few nodes a rule asks about).
+    pub fn steps_into(&self, node: &Node) -> Vec<(Node, Relation, Arc<str>)> {
+        let Some(to) = self.nodes.get_index_of(node) else {
+            return Vec::new();
+        };
+        let mut steps = Vec::new();
+        for (from, edges) in self.edges.iter().enumerate() {
+            for edge in edges.iter().filter(|edge| edge.to == to) {
+                steps.push((
+                    self.nodes[from].clone(),
+                    edge.relation,
+                    Arc::clone(&edge.evidence),
+                ));
+            }
+        }
+        steps
     }
 
     pub fn node_count(&self) -> usize {

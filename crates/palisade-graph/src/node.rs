@@ -52,6 +52,13 @@ pub enum Node {
     /// nodes), `None` for any node (whoever creates pods picks one with `spec.nodeName`) or a
     /// node not known from manifests.
     NodeHost { name: Option<String> },
+    /// One stored object, a Secret or ConfigMap, whose values hold an identity's credential:
+    /// whoever reads it becomes that identity.
+    Object {
+        kind: String,
+        namespace: String,
+        name: String,
+    },
     /// Full control of one namespace.
     NamespaceAdmin { namespace: String },
     /// Full control of the cluster.
@@ -110,6 +117,11 @@ impl fmt::Display for Node {
                 scope(namespace)
             ),
             Node::Secrets { namespace } => write!(f, "the Secrets of {}", scope(namespace)),
+            Node::Object {
+                kind,
+                namespace,
+                name,
+            } => write!(f, "{kind} {}/{name}", display_ns(namespace)),
             Node::NodeHost { name: None } => write!(f, "a node"),
             Node::NodeHost { name: Some(name) } => write!(f, "node {name}"),
             Node::NamespaceAdmin { namespace } => {

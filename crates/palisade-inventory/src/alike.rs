@@ -6,7 +6,8 @@
 //! rollout settings (`replicas`, `strategy`, ...), the annotation `kubectl rollout restart`
 //! writes, and the containers' images, pull policies, resources and probes; of a Secret, its
 //! values and the hash of them the External Secrets Operator writes (the models read its type
-//! and the account it names).
+//! and the account it names), unless either version's values hold a Kubernetes credential,
+//! which the escalation graph reads (`palisade_k8s::credential`).
 //!
 //! This is most of a cluster's update traffic (a new image, a scale, a restart, a rotated
 //! certificate or synchronised secret), and a cluster
@@ -78,12 +79,22 @@ pub fn alike_for_models(before: &Object, after: &Object) -> bool {
     if !(pod_spec(after).is_some() || is_secret(after)) {
         return false;
     }
+    // The escalation graph reads a Kubernetes credential in a Secret's values as a step to
+    // its identity: values that hold one, before or after, are read.
+    if is_secret(after) && [before, after].iter().any(|o| holds_credential(o)) {
+        return false;
+    }
     // A ReplicaSet scaled from or to zero starts or stops being judged on its own when its
     // template has more power than its Deployment's (`crate::powers`).
     if crate::powers::runs_pods(before) != crate::powers::runs_pods(after) {
         return false;
     }
     stripped(after) == stripped(before)
+}
+
+fn holds_credential(object: &Object) -> bool {
+    let now = palisade_k8s::credential::now();
+    palisade_k8s::credential::object_holds_credential(&object.value, now)
 }
 
 fn is_secret(object: &Object) -> bool {
@@ -322,6 +333,16 @@ status: {replicas: 2}
             let other = object(&token.replace(from, to));
             assert!(!alike_for_models(&object(token), &other), "{from} -> {to}");
         }
+        // An Opaque Secret whose values gain or lose a Kubernetes credential: the escalation
+        // graph reads it as a step to the credential's identity.
+        let opaque = "apiVersion: v1\nkind: Secret\nmetadata: {name: ci, namespace: shop}\ntype: Opaque\nstringData: {token: plain}\n";
+        let leaked = opaque.replace("plain", "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50Iiwia3ViZXJuZXRlcy5pby9zZXJ2aWNlYWNjb3VudC9uYW1lc3BhY2UiOiJrdWJlLXN5c3RlbSIsImt1YmVybmV0ZXMuaW8vc2VydmljZWFjY291bnQvc2VydmljZS1hY2NvdW50Lm5hbWUiOiJkZXBsb3llciIsInN1YiI6InN5c3RlbTpzZXJ2aWNlYWNjb3VudDprdWJlLXN5c3RlbTpkZXBsb3llciJ9.c2lnbmF0dXJl");
+        assert!(alike_for_models(
+            &object(opaque),
+            &object(&opaque.replace("plain", "other"))
+        ));
+        assert!(!alike_for_models(&object(opaque), &object(&leaked)));
+        assert!(!alike_for_models(&object(&leaked), &object(opaque)));
     }
 
     /// Beyond what the API server keeps, only workloads and Secrets of one identity are

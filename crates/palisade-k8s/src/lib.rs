@@ -8,7 +8,8 @@
 //! security settings amount to, up to owning its node (`security`); and whether a
 //! PersistentVolume keeps its data in a directory of the node (`storage`); which requests an
 //! admission rule selects (`admission_rules`); how critical a namespace is to the business
-//! (`criticality`).
+//! (`criticality`); whom a Kubernetes credential written into a value authenticates as
+//! (`credential`); which Secrets and ConfigMaps a pod spec reads (`references`).
 //!
 //! The built-in table is the API of Kubernetes v1.33 (the version `k8s-openapi` is pinned to).
 //! Custom resources join it from CustomResourceDefinitions found in the input, and a live
@@ -20,6 +21,7 @@
 
 pub mod admission_rules;
 pub mod control_plane;
+pub mod credential;
 pub mod criticality;
 pub mod exposure;
 pub mod identity;
@@ -28,6 +30,7 @@ pub mod install_order;
 pub mod names;
 pub mod node_address;
 pub mod pod_security;
+pub mod references;
 pub mod resources;
 pub mod security;
 pub mod storage;

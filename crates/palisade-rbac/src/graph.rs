@@ -262,6 +262,7 @@ const BUILT_IN: &[BuiltIn] = &[
     add_node_placement,
     add_pools,
     add_legacy_tokens,
+    crate::leaks::add_leaked_credentials,
     add_bindings,
     add_aws_auth,
     add_node_identities,

@@ -13,6 +13,7 @@ pub mod audit;
 pub mod authorizer;
 pub mod builtin;
 pub mod graph;
+mod leaks;
 pub mod model;
 pub mod primitives;
 pub mod risk;

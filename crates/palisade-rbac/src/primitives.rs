@@ -39,6 +39,10 @@ pub struct Primitive {
     pub cluster_scoped: bool,
 }
 
+/// The verbs that answer with an object's values: `update` and `patch` answer with the whole
+/// stored object too.
+pub const READ_VERBS: &[&str] = &["get", "list", "watch", "update", "patch"];
+
 const WORKLOADS: &[(&[&str], &str, &str)] = &[
     (&["create"], "", "pods"),
     (&["create", "update", "patch"], "apps", "deployments"),
@@ -210,8 +214,7 @@ pub const PRIMITIVES: &[Primitive] = &[
     Primitive {
         id: "read-secrets",
         does: "read Secrets",
-        // `update` and `patch` answer with the whole stored Secret.
-        needs: &[&[(&["get", "list", "watch", "update", "patch"], "", "secrets")]],
+        needs: &[&[(READ_VERBS, "", "secrets")]],
         leads: Leads::Secrets,
         cluster_scoped: false,
     },

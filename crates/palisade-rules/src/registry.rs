@@ -82,6 +82,7 @@ static RULES: &[&dyn Rule] = &[
     &SecretInManifest,
     &SecretInLastApplied,
     &WidelyReadableSecret,
+    &LeakedClusterCredential,
     &ClusterAdminBinding,
     &SecretsReadAccess,
     &WildcardRule,

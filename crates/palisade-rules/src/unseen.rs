@@ -18,9 +18,10 @@ use palisade_inventory::Inventory;
 ///   through their controller: no endpoint or workload of their own), and for a Pod no
 ///   `spec.nodeName` (which places its controller's workload on that node);
 /// - a ConfigMap, except EKS's `kube-system/aws-auth`, which maps IAM identities to groups;
-/// - a Secret of any type but `kubernetes.io/service-account-token` (the escalation graph
-///   reads those alone: whoever reads one becomes its account), a type the API server never
-///   lets an update change.
+/// - a Secret of any type but `kubernetes.io/service-account-token` (whoever reads one becomes
+///   its account), a type the API server never lets an update change;
+/// - but no ConfigMap or Secret whose values hold a Kubernetes credential (a token, a
+///   kubeconfig's certificate): the escalation graph reads those as steps to its identity.
 ///
 /// Whether some other object's controller changes with it is for the caller to check (a new
 /// ReplicaSet can join existing Pods to their Deployment).
@@ -39,14 +40,23 @@ pub fn is_unseen(inventory: &Inventory, index: usize) -> bool {
         ("apps", "ReplicaSet") | ("batch", "Job") => inventory.controller_of(index).is_some(),
         ("", "ConfigMap") => {
             let (namespace, name) = palisade_rbac::graph::AWS_AUTH;
-            !(id.namespace.as_deref() == Some(namespace) && id.name.as_deref() == Some(name))
+            let aws_auth =
+                id.namespace.as_deref() == Some(namespace) && id.name.as_deref() == Some(name);
+            !aws_auth && !holds_credential(&object.value)
         }
         ("", "Secret") => {
             object.value.get("type").and_then(serde_json::Value::as_str)
                 != Some(palisade_rbac::graph::TOKEN_SECRET_TYPE)
+                && !holds_credential(&object.value)
         }
         _ => false,
     }
+}
+
+/// Whether a ConfigMap's or Secret's values hold a Kubernetes credential the escalation graph
+/// reads as a step to its identity (`palisade_k8s::credential`).
+fn holds_credential(value: &serde_json::Value) -> bool {
+    palisade_k8s::credential::object_holds_credential(value, palisade_k8s::credential::now())
 }
 
 /// Whether the new object at `index`, placed in a cluster prepared for admission, may stay in
@@ -240,6 +250,16 @@ apiVersion: v1
 kind: Secret
 metadata: {name: token, namespace: shop, annotations: {kubernetes.io/service-account.name: web}}
 type: kubernetes.io/service-account-token
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: leaked, namespace: shop}
+data: {token: eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50Iiwia3ViZXJuZXRlcy5pby9zZXJ2aWNlYWNjb3VudC9uYW1lc3BhY2UiOiJrdWJlLXN5c3RlbSIsImt1YmVybmV0ZXMuaW8vc2VydmljZWFjY291bnQvc2VydmljZS1hY2NvdW50Lm5hbWUiOiJkZXBsb3llciIsInN1YiI6InN5c3RlbTpzZXJ2aWNlYWNjb3VudDprdWJlLXN5c3RlbTpkZXBsb3llciJ9.c2lnbmF0dXJl}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: leaked, namespace: shop}
+stringData: {token: eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50Iiwia3ViZXJuZXRlcy5pby9zZXJ2aWNlYWNjb3VudC9uYW1lc3BhY2UiOiJrdWJlLXN5c3RlbSIsImt1YmVybmV0ZXMuaW8vc2VydmljZWFjY291bnQvc2VydmljZS1hY2NvdW50Lm5hbWUiOiJkZXBsb3llciIsInN1YiI6InN5c3RlbTpzZXJ2aWNlYWNjb3VudDprdWJlLXN5c3RlbTpkZXBsb3llciJ9.c2lnbmF0dXJl}
 ",
         ]
         .concat();
@@ -247,14 +267,18 @@ type: kubernetes.io/service-account-token
         let unseen = each(&loaded.inventory, is_unseen);
         assert_eq!(
             unseen,
-            [false, true, true, false, false, true, false, true, false],
-            "Deployment, RS, Pod, placed Pod, lone Pod, ConfigMap, aws-auth, Secret, token Secret"
+            [
+                false, true, true, false, false, true, false, true, false, false, false
+            ],
+            "Deployment, RS, Pod, placed Pod, lone Pod, ConfigMap, aws-auth, Secret, token Secret, and a ConfigMap and Secret holding a leaked token (the escalation graph reads it)"
         );
         assert!(!is_unseen(&loaded.inventory, 99));
         let by_network = each_by_network(&loaded.inventory);
         assert_eq!(
             by_network,
-            [false, true, true, true, false, true, true, true, true],
+            [
+                false, true, true, true, false, true, true, true, true, true, true
+            ],
             "a placed Pod, the aws-auth ConfigMap and Secrets are nothing to the network"
         );
     }

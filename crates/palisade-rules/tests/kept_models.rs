@@ -123,6 +123,11 @@ const JUDGED: &[&str] = &[
     // A ConfigMap, and the EKS one that maps identities.
     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings, namespace: shop}\ndata: {LOG: debug}\n",
     "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: aws-auth, namespace: kube-system}\ndata: {mapRoles: ''}\n",
+    // A ConfigMap and an Opaque Secret holding the admin account's token (the graph reads
+    // them), and a Deployment whose pods load that ConfigMap.
+    "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: leaked, namespace: shop}\ndata: {token: eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6c2hvcDpiYWNrdXAifQ.c2ln}\n",
+    "apiVersion: v1\nkind: Secret\nmetadata: {name: leaked, namespace: shop}\ntype: Opaque\nstringData: {token: eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6c2hvcDpiYWNrdXAifQ.c2ln}\n",
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: reader, namespace: shop}\nspec:\n  selector: {matchLabels: {app: reader}}\n  template:\n    metadata: {labels: {app: reader}}\n    spec: {automountServiceAccountToken: false, containers: [{name: r, image: 'r:1', env: [{name: T, value: eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6c2hvcDpiYWNrdXAifQ.c2ln}]}]}\n",
     // A PodTemplate behind the exposed Service: no endpoint, but a workload the internet
     // reaches (the exposure edges read it).
     "apiVersion: v1\nkind: PodTemplate\nmetadata: {name: web-template, namespace: shop}\ntemplate:\n  metadata: {labels: {app: web}}\n  spec: {serviceAccountName: backup, containers: [{name: web, image: 'nginx:1.27'}]}\n",

@@ -52,6 +52,7 @@ const PLACES: &[&str] = &[
     "nodeUnitEnv",
     "nodeManifestEnv",
     "nodeKubeletHeader",
+    "cmKubeToken",
 ];
 
 /// A GitHub-token-shaped value whose body is the canary: findings may show the format's
@@ -68,6 +69,17 @@ fn github_shaped(canary: &str) -> String {
 fn canary(side: char, place: &str) -> String {
     let n = PLACES.iter().position(|p| *p == place).unwrap();
     format!("Qz{side}{n:02}{place}7Kp3Vw")
+}
+
+/// A service-account token of `shop/default` (which the `edit` role leads on from) whose
+/// signature is the canary: findings name the account its claims give, never the token.
+fn service_account_token(canary: &str) -> String {
+    let e = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    format!(
+        "{}.{}.{canary}",
+        e(r#"{"alg":"RS256","kid":"k"}"#),
+        e(r#"{"iss":"kubernetes/serviceaccount","sub":"system:serviceaccount:shop:default"}"#)
+    )
 }
 
 fn b64(text: &str) -> String {
@@ -122,6 +134,7 @@ fn objects(side: char) -> Vec<serde_json::Value> {
                 "CACHE": format!("redis://:{}@cache:6379", c("cmRedisUrl")),
                 "STORAGE": format!("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={};EndpointSuffix=core.windows.net", c("cmAzure")),
                 "greeting": c("cmPlain"),
+                "kubeconfig": format!("users: [{{name: ci, user: {{token: {}}}}}]\n", service_account_token(&c("cmKubeToken"))),
             },
             "binaryData": {"blob": b64(&c("cmBinary"))},
         }),

@@ -1410,3 +1410,98 @@ fn admission_policies_that_refuse_every_way_to_own_a_node_stop_that_step() {
         "without the flag, the policies are objects only"
     );
 }
+
+/// A pipeline's token in a ConfigMap the developers may view, an admin kubeconfig in the
+/// settings a Deployment mounts, and a backup account's token in an Opaque Secret.
+const LEAKS: &str = "crates/palisade-rules/tests/fixtures/SEC023/fail.yaml";
+
+#[test]
+fn a_leaked_credential_is_a_step_from_its_readers_to_its_identity() {
+    let out = bin()
+        .args([
+            "rbac",
+            "paths",
+            "--from",
+            "group:developers",
+            LEAKS,
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let paths = common::json_exiting(&out, 1);
+    let steps = paths[0]["steps"].as_array().unwrap();
+    assert_eq!(steps[0]["to"]["node"], "object", "{paths:#}");
+    assert_eq!(steps[0]["to"]["kind"], "ConfigMap");
+    assert_eq!(steps[1]["relation"], "leaks");
+    assert!(
+        steps[1]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("holds a service-account token of ServiceAccount ci/deployer"),
+        "{paths:#}"
+    );
+    assert_eq!(steps.last().unwrap()["to"]["node"], "cluster-admin");
+    // The Deployment that mounts the admin kubeconfig is cluster-admin through it.
+    let tools = bin()
+        .args(["rbac", "paths", "--from-workload", "app/tools", LEAKS])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&tools.stdout);
+    assert!(text.contains("→ ConfigMap app/tools-config"), "{text}");
+    assert!(
+        text.contains("User kubernetes-admin (groups system:masters)"),
+        "{text}"
+    );
+    // With the pipeline's account kept as it is, the plan takes the credentials out, or
+    // narrows who reads them.
+    let plan = bin()
+        .args([
+            "rbac",
+            "fixes",
+            LEAKS,
+            "--keep",
+            "ClusterRoleBinding ci-deployer",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let plan = common::json_exiting(&plan, 1);
+    let removals: Vec<&str> = plan["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["change"] == "remove-credential")
+        .map(|f| f["object"].as_str().unwrap())
+        .collect();
+    // The Deployment mounts the admin kubeconfig: only taking it out cuts that.
+    assert_eq!(removals, ["ConfigMap app/tools-config"], "{plan:#}");
+    assert_eq!(plan["risk_left"], 0);
+    // The scan says whose each credential is and what it reaches, never the value.
+    let scan = bin()
+        .args(["scan", LEAKS, "--rules", "SEC023", "-o", "json"])
+        .output()
+        .unwrap();
+    let report = common::json_exiting(&scan, 1);
+    let severities: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["severity"].as_str().unwrap())
+        .collect();
+    assert_eq!(severities, ["critical", "critical", "high"], "{report:#}");
+    let fixture = std::fs::read_to_string(common::workspace().join(LEAKS)).unwrap();
+    let secrets: Vec<&str> = fixture
+        .lines()
+        .filter_map(|l| l.split_once("token: ").or_else(|| l.split_once("-data: ")))
+        .map(|(_, value)| value.trim_end_matches(['}', ' ', ']']))
+        .collect();
+    assert_eq!(secrets.len(), 4, "two tokens, a certificate and its key");
+    for out in [&out, &tools, &scan] {
+        let printed = String::from_utf8_lossy(&out.stdout);
+        for secret in &secrets {
+            assert!(!printed.contains(secret), "printed a credential: {printed}");
+        }
+    }
+}

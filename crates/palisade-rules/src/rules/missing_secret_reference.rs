@@ -1,6 +1,7 @@
 use palisade_core::JsonPointer;
 use palisade_core::tree::Tree as _;
 use palisade_inventory::{Inventory, Object};
+use palisade_k8s::references::{Reference, Store, pod_references};
 use serde_json::Value;
 
 use crate::context::Context;
@@ -106,96 +107,30 @@ fn created_at_run_time(inventory: &Inventory, namespace: Option<&str>) -> bool {
         .any(|role| grants_secret_create(role.value.get("rules")))
 }
 
-/// A reference to a Secret: where, which name, whether `optional: true`.
-struct Reference {
-    path: JsonPointer,
-    name: String,
-    optional: bool,
-    how: &'static str,
-}
-
-/// One kind of Secret reference inside a list: the path from a list item to the object that
-/// names the Secret, the field holding the name, and how the pod uses the Secret.
-struct Site {
-    holder: &'static [&'static str],
-    name: &'static str,
-    how: &'static str,
-}
-
-const SECRET_VOLUME: Site = Site {
-    holder: &["secret"],
-    name: "secretName",
-    how: "mounted as a volume",
-};
-const PROJECTED: Site = Site {
-    holder: &["secret"],
-    name: "name",
-    how: "projected into a volume",
-};
-const PULL_SECRET: Site = Site {
-    holder: &[],
-    name: "name",
-    how: "used as an image pull secret",
-};
-const ENV: Site = Site {
-    holder: &["valueFrom", "secretKeyRef"],
-    name: "name",
-    how: "read into an environment variable",
-};
-const ENV_FROM: Site = Site {
-    holder: &["secretRef"],
-    name: "name",
-    how: "loaded as environment variables",
-};
-
-/// Adds the references of `site` found in the list `items` at `list_path`.
-fn push_references(
-    refs: &mut Vec<Reference>,
-    list_path: &JsonPointer,
-    items: &[Value],
-    site: &Site,
-) {
-    for (i, item) in items.iter().enumerate() {
-        let holder = site
-            .holder
-            .iter()
-            .try_fold(item, |value, key| value.get(*key));
-        let Some(holder) = holder else { continue };
-        let Some(name) = holder.get(site.name).and_then(Value::as_str) else {
-            continue;
-        };
-        refs.push(Reference {
-            path: list_path.join(i).join_all(site.holder).join(site.name),
-            name: name.to_string(),
-            // References that cannot be optional (image pull secrets) have no such field.
-            optional: holder.get("optional").and_then(Value::as_bool) == Some(true),
-            how: site.how,
-        });
-    }
-}
-
-fn collect(cx: &mut Context<'_>) -> Vec<Reference> {
-    let mut refs = Vec::new();
+/// The Secrets the pod spec names (`palisade_k8s::references`, the one answer to what a pod
+/// reads). Fields of the wrong type name nothing and are reported as type mismatches.
+fn collect<'a>(cx: &mut Context<'a>) -> Vec<Reference<'a>> {
+    let Some(pod) = cx.pod else {
+        return Vec::new();
+    };
     let volumes_path = cx.pod_field("volumes");
-    let volumes = cx.array_at(&volumes_path);
-    push_references(&mut refs, &volumes_path, volumes, &SECRET_VOLUME);
-    for (i, volume) in volumes.iter().enumerate() {
-        if let Some(sources) = volume.at("/projected/sources").and_then(Value::as_array) {
-            let sources_path = volumes_path.join(i).join("projected").join("sources");
-            push_references(&mut refs, &sources_path, sources, &PROJECTED);
+    for (i, volume) in cx.array_at(&volumes_path).iter().enumerate() {
+        if volume.get("projected").is_some() {
+            cx.array_at(&volumes_path.join(i).join("projected").join("sources"));
         }
     }
     let pulls_path = cx.pod_field("imagePullSecrets");
-    let pulls = cx.array_at(&pulls_path);
-    push_references(&mut refs, &pulls_path, pulls, &PULL_SECRET);
+    cx.array_at(&pulls_path);
     for container in cx.containers() {
-        for (field, site) in [("env", &ENV), ("envFrom", &ENV_FROM)] {
-            let path = container.field(&[field]);
-            let items = cx.array_at(&path);
-            push_references(&mut refs, &path, items, site);
+        for field in ["env", "envFrom"] {
+            cx.array_at(&container.field(&[field]));
         }
     }
-    refs
+    let base = JsonPointer::parse(pod.pointer).unwrap_or_default();
+    pod_references(pod.value, &base)
+        .into_iter()
+        .filter(|reference| reference.store == Store::Secret)
+        .collect()
 }
 
 declare_rule! {
@@ -281,7 +216,7 @@ impl Check for MissingSecretReference {
             if reference.optional {
                 continue;
             }
-            let (present, namespace_managed) = lookup(cx.inventory, cx.object, &reference.name);
+            let (present, namespace_managed) = lookup(cx.inventory, cx.object, reference.name);
             if present {
                 continue;
             }
@@ -299,7 +234,7 @@ impl Check for MissingSecretReference {
                 ));
             } else if namespace_managed || cx.inventory.complete {
                 cx.report(
-                    reference.path,
+                    reference.pointer,
                     format!(
                         "Secret \"{}\" ({}) is not defined{where_}",
                         reference.name, reference.how
