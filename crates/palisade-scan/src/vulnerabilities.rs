@@ -1,13 +1,13 @@
 //! Known vulnerabilities of the images the scanned workloads run (`--sbom`, `--osv-db`): the
 //! SBOMs read once, assessed by `palisade-vuln` against the OSV database with each image's
-//! uses (the workloads of the inventory that run it, and how the internet reaches them, from
-//! the attack graph's exposure edges), and the findings added to the scan's report as VULN001
-//! with their coverage.
+//! uses (the workloads of the inventory that run it, how the internet reaches them, and what
+//! their compromise reaches, from the attack graph), and the findings added to the scan's
+//! report as VULN001 with their coverage.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use palisade_core::{Coverage, Diagnostic, DiagnosticLevel, Report};
+use palisade_graph::Goal;
 use palisade_inventory::{Inventory, pod_spec};
 use palisade_vuln::assess::{ImageUse, Sbom, assess};
 use palisade_vuln::database::{Database, DatabaseError};
@@ -83,22 +83,32 @@ fn read_sbom(path: &Path, read: &mut Vec<Sbom>, diagnostics: &mut Vec<Diagnostic
     }
 }
 
-/// Every container image a workload of `inventory` runs, with the workload and how the
-/// internet reaches it.
+/// Every container image a workload of `inventory` runs, with the workload, how the internet
+/// reaches it, and what its compromise reaches in the attack graph (cluster-admin, else a
+/// node).
 pub fn image_uses(inventory: &Inventory) -> Vec<ImageUse> {
     let policy = palisade_rbac::Policy::from_inventory(inventory);
-    let graph = palisade_rbac::graph::exposure(&policy, inventory, &|| {
-        Arc::new(palisade_net::Engine::for_scan(inventory))
-    });
+    let graph = palisade_rbac::graph::build(&policy, inventory);
+    let toward = [Goal::ClusterAdmin, Goal::Nodes].map(|goal| graph.toward(goal));
     let mut uses = Vec::new();
     for (w, workload) in policy.workloads.iter().enumerate() {
         let object = &inventory.objects[workload.object];
         let Some(spec) = pod_spec(object) else {
             continue;
         };
-        let exposure = graph
-            .exposure(&palisade_rbac::graph::workload_node(&policy, w))
-            .map(str::to_string);
+        let node = palisade_rbac::graph::workload_node(&policy, w);
+        let exposure = graph.exposure(&node).map(str::to_string);
+        let leads_to = toward.iter().find_map(|toward| {
+            let path = graph
+                .path_with(toward, &node)
+                .filter(|p| !p.steps.is_empty())?;
+            let to = path.steps.last()?.to.to_string();
+            let steps = path.steps.len();
+            Some(format!(
+                "{to} in {steps} step{}",
+                if steps == 1 { "" } else { "s" }
+            ))
+        });
         let named = format!("{} {}/{}", workload.kind, workload.namespace, workload.name);
         for container in spec.containers() {
             if let Some(image) = container.value.get("image").and_then(|i| i.as_str()) {
@@ -106,6 +116,7 @@ pub fn image_uses(inventory: &Inventory) -> Vec<ImageUse> {
                     reference: image.to_string(),
                     workload: named.clone(),
                     exposure: exposure.clone(),
+                    leads_to: leads_to.clone(),
                 });
             }
         }

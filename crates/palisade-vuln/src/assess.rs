@@ -27,6 +27,9 @@ pub struct ImageUse {
     pub workload: String,
     /// How the internet reaches the workload, when it does (the Service or Ingress).
     pub exposure: Option<String>,
+    /// What a compromise of the workload reaches in the attack graph, when that is
+    /// cluster-admin or a node (`cluster-admin in 4 steps`).
+    pub leads_to: Option<String>,
 }
 
 /// What an assessment found.
@@ -240,6 +243,27 @@ fn finding(
         why = format!(
             "{why}; raised: exploitable over the network in an image exposed to the internet ({exposure})"
         );
+    }
+    // What a compromise of a workload running the image opens: a vulnerability exploitable
+    // over the network is one step to it (CVSS's environmental view: the impact on this
+    // cluster, not on any system).
+    if let Some((workload, leads_to)) = running
+        .iter()
+        .find_map(|u| u.leads_to.as_deref().map(|to| (&u.workload, to)))
+    {
+        let network = rating
+            .as_ref()
+            .and_then(|r| r.vector.as_deref())
+            .is_some_and(cvss::network_attack);
+        why = match network && severity < Severity::Critical {
+            true => {
+                severity = raised(severity);
+                format!(
+                    "{why}; raised: exploitable over the network, and a compromise of {workload} reaches {leads_to}"
+                )
+            }
+            false => format!("{why}; a compromise of {workload} reaches {leads_to}"),
+        };
     }
     let summary = hit
         .records

@@ -43,7 +43,10 @@ The advisory's own: its CVSS 3 (or 2) base score, else the word its database giv
 Ubuntu's priority), else the rating a record of the same CVE in the database gives. An
 advisory with no rating (most of Debian's and Alpine's) is `medium`, and says so. A flaw
 exploited over the network (`AV:N`) in an image that a workload exposed to the internet runs
-is raised one level, and the finding names the exposure.
+is raised one level, and the finding names the exposure. Such a flaw is raised one level again
+when a compromise of a workload that runs the image reaches cluster-admin or a node in the
+attack graph (the same chains `palisade rbac paths` gives): the finding names the workload
+and how many steps it takes. Any other flaw in such an image says so too, without a raise.
 
 ## What is not assessed
 A package of an ecosystem the database holds no record of, a distribution package whose

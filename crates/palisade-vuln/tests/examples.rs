@@ -32,6 +32,7 @@ fn uses() -> Vec<ImageUse> {
         reference: reference.into(),
         workload: workload.into(),
         exposure: exposure.map(str::to_string),
+        leads_to: None,
     };
     vec![
         using(
@@ -185,4 +186,43 @@ fn the_shops_images_have_the_vulnerabilities_their_advisories_name() {
         ]
     );
     assert_eq!((assessment.packages, assessment.assessed), (14, 13));
+}
+
+#[test]
+fn a_flaw_in_an_image_whose_workload_reaches_cluster_admin_says_so_and_counts_more() {
+    let database = Database::load(&[examples().join("osv")]).unwrap();
+    let mut uses = uses();
+    let worker = uses
+        .iter_mut()
+        .find(|u| u.workload == "Deployment shop/worker")
+        .unwrap();
+    worker.leads_to = Some("cluster-admin in 3 steps".into());
+    let assessment = assess(&database, &sboms(), &uses);
+    let finding = |id: &str| {
+        assessment
+            .findings
+            .iter()
+            .find(|f| f.discriminator().is_some_and(|d| d.starts_with(id)))
+            .unwrap()
+    };
+    // requests' flaw is exploited over the network: one level up, with the reason.
+    let requests = finding("CVE-2023-32681");
+    assert_eq!(requests.severity, Severity::High);
+    assert!(
+        requests.message.contains(
+            "raised: exploitable over the network, and a compromise of Deployment shop/worker reaches cluster-admin in 3 steps"
+        ),
+        "{}",
+        requests.message
+    );
+    // An unrated advisory is not raised, but the reach is said.
+    let libcrypto = finding("CVE-2023-5363");
+    assert_eq!(libcrypto.severity, Severity::Medium);
+    assert!(
+        libcrypto.message.ends_with(
+            "; a compromise of Deployment shop/worker reaches cluster-admin in 3 steps)"
+        ),
+        "{}",
+        libcrypto.message
+    );
 }

@@ -59,8 +59,23 @@ fn the_shops_images_are_judged_with_their_workloads() {
             .collect::<Vec<_>>(),
         [
             "nginx CVE-2023-44487",
+            // Exploited over the network in the privileged log agent, whose compromise owns
+            // its node: raised from high.
+            "registry.example.com/logging/agent:latest CVE-2021-23337",
             "registry.example.com/shop/reports@sha256:4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c CVE-2022-42889",
         ]
+    );
+    let lodash = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["message"].as_str().unwrap().starts_with("lodash"))
+        .unwrap();
+    assert!(
+        lodash["message"].as_str().unwrap().contains(
+            "raised: exploitable over the network, and a compromise of DaemonSet logging/log-agent reaches a node in 1 step"
+        ),
+        "{lodash}"
     );
     assert_eq!(found.len(), 10, "{found:?}");
     // The finding on the exposed frontend names the workload and why it was raised.
