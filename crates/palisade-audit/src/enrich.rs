@@ -66,6 +66,8 @@ pub struct Enricher {
     /// By `(namespace or "", name, cluster-wide)`.
     bindings: HashMap<(String, String, bool), BindingContext>,
     criticality: HashMap<String, String>,
+    /// `[criticality]` of `palisade.toml`, which wins over the Namespaces.
+    configured: palisade_k8s::criticality::Configured,
     /// The claims each namespace's workloads mount: (claim or StatefulSet prefix, whether a
     /// prefix, the workload as alerts name it).
     claims: HashMap<String, Vec<(String, bool, String)>>,
@@ -165,8 +167,16 @@ impl Enricher {
             workloads,
             bindings,
             criticality,
+            configured: Default::default(),
             claims,
         }
+    }
+
+    /// The enricher, with the namespaces' criticality `configured` sets (`[criticality]` of
+    /// `palisade.toml`) winning over what their Namespaces declare.
+    pub fn with_criticality(mut self, configured: palisade_k8s::criticality::Configured) -> Self {
+        self.configured = configured;
+        self
     }
 
     /// The workload a pod belongs to: the pod itself, or the workload whose name is the
@@ -208,8 +218,13 @@ impl Enricher {
     pub fn enrich(&self, alert: &mut Alert) {
         let mut enrichment = Enrichment::default();
         let namespace = alert.request.namespace.clone().unwrap_or_default();
-        if let Some(level) = self.criticality.get(&namespace) {
-            enrichment.criticality = Some(level.clone());
+        let configured = self.configured.of(&namespace).map(|c| c.name().to_string());
+        let rated = match configured.is_some() {
+            true => "the namespace is rated critical in palisade.toml",
+            false => "the namespace is labelled critical",
+        };
+        if let Some(level) = configured.or_else(|| self.criticality.get(&namespace).cloned()) {
+            enrichment.criticality = Some(level);
         }
         let noun = if alert.request.resource == "pods" {
             "pod"
@@ -249,12 +264,7 @@ impl Enricher {
             == Some(critical)
             && alert.severity >= Severity::Medium
         {
-            raise(
-                alert,
-                &mut enrichment,
-                Severity::High,
-                "the namespace is labelled critical",
-            );
+            raise(alert, &mut enrichment, Severity::High, rated);
         }
         if enrichment != Enrichment::default() {
             alert.enrichment = Some(enrichment);

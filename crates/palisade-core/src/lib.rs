@@ -18,6 +18,7 @@ pub mod duration;
 pub mod encoding;
 pub mod finding;
 pub mod fingerprint;
+pub mod glob;
 pub mod host_path;
 pub mod intern;
 pub mod object;

@@ -157,9 +157,12 @@ fn main() {
     let (fixes_graph_s, fixes_graph) = best(3, || {
         palisade_rbac::graph::build_for_fixes(&policy, &inventory, None)
     });
-    let valuation =
-        palisade_rbac::risk::Valuation::read(&inventory, palisade_rbac::risk::Targets::All)
-            .expect("no criticality labels");
+    let valuation = palisade_rbac::risk::Valuation::read(
+        &inventory,
+        palisade_rbac::risk::Targets::All,
+        &Default::default(),
+    )
+    .expect("no criticality labels");
     let (plan_s, plan) = best(3, || {
         fixes_graph.plan_fixes(&|node| valuation.value(node), 10, &|_| false)
     });

@@ -3,14 +3,14 @@
 //! namespace as much as a critical namespace (4); root on a node as much as a highly critical
 //! one (3: from there the graph goes on through the tokens on it); the Secrets of a namespace,
 //! or full control of it, as much as the namespace's criticality says
-//! (`palisade.dev/criticality`: low 1, medium 2, high 3, critical 4; medium when it says
-//! nothing).
+//! (`palisade.dev/criticality`, or `[criticality]` of `palisade.toml`, which wins: low 1,
+//! medium 2, high 3, critical 4; medium when neither says).
 
 use std::collections::HashMap;
 
 use palisade_graph::{Goal, Node};
 use palisade_inventory::Inventory;
-use palisade_k8s::criticality::{self, Criticality};
+use palisade_k8s::criticality::{self, Configured, Criticality};
 
 /// The value of cluster-admin: above the Secrets of any namespace, all of them included.
 pub const CLUSTER_ADMIN: u32 = 5;
@@ -68,13 +68,19 @@ pub struct UnknownCriticality {
 pub struct Valuation {
     targets: Targets,
     namespaces: HashMap<String, Criticality>,
+    configured: Configured,
 }
 
 impl Valuation {
-    /// The targets asked for, valued by the criticality the inventory's Namespaces declare.
-    /// A declared value that is no level is an error: guessing it would rank the namespace's
-    /// paths wrongly without saying so.
-    pub fn read(inventory: &Inventory, targets: Targets) -> Result<Valuation, UnknownCriticality> {
+    /// The targets asked for, valued by the criticality `configured` sets (`[criticality]` of
+    /// `palisade.toml`), else the one the inventory's Namespaces declare. A declared value
+    /// that is no level is an error: guessing it would rank the namespace's paths wrongly
+    /// without saying so.
+    pub fn read(
+        inventory: &Inventory,
+        targets: Targets,
+        configured: &Configured,
+    ) -> Result<Valuation, UnknownCriticality> {
         let mut namespaces = HashMap::new();
         for object in inventory.of_kind("", "Namespace") {
             let Some(name) = &object.id.name else {
@@ -96,14 +102,15 @@ impl Valuation {
         Ok(Valuation {
             targets,
             namespaces,
+            configured: configured.clone(),
         })
     }
 
-    /// The criticality of a namespace: declared, or medium.
+    /// The criticality of a namespace: configured, else declared, else medium.
     pub fn of_namespace(&self, namespace: &str) -> Criticality {
-        self.namespaces
-            .get(namespace)
-            .copied()
+        self.configured
+            .of(namespace)
+            .or_else(|| self.namespaces.get(namespace).copied())
             .unwrap_or(Criticality::Medium)
     }
 
@@ -135,19 +142,26 @@ mod tests {
     fn namespaces_are_worth_what_they_declare_and_a_wrong_level_is_an_error() {
         let text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: pay, labels: {palisade.dev/criticality: critical}}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: web}\n";
         let loaded = load_text("ns.yaml", text, &Limits::default());
-        let all = Valuation::read(&loaded.inventory, Targets::All).expect("levels");
+        let all = Valuation::read(&loaded.inventory, Targets::All, &Configured::default())
+            .expect("levels");
         let secrets = |ns: &str| Node::Secrets {
             namespace: Some(ns.into()),
         };
         assert_eq!(all.value(&secrets("pay")), 4);
         assert_eq!(all.value(&secrets("web")), 2);
         assert_eq!(all.value(&Node::any_node()), 3);
-        let admin_only = Valuation::read(&loaded.inventory, Targets::ClusterAdmin).expect("levels");
+        let admin_only = Valuation::read(
+            &loaded.inventory,
+            Targets::ClusterAdmin,
+            &Configured::default(),
+        )
+        .expect("levels");
         assert_eq!(admin_only.value(&secrets("pay")), 0);
         assert_eq!(admin_only.value(&Node::ClusterAdmin), 5);
         let typo = text.replace("critical}", "crit}");
         let loaded = load_text("ns.yaml", &typo, &Limits::default());
-        let error = Valuation::read(&loaded.inventory, Targets::All).expect_err("no level");
+        let error = Valuation::read(&loaded.inventory, Targets::All, &Configured::default())
+            .expect_err("no level");
         assert_eq!(
             error.to_string(),
             "Namespace pay: palisade.dev/criticality is \"crit\"; expected low, medium, high or critical"

@@ -74,6 +74,10 @@ struct RawConfig {
     #[serde(default)]
     #[allow(dead_code)]
     audit: Option<toml::Table>,
+    /// Namespaces' criticality: read and validated by palisade-k8s (`criticality::Configured`).
+    #[serde(default)]
+    #[allow(dead_code)]
+    criticality: Option<toml::Table>,
     /// `palisade serve admission`'s settings: read and validated by palisade-admission.
     #[serde(default)]
     #[allow(dead_code)]
@@ -343,7 +347,13 @@ pub fn template(rules: &RuleSet) -> String {
          # name = \"node-exporter*\"\n\
          # path = \"deploy/agents/**\"\n\
          # A VULN001 entry may also give `vulnerability`, a glob of the vulnerability's id\n\
-         # (\"CVE-2023-4911\"), to accept that one vulnerability of an image and no other.\n",
+         # (\"CVE-2023-4911\"), to accept that one vulnerability of an image and no other.\n\n\
+         # How critical each namespace is to the business (low, medium, high, critical), by name\n\
+         # or glob, the most specific pattern winning: `palisade rbac fixes` weighs the paths to\n\
+         # its Secrets by it, and audit alerts there carry it. It wins over a Namespace's own\n\
+         # palisade.dev/criticality label. Default: the label, else medium.\n\
+         # [criticality]\n\
+         # namespaces = { payments = \"critical\", \"payments-*\" = \"high\", \"dev-*\" = \"low\" }\n",
     );
     text
 }
@@ -464,7 +474,7 @@ mod tests {
         let uncommented: String = text
             .lines()
             .map(|line| match line.strip_prefix("# ") {
-                Some(rest) if rest.contains(" = ") || rest.starts_with("[[") => rest,
+                Some(rest) if rest.contains(" = ") || rest.starts_with('[') => rest,
                 _ => line,
             })
             .map(|line| format!("{line}\n"))
@@ -479,5 +489,11 @@ mod tests {
             .find(|s| s.key == "allowed-capabilities")
             .expect("POD007 declares it");
         assert_eq!(config.settings.list(capabilities), ["NET_ADMIN"]);
+        let criticality =
+            palisade_k8s::criticality::Configured::parse("palisade.toml", &uncommented).unwrap();
+        assert_eq!(
+            criticality.of("payments-eu"),
+            Some(palisade_k8s::criticality::Criticality::High)
+        );
     }
 }

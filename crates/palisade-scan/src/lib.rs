@@ -13,7 +13,7 @@ pub mod changes;
 pub mod config;
 pub use palisade_core::date;
 pub mod drift;
-pub mod glob;
+pub use palisade_core::glob;
 pub mod loose_files;
 pub mod model;
 pub mod remedy;

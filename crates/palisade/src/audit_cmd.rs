@@ -239,10 +239,16 @@ impl DetectionArgs {
 
     /// The enricher of `--inventory`/`--cluster`, when one was asked for; `allow_incomplete`
     /// accepts an inventory of which some input could not be read.
+    /// `palisade.toml`'s `[criticality]` alone makes one too: alerts in the namespaces it names
+    /// carry their level.
     pub fn enricher(
         &self,
         allow_incomplete: bool,
     ) -> Result<Option<palisade_audit::enrich::Enricher>> {
+        let configured = match self.config.path() {
+            Some(path) => palisade_k8s::criticality::Configured::load(&path)?,
+            None => palisade_k8s::criticality::Configured::default(),
+        };
         if self.inventory.is_empty() && !self.live.cluster {
             // Flags typed for a cluster read refuse to be ignored.
             crate::analysis_input::load_objects_if_live(&self.live)?;
@@ -251,7 +257,9 @@ impl DetectionArgs {
                     "--admission-policy and --context-cluster-policies apply to the context: give --inventory or --cluster"
                 );
             }
-            return Ok(None);
+            return Ok((configured != Default::default()).then(|| {
+                palisade_audit::enrich::Enricher::default().with_criticality(configured)
+            }));
         }
         let load = crate::LoadArgs {
             paths: self.inventory.clone(),
@@ -272,7 +280,8 @@ impl DetectionArgs {
                 asker
                     .as_ref()
                     .map(|a| a as &dyn palisade_rbac::graph::AdmissionAsker),
-            ),
+            )
+            .with_criticality(configured),
         ))
     }
 }

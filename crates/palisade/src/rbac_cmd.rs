@@ -108,6 +108,10 @@ pub struct FixesArgs {
         value_delimiter = ','
     )]
     keep: Vec<String>,
+    /// `palisade.toml`'s `[criticality]`: namespaces by name or pattern, each a level, which
+    /// wins over a Namespace's `palisade.dev/criticality`.
+    #[command(flatten)]
+    config: crate::ConfigArgs,
     #[command(flatten)]
     policies: AdmissionPolicyArgs,
     #[command(flatten)]
@@ -455,7 +459,11 @@ fn fixes(args: &FixesArgs) -> Result<u8> {
         args.completeness,
         &[RBAC_POLICY, RUNNING_AS, NETWORK],
     )?;
-    let valuation = Valuation::read(&inventory, targets)?;
+    let configured = match args.config.path() {
+        Some(path) => palisade_k8s::criticality::Configured::load(&path)?,
+        None => palisade_k8s::criticality::Configured::default(),
+    };
+    let valuation = Valuation::read(&inventory, targets, &configured)?;
     let graph = args.policies.graph(&policy, &inventory, true)?;
     for keep in &args.keep {
         if !graph.fixes().any(|fix| fix.object == *keep) {

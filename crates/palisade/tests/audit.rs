@@ -237,6 +237,42 @@ fn a_namespace_labelled_critical_in_any_case_raises_its_alerts() {
     let kept = analyse("low");
     assert_eq!(kept["severity"], "medium", "{kept}");
     assert_eq!(kept["enrichment"]["criticality"], "low");
+    // palisade.toml's [criticality] rates it, without an inventory, and over the label.
+    common::write_file(
+        &dir,
+        "palisade.toml",
+        "[criticality]\nnamespaces = { \"d*\" = \"critical\" }\n",
+    );
+    let configured = |extra: &[&str]| {
+        let out = bin()
+            .current_dir(&dir)
+            .args([
+                "audit",
+                "analyze",
+                "audit.log",
+                "--rules",
+                "AUD002",
+                "-o",
+                "json",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        lines(&out).remove(0)
+    };
+    let rated = configured(&[]);
+    assert_eq!(rated["severity"], "high", "{rated}");
+    assert_eq!(
+        rated["enrichment"]["raised_because"],
+        "the namespace is rated critical in palisade.toml"
+    );
+    let over_label = configured(&["--inventory", "inventory.yaml"]);
+    assert_eq!(
+        over_label["enrichment"]["criticality"], "critical",
+        "{over_label}"
+    );
+    let without = configured(&["--no-config"]);
+    assert_eq!(without["severity"], "medium", "{without}");
 }
 
 #[test]

@@ -445,6 +445,55 @@ fn fixes_weigh_the_namespaces_by_criticality_and_leave_the_control_plane_alone()
     write("low");
     let plan = common::json_exiting(&fixes(&[dir.to_str().unwrap(), "-o", "json"]), 1);
     assert_eq!(plan["fixes"][0]["object"], "RoleBinding blog/app-reads");
+    // The security team's palisade.toml rates it again, over the Namespace's own label; a
+    // pattern names blog.
+    common::write_file(
+        &dir.join("config"),
+        "palisade.toml",
+        "[criticality]\nnamespaces = { pay = \"critical\", \"bl*\" = \"low\" }\n",
+    );
+    let config = dir.join("config/palisade.toml");
+    let configured = |extra: &[&str]| {
+        let mut args = vec![dir.to_str().unwrap(), "-o", "json"];
+        args.extend_from_slice(extra);
+        common::json_exiting(&fixes(&args), 1)
+    };
+    let plan = configured(&["--config", config.to_str().unwrap()]);
+    assert_eq!(plan["fixes"][0]["object"], "RoleBinding pay/app-reads");
+    assert_eq!(plan["risk"], 4 + 1);
+    // Read from the current directory too, unless --no-config.
+    let out = bin()
+        .current_dir(dir.join("config"))
+        .args(["rbac", "fixes", dir.to_str().unwrap(), "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(common::json_exiting(&out, 1)["risk"], 4 + 1);
+    let out = bin()
+        .current_dir(dir.join("config"))
+        .args([
+            "rbac",
+            "fixes",
+            dir.to_str().unwrap(),
+            "--no-config",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(common::json_exiting(&out, 1)["risk"], 1 + 2);
+    // A level that is none, in the file, is an error at its line.
+    common::write_file(
+        &dir.join("config"),
+        "palisade.toml",
+        "[criticality]\nnamespaces = { pay = \"urgent\" }\n",
+    );
+    let out = fixes(&[dir.to_str().unwrap(), "--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("palisade.toml:2: [criticality]: namespaces.pay is \"urgent\""),
+        "{stderr}"
+    );
     // A level that is none is an error naming the namespace.
     write("urgent");
     let out = fixes(&[dir.to_str().unwrap()]);

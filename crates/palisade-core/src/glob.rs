@@ -1,4 +1,4 @@
-//! Glob patterns for suppressions: `*` (any run of characters, not crossing `/`), `**` (any run,
+//! Glob patterns (suppressions' objects and files, `[criticality]`'s namespaces): `*` (any run of characters, not crossing `/`), `**` (any run,
 //! crossing `/`) and `?` (one character).
 
 /// Whether `text` matches `pattern`.
