@@ -171,7 +171,9 @@ impl Graph {
 
     /// The shortest path from `from` to `goal`, if any.
     pub fn path(&self, from: &Node, goal: Goal) -> Option<Path> {
-        self.path_from(&self.toward(goal), self.position(from)?)
+        // A node the graph does not hold costs no search.
+        let from = self.position(from)?;
+        self.path_from(&self.toward(goal), from)
     }
 
     /// The shortest path from `from`, with a precomputed [`Graph::toward`].

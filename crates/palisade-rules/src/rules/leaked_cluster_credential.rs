@@ -99,13 +99,20 @@ impl Check for LeakedClusterCredential {
         };
         let model = model(cx);
         let graph = &model.graph;
-        let reached = [
-            (Goal::ClusterAdmin, Severity::Critical),
-            (Goal::Nodes, Severity::High),
-            (Goal::Secrets, Severity::High),
-        ]
-        .into_iter()
-        .find_map(|(goal, severity)| graph.path(&node, goal).map(|path| (path, severity)));
+        // Cluster-admin with the model's search made once; the others only for an object
+        // that holds a credential (a node of the graph).
+        let reached = graph
+            .path_with(&model.toward_admin, &node)
+            .filter(|path| !path.steps.is_empty())
+            .map(|path| (path, Severity::Critical))
+            .or_else(|| {
+                [
+                    (Goal::Nodes, Severity::High),
+                    (Goal::Secrets, Severity::High),
+                ]
+                .into_iter()
+                .find_map(|(goal, severity)| graph.path(&node, goal).map(|path| (path, severity)))
+            });
         let Some((path, severity)) = reached else {
             return;
         };
