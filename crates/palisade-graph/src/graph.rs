@@ -117,6 +117,9 @@ pub struct Graph {
     /// Whether edges record their fixes ([`Graph::recording_fixes`]): only a graph made to
     /// plan fixes pays for naming them; the graphs the rules build per evaluation do not.
     records_fixes: bool,
+    /// Workloads whose images have a known flaw exploited over the network, by node, with
+    /// the evidence ([`Graph::add_exploit`]).
+    pub(crate) exploits: HashMap<usize, Arc<str>>,
 }
 
 /// Hashes node indices (never input text, so a fast multiplicative hash is enough).
@@ -357,6 +360,20 @@ impl Graph {
             .iter()
             .find(|e| e.to == target)
             .map(|e| &*e.evidence)
+    }
+
+    /// Marks `node` (a workload) as running an image with a known flaw exploited over the
+    /// network, with the evidence people read (`CVE-2023-44487 in nginx (critical)`): an
+    /// attacker who reaches it needs no exploit of their own, so a plan counts it as a likelier
+    /// start ([`crate::plan::likelihood`]). The first evidence given stays.
+    pub fn add_exploit(&mut self, node: Node, evidence: impl Into<Arc<str>>) {
+        let at = self.id(node);
+        self.exploits.entry(at).or_insert_with(|| evidence.into());
+    }
+
+    /// The known exploitable flaw of `node`'s images, if [`Graph::add_exploit`] marked one.
+    pub fn exploit(&self, node: &Node) -> Option<&str> {
+        self.exploits.get(&self.position(node)?).map(|e| &**e)
     }
 
     /// The steps into `node`: where each comes from, its relation and its evidence (a scan of

@@ -33,8 +33,10 @@ const MEASURED_PER_ROUND: usize = 32;
 
 /// How likely an attacker starts at `node`, from 1 to 8, in `graph`: anyone on the internet,
 /// or in the groups every request or account is in, before a workload reachable from the
-/// internet (the first thing compromised), before any workload (a dependency or image), before
-/// one stolen credential. 0 for a node where no attack starts.
+/// internet whose image has a known flaw exploited over the network ([`Graph::add_exploit`]),
+/// before a workload reachable from the internet (the first thing compromised) or one with
+/// such a flaw, before any workload (a dependency or image), before one stolen credential. 0
+/// for a node where no attack starts.
 pub fn likelihood(graph: &Graph, node: &Node) -> u32 {
     match node {
         Node::Internet => 8,
@@ -45,8 +47,16 @@ pub fn likelihood(graph: &Graph, node: &Node) -> u32 {
             Subject::Group { name } if name.starts_with("system:serviceaccounts") => 2,
             _ => 1,
         },
-        Node::Workload { .. } if graph.exposure(node).is_some() => 3,
-        Node::Workload { .. } => 2,
+        Node::Workload { .. } => {
+            match (
+                graph.exposure(node).is_some(),
+                graph.exploit(node).is_some(),
+            ) {
+                (true, true) => 6,
+                (true, false) | (false, true) => 3,
+                (false, false) => 2,
+            }
+        }
         _ => 0,
     }
 }
@@ -57,6 +67,10 @@ pub struct AtRisk {
     pub from: Node,
     /// How likely an attacker starts here ([`likelihood`]).
     pub likelihood: u32,
+    /// The known flaw exploited over the network in its images, when one raised the
+    /// likelihood ([`Graph::add_exploit`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exploit: Option<String>,
     /// The value of the most valuable target it reaches.
     pub value: u32,
     /// `likelihood × value`.
@@ -379,6 +393,7 @@ impl<'g> Planner<'g> {
                 out.push(AtRisk {
                     from: self.graph.nodes[s].clone(),
                     likelihood: w,
+                    exploit: self.graph.exploits.get(&s).map(|e| e.to_string()),
                     value: tier,
                     risk,
                     path,
@@ -558,6 +573,51 @@ mod tests {
         assert!(plan.fixes[0].lowers.is_empty());
         assert_eq!(plan.fixes[1].risk_left, 0);
         assert_eq!(plan.fixes[1].lowers, [sa]);
+    }
+
+    #[test]
+    fn a_known_flaw_exploited_over_the_network_makes_a_start_likelier() {
+        let mut g = Graph::recording_fixes();
+        let (api, worker) = (
+            Node::workload(0, "Deployment", "shop", "api"),
+            Node::workload(1, "Deployment", "shop", "worker"),
+        );
+        for (i, workload) in [&api, &worker].into_iter().enumerate() {
+            step(
+                &mut g,
+                workload.clone(),
+                Node::ClusterAdmin,
+                Relation::Grants,
+                Some(Fix::new(
+                    Change::NarrowBinding,
+                    format!("ClusterRoleBinding b{i}"),
+                )),
+            );
+        }
+        let before = g.plan_fixes(&admin_only, 10, &|_| false);
+        assert_eq!(before.risk, 2 * 4 + 2 * 4);
+        g.add_exploit(worker.clone(), "CVE-2023-44487 in nginx (high)");
+        g.add_exploit(worker.clone(), "a second one is not kept");
+        assert_eq!(g.exploit(&worker), Some("CVE-2023-44487 in nginx (high)"));
+        assert_eq!(g.exploit(&api), None);
+        let plan = g.plan_fixes(&admin_only, 10, &|_| false);
+        assert_eq!(plan.at_risk[0].from, worker, "{:?}", plan.at_risk);
+        assert_eq!(plan.at_risk[0].likelihood, 3);
+        assert_eq!(
+            plan.at_risk[0].exploit.as_deref(),
+            Some("CVE-2023-44487 in nginx (high)")
+        );
+        assert_eq!(plan.fixes[0].fix.object, "ClusterRoleBinding b1");
+        // Exposed too: twice as likely as exposed alone.
+        step(
+            &mut g,
+            Node::Internet,
+            worker.clone(),
+            Relation::Exposes,
+            None,
+        );
+        assert_eq!(likelihood(&g, &worker), 6);
+        assert_eq!(likelihood(&g, &api), 2);
     }
 
     #[test]

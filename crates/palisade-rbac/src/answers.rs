@@ -364,7 +364,15 @@ impl Answer for Fixes {
                 .map(|r| {
                     vec![
                         r.risk.to_string(),
-                        r.from.to_string(),
+                        match &r.exploit {
+                            // The flaw's id: the JSON has the whole evidence.
+                            Some(flaw) => format!(
+                                "{} (exploitable: {})",
+                                r.from,
+                                flaw.split(' ').next().unwrap_or(flaw)
+                            ),
+                            None => r.from.to_string(),
+                        },
                         match r.path.steps.len() {
                             1 => format!("{} in 1 step", r.path.end()),
                             n => format!("{} in {n} steps", r.path.end()),

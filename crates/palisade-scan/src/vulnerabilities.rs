@@ -117,11 +117,23 @@ pub fn image_uses(inventory: &Inventory) -> Vec<ImageUse> {
                     workload: named.clone(),
                     exposure: exposure.clone(),
                     leads_to: leads_to.clone(),
+                    object: Some(workload.object),
                 });
             }
         }
     }
     uses
+}
+
+/// The workloads of `inventory` (by object index) whose images have a flaw of high severity or
+/// more exploited over the network, each with its evidence: the attack graph's likelier
+/// starting points ([`palisade_graph::Graph::add_exploit`]).
+pub fn exploitable_workloads(
+    vulnerabilities: &Vulnerabilities,
+    inventory: &Inventory,
+) -> Vec<palisade_vuln::assess::Exploitable> {
+    let uses = image_uses(inventory);
+    assess(&vulnerabilities.database, &vulnerabilities.sboms, &uses).exploitable
 }
 
 /// An assessment made while the inventory was at hand, to be added to the report.

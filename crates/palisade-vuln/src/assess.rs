@@ -30,6 +30,18 @@ pub struct ImageUse {
     /// What a compromise of the workload reaches in the attack graph, when that is
     /// cluster-admin or a node (`cluster-admin in 4 steps`).
     pub leads_to: Option<String>,
+    /// The caller's index of the workload (its object in the inventory), given back in
+    /// [`Assessment::exploitable`].
+    pub object: Option<usize>,
+}
+
+/// A workload whose image has a flaw of high severity or more exploited over the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exploitable {
+    /// [`ImageUse::object`] of the workload.
+    pub object: usize,
+    /// `CVE-2023-44487 in libnghttp2-14 1.52.0-1 (critical, exploitable over the network)`.
+    pub evidence: String,
 }
 
 /// What an assessment found.
@@ -40,6 +52,9 @@ pub struct Assessment {
     /// Packages read from the SBOMs, and those matched against the database.
     pub packages: usize,
     pub assessed: usize,
+    /// The workloads whose images have a flaw of high severity or more (as the advisory
+    /// rates it) exploited over the network, worst first per workload.
+    pub exploitable: Vec<Exploitable>,
 }
 
 /// One vulnerability of one package, as its advisories describe it.
@@ -184,14 +199,27 @@ fn assess_one(database: &Database, sbom: &Sbom, uses: &[ImageUse], out: &mut Ass
         }
     }
     for ((listed, version, id), hit) in hits {
-        out.findings.push(finding(
+        let (finding, network) = finding(
             database,
             &sbom.path,
             &subject,
             &running,
             (&listed, &version, &id),
             hit,
-        ));
+        );
+        if let Some(rated) = network.filter(|rated| *rated >= Severity::High) {
+            let evidence = format!(
+                "{id} in {listed} {version} ({}, exploitable over the network)",
+                rated.as_str()
+            );
+            for object in running.iter().filter_map(|u| u.object) {
+                out.exploitable.push(Exploitable {
+                    object,
+                    evidence: evidence.clone(),
+                });
+            }
+        }
+        out.findings.push(finding);
     }
     report_gaps(sbom, &running, uses, not_assessed, out);
 }
@@ -206,6 +234,8 @@ fn rating_elsewhere(database: &Database, ids: &[&str]) -> Option<Rating> {
     )
 }
 
+/// The finding of one vulnerability of one package, and the advisory's own severity when
+/// the flaw is exploited over the network (`AV:N`).
 fn finding(
     database: &Database,
     path: &str,
@@ -213,7 +243,7 @@ fn finding(
     running: &[&ImageUse],
     (listed, version, id): (&str, &str, &str),
     hit: Hit<'_>,
-) -> Finding {
+) -> (Finding, Option<Severity>) {
     let mut advisories: Vec<&str> = hit.records.iter().map(|r| r.id.as_str()).collect();
     advisories.sort_unstable();
     advisories.dedup();
@@ -226,6 +256,10 @@ fn finding(
         );
         rating_elsewhere(database, &ids)
     });
+    let network = rating
+        .as_ref()
+        .filter(|r| r.vector.as_deref().is_some_and(cvss::network_attack))
+        .map(|r| r.severity);
     let (mut severity, mut why) = match &rating {
         Some(rating) => (rating.severity, rating.source.clone()),
         None => (
@@ -300,7 +334,7 @@ fn finding(
     workloads.sort();
     workloads.dedup();
     *finding.affected_mut() = workloads;
-    finding
+    (finding, network)
 }
 
 fn raised(severity: Severity) -> Severity {

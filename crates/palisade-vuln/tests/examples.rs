@@ -33,6 +33,7 @@ fn uses() -> Vec<ImageUse> {
         workload: workload.into(),
         exposure: exposure.map(str::to_string),
         leads_to: None,
+        object: None,
     };
     vec![
         using(
@@ -214,6 +215,38 @@ fn a_flaw_in_an_image_whose_workload_reaches_cluster_admin_says_so_and_counts_mo
         ),
         "{}",
         requests.message
+    );
+    // The workloads with a flaw of high severity or more exploited over the network, for the
+    // attack graph: the frontend's nghttp2 (high as rated, raised for the exposure) and the
+    // log agent's lodash; the worker's requests flaw is medium as rated.
+    let mut numbered = uses.clone();
+    for (i, use_) in numbered.iter_mut().enumerate() {
+        use_.object = Some(i);
+    }
+    let exploitable: Vec<(usize, String)> = assess(&database, &sboms(), &numbered)
+        .exploitable
+        .into_iter()
+        .map(|e| (e.object, e.evidence))
+        .collect();
+    assert_eq!(
+        exploitable,
+        [
+            (
+                0,
+                "CVE-2023-44487 in golang.org/x/net v0.15.0 (high, exploitable over the network)"
+                    .to_string()
+            ),
+            (
+                2,
+                "CVE-2023-44487 in libnghttp2-14 1.52.0-1 (high, exploitable over the network)"
+                    .to_string()
+            ),
+            (
+                3,
+                "CVE-2021-23337 in lodash 4.17.15 (high, exploitable over the network)".to_string()
+            ),
+        ],
+        "{exploitable:#?}"
     );
     // An unrated advisory is not raised, but the reach is said.
     let libcrypto = finding("CVE-2023-5363");

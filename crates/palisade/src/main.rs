@@ -565,7 +565,7 @@ struct ScanArgs {
 
 /// Known vulnerabilities of the images the workloads run.
 #[derive(Args, Default)]
-struct ImageArgs {
+pub(crate) struct ImageArgs {
     /// An image's SBOM (CycloneDX, SPDX or Syft JSON) or scanner report (Trivy or Grype
     /// JSON), or a directory of them; repeat for several. Each package is judged against
     /// `--osv-db` (VULN001), on the workloads that run the image. Without manifests or a
@@ -596,7 +596,7 @@ struct ImageArgs {
 
 impl ImageArgs {
     /// The SBOMs and database, read; `None` without `--sbom`.
-    fn load(
+    pub(crate) fn load(
         &self,
     ) -> Result<Option<std::sync::Arc<palisade_scan::vulnerabilities::Vulnerabilities>>> {
         if self.sbom.is_empty() {

@@ -112,6 +112,10 @@ pub struct FixesArgs {
     /// wins over a Namespace's `palisade.dev/criticality`.
     #[command(flatten)]
     config: crate::ConfigArgs,
+    /// `--sbom` and `--osv-db`: a workload whose image has a flaw of high severity or more
+    /// exploited over the network is a likelier start (doubled when the internet reaches it).
+    #[command(flatten)]
+    images: crate::ImageArgs,
     #[command(flatten)]
     policies: AdmissionPolicyArgs,
     #[command(flatten)]
@@ -464,7 +468,19 @@ fn fixes(args: &FixesArgs) -> Result<u8> {
         None => palisade_k8s::criticality::Configured::default(),
     };
     let valuation = Valuation::read(&inventory, targets, &configured)?;
-    let graph = args.policies.graph(&policy, &inventory, true)?;
+    let mut graph = args.policies.graph(&policy, &inventory, true)?;
+    if let Some(vulnerabilities) = args.images.load()? {
+        let exploitable =
+            palisade_scan::vulnerabilities::exploitable_workloads(&vulnerabilities, &inventory);
+        for flaw in exploitable {
+            if let Some(w) = policy.workload_of_object(flaw.object) {
+                graph.add_exploit(
+                    palisade_rbac::graph::workload_node(&policy, w),
+                    flaw.evidence,
+                );
+            }
+        }
+    }
     for keep in &args.keep {
         if !graph.fixes().any(|fix| fix.object == *keep) {
             bail!("--keep {keep}: {}", no_fix_changes(&graph, keep));

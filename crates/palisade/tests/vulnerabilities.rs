@@ -416,3 +416,59 @@ fn the_rule_is_left_out_when_asked() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("known-vulnerability"));
 }
+
+/// `palisade rbac fixes` with the images' SBOMs: a workload whose image has a flaw of high
+/// severity or more exploited over the network is a likelier start, twice as likely when the
+/// internet reaches it, and says which flaw.
+#[test]
+fn an_exploitable_flaw_makes_a_workload_a_likelier_start_of_the_attack_paths() {
+    let plan = |extra: &[&str]| {
+        let out = bin()
+            .args(["rbac", "fixes", "examples/shop", "-o", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        json_exiting(&out, 1)
+    };
+    let without = plan(&[]);
+    let with = plan(&["--sbom", SBOMS, "--osv-db", OSV]);
+    let start = |plan: &Value, name: &str| {
+        plan["at_risk"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["from"]["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("{name} at risk: {plan:#}"))
+    };
+    // The exposed frontend runs nginx with the HTTP/2 rapid-reset flaw.
+    assert_eq!(start(&without, "frontend")["likelihood"], 3);
+    let frontend = start(&with, "frontend");
+    assert_eq!(frontend["likelihood"], 6, "{frontend:#}");
+    assert_eq!(
+        frontend["exploit"],
+        "CVE-2023-44487 in libnghttp2-14 1.52.0-1 (high, exploitable over the network)"
+    );
+    // The log agent is reached from no internet: likelier, not doubled.
+    assert_eq!(start(&without, "log-agent")["likelihood"], 2);
+    assert_eq!(start(&with, "log-agent")["likelihood"], 3);
+    assert!(with["risk"].as_u64() > without["risk"].as_u64());
+    // The table names the flaw beside the start.
+    let out = bin()
+        .args([
+            "rbac",
+            "fixes",
+            "examples/shop",
+            "--sbom",
+            SBOMS,
+            "--osv-db",
+            OSV,
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Deployment shop/frontend (exploitable: CVE-2023-44487)"),
+        "{text}"
+    );
+}
