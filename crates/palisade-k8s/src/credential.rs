@@ -97,9 +97,10 @@ pub fn in_text(text: &str, now: i64) -> Vec<Credential> {
     found
 }
 
-/// The texts of `object`'s values where a credential is looked for, with the field each came
-/// from (`data.kubeconfig`): a ConfigMap's `data` and `binaryData`, and a Secret's `data`
-/// (decoded) and `stringData`, of any Secret type that may hold one. A service-account token
+/// The texts of `object`'s values that may hold a credential (they hold what [`in_text`]
+/// looks for), with the field each came from (`data.kubeconfig`): a ConfigMap's `data` and
+/// `binaryData`, and a Secret's `data` (decoded) and `stringData`, of any Secret type that may
+/// hold one; a value that holds nothing of the kind is not copied. A service-account token
 /// Secret is its account's own token, not a leak of it (the graph reads it as such); TLS,
 /// registry and bootstrap-token Secrets and Helm's release records hold other things.
 pub fn stored_texts(object: &Value) -> Vec<(String, String)> {
@@ -126,9 +127,12 @@ pub fn stored_texts(object: &Value) -> Vec<(String, String)> {
                     Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
                     Err(_) => continue,
                 },
-                false => raw.to_string(),
+                false if may_hold(raw) => raw.to_string(),
+                false => continue,
             };
-            texts.push((format!("{field}.{key}"), text));
+            if may_hold(&text) {
+                texts.push((format!("{field}.{key}"), text));
+            }
         }
     }
     texts
@@ -166,6 +170,37 @@ pub fn container_texts(container: &Value) -> Vec<(String, &str)> {
         }
     }
     texts
+}
+
+/// The label Argo CD puts on a Secret that holds the credentials of a cluster it deploys to:
+/// those authenticate to that cluster, which is this one only at its in-cluster address.
+const ARGO_CD_SECRET_TYPE: &str = "argocd.argoproj.io/secret-type";
+const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
+
+/// Whether `object` is an Argo CD cluster Secret for another cluster than the one it is in
+/// (its `server` is not the in-cluster address): its credentials authenticate there.
+pub fn for_another_cluster(object: &Value) -> bool {
+    let labelled = object
+        .get("metadata")
+        .and_then(|m| m.get("labels"))
+        .and_then(|labels| labels.get(ARGO_CD_SECRET_TYPE))
+        .and_then(Value::as_str)
+        == Some("cluster");
+    let field = |field: &str| object.get(field)?.get("server")?.as_str();
+    let server = field("stringData").map(str::to_string).or_else(|| {
+        let encoded = field("data")?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()?;
+        String::from_utf8(bytes).ok()
+    });
+    labelled && server.is_some_and(|s| s.trim().trim_end_matches('/') != IN_CLUSTER_SERVER)
+}
+
+/// Whether `text` holds what [`in_text`] looks for: a JWT's start, or a kubeconfig's
+/// certificate field.
+fn may_hold(text: &str) -> bool {
+    text.contains("eyJ") || text.contains(CERTIFICATE_FIELD)
 }
 
 /// Secret types whose values are something other than a credential of a cluster identity
@@ -476,27 +511,57 @@ mod tests {
     }
 
     #[test]
+    fn an_argo_cd_cluster_secret_names_the_cluster_its_credentials_are_for() {
+        let secret = |data: Value| {
+            serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"labels": {"argocd.argoproj.io/secret-type": "cluster"}}})
+            .as_object()
+            .unwrap()
+            .clone()
+            .into_iter()
+            .chain(data.as_object().unwrap().clone())
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+        };
+        let e = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        let remote = serde_json::json!({"data": {"server": e("https://prod.example.com:6443")}});
+        assert!(for_another_cluster(&secret(remote)));
+        let local =
+            serde_json::json!({"stringData": {"server": "https://kubernetes.default.svc/"}});
+        assert!(!for_another_cluster(&secret(local)));
+        let unlabelled =
+            serde_json::json!({"kind": "Secret", "stringData": {"server": "https://x"}});
+        assert!(!for_another_cluster(&unlabelled));
+    }
+
+    #[test]
     fn stored_texts_decode_what_is_encoded() {
+        // "eyJhIjoxfQ" is `{"a":1}` as a JWT part; its base64 is "ZXlKaElqb3hmUQ==".
         let secret = serde_json::json!({
             "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "data": {"a": "aGVsbG8="}, "stringData": {"b": "plain"}
+            "data": {"a": "ZXlKaElqb3hmUQ==", "skip": "aGVsbG8="},
+            "stringData": {"b": "x eyJhIjoxfQ", "plain": "hello"}
         });
         assert_eq!(
             stored_texts(&secret),
             [
-                ("data.a".to_string(), "hello".to_string()),
-                ("stringData.b".to_string(), "plain".to_string())
+                ("data.a".to_string(), "eyJhIjoxfQ".to_string()),
+                ("stringData.b".to_string(), "x eyJhIjoxfQ".to_string())
             ]
         );
         let config_map = serde_json::json!({
             "apiVersion": "v1", "kind": "ConfigMap",
-            "data": {"a": "aGVsbG8="}, "binaryData": {"b": "aGVsbG8="}
+            "data": {"a": "ZXlKaElqb3hmUQ==", "c": "client-certificate-data: x"},
+            "binaryData": {"b": "ZXlKaElqb3hmUQ=="}
         });
         assert_eq!(
             stored_texts(&config_map),
             [
-                ("data.a".to_string(), "aGVsbG8=".to_string()),
-                ("binaryData.b".to_string(), "hello".to_string())
+                (
+                    "data.c".to_string(),
+                    "client-certificate-data: x".to_string()
+                ),
+                ("binaryData.b".to_string(), "eyJhIjoxfQ".to_string())
             ]
         );
         let tls = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls", "data": {"a": "aGVsbG8="}});

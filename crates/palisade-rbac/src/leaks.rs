@@ -12,23 +12,16 @@
 
 use std::collections::HashMap;
 
-use palisade_core::tree::Tree as _;
 use palisade_graph::{Change, Fix, FixId, Graph, Node, Relation};
 use palisade_inventory::{Inventory, Object, pod_spec};
 use palisade_k8s::credential::{self, Credential};
 use palisade_k8s::identity::{SUPERUSER_GROUP, Subject};
 use palisade_k8s::references::{Store, pod_references};
-use serde_json::Value;
 
 use crate::authorizer::Request;
 use crate::graph::{Brakes, workload_node};
 use crate::model::Policy;
 use crate::primitives::READ_VERBS;
-
-/// The label Argo CD puts on a Secret that holds the credentials of a cluster it deploys to:
-/// those authenticate to that cluster, which is this one only at its in-cluster address.
-const ARGO_CD_SECRET_TYPE: &str = "argocd.argoproj.io/secret-type";
-const IN_CLUSTER_SERVER: &str = "https://kubernetes.default.svc";
 
 /// Stored objects holding a credential, by kind, namespace and name: their graph node.
 type Holders = HashMap<(Store, String, String), Node>;
@@ -74,7 +67,7 @@ fn add_stored(
                 .map(move |c| (field.clone(), c))
         })
         .collect();
-    if held.is_empty() || for_another_cluster(object, &texts) {
+    if held.is_empty() || credential::for_another_cluster(&object.value) {
         return None;
     }
     let namespace = object.id.namespace.clone().unwrap_or_default();
@@ -167,21 +160,6 @@ fn add_config_map_readers(
             }
         }
     }
-}
-
-/// Whether `object` is an Argo CD cluster Secret for a cluster other than its own.
-fn for_another_cluster(object: &Object, texts: &[(String, String)]) -> bool {
-    let labelled = object
-        .value
-        .at("/metadata/labels")
-        .and_then(|labels| labels.get(ARGO_CD_SECRET_TYPE))
-        .and_then(Value::as_str)
-        == Some("cluster");
-    labelled
-        && texts.iter().any(|(field, server)| {
-            (field == "data.server" || field == "stringData.server")
-                && server.trim().trim_end_matches('/') != IN_CLUSTER_SERVER
-        })
 }
 
 /// Workload `w`: the stored credentials its pods read, and those written into its containers.

@@ -89,6 +89,15 @@ fn read_sbom(path: &Path, read: &mut Vec<Sbom>, diagnostics: &mut Vec<Diagnostic
 pub fn image_uses(inventory: &Inventory) -> Vec<ImageUse> {
     let policy = palisade_rbac::Policy::from_inventory(inventory);
     let graph = palisade_rbac::graph::build(&policy, inventory);
+    image_uses_in(inventory, &policy, &graph)
+}
+
+/// [`image_uses`] with the RBAC policy and attack graph of `inventory` a caller already has.
+pub fn image_uses_in(
+    inventory: &Inventory,
+    policy: &palisade_rbac::Policy,
+    graph: &palisade_graph::Graph,
+) -> Vec<ImageUse> {
     let toward = [Goal::ClusterAdmin, Goal::Nodes].map(|goal| graph.toward(goal));
     let mut uses = Vec::new();
     for (w, workload) in policy.workloads.iter().enumerate() {
@@ -96,7 +105,7 @@ pub fn image_uses(inventory: &Inventory) -> Vec<ImageUse> {
         let Some(spec) = pod_spec(object) else {
             continue;
         };
-        let node = palisade_rbac::graph::workload_node(&policy, w);
+        let node = palisade_rbac::graph::workload_node(policy, w);
         let exposure = graph.exposure(&node).map(str::to_string);
         let leads_to = toward.iter().find_map(|toward| {
             let path = graph
@@ -127,12 +136,15 @@ pub fn image_uses(inventory: &Inventory) -> Vec<ImageUse> {
 
 /// The workloads of `inventory` (by object index) whose images have a flaw of high severity or
 /// more exploited over the network, each with its evidence: the attack graph's likelier
-/// starting points ([`palisade_graph::Graph::add_exploit`]).
+/// starting points ([`palisade_graph::Graph::add_exploit`]). `policy` and `graph` are the
+/// caller's, of the same inventory.
 pub fn exploitable_workloads(
     vulnerabilities: &Vulnerabilities,
     inventory: &Inventory,
+    policy: &palisade_rbac::Policy,
+    graph: &palisade_graph::Graph,
 ) -> Vec<palisade_vuln::assess::Exploitable> {
-    let uses = image_uses(inventory);
+    let uses = image_uses_in(inventory, policy, graph);
     assess(&vulnerabilities.database, &vulnerabilities.sboms, &uses).exploitable
 }
 

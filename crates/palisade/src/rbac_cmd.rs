@@ -470,8 +470,12 @@ fn fixes(args: &FixesArgs) -> Result<u8> {
     let valuation = Valuation::read(&inventory, targets, &configured)?;
     let mut graph = args.policies.graph(&policy, &inventory, true)?;
     if let Some(vulnerabilities) = args.images.load()? {
-        let exploitable =
-            palisade_scan::vulnerabilities::exploitable_workloads(&vulnerabilities, &inventory);
+        let exploitable = palisade_scan::vulnerabilities::exploitable_workloads(
+            &vulnerabilities,
+            &inventory,
+            &policy,
+            &graph,
+        );
         for flaw in exploitable {
             if let Some(w) = policy.workload_of_object(flaw.object) {
                 graph.add_exploit(
