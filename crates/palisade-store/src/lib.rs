@@ -1,5 +1,6 @@
 //! Palisade's embedded store, one SQLite file: learned behavioural baselines, the inbox of
-//! audit batches received and not yet analysed, and the outbox of alerts not yet delivered.
+//! audit batches received and not yet analysed, the outbox of alerts not yet delivered, and
+//! the history of scans (`history`).
 //!
 //! Why SQLite: the queue must survive a killed process and a sink that is down for hours,
 //! and a baseline is queried and merged, not just dumped; SQLite gives transactions and
@@ -12,6 +13,8 @@
 //! removes their batch from the inbox; an alert leaves the outbox only once its sink has
 //! accepted it. Alert ids are stable, so a sink that deduplicates by id (Elasticsearch's
 //! `_id`, Splunk's event id) sees each alert once even when it is sent twice.
+
+pub mod history;
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -48,7 +51,8 @@ pub enum StoreError {
 
 /// 2: the outbox remembers the acknowledgment a sink owes for a batch (`ack_channel`,
 /// `ack_id`), so a restarted process asks for it instead of sending the batch again.
-const SCHEMA_VERSION: i64 = 2;
+/// 3: the scan history (`history`).
+const SCHEMA_VERSION: i64 = 3;
 
 /// How long the ids of delivered alerts are remembered (30 days).
 pub const SENT_RETENTION_MILLIS: i64 = 30 * 86_400_000;
@@ -231,6 +235,7 @@ impl Store {
                 .map_err(err)?;
             }
             tx.execute_batch(SCHEMA).map_err(err)?;
+            tx.execute_batch(history::SCHEMA).map_err(err)?;
             tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION}"))
                 .map_err(err)?;
             tx.commit().map_err(err)?;

@@ -7,6 +7,7 @@ mod audit_coverage;
 mod cluster_cmd;
 mod docs_cmd;
 mod fix_cmd;
+mod history_cmd;
 mod install_cmd;
 mod net_cmd;
 mod node_cmd;
@@ -94,6 +95,10 @@ enum Command {
     Probe(probe_cmd::ProbeArgs),
     /// Read a live cluster into a snapshot file, to scan offline (`scan --snapshot`).
     Snapshot(cluster_cmd::SnapshotArgs),
+    /// Scan history (`scan --history FILE`): the recorded runs with their counts and what
+    /// changed, and the findings new and fixed between two runs.
+    #[command(subcommand)]
+    History(history_cmd::HistoryCommand),
     /// Compare manifests with a cluster or snapshot: missing and extra objects, changed fields
     /// (classified by security relevance, attributed by managedFields) and findings that exist
     /// only in the cluster.
@@ -515,6 +520,8 @@ struct ScanArgs {
     load: LoadArgs,
     #[command(flatten)]
     output: OutputArgs,
+    #[command(flatten)]
+    history: history_cmd::RecordArgs,
     /// Scan a snapshot file (from `palisade snapshot`, or a `kubectl get -o json` List)
     /// instead of manifests.
     #[arg(
@@ -717,6 +724,7 @@ fn main() -> ExitCode {
         Command::Drift(args) => run_drift(args),
         Command::Node(args) => node_cmd::run_node(args),
         Command::Probe(args) => probe_cmd::run_probe(args),
+        Command::History(command) => history_cmd::run_history(command),
         Command::Fix(args) => fix_cmd::run_fix(&args),
         Command::Init(args) => run_init(&args),
         Command::Completion(args) => docs_cmd::completion(cli_command(), &args),
@@ -1317,7 +1325,29 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
             .diagnostics
             .push(palisade_core::Diagnostic::new(level, "not-listed", why));
     }
+    args.history.record(&report, &scanned(&args))?;
     emit(report, &args.output, &outputs)
+}
+
+/// What a scan read, as the user named it: the paths, the snapshot or the cluster.
+fn scanned(args: &ScanArgs) -> String {
+    let mut named: Vec<String> = args.load.paths.clone();
+    if let Some(snapshot) = &args.snapshot {
+        named.push(format!("--snapshot {}", snapshot.display()));
+    }
+    if args.cluster {
+        let context = args.cluster_args.context.as_deref();
+        named.push(context.map_or("--cluster".to_string(), |c| {
+            format!("--cluster (context {c})")
+        }));
+    }
+    named.extend(
+        args.images
+            .sbom
+            .iter()
+            .map(|p| format!("--sbom {}", p.display())),
+    );
+    named.join(" ")
 }
 
 fn run_drift(args: DriftArgs) -> Result<u8> {

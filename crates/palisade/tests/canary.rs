@@ -473,7 +473,58 @@ fn no_canary_appears_in_any_command_or_format() {
     runs.extend(policy_expand_runs(&dir, &git));
     runs.extend(network_and_role_runs(&git, &live, &audit));
     runs.extend(node_runs(&dir));
+    let history = dir.join("history.db");
+    let _ = std::fs::remove_file(&history);
+    runs.extend(history_runs(&history, &git, &live));
     check_runs(&dir, &runs);
+    // The history keeps what reports print: its file holds no canary either.
+    let stored = std::fs::read(&history).unwrap();
+    let stored = String::from_utf8_lossy(&stored);
+    assert!(stored.contains("SEC015"), "the findings were recorded");
+    assert_clean("the history file", &stored);
+}
+
+/// Both sides' scans recorded in a history (`scan --history`), then listed and compared.
+fn history_runs(history: &Path, git: &str, live: &str) -> Vec<(String, Vec<String>)> {
+    let history = history.to_str().unwrap();
+    let to_vec = |args: &[&str]| args.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    vec![
+        (
+            "scan --history (git)".into(),
+            to_vec(&["scan", git, "--history", history, "-o", "json"]),
+        ),
+        (
+            "scan --history (live)".into(),
+            to_vec(&["scan", "--snapshot", live, "--history", history]),
+        ),
+        (
+            "history list".into(),
+            to_vec(&["history", "list", "--history", history]),
+        ),
+        (
+            "history list -o json".into(),
+            to_vec(&["history", "list", "--history", history, "-o", "json"]),
+        ),
+        (
+            "history diff".into(),
+            to_vec(&["history", "diff", "--history", history]),
+        ),
+        (
+            "history diff -o json".into(),
+            to_vec(&[
+                "history",
+                "diff",
+                "--history",
+                history,
+                "--from",
+                "2",
+                "--to",
+                "1",
+                "-o",
+                "json",
+            ]),
+        ),
+    ]
 }
 
 /// `palisade node` on a node whose credentials hold canaries: a kubeconfig readable by all

@@ -1,0 +1,279 @@
+//! Scan history: each `palisade scan --history FILE` recorded as a run with its findings, so
+//! that runs can be listed with their counts over time and any two compared (what is new, what
+//! was fixed). A finding is known across runs by its fingerprint (rule, subject, field and
+//! discriminator: stable when lines move), as `--baseline` matches them.
+//!
+//! Only what a report prints is kept: the rule, the severity, the subject and the message as
+//! the redaction boundary left them, never a value the scan read.
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::{Store, StoreError, sqlite_error};
+
+/// The tables of the scan history (store schema 3).
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS scan_run (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    complete INTEGER NOT NULL,
+    objects INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scan_finding (
+    run INTEGER NOT NULL REFERENCES scan_run(id) ON DELETE CASCADE,
+    fingerprint TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    message TEXT NOT NULL,
+    suppressed INTEGER NOT NULL,
+    PRIMARY KEY (run, fingerprint)
+) WITHOUT ROWID;
+";
+
+/// The severities, most severe first, as reports write them.
+pub const SEVERITIES: [&str; 5] = ["critical", "high", "medium", "low", "info"];
+
+/// One finding of a recorded run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RecordedFinding {
+    pub fingerprint: String,
+    pub rule: String,
+    /// `critical` ... `info`.
+    pub severity: String,
+    /// The object, image, file or identity, as the report names it.
+    pub subject: String,
+    pub message: String,
+    /// Accepted by a suppression (or a baseline) in that run.
+    pub suppressed: bool,
+}
+
+/// What a scan recorded besides its findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRun {
+    /// Seconds since the epoch.
+    pub at: i64,
+    /// What was scanned, as the user names it (the inputs, or `--history-label`).
+    pub label: String,
+    /// Whether every input was read (an incomplete run's absences prove nothing).
+    pub complete: bool,
+    pub objects: i64,
+}
+
+/// A recorded run, with its unsuppressed findings counted by severity.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ScanRun {
+    pub id: i64,
+    pub at: i64,
+    pub label: String,
+    pub complete: bool,
+    pub objects: i64,
+    /// Unsuppressed findings by severity, in [`SEVERITIES`]' order.
+    pub counts: [i64; 5],
+    pub suppressed: i64,
+}
+
+impl ScanRun {
+    /// Unsuppressed findings.
+    pub fn open(&self) -> i64 {
+        self.counts.iter().sum()
+    }
+}
+
+impl Store {
+    /// Records a scan and its findings in one transaction; its run id.
+    pub fn record_scan(
+        &mut self,
+        run: &NewRun,
+        findings: &[RecordedFinding],
+    ) -> Result<i64, StoreError> {
+        let err = sqlite_error(self.path.clone());
+        let tx = self.connection.transaction().map_err(&err)?;
+        tx.execute(
+            "INSERT INTO scan_run (at, label, complete, objects) VALUES (?1, ?2, ?3, ?4)",
+            params![run.at, run.label, run.complete, run.objects],
+        )
+        .map_err(&err)?;
+        let id = tx.last_insert_rowid();
+        {
+            // A fingerprint twice in one report (it should not be) keeps its first finding.
+            let mut insert = tx
+                .prepare(
+                    "INSERT OR IGNORE INTO scan_finding
+                     (run, fingerprint, rule, severity, subject, message, suppressed)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(&err)?;
+            for f in findings {
+                insert
+                    .execute(params![
+                        id,
+                        f.fingerprint,
+                        f.rule,
+                        f.severity,
+                        f.subject,
+                        f.message,
+                        f.suppressed
+                    ])
+                    .map_err(&err)?;
+            }
+        }
+        tx.commit().map_err(&err)?;
+        Ok(id)
+    }
+
+    /// The recorded runs, newest first, at most `limit`.
+    pub fn scan_runs(&self, limit: usize) -> Result<Vec<ScanRun>, StoreError> {
+        let err = self.err();
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT r.id, r.at, r.label, r.complete, r.objects,
+                        SUM(f.severity = 'critical' AND NOT f.suppressed),
+                        SUM(f.severity = 'high' AND NOT f.suppressed),
+                        SUM(f.severity = 'medium' AND NOT f.suppressed),
+                        SUM(f.severity = 'low' AND NOT f.suppressed),
+                        SUM(f.severity = 'info' AND NOT f.suppressed),
+                        SUM(f.suppressed)
+                 FROM scan_run r LEFT JOIN scan_finding f ON f.run = r.id
+                 GROUP BY r.id ORDER BY r.id DESC LIMIT ?1",
+            )
+            .map_err(&err)?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = statement
+            .query_map(params![limit], |row| {
+                let count = |i: usize| row.get::<_, Option<i64>>(i).map(|c| c.unwrap_or(0));
+                Ok(ScanRun {
+                    id: row.get(0)?,
+                    at: row.get(1)?,
+                    label: row.get(2)?,
+                    complete: row.get(3)?,
+                    objects: row.get(4)?,
+                    counts: [count(5)?, count(6)?, count(7)?, count(8)?, count(9)?],
+                    suppressed: count(10)?,
+                })
+            })
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
+    }
+
+    /// The run `id`, if recorded.
+    pub fn scan_run(&self, id: i64) -> Result<Option<ScanRun>, StoreError> {
+        // Few runs are kept; the listing's query answers for one as well.
+        Ok(self
+            .scan_runs(usize::MAX)?
+            .into_iter()
+            .find(|run| run.id == id))
+    }
+
+    /// The findings of run `id`, by fingerprint.
+    pub fn scan_findings(&self, id: i64) -> Result<Vec<RecordedFinding>, StoreError> {
+        let err = self.err();
+        let mut statement = self
+            .connection
+            .prepare(
+                "SELECT fingerprint, rule, severity, subject, message, suppressed
+                 FROM scan_finding WHERE run = ?1 ORDER BY fingerprint",
+            )
+            .map_err(&err)?;
+        let rows = statement
+            .query_map(params![id], |row| {
+                Ok(RecordedFinding {
+                    fingerprint: row.get(0)?,
+                    rule: row.get(1)?,
+                    severity: row.get(2)?,
+                    subject: row.get(3)?,
+                    message: row.get(4)?,
+                    suppressed: row.get(5)?,
+                })
+            })
+            .map_err(&err)?;
+        rows.collect::<Result<_, _>>().map_err(err)
+    }
+
+    /// The id of the run recorded before run `id`, if any.
+    pub fn scan_run_before(&self, id: i64) -> Result<Option<i64>, StoreError> {
+        self.connection
+            .query_row(
+                "SELECT MAX(id) FROM scan_run WHERE id < ?1",
+                params![id],
+                |row| row.get::<_, Option<i64>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(self.err())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(fingerprint: &str, severity: &str, suppressed: bool) -> RecordedFinding {
+        RecordedFinding {
+            fingerprint: fingerprint.into(),
+            rule: "POD001".into(),
+            severity: severity.into(),
+            subject: "Deployment shop/web".into(),
+            message: "runs privileged".into(),
+            suppressed,
+        }
+    }
+
+    fn run(at: i64) -> NewRun {
+        NewRun {
+            at,
+            label: "deploy/".into(),
+            complete: true,
+            objects: 12,
+        }
+    }
+
+    #[test]
+    fn runs_are_recorded_counted_and_read_back_in_order() {
+        let dir = std::env::temp_dir().join(format!("palisade-history-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("history.db");
+        let _ = std::fs::remove_file(&path);
+        let mut store = Store::open(&path).unwrap();
+        assert!(store.scan_runs(10).unwrap().is_empty());
+        let first = store
+            .record_scan(
+                &run(100),
+                &[
+                    finding("a", "critical", false),
+                    finding("b", "high", true),
+                    finding("a", "low", false),
+                ],
+            )
+            .unwrap();
+        let second = store
+            .record_scan(&run(200), &[finding("c", "medium", false)])
+            .unwrap();
+        let runs = store.scan_runs(10).unwrap();
+        assert_eq!(
+            runs.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [second, first]
+        );
+        assert_eq!(
+            runs[1].counts,
+            [1, 0, 0, 0, 0],
+            "a fingerprint once, its first finding"
+        );
+        assert_eq!(runs[1].suppressed, 1);
+        assert_eq!(runs[0].open(), 1);
+        assert_eq!(store.scan_runs(1).unwrap().len(), 1);
+        assert_eq!(store.scan_run_before(second).unwrap(), Some(first));
+        assert_eq!(store.scan_run_before(first).unwrap(), None);
+        assert_eq!(store.scan_run(first).unwrap().unwrap().at, 100);
+        assert!(store.scan_run(99).unwrap().is_none());
+        let findings = store.scan_findings(first).unwrap();
+        assert_eq!(findings.len(), 2);
+        assert_eq!(findings[0], finding("a", "critical", false));
+        // Read again by another connection: durable.
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.scan_runs(10).unwrap().len(), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
