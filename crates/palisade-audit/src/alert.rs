@@ -146,6 +146,11 @@ pub struct Enrichment {
     /// The namespace's criticality (`palisade.dev/criticality`), when set.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub criticality: Option<String>,
+    /// Where the request's identity has a credential written that others can read (a
+    /// service-account token in a ConfigMap: `ConfigMap app/settings (its data.kubeconfig
+    /// holds ...)`): the request may be made by whoever read it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub leaked_credential: Vec<String>,
     /// Why the severity was raised, when it was.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub raised_because: Option<String>,

@@ -68,6 +68,9 @@ pub struct Enricher {
     criticality: HashMap<String, String>,
     /// `[criticality]` of `palisade.toml`, which wins over the Namespaces.
     configured: palisade_k8s::criticality::Configured,
+    /// The identities whose credentials are written where others read them, by user name
+    /// (`system:serviceaccount:ns:name`): where, with the evidence.
+    leaked: HashMap<String, Vec<String>>,
     /// The claims each namespace's workloads mount: (claim or StatefulSet prefix, whether a
     /// prefix, the workload as alerts name it).
     claims: HashMap<String, Vec<(String, bool, String)>>,
@@ -168,6 +171,7 @@ impl Enricher {
             bindings,
             criticality,
             configured: Default::default(),
+            leaked: leaked_identities(&graph),
             claims,
         }
     }
@@ -256,6 +260,15 @@ impl Enricher {
         }
         self.add_binding_context(alert, &namespace, &mut enrichment);
         self.add_claim_context(alert, &namespace, &mut enrichment);
+        if let Some(places) = self.leaked.get(&alert.request.user) {
+            enrichment.leaked_credential = places.clone();
+            raise(
+                alert,
+                &mut enrichment,
+                Severity::High,
+                "the request's identity has a credential written where others read it",
+            );
+        }
         let critical = palisade_k8s::criticality::Criticality::Critical;
         if enrichment
             .criticality
@@ -359,6 +372,27 @@ fn mounts(mounted: &str, prefix: bool, claim: &str) -> bool {
     claim
         .strip_prefix(mounted)
         .is_some_and(|ordinal| !ordinal.is_empty() && ordinal.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The user names whose credentials the attack graph holds as leaked (`Relation::Leaks`:
+/// a token or kubeconfig in a ConfigMap, an Opaque Secret or a container's values), each with
+/// where: `ConfigMap app/settings (its data.kubeconfig holds ...)`.
+fn leaked_identities(graph: &palisade_graph::Graph) -> HashMap<String, Vec<String>> {
+    let mut leaked: HashMap<String, Vec<String>> = HashMap::new();
+    for (holder, to, evidence) in graph.steps_of(palisade_graph::Relation::Leaks) {
+        let palisade_graph::Node::Identity { subject } = to else {
+            continue;
+        };
+        if matches!(subject, palisade_k8s::identity::Subject::Group { .. }) {
+            continue;
+        }
+        let places = leaked.entry(subject.identity().user).or_default();
+        let place = format!("{holder} ({evidence})");
+        if !places.contains(&place) {
+            places.push(place);
+        }
+    }
+    leaked
 }
 
 fn raise(alert: &mut Alert, enrichment: &mut Enrichment, to: Severity, why: &str) {

@@ -376,6 +376,21 @@ impl Graph {
         self.exploits.get(&self.position(node)?).map(|e| &**e)
     }
 
+    /// Every step of one relation: from, to and evidence (a scan of every edge).
+    pub fn steps_of(&self, relation: Relation) -> Vec<(Node, Node, Arc<str>)> {
+        let mut steps = Vec::new();
+        for (from, edges) in self.edges.iter().enumerate() {
+            for edge in edges.iter().filter(|edge| edge.relation == relation) {
+                steps.push((
+                    self.nodes[from].clone(),
+                    self.nodes[edge.to].clone(),
+                    Arc::clone(&edge.evidence),
+                ));
+            }
+        }
+        steps
+    }
+
     /// The steps into `node`: where each comes from, its relation and its evidence (a scan of
     /// every edge, for the few nodes a rule asks about).
     pub fn steps_into(&self, node: &Node) -> Vec<(Node, Relation, Arc<str>)> {

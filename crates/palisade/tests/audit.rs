@@ -275,6 +275,65 @@ fn a_namespace_labelled_critical_in_any_case_raises_its_alerts() {
     assert_eq!(without["severity"], "medium", "{without}");
 }
 
+/// A request made as an identity whose token is written in a ConfigMap others read (the
+/// escalation graph's leaked credentials) says where, and is raised: whoever read the
+/// ConfigMap may be the one making it.
+#[test]
+fn a_request_made_with_a_leaked_credential_says_where_it_is_written() {
+    let dir = scratch("audit-leaked");
+    let fixture = workspace().join("crates/palisade-audit/tests/fixtures/AUD002/fail.jsonl");
+    let event = std::fs::read_to_string(fixture)
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap()
+        .replace(
+            r#""username": "alice", "groups": ["system:authenticated"]"#,
+            r#""username": "system:serviceaccount:ci:deployer", "groups": ["system:serviceaccounts", "system:authenticated"]"#,
+        );
+    assert!(event.contains("system:serviceaccount:ci:deployer"));
+    std::fs::write(dir.join("audit.log"), event + "\n").unwrap();
+    let inventory = workspace().join("crates/palisade-rules/tests/fixtures/SEC023/fail.yaml");
+    let out = bin()
+        .args(["audit", "analyze", dir.join("audit.log").to_str().unwrap()])
+        .args(["--rules", "AUD002", "-o", "json", "--inventory"])
+        .arg(&inventory)
+        .output()
+        .unwrap();
+    let alert = lines(&out).remove(0);
+    assert_eq!(alert["severity"], "high", "{alert:#}");
+    let places = alert["enrichment"]["leaked_credential"].as_array().unwrap();
+    assert_eq!(places.len(), 1, "{alert:#}");
+    assert!(
+        places[0]
+            .as_str()
+            .unwrap()
+            .starts_with("ConfigMap app/deploy-settings (its data.kubeconfig holds a service-account token of ServiceAccount ci/deployer)"),
+        "{alert:#}"
+    );
+    assert_eq!(
+        alert["enrichment"]["raised_because"],
+        "the request's identity has a credential written where others read it"
+    );
+    // Without the ConfigMap, the same request is what the detection says.
+    let text = std::fs::read_to_string(&inventory).unwrap();
+    let without = text
+        .split("\n---\n")
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join("\n---\n");
+    std::fs::write(dir.join("inventory.yaml"), without).unwrap();
+    let out = bin()
+        .args(["audit", "analyze", dir.join("audit.log").to_str().unwrap()])
+        .args(["--rules", "AUD002", "-o", "json", "--inventory"])
+        .arg(dir.join("inventory.yaml"))
+        .output()
+        .unwrap();
+    let alert = lines(&out).remove(0);
+    assert_eq!(alert["severity"], "medium", "{alert:#}");
+    assert!(alert["enrichment"].get("leaked_credential").is_none());
+}
+
 #[test]
 fn rotated_and_compressed_logs_are_read_oldest_first() {
     let dir = scratch("audit-rotated");
