@@ -37,8 +37,10 @@ pub(crate) fn add_leaked_credentials(
     let mut holders = Holders::new();
     for (store, kind) in [(Store::Secret, "Secret"), (Store::ConfigMap, "ConfigMap")] {
         for object in inventory.of_kind("", kind) {
-            if let Some(node) = add_stored(g, policy, object, store, now) {
-                let namespace = object.id.namespace.clone().unwrap_or_default();
+            // Written without a namespace, it shares its scope's key with the workloads and
+            // bindings beside it, as the RBAC model reads them.
+            let namespace = crate::model::namespace_of(inventory, object);
+            if let Some(node) = add_stored(g, policy, object, store, &namespace, now) {
                 let name = object.id.name.clone().unwrap_or_default();
                 holders.insert((store, namespace, name), node);
             }
@@ -56,6 +58,7 @@ fn add_stored(
     policy: &Policy,
     object: &Object,
     store: Store,
+    namespace: &str,
     now: i64,
 ) -> Option<Node> {
     let texts = credential::stored_texts(&object.value);
@@ -70,11 +73,10 @@ fn add_stored(
     if held.is_empty() || credential::for_another_cluster(&object.value) {
         return None;
     }
-    let namespace = object.id.namespace.clone().unwrap_or_default();
     let name = object.id.name.clone().unwrap_or_default();
     let node = Node::Object {
         kind: store.kind().to_string(),
-        namespace: namespace.clone(),
+        namespace: namespace.to_string(),
         name: name.clone(),
     };
     let fix = g.fix_with(|| Fix::new(Change::RemoveCredential, node.to_string()));
@@ -84,13 +86,13 @@ fn add_stored(
     match store {
         Store::Secret => g.edge(
             Node::Secrets {
-                namespace: Some(namespace),
+                namespace: Some(namespace.to_string()),
             },
             node.clone(),
             Relation::Includes,
             format!("Secret {name} is one of them"),
         ),
-        Store::ConfigMap => add_config_map_readers(g, policy, &node, &namespace, &name),
+        Store::ConfigMap => add_config_map_readers(g, policy, &node, namespace, &name),
     }
     Some(node)
 }
@@ -298,6 +300,33 @@ mod tests {
 
     fn web_reading() -> &'static str {
         "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: app}\nspec:\n  template:\n    spec:\n      automountServiceAccountToken: false\n      containers: [{name: w, image: 'registry.example.com/w:1', envFrom: [{configMapRef: {name: settings}}]}]\n"
+    }
+
+    #[test]
+    fn written_without_a_namespace_it_is_read_by_the_workloads_beside_it() {
+        let unset = |text: &str| text.replace(", namespace: app}", "}");
+        let text = format!(
+            "{CLUSTER}---\n{}---\n{}",
+            unset(&config_map(TOKEN)),
+            unset(web_reading())
+        );
+        assert_eq!(
+            text.matches("namespace: app").count(),
+            1,
+            "the binding's alone"
+        );
+        // In a directory: objects without a namespace share its scope.
+        let loaded = load_text("charts/app/leak.yaml", &text, &Limits::default());
+        let policy = Policy::from_inventory(&loaded.inventory);
+        let graph = build(&policy, &loaded.inventory);
+        let path = graph
+            .path(&workload_node(&policy, 0), Goal::ClusterAdmin)
+            .expect("the Deployment reads the ConfigMap of its own scope");
+        assert!(
+            path.describe().contains("→ ConfigMap"),
+            "{}",
+            path.describe()
+        );
     }
 
     #[test]

@@ -263,7 +263,7 @@ impl std::ops::Deref for Policy {
 
 /// An object's namespace; for one written without a namespace, a key of its own scope
 /// (see [`palisade_k8s::names::unset_namespace`]).
-fn namespace_of(inventory: &Inventory, object: &palisade_inventory::Object) -> String {
+pub fn namespace_of(inventory: &Inventory, object: &palisade_inventory::Object) -> String {
     object
         .id
         .namespace

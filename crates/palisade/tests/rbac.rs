@@ -1540,6 +1540,29 @@ fn a_leaked_credential_is_a_step_from_its_readers_to_its_identity() {
         .map(|f| f["severity"].as_str().unwrap())
         .collect();
     assert_eq!(severities, ["critical", "critical", "high"], "{report:#}");
+    // Written without namespaces in a chart's directory, they share its scope: the same.
+    let dir = scratch("leaks-unset");
+    let unset = std::fs::read_to_string(common::workspace().join(LEAKS))
+        .unwrap()
+        .replace(", namespace: app}", "}");
+    common::write_file(&dir, "chart/leaks.yaml", &unset);
+    let scan_unset = bin()
+        .args([
+            "scan",
+            dir.to_str().unwrap(),
+            "--rules",
+            "SEC023",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let unset_report = common::json_exiting(&scan_unset, 1);
+    assert_eq!(
+        unset_report["findings"].as_array().unwrap().len(),
+        3,
+        "{unset_report:#}"
+    );
     let fixture = std::fs::read_to_string(common::workspace().join(LEAKS)).unwrap();
     let secrets: Vec<&str> = fixture
         .lines()

@@ -92,9 +92,10 @@ impl Check for LeakedClusterCredential {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
+        // Its node as the graph names it: written without a namespace, by its scope's key.
         let node = Node::Object {
             kind: cx.object.id.kind.clone(),
-            namespace: cx.object.id.namespace.clone().unwrap_or_default(),
+            namespace: palisade_rbac::model::namespace_of(cx.inventory, cx.object),
             name: cx.object.id.name.clone().unwrap_or_default(),
         };
         let model = model(cx);
