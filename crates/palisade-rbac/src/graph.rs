@@ -824,7 +824,8 @@ fn add_legacy_tokens(g: &mut Graph, _policy: &Policy, inventory: &Inventory, _br
                 .and_then(|a| a.get("kubernetes.io/service-account.name"))
                 .and_then(Value::as_str)
         {
-            let ns = object.id.namespace.clone().unwrap_or_default();
+            // Written without a namespace: its scope's key, as the bindings beside it have.
+            let ns = crate::model::namespace_of(inventory, object);
             let delete = g.fix_with(|| {
                 Fix::new(
                     Change::DeleteTokenSecret,
@@ -1316,6 +1317,37 @@ mod tests {
             .path(&start, Goal::Secrets)
             .expect("a path through the new edge");
         assert!(path.describe().contains("ConfigMap web/settings"));
+    }
+
+    #[test]
+    fn a_token_secret_written_without_a_namespace_is_one_of_its_scope_s_secrets() {
+        let text = "apiVersion: v1\nkind: Secret\nmetadata: {name: admin-token, annotations: {kubernetes.io/service-account.name: admin}}\ntype: kubernetes.io/service-account-token\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: read}\nrules: [{apiGroups: [''], resources: [secrets], verbs: [get]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: devs-read}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: read}\nsubjects: [{kind: Group, name: devs, apiGroup: rbac.authorization.k8s.io}]\n";
+        let loaded = load_text("charts/app/x.yaml", text, &Limits::default());
+        let policy = Policy::from_inventory(&loaded.inventory);
+        let graph = build(&policy, &loaded.inventory);
+        let scope = palisade_k8s::names::unset_namespace("charts/app");
+        let devs = Node::identity(Subject::Group {
+            name: "devs".into(),
+        });
+        let path = graph
+            .path(&devs, Goal::Secrets)
+            .expect("devs read the scope's Secrets");
+        let secrets = Node::Secrets {
+            namespace: Some(scope.clone()),
+        };
+        assert_eq!(
+            path.steps.last().unwrap().to,
+            secrets,
+            "{}",
+            path.describe()
+        );
+        let admin = Node::identity(Subject::service_account(&scope, "admin"));
+        let into: Vec<Node> = graph
+            .steps_into(&admin)
+            .into_iter()
+            .map(|(from, _, _)| from)
+            .collect();
+        assert_eq!(into, [secrets], "the token Secret is one of those Secrets");
     }
 
     #[test]
