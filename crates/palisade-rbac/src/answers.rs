@@ -250,12 +250,30 @@ impl Answer for Access {
 pub struct Paths {
     #[serde(skip)]
     goal: String,
-    paths: Vec<Path>,
+    paths: Vec<FoundPath>,
+}
+
+/// A path, with the known flaw of its start's images when one is marked in the graph.
+#[derive(Debug, Clone, Serialize)]
+struct FoundPath {
+    #[serde(flatten)]
+    path: Path,
+    /// A flaw exploited over the network in an image the starting workload runs
+    /// ([`palisade_graph::Graph::add_exploit`], from `--sbom`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exploit: Option<String>,
 }
 
 impl Paths {
-    /// `goal` as the user named it, for "no path to ...".
-    pub fn answer(goal: &str, paths: Vec<Path>) -> Paths {
+    /// `goal` as the user named it, for "no path to ..."; `graph` the paths were found in.
+    pub fn answer(goal: &str, paths: Vec<Path>, graph: &palisade_graph::Graph) -> Paths {
+        let paths = paths
+            .into_iter()
+            .map(|path| FoundPath {
+                exploit: graph.exploit(&path.from).map(str::to_string),
+                path,
+            })
+            .collect();
         Paths {
             goal: goal.to_string(),
             paths,
@@ -273,8 +291,11 @@ impl Answer for Paths {
         if self.paths.is_empty() {
             doc.line(format!("no path to {} in the scanned objects", self.goal));
         }
-        for path in &self.paths {
-            doc.line(path.from.to_string());
+        for FoundPath { path, exploit } in &self.paths {
+            doc.line(match exploit {
+                Some(flaw) => format!("{} (exploitable: {flaw})", path.from),
+                None => path.from.to_string(),
+            });
             for step in &path.steps {
                 doc.line(format!("  → {}\n      because {}", step.to, step.evidence));
             }
@@ -613,7 +634,7 @@ mod tests {
 
     #[test]
     fn paths_say_when_there_is_none() {
-        let answer = Paths::answer("cluster-admin", Vec::new());
+        let answer = Paths::answer("cluster-admin", Vec::new(), &Default::default());
         assert!(answer.is_empty());
         assert_eq!(
             render(&answer, AnswerFormat::Text),

@@ -191,6 +191,10 @@ pub struct PathsArgs {
     /// What to reach: `cluster-admin`, `secrets` or `nodes`.
     #[arg(long, default_value = "cluster-admin", env = "PALISADE_RBAC_TO")]
     to: String,
+    /// `--sbom` and `--osv-db`: each path from a workload whose image has a flaw of high
+    /// severity or more exploited over the network names the flaw.
+    #[command(flatten)]
+    images: crate::ImageArgs,
     #[command(flatten)]
     policies: AdmissionPolicyArgs,
     #[command(flatten)]
@@ -422,7 +426,8 @@ fn paths(args: &PathsArgs) -> Result<u8> {
     )?;
     let goal = Goal::parse(&args.to)
         .with_context(|| format!("--to {}: expected cluster-admin, secrets or nodes", args.to))?;
-    let graph = args.policies.graph(&policy, &inventory, false)?;
+    let mut graph = args.policies.graph(&policy, &inventory, false)?;
+    mark_exploits(&args.images, &inventory, &policy, &mut graph)?;
     let found: Vec<Path> = if let Some(from) = &args.from {
         let subject = parse_subject(from)?;
         palisade_rbac::graph::subject_path(&graph, &subject, &args.groups, goal)
@@ -439,9 +444,34 @@ fn paths(args: &PathsArgs) -> Result<u8> {
     } else {
         graph.all_paths(goal)
     };
-    let answer = palisade_rbac::answers::Paths::answer(&args.to, found);
+    let answer = palisade_rbac::answers::Paths::answer(&args.to, found, &graph);
     write_answer(&answer, args.output, unread)?;
     Ok(if answer.is_empty() { 0 } else { 1 })
+}
+
+/// Marks the workloads whose images have a flaw of high severity or more exploited over the
+/// network (`--sbom`, `--osv-db`), as likelier starts of the paths.
+fn mark_exploits(
+    images: &crate::ImageArgs,
+    inventory: &palisade_inventory::Inventory,
+    policy: &palisade_rbac::Policy,
+    graph: &mut palisade_graph::Graph,
+) -> Result<()> {
+    let Some(vulnerabilities) = images.load()? else {
+        return Ok(());
+    };
+    let exploitable = palisade_scan::vulnerabilities::exploitable_workloads(
+        &vulnerabilities,
+        inventory,
+        policy,
+        graph,
+    );
+    for flaw in exploitable {
+        if let Some(w) = policy.workload_of_object(flaw.object) {
+            graph.add_exploit(workload_node(policy, w), flaw.evidence);
+        }
+    }
+    Ok(())
 }
 
 fn fixes(args: &FixesArgs) -> Result<u8> {
@@ -469,22 +499,7 @@ fn fixes(args: &FixesArgs) -> Result<u8> {
     };
     let valuation = Valuation::read(&inventory, targets, &configured)?;
     let mut graph = args.policies.graph(&policy, &inventory, true)?;
-    if let Some(vulnerabilities) = args.images.load()? {
-        let exploitable = palisade_scan::vulnerabilities::exploitable_workloads(
-            &vulnerabilities,
-            &inventory,
-            &policy,
-            &graph,
-        );
-        for flaw in exploitable {
-            if let Some(w) = policy.workload_of_object(flaw.object) {
-                graph.add_exploit(
-                    palisade_rbac::graph::workload_node(&policy, w),
-                    flaw.evidence,
-                );
-            }
-        }
-    }
+    mark_exploits(&args.images, &inventory, &policy, &mut graph)?;
     for keep in &args.keep {
         if !graph.fixes().any(|fix| fix.object == *keep) {
             bail!("--keep {keep}: {}", no_fix_changes(&graph, keep));

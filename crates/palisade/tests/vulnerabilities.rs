@@ -471,4 +471,45 @@ fn an_exploitable_flaw_makes_a_workload_a_likelier_start_of_the_attack_paths() {
         text.contains("Deployment shop/frontend (exploitable: CVE-2023-44487)"),
         "{text}"
     );
+    // `rbac paths` names it at the start of the workload's paths.
+    let out = bin()
+        .args([
+            "rbac",
+            "paths",
+            "--to",
+            "nodes",
+            "--from-workload",
+            "shop/frontend",
+        ])
+        .args([
+            "examples/shop",
+            "--sbom",
+            SBOMS,
+            "--osv-db",
+            OSV,
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let paths = json_exiting(&out, 1);
+    assert_eq!(
+        paths[0]["exploit"],
+        "CVE-2023-44487 in libnghttp2-14 1.52.0-1 (high, exploitable over the network)"
+    );
+    let out = bin()
+        .args([
+            "rbac",
+            "paths",
+            "--to",
+            "nodes",
+            "--from-workload",
+            "shop/frontend",
+            "examples/shop",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(json_exiting(&out, 1)[0].get("exploit").is_none());
 }
