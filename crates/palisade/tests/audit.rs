@@ -200,19 +200,23 @@ fn nothing_read_is_an_error_and_a_missing_input_makes_the_run_incomplete() {
     }
 }
 
+/// AUD002's failing event: alice port-forwards to pod db/pg-0 (a medium alert).
+fn port_forward_event() -> String {
+    let fixture = workspace().join("crates/palisade-audit/tests/fixtures/AUD002/fail.jsonl");
+    std::fs::read_to_string(fixture)
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with('{'))
+        .unwrap()
+        .to_string()
+}
+
 /// A namespace's criticality is read as a level (`palisade_k8s::criticality`), whatever its
 /// case: a port-forward (medium) into a namespace labelled `Critical` is raised to high.
 #[test]
 fn a_namespace_labelled_critical_in_any_case_raises_its_alerts() {
     let dir = scratch("audit-criticality");
-    let fixture = workspace().join("crates/palisade-audit/tests/fixtures/AUD002/fail.jsonl");
-    let event = std::fs::read_to_string(fixture)
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .unwrap()
-        .to_string();
-    std::fs::write(dir.join("audit.log"), event + "\n").unwrap();
+    std::fs::write(dir.join("audit.log"), port_forward_event() + "\n").unwrap();
     let analyse = |level: &str| {
         let inventory = dir.join("inventory.yaml");
         std::fs::write(
@@ -281,13 +285,7 @@ fn a_namespace_labelled_critical_in_any_case_raises_its_alerts() {
 #[test]
 fn a_request_made_with_a_leaked_credential_says_where_it_is_written() {
     let dir = scratch("audit-leaked");
-    let fixture = workspace().join("crates/palisade-audit/tests/fixtures/AUD002/fail.jsonl");
-    let event = std::fs::read_to_string(fixture)
-        .unwrap()
-        .lines()
-        .find(|l| l.starts_with('{'))
-        .unwrap()
-        .replace(
+    let event = port_forward_event().replace(
             r#""username": "alice", "groups": ["system:authenticated"]"#,
             r#""username": "system:serviceaccount:ci:deployer", "groups": ["system:serviceaccounts", "system:authenticated"]"#,
         );
