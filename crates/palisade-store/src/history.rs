@@ -191,6 +191,32 @@ impl Store {
         rows.collect::<Result<_, _>>().map_err(err)
     }
 
+    /// Removes every run but the `keep` newest, with their findings; how many were removed.
+    pub fn prune_scan_runs(&mut self, keep: usize) -> Result<usize, StoreError> {
+        let err = sqlite_error(self.path.clone());
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        let tx = self.connection.transaction().map_err(&err)?;
+        let oldest_kept: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM scan_run ORDER BY id DESC LIMIT 1 OFFSET ?1",
+                params![keep - 1],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(&err)?;
+        let removed = match oldest_kept {
+            Some(oldest) if keep > 0 => {
+                tx.execute("DELETE FROM scan_finding WHERE run < ?1", params![oldest])
+                    .map_err(&err)?;
+                tx.execute("DELETE FROM scan_run WHERE id < ?1", params![oldest])
+                    .map_err(&err)?
+            }
+            _ => 0,
+        };
+        tx.commit().map_err(&err)?;
+        Ok(removed)
+    }
+
     /// The id of the run recorded before run `id`, if any.
     pub fn scan_run_before(&self, id: i64) -> Result<Option<i64>, StoreError> {
         self.connection
@@ -272,8 +298,14 @@ mod tests {
         assert_eq!(findings[0], finding("a", "critical", false));
         // Read again by another connection: durable.
         drop(store);
-        let store = Store::open(&path).unwrap();
+        let mut store = Store::open(&path).unwrap();
         assert_eq!(store.scan_runs(10).unwrap().len(), 2);
+        // Pruned to the newest run: the older one goes with its findings.
+        assert_eq!(store.prune_scan_runs(5).unwrap(), 0);
+        assert_eq!(store.prune_scan_runs(1).unwrap(), 1);
+        assert_eq!(store.scan_runs(10).unwrap().len(), 1);
+        assert!(store.scan_findings(first).unwrap().is_empty());
+        assert_eq!(store.scan_findings(second).unwrap().len(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

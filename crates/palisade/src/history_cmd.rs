@@ -1,7 +1,7 @@
 //! Scan history: `palisade scan --history FILE` records each run in the SQLite store
 //! (`palisade_store::history`), `palisade history list` shows the runs with their counts and
-//! what changed from the run before, and `palisade history diff` gives the findings one run
-//! has and another has not.
+//! what changed from the run before, `palisade history diff` gives the findings one run
+//! has and another has not, and `palisade history prune` keeps the newest runs only.
 
 use std::path::{Path, PathBuf};
 
@@ -100,6 +100,30 @@ pub enum HistoryCommand {
     /// The findings one run has and another has not: new and fixed (default: the last run
     /// against the one before it).
     Diff(DiffArgs),
+    /// Remove every run but the newest ones, with their findings.
+    Prune(PruneArgs),
+}
+
+#[derive(Args)]
+pub struct PruneArgs {
+    /// The history file (`palisade scan --history FILE`).
+    #[arg(long = "history", value_name = "FILE", env = "PALISADE_HISTORY")]
+    history: PathBuf,
+    /// How many of the newest runs to keep.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), env = "PALISADE_HISTORY_KEEP")]
+    keep: u32,
+}
+
+fn prune(args: &PruneArgs) -> Result<u8> {
+    let mut store = open_existing(&args.history)?;
+    let removed = store.prune_scan_runs(args.keep as usize)?;
+    println!(
+        "removed {removed} run{} from {}; the newest {} are kept",
+        if removed == 1 { "" } else { "s" },
+        args.history.display(),
+        args.keep
+    );
+    Ok(0)
 }
 
 #[derive(Args)]
@@ -135,6 +159,7 @@ pub fn run_history(command: HistoryCommand) -> Result<u8> {
     match command {
         HistoryCommand::List(args) => list(&args),
         HistoryCommand::Diff(args) => diff(&args),
+        HistoryCommand::Prune(args) => prune(&args),
     }
 }
 

@@ -102,6 +102,21 @@ fn runs_are_recorded_listed_and_compared() {
     let unknown = history(&["diff", "--history", db, "--from", "7"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no run 7"));
+    // Pruned to the newest run: the first is gone, and nothing is left to compare.
+    let prune = history(&["prune", "--history", db, "--keep", "1"]);
+    assert_eq!(prune.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&prune.stdout).starts_with("removed 1 run from"));
+    let list = json_exiting(&history(&["list", "--history", db, "-o", "json"]), 0);
+    assert_eq!(list["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(list["runs"][0]["id"], 2);
+    assert_eq!(history(&["diff", "--history", db]).status.code(), Some(2));
+    assert_eq!(
+        history(&["prune", "--history", db, "--keep", "0"])
+            .status
+            .code(),
+        Some(2),
+        "keeping nothing is refused"
+    );
     // Readable by its owner alone.
     #[cfg(unix)]
     {
