@@ -55,12 +55,16 @@ impl Date {
     }
 }
 
+/// Now, in seconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// The current UTC time as RFC 3339 (`2026-11-26T19:42:07Z`).
 pub fn utc_now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    unix_seconds_rfc3339(i64::try_from(secs).unwrap_or(0))
+    unix_seconds_rfc3339(unix_now())
 }
 
 /// A time in seconds since the Unix epoch as RFC 3339 in UTC (`2026-11-26T19:42:07Z`).

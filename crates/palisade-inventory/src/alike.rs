@@ -93,7 +93,7 @@ pub fn alike_for_models(before: &Object, after: &Object) -> bool {
 }
 
 fn holds_credential(object: &Object) -> bool {
-    let now = palisade_k8s::credential::now();
+    let now = palisade_core::date::unix_now();
     palisade_k8s::credential::object_holds_credential(&object.value, now)
 }
 

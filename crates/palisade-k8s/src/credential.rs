@@ -226,13 +226,6 @@ pub fn object_holds_credential(object: &Value, now: i64) -> bool {
         .any(|(_, text)| !in_text(text, now).is_empty())
 }
 
-/// Now, in seconds since the epoch (0 if the clock is before it).
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 fn is_token_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'
 }

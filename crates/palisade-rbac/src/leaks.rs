@@ -33,7 +33,7 @@ pub(crate) fn add_leaked_credentials(
     inventory: &Inventory,
     _brakes: &Brakes<'_>,
 ) {
-    let now = credential::now();
+    let now = palisade_core::date::unix_now();
     let mut holders = Holders::new();
     for (store, kind) in [(Store::Secret, "Secret"), (Store::ConfigMap, "ConfigMap")] {
         for object in inventory.of_kind("", kind) {

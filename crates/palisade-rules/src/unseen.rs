@@ -56,7 +56,7 @@ pub fn is_unseen(inventory: &Inventory, index: usize) -> bool {
 /// Whether a ConfigMap's or Secret's values hold a Kubernetes credential the escalation graph
 /// reads as a step to its identity (`palisade_k8s::credential`).
 fn holds_credential(value: &serde_json::Value) -> bool {
-    palisade_k8s::credential::object_holds_credential(value, palisade_k8s::credential::now())
+    palisade_k8s::credential::object_holds_credential(value, palisade_core::date::unix_now())
 }
 
 /// Whether the new object at `index`, placed in a cluster prepared for admission, may stay in

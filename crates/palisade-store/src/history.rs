@@ -124,10 +124,25 @@ impl Store {
 
     /// The recorded runs, newest first, at most `limit`.
     pub fn scan_runs(&self, limit: usize) -> Result<Vec<ScanRun>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.query_runs("GROUP BY r.id ORDER BY r.id DESC LIMIT ?1", limit)
+    }
+
+    /// The run `id`, if recorded.
+    pub fn scan_run(&self, id: i64) -> Result<Option<ScanRun>, StoreError> {
+        Ok(self
+            .query_runs("WHERE r.id = ?1 GROUP BY r.id", id)?
+            .into_iter()
+            .next())
+    }
+
+    /// The runs `tail` (its clauses after the join, with one parameter) selects, each with
+    /// its unsuppressed findings counted by severity.
+    fn query_runs(&self, tail: &str, parameter: i64) -> Result<Vec<ScanRun>, StoreError> {
         let err = self.err();
         let mut statement = self
             .connection
-            .prepare(
+            .prepare(&format!(
                 "SELECT r.id, r.at, r.label, r.complete, r.objects,
                         SUM(f.severity = 'critical' AND NOT f.suppressed),
                         SUM(f.severity = 'high' AND NOT f.suppressed),
@@ -135,13 +150,11 @@ impl Store {
                         SUM(f.severity = 'low' AND NOT f.suppressed),
                         SUM(f.severity = 'info' AND NOT f.suppressed),
                         SUM(f.suppressed)
-                 FROM scan_run r LEFT JOIN scan_finding f ON f.run = r.id
-                 GROUP BY r.id ORDER BY r.id DESC LIMIT ?1",
-            )
+                 FROM scan_run r LEFT JOIN scan_finding f ON f.run = r.id {tail}"
+            ))
             .map_err(&err)?;
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = statement
-            .query_map(params![limit], |row| {
+            .query_map(params![parameter], |row| {
                 let count = |i: usize| row.get::<_, Option<i64>>(i).map(|c| c.unwrap_or(0));
                 Ok(ScanRun {
                     id: row.get(0)?,
@@ -155,15 +168,6 @@ impl Store {
             })
             .map_err(&err)?;
         rows.collect::<Result<_, _>>().map_err(err)
-    }
-
-    /// The run `id`, if recorded.
-    pub fn scan_run(&self, id: i64) -> Result<Option<ScanRun>, StoreError> {
-        // Few runs are kept; the listing's query answers for one as well.
-        Ok(self
-            .scan_runs(usize::MAX)?
-            .into_iter()
-            .find(|run| run.id == id))
     }
 
     /// The findings of run `id`, by fingerprint.

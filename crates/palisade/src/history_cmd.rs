@@ -58,7 +58,7 @@ impl RecordArgs {
             })
             .collect();
         let run = NewRun {
-            at: now(),
+            at: palisade_core::date::unix_now(),
             label: self.label.clone().unwrap_or_else(|| scanned.to_string()),
             complete: report.inputs_not_read() == 0,
             objects: i64::try_from(report.objects.len()).unwrap_or(i64::MAX),
@@ -68,12 +68,6 @@ impl RecordArgs {
             .with_context(|| format!("--history {}", path.display()))?;
         Ok(())
     }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 fn open(path: &Path) -> Result<Store> {

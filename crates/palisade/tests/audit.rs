@@ -211,6 +211,17 @@ fn port_forward_event() -> String {
         .to_string()
 }
 
+/// AUD002's alert on `dir`'s `audit.log`, with `inventory` as its context.
+fn port_forward_alert(dir: &Path, inventory: &Path) -> Value {
+    let out = bin()
+        .args(["audit", "analyze", dir.join("audit.log").to_str().unwrap()])
+        .args(["--rules", "AUD002", "-o", "json", "--inventory"])
+        .arg(inventory)
+        .output()
+        .unwrap();
+    lines(&out).remove(0)
+}
+
 /// A namespace's criticality is read as a level (`palisade_k8s::criticality`), whatever its
 /// case: a port-forward (medium) into a namespace labelled `Critical` is raised to high.
 #[test]
@@ -224,13 +235,7 @@ fn a_namespace_labelled_critical_in_any_case_raises_its_alerts() {
             format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: db\n  labels:\n    palisade.dev/criticality: {level}\n"),
         )
         .unwrap();
-        let out = bin()
-            .args(["audit", "analyze", dir.join("audit.log").to_str().unwrap()])
-            .args(["--rules", "AUD002", "-o", "json", "--inventory"])
-            .arg(&inventory)
-            .output()
-            .unwrap();
-        lines(&out).remove(0)
+        port_forward_alert(&dir, &inventory)
     };
     let raised = analyse("Critical");
     assert_eq!(raised["severity"], "high", "{raised}");
@@ -292,13 +297,7 @@ fn a_request_made_with_a_leaked_credential_says_where_it_is_written() {
     assert!(event.contains("system:serviceaccount:ci:deployer"));
     std::fs::write(dir.join("audit.log"), event + "\n").unwrap();
     let inventory = workspace().join("crates/palisade-rules/tests/fixtures/SEC023/fail.yaml");
-    let out = bin()
-        .args(["audit", "analyze", dir.join("audit.log").to_str().unwrap()])
-        .args(["--rules", "AUD002", "-o", "json", "--inventory"])
-        .arg(&inventory)
-        .output()
-        .unwrap();
-    let alert = lines(&out).remove(0);
+    let alert = port_forward_alert(&dir, &inventory);
     assert_eq!(alert["severity"], "high", "{alert:#}");
     let places = alert["enrichment"]["leaked_credential"].as_array().unwrap();
     assert_eq!(places.len(), 1, "{alert:#}");
@@ -321,13 +320,7 @@ fn a_request_made_with_a_leaked_credential_says_where_it_is_written() {
         .collect::<Vec<_>>()
         .join("\n---\n");
     std::fs::write(dir.join("inventory.yaml"), without).unwrap();
-    let out = bin()
-        .args(["audit", "analyze", dir.join("audit.log").to_str().unwrap()])
-        .args(["--rules", "AUD002", "-o", "json", "--inventory"])
-        .arg(dir.join("inventory.yaml"))
-        .output()
-        .unwrap();
-    let alert = lines(&out).remove(0);
+    let alert = port_forward_alert(&dir, &dir.join("inventory.yaml"));
     assert_eq!(alert["severity"], "medium", "{alert:#}");
     assert!(alert["enrichment"].get("leaked_credential").is_none());
 }

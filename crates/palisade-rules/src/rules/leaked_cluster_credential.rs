@@ -166,7 +166,7 @@ impl Check for LeakedClusterCredential {
 /// The field of `object` holding a credential of `subject` (`/data/kubeconfig`), or the
 /// object's name when none is found again.
 fn field_of(object: &serde_json::Value, subject: &Subject) -> JsonPointer {
-    let now = credential::now();
+    let now = palisade_core::date::unix_now();
     credential::stored_texts(object)
         .into_iter()
         .find(|(_, text)| {
