@@ -5,8 +5,13 @@
 //! unless values are asked for. Every type that cannot be listed is recorded with the reason;
 //! nothing is silently skipped.
 
+pub mod lease;
+pub mod publish;
 #[cfg(feature = "recorded-server")]
 pub mod recorded;
+#[cfg(feature = "recorded-server")]
+pub mod recorded_live;
+pub mod watch;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -97,6 +102,8 @@ struct ResourceType {
     resource: String,
     kind: String,
     namespaced: bool,
+    /// Serves `watch` (almost every type does; the others are listed again on a period).
+    watchable: bool,
 }
 
 impl ResourceType {
@@ -110,6 +117,11 @@ impl ResourceType {
             Some(ns) => format!("{prefix}/namespaces/{ns}/{}", self.resource),
             None => format!("{prefix}/{}", self.resource),
         }
+    }
+
+    /// Secrets, read as metadata only unless their values are asked for.
+    fn is_secrets(&self) -> bool {
+        self.group.is_empty() && self.resource == "secrets"
     }
 
     fn api_version(&self) -> String {
@@ -148,6 +160,10 @@ const SKIPPED: &[(&str, &str)] = &[
     ("coordination.k8s.io", "leases"),
     ("metrics.k8s.io", "pods"),
     ("metrics.k8s.io", "nodes"),
+    // Policy Reports are findings (Palisade's own among them), not configuration: read
+    // back, a report written from a scan would change the cluster the next scan reads.
+    ("wgpolicyk8s.io", "policyreports"),
+    ("wgpolicyk8s.io", "clusterpolicyreports"),
 ];
 
 /// `(status, reason)` of a failed request.
@@ -406,10 +422,12 @@ async fn discover(
                     .flatten()
                 {
                     let name = r.get("name").and_then(Value::as_str).unwrap_or_default();
-                    let listable = r
-                        .get("verbs")
-                        .and_then(Value::as_array)
-                        .is_some_and(|v| v.iter().any(|x| x.as_str() == Some("list")));
+                    let serves = |verb: &str| {
+                        r.get("verbs")
+                            .and_then(Value::as_array)
+                            .is_some_and(|v| v.iter().any(|x| x.as_str() == Some(verb)))
+                    };
+                    let listable = serves("list");
                     if name.contains('/') || !listable || SKIPPED.contains(&(group.as_str(), name))
                     {
                         continue;
@@ -427,6 +445,7 @@ async fn discover(
                             .get("namespaced")
                             .and_then(Value::as_bool)
                             .unwrap_or(false),
+                        watchable: serves("watch"),
                     });
                 }
             }
@@ -445,6 +464,20 @@ async fn discover(
     types
 }
 
+/// An object as read, made what a snapshot holds: its type set (typed and metadata lists
+/// omit or replace each item's), server noise stripped, and a Secret's values blanked unless
+/// they are asked for.
+fn prepare_item(t: &ResourceType, item: &mut Value, secret_values: bool) {
+    if let Value::Object(map) = item {
+        map.insert("apiVersion".into(), Value::String(t.api_version()));
+        map.insert("kind".into(), Value::String(t.kind.clone()));
+    }
+    strip_noise(item);
+    if t.is_secrets() && !secret_values {
+        redact_secret(item);
+    }
+}
+
 /// Lists one type in one scope, all pages. A `410 Gone` on a continue token (the list
 /// expired) restarts the list once.
 async fn list_all(
@@ -453,7 +486,7 @@ async fn list_all(
     namespace: Option<&str>,
     options: &CaptureOptions,
 ) -> Result<Vec<Value>, ListError> {
-    let metadata_only = t.group.is_empty() && t.resource == "secrets" && !options.secret_values;
+    let metadata_only = t.is_secrets() && !options.secret_values;
     let accept = metadata_only.then_some(
         "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
     );
@@ -475,15 +508,7 @@ async fn list_all(
                         .cloned()
                         .unwrap_or_default()
                     {
-                        if let Value::Object(map) = &mut item {
-                            // Typed and metadata lists omit (or replace) each item's type.
-                            map.insert("apiVersion".into(), Value::String(t.api_version()));
-                            map.insert("kind".into(), Value::String(t.kind.clone()));
-                        }
-                        strip_noise(&mut item);
-                        if t.group.is_empty() && t.resource == "secrets" && !options.secret_values {
-                            redact_secret(&mut item);
-                        }
+                        prepare_item(t, &mut item, options.secret_values);
                         items.push(item);
                     }
                     token = page
@@ -515,6 +540,7 @@ static KUBELET_CONFIG: std::sync::LazyLock<ResourceType> =
         resource: "nodes/proxy/configz".into(),
         kind: "KubeletConfiguration".into(),
         namespaced: false,
+        watchable: false,
     });
 
 /// Each node's kubelet configuration (`/configz`: the configuration the kubelet runs with,
@@ -622,11 +648,21 @@ impl Reader {
     }
 }
 
-/// Reads the cluster.
-pub async fn capture(
-    options: &CaptureOptions,
-    progress: Arc<dyn Progress>,
-) -> Result<Snapshot, CaptureError> {
+/// A connected client and what the API server serves: where `capture` and `watch` start.
+struct Discovered {
+    client: Client,
+    context: String,
+    server: String,
+    version: Option<String>,
+    types: Vec<ResourceType>,
+    /// The groups that could not be discovered.
+    errors: Vec<ListError>,
+}
+
+/// Connects, asks the version (an API server that does not answer is unreachable) and
+/// discovers the served types. Credentials refused, or nothing discovered, is an error:
+/// reading nothing would look like a clean cluster.
+async fn connect_and_discover(options: &CaptureOptions) -> Result<Discovered, CaptureError> {
     let (client, context, server) = connect(options).await?;
     let version = match get_json(&client, "/version", None, options.request_timeout).await {
         Ok(v) => v
@@ -657,6 +693,29 @@ pub async fn capture(
             ),
         });
     }
+    Ok(Discovered {
+        client,
+        context,
+        server,
+        version,
+        types,
+        errors,
+    })
+}
+
+/// Reads the cluster.
+pub async fn capture(
+    options: &CaptureOptions,
+    progress: Arc<dyn Progress>,
+) -> Result<Snapshot, CaptureError> {
+    let Discovered {
+        client,
+        context,
+        server,
+        version,
+        types,
+        mut errors,
+    } = connect_and_discover(options).await?;
     progress.discovered(types.len());
     let semaphore = Arc::new(Semaphore::new(options.concurrency.max(1)));
     let mut tasks = tokio::task::JoinSet::new();

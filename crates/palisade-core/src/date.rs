@@ -62,6 +62,13 @@ pub fn unix_now() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
+/// Microseconds since the Unix epoch, now (0 for a clock set before it).
+pub fn unix_now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
 /// The current UTC time as RFC 3339 (`2026-11-26T19:42:07Z`).
 pub fn utc_now_rfc3339() -> String {
     unix_seconds_rfc3339(unix_now())

@@ -27,6 +27,15 @@ const MANAGED_BY: &str = "palisade";
 
 /// Writes `report` as a `List` of Policy Reports.
 pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": reports(report)});
+    serde_json::to_writer_pretty(&mut *out, &list)?;
+    writeln!(out)
+}
+
+/// `report` as Policy Reports: one `PolicyReport` per namespace with findings (in parts
+/// when large), and the `ClusterPolicyReport` (always, so that a clean run replaces what an
+/// earlier one left).
+pub fn reports(report: &Report) -> Vec<Value> {
     let mut by_scope: BTreeMap<Option<&str>, Vec<Value>> = BTreeMap::new();
     for finding in &report.findings {
         by_scope
@@ -77,9 +86,7 @@ pub fn write(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
             items.push(report_of(namespace, &name, chunk));
         }
     }
-    let list = json!({"apiVersion": "v1", "kind": "List", "items": items});
-    serde_json::to_writer_pretty(&mut *out, &list)?;
-    writeln!(out)
+    items
 }
 
 /// The namespace whose report holds `finding`; `None` for the cluster's.

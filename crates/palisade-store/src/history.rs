@@ -235,6 +235,89 @@ impl Store {
     }
 }
 
+/// The findings `after` has and `before` has not (new), and those `before` has and `after`
+/// has not (fixed), by fingerprint, each in its run's order.
+pub fn new_and_fixed(
+    before: &[RecordedFinding],
+    after: &[RecordedFinding],
+) -> (Vec<RecordedFinding>, Vec<RecordedFinding>) {
+    let had: std::collections::HashSet<&str> =
+        before.iter().map(|f| f.fingerprint.as_str()).collect();
+    let has: std::collections::HashSet<&str> =
+        after.iter().map(|f| f.fingerprint.as_str()).collect();
+    let new = after
+        .iter()
+        .filter(|f| !had.contains(f.fingerprint.as_str()))
+        .cloned()
+        .collect();
+    let fixed = before
+        .iter()
+        .filter(|f| !has.contains(f.fingerprint.as_str()))
+        .cloned()
+        .collect();
+    (new, fixed)
+}
+
+/// The findings open on a cluster scanned again and again (`palisade watch`), and what each
+/// scan changed. A finding a scan no longer gives is *resolved* only when the scan could
+/// judge it: when its rule was not assessed in that scan (a type it reads could not be
+/// listed), it stays open, carried, since not looking is not a fix.
+#[derive(Debug, Default)]
+pub struct OpenFindings {
+    open: std::collections::BTreeMap<String, RecordedFinding>,
+}
+
+/// What one scan changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub opened: Vec<RecordedFinding>,
+    pub resolved: Vec<RecordedFinding>,
+    /// Open before, not given now, and kept open because the scan could not judge them.
+    pub carried: usize,
+}
+
+impl OpenFindings {
+    /// Takes a scan's unsuppressed findings; `not_assessed` says of a rule whether this scan
+    /// could not judge it.
+    pub fn update(
+        &mut self,
+        found: Vec<RecordedFinding>,
+        not_assessed: impl Fn(&str) -> bool,
+    ) -> Changes {
+        let mut now: std::collections::BTreeMap<String, RecordedFinding> = found
+            .into_iter()
+            .filter(|f| !f.suppressed)
+            .map(|f| (f.fingerprint.clone(), f))
+            .collect();
+        let mut changes = Changes {
+            opened: now
+                .iter()
+                .filter(|(fingerprint, _)| !self.open.contains_key(*fingerprint))
+                .map(|(_, f)| f.clone())
+                .collect(),
+            ..Changes::default()
+        };
+        for (fingerprint, finding) in std::mem::take(&mut self.open) {
+            if now.contains_key(&fingerprint) {
+                continue;
+            }
+            if not_assessed(&finding.rule) {
+                changes.carried += 1;
+                now.insert(fingerprint, finding);
+            } else {
+                changes.resolved.push(finding);
+            }
+        }
+        self.open = now;
+        changes
+    }
+
+    /// The open findings, by fingerprint.
+    pub fn open(&self) -> impl Iterator<Item = &RecordedFinding> {
+        self.open.values()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,5 +394,40 @@ mod tests {
         assert!(store.scan_findings(first).unwrap().is_empty());
         assert_eq!(store.scan_findings(second).unwrap().len(), 1);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn of_rule(fingerprint: &str, rule: &str) -> RecordedFinding {
+        RecordedFinding {
+            fingerprint: fingerprint.into(),
+            rule: rule.into(),
+            severity: "high".into(),
+            subject: "Pod shop/web".into(),
+            message: "m".into(),
+            suppressed: false,
+        }
+    }
+
+    #[test]
+    fn open_findings_resolve_only_what_a_scan_could_judge() {
+        let mut open = OpenFindings::default();
+        let first = open.update(
+            vec![of_rule("a", "POD001"), of_rule("b", "RBAC001")],
+            |_| false,
+        );
+        assert_eq!(first.opened.len(), 2);
+        // RBAC001 could not be judged (its bindings were not listed): b stays open.
+        let second = open.update(vec![of_rule("c", "POD001")], |rule| rule == "RBAC001");
+        assert_eq!(second.opened, [of_rule("c", "POD001")]);
+        assert_eq!(second.resolved, [of_rule("a", "POD001")]);
+        assert_eq!(second.carried, 1);
+        let third = open.update(vec![of_rule("c", "POD001")], |_| false);
+        assert_eq!(third.resolved, [of_rule("b", "RBAC001")]);
+        assert!(third.opened.is_empty());
+        // A suppressed finding is not open.
+        let mut suppressed = of_rule("d", "POD001");
+        suppressed.suppressed = true;
+        let fourth = open.update(vec![of_rule("c", "POD001"), suppressed], |_| false);
+        assert_eq!(fourth, Changes::default());
+        assert_eq!(open.open().count(), 1);
     }
 }

@@ -45,18 +45,7 @@ impl RecordArgs {
         let Some(path) = &self.history else {
             return Ok(());
         };
-        let findings: Vec<RecordedFinding> = report
-            .findings
-            .iter()
-            .map(|f| RecordedFinding {
-                fingerprint: f.fingerprint().to_string(),
-                rule: f.rule_id().to_string(),
-                severity: f.severity.as_str().to_string(),
-                subject: f.subject.to_string(),
-                message: f.message.to_string(),
-                suppressed: f.is_suppressed(),
-            })
-            .collect();
+        let findings: Vec<RecordedFinding> = report.findings.iter().map(recorded).collect();
         let run = NewRun {
             at: palisade_core::date::unix_now(),
             label: self.label.clone().unwrap_or_else(|| scanned.to_string()),
@@ -67,6 +56,18 @@ impl RecordArgs {
             .record_scan(&run, &findings)
             .with_context(|| format!("--history {}", path.display()))?;
         Ok(())
+    }
+}
+
+/// A finding as a history keeps it and `palisade watch` tells it: what the report prints.
+pub(crate) fn recorded(f: &palisade_core::Finding) -> RecordedFinding {
+    RecordedFinding {
+        fingerprint: f.fingerprint().to_string(),
+        rule: f.rule_id().to_string(),
+        severity: f.severity.as_str().to_string(),
+        subject: f.subject.to_string(),
+        message: f.message.to_string(),
+        suppressed: f.is_suppressed(),
     }
 }
 
@@ -242,21 +243,7 @@ fn compare(
 ) -> Result<(Vec<RecordedFinding>, Vec<RecordedFinding>)> {
     let before = store.scan_findings(from)?;
     let after = store.scan_findings(to)?;
-    let had: std::collections::HashSet<&str> =
-        before.iter().map(|f| f.fingerprint.as_str()).collect();
-    let has: std::collections::HashSet<&str> =
-        after.iter().map(|f| f.fingerprint.as_str()).collect();
-    let new = after
-        .iter()
-        .filter(|f| !had.contains(f.fingerprint.as_str()))
-        .cloned()
-        .collect();
-    let fixed = before
-        .iter()
-        .filter(|f| !has.contains(f.fingerprint.as_str()))
-        .cloned()
-        .collect();
-    Ok((new, fixed))
+    Ok(palisade_store::history::new_and_fixed(&before, &after))
 }
 
 #[derive(Serialize)]

@@ -15,6 +15,7 @@ mod policy_cmd;
 mod probe_cmd;
 mod rbac_cmd;
 mod serve_cmd;
+mod watch_cmd;
 
 /// jemalloc rather than the C library's allocator: a scan makes and frees millions of small
 /// strings on every core, where glibc's malloc spent about a sixth of the time and left more
@@ -38,7 +39,7 @@ use palisade_scan::{Config, ScanOptions};
 /// Exit code when findings (or diagnostics) reach the `--fail-on` threshold.
 const EXIT_FINDINGS: u8 = 1;
 /// Exit code for usage errors and tool errors (nothing could be scanned, bad config).
-const EXIT_ERROR: u8 = 2;
+pub(crate) const EXIT_ERROR: u8 = 2;
 
 #[derive(Parser)]
 #[command(
@@ -95,6 +96,11 @@ enum Command {
     Probe(probe_cmd::ProbeArgs),
     /// Read a live cluster into a snapshot file, to scan offline (`scan --snapshot`).
     Snapshot(cluster_cmd::SnapshotArgs),
+    /// Keep a live cluster's findings current: list every type once, follow the API
+    /// server's watch, scan again once a change has settled, and write the findings opened
+    /// and resolved (JSON lines), Policy Reports in the cluster (`--policy-reports`) and a
+    /// history (`--history`); with `--lease`, one replica of several writes.
+    Watch(watch_cmd::WatchArgs),
     /// Scan history (`scan --history FILE`): the recorded runs with their counts and what
     /// changed, and the findings new and fixed between two runs.
     #[command(subcommand)]
@@ -721,6 +727,7 @@ fn main() -> ExitCode {
         Command::Install(args) => install_cmd::run(args),
         Command::Policy(command) => policy_cmd::run(command),
         Command::Snapshot(args) => cluster_cmd::run_snapshot(&args),
+        Command::Watch(args) => watch_cmd::run_watch(args),
         Command::Drift(args) => run_drift(args),
         Command::Node(args) => node_cmd::run_node(args),
         Command::Probe(args) => probe_cmd::run_probe(args),
@@ -981,7 +988,7 @@ fn scan_whole_cluster(
 
 /// When a cluster read holds Nodes but none of their kubelet configurations (read with
 /// `--kubelet-configs`), the type to mark as not listed, with why.
-fn kubelet_configs_unread(
+pub(crate) fn kubelet_configs_unread(
     inventory: &palisade_inventory::Inventory,
 ) -> Option<(String, String, String)> {
     let has = |group: &str, kind: &str| {
@@ -1312,9 +1319,15 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
         spinner.done();
         report
     };
-    // Every type the cluster would not list is said where every output shows it; the rules
-    // that depend on it say so in their coverage. When nothing at all could be read, these are
-    // errors: the run must not look like a clean cluster.
+    note_not_listed(&mut report, not_listed);
+    args.history.record(&report, &scanned(&args))?;
+    emit(report, &args.output, &outputs)
+}
+
+/// Says every type the cluster would not list where every output shows it (the rules that
+/// depend on it say so in their coverage). When nothing at all could be read, these are
+/// errors: the run must not look like a clean cluster.
+pub(crate) fn note_not_listed(report: &mut Report, not_listed: Vec<String>) {
     let level = if report.objects.is_empty() {
         DiagnosticLevel::Error
     } else {
@@ -1325,8 +1338,6 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
             .diagnostics
             .push(palisade_core::Diagnostic::new(level, "not-listed", why));
     }
-    args.history.record(&report, &scanned(&args))?;
-    emit(report, &args.output, &outputs)
 }
 
 /// What a scan read, as the user named it: the paths, the snapshot or the cluster.

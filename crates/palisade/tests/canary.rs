@@ -1201,3 +1201,91 @@ fn admission_responses_and_logs_never_hold_a_canary() {
     assert_clean("serve admission decision log", &log);
     assert_clean("serve admission metrics", &metrics);
 }
+
+/// `palisade watch` follows a cluster (the changing recorded API server, on loopback) that
+/// holds the live canaries, Secret values included, with a policy that quotes what it reads:
+/// no canary may reach its events, its standard streams, the Policy Reports it writes into
+/// the cluster or its history.
+#[tokio::test(flavor = "multi_thread")]
+async fn watch_never_writes_a_canary() {
+    use palisade_cluster::recorded_live::{LiveCluster, server};
+    const REPORTS: &[&str] = &[
+        "/apis/wgpolicyk8s.io/v1alpha2/policyreports",
+        "/apis/wgpolicyk8s.io/v1alpha2/clusterpolicyreports",
+    ];
+    let dir = scratch("canary-watch");
+    let (kubeconfig, cluster) = server(&dir).await;
+    cluster.forbid("/api/v1/secrets", false);
+    let mut served = 0;
+    for object in objects('l') {
+        let api_version = object["apiVersion"].as_str().unwrap_or("");
+        let kind = object["kind"].as_str().unwrap_or("");
+        if let Some(collection) = LiveCluster::collection_of(api_version, kind) {
+            cluster.apply(&collection, object);
+            served += 1;
+        }
+    }
+    assert!(served >= 5, "only {served} canary objects are served");
+    let policy = printing_policy(&dir);
+    for values in [false, true] {
+        let events = dir.join(format!("events-{values}.jsonl"));
+        let history = dir.join(format!("history-{values}.db"));
+        let mut command = bin();
+        command
+            .args([
+                "watch",
+                "--no-config",
+                "--once",
+                "--policy-reports",
+                "--kubeconfig",
+            ])
+            .arg(&kubeconfig)
+            .arg("--events")
+            .arg(&events)
+            .arg("--history")
+            .arg(&history)
+            .arg("--policy")
+            .arg(&policy);
+        if values {
+            command.arg("--include-secret-values");
+        }
+        let output = tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap();
+        let label = format!("watch (Secret values read: {values})");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{label}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_clean(
+            &format!("{label} stdout"),
+            &String::from_utf8_lossy(&output.stdout),
+        );
+        assert_clean(
+            &format!("{label} stderr"),
+            &String::from_utf8_lossy(&output.stderr),
+        );
+        let told = std::fs::read_to_string(&events).unwrap();
+        assert!(
+            told.contains("\"SEC023\""),
+            "{label}: the leaked token was found: {told}"
+        );
+        assert_clean(&format!("{label} events"), &told);
+        let stored = String::from_utf8_lossy(&std::fs::read(&history).unwrap()).into_owned();
+        assert!(
+            stored.contains("SEC023"),
+            "{label}: the findings were recorded"
+        );
+        assert_clean(&format!("{label} history"), &stored);
+        let reports: Vec<serde_json::Value> =
+            REPORTS.iter().flat_map(|r| cluster.list(r)).collect();
+        let reports = serde_json::to_string(&reports).unwrap();
+        assert!(
+            reports.contains("SEC023"),
+            "{label}: the reports hold the findings"
+        );
+        assert_clean(&format!("{label} Policy Reports"), &reports);
+    }
+}

@@ -1,0 +1,518 @@
+//! A live cluster kept in memory: every type [`capture`](crate::capture) reads is listed once
+//! and then followed through the API server's watch, so a scan of the cluster as it is now
+//! needs no new read. kube-runtime's watcher speaks the protocol: it resumes a broken watch
+//! from the last resourceVersion seen, and lists again (an `Init` ... `InitDone` run) when the
+//! API server has compacted past it (`410 Gone`). The few types that serve `list` but not
+//! `watch` are listed again every [`WatchOptions::relist`].
+//!
+//! Memory is bounded by what the cluster holds, not by how often it changes: each object is
+//! kept once, as compact JSON without `managedFields` or `resourceVersion` (a
+//! `serde_json::Value` takes several times its text), and an object updated without a change
+//! the scan could see (a new resourceVersion alone) does not count as a change.
+//!
+//! A type is *listing* until its first list has been read, *current* afterwards, and
+//! *failed* when its list was refused or did not answer. A snapshot names the types not
+//! current among its errors, as [`capture`](crate::capture) names those it could not list, so
+//! a scan says what it did not see.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use kube::api::Api;
+use kube::core::{ApiResource, DynamicObject, GroupVersionKind, PartialObjectMeta};
+use kube::runtime::WatchStreamExt as _;
+use kube::runtime::watcher::{self, Event};
+use kube::{Client, Resource};
+use palisade_core::tree::Tree as _;
+use palisade_snapshot::format::ListedResource;
+use palisade_snapshot::{ListError, Snapshot, SnapshotHeader, SnapshotMeta};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::{CaptureError, CaptureOptions, Discovered, ResourceType, classify};
+
+/// How the cluster is followed.
+#[derive(Debug, Clone)]
+pub struct WatchOptions {
+    /// Kubeconfig, context, namespaces, timeouts, lists in flight while listing, page size,
+    /// Secret values: as a capture reads.
+    pub capture: CaptureOptions,
+    /// How often a type that cannot be watched is listed again.
+    pub relist: Duration,
+}
+
+impl Default for WatchOptions {
+    fn default() -> Self {
+        WatchOptions {
+            capture: CaptureOptions::default(),
+            relist: Duration::from_secs(300),
+        }
+    }
+}
+
+/// Where a type is in being followed.
+#[derive(Debug, Clone)]
+enum Status {
+    /// Its first list has not been read yet.
+    Listing,
+    /// Read, and followed since.
+    Current,
+    /// Its list failed (refused, not found, did not answer); retried with backoff.
+    Failed(ListError),
+}
+
+/// One type in one scope (the whole cluster, or one of the namespaces asked for).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Scope {
+    group: String,
+    resource: String,
+    namespace: Option<String>,
+}
+
+/// A type's objects in one scope, by namespace and name.
+struct Followed {
+    t: ResourceType,
+    status: Status,
+    objects: BTreeMap<(String, String), Box<str>>,
+    /// The objects of a list in progress, which replace `objects` when it ends.
+    listing: Option<BTreeMap<(String, String), Box<str>>>,
+}
+
+/// What the followers write and the readers read.
+struct Shared {
+    scopes: Mutex<BTreeMap<Scope, Followed>>,
+    /// Counts the changes a scan could see; readers wait on it.
+    generation: tokio::sync::watch::Sender<u64>,
+    /// Watches broken and resumed (or listed again), for the metrics.
+    interruptions: std::sync::atomic::AtomicU64,
+    secret_values: bool,
+}
+
+impl Shared {
+    fn scopes(&self) -> MutexGuard<'_, BTreeMap<Scope, Followed>> {
+        // A follower that panicked mid-update leaves maps that are still whole.
+        self.scopes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `change` on `scope`'s state; counts a change when it says it made one.
+    fn update(&self, scope: &Scope, change: impl FnOnce(&mut Followed) -> bool) {
+        let changed = {
+            let mut scopes = self.scopes();
+            scopes.get_mut(scope).is_some_and(change)
+        };
+        if changed {
+            self.generation.send_modify(|g| *g += 1);
+        }
+    }
+}
+
+/// How many objects, and how much of them, are kept; how the types stand.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WatchStats {
+    pub types: usize,
+    pub listing: usize,
+    pub failed: usize,
+    pub objects: usize,
+    /// Bytes of kept JSON.
+    pub bytes: usize,
+    pub interruptions: u64,
+}
+
+/// A live cluster followed in memory. Dropping it stops following.
+pub struct Watched {
+    shared: Arc<Shared>,
+    meta: SnapshotMeta,
+    /// The groups that could not be discovered: in every snapshot's errors.
+    undiscovered: Vec<ListError>,
+    _followers: JoinSet<()>,
+}
+
+/// Connects, discovers and starts following every type. Returns once following has started;
+/// [`Watched::changes`] says when the first lists are read ([`Watched::settled`]).
+pub async fn watch(options: &WatchOptions) -> Result<Watched, CaptureError> {
+    let Discovered {
+        client,
+        context,
+        server,
+        version,
+        types,
+        errors,
+    } = crate::connect_and_discover(&options.capture).await?;
+    let (generation, _) = tokio::sync::watch::channel(0);
+    let shared = Arc::new(Shared {
+        scopes: Mutex::new(BTreeMap::new()),
+        generation,
+        interruptions: Default::default(),
+        secret_values: options.capture.secret_values,
+    });
+    // Lists in flight at once while listing: a follower holds a permit until its first list
+    // is read (or fails).
+    let permits = Arc::new(Semaphore::new(options.capture.concurrency.max(1)));
+    let mut followers = JoinSet::new();
+    for t in types {
+        let scopes: Vec<Option<String>> = if t.namespaced && !options.capture.namespaces.is_empty()
+        {
+            options
+                .capture
+                .namespaces
+                .iter()
+                .cloned()
+                .map(Some)
+                .collect()
+        } else {
+            vec![None]
+        };
+        for namespace in scopes {
+            let scope = Scope {
+                group: t.group.clone(),
+                resource: t.resource.clone(),
+                namespace,
+            };
+            shared.scopes().insert(
+                scope.clone(),
+                Followed {
+                    t: t.clone(),
+                    status: Status::Listing,
+                    objects: BTreeMap::new(),
+                    listing: None,
+                },
+            );
+            let follower = Follower {
+                client: client.clone(),
+                shared: shared.clone(),
+                t: t.clone(),
+                scope,
+                options: options.clone(),
+            };
+            let permits = permits.clone();
+            followers.spawn(async move {
+                let Ok(permit) = permits.acquire_owned().await else {
+                    return;
+                };
+                follower.run(permit).await;
+            });
+        }
+    }
+    Ok(Watched {
+        shared,
+        meta: SnapshotMeta {
+            captured_at: String::new(),
+            context: Some(context),
+            server: Some(server),
+            cluster_version: version,
+            namespaces: options.capture.namespaces.clone(),
+            palisade_version: env!("CARGO_PKG_VERSION").into(),
+            secret_values: options.capture.secret_values,
+        },
+        undiscovered: errors,
+        _followers: followers,
+    })
+}
+
+impl Watched {
+    /// A receiver whose value counts the changes seen so far (a type listed or failing, an
+    /// object added, changed or deleted): `changed().await` wakes on the next.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.shared.generation.subscribe()
+    }
+
+    /// The kubeconfig context followed (`in-cluster` for the pod's own service account).
+    pub fn context(&self) -> String {
+        self.meta.context.clone().unwrap_or_default()
+    }
+
+    /// Whether every type's first list has been read or has failed.
+    pub fn settled(&self) -> bool {
+        self.shared
+            .scopes()
+            .values()
+            .all(|f| !matches!(f.status, Status::Listing))
+    }
+
+    pub fn stats(&self) -> WatchStats {
+        let scopes = self.shared.scopes();
+        let mut stats = WatchStats {
+            types: scopes.len(),
+            interruptions: self
+                .shared
+                .interruptions
+                .load(std::sync::atomic::Ordering::Relaxed),
+            ..WatchStats::default()
+        };
+        for followed in scopes.values() {
+            match followed.status {
+                Status::Listing => stats.listing += 1,
+                Status::Failed(_) => stats.failed += 1,
+                Status::Current => {}
+            }
+            stats.objects += followed.objects.len();
+            stats.bytes += followed.objects.values().map(|o| o.len()).sum::<usize>();
+        }
+        stats
+    }
+
+    /// The cluster as followed now, as [`capture`](crate::capture) would have read it: the
+    /// types not current (still listing, or failed) are errors and hold no object.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut errors = self.undiscovered.clone();
+        let mut resources: Vec<ListedResource> = Vec::new();
+        let mut items = Vec::new();
+        {
+            let scopes = self.shared.scopes();
+            for (scope, followed) in scopes.iter() {
+                let t = &followed.t;
+                match &followed.status {
+                    Status::Current => {}
+                    Status::Listing => {
+                        errors.push(t.error(
+                            scope.namespace.as_deref(),
+                            None,
+                            "not-listed-yet",
+                            "its first list has not been read yet".into(),
+                        ));
+                        continue;
+                    }
+                    Status::Failed(error) => {
+                        errors.push(error.clone());
+                        continue;
+                    }
+                }
+                match resources
+                    .iter_mut()
+                    .find(|r| r.group == t.group && r.resource == t.resource)
+                {
+                    Some(r) => r.count += followed.objects.len(),
+                    None => resources.push(ListedResource {
+                        group: t.group.clone(),
+                        version: t.version.clone(),
+                        resource: t.resource.clone(),
+                        kind: t.kind.clone(),
+                        namespaced: t.namespaced,
+                        count: followed.objects.len(),
+                    }),
+                }
+                // Kept from what serde_json wrote: always JSON.
+                items.extend(
+                    followed
+                        .objects
+                        .values()
+                        .filter_map(|text| serde_json::from_str::<Value>(text).ok()),
+                );
+            }
+        }
+        errors.sort_by(|a, b| {
+            (&a.group, &a.resource, &a.namespace).cmp(&(&b.group, &b.resource, &b.namespace))
+        });
+        Snapshot {
+            header: SnapshotHeader {
+                metadata: SnapshotMeta {
+                    captured_at: palisade_core::date::utc_now_rfc3339(),
+                    ..self.meta.clone()
+                },
+                errors,
+                resources,
+            },
+            items,
+        }
+    }
+}
+
+/// Follows one type in one scope.
+struct Follower {
+    client: Client,
+    shared: Arc<Shared>,
+    t: ResourceType,
+    scope: Scope,
+    options: WatchOptions,
+}
+
+impl Follower {
+    async fn run(self, permit: OwnedSemaphorePermit) {
+        let resource = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(&self.t.group, &self.t.version, &self.t.kind),
+            &self.t.resource,
+        );
+        if !self.t.watchable {
+            return self.relist(permit).await;
+        }
+        let config = watcher::Config::default().page_size(self.options.capture.page_size);
+        let namespace = self.scope.namespace.as_deref();
+        if self.t.is_secrets() && !self.shared.secret_values {
+            let api: Api<PartialObjectMeta<DynamicObject>> = match namespace {
+                Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resource),
+                None => Api::all_with(self.client.clone(), &resource),
+            };
+            self.follow(api, config, permit).await;
+        } else {
+            let api: Api<DynamicObject> = match namespace {
+                Some(ns) => Api::namespaced_with(self.client.clone(), ns, &resource),
+                None => Api::all_with(self.client.clone(), &resource),
+            };
+            self.follow(api, config, permit).await;
+        }
+    }
+
+    /// Applies the watcher's events to the scope's objects until the stream ends (it does
+    /// not: errors are retried with kube's default backoff).
+    async fn follow<K>(&self, api: Api<K>, config: watcher::Config, permit: OwnedSemaphorePermit)
+    where
+        K: Resource + Clone + DeserializeOwned + Serialize + Debug + Send + 'static,
+    {
+        let mut permit = Some(permit);
+        let stream = watcher::watcher(api, config).default_backoff();
+        let mut stream = std::pin::pin!(stream);
+        while let Some(event) = stream.next().await {
+            match event {
+                Ok(Event::Init) => self.shared.update(&self.scope, |f| {
+                    f.listing = Some(BTreeMap::new());
+                    false
+                }),
+                Ok(Event::InitApply(object)) => {
+                    let Some((key, text)) = self.kept(&object) else {
+                        continue;
+                    };
+                    self.shared.update(&self.scope, |f| {
+                        f.listing.get_or_insert_default().insert(key, text);
+                        false
+                    });
+                }
+                Ok(Event::InitDone) => {
+                    permit.take();
+                    self.shared.update(&self.scope, |f| {
+                        let listed = f.listing.take().unwrap_or_default();
+                        let changed = !matches!(f.status, Status::Current) || listed != f.objects;
+                        f.objects = listed;
+                        f.status = Status::Current;
+                        changed
+                    });
+                }
+                Ok(Event::Apply(object)) => {
+                    let Some((key, text)) = self.kept(&object) else {
+                        continue;
+                    };
+                    self.shared.update(&self.scope, |f| {
+                        f.objects.insert(key, text.clone()).as_ref() != Some(&text)
+                    });
+                }
+                Ok(Event::Delete(object)) => {
+                    let Some((key, _)) = self.kept(&object) else {
+                        continue;
+                    };
+                    self.shared
+                        .update(&self.scope, |f| f.objects.remove(&key).is_some());
+                }
+                Err(watcher::Error::InitialListFailed(error)) => {
+                    permit.take();
+                    let (status, reason, message) = classify(&error);
+                    let error =
+                        self.t
+                            .error(self.scope.namespace.as_deref(), status, reason, message);
+                    self.shared.update(&self.scope, |f| {
+                        f.listing = None;
+                        let changed = !matches!(&f.status, Status::Failed(e) if *e == error);
+                        f.status = Status::Failed(error);
+                        changed
+                    });
+                }
+                // The watch broke or expired: the watcher resumes it, or lists again.
+                Err(_) => {
+                    self.shared
+                        .interruptions
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    /// A type that serves `list` but not `watch`: listed now and every `relist`.
+    async fn relist(&self, permit: OwnedSemaphorePermit) {
+        let mut permit = Some(permit);
+        loop {
+            let read = crate::list_all(
+                &self.client,
+                &self.t,
+                self.scope.namespace.as_deref(),
+                &self.options.capture,
+            )
+            .await;
+            permit.take();
+            self.shared.update(&self.scope, |f| match read {
+                Ok(items) => {
+                    let listed: BTreeMap<_, _> = items
+                        .into_iter()
+                        .filter_map(|mut item| kept_form(&mut item))
+                        .collect();
+                    let changed = !matches!(f.status, Status::Current) || listed != f.objects;
+                    f.objects = listed;
+                    f.status = Status::Current;
+                    changed
+                }
+                Err(error) => {
+                    let changed = !matches!(&f.status, Status::Failed(e) if *e == error);
+                    f.status = Status::Failed(error);
+                    changed
+                }
+            });
+            tokio::time::sleep(self.options.relist).await;
+        }
+    }
+
+    /// The object's key and the text kept of it.
+    fn kept<K: Serialize>(&self, object: &K) -> Option<((String, String), Box<str>)> {
+        let mut value = serde_json::to_value(object).ok()?;
+        crate::prepare_item(&self.t, &mut value, self.shared.secret_values);
+        kept_form(&mut value)
+    }
+}
+
+/// What is kept of an object made ready as a snapshot holds it: without what changes on
+/// every write and no rule reads (`managedFields`, `resourceVersion`), as compact JSON, keyed
+/// by namespace and name.
+fn kept_form(value: &mut Value) -> Option<((String, String), Box<str>)> {
+    if let Some(metadata) = value.get_mut("metadata").and_then(Value::as_object_mut) {
+        metadata.remove("managedFields");
+        metadata.remove("resourceVersion");
+    }
+    let text = |pointer: &str| {
+        value
+            .at(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let key = (text("/metadata/namespace"), text("/metadata/name"));
+    if key.1.is_empty() {
+        return None;
+    }
+    let kept = serde_json::to_string(value).ok()?;
+    Some((key, kept.into_boxed_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_objects_without_what_every_write_changes() {
+        let mut object = serde_json::json!({
+            "metadata": {"name": "a", "namespace": "n", "resourceVersion": "7",
+                         "managedFields": [{"manager": "kubectl"}], "labels": {"x": "y"}},
+            "spec": {}
+        });
+        let (key, text) = kept_form(&mut object).unwrap();
+        assert_eq!(key, ("n".to_string(), "a".to_string()));
+        assert_eq!(
+            &*text,
+            r#"{"metadata":{"name":"a","namespace":"n","labels":{"x":"y"}},"spec":{}}"#
+        );
+        assert!(kept_form(&mut serde_json::json!({"metadata": {}})).is_none());
+    }
+}

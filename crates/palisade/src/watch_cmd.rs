@@ -1,0 +1,621 @@
+//! `palisade watch`: a live cluster kept current in memory (listed once, then followed
+//! through the API server's watch), scanned again once a change has settled and at least
+//! every `--rescan`. Each scan's findings opened and resolved are written as JSON lines, the
+//! findings written into the cluster as Policy Reports, and each scan that changed something
+//! recorded in a history. Of several replicas given one `--lease`, one leads and writes; the
+//! others follow the cluster and scan, ready to take over.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use palisade_cluster::lease::{Elector, LeaseOptions};
+use palisade_cluster::publish::Publisher;
+use palisade_cluster::watch::{WatchOptions, WatchStats, Watched};
+use palisade_core::Report;
+use palisade_store::history::{Changes, OpenFindings, RecordedFinding};
+use serde_json::{Value, json};
+
+use crate::analysis_input::Completeness;
+use crate::cluster_cmd::{ClusterArgs, DEFAULT_TIMEOUT, capture_options};
+
+#[derive(Args)]
+pub struct WatchArgs {
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    #[command(flatten)]
+    select: crate::RuleArgs,
+    /// After a change, wait this long before scanning, so that the many changes of one
+    /// rollout make one scan.
+    #[arg(long, value_name = "DURATION", env = "PALISADE_SETTLE", default_value = "10s", value_parser = palisade_core::duration::parse)]
+    settle: Duration,
+    /// Scan at least this often without a change (rules that depend on the date: expired
+    /// certificates and tokens).
+    #[arg(long, value_name = "DURATION", env = "PALISADE_RESCAN", default_value = "1h", value_parser = palisade_core::duration::parse)]
+    rescan: Duration,
+    /// How often the few types that serve list but not watch are listed again.
+    #[arg(long, value_name = "DURATION", env = "PALISADE_RELIST", default_value = "5m", value_parser = palisade_core::duration::parse)]
+    relist: Duration,
+    /// Where each scan's findings opened and resolved go, as JSON lines: `-` for standard
+    /// output, or a file, appended to (created readable by its owner alone).
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "PALISADE_EVENTS",
+        default_value = "-"
+    )]
+    events: String,
+    /// Write the findings into the cluster as Policy Reports (wgpolicyk8s.io/v1alpha2) after
+    /// each scan that changed them, and delete those an earlier scan wrote that this one
+    /// did not (needs create, patch, list and delete on policyreports and
+    /// clusterpolicyreports).
+    #[arg(long, env = "PALISADE_POLICY_REPORTS", value_parser = clap::builder::BoolishValueParser::new())]
+    policy_reports: bool,
+    #[command(flatten)]
+    history: crate::history_cmd::RecordArgs,
+    /// The runs kept in --history: older ones are removed after each record.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "PALISADE_HISTORY_KEEP",
+        default_value_t = 1000,
+        requires = "history"
+    )]
+    history_keep: usize,
+    /// Lead among replicas through this Lease (coordination.k8s.io/v1, NAMESPACE/NAME):
+    /// only the leader writes events, reports and history (needs get, create and update on
+    /// leases there).
+    #[arg(long, value_name = "NAMESPACE/NAME", env = "PALISADE_LEASE")]
+    lease: Option<String>,
+    /// This replica's name in the Lease (default: $POD_NAME, else the host name, with the
+    /// process id).
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "PALISADE_IDENTITY",
+        requires = "lease"
+    )]
+    identity: Option<String>,
+    /// How long the Lease's holder keeps it without renewing.
+    #[arg(long, value_name = "DURATION", env = "PALISADE_LEASE_DURATION", default_value = "15s", value_parser = palisade_core::duration::parse, requires = "lease")]
+    lease_duration: Duration,
+    /// Serve /healthz, /readyz (ready once the first scan is done) and /metrics on this
+    /// address, over plain HTTP.
+    #[arg(long, value_name = "ADDR", env = "PALISADE_WATCH_HEALTH_LISTEN")]
+    health_listen: Option<SocketAddr>,
+    /// Scan once, as soon as every type has been listed (or --timeout has passed), write
+    /// what it found and exit: 0, or 2 when a type could not be listed.
+    #[arg(long, env = "PALISADE_ONCE", value_parser = clap::builder::BoolishValueParser::new())]
+    once: bool,
+    #[command(flatten)]
+    completeness: Completeness,
+}
+
+/// What /metrics shows.
+#[derive(Default)]
+struct WatchMetrics {
+    stats: std::sync::Mutex<WatchStats>,
+    scans: AtomicU64,
+    scan_millis: AtomicU64,
+    open: AtomicU64,
+    leading: AtomicBool,
+    publish_failures: AtomicU64,
+}
+
+impl palisade_server::metrics::Exposition for WatchMetrics {
+    fn render(&self) -> String {
+        let stats = *self
+            .stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let gauge = |name: &str, help: &str, value: u64| {
+            format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n")
+        };
+        let counter = |name: &str, help: &str, value: u64| {
+            format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n")
+        };
+        let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        [
+            gauge(
+                "palisade_watch_objects",
+                "Objects kept in memory.",
+                as_u64(stats.objects),
+            ),
+            gauge(
+                "palisade_watch_bytes",
+                "Bytes of the objects kept.",
+                as_u64(stats.bytes),
+            ),
+            gauge(
+                "palisade_watch_types",
+                "Types followed (one per namespace asked for).",
+                as_u64(stats.types),
+            ),
+            gauge(
+                "palisade_watch_types_listing",
+                "Types whose first list is not read yet.",
+                as_u64(stats.listing),
+            ),
+            gauge(
+                "palisade_watch_types_failed",
+                "Types whose list failed.",
+                as_u64(stats.failed),
+            ),
+            counter(
+                "palisade_watch_interruptions_total",
+                "Watches broken and resumed or listed again.",
+                stats.interruptions,
+            ),
+            counter(
+                "palisade_watch_scans_total",
+                "Scans made.",
+                self.scans.load(Ordering::Relaxed),
+            ),
+            gauge(
+                "palisade_watch_scan_milliseconds",
+                "How long the last scan took.",
+                self.scan_millis.load(Ordering::Relaxed),
+            ),
+            gauge(
+                "palisade_watch_open_findings",
+                "Findings open after the last scan.",
+                self.open.load(Ordering::Relaxed),
+            ),
+            gauge(
+                "palisade_watch_leading",
+                "1 when this replica writes (leads, or no --lease).",
+                u64::from(self.leading.load(Ordering::Relaxed)),
+            ),
+            counter(
+                "palisade_watch_publish_failures_total",
+                "Policy Report writes that failed.",
+                self.publish_failures.load(Ordering::Relaxed),
+            ),
+        ]
+        .concat()
+    }
+}
+
+pub fn run_watch(args: WatchArgs) -> Result<u8> {
+    if args.cluster.kubelet_configs {
+        bail!(
+            "--kubelet-configs is not followed by watch: scan --cluster --kubelet-configs reads them once"
+        );
+    }
+    if args.cluster.include_secret_values {
+        eprintln!(
+            "palisade: warning: --include-secret-values keeps Secret values in this process's memory"
+        );
+    }
+    let lease = args.lease.as_deref().map(lease_of).transpose()?;
+    let mut events = open_events(&args.events)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(watch(&args, lease, &mut *events))
+}
+
+/// `NAMESPACE/NAME` as the Lease's place.
+fn lease_of(text: &str) -> Result<(String, String)> {
+    match text.split_once('/') {
+        Some((namespace, name))
+            if !namespace.is_empty() && !name.is_empty() && !name.contains('/') =>
+        {
+            Ok((namespace.to_string(), name.to_string()))
+        }
+        _ => bail!("--lease {text}: expected NAMESPACE/NAME"),
+    }
+}
+
+fn open_events(target: &str) -> Result<Box<dyn Write + Send>> {
+    if target == "-" {
+        return Ok(Box::new(std::io::stdout()));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.append(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(target)
+        .with_context(|| format!("--events {target}"))?;
+    Ok(Box::new(std::io::LineWriter::new(file)))
+}
+
+/// This replica's default name in a Lease.
+fn default_identity() -> String {
+    let host = std::env::var("POD_NAME")
+        .ok()
+        .filter(|n| !n.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
+        .unwrap_or_else(|| "palisade".into());
+    format!("{host}_{}", std::process::id())
+}
+
+/// The leader election, run on its own task until told to stop; then it gives back the
+/// elector, to release the Lease.
+struct Election {
+    task: tokio::task::JoinHandle<Elector>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Election {
+    /// Starts the rounds; `leading` says whether this replica writes (and `metrics` shows
+    /// it).
+    async fn start(
+        args: &WatchArgs,
+        (namespace, name): (String, String),
+        leading: tokio::sync::watch::Sender<bool>,
+        metrics: Arc<WatchMetrics>,
+    ) -> Result<Election> {
+        let options = LeaseOptions {
+            namespace,
+            name,
+            identity: args.identity.clone().unwrap_or_else(default_identity),
+            duration: args.lease_duration,
+        };
+        let mut elector = Elector::connect(&capture_options(&args.cluster), options).await?;
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            let mut said: Option<bool> = None;
+            loop {
+                if let Err(e) = elector.round().await {
+                    eprintln!("palisade: warning: {e}");
+                }
+                let now = elector.leading();
+                metrics.leading.store(now, Ordering::Relaxed);
+                leading.send_if_modified(|was| std::mem::replace(was, now) != now);
+                if said != Some(now) {
+                    let lease = elector.options();
+                    eprintln!(
+                        "palisade: {} {} the Lease {}/{}",
+                        lease.identity,
+                        if now { "holds" } else { "does not hold" },
+                        lease.namespace,
+                        lease.name
+                    );
+                    said = Some(now);
+                }
+                tokio::select! {
+                    _ = &mut stopped => return elector,
+                    _ = tokio::time::sleep(elector.options().retry_period()) => {}
+                }
+            }
+        });
+        Ok(Election { task, stop })
+    }
+
+    /// Stops the rounds and gives the Lease up, so another replica takes it at once.
+    async fn release(self) {
+        let _ = self.stop.send(());
+        if let Ok(mut elector) = self.task.await
+            && let Err(e) = elector.release().await
+        {
+            eprintln!("palisade: warning: {e}");
+        }
+    }
+}
+
+/// What one replica has written, to write next only what changed.
+#[derive(Default)]
+struct Written {
+    /// The open findings were written as `open` since this replica leads.
+    told: bool,
+    reports: Option<Vec<Value>>,
+    recorded: bool,
+}
+
+async fn watch(
+    args: &WatchArgs,
+    lease: Option<(String, String)>,
+    events: &mut (dyn Write + Send),
+) -> Result<u8> {
+    let options = WatchOptions {
+        capture: capture_options(&args.cluster),
+        relist: args.relist,
+    };
+    let watched = palisade_cluster::watch::watch(&options).await?;
+    let metrics = Arc::new(WatchMetrics::default());
+    let ready = Arc::new(palisade_server::health::Health {
+        ready: AtomicBool::new(false),
+        metrics: metrics.clone(),
+    });
+    if let Some(address) = args.health_listen {
+        let listener = tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("--health-listen {address}"))?;
+        let router = palisade_server::health::router(ready.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+    }
+    // Without a Lease this replica always writes; the sender is kept so that the receiver
+    // waits rather than ends.
+    let (leading, mut leads) = tokio::sync::watch::channel(lease.is_none());
+    metrics.leading.store(lease.is_none(), Ordering::Relaxed);
+    let (election, _alone) = match lease {
+        Some(lease) => (
+            Some(Election::start(args, lease, leading, metrics.clone()).await?),
+            None,
+        ),
+        None => (None, Some(leading)),
+    };
+    let publisher = match args.policy_reports {
+        true => Some(Publisher::connect(&options.capture).await?),
+        false => None,
+    };
+    settle_first_lists(&watched, args.cluster.timeout.unwrap_or(DEFAULT_TIMEOUT)).await;
+    let mut open = OpenFindings::default();
+    let mut written = Written::default();
+    let mut changes = watched.changes();
+    let code = loop {
+        changes.borrow_and_update();
+        let started = Instant::now();
+        let report = tokio::task::block_in_place(|| scan(args, &watched))?;
+        metrics.scans.fetch_add(1, Ordering::Relaxed);
+        let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        metrics.scan_millis.store(millis, Ordering::Relaxed);
+        *metrics
+            .stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = watched.stats();
+        let found = report
+            .findings
+            .iter()
+            .map(crate::history_cmd::recorded)
+            .collect();
+        let changed = open.update(found, |rule| not_assessed(&report, rule));
+        metrics.open.store(
+            u64::try_from(open.open().count()).unwrap_or(0),
+            Ordering::Relaxed,
+        );
+        if *leads.borrow_and_update() {
+            let cluster = watched.context();
+            tell(
+                events,
+                &cluster,
+                &report,
+                &open,
+                &changed,
+                &mut written,
+                millis,
+            )?;
+            publish(publisher.as_ref(), &report, &mut written, &metrics).await;
+            record(args, &report, &cluster, &changed, &mut written)?;
+        } else {
+            written = Written::default();
+        }
+        ready.ready.store(true, Ordering::Relaxed);
+        if args.once {
+            break once_code(&report, args.completeness.allow_incomplete);
+        }
+        if !next_change(&mut changes, &mut leads, args.settle, args.rescan).await {
+            break 0;
+        }
+    };
+    if let Some(election) = election {
+        election.release().await;
+    }
+    Ok(code)
+}
+
+/// Waits until every type's first list is read or has failed, at most `timeout`: what is
+/// still listing then is scanned as not listed.
+async fn settle_first_lists(watched: &Watched, timeout: Duration) {
+    let mut changes = watched.changes();
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !watched.settled() {
+        if tokio::time::timeout_at(deadline, changes.changed())
+            .await
+            .is_err()
+        {
+            eprintln!(
+                "palisade: warning: {} types were not listed within --timeout {timeout:?}; scanning without them",
+                watched.stats().listing
+            );
+            return;
+        }
+    }
+}
+
+/// Waits for the next scan: `settle` after a change, `rescan` without one, at once when
+/// this replica comes to lead or stops (what it writes changes). False on SIGINT or
+/// SIGTERM.
+async fn next_change(
+    changes: &mut tokio::sync::watch::Receiver<u64>,
+    leads: &mut tokio::sync::watch::Receiver<bool>,
+    settle: Duration,
+    rescan: Duration,
+) -> bool {
+    tokio::select! {
+        _ = crate::serve_cmd::shutdown_signal() => return false,
+        _ = tokio::time::sleep(rescan) => return true,
+        _ = leads.changed() => return true,
+        _ = changes.changed() => {}
+    }
+    tokio::select! {
+        _ = crate::serve_cmd::shutdown_signal() => false,
+        _ = tokio::time::sleep(settle) => true,
+    }
+}
+
+/// Scans the cluster as followed now, as `scan --cluster` scans one read.
+fn scan(args: &WatchArgs, watched: &Watched) -> Result<Report> {
+    let start = Instant::now();
+    let snapshot = watched.snapshot();
+    let unlisted = snapshot.unlisted();
+    let loaded = snapshot.load();
+    let mut options = args.select.scan_options(
+        palisade_inventory::LoadOptions::default(),
+        palisade_policy::EnforcementPoint::Audit,
+        Some(&loaded.inventory),
+    )?;
+    let not_listed: Vec<String> = unlisted.iter().map(|(_, _, why)| why.clone()).collect();
+    options.unlisted = unlisted;
+    options.whole_cluster = true;
+    options.namespaces = args.cluster.namespaces.clone();
+    if let Some(why) = crate::kubelet_configs_unread(&loaded.inventory) {
+        options.unlisted.push(why);
+    }
+    let mut report = palisade_scan::scan_loaded(loaded, &options, start);
+    crate::note_not_listed(&mut report, not_listed);
+    Ok(report)
+}
+
+/// Whether `report` could not judge `rule`: it did not run, or a type it reads was not
+/// listed.
+fn not_assessed(report: &Report, rule: &str) -> bool {
+    report
+        .coverage
+        .iter()
+        .find(|c| c.rule == rule)
+        .is_none_or(|c| c.skipped.is_some() || !c.incomplete.is_empty())
+}
+
+fn event(kind: &str, cluster: &str, finding: &RecordedFinding) -> Value {
+    json!({
+        "time": palisade_core::date::utc_now_rfc3339(),
+        "event": kind,
+        "cluster": cluster,
+        "fingerprint": finding.fingerprint,
+        "rule": finding.rule,
+        "severity": finding.severity,
+        "subject": finding.subject,
+        "message": finding.message,
+    })
+}
+
+/// Writes the scan's events: every open finding once this replica leads (`open`), then
+/// what each scan opened and resolved, and a `scan` line.
+fn tell(
+    out: &mut (dyn Write + Send),
+    cluster: &str,
+    report: &Report,
+    open: &OpenFindings,
+    changed: &Changes,
+    written: &mut Written,
+    millis: u64,
+) -> Result<()> {
+    let mut lines: Vec<Value> = Vec::new();
+    if written.told {
+        lines.extend(changed.opened.iter().map(|f| event("opened", cluster, f)));
+        lines.extend(
+            changed
+                .resolved
+                .iter()
+                .map(|f| event("resolved", cluster, f)),
+        );
+    } else {
+        lines.extend(open.open().map(|f| event("open", cluster, f)));
+        written.told = true;
+    }
+    let not_listed: Vec<&str> = report
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "not-listed")
+        .map(|d| d.message.as_str())
+        .collect();
+    lines.push(json!({
+        "time": palisade_core::date::utc_now_rfc3339(),
+        "event": "scan",
+        "cluster": cluster,
+        "objects": report.objects.len(),
+        "open": open.open().count(),
+        "opened": changed.opened.len(),
+        "resolved": changed.resolved.len(),
+        "carried": changed.carried,
+        "not_listed": not_listed,
+        "milliseconds": millis,
+    }));
+    for line in lines {
+        serde_json::to_writer(&mut *out, &line).context("cannot write the events")?;
+        out.write_all(b"\n").context("cannot write the events")?;
+    }
+    out.flush().context("cannot write the events")
+}
+
+/// Writes the Policy Reports when they changed (or this replica has just come to lead). A
+/// failure is said and counted; the next scan tries again.
+async fn publish(
+    publisher: Option<&Publisher>,
+    report: &Report,
+    written: &mut Written,
+    metrics: &WatchMetrics,
+) {
+    let Some(publisher) = publisher else {
+        return;
+    };
+    let reports = palisade_report::policy_report::reports(report);
+    if written.reports.as_ref() == Some(&reports) {
+        return;
+    }
+    match publisher.publish(&reports).await {
+        Ok(_) => written.reports = Some(reports),
+        Err(e) => {
+            metrics.publish_failures.fetch_add(1, Ordering::Relaxed);
+            eprintln!("palisade: error: Policy Reports: {e}");
+        }
+    }
+}
+
+/// Records the scan in the history when it changed something (and the first time).
+fn record(
+    args: &WatchArgs,
+    report: &Report,
+    cluster: &str,
+    changed: &Changes,
+    written: &mut Written,
+) -> Result<()> {
+    let Some(path) = &args.history.history else {
+        return Ok(());
+    };
+    if written.recorded && changed.opened.is_empty() && changed.resolved.is_empty() {
+        return Ok(());
+    }
+    args.history.record(report, &format!("watch {cluster}"))?;
+    written.recorded = true;
+    palisade_store::Store::open(path)
+        .and_then(|mut store| store.prune_scan_runs(args.history_keep.max(1)))
+        .with_context(|| format!("--history {}", path.display()))?;
+    Ok(())
+}
+
+/// `--once`'s exit code: 2 when a type could not be listed (unless `--allow-incomplete`).
+fn once_code(report: &Report, allow_incomplete: bool) -> u8 {
+    let not_read = report.inputs_not_read();
+    if not_read > 0 && !allow_incomplete {
+        eprintln!(
+            "palisade: error: incomplete: {} (see the scan event); --allow-incomplete accepts the run as it is",
+            palisade_report::table::not_looked_at(report)
+        );
+        return crate::EXIT_ERROR;
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_is_named_by_namespace_and_name() {
+        assert_eq!(
+            lease_of("palisade/watch").unwrap(),
+            ("palisade".to_string(), "watch".to_string())
+        );
+        for bad in ["watch", "/watch", "palisade/", "a/b/c"] {
+            assert!(lease_of(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_identity_names_the_process() {
+        assert!(default_identity().ends_with(&format!("_{}", std::process::id())));
+    }
+}

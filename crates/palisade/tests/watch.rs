@@ -1,0 +1,306 @@
+//! `palisade watch`, the real binary against the changing recorded API server
+//! (`palisade_cluster::recorded_live`: recorded v1.33 objects served over HTTPS on loopback as
+//! lists and watch streams, taking Lease and Policy Report writes as the API server does,
+//! since no API server can run here).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{bin, scratch};
+use palisade_cluster::recorded_live::{LiveCluster, server};
+use serde_json::{Value, json};
+
+const PODS: &str = "/api/v1/pods";
+const REPORTS: &str = "/apis/wgpolicyk8s.io/v1alpha2/policyreports";
+
+/// A running `palisade watch`, stopped with SIGTERM when dropped.
+struct Watching(Child);
+
+impl Watching {
+    fn start(mut command: Command) -> Watching {
+        Watching(
+            command
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("palisade watch"),
+        )
+    }
+
+    /// Stops it as Kubernetes does (SIGTERM); its exit code and standard error.
+    fn stop(mut self) -> (Option<i32>, String) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let out = std::mem::replace(&mut self.0, Command::new("true").spawn().unwrap())
+            .wait_with_output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into(),
+        )
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn watch(kubeconfig: &Path, events: &Path) -> Command {
+    let mut cmd = bin();
+    cmd.args(["watch", "--no-config", "--settle", "200ms", "--kubeconfig"])
+        .arg(kubeconfig)
+        .arg("--events")
+        .arg(events);
+    cmd
+}
+
+fn events(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// Waits (at most 30 s) until the events hold one that `wanted` accepts.
+async fn until_event(path: &Path, what: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..300 {
+        if let Some(event) = events(path).into_iter().find(|e| wanted(e)) {
+            return event;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no event: {what}; events: {:#?}", events(path));
+}
+
+/// Waits (at most 30 s) until `done`.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    for _ in 0..300 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+fn privileged(name: &str) -> Value {
+    json!({"metadata": {"name": name, "namespace": "shop"},
+           "spec": {"containers": [{"name": "app", "image": "nginx:1.27",
+                                    "securityContext": {"privileged": true}}]}})
+}
+
+fn is(event: &Value, kind: &str, rule: &str, name: &str) -> bool {
+    event["event"] == kind
+        && event["rule"] == rule
+        && event["subject"].as_str().is_some_and(|s| s.contains(name))
+}
+
+fn metrics(port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(stream, "GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut text = String::new();
+    stream.read_to_string(&mut text).unwrap();
+    text
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn once_writes_the_open_findings_and_says_what_was_not_listed() {
+    let dir = scratch("watch-once");
+    let (kubeconfig, _) = server(&dir).await;
+    let file = dir.join("events.jsonl");
+    let mut cmd = watch(&kubeconfig, &file);
+    cmd.arg("--once");
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    // Secrets could not be listed: incomplete, exit 2, and said.
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("incomplete"));
+    let lines = events(&file);
+    let scan = lines.last().unwrap();
+    assert_eq!(scan["event"], "scan");
+    assert_eq!(scan["cluster"], "live");
+    assert!(scan["objects"].as_u64().unwrap() > 5, "{scan}");
+    assert!(
+        scan["not_listed"][0].as_str().unwrap().contains("secrets"),
+        "{scan}"
+    );
+    let open: Vec<&Value> = lines.iter().filter(|e| e["event"] == "open").collect();
+    assert_eq!(open.len() as u64, scan["open"].as_u64().unwrap());
+    assert!(!open.is_empty());
+    for event in &open {
+        for field in ["fingerprint", "rule", "severity", "subject", "message"] {
+            assert!(
+                event[field].as_str().is_some_and(|v| !v.is_empty()),
+                "{event}"
+            );
+        }
+    }
+    // The events are for the file's owner alone.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
+    let mut cmd = watch(&kubeconfig, &dir.join("again.jsonl"));
+    cmd.args(["--once", "--allow-incomplete"]);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changes_are_scanned_as_they_come_and_published() {
+    let dir = scratch("watch-changes");
+    let (kubeconfig, cluster) = server(&dir).await;
+    let file = dir.join("events.jsonl");
+    let history = dir.join("history.db");
+    let health = free_port();
+    let mut cmd = watch(&kubeconfig, &file);
+    cmd.args(["--policy-reports", "--health-listen"])
+        .arg(format!("127.0.0.1:{health}"))
+        .arg("--history")
+        .arg(&history);
+    let watching = Watching::start(cmd);
+    until_event(&file, "the first scan", |e| e["event"] == "scan").await;
+    until("shop's report is written", || {
+        cluster.get(REPORTS, "shop", "palisade-shop").is_some()
+    })
+    .await;
+    let shop = cluster.get(REPORTS, "shop", "palisade-shop").unwrap();
+    assert_eq!(
+        shop["metadata"]["labels"]["app.kubernetes.io/managed-by"],
+        "palisade"
+    );
+
+    cluster.apply(PODS, privileged("intruder"));
+    let opened = until_event(&file, "the privileged pod's finding opened", |e| {
+        is(e, "opened", "POD001", "intruder")
+    })
+    .await;
+    assert_eq!(opened["severity"], "critical");
+    let reported = |cluster: &LiveCluster| {
+        cluster
+            .get(REPORTS, "shop", "palisade-shop")
+            .is_some_and(|r| r.to_string().contains("intruder"))
+    };
+    until("the report names the new pod", || reported(&cluster)).await;
+
+    assert!(cluster.delete(PODS, "shop", "intruder"));
+    let resolved = until_event(&file, "the finding resolved", |e| {
+        is(e, "resolved", "POD001", "intruder")
+    })
+    .await;
+    assert_eq!(resolved["fingerprint"], opened["fingerprint"]);
+    until("the report no longer names the deleted pod", || {
+        !reported(&cluster)
+    })
+    .await;
+
+    let text = metrics(health);
+    assert!(text.contains("palisade_watch_leading 1"), "{text}");
+    assert!(text.contains("palisade_watch_types_failed 1"), "{text}");
+    let scans: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("palisade_watch_scans_total "))
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(scans >= 3, "{text}");
+    let (code, stderr) = watching.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    // Each scan that changed something is in the history: the first, the pod's arrival and
+    // its deletion.
+    let out = bin()
+        .args(["history", "list", "-o", "json", "--history"])
+        .arg(&history)
+        .output()
+        .unwrap();
+    let runs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(3), "{runs}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn of_two_replicas_one_writes_and_the_other_takes_over() {
+    let dir = scratch("watch-lease");
+    let (kubeconfig, cluster) = server(&dir).await;
+    let replica = |name: &str| {
+        let mut cmd = watch(&kubeconfig, &dir.join(format!("{name}.jsonl")));
+        cmd.args([
+            "--lease",
+            "palisade/palisade-watch",
+            "--lease-duration",
+            "2s",
+        ])
+        .args(["--identity", name]);
+        Watching::start(cmd)
+    };
+    let a = replica("a");
+    until_event(&dir.join("a.jsonl"), "a leads and writes", |e| {
+        e["event"] == "scan"
+    })
+    .await;
+    let b = replica("b");
+    // b follows: it scans but writes nothing while a holds the Lease.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(events(&dir.join("b.jsonl")).is_empty());
+    let lease = cluster
+        .get(
+            "/apis/coordination.k8s.io/v1/leases",
+            "palisade",
+            "palisade-watch",
+        )
+        .unwrap();
+    assert_eq!(lease["spec"]["holderIdentity"], "a");
+    // a stops and gives the Lease up; b takes it and writes every open finding.
+    let (code, stderr) = a.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("a holds the Lease palisade/palisade-watch"),
+        "{stderr}"
+    );
+    until_event(&dir.join("b.jsonl"), "b takes over", |e| {
+        e["event"] == "open"
+    })
+    .await;
+    cluster.apply(PODS, privileged("later"));
+    until_event(&dir.join("b.jsonl"), "b writes the change", |e| {
+        is(e, "opened", "POD001", "later")
+    })
+    .await;
+    assert!(
+        !events(&dir.join("a.jsonl"))
+            .iter()
+            .any(|e| is(e, "opened", "POD001", "later"))
+    );
+    let (code, stderr) = b.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+}
