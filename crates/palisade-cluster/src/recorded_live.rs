@@ -1,8 +1,8 @@
 //! A recorded API server whose objects change (feature `recorded-server`), for the tests of
 //! following a cluster and writing to it. No API server can run on these machines, so this
 //! serves the recorded v1.33 objects of [`recorded`](crate::recorded), which the test then
-//! adds to, changes and deletes, the way the API server serves them: lists carrying their
-//! resourceVersion, watch streams of `WatchEvent` lines from any resourceVersion still held,
+//! adds to, changes and deletes, the way the API server serves them: lists in pages carrying
+//! their resourceVersion, watch streams of `WatchEvent` lines from any resourceVersion still held,
 //! and for one compacted away the API server's `ERROR` event with a `410 Expired` Status.
 //! It takes the writes Palisade makes as the API server does: Leases created, read and
 //! replaced with optimistic concurrency (`409 Conflict` on a stale resourceVersion), Policy
@@ -31,6 +31,7 @@ const TYPES: &[(&str, &str, &str, bool)] = &[
     ("/api/v1", "pods", "Pod", true),
     ("/api/v1", "secrets", "Secret", true),
     ("/api/v1", "serviceaccounts", "ServiceAccount", true),
+    ("/api/v1", "services", "Service", true),
     ("/apis/apps/v1", "deployments", "Deployment", true),
     ("/apis/apps/v1", "replicasets", "ReplicaSet", true),
     (
@@ -524,10 +525,19 @@ impl LiveCluster {
         }
     }
 
+    /// A list, in pages of `limit` when asked: the `continue` token is the next page's
+    /// offset (pages are cut from the objects as they are when each page is asked).
     fn list_response(&self, target: &Target, query: &str) -> Response {
         let selector = query_value(query, "labelSelector");
+        let limit = query_value(query, "limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .filter(|l| *l > 0)
+            .unwrap_or(usize::MAX);
+        let offset = query_value(query, "continue")
+            .and_then(|c| c.parse::<usize>().ok())
+            .unwrap_or(0);
         let state = self.state();
-        let items: Vec<Value> = state
+        let mut matching = state
             .objects
             .get(&target.collection)
             .into_iter()
@@ -535,13 +545,17 @@ impl LiveCluster {
             .filter(|((ns, _), _)| target.namespace.as_ref().is_none_or(|want| want == ns))
             .map(|(_, object)| object)
             .filter(|object| selected(object, selector.as_deref()))
-            .cloned()
-            .collect();
+            .skip(offset);
+        let items: Vec<Value> = matching.by_ref().take(limit).cloned().collect();
+        let mut metadata = json!({"resourceVersion": state.version.to_string()});
+        if matching.next().is_some() {
+            metadata["continue"] = (offset + items.len()).to_string().into();
+        }
         let (api_version, kind, _) = kind_of(&target.collection).unwrap_or(("v1", "", false));
         respond(
             StatusCode::OK,
             json!({"kind": format!("{kind}List"), "apiVersion": api_version,
-                   "metadata": {"resourceVersion": state.version.to_string()}, "items": items}),
+                   "metadata": metadata, "items": items}),
         )
     }
 
@@ -625,6 +639,33 @@ impl LiveCluster {
 /// Starts the server with the recorded objects; returns its kubeconfig and the cluster.
 pub async fn server(dir: &Path) -> (PathBuf, Arc<LiveCluster>) {
     let cluster = Arc::new(LiveCluster::default());
+    add_recorded(&cluster);
+    // As the recorded reader: Secrets may not be listed.
+    cluster.forbid("/api/v1/secrets", true);
+    let kubeconfig = serve(cluster.clone(), dir).await;
+    (kubeconfig, cluster)
+}
+
+/// Starts the server with `objects` (of the types it serves; the others are skipped and
+/// counted); returns its kubeconfig, the cluster and how many objects were skipped.
+pub async fn serve_objects(dir: &Path, objects: Vec<Value>) -> (PathBuf, Arc<LiveCluster>, usize) {
+    let cluster = Arc::new(LiveCluster::default());
+    let mut skipped = 0;
+    for object in objects {
+        let api_version = object["apiVersion"].as_str().unwrap_or_default();
+        let kind = object["kind"].as_str().unwrap_or_default();
+        match LiveCluster::collection_of(api_version, kind) {
+            Some(collection) => {
+                cluster.apply(&collection, object);
+            }
+            None => skipped += 1,
+        }
+    }
+    let kubeconfig = serve(cluster.clone(), dir).await;
+    (kubeconfig, cluster, skipped)
+}
+
+fn add_recorded(cluster: &LiveCluster) {
     for (collection, files) in [
         ("/api/v1/namespaces", &["namespaces.json"][..]),
         ("/api/v1/nodes", &["nodes.json"]),
@@ -649,8 +690,10 @@ pub async fn server(dir: &Path) -> (PathBuf, Arc<LiveCluster>) {
             }
         }
     }
-    // As the recorded reader: Secrets may not be listed.
-    cluster.forbid("/api/v1/secrets", true);
+}
+
+/// Serves `cluster` over HTTPS on a loopback port; writes and returns a kubeconfig for it.
+async fn serve(cluster: Arc<LiveCluster>, dir: &Path) -> PathBuf {
     let cert =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string(), "localhost".to_string()])
             .expect("a certificate");
@@ -676,5 +719,5 @@ pub async fn server(dir: &Path) -> (PathBuf, Arc<LiveCluster>) {
         ),
     )
     .expect("a kubeconfig");
-    (kubeconfig, cluster)
+    kubeconfig
 }

@@ -23,6 +23,8 @@ fn options(kubeconfig: PathBuf) -> WatchOptions {
         capture: CaptureOptions {
             kubeconfig: Some(kubeconfig),
             request_timeout: Duration::from_secs(5),
+            // Lists in pages of one, to follow their continue tokens.
+            page_size: 1,
             ..CaptureOptions::default()
         },
         relist: Duration::from_secs(300),

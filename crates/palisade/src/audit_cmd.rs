@@ -931,8 +931,17 @@ pub(crate) fn open_store(path: &Path) -> Result<Store> {
 }
 
 pub fn parse_sinks(args: &SinkArgs) -> Result<Vec<palisade_deliver::Sink>> {
+    parse_sink_urls(&args.sinks, "PALISADE_AUDIT_SINKS")
+}
+
+/// The sinks of `--sink` URLs (`variable` is where they may be given instead): each once,
+/// with a warning when one that may be a credential was typed on the command line.
+pub(crate) fn parse_sink_urls(
+    urls: &[String],
+    variable: &str,
+) -> Result<Vec<palisade_deliver::Sink>> {
     let mut sinks = Vec::new();
-    for spec in args.sinks.iter().filter(|s| !s.trim().is_empty()) {
+    for spec in urls.iter().filter(|s| !s.trim().is_empty()) {
         let sink = palisade_deliver::Sink::parse(spec)?;
         if sinks
             .iter()
@@ -942,16 +951,16 @@ pub fn parse_sinks(args: &SinkArgs) -> Result<Vec<palisade_deliver::Sink>> {
         }
         sinks.push(sink);
     }
-    warn_of_typed_credentials(&sinks);
+    warn_of_typed_credentials(&sinks, variable);
     Ok(sinks)
 }
 
 /// A sink URL whose label hides part of it (a webhook's path, a password) may be a
 /// credential; typed on the command line it is readable by every user of the machine
 /// (`/proc/PID/cmdline`, `ps`) and by whoever reads the pod's spec. Said once per process.
-fn warn_of_typed_credentials(sinks: &[palisade_deliver::Sink]) {
+fn warn_of_typed_credentials(sinks: &[palisade_deliver::Sink], variable: &str) {
     static SAID: std::sync::Once = std::sync::Once::new();
-    if !crate::cluster_cmd::typed(!sinks.is_empty(), "PALISADE_AUDIT_SINKS") {
+    if !crate::cluster_cmd::typed(!sinks.is_empty(), variable) {
         return;
     }
     let hidden: Vec<&str> = sinks
@@ -964,7 +973,7 @@ fn warn_of_typed_credentials(sinks: &[palisade_deliver::Sink]) {
     }
     SAID.call_once(|| {
         eprintln!(
-            "palisade: warning: --sink {} is on the command line, which other users of this machine can read (`ps`) and a pod's spec shows; if the URL is a credential (a Slack, Teams or Discord webhook, a password), give the sinks in PALISADE_AUDIT_SINKS instead (in a pod, from a Secret)",
+            "palisade: warning: --sink {} is on the command line, which other users of this machine can read (`ps`) and a pod's spec shows; if the URL is a credential (a Slack, Teams or Discord webhook, a password), give the sinks in {variable} instead (in a pod, from a Secret)",
             hidden.join(", ")
         );
     });

@@ -7,6 +7,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -49,6 +50,22 @@ pub struct WatchArgs {
         default_value = "-"
     )]
     events: String,
+    /// Deliver the events to a sink too, through the store's queue (at least once: kept
+    /// until the sink takes them, retried with backoff, across restarts): the URLs of
+    /// `palisade audit --sink` (file, syslog, webhook, Splunk HEC, Elasticsearch), each
+    /// event as JSON. Repeat for several; a URL that is a credential belongs in the
+    /// environment variable (space-separated).
+    #[arg(
+        long = "sink",
+        value_name = "URL",
+        env = "PALISADE_WATCH_SINKS",
+        value_delimiter = ' ',
+        requires = "store"
+    )]
+    sinks: Vec<String>,
+    /// The SQLite store holding the sinks' queue (created readable by its owner alone).
+    #[arg(long, value_name = "FILE", env = "PALISADE_WATCH_STORE")]
+    store: Option<PathBuf>,
     /// Write the findings into the cluster as Policy Reports (wgpolicyk8s.io/v1alpha2) after
     /// each scan that changed them, and delete those an earlier scan wrote that this one
     /// did not (needs create, patch, list and delete on policyreports and
@@ -193,11 +210,83 @@ pub fn run_watch(args: WatchArgs) -> Result<u8> {
     }
     let lease = args.lease.as_deref().map(lease_of).transpose()?;
     let mut events = open_events(&args.events)?;
+    let mut queue = EventQueue::open(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(watch(&args, lease, &mut *events))
+    let code = runtime.block_on(watch(&args, lease, &mut *events, queue.as_mut()));
+    if let Some(queue) = queue {
+        queue.finish();
+    }
+    code
+}
+
+/// The events queued for the sinks (`--sink`), delivered by their own threads.
+struct EventQueue {
+    streaming: palisade_deliver::Streaming,
+    sinks: Vec<String>,
+    /// Names this process's events apart from another's: when it started.
+    run: i64,
+    events: u64,
+}
+
+impl EventQueue {
+    fn open(args: &WatchArgs) -> Result<Option<EventQueue>> {
+        let Some(path) = args.store.as_deref().filter(|_| !args.sinks.is_empty()) else {
+            return Ok(None);
+        };
+        let sinks = crate::audit_cmd::parse_sink_urls(&args.sinks, "PALISADE_WATCH_SINKS")?;
+        if let Some(sink) = sinks
+            .iter()
+            .find(|s| s.format != palisade_audit::format::AlertFormat::Json)
+        {
+            bail!(
+                "--sink {}: watch events are JSON; format= applies to audit alerts",
+                sink.label
+            );
+        }
+        drop(crate::audit_cmd::open_store(path)?);
+        let names = sinks.iter().map(|s| s.name.clone()).collect();
+        let report = Box::new(|round: &palisade_deliver::Round| {
+            for error in round.errors() {
+                eprintln!(
+                    "palisade: warning: delivery failed (retried with backoff): {}",
+                    palisade_core::printable(&error)
+                );
+            }
+        });
+        Ok(Some(EventQueue {
+            streaming: palisade_deliver::Streaming::start(path, sinks, report)?,
+            sinks: names,
+            run: palisade_core::date::unix_now_micros(),
+            events: 0,
+        }))
+    }
+
+    /// Queues one event for every sink, under an id no other event has.
+    fn push(&mut self, event: &Value) -> Result<()> {
+        self.events += 1;
+        let id = format!("watch/{}/{}", self.run, self.events);
+        let body = event.to_string();
+        let items = self
+            .sinks
+            .iter()
+            .map(|sink| (sink.clone(), id.clone(), body.clone()))
+            .collect();
+        if !self.streaming.queue(items) {
+            bail!("the sinks' queue stopped taking events (see the error below)");
+        }
+        Ok(())
+    }
+
+    /// Commits what was queued and makes a last delivery round; what is left stays queued
+    /// for the next start.
+    fn finish(self) {
+        if let Err(e) = self.streaming.finish() {
+            eprintln!("palisade: error: the sinks' queue: {e}");
+        }
+    }
 }
 
 /// `NAMESPACE/NAME` as the Lease's place.
@@ -317,6 +406,7 @@ async fn watch(
     args: &WatchArgs,
     lease: Option<(String, String)>,
     events: &mut (dyn Write + Send),
+    mut queue: Option<&mut EventQueue>,
 ) -> Result<u8> {
     let options = WatchOptions {
         capture: capture_options(&args.cluster),
@@ -377,15 +467,13 @@ async fn watch(
         );
         if *leads.borrow_and_update() {
             let cluster = watched.context();
-            tell(
-                events,
-                &cluster,
-                &report,
-                &open,
-                &changed,
-                &mut written,
+            let scanned = Scanned {
+                report: &report,
                 millis,
-            )?;
+                kept: watched.stats(),
+            };
+            let lines = tell(&cluster, &scanned, &open, &changed, &mut written);
+            write_events(events, queue.as_deref_mut(), &lines)?;
             publish(publisher.as_ref(), &report, &mut written, &metrics).await;
             record(args, &report, &cluster, &changed, &mut written)?;
         } else {
@@ -491,17 +579,23 @@ fn event(kind: &str, cluster: &str, finding: &RecordedFinding) -> Value {
     })
 }
 
-/// Writes the scan's events: every open finding once this replica leads (`open`), then
-/// what each scan opened and resolved, and a `scan` line.
+/// A scan's report, how long it took, and what was kept in memory when it ran.
+struct Scanned<'a> {
+    report: &'a Report,
+    millis: u64,
+    kept: WatchStats,
+}
+
+/// The scan's events: every open finding once this replica leads (`open`), then what each
+/// scan opened and resolved, and a `scan` line.
 fn tell(
-    out: &mut (dyn Write + Send),
     cluster: &str,
-    report: &Report,
+    scanned: &Scanned<'_>,
     open: &OpenFindings,
     changed: &Changes,
     written: &mut Written,
-    millis: u64,
-) -> Result<()> {
+) -> Vec<Value> {
+    let report = scanned.report;
     let mut lines: Vec<Value> = Vec::new();
     if written.told {
         lines.extend(changed.opened.iter().map(|f| event("opened", cluster, f)));
@@ -531,11 +625,25 @@ fn tell(
         "resolved": changed.resolved.len(),
         "carried": changed.carried,
         "not_listed": not_listed,
-        "milliseconds": millis,
+        "milliseconds": scanned.millis,
+        "kept_objects": scanned.kept.objects,
+        "kept_bytes": scanned.kept.bytes,
     }));
+    lines
+}
+
+/// Writes the events as JSON lines and queues them for the sinks.
+fn write_events(
+    out: &mut (dyn Write + Send),
+    mut queue: Option<&mut EventQueue>,
+    lines: &[Value],
+) -> Result<()> {
     for line in lines {
-        serde_json::to_writer(&mut *out, &line).context("cannot write the events")?;
+        serde_json::to_writer(&mut *out, line).context("cannot write the events")?;
         out.write_all(b"\n").context("cannot write the events")?;
+        if let Some(queue) = queue.as_deref_mut() {
+            queue.push(line)?;
+        }
     }
     out.flush().context("cannot write the events")
 }

@@ -184,12 +184,17 @@ async fn changes_are_scanned_as_they_come_and_published() {
     let (kubeconfig, cluster) = server(&dir).await;
     let file = dir.join("events.jsonl");
     let history = dir.join("history.db");
+    let sink = dir.join("sink.jsonl");
     let health = free_port();
     let mut cmd = watch(&kubeconfig, &file);
     cmd.args(["--policy-reports", "--health-listen"])
         .arg(format!("127.0.0.1:{health}"))
         .arg("--history")
-        .arg(&history);
+        .arg(&history)
+        .arg("--sink")
+        .arg(format!("file://{}", sink.display()))
+        .arg("--store")
+        .arg(dir.join("queue.db"));
     let watching = Watching::start(cmd);
     until_event(&file, "the first scan", |e| e["event"] == "scan").await;
     until("shop's report is written", || {
@@ -237,6 +242,14 @@ async fn changes_are_scanned_as_they_come_and_published() {
     assert!(scans >= 3, "{text}");
     let (code, stderr) = watching.stop();
     assert_eq!(code, Some(0), "{stderr}");
+    // The sink got every event, through the store's queue.
+    let delivered = events(&sink);
+    assert_eq!(delivered, events(&file));
+    assert!(
+        delivered
+            .iter()
+            .any(|e| is(e, "resolved", "POD001", "intruder"))
+    );
     // Each scan that changed something is in the history: the first, the pod's arrival and
     // its deletion.
     let out = bin()
