@@ -89,6 +89,11 @@ pub struct InstallArgs {
         value_delimiter = ','
     )]
     send: Vec<String>,
+    /// Also deploy `palisade watch` (docs/watch.md): replicas sharing a Lease follow the
+    /// cluster, keep its findings in Policy Reports and log what each scan opened and
+    /// resolved. Needs the Policy Reports' CRDs (wgpolicyk8s.io).
+    #[arg(long, env = "PALISADE_INSTALL_WATCH", value_parser = clap::builder::BoolishValueParser::new())]
+    watch: bool,
     /// Where the serving certificate comes from: `cert-manager` issues it and injects the CA
     /// (needs cert-manager; nothing secret is printed), or `self-signed`: a CA and
     /// certificate made now, printed as a Secret (apply it, never commit it: Palisade's own
@@ -127,6 +132,8 @@ struct Install {
     tls: Tls,
     /// The webhooks' `rules`.
     sends: Sends,
+    /// Also `palisade watch`, with this many replicas.
+    watch: Option<Value>,
 }
 
 /// What the webhooks are sent (their `rules`).
@@ -153,7 +160,7 @@ enum Deletions {
     ByValue,
 }
 
-const NAME: &str = "palisade-webhook";
+pub(crate) const NAME: &str = "palisade-webhook";
 const APP: &str = "palisade-webhook";
 
 pub fn run(args: InstallArgs) -> Result<u8> {
@@ -191,6 +198,7 @@ pub fn run(args: InstallArgs) -> Result<u8> {
         },
         judge_connect: args.judge_connect,
         tls,
+        watch: args.watch.then(|| json!(2)),
     };
     let documents: String = objects(&install)
         .iter()
@@ -415,6 +423,9 @@ fn objects(install: &Install) -> Vec<Value> {
         "metadata": meta("default-deny", Some(ns)),
         "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}),
     );
+    if let Some(replicas) = &install.watch {
+        out.extend(crate::install_watch::objects(ns, &install.image, replicas));
+    }
     out.push(webhook_configuration(install, false));
     if install.judge_connect {
         out.push(connect_webhook_configuration(install));
@@ -428,8 +439,22 @@ fn objects(install: &Install) -> Vec<Value> {
 /// What the webhook reads of the cluster to judge cross-object rules: never Secrets (to
 /// list them is to read their values), never anything it could change.
 fn reader_rbac(ns: &str) -> Vec<Value> {
+    let rules = read_rules();
+    vec![
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+               "metadata": meta(&format!("{NAME}-reader"), None), "rules": rules}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+               "metadata": meta(&format!("{NAME}-reader"), None),
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": format!("{NAME}-reader")},
+               "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": ns}]}),
+    ]
+}
+
+/// The rules of reading the cluster's configuration: never Secrets (to list them is to read
+/// their values), never anything that could change it.
+pub(crate) fn read_rules() -> Value {
     let read = json!(["get", "list", "watch"]);
-    let rules = json!([
+    json!([
         {"apiGroups": [""], "resources": ["namespaces", "pods", "services", "serviceaccounts", "nodes",
                                           "replicationcontrollers", "limitranges", "resourcequotas",
                                           "persistentvolumes", "persistentvolumeclaims", "endpoints"], "verbs": read},
@@ -440,15 +465,7 @@ fn reader_rbac(ns: &str) -> Vec<Value> {
         {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": read},
         {"apiGroups": ["admissionregistration.k8s.io"], "resources": ["validatingadmissionpolicies", "validatingadmissionpolicybindings", "validatingwebhookconfigurations", "mutatingwebhookconfigurations"], "verbs": read},
         {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"], "verbs": read},
-    ]);
-    vec![
-        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-               "metadata": meta(&format!("{NAME}-reader"), None), "rules": rules}),
-        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-               "metadata": meta(&format!("{NAME}-reader"), None),
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": format!("{NAME}-reader")},
-               "subjects": [{"kind": "ServiceAccount", "name": NAME, "namespace": ns}]}),
-    ]
+    ])
 }
 
 /// Read access to Gatekeeper's policy objects, for `--cluster-policies` (ValidatingAdmission
@@ -540,9 +557,7 @@ fn deployment(install: &Install) -> Value {
         "readinessProbe": {"httpGet": {"path": "/readyz", "port": "health"}, "periodSeconds": 5},
         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "health"}, "periodSeconds": 10},
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
-        "securityContext": {"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
-                            "runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
-                            "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": restricted_container(),
         "volumeMounts": [{"name": "tls", "mountPath": "/tls", "readOnly": true},
                          {"name": "config", "mountPath": "/config", "readOnly": true}],
     });
@@ -553,14 +568,37 @@ fn deployment(install: &Install) -> Value {
                      "serviceAccountName": NAME,
                      "automountServiceAccountToken": install.read_cluster,
                      "enableServiceLinks": false,
-                     "securityContext": {"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
-                                         "fsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}},
-                     "topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
-                         "whenUnsatisfiable": "ScheduleAnyway",
-                         "labelSelector": {"matchLabels": {"app.kubernetes.io/name": APP}}}],
+                     "securityContext": restricted_pod(),
+                     "topologySpreadConstraints": spread(APP),
                      "containers": [container],
                      "volumes": [{"name": "tls", "secret": {"secretName": format!("{NAME}-tls")}},
                                  {"name": "config", "configMap": {"name": format!("{NAME}-config")}}]}}}})
+}
+
+/// A container as the restricted Pod Security profile wants it, with a read-only root.
+pub(crate) fn restricted_container() -> Value {
+    json!({"allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
+           "runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
+           "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}})
+}
+
+/// A pod as the restricted Pod Security profile wants it.
+pub(crate) fn restricted_pod() -> Value {
+    json!({"runAsNonRoot": true, "runAsUser": 65532, "runAsGroup": 65532,
+           "fsGroup": 65532, "seccompProfile": {"type": "RuntimeDefault"}})
+}
+
+/// Replicas of `app` spread over nodes.
+pub(crate) fn spread(app: &str) -> Value {
+    json!([{"maxSkew": 1, "topologyKey": "kubernetes.io/hostname",
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": {"app.kubernetes.io/name": app}}}])
+}
+
+/// Egress to the API server and DNS, which every Palisade pod needs.
+pub(crate) fn api_server_and_dns() -> Value {
+    json!([{"ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}]},
+           {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}])
 }
 
 /// The API server's calls in, probes and metrics in; the API server and DNS out.
@@ -568,8 +606,7 @@ fn network_policy(ns: &str) -> Value {
     json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": meta(NAME, Some(ns)),
         "spec": {"podSelector": {"matchLabels": {"app.kubernetes.io/name": APP}}, "policyTypes": ["Ingress", "Egress"],
                  "ingress": [{"ports": [{"port": 8443, "protocol": "TCP"}, {"port": 8080, "protocol": "TCP"}]}],
-                 "egress": [{"ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}]},
-                            {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]}})
+                 "egress": api_server_and_dns()}})
 }
 
 fn webhook_configuration(install: &Install, mutating: bool) -> Value {
@@ -718,10 +755,15 @@ extraRules: []
 # rendered manifests). false: Helm makes a CA and certificate at each render (a Secret
 # holding the key, which `palisade scan` of the rendered chart reports as SEC020).
 certManager: true
+# Also run `palisade watch` (docs/watch.md): replicas sharing a Lease follow the cluster, keep
+# its findings in Policy Reports (needs the Policy WG's CRDs, wgpolicyk8s.io) and log what each
+# scan opened and resolved.
+watch: false
+watchReplicas: 2
 ";
 
 /// Placeholders in the objects and the template text that replaces them.
-const HELM: [(&str, &str); 8] = [
+const HELM: [(&str, &str); 9] = [
     // Before HELM_FAILURE_POLICY and HELM_TIMEOUT, which they contain.
     (
         "HELM_DELETIONS_FAILURE_POLICY",
@@ -734,6 +776,7 @@ const HELM: [(&str, &str); 8] = [
     ("HELM_NAMESPACE", "{{ .Release.Namespace }}"),
     ("HELM_IMAGE", "{{ .Values.image | quote }}"),
     ("HELM_REPLICAS", "{{ .Values.replicas }}"),
+    ("HELM_WATCH_REPLICAS", "{{ .Values.watchReplicas }}"),
     ("HELM_FAILURE_POLICY", "{{ .Values.failurePolicy }}"),
     ("HELM_TIMEOUT", "{{ .Values.timeoutSeconds }}"),
     ("HELM_CA_BUNDLE", "{{ $ca.Cert | b64enc }}"),
@@ -783,6 +826,7 @@ fn write_chart(dir: &Path) -> Result<()> {
         deletions: Deletions::ByValue,
         judge_connect: true,
         tls,
+        watch: None,
     };
     let full = objects(&install(true, true, Tls::Helm));
     let managed = objects(&install(true, true, Tls::CertManager));
@@ -914,5 +958,17 @@ fn write_chart(dir: &Path) -> Result<()> {
         "{{{{- if .Values.certManager }}}}\n{issued}{{{{- else }}}}\n{made}{{{{- end }}}}\n"
     );
     write(templates.join("webhook.yaml"), webhook_text)?;
+    let watch = crate::install_watch::objects(
+        "HELM_NAMESPACE",
+        &json!("HELM_IMAGE"),
+        &json!("HELM_WATCH_REPLICAS"),
+    );
+    write(
+        templates.join("watch.yaml"),
+        format!(
+            "{{{{- if .Values.watch }}}}\n{}{{{{- end }}}}\n",
+            helm_text(&watch)
+        ),
+    )?;
     Ok(())
 }

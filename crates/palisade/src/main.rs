@@ -9,6 +9,7 @@ mod docs_cmd;
 mod fix_cmd;
 mod history_cmd;
 mod install_cmd;
+mod install_watch;
 mod net_cmd;
 mod node_cmd;
 mod policy_cmd;

@@ -685,6 +685,40 @@ fn install_prints_manifests_that_pass_palisades_own_scan() {
     common::json_exiting(&scan(&path), 0);
     let (_, without) = print(&[], "default.yaml");
     assert!(!without.contains("cluster-policies") && !without.contains("policy-reader"));
+    assert!(!without.contains("palisade-watch"));
+
+    // `--watch`: `palisade watch` deployed beside the webhook, leading through its own Lease,
+    // writing Policy Reports, never reading Secrets; still scanning clean.
+    let (path, text) = print(&["--watch", "--namespace", "guard"], "watch.yaml");
+    let watch_role = text
+        .split("---")
+        .find(|d| d.contains("name: palisade-watch") && d.contains("kind: ClusterRole\n"))
+        .expect("the watch's ClusterRole");
+    assert!(
+        watch_role.contains("policyreports") && !watch_role.contains("secrets"),
+        "{watch_role}"
+    );
+    let deployment = text
+        .split("---")
+        .find(|d| d.contains("name: palisade-watch") && d.contains("kind: Deployment\n"))
+        .expect("the watch's Deployment");
+    for expected in [
+        "- watch",
+        "- guard/palisade-watch",
+        "--policy-reports",
+        "POD_NAME",
+    ] {
+        assert!(deployment.contains(expected), "{expected}:\n{deployment}");
+    }
+    let lease_role = text
+        .split("---")
+        .find(|d| d.contains("name: palisade-watch") && d.contains("kind: Role\n"))
+        .expect("the Lease's Role");
+    assert!(
+        lease_role.contains("resourceNames") && lease_role.contains("namespace: guard"),
+        "{lease_role}"
+    );
+    common::json_exiting(&scan(&path), 0);
 
     // Made now: the caBundle and the Secret; our own scan reports the key as it should.
     let (path, text) = print(
@@ -774,6 +808,7 @@ fn the_chart_renders_with_helm_and_passes_its_own_scan() {
         ("readCluster=false,clusterPolicies=true", &[]),
         ("failurePolicy=Ignore,timeoutSeconds=3,replicas=3", &[]),
         ("judgeDeletions=true,mutate=true,timeoutSeconds=4", &[]),
+        ("watch=true,watchReplicas=3", &[]),
         ("judgeConnect=true,certManager=false", &["SEC020"]),
         ("certManager=false", &["SEC020"]),
         (
