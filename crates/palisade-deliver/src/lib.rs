@@ -13,9 +13,12 @@
 //! sinks (HEC tokens, API keys, passwords) are read from environment variables named in the
 //! sink's URL, never written in it, so they do not show in process lists or shell history.
 
+pub mod postgres;
 pub mod sink;
 pub mod splunk;
 pub mod stream;
+#[cfg(feature = "test-postgres")]
+pub mod test_postgres;
 pub mod transport;
 
 pub use sink::{Framing, Sent, Sink, SinkError, Transport};

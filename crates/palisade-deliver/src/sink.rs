@@ -69,6 +69,8 @@ pub enum Transport {
         index: String,
         authorization: Option<String>,
     },
+    /// A table of a PostgreSQL database.
+    Postgres(crate::postgres::Target),
 }
 
 impl std::fmt::Debug for Transport {
@@ -113,6 +115,7 @@ impl std::fmt::Debug for Transport {
                 .field("index", index)
                 .field("authorization", &hidden(authorization.is_some()))
                 .finish(),
+            Transport::Postgres(target) => f.debug_tuple("Postgres").field(target).finish(),
         }
     }
 }
@@ -154,6 +157,8 @@ pub struct Sink {
     /// The most alerts sent a request: [`crate::BATCH`], halved each time the sink answers
     /// that a request is too large (413).
     pub batch_limit: usize,
+    /// PostgreSQL: the connection, made on the first batch and kept.
+    pub(crate) database: Option<crate::postgres::Connection>,
 }
 
 /// What a sink did with a batch.
@@ -257,6 +262,7 @@ impl Sink {
             awaiting: Vec::new(),
             resumed: false,
             batch_limit: crate::BATCH,
+            database: None,
         })
     }
 
@@ -482,6 +488,9 @@ fn applies(scheme: &str, key: &str) -> bool {
         "syslog+tcp" => matches!(key, "format" | "hostname" | "framing"),
         "syslog+tls" => tls || matches!(key, "format" | "hostname" | "framing"),
         "http" | "https" => tls || matches!(key, "format" | "token_env" | "insecure"),
+        "postgresql" | "postgres" => {
+            tls || matches!(key, "format" | "table" | "password_env" | "insecure")
+        }
         "slack+https" => tls || key == "format",
         "splunk+https" | "splunk+http" => {
             tls || matches!(
@@ -512,6 +521,7 @@ const PARAMETERS: &[&str] = &[
     "user",
     "password_env",
     "hostname",
+    "table",
 ];
 
 /// A sink URL's query parameters, with the environment its secrets are read from.
@@ -643,8 +653,36 @@ fn transport_of(
                 AlertFormat::Ecs,
             )
         }
+        "postgresql" | "postgres" => (postgres_target(rest, params)?, AlertFormat::Json),
         other => return Err(invalid(spec, format!("unknown sink type `{other}`"))),
     })
+}
+
+/// A PostgreSQL sink's target: the table (`table=`, `palisade_events` by default), the
+/// password from `password_env=`, TLS unless the server is on loopback (and no `ca=` asks
+/// for it) or `insecure=true` accepts the clear.
+fn postgres_target(rest: &str, params: &Params) -> Result<Transport, SinkError> {
+    let spec = params.spec;
+    let (host, port, user, database) =
+        crate::postgres::target_of(rest.trim_end_matches('/')).map_err(|e| invalid(spec, e))?;
+    let table = params.get("table").unwrap_or("palisade_events").to_string();
+    if !crate::postgres::valid_table(&table) {
+        return Err(invalid(
+            spec,
+            format!("table `{table}` is not a lowercase name (or schema.name)"),
+        ));
+    }
+    let plain = params.get("insecure") == Some("true")
+        || (palisade_core::address::is_loopback(&host) && params.get("ca").is_none());
+    Ok(Transport::Postgres(crate::postgres::Target {
+        host,
+        port,
+        user,
+        database,
+        table,
+        password: params.secret("password_env")?,
+        tls: !plain,
+    }))
 }
 
 #[cfg(test)]
@@ -655,7 +693,47 @@ mod tests {
         match name {
             "HEC" => Some("t0k".into()),
             "ESKEY" => Some("k3y".into()),
+            "PGPW" => Some("pa55".into()),
             _ => None,
+        }
+    }
+
+    #[test]
+    fn postgresql_sinks_take_tls_unless_on_loopback_and_never_a_password_in_the_url() {
+        let target = |spec: &str| match Sink::parse_with(spec, &env).unwrap().transport {
+            Transport::Postgres(target) => target,
+            other => panic!("{other:?}"),
+        };
+        let remote = target("postgresql://audit@db.example.com/security?password_env=PGPW");
+        assert!(remote.tls);
+        assert_eq!(
+            (
+                remote.port,
+                remote.table.as_str(),
+                remote.password.as_deref()
+            ),
+            (5432, "palisade_events", Some("pa55"))
+        );
+        assert!(!format!("{remote:?}").contains("pa55"));
+        assert!(!target("postgres://a@127.0.0.1:5433/d").tls);
+        assert!(target("postgres://a@127.0.0.1:5433/d?ca=/dev/null").tls);
+        assert!(!target("postgres://a@db/d?insecure=true").tls);
+        assert_eq!(
+            target("postgres://a@db/d?table=sec.alerts").table,
+            "sec.alerts"
+        );
+        for (bad, said) in [
+            ("postgresql://a:pw@db/d", "password_env"),
+            ("postgresql://a@db/d?table=Alerts", "lowercase"),
+            ("postgresql://a@db/d?token_env=PGPW", "does not apply"),
+            ("postgresql://a@db/d?password_env=MISSING", "MISSING"),
+            ("postgresql://db/d", "user"),
+        ] {
+            let Err(error) = Sink::parse_with(bad, &env) else {
+                panic!("{bad} was taken");
+            };
+            let error = error.to_string();
+            assert!(error.contains(said), "{bad}: {error}");
         }
     }
 

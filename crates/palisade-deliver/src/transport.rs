@@ -100,6 +100,7 @@ pub fn send(sink: &mut Sink, batch: &[Queued]) -> Result<Sent, Failure> {
         Transport::Splunk { url, token, index } => {
             return send_splunk(sink, &url, &token, index.as_deref(), batch);
         }
+        Transport::Postgres(_) => crate::postgres::store(sink, batch),
     };
     stored.map(|()| Sent::Stored)
 }
@@ -447,7 +448,7 @@ fn server_closed(stream: &mut impl std::io::Read) -> Result<(), String> {
 }
 
 /// A rustls client trusting `ca` (PEM), or the public roots, presenting `client` when given.
-fn tls_client(
+pub(crate) fn tls_client(
     ca: Option<&[u8]>,
     client: Option<&crate::sink::ClientIdentity>,
 ) -> Result<rustls::ClientConfig, String> {

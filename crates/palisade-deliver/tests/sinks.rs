@@ -850,3 +850,104 @@ fn slack_messages_escape_what_requests_put_in_them() {
         "AUD001 exec by &lt;!channel&gt; &amp; &lt;https://evil.example|the runbook&gt;"
     );
 }
+
+/// A PostgreSQL sink of `server`, with the password from the environment it is parsed with.
+fn postgres_sink(server: &palisade_deliver::test_postgres::Server, extra: &str) -> Sink {
+    let spec = format!(
+        "postgresql://palisade@127.0.0.1:{}/postgres?password_env=PGPW{extra}",
+        server.port
+    );
+    Sink::parse_with(&spec, &|name| {
+        (name == "PGPW").then(|| palisade_deliver::test_postgres::PASSWORD.to_string())
+    })
+    .unwrap()
+}
+
+/// A real PostgreSQL (Debian's, started on loopback): the table is created, each alert is a
+/// row whose body is the JSON alert, and an alert sent again is stored once.
+#[test]
+fn postgresql_stores_each_alert_once_in_a_table_it_creates() {
+    let Some(server) = palisade_deliver::test_postgres::Server::start("rows", None) else {
+        return;
+    };
+    let mut sink = postgres_sink(&server, "");
+    let (round, left) = run(&mut sink, "pg-rows");
+    assert_eq!((round.sinks[0].delivered, left), (2, 0), "{round:?}");
+    let rows = server.query("SELECT id, body->>'detection' FROM palisade_events ORDER BY id");
+    assert_eq!(rows.lines().count(), 2, "{rows}");
+    for alert in alerts() {
+        assert!(rows.contains(&alert.id), "{rows}");
+    }
+    // The same alerts again (a batch resent after a crash): stored once.
+    let (round, left) = run(&mut sink, "pg-rows-again");
+    assert_eq!((round.sinks[0].delivered, left), (2, 0));
+    assert_eq!(server.query("SELECT count(*) FROM palisade_events"), "2");
+    // Another table, in a schema of the user's.
+    server.query("CREATE SCHEMA security");
+    let mut sink = postgres_sink(&server, "&table=security.alerts&format=cef");
+    let (_, left) = run(&mut sink, "pg-table");
+    assert_eq!(left, 0);
+    // A format that is not JSON is kept as a JSON string.
+    let body = server.query("SELECT jsonb_typeof(body) FROM security.alerts LIMIT 1");
+    assert_eq!(body, "string");
+}
+
+/// Down, the alerts stay queued with why; back, they are delivered. A wrong password is
+/// said as the server says it.
+#[test]
+fn postgresql_down_or_refusing_keeps_the_alerts_queued() {
+    let Some(server) = palisade_deliver::test_postgres::Server::start("down", None) else {
+        return;
+    };
+    let mut sink = postgres_sink(&server, "");
+    let mut store = queued(&sink, "pg-down");
+    server.stop();
+    let round = deliver(&mut store, std::slice::from_mut(&mut sink), 0, 5).unwrap();
+    assert_eq!(round.sinks[0].delivered, 0);
+    assert_eq!(store.pending(&sink.name).unwrap(), 2);
+    server.start_again();
+    let round = deliver(&mut store, std::slice::from_mut(&mut sink), i64::MAX / 2, 5).unwrap();
+    assert_eq!(round.sinks[0].delivered, 2, "{round:?}");
+    let mut wrong = Sink::parse_with(
+        &format!(
+            "postgresql://palisade@127.0.0.1:{}/postgres?password_env=PGPW",
+            server.port
+        ),
+        &|_| Some("not-the-password".into()),
+    )
+    .unwrap();
+    let mut store = queued(&wrong, "pg-wrong");
+    let round = deliver(&mut store, std::slice::from_mut(&mut wrong), 0, 5).unwrap();
+    let said = round.errors().join("; ");
+    assert!(said.contains("password authentication failed"), "{said}");
+    assert!(!said.contains("not-the-password"), "{said}");
+}
+
+/// Over TLS: the server's certificate is verified against `ca=`; one another CA signed is
+/// refused before any alert is sent.
+#[test]
+fn postgresql_over_tls_verifies_the_server() {
+    let (ca, cert, key) = certificates();
+    let Some(server) = palisade_deliver::test_postgres::Server::start("tls", Some((&cert, &key)))
+    else {
+        return;
+    };
+    let dir = server.dir().to_path_buf();
+    let ca_file = dir.join("ca.pem");
+    std::fs::write(&ca_file, &ca).unwrap();
+    let mut sink = postgres_sink(&server, &format!("&ca={}", ca_file.display()));
+    assert!(format!("{:?}", sink.transport).contains("tls: true"));
+    let (round, left) = run(&mut sink, "pg-tls");
+    assert_eq!((round.sinks[0].delivered, left), (2, 0), "{round:?}");
+    let (other_ca, _, _) = certificates();
+    let other = dir.join("other-ca.pem");
+    std::fs::write(&other, &other_ca).unwrap();
+    let mut sink = postgres_sink(&server, &format!("&ca={}", other.display()));
+    let (round, left) = run(&mut sink, "pg-tls-other");
+    assert_eq!(left, 2);
+    let said = round.errors().join("; ");
+    assert!(
+        said.contains("certificate") || said.contains("UnknownIssuer"),
+        "{said}"
+    );
+}

@@ -317,3 +317,50 @@ async fn of_two_replicas_one_writes_and_the_other_takes_over() {
     let (code, stderr) = b.stop();
     assert_eq!(code, Some(0), "{stderr}");
 }
+
+/// The events in a real PostgreSQL (Debian's, on loopback) through the sink: one row each, in
+/// order, and the open findings are what docs/watch.md's query says.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_events_reach_a_postgresql_table_that_answers_what_is_open() {
+    use palisade_deliver::test_postgres::{PASSWORD, Server};
+    let Some(database) = Server::start("watch", None) else {
+        return;
+    };
+    let dir = scratch("watch-postgres");
+    let (kubeconfig, cluster) = server(&dir).await;
+    let file = dir.join("events.jsonl");
+    let mut cmd = watch(&kubeconfig, &file);
+    cmd.arg("--sink")
+        .arg(format!(
+            "postgresql://palisade@127.0.0.1:{}/postgres?password_env=PGPW",
+            database.port
+        ))
+        .env("PGPW", PASSWORD)
+        .arg("--store")
+        .arg(dir.join("queue.db"));
+    let watching = Watching::start(cmd);
+    until_event(&file, "the first scan", |e| e["event"] == "scan").await;
+    cluster.apply(PODS, privileged("intruder"));
+    until_event(&file, "opened", |e| is(e, "opened", "POD001", "intruder")).await;
+    cluster.apply(PODS, privileged("stays"));
+    assert!(cluster.delete(PODS, "shop", "intruder"));
+    until_event(&file, "resolved", |e| {
+        is(e, "resolved", "POD001", "intruder")
+    })
+    .await;
+    let (code, stderr) = watching.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        database.query("SELECT count(*) FROM palisade_events"),
+        events(&file).len().to_string()
+    );
+    let open = database.query(
+        "SELECT body->>'subject' FROM (
+           SELECT DISTINCT ON (body->>'cluster', body->>'fingerprint') body
+           FROM palisade_events WHERE body->>'event' IN ('open', 'opened', 'resolved')
+           ORDER BY body->>'cluster', body->>'fingerprint', seq DESC) last
+         WHERE body->>'event' <> 'resolved' AND body->>'rule' = 'POD001'",
+    );
+    assert!(open.contains("stays"), "{open}");
+    assert!(!open.contains("intruder"), "{open}");
+}
