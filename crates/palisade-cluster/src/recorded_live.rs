@@ -53,6 +53,12 @@ const TYPES: &[(&str, &str, &str, bool)] = &[
         "RoleBinding",
         true,
     ),
+    (
+        "/apis/networking.k8s.io/v1",
+        "networkpolicies",
+        "NetworkPolicy",
+        true,
+    ),
     ("/apis/coordination.k8s.io/v1", "leases", "Lease", true),
     // A custom resource, as a CRD serves one.
     ("/apis/example.com/v1", "widgets", "Widget", true),

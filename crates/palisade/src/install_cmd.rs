@@ -544,7 +544,8 @@ fn deployment(install: &Install) -> Value {
         "/config/palisade.toml",
     ];
     if install.read_cluster {
-        args.push("--cluster");
+        // Followed through the watch: current within seconds, listed once.
+        args.extend(["--cluster", "--watch"]);
         if install.cluster_policies {
             args.push("--cluster-policies");
         }
@@ -871,7 +872,7 @@ fn write_chart(dir: &Path) -> Result<()> {
             .pointer_mut("/spec/template/spec/containers/0/args")
             .and_then(Value::as_array_mut)
         {
-            args.retain(|a| a != "--cluster" && a != "--cluster-policies");
+            args.retain(|a| a != "--cluster" && a != "--watch" && a != "--cluster-policies");
             args.push(json!("HELM_CLUSTER_FLAG"));
         }
     }
@@ -880,7 +881,7 @@ fn write_chart(dir: &Path) -> Result<()> {
         .lines()
         .map(|line| match line.split_once("- HELM_CLUSTER_FLAG") {
             Some((indent, _)) => format!(
-                "{indent}{{{{- if .Values.readCluster }}}}\n{indent}- --cluster\n{indent}{{{{- if .Values.clusterPolicies }}}}\n{indent}- --cluster-policies\n{indent}{{{{- end }}}}\n{indent}{{{{- end }}}}\n"
+                "{indent}{{{{- if .Values.readCluster }}}}\n{indent}- --cluster\n{indent}- --watch\n{indent}{{{{- if .Values.clusterPolicies }}}}\n{indent}- --cluster-policies\n{indent}{{{{- end }}}}\n{indent}{{{{- end }}}}\n"
             ),
             None => format!("{line}\n"),
         })

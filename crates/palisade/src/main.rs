@@ -16,6 +16,7 @@ mod policy_cmd;
 mod probe_cmd;
 mod rbac_cmd;
 mod serve_cmd;
+mod serve_watch;
 mod watch_cmd;
 
 /// jemalloc rather than the C library's allocator: a scan makes and frees millions of small

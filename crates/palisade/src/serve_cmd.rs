@@ -59,6 +59,12 @@ pub struct ServeAdmissionArgs {
     /// more reads on schedule only.
     #[arg(long, value_name = "DURATION", env = "PALISADE_REFRESH_AFTER_CHANGE", default_value = "1m", value_parser = palisade_core::duration::parse)]
     refresh_after_change: std::time::Duration,
+    /// With --cluster: follow the cluster through the API server's watch (listed once, then
+    /// watched; docs/watch.md) instead of reading it whole every --refresh. The model is
+    /// rebuilt from what is held --refresh-after-change after the watch shows a change, and
+    /// every --refresh. Needs `watch` on what is read, as `palisade install` grants it.
+    #[arg(long = "watch", env = "PALISADE_WATCH_CLUSTER", value_parser = clap::builder::BoolishValueParser::new(), requires = "cluster")]
+    follow: bool,
     /// The webhook's own namespace, always exempt so the webhook can be repaired.
     #[arg(long, value_name = "NAME", env = "PALISADE_WEBHOOK_NAMESPACE")]
     namespace: Option<String>,
@@ -293,8 +299,13 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
         bail!("--cluster and --inventory name two clusters; give one");
     }
     crate::analysis_input::load_objects_if_live(&args.live)?;
+    let mut followed = if args.follow {
+        Some(crate::serve_watch::Followed::start(&args.live)?)
+    } else {
+        None
+    };
     let (options, inventory, unusable) = if args.live.cluster {
-        live_model(&args.select, &args.live)?
+        live_model(&args.select, &args.live, followed.as_mut())?
     } else {
         let inventory = context_inventory(&args.inventory)?;
         let cluster = (!args.inventory.is_empty()).then_some(&inventory);
@@ -348,10 +359,13 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
         std::thread::spawn(move || {
             let mut last_read = std::time::Instant::now();
             loop {
-                let reason = next_read(&judge, last_read, every, after_change);
+                let reason = match followed.as_mut() {
+                    Some(followed) => followed.next(&judge, last_read, every, after_change),
+                    None => next_read(&judge, last_read, every, after_change),
+                };
                 let began = std::time::Instant::now();
                 last_read = began;
-                match live_model(&select, &live) {
+                match live_model(&select, &live, followed.as_mut()) {
                     Ok((options, inventory, unusable)) => {
                         note_unusable_policies(&unusable, &reads);
                         let objects = inventory.objects.len();
@@ -367,7 +381,7 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
                         note_unsent(&judge, &configurations, &reads, &said);
                         eprintln!(
                             "{}",
-                            serde_json::json!({"level": "info", "msg": "cluster read again", "objects": objects, "reason": reason})
+                            serde_json::json!({"level": "info", "msg": if followed.is_some() { "model rebuilt from the followed cluster" } else { "cluster read again" }, "objects": objects, "reason": reason})
                         );
                         reads.cluster_reads.add(&Labelled::key(&[reason, "ok"]), 1);
                         let kept = i64::try_from(judge.remembered()).unwrap_or(i64::MAX);
@@ -679,20 +693,28 @@ fn note_not_sent(not_sent: &palisade_admission::sent::NotSent, configurations: &
 
 /// The live cluster, read now, with the types it would not list marked in the options, and
 /// the policies it holds that cannot be used (`--cluster-policies`).
+/// The model of the cluster: read now, or as `followed` holds it.
 fn live_model(
     select: &crate::RuleArgs,
     live: &crate::analysis_input::LiveArgs,
+    followed: Option<&mut crate::serve_watch::Followed>,
 ) -> Result<(
     palisade_scan::ScanOptions,
     palisade_inventory::Inventory,
     Vec<String>,
 )> {
-    let args = crate::cluster_cmd::ClusterArgs {
-        all_namespaces: true,
-        ..live.cluster_args()
-    };
-    let Some(snapshot) = crate::cluster_cmd::capture_cluster(&args)? else {
-        bail!("interrupted");
+    let snapshot = match followed {
+        Some(followed) => followed.snapshot(),
+        None => {
+            let args = crate::cluster_cmd::ClusterArgs {
+                all_namespaces: true,
+                ..live.cluster_args()
+            };
+            let Some(snapshot) = crate::cluster_cmd::capture_cluster(&args)? else {
+                bail!("interrupted");
+            };
+            snapshot
+        }
     };
     let unlisted = snapshot.unlisted();
     let loaded = snapshot.load();

@@ -495,7 +495,7 @@ async fn watch(
 
 /// Waits until every type's first list is read or has failed, at most `timeout`: what is
 /// still listing then is scanned as not listed.
-async fn settle_first_lists(watched: &Watched, timeout: Duration) {
+pub(crate) async fn settle_first_lists(watched: &Watched, timeout: Duration) {
     let mut changes = watched.changes();
     let deadline = tokio::time::Instant::now() + timeout;
     while !watched.settled() {

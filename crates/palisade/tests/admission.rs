@@ -1914,3 +1914,68 @@ fn a_webhook_asked_for_a_rule_that_cannot_run_does_not_start() {
         .unwrap_or_else(|| panic!("{log}"));
     assert_eq!(prepared["rules"], 2, "{log}");
 }
+
+/// `--watch`: the cluster is followed (the changing recorded API server of
+/// `palisade_cluster::recorded_live`, lists and watch streams over HTTPS on loopback, since
+/// no API server can run here), and a NetworkPolicy created after the start changes the
+/// verdict soon after, without the cluster being listed again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_followed_cluster_changes_the_verdict_without_being_read_again() {
+    let dir = scratch("admission-watch");
+    let (kubeconfig, cluster) = palisade_cluster::recorded_live::server(&dir).await;
+    let command = serve_recorded(
+        &dir,
+        &kubeconfig,
+        &[
+            "--watch",
+            "--refresh",
+            "1h",
+            "--refresh-after-change",
+            "200ms",
+        ],
+    );
+    let (child, port, _, log, _rest) = tokio::task::spawn_blocking(move || {
+        common::serve::start_logged(command, "serving admission reviews")
+    })
+    .await
+    .unwrap();
+    assert!(log.contains("admission model prepared"), "{log}");
+    let ca = std::fs::read(dir.join("tls/ca.pem")).unwrap();
+    let agent = client(&ca);
+    let judge = |uid: &'static str| {
+        let agent = agent.clone();
+        tokio::task::spawn_blocking(move || {
+            let (status, review) = post(
+                &agent,
+                &format!("https://127.0.0.1:{port}/validate"),
+                "application/json",
+                pod_review(uid, "shop", false).as_bytes(),
+            );
+            assert_eq!(status, 200, "{review}");
+            review.to_string()
+        })
+    };
+    let before = judge("u-before").await.unwrap();
+    assert!(before.contains("NET004"), "{before}");
+    let lists = cluster.requests_starting("GET /api/v1/pods?");
+    cluster.apply(
+        "/apis/networking.k8s.io/v1/networkpolicies",
+        json!({"metadata": {"name": "default-deny", "namespace": "shop"},
+               "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}}),
+    );
+    let mut after = String::new();
+    for _ in 0..100 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        after = judge("u-after").await.unwrap();
+        if !after.contains("NET004") {
+            break;
+        }
+    }
+    assert!(!after.contains("NET004"), "{after}");
+    assert_eq!(
+        cluster.requests_starting("GET /api/v1/pods?"),
+        lists,
+        "the cluster was listed again"
+    );
+    drop(child);
+}
