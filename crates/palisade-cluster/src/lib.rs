@@ -533,7 +533,7 @@ async fn list_all(
 }
 
 /// The kubelet configurations read through the node proxy, as a type of the snapshot.
-static KUBELET_CONFIG: std::sync::LazyLock<ResourceType> =
+pub(crate) static KUBELET_CONFIG: std::sync::LazyLock<ResourceType> =
     std::sync::LazyLock::new(|| ResourceType {
         group: "kubelet.config.k8s.io".into(),
         version: "v1beta1".into(),

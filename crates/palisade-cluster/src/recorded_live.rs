@@ -422,6 +422,12 @@ impl LiveCluster {
         if let Some(document) = discovery(&path) {
             return respond(StatusCode::OK, document);
         }
+        if let Some(node) = path
+            .strip_prefix("/api/v1/nodes/")
+            .and_then(|rest| rest.strip_suffix("/proxy/configz"))
+        {
+            return self.configz(node);
+        }
         let Some(target) = target(&path) else {
             return status(
                 StatusCode::NOT_FOUND,
@@ -462,6 +468,14 @@ impl LiveCluster {
                     &format!("\"{name}\" not found"),
                 ),
             },
+            (method, _) => self.write(method, &target, body),
+        }
+    }
+
+    /// A create (POST), replace (PUT, with optimistic concurrency), server-side apply
+    /// (PATCH) or delete.
+    fn write(&self, method: Method, target: &Target, body: Value) -> Response {
+        match (method, &target.name) {
             (Method::POST, None) => {
                 let mut object = body;
                 object["metadata"]["namespace"] =
@@ -529,6 +543,30 @@ impl LiveCluster {
                 "the server does not allow this method on the requested resource",
             ),
         }
+    }
+
+    /// A node's kubelet configuration through the node proxy: the recorded kubeadm
+    /// kubelet's, for a node the cluster holds (refused when `/api/v1/nodes/proxy` is
+    /// forbidden).
+    fn configz(&self, node: &str) -> Response {
+        if self.state().forbidden.contains("/api/v1/nodes/proxy") {
+            return status(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                &format!("nodes \"{node}\" is forbidden: cannot get resource \"nodes/proxy\""),
+            );
+        }
+        if self.get("/api/v1/nodes", "", node).is_none() {
+            return status(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                &format!("nodes \"{node}\" not found"),
+            );
+        }
+        respond(
+            StatusCode::OK,
+            serde_json::from_str(&recorded("configz-kubeadm.json")).unwrap_or_default(),
+        )
     }
 
     /// A list, in pages of `limit` when asked: the `continue` token is the next page's

@@ -82,6 +82,8 @@ struct Followed {
     objects: BTreeMap<(String, String), Box<str>>,
     /// The objects of a list in progress, which replace `objects` when it ends.
     listing: Option<BTreeMap<(String, String), Box<str>>>,
+    /// What a current read could not read of it (the nodes whose kubelet did not answer).
+    problems: Vec<ListError>,
 }
 
 /// What the followers write and the readers read.
@@ -157,7 +159,11 @@ pub async fn watch(options: &WatchOptions) -> Result<Watched, CaptureError> {
     // is read (or fails).
     let permits = Arc::new(Semaphore::new(options.capture.concurrency.max(1)));
     let mut followers = JoinSet::new();
-    for t in types {
+    let kubelets = options
+        .capture
+        .kubelet_configs
+        .then(|| crate::KUBELET_CONFIG.clone());
+    for t in types.into_iter().chain(kubelets) {
         let scopes: Vec<Option<String>> = if t.namespaced && !options.capture.namespaces.is_empty()
         {
             options
@@ -183,6 +189,7 @@ pub async fn watch(options: &WatchOptions) -> Result<Watched, CaptureError> {
                     status: Status::Listing,
                     objects: BTreeMap::new(),
                     listing: None,
+                    problems: Vec::new(),
                 },
             );
             let follower = Follower {
@@ -270,7 +277,7 @@ impl Watched {
             for (scope, followed) in scopes.iter() {
                 let t = &followed.t;
                 match &followed.status {
-                    Status::Current => {}
+                    Status::Current => errors.extend(followed.problems.iter().cloned()),
                     Status::Listing => {
                         errors.push(t.error(
                             scope.namespace.as_deref(),
@@ -340,6 +347,9 @@ impl Follower {
             &GroupVersionKind::gvk(&self.t.group, &self.t.version, &self.t.kind),
             &self.t.resource,
         );
+        if self.t.resource == crate::KUBELET_CONFIG.resource {
+            return self.kubelets(permit).await;
+        }
         if !self.t.watchable {
             return self.relist(permit).await;
         }
@@ -458,6 +468,62 @@ impl Follower {
                 Err(error) => {
                     let changed = !matches!(&f.status, Status::Failed(e) if *e == error);
                     f.status = Status::Failed(error);
+                    changed
+                }
+            });
+            tokio::time::sleep(self.options.relist).await;
+        }
+    }
+
+    /// The nodes' kubelet configurations (`--kubelet-configs`: not objects, so not
+    /// watched), read through the node proxy for the nodes held, once they are listed, and
+    /// again every `relist`. A refusal (no `get` on `nodes/proxy`) fails the type; a node
+    /// whose kubelet did not answer is one of its problems.
+    async fn kubelets(&self, permit: OwnedSemaphorePermit) {
+        let nodes = Scope {
+            group: String::new(),
+            resource: "nodes".into(),
+            namespace: None,
+        };
+        let mut permit = Some(permit);
+        loop {
+            let names = loop {
+                let held = self.shared.scopes().get(&nodes).map(|f| {
+                    let listed = !matches!(f.status, Status::Listing);
+                    (
+                        listed,
+                        f.objects.keys().map(|(_, name)| name.clone()).collect(),
+                    )
+                });
+                match held {
+                    Some((true, names)) => break names,
+                    None => break Vec::new(),
+                    Some((false, _)) => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            };
+            let (configs, failed) =
+                crate::kubelet_configs(&self.client, names, &self.options.capture).await;
+            permit.take();
+            let refused = failed
+                .iter()
+                .find(|e| matches!(e.status, Some(401 | 403)))
+                .filter(|_| configs.is_empty())
+                .cloned();
+            self.shared.update(&self.scope, |f| match refused {
+                Some(error) => {
+                    let changed = !matches!(&f.status, Status::Failed(e) if *e == error);
+                    f.status = Status::Failed(error);
+                    changed
+                }
+                None => {
+                    let read: BTreeMap<_, _> = configs
+                        .into_iter()
+                        .filter_map(|mut config| kept_form(&mut config))
+                        .collect();
+                    let changed = !matches!(f.status, Status::Current)
+                        || read != f.objects
+                        || failed != f.problems;
+                    (f.objects, f.problems, f.status) = (read, failed, Status::Current);
                     changed
                 }
             });

@@ -203,3 +203,39 @@ async fn follows_only_the_namespaces_asked_for() {
         cluster.requests.lock().unwrap()
     );
 }
+
+#[tokio::test]
+async fn kubelet_configurations_are_read_for_the_nodes_held_and_again_on_a_period() {
+    let dir = scratch("watch-kubelets");
+    let (kubeconfig, cluster) = server(&dir).await;
+    let mut options = options(kubeconfig);
+    options.capture.kubelet_configs = true;
+    options.relist = Duration::from_millis(300);
+    let watched = watch(&options).await.expect("watch");
+    until(&watched, "every type is listed", Watched::settled).await;
+    let mut configured = names(&watched, "KubeletConfiguration");
+    configured.sort();
+    let mut nodes = names(&watched, "Node");
+    nodes.sort();
+    assert!(!nodes.is_empty());
+    assert_eq!(configured, nodes);
+    cluster.apply(
+        "/api/v1/nodes",
+        json!({"metadata": {"name": "worker-9"}, "spec": {}}),
+    );
+    until(&watched, "the new node's kubelet is read", |w| {
+        names(w, "KubeletConfiguration").contains(&"worker-9".to_string())
+    })
+    .await;
+    // Refused (no get on nodes/proxy): said as the type's error, none held.
+    cluster.forbid("/api/v1/nodes/proxy", true);
+    until(&watched, "the refusal is seen", |w| {
+        w.snapshot()
+            .header
+            .errors
+            .iter()
+            .any(|e| e.kind == "KubeletConfiguration" && e.status == Some(403))
+    })
+    .await;
+    assert!(names(&watched, "KubeletConfiguration").is_empty());
+}

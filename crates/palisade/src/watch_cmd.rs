@@ -198,11 +198,6 @@ impl palisade_server::metrics::Exposition for WatchMetrics {
 }
 
 pub fn run_watch(args: WatchArgs) -> Result<u8> {
-    if args.cluster.kubelet_configs {
-        bail!(
-            "--kubelet-configs is not followed by watch: scan --cluster --kubelet-configs reads them once"
-        );
-    }
     if args.cluster.include_secret_values {
         eprintln!(
             "palisade: warning: --include-secret-values keeps Secret values in this process's memory"
