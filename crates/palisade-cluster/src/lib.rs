@@ -703,6 +703,24 @@ async fn connect_and_discover(options: &CaptureOptions) -> Result<Discovered, Ca
     })
 }
 
+/// Counts `count` objects of type `t` (listed in one scope) among `resources`.
+fn count_listed(resources: &mut Vec<ListedResource>, t: &ResourceType, count: usize) {
+    match resources
+        .iter_mut()
+        .find(|r| r.group == t.group && r.resource == t.resource)
+    {
+        Some(r) => r.count += count,
+        None => resources.push(ListedResource {
+            group: t.group.clone(),
+            version: t.version.clone(),
+            resource: t.resource.clone(),
+            kind: t.kind.clone(),
+            namespaced: t.namespaced,
+            count,
+        }),
+    }
+}
+
 /// Reads the cluster.
 pub async fn capture(
     options: &CaptureOptions,
@@ -785,20 +803,7 @@ pub async fn capture(
             };
             key(a).cmp(&key(b))
         });
-        match resources
-            .iter_mut()
-            .find(|r| r.group == t.group && r.resource == t.resource)
-        {
-            Some(r) => r.count += objects.len(),
-            None => resources.push(ListedResource {
-                group: t.group.clone(),
-                version: t.version.clone(),
-                resource: t.resource.clone(),
-                kind: t.kind.clone(),
-                namespaced: t.namespaced,
-                count: objects.len(),
-            }),
-        }
+        count_listed(&mut resources, &t, objects.len());
         items.extend(objects);
     }
     Ok(Snapshot {

@@ -319,37 +319,6 @@ fn target(path: &str) -> Option<Target> {
     })
 }
 
-fn query_value(query: &str, key: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        (k == key).then(|| decode(v))
-    })
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-                out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Whether `object` carries every `key=value` of a selector.
 fn selected(object: &Value, selector: Option<&str>) -> bool {
     selector.is_none_or(|selector| {
@@ -448,8 +417,10 @@ impl LiveCluster {
         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         match (parts.method, &target.name) {
             (Method::GET, None) => {
-                let watching =
-                    matches!(query_value(&query, "watch").as_deref(), Some("true" | "1"));
+                let watching = matches!(
+                    palisade_core::query::value(&query, "watch").as_deref(),
+                    Some("true" | "1")
+                );
                 if watching {
                     self.watch(target, &query)
                 } else {
@@ -572,12 +543,12 @@ impl LiveCluster {
     /// A list, in pages of `limit` when asked: the `continue` token is the next page's
     /// offset (pages are cut from the objects as they are when each page is asked).
     fn list_response(&self, target: &Target, query: &str) -> Response {
-        let selector = query_value(query, "labelSelector");
-        let limit = query_value(query, "limit")
+        let selector = palisade_core::query::value(query, "labelSelector");
+        let limit = palisade_core::query::value(query, "limit")
             .and_then(|l| l.parse::<usize>().ok())
             .filter(|l| *l > 0)
             .unwrap_or(usize::MAX);
-        let offset = query_value(query, "continue")
+        let offset = palisade_core::query::value(query, "continue")
             .and_then(|c| c.parse::<usize>().ok())
             .unwrap_or(0);
         let state = self.state();
@@ -606,10 +577,10 @@ impl LiveCluster {
     /// A watch stream from the query's resourceVersion: the changes since, then each change
     /// as it is made, until `timeoutSeconds` or the watches are ended.
     fn watch(self: Arc<Self>, target: Target, query: &str) -> Response {
-        let from: u64 = query_value(query, "resourceVersion")
+        let from: u64 = palisade_core::query::value(query, "resourceVersion")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        let timeout = query_value(query, "timeoutSeconds")
+        let timeout = palisade_core::query::value(query, "timeoutSeconds")
             .and_then(|v| v.parse().ok())
             .unwrap_or(290u64);
         let (sender, receiver) = tokio::sync::mpsc::channel::<Bytes>(64);

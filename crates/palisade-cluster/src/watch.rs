@@ -292,20 +292,7 @@ impl Watched {
                         continue;
                     }
                 }
-                match resources
-                    .iter_mut()
-                    .find(|r| r.group == t.group && r.resource == t.resource)
-                {
-                    Some(r) => r.count += followed.objects.len(),
-                    None => resources.push(ListedResource {
-                        group: t.group.clone(),
-                        version: t.version.clone(),
-                        resource: t.resource.clone(),
-                        kind: t.kind.clone(),
-                        namespaced: t.namespaced,
-                        count: followed.objects.len(),
-                    }),
-                }
+                crate::count_listed(&mut resources, t, followed.objects.len());
                 // Kept from what serde_json wrote: always JSON.
                 items.extend(
                     followed

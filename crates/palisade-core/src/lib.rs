@@ -25,6 +25,7 @@ pub mod object;
 pub mod parallel;
 pub mod pointer;
 pub mod printable;
+pub mod query;
 pub mod redact;
 pub mod report;
 pub mod rule;

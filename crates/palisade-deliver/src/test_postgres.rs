@@ -15,6 +15,8 @@ pub struct Server {
     pub dir: PathBuf,
     pub port: u16,
     as_postgres: bool,
+    /// Where PostgreSQL's programs are.
+    bin: PathBuf,
 }
 
 fn bin_dir() -> Option<PathBuf> {
@@ -64,6 +66,7 @@ impl Server {
             dir,
             port,
             as_postgres,
+            bin,
         };
         if as_postgres {
             server.run("chown", &["-R", "postgres:postgres", &server.path("")]);
@@ -75,7 +78,7 @@ impl Server {
             std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
                 .expect("the key's mode");
         }
-        let initdb = bin.join("initdb").display().to_string();
+        let initdb = server.bin.join("initdb").display().to_string();
         server.run_as_server(
             &initdb,
             &[
@@ -104,18 +107,7 @@ impl Server {
         let mut text = std::fs::read_to_string(&conf).expect("postgresql.conf");
         text.push_str(&settings);
         std::fs::write(&conf, text).expect("postgresql.conf");
-        let pg_ctl = bin.join("pg_ctl").display().to_string();
-        server.run_as_server(
-            &pg_ctl,
-            &[
-                "-D",
-                &server.path("data"),
-                "-l",
-                &server.path("log"),
-                "-w",
-                "start",
-            ],
-        );
+        server.start_again();
         Some(server)
     }
 
@@ -170,32 +162,37 @@ impl Server {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// `pg_ctl` on the server's data directory, run as the server's user.
+    fn pg_ctl(&self, args: &[&str]) -> Command {
+        let pg_ctl = self.bin.join("pg_ctl");
+        let mut command = if self.as_postgres {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(pg_ctl);
+            command
+        } else {
+            Command::new(pg_ctl)
+        };
+        command.arg("-D").arg(self.dir.join("data")).args(args);
+        command
+    }
+
+    fn pg_ctl_ok(&self, args: &[&str]) {
+        let out = self.pg_ctl(args).output().expect("pg_ctl");
+        assert!(
+            out.status.success(),
+            "pg_ctl {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Stops the server now (as a crash would: immediately); `start_again` brings it back.
     pub fn stop(&self) {
-        if let Some(bin) = bin_dir() {
-            let pg_ctl = bin.join("pg_ctl").display().to_string();
-            self.run_as_server(
-                &pg_ctl,
-                &["-D", &self.path("data"), "-m", "immediate", "-w", "stop"],
-            );
-        }
+        self.pg_ctl_ok(&["-m", "immediate", "-w", "stop"]);
     }
 
     pub fn start_again(&self) {
-        if let Some(bin) = bin_dir() {
-            let pg_ctl = bin.join("pg_ctl").display().to_string();
-            self.run_as_server(
-                &pg_ctl,
-                &[
-                    "-D",
-                    &self.path("data"),
-                    "-l",
-                    &self.path("log"),
-                    "-w",
-                    "start",
-                ],
-            );
-        }
+        self.pg_ctl_ok(&["-l", &self.path("log"), "-w", "start"]);
     }
 
     pub fn dir(&self) -> &Path {
@@ -205,19 +202,7 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if let Some(bin) = bin_dir() {
-            let pg_ctl = bin.join("pg_ctl").display().to_string();
-            let data = self.path("data");
-            let args = ["-D", data.as_str(), "-m", "immediate", "stop"];
-            let _ = if self.as_postgres {
-                Command::new("runuser")
-                    .args(["-u", "postgres", "--", &pg_ctl])
-                    .args(args)
-                    .output()
-            } else {
-                Command::new(&pg_ctl).args(args).output()
-            };
-        }
+        let _ = self.pg_ctl(&["-m", "immediate", "stop"]).output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -376,11 +376,21 @@ fn made_certificate(host: &str) -> Result<Tls> {
 }
 
 fn labels() -> Value {
-    json!({"app.kubernetes.io/name": APP, "app.kubernetes.io/part-of": "palisade"})
+    labels_of(APP)
 }
 
 fn meta(name: &str, namespace: Option<&str>) -> Value {
-    let mut meta = json!({"name": name, "labels": labels()});
+    meta_of(APP, name, namespace)
+}
+
+/// The labels of every object of Palisade's component `app`.
+pub(crate) fn labels_of(app: &str) -> Value {
+    json!({"app.kubernetes.io/name": app, "app.kubernetes.io/part-of": "palisade"})
+}
+
+/// The metadata of an object of component `app`: its name, labels and namespace.
+pub(crate) fn meta_of(app: &str, name: &str, namespace: Option<&str>) -> Value {
+    let mut meta = json!({"name": name, "labels": labels_of(app)});
     if let Some(ns) = namespace {
         meta["namespace"] = json!(ns);
     }

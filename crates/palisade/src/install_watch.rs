@@ -6,21 +6,18 @@
 use serde_json::{Value, json};
 
 use crate::install_cmd::{
-    api_server_and_dns, read_rules, restricted_container, restricted_pod, spread,
+    api_server_and_dns, labels_of, meta_of, read_rules, restricted_container, restricted_pod,
+    spread,
 };
 
 pub(crate) const NAME: &str = "palisade-watch";
 
 fn labels() -> Value {
-    json!({"app.kubernetes.io/name": NAME, "app.kubernetes.io/part-of": "palisade"})
+    labels_of(NAME)
 }
 
 fn meta(name: &str, namespace: Option<&str>) -> Value {
-    let mut meta = json!({"name": name, "labels": labels()});
-    if let Some(ns) = namespace {
-        meta["namespace"] = json!(ns);
-    }
-    meta
+    meta_of(NAME, name, namespace)
 }
 
 /// Every object, in apply order: the account and its rights, the Deployment, its
