@@ -942,6 +942,18 @@ fn audit_runs(audit: &str, store: &str, sink: &str) -> Vec<(String, Vec<String>)
     runs
 }
 
+/// No canary on a run's standard output or error.
+fn assert_streams_clean(label: &str, output: &std::process::Output) {
+    assert_clean(
+        &format!("{label} stdout"),
+        &String::from_utf8_lossy(&output.stdout),
+    );
+    assert_clean(
+        &format!("{label} stderr"),
+        &String::from_utf8_lossy(&output.stderr),
+    );
+}
+
 /// Runs each command and requires that no canary appears on stdout, stderr or in a file it
 /// wrote.
 fn check_runs(dir: &Path, runs: &[(String, Vec<String>)]) {
@@ -958,14 +970,7 @@ fn check_runs(dir: &Path, runs: &[(String, Vec<String>)]) {
             output.status.code(),
             String::from_utf8_lossy(&output.stderr)
         );
-        assert_clean(
-            &format!("{label} stdout"),
-            &String::from_utf8_lossy(&output.stdout),
-        );
-        assert_clean(
-            &format!("{label} stderr"),
-            &String::from_utf8_lossy(&output.stderr),
-        );
+        assert_streams_clean(label, &output);
         for &format in palisade_report::Format::NAMES {
             if let Ok(text) = std::fs::read_to_string(dir.join(format!("out.{format}"))) {
                 assert_clean(&format!("{label} file"), &text);
@@ -1259,14 +1264,7 @@ async fn watch_never_writes_a_canary() {
             "{label}: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        assert_clean(
-            &format!("{label} stdout"),
-            &String::from_utf8_lossy(&output.stdout),
-        );
-        assert_clean(
-            &format!("{label} stderr"),
-            &String::from_utf8_lossy(&output.stderr),
-        );
+        assert_streams_clean(&label, &output);
         let told = std::fs::read_to_string(&events).unwrap();
         assert!(
             told.contains("\"SEC023\""),
