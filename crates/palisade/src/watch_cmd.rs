@@ -106,7 +106,7 @@ pub struct WatchArgs {
     health_listen: Option<SocketAddr>,
     /// Scan once, as soon as every type has been listed (or --timeout has passed), write
     /// what it found and exit: 0, or 2 when a type could not be listed.
-    #[arg(long, env = "PALISADE_ONCE", value_parser = clap::builder::BoolishValueParser::new())]
+    #[arg(long, env = "PALISADE_ONCE", value_parser = clap::builder::BoolishValueParser::new(), conflicts_with = "lease")]
     once: bool,
     #[command(flatten)]
     completeness: Completeness,
@@ -441,43 +441,34 @@ async fn watch(
     let mut changes = watched.changes();
     let code = loop {
         changes.borrow_and_update();
-        let started = Instant::now();
-        let report = tokio::task::block_in_place(|| scan(args, &watched))?;
-        metrics.scans.fetch_add(1, Ordering::Relaxed);
-        let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        metrics.scan_millis.store(millis, Ordering::Relaxed);
         *metrics
             .stats
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = watched.stats();
-        let found = report
-            .findings
-            .iter()
-            .map(crate::history_cmd::recorded)
-            .collect();
-        let changed = open.update(found, |rule| not_assessed(&report, rule));
-        metrics.open.store(
-            u64::try_from(open.open().count()).unwrap_or(0),
-            Ordering::Relaxed,
-        );
         if *leads.borrow_and_update() {
-            let cluster = watched.context();
-            let scanned = Scanned {
-                report: &report,
-                millis,
-                kept: watched.stats(),
+            let mut outputs = Outputs {
+                events: &mut *events,
+                queue: queue.as_deref_mut(),
+                publisher: publisher.as_ref(),
             };
-            let lines = tell(&cluster, &scanned, &open, &changed, &mut written);
-            write_events(events, queue.as_deref_mut(), &lines)?;
-            publish(publisher.as_ref(), &report, &mut written, &metrics).await;
-            record(args, &report, &cluster, &changed, &mut written)?;
+            let report = lead(
+                args,
+                &watched,
+                &mut open,
+                &mut written,
+                &mut outputs,
+                &metrics,
+            )
+            .await?;
+            if args.once {
+                break once_code(&report, args.completeness.allow_incomplete);
+            }
         } else {
-            written = Written::default();
+            // A replica that does not lead only follows the cluster: it scans once it leads,
+            // and then tells the whole state.
+            (open, written) = (OpenFindings::default(), Written::default());
         }
         ready.ready.store(true, Ordering::Relaxed);
-        if args.once {
-            break once_code(&report, args.completeness.allow_incomplete);
-        }
         if !next_change(&mut changes, &mut leads, args.settle, args.rescan).await {
             break 0;
         }
@@ -486,6 +477,49 @@ async fn watch(
         election.release().await;
     }
     Ok(code)
+}
+
+/// Where the leader writes.
+struct Outputs<'a> {
+    events: &'a mut (dyn Write + Send),
+    queue: Option<&'a mut EventQueue>,
+    publisher: Option<&'a Publisher>,
+}
+
+/// The leader's turn: scans the cluster as held now and writes what changed (events, the
+/// sinks' queue, Policy Reports, history).
+async fn lead(
+    args: &WatchArgs,
+    watched: &Watched,
+    open: &mut OpenFindings,
+    written: &mut Written,
+    outputs: &mut Outputs<'_>,
+    metrics: &WatchMetrics,
+) -> Result<Report> {
+    let started = Instant::now();
+    let report = tokio::task::block_in_place(|| scan(args, watched))?;
+    metrics.scans.fetch_add(1, Ordering::Relaxed);
+    let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    metrics.scan_millis.store(millis, Ordering::Relaxed);
+    let found = report
+        .findings
+        .iter()
+        .map(crate::history_cmd::recorded)
+        .collect();
+    let changed = open.update(found, |rule| not_assessed(&report, rule));
+    let count = u64::try_from(open.open().count()).unwrap_or(0);
+    metrics.open.store(count, Ordering::Relaxed);
+    let cluster = watched.context();
+    let scanned = Scanned {
+        report: &report,
+        millis,
+        kept: watched.stats(),
+    };
+    let lines = tell(&cluster, &scanned, open, &changed, written);
+    write_events(outputs.events, outputs.queue.as_deref_mut(), &lines)?;
+    publish(outputs.publisher, &report, written, metrics).await;
+    record(args, &report, &cluster, &changed, written)?;
+    Ok(report)
 }
 
 /// Waits until every type's first list is read or has failed, at most `timeout`: what is

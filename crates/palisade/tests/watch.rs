@@ -282,7 +282,7 @@ async fn of_two_replicas_one_writes_and_the_other_takes_over() {
     })
     .await;
     let b = replica("b");
-    // b follows: it scans but writes nothing while a holds the Lease.
+    // b follows the cluster but neither scans nor writes while a holds the Lease.
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(events(&dir.join("b.jsonl")).is_empty());
     let lease = cluster
