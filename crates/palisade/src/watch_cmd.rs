@@ -30,6 +30,8 @@ pub struct WatchArgs {
     cluster: ClusterArgs,
     #[command(flatten)]
     select: crate::RuleArgs,
+    #[command(flatten)]
+    images: crate::ImageArgs,
     /// After a change, wait this long before scanning, so that the many changes of one
     /// rollout make one scan.
     #[arg(long, value_name = "DURATION", env = "PALISADE_SETTLE", default_value = "10s", value_parser = palisade_core::duration::parse)]
@@ -436,6 +438,8 @@ async fn watch(
         false => None,
     };
     settle_first_lists(&watched, args.cluster.timeout.unwrap_or(DEFAULT_TIMEOUT)).await;
+    // The SBOMs and the OSV database, read once.
+    let vulnerabilities = tokio::task::block_in_place(|| args.images.load())?;
     let mut open = OpenFindings::default();
     let mut written = Written::default();
     let mut changes = watched.changes();
@@ -451,9 +455,13 @@ async fn watch(
                 queue: queue.as_deref_mut(),
                 publisher: publisher.as_ref(),
             };
+            let scanning = Scanning {
+                watched: &watched,
+                vulnerabilities: vulnerabilities.as_ref(),
+            };
             let report = lead(
                 args,
-                &watched,
+                &scanning,
                 &mut open,
                 &mut written,
                 &mut outputs,
@@ -486,18 +494,25 @@ struct Outputs<'a> {
     publisher: Option<&'a Publisher>,
 }
 
+/// What a scan reads: the followed cluster, and the images' flaws when `--sbom` is given.
+struct Scanning<'a> {
+    watched: &'a Watched,
+    vulnerabilities: Option<&'a Arc<palisade_scan::vulnerabilities::Vulnerabilities>>,
+}
+
 /// The leader's turn: scans the cluster as held now and writes what changed (events, the
 /// sinks' queue, Policy Reports, history).
 async fn lead(
     args: &WatchArgs,
-    watched: &Watched,
+    scanning: &Scanning<'_>,
     open: &mut OpenFindings,
     written: &mut Written,
     outputs: &mut Outputs<'_>,
     metrics: &WatchMetrics,
 ) -> Result<Report> {
     let started = Instant::now();
-    let report = tokio::task::block_in_place(|| scan(args, watched))?;
+    let watched = scanning.watched;
+    let report = tokio::task::block_in_place(|| scan(args, scanning))?;
     metrics.scans.fetch_add(1, Ordering::Relaxed);
     let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     metrics.scan_millis.store(millis, Ordering::Relaxed);
@@ -563,9 +578,9 @@ async fn next_change(
 }
 
 /// Scans the cluster as followed now, as `scan --cluster` scans one read.
-fn scan(args: &WatchArgs, watched: &Watched) -> Result<Report> {
+fn scan(args: &WatchArgs, scanning: &Scanning<'_>) -> Result<Report> {
     let start = Instant::now();
-    let snapshot = watched.snapshot();
+    let snapshot = scanning.watched.snapshot();
     let unlisted = snapshot.unlisted();
     let loaded = snapshot.load();
     let mut options = args.select.scan_options(
@@ -577,6 +592,7 @@ fn scan(args: &WatchArgs, watched: &Watched) -> Result<Report> {
     options.unlisted = unlisted;
     options.whole_cluster = true;
     options.namespaces = args.cluster.namespaces.clone();
+    options.vulnerabilities = scanning.vulnerabilities.cloned();
     if let Some(why) = crate::kubelet_configs_unread(&loaded.inventory) {
         options.unlisted.push(why);
     }

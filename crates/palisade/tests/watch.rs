@@ -364,3 +364,39 @@ async fn the_events_reach_a_postgresql_table_that_answers_what_is_open() {
     assert!(open.contains("stays"), "{open}");
     assert!(!open.contains("intruder"), "{open}");
 }
+
+/// `--sbom/--osv-db`: the images' flaws are judged on the pods the watch follows, the
+/// SBOMs and database read once.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_flaws_of_the_images_the_followed_pods_run_are_found() {
+    let dir = scratch("watch-vulnerabilities");
+    let (kubeconfig, cluster) = server(&dir).await;
+    cluster.apply(
+        PODS,
+        json!({"metadata": {"name": "frontend", "namespace": "shop"},
+               "spec": {"containers": [{"name": "nginx", "image": "nginx"}]}}),
+    );
+    let file = dir.join("events.jsonl");
+    let mut cmd = watch(&kubeconfig, &file);
+    cmd.args(["--once", "--allow-incomplete", "--rules", "VULN001"])
+        .args(["--sbom", "examples/vulnerabilities/sboms"])
+        .args(["--osv-db", "examples/vulnerabilities/osv"]);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found: Vec<String> = events(&file)
+        .iter()
+        .filter(|e| e["event"] == "open" && e["rule"] == "VULN001")
+        .map(|e| e["message"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        found.iter().any(|m| m.contains("CVE-2023-44487")),
+        "{found:#?}"
+    );
+}
