@@ -352,9 +352,16 @@ impl Election {
         let (stop, mut stopped) = tokio::sync::oneshot::channel();
         let task = tokio::spawn(async move {
             let mut said: Option<bool> = None;
+            // A failure is said when it starts or changes, not at every round.
+            let mut failing: Option<String> = None;
             loop {
-                if let Err(e) = elector.round().await {
-                    eprintln!("palisade: warning: {e}");
+                match elector.round().await {
+                    Err(e) if failing.as_deref() != Some(e.to_string().as_str()) => {
+                        eprintln!("palisade: warning: {e}");
+                        failing = Some(e.to_string());
+                    }
+                    Err(_) => {}
+                    Ok(_) => failing = None,
                 }
                 let now = elector.leading();
                 metrics.leading.store(now, Ordering::Relaxed);
