@@ -76,6 +76,25 @@ const TYPES: &[(&str, &str, &str, bool)] = &[
     ),
 ];
 
+/// A type the server serves: its API prefix, resource, kind and scope.
+#[derive(Clone, PartialEq, Eq)]
+struct Served {
+    prefix: String,
+    resource: String,
+    kind: String,
+    namespaced: bool,
+}
+
+impl Served {
+    fn collection(&self) -> String {
+        format!("{}/{}", self.prefix, self.resource)
+    }
+
+    fn api_version(&self) -> &str {
+        api_version_of(&self.prefix)
+    }
+}
+
 /// One write, as watch streams tell it.
 struct Change {
     version: u64,
@@ -95,6 +114,27 @@ struct State {
     forbidden: BTreeSet<String>,
     /// Bumped to end every open watch.
     watch_epoch: u64,
+    /// Types served besides [`TYPES`] (custom resources defined later).
+    defined: Vec<Served>,
+    /// Collections of [`TYPES`] no longer served.
+    undefined: BTreeSet<String>,
+}
+
+impl State {
+    /// Every type served now.
+    fn served(&self) -> Vec<Served> {
+        TYPES
+            .iter()
+            .map(|(prefix, resource, kind, namespaced)| Served {
+                prefix: (*prefix).into(),
+                resource: (*resource).into(),
+                kind: (*kind).into(),
+                namespaced: *namespaced,
+            })
+            .filter(|t| !self.undefined.contains(&t.collection()))
+            .chain(self.defined.iter().cloned())
+            .collect()
+    }
 }
 
 /// The cluster the server serves, for the test to change and inspect.
@@ -106,14 +146,11 @@ pub struct LiveCluster {
     pub requests: Mutex<Vec<String>>,
 }
 
-fn kind_of(collection: &str) -> Option<(&'static str, &'static str, bool)> {
-    TYPES
-        .iter()
-        .find(|(prefix, resource, _, _)| format!("{prefix}/{resource}") == collection)
-        .map(|(prefix, _, kind, namespaced)| (api_version_of(prefix), *kind, *namespaced))
+fn kind_of(types: &[Served], collection: &str) -> Option<Served> {
+    types.iter().find(|t| t.collection() == collection).cloned()
 }
 
-fn api_version_of(prefix: &'static str) -> &'static str {
+fn api_version_of(prefix: &str) -> &str {
     prefix
         .strip_prefix("/apis/")
         .or_else(|| prefix.strip_prefix("/api/"))
@@ -139,9 +176,10 @@ impl LiveCluster {
 
     /// Creates or replaces `object` in `collection` (`/api/v1/pods`); returns it as stored.
     pub fn apply(&self, collection: &str, mut object: Value) -> Value {
-        let (api_version, kind, _) = kind_of(collection).expect("a served collection");
         let stored = {
             let mut state = self.state();
+            let served = kind_of(&state.served(), collection).expect("a served collection");
+            let (api_version, kind) = (served.api_version().to_string(), served.kind.clone());
             state.version += 1;
             let version = state.version;
             object["apiVersion"] = api_version.into();
@@ -242,11 +280,36 @@ impl LiveCluster {
 
     /// The collection (`/api/v1/pods`) an object of `api_version` and `kind` is served in,
     /// when this server serves it.
-    pub fn collection_of(api_version: &str, kind: &str) -> Option<String> {
-        TYPES
+    pub fn collection_of(&self, api_version: &str, kind: &str) -> Option<String> {
+        self.state()
+            .served()
             .iter()
-            .find(|(prefix, _, k, _)| *k == kind && api_version_of(prefix) == api_version)
-            .map(|(prefix, resource, ..)| format!("{prefix}/{resource}"))
+            .find(|t| t.kind == kind && t.api_version() == api_version)
+            .map(Served::collection)
+    }
+
+    /// Serves a type from now, as a CustomResourceDefinition created later makes the API
+    /// server serve one: `api_version` (`stable.example.com/v1`), its resource and kind.
+    pub fn define(&self, api_version: &str, resource: &str, kind: &str, namespaced: bool) {
+        self.state().defined.push(Served {
+            prefix: format!("/apis/{api_version}"),
+            resource: resource.into(),
+            kind: kind.into(),
+            namespaced,
+        });
+    }
+
+    /// Stops serving the type of `collection` (its definition deleted): its objects are gone
+    /// and its watches end.
+    pub fn undefine(&self, collection: &str) {
+        {
+            let mut state = self.state();
+            state.defined.retain(|t| t.collection() != collection);
+            state.undefined.insert(collection.to_string());
+            state.objects.remove(collection);
+            state.watch_epoch += 1;
+        }
+        self.changed.notify_waiters();
     }
 
     /// Refuses (403) or allows every request on `collection` from now.
@@ -296,11 +359,11 @@ struct Target {
     name: Option<String>,
 }
 
-fn target(path: &str) -> Option<Target> {
-    let (prefix, rest) = TYPES.iter().find_map(|(prefix, ..)| {
-        path.strip_prefix(prefix)
+fn target(types: &[Served], path: &str) -> Option<Target> {
+    let (prefix, rest) = types.iter().find_map(|t| {
+        path.strip_prefix(t.prefix.as_str())
             .and_then(|rest| rest.strip_prefix('/'))
-            .map(|rest| (*prefix, rest))
+            .map(|rest| (t.prefix.as_str(), rest))
     })?;
     let parts: Vec<&str> = rest.split('/').collect();
     let (namespace, resource, name) = match parts.as_slice() {
@@ -311,7 +374,7 @@ fn target(path: &str) -> Option<Target> {
         _ => return None,
     };
     let collection = format!("{prefix}/{resource}");
-    kind_of(&collection)?;
+    kind_of(types, &collection)?;
     Some(Target {
         collection,
         namespace: namespace.map(str::to_string),
@@ -329,11 +392,11 @@ fn selected(object: &Value, selector: Option<&str>) -> bool {
     })
 }
 
-fn discovery(path: &str) -> Option<Value> {
+fn discovery(types: &[Served], path: &str) -> Option<Value> {
     if path == "/apis" {
-        let groups: Vec<Value> = TYPES
+        let groups: Vec<Value> = types
             .iter()
-            .filter_map(|(prefix, ..)| prefix.strip_prefix("/apis/"))
+            .filter_map(|t| t.prefix.strip_prefix("/apis/"))
             .collect::<BTreeSet<_>>()
             .into_iter()
             .map(|gv| {
@@ -344,17 +407,20 @@ fn discovery(path: &str) -> Option<Value> {
             .collect();
         return Some(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}));
     }
-    let (prefix, ..) = TYPES.iter().find(|t| t.0 == path)?;
-    let resources: Vec<Value> = TYPES
+    let resources: Vec<Value> = types
         .iter()
-        .filter(|(p, ..)| p == prefix)
-        .map(|(_, resource, kind, namespaced)| {
-            json!({"name": resource, "singularName": "", "namespaced": namespaced, "kind": kind,
+        .filter(|t| t.prefix == path)
+        .map(|t| {
+            json!({"name": t.resource, "singularName": "", "namespaced": t.namespaced,
+                   "kind": t.kind,
                    "verbs": ["create", "delete", "get", "list", "patch", "update", "watch"]})
         })
         .collect();
+    if resources.is_empty() {
+        return None;
+    }
     Some(json!({"kind": "APIResourceList", "apiVersion": "v1",
-                "groupVersion": api_version_of(prefix), "resources": resources}))
+                "groupVersion": api_version_of(path), "resources": resources}))
 }
 
 impl LiveCluster {
@@ -388,7 +454,8 @@ impl LiveCluster {
             }
             _ => {}
         }
-        if let Some(document) = discovery(&path) {
+        let types = self.state().served();
+        if let Some(document) = discovery(&types, &path) {
             return respond(StatusCode::OK, document);
         }
         if let Some(node) = path
@@ -397,7 +464,7 @@ impl LiveCluster {
         {
             return self.configz(node);
         }
-        let Some(target) = target(&path) else {
+        let Some(target) = target(&types, &path) else {
             return status(
                 StatusCode::NOT_FOUND,
                 "NotFound",
@@ -566,7 +633,9 @@ impl LiveCluster {
         if matching.next().is_some() {
             metadata["continue"] = (offset + items.len()).to_string().into();
         }
-        let (api_version, kind, _) = kind_of(&target.collection).unwrap_or(("v1", "", false));
+        let (api_version, kind) = kind_of(&state.served(), &target.collection)
+            .map(|t| (t.api_version().to_string(), t.kind))
+            .unwrap_or_default();
         respond(
             StatusCode::OK,
             json!({"kind": format!("{kind}List"), "apiVersion": api_version,
@@ -669,7 +738,7 @@ pub async fn serve_objects(dir: &Path, objects: Vec<Value>) -> (PathBuf, Arc<Liv
     for object in objects {
         let api_version = object["apiVersion"].as_str().unwrap_or_default();
         let kind = object["kind"].as_str().unwrap_or_default();
-        match LiveCluster::collection_of(api_version, kind) {
+        match cluster.collection_of(api_version, kind) {
             Some(collection) => {
                 cluster.apply(&collection, object);
             }

@@ -15,7 +15,7 @@
 //! current among its errors, as [`capture`](crate::capture) names those it could not list, so
 //! a scan says what it did not see.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -33,7 +33,6 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::task::JoinSet;
 
 use crate::{CaptureError, CaptureOptions, Discovered, ResourceType, classify};
 
@@ -94,6 +93,11 @@ struct Shared {
     /// Watches broken and resumed (or listed again), for the metrics.
     interruptions: std::sync::atomic::AtomicU64,
     secret_values: bool,
+    /// The groups that could not be discovered, at the last discovery: in every snapshot's
+    /// errors.
+    undiscovered: Mutex<Vec<ListError>>,
+    /// Each scope's follower, to stop it when its type is no longer served.
+    followers: Mutex<BTreeMap<Scope, tokio::task::AbortHandle>>,
 }
 
 impl Shared {
@@ -132,13 +136,30 @@ pub struct WatchStats {
 pub struct Watched {
     shared: Arc<Shared>,
     meta: SnapshotMeta,
-    /// The groups that could not be discovered: in every snapshot's errors.
-    undiscovered: Vec<ListError>,
-    _followers: JoinSet<()>,
+    /// Discovers again every `relist`, following the types served since and stopping
+    /// those no longer served.
+    discoverer: tokio::task::AbortHandle,
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        self.discoverer.abort();
+        let followers = self
+            .shared
+            .followers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for follower in followers.values() {
+            follower.abort();
+        }
+    }
 }
 
 /// Connects, discovers and starts following every type. Returns once following has started;
-/// [`Watched::changes`] says when the first lists are read ([`Watched::settled`]).
+/// [`Watched::changes`] says when the first lists are read ([`Watched::settled`]). The
+/// types are discovered again every `relist`: a type served since (a CustomResource
+/// Definition created later, a Gatekeeper template's constraint kind) is followed from then,
+/// and one no longer served is dropped.
 pub async fn watch(options: &WatchOptions) -> Result<Watched, CaptureError> {
     let Discovered {
         client,
@@ -154,60 +175,25 @@ pub async fn watch(options: &WatchOptions) -> Result<Watched, CaptureError> {
         generation,
         interruptions: Default::default(),
         secret_values: options.capture.secret_values,
+        undiscovered: Mutex::new(errors),
+        followers: Mutex::new(BTreeMap::new()),
     });
-    // Lists in flight at once while listing: a follower holds a permit until its first list
-    // is read (or fails).
-    let permits = Arc::new(Semaphore::new(options.capture.concurrency.max(1)));
-    let mut followers = JoinSet::new();
-    let kubelets = options
-        .capture
-        .kubelet_configs
-        .then(|| crate::KUBELET_CONFIG.clone());
-    for t in types.into_iter().chain(kubelets) {
-        let scopes: Vec<Option<String>> = if t.namespaced && !options.capture.namespaces.is_empty()
-        {
-            options
-                .capture
-                .namespaces
-                .iter()
-                .cloned()
-                .map(Some)
-                .collect()
-        } else {
-            vec![None]
-        };
-        for namespace in scopes {
-            let scope = Scope {
-                group: t.group.clone(),
-                resource: t.resource.clone(),
-                namespace,
-            };
-            shared.scopes().insert(
-                scope.clone(),
-                Followed {
-                    t: t.clone(),
-                    status: Status::Listing,
-                    objects: BTreeMap::new(),
-                    listing: None,
-                    problems: Vec::new(),
-                },
-            );
-            let follower = Follower {
-                client: client.clone(),
-                shared: shared.clone(),
-                t: t.clone(),
-                scope,
-                options: options.clone(),
-            };
-            let permits = permits.clone();
-            followers.spawn(async move {
-                let Ok(permit) = permits.acquire_owned().await else {
-                    return;
-                };
-                follower.run(permit).await;
-            });
+    let following = Following {
+        client,
+        shared: shared.clone(),
+        options: options.clone(),
+        // Lists in flight at once while listing: a follower holds a permit until its first
+        // list is read (or fails).
+        permits: Arc::new(Semaphore::new(options.capture.concurrency.max(1))),
+    };
+    following.follow_new(types);
+    let discoverer = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(following.options.relist).await;
+            following.discover_again().await;
         }
-    }
+    })
+    .abort_handle();
     Ok(Watched {
         shared,
         meta: SnapshotMeta {
@@ -219,9 +205,137 @@ pub async fn watch(options: &WatchOptions) -> Result<Watched, CaptureError> {
             palisade_version: env!("CARGO_PKG_VERSION").into(),
             secret_values: options.capture.secret_values,
         },
-        undiscovered: errors,
-        _followers: followers,
+        discoverer,
     })
+}
+
+/// What starts followers.
+struct Following {
+    client: Client,
+    shared: Arc<Shared>,
+    options: WatchOptions,
+    permits: Arc<Semaphore>,
+}
+
+impl Following {
+    /// The scopes `t` is followed in: the whole cluster, or each namespace asked for.
+    fn scopes_of(&self, t: &ResourceType) -> Vec<Scope> {
+        let namespaces = &self.options.capture.namespaces;
+        let within: Vec<Option<String>> = if t.namespaced && !namespaces.is_empty() {
+            namespaces.iter().cloned().map(Some).collect()
+        } else {
+            vec![None]
+        };
+        within
+            .into_iter()
+            .map(|namespace| Scope {
+                group: t.group.clone(),
+                resource: t.resource.clone(),
+                namespace,
+            })
+            .collect()
+    }
+
+    /// Starts following each of `types` not followed yet (and the kubelets' configurations,
+    /// when asked, the first time); whether any was new.
+    fn follow_new(&self, types: Vec<ResourceType>) -> bool {
+        let kubelets = self
+            .options
+            .capture
+            .kubelet_configs
+            .then(|| crate::KUBELET_CONFIG.clone());
+        let mut started = false;
+        for t in types.into_iter().chain(kubelets) {
+            for scope in self.scopes_of(&t) {
+                if self.shared.scopes().contains_key(&scope) {
+                    continue;
+                }
+                self.shared.scopes().insert(
+                    scope.clone(),
+                    Followed {
+                        t: t.clone(),
+                        status: Status::Listing,
+                        objects: BTreeMap::new(),
+                        listing: None,
+                        problems: Vec::new(),
+                    },
+                );
+                let follower = Follower {
+                    client: self.client.clone(),
+                    shared: self.shared.clone(),
+                    t: t.clone(),
+                    scope: scope.clone(),
+                    options: self.options.clone(),
+                };
+                let permits = self.permits.clone();
+                let task = tokio::spawn(async move {
+                    let Ok(permit) = permits.acquire_owned().await else {
+                        return;
+                    };
+                    follower.run(permit).await;
+                });
+                let mut followers = self
+                    .shared
+                    .followers
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                followers.insert(scope, task.abort_handle());
+                started = true;
+            }
+        }
+        started
+    }
+
+    /// Discovers again: follows the types served since, drops those no longer served (a
+    /// type of a group that did not answer is kept), and keeps the groups that did not
+    /// answer for the snapshots' errors.
+    async fn discover_again(&self) {
+        let mut errors = Vec::new();
+        let timeout = self.options.capture.request_timeout;
+        let types = crate::discover(&self.client, timeout, &mut errors).await;
+        if types.is_empty() {
+            // Nothing answered: keep following what is followed.
+            return;
+        }
+        let unanswered: BTreeSet<&str> = errors.iter().map(|e| e.group.as_str()).collect();
+        let served: BTreeSet<Scope> = types.iter().flat_map(|t| self.scopes_of(t)).collect();
+        let gone: Vec<Scope> = self
+            .shared
+            .scopes()
+            .iter()
+            .filter(|(scope, f)| {
+                f.t.resource != crate::KUBELET_CONFIG.resource
+                    && !served.contains(*scope)
+                    && !unanswered.contains(scope.group.as_str())
+                    && !unanswered.contains("*")
+            })
+            .map(|(scope, _)| scope.clone())
+            .collect();
+        let changed_errors = {
+            let mut undiscovered = self
+                .shared
+                .undiscovered
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            std::mem::replace(&mut *undiscovered, errors) != *undiscovered
+        };
+        for scope in &gone {
+            let mut followers = self
+                .shared
+                .followers
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(follower) = followers.remove(scope) {
+                follower.abort();
+            }
+            drop(followers);
+            self.shared.scopes().remove(scope);
+        }
+        let started = self.follow_new(types);
+        if started || !gone.is_empty() || changed_errors {
+            self.shared.generation.send_modify(|g| *g += 1);
+        }
+    }
 }
 
 impl Watched {
@@ -269,7 +383,12 @@ impl Watched {
     /// The cluster as followed now, as [`capture`](crate::capture) would have read it: the
     /// types not current (still listing, or failed) are errors and hold no object.
     pub fn snapshot(&self) -> Snapshot {
-        let mut errors = self.undiscovered.clone();
+        let mut errors = self
+            .shared
+            .undiscovered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
         let mut resources: Vec<ListedResource> = Vec::new();
         let mut items = Vec::new();
         {

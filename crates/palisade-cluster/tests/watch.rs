@@ -239,3 +239,49 @@ async fn kubelet_configurations_are_read_for_the_nodes_held_and_again_on_a_perio
     .await;
     assert!(names(&watched, "KubeletConfiguration").is_empty());
 }
+
+#[tokio::test]
+async fn a_type_defined_later_is_followed_and_one_no_longer_served_dropped() {
+    const CRONTABS: &str = "/apis/stable.example.com/v1/crontabs";
+    let dir = scratch("watch-discovery");
+    let (kubeconfig, cluster) = server(&dir).await;
+    let mut options = options(kubeconfig);
+    options.relist = Duration::from_millis(300);
+    let watched = watch(&options).await.expect("watch");
+    until(&watched, "every type is listed", Watched::settled).await;
+    // A CustomResourceDefinition created after the start, and an object of it.
+    cluster.define("stable.example.com/v1", "crontabs", "CronTab", true);
+    cluster.apply(
+        CRONTABS,
+        json!({"metadata": {"name": "nightly", "namespace": "shop"}, "spec": {"schedule": "0 3 * * *"}}),
+    );
+    until(&watched, "the new type's object is held", |w| {
+        names(w, "CronTab") == ["nightly"]
+    })
+    .await;
+    assert!(
+        watched
+            .snapshot()
+            .header
+            .resources
+            .iter()
+            .any(|r| r.resource == "crontabs")
+    );
+    // Its definition deleted: the type is dropped, not reported as failing.
+    cluster.undefine(CRONTABS);
+    until(&watched, "the type is dropped", |w| {
+        let snapshot = w.snapshot();
+        !snapshot
+            .header
+            .resources
+            .iter()
+            .any(|r| r.resource == "crontabs")
+            && !snapshot
+                .header
+                .errors
+                .iter()
+                .any(|e| e.resource == "crontabs")
+    })
+    .await;
+    assert!(names(&watched, "CronTab").is_empty());
+}

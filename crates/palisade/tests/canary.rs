@@ -1213,7 +1213,7 @@ fn admission_responses_and_logs_never_hold_a_canary() {
 /// the cluster or its history.
 #[tokio::test(flavor = "multi_thread")]
 async fn watch_never_writes_a_canary() {
-    use palisade_cluster::recorded_live::{LiveCluster, server};
+    use palisade_cluster::recorded_live::server;
     const REPORTS: &[&str] = &[
         "/apis/wgpolicyk8s.io/v1alpha2/policyreports",
         "/apis/wgpolicyk8s.io/v1alpha2/clusterpolicyreports",
@@ -1225,7 +1225,7 @@ async fn watch_never_writes_a_canary() {
     for object in objects('l') {
         let api_version = object["apiVersion"].as_str().unwrap_or("");
         let kind = object["kind"].as_str().unwrap_or("");
-        if let Some(collection) = LiveCluster::collection_of(api_version, kind) {
+        if let Some(collection) = cluster.collection_of(api_version, kind) {
             cluster.apply(&collection, object);
             served += 1;
         }
