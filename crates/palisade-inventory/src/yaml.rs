@@ -44,10 +44,10 @@ pub struct Limits {
     /// 1,000,000), so that many bomb files read in parallel stay bounded too.
     pub max_alias_nodes_per_run: usize,
     /// For scanning large JSON dumps (cluster snapshots): drop `metadata.managedFields` (often
-    /// a third of a live object, read only by drift), and the spec and status of Pods and
-    /// ReplicaSets whose controller is in the same dump (they are judged on the controller,
-    /// and only their names are reported).
-    pub slim_snapshots: bool,
+    /// a third of a live object, read only by drift). Nothing else of an object is dropped:
+    /// an object that names a controller is judged through it only when it has no more power
+    /// than the controller's template, which needs both whole.
+    pub drop_managed_fields: bool,
     /// Document kinds besides Kubernetes Lists whose `items` are objects (Palisade's cluster
     /// snapshot, registered by `palisade-snapshot`); default none.
     pub envelopes: &'static [crate::load::Envelope],
@@ -61,7 +61,7 @@ impl Default for Limits {
             max_nodes: 2_000_000,
             max_alias_nodes_per_file: 200_000,
             max_alias_nodes_per_run: 1_000_000,
-            slim_snapshots: false,
+            drop_managed_fields: false,
             envelopes: &[],
         }
     }

@@ -65,14 +65,14 @@ pub struct SnapshotFile {
 impl SnapshotFile {
     /// Reads the header (refusing what is neither a snapshot nor a List, or a snapshot of
     /// another format version). Snapshots of large clusters exceed the manifest size limit
-    /// (up to 4 GiB is read); `keep_managed_fields` is for drift, and otherwise the objects
-    /// a controller judges are slimmed.
+    /// (up to 4 GiB is read); `keep_managed_fields` is for drift, and otherwise large ones
+    /// are read without `managedFields`.
     pub fn open(path: &Path, keep_managed_fields: bool) -> Result<SnapshotFile, SnapshotError> {
         let dump = read_header(path)?;
         let options = LoadOptions {
             limits: recognising_snapshots(Limits {
                 max_file_bytes: 4 << 30,
-                slim_snapshots: !keep_managed_fields,
+                drop_managed_fields: !keep_managed_fields,
                 ..Limits::default()
             }),
             ..LoadOptions::default()

@@ -1097,3 +1097,93 @@ async fn kubelet_configurations_are_judged_when_read() {
         assert_eq!(status(&report, id), want, "{id}");
     }
 }
+
+/// A snapshot is judged alike whatever its size. Above 8 MiB a snapshot is read item by item
+/// (and without `managedFields`); nothing else of an object may be lost on that path. Before
+/// this test, objects naming a controller lost their spec there: a privileged Pod forging an
+/// owner reference to a harmless ReplicaSet was not reported (the evasion POD036 exists to
+/// catch), and every Pod of a ReplicaSet whose template was dropped was reported by POD037.
+#[test]
+fn a_large_snapshot_is_judged_as_a_small_one() {
+    let dir = scratch("cli-large-snapshot");
+    let meta = |kind: &str, name: &str, extra: &str| {
+        format!(
+            r#""metadata":{{"name":"{name}","namespace":"shop","uid":"{kind}-{name}","managedFields":[{{"manager":"kubectl"}}]{extra}}}"#
+        )
+    };
+    let owner = |kind: &str, name: &str| {
+        format!(
+            r#","labels":{{"app":"web"}},"ownerReferences":[{{"apiVersion":"apps/v1","kind":"{kind}","name":"{name}","uid":"{kind}-{name}","controller":true}}]"#
+        )
+    };
+    let spec = r#"{"serviceAccountName":"web","containers":[{"name":"app","image":"registry.example.com/web:1.2.3"}]}"#;
+    let mut items = vec![
+        r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop","uid":"ns-shop"}}"#
+            .to_string(),
+        format!(
+            r#"{{"apiVersion":"apps/v1","kind":"Deployment",{},"spec":{{"replicas":2,"selector":{{"matchLabels":{{"app":"web"}}}},"template":{{"metadata":{{"labels":{{"app":"web"}}}},"spec":{spec}}}}}}}"#,
+            meta("Deployment", "web", r#","labels":{"app":"web"}"#)
+        ),
+        format!(
+            r#"{{"apiVersion":"apps/v1","kind":"ReplicaSet",{},"spec":{{"replicas":2,"selector":{{"matchLabels":{{"app":"web"}}}},"template":{{"metadata":{{"labels":{{"app":"web"}}}},"spec":{spec}}}}}}}"#,
+            meta("ReplicaSet", "web-1", &owner("Deployment", "web"))
+        ),
+        format!(
+            r#"{{"apiVersion":"v1","kind":"Service",{},"spec":{{"selector":{{"app":"web"}},"ports":[{{"port":80}}]}}}}"#,
+            meta("Service", "web", "")
+        ),
+    ];
+    for pod in ["web-1-a", "web-1-b"] {
+        items.push(format!(
+            r#"{{"apiVersion":"v1","kind":"Pod",{},"spec":{{"nodeName":"node-1","serviceAccountName":"web","containers":[{{"name":"app","image":"registry.example.com/web:1.2.3"}}]}}}}"#,
+            meta("Pod", pod, &owner("ReplicaSet", "web-1"))
+        ));
+    }
+    // Made by hand, naming the ReplicaSet as its controller.
+    items.push(format!(
+        r#"{{"apiVersion":"v1","kind":"Pod",{},"spec":{{"nodeName":"node-1","hostPID":true,"serviceAccountName":"web","containers":[{{"name":"app","image":"registry.example.com/web:1.2.3","securityContext":{{"privileged":true}}}}]}}}}"#,
+        meta("Pod", "web-1-forged", &owner("ReplicaSet", "web-1"))
+    ));
+    let snapshot = |padding: usize| {
+        format!(
+            "{{\"apiVersion\": \"palisade.dev/v1alpha1\", \"kind\": \"ClusterSnapshot\", \"metadata\": {{\"capturedAt\": \"2026-11-26T00:00:00Z\", \"context\": \"ci\", \"palisadeVersion\": \"0.1.0\"}}, \"errors\": [], \"resources\": []{}\n,\"items\": [\n{}\n]}}\n",
+            " ".repeat(padding),
+            items.join(",\n")
+        )
+    };
+    let scan = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = bin()
+            .args([
+                "scan",
+                "--no-config",
+                "--fail-on",
+                "none",
+                "-o",
+                "json",
+                "--snapshot",
+            ])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        findings(&json(&out))
+    };
+    let small = scan("small.json", snapshot(0));
+    let large = scan("large.json", snapshot(9 << 20));
+    let on = |found: &[(String, String, String)], rule: &str, object: &str| {
+        found.iter().any(|(r, o, _)| r == rule && o == object)
+    };
+    for found in [&small, &large] {
+        assert!(on(found, "POD001", "web-1-forged"), "{found:#?}");
+        assert!(on(found, "POD036", "web-1-forged"), "{found:#?}");
+        assert!(!found.iter().any(|(r, _, _)| r == "POD037"), "{found:#?}");
+    }
+    assert_eq!(small, large);
+}

@@ -1,91 +1,17 @@
 //! Large JSON documents (snapshots, `kubectl get -o json` dumps) read item by item, and objects
-//! held in memory; the slimming of objects a controller judges.
+//! held in memory; what a snapshot's objects are read without.
 
 use super::*;
 
-/// Pass 1 of reading a snapshot slimly: the uids of the controllers that have a pod template
-/// (their pods and ReplicaSets are judged on them). `None` when the text is not JSON.
-pub(super) fn controllers_with_templates(text: &str) -> Option<std::collections::HashSet<String>> {
-    #[derive(serde::Deserialize, Default)]
-    #[serde(default)]
-    struct Meta {
-        uid: Option<String>,
-    }
-    #[derive(serde::Deserialize, Default)]
-    #[serde(default, rename_all = "camelCase")]
-    struct Head {
-        api_version: String,
-        kind: String,
-        metadata: Meta,
-    }
-    #[derive(serde::Deserialize, Default)]
-    #[serde(default)]
-    struct Heads {
-        items: Vec<Head>,
-    }
-    let heads: Heads = serde_json::from_str(text).ok()?;
-    Some(template_controllers(heads.items.iter().map(|h| {
-        (
-            h.api_version.as_str(),
-            h.kind.as_str(),
-            h.metadata.uid.as_deref(),
-        )
-    })))
-}
-
-/// The uids among `(apiVersion, kind, uid)` of the objects that have a pod template.
-pub(super) fn template_controllers<'a>(
-    heads: impl Iterator<Item = (&'a str, &'a str, Option<&'a str>)>,
-) -> std::collections::HashSet<String> {
-    let kinds: Vec<(&str, &str)> = crate::podspec::pod_spec_kinds().collect();
-    heads
-        .filter(|(api_version, kind, _)| {
-            let group = api_version.split_once('/').map_or("", |(g, _)| g);
-            kinds.contains(&(group, *kind))
-        })
-        .filter_map(|(_, _, uid)| uid.map(str::to_string))
-        .collect()
-}
-
-/// Drops what a snapshot item does not need: `managedFields`, and for an object a
-/// controller in the snapshot judges (its pods and ReplicaSets), everything but the node a pod
-/// runs on.
-pub(super) fn slim(
-    map: &mut serde_json::Map<String, Value>,
-    controllers: &std::collections::HashSet<String>,
-) {
-    let controlled = map
-        .get("metadata")
-        .and_then(|m| m.get("ownerReferences"))
-        .and_then(Value::as_array)
-        .and_then(|refs| {
-            refs.iter()
-                .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
-        })
-        .and_then(|owner| owner.get("uid").and_then(Value::as_str))
-        .is_some_and(|uid| controllers.contains(uid));
+/// Drops what a snapshot item does not need: `managedFields` (often a third of a live
+/// object; only drift reads it, and drift reads snapshots with them kept). Nothing else is
+/// dropped: a Pod or ReplicaSet that names a controller is judged through it only when it has
+/// no more power than the controller's template (`crate::powers`), and its labels decide which
+/// Services and NetworkPolicies select it, so its spec and its controller's template are read
+/// as they are.
+pub(super) fn slim(map: &mut serde_json::Map<String, Value>) {
     if let Some(metadata) = map.get_mut("metadata").and_then(Value::as_object_mut) {
         metadata.remove("managedFields");
-    }
-    if controlled {
-        // The node a pod runs on stays: the RBAC graph places tokens on
-        // nodes with it.
-        let node = map
-            .get("spec")
-            .and_then(|s| s.get("nodeName"))
-            .filter(|n| n.is_string())
-            .cloned();
-        map.remove("status");
-        match node {
-            Some(node) => {
-                let mut spec = serde_json::Map::new();
-                spec.insert("nodeName".into(), node);
-                map.insert("spec".into(), Value::Object(spec));
-            }
-            None => {
-                map.remove("spec");
-            }
-        }
     }
 }
 
@@ -152,38 +78,31 @@ pub(super) fn large_json(
         }),
         ..SourceRead::default()
     };
-    // Pass 1 (when slimming): the uids of controllers with a pod template.
-    let controllers: std::collections::HashSet<String> = if limits.slim_snapshots {
-        controllers_with_templates(text)?
-    } else {
-        std::collections::HashSet::new()
-    };
     // Palisade snapshots write `"items": [` on its own line and one item per line.
     let first_item_line = text
         .find("\n\"items\": [\n")
         .map(|at| text[..at].matches('\n').count() as u32 + 3);
 
-    struct Top<'r, 'c> {
+    struct Top<'r> {
         path: &'r str,
         result: &'r mut SourceRead,
         limits: &'r Limits,
-        controllers: &'c std::collections::HashSet<String>,
         first_item_line: Option<u32>,
         api: Option<String>,
         kind: Option<String>,
         had_items: bool,
     }
 
-    struct Items<'t, 'r, 'c>(&'t mut Top<'r, 'c>);
+    struct Items<'t, 'r>(&'t mut Top<'r>);
 
-    impl<'de> DeserializeSeed<'de> for Items<'_, '_, '_> {
+    impl<'de> DeserializeSeed<'de> for Items<'_, '_> {
         type Value = ();
         fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
             deserializer.deserialize_seq(self)
         }
     }
 
-    impl<'de> Visitor<'de> for Items<'_, '_, '_> {
+    impl<'de> Visitor<'de> for Items<'_, '_> {
         type Value = ();
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("a list of objects")
@@ -213,8 +132,8 @@ pub(super) fn large_json(
                             Value::String(top.api.clone().unwrap_or_default()),
                         );
                     }
-                    if top.limits.slim_snapshots {
-                        slim(map, top.controllers);
+                    if top.limits.drop_managed_fields {
+                        slim(map);
                     }
                 }
                 push_item(top.result, top.path, top.limits, item, line, i - 1);
@@ -223,7 +142,7 @@ pub(super) fn large_json(
         }
     }
 
-    impl<'de> Visitor<'de> for &mut Top<'_, '_> {
+    impl<'de> Visitor<'de> for &mut Top<'_> {
         type Value = ();
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("a JSON object")
@@ -252,7 +171,6 @@ pub(super) fn large_json(
         path,
         result: &mut result,
         limits,
-        controllers: &controllers,
         first_item_line,
         api: None,
         kind: None,

@@ -7,7 +7,6 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicUsize;
 use std::time::{Duration, Instant};
 
-use palisade_core::tree::Tree as _;
 use palisade_core::tree::items;
 use palisade_core::{Diagnostic, DiagnosticLevel};
 use serde_json::Value;
@@ -148,8 +147,9 @@ fn loaded_from(path: &str, mut result: SourceRead) -> Loaded {
 
 /// Objects already in memory (a cluster read through its API), with no text to parse: item
 /// `i` is placed at line `first_line + i`, column 1, of the source `name` (where a snapshot
-/// file would have it: one item per line). The node limit and, with `limits.slim_snapshots`,
-/// the slimming of controlled objects apply as when a snapshot file is read.
+/// file would have it: one item per line). The node limit and, with
+/// `limits.drop_managed_fields`, the dropping of `managedFields` apply as when a snapshot file
+/// is read.
 pub fn load_values(name: &str, items: Vec<Value>, first_line: u32, limits: &Limits) -> Loaded {
     loaded_from(name, read_values(name, items, first_line, limits))
 }
@@ -163,25 +163,11 @@ fn read_values(name: &str, items: Vec<Value>, first_line: u32, limits: &Limits) 
         }),
         ..SourceRead::default()
     };
-    let controllers: std::collections::HashSet<String> = if limits.slim_snapshots {
-        fn str_at<'v>(item: &'v Value, pointer: &str) -> Option<&'v str> {
-            item.at(pointer).and_then(Value::as_str)
-        }
-        template_controllers(items.iter().map(|item| {
-            (
-                str_at(item, "/apiVersion").unwrap_or(""),
-                str_at(item, "/kind").unwrap_or(""),
-                str_at(item, "/metadata/uid"),
-            )
-        }))
-    } else {
-        std::collections::HashSet::new()
-    };
     for (i, mut item) in items.into_iter().enumerate() {
-        if limits.slim_snapshots
+        if limits.drop_managed_fields
             && let Value::Object(map) = &mut item
         {
-            slim(map, &controllers);
+            slim(map);
         }
         let line = first_line.saturating_add(u32::try_from(i).unwrap_or(u32::MAX));
         push_item(&mut result, name, limits, item, line, i);
@@ -290,6 +276,7 @@ fn failed_with(
 mod tests {
     use super::*;
     use palisade_core::JsonPointer;
+    use palisade_core::tree::Tree as _;
 
     #[test]
     fn typed_list_items_get_their_kind_and_keep_exact_positions() {
@@ -344,7 +331,7 @@ mod tests {
     }
 
     #[test]
-    fn large_json_snapshots_stream_items_with_their_lines_and_slim_controlled_pods() {
+    fn large_json_snapshots_stream_items_with_their_lines_and_keep_controlled_pods_whole() {
         let mut text = String::from(
             "{\n\"apiVersion\": \"palisade.dev/v1alpha1\",\n\"kind\": \"ClusterSnapshot\",\n\"metadata\": {},\n\"errors\": [],\n\"resources\": [],\n\"items\": [\n",
         );
@@ -366,7 +353,7 @@ mod tests {
         }];
         let slim = Limits {
             max_file_bytes: u64::MAX,
-            slim_snapshots: true,
+            drop_managed_fields: true,
             envelopes: SNAPSHOT,
             ..Limits::default()
         };
@@ -378,8 +365,10 @@ mod tests {
         let pod = &unit.objects[1];
         assert_eq!(
             pod.value.get("spec"),
-            Some(&serde_json::json!({"nodeName": "node-a"})),
-            "a controlled pod keeps only its metadata and node"
+            Some(
+                &serde_json::json!({"nodeName": "node-a", "containers": [{"name": "c", "image": "i:1"}]})
+            ),
+            "a controlled pod keeps its spec: whether it has more power than its template is judged on it"
         );
         assert!(pod.value.at("/metadata/managedFields").is_none());
         assert!(
