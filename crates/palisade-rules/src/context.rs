@@ -11,10 +11,12 @@ use serde_json::{Map, Value};
 
 use crate::settings::RuleSettings;
 
-/// Objects by `(group, kind, name)`, keyed by a hash of the three, so that neither building
-/// the index nor a lookup copies a name; a lookup keeps only the candidates whose identity is
-/// the one asked for (hashes can collide). The hash is keyed at random, so names chosen to
-/// collide cannot make lookups slow.
+/// Objects by `(group, kind, namespace, name)`, keyed by a hash of the four, so that neither
+/// building the index nor a lookup copies a name; a lookup keeps only the candidates whose
+/// identity is the one asked for (hashes can collide). The hash is keyed at random, so names
+/// chosen to collide cannot make lookups slow. The namespace is part of the key: a name such
+/// as `default` is in every namespace, and a lookup for one namespace's must not go through
+/// every other's.
 struct NameIndex {
     by_hash: HashMap<u64, Vec<usize>>,
     state: std::hash::RandomState,
@@ -28,32 +30,50 @@ impl NameIndex {
         };
         for (i, o) in inventory.objects.iter().enumerate() {
             if let Some(name) = &o.id.name {
-                let key = index.key(o.id.group(), &o.id.kind, name);
+                let key = index.key(o.id.group(), &o.id.kind, o.id.namespace.as_deref(), name);
                 index.by_hash.entry(key).or_default().push(i);
             }
         }
         index
     }
 
-    fn key(&self, group: &str, kind: &str, name: &str) -> u64 {
+    fn key(&self, group: &str, kind: &str, namespace: Option<&str>, name: &str) -> u64 {
         use std::hash::BuildHasher;
-        self.state.hash_one((group, kind, name))
+        self.state.hash_one((group, kind, namespace, name))
     }
 
-    /// The indices of the objects of `(group, kind)` named `name`, in inventory order.
-    fn find(&self, inventory: &Inventory, group: &str, kind: &str, name: &str) -> Vec<usize> {
-        let Some(candidates) = self.by_hash.get(&self.key(group, kind, name)) else {
+    /// The indices of the objects of `(group, kind)` in `namespace` (`None`: cluster-scoped,
+    /// or a manifest that names none) named `name`, in inventory order.
+    fn find(
+        &self,
+        inventory: &Inventory,
+        (group, kind): (&str, &str),
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Vec<usize> {
+        let Some(candidates) = self.by_hash.get(&self.key(group, kind, namespace, name)) else {
             return Vec::new();
         };
         candidates
             .iter()
             .copied()
-            .filter(|&i| {
-                let id = &inventory.objects[i].id;
-                id.group() == group && id.kind == kind && id.name.as_deref() == Some(name)
-            })
+            .filter(|&i| is_named(&inventory.objects[i], (group, kind), namespace, name))
             .collect()
     }
+}
+
+/// Whether `object` is of `(group, kind)`, in `namespace` and named `name`.
+fn is_named(
+    object: &Object,
+    (group, kind): (&str, &str),
+    namespace: Option<&str>,
+    name: &str,
+) -> bool {
+    let id = &object.id;
+    id.group() == group
+        && id.kind == kind
+        && id.namespace.as_deref() == namespace
+        && id.name.as_deref() == Some(name)
 }
 
 /// Object indices by namespace.
@@ -899,12 +919,17 @@ impl<'a> Context<'a> {
             .unwrap_or_else(|| self.derived(build))
     }
 
-    /// Objects of `(group, kind)` named `name`, through an index built once per evaluation.
-    pub fn objects_named(&self, group: &str, kind: &str, name: &str) -> Vec<&'a Object> {
+    /// Objects of `(group, kind)` in `namespace` (`None`: cluster-scoped, or manifests that
+    /// name none) named `name`, through an index built once per evaluation.
+    pub fn objects_named(
+        &self,
+        (group, kind): (&str, &str),
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Vec<&'a Object> {
         let index = self.cluster_model(NameIndex::build);
-        let mut found = index.find(self.inventory, group, kind, name);
-        let id = &self.object.id;
-        if id.group() == group && id.kind == kind && id.name.as_deref() == Some(name) {
+        let mut found = index.find(self.inventory, (group, kind), namespace, name);
+        if is_named(self.object, (group, kind), namespace, name) {
             self.with_judged_object(&mut found);
         }
         let inventory = self.inventory;
@@ -1316,8 +1341,8 @@ mod tests {
         assert_eq!(made.get(), 2);
     }
 
-    /// A lookup finds every object of the kind with the name, in inventory order, and nothing
-    /// of another kind, group or name.
+    /// A lookup finds every object of the kind with the name in the namespace, in inventory
+    /// order, and nothing of another kind, group, namespace or name.
     #[test]
     fn the_name_index_finds_objects_by_their_identity() {
         let objects = [
@@ -1339,16 +1364,20 @@ mod tests {
         let loaded = palisade_inventory::load_text("x.yaml", &text, &Default::default());
         let inventory = &loaded.inventory;
         let index = NameIndex::build(inventory);
-        assert_eq!(
-            index.find(inventory, "", "ServiceAccount", "app"),
-            vec![0, 3]
-        );
-        assert_eq!(index.find(inventory, "", "ConfigMap", "app"), vec![1]);
-        assert_eq!(index.find(inventory, "apps", "Deployment", "app"), vec![2]);
-        assert!(index.find(inventory, "", "Deployment", "app").is_empty());
+        let find = |kind: (&str, &str), namespace: &str, name: &str| {
+            index.find(inventory, kind, Some(namespace), name)
+        };
+        assert_eq!(find(("", "ServiceAccount"), "a", "app"), vec![0]);
+        assert_eq!(find(("", "ServiceAccount"), "b", "app"), vec![3]);
+        assert_eq!(find(("", "ServiceAccount"), "a", "other"), vec![4]);
+        assert_eq!(find(("", "ConfigMap"), "a", "app"), vec![1]);
+        assert_eq!(find(("apps", "Deployment"), "a", "app"), vec![2]);
+        assert!(find(("", "Deployment"), "a", "app").is_empty());
+        assert!(find(("", "ServiceAccount"), "c", "app").is_empty());
+        assert!(find(("", "ServiceAccount"), "a", "missing").is_empty());
         assert!(
             index
-                .find(inventory, "", "ServiceAccount", "missing")
+                .find(inventory, ("", "ServiceAccount"), None, "app")
                 .is_empty()
         );
     }

@@ -77,7 +77,11 @@ impl Check for ServiceAccountTokenAutomounted {
         }
         let account = service_account_name(cx);
         let declared = cx
-            .objects_named("", "ServiceAccount", account)
+            .objects_named(
+                ("", "ServiceAccount"),
+                cx.object.id.namespace.as_deref(),
+                account,
+            )
             .into_iter()
             .find(|sa| cx.same_scope(sa));
         let account_setting = declared
