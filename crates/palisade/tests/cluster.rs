@@ -45,12 +45,7 @@ async fn snapshot_then_scan_equals_a_live_scan() {
         .arg("--kubeconfig")
         .arg(&kubeconfig);
     let out = run(cmd).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 0);
     assert!(String::from_utf8_lossy(&out.stderr).contains("could not be listed"));
     // The cluster's content is for its owner's eyes, whatever the umask.
     #[cfg(unix)]
@@ -187,12 +182,7 @@ async fn manifests_are_judged_as_changes_to_the_live_cluster() {
         "--allow-incomplete",
     ]))
     .await;
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 1);
     let report = json(&out);
     let finding = &report["findings"][0];
     assert_eq!(finding["rule"], "RBAC021", "{report:#}");
@@ -210,12 +200,7 @@ async fn manifests_are_judged_as_changes_to_the_live_cluster() {
     );
     // What the cluster would not list (Secrets) makes the run incomplete without the flag.
     let out = run(against(&[pr.to_str().unwrap(), "--against-cluster"])).await;
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 2);
     // No manifests: nothing to judge, said so.
     let out = run(against(&["--against-cluster"])).await;
     assert_eq!(out.status.code(), Some(2));
@@ -398,12 +383,7 @@ async fn rbac_commands_read_the_live_cluster() {
     ])
     .arg(&kubeconfig);
     let out = run(cmd).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 0);
     let rows = json(&out);
     assert_eq!(rows[0]["subject"]["name"], "web");
     assert_eq!(rows[0]["binding"], "ClusterRoleBinding web-exec");
@@ -418,12 +398,7 @@ async fn rbac_commands_read_the_live_cluster() {
         .args(["--request-timeout", "1", "--kubeconfig"])
         .arg(&kubeconfig);
     let out = run(cmd).await;
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 1);
     let plan = json(&out);
     assert_eq!(plan["at_risk"][0]["from"]["namespace"], "shop", "{plan:#}");
     let fix = &plan["fixes"][0];
@@ -503,12 +478,7 @@ async fn net_commands_read_the_live_cluster_and_snapshots() {
     ])
     .arg(&kubeconfig);
     let out = run(cmd).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 0);
     let live = json(&out);
     assert!(live["workloads"].as_u64().unwrap() > 0, "{live:#}");
     assert!(
@@ -547,12 +517,7 @@ fn drift_reports_hand_made_objects_with_their_author_and_findings() {
         .arg(dir.join("desired.yaml"))
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 1);
     let found = findings(&json(&out));
     let rules: Vec<(&str, &str)> = found
         .iter()
@@ -737,12 +702,7 @@ async fn kubeconfig_files_listed_in_kubeconfig_env_are_merged() {
     )
     .env("HOME", &dir);
     let out = run(cmd).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 0);
     // The server answers 401 without the token, so findings mean the merged user was used.
     assert!(!json(&out)["findings"].as_array().unwrap().is_empty());
     assert!(
@@ -788,12 +748,7 @@ async fn exec_credential_plugins_are_run_for_the_token() {
     ])
     .arg(&exec_config);
     let out = run(cmd).await;
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 0);
     assert!(!json(&out)["findings"].as_array().unwrap().is_empty());
     assert!(!calls.secrets_accept.lock().unwrap().is_empty());
 
@@ -1167,12 +1122,7 @@ fn a_large_snapshot_is_judged_as_a_small_one() {
             .arg(&path)
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::exiting(&out, 0);
         findings(&json(&out))
     };
     let small = scan("small.json", snapshot(0));

@@ -152,23 +152,13 @@ fn environment_variables_set_flags_and_cluster_ones_are_only_defaults() {
         .env("PALISADE_CONTEXT", "prod")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 0);
     let out = bin()
         .args(["rbac", "who-can", "get", "pods", "examples/rbac"])
         .env("PALISADE_KUBECONFIG", "/nonexistent")
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 0);
     // ...while the flag typed where it does not apply is an error.
     let out = bin()
         .args(["scan", "examples/", "--context", "prod"])
@@ -191,12 +181,7 @@ fn init_writes_a_commented_config_that_scan_reads() {
     let dir = scratch("init");
     let file = dir.join("palisade.toml");
     let out = bin().arg("init").arg(&file).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 0);
     let written = std::fs::read_to_string(&file).unwrap();
     assert!(written.contains("# allowed-registries = ["), "{written}");
     assert!(written.contains("# [[suppress]]"), "{written}");
@@ -206,12 +191,7 @@ fn init_writes_a_commented_config_that_scan_reads() {
         .arg(&file)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 0);
     // An existing file is kept unless --force.
     let again = bin().arg("init").arg(&file).output().unwrap();
     assert_eq!(again.status.code(), Some(2));
@@ -382,12 +362,7 @@ fn it_runs_as_a_kubectl_plugin() {
         .env("PATH", path)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 0);
     assert!(text(&out).contains("Summary:"), "{}", text(&out));
 }
 

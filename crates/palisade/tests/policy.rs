@@ -25,12 +25,7 @@ fn policy_test(dir: &std::path::Path, extra: &[&str]) -> (std::process::Output, 
 fn runs_a_gatekeeper_suite_and_fails_on_a_wrong_expectation() {
     let dir = scratch("policy-test");
     let (out, xml) = policy_test(&dir, &[]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 1);
     let table = String::from_utf8_lossy(&out.stdout);
     assert!(
         table.contains("PASS  team-label / deployments-need-a-team / unlabelled"),
@@ -923,12 +918,7 @@ spec:
             .unwrap()
     };
     let out = expand("yaml", &[&manifests]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 0);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.matches("---\n").count(), 2, "{text}");
     for expected in [

@@ -22,12 +22,7 @@ fn who_can_names_the_binding_role_and_rule() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 0);
     let rows = json(&out);
     let web = rows
         .as_array()
@@ -699,12 +694,7 @@ fn generate_covers_the_logged_requests_and_diff_lists_unused_grants() {
         .args(["--diff", "examples/rbac"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 0);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("# 2 of 3 audit events are requests of ServiceAccount ops/backup"),
@@ -821,12 +811,7 @@ fn generate_reads_real_audit_traces() {
         cmd.arg("--audit-log").arg(f);
     }
     let out = cmd.output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 0);
     let doc = json(&out);
     assert!(doc["matched"].as_u64().unwrap() > 10, "{doc}");
     assert!(!doc["rules"].as_array().unwrap().is_empty());
@@ -978,12 +963,7 @@ fn paths_go_through_a_claim_one_workload_writes_and_another_mounts() {
     let cluster = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80}]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      automountServiceAccountToken: false\n      volumes: [{name: up, persistentVolumeClaim: {claimName: uploads}}]\n      containers: [{name: web, image: 'registry.example.com/web:1', volumeMounts: [{name: up, mountPath: /srv/uploads}]}]\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: worker-isolated, namespace: shop}\nspec: {podSelector: {matchLabels: {app: worker}}, policyTypes: [Ingress]}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: worker, namespace: shop}\nspec:\n  selector: {matchLabels: {app: worker}}\n  template:\n    metadata: {labels: {app: worker}}\n    spec:\n      serviceAccountName: worker\n      volumes: [{name: in, persistentVolumeClaim: {claimName: uploads}}]\n      containers: [{name: w, image: 'registry.example.com/worker:1', volumeMounts: [{name: in, mountPath: /in, readOnly: true}]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: worker-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: worker, namespace: shop}]\n";
     std::fs::write(&file, cluster).unwrap();
     let out = paths_from("shop/web", &file, &["-o", "json"]);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 1);
     let paths = json(&out);
     let relations: Vec<&str> = paths[0]["steps"]
         .as_array()
@@ -1184,12 +1164,7 @@ fn generate_lists_refused_requests_and_grants_them_only_when_asked() {
             .args(extra)
             .output()
             .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::exiting(&out, 0);
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let default = run(&[]);

@@ -120,12 +120,7 @@ fn secrets_in_all_files_is_refused_for_a_cluster() {
         ])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--secrets-in-all-files"));
 }
 

@@ -131,12 +131,7 @@ async fn once_writes_the_open_findings_and_says_what_was_not_listed() {
         .await
         .unwrap();
     // Secrets could not be listed: incomplete, exit 2, and said.
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("incomplete"));
     let lines = events(&file);
     let scan = lines.last().unwrap();
@@ -170,12 +165,7 @@ async fn once_writes_the_open_findings_and_says_what_was_not_listed() {
     let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -384,12 +374,7 @@ async fn the_flaws_of_the_images_the_followed_pods_run_are_found() {
     let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::exiting(&out, 0);
     let found: Vec<String> = events(&file)
         .iter()
         .filter(|e| e["event"] == "open" && e["rule"] == "VULN001")

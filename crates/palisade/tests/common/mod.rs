@@ -60,13 +60,18 @@ pub fn json(output: &Output) -> Value {
 /// Stdout as JSON ([`json`]) of a run that must exit with `code` (a panic showing standard
 /// error otherwise).
 pub fn json_exiting(output: &Output, code: i32) -> Value {
+    exiting(output, code);
+    json(output)
+}
+
+/// Asserts that the run exited with `code`, showing its standard error when it did not.
+pub fn exiting(output: &Output, code: i32) {
     assert_eq!(
         output.status.code(),
         Some(code),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    json(output)
 }
 
 /// Whether `program` runs (`program ARGS` succeeds).
