@@ -36,6 +36,10 @@ pub mod security;
 pub mod storage;
 pub mod takeover_probes;
 
+/// The annotation in which `kubectl apply` (client-side) keeps a copy of the whole object
+/// applied, Secret values included.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
 pub use exposure::{Exposure, service_exposure};
 pub use resources::{
     ApiResource, Catalogue, REQUEST_VERBS, ResolveError, Resolved, Scope, Scopes, VERBS,

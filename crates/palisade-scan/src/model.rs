@@ -627,8 +627,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// What a cluster model keeps of `object`: a Secret as a cluster read keeps one
-/// (`palisade_snapshot::format`: its values `""`, the keys staying, and without the last
-/// applied configuration, which repeats them), anything else whole. A Helm release Secret
+/// (`palisade_snapshot::format`: its values `""`, the keys staying, and its last applied
+/// configuration's values `[REDACTED]`), anything else whole. A Helm release Secret
 /// holds the whole release (up to a megabyte); what rules ask of a Secret kept is its name.
 pub fn without_values(object: &Value) -> Value {
     let mut stored = object.clone();

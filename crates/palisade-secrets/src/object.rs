@@ -17,8 +17,7 @@ use serde_json::{Map, Value};
 use crate::detector::Detector;
 use crate::text::{Hit, decode_bytes, scan_command, scan_value};
 
-/// The annotation `kubectl apply` copies the whole applied object into.
-pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+pub use palisade_k8s::LAST_APPLIED;
 
 /// What kind of place a secret was found in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

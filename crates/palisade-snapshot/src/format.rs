@@ -5,6 +5,7 @@
 
 use std::io::Write;
 
+use palisade_k8s::LAST_APPLIED;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -212,18 +213,57 @@ pub fn read_header_from(reader: impl std::io::Read, display: &str) -> Result<Dum
     })
 }
 
-/// Server-populated metadata that a snapshot does not need for analysis.
+/// Server-populated metadata that a snapshot does not need for analysis, and the last applied
+/// configuration, which repeats the whole object. A Secret's is kept as
+/// [`redacted_last_applied`] gives it: that the copy holds values is a finding (SEC021), and
+/// the values are not for a snapshot.
 pub fn strip_noise(object: &mut Value) {
+    let secret = object.get("kind").and_then(Value::as_str) == Some("Secret")
+        && object.get("apiVersion").and_then(Value::as_str) == Some("v1");
     if let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         metadata.remove("selfLink");
         if let Some(annotations) = metadata
             .get_mut("annotations")
             .and_then(Value::as_object_mut)
+            && let Some(copy) = annotations.remove(LAST_APPLIED)
+            && secret
+            && let Some(kept) = copy.as_str().and_then(redacted_last_applied)
         {
-            // The last applied configuration repeats the whole object (Secrets' values too).
-            annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+            annotations.insert(LAST_APPLIED.into(), Value::String(kept));
         }
     }
+}
+
+/// A Secret's last applied configuration (`text`) without its values: its `apiVersion`,
+/// `kind` and `type`, and its `data` and `stringData` keys, each value that was not empty
+/// replaced by [`palisade_core::redact::REDACTED`]. Nothing else of the copy is kept. `None`
+/// when `text` is not a JSON object.
+pub fn redacted_last_applied(text: &str) -> Option<String> {
+    let copy: serde_json::Map<String, Value> = serde_json::from_str(text).ok()?;
+    let mut kept = serde_json::Map::new();
+    for field in ["apiVersion", "kind", "type"] {
+        if let Some(value) = copy.get(field).filter(|v| v.is_string()) {
+            kept.insert(field.into(), value.clone());
+        }
+    }
+    for field in ["data", "stringData"] {
+        if let Some(values) = copy.get(field).and_then(Value::as_object) {
+            let redacted = values
+                .iter()
+                .map(|(key, value)| {
+                    let empty = value.as_str().is_some_and(str::is_empty) || value.is_null();
+                    let said = if empty {
+                        ""
+                    } else {
+                        palisade_core::redact::REDACTED
+                    };
+                    (key.clone(), Value::String(said.to_string()))
+                })
+                .collect();
+            kept.insert(field.into(), Value::Object(redacted));
+        }
+    }
+    serde_json::to_string(&kept).ok()
 }
 
 /// Removes Secret values (`data`, `stringData`), keeping the key names with empty values so
@@ -286,6 +326,49 @@ impl Snapshot {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A Secret keeps a copy of its last applied configuration that says which keys held a
+    /// value and holds none of them; any other object's copy is dropped, and so is one that is
+    /// not JSON.
+    #[test]
+    fn a_secrets_last_applied_copy_keeps_its_keys_not_its_values() {
+        let copy = r#"{"apiVersion":"v1","kind":"Secret","type":"Opaque","metadata":{"name":"db","annotations":{"note":"s3cr3t-in-a-note"}},"data":{"password":"czNjcjN0LXZhbHVl","empty":""},"stringData":{"token":"s3cr3t-token"}}"#;
+        let object = |kind: &str, copy: &str| {
+            serde_json::json!({"apiVersion": "v1", "kind": kind,
+                "metadata": {"name": "db", "selfLink": "/x", "annotations": {LAST_APPLIED: copy, "other": "kept"}}})
+        };
+        let mut secret = object("Secret", copy);
+        strip_noise(&mut secret);
+        let annotations = &secret["metadata"]["annotations"];
+        let kept: Value =
+            serde_json::from_str(annotations[LAST_APPLIED].as_str().unwrap()).unwrap();
+        assert_eq!(
+            kept,
+            serde_json::json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "data": {"password": "[REDACTED]", "empty": ""}, "stringData": {"token": "[REDACTED]"}})
+        );
+        assert_eq!(annotations["other"], "kept");
+        assert!(secret["metadata"].get("selfLink").is_none());
+        let text = secret.to_string();
+        assert!(
+            !text.contains("s3cr3t") && !text.contains("czNjcjN0"),
+            "{text}"
+        );
+        let mut config_map = object("ConfigMap", copy);
+        strip_noise(&mut config_map);
+        assert!(
+            config_map["metadata"]["annotations"]
+                .get(LAST_APPLIED)
+                .is_none()
+        );
+        let mut broken = object("Secret", "{\"data\": ");
+        strip_noise(&mut broken);
+        assert!(
+            broken["metadata"]["annotations"]
+                .get(LAST_APPLIED)
+                .is_none()
+        );
+    }
 
     /// A List written by a Windows tool starts with a byte-order mark: it is read; UTF-16
     /// (Windows PowerShell 5's `>`) is refused with what to do.

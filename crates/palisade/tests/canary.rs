@@ -1270,6 +1270,12 @@ async fn watch_never_writes_a_canary() {
             told.contains("\"SEC023\""),
             "{label}: the leaked token was found: {told}"
         );
+        // The Secret's last applied configuration is kept without its values, and still
+        // says that it holds them.
+        assert!(
+            told.contains("\"SEC021\""),
+            "{label}: the values in the last applied copy were found: {told}"
+        );
         assert_clean(&format!("{label} events"), &told);
         let stored = String::from_utf8_lossy(&std::fs::read(&history).unwrap()).into_owned();
         assert!(

@@ -7,7 +7,10 @@ declare_rule! {
     /// ## What it checks
     /// Secrets whose `kubectl.kubernetes.io/last-applied-configuration` annotation holds their
     /// `data` or `stringData`: `kubectl apply` (client-side) copies the whole applied object,
-    /// values included, into this annotation.
+    /// values included, into this annotation. A cluster read (`scan --cluster`, `snapshot`,
+    /// `watch`, the webhook's model) keeps a Secret's copy with each value replaced by
+    /// `[REDACTED]`, so that the rule judges it there too while Palisade never holds the
+    /// values; the finding names the keys only.
     ///
     /// ## Why it matters
     /// Annotations are metadata: they are returned to clients that list objects as metadata
