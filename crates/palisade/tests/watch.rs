@@ -385,3 +385,99 @@ async fn the_flaws_of_the_images_the_followed_pods_run_are_found() {
         "{found:#?}"
     );
 }
+
+/// One answer whatever the reading path: the recorded cluster (Secrets listed, a Secret whose
+/// last applied configuration holds its value added) gives the same findings, by rule and
+/// message, when scanned live, followed by `watch --once`, captured and scanned as a snapshot,
+/// and as the same snapshot padded past 8 MiB (which is read item by item).
+#[tokio::test(flavor = "multi_thread")]
+async fn every_reading_path_gives_the_same_findings() {
+    let dir = scratch("watch-same-findings");
+    let (kubeconfig, cluster) = server(&dir).await;
+    cluster.forbid("/api/v1/secrets", false);
+    let copy = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "shop"},
+                      "data": {"password": "aHVudGVyMi1odW50ZXIy"}})
+    .to_string();
+    cluster.apply(
+        "/api/v1/secrets",
+        json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+               "metadata": {"name": "db", "namespace": "shop",
+                            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": copy}},
+               "data": {"password": "aHVudGVyMi1odW50ZXIy"}}),
+    );
+    let run = |mut cmd: Command| async move {
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        common::exiting(&out, 0);
+        out
+    };
+    let said = |findings: Vec<(String, String)>| {
+        let mut findings = findings;
+        findings.sort();
+        findings
+    };
+    let of_report = |out: &std::process::Output| {
+        said(
+            common::json(out)["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| {
+                    (
+                        f["rule"].as_str().unwrap().to_string(),
+                        f["message"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect(),
+        )
+    };
+    let scan_args = ["scan", "--no-config", "--fail-on", "none", "-o", "json"];
+    let mut live = bin();
+    live.args(scan_args)
+        .arg("--cluster")
+        .arg("--kubeconfig")
+        .arg(&kubeconfig);
+    let live = of_report(&run(live).await);
+    assert!(live.iter().any(|(rule, _)| rule == "SEC021"), "{live:#?}");
+    let snapshot = dir.join("cluster.json");
+    let mut capture = bin();
+    capture
+        .args(["snapshot", "-o"])
+        .arg(&snapshot)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig);
+    run(capture).await;
+    let text = std::fs::read_to_string(&snapshot).unwrap();
+    assert!(
+        !text.contains("aHVudGVyMi1odW50ZXIy"),
+        "a value in the snapshot"
+    );
+    let (first, rest) = text.split_once('\n').unwrap();
+    let large = dir.join("large.json");
+    std::fs::write(&large, format!("{first}{}\n{rest}", " ".repeat(9 << 20))).unwrap();
+    let mut paths = vec![("scan --cluster", live.clone())];
+    for (name, file) in [("small snapshot", &snapshot), ("large snapshot", &large)] {
+        let mut scan = bin();
+        scan.args(scan_args).arg("--snapshot").arg(file);
+        paths.push((name, of_report(&run(scan).await)));
+    }
+    let events_file = dir.join("events.jsonl");
+    let mut once = watch(&kubeconfig, &events_file);
+    once.arg("--once");
+    run(once).await;
+    let opened = events(&events_file)
+        .into_iter()
+        .filter(|e| e["event"] == "open")
+        .map(|e| {
+            (
+                e["rule"].as_str().unwrap().to_string(),
+                e["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    paths.push(("watch --once", said(opened)));
+    for (name, found) in &paths {
+        assert_eq!(found, &live, "{name} differs from scan --cluster");
+    }
+}
