@@ -22,7 +22,8 @@ pub struct ClusterArgs {
     /// Kubeconfig context (default: the current context).
     #[arg(long, value_name = "NAME", env = "PALISADE_CONTEXT")]
     pub context: Option<String>,
-    /// Read only these namespaces (repeatable); cluster-scoped types are always read.
+    /// Read only these namespaces (repeatable); cluster-scoped types are always read. A
+    /// namespace the cluster does not have is an error.
     #[arg(
         short = 'n',
         long = "namespace",

@@ -39,7 +39,11 @@ impl Followed {
             .context("cannot start the async runtime")?;
         let watched = runtime.block_on(palisade_cluster::watch::watch(&options))?;
         let timeout = args.timeout.unwrap_or(DEFAULT_TIMEOUT);
-        runtime.block_on(crate::watch_cmd::settle_first_lists(&watched, timeout));
+        runtime.block_on(crate::watch_cmd::settle_first_lists(
+            &watched,
+            timeout,
+            &args.namespaces,
+        ))?;
         Ok(Followed {
             built: *watched.changes().borrow(),
             watched,

@@ -444,7 +444,12 @@ async fn watch(
         true => Some(Publisher::connect(&options.capture).await?),
         false => None,
     };
-    settle_first_lists(&watched, args.cluster.timeout.unwrap_or(DEFAULT_TIMEOUT)).await;
+    settle_first_lists(
+        &watched,
+        args.cluster.timeout.unwrap_or(DEFAULT_TIMEOUT),
+        &args.cluster.namespaces,
+    )
+    .await?;
     // The SBOMs and the OSV database, read once.
     let vulnerabilities = tokio::task::block_in_place(|| args.images.load())?;
     let mut open = OpenFindings::default();
@@ -545,8 +550,13 @@ async fn lead(
 }
 
 /// Waits until every type's first list is read or has failed, at most `timeout`: what is
-/// still listing then is scanned as not listed.
-pub(crate) async fn settle_first_lists(watched: &Watched, timeout: Duration) {
+/// still listing then is scanned as not listed. Then refuses to follow `namespaces` the
+/// cluster does not have ([`palisade_cluster::has_namespaces`]).
+pub(crate) async fn settle_first_lists(
+    watched: &Watched,
+    timeout: Duration,
+    namespaces: &[String],
+) -> Result<()> {
     let mut changes = watched.changes();
     let deadline = tokio::time::Instant::now() + timeout;
     while !watched.settled() {
@@ -558,9 +568,13 @@ pub(crate) async fn settle_first_lists(watched: &Watched, timeout: Duration) {
                 "palisade: warning: {} types were not listed within --timeout {timeout:?}; scanning without them",
                 watched.stats().listing
             );
-            return;
+            break;
         }
     }
+    if !namespaces.is_empty() {
+        palisade_cluster::has_namespaces(&watched.snapshot(), namespaces)?;
+    }
+    Ok(())
 }
 
 /// Waits for the next scan: `settle` after a change, `rescan` without one, at once when

@@ -481,3 +481,53 @@ async fn every_reading_path_gives_the_same_findings() {
         assert_eq!(found, &live, "{name} differs from scan --cluster");
     }
 }
+
+/// A namespace the cluster does not have is an error (exit 2, naming it and the namespaces
+/// there are) for a live scan, a snapshot and the watch: reading it would find nothing, which
+/// looks like a clean namespace. When the Namespaces cannot be listed, the read goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_namespace_is_an_error() {
+    let dir = scratch("watch-unknown-namespace");
+    let (kubeconfig, cluster) = server(&dir).await;
+    let commands = |namespace: &str| {
+        let mut live = bin();
+        live.args(["scan", "--no-config", "--allow-incomplete", "-o", "json"])
+            .args(["--fail-on", "none", "--cluster", "--kubeconfig"])
+            .arg(&kubeconfig);
+        let mut capture = bin();
+        capture
+            .arg("snapshot")
+            .arg("-o")
+            .arg(dir.join("s.json"))
+            .arg("--kubeconfig")
+            .arg(&kubeconfig);
+        let mut once = watch(&kubeconfig, &dir.join("events.jsonl"));
+        once.args(["--once", "--allow-incomplete"]);
+        let mut all = vec![live, capture, once];
+        for cmd in &mut all {
+            cmd.args(["--namespace", "shop", "--namespace", namespace]);
+        }
+        all
+    };
+    for cmd in commands("shpo") {
+        let mut cmd = cmd;
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        common::exiting(&out, 2);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("has no namespace \"shpo\"; its namespaces: ")
+                && stderr.contains("shop"),
+            "{stderr}"
+        );
+    }
+    cluster.forbid("/api/v1/namespaces", true);
+    for cmd in commands("shpo") {
+        let mut cmd = cmd;
+        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap();
+        common::exiting(&out, 0);
+    }
+}
