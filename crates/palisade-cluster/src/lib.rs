@@ -85,78 +85,24 @@ pub enum CaptureError {
     /// A namespace asked for (`--namespace`) that the cluster does not have, when its
     /// Namespaces could be listed: reading it would find nothing, which looks like a clean
     /// namespace.
-    #[error(
-        "the cluster of context {context} has no namespace {}; its namespaces: {}",
-        quoted(names),
-        listed_names(known)
-    )]
-    UnknownNamespaces {
-        context: String,
-        names: Vec<String>,
-        known: Vec<String>,
-    },
+    #[error(transparent)]
+    UnknownNamespaces(#[from] palisade_snapshot::UnknownNamespaces),
 }
 
-fn quoted(names: &[String]) -> String {
-    names
-        .iter()
-        .map(|n| format!("\"{n}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// At most twenty names, then how many more.
-fn listed_names(names: &[String]) -> String {
-    const MOST: usize = 20;
-    let mut said = names
-        .iter()
-        .take(MOST)
-        .cloned()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if names.len() > MOST {
-        said.push_str(&format!(" and {} more", names.len() - MOST));
-    }
-    if said.is_empty() {
-        said.push_str("none");
-    }
-    said
-}
-
-/// Refuses a read of namespaces the cluster does not have: `Err` names those of `asked` that
-/// `snapshot`'s Namespaces do not hold, when it could list them (when it could not, the
-/// types read in each namespace say for themselves whether they could be listed).
+/// Refuses a read of namespaces the cluster does not have
+/// ([`palisade_snapshot::namespaces::check`] on what `snapshot` read).
 pub fn has_namespaces(snapshot: &Snapshot, asked: &[String]) -> Result<(), CaptureError> {
-    let listed = snapshot
-        .header
-        .resources
-        .iter()
-        .any(|r| r.group.is_empty() && r.resource == "namespaces");
-    if asked.is_empty() || !listed {
+    if asked.is_empty() {
         return Ok(());
     }
-    let mut known: Vec<String> = snapshot
+    let held = snapshot
         .items
         .iter()
         .filter(|i| i.get("kind").and_then(Value::as_str) == Some("Namespace"))
         .filter(|i| i.get("apiVersion").and_then(Value::as_str) == Some("v1"))
-        .filter_map(|n| n.at("/metadata/name").and_then(Value::as_str))
-        .map(str::to_string)
-        .collect();
-    known.sort();
-    let names: Vec<String> = asked
-        .iter()
-        .filter(|a| known.binary_search(a).is_err())
-        .cloned()
-        .collect();
-    if names.is_empty() {
-        return Ok(());
-    }
-    Err(CaptureError::UnknownNamespaces {
-        context: snapshot.header.metadata.context.clone().unwrap_or_default(),
-        names,
-        known,
-    })
+        .filter_map(|n| n.at("/metadata/name").and_then(Value::as_str));
+    palisade_snapshot::namespaces::check(&snapshot.header, held, asked)?;
+    Ok(())
 }
 
 /// Told about progress, for a progress bar.

@@ -5,7 +5,9 @@
 
 pub mod drift;
 pub mod format;
+pub mod namespaces;
 pub mod source;
 
 pub use format::{ListError, Snapshot, SnapshotHeader, SnapshotMeta};
+pub use namespaces::UnknownNamespaces;
 pub use source::{SnapshotFile, Unlisted, recognising_snapshots, withholds};

@@ -97,6 +97,25 @@ impl SnapshotFile {
         let options = self.options.clone();
         read_sources(vec![Box::new(self)], &options)
     }
+
+    /// Its objects, for a read limited to `namespaces` (`--namespace`): refused when the
+    /// snapshot listed the cluster's Namespaces and one of these is not among them
+    /// ([`crate::namespaces::check`]). A List holds no record of what was listed: it is read.
+    pub fn load_in(self, namespaces: &[String]) -> Result<Loaded, crate::UnknownNamespaces> {
+        let header = match &self.dump {
+            Dump::Snapshot(header) => Some(header.as_ref().clone()),
+            Dump::List => None,
+        };
+        let loaded = self.load();
+        if let Some(header) = header {
+            crate::namespaces::check(
+                &header,
+                crate::namespaces::held(&loaded.inventory.objects),
+                namespaces,
+            )?;
+        }
+        Ok(loaded)
+    }
 }
 
 impl ObjectSource for SnapshotFile {

@@ -1294,9 +1294,9 @@ fn run_scan(args: ScanArgs) -> Result<u8> {
     } else if let Some(file) = &args.snapshot {
         let snapshot = palisade_snapshot::SnapshotFile::open(file, false)?;
         let unlisted = snapshot.unlisted();
+        let loaded = snapshot.load_in(&args.cluster_args.namespaces)?;
         let report;
-        (report, not_listed) =
-            scan_whole_cluster(&args, &outputs, unlisted, snapshot.load(), start)?;
+        (report, not_listed) = scan_whole_cluster(&args, &outputs, unlisted, loaded, start)?;
         report
     } else if args.cluster {
         let Some(snapshot) = cluster_cmd::capture_cluster(&args.cluster_args)? else {
@@ -1388,7 +1388,7 @@ fn run_drift(args: DriftArgs) -> Result<u8> {
     let live = if let Some(file) = &args.snapshot {
         let snapshot = palisade_snapshot::SnapshotFile::open(file, true)?;
         options.unlisted = snapshot.unlisted();
-        snapshot.load()
+        snapshot.load_in(&args.cluster_args.namespaces)?
     } else if args.cluster {
         let Some(snapshot) = cluster_cmd::capture_cluster(&args.cluster_args)? else {
             eprintln!("palisade: interrupted; nothing written");

@@ -483,8 +483,9 @@ async fn every_reading_path_gives_the_same_findings() {
 }
 
 /// A namespace the cluster does not have is an error (exit 2, naming it and the namespaces
-/// there are) for a live scan, a snapshot and the watch: reading it would find nothing, which
-/// looks like a clean namespace. When the Namespaces cannot be listed, the read goes on.
+/// there are) for a live scan, a snapshot, the watch and a scan of a snapshot: reading it
+/// would find nothing, which looks like a clean namespace. When the Namespaces cannot be
+/// listed, the read goes on.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_namespace_is_an_error() {
     let dir = scratch("watch-unknown-namespace");
@@ -521,6 +522,34 @@ async fn an_unknown_namespace_is_an_error() {
                 && stderr.contains("shop"),
             "{stderr}"
         );
+    }
+    // A snapshot of the whole cluster says the same when read for a namespace it lacks.
+    let whole = dir.join("whole.json");
+    let mut capture = bin();
+    capture
+        .arg("snapshot")
+        .arg("-o")
+        .arg(&whole)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig);
+    let out = tokio::task::spawn_blocking(move || capture.output().unwrap())
+        .await
+        .unwrap();
+    common::exiting(&out, 0);
+    for (namespace, code) in [("shpo", 2), ("shop", 0)] {
+        let out = bin()
+            .args([
+                "scan",
+                "--no-config",
+                "--allow-incomplete",
+                "--fail-on",
+                "none",
+            ])
+            .args(["-o", "json", "--namespace", namespace, "--snapshot"])
+            .arg(&whole)
+            .output()
+            .unwrap();
+        common::exiting(&out, code);
     }
     cluster.forbid("/api/v1/namespaces", true);
     for cmd in commands("shpo") {
