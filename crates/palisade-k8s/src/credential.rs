@@ -219,6 +219,40 @@ fn holds_values(secret: &Value) -> bool {
     !OTHER_SECRET_TYPES.contains(&kind)
 }
 
+/// Whether `object` is a Secret whose values were not read, so that whether it holds a
+/// credential is unknown: read as metadata only (a cluster read without
+/// `--include-secret-values`: no `type`, `data` or `stringData`), or with every value blanked
+/// (`""`, the keys kept). A service-account token Secret (named by its annotation) and a Helm
+/// release record are known not to hold a leaked credential, values or not.
+pub fn values_withheld(object: &Value) -> bool {
+    if object.get("kind").and_then(Value::as_str) != Some("Secret")
+        || object.get("apiVersion").and_then(Value::as_str) != Some("v1")
+        || !holds_values(object)
+    {
+        return false;
+    }
+    let metadata = object.get("metadata");
+    let token = metadata
+        .and_then(|m| m.get("annotations"))
+        .and_then(|a| a.get("kubernetes.io/service-account.name"))
+        .is_some();
+    let release = metadata
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .is_some_and(|n| n.starts_with("sh.helm.release.v1."));
+    if token || release {
+        return false;
+    }
+    let values: Vec<&Value> = ["data", "stringData"]
+        .iter()
+        .filter_map(|f| object.get(*f).and_then(Value::as_object))
+        .flat_map(|m| m.values())
+        .collect();
+    let metadata_only = object.get("type").is_none() && values.is_empty();
+    let blanked = !values.is_empty() && values.iter().all(|v| v.as_str() == Some(""));
+    metadata_only || blanked
+}
+
 /// Whether `object` (a ConfigMap or Secret) holds a credential that works at `now`.
 pub fn object_holds_credential(object: &Value, now: i64) -> bool {
     stored_texts(object)
@@ -559,5 +593,43 @@ mod tests {
         );
         let tls = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls", "data": {"a": "aGVsbG8="}});
         assert!(stored_texts(&tls).is_empty());
+    }
+
+    /// A Secret read as metadata only, or with its values blanked, is one whose credentials
+    /// are unknown; one read whole, or known to hold none (a token, a TLS pair, a Helm
+    /// release), is not.
+    #[test]
+    fn a_secret_read_without_its_values_is_known_as_such() {
+        let secret = |extra: serde_json::Value| {
+            let mut object = serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "db", "namespace": "shop"}});
+            for (key, value) in extra.as_object().unwrap() {
+                object[key] = value.clone();
+            }
+            object
+        };
+        assert!(values_withheld(&secret(serde_json::json!({}))));
+        assert!(values_withheld(&secret(
+            serde_json::json!({"type": "Opaque", "data": {"a": "", "b": ""}})
+        )));
+        assert!(!values_withheld(&secret(
+            serde_json::json!({"type": "Opaque", "data": {"a": "aGk="}})
+        )));
+        assert!(!values_withheld(&secret(
+            serde_json::json!({"type": "Opaque"})
+        )));
+        assert!(!values_withheld(&secret(
+            serde_json::json!({"type": "kubernetes.io/tls", "data": {"tls.crt": ""}})
+        )));
+        let mut token = secret(serde_json::json!({}));
+        token["metadata"]["annotations"] =
+            serde_json::json!({"kubernetes.io/service-account.name": "ci"});
+        assert!(!values_withheld(&token));
+        let mut release = secret(serde_json::json!({}));
+        release["metadata"]["name"] = "sh.helm.release.v1.web.v3".into();
+        assert!(!values_withheld(&release));
+        let config_map =
+            serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        assert!(!values_withheld(&config_map));
     }
 }

@@ -22,7 +22,9 @@ declare_rule! {
     /// built-in `view` role does), whoever reads the Secrets of the namespace, the workloads
     /// whose pods mount or load it, and whoever runs code in those pods (administrators, who
     /// read everything, are not named). An Argo CD cluster
-    /// Secret for another cluster authenticates there, not here, and is left alone. Only the
+    /// Secret for another cluster authenticates there, not here, and is left alone. A Secret
+    /// whose values were not read (a cluster read without `--include-secret-values` reads
+    /// Secrets as metadata only) is counted as not assessed, never as passed. Only the
     /// credential's identity is printed, never the value. A token or kubeconfig written into
     /// a container's environment or arguments is a step from its workload, which the
     /// escalation rule (RBAC017) reports.
@@ -92,6 +94,12 @@ impl Check for LeakedClusterCredential {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
+        if palisade_k8s::credential::values_withheld(&cx.object.value) {
+            cx.not_assessed(
+                "its values were not read (a cluster is read with Secrets as metadata only unless --include-secret-values is given)",
+            );
+            return;
+        }
         // Its node as the graph names it: written without a namespace, by its scope's key.
         let node = Node::Object {
             kind: cx.object.id.kind.clone(),
