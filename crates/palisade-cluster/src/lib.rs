@@ -522,13 +522,13 @@ async fn list_all(
                 path.push_str(&url_escape(token));
             }
             match get_json(client, &path, accept, options.request_timeout).await {
-                Ok(page) => {
-                    for mut item in page
-                        .get("items")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default()
-                    {
+                Ok(mut page) => {
+                    // Taken out of the page, not copied: a page holds up to 500 objects.
+                    let page_items = match page.get_mut("items").map(Value::take) {
+                        Some(Value::Array(items)) => items,
+                        _ => Vec::new(),
+                    };
+                    for mut item in page_items {
                         prepare_item(t, &mut item, options.secret_values);
                         items.push(item);
                     }
