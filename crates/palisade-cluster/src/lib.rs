@@ -90,8 +90,8 @@ pub enum CaptureError {
 }
 
 /// Refuses a read of namespaces the cluster does not have
-/// ([`palisade_snapshot::namespaces::check`] on what `snapshot` read).
-pub fn has_namespaces(snapshot: &Snapshot, asked: &[String]) -> Result<(), CaptureError> {
+/// ([`palisade_snapshot::namespaces::check_read`] on what `snapshot` read).
+fn has_namespaces(snapshot: &Snapshot, asked: &[String]) -> Result<(), CaptureError> {
     if asked.is_empty() {
         return Ok(());
     }
@@ -101,7 +101,7 @@ pub fn has_namespaces(snapshot: &Snapshot, asked: &[String]) -> Result<(), Captu
         .filter(|i| i.get("kind").and_then(Value::as_str) == Some("Namespace"))
         .filter(|i| i.get("apiVersion").and_then(Value::as_str) == Some("v1"))
         .filter_map(|n| n.at("/metadata/name").and_then(Value::as_str));
-    palisade_snapshot::namespaces::check(&snapshot.header, held, asked)?;
+    palisade_snapshot::namespaces::check_read(&snapshot.header, held, asked)?;
     Ok(())
 }
 

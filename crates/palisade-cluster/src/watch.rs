@@ -380,6 +380,34 @@ impl Watched {
         stats
     }
 
+    /// The names of the cluster's Namespaces as followed now; `None` while they are not
+    /// current (still listing, or failed). Read from the keys: no object is parsed.
+    pub fn namespace_names(&self) -> Option<Vec<String>> {
+        let scopes = self.shared.scopes();
+        let (_, followed) = scopes
+            .iter()
+            .find(|(_, f)| f.t.group.is_empty() && f.t.resource == "namespaces")?;
+        matches!(followed.status, Status::Current).then(|| {
+            followed
+                .objects
+                .keys()
+                .map(|(_, name)| name.clone())
+                .collect()
+        })
+    }
+
+    /// Refuses to follow namespaces of `asked` the cluster does not have, when its Namespaces
+    /// are followed ([`palisade_snapshot::namespaces::check`]).
+    pub fn has_namespaces(&self, asked: &[String]) -> Result<(), CaptureError> {
+        let names = self.namespace_names();
+        palisade_snapshot::namespaces::check(
+            &self.context(),
+            names.as_ref().map(|n| n.iter().map(String::as_str)),
+            asked,
+        )?;
+        Ok(())
+    }
+
     /// The cluster as followed now, as [`capture`](crate::capture) would have read it: the
     /// types not current (still listing, or failed) are errors and hold no object.
     pub fn snapshot(&self) -> Snapshot {

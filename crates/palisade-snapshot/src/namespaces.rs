@@ -44,21 +44,17 @@ fn at_most_twenty(names: &[String]) -> String {
     said
 }
 
-/// `Err` names those of `asked` that are not among `held` (the names of the Namespaces read),
-/// when the read whose `header` this is could list Namespaces; when it could not, nothing is
-/// known and the types read in each namespace say for themselves whether they were listed.
+/// `Err` names those of `asked` that are not among `held`, the names of the Namespaces the read
+/// of context `context` listed; `held` is `None` when it could not list them: nothing is known
+/// then, and the types read in each namespace say for themselves whether they were listed.
 pub fn check<'a>(
-    header: &SnapshotHeader,
-    held: impl Iterator<Item = &'a str>,
+    context: &str,
+    held: Option<impl Iterator<Item = &'a str>>,
     asked: &[String],
 ) -> Result<(), UnknownNamespaces> {
-    let listed = header
-        .resources
-        .iter()
-        .any(|r| r.group.is_empty() && r.resource == "namespaces");
-    if asked.is_empty() || !listed {
+    let Some(held) = held.filter(|_| !asked.is_empty()) else {
         return Ok(());
-    }
+    };
     let mut known: Vec<String> = held.map(str::to_string).collect();
     known.sort();
     known.dedup();
@@ -71,10 +67,28 @@ pub fn check<'a>(
         return Ok(());
     }
     Err(UnknownNamespaces {
-        context: header.metadata.context.clone().unwrap_or_default(),
+        context: context.to_string(),
         names,
         known,
     })
+}
+
+/// Whether the read whose `header` this is listed the cluster's Namespaces.
+pub fn listed(header: &SnapshotHeader) -> bool {
+    header
+        .resources
+        .iter()
+        .any(|r| r.group.is_empty() && r.resource == "namespaces")
+}
+
+/// [`check`] for a read whose `header` says whether Namespaces were listed.
+pub fn check_read<'a>(
+    header: &SnapshotHeader,
+    held: impl Iterator<Item = &'a str>,
+    asked: &[String],
+) -> Result<(), UnknownNamespaces> {
+    let context = header.metadata.context.as_deref().unwrap_or_default();
+    check(context, listed(header).then_some(held), asked)
 }
 
 /// The names of the Namespaces among `objects`.
@@ -109,26 +123,27 @@ mod tests {
     #[test]
     fn a_namespace_the_cluster_lacks_is_named_with_those_it_has() {
         let asked = ["shop".to_string(), "shpo".to_string()];
-        let error = check(&header(true), ["shop", "kube-system"].into_iter(), &asked).unwrap_err();
+        let error =
+            check_read(&header(true), ["shop", "kube-system"].into_iter(), &asked).unwrap_err();
         assert_eq!(error.names, ["shpo"]);
         assert_eq!(
             error.to_string(),
             "the cluster of context prod has no namespace \"shpo\"; its namespaces: kube-system, shop"
         );
-        assert!(check(&header(true), ["shop"].into_iter(), &asked[..1]).is_ok());
-        assert!(check(&header(true), std::iter::empty(), &[]).is_ok());
+        assert!(check_read(&header(true), ["shop"].into_iter(), &asked[..1]).is_ok());
+        assert!(check_read(&header(true), std::iter::empty(), &[]).is_ok());
     }
 
     #[test]
     fn nothing_is_refused_when_namespaces_could_not_be_listed() {
         let asked = ["shpo".to_string()];
-        assert!(check(&header(false), std::iter::empty(), &asked).is_ok());
+        assert!(check_read(&header(false), std::iter::empty(), &asked).is_ok());
     }
 
     #[test]
     fn many_namespaces_are_counted_past_twenty() {
         let names: Vec<String> = (0..25).map(|i| format!("ns{i:02}")).collect();
-        let error = check(
+        let error = check_read(
             &header(true),
             names.iter().map(String::as_str),
             &["x".to_string()],

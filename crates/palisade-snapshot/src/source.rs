@@ -100,7 +100,7 @@ impl SnapshotFile {
 
     /// Its objects, for a read limited to `namespaces` (`--namespace`): refused when the
     /// snapshot listed the cluster's Namespaces and one of these is not among them
-    /// ([`crate::namespaces::check`]). A List holds no record of what was listed: it is read.
+    /// ([`crate::namespaces::check_read`]). A List holds no record of what was listed: it is read.
     pub fn load_in(self, namespaces: &[String]) -> Result<Loaded, crate::UnknownNamespaces> {
         let header = match &self.dump {
             Dump::Snapshot(header) => Some(header.as_ref().clone()),
@@ -108,7 +108,7 @@ impl SnapshotFile {
         };
         let loaded = self.load();
         if let Some(header) = header {
-            crate::namespaces::check(
+            crate::namespaces::check_read(
                 &header,
                 crate::namespaces::held(&loaded.inventory.objects),
                 namespaces,

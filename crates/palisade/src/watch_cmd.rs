@@ -551,7 +551,7 @@ async fn lead(
 
 /// Waits until every type's first list is read or has failed, at most `timeout`: what is
 /// still listing then is scanned as not listed. Then refuses to follow `namespaces` the
-/// cluster does not have ([`palisade_cluster::has_namespaces`]).
+/// cluster does not have ([`Watched::has_namespaces`]).
 pub(crate) async fn settle_first_lists(
     watched: &Watched,
     timeout: Duration,
@@ -571,9 +571,7 @@ pub(crate) async fn settle_first_lists(
             break;
         }
     }
-    if !namespaces.is_empty() {
-        palisade_cluster::has_namespaces(&watched.snapshot(), namespaces)?;
-    }
+    watched.has_namespaces(namespaces)?;
     Ok(())
 }
 
