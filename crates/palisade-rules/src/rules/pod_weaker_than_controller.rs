@@ -1,4 +1,5 @@
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 
 use palisade_core::JsonPointer;
 use palisade_inventory::{Object, PodSpec};
@@ -96,11 +97,14 @@ impl Check for PodWeakerThanController {
                 cx.inventory.objects[holder].id.display_name()
             ),
         };
+        let holder_index = holder;
         let (controller, holder) = (&cx.inventory.objects[parent], &cx.inventory.objects[holder]);
-        let passed_by_template: HashSet<String> = restricted(holder, &template)
-            .iter()
-            .filter_map(|v| place(v, template.value, None))
-            .collect();
+        let passed_by_template = cx.derived(|_| Failed::default()).of(holder_index, || {
+            restricted(holder, &template)
+                .iter()
+                .filter_map(|v| place(v, template.value, None))
+                .collect()
+        });
         let weaker = restricted(cx.object, &pod).into_iter().filter(|violation| {
             place(violation, pod.value, Some(template.value))
                 .is_some_and(|at| !passed_by_template.contains(&at))
@@ -119,6 +123,31 @@ impl Check for PodWeakerThanController {
                 ),
             );
         }
+    }
+}
+
+/// Where each template fails the Restricted profile ([`place`]), by the inventory index of
+/// the object holding it: found once for all the Pods made from it (a ReplicaSet's hundreds).
+#[derive(Default)]
+struct Failed(Mutex<HashMap<usize, Arc<HashSet<String>>>>);
+
+impl Failed {
+    fn of(&self, holder: usize, find: impl FnOnce() -> HashSet<String>) -> Arc<HashSet<String>> {
+        let known = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&holder)
+            .cloned();
+        known.unwrap_or_else(|| {
+            // Found without holding the lock: another thread may find it too, alike.
+            let found = Arc::new(find());
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(holder, found.clone());
+            found
+        })
     }
 }
 
@@ -191,6 +220,20 @@ fn place(violation: &Violation, spec: &Value, template: Option<&Value>) -> Optio
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_template_is_judged_once_for_all_its_pods() {
+        let failed = Failed::default();
+        let calls = std::cell::Cell::new(0);
+        let find = |what: &str| {
+            calls.set(calls.get() + 1);
+            HashSet::from([what.to_string()])
+        };
+        assert!(failed.of(3, || find("three")).contains("three"));
+        assert!(failed.of(3, || find("again")).contains("three"));
+        assert!(failed.of(4, || find("four")).contains("four"));
+        assert_eq!(calls.get(), 2);
+    }
 
     fn violation(path: &str) -> Violation {
         Violation {
