@@ -110,7 +110,25 @@ async fn follows_every_type_through_additions_changes_and_deletions() {
         })
     })
     .await;
-    assert_eq!(*watched.changes().borrow(), before + 1);
+    let after = *watched.changes().borrow();
+    assert_eq!(
+        (after.all, after.judged),
+        (before.all + 1, before.judged + 1)
+    );
+    // Its status written (as the kubelet does) is a change, of the status alone.
+    let mut running = pod("added", "nginx:1.28");
+    running["status"] = json!({"phase": "Running"});
+    cluster.apply("/api/v1/pods", running);
+    until(&watched, "the pod's status is seen", |w| {
+        w.snapshot()
+            .items
+            .iter()
+            .any(|i| i["metadata"]["name"] == "added" && i["status"]["phase"] == "Running")
+    })
+    .await;
+    let status = *watched.changes().borrow();
+    assert_eq!((status.all, status.judged), (after.all + 1, after.judged));
+    assert_eq!(watched.stats().changes, status);
 
     assert!(cluster.delete("/api/v1/pods", "shop", "added"));
     until(&watched, "the deleted pod is gone", |w| {

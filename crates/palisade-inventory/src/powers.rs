@@ -177,6 +177,20 @@ const FIXED_TEMPLATE: &[(&str, &str)] = &[
     ("", "ReplicationController"),
 ];
 
+/// The kinds `(group, kind)` whose `status` is read in judging a cluster: a StatefulSet's
+/// `updateRevision`, by [`runs_template`]. No other status is read by the inventory or a
+/// built-in rule (the secret detectors skip it; a test in `palisade-rules` gives every fixture
+/// object a `status` copying the rest of it and requires the same findings): conditions,
+/// counts, heartbeats and addresses, which controllers write many times an hour, change no
+/// built-in finding. A user's policy (Rego, CEL) may read any of it.
+const STATUS_READ: &[(&str, &str)] = &[("apps", "StatefulSet")];
+
+/// Whether a change to the `status` of an object of `(group, kind)` can change what the
+/// built-in rules find ([`STATUS_READ`]).
+pub fn status_is_read(group: &str, kind: &str) -> bool {
+    STATUS_READ.contains(&(group, kind))
+}
+
 /// Whether `pod` runs `controller`'s template as it is now: always for a [`FIXED_TEMPLATE`]
 /// controller; for a StatefulSet, when the Pod's `controller-revision-hash` label is the
 /// StatefulSet's `status.updateRevision`.
@@ -188,6 +202,7 @@ pub(crate) fn runs_template(pod: &Object, controller: &Object) -> bool {
     if (id.group(), id.kind.as_str()) != ("apps", "StatefulSet") {
         return false;
     }
+    debug_assert!(status_is_read(id.group(), &id.kind));
     let revision = controller
         .value
         .at("/status/updateRevision")

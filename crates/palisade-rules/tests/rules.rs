@@ -581,3 +581,84 @@ fn the_readme_counts_the_rules() {
         "README.md does not say `{count}`"
     );
 }
+
+/// The findings of every rule on `objects`, written as JSON documents, without their lines.
+fn findings_of(objects: &[serde_json::Value]) -> Vec<String> {
+    let text: Vec<String> = objects.iter().map(|o| o.to_string()).collect();
+    let loaded = load_text("objects.json", &text.join("\n---\n"), &Limits::default());
+    let out = evaluate_with(&loaded.inventory, all_rules(), &fixture_settings());
+    let mut lines: Vec<String> = out
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} | {}",
+                f.rule_id(),
+                f.subject,
+                f.location.path,
+                f.message
+            )
+        })
+        .collect();
+    lines.extend(out.coverage.iter().map(|c| {
+        format!(
+            "{} evaluated {} not assessed {}",
+            c.rule, c.evaluated, c.not_assessed
+        )
+    }));
+    lines
+}
+
+/// No built-in rule reads an object's `status` but where `palisade_inventory::powers`
+/// says one is read (a StatefulSet's): every fixture object of another kind, given a `status`
+/// that copies the rest of it (its containers, data, annotations, rules, subjects), is found
+/// the same. `palisade watch` counts on it: a change of such a status alone starts no scan.
+#[test]
+fn no_rule_reads_a_status_but_where_it_is_said_to() {
+    let catalogue = palisade_k8s::resources::Catalogue::builtin_with_well_known();
+    for_every_rule(|id| {
+        for name in ["fail.yaml", "pass.yaml"] {
+            let path = fixture(id, name);
+            let text = std::fs::read_to_string(&path).unwrap();
+            let loaded = load_text(&format!("{id}/{name}"), &text, &Limits::default());
+            let plain: Vec<serde_json::Value> = loaded
+                .inventory
+                .objects
+                .iter()
+                .map(|o| o.value.clone())
+                .collect();
+            let mirrored: Vec<serde_json::Value> = plain
+                .iter()
+                .map(|value| {
+                    let mut value = value.clone();
+                    let (group, kind) = {
+                        let api = value["apiVersion"].as_str().unwrap_or_default();
+                        let group = api.rsplit_once('/').map_or("", |(g, _)| g).to_string();
+                        (
+                            group,
+                            value["kind"].as_str().unwrap_or_default().to_string(),
+                        )
+                    };
+                    // Configuration files (an audit Policy, a KubeletConfiguration) have no
+                    // status, and are read strictly.
+                    let served =
+                        catalogue.by_kind(&group, &kind).is_some() || !group.ends_with("k8s.io");
+                    if let Some(map) = value.as_object_mut()
+                        && served
+                        && !palisade_inventory::powers::status_is_read(&group, &kind)
+                    {
+                        let mut copy = map.clone();
+                        copy.remove("status");
+                        map.insert("status".into(), serde_json::Value::Object(copy));
+                    }
+                    value
+                })
+                .collect();
+            assert_eq!(
+                findings_of(&plain),
+                findings_of(&mirrored),
+                "{id}/{name}: a status changed the findings"
+            );
+        }
+    });
+}

@@ -479,6 +479,12 @@ impl RuleArgs {
         Ok(options)
     }
 
+    /// Whether a rule may read an object's `status` beyond what the built-in rules read
+    /// ([`palisade_inventory::powers::status_is_read`]): a policy, given or the cluster's.
+    pub(crate) fn may_read_any_status(&self) -> bool {
+        !self.policies.is_empty() || self.cluster_policies
+    }
+
     /// [`RuleArgs::scan_options`] for a webhook, which goes on without the policies the
     /// cluster holds that cannot be used: it returns them, to be logged and counted.
     pub(crate) fn scan_options_past_cluster_problems(

@@ -300,7 +300,10 @@ fn serve_admission(args: ServeAdmissionArgs) -> Result<u8> {
     }
     crate::analysis_input::load_objects_if_live(&args.live)?;
     let mut followed = if args.follow {
-        Some(crate::serve_watch::Followed::start(&args.live)?)
+        Some(crate::serve_watch::Followed::start(
+            &args.live,
+            args.select.may_read_any_status(),
+        )?)
     } else {
         None
     };

@@ -17,6 +17,9 @@ pub(crate) struct Followed {
     watched: Watched,
     /// The change count the model was last built at.
     built: u64,
+    /// Whether a change of an object's status alone counts (a policy may read it:
+    /// [`palisade_cluster::watch::Changes::count`]).
+    statuses_read: bool,
     /// When a change after that was first seen.
     changed_since: Option<Instant>,
     // Dropped after `watched`: the watchers' tasks end with it.
@@ -26,7 +29,7 @@ pub(crate) struct Followed {
 impl Followed {
     /// Connects, starts following, and waits for every type's first list (at most the
     /// cluster flags' `--timeout`).
-    pub(crate) fn start(live: &LiveArgs) -> Result<Followed> {
+    pub(crate) fn start(live: &LiveArgs, statuses_read: bool) -> Result<Followed> {
         let args = live.cluster_args();
         let options = WatchOptions {
             capture: crate::cluster_cmd::capture_options(&args),
@@ -45,7 +48,8 @@ impl Followed {
             &args.namespaces,
         ))?;
         Ok(Followed {
-            built: *watched.changes().borrow(),
+            built: watched.changes().borrow().count(statuses_read),
+            statuses_read,
             watched,
             changed_since: None,
             _runtime: runtime,
@@ -54,9 +58,13 @@ impl Followed {
 
     /// The cluster as held now; the model built from it is current as of this change.
     pub(crate) fn snapshot(&mut self) -> Snapshot {
-        self.built = *self.watched.changes().borrow();
+        self.built = self.changes();
         self.changed_since = None;
         self.watched.snapshot()
+    }
+
+    fn changes(&self) -> u64 {
+        self.watched.changes().borrow().count(self.statuses_read)
     }
 
     /// Waits until the model is to be rebuilt: `after_change` after the watch showed a
@@ -74,7 +82,7 @@ impl Followed {
             if last.elapsed() >= every {
                 return "refresh";
             }
-            if *self.watched.changes().borrow() != self.built {
+            if self.changes() != self.built {
                 let since = *self.changed_since.get_or_insert_with(Instant::now);
                 if since.elapsed() >= after_change {
                     return "change";

@@ -115,9 +115,9 @@ pub struct WatchArgs {
 }
 
 /// What /metrics shows.
-#[derive(Default)]
 struct WatchMetrics {
-    stats: std::sync::Mutex<WatchStats>,
+    /// The followed cluster's counts, read at each request.
+    stats: palisade_cluster::watch::StatsSource,
     scans: AtomicU64,
     scan_millis: AtomicU64,
     open: AtomicU64,
@@ -127,10 +127,7 @@ struct WatchMetrics {
 
 impl palisade_server::metrics::Exposition for WatchMetrics {
     fn render(&self) -> String {
-        let stats = *self
-            .stats
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let stats = self.stats.stats();
         let gauge = |name: &str, help: &str, value: u64| {
             format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n")
         };
@@ -163,6 +160,16 @@ impl palisade_server::metrics::Exposition for WatchMetrics {
                 "palisade_watch_types_failed",
                 "Types whose list failed.",
                 as_u64(stats.failed),
+            ),
+            counter(
+                "palisade_watch_changes_total",
+                "Changes seen: objects added, changed or deleted, types listed or failing.",
+                stats.changes.all,
+            ),
+            counter(
+                "palisade_watch_status_changes_total",
+                "Changes seen of an object's status alone, which no built-in rule reads.",
+                stats.changes.all - stats.changes.judged,
             ),
             counter(
                 "palisade_watch_interruptions_total",
@@ -417,7 +424,14 @@ async fn watch(
         relist: args.relist,
     };
     let watched = palisade_cluster::watch::watch(&options).await?;
-    let metrics = Arc::new(WatchMetrics::default());
+    let metrics = Arc::new(WatchMetrics {
+        stats: watched.stats_source(),
+        scans: AtomicU64::default(),
+        scan_millis: AtomicU64::default(),
+        open: AtomicU64::default(),
+        leading: AtomicBool::default(),
+        publish_failures: AtomicU64::default(),
+    });
     let ready = Arc::new(palisade_server::health::Health {
         ready: AtomicBool::new(false),
         metrics: metrics.clone(),
@@ -455,12 +469,11 @@ async fn watch(
     let mut open = OpenFindings::default();
     let mut written = Written::default();
     let mut changes = watched.changes();
+    // Built-in rules read no object's status but a StatefulSet's: a change of one alone is
+    // scanned at the next `--rescan` or change, unless a policy may read it.
+    let statuses_read = args.select.may_read_any_status();
     let code = loop {
-        changes.borrow_and_update();
-        *metrics
-            .stats
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = watched.stats();
+        let scanned_at = changes.borrow_and_update().count(statuses_read);
         if *leads.borrow_and_update() {
             let mut outputs = Outputs {
                 events: &mut *events,
@@ -489,7 +502,12 @@ async fn watch(
             (open, written) = (OpenFindings::default(), Written::default());
         }
         ready.ready.store(true, Ordering::Relaxed);
-        if !next_change(&mut changes, &mut leads, args.settle, args.rescan).await {
+        let waits = Waits {
+            settle: args.settle,
+            rescan: args.rescan,
+            statuses_read,
+        };
+        if !next_change(&mut changes, &mut leads, scanned_at, waits).await {
             break 0;
         }
     };
@@ -575,24 +593,48 @@ pub(crate) async fn settle_first_lists(
     Ok(())
 }
 
-/// Waits for the next scan: `settle` after a change, `rescan` without one, at once when
-/// this replica comes to lead or stops (what it writes changes). False on SIGINT or
-/// SIGTERM.
-async fn next_change(
-    changes: &mut tokio::sync::watch::Receiver<u64>,
-    leads: &mut tokio::sync::watch::Receiver<bool>,
+/// How the watch waits between scans.
+#[derive(Clone, Copy)]
+struct Waits {
+    /// After a change, before scanning.
     settle: Duration,
+    /// Without a change.
     rescan: Duration,
+    /// Whether a change of an object's status alone is a change
+    /// ([`palisade_cluster::watch::Changes::count`]).
+    statuses_read: bool,
+}
+
+/// Waits for the next scan: `settle` after a change counted past `scanned_at`, `rescan`
+/// without one, at once when this replica comes to lead or stops (what it writes changes).
+/// False on SIGINT or SIGTERM.
+async fn next_change(
+    changes: &mut tokio::sync::watch::Receiver<palisade_cluster::watch::Changes>,
+    leads: &mut tokio::sync::watch::Receiver<bool>,
+    scanned_at: u64,
+    waits: Waits,
 ) -> bool {
-    tokio::select! {
-        _ = crate::serve_cmd::shutdown_signal() => return false,
-        _ = tokio::time::sleep(rescan) => return true,
-        _ = leads.changed() => return true,
-        _ = changes.changed() => {}
+    let rescan = tokio::time::sleep(waits.rescan);
+    // One signal listener for the whole wait: one made again at each change could miss a
+    // signal sent in between.
+    let shutdown = crate::serve_cmd::shutdown_signal();
+    tokio::pin!(rescan, shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return false,
+            _ = &mut rescan => return true,
+            _ = leads.changed() => return true,
+            changed = changes.changed() => {
+                let counted = changes.borrow_and_update().count(waits.statuses_read);
+                if changed.is_err() || counted != scanned_at {
+                    break;
+                }
+            }
+        }
     }
     tokio::select! {
-        _ = crate::serve_cmd::shutdown_signal() => false,
-        _ = tokio::time::sleep(settle) => true,
+        _ = shutdown => false,
+        _ = tokio::time::sleep(waits.settle) => true,
     }
 }
 

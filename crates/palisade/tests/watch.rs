@@ -571,3 +571,67 @@ async fn an_unknown_namespace_is_an_error() {
         common::exiting(&out, 0);
     }
 }
+
+fn scans(path: &Path) -> usize {
+    events(path).iter().filter(|e| e["event"] == "scan").count()
+}
+
+/// A Pod's status changing alone (as the kubelet writes it many times in a Pod's life) starts
+/// no scan when only built-in rules run, which read no Pod's status; with a policy, which may
+/// read it, it does. A change of the spec is scanned either way.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_change_of_status_alone_is_scanned_only_when_a_policy_may_read_it() {
+    let dir = scratch("watch-status");
+    let (kubeconfig, cluster) = server(&dir).await;
+    let (built_in, with_policy) = (dir.join("built-in.jsonl"), dir.join("policy.jsonl"));
+    let health = free_port();
+    let mut cmd = watch(&kubeconfig, &built_in);
+    cmd.arg("--health-listen")
+        .arg(format!("127.0.0.1:{health}"));
+    let _built_in_watch = Watching::start(cmd);
+    let labels = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/policy/labels");
+    let mut cmd = watch(&kubeconfig, &with_policy);
+    cmd.arg("--policy")
+        .arg(labels.join("template.yaml"))
+        .arg("--policy")
+        .arg(labels.join("samples/constraint.yaml"));
+    let _policy_watch = Watching::start(cmd);
+    until("both watches scanned", || {
+        scans(&built_in) == 1 && scans(&with_policy) == 1
+    })
+    .await;
+
+    let mut pod = cluster
+        .list(PODS)
+        .into_iter()
+        .next()
+        .expect("a recorded pod");
+    pod["status"] = json!({"phase": "Running", "conditions": [
+        {"type": "Ready", "status": "True", "lastTransitionTime": "2026-12-06T10:00:00Z"}]});
+    cluster.apply(PODS, pod);
+    until("the policy's watch scanned the status", || {
+        scans(&with_policy) == 2
+    })
+    .await;
+    let counted = |name: &str| -> u64 {
+        metrics(health)
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap()
+    };
+    until("the built-in watch counted the status change", || {
+        counted("palisade_watch_status_changes_total") == 1
+    })
+    .await;
+    // Several times the settling time: a scan it started would have been written.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(scans(&built_in), 1, "{:#?}", events(&built_in));
+    assert_eq!(counted("palisade_watch_scans_total"), 1);
+
+    cluster.apply(PODS, privileged("intruder"));
+    until_event(&built_in, "the new pod's finding", |e| {
+        is(e, "opened", "POD001", "intruder")
+    })
+    .await;
+    assert_eq!(scans(&built_in), 2);
+}
