@@ -482,6 +482,11 @@ impl LiveCluster {
             .await
             .unwrap_or_default();
         let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let metadata_only = parts
+            .headers
+            .get("accept")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("as=PartialObjectMetadata"));
         match (parts.method, &target.name) {
             (Method::GET, None) => {
                 let watching = matches!(
@@ -489,9 +494,9 @@ impl LiveCluster {
                     Some("true" | "1")
                 );
                 if watching {
-                    self.watch(target, &query)
+                    self.watch(target, &query, metadata_only)
                 } else {
-                    self.list_response(&target, &query)
+                    self.list_response(&target, &query, metadata_only)
                 }
             }
             (Method::GET, Some(name)) => match self.get(
@@ -499,6 +504,7 @@ impl LiveCluster {
                 target.namespace.as_deref().unwrap_or(""),
                 name,
             ) {
+                Some(object) if metadata_only => respond(StatusCode::OK, metadata_of(&object)),
                 Some(object) => respond(StatusCode::OK, object),
                 None => status(
                     StatusCode::NOT_FOUND,
@@ -609,7 +615,7 @@ impl LiveCluster {
 
     /// A list, in pages of `limit` when asked: the `continue` token is the next page's
     /// offset (pages are cut from the objects as they are when each page is asked).
-    fn list_response(&self, target: &Target, query: &str) -> Response {
+    fn list_response(&self, target: &Target, query: &str, metadata_only: bool) -> Response {
         let selector = palisade_core::query::value(query, "labelSelector");
         let limit = palisade_core::query::value(query, "limit")
             .and_then(|l| l.parse::<usize>().ok())
@@ -636,6 +642,13 @@ impl LiveCluster {
         let (api_version, kind) = kind_of(&state.served(), &target.collection)
             .map(|t| (t.api_version().to_string(), t.kind))
             .unwrap_or_default();
+        if metadata_only {
+            return respond(
+                StatusCode::OK,
+                json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                       "metadata": metadata, "items": items.iter().map(metadata_of).collect::<Vec<_>>()}),
+            );
+        }
         respond(
             StatusCode::OK,
             json!({"kind": format!("{kind}List"), "apiVersion": api_version,
@@ -645,7 +658,7 @@ impl LiveCluster {
 
     /// A watch stream from the query's resourceVersion: the changes since, then each change
     /// as it is made, until `timeoutSeconds` or the watches are ended.
-    fn watch(self: Arc<Self>, target: Target, query: &str) -> Response {
+    fn watch(self: Arc<Self>, target: Target, query: &str, metadata_only: bool) -> Response {
         let from: u64 = palisade_core::query::value(query, "resourceVersion")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
@@ -688,9 +701,13 @@ impl LiveCluster {
                                 .is_none_or(|ns| *ns == c.namespace)
                         })
                         .map(|c| {
+                            let object = match metadata_only {
+                                true => metadata_of(&c.object),
+                                false => c.object.clone(),
+                            };
                             (
                                 c.version,
-                                format!("{}\n", json!({"type": c.kind, "object": c.object})),
+                                format!("{}\n", json!({"type": c.kind, "object": object})),
                             )
                         })
                         .collect()
@@ -718,6 +735,14 @@ impl LiveCluster {
             .body(Body::from_stream(stream))
             .unwrap_or_default()
     }
+}
+
+/// `object` as the API server sends it to a client that asks for metadata only (`Accept:
+/// application/json;as=PartialObjectMetadata[List];g=meta.k8s.io;v=v1`, as a cluster read
+/// asks for Secrets): its metadata alone, neither its type nor its values.
+fn metadata_of(object: &Value) -> Value {
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+           "metadata": object["metadata"]})
 }
 
 /// Starts the server with the recorded objects; returns its kubeconfig and the cluster.

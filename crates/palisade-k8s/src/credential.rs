@@ -206,7 +206,7 @@ fn may_hold(text: &str) -> bool {
 /// Secret types whose values are something other than a credential of a cluster identity
 /// (or, for a token Secret, the account's own token).
 const OTHER_SECRET_TYPES: &[&str] = &[
-    "kubernetes.io/service-account-token",
+    TOKEN_SECRET_TYPE,
     "kubernetes.io/tls",
     "kubernetes.io/dockerconfigjson",
     "kubernetes.io/dockercfg",
@@ -217,6 +217,47 @@ const OTHER_SECRET_TYPES: &[&str] = &[
 fn holds_values(secret: &Value) -> bool {
     let kind = secret.get("type").and_then(Value::as_str).unwrap_or("");
     !OTHER_SECRET_TYPES.contains(&kind)
+}
+
+/// The type of the Secrets the token controller fills with a ServiceAccount's long-lived
+/// token.
+pub const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
+
+/// The annotation naming the ServiceAccount a token Secret is for.
+const TOKEN_ACCOUNT_ANNOTATION: &str = "kubernetes.io/service-account.name";
+
+/// A Secret that holds a ServiceAccount's long-lived token ([`token_secret`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenSecret<'a> {
+    /// The ServiceAccount's name (in the Secret's namespace).
+    pub account: &'a str,
+    /// False when the Secret's type was not read (a cluster read takes Secrets as metadata
+    /// only unless `--include-secret-values` is given) and the annotation alone names it.
+    pub typed: bool,
+}
+
+/// Whether `secret` (a Secret) holds a ServiceAccount's long-lived token, and whose: of type
+/// [`TOKEN_SECRET_TYPE`] with the account's annotation, as the token controller fills it. A
+/// Secret read as metadata only has no `type` (the API server always sets one): the
+/// annotation, which the controller sets on the Secrets it fills, names it then. A Secret of
+/// another type is not one, whatever its annotations.
+pub fn token_secret(secret: &Value) -> Option<TokenSecret<'_>> {
+    let account = secret
+        .get("metadata")?
+        .get("annotations")?
+        .get(TOKEN_ACCOUNT_ANNOTATION)?
+        .as_str()?;
+    match secret.get("type") {
+        None => Some(TokenSecret {
+            account,
+            typed: false,
+        }),
+        Some(kind) if kind.as_str() == Some(TOKEN_SECRET_TYPE) => Some(TokenSecret {
+            account,
+            typed: true,
+        }),
+        Some(_) => None,
+    }
 }
 
 /// Whether `object` is a Secret whose values were not read, so that whether it holds a
@@ -232,10 +273,7 @@ pub fn values_withheld(object: &Value) -> bool {
         return false;
     }
     let metadata = object.get("metadata");
-    let token = metadata
-        .and_then(|m| m.get("annotations"))
-        .and_then(|a| a.get("kubernetes.io/service-account.name"))
-        .is_some();
+    let token = token_secret(object).is_some();
     let release = metadata
         .and_then(|m| m.get("name"))
         .and_then(Value::as_str)
@@ -593,6 +631,41 @@ mod tests {
         );
         let tls = serde_json::json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls", "data": {"a": "aGVsbG8="}});
         assert!(stored_texts(&tls).is_empty());
+    }
+
+    #[test]
+    fn a_token_secret_is_named_by_its_type_or_read_as_metadata_only_by_its_annotation() {
+        let secret = |kind: Option<&str>, annotated: bool| {
+            let mut secret = serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "t", "namespace": "ci"}});
+            if annotated {
+                secret["metadata"]["annotations"] =
+                    serde_json::json!({"kubernetes.io/service-account.name": "deployer"});
+            }
+            if let Some(kind) = kind {
+                secret["type"] = kind.into();
+            }
+            secret
+        };
+        let typed = secret(Some(TOKEN_SECRET_TYPE), true);
+        assert_eq!(
+            token_secret(&typed),
+            Some(TokenSecret {
+                account: "deployer",
+                typed: true
+            })
+        );
+        let metadata_only = secret(None, true);
+        assert_eq!(
+            token_secret(&metadata_only),
+            Some(TokenSecret {
+                account: "deployer",
+                typed: false
+            })
+        );
+        assert_eq!(token_secret(&secret(Some("Opaque"), true)), None);
+        assert_eq!(token_secret(&secret(Some(TOKEN_SECRET_TYPE), false)), None);
+        assert_eq!(token_secret(&secret(None, false)), None);
     }
 
     /// A Secret read as metadata only, or with its values blanked, is one whose credentials

@@ -810,20 +810,13 @@ fn add_pools(g: &mut Graph, policy: &Policy, _inventory: &Inventory, _brakes: &B
     );
 }
 
-/// The type of the Secrets that hold a service account's long-lived token: the only Secrets
-/// the graph reads.
-pub const TOKEN_SECRET_TYPE: &str = "kubernetes.io/service-account-token";
-
 /// Legacy token Secrets: reading them is becoming their account.
 fn add_legacy_tokens(g: &mut Graph, _policy: &Policy, inventory: &Inventory, _brakes: &Brakes<'_>) {
     // Legacy token Secrets: reading them is becoming their account.
+    // The only Secrets the graph reads (palisade_k8s::credential::token_secret).
     for object in inventory.of_kind("", "Secret") {
-        if object.value.get("type").and_then(Value::as_str) == Some(TOKEN_SECRET_TYPE)
-            && let Some(account) = object
-                .annotations()
-                .and_then(|a| a.get("kubernetes.io/service-account.name"))
-                .and_then(Value::as_str)
-        {
+        if let Some(token) = palisade_k8s::credential::token_secret(&object.value) {
+            let account = token.account;
             // Written without a namespace: its scope's key, as the bindings beside it have.
             let ns = crate::model::namespace_of(inventory, object);
             let delete = g.fix_with(|| {
@@ -841,8 +834,14 @@ fn add_legacy_tokens(g: &mut Graph, _policy: &Policy, inventory: &Inventory, _br
                 },
                 Relation::HoldsToken,
                 format!(
-                    "Secret {} holds its long-lived token",
-                    object.id.display_name()
+                    "Secret {} holds its long-lived token{}",
+                    object.id.display_name(),
+                    match token.typed {
+                        true => "",
+                        false => {
+                            " (read as metadata only: named by the annotation the token controller sets)"
+                        }
+                    }
                 ),
                 delete,
             );
@@ -1490,6 +1489,16 @@ mod tests {
         ));
         assert!(graph.path(&dev, Goal::ClusterAdmin).is_none());
         assert!(graph.path(&dev, Goal::Secrets).is_some());
+        // Read as metadata only (a cluster read's default), the Secret has no type: the
+        // annotation the token controller sets names its account, and the evidence says so.
+        let (_, graph) =
+            graph_of(&TOKENS.replace("type: kubernetes.io/service-account-token\n", ""));
+        let text = graph.path(&dev, Goal::ClusterAdmin).unwrap().describe();
+        assert!(text.contains("read as metadata only"), "{text}");
+        // An Opaque Secret holds no token, whatever its annotations.
+        let (_, graph) =
+            graph_of(&TOKENS.replace("type: kubernetes.io/service-account-token", "type: Opaque"));
+        assert!(graph.path(&dev, Goal::ClusterAdmin).is_none());
     }
 
     #[test]

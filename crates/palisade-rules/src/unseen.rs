@@ -45,8 +45,7 @@ pub fn is_unseen(inventory: &Inventory, index: usize) -> bool {
             !aws_auth && !holds_credential(&object.value)
         }
         ("", "Secret") => {
-            object.value.get("type").and_then(serde_json::Value::as_str)
-                != Some(palisade_rbac::graph::TOKEN_SECRET_TYPE)
+            palisade_k8s::credential::token_secret(&object.value).is_none()
                 && !holds_credential(&object.value)
         }
         _ => false,

@@ -1137,3 +1137,73 @@ fn a_large_snapshot_is_judged_as_a_small_one() {
     }
     assert_eq!(small, large);
 }
+
+/// A cluster read takes Secrets as metadata only (the changing recorded API server answers
+/// `as=PartialObjectMetadataList` as the API server does: neither type nor values), yet a
+/// legacy token Secret is still one: a workload whose account may read the Secrets of its
+/// namespace becomes the token's account, and the path to what that account may do is found
+/// (RBAC017), as with the values read. The token is never printed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_legacy_token_read_as_metadata_only_still_opens_its_path() {
+    let dir = scratch("cli-metadata-token");
+    let (kubeconfig, cluster) = palisade_cluster::recorded_live::server(&dir).await;
+    cluster.forbid("/api/v1/secrets", false);
+    let objects = [
+        serde_json::json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "deployer-token", "namespace": "shop",
+                         "annotations": {"kubernetes.io/service-account.name": "deployer"}},
+            "type": "kubernetes.io/service-account-token",
+            // The token, base64-encoded as the API server keeps it.
+            "data": {"token": "ZXlKaGJHY2lPaUpTVXpJMU5pSjkuY2FuYXJ5LWxlZ2FjeS10b2tlbi12YWx1ZQ=="}}),
+        serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "secret-reader", "namespace": "shop"},
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}]}),
+        serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "metadata": {"name": "dev-reads-shop", "namespace": "shop"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "secret-reader"},
+            "subjects": [{"kind": "ServiceAccount", "name": "db", "namespace": "shop"}]}),
+        serde_json::json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "deployer-admin"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": "shop"}]}),
+    ];
+    for object in objects {
+        let collection = cluster
+            .collection_of(
+                object["apiVersion"].as_str().unwrap(),
+                object["kind"].as_str().unwrap(),
+            )
+            .unwrap();
+        cluster.apply(&collection, object);
+    }
+    let mut cmd = bin();
+    cmd.args([
+        "scan",
+        "--cluster",
+        "--no-config",
+        "-o",
+        "json",
+        "--fail-on",
+        "none",
+    ])
+    .args(["--rules", "RBAC017,SEC003", "--kubeconfig"])
+    .arg(&kubeconfig);
+    let out = run(cmd).await;
+    common::exiting(&out, 0);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(!text.contains("canary-legacy-token-value"));
+    let report = json(&out);
+    let found = findings(&report);
+    let path = found
+        .iter()
+        .find(|(rule, _, message)| rule == "RBAC017" && message.contains("deployer-token"))
+        .unwrap_or_else(|| panic!("{found:#?}"));
+    assert!(text.contains("read as metadata only"), "{path:?}");
+    // The Secret itself is reported as a legacy token, by the same answer.
+    assert!(
+        found
+            .iter()
+            .any(|(rule, name, _)| rule == "SEC003" && name == "deployer-token"),
+        "{found:#?}"
+    );
+}

@@ -60,19 +60,12 @@ declare_rule! {
 impl Check for LegacyServiceAccountToken {
     fn check(&self, cx: &mut Context<'_>) {
         let type_path = palisade_core::JsonPointer::root().join("type");
-        let account = cx
-            .object
-            .annotations()
-            .and_then(|a| a.get("kubernetes.io/service-account.name"))
-            .and_then(|v| v.as_str());
-        match cx.str_at(&type_path) {
-            Some("kubernetes.io/service-account-token") => {}
-            // A cluster scan reads Secrets as metadata only: the annotation the token
-            // controller sets identifies these Secrets without their type.
-            None if account.is_some() => {}
-            _ => return,
-        }
-        let account = account.unwrap_or("?");
+        // A type of the wrong JSON type is a diagnostic, as for any field read.
+        cx.str_at(&type_path);
+        let Some(token) = palisade_k8s::credential::token_secret(&cx.object.value) else {
+            return;
+        };
+        let account = token.account;
         cx.report(
             type_path,
             format!("a non-expiring token for ServiceAccount \"{account}\" is kept in this Secret"),
