@@ -33,7 +33,8 @@ pub struct WatchArgs {
     #[command(flatten)]
     images: crate::ImageArgs,
     /// After a change, wait this long before scanning, so that the many changes of one
-    /// rollout make one scan.
+    /// rollout make one scan. A change of an object's status alone (a Pod's conditions) is
+    /// not a change unless a policy runs: no built-in rule reads it.
     #[arg(long, value_name = "DURATION", env = "PALISADE_SETTLE", default_value = "10s", value_parser = palisade_core::duration::parse)]
     settle: Duration,
     /// Scan at least this often without a change (rules that depend on the date: expired
