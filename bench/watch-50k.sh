@@ -9,16 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${RUNS:-3}"
 pods="${PODS:-50000}"
-cargo build --release -q -p palisade
-cargo build --release -q -p palisade-cluster --features recorded-server --example live_server
-bin=target/release/palisade
-dir=$(mktemp -d)
-python3 bench/synthetic_cluster.py "$dir/cluster.json" "$pods"
-target/release/examples/live_server "$dir/cluster.json" "$dir" > "$dir/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 600); do grep -q ready "$dir/server.log" && break; sleep 0.2; done
-cat "$dir/server.log"
+. bench/live-server.sh
+serve_synthetic "$pods"
 out="$dir/out"
 . bench/measure.sh
 common=(--no-config --kubeconfig "$dir/kubeconfig" --request-timeout 5m)

@@ -11,16 +11,8 @@ cd "$(dirname "$0")/.."
 pods="${PODS:-5000}"
 churn="${CHURN:-50}"
 seconds="${SECONDS_EACH:-30}"
-cargo build --release -q -p palisade
-cargo build --release -q -p palisade-cluster --features recorded-server --example live_server
-bin=target/release/palisade
-dir=$(mktemp -d)
-python3 bench/synthetic_cluster.py "$dir/cluster.json" "$pods"
-CHURN="$churn" target/release/examples/live_server "$dir/cluster.json" "$dir" > "$dir/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$dir"' EXIT
-for _ in $(seq 600); do grep -q ready "$dir/server.log" && break; sleep 0.2; done
-cat "$dir/server.log"
+. bench/live-server.sh
+CHURN="$churn" serve_synthetic "$pods"
 policy=crates/palisade/tests/policy/labels
 follow() {
   local name=$1; shift
