@@ -1254,9 +1254,7 @@ async fn watch_never_writes_a_canary() {
         if values {
             command.arg("--include-secret-values");
         }
-        let output = tokio::task::spawn_blocking(move || command.output().unwrap())
-            .await
-            .unwrap();
+        let output = common::output_of(command).await;
         let label = format!("watch (Secret values read: {values})");
         assert_eq!(
             output.status.code(),

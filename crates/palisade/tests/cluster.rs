@@ -4,18 +4,10 @@
 
 mod common;
 
-use common::{bin, json, scratch};
-use std::process::{Command, Output};
+use common::{bin, json, output_of as run, scratch};
+use std::process::Command;
 
 use serde_json::Value;
-
-/// Runs the binary off the async runtime, so the recorded server keeps answering.
-async fn run(cmd: Command) -> Output {
-    let mut cmd = cmd;
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
 
 fn findings(report: &Value) -> Vec<(String, String, String)> {
     let mut out: Vec<(String, String, String)> = report["findings"]

@@ -127,9 +127,7 @@ async fn once_writes_the_open_findings_and_says_what_was_not_listed() {
     let file = dir.join("events.jsonl");
     let mut cmd = watch(&kubeconfig, &file);
     cmd.arg("--once");
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    let out = common::output_of(cmd).await;
     // Secrets could not be listed: incomplete, exit 2, and said.
     common::exiting(&out, 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("incomplete"));
@@ -162,9 +160,7 @@ async fn once_writes_the_open_findings_and_says_what_was_not_listed() {
     }
     let mut cmd = watch(&kubeconfig, &dir.join("again.jsonl"));
     cmd.args(["--once", "--allow-incomplete"]);
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    let out = common::output_of(cmd).await;
     common::exiting(&out, 0);
 }
 
@@ -371,9 +367,7 @@ async fn the_flaws_of_the_images_the_followed_pods_run_are_found() {
     cmd.args(["--once", "--allow-incomplete", "--rules", "VULN001"])
         .args(["--sbom", "examples/vulnerabilities/sboms"])
         .args(["--osv-db", "examples/vulnerabilities/osv"]);
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    let out = common::output_of(cmd).await;
     common::exiting(&out, 0);
     let found: Vec<String> = events(&file)
         .iter()
@@ -438,10 +432,8 @@ async fn every_reading_path_gives_the_same_findings() {
             .unwrap();
         cluster.apply(&collection, object);
     }
-    let run = |mut cmd: Command| async move {
-        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-            .await
-            .unwrap();
+    let run = |cmd: Command| async move {
+        let out = common::output_of(cmd).await;
         common::exiting(&out, 0);
         out
     };
@@ -565,10 +557,7 @@ async fn an_unknown_namespace_is_an_error() {
         all
     };
     for cmd in commands("shpo") {
-        let mut cmd = cmd;
-        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-            .await
-            .unwrap();
+        let out = common::output_of(cmd).await;
         common::exiting(&out, 2);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
@@ -586,9 +575,7 @@ async fn an_unknown_namespace_is_an_error() {
         .arg(&whole)
         .arg("--kubeconfig")
         .arg(&kubeconfig);
-    let out = tokio::task::spawn_blocking(move || capture.output().unwrap())
-        .await
-        .unwrap();
+    let out = common::output_of(capture).await;
     common::exiting(&out, 0);
     for (namespace, code) in [("shpo", 2), ("shop", 0)] {
         let out = bin()
@@ -607,10 +594,7 @@ async fn an_unknown_namespace_is_an_error() {
     }
     cluster.forbid("/api/v1/namespaces", true);
     for cmd in commands("shpo") {
-        let mut cmd = cmd;
-        let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-            .await
-            .unwrap();
+        let out = common::output_of(cmd).await;
         common::exiting(&out, 0);
     }
 }

@@ -9,6 +9,15 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+/// Runs `cmd` to its end off the async runtime, so that a server the test runs on that
+/// runtime (the recorded API servers) keeps answering it.
+pub async fn output_of(cmd: Command) -> Output {
+    let mut cmd = cmd;
+    tokio::task::spawn_blocking(move || cmd.output().expect("the command runs"))
+        .await
+        .expect("the command's thread")
+}
+
 /// The real binary, run from the workspace root (so paths match the README's), without the
 /// environment that would change its output.
 pub fn bin() -> Command {
