@@ -830,10 +830,10 @@ fn kept_form(value: &mut Value, digest: &RandomState) -> Option<((String, String
         return None;
     }
     let text = serde_json::to_string(value).ok()?.into_boxed_str();
-    let api_version = value.get("apiVersion").and_then(Value::as_str);
-    let group = api_version
-        .and_then(|v| v.rsplit_once('/'))
-        .map_or("", |(group, _)| group);
+    let group = value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .map_or("", palisade_core::object::api_group);
     let kind = value
         .get("kind")
         .and_then(Value::as_str)

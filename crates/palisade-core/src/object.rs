@@ -19,13 +19,19 @@ pub struct ObjectRef {
     pub name: Option<String>,
 }
 
+/// The API group of an `apiVersion`: the part before the `/`, empty for the core group
+/// (`v1`).
+pub fn api_group(api_version: &str) -> &str {
+    match api_version.split_once('/') {
+        Some((group, _)) => group,
+        None => "",
+    }
+}
+
 impl ObjectRef {
     /// The API group: the part of `apiVersion` before the `/`, empty for the core group.
     pub fn group(&self) -> &str {
-        match self.api_version.split_once('/') {
-            Some((group, _)) => group,
-            None => "",
-        }
+        api_group(&self.api_version)
     }
 
     /// `name`, or `<unnamed>` when the object has none (for example `generateName` only).

@@ -153,7 +153,7 @@ const SCHEMA_KINDS: &[&str] = &["CustomResourceDefinition", "APIService"];
 /// Built-in API groups: the fields of other groups' kinds (custom resources) are never printed
 /// beyond their metadata.
 fn is_builtin_api_version(api_version: &str) -> bool {
-    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    let group = crate::object::api_group(api_version);
     group.is_empty()
         || !group.contains('.')
         || group.ends_with(".k8s.io") && !group.contains("x-k8s.io")

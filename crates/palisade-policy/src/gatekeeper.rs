@@ -508,7 +508,7 @@ impl Match {
     /// Every part of the match but the namespace selector.
     fn matches_apart_from_namespace_labels(&self, object: &Value, namespaced: bool) -> bool {
         let api_version = str_at(object, "/apiVersion").unwrap_or("");
-        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let group = palisade_core::object::api_group(api_version);
         let kind = str_at(object, "/kind").unwrap_or("");
         let kinds_match = self.kinds.is_empty()
             || self.kinds.iter().any(|(groups, kinds)| {

@@ -307,7 +307,7 @@ impl ConstraintRule {
             .get("apiVersion")
             .and_then(Value::as_str)
             .unwrap_or("");
-        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let group = palisade_core::object::api_group(api_version);
         let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
         let namespaced = cluster.scopes.is_namespaced(group, kind);
         let labels = cluster.namespace_labels(cx);
@@ -531,7 +531,7 @@ impl Rule for VapRule {
             .param_kind
             .iter()
             .map(|(api_version, kind)| {
-                let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+                let group = palisade_core::object::api_group(api_version);
                 (group.to_string(), kind.clone())
             })
             .collect()

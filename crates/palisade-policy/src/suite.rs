@@ -126,7 +126,7 @@ pub fn evaluate(
         .get("apiVersion")
         .and_then(Value::as_str)
         .unwrap_or("");
-    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    let group = palisade_core::object::api_group(api_version);
     let kind = target.get("kind").and_then(Value::as_str).unwrap_or("");
     let namespaced = scopes.is_namespaced(group, kind);
     let namespace = target

@@ -380,7 +380,7 @@ fn namespace_object(namespace: &Value) -> Value {
 }
 
 fn param_kind_namespaced(api_version: &str, kind: &str, of_kind: &[&Value]) -> Option<bool> {
-    let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+    let group = palisade_core::object::api_group(api_version);
     palisade_k8s::resources::builtin_kind_namespaced(group, kind).or_else(|| {
         of_kind
             .first()
@@ -512,7 +512,7 @@ impl Binding {
         };
         // The objects of the parameter kind, read once: they tell its scope when the
         // built-in API does not, and hold the parameters.
-        let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+        let group = palisade_core::object::api_group(api_version);
         let of_kind: Vec<&Value> = inventory
             .of_kind(group, kind)
             .map(|o| &o.value)

@@ -633,7 +633,7 @@ fn no_rule_reads_a_status_but_where_it_is_said_to() {
                     let mut value = value.clone();
                     let (group, kind) = {
                         let api = value["apiVersion"].as_str().unwrap_or_default();
-                        let group = api.rsplit_once('/').map_or("", |(g, _)| g).to_string();
+                        let group = palisade_core::object::api_group(api).to_string();
                         (
                             group,
                             value["kind"].as_str().unwrap_or_default().to_string(),
