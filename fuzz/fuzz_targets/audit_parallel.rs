@@ -25,10 +25,21 @@ fn analyze(path: &std::path::Path, threads: usize) -> (Vec<String>, ReadStats, S
     let files = [path.to_path_buf()];
     // Each alert rendered on the thread that gives it, handed on in the log's order.
     let prepare = |alert| serde_json::to_string(&alert).unwrap();
-    let not_read = analyze_files_prepared(&mut engine, &files, threads, &mut stats, &prepare, &mut |alert| {
-        alerts.push(alert);
-    });
-    let summary = format!("{:?} {:?}", engine.counts(), not_read.iter().map(ToString::to_string).collect::<Vec<_>>());
+    let not_read = analyze_files_prepared(
+        &mut engine,
+        &files,
+        threads,
+        &mut stats,
+        &prepare,
+        &mut |alert| {
+            alerts.push(alert);
+        },
+    );
+    let summary = format!(
+        "{:?} {:?}",
+        engine.counts(),
+        not_read.iter().map(ToString::to_string).collect::<Vec<_>>()
+    );
     (alerts, stats, summary)
 }
 
@@ -41,7 +52,8 @@ fn check(data: &[u8]) {
         log.extend_from_slice(data);
         log.push(b'\n');
     }
-    let path = std::env::temp_dir().join(format!("palisade-fuzz-parallel-{}.log", std::process::id()));
+    let path =
+        std::env::temp_dir().join(format!("palisade-fuzz-parallel-{}.log", std::process::id()));
     std::fs::write(&path, &log).unwrap();
     let one = analyze(&path, 1);
     let many = analyze(&path, 3);

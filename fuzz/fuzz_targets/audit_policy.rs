@@ -30,7 +30,9 @@ fuzz_target!(|data: &[u8]| {
             .unwrap_or_else(|e| panic!("the suggested policy does not read: {e}\n{patched}"));
         if !suggestion.rules.is_empty() {
             assert!(
-                palisade_audit::suggest::suggest(&again, DETECTIONS).rules.is_empty(),
+                palisade_audit::suggest::suggest(&again, DETECTIONS)
+                    .rules
+                    .is_empty(),
                 "suggested twice\n{patched}"
             );
         }

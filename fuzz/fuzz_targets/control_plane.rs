@@ -10,8 +10,13 @@ use palisade_inventory::{Limits, load_text};
 use palisade_k8s::control_plane::{Component, Flags};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let limits = Limits { max_nodes: 100_000, ..Limits::default() };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let limits = Limits {
+        max_nodes: 100_000,
+        ..Limits::default()
+    };
     let loaded = load_text("fuzz.yaml", text, &limits);
     for object in &loaded.inventory.objects {
         let containers = object

@@ -19,8 +19,13 @@ fn hardened(object: &Object) -> Vec<palisade_fix::Addition> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let limits = Limits { max_nodes: 100_000, ..Limits::default() };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let limits = Limits {
+        max_nodes: 100_000,
+        ..Limits::default()
+    };
     let entry = serde_json::json!({"path": "palisade-hardening.yaml"});
     if let Ok((fixed, _)) = kustomize::add_patch("kustomization.yaml", text, &limits, &[entry]) {
         let read = palisade_inventory::yaml::parse_stream(&fixed, &limits);

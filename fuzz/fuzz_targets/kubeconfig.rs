@@ -6,7 +6,9 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let _ = palisade_cluster::check_kubeconfig(text, None);
     let _ = palisade_cluster::check_kubeconfig(text, Some("prod"));
 });

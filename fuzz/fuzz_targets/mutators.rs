@@ -33,7 +33,9 @@ fuzz_target!(|data: &[u8]| {
         "ModifySet" => json!({"operation": if selector & 4 == 0 { "merge" } else { "prune" },
             "values": {"fromList": [value]}}),
         "AssignImage" => json!({"assignDomain": value, "assignTag": format!(":{value}")}),
-        _ if selector & 8 == 0 => json!({"assign": {"value": serde_json::from_str::<Value>(value).unwrap_or(json!(value))}}),
+        _ if selector & 8 == 0 => {
+            json!({"assign": {"value": serde_json::from_str::<Value>(value).unwrap_or(json!(value))}})
+        }
         _ => json!({"assign": {"fromMetadata": {"field": value}}}),
     };
     let mut parameters = parameters;
@@ -50,9 +52,15 @@ fuzz_target!(|data: &[u8]| {
     };
     let (mutators, _) = Mutators::new(vec![mutator], Vec::new());
     let mut object = object;
-    if mutators.mutate(&mut object, true, None, Some("CREATE"), false).is_ok() {
+    if mutators
+        .mutate(&mut object, true, None, Some("CREATE"), false)
+        .is_ok()
+    {
         let once = object.clone();
-        assert_eq!(mutators.mutate(&mut object, true, None, Some("CREATE"), false), Ok(false));
+        assert_eq!(
+            mutators.mutate(&mut object, true, None, Some("CREATE"), false),
+            Ok(false)
+        );
         assert_eq!(object, once);
     }
 });

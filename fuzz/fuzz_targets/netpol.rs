@@ -14,7 +14,9 @@ use palisade_net::matrix::matrix;
 use palisade_net::{Engine, Network, Party};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let loaded = load_text("fuzz.yaml", text, &Limits::default());
     let network = Arc::new(Network::from_inventory(&loaded.inventory));
     if network.endpoints.len() > 64 {

@@ -25,10 +25,16 @@ fuzz_target!(|data: &[u8]| {
         "ARGS".to_string(),
         Variable {
             value: text.chars().take(256).collect(),
-            origin: Origin { file: file.into(), line: Some(1) },
+            origin: Origin {
+                file: file.into(),
+                line: Some(1),
+            },
         },
     );
-    let origin = Origin { file: file.into(), line: Some(1) };
+    let origin = Origin {
+        file: file.into(),
+        line: Some(1),
+    };
     for entry in entries.iter().filter(|e| e.key == "ExecStart").take(4) {
         let words = systemd::command_words(&entry.value, &origin, &environment).unwrap_or_default();
         let command = CommandLine {

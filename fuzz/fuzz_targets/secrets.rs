@@ -8,7 +8,9 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let (name, value) = text.split_once('\u{1}').unwrap_or(("password", text));
     for hit in palisade_secrets::scan_value(Some(name), value) {
         assert!(!hit.secret.is_empty());

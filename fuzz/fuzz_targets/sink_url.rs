@@ -9,10 +9,16 @@ use libfuzzer_sys::fuzz_target;
 const SECRET: &str = "fuzz-secret-9f3";
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     // No file is read for ca=, cert= or key=: the fuzzer must not wander the disk.
     // A secret typed into the URL itself is the URL's, not the environment's.
-    if text.contains("ca=") || text.contains("cert=") || text.contains("key=") || text.contains(SECRET) {
+    if text.contains("ca=")
+        || text.contains("cert=")
+        || text.contains("key=")
+        || text.contains(SECRET)
+    {
         return;
     }
     if let Ok(sink) = palisade_deliver::Sink::parse_with(text, &|_| Some(SECRET.to_string())) {

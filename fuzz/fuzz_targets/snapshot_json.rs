@@ -9,15 +9,18 @@ use palisade_inventory::{Limits, load_json_dump};
 
 fuzz_target!(|data: &[u8]| {
     let _ = palisade_snapshot::format::read_header_from(data, "fuzz.json");
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let limits = Limits {
         max_nodes: 100_000,
-        slim_snapshots: data.first().is_some_and(|b| b % 2 == 0),
+        drop_managed_fields: data.first().is_some_and(|b| b % 2 == 0),
         envelopes: palisade_snapshot::source::ENVELOPES,
         ..Limits::default()
     };
     let loaded = load_json_dump("fuzz.json", text, &limits);
     for object in &loaded.inventory.objects {
-        let _ = object.locate(&palisade_core::JsonPointer::parse("/metadata/name").unwrap_or_default());
+        let _ =
+            object.locate(&palisade_core::JsonPointer::parse("/metadata/name").unwrap_or_default());
     }
 });

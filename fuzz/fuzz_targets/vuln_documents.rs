@@ -23,10 +23,21 @@ fuzz_target!(|data: &[u8]| {
             reference: "nginx".into(),
             workload: "Deployment a/b".into(),
             exposure: Some("Service a/b".into()),
+            leads_to: Some("cluster-admin in 2 steps".into()),
+            object: Some(0),
         }];
-        let _ = assess(&database, &[Sbom { path: "fuzz.json".into(), bom }], &uses);
+        let _ = assess(
+            &database,
+            &[Sbom {
+                path: "fuzz.json".into(),
+                bom,
+            }],
+            &uses,
+        );
     }
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let words: Vec<&str> = text.split_whitespace().take(8).collect();
     for word in &words {
         if let Some(purl) = Purl::parse(word) {
@@ -35,9 +46,17 @@ fuzz_target!(|data: &[u8]| {
     }
     for scheme in Scheme::ALL {
         for a in &words {
-            assert_eq!(scheme.compare(a, a), std::cmp::Ordering::Equal, "{scheme:?} {a}");
+            assert_eq!(
+                scheme.compare(a, a),
+                std::cmp::Ordering::Equal,
+                "{scheme:?} {a}"
+            );
             for b in &words {
-                assert_eq!(scheme.compare(a, b), scheme.compare(b, a).reverse(), "{scheme:?} {a} {b}");
+                assert_eq!(
+                    scheme.compare(a, b),
+                    scheme.compare(b, a).reverse(),
+                    "{scheme:?} {a} {b}"
+                );
             }
         }
     }

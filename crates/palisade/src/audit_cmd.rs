@@ -18,7 +18,9 @@ use crate::{ConfigArgs, EXIT_ERROR, EXIT_FINDINGS, parse_fail_on};
 #[derive(Subcommand)]
 pub enum AuditCommand {
     /// Run the detections over audit logs (JSON lines, EventLists, rotated and .gz files,
-    /// GKE/AKS/EKS exports, `-` for stdin) and print or write the alerts.
+    /// GKE/AKS/EKS exports, `-` for stdin) and print or write the alerts. Also spelt
+    /// `analyse`.
+    #[command(alias = "analyse")]
     Analyze(Box<AnalyzeArgs>),
     /// Learn, show, reset or export behavioural baselines.
     #[command(subcommand)]

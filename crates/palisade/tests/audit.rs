@@ -133,6 +133,13 @@ fn nothing_read_is_an_error_and_a_missing_input_makes_the_run_incomplete() {
         "{}",
         stderr(&out)
     );
+    // The British spelling the help text uses is the same command.
+    let spelt = bin()
+        .args(["audit", "analyse", empty.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(spelt.status.code(), Some(2));
+    assert!(stderr(&spelt).contains("nothing analysed"));
     let good = dir.join("good.log");
     std::fs::write(
         &good,
