@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::access::{AccessMatrix, COMMON_VERBS, SPECIAL_VERBS};
 use crate::audit::{self, AuditRequests, GeneratedRule, RequestKey, RuleUse};
-use crate::{Policy, Request};
+use crate::{Grant, Policy, Request};
 
 /// Who may make a request, and through which grant.
 #[derive(Debug, Clone, Serialize)]
@@ -19,6 +19,8 @@ use crate::{Policy, Request};
 pub struct WhoCan {
     #[serde(skip)]
     question: String,
+    /// Those allowed the request as asked, then (for a request that names no object) those
+    /// allowed it only for some names.
     rows: Vec<WhoCanRow>,
 }
 
@@ -35,6 +37,10 @@ pub struct WhoCanRow {
     /// The rule's number in the role, from 1.
     pub rule: usize,
     pub grants: String,
+    /// For a request that names no object: the only names (`resourceNames`) the subject may
+    /// make it for. Empty when it may for any name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub only_names: Vec<String>,
     #[serde(skip)]
     evidence: String,
 }
@@ -43,35 +49,33 @@ impl WhoCan {
     /// Every subject of every binding that allows `request`, by subject, then every subject
     /// that may impersonate one of them (its request is then authorized as that one's). One
     /// step only: the API server authorizes impersonation for the authenticated user alone.
-    /// `verb` and `resource` are as the user wrote them resolved (`delete secrets`), for the
-    /// heading.
+    /// A request that names no object (`get secrets`) is also answered for the grants limited
+    /// to some names (`resourceNames`), after the others and saying which names: a subject
+    /// that may read the Secret `db-password` is not "nobody" to someone asking who can read
+    /// Secrets. `verb` and `resource` are as the user wrote them resolved (`delete secrets`),
+    /// for the heading.
     pub fn answer(policy: &Policy, request: &Request, verb: &str, resource: &str) -> WhoCan {
-        let mut rows = rows_allowed(policy, request, None);
-        let direct: BTreeSet<Subject> = rows.iter().map(|r| r.subject.clone()).collect();
-        // The superuser group is allowed every request without a binding: who may impersonate
-        // it may make this one.
-        let superusers = Subject::Group {
-            name: palisade_k8s::identity::SUPERUSER_GROUP.to_string(),
-        };
-        let mut impersonated: BTreeSet<&Subject> = direct.iter().collect();
-        impersonated.insert(&superusers);
-        for subject in impersonated {
-            let Some(impersonation) = Request::impersonating(subject) else {
-                continue;
-            };
-            rows.extend(
-                rows_allowed(policy, &impersonation, Some(subject))
-                    .into_iter()
-                    .filter(|row| !direct.contains(&row.subject)),
-            );
-        }
-        rows.sort_by(|a, b| (&a.impersonating, &a.subject).cmp(&(&b.impersonating, &b.subject)));
+        let mut rows = rows_with_impersonators(policy, &policy.grants_for(request), false);
+        let anyhow: BTreeSet<(Option<Subject>, Subject)> = rows
+            .iter()
+            .map(|r| (r.impersonating.clone(), r.subject.clone()))
+            .collect();
+        let named = policy.grants_for_some_names(request);
+        rows.extend(
+            rows_with_impersonators(policy, &named, true)
+                .into_iter()
+                .filter(|r| !anyhow.contains(&(r.impersonating.clone(), r.subject.clone()))),
+        );
         let scope = match &request.namespace {
             Some(ns) => format!("in namespace {ns}"),
             None => "cluster-wide".into(),
         };
+        let named = match &request.name {
+            Some(name) => format!(" named {name}"),
+            None => String::new(),
+        };
         WhoCan {
-            question: format!("who can {verb} {resource} {scope}:"),
+            question: format!("who can {verb} {resource}{named} {scope}:"),
             rows,
         }
     }
@@ -81,15 +85,55 @@ impl WhoCan {
     }
 }
 
-/// A row per subject of each binding that allows `request`; `impersonating`: the subject
-/// the request impersonates, for an impersonation.
-fn rows_allowed(
+/// A row per subject of each of `grants` (which allow the request, or with `some_names`
+/// allow it for the names of their rules), then a row per subject that may impersonate one
+/// of those subjects, by subject.
+fn rows_with_impersonators(policy: &Policy, grants: &[Grant], some_names: bool) -> Vec<WhoCanRow> {
+    let mut rows = rows_of(policy, grants, None, some_names, &[]);
+    let direct: BTreeSet<Subject> = rows.iter().map(|r| r.subject.clone()).collect();
+    // The superuser group is allowed every request without a binding: who may impersonate
+    // it may make this one, for any name.
+    let superusers = Subject::Group {
+        name: palisade_k8s::identity::SUPERUSER_GROUP.to_string(),
+    };
+    let mut impersonated: BTreeSet<&Subject> = direct.iter().collect();
+    if !some_names {
+        impersonated.insert(&superusers);
+    }
+    for subject in impersonated {
+        let Some(impersonation) = Request::impersonating(subject) else {
+            continue;
+        };
+        // What the impersonated subject may do, it may do for the same names.
+        let names: BTreeSet<&String> = rows
+            .iter()
+            .filter(|r| &r.subject == subject)
+            .flat_map(|r| &r.only_names)
+            .collect();
+        let names: Vec<String> = names.into_iter().cloned().collect();
+        let through = policy.grants_for(&impersonation);
+        let extra: Vec<WhoCanRow> = rows_of(policy, &through, Some(subject), some_names, &names)
+            .into_iter()
+            .filter(|row| !direct.contains(&row.subject))
+            .collect();
+        rows.extend(extra);
+    }
+    rows.sort_by(|a, b| (&a.impersonating, &a.subject).cmp(&(&b.impersonating, &b.subject)));
+    rows
+}
+
+/// A row per subject of each binding of `grants`; `impersonating`: the subject the request
+/// impersonates, for an impersonation. With `some_names` each row says the names it is
+/// limited to: its rule's, or for an impersonation `names`, the impersonated subject's.
+fn rows_of(
     policy: &Policy,
-    request: &Request,
+    grants: &[Grant],
     impersonating: Option<&Subject>,
+    some_names: bool,
+    names: &[String],
 ) -> Vec<WhoCanRow> {
     let mut rows = Vec::new();
-    for grant in policy.grants_for(request) {
+    for grant in grants {
         let binding = &policy.bindings[grant.binding];
         let evidence = match impersonating {
             Some(target @ Subject::Group { name })
@@ -97,11 +141,16 @@ fn rows_allowed(
             {
                 format!(
                     "as {target}, allowed every request: {}",
-                    policy.evidence(&grant)
+                    policy.evidence(grant)
                 )
             }
-            Some(target) => format!("as {target}: {}", policy.evidence(&grant)),
-            None => policy.evidence(&grant),
+            Some(target) => format!("as {target}: {}", policy.evidence(grant)),
+            None => policy.evidence(grant),
+        };
+        let only_names = match (some_names, impersonating) {
+            (false, _) => Vec::new(),
+            (true, Some(_)) => names.to_vec(),
+            (true, None) => policy.rule(grant).resource_names.clone(),
         };
         for subject in &binding.subjects {
             rows.push(WhoCanRow {
@@ -110,7 +159,8 @@ fn rows_allowed(
                 binding: binding.describe(),
                 role: policy.roles[grant.role].describe(),
                 rule: grant.rule + 1,
-                grants: policy.rule(&grant).describe(),
+                grants: policy.rule(grant).describe(),
+                only_names: only_names.clone(),
                 evidence: evidence.clone(),
             });
         }
@@ -122,19 +172,29 @@ impl Answer for WhoCan {
     fn document(&self) -> Document {
         let mut doc = Document::new();
         doc.line(&self.question);
-        if self.rows.is_empty() {
-            doc.line("  nobody (among the bindings in the scanned files)");
+        let (anyhow, named): (Vec<&WhoCanRow>, Vec<&WhoCanRow>) =
+            self.rows.iter().partition(|r| r.only_names.is_empty());
+        if anyhow.is_empty() {
+            doc.line(if named.is_empty() {
+                "  nobody (among the bindings in the scanned files)"
+            } else {
+                "  nobody for any name (among the bindings in the scanned files)"
+            });
         }
-        doc.table(Table {
-            indent: 2,
-            widths: vec![48],
+        let table = |rows: &[&WhoCanRow], indent: usize| Table {
+            indent,
+            widths: vec![50 - indent],
             header: None,
-            rows: self
-                .rows
+            rows: rows
                 .iter()
                 .map(|r| vec![r.subject.to_string(), r.evidence.clone()])
                 .collect(),
-        });
+        };
+        doc.table(table(&anyhow, 2));
+        if !named.is_empty() {
+            doc.line("  only for some names (resourceNames; --name asks for one):");
+            doc.table(table(&named, 4));
+        }
         doc
     }
 }
@@ -195,11 +255,7 @@ impl Answer for Access {
             .permissions
             .iter()
             .map(|row| {
-                let mut cells = vec![if row.api_group.is_empty() {
-                    row.resource.clone()
-                } else {
-                    format!("{}.{}", row.resource, row.api_group)
-                }];
+                let mut cells = vec![row.describe()];
                 for verb in COMMON_VERBS {
                     cells.push(
                         if row.verbs.contains(verb) {
@@ -630,6 +686,43 @@ mod tests {
         );
         assert!(render(&nobody, AnswerFormat::Text).contains("  nobody"));
         assert_eq!(render(&nobody, AnswerFormat::Json), "[]\n");
+    }
+
+    /// Who can read Secrets is not "nobody" when someone can read one by name, nor when
+    /// someone may impersonate that one.
+    #[test]
+    fn who_can_names_grants_limited_to_some_names() {
+        let text = "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: one, namespace: app}\nrules: [{apiGroups: [''], resources: [secrets], resourceNames: [db-password], verbs: [get, update]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: one, namespace: app}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: one}\nsubjects: [{kind: ServiceAccount, name: backup, namespace: app}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: as-backup}\nrules: [{apiGroups: [''], resources: [serviceaccounts], verbs: [impersonate]}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: as-backup, namespace: app}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: as-backup}\nsubjects: [{kind: User, name: eve}]\n";
+        let loaded = load_text("p.yaml", text, &Limits::default());
+        let policy = Policy::from_inventory(&loaded.inventory);
+        let get = Request::resource("get", "", "secrets", Some("app"));
+        let answer = WhoCan::answer(&policy, &get, "get", "secrets");
+        let out = render(&answer, AnswerFormat::Text);
+        assert!(out.contains("  nobody for any name"), "{out}");
+        assert!(out.contains("  only for some names"), "{out}");
+        assert!(out.contains("    ServiceAccount app/backup"), "{out}");
+        assert!(out.contains("    User eve"), "{out}");
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&answer, AnswerFormat::Json)).unwrap();
+        assert_eq!(json[0]["only_names"], serde_json::json!(["db-password"]));
+        assert_eq!(json[1]["subject"]["name"], "eve");
+        assert_eq!(json[1]["only_names"], serde_json::json!(["db-password"]));
+        // Asked by name, they are allowed the request as asked.
+        let named = WhoCan::answer(&policy, &get.clone().named("db-password"), "get", "secrets");
+        let out = render(&named, AnswerFormat::Text);
+        assert!(
+            out.starts_with("who can get secrets named db-password in namespace app:\n"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("nobody") && !out.contains("only for some"),
+            "{out}"
+        );
+        // No name can make a create or a list of another Secret allowed.
+        for verb in ["create", "deletecollection"] {
+            let request = Request::resource(verb, "", "secrets", Some("app"));
+            assert!(policy.grants_for_some_names(&request).is_empty(), "{verb}");
+        }
     }
 
     #[test]

@@ -66,6 +66,15 @@ impl Request {
         }
     }
 
+    /// Whether the request could name one object, so that a rule limited by `resourceNames`
+    /// might allow it: a resource request of any verb but `create` and `deletecollection`,
+    /// whose requests carry no name (`list` and `watch` name one through a `metadata.name`
+    /// field selector).
+    pub fn may_name_one(&self) -> bool {
+        self.non_resource_url.is_none()
+            && !matches!(self.verb.as_str(), "create" | "deletecollection")
+    }
+
     pub fn named(mut self, name: &str) -> Request {
         self.name = Some(name.into());
         self
@@ -164,6 +173,36 @@ impl Policy {
             let Some(r) = binding.role else { continue };
             for rule in &self.roles[r].rules {
                 if rule_allows(rule, request) {
+                    grants.push(Grant {
+                        binding: b,
+                        role: r,
+                        rule: rule.index,
+                    });
+                }
+            }
+        }
+        grants
+    }
+
+    /// For a request that names no object: every (binding, role, rule) limited by
+    /// `resourceNames` that grants it for one of those names. Such a grant does not allow the
+    /// request as asked, but it does allow the same request of a named object (`get` of the
+    /// Secret `db-password`). Empty when the request names an object or cannot name one.
+    pub fn grants_for_some_names(&self, request: &Request) -> Vec<Grant> {
+        if request.name.is_some() || !request.may_name_one() {
+            return Vec::new();
+        }
+        let mut grants = Vec::new();
+        for (b, binding) in self.bindings.iter().enumerate() {
+            if !Policy::binding_in_scope(binding, request) {
+                continue;
+            }
+            let Some(r) = binding.role else { continue };
+            for rule in &self.roles[r].rules {
+                let Some(name) = rule.resource_names.first() else {
+                    continue;
+                };
+                if rule_allows(rule, &request.clone().named(name)) {
                     grants.push(Grant {
                         binding: b,
                         role: r,

@@ -1552,3 +1552,61 @@ fn a_leaked_credential_is_a_step_from_its_readers_to_its_identity() {
         }
     }
 }
+
+/// A grant limited to some names (`resourceNames`) or written with wildcards is a grant:
+/// `who-can get secrets` lists who may read one Secret by name under its own heading, and
+/// `access` gives wildcard and named rules rows of their own, where both once answered
+/// "nobody" and "no permissions".
+#[test]
+fn names_and_wildcards_are_never_answered_as_nobody() {
+    let dir = scratch("rbac-names-and-wildcards");
+    std::fs::write(
+        dir.join("rbac.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: scaler, namespace: shop}
+rules:
+- {apiGroups: ['*'], resources: ['*/scale'], verbs: [update, patch]}
+- {apiGroups: [''], resources: [secrets], resourceNames: [db-password], verbs: [get]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: scaler, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: scaler}
+subjects: [{kind: ServiceAccount, name: bob, namespace: shop}]
+",
+    )
+    .unwrap();
+    let file = dir.join("rbac.yaml");
+    let run = |args: &[&str]| {
+        let out = bin()
+            .args(args)
+            .arg(&file)
+            .args(["-n", "shop"])
+            .output()
+            .unwrap();
+        common::exiting(&out, 0);
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let who = run(&["rbac", "who-can", "get", "secrets"]);
+    assert!(who.contains("nobody for any name"), "{who}");
+    assert!(
+        who.contains("only for some names")
+            && who.contains("    ServiceAccount shop/bob")
+            && who.contains("named db-password"),
+        "{who}"
+    );
+    let who = run(&["rbac", "who-can", "get", "secrets", "-o", "json"]);
+    let rows: serde_json::Value = serde_json::from_str(&who).unwrap();
+    assert_eq!(rows[0]["only_names"], serde_json::json!(["db-password"]));
+    let named = run(&["rbac", "who-can", "get", "secrets", "--name", "db-password"]);
+    assert!(
+        named.starts_with("who can get secrets named db-password in namespace shop:"),
+        "{named}"
+    );
+    assert!(!named.contains("nobody"), "{named}");
+    let access = run(&["rbac", "access", "sa:shop/bob"]);
+    assert!(!access.contains("no permissions"), "{access}");
+    assert!(access.contains("*/scale in every group"), "{access}");
+    assert!(access.contains("secrets named db-password"), "{access}");
+}
