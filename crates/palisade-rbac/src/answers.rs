@@ -41,6 +41,10 @@ pub struct WhoCanRow {
     /// make it for. Empty when it may for any name.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub only_names: Vec<String>,
+    /// For a cluster-wide request of a namespaced resource: the one namespace whose
+    /// RoleBindings allow the subject the request there. `None` when it may everywhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub only_namespace: Option<String>,
     #[serde(skip)]
     evidence: String,
 }
@@ -52,20 +56,32 @@ impl WhoCan {
     /// A request that names no object (`get secrets`) is also answered for the grants limited
     /// to some names (`resourceNames`), after the others and saying which names: a subject
     /// that may read the Secret `db-password` is not "nobody" to someone asking who can read
-    /// Secrets. `verb` and `resource` are as the user wrote them resolved (`delete secrets`),
-    /// for the heading.
-    pub fn answer(policy: &Policy, request: &Request, verb: &str, resource: &str) -> WhoCan {
-        let mut rows = rows_with_impersonators(policy, &policy.grants_for(request), false);
-        let anyhow: BTreeSet<(Option<Subject>, Subject)> = rows
-            .iter()
-            .map(|r| (r.impersonating.clone(), r.subject.clone()))
-            .collect();
-        let named = policy.grants_for_some_names(request);
-        rows.extend(
-            rows_with_impersonators(policy, &named, true)
-                .into_iter()
-                .filter(|r| !anyhow.contains(&(r.impersonating.clone(), r.subject.clone()))),
-        );
+    /// Secrets. Likewise a cluster-wide request of a `namespaced` resource is answered for
+    /// each namespace whose RoleBindings allow it there. `verb` and `resource` are as the user
+    /// wrote them resolved (`delete secrets`), for the heading.
+    pub fn answer(
+        policy: &Policy,
+        request: &Request,
+        verb: &str,
+        resource: &str,
+        namespaced: bool,
+    ) -> WhoCan {
+        let mut rows = Vec::new();
+        add_rows(policy, request, None, &mut rows);
+        if namespaced && request.namespace.is_none() && request.non_resource_url.is_none() {
+            let namespaces: BTreeSet<&String> = policy
+                .bindings
+                .iter()
+                .filter_map(|b| b.namespace.as_ref())
+                .collect();
+            for namespace in namespaces {
+                let there = Request {
+                    namespace: Some(namespace.clone()),
+                    ..request.clone()
+                };
+                add_rows(policy, &there, Some(namespace), &mut rows);
+            }
+        }
         let scope = match &request.namespace {
             Some(ns) => format!("in namespace {ns}"),
             None => "cluster-wide".into(),
@@ -85,20 +101,71 @@ impl WhoCan {
     }
 }
 
+/// Adds the rows of those allowed `request` (with `only_namespace`, by the RoleBindings of
+/// that namespace alone), then of those allowed it only for some names; a subject already
+/// allowed as much by an earlier row gets none.
+fn add_rows(
+    policy: &Policy,
+    request: &Request,
+    only_namespace: Option<&String>,
+    rows: &mut Vec<WhoCanRow>,
+) {
+    let of_namespace = |grants: Vec<Grant>| -> Vec<Grant> {
+        grants
+            .into_iter()
+            .filter(|g| {
+                only_namespace.is_none()
+                    || policy.bindings[g.binding].namespace.as_ref() == only_namespace
+            })
+            .collect()
+    };
+    let superusers = only_namespace.is_none();
+    for some_names in [false, true] {
+        let grants = if some_names {
+            of_namespace(policy.grants_for_some_names(request))
+        } else {
+            of_namespace(policy.grants_for(request))
+        };
+        let found = rows_with_impersonators(policy, &grants, some_names, superusers);
+        // Allowed already for any name, there or everywhere, directly or the same way.
+        let covered = |row: &WhoCanRow| {
+            rows.iter().any(|r| {
+                r.subject == row.subject
+                    && (r.impersonating.is_none() || r.impersonating == row.impersonating)
+                    && r.only_names.is_empty()
+                    && (r.only_namespace.is_none() || r.only_namespace == row.only_namespace)
+            })
+        };
+        let found: Vec<WhoCanRow> = found
+            .into_iter()
+            .map(|row| WhoCanRow {
+                only_namespace: only_namespace.cloned(),
+                ..row
+            })
+            .filter(|row| !covered(row))
+            .collect();
+        rows.extend(found);
+    }
+}
+
 /// A row per subject of each of `grants` (which allow the request, or with `some_names`
 /// allow it for the names of their rules), then a row per subject that may impersonate one
-/// of those subjects, by subject.
-fn rows_with_impersonators(policy: &Policy, grants: &[Grant], some_names: bool) -> Vec<WhoCanRow> {
+/// of those subjects, by subject; with `superusers`, also those who may impersonate the
+/// superuser group, which is allowed every request.
+fn rows_with_impersonators(
+    policy: &Policy,
+    grants: &[Grant],
+    some_names: bool,
+    superusers: bool,
+) -> Vec<WhoCanRow> {
     let mut rows = rows_of(policy, grants, None, some_names, &[]);
     let direct: BTreeSet<Subject> = rows.iter().map(|r| r.subject.clone()).collect();
-    // The superuser group is allowed every request without a binding: who may impersonate
-    // it may make this one, for any name.
-    let superusers = Subject::Group {
+    let superuser_group = Subject::Group {
         name: palisade_k8s::identity::SUPERUSER_GROUP.to_string(),
     };
     let mut impersonated: BTreeSet<&Subject> = direct.iter().collect();
-    if !some_names {
-        impersonated.insert(&superusers);
+    if superusers && !some_names {
+        impersonated.insert(&superuser_group);
     }
     for subject in impersonated {
         let Some(impersonation) = Request::impersonating(subject) else {
@@ -161,6 +228,7 @@ fn rows_of(
                 rule: grant.rule + 1,
                 grants: policy.rule(grant).describe(),
                 only_names: only_names.clone(),
+                only_namespace: None,
                 evidence: evidence.clone(),
             });
         }
@@ -172,11 +240,19 @@ impl Answer for WhoCan {
     fn document(&self) -> Document {
         let mut doc = Document::new();
         doc.line(&self.question);
-        let (anyhow, named): (Vec<&WhoCanRow>, Vec<&WhoCanRow>) =
-            self.rows.iter().partition(|r| r.only_names.is_empty());
+        let everywhere: Vec<&WhoCanRow> = self
+            .rows
+            .iter()
+            .filter(|r| r.only_namespace.is_none())
+            .collect();
+        let (anyhow, named): (Vec<&WhoCanRow>, Vec<&WhoCanRow>) = everywhere
+            .into_iter()
+            .partition(|r| r.only_names.is_empty());
         if anyhow.is_empty() {
-            doc.line(if named.is_empty() {
+            doc.line(if self.rows.is_empty() {
                 "  nobody (among the bindings in the scanned files)"
+            } else if named.is_empty() {
+                "  nobody in every namespace (among the bindings in the scanned files)"
             } else {
                 "  nobody for any name (among the bindings in the scanned files)"
             });
@@ -194,6 +270,24 @@ impl Answer for WhoCan {
         if !named.is_empty() {
             doc.line("  only for some names (resourceNames; --name asks for one):");
             doc.table(table(&named, 4));
+        }
+        let mut namespaces: Vec<&String> = self
+            .rows
+            .iter()
+            .filter_map(|r| r.only_namespace.as_ref())
+            .collect();
+        namespaces.dedup();
+        for namespace in namespaces {
+            doc.line(format!(
+                "  only in namespace {} (-n asks there):",
+                palisade_k8s::names::display_ns(namespace)
+            ));
+            let there: Vec<&WhoCanRow> = self
+                .rows
+                .iter()
+                .filter(|r| r.only_namespace.as_ref() == Some(namespace))
+                .collect();
+            doc.table(table(&there, 4));
         }
         doc
     }
@@ -655,7 +749,7 @@ mod tests {
             namespace: Some("app".into()),
             ..Request::default()
         };
-        let answer = WhoCan::answer(&policy, &request, "get", "secrets");
+        let answer = WhoCan::answer(&policy, &request, "get", "secrets", true);
         let text = render(&answer, AnswerFormat::Text);
         assert!(
             text.starts_with("who can get secrets in namespace app:\n"),
@@ -683,6 +777,7 @@ mod tests {
             },
             "delete",
             "secrets",
+            true,
         );
         assert!(render(&nobody, AnswerFormat::Text).contains("  nobody"));
         assert_eq!(render(&nobody, AnswerFormat::Json), "[]\n");
@@ -696,7 +791,7 @@ mod tests {
         let loaded = load_text("p.yaml", text, &Limits::default());
         let policy = Policy::from_inventory(&loaded.inventory);
         let get = Request::resource("get", "", "secrets", Some("app"));
-        let answer = WhoCan::answer(&policy, &get, "get", "secrets");
+        let answer = WhoCan::answer(&policy, &get, "get", "secrets", true);
         let out = render(&answer, AnswerFormat::Text);
         assert!(out.contains("  nobody for any name"), "{out}");
         assert!(out.contains("  only for some names"), "{out}");
@@ -708,7 +803,13 @@ mod tests {
         assert_eq!(json[1]["subject"]["name"], "eve");
         assert_eq!(json[1]["only_names"], serde_json::json!(["db-password"]));
         // Asked by name, they are allowed the request as asked.
-        let named = WhoCan::answer(&policy, &get.clone().named("db-password"), "get", "secrets");
+        let named = WhoCan::answer(
+            &policy,
+            &get.clone().named("db-password"),
+            "get",
+            "secrets",
+            true,
+        );
         let out = render(&named, AnswerFormat::Text);
         assert!(
             out.starts_with("who can get secrets named db-password in namespace app:\n"),

@@ -303,19 +303,21 @@ fn load_policy(
 
 /// The request `who-can` asks about: the verb checked, the resource resolved as kubectl
 /// resolves it (an unknown or ambiguous name is an error, never "nobody"), and the namespace
-/// dropped for a cluster-scoped resource (only ClusterRoleBindings can grant those).
+/// dropped for a cluster-scoped resource (only ClusterRoleBindings can grant those); and
+/// whether the resource may be namespaced, so that RoleBindings may grant it.
 fn resolve_request(
     catalogue: &palisade_k8s::Catalogue,
     verb: &str,
     resource: &str,
     namespace: Option<&str>,
     name: Option<&str>,
-) -> Result<(Request, String)> {
+) -> Result<(Request, String, bool)> {
     palisade_k8s::check_verb(verb).map_err(anyhow::Error::msg)?;
     if resource.starts_with('/') {
         return Ok((
             parse_request(verb, resource, None, None),
             resource.to_string(),
+            false,
         ));
     }
     let resolved = catalogue.resolve(resource)?;
@@ -333,7 +335,9 @@ fn resolve_request(
     if let Some(name) = name {
         request = request.named(name);
     }
-    Ok((request, resolved.to_string()))
+    // A resource whose scope is not known may be namespaced: RoleBindings may grant it.
+    let namespaced = resolved.scope != Some(palisade_k8s::Scope::Cluster);
+    Ok((request, resolved.to_string(), namespaced))
 }
 
 fn parse_subject(text: &str) -> Result<Subject> {
@@ -383,14 +387,16 @@ fn who_can(args: &WhoCanArgs) -> Result<u8> {
         unread,
         ..
     } = load_policy(&args.load, &args.live, args.completeness, &[RBAC_POLICY])?;
-    let (request, resolved) = resolve_request(
+    let (request, resolved, namespaced) = resolve_request(
         &catalogue,
         &args.verb,
         &args.resource,
         args.namespace.as_deref(),
         args.name.as_deref(),
     )?;
-    let answer = palisade_rbac::answers::WhoCan::answer(&policy, &request, &args.verb, &resolved);
+    let answer = palisade_rbac::answers::WhoCan::answer(
+        &policy, &request, &args.verb, &resolved, namespaced,
+    );
     write_answer(&answer, args.output, unread)?;
     Ok(0)
 }

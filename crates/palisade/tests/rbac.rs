@@ -1610,3 +1610,55 @@ subjects: [{kind: ServiceAccount, name: bob, namespace: shop}]
     assert!(access.contains("*/scale in every group"), "{access}");
     assert!(access.contains("secrets named db-password"), "{access}");
 }
+
+/// Asked cluster-wide about a namespaced resource, who-can also lists who may make the request
+/// in some namespaces only (RoleBindings), by namespace, where it once listed only the
+/// ClusterRoleBindings; one allowed everywhere is not listed again.
+#[test]
+fn who_can_cluster_wide_lists_the_namespaces_of_role_bindings() {
+    let out = bin()
+        .args(["rbac", "who-can", "create", "deployments", "examples/rbac"])
+        .output()
+        .unwrap();
+    common::exiting(&out, 0);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (everywhere, ops) = text
+        .split_once("  only in namespace ops (-n asks there):\n")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(everywhere.contains("ServiceAccount ops/backup"), "{text}");
+    assert!(
+        ops.contains("    ServiceAccount web/web")
+            && ops.contains("RoleBinding ops/web-deploys-ops"),
+        "{text}"
+    );
+    assert!(
+        !ops.contains("ops/backup"),
+        "allowed everywhere already: {text}"
+    );
+    let out = bin()
+        .args([
+            "rbac",
+            "who-can",
+            "create",
+            "deployments",
+            "examples/rbac",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let rows = json(&out);
+    let web = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["subject"]["name"] == "web")
+        .unwrap_or_else(|| panic!("{rows}"));
+    assert_eq!(web["only_namespace"], "ops");
+    // Nodes are cluster-scoped: no RoleBinding grants them, whatever its role says.
+    let out = bin()
+        .args(["rbac", "who-can", "get", "nodes", "examples/rbac"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("only in namespace"));
+}
