@@ -46,10 +46,13 @@ fn schemes(text: &str, out: &mut Vec<Found>) {
         let Some(sep) = rest.find([':', '=']) else {
             continue;
         };
-        if sep > 3 {
+        // The separator on the header name's own line, right after it.
+        if sep > 3 || rest[..sep].contains('\n') {
             continue;
         }
-        let line_end = rest.find('\n').unwrap_or(rest.len());
+        let line_end = rest[sep + 1..]
+            .find('\n')
+            .map_or(rest.len(), |n| sep + 1 + n);
         if let Some((s, e)) = scheme_credential(&rest[sep + 1..line_end]) {
             let base = after + sep + 1;
             out.push(Found::new(
@@ -127,5 +130,17 @@ mod tests {
         assert_eq!(detect("curl -u \"admin:Pw9zQ\" http://backend/"), ["Pw9zQ"]);
         assert!(detect("curl -H 'Authorization: Bearer $TOKEN' http://x").is_empty());
         assert!(detect("curl -u admin:$(cat /pw) http://x").is_empty());
+    }
+
+    /// Found by the `secrets` fuzz target: a line break between the header's name and its
+    /// separator ended the value before it began, and the slice panicked.
+    #[test]
+    fn a_name_and_separator_on_two_lines_are_no_header() {
+        assert!(detect("[_authorization\n\" =\"\" =\"").is_empty());
+        assert!(detect("authorization\n: Bearer Zk9q2Lm8Pw").is_empty());
+        assert_eq!(
+            detect("authorization: Bearer Zk9q2Lm8Pw\nnext: line"),
+            ["Zk9q2Lm8Pw"]
+        );
     }
 }
