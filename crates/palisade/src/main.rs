@@ -907,12 +907,19 @@ pub(crate) enum Readers {
 }
 
 /// Writes `path` whole or not at all (a temporary file beside it, renamed), readable by
-/// `readers`.
+/// `readers`. A symbolic link, and what is not a regular file (`/dev/null`, `/dev/stdout`, a
+/// pipe such as the shell's `>(jq .)`), is written through as the shell's `>` would: renaming
+/// over it would replace the link, device or pipe with a file.
 pub(crate) fn write_file_as(
     path: &Path,
     readers: Readers,
     render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
+    if let Ok(found) = std::fs::symlink_metadata(path)
+        && !found.is_file()
+    {
+        return write_in_place(path, readers, render);
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -946,6 +953,29 @@ pub(crate) fn write_file_as(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Writes into what `path` already is (a device, a pipe, a link and the file it names, which
+/// is made, readable by `readers`, when it is not there yet), never replacing it.
+fn write_in_place(
+    path: &Path,
+    readers: Readers,
+    render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if let Readers::Owner = readers {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let mut file = std::io::BufWriter::new(file);
+    render(&mut file).with_context(|| format!("cannot write {}", path.display()))?;
+    file.flush()
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 fn parse_fail_on(text: &str) -> Result<Option<Severity>> {

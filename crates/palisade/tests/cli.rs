@@ -1625,3 +1625,77 @@ fn policy_reports_are_a_list_kubectl_applies() {
     );
     assert!(items.iter().any(|i| i["kind"] == "ClusterPolicyReport"));
 }
+
+/// A report written to a named pipe (the shell's `-o json=>(jq .)`) or through a symbolic link
+/// goes into it: it once went to a temporary file renamed over the path, which replaced the
+/// pipe or link with a file, and as root replaced `/dev/null` itself when a report was sent
+/// there. (A pipe and a link stand in for `/dev/null` here, which a failing test must not
+/// break.)
+#[cfg(unix)]
+#[test]
+fn reports_are_written_through_pipes_and_links_never_over_them() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = scratch("write-through");
+    let pipe = dir.join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&pipe)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let reader = {
+        let pipe = pipe.clone();
+        std::thread::spawn(move || std::fs::read_to_string(pipe).unwrap())
+    };
+    let out = bin()
+        .args([
+            "scan",
+            "examples/shop/api.yaml",
+            "--no-config",
+            "--fail-on",
+            "none",
+        ])
+        .arg("-o")
+        .arg(format!("json={}", pipe.display()))
+        .output()
+        .unwrap();
+    common::exiting(&out, 0);
+    assert!(
+        std::fs::symlink_metadata(&pipe)
+            .unwrap()
+            .file_type()
+            .is_fifo(),
+        "the pipe was replaced"
+    );
+    let read = reader.join().unwrap();
+    assert!(read.contains("\"findings\""), "{read}");
+
+    let report = dir.join("report.json");
+    let link = dir.join("latest.json");
+    std::fs::write(&report, "old").unwrap();
+    std::os::unix::fs::symlink(&report, &link).unwrap();
+    let out = bin()
+        .args([
+            "scan",
+            "examples/shop/api.yaml",
+            "--no-config",
+            "--fail-on",
+            "none",
+        ])
+        .arg("-o")
+        .arg(format!("json={}", link.display()))
+        .output()
+        .unwrap();
+    common::exiting(&out, 0);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link was replaced"
+    );
+    assert!(
+        std::fs::read_to_string(&report)
+            .unwrap()
+            .contains("\"findings\"")
+    );
+}
