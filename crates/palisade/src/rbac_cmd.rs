@@ -340,6 +340,31 @@ fn resolve_request(
     Ok((request, resolved.to_string(), namespaced))
 }
 
+/// Says so on stderr when no binding of the input names `subject` and, for a service account,
+/// no object read is it: the answer is then only what the groups it is in are allowed, and a
+/// misspelt name would otherwise read as a subject without permissions.
+fn note_if_unknown(subject: &Subject, policy: &Policy, inventory: &palisade_inventory::Inventory) {
+    if policy.bindings.iter().any(|b| b.subjects.contains(subject)) {
+        return;
+    }
+    let read = match subject {
+        Subject::ServiceAccount { namespace, name } => {
+            if inventory.objects.iter().any(|o| {
+                o.id.kind == "ServiceAccount"
+                    && o.id.namespace.as_deref() == Some(namespace.as_str())
+                    && o.id.name.as_deref() == Some(name.as_str())
+            }) {
+                return;
+            }
+            ", nor is it among the objects read"
+        }
+        _ => "",
+    };
+    eprintln!(
+        "palisade: note: no binding in the input names {subject}{read}; the answer is what the groups it is in are allowed (check the name)"
+    );
+}
+
 fn parse_subject(text: &str) -> Result<Subject> {
     Subject::parse(text).with_context(|| {
         format!("`{text}` is not a subject: use sa:NAMESPACE/NAME, user:NAME or group:NAME")
@@ -402,9 +427,14 @@ fn who_can(args: &WhoCanArgs) -> Result<u8> {
 }
 
 fn access(args: &AccessArgs) -> Result<u8> {
-    let Analysed { policy, unread, .. } =
-        load_policy(&args.load, &args.live, args.completeness, &[RBAC_POLICY])?;
+    let Analysed {
+        policy,
+        inventory,
+        unread,
+        ..
+    } = load_policy(&args.load, &args.live, args.completeness, &[RBAC_POLICY])?;
     let subject = parse_subject(&args.subject)?;
+    note_if_unknown(&subject, &policy, &inventory);
     let mut identity = subject.identity();
     for group in &args.groups {
         if !identity.groups.contains(group) {
@@ -436,6 +466,7 @@ fn paths(args: &PathsArgs) -> Result<u8> {
     mark_exploits(&args.images, &inventory, &policy, &mut graph)?;
     let found: Vec<Path> = if let Some(from) = &args.from {
         let subject = parse_subject(from)?;
+        note_if_unknown(&subject, &policy, &inventory);
         palisade_rbac::graph::subject_path(&graph, &subject, &args.groups, goal)
             .into_iter()
             .collect()

@@ -1662,3 +1662,25 @@ fn who_can_cluster_wide_lists_the_namespaces_of_role_bindings() {
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("only in namespace"));
 }
+
+/// A subject no binding names, and for a service account no object read is, is said to be so
+/// on stderr: a misspelt name would otherwise read as a subject with no permissions or path.
+#[test]
+fn a_subject_nothing_names_is_noted() {
+    let run = |args: &[&str]| {
+        let out = bin().args(args).output().unwrap();
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let ghost = run(&["rbac", "access", "sa:nope/ghost", "examples/rbac"]);
+    assert!(
+        ghost.contains("no binding in the input names ServiceAccount nope/ghost, nor is it among the objects read"),
+        "{ghost}"
+    );
+    let user = run(&["rbac", "paths", "--from", "user:jnae", "examples/rbac"]);
+    assert!(
+        user.contains("no binding in the input names User jnae;"),
+        "{user}"
+    );
+    let known = run(&["rbac", "access", "sa:web/web", "examples/rbac"]);
+    assert!(!known.contains("no binding"), "{known}");
+}
