@@ -165,23 +165,7 @@ impl Policy {
 
     /// Every (binding, role, rule) that grants `request` to whoever the binding names.
     pub fn grants_for(&self, request: &Request) -> Vec<Grant> {
-        let mut grants = Vec::new();
-        for (b, binding) in self.bindings.iter().enumerate() {
-            if !Policy::binding_in_scope(binding, request) {
-                continue;
-            }
-            let Some(r) = binding.role else { continue };
-            for rule in &self.roles[r].rules {
-                if rule_allows(rule, request) {
-                    grants.push(Grant {
-                        binding: b,
-                        role: r,
-                        rule: rule.index,
-                    });
-                }
-            }
-        }
-        grants
+        self.grants_where(request, |rule| rule_allows(rule, request))
     }
 
     /// For a request that names no object: every (binding, role, rule) limited by
@@ -192,6 +176,15 @@ impl Policy {
         if request.name.is_some() || !request.may_name_one() {
             return Vec::new();
         }
+        self.grants_where(request, |rule| {
+            rule.resource_names
+                .first()
+                .is_some_and(|name| rule_allows(rule, &request.clone().named(name)))
+        })
+    }
+
+    /// The rule of each binding in scope for `request` that `allows`.
+    fn grants_where(&self, request: &Request, allows: impl Fn(&PolicyRule) -> bool) -> Vec<Grant> {
         let mut grants = Vec::new();
         for (b, binding) in self.bindings.iter().enumerate() {
             if !Policy::binding_in_scope(binding, request) {
@@ -199,10 +192,7 @@ impl Policy {
             }
             let Some(r) = binding.role else { continue };
             for rule in &self.roles[r].rules {
-                let Some(name) = rule.resource_names.first() else {
-                    continue;
-                };
-                if rule_allows(rule, &request.clone().named(name)) {
+                if allows(rule) {
                     grants.push(Grant {
                         binding: b,
                         role: r,

@@ -1646,19 +1646,16 @@ fn reports_are_written_through_pipes_and_links_never_over_them() {
         let pipe = pipe.clone();
         std::thread::spawn(move || std::fs::read_to_string(pipe).unwrap())
     };
-    let out = bin()
-        .args([
-            "scan",
-            "examples/shop/api.yaml",
-            "--no-config",
-            "--fail-on",
-            "none",
-        ])
-        .arg("-o")
-        .arg(format!("json={}", pipe.display()))
-        .output()
-        .unwrap();
-    common::exiting(&out, 0);
+    let report_to = |path: &std::path::Path| {
+        let out = bin()
+            .args(["scan", "examples/shop/api.yaml", "--no-config"])
+            .args(["--fail-on", "none", "-o"])
+            .arg(format!("json={}", path.display()))
+            .output()
+            .unwrap();
+        common::exiting(&out, 0);
+    };
+    report_to(&pipe);
     assert!(
         std::fs::symlink_metadata(&pipe)
             .unwrap()
@@ -1673,19 +1670,7 @@ fn reports_are_written_through_pipes_and_links_never_over_them() {
     let link = dir.join("latest.json");
     std::fs::write(&report, "old").unwrap();
     std::os::unix::fs::symlink(&report, &link).unwrap();
-    let out = bin()
-        .args([
-            "scan",
-            "examples/shop/api.yaml",
-            "--no-config",
-            "--fail-on",
-            "none",
-        ])
-        .arg("-o")
-        .arg(format!("json={}", link.display()))
-        .output()
-        .unwrap();
-    common::exiting(&out, 0);
+    report_to(&link);
     assert!(
         std::fs::symlink_metadata(&link)
             .unwrap()
