@@ -956,7 +956,7 @@ pub(crate) fn write_file_as(
 }
 
 /// Writes into what `path` already is (a device, a pipe, a link and the file it names, which
-/// is made, readable by `readers`, when it is not there yet), never replacing it.
+/// is made when it is not there yet, and is readable by `readers`), never replacing it.
 fn write_in_place(
     path: &Path,
     readers: Readers,
@@ -972,6 +972,15 @@ fn write_in_place(
     let file = options
         .open(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
+    // A file a link names, already there, is its owner's alone too.
+    #[cfg(unix)]
+    if let Readers::Owner = readers
+        && file.metadata().is_ok_and(|m| m.is_file())
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     let mut file = std::io::BufWriter::new(file);
     render(&mut file).with_context(|| format!("cannot write {}", path.display()))?;
     file.flush()

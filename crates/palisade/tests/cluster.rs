@@ -45,6 +45,32 @@ async fn snapshot_then_scan_equals_a_live_scan() {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&snap).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        // Written through a link, as to a path of its own: the link stays, and the file it
+        // names, readable by all before, is its owner's alone.
+        let shared = dir.join("shared.json");
+        std::fs::write(&shared, "{}").unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.join("latest.json");
+        std::os::unix::fs::symlink(&shared, &link).unwrap();
+        let mut cmd = bin();
+        cmd.args(["snapshot", "--request-timeout", "1", "-o"])
+            .arg(&link)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig);
+        common::exiting(&run(cmd).await, 0);
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let mode = std::fs::metadata(&shared).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        assert!(
+            std::fs::read_to_string(&shared)
+                .unwrap()
+                .contains("palisade.dev/v1alpha1")
+        );
     }
     let file: Value = serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
     assert_eq!(file["apiVersion"], "palisade.dev/v1alpha1");
