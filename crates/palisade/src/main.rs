@@ -918,7 +918,7 @@ pub(crate) fn write_file_as(
     if let Ok(found) = std::fs::symlink_metadata(path)
         && !found.is_file()
     {
-        return write_in_place(path, readers, render);
+        return render_into(path, path, readers, render);
     }
     let dir = path
         .parent()
@@ -929,39 +929,25 @@ pub(crate) fn write_file_as(
         .and_then(|n| n.to_str())
         .unwrap_or("report");
     let tmp = dir.join(format!(".{name}.palisade-{}.tmp", std::process::id()));
-    let result = (|| -> Result<()> {
-        // Messages name the file asked for, never the temporary one.
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        if let Readers::Owner = readers {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = std::io::BufWriter::new(
-            options
-                .open(&tmp)
-                .with_context(|| format!("cannot write {}", path.display()))?,
-        );
-        render(&mut file).with_context(|| format!("cannot write {}", path.display()))?;
-        file.flush()
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(())
-    })();
+    let result = render_into(&tmp, path, readers, render).and_then(|()| {
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+    });
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     result
 }
 
-/// Writes into what `path` already is (a device, a pipe, a link and the file it names, which
-/// is made when it is not there yet, and is readable by `readers`), never replacing it.
-fn write_in_place(
+/// Renders into `target` as it is (a new or truncated file, a device, a pipe, a link and the
+/// file it names), a file readable by `readers` (an existing one too); errors name `path`,
+/// the file asked for, never a temporary one.
+fn render_into(
+    target: &Path,
     path: &Path,
     readers: Readers,
     render: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
+    let failed = || format!("cannot write {}", path.display());
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -969,9 +955,7 @@ fn write_in_place(
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let file = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let file = options.open(target).with_context(failed)?;
     // A file a link names, already there, is its owner's alone too.
     #[cfg(unix)]
     if let Readers::Owner = readers
@@ -979,12 +963,11 @@ fn write_in_place(
     {
         use std::os::unix::fs::PermissionsExt;
         file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            .with_context(failed)?;
     }
     let mut file = std::io::BufWriter::new(file);
-    render(&mut file).with_context(|| format!("cannot write {}", path.display()))?;
-    file.flush()
-        .with_context(|| format!("cannot write {}", path.display()))
+    render(&mut file).with_context(failed)?;
+    file.flush().with_context(failed)
 }
 
 fn parse_fail_on(text: &str) -> Result<Option<Severity>> {
