@@ -158,7 +158,13 @@ fn rows_with_impersonators(
     some_names: bool,
     superusers: bool,
 ) -> Vec<WhoCanRow> {
-    let mut rows = rows_of(policy, grants, None, some_names, &[]);
+    let mut rows = rows_of(policy, grants, None, &|grant| {
+        if some_names {
+            policy.rule(grant).resource_names.clone()
+        } else {
+            Vec::new()
+        }
+    });
     let direct: BTreeSet<Subject> = rows.iter().map(|r| r.subject.clone()).collect();
     let superuser_group = Subject::Group {
         name: palisade_k8s::identity::SUPERUSER_GROUP.to_string(),
@@ -179,7 +185,7 @@ fn rows_with_impersonators(
             .collect();
         let names: Vec<String> = names.into_iter().cloned().collect();
         let through = policy.grants_for(&impersonation);
-        let extra: Vec<WhoCanRow> = rows_of(policy, &through, Some(subject), some_names, &names)
+        let extra: Vec<WhoCanRow> = rows_of(policy, &through, Some(subject), &|_| names.clone())
             .into_iter()
             .filter(|row| !direct.contains(&row.subject))
             .collect();
@@ -190,14 +196,13 @@ fn rows_with_impersonators(
 }
 
 /// A row per subject of each binding of `grants`; `impersonating`: the subject the request
-/// impersonates, for an impersonation. With `some_names` each row says the names it is
-/// limited to: its rule's, or for an impersonation `names`, the impersonated subject's.
+/// impersonates, for an impersonation; `only_names`: the names a grant's rows are limited to
+/// (none: any name).
 fn rows_of(
     policy: &Policy,
     grants: &[Grant],
     impersonating: Option<&Subject>,
-    some_names: bool,
-    names: &[String],
+    only_names: &dyn Fn(&Grant) -> Vec<String>,
 ) -> Vec<WhoCanRow> {
     let mut rows = Vec::new();
     for grant in grants {
@@ -214,11 +219,7 @@ fn rows_of(
             Some(target) => format!("as {target}: {}", policy.evidence(grant)),
             None => policy.evidence(grant),
         };
-        let only_names = match (some_names, impersonating) {
-            (false, _) => Vec::new(),
-            (true, Some(_)) => names.to_vec(),
-            (true, None) => policy.rule(grant).resource_names.clone(),
-        };
+        let only_names = only_names(grant);
         for subject in &binding.subjects {
             rows.push(WhoCanRow {
                 subject: subject.clone(),

@@ -343,17 +343,17 @@ fn resolve_request(
 /// Says so on stderr when no binding of the input names `subject` and, for a service account,
 /// no object read is it: the answer is then only what the groups it is in are allowed, and a
 /// misspelt name would otherwise read as a subject without permissions.
-fn note_if_unknown(subject: &Subject, policy: &Policy, inventory: &palisade_inventory::Inventory) {
+fn note_if_unknown(subject: &Subject, policy: &Policy) {
     if policy.bindings.iter().any(|b| b.subjects.contains(subject)) {
         return;
     }
     let read = match subject {
         Subject::ServiceAccount { namespace, name } => {
-            if inventory.objects.iter().any(|o| {
-                o.id.kind == "ServiceAccount"
-                    && o.id.namespace.as_deref() == Some(namespace.as_str())
-                    && o.id.name.as_deref() == Some(name.as_str())
-            }) {
+            if policy
+                .service_accounts
+                .iter()
+                .any(|sa| (&sa.namespace, &sa.name) == (namespace, name))
+            {
                 return;
             }
             ", nor is it among the objects read"
@@ -427,14 +427,10 @@ fn who_can(args: &WhoCanArgs) -> Result<u8> {
 }
 
 fn access(args: &AccessArgs) -> Result<u8> {
-    let Analysed {
-        policy,
-        inventory,
-        unread,
-        ..
-    } = load_policy(&args.load, &args.live, args.completeness, &[RBAC_POLICY])?;
+    let Analysed { policy, unread, .. } =
+        load_policy(&args.load, &args.live, args.completeness, &[RBAC_POLICY])?;
     let subject = parse_subject(&args.subject)?;
-    note_if_unknown(&subject, &policy, &inventory);
+    note_if_unknown(&subject, &policy);
     let mut identity = subject.identity();
     for group in &args.groups {
         if !identity.groups.contains(group) {
@@ -466,7 +462,7 @@ fn paths(args: &PathsArgs) -> Result<u8> {
     mark_exploits(&args.images, &inventory, &policy, &mut graph)?;
     let found: Vec<Path> = if let Some(from) = &args.from {
         let subject = parse_subject(from)?;
-        note_if_unknown(&subject, &policy, &inventory);
+        note_if_unknown(&subject, &policy);
         palisade_rbac::graph::subject_path(&graph, &subject, &args.groups, goal)
             .into_iter()
             .collect()
