@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use palisade_core::selector::label_selector_matches;
+use palisade_core::selector::{NamespaceSelection, label_selector_matches};
 use serde::Serialize;
 
 use crate::addr::{AddrRange, AddrSet, atoms};
@@ -141,6 +141,9 @@ impl Bits {
 struct Prepared {
     everything: bool,
     classes: Bits,
+    /// Classes whose match is the input's best guess: the cluster may decide otherwise
+    /// ([`Engine::guessed_classes`]).
+    guessed: Bits,
     addrs: AddrSet,
     nodes: bool,
     numeric: Conn,
@@ -192,6 +195,9 @@ pub struct Engine {
     group_of: Vec<usize>,
     /// The classes of each namespace (by their representatives').
     classes_in: HashMap<String, Vec<usize>>,
+    /// Per class, the policies (layer, index) whose subject may or may not include it as the
+    /// cluster has it ([`Engine::guessed_classes`]).
+    subject_guesses: Vec<Vec<(usize, usize)>>,
 }
 
 /// What endpoints may open to the others, each group's answer found once: endpoints no policy
@@ -262,11 +268,13 @@ impl Engine {
             groups: Vec::new(),
             group_of: Vec::new(),
             classes_in: HashMap::new(),
+            subject_guesses: Vec::new(),
         };
         for c in 0..engine.reps.len() {
             let namespace = engine.rep(c).namespace.clone();
             engine.classes_in.entry(namespace).or_default().push(c);
         }
+        engine.subject_guesses = engine.guessed_subjects();
         engine.admin_of = engine.subjects(&net.admin);
         engine.baseline_of = engine.subjects(&net.baseline);
         engine.policies_of = engine
@@ -336,6 +344,100 @@ impl Engine {
         by_class
     }
 
+    /// Per class, the policies of every layer (layer index, policy) whose subject may or may
+    /// not include it ([`Engine::guessed_classes`]).
+    fn guessed_subjects(&self) -> Vec<Vec<(usize, usize)>> {
+        let mut by_class = vec![Vec::new(); self.reps.len()];
+        for (layer, policies) in [&self.net.admin, &self.net.policies, &self.net.baseline]
+            .into_iter()
+            .enumerate()
+        {
+            for (p, policy) in policies.iter().enumerate() {
+                for c in self.guessed_classes(&policy.subject) {
+                    if self.reps[c] != INGRESS_CONTROLLER_CLASS {
+                        by_class[c].push((layer, p));
+                    }
+                }
+            }
+        }
+        by_class
+    }
+
+    /// The classes a pod peer (or a policy's subject) includes or leaves out only as the
+    /// input's best guess: those in namespaces no Namespace object was read for, when the
+    /// peer's namespace selector reads their labels; and the ingress controller, whose
+    /// namespace and labels are unknown unless they were given
+    /// ([`Network::place_ingress_controller`]). The guess is what the input says (labels not
+    /// given are absent).
+    fn guessed_classes(&self, peer: &PodPeer) -> Vec<usize> {
+        let mut out = Vec::new();
+        if let Namespaces::Selected(selector) = &peer.namespaces {
+            for (ns, classes) in &self.classes_in {
+                if self.net.namespaces.selection(selector, ns) != NamespaceSelection::Unknown {
+                    continue;
+                }
+                out.extend(classes.iter().copied().filter(|&c| {
+                    self.reps[c] != INGRESS_CONTROLLER_CLASS && selects_pods(peer, self.rep(c))
+                }));
+            }
+        }
+        if self.net.takes_ingress_controller(peer) == NamespaceSelection::Unknown {
+            out.push(self.reps.len() - 2);
+        }
+        out
+    }
+
+    /// Why the answer about class `c` is a guess for a rule's (or subject's) selectors.
+    fn guess_note(&self, c: usize, what: &str) -> String {
+        if self.reps[c] == INGRESS_CONTROLLER_CLASS {
+            format!(
+                "{what} may admit the ingress controller or not: its namespace and labels are not known (give them with --ingress-namespace and --ingress-label)"
+            )
+        } else {
+            let ns = &self.rep(c).namespace;
+            format!(
+                "{what} reads namespace labels, and no Namespace object `{ns}` was read (taken to have only its name label)"
+            )
+        }
+    }
+
+    /// Notes the pair not final when a rule that decides some of `conn` matched `other` only
+    /// as a guess.
+    fn note_guess(
+        &self,
+        prepared: &Prepared,
+        what: impl FnOnce() -> String,
+        other_class: Option<usize>,
+        decided: &Conn,
+        verdict: &mut Verdict,
+    ) {
+        if let Some(c) = other_class
+            && !prepared.everything
+            && prepared.guessed.get(c)
+            && !decided.is_empty()
+        {
+            verdict.not_evaluated.insert(self.guess_note(c, &what()));
+        }
+    }
+
+    /// Notes the pair not final when a policy of `subject`'s namespace may or may not
+    /// select it in `direction`.
+    fn note_subject_guesses(&self, subject: usize, direction: Direction, verdict: &mut Verdict) {
+        for &(layer, p) in &self.subject_guesses[subject] {
+            let policy = match layer {
+                0 => &self.net.admin[p],
+                2 => &self.net.baseline[p],
+                _ => &self.net.policies[p],
+            };
+            if policy.applies(direction) || !policy.rules(direction).is_empty() {
+                let what = format!("{}'s subject", policy.describe());
+                verdict
+                    .not_evaluated
+                    .insert(self.guess_note(subject, &what));
+            }
+        }
+    }
+
     /// The classes a pod peer (or a policy's subject) includes ([`Engine::pod_peer_matches`]
     /// of their representatives), in order.
     fn peer_classes(&self, peer: &PodPeer) -> Vec<usize> {
@@ -376,6 +478,7 @@ impl Engine {
         let mut prepared = Prepared {
             everything: rule.peers.is_none(),
             classes: Bits::with_len(self.reps.len()),
+            guessed: Bits::with_len(self.reps.len()),
             addrs: AddrSet::none(),
             nodes: false,
             numeric: Conn::none(),
@@ -386,6 +489,9 @@ impl Engine {
                 Peer::Pods(pods) => {
                     for c in self.peer_classes(pods) {
                         prepared.classes.set(c);
+                    }
+                    for c in self.guessed_classes(pods) {
+                        prepared.guessed.set(c);
                     }
                 }
                 Peer::Addresses(set) => {
@@ -579,6 +685,7 @@ impl Engine {
             verdict.not_evaluated.insert(HOST_NETWORK_NOTE.to_string());
         }
         self.mark_unevaluated(rep, verdict);
+        self.note_subject_guesses(subject, direction, verdict);
         let other_class = self.class(other);
         let admin = self.first_match(
             0,
@@ -611,10 +718,15 @@ impl Engine {
             for (r, rule) in policy.rules(direction).iter().enumerate() {
                 let prepared = &self.prepared[1][p][d][r];
                 self.note_nodes(prepared, policy, other, verdict);
-                if rule.action != Action::Deny || !prepared.matches(other, other_class) {
+                if rule.action != Action::Deny {
                     continue;
                 }
                 let denied = prepared.conn(dst).intersect(&rest);
+                let what = || format!("{} {}", policy.describe(), rule.label);
+                self.note_guess(prepared, what, other_class, &denied, verdict);
+                if !prepared.matches(other, other_class) {
+                    continue;
+                }
                 if !denied.is_empty() {
                     step(Some(policy), Some(&rule.label), Effect::Deny, &denied);
                     rest = rest.subtract(&denied);
@@ -632,7 +744,13 @@ impl Engine {
                 let policy = &self.net.policies[p];
                 for (r, rule) in policy.rules(direction).iter().enumerate() {
                     let prepared = &self.prepared[1][p][d][r];
-                    if rule.action != Action::Allow || !prepared.matches(other, other_class) {
+                    if rule.action != Action::Allow {
+                        continue;
+                    }
+                    let what = || format!("{} {}", policy.describe(), rule.label);
+                    let conn = prepared.conn(dst).intersect(&rest);
+                    self.note_guess(prepared, what, other_class, &conn, verdict);
+                    if !prepared.matches(other, other_class) {
                         continue;
                     }
                     if let Some(caveat) = &rule.caveat {
@@ -642,7 +760,6 @@ impl Engine {
                             rule.label
                         ));
                     }
-                    let conn = prepared.conn(dst).intersect(&rest);
                     if !conn.is_empty() {
                         step(Some(policy), Some(&rule.label), Effect::Allow, &conn);
                         granted = granted.union(&conn);
@@ -753,10 +870,12 @@ impl Engine {
             for (r, rule) in policy.rules(direction).iter().enumerate() {
                 let prepared = &self.prepared[layer][p][d][r];
                 self.note_nodes(prepared, policy, other, verdict);
+                let decided = prepared.conn(dst).intersect(&remaining);
+                let what = || format!("{} {}", policy.describe(), rule.label);
+                self.note_guess(prepared, what, other_class, &decided, verdict);
                 if !prepared.matches(other, other_class) {
                     continue;
                 }
-                let decided = prepared.conn(dst).intersect(&remaining);
                 if decided.is_empty() {
                     continue;
                 }
@@ -910,6 +1029,9 @@ impl Engine {
                 if p.classes.get(c) {
                     signature.push(r as u64);
                 }
+                if p.guessed.get(c) {
+                    signature.push(r as u64 | 1 << 63);
+                }
             }
             signature.push(u64::MAX);
             for list in [
@@ -928,7 +1050,9 @@ impl Engine {
             if let Some(caveat) = &rep.caveat {
                 signature.push(fnv(caveat));
             }
-            if self.unevaluated_in.contains_key(&rep.namespace) {
+            let guessed =
+                !self.subject_guesses[c].is_empty() || prepared.iter().any(|p| p.guessed.get(c));
+            if self.unevaluated_in.contains_key(&rep.namespace) || guessed {
                 signature.push(fnv(&rep.namespace));
             }
             let g = *by_signature.entry(signature).or_insert_with(|| {
@@ -1034,5 +1158,111 @@ mod tests {
             back.not_evaluated
                 .contains("NetworkPolicy.crd.projectcalico.org b/extra")
         );
+    }
+
+    const FROM_TEAM: &str = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: db-in, namespace: data}\nspec:\n  podSelector: {}\n  ingress: [{from: [{namespaceSelector: {matchLabels: {team: front}}}]}]\n---\n";
+
+    /// A namespace selector that reads labels cannot be decided for a namespace whose object
+    /// was not read: the answer is what the input says (no such label), marked not final.
+    #[test]
+    fn a_namespace_selector_on_a_namespace_not_read_is_not_final() {
+        let yaml = pod("front", "web") + &pod("data", "db") + FROM_TEAM;
+        let engine = engine(&yaml);
+        let (web, db) = (Party::Pod(0), Party::Pod(1));
+        let v = engine.verdict(web, db, None);
+        assert!(v.conn.is_empty());
+        let note = v.not_evaluated.iter().next().expect("a note");
+        assert!(
+            note.contains("NetworkPolicy data/db-in ingress[0]") && note.contains("`front`"),
+            "{note}"
+        );
+        // The other way no selector reads labels: final.
+        assert!(engine.verdict(db, web, None).not_evaluated.is_empty());
+
+        // With the Namespace read, the answer is final either way.
+        for (labels, allowed) in [("{team: front}", true), ("{team: back}", false)] {
+            let namespace = format!(
+                "apiVersion: v1\nkind: Namespace\nmetadata: {{name: front, labels: {labels}}}\n---\n"
+            );
+            let engine = super::tests::engine(&(yaml.clone() + &namespace));
+            let v = engine.verdict(web, db, None);
+            assert_eq!(!v.conn.is_empty(), allowed, "{labels}");
+            assert!(
+                v.not_evaluated.is_empty(),
+                "{labels}: {:?}",
+                v.not_evaluated
+            );
+        }
+
+        // A selector of the name label alone is decided without the object.
+        let by_name = FROM_TEAM.replace("team: front", "kubernetes.io/metadata.name: front");
+        let engine = super::tests::engine(&(pod("front", "web") + &pod("data", "db") + &by_name));
+        let v = engine.verdict(web, db, None);
+        assert!(!v.conn.is_empty() && v.not_evaluated.is_empty());
+    }
+
+    /// A policy whose subject selects namespaces by label may or may not isolate a pod of a
+    /// namespace not read.
+    #[test]
+    fn an_admin_subject_on_a_namespace_not_read_is_not_final() {
+        let yaml = pod("front", "web")
+            + &pod("data", "db")
+            + "apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: lock}\nspec:\n  priority: 1\n  subject: {namespaces: {matchLabels: {tier: data}}}\n  ingress: [{name: none, action: Deny, from: [{namespaces: {}}]}]\n";
+        let engine = engine(&yaml);
+        let v = engine.verdict(Party::Pod(0), Party::Pod(1), None);
+        assert!(!v.conn.is_empty());
+        assert!(
+            v.not_evaluated
+                .iter()
+                .any(|n| n.contains("AdminNetworkPolicy lock's subject") && n.contains("`data`")),
+            "{:?}",
+            v.not_evaluated
+        );
+    }
+
+    /// The ingress controller's namespace and labels are unknown until given: a rule that
+    /// admits one namespace by name may or may not admit it; placed, the answer is final.
+    #[test]
+    fn the_ingress_controller_is_not_final_until_placed() {
+        let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {app: web}}\nspec: {containers: [{name: c, image: 'r/c:1', ports: [{containerPort: 8080}]}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web, namespace: shop}\nspec: {defaultBackend: {service: {name: web, port: {number: 80}}}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web-in, namespace: shop}\nspec:\n  podSelector: {}\n  ingress: [{from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}, podSelector: {matchLabels: {app: controller}}}]}]\n";
+        let loaded = load_text("t.yaml", yaml, &Limits::default());
+        let verdict = |network: Network| {
+            Engine::new(Arc::new(network)).verdict(Party::IngressController, Party::Pod(0), None)
+        };
+        let unplaced = verdict(Network::from_inventory(&loaded.inventory));
+        assert!(unplaced.conn.is_empty());
+        assert!(
+            unplaced
+                .not_evaluated
+                .iter()
+                .any(|n| n.contains("ingress controller")),
+            "{:?}",
+            unplaced.not_evaluated
+        );
+        let labels = |v: &str| Some(serde_json::json!({"app": v}).as_object().unwrap().clone());
+        // The namespace alone leaves the pod selector undecided.
+        let mut network = Network::from_inventory(&loaded.inventory);
+        network.place_ingress_controller(Some("ingress-nginx"), None);
+        let v = verdict(network);
+        assert!(v.conn.is_empty() && !v.not_evaluated.is_empty());
+        for (ns, app, allowed) in [
+            ("ingress-nginx", "controller", true),
+            ("ingress-nginx", "other", false),
+            ("traefik", "controller", false),
+        ] {
+            let mut network = Network::from_inventory(&loaded.inventory);
+            network.place_ingress_controller(Some(ns), labels(app));
+            let v = verdict(network);
+            assert_eq!(
+                v.conn == Conn::port(Protocol::Tcp, 8080),
+                allowed,
+                "{ns} {app}"
+            );
+            assert!(
+                v.not_evaluated.is_empty(),
+                "{ns} {app}: {:?}",
+                v.not_evaluated
+            );
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! What the network engine reasons about: namespaces with their labels and endpoints (one per
 //! workload, pods grouped under their controller), read from an inventory.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use palisade_core::tree::Tree as _;
 use palisade_inventory::podspec::pod_spec;
@@ -14,6 +14,7 @@ use crate::conn::Protocol;
 pub const DEFAULT_NAMESPACE: &str = "default";
 
 pub use palisade_core::selector::NAMESPACE_NAME_LABEL;
+use palisade_core::selector::{NamespaceSelection, namespace_selected};
 
 /// A port a container declares.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -61,16 +62,36 @@ impl Endpoint {
     }
 }
 
-/// The namespaces in play and their labels (`kubernetes.io/metadata.name` always set).
+/// The namespaces in play and their labels (`kubernetes.io/metadata.name` always set), and
+/// which of them were read from a Namespace object: the labels of the others are unknown.
 #[derive(Debug, Clone, Default)]
 pub struct Namespaces {
     labels: BTreeMap<String, Map<String, Value>>,
+    read: BTreeSet<String>,
 }
 
 impl Namespaces {
     /// Labels of a namespace; one not declared has only its name label.
     pub fn labels(&self, name: &str) -> Option<&Map<String, Value>> {
         self.labels.get(name)
+    }
+
+    /// Whether a Namespace object of this name was read, so its labels are known.
+    pub fn is_read(&self, name: &str) -> bool {
+        self.read.contains(name)
+    }
+
+    /// What a `namespaceSelector` says of namespace `name`: selected, not, or unknown when the
+    /// namespace was not read and the selector reads labels other than its name.
+    pub fn selection(&self, selector: &Value, name: &str) -> NamespaceSelection {
+        let labels = self.is_read(name).then(|| self.labels(name)).flatten();
+        namespace_selected(selector, name, labels)
+    }
+
+    /// Adds a namespace read from a Namespace object, with its labels.
+    pub fn read(&mut self, name: &str, labels: Option<&Map<String, Value>>) {
+        self.declare(name, labels);
+        self.read.insert(name.to_string());
     }
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
@@ -132,7 +153,7 @@ pub fn namespaces(placer: Placer<'_>) -> Namespaces {
     for ns in inventory.of_kind("", "Namespace") {
         if let Some(name) = ns.id.name.as_deref() {
             let labels = ns.value.at("/metadata/labels").and_then(Value::as_object);
-            namespaces.declare(name, labels);
+            namespaces.read(name, labels);
         }
     }
     for object in &inventory.objects {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use palisade_core::ObjectRef;
-use palisade_core::selector::label_selector_matches;
+use palisade_core::selector::{NamespaceSelection, label_selector_matches, selects_everything};
 use palisade_inventory::Inventory;
 use serde_json::{Map, Value};
 
@@ -13,8 +13,10 @@ use crate::exposure::{Service, ingress_controller_ports, select_endpoints, servi
 use crate::model::{Endpoint, Namespaces, Placement, Placer, endpoints, namespaces};
 use crate::policy::{self, Layer, PodPeer, Policy, Problem};
 
-/// The namespace and name the ingress controller is given: it is rarely among the scanned
-/// objects, so it stands for a pod without labels in a namespace of its own.
+/// The namespace the ingress controller is given until it is placed
+/// ([`Network::place_ingress_controller`]): it is rarely among the scanned objects, so it is
+/// evaluated as a pod without labels in a namespace of its own, and answers that depend on
+/// its namespace or labels are marked not final.
 pub const INGRESS_CONTROLLER_NAMESPACE: &str = "ingress-controller-ns";
 
 /// A policy the engine does not evaluate, and why; pairs it may govern are marked.
@@ -63,6 +65,10 @@ pub struct Network {
     pub has_cluster_dns: bool,
     /// Where objects without a namespace were placed.
     pub placement: Placement,
+    /// Whether the ingress controller's namespace, and its pods' labels, were given
+    /// ([`Network::place_ingress_controller`]): unknown otherwise.
+    pub ingress_namespace_known: bool,
+    pub ingress_labels_known: bool,
     /// Every label key a pod selector of a policy or Service reads: labels that differ only
     /// in other keys are selected alike ([`Network::selected_apart`]).
     selector_keys: HashSet<String>,
@@ -142,6 +148,8 @@ impl Network {
             cluster_dns: cluster_dns(),
             has_cluster_dns: false,
             placement,
+            ingress_namespace_known: false,
+            ingress_labels_known: false,
             selector_keys: HashSet::new(),
         };
         // The policies and Services first: their selectors decide whether a relabelled Pod
@@ -246,6 +254,59 @@ impl Network {
             keys.extend(service.selector.keys().cloned());
         }
         keys
+    }
+
+    /// Places the ingress controller in `namespace` (its labels are those of the Namespace
+    /// object read, or its name label only) with pods labelled `labels`. What is not given
+    /// stays unknown: a rule whose peers read it may or may not take the controller, and the
+    /// answer says so ([`Network::takes_ingress_controller`]).
+    pub fn place_ingress_controller(
+        &mut self,
+        namespace: Option<&str>,
+        labels: Option<Map<String, Value>>,
+    ) {
+        if let Some(ns) = namespace {
+            self.ingress_controller.namespace = ns.to_string();
+            self.namespaces.declare(ns, None);
+            self.ingress_namespace_known = true;
+        }
+        if let Some(labels) = labels {
+            self.ingress_controller.labels = labels;
+            self.ingress_labels_known = true;
+        }
+    }
+
+    /// Whether a pod peer takes the ingress controller: unknown when the peer reads what was
+    /// not given of it (any namespace selector but the empty one while its namespace is
+    /// unknown; any pod selector but the empty one while its labels are). A peer of a policy's
+    /// own namespace does not take a controller whose namespace is unknown: controllers run
+    /// in namespaces of their own.
+    pub fn takes_ingress_controller(&self, peer: &PodPeer) -> NamespaceSelection {
+        use NamespaceSelection::{NotSelected, Selected, Unknown};
+        let controller = &self.ingress_controller;
+        let namespace = match &peer.namespaces {
+            policy::Namespaces::Same(ns) if *ns == controller.namespace => Selected,
+            policy::Namespaces::Same(_) => NotSelected,
+            policy::Namespaces::Selected(selector) if selects_everything(selector) => Selected,
+            policy::Namespaces::Selected(_) if !self.ingress_namespace_known => Unknown,
+            policy::Namespaces::Selected(selector) => {
+                self.namespaces.selection(selector, &controller.namespace)
+            }
+        };
+        let pods = match &peer.pods {
+            None => Selected,
+            Some(selector) if selects_everything(selector) => Selected,
+            Some(_) if !self.ingress_labels_known => Unknown,
+            Some(selector) if label_selector_matches(selector, Some(&controller.labels)) => {
+                Selected
+            }
+            Some(_) => NotSelected,
+        };
+        match (namespace, pods) {
+            (NotSelected, _) | (_, NotSelected) => NotSelected,
+            (Selected, Selected) => Selected,
+            _ => Unknown,
+        }
     }
 
     /// Whether a pod peer (or a policy's subject) looks for pods in `namespace`.

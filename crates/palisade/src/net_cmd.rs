@@ -43,14 +43,10 @@ pub struct GenerateArgs {
     /// CIDRs): allowed in addition to what the manifests imply.
     #[arg(long, value_name = "FILE", env = "PALISADE_NET_FLOWS")]
     flows: Option<std::path::PathBuf>,
-    /// The ingress controller's namespace, admitted to what Ingresses and Routes open.
-    #[arg(
-        long,
-        default_value = "ingress-nginx",
-        value_name = "NAMESPACE",
-        env = "PALISADE_NET_INGRESS_NAMESPACE"
-    )]
-    ingress_namespace: String,
+    /// Where the ingress controller runs: the rules written admit its namespace
+    /// (`ingress-nginx` unless `--ingress-namespace` says otherwise).
+    #[command(flatten)]
+    ingress: IngressArgs,
     #[command(flatten)]
     load: LoadArgs,
     #[command(flatten)]
@@ -71,11 +67,59 @@ enum MatrixFormat {
     Dot,
 }
 
+/// Where the ingress controller runs. Unknown unless given: a rule that selects namespaces or
+/// pods by label may or may not admit it, and answers that depend on one are not final.
+#[derive(Args, Default)]
+pub struct IngressArgs {
+    /// The namespace the ingress controller runs in (its labels are the Namespace object's
+    /// when the input has it).
+    #[arg(long, value_name = "NAMESPACE", env = "PALISADE_NET_INGRESS_NAMESPACE")]
+    ingress_namespace: Option<String>,
+    /// A label of the ingress controller's pods (repeatable):
+    /// `app.kubernetes.io/name=ingress-nginx`. Given once, the controller's pods have these
+    /// labels and no other.
+    #[arg(
+        long = "ingress-label",
+        value_name = "KEY=VALUE",
+        value_parser = parse_label,
+        env = "PALISADE_NET_INGRESS_LABEL",
+        value_delimiter = ','
+    )]
+    ingress_labels: Vec<(String, String)>,
+}
+
+impl IngressArgs {
+    /// Places the ingress controller of `network` as these say; `namespace` when they name
+    /// none.
+    fn place(&self, network: &mut Network, namespace: Option<&str>) {
+        let labels = (!self.ingress_labels.is_empty()).then(|| {
+            self.ingress_labels
+                .iter()
+                .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+                .collect()
+        });
+        let namespace = self.ingress_namespace.as_deref().or(namespace);
+        network.place_ingress_controller(namespace, labels);
+    }
+}
+
+/// `KEY=VALUE`, a label as a selector reads it.
+fn parse_label(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_string(), value.trim().to_string()))
+        }
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
+}
+
 #[derive(Args)]
 pub struct MatrixArgs {
     /// Only connections with an end in this namespace.
     #[arg(short = 'n', long, env = "PALISADE_NET_NAMESPACE")]
     namespace: Option<String>,
+    #[command(flatten)]
+    ingress: IngressArgs,
     #[command(flatten)]
     load: LoadArgs,
     #[command(flatten)]
@@ -98,6 +142,8 @@ pub struct WhyArgs {
     /// The port: `8080`, `8080/TCP`, `53/UDP`, or a container port name (`http/TCP`).
     #[arg(long, short = 'p', env = "PALISADE_NET_PORT")]
     port: Option<String>,
+    #[command(flatten)]
+    ingress: IngressArgs,
     #[command(flatten)]
     load: LoadArgs,
     #[command(flatten)]
@@ -122,6 +168,8 @@ pub struct DiffArgs {
     #[arg(short = 'o', long = "output", value_enum, default_value_t = crate::ListFormat::Table, env = "PALISADE_NET_DIFF_OUTPUT")]
     output: crate::ListFormat,
     #[command(flatten)]
+    ingress: IngressArgs,
+    #[command(flatten)]
     completeness: Completeness,
 }
 
@@ -140,20 +188,25 @@ fn network(
     load: &LoadArgs,
     live: &LiveArgs,
     completeness: Completeness,
+    ingress: &IngressArgs,
 ) -> Result<(Arc<Network>, Unread)> {
-    let (_, network, unread) = read(load, live, completeness)?;
+    let (_, network, unread) = read(load, live, completeness, ingress, None)?;
     Ok((network, unread))
 }
 
-/// The inventory and its network, and how many inputs were not read.
+/// The inventory and its network, the ingress controller placed as `ingress` says (or in
+/// `ingress_default`), and how many inputs were not read.
 fn read(
     load: &LoadArgs,
     live: &LiveArgs,
     completeness: Completeness,
+    ingress: &IngressArgs,
+    ingress_default: Option<&str>,
 ) -> Result<(palisade_inventory::Inventory, Arc<Network>, Unread)> {
     let (loaded, _, unread) = load_objects(load, live, completeness, &[NETWORK])?;
-    let network = Arc::new(Network::from_inventory(&loaded.inventory));
-    Ok((loaded.inventory, network, unread))
+    let mut network = Network::from_inventory(&loaded.inventory);
+    ingress.place(&mut network, ingress_default);
+    Ok((loaded.inventory, Arc::new(network), unread))
 }
 
 fn check_namespace(network: &Network, namespace: Option<&str>) -> Result<()> {
@@ -175,7 +228,7 @@ const HELD: usize = 1_000_000;
 
 fn run_matrix(args: &MatrixArgs) -> Result<u8> {
     use std::io::Write;
-    let (network, unread) = network(&args.load, &args.live, args.completeness)?;
+    let (network, unread) = network(&args.load, &args.live, args.completeness, &args.ingress)?;
     check_namespace(&network, args.namespace.as_deref())?;
     let engine = Engine::new(Arc::clone(&network));
     let ns = args.namespace.as_deref();
@@ -348,7 +401,7 @@ fn port(network: &Network, dst: Party, text: &str) -> Result<Conn> {
 }
 
 fn run_why(args: &WhyArgs) -> Result<u8> {
-    let (network, unread) = network(&args.load, &args.live, args.completeness)?;
+    let (network, unread) = network(&args.load, &args.live, args.completeness, &args.ingress)?;
     let src = party(&network, &args.src)?;
     let dst = party(&network, &args.dst)?;
     if matches!(dst, Party::IngressController) {
@@ -396,8 +449,13 @@ fn run_why(args: &WhyArgs) -> Result<u8> {
 fn run_diff(args: &DiffArgs) -> Result<u8> {
     let read = |path: &std::path::Path| -> Result<(Arc<Network>, Unread)> {
         let load = LoadArgs::for_path(path);
-        network(&load, &LiveArgs::default(), args.completeness)
-            .with_context(|| format!("reading {}", path.display()))
+        network(
+            &load,
+            &LiveArgs::default(),
+            args.completeness,
+            &args.ingress,
+        )
+        .with_context(|| format!("reading {}", path.display()))
     };
     let ((old, unread_old), (new, unread_new)) = (read(&args.old)?, read(&args.new)?);
     let unread = unread_old.and(unread_new);
@@ -429,7 +487,18 @@ fn run_diff(args: &DiffArgs) -> Result<u8> {
 
 fn run_generate(args: &GenerateArgs) -> Result<u8> {
     use palisade_net::generate::{Options, generate, parse_flows, with_policies};
-    let (inventory, network, unread) = read(&args.load, &args.live, args.completeness)?;
+    let ingress_namespace = args
+        .ingress
+        .ingress_namespace
+        .clone()
+        .unwrap_or_else(|| "ingress-nginx".to_string());
+    let (inventory, network, unread) = read(
+        &args.load,
+        &args.live,
+        args.completeness,
+        &args.ingress,
+        Some(&ingress_namespace),
+    )?;
     check_namespace(&network, args.namespace.as_deref())?;
     let flows = match &args.flows {
         Some(path) => {
@@ -441,16 +510,17 @@ fn run_generate(args: &GenerateArgs) -> Result<u8> {
     };
     let options = Options {
         namespace: args.namespace.clone(),
-        ingress_namespace: args.ingress_namespace.clone(),
+        ingress_namespace,
         flows,
     };
     let policies = generate(&network, &inventory, &options);
     if policies.is_empty() {
         bail!("no workload to write policies for in the input");
     }
-    let after = Arc::new(Network::from_inventory(&with_policies(
-        &inventory, &policies,
-    )));
+    let mut after = Network::from_inventory(&with_policies(&inventory, &policies));
+    args.ingress
+        .place(&mut after, Some(&options.ingress_namespace));
+    let after = Arc::new(after);
     let (before, after) = (Engine::new(Arc::clone(&network)), Engine::new(after));
     let ns = args.namespace.as_deref();
     let total = palisade_net::matrix::count(&before, ns);

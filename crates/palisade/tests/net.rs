@@ -553,3 +553,83 @@ fn a_matrix_too_large_to_hold_is_streamed_and_a_table_refused() {
     assert_eq!(table.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&table.stderr).contains("too many for a table"));
 }
+
+/// What the input does not give (the ingress controller's namespace and labels, a namespace's
+/// labels when its Namespace object is not read) is never taken as a final "denied": the
+/// answer says what it was evaluated without, and is final once the user gives it.
+#[test]
+fn answers_that_depend_on_what_the_input_does_not_give_are_not_final() {
+    const UNPLACED: &str = "crates/palisade/tests/net/unplaced";
+    let why = |args: &[&str]| {
+        let out = bin()
+            .args(["net", "why"])
+            .args(args)
+            .args([UNPLACED, "-o", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json(&out)
+    };
+    let unknown = why(&["ingress-controller", "shop/web"]);
+    assert_eq!(unknown["verdict"], "denied", "{unknown:#}");
+    assert_eq!(unknown["final"], false, "{unknown:#}");
+    assert!(
+        unknown["not_evaluated"][0]
+            .as_str()
+            .unwrap()
+            .contains("NetworkPolicy shop/web-in ingress[0] may admit the ingress controller"),
+        "{unknown:#}"
+    );
+    let placed = why(&[
+        "ingress-controller",
+        "shop/web",
+        "--ingress-namespace",
+        "ingress-nginx",
+        "--ingress-label",
+        "app.kubernetes.io/name=ingress-nginx",
+    ]);
+    assert_eq!(placed["verdict"], "allowed", "{placed:#}");
+    assert_eq!(placed["final"], true, "{placed:#}");
+    assert_eq!(placed["allowed"], "TCP 8080", "{placed:#}");
+    let elsewhere = why(&[
+        "ingress-controller",
+        "shop/web",
+        "--ingress-namespace",
+        "traefik",
+        "--ingress-label",
+        "app.kubernetes.io/name=ingress-nginx",
+    ]);
+    assert_eq!(elsewhere["verdict"], "denied", "{elsewhere:#}");
+    assert_eq!(elsewhere["final"], true, "{elsewhere:#}");
+
+    let web_to_db = why(&["shop/web", "data/db"]);
+    assert_eq!(web_to_db["final"], false, "{web_to_db:#}");
+    assert!(
+        web_to_db["not_evaluated"][0]
+            .as_str()
+            .unwrap()
+            .contains("no Namespace object `shop` was read"),
+        "{web_to_db:#}"
+    );
+    // The matrix lists the pair, with no connection and the note.
+    let matrix = stdout(&bin().args(["net", "matrix", UNPLACED]).output().unwrap());
+    let row = matrix
+        .lines()
+        .find(|l| l.starts_with("shop/web[Deployment]") && l.contains("data/db"))
+        .unwrap_or_else(|| panic!("{matrix}"));
+    assert!(
+        row.contains("No Connections") && row.contains("not evaluated:"),
+        "{row}"
+    );
+
+    let bad = bin()
+        .args(["net", "matrix", UNPLACED, "--ingress-label", "app"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("`app` is not KEY=VALUE"));
+}
