@@ -356,7 +356,13 @@ fn note_if_unknown(subject: &Subject, policy: &Policy) {
             {
                 return;
             }
-            ", nor is it among the objects read"
+            // Only an input with ServiceAccounts can say one is missing (`--cluster` reads
+            // the RBAC kinds alone).
+            if policy.service_accounts.is_empty() {
+                ""
+            } else {
+                ", nor is it among the objects read"
+            }
         }
         _ => "",
     };

@@ -1683,4 +1683,18 @@ fn a_subject_nothing_names_is_noted() {
     );
     let known = run(&["rbac", "access", "sa:web/web", "examples/rbac"]);
     assert!(!known.contains("no binding"), "{known}");
+    // An input without ServiceAccounts (as `--cluster` reads for `access`) cannot say one is
+    // missing.
+    let dir = scratch("rbac-no-service-accounts");
+    std::fs::write(
+        dir.join("rbac.yaml"),
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: view}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\nsubjects: [{kind: ServiceAccount, name: prom, namespace: mon}]\n",
+    )
+    .unwrap();
+    let path = dir.to_str().unwrap();
+    let unread = run(&["rbac", "access", "sa:mon/promm", path]);
+    assert!(
+        unread.contains("no binding in the input names ServiceAccount mon/promm;"),
+        "{unread}"
+    );
 }
