@@ -147,6 +147,82 @@ const DATA_SEGMENTS: &[&str] = &[
     "httpHeaders",
 ];
 
+/// Control-plane and kubelet flags whose values are modes, switches, numbers, durations,
+/// addresses or lists of names: never a credential, and what a finding about the flag quotes
+/// (`--authorization-mode=AlwaysAllow`).
+const PRINTABLE_FLAGS: &[&str] = &[
+    "allow-privileged",
+    "anonymous-auth",
+    "audit-log-format",
+    "audit-log-maxage",
+    "audit-log-maxbackup",
+    "audit-log-maxsize",
+    "audit-log-mode",
+    "authentication-token-webhook",
+    "authorization-mode",
+    "auto-tls",
+    "bind-address",
+    "client-cert-auth",
+    "disable-admission-plugins",
+    "enable-admission-plugins",
+    "enable-bootstrap-token-auth",
+    "event-qps",
+    "feature-gates",
+    "insecure-bind-address",
+    "insecure-port",
+    "kubelet-https",
+    "make-iptables-util-chains",
+    "peer-auto-tls",
+    "peer-client-cert-auth",
+    "profiling",
+    "protect-kernel-defaults",
+    "read-only-port",
+    "request-timeout",
+    "rotate-certificates",
+    "secure-port",
+    "service-account-extend-token-expiration",
+    "service-account-lookup",
+    "streaming-connection-idle-timeout",
+    "terminated-pod-gc-threshold",
+    "tls-cipher-suites",
+    "tls-min-version",
+    "use-service-account-credentials",
+];
+
+/// Endings of flags whose value names a file or directory on the node (`--tls-cert-file`,
+/// `--etcd-cafile`, `--kubelet-client-key`): a path, printable when it is one.
+const PATH_FLAG_ENDINGS: &[&str] = &[
+    "file",
+    "-dir",
+    "-path",
+    "-config",
+    "-certificate",
+    "-key",
+    "-authority",
+    "kubeconfig",
+];
+
+/// Whether a command-line word `--flag=value` may be printed: a flag of [`PRINTABLE_FLAGS`]
+/// with a value of plain characters, or a flag of [`PATH_FLAG_ENDINGS`] whose value is an
+/// absolute path. Any other word of a command line is data.
+fn is_printable_flag(word: &str) -> bool {
+    let Some((flag, value)) = word.strip_prefix("--").and_then(|w| w.split_once('=')) else {
+        return false;
+    };
+    let plain = |extra: &str| {
+        value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+    };
+    if PRINTABLE_FLAGS.contains(&flag) {
+        return plain(",._:=-+");
+    }
+    PATH_FLAG_ENDINGS.iter().any(|end| flag.ends_with(end))
+        && value.starts_with('/')
+        && !value.contains("..")
+        && plain("/._-")
+}
+
 /// Kinds that define APIs rather than hold data.
 const SCHEMA_KINDS: &[&str] = &["CustomResourceDefinition", "APIService"];
 
@@ -182,6 +258,12 @@ pub fn is_printable(api_version: &str, segments: &[&str], value: &Value) -> bool
     }
     if !is_builtin_api_version(api_version) {
         return false;
+    }
+    // A control-plane flag whose value is a mode, a number or a path is not data.
+    if matches!(segments, [.., "command" | "args", _])
+        && value.as_str().is_some_and(is_printable_flag)
+    {
+        return true;
     }
     // A value of `env[].value`, `args[3]`, `data.password`, `annotations.x`: data. An
     // environment variable's or header's name, and `valueFrom` references, are not.
@@ -345,6 +427,16 @@ impl Sensitive {
                     return;
                 }
                 self.add_text(text);
+                // A flag's name is not its value: `--service-account-issuer=...` keeps the
+                // value a needle, and the name printable in what a finding says of it.
+                if matches!(path.as_slice(), [.., "command" | "args", _])
+                    && let Some((flag, _)) = text
+                        .trim()
+                        .strip_prefix("--")
+                        .and_then(|w| w.split_once('='))
+                {
+                    self.add_public(flag);
+                }
                 if kind == "Secret"
                     && path.first() == Some(&"data")
                     && let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(text.trim())
@@ -683,6 +775,52 @@ mod tests {
             "custom resources print no spec strings"
         );
         assert!(printable(&s, &format!("{pod}/resources/limits/cpu")));
+    }
+
+    /// Control-plane flags whose values are modes, numbers or node paths print, so a CIS
+    /// finding can say what the flag is; every other word of a command line is data.
+    #[test]
+    fn mode_number_and_path_flags_print_and_other_words_do_not() {
+        let command = "spec/containers/0/command/3";
+        for word in [
+            "--authorization-mode=AlwaysAllow",
+            "--authorization-mode=Node,RBAC",
+            "--feature-gates=RotateKubeletServerCertificate=true,Foo=false",
+            "--audit-log-maxage=30",
+            "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt",
+            "--etcd-cafile=/etc/kubernetes/pki/etcd/ca.crt",
+        ] {
+            assert!(printable(&json!(word), command), "{word}");
+        }
+        for word in [
+            "--db-password=Pa55wordXYZ",
+            "--token-auth-file=hunter2secret",
+            "--tls-cert-file=../../x",
+            "--authorization-mode=$(cat /x)",
+            "--service-account-issuer=https://k.example",
+            "-authorization-mode=AlwaysAllow",
+            "AlwaysAllow",
+        ] {
+            assert!(!printable(&json!(word), command), "{word}");
+        }
+        assert!(!printable(
+            &json!("--authorization-mode=AlwaysAllow"),
+            "spec/containers/0/env/0/value"
+        ));
+
+        let mut sensitive = Sensitive::new();
+        sensitive.add_object(&json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kube-apiserver"},
+            "spec": {"containers": [{"name": "api", "image": "k8s/kube-apiserver:v1.30.0",
+                "command": ["kube-apiserver", "--authorization-mode=AlwaysAllow",
+                    "--service-account-signing-endpoint=S3cretValue99"]}]}
+        }));
+        let r = sensitive.redactor();
+        let message = "every request is allowed (--authorization-mode=AlwaysAllow); --service-account-signing-endpoint is set to S3cretValue99";
+        assert_eq!(
+            r.redact(message),
+            "every request is allowed (--authorization-mode=AlwaysAllow); --service-account-signing-endpoint is set to [REDACTED]"
+        );
     }
 
     #[test]
