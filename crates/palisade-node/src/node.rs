@@ -229,16 +229,25 @@ impl Node {
         let mut original = None;
         if let Some(file) = &file {
             original = self.parse(file).into_iter().find(is_kubelet_configuration);
+            // The kubelet does not start without the file its --config names, so a root
+            // without it is not the whole node (a mount left out): what the file sets is
+            // unknown, and the command line's defaults are not what runs.
             if named.is_some() && !self.exists(file) {
-                self.warn(
-                    "kubelet-unread",
-                    Some(file),
-                    format!(
-                        "the kubelet's --config names {}, which the node does not have: the \
-                         command line's own settings are judged",
-                        file.display()
-                    ),
+                self.diagnostics.push(
+                    Diagnostic::new(
+                        DiagnosticLevel::Error,
+                        "kubelet-config-unread",
+                        format!(
+                            "the kubelet's --config names {}, which is not under the root read \
+                             (the kubelet does not start without it; is its directory mounted?), \
+                             so the kubelet's settings are not assessed",
+                            file.display()
+                        ),
+                    )
+                    .in_file(self.shown(file))
+                    .input_unread(),
                 );
+                return None;
             }
             if original.is_none() && self.exists(file) {
                 self.diagnostics.push(

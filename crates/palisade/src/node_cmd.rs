@@ -65,11 +65,24 @@ pub(crate) fn run_node(args: NodeArgs) -> Result<u8> {
         .with_context(|| format!("--root {}", args.root.display()))?;
     let mut diagnostics = node.diagnostics.clone();
     match node.summary() {
-        Some(from) => diagnostics.push(Diagnostic::new(
-            DiagnosticLevel::Info,
-            "kubelet-read",
-            format!("the kubelet's command line was read from {from}"),
-        )),
+        Some(from) => {
+            diagnostics.push(Diagnostic::new(
+                DiagnosticLevel::Info,
+                "kubelet-read",
+                format!("the kubelet's command line was read from {from}"),
+            ));
+            // A kubelet whose configuration file could not be judged (the error says why) has
+            // settings nobody looked at, not none to look at.
+            if node.kubelet_config.is_none() {
+                options.unlisted.push((
+                    "kubelet.config.k8s.io".to_string(),
+                    "KubeletConfiguration".to_string(),
+                    "the kubelet's configuration file could not be judged (kubelet-config-unread): \
+                     its settings are not assessed"
+                        .to_string(),
+                ));
+            }
+        }
         None => {
             // The kubelet's settings are not "not applicable" on a node: they were not found.
             options.unlisted.push((

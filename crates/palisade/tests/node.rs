@@ -290,6 +290,49 @@ fn a_node_whose_kubelet_is_not_found_leaves_its_settings_not_assessed() {
     }));
 }
 
+/// The kubelet does not start without the file its --config names: a root without it is not
+/// the whole node, and judging the command line's defaults (AlwaysAllow, anonymous requests)
+/// would fail controls the real file may pass. Its settings are not assessed; so are those of
+/// a file that holds no KubeletConfiguration.
+#[test]
+fn a_kubelet_whose_config_file_is_missing_or_wrong_leaves_its_settings_not_assessed() {
+    let dir = scratch("node-kubelet-config-missing");
+    let root = example_node(&dir);
+    let config = root.join("var/lib/kubelet/config.yaml");
+    std::fs::remove_file(&config).unwrap();
+    json_exiting(&node(&root, &["--framework", "cis-k8s-1.12"]), 2);
+    let output = node(
+        &root,
+        &["--framework", "cis-k8s-1.12", "--allow-incomplete"],
+    );
+    let report = json_exiting(&output, 1);
+    for control in ["4.2.1", "4.2.2", "4.2.4"] {
+        assert_eq!(status(&report, control), "not_assessed", "{control}");
+    }
+    assert!(findings(&report, "NODE001").is_empty(), "{report:#}");
+    let diagnostics = report["diagnostics"].as_array().unwrap();
+    assert!(diagnostics.iter().any(|d| {
+        d["code"] == "kubelet-config-unread"
+            && d["level"] == "error"
+            && d["message"]
+                .as_str()
+                .unwrap()
+                .contains("names /var/lib/kubelet/config.yaml, which is not under the root read")
+    }));
+
+    std::fs::write(
+        &config,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    )
+    .unwrap();
+    let output = node(
+        &root,
+        &["--framework", "cis-k8s-1.12", "--allow-incomplete"],
+    );
+    let report = json_exiting(&output, 1);
+    assert_eq!(status(&report, "4.2.1"), "not_assessed");
+}
+
 #[test]
 fn a_root_that_is_no_node_stops_the_run() {
     let dir = scratch("node-empty");
