@@ -126,6 +126,74 @@ impl Component {
     }
 }
 
+impl Component {
+    /// A component a container runs whose flags cannot be read from its `command` and `args`,
+    /// with why: a shell script (`sh -c '... kube-apiserver ...'`) that starts it, or an image
+    /// of the API server, controller manager or scheduler whose command starts something else
+    /// (an entrypoint script) or is left to the image. Checks of such a container's flags are
+    /// not assessed, never passed. `None` when [`Component::of_container`] finds the program,
+    /// or nothing says a component runs.
+    pub fn unread(container: &Value) -> Option<(Component, String)> {
+        if Component::of_container(container).is_some() {
+            return None;
+        }
+        let words = || {
+            ["command", "args"]
+                .into_iter()
+                .filter_map(|key| container.get(key).and_then(Value::as_array))
+                .flatten()
+                .filter_map(Value::as_str)
+        };
+        let first = words().next();
+        let shell = first.is_some_and(|first| {
+            let program = first.trim().rsplit('/').next().unwrap_or("");
+            matches!(program, "sh" | "bash" | "ash" | "dash" | "zsh")
+        });
+        if let Some(shell) = first.filter(|_| shell) {
+            let script = words().skip(1).collect::<Vec<_>>().join(" ");
+            let runs = |c: &Component| {
+                script
+                    .split(|ch: char| ch.is_whitespace() || "'\";&|()`$".contains(ch))
+                    .any(|word| word.rsplit('/').next() == Some(c.program()))
+            };
+            if let Some(component) = Component::ALL.into_iter().find(runs) {
+                return Some((
+                    component,
+                    format!(
+                        "{} is started by a shell script ({}), whose flags are not read",
+                        component.program(),
+                        shell.trim()
+                    ),
+                ));
+            }
+        }
+        let image = container
+            .get("image")
+            .and_then(Value::as_str)
+            .filter(|image| image.contains("kube-"))?;
+        let repository = crate::image::ImageRef::parse(image).repository;
+        let name = repository.rsplit('/').next().unwrap_or("");
+        let component = [
+            Component::ApiServer,
+            Component::ControllerManager,
+            Component::Scheduler,
+        ]
+        .into_iter()
+        .find(|c| c.program() == name)?;
+        let how = match first {
+            Some(first) => format!("its command starts {}", first.trim()),
+            None => "its command is left to the image".to_string(),
+        };
+        Some((
+            component,
+            format!(
+                "the container runs the {} image, but {how}: the flags it passes are not read",
+                component.program()
+            ),
+        ))
+    }
+}
+
 /// Whether `name` is a boolean flag (one that never takes the next word as its value) of the
 /// components: a flag not listed takes the next word unless it starts with `-`.
 fn boolean(name: &str) -> bool {
@@ -425,6 +493,46 @@ mod tests {
                 "{container}"
             );
         }
+    }
+
+    /// A component whose flags the command line does not show is said to be one, so that its
+    /// checks are not assessed rather than skipped as if no component ran.
+    #[test]
+    fn a_component_behind_a_shell_or_an_entrypoint_is_unread() {
+        let unread = |container: Value| Component::unread(&container).map(|(c, _)| c);
+        assert_eq!(
+            unread(
+                json!({"command": ["/bin/sh", "-c"], "args": ["exec /usr/local/bin/kube-apiserver --x=1"]})
+            ),
+            Some(Component::ApiServer)
+        );
+        assert_eq!(
+            unread(json!({"command": ["bash", "-c", "etcd --data-dir=/var/lib/etcd"]})),
+            Some(Component::Etcd)
+        );
+        assert_eq!(
+            unread(json!({"image": "registry.k8s.io/kube-scheduler:v1.33.0"})),
+            Some(Component::Scheduler)
+        );
+        assert_eq!(
+            unread(
+                json!({"image": "registry.k8s.io/kube-controller-manager:v1.33.0", "command": ["/entrypoint.sh"]})
+            ),
+            Some(Component::ControllerManager)
+        );
+        // Read as it is, or no component at all.
+        assert_eq!(
+            unread(
+                json!({"image": "registry.k8s.io/kube-apiserver:v1.33.0", "command": ["kube-apiserver"]})
+            ),
+            None
+        );
+        assert_eq!(unread(json!({"image": "bitnami/etcd:3.5"})), None);
+        assert_eq!(
+            unread(json!({"command": ["sh", "-c", "echo kube-apiserverx"]})),
+            None
+        );
+        assert_eq!(unread(json!({"image": "nginx:1.27"})), None);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! A pod spec that runs no container of the component is out of the rule's scope, so the
 //! component's CIS controls are `not_applicable`, never passed, when no manifest of it was
 //! read (a managed cluster's control plane is not in its objects). A flag the command line
-//! leaves out while a configuration file (`--config`) may set it is not assessed.
+//! leaves out while a configuration file (`--config`) may set it is not assessed, and so is
+//! every flag of a component the pod runs without showing its flags (`Component::unread`: a
+//! shell script, an entrypoint of the component's image).
 
 use palisade_core::tree::Tree as _;
 use palisade_core::{Control, Framework, Severity};
@@ -136,6 +138,16 @@ pub(crate) fn check(cx: &mut Context<'_>, component: Component, expects: &[Expec
     let mut ran = false;
     for container in cx.containers() {
         if Component::of_container(container.value) != Some(component) {
+            if let Some((unread, why)) = Component::unread(container.value)
+                && unread == component
+            {
+                ran = true;
+                cx.not_assessed(format!(
+                    "{} ({}): {why}",
+                    component.noun(),
+                    container.describe()
+                ));
+            }
             continue;
         }
         ran = true;

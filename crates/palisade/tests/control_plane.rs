@@ -224,3 +224,38 @@ fn kubelet_files_and_configuration_files_are_judged_as_far_as_they_show() {
         "{reason}"
     );
 }
+
+/// A control-plane component whose flags the pod does not show (started by a shell script, or
+/// by its image's own entrypoint) leaves its controls not assessed, never passed and never
+/// not applicable: the pod does run it.
+#[test]
+fn a_component_started_by_a_shell_or_its_image_is_not_assessed() {
+    let dir = scratch("control-plane-unread");
+    write_file(
+        &dir,
+        "apiserver.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: kube-apiserver, namespace: kube-system}\nspec:\n  containers:\n  - name: kube-apiserver\n    image: registry.k8s.io/kube-apiserver:v1.33.0\n    command: [/bin/sh, -c]\n    args: ['exec kube-apiserver --authorization-mode=AlwaysAllow --anonymous-auth=true']\n",
+    );
+    write_file(
+        &dir,
+        "scheduler.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: kube-scheduler, namespace: kube-system}\nspec:\n  containers:\n  - {name: kube-scheduler, image: 'registry.k8s.io/kube-scheduler:v1.33.0'}\n",
+    );
+    let report = cis_scan(dir.to_str().unwrap());
+    let status: std::collections::BTreeMap<String, String> =
+        statuses(&report, &["1.2.", "1.4."]).into_iter().collect();
+    for control in ["1.2.1", "1.2.6", "1.4.1"] {
+        assert_eq!(status[control], "not_assessed", "{control}: {status:?}");
+    }
+    let reasons = report["coverage"].to_string();
+    assert!(
+        reasons.contains("kube-apiserver is started by a shell script (/bin/sh)"),
+        "{reasons}"
+    );
+    assert!(
+        reasons.contains(
+            "the container runs the kube-scheduler image, but its command is left to the image"
+        ),
+        "{reasons}"
+    );
+}
