@@ -401,20 +401,20 @@ impl Engine {
         }
     }
 
-    /// Notes the pair not final when a rule that decides some of `conn` matched `other` only
-    /// as a guess.
+    /// Notes the pair not final when a rule that decides some connections (`decided`, found
+    /// only then) matched `other` only as a guess.
     fn note_guess(
         &self,
         prepared: &Prepared,
         what: impl FnOnce() -> String,
         other_class: Option<usize>,
-        decided: &Conn,
+        decided: impl FnOnce() -> Conn,
         verdict: &mut Verdict,
     ) {
         if let Some(c) = other_class
             && !prepared.everything
             && prepared.guessed.get(c)
-            && !decided.is_empty()
+            && !decided().is_empty()
         {
             verdict.not_evaluated.insert(self.guess_note(c, &what()));
         }
@@ -721,12 +721,13 @@ impl Engine {
                 if rule.action != Action::Deny {
                     continue;
                 }
-                let denied = prepared.conn(dst).intersect(&rest);
                 let what = || format!("{} {}", policy.describe(), rule.label);
-                self.note_guess(prepared, what, other_class, &denied, verdict);
+                let decided = || prepared.conn(dst).intersect(&rest);
+                self.note_guess(prepared, what, other_class, decided, verdict);
                 if !prepared.matches(other, other_class) {
                     continue;
                 }
+                let denied = prepared.conn(dst).intersect(&rest);
                 if !denied.is_empty() {
                     step(Some(policy), Some(&rule.label), Effect::Deny, &denied);
                     rest = rest.subtract(&denied);
@@ -748,11 +749,12 @@ impl Engine {
                         continue;
                     }
                     let what = || format!("{} {}", policy.describe(), rule.label);
-                    let conn = prepared.conn(dst).intersect(&rest);
-                    self.note_guess(prepared, what, other_class, &conn, verdict);
+                    let decided = || prepared.conn(dst).intersect(&rest);
+                    self.note_guess(prepared, what, other_class, decided, verdict);
                     if !prepared.matches(other, other_class) {
                         continue;
                     }
+                    let conn = prepared.conn(dst).intersect(&rest);
                     if let Some(caveat) = &rule.caveat {
                         verdict.not_evaluated.insert(format!(
                             "{} {}: {caveat}",
@@ -870,12 +872,13 @@ impl Engine {
             for (r, rule) in policy.rules(direction).iter().enumerate() {
                 let prepared = &self.prepared[layer][p][d][r];
                 self.note_nodes(prepared, policy, other, verdict);
-                let decided = prepared.conn(dst).intersect(&remaining);
                 let what = || format!("{} {}", policy.describe(), rule.label);
-                self.note_guess(prepared, what, other_class, &decided, verdict);
+                let decided = || prepared.conn(dst).intersect(&remaining);
+                self.note_guess(prepared, what, other_class, decided, verdict);
                 if !prepared.matches(other, other_class) {
                     continue;
                 }
+                let decided = prepared.conn(dst).intersect(&remaining);
                 if decided.is_empty() {
                     continue;
                 }
