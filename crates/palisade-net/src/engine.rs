@@ -520,6 +520,25 @@ impl Engine {
         prepared
     }
 
+    /// The namespaces of the input whose labels some selector reads while no Namespace object
+    /// of theirs was read: answers about their pods may be guesses ([`Engine::guessed_classes`]).
+    pub fn namespaces_guessed(&self) -> std::collections::BTreeSet<&str> {
+        (0..self.reps.len())
+            .filter(|&c| !self.members[c].is_empty())
+            .filter(|&c| {
+                !self.subject_guesses[c].is_empty()
+                    || self
+                        .prepared
+                        .iter()
+                        .flatten()
+                        .flatten()
+                        .flatten()
+                        .any(|p| p.guessed.get(c))
+            })
+            .map(|c| self.rep(c).namespace.as_str())
+            .collect()
+    }
+
     /// The address ranges the matrix lists: every address, cut at every CIDR a policy names.
     pub fn atoms(&self) -> &[AddrRange] {
         &self.atoms

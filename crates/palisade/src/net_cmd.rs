@@ -209,6 +209,26 @@ fn read(
     Ok((loaded.inventory, Arc::new(network), unread))
 }
 
+/// Says on stderr which namespaces have answers that depend on labels the input does not
+/// give, and how to give them: the matrix marks each pair, this names the remedy once.
+fn note_namespaces_guessed(engine: &Engine, input: Option<&std::path::Path>) {
+    let guessed = engine.namespaces_guessed();
+    if guessed.is_empty() {
+        return;
+    }
+    const SHOWN: usize = 5;
+    let mut names: Vec<&str> = guessed.iter().copied().take(SHOWN).collect();
+    if guessed.len() > SHOWN {
+        names.push("...");
+    }
+    let of = input.map_or_else(String::new, |p| format!("{}: ", p.display()));
+    eprintln!(
+        "palisade: note: {of}{} namespaces ({}) have no Namespace object in the input, and policies select namespaces by labels they may have: the pairs that depend on it are not final. Add their Namespace objects (`kubectl get namespaces -o yaml`) or read a snapshot for final answers",
+        guessed.len(),
+        names.join(", ")
+    );
+}
+
 fn check_namespace(network: &Network, namespace: Option<&str>) -> Result<()> {
     if let Some(ns) = namespace
         && !network.namespaces.contains(ns)
@@ -231,6 +251,7 @@ fn run_matrix(args: &MatrixArgs) -> Result<u8> {
     let (network, unread) = network(&args.load, &args.live, args.completeness, &args.ingress)?;
     check_namespace(&network, args.namespace.as_deref())?;
     let engine = Engine::new(Arc::clone(&network));
+    note_namespaces_guessed(&engine, None);
     let ns = args.namespace.as_deref();
     let total = palisade_net::matrix::count(&engine, ns);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -467,6 +488,8 @@ fn run_diff(args: &DiffArgs) -> Result<u8> {
         }
     }
     let (a, b) = (Engine::new(Arc::clone(&old)), Engine::new(Arc::clone(&new)));
+    note_namespaces_guessed(&a, Some(&args.old));
+    note_namespaces_guessed(&b, Some(&args.new));
     for (engine, path) in [(&a, &args.old), (&b, &args.new)] {
         let total = palisade_net::matrix::count(engine, args.namespace.as_deref());
         if total > HELD {

@@ -611,7 +611,14 @@ fn answers_that_depend_on_what_the_input_does_not_give_are_not_final() {
         "{web_to_db:#}"
     );
     // The matrix lists the pair, with no connection and the note.
-    let matrix = stdout(&bin().args(["net", "matrix", UNPLACED]).output().unwrap());
+    let out = bin().args(["net", "matrix", UNPLACED]).output().unwrap();
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        note.contains("2 namespaces (data, shop) have no Namespace object in the input")
+            && note.contains("kubectl get namespaces -o yaml"),
+        "{note}"
+    );
+    let matrix = stdout(&out);
     let row = matrix
         .lines()
         .find(|l| l.starts_with("shop/web[Deployment]") && l.contains("data/db"))
