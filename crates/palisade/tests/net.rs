@@ -628,6 +628,27 @@ fn answers_that_depend_on_what_the_input_does_not_give_are_not_final() {
         "{row}"
     );
 
+    // The scan's rule on data stores neither reports nor passes what may or may not reach one.
+    let scan = bin()
+        .args(["scan", UNPLACED, "--rules", "NET013", "-o", "json"])
+        .output()
+        .unwrap();
+    let report = json(&scan);
+    assert_eq!(
+        report["findings"].as_array().unwrap().len(),
+        0,
+        "{report:#}"
+    );
+    let coverage = &report["coverage"][0];
+    assert_eq!(coverage["not_assessed"], 1, "{report:#}");
+    assert!(
+        coverage["not_assessed_objects"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("whether user-facing shop/web[Deployment] can reach this data store"),
+        "{report:#}"
+    );
+
     let bad = bin()
         .args(["net", "matrix", UNPLACED, "--ingress-label", "app"])
         .output()

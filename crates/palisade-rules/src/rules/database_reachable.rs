@@ -39,7 +39,10 @@ declare_rule! {
     /// clients: from internet addresses, from the ingress controller, or from user-facing
     /// workloads (the same labels with `frontend`, `web`, `ui`, `public`, `edge`, or
     /// `[rules] public-tiers`). Every policy layer counts (AdminNetworkPolicies,
-    /// NetworkPolicies, the baseline).
+    /// NetworkPolicies, the baseline). Where the engine's answer is not final (a selector of
+    /// labels the input does not give: a namespace with no Namespace object, where the ingress
+    /// controller runs; a policy it does not evaluate) and nothing else reaches the data
+    /// store, the workload is not assessed, never passed.
     ///
     /// ## Why it matters
     /// Tiers exist so that a compromised web front end cannot talk to the database directly;
@@ -135,6 +138,17 @@ impl Check for DatabaseReachable {
         }
         let engine = &facts.engine;
         let mut from = Vec::new();
+        // Sources that reach it only in an answer that is not final (a selector of labels the
+        // input does not give): not a finding, not a pass either.
+        let mut maybe: Vec<String> = Vec::new();
+        let reaches = |source: Party, name: String, from: &mut Vec<String>, maybe: &mut Vec<_>| {
+            let verdict = engine.verdict(source, Party::Pod(endpoint), None);
+            if !verdict.conn.is_empty() {
+                from.push(name);
+            } else if !verdict.not_evaluated.is_empty() {
+                maybe.push(name);
+            }
+        };
         if facts.isolated_by[endpoint][Direction::Ingress as usize].is_empty() {
             let ns = e.namespace.clone();
             if cx.absence_unknown(&format!("the NetworkPolicies of namespace {ns}")) {
@@ -153,26 +167,23 @@ impl Check for DatabaseReachable {
             }) {
                 from.push(format!("internet addresses ({range})"));
             }
-            if network.ingress.contains_key(&endpoint)
-                && !engine
-                    .verdict(Party::IngressController, Party::Pod(endpoint), None)
-                    .conn
-                    .is_empty()
-            {
-                from.push("the ingress controller".to_string());
+            if network.ingress.contains_key(&endpoint) {
+                let name = "the ingress controller".to_string();
+                reaches(Party::IngressController, name, &mut from, &mut maybe);
             }
             let public = cx.settings.list(&PUBLIC_TIERS);
             for (s, source) in network.endpoints.iter().enumerate() {
-                if s != endpoint
-                    && tier_in(&source.labels, PUBLIC_VALUES, public)
-                    && !engine
-                        .verdict(Party::Pod(s), Party::Pod(endpoint), None)
-                        .conn
-                        .is_empty()
-                {
-                    from.push(format!("user-facing {}", source.id()));
+                if s != endpoint && tier_in(&source.labels, PUBLIC_VALUES, public) {
+                    let name = format!("user-facing {}", source.id());
+                    reaches(Party::Pod(s), name, &mut from, &mut maybe);
                 }
             }
+        }
+        if from.is_empty() && !maybe.is_empty() {
+            cx.not_assessed(format!(
+                "whether {} can reach this data store depends on what the input does not give (where the ingress controller runs, or the labels of a namespace with no Namespace object: `palisade net why` names it)",
+                maybe.join(", ")
+            ));
         }
         if !from.is_empty() {
             cx.report(
