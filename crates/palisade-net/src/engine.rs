@@ -401,23 +401,29 @@ impl Engine {
         }
     }
 
-    /// Notes the pair not final when a rule that decides some connections (`decided`, found
-    /// only then) matched `other` only as a guess.
-    fn note_guess(
+    /// The connections of `rest` a rule decides with `other`, `None` when its peers do not take
+    /// `other`; a match (or a miss) that is only the input's guess marks the pair not final,
+    /// named by `label`, when the rule would decide some connections.
+    fn decides(
         &self,
         prepared: &Prepared,
-        what: impl FnOnce() -> String,
-        other_class: Option<usize>,
-        decided: impl FnOnce() -> Conn,
+        label: impl FnOnce() -> String,
+        other: Party,
+        dst: Option<&Endpoint>,
+        rest: &Conn,
         verdict: &mut Verdict,
-    ) {
-        if let Some(c) = other_class
+    ) -> Option<Conn> {
+        let class = self.class(other);
+        if let Some(c) = class
             && !prepared.everything
             && prepared.guessed.get(c)
-            && !decided().is_empty()
+            && !prepared.conn(dst).intersect(rest).is_empty()
         {
-            verdict.not_evaluated.insert(self.guess_note(c, &what()));
+            verdict.not_evaluated.insert(self.guess_note(c, &label()));
         }
+        prepared
+            .matches(other, class)
+            .then(|| prepared.conn(dst).intersect(rest))
     }
 
     /// Notes the pair not final when a policy of `subject`'s namespace may or may not
@@ -705,7 +711,6 @@ impl Engine {
         }
         self.mark_unevaluated(rep, verdict);
         self.note_subject_guesses(subject, direction, verdict);
-        let other_class = self.class(other);
         let admin = self.first_match(
             0,
             &self.admin_of[subject],
@@ -740,13 +745,10 @@ impl Engine {
                 if rule.action != Action::Deny {
                     continue;
                 }
-                let what = || format!("{} {}", policy.describe(), rule.label);
-                let decided = || prepared.conn(dst).intersect(&rest);
-                self.note_guess(prepared, what, other_class, decided, verdict);
-                if !prepared.matches(other, other_class) {
+                let label = || format!("{} {}", policy.describe(), rule.label);
+                let Some(denied) = self.decides(prepared, label, other, dst, &rest, verdict) else {
                     continue;
-                }
-                let denied = prepared.conn(dst).intersect(&rest);
+                };
                 if !denied.is_empty() {
                     step(Some(policy), Some(&rule.label), Effect::Deny, &denied);
                     rest = rest.subtract(&denied);
@@ -767,13 +769,11 @@ impl Engine {
                     if rule.action != Action::Allow {
                         continue;
                     }
-                    let what = || format!("{} {}", policy.describe(), rule.label);
-                    let decided = || prepared.conn(dst).intersect(&rest);
-                    self.note_guess(prepared, what, other_class, decided, verdict);
-                    if !prepared.matches(other, other_class) {
+                    let label = || format!("{} {}", policy.describe(), rule.label);
+                    let Some(conn) = self.decides(prepared, label, other, dst, &rest, verdict)
+                    else {
                         continue;
-                    }
-                    let conn = prepared.conn(dst).intersect(&rest);
+                    };
                     if let Some(caveat) = &rule.caveat {
                         verdict.not_evaluated.insert(format!(
                             "{} {}: {caveat}",
@@ -883,7 +883,7 @@ impl Engine {
             2 => &self.net.baseline,
             _ => &self.net.policies,
         };
-        let (d, other_class) = (direction as usize, self.class(other));
+        let d = direction as usize;
         let mut allowed = Conn::none();
         let mut passed = Conn::none();
         'policies: for &p in policies {
@@ -891,13 +891,11 @@ impl Engine {
             for (r, rule) in policy.rules(direction).iter().enumerate() {
                 let prepared = &self.prepared[layer][p][d][r];
                 self.note_nodes(prepared, policy, other, verdict);
-                let what = || format!("{} {}", policy.describe(), rule.label);
-                let decided = || prepared.conn(dst).intersect(&remaining);
-                self.note_guess(prepared, what, other_class, decided, verdict);
-                if !prepared.matches(other, other_class) {
+                let label = || format!("{} {}", policy.describe(), rule.label);
+                let Some(decided) = self.decides(prepared, label, other, dst, &remaining, verdict)
+                else {
                     continue;
-                }
-                let decided = prepared.conn(dst).intersect(&remaining);
+                };
                 if decided.is_empty() {
                     continue;
                 }
