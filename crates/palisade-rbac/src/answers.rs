@@ -272,23 +272,27 @@ impl Answer for WhoCan {
             doc.line("  only for some names (resourceNames; --name asks for one):");
             doc.table(table(&named, 4));
         }
-        let mut namespaces: Vec<&String> = self
-            .rows
-            .iter()
-            .filter_map(|r| r.only_namespace.as_ref())
-            .collect();
-        namespaces.dedup();
+        let mut namespaces: Vec<&String> = Vec::new();
+        for namespace in self.rows.iter().filter_map(|r| r.only_namespace.as_ref()) {
+            if !namespaces.contains(&namespace) {
+                namespaces.push(namespace);
+            }
+        }
         for namespace in namespaces {
-            doc.line(format!(
-                "  only in namespace {} (-n asks there):",
-                palisade_k8s::names::display_ns(namespace)
-            ));
-            let there: Vec<&WhoCanRow> = self
+            let (anyhow, named): (Vec<&WhoCanRow>, Vec<&WhoCanRow>) = self
                 .rows
                 .iter()
                 .filter(|r| r.only_namespace.as_ref() == Some(namespace))
-                .collect();
-            doc.table(table(&there, 4));
+                .partition(|r| r.only_names.is_empty());
+            let shown = palisade_k8s::names::display_ns(namespace);
+            for (rows, which) in [(anyhow, ""), (named, ", only for some names")] {
+                if !rows.is_empty() {
+                    doc.line(format!(
+                        "  only in namespace {shown}{which} (-n asks there):"
+                    ));
+                    doc.table(table(&rows, 4));
+                }
+            }
         }
         doc
     }
@@ -818,6 +822,14 @@ mod tests {
         );
         assert!(
             !out.contains("nobody") && !out.contains("only for some"),
+            "{out}"
+        );
+        // Asked cluster-wide, the namespace's rows say they are for some names too.
+        let everywhere = Request::resource("get", "", "secrets", None);
+        let answer = WhoCan::answer(&policy, &everywhere, "get", "secrets", true);
+        let out = render(&answer, AnswerFormat::Text);
+        assert!(
+            out.contains("  only in namespace app, only for some names (-n asks there):\n    ServiceAccount app/backup"),
             "{out}"
         );
         // No name can make a create or a list of another Secret allowed.
