@@ -202,11 +202,16 @@ const PATH_FLAG_ENDINGS: &[&str] = &[
     "kubeconfig",
 ];
 
+/// The flag and value of a command-line word `--flag=value`.
+fn flag_word(word: &str) -> Option<(&str, &str)> {
+    word.trim().strip_prefix("--")?.split_once('=')
+}
+
 /// Whether a command-line word `--flag=value` may be printed: a flag of [`PRINTABLE_FLAGS`]
 /// with a value of plain characters, or a flag of [`PATH_FLAG_ENDINGS`] whose value is an
 /// absolute path. Any other word of a command line is data.
 fn is_printable_flag(word: &str) -> bool {
-    let Some((flag, value)) = word.strip_prefix("--").and_then(|w| w.split_once('=')) else {
+    let Some((flag, value)) = flag_word(word) else {
         return false;
     };
     let plain = |extra: &str| {
@@ -430,10 +435,7 @@ impl Sensitive {
                 // A flag's name is not its value: `--service-account-issuer=...` keeps the
                 // value a needle, and the name printable in what a finding says of it.
                 if matches!(path.as_slice(), [.., "command" | "args", _])
-                    && let Some((flag, _)) = text
-                        .trim()
-                        .strip_prefix("--")
-                        .and_then(|w| w.split_once('='))
+                    && let Some((flag, _)) = flag_word(text)
                 {
                     self.add_public(flag);
                 }

@@ -344,15 +344,35 @@ impl Engine {
         by_class
     }
 
+    /// The policies of a layer as the prepared rules index them (0 admin, 1 NetworkPolicies
+    /// and the CNIs', 2 baseline).
+    fn layer(&self, layer: usize) -> &[Policy] {
+        match layer {
+            0 => &self.net.admin,
+            2 => &self.net.baseline,
+            _ => &self.net.policies,
+        }
+    }
+
+    /// Whether some answer about class `c` is a guess: a policy's subject, or a rule's peers,
+    /// may or may not take it ([`Engine::guessed_classes`]).
+    fn is_guessed(&self, c: usize) -> bool {
+        !self.subject_guesses[c].is_empty()
+            || self
+                .prepared
+                .iter()
+                .flatten()
+                .flatten()
+                .flatten()
+                .any(|p| p.guessed.get(c))
+    }
+
     /// Per class, the policies of every layer (layer index, policy) whose subject may or may
     /// not include it ([`Engine::guessed_classes`]).
     fn guessed_subjects(&self) -> Vec<Vec<(usize, usize)>> {
         let mut by_class = vec![Vec::new(); self.reps.len()];
-        for (layer, policies) in [&self.net.admin, &self.net.policies, &self.net.baseline]
-            .into_iter()
-            .enumerate()
-        {
-            for (p, policy) in policies.iter().enumerate() {
+        for layer in 0..3 {
+            for (p, policy) in self.layer(layer).iter().enumerate() {
                 for c in self.guessed_classes(&policy.subject) {
                     if self.reps[c] != INGRESS_CONTROLLER_CLASS {
                         by_class[c].push((layer, p));
@@ -430,11 +450,7 @@ impl Engine {
     /// select it in `direction`.
     fn note_subject_guesses(&self, subject: usize, direction: Direction, verdict: &mut Verdict) {
         for &(layer, p) in &self.subject_guesses[subject] {
-            let policy = match layer {
-                0 => &self.net.admin[p],
-                2 => &self.net.baseline[p],
-                _ => &self.net.policies[p],
-            };
+            let policy = &self.layer(layer)[p];
             if policy.applies(direction) || !policy.rules(direction).is_empty() {
                 let what = format!("{}'s subject", policy.describe());
                 verdict
@@ -531,16 +547,7 @@ impl Engine {
     pub fn namespaces_guessed(&self) -> std::collections::BTreeSet<&str> {
         (0..self.reps.len())
             .filter(|&c| !self.members[c].is_empty())
-            .filter(|&c| {
-                !self.subject_guesses[c].is_empty()
-                    || self
-                        .prepared
-                        .iter()
-                        .flatten()
-                        .flatten()
-                        .flatten()
-                        .any(|p| p.guessed.get(c))
-            })
+            .filter(|&c| self.is_guessed(c))
             .map(|c| self.rep(c).namespace.as_str())
             .collect()
     }
@@ -878,11 +885,7 @@ impl Engine {
         verdict: &mut Verdict,
         step: &mut StepSink<'_>,
     ) -> FirstMatch {
-        let list = match layer {
-            0 => &self.net.admin,
-            2 => &self.net.baseline,
-            _ => &self.net.policies,
-        };
+        let list = self.layer(layer);
         let d = direction as usize;
         let mut allowed = Conn::none();
         let mut passed = Conn::none();
@@ -1070,9 +1073,7 @@ impl Engine {
             if let Some(caveat) = &rep.caveat {
                 signature.push(fnv(caveat));
             }
-            let guessed =
-                !self.subject_guesses[c].is_empty() || prepared.iter().any(|p| p.guessed.get(c));
-            if self.unevaluated_in.contains_key(&rep.namespace) || guessed {
+            if self.unevaluated_in.contains_key(&rep.namespace) || self.is_guessed(c) {
                 signature.push(fnv(&rep.namespace));
             }
             let g = *by_signature.entry(signature).or_insert_with(|| {

@@ -64,35 +64,31 @@ pub(crate) fn run_node(args: NodeArgs) -> Result<u8> {
     let mut node = palisade_node::Node::read(&args.root, &options.load)
         .with_context(|| format!("--root {}", args.root.display()))?;
     let mut diagnostics = node.diagnostics.clone();
-    match node.summary() {
+    // The kubelet's settings are not "not applicable" on a node: when no kubelet was found, or
+    // its configuration file could not be judged (the error says why), nobody looked at them.
+    let unassessed = match node.summary() {
         Some(from) => {
             diagnostics.push(Diagnostic::new(
                 DiagnosticLevel::Info,
                 "kubelet-read",
                 format!("the kubelet's command line was read from {from}"),
             ));
-            // A kubelet whose configuration file could not be judged (the error says why) has
-            // settings nobody looked at, not none to look at.
-            if node.kubelet_config.is_none() {
-                options.unlisted.push((
-                    "kubelet.config.k8s.io".to_string(),
-                    "KubeletConfiguration".to_string(),
-                    "the kubelet's configuration file could not be judged (kubelet-config-unread): \
-                     its settings are not assessed"
-                        .to_string(),
-                ));
-            }
+            node.kubelet_config.is_none().then_some(
+                "the kubelet's configuration file could not be judged (kubelet-config-unread): \
+                 its settings are not assessed",
+            )
         }
-        None => {
-            // The kubelet's settings are not "not applicable" on a node: they were not found.
-            options.unlisted.push((
-                "kubelet.config.k8s.io".to_string(),
-                "KubeletConfiguration".to_string(),
-                "no kubelet was found on the node (no kubelet.service unit, no running kubelet \
-                 under the root's /proc): its settings are not assessed"
-                    .to_string(),
-            ));
-        }
+        None => Some(
+            "no kubelet was found on the node (no kubelet.service unit, no running kubelet \
+             under the root's /proc): its settings are not assessed",
+        ),
+    };
+    if let Some(why) = unassessed {
+        options.unlisted.push((
+            "kubelet.config.k8s.io".to_string(),
+            "KubeletConfiguration".to_string(),
+            why.to_string(),
+        ));
     }
     let loaded = palisade_inventory::read_sources(node.take_sources(), &options.load);
     let mut report = palisade_scan::scan_loaded(loaded, &options, start);
