@@ -89,7 +89,7 @@ impl Enricher {
         admission: Option<&dyn AdmissionAsker>,
     ) -> Enricher {
         let policy = Policy::from_inventory(inventory);
-        let graph = build_asking(&policy, inventory, admission);
+        let graph = build_asking(&policy, inventory, admission, &Default::default());
         let goals = [
             (Goal::ClusterAdmin, "cluster-admin"),
             (Goal::Secrets, "secrets"),

@@ -85,10 +85,15 @@ pub fn service_exposure(service: &Value) -> Option<Exposure> {
 
 /// Whether a cloud annotation makes `service`'s load balancer internal.
 pub fn is_internal_load_balancer(service: &Value) -> bool {
-    let Some(annotations) = service
+    service
         .at("/metadata/annotations")
-        .and_then(Value::as_object)
-    else {
+        .is_some_and(annotations_make_internal)
+}
+
+/// Whether `annotations` (an object of annotations) hold one of [`INTERNAL_LB_ANNOTATIONS`]
+/// with a value that means "internal".
+fn annotations_make_internal(annotations: &Value) -> bool {
+    let Some(annotations) = annotations.as_object() else {
         return false;
     };
     INTERNAL_LB_ANNOTATIONS.iter().any(|(key, values)| {
@@ -99,6 +104,38 @@ pub fn is_internal_load_balancer(service: &Value) -> bool {
     })
 }
 
+/// GatewayClasses whose load balancers are internal by design (GKE's regional and
+/// cross-regional internal Application Load Balancers).
+pub const INTERNAL_GATEWAY_CLASSES: &[&str] = &[
+    "gke-l7-rilb",
+    "gke-l7-rilb-mc",
+    "gke-l7-cross-regional-internal-managed",
+    "gke-l7-cross-regional-internal-managed-mc",
+];
+
+/// Whether a Gateway API `Gateway` is reachable only from the private network: its class is
+/// an internal one ([`INTERNAL_GATEWAY_CLASSES`]), a cloud annotation on the Gateway or in
+/// `spec.infrastructure.annotations` (copied to the Service its implementation creates) makes
+/// its load balancer internal, or Istio is told to give it a `ClusterIP` Service
+/// (`networking.istio.io/service-type`). Any other Gateway is taken as public, as an
+/// Ingress is: where the input does not say, the exposure stays.
+pub fn is_internal_gateway(gateway: &Value) -> bool {
+    let class = gateway.at("/spec/gatewayClassName").and_then(Value::as_str);
+    if class.is_some_and(|c| INTERNAL_GATEWAY_CLASSES.contains(&c)) {
+        return true;
+    }
+    let istio_cluster_ip = |annotations: &Value| {
+        annotations
+            .get("networking.istio.io/service-type")
+            .and_then(Value::as_str)
+            == Some("ClusterIP")
+    };
+    ["/metadata/annotations", "/spec/infrastructure/annotations"]
+        .iter()
+        .filter_map(|path| gateway.at(path))
+        .any(|annotations| annotations_make_internal(annotations) || istio_cluster_ip(annotations))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,6 +144,35 @@ mod tests {
     fn service(spec: Value, annotations: Value) -> Value {
         json!({"apiVersion": "v1", "kind": "Service",
                "metadata": {"name": "s", "annotations": annotations}, "spec": spec})
+    }
+
+    #[test]
+    fn a_gateway_is_internal_by_its_class_or_its_load_balancer_annotations() {
+        let gateway = |spec: Value, annotations: Value| {
+            json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+                   "metadata": {"name": "g", "annotations": annotations}, "spec": spec})
+        };
+        assert!(!is_internal_gateway(&gateway(
+            json!({"gatewayClassName": "istio"}),
+            json!({})
+        )));
+        assert!(is_internal_gateway(&gateway(
+            json!({"gatewayClassName": "gke-l7-rilb"}),
+            json!({})
+        )));
+        assert!(is_internal_gateway(&gateway(
+            json!({"gatewayClassName": "eg", "infrastructure": {"annotations":
+                {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}}}),
+            json!({})
+        )));
+        assert!(is_internal_gateway(&gateway(
+            json!({"gatewayClassName": "istio"}),
+            json!({"networking.istio.io/service-type": "ClusterIP"})
+        )));
+        assert!(!is_internal_gateway(&gateway(
+            json!({"gatewayClassName": "istio"}),
+            json!({"networking.istio.io/service-type": "LoadBalancer"})
+        )));
     }
 
     #[test]

@@ -245,10 +245,17 @@ impl Engine {
     /// namespace). The network rules and the escalation graph ask the same question of one
     /// inventory; whoever holds the inventory's models builds it once for both.
     pub fn for_scan(inventory: &palisade_inventory::Inventory) -> Engine {
-        Engine::new(Arc::new(Network::placed(
-            inventory,
-            crate::model::Placement::ByScope,
-        )))
+        Engine::for_scan_placed(inventory, &crate::IngressPlacement::default())
+    }
+
+    /// [`Engine::for_scan`] with the ingress controller placed as the user says.
+    pub fn for_scan_placed(
+        inventory: &palisade_inventory::Inventory,
+        ingress: &crate::IngressPlacement,
+    ) -> Engine {
+        let mut network = Network::placed(inventory, crate::model::Placement::ByScope);
+        network.place_ingress(ingress);
+        Engine::new(Arc::new(network))
     }
 
     pub fn new(net: Arc<Network>) -> Engine {
@@ -411,7 +418,7 @@ impl Engine {
     fn guess_note(&self, c: usize, what: &str) -> String {
         if self.reps[c] == INGRESS_CONTROLLER_CLASS {
             format!(
-                "{what} may admit the ingress controller or not: its namespace and labels are not known (give them with --ingress-namespace and --ingress-label)"
+                "{what} may admit the ingress controller or not: its namespace and labels are not known (give them with --ingress-namespace and --ingress-label, or [network] in palisade.toml)"
             )
         } else {
             let ns = &self.rep(c).namespace;
@@ -1004,18 +1011,20 @@ impl Engine {
     }
 
     /// What reaches an endpoint from outside the cluster: any address range, or the ingress
-    /// controller on what Ingresses and Routes open.
-    pub fn from_outside(&self, to: usize) -> Conn {
-        let mut conn = self
-            .verdict(Party::IngressController, Party::Pod(to), None)
-            .conn;
+    /// controller on what Ingresses, Routes and Gateway API routes open; with why that is not
+    /// final when it is not (a policy that reads where the controller runs, or namespace
+    /// labels the input does not give).
+    pub fn from_outside(&self, to: usize) -> Verdict {
+        let mut outside = self.verdict(Party::IngressController, Party::Pod(to), None);
         for &range in &self.atoms {
-            conn = conn.union(&self.verdict(Party::Addr(range), Party::Pod(to), None).conn);
-            if conn.is_all() {
+            let v = self.verdict(Party::Addr(range), Party::Pod(to), None);
+            outside.conn = outside.conn.union(&v.conn);
+            outside.not_evaluated.extend(v.not_evaluated);
+            if outside.conn.is_all() {
                 break;
             }
         }
-        conn
+        outside
     }
 
     /// Whether a pod peer matches some endpoint of the input.

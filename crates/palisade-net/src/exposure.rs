@@ -1,11 +1,12 @@
-//! What Ingresses and OpenShift Routes open to the ingress controller: the Services they name,
-//! the pods those Services select, and the container ports the traffic lands on.
+//! What Ingresses, OpenShift Routes and Gateway API routes open to the ingress controller:
+//! the Services they name, the pods those Services select, and the container ports the
+//! traffic lands on.
 
 use std::collections::BTreeMap;
 
 use palisade_core::selector::map_selector_matches;
 use palisade_core::tree::Tree as _;
-use palisade_inventory::Object;
+use palisade_inventory::{Inventory, Object};
 use serde_json::{Map, Value};
 
 use crate::conn::{Conn, Protocol};
@@ -47,38 +48,40 @@ impl Service {
     }
 }
 
-/// The ports each endpoint receives from the ingress controller, by endpoint index, and the
-/// objects that open them (`Ingress shop/web`).
-pub fn ingress_controller_ports(
-    placer: Placer<'_>,
-    endpoints: &[Endpoint],
-    services: &[Service],
-) -> BTreeMap<usize, (Conn, Vec<String>)> {
-    let inventory = placer.inventory;
-    let services: BTreeMap<(&str, &str), &Service> = services
-        .iter()
-        .map(|s| ((s.namespace.as_str(), s.name.as_str()), s))
-        .collect();
-    let mut out: BTreeMap<usize, (Conn, Vec<String>)> = BTreeMap::new();
-    let mut open = |via: String, ns: &str, service: &str, port: PortRef<'_>| {
-        let Some(found) = services.get(&(ns, service)) else {
-            return;
-        };
-        for &e in &found.selected {
-            let conn = landing(&endpoints[e], &found.ports, &port);
-            if conn.is_empty() {
-                continue;
-            }
-            let entry = out.entry(e).or_default();
-            entry.0 = entry.0.union(&conn);
-            if !entry.1.contains(&via) {
-                entry.1.push(via.clone());
-            }
-        }
+/// One way in from outside the cluster to a Service: an Ingress's backend, a Route's, or a
+/// Gateway API route's.
+#[derive(Debug, Clone)]
+pub struct Door<'i> {
+    /// What opens it, for evidence: `Ingress shop/web`, `HTTPRoute shop/web (Gateway
+    /// infra/public)`.
+    pub via: String,
+    /// The Service's namespace, as the caller places objects.
+    pub namespace: String,
+    pub service: &'i str,
+    port: PortRef<'i>,
+    protocol: Protocol,
+    /// Whether the traffic comes from outside the cluster: every Ingress and Route, and a
+    /// Gateway API route attached to a Gateway that is not internal.
+    pub external: bool,
+}
+
+/// Every [`Door`] of the inventory: Ingresses (both API groups), OpenShift Routes and
+/// Gateway API routes attached to a Gateway ([`crate::gateway`]). `ns_of` names an object's
+/// namespace as the caller places objects. The network engine opens them to the ingress
+/// controller; the escalation graph starts its chains from the internet at the external ones.
+pub fn doors<'i>(inventory: &'i Inventory, ns_of: &dyn Fn(&Object) -> String) -> Vec<Door<'i>> {
+    let mut out = Vec::new();
+    let door = |via: &str, namespace: &str, service: &'i str, port: PortRef<'i>| Door {
+        via: via.to_string(),
+        namespace: namespace.to_string(),
+        service,
+        port,
+        protocol: Protocol::Tcp,
+        external: true,
     };
     for group in ["networking.k8s.io", "extensions"] {
         for ingress in inventory.of_kind(group, "Ingress") {
-            let ns = &placer.namespace(ingress);
+            let ns = ns_of(ingress);
             let via = format!("Ingress {ns}/{}", ingress.id.display_name());
             for backend in ingress_backends(&ingress.value) {
                 let Some(name) = backend.get("name").and_then(Value::as_str) else {
@@ -91,12 +94,12 @@ pub fn ingress_controller_ports(
                         None => continue,
                     },
                 };
-                open(via.clone(), ns, name, port);
+                out.push(door(&via, &ns, name, port));
             }
         }
     }
     for route in inventory.of_kind("route.openshift.io", "Route") {
-        let ns = &placer.namespace(route);
+        let ns = ns_of(route);
         let via = format!("Route {ns}/{}", route.id.display_name());
         let port = match route.value.at("/spec/port/targetPort") {
             Some(Value::Number(n)) => {
@@ -121,7 +124,78 @@ pub fn ingress_controller_ports(
                 .and_then(Value::as_str)
                 .unwrap_or("Service");
             if let (Some(name), "Service") = (backend.get("name").and_then(Value::as_str), kind) {
-                open(via.clone(), ns, name, port.clone());
+                out.push(door(&via, &ns, name, port.clone()));
+            }
+        }
+    }
+    gateway_doors(inventory, ns_of, &mut out);
+    out
+}
+
+/// The [`Door`]s of Gateway API routes attached to some Gateway.
+fn gateway_doors<'i>(
+    inventory: &'i Inventory,
+    ns_of: &dyn Fn(&Object) -> String,
+    out: &mut Vec<Door<'i>>,
+) {
+    for kind in crate::gateway::ROUTE_KINDS {
+        for route in inventory.of_kind(crate::gateway::GROUP, kind) {
+            let Some(attached) = crate::gateway::attachment(inventory, route, ns_of) else {
+                continue;
+            };
+            let via = format!(
+                "{kind} {}/{} ({})",
+                ns_of(route),
+                route.id.display_name(),
+                attached.gateways.join(", ")
+            );
+            let protocol = if *kind == "UDPRoute" {
+                Protocol::Udp
+            } else {
+                Protocol::Tcp
+            };
+            for backend in crate::gateway::backends(inventory, route, ns_of) {
+                out.push(Door {
+                    via: match &backend.unsure {
+                        Some(unsure) => format!("{via}, {unsure}"),
+                        None => via.clone(),
+                    },
+                    namespace: backend.namespace,
+                    service: backend.name,
+                    port: backend.port.map_or(PortRef::Any, PortRef::ServicePort),
+                    protocol,
+                    external: attached.external,
+                });
+            }
+        }
+    }
+}
+
+/// The ports each endpoint receives from the ingress controller, by endpoint index, and the
+/// objects that open them ([`doors`]).
+pub fn ingress_controller_ports(
+    placer: Placer<'_>,
+    endpoints: &[Endpoint],
+    services: &[Service],
+) -> BTreeMap<usize, (Conn, Vec<String>)> {
+    let services: BTreeMap<(&str, &str), &Service> = services
+        .iter()
+        .map(|s| ((s.namespace.as_str(), s.name.as_str()), s))
+        .collect();
+    let mut out: BTreeMap<usize, (Conn, Vec<String>)> = BTreeMap::new();
+    for door in doors(placer.inventory, &|o| placer.namespace(o)) {
+        let Some(found) = services.get(&(door.namespace.as_str(), door.service)) else {
+            continue;
+        };
+        for &e in &found.selected {
+            let conn = landing(&endpoints[e], &found.ports, &door.port, door.protocol);
+            if conn.is_empty() {
+                continue;
+            }
+            let entry = out.entry(e).or_default();
+            entry.0 = entry.0.union(&conn);
+            if !entry.1.contains(&door.via) {
+                entry.1.push(door.via.clone());
             }
         }
     }
@@ -242,11 +316,16 @@ fn service_port(port: &Value) -> Option<ServicePort> {
     })
 }
 
-/// The TCP container ports of `endpoint` that traffic through `port` lands on.
-fn landing(endpoint: &Endpoint, ports: &[ServicePort], port: &PortRef<'_>) -> Conn {
+/// The container ports of `endpoint` that `protocol` traffic through `port` lands on.
+fn landing(
+    endpoint: &Endpoint,
+    ports: &[ServicePort],
+    port: &PortRef<'_>,
+    protocol: Protocol,
+) -> Conn {
     let chosen = ports
         .iter()
-        .filter(|p| p.protocol == Protocol::Tcp)
+        .filter(|p| p.protocol == protocol)
         .filter(|p| match port {
             PortRef::ServicePort(n) => p.port == Some(*n),
             PortRef::ServicePortName(name) => p.name.as_deref() == Some(*name),
@@ -260,9 +339,9 @@ fn landing(endpoint: &Endpoint, ports: &[ServicePort], port: &PortRef<'_>) -> Co
     let mut conn = Conn::none();
     for p in chosen {
         match &p.target {
-            Target::Number(n) => conn = conn.union(&Conn::port(Protocol::Tcp, *n)),
+            Target::Number(n) => conn = conn.union(&Conn::port(protocol, *n)),
             Target::Name(name) => {
-                for (protocol, n) in endpoint.named_port(name, Some(Protocol::Tcp)) {
+                for (protocol, n) in endpoint.named_port(name, Some(protocol)) {
                     conn = conn.union(&Conn::port(protocol, n));
                 }
             }

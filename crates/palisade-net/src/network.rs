@@ -86,6 +86,87 @@ const OTHER_POLICY_KINDS: &[(&str, &str, bool)] = &[
 
 const ADMIN_GROUP: &str = "policy.networking.k8s.io";
 
+/// Where the ingress controller (or the Gateway API's proxies) runs, as the user gives it
+/// (`--ingress-namespace`, `--ingress-label`, `[network]` in `palisade.toml`); what is `None`
+/// is unknown.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IngressPlacement {
+    pub namespace: Option<String>,
+    /// The labels of its pods; given, they are all its labels.
+    pub labels: Option<Map<String, Value>>,
+}
+
+/// The `[network]` table of a `palisade.toml`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct NetworkSection {
+    ingress_namespace: Option<String>,
+    #[serde(default)]
+    ingress_labels: BTreeMap<String, String>,
+}
+
+impl IngressPlacement {
+    /// Reads the `[network]` table of a `palisade.toml`'s `text`: `ingress-namespace` and
+    /// `ingress-labels` (a table of labels). None: nothing placed.
+    pub fn parse(
+        path: &str,
+        text: &str,
+    ) -> Result<IngressPlacement, palisade_core::config_section::SettingsError> {
+        use palisade_core::config_section::{SettingsError, read};
+        let invalid = |line: usize, message: String| SettingsError::Invalid {
+            path: path.to_string(),
+            line,
+            table: "network",
+            message,
+        };
+        let Some(section) =
+            read::<NetworkSection>(text, "network").map_err(|e| invalid(e.line, e.message))?
+        else {
+            return Ok(IngressPlacement::default());
+        };
+        let line = |key: &str| palisade_core::config_section::line_of(text, key);
+        if let Some(ns) = section.ingress_namespace.as_deref()
+            && ns.trim().is_empty()
+        {
+            return Err(invalid(
+                line("ingress-namespace"),
+                "ingress-namespace is empty".into(),
+            ));
+        }
+        if section.ingress_labels.keys().any(|k| k.trim().is_empty()) {
+            return Err(invalid(
+                line("ingress-labels"),
+                "ingress-labels has an empty label key".into(),
+            ));
+        }
+        Ok(IngressPlacement {
+            namespace: section.ingress_namespace,
+            labels: (!section.ingress_labels.is_empty()).then(|| {
+                section
+                    .ingress_labels
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect()
+            }),
+        })
+    }
+
+    /// [`IngressPlacement::parse`] of the file at `path`.
+    pub fn load(
+        path: &std::path::Path,
+    ) -> Result<IngressPlacement, palisade_core::config_section::SettingsError> {
+        palisade_core::config_section::load(path, IngressPlacement::parse)
+    }
+
+    /// This placement, with what `over` gives (a command's flags) in place of it.
+    pub fn overridden_by(self, over: IngressPlacement) -> IngressPlacement {
+        IngressPlacement {
+            namespace: over.namespace.or(self.namespace),
+            labels: over.labels.or(self.labels),
+        }
+    }
+}
+
 /// Every kind `(group, kind)` a network is read from besides the workloads (Pods stand for
 /// their controllers when those cannot be read): namespaces, Services and what exposes them,
 /// and every layer of policy, evaluated or only recognised. An answer made of the network is
@@ -98,6 +179,13 @@ pub const READS: &[(&str, &str)] = &[
     ("networking.k8s.io", "Ingress"),
     ("extensions", "Ingress"),
     ("route.openshift.io", "Route"),
+    (crate::gateway::GROUP, "Gateway"),
+    (crate::gateway::GROUP, "HTTPRoute"),
+    (crate::gateway::GROUP, "GRPCRoute"),
+    (crate::gateway::GROUP, "TLSRoute"),
+    (crate::gateway::GROUP, "TCPRoute"),
+    (crate::gateway::GROUP, "UDPRoute"),
+    (crate::gateway::GROUP, "ReferenceGrant"),
     ("networking.k8s.io", "NetworkPolicy"),
     (ADMIN_GROUP, "AdminNetworkPolicy"),
     (ADMIN_GROUP, "BaselineAdminNetworkPolicy"),
@@ -254,6 +342,11 @@ impl Network {
             keys.extend(service.selector.keys().cloned());
         }
         keys
+    }
+
+    /// Places the ingress controller as `placement` says ([`Network::place_ingress_controller`]).
+    pub fn place_ingress(&mut self, placement: &IngressPlacement) {
+        self.place_ingress_controller(placement.namespace.as_deref(), placement.labels.clone());
     }
 
     /// Places the ingress controller in `namespace` (its labels are those of the Namespace
@@ -592,8 +685,13 @@ mod reads_tests {
             (ADMIN_GROUP, "BaselineAdminNetworkPolicy"),
             ("networking.k8s.io", "Ingress"),
             ("extensions", "Ingress"),
+            (crate::gateway::GROUP, "Gateway"),
+            (crate::gateway::GROUP, "ReferenceGrant"),
         ] {
             assert!(READS.contains(&(group, kind)), "{group}/{kind}");
+        }
+        for kind in crate::gateway::ROUTE_KINDS {
+            assert!(READS.contains(&(crate::gateway::GROUP, kind)), "{kind}");
         }
     }
 }

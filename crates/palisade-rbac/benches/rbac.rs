@@ -155,7 +155,7 @@ fn main() {
     let who_can_s = who_can_s / requests.len() as f64;
     let (paths_s, paths) = best(3, || graph.all_paths(Goal::ClusterAdmin));
     let (fixes_graph_s, fixes_graph) = best(3, || {
-        palisade_rbac::graph::build_for_fixes(&policy, &inventory, None)
+        palisade_rbac::graph::build_for_fixes(&policy, &inventory, None, &Default::default())
     });
     let valuation = palisade_rbac::risk::Valuation::read(
         &inventory,

@@ -10,6 +10,7 @@ use palisade_core::tree::Tree as _;
 use palisade_graph::{Change, Contributor, Fix, FixId, Goal, Graph, Node, Path, Relation, Step};
 use palisade_inventory::{Inventory, pod_spec};
 use palisade_k8s::identity::Subject;
+use palisade_net::IngressPlacement;
 use serde_json::Value;
 
 use crate::model::Policy;
@@ -26,17 +27,20 @@ pub fn build(policy: &Policy, inventory: &Inventory) -> Graph {
 /// reachability, leaked credentials): they add to the same graph without this crate
 /// knowing them.
 pub fn build_with(policy: &Policy, inventory: &Inventory, extra: &[Contributor]) -> Graph {
-    build_in(Graph::default(), policy, inventory, extra, None)
+    let unplaced = IngressPlacement::default();
+    build_in(Graph::default(), policy, inventory, extra, None, &unplaced)
 }
 
 /// [`build`], asking `admission` what the cluster's admission policies refuse of pods that
-/// would own their node (see [`AdmissionAsker`]).
+/// would own their node (see [`AdmissionAsker`]), with the ingress controller where `ingress`
+/// places it (what the network engine reads of the ways in from outside).
 pub fn build_asking(
     policy: &Policy,
     inventory: &Inventory,
     admission: Option<&dyn AdmissionAsker>,
+    ingress: &IngressPlacement,
 ) -> Graph {
-    build_in(Graph::default(), policy, inventory, &[], admission)
+    build_in(Graph::default(), policy, inventory, &[], admission, ingress)
 }
 
 /// [`build_asking`], each edge naming the fix that takes it away, for
@@ -45,8 +49,16 @@ pub fn build_for_fixes(
     policy: &Policy,
     inventory: &Inventory,
     admission: Option<&dyn AdmissionAsker>,
+    ingress: &IngressPlacement,
 ) -> Graph {
-    build_in(Graph::recording_fixes(), policy, inventory, &[], admission)
+    build_in(
+        Graph::recording_fixes(),
+        policy,
+        inventory,
+        &[],
+        admission,
+        ingress,
+    )
 }
 
 /// The graph from `empty` (which says whether edges record their fixes).
@@ -56,12 +68,13 @@ fn build_in(
     inventory: &Inventory,
     extra: &[Contributor],
     admission: Option<&dyn AdmissionAsker>,
+    ingress: &IngressPlacement,
 ) -> Graph {
     let engine = std::sync::OnceLock::new();
     let network = || {
-        std::sync::Arc::clone(
-            engine.get_or_init(|| std::sync::Arc::new(palisade_net::Engine::for_scan(inventory))),
-        )
+        std::sync::Arc::clone(engine.get_or_init(|| {
+            std::sync::Arc::new(palisade_net::Engine::for_scan_placed(inventory, ingress))
+        }))
     };
     let mut g = empty;
     add_exposure(&mut g, policy, inventory, &network);
@@ -437,10 +450,13 @@ fn add_exposure(
     {
         let endpoint = endpoint_of.get(&through).copied();
         let why = match endpoint.map(|e| engine.from_outside(e)) {
-            // Every way in is blocked by the workload's policies: no chain starts here.
-            Some(conn) if conn.is_empty() => continue,
-            Some(conn) if !conn.is_all() => format!("{why}; its policies let in {conn}"),
-            _ => why,
+            Some(outside) => match outside_reach(&why, &outside) {
+                Some(why) => why,
+                // Every way in is blocked by the workload's policies, for certain: no chain
+                // starts here.
+                None => continue,
+            },
+            None => why,
         };
         let unexpose =
             g.fix_with(|| Fix::new(Change::Unexpose, workload_node(policy, w).to_string()));
@@ -1122,6 +1138,36 @@ fn enforced_namespaces(inventory: &Inventory) -> HashMap<String, String> {
 /// A Service's namespace, name and selector.
 type SelectorEntry<'a> = (String, String, &'a serde_json::Map<String, Value>);
 
+/// The evidence of an exposure `why` given what its workload's policies let in from outside
+/// (`palisade_net::Engine::from_outside`); `None` when they keep everything out and that answer
+/// is final. An answer that is not final (where the ingress controller runs, or namespace
+/// labels the input does not give, decide it) keeps the chain: an attack path is dropped
+/// only on what the input shows.
+fn outside_reach(why: &str, outside: &palisade_net::Verdict) -> Option<String> {
+    let unsure = || {
+        outside
+            .not_evaluated
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    match (outside.conn.is_empty(), outside.not_evaluated.is_empty()) {
+        (true, true) => None,
+        (true, false) => Some(format!(
+            "{why}; its policies may keep everything out, but that is not final ({})",
+            unsure()
+        )),
+        (false, _) if outside.conn.is_all() => Some(why.to_string()),
+        (false, true) => Some(format!("{why}; its policies let in {}", outside.conn)),
+        (false, false) => Some(format!(
+            "{why}; its policies let in {}, or more ({})",
+            outside.conn,
+            unsure()
+        )),
+    }
+}
+
 /// Workloads reachable from outside the cluster, with the object that exposes them.
 /// `workload_of` maps a workload's object to its index in `policy.workloads`.
 fn exposed_workloads(
@@ -1152,21 +1198,14 @@ fn exposed_workloads(
             exposed_services.insert((ns, name.clone()), format!("Service {name} of type {kind}"));
         }
     }
-    for ingress in inventory.of_kind("networking.k8s.io", "Ingress") {
-        let ns = ingress.id.namespace.clone().unwrap_or_default();
-        let backends: Vec<String> = palisade_net::exposure::ingress_backends(&ingress.value)
-            .into_iter()
-            .filter_map(|b| b.get("name").and_then(Value::as_str).map(String::from))
-            .collect();
-        for backend in backends {
+    // What the network engine opens to the ingress controller, where it comes from outside
+    // the cluster: Ingresses, Routes, routes of a Gateway that is not internal.
+    let ns_of = |o: &palisade_inventory::Object| o.id.namespace.clone().unwrap_or_default();
+    for door in palisade_net::exposure::doors(inventory, &ns_of) {
+        if door.external {
             exposed_services
-                .entry((ns.clone(), backend.clone()))
-                .or_insert_with(|| {
-                    format!(
-                        "Ingress {} routes to Service {backend}",
-                        ingress.id.display_name()
-                    )
-                });
+                .entry((door.namespace, door.service.to_string()))
+                .or_insert_with(|| format!("{} routes to Service {}", door.via, door.service));
         }
     }
     // Selectors by namespace, so each workload meets only its namespace's Services.
@@ -2044,7 +2083,12 @@ apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{
         let loaded = load_text("cluster.yaml", &text, &Limits::default());
         let policy = Policy::from_inventory(&loaded.inventory);
         let recording = Recording(std::sync::Mutex::default());
-        let graph = build_asking(&policy, &loaded.inventory, Some(&recording));
+        let graph = build_asking(
+            &policy,
+            &loaded.inventory,
+            Some(&recording),
+            &IngressPlacement::default(),
+        );
         assert_eq!(*recording.0.lock().unwrap(), ["apps"]);
         // Every way refused in `apps`: the user reaches no node.
         let dev = Node::Identity {

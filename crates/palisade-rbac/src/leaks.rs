@@ -379,7 +379,7 @@ mod tests {
         let text = format!("{CLUSTER}---\n{}---\n{}", config_map(TOKEN), web_reading());
         let loaded = load_text("leak.yaml", &text, &Limits::default());
         let policy = Policy::from_inventory(&loaded.inventory);
-        let graph = build_for_fixes(&policy, &loaded.inventory, None);
+        let graph = build_for_fixes(&policy, &loaded.inventory, None, &Default::default());
         let value = |node: &Node| u32::from(matches!(node, Node::ClusterAdmin)) * 8;
         let needed = |fix: &Fix| fix.object == "ClusterRoleBinding deployer";
         let plan = graph.plan_fixes(&value, 3, &needed);

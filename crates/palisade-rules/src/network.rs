@@ -108,7 +108,12 @@ fn place(inventory: &Inventory, derived: &Derived) -> PlacedNetwork {
     if let Some(network) = extended {
         return PlacedNetwork(Arc::new(Engine::new(Arc::new(network))));
     }
-    PlacedNetwork(Arc::new(Engine::for_scan(inventory)))
+    let ingress = derived.get::<palisade_net::IngressPlacement>();
+    let unplaced = palisade_net::IngressPlacement::default();
+    PlacedNetwork(Arc::new(Engine::for_scan_placed(
+        inventory,
+        ingress.as_deref().unwrap_or(&unplaced),
+    )))
 }
 
 /// Asks for the network facts ahead of a scan (for the rules that read them); a cluster

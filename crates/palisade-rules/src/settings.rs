@@ -30,6 +30,9 @@ pub struct RuleSettings {
     pub threat_intel: ThreatIntel,
     /// The cluster's admission policies, whether or not the run reports their findings.
     pub admission_policies: AdmissionPolicies,
+    /// Where the ingress controller runs (`[network]` of `palisade.toml`), for the network
+    /// engine the network rules and the escalation graph read.
+    pub ingress: palisade_net::IngressPlacement,
 }
 
 /// The policies the cluster's admission enforces (Gatekeeper constraints, ValidatingAdmission

@@ -78,6 +78,11 @@ struct RawConfig {
     #[serde(default)]
     #[allow(dead_code)]
     criticality: Option<toml::Table>,
+    /// Where the ingress controller runs: read and validated by palisade-net
+    /// (`IngressPlacement::parse`).
+    #[serde(default)]
+    #[allow(dead_code)]
+    network: Option<toml::Table>,
     /// `palisade serve admission`'s settings: read and validated by palisade-admission.
     #[serde(default)]
     #[allow(dead_code)]
@@ -300,6 +305,21 @@ impl Config {
                 line,
             });
         }
+        config.settings.ingress =
+            palisade_net::IngressPlacement::parse(path, text).map_err(|e| {
+                let (line, message) = match e {
+                    palisade_core::config_section::SettingsError::Invalid {
+                        line, message, ..
+                    } => (line, message),
+                    other => (1, other.to_string()),
+                };
+                ConfigError::Invalid {
+                    path: path.to_string(),
+                    line: u32::try_from(line).unwrap_or(u32::MAX),
+                    column: 1,
+                    message: format!("[network]: {message}"),
+                }
+            })?;
         Ok(config)
     }
 }
@@ -353,7 +373,14 @@ pub fn template(rules: &RuleSet) -> String {
          # its Secrets by it, and audit alerts there carry it. It wins over a Namespace's own\n\
          # palisade.dev/criticality label. Default: the label, else medium.\n\
          # [criticality]\n\
-         # namespaces = { payments = \"critical\", \"payments-*\" = \"high\", \"dev-*\" = \"low\" }\n",
+         # namespaces = { payments = \"critical\", \"payments-*\" = \"high\", \"dev-*\" = \"low\" }\n\n\
+         # Where the ingress controller (or the Gateway API's proxies) runs: the namespace and\n\
+         # its pods' labels. Policies that admit it by either are then decided; unknown, an answer\n\
+         # that depends on them is not final. Read by scan, net and rbac paths/fixes; their\n\
+         # --ingress-namespace and --ingress-label flags win. Default: unknown.\n\
+         # [network]\n\
+         # ingress-namespace = \"ingress-nginx\"\n\
+         # ingress-labels = { \"app.kubernetes.io/name\" = \"ingress-nginx\" }\n",
     );
     text
 }
@@ -364,6 +391,27 @@ mod tests {
 
     fn rules() -> RuleSet {
         RuleSet::builtin()
+    }
+
+    #[test]
+    fn the_network_table_places_the_ingress_controller() {
+        let text =
+            "[network]\ningress-namespace = \"ingress-nginx\"\ningress-labels = { app = \"gw\" }\n";
+        let config = Config::parse("palisade.toml", text, &rules()).unwrap();
+        assert_eq!(
+            config.settings.ingress.namespace.as_deref(),
+            Some("ingress-nginx")
+        );
+        assert_eq!(
+            config.settings.ingress.labels.unwrap()["app"],
+            serde_json::json!("gw")
+        );
+        let wrong = "[rules]\ndisable = []\n[network]\ningress-labels = { \"\" = \"x\" }\n";
+        let err = Config::parse("palisade.toml", wrong, &rules()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "palisade.toml:4:1: [network]: ingress-labels has an empty label key"
+        );
     }
 
     #[test]

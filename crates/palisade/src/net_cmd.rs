@@ -8,7 +8,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use palisade_net::addr::AddrRange;
 use palisade_net::answers::{DiffAnswer, MatrixAnswer, WhyAnswer};
 use palisade_net::matrix::{diff, matrix, party_name};
-use palisade_net::{Conn, Engine, Network, Party, Protocol};
+use palisade_net::{Conn, Engine, IngressPlacement, Network, Party, Protocol};
 
 use crate::LoadArgs;
 use crate::analysis_input::{Completeness, LiveArgs, NETWORK, Unread, load_objects};
@@ -47,6 +47,9 @@ pub struct GenerateArgs {
     /// (`ingress-nginx` unless `--ingress-namespace` says otherwise).
     #[command(flatten)]
     ingress: IngressArgs,
+    /// `palisade.toml`'s `[network]`: where the ingress controller runs (the flags win).
+    #[command(flatten)]
+    config: crate::ConfigArgs,
     #[command(flatten)]
     load: LoadArgs,
     #[command(flatten)]
@@ -89,17 +92,23 @@ pub struct IngressArgs {
 }
 
 impl IngressArgs {
-    /// Places the ingress controller of `network` as these say; `namespace` when they name
-    /// none.
-    fn place(&self, network: &mut Network, namespace: Option<&str>) {
+    /// Where the ingress controller runs: `palisade.toml`'s `[network]` (the file `config`
+    /// names, if any), with these flags in place of what they give.
+    pub(crate) fn placement(&self, config: &crate::ConfigArgs) -> Result<IngressPlacement> {
+        let configured = match config.path() {
+            Some(path) => IngressPlacement::load(&path)?,
+            None => IngressPlacement::default(),
+        };
         let labels = (!self.ingress_labels.is_empty()).then(|| {
             self.ingress_labels
                 .iter()
                 .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
                 .collect()
         });
-        let namespace = self.ingress_namespace.as_deref().or(namespace);
-        network.place_ingress_controller(namespace, labels);
+        Ok(configured.overridden_by(IngressPlacement {
+            namespace: self.ingress_namespace.clone(),
+            labels,
+        }))
     }
 }
 
@@ -120,6 +129,9 @@ pub struct MatrixArgs {
     namespace: Option<String>,
     #[command(flatten)]
     ingress: IngressArgs,
+    /// `palisade.toml`'s `[network]`: where the ingress controller runs (the flags win).
+    #[command(flatten)]
+    config: crate::ConfigArgs,
     #[command(flatten)]
     load: LoadArgs,
     #[command(flatten)]
@@ -144,6 +156,9 @@ pub struct WhyArgs {
     port: Option<String>,
     #[command(flatten)]
     ingress: IngressArgs,
+    /// `palisade.toml`'s `[network]`: where the ingress controller runs (the flags win).
+    #[command(flatten)]
+    config: crate::ConfigArgs,
     #[command(flatten)]
     load: LoadArgs,
     #[command(flatten)]
@@ -169,6 +184,9 @@ pub struct DiffArgs {
     output: crate::ListFormat,
     #[command(flatten)]
     ingress: IngressArgs,
+    /// `palisade.toml`'s `[network]`: where the ingress controller runs (the flags win).
+    #[command(flatten)]
+    config: crate::ConfigArgs,
     #[command(flatten)]
     completeness: Completeness,
 }
@@ -188,24 +206,23 @@ fn network(
     load: &LoadArgs,
     live: &LiveArgs,
     completeness: Completeness,
-    ingress: &IngressArgs,
+    ingress: &IngressPlacement,
 ) -> Result<(Arc<Network>, Unread)> {
-    let (_, network, unread) = read(load, live, completeness, ingress, None)?;
+    let (_, network, unread) = read(load, live, completeness, ingress)?;
     Ok((network, unread))
 }
 
-/// The inventory and its network, the ingress controller placed as `ingress` says (or in
-/// `ingress_default`), and how many inputs were not read.
+/// The inventory and its network, the ingress controller placed as `ingress` says, and how
+/// many inputs were not read.
 fn read(
     load: &LoadArgs,
     live: &LiveArgs,
     completeness: Completeness,
-    ingress: &IngressArgs,
-    ingress_default: Option<&str>,
+    ingress: &IngressPlacement,
 ) -> Result<(palisade_inventory::Inventory, Arc<Network>, Unread)> {
     let (loaded, _, unread) = load_objects(load, live, completeness, &[NETWORK])?;
     let mut network = Network::from_inventory(&loaded.inventory);
-    ingress.place(&mut network, ingress_default);
+    network.place_ingress(ingress);
     Ok((loaded.inventory, Arc::new(network), unread))
 }
 
@@ -248,7 +265,8 @@ const HELD: usize = 1_000_000;
 
 fn run_matrix(args: &MatrixArgs) -> Result<u8> {
     use std::io::Write;
-    let (network, unread) = network(&args.load, &args.live, args.completeness, &args.ingress)?;
+    let placement = args.ingress.placement(&args.config)?;
+    let (network, unread) = network(&args.load, &args.live, args.completeness, &placement)?;
     check_namespace(&network, args.namespace.as_deref())?;
     let engine = Engine::new(Arc::clone(&network));
     note_namespaces_guessed(&engine, None);
@@ -422,7 +440,8 @@ fn port(network: &Network, dst: Party, text: &str) -> Result<Conn> {
 }
 
 fn run_why(args: &WhyArgs) -> Result<u8> {
-    let (network, unread) = network(&args.load, &args.live, args.completeness, &args.ingress)?;
+    let placement = args.ingress.placement(&args.config)?;
+    let (network, unread) = network(&args.load, &args.live, args.completeness, &placement)?;
     let src = party(&network, &args.src)?;
     let dst = party(&network, &args.dst)?;
     if matches!(dst, Party::IngressController) {
@@ -468,15 +487,11 @@ fn run_why(args: &WhyArgs) -> Result<u8> {
 }
 
 fn run_diff(args: &DiffArgs) -> Result<u8> {
+    let placement = args.ingress.placement(&args.config)?;
     let read = |path: &std::path::Path| -> Result<(Arc<Network>, Unread)> {
         let load = LoadArgs::for_path(path);
-        network(
-            &load,
-            &LiveArgs::default(),
-            args.completeness,
-            &args.ingress,
-        )
-        .with_context(|| format!("reading {}", path.display()))
+        network(&load, &LiveArgs::default(), args.completeness, &placement)
+            .with_context(|| format!("reading {}", path.display()))
     };
     let ((old, unread_old), (new, unread_new)) = (read(&args.old)?, read(&args.new)?);
     let unread = unread_old.and(unread_new);
@@ -510,18 +525,12 @@ fn run_diff(args: &DiffArgs) -> Result<u8> {
 
 fn run_generate(args: &GenerateArgs) -> Result<u8> {
     use palisade_net::generate::{Options, generate, parse_flows, with_policies};
-    let ingress_namespace = args
-        .ingress
-        .ingress_namespace
-        .clone()
-        .unwrap_or_else(|| "ingress-nginx".to_string());
-    let (inventory, network, unread) = read(
-        &args.load,
-        &args.live,
-        args.completeness,
-        &args.ingress,
-        Some(&ingress_namespace),
-    )?;
+    let mut placement = args.ingress.placement(&args.config)?;
+    let ingress_namespace = placement
+        .namespace
+        .get_or_insert_with(|| "ingress-nginx".to_string())
+        .clone();
+    let (inventory, network, unread) = read(&args.load, &args.live, args.completeness, &placement)?;
     check_namespace(&network, args.namespace.as_deref())?;
     let flows = match &args.flows {
         Some(path) => {
@@ -541,8 +550,7 @@ fn run_generate(args: &GenerateArgs) -> Result<u8> {
         bail!("no workload to write policies for in the input");
     }
     let mut after = Network::from_inventory(&with_policies(&inventory, &policies));
-    args.ingress
-        .place(&mut after, Some(&options.ingress_namespace));
+    after.place_ingress(&placement);
     let after = Arc::new(after);
     let (before, after) = (Engine::new(Arc::clone(&network)), Engine::new(after));
     let ns = args.namespace.as_deref();

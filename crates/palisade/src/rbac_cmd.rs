@@ -112,6 +112,10 @@ pub struct FixesArgs {
     /// wins over a Namespace's `palisade.dev/criticality`.
     #[command(flatten)]
     config: crate::ConfigArgs,
+    /// Where the ingress controller runs (also `[network]` in `palisade.toml`): the
+    /// internet's way in through an Ingress or a Gateway API route.
+    #[command(flatten)]
+    ingress: crate::net_cmd::IngressArgs,
     /// `--sbom` and `--osv-db`: a workload whose image has a flaw of high severity or more
     /// exploited over the network is a likelier start (doubled when the internet reaches it).
     #[command(flatten)]
@@ -157,15 +161,16 @@ impl AdmissionPolicyArgs {
         policy: &Policy,
         inventory: &palisade_inventory::Inventory,
         fixes: bool,
+        ingress: &palisade_net::IngressPlacement,
     ) -> Result<palisade_graph::Graph> {
         let asker = crate::admission_asker(&self.policies, self.cluster_policies, inventory)?;
         let asker = asker
             .as_ref()
             .map(|a| a as &dyn palisade_rbac::graph::AdmissionAsker);
         Ok(if fixes {
-            palisade_rbac::graph::build_for_fixes(policy, inventory, asker)
+            palisade_rbac::graph::build_for_fixes(policy, inventory, asker, ingress)
         } else {
-            palisade_rbac::graph::build_asking(policy, inventory, asker)
+            palisade_rbac::graph::build_asking(policy, inventory, asker, ingress)
         })
     }
 }
@@ -191,6 +196,13 @@ pub struct PathsArgs {
     /// What to reach: `cluster-admin`, `secrets` or `nodes`.
     #[arg(long, default_value = "cluster-admin", env = "PALISADE_RBAC_TO")]
     to: String,
+    /// Where the ingress controller runs: the internet's way in through an Ingress or a
+    /// Gateway API route.
+    #[command(flatten)]
+    ingress: crate::net_cmd::IngressArgs,
+    /// `palisade.toml`'s `[network]`: where the ingress controller runs (the flags win).
+    #[command(flatten)]
+    config: crate::ConfigArgs,
     /// `--sbom` and `--osv-db`: each path from a workload whose image has a flaw of high
     /// severity or more exploited over the network names the flaw.
     #[command(flatten)]
@@ -464,7 +476,10 @@ fn paths(args: &PathsArgs) -> Result<u8> {
     )?;
     let goal = Goal::parse(&args.to)
         .with_context(|| format!("--to {}: expected cluster-admin, secrets or nodes", args.to))?;
-    let mut graph = args.policies.graph(&policy, &inventory, false)?;
+    let placement = args.ingress.placement(&args.config)?;
+    let mut graph = args
+        .policies
+        .graph(&policy, &inventory, false, &placement)?;
     mark_exploits(&args.images, &inventory, &policy, &mut graph)?;
     let found: Vec<Path> = if let Some(from) = &args.from {
         let subject = parse_subject(from)?;
@@ -537,7 +552,8 @@ fn fixes(args: &FixesArgs) -> Result<u8> {
         None => palisade_k8s::criticality::Configured::default(),
     };
     let valuation = Valuation::read(&inventory, targets, &configured)?;
-    let mut graph = args.policies.graph(&policy, &inventory, true)?;
+    let placement = args.ingress.placement(&args.config)?;
+    let mut graph = args.policies.graph(&policy, &inventory, true, &placement)?;
     mark_exploits(&args.images, &inventory, &policy, &mut graph)?;
     for keep in &args.keep {
         if !graph.fixes().any(|fix| fix.object == *keep) {

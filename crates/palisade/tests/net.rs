@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{bin, json, json_exiting, scratch};
+use common::{bin, json, json_exiting, scratch, workspace, write_file};
 
 const OLD: &str = "crates/palisade/tests/net/old";
 const NEW: &str = "crates/palisade/tests/net/new";
@@ -650,4 +650,110 @@ fn answers_that_depend_on_what_the_input_does_not_give_are_not_final() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("`app` is not KEY=VALUE"));
+}
+
+/// Gateway API routes are ways in from outside, as Ingresses are: the net engine opens their
+/// backends to the ingress controller and the escalation graph starts a chain from the
+/// internet at a route of a public Gateway (not an internal one, not a mesh route). A policy
+/// that admits the gateway's proxies by a namespace the input does not place keeps the chain,
+/// marked not final, until `--ingress-namespace` or palisade.toml's `[network]` says.
+#[test]
+fn gateway_routes_expose_their_backends_and_an_unplaced_controller_keeps_the_chain() {
+    const GATEWAY: &str = "crates/palisade/tests/net/gateway";
+    let internet_paths = |extra: &[&str]| -> Vec<String> {
+        let out = bin()
+            .args(["rbac", "paths", GATEWAY, "-o", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        let paths = json_exiting(&out, 1);
+        paths
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["from"]["node"] == "internet")
+            .map(|p| {
+                let first = &p["steps"][0];
+                format!(
+                    "{}: {}",
+                    first["to"]["name"],
+                    first["evidence"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let unplaced = internet_paths(&[]);
+    assert_eq!(unplaced.len(), 1, "{unplaced:#?}");
+    assert!(
+        unplaced[0].starts_with(
+            "\"web\": HTTPRoute shop/web (Gateway infra/public) routes to Service web; its policies may keep everything out, but that is not final (NetworkPolicy shop/web-in ingress[0] may admit the ingress controller"
+        ),
+        "{unplaced:#?}"
+    );
+    assert_eq!(
+        internet_paths(&["--ingress-namespace", "infra"]),
+        [
+            "\"web\": HTTPRoute shop/web (Gateway infra/public) routes to Service web; its policies let in TCP 8080"
+        ]
+    );
+    assert!(internet_paths(&["--ingress-namespace", "elsewhere"]).is_empty());
+
+    // palisade.toml's [network] places it for a scan (RBAC017's chain) and for net.
+    let dir = scratch("gateway-network-config");
+    let app = std::fs::read_to_string(workspace().join(GATEWAY).join("app.yaml")).unwrap();
+    write_file(&dir, "app.yaml", &app);
+    write_file(
+        &dir,
+        "palisade.toml",
+        "[network]\ningress-namespace = \"infra\"\n",
+    );
+    let out = bin()
+        .current_dir(&dir)
+        .args(["scan", "app.yaml", "--rules", "RBAC017", "-o", "json"])
+        .output()
+        .unwrap();
+    let report = json_exiting(&out, 1);
+    let exposed: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["message"].as_str())
+        .filter(|m| m.starts_with("exposed to the internet"))
+        .collect();
+    assert_eq!(exposed.len(), 1, "{exposed:#?}");
+    assert!(
+        exposed[0].contains("HTTPRoute shop/web (Gateway infra/public) routes to Service web; its policies let in TCP 8080"),
+        "{exposed:#?}"
+    );
+    let out = bin()
+        .current_dir(&dir)
+        .args([
+            "net",
+            "why",
+            "ingress-controller",
+            "shop/web",
+            "app.yaml",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let why = json_exiting(&out, 0);
+    assert_eq!(why["verdict"], "allowed", "{why:#}");
+    assert_eq!(why["final"], true, "{why:#}");
+    // The internal Gateway's backend gets the proxies' traffic, but not the internet's.
+    let out = bin()
+        .current_dir(&dir)
+        .args([
+            "net",
+            "why",
+            "ingress-controller",
+            "shop/admin",
+            "app.yaml",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(json_exiting(&out, 0)["verdict"], "allowed");
 }

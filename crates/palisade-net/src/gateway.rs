@@ -1,0 +1,450 @@
+//! What Gateway API routes (`HTTPRoute`, `GRPCRoute`, `TLSRoute`, `TCPRoute`, `UDPRoute`)
+//! open: the Gateways a route is attached to, as the Gateway API defines attachment (a
+//! parent reference to a `Gateway`, accepted by one of its listeners), and the Services its
+//! rules send traffic to (backend references, and the backends requests are mirrored to),
+//! with the cross-namespace references a `ReferenceGrant` permits.
+//!
+//! Where the input does not show what decides, the exposure stays: a Gateway or a
+//! `ReferenceGrant` missing from manifests may live in another repository, and a listener's
+//! namespace selector may read labels of a namespace that has no object in the input. Only a
+//! whole cluster (a snapshot, a live read) lets a missing one mean "not there".
+
+use palisade_core::selector::{NamespaceSelection, namespace_selected};
+use palisade_core::tree::Tree as _;
+use palisade_inventory::{Inventory, Object};
+use serde_json::Value;
+
+/// The Gateway API's group.
+pub const GROUP: &str = "gateway.networking.k8s.io";
+
+/// The route kinds, each read in every version of the group.
+pub const ROUTE_KINDS: &[&str] = &["HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"];
+
+/// The Gateways a route is attached to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Each Gateway, for evidence: `Gateway infra/public`, with `(not in the input)` when
+    /// the route names one the input does not hold.
+    pub gateways: Vec<String>,
+    /// Whether one of them is reachable from outside the cluster
+    /// (`palisade_k8s::exposure::is_internal_gateway` says which are not).
+    pub external: bool,
+}
+
+/// One Service a route sends traffic to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backend<'v> {
+    /// The Service's namespace: the reference's, or the route's.
+    pub namespace: String,
+    pub name: &'v str,
+    /// The Service port (`None`: the reference names none).
+    pub port: Option<u16>,
+    /// Why the reference may not hold, for evidence: a cross-namespace reference that no
+    /// `ReferenceGrant` in the input permits (manifests only).
+    pub unsure: Option<String>,
+}
+
+/// The Gateways `route` is attached to; `None` when it is attached to none (its parents are
+/// Services, as a service mesh's routes are; or no listener of its Gateways accepts it).
+/// `ns_of` names an object's namespace as the caller places objects.
+pub fn attachment(
+    inventory: &Inventory,
+    route: &Object,
+    ns_of: &dyn Fn(&Object) -> String,
+) -> Option<Attachment> {
+    let route_ns = ns_of(route);
+    let mut out = Attachment {
+        gateways: Vec::new(),
+        external: false,
+    };
+    for parent in route
+        .value
+        .at("/spec/parentRefs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let group = parent.get("group").and_then(Value::as_str).unwrap_or(GROUP);
+        let kind = parent
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("Gateway");
+        let Some(name) = parent.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        if (group, kind) != (GROUP, "Gateway") {
+            continue;
+        }
+        let namespace = parent
+            .get("namespace")
+            .and_then(Value::as_str)
+            .map_or_else(|| route_ns.clone(), String::from);
+        let gateway = inventory
+            .of_kind(GROUP, "Gateway")
+            .find(|g| g.id.name.as_deref() == Some(name) && ns_of(g) == namespace);
+        match gateway {
+            Some(gateway) => {
+                if !accepts(inventory, gateway, parent, &route.id.kind, &route_ns, ns_of) {
+                    continue;
+                }
+                out.gateways.push(format!("Gateway {namespace}/{name}"));
+                out.external |= !palisade_k8s::exposure::is_internal_gateway(&gateway.value);
+            }
+            // A whole cluster without the Gateway: the route is attached to nothing.
+            None if inventory.complete => continue,
+            None => {
+                out.gateways
+                    .push(format!("Gateway {namespace}/{name} (not in the input)"));
+                out.external = true;
+            }
+        }
+    }
+    (!out.gateways.is_empty()).then_some(out)
+}
+
+/// Whether a listener of `gateway` that `parent` names (by `sectionName` and `port`, or
+/// any) accepts a route of `kind` from namespace `route_ns`.
+fn accepts(
+    inventory: &Inventory,
+    gateway: &Object,
+    parent: &Value,
+    kind: &str,
+    route_ns: &str,
+    ns_of: &dyn Fn(&Object) -> String,
+) -> bool {
+    let section = parent.get("sectionName").and_then(Value::as_str);
+    let port = parent.get("port").and_then(Value::as_u64);
+    gateway
+        .value
+        .at("/spec/listeners")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|l| section.is_none_or(|s| l.get("name").and_then(Value::as_str) == Some(s)))
+        .filter(|l| port.is_none_or(|p| l.get("port").and_then(Value::as_u64) == Some(p)))
+        .any(|listener| {
+            listener_takes_kind(listener, kind)
+                && listener_takes_namespace(inventory, listener, &ns_of(gateway), route_ns)
+        })
+}
+
+/// Whether a listener accepts routes of `kind`: those `allowedRoutes.kinds` lists, or by
+/// default those its protocol carries (an implementation's own protocol: any).
+fn listener_takes_kind(listener: &Value, kind: &str) -> bool {
+    let listed = listener
+        .at("/allowedRoutes/kinds")
+        .and_then(Value::as_array)
+        .filter(|kinds| !kinds.is_empty());
+    if let Some(kinds) = listed {
+        return kinds.iter().any(|k| {
+            k.get("group").and_then(Value::as_str).unwrap_or(GROUP) == GROUP
+                && k.get("kind").and_then(Value::as_str) == Some(kind)
+        });
+    }
+    match listener.get("protocol").and_then(Value::as_str) {
+        Some("HTTP" | "HTTPS") => matches!(kind, "HTTPRoute" | "GRPCRoute"),
+        Some("TLS") => matches!(kind, "TLSRoute" | "TCPRoute"),
+        Some("TCP") => kind == "TCPRoute",
+        Some("UDP") => kind == "UDPRoute",
+        _ => true,
+    }
+}
+
+/// Whether a listener of a Gateway in `gateway_ns` accepts routes from `route_ns`
+/// (`allowedRoutes.namespaces.from`: `Same` by default, `All`, `Selector`, `None`). A
+/// selector that reads labels of a namespace the input has no object for may take it: it is
+/// taken.
+fn listener_takes_namespace(
+    inventory: &Inventory,
+    listener: &Value,
+    gateway_ns: &str,
+    route_ns: &str,
+) -> bool {
+    let namespaces = listener.at("/allowedRoutes/namespaces");
+    match namespaces
+        .and_then(|n| n.get("from"))
+        .and_then(Value::as_str)
+    {
+        None | Some("Same") => gateway_ns == route_ns,
+        Some("All") => true,
+        Some("None") => false,
+        Some("Selector") => {
+            let selector = namespaces
+                .and_then(|n| n.get("selector"))
+                .unwrap_or(&Value::Null);
+            let labels = inventory.served_labels_of_namespace(route_ns);
+            namespace_selected(selector, route_ns, labels.as_ref())
+                != NamespaceSelection::NotSelected
+        }
+        // A value this reader does not know: the route may be accepted.
+        Some(_) => true,
+    }
+}
+
+/// The Services `route` sends traffic to: each rule's backend references (a weight of 0
+/// sends nothing) and the backends of its `RequestMirror` filters. A reference to another
+/// namespace needs a `ReferenceGrant` there: without one it is dropped from a whole cluster
+/// and kept, marked, from manifests.
+pub fn backends<'v>(
+    inventory: &Inventory,
+    route: &'v Object,
+    ns_of: &dyn Fn(&Object) -> String,
+) -> Vec<Backend<'v>> {
+    let route_ns = ns_of(route);
+    let mut refs: Vec<&'v Value> = Vec::new();
+    for rule in route
+        .value
+        .at("/spec/rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        mirrors(rule, &mut refs);
+        for backend in rule
+            .get("backendRefs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            mirrors(backend, &mut refs);
+            if backend.get("weight").and_then(Value::as_u64) != Some(0) {
+                refs.push(backend);
+            }
+        }
+    }
+    let mut out: Vec<Backend<'v>> = Vec::new();
+    for reference in refs {
+        let group = reference.get("group").and_then(Value::as_str).unwrap_or("");
+        let kind = reference
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or("Service");
+        let Some(name) = reference.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        if (group, kind) != ("", "Service") {
+            continue;
+        }
+        let namespace = reference
+            .get("namespace")
+            .and_then(Value::as_str)
+            .map_or_else(|| route_ns.clone(), String::from);
+        let mut unsure = None;
+        if namespace != route_ns && !granted(inventory, route, &route_ns, &namespace, name, ns_of) {
+            if inventory.complete {
+                continue;
+            }
+            unsure = Some(format!(
+                "if a ReferenceGrant in namespace {namespace} permits it (none in the input does)"
+            ));
+        }
+        let port = reference
+            .get("port")
+            .and_then(Value::as_u64)
+            .and_then(|p| u16::try_from(p).ok());
+        let backend = Backend {
+            namespace,
+            name,
+            port,
+            unsure,
+        };
+        if !out.contains(&backend) {
+            out.push(backend);
+        }
+    }
+    out
+}
+
+/// The backend references of the `RequestMirror` filters of `holder` (a rule or a backend
+/// reference), added to `refs`.
+fn mirrors<'v>(holder: &'v Value, refs: &mut Vec<&'v Value>) {
+    for filter in holder
+        .get("filters")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if filter.get("type").and_then(Value::as_str) == Some("RequestMirror")
+            && let Some(backend) = filter.at("/requestMirror/backendRef")
+        {
+            refs.push(backend);
+        }
+    }
+}
+
+/// Whether a `ReferenceGrant` in `namespace` lets routes of `route`'s kind in `route_ns`
+/// refer to Service `name` there.
+fn granted(
+    inventory: &Inventory,
+    route: &Object,
+    route_ns: &str,
+    namespace: &str,
+    name: &str,
+    ns_of: &dyn Fn(&Object) -> String,
+) -> bool {
+    let kind = route.id.kind.as_str();
+    inventory
+        .of_kind(GROUP, "ReferenceGrant")
+        .filter(|grant| ns_of(grant) == namespace)
+        .any(|grant| {
+            let list = |key: &str| -> Vec<&Value> {
+                grant
+                    .value
+                    .at(key)
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().collect())
+                    .unwrap_or_default()
+            };
+            let from = list("/spec/from").into_iter().any(|f| {
+                f.get("group").and_then(Value::as_str) == Some(GROUP)
+                    && f.get("kind").and_then(Value::as_str) == Some(kind)
+                    && f.get("namespace").and_then(Value::as_str) == Some(route_ns)
+            });
+            let to = list("/spec/to").into_iter().any(|t| {
+                t.get("group")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .is_empty()
+                    && t.get("kind").and_then(Value::as_str) == Some("Service")
+                    && t.get("name")
+                        .and_then(Value::as_str)
+                        .is_none_or(|n| n == name)
+            });
+            from && to
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use palisade_inventory::{Limits, load_text};
+
+    fn inventory(text: &str, complete: bool) -> Inventory {
+        let mut inventory = load_text("g.yaml", text, &Limits::default()).inventory;
+        inventory.complete = complete;
+        inventory
+    }
+
+    fn ns_of(object: &Object) -> String {
+        object.id.namespace.clone().unwrap_or_default()
+    }
+
+    fn route_of<'i>(inventory: &'i Inventory, kind: &str) -> &'i Object {
+        inventory.of_kind(GROUP, kind).next().expect("a route")
+    }
+
+    const GATEWAY: &str = "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: public, namespace: infra}\nspec:\n  gatewayClassName: istio\n  listeners:\n  - {name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: Selector, selector: {matchLabels: {expose: 'yes'}}}}}\n  - {name: tcp, port: 5432, protocol: TCP, allowedRoutes: {namespaces: {from: All}}}\n";
+
+    fn route(kind: &str, parent: &str, backends: &str) -> String {
+        format!(
+            "---\napiVersion: gateway.networking.k8s.io/v1\nkind: {kind}\nmetadata: {{name: r, namespace: shop}}\nspec:\n  parentRefs: [{parent}]\n  rules:\n  - backendRefs: [{backends}]\n"
+        )
+    }
+
+    #[test]
+    fn a_route_is_attached_where_a_listener_accepts_its_kind_and_namespace() {
+        let shop = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop, labels: {expose: 'yes'}}\n";
+        let closed = "---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n";
+        let http = route(
+            "HTTPRoute",
+            "{name: public, namespace: infra}",
+            "{name: web, port: 80}",
+        );
+        let attached = |text: String, kind: &str| {
+            let inventory = inventory(&text, false);
+            attachment(&inventory, route_of(&inventory, kind), &ns_of)
+        };
+        let found = attached(format!("{GATEWAY}{shop}{http}"), "HTTPRoute").unwrap();
+        assert_eq!(found.gateways, ["Gateway infra/public"]);
+        assert!(found.external);
+        // The namespace's labels do not match the HTTP listener's selector.
+        assert_eq!(
+            attached(format!("{GATEWAY}{closed}{http}"), "HTTPRoute"),
+            None
+        );
+        // Without the Namespace object, the selector may take it.
+        assert!(attached(format!("{GATEWAY}{http}"), "HTTPRoute").is_some());
+        // The TCP listener takes every namespace, but not HTTP routes; section names narrow.
+        let to_tcp = route(
+            "HTTPRoute",
+            "{name: public, namespace: infra, sectionName: tcp}",
+            "{name: web, port: 80}",
+        );
+        assert_eq!(attached(format!("{GATEWAY}{to_tcp}"), "HTTPRoute"), None);
+        let tcp = route(
+            "TCPRoute",
+            "{name: public, namespace: infra}",
+            "{name: db, port: 5432}",
+        );
+        assert!(attached(format!("{GATEWAY}{closed}{tcp}"), "TCPRoute").is_some());
+        // A mesh route (its parent a Service) is not attached to a Gateway.
+        let mesh = route(
+            "HTTPRoute",
+            "{kind: Service, group: '', name: web}",
+            "{name: web}",
+        );
+        assert_eq!(attached(mesh, "HTTPRoute"), None);
+        // A Gateway not in manifests is taken as there; not in a whole cluster.
+        let elsewhere = route(
+            "HTTPRoute",
+            "{name: other, namespace: infra}",
+            "{name: web}",
+        );
+        let found = attached(elsewhere.clone(), "HTTPRoute").unwrap();
+        assert_eq!(found.gateways, ["Gateway infra/other (not in the input)"]);
+        let cluster = inventory(&elsewhere, true);
+        assert_eq!(
+            attachment(&cluster, route_of(&cluster, "HTTPRoute"), &ns_of),
+            None
+        );
+    }
+
+    #[test]
+    fn an_internal_gateway_attaches_without_exposing() {
+        let internal = GATEWAY.replace("istio", "gke-l7-rilb");
+        let text = format!(
+            "{internal}{}",
+            route(
+                "TCPRoute",
+                "{name: public, namespace: infra}",
+                "{name: db, port: 5432}"
+            )
+        );
+        let inventory = inventory(&text, false);
+        let found = attachment(&inventory, route_of(&inventory, "TCPRoute"), &ns_of).unwrap();
+        assert!(!found.external);
+    }
+
+    #[test]
+    fn backends_are_services_weighted_above_zero_mirrors_included_and_granted_across_namespaces() {
+        let text = route(
+            "HTTPRoute",
+            "{name: public, namespace: infra}",
+            "{name: web, port: 80}, {name: canary, port: 80, weight: 0}, {name: bucket, kind: Bucket, group: example.com}, {name: api, namespace: backend, port: 8080}",
+        ) + "    filters:\n    - {type: RequestMirror, requestMirror: {backendRef: {name: shadow, port: 80}}}\n";
+        let names = |inventory: &Inventory| -> Vec<(String, String, Option<u16>, bool)> {
+            backends(inventory, route_of(inventory, "HTTPRoute"), &ns_of)
+                .into_iter()
+                .map(|b| (b.namespace, b.name.to_string(), b.port, b.unsure.is_some()))
+                .collect()
+        };
+        let manifests = inventory(&text, false);
+        assert_eq!(
+            names(&manifests),
+            [
+                ("shop".into(), "shadow".into(), Some(80), false),
+                ("shop".into(), "web".into(), Some(80), false),
+                ("backend".into(), "api".into(), Some(8080), true),
+            ]
+        );
+        // A whole cluster without a grant: the reference is refused.
+        let cluster = inventory(&text, true);
+        assert_eq!(names(&cluster).len(), 2);
+        let grant = "---\napiVersion: gateway.networking.k8s.io/v1beta1\nkind: ReferenceGrant\nmetadata: {name: g, namespace: backend}\nspec:\n  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: shop}]\n  to: [{group: '', kind: Service}]\n";
+        let granted = inventory(&format!("{text}{grant}"), true);
+        assert_eq!(
+            names(&granted)[2],
+            ("backend".into(), "api".into(), Some(8080), false)
+        );
+    }
+}
