@@ -725,35 +725,18 @@ fn gateway_routes_expose_their_backends_and_an_unplaced_controller_keeps_the_cha
         exposed[0].contains("HTTPRoute shop/web (Gateway infra/public) routes to Service web; its policies let in TCP 8080"),
         "{exposed:#?}"
     );
-    let out = bin()
-        .current_dir(&dir)
-        .args([
-            "net",
-            "why",
-            "ingress-controller",
-            "shop/web",
-            "app.yaml",
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let why = json_exiting(&out, 0);
-    assert_eq!(why["verdict"], "allowed", "{why:#}");
-    assert_eq!(why["final"], true, "{why:#}");
+    let why = |workload: &str| {
+        let out = bin()
+            .current_dir(&dir)
+            .args(["net", "why", "ingress-controller", workload])
+            .args(["app.yaml", "-o", "json"])
+            .output()
+            .unwrap();
+        json_exiting(&out, 0)
+    };
+    let web = why("shop/web");
+    assert_eq!(web["verdict"], "allowed", "{web:#}");
+    assert_eq!(web["final"], true, "{web:#}");
     // The internal Gateway's backend gets the proxies' traffic, but not the internet's.
-    let out = bin()
-        .current_dir(&dir)
-        .args([
-            "net",
-            "why",
-            "ingress-controller",
-            "shop/admin",
-            "app.yaml",
-            "-o",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(json_exiting(&out, 0)["verdict"], "allowed");
+    assert_eq!(why("shop/admin")["verdict"], "allowed");
 }
