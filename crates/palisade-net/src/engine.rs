@@ -210,19 +210,20 @@ pub struct Onward<'e> {
     by_group: HashMap<usize, Reached>,
 }
 
-type Reached = (Vec<(usize, usize)>, Vec<Conn>);
+type Reached = (Vec<(usize, usize)>, Vec<Verdict>);
 
 impl Onward<'_> {
-    /// What endpoint `from` may open to every other endpoint: (endpoint, connections) for
-    /// each endpoint with some allowed connection, by endpoint.
-    pub fn from(&mut self, from: usize) -> impl Iterator<Item = (usize, &Conn)> + '_ {
+    /// What endpoint `from` may open to every other endpoint: (endpoint, verdict) for each
+    /// endpoint with some allowed connection, or whose answer is not final (it may have some:
+    /// the verdict's notes say why), by endpoint.
+    pub fn from(&mut self, from: usize) -> impl Iterator<Item = (usize, &Verdict)> + '_ {
         let engine = self.engine;
         let group = engine.group_of[from];
         let (reached, conns) = self
             .by_group
             .entry(group)
             .or_insert_with(|| engine.reached_by(group));
-        let conns: &Vec<Conn> = conns;
+        let conns: &Vec<Verdict> = conns;
         reached
             .iter()
             .filter(move |(m, _)| *m != from)
@@ -984,18 +985,18 @@ impl Engine {
     }
 
     /// What the endpoints of `group` may open to every endpoint ([`Onward`]): the group's
-    /// first endpoint speaks for it.
+    /// first endpoint speaks for it. A pair whose answer is none, for certain, is left out.
     fn reached_by(&self, group: usize) -> Reached {
         let source = Party::Pod(self.groups[group].1[0]);
         let mut reached = Vec::new();
         let mut conns = Vec::new();
         for (rep, members) in &self.groups {
-            let conn = self.verdict(source, self.class_party(*rep), None).conn;
-            if conn.is_empty() {
+            let verdict = self.verdict(source, self.class_party(*rep), None);
+            if verdict.conn.is_empty() && verdict.not_evaluated.is_empty() {
                 continue;
             }
             reached.extend(members.iter().map(|&m| (m, conns.len())));
-            conns.push(conn);
+            conns.push(verdict);
         }
         reached.sort_unstable();
         (reached, conns)

@@ -264,16 +264,16 @@ proptest! {
             prop_assert_eq!(engine.selected_by(p), each, "policy {}", p);
         }
         // What each endpoint may open onward, found once per group of endpoints no policy
-        // tells apart, is what the pairwise answers say.
+        // tells apart, is what the pairwise answers say, notes included.
         let mut onward = engine.onward();
         for s in 0..pods.len() {
-            let direct: Vec<(usize, palisade_net::Conn)> = (0..pods.len())
+            let direct: Vec<(usize, palisade_net::Verdict)> = (0..pods.len())
                 .filter(|&d| d != s)
-                .map(|d| (d, engine.verdict(Party::Pod(s), Party::Pod(d), None).conn))
-                .filter(|(_, conn)| !conn.is_empty())
+                .map(|d| (d, engine.verdict(Party::Pod(s), Party::Pod(d), None)))
+                .filter(|(_, v)| !v.conn.is_empty() || !v.not_evaluated.is_empty())
                 .collect();
-            let reached: Vec<(usize, palisade_net::Conn)> =
-                onward.from(s).map(|(d, conn)| (d, conn.clone())).collect();
+            let reached: Vec<(usize, palisade_net::Verdict)> =
+                onward.from(s).map(|(d, v)| (d, v.clone())).collect();
             prop_assert_eq!(reached, direct, "from p{}", s);
         }
     }

@@ -438,7 +438,7 @@ fn add_exposure(
     // The fix of each reached workload's hops: an ingress policy of its own.
     let mut restrict: Vec<Option<Option<FixId>>> = vec![None; policy.workloads.len()];
     let mut reached: Vec<Option<(String, &str)>> = vec![None; network.endpoints.len()];
-    let mut conns: Vec<(palisade_net::Conn, String)> = Vec::new();
+    let mut conns: Vec<(palisade_net::Verdict, String)> = Vec::new();
     // Each hop's evidence, by reached endpoint and connection set: every exposed workload
     // that reaches one workload on the same ports shares the text.
     let mut evidence: HashMap<(usize, usize), std::sync::Arc<str>> = HashMap::new();
@@ -475,7 +475,7 @@ fn add_exposure(
         let scope = (!inventory.complete)
             .then(|| inventory.scope_of(&inventory.objects[network.endpoints[from].object]));
         let a = g.id(workload_node(policy, w));
-        for (to, conn) in onward.from(from) {
+        for (to, verdict) in onward.from(from) {
             let Some(v) = workload_at[to] else {
                 continue;
             };
@@ -498,20 +498,25 @@ fn add_exposure(
                 } else {
                     "its ingress policies allow it"
                 };
-                let text = format!("may connect to {}/{} on ", target.namespace, target.name);
+                let text = format!("may connect to {}/{} ", target.namespace, target.name);
                 (text, guarded)
             });
-            let on = match conns.iter().position(|(c, _)| c == conn) {
+            let on = match conns.iter().position(|(v, _)| v == verdict) {
                 Some(i) => i,
                 None => {
-                    conns.push((conn.clone(), conn.to_string()));
+                    conns.push((verdict.clone(), hop_text(verdict)));
                     conns.len() - 1
                 }
             };
             let text = evidence.entry((to, on)).or_insert_with(|| {
-                [to_target.as_str(), &conns[on].1, " (", guarded, ")"]
-                    .concat()
-                    .into()
+                let (verdict, said) = &conns[on];
+                if verdict.conn.is_empty() {
+                    [to_target.as_str(), said].concat().into()
+                } else {
+                    [to_target.as_str(), said, " (", guarded, ")"]
+                        .concat()
+                        .into()
+                }
             });
             let b = *nodes[v].get_or_insert_with(|| g.id(workload_node(policy, v)));
             // A policy cannot keep clients out of a host-network pod (the API leaves it
@@ -527,6 +532,20 @@ fn add_exposure(
             g.edge_fixed_by(a, b, Relation::Reaches, std::sync::Arc::clone(text), fix);
         }
     }
+}
+
+/// What a network hop's evidence says of its connections (`on TCP 5432`); a hop whose
+/// answer is none but not final says why it is kept: the chain is dropped only on what the
+/// input shows.
+fn hop_text(verdict: &palisade_net::Verdict) -> String {
+    if !verdict.conn.is_empty() {
+        return format!("on {}", verdict.conn);
+    }
+    let notes: Vec<&str> = verdict.not_evaluated.iter().map(String::as_str).collect();
+    format!(
+        "unless its policies keep it out, which is not final ({})",
+        notes.join("; ")
+    )
 }
 
 /// Workloads → their service accounts (and the pools of running pods and nodes).

@@ -740,3 +740,62 @@ fn gateway_routes_expose_their_backends_and_an_unplaced_controller_keeps_the_cha
     // The internal Gateway's backend gets the proxies' traffic, but not the internet's.
     assert_eq!(why("shop/admin")["verdict"], "allowed");
 }
+
+/// A network hop from an exposed workload that the input denies only on what it does not
+/// give (the labels of a namespace without its Namespace object) stays in the chain, marked
+/// not final; the Namespace object settles it either way.
+#[test]
+fn a_hop_denied_only_on_labels_the_input_does_not_give_keeps_the_chain() {
+    let app = std::fs::read_to_string(
+        workspace().join("crates/palisade/tests/net/unplaced/app.yaml"),
+    )
+    .unwrap()
+    .replace(
+        "metadata: {labels: {app: db, tier: database}}\n    spec:\n",
+        "metadata: {labels: {app: db, tier: database}}\n    spec:\n      serviceAccountName: db\n",
+    );
+    assert!(app.contains("serviceAccountName: db"));
+    let admin = "---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {name: db, namespace: data}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: db-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: db, namespace: data}]\n";
+    let hop = |namespace: &str| -> Option<String> {
+        let dir = scratch("hop-not-final");
+        write_file(&dir, "app.yaml", &format!("{app}{admin}{namespace}"));
+        let out = bin()
+            .current_dir(&dir)
+            .args(["rbac", "paths", "app.yaml", "-o", "json"])
+            .args(["--ingress-namespace", "ingress-nginx"])
+            .args(["--ingress-label", "app.kubernetes.io/name=ingress-nginx"])
+            .output()
+            .unwrap();
+        let paths = json_exiting(&out, 1);
+        let from_internet = paths
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["from"]["node"] == "internet")?;
+        assert_eq!(
+            from_internet["steps"][1]["to"]["name"], "db",
+            "{from_internet:#}"
+        );
+        Some(
+            from_internet["steps"][1]["evidence"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        )
+    };
+    let unknown = hop("").expect("the chain through the hop stays");
+    assert!(
+        unknown.starts_with("may connect to data/db unless its policies keep it out, which is not final (NetworkPolicy data/db-in ingress[0] reads namespace labels, and no Namespace object `shop` was read"),
+        "{unknown}"
+    );
+    let namespace = |team: &str| {
+        format!(
+            "---\napiVersion: v1\nkind: Namespace\nmetadata: {{name: shop, labels: {{team: {team}}}}}\n"
+        )
+    };
+    assert_eq!(
+        hop(&namespace("shop")).as_deref(),
+        Some("may connect to data/db on TCP 5432 (its ingress policies allow it)")
+    );
+    assert_eq!(hop(&namespace("other")), None);
+}
