@@ -44,26 +44,31 @@ pub struct Backend<'v> {
     pub unsure: Option<String>,
 }
 
-/// The Gateways `route` is attached to; `None` when it is attached to none (its parents are
-/// Services, as a service mesh's routes are; or no listener of its Gateways accepts it).
-/// `ns_of` names an object's namespace as the caller places objects.
-pub fn attachment(
-    inventory: &Inventory,
+/// A Gateway a route names as its parent.
+#[derive(Debug, Clone)]
+pub struct Parent<'i> {
+    /// `Gateway infra/public`, for evidence.
+    pub name: String,
+    /// The `parentRefs` entry's index.
+    pub index: usize,
+    /// The Gateway, when the input holds it.
+    pub gateway: Option<&'i Object>,
+    /// Its listeners that accept the route (the one `sectionName` and `port` name, or any).
+    pub listeners: Vec<&'i Value>,
+}
+
+/// The Gateways `route` names in `parentRefs` (other parents, such as a mesh's Services,
+/// are left out), each with the listeners that accept it. `ns_of` names an object's
+/// namespace as the caller places objects.
+pub fn parents<'i>(
+    inventory: &'i Inventory,
     route: &Object,
     ns_of: &dyn Fn(&Object) -> String,
-) -> Option<Attachment> {
+) -> Vec<Parent<'i>> {
     let route_ns = ns_of(route);
-    let mut out = Attachment {
-        gateways: Vec::new(),
-        external: false,
-    };
-    for parent in route
-        .value
-        .at("/spec/parentRefs")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    let mut out = Vec::new();
+    let refs = route.value.at("/spec/parentRefs").and_then(Value::as_array);
+    for (index, parent) in refs.into_iter().flatten().enumerate() {
         let group = parent.get("group").and_then(Value::as_str).unwrap_or(GROUP);
         let kind = parent
             .get("kind")
@@ -75,26 +80,55 @@ pub fn attachment(
         if (group, kind) != (GROUP, "Gateway") {
             continue;
         }
-        let namespace = parent
-            .get("namespace")
-            .and_then(Value::as_str)
-            .map_or_else(|| route_ns.clone(), String::from);
+        let written = parent.get("namespace").and_then(Value::as_str);
+        let namespace = written.map_or_else(|| route_ns.clone(), String::from);
         let gateway = inventory
             .of_kind(GROUP, "Gateway")
             .find(|g| g.id.name.as_deref() == Some(name) && ns_of(g) == namespace);
-        match gateway {
+        let listeners = gateway.map_or_else(Vec::new, |gateway| {
+            accepting(inventory, gateway, parent, &route.id.kind, &route_ns, ns_of)
+        });
+        // Shown with the namespace the input names, if any.
+        let name = match written.or(route.id.namespace.as_deref()) {
+            Some(ns) => format!("Gateway {ns}/{name}"),
+            None => format!("Gateway {name}"),
+        };
+        out.push(Parent {
+            name,
+            index,
+            gateway,
+            listeners,
+        });
+    }
+    out
+}
+
+/// The Gateways `route` is attached to; `None` when it is attached to none (its parents are
+/// Services, as a service mesh's routes are; or no listener of its Gateways accepts it).
+/// `ns_of` names an object's namespace as the caller places objects.
+pub fn attachment(
+    inventory: &Inventory,
+    route: &Object,
+    ns_of: &dyn Fn(&Object) -> String,
+) -> Option<Attachment> {
+    let mut out = Attachment {
+        gateways: Vec::new(),
+        external: false,
+    };
+    for parent in parents(inventory, route, ns_of) {
+        match parent.gateway {
             Some(gateway) => {
-                if !accepts(inventory, gateway, parent, &route.id.kind, &route_ns, ns_of) {
+                if parent.listeners.is_empty() {
                     continue;
                 }
-                out.gateways.push(format!("Gateway {namespace}/{name}"));
+                out.gateways.push(parent.name);
                 out.external |= !palisade_k8s::exposure::is_internal_gateway(&gateway.value);
             }
             // A whole cluster without the Gateway: the route is attached to nothing.
             None if inventory.complete => continue,
             None => {
                 out.gateways
-                    .push(format!("Gateway {namespace}/{name} (not in the input)"));
+                    .push(format!("{} (not in the input)", parent.name));
                 out.external = true;
             }
         }
@@ -102,18 +136,19 @@ pub fn attachment(
     (!out.gateways.is_empty()).then_some(out)
 }
 
-/// Whether a listener of `gateway` that `parent` names (by `sectionName` and `port`, or
-/// any) accepts a route of `kind` from namespace `route_ns`.
-fn accepts(
+/// The listeners of `gateway` that `parent` names (by `sectionName` and `port`, or any) and
+/// that accept a route of `kind` from namespace `route_ns`.
+fn accepting<'i>(
     inventory: &Inventory,
-    gateway: &Object,
+    gateway: &'i Object,
     parent: &Value,
     kind: &str,
     route_ns: &str,
     ns_of: &dyn Fn(&Object) -> String,
-) -> bool {
+) -> Vec<&'i Value> {
     let section = parent.get("sectionName").and_then(Value::as_str);
     let port = parent.get("port").and_then(Value::as_u64);
+    let gateway_ns = ns_of(gateway);
     gateway
         .value
         .at("/spec/listeners")
@@ -122,10 +157,11 @@ fn accepts(
         .flatten()
         .filter(|l| section.is_none_or(|s| l.get("name").and_then(Value::as_str) == Some(s)))
         .filter(|l| port.is_none_or(|p| l.get("port").and_then(Value::as_u64) == Some(p)))
-        .any(|listener| {
+        .filter(|listener| {
             listener_takes_kind(listener, kind)
-                && listener_takes_namespace(inventory, listener, &ns_of(gateway), route_ns)
+                && listener_takes_namespace(inventory, listener, &gateway_ns, route_ns)
         })
+        .collect()
 }
 
 /// Whether a listener accepts routes of `kind`: those `allowedRoutes.kinds` lists, or by

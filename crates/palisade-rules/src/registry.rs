@@ -64,6 +64,7 @@ static RULES: &[&dyn Rule] = &[
     &DatabaseReachable,
     &IngressWithoutWaf,
     &IngressWildcardHost,
+    &GatewayRouteWithoutTls,
     &MeshMtlsNotStrict,
     &MeshTlsDisabled,
     &MissingSecretReference,
