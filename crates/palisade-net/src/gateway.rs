@@ -69,18 +69,9 @@ pub fn parents<'i>(
     let mut out = Vec::new();
     let refs = route.value.at("/spec/parentRefs").and_then(Value::as_array);
     for (index, parent) in refs.into_iter().flatten().enumerate() {
-        let group = parent.get("group").and_then(Value::as_str).unwrap_or(GROUP);
-        let kind = parent
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or("Gateway");
-        let Some(name) = parent.get("name").and_then(Value::as_str) else {
+        let Some((name, written)) = reference_to(parent, (GROUP, "Gateway"), GROUP) else {
             continue;
         };
-        if (group, kind) != (GROUP, "Gateway") {
-            continue;
-        }
-        let written = parent.get("namespace").and_then(Value::as_str);
         let namespace = written.map_or_else(|| route_ns.clone(), String::from);
         let gateway = inventory
             .of_kind(GROUP, "Gateway")
@@ -250,21 +241,10 @@ pub fn backends<'v>(
     }
     let mut out: Vec<Backend<'v>> = Vec::new();
     for reference in refs {
-        let group = reference.get("group").and_then(Value::as_str).unwrap_or("");
-        let kind = reference
-            .get("kind")
-            .and_then(Value::as_str)
-            .unwrap_or("Service");
-        let Some(name) = reference.get("name").and_then(Value::as_str) else {
+        let Some((name, written)) = reference_to(reference, ("", "Service"), "") else {
             continue;
         };
-        if (group, kind) != ("", "Service") {
-            continue;
-        }
-        let namespace = reference
-            .get("namespace")
-            .and_then(Value::as_str)
-            .map_or_else(|| route_ns.clone(), String::from);
+        let namespace = written.map_or_else(|| route_ns.clone(), String::from);
         let mut unsure = None;
         if namespace != route_ns && !granted(inventory, route, &route_ns, &namespace, name, ns_of) {
             if inventory.complete {
@@ -289,6 +269,21 @@ pub fn backends<'v>(
         }
     }
     out
+}
+
+/// The name and the namespace (when written) of a Gateway API object reference
+/// (`parentRefs`, `backendRefs`) to an object of `wanted` (group, kind); `None` for a
+/// reference to another kind, or without a name. An unwritten kind is the `wanted` one, an
+/// unwritten group `default_group`, as the API defaults each field.
+fn reference_to<'v>(
+    reference: &'v Value,
+    wanted: (&str, &str),
+    default_group: &str,
+) -> Option<(&'v str, Option<&'v str>)> {
+    let field = |key: &str| reference.get(key).and_then(Value::as_str);
+    let group = field("group").unwrap_or(default_group);
+    let kind = field("kind").unwrap_or(wanted.1);
+    ((group, kind) == wanted).then_some((field("name")?, field("namespace")))
 }
 
 /// The backend references of the `RequestMirror` filters of `holder` (a rule or a backend
