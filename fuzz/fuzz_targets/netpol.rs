@@ -37,13 +37,14 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(traced, plain);
         }
         let _ = engine.from_outside(s);
-        // What the endpoint may open onward is what it may open to each other endpoint.
-        let reached: Vec<(usize, palisade_net::Conn)> =
-            onward.from(s).map(|(d, conn)| (d, conn.clone())).collect();
-        let direct: Vec<(usize, palisade_net::Conn)> = (0..network.endpoints.len())
+        // What the endpoint may open onward is what it may open to each other endpoint,
+        // notes included (a pair none of whose answer is final is kept).
+        let reached: Vec<(usize, palisade_net::Verdict)> =
+            onward.from(s).map(|(d, v)| (d, v.clone())).collect();
+        let direct: Vec<(usize, palisade_net::Verdict)> = (0..network.endpoints.len())
             .filter(|&d| d != s)
-            .map(|d| (d, engine.verdict(Party::Pod(s), Party::Pod(d), None).conn))
-            .filter(|(_, conn)| !conn.is_empty())
+            .map(|d| (d, engine.verdict(Party::Pod(s), Party::Pod(d), None)))
+            .filter(|(_, v)| !v.conn.is_empty() || !v.not_evaluated.is_empty())
             .collect();
         assert_eq!(reached, direct);
     }
