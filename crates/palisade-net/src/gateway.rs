@@ -27,7 +27,7 @@ pub struct Attachment {
     /// the route names one the input does not hold.
     pub gateways: Vec<String>,
     /// Whether one of them is reachable from outside the cluster
-    /// (`palisade_k8s::exposure::is_internal_gateway` says which are not).
+    /// ([`is_public`]).
     pub external: bool,
 }
 
@@ -42,6 +42,56 @@ pub struct Backend<'v> {
     /// Why the reference may not hold, for evidence: a cross-namespace reference that no
     /// `ReferenceGrant` in the input permits (manifests only).
     pub unsure: Option<String>,
+}
+
+/// Whether `gateway` is reachable from outside the cluster: not when its class or
+/// annotations make it internal (`palisade_k8s::exposure::is_internal_gateway`), nor when it
+/// is an Istio Gateway deployed by hand on a Service of the input that is not exposed
+/// (`spec.addresses` of type `Hostname` naming that Service, `NAME` or
+/// `NAME.NAMESPACE.svc.cluster.local`). Where the input does not say, it is public.
+pub fn is_public(
+    inventory: &Inventory,
+    gateway: &Object,
+    ns_of: &dyn Fn(&Object) -> String,
+) -> bool {
+    if palisade_k8s::exposure::is_internal_gateway(&gateway.value) {
+        return false;
+    }
+    if gateway
+        .value
+        .at("/spec/gatewayClassName")
+        .and_then(Value::as_str)
+        != Some("istio")
+    {
+        return true;
+    }
+    let gateway_ns = ns_of(gateway);
+    let services: Vec<(String, String)> = gateway
+        .value
+        .at("/spec/addresses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|a| a.get("type").and_then(Value::as_str) == Some("Hostname"))
+        .filter_map(|a| a.get("value").and_then(Value::as_str))
+        .map(|host| match host.split_once('.') {
+            Some((name, rest)) => {
+                let ns = rest.strip_suffix(".svc.cluster.local").unwrap_or(rest);
+                (name.to_string(), ns.to_string())
+            }
+            None => (host.to_string(), gateway_ns.clone()),
+        })
+        .collect();
+    if services.is_empty() {
+        return true;
+    }
+    // Deployed on those Services: public when one of them is exposed, or is not in the input.
+    services.iter().any(|(name, ns)| {
+        inventory
+            .of_kind("", "Service")
+            .find(|s| s.id.name.as_deref() == Some(name) && ns_of(s) == *ns)
+            .is_none_or(|s| palisade_k8s::service_exposure(&s.value).is_some())
+    })
 }
 
 /// A Gateway a route names as its parent.
@@ -113,7 +163,7 @@ pub fn attachment(
                     continue;
                 }
                 out.gateways.push(parent.name);
-                out.external |= !palisade_k8s::exposure::is_internal_gateway(&gateway.value);
+                out.external |= is_public(inventory, gateway, ns_of);
             }
             // A whole cluster without the Gateway: the route is attached to nothing.
             None if inventory.complete => continue,
@@ -428,6 +478,29 @@ mod tests {
             attachment(&cluster, route_of(&cluster, "HTTPRoute"), &ns_of),
             None
         );
+    }
+
+    #[test]
+    fn an_istio_gateway_on_a_service_of_the_input_is_as_public_as_the_service() {
+        let gateway = "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: g, namespace: istio-system}\nspec:\n  gatewayClassName: istio\n  addresses: [{type: Hostname, value: gw.istio-system.svc.cluster.local}]\n";
+        let service = |kind: &str| {
+            format!(
+                "---\napiVersion: v1\nkind: Service\nmetadata: {{name: gw, namespace: istio-system}}\nspec: {{type: {kind}, selector: {{istio: gw}}}}\n"
+            )
+        };
+        let public = |text: String| {
+            let inventory = inventory(&text, false);
+            let gateway = inventory.of_kind(GROUP, "Gateway").next().unwrap();
+            is_public(&inventory, gateway, &ns_of)
+        };
+        assert!(!public(format!("{gateway}{}", service("ClusterIP"))));
+        assert!(public(format!("{gateway}{}", service("LoadBalancer"))));
+        assert!(
+            public(gateway.to_string()),
+            "the Service is not in the input"
+        );
+        let other_class = gateway.replace("istio\n", "eg\n");
+        assert!(public(format!("{other_class}{}", service("ClusterIP"))));
     }
 
     #[test]

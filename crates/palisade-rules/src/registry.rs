@@ -65,6 +65,7 @@ static RULES: &[&dyn Rule] = &[
     &IngressWithoutWaf,
     &IngressWildcardHost,
     &GatewayRouteWithoutTls,
+    &GatewayOpenToAllNamespaces,
     &MeshMtlsNotStrict,
     &MeshTlsDisabled,
     &MissingSecretReference,

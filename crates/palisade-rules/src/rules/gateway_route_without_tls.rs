@@ -10,7 +10,8 @@ declare_rule! {
     /// HTTPRoutes and GRPCRoutes that a public Gateway serves over plain HTTP: a listener of
     /// protocol `HTTP` takes the route, and a rule of the route forwards to backends rather
     /// than redirecting to HTTPS (a `RequestRedirect` filter). A Gateway is public unless its
-    /// class or its load balancer annotations make it internal, as `palisade net` decides.
+    /// class or its load balancer annotations make it internal, or it is an Istio Gateway
+    /// deployed on a Service of the input that is not exposed, as `palisade net` decides.
     /// A route whose Gateway is not in the input is not assessed: its listeners are unknown.
     ///
     /// ## Why it matters
@@ -85,7 +86,7 @@ fn serving_rule(route: &Value) -> Option<usize> {
 
 impl Check for GatewayRouteWithoutTls {
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
-        &[(GROUP, "Gateway"), ("", "Namespace")]
+        &[(GROUP, "Gateway"), ("", "Namespace"), ("", "Service")]
     }
 
     fn check(&self, cx: &mut Context<'_>) {
@@ -105,7 +106,7 @@ impl Check for GatewayRouteWithoutTls {
                 unknown.push(parent.name);
                 continue;
             };
-            if palisade_k8s::exposure::is_internal_gateway(&gateway.value) {
+            if !palisade_net::gateway::is_public(cx.inventory, gateway, &ns_of) {
                 continue;
             }
             let plain = parent
