@@ -48,7 +48,8 @@ pub struct Backend<'v> {
 /// annotations make it internal (`palisade_k8s::exposure::is_internal_gateway`), nor when it
 /// is an Istio Gateway deployed by hand on a Service of the input that is not exposed
 /// (`spec.addresses` of type `Hostname` naming that Service, `NAME` or
-/// `NAME.NAMESPACE.svc.cluster.local`). Where the input does not say, it is public.
+/// `NAME.NAMESPACE.svc.cluster.local`; from manifests, a Service of the Gateway's own
+/// directory or rendering). Where the input does not say, it is public.
 pub fn is_public(
     inventory: &Inventory,
     gateway: &Object,
@@ -86,10 +87,15 @@ pub fn is_public(
         return true;
     }
     // Deployed on those Services: public when one of them is exposed, or is not in the input.
+    // From manifests, only a Service of the Gateway's own directory or rendering vouches for
+    // it: unrelated projects scanned together share namespace names such as istio-system.
+    let vouches = |service: &Object| {
+        inventory.complete || inventory.scope_of(service) == inventory.scope_of(gateway)
+    };
     services.iter().any(|(name, ns)| {
         inventory
             .of_kind("", "Service")
-            .find(|s| s.id.name.as_deref() == Some(name) && ns_of(s) == *ns)
+            .find(|s| s.id.name.as_deref() == Some(name) && ns_of(s) == *ns && vouches(s))
             .is_none_or(|s| palisade_k8s::service_exposure(&s.value).is_some())
     })
 }
@@ -501,6 +507,24 @@ mod tests {
         );
         let other_class = gateway.replace("istio\n", "eg\n");
         assert!(public(format!("{other_class}{}", service("ClusterIP"))));
+        // From manifests, a Service of another directory does not vouch for the Gateway.
+        let dir = std::env::temp_dir().join(format!("palisade-gateway-{}", std::process::id()));
+        for (path, text) in [
+            ("a/g.yaml", gateway.to_string()),
+            ("b/s.yaml", service("ClusterIP")),
+        ] {
+            std::fs::create_dir_all(dir.join(path).parent().unwrap()).unwrap();
+            std::fs::write(dir.join(path), text).unwrap();
+        }
+        let loaded = palisade_inventory::load(
+            &[palisade_inventory::Input::Path(dir.clone())],
+            &palisade_inventory::LoadOptions::default(),
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        let apart = loaded.inventory;
+        let g = apart.of_kind(GROUP, "Gateway").next().unwrap();
+        assert_eq!(apart.of_kind("", "Service").count(), 1);
+        assert!(is_public(&apart, g, &ns_of));
     }
 
     #[test]
