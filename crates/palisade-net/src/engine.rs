@@ -47,6 +47,14 @@ pub struct Verdict {
     pub not_evaluated: BTreeSet<String>,
 }
 
+impl Verdict {
+    /// Why the answer is not final, one sentence per note, for evidence (empty when it is).
+    pub fn notes(&self) -> String {
+        let notes: Vec<&str> = self.not_evaluated.iter().map(String::as_str).collect();
+        notes.join("; ")
+    }
+}
+
 /// One step of an explanation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Step {

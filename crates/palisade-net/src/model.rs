@@ -132,7 +132,16 @@ pub struct Placer<'a> {
     pub placement: Placement,
 }
 
-impl Placer<'_> {
+impl<'a> Placer<'a> {
+    /// Objects without a namespace placed by their directory or rendering
+    /// ([`Placement::ByScope`]), as the analyzers of a scan place them.
+    pub fn by_scope(inventory: &'a Inventory) -> Placer<'a> {
+        Placer {
+            inventory,
+            placement: Placement::ByScope,
+        }
+    }
+
     /// The namespace an object is in.
     pub fn namespace(&self, object: &Object) -> String {
         match (&object.id.namespace, self.placement) {

@@ -541,10 +541,9 @@ fn hop_text(verdict: &palisade_net::Verdict) -> String {
     if !verdict.conn.is_empty() {
         return format!("on {}", verdict.conn);
     }
-    let notes: Vec<&str> = verdict.not_evaluated.iter().map(String::as_str).collect();
     format!(
         "unless its policies keep it out, which is not final ({})",
-        notes.join("; ")
+        verdict.notes()
     )
 }
 
@@ -1163,26 +1162,18 @@ type SelectorEntry<'a> = (String, String, &'a serde_json::Map<String, Value>);
 /// labels the input does not give, decide it) keeps the chain: an attack path is dropped
 /// only on what the input shows.
 fn outside_reach(why: &str, outside: &palisade_net::Verdict) -> Option<String> {
-    let unsure = || {
-        outside
-            .not_evaluated
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
     match (outside.conn.is_empty(), outside.not_evaluated.is_empty()) {
         (true, true) => None,
         (true, false) => Some(format!(
             "{why}; its policies may keep everything out, but that is not final ({})",
-            unsure()
+            outside.notes()
         )),
         (false, _) if outside.conn.is_all() => Some(why.to_string()),
         (false, true) => Some(format!("{why}; its policies let in {}", outside.conn)),
         (false, false) => Some(format!(
             "{why}; its policies let in {}, or more ({})",
             outside.conn,
-            unsure()
+            outside.notes()
         )),
     }
 }

@@ -371,10 +371,7 @@ impl ClusterModels {
         settings: &crate::RuleSettings,
     ) -> ClusterModels {
         let mut models = ClusterModels::default();
-        if settings.ingress != palisade_net::IngressPlacement::default() {
-            // Where the user says the ingress controller runs, for the network engine.
-            models.models.insert(settings.ingress.clone());
-        }
+        crate::network::lend_ingress(settings, &models.models);
         models.add(inventory, NameIndex::build);
         models.add(inventory, NamespaceIndex::build);
         let mut wanted = Models::default();

@@ -567,10 +567,7 @@ fn evaluate_scoped(
         let plan = Plan::new(inventory, &judged, &groups, rules, runs);
         // This pass's models, freed when it ends.
         let derived = Derived::default();
-        if settings.ingress != palisade_net::IngressPlacement::default() {
-            // Where the user says the ingress controller runs, for the network engine.
-            derived.insert(settings.ingress.clone());
-        }
+        crate::network::lend_ingress(settings, &derived);
         if let Some(cluster) = cluster {
             // Without the policies' refusals (not lent when a Namespace is judged, whose labels
             // they may read), an escalation graph built here counts only Pod Security as a

@@ -95,6 +95,14 @@ fn unseen_by_network(inventory: &Inventory, models: &Derived, index: usize) -> b
     crate::unseen::is_unseen_by_network(inventory, index, || stands_apart(inventory, models, index))
 }
 
+/// Lends `settings`' placement of the ingress controller (`[network]` of `palisade.toml`) to
+/// the models of one evaluation or of a prepared cluster, for [`place`] to read.
+pub(crate) fn lend_ingress(settings: &crate::RuleSettings, derived: &Derived) {
+    if settings.ingress != palisade_net::IngressPlacement::default() {
+        derived.insert(settings.ingress.clone());
+    }
+}
+
 fn place(inventory: &Inventory, derived: &Derived) -> PlacedNetwork {
     let lent = derived.get::<NetworkBase>();
     let extended = lent.as_deref().and_then(|base| {

@@ -74,10 +74,7 @@ impl Check for GatewayOpenToAllNamespaces {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        let placer = palisade_net::model::Placer {
-            inventory: cx.inventory,
-            placement: palisade_net::model::Placement::ByScope,
-        };
+        let placer = palisade_net::model::Placer::by_scope(cx.inventory);
         if !palisade_net::gateway::is_public(cx.inventory, cx.object, &|o| placer.namespace(o)) {
             return;
         }

@@ -95,10 +95,7 @@ impl Check for GatewayRouteWithoutTls {
         };
         // Objects without a namespace meet only those of their own directory, as in the
         // network engine.
-        let placer = palisade_net::model::Placer {
-            inventory: cx.inventory,
-            placement: palisade_net::model::Placement::ByScope,
-        };
+        let placer = palisade_net::model::Placer::by_scope(cx.inventory);
         let ns_of = |o: &palisade_inventory::Object| placer.namespace(o);
         let mut unknown = Vec::new();
         for parent in parents(cx.inventory, cx.object, &ns_of) {
