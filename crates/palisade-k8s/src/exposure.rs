@@ -136,6 +136,69 @@ pub fn is_internal_gateway(gateway: &Value) -> bool {
         .any(|annotations| annotations_make_internal(annotations) || istio_cluster_ip(annotations))
 }
 
+/// Where a Gateway API implementation's parameters object (a `GatewayClass`'s
+/// `spec.parametersRef`, a `Gateway`'s `spec.infrastructure.parametersRef`) sets the Service
+/// it creates for each Gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GatewayParameters {
+    pub group: &'static str,
+    pub kind: &'static str,
+    /// The Service's type (a JSON pointer).
+    pub service_type: &'static str,
+    /// The values of that type that keep the Service inside the cluster.
+    pub cluster_internal: &'static [&'static str],
+    /// The value that asks for a load balancer, which annotations may make internal.
+    pub load_balancer: &'static str,
+    /// The Service's annotations (a JSON pointer).
+    pub annotations: &'static str,
+}
+
+/// The parameters objects whose Service settings Palisade reads: Contour's
+/// `ContourDeployment` and Envoy Gateway's `EnvoyProxy`. Each implementation's default is a
+/// LoadBalancer Service, so a Gateway whose parameters say nothing of it stays public.
+pub const GATEWAY_PARAMETERS: &[GatewayParameters] = &[
+    GatewayParameters {
+        group: "projectcontour.io",
+        kind: "ContourDeployment",
+        service_type: "/spec/envoy/networkPublishing/type",
+        cluster_internal: &["ClusterIPService"],
+        load_balancer: "LoadBalancerService",
+        annotations: "/spec/envoy/networkPublishing/serviceAnnotations",
+    },
+    GatewayParameters {
+        group: "gateway.envoyproxy.io",
+        kind: "EnvoyProxy",
+        service_type: "/spec/provider/kubernetes/envoyService/type",
+        cluster_internal: &["ClusterIP"],
+        load_balancer: "LoadBalancer",
+        annotations: "/spec/provider/kubernetes/envoyService/annotations",
+    },
+];
+
+/// What `parameters`, an object of `group`/`kind`, says of the Service its implementation
+/// creates for a Gateway: `Some(true)` when the Service stays inside the cluster (a
+/// cluster-internal type, or a load balancer that a cloud annotation makes internal),
+/// `Some(false)` when it is reachable from outside (another type it names), `None` when it
+/// says nothing of the Service or is not a kind of [`GATEWAY_PARAMETERS`].
+pub fn gateway_parameters_internal(group: &str, kind: &str, parameters: &Value) -> Option<bool> {
+    let known = GATEWAY_PARAMETERS
+        .iter()
+        .find(|p| p.group == group && p.kind == kind)?;
+    let service_type = parameters.at(known.service_type).and_then(Value::as_str);
+    if service_type.is_some_and(|t| known.cluster_internal.contains(&t)) {
+        return Some(true);
+    }
+    let load_balancer = service_type.is_none_or(|t| t == known.load_balancer);
+    if load_balancer
+        && parameters
+            .at(known.annotations)
+            .is_some_and(annotations_make_internal)
+    {
+        return Some(true);
+    }
+    service_type.map(|_| false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,6 +236,53 @@ mod tests {
             json!({"gatewayClassName": "istio"}),
             json!({"networking.istio.io/service-type": "LoadBalancer"})
         )));
+    }
+
+    #[test]
+    fn gateway_parameters_say_whether_the_gateway_service_stays_inside_the_cluster() {
+        let contour = |publishing: Value| {
+            gateway_parameters_internal(
+                "projectcontour.io",
+                "ContourDeployment",
+                &json!({"spec": {"envoy": {"networkPublishing": publishing}}}),
+            )
+        };
+        assert_eq!(contour(json!({"type": "ClusterIPService"})), Some(true));
+        assert_eq!(contour(json!({"type": "NodePortService"})), Some(false));
+        assert_eq!(contour(json!({"type": "LoadBalancerService"})), Some(false));
+        assert_eq!(contour(json!({})), None);
+        let internal = json!({"service.beta.kubernetes.io/azure-load-balancer-internal": "true"});
+        assert_eq!(
+            contour(json!({"serviceAnnotations": internal.clone()})),
+            Some(true)
+        );
+        // A node port is on every node's address, whatever the load-balancer annotations say.
+        assert_eq!(
+            contour(json!({"type": "NodePortService", "serviceAnnotations": internal})),
+            Some(false)
+        );
+        let envoy = |service: Value| {
+            gateway_parameters_internal(
+                "gateway.envoyproxy.io",
+                "EnvoyProxy",
+                &json!({"spec": {"provider": {"type": "Kubernetes", "kubernetes": {"envoyService": service}}}}),
+            )
+        };
+        assert_eq!(envoy(json!({"type": "ClusterIP"})), Some(true));
+        assert_eq!(envoy(json!({"type": "LoadBalancer"})), Some(false));
+        assert_eq!(
+            envoy(json!({"annotations": {"networking.gke.io/load-balancer-type": "Internal"}})),
+            Some(true)
+        );
+        // Another kind, or the right fields under another kind: nothing is said.
+        assert_eq!(
+            gateway_parameters_internal(
+                "example.com",
+                "EnvoyProxy",
+                &json!({"spec": {"provider": {"kubernetes": {"envoyService": {"type": "ClusterIP"}}}}})
+            ),
+            None
+        );
     }
 
     #[test]

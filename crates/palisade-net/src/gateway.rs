@@ -14,11 +14,23 @@ use palisade_core::tree::Tree as _;
 use palisade_inventory::{Inventory, Object};
 use serde_json::Value;
 
+pub mod infrastructure;
+
 /// The Gateway API's group.
 pub const GROUP: &str = "gateway.networking.k8s.io";
 
 /// The route kinds, each read in every version of the group.
 pub const ROUTE_KINDS: &[&str] = &["HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute", "UDPRoute"];
+
+/// The kinds [`is_public`] reads besides the Gateway: the Services an Istio Gateway may be
+/// deployed on, the Gateway's class, and its implementation's parameters
+/// (`palisade_k8s::exposure::GATEWAY_PARAMETERS`).
+pub const PUBLICITY_READS: &[(&str, &str)] = &[
+    ("", "Service"),
+    (GROUP, "GatewayClass"),
+    ("projectcontour.io", "ContourDeployment"),
+    ("gateway.envoyproxy.io", "EnvoyProxy"),
+];
 
 /// The Gateways a route is attached to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,11 +57,12 @@ pub struct Backend<'v> {
 }
 
 /// Whether `gateway` is reachable from outside the cluster: not when its class or
-/// annotations make it internal (`palisade_k8s::exposure::is_internal_gateway`), nor when it
-/// is an Istio Gateway deployed by hand on a Service of the input that is not exposed
-/// (`spec.addresses` of type `Hostname` naming that Service, `NAME` or
-/// `NAME.NAMESPACE.svc.cluster.local`; from manifests, a Service of the Gateway's own
-/// directory or rendering). Where the input does not say, it is public.
+/// annotations make it internal (`palisade_k8s::exposure::is_internal_gateway`); for an
+/// Istio Gateway deployed by hand on Services (`spec.addresses` of type `Hostname` naming a
+/// Service, `NAME` or `NAME.NAMESPACE.svc.cluster.local`), as public as those Services; else
+/// not when its implementation's parameters give it a Service that stays inside the cluster
+/// ([`infrastructure::internal`]). From manifests, only objects of the Gateway's own
+/// directory or rendering vouch for it. Where the input does not say, it is public.
 pub fn is_public(
     inventory: &Inventory,
     gateway: &Object,
@@ -58,13 +71,33 @@ pub fn is_public(
     if palisade_k8s::exposure::is_internal_gateway(&gateway.value) {
         return false;
     }
+    if let Some(public) = deployed_on_services(inventory, gateway, ns_of) {
+        return public;
+    }
+    infrastructure::internal(inventory, gateway, ns_of) != Some(true)
+}
+
+/// Whether an object of the input may speak for `gateway`: any object of a whole cluster;
+/// from manifests, one of the Gateway's own directory or rendering (unrelated projects scanned
+/// together share names such as istio-system).
+fn vouches_for(inventory: &Inventory, gateway: &Object, object: &Object) -> bool {
+    inventory.complete || inventory.scope_of(object) == inventory.scope_of(gateway)
+}
+
+/// For an Istio Gateway deployed by hand on Services (`spec.addresses` of type `Hostname`),
+/// whether one of them is exposed or missing from the input; `None` for any other Gateway.
+fn deployed_on_services(
+    inventory: &Inventory,
+    gateway: &Object,
+    ns_of: &dyn Fn(&Object) -> String,
+) -> Option<bool> {
     if gateway
         .value
         .at("/spec/gatewayClassName")
         .and_then(Value::as_str)
         != Some("istio")
     {
-        return true;
+        return None;
     }
     let gateway_ns = ns_of(gateway);
     let services: Vec<(String, String)> = gateway
@@ -84,20 +117,19 @@ pub fn is_public(
         })
         .collect();
     if services.is_empty() {
-        return true;
+        return None;
     }
     // Deployed on those Services: public when one of them is exposed, or is not in the input.
-    // From manifests, only a Service of the Gateway's own directory or rendering vouches for
-    // it: unrelated projects scanned together share namespace names such as istio-system.
-    let vouches = |service: &Object| {
-        inventory.complete || inventory.scope_of(service) == inventory.scope_of(gateway)
-    };
-    services.iter().any(|(name, ns)| {
+    Some(services.iter().any(|(name, ns)| {
         inventory
             .of_kind("", "Service")
-            .find(|s| s.id.name.as_deref() == Some(name) && ns_of(s) == *ns && vouches(s))
+            .find(|s| {
+                s.id.name.as_deref() == Some(name)
+                    && ns_of(s) == *ns
+                    && vouches_for(inventory, gateway, s)
+            })
             .is_none_or(|s| palisade_k8s::service_exposure(&s.value).is_some())
-    })
+    }))
 }
 
 /// A Gateway a route names as its parent.
@@ -525,6 +557,14 @@ mod tests {
         let g = apart.of_kind(GROUP, "Gateway").next().unwrap();
         assert_eq!(apart.of_kind("", "Service").count(), 1);
         assert!(is_public(&apart, g, &ns_of));
+    }
+
+    #[test]
+    fn publicity_reads_every_parameters_kind() {
+        for parameters in palisade_k8s::exposure::GATEWAY_PARAMETERS {
+            let kind = (parameters.group, parameters.kind);
+            assert!(PUBLICITY_READS.contains(&kind), "{kind:?}");
+        }
     }
 
     #[test]

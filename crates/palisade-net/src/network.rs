@@ -186,6 +186,9 @@ pub const READS: &[(&str, &str)] = &[
     (crate::gateway::GROUP, "TCPRoute"),
     (crate::gateway::GROUP, "UDPRoute"),
     (crate::gateway::GROUP, "ReferenceGrant"),
+    (crate::gateway::GROUP, "GatewayClass"),
+    ("projectcontour.io", "ContourDeployment"),
+    ("gateway.envoyproxy.io", "EnvoyProxy"),
     ("networking.k8s.io", "NetworkPolicy"),
     (ADMIN_GROUP, "AdminNetworkPolicy"),
     (ADMIN_GROUP, "BaselineAdminNetworkPolicy"),
@@ -692,6 +695,10 @@ mod reads_tests {
         }
         for kind in crate::gateway::ROUTE_KINDS {
             assert!(READS.contains(&(crate::gateway::GROUP, kind)), "{kind}");
+        }
+        // What decides whether a Gateway is public.
+        for kind in crate::gateway::PUBLICITY_READS {
+            assert!(READS.contains(kind), "{kind:?}");
         }
     }
 }

@@ -8,9 +8,11 @@ use crate::rule::{Check, Target};
 declare_rule! {
     /// ## What it checks
     /// Listeners of a public Gateway that take routes from every namespace
-    /// (`allowedRoutes.namespaces.from: All`). A Gateway is public unless its class or its
-    /// load balancer annotations make it internal, or it is an Istio Gateway deployed on a
-    /// Service of the input that is not exposed, as `palisade net` decides.
+    /// (`allowedRoutes.namespaces.from: All`). A Gateway is public unless its
+    /// class or its load balancer annotations make it internal, it is an Istio Gateway
+    /// deployed on a Service of the input that is not exposed, or its implementation's
+    /// parameters (a `ContourDeployment` or `EnvoyProxy` its GatewayClass or the Gateway
+    /// names) give it a ClusterIP Service, as `palisade net` decides.
     ///
     /// ## Why it matters
     /// A Gateway is shared infrastructure; its routes belong to the application teams. With
@@ -70,7 +72,7 @@ declare_rule! {
 
 impl Check for GatewayOpenToAllNamespaces {
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
-        &[("", "Service")]
+        palisade_net::gateway::PUBLICITY_READS
     }
 
     fn check(&self, cx: &mut Context<'_>) {

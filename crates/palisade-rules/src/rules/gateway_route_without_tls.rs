@@ -10,8 +10,10 @@ declare_rule! {
     /// HTTPRoutes and GRPCRoutes that a public Gateway serves over plain HTTP: a listener of
     /// protocol `HTTP` takes the route, and a rule of the route forwards to backends rather
     /// than redirecting to HTTPS (a `RequestRedirect` filter). A Gateway is public unless its
-    /// class or its load balancer annotations make it internal, or it is an Istio Gateway
-    /// deployed on a Service of the input that is not exposed, as `palisade net` decides.
+    /// class or its load balancer annotations make it internal, it is an Istio Gateway
+    /// deployed on a Service of the input that is not exposed, or its implementation's
+    /// parameters (a `ContourDeployment` or `EnvoyProxy` its GatewayClass or the Gateway
+    /// names) give it a ClusterIP Service, as `palisade net` decides.
     /// A route whose Gateway is not in the input is not assessed: its listeners are unknown.
     ///
     /// ## Why it matters
@@ -86,7 +88,15 @@ fn serving_rule(route: &Value) -> Option<usize> {
 
 impl Check for GatewayRouteWithoutTls {
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
-        &[(GROUP, "Gateway"), ("", "Namespace"), ("", "Service")]
+        &[
+            (GROUP, "Gateway"),
+            ("", "Namespace"),
+            // What decides whether a Gateway is public (palisade_net::gateway::PUBLICITY_READS).
+            ("", "Service"),
+            (GROUP, "GatewayClass"),
+            ("projectcontour.io", "ContourDeployment"),
+            ("gateway.envoyproxy.io", "EnvoyProxy"),
+        ]
     }
 
     fn check(&self, cx: &mut Context<'_>) {
@@ -138,7 +148,16 @@ impl Check for GatewayRouteWithoutTls {
 #[cfg(test)]
 mod tests {
     use super::serving_rule;
+    use crate::rule::Check as _;
     use serde_json::json;
+
+    #[test]
+    fn reads_what_decides_whether_a_gateway_is_public() {
+        let reads = super::GatewayRouteWithoutTls.reads();
+        for kind in palisade_net::gateway::PUBLICITY_READS {
+            assert!(reads.contains(kind), "{kind:?}");
+        }
+    }
 
     #[test]
     fn a_rule_serves_when_it_forwards_without_redirecting() {
