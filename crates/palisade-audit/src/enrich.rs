@@ -78,18 +78,21 @@ pub struct Enricher {
 
 impl Enricher {
     pub fn from_inventory(inventory: &Inventory) -> Enricher {
-        Enricher::from_inventory_asking(inventory, None)
+        Enricher::from_inventory_asking(inventory, None, &Default::default())
     }
 
     /// [`Enricher::from_inventory`], with the cluster's admission policies asked what they
     /// refuse of pods that would own their node (as the escalation graph of a scan asks
-    /// them).
+    /// them), and the ingress controller where `ingress` places it (`palisade.toml`'s
+    /// `[network]`), so that whether a pod is exposed is the answer `scan`, `net` and `rbac`
+    /// give.
     pub fn from_inventory_asking(
         inventory: &Inventory,
         admission: Option<&dyn AdmissionAsker>,
+        ingress: &palisade_net::IngressPlacement,
     ) -> Enricher {
         let policy = Policy::from_inventory(inventory);
-        let graph = build_asking(&policy, inventory, admission, &Default::default());
+        let graph = build_asking(&policy, inventory, admission, ingress);
         let goals = [
             (Goal::ClusterAdmin, "cluster-admin"),
             (Goal::Secrets, "secrets"),

@@ -209,7 +209,9 @@ pub fn scan_loaded(
         .vulnerabilities
         .as_deref()
         .filter(|_| reported_rule_runs(&palisade_vuln::rule::KNOWN_VULNERABILITY, options))
-        .map(|v| crate::vulnerabilities::assessed(v, &loaded.inventory));
+        .map(|v| {
+            crate::vulnerabilities::assessed(v, &loaded.inventory, &options.config.settings.ingress)
+        });
     // The report needs no object once the findings are judged and suppressed. Freeing millions
     // of JSON nodes takes a noticeable share of a scan, so it happens on another core while the
     // report is sorted, and the sort's keys are not added to the objects' memory (a large

@@ -84,11 +84,14 @@ fn read_sbom(path: &Path, read: &mut Vec<Sbom>, diagnostics: &mut Vec<Diagnostic
 }
 
 /// Every container image a workload of `inventory` runs, with the workload, how the internet
-/// reaches it, and what its compromise reaches in the attack graph (cluster-admin, else a
-/// node).
-pub fn image_uses(inventory: &Inventory) -> Vec<ImageUse> {
+/// reaches it (the ingress controller where `ingress` places it), and what its compromise
+/// reaches in the attack graph (cluster-admin, else a node).
+pub fn image_uses(
+    inventory: &Inventory,
+    ingress: &palisade_net::IngressPlacement,
+) -> Vec<ImageUse> {
     let policy = palisade_rbac::Policy::from_inventory(inventory);
-    let graph = palisade_rbac::graph::build(&policy, inventory);
+    let graph = palisade_rbac::graph::build_asking(&policy, inventory, None, ingress);
     image_uses_in(inventory, &policy, &graph)
 }
 
@@ -157,9 +160,14 @@ pub struct Assessed {
     pub sboms: usize,
 }
 
-/// Assesses the SBOMs with `inventory`'s image uses.
-pub fn assessed(vulnerabilities: &Vulnerabilities, inventory: &Inventory) -> Assessed {
-    let uses = image_uses(inventory);
+/// Assesses the SBOMs with `inventory`'s image uses, the ingress controller where `ingress`
+/// places it.
+pub fn assessed(
+    vulnerabilities: &Vulnerabilities,
+    inventory: &Inventory,
+    ingress: &palisade_net::IngressPlacement,
+) -> Assessed {
+    let uses = image_uses(inventory, ingress);
     Assessed {
         assessment: assess(&vulnerabilities.database, &vulnerabilities.sboms, &uses),
         diagnostics: vulnerabilities.diagnostics.clone(),

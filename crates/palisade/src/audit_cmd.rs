@@ -247,9 +247,12 @@ impl DetectionArgs {
         &self,
         allow_incomplete: bool,
     ) -> Result<Option<palisade_audit::enrich::Enricher>> {
-        let configured = match self.config.path() {
-            Some(path) => palisade_k8s::criticality::Configured::load(&path)?,
-            None => palisade_k8s::criticality::Configured::default(),
+        let (configured, ingress) = match self.config.path() {
+            Some(path) => (
+                palisade_k8s::criticality::Configured::load(&path)?,
+                palisade_net::IngressPlacement::load(&path)?,
+            ),
+            None => Default::default(),
         };
         if self.inventory.is_empty() && !self.live.cluster {
             // Flags typed for a cluster read refuse to be ignored.
@@ -282,6 +285,7 @@ impl DetectionArgs {
                 asker
                     .as_ref()
                     .map(|a| a as &dyn palisade_rbac::graph::AdmissionAsker),
+                &ingress,
             )
             .with_criticality(configured),
         ))

@@ -1486,6 +1486,46 @@ fn a_batch_acknowledged_before_a_kill_is_analysed_after_the_restart() {
     drop(child);
 }
 
+/// Whether an exec into a pod is into an internet-exposed workload is the answer `rbac paths`
+/// and `scan` give: palisade.toml's `[network]` places the ingress controller for the
+/// enrichment too. `web` is routed through a public Gateway, and its policy admits the
+/// gateway's proxies by the namespace they run in.
+#[test]
+fn enrichment_places_the_ingress_controller_as_palisade_toml_says() {
+    let exposed = |network: &str| {
+        let dir = scratch(&format!("audit-enrich-network-{}", network.len()));
+        let app =
+            std::fs::read_to_string(workspace().join("crates/palisade/tests/net/gateway/app.yaml"))
+                .unwrap();
+        std::fs::write(dir.join("app.yaml"), app).unwrap();
+        std::fs::write(dir.join("palisade.toml"), network).unwrap();
+        let log = exec_log(&dir, "web-7d9f8c-x2x");
+        let text = std::fs::read_to_string(&log)
+            .unwrap()
+            .replace("\"web\"", "\"shop\"");
+        std::fs::write(&log, text).unwrap();
+        let out = bin()
+            .current_dir(&dir)
+            .args(["audit", "analyze", "exec.log", "--inventory", "app.yaml"])
+            .args(["-o", "json", "--fail-on", "none"])
+            .output()
+            .unwrap();
+        let alert = &lines(&out)[0];
+        assert_eq!(
+            alert["enrichment"]["workload"], "Deployment shop/web",
+            "{alert:#}"
+        );
+        alert["enrichment"]["internet_exposed"].clone()
+    };
+    // Unplaced, the policy may admit the proxies: the exposure stays.
+    assert_eq!(exposed(""), true);
+    assert_eq!(exposed("[network]\ningress-namespace = \"infra\"\n"), true);
+    assert_eq!(
+        exposed("[network]\ningress-namespace = \"elsewhere-entirely\"\n"),
+        false
+    );
+}
+
 /// A log under `dir` of one exec by alice into pod `web/POD`.
 fn exec_log(dir: &Path, pod: &str) -> PathBuf {
     let log = dir.join("exec.log");

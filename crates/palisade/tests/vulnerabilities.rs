@@ -508,3 +508,42 @@ fn an_exploitable_flaw_makes_a_workload_a_likelier_start_of_the_attack_paths() {
         .unwrap();
     assert!(json_exiting(&out, 1)[0].get("exploit").is_none());
 }
+
+/// Whether an image's workload is exposed to the internet is the answer `rbac paths` gives,
+/// with the ingress controller where palisade.toml's `[network]` places it: the frontend,
+/// behind an Ingress, admits the controller by the namespace it runs in.
+#[test]
+fn exposure_places_the_ingress_controller_as_palisade_toml_says() {
+    let frontend = std::fs::read_to_string(common::workspace().join("examples/shop/frontend.yaml"))
+        .unwrap()
+        .replace("  type: LoadBalancer\n", "")
+        + "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: frontend, namespace: shop}\nspec:\n  rules:\n  - http:\n      paths:\n      - {path: /, pathType: Prefix, backend: {service: {name: frontend, port: {number: 443}}}}\n---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: frontend-in, namespace: shop}\nspec:\n  podSelector: {matchLabels: {app: frontend}}\n  ingress:\n  - from: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: ingress-nginx}}}]\n    ports: [{port: 8080}]\n";
+    let raised = |network: &str| -> bool {
+        let dir = scratch(&format!("vuln-network-{}", network.len()));
+        write_file(&dir, "frontend.yaml", &frontend);
+        write_file(&dir, "palisade.toml", network);
+        let out = bin()
+            .current_dir(&dir)
+            .args(["scan", "frontend.yaml", "--rules", "VULN001", "-o", "json"])
+            .arg("--sbom")
+            .arg(common::workspace().join(SBOMS))
+            .arg("--osv-db")
+            .arg(common::workspace().join(OSV))
+            .output()
+            .unwrap();
+        let report = json_exiting(&out, 1);
+        let nghttp2 = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["message"].as_str().unwrap().starts_with("libnghttp2-14"))
+            .expect("the frontend's nghttp2 flaw")
+            .clone();
+        nghttp2["message"]
+            .as_str()
+            .unwrap()
+            .contains("in an image exposed to the internet")
+    };
+    assert!(raised("[network]\ningress-namespace = \"ingress-nginx\"\n"));
+    assert!(!raised("[network]\ningress-namespace = \"traefik\"\n"));
+}
