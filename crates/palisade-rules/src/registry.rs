@@ -85,6 +85,8 @@ static RULES: &[&dyn Rule] = &[
     &SecretInLastApplied,
     &WidelyReadableSecret,
     &LeakedClusterCredential,
+    &ClusterSecretStoreOpen,
+    &SealedSecretClusterWide,
     &ClusterAdminBinding,
     &SecretsReadAccess,
     &WildcardRule,
