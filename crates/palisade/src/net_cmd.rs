@@ -523,15 +523,46 @@ fn run_diff(args: &DiffArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// Where `net generate` admits the ingress controller from when nobody says.
+const GUESSED_INGRESS_NAMESPACE: &str = "ingress-nginx";
+
+/// Says on stderr that the policies admit the ingress controller from a guessed namespace,
+/// when something of the input opens a way in (an Ingress, a Route, a Gateway API route);
+/// for Gateway API routes, where their proxies run.
+fn note_ingress_namespace_guessed(inventory: &palisade_inventory::Inventory) {
+    let unplaced = |o: &palisade_inventory::Object| o.id.namespace.clone().unwrap_or_default();
+    if palisade_net::exposure::doors(inventory, &unplaced).is_empty() {
+        return;
+    }
+    let routes = palisade_net::gateway::ROUTE_KINDS.iter().any(|kind| {
+        inventory
+            .of_kind(palisade_net::gateway::GROUP, kind)
+            .next()
+            .is_some()
+    });
+    let gateway = if routes {
+        "; the Gateway API's proxies run in their Gateway's namespace with Istio, Contour and NGINX Gateway Fabric, and in envoy-gateway-system with Envoy Gateway's default"
+    } else {
+        ""
+    };
+    eprintln!(
+        "palisade: note: the policies admit the ingress controller from namespace {GUESSED_INGRESS_NAMESPACE}, a guess: give --ingress-namespace, or ingress-namespace in palisade.toml's [network], where yours runs{gateway}"
+    );
+}
+
 fn run_generate(args: &GenerateArgs) -> Result<u8> {
     use palisade_net::generate::{Options, generate, parse_flows, with_policies};
     let mut placement = args.ingress.placement(&args.config)?;
+    let guessed = placement.namespace.is_none();
     let ingress_namespace = placement
         .namespace
-        .get_or_insert_with(|| "ingress-nginx".to_string())
+        .get_or_insert_with(|| GUESSED_INGRESS_NAMESPACE.to_string())
         .clone();
     let (inventory, network, unread) = read(&args.load, &args.live, args.completeness, &placement)?;
     check_namespace(&network, args.namespace.as_deref())?;
+    if guessed {
+        note_ingress_namespace_guessed(&inventory);
+    }
     let flows = match &args.flows {
         Some(path) => {
             let text = std::fs::read_to_string(path)

@@ -799,3 +799,53 @@ fn a_hop_denied_only_on_labels_the_input_does_not_give_keeps_the_chain() {
     );
     assert_eq!(hop(&namespace("other")), None);
 }
+
+/// `net generate` admits the ingress controller from `ingress-nginx` when nobody says where it
+/// runs, and says so on stderr where a way in needs it; for Gateway API routes, where their
+/// proxies run. Given a namespace, it writes that one and says nothing.
+#[test]
+fn generate_says_when_it_guesses_where_the_ingress_controller_runs() {
+    const GATEWAY: &str = "crates/palisade/tests/net/gateway";
+    let generated = |extra: &[&str]| {
+        let out = bin()
+            .args(["net", "generate", GATEWAY])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            stdout(&out),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (yaml, stderr) = generated(&[]);
+    assert!(
+        stderr.contains(
+            "the policies admit the ingress controller from namespace ingress-nginx, a guess"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("in their Gateway's namespace"), "{stderr}");
+    assert!(
+        yaml.contains("kubernetes.io/metadata.name: ingress-nginx"),
+        "{yaml}"
+    );
+    let (yaml, stderr) = generated(&["--ingress-namespace", "infra"]);
+    assert!(!stderr.contains("a guess"), "{stderr}");
+    assert!(
+        yaml.contains("kubernetes.io/metadata.name: infra"),
+        "{yaml}"
+    );
+    assert!(!yaml.contains("ingress-nginx"), "{yaml}");
+    // No way in from outside: nothing to guess.
+    let out = bin()
+        .args(["net", "generate", "examples/shop"])
+        .output()
+        .unwrap();
+    let quiet = String::from_utf8_lossy(&out.stderr);
+    assert!(!quiet.contains("a guess"), "{quiet}");
+}
