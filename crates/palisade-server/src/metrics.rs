@@ -156,42 +156,56 @@ pub struct Metrics {
     pub intel_reload_failures: AtomicU64,
 }
 
+/// One counter in the Prometheus text format, written to `out`.
+pub fn counter(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+    );
+}
+
+/// One gauge in the Prometheus text format, written to `out`.
+pub fn gauge(out: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+    );
+}
+
 impl Exposition for Metrics {
     fn render(&self) -> String {
         let mut out = String::new();
-        let counter = |out: &mut String, name: &str, help: &str, value: u64| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-            );
-        };
-        let gauge = |out: &mut String, name: &str, help: &str, value: String| {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-            );
-        };
+        self.render_intake(&mut out);
+        self.render_delivery(&mut out);
+        self.render_freshness(&mut out);
+        out
+    }
+}
+
+impl Metrics {
+    /// Requests, events and alerts.
+    fn render_intake(&self, out: &mut String) {
         self.requests.render(
             "palisade_audit_requests_total",
             "counter",
             "outcome",
             "Audit webhook requests by outcome.",
-            &mut out,
+            out,
         );
         counter(
-            &mut out,
+            out,
             "palisade_audit_events_received_total",
             "Audit events received.",
             self.events_received.load(Ordering::Relaxed),
         );
         counter(
-            &mut out,
+            out,
             "palisade_audit_events_analysed_total",
             "Audit events analysed.",
             self.events_analysed.load(Ordering::Relaxed),
         );
         counter(
-            &mut out,
+            out,
             "palisade_audit_events_malformed_total",
             "Items received that were not audit events.",
             self.events_malformed.load(Ordering::Relaxed),
@@ -201,45 +215,49 @@ impl Exposition for Metrics {
             "counter",
             "rule",
             "Alerts raised, by detection.",
-            &mut out,
+            out,
         );
         self.not_assessed.render(
             "palisade_audit_not_assessed_total",
             "counter",
             "rule",
             "Requests a detection was shown but could not judge: logged below the audit level it reads.",
-            &mut out,
+            out,
         );
+    }
+
+    /// Delivery to the sinks and what waits for it.
+    fn render_delivery(&self, out: &mut String) {
         self.delivered.render(
             "palisade_audit_delivered_total",
             "counter",
             "sink",
             "Alerts delivered, by sink.",
-            &mut out,
+            out,
         );
         self.delivery_failures.render(
             "palisade_audit_delivery_failures_total",
             "counter",
             "sink",
             "Alerts whose delivery attempt failed (they are retried), by sink.",
-            &mut out,
+            out,
         );
         self.queued.render(
             "palisade_audit_queued_alerts",
             "gauge",
             "sink",
             "Alerts waiting for delivery, by sink.",
-            &mut out,
+            out,
         );
         self.awaiting.render(
             "palisade_audit_awaiting_confirmation_alerts",
             "gauge",
             "sink",
             "Queued alerts a sink took and has yet to confirm stored (Splunk indexer acknowledgment), by sink.",
-            &mut out,
+            out,
         );
         gauge(
-            &mut out,
+            out,
             "palisade_audit_inbox_batches",
             "Batches received and not yet analysed.",
             self.inbox.load(Ordering::Relaxed).to_string(),
@@ -247,10 +265,14 @@ impl Exposition for Metrics {
         self.receive_seconds.render(
             "palisade_audit_receive_seconds",
             "Time from request to the batch being durably queued.",
-            &mut out,
+            out,
         );
+    }
+
+    /// How current the stream, the analysis and the threat intelligence are.
+    fn render_freshness(&self, out: &mut String) {
         gauge(
-            &mut out,
+            out,
             "palisade_audit_last_batch_timestamp_seconds",
             "When the last batch was received and queued (0: never).",
             format!(
@@ -259,7 +281,7 @@ impl Exposition for Metrics {
             ),
         );
         gauge(
-            &mut out,
+            out,
             "palisade_audit_newest_event_timestamp_seconds",
             "The newest audit event time analysed (0: none).",
             format!(
@@ -268,13 +290,13 @@ impl Exposition for Metrics {
             ),
         );
         gauge(
-            &mut out,
+            out,
             "palisade_audit_threat_intel_values",
             "Threat-intelligence values matched against (0: none given).",
             self.intel_values.load(Ordering::Relaxed).to_string(),
         );
         gauge(
-            &mut out,
+            out,
             "palisade_audit_threat_intel_loaded_timestamp_seconds",
             "When the threat intelligence in use was read (0: none).",
             format!(
@@ -283,12 +305,11 @@ impl Exposition for Metrics {
             ),
         );
         counter(
-            &mut out,
+            out,
             "palisade_audit_threat_intel_reload_failures_total",
             "Threat-intelligence feeds that changed and could not be read again.",
             self.intel_reload_failures.load(Ordering::Relaxed),
         );
-        out
     }
 }
 

@@ -623,18 +623,31 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
     }
     outputs.flush().context("cannot write the alerts")?;
     summarise(&stats, &engine, &by_severity);
+    Ok(verdict(args, &stats, &engine, not_read, failing))
+}
+
+/// The exit code of an analysis once its alerts are out: an error when nothing was analysed,
+/// an input could not be read or a detection could not judge every request (unless
+/// `--allow-incomplete`), else whether an alert reached `--fail-on`.
+fn verdict(
+    args: &AnalyzeArgs,
+    stats: &ReadStats,
+    engine: &Engine,
+    not_read: usize,
+    failing: u64,
+) -> u8 {
     if stats.events == 0 {
         eprintln!("palisade: error: nothing analysed: no audit event in the input");
-        return Ok(EXIT_ERROR);
+        return EXIT_ERROR;
     }
     if not_read > 0 && !args.allow_incomplete {
         eprintln!(
             "palisade: error: incomplete: {} could not be read; --allow-incomplete accepts the run as it is",
             palisade_report::table::plural(not_read, "input")
         );
-        return Ok(EXIT_ERROR);
+        return EXIT_ERROR;
     }
-    let blind = report_not_assessed(&engine);
+    let blind = report_not_assessed(engine);
     if !blind.is_empty() && !args.allow_incomplete {
         eprintln!(
             "palisade: error: incomplete: {} could not judge every request shown to {}: \
@@ -651,9 +664,9 @@ fn analyze(args: &AnalyzeArgs) -> Result<u8> {
             },
             blind.join(","),
         );
-        return Ok(EXIT_ERROR);
+        return EXIT_ERROR;
     }
-    Ok(if failing > 0 { EXIT_FINDINGS } else { 0 })
+    if failing > 0 { EXIT_FINDINGS } else { 0 }
 }
 
 /// Says which detections could not judge some requests (logged below the audit level they

@@ -841,19 +841,7 @@ fn write_chart(dir: &Path) -> Result<()> {
     };
     let full = objects(&install(true, true, Tls::Helm));
     let managed = objects(&install(true, true, Tls::CertManager));
-    let managed_kind = |k: &str| {
-        managed
-            .iter()
-            .filter(|o| o["kind"] == k)
-            .cloned()
-            .collect::<Vec<_>>()
-    };
-    let kind = |k: &str| {
-        full.iter()
-            .filter(|o| o["kind"] == k)
-            .cloned()
-            .collect::<Vec<_>>()
-    };
+    let kind = |k: &str| of_kind(&full, k);
     let templates = dir.join("templates");
     std::fs::create_dir_all(&templates).with_context(|| templates.display().to_string())?;
     let write = |path: PathBuf, text: String| -> Result<()> {
@@ -867,36 +855,7 @@ fn write_chart(dir: &Path) -> Result<()> {
         ),
     )?;
     write(dir.join("values.yaml"), VALUES.replace("VERSION", version))?;
-    // The service account's token is mounted only when the cluster is read.
-    let mut base = [kind("ServiceAccount"), kind("Deployment")].concat();
-    for object in &mut base {
-        for pointer in [
-            "/automountServiceAccountToken",
-            "/spec/template/spec/automountServiceAccountToken",
-        ] {
-            if let Some(v) = object.pointer_mut(pointer) {
-                *v = json!("HELM_READ_CLUSTER");
-            }
-        }
-        if let Some(args) = object
-            .pointer_mut("/spec/template/spec/containers/0/args")
-            .and_then(Value::as_array_mut)
-        {
-            args.retain(|a| a != "--cluster" && a != "--watch" && a != "--cluster-policies");
-            args.push(json!("HELM_CLUSTER_FLAG"));
-        }
-    }
-    let base_text: String = helm_text(&base)
-        .replace("HELM_READ_CLUSTER", "{{ .Values.readCluster }}")
-        .lines()
-        .map(|line| match line.split_once("- HELM_CLUSTER_FLAG") {
-            Some((indent, _)) => format!(
-                "{indent}{{{{- if .Values.readCluster }}}}\n{indent}- --cluster\n{indent}- --watch\n{indent}{{{{- if .Values.clusterPolicies }}}}\n{indent}- --cluster-policies\n{indent}{{{{- end }}}}\n{indent}{{{{- end }}}}\n"
-            ),
-            None => format!("{line}\n"),
-        })
-        .collect();
-    write(templates.join("workload.yaml"), base_text)?;
+    write(templates.join("workload.yaml"), workload_template(&full))?;
     write(
         templates.join("service.yaml"),
         helm_text(
@@ -934,6 +893,75 @@ fn write_chart(dir: &Path) -> Result<()> {
         "exempt_namespaces = [\\\"kube-system\\\"]\\n{{- if .Values.judgeDeletions }}\\njudge_deletions = true{{- end }}\\n{{- if .Values.judgeConnect }}\\njudge_connect = true{{- end }}\\n{{- if .Values.mutate }}\\n\\n[admission.mutate]\\nenabled = true\\n{{- end }}\\n",
     );
     write(templates.join("config.yaml"), config_text)?;
+    write(
+        templates.join("webhook.yaml"),
+        webhook_template(&full, &managed),
+    )?;
+    let watch = crate::install_watch::objects(
+        "HELM_NAMESPACE",
+        &json!("HELM_IMAGE"),
+        &json!("HELM_WATCH_REPLICAS"),
+    );
+    write(
+        templates.join("watch.yaml"),
+        format!(
+            "{{{{- if .Values.watch }}}}\n{}{{{{- end }}}}\n",
+            helm_text(&watch)
+        ),
+    )?;
+    Ok(())
+}
+
+/// The objects of `objects` of kind `kind`.
+fn of_kind(objects: &[Value], kind: &str) -> Vec<Value> {
+    objects
+        .iter()
+        .filter(|o| o["kind"] == kind)
+        .cloned()
+        .collect()
+}
+
+/// The chart's ServiceAccount and Deployment: the service account's token mounted, and the
+/// flags that read the cluster given, only when the `readCluster` value asks.
+fn workload_template(full: &[Value]) -> String {
+    let kind = |k: &str| of_kind(full, k);
+    // The service account's token is mounted only when the cluster is read.
+    let mut base = [kind("ServiceAccount"), kind("Deployment")].concat();
+    for object in &mut base {
+        for pointer in [
+            "/automountServiceAccountToken",
+            "/spec/template/spec/automountServiceAccountToken",
+        ] {
+            if let Some(v) = object.pointer_mut(pointer) {
+                *v = json!("HELM_READ_CLUSTER");
+            }
+        }
+        if let Some(args) = object
+            .pointer_mut("/spec/template/spec/containers/0/args")
+            .and_then(Value::as_array_mut)
+        {
+            args.retain(|a| a != "--cluster" && a != "--watch" && a != "--cluster-policies");
+            args.push(json!("HELM_CLUSTER_FLAG"));
+        }
+    }
+    helm_text(&base)
+        .replace("HELM_READ_CLUSTER", "{{ .Values.readCluster }}")
+        .lines()
+        .map(|line| match line.split_once("- HELM_CLUSTER_FLAG") {
+            Some((indent, _)) => format!(
+                "{indent}{{{{- if .Values.readCluster }}}}\n{indent}- --cluster\n{indent}- --watch\n{indent}{{{{- if .Values.clusterPolicies }}}}\n{indent}- --cluster-policies\n{indent}{{{{- end }}}}\n{indent}{{{{- end }}}}\n"
+            ),
+            None => format!("{line}\n"),
+        })
+        .collect()
+}
+
+/// The chart's webhook configurations with their certificates: issued by cert-manager when
+/// the `certManager` value asks, else made by Helm; the mutating one and the connections'
+/// one only when their values ask.
+fn webhook_template(full: &[Value], managed: &[Value]) -> String {
+    let kind = |k: &str| of_kind(full, k);
+    let managed_kind = |k: &str| of_kind(managed, k);
     // The CA and the serving certificate, made by Helm, in the file that uses them.
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": meta(&format!("{NAME}-tls"), Some("HELM_NAMESPACE")),
         "type": "kubernetes.io/tls", "data": {"tls.crt": "HELM_TLS_CERT", "tls.key": "HELM_TLS_KEY"}});
@@ -965,21 +993,5 @@ fn write_chart(dir: &Path) -> Result<()> {
         validating(managed_kind("ValidatingWebhookConfiguration")),
         helm_text(&managed_kind("MutatingWebhookConfiguration")),
     );
-    let webhook_text = format!(
-        "{{{{- if .Values.certManager }}}}\n{issued}{{{{- else }}}}\n{made}{{{{- end }}}}\n"
-    );
-    write(templates.join("webhook.yaml"), webhook_text)?;
-    let watch = crate::install_watch::objects(
-        "HELM_NAMESPACE",
-        &json!("HELM_IMAGE"),
-        &json!("HELM_WATCH_REPLICAS"),
-    );
-    write(
-        templates.join("watch.yaml"),
-        format!(
-            "{{{{- if .Values.watch }}}}\n{}{{{{- end }}}}\n",
-            helm_text(&watch)
-        ),
-    )?;
-    Ok(())
+    format!("{{{{- if .Values.certManager }}}}\n{issued}{{{{- else }}}}\n{made}{{{{- end }}}}\n")
 }

@@ -130,10 +130,14 @@ impl palisade_server::metrics::Exposition for WatchMetrics {
     fn render(&self) -> String {
         let stats = self.stats.stats();
         let gauge = |name: &str, help: &str, value: u64| {
-            format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n")
+            let mut out = String::new();
+            palisade_server::metrics::gauge(&mut out, name, help, value);
+            out
         };
         let counter = |name: &str, help: &str, value: u64| {
-            format!("# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n")
+            let mut out = String::new();
+            palisade_server::metrics::counter(&mut out, name, help, value);
+            out
         };
         let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         [
