@@ -28,6 +28,9 @@ pub enum Change {
     EnforcePodSecurity,
     /// Take a credential out of a value where it does not belong, and revoke it.
     RemoveCredential,
+    /// Narrow a secret store to the namespaces that need it, or its account to the Secrets it
+    /// must read.
+    RestrictSecretStore,
 }
 
 impl Change {
@@ -71,6 +74,9 @@ impl Change {
             }
             Change::RemoveCredential => {
                 "take the credential out of it and revoke it (delete the token's Secret or account, or have the certificate's user removed from the bindings that name it); pods get their own account's token mounted, and tools read credentials from a Secret only they may read"
+            }
+            Change::RestrictSecretStore => {
+                "name the namespaces that may use it (spec.conditions, or a namespaced SecretStore per team), and let the account it reads as read only the Secrets it must"
             }
             Change::EnforcePodSecurity => {
                 "enforce Pod Security baseline or restricted (label pod-security.kubernetes.io/enforce), so that no pod created there may own its node"

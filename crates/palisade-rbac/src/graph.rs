@@ -276,6 +276,7 @@ const BUILT_IN: &[BuiltIn] = &[
     add_pools,
     add_legacy_tokens,
     crate::leaks::add_leaked_credentials,
+    crate::external_secrets::add_secret_stores,
     add_bindings,
     add_aws_auth,
     add_node_identities,

@@ -12,6 +12,7 @@ pub mod answers;
 pub mod audit;
 pub mod authorizer;
 pub mod builtin;
+pub mod external_secrets;
 pub mod graph;
 mod leaks;
 pub mod model;

@@ -355,12 +355,13 @@ pub const ROLES: &[(&str, &str)] = &[
 pub const AUTHORIZER_INPUTS: &[(&str, &str)] = palisade_rbac::model::AUTHORIZATION_KINDS;
 
 /// The kinds the escalation graph is built from: the RBAC policy, the accounts and their
-/// token Secrets, and the network it asks where an exposed workload leads
-/// ([`palisade_net::READS`]).
+/// token Secrets, the External Secrets Operator's stores, and the network it asks where an
+/// exposed workload leads ([`palisade_net::READS`]).
 pub fn graph_inputs() -> &'static [(&'static str, &'static str)] {
     static INPUTS: std::sync::LazyLock<Vec<(&str, &str)>> = std::sync::LazyLock::new(|| {
         let mut inputs = Grants::READS.to_vec();
         inputs.push(("", "Secret"));
+        inputs.extend_from_slice(palisade_rbac::external_secrets::READS);
         for kind in palisade_net::READS {
             if !inputs.contains(kind) {
                 inputs.push(*kind);

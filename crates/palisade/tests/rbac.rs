@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bin, json, scratch};
+use common::{bin, json, json_exiting, scratch, workspace, write_file};
 use std::path::{Path, PathBuf};
 
 #[test]
@@ -1696,5 +1696,64 @@ fn a_subject_nothing_names_is_noted() {
     assert!(
         unread.contains("no binding in the input names ServiceAccount mon/promm;"),
         "{unread}"
+    );
+}
+
+/// The External Secrets Operator in the escalation graph: whoever may create an ExternalSecret
+/// where a store of the Kubernetes provider may be used reads the Secrets that store reads,
+/// and `rbac fixes` may cut the step at the binding, the store or the store's account.
+#[test]
+fn an_external_secret_store_reading_this_cluster_is_a_step_to_its_secrets() {
+    const ESO: &str = "crates/palisade/tests/rbac/external-secrets.yaml";
+    let out = bin()
+        .args(["rbac", "paths", "--from", "group:shop-devs", ESO])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("create ExternalSecrets in namespace shop, which ClusterSecretStore cluster-secrets (Kubernetes provider) fills from the Secrets of namespace platform as ServiceAccount external-secrets/eso-reader"),
+        "{text}"
+    );
+    assert!(text.contains("→ cluster-admin"), "{text}");
+    let out = bin()
+        .args(["rbac", "fixes", ESO, "-o", "json"])
+        .output()
+        .unwrap();
+    let plan = json_exiting(&out, 1);
+    let fixes: Vec<String> = plan["fixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["object"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        fixes.contains(&"RoleBinding platform/eso-reads-platform".to_string()),
+        "{plan:#}"
+    );
+    // With conditions that leave shop out, no step.
+    let dir = scratch("eso-conditions");
+    let text = std::fs::read_to_string(workspace().join(ESO))
+        .unwrap()
+        .replace(
+            "spec:\n  provider:\n    kubernetes:",
+            "spec:\n  conditions: [{namespaces: [payments]}]\n  provider:\n    kubernetes:",
+        );
+    write_file(&dir, "eso.yaml", &text);
+    let out = bin()
+        .current_dir(&dir)
+        .args(["rbac", "paths", "--from", "group:shop-devs", "eso.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
     );
 }
