@@ -241,7 +241,10 @@ fn add_store(g: &mut Graph, policy: &Policy, inventory: &Inventory, store: &Obje
             return;
         }
     }
-    let name = store.id.display_name();
+    let name = match &own_ns {
+        Some(ns) => format!("{ns}/{}", store.id.display_name()),
+        None => store.id.display_name().to_string(),
+    };
     let reader = match &reads.identity {
         Some(who) => format!("as {who}"),
         None => "with the credentials it holds".to_string(),
@@ -263,25 +266,44 @@ fn add_store(g: &mut Graph, policy: &Policy, inventory: &Inventory, store: &Obje
         }
         _ => None,
     };
+    let fills = format!(
+        "which {} {name} (Kubernetes provider) fills from the Secrets of namespace {} {reader}",
+        store.id.kind, reads.namespace
+    );
+    // Who may have an ExternalSecret made where the store may be used: its creators there,
+    // and the creators of ClusterExternalSecrets, which make them in the namespaces they
+    // select.
+    let usable = where_usable(policy, inventory, store, own_ns.as_deref());
+    let mut asks: Vec<(Request, Option<String>)> = usable
+        .iter()
+        .map(|ns| {
+            let request = Request::resource("create", GROUP, "externalsecrets", ns.as_deref());
+            (request, ns.clone())
+        })
+        .collect();
+    if !usable.is_empty() {
+        let request = Request::resource("create", GROUP, "clusterexternalsecrets", None);
+        asks.push((request, None));
+    }
     let mut seen: HashSet<usize> = HashSet::new();
-    for namespace in where_usable(policy, inventory, store, own_ns.as_deref()) {
-        let request = Request::resource("create", GROUP, "externalsecrets", namespace.as_deref());
+    for (request, namespace) in asks {
         for grant in policy.grants_for(&request) {
             if !seen.insert(grant.binding) {
                 continue;
             }
             let binding = &policy.bindings[grant.binding];
             let narrow = g.fix_with(|| Fix::new(Change::NarrowBinding, binding.describe()));
-            let place = match (&binding.namespace, &namespace) {
-                (Some(ns), _) | (None, Some(ns)) => format!("namespace {ns}"),
-                (None, None) => "any namespace".to_string(),
+            let made = if request.resource == "clusterexternalsecrets" {
+                "create ClusterExternalSecrets, which make ExternalSecrets in the namespaces they select".to_string()
+            } else {
+                match (&binding.namespace, &namespace) {
+                    (Some(ns), _) | (None, Some(ns)) => {
+                        format!("create ExternalSecrets in namespace {ns}")
+                    }
+                    (None, None) => "create ExternalSecrets in any namespace".to_string(),
+                }
             };
-            let evidence = format!(
-                "{}: create ExternalSecrets in {place}, which {} {name} (Kubernetes provider) fills from the Secrets of namespace {} {reader}",
-                policy.evidence(&grant),
-                store.id.kind,
-                reads.namespace
-            );
+            let evidence = format!("{}: {made}, {fills}", policy.evidence(&grant));
             for subject in &binding.subjects {
                 let narrow = narrow.filter(|_| !crate::builtin::is_default_grant(binding, subject));
                 let fix = g.fix_either(&[narrow, restrict, account_fix]);
@@ -402,6 +424,20 @@ mod tests {
         );
         assert!(from_devs(&format!("{CLUSTER}{local}")).is_some());
         // An account that may not read those Secrets: the store reads nothing.
+        // The creators of ClusterExternalSecrets have them made anywhere the store is used.
+        let platform_team = "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: ces}\nrules: [{apiGroups: [external-secrets.io], resources: [clusterexternalsecrets], verbs: ['*']}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: platform-ces}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ces}\nsubjects: [{kind: Group, name: shop-devs, apiGroup: rbac.authorization.k8s.io}]\n";
+        let without_namespaced =
+            CLUSTER.replace("resources: [externalsecrets]", "resources: [pushsecrets]");
+        assert_ne!(without_namespaced, CLUSTER);
+        let made = from_devs(&format!(
+            "{without_namespaced}{}{platform_team}",
+            store("SecretStore", "", "")
+        ))
+        .expect("a path through a ClusterExternalSecret");
+        assert!(
+            made.contains("create ClusterExternalSecrets, which make ExternalSecrets in the namespaces they select, which SecretStore shop/s"),
+            "{made}"
+        );
         let unbound = CLUSTER.replace(
             "name: eso-reader, namespace: external-secrets}]",
             "name: other, namespace: external-secrets}]",
