@@ -12,8 +12,9 @@
 //! whoever may create an ExternalSecret where the store may be used reads them, `dataFrom`
 //! finding every one (MITRE ATT&CK T1552.007). The store reads as the identity its `auth`
 //! names: a service account, checked against RBAC (a store whose account may not read those
-//! Secrets gives nothing), or a token or certificate whose identity the input does not say,
-//! taken as able. Stores of other providers (Vault, the clouds' secret managers) read outside
+//! Secrets gives nothing; one a ClusterSecretStore names without a namespace is each using
+//! namespace's own), or a token or certificate whose identity the input does not say, taken
+//! as able. Stores of other providers (Vault, the clouds' secret managers) read outside
 //! the cluster; SEC024 reports those open to every namespace.
 
 use std::collections::HashSet;
@@ -172,11 +173,22 @@ pub(crate) fn add_secret_stores(
     }
 }
 
-/// What the Kubernetes provider of a store reads in this cluster: the namespace, and the
-/// identity it reads as (`None`: a token or certificate the input does not name).
+/// Whom the Kubernetes provider of a store reads as.
+enum Reader {
+    /// A service account of a namespace the store names (a SecretStore's own by default).
+    Account(Subject),
+    /// A ClusterSecretStore's service account named without a namespace: the operator looks
+    /// it up in the namespace of each ExternalSecret that uses the store.
+    Referent(String),
+    /// A token or certificate, whose identity the input does not say.
+    Unnamed,
+}
+
+/// What the Kubernetes provider of a store reads in this cluster: the namespace, and whom it
+/// reads as.
 struct LocalReads {
     namespace: String,
-    identity: Option<Subject>,
+    reader: Reader,
 }
 
 /// The Secrets `store` reads in this cluster, when it reads any.
@@ -201,18 +213,34 @@ fn local_reads(store: &Object, store_ns: Option<&str>) -> Option<LocalReads> {
         .and_then(Value::as_str)
         .unwrap_or("default")
         .to_string();
-    let identity = provider.at("/auth/serviceAccount").and_then(|account| {
-        let name = account.get("name").and_then(Value::as_str)?;
-        let ns = account
-            .get("namespace")
+    let account = provider.at("/auth/serviceAccount");
+    let reader = match account.and_then(|a| a.get("name")).and_then(Value::as_str) {
+        None => Reader::Unnamed,
+        Some(name) => match account
+            .and_then(|a| a.get("namespace"))
             .and_then(Value::as_str)
-            .or(store_ns)?;
-        Some(Subject::service_account(ns, name))
-    });
-    Some(LocalReads {
-        namespace,
-        identity,
-    })
+            .or(store_ns)
+        {
+            Some(ns) => Reader::Account(Subject::service_account(ns, name)),
+            None => Reader::Referent(name.to_string()),
+        },
+    };
+    Some(LocalReads { namespace, reader })
+}
+
+/// The bindings that let `who` read the Secrets of `namespace` (`get` or `list`).
+fn read_bindings(policy: &Policy, who: &Subject, namespace: &str) -> Vec<usize> {
+    let mut bindings: Vec<usize> = ["get", "list"]
+        .iter()
+        .flat_map(|verb| {
+            let request = Request::resource(verb, "", "secrets", Some(namespace));
+            policy.authorize(&who.identity(), &request)
+        })
+        .map(|grant| grant.binding)
+        .collect();
+    bindings.sort_unstable();
+    bindings.dedup();
+    bindings
 }
 
 /// The steps `store` gives.
@@ -222,32 +250,41 @@ fn add_store(g: &mut Graph, policy: &Policy, inventory: &Inventory, store: &Obje
     let Some(reads) = local_reads(store, own_ns.as_deref()) else {
         return;
     };
-    // The bindings that let the store's account read those Secrets (none known: a token or
-    // certificate the input does not name, taken as able).
-    let mut account_bindings: Vec<usize> = Vec::new();
-    if let Some(who) = &reads.identity {
-        for verb in ["get", "list"] {
-            let request = Request::resource(verb, "", "secrets", Some(&reads.namespace));
-            account_bindings.extend(
-                policy
-                    .authorize(&who.identity(), &request)
-                    .iter()
-                    .map(|grant| grant.binding),
-            );
+    let mut usable = where_usable(policy, inventory, store, own_ns.as_deref());
+    // The bindings that let the store's account read those Secrets: a store whose account
+    // may not read them reads nothing.
+    let account_bindings = match &reads.reader {
+        Reader::Account(who) => read_bindings(policy, who, &reads.namespace),
+        Reader::Referent(name) => {
+            // Each namespace's own account of that name reads for its ExternalSecrets.
+            usable.retain(|ns| {
+                ns.as_ref().is_none_or(|ns| {
+                    let who = Subject::service_account(ns, name);
+                    !read_bindings(policy, &who, &reads.namespace).is_empty()
+                })
+            });
+            if usable.iter().all(Option::is_none) {
+                usable.clear();
+            }
+            Vec::new()
         }
-        account_bindings.sort_unstable();
-        account_bindings.dedup();
-        if account_bindings.is_empty() {
-            return;
-        }
+        Reader::Unnamed => Vec::new(),
+    };
+    if usable.is_empty()
+        || matches!(reads.reader, Reader::Account(_)) && account_bindings.is_empty()
+    {
+        return;
     }
     let name = match &own_ns {
         Some(ns) => format!("{ns}/{}", store.id.display_name()),
         None => store.id.display_name().to_string(),
     };
-    let reader = match &reads.identity {
-        Some(who) => format!("as {who}"),
-        None => "with the credentials it holds".to_string(),
+    let reader = match &reads.reader {
+        Reader::Account(who) => format!("as {who}"),
+        Reader::Referent(account) => {
+            format!("as the ServiceAccount {account} of the ExternalSecret's namespace")
+        }
+        Reader::Unnamed => "with the credentials it holds".to_string(),
     };
     let to = Node::Secrets {
         namespace: Some(reads.namespace.clone()),
@@ -273,7 +310,6 @@ fn add_store(g: &mut Graph, policy: &Policy, inventory: &Inventory, store: &Obje
     // Who may have an ExternalSecret made where the store may be used: its creators there,
     // and the creators of ClusterExternalSecrets, which make them in the namespaces they
     // select.
-    let usable = where_usable(policy, inventory, store, own_ns.as_deref());
     let mut asks: Vec<(Request, Option<String>)> = usable
         .iter()
         .map(|ns| {
@@ -281,10 +317,8 @@ fn add_store(g: &mut Graph, policy: &Policy, inventory: &Inventory, store: &Obje
             (request, ns.clone())
         })
         .collect();
-    if !usable.is_empty() {
-        let request = Request::resource("create", GROUP, "clusterexternalsecrets", None);
-        asks.push((request, None));
-    }
+    let request = Request::resource("create", GROUP, "clusterexternalsecrets", None);
+    asks.push((request, None));
     let mut seen: HashSet<usize> = HashSet::new();
     for (request, namespace) in asks {
         for grant in policy.grants_for(&request) {
@@ -424,6 +458,10 @@ mod tests {
         );
         assert!(from_devs(&format!("{CLUSTER}{local}")).is_some());
         // An account that may not read those Secrets: the store reads nothing.
+    }
+
+    #[test]
+    fn cluster_external_secrets_and_referent_accounts_read_too() {
         // The creators of ClusterExternalSecrets have them made anywhere the store is used.
         let platform_team = "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: ces}\nrules: [{apiGroups: [external-secrets.io], resources: [clusterexternalsecrets], verbs: ['*']}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: platform-ces}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: ces}\nsubjects: [{kind: Group, name: shop-devs, apiGroup: rbac.authorization.k8s.io}]\n";
         let without_namespaced =
@@ -437,6 +475,23 @@ mod tests {
         assert!(
             made.contains("create ClusterExternalSecrets, which make ExternalSecrets in the namespaces they select, which SecretStore shop/s"),
             "{made}"
+        );
+        // Referent authentication: the account of the ExternalSecret's own namespace reads.
+        let referent = store("ClusterSecretStore", "", "").replace(
+            "{name: eso-reader, namespace: external-secrets}",
+            "{name: eso-reader}",
+        );
+        assert!(referent.contains("{name: eso-reader}"));
+        assert_eq!(from_devs(&format!("{CLUSTER}{referent}")), None);
+        let shop_reader = CLUSTER.replace(
+            "subjects: [{kind: ServiceAccount, name: eso-reader, namespace: external-secrets}]",
+            "subjects: [{kind: ServiceAccount, name: eso-reader, namespace: shop}]",
+        );
+        assert_ne!(shop_reader, CLUSTER);
+        let path = from_devs(&format!("{shop_reader}{referent}")).expect("a path");
+        assert!(
+            path.ends_with("as the ServiceAccount eso-reader of the ExternalSecret's namespace)"),
+            "{path}"
         );
         let unbound = CLUSTER.replace(
             "name: eso-reader, namespace: external-secrets}]",
