@@ -58,6 +58,7 @@ pub static DETECTIONS: &[&Detection] = &[
     &threat_intel_image::THREAT_INTEL_IMAGE, // AUD051
     &policy_engine_changed::POLICY_ENGINE_CHANGED, // AUD052
     &role_widened::ROLE_WIDENED,             // AUD053
+    &secret_store_changed::SECRET_STORE_CHANGED, // AUD054
 ];
 
 /// The detection with this id or slug (any case).

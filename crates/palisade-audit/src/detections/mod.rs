@@ -43,6 +43,7 @@ pub mod role_binding_changed;
 pub mod role_rules;
 pub mod role_widened;
 pub mod scheduled_job_changed;
+pub mod secret_store_changed;
 pub mod secrets_listed;
 pub mod sensitive_mount_pod_created;
 pub mod service_account_in_system_namespace;
