@@ -964,6 +964,28 @@ pub fn builtin_kind_namespaced(group: &str, kind: &str) -> Option<bool> {
         .map(|(.., namespaced, _)| *namespaced)
 }
 
+/// The plural resource name the API server most likely serves kind `kind` under, when no
+/// discovery or definition says, as CustomResourceDefinitions name them by convention: lower
+/// case, `es` after a final `s` (`GatewayClass`, `gatewayclasses`), `ies` for a final `y`
+/// after a consonant (`EnvoyProxy`, `envoyproxies`), `s` otherwise (`Gateway`, `gateways`).
+pub fn guess_plural(kind: &str) -> String {
+    let lower = kind.to_ascii_lowercase();
+    let vowel_before_y = |stem: &str| stem.ends_with(['a', 'e', 'i', 'o', 'u']);
+    if lower.ends_with('s') {
+        format!("{lower}es")
+    } else if let Some(stem) = lower.strip_suffix('y').filter(|stem| !vowel_before_y(stem)) {
+        format!("{stem}ies")
+    } else {
+        format!("{lower}s")
+    }
+}
+
+/// Whether `group` holds configuration file formats (`KubeletConfiguration`, audit
+/// `Policy`, `EncryptionConfiguration`) that no API server serves.
+pub fn is_file_format_group(group: &str) -> bool {
+    group.ends_with(".config.k8s.io") || group == "audit.k8s.io"
+}
+
 /// The kind of a built-in resource by its plural, as [`builtin_resource`] finds it.
 pub fn builtin_kind(group: &str, plural: &str) -> Option<&'static str> {
     builtin_resource(group, plural).map(|(_, kind)| kind)
@@ -1175,6 +1197,22 @@ impl fmt::Display for Resolved {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn plurals_are_guessed_as_custom_resources_name_them() {
+        use super::{guess_plural, is_file_format_group};
+        for (kind, plural) in [
+            ("Gateway", "gateways"),
+            ("GatewayClass", "gatewayclasses"),
+            ("EnvoyProxy", "envoyproxies"),
+            ("ContourDeployment", "contourdeployments"),
+            ("ClusterSecretStore", "clustersecretstores"),
+        ] {
+            assert_eq!(guess_plural(kind), plural);
+        }
+        assert!(is_file_format_group("kubelet.config.k8s.io"));
+        assert!(!is_file_format_group("gateway.networking.k8s.io"));
+    }
+
     use super::*;
 
     fn resolve(text: &str) -> Result<String, ResolveError> {

@@ -460,9 +460,62 @@ fn reader_rbac(ns: &str) -> Vec<Value> {
     ]
 }
 
+/// Custom resources that can hold secret material, which no installed reader lists:
+/// OpenShift Routes carry their TLS private key in `spec.tls.key`.
+const HOLDS_SECRETS: &[(&str, &str)] = &[("route.openshift.io", "Route")];
+
+/// Read access to the custom resources the built-in rules judge or read (the Gateway API,
+/// Cilium's and Calico's policies, AdminNetworkPolicy, the External Secrets Operator's
+/// stores, ...), so that where they are served an installed reader lists them rather than
+/// leaving those rules incomplete; by group, plurals as the catalogue knows them or as the
+/// API server names custom resources by convention. [`HOLDS_SECRETS`] is left out.
+fn custom_read_rules() -> Vec<Value> {
+    use palisade_rules::Target;
+    let catalogue = palisade_k8s::Catalogue::builtin_with_well_known();
+    let mut by_group: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> =
+        std::collections::BTreeMap::new();
+    for rule in palisade_rules::registry::all_rules() {
+        let mut kinds: Vec<(&str, &str)> = rule.reads().to_vec();
+        match rule.target() {
+            Target::Kinds(targets) => kinds.extend_from_slice(targets),
+            Target::PodSpec | Target::Endpoint => {
+                kinds.extend(palisade_inventory::podspec::pod_spec_kinds());
+            }
+            Target::All => {}
+        }
+        for (group, kind) in kinds {
+            let builtin = palisade_k8s::resources::builtin_kind_namespaced(group, kind).is_some();
+            let file_format = palisade_k8s::resources::is_file_format_group(group);
+            if group == "*" || builtin || file_format || HOLDS_SECRETS.contains(&(group, kind)) {
+                continue;
+            }
+            let plural = catalogue.by_kind(group, kind).map_or_else(
+                || palisade_k8s::resources::guess_plural(kind),
+                |r| r.plural.clone(),
+            );
+            by_group.entry(group).or_default().insert(plural);
+        }
+    }
+    let read = json!(["get", "list", "watch"]);
+    by_group
+        .into_iter()
+        .map(|(group, plurals)| json!({"apiGroups": [group], "resources": plurals, "verbs": read}))
+        .collect()
+}
+
 /// The rules of reading the cluster's configuration: never Secrets (to list them is to read
-/// their values), never anything that could change it.
+/// their values), never anything that could change it; the custom resources the rules read
+/// ([`custom_read_rules`]).
 pub(crate) fn read_rules() -> Value {
+    let mut rules = builtin_read_rules();
+    if let Some(rules) = rules.as_array_mut() {
+        rules.extend(custom_read_rules());
+    }
+    rules
+}
+
+/// [`read_rules`] of the built-in API.
+fn builtin_read_rules() -> Value {
     let read = json!(["get", "list", "watch"]);
     json!([
         {"apiGroups": [""], "resources": ["namespaces", "pods", "services", "serviceaccounts", "nodes",
