@@ -73,16 +73,23 @@ declare_rule! {
 
 impl Check for ClusterSecretStoreOpen {
     fn check(&self, cx: &mut Context<'_>) {
-        let backend = match cx
+        let provider = cx
             .object
             .value
             .get("spec")
             .and_then(|s| s.get("provider"))
-            .and_then(Value::as_object)
-            .and_then(|p| p.keys().next())
-        {
-            Some(provider) => format!("its {provider} credentials"),
-            None => "its backend credentials".to_string(),
+            .and_then(Value::as_object);
+        let backend = match provider.and_then(|p| p.iter().next()) {
+            // The Kubernetes provider reads the Secrets of one namespace.
+            Some((name, config)) if name == "kubernetes" => format!(
+                "its kubernetes credentials can read (the Secrets of namespace {})",
+                config
+                    .get("remoteNamespace")
+                    .and_then(Value::as_str)
+                    .unwrap_or("default")
+            ),
+            Some((name, _)) => format!("its {name} credentials can read"),
+            None => "its backend credentials can read".to_string(),
         };
         let (path, why) = match open_to_every_namespace(&cx.object.value) {
             Openness::NoConditions => (
@@ -95,7 +102,7 @@ impl Check for ClusterSecretStoreOpen {
         cx.report(
             path,
             format!(
-                "an ExternalSecret in any namespace may use this store and read what {backend} can read: {why}"
+                "an ExternalSecret in any namespace may use this store and read what {backend}: {why}"
             ),
         );
     }
