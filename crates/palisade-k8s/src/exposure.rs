@@ -85,22 +85,29 @@ pub fn service_exposure(service: &Value) -> Option<Exposure> {
 
 /// Whether a cloud annotation makes `service`'s load balancer internal.
 pub fn is_internal_load_balancer(service: &Value) -> bool {
+    internal_load_balancer_annotation(service).is_some()
+}
+
+/// The cloud annotation that makes `service`'s load balancer internal, as `KEY: VALUE`.
+pub fn internal_load_balancer_annotation(service: &Value) -> Option<String> {
     service
         .at("/metadata/annotations")
-        .is_some_and(annotations_make_internal)
+        .and_then(internal_annotation)
 }
 
 /// Whether `annotations` (an object of annotations) hold one of [`INTERNAL_LB_ANNOTATIONS`]
 /// with a value that means "internal".
 fn annotations_make_internal(annotations: &Value) -> bool {
-    let Some(annotations) = annotations.as_object() else {
-        return false;
-    };
-    INTERNAL_LB_ANNOTATIONS.iter().any(|(key, values)| {
-        annotations
-            .get(*key)
-            .and_then(Value::as_str)
-            .is_some_and(|v| values.contains(&v))
+    internal_annotation(annotations).is_some()
+}
+
+/// The first of [`INTERNAL_LB_ANNOTATIONS`] that `annotations` hold with a value that means
+/// "internal", as `KEY: VALUE`.
+fn internal_annotation(annotations: &Value) -> Option<String> {
+    let annotations = annotations.as_object()?;
+    INTERNAL_LB_ANNOTATIONS.iter().find_map(|(key, values)| {
+        let value = annotations.get(*key).and_then(Value::as_str)?;
+        values.contains(&value).then(|| format!("{key}: {value}"))
     })
 }
 
@@ -120,20 +127,32 @@ pub const INTERNAL_GATEWAY_CLASSES: &[&str] = &[
 /// (`networking.istio.io/service-type`). Any other Gateway is taken as public, as an
 /// Ingress is: where the input does not say, the exposure stays.
 pub fn is_internal_gateway(gateway: &Value) -> bool {
+    internal_gateway_reason(gateway).is_some()
+}
+
+/// Why [`is_internal_gateway`] says a Gateway is internal: its class, or the annotation
+/// (`KEY: VALUE`, on the Gateway or in `spec.infrastructure.annotations`).
+pub fn internal_gateway_reason(gateway: &Value) -> Option<String> {
     let class = gateway.at("/spec/gatewayClassName").and_then(Value::as_str);
-    if class.is_some_and(|c| INTERNAL_GATEWAY_CLASSES.contains(&c)) {
-        return true;
+    if let Some(class) = class.filter(|c| INTERNAL_GATEWAY_CLASSES.contains(c)) {
+        return Some(format!("its class {class} makes internal load balancers"));
     }
     let istio_cluster_ip = |annotations: &Value| {
-        annotations
-            .get("networking.istio.io/service-type")
-            .and_then(Value::as_str)
-            == Some("ClusterIP")
+        let key = "networking.istio.io/service-type";
+        (annotations.get(key).and_then(Value::as_str) == Some("ClusterIP"))
+            .then(|| format!("{key}: ClusterIP"))
     };
     ["/metadata/annotations", "/spec/infrastructure/annotations"]
         .iter()
-        .filter_map(|path| gateway.at(path))
-        .any(|annotations| annotations_make_internal(annotations) || istio_cluster_ip(annotations))
+        .filter_map(|path| Some((*path, gateway.at(path)?)))
+        .find_map(|(path, annotations)| {
+            let found =
+                internal_annotation(annotations).or_else(|| istio_cluster_ip(annotations))?;
+            Some(match path {
+                "/metadata/annotations" => format!("annotation {found}"),
+                _ => format!("infrastructure annotation {found}"),
+            })
+        })
 }
 
 /// Where a Gateway API implementation's parameters object (a `GatewayClass`'s

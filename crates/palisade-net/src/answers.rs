@@ -382,3 +382,59 @@ impl Answer for GenerateAnswer {
         doc
     }
 }
+
+/// `net exposure`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExposureAnswer {
+    pub ways_in: Vec<crate::surface::WayIn>,
+}
+
+impl Answer for ExposureAnswer {
+    fn document(&self) -> Document {
+        let mut doc = Document::new();
+        let outside = self.ways_in.iter().filter(|w| w.outside).count();
+        let total = self.ways_in.len();
+        let ways = if total == 1 { "way in" } else { "ways in" };
+        doc.line(format!(
+            "{total} {ways}: {outside} from outside the cluster, {} that stay inside",
+            total - outside
+        ));
+        let mut rows = Vec::new();
+        for way in &self.ways_in {
+            let mut first = true;
+            let mut row = |workload: String, lets_in: String| {
+                let (via, reach) = match first {
+                    true => (way.via.clone(), way.reach.clone()),
+                    false => (String::new(), String::new()),
+                };
+                first = false;
+                rows.push(vec![via, reach, workload, lets_in]);
+            };
+            if way.behind.is_empty() {
+                row("(no workload of the input)".into(), String::new());
+            }
+            for behind in &way.behind {
+                let lets_in = match (&behind.lets_in, behind.is_final) {
+                    (Some(conn), Some(false)) => format!("{conn} (not final: {})", behind.notes),
+                    (Some(conn), _) => conn.clone(),
+                    (None, _) => "-".into(),
+                };
+                row(behind.workload.clone(), lets_in);
+            }
+        }
+        if !rows.is_empty() {
+            doc.table(Table {
+                indent: 0,
+                widths: vec![0, 0, 0],
+                header: Some(vec![
+                    "WAY IN".into(),
+                    "FROM".into(),
+                    "WORKLOAD".into(),
+                    "LETS IN FROM OUTSIDE".into(),
+                ]),
+                rows,
+            });
+        }
+        doc
+    }
+}

@@ -63,6 +63,9 @@ pub struct Door<'i> {
     /// Whether the traffic comes from outside the cluster: every Ingress and Route, and a
     /// Gateway API route attached to a Gateway that is not internal.
     pub external: bool,
+    /// Where the traffic comes from, and why, for explanations: the ingress controller, or
+    /// each Gateway, public or internal.
+    pub reach: String,
 }
 
 /// Every [`Door`] of the inventory: Ingresses (both API groups), OpenShift Routes and
@@ -78,6 +81,7 @@ pub fn doors<'i>(inventory: &'i Inventory, ns_of: &dyn Fn(&Object) -> String) ->
         port,
         protocol: Protocol::Tcp,
         external: true,
+        reach: "from outside, through the ingress controller".to_string(),
     };
     for group in ["networking.k8s.io", "extensions"] {
         for ingress in inventory.of_kind(group, "Ingress") {
@@ -165,6 +169,7 @@ fn gateway_doors<'i>(
                     port: backend.port.map_or(PortRef::Any, PortRef::ServicePort),
                     protocol,
                     external: attached.external,
+                    reach: attached.why.join("; "),
                 });
             }
         }

@@ -41,6 +41,8 @@ pub struct Attachment {
     /// Whether one of them is reachable from outside the cluster
     /// ([`is_public`]).
     pub external: bool,
+    /// Whether each is reachable from outside, and why ([`publicity`]), for explanations.
+    pub why: Vec<String>,
 }
 
 /// One Service a route sends traffic to.
@@ -68,13 +70,38 @@ pub fn is_public(
     gateway: &Object,
     ns_of: &dyn Fn(&Object) -> String,
 ) -> bool {
-    if palisade_k8s::exposure::is_internal_gateway(&gateway.value) {
-        return false;
+    publicity(inventory, gateway, ns_of).public
+}
+
+/// Whether a Gateway is reachable from outside the cluster, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publicity {
+    pub public: bool,
+    pub why: String,
+}
+
+/// [`is_public`], with why.
+pub fn publicity(
+    inventory: &Inventory,
+    gateway: &Object,
+    ns_of: &dyn Fn(&Object) -> String,
+) -> Publicity {
+    if let Some(why) = palisade_k8s::exposure::internal_gateway_reason(&gateway.value) {
+        return Publicity { public: false, why };
     }
-    if let Some(public) = deployed_on_services(inventory, gateway, ns_of) {
-        return public;
+    if let Some((public, why)) = deployed_on_services(inventory, gateway, ns_of) {
+        return Publicity { public, why };
     }
-    infrastructure::internal(inventory, gateway, ns_of) != Some(true)
+    match infrastructure::internal(inventory, gateway, ns_of) {
+        Some(said) => Publicity {
+            public: !said.internal,
+            why: said.why,
+        },
+        None => Publicity {
+            public: true,
+            why: "nothing in the input makes its load balancer internal".to_string(),
+        },
+    }
 }
 
 /// Whether an object of the input may speak for `gateway`: any object of a whole cluster;
@@ -85,12 +112,13 @@ fn vouches_for(inventory: &Inventory, gateway: &Object, object: &Object) -> bool
 }
 
 /// For an Istio Gateway deployed by hand on Services (`spec.addresses` of type `Hostname`),
-/// whether one of them is exposed or missing from the input; `None` for any other Gateway.
+/// whether one of them is exposed or missing from the input, and which; `None` for any other
+/// Gateway.
 fn deployed_on_services(
     inventory: &Inventory,
     gateway: &Object,
     ns_of: &dyn Fn(&Object) -> String,
-) -> Option<bool> {
+) -> Option<(bool, String)> {
     if gateway
         .value
         .at("/spec/gatewayClassName")
@@ -120,16 +148,33 @@ fn deployed_on_services(
         return None;
     }
     // Deployed on those Services: public when one of them is exposed, or is not in the input.
-    Some(services.iter().any(|(name, ns)| {
-        inventory
-            .of_kind("", "Service")
-            .find(|s| {
-                s.id.name.as_deref() == Some(name)
-                    && ns_of(s) == *ns
-                    && vouches_for(inventory, gateway, s)
-            })
-            .is_none_or(|s| palisade_k8s::service_exposure(&s.value).is_some())
-    }))
+    let mut inside = Vec::new();
+    for (name, ns) in &services {
+        let found = inventory.of_kind("", "Service").find(|s| {
+            s.id.name.as_deref() == Some(name)
+                && ns_of(s) == *ns
+                && vouches_for(inventory, gateway, s)
+        });
+        match found.map(|s| palisade_k8s::service_exposure(&s.value)) {
+            None => {
+                let why = format!("deployed on Service {ns}/{name}, which is not in the input");
+                return Some((true, why));
+            }
+            Some(Some(exposure)) => {
+                let why = format!(
+                    "deployed on Service {ns}/{name}, reachable from {}",
+                    exposure.reach()
+                );
+                return Some((true, why));
+            }
+            Some(None) => inside.push(format!("{ns}/{name}")),
+        }
+    }
+    let why = format!(
+        "deployed on Service {}, which is not exposed",
+        inside.join(", ")
+    );
+    Some((false, why))
 }
 
 /// A Gateway a route names as its parent.
@@ -193,6 +238,7 @@ pub fn attachment(
     let mut out = Attachment {
         gateways: Vec::new(),
         external: false,
+        why: Vec::new(),
     };
     for parent in parents(inventory, route, ns_of) {
         match parent.gateway {
@@ -200,12 +246,23 @@ pub fn attachment(
                 if parent.listeners.is_empty() {
                     continue;
                 }
+                let publicity = publicity(inventory, gateway, ns_of);
+                let reach = match publicity.public {
+                    true => "public",
+                    false => "internal",
+                };
+                out.why
+                    .push(format!("{} is {reach}: {}", parent.name, publicity.why));
                 out.gateways.push(parent.name);
-                out.external |= is_public(inventory, gateway, ns_of);
+                out.external |= publicity.public;
             }
             // A whole cluster without the Gateway: the route is attached to nothing.
             None if inventory.complete => continue,
             None => {
+                out.why.push(format!(
+                    "{} is not in the input, so taken as public",
+                    parent.name
+                ));
                 out.gateways
                     .push(format!("{} (not in the input)", parent.name));
                 out.external = true;
@@ -532,6 +589,19 @@ mod tests {
             is_public(&inventory, gateway, &ns_of)
         };
         assert!(!public(format!("{gateway}{}", service("ClusterIP"))));
+        let why = |text: String| {
+            let inventory = inventory(&text, false);
+            let gateway = inventory.of_kind(GROUP, "Gateway").next().unwrap();
+            publicity(&inventory, gateway, &ns_of).why
+        };
+        assert_eq!(
+            why(format!("{gateway}{}", service("ClusterIP"))),
+            "deployed on Service istio-system/gw, which is not exposed"
+        );
+        assert_eq!(
+            why(format!("{gateway}{}", service("NodePort"))),
+            "deployed on Service istio-system/gw, reachable from every node's address"
+        );
         assert!(public(format!("{gateway}{}", service("LoadBalancer"))));
         assert!(
             public(gateway.to_string()),

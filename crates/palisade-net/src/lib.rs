@@ -22,6 +22,7 @@ pub mod matrix;
 pub mod model;
 pub mod network;
 pub mod policy;
+pub mod surface;
 pub mod yaml;
 
 pub use conn::{Conn, Protocol};

@@ -21,6 +21,10 @@ pub enum NetCommand {
     Why(WhyArgs),
     /// Connectivity gained or lost from OLD to NEW (review a policy change before it ships).
     Diff(DiffArgs),
+    /// Every way in from outside: Services exposed by their type, Ingresses, Routes and
+    /// Gateway API routes, each with why it is reachable from outside (or stays inside), the
+    /// workloads behind it and what their ingress policies let in.
+    Exposure(ExposureArgs),
     /// Write NetworkPolicies: a default deny per namespace, DNS, and allow rules for the flows
     /// Services, Ingresses and container ports imply (or an observed flow list), with the
     /// connectivity they change.
@@ -196,6 +200,7 @@ pub fn run(command: NetCommand) -> Result<u8> {
         NetCommand::Matrix(args) => run_matrix(&args),
         NetCommand::Why(args) => run_why(&args),
         NetCommand::Diff(args) => run_diff(&args),
+        NetCommand::Exposure(args) => run_exposure(&args),
         NetCommand::Generate(args) => run_generate(&args),
     }
 }
@@ -262,6 +267,47 @@ fn check_namespace(network: &Network, namespace: Option<&str>) -> Result<()> {
 /// The most connections listed sorted, and the most a table or a diff holds; larger
 /// matrices are written as they are computed (CSV, JSON, DOT), in the engine's order.
 const HELD: usize = 1_000_000;
+
+#[derive(Args)]
+pub struct ExposureArgs {
+    /// Only the ways in to Services of this namespace.
+    #[arg(short = 'n', long, env = "PALISADE_NET_NAMESPACE")]
+    namespace: Option<String>,
+    #[command(flatten)]
+    ingress: IngressArgs,
+    /// `palisade.toml`'s `[network]`: where the ingress controller runs (the flags win).
+    #[command(flatten)]
+    config: crate::ConfigArgs,
+    #[command(flatten)]
+    load: LoadArgs,
+    #[command(flatten)]
+    live: LiveArgs,
+    #[command(flatten)]
+    completeness: Completeness,
+    /// `table` or `json`.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = crate::ListFormat::Table, env = "PALISADE_NET_EXPOSURE_OUTPUT")]
+    output: crate::ListFormat,
+}
+
+fn run_exposure(args: &ExposureArgs) -> Result<u8> {
+    use std::io::Write;
+    let placement = args.ingress.placement(&args.config)?;
+    let (inventory, network, unread) = read(&args.load, &args.live, args.completeness, &placement)?;
+    check_namespace(&network, args.namespace.as_deref())?;
+    let engine = Engine::new(Arc::clone(&network));
+    note_namespaces_guessed(&engine, None);
+    let answer = palisade_net::answers::ExposureAnswer {
+        ways_in: palisade_net::surface::ways_in(&engine, &inventory, args.namespace.as_deref()),
+    };
+    let format = match args.output {
+        crate::ListFormat::Json => palisade_report::answer::AnswerFormat::Json,
+        crate::ListFormat::Table => palisade_report::answer::AnswerFormat::Text,
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    unread.write_answer(&answer, format, &mut out)?;
+    out.flush()?;
+    Ok(0)
+}
 
 fn run_matrix(args: &MatrixArgs) -> Result<u8> {
     use std::io::Write;

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{bin, json, json_exiting, scratch, workspace, write_file};
+use serde_json::Value;
 
 const OLD: &str = "crates/palisade/tests/net/old";
 const NEW: &str = "crates/palisade/tests/net/new";
@@ -848,4 +849,74 @@ fn generate_says_when_it_guesses_where_the_ingress_controller_runs() {
         .unwrap();
     let quiet = String::from_utf8_lossy(&out.stderr);
     assert!(!quiet.contains("a guess"), "{quiet}");
+}
+
+/// `net exposure` lists every way in: Services exposed by their type, Ingresses and Gateway
+/// API routes, each with why it is reachable from outside or stays inside (an internal load
+/// balancer's annotation, a Gateway its GatewayClass's ContourDeployment keeps inside), the
+/// workloads behind it and what their policies let in from outside, final or not.
+#[test]
+fn exposure_lists_every_way_in_with_why() {
+    const APP: &str = "crates/palisade/tests/net/exposure";
+    let ways = |extra: &[&str]| -> Vec<Value> {
+        let out = bin()
+            .args(["net", "exposure", APP, "-o", "json"])
+            .args(extra)
+            .output()
+            .unwrap();
+        json_exiting(&out, 0)["ways_in"].as_array().unwrap().clone()
+    };
+    let placed = ways(&["--ingress-namespace", "ingress-nginx"]);
+    let row = |ways: &[Value], via: &str| -> Value {
+        ways.iter()
+            .find(|w| w["via"].as_str().unwrap().starts_with(via))
+            .unwrap_or_else(|| panic!("{via}: {ways:#?}"))
+            .clone()
+    };
+    let public = row(&placed, "Service shop/public (LoadBalancer)");
+    assert_eq!(public["outside"], true);
+    assert_eq!(public["reach"], "from a public load balancer");
+    assert_eq!(public["behind"][0]["workload"], "Deployment shop/public");
+    assert_eq!(public["behind"][0]["lets_in"], "All Connections");
+    let private = row(&placed, "Service shop/private");
+    assert_eq!(private["outside"], false);
+    assert_eq!(
+        private["reach"],
+        "inside only: an internal load balancer (service.beta.kubernetes.io/aws-load-balancer-scheme: internal)"
+    );
+    assert!(private["behind"][0].get("lets_in").is_none(), "{private:#}");
+    assert_eq!(
+        row(&placed, "Service shop/debug (NodePort)")["reach"],
+        "from every node's address"
+    );
+    let web = row(&placed, "Ingress shop/web → Service shop/web");
+    assert_eq!(web["behind"][0]["lets_in"], "TCP 8080");
+    assert_eq!(web["behind"][0]["final"], true);
+    let reports = row(
+        &placed,
+        "HTTPRoute shop/reports (Gateway projectcontour/local)",
+    );
+    assert_eq!(reports["outside"], false);
+    assert_eq!(
+        reports["reach"],
+        "inside only: Gateway projectcontour/local is internal: ContourDeployment projectcontour/internal, its GatewayClass contour-internal's parameters, gives it a Service inside the cluster"
+    );
+    // Where the controller runs is unknown: the Ingress's answer is not final.
+    let unplaced = ways(&[]);
+    let web = row(&unplaced, "Ingress shop/web");
+    assert_eq!(web["behind"][0]["final"], false, "{web:#}");
+    assert!(
+        web["behind"][0]["notes"]
+            .as_str()
+            .unwrap()
+            .contains("may admit the ingress controller"),
+        "{web:#}"
+    );
+    // -n keeps one namespace's; an unknown one is an error.
+    assert_eq!(ways(&["-n", "shop"]).len(), 5);
+    let out = bin()
+        .args(["net", "exposure", APP, "-n", "nowhere"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }

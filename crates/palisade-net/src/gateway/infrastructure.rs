@@ -14,21 +14,36 @@ use serde_json::Value;
 
 use super::{GROUP, vouches_for};
 
-/// What `gateway`'s parameters say: `Some(true)` when they give it a Service that stays
-/// inside the cluster, `Some(false)` when they give it one reachable from outside, `None`
-/// when no parameters object of the input (of the Gateway's own directory or rendering, from
-/// manifests) says anything of its Service.
+/// What a Gateway's parameters say of its Service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    /// Whether the Service stays inside the cluster.
+    pub internal: bool,
+    /// Which object says it, for evidence.
+    pub why: String,
+}
+
+/// What `gateway`'s parameters say: whether they give it a Service that stays inside the
+/// cluster, and which object says so; `None` when no parameters object of the input (of the
+/// Gateway's own directory or rendering, from manifests) says anything of its Service.
 pub fn internal(
     inventory: &Inventory,
     gateway: &Object,
     ns_of: &dyn Fn(&Object) -> String,
-) -> Option<bool> {
+) -> Option<Said> {
     let own = gateway
         .value
         .at("/spec/infrastructure/parametersRef")
         .and_then(|reference| {
             let namespace = ns_of(gateway);
-            said(inventory, gateway, reference, Some(&namespace), ns_of)
+            said(
+                inventory,
+                gateway,
+                reference,
+                Some(&namespace),
+                ns_of,
+                "its own",
+            )
         });
     own.or_else(|| {
         let class = class_of(inventory, gateway)?;
@@ -36,7 +51,8 @@ pub fn internal(
         // A namespaced parameters object is named with its namespace; a reference without
         // one resolves only to an object written without a namespace.
         let namespace = reference.get("namespace").and_then(Value::as_str);
-        said(inventory, gateway, reference, namespace, ns_of)
+        let whose = format!("its GatewayClass {}'s", class.id.display_name());
+        said(inventory, gateway, reference, namespace, ns_of, &whose)
     })
 }
 
@@ -53,14 +69,15 @@ fn class_of<'i>(inventory: &'i Inventory, gateway: &Object) -> Option<&'i Object
 }
 
 /// What the object `reference` names (`group`, `kind`, `name`; in `namespace`, or written
-/// without one) says of `gateway`'s Service.
+/// without one) says of `gateway`'s Service; `whose` parameters they are, for evidence.
 fn said(
     inventory: &Inventory,
     gateway: &Object,
     reference: &Value,
     namespace: Option<&str>,
     ns_of: &dyn Fn(&Object) -> String,
-) -> Option<bool> {
+    whose: &str,
+) -> Option<Said> {
     let field = |key: &str| reference.get(key).and_then(Value::as_str);
     let (group, kind, name) = (field("group")?, field("kind")?, field("name")?);
     let parameters = inventory.of_kind(group, kind).find(|object| {
@@ -71,7 +88,20 @@ fn said(
             }
             && vouches_for(inventory, gateway, object)
     })?;
-    palisade_k8s::exposure::gateway_parameters_internal(group, kind, &parameters.value)
+    let internal =
+        palisade_k8s::exposure::gateway_parameters_internal(group, kind, &parameters.value)?;
+    let at = match namespace {
+        Some(ns) => format!("{ns}/{name}"),
+        None => name.to_string(),
+    };
+    let gives = match internal {
+        true => "a Service inside the cluster",
+        false => "a Service reachable from outside",
+    };
+    Some(Said {
+        internal,
+        why: format!("{kind} {at}, {whose} parameters, gives it {gives}"),
+    })
 }
 
 #[cfg(test)]
@@ -88,6 +118,7 @@ mod tests {
         internal(&inventory, gateway, &|o: &Object| {
             o.id.namespace.clone().unwrap_or_default()
         })
+        .map(|said| said.internal)
     }
 
     const GATEWAY: &str = "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: local, namespace: edge}\nspec:\n  gatewayClassName: internal\n  listeners: [{name: http, port: 80, protocol: HTTP}]\n";
