@@ -66,6 +66,7 @@ static RULES: &[&dyn Rule] = &[
     &IngressWildcardHost,
     &GatewayRouteWithoutTls,
     &GatewayOpenToAllNamespaces,
+    &GatewayRouteAnyHost,
     &MeshMtlsNotStrict,
     &MeshTlsDisabled,
     &MissingSecretReference,

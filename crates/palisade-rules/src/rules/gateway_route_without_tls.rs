@@ -86,17 +86,21 @@ fn serving_rule(route: &Value) -> Option<usize> {
     })
 }
 
+/// What a rule on a route reads besides the route: its Gateways, the namespaces their
+/// listeners select, and what decides whether a Gateway is public
+/// (`palisade_net::gateway::PUBLICITY_READS`).
+pub(crate) const ROUTE_READS: &[(&str, &str)] = &[
+    (GROUP, "Gateway"),
+    ("", "Namespace"),
+    ("", "Service"),
+    (GROUP, "GatewayClass"),
+    ("projectcontour.io", "ContourDeployment"),
+    ("gateway.envoyproxy.io", "EnvoyProxy"),
+];
+
 impl Check for GatewayRouteWithoutTls {
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
-        &[
-            (GROUP, "Gateway"),
-            ("", "Namespace"),
-            // What decides whether a Gateway is public (palisade_net::gateway::PUBLICITY_READS).
-            ("", "Service"),
-            (GROUP, "GatewayClass"),
-            ("projectcontour.io", "ContourDeployment"),
-            ("gateway.envoyproxy.io", "EnvoyProxy"),
-        ]
+        ROUTE_READS
     }
 
     fn check(&self, cx: &mut Context<'_>) {
@@ -157,6 +161,7 @@ mod tests {
         for kind in palisade_net::gateway::PUBLICITY_READS {
             assert!(reads.contains(kind), "{kind:?}");
         }
+        assert_eq!(super::super::GatewayRouteAnyHost.reads(), reads);
     }
 
     #[test]

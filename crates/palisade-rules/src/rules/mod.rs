@@ -46,6 +46,7 @@ mod exposed_service_without_network_policy;
 mod exposed_source_control_token;
 mod externally_exposed_service;
 mod gateway_open_to_all_namespaces;
+mod gateway_route_any_host;
 mod gateway_route_without_tls;
 mod git_sync_binary;
 mod gitrepo_volume;
@@ -177,6 +178,7 @@ pub use exposed_service_without_network_policy::ExposedServiceWithoutNetworkPoli
 pub use exposed_source_control_token::ExposedSourceControlToken;
 pub use externally_exposed_service::ExternallyExposedService;
 pub use gateway_open_to_all_namespaces::GatewayOpenToAllNamespaces;
+pub use gateway_route_any_host::GatewayRouteAnyHost;
 pub use gateway_route_without_tls::GatewayRouteWithoutTls;
 pub use git_sync_binary::GitSyncBinary;
 pub use gitrepo_volume::GitRepoVolume;
