@@ -1,5 +1,5 @@
 use palisade_core::JsonPointer;
-use palisade_net::gateway::{GROUP, parents};
+use palisade_net::gateway::GROUP;
 use serde_json::Value;
 
 use crate::context::Context;
@@ -89,17 +89,8 @@ impl Check for GatewayRouteAnyHost {
             .and_then(Value::as_array)
             .map(|h| h.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        let placer = palisade_net::model::Placer::by_scope(cx.inventory);
-        let ns_of = |o: &palisade_inventory::Object| placer.namespace(o);
-        let mut unknown = Vec::new();
-        for parent in parents(cx.inventory, cx.object, &ns_of) {
-            let Some(gateway) = parent.gateway else {
-                unknown.push(parent.name);
-                continue;
-            };
-            if !palisade_net::gateway::is_public(cx.inventory, gateway, &ns_of) {
-                continue;
-            }
+        let parents = super::gateway_route_without_tls::route_parents(cx.inventory, cx.object);
+        for parent in &parents.public {
             for listener in &parent.listeners {
                 let host = listener.get("hostname").and_then(Value::as_str);
                 let Some(left) = unnamed(host, &hostnames) else {
@@ -129,10 +120,10 @@ impl Check for GatewayRouteAnyHost {
                 return;
             }
         }
-        if !unknown.is_empty() {
+        if !parents.missing.is_empty() {
             cx.not_assessed(format!(
                 "{} not in the input: the hostnames of its listeners are not known",
-                unknown.join(", ")
+                parents.missing.join(", ")
             ));
         }
     }

@@ -1,5 +1,6 @@
 use palisade_core::JsonPointer;
-use palisade_net::gateway::{GROUP, parents};
+use palisade_inventory::{Inventory, Object};
+use palisade_net::gateway::{GROUP, Parent, parents};
 use serde_json::Value;
 
 use crate::context::Context;
@@ -98,6 +99,34 @@ pub(crate) const ROUTE_READS: &[(&str, &str)] = &[
     ("gateway.envoyproxy.io", "EnvoyProxy"),
 ];
 
+/// The Gateways a route names, as a rule on the route judges them: the public ones, and
+/// the names of those the input does not hold (the rule cannot judge those).
+pub(crate) struct RouteParents<'i> {
+    pub public: Vec<Parent<'i>>,
+    pub missing: Vec<String>,
+}
+
+/// [`RouteParents`] of `route`. Objects without a namespace meet only those of their own
+/// directory, as in the network engine.
+pub(crate) fn route_parents<'i>(inventory: &'i Inventory, route: &Object) -> RouteParents<'i> {
+    let placer = palisade_net::model::Placer::by_scope(inventory);
+    let ns_of = |o: &Object| placer.namespace(o);
+    let mut out = RouteParents {
+        public: Vec::new(),
+        missing: Vec::new(),
+    };
+    for parent in parents(inventory, route, &ns_of) {
+        match parent.gateway {
+            None => out.missing.push(parent.name),
+            Some(gateway) if palisade_net::gateway::is_public(inventory, gateway, &ns_of) => {
+                out.public.push(parent);
+            }
+            Some(_) => {}
+        }
+    }
+    out
+}
+
 impl Check for GatewayRouteWithoutTls {
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         ROUTE_READS
@@ -107,19 +136,8 @@ impl Check for GatewayRouteWithoutTls {
         let Some(rule) = serving_rule(&cx.object.value) else {
             return;
         };
-        // Objects without a namespace meet only those of their own directory, as in the
-        // network engine.
-        let placer = palisade_net::model::Placer::by_scope(cx.inventory);
-        let ns_of = |o: &palisade_inventory::Object| placer.namespace(o);
-        let mut unknown = Vec::new();
-        for parent in parents(cx.inventory, cx.object, &ns_of) {
-            let Some(gateway) = parent.gateway else {
-                unknown.push(parent.name);
-                continue;
-            };
-            if !palisade_net::gateway::is_public(cx.inventory, gateway, &ns_of) {
-                continue;
-            }
+        let parents = route_parents(cx.inventory, cx.object);
+        for parent in &parents.public {
             let plain = parent
                 .listeners
                 .iter()
@@ -140,10 +158,10 @@ impl Check for GatewayRouteWithoutTls {
                 return;
             }
         }
-        if !unknown.is_empty() {
+        if !parents.missing.is_empty() {
             cx.not_assessed(format!(
                 "{} not in the input: whether a listener serves the route over plain HTTP is not known",
-                unknown.join(", ")
+                parents.missing.join(", ")
             ));
         }
     }
