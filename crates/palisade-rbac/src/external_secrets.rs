@@ -127,6 +127,18 @@ pub fn usable_from(store: &Value, namespace: &str, labels: Option<&Map<String, V
         })
 }
 
+/// The namespace whose Secrets a store of the `kubernetes` provider reads (its
+/// `remoteNamespace`, `default` when unset); `None` for a store of another provider.
+pub fn kubernetes_namespace(store: &Value) -> Option<&str> {
+    let provider = store.at("/spec/provider/kubernetes")?;
+    Some(
+        provider
+            .get("remoteNamespace")
+            .and_then(Value::as_str)
+            .unwrap_or("default"),
+    )
+}
+
 fn conditions(store: &Value) -> &[Value] {
     store
         .at("/spec/conditions")
@@ -208,11 +220,7 @@ fn local_reads(store: &Object, store_ns: Option<&str>) -> Option<LocalReads> {
     if !in_cluster {
         return None;
     }
-    let namespace = provider
-        .get("remoteNamespace")
-        .and_then(Value::as_str)
-        .unwrap_or("default")
-        .to_string();
+    let namespace = kubernetes_namespace(&store.value)?.to_string();
     let account = provider.at("/auth/serviceAccount");
     let reader = match account.and_then(|a| a.get("name")).and_then(Value::as_str) {
         None => Reader::Unnamed,

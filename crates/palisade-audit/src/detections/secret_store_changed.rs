@@ -1,6 +1,8 @@
 use palisade_core::Severity;
 use palisade_core::tree::Tree;
-use palisade_rbac::external_secrets::{GROUP, Openness, open_to_every_namespace};
+use palisade_rbac::external_secrets::{
+    GROUP, Openness, kubernetes_namespace, open_to_every_namespace,
+};
 
 use crate::detection::{Cx, Hit, Trigger, is_control_plane, past};
 
@@ -140,13 +142,7 @@ fn judged(cx: &Cx, kind: &str) -> Option<Judged> {
         ("ClusterSecretStore", Openness::Open(open)) => Some(open.why),
         _ => None,
     };
-    let reads = store.at("/spec/provider/kubernetes").map(|provider| {
-        provider
-            .at("/remoteNamespace")
-            .and_then(Tree::as_str)
-            .unwrap_or("default")
-            .to_string()
-    });
+    let reads = kubernetes_namespace(&value).map(str::to_string);
     Some(Judged {
         open,
         reads,

@@ -1,5 +1,5 @@
 use palisade_core::JsonPointer;
-use palisade_rbac::external_secrets::{Openness, open_to_every_namespace};
+use palisade_rbac::external_secrets::{Openness, kubernetes_namespace, open_to_every_namespace};
 use serde_json::Value;
 
 use crate::context::Context;
@@ -79,17 +79,14 @@ impl Check for ClusterSecretStoreOpen {
             .get("spec")
             .and_then(|s| s.get("provider"))
             .and_then(Value::as_object);
-        let backend = match provider.and_then(|p| p.iter().next()) {
+        let reads = kubernetes_namespace(&cx.object.value);
+        let backend = match (provider.and_then(|p| p.keys().next()), reads) {
             // The Kubernetes provider reads the Secrets of one namespace.
-            Some((name, config)) if name == "kubernetes" => format!(
-                "its kubernetes credentials can read (the Secrets of namespace {})",
-                config
-                    .get("remoteNamespace")
-                    .and_then(Value::as_str)
-                    .unwrap_or("default")
+            (_, Some(namespace)) => format!(
+                "its kubernetes credentials can read (the Secrets of namespace {namespace})"
             ),
-            Some((name, _)) => format!("its {name} credentials can read"),
-            None => "its backend credentials can read".to_string(),
+            (Some(name), None) => format!("its {name} credentials can read"),
+            (None, None) => "its backend credentials can read".to_string(),
         };
         let (path, why) = match open_to_every_namespace(&cx.object.value) {
             Openness::NoConditions => (

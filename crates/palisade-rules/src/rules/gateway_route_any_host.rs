@@ -120,12 +120,7 @@ impl Check for GatewayRouteAnyHost {
                 return;
             }
         }
-        if !parents.missing.is_empty() {
-            cx.not_assessed(format!(
-                "{} not in the input: the hostnames of its listeners are not known",
-                parents.missing.join(", ")
-            ));
-        }
+        parents.not_assessed_for_missing(cx, "the hostnames of its listeners are not known");
     }
 }
 

@@ -106,6 +106,19 @@ pub(crate) struct RouteParents<'i> {
     pub missing: Vec<String>,
 }
 
+impl RouteParents<'_> {
+    /// Says the route is not assessed when a Gateway it names is not in the input: `unknown`
+    /// is what the rule could not learn of it.
+    pub(crate) fn not_assessed_for_missing(&self, cx: &mut Context<'_>, unknown: &str) {
+        if !self.missing.is_empty() {
+            cx.not_assessed(format!(
+                "{} not in the input: {unknown}",
+                self.missing.join(", ")
+            ));
+        }
+    }
+}
+
 /// [`RouteParents`] of `route`. Objects without a namespace meet only those of their own
 /// directory, as in the network engine.
 pub(crate) fn route_parents<'i>(inventory: &'i Inventory, route: &Object) -> RouteParents<'i> {
@@ -158,12 +171,10 @@ impl Check for GatewayRouteWithoutTls {
                 return;
             }
         }
-        if !parents.missing.is_empty() {
-            cx.not_assessed(format!(
-                "{} not in the input: whether a listener serves the route over plain HTTP is not known",
-                parents.missing.join(", ")
-            ));
-        }
+        parents.not_assessed_for_missing(
+            cx,
+            "whether a listener serves the route over plain HTTP is not known",
+        );
     }
 }
 
