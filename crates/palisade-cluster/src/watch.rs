@@ -184,14 +184,15 @@ impl Shared {
 
     /// Runs `change` on `scope`'s state; counts a change when it says it made one.
     fn update(&self, scope: &Scope, change: impl FnOnce(&mut Followed) -> Changed) {
-        let changed = {
-            let mut scopes = self.scopes();
-            scopes.get_mut(scope).map_or(Changed::No, change)
-        };
-        self.count(changed);
+        let mut scopes = self.scopes();
+        let changed = scopes.get_mut(scope).map_or(Changed::No, change);
+        self.count(&scopes, changed);
     }
 
-    fn count(&self, changed: Changed) {
+    /// Counts a change, with the state it changed still locked (`_held`): a reader that sees
+    /// the new state sees it counted. Counted after the lock, a reader could see every type
+    /// listed, read the count without the last list, and scan again at once.
+    fn count(&self, _held: &MutexGuard<'_, BTreeMap<Scope, Followed>>, changed: Changed) {
         match changed {
             Changed::No => {}
             Changed::StatusAlone => self.generation.send_modify(|c| c.all += 1),
@@ -423,8 +424,11 @@ impl Following {
             self.shared.scopes().remove(scope);
         }
         let started = self.follow_new(types);
-        self.shared
-            .count((started || !gone.is_empty() || changed_errors).into());
+        let scopes = self.shared.scopes();
+        self.shared.count(
+            &scopes,
+            (started || !gone.is_empty() || changed_errors).into(),
+        );
     }
 }
 
@@ -926,6 +930,67 @@ mod tests {
             compared(&deployment("r1"), &deployment("r2")),
             Changed::StatusAlone
         );
+    }
+
+    /// Following one type, whose first list is in progress.
+    fn listing_one_type() -> (Arc<Shared>, Scope) {
+        let scope = Scope {
+            group: String::new(),
+            resource: "pods".into(),
+            namespace: None,
+        };
+        let followed = Followed {
+            t: ResourceType {
+                group: String::new(),
+                version: "v1".into(),
+                resource: "pods".into(),
+                kind: "Pod".into(),
+                namespaced: true,
+                watchable: true,
+            },
+            status: Status::Listing,
+            objects: Objects::new(),
+            listing: None,
+            problems: Vec::new(),
+        };
+        let shared = Arc::new(Shared {
+            scopes: Mutex::new(BTreeMap::from([(scope.clone(), followed)])),
+            generation: tokio::sync::watch::channel(Changes::default()).0,
+            digest: RandomState::new(),
+            interruptions: Default::default(),
+            secret_values: false,
+            undiscovered: Mutex::new(Vec::new()),
+            followers: Mutex::new(BTreeMap::new()),
+        });
+        (shared, scope)
+    }
+
+    #[test]
+    fn a_reader_that_sees_a_change_sees_it_counted() {
+        // The watch reads the count once every type is listed and scans again when the count
+        // moves past it: a list read but counted a moment later made a second scan at once.
+        for _ in 0..2_000 {
+            let (shared, scope) = listing_one_type();
+            let writer = shared.clone();
+            let listed = std::thread::spawn(move || {
+                writer.update(&scope, |f| {
+                    f.status = Status::Current;
+                    Changed::Judged
+                });
+            });
+            loop {
+                let settled = shared
+                    .scopes()
+                    .values()
+                    .all(|f| !matches!(f.status, Status::Listing));
+                if settled {
+                    assert_eq!(shared.generation.borrow().judged, 1);
+                    break;
+                }
+                std::hint::spin_loop();
+            }
+            listed.join().unwrap();
+        }
     }
 
     #[test]
