@@ -460,16 +460,19 @@ fn reader_rbac(ns: &str) -> Vec<Value> {
     ]
 }
 
-/// Custom resources that can hold secret material, which no installed reader lists:
-/// OpenShift Routes carry their TLS private key in `spec.tls.key`.
-const HOLDS_SECRETS: &[(&str, &str)] = &[("route.openshift.io", "Route")];
+/// Kinds that hold secret material, which no installed reader lists: Secrets (to list them
+/// is to read their values), and OpenShift Routes, which carry their TLS private key in
+/// `spec.tls.key`.
+const HOLDS_SECRETS: &[(&str, &str)] = &[("", "Secret"), ("route.openshift.io", "Route")];
 
-/// Read access to the custom resources the built-in rules judge or read (the Gateway API,
-/// Cilium's and Calico's policies, AdminNetworkPolicy, the External Secrets Operator's
-/// stores, ...), so that where they are served an installed reader lists them rather than
-/// leaving those rules incomplete; by group, plurals as the catalogue knows them or as the
-/// API server names custom resources by convention. [`HOLDS_SECRETS`] is left out.
-fn custom_read_rules() -> Vec<Value> {
+/// Read access to the kinds the built-in rules judge or read that [`builtin_read_rules`]
+/// does not grant: ConfigMaps, PodTemplates and HorizontalPodAutoscalers of the built-in
+/// API, and the custom resources (the Gateway API, Cilium's and Calico's policies,
+/// AdminNetworkPolicy, the External Secrets Operator's stores, ...), so that where they are
+/// served an installed reader lists them rather than leaving those rules incomplete; by
+/// group, plurals as the catalogue knows them or as the API server names custom resources
+/// by convention. [`HOLDS_SECRETS`] is left out.
+fn rules_read_rules(granted: &Value) -> Vec<Value> {
     use palisade_rules::Target;
     let catalogue = palisade_k8s::Catalogue::builtin_with_well_known();
     let mut by_group: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> =
@@ -484,16 +487,17 @@ fn custom_read_rules() -> Vec<Value> {
             Target::All => {}
         }
         for (group, kind) in kinds {
-            let builtin = palisade_k8s::resources::builtin_kind_namespaced(group, kind).is_some();
             let file_format = palisade_k8s::resources::is_file_format_group(group);
-            if group == "*" || builtin || file_format || HOLDS_SECRETS.contains(&(group, kind)) {
+            if group == "*" || file_format || HOLDS_SECRETS.contains(&(group, kind)) {
                 continue;
             }
             let plural = catalogue.by_kind(group, kind).map_or_else(
                 || palisade_k8s::resources::guess_plural(kind),
                 |r| r.plural.clone(),
             );
-            by_group.entry(group).or_default().insert(plural);
+            if !grants(granted, group, &plural) {
+                by_group.entry(group).or_default().insert(plural);
+            }
         }
     }
     let read = json!(["get", "list", "watch"]);
@@ -504,14 +508,31 @@ fn custom_read_rules() -> Vec<Value> {
 }
 
 /// The rules of reading the cluster's configuration: never Secrets (to list them is to read
-/// their values), never anything that could change it; the custom resources the rules read
-/// ([`custom_read_rules`]).
+/// their values), never anything that could change it; every other kind a rule judges or
+/// reads ([`rules_read_rules`]).
 pub(crate) fn read_rules() -> Value {
     let mut rules = builtin_read_rules();
+    let more = rules_read_rules(&rules);
     if let Some(rules) = rules.as_array_mut() {
-        rules.extend(custom_read_rules());
+        rules.extend(more);
     }
     rules
+}
+
+/// Whether RBAC `rules` grant `list` on `plural` of `group`.
+fn grants(rules: &Value, group: &str, plural: &str) -> bool {
+    let names = |rule: &Value, key: &str, name: &str| {
+        rule.get(key)
+            .and_then(Value::as_array)
+            .is_some_and(|names| names.iter().any(|n| n == name))
+    };
+    rules.as_array().is_some_and(|rules| {
+        rules.iter().any(|rule| {
+            names(rule, "apiGroups", group)
+                && names(rule, "resources", plural)
+                && names(rule, "verbs", "list")
+        })
+    })
 }
 
 /// [`read_rules`] of the built-in API.
@@ -1047,4 +1068,42 @@ fn webhook_template(full: &[Value], managed: &[Value]) -> String {
         helm_text(&managed_kind("MutatingWebhookConfiguration")),
     );
     format!("{{{{- if .Values.certManager }}}}\n{issued}{{{{- else }}}}\n{made}{{{{- end }}}}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reader_lists_every_kind_a_rule_reads_but_those_holding_secrets() {
+        use palisade_rules::Target;
+        let catalogue = palisade_k8s::Catalogue::builtin_with_well_known();
+        let rules = read_rules();
+        for rule in palisade_rules::registry::all_rules() {
+            let mut kinds: Vec<(&str, &str)> = rule.reads().to_vec();
+            match rule.target() {
+                Target::Kinds(targets) => kinds.extend_from_slice(targets),
+                Target::PodSpec | Target::Endpoint => {
+                    kinds.extend(palisade_inventory::podspec::pod_spec_kinds());
+                }
+                Target::All => {}
+            }
+            for (group, kind) in kinds {
+                if group == "*" || palisade_k8s::resources::is_file_format_group(group) {
+                    continue;
+                }
+                let plural = catalogue.by_kind(group, kind).map_or_else(
+                    || palisade_k8s::resources::guess_plural(kind),
+                    |r| r.plural.clone(),
+                );
+                let secret = HOLDS_SECRETS.contains(&(group, kind));
+                assert_eq!(
+                    grants(&rules, group, &plural),
+                    !secret,
+                    "{} reads {group}/{kind}",
+                    rule.meta().id
+                );
+            }
+        }
+    }
 }

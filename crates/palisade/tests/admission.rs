@@ -666,8 +666,12 @@ fn install_prints_manifests_that_pass_palisades_own_scan() {
             .all(|l| !matches!(l.trim(), "- secrets" | "- \"*\"" | "- '*'")),
         "{role}"
     );
-    // It lists the custom resources the rules read, where they are served.
+    // It lists the kinds the rules judge or read: the built-in ones the role's list leaves
+    // out, and the custom resources, where they are served.
     for custom in [
+        "- configmaps",
+        "- podtemplates",
+        "- horizontalpodautoscalers",
         "- httproutes",
         "- ciliumnetworkpolicies",
         "- clustersecretstores",
