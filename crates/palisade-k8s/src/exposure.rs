@@ -162,60 +162,106 @@ pub fn internal_gateway_reason(gateway: &Value) -> Option<String> {
 pub struct GatewayParameters {
     pub group: &'static str,
     pub kind: &'static str,
+    /// Where the Service's settings are written: in the object itself (`None`), or as a YAML
+    /// document in one of its text fields (a JSON pointer: Istio's ConfigMap `data.service`,
+    /// a patch of the Service), which the caller parses. The pointers below are read in
+    /// what this gives.
+    pub embedded: Option<&'static str>,
     /// The Service's type (a JSON pointer).
     pub service_type: &'static str,
     /// The values of that type that keep the Service inside the cluster.
     pub cluster_internal: &'static [&'static str],
     /// The value that asks for a load balancer, which annotations may make internal.
     pub load_balancer: &'static str,
-    /// The Service's annotations (a JSON pointer).
-    pub annotations: &'static str,
+    /// The Service's annotations (a JSON pointer), where the parameters set them.
+    pub annotations: Option<&'static str>,
 }
 
 /// The parameters objects whose Service settings Palisade reads: Contour's
-/// `ContourDeployment` and Envoy Gateway's `EnvoyProxy`. Each implementation's default is a
+/// `ContourDeployment`, Envoy Gateway's `EnvoyProxy`, NGINX Gateway Fabric's `NginxProxy`,
+/// Kong's `GatewayConfiguration` and Istio's ConfigMap. Each implementation's default is a
 /// LoadBalancer Service, so a Gateway whose parameters say nothing of it stays public.
 pub const GATEWAY_PARAMETERS: &[GatewayParameters] = &[
     GatewayParameters {
         group: "projectcontour.io",
         kind: "ContourDeployment",
+        embedded: None,
         service_type: "/spec/envoy/networkPublishing/type",
         cluster_internal: &["ClusterIPService"],
         load_balancer: "LoadBalancerService",
-        annotations: "/spec/envoy/networkPublishing/serviceAnnotations",
+        annotations: Some("/spec/envoy/networkPublishing/serviceAnnotations"),
     },
     GatewayParameters {
         group: "gateway.envoyproxy.io",
         kind: "EnvoyProxy",
+        embedded: None,
         service_type: "/spec/provider/kubernetes/envoyService/type",
         cluster_internal: &["ClusterIP"],
         load_balancer: "LoadBalancer",
-        annotations: "/spec/provider/kubernetes/envoyService/annotations",
+        annotations: Some("/spec/provider/kubernetes/envoyService/annotations"),
+    },
+    // Annotations reach NGINX's Service only through patches, which are not read.
+    GatewayParameters {
+        group: "gateway.nginx.org",
+        kind: "NginxProxy",
+        embedded: None,
+        service_type: "/spec/kubernetes/service/type",
+        cluster_internal: &["ClusterIP"],
+        load_balancer: "LoadBalancer",
+        annotations: None,
+    },
+    GatewayParameters {
+        group: "gateway-operator.konghq.com",
+        kind: "GatewayConfiguration",
+        embedded: None,
+        service_type: "/spec/dataPlaneOptions/network/services/ingress/type",
+        cluster_internal: &["ClusterIP"],
+        load_balancer: "LoadBalancer",
+        annotations: Some("/spec/dataPlaneOptions/network/services/ingress/annotations"),
+    },
+    GatewayParameters {
+        group: "",
+        kind: "ConfigMap",
+        embedded: Some("/data/service"),
+        service_type: "/spec/type",
+        cluster_internal: &["ClusterIP"],
+        load_balancer: "LoadBalancer",
+        annotations: Some("/metadata/annotations"),
     },
 ];
 
-/// What `parameters`, an object of `group`/`kind`, says of the Service its implementation
-/// creates for a Gateway: `Some(true)` when the Service stays inside the cluster (a
-/// cluster-internal type, or a load balancer that a cloud annotation makes internal),
-/// `Some(false)` when it is reachable from outside (another type it names), `None` when it
-/// says nothing of the Service or is not a kind of [`GATEWAY_PARAMETERS`].
-pub fn gateway_parameters_internal(group: &str, kind: &str, parameters: &Value) -> Option<bool> {
-    let known = GATEWAY_PARAMETERS
+/// The label that makes an Istio ConfigMap the defaults of the Gateways of a class (its
+/// value), read from [`ISTIO_ROOT_NAMESPACE`] only.
+pub const ISTIO_CLASS_DEFAULTS_LABEL: &str = "gateway.istio.io/defaults-for-class";
+
+/// Istio's root namespace, as installed by default: where istiod reads the class defaults.
+pub const ISTIO_ROOT_NAMESPACE: &str = "istio-system";
+
+/// The entry of [`GATEWAY_PARAMETERS`] for objects of `group`/`kind`.
+pub fn gateway_parameters(group: &str, kind: &str) -> Option<&'static GatewayParameters> {
+    GATEWAY_PARAMETERS
         .iter()
-        .find(|p| p.group == group && p.kind == kind)?;
-    let service_type = parameters.at(known.service_type).and_then(Value::as_str);
-    if service_type.is_some_and(|t| known.cluster_internal.contains(&t)) {
-        return Some(true);
+        .find(|p| p.group == group && p.kind == kind)
+}
+
+impl GatewayParameters {
+    /// What `settings` (the parameters object, or the document [`GatewayParameters::embedded`]
+    /// holds) say of the Service the implementation creates for a Gateway: `Some(true)` when
+    /// it stays inside the cluster (a cluster-internal type, or a load balancer that a cloud
+    /// annotation makes internal), `Some(false)` when it is reachable from outside (another
+    /// type they name), `None` when they say nothing of it.
+    pub fn internal(&self, settings: &Value) -> Option<bool> {
+        let service_type = settings.at(self.service_type).and_then(Value::as_str);
+        if service_type.is_some_and(|t| self.cluster_internal.contains(&t)) {
+            return Some(true);
+        }
+        let load_balancer = service_type.is_none_or(|t| t == self.load_balancer);
+        let annotations = self.annotations.and_then(|pointer| settings.at(pointer));
+        if load_balancer && annotations.is_some_and(annotations_make_internal) {
+            return Some(true);
+        }
+        service_type.map(|_| false)
     }
-    let load_balancer = service_type.is_none_or(|t| t == known.load_balancer);
-    if load_balancer
-        && parameters
-            .at(known.annotations)
-            .is_some_and(annotations_make_internal)
-    {
-        return Some(true);
-    }
-    service_type.map(|_| false)
 }
 
 #[cfg(test)]
@@ -257,13 +303,18 @@ mod tests {
         )));
     }
 
+    /// What the parameters object of `group`/`kind` whose settings are `settings` says.
+    fn parameters_say(group: &str, kind: &str, settings: Value) -> Option<bool> {
+        gateway_parameters(group, kind)?.internal(&settings)
+    }
+
     #[test]
     fn gateway_parameters_say_whether_the_gateway_service_stays_inside_the_cluster() {
         let contour = |publishing: Value| {
-            gateway_parameters_internal(
+            parameters_say(
                 "projectcontour.io",
                 "ContourDeployment",
-                &json!({"spec": {"envoy": {"networkPublishing": publishing}}}),
+                json!({"spec": {"envoy": {"networkPublishing": publishing}}}),
             )
         };
         assert_eq!(contour(json!({"type": "ClusterIPService"})), Some(true));
@@ -281,10 +332,10 @@ mod tests {
             Some(false)
         );
         let envoy = |service: Value| {
-            gateway_parameters_internal(
+            parameters_say(
                 "gateway.envoyproxy.io",
                 "EnvoyProxy",
-                &json!({"spec": {"provider": {"type": "Kubernetes", "kubernetes": {"envoyService": service}}}}),
+                json!({"spec": {"provider": {"type": "Kubernetes", "kubernetes": {"envoyService": service}}}}),
             )
         };
         assert_eq!(envoy(json!({"type": "ClusterIP"})), Some(true));
@@ -295,12 +346,56 @@ mod tests {
         );
         // Another kind, or the right fields under another kind: nothing is said.
         assert_eq!(
-            gateway_parameters_internal(
+            parameters_say(
                 "example.com",
                 "EnvoyProxy",
-                &json!({"spec": {"provider": {"kubernetes": {"envoyService": {"type": "ClusterIP"}}}}})
+                json!({"spec": {"provider": {"kubernetes": {"envoyService": {"type": "ClusterIP"}}}}})
             ),
             None
+        );
+    }
+
+    #[test]
+    fn nginx_kong_and_istio_parameters_are_read_where_each_writes_the_service() {
+        let nginx = |service: Value| {
+            parameters_say(
+                "gateway.nginx.org",
+                "NginxProxy",
+                json!({"spec": {"kubernetes": {"service": service}}}),
+            )
+        };
+        assert_eq!(nginx(json!({"type": "ClusterIP"})), Some(true));
+        assert_eq!(nginx(json!({"type": "NodePort"})), Some(false));
+        assert_eq!(nginx(json!({"externalTrafficPolicy": "Local"})), None);
+        let kong = |ingress: Value| {
+            parameters_say(
+                "gateway-operator.konghq.com",
+                "GatewayConfiguration",
+                json!({"spec": {"dataPlaneOptions": {"network": {"services": {"ingress": ingress}}}}}),
+            )
+        };
+        assert_eq!(kong(json!({"type": "ClusterIP"})), Some(true));
+        assert_eq!(kong(json!({"type": "LoadBalancer"})), Some(false));
+        assert_eq!(
+            kong(
+                json!({"annotations": {"service.beta.kubernetes.io/aws-load-balancer-scheme": "internal"}})
+            ),
+            Some(true)
+        );
+        // Istio's ConfigMap: read in the Service patch its `service` key holds.
+        let istio = gateway_parameters("", "ConfigMap").unwrap();
+        assert_eq!(istio.embedded, Some("/data/service"));
+        assert_eq!(
+            istio.internal(&json!({"spec": {"type": "ClusterIP"}})),
+            Some(true)
+        );
+        assert_eq!(
+            istio.internal(&json!({"metadata": {"annotations": {"networking.gke.io/load-balancer-type": "Internal"}}})),
+            Some(true)
+        );
+        assert_eq!(
+            istio.internal(&json!({"spec": {"type": "NodePort"}})),
+            Some(false)
         );
     }
 

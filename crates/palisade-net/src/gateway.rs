@@ -24,12 +24,16 @@ pub const ROUTE_KINDS: &[&str] = &["HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRou
 
 /// The kinds [`is_public`] reads besides the Gateway: the Services an Istio Gateway may be
 /// deployed on, the Gateway's class, and its implementation's parameters
-/// (`palisade_k8s::exposure::GATEWAY_PARAMETERS`).
+/// (`palisade_k8s::exposure::GATEWAY_PARAMETERS`: of the ConfigMaps, only those that
+/// [`infrastructure::may_be_parameters`]).
 pub const PUBLICITY_READS: &[(&str, &str)] = &[
     ("", "Service"),
     (GROUP, "GatewayClass"),
     ("projectcontour.io", "ContourDeployment"),
     ("gateway.envoyproxy.io", "EnvoyProxy"),
+    ("gateway.nginx.org", "NginxProxy"),
+    ("gateway-operator.konghq.com", "GatewayConfiguration"),
+    ("", "ConfigMap"),
 ];
 
 /// The Gateways a route is attached to.

@@ -17,7 +17,9 @@ use palisade_inventory::Inventory;
 /// - a Pod, ReplicaSet or Job whose controller is in the inventory (such objects are judged
 ///   through their controller: no endpoint or workload of their own), and for a Pod no
 ///   `spec.nodeName` (which places its controller's workload on that node);
-/// - a ConfigMap, except EKS's `kube-system/aws-auth`, which maps IAM identities to groups;
+/// - a ConfigMap, except EKS's `kube-system/aws-auth`, which maps IAM identities to groups,
+///   and one that may be a Gateway's parameters (Istio's: the network reads whether they
+///   keep the Gateway's Service inside the cluster);
 /// - a Secret of any type but `kubernetes.io/service-account-token` (whoever reads one becomes
 ///   its account), a type the API server never lets an update change;
 /// - but no ConfigMap or Secret whose values hold a Kubernetes credential (a token, a
@@ -42,7 +44,9 @@ pub fn is_unseen(inventory: &Inventory, index: usize) -> bool {
             let (namespace, name) = palisade_rbac::graph::AWS_AUTH;
             let aws_auth =
                 id.namespace.as_deref() == Some(namespace) && id.name.as_deref() == Some(name);
-            !aws_auth && !holds_credential(&object.value)
+            !aws_auth
+                && !holds_credential(&object.value)
+                && !palisade_net::gateway::infrastructure::may_be_parameters(inventory, object)
         }
         ("", "Secret") => {
             palisade_k8s::credential::token_secret(&object.value).is_none()
@@ -152,8 +156,9 @@ pub const KEPT_KINDS: &[(&str, &str)] = &[("apps", "ReplicaSet"), ("batch", "Job
 /// Whether the object at `index` is one the network (its engine and facts) never reads:
 /// every object [`is_unseen`] names, and besides those any object that is no endpoint (no pod
 /// spec, or judged through a controller the inventory holds) and of no kind the network reads
-/// as such (`palisade_net::READS`: namespaces, Services, what exposes them, policies): a
-/// binding, a ServiceAccount, a Secret, a custom resource.
+/// as such (`palisade_net::READS`: namespaces, Services, what exposes them, policies, the
+/// ConfigMaps that may be a Gateway's parameters): a binding, a ServiceAccount, a Secret,
+/// another ConfigMap, a custom resource.
 ///
 /// An object [`is_unseen`] names is seen when `stands_apart` (its labels set it apart from
 /// its controller: `crate::network::stands_apart`): it is an endpoint of its own.
@@ -170,8 +175,15 @@ pub fn is_unseen_by_network(
     }
     let id = &object.id;
     let kind = (id.group(), id.kind.as_str());
-    // Pods are read as endpoints, which the pod-spec test below decides.
-    let read = kind != ("", "Pod") && palisade_net::READS.contains(&kind);
+    // Pods are read as endpoints, which the pod-spec test below decides; of the ConfigMaps,
+    // only those that may be a Gateway's parameters are read.
+    let read = match kind {
+        ("", "Pod") => false,
+        ("", "ConfigMap") => {
+            palisade_net::gateway::infrastructure::may_be_parameters(inventory, object)
+        }
+        _ => palisade_net::READS.contains(&kind),
+    };
     let endpoint = id.kind != "PodTemplate"
         && palisade_inventory::pod_spec(object).is_some()
         && inventory.controller_of(index).is_none();
@@ -279,6 +291,42 @@ stringData: {token: eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJpc3MiOiJrdWJlcm5ldGVzL
                 false, true, true, true, false, true, true, true, true, true, true
             ],
             "a placed Pod, the aws-auth ConfigMap and Secrets are nothing to the network"
+        );
+    }
+
+    #[test]
+    fn the_network_sees_the_config_maps_that_may_be_a_gateway_parameters() {
+        let text = "\
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: edge, namespace: shop}
+spec:
+  gatewayClassName: istio
+  infrastructure: {parametersRef: {group: '', kind: ConfigMap, name: gw-options}}
+  listeners: [{name: http, port: 80, protocol: HTTP}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: gw-options, namespace: shop}
+data: {service: 'spec: {type: ClusterIP}'}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: shop}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: defaults, namespace: istio-system, labels: {gateway.istio.io/defaults-for-class: istio}}
+";
+        let loaded = load_text("g.yaml", text, &Limits::default());
+        assert_eq!(
+            each(&loaded.inventory, is_unseen),
+            [false, false, true, false],
+            "the Gateway, its parameters, another ConfigMap, the class defaults"
+        );
+        assert_eq!(
+            each_by_network(&loaded.inventory),
+            [false, false, true, false]
         );
     }
 

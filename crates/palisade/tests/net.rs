@@ -853,7 +853,8 @@ fn generate_says_when_it_guesses_where_the_ingress_controller_runs() {
 
 /// `net exposure` lists every way in: Services exposed by their type, Ingresses and Gateway
 /// API routes, each with why it is reachable from outside or stays inside (an internal load
-/// balancer's annotation, a Gateway its GatewayClass's ContourDeployment keeps inside), the
+/// balancer's annotation, a Gateway its GatewayClass's ContourDeployment or its own Istio
+/// ConfigMap keeps inside), the
 /// workloads behind it and what their policies let in from outside, final or not.
 #[test]
 fn exposure_lists_every_way_in_with_why() {
@@ -900,6 +901,16 @@ fn exposure_lists_every_way_in_with_why() {
     assert_eq!(
         reports["reach"],
         "inside only: Gateway projectcontour/local is internal: ContourDeployment projectcontour/internal, its GatewayClass contour-internal's parameters, gives it a Service inside the cluster"
+    );
+    // Istio's ConfigMap, which the Gateway names, patches its Service to a ClusterIP one.
+    let ledger = row(
+        &placed,
+        "HTTPRoute mesh/ledger (Gateway mesh/mesh-internal)",
+    );
+    assert_eq!(ledger["outside"], false);
+    assert_eq!(
+        ledger["reach"],
+        "inside only: Gateway mesh/mesh-internal is internal: ConfigMap mesh/gw-options, its own parameters, gives it a Service inside the cluster"
     );
     // Where the controller runs is unknown: the Ingress's answer is not final.
     let unplaced = ways(&[]);

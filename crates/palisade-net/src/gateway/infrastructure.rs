@@ -1,15 +1,19 @@
 //! What a Gateway's implementation is told about the Service it creates for the Gateway:
 //! the parameters object the Gateway names (`spec.infrastructure.parametersRef`, in its own
-//! namespace), else the one its `GatewayClass` names (`spec.parametersRef`). The kinds read
-//! are `palisade_k8s::exposure::GATEWAY_PARAMETERS` (Contour's `ContourDeployment`, Envoy
-//! Gateway's `EnvoyProxy`); the nearer object that says something of the Service decides.
+//! namespace), else the one its `GatewayClass` names (`spec.parametersRef`), else, for Istio,
+//! the ConfigMap of its class's defaults (labelled `gateway.istio.io/defaults-for-class` in
+//! `istio-system`). The kinds read are `palisade_k8s::exposure::GATEWAY_PARAMETERS`
+//! (Contour's `ContourDeployment`, Envoy Gateway's `EnvoyProxy`, NGINX Gateway Fabric's
+//! `NginxProxy`, Kong's `GatewayConfiguration`, Istio's ConfigMap whose `service` key patches
+//! the Service); the nearer object that says something of the Service decides.
 //!
 //! A reference the input does not resolve says nothing, so the Gateway stays public: a
 //! missing class or parameters object may live elsewhere, and an implementation rejects a
 //! Gateway whose parameters it cannot find rather than deploying it inside the cluster.
 
 use palisade_core::tree::Tree as _;
-use palisade_inventory::{Inventory, Object};
+use palisade_inventory::{Inventory, Limits, Object};
+use palisade_k8s::exposure::{ISTIO_CLASS_DEFAULTS_LABEL, ISTIO_ROOT_NAMESPACE};
 use serde_json::Value;
 
 use super::{GROUP, vouches_for};
@@ -36,14 +40,8 @@ pub fn internal(
         .at("/spec/infrastructure/parametersRef")
         .and_then(|reference| {
             let namespace = ns_of(gateway);
-            said(
-                inventory,
-                gateway,
-                reference,
-                Some(&namespace),
-                ns_of,
-                "its own",
-            )
+            let parameters = named(inventory, gateway, reference, Some(&namespace), ns_of)?;
+            said(parameters, Some(&namespace), "its own parameters")
         });
     own.or_else(|| {
         let class = class_of(inventory, gateway)?;
@@ -51,9 +49,50 @@ pub fn internal(
         // A namespaced parameters object is named with its namespace; a reference without
         // one resolves only to an object written without a namespace.
         let namespace = reference.get("namespace").and_then(Value::as_str);
-        let whose = format!("its GatewayClass {}'s", class.id.display_name());
-        said(inventory, gateway, reference, namespace, ns_of, &whose)
+        let parameters = named(inventory, gateway, reference, namespace, ns_of)?;
+        let whose = format!("its GatewayClass {}'s parameters", class.id.display_name());
+        said(parameters, namespace, &whose)
     })
+    .or_else(|| istio_class_defaults(inventory, gateway, ns_of))
+}
+
+/// Whether `object` may be the parameters of a Gateway of `inventory`: one of
+/// [`GATEWAY_PARAMETERS`](palisade_k8s::exposure::GATEWAY_PARAMETERS)' custom kinds, or a
+/// ConfigMap that a Gateway or GatewayClass names or that holds Istio's class defaults. Other
+/// ConfigMaps change nothing of the network.
+pub fn may_be_parameters(inventory: &Inventory, object: &Object) -> bool {
+    let (group, kind) = (object.id.group(), object.id.kind.as_str());
+    if palisade_k8s::exposure::gateway_parameters(group, kind).is_none() {
+        return false;
+    }
+    if (group, kind) != ("", "ConfigMap") {
+        return true;
+    }
+    if object.value.at(&label_pointer()).is_some() {
+        return true;
+    }
+    let names_it = |reference: Option<&Value>| {
+        reference.is_some_and(|r| {
+            r.get("kind").and_then(Value::as_str) == Some("ConfigMap")
+                && r.get("name").and_then(Value::as_str) == object.id.name.as_deref()
+        })
+    };
+    inventory
+        .of_kind(GROUP, "Gateway")
+        .any(|g| names_it(g.value.at("/spec/infrastructure/parametersRef")))
+        || inventory
+            .of_kind(GROUP, "GatewayClass")
+            .any(|c| names_it(c.value.at("/spec/parametersRef")))
+}
+
+/// Where [`ISTIO_CLASS_DEFAULTS_LABEL`] is, as a JSON pointer.
+fn label_pointer() -> String {
+    format!(
+        "/metadata/labels/{}",
+        ISTIO_CLASS_DEFAULTS_LABEL
+            .replace('~', "~0")
+            .replace('/', "~1")
+    )
 }
 
 /// The `GatewayClass` `gateway` names, when the input holds it and it may speak for the
@@ -68,28 +107,70 @@ fn class_of<'i>(inventory: &'i Inventory, gateway: &Object) -> Option<&'i Object
     })
 }
 
-/// What the object `reference` names (`group`, `kind`, `name`; in `namespace`, or written
-/// without one) says of `gateway`'s Service; `whose` parameters they are, for evidence.
-fn said(
-    inventory: &Inventory,
+/// The object `reference` names (`group`, `kind`, `name`; in `namespace`, or written without
+/// one), when the input holds it and it may speak for `gateway`.
+fn named<'i>(
+    inventory: &'i Inventory,
     gateway: &Object,
     reference: &Value,
     namespace: Option<&str>,
     ns_of: &dyn Fn(&Object) -> String,
-    whose: &str,
-) -> Option<Said> {
+) -> Option<&'i Object> {
     let field = |key: &str| reference.get(key).and_then(Value::as_str);
     let (group, kind, name) = (field("group")?, field("kind")?, field("name")?);
-    let parameters = inventory.of_kind(group, kind).find(|object| {
+    inventory.of_kind(group, kind).find(|object| {
         object.id.name.as_deref() == Some(name)
             && match namespace {
                 Some(ns) => ns_of(object) == ns,
                 None => object.id.namespace.is_none(),
             }
             && vouches_for(inventory, gateway, object)
-    })?;
-    let internal =
-        palisade_k8s::exposure::gateway_parameters_internal(group, kind, &parameters.value)?;
+    })
+}
+
+/// Istio's defaults for the Gateways of `gateway`'s class: a ConfigMap in
+/// [`ISTIO_ROOT_NAMESPACE`] labelled with the class's name. Only there: a ConfigMap so
+/// labelled elsewhere is not read by istiod, and must not make a Gateway look internal.
+fn istio_class_defaults(
+    inventory: &Inventory,
+    gateway: &Object,
+    ns_of: &dyn Fn(&Object) -> String,
+) -> Option<Said> {
+    let class = gateway
+        .value
+        .at("/spec/gatewayClassName")
+        .and_then(Value::as_str)?;
+    let pointer = label_pointer();
+    inventory
+        .of_kind("", "ConfigMap")
+        .filter(|map| {
+            map.value.at(&pointer).and_then(Value::as_str) == Some(class)
+                && ns_of(map) == ISTIO_ROOT_NAMESPACE
+                && vouches_for(inventory, gateway, map)
+        })
+        .find_map(|map| {
+            let whose = format!("the defaults of its class {class}");
+            said(map, Some(ISTIO_ROOT_NAMESPACE), &whose)
+        })
+}
+
+/// What `parameters` (in `namespace`, or written without one) say of a Gateway's Service;
+/// `whose` they are (`its own parameters`), for evidence.
+fn said(parameters: &Object, namespace: Option<&str>, whose: &str) -> Option<Said> {
+    let (group, kind) = (parameters.id.group(), parameters.id.kind.as_str());
+    let known = palisade_k8s::exposure::gateway_parameters(group, kind)?;
+    let embedded;
+    let settings = match known.embedded {
+        None => &parameters.value,
+        Some(pointer) => {
+            let text = parameters.value.at(pointer).and_then(Value::as_str)?;
+            let stream = palisade_inventory::yaml::parse_stream(text, &Limits::default());
+            embedded = stream.documents.into_iter().next()?.value;
+            &embedded
+        }
+    };
+    let internal = known.internal(settings)?;
+    let name = parameters.id.name.as_deref().unwrap_or_default();
     let at = match namespace {
         Some(ns) => format!("{ns}/{name}"),
         None => name.to_string(),
@@ -100,7 +181,7 @@ fn said(
     };
     Some(Said {
         internal,
-        why: format!("{kind} {at}, {whose} parameters, gives it {gives}"),
+        why: format!("{kind} {at}, {whose}, gives it {gives}"),
     })
 }
 
@@ -201,5 +282,90 @@ mod tests {
             answer(&format!("{own}{class}{internal_class}{silent}")),
             Some(true)
         );
+    }
+
+    #[test]
+    fn istio_reads_the_service_patch_of_its_config_map() {
+        let istio = GATEWAY.replace("gatewayClassName: internal", "gatewayClassName: istio");
+        let own = istio.replace(
+            "  listeners:",
+            "  infrastructure:\n    parametersRef: {group: '', kind: ConfigMap, name: gw-options}\n  listeners:",
+        );
+        let options = |namespace: &str, service: &str| {
+            format!(
+                "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: gw-options, namespace: {namespace}}}\ndata:\n  service: |\n{service}"
+            )
+        };
+        let cluster_ip = "    spec:\n      type: ClusterIP\n";
+        assert_eq!(
+            answer(&format!("{own}{}", options("edge", cluster_ip))),
+            Some(true)
+        );
+        let internal_lb = "    metadata:\n      annotations:\n        networking.gke.io/load-balancer-type: Internal\n";
+        assert_eq!(
+            answer(&format!("{own}{}", options("edge", internal_lb))),
+            Some(true)
+        );
+        let node_port = "    spec:\n      type: NodePort\n";
+        assert_eq!(
+            answer(&format!("{own}{}", options("edge", node_port))),
+            Some(false)
+        );
+        // In another namespace, or a patch that is no YAML, or says nothing of the Service.
+        assert_eq!(
+            answer(&format!("{own}{}", options("other", cluster_ip))),
+            None
+        );
+        assert_eq!(
+            answer(&format!("{own}{}", options("edge", "    [unclosed\n"))),
+            None
+        );
+        let replicas = "    spec:\n      replicas: 2\n";
+        assert_eq!(answer(&format!("{own}{}", options("edge", replicas))), None);
+        // The class's defaults, read in istio-system only.
+        let defaults = |namespace: &str, class: &str| {
+            format!(
+                "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: defaults\n  namespace: {namespace}\n  labels: {{gateway.istio.io/defaults-for-class: {class}}}\ndata:\n  service: |\n{cluster_ip}"
+            )
+        };
+        assert_eq!(
+            answer(&format!("{istio}{}", defaults("istio-system", "istio"))),
+            Some(true)
+        );
+        assert_eq!(
+            answer(&format!("{istio}{}", defaults("shop", "istio"))),
+            None
+        );
+        assert_eq!(
+            answer(&format!("{istio}{}", defaults("istio-system", "other"))),
+            None
+        );
+        // The Gateway's own parameters come first.
+        assert_eq!(
+            answer(&format!(
+                "{own}{}{}",
+                options("edge", node_port),
+                defaults("istio-system", "istio")
+            )),
+            Some(false)
+        );
+    }
+
+    #[test]
+    fn nginx_and_kong_parameters_are_read() {
+        let nginx = format!(
+            "{GATEWAY}{}---\napiVersion: gateway.nginx.org/v1alpha2\nkind: NginxProxy\nmetadata: {{name: np, namespace: nginx-gateway}}\nspec:\n  kubernetes: {{service: {{type: ClusterIP}}}}\n",
+            class(
+                "{group: gateway.nginx.org, kind: NginxProxy, name: np, namespace: nginx-gateway}"
+            )
+        );
+        assert_eq!(answer(&nginx), Some(true));
+        let kong = format!(
+            "{GATEWAY}{}---\napiVersion: gateway-operator.konghq.com/v1beta1\nkind: GatewayConfiguration\nmetadata: {{name: kgc, namespace: kong}}\nspec:\n  dataPlaneOptions:\n    network: {{services: {{ingress: {{type: LoadBalancer}}}}}}\n",
+            class(
+                "{group: gateway-operator.konghq.com, kind: GatewayConfiguration, name: kgc, namespace: kong}"
+            )
+        );
+        assert_eq!(answer(&kong), Some(false));
     }
 }

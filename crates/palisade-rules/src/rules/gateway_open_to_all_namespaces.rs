@@ -11,8 +11,9 @@ declare_rule! {
     /// (`allowedRoutes.namespaces.from: All`). A Gateway is public unless its
     /// class or its load balancer annotations make it internal, it is an Istio Gateway
     /// deployed on a Service of the input that is not exposed, or its implementation's
-    /// parameters (a `ContourDeployment` or `EnvoyProxy` its GatewayClass or the Gateway
-    /// names) give it a ClusterIP Service, as `palisade net` decides.
+    /// parameters (Contour's, Envoy Gateway's, NGINX Gateway Fabric's, Kong's or Istio's,
+    /// named by its GatewayClass or the Gateway) give it a ClusterIP Service, as
+    /// `palisade net` decides.
     ///
     /// ## Why it matters
     /// A Gateway is shared infrastructure; its routes belong to the application teams. With

@@ -13,8 +13,9 @@ declare_rule! {
     /// than redirecting to HTTPS (a `RequestRedirect` filter). A Gateway is public unless its
     /// class or its load balancer annotations make it internal, it is an Istio Gateway
     /// deployed on a Service of the input that is not exposed, or its implementation's
-    /// parameters (a `ContourDeployment` or `EnvoyProxy` its GatewayClass or the Gateway
-    /// names) give it a ClusterIP Service, as `palisade net` decides.
+    /// parameters (Contour's, Envoy Gateway's, NGINX Gateway Fabric's, Kong's or Istio's,
+    /// named by its GatewayClass or the Gateway) give it a ClusterIP Service, as
+    /// `palisade net` decides.
     /// A route whose Gateway is not in the input is not assessed: its listeners are unknown.
     ///
     /// ## Why it matters
@@ -97,6 +98,9 @@ pub(crate) const ROUTE_READS: &[(&str, &str)] = &[
     (GROUP, "GatewayClass"),
     ("projectcontour.io", "ContourDeployment"),
     ("gateway.envoyproxy.io", "EnvoyProxy"),
+    ("gateway.nginx.org", "NginxProxy"),
+    ("gateway-operator.konghq.com", "GatewayConfiguration"),
+    ("", "ConfigMap"),
 ];
 
 /// The Gateways a route names, as a rule on the route judges them: the public ones, and
