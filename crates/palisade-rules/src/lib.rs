@@ -32,6 +32,6 @@ pub use engine::{
     EngineOutput, FindingsOrder, evaluate, evaluate_objects, evaluate_with, evaluate_with_options,
 };
 pub use registry::{all_rules, find_rule};
-pub use rule::{Judges, Refusal, Rule, Target};
+pub use rule::{Judges, KindsNeeded, Refusal, Rule, Target};
 pub use rule_set::{DuplicateRule, ObjectMutators, RuleSet};
 pub use settings::{PodSecurityTarget, RuleSettings, Setting};

@@ -22,6 +22,15 @@ pub enum Target {
     All,
 }
 
+/// The kinds a rule's answer depends on ([`Rule::kinds_needed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindsNeeded {
+    /// It judges objects of every kind: any type not listed may hold one.
+    pub every_kind: bool,
+    /// The kinds `(group, kind)` it judges or reads by name.
+    pub kinds: Vec<(&'static str, &'static str)>,
+}
+
 /// What a rule looks for: the one part of a rule written by hand ([`declare_rule!`] generates
 /// the [`Rule`] impl around it).
 pub trait Check {
@@ -98,6 +107,24 @@ pub trait Rule: Sync + Send {
     /// Kinds read besides the targets (see [`Check::reads`]).
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         &[]
+    }
+    /// The kinds the rule's answer depends on: those its [`Target`] judges and those it
+    /// [`Rule::reads`]. A type of these that could not be listed leaves the rule
+    /// incomplete; an installed reader must list them.
+    fn kinds_needed(&self) -> KindsNeeded {
+        let mut kinds = self.reads().to_vec();
+        let every_kind = match self.target() {
+            Target::All => true,
+            Target::Kinds(targets) => {
+                kinds.extend_from_slice(targets);
+                false
+            }
+            Target::PodSpec | Target::Endpoint => {
+                kinds.extend(palisade_inventory::podspec::pod_spec_kinds());
+                false
+            }
+        };
+        KindsNeeded { every_kind, kinds }
     }
     /// The settings the rule reads (see [`Check::settings`]).
     fn settings(&self) -> &'static [&'static crate::settings::Setting] {

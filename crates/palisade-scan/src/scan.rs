@@ -259,18 +259,10 @@ fn mark_incomplete(
         return;
     }
     for (entry, rule) in coverage.iter_mut().zip(rules) {
-        let mut kinds: Vec<(&str, &str)> = rule.reads().to_vec();
-        let everything = match rule.target() {
-            palisade_rules::Target::All => true,
-            palisade_rules::Target::Kinds(k) => {
-                kinds.extend_from_slice(k);
-                false
-            }
-            palisade_rules::Target::PodSpec | palisade_rules::Target::Endpoint => {
-                kinds.extend(palisade_inventory::podspec::pod_spec_kinds());
-                false
-            }
-        };
+        let palisade_rules::KindsNeeded {
+            every_kind: everything,
+            kinds,
+        } = rule.kinds_needed();
         for (group, kind, why) in unlisted {
             // A failed discovery (an empty kind) withholds every kind of its group.
             let failed = (group.as_str(), kind.as_str());

@@ -473,31 +473,11 @@ const HOLDS_SECRETS: &[(&str, &str)] = &[("", "Secret"), ("route.openshift.io", 
 /// group, plurals as the catalogue knows them or as the API server names custom resources
 /// by convention. [`HOLDS_SECRETS`] is left out.
 fn rules_read_rules(granted: &Value) -> Vec<Value> {
-    use palisade_rules::Target;
-    let catalogue = palisade_k8s::Catalogue::builtin_with_well_known();
     let mut by_group: std::collections::BTreeMap<&str, std::collections::BTreeSet<String>> =
         std::collections::BTreeMap::new();
-    for rule in palisade_rules::registry::all_rules() {
-        let mut kinds: Vec<(&str, &str)> = rule.reads().to_vec();
-        match rule.target() {
-            Target::Kinds(targets) => kinds.extend_from_slice(targets),
-            Target::PodSpec | Target::Endpoint => {
-                kinds.extend(palisade_inventory::podspec::pod_spec_kinds());
-            }
-            Target::All => {}
-        }
-        for (group, kind) in kinds {
-            let file_format = palisade_k8s::resources::is_file_format_group(group);
-            if group == "*" || file_format || HOLDS_SECRETS.contains(&(group, kind)) {
-                continue;
-            }
-            let plural = catalogue.by_kind(group, kind).map_or_else(
-                || palisade_k8s::resources::guess_plural(kind),
-                |r| r.plural.clone(),
-            );
-            if !grants(granted, group, &plural) {
-                by_group.entry(group).or_default().insert(plural);
-            }
+    for (_, group, kind, plural) in kinds_rules_need() {
+        if !HOLDS_SECRETS.contains(&(group, kind)) && !grants(granted, group, &plural) {
+            by_group.entry(group).or_default().insert(plural);
         }
     }
     let read = json!(["get", "list", "watch"]);
@@ -505,6 +485,27 @@ fn rules_read_rules(granted: &Value) -> Vec<Value> {
         .into_iter()
         .map(|(group, plurals)| json!({"apiGroups": [group], "resources": plurals, "verbs": read}))
         .collect()
+}
+
+/// Each kind of the cluster's API a built-in rule needs listed ([`palisade_rules::Rule::kinds_needed`]),
+/// as `(rule id, group, kind, plural)`: plurals as the catalogue knows them or as the API
+/// server names custom resources by convention. Config-file formats are left out.
+fn kinds_rules_need() -> Vec<(&'static str, &'static str, &'static str, String)> {
+    let catalogue = palisade_k8s::Catalogue::builtin_with_well_known();
+    let mut needed = Vec::new();
+    for rule in palisade_rules::registry::all_rules() {
+        for (group, kind) in rule.kinds_needed().kinds {
+            if group == "*" || palisade_k8s::resources::is_file_format_group(group) {
+                continue;
+            }
+            let plural = catalogue.by_kind(group, kind).map_or_else(
+                || palisade_k8s::resources::guess_plural(kind),
+                |r| r.plural.clone(),
+            );
+            needed.push((&*rule.meta().id, group, kind, plural));
+        }
+    }
+    needed
 }
 
 /// The rules of reading the cluster's configuration: never Secrets (to list them is to read
@@ -1076,34 +1077,14 @@ mod tests {
 
     #[test]
     fn the_reader_lists_every_kind_a_rule_reads_but_those_holding_secrets() {
-        use palisade_rules::Target;
-        let catalogue = palisade_k8s::Catalogue::builtin_with_well_known();
         let rules = read_rules();
-        for rule in palisade_rules::registry::all_rules() {
-            let mut kinds: Vec<(&str, &str)> = rule.reads().to_vec();
-            match rule.target() {
-                Target::Kinds(targets) => kinds.extend_from_slice(targets),
-                Target::PodSpec | Target::Endpoint => {
-                    kinds.extend(palisade_inventory::podspec::pod_spec_kinds());
-                }
-                Target::All => {}
-            }
-            for (group, kind) in kinds {
-                if group == "*" || palisade_k8s::resources::is_file_format_group(group) {
-                    continue;
-                }
-                let plural = catalogue.by_kind(group, kind).map_or_else(
-                    || palisade_k8s::resources::guess_plural(kind),
-                    |r| r.plural.clone(),
-                );
-                let secret = HOLDS_SECRETS.contains(&(group, kind));
-                assert_eq!(
-                    grants(&rules, group, &plural),
-                    !secret,
-                    "{} reads {group}/{kind}",
-                    rule.meta().id
-                );
-            }
+        for (id, group, kind, plural) in kinds_rules_need() {
+            let secret = HOLDS_SECRETS.contains(&(group, kind));
+            assert_eq!(
+                grants(&rules, group, &plural),
+                !secret,
+                "{id} reads {group}/{kind}"
+            );
         }
     }
 }
