@@ -25,6 +25,7 @@ pub mod credential;
 pub mod criticality;
 pub mod exposure;
 pub mod identity;
+pub mod identity_claims;
 pub mod image;
 pub mod install_order;
 pub mod names;

@@ -467,7 +467,11 @@ impl Node {
         let named = |flag: &str| flags.get(flag).and_then(|f| f.value).map(PathBuf::from);
         match component {
             Component::ApiServer => {
-                for flag in ["audit-policy-file", "encryption-provider-config"] {
+                for flag in [
+                    "audit-policy-file",
+                    "encryption-provider-config",
+                    "authentication-config",
+                ] {
                     if let Some(path) = named(flag)
                         && self.root.stat(&path).ok().flatten().is_some()
                         && !self.named_configs.contains(&path)

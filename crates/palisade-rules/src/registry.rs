@@ -132,6 +132,8 @@ static RULES: &[&dyn Rule] = &[
     &SchedulerWeakSettings,
     &EtcdTlsMissing,
     &EncryptionConfigWeak,
+    &ApiServerOidcClaimsUnprefixed,
+    &AuthenticationConfigClaimsUnprefixed,
     &KubeletApiUnprotected,
     &KubeletHardeningOff,
     &KubeProxyMetricsExposed,

@@ -29,7 +29,8 @@ pub(crate) struct NodeArgs {
 
 /// The rules a node is judged by when neither `--rules` nor `--framework` says: those citing
 /// the CIS Kubernetes Benchmark's sections 1 to 4 (control plane, etcd, its configuration and
-/// the worker nodes), and the node's file rules. The workload rules would judge the control
+/// the worker nodes), every control-plane rule (`CP`: CP014 and CP015 judge what the
+/// benchmark does not), and the node's file rules. The workload rules would judge the control
 /// plane's own pods, which must run as they do (host network, root).
 fn node_rules(options: &ScanOptions) -> Vec<String> {
     let node_section = |c: &palisade_core::Control| {
@@ -39,7 +40,7 @@ fn node_rules(options: &ScanOptions) -> Vec<String> {
         .rules
         .evaluated()
         .into_iter()
-        .filter(|r| r.meta().controls.iter().any(node_section))
+        .filter(|r| r.meta().id.starts_with("CP") || r.meta().controls.iter().any(node_section))
         .map(|r| r.meta().id.to_string())
         .chain([
             NODE_FILE_PERMISSIONS.id.to_string(),

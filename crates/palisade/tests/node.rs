@@ -498,3 +498,62 @@ fn a_kube_proxy_run_by_systemd_has_its_configuration_and_kubeconfig_judged() {
             .starts_with("kube-proxy's kubeconfig /var/lib/kube-proxy/kubeconfig is mode 0644")
     );
 }
+
+/// The API server's `--authentication-config` file is read as the flag names it, and judged
+/// (CP015); the flags rule (CP014) then says it judges the file instead. With `--oidc-*`
+/// flags that take the provider's groups as they are, CP014 fires at the flag.
+#[test]
+fn the_api_server_authentication_configuration_is_read_where_its_flag_names_it() {
+    let dir = scratch("node-authn");
+    let root = example_node(&dir);
+    let manifest = root.join("etc/kubernetes/manifests/kube-apiserver.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let flag = "    - --audit-policy-file=/etc/kubernetes/audit-policy.yaml\n";
+    assert!(text.contains(flag));
+    let configured = text.replace(
+        flag,
+        &format!("{flag}    - --authentication-config=/etc/kubernetes/authn.yaml\n"),
+    );
+    std::fs::write(&manifest, configured).unwrap();
+    std::fs::write(
+        root.join("etc/kubernetes/authn.yaml"),
+        "apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt:\n- issuer: {url: https://idp.example.com, audiences: [kubernetes]}\n  claimMappings:\n    username: {claim: sub, prefix: 'idp:'}\n    groups: {claim: groups, prefix: ''}\n",
+    )
+    .unwrap();
+    harden(&root);
+    let report = json_exiting(&node(&root, &[]), 1);
+    let configured = findings(&report, "CP015");
+    assert_eq!(configured.len(), 1, "{configured:#?}");
+    assert!(
+        configured[0]["location"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("etc/kubernetes/authn.yaml")
+    );
+    assert!(
+        configured[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("system:masters is cluster-admin")
+    );
+    assert!(findings(&report, "CP014").is_empty());
+
+    // The flags instead: groups as the provider names them.
+    let oidc = text.replace(
+        flag,
+        &format!(
+            "{flag}    - --oidc-issuer-url=https://idp.example.com\n    - --oidc-client-id=kubernetes\n    - --oidc-groups-claim=groups\n"
+        ),
+    );
+    std::fs::write(&manifest, oidc).unwrap();
+    std::fs::remove_file(root.join("etc/kubernetes/authn.yaml")).unwrap();
+    let report = json_exiting(&node(&root, &[]), 1);
+    let flags = findings(&report, "CP014");
+    assert_eq!(flags.len(), 1, "{flags:#?}");
+    assert!(
+        flags[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no --oidc-groups-prefix")
+    );
+}
