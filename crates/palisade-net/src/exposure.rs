@@ -207,6 +207,36 @@ pub fn ingress_controller_ports(
     out
 }
 
+impl Door<'_> {
+    /// Whether the door names one port of its Service (an OpenShift Route without a
+    /// `targetPort` names none: the router picks).
+    pub fn names_a_port(&self) -> bool {
+        !matches!(self.port, PortRef::Any)
+    }
+
+    /// Whether traffic through the door reaches the Service port `entry` (an item of the
+    /// Service's `spec.ports`): the port the door names, of its protocol.
+    pub fn opens(&self, entry: &Value) -> bool {
+        service_port(entry).is_some_and(|p| p.protocol == self.protocol && self.port.names(&p))
+    }
+}
+
+impl PortRef<'_> {
+    /// Whether this reference names the Service port `p`.
+    fn names(&self, p: &ServicePort) -> bool {
+        match self {
+            PortRef::ServicePort(n) => p.port == Some(*n),
+            PortRef::ServicePortName(name) => p.name.as_deref() == Some(*name),
+            PortRef::Target(n) => matches!(p.target, Target::Number(t) if t == *n),
+            PortRef::TargetName(name) => {
+                matches!(&p.target, Target::Name(t) if t == name)
+                    || p.name.as_deref() == Some(*name)
+            }
+            PortRef::Any => true,
+        }
+    }
+}
+
 /// Which Service port an Ingress or Route names.
 #[derive(Debug, Clone)]
 enum PortRef<'a> {
@@ -330,17 +360,7 @@ fn landing(
 ) -> Conn {
     let chosen = ports
         .iter()
-        .filter(|p| p.protocol == protocol)
-        .filter(|p| match port {
-            PortRef::ServicePort(n) => p.port == Some(*n),
-            PortRef::ServicePortName(name) => p.name.as_deref() == Some(*name),
-            PortRef::Target(n) => matches!(p.target, Target::Number(t) if t == *n),
-            PortRef::TargetName(name) => {
-                matches!(&p.target, Target::Name(t) if t == name)
-                    || p.name.as_deref() == Some(*name)
-            }
-            PortRef::Any => true,
-        });
+        .filter(|p| p.protocol == protocol && port.names(p));
     let mut conn = Conn::none();
     for p in chosen {
         match &p.target {

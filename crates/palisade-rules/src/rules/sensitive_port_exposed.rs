@@ -1,6 +1,11 @@
+use std::collections::HashMap;
+
+use palisade_core::JsonPointer;
+use palisade_core::tree::Tree as _;
+use palisade_inventory::Inventory;
 use serde_json::Value;
 
-use crate::context::Context;
+use crate::context::{Context, Reported};
 use crate::rule::{Check, Target};
 
 /// Ports of administrative and data services that should never face the outside.
@@ -42,12 +47,15 @@ const SENSITIVE_PORT_NAMES: &[(&str, &str)] = &[
 
 declare_rule! {
     /// ## What it checks
-    /// Services reachable from outside the cluster (type LoadBalancer that is not internal,
-    /// NodePort, or with `externalIPs`) whose `port` or `targetPort` is a remote-administration
-    /// or database port: SSH, Telnet, RDP, VNC, the Docker, etcd, kubelet and Kubernetes APIs,
-    /// MySQL, PostgreSQL, SQL Server, Oracle, Redis, MongoDB, CouchDB, Cassandra,
-    /// Elasticsearch, memcached. Ports that several common products share (8500 is both Consul
-    /// and TensorFlow Serving) are left out to keep findings true.
+    /// Services reachable from outside the cluster whose `port` or `targetPort` is a
+    /// remote-administration or database port: SSH, Telnet, RDP, VNC, the Docker, etcd,
+    /// kubelet and Kubernetes APIs, MySQL, PostgreSQL, SQL Server, Oracle, Redis, MongoDB,
+    /// CouchDB, Cassandra, Elasticsearch, memcached. Reachable by its type (a LoadBalancer
+    /// that is not internal, a NodePort, `externalIPs`), or through the port an Ingress, an
+    /// OpenShift Route or a Gateway API route of a public Gateway (a `TCPRoute` to
+    /// PostgreSQL, say) sends traffic to, as `palisade net exposure` lists them. Ports that
+    /// several common products share (8500 is both Consul and TensorFlow Serving) are left
+    /// out to keep findings true.
     ///
     /// ## Why it matters
     /// These services are scanned for continuously on the internet; exposed Redis, Docker and
@@ -74,6 +82,7 @@ declare_rule! {
     /// ## Remediation
     /// Make the Service `ClusterIP` and reach it through a VPN, a bastion or `kubectl
     /// port-forward`; for managed access use an internal load balancer with source ranges.
+    /// Attach a route that publishes such a port only to an internal Gateway.
     ///
     /// ## References
     /// - NSA/CISA Kubernetes Hardening Guide v1.2, "Network separation and hardening"
@@ -92,45 +101,124 @@ declare_rule! {
     }
 }
 
-impl Check for SensitivePortExposed {
-    fn check(&self, cx: &mut Context<'_>) {
-        let spec = palisade_core::JsonPointer::root().join("spec");
-        let Some(exposure) = palisade_k8s::service_exposure(&cx.object.value) else {
-            return;
-        };
-        let exposure = exposure.reach();
-        let ports = spec.join("ports");
-        for (i, port) in cx.array_at(&ports).iter().enumerate() {
-            let mut what = None;
-            for field in ["port", "targetPort"] {
-                match port.get(field) {
-                    Some(Value::Number(n)) => {
-                        if let Some(found) = n
-                            .as_i64()
-                            .and_then(|p| SENSITIVE_PORTS.iter().find(|(q, _)| *q == p))
-                        {
-                            what = Some((field, found.0.to_string(), found.1));
-                        }
-                    }
-                    Some(Value::String(name)) => {
-                        if let Some(found) = SENSITIVE_PORT_NAMES
-                            .iter()
-                            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                        {
-                            what = Some((field, name.clone(), found.1));
-                        }
-                    }
-                    _ => {}
-                }
-                if what.is_some() {
-                    break;
+/// Whether a Service port entry's `port` or `targetPort` is a sensitive one: which field,
+/// the port as written, and the service it carries.
+fn sensitive(port: &Value) -> Option<(&'static str, String, &'static str)> {
+    for field in ["port", "targetPort"] {
+        match port.get(field) {
+            Some(Value::Number(n)) => {
+                if let Some(found) = n
+                    .as_i64()
+                    .and_then(|p| SENSITIVE_PORTS.iter().find(|(q, _)| *q == p))
+                {
+                    return Some((field, found.0.to_string(), found.1));
                 }
             }
-            if let Some((field, port_text, service)) = what {
-                cx.report(
+            Some(Value::String(name)) => {
+                if let Some(found) = SENSITIVE_PORT_NAMES
+                    .iter()
+                    .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                {
+                    return Some((field, name.clone(), found.1));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A way in from outside that sends traffic to ports of a Service: what opens it, from where,
+/// and the indexes of the Service's `spec.ports` it reaches.
+struct OpenedBy {
+    via: String,
+    reach: String,
+    ports: Vec<usize>,
+}
+
+/// The ways in from outside of the inventory's Ingresses, Routes and Gateway API routes
+/// (`palisade_net::exposure::doors`), by the (namespace, name) of the Service they open,
+/// namespaces placed by scope as the network rules place them.
+#[derive(Default)]
+struct Doors(HashMap<(String, String), Vec<OpenedBy>>);
+
+impl Doors {
+    fn build(inventory: &Inventory) -> Doors {
+        let placer = palisade_net::model::Placer::by_scope(inventory);
+        let ns_of = |o: &palisade_inventory::Object| placer.namespace(o);
+        let mut out: HashMap<(String, String), Vec<OpenedBy>> = HashMap::new();
+        for door in palisade_net::exposure::doors(inventory, &ns_of) {
+            if !door.external || !door.names_a_port() {
+                continue;
+            }
+            let service = inventory
+                .of_kind("", "Service")
+                .find(|s| s.id.name.as_deref() == Some(door.service) && ns_of(s) == door.namespace);
+            let Some(service) = service else {
+                continue;
+            };
+            let ports: Vec<usize> = service
+                .value
+                .at("/spec/ports")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .filter(|(_, entry)| door.opens(entry))
+                .map(|(i, _)| i)
+                .collect();
+            if !ports.is_empty() {
+                let key = (door.namespace.clone(), door.service.to_string());
+                out.entry(key).or_default().push(OpenedBy {
+                    via: door.via,
+                    reach: door.reach,
+                    ports,
+                });
+            }
+        }
+        Doors(out)
+    }
+}
+
+impl Check for SensitivePortExposed {
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        palisade_net::READS
+    }
+
+    fn check(&self, cx: &mut Context<'_>) {
+        let ports = JsonPointer::root().join("spec").join("ports");
+        let entries = cx.array_at(&ports);
+        if let Some(exposure) = palisade_k8s::service_exposure(&cx.object.value) {
+            let exposure = exposure.reach();
+            for (i, entry) in entries.iter().enumerate() {
+                if let Some((field, port, service)) = sensitive(entry) {
+                    cx.report(
+                        ports.join(i).join(field),
+                        format!("{field} {port} ({service}) is published on {exposure}"),
+                    );
+                }
+            }
+        }
+        let doors = cx.derived(Doors::build);
+        let placer = palisade_net::model::Placer::by_scope(cx.inventory);
+        let key = (
+            placer.namespace(cx.object),
+            cx.object.id.display_name().to_string(),
+        );
+        for opened in doors.0.get(&key).into_iter().flatten() {
+            for &i in &opened.ports {
+                let Some((field, port, service)) = entries.get(i).and_then(sensitive) else {
+                    continue;
+                };
+                let mut reported = Reported::new(
                     ports.join(i).join(field),
-                    format!("{field} {port_text} ({service}) is published on {exposure}"),
+                    format!(
+                        "{field} {port} ({service}) is published through {}: {}",
+                        opened.via, opened.reach
+                    ),
                 );
+                reported.discriminator = Some(opened.via.clone());
+                cx.report_with(reported);
             }
         }
     }
