@@ -68,8 +68,9 @@ pub struct Door<'i> {
     pub reach: String,
 }
 
-/// Every [`Door`] of the inventory: Ingresses (both API groups), OpenShift Routes and
-/// Gateway API routes attached to a Gateway ([`crate::gateway`]). `ns_of` names an object's
+/// Every [`Door`] of the inventory: Ingresses (both API groups), OpenShift Routes, Gateway
+/// API routes attached to a Gateway ([`crate::gateway`]) and ingress-nginx's TCP and UDP
+/// services ([`crate::stream_services`]). `ns_of` names an object's
 /// namespace as the caller places objects. The network engine opens them to the ingress
 /// controller; the escalation graph starts its chains from the internet at the external ones.
 pub fn doors<'i>(inventory: &'i Inventory, ns_of: &dyn Fn(&Object) -> String) -> Vec<Door<'i>> {
@@ -133,6 +134,21 @@ pub fn doors<'i>(inventory: &'i Inventory, ns_of: &dyn Fn(&Object) -> String) ->
         }
     }
     gateway_doors(inventory, ns_of, &mut out);
+    for entry in crate::stream_services::entries(inventory, ns_of) {
+        let port = match entry.port.parse::<u16>() {
+            Ok(n) => PortRef::ServicePort(n),
+            Err(_) => PortRef::ServicePortName(entry.port),
+        };
+        out.push(Door {
+            via: entry.via,
+            namespace: entry.namespace,
+            service: entry.service,
+            port,
+            protocol: entry.protocol,
+            external: true,
+            reach: "from outside, through a port the ingress controller publishes".to_string(),
+        });
+    }
     out
 }
 

@@ -22,6 +22,7 @@ pub mod matrix;
 pub mod model;
 pub mod network;
 pub mod policy;
+pub mod stream_services;
 pub mod surface;
 pub mod yaml;
 
@@ -29,3 +30,16 @@ pub use conn::{Conn, Protocol};
 pub use engine::{Effect, Engine, Party, Step, Verdict};
 pub use model::Endpoint;
 pub use network::{IngressPlacement, Network, READS};
+
+/// Whether the network reads `map`, a ConfigMap: a Gateway's parameters
+/// ([`gateway::infrastructure::may_be_parameters`]) or the TCP or UDP services of an
+/// ingress-nginx controller ([`stream_services::is_named`]). Other ConfigMaps change nothing
+/// of it. `ns_of` places objects without a namespace.
+pub fn reads_config_map(
+    inventory: &palisade_inventory::Inventory,
+    map: &palisade_inventory::Object,
+    ns_of: &dyn Fn(&palisade_inventory::Object) -> String,
+) -> bool {
+    gateway::infrastructure::may_be_parameters(inventory, map)
+        || stream_services::is_named(inventory, map, ns_of)
+}

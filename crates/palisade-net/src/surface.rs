@@ -3,8 +3,8 @@
 //! exposure`, the attack surface the escalation graph starts its chains from.
 //!
 //! A way in is a Service exposed by its type (a public load balancer, a node port, external
-//! IPs), or an Ingress, OpenShift Route or Gateway API route opening a Service to the ingress
-//! controller ([`crate::exposure::doors`]). Those that stay inside the cluster are listed too,
+//! IPs), or an Ingress, OpenShift Route, Gateway API route or ingress-nginx TCP or UDP
+//! service opening a Service to the ingress controller ([`crate::exposure::doors`]). Those that stay inside the cluster are listed too,
 //! with why: a load balancer an annotation makes internal, a route of an internal Gateway
 //! ([`crate::gateway::publicity`]).
 

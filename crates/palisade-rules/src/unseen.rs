@@ -18,8 +18,8 @@ use palisade_inventory::Inventory;
 ///   through their controller: no endpoint or workload of their own), and for a Pod no
 ///   `spec.nodeName` (which places its controller's workload on that node);
 /// - a ConfigMap, except EKS's `kube-system/aws-auth`, which maps IAM identities to groups,
-///   and one that may be a Gateway's parameters (Istio's: the network reads whether they
-///   keep the Gateway's Service inside the cluster);
+///   and those the network reads (a Gateway's parameters, ingress-nginx's TCP and UDP
+///   services);
 /// - a Secret of any type but `kubernetes.io/service-account-token` (whoever reads one becomes
 ///   its account), a type the API server never lets an update change;
 /// - but no ConfigMap or Secret whose values hold a Kubernetes credential (a token, a
@@ -44,9 +44,7 @@ pub fn is_unseen(inventory: &Inventory, index: usize) -> bool {
             let (namespace, name) = palisade_rbac::graph::AWS_AUTH;
             let aws_auth =
                 id.namespace.as_deref() == Some(namespace) && id.name.as_deref() == Some(name);
-            !aws_auth
-                && !holds_credential(&object.value)
-                && !palisade_net::gateway::infrastructure::may_be_parameters(inventory, object)
+            !aws_auth && !holds_credential(&object.value) && !read_by_network(inventory, object)
         }
         ("", "Secret") => {
             palisade_k8s::credential::token_secret(&object.value).is_none()
@@ -54,6 +52,13 @@ pub fn is_unseen(inventory: &Inventory, index: usize) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether the network reads `map`, a ConfigMap (`palisade_net::reads_config_map`: a
+/// Gateway's parameters, ingress-nginx's TCP and UDP services).
+fn read_by_network(inventory: &Inventory, map: &palisade_inventory::Object) -> bool {
+    let placer = palisade_net::model::Placer::by_scope(inventory);
+    palisade_net::reads_config_map(inventory, map, &|o| placer.namespace(o))
 }
 
 /// Whether a ConfigMap's or Secret's values hold a Kubernetes credential the escalation graph
@@ -157,8 +162,8 @@ pub const KEPT_KINDS: &[(&str, &str)] = &[("apps", "ReplicaSet"), ("batch", "Job
 /// every object [`is_unseen`] names, and besides those any object that is no endpoint (no pod
 /// spec, or judged through a controller the inventory holds) and of no kind the network reads
 /// as such (`palisade_net::READS`: namespaces, Services, what exposes them, policies, the
-/// ConfigMaps that may be a Gateway's parameters): a binding, a ServiceAccount, a Secret,
-/// another ConfigMap, a custom resource.
+/// ConfigMaps it reads): a binding, a ServiceAccount, a Secret, another ConfigMap, a custom
+/// resource.
 ///
 /// An object [`is_unseen`] names is seen when `stands_apart` (its labels set it apart from
 /// its controller: `crate::network::stands_apart`): it is an endpoint of its own.
@@ -176,12 +181,10 @@ pub fn is_unseen_by_network(
     let id = &object.id;
     let kind = (id.group(), id.kind.as_str());
     // Pods are read as endpoints, which the pod-spec test below decides; of the ConfigMaps,
-    // only those that may be a Gateway's parameters are read.
+    // only those the network reads.
     let read = match kind {
         ("", "Pod") => false,
-        ("", "ConfigMap") => {
-            palisade_net::gateway::infrastructure::may_be_parameters(inventory, object)
-        }
+        ("", "ConfigMap") => read_by_network(inventory, object),
         _ => palisade_net::READS.contains(&kind),
     };
     let endpoint = id.kind != "PodTemplate"
@@ -295,7 +298,7 @@ stringData: {token: eyJhbGciOiJSUzI1NiIsImtpZCI6ImsifQ.eyJpc3MiOiJrdWJlcm5ldGVzL
     }
 
     #[test]
-    fn the_network_sees_the_config_maps_that_may_be_a_gateway_parameters() {
+    fn the_network_sees_the_config_maps_it_reads() {
         let text = "\
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -317,16 +320,32 @@ metadata: {name: settings, namespace: shop}
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: defaults, namespace: istio-system, labels: {gateway.istio.io/defaults-for-class: istio}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: controller, namespace: ingress-nginx}
+spec:
+  selector: {matchLabels: {app: nginx}}
+  template:
+    metadata: {labels: {app: nginx}}
+    spec:
+      containers: [{name: c, image: 'nginx:1', args: ['--tcp-services-configmap=ingress-nginx/tcp']}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: tcp, namespace: ingress-nginx}
+data: {'5432': 'data/postgres:5432'}
 ";
         let loaded = load_text("g.yaml", text, &Limits::default());
         assert_eq!(
             each(&loaded.inventory, is_unseen),
-            [false, false, true, false],
-            "the Gateway, its parameters, another ConfigMap, the class defaults"
+            [false, false, true, false, false, false],
+            "the Gateway, its parameters, another ConfigMap, the class defaults, an ingress-nginx \
+             controller and the TCP services it publishes"
         );
         assert_eq!(
             each_by_network(&loaded.inventory),
-            [false, false, true, false]
+            [false, false, true, false, false, false]
         );
     }
 

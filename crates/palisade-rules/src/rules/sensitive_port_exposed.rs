@@ -52,8 +52,10 @@ declare_rule! {
     /// kubelet and Kubernetes APIs, MySQL, PostgreSQL, SQL Server, Oracle, Redis, MongoDB,
     /// CouchDB, Cassandra, Elasticsearch, memcached. Reachable by its type (a LoadBalancer
     /// that is not internal, a NodePort, `externalIPs`), or through the port an Ingress, an
-    /// OpenShift Route or a Gateway API route of a public Gateway (a `TCPRoute` to
-    /// PostgreSQL, say) sends traffic to, as `palisade net exposure` lists them. Ports that
+    /// OpenShift Route, a Gateway API route of a public Gateway (a `TCPRoute` to PostgreSQL,
+    /// say) or an entry of ingress-nginx's TCP and UDP services (the ConfigMap its controller's
+    /// `--tcp-services-configmap` names) sends traffic to, as `palisade net exposure` lists
+    /// them. Ports that
     /// several common products share (8500 is both Consul and TensorFlow Serving) are left
     /// out to keep findings true.
     ///
