@@ -931,3 +931,43 @@ fn exposure_lists_every_way_in_with_why() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// An entry of ingress-nginx's TCP services is a way in from outside: `net exposure` lists it,
+/// `rbac paths` starts a chain from the internet at it, and NET003 reports the database port.
+#[test]
+fn ingress_nginx_tcp_services_are_ways_in() {
+    const APP: &str = "crates/palisade/tests/net/stream-services";
+    let out = bin()
+        .args(["net", "exposure", APP, "-o", "json"])
+        .output()
+        .unwrap();
+    let ways = json_exiting(&out, 0)["ways_in"].clone();
+    assert_eq!(ways.as_array().unwrap().len(), 1, "{ways:#}");
+    assert_eq!(
+        ways[0]["via"],
+        "ingress-nginx TCP port 5432 (ConfigMap ingress-nginx/tcp-services) → Service data/postgres"
+    );
+    assert_eq!(ways[0]["outside"], true);
+    assert_eq!(
+        ways[0]["behind"][0]["workload"],
+        "StatefulSet data/postgres"
+    );
+    let out = bin().args(["rbac", "paths", APP]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with(
+            "the internet\n  → StatefulSet data/postgres\n      because ingress-nginx TCP port 5432"
+        ),
+        "{text}"
+    );
+    let out = bin().args(["scan", APP, "-o", "json"]).output().unwrap();
+    let report = json(&out);
+    let net003: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "NET003")
+        .collect();
+    assert_eq!(net003.len(), 1, "{net003:#?}");
+    assert_eq!(net003[0]["object"]["name"], "postgres");
+}
