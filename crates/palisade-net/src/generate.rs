@@ -145,6 +145,11 @@ pub fn generate(network: &Network, inventory: &Inventory, options: &Options) -> 
                 "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": egress},
             }));
         }
+        if *ns == options.ingress_namespace
+            && let Some(policy) = ingress_controller_egress(network, inventory, ns)
+        {
+            out.push(policy);
+        }
         for &e in members {
             let Some(r) = rules.get_mut(&e) else { continue };
             dedup(&mut r.ingress);
@@ -156,6 +161,36 @@ pub fn generate(network: &Network, inventory: &Inventory, options: &Options) -> 
         }
     }
     out
+}
+
+/// Where the ingress controller's namespace is generated too, its egress to what Ingresses,
+/// Routes, Gateway API routes and its TCP and UDP services open (the engine's
+/// `Network::ingress`), so that the default deny there does not cut the controller off its
+/// backends; from every pod of the namespace, which one is the controller being unknown.
+fn ingress_controller_egress(network: &Network, inventory: &Inventory, ns: &str) -> Option<Value> {
+    let mut egress: Vec<Value> = network
+        .ingress
+        .iter()
+        .map(|(&e, (conn, _))| {
+            let end = &network.endpoints[e];
+            json!({
+                "to": [{
+                    "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: end.namespace}},
+                    "podSelector": {"matchLabels": selector_of(inventory, end)},
+                }],
+                "ports": ports_of(conn),
+            })
+        })
+        .collect();
+    dedup(&mut egress);
+    (!egress.is_empty()).then(|| {
+        json!({
+            "apiVersion": "networking.k8s.io/v1",
+            "kind": "NetworkPolicy",
+            "metadata": metadata(&format!("{PREFIX}-allow-ingress-controller"), ns),
+            "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": egress},
+        })
+    })
 }
 
 fn dedup(list: &mut Vec<Value>) {

@@ -971,3 +971,39 @@ fn ingress_nginx_tcp_services_are_ways_in() {
     assert_eq!(net003.len(), 1, "{net003:#?}");
     assert_eq!(net003[0]["object"]["name"], "postgres");
 }
+
+/// Where the ingress controller's namespace is generated too, its default deny keeps the
+/// controller's egress to what it publishes (here PostgreSQL, through its TCP services), and
+/// generating again with the output applied changes nothing.
+#[test]
+fn generate_keeps_the_ingress_controller_reaching_its_backends() {
+    const APP: &str = "crates/palisade/tests/net/stream-services";
+    let dir = scratch("net-generate-controller");
+    let out = bin().args(["net", "generate", APP]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let yaml = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        yaml.contains("name: palisade-allow-ingress-controller\n  namespace: ingress-nginx"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains(
+            "changed ingress-nginx/ingress-nginx-controller[Deployment] => data/postgres[StatefulSet]: All Connections -> TCP 5432"
+        ),
+        "{yaml}"
+    );
+    std::fs::write(dir.join("generated.yaml"), &yaml).unwrap();
+    let again = json(
+        &bin()
+            .args(["net", "generate", APP])
+            .arg(dir.join("generated.yaml"))
+            .args(["-o", "json"])
+            .output()
+            .unwrap(),
+    );
+    assert!(again["changes"].as_array().unwrap().is_empty(), "{again:#}");
+}
