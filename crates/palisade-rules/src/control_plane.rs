@@ -92,6 +92,19 @@ pub(crate) struct Expect {
     pub risk: &'static str,
     /// The finding's severity when it is not the rule's.
     pub severity: Option<Severity>,
+    /// A file another flag names that may set this instead.
+    pub in_file: Option<InFile>,
+}
+
+/// A configuration file that may set what a flag leaves out: the file `flag` names, an object
+/// of `group`/`kind`, whose top-level `field` holds the setting (the structured authentication
+/// configuration's `anonymous` for `--anonymous-auth`). Another rule judges the file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InFile {
+    pub flag: &'static str,
+    pub group: &'static str,
+    pub kind: &'static str,
+    pub field: &'static str,
 }
 
 impl Expect {
@@ -107,7 +120,13 @@ impl Expect {
             control,
             risk,
             severity: None,
+            in_file: None,
         }
+    }
+
+    pub(crate) const fn or_in_file(mut self, in_file: InFile) -> Self {
+        self.in_file = Some(in_file);
+        self
     }
 
     pub(crate) const fn severity(mut self, severity: Severity) -> Self {
@@ -164,6 +183,18 @@ pub(crate) fn check(cx: &mut Context<'_>, component: Component, expects: &[Expec
                 ));
                 continue;
             }
+            match set_in_file(cx.inventory, &flags, expect) {
+                Some(Some(why)) => {
+                    cx.not_assessed(format!(
+                        "{} ({}): {why}",
+                        component.noun(),
+                        container.describe()
+                    ));
+                    continue;
+                }
+                Some(None) => continue,
+                None => {}
+            }
             let Some(problem) = expect.problem(&flags) else {
                 continue;
             };
@@ -179,6 +210,39 @@ pub(crate) fn check(cx: &mut Context<'_>, component: Component, expects: &[Expec
     }
     if !ran {
         cx.out_of_scope();
+    }
+}
+
+/// For a flag the command line leaves out that a file may set ([`Expect::in_file`]):
+/// `Some(None)` when the input holds that file and it sets it (the file decides, and its own
+/// rule judges it), `Some(Some(why))` when the input does not hold the file, `None` when the
+/// flag's default applies (the flag is given, no such file is named, or the file leaves the
+/// setting out).
+fn set_in_file(
+    inventory: &palisade_inventory::Inventory,
+    flags: &Flags<'_>,
+    expect: &Expect,
+) -> Option<Option<String>> {
+    let in_file = expect.in_file?;
+    if flags.get(expect.flag).is_some() {
+        return None;
+    }
+    let path = flags.value(in_file.flag)?;
+    let relative = std::path::Path::new(path.trim_start_matches('/'));
+    let file = inventory.of_kind(in_file.group, in_file.kind).find(|o| {
+        inventory
+            .sources
+            .get(o.source)
+            .is_some_and(|s| std::path::Path::new(&*s.path).ends_with(relative))
+    });
+    match file {
+        Some(file) if file.value.get(in_file.field).is_some() => Some(None),
+        Some(_) => None,
+        None => Some(Some(format!(
+            "--{} is not on the command line, and `{}` of the file --{} names ({path}) may set \
+             it: the input does not hold that file",
+            expect.flag, in_file.field, in_file.flag
+        ))),
     }
 }
 

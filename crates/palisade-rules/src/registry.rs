@@ -134,6 +134,7 @@ static RULES: &[&dyn Rule] = &[
     &EncryptionConfigWeak,
     &ApiServerOidcClaimsUnprefixed,
     &AuthenticationConfigClaimsUnprefixed,
+    &AuthenticationConfigAnonymous,
     &KubeletApiUnprotected,
     &KubeletHardeningOff,
     &KubeProxyMetricsExposed,

@@ -7,7 +7,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
-use common::{bin, json_exiting, scratch, workspace};
+use common::{bin, json, json_exiting, scratch, workspace};
 use serde_json::Value;
 
 /// Copies the example node under `dir`, every file and directory at the mode kubeadm gives it
@@ -537,6 +537,34 @@ fn the_api_server_authentication_configuration_is_read_where_its_flag_names_it()
             .contains("system:masters is cluster-admin")
     );
     assert!(findings(&report, "CP014").is_empty());
+    // The file sets no `anonymous`: --anonymous-auth's default, true, applies (CP001).
+    assert_eq!(findings(&report, "CP001").len(), 1);
+
+    // The file allows anonymous requests on the health endpoints alone: it decides, and
+    // passes (CP016); CIS 1.2.1 passes.
+    std::fs::write(
+        root.join("etc/kubernetes/authn.yaml"),
+        "apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\nanonymous:\n  enabled: true\n  conditions: [{path: /livez}, {path: /readyz}]\n",
+    )
+    .unwrap();
+    harden(&root);
+    let report = json_exiting(&node(&root, &["--framework", "cis-k8s-1.12"]), 1);
+    assert!(
+        findings(&report, "CP001").is_empty(),
+        "{:#?}",
+        findings(&report, "CP001")
+    );
+    assert!(findings(&report, "CP016").is_empty());
+    assert_eq!(status(&report, "1.2.1"), "pass");
+    // The manifest alone: the file is not in the input, so anonymous access is not assessed.
+    let out = bin()
+        .args(["scan", "-o", "json", "--framework", "cis-k8s-1.12"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let report = json(&out);
+    assert!(findings(&report, "CP001").is_empty());
+    assert_eq!(status(&report, "1.2.1"), "not_assessed");
 
     // The flags instead: groups as the provider names them.
     let oidc = text.replace(

@@ -1,12 +1,15 @@
 use crate::context::Context;
-use crate::control_plane::{Component, Expect, Want, check};
+use crate::control_plane::{Component, Expect, InFile, Want, check};
 use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
     /// A kube-apiserver container (a static pod, a mirror pod read from a cluster, or a hosted
     /// control plane's Deployment) that does not set `--anonymous-auth=false`; the flag is true
-    /// by default.
+    /// by default. An API server started with `--authentication-config` may set anonymous
+    /// access in that file's `anonymous` instead: where the input holds the file (as `palisade
+    /// node` reads it) and it does, CP016 judges the file; where the input does not hold it,
+    /// the API server is not assessed.
     ///
     /// ## Why it matters
     /// Every request without credentials is then served as `system:anonymous` in the group
@@ -66,7 +69,13 @@ const EXPECTED: &[Expect] = &[Expect::new(
     },
     "1.2.1",
     "requests without credentials are served as system:anonymous",
-)];
+)
+.or_in_file(InFile {
+    flag: "authentication-config",
+    group: "apiserver.config.k8s.io",
+    kind: "AuthenticationConfiguration",
+    field: "anonymous",
+})];
 
 impl Check for ApiServerAnonymousAuth {
     fn check(&self, cx: &mut Context<'_>) {
