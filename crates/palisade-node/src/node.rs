@@ -471,6 +471,7 @@ impl Node {
                     "audit-policy-file",
                     "encryption-provider-config",
                     "authentication-config",
+                    "authorization-config",
                 ] {
                     if let Some(path) = named(flag)
                         && self.root.stat(&path).ok().flatten().is_some()

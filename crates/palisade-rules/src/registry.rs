@@ -135,6 +135,7 @@ static RULES: &[&dyn Rule] = &[
     &ApiServerOidcClaimsUnprefixed,
     &AuthenticationConfigClaimsUnprefixed,
     &AuthenticationConfigAnonymous,
+    &AuthorizationConfigWeak,
     &KubeletApiUnprotected,
     &KubeletHardeningOff,
     &KubeProxyMetricsExposed,

@@ -585,3 +585,58 @@ fn the_api_server_authentication_configuration_is_read_where_its_flag_names_it()
             .contains("no --oidc-groups-prefix")
     );
 }
+
+/// An API server whose authorizers are in `--authorization-config`'s file: the file decides
+/// (CP017), not `--authorization-mode`'s default, AlwaysAllow (CP002 would call that
+/// critical); the manifest alone leaves authorization not assessed.
+#[test]
+fn the_api_server_authorization_configuration_replaces_its_mode_flag() {
+    let dir = scratch("node-authz");
+    let root = example_node(&dir);
+    let manifest = root.join("etc/kubernetes/manifests/kube-apiserver.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let flag = "    - --authorization-mode=Node,RBAC\n";
+    assert!(text.contains(flag));
+    std::fs::write(
+        &manifest,
+        text.replace(
+            flag,
+            "    - --authorization-config=/etc/kubernetes/authz.yaml\n",
+        ),
+    )
+    .unwrap();
+    let authorizers = |list: &str| {
+        std::fs::write(
+            root.join("etc/kubernetes/authz.yaml"),
+            format!("apiVersion: apiserver.config.k8s.io/v1\nkind: AuthorizationConfiguration\nauthorizers: {list}\n"),
+        )
+        .unwrap();
+        harden(&root);
+        json_exiting(&node(&root, &["--framework", "cis-k8s-1.12"]), 1)
+    };
+    let report = authorizers("[{type: Node, name: node}, {type: RBAC, name: rbac}]");
+    assert!(
+        findings(&report, "CP002").is_empty(),
+        "{:#?}",
+        findings(&report, "CP002")
+    );
+    assert!(findings(&report, "CP017").is_empty());
+    for control in ["1.2.6", "1.2.7", "1.2.8"] {
+        assert_eq!(status(&report, control), "pass", "{control}");
+    }
+    let report = authorizers("[{type: RBAC, name: rbac}, {type: AlwaysAllow, name: all}]");
+    let weak = findings(&report, "CP017");
+    assert_eq!(weak.len(), 2, "{weak:#?}");
+    assert_eq!(status(&report, "1.2.6"), "fail");
+    assert_eq!(status(&report, "1.2.7"), "fail");
+    assert_eq!(status(&report, "1.2.8"), "pass");
+    // The manifest alone: not assessed, never AlwaysAllow.
+    let out = bin()
+        .args(["scan", "-o", "json", "--framework", "cis-k8s-1.12"])
+        .arg(&manifest)
+        .output()
+        .unwrap();
+    let report = json(&out);
+    assert!(findings(&report, "CP002").is_empty());
+    assert_eq!(status(&report, "1.2.6"), "not_assessed");
+}

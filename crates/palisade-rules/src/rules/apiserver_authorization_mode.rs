@@ -1,11 +1,14 @@
 use crate::context::Context;
-use crate::control_plane::{Component, Expect, Want, check};
+use crate::control_plane::{Component, Expect, InFile, Want, check};
 use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
     /// A kube-apiserver whose `--authorization-mode` includes `AlwaysAllow` (the default when
-    /// the flag is not set), or leaves out `Node` or `RBAC`.
+    /// the flag is not set), or leaves out `Node` or `RBAC`. An API server started with
+    /// `--authorization-config` lists its authorizers in that file instead: where the input
+    /// holds the file (as `palisade node` reads it), CP017 judges it; where it does not, the
+    /// API server's authorization is not assessed.
     ///
     /// ## Why it matters
     /// `AlwaysAllow` lets every authenticated request do anything: any service account token
@@ -56,6 +59,14 @@ declare_rule! {
     }
 }
 
+/// The structured authorization configuration, which replaces the flag.
+const AUTHORIZATION_CONFIG: InFile = InFile {
+    flag: "authorization-config",
+    group: "apiserver.config.k8s.io",
+    kind: "AuthorizationConfiguration",
+    field: "authorizers",
+};
+
 /// The flags checked, each with the CIS control it decides.
 const EXPECTED: &[Expect] = &[
     Expect::new(
@@ -64,19 +75,22 @@ const EXPECTED: &[Expect] = &[
         "1.2.6",
         "every authenticated request is allowed",
     )
-    .severity(palisade_core::Severity::Critical),
+    .severity(palisade_core::Severity::Critical)
+    .or_in_file(AUTHORIZATION_CONFIG),
     Expect::new(
         "authorization-mode",
         Want::Includes("Node", &["AlwaysAllow"]),
         "1.2.7",
         "kubelets are not limited to their own node's objects",
-    ),
+    )
+    .or_in_file(AUTHORIZATION_CONFIG),
     Expect::new(
         "authorization-mode",
         Want::Includes("RBAC", &["AlwaysAllow"]),
         "1.2.8",
         "roles and bindings are not enforced",
-    ),
+    )
+    .or_in_file(AUTHORIZATION_CONFIG),
 ];
 
 impl Check for ApiServerAuthorizationMode {
