@@ -91,17 +91,18 @@ fn serving_rule(route: &Value) -> Option<usize> {
 /// What a rule on a route reads besides the route: its Gateways, the namespaces their
 /// listeners select, and what decides whether a Gateway is public
 /// (`palisade_net::gateway::PUBLICITY_READS`).
-pub(crate) const ROUTE_READS: &[(&str, &str)] = &[
-    (GROUP, "Gateway"),
-    ("", "Namespace"),
-    ("", "Service"),
-    (GROUP, "GatewayClass"),
-    ("projectcontour.io", "ContourDeployment"),
-    ("gateway.envoyproxy.io", "EnvoyProxy"),
-    ("gateway.nginx.org", "NginxProxy"),
-    ("gateway-operator.konghq.com", "GatewayConfiguration"),
-    ("", "ConfigMap"),
-];
+pub(crate) const ROUTE_READS: &[(&str, &str)] = &{
+    const PUBLICITY: &[(&str, &str)] = palisade_net::gateway::PUBLICITY_READS;
+    let mut out = [("", ""); PUBLICITY.len() + 2];
+    out[0] = (GROUP, "Gateway");
+    out[1] = ("", "Namespace");
+    let mut i = 0;
+    while i < PUBLICITY.len() {
+        out[i + 2] = PUBLICITY[i];
+        i += 1;
+    }
+    out
+};
 
 /// The Gateways a route names, as a rule on the route judges them: the public ones, and
 /// the names of those the input does not hold (the rule cannot judge those).
