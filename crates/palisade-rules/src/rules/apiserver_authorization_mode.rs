@@ -67,6 +67,11 @@ const AUTHORIZATION_CONFIG: InFile = InFile {
     field: "authorizers",
 };
 
+/// What leaving out the Node authorizer means (CP002, CP017).
+pub(crate) const WITHOUT_NODE: &str = "kubelets are not limited to their own node's objects";
+/// What leaving out the RBAC authorizer means (CP002, CP017).
+pub(crate) const WITHOUT_RBAC: &str = "roles and bindings are not enforced";
+
 /// The flags checked, each with the CIS control it decides.
 const EXPECTED: &[Expect] = &[
     Expect::new(
@@ -81,14 +86,14 @@ const EXPECTED: &[Expect] = &[
         "authorization-mode",
         Want::Includes("Node", &["AlwaysAllow"]),
         "1.2.7",
-        "kubelets are not limited to their own node's objects",
+        WITHOUT_NODE,
     )
     .or_in_file(AUTHORIZATION_CONFIG),
     Expect::new(
         "authorization-mode",
         Want::Includes("RBAC", &["AlwaysAllow"]),
         "1.2.8",
-        "roles and bindings are not enforced",
+        WITHOUT_RBAC,
     )
     .or_in_file(AUTHORIZATION_CONFIG),
 ];

@@ -1,6 +1,7 @@
 use palisade_core::{Control, Framework, JsonPointer, Severity};
 use serde_json::Value;
 
+use super::apiserver_authorization_mode::{WITHOUT_NODE, WITHOUT_RBAC};
 use crate::context::{Context, Reported};
 use crate::rule::{Check, Target};
 
@@ -88,12 +89,8 @@ impl Check for AuthorizationConfigWeak {
             }
         }
         for (kind, control, risk) in [
-            (
-                "Node",
-                "1.2.7",
-                "kubelets are not limited to their own node's objects",
-            ),
-            ("RBAC", "1.2.8", "roles and bindings are not enforced"),
+            ("Node", "1.2.7", WITHOUT_NODE),
+            ("RBAC", "1.2.8", WITHOUT_RBAC),
         ] {
             if !types.contains(&kind) {
                 let mut reported = Reported::new(
