@@ -64,10 +64,87 @@ pub fn enforced_level(namespace: &Value) -> Option<Level> {
     enforce_label(namespace).and_then(Level::parse)
 }
 
+/// What the API server's PodSecurity admission configuration sets for every namespace: the
+/// level enforced where a namespace has no `enforce` label (`defaults.enforce`, privileged
+/// when unset), its policy version, and the namespaces exempt from enforcement whatever their
+/// labels say.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AdmissionDefaults {
+    pub enforce: Option<Level>,
+    /// `defaults.enforce-version` as written (`latest`, `v1.30`).
+    pub enforce_version: Option<String>,
+    pub exempt_namespaces: Vec<String>,
+}
+
+/// The PodSecurity admission configuration `config` holds: a `PodSecurityConfiguration`
+/// (`pod-security.admission.config.k8s.io`, the file a plugin entry's `path` names), or an
+/// `AdmissionConfiguration` whose `PodSecurity` plugin carries it inline (`configuration`);
+/// `None` for anything else.
+pub fn admission_defaults(config: &Value) -> Option<AdmissionDefaults> {
+    let kind = config.get("kind").and_then(Value::as_str)?;
+    let configuration = match kind {
+        "PodSecurityConfiguration" => config,
+        "AdmissionConfiguration" => config
+            .get("plugins")
+            .and_then(Value::as_array)?
+            .iter()
+            .find(|p| p.get("name").and_then(Value::as_str) == Some("PodSecurity"))?
+            .get("configuration")?,
+        _ => return None,
+    };
+    let text = |pointer: &str| configuration.at(pointer).and_then(Value::as_str);
+    Some(AdmissionDefaults {
+        enforce: text("/defaults/enforce").and_then(Level::parse),
+        enforce_version: text("/defaults/enforce-version").map(str::to_string),
+        exempt_namespaces: configuration
+            .at("/exemptions/namespaces")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_admission_configuration_gives_defaults_and_exemptions() {
+        let inline = json!({
+            "apiVersion": "apiserver.config.k8s.io/v1", "kind": "AdmissionConfiguration",
+            "plugins": [
+                {"name": "EventRateLimit", "path": "/etc/kubernetes/eventconfig.yaml"},
+                {"name": "PodSecurity", "configuration": {
+                    "apiVersion": "pod-security.admission.config.k8s.io/v1",
+                    "kind": "PodSecurityConfiguration",
+                    "defaults": {"enforce": "baseline", "enforce-version": "latest"},
+                    "exemptions": {"namespaces": ["ci-runners"], "usernames": []}
+                }}
+            ]
+        });
+        assert_eq!(
+            admission_defaults(&inline),
+            Some(AdmissionDefaults {
+                enforce: Some(Level::Baseline),
+                enforce_version: Some("latest".into()),
+                exempt_namespaces: vec!["ci-runners".into()],
+            })
+        );
+        let file = json!({"kind": "PodSecurityConfiguration", "defaults": {"audit": "restricted"}});
+        assert_eq!(
+            admission_defaults(&file),
+            Some(AdmissionDefaults::default())
+        );
+        // A plugin given by `path` carries nothing here; other kinds say nothing.
+        let by_path = json!({"kind": "AdmissionConfiguration",
+                             "plugins": [{"name": "PodSecurity", "path": "/etc/pss.yaml"}]});
+        assert_eq!(admission_defaults(&by_path), None);
+        assert_eq!(admission_defaults(&json!({"kind": "Namespace"})), None);
+    }
 
     #[test]
     fn the_enforce_label_decides_the_level() {

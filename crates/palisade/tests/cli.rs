@@ -1684,3 +1684,91 @@ fn reports_are_written_through_pipes_and_links_never_over_them() {
             .contains("\"findings\"")
     );
 }
+
+/// NS002 takes the API server's PodSecurity admission defaults into account: from an
+/// AdmissionConfiguration of the namespace's directory, or from `palisade.toml`
+/// (`pod-security-defaults`, `pod-security-exempt-namespaces`); without them, a namespace
+/// without a label enforces nothing.
+#[test]
+fn pod_security_defaults_decide_unlabelled_namespaces() {
+    let dir = scratch("pss-defaults");
+    let app = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: 'web:1'}]\n";
+    write_file(&dir, "app/app.yaml", app);
+    let ns002 = |extra: &[&str]| -> Vec<String> {
+        let out = bin()
+            .args(["scan", "-o", "json", "--rules", "NS002"])
+            .args(extra)
+            .arg(dir.join("app"))
+            .output()
+            .unwrap();
+        json(&out)["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let none = ns002(&["--no-config"]);
+    assert_eq!(none.len(), 1);
+    assert!(
+        none[0].contains("has no pod-security.kubernetes.io/enforce label"),
+        "{none:?}"
+    );
+    // The cluster enforces baseline by default, which the workload meets; restricted would
+    // reject it.
+    let admission = |level: &str| {
+        format!(
+            "apiVersion: apiserver.config.k8s.io/v1\nkind: AdmissionConfiguration\nplugins:\n- name: PodSecurity\n  configuration:\n    apiVersion: pod-security.admission.config.k8s.io/v1\n    kind: PodSecurityConfiguration\n    defaults: {{enforce: {level}, enforce-version: latest}}\n    exemptions: {{namespaces: [ci]}}\n"
+        )
+    };
+    write_file(&dir, "app/admission.yaml", &admission("baseline"));
+    let baseline = ns002(&["--no-config"]);
+    assert!(baseline.is_empty(), "{baseline:?}");
+    write_file(&dir, "app/admission.yaml", &admission("restricted"));
+    let restricted = ns002(&["--no-config"]);
+    assert_eq!(restricted.len(), 1);
+    assert!(
+        restricted[0].starts_with("namespace shop enforces restricted by the cluster's default (the AdmissionConfiguration of the input; policy v1.")
+            && restricted[0].ends_with("), which would reject the pods of Deployment web"),
+        "{restricted:?}"
+    );
+    std::fs::remove_file(dir.join("app/admission.yaml")).unwrap();
+    // palisade.toml says what the live cluster's configuration does.
+    write_file(
+        &dir,
+        "palisade.toml",
+        "[rules]\npod-security-defaults = [\"enforce=baseline\"]\n",
+    );
+    let config = dir.join("palisade.toml");
+    let config = config.to_str().unwrap();
+    assert!(ns002(&["--config", config]).is_empty());
+    write_file(
+        &dir,
+        "palisade.toml",
+        "[rules]\npod-security-defaults = [\"enforce=baseline\"]\npod-security-exempt-namespaces = [\"shop\"]\n",
+    );
+    let exempt = ns002(&["--config", config]);
+    assert_eq!(exempt.len(), 1);
+    assert!(
+        exempt[0].starts_with(
+            "namespace shop is exempt from Pod Security admission (palisade.toml's [rules])"
+        ),
+        "{exempt:?}"
+    );
+    // A level that is none is a configuration error.
+    write_file(
+        &dir,
+        "palisade.toml",
+        "[rules]\npod-security-defaults = [\"enforce=strict\"]\n",
+    );
+    let bad = bin()
+        .args(["scan", "--rules", "NS002", "--config", config])
+        .arg(dir.join("app"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("`strict` is not a level"),
+        "{bad:?}"
+    );
+}

@@ -7,9 +7,10 @@ use crate::pss::Level;
 use crate::pss::admission::{PolicyVersion, level_of};
 use crate::rule::{Check, Target};
 use crate::rules::namespace_scope::SYSTEM_NAMESPACES;
+use crate::settings::Setting;
 
 use palisade_k8s::pod_security::{
-    ENFORCE_LABEL as ENFORCE, ENFORCE_VERSION_LABEL as ENFORCE_VERSION,
+    AdmissionDefaults, ENFORCE_LABEL as ENFORCE, ENFORCE_VERSION_LABEL as ENFORCE_VERSION,
 };
 
 declare_rule! {
@@ -21,6 +22,14 @@ declare_rule! {
     /// the message gives the strictest level all of them satisfy, so the label can be set
     /// without breaking anything, or names the workloads that the enforced level would
     /// reject. System namespaces (`kube-system`, `kube-public`, `kube-node-lease`) are skipped.
+    ///
+    /// A namespace without the label enforces what the API server's PodSecurity admission
+    /// configuration sets as its default (`defaults.enforce`, privileged when unset), and an
+    /// exempt namespace enforces nothing whatever its labels say. Those come from
+    /// `palisade.toml` (`[rules] pod-security-defaults = ["enforce=baseline"]`,
+    /// `pod-security-exempt-namespaces`), else from an `AdmissionConfiguration` or
+    /// `PodSecurityConfiguration` of the input (of the namespace's own directory or
+    /// rendering); without either, no default is assumed.
     ///
     /// ## Why it matters
     /// Pod Security Admission enforces nothing in a namespace without an `enforce` label
@@ -73,9 +82,164 @@ declare_rule! {
     }
 }
 
+/// `[rules] pod-security-defaults`: what the API server's PodSecurity admission configuration
+/// sets for namespaces without labels.
+pub(crate) static POD_SECURITY_DEFAULTS: Setting = Setting {
+    key: "pod-security-defaults",
+    help: "what the API server's PodSecurity admission configuration sets for namespaces without an enforce label: `enforce=LEVEL` and `enforce-version=VERSION` (NS002)",
+    example: &["enforce=baseline", "enforce-version=latest"],
+    parse: parse_default,
+};
+
+/// `[rules] pod-security-exempt-namespaces`: the namespaces that configuration exempts.
+pub(crate) static POD_SECURITY_EXEMPT_NAMESPACES: Setting = Setting {
+    key: "pod-security-exempt-namespaces",
+    help: "namespaces the API server's PodSecurity admission configuration exempts from enforcement (NS002)",
+    example: &["ci-runners"],
+    parse: |entry| Ok(entry.trim().to_string()),
+};
+
+fn parse_default(entry: &str) -> Result<String, String> {
+    let key = POD_SECURITY_DEFAULTS.key;
+    let (name, value) = entry
+        .split_once('=')
+        .map(|(n, v)| (n.trim(), v.trim()))
+        .ok_or_else(|| {
+            format!("{key}: `{entry}` is not `enforce=LEVEL` or `enforce-version=VERSION`")
+        })?;
+    match name {
+        "enforce" => Level::parse(value)
+            .map(|level| format!("enforce={level}"))
+            .ok_or_else(|| {
+                format!("{key}: `{value}` is not a level (privileged, baseline, restricted)")
+            }),
+        "enforce-version" => PolicyVersion::parse(value)
+            .map(|_| format!("enforce-version={value}"))
+            .ok_or_else(|| format!("{key}: `{value}` is not a policy version (latest or v1.N)")),
+        other => Err(format!(
+            "{key}: `{other}` is not enforce or enforce-version"
+        )),
+    }
+}
+
+/// The cluster's Pod Security defaults, and where they were read, for messages.
+struct ClusterDefaults {
+    defaults: AdmissionDefaults,
+    from: String,
+}
+
+/// The defaults `palisade.toml` declares, else those of a PodSecurity admission configuration
+/// of the input that may speak for the namespace judged.
+fn cluster_defaults(cx: &Context<'_>) -> Option<ClusterDefaults> {
+    let declared = cx.settings.list(&POD_SECURITY_DEFAULTS);
+    let exempt = cx.settings.list(&POD_SECURITY_EXEMPT_NAMESPACES);
+    if !declared.is_empty() || !exempt.is_empty() {
+        let value = |name: &str| {
+            declared
+                .iter()
+                .find_map(|e| e.strip_prefix(name)?.strip_prefix('='))
+        };
+        return Some(ClusterDefaults {
+            defaults: AdmissionDefaults {
+                enforce: value("enforce").and_then(Level::parse),
+                enforce_version: value("enforce-version").map(str::to_string),
+                exempt_namespaces: exempt.to_vec(),
+            },
+            from: "palisade.toml's [rules]".into(),
+        });
+    }
+    CONFIGURATION_KINDS.iter().find_map(|(group, kind)| {
+        cx.inventory.of_kind(group, kind).find_map(|config| {
+            if !cx.same_scope(config) {
+                return None;
+            }
+            let defaults = palisade_k8s::pod_security::admission_defaults(&config.value)?;
+            Some(ClusterDefaults {
+                defaults,
+                from: format!("the {kind} of the input"),
+            })
+        })
+    })
+}
+
+/// The kinds that carry a PodSecurity admission configuration.
+const CONFIGURATION_KINDS: &[(&str, &str)] = &[
+    ("apiserver.config.k8s.io", "AdmissionConfiguration"),
+    ("apiserver.k8s.io", "AdmissionConfiguration"),
+    (
+        "pod-security.admission.config.k8s.io",
+        "PodSecurityConfiguration",
+    ),
+];
+
+/// The level each of the namespace's workloads needs, the worst first; each workload once.
+fn workload_needs(
+    cx: &Context<'_>,
+    namespace: &str,
+    version: PolicyVersion,
+) -> BTreeMap<Level, Vec<String>> {
+    let mut needs: BTreeMap<Level, Vec<String>> = BTreeMap::new();
+    for index in cx.objects_in_namespace(namespace) {
+        // Pods and ReplicaSets of a controller in the inventory are judged on it.
+        if cx.inventory.controller_of(index).is_some() {
+            continue;
+        }
+        let object = &cx.inventory.objects[index];
+        let Some(pod) = palisade_inventory::pod_spec(object) else {
+            continue;
+        };
+        if !pod.value.is_null() {
+            let (level, _) = level_of(object.value.at(pod.metadata_pointer), pod.value, version);
+            needs.entry(level).or_default().push(format!(
+                "{} {}",
+                object.id.kind,
+                object.id.display_name()
+            ));
+        }
+    }
+    // The same workload written in two files (a base and a rendered copy) is one workload.
+    for names in needs.values_mut() {
+        names.sort();
+        names.dedup();
+    }
+    needs
+}
+
+/// What the message advises from `needs`: the strictest level every workload meets, or the
+/// workloads that need privileged.
+fn advice(needs: &BTreeMap<Level, Vec<String>>) -> String {
+    let count: usize = needs.values().map(Vec::len).sum();
+    match needs.keys().next().copied() {
+        Some(Level::Privileged) => {
+            let needing = &needs[&Level::Privileged];
+            let shown = palisade_core::words::first_few(needing, 3);
+            let others = count - needing.len();
+            let split = if others > 0 {
+                format!(
+                    "; the other {others} meet baseline or better, and could run in a namespace that enforces it"
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "of its {count} workload(s) in the scanned files, {shown} need privileged (they fail a baseline control){split}"
+            )
+        }
+        Some(level) => format!(
+            "its {count} workload(s) in the scanned files all meet {level}, so it can enforce {level}"
+        ),
+        None => "no workloads of it are in the scanned files".to_string(),
+    }
+}
+
 impl Check for NamespacePodSecurity {
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         palisade_inventory::podspec::WORKLOAD_KINDS
+    }
+
+    fn settings(&self) -> &'static [&'static Setting] {
+        static SETTINGS: &[&Setting] = &[&POD_SECURITY_DEFAULTS, &POD_SECURITY_EXEMPT_NAMESPACES];
+        SETTINGS
     }
 
     fn check(&self, cx: &mut Context<'_>) {
@@ -88,12 +252,23 @@ impl Check for NamespacePodSecurity {
         let labels_path = palisade_core::JsonPointer::root()
             .join("metadata")
             .join("labels");
-        // The policy version admission applies here: the namespace's pin, else the one asked
-        // for (`--pss-version`), else the latest.
+        let metadata = palisade_core::JsonPointer::root().join("metadata");
+        let cluster = cluster_defaults(cx);
+        let label = cx
+            .map_at(&labels_path)
+            .and_then(|l| l.get(ENFORCE))
+            .map(|v| v.as_str().unwrap_or(""));
+        // The policy version admission applies here: the namespace's pin, else the cluster's
+        // default for a namespace that takes the default level, else the one asked for
+        // (`--pss-version`), else the latest.
         let pinned = cx
             .map_at(&labels_path)
             .and_then(|l| l.get(ENFORCE_VERSION))
             .and_then(|v| v.as_str());
+        let default_pin = cluster
+            .as_ref()
+            .filter(|_| label.is_none())
+            .and_then(|c| c.defaults.enforce_version.as_deref());
         let version = match pinned.map(|p| (p, PolicyVersion::parse(p))) {
             Some((_, Some(version))) => version,
             Some((text, None)) => {
@@ -103,86 +278,78 @@ impl Check for NamespacePodSecurity {
                 );
                 cx.settings.pss_version()
             }
-            None => cx.settings.pss_version(),
+            None => default_pin
+                .and_then(PolicyVersion::parse)
+                .unwrap_or_else(|| cx.settings.pss_version()),
         };
-        // What the namespace's workloads satisfy, the worst first.
-        let mut needs: BTreeMap<Level, Vec<String>> = BTreeMap::new();
-        for index in cx.objects_in_namespace(name) {
-            // Pods and ReplicaSets of a controller in the inventory are judged on it.
-            if cx.inventory.controller_of(index).is_some() {
-                continue;
-            }
-            let object = &cx.inventory.objects[index];
-            let Some(pod) = palisade_inventory::pod_spec(object) else {
-                continue;
-            };
-            if !pod.value.is_null() {
-                let (level, _) =
-                    level_of(object.value.at(pod.metadata_pointer), pod.value, version);
-                needs.entry(level).or_default().push(format!(
-                    "{} {}",
-                    object.id.kind,
-                    object.id.display_name()
-                ));
-            }
-        }
-        // The same workload written in two files (a base and a rendered copy) is one workload.
-        for names in needs.values_mut() {
-            names.sort();
-            names.dedup();
-        }
+        let needs = workload_needs(cx, name, version);
         let strictest_ok = needs.keys().next().copied();
-        let count: usize = needs.values().map(Vec::len).sum();
         let privileged_only = strictest_ok == Some(Level::Privileged) && needs.len() == 1;
-        let advice = match strictest_ok {
-            Some(Level::Privileged) => {
-                let needing = &needs[&Level::Privileged];
-                let shown = palisade_core::words::first_few(needing, 3);
-                let others = count - needing.len();
-                let split = if others > 0 {
+        let advice = advice(&needs);
+        if let Some(cluster) = &cluster
+            && cluster.defaults.exempt_namespaces.iter().any(|n| n == name)
+        {
+            if !privileged_only {
+                cx.report(
+                    metadata,
                     format!(
-                        "; the other {others} meet baseline or better, and could run in a namespace that enforces it"
-                    )
-                } else {
-                    String::new()
-                };
-                format!(
-                    "of its {count} workload(s) in the scanned files, {shown} need privileged (they fail a baseline control){split}"
-                )
+                        "namespace {name} is exempt from Pod Security admission ({}), so nothing is enforced there whatever its labels say; {advice}",
+                        cluster.from
+                    ),
+                );
             }
-            Some(level) => format!(
-                "its {count} workload(s) in the scanned files all meet {level}, so it can enforce {level}"
+            return;
+        }
+        // Without a label, the cluster's default level, when one is known.
+        let defaulted = cluster.as_ref().filter(|_| label.is_none()).map(|c| {
+            (
+                c.defaults.enforce.unwrap_or(Level::Privileged),
+                c.from.as_str(),
+            )
+        });
+        let (at, by, policy) = match defaulted {
+            Some((_, from)) => (
+                metadata.clone(),
+                format!(" by the cluster's default ({from})"),
+                format!(" by the cluster's default ({from}; policy {version})"),
             ),
-            None => "no workloads of it are in the scanned files".to_string(),
+            None => (
+                labels_path.join(ENFORCE),
+                String::new(),
+                format!(" (policy {version})"),
+            ),
         };
-        let label = cx
-            .map_at(&labels_path)
-            .and_then(|l| l.get(ENFORCE))
-            .map(|v| v.as_str().unwrap_or(""));
-        match label.map(|l| (l, Level::parse(l))) {
-            None => cx.report(
-                palisade_core::JsonPointer::root().join("metadata"),
-                format!("namespace {name} has no {ENFORCE} label, so Pod Security admission enforces nothing; {advice}"),
-            ),
-            Some((text, None)) => cx.report(
+        let enforced = match (label, defaulted) {
+            (Some(text), _) => Level::parse(text).ok_or(text),
+            (None, Some((level, _))) => Ok(level),
+            (None, None) => {
+                cx.report(
+                    metadata,
+                    format!("namespace {name} has no {ENFORCE} label, so Pod Security admission enforces nothing; {advice}"),
+                );
+                return;
+            }
+        };
+        match enforced {
+            Err(text) => cx.report(
                 labels_path.join(ENFORCE),
                 format!("{ENFORCE}: {text:?} is not a level (privileged, baseline, restricted); {advice}"),
             ),
             // Privileged is what its workloads need: nothing stricter can be asked of it.
-            Some((_, Some(Level::Privileged))) if privileged_only => {}
-            Some((_, Some(Level::Privileged))) => {
+            Ok(Level::Privileged) if privileged_only => {}
+            Ok(Level::Privileged) => {
                 let mut reported = crate::context::Reported::new(
-                    labels_path.join(ENFORCE),
-                    format!("namespace {name} enforces privileged, which allows anything; {advice}"),
+                    at,
+                    format!("namespace {name} enforces privileged{by}, which allows anything; {advice}"),
                 );
-                // Some workloads need privileged: the label is right for them, and the advice
+                // Some workloads need privileged: the level is right for them, and the advice
                 // (move the others) is hardening, not a missing control.
                 if strictest_ok == Some(Level::Privileged) {
                     reported.severity = Some(palisade_core::Severity::Low);
                 }
                 cx.report_with(reported);
             }
-            Some((_, Some(enforced))) => {
+            Ok(enforced) => {
                 let rejected: Vec<&String> = needs
                     .iter()
                     .filter(|(level, _)| **level < enforced)
@@ -191,14 +358,11 @@ impl Check for NamespacePodSecurity {
                 if !rejected.is_empty() {
                     let shown = palisade_core::words::first_few(&rejected, 5);
                     cx.report(
-                        labels_path.join(ENFORCE),
-                        format!("namespace {name} enforces {enforced} (policy {version}), which would reject the pods of {shown}"),
+                        at,
+                        format!("namespace {name} enforces {enforced}{policy}, which would reject the pods of {shown}"),
                     );
                 } else if enforced == Level::Baseline && strictest_ok == Some(Level::Restricted) {
-                    cx.report(
-                        labels_path.join(ENFORCE),
-                        format!("namespace {name} enforces baseline; {advice}"),
-                    );
+                    cx.report(at, format!("namespace {name} enforces baseline{by}; {advice}"));
                 }
             }
         }
