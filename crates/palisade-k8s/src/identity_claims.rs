@@ -337,6 +337,40 @@ mod tests {
         assert!(configured(safe).is_empty());
     }
 
+    use proptest::strategy::Strategy as _;
+
+    /// A reserved name, cut anywhere to make prefixes and tails of it.
+    const RESERVED_NAME: &str = "system:masters";
+
+    proptest::proptest! {
+        /// A prefix that protects can start no reserved name, whatever the provider appends.
+        #[test]
+        fn a_protecting_prefix_starts_no_reserved_name(
+            prefix in proptest::prop_oneof![
+                "\\PC{0,12}",
+                (0..=14usize).prop_map(|n| RESERVED_NAME[..n].to_string()),
+            ],
+            tail in proptest::prop_oneof![
+                "\\PC{0,12}",
+                (0..=14usize).prop_map(|n| RESERVED_NAME[n..].to_string()),
+            ],
+        ) {
+            if protects(&prefix) {
+                let name = prefix.clone() + &tail;
+                proptest::prop_assert!(!name.starts_with("system:"), "{}", name);
+            }
+        }
+
+        /// Any expression text is read without a panic.
+        #[test]
+        fn any_expression_is_read(expression in "\\PC{0,40}") {
+            let _ = starts_with_own_text(&expression);
+            let _ = maps_each_with_own_text(&expression);
+            let mapping = serde_json::json!({"expression": expression});
+            let _ = passes_through(Names::Groups, &mapping);
+        }
+    }
+
     #[test]
     fn odd_configurations_say_nothing_rather_than_fail() {
         for config in [
