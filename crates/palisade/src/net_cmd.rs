@@ -47,19 +47,10 @@ pub struct GenerateArgs {
     /// CIDRs): allowed in addition to what the manifests imply.
     #[arg(long, value_name = "FILE", env = "PALISADE_NET_FLOWS")]
     flows: Option<std::path::PathBuf>,
-    /// Where the ingress controller runs: the rules written admit its namespace
-    /// (`ingress-nginx` unless `--ingress-namespace` says otherwise).
+    /// What is read, and where the ingress controller runs: the rules written admit its
+    /// namespace (`ingress-nginx` unless `--ingress-namespace` says otherwise).
     #[command(flatten)]
-    ingress: IngressArgs,
-    /// `palisade.toml`'s `[network]`: where the ingress controller runs (the flags win).
-    #[command(flatten)]
-    config: crate::ConfigArgs,
-    #[command(flatten)]
-    load: LoadArgs,
-    #[command(flatten)]
-    live: LiveArgs,
-    #[command(flatten)]
-    completeness: Completeness,
+    input: NetInput,
     /// `yaml` (the policies, headed by the connectivity they change) or `json`.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = ManifestFormat::Yaml, env = "PALISADE_NET_GENERATE_OUTPUT")]
     output: ManifestFormat,
@@ -93,6 +84,48 @@ pub struct IngressArgs {
         value_delimiter = ','
     )]
     ingress_labels: Vec<(String, String)>,
+}
+
+/// What a network answer is read from (the manifests, or the cluster), and where the ingress
+/// controller runs.
+#[derive(Args)]
+pub struct NetInput {
+    #[command(flatten)]
+    ingress: IngressArgs,
+    /// `palisade.toml`'s `[network]`: where the ingress controller runs (the flags win).
+    #[command(flatten)]
+    config: crate::ConfigArgs,
+    #[command(flatten)]
+    load: LoadArgs,
+    #[command(flatten)]
+    live: LiveArgs,
+    #[command(flatten)]
+    completeness: Completeness,
+}
+
+impl NetInput {
+    /// Where the ingress controller runs ([`IngressArgs::placement`]).
+    fn placement(&self) -> Result<IngressPlacement> {
+        self.ingress.placement(&self.config)
+    }
+
+    /// The objects and their network, the ingress controller placed as `placement` says.
+    fn read(
+        &self,
+        placement: &IngressPlacement,
+    ) -> Result<(palisade_inventory::Inventory, Arc<Network>, Unread)> {
+        read(&self.load, &self.live, self.completeness, placement)
+    }
+
+    /// The network alone, the ingress controller placed where the input says.
+    fn network(&self) -> Result<(Arc<Network>, Unread)> {
+        network(
+            &self.load,
+            &self.live,
+            self.completeness,
+            &self.placement()?,
+        )
+    }
 }
 
 impl IngressArgs {
@@ -132,16 +165,7 @@ pub struct MatrixArgs {
     #[arg(short = 'n', long, env = "PALISADE_NET_NAMESPACE")]
     namespace: Option<String>,
     #[command(flatten)]
-    ingress: IngressArgs,
-    /// `palisade.toml`'s `[network]`: where the ingress controller runs (the flags win).
-    #[command(flatten)]
-    config: crate::ConfigArgs,
-    #[command(flatten)]
-    load: LoadArgs,
-    #[command(flatten)]
-    live: LiveArgs,
-    #[command(flatten)]
-    completeness: Completeness,
+    input: NetInput,
     /// `table`, `json`, `csv` or `dot` (Graphviz).
     #[arg(short = 'o', long = "output", value_enum, default_value_t = MatrixFormat::Table, env = "PALISADE_NET_OUTPUT")]
     output: MatrixFormat,
@@ -159,16 +183,7 @@ pub struct WhyArgs {
     #[arg(long, short = 'p', env = "PALISADE_NET_PORT")]
     port: Option<String>,
     #[command(flatten)]
-    ingress: IngressArgs,
-    /// `palisade.toml`'s `[network]`: where the ingress controller runs (the flags win).
-    #[command(flatten)]
-    config: crate::ConfigArgs,
-    #[command(flatten)]
-    load: LoadArgs,
-    #[command(flatten)]
-    live: LiveArgs,
-    #[command(flatten)]
-    completeness: Completeness,
+    input: NetInput,
     /// `table` or `json`.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = crate::ListFormat::Table, env = "PALISADE_NET_WHY_OUTPUT")]
     output: crate::ListFormat,
@@ -274,16 +289,7 @@ pub struct ExposureArgs {
     #[arg(short = 'n', long, env = "PALISADE_NET_NAMESPACE")]
     namespace: Option<String>,
     #[command(flatten)]
-    ingress: IngressArgs,
-    /// `palisade.toml`'s `[network]`: where the ingress controller runs (the flags win).
-    #[command(flatten)]
-    config: crate::ConfigArgs,
-    #[command(flatten)]
-    load: LoadArgs,
-    #[command(flatten)]
-    live: LiveArgs,
-    #[command(flatten)]
-    completeness: Completeness,
+    input: NetInput,
     /// `table` or `json`.
     #[arg(short = 'o', long = "output", value_enum, default_value_t = crate::ListFormat::Table, env = "PALISADE_NET_EXPOSURE_OUTPUT")]
     output: crate::ListFormat,
@@ -291,8 +297,8 @@ pub struct ExposureArgs {
 
 fn run_exposure(args: &ExposureArgs) -> Result<u8> {
     use std::io::Write;
-    let placement = args.ingress.placement(&args.config)?;
-    let (inventory, network, unread) = read(&args.load, &args.live, args.completeness, &placement)?;
+    let placement = args.input.placement()?;
+    let (inventory, network, unread) = args.input.read(&placement)?;
     check_namespace(&network, args.namespace.as_deref())?;
     let engine = Engine::new(Arc::clone(&network));
     note_namespaces_guessed(&engine, None);
@@ -311,8 +317,7 @@ fn run_exposure(args: &ExposureArgs) -> Result<u8> {
 
 fn run_matrix(args: &MatrixArgs) -> Result<u8> {
     use std::io::Write;
-    let placement = args.ingress.placement(&args.config)?;
-    let (network, unread) = network(&args.load, &args.live, args.completeness, &placement)?;
+    let (network, unread) = args.input.network()?;
     check_namespace(&network, args.namespace.as_deref())?;
     let engine = Engine::new(Arc::clone(&network));
     note_namespaces_guessed(&engine, None);
@@ -486,8 +491,7 @@ fn port(network: &Network, dst: Party, text: &str) -> Result<Conn> {
 }
 
 fn run_why(args: &WhyArgs) -> Result<u8> {
-    let placement = args.ingress.placement(&args.config)?;
-    let (network, unread) = network(&args.load, &args.live, args.completeness, &placement)?;
+    let (network, unread) = args.input.network()?;
     let src = party(&network, &args.src)?;
     let dst = party(&network, &args.dst)?;
     if matches!(dst, Party::IngressController) {
@@ -598,13 +602,13 @@ fn note_ingress_namespace_guessed(inventory: &palisade_inventory::Inventory) {
 
 fn run_generate(args: &GenerateArgs) -> Result<u8> {
     use palisade_net::generate::{Options, generate, parse_flows, with_policies};
-    let mut placement = args.ingress.placement(&args.config)?;
+    let mut placement = args.input.placement()?;
     let guessed = placement.namespace.is_none();
     let ingress_namespace = placement
         .namespace
         .get_or_insert_with(|| GUESSED_INGRESS_NAMESPACE.to_string())
         .clone();
-    let (inventory, network, unread) = read(&args.load, &args.live, args.completeness, &placement)?;
+    let (inventory, network, unread) = args.input.read(&placement)?;
     check_namespace(&network, args.namespace.as_deref())?;
     if guessed {
         note_ingress_namespace_guessed(&inventory);
