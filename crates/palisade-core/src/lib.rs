@@ -23,6 +23,7 @@ pub mod host_path;
 pub mod intern;
 pub mod object;
 pub mod parallel;
+pub mod pod_template;
 pub mod pointer;
 pub mod printable;
 pub mod query;

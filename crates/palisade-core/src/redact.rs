@@ -240,10 +240,11 @@ fn is_builtin_api_version(api_version: &str) -> bool {
         || group.ends_with(".k8s.io") && !group.contains("x-k8s.io")
 }
 
-/// Whether `value`, found at `segments` in an object of `api_version`, may be printed.
-/// Booleans, numbers and null always may; a string only in a field the schema says is
-/// harmless (see the module docs).
-pub fn is_printable(api_version: &str, segments: &[&str], value: &Value) -> bool {
+/// Whether `value`, found at `segments` in an object of `api_version` and `kind`, may be
+/// printed. Booleans, numbers and null always may; a string only in a field the schema says is
+/// harmless (see the module docs). The pod template of a custom workload (an Argo Rollout, a
+/// Knative Service) has the built-in pod's schema, so its image prints as a Deployment's does.
+pub fn is_printable(api_version: &str, kind: &str, segments: &[&str], value: &Value) -> bool {
     let Value::String(_) = value else {
         return !matches!(value, Value::Array(_) | Value::Object(_));
     };
@@ -261,7 +262,10 @@ pub fn is_printable(api_version: &str, segments: &[&str], value: &Value) -> bool
         }
         _ => {}
     }
-    if !is_builtin_api_version(api_version) {
+    if !is_builtin_api_version(api_version)
+        && !crate::pod_template::site(crate::object::api_group(api_version), kind)
+            .is_some_and(|site| site.holds(segments))
+    {
         return false;
     }
     // A control-plane flag whose value is a mode, a number or a path is not data.
@@ -427,7 +431,7 @@ impl Sensitive {
                 }
             }
             Value::String(text) => {
-                if is_printable(api_version, path, value) {
+                if is_printable(api_version, kind, path, value) {
                     self.add_public(text);
                     return;
                 }
@@ -753,7 +757,7 @@ mod tests {
 
     fn printable(value: &Value, path: &str) -> bool {
         let segments: Vec<&str> = path.split('/').collect();
-        is_printable("apps/v1", &segments, value)
+        is_printable("apps/v1", "Deployment", &segments, value)
     }
 
     #[test]
@@ -773,9 +777,22 @@ mod tests {
         assert!(printable(&json!(true), "spec/anything"));
         assert!(printable(&json!(3), "spec/replicas"));
         assert!(
-            !is_printable("example.com/v1", &["spec", "image"], &s),
+            !is_printable("example.com/v1", "Thing", &["spec", "image"], &s),
             "custom resources print no spec strings"
         );
+        let rollout = |path: &str| {
+            let segments: Vec<&str> = path.split('/').collect();
+            is_printable("argoproj.io/v1alpha1", "Rollout", &segments, &s)
+        };
+        assert!(
+            rollout(&format!("{pod}/image")),
+            "a workload's pod template is a pod's"
+        );
+        assert!(!rollout(&format!("{pod}/env/0/value")));
+        assert!(!rollout(
+            "spec/strategy/canary/trafficRouting/nginx/stableIngress"
+        ));
+        assert!(!rollout("spec/workloadRef/name/image"));
         assert!(printable(&s, &format!("{pod}/resources/limits/cpu")));
     }
 

@@ -45,6 +45,8 @@ pub fn fragment(object: &Object) -> Option<String> {
         ));
     }
     let pod = pod_spec(object)?;
+    let names_required = palisade_core::pod_template::site(group, kind)
+        .is_none_or(|site| site.container_names_required());
     let containers = pod.value.get("containers").and_then(Value::as_array);
     match containers {
         None => Some(format!(
@@ -55,7 +57,8 @@ pub fn fragment(object: &Object) -> Option<String> {
         Some(list) => list.iter().find_map(|c| {
             let name = c.get("name").and_then(Value::as_str);
             match (name, c.get("image").and_then(Value::as_str)) {
-                (None, _) => Some("a container has no name".into()),
+                (None, _) if names_required => Some("a container has no name".into()),
+                (None, None) => Some("a container has no image".into()),
                 (Some(name), None) => Some(format!("container \"{name}\" has no image")),
                 _ => None,
             }
@@ -155,6 +158,26 @@ mod tests {
         assert_eq!(
             why("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n"),
             None
+        );
+    }
+
+    /// Knative's API names a lone container itself (`user-container`), and its documentation
+    /// writes services without names: such a service is an object, not a piece of one.
+    #[test]
+    fn a_knative_container_needs_no_name() {
+        let service = |container: &str| {
+            format!(
+                "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {{name: k}}\nspec:\n  template:\n    spec:\n      containers: [{container}]\n"
+            )
+        };
+        assert_eq!(why(&service("{image: 'r/a:1'}")), None);
+        assert_eq!(
+            why(&service("{ports: [{containerPort: 80}]}")).as_deref(),
+            Some("a container has no image")
+        );
+        assert_eq!(
+            why("apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  template:\n    spec:\n      containers: [{image: 'r/a:1'}]\n").as_deref(),
+            Some("a container has no name")
         );
     }
 

@@ -1,6 +1,7 @@
 //! Pod specs inside workloads: where each workload kind keeps its pod template, so a rule
 //! written once for a pod spec reports the right path for every kind.
 
+use palisade_core::pod_template::{PodTemplateSite, SITES};
 use palisade_core::{JsonPointer, ObjectRef};
 use serde_json::Value;
 
@@ -20,141 +21,17 @@ pub const WORKLOAD_KINDS: &[(&str, &str)] = &[
 
 /// Every `(group, kind)` that embeds a pod spec.
 pub fn pod_spec_kinds() -> impl Iterator<Item = (&'static str, &'static str)> {
-    WORKLOADS.iter().map(|w| (w.group, w.kind))
+    SITES.iter().map(|w| (w.group, w.kind))
 }
 
-/// Where a kind keeps its pod spec and the pod template's metadata.
-struct Workload {
-    group: &'static str,
-    kind: &'static str,
-    spec: &'static str,
-    metadata: &'static str,
-}
-
-const TEMPLATE_SPEC: &str = "/spec/template/spec";
-const TEMPLATE_METADATA: &str = "/spec/template/metadata";
-
-/// Every kind that embeds a pod spec. Groups are matched exactly; `extensions` covers the
-/// pre-1.16 API versions still found in old manifests.
-const WORKLOADS: &[Workload] = &[
-    Workload {
-        group: "",
-        kind: "Pod",
-        spec: "/spec",
-        metadata: "/metadata",
-    },
-    Workload {
-        group: "",
-        kind: "PodTemplate",
-        spec: "/template/spec",
-        metadata: "/template/metadata",
-    },
-    Workload {
-        group: "",
-        kind: "ReplicationController",
-        spec: TEMPLATE_SPEC,
-        metadata: TEMPLATE_METADATA,
-    },
-    Workload {
-        group: "apps",
-        kind: "Deployment",
-        spec: TEMPLATE_SPEC,
-        metadata: TEMPLATE_METADATA,
-    },
-    Workload {
-        group: "apps",
-        kind: "StatefulSet",
-        spec: TEMPLATE_SPEC,
-        metadata: TEMPLATE_METADATA,
-    },
-    Workload {
-        group: "apps",
-        kind: "DaemonSet",
-        spec: TEMPLATE_SPEC,
-        metadata: TEMPLATE_METADATA,
-    },
-    Workload {
-        group: "apps",
-        kind: "ReplicaSet",
-        spec: TEMPLATE_SPEC,
-        metadata: TEMPLATE_METADATA,
-    },
-    Workload {
-        group: "extensions",
-        kind: "Deployment",
-        spec: TEMPLATE_SPEC,
-        metadata: TEMPLATE_METADATA,
-    },
-    Workload {
-        group: "extensions",
-        kind: "DaemonSet",
-        spec: TEMPLATE_SPEC,
-        metadata: TEMPLATE_METADATA,
-    },
-    Workload {
-        group: "extensions",
-        kind: "ReplicaSet",
-        spec: TEMPLATE_SPEC,
-        metadata: TEMPLATE_METADATA,
-    },
-    Workload {
-        group: "batch",
-        kind: "Job",
-        spec: TEMPLATE_SPEC,
-        metadata: TEMPLATE_METADATA,
-    },
-    Workload {
-        group: "batch",
-        kind: "CronJob",
-        spec: "/spec/jobTemplate/spec/template/spec",
-        metadata: "/spec/jobTemplate/spec/template/metadata",
-    },
-    Workload {
-        group: "argoproj.io",
-        kind: "Rollout",
-        spec: TEMPLATE_SPEC,
-        metadata: TEMPLATE_METADATA,
-    },
-    Workload {
-        group: "serving.knative.dev",
-        kind: "Service",
-        spec: TEMPLATE_SPEC,
-        metadata: TEMPLATE_METADATA,
-    },
-    Workload {
-        group: "serving.knative.dev",
-        kind: "Configuration",
-        spec: TEMPLATE_SPEC,
-        metadata: TEMPLATE_METADATA,
-    },
-    Workload {
-        group: "serving.knative.dev",
-        kind: "Revision",
-        spec: "/spec",
-        metadata: "/metadata",
-    },
-    Workload {
-        group: "apps.openshift.io",
-        kind: "DeploymentConfig",
-        spec: TEMPLATE_SPEC,
-        metadata: TEMPLATE_METADATA,
-    },
-];
-
-fn workload(id: &ObjectRef) -> Option<&'static Workload> {
-    let group = id.group();
-    WORKLOADS
-        .iter()
-        .find(|w| w.kind == id.kind && w.group == group)
+fn workload(id: &ObjectRef) -> Option<&'static PodTemplateSite> {
+    palisade_core::pod_template::site(id.group(), &id.kind)
 }
 
 /// Where objects of `(group, kind)` keep their pod spec (`/spec/template/spec`), for code
 /// that holds a bare JSON value rather than an inventory object.
 pub fn pod_spec_pointer(group: &str, kind: &str) -> Option<&'static str> {
-    WORKLOADS
-        .iter()
-        .find(|w| w.kind == kind && w.group == group)
-        .map(|w| w.spec)
+    palisade_core::pod_template::site(group, kind).map(|w| w.spec)
 }
 
 /// The pod spec of a workload.

@@ -79,7 +79,14 @@ pub fn drift_rule_metas() -> [&'static RuleMeta; 3] {
 /// (images, pull policies, capabilities, ports, quantities, names) are shown; every other
 /// string is `<hidden #tag>`, a stable short hash that says nothing of its length, so two
 /// reports can be compared without either showing the value.
-fn shown(value: &Option<Value>, api_version: &str, path: &JsonPointer) -> String {
+/// What an object's values are judged by: its API version and kind.
+#[derive(Clone, Copy)]
+struct Schema<'a> {
+    api_version: &'a str,
+    kind: &'a str,
+}
+
+fn shown(value: &Option<Value>, schema: Schema<'_>, path: &JsonPointer) -> String {
     let Some(v) = value else {
         return "(absent)".into();
     };
@@ -87,8 +94,8 @@ fn shown(value: &Option<Value>, api_version: &str, path: &JsonPointer) -> String
     let mut at: Vec<&str> = segments.iter().map(String::as_str).collect();
     let text = match v {
         // A hidden scalar reads better without JSON quotes: `<hidden #1a2b3c4d>`.
-        Value::String(s) if !is_printable(api_version, &at, v) => hidden(s),
-        _ => render(v, api_version, &mut at).to_string(),
+        Value::String(s) if !is_printable(schema.api_version, schema.kind, &at, v) => hidden(s),
+        _ => render(v, schema, &mut at).to_string(),
     };
     if text.chars().count() > 120 {
         format!("{}...", text.chars().take(120).collect::<String>())
@@ -98,10 +105,10 @@ fn shown(value: &Option<Value>, api_version: &str, path: &JsonPointer) -> String
 }
 
 /// `value` with every string the allow-list does not name replaced by its tag.
-fn render<'v>(value: &'v Value, api_version: &str, at: &mut Vec<&'v str>) -> Value {
+fn render<'v>(value: &'v Value, schema: Schema<'_>, at: &mut Vec<&'v str>) -> Value {
     match value {
         Value::String(s) => {
-            if is_printable(api_version, at, value) {
+            if is_printable(schema.api_version, schema.kind, at, value) {
                 value.clone()
             } else {
                 Value::String(hidden(s))
@@ -111,7 +118,7 @@ fn render<'v>(value: &'v Value, api_version: &str, at: &mut Vec<&'v str>) -> Val
             map.iter()
                 .map(|(k, v)| {
                     at.push(k);
-                    let shown = render(v, api_version, at);
+                    let shown = render(v, schema, at);
                     at.pop();
                     (k.clone(), shown)
                 })
@@ -122,7 +129,7 @@ fn render<'v>(value: &'v Value, api_version: &str, at: &mut Vec<&'v str>) -> Val
                 .iter()
                 .map(|v| {
                     at.push("0");
-                    let shown = render(v, api_version, at);
+                    let shown = render(v, schema, at);
                     at.pop();
                     shown
                 })
@@ -263,14 +270,21 @@ fn field_message(
     desired: &Inventory,
     live: &Inventory,
 ) -> String {
-    let api_version = d
+    let object = d
         .live
         .map(|l| &live.objects[l].value)
-        .or(d.desired.map(|i| &desired.objects[i].value))
-        .and_then(|o| o.get("apiVersion"))
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    let show = |value: &Option<serde_json::Value>| shown(value, api_version, &f.path);
+        .or(d.desired.map(|i| &desired.objects[i].value));
+    let field = |name: &str| {
+        object
+            .and_then(|o| o.get(name))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    };
+    let schema = Schema {
+        api_version: field("apiVersion"),
+        kind: field("kind"),
+    };
+    let show = |value: &Option<serde_json::Value>| shown(value, schema, &f.path);
     let what = match (&f.desired, &f.live) {
         (Some(_), None) => format!(
             "{} is set in the manifests but absent in the cluster ({})",

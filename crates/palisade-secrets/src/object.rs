@@ -331,7 +331,7 @@ impl<'v> Walk<'v> {
             }
             Value::String(text) => {
                 let path: Vec<&str> = segments.iter().map(String::as_str).collect();
-                if text.len() < 6 || is_printable(self.api_version, &path, value) {
+                if text.len() < 6 || is_printable(self.api_version, self.kind, &path, value) {
                     return;
                 }
                 // A pod template's annotations: an injector's own, or named like any other.

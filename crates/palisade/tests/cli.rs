@@ -1772,3 +1772,88 @@ fn pod_security_defaults_decide_unlabelled_namespaces() {
         "{bad:?}"
     );
 }
+
+/// Custom workloads are judged as the pods they make, and say so plainly: a Knative Service
+/// whose lone container has no name (as Knative's documentation writes them) is an object, not
+/// a patch, and the image of an Argo Rollout's template prints as a Deployment's does, in the
+/// table and in JSON, rather than `[REDACTED]`. Its environment values stay hidden.
+#[test]
+fn custom_workloads_are_judged_and_their_images_named() {
+    let dir = scratch("custom-workloads");
+    write_file(
+        &dir,
+        "apps.yaml",
+        "apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: hello, namespace: app}
+spec:
+  template:
+    spec:
+      containers:
+      - image: registry.example.com/hello:1.4
+        securityContext: {privileged: true}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web, namespace: app}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: registry.example.com/web:2.0
+        env: [{name: MODE, value: quiet-canary-7f3e9a}]
+",
+    );
+    for format in ["json", "table"] {
+        let out = bin()
+            .current_dir(&dir)
+            .args([
+                "scan",
+                "apps.yaml",
+                "--fail-on",
+                "none",
+                "--color",
+                "never",
+                "-o",
+                format,
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{text}");
+        assert!(
+            !text.contains("[fragment]") && !text.contains("\"fragment\""),
+            "{text}"
+        );
+        assert!(!text.contains("[REDACTED]"), "{format}: {text}");
+        assert!(!text.contains("quiet-canary-7f3e9a"), "{format}: {text}");
+        assert!(
+            text.contains("uses registry.example.com/hello:1.4 by tag only"),
+            "{text}"
+        );
+        assert!(
+            text.contains("uses registry.example.com/web:2.0 by tag only"),
+            "{text}"
+        );
+    }
+    let out = bin()
+        .current_dir(&dir)
+        .args(["scan", "apps.yaml", "-o", "json", "--fail-on", "none"])
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let privileged: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "POD001")
+        .map(|f| f["message"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        privileged,
+        ["container \"#0\" runs privileged: it has full access to the node"]
+    );
+}
