@@ -182,6 +182,41 @@ impl AddrRange {
         Some(bits - size.trailing_zeros())
     }
 
+    /// The fewest CIDR blocks that cover exactly this range, in address order: a range that
+    /// is one block is itself; `10.0.0.1-10.0.0.6` is `10.0.0.1/32`, `10.0.0.2/31`,
+    /// `10.0.0.4/31` and `10.0.0.6/32`. What a NetworkPolicy's `ipBlock.cidr` can say.
+    pub fn cidr_blocks(&self) -> Vec<AddrRange> {
+        // The last address of the block of 2^bits addresses at `start`, if it fits.
+        let last_of = |start: u128, bits: u32| -> Option<u128> {
+            if bits == 128 {
+                (start == 0).then_some(u128::MAX)
+            } else {
+                start.checked_add((1u128 << bits) - 1)
+            }
+        };
+        let mut blocks = Vec::new();
+        let mut start = self.start;
+        loop {
+            // The largest block aligned at `start` that does not pass the end.
+            let mut bits = start.trailing_zeros().min(self.family.bits());
+            let last = loop {
+                match last_of(start, bits) {
+                    Some(last) if last <= self.end => break last,
+                    _ => bits -= 1,
+                }
+            };
+            blocks.push(AddrRange {
+                family: self.family,
+                start,
+                end: last,
+            });
+            if last >= self.end {
+                return blocks;
+            }
+            start = last + 1;
+        }
+    }
+
     /// Parses what [`Display`](fmt::Display) writes: a CIDR or `first-last`.
     pub fn parse(text: &str) -> Result<AddrRange, String> {
         match text.split_once('-') {
@@ -247,6 +282,63 @@ pub fn atoms(cidrs: &[AddrRange]) -> Vec<AddrRange> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_range_is_cut_into_the_fewest_cidr_blocks() {
+        let blocks = |text: &str| -> Vec<String> {
+            AddrRange::parse(text)
+                .unwrap()
+                .cidr_blocks()
+                .iter()
+                .map(ToString::to_string)
+                .collect()
+        };
+        assert_eq!(blocks("10.0.0.0/8"), ["10.0.0.0/8"]);
+        assert_eq!(
+            blocks("10.0.0.1-10.0.0.6"),
+            ["10.0.0.1/32", "10.0.0.2/31", "10.0.0.4/31", "10.0.0.6/32"]
+        );
+        assert_eq!(blocks("0.0.0.0/0"), ["0.0.0.0/0"]);
+        assert_eq!(blocks("::/0"), ["::/0"]);
+        assert_eq!(blocks("::1-::2"), ["::1/128", "::2/128"]);
+        assert_eq!(
+            blocks("11.0.0.0-172.20.255.255"),
+            [
+                "11.0.0.0/8",
+                "12.0.0.0/6",
+                "16.0.0.0/4",
+                "32.0.0.0/3",
+                "64.0.0.0/2",
+                "128.0.0.0/3",
+                "160.0.0.0/5",
+                "168.0.0.0/6",
+                "172.0.0.0/12",
+                "172.16.0.0/14",
+                "172.20.0.0/16"
+            ]
+        );
+    }
+
+    proptest! {
+        /// The blocks are CIDRs, follow each other without a gap and cover the range exactly.
+        #[test]
+        fn cidr_blocks_cover_a_range_exactly(a in any::<u128>(), b in any::<u128>(), v4 in any::<bool>()) {
+            let (family, mask) = if v4 { (Family::V4, u128::from(u32::MAX)) } else { (Family::V6, u128::MAX) };
+            let (a, b) = (a & mask, b & mask);
+            let range = AddrRange { family, start: a.min(b), end: a.max(b) };
+            let blocks = range.cidr_blocks();
+            prop_assert!(blocks.len() <= 2 * family.bits() as usize);
+            prop_assert_eq!(blocks[0].start, range.start);
+            prop_assert_eq!(blocks[blocks.len() - 1].end, range.end);
+            for pair in blocks.windows(2) {
+                prop_assert_eq!(pair[0].end + 1, pair[1].start);
+            }
+            for block in &blocks {
+                prop_assert!(block.prefix().is_some(), "{block:?}");
+            }
+        }
+    }
 
     #[test]
     fn cidrs_parse_to_ranges_and_host_bits_are_dropped() {

@@ -1,8 +1,9 @@
 //! NetworkPolicies generated from what the manifests imply: per namespace a default deny and
 //! DNS egress, then allow rules for the flows Services, Ingresses, Routes and declared
-//! container ports imply, or for an observed flow list. The output depends only on the
-//! workloads, Services, Ingresses and flows, never on existing policies, so generating again
-//! on the output changes nothing.
+//! container ports imply, for an observed flow list, and to the API server for the workloads
+//! that call it. The output depends only on the workloads, Services, Ingresses, flows and the
+//! API server's clients, never on existing policies, so generating again on the output
+//! changes nothing.
 
 use std::collections::BTreeMap;
 
@@ -43,7 +44,18 @@ pub struct Options {
     pub ingress_namespace: String,
     /// Observed flows; when given, Service-implied flows inside a namespace are still allowed.
     pub flows: Vec<Flow>,
+    /// The API server's addresses, if known: the workloads of `api_clients` may open them on
+    /// [`API_SERVER_PORTS`].
+    pub api_server: Vec<AddrRange>,
+    /// The inventory objects of the workloads that call the API server (their account is
+    /// granted something and they mount its token).
+    pub api_clients: Vec<usize>,
 }
+
+/// The ports a pod reaches the API server on: the `kubernetes` Service's (443), and the one
+/// kube-apiserver listens on in kubeadm's and most self-managed clusters (6443), which is what
+/// most network plugins see after the Service's address is translated.
+pub const API_SERVER_PORTS: [u16; 2] = [443, 6443];
 
 /// Reads a flow file: `src,dst,port` lines (a header line is skipped), ends being workloads
 /// (`NS/NAME`, `NS/KIND/NAME`) or CIDRs, ports `8080`, `8080/TCP`, `53/UDP`.
@@ -132,6 +144,28 @@ pub fn generate(network: &Network, inventory: &Inventory, options: &Options) -> 
     }
     for flow in &options.flows {
         add_flow(network, inventory, flow, &mut rules, &wanted);
+    }
+    if !options.api_server.is_empty() {
+        let to: Vec<Value> = options.api_server.iter().flat_map(ip_blocks).collect();
+        let ports: Vec<Value> = API_SERVER_PORTS
+            .iter()
+            .map(|port| json!({"port": port, "protocol": "TCP"}))
+            .collect();
+        for members in namespaces.values() {
+            for &e in members {
+                if options
+                    .api_clients
+                    .binary_search(&network.endpoints[e].object)
+                    .is_ok()
+                {
+                    rules
+                        .entry(e)
+                        .or_default()
+                        .egress
+                        .push(json!({"to": to, "ports": ports}));
+                }
+            }
+        }
     }
     let mut out = Vec::new();
     for (ns, members) in &namespaces {
@@ -323,29 +357,34 @@ fn implied_by_services(network: &Network, e: usize, rules: &mut Rules) -> Vec<Va
     internal
 }
 
-fn peer_of(network: &Network, inventory: &Inventory, end: &FlowEnd, from_ns: &str) -> Value {
+/// The peers of a rule that name `end`: one `ipBlock` per CIDR block of a range (an
+/// `ipBlock` holds one CIDR, and a range such as `10.0.0.1-10.0.0.6` is not one), or the
+/// workload's pods.
+fn peers_of(network: &Network, inventory: &Inventory, end: &FlowEnd, from_ns: &str) -> Vec<Value> {
     match end {
-        FlowEnd::Addresses(range) => {
-            let cidrs: Vec<String> = crate::addr::AddrSet::of_range(*range)
-                .ranges()
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            json!({"ipBlock": {"cidr": cidrs.first().cloned().unwrap_or_default()}})
-        }
+        FlowEnd::Addresses(range) => ip_blocks(range),
         FlowEnd::Workload(w) => {
             let e = &network.endpoints[*w];
             let pods = json!({"matchLabels": selector_of(inventory, e)});
-            if e.namespace == from_ns {
+            vec![if e.namespace == from_ns {
                 json!({"podSelector": pods})
             } else {
                 json!({
                     "namespaceSelector": {"matchLabels": {NAMESPACE_NAME_LABEL: e.namespace}},
                     "podSelector": pods,
                 })
-            }
+            }]
         }
     }
+}
+
+/// One `ipBlock` peer per CIDR block of `range`.
+fn ip_blocks(range: &AddrRange) -> Vec<Value> {
+    range
+        .cidr_blocks()
+        .iter()
+        .map(|block| json!({"ipBlock": {"cidr": block.to_string()}}))
+        .collect()
 }
 
 fn add_flow(
@@ -361,7 +400,7 @@ fn add_flow(
     {
         let ns = network.endpoints[d].namespace.clone();
         rules.entry(d).or_default().ingress.push(json!({
-            "from": [peer_of(network, inventory, &flow.src, &ns)],
+            "from": peers_of(network, inventory, &flow.src, &ns),
             "ports": ports.clone(),
         }));
     }
@@ -370,7 +409,7 @@ fn add_flow(
     {
         let ns = network.endpoints[s].namespace.clone();
         rules.entry(s).or_default().egress.push(json!({
-            "to": [peer_of(network, inventory, &flow.dst, &ns)],
+            "to": peers_of(network, inventory, &flow.dst, &ns),
             "ports": ports,
         }));
     }

@@ -532,6 +532,39 @@ impl Policy {
         subjects
     }
 
+    /// The workloads whose pods call the API server, as far as the input shows: they mount
+    /// their account's token, and a binding grants that account something by name (the
+    /// account itself, or every account of its namespace, `system:serviceaccounts:NS`). The
+    /// groups every account or every user is in (`system:serviceaccounts`,
+    /// `system:authenticated`) do not count: every cluster binds them to its discovery roles,
+    /// which no pod needs the API server for. Inventory object indices, sorted.
+    pub fn api_clients(&self) -> Vec<usize> {
+        let named = |w: &Workload, subject: &Subject| match subject {
+            Subject::ServiceAccount { namespace, name } => {
+                *namespace == w.namespace && *name == w.service_account
+            }
+            Subject::Group { name } => name
+                .strip_prefix("system:serviceaccounts:")
+                .is_some_and(|ns| ns == w.namespace),
+            Subject::User { .. } => false,
+        };
+        let grants = |b: &Binding| b.role.is_some_and(|r| !self.roles[r].rules.is_empty());
+        let mut clients: Vec<usize> = self
+            .workloads
+            .iter()
+            .filter(|w| w.token_mounted)
+            .filter(|w| {
+                self.bindings
+                    .iter()
+                    .any(|b| grants(b) && b.subjects.iter().any(|s| named(w, s)))
+            })
+            .map(|w| w.object)
+            .collect();
+        clients.sort_unstable();
+        clients.dedup();
+        clients
+    }
+
     /// The primitives binding `index` gives its subjects ([`Policy::primitives_of`]), found
     /// once for the grants however many policies share them.
     pub fn held_by(&self, index: usize) -> &[crate::primitives::Held] {
@@ -728,6 +761,56 @@ mod tests {
         Policy::from_inventory(&loaded.inventory).workloads[0]
             .node_access
             .clone()
+    }
+
+    /// A workload calls the API server when its account is granted something by name or as
+    /// one of its namespace's accounts, and it mounts the token; the groups every account is
+    /// in, and a binding to nothing, do not count.
+    #[test]
+    fn api_clients_are_granted_accounts_that_mount_their_token() {
+        let pod = |name: &str, account: &str, mount: bool| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: ops}}\nspec: {{serviceAccountName: {account}, automountServiceAccountToken: {mount}, containers: [{{name: c, image: x}}]}}\n---\n"
+            )
+        };
+        let binding = |name: &str, role: &str, subject: &str| {
+            format!(
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: {name}, namespace: ops}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {role}}}\nsubjects: [{subject}]\n---\n"
+            )
+        };
+        let yaml = [
+            pod("named", "op", true),
+            pod("unmounted", "op", false),
+            pod("plain", "default", true),
+            pod("grouped", "batch", true),
+            pod("empty-role", "idle", true),
+            binding("op", "leases", "{kind: ServiceAccount, name: op, namespace: ops}"),
+            binding("all", "leases", "{kind: Group, name: 'system:serviceaccounts', apiGroup: rbac.authorization.k8s.io}"),
+            binding("authn", "leases", "{kind: Group, name: 'system:authenticated', apiGroup: rbac.authorization.k8s.io}"),
+            binding("ns", "leases", "{kind: Group, name: 'system:serviceaccounts:other', apiGroup: rbac.authorization.k8s.io}"),
+            binding("idle", "nothing", "{kind: ServiceAccount, name: idle, namespace: ops}"),
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: leases, namespace: ops}\nrules: [{apiGroups: [coordination.k8s.io], resources: [leases], verbs: [get]}]\n---\n".into(),
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: nothing, namespace: ops}\nrules: []\n".into(),
+        ]
+        .concat();
+        let loaded = load_text("rbac.yaml", &yaml, &Limits::default());
+        let names =
+            |inventory: &palisade_inventory::Inventory, objects: Vec<usize>| -> Vec<String> {
+                objects
+                    .into_iter()
+                    .map(|i| inventory.objects[i].id.name.clone().unwrap_or_default())
+                    .collect()
+            };
+        let policy = Policy::from_inventory(&loaded.inventory);
+        assert_eq!(names(&loaded.inventory, policy.api_clients()), ["named"]);
+        // Every account of the namespace, by its group.
+        let yaml = yaml.replace("system:serviceaccounts:other", "system:serviceaccounts:ops");
+        let loaded = load_text("rbac.yaml", &yaml, &Limits::default());
+        let policy = Policy::from_inventory(&loaded.inventory);
+        assert_eq!(
+            names(&loaded.inventory, policy.api_clients()),
+            ["named", "plain", "grouped", "empty-role"]
+        );
     }
 
     #[test]

@@ -47,6 +47,18 @@ pub struct GenerateArgs {
     /// CIDRs): allowed in addition to what the manifests imply.
     #[arg(long, value_name = "FILE", env = "PALISADE_NET_FLOWS")]
     flows: Option<std::path::PathBuf>,
+    /// The API server's address (a CIDR or address; repeatable, or comma-separated), as your
+    /// network plugin sees it: the workloads whose service account a binding grants something,
+    /// and that mount its token, may open it on TCP 443 and 6443. Without it, no egress to the
+    /// API server is written, and a note names the workloads the default deny cuts off
+    #[arg(
+        long = "api-server",
+        value_name = "CIDR",
+        value_parser = parse_api_server,
+        env = "PALISADE_NET_API_SERVER",
+        value_delimiter = ','
+    )]
+    api_server: Vec<palisade_net::addr::AddrRange>,
     /// What is read, and where the ingress controller runs: the rules written admit its
     /// namespace (`ingress-nginx` unless `--ingress-namespace` says otherwise).
     #[command(flatten)]
@@ -147,6 +159,11 @@ impl IngressArgs {
             labels,
         }))
     }
+}
+
+/// An address or CIDR of the API server (`10.0.0.1`, `192.168.49.2/32`).
+fn parse_api_server(text: &str) -> Result<palisade_net::addr::AddrRange, String> {
+    palisade_net::addr::AddrRange::parse_cidr(text.trim())
 }
 
 /// `KEY=VALUE`, a label as a selector reads it.
@@ -600,6 +617,30 @@ fn note_ingress_namespace_guessed(inventory: &palisade_inventory::Inventory) {
     );
 }
 
+/// Says on stderr which generated workloads call the API server (`clients`, inventory
+/// objects) and lose it to the default deny, when `--api-server` does not say where it is.
+fn note_api_clients_cut_off(network: &Network, clients: &[usize], namespace: Option<&str>) {
+    let cut: Vec<String> = network
+        .endpoints
+        .iter()
+        .filter(|e| !e.host_network && namespace.is_none_or(|ns| ns == e.namespace))
+        .filter(|e| clients.binary_search(&e.object).is_ok())
+        .map(|e| e.id())
+        .collect();
+    if cut.is_empty() {
+        return;
+    }
+    const SHOWN: usize = 5;
+    let more = match cut.len().saturating_sub(SHOWN) {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    eprintln!(
+        "palisade: note: the default deny cuts off from the API server the workloads that call it (a binding grants their account something and they mount its token): {}{more}; give --api-server with its address to allow them",
+        cut[..cut.len().min(SHOWN)].join(", ")
+    );
+}
+
 fn run_generate(args: &GenerateArgs) -> Result<u8> {
     use palisade_net::generate::{Options, generate, parse_flows, with_policies};
     let mut placement = args.input.placement()?;
@@ -621,10 +662,16 @@ fn run_generate(args: &GenerateArgs) -> Result<u8> {
         }
         None => Vec::new(),
     };
+    let api_clients = palisade_rbac::model::Policy::from_inventory(&inventory).api_clients();
+    if args.api_server.is_empty() {
+        note_api_clients_cut_off(&network, &api_clients, args.namespace.as_deref());
+    }
     let options = Options {
         namespace: args.namespace.clone(),
         ingress_namespace,
         flows,
+        api_server: args.api_server.clone(),
+        api_clients,
     };
     let policies = generate(&network, &inventory, &options);
     if policies.is_empty() {

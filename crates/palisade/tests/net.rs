@@ -1007,3 +1007,112 @@ fn generate_keeps_the_ingress_controller_reaching_its_backends() {
     );
     assert!(again["changes"].as_array().unwrap().is_empty(), "{again:#}");
 }
+
+/// An operator whose account is granted something calls the API server: without its address
+/// the default deny cuts it off, and a note names it; with `--api-server`, its policy allows
+/// egress there on 443 and 6443 (a workload the input grants nothing gets none), so the matrix
+/// with the policies applied shows it. A flow to a range that is no single CIDR is written as
+/// the CIDR blocks that cover it, each a valid `ipBlock`.
+#[test]
+fn generate_keeps_the_api_server_for_the_workloads_that_call_it() {
+    let dir = scratch("net-generate-api-server");
+    write_file(
+        &dir,
+        "app.yaml",
+        "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: operator, namespace: ops}
+spec:
+  selector: {matchLabels: {app: operator}}
+  template:
+    metadata: {labels: {app: operator}}
+    spec:
+      serviceAccountName: operator
+      containers: [{name: c, image: r/op:1}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: ops}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: c, image: r/web:1}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: leases, namespace: ops}
+rules: [{apiGroups: [coordination.k8s.io], resources: [leases], verbs: [get, update]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: operator, namespace: ops}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: leases}
+subjects: [{kind: ServiceAccount, name: operator, namespace: ops}]
+",
+    );
+    write_file(&dir, "flows.csv", "ops/web,10.0.0.1-10.0.0.6,443\n");
+    let generate = |extra: &[&str]| {
+        bin()
+            .current_dir(&dir)
+            .args(["net", "generate", "app.yaml", "--flows", "flows.csv"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let without = generate(&[]);
+    assert_eq!(without.status.code(), Some(0));
+    let note = String::from_utf8_lossy(&without.stderr);
+    assert!(
+        note.contains("cuts off from the API server the workloads that call it (a binding grants their account something and they mount its token): ops/operator[Deployment]; give --api-server"),
+        "{note}"
+    );
+    assert!(!stdout(&without).contains("6443"));
+
+    let with = generate(&["--api-server", "192.168.49.2"]);
+    assert_eq!(with.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&with.stderr).contains("API server"));
+    std::fs::write(dir.join("generated.yaml"), stdout(&with)).unwrap();
+    let answer = json(&generate(&["--api-server", "192.168.49.2", "-o", "json"]));
+    let egress_of = |name: &str| -> Value {
+        answer["policies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["metadata"]["name"] == name)
+            .map(|p| p["spec"]["egress"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        egress_of("palisade-allow-operator"),
+        serde_json::json!([{
+            "to": [{"ipBlock": {"cidr": "192.168.49.2/32"}}],
+            "ports": [{"port": 443, "protocol": "TCP"}, {"port": 6443, "protocol": "TCP"}],
+        }])
+    );
+    assert_eq!(
+        egress_of("palisade-allow-web"),
+        serde_json::json!([{
+            "to": [
+                {"ipBlock": {"cidr": "10.0.0.1/32"}},
+                {"ipBlock": {"cidr": "10.0.0.2/31"}},
+                {"ipBlock": {"cidr": "10.0.0.4/31"}},
+                {"ipBlock": {"cidr": "10.0.0.6/32"}},
+            ],
+            "ports": [{"port": 443, "protocol": "TCP"}],
+        }])
+    );
+    // Applied, the policies let the operator, and it alone, reach the API server's address.
+    let why = |src: &str| {
+        let out = bin()
+            .current_dir(&dir)
+            .args(["net", "why", src, "192.168.49.2", "-p", "6443"])
+            .args(["app.yaml", "generated.yaml", "-o", "json"])
+            .output()
+            .unwrap();
+        json(&out)["verdict"].clone()
+    };
+    assert_eq!(why("ops/operator"), "allowed");
+    assert_eq!(why("ops/web"), "denied");
+}
