@@ -28,6 +28,15 @@ pub fn api_group(api_version: &str) -> &str {
     }
 }
 
+/// Whether `group` is one of the Kubernetes API's own (the core group, a group without a dot
+/// such as `apps`, or one under `k8s.io` that is not a SIG's extension under `x-k8s.io`)
+/// rather than a custom resource's.
+pub fn is_builtin_group(group: &str) -> bool {
+    group.is_empty()
+        || !group.contains('.')
+        || group.ends_with(".k8s.io") && !group.contains("x-k8s.io")
+}
+
 impl ObjectRef {
     /// The API group: the part of `apiVersion` before the `/`, empty for the core group.
     pub fn group(&self) -> &str {

@@ -143,6 +143,27 @@ pub const SITES: &[PodTemplateSite] = &[
         spec: TEMPLATE_SPEC,
         metadata: TEMPLATE_METADATA,
     },
+    // OpenKruise's CloneSet, which replaces Deployments in place.
+    PodTemplateSite {
+        group: "apps.kruise.io",
+        kind: "CloneSet",
+        spec: TEMPLATE_SPEC,
+        metadata: TEMPLATE_METADATA,
+    },
+    // KEDA's ScaledJob: a Job's spec, whose Jobs KEDA creates per event.
+    PodTemplateSite {
+        group: "keda.sh",
+        kind: "ScaledJob",
+        spec: "/spec/jobTargetRef/template/spec",
+        metadata: "/spec/jobTargetRef/template/metadata",
+    },
+    // Kubeflow's Notebook: a notebook server's StatefulSet template.
+    PodTemplateSite {
+        group: "kubeflow.org",
+        kind: "Notebook",
+        spec: TEMPLATE_SPEC,
+        metadata: TEMPLATE_METADATA,
+    },
 ];
 
 /// Where objects of `(group, kind)` keep their pod template, if they have one.

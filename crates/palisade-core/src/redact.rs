@@ -234,10 +234,7 @@ const SCHEMA_KINDS: &[&str] = &["CustomResourceDefinition", "APIService"];
 /// Built-in API groups: the fields of other groups' kinds (custom resources) are never printed
 /// beyond their metadata.
 fn is_builtin_api_version(api_version: &str) -> bool {
-    let group = crate::object::api_group(api_version);
-    group.is_empty()
-        || !group.contains('.')
-        || group.ends_with(".k8s.io") && !group.contains("x-k8s.io")
+    crate::object::is_builtin_group(crate::object::api_group(api_version))
 }
 
 /// Whether `value`, found at `segments` in an object of `api_version` and `kind`, may be

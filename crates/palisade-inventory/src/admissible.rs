@@ -147,8 +147,9 @@ pub fn problems(object: &Object) -> Vec<(JsonPointer, String)> {
 
 pub use palisade_core::tree::kind_of;
 
-/// The diagnostics for every object of a source that the API server would reject, in the
-/// objects' order (a large file's objects are looked at on every core).
+/// The diagnostics for every object of a source that the API server would reject, or whose
+/// pod templates no rule reads ([`crate::unjudged`]), in the objects' order (a large file's
+/// objects are looked at on every core).
 pub(crate) fn diagnose(objects: &[Object], file: &str, diagnostics: &mut Vec<Diagnostic>) {
     let runs = palisade_core::parallel::map_runs(objects, PER_CORE, |objects| {
         let mut found = Vec::new();
@@ -166,6 +167,7 @@ pub(crate) fn diagnose(objects: &[Object], file: &str, diagnostics: &mut Vec<Dia
                     .on_object(object.id.to_string()),
                 );
             }
+            found.extend(crate::unjudged::diagnostic(object, file));
         }
         found
     });

@@ -1805,6 +1805,35 @@ spec:
       - name: web
         image: registry.example.com/web:2.0
         env: [{name: MODE, value: quiet-canary-7f3e9a}]
+---
+apiVersion: apps.kruise.io/v1alpha1
+kind: CloneSet
+metadata: {name: clone, namespace: app}
+spec:
+  selector: {matchLabels: {app: clone}}
+  template:
+    metadata: {labels: {app: clone}}
+    spec:
+      containers: [{name: c, image: 'r/c:1', securityContext: {privileged: true}}]
+---
+apiVersion: keda.sh/v1alpha1
+kind: ScaledJob
+metadata: {name: worker, namespace: app}
+spec:
+  jobTargetRef:
+    template:
+      spec:
+        restartPolicy: Never
+        containers: [{name: c, image: 'r/w:1', securityContext: {privileged: true}}]
+  triggers: [{type: cron, metadata: {timezone: UTC, start: 0 * * * *, end: 5 * * * *}}]
+---
+apiVersion: kubeflow.org/v1
+kind: Notebook
+metadata: {name: lab, namespace: app}
+spec:
+  template:
+    spec:
+      containers: [{name: c, image: 'r/n:1', securityContext: {privileged: true}}]
 ",
     );
     for format in ["json", "table"] {
@@ -1845,15 +1874,83 @@ spec:
         .output()
         .unwrap();
     let report = json(&out);
-    let privileged: Vec<&str> = report["findings"]
+    let mut privileged: Vec<String> = report["findings"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|f| f["rule"] == "POD001")
-        .map(|f| f["message"].as_str().unwrap())
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["object"]["kind"].as_str().unwrap(),
+                f["location"]["path"].as_str().unwrap(),
+                f["message"].as_str().unwrap()
+            )
+        })
         .collect();
+    privileged.sort();
+    let at = "containers/0/securityContext/privileged";
+    let says = "runs privileged: it has full access to the node";
     assert_eq!(
         privileged,
-        ["container \"#0\" runs privileged: it has full access to the node"]
+        [
+            format!("CloneSet /spec/template/spec/{at} container \"c\" {says}"),
+            format!("Notebook /spec/template/spec/{at} container \"c\" {says}"),
+            format!("ScaledJob /spec/jobTargetRef/template/spec/{at} container \"c\" {says}"),
+            format!("Service /spec/template/spec/{at} container \"#0\" {says}"),
+        ]
+    );
+}
+
+/// A RayCluster's pod templates are where no rule reads them: the scan says so with a warning
+/// at the first one, naming each, rather than passing the manifest in silence; the run itself
+/// is not failed by it unless `--fail-on-diagnostics=warning` asks.
+#[test]
+fn pod_templates_no_rule_reads_are_named_not_passed() {
+    let dir = scratch("unjudged-templates");
+    write_file(
+        &dir,
+        "ray.yaml",
+        "apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: train, namespace: ml}
+spec:
+  headGroupSpec:
+    template:
+      spec:
+        containers: [{name: head, image: 'rayproject/ray:2.9', securityContext: {privileged: true}}]
+  workerGroupSpecs:
+  - groupName: gpu
+    template:
+      spec:
+        containers: [{name: worker, image: 'rayproject/ray:2.9'}]
+",
+    );
+    let scan = |extra: &[&str]| {
+        bin()
+            .current_dir(&dir)
+            .args(["scan", "ray.yaml", "-o", "json"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = scan(&[]);
+    assert_eq!(out.status.code(), Some(0));
+    let report = json(&out);
+    let diagnostics = report["diagnostics"].as_array().unwrap();
+    assert_eq!(diagnostics.len(), 1, "{report:#}");
+    assert_eq!(diagnostics[0]["code"], "pod-template-not-judged");
+    assert_eq!(diagnostics[0]["level"], "warning");
+    assert_eq!(diagnostics[0]["line"], 7);
+    assert_eq!(diagnostics[0]["object"], "RayCluster ml/train");
+    assert!(
+        diagnostics[0]["message"].as_str().unwrap().contains(
+            "(spec.headGroupSpec.template.spec, spec.workerGroupSpecs.0.template.spec)"
+        ),
+        "{report:#}"
+    );
+    assert_eq!(
+        scan(&["--fail-on-diagnostics=warning"]).status.code(),
+        Some(1)
     );
 }
