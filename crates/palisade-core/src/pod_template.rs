@@ -1,6 +1,9 @@
 //! Where each kind that embeds a pod spec keeps it: the one catalogue that scans, fixes,
 //! admission, audit detections and the redaction boundary read, so a pod spec is found (and its
-//! fields printed or hidden) the same way in a Deployment, an Argo Rollout or a Knative Service.
+//! fields printed or hidden) the same way in a Deployment, an Argo Rollout or a Knative Service;
+//! and where the kinds that embed several keep them (a RayCluster's groups, a JobSet's jobs).
+
+use serde_json::Value;
 
 /// Where a kind keeps its pod spec and the pod template's metadata.
 #[derive(Debug)]
@@ -166,6 +169,184 @@ pub const SITES: &[PodTemplateSite] = &[
     },
 ];
 
+/// A kind that embeds several pod templates (`PodTemplateSpec`s: `metadata` and `spec`), at
+/// pointers where `*` stands for any key of a map or index of a list: a RayCluster's head and
+/// each worker group, a JobSet's replicated jobs, a PyTorchJob's replicas by role.
+#[derive(Debug)]
+pub struct GroupedSite {
+    pub group: &'static str,
+    pub kind: &'static str,
+    /// Pointers to the templates, with `*` for any segment.
+    pub templates: &'static [&'static str],
+}
+
+/// Every kind with several pod templates the rules judge, each template as a pod spec.
+pub const GROUPED: &[GroupedSite] = &[
+    GroupedSite {
+        group: "ray.io",
+        kind: "RayCluster",
+        templates: &[
+            "/spec/headGroupSpec/template",
+            "/spec/workerGroupSpecs/*/template",
+        ],
+    },
+    GroupedSite {
+        group: "ray.io",
+        kind: "RayService",
+        templates: &[
+            "/spec/rayClusterConfig/headGroupSpec/template",
+            "/spec/rayClusterConfig/workerGroupSpecs/*/template",
+        ],
+    },
+    GroupedSite {
+        group: "ray.io",
+        kind: "RayJob",
+        templates: &[
+            "/spec/rayClusterSpec/headGroupSpec/template",
+            "/spec/rayClusterSpec/workerGroupSpecs/*/template",
+            "/spec/submitterPodTemplate",
+        ],
+    },
+    GroupedSite {
+        group: "jobset.x-k8s.io",
+        kind: "JobSet",
+        templates: &["/spec/replicatedJobs/*/template/spec/template"],
+    },
+    GroupedSite {
+        group: "leaderworkerset.x-k8s.io",
+        kind: "LeaderWorkerSet",
+        templates: &[
+            "/spec/leaderWorkerTemplate/leaderTemplate",
+            "/spec/leaderWorkerTemplate/workerTemplate",
+        ],
+    },
+    GroupedSite {
+        group: "kubeflow.org",
+        kind: "PyTorchJob",
+        templates: &["/spec/pytorchReplicaSpecs/*/template"],
+    },
+    GroupedSite {
+        group: "kubeflow.org",
+        kind: "TFJob",
+        templates: &["/spec/tfReplicaSpecs/*/template"],
+    },
+    GroupedSite {
+        group: "kubeflow.org",
+        kind: "MPIJob",
+        templates: &["/spec/mpiReplicaSpecs/*/template"],
+    },
+    GroupedSite {
+        group: "kubeflow.org",
+        kind: "XGBoostJob",
+        templates: &["/spec/xgbReplicaSpecs/*/template"],
+    },
+    GroupedSite {
+        group: "kubeflow.org",
+        kind: "PaddleJob",
+        templates: &["/spec/paddleReplicaSpecs/*/template"],
+    },
+    GroupedSite {
+        group: "kubeflow.org",
+        kind: "JAXJob",
+        templates: &["/spec/jaxReplicaSpecs/*/template"],
+    },
+    GroupedSite {
+        group: "trainer.kubeflow.org",
+        kind: "TrainingRuntime",
+        templates: &["/spec/template/spec/replicatedJobs/*/template/spec/template"],
+    },
+    GroupedSite {
+        group: "trainer.kubeflow.org",
+        kind: "ClusterTrainingRuntime",
+        templates: &["/spec/template/spec/replicatedJobs/*/template/spec/template"],
+    },
+    // The same, as Kubeflow's training operator v2 first named them.
+    GroupedSite {
+        group: "kubeflow.org",
+        kind: "TrainingRuntime",
+        templates: &["/spec/template/spec/replicatedJobs/*/template/spec/template"],
+    },
+    GroupedSite {
+        group: "kubeflow.org",
+        kind: "ClusterTrainingRuntime",
+        templates: &["/spec/template/spec/replicatedJobs/*/template/spec/template"],
+    },
+    GroupedSite {
+        group: "elasticsearch.k8s.elastic.co",
+        kind: "Elasticsearch",
+        templates: &["/spec/nodeSets/*/podTemplate"],
+    },
+];
+
+/// Most templates of one object that are judged: a hostile object cannot make a scan judge
+/// without bound.
+pub const MAX_GROUPED_TEMPLATES: usize = 64;
+
+impl GroupedSite {
+    /// The pointers of the templates `object` holds, in the order the patterns and the object
+    /// list them, at most [`MAX_GROUPED_TEMPLATES`]: each a map (a template that is not one
+    /// is the API server's to refuse).
+    pub fn templates_in(&self, object: &Value) -> Vec<String> {
+        let mut found = Vec::new();
+        for pattern in self.templates {
+            let segments: Vec<&str> = pattern.split('/').skip(1).collect();
+            expand(object, &segments, String::new(), &mut found);
+        }
+        found.truncate(MAX_GROUPED_TEMPLATES);
+        found
+    }
+
+    /// Whether a field at `segments` lies in one of the kind's templates (its `spec` or
+    /// `metadata`), whose schema is the built-in pod template's.
+    pub fn holds(&self, segments: &[&str]) -> bool {
+        self.templates.iter().any(|pattern| {
+            let mut rest = segments.iter();
+            pattern
+                .split('/')
+                .skip(1)
+                .all(|p| rest.next().is_some_and(|s| p == "*" || p == *s))
+                && matches!(rest.next(), Some(&"spec" | &"metadata"))
+        })
+    }
+}
+
+/// Appends to `found` the pointers under `at` that `segments` (with `*`) reach in `value`.
+fn expand(value: &Value, segments: &[&str], at: String, found: &mut Vec<String>) {
+    if found.len() >= MAX_GROUPED_TEMPLATES {
+        return;
+    }
+    let Some((first, rest)) = segments.split_first() else {
+        if value.is_object() {
+            found.push(at);
+        }
+        return;
+    };
+    let escaped = |key: &str| key.replace('~', "~0").replace('/', "~1");
+    match (value, *first) {
+        (Value::Object(map), "*") => {
+            for (key, child) in map {
+                expand(child, rest, format!("{at}/{}", escaped(key)), found);
+            }
+        }
+        (Value::Array(items), "*") => {
+            for (index, child) in items.iter().enumerate() {
+                expand(child, rest, format!("{at}/{index}"), found);
+            }
+        }
+        (Value::Object(map), key) => {
+            if let Some(child) = map.get(key) {
+                expand(child, rest, format!("{at}/{key}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The kind with several pod templates `(group, kind)` is, if it is one.
+pub fn grouped_site(group: &str, kind: &str) -> Option<&'static GroupedSite> {
+    GROUPED.iter().find(|w| w.kind == kind && w.group == group)
+}
+
 /// Where objects of `(group, kind)` keep their pod template, if they have one.
 pub fn site(group: &str, kind: &str) -> Option<&'static PodTemplateSite> {
     SITES.iter().find(|w| w.kind == kind && w.group == group)
@@ -191,5 +372,78 @@ mod tests {
                 .container_names_required()
         );
         assert!(site("", "Service").is_none());
+    }
+
+    #[test]
+    fn grouped_templates_are_found_under_any_key_or_index() {
+        let ray = serde_json::json!({"spec": {
+            "headGroupSpec": {"template": {"spec": {}}},
+            "workerGroupSpecs": [{"template": {"spec": {}}}, {"groupName": "x"}, {"template": {}}],
+        }});
+        assert_eq!(
+            grouped_site("ray.io", "RayCluster")
+                .unwrap()
+                .templates_in(&ray),
+            [
+                "/spec/headGroupSpec/template",
+                "/spec/workerGroupSpecs/0/template",
+                "/spec/workerGroupSpecs/2/template"
+            ]
+        );
+        let pytorch = serde_json::json!({"spec": {"pytorchReplicaSpecs": {
+            "Master": {"template": {"spec": {}}},
+            "a/b~": {"template": {"spec": {}}},
+            "Worker": {"template": "not a template"},
+        }}});
+        assert_eq!(
+            grouped_site("kubeflow.org", "PyTorchJob")
+                .unwrap()
+                .templates_in(&pytorch),
+            [
+                "/spec/pytorchReplicaSpecs/Master/template",
+                "/spec/pytorchReplicaSpecs/a~1b~0/template"
+            ]
+        );
+        let many = serde_json::json!({"spec": {"workerGroupSpecs": vec![serde_json::json!({"template": {}}); 500]}});
+        assert_eq!(
+            grouped_site("ray.io", "RayCluster")
+                .unwrap()
+                .templates_in(&many)
+                .len(),
+            MAX_GROUPED_TEMPLATES
+        );
+        let site = grouped_site("jobset.x-k8s.io", "JobSet").unwrap();
+        assert!(site.holds(&[
+            "spec",
+            "replicatedJobs",
+            "3",
+            "template",
+            "spec",
+            "template",
+            "spec",
+            "containers",
+            "0",
+            "image"
+        ]));
+        assert!(site.holds(&[
+            "spec",
+            "replicatedJobs",
+            "0",
+            "template",
+            "spec",
+            "template",
+            "metadata",
+            "labels",
+            "a"
+        ]));
+        assert!(!site.holds(&[
+            "spec",
+            "replicatedJobs",
+            "0",
+            "template",
+            "spec",
+            "template"
+        ]));
+        assert!(!site.holds(&["spec", "replicatedJobs", "0", "name"]));
     }
 }

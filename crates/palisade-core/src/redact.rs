@@ -259,9 +259,10 @@ pub fn is_printable(api_version: &str, kind: &str, segments: &[&str], value: &Va
         }
         _ => {}
     }
+    let group = crate::object::api_group(api_version);
     if !is_builtin_api_version(api_version)
-        && !crate::pod_template::site(crate::object::api_group(api_version), kind)
-            .is_some_and(|site| site.holds(segments))
+        && !crate::pod_template::site(group, kind).is_some_and(|site| site.holds(segments))
+        && !crate::pod_template::grouped_site(group, kind).is_some_and(|site| site.holds(segments))
     {
         return false;
     }
@@ -790,6 +791,17 @@ mod tests {
             "spec/strategy/canary/trafficRouting/nginx/stableIngress"
         ));
         assert!(!rollout("spec/workloadRef/name/image"));
+        let ray = |path: &str| {
+            let segments: Vec<&str> = path.split('/').collect();
+            is_printable("ray.io/v1", "RayCluster", &segments, &s)
+        };
+        assert!(ray(
+            "spec/workerGroupSpecs/0/template/spec/containers/0/image"
+        ));
+        assert!(!ray(
+            "spec/workerGroupSpecs/0/template/spec/containers/0/env/0/value"
+        ));
+        assert!(!ray("spec/workerGroupSpecs/0/rayStartParams/image"));
         assert!(printable(&s, &format!("{pod}/resources/limits/cpu")));
     }
 

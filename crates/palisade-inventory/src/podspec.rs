@@ -38,9 +38,9 @@ pub fn pod_spec_pointer(group: &str, kind: &str) -> Option<&'static str> {
 #[derive(Debug, Clone, Copy)]
 pub struct PodSpec<'a> {
     /// Pointer to the spec inside the object, such as `/spec/template/spec`.
-    pub pointer: &'static str,
+    pub pointer: &'a str,
     /// Pointer to the pod (template) metadata.
-    pub metadata_pointer: &'static str,
+    pub metadata_pointer: &'a str,
     /// The spec's value; `Value::Null` when the workload has none (for example an Argo Rollout
     /// with `workloadRef`).
     pub value: &'a Value,
@@ -85,6 +85,48 @@ pub fn pod_spec(object: &Object) -> Option<PodSpec<'_>> {
         metadata_pointer: w.metadata,
         value: palisade_core::pointer::lookup(&object.value, w.spec).unwrap_or(&Value::Null),
     })
+}
+
+/// One pod template of a kind with several ([`palisade_core::pod_template::GROUPED`]): the
+/// pointers of its spec and metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupedTemplate {
+    pub spec: String,
+    pub metadata: String,
+}
+
+/// The pod templates of `object` when its kind has several (a RayCluster's head and worker
+/// groups), in the order its kind's patterns and the object list them; empty for any other
+/// object.
+pub fn grouped_templates(object: &Object) -> Vec<GroupedTemplate> {
+    let Some(site) = palisade_core::pod_template::grouped_site(object.id.group(), &object.id.kind)
+    else {
+        return Vec::new();
+    };
+    site.templates_in(&object.value)
+        .into_iter()
+        .map(|template| GroupedTemplate {
+            spec: format!("{template}/spec"),
+            metadata: format!("{template}/metadata"),
+        })
+        .collect()
+}
+
+/// The pod spec of one of `object`'s [`grouped_templates`].
+pub fn grouped_pod_spec<'a>(object: &'a Object, template: &'a GroupedTemplate) -> PodSpec<'a> {
+    PodSpec {
+        pointer: &template.spec,
+        metadata_pointer: &template.metadata,
+        value: palisade_core::pointer::lookup(&object.value, &template.spec)
+            .unwrap_or(&Value::Null),
+    }
+}
+
+/// Every `(group, kind)` with several pod templates.
+pub fn grouped_pod_spec_kinds() -> impl Iterator<Item = (&'static str, &'static str)> {
+    palisade_core::pod_template::GROUPED
+        .iter()
+        .map(|w| (w.group, w.kind))
 }
 
 /// The pod template a ControllerRevision records (a DaemonSet's or StatefulSet's): its

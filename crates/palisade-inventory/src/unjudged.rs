@@ -1,8 +1,7 @@
 //! Pod templates no rule reads: a custom resource that embeds pod specs where the catalogue of
-//! [`palisade_core::pod_template`] does not say (a RayCluster's head and worker groups, a
-//! JobSet's replicated jobs, a PyTorchJob's replicas). Their containers run in the cluster
-//! all the same, so a scan of the manifests says it did not judge them rather than passing
-//! them in silence.
+//! [`palisade_core::pod_template`] does not say (a Katib Experiment's trial template, a
+//! project's own operator). Their containers run in the cluster all the same, so a scan of
+//! the manifests says it did not judge them rather than passing them in silence.
 
 use palisade_core::{Diagnostic, DiagnosticLevel, JsonPointer};
 use serde_json::Value;
@@ -26,6 +25,7 @@ pub fn unjudged_pod_specs(object: &Object) -> Vec<JsonPointer> {
     let group = object.id.group();
     if palisade_core::object::is_builtin_group(group)
         || palisade_core::pod_template::site(group, &object.id.kind).is_some()
+        || palisade_core::pod_template::grouped_site(group, &object.id.kind).is_some()
         || object
             .value
             .get("metadata")
@@ -131,7 +131,7 @@ mod tests {
 
     #[test]
     fn finds_the_templates_of_kinds_the_catalogue_does_not_know() {
-        let ray = "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {name: r}\nspec:\n  headGroupSpec:\n    template:\n      spec:\n        containers: [{name: head, image: 'rayproject/ray:2.9'}]\n  workerGroupSpecs:\n  - groupName: gpu\n    template:\n      spec:\n        containers: [{name: w, image: 'rayproject/ray:2.9'}]\n";
+        let ray = "apiVersion: example.com/v1\nkind: Cluster\nmetadata: {name: r}\nspec:\n  headGroupSpec:\n    template:\n      spec:\n        containers: [{name: head, image: 'rayproject/ray:2.9'}]\n  workerGroupSpecs:\n  - groupName: gpu\n    template:\n      spec:\n        containers: [{name: w, image: 'rayproject/ray:2.9'}]\n";
         assert_eq!(
             unjudged(ray),
             [
@@ -141,7 +141,8 @@ mod tests {
         );
         // Read from a cluster, its Pods are there to judge.
         assert!(unjudged(&ray.replace("{name: r}", "{name: r, uid: 0e1f}")).is_empty());
-        // Kinds the catalogue reads, built-in kinds, and lists of images that are no pod.
+        // Kinds the catalogues read, built-in kinds, and lists of images that are no pod.
+        assert!(unjudged("apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {name: r}\nspec:\n  headGroupSpec:\n    template:\n      spec:\n        containers: [{name: c, image: i}]\n").is_empty());
         assert!(unjudged("apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nmetadata: {name: r}\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: i}]\n").is_empty());
         assert!(unjudged("apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i}]\n").is_empty());
         assert!(unjudged("apiVersion: example.com/v1\nkind: Allow\nmetadata: {name: a}\nmatchingCriteria:\n  containers: [{image: i}]\n").is_empty());
@@ -149,7 +150,7 @@ mod tests {
 
     #[test]
     fn the_warning_names_the_templates_at_the_first() {
-        let yaml = "apiVersion: jobset.x-k8s.io/v1alpha2\nkind: JobSet\nmetadata: {name: js, namespace: ml}\nspec:\n  replicatedJobs:\n  - name: workers\n    template:\n      spec:\n        template:\n          spec:\n            containers: [{name: c, image: i}]\n";
+        let yaml = "apiVersion: example.com/v1\nkind: Batch\nmetadata: {name: js, namespace: ml}\nspec:\n  replicatedJobs:\n  - name: workers\n    template:\n      spec:\n        template:\n          spec:\n            containers: [{name: c, image: i}]\n";
         let loaded = load_text("js.yaml", yaml, &Limits::default());
         let diagnostic = diagnostic(&loaded.inventory.objects[0], "js.yaml").unwrap();
         assert_eq!(diagnostic.code, CODE);
@@ -157,7 +158,7 @@ mod tests {
         assert_eq!(diagnostic.line, Some(10));
         assert!(
             diagnostic.message.starts_with(
-                "the pod specs this JobSet embeds are not judged (spec.replicatedJobs.0.template.spec.template.spec)"
+                "the pod specs this Batch embeds are not judged (spec.replicatedJobs.0.template.spec.template.spec)"
             ),
             "{}",
             diagnostic.message

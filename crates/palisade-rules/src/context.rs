@@ -700,7 +700,7 @@ pub struct Context<'a> {
 }
 
 /// A value whose pointer is known: `(base, tail, value)`, the pointer being `base` + `tail`.
-type Anchor<'a> = (&'static str, String, &'a Value);
+type Anchor<'a> = (&'a str, String, &'a Value);
 
 /// What rules ask of one object's pod spec, worked out once for every rule that judges the
 /// object: its containers, container lists of the wrong type, and the values whose pointers

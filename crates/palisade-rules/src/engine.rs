@@ -8,6 +8,7 @@ use palisade_core::report::{Evaluation, Outcome, ScannedObject};
 use palisade_core::{
     Coverage, Diagnostic, DiagnosticLevel, Finding, JsonPointer, Location, NotAssessed, Subject,
 };
+use palisade_inventory::podspec::{GroupedTemplate, grouped_pod_spec, grouped_templates};
 use palisade_inventory::{Inventory, Object, PodSpec, pod_spec};
 
 use crate::context::{Before, ClusterModels, Context, Derived, Models, ObjectMemo, PodFacts};
@@ -123,7 +124,7 @@ impl Plan {
         &self,
         rules: &[&dyn Rule],
         objects: &[usize],
-        pod_specs: &[Option<PodSpec<'_>>],
+        facts: &PerObject<'_>,
     ) -> Vec<bool> {
         let mut seen = vec![false; self.lists.len()];
         let mut with_pod = vec![false; self.lists.len()];
@@ -133,7 +134,7 @@ impl Plan {
                 .filter(|&l| l < seen.len())
             {
                 seen[list] = true;
-                with_pod[list] |= pod_specs[i].is_some();
+                with_pod[list] |= facts.has_pods(i);
             }
         }
         let mut applies = vec![false; rules.len()];
@@ -232,7 +233,7 @@ struct Shared<'s, 'i> {
     inventory: &'i Inventory,
     rules: &'s [&'s dyn Rule],
     plan: &'s Plan,
-    pod_specs: &'s [Option<PodSpec<'i>>],
+    facts: &'s PerObject<'i>,
     settings: &'s RuleSettings,
     derived: &'s Derived,
     keep_evaluations: bool,
@@ -256,30 +257,67 @@ fn evaluate_object(
         inventory,
         rules,
         plan,
-        pod_specs,
+        facts,
         settings,
         derived,
-        keep_evaluations,
+        keep_evaluations: _,
         only,
         cluster,
         before,
         pass: _,
     } = *shared;
     let object = &inventory.objects[object_index];
-    let pod_spec = pod_specs[object_index];
+    let pod_spec = facts.pod_specs[object_index];
+    let grouped = &facts.grouped[object_index];
     // A Pod or ReplicaSet whose controller is in the inventory is judged once, on the
     // controller; its findings list the objects it controls.
     let judged_on_controller = pod_spec.is_some()
         && only.is_none()
         && inventory
             .controller_of(object_index)
-            .is_some_and(|c| pod_specs[c].is_some());
+            .is_some_and(|c| facts.has_pods(c));
     let mut pod_facts = None;
+    let mut grouped_facts: Option<Vec<(PodSpec<'_>, PodFacts<'_>)>> = None;
     // A deletion or a connection is judged only by the rules that ask for it.
     let storing_nothing = object.storing_nothing();
     for &rule_index in plan.rules_for(object_index) {
         let rule = rules[rule_index];
         if storing_nothing.is_some_and(|op| !rule.judges_operation(op)) {
+            continue;
+        }
+        let context = |pod| {
+            Context::new(
+                object_index,
+                object,
+                inventory,
+                pod,
+                settings,
+                (derived, memo),
+                (cluster, before),
+            )
+        };
+        if !grouped.is_empty() && matches!(rule.target(), Target::PodSpec | Target::Endpoint) {
+            // Each of its pod templates is judged as a pod spec; the network knows none of
+            // them as a workload.
+            if matches!(rule.target(), Target::Endpoint) {
+                continue;
+            }
+            let pods = grouped_facts.get_or_insert_with(|| {
+                grouped
+                    .iter()
+                    .map(|t| {
+                        let pod = grouped_pod_spec(object, t);
+                        (pod, PodFacts::of(pod))
+                    })
+                    .collect()
+            });
+            let Some(mut cx) = check_each_template(
+                rule,
+                pods.iter().map(|(pod, facts)| context(Some((*pod, facts)))),
+            ) else {
+                continue;
+            };
+            record(rule_index, &mut cx, shared, out);
             continue;
         }
         let pod = match rule.target() {
@@ -297,76 +335,105 @@ fn evaluate_object(
             Target::All | Target::Kinds(_) => None,
         };
         let pod = pod.map(|pod| (pod, &*pod_facts.get_or_insert_with(|| PodFacts::of(pod))));
-        let mut cx = Context::new(
-            object_index,
-            object,
-            inventory,
-            pod,
-            settings,
-            (derived, memo),
-            (cluster, before),
-        );
+        let mut cx = context(pod);
         rule.check(&mut cx);
-        for (key, value) in cx.audit_annotations.drain(..) {
-            out.audit_annotations
-                .push((object_index, rule_index, key, value));
+        record(rule_index, &mut cx, shared, out);
+    }
+}
+
+/// Runs `rule` on each of an object's pod templates (`contexts`, one per template), and
+/// gathers its verdicts in the first's context: every template's findings and problems; not
+/// assessed with the first reason some template gave; out of scope only when every template
+/// is. `None` when there is no template.
+fn check_each_template<'a>(
+    rule: &dyn Rule,
+    mut contexts: impl Iterator<Item = Context<'a>>,
+) -> Option<Context<'a>> {
+    let mut first = contexts.next()?;
+    rule.check(&mut first);
+    for mut cx in contexts {
+        rule.check(&mut cx);
+        first.findings.append(&mut cx.findings);
+        first.errors.append(&mut cx.errors);
+        first.audit_annotations.append(&mut cx.audit_annotations);
+        first.failed |= cx.failed;
+        if first.not_assessed.is_none() {
+            first.not_assessed = cx.not_assessed.take();
         }
-        for (path, code, message) in cx.errors.drain(..) {
-            out.errors
-                .push((rule_index, object_index, path, code, message));
-        }
-        if cx.out_of_scope && cx.findings.is_empty() && cx.not_assessed.is_none() {
-            continue;
-        }
-        let tally = &mut out.tallies[rule_index];
-        let outcome = if !cx.findings.is_empty() {
-            tally.evaluated += 1;
-            tally.failed += 1;
-            // Failed on some of what the rule checks and not assessed on the rest: the
-            // controls its findings do not cite get no verdict from this object.
-            if let Some(reason) = cx.not_assessed.take() {
-                tally.not_assessed.push((
-                    object_index,
-                    NotAssessed {
-                        object: palisade_core::ObjectRef::clone(&object.id),
-                        reason,
-                        failed: std::mem::take(&mut cx.failed),
-                    },
-                ));
-            }
-            Outcome::Fail
-        } else if let Some(reason) = cx.not_assessed.take() {
+        first.out_of_scope &= cx.out_of_scope;
+    }
+    Some(first)
+}
+
+/// Records what `rule_index` found on the object of `cx`: its findings, problems, audit
+/// annotations, the rule's tally and (when kept) the evaluation.
+fn record(
+    rule_index: usize,
+    cx: &mut Context<'_>,
+    shared: &Shared<'_, '_>,
+    out: &mut WorkerOutput,
+) {
+    let (object_index, object, inventory) = (cx.object_index, cx.object, shared.inventory);
+    let rule = shared.rules[rule_index];
+    for (key, value) in cx.audit_annotations.drain(..) {
+        out.audit_annotations
+            .push((object_index, rule_index, key, value));
+    }
+    for (path, code, message) in cx.errors.drain(..) {
+        out.errors
+            .push((rule_index, object_index, path, code, message));
+    }
+    if cx.out_of_scope && cx.findings.is_empty() && cx.not_assessed.is_none() {
+        return;
+    }
+    let tally = &mut out.tallies[rule_index];
+    let outcome = if !cx.findings.is_empty() {
+        tally.evaluated += 1;
+        tally.failed += 1;
+        // Failed on some of what the rule checks and not assessed on the rest: the
+        // controls its findings do not cite get no verdict from this object.
+        if let Some(reason) = cx.not_assessed.take() {
             tally.not_assessed.push((
                 object_index,
                 NotAssessed {
                     object: palisade_core::ObjectRef::clone(&object.id),
-                    reason: reason.clone(),
+                    reason,
                     failed: std::mem::take(&mut cx.failed),
                 },
             ));
-            Outcome::NotAssessed(reason)
-        } else {
-            tally.evaluated += 1;
-            Outcome::Pass
-        };
-        for mut reported in std::mem::take(&mut cx.findings) {
-            // The object's identity, shared by its findings.
-            let subject = Subject::Object(std::sync::Arc::clone(&object.id));
-            let location = locate_owned(inventory, object, std::mem::take(&mut reported.path));
-            let mut finding = reported.into_finding(rule.meta(), subject, location);
-            finding.share_texts(&mut out.texts);
-            out.findings.push(finding);
-            out.finding_objects.push(object_index);
-            out.finding_rules
-                .push(u32::try_from(rule_index).unwrap_or(u32::MAX));
         }
-        if keep_evaluations {
-            out.evaluations.push(Evaluation {
-                rule: rule_index,
-                object: object_index,
-                outcome,
-            });
-        }
+        Outcome::Fail
+    } else if let Some(reason) = cx.not_assessed.take() {
+        tally.not_assessed.push((
+            object_index,
+            NotAssessed {
+                object: palisade_core::ObjectRef::clone(&object.id),
+                reason: reason.clone(),
+                failed: std::mem::take(&mut cx.failed),
+            },
+        ));
+        Outcome::NotAssessed(reason)
+    } else {
+        tally.evaluated += 1;
+        Outcome::Pass
+    };
+    for mut reported in std::mem::take(&mut cx.findings) {
+        // The object's identity, shared by its findings.
+        let subject = Subject::Object(std::sync::Arc::clone(&object.id));
+        let location = locate_owned(inventory, object, std::mem::take(&mut reported.path));
+        let mut finding = reported.into_finding(rule.meta(), subject, location);
+        finding.share_texts(&mut out.texts);
+        out.findings.push(finding);
+        out.finding_objects.push(object_index);
+        out.finding_rules
+            .push(u32::try_from(rule_index).unwrap_or(u32::MAX));
+    }
+    if shared.keep_evaluations {
+        out.evaluations.push(Evaluation {
+            rule: rule_index,
+            object: object_index,
+            outcome,
+        });
     }
 }
 
@@ -540,7 +607,7 @@ fn evaluate_scoped(
             .collect(),
         None => (0..inventory.objects.len()).collect(),
     };
-    let PerObject { pod_specs, groups } = object_facts(inventory, &judged, only.is_none());
+    let facts = object_facts(inventory, &judged, only.is_none());
     // A rule that judges what an object changes in a cluster runs only against one.
     let skipped: Vec<Option<String>> = rules
         .iter()
@@ -564,7 +631,7 @@ fn evaluate_scoped(
     };
     let mut outputs: Vec<WorkerOutput> = Vec::new();
     for (pass, runs) in passes(rules, &runnable, only.is_none()).iter().enumerate() {
-        let plan = Plan::new(inventory, &judged, &groups, rules, runs);
+        let plan = Plan::new(inventory, &judged, &facts.groups, rules, runs);
         // This pass's models, freed when it ends.
         let derived = Derived::default();
         crate::network::lend_ingress(settings, &derived);
@@ -577,7 +644,7 @@ fn evaluate_scoped(
         if only.is_none() {
             // The models the rules that apply to some object read, built side by side.
             let mut models = Models::default();
-            let applies = plan.applicable(rules, &objects, &pod_specs);
+            let applies = plan.applicable(rules, &objects, &facts);
             for (rule, _) in rules.iter().zip(&applies).filter(|(_, applies)| **applies) {
                 rule.models(&mut models);
             }
@@ -594,7 +661,7 @@ fn evaluate_scoped(
             inventory,
             rules,
             plan: &plan,
-            pod_specs: &pod_specs,
+            facts: &facts,
             settings,
             derived: &derived,
             keep_evaluations,
@@ -620,36 +687,60 @@ fn evaluate_scoped(
         ..EngineOutput::default()
     };
     merge(&mut out, outputs, (inventory, rules), skipped, order);
-    mark_affected(&mut out, inventory, &pod_specs, only.is_none());
+    mark_affected(&mut out, inventory, &facts, only.is_none());
     out
 }
 
-/// An object's pod spec and group.
-type ObjectFacts<'i> = (Option<PodSpec<'i>>, &'i str);
+/// An object's pod spec, pod templates (of a kind with several) and group.
+type ObjectFacts<'i> = (Option<PodSpec<'i>>, Vec<GroupedTemplate>, &'i str);
 
 /// What every rule asks of each judged object, by inventory index (the others' are empty).
 struct PerObject<'i> {
     pod_specs: Vec<Option<PodSpec<'i>>>,
+    /// The pod templates of the objects of kinds with several (a RayCluster's groups).
+    grouped: Vec<Vec<GroupedTemplate>>,
     groups: Vec<&'i str>,
+}
+
+impl PerObject<'_> {
+    /// Whether object `i` has a pod spec or pod templates the rules judge as pod specs.
+    fn has_pods(&self, i: usize) -> bool {
+        self.pod_specs[i].is_some() || !self.grouped[i].is_empty()
+    }
 }
 
 /// The [`ObjectFacts`] of the judged objects; asked on all cores in a scan, where a large
 /// inventory makes it a noticeable share.
 fn object_facts<'i>(inventory: &'i Inventory, judged: &[usize], scan: bool) -> PerObject<'i> {
-    let facts_of =
-        |object: &'i Object| -> ObjectFacts<'i> { (pod_spec(object), object.id.group()) };
+    let facts_of = |object: &'i Object| -> ObjectFacts<'i> {
+        (
+            pod_spec(object),
+            grouped_templates(object),
+            object.id.group(),
+        )
+    };
     let objects = &inventory.objects;
     let facts: Vec<ObjectFacts<'i>> = if scan {
         palisade_core::parallel::map_each(objects, 1024, facts_of)
     } else {
-        let mut facts = vec![(None, ""); objects.len()];
+        let mut facts: Vec<ObjectFacts<'i>> =
+            (0..objects.len()).map(|_| (None, Vec::new(), "")).collect();
         for &i in judged {
             facts[i] = facts_of(&objects[i]);
         }
         facts
     };
-    let (pod_specs, groups) = facts.into_iter().unzip();
-    PerObject { pod_specs, groups }
+    let mut per = PerObject {
+        pod_specs: Vec::with_capacity(facts.len()),
+        grouped: Vec::with_capacity(facts.len()),
+        groups: Vec::with_capacity(facts.len()),
+    };
+    for (pod_spec, grouped, group) in facts {
+        per.pod_specs.push(pod_spec);
+        per.grouped.push(grouped);
+        per.groups.push(group);
+    }
+    per
 }
 
 /// Puts the workers' outputs together in inventory order: findings (moved into that order,
@@ -793,20 +884,15 @@ fn interleave(passes: Vec<Vec<u32>>, key: impl Fn(u32) -> (usize, u32)) -> Vec<u
 /// Lists, on each finding of a controller, the objects judged through it (a scan's Pods and
 /// ReplicaSets whose controller is in the inventory; an object judged on its own, as at
 /// admission, lists nothing).
-fn mark_affected(
-    out: &mut EngineOutput,
-    inventory: &Inventory,
-    pod_specs: &[Option<PodSpec<'_>>],
-    scan: bool,
-) {
+fn mark_affected(out: &mut EngineOutput, inventory: &Inventory, facts: &PerObject<'_>, scan: bool) {
     if !scan {
         return;
     }
     let mut controlled: HashMap<usize, Vec<String>> = HashMap::new();
     for i in 0..inventory.objects.len() {
         if let Some(c) = inventory.controller_of(i)
-            && pod_specs[i].is_some()
-            && pod_specs[c].is_some()
+            && facts.pod_specs[i].is_some()
+            && facts.has_pods(c)
         {
             let id = &inventory.objects[i].id;
             controlled

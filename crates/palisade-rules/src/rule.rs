@@ -119,7 +119,12 @@ pub trait Rule: Sync + Send {
                 kinds.extend_from_slice(targets);
                 false
             }
-            Target::PodSpec | Target::Endpoint => {
+            Target::PodSpec => {
+                kinds.extend(palisade_inventory::podspec::pod_spec_kinds());
+                kinds.extend(palisade_inventory::podspec::grouped_pod_spec_kinds());
+                false
+            }
+            Target::Endpoint => {
                 kinds.extend(palisade_inventory::podspec::pod_spec_kinds());
                 false
             }
@@ -173,11 +178,17 @@ pub trait Rule: Sync + Send {
         Vec::new()
     }
     /// What requests the rule judges, for what an admission webhook must be sent. By
-    /// default its [`Target`]: the kinds it names, every kind that embeds a pod spec, or
-    /// anything.
+    /// default its [`Target`]: the kinds it names, every kind that embeds a pod spec (for a
+    /// pod spec rule, also those that embed several), or anything.
     fn judges(&self) -> Judges {
         match self.target() {
-            Target::PodSpec | Target::Endpoint => Judges::Kinds(
+            Target::PodSpec => Judges::Kinds(
+                palisade_inventory::podspec::pod_spec_kinds()
+                    .chain(palisade_inventory::podspec::grouped_pod_spec_kinds())
+                    .map(|(g, k)| (g.to_string(), k.to_string()))
+                    .collect(),
+            ),
+            Target::Endpoint => Judges::Kinds(
                 palisade_inventory::podspec::pod_spec_kinds()
                     .map(|(g, k)| (g.to_string(), k.to_string()))
                     .collect(),

@@ -1518,6 +1518,9 @@ fn the_webhook_is_sent_what_its_rules_and_policies_judge() {
         // definitions are read.
         "argoproj.io rollouts",
         "serving.knative.dev services",
+        "ray.io rayclusters",
+        "kubeflow.org pytorchjobs",
+        "jobset.x-k8s.io jobsets",
         "security.istio.io peerauthentications",
     ] {
         assert!(rules.iter().any(|r| r == kind), "{kind} in {rules:?}");
@@ -1999,4 +2002,43 @@ async fn a_followed_cluster_changes_the_verdict_without_being_read_again() {
         "the cluster was listed again"
     );
     drop(child);
+}
+
+/// A RayCluster is judged at admission template by template, as a scan judges it: a
+/// privileged worker group is denied with the rule and the template's path, and the same
+/// cluster without it is let in.
+#[test]
+fn a_ray_clusters_pod_templates_are_judged_at_admission() {
+    let dir = scratch("admission-ray");
+    let (_child, port, _health, ca) = serve(&dir, "", &[]);
+    let agent = client(&ca);
+    let validate = format!("https://127.0.0.1:{port}/validate");
+    let cluster = |privileged: bool| {
+        json!({"apiVersion": "ray.io/v1", "kind": "RayCluster",
+            "metadata": {"name": "train", "namespace": "shop"},
+            "spec": {
+                "headGroupSpec": {"rayStartParams": {}, "template": {"spec": {"containers": [
+                    {"name": "head", "image": "rayproject/ray:2.9"}]}}},
+                "workerGroupSpecs": [{"groupName": "gpu", "template": {"spec": {"containers": [
+                    {"name": "worker", "image": "rayproject/ray:2.9",
+                     "securityContext": {"privileged": privileged}}]}}}]}})
+    };
+    let review = |uid: &str, object: &Value| {
+        let (status, review) = post(
+            &agent,
+            &validate,
+            "application/json",
+            create_review(uid, object).as_bytes(),
+        );
+        assert_eq!(status, 200, "{review}");
+        review["response"].clone()
+    };
+    let denied = review("r1", &cluster(true));
+    assert_eq!(denied["allowed"], false, "{denied}");
+    let message = denied["status"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("POD001") && message.contains("container \"worker\" runs privileged"),
+        "{message}"
+    );
+    assert_eq!(review("r2", &cluster(false))["allowed"], true);
 }

@@ -1902,34 +1902,33 @@ spec:
     );
 }
 
-/// A RayCluster's pod templates are where no rule reads them: the scan says so with a warning
-/// at the first one, naming each, rather than passing the manifest in silence; the run itself
-/// is not failed by it unless `--fail-on-diagnostics=warning` asks.
+/// A Katib Experiment's trial template is a pod spec where no rule reads one: the scan says so
+/// with a warning at it, naming it, rather than passing the manifest in silence; the run
+/// itself is not failed by it unless `--fail-on-diagnostics=warning` asks.
 #[test]
 fn pod_templates_no_rule_reads_are_named_not_passed() {
     let dir = scratch("unjudged-templates");
     write_file(
         &dir,
-        "ray.yaml",
-        "apiVersion: ray.io/v1
-kind: RayCluster
-metadata: {name: train, namespace: ml}
+        "experiment.yaml",
+        "apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata: {name: tune, namespace: ml}
 spec:
-  headGroupSpec:
-    template:
+  trialTemplate:
+    trialSpec:
+      apiVersion: batch/v1
+      kind: Job
       spec:
-        containers: [{name: head, image: 'rayproject/ray:2.9', securityContext: {privileged: true}}]
-  workerGroupSpecs:
-  - groupName: gpu
-    template:
-      spec:
-        containers: [{name: worker, image: 'rayproject/ray:2.9'}]
+        template:
+          spec:
+            containers: [{name: trial, image: 'r/trial:1', securityContext: {privileged: true}}]
 ",
     );
     let scan = |extra: &[&str]| {
         bin()
             .current_dir(&dir)
-            .args(["scan", "ray.yaml", "-o", "json"])
+            .args(["scan", "experiment.yaml", "-o", "json"])
             .args(extra)
             .output()
             .unwrap()
@@ -1941,16 +1940,107 @@ spec:
     assert_eq!(diagnostics.len(), 1, "{report:#}");
     assert_eq!(diagnostics[0]["code"], "pod-template-not-judged");
     assert_eq!(diagnostics[0]["level"], "warning");
-    assert_eq!(diagnostics[0]["line"], 7);
-    assert_eq!(diagnostics[0]["object"], "RayCluster ml/train");
+    assert_eq!(diagnostics[0]["line"], 11);
+    assert_eq!(diagnostics[0]["object"], "Experiment ml/tune");
     assert!(
-        diagnostics[0]["message"].as_str().unwrap().contains(
-            "(spec.headGroupSpec.template.spec, spec.workerGroupSpecs.0.template.spec)"
-        ),
+        diagnostics[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("(spec.trialTemplate.trialSpec.spec.template.spec)"),
         "{report:#}"
     );
     assert_eq!(
         scan(&["--fail-on-diagnostics=warning"]).status.code(),
         Some(1)
+    );
+}
+
+/// Kinds with several pod templates are judged template by template, each finding at its
+/// template (a RayCluster's privileged head, a PyTorchJob's Worker that adds SYS_ADMIN), with
+/// no warning, the images printed and the environment hidden.
+#[test]
+fn every_pod_template_of_a_grouped_workload_is_judged() {
+    let dir = scratch("grouped-templates");
+    write_file(
+        &dir,
+        "ml.yaml",
+        "apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: train, namespace: ml}
+spec:
+  headGroupSpec:
+    rayStartParams: {}
+    template:
+      spec:
+        containers: [{name: head, image: 'rayproject/ray:2.9', securityContext: {privileged: true}}]
+  workerGroupSpecs:
+  - groupName: gpu
+    template:
+      spec:
+        hostNetwork: true
+        containers: [{name: worker, image: 'rayproject/ray:2.9', env: [{name: X, value: grouped-canary-5e1d}]}]
+---
+apiVersion: kubeflow.org/v1
+kind: PyTorchJob
+metadata: {name: pt, namespace: ml}
+spec:
+  pytorchReplicaSpecs:
+    Master:
+      template:
+        spec:
+          containers: [{name: pytorch, image: 'r/pt:1'}]
+    Worker:
+      template:
+        spec:
+          containers: [{name: pytorch, image: 'r/pt:1', securityContext: {capabilities: {add: [SYS_ADMIN]}}}]
+",
+    );
+    let out = bin()
+        .current_dir(&dir)
+        .args(["scan", "ml.yaml", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("grouped-canary-5e1d") && !text.contains("[REDACTED]"));
+    let report = json(&out);
+    assert_eq!(report["diagnostics"], serde_json::json!([]), "{report:#}");
+    let mut high: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| matches!(f["severity"].as_str(), Some("critical" | "high")))
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["rule"].as_str().unwrap(),
+                f["object"]["kind"].as_str().unwrap(),
+                f["location"]["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    high.sort();
+    assert_eq!(
+        high,
+        [
+            "POD001 RayCluster /spec/headGroupSpec/template/spec/containers/0/securityContext/privileged",
+            "POD004 RayCluster /spec/workerGroupSpecs/0/template/spec/hostNetwork",
+            "POD007 PyTorchJob /spec/pytorchReplicaSpecs/Worker/template/spec/containers/0/securityContext/capabilities/add/0",
+        ]
+    );
+    // Both replicas of the PyTorchJob are judged: the Master's container too.
+    let images: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "IMG002" && f["object"]["kind"] == "PyTorchJob")
+        .map(|f| f["location"]["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        images,
+        [
+            "/spec/pytorchReplicaSpecs/Master/template/spec/containers/0/image",
+            "/spec/pytorchReplicaSpecs/Worker/template/spec/containers/0/image"
+        ]
     );
 }
