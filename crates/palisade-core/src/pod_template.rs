@@ -160,6 +160,20 @@ pub const SITES: &[PodTemplateSite] = &[
         spec: "/spec/jobTargetRef/template/spec",
         metadata: "/spec/jobTargetRef/template/metadata",
     },
+    // Kubernetes SIG Apps' agent sandboxes: the pod an AI agent's code runs in, and the
+    // template a warm pool makes them from.
+    PodTemplateSite {
+        group: "agents.x-k8s.io",
+        kind: "Sandbox",
+        spec: "/spec/podTemplate/spec",
+        metadata: "/spec/podTemplate/metadata",
+    },
+    PodTemplateSite {
+        group: "extensions.agents.x-k8s.io",
+        kind: "SandboxTemplate",
+        spec: "/spec/podTemplate/spec",
+        metadata: "/spec/podTemplate/metadata",
+    },
     // Kubeflow's Notebook: a notebook server's StatefulSet template.
     PodTemplateSite {
         group: "kubeflow.org",

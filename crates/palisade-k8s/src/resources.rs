@@ -266,6 +266,26 @@ const WELL_KNOWN_CUSTOM: &[Row] = &[
         true,
         &["status"],
     ),
+    (
+        "agents.x-k8s.io",
+        "v1alpha1",
+        "Sandbox",
+        "sandboxes",
+        "sandbox",
+        &[],
+        true,
+        &[],
+    ),
+    (
+        "extensions.agents.x-k8s.io",
+        "v1alpha1",
+        "SandboxTemplate",
+        "sandboxtemplates",
+        "sandboxtemplate",
+        &[],
+        true,
+        &[],
+    ),
     // Kinds with several pod templates (a RayCluster's groups, a JobSet's jobs).
     (
         "ray.io",

@@ -1827,6 +1827,14 @@ spec:
         containers: [{name: c, image: 'r/w:1', securityContext: {privileged: true}}]
   triggers: [{type: cron, metadata: {timezone: UTC, start: 0 * * * *, end: 5 * * * *}}]
 ---
+apiVersion: agents.x-k8s.io/v1alpha1
+kind: Sandbox
+metadata: {name: agent, namespace: app}
+spec:
+  podTemplate:
+    spec:
+      containers: [{name: c, image: 'r/a:1', securityContext: {privileged: true}}]
+---
 apiVersion: kubeflow.org/v1
 kind: Notebook
 metadata: {name: lab, namespace: app}
@@ -1896,6 +1904,7 @@ spec:
         [
             format!("CloneSet /spec/template/spec/{at} container \"c\" {says}"),
             format!("Notebook /spec/template/spec/{at} container \"c\" {says}"),
+            format!("Sandbox /spec/podTemplate/spec/{at} container \"c\" {says}"),
             format!("ScaledJob /spec/jobTargetRef/template/spec/{at} container \"c\" {says}"),
             format!("Service /spec/template/spec/{at} container \"#0\" {says}"),
         ]
