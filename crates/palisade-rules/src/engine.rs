@@ -275,7 +275,7 @@ fn evaluate_object(
         && only.is_none()
         && inventory
             .controller_of(object_index)
-            .is_some_and(|c| facts.has_pods(c));
+            .is_some_and(|c| facts.pod_specs[c].is_some());
     let mut pod_facts = None;
     let mut grouped_facts: Option<Vec<(PodSpec<'_>, PodFacts<'_>)>> = None;
     // A deletion or a connection is judged only by the rules that ask for it.
@@ -892,7 +892,7 @@ fn mark_affected(out: &mut EngineOutput, inventory: &Inventory, facts: &PerObjec
     for i in 0..inventory.objects.len() {
         if let Some(c) = inventory.controller_of(i)
             && facts.pod_specs[i].is_some()
-            && facts.has_pods(c)
+            && facts.pod_specs[c].is_some()
         {
             let id = &inventory.objects[i].id;
             controlled
