@@ -67,6 +67,7 @@ static RULES: &[&dyn Rule] = &[
     &GatewayRouteWithoutTls,
     &GatewayOpenToAllNamespaces,
     &GatewayRouteAnyHost,
+    &RayDashboardExposed,
     &MeshMtlsNotStrict,
     &MeshTlsDisabled,
     &MissingSecretReference,

@@ -2053,3 +2053,43 @@ spec:
         ]
     );
 }
+
+/// NET021's severity follows who may reach the Ray dashboard: critical behind a public load
+/// balancer, high on node ports and behind the operator's Ingress; an authenticated or
+/// internal head service is not reported.
+#[test]
+fn an_exposed_ray_dashboard_is_graded_by_its_reach() {
+    let out = bin()
+        .args([
+            "scan",
+            "crates/palisade-rules/tests/fixtures/NET021",
+            "-o",
+            "json",
+        ])
+        .args(["--rules", "NET021", "--fail-on", "none"])
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let mut graded: Vec<String> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {}",
+                f["severity"].as_str().unwrap(),
+                f["object"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    graded.sort();
+    assert_eq!(
+        graded,
+        [
+            "critical batch",
+            "critical public-lb",
+            "high node-port",
+            "high serve"
+        ]
+    );
+}
