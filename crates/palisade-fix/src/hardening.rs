@@ -258,7 +258,8 @@ pub fn every(_: Field, _: &JsonPointer) -> bool {
     true
 }
 
-/// The additions for an object of any kind: none for a kind without a pod spec.
+/// The additions for an object of any kind: for each of its pod templates when its kind has
+/// several (a RayCluster's groups), none for a kind without a pod spec.
 pub fn for_object(
     object: &palisade_inventory::Object,
     settings: &Hardening,
@@ -266,7 +267,14 @@ pub fn for_object(
 ) -> Vec<Addition> {
     match palisade_inventory::podspec::pod_spec_pointer(object.id.group(), &object.id.kind) {
         Some(spec) => additions(&object.value, spec, settings, wanted),
-        None => Vec::new(),
+        None => palisade_inventory::podspec::grouped_templates(object)
+            .iter()
+            .flat_map(|template| {
+                // `spec.workerGroupSpecs.0.template`: which of the pods each addition is for.
+                let at = template.spec.trim_end_matches("/spec")[1..].replace('/', ".");
+                named_additions(&object.value, &template.spec, Some(&at), settings, wanted)
+            })
+            .collect(),
     }
 }
 
@@ -278,6 +286,22 @@ pub fn additions(
     settings: &Hardening,
     wanted: Wanted<'_>,
 ) -> Vec<Addition> {
+    named_additions(object, spec_pointer, None, settings, wanted)
+}
+
+/// [`additions`], the pod and its containers named with the pod template `template` they are
+/// in, when the object has several.
+fn named_additions(
+    object: &Value,
+    spec_pointer: &str,
+    template: Option<&str>,
+    settings: &Hardening,
+    wanted: Wanted<'_>,
+) -> Vec<Addition> {
+    let of_template = |name: String| match template {
+        Some(at) => format!("{name} of {at}"),
+        None => name,
+    };
     let Some(spec) = object.at(spec_pointer).filter(|s| s.is_object()) else {
         return Vec::new();
     };
@@ -293,7 +317,7 @@ pub fn additions(
     let pod = Holder {
         value: spec,
         at: base.clone(),
-        name: "the pod".to_string(),
+        name: of_template("the pod".to_string()),
     };
     let pod_non_root = pod_level(&pod, settings, wanted, &mut out);
     for kind in [ContainerKind::Container, ContainerKind::Init] {
@@ -302,13 +326,15 @@ pub fn additions(
         };
         for (index, container) in list.iter().enumerate() {
             let at = base.join(kind.field()).join(index);
-            let name = palisade_inventory::Container {
-                kind,
-                index,
-                pointer: at.clone(),
-                value: container,
-            }
-            .describe();
+            let name = of_template(
+                palisade_inventory::Container {
+                    kind,
+                    index,
+                    pointer: at.clone(),
+                    value: container,
+                }
+                .describe(),
+            );
             let holder = Holder {
                 value: container,
                 at,

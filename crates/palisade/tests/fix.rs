@@ -541,3 +541,57 @@ fn values_no_template_reads_are_not_written() {
         CHART_VALUES
     );
 }
+
+/// A RayCluster's head and worker templates are each hardened where the fields go, named by
+/// template in the summary; scanning again finds what was fixed gone, and a second fix has
+/// nothing to do.
+#[test]
+fn each_pod_template_of_a_ray_cluster_is_fixed() {
+    let dir = scratch("fix-grouped");
+    write_file(
+        &dir,
+        "ray.yaml",
+        "apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: train, namespace: ml}
+spec:
+  headGroupSpec:
+    rayStartParams: {}
+    template:
+      spec:
+        containers:
+        - name: head
+          image: rayproject/ray:2.9
+  workerGroupSpecs:
+  - groupName: gpu
+    template:
+      spec:
+        containers:
+        - name: worker
+          image: rayproject/ray:2.9
+",
+    );
+    let shown = run(&dir, &["fix", "ray.yaml"]);
+    let text = stdout(&shown);
+    assert!(
+        text.contains("the pod of spec.headGroupSpec.template: seccompProfile: RuntimeDefault")
+            && text.contains(
+                "container \"worker\" of spec.workerGroupSpecs.0.template: allowPrivilegeEscalation: false"
+            ),
+        "{text}"
+    );
+    let fixed = |rule: &str| {
+        open_findings(&dir)
+            .into_iter()
+            .filter(|(r, _, _)| r == rule)
+            .count()
+    };
+    assert_eq!((fixed("POD002"), fixed("POD014")), (2, 2));
+    assert_eq!(
+        run(&dir, &["fix", "ray.yaml", "--write"]).status.code(),
+        Some(0)
+    );
+    assert_eq!((fixed("POD002"), fixed("POD014")), (0, 0));
+    let again = stdout(&run(&dir, &["fix", "ray.yaml"]));
+    assert!(again.starts_with("nothing to fix"), "{again}");
+}
