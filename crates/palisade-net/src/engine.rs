@@ -114,6 +114,10 @@ pub enum Effect {
 pub const API_SERVER_NOTE: &str =
     "the API server's address is not in the input; policies allow some addresses only";
 
+/// Why a connection to the API server at the addresses given is not a final answer.
+pub const API_SERVER_ADDRESSES_NOTE: &str =
+    "the policies allow some of the API server's addresses given, not all";
+
 /// Why a pair with a host-network pod is not a final answer.
 pub const HOST_NETWORK_NOTE: &str =
     "host-network pod (NetworkPolicy behaviour for host-network pods is undefined)";
@@ -325,6 +329,8 @@ impl Engine {
                 .collect();
             engine.prepared[layer_index(layer)] = prepared;
         }
+        // The API server's addresses, when given, are ranges of their own.
+        cidrs.extend(net.api_server.iter().copied());
         engine.atoms = atoms(&cidrs);
         for u in &net.unevaluated {
             match &u.namespace {
@@ -673,14 +679,23 @@ impl Engine {
         verdict
     }
 
-    /// The API server's address is not in the input: what the source may open to every
-    /// address range is certain, what it may open to some ranges only is not final.
+    /// What the source may open to the API server. Its addresses given
+    /// ([`Network::place_api_server`]), what it may open to them (to any of them, and not
+    /// final where they differ); otherwise what it may open to every address range is
+    /// certain, and what it may open to some ranges only is not final.
     fn to_api_server(&self, src: Party, trace: Option<&mut Vec<Step>>) -> Verdict {
         let mut any = Conn::none();
         let mut every = Conn::all();
         let mut marks = BTreeSet::new();
         let mut widest: Option<(AddrRange, Conn)> = None;
-        for &range in &self.atoms {
+        let known = &self.net.api_server;
+        let is_api_server = |range: &AddrRange| {
+            known.is_empty()
+                || known.iter().any(|k| {
+                    k.family == range.family && k.start <= range.start && range.end <= k.end
+                })
+        };
+        for &range in self.atoms.iter().filter(|r| is_api_server(r)) {
             let v = self.verdict(src, Party::Addr(range), None);
             any = any.union(&v.conn);
             every = every.intersect(&v.conn);
@@ -694,7 +709,11 @@ impl Engine {
             self.verdict(src, Party::Addr(range), Some(t));
         }
         if any != every {
-            marks.insert(API_SERVER_NOTE.to_string());
+            marks.insert(if known.is_empty() {
+                API_SERVER_NOTE.to_string()
+            } else {
+                API_SERVER_ADDRESSES_NOTE.to_string()
+            });
         }
         Verdict {
             conn: any,
@@ -1196,6 +1215,42 @@ mod tests {
         assert!(
             back.not_evaluated
                 .contains("NetworkPolicy.crd.projectcalico.org b/extra")
+        );
+    }
+
+    /// The API server's addresses given, what a workload may open to it is what the policies
+    /// allow to them: final when they agree, not final (and said why) when they differ; an
+    /// egress rule to one address only is not final while the address is unknown.
+    #[test]
+    fn the_api_server_at_the_addresses_given() {
+        let yaml = pod("a", "web")
+            + "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: api, namespace: a}\nspec:\n  podSelector: {}\n  policyTypes: [Egress]\n  egress: [{to: [{ipBlock: {cidr: 10.0.0.1/32}}], ports: [{port: 6443}]}]\n";
+        let loaded = load_text("t.yaml", &yaml, &Limits::default());
+        let at = |addresses: &[&str]| {
+            let mut network = Network::from_inventory(&loaded.inventory);
+            let ranges: Vec<AddrRange> = addresses
+                .iter()
+                .map(|a| AddrRange::parse_cidr(a).unwrap())
+                .collect();
+            network.place_api_server(&ranges);
+            let v = Engine::new(Arc::new(network)).verdict(Party::Pod(0), Party::ApiServer, None);
+            (
+                v.conn.to_string(),
+                v.not_evaluated.into_iter().collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(at(&["10.0.0.1"]), ("TCP 6443".to_string(), vec![]));
+        assert_eq!(at(&["10.0.0.2"]), ("No Connections".to_string(), vec![]));
+        assert_eq!(
+            at(&["10.0.0.0/30"]),
+            (
+                "TCP 6443".to_string(),
+                vec![API_SERVER_ADDRESSES_NOTE.to_string()]
+            )
+        );
+        assert_eq!(
+            at(&[]),
+            ("TCP 6443".to_string(), vec![API_SERVER_NOTE.to_string()])
         );
     }
 

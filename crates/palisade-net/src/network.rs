@@ -69,6 +69,10 @@ pub struct Network {
     /// ([`Network::place_ingress_controller`]): unknown otherwise.
     pub ingress_namespace_known: bool,
     pub ingress_labels_known: bool,
+    /// The API server's addresses, as the network plugin sees them, when the user gives them
+    /// ([`Network::place_api_server`]): then what a workload may open to the API server is
+    /// what it may open to them; unknown otherwise.
+    pub api_server: Vec<crate::addr::AddrRange>,
     /// Every label key a pod selector of a policy or Service reads: labels that differ only
     /// in other keys are selected alike ([`Network::selected_apart`]).
     selector_keys: HashSet<String>,
@@ -244,6 +248,7 @@ impl Network {
             placement,
             ingress_namespace_known: false,
             ingress_labels_known: false,
+            api_server: Vec::new(),
             selector_keys: HashSet::new(),
         };
         // The policies and Services first: their selectors decide whether a relabelled Pod
@@ -353,6 +358,12 @@ impl Network {
     /// Places the ingress controller as `placement` says ([`Network::place_ingress_controller`]).
     pub fn place_ingress(&mut self, placement: &IngressPlacement) {
         self.place_ingress_controller(placement.namespace.as_deref(), placement.labels.clone());
+    }
+
+    /// Says where the API server is (`--api-server`): its addresses as the network plugin
+    /// sees them. None given leaves it unknown.
+    pub fn place_api_server(&mut self, addresses: &[crate::addr::AddrRange]) {
+        self.api_server = addresses.to_vec();
     }
 
     /// Places the ingress controller in `namespace` (its labels are those of the Namespace

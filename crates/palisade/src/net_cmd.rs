@@ -47,18 +47,6 @@ pub struct GenerateArgs {
     /// CIDRs): allowed in addition to what the manifests imply.
     #[arg(long, value_name = "FILE", env = "PALISADE_NET_FLOWS")]
     flows: Option<std::path::PathBuf>,
-    /// The API server's address (a CIDR or address; repeatable, or comma-separated), as your
-    /// network plugin sees it: the workloads whose service account a binding grants something,
-    /// and that mount its token, may open it on TCP 443 and 6443. Without it, no egress to the
-    /// API server is written, and a note names the workloads the default deny cuts off
-    #[arg(
-        long = "api-server",
-        value_name = "CIDR",
-        value_parser = parse_api_server,
-        env = "PALISADE_NET_API_SERVER",
-        value_delimiter = ','
-    )]
-    api_server: Vec<palisade_net::addr::AddrRange>,
     /// What is read, and where the ingress controller runs: the rules written admit its
     /// namespace (`ingress-nginx` unless `--ingress-namespace` says otherwise).
     #[command(flatten)]
@@ -98,12 +86,33 @@ pub struct IngressArgs {
     ingress_labels: Vec<(String, String)>,
 }
 
+/// Where the API server is, as the network plugin sees it. Unknown unless given: what a
+/// workload may open to some addresses only may or may not include it.
+#[derive(Args, Default)]
+pub struct ApiServerArgs {
+    /// The API server's address (a CIDR or address; repeatable, or comma-separated), as your
+    /// network plugin sees it (for most, the API server's own address rather than the
+    /// `kubernetes` Service's): answers about `api-server` are what the policies allow to it,
+    /// and `net generate` lets the workloads that call it (a binding grants their account
+    /// something, and they mount its token) open it on TCP 443 and 6443
+    #[arg(
+        long = "api-server",
+        value_name = "CIDR",
+        value_parser = parse_api_server,
+        env = "PALISADE_NET_API_SERVER",
+        value_delimiter = ','
+    )]
+    api_server: Vec<palisade_net::addr::AddrRange>,
+}
+
 /// What a network answer is read from (the manifests, or the cluster), and where the ingress
-/// controller runs.
+/// controller and the API server are.
 #[derive(Args)]
 pub struct NetInput {
     #[command(flatten)]
     ingress: IngressArgs,
+    #[command(flatten)]
+    api: ApiServerArgs,
     /// `palisade.toml`'s `[network]`: where the ingress controller runs (the flags win).
     #[command(flatten)]
     config: crate::ConfigArgs,
@@ -126,7 +135,12 @@ impl NetInput {
         &self,
         placement: &IngressPlacement,
     ) -> Result<(palisade_inventory::Inventory, Arc<Network>, Unread)> {
-        read(&self.load, &self.live, self.completeness, placement)
+        read(
+            &self.load,
+            &self.live,
+            self.completeness,
+            (placement, &self.api.api_server),
+        )
     }
 
     /// The network alone, the ingress controller placed where the input says.
@@ -135,7 +149,7 @@ impl NetInput {
             &self.load,
             &self.live,
             self.completeness,
-            &self.placement()?,
+            (&self.placement()?, &self.api.api_server),
         )
     }
 }
@@ -220,6 +234,8 @@ pub struct DiffArgs {
     output: crate::ListFormat,
     #[command(flatten)]
     ingress: IngressArgs,
+    #[command(flatten)]
+    api: ApiServerArgs,
     /// `palisade.toml`'s `[network]`: where the ingress controller runs (the flags win).
     #[command(flatten)]
     config: crate::ConfigArgs,
@@ -243,23 +259,37 @@ fn network(
     load: &LoadArgs,
     live: &LiveArgs,
     completeness: Completeness,
-    ingress: &IngressPlacement,
+    placed: Placed<'_>,
 ) -> Result<(Arc<Network>, Unread)> {
-    let (_, network, unread) = read(load, live, completeness, ingress)?;
+    let (_, network, unread) = read(load, live, completeness, placed)?;
     Ok((network, unread))
 }
 
-/// The inventory and its network, the ingress controller placed as `ingress` says, and how
-/// many inputs were not read.
+/// Where the ingress controller runs and where the API server is, as the user gives them.
+type Placed<'a> = (&'a IngressPlacement, &'a [palisade_net::addr::AddrRange]);
+
+/// The network of `inventory`, the ingress controller and the API server placed as `placed`
+/// says.
+fn placed_network(
+    inventory: &palisade_inventory::Inventory,
+    (ingress, api): Placed<'_>,
+) -> Network {
+    let mut network = Network::from_inventory(inventory);
+    network.place_ingress(ingress);
+    network.place_api_server(api);
+    network
+}
+
+/// The inventory and its network, placed as `placed` says ([`placed_network`]), and how many
+/// inputs were not read.
 fn read(
     load: &LoadArgs,
     live: &LiveArgs,
     completeness: Completeness,
-    ingress: &IngressPlacement,
+    placed: Placed<'_>,
 ) -> Result<(palisade_inventory::Inventory, Arc<Network>, Unread)> {
     let (loaded, _, unread) = load_objects(load, live, completeness, &[NETWORK])?;
-    let mut network = Network::from_inventory(&loaded.inventory);
-    network.place_ingress(ingress);
+    let network = placed_network(&loaded.inventory, placed);
     Ok((loaded.inventory, Arc::new(network), unread))
 }
 
@@ -557,8 +587,13 @@ fn run_diff(args: &DiffArgs) -> Result<u8> {
     let placement = args.ingress.placement(&args.config)?;
     let read = |path: &std::path::Path| -> Result<(Arc<Network>, Unread)> {
         let load = LoadArgs::for_path(path);
-        network(&load, &LiveArgs::default(), args.completeness, &placement)
-            .with_context(|| format!("reading {}", path.display()))
+        network(
+            &load,
+            &LiveArgs::default(),
+            args.completeness,
+            (&placement, &args.api.api_server),
+        )
+        .with_context(|| format!("reading {}", path.display()))
     };
     let ((old, unread_old), (new, unread_new)) = (read(&args.old)?, read(&args.new)?);
     let unread = unread_old.and(unread_new);
@@ -663,23 +698,25 @@ fn run_generate(args: &GenerateArgs) -> Result<u8> {
         None => Vec::new(),
     };
     let api_clients = palisade_rbac::model::Policy::from_inventory(&inventory).api_clients();
-    if args.api_server.is_empty() {
+    let api_server = &args.input.api.api_server;
+    if api_server.is_empty() {
         note_api_clients_cut_off(&network, &api_clients, args.namespace.as_deref());
     }
     let options = Options {
         namespace: args.namespace.clone(),
         ingress_namespace,
         flows,
-        api_server: args.api_server.clone(),
+        api_server: api_server.clone(),
         api_clients,
     };
     let policies = generate(&network, &inventory, &options);
     if policies.is_empty() {
         bail!("no workload to write policies for in the input");
     }
-    let mut after = Network::from_inventory(&with_policies(&inventory, &policies));
-    after.place_ingress(&placement);
-    let after = Arc::new(after);
+    let after = Arc::new(placed_network(
+        &with_policies(&inventory, &policies),
+        (&placement, api_server),
+    ));
     let (before, after) = (Engine::new(Arc::clone(&network)), Engine::new(after));
     let ns = args.namespace.as_deref();
     let total = palisade_net::matrix::count(&before, ns);

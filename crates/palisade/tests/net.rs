@@ -1104,15 +1104,31 @@ subjects: [{kind: ServiceAccount, name: operator, namespace: ops}]
         }])
     );
     // Applied, the policies let the operator, and it alone, reach the API server's address.
-    let why = |src: &str| {
+    let why = |src: &str, dst: &str, extra: &[&str]| {
         let out = bin()
             .current_dir(&dir)
-            .args(["net", "why", src, "192.168.49.2", "-p", "6443"])
+            .args(["net", "why", src, dst, "-p", "6443"])
             .args(["app.yaml", "generated.yaml", "-o", "json"])
+            .args(extra)
             .output()
             .unwrap();
-        json(&out)["verdict"].clone()
+        let answer = json(&out);
+        (answer["verdict"].clone(), answer["final"].clone())
     };
-    assert_eq!(why("ops/operator"), "allowed");
-    assert_eq!(why("ops/web"), "denied");
+    assert_eq!(why("ops/operator", "192.168.49.2", &[]).0, "allowed");
+    assert_eq!(why("ops/web", "192.168.49.2", &[]).0, "denied");
+    // `api-server` is that address when it is given, a final answer; unknown otherwise.
+    let at = ["--api-server", "192.168.49.2"];
+    assert_eq!(
+        why("ops/operator", "api-server", &at),
+        ("allowed".into(), Value::Bool(true))
+    );
+    assert_eq!(
+        why("ops/web", "api-server", &at),
+        ("denied".into(), Value::Bool(true))
+    );
+    assert_eq!(
+        why("ops/operator", "api-server", &[]),
+        ("allowed".into(), Value::Bool(false))
+    );
 }
