@@ -190,8 +190,11 @@ pub const SITES: &[PodTemplateSite] = &[
 pub struct GroupedSite {
     pub group: &'static str,
     pub kind: &'static str,
-    /// Pointers to the templates, with `*` for any segment.
+    /// Pointers to the templates (`PodTemplateSpec`s), with `*` for any segment.
     pub templates: &'static [&'static str],
+    /// Pointers to pod specs written inline (a PodSpec's fields, without a template's
+    /// `metadata`), with `*` for any segment.
+    pub pod_specs: &'static [&'static str],
 }
 
 /// Every kind with several pod templates the rules judge, each template as a pod spec.
@@ -203,6 +206,7 @@ pub const GROUPED: &[GroupedSite] = &[
             "/spec/headGroupSpec/template",
             "/spec/workerGroupSpecs/*/template",
         ],
+        pod_specs: &[],
     },
     GroupedSite {
         group: "ray.io",
@@ -211,6 +215,7 @@ pub const GROUPED: &[GroupedSite] = &[
             "/spec/rayClusterConfig/headGroupSpec/template",
             "/spec/rayClusterConfig/workerGroupSpecs/*/template",
         ],
+        pod_specs: &[],
     },
     GroupedSite {
         group: "ray.io",
@@ -220,11 +225,13 @@ pub const GROUPED: &[GroupedSite] = &[
             "/spec/rayClusterSpec/workerGroupSpecs/*/template",
             "/spec/submitterPodTemplate",
         ],
+        pod_specs: &[],
     },
     GroupedSite {
         group: "jobset.x-k8s.io",
         kind: "JobSet",
         templates: &["/spec/replicatedJobs/*/template/spec/template"],
+        pod_specs: &[],
     },
     GroupedSite {
         group: "leaderworkerset.x-k8s.io",
@@ -233,62 +240,82 @@ pub const GROUPED: &[GroupedSite] = &[
             "/spec/leaderWorkerTemplate/leaderTemplate",
             "/spec/leaderWorkerTemplate/workerTemplate",
         ],
+        pod_specs: &[],
     },
     GroupedSite {
         group: "kubeflow.org",
         kind: "PyTorchJob",
         templates: &["/spec/pytorchReplicaSpecs/*/template"],
+        pod_specs: &[],
     },
     GroupedSite {
         group: "kubeflow.org",
         kind: "TFJob",
         templates: &["/spec/tfReplicaSpecs/*/template"],
+        pod_specs: &[],
     },
     GroupedSite {
         group: "kubeflow.org",
         kind: "MPIJob",
         templates: &["/spec/mpiReplicaSpecs/*/template"],
+        pod_specs: &[],
     },
     GroupedSite {
         group: "kubeflow.org",
         kind: "XGBoostJob",
         templates: &["/spec/xgbReplicaSpecs/*/template"],
+        pod_specs: &[],
     },
     GroupedSite {
         group: "kubeflow.org",
         kind: "PaddleJob",
         templates: &["/spec/paddleReplicaSpecs/*/template"],
+        pod_specs: &[],
     },
     GroupedSite {
         group: "kubeflow.org",
         kind: "JAXJob",
         templates: &["/spec/jaxReplicaSpecs/*/template"],
+        pod_specs: &[],
     },
     GroupedSite {
         group: "trainer.kubeflow.org",
         kind: "TrainingRuntime",
         templates: &["/spec/template/spec/replicatedJobs/*/template/spec/template"],
+        pod_specs: &[],
     },
     GroupedSite {
         group: "trainer.kubeflow.org",
         kind: "ClusterTrainingRuntime",
         templates: &["/spec/template/spec/replicatedJobs/*/template/spec/template"],
+        pod_specs: &[],
     },
     // The same, as Kubeflow's training operator v2 first named them.
     GroupedSite {
         group: "kubeflow.org",
         kind: "TrainingRuntime",
         templates: &["/spec/template/spec/replicatedJobs/*/template/spec/template"],
+        pod_specs: &[],
     },
     GroupedSite {
         group: "kubeflow.org",
         kind: "ClusterTrainingRuntime",
         templates: &["/spec/template/spec/replicatedJobs/*/template/spec/template"],
+        pod_specs: &[],
     },
     GroupedSite {
         group: "elasticsearch.k8s.elastic.co",
         kind: "Elasticsearch",
         templates: &["/spec/nodeSets/*/podTemplate"],
+        pod_specs: &[],
+    },
+    // KServe's InferenceService: its predictor, transformer and explainer are pod specs
+    // themselves (the PodSpec's fields inline, next to the model's).
+    GroupedSite {
+        group: "serving.kserve.io",
+        kind: "InferenceService",
+        templates: &[],
+        pod_specs: &["/spec/predictor", "/spec/transformer", "/spec/explainer"],
     },
 ];
 
@@ -297,29 +324,50 @@ pub const GROUPED: &[GroupedSite] = &[
 pub const MAX_GROUPED_TEMPLATES: usize = 64;
 
 impl GroupedSite {
-    /// The pointers of the templates `object` holds, in the order the patterns and the object
-    /// list them, at most [`MAX_GROUPED_TEMPLATES`]: each a map (a template that is not one
-    /// is the API server's to refuse).
-    pub fn templates_in(&self, object: &Value) -> Vec<String> {
+    /// The pod specs `object` holds, as `(spec, metadata)` pointers, in the order the
+    /// patterns and the object list them, at most [`MAX_GROUPED_TEMPLATES`]: each a map (one
+    /// that is not is the API server's to refuse). An inline pod spec has no metadata of its
+    /// own; its pointer names a field it does not have.
+    pub fn pod_specs_in(&self, object: &Value) -> Vec<(String, String)> {
         let mut found = Vec::new();
-        for pattern in self.templates {
-            let segments: Vec<&str> = pattern.split('/').skip(1).collect();
-            expand(object, &segments, String::new(), &mut found);
-        }
+        let at = |patterns: &[&str], found: &mut Vec<String>| {
+            for pattern in patterns {
+                let segments: Vec<&str> = pattern.split('/').skip(1).collect();
+                expand(object, &segments, String::new(), found);
+            }
+        };
+        let mut templates = Vec::new();
+        at(self.templates, &mut templates);
+        found.extend(
+            templates
+                .into_iter()
+                .map(|t| (format!("{t}/spec"), format!("{t}/metadata"))),
+        );
+        let mut inline = Vec::new();
+        at(self.pod_specs, &mut inline);
+        found.extend(inline.into_iter().map(|s| {
+            let metadata = format!("{s}/metadata");
+            (s, metadata)
+        }));
         found.truncate(MAX_GROUPED_TEMPLATES);
         found
     }
 
-    /// Whether a field at `segments` lies in one of the kind's templates (its `spec` or
-    /// `metadata`), whose schema is the built-in pod template's.
+    /// Whether a field at `segments` lies in one of the kind's pod specs or templates (a
+    /// template's `spec` or `metadata`), whose schema is the built-in pod's.
     pub fn holds(&self, segments: &[&str]) -> bool {
-        self.templates.iter().any(|pattern| {
-            let mut rest = segments.iter();
+        let under = |pattern: &str, rest: &mut std::slice::Iter<'_, &str>| {
             pattern
                 .split('/')
                 .skip(1)
                 .all(|p| rest.next().is_some_and(|s| p == "*" || p == *s))
-                && matches!(rest.next(), Some(&"spec" | &"metadata"))
+        };
+        self.templates.iter().any(|pattern| {
+            let mut rest = segments.iter();
+            under(pattern, &mut rest) && matches!(rest.next(), Some(&"spec" | &"metadata"))
+        }) || self.pod_specs.iter().any(|pattern| {
+            let mut rest = segments.iter();
+            under(pattern, &mut rest) && rest.next().is_some()
         })
     }
 }
@@ -390,18 +438,23 @@ mod tests {
 
     #[test]
     fn grouped_templates_are_found_under_any_key_or_index() {
+        let specs = |found: Vec<(String, String)>| -> Vec<String> {
+            found.into_iter().map(|(spec, _)| spec).collect()
+        };
         let ray = serde_json::json!({"spec": {
             "headGroupSpec": {"template": {"spec": {}}},
             "workerGroupSpecs": [{"template": {"spec": {}}}, {"groupName": "x"}, {"template": {}}],
         }});
         assert_eq!(
-            grouped_site("ray.io", "RayCluster")
-                .unwrap()
-                .templates_in(&ray),
+            specs(
+                grouped_site("ray.io", "RayCluster")
+                    .unwrap()
+                    .pod_specs_in(&ray)
+            ),
             [
-                "/spec/headGroupSpec/template",
-                "/spec/workerGroupSpecs/0/template",
-                "/spec/workerGroupSpecs/2/template"
+                "/spec/headGroupSpec/template/spec",
+                "/spec/workerGroupSpecs/0/template/spec",
+                "/spec/workerGroupSpecs/2/template/spec"
             ]
         );
         let pytorch = serde_json::json!({"spec": {"pytorchReplicaSpecs": {
@@ -412,20 +465,36 @@ mod tests {
         assert_eq!(
             grouped_site("kubeflow.org", "PyTorchJob")
                 .unwrap()
-                .templates_in(&pytorch),
+                .pod_specs_in(&pytorch),
             [
-                "/spec/pytorchReplicaSpecs/Master/template",
-                "/spec/pytorchReplicaSpecs/a~1b~0/template"
+                (
+                    "/spec/pytorchReplicaSpecs/Master/template/spec".to_string(),
+                    "/spec/pytorchReplicaSpecs/Master/template/metadata".to_string()
+                ),
+                (
+                    "/spec/pytorchReplicaSpecs/a~1b~0/template/spec".to_string(),
+                    "/spec/pytorchReplicaSpecs/a~1b~0/template/metadata".to_string()
+                )
             ]
         );
         let many = serde_json::json!({"spec": {"workerGroupSpecs": vec![serde_json::json!({"template": {}}); 500]}});
         assert_eq!(
             grouped_site("ray.io", "RayCluster")
                 .unwrap()
-                .templates_in(&many)
+                .pod_specs_in(&many)
                 .len(),
             MAX_GROUPED_TEMPLATES
         );
+        let kserve =
+            serde_json::json!({"spec": {"predictor": {"containers": []}, "explainer": {}}});
+        let isvc = grouped_site("serving.kserve.io", "InferenceService").unwrap();
+        assert_eq!(
+            specs(isvc.pod_specs_in(&kserve)),
+            ["/spec/predictor", "/spec/explainer"]
+        );
+        assert!(isvc.holds(&["spec", "predictor", "containers", "0", "image"]));
+        assert!(!isvc.holds(&["spec", "predictor"]));
+        assert!(!isvc.holds(&["spec", "scaleTarget"]));
         let site = grouped_site("jobset.x-k8s.io", "JobSet").unwrap();
         assert!(site.holds(&[
             "spec",

@@ -103,12 +103,9 @@ pub fn grouped_templates(object: &Object) -> Vec<GroupedTemplate> {
     else {
         return Vec::new();
     };
-    site.templates_in(&object.value)
+    site.pod_specs_in(&object.value)
         .into_iter()
-        .map(|template| GroupedTemplate {
-            spec: format!("{template}/spec"),
-            metadata: format!("{template}/metadata"),
-        })
+        .map(|(spec, metadata)| GroupedTemplate { spec, metadata })
         .collect()
 }
 

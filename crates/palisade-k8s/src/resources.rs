@@ -438,6 +438,16 @@ const WELL_KNOWN_CUSTOM: &[Row] = &[
         &[],
     ),
     (
+        "serving.kserve.io",
+        "v1beta1",
+        "InferenceService",
+        "inferenceservices",
+        "inferenceservice",
+        &["isvc"],
+        true,
+        &[],
+    ),
+    (
         "elasticsearch.k8s.elastic.co",
         "v1",
         "Elasticsearch",

@@ -1965,8 +1965,9 @@ spec:
 }
 
 /// Kinds with several pod templates are judged template by template, each finding at its
-/// template (a RayCluster's privileged head, a PyTorchJob's Worker that adds SYS_ADMIN), with
-/// no warning, the images printed and the environment hidden.
+/// template (a RayCluster's privileged head, a PyTorchJob's Worker that adds SYS_ADMIN, a
+/// KServe predictor, whose pod spec is inline), with no warning, the images printed and the
+/// environment hidden.
 #[test]
 fn every_pod_template_of_a_grouped_workload_is_judged() {
     let dir = scratch("grouped-templates");
@@ -2002,6 +2003,15 @@ spec:
       template:
         spec:
           containers: [{name: pytorch, image: 'r/pt:1', securityContext: {capabilities: {add: [SYS_ADMIN]}}}]
+---
+apiVersion: serving.kserve.io/v1beta1
+kind: InferenceService
+metadata: {name: llm, namespace: ml}
+spec:
+  predictor:
+    model:
+      modelFormat: {name: huggingface}
+    containers: [{name: kserve-container, image: 'kserve/huggingfaceserver:v0.14.0', securityContext: {privileged: true}}]
 ",
     );
     let out = bin()
@@ -2032,6 +2042,7 @@ spec:
     assert_eq!(
         high,
         [
+            "POD001 InferenceService /spec/predictor/containers/0/securityContext/privileged",
             "POD001 RayCluster /spec/headGroupSpec/template/spec/containers/0/securityContext/privileged",
             "POD004 RayCluster /spec/workerGroupSpecs/0/template/spec/hostNetwork",
             "POD007 PyTorchJob /spec/pytorchReplicaSpecs/Worker/template/spec/containers/0/securityContext/capabilities/add/0",
