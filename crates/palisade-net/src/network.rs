@@ -90,14 +90,17 @@ const OTHER_POLICY_KINDS: &[(&str, &str, bool)] = &[
 
 const ADMIN_GROUP: &str = "policy.networking.k8s.io";
 
-/// Where the ingress controller (or the Gateway API's proxies) runs, as the user gives it
-/// (`--ingress-namespace`, `--ingress-label`, `[network]` in `palisade.toml`); what is `None`
-/// is unknown.
+/// Where the ingress controller (or the Gateway API's proxies) runs, and where the API server
+/// is, as the user gives them (`--ingress-namespace`, `--ingress-label`, `--api-server`,
+/// `[network]` in `palisade.toml`); what is `None` is unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IngressPlacement {
     pub namespace: Option<String>,
     /// The labels of its pods; given, they are all its labels.
     pub labels: Option<Map<String, Value>>,
+    /// The API server's addresses as the network plugin sees them
+    /// ([`Network::place_api_server`]).
+    pub api_server: Option<Vec<crate::addr::AddrRange>>,
 }
 
 /// The `[network]` table of a `palisade.toml`.
@@ -107,11 +110,14 @@ struct NetworkSection {
     ingress_namespace: Option<String>,
     #[serde(default)]
     ingress_labels: BTreeMap<String, String>,
+    #[serde(default)]
+    api_server: Vec<String>,
 }
 
 impl IngressPlacement {
-    /// Reads the `[network]` table of a `palisade.toml`'s `text`: `ingress-namespace` and
-    /// `ingress-labels` (a table of labels). None: nothing placed.
+    /// Reads the `[network]` table of a `palisade.toml`'s `text`: `ingress-namespace`,
+    /// `ingress-labels` (a table of labels) and `api-server` (a list of addresses or CIDRs).
+    /// None: nothing placed.
     pub fn parse(
         path: &str,
         text: &str,
@@ -143,7 +149,14 @@ impl IngressPlacement {
                 "ingress-labels has an empty label key".into(),
             ));
         }
+        let api_server = section
+            .api_server
+            .iter()
+            .map(|text| crate::addr::AddrRange::parse_cidr(text.trim()))
+            .collect::<Result<Vec<_>, String>>()
+            .map_err(|e| invalid(line("api-server"), format!("api-server: {e}")))?;
         Ok(IngressPlacement {
+            api_server: (!api_server.is_empty()).then_some(api_server),
             namespace: section.ingress_namespace,
             labels: (!section.ingress_labels.is_empty()).then(|| {
                 section
@@ -167,6 +180,7 @@ impl IngressPlacement {
         IngressPlacement {
             namespace: over.namespace.or(self.namespace),
             labels: over.labels.or(self.labels),
+            api_server: over.api_server.or(self.api_server),
         }
     }
 }
@@ -358,6 +372,9 @@ impl Network {
     /// Places the ingress controller as `placement` says ([`Network::place_ingress_controller`]).
     pub fn place_ingress(&mut self, placement: &IngressPlacement) {
         self.place_ingress_controller(placement.namespace.as_deref(), placement.labels.clone());
+        if let Some(api_server) = &placement.api_server {
+            self.place_api_server(api_server);
+        }
     }
 
     /// Says where the API server is (`--api-server`): its addresses as the network plugin

@@ -380,7 +380,10 @@ pub fn template(rules: &RuleSet) -> String {
          # --ingress-namespace and --ingress-label flags win. Default: unknown.\n\
          # [network]\n\
          # ingress-namespace = \"ingress-nginx\"\n\
-         # ingress-labels = { \"app.kubernetes.io/name\" = \"ingress-nginx\" }\n",
+         # ingress-labels = { \"app.kubernetes.io/name\" = \"ingress-nginx\" }\n\
+         # The API server's addresses as the network plugin sees them (net's --api-server wins):\n\
+         # answers about {api-server} read them, and net generate lets its callers reach them.\n\
+         # api-server = [\"10.0.0.1\"]\n",
     );
     text
 }

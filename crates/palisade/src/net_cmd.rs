@@ -90,11 +90,12 @@ pub struct IngressArgs {
 /// workload may open to some addresses only may or may not include it.
 #[derive(Args, Default)]
 pub struct ApiServerArgs {
-    /// The API server's address (a CIDR or address; repeatable, or comma-separated), as your
-    /// network plugin sees it (for most, the API server's own address rather than the
-    /// `kubernetes` Service's): answers about `api-server` are what the policies allow to it,
-    /// and `net generate` lets the workloads that call it (a binding grants their account
-    /// something, and they mount its token) open it on TCP 443 and 6443
+    /// The API server's address (a CIDR or address; repeatable, or comma-separated; or
+    /// `api-server` in palisade.toml's `[network]`), as your network plugin sees it (for most,
+    /// the API server's own address rather than the `kubernetes` Service's): answers about
+    /// `api-server` are what the policies allow to it, and `net generate` lets the workloads
+    /// that call it (a binding grants their account something, and they mount its token)
+    /// open it on TCP 443 and 6443
     #[arg(
         long = "api-server",
         value_name = "CIDR",
@@ -125,9 +126,9 @@ pub struct NetInput {
 }
 
 impl NetInput {
-    /// Where the ingress controller runs ([`IngressArgs::placement`]).
+    /// Where the ingress controller runs and the API server is ([`ApiServerArgs::placement`]).
     fn placement(&self) -> Result<IngressPlacement> {
-        self.ingress.placement(&self.config)
+        self.api.placement(&self.ingress, &self.config)
     }
 
     /// The objects and their network, the ingress controller placed as `placement` says.
@@ -135,12 +136,7 @@ impl NetInput {
         &self,
         placement: &IngressPlacement,
     ) -> Result<(palisade_inventory::Inventory, Arc<Network>, Unread)> {
-        read(
-            &self.load,
-            &self.live,
-            self.completeness,
-            (placement, &self.api.api_server),
-        )
+        read(&self.load, &self.live, self.completeness, placement)
     }
 
     /// The network alone, the ingress controller placed where the input says.
@@ -149,7 +145,7 @@ impl NetInput {
             &self.load,
             &self.live,
             self.completeness,
-            (&self.placement()?, &self.api.api_server),
+            &self.placement()?,
         )
     }
 }
@@ -171,7 +167,24 @@ impl IngressArgs {
         Ok(configured.overridden_by(IngressPlacement {
             namespace: self.ingress_namespace.clone(),
             labels,
+            api_server: None,
         }))
+    }
+}
+
+impl ApiServerArgs {
+    /// Where the ingress controller runs and the API server is: `palisade.toml`'s
+    /// `[network]`, with the flags (`ingress`'s and these) in place of what they give.
+    fn placement(
+        &self,
+        ingress: &IngressArgs,
+        config: &crate::ConfigArgs,
+    ) -> Result<IngressPlacement> {
+        let mut placement = ingress.placement(config)?;
+        if !self.api_server.is_empty() {
+            placement.api_server = Some(self.api_server.clone());
+        }
+        Ok(placement)
     }
 }
 
@@ -259,37 +272,33 @@ fn network(
     load: &LoadArgs,
     live: &LiveArgs,
     completeness: Completeness,
-    placed: Placed<'_>,
+    placement: &IngressPlacement,
 ) -> Result<(Arc<Network>, Unread)> {
-    let (_, network, unread) = read(load, live, completeness, placed)?;
+    let (_, network, unread) = read(load, live, completeness, placement)?;
     Ok((network, unread))
 }
 
-/// Where the ingress controller runs and where the API server is, as the user gives them.
-type Placed<'a> = (&'a IngressPlacement, &'a [palisade_net::addr::AddrRange]);
-
-/// The network of `inventory`, the ingress controller and the API server placed as `placed`
-/// says.
+/// The network of `inventory`, the ingress controller and the API server placed as
+/// `placement` says.
 fn placed_network(
     inventory: &palisade_inventory::Inventory,
-    (ingress, api): Placed<'_>,
+    placement: &IngressPlacement,
 ) -> Network {
     let mut network = Network::from_inventory(inventory);
-    network.place_ingress(ingress);
-    network.place_api_server(api);
+    network.place_ingress(placement);
     network
 }
 
-/// The inventory and its network, placed as `placed` says ([`placed_network`]), and how many
-/// inputs were not read.
+/// The inventory and its network, placed as `placement` says, and how many inputs were not
+/// read.
 fn read(
     load: &LoadArgs,
     live: &LiveArgs,
     completeness: Completeness,
-    placed: Placed<'_>,
+    placement: &IngressPlacement,
 ) -> Result<(palisade_inventory::Inventory, Arc<Network>, Unread)> {
     let (loaded, _, unread) = load_objects(load, live, completeness, &[NETWORK])?;
-    let network = placed_network(&loaded.inventory, placed);
+    let network = placed_network(&loaded.inventory, placement);
     Ok((loaded.inventory, Arc::new(network), unread))
 }
 
@@ -584,16 +593,11 @@ fn run_why(args: &WhyArgs) -> Result<u8> {
 }
 
 fn run_diff(args: &DiffArgs) -> Result<u8> {
-    let placement = args.ingress.placement(&args.config)?;
+    let placement = args.api.placement(&args.ingress, &args.config)?;
     let read = |path: &std::path::Path| -> Result<(Arc<Network>, Unread)> {
         let load = LoadArgs::for_path(path);
-        network(
-            &load,
-            &LiveArgs::default(),
-            args.completeness,
-            (&placement, &args.api.api_server),
-        )
-        .with_context(|| format!("reading {}", path.display()))
+        network(&load, &LiveArgs::default(), args.completeness, &placement)
+            .with_context(|| format!("reading {}", path.display()))
     };
     let ((old, unread_old), (new, unread_new)) = (read(&args.old)?, read(&args.new)?);
     let unread = unread_old.and(unread_new);
@@ -698,7 +702,7 @@ fn run_generate(args: &GenerateArgs) -> Result<u8> {
         None => Vec::new(),
     };
     let api_clients = palisade_rbac::model::Policy::from_inventory(&inventory).api_clients();
-    let api_server = &args.input.api.api_server;
+    let api_server = placement.api_server.clone().unwrap_or_default();
     if api_server.is_empty() {
         note_api_clients_cut_off(&network, &api_clients, args.namespace.as_deref());
     }
@@ -706,7 +710,7 @@ fn run_generate(args: &GenerateArgs) -> Result<u8> {
         namespace: args.namespace.clone(),
         ingress_namespace,
         flows,
-        api_server: api_server.clone(),
+        api_server,
         api_clients,
     };
     let policies = generate(&network, &inventory, &options);
@@ -715,7 +719,7 @@ fn run_generate(args: &GenerateArgs) -> Result<u8> {
     }
     let after = Arc::new(placed_network(
         &with_policies(&inventory, &policies),
-        (&placement, api_server),
+        &placement,
     ));
     let (before, after) = (Engine::new(Arc::clone(&network)), Engine::new(after));
     let ns = args.namespace.as_deref();

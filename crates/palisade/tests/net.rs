@@ -1131,4 +1131,32 @@ subjects: [{kind: ServiceAccount, name: operator, namespace: ops}]
         why("ops/operator", "api-server", &[]),
         ("allowed".into(), Value::Bool(false))
     );
+    // Or where palisade.toml's [network] says it is.
+    write_file(
+        &dir,
+        "net.toml",
+        "[network]\napi-server = [\"192.168.49.2\"]\n",
+    );
+    assert_eq!(
+        why("ops/operator", "api-server", &["--config", "net.toml"]),
+        ("allowed".into(), Value::Bool(true))
+    );
+    write_file(
+        &dir,
+        "bad.toml",
+        "[network]\napi-server = [\"192.168.49.300\"]\n",
+    );
+    let out = bin()
+        .current_dir(&dir)
+        .args(["net", "why", "ops/operator", "api-server", "app.yaml"])
+        .args(["--config", "bad.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml")
+            && err.contains("api-server: `192.168.49.300` is not an IP address or CIDR"),
+        "{err}"
+    );
 }
