@@ -29,12 +29,7 @@ impl PodTemplateSite {
     /// pod spec or the template's metadata), whose schema is the built-in pod's whatever
     /// group the kind is in.
     pub fn holds(&self, segments: &[&str]) -> bool {
-        let under = |pointer: &str| {
-            let mut prefix = pointer.split('/').skip(1);
-            let mut rest = segments.iter();
-            prefix.all(|p| rest.next() == Some(&p))
-        };
-        under(self.spec) || under(self.metadata)
+        below(self.spec, segments).is_some() || below(self.metadata, segments).is_some()
     }
 }
 
@@ -356,20 +351,29 @@ impl GroupedSite {
     /// Whether a field at `segments` lies in one of the kind's pod specs or templates (a
     /// template's `spec` or `metadata`), whose schema is the built-in pod's.
     pub fn holds(&self, segments: &[&str]) -> bool {
-        let under = |pattern: &str, rest: &mut std::slice::Iter<'_, &str>| {
-            pattern
-                .split('/')
-                .skip(1)
-                .all(|p| rest.next().is_some_and(|s| p == "*" || p == *s))
-        };
         self.templates.iter().any(|pattern| {
-            let mut rest = segments.iter();
-            under(pattern, &mut rest) && matches!(rest.next(), Some(&"spec" | &"metadata"))
-        }) || self.pod_specs.iter().any(|pattern| {
-            let mut rest = segments.iter();
-            under(pattern, &mut rest) && rest.next().is_some()
-        })
+            below(pattern, segments)
+                .and_then(|rest| rest.first())
+                .is_some_and(|field| matches!(*field, "spec" | "metadata"))
+        }) || self
+            .pod_specs
+            .iter()
+            .any(|pattern| below(pattern, segments).is_some_and(|rest| !rest.is_empty()))
     }
+}
+
+/// The segments of `segments` past `pattern` (a pointer, `*` standing for any segment), when
+/// `segments` start with it.
+fn below<'s, 'a>(pattern: &str, segments: &'s [&'a str]) -> Option<&'s [&'a str]> {
+    let mut rest = segments;
+    for p in pattern.split('/').skip(1) {
+        let (first, tail) = rest.split_first()?;
+        if p != "*" && p != *first {
+            return None;
+        }
+        rest = tail;
+    }
+    Some(rest)
 }
 
 /// Appends to `found` the pointers under `at` that `segments` (with `*`) reach in `value`.

@@ -260,7 +260,7 @@ pub fn is_printable(api_version: &str, kind: &str, segments: &[&str], value: &Va
         _ => {}
     }
     let group = crate::object::api_group(api_version);
-    if !is_builtin_api_version(api_version)
+    if !crate::object::is_builtin_group(group)
         && !crate::pod_template::site(group, kind).is_some_and(|site| site.holds(segments))
         && !crate::pod_template::grouped_site(group, kind).is_some_and(|site| site.holds(segments))
     {

@@ -271,7 +271,11 @@ pub fn for_object(
             .iter()
             .flat_map(|template| {
                 // `spec.workerGroupSpecs.0.template`: which of the pods each addition is for.
-                let at = template.spec.trim_end_matches("/spec")[1..].replace('/', ".");
+                let pod = template
+                    .spec
+                    .strip_suffix("/spec")
+                    .unwrap_or(&template.spec);
+                let at = pod.get(1..).unwrap_or_default().replace('/', ".");
                 named_additions(&object.value, &template.spec, Some(&at), settings, wanted)
             })
             .collect(),

@@ -68,7 +68,7 @@ pub fn fragment(object: &Object) -> Option<String> {
 
 /// Whether the document carries what only the API server sets: a uid, or a controlling owner
 /// reference with one. Patches and hand-written pieces of objects never do.
-fn read_from_a_cluster(value: &Value) -> bool {
+pub(crate) fn read_from_a_cluster(value: &Value) -> bool {
     let metadata = value.get("metadata");
     metadata
         .and_then(|m| m.get("uid"))

@@ -26,11 +26,7 @@ pub fn unjudged_pod_specs(object: &Object) -> Vec<JsonPointer> {
     if palisade_core::object::is_builtin_group(group)
         || palisade_core::pod_template::site(group, &object.id.kind).is_some()
         || palisade_core::pod_template::grouped_site(group, &object.id.kind).is_some()
-        || object
-            .value
-            .get("metadata")
-            .and_then(|m| m.get("uid"))
-            .is_some()
+        || crate::fragment::read_from_a_cluster(&object.value)
     {
         return Vec::new();
     }

@@ -114,7 +114,8 @@ pub struct NetInput {
     ingress: IngressArgs,
     #[command(flatten)]
     api: ApiServerArgs,
-    /// `palisade.toml`'s `[network]`: where the ingress controller runs (the flags win).
+    /// `palisade.toml`'s `[network]`: where the ingress controller runs and the API server is
+    /// (the flags win).
     #[command(flatten)]
     config: crate::ConfigArgs,
     #[command(flatten)]
@@ -249,7 +250,8 @@ pub struct DiffArgs {
     ingress: IngressArgs,
     #[command(flatten)]
     api: ApiServerArgs,
-    /// `palisade.toml`'s `[network]`: where the ingress controller runs (the flags win).
+    /// `palisade.toml`'s `[network]`: where the ingress controller runs and the API server is
+    /// (the flags win).
     #[command(flatten)]
     config: crate::ConfigArgs,
     #[command(flatten)]
