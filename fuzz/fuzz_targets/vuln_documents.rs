@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
             workload: "Deployment a/b".into(),
             exposure: Some("Service a/b".into()),
             leads_to: Some("cluster-admin in 2 steps".into()),
-            object: Some(0),
+            workload_index: Some(0),
         }];
         let _ = assess(
             &database,

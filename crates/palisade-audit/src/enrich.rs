@@ -36,6 +36,9 @@ const INSIDE_A_WORKLOAD: &[&str] = &["AUD001", "AUD002", "AUD003", "AUD040", "AU
 struct WorkloadContext {
     kind: String,
     name: String,
+    /// Which of the object's pod templates, for a kind with several
+    /// (`spec.workerGroupSpecs.0.template`).
+    template: Option<String>,
     service_account: String,
     /// What the account can reach, as the graph's paths say (`cluster-admin: ...`).
     reaches: Vec<String>,
@@ -103,15 +106,15 @@ impl Enricher {
         let mut claims: HashMap<String, Vec<(String, bool, String)>> = HashMap::new();
         for (w, workload) in policy.workloads.iter().enumerate() {
             let object = &inventory.objects[workload.object];
-            let named = format!("{} {}/{}", workload.kind, workload.namespace, workload.name);
-            for (claim, prefix) in claims_mounted(object) {
+            let node = workload_node(&policy, w);
+            let named = node.to_string();
+            for (claim, prefix) in claims_mounted(object, workload.pod_spec(inventory)) {
                 claims.entry(workload.namespace.clone()).or_default().push((
                     claim,
                     prefix,
                     named.clone(),
                 ));
             }
-            let node = workload_node(&policy, w);
             let mut reaches = Vec::new();
             let mut cluster_admin = false;
             for ((goal, name), toward) in goals.iter().zip(&toward) {
@@ -126,6 +129,7 @@ impl Enricher {
                 .push(WorkloadContext {
                     kind: workload.kind.clone(),
                     name: workload.name.clone(),
+                    template: workload.template.as_ref().map(|t| t.label()),
                     service_account: workload.service_account.clone(),
                     reaches,
                     cluster_admin,
@@ -187,7 +191,9 @@ impl Enricher {
     }
 
     /// The workload a pod belongs to: the pod itself, or the workload whose name is the
-    /// longest prefix of the pod's (`web-7d9f8-x2x` of Deployment `web`).
+    /// longest prefix of the pod's (`web-7d9f8-x2x` of Deployment `web`). Between the pod
+    /// templates of one object (which the name does not tell apart), the one that reaches
+    /// cluster-admin, if one does.
     fn workload_of(&self, namespace: &str, pod: &str) -> Option<&WorkloadContext> {
         let candidates = self.workloads.get(namespace)?;
         candidates
@@ -202,7 +208,7 @@ impl Enricher {
                                 .strip_prefix(w.name.as_str())
                                 .is_some_and(|rest| rest.starts_with('-'))
                     })
-                    .max_by_key(|w| w.name.len())
+                    .max_by_key(|w| (w.name.len(), w.cluster_admin))
             })
     }
 
@@ -239,7 +245,13 @@ impl Enricher {
             "workload"
         };
         if let Some(workload) = self.target_of(alert, &namespace) {
-            enrichment.workload = Some(format!("{} {namespace}/{}", workload.kind, workload.name));
+            let template = workload.template.as_ref().map(|t| format!(" ({t})"));
+            enrichment.workload = Some(format!(
+                "{} {namespace}/{}{}",
+                workload.kind,
+                workload.name,
+                template.unwrap_or_default()
+            ));
             enrichment.service_account = Some(format!("{namespace}/{}", workload.service_account));
             enrichment.permissions = workload.reaches.clone();
             enrichment.internet_exposed = Some(workload.exposed.is_some());
@@ -343,12 +355,15 @@ impl Enricher {
     }
 }
 
-/// The claims a workload mounts: those its pod spec names
+/// The claims a workload (of `object`, running `pod`) mounts: those its pod spec names
 /// ([`palisade_inventory::claims::mounted_claims`]),
 /// and for a StatefulSet the prefix of each claim its templates make
 /// (`<template>-<statefulset>-`, followed by the pod's ordinal), with whether it is a prefix.
-fn claims_mounted(object: &palisade_inventory::Object) -> Vec<(String, bool)> {
-    let Some(pod) = palisade_inventory::pod_spec(object) else {
+fn claims_mounted(
+    object: &palisade_inventory::Object,
+    pod: Option<palisade_inventory::PodSpec<'_>>,
+) -> Vec<(String, bool)> {
+    let Some(pod) = pod else {
         return Vec::new();
     };
     let named = palisade_inventory::claims::mounted_claims(&pod)

@@ -271,11 +271,7 @@ pub fn for_object(
             .iter()
             .flat_map(|template| {
                 // `spec.workerGroupSpecs.0.template`: which of the pods each addition is for.
-                let pod = template
-                    .spec
-                    .strip_suffix("/spec")
-                    .unwrap_or(&template.spec);
-                let at = pod.get(1..).unwrap_or_default().replace('/', ".");
+                let at = template.label();
                 named_additions(&object.value, &template.spec, Some(&at), settings, wanted)
             })
             .collect(),

@@ -50,6 +50,9 @@ pub enum Relation {
     /// Secret, a container's environment or arguments) holds another identity's credential: a
     /// service-account token, or a kubeconfig's client certificate and key.
     Leaks,
+    /// Code run in one workload's pods runs in another's by design: a Ray cluster's head and
+    /// workers run the tasks any of its processes submit.
+    RunsCodeIn,
 }
 
 impl Relation {

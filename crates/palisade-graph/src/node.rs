@@ -15,6 +15,10 @@ pub struct WorkloadRef {
     pub kind: String,
     pub namespace: String,
     pub name: String,
+    /// Which of the object's pod templates, for a kind with several (a RayCluster's
+    /// `spec.workerGroupSpecs.0.template`): each is a workload of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
 }
 
 impl fmt::Display for WorkloadRef {
@@ -25,7 +29,11 @@ impl fmt::Display for WorkloadRef {
             self.kind,
             display_ns(&self.namespace),
             self.name
-        )
+        )?;
+        match &self.template {
+            Some(template) => write!(f, " ({template})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -74,8 +82,25 @@ impl Node {
                 kind: kind.into(),
                 namespace: namespace.into(),
                 name: name.into(),
+                template: None,
             },
         }
+    }
+
+    /// The node of one pod template of a workload object with several (`template` names
+    /// where it stands, as `spec.workerGroupSpecs.0.template`).
+    pub fn template_workload(
+        object: usize,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        template: String,
+    ) -> Node {
+        let mut node = Node::workload(object, kind, namespace, name);
+        if let Node::Workload { workload } = &mut node {
+            workload.template = Some(template);
+        }
+        node
     }
 
     /// The node of a user, group or service account.
@@ -146,6 +171,13 @@ mod tests {
             Node::workload(1, "Pod", "", "x").to_string(),
             "Pod (namespace not set)/x"
         );
+        let worker = "spec.workerGroupSpecs.0.template".to_string();
+        let worker = Node::template_workload(2, "RayCluster", "ml", "ray", worker);
+        assert_eq!(
+            worker.to_string(),
+            "RayCluster ml/ray (spec.workerGroupSpecs.0.template)"
+        );
+        assert_ne!(worker, Node::workload(2, "RayCluster", "ml", "ray"));
         assert_eq!(
             Node::Secrets { namespace: None }.to_string(),
             "the Secrets of every namespace"

@@ -47,6 +47,14 @@ pub struct PodSpec<'a> {
 }
 
 impl<'a> PodSpec<'a> {
+    /// The labels its pods get: those of its metadata in `object`, the object it is a pod
+    /// spec of (`None` when they have none).
+    pub fn labels<'o>(&self, object: &'o Object) -> Option<&'o serde_json::Map<String, Value>> {
+        palisade_core::pointer::lookup(&object.value, self.metadata_pointer)?
+            .get("labels")?
+            .as_object()
+    }
+
     /// The pointer to a field of the spec, such as `hostNetwork`.
     pub fn field(&self, name: &str) -> JsonPointer {
         JsonPointer::parse(self.pointer)
@@ -93,6 +101,19 @@ pub fn pod_spec(object: &Object) -> Option<PodSpec<'_>> {
 pub struct GroupedTemplate {
     pub spec: String,
     pub metadata: String,
+}
+
+impl GroupedTemplate {
+    /// Where the template stands in its object, as a dotted path without the pod spec's
+    /// trailing `spec` (`spec.workerGroupSpecs.0.template`, `spec.predictor`): how fixes and
+    /// graph nodes name which of the object's pods they mean.
+    pub fn label(&self) -> String {
+        let pod = self.spec.strip_suffix("/spec").unwrap_or(&self.spec);
+        let segments: Vec<String> = JsonPointer::parse(pod)
+            .map(|p| p.segments().map(|s| s.into_owned()).collect())
+            .unwrap_or_default();
+        segments.join(".")
+    }
 }
 
 /// The pod templates of `object` when its kind has several (a RayCluster's head and worker
@@ -151,9 +172,7 @@ pub(crate) fn recorded_template(revision: &Object) -> Option<&serde_json::Map<St
 /// The labels of `object`'s pods: a Pod's own, a controller's pod template's (`None` when it
 /// has no pod spec or its pods have no labels).
 pub fn pod_labels(object: &Object) -> Option<&serde_json::Map<String, Value>> {
-    palisade_core::pointer::lookup(&object.value, pod_spec(object)?.metadata_pointer)?
-        .get("labels")?
-        .as_object()
+    pod_spec(object)?.labels(object)
 }
 
 /// Which list of the pod spec a container is in.
@@ -229,6 +248,39 @@ mod tests {
         let mut stream = parse_stream(yaml, &Limits::default());
         let doc = stream.documents.remove(0);
         Object::from_value(doc.value, doc.spans, 0, 0).unwrap()
+    }
+
+    /// A grouped template is named by where it stands, with pointer escapes undone: the
+    /// template of a RayCluster's worker group, a KServe predictor written inline, a
+    /// replica type keyed by a name with a slash.
+    #[test]
+    fn a_grouped_template_is_named_by_its_place() {
+        let template = |spec: &str| GroupedTemplate {
+            spec: spec.into(),
+            metadata: String::new(),
+        };
+        let ray = template("/spec/workerGroupSpecs/0/template/spec");
+        assert_eq!(ray.label(), "spec.workerGroupSpecs.0.template");
+        assert_eq!(template("/spec/predictor").label(), "spec.predictor");
+        assert_eq!(
+            template("/spec/a~1b/template/spec").label(),
+            "spec.a/b.template"
+        );
+        assert_eq!(template("/spec").label(), "");
+        let raycluster = object(
+            "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {name: r}\nspec:\n  headGroupSpec: {template: {spec: {containers: [{name: head, image: 'ray:2'}]}}}\n  workerGroupSpecs:\n  - {groupName: w, template: {spec: {containers: [{name: worker, image: 'ray:2'}]}}}\n",
+        );
+        let labels: Vec<String> = grouped_templates(&raycluster)
+            .iter()
+            .map(GroupedTemplate::label)
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "spec.headGroupSpec.template",
+                "spec.workerGroupSpecs.0.template"
+            ]
+        );
     }
 
     /// A ControllerRevision's recorded template is a pod spec at `/data/spec/template/spec`,

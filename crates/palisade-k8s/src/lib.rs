@@ -9,7 +9,8 @@
 //! PersistentVolume keeps its data in a directory of the node (`storage`); which requests an
 //! admission rule selects (`admission_rules`); how critical a namespace is to the business
 //! (`criticality`); whom a Kubernetes credential written into a value authenticates as
-//! (`credential`); which Secrets and ConfigMaps a pod spec reads (`references`).
+//! (`credential`); which Secrets and ConfigMaps a pod spec reads (`references`); how a KubeRay cluster's head
+//! is published and whether Ray authenticates (`ray`).
 //!
 //! The built-in table is the API of Kubernetes v1.33 (the version `k8s-openapi` is pinned to).
 //! Custom resources join it from CustomResourceDefinitions found in the input, and a live
@@ -31,6 +32,7 @@ pub mod install_order;
 pub mod names;
 pub mod node_address;
 pub mod pod_security;
+pub mod ray;
 pub mod references;
 pub mod resources;
 pub mod security;

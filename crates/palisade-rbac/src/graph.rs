@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use palisade_core::selector::map_selector_matches;
 use palisade_core::tree::Tree as _;
 use palisade_graph::{Change, Contributor, Fix, FixId, Goal, Graph, Node, Path, Relation, Step};
-use palisade_inventory::{Inventory, pod_spec};
+use palisade_inventory::Inventory;
 use palisade_k8s::identity::Subject;
 use palisade_net::IngressPlacement;
 use serde_json::Value;
@@ -255,12 +255,16 @@ fn named_targets(
 /// The graph node of workload `w`.
 pub fn workload_node(policy: &Policy, w: usize) -> Node {
     let workload = &policy.workloads[w];
-    Node::workload(
+    let (object, kind, namespace, name) = (
         workload.object,
         &workload.kind,
         &workload.namespace,
         &workload.name,
-    )
+    );
+    match &workload.template {
+        None => Node::workload(object, kind, namespace, name),
+        Some(t) => Node::template_workload(object, kind, namespace, name, t.label()),
+    }
 }
 
 /// A built-in contributor, also given what stops a pod from owning its node.
@@ -269,6 +273,7 @@ type BuiltIn = fn(&mut Graph, &Policy, &Inventory, &Brakes<'_>);
 /// The built-in edge contributors, in the order they run, after exposure (see [`build_on`]).
 const BUILT_IN: &[BuiltIn] = &[
     add_workload_accounts,
+    crate::ray::add_ray_clusters,
     add_shared_storage,
     add_node_takeover,
     add_control_plane_nodes,
@@ -629,7 +634,7 @@ fn add_shared_storage(g: &mut Graph, policy: &Policy, inventory: &Inventory, _br
     // (namespace, claim) → the workloads that mount it, with whether each writes it.
     let mut mounts: HashMap<(&str, &str), Vec<(usize, bool)>> = HashMap::new();
     for (w, workload) in policy.workloads.iter().enumerate() {
-        let Some(pod) = palisade_inventory::pod_spec(&inventory.objects[workload.object]) else {
+        let Some(pod) = workload.pod_spec(inventory) else {
             continue;
         };
         for mounted in palisade_inventory::claims::mounted_claims(&pod) {
@@ -1238,10 +1243,10 @@ fn exposed_workloads(
     let mut out = Vec::new();
     for (w, workload) in policy.workloads.iter().enumerate() {
         let object = &inventory.objects[workload.object];
-        if pod_spec(object).is_none() {
+        let Some(pod) = workload.pod_spec(inventory) else {
             continue;
-        }
-        if let Some(why) = exposing(&workload.namespace, palisade_inventory::pod_labels(object)) {
+        };
+        if let Some(why) = exposing(&workload.namespace, pod.labels(object)) {
             out.push(Exposed {
                 workload: w,
                 why: why.clone(),
@@ -1276,15 +1281,16 @@ fn exposed_workloads(
             });
         }
     }
+    out.extend(crate::ray::exposed_heads(policy, inventory));
     out
 }
 
 /// A workload reachable from outside the cluster: why, and the object whose pods the traffic
 /// reaches (the workload's own, or a Pod of it that its labels put behind an exposed Service).
-struct Exposed {
-    workload: usize,
-    why: String,
-    through: usize,
+pub(crate) struct Exposed {
+    pub(crate) workload: usize,
+    pub(crate) why: String,
+    pub(crate) through: usize,
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use palisade_graph::{Change, Fix, FixId, Graph, Node, Relation};
-use palisade_inventory::{Inventory, Object, pod_spec};
+use palisade_inventory::{Inventory, Object};
 use palisade_k8s::credential::{self, Credential};
 use palisade_k8s::identity::{SUPERUSER_GROUP, Subject};
 use palisade_k8s::references::{Store, pod_references};
@@ -174,10 +174,9 @@ fn add_workload(
     now: i64,
 ) {
     let workload = &policy.workloads[w];
-    let Some(object) = inventory.objects.get(workload.object) else {
+    let Some(spec) = workload.pod_spec(inventory) else {
         return;
     };
-    let Some(spec) = pod_spec(object) else { return };
     let node = workload_node(policy, w);
     let base = palisade_core::JsonPointer::parse(spec.pointer).unwrap_or_default();
     let mut readers = vec![

@@ -17,6 +17,7 @@ pub mod graph;
 mod leaks;
 pub mod model;
 pub mod primitives;
+mod ray;
 pub mod risk;
 
 pub use authorizer::{Grant, Request};

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use palisade_core::selector::label_selector_matches;
 use palisade_core::tree::Tree as _;
 use palisade_inventory::claims::ClaimDirectories;
+use palisade_inventory::podspec::{GroupedTemplate, grouped_pod_spec, grouped_templates};
 use palisade_inventory::{Inventory, PodSpec, pod_spec};
 use serde_json::Value;
 
@@ -200,6 +201,21 @@ pub struct Workload {
     /// data under `/var/lib/etcd`), as kube-apiserver, kube-controller-manager and etcd do.
     pub control_plane_path: Option<String>,
     pub object: usize,
+    /// Which of the object's pod templates this is, for a kind with several (a RayCluster's
+    /// head and each worker group are workloads of their own); `None` for the one pod spec
+    /// of any other kind.
+    pub template: Option<GroupedTemplate>,
+}
+
+impl Workload {
+    /// The pod spec its pods run: the object's, or its template's.
+    pub fn pod_spec<'a>(&'a self, inventory: &'a Inventory) -> Option<PodSpec<'a>> {
+        let object = inventory.objects.get(self.object)?;
+        match &self.template {
+            None => pod_spec(object),
+            Some(template) => Some(grouped_pod_spec(object, template)),
+        }
+    }
 }
 
 /// Why a compromised container of this pod spec is root on its node, if it is (the one
@@ -247,7 +263,8 @@ pub struct Grants {
 pub struct Policy {
     grants: Arc<Grants>,
     pub workloads: Vec<Workload>,
-    workload_by_object: HashMap<usize, usize>,
+    /// Each workload object's workloads: `workloads[start..end]` (one, or one per template).
+    workload_by_object: HashMap<usize, (usize, usize)>,
     /// The claims' volumes on a node's directory, read with the workloads (a workload added
     /// later is read with the same).
     claims: Arc<ClaimDirectories>,
@@ -275,22 +292,42 @@ pub fn namespace_of(inventory: &Inventory, object: &palisade_inventory::Object) 
 /// [`Grants`] reads).
 pub const AUTHORIZATION_KINDS: &[(&str, &str)] = Grants::READS.split_at(4).0;
 
-/// The workload read from the object at `index` of `inventory`, when it is one: a pod spec
-/// whose controller is not in the inventory (Pods and ReplicaSets of a controller in the
-/// inventory run as it does). `automount` is [`Grants::automount`].
-fn workload(
+/// The workloads read from the object at `index` of `inventory`: its pod spec when its
+/// controller is not in the inventory (Pods and ReplicaSets of a controller in the inventory
+/// run as it does), or each of its pod templates for a kind with several (none when it has
+/// no pod spec). `automount` is [`Grants::automount`].
+fn workloads(
     inventory: &Inventory,
     index: usize,
     automount: &HashMap<(&str, &str), Option<bool>>,
     claims: &ClaimDirectories,
-) -> Option<Workload> {
+) -> Vec<Workload> {
     let object = &inventory.objects[index];
-    let pod = pod_spec(object)?;
-    if inventory.controller_of(index).is_some() {
-        return None;
+    let read = |pod: PodSpec<'_>, template: Option<GroupedTemplate>| {
+        workload_of_pod(inventory, index, &pod, automount, claims, template)
+    };
+    match pod_spec(object) {
+        Some(_) if inventory.controller_of(index).is_some() => Vec::new(),
+        Some(pod) => vec![read(pod, None)],
+        None => grouped_templates(object)
+            .into_iter()
+            .map(|template| read(grouped_pod_spec(object, &template), Some(template.clone())))
+            .collect(),
     }
+}
+
+/// The workload whose pods run `pod`, a pod spec of the object at `index`.
+fn workload_of_pod(
+    inventory: &Inventory,
+    index: usize,
+    pod: &PodSpec<'_>,
+    automount: &HashMap<(&str, &str), Option<bool>>,
+    claims: &ClaimDirectories,
+    template: Option<GroupedTemplate>,
+) -> Workload {
+    let object = &inventory.objects[index];
     let namespace = namespace_of(inventory, object);
-    let node_access = node_access(&pod, &namespace, claims);
+    let node_access = node_access(pod, &namespace, claims);
     let spec = pod.value;
     let service_account = palisade_k8s::security::service_account(spec).to_string();
     let account_setting = automount
@@ -302,7 +339,7 @@ fn workload(
         .and_then(Value::as_bool)
         .or(account_setting)
         .unwrap_or(true);
-    Some(Workload {
+    Workload {
         namespace,
         kind: object.id.kind.clone(),
         name: object.id.display_name().to_string(),
@@ -312,7 +349,8 @@ fn workload(
         control_plane_path: palisade_k8s::security::control_plane_path(pod.value).map(String::from),
         nodes: Vec::new(),
         object: index,
-    })
+        template,
+    }
 }
 
 /// The node a core Pod is placed on (`spec.nodeName`), if any.
@@ -440,9 +478,11 @@ impl Policy {
         let mut workloads = Vec::new();
         let mut workload_by_object = HashMap::new();
         for index in 0..inventory.objects.len() {
-            if let Some(workload) = workload(inventory, index, &automount, &claims) {
-                workload_by_object.insert(index, workloads.len());
-                workloads.push(workload);
+            let read = self::workloads(inventory, index, &automount, &claims);
+            if !read.is_empty() {
+                let start = workloads.len();
+                workloads.extend(read);
+                workload_by_object.insert(index, (start, workloads.len()));
             }
         }
         // Where the pods run: each Pod's node goes to the workload it is judged on.
@@ -451,7 +491,7 @@ impl Policy {
                 continue;
             };
             let owner = inventory.controller_of(index).unwrap_or(index);
-            if let Some(&w) = workload_by_object.get(&owner) {
+            if let Some(&(w, _)) = workload_by_object.get(&owner) {
                 workloads[w].nodes.push(node.to_string());
             }
         }
@@ -470,48 +510,72 @@ impl Policy {
 
     /// The policy of `inventory` when it holds this policy's objects, unchanged in what a
     /// policy reads and with their controllers, and after them the object at `index`, a
-    /// workload of its own (a pod spec, no controller in the inventory; `None` for another
-    /// object): what [`Policy::with_grants`] reads, without reading every object again (the
-    /// claims' volumes included: the added object is a workload, not a claim or a volume). Its
-    /// workload comes last, as it would there, with its own node when it is a placed Pod.
+    /// workload object of its own (a pod spec, no controller in the inventory, or a kind with
+    /// several pod templates; `None` for another object): what [`Policy::with_grants`] reads,
+    /// without reading every object again (the claims' volumes included: the added object is
+    /// a workload, not a claim or a volume). Its workloads come last, as they would there,
+    /// with its own node when it is a placed Pod.
     pub fn with_new_workload(&self, inventory: &Inventory, index: usize) -> Option<Policy> {
         let automount = self.grants.automount();
-        let mut added = workload(inventory, index, &automount, &self.claims)?;
+        let mut added = workloads(inventory, index, &automount, &self.claims);
+        let first = added.first_mut()?;
         if let Some(node) = node_name(&inventory.objects[index]) {
-            added.nodes.push(node.to_string());
+            first.nodes.push(node.to_string());
         }
         let mut policy = self.clone();
+        let start = policy.workloads.len();
+        policy.workloads.extend(added);
         policy
             .workload_by_object
-            .insert(index, policy.workloads.len());
-        policy.workloads.push(added);
+            .insert(index, (start, policy.workloads.len()));
         Some(policy)
     }
 
-    /// The workload read from inventory object `index`.
+    /// The workload read from inventory object `index`: its one, or the first of its
+    /// templates' ([`Policy::workloads_of_object`] gives them all).
     pub fn workload_of_object(&self, index: usize) -> Option<usize> {
-        self.workload_by_object.get(&index).copied()
+        self.workload_by_object.get(&index).map(|&(start, _)| start)
     }
 
-    /// The workload `NAMESPACE/NAME` or `NAMESPACE/KIND/NAME` (kind in any case) names.
-    pub fn find_workload(&self, spec: &str) -> Result<usize, WorkloadLookupError> {
+    /// Every workload read from inventory object `index`: one per pod template of a kind
+    /// with several, else at most one.
+    pub fn workloads_of_object(&self, index: usize) -> std::ops::Range<usize> {
+        self.workload_by_object
+            .get(&index)
+            .map_or(0..0, |&(start, end)| start..end)
+    }
+
+    /// The workload whose pods run the pod spec at `pointer` of inventory object `index`
+    /// (a template's, for a kind with several).
+    pub fn workload_of_pod(&self, index: usize, pointer: &str) -> Option<usize> {
+        self.workloads_of_object(index).find(|&w| {
+            self.workloads[w]
+                .template
+                .as_ref()
+                .is_none_or(|t| t.spec == pointer)
+        })
+    }
+
+    /// The workloads of the object `NAMESPACE/NAME` or `NAMESPACE/KIND/NAME` (kind in any
+    /// case) names: its one, or one per pod template of a kind with several.
+    pub fn find_workload(&self, spec: &str) -> Result<std::ops::Range<usize>, WorkloadLookupError> {
         let parts: Vec<&str> = spec.split('/').collect();
-        let matches: Vec<usize> = self
+        let mut objects: Vec<usize> = self
             .workloads
             .iter()
-            .enumerate()
-            .filter(|(_, w)| match parts.as_slice() {
+            .filter(|w| match parts.as_slice() {
                 [ns, name] => w.namespace == *ns && w.name == *name,
                 [ns, kind, name] => {
                     w.namespace == *ns && w.kind.eq_ignore_ascii_case(kind) && w.name == *name
                 }
                 _ => false,
             })
-            .map(|(i, _)| i)
+            .map(|w| w.object)
             .collect();
-        match matches.as_slice() {
+        objects.dedup();
+        match objects.as_slice() {
             [] => Err(WorkloadLookupError::None),
-            [w] => Ok(*w),
+            [object] => Ok(self.workloads_of_object(*object)),
             _ => Err(WorkloadLookupError::Several),
         }
     }

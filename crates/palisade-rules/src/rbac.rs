@@ -118,19 +118,20 @@ fn build(inventory: &Inventory, derived: &Derived) -> RbacModel {
 }
 
 /// The workloads of a cluster from which a chain of steps reaches cluster-admin, by kind,
-/// namespace and name: what an object judged at admission is compared with (RBAC021), the
+/// namespace, name and pod template (of a kind with several): what an object judged at admission is compared with (RBAC021), the
 /// cluster's before it is placed in it against the evaluation's with it.
 #[derive(Debug, Default)]
 pub struct AdminReach(std::collections::HashSet<WorkloadKey>);
 
-/// A workload's kind, namespace and name.
-type WorkloadKey = (String, String, String);
+/// A workload's kind, namespace, name and template (its pod spec's pointer).
+type WorkloadKey = (String, String, String, Option<String>);
 
 fn workload_key(workload: &palisade_rbac::model::Workload) -> WorkloadKey {
     (
         workload.kind.clone(),
         workload.namespace.clone(),
         workload.name.clone(),
+        workload.template.as_ref().map(|t| t.spec.clone()),
     )
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use palisade_core::{Coverage, Diagnostic, DiagnosticLevel, Report};
 use palisade_graph::Goal;
-use palisade_inventory::{Inventory, pod_spec};
+use palisade_inventory::Inventory;
 use palisade_vuln::assess::{ImageUse, Sbom, assess};
 use palisade_vuln::database::{Database, DatabaseError};
 use palisade_vuln::rule::KNOWN_VULNERABILITY;
@@ -104,8 +104,7 @@ pub fn image_uses_in(
     let toward = [Goal::ClusterAdmin, Goal::Nodes].map(|goal| graph.toward(goal));
     let mut uses = Vec::new();
     for (w, workload) in policy.workloads.iter().enumerate() {
-        let object = &inventory.objects[workload.object];
-        let Some(spec) = pod_spec(object) else {
+        let Some(spec) = workload.pod_spec(inventory) else {
             continue;
         };
         let node = palisade_rbac::graph::workload_node(policy, w);
@@ -121,7 +120,7 @@ pub fn image_uses_in(
                 if steps == 1 { "" } else { "s" }
             ))
         });
-        let named = format!("{} {}/{}", workload.kind, workload.namespace, workload.name);
+        let named = node.to_string();
         for container in spec.containers() {
             if let Some(image) = container.value.get("image").and_then(|i| i.as_str()) {
                 uses.push(ImageUse {
@@ -129,7 +128,7 @@ pub fn image_uses_in(
                     workload: named.clone(),
                     exposure: exposure.clone(),
                     leads_to: leads_to.clone(),
-                    object: Some(workload.object),
+                    workload_index: Some(w),
                 });
             }
         }
@@ -137,7 +136,7 @@ pub fn image_uses_in(
     uses
 }
 
-/// The workloads of `inventory` (by object index) whose images have a flaw of high severity or
+/// The workloads of `policy` (by index) whose images have a flaw of high severity or
 /// more exploited over the network, each with its evidence: the attack graph's likelier
 /// starting points ([`palisade_graph::Graph::add_exploit`]). `policy` and `graph` are the
 /// caller's, of the same inventory.

@@ -30,16 +30,16 @@ pub struct ImageUse {
     /// What a compromise of the workload reaches in the attack graph, when that is
     /// cluster-admin or a node (`cluster-admin in 4 steps`).
     pub leads_to: Option<String>,
-    /// The caller's index of the workload (its object in the inventory), given back in
+    /// The caller's index of the workload (in its list of workloads), given back in
     /// [`Assessment::exploitable`].
-    pub object: Option<usize>,
+    pub workload_index: Option<usize>,
 }
 
 /// A workload whose image has a flaw of high severity or more exploited over the network.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exploitable {
-    /// [`ImageUse::object`] of the workload.
-    pub object: usize,
+    /// [`ImageUse::workload_index`] of the workload.
+    pub workload_index: usize,
     /// `CVE-2023-44487 in libnghttp2-14 1.52.0-1 (critical, exploitable over the network)`.
     pub evidence: String,
 }
@@ -212,9 +212,9 @@ fn assess_one(database: &Database, sbom: &Sbom, uses: &[ImageUse], out: &mut Ass
                 "{id} in {listed} {version} ({}, exploitable over the network)",
                 rated.as_str()
             );
-            for object in running.iter().filter_map(|u| u.object) {
+            for workload_index in running.iter().filter_map(|u| u.workload_index) {
                 out.exploitable.push(Exploitable {
-                    object,
+                    workload_index,
                     evidence: evidence.clone(),
                 });
             }

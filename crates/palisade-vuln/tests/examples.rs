@@ -33,7 +33,7 @@ fn uses() -> Vec<ImageUse> {
         workload: workload.into(),
         exposure: exposure.map(str::to_string),
         leads_to: None,
-        object: None,
+        workload_index: None,
     };
     vec![
         using(
@@ -221,12 +221,12 @@ fn a_flaw_in_an_image_whose_workload_reaches_cluster_admin_says_so_and_counts_mo
     // log agent's lodash; the worker's requests flaw is medium as rated.
     let mut numbered = uses.clone();
     for (i, use_) in numbered.iter_mut().enumerate() {
-        use_.object = Some(i);
+        use_.workload_index = Some(i);
     }
     let exploitable: Vec<(usize, String)> = assess(&database, &sboms(), &numbered)
         .exploitable
         .into_iter()
-        .map(|e| (e.object, e.evidence))
+        .map(|e| (e.workload_index, e.evidence))
         .collect();
     assert_eq!(
         exploitable,

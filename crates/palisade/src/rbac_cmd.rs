@@ -488,12 +488,11 @@ fn paths(args: &PathsArgs) -> Result<u8> {
             .into_iter()
             .collect()
     } else if let Some(spec) = &args.from_workload {
-        let w = policy
+        let workloads = policy
             .find_workload(spec)
             .with_context(|| format!("--from-workload {spec}"))?;
-        graph
-            .path(&workload_node(&policy, w), goal)
-            .into_iter()
+        workloads
+            .filter_map(|w| graph.path(&workload_node(&policy, w), goal))
             .collect()
     } else {
         graph.all_paths(goal)
@@ -521,9 +520,7 @@ fn mark_exploits(
         graph,
     );
     for flaw in exploitable {
-        if let Some(w) = policy.workload_of_object(flaw.object) {
-            graph.add_exploit(workload_node(policy, w), flaw.evidence);
-        }
+        graph.add_exploit(workload_node(policy, flaw.workload_index), flaw.evidence);
     }
     Ok(())
 }

@@ -2066,7 +2066,7 @@ spec:
 }
 
 /// NET021's severity follows who may reach the Ray dashboard: critical behind a public load
-/// balancer, high on node ports and behind the operator's Ingress; an authenticated or
+/// balancer, high on node ports, external IPs and behind the operator's Ingress; an authenticated or
 /// internal head service is not reported.
 #[test]
 fn an_exposed_ray_dashboard_is_graded_by_its_reach() {
@@ -2100,6 +2100,7 @@ fn an_exposed_ray_dashboard_is_graded_by_its_reach() {
             "critical batch",
             "critical public-lb",
             "high node-port",
+            "high routed",
             "high serve"
         ]
     );

@@ -1757,3 +1757,100 @@ fn an_external_secret_store_reading_this_cluster_is_a_step_to_its_secrets() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// ShadowRay's chain, end to end: a RayCluster whose head the operator publishes on a public
+/// load balancer, without Ray's authentication, and whose GPU workers run as an account bound
+/// to cluster-admin. Each pod template is a workload of its own: the scan's RBAC017 reports
+/// the head (exposed) and the worker group, each at its template, and `rbac paths
+/// --from-workload` follows the head into its workers.
+#[test]
+fn a_ray_clusters_templates_are_workloads_of_the_attack_graph() {
+    let dir = scratch("rbac-ray");
+    write_file(
+        &dir,
+        "ray.yaml",
+        r#"apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: ray, namespace: ml}
+spec:
+  headGroupSpec:
+    serviceType: LoadBalancer
+    template:
+      spec:
+        containers: [{name: ray-head, image: "rayproject/ray:2.40.0"}]
+  workerGroupSpecs:
+  - groupName: gpu
+    template:
+      spec:
+        serviceAccountName: trainer
+        containers: [{name: ray-worker, image: "rayproject/ray:2.40.0"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: trainer-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: trainer, namespace: ml}]
+"#,
+    );
+    let file = dir.join("ray.yaml");
+    let out = bin()
+        .args(["scan", "-o", "json", "--rules", "RBAC017"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let report = json_exiting(&out, 1);
+    let mut found: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let path = f["location"]["path"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            (path, f["message"].as_str().unwrap().to_string())
+        })
+        .collect();
+    found.sort();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(
+        found[0].0,
+        "/spec/headGroupSpec/template/spec/serviceAccountName"
+    );
+    let head = &found[0].1;
+    assert!(
+        head.starts_with(
+            "exposed to the internet (the Ray head service is published on a public load balancer"
+        ),
+        "{head}"
+    );
+    assert!(
+        head.contains("RayCluster ml/ray (spec.headGroupSpec.template) → RayCluster ml/ray (spec.workerGroupSpecs.0.template) (one Ray cluster"),
+        "{head}"
+    );
+    assert_eq!(
+        found[1].0,
+        "/spec/workerGroupSpecs/0/template/spec/serviceAccountName"
+    );
+
+    let out = bin()
+        .args(["rbac", "paths", "--from-workload", "ml/ray", "-o", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let paths = json_exiting(&out, 1);
+    let starts: Vec<&str> = paths
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["from"]["template"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            "spec.headGroupSpec.template",
+            "spec.workerGroupSpecs.0.template"
+        ]
+    );
+    assert_eq!(paths[0]["steps"][0]["relation"], "runs-code-in");
+}

@@ -85,7 +85,8 @@ impl Check for EscalationPath {
 
     fn check(&self, cx: &mut Context<'_>) {
         let model = model(cx);
-        let Some(w) = model.policy.workload_of_object(cx.object_index) else {
+        let Some(pod) = &cx.pod else { return };
+        let Some(w) = model.policy.workload_of_pod(cx.object_index, pod.pointer) else {
             return;
         };
         let node = workload_node(&model.policy, w);

@@ -125,10 +125,7 @@ impl Check for NewEscalationPath {
             return;
         };
         let policy = &after.policy;
-        let describe = |w: usize| {
-            let workload = &policy.workloads[w];
-            format!("{} {}/{}", workload.kind, workload.namespace, workload.name)
-        };
+        let describe = |w: usize| workload_node(policy, w).to_string();
         let node = workload_node(policy, first);
         let Some(path) = after.graph.path_with(&after.toward_admin, &node) else {
             return;

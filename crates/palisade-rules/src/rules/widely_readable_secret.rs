@@ -158,10 +158,11 @@ impl Check for WidelyReadableSecret {
             })
             .filter_map(|(i, w)| {
                 let node = palisade_rbac::graph::workload_node(policy, i);
-                model
-                    .graph
-                    .exposure(&node)
-                    .map(|how| format!("{}/{} {} ({how})", w.namespace, w.kind, w.name))
+                model.graph.exposure(&node).map(|how| {
+                    let template = w.template.as_ref().map(|t| format!(" ({})", t.label()));
+                    let (ns, kind, name) = (&w.namespace, &w.kind, &w.name);
+                    format!("{ns}/{kind} {name}{} ({how})", template.unwrap_or_default())
+                })
             })
             .collect();
         if broad.is_empty() && exposed.is_empty() && readers.len() <= MANY_READERS {

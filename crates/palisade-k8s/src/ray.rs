@@ -1,0 +1,254 @@
+//! KubeRay clusters: where a RayCluster, RayService or RayJob keeps its cluster's spec, how
+//! the operator publishes the head (the Ray dashboard and its Jobs API, the client port and
+//! the GCS), and whether Ray authenticates who reaches it. NET021 and the attack graph ask
+//! these questions; this module answers them once.
+
+use palisade_core::JsonPointer;
+use palisade_core::tree::Tree as _;
+use serde_json::{Value, json};
+
+use crate::exposure::{Exposure, service_exposure};
+
+/// KubeRay's API group.
+pub const GROUP: &str = "ray.io";
+
+/// One KubeRay cluster written in an object: a RayCluster's spec, or the cluster a
+/// RayService or RayJob makes.
+#[derive(Debug, Clone, Copy)]
+pub struct RayCluster<'v> {
+    /// Where the cluster's spec stands in its object (`/spec`, `/spec/rayClusterConfig`).
+    pub at: &'static str,
+    /// The cluster's spec.
+    pub spec: &'v Value,
+    /// Its `headGroupSpec`.
+    pub head: &'v Value,
+}
+
+/// How the operator publishes a cluster's head outside the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadPublished {
+    /// The head service's type or external IPs, with the field that says so.
+    Service(Exposure, JsonPointer),
+    /// `enableIngress: true`: the operator puts an Ingress in front of the dashboard.
+    Ingress(JsonPointer),
+}
+
+impl HeadPublished {
+    /// The field that publishes the head.
+    pub fn field(&self) -> &JsonPointer {
+        match self {
+            HeadPublished::Service(_, field) | HeadPublished::Ingress(field) => field,
+        }
+    }
+
+    /// What publishes the head, for a message: `the Ray head service is published on a
+    /// public load balancer`.
+    pub fn describe(&self) -> String {
+        match self {
+            HeadPublished::Service(exposure, _) => {
+                format!("the Ray head service is published on {}", exposure.reach())
+            }
+            HeadPublished::Ingress(_) => {
+                "the operator puts an Ingress in front of the Ray dashboard".to_string()
+            }
+        }
+    }
+}
+
+/// The Ray cluster `object` (of `group` and `kind`) writes, when it is a KubeRay object with
+/// a head group.
+pub fn cluster<'v>(group: &str, kind: &str, object: &'v Value) -> Option<RayCluster<'v>> {
+    if group != GROUP {
+        return None;
+    }
+    let at = match kind {
+        "RayCluster" => "/spec",
+        "RayService" => "/spec/rayClusterConfig",
+        "RayJob" => "/spec/rayClusterSpec",
+        _ => return None,
+    };
+    let spec = object.at(at)?;
+    let head = spec.get("headGroupSpec")?;
+    Some(RayCluster { at, spec, head })
+}
+
+impl<'v> RayCluster<'v> {
+    /// Where `headGroupSpec` stands in the object.
+    pub fn head_pointer(&self) -> JsonPointer {
+        JsonPointer::parse(self.at)
+            .unwrap_or_default()
+            .join("headGroupSpec")
+    }
+
+    /// The pointer of the head's pod spec (`/spec/headGroupSpec/template/spec`).
+    pub fn head_pod_spec(&self) -> JsonPointer {
+        self.head_pointer().join_all(["template", "spec"])
+    }
+
+    /// Whether a pod spec at `pointer` of the object is one of its worker groups'.
+    pub fn is_worker_pod_spec(&self, pointer: &str) -> bool {
+        pointer
+            .strip_prefix(self.at)
+            .is_some_and(|rest| rest.starts_with("/workerGroupSpecs/"))
+    }
+
+    /// Whether Ray authenticates requests: `authOptions.mode`, or `RAY_AUTH_MODE` written on
+    /// a container of the head template, set to anything but `disabled`.
+    pub fn authenticates(&self) -> bool {
+        let on = |mode: Option<&str>| {
+            mode.is_some_and(|m| !m.trim().is_empty() && !m.eq_ignore_ascii_case("disabled"))
+        };
+        if on(self.spec.at("/authOptions/mode").and_then(Value::as_str)) {
+            return true;
+        }
+        self.head
+            .at("/template/spec/containers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("env").and_then(Value::as_array))
+            .flatten()
+            .filter(|e| e.get("name").and_then(Value::as_str) == Some("RAY_AUTH_MODE"))
+            .any(|e| on(e.get("value").and_then(Value::as_str)))
+    }
+
+    /// Every way the operator publishes the head outside the cluster: the head service (as
+    /// [`service_exposure`] judges it, so an internal load balancer is not public), then
+    /// the operator's Ingress.
+    pub fn published(&self) -> Vec<HeadPublished> {
+        let mut out = Vec::new();
+        if let Some(exposure) = service_exposure(&self.head_service()) {
+            let field = if self.head.at("/headService/spec/type").is_some()
+                || exposure == Exposure::ExternalIps
+            {
+                let spec = self.head_pointer().join_all(["headService", "spec"]);
+                match exposure {
+                    Exposure::ExternalIps => spec.join("externalIPs"),
+                    _ => spec.join("type"),
+                }
+            } else {
+                self.head_pointer().join("serviceType")
+            };
+            out.push(HeadPublished::Service(exposure, field));
+        }
+        if self.head.get("enableIngress").and_then(Value::as_bool) == Some(true) {
+            out.push(HeadPublished::Ingress(
+                self.head_pointer().join("enableIngress"),
+            ));
+        }
+        out
+    }
+
+    /// The head service as KubeRay makes it: `headService`, its type from `serviceType` when
+    /// it gives none.
+    fn head_service(&self) -> Value {
+        let mut service = self
+            .head
+            .get("headService")
+            .cloned()
+            .unwrap_or_else(|| json!({}));
+        if service.at("/spec/type").is_none()
+            && let Some(service_type) = self.head.get("serviceType").cloned()
+            && let Some(object) = service.as_object_mut()
+        {
+            let spec = object.entry("spec").or_insert_with(|| json!({}));
+            if let Some(spec) = spec.as_object_mut() {
+                spec.insert("type".into(), service_type);
+            }
+        }
+        service
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ray_cluster(spec: Value) -> Value {
+        json!({"spec": spec})
+    }
+
+    #[test]
+    fn the_cluster_stands_where_each_kind_keeps_it() {
+        let service =
+            json!({"spec": {"rayClusterConfig": {"headGroupSpec": {"serviceType": "NodePort"}}}});
+        let found = cluster(GROUP, "RayService", &service).unwrap();
+        assert_eq!(found.at, "/spec/rayClusterConfig");
+        assert_eq!(
+            found.head_pod_spec().as_str(),
+            "/spec/rayClusterConfig/headGroupSpec/template/spec"
+        );
+        assert!(
+            found.is_worker_pod_spec("/spec/rayClusterConfig/workerGroupSpecs/0/template/spec")
+        );
+        assert!(!found.is_worker_pod_spec("/spec/rayClusterConfig/headGroupSpec/template/spec"));
+        assert!(!found.is_worker_pod_spec("/spec/submitterPodTemplate/spec"));
+        assert!(cluster(GROUP, "RayCluster", &service).is_none());
+        assert!(cluster("example.com", "RayService", &service).is_none());
+    }
+
+    #[test]
+    fn the_head_is_published_by_its_service_or_the_operators_ingress() {
+        let published = |head: Value| {
+            let value = ray_cluster(json!({"headGroupSpec": head}));
+            cluster(GROUP, "RayCluster", &value).unwrap().published()
+        };
+        assert_eq!(
+            published(json!({"serviceType": "LoadBalancer"})),
+            [HeadPublished::Service(
+                Exposure::PublicLoadBalancer,
+                JsonPointer::parse("/spec/headGroupSpec/serviceType").unwrap()
+            )]
+        );
+        // headService's own type wins over serviceType.
+        let own_type =
+            json!({"serviceType": "LoadBalancer", "headService": {"spec": {"type": "ClusterIP"}}});
+        assert!(published(own_type).is_empty());
+        let internal = json!({"headService": {
+            "metadata": {"annotations": {"networking.gke.io/load-balancer-type": "Internal"}},
+            "spec": {"type": "LoadBalancer"},
+        }});
+        assert!(published(internal).is_empty());
+        let both = published(json!({"serviceType": "NodePort", "enableIngress": true}));
+        assert_eq!(both.len(), 2);
+        assert_eq!(
+            both[1].field().as_str(),
+            "/spec/headGroupSpec/enableIngress"
+        );
+        assert_eq!(
+            both[1].describe(),
+            "the operator puts an Ingress in front of the Ray dashboard"
+        );
+        let ips = published(json!({"headService": {"spec": {"externalIPs": ["203.0.113.7"]}}}));
+        assert_eq!(
+            ips[0].field().as_str(),
+            "/spec/headGroupSpec/headService/spec/externalIPs"
+        );
+        assert!(published(json!({"serviceType": "ClusterIP"})).is_empty());
+    }
+
+    #[test]
+    fn ray_authenticates_only_when_a_mode_turns_it_on() {
+        let authenticates = |spec: Value| {
+            let value = ray_cluster(spec);
+            cluster(GROUP, "RayCluster", &value)
+                .unwrap()
+                .authenticates()
+        };
+        assert!(!authenticates(json!({"headGroupSpec": {}})));
+        assert!(authenticates(
+            json!({"authOptions": {"mode": "token"}, "headGroupSpec": {}})
+        ));
+        assert!(!authenticates(
+            json!({"authOptions": {"mode": "disabled"}, "headGroupSpec": {}})
+        ));
+        let env = |value: &str| {
+            json!({"headGroupSpec": {"template": {"spec": {"containers": [
+                {"name": "ray-head", "env": [{"name": "RAY_AUTH_MODE", "value": value}]}
+            ]}}}})
+        };
+        assert!(authenticates(env("token")));
+        assert!(!authenticates(env("disabled")));
+        assert!(!authenticates(env(" ")));
+    }
+}
