@@ -265,6 +265,78 @@ impl Inventory {
             .claimed(object, &self.objects)
     }
 
+    /// The pod template the object at `index` (a Pod, or a Job, StatefulSet or Deployment an
+    /// operator made) is made from, with the object that holds it, when that object is of a
+    /// kind with several templates (a RayCluster, a JobSet, a PyTorchJob) and is the controller
+    /// the object names: the first of its templates whose containers the object runs (by name
+    /// and image, [`crate::powers::runs_containers_of`]) with no more power than it gives
+    /// ([`crate::powers::beyond_template`]). An object that matches none, or has more power
+    /// (a service account the template does not name, a privileged container an operator or
+    /// webhook added), is judged on its own.
+    pub fn template_of(&self, index: usize) -> Option<(usize, crate::podspec::GroupedTemplate)> {
+        let (owner, run) = self.templates_run(index)?;
+        let template = run
+            .into_iter()
+            .find_map(|(t, beyond)| beyond.is_none().then_some(t))?;
+        Some((owner, template))
+    }
+
+    /// Why the object at `index` has more power than the template of its controller whose
+    /// containers it runs (the first of them), with the controller and the template, when
+    /// that controller is of a kind with several templates and none of those it runs gives
+    /// it that power ([`Inventory::template_of`] finds none).
+    pub fn beyond_its_template(
+        &self,
+        index: usize,
+    ) -> Option<(usize, crate::podspec::GroupedTemplate, String)> {
+        let (owner, run) = self.templates_run(index)?;
+        if run.iter().any(|(_, beyond)| beyond.is_none()) {
+            return None;
+        }
+        let (template, why) = run.into_iter().next()?;
+        Some((owner, template, why?))
+    }
+
+    /// The templates of the controller the object at `index` names whose containers it runs,
+    /// each with why it has more power than that template (`None` when it has not), when the
+    /// controller is of a kind with several templates.
+    #[allow(clippy::type_complexity)]
+    fn templates_run(
+        &self,
+        index: usize,
+    ) -> Option<(
+        usize,
+        Vec<(crate::podspec::GroupedTemplate, Option<String>)>,
+    )> {
+        let object = self.objects.get(index)?;
+        crate::pod_spec(object)?;
+        let owner = self.claimed_controller(index)?;
+        let holder = &self.objects[owner];
+        let run = crate::podspec::grouped_templates(holder)
+            .into_iter()
+            .filter_map(|t| {
+                let template = crate::podspec::grouped_pod_spec(holder, &t);
+                if !crate::powers::runs_containers_of(object, template) {
+                    return None;
+                }
+                let beyond = crate::powers::beyond_template(object, template);
+                Some((t, beyond))
+            })
+            .collect();
+        Some((owner, run))
+    }
+
+    /// The pod template through which the object at `index` is judged, with the object that
+    /// holds it: [`Inventory::template_of`] of its controller ([`Inventory::controller_of`]),
+    /// or of itself when it has none (a RayCluster's Pod; a JobSet's Job, and the Pods of
+    /// that Job through it).
+    pub fn judged_through_template(
+        &self,
+        index: usize,
+    ) -> Option<(usize, crate::podspec::GroupedTemplate)> {
+        self.template_of(self.controller_of(index).unwrap_or(index))
+    }
+
     /// The controller the object at `index` names itself (a Pod's ReplicaSet, not the
     /// Deployment above it), when the object is judged through its controller
     /// ([`Inventory::controller_of`]).
@@ -427,6 +499,59 @@ impl Inventory {
 #[cfg(test)]
 mod tests {
     use crate::{Limits, load_text};
+
+    /// Objects an operator makes from a template of a kind with several are judged through
+    /// it: a RayCluster's Pods (the head with the autoscaler KubeRay adds), a JobSet's Job
+    /// and that Job's Pod. One with more power than the template whose containers it runs,
+    /// or running none of its templates' containers, is judged on its own.
+    #[test]
+    fn operators_objects_are_judged_through_their_template() {
+        let owner = |kind: &str, name: &str, uid: &str| {
+            format!(
+                "ownerReferences: [{{apiVersion: x/v1, kind: {kind}, name: {name}, uid: {uid}, controller: true}}]"
+            )
+        };
+        let ray = owner("RayCluster", "ray", "u-ray");
+        let text = [
+            "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {name: ray, namespace: ml, uid: u-ray}\nspec:\n  headGroupSpec: {template: {spec: {containers: [{name: head, image: 'ray:2'}]}}}\n  workerGroupSpecs:\n  - {groupName: gpu, template: {spec: {serviceAccountName: trainer, containers: [{name: worker, image: 'ray:2'}]}}}\n".to_string(),
+            format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: ray-head-a, namespace: ml, uid: u-1, {ray}}}\nspec: {{containers: [{{name: head, image: 'ray:2'}}, {{name: autoscaler, image: 'ray:2'}}]}}\n"),
+            format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: ray-gpu-b, namespace: ml, uid: u-2, {ray}}}\nspec: {{serviceAccountName: trainer, containers: [{{name: worker, image: 'ray:2'}}]}}\n"),
+            format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: ray-gpu-c, namespace: ml, uid: u-3, {ray}}}\nspec: {{serviceAccountName: trainer, containers: [{{name: worker, image: 'ray:2', securityContext: {{privileged: true}}}}]}}\n"),
+            format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: ray-other, namespace: ml, uid: u-4, {ray}}}\nspec: {{containers: [{{name: miner, image: 'xmrig:6'}}]}}\n"),
+            "apiVersion: jobset.x-k8s.io/v1alpha2\nkind: JobSet\nmetadata: {name: js, namespace: ml, uid: u-js}\nspec:\n  replicatedJobs:\n  - {name: w, template: {spec: {template: {spec: {containers: [{name: jax, image: 'jax:1'}]}}}}}\n".to_string(),
+            format!("apiVersion: batch/v1\nkind: Job\nmetadata: {{name: js-w-0, namespace: ml, uid: u-job, {}}}\nspec: {{template: {{spec: {{containers: [{{name: jax, image: 'jax:1'}}]}}}}}}\n", owner("JobSet", "js", "u-js")),
+            format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: js-w-0-x, namespace: ml, uid: u-5, {}}}\nspec: {{containers: [{{name: jax, image: 'jax:1'}}]}}\n", owner("Job", "js-w-0", "u-job")),
+        ]
+        .join("---\n");
+        let loaded = load_text("cluster.yaml", &text, &Limits::default());
+        let inventory = loaded.inventory;
+        let through = |i: usize| {
+            inventory
+                .judged_through_template(i)
+                .map(|(holder, t)| (holder, t.label()))
+        };
+        let head = Some((0, "spec.headGroupSpec.template".to_string()));
+        let worker = Some((0, "spec.workerGroupSpecs.0.template".to_string()));
+        assert_eq!(through(1), head);
+        assert_eq!(through(2), worker);
+        assert_eq!(through(3), None);
+        let (holder, template, why) = inventory.beyond_its_template(3).unwrap();
+        assert_eq!(
+            (holder, template.label().as_str()),
+            (0, "spec.workerGroupSpecs.0.template")
+        );
+        assert!(why.contains("runs privileged"), "{why}");
+        assert_eq!(through(4), None);
+        assert!(inventory.beyond_its_template(4).is_none());
+        let replicated = Some((
+            5,
+            "spec.replicatedJobs.0.template.spec.template".to_string(),
+        ));
+        assert_eq!(through(6), replicated);
+        assert_eq!(inventory.controller_of(7), Some(6));
+        assert_eq!(through(7), replicated);
+        assert_eq!(through(0), None);
+    }
 
     /// Placing an object keeps the others' controllers when it can and finds the graph again
     /// when it must: either way every controller is what a fresh inventory with the object in

@@ -9,6 +9,7 @@ use palisade_core::selector::map_selector_matches;
 use palisade_core::tree::Tree as _;
 use palisade_graph::{Change, Contributor, Fix, FixId, Goal, Graph, Node, Path, Relation, Step};
 use palisade_inventory::Inventory;
+use palisade_inventory::podspec::grouped_pod_spec;
 use palisade_k8s::identity::Subject;
 use palisade_net::IngressPlacement;
 use serde_json::Value;
@@ -1274,6 +1275,33 @@ fn exposed_workloads(
                 workload: w,
                 why: format!(
                     "{why} selects {} {}, whose labels differ from its template's",
+                    object.id.kind,
+                    object.id.display_name()
+                ),
+                through: index,
+            });
+        }
+    }
+    // Likewise a Pod made from one of the templates of a RayCluster, a JobSet, ... (the
+    // operator adds labels of its own, which its Services select) exposes that template's
+    // workload.
+    for (index, object) in inventory.objects.iter().enumerate() {
+        let Some((holder, template)) = inventory.judged_through_template(index) else {
+            continue;
+        };
+        let Some(w) = policy.workload_of_pod(holder, &template.spec) else {
+            continue;
+        };
+        let namespace = &policy.workloads[w].namespace;
+        let theirs = grouped_pod_spec(&inventory.objects[holder], &template)
+            .labels(&inventory.objects[holder]);
+        if let Some(why) = exposing(namespace, palisade_inventory::pod_labels(object))
+            && exposing(namespace, theirs).is_none()
+        {
+            out.push(Exposed {
+                workload: w,
+                why: format!(
+                    "{why} selects {} {}, made from it",
                     object.id.kind,
                     object.id.display_name()
                 ),

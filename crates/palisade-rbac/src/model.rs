@@ -294,8 +294,9 @@ pub const AUTHORIZATION_KINDS: &[(&str, &str)] = Grants::READS.split_at(4).0;
 
 /// The workloads read from the object at `index` of `inventory`: its pod spec when its
 /// controller is not in the inventory (Pods and ReplicaSets of a controller in the inventory
-/// run as it does), or each of its pod templates for a kind with several (none when it has
-/// no pod spec). `automount` is [`Grants::automount`].
+/// run as it does, and those made from a template of a RayCluster, a JobSet, ... as that
+/// template, [`Inventory::judged_through_template`]), or each of its pod templates for a
+/// kind with several (none when it has no pod spec). `automount` is [`Grants::automount`].
 fn workloads(
     inventory: &Inventory,
     index: usize,
@@ -306,8 +307,12 @@ fn workloads(
     let read = |pod: PodSpec<'_>, template: Option<GroupedTemplate>| {
         workload_of_pod(inventory, index, &pod, automount, claims, template)
     };
+    let judged_elsewhere = || {
+        inventory.controller_of(index).is_some()
+            || inventory.judged_through_template(index).is_some()
+    };
     match pod_spec(object) {
-        Some(_) if inventory.controller_of(index).is_some() => Vec::new(),
+        Some(_) if judged_elsewhere() => Vec::new(),
         Some(pod) => vec![read(pod, None)],
         None => grouped_templates(object)
             .into_iter()
@@ -491,7 +496,16 @@ impl Policy {
                 continue;
             };
             let owner = inventory.controller_of(index).unwrap_or(index);
-            if let Some(&(w, _)) = workload_by_object.get(&owner) {
+            let w = match workload_by_object.get(&owner) {
+                Some(&(w, _)) => Some(w),
+                None => inventory.template_of(owner).and_then(|(holder, template)| {
+                    let &(start, end) = workload_by_object.get(&holder)?;
+                    (start..end).find(|&w| {
+                        workloads[w].template.as_ref().map(|t| &t.spec) == Some(&template.spec)
+                    })
+                }),
+            };
+            if let Some(w) = w {
                 workloads[w].nodes.push(node.to_string());
             }
         }

@@ -270,12 +270,14 @@ fn evaluate_object(
     let pod_spec = facts.pod_specs[object_index];
     let grouped = &facts.grouped[object_index];
     // A Pod or ReplicaSet whose controller is in the inventory is judged once, on the
-    // controller; its findings list the objects it controls.
+    // controller; its findings list the objects it controls. So is a Pod (or an operator's
+    // Job or StatefulSet) made from one of the templates of a RayCluster, a JobSet, ...
     let judged_on_controller = pod_spec.is_some()
         && only.is_none()
-        && inventory
+        && (inventory
             .controller_of(object_index)
-            .is_some_and(|c| facts.pod_specs[c].is_some());
+            .is_some_and(|c| facts.pod_specs[c].is_some())
+            || inventory.judged_through_template(object_index).is_some());
     let mut pod_facts = None;
     let mut grouped_facts: Option<Vec<(PodSpec<'_>, PodFacts<'_>)>> = None;
     // A deletion or a connection is judged only by the rules that ask for it.
@@ -889,21 +891,42 @@ fn mark_affected(out: &mut EngineOutput, inventory: &Inventory, facts: &PerObjec
         return;
     }
     let mut controlled: HashMap<usize, Vec<String>> = HashMap::new();
+    // Those judged through one of an object's pod templates, with the template's place.
+    let mut templated: HashMap<usize, Vec<(String, String)>> = HashMap::new();
     for i in 0..inventory.objects.len() {
+        if facts.pod_specs[i].is_none() {
+            continue;
+        }
+        let id = &inventory.objects[i].id;
+        let named = || format!("{} {}", id.kind, id.display_name());
         if let Some(c) = inventory.controller_of(i)
-            && facts.pod_specs[i].is_some()
             && facts.pod_specs[c].is_some()
         {
-            let id = &inventory.objects[i].id;
-            controlled
-                .entry(c)
+            controlled.entry(c).or_default().push(named());
+        } else if let Some((holder, template)) = inventory.judged_through_template(i) {
+            let place = template
+                .spec
+                .strip_suffix("/spec")
+                .unwrap_or(&template.spec);
+            templated
+                .entry(holder)
                 .or_default()
-                .push(format!("{} {}", id.kind, id.display_name()));
+                .push((format!("{place}/"), named()));
         }
     }
     for (finding, object_index) in out.findings.iter_mut().zip(&out.finding_objects) {
         if let Some(list) = controlled.get(object_index) {
             *finding.affected_mut() = list.clone();
+        } else if let Some(list) = templated.get(object_index) {
+            let path = finding.location.path.as_str();
+            let affected: Vec<String> = list
+                .iter()
+                .filter(|(place, _)| path.starts_with(place.as_str()))
+                .map(|(_, named)| named.clone())
+                .collect();
+            if !affected.is_empty() {
+                *finding.affected_mut() = affected;
+            }
         }
     }
 }

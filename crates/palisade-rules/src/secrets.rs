@@ -63,11 +63,16 @@ pub fn report_where(cx: &mut Context<'_>, wanted: impl Fn(&Detection) -> bool) {
 }
 
 /// The secrets the controller of the object under evaluation holds, when it is judged
-/// through one ([`Inventory::controller_of`]).
+/// through one ([`Inventory::controller_of`]), or through one of a RayCluster's, JobSet's,
+/// ... templates ([`Inventory::judged_through_template`]): the object that holds it.
 fn held_by_controller(cx: &Context<'_>) -> Vec<String> {
     let Some(controller) = cx
         .inventory
         .controller_of(cx.object_index)
+        .or_else(|| {
+            let (holder, _) = cx.inventory.judged_through_template(cx.object_index)?;
+            Some(holder)
+        })
         .filter(|&c| c != cx.object_index)
     else {
         return Vec::new();

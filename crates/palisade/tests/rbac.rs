@@ -1854,3 +1854,80 @@ subjects: [{kind: ServiceAccount, name: trainer, namespace: ml}]
     );
     assert_eq!(paths[0]["steps"][0]["relation"], "runs-code-in");
 }
+
+/// A RayCluster as a cluster read gives it (uids, and Pods naming it as their controller):
+/// its Pods are judged through the template each runs, so a finding is reported once, on the
+/// template, listing the Pods it covers; a worker Pod running privileged where its template
+/// does not is judged on its own (POD036 says why). In the attack graph the Pods are their
+/// templates' workloads: the LoadBalancer Service KubeRay made for the head selects the head
+/// Pod by the operator's labels, which exposes the head template.
+#[test]
+fn a_ray_clusters_pods_are_judged_through_their_templates() {
+    let file = workspace().join("crates/palisade/tests/rbac/ray-cluster-read.yaml");
+    let out = bin()
+        .args(["scan", "-o", "json", "--fail-on", "none"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let report = json(&out);
+    let findings = report["findings"].as_array().unwrap();
+    let on = |name: &str| -> Vec<&str> {
+        findings
+            .iter()
+            .filter(|f| f["object"]["name"] == name)
+            .map(|f| f["rule"].as_str().unwrap())
+            .collect()
+    };
+    assert!(
+        on("ray-gpu-worker-x1").is_empty(),
+        "{:?}",
+        on("ray-gpu-worker-x1")
+    );
+    // The head Pod stands for the RayCluster's pods in the network model (NET004).
+    assert_eq!(on("ray-head-abcde"), ["NET004"]);
+    let forged = on("ray-gpu-worker-x2");
+    assert!(
+        forged.contains(&"POD036") && forged.contains(&"POD001"),
+        "{forged:?}"
+    );
+    let seccomp = |template: &str| {
+        findings
+            .iter()
+            .find(|f| {
+                f["rule"] == "POD014"
+                    && f["location"]["path"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with(template)
+            })
+            .unwrap_or_else(|| panic!("POD014 on {template}"))["affected"]
+            .clone()
+    };
+    assert_eq!(
+        seccomp("/spec/headGroupSpec/"),
+        serde_json::json!(["Pod ray-head-abcde"])
+    );
+    assert_eq!(
+        seccomp("/spec/workerGroupSpecs/0/"),
+        serde_json::json!(["Pod ray-gpu-worker-x1"])
+    );
+
+    let out = bin()
+        .args(["rbac", "paths", "-o", "json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let paths = json_exiting(&out, 1);
+    let from_internet = paths
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["from"]["node"] == "internet")
+        .expect("a path from the internet");
+    let first = &from_internet["steps"][0];
+    assert_eq!(first["to"]["template"], "spec.headGroupSpec.template");
+    assert_eq!(
+        first["evidence"],
+        "Service ray-head-svc of type LoadBalancer selects Pod ray-head-abcde, made from it"
+    );
+}

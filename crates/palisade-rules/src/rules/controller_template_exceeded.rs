@@ -10,7 +10,10 @@ declare_rule! {
     /// its node (privileged, `SYS_ADMIN`, a host path that gives the node away), or a host path
     /// to the control plane's credentials. What the API server and mutating webhooks add to a
     /// Pod (the token volume, tolerations, the account's default name, a mesh's sidecar) is
-    /// not more power. A ReplicaSet scaled to zero runs no Pods and is not checked.
+    /// not more power. A ReplicaSet scaled to zero runs no Pods and is not checked. For a
+    /// controller with several pod templates (a RayCluster's head and worker groups, a JobSet's
+    /// replicated jobs), the object is compared with the templates whose containers it runs
+    /// (by name and image), and reported when it has more power than every one of them.
     ///
     /// ## Why it matters
     /// A controller's Pods are copies of its template, so Palisade (like a reviewer) judges
@@ -77,6 +80,23 @@ impl Check for ControllerTemplateExceeded {
             return;
         };
         if cx.inventory.controller_of(cx.object_index).is_some() {
+            return;
+        }
+        if let Some((holder, template, why)) = cx.inventory.beyond_its_template(cx.object_index) {
+            let holder = &cx.inventory.objects[holder].id;
+            cx.report(
+                palisade_core::JsonPointer::root()
+                    .join("metadata")
+                    .join("ownerReferences"),
+                format!(
+                    "{} {} names {} {} as its controller and runs the containers of its template {} but {why}: it is judged on its own spec",
+                    cx.object.id.kind,
+                    cx.object.id.display_name(),
+                    holder.kind,
+                    holder.display_name(),
+                    template.label()
+                ),
+            );
             return;
         }
         let controller = &cx.inventory.objects[claimed];

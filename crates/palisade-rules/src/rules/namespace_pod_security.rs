@@ -1,6 +1,8 @@
 use std::collections::BTreeMap;
 
 use palisade_core::tree::Tree as _;
+use palisade_inventory::PodSpec;
+use palisade_inventory::podspec::{grouped_pod_spec, grouped_templates};
 
 use crate::context::Context;
 use crate::pss::Level;
@@ -180,18 +182,30 @@ fn workload_needs(
 ) -> BTreeMap<Level, Vec<String>> {
     let mut needs: BTreeMap<Level, Vec<String>> = BTreeMap::new();
     for index in cx.objects_in_namespace(namespace) {
-        // Pods and ReplicaSets of a controller in the inventory are judged on it.
-        if cx.inventory.controller_of(index).is_some() {
+        // Pods and ReplicaSets of a controller in the inventory are judged on it, and those
+        // made from a template of a RayCluster, a JobSet, ... on that template.
+        if cx.inventory.controller_of(index).is_some()
+            || cx.inventory.judged_through_template(index).is_some()
+        {
             continue;
         }
         let object = &cx.inventory.objects[index];
-        let Some(pod) = palisade_inventory::pod_spec(object) else {
-            continue;
+        let templates = grouped_templates(object);
+        let pods: Vec<(PodSpec<'_>, Option<String>)> = match palisade_inventory::pod_spec(object) {
+            Some(pod) => vec![(pod, None)],
+            None => templates
+                .iter()
+                .map(|t| (grouped_pod_spec(object, t), Some(t.label())))
+                .collect(),
         };
-        if !pod.value.is_null() {
+        for (pod, template) in pods {
+            if pod.value.is_null() {
+                continue;
+            }
             let (level, _) = level_of(object.value.at(pod.metadata_pointer), pod.value, version);
+            let template = template.map(|t| format!(" ({t})")).unwrap_or_default();
             needs.entry(level).or_default().push(format!(
-                "{} {}",
+                "{} {}{template}",
                 object.id.kind,
                 object.id.display_name()
             ));
