@@ -82,47 +82,32 @@ impl Check for ControllerTemplateExceeded {
         if cx.inventory.controller_of(cx.object_index).is_some() {
             return;
         }
-        if let Some((holder, template, why)) = cx.inventory.beyond_its_template(cx.object_index) {
-            let holder = &cx.inventory.objects[holder].id;
-            cx.report(
-                palisade_core::JsonPointer::root()
-                    .join("metadata")
-                    .join("ownerReferences"),
+        let controller = &cx.inventory.objects[claimed];
+        // What the object is compared with, and why it has more power than that.
+        let (compared, why, whence) = match cx.inventory.beyond_its_template(cx.object_index) {
+            Some((_, template, why)) => (
                 format!(
-                    "{} {} names {} {} as its controller and runs the containers of its template {} but {why}: it is judged on its own spec",
-                    cx.object.id.kind,
-                    cx.object.id.display_name(),
-                    holder.kind,
-                    holder.display_name(),
+                    " and runs the containers of its template {}",
                     template.label()
                 ),
-            );
-            return;
-        }
-        let controller = &cx.inventory.objects[claimed];
-        let Some(why) = palisade_inventory::powers::beyond_controller(cx.object, controller) else {
-            return;
+                why,
+                String::new(),
+            ),
+            None => {
+                let Some(why) =
+                    palisade_inventory::powers::beyond_controller(cx.object, controller)
+                else {
+                    return;
+                };
+                (String::new(), why, earlier_revision(cx))
+            }
         };
-        // A Pod of an earlier revision whose template granted the power: where it comes from.
-        let whence = cx
-            .inventory
-            .earlier_revision(cx.object_index)
-            .filter(|(_, template)| {
-                palisade_inventory::powers::beyond_template(cx.object, *template).is_none()
-            })
-            .map(|(revision, _)| {
-                format!(
-                    "; it runs the template of the controller's earlier revision {} (a rollout not finished, or `OnDelete`)",
-                    cx.inventory.objects[revision].id.display_name()
-                )
-            })
-            .unwrap_or_default();
         cx.report(
             palisade_core::JsonPointer::root()
                 .join("metadata")
                 .join("ownerReferences"),
             format!(
-                "{} {} names {} {} as its controller but {why}: it is judged on its own spec{whence}",
+                "{} {} names {} {} as its controller{compared} but {why}: it is judged on its own spec{whence}",
                 cx.object.id.kind,
                 cx.object.id.display_name(),
                 controller.id.kind,
@@ -130,4 +115,20 @@ impl Check for ControllerTemplateExceeded {
             ),
         );
     }
+}
+
+/// For a Pod of an earlier revision whose template granted the power, where it comes from.
+fn earlier_revision(cx: &Context<'_>) -> String {
+    cx.inventory
+        .earlier_revision(cx.object_index)
+        .filter(|(_, template)| {
+            palisade_inventory::powers::beyond_template(cx.object, *template).is_none()
+        })
+        .map(|(revision, _)| {
+            format!(
+                "; it runs the template of the controller's earlier revision {} (a rollout not finished, or `OnDelete`)",
+                cx.inventory.objects[revision].id.display_name()
+            )
+        })
+        .unwrap_or_default()
 }
