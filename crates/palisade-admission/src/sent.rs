@@ -172,15 +172,17 @@ impl Needs {
         }
     }
 
-    /// What the mutating webhook must be sent: creations and updates of the kinds with a pod
-    /// spec, whose defaults the hardening patch sets, and of the kinds each of `mutators`
-    /// (Gatekeeper's) applies to.
+    /// What the mutating webhook must be sent: creations and updates of the kinds with pod
+    /// specs (one, or several templates), whose defaults the hardening patch sets, and of the
+    /// kinds each of `mutators` (Gatekeeper's) applies to.
     pub fn of_mutation(
         mutators: Option<&dyn palisade_rules::ObjectMutators>,
         catalogue: &Catalogue,
     ) -> Needs {
         let mut needs = Needs::default();
-        for (group, kind) in palisade_inventory::podspec::pod_spec_kinds() {
+        let podspec = palisade_inventory::podspec::pod_spec_kinds()
+            .chain(palisade_inventory::podspec::grouped_pod_spec_kinds());
+        for (group, kind) in podspec {
             needs.add_kind("[admission.mutate]", group, kind, catalogue);
         }
         // A Pod is patched only when created, not through its ephemeral containers.

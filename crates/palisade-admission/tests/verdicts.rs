@@ -297,6 +297,51 @@ fn the_mutated_object_passes_the_rules_the_patch_is_for() {
     }
 }
 
+/// Each pod template of a kind with several is hardened: a RayCluster's head and worker
+/// group both get the patch, and the patched object passes the rules it is for.
+#[test]
+fn every_template_of_a_ray_cluster_is_hardened() {
+    let settings = AdmissionSettings {
+        mutate: palisade_admission::settings::MutateSettings {
+            enabled: true,
+            ..Default::default()
+        },
+        ..AdmissionSettings::default()
+    };
+    let judge = admission(settings, Default::default());
+    let template = |name: &str| {
+        json!({"spec": {"securityContext": {"runAsUser": 1000},
+            "containers": [{"name": name, "image": "rayproject/ray:2.40.0"}]}})
+    };
+    let ray = json!({"apiVersion": "ray.io/v1", "kind": "RayCluster",
+        "metadata": {"name": "ray", "namespace": "ml"},
+        "spec": {"headGroupSpec": {"template": template("ray-head")},
+            "workerGroupSpecs": [{"groupName": "gpu", "template": template("ray-worker")}]}});
+    let review = decode(&review_of(&ray, "m")).unwrap();
+    let mutated = judge.mutate(&review);
+    let patch: json_patch::Patch =
+        serde_json::from_slice(mutated.response().patch.as_ref().expect("a patch")).unwrap();
+    let mut patched = ray.clone();
+    json_patch::patch(&mut patched, &patch).unwrap();
+    for spec in [
+        "/spec/headGroupSpec/template/spec",
+        "/spec/workerGroupSpecs/0/template/spec",
+    ] {
+        assert_eq!(
+            patched.at(&format!("{spec}/securityContext/seccompProfile/type")),
+            Some(&json!("RuntimeDefault")),
+            "{spec}"
+        );
+    }
+    let after = judge.validate(&decode(&review_of(&patched, "m2")).unwrap());
+    for rule in ["POD002", "POD008", "POD014"] {
+        let has = [&after.log.warned, &after.log.audited, &after.log.denied]
+            .iter()
+            .any(|ids| ids.iter().any(|id| id == rule));
+        assert!(!has, "{rule}: {:?}", after.log);
+    }
+}
+
 /// At admission a Gatekeeper policy reads the request itself (`input.review.userInfo`,
 /// `operation`, `oldObject`), not a request made up for the object.
 #[test]
