@@ -77,6 +77,10 @@ pub struct Enricher {
     /// The claims each namespace's workloads mount: (claim or StatefulSet prefix, whether a
     /// prefix, the workload as alerts name it).
     claims: HashMap<String, Vec<(String, bool, String)>>,
+    /// The Pods the inventory holds, by namespace and name: the position of their workload
+    /// in `workloads[namespace]` (their own, their controller's, or the template's of a
+    /// RayCluster, JobSet, ... they are made from).
+    pods: HashMap<(String, String), usize>,
 }
 
 impl Enricher {
@@ -103,6 +107,8 @@ impl Enricher {
         ];
         let toward: Vec<_> = goals.iter().map(|(g, _)| graph.toward(*g)).collect();
         let mut workloads: HashMap<String, Vec<WorkloadContext>> = HashMap::new();
+        // Each workload's position in its namespace's list.
+        let mut positions: Vec<usize> = Vec::with_capacity(policy.workloads.len());
         let mut claims: HashMap<String, Vec<(String, bool, String)>> = HashMap::new();
         for (w, workload) in policy.workloads.iter().enumerate() {
             let object = &inventory.objects[workload.object];
@@ -123,18 +129,17 @@ impl Enricher {
                     reaches.push(format!("{name}: {}", path.describe()));
                 }
             }
-            workloads
-                .entry(workload.namespace.clone())
-                .or_default()
-                .push(WorkloadContext {
-                    kind: workload.kind.clone(),
-                    name: workload.name.clone(),
-                    template: workload.template.as_ref().map(|t| t.label()),
-                    service_account: workload.service_account.clone(),
-                    reaches,
-                    cluster_admin,
-                    exposed: graph.exposure(&node).map(str::to_string),
-                });
+            let listed = workloads.entry(workload.namespace.clone()).or_default();
+            positions.push(listed.len());
+            listed.push(WorkloadContext {
+                kind: workload.kind.clone(),
+                name: workload.name.clone(),
+                template: workload.template.as_ref().map(|t| t.label()),
+                service_account: workload.service_account.clone(),
+                reaches,
+                cluster_admin,
+                exposed: graph.exposure(&node).map(str::to_string),
+            });
         }
         let bindings = policy
             .bindings
@@ -180,6 +185,7 @@ impl Enricher {
             configured: Default::default(),
             leaked: leaked_identities(&graph),
             claims,
+            pods: pod_workloads(inventory, &policy, &positions),
         }
     }
 
@@ -196,6 +202,9 @@ impl Enricher {
     /// cluster-admin, if one does.
     fn workload_of(&self, namespace: &str, pod: &str) -> Option<&WorkloadContext> {
         let candidates = self.workloads.get(namespace)?;
+        if let Some(&at) = self.pods.get(&(namespace.to_string(), pod.to_string())) {
+            return candidates.get(at);
+        }
         candidates
             .iter()
             .find(|w| w.kind == "Pod" && w.name == pod)
@@ -353,6 +362,38 @@ impl Enricher {
             .map(|(_, _, workload)| workload.clone())
             .collect();
     }
+}
+
+/// The Pods of `inventory` by namespace and name, each with the position of its workload in
+/// its namespace's list (`positions`, by workload of `policy`): the Pod's own, its
+/// controller's, or that of the template it is made from.
+fn pod_workloads(
+    inventory: &Inventory,
+    policy: &Policy,
+    positions: &[usize],
+) -> HashMap<(String, String), usize> {
+    let mut pods = HashMap::new();
+    for (index, object) in inventory.objects.iter().enumerate() {
+        if (object.id.group(), object.id.kind.as_str()) != ("", "Pod") {
+            continue;
+        }
+        let (Some(namespace), Some(name)) = (&object.id.namespace, &object.id.name) else {
+            continue;
+        };
+        let owner = inventory.controller_of(index).unwrap_or(index);
+        let w = match inventory.judged_through_template(index) {
+            Some((holder, template)) => policy.workload_of_pod(holder, &template.spec),
+            None => policy.workload_of_object(owner),
+        };
+        // Its position is in the list of its workload's namespace, which must be the Pod's.
+        let Some(w) = w.filter(|&w| policy.workloads[w].namespace == *namespace) else {
+            continue;
+        };
+        if let Some(&at) = positions.get(w) {
+            pods.insert((namespace.clone(), name.clone()), at);
+        }
+    }
+    pods
 }
 
 /// The claims a workload (of `object`, running `pod`) mounts: those its pod spec names

@@ -2528,3 +2528,60 @@ fn a_credential_sink_on_the_command_line_is_warned_of() {
         assert!(!quiet.contains("command line"), "{quiet}");
     }
 }
+
+/// An exec into a Pod KubeRay made is enriched with the template the Pod runs, found through
+/// the inventory (not guessed from the Pod's name, which a RayCluster's head and workers
+/// share): the worker group, whose account is cluster-admin; a Pod made privileged by hand
+/// is its own workload.
+#[test]
+fn an_exec_into_a_ray_pod_names_the_template_it_runs() {
+    let dir = scratch("audit-ray-exec");
+    let exec = |id: &str, pod: &str| {
+        json!({
+            "kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": id,
+            "stage": "ResponseStarted", "verb": "create",
+            "requestURI": format!("/api/v1/namespaces/ml/pods/{pod}/exec?command=sh&stdin=true&tty=true"),
+            "user": {"username": "alice"}, "sourceIPs": ["10.0.0.9"], "userAgent": "kubectl/v1.33",
+            "objectRef": {"resource": "pods", "subresource": "exec", "namespace": "ml", "name": pod, "apiVersion": "v1"},
+            "responseStatus": {"code": 101},
+            "requestReceivedTimestamp": "2026-12-01T10:00:00.000000Z",
+        })
+        .to_string()
+    };
+    let log = [
+        exec("e-1", "ray-gpu-worker-x1"),
+        exec("e-2", "ray-head-abcde"),
+        exec("e-3", "ray-gpu-worker-x2"),
+    ];
+    common::write_file(&dir, "audit.log", &(log.join("\n") + "\n"));
+    let inventory = workspace().join("crates/palisade/tests/rbac/ray-cluster-read.yaml");
+    let out = bin()
+        .args(["audit", "analyze", dir.join("audit.log").to_str().unwrap()])
+        .args(["--rules", "AUD001", "-o", "json", "--inventory"])
+        .arg(&inventory)
+        .output()
+        .unwrap();
+    let alerts = lines(&out);
+    let workload = |pod: &str| {
+        alerts
+            .iter()
+            .find(|a| a["request"]["name"] == pod)
+            .unwrap_or_else(|| panic!("an alert on {pod}: {}", stderr(&out)))["enrichment"]
+            ["workload"]
+            .clone()
+    };
+    assert_eq!(
+        workload("ray-gpu-worker-x1"),
+        "RayCluster ml/ray (spec.workerGroupSpecs.0.template)"
+    );
+    assert_eq!(
+        workload("ray-head-abcde"),
+        "RayCluster ml/ray (spec.headGroupSpec.template)"
+    );
+    assert_eq!(workload("ray-gpu-worker-x2"), "Pod ml/ray-gpu-worker-x2");
+    let worker = alerts
+        .iter()
+        .find(|a| a["request"]["name"] == "ray-gpu-worker-x1")
+        .unwrap();
+    assert_eq!(worker["severity"], "critical", "{worker}");
+}
