@@ -257,8 +257,8 @@ fn updates_grandfather_what_the_stored_object_already_had() {
     );
 }
 
-#[test]
-fn the_mutated_object_passes_the_rules_the_patch_is_for() {
+/// A webhook with the hardening patch on.
+fn mutating() -> Admission {
     let settings = AdmissionSettings {
         mutate: palisade_admission::settings::MutateSettings {
             enabled: true,
@@ -266,7 +266,12 @@ fn the_mutated_object_passes_the_rules_the_patch_is_for() {
         },
         ..AdmissionSettings::default()
     };
-    let judge = admission(settings, Default::default());
+    admission(settings, Default::default())
+}
+
+#[test]
+fn the_mutated_object_passes_the_rules_the_patch_is_for() {
+    let judge = mutating();
     let deployment = json!({"apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": "web", "namespace": "shop"},
         "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {
@@ -301,14 +306,7 @@ fn the_mutated_object_passes_the_rules_the_patch_is_for() {
 /// group both get the patch, and the patched object passes the rules it is for.
 #[test]
 fn every_template_of_a_ray_cluster_is_hardened() {
-    let settings = AdmissionSettings {
-        mutate: palisade_admission::settings::MutateSettings {
-            enabled: true,
-            ..Default::default()
-        },
-        ..AdmissionSettings::default()
-    };
-    let judge = admission(settings, Default::default());
+    let judge = mutating();
     let template = |name: &str| {
         json!({"spec": {"securityContext": {"runAsUser": 1000},
             "containers": [{"name": name, "image": "rayproject/ray:2.40.0"}]}})
