@@ -22,6 +22,20 @@ pub struct RayCluster<'v> {
     pub spec: &'v Value,
     /// Its `headGroupSpec`.
     pub head: &'v Value,
+    /// Where a RayJob keeps the pod spec of the Pod that submits its entrypoint to the
+    /// cluster's Jobs API (`/spec/submitterPodTemplate/spec`); `None` for other kinds.
+    pub submitter: Option<&'static str>,
+}
+
+/// What a pod template of a Ray cluster's object runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The head: the dashboard, the Jobs API, the GCS.
+    Head,
+    /// A worker group's nodes.
+    Worker,
+    /// A RayJob's submitter, which submits the job to the head.
+    Submitter,
 }
 
 /// How the operator publishes a cluster's head outside the cluster.
@@ -69,7 +83,13 @@ pub fn cluster<'v>(group: &str, kind: &str, object: &'v Value) -> Option<RayClus
     };
     let spec = object.at(at)?;
     let head = spec.get("headGroupSpec")?;
-    Some(RayCluster { at, spec, head })
+    let submitter = (kind == "RayJob").then_some("/spec/submitterPodTemplate/spec");
+    Some(RayCluster {
+        at,
+        spec,
+        head,
+        submitter,
+    })
 }
 
 impl<'v> RayCluster<'v> {
@@ -85,11 +105,19 @@ impl<'v> RayCluster<'v> {
         self.head_pointer().join_all(["template", "spec"])
     }
 
-    /// Whether a pod spec at `pointer` of the object is one of its worker groups'.
-    pub fn is_worker_pod_spec(&self, pointer: &str) -> bool {
-        pointer
+    /// What the pod spec at `pointer` of the object runs: the head, a worker group, a
+    /// RayJob's submitter; `None` for another pointer.
+    pub fn role(&self, pointer: &str) -> Option<Role> {
+        if self.head_pod_spec().as_str() == pointer {
+            return Some(Role::Head);
+        }
+        let worker = pointer
             .strip_prefix(self.at)
-            .is_some_and(|rest| rest.starts_with("/workerGroupSpecs/"))
+            .is_some_and(|rest| rest.starts_with("/workerGroupSpecs/"));
+        if worker {
+            return Some(Role::Worker);
+        }
+        (self.submitter == Some(pointer)).then_some(Role::Submitter)
     }
 
     /// Whether Ray authenticates requests: `authOptions.mode`, or `RAY_AUTH_MODE` written on
@@ -178,11 +206,22 @@ mod tests {
             found.head_pod_spec().as_str(),
             "/spec/rayClusterConfig/headGroupSpec/template/spec"
         );
-        assert!(
-            found.is_worker_pod_spec("/spec/rayClusterConfig/workerGroupSpecs/0/template/spec")
+        let role = |pointer: &str| found.role(pointer);
+        assert_eq!(
+            role("/spec/rayClusterConfig/workerGroupSpecs/0/template/spec"),
+            Some(Role::Worker)
         );
-        assert!(!found.is_worker_pod_spec("/spec/rayClusterConfig/headGroupSpec/template/spec"));
-        assert!(!found.is_worker_pod_spec("/spec/submitterPodTemplate/spec"));
+        assert_eq!(
+            role("/spec/rayClusterConfig/headGroupSpec/template/spec"),
+            Some(Role::Head)
+        );
+        assert_eq!(role("/spec/submitterPodTemplate/spec"), None);
+        let job = json!({"spec": {"rayClusterSpec": {"headGroupSpec": {}}}});
+        let job = cluster(GROUP, "RayJob", &job).unwrap();
+        assert_eq!(
+            job.role("/spec/submitterPodTemplate/spec"),
+            Some(Role::Submitter)
+        );
         assert!(cluster(GROUP, "RayCluster", &service).is_none());
         assert!(cluster("example.com", "RayService", &service).is_none());
     }

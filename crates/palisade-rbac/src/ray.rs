@@ -6,19 +6,21 @@
 //! outside the cluster ([`palisade_k8s::ray`] says how), which exposes it as a Service would.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use palisade_graph::{Graph, Relation};
 use palisade_inventory::Inventory;
+use palisade_k8s::ray::{RayCluster, Role};
 
 use crate::graph::{Brakes, Exposed, workload_node};
 use crate::model::Policy;
 
-/// The Ray cluster each workload of `policy` belongs to, when it is a head or worker
-/// template of one: `(object, workload, is_head)`.
+/// The Ray cluster each workload of `policy` belongs to, when it is a pod template of one,
+/// with what it runs: `(cluster, workload, role)`.
 fn ray_workloads<'i>(
     policy: &Policy,
     inventory: &'i Inventory,
-) -> Vec<(palisade_k8s::ray::RayCluster<'i>, usize, bool)> {
+) -> Vec<(RayCluster<'i>, usize, Role)> {
     let mut out = Vec::new();
     for (w, workload) in policy.workloads.iter().enumerate() {
         let Some(template) = &workload.template else {
@@ -30,9 +32,8 @@ fn ray_workloads<'i>(
         else {
             continue;
         };
-        let head = cluster.head_pod_spec().as_str() == template.spec;
-        if head || cluster.is_worker_pod_spec(&template.spec) {
-            out.push((cluster, w, head));
+        if let Some(role) = cluster.role(&template.spec) {
+            out.push((cluster, w, role));
         }
     }
     out
@@ -41,8 +42,8 @@ fn ray_workloads<'i>(
 /// Internet → the head of each Ray cluster the operator publishes outside the cluster.
 pub(crate) fn exposed_heads(policy: &Policy, inventory: &Inventory) -> Vec<Exposed> {
     let mut out = Vec::new();
-    for (cluster, w, head) in ray_workloads(policy, inventory) {
-        if !head {
+    for (cluster, w, role) in ray_workloads(policy, inventory) {
+        if role != Role::Head {
             continue;
         }
         let Some(published) = cluster.published().into_iter().next() else {
@@ -67,29 +68,38 @@ pub(crate) fn exposed_heads(policy: &Policy, inventory: &Inventory) -> Vec<Expos
     out
 }
 
-/// Each pod template of a Ray cluster → every other: code run in one runs in all.
+/// Each node template of a Ray cluster (head, worker groups) → every other: code run in one
+/// runs in all; a RayJob's submitter → the head, to which it submits the job.
 pub(crate) fn add_ray_clusters(
     g: &mut Graph,
     policy: &Policy,
     inventory: &Inventory,
     _brakes: &Brakes<'_>,
 ) {
-    let mut clusters: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
-    for (_, w, _) in ray_workloads(policy, inventory) {
+    let mut clusters: BTreeMap<usize, Vec<(usize, Role)>> = BTreeMap::new();
+    for (_, w, role) in ray_workloads(policy, inventory) {
         clusters
             .entry(policy.workloads[w].object)
             .or_default()
-            .push(w);
+            .push((w, role));
     }
-    let evidence: std::sync::Arc<str> = "one Ray cluster: a job submitted to its head runs tasks on every node, and code on any node may submit one".into();
+    let shared: Arc<str> = "one Ray cluster: a job submitted to its head runs tasks on every node, and code on any node may submit one".into();
+    let submits: Arc<str> =
+        "submits the RayJob's entrypoint to the head's Jobs API, which runs it".into();
     for members in clusters.values() {
-        for &from in members {
-            for &to in members.iter().filter(|&&to| to != from) {
+        let nodes = || members.iter().filter(|(_, role)| *role != Role::Submitter);
+        for &(from, role) in members {
+            for &(to, to_role) in nodes().filter(|&&(to, _)| to != from) {
+                let evidence = match role {
+                    Role::Submitter if to_role == Role::Head => &submits,
+                    Role::Submitter => continue,
+                    Role::Head | Role::Worker => &shared,
+                };
                 g.edge(
                     workload_node(policy, from),
                     workload_node(policy, to),
                     Relation::RunsCodeIn,
-                    std::sync::Arc::clone(&evidence),
+                    Arc::clone(evidence),
                 );
             }
         }
@@ -180,6 +190,24 @@ spec:
 "#;
         let (inventory, policy) = policy_of(job);
         assert_eq!(policy.workloads.len(), 2);
-        assert_eq!(ray_workloads(&policy, &inventory).len(), 1);
+        let roles: Vec<Role> = ray_workloads(&policy, &inventory)
+            .into_iter()
+            .map(|(_, _, role)| role)
+            .collect();
+        assert_eq!(roles, [Role::Head, Role::Submitter]);
+        let graph = crate::graph::build(&policy, &inventory);
+        let submitter = workload_node(&policy, 1);
+        assert_eq!(
+            submitter.to_string(),
+            "RayJob ml/job (spec.submitterPodTemplate)"
+        );
+        // The submitter reaches the head; nothing runs code in the submitter.
+        let steps = graph.steps_of(Relation::RunsCodeIn);
+        assert_eq!(steps.len(), 1, "{steps:?}");
+        assert_eq!(
+            (&steps[0].0, &steps[0].1),
+            (&submitter, &workload_node(&policy, 0))
+        );
+        assert!(steps[0].2.contains("Jobs API"));
     }
 }
