@@ -20,6 +20,17 @@ for i in range(10):
     open(os.path.join(d, 'ten-bombs', f'b{i}.yaml'), 'w').write(bomb)
 for n in (96, 200):
     open(os.path.join(d, f'nested-complex-keys-{n}-bytes.yaml'), 'w').write('? ' * (n // 2) + '0\n')
+# 20,000 Pods naming one RayCluster of 64 worker groups as their controller: each is matched
+# against the templates (found once per inventory, not once per Pod).
+import json
+groups = [{'groupName': f'g{i}', 'template': {'spec': {'containers': [{'name': f'w{i}', 'image': 'ray:2'}]}}} for i in range(64)]
+items = [{'apiVersion': 'ray.io/v1', 'kind': 'RayCluster', 'metadata': {'name': 'ray', 'namespace': 'ml', 'uid': 'u-ray'},
+          'spec': {'headGroupSpec': {'template': {'spec': {'containers': [{'name': 'head', 'image': 'ray:2'}]}}}, 'workerGroupSpecs': groups}}]
+for i in range(20000):
+    items.append({'apiVersion': 'v1', 'kind': 'Pod', 'metadata': {'name': f'ray-g{i % 64}-{i}', 'namespace': 'ml', 'uid': f'p{i}',
+                  'ownerReferences': [{'apiVersion': 'ray.io/v1', 'kind': 'RayCluster', 'name': 'ray', 'uid': 'u-ray', 'controller': True}]},
+                  'spec': {'containers': [{'name': f'w{i % 64}', 'image': 'ray:2'}]}})
+json.dump({'apiVersion': 'v1', 'kind': 'List', 'items': items}, open(os.path.join(d, 'ray-64-groups-20k-pods.yaml'), 'w'))
 PY
 printf '%-40s %8s %10s   %s\n' input seconds peak_MB "budget 2 s, 512 MB"
 for input in "$work"/*.yaml "$work/ten-bombs"; do

@@ -29,6 +29,9 @@ pub struct Inventory {
     /// The object [`Inventory::insert`] placed, when it replaced a version that differs from
     /// it only in what no cluster-wide model reads ([`crate::alike`]).
     placed_alike: Option<usize>,
+    /// The pod templates of the objects of kinds with several, found when first asked and
+    /// found again after an object is placed or put back ([`crate::templated`]).
+    templates: std::sync::OnceLock<crate::templated::Templates>,
 }
 
 /// An object's labels (none when absent or not a map).
@@ -74,6 +77,7 @@ impl Inventory {
             placed: None,
             saved_owners: None,
             placed_alike: None,
+            templates: std::sync::OnceLock::new(),
         }
     }
 
@@ -87,6 +91,7 @@ impl Inventory {
     /// against a cluster): in place of the object of the same identity, which is returned,
     /// or after the others. Undo it with [`Inventory::restore`].
     pub fn insert(&mut self, object: Object) -> (usize, Option<Object>) {
+        self.templates = std::sync::OnceLock::new();
         let same = self
             .indices_of_kind(object.id.group(), &object.id.kind)
             .iter()
@@ -184,6 +189,7 @@ impl Inventory {
 
     /// Undoes [`Inventory::insert`].
     pub fn restore(&mut self, index: usize, previous: Option<Object>) {
+        self.templates = std::sync::OnceLock::new();
         self.placed_alike = None;
         match previous {
             Some(previous) => self.objects[index] = previous,
@@ -309,18 +315,22 @@ impl Inventory {
         Vec<(crate::podspec::GroupedTemplate, Option<String>)>,
     )> {
         let object = self.objects.get(index)?;
-        crate::pod_spec(object)?;
+        let own = crate::templated::regular_containers(crate::pod_spec(object)?);
         let owner = self.claimed_controller(index)?;
         let holder = &self.objects[owner];
-        let run = crate::podspec::grouped_templates(holder)
-            .into_iter()
-            .filter_map(|t| {
-                let template = crate::podspec::grouped_pod_spec(holder, &t);
-                if !crate::powers::runs_containers_of(object, template) {
-                    return None;
-                }
+        let templates = self.templates.get_or_init(|| {
+            let grouped = crate::podspec::grouped_pod_spec_kinds()
+                .flat_map(|(group, kind)| self.indices_of_kind(group, kind));
+            crate::templated::Templates::of(&self.objects, grouped)
+        });
+        let run = templates
+            .of_object(owner)
+            .iter()
+            .filter(|t| t.run_by(&own))
+            .map(|t| {
+                let template = crate::podspec::grouped_pod_spec(holder, &t.template);
                 let beyond = crate::powers::beyond_template(object, template);
-                Some((t, beyond))
+                (t.template.clone(), beyond)
             })
             .collect();
         Some((owner, run))
@@ -551,6 +561,25 @@ mod tests {
         assert_eq!(inventory.controller_of(7), Some(6));
         assert_eq!(through(7), replicated);
         assert_eq!(through(0), None);
+
+        // The templates are found again when an update of the RayCluster is placed (its
+        // worker group now runs another image, which the worker Pod does not run) and when
+        // it is put back.
+        let mut inventory = inventory;
+        let updated = text.split("---\n").next().unwrap().replace(
+            "name: worker, image: 'ray:2'",
+            "name: worker, image: 'ray:3'",
+        );
+        let object = load_text("update.yaml", &updated, &Limits::default())
+            .inventory
+            .objects
+            .remove(0);
+        let (index, previous) = inventory.insert(object);
+        assert_eq!(index, 0);
+        assert!(inventory.judged_through_template(2).is_none());
+        assert!(inventory.judged_through_template(1).is_some());
+        inventory.restore(index, previous);
+        assert!(inventory.judged_through_template(2).is_some());
     }
 
     /// Placing an object keeps the others' controllers when it can and finds the graph again

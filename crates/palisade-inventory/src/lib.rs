@@ -22,6 +22,7 @@ mod owners;
 pub mod podspec;
 pub mod powers;
 pub mod spans;
+mod templated;
 pub mod unjudged;
 pub mod yaml;
 

@@ -122,29 +122,6 @@ pub fn beyond_template(object: &Object, template: crate::PodSpec<'_>) -> Option<
     Powers::of(object)?.beyond(&Powers::of_spec(template), object)
 }
 
-/// Whether `object` runs the containers of `template`: each of its regular containers, by name
-/// and image, is one of the object's (the operator that makes the object from the template
-/// may add its own, as KubeRay adds its autoscaler beside a head). A template without
-/// containers is run by nothing.
-pub(crate) fn runs_containers_of(object: &Object, template: crate::PodSpec<'_>) -> bool {
-    let Some(pod) = pod_spec(object) else {
-        return false;
-    };
-    let (own, theirs) = (regular_containers(pod), regular_containers(template));
-    !theirs.is_empty() && theirs.iter().all(|container| own.contains(container))
-}
-
-/// The name and image of each regular container of `spec`.
-fn regular_containers<'a>(spec: crate::PodSpec<'a>) -> Vec<(Option<&'a str>, Option<&'a str>)> {
-    spec.containers()
-        .filter(|c| c.kind == crate::ContainerKind::Container)
-        .map(|c| {
-            let field = |name: &str| c.value.get(name).and_then(Value::as_str);
-            (field("name"), field("image"))
-        })
-        .collect()
-}
-
 /// The labels a controller puts on the Pods it makes besides its template's (the ReplicaSet's
 /// `pod-template-hash`, the StatefulSet's pod name, the Job's name and uid, ...).
 pub const CONTROLLER_LABELS: &[&str] = &[
