@@ -274,17 +274,22 @@ impl Inventory {
     /// The pod template the object at `index` (a Pod, or a Job, StatefulSet or Deployment an
     /// operator made) is made from, with the object that holds it, when that object is of a
     /// kind with several templates (a RayCluster, a JobSet, a PyTorchJob) and is the controller
-    /// the object names: the first of its templates whose containers the object runs (by name
-    /// and image, [`crate::powers::runs_containers_of`]) with no more power than it gives
-    /// ([`crate::powers::beyond_template`]). An object that matches none, or has more power
-    /// (a service account the template does not name, a privileged container an operator or
-    /// webhook added), is judged on its own.
+    /// the object names: a template whose containers the object runs (by name and image,
+    /// [`crate::templated`]) with no more power than it gives
+    /// ([`crate::powers::beyond_template`]); of several alike in their containers (a
+    /// PyTorchJob's Master and Worker often are), the one whose name the object's labels
+    /// carry (`training.kubeflow.org/replica-type: master`), else the first. An object that
+    /// matches none, or has more power (a service account the template does not name, a
+    /// privileged container an operator or webhook added), is judged on its own.
     pub fn template_of(&self, index: usize) -> Option<(usize, crate::podspec::GroupedTemplate)> {
         let (owner, run) = self.templates_run(index)?;
-        let template = run
-            .into_iter()
-            .find_map(|(t, beyond)| beyond.is_none().then_some(t))?;
-        Some((owner, template))
+        let mut within = run.into_iter().filter(|t| t.beyond.is_none());
+        let first = within.next()?;
+        let chosen = match first.named {
+            true => first,
+            false => within.find(|t| t.named).unwrap_or(first),
+        };
+        Some((owner, chosen.template))
     }
 
     /// Why the object at `index` has more power than the template of its controller whose
@@ -296,26 +301,19 @@ impl Inventory {
         index: usize,
     ) -> Option<(usize, crate::podspec::GroupedTemplate, String)> {
         let (owner, run) = self.templates_run(index)?;
-        if run.iter().any(|(_, beyond)| beyond.is_none()) {
+        if run.iter().any(|t| t.beyond.is_none()) {
             return None;
         }
-        let (template, why) = run.into_iter().next()?;
-        Some((owner, template, why?))
+        let first = run.into_iter().next()?;
+        Some((owner, first.template, first.beyond?))
     }
 
     /// The templates of the controller the object at `index` names whose containers it runs,
-    /// each with why it has more power than that template (`None` when it has not), when the
-    /// controller is of a kind with several templates.
-    #[allow(clippy::type_complexity)]
-    fn templates_run(
-        &self,
-        index: usize,
-    ) -> Option<(
-        usize,
-        Vec<(crate::podspec::GroupedTemplate, Option<String>)>,
-    )> {
+    /// when the controller is of a kind with several templates.
+    fn templates_run(&self, index: usize) -> Option<(usize, Vec<crate::templated::Run>)> {
         let object = self.objects.get(index)?;
         let own = crate::templated::regular_containers(crate::pod_spec(object)?);
+        let labels = crate::pod_labels(object);
         let owner = self.claimed_controller(index)?;
         let holder = &self.objects[owner];
         let templates = self.templates.get_or_init(|| {
@@ -329,8 +327,11 @@ impl Inventory {
             .filter(|t| t.run_by(&own))
             .map(|t| {
                 let template = crate::podspec::grouped_pod_spec(holder, &t.template);
-                let beyond = crate::powers::beyond_template(object, template);
-                (t.template.clone(), beyond)
+                crate::templated::Run {
+                    template: t.template.clone(),
+                    named: t.named_by(labels),
+                    beyond: crate::powers::beyond_template(object, template),
+                }
             })
             .collect();
         Some((owner, run))
@@ -580,6 +581,74 @@ mod tests {
         assert!(inventory.judged_through_template(1).is_some());
         inventory.restore(index, previous);
         assert!(inventory.judged_through_template(2).is_some());
+    }
+
+    /// Templates alike in their containers are told apart by the names operators write into
+    /// the labels of what they make: a PyTorchJob's replica type, a RayCluster's group.
+    #[test]
+    fn alike_templates_are_told_apart_by_the_labels_operators_write() {
+        let text = [
+            "apiVersion: kubeflow.org/v1\nkind: PyTorchJob\nmetadata: {name: train, namespace: ml, uid: u-job}\nspec:\n  pytorchReplicaSpecs:\n    Master: {template: {spec: {containers: [{name: pytorch, image: 'train:1'}]}}}\n    Worker: {template: {spec: {containers: [{name: pytorch, image: 'train:1'}]}}}\n",
+            "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {name: ray, namespace: ml, uid: u-ray}\nspec:\n  headGroupSpec: {template: {spec: {containers: [{name: ray, image: 'ray:2'}]}}}\n  workerGroupSpecs:\n  - {groupName: cpu, template: {spec: {containers: [{name: ray, image: 'ray:2'}]}}}\n  - {groupName: gpu, template: {spec: {containers: [{name: ray, image: 'ray:2'}]}}}\n",
+        ];
+        let pod = |name: &str,
+                   owner: (&str, &str, &str),
+                   labels: &str,
+                   image: &str,
+                   container: &str| {
+            let (kind, owner, uid) = owner;
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: ml, labels: {{{labels}}}, ownerReferences: [{{apiVersion: x/v1, kind: {kind}, name: {owner}, uid: {uid}, controller: true}}]}}\nspec: {{containers: [{{name: {container}, image: '{image}'}}]}}\n"
+            )
+        };
+        let job = ("PyTorchJob", "train", "u-job");
+        let ray = ("RayCluster", "ray", "u-ray");
+        let pods = [
+            pod(
+                "train-worker-0",
+                job,
+                "training.kubeflow.org/replica-type: worker",
+                "train:1",
+                "pytorch",
+            ),
+            pod(
+                "train-master-0",
+                job,
+                "training.kubeflow.org/replica-type: master",
+                "train:1",
+                "pytorch",
+            ),
+            pod("train-x", job, "", "train:1", "pytorch"),
+            pod(
+                "ray-gpu-worker-a",
+                ray,
+                "ray.io/group: gpu, ray.io/node-type: worker",
+                "ray:2",
+                "ray",
+            ),
+            pod("ray-head-a", ray, "ray.io/node-type: head", "ray:2", "ray"),
+        ];
+        let all: Vec<String> = text.iter().map(|t| t.to_string()).chain(pods).collect();
+        let loaded = load_text("cluster.yaml", &all.join("---\n"), &Limits::default());
+        let inventory = loaded.inventory;
+        let label = |i: usize| inventory.template_of(i).map(|(_, t)| t.label());
+        assert_eq!(
+            label(2).as_deref(),
+            Some("spec.pytorchReplicaSpecs.Worker.template")
+        );
+        assert_eq!(
+            label(3).as_deref(),
+            Some("spec.pytorchReplicaSpecs.Master.template")
+        );
+        assert_eq!(
+            label(4).as_deref(),
+            Some("spec.pytorchReplicaSpecs.Master.template")
+        );
+        assert_eq!(
+            label(5).as_deref(),
+            Some("spec.workerGroupSpecs.1.template")
+        );
+        assert_eq!(label(6).as_deref(), Some("spec.headGroupSpec.template"));
     }
 
     /// Placing an object keeps the others' controllers when it can and finds the graph again

@@ -6,6 +6,8 @@
 
 use std::collections::HashMap;
 
+use serde_json::Value;
+
 use crate::object::Object;
 use crate::podspec::{GroupedTemplate, grouped_pod_spec, grouped_templates};
 
@@ -17,6 +19,11 @@ pub(crate) type Signature<'a> = (Option<&'a str>, Option<&'a str>);
 pub(crate) struct Template {
     pub(crate) template: GroupedTemplate,
     containers: Vec<(Option<String>, Option<String>)>,
+    /// The names on its way from the object (the keys of its pointer, and the `name` or
+    /// `groupName` of each list item it is in: `Master`, `gpu`), lower-cased: what operators
+    /// write into the labels of what they make from it (`training.kubeflow.org/replica-type:
+    /// master`, `ray.io/group: gpu`, `jobset.sigs.k8s.io/replicatedjob-name: workers`).
+    names: Vec<String>,
 }
 
 impl Template {
@@ -30,6 +37,56 @@ impl Template {
                 .iter()
                 .all(|(name, image)| own.contains(&(name.as_deref(), image.as_deref())))
     }
+
+    /// Whether one of its names is a value of `labels` (in any case).
+    pub(crate) fn named_by(&self, labels: Option<&serde_json::Map<String, Value>>) -> bool {
+        labels.into_iter().flatten().any(|(_, value)| {
+            value
+                .as_str()
+                .is_some_and(|v| self.names.iter().any(|n| n.eq_ignore_ascii_case(v)))
+        })
+    }
+}
+
+/// The names on the way to `pointer` in `value` ([`Template::names`]).
+fn names_on_the_way(value: &Value, pointer: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut here = value;
+    let segments = palisade_core::JsonPointer::parse(pointer).map(|p| {
+        p.segments()
+            .map(std::borrow::Cow::into_owned)
+            .collect::<Vec<_>>()
+    });
+    for segment in segments.unwrap_or_default() {
+        let next = match here {
+            Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+            Value::Object(map) => {
+                names.push(segment.to_lowercase());
+                map.get(&segment)
+            }
+            _ => None,
+        };
+        let Some(next) = next else { break };
+        if here.is_array() {
+            for field in ["name", "groupName"] {
+                if let Some(name) = next.get(field).and_then(Value::as_str) {
+                    names.push(name.to_lowercase());
+                }
+            }
+        }
+        here = next;
+    }
+    names
+}
+
+/// A template whose containers an object runs.
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) template: GroupedTemplate,
+    /// Whether the object's labels carry the template's name ([`Template::named_by`]).
+    pub(crate) named: bool,
+    /// Why the object has more power than the template, when it has.
+    pub(crate) beyond: Option<String>,
 }
 
 /// The templates of each object of a kind with several, by the object's index.
@@ -54,9 +111,11 @@ impl Templates {
                         .into_iter()
                         .map(|(name, image)| (name.map(str::to_string), image.map(str::to_string)))
                         .collect();
+                    let names = names_on_the_way(&holder.value, &template.spec);
                     Template {
                         template,
                         containers,
+                        names,
                     }
                 })
                 .collect();
@@ -76,7 +135,7 @@ pub(crate) fn regular_containers(spec: crate::PodSpec<'_>) -> Vec<Signature<'_>>
     spec.containers()
         .filter(|c| c.kind == crate::ContainerKind::Container)
         .map(|c| {
-            let field = |name: &str| c.value.get(name).and_then(serde_json::Value::as_str);
+            let field = |name: &str| c.value.get(name).and_then(Value::as_str);
             (field("name"), field("image"))
         })
         .collect()
