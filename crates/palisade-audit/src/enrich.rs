@@ -36,9 +36,9 @@ const INSIDE_A_WORKLOAD: &[&str] = &["AUD001", "AUD002", "AUD003", "AUD040", "AU
 struct WorkloadContext {
     kind: String,
     name: String,
-    /// Which of the object's pod templates, for a kind with several
-    /// (`spec.workerGroupSpecs.0.template`).
-    template: Option<String>,
+    /// The workload as the attack graph names it (`Deployment shop/web`, `RayCluster ml/ray
+    /// (spec.workerGroupSpecs.0.template)`).
+    named: String,
     service_account: String,
     /// What the account can reach, as the graph's paths say (`cluster-admin: ...`).
     reaches: Vec<String>,
@@ -134,7 +134,7 @@ impl Enricher {
             listed.push(WorkloadContext {
                 kind: workload.kind.clone(),
                 name: workload.name.clone(),
-                template: workload.template.as_ref().map(|t| t.label()),
+                named: named.clone(),
                 service_account: workload.service_account.clone(),
                 reaches,
                 cluster_admin,
@@ -254,13 +254,7 @@ impl Enricher {
             "workload"
         };
         if let Some(workload) = self.target_of(alert, &namespace) {
-            let template = workload.template.as_ref().map(|t| format!(" ({t})"));
-            enrichment.workload = Some(format!(
-                "{} {namespace}/{}{}",
-                workload.kind,
-                workload.name,
-                template.unwrap_or_default()
-            ));
+            enrichment.workload = Some(workload.named.clone());
             enrichment.service_account = Some(format!("{namespace}/{}", workload.service_account));
             enrichment.permissions = workload.reaches.clone();
             enrichment.internet_exposed = Some(workload.exposed.is_some());
@@ -380,11 +374,7 @@ fn pod_workloads(
         let (Some(namespace), Some(name)) = (&object.id.namespace, &object.id.name) else {
             continue;
         };
-        let owner = inventory.controller_of(index).unwrap_or(index);
-        let w = match inventory.judged_through_template(index) {
-            Some((holder, template)) => policy.workload_of_pod(holder, &template.spec),
-            None => policy.workload_of_object(owner),
-        };
+        let w = policy.workload_judging(inventory, index);
         // Its position is in the list of its workload's namespace, which must be the Pod's.
         let Some(w) = w.filter(|&w| policy.workloads[w].namespace == *namespace) else {
             continue;

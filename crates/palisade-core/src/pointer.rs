@@ -88,6 +88,12 @@ impl JsonPointer {
         self.0.split('/').skip(1).map(unescape)
     }
 
+    /// The pointer as a dotted path for people, segments unescaped
+    /// (`spec.workerGroupSpecs.0.template`; empty for the root).
+    pub fn dotted(&self) -> String {
+        self.segments().collect::<Vec<_>>().join(".")
+    }
+
     /// Whether `self` is `other` or lies inside it.
     pub fn starts_with(&self, other: &JsonPointer) -> bool {
         self.0 == other.0

@@ -108,11 +108,15 @@ impl GroupedTemplate {
     /// trailing `spec` (`spec.workerGroupSpecs.0.template`, `spec.predictor`): how fixes and
     /// graph nodes name which of the object's pods they mean.
     pub fn label(&self) -> String {
-        let pod = self.spec.strip_suffix("/spec").unwrap_or(&self.spec);
-        let segments: Vec<String> = JsonPointer::parse(pod)
-            .map(|p| p.segments().map(|s| s.into_owned()).collect())
-            .unwrap_or_default();
-        segments.join(".")
+        JsonPointer::parse(self.place())
+            .map(|p| p.dotted())
+            .unwrap_or_default()
+    }
+
+    /// The pointer of the template (`/spec/workerGroupSpecs/0/template`), or of the pod spec
+    /// written inline (`/spec/predictor`): its spec's pointer without the trailing `/spec`.
+    pub fn place(&self) -> &str {
+        self.spec.strip_suffix("/spec").unwrap_or(&self.spec)
     }
 }
 

@@ -87,11 +87,7 @@ fn walk(
 pub fn diagnostic(object: &Object, file: &str) -> Option<Diagnostic> {
     let specs = unjudged_pod_specs(object);
     let first = specs.first()?;
-    let mut named: Vec<String> = specs
-        .iter()
-        .take(NAMED)
-        .map(|p| p.as_str()[1..].replace('/', "."))
-        .collect();
+    let mut named: Vec<String> = specs.iter().take(NAMED).map(JsonPointer::dotted).collect();
     if specs.len() > NAMED {
         named.push(format!("{} more", specs.len() - NAMED));
     }

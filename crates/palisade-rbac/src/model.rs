@@ -490,36 +490,27 @@ impl Policy {
                 workload_by_object.insert(index, (start, workloads.len()));
             }
         }
+        drop(automount);
+        let mut policy = Policy {
+            grants,
+            workloads,
+            workload_by_object,
+            claims,
+        };
         // Where the pods run: each Pod's node goes to the workload it is judged on.
         for (index, object) in inventory.objects.iter().enumerate() {
             let Some(node) = node_name(object) else {
                 continue;
             };
-            let owner = inventory.controller_of(index).unwrap_or(index);
-            let w = match workload_by_object.get(&owner) {
-                Some(&(w, _)) => Some(w),
-                None => inventory.template_of(owner).and_then(|(holder, template)| {
-                    let &(start, end) = workload_by_object.get(&holder)?;
-                    (start..end).find(|&w| {
-                        workloads[w].template.as_ref().map(|t| &t.spec) == Some(&template.spec)
-                    })
-                }),
-            };
-            if let Some(w) = w {
-                workloads[w].nodes.push(node.to_string());
+            if let Some(w) = policy.workload_judging(inventory, index) {
+                policy.workloads[w].nodes.push(node.to_string());
             }
         }
-        for workload in &mut workloads {
+        for workload in &mut policy.workloads {
             workload.nodes.sort_unstable();
             workload.nodes.dedup();
         }
-        drop(automount);
-        Policy {
-            grants,
-            workloads,
-            workload_by_object,
-            claims,
-        }
+        policy
     }
 
     /// The policy of `inventory` when it holds this policy's objects, unchanged in what a
@@ -557,6 +548,16 @@ impl Policy {
         self.workload_by_object
             .get(&index)
             .map_or(0..0, |&(start, end)| start..end)
+    }
+
+    /// The workload the object at `index` of `inventory` (the inventory this policy was read
+    /// from) is judged as: its own, its controller's, or that of the template of a
+    /// RayCluster, JobSet, ... it is made from ([`Inventory::judged_through_template`]).
+    pub fn workload_judging(&self, inventory: &Inventory, index: usize) -> Option<usize> {
+        match inventory.judged_through_template(index) {
+            Some((holder, template)) => self.workload_of_pod(holder, &template.spec),
+            None => self.workload_of_object(inventory.controller_of(index).unwrap_or(index)),
+        }
     }
 
     /// The workload whose pods run the pod spec at `pointer` of inventory object `index`

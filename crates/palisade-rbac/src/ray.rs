@@ -49,12 +49,7 @@ pub(crate) fn exposed_heads(policy: &Policy, inventory: &Inventory) -> Vec<Expos
         let Some(published) = cluster.published().into_iter().next() else {
             continue;
         };
-        let field = published
-            .field()
-            .as_str()
-            .get(1..)
-            .unwrap_or_default()
-            .replace('/', ".");
+        let field = published.field().dotted();
         let mut why = format!("{} ({field})", published.describe());
         if !cluster.authenticates() {
             why.push_str(", and Ray authenticates nobody: its Jobs API runs any caller's code");

@@ -904,10 +904,7 @@ fn mark_affected(out: &mut EngineOutput, inventory: &Inventory, facts: &PerObjec
         {
             controlled.entry(c).or_default().push(named());
         } else if let Some((holder, template)) = inventory.judged_through_template(i) {
-            let place = template
-                .spec
-                .strip_suffix("/spec")
-                .unwrap_or(&template.spec);
+            let place = template.place();
             templated
                 .entry(holder)
                 .or_default()
