@@ -187,9 +187,13 @@ pub struct GroupedSite {
     pub kind: &'static str,
     /// Pointers to the templates (`PodTemplateSpec`s), with `*` for any segment.
     pub templates: &'static [&'static str],
-    /// Pointers to pod specs written inline (a PodSpec's fields, without a template's
-    /// `metadata`), with `*` for any segment.
+    /// Pointers to pod specs written inline (a PodSpec's fields, with the pods' `labels` and
+    /// `annotations` beside them rather than in a template's `metadata`), with `*` for any
+    /// segment.
     pub pod_specs: &'static [&'static str],
+    /// Fields of the pod specs written inline that each hold one container, its fields
+    /// written alone rather than as an item of `containers` (KServe's `predictor.model`).
+    pub containers_alone: &'static [&'static str],
 }
 
 /// Every kind with several pod templates the rules judge, each template as a pod spec.
@@ -202,6 +206,7 @@ pub const GROUPED: &[GroupedSite] = &[
             "/spec/workerGroupSpecs/*/template",
         ],
         pod_specs: &[],
+        containers_alone: &[],
     },
     GroupedSite {
         group: "ray.io",
@@ -211,6 +216,7 @@ pub const GROUPED: &[GroupedSite] = &[
             "/spec/rayClusterConfig/workerGroupSpecs/*/template",
         ],
         pod_specs: &[],
+        containers_alone: &[],
     },
     GroupedSite {
         group: "ray.io",
@@ -221,12 +227,14 @@ pub const GROUPED: &[GroupedSite] = &[
             "/spec/submitterPodTemplate",
         ],
         pod_specs: &[],
+        containers_alone: &[],
     },
     GroupedSite {
         group: "jobset.x-k8s.io",
         kind: "JobSet",
         templates: &["/spec/replicatedJobs/*/template/spec/template"],
         pod_specs: &[],
+        containers_alone: &[],
     },
     GroupedSite {
         group: "leaderworkerset.x-k8s.io",
@@ -236,54 +244,63 @@ pub const GROUPED: &[GroupedSite] = &[
             "/spec/leaderWorkerTemplate/workerTemplate",
         ],
         pod_specs: &[],
+        containers_alone: &[],
     },
     GroupedSite {
         group: "kubeflow.org",
         kind: "PyTorchJob",
         templates: &["/spec/pytorchReplicaSpecs/*/template"],
         pod_specs: &[],
+        containers_alone: &[],
     },
     GroupedSite {
         group: "kubeflow.org",
         kind: "TFJob",
         templates: &["/spec/tfReplicaSpecs/*/template"],
         pod_specs: &[],
+        containers_alone: &[],
     },
     GroupedSite {
         group: "kubeflow.org",
         kind: "MPIJob",
         templates: &["/spec/mpiReplicaSpecs/*/template"],
         pod_specs: &[],
+        containers_alone: &[],
     },
     GroupedSite {
         group: "kubeflow.org",
         kind: "XGBoostJob",
         templates: &["/spec/xgbReplicaSpecs/*/template"],
         pod_specs: &[],
+        containers_alone: &[],
     },
     GroupedSite {
         group: "kubeflow.org",
         kind: "PaddleJob",
         templates: &["/spec/paddleReplicaSpecs/*/template"],
         pod_specs: &[],
+        containers_alone: &[],
     },
     GroupedSite {
         group: "kubeflow.org",
         kind: "JAXJob",
         templates: &["/spec/jaxReplicaSpecs/*/template"],
         pod_specs: &[],
+        containers_alone: &[],
     },
     GroupedSite {
         group: "trainer.kubeflow.org",
         kind: "TrainingRuntime",
         templates: &["/spec/template/spec/replicatedJobs/*/template/spec/template"],
         pod_specs: &[],
+        containers_alone: &[],
     },
     GroupedSite {
         group: "trainer.kubeflow.org",
         kind: "ClusterTrainingRuntime",
         templates: &["/spec/template/spec/replicatedJobs/*/template/spec/template"],
         pod_specs: &[],
+        containers_alone: &[],
     },
     // The same, as Kubeflow's training operator v2 first named them.
     GroupedSite {
@@ -291,27 +308,56 @@ pub const GROUPED: &[GroupedSite] = &[
         kind: "TrainingRuntime",
         templates: &["/spec/template/spec/replicatedJobs/*/template/spec/template"],
         pod_specs: &[],
+        containers_alone: &[],
     },
     GroupedSite {
         group: "kubeflow.org",
         kind: "ClusterTrainingRuntime",
         templates: &["/spec/template/spec/replicatedJobs/*/template/spec/template"],
         pod_specs: &[],
+        containers_alone: &[],
     },
     GroupedSite {
         group: "elasticsearch.k8s.elastic.co",
         kind: "Elasticsearch",
         templates: &["/spec/nodeSets/*/podTemplate"],
         pod_specs: &[],
+        containers_alone: &[],
     },
     // KServe's InferenceService: its predictor, transformer and explainer are pod specs
-    // themselves (the PodSpec's fields inline, next to the model's).
+    // themselves (the PodSpec's fields inline, next to the model's), and so is the
+    // predictor's `workerSpec` (the other nodes of a model served across several).
     GroupedSite {
         group: "serving.kserve.io",
         kind: "InferenceService",
         templates: &[],
-        pod_specs: &["/spec/predictor", "/spec/transformer", "/spec/explainer"],
+        pod_specs: &[
+            "/spec/predictor",
+            "/spec/predictor/workerSpec",
+            "/spec/transformer",
+            "/spec/explainer",
+        ],
+        containers_alone: KSERVE_IMPLEMENTATIONS,
     },
+];
+
+/// The fields of a KServe component that each hold the container of its implementation, a
+/// Container's fields written alone (`predictor.model`, the framework predictors,
+/// `explainer.art`): KServe makes it the pod's `kserve-container`, merged into the serving
+/// runtime's.
+const KSERVE_IMPLEMENTATIONS: &[&str] = &[
+    "model",
+    "sklearn",
+    "xgboost",
+    "tensorflow",
+    "pytorch",
+    "triton",
+    "onnx",
+    "huggingface",
+    "pmml",
+    "lightgbm",
+    "paddle",
+    "art",
 ];
 
 /// Most templates of one object that are judged: a hostile object cannot make a scan judge
@@ -321,8 +367,9 @@ pub const MAX_GROUPED_TEMPLATES: usize = 64;
 impl GroupedSite {
     /// The pod specs `object` holds, as `(spec, metadata)` pointers, in the order the
     /// patterns and the object list them, at most [`MAX_GROUPED_TEMPLATES`]: each a map (one
-    /// that is not is the API server's to refuse). An inline pod spec has no metadata of its
-    /// own; its pointer names a field it does not have.
+    /// that is not is the API server's to refuse). A pod spec written inline carries its
+    /// pods' `labels` and `annotations` beside the PodSpec's fields (KServe's components and
+    /// runtimes), so its metadata pointer is its own.
     pub fn pod_specs_in(&self, object: &Value) -> Vec<(String, String)> {
         let mut found = Vec::new();
         let at = |patterns: &[&str], found: &mut Vec<String>| {
@@ -340,10 +387,7 @@ impl GroupedSite {
         );
         let mut inline = Vec::new();
         at(self.pod_specs, &mut inline);
-        found.extend(inline.into_iter().map(|s| {
-            let metadata = format!("{s}/metadata");
-            (s, metadata)
-        }));
+        found.extend(inline.into_iter().map(|s| (s.clone(), s)));
         found.truncate(MAX_GROUPED_TEMPLATES);
         found
     }

@@ -332,6 +332,7 @@ fn named_additions(
                     index,
                     pointer: at.clone(),
                     value: container,
+                    alone: None,
                 }
                 .describe(),
             );

@@ -44,6 +44,9 @@ pub struct PodSpec<'a> {
     /// The spec's value; `Value::Null` when the workload has none (for example an Argo Rollout
     /// with `workloadRef`).
     pub value: &'a Value,
+    /// Fields of the spec that each hold one container written alone (KServe's
+    /// `predictor.model`), after the lists of [`PodSpec::containers`].
+    pub containers_alone: &'static [&'static str],
 }
 
 impl<'a> PodSpec<'a> {
@@ -62,26 +65,46 @@ impl<'a> PodSpec<'a> {
             .join(name)
     }
 
-    /// Every container: regular, init and ephemeral, in that order.
+    /// Every container: regular, init and ephemeral, in that order, then the regular ones
+    /// written alone ([`PodSpec::containers_alone`]), numbered after the regular list.
     pub fn containers(&self) -> impl Iterator<Item = Container<'a>> + 'a {
         let spec = self.value;
-        let base = self.pointer;
-        ContainerKind::ALL.into_iter().flat_map(move |kind| {
-            spec.get(kind.field())
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-                .map(move |(index, value)| Container {
-                    kind,
-                    index,
-                    pointer: JsonPointer::parse(base)
-                        .unwrap_or_default()
-                        .join(kind.field())
-                        .join(index),
-                    value,
-                })
-        })
+        let base = JsonPointer::parse(self.pointer).unwrap_or_default();
+        let listed = {
+            let base = base.clone();
+            ContainerKind::ALL.into_iter().flat_map(move |kind| {
+                let base = base.clone();
+                spec.get(kind.field())
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .map(move |(index, value)| Container {
+                        kind,
+                        index,
+                        pointer: base.join(kind.field()).join(index),
+                        value,
+                        alone: None,
+                    })
+            })
+        };
+        let regular = spec
+            .get(ContainerKind::Container.field())
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        let alone = self
+            .containers_alone
+            .iter()
+            .filter_map(move |field| Some((*field, spec.get(*field).filter(|v| v.is_object())?)))
+            .enumerate()
+            .map(move |(n, (field, value))| Container {
+                kind: ContainerKind::Container,
+                index: regular + n,
+                pointer: base.join(field),
+                value,
+                alone: Some(field),
+            });
+        listed.chain(alone)
     }
 }
 
@@ -92,6 +115,7 @@ pub fn pod_spec(object: &Object) -> Option<PodSpec<'_>> {
         pointer: w.spec,
         metadata_pointer: w.metadata,
         value: palisade_core::pointer::lookup(&object.value, w.spec).unwrap_or(&Value::Null),
+        containers_alone: &[],
     })
 }
 
@@ -101,6 +125,9 @@ pub fn pod_spec(object: &Object) -> Option<PodSpec<'_>> {
 pub struct GroupedTemplate {
     pub spec: String,
     pub metadata: String,
+    /// The fields of an inline pod spec that each hold a container written alone
+    /// ([`palisade_core::pod_template::GroupedSite::containers_alone`]).
+    pub containers_alone: &'static [&'static str],
 }
 
 impl GroupedTemplate {
@@ -113,10 +140,20 @@ impl GroupedTemplate {
             .unwrap_or_default()
     }
 
-    /// The pointer of the template (`/spec/workerGroupSpecs/0/template`), or of the pod spec
-    /// written inline (`/spec/predictor`): its spec's pointer without the trailing `/spec`.
+    /// The pointer of the template (`/spec/workerGroupSpecs/0/template`: its spec's pointer
+    /// without the trailing `/spec`), or of the pod spec written inline (`/spec/predictor`,
+    /// a ServingRuntime's `/spec`), which is its own metadata.
     pub fn place(&self) -> &str {
+        if self.is_inline() {
+            return &self.spec;
+        }
         self.spec.strip_suffix("/spec").unwrap_or(&self.spec)
+    }
+
+    /// Whether the pod spec is written inline, its pods' labels and annotations beside its
+    /// fields (see [`palisade_core::pod_template::GroupedSite::pod_specs_in`]).
+    pub fn is_inline(&self) -> bool {
+        self.spec == self.metadata
     }
 }
 
@@ -130,7 +167,18 @@ pub fn grouped_templates(object: &Object) -> Vec<GroupedTemplate> {
     };
     site.pod_specs_in(&object.value)
         .into_iter()
-        .map(|(spec, metadata)| GroupedTemplate { spec, metadata })
+        .map(|(spec, metadata)| {
+            let containers_alone = if spec == metadata {
+                site.containers_alone
+            } else {
+                &[]
+            };
+            GroupedTemplate {
+                spec,
+                metadata,
+                containers_alone,
+            }
+        })
         .collect()
 }
 
@@ -141,6 +189,7 @@ pub fn grouped_pod_spec<'a>(object: &'a Object, template: &'a GroupedTemplate) -
         metadata_pointer: &template.metadata,
         value: palisade_core::pointer::lookup(&object.value, &template.spec)
             .unwrap_or(&Value::Null),
+        containers_alone: template.containers_alone,
     }
 }
 
@@ -159,6 +208,7 @@ pub fn recorded_pod_spec(revision: &Object) -> Option<PodSpec<'_>> {
         pointer: "/data/spec/template/spec",
         metadata_pointer: "/data/spec/template/metadata",
         value: recorded_template(revision)?.get("spec")?,
+        containers_alone: &[],
     })
 }
 
@@ -221,14 +271,18 @@ pub struct Container<'a> {
     /// Pointer to the container, such as `/spec/template/spec/containers/0`.
     pub pointer: JsonPointer,
     pub value: &'a Value,
+    /// The field of the pod spec that holds it when it is written alone (KServe's `model`),
+    /// not as an item of a list.
+    pub alone: Option<&'static str>,
 }
 
 impl<'a> Container<'a> {
-    /// The container's name, or `#<index>` when it has none.
+    /// The container's name, or, when it has none, the field that holds it when it is
+    /// written alone (`model`), else `#<index>`.
     pub fn name(&self) -> String {
-        match self.value.get("name").and_then(Value::as_str) {
-            Some(name) => name.to_string(),
-            None => format!("#{}", self.index),
+        match (self.value.get("name").and_then(Value::as_str), self.alone) {
+            (Some(name), _) | (None, Some(name)) => name.to_string(),
+            (None, None) => format!("#{}", self.index),
         }
     }
 
@@ -262,10 +316,17 @@ mod tests {
         let template = |spec: &str| GroupedTemplate {
             spec: spec.into(),
             metadata: String::new(),
+            containers_alone: &[],
         };
         let ray = template("/spec/workerGroupSpecs/0/template/spec");
         assert_eq!(ray.label(), "spec.workerGroupSpecs.0.template");
-        assert_eq!(template("/spec/predictor").label(), "spec.predictor");
+        let inline = |spec: &str| GroupedTemplate {
+            spec: spec.into(),
+            metadata: spec.into(),
+            containers_alone: &[],
+        };
+        assert_eq!(inline("/spec/predictor").label(), "spec.predictor");
+        assert_eq!(inline("/spec").label(), "spec");
         assert_eq!(
             template("/spec/a~1b/template/spec").label(),
             "spec.a/b.template"
@@ -308,6 +369,49 @@ mod tests {
         let obj = object(yaml);
         let spec = pod_spec(&obj).expect("a workload");
         spec.containers().map(|c| c.pointer.to_string()).collect()
+    }
+
+    /// A KServe component's implementation container, written alone in its inline pod spec,
+    /// is one of its regular containers, after the listed ones; a transformer's spec holds
+    /// none, and a field of that name in a template is no container.
+    #[test]
+    fn a_container_written_alone_is_a_container_of_its_pod_spec() {
+        let isvc = object(
+            "apiVersion: serving.kserve.io/v1beta1\nkind: InferenceService\nmetadata: {name: m, namespace: ml}\nspec:\n  predictor:\n    containers: [{name: proxy, image: 'envoy:1'}]\n    model: {modelFormat: {name: sklearn}, securityContext: {privileged: true}}\n  transformer:\n    containers: [{name: t, image: 't:1'}]\n",
+        );
+        let templates = grouped_templates(&isvc);
+        let containers: Vec<Vec<(String, String, bool)>> = templates
+            .iter()
+            .map(|t| {
+                grouped_pod_spec(&isvc, t)
+                    .containers()
+                    .map(|c| (c.pointer.to_string(), c.describe(), c.alone.is_some()))
+                    .collect()
+            })
+            .collect();
+        let c = |pointer: &str, describe: &str, alone: bool| {
+            (pointer.to_string(), describe.to_string(), alone)
+        };
+        assert_eq!(
+            containers,
+            [
+                vec![
+                    c("/spec/predictor/containers/0", "container \"proxy\"", false),
+                    c("/spec/predictor/model", "container \"model\"", true),
+                ],
+                vec![c(
+                    "/spec/transformer/containers/0",
+                    "container \"t\"",
+                    false
+                )],
+            ]
+        );
+        assert_eq!(templates[0].metadata, "/spec/predictor");
+        let ray = object(
+            "apiVersion: ray.io/v1\nkind: RayCluster\nmetadata: {name: r}\nspec:\n  headGroupSpec: {template: {spec: {model: {image: x}, containers: [{name: head, image: 'ray:2'}]}}}\n",
+        );
+        let template = &grouped_templates(&ray)[0];
+        assert_eq!(grouped_pod_spec(&ray, template).containers().count(), 1);
     }
 
     #[test]

@@ -133,7 +133,7 @@ impl Templates {
 /// The name and image of each regular container of `spec`.
 pub(crate) fn regular_containers(spec: crate::PodSpec<'_>) -> Vec<Signature<'_>> {
     spec.containers()
-        .filter(|c| c.kind == crate::ContainerKind::Container)
+        .filter(|c| c.kind == crate::ContainerKind::Container && c.alone.is_none())
         .map(|c| {
             let field = |name: &str| c.value.get(name).and_then(Value::as_str);
             (field("name"), field("image"))

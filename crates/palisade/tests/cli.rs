@@ -1966,8 +1966,9 @@ spec:
 
 /// Kinds with several pod templates are judged template by template, each finding at its
 /// template (a RayCluster's privileged head, a PyTorchJob's Worker that adds SYS_ADMIN, a
-/// KServe predictor, whose pod spec is inline), with no warning, the images printed and the
-/// environment hidden.
+/// KServe predictor, whose pod spec is inline, with its workers and its AppArmor annotation
+/// beside its fields, and the container of a predictor's framework written alone), with no
+/// warning, the images printed and the environment hidden.
 #[test]
 fn every_pod_template_of_a_grouped_workload_is_judged() {
     let dir = scratch("grouped-templates");
@@ -2009,9 +2010,23 @@ kind: InferenceService
 metadata: {name: llm, namespace: ml}
 spec:
   predictor:
+    annotations: {container.apparmor.security.beta.kubernetes.io/kserve-container: unconfined}
     model:
       modelFormat: {name: huggingface}
     containers: [{name: kserve-container, image: 'kserve/huggingfaceserver:v0.14.0', securityContext: {privileged: true}}]
+    workerSpec:
+      hostNetwork: true
+      containers: [{name: worker-container, image: 'kserve/huggingfaceserver:v0.14.0'}]
+---
+apiVersion: serving.kserve.io/v1beta1
+kind: InferenceService
+metadata: {name: sk, namespace: ml}
+spec:
+  predictor:
+    sklearn:
+      storageUri: gs://kfserving-examples/models/sklearn/1.0/model
+      securityContext: {capabilities: {add: [SYS_ADMIN]}}
+      env: [{name: TOKEN, value: grouped-canary-77ab}]
 ",
     );
     let out = bin()
@@ -2021,7 +2036,9 @@ spec:
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(!text.contains("grouped-canary-5e1d") && !text.contains("[REDACTED]"));
+    for canary in ["grouped-canary-5e1d", "grouped-canary-77ab", "[REDACTED]"] {
+        assert!(!text.contains(canary), "{canary} printed");
+    }
     let report = json(&out);
     assert_eq!(report["diagnostics"], serde_json::json!([]), "{report:#}");
     let mut high: Vec<String> = report["findings"]
@@ -2044,8 +2061,25 @@ spec:
         [
             "POD001 InferenceService /spec/predictor/containers/0/securityContext/privileged",
             "POD001 RayCluster /spec/headGroupSpec/template/spec/containers/0/securityContext/privileged",
+            "POD004 InferenceService /spec/predictor/workerSpec/hostNetwork",
             "POD004 RayCluster /spec/workerGroupSpecs/0/template/spec/hostNetwork",
+            "POD007 InferenceService /spec/predictor/sklearn/securityContext/capabilities/add/0",
             "POD007 PyTorchJob /spec/pytorchReplicaSpecs/Worker/template/spec/containers/0/securityContext/capabilities/add/0",
+            "SEC018 InferenceService /spec/predictor/sklearn/env/0/value",
+        ]
+    );
+    // A KServe component's annotations are written beside its fields, and read there.
+    let apparmor: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "POD010")
+        .map(|f| f["location"]["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        apparmor,
+        [
+            "/spec/predictor/annotations/container.apparmor.security.beta.kubernetes.io~1kserve-container"
         ]
     );
     // Both replicas of the PyTorchJob are judged: the Master's container too.
