@@ -368,8 +368,8 @@ impl GroupedSite {
     /// The pod specs `object` holds, as `(spec, metadata)` pointers, in the order the
     /// patterns and the object list them, at most [`MAX_GROUPED_TEMPLATES`]: each a map (one
     /// that is not is the API server's to refuse). A pod spec written inline carries its
-    /// pods' `labels` and `annotations` beside the PodSpec's fields (KServe's components and
-    /// runtimes), so its metadata pointer is its own.
+    /// pods' `labels` and `annotations` beside the PodSpec's fields (KServe's components), so
+    /// its metadata pointer is its own.
     pub fn pod_specs_in(&self, object: &Value) -> Vec<(String, String)> {
         let mut found = Vec::new();
         let at = |patterns: &[&str], found: &mut Vec<String>| {

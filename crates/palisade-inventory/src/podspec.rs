@@ -141,8 +141,8 @@ impl GroupedTemplate {
     }
 
     /// The pointer of the template (`/spec/workerGroupSpecs/0/template`: its spec's pointer
-    /// without the trailing `/spec`), or of the pod spec written inline (`/spec/predictor`,
-    /// a ServingRuntime's `/spec`), which is its own metadata.
+    /// without the trailing `/spec`), or of the pod spec written inline (`/spec/predictor`),
+    /// which is its own metadata.
     pub fn place(&self) -> &str {
         if self.is_inline() {
             return &self.spec;
@@ -168,16 +168,16 @@ pub fn grouped_templates(object: &Object) -> Vec<GroupedTemplate> {
     site.pod_specs_in(&object.value)
         .into_iter()
         .map(|(spec, metadata)| {
-            let containers_alone = if spec == metadata {
-                site.containers_alone
-            } else {
-                &[]
-            };
-            GroupedTemplate {
+            let mut template = GroupedTemplate {
                 spec,
                 metadata,
-                containers_alone,
+                containers_alone: &[],
+            };
+            // Only a pod spec written inline holds containers written alone.
+            if template.is_inline() {
+                template.containers_alone = site.containers_alone;
             }
+            template
         })
         .collect()
 }
