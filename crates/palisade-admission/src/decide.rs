@@ -520,27 +520,25 @@ impl Admission {
         object: &Value,
     ) -> Result<Vec<json_patch::PatchOperation>, &'static str> {
         let kind = &review.request.kind;
-        // Each pod template of a kind with several (a RayCluster's head and worker groups).
-        let specs: Vec<String> =
-            match palisade_inventory::podspec::pod_spec_pointer(&kind.group, &kind.kind) {
-                Some(spec) => vec![spec.to_string()],
-                None => palisade_core::pod_template::grouped_site(&kind.group, &kind.kind)
-                    .ok_or("the kind has no pod spec")?
-                    .pod_specs_in(object)
-                    .into_iter()
-                    .map(|(spec, _)| spec)
-                    .collect(),
-            };
+        let has_pod_spec = palisade_inventory::podspec::pod_spec_pointer(&kind.group, &kind.kind)
+            .is_some()
+            || palisade_core::pod_template::grouped_site(&kind.group, &kind.kind).is_some();
+        if !has_pod_spec {
+            return Err("the kind has no pod spec");
+        }
         // A pod's spec is immutable once created; its controller's template is not.
         if kind.kind == "Pod"
             && (review.operation() != "CREATE" || !review.subresource().is_empty())
         {
             return Err("a pod is patched only when created");
         }
-        Ok(specs
-            .iter()
-            .flat_map(|spec| crate::mutate::hardening(object, spec, &self.settings.mutate))
-            .collect())
+        // Each pod template of a kind with several (a RayCluster's head and worker groups).
+        Ok(crate::mutate::hardening(
+            &kind.group,
+            &kind.kind,
+            object,
+            &self.settings.mutate,
+        ))
     }
 
     /// The answer when the policies' mutators failed on the request (a namespace selector

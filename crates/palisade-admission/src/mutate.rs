@@ -10,16 +10,19 @@ use serde_json::Value;
 
 use crate::settings::MutateSettings;
 
-/// The additions for `object` whose pod spec is at `spec_pointer`, in order; empty when
-/// nothing is missing.
+/// The additions for `object` of `(group, kind)` (to each of its pod specs and containers,
+/// those written alone too), in order; empty when nothing is missing or the kind has no pod
+/// spec.
 pub fn hardening(
+    group: &str,
+    kind: &str,
     object: &Value,
-    spec_pointer: &str,
     settings: &MutateSettings,
 ) -> Vec<PatchOperation> {
-    hardening::additions(
+    hardening::for_value(
+        group,
+        kind,
         object,
-        spec_pointer,
         &settings.hardening(),
         &hardening::every,
     )
@@ -48,7 +51,7 @@ mod tests {
             {"name": "a", "image": "x"},
             {"name": "b", "image": "x", "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}},
         ]}});
-        let ops = hardening(&pod, "/spec", &MutateSettings::default());
+        let ops = hardening("", "Pod", &pod, &MutateSettings::default());
         let mut doc = pod.clone();
         json_patch::patch(&mut doc, &ops).unwrap();
         assert_eq!(
@@ -65,6 +68,6 @@ mod tests {
             doc.at("/spec/containers/1/securityContext/capabilities"),
             Some(&json!({"add": ["NET_ADMIN"], "drop": ["ALL"]}))
         );
-        assert!(hardening(&doc, "/spec", &MutateSettings::default()).is_empty());
+        assert!(hardening("", "Pod", &doc, &MutateSettings::default()).is_empty());
     }
 }

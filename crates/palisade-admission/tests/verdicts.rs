@@ -306,7 +306,6 @@ fn the_mutated_object_passes_the_rules_the_patch_is_for() {
 /// group both get the patch, and the patched object passes the rules it is for.
 #[test]
 fn every_template_of_a_ray_cluster_is_hardened() {
-    let judge = mutating();
     let template = |name: &str| {
         json!({"spec": {"securityContext": {"runAsUser": 1000},
             "containers": [{"name": name, "image": "rayproject/ray:2.40.0"}]}})
@@ -315,12 +314,7 @@ fn every_template_of_a_ray_cluster_is_hardened() {
         "metadata": {"name": "ray", "namespace": "ml"},
         "spec": {"headGroupSpec": {"template": template("ray-head")},
             "workerGroupSpecs": [{"groupName": "gpu", "template": template("ray-worker")}]}});
-    let review = decode(&review_of(&ray, "m")).unwrap();
-    let mutated = judge.mutate(&review);
-    let patch: json_patch::Patch =
-        serde_json::from_slice(mutated.response().patch.as_ref().expect("a patch")).unwrap();
-    let mut patched = ray.clone();
-    json_patch::patch(&mut patched, &patch).unwrap();
+    let patched = hardened_until_the_rules_pass(&ray);
     for spec in [
         "/spec/headGroupSpec/template/spec",
         "/spec/workerGroupSpecs/0/template/spec",
@@ -331,13 +325,50 @@ fn every_template_of_a_ray_cluster_is_hardened() {
             "{spec}"
         );
     }
-    let after = judge.validate(&decode(&review_of(&patched, "m2")).unwrap());
-    for rule in ["POD002", "POD008", "POD014"] {
-        let has = [&after.log.warned, &after.log.audited, &after.log.denied]
+}
+
+/// A container written alone (a KServe predictor's `sklearn`, which KServe merges into the
+/// serving runtime's container) is hardened like a listed one, beside the pod-level fields
+/// of the predictor.
+#[test]
+fn a_container_written_alone_is_hardened() {
+    let isvc = json!({"apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+        "metadata": {"name": "iris", "namespace": "ml"},
+        "spec": {"predictor": {"securityContext": {"runAsUser": 1000},
+            "sklearn": {"storageUri": "gs://models/iris"}}}});
+    let patched = hardened_until_the_rules_pass(&isvc);
+    assert_eq!(
+        patched.at("/spec/predictor/sklearn/securityContext"),
+        Some(&json!({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}))
+    );
+    assert_eq!(
+        patched.at("/spec/predictor/securityContext/seccompProfile/type"),
+        Some(&json!("RuntimeDefault"))
+    );
+}
+
+/// `object` with the mutating webhook's patch applied, after checking that the validating
+/// pass finds the rules the patch is for (POD002, POD008, POD014) on `object` and none of
+/// them on it.
+fn hardened_until_the_rules_pass(object: &Value) -> Value {
+    let judge = mutating();
+    let reported = |object: &Value, uid: &str, rule: &str| {
+        let judged = judge.validate(&decode(&review_of(object, uid)).unwrap());
+        [&judged.log.warned, &judged.log.audited, &judged.log.denied]
             .iter()
-            .any(|ids| ids.iter().any(|id| id == rule));
-        assert!(!has, "{rule}: {:?}", after.log);
+            .any(|ids| ids.iter().any(|id| id == rule))
+    };
+    let review = decode(&review_of(object, "m")).unwrap();
+    let mutated = judge.mutate(&review);
+    let patch: json_patch::Patch =
+        serde_json::from_slice(mutated.response().patch.as_ref().expect("a patch")).unwrap();
+    let mut patched = object.clone();
+    json_patch::patch(&mut patched, &patch).unwrap();
+    for rule in ["POD002", "POD008", "POD014"] {
+        assert!(reported(object, "v1", rule), "{rule} before the patch");
+        assert!(!reported(&patched, "v2", rule), "{rule} after the patch");
     }
+    patched
 }
 
 /// At admission a Gatekeeper policy reads the request itself (`input.review.userInfo`,

@@ -6,7 +6,7 @@
 
 use palisade_core::JsonPointer;
 use palisade_core::tree::Tree as _;
-use palisade_inventory::ContainerKind;
+use palisade_inventory::{ContainerKind, PodSpec};
 use palisade_k8s::security;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -265,14 +265,36 @@ pub fn for_object(
     settings: &Hardening,
     wanted: Wanted<'_>,
 ) -> Vec<Addition> {
-    match palisade_inventory::podspec::pod_spec_pointer(object.id.group(), &object.id.kind) {
-        Some(spec) => additions(&object.value, spec, settings, wanted),
-        None => palisade_inventory::podspec::grouped_templates(object)
+    for_value(
+        object.id.group(),
+        &object.id.kind,
+        &object.value,
+        settings,
+        wanted,
+    )
+}
+
+/// [`for_object`] for an object of `(group, kind)` whose value is `object`, for code that holds
+/// a bare JSON value (the mutating webhook).
+pub fn for_value(
+    group: &str,
+    kind: &str,
+    object: &Value,
+    settings: &Hardening,
+    wanted: Wanted<'_>,
+) -> Vec<Addition> {
+    match palisade_inventory::podspec::pod_spec_pointer(group, kind) {
+        Some(spec) => additions(object, spec, settings, wanted),
+        None => palisade_inventory::podspec::grouped_templates_of(group, kind, object)
             .iter()
             .flat_map(|template| {
+                let spec = SpecAt {
+                    pointer: &template.spec,
+                    containers_alone: template.containers_alone,
+                };
                 // `spec.workerGroupSpecs.0.template`: which of the pods each addition is for.
                 let at = template.label();
-                named_additions(&object.value, &template.spec, Some(&at), settings, wanted)
+                named_additions(object, spec, Some(&at), settings, wanted)
             })
             .collect(),
     }
@@ -286,14 +308,26 @@ pub fn additions(
     settings: &Hardening,
     wanted: Wanted<'_>,
 ) -> Vec<Addition> {
-    named_additions(object, spec_pointer, None, settings, wanted)
+    let spec = SpecAt {
+        pointer: spec_pointer,
+        containers_alone: &[],
+    };
+    named_additions(object, spec, None, settings, wanted)
+}
+
+/// Where a pod spec is in its object, and which of its fields hold a container written alone
+/// (KServe's `predictor.model`).
+#[derive(Clone, Copy)]
+struct SpecAt<'a> {
+    pointer: &'a str,
+    containers_alone: &'static [&'static str],
 }
 
 /// [`additions`], the pod and its containers named with the pod template `template` they are
 /// in, when the object has several.
 fn named_additions(
     object: &Value,
-    spec_pointer: &str,
+    spec_at: SpecAt<'_>,
     template: Option<&str>,
     settings: &Hardening,
     wanted: Wanted<'_>,
@@ -302,7 +336,7 @@ fn named_additions(
         Some(at) => format!("{name} of {at}"),
         None => name,
     };
-    let Some(spec) = object.at(spec_pointer).filter(|s| s.is_object()) else {
+    let Some(spec) = object.at(spec_at.pointer).filter(|s| s.is_object()) else {
         return Vec::new();
     };
     if spec.at("/os/name").and_then(Value::as_str) == Some("windows")
@@ -310,39 +344,33 @@ fn named_additions(
     {
         return Vec::new();
     }
-    let Some(base) = JsonPointer::parse(spec_pointer) else {
+    let Some(base) = JsonPointer::parse(spec_at.pointer) else {
         return Vec::new();
+    };
+    let pod_spec = PodSpec {
+        pointer: spec_at.pointer,
+        metadata_pointer: spec_at.pointer,
+        value: spec,
+        containers_alone: spec_at.containers_alone,
     };
     let mut out = Vec::new();
     let pod = Holder {
         value: spec,
-        at: base.clone(),
+        at: base,
         name: of_template("the pod".to_string()),
     };
-    let pod_non_root = pod_level(&pod, settings, wanted, &mut out);
-    for kind in [ContainerKind::Container, ContainerKind::Init] {
-        let Some(list) = spec.get(kind.field()).and_then(Value::as_array) else {
-            continue;
+    let pod_non_root = pod_level(&pod, &pod_spec, settings, wanted, &mut out);
+    // Ephemeral containers are added through their own subresource, not written in manifests.
+    let hardened = pod_spec
+        .containers()
+        .filter(|c| c.kind != ContainerKind::Ephemeral);
+    for container in hardened {
+        let holder = Holder {
+            value: container.value,
+            name: of_template(container.describe()),
+            at: container.pointer,
         };
-        for (index, container) in list.iter().enumerate() {
-            let at = base.join(kind.field()).join(index);
-            let name = of_template(
-                palisade_inventory::Container {
-                    kind,
-                    index,
-                    pointer: at.clone(),
-                    value: container,
-                    alone: None,
-                }
-                .describe(),
-            );
-            let holder = Holder {
-                value: container,
-                at,
-                name,
-            };
-            container_level(&holder, spec, settings, wanted, pod_non_root, &mut out);
-        }
+        container_level(&holder, spec, settings, wanted, pod_non_root, &mut out);
     }
     out
 }
@@ -411,18 +439,14 @@ fn add_fields(out: &mut Vec<Addition>, holder: &Holder<'_>, fields: Vec<Field>) 
 /// Adds the pod-level defaults; true when they include `runAsNonRoot: true`.
 fn pod_level(
     pod: &Holder<'_>,
+    pod_spec: &PodSpec<'_>,
     settings: &Hardening,
     wanted: Wanted<'_>,
     out: &mut Vec<Addition>,
 ) -> bool {
     let spec = pod.value;
     let pod_context = spec.get("securityContext");
-    let containers = || {
-        ContainerKind::ALL
-            .iter()
-            .filter_map(|k| spec.get(k.field()).and_then(Value::as_array))
-            .flatten()
-    };
+    let containers = || pod_spec.containers().map(|c| c.value);
     let mut fields = Vec::new();
     let container_seccomp = containers().any(|c| c.at("/securityContext/seccompProfile").is_some());
     if settings.seccomp

@@ -161,11 +161,16 @@ impl GroupedTemplate {
 /// groups), in the order its kind's patterns and the object list them; empty for any other
 /// object.
 pub fn grouped_templates(object: &Object) -> Vec<GroupedTemplate> {
-    let Some(site) = palisade_core::pod_template::grouped_site(object.id.group(), &object.id.kind)
-    else {
+    grouped_templates_of(object.id.group(), &object.id.kind, &object.value)
+}
+
+/// [`grouped_templates`] of an object of `(group, kind)` whose value is `value`, for code that
+/// holds a bare JSON value rather than an inventory object (the admission webhook).
+pub fn grouped_templates_of(group: &str, kind: &str, value: &Value) -> Vec<GroupedTemplate> {
+    let Some(site) = palisade_core::pod_template::grouped_site(group, kind) else {
         return Vec::new();
     };
-    site.pod_specs_in(&object.value)
+    site.pod_specs_in(value)
         .into_iter()
         .map(|(spec, metadata)| {
             let mut template = GroupedTemplate {

@@ -543,8 +543,8 @@ fn values_no_template_reads_are_not_written() {
 }
 
 /// A RayCluster's head and worker templates are each hardened where the fields go, named by
-/// template in the summary; scanning again finds what was fixed gone, and a second fix has
-/// nothing to do.
+/// template in the summary, and so is a KServe predictor with its container written alone
+/// (`sklearn`); scanning again finds what was fixed gone, and a second fix has nothing to do.
 #[test]
 fn each_pod_template_of_a_ray_cluster_is_fixed() {
     let dir = scratch("fix-grouped");
@@ -571,12 +571,27 @@ spec:
           image: rayproject/ray:2.9
 ",
     );
-    let shown = run(&dir, &["fix", "ray.yaml"]);
+    write_file(
+        &dir,
+        "isvc.yaml",
+        "apiVersion: serving.kserve.io/v1beta1
+kind: InferenceService
+metadata: {name: iris, namespace: ml}
+spec:
+  predictor:
+    sklearn:
+      storageUri: gs://models/iris
+",
+    );
+    let shown = run(&dir, &["fix", "."]);
     let text = stdout(&shown);
     assert!(
         text.contains("the pod of spec.headGroupSpec.template: seccompProfile: RuntimeDefault")
             && text.contains(
                 "container \"worker\" of spec.workerGroupSpecs.0.template: allowPrivilegeEscalation: false"
+            )
+            && text.contains(
+                "container \"sklearn\" of spec.predictor: allowPrivilegeEscalation: false"
             ),
         "{text}"
     );
@@ -586,12 +601,9 @@ spec:
             .filter(|(r, _, _)| r == rule)
             .count()
     };
-    assert_eq!((fixed("POD002"), fixed("POD014")), (2, 2));
-    assert_eq!(
-        run(&dir, &["fix", "ray.yaml", "--write"]).status.code(),
-        Some(0)
-    );
+    assert_eq!((fixed("POD002"), fixed("POD014")), (3, 3));
+    assert_eq!(run(&dir, &["fix", ".", "--write"]).status.code(), Some(0));
     assert_eq!((fixed("POD002"), fixed("POD014")), (0, 0));
-    let again = stdout(&run(&dir, &["fix", "ray.yaml"]));
+    let again = stdout(&run(&dir, &["fix", "."]));
     assert!(again.starts_with("nothing to fix"), "{again}");
 }
