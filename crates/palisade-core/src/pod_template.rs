@@ -392,6 +392,20 @@ impl GroupedSite {
         found
     }
 
+    /// Whether the field at `segments` is a container written alone: one of the
+    /// [`GroupedSite::containers_alone`] fields directly in one of the kind's inline pod specs
+    /// (`spec/predictor/sklearn`), not a field of that name deeper down.
+    pub fn holds_container_alone(&self, segments: &[&str]) -> bool {
+        let Some((field, spec)) = segments.split_last() else {
+            return false;
+        };
+        self.containers_alone.contains(field)
+            && self
+                .pod_specs
+                .iter()
+                .any(|pattern| below(pattern, spec).is_some_and(<[&str]>::is_empty))
+    }
+
     /// Whether a field at `segments` lies in one of the kind's pod specs or templates (a
     /// template's `spec` or `metadata`), whose schema is the built-in pod's.
     pub fn holds(&self, segments: &[&str]) -> bool {
@@ -482,6 +496,26 @@ mod tests {
                 .container_names_required()
         );
         assert!(site("", "Service").is_none());
+    }
+
+    #[test]
+    fn a_container_written_alone_is_a_field_of_an_inline_pod_spec() {
+        let isvc = grouped_site("serving.kserve.io", "InferenceService").unwrap();
+        assert!(isvc.holds_container_alone(&["spec", "predictor", "sklearn"]));
+        assert!(isvc.holds_container_alone(&["spec", "explainer", "art"]));
+        assert!(isvc.holds_container_alone(&["spec", "predictor", "workerSpec", "model"]));
+        assert!(!isvc.holds_container_alone(&["spec", "predictor", "sklearn", "model"]));
+        assert!(!isvc.holds_container_alone(&["spec", "model"]));
+        assert!(!isvc.holds_container_alone(&["spec", "predictor", "containers"]));
+        assert!(!isvc.holds_container_alone(&[]));
+        let ray = grouped_site("ray.io", "RayCluster").unwrap();
+        assert!(!ray.holds_container_alone(&[
+            "spec",
+            "headGroupSpec",
+            "template",
+            "spec",
+            "model"
+        ]));
     }
 
     #[test]

@@ -10,6 +10,8 @@
 
 use base64::Engine as _;
 use palisade_core::JsonPointer;
+use palisade_core::object::api_group;
+use palisade_core::pod_template::GroupedSite;
 use palisade_core::redact::is_printable;
 use palisade_core::tree::Tree as _;
 use serde_json::{Map, Value};
@@ -123,20 +125,38 @@ struct Walk<'v> {
     api_version: &'v str,
     kind: &'v str,
     object: &'v Value,
+    /// The object's kind when it has pod specs holding containers written alone (KServe's).
+    grouped: Option<&'static GroupedSite>,
     found: Vec<Detection>,
 }
 
 impl<'v> Walk<'v> {
     fn new(object: &'v Value) -> Self {
+        let api_version = object
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
         Walk {
-            api_version: object
-                .get("apiVersion")
-                .and_then(Value::as_str)
-                .unwrap_or(""),
-            kind: object.get("kind").and_then(Value::as_str).unwrap_or(""),
+            api_version,
+            kind,
             object,
+            grouped: palisade_core::pod_template::grouped_site(api_group(api_version), kind)
+                .filter(|site| !site.containers_alone.is_empty()),
             found: Vec::new(),
         }
+    }
+
+    /// The field holding the map at `segments` when it is a container written alone
+    /// (KServe's `predictor.model`).
+    fn alone_field(&self, segments: &[String]) -> Option<&'static str> {
+        let site = self.grouped?;
+        let path: Vec<&str> = segments.iter().map(String::as_str).collect();
+        if !site.holds_container_alone(&path) {
+            return None;
+        }
+        let field = segments.last()?;
+        site.containers_alone.iter().copied().find(|f| f == field)
     }
 
     fn object(&mut self, map: &'v Map<String, Value>, root: &JsonPointer, copy: bool) {
@@ -269,6 +289,7 @@ impl<'v> Walk<'v> {
             api_version: "",
             kind: "",
             object: self.object,
+            grouped: None,
             found: Vec::new(),
         };
         let mut segments = vec!["config".to_string()];
@@ -290,13 +311,18 @@ impl<'v> Walk<'v> {
     ) {
         match value {
             Value::Object(map) => {
-                // A container: remember its name for messages.
-                let container = if segments.len() >= 2
+                // A container: remember its name for messages (a container written alone
+                // without one is named by its field, as the rules name it).
+                let listed = segments.len() >= 2
                     && matches!(
                         segments[segments.len() - 2].as_str(),
                         "containers" | "initContainers" | "ephemeralContainers"
-                    ) {
-                    map.get("name").and_then(Value::as_str).or(container)
+                    );
+                let name = map.get("name").and_then(Value::as_str);
+                let container = if listed {
+                    name.or(container)
+                } else if let Some(field) = self.alone_field(segments) {
+                    name.or(Some(field))
                 } else {
                     container
                 };

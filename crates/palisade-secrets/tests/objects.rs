@@ -115,3 +115,29 @@ fn custom_resources_and_parameters_are_read_under_their_names() {
             .any(|d| d.location == "params entry registry-password")
     );
 }
+
+/// A container written alone (a KServe predictor's `sklearn`) is a container: a secret in it
+/// is named by the container, its own name or else its field, as the rules name it.
+#[test]
+fn a_container_written_alone_names_its_secrets() {
+    let isvc = |sklearn: serde_json::Value| {
+        json!({
+            "apiVersion": "serving.kserve.io/v1beta1", "kind": "InferenceService",
+            "metadata": {"name": "iris"},
+            "spec": {"predictor": {"sklearn": sklearn}},
+        })
+    };
+    let env = json!([{"name": "DB_PASSWORD", "value": "Wq3mZ8xK1"}]);
+    let unnamed = scan_object(&isvc(json!({"env": env})));
+    assert_eq!(unnamed.len(), 1, "{unnamed:#?}");
+    assert_eq!(unnamed[0].place, Place::Container);
+    assert_eq!(
+        unnamed[0].location,
+        "environment variable DB_PASSWORD of container \"sklearn\""
+    );
+    let named = scan_object(&isvc(json!({"name": "kserve-container", "env": env})));
+    assert_eq!(
+        named[0].location,
+        "environment variable DB_PASSWORD of container \"kserve-container\""
+    );
+}

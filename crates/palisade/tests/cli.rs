@@ -2065,7 +2065,7 @@ spec:
             "POD004 RayCluster /spec/workerGroupSpecs/0/template/spec/hostNetwork",
             "POD007 InferenceService /spec/predictor/sklearn/securityContext/capabilities/add/0",
             "POD007 PyTorchJob /spec/pytorchReplicaSpecs/Worker/template/spec/containers/0/securityContext/capabilities/add/0",
-            "SEC018 InferenceService /spec/predictor/sklearn/env/0/value",
+            "POD027 InferenceService /spec/predictor/sklearn/env/0/value",
         ]
     );
     // A KServe component's annotations are written beside its fields, and read there.
