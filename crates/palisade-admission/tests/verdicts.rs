@@ -2483,3 +2483,62 @@ fn a_claim_bound_to_the_nodes_file_system_opens_a_chain_for_the_workload_mountin
         unbound.log
     );
 }
+
+/// A RayCluster admitted into a cluster holding its workers' cluster-admin binding is judged
+/// on its exposure as a scan of both is: its head, published on a public load balancer,
+/// leads the internet through its workers to cluster-admin (RBAC017, two paths).
+#[test]
+fn a_ray_clusters_exposure_is_judged_at_admission_as_a_scan_judges_it() {
+    let text = r#"apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: ray, namespace: ml}
+spec:
+  headGroupSpec:
+    serviceType: LoadBalancer
+    template:
+      spec:
+        containers: [{name: ray-head, image: "rayproject/ray:2.40.0"}]
+  workerGroupSpecs:
+  - groupName: gpu
+    template:
+      spec:
+        serviceAccountName: trainer
+        containers: [{name: ray-worker, image: "rayproject/ray:2.40.0"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: trainer-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: trainer, namespace: ml}]
+"#;
+    let (ray, binding): (Vec<&str>, Vec<&str>) = text
+        .split("---\n")
+        .partition(|doc| doc.contains("kind: RayCluster"));
+    let cluster = load_text("cluster.yaml", &binding.join("---\n"), &Limits::default()).inventory;
+    let object = load_text("ray.yaml", ray[0], &Limits::default())
+        .inventory
+        .objects[0]
+        .value
+        .clone();
+    let options = ScanOptions {
+        only_rules: vec!["RBAC017".into()],
+        ..ScanOptions::default()
+    };
+    let scanned = scan_inventory(
+        &load_text("all.yaml", text, &Limits::default()).inventory,
+        &options,
+    );
+    let judge = Admission::new(
+        ClusterModel::prepare(cluster, options),
+        enforcing(&["RBAC017"]),
+        None,
+    );
+    let judged = judge.validate(&decode(&review_of(&object, "ray")).unwrap());
+    let message = judged.response().result.message.clone();
+    let exposed = "exposed to the internet (the Ray head service";
+    assert!(
+        scanned.findings.iter().any(|f| f.message.contains(exposed)),
+        "the scan finds the exposed path"
+    );
+    assert!(message.contains(exposed), "{message}");
+}
