@@ -18,6 +18,7 @@ pub mod fragment;
 pub mod inventory;
 pub mod load;
 pub mod object;
+pub mod operator_pods;
 mod owners;
 pub mod podspec;
 pub mod powers;

@@ -277,9 +277,24 @@ fn allow_dns(ns: &str) -> Value {
 }
 
 /// The labels that select a workload's pods: its controller's `matchLabels` when it has only
-/// those, else the pod template's labels.
+/// those, else the pod template's labels. For a pod template of a kind with several (a
+/// RayCluster's worker group), the labels written in the template when it has some: those
+/// its operator adds are known from its sources, not from the input, and a policy that
+/// selected nothing by them would leave the Pods to the namespace's default deny.
 fn selector_of(inventory: &Inventory, e: &Endpoint) -> Map<String, Value> {
     let object = &inventory.objects[e.object];
+    if let Some(spec) = &e.template {
+        let written = palisade_inventory::podspec::grouped_templates(object)
+            .into_iter()
+            .find(|t| &t.spec == spec)
+            .and_then(|t| {
+                palisade_inventory::podspec::grouped_pod_spec(object, &t)
+                    .labels(object)
+                    .cloned()
+            })
+            .filter(|labels| !labels.is_empty());
+        return written.unwrap_or_else(|| e.labels.clone());
+    }
     let selector = object.value.at("/spec/selector");
     let match_labels = selector
         .and_then(|s| s.get("matchLabels"))
@@ -435,9 +450,24 @@ fn workload_policy(network: &Network, inventory: &Inventory, e: usize, rules: &R
     json!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": metadata(&format!("{PREFIX}-allow-{}", endpoint.name.to_ascii_lowercase()), &endpoint.namespace),
+        "metadata": metadata(&format!("{PREFIX}-allow-{}", policy_name(&endpoint.name)), &endpoint.namespace),
         "spec": Value::Object(spec),
     })
+}
+
+/// A workload's name as part of a policy's name (a DNS subdomain): lower-cased, and a pod
+/// template's place written with dashes (`train (spec.workerGroupSpecs.0.template)` becomes
+/// `train-spec.workergroupspecs.0.template`).
+fn policy_name(workload: &str) -> String {
+    workload
+        .replace(" (", "-")
+        .replace(')', "")
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '.' | '-') => c,
+            _ => '-',
+        })
+        .collect()
 }
 
 /// The inventory with generated policies added (as objects of a source named `generated`),

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use palisade_core::tree::Tree as _;
 use palisade_inventory::podspec::pod_spec;
-use palisade_inventory::{Inventory, Object};
+use palisade_inventory::{ContainerKind, Inventory, Object, PodSpec};
 use serde_json::{Map, Value};
 
 use crate::conn::Protocol;
@@ -39,6 +39,10 @@ pub struct Endpoint {
     pub object: usize,
     /// Why answers about it are not final (pods of one owner with different labels).
     pub caveat: Option<String>,
+    /// The pointer of the pod spec it stands for when its object has several (a RayCluster's
+    /// head and each worker group are endpoints of their own, read from manifests); `None`
+    /// for the one pod spec of any other object.
+    pub template: Option<String>,
 }
 
 impl Endpoint {
@@ -230,7 +234,7 @@ pub fn endpoints(placer: Placer<'_>, selected_apart: &SelectedApart<'_>) -> Vec<
             // controller share their template's labels; when they do not, the first pod's
             // labels stand for all and the answers say so.
             let endpoint = &mut out[existing];
-            endpoint.ports.extend(container_ports(spec.value));
+            endpoint.ports.extend(container_ports(&spec));
             endpoint.ports.sort();
             endpoint.ports.dedup();
             if !same_labels(&endpoint.labels, &labels) && endpoint.caveat.is_none() {
@@ -245,7 +249,42 @@ pub fn endpoints(placer: Placer<'_>, selected_apart: &SelectedApart<'_>) -> Vec<
         if let Some(key) = key {
             by_owner.insert(key, out.len());
         }
-        out.push(endpoint(namespace, kind, name, labels, spec.value, index));
+        out.push(endpoint(namespace, kind, name, labels, &spec, index));
+    }
+    if !inventory.complete {
+        out.extend(template_endpoints(placer));
+    }
+    out
+}
+
+/// From manifests, the endpoints of the pod templates of kinds with several (a RayCluster's
+/// head and worker groups, a JobSet's replicated jobs): one per template that makes Pods of
+/// its own, with the labels its operator gives them (`palisade_inventory::operator_pods`),
+/// named by where it stands (`train (spec.workerGroupSpecs.0.template)`). In a cluster read,
+/// the Pods the operator made are read instead, with their own labels.
+fn template_endpoints(placer: Placer<'_>) -> Vec<Endpoint> {
+    let inventory = placer.inventory;
+    let mut out = Vec::new();
+    for (index, object) in inventory.objects.iter().enumerate() {
+        let templates = palisade_inventory::podspec::grouped_templates(object);
+        for template in &templates {
+            let Some(labels) = palisade_inventory::operator_pods::pod_labels(object, template)
+            else {
+                continue;
+            };
+            let spec = palisade_inventory::podspec::grouped_pod_spec(object, template);
+            let name = format!("{} ({})", object.id.display_name(), template.label());
+            let mut endpoint = endpoint(
+                placer.namespace(object),
+                object.id.kind.clone(),
+                name,
+                labels,
+                &spec,
+                index,
+            );
+            endpoint.template = Some(template.spec.clone());
+            out.push(endpoint);
+        }
     }
     out
 }
@@ -256,7 +295,7 @@ fn endpoint(
     kind: String,
     name: String,
     labels: Map<String, Value>,
-    spec: &Value,
+    spec: &PodSpec<'_>,
     index: usize,
 ) -> Endpoint {
     Endpoint {
@@ -265,9 +304,10 @@ fn endpoint(
         kind,
         labels,
         ports: container_ports(spec),
-        host_network: spec.get("hostNetwork").and_then(Value::as_bool) == Some(true),
+        host_network: spec.value.get("hostNetwork").and_then(Value::as_bool) == Some(true),
         object: index,
         caveat: None,
+        template: None,
     }
 }
 
@@ -301,7 +341,7 @@ pub fn lone_endpoint(placer: Placer<'_>, index: usize) -> Option<Endpoint> {
         object.id.kind.clone(),
         object.id.display_name().to_string(),
         labels,
-        spec.value,
+        &spec,
         index,
     ))
 }
@@ -347,42 +387,39 @@ fn absent_owner(object: &Object) -> Option<(String, String)> {
     Some((kind.to_string(), owner.get("name")?.as_str()?.to_string()))
 }
 
-/// The ports the pod's containers (regular and init) declare.
-fn container_ports(spec: &Value) -> Vec<ContainerPort> {
+/// The ports the pod's containers (regular and init, and those written alone) declare.
+fn container_ports(spec: &PodSpec<'_>) -> Vec<ContainerPort> {
     let mut ports = Vec::new();
-    for list in ["containers", "initContainers"] {
-        for container in spec
-            .get(list)
+    let containers = spec
+        .containers()
+        .filter(|c| c.kind != ContainerKind::Ephemeral)
+        .map(|c| c.value);
+    for container in containers {
+        for port in container
+            .get("ports")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
         {
-            for port in container
-                .get("ports")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let Some(number) = port
-                    .get("containerPort")
-                    .and_then(Value::as_u64)
-                    .and_then(|n| u16::try_from(n).ok())
-                else {
-                    continue;
-                };
-                let protocol = match port.get("protocol").and_then(Value::as_str) {
-                    None => Protocol::Tcp,
-                    Some(p) => match Protocol::parse(p) {
-                        Some(p) => p,
-                        None => continue,
-                    },
-                };
-                ports.push(ContainerPort {
-                    name: port.get("name").and_then(Value::as_str).map(String::from),
-                    protocol,
-                    port: number,
-                });
-            }
+            let Some(number) = port
+                .get("containerPort")
+                .and_then(Value::as_u64)
+                .and_then(|n| u16::try_from(n).ok())
+            else {
+                continue;
+            };
+            let protocol = match port.get("protocol").and_then(Value::as_str) {
+                None => Protocol::Tcp,
+                Some(p) => match Protocol::parse(p) {
+                    Some(p) => p,
+                    None => continue,
+                },
+            };
+            ports.push(ContainerPort {
+                name: port.get("name").and_then(Value::as_str).map(String::from),
+                protocol,
+                port: number,
+            });
         }
     }
     ports.sort();

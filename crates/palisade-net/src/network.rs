@@ -256,6 +256,7 @@ impl Network {
                 host_network: false,
                 object: usize::MAX,
                 caveat: None,
+                template: None,
             },
             cluster_dns: cluster_dns(),
             has_cluster_dns: false,
@@ -666,6 +667,7 @@ fn cluster_dns() -> Endpoint {
         host_network: false,
         object: usize::MAX,
         caveat: None,
+        template: None,
     }
 }
 

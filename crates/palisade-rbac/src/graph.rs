@@ -427,11 +427,18 @@ fn add_exposure(
     // and where its pods may connect from there.
     let engine = network();
     let network = &engine.net;
-    let endpoint_of: HashMap<usize, usize> = network
+    // Endpoints and workloads by object and, for a kind with several pod templates, template.
+    let endpoint_of: HashMap<(usize, Option<&str>), usize> = network
         .endpoints
         .iter()
         .enumerate()
-        .map(|(i, e)| (e.object, i))
+        .map(|(i, e)| ((e.object, e.template.as_deref()), i))
+        .collect();
+    let workload_by_template: HashMap<(usize, Option<&str>), usize> = policy
+        .workloads
+        .iter()
+        .enumerate()
+        .map(|(w, workload)| ((workload.object, template_of(workload)), w))
         .collect();
     let mut onward = engine.onward();
     // Found once for every exposed workload that reaches them: the reached workloads' nodes,
@@ -439,7 +446,11 @@ fn add_exposure(
     let workload_at: Vec<Option<usize>> = network
         .endpoints
         .iter()
-        .map(|e| workload_of.get(&e.object).copied())
+        .map(|e| {
+            workload_by_template
+                .get(&(e.object, e.template.as_deref()))
+                .copied()
+        })
         .collect();
     let mut nodes: Vec<Option<usize>> = vec![None; policy.workloads.len()];
     // The fix of each reached workload's hops: an ingress policy of its own.
@@ -455,7 +466,10 @@ fn add_exposure(
         through,
     } in exposed
     {
-        let endpoint = endpoint_of.get(&through).copied();
+        // Traffic to the workload's own object reaches its template's pods.
+        let template =
+            template_of(&policy.workloads[w]).filter(|_| through == policy.workloads[w].object);
+        let endpoint = endpoint_of.get(&(through, template)).copied();
         let why = match endpoint.map(|e| engine.from_outside(e)) {
             Some(outside) => match outside_reach(&why, &outside) {
                 Some(why) => why,
@@ -487,7 +501,9 @@ fn add_exposure(
                 continue;
             };
             let target = &network.endpoints[to];
-            // Two manifests of one object (alternatives in one directory) are one workload.
+            // Two manifests of one object (alternatives in one directory) are one workload;
+            // the pod templates of one object reach each other through steps of their own
+            // (a Ray head runs code in its workers), not through this hop.
             let same = inventory.objects[target.object].id
                 == inventory.objects[network.endpoints[from].object].id;
             if same {
@@ -1247,7 +1263,13 @@ fn exposed_workloads(
         let Some(pod) = workload.pod_spec(inventory) else {
             continue;
         };
-        if let Some(why) = exposing(&workload.namespace, pod.labels(object)) {
+        // The Pods an operator makes from a template carry its labels too.
+        let operator_labels = workload
+            .template
+            .as_ref()
+            .and_then(|t| palisade_inventory::operator_pods::pod_labels(object, t));
+        let labels = operator_labels.as_ref().or(pod.labels(object));
+        if let Some(why) = exposing(&workload.namespace, labels) {
             out.push(Exposed {
                 workload: w,
                 why: why.clone(),
@@ -1293,8 +1315,11 @@ fn exposed_workloads(
             continue;
         };
         let namespace = &policy.workloads[w].namespace;
-        let theirs = grouped_pod_spec(&inventory.objects[holder], &template)
-            .labels(&inventory.objects[holder]);
+        let holder = &inventory.objects[holder];
+        let operator_labels = palisade_inventory::operator_pods::pod_labels(holder, &template);
+        let theirs = operator_labels
+            .as_ref()
+            .or(grouped_pod_spec(holder, &template).labels(holder));
         if let Some(why) = exposing(namespace, palisade_inventory::pod_labels(object))
             && exposing(namespace, theirs).is_none()
         {
@@ -1311,6 +1336,11 @@ fn exposed_workloads(
     }
     out.extend(crate::ray::exposed_heads(policy, inventory));
     out
+}
+
+/// The pointer of the pod template a workload is, for a kind with several.
+fn template_of(workload: &crate::model::Workload) -> Option<&str> {
+    workload.template.as_ref().map(|t| t.spec.as_str())
 }
 
 /// A workload reachable from outside the cluster: why, and the object whose pods the traffic

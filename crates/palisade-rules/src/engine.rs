@@ -299,11 +299,9 @@ fn evaluate_object(
             )
         };
         if !grouped.is_empty() && matches!(rule.target(), Target::PodSpec | Target::Endpoint) {
-            // Each of its pod templates is judged as a pod spec; the network knows none of
-            // them as a workload.
-            if matches!(rule.target(), Target::Endpoint) {
-                continue;
-            }
+            // Each of its pod templates is judged as a pod spec, and as the network's endpoint
+            // for its pods where the network holds one (`crate::network::NetworkFacts::endpoint`:
+            // read from manifests).
             let pods = grouped_facts.get_or_insert_with(|| {
                 grouped
                     .iter()

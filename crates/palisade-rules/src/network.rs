@@ -138,8 +138,7 @@ pub fn ask(models: &mut Models) {
 pub(crate) fn is_endpoint(inventory: &Inventory, derived: &Derived, index: usize) -> bool {
     derived
         .get_or_build_from(inventory, NetworkFacts::build)
-        .endpoint_of
-        .contains_key(&index)
+        .holds_endpoint(index)
 }
 
 /// The network facts, built on first use in this evaluation.
@@ -152,8 +151,11 @@ pub struct NetworkFacts {
     /// The engine, for rules that ask about particular pairs (shared with the escalation
     /// graph).
     pub engine: Arc<Engine>,
-    /// The endpoint of each workload object (inventory index).
-    pub endpoint_of: HashMap<usize, usize>,
+    /// The endpoint of each workload object (inventory index) with one pod spec.
+    endpoint_of: HashMap<usize, usize>,
+    /// The endpoint of each pod template of an object of a kind with several (inventory
+    /// index, the template's spec pointer).
+    template_endpoint: HashMap<(usize, String), usize>,
     /// Per endpoint and direction (ingress, egress): inventory indices of the NetworkPolicies
     /// that isolate it.
     pub isolated_by: Vec<[Vec<usize>; 2]>,
@@ -169,6 +171,28 @@ pub struct NetworkFacts {
 }
 
 impl NetworkFacts {
+    /// The endpoint of the pods `cx` judges: its object's, or for an object of a kind with
+    /// several pod templates, the template's being judged. `None` for an object judged with
+    /// its controller.
+    pub fn endpoint(&self, cx: &Context<'_>) -> Option<usize> {
+        let own = self.endpoint_of.get(&cx.object_index);
+        let template = || {
+            let pod = cx.pod.as_ref()?;
+            self.template_endpoint
+                .get(&(cx.object_index, pod.pointer.to_string()))
+        };
+        own.or_else(template).copied()
+    }
+
+    /// Whether the object at `index` is an endpoint (or has one for a pod template).
+    fn holds_endpoint(&self, index: usize) -> bool {
+        self.endpoint_of.contains_key(&index)
+            || self
+                .template_endpoint
+                .keys()
+                .any(|(object, _)| *object == index)
+    }
+
     /// The network the engine evaluates.
     pub fn network(&self) -> &Network {
         &self.engine.net
@@ -183,12 +207,14 @@ impl NetworkFacts {
     pub fn build(inventory: &Inventory, derived: &Derived) -> NetworkFacts {
         let engine = placed(inventory, derived);
         let network = Arc::clone(&engine.net);
-        let endpoint_of = network
-            .endpoints
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.object, i))
-            .collect();
+        let mut endpoint_of = HashMap::new();
+        let mut template_endpoint = HashMap::new();
+        for (i, e) in network.endpoints.iter().enumerate() {
+            match &e.template {
+                Some(template) => template_endpoint.insert((e.object, template.clone()), i),
+                None => endpoint_of.insert(e.object, i),
+            };
+        }
         let policy_object = |p: usize| network.policies[p].object;
         let isolated_by = (0..network.endpoints.len())
             .map(|e| {
@@ -231,6 +257,7 @@ impl NetworkFacts {
         NetworkFacts {
             engine,
             endpoint_of,
+            template_endpoint,
             isolated_by,
             open_internet_egress,
             selects,

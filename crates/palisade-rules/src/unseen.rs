@@ -160,7 +160,8 @@ pub const KEPT_KINDS: &[(&str, &str)] = &[("apps", "ReplicaSet"), ("batch", "Job
 
 /// Whether the object at `index` is one the network (its engine and facts) never reads:
 /// every object [`is_unseen`] names, and besides those any object that is no endpoint (no pod
-/// spec, or judged through a controller the inventory holds) and of no kind the network reads
+/// spec, or judged through a controller the inventory holds; nor of a kind with several pod
+/// templates, whose templates are endpoints) and of no kind the network reads
 /// as such (`palisade_net::READS`: namespaces, Services, what exposes them, policies, the
 /// ConfigMaps it reads): a binding, a ServiceAccount, a Secret, another ConfigMap, a custom
 /// resource.
@@ -190,7 +191,9 @@ pub fn is_unseen_by_network(
     let endpoint = id.kind != "PodTemplate"
         && palisade_inventory::pod_spec(object).is_some()
         && inventory.controller_of(index).is_none();
-    !read && !endpoint
+    // The templates of a kind with several are endpoints read from manifests.
+    let templates = palisade_core::pod_template::grouped_site(id.group(), &id.kind).is_some();
+    !read && !endpoint && !templates
 }
 
 #[cfg(test)]

@@ -1160,3 +1160,122 @@ subjects: [{kind: ServiceAccount, name: operator, namespace: ops}]
         "{err}"
     );
 }
+
+/// From manifests, each pod template of a RayCluster is an endpoint with the labels KubeRay
+/// gives its Pods: a policy selecting `ray.io/node-type: head` isolates the head (no NET009
+/// "matches no workload"), admits only the cluster's own Pods (`ray.io/cluster`), NET004
+/// judges each template on its own, and `net generate` selects each by its written labels.
+#[test]
+fn a_ray_clusters_templates_are_endpoints_with_kuberays_labels() {
+    let dir = scratch("net-ray");
+    write_file(
+        &dir,
+        "ray.yaml",
+        "apiVersion: ray.io/v1
+kind: RayCluster
+metadata: {name: train, namespace: ml}
+spec:
+  headGroupSpec:
+    template:
+      metadata: {labels: {app: ray}}
+      spec: {containers: [{name: head, image: 'rayproject/ray:2.9', ports: [{containerPort: 6379}]}]}
+  workerGroupSpecs:
+  - groupName: gpu
+    template:
+      metadata: {labels: {app: ray}}
+      spec: {containers: [{name: worker, image: 'rayproject/ray:2.9'}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: ml}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: 'nginx:1.27'}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: ray-head, namespace: ml}
+spec:
+  podSelector: {matchLabels: {ray.io/node-type: head}}
+  policyTypes: [Ingress]
+  ingress:
+  - from: [{podSelector: {matchLabels: {ray.io/cluster: train}}}]
+",
+    );
+    let report = json_exiting(
+        &bin()
+            .args(["scan", ".", "-o", "json", "--fail-on", "none"])
+            .current_dir(&dir)
+            .output()
+            .unwrap(),
+        0,
+    );
+    let findings: Vec<(String, String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule"] == "NET004" || f["rule"] == "NET009")
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["location"]["path"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let net004 = |path: &str| {
+        findings
+            .iter()
+            .find(|(rule, at, _)| rule == "NET004" && at.starts_with(path))
+            .map(|(_, _, message)| message.as_str())
+    };
+    assert!(
+        findings.iter().all(|(rule, _, _)| rule != "NET009"),
+        "{findings:?}"
+    );
+    assert!(
+        net004("/spec/headGroupSpec/template/metadata").is_some_and(|m| m.ends_with("for egress")),
+        "{findings:?}"
+    );
+    assert!(
+        net004("/spec/workerGroupSpecs/0/template/metadata")
+            .is_some_and(|m| m.ends_with("for ingress or egress")),
+        "{findings:?}"
+    );
+    let matrix = json(
+        &bin()
+            .args(["net", "matrix", ".", "-o", "json"])
+            .current_dir(&dir)
+            .output()
+            .unwrap(),
+    );
+    let pairs: Vec<(&str, &str)> = matrix["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["src"].as_str().unwrap(), c["dst"].as_str().unwrap()))
+        .collect();
+    let head = "ml/train (spec.headGroupSpec.template)[RayCluster]";
+    let worker = "ml/train (spec.workerGroupSpecs.0.template)[RayCluster]";
+    assert!(pairs.contains(&(worker, head)), "{pairs:?}");
+    assert!(pairs.contains(&("ml/web[Deployment]", worker)), "{pairs:?}");
+    assert!(!pairs.contains(&("ml/web[Deployment]", head)), "{pairs:?}");
+    // Generated policies name each template's pods by the labels written in it, under a name
+    // the API server takes.
+    let generated = bin()
+        .args(["net", "generate", "."])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let yaml = stdout(&generated);
+    assert!(
+        yaml.contains("name: palisade-allow-train-spec.headgroupspec.template"),
+        "{yaml}"
+    );
+    assert!(!yaml.contains("ray.io/identifier"), "{yaml}");
+}

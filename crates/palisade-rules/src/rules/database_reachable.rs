@@ -124,7 +124,7 @@ impl Check for DatabaseReachable {
 
     fn check(&self, cx: &mut Context<'_>) {
         let facts = crate::network::facts(cx);
-        let Some(&endpoint) = facts.endpoint_of.get(&cx.object_index) else {
+        let Some(endpoint) = facts.endpoint(cx) else {
             return;
         };
         let network = facts.network();

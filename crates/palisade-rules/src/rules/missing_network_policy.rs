@@ -15,7 +15,9 @@ declare_rule! {
     /// rendering) count, since unrelated files may be applied to different namespaces. Only NetworkPolicies in the scanned
     /// files are known, so scan a namespace's policies together with its workloads. A Pod
     /// judged through its controller is judged on its own labels when they differ from the
-    /// template's in a way a selector reads (it left out the label a policy isolates by).
+    /// template's in a way a selector reads (it left out the label a policy isolates by). Each
+    /// pod template of a kind with several (a RayCluster's head and worker groups, a JobSet's
+    /// replicated jobs) is judged on its own, with the labels its operator gives its Pods.
     ///
     /// ## Why it matters
     /// Pods accept traffic from every pod in the cluster and reach everything, including the
@@ -90,7 +92,7 @@ impl Check for MissingNetworkPolicy {
         }
         let facts = crate::network::facts(cx);
         // A Pod grouped under its controller is judged with it, on the same policies.
-        let Some(&endpoint) = facts.endpoint_of.get(&cx.object_index) else {
+        let Some(endpoint) = facts.endpoint(cx) else {
             return;
         };
         let inventory = cx.inventory;

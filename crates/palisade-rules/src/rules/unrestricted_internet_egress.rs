@@ -71,7 +71,7 @@ impl Check for UnrestrictedInternetEgress {
 
     fn check(&self, cx: &mut Context<'_>) {
         let facts = crate::network::facts(cx);
-        let Some(&endpoint) = facts.endpoint_of.get(&cx.object_index) else {
+        let Some(endpoint) = facts.endpoint(cx) else {
             return;
         };
         if let Some(range) = facts.open_internet_egress[endpoint] {
