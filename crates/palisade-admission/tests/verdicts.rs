@@ -2489,28 +2489,9 @@ fn a_claim_bound_to_the_nodes_file_system_opens_a_chain_for_the_workload_mountin
 /// leads the internet through its workers to cluster-admin (RBAC017, two paths).
 #[test]
 fn a_ray_clusters_exposure_is_judged_at_admission_as_a_scan_judges_it() {
-    let text = r#"apiVersion: ray.io/v1
-kind: RayCluster
-metadata: {name: ray, namespace: ml}
-spec:
-  headGroupSpec:
-    serviceType: LoadBalancer
-    template:
-      spec:
-        containers: [{name: ray-head, image: "rayproject/ray:2.40.0"}]
-  workerGroupSpecs:
-  - groupName: gpu
-    template:
-      spec:
-        serviceAccountName: trainer
-        containers: [{name: ray-worker, image: "rayproject/ray:2.40.0"}]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: trainer-admin}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
-subjects: [{kind: ServiceAccount, name: trainer, namespace: ml}]
-"#;
+    let text =
+        std::fs::read_to_string(workspace().join("crates/palisade/tests/rbac/ray-published.yaml"))
+            .unwrap();
     let (ray, binding): (Vec<&str>, Vec<&str>) = text
         .split("---\n")
         .partition(|doc| doc.contains("kind: RayCluster"));
@@ -2525,7 +2506,7 @@ subjects: [{kind: ServiceAccount, name: trainer, namespace: ml}]
         ..ScanOptions::default()
     };
     let scanned = scan_inventory(
-        &load_text("all.yaml", text, &Limits::default()).inventory,
+        &load_text("all.yaml", &text, &Limits::default()).inventory,
         &options,
     );
     let judge = Admission::new(

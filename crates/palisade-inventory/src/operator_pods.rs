@@ -5,11 +5,10 @@
 //! sources and documentation give them; a label whose value cannot be known from the object
 //! (a RayService's cluster, whose name the operator generates) is left out.
 
-use palisade_core::JsonPointer;
 use serde_json::{Map, Value};
 
 use crate::object::Object;
-use crate::podspec::GroupedTemplate;
+use crate::podspec::{GroupedTemplate, Step};
 
 /// The labels of the Pods made from `template` of `object`, or `None` when its kind's
 /// templates make no Pods of their own: Kubeflow's (Cluster)TrainingRuntimes, whose templates
@@ -41,30 +40,16 @@ impl Place {
     fn of(object: &Object, template: &GroupedTemplate) -> Place {
         let mut keys = Vec::new();
         let mut item_name = None;
-        let mut here = &object.value;
-        let segments = JsonPointer::parse(&template.spec)
-            .map(|p| p.segments().map(|s| s.into_owned()).collect::<Vec<_>>())
-            .unwrap_or_default();
-        for segment in segments {
-            let next = match here {
-                Value::Array(items) => {
-                    let item = segment.parse::<usize>().ok().and_then(|i| items.get(i));
-                    if let Some(item) = item {
-                        item_name = ["name", "groupName"]
-                            .iter()
-                            .find_map(|f| item.get(*f).and_then(Value::as_str))
-                            .map(String::from);
-                    }
-                    item
+        for step in template.way(&object.value) {
+            match step {
+                Step::Key(key) => keys.push(key.to_string()),
+                Step::Item(item) => {
+                    item_name = ["name", "groupName"]
+                        .iter()
+                        .find_map(|f| item.get(*f).and_then(Value::as_str))
+                        .map(String::from);
                 }
-                Value::Object(map) => {
-                    keys.push(segment.clone());
-                    map.get(&segment)
-                }
-                _ => None,
-            };
-            let Some(next) = next else { break };
-            here = next;
+            }
         }
         Place { keys, item_name }
     }

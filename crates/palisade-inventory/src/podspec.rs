@@ -157,6 +157,48 @@ impl GroupedTemplate {
     }
 }
 
+/// One step on the way from an object to one of its pod templates ([`GroupedTemplate::way`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Step<'v> {
+    /// A key of a map (`workerGroupSpecs`, a Kubeflow job's replica type `Master`).
+    Key(&'v str),
+    /// An item of a list (a worker group, a replicated job, a node set).
+    Item(&'v Value),
+}
+
+impl GroupedTemplate {
+    /// The steps from `object`'s value to the template's spec, as far as they exist: what
+    /// operators name the Pods they make from it by (a worker group's `groupName`, a replica
+    /// type).
+    pub(crate) fn way<'v>(&self, object: &'v Value) -> Vec<Step<'v>> {
+        let mut steps = Vec::new();
+        let mut here = object;
+        let segments = JsonPointer::parse(&self.spec)
+            .map(|p| p.segments().map(|s| s.into_owned()).collect::<Vec<_>>())
+            .unwrap_or_default();
+        for segment in segments {
+            let next = match here {
+                Value::Array(items) => {
+                    let item = segment.parse::<usize>().ok().and_then(|i| items.get(i));
+                    steps.extend(item.map(Step::Item));
+                    item
+                }
+                Value::Object(map) => match map.get_key_value(&segment) {
+                    Some((key, next)) => {
+                        steps.push(Step::Key(key));
+                        Some(next)
+                    }
+                    None => None,
+                },
+                _ => None,
+            };
+            let Some(next) = next else { break };
+            here = next;
+        }
+        steps
+    }
+}
+
 /// The pod templates of `object` when its kind has several (a RayCluster's head and worker
 /// groups), in the order its kind's patterns and the object list them; empty for any other
 /// object.

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::object::Object;
-use crate::podspec::{GroupedTemplate, grouped_pod_spec, grouped_templates};
+use crate::podspec::{GroupedTemplate, Step, grouped_pod_spec, grouped_templates};
 
 /// A regular container's name and image.
 pub(crate) type Signature<'a> = (Option<&'a str>, Option<&'a str>);
@@ -48,33 +48,20 @@ impl Template {
     }
 }
 
-/// The names on the way to `pointer` in `value` ([`Template::names`]).
-fn names_on_the_way(value: &Value, pointer: &str) -> Vec<String> {
+/// The names on the way to `template` in `value` ([`Template::names`]).
+fn names_on_the_way(value: &Value, template: &GroupedTemplate) -> Vec<String> {
     let mut names = Vec::new();
-    let mut here = value;
-    let segments = palisade_core::JsonPointer::parse(pointer).map(|p| {
-        p.segments()
-            .map(std::borrow::Cow::into_owned)
-            .collect::<Vec<_>>()
-    });
-    for segment in segments.unwrap_or_default() {
-        let next = match here {
-            Value::Array(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
-            Value::Object(map) => {
-                names.push(segment.to_lowercase());
-                map.get(&segment)
-            }
-            _ => None,
-        };
-        let Some(next) = next else { break };
-        if here.is_array() {
-            for field in ["name", "groupName"] {
-                if let Some(name) = next.get(field).and_then(Value::as_str) {
-                    names.push(name.to_lowercase());
+    for step in template.way(value) {
+        match step {
+            Step::Key(key) => names.push(key.to_lowercase()),
+            Step::Item(item) => {
+                for field in ["name", "groupName"] {
+                    if let Some(name) = item.get(field).and_then(Value::as_str) {
+                        names.push(name.to_lowercase());
+                    }
                 }
             }
         }
-        here = next;
     }
     names
 }
@@ -111,7 +98,7 @@ impl Templates {
                         .into_iter()
                         .map(|(name, image)| (name.map(str::to_string), image.map(str::to_string)))
                         .collect();
-                    let names = names_on_the_way(&holder.value, &template.spec);
+                    let names = names_on_the_way(&holder.value, &template);
                     Template {
                         template,
                         containers,

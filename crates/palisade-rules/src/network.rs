@@ -3,7 +3,7 @@
 //! workload, which policies select nothing or name peers nothing matches, and what each
 //! workload may still reach on the internet.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use palisade_inventory::Inventory;
@@ -156,6 +156,8 @@ pub struct NetworkFacts {
     /// The endpoint of each pod template of an object of a kind with several (inventory
     /// index, the template's spec pointer).
     template_endpoint: HashMap<(usize, String), usize>,
+    /// The objects of `template_endpoint`.
+    with_template_endpoints: HashSet<usize>,
     /// Per endpoint and direction (ingress, egress): inventory indices of the NetworkPolicies
     /// that isolate it.
     pub isolated_by: Vec<[Vec<usize>; 2]>,
@@ -186,11 +188,7 @@ impl NetworkFacts {
 
     /// Whether the object at `index` is an endpoint (or has one for a pod template).
     fn holds_endpoint(&self, index: usize) -> bool {
-        self.endpoint_of.contains_key(&index)
-            || self
-                .template_endpoint
-                .keys()
-                .any(|(object, _)| *object == index)
+        self.endpoint_of.contains_key(&index) || self.with_template_endpoints.contains(&index)
     }
 
     /// The network the engine evaluates.
@@ -209,11 +207,17 @@ impl NetworkFacts {
         let network = Arc::clone(&engine.net);
         let mut endpoint_of = HashMap::new();
         let mut template_endpoint = HashMap::new();
+        let mut with_template_endpoints = HashSet::new();
         for (i, e) in network.endpoints.iter().enumerate() {
             match &e.template {
-                Some(template) => template_endpoint.insert((e.object, template.clone()), i),
-                None => endpoint_of.insert(e.object, i),
-            };
+                Some(template) => {
+                    template_endpoint.insert((e.object, template.clone()), i);
+                    with_template_endpoints.insert(e.object);
+                }
+                None => {
+                    endpoint_of.insert(e.object, i);
+                }
+            }
         }
         let policy_object = |p: usize| network.policies[p].object;
         let isolated_by = (0..network.endpoints.len())
@@ -258,6 +262,7 @@ impl NetworkFacts {
             engine,
             endpoint_of,
             template_endpoint,
+            with_template_endpoints,
             isolated_by,
             open_internet_egress,
             selects,

@@ -1765,34 +1765,7 @@ fn an_external_secret_store_reading_this_cluster_is_a_step_to_its_secrets() {
 /// --from-workload` follows the head into its workers.
 #[test]
 fn a_ray_clusters_templates_are_workloads_of_the_attack_graph() {
-    let dir = scratch("rbac-ray");
-    write_file(
-        &dir,
-        "ray.yaml",
-        r#"apiVersion: ray.io/v1
-kind: RayCluster
-metadata: {name: ray, namespace: ml}
-spec:
-  headGroupSpec:
-    serviceType: LoadBalancer
-    template:
-      spec:
-        containers: [{name: ray-head, image: "rayproject/ray:2.40.0"}]
-  workerGroupSpecs:
-  - groupName: gpu
-    template:
-      spec:
-        serviceAccountName: trainer
-        containers: [{name: ray-worker, image: "rayproject/ray:2.40.0"}]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: trainer-admin}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
-subjects: [{kind: ServiceAccount, name: trainer, namespace: ml}]
-"#,
-    );
-    let file = dir.join("ray.yaml");
+    let file = workspace().join("crates/palisade/tests/rbac/ray-published.yaml");
     let out = bin()
         .args(["scan", "-o", "json", "--rules", "RBAC017"])
         .arg(&file)
