@@ -47,7 +47,8 @@ pub struct Behind {
 }
 
 /// Every way in of the engine's network, Services by type first, then Ingresses, Routes and
-/// Gateway API routes; only those whose Service is in `namespace` when one is given.
+/// Gateway API routes, then (from manifests) the Ray heads KubeRay publishes; only those in
+/// `namespace` when one is given.
 pub fn ways_in(engine: &Engine, inventory: &Inventory, namespace: Option<&str>) -> Vec<WayIn> {
     let net = &engine.net;
     let placer = Placer {
@@ -118,6 +119,60 @@ pub fn ways_in(engine: &Engine, inventory: &Inventory, namespace: Option<&str>) 
             reach,
             &selected(&door.namespace, door.service),
         ));
+    }
+    out.extend(published_ray_heads(engine, inventory, &wanted));
+    out
+}
+
+/// From manifests, the Ray heads KubeRay publishes (`palisade_k8s::ray`: the head service by
+/// its type, the operator's Ingress), each in front of its head template's endpoint. In a
+/// cluster read the head service is a Service of its own, listed above.
+fn published_ray_heads(
+    engine: &Engine,
+    inventory: &Inventory,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Vec<WayIn> {
+    let net = &engine.net;
+    let mut out = Vec::new();
+    for (index, object) in inventory.objects.iter().enumerate() {
+        let Some(cluster) =
+            palisade_k8s::ray::cluster(object.id.group(), &object.id.kind, &object.value)
+        else {
+            continue;
+        };
+        let head = cluster.head_pod_spec();
+        let Some(endpoint) = net
+            .endpoints
+            .iter()
+            .position(|e| e.object == index && e.template.as_deref() == Some(head.as_str()))
+        else {
+            continue;
+        };
+        if !wanted(&net.endpoints[endpoint].namespace) {
+            continue;
+        }
+        let name = format!(
+            "{} {}/{}",
+            object.id.kind,
+            net.endpoints[endpoint].namespace,
+            object.id.display_name()
+        );
+        for published in cluster.published() {
+            let (via, reach) = match &published {
+                palisade_k8s::ray::HeadPublished::Service(exposure, field) => (
+                    format!(
+                        "{name}: the head service KubeRay makes ({})",
+                        field.dotted()
+                    ),
+                    format!("from {}", exposure.reach()),
+                ),
+                palisade_k8s::ray::HeadPublished::Ingress(field) => (
+                    format!("{name}: the Ingress KubeRay makes ({})", field.dotted()),
+                    "from the ingress controller".to_string(),
+                ),
+            };
+            out.push(way(engine, via, true, reach, &[endpoint]));
+        }
     }
     out
 }

@@ -186,6 +186,14 @@ impl NetworkFacts {
         own.or_else(template).copied()
     }
 
+    /// The endpoint of the pod template at `spec` (its spec's pointer) of the object at
+    /// `object`, when the network holds one (read from manifests).
+    pub fn template_endpoint(&self, object: usize, spec: &str) -> Option<usize> {
+        self.template_endpoint
+            .get(&(object, spec.to_string()))
+            .copied()
+    }
+
     /// Whether the object at `index` is an endpoint (or has one for a pod template).
     fn holds_endpoint(&self, index: usize) -> bool {
         self.endpoint_of.contains_key(&index) || self.with_template_endpoints.contains(&index)

@@ -1279,3 +1279,75 @@ spec:
     );
     assert!(!yaml.contains("ray.io/identifier"), "{yaml}");
 }
+
+/// From manifests, a Ray head KubeRay publishes on a public load balancer is a way in from
+/// outside in front of the head template, with what its ingress policies let in; a head
+/// kept inside the cluster is none.
+#[test]
+fn a_published_ray_head_is_a_way_in() {
+    let file = workspace().join("crates/palisade/tests/rbac/ray-published.yaml");
+    let ways = json(
+        &bin()
+            .args(["net", "exposure", "-o", "json"])
+            .arg(&file)
+            .output()
+            .unwrap(),
+    );
+    let ways = ways["ways_in"].as_array().unwrap();
+    assert_eq!(ways.len(), 1, "{ways:?}");
+    assert_eq!(
+        ways[0]["via"],
+        "RayCluster ml/ray: the head service KubeRay makes (spec.headGroupSpec.serviceType)"
+    );
+    assert_eq!(ways[0]["reach"], "from a public load balancer");
+    assert_eq!(
+        ways[0]["behind"][0]["workload"],
+        "RayCluster ml/ray (spec.headGroupSpec.template)"
+    );
+    assert_eq!(ways[0]["behind"][0]["lets_in"], "All Connections");
+    let dir = scratch("net-ray-inside");
+    let inside = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("serviceType: LoadBalancer", "serviceType: ClusterIP");
+    write_file(&dir, "ray.yaml", &inside);
+    let ways = json(
+        &bin()
+            .args(["net", "exposure", "-o", "json", "ray.yaml"])
+            .current_dir(&dir)
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(ways["ways_in"], serde_json::json!([]), "{ways}");
+    // NET021 asks the same network: a head its policies keep everything out of is not
+    // reported, one they let some ports into is, saying which.
+    let net021 = |policy: &str| -> Vec<String> {
+        let published = std::fs::read_to_string(&file).unwrap();
+        write_file(&dir, "ray.yaml", &format!("{published}---\n{policy}"));
+        let report = json_exiting(
+            &bin()
+                .args(["scan", "ray.yaml", "--rules", "NET021", "-o", "json"])
+                .args(["--fail-on", "none"])
+                .current_dir(&dir)
+                .output()
+                .unwrap(),
+            0,
+        );
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["message"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let policy = |ingress: &str| {
+        format!(
+            "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: p, namespace: ml}}\nspec: {{podSelector: {{}}, policyTypes: [Ingress]{ingress}}}\n"
+        )
+    };
+    assert_eq!(net021(&policy("")), Vec::<String>::new());
+    let some = net021(&policy(", ingress: [{ports: [{port: 8000}]}]"));
+    assert!(
+        some.len() == 1 && some[0].ends_with("its NetworkPolicies let in TCP 8000 from outside"),
+        "{some:?}"
+    );
+}

@@ -12,7 +12,10 @@ declare_rule! {
     /// `headService.spec.type` `LoadBalancer` or `NodePort`, `headService.spec.externalIPs`, or
     /// `enableIngress: true`) while Ray
     /// authenticates nobody: neither `authOptions` nor `RAY_AUTH_MODE` on the head container
-    /// turns token authentication on.
+    /// turns token authentication on. Read from manifests, the head template's NetworkPolicies
+    /// are evaluated as the network engine evaluates them (`palisade net exposure`): a head
+    /// they keep every outside address and the ingress controller from, for certain, is not
+    /// reported, and what they let in is said.
     ///
     /// ## Why it matters
     /// The head service carries the Ray dashboard and its Jobs API, the client port and the
@@ -78,6 +81,14 @@ declare_rule! {
 }
 
 impl Check for RayDashboardExposed {
+    fn models(&self, models: &mut crate::context::Models) {
+        crate::network::ask(models);
+    }
+
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        palisade_net::READS
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         let id = &cx.object.id;
         let Some(cluster) = palisade_k8s::ray::cluster(id.group(), &id.kind, &cx.object.value)
@@ -87,14 +98,38 @@ impl Check for RayDashboardExposed {
         if cluster.authenticates() {
             return;
         }
+        let published = cluster.published();
+        if published.is_empty() {
+            return;
+        }
+        // What the head's ingress policies let in from outside, where the network holds its
+        // template (from manifests): the answer the attack graph's exposure gives too.
+        let facts = crate::network::facts(cx);
+        let outside = facts
+            .template_endpoint(cx.object_index, cluster.head_pod_spec().as_str())
+            .map(|head| facts.engine.from_outside(head));
+        let policies = match &outside {
+            // Its policies keep everything from outside out, for certain.
+            Some(v) if v.conn.is_empty() && v.not_evaluated.is_empty() => return,
+            Some(v) if !v.conn.is_all() => format!(
+                "; its NetworkPolicies let in {} from outside{}",
+                v.conn,
+                if v.not_evaluated.is_empty() {
+                    String::new()
+                } else {
+                    format!(", or more ({})", v.notes())
+                }
+            ),
+            _ => String::new(),
+        };
         let open = "Ray authenticates nobody (neither authOptions nor RAY_AUTH_MODE turns token authentication on), so whoever reaches the dashboard's Jobs API runs code on the cluster";
-        for published in cluster.published() {
+        for published in published {
             let severity = match &published {
                 HeadPublished::Service(Exposure::PublicLoadBalancer, _) => None,
                 HeadPublished::Service(Exposure::NodePort | Exposure::ExternalIps, _)
                 | HeadPublished::Ingress(_) => Some(Severity::High),
             };
-            let message = format!("{}, and {open}", published.describe());
+            let message = format!("{}, and {open}{policies}", published.describe());
             let mut reported = Reported::new(published.field().clone(), message);
             reported.severity = severity;
             cx.report_with(reported);
