@@ -12,6 +12,16 @@ use crate::exposure::{Exposure, service_exposure};
 /// KubeRay's API group.
 pub const GROUP: &str = "ray.io";
 
+/// The head service's ports when the head container declares none (KubeRay's
+/// `getServicePorts` defaults).
+const DEFAULT_HEAD_PORTS: &[(&str, u16)] = &[
+    ("client", 10001),
+    ("dashboard", 8265),
+    ("gcs-server", 6379),
+    ("serve", 8000),
+    ("metrics", 8080),
+];
+
 /// One KubeRay cluster written in an object: a RayCluster's spec, or the cluster a
 /// RayService or RayJob makes.
 #[derive(Debug, Clone, Copy)]
@@ -140,6 +150,12 @@ impl<'v> RayCluster<'v> {
             .any(|e| on(e.get("value").and_then(Value::as_str)))
     }
 
+    /// Whether the head service is reachable from outside the cluster by its type or
+    /// external IPs ([`service_exposure`]).
+    pub fn head_service_exposed(&self) -> bool {
+        service_exposure(&self.head_service()).is_some()
+    }
+
     /// Every way the operator publishes the head outside the cluster: the head service (as
     /// [`service_exposure`] judges it, so an internal load balancer is not public), then
     /// the operator's Ingress.
@@ -165,6 +181,78 @@ impl<'v> RayCluster<'v> {
             ));
         }
         out
+    }
+
+    /// The name KubeRay gives the head service of this cluster, written by `kind` as `name`
+    /// (`GenerateHeadServiceName`): a RayCluster's `headService.metadata.name`, else
+    /// `<name>-head-svc`, as a RayService's; `None` for a RayJob, whose cluster's name the
+    /// operator generates, and for a name KubeRay would shorten.
+    pub fn head_service_name(&self, kind: &str, name: &str) -> Option<String> {
+        let written = self
+            .head
+            .at("/headService/metadata/name")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty());
+        let generated = format!("{name}-head-svc");
+        match (kind, written) {
+            ("RayCluster", Some(written)) => Some(written.to_string()),
+            ("RayCluster" | "RayService", None) => (generated.len() <= 50).then_some(generated),
+            _ => None,
+        }
+    }
+
+    /// The ports of the head service KubeRay makes, `(name, port)`: those the head's Ray
+    /// container (its first) declares, else KubeRay's defaults (the client, the dashboard,
+    /// the GCS, Serve and metrics).
+    pub fn head_service_ports(&self) -> Vec<(Option<String>, u16)> {
+        let declared: Vec<(Option<String>, u16)> = self
+            .head
+            .at("/template/spec/containers/0/ports")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|port| {
+                let number = port.get("containerPort")?.as_u64()?;
+                let name = port.get("name").and_then(Value::as_str).map(String::from);
+                Some((name, u16::try_from(number).ok()?))
+            })
+            .collect();
+        if !declared.is_empty() {
+            return declared;
+        }
+        DEFAULT_HEAD_PORTS
+            .iter()
+            .map(|(name, port)| (Some((*name).to_string()), *port))
+            .collect()
+    }
+
+    /// The ports of the head service through which a caller runs code on the cluster: the
+    /// dashboard's (its Jobs API), the Ray client's and the GCS's, by KubeRay's port names,
+    /// Ray's default numbers or the numbers `rayStartParams` sets (`dashboard-port`,
+    /// `ray-client-server-port`, `port`). Serve's port runs only the applications deployed.
+    pub fn code_ports(&self) -> Vec<(Option<String>, u16)> {
+        let param = |key: &str| {
+            let value = self.head.at(&format!("/rayStartParams/{key}"))?;
+            match value {
+                Value::String(s) => s.trim().parse::<u16>().ok(),
+                Value::Number(n) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
+                _ => None,
+            }
+        };
+        let numbers = [
+            param("dashboard-port").unwrap_or(8265),
+            param("ray-client-server-port").unwrap_or(10001),
+            param("port").unwrap_or(6379),
+        ];
+        self.head_service_ports()
+            .into_iter()
+            .filter(|(name, port)| {
+                numbers.contains(port)
+                    || name
+                        .as_deref()
+                        .is_some_and(|n| matches!(n, "dashboard" | "client" | "gcs-server" | "gcs"))
+            })
+            .collect()
     }
 
     /// The head service as KubeRay makes it: `headService`, its type from `serviceType` when
@@ -194,6 +282,36 @@ mod tests {
 
     fn ray_cluster(spec: Value) -> Value {
         json!({"spec": spec})
+    }
+
+    #[test]
+    fn the_head_service_is_named_and_its_code_ports_found_as_kuberay_makes_them() {
+        let spec = ray_cluster(json!({"headGroupSpec": {
+        "rayStartParams": {"dashboard-port": "9000"},
+        "template": {"spec": {"containers": [{"name": "head", "ports": [
+            {"name": "serve", "containerPort": 8000},
+            {"name": "dash", "containerPort": 9000},
+            {"name": "gcs-server", "containerPort": 6379},
+        ]}]}}}}));
+        let ray = cluster(GROUP, "RayCluster", &spec).unwrap();
+        assert_eq!(
+            ray.head_service_name("RayCluster", "train").as_deref(),
+            Some("train-head-svc")
+        );
+        assert_eq!(ray.head_service_name("RayJob", "train"), None);
+        let code: Vec<u16> = ray.code_ports().into_iter().map(|(_, p)| p).collect();
+        assert_eq!(code, [9000, 6379]);
+        let named = ray_cluster(json!({"headGroupSpec": {
+            "headService": {"metadata": {"name": "ray-dash"}},
+            "template": {"spec": {"containers": [{"name": "head"}]}}}}));
+        let named = cluster(GROUP, "RayCluster", &named).unwrap();
+        assert_eq!(
+            named.head_service_name("RayCluster", "train").as_deref(),
+            Some("ray-dash")
+        );
+        // No declared port: KubeRay's defaults, of which the client, dashboard and GCS run code.
+        let code: Vec<u16> = named.code_ports().into_iter().map(|(_, p)| p).collect();
+        assert_eq!(code, [10001, 8265, 6379]);
     }
 
     #[test]

@@ -328,6 +328,70 @@ pub fn services(placer: Placer<'_>) -> Vec<Service> {
     out
 }
 
+/// From manifests, the head Service KubeRay makes for each Ray cluster whose head template is
+/// an endpoint ([`palisade_k8s::ray`]: its name, ports and type), selecting that endpoint:
+/// what an Ingress or route naming `<cluster>-head-svc` sends traffic to. A Service of that
+/// name in the input (a cluster read's, the operator's own) is the one read instead.
+pub fn ray_head_services(placer: Placer<'_>, endpoints: &[Endpoint]) -> Vec<Service> {
+    let inventory = placer.inventory;
+    let mut out = Vec::new();
+    for (index, endpoint) in endpoints.iter().enumerate() {
+        let Some(template) = &endpoint.template else {
+            continue;
+        };
+        let object = &inventory.objects[endpoint.object];
+        let Some(cluster) =
+            palisade_k8s::ray::cluster(object.id.group(), &object.id.kind, &object.value)
+        else {
+            continue;
+        };
+        let namespace = |o: &Object| placer.namespace(o);
+        let Some(name) = kuberay_head_service(inventory, object, template, &namespace) else {
+            continue;
+        };
+        let ports = cluster
+            .head_service_ports()
+            .into_iter()
+            .map(|(name, port)| ServicePort {
+                name,
+                port: Some(port),
+                protocol: Protocol::Tcp,
+                target: Target::Number(port),
+            })
+            .collect();
+        out.push(Service {
+            namespace: endpoint.namespace.clone(),
+            name,
+            selector: endpoint.labels.clone(),
+            selected: vec![index],
+            ports,
+            exposed: cluster.head_service_exposed(),
+        });
+    }
+    out
+}
+
+/// The name of the head Service KubeRay makes for `object` when `template` (a pod spec's
+/// pointer) is its Ray cluster's head, and the input holds no Service of that name in its
+/// namespace (`ns_of` places objects): the Service an Ingress or route naming it reaches.
+pub fn kuberay_head_service(
+    inventory: &Inventory,
+    object: &Object,
+    template: &str,
+    ns_of: &dyn Fn(&Object) -> String,
+) -> Option<String> {
+    let cluster = palisade_k8s::ray::cluster(object.id.group(), &object.id.kind, &object.value)?;
+    if cluster.head_pod_spec().as_str() != template {
+        return None;
+    }
+    let name = cluster.head_service_name(&object.id.kind, object.id.display_name())?;
+    let namespace = ns_of(object);
+    let written = inventory
+        .of_kind("", "Service")
+        .any(|service| service.id.display_name() == name && ns_of(service) == namespace);
+    (!written).then_some(name)
+}
+
 /// Fills in the endpoints each Service selects (in its own namespace only).
 pub fn select_endpoints(services: &mut [Service], endpoints: &[Endpoint]) {
     let in_namespace = crate::model::by_namespace(endpoints);

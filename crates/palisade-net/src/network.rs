@@ -275,6 +275,8 @@ impl Network {
             network.selected_apart(ns, one, other)
         });
         select_endpoints(&mut network.services, &endpoints);
+        let ray_heads = crate::exposure::ray_head_services(placer, &endpoints);
+        network.services.extend(ray_heads);
         network.ingress = ingress_controller_ports(placer, &endpoints, &network.services);
         for e in &endpoints {
             network.namespaces.declare(&e.namespace, None);

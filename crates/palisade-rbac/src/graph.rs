@@ -1269,7 +1269,15 @@ fn exposed_workloads(
             .as_ref()
             .and_then(|t| palisade_inventory::operator_pods::pod_labels(object, t));
         let labels = operator_labels.as_ref().or(pod.labels(object));
-        if let Some(why) = exposing(&workload.namespace, labels) {
+        // The head Service KubeRay makes, which an Ingress or route may name.
+        let head_service = workload.template.as_ref().and_then(|t| {
+            palisade_net::exposure::kuberay_head_service(inventory, object, &t.spec, &ns_of)
+        });
+        let routed = || {
+            let name = head_service.as_ref()?;
+            exposed_services.get(&(ns_of(object), name.clone()))
+        };
+        if let Some(why) = exposing(&workload.namespace, labels).or_else(routed) {
             out.push(Exposed {
                 workload: w,
                 why: why.clone(),

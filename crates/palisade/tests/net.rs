@@ -1351,3 +1351,95 @@ fn a_published_ray_head_is_a_way_in() {
         "{some:?}"
     );
 }
+
+/// From manifests, the head Service KubeRay makes (`<cluster>-head-svc`) is a Service of the
+/// network: an Ingress naming it on the dashboard's port is a way in to the head template,
+/// NET021 reports it (high) and the attack graph starts its chain there; a route to Serve's
+/// port reaches the head but not the Jobs API, so NET021 is silent.
+#[test]
+fn an_ingress_to_the_head_service_kuberay_makes_reaches_the_head() {
+    let dir = scratch("net-ray-ingress");
+    let cluster =
+        std::fs::read_to_string(workspace().join("crates/palisade/tests/rbac/ray-published.yaml"))
+            .unwrap()
+            .replace("serviceType: LoadBalancer", "serviceType: ClusterIP");
+    let ingress = |port: u16| {
+        format!(
+            "{cluster}---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: dashboard, namespace: ml}}
+spec:
+  rules:
+  - http:
+      paths:
+      - {{path: /, pathType: Prefix, backend: {{service: {{name: ray-head-svc, port: {{number: {port}}}}}}}}}
+"
+        )
+    };
+    write_file(&dir, "ray.yaml", &ingress(8265));
+    let ways = json(
+        &bin()
+            .args(["net", "exposure", "-o", "json", "ray.yaml"])
+            .current_dir(&dir)
+            .output()
+            .unwrap(),
+    );
+    let ways = ways["ways_in"].as_array().unwrap();
+    assert_eq!(ways.len(), 1, "{ways:?}");
+    assert_eq!(
+        ways[0]["via"],
+        "Ingress ml/dashboard → Service ml/ray-head-svc"
+    );
+    assert_eq!(
+        ways[0]["behind"][0]["workload"],
+        "RayCluster ml/ray (spec.headGroupSpec.template)"
+    );
+    let findings = |yaml: &str| -> Vec<(String, String)> {
+        write_file(&dir, "ray.yaml", yaml);
+        let report = json_exiting(
+            &bin()
+                .args([
+                    "scan",
+                    "ray.yaml",
+                    "--rules",
+                    "NET021,RBAC017",
+                    "-o",
+                    "json",
+                ])
+                .args(["--fail-on", "none"])
+                .current_dir(&dir)
+                .output()
+                .unwrap(),
+            0,
+        );
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["rule"].as_str().unwrap().to_string(),
+                    f["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let dashboard = findings(&ingress(8265));
+    assert!(
+        dashboard.iter().any(|(rule, message)| rule == "NET021"
+            && message.starts_with(
+                "Ingress ml/dashboard routes to ray-head-svc, the head service KubeRay makes"
+            )),
+        "{dashboard:?}"
+    );
+    assert!(
+        dashboard.iter().any(|(rule, message)| rule == "RBAC017"
+            && message.starts_with(
+                "exposed to the internet (Ingress ml/dashboard routes to Service ray-head-svc)"
+            )),
+        "{dashboard:?}"
+    );
+    let serve = findings(&ingress(8000));
+    assert!(serve.iter().all(|(rule, _)| rule != "NET021"), "{serve:?}");
+}

@@ -12,7 +12,9 @@ declare_rule! {
     /// `headService.spec.type` `LoadBalancer` or `NodePort`, `headService.spec.externalIPs`, or
     /// `enableIngress: true`) while Ray
     /// authenticates nobody: neither `authOptions` nor `RAY_AUTH_MODE` on the head container
-    /// turns token authentication on. Read from manifests, the head template's NetworkPolicies
+    /// turns token authentication on; and, from manifests, heads whose service (`<cluster>-head-svc`,
+    /// which KubeRay makes) an Ingress, Route or public Gateway's route names on a port that
+    /// runs code (the dashboard's, the Ray client's, the GCS's; not Serve's) (high). Read from manifests, the head template's NetworkPolicies
     /// are evaluated as the network engine evaluates them (`palisade net exposure`): a head
     /// they keep every outside address and the ingress controller from, for certain, is not
     /// reported, and what they let in is said.
@@ -99,7 +101,8 @@ impl Check for RayDashboardExposed {
             return;
         }
         let published = cluster.published();
-        if published.is_empty() {
+        let routed = routes_to_head(cx, &cluster);
+        if published.is_empty() && routed.is_empty() {
             return;
         }
         // What the head's ingress policies let in from outside, where the network holds its
@@ -134,5 +137,55 @@ impl Check for RayDashboardExposed {
             reported.severity = severity;
             cx.report_with(reported);
         }
+        for via in routed {
+            let message = format!("{via}, and {open}{policies}");
+            let mut reported = Reported::new(cluster.head_pointer(), message);
+            reported.severity = Some(Severity::High);
+            cx.report_with(reported);
+        }
     }
+}
+
+/// What routes traffic from outside the cluster to the head Service KubeRay makes for
+/// `cluster` (an Ingress, a Route, a Gateway API route of a public Gateway naming
+/// `<cluster>-head-svc`), from manifests that do not hold that Service themselves.
+fn routes_to_head(cx: &Context<'_>, cluster: &palisade_k8s::ray::RayCluster<'_>) -> Vec<String> {
+    // Objects written without a namespace land in `default`, as `kubectl apply` puts them
+    // (and as `palisade net` places them).
+    let placer = palisade_net::model::Placer {
+        inventory: cx.inventory,
+        placement: palisade_net::model::Placement::Default,
+    };
+    let ns_of = |o: &palisade_inventory::Object| placer.namespace(o);
+    let head = cluster.head_pod_spec();
+    let Some(name) = palisade_net::exposure::kuberay_head_service(
+        cx.inventory,
+        cx.object,
+        head.as_str(),
+        &ns_of,
+    ) else {
+        return Vec::new();
+    };
+    let namespace = ns_of(cx.object);
+    // Only a door to a port that runs code (the dashboard's Jobs API, the client, the GCS):
+    // a route to Serve's port reaches the applications deployed, not the Jobs API.
+    let code_ports: Vec<serde_json::Value> = cluster
+        .code_ports()
+        .into_iter()
+        .map(|(name, port)| serde_json::json!({"name": name, "port": port, "targetPort": port}))
+        .collect();
+    let mut out: Vec<String> = palisade_net::exposure::doors(cx.inventory, &ns_of)
+        .into_iter()
+        .filter(|door| door.external && door.service == name && door.namespace == namespace)
+        .filter(|door| !door.names_a_port() || code_ports.iter().any(|p| door.opens(p)))
+        .map(|door| {
+            format!(
+                "{} routes to {name}, the head service KubeRay makes",
+                door.via
+            )
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
