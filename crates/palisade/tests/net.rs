@@ -1322,21 +1322,9 @@ fn a_published_ray_head_is_a_way_in() {
     // reported, one they let some ports into is, saying which.
     let net021 = |policy: &str| -> Vec<String> {
         let published = std::fs::read_to_string(&file).unwrap();
-        write_file(&dir, "ray.yaml", &format!("{published}---\n{policy}"));
-        let report = json_exiting(
-            &bin()
-                .args(["scan", "ray.yaml", "--rules", "NET021", "-o", "json"])
-                .args(["--fail-on", "none"])
-                .current_dir(&dir)
-                .output()
-                .unwrap(),
-            0,
-        );
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["message"].as_str().unwrap().to_string())
+        rule_findings(&dir, &format!("{published}---\n{policy}"), "NET021")
+            .into_iter()
+            .map(|(_, message)| message)
             .collect()
     };
     let policy = |ingress: &str| {
@@ -1395,36 +1383,7 @@ spec:
         ways[0]["behind"][0]["workload"],
         "RayCluster ml/ray (spec.headGroupSpec.template)"
     );
-    let findings = |yaml: &str| -> Vec<(String, String)> {
-        write_file(&dir, "ray.yaml", yaml);
-        let report = json_exiting(
-            &bin()
-                .args([
-                    "scan",
-                    "ray.yaml",
-                    "--rules",
-                    "NET021,RBAC017",
-                    "-o",
-                    "json",
-                ])
-                .args(["--fail-on", "none"])
-                .current_dir(&dir)
-                .output()
-                .unwrap(),
-            0,
-        );
-        report["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| {
-                (
-                    f["rule"].as_str().unwrap().to_string(),
-                    f["message"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
-    };
+    let findings = |yaml: &str| rule_findings(&dir, yaml, "NET021,RBAC017");
     let dashboard = findings(&ingress(8265));
     assert!(
         dashboard.iter().any(|(rule, message)| rule == "NET021"
@@ -1442,4 +1401,29 @@ spec:
     );
     let serve = findings(&ingress(8000));
     assert!(serve.iter().all(|(rule, _)| rule != "NET021"), "{serve:?}");
+}
+
+/// The findings of `rules` in `yaml`, scanned as `ray.yaml` in `dir`: (rule, message).
+fn rule_findings(dir: &std::path::Path, yaml: &str, rules: &str) -> Vec<(String, String)> {
+    write_file(dir, "ray.yaml", yaml);
+    let report = json_exiting(
+        &bin()
+            .args(["scan", "ray.yaml", "--rules", rules, "-o", "json"])
+            .args(["--fail-on", "none"])
+            .current_dir(dir)
+            .output()
+            .unwrap(),
+        0,
+    );
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
