@@ -1,8 +1,11 @@
+use std::collections::HashMap;
+
 use palisade_core::Severity;
+use palisade_inventory::Inventory;
 use palisade_k8s::exposure::Exposure;
 use palisade_k8s::ray::HeadPublished;
 
-use crate::context::{Context, Reported};
+use crate::context::{Context, Derived, Reported};
 use crate::rule::{Check, Target};
 
 declare_rule! {
@@ -101,7 +104,12 @@ impl Check for RayDashboardExposed {
             return;
         }
         let published = cluster.published();
-        let routed = routes_to_head(cx, &cluster);
+        let routed = cx
+            .derived_from(routes_to_heads)
+            .0
+            .get(&cx.object_index)
+            .cloned()
+            .unwrap_or_default();
         if published.is_empty() && routed.is_empty() {
             return;
         }
@@ -146,46 +154,72 @@ impl Check for RayDashboardExposed {
     }
 }
 
-/// What routes traffic from outside the cluster to the head Service KubeRay makes for
-/// `cluster` (an Ingress, a Route, a Gateway API route of a public Gateway naming
-/// `<cluster>-head-svc`), from manifests that do not hold that Service themselves.
-fn routes_to_head(cx: &Context<'_>, cluster: &palisade_k8s::ray::RayCluster<'_>) -> Vec<String> {
+/// What routes traffic from outside the cluster to the head Service KubeRay makes for each
+/// Ray cluster of the inventory (by the index of its object): an Ingress, a Route, a Gateway
+/// API route of a public Gateway naming `<cluster>-head-svc`, from manifests that do not hold
+/// that Service themselves, on a port that runs code (the dashboard's Jobs API, the client,
+/// the GCS: a route to Serve's port reaches the applications deployed). Found once per
+/// evaluation: the inventory's doors are many to find.
+struct RoutesToHeads(HashMap<usize, Vec<String>>);
+
+/// A Ray cluster's object (its index) and its head Service's ports that run code, as Service
+/// port entries.
+type HeadPorts = (usize, Vec<serde_json::Value>);
+
+fn routes_to_heads(inventory: &Inventory, _: &Derived) -> RoutesToHeads {
     // Objects written without a namespace land in `default`, as `kubectl apply` puts them
     // (and as `palisade net` places them).
     let placer = palisade_net::model::Placer {
-        inventory: cx.inventory,
+        inventory,
         placement: palisade_net::model::Placement::Default,
     };
     let ns_of = |o: &palisade_inventory::Object| placer.namespace(o);
-    let head = cluster.head_pod_spec();
-    let Some(name) = palisade_net::exposure::kuberay_head_service(
-        cx.inventory,
-        cx.object,
-        head.as_str(),
-        &ns_of,
-    ) else {
-        return Vec::new();
-    };
-    let namespace = ns_of(cx.object);
-    // Only a door to a port that runs code (the dashboard's Jobs API, the client, the GCS):
-    // a route to Serve's port reaches the applications deployed, not the Jobs API.
-    let code_ports: Vec<serde_json::Value> = cluster
-        .code_ports()
-        .into_iter()
-        .map(|(name, port)| serde_json::json!({"name": name, "port": port, "targetPort": port}))
-        .collect();
-    let mut out: Vec<String> = palisade_net::exposure::doors(cx.inventory, &ns_of)
-        .into_iter()
-        .filter(|door| door.external && door.service == name && door.namespace == namespace)
-        .filter(|door| !door.names_a_port() || code_ports.iter().any(|p| door.opens(p)))
-        .map(|door| {
-            format!(
-                "{} routes to {name}, the head service KubeRay makes",
-                door.via
-            )
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
+    // By (namespace, head Service name): each cluster's object and the ports that run code.
+    let mut heads: HashMap<(String, String), Vec<HeadPorts>> = HashMap::new();
+    for (index, object) in inventory.objects.iter().enumerate() {
+        let Some(cluster) =
+            palisade_k8s::ray::cluster(object.id.group(), &object.id.kind, &object.value)
+        else {
+            continue;
+        };
+        let head = cluster.head_pod_spec();
+        let Some(name) =
+            palisade_net::exposure::kuberay_head_service(inventory, object, head.as_str(), &ns_of)
+        else {
+            continue;
+        };
+        let code_ports = cluster
+            .code_ports()
+            .into_iter()
+            .map(|(name, port)| serde_json::json!({"name": name, "port": port, "targetPort": port}))
+            .collect();
+        heads
+            .entry((ns_of(object), name))
+            .or_default()
+            .push((index, code_ports));
+    }
+    let mut out: HashMap<usize, Vec<String>> = HashMap::new();
+    if heads.is_empty() {
+        return RoutesToHeads(out);
+    }
+    for door in palisade_net::exposure::doors(inventory, &ns_of) {
+        let key = (door.namespace.clone(), door.service.to_string());
+        let Some(clusters) = heads.get(&key).filter(|_| door.external) else {
+            continue;
+        };
+        for (index, code_ports) in clusters {
+            if door.names_a_port() && !code_ports.iter().any(|p| door.opens(p)) {
+                continue;
+            }
+            out.entry(*index).or_default().push(format!(
+                "{} routes to {}, the head service KubeRay makes",
+                door.via, door.service
+            ));
+        }
+    }
+    for vias in out.values_mut() {
+        vias.sort();
+        vias.dedup();
+    }
+    RoutesToHeads(out)
 }
