@@ -371,6 +371,22 @@ pub fn ray_head_services(placer: Placer<'_>, endpoints: &[Endpoint]) -> Vec<Serv
     out
 }
 
+/// The KubeRay clusters the inventory's objects write (`palisade_k8s::ray::cluster`), with
+/// each object's index.
+pub fn ray_clusters(
+    inventory: &Inventory,
+) -> impl Iterator<Item = (usize, &Object, palisade_k8s::ray::RayCluster<'_>)> {
+    inventory
+        .objects
+        .iter()
+        .enumerate()
+        .filter_map(|(index, object)| {
+            let cluster =
+                palisade_k8s::ray::cluster(object.id.group(), &object.id.kind, &object.value)?;
+            Some((index, object, cluster))
+        })
+}
+
 /// The name of the head Service KubeRay makes for `object` when `template` (a pod spec's
 /// pointer) is its Ray cluster's head, and the input holds no Service of that name in its
 /// namespace (`ns_of` places objects): the Service an Ingress or route naming it reaches.

@@ -134,12 +134,7 @@ fn published_ray_heads(
 ) -> Vec<WayIn> {
     let net = &engine.net;
     let mut out = Vec::new();
-    for (index, object) in inventory.objects.iter().enumerate() {
-        let Some(cluster) =
-            palisade_k8s::ray::cluster(object.id.group(), &object.id.kind, &object.value)
-        else {
-            continue;
-        };
+    for (index, object, cluster) in crate::exposure::ray_clusters(inventory) {
         let head = cluster.head_pod_spec();
         let Some(endpoint) = net
             .endpoints

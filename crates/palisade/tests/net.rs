@@ -1286,14 +1286,9 @@ spec:
 #[test]
 fn a_published_ray_head_is_a_way_in() {
     let file = workspace().join("crates/palisade/tests/rbac/ray-published.yaml");
-    let ways = json(
-        &bin()
-            .args(["net", "exposure", "-o", "json"])
-            .arg(&file)
-            .output()
-            .unwrap(),
-    );
-    let ways = ways["ways_in"].as_array().unwrap();
+    let dir = scratch("net-ray-inside");
+    let published = std::fs::read_to_string(&file).unwrap();
+    let ways = ways_in(&dir, &published);
     assert_eq!(ways.len(), 1, "{ways:?}");
     assert_eq!(
         ways[0]["via"],
@@ -1305,23 +1300,12 @@ fn a_published_ray_head_is_a_way_in() {
         "RayCluster ml/ray (spec.headGroupSpec.template)"
     );
     assert_eq!(ways[0]["behind"][0]["lets_in"], "All Connections");
-    let dir = scratch("net-ray-inside");
-    let inside = std::fs::read_to_string(&file)
-        .unwrap()
-        .replace("serviceType: LoadBalancer", "serviceType: ClusterIP");
-    write_file(&dir, "ray.yaml", &inside);
-    let ways = json(
-        &bin()
-            .args(["net", "exposure", "-o", "json", "ray.yaml"])
-            .current_dir(&dir)
-            .output()
-            .unwrap(),
-    );
-    assert_eq!(ways["ways_in"], serde_json::json!([]), "{ways}");
+    let inside = published.replace("serviceType: LoadBalancer", "serviceType: ClusterIP");
+    let ways = ways_in(&dir, &inside);
+    assert!(ways.is_empty(), "{ways:?}");
     // NET021 asks the same network: a head its policies keep everything out of is not
     // reported, one they let some ports into is, saying which.
     let net021 = |policy: &str| -> Vec<String> {
-        let published = std::fs::read_to_string(&file).unwrap();
         rule_findings(&dir, &format!("{published}---\n{policy}"), "NET021")
             .into_iter()
             .map(|(_, message)| message)
@@ -1365,15 +1349,7 @@ spec:
 "
         )
     };
-    write_file(&dir, "ray.yaml", &ingress(8265));
-    let ways = json(
-        &bin()
-            .args(["net", "exposure", "-o", "json", "ray.yaml"])
-            .current_dir(&dir)
-            .output()
-            .unwrap(),
-    );
-    let ways = ways["ways_in"].as_array().unwrap();
+    let ways = ways_in(&dir, &ingress(8265));
     assert_eq!(ways.len(), 1, "{ways:?}");
     assert_eq!(
         ways[0]["via"],
@@ -1426,4 +1402,17 @@ fn rule_findings(dir: &std::path::Path, yaml: &str, rules: &str) -> Vec<(String,
             )
         })
         .collect()
+}
+
+/// The ways in of `yaml`, written as `ray.yaml` in `dir` (`net exposure -o json`).
+fn ways_in(dir: &std::path::Path, yaml: &str) -> Vec<Value> {
+    write_file(dir, "ray.yaml", yaml);
+    let ways = json(
+        &bin()
+            .args(["net", "exposure", "-o", "json", "ray.yaml"])
+            .current_dir(dir)
+            .output()
+            .unwrap(),
+    );
+    ways["ways_in"].as_array().unwrap().clone()
 }

@@ -176,12 +176,7 @@ fn routes_to_heads(inventory: &Inventory, _: &Derived) -> RoutesToHeads {
     let ns_of = |o: &palisade_inventory::Object| placer.namespace(o);
     // By (namespace, head Service name): each cluster's object and the ports that run code.
     let mut heads: HashMap<(String, String), Vec<HeadPorts>> = HashMap::new();
-    for (index, object) in inventory.objects.iter().enumerate() {
-        let Some(cluster) =
-            palisade_k8s::ray::cluster(object.id.group(), &object.id.kind, &object.value)
-        else {
-            continue;
-        };
+    for (index, object, cluster) in palisade_net::exposure::ray_clusters(inventory) {
         let head = cluster.head_pod_spec();
         let Some(name) =
             palisade_net::exposure::kuberay_head_service(inventory, object, head.as_str(), &ns_of)
