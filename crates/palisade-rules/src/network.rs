@@ -186,6 +186,23 @@ impl NetworkFacts {
         own.or_else(template).copied()
     }
 
+    /// How messages name the pods of `endpoint`, judged in `cx`: `these pods`, or for a pod
+    /// template of an object with several, `the pods of spec.workerGroupSpecs.0.template`.
+    pub fn pods(&self, cx: &Context<'_>, endpoint: usize) -> String {
+        let template = self.network().endpoints[endpoint]
+            .template
+            .as_deref()
+            .and_then(|spec| {
+                palisade_inventory::podspec::grouped_templates(cx.object)
+                    .into_iter()
+                    .find(|t| t.spec == spec)
+            });
+        match template {
+            Some(template) => format!("the pods of {}", template.label()),
+            None => "these pods".to_string(),
+        }
+    }
+
     /// The endpoint of the pod template at `spec` (its spec's pointer) of the object at
     /// `object`, when the network holds one (read from manifests).
     pub fn template_endpoint(&self, object: usize, spec: &str) -> Option<usize> {

@@ -1239,7 +1239,9 @@ spec:
         "{findings:?}"
     );
     assert!(
-        net004("/spec/headGroupSpec/template/metadata").is_some_and(|m| m.ends_with("for egress")),
+        net004("/spec/headGroupSpec/template/metadata").is_some_and(
+            |m| m.ends_with("isolates the pods of spec.headGroupSpec.template for egress")
+        ),
         "{findings:?}"
     );
     assert!(

@@ -109,7 +109,8 @@ impl Check for MissingNetworkPolicy {
             cx.report(
                 cx.pod_metadata_field("labels"),
                 format!(
-                    "no NetworkPolicy in namespace {ns} isolates these pods for {}",
+                    "no NetworkPolicy in namespace {ns} isolates {} for {}",
+                    facts.pods(cx, endpoint),
                     missing.join(" or ")
                 ),
             );

@@ -82,8 +82,9 @@ impl Check for UnrestrictedInternetEgress {
             cx.report(
                 cx.pod_metadata_field("labels"),
                 format!(
-                    "egress policies ({}) select these pods but still allow every port to internet addresses such as {range}",
-                    policies.join(", ")
+                    "egress policies ({}) select {} but still allow every port to internet addresses such as {range}",
+                    policies.join(", "),
+                    facts.pods(cx, endpoint),
                 ),
             );
         }
