@@ -336,17 +336,18 @@ pub fn ray_head_services(placer: Placer<'_>, endpoints: &[Endpoint]) -> Vec<Serv
     let inventory = placer.inventory;
     let mut out = Vec::new();
     for (index, endpoint) in endpoints.iter().enumerate() {
-        let Some(template) = &endpoint.template else {
+        let Some(template) = endpoint.template_spec() else {
             continue;
         };
         let object = &inventory.objects[endpoint.object];
         let Some(cluster) =
             palisade_k8s::ray::cluster(object.id.group(), &object.id.kind, &object.value)
+                .filter(|cluster| cluster.role(template) == Some(palisade_k8s::ray::Role::Head))
         else {
             continue;
         };
         let namespace = |o: &Object| placer.namespace(o);
-        let Some(name) = kuberay_head_service(inventory, object, template, &namespace) else {
+        let Some(name) = kuberay_head_service(inventory, object, &cluster, &namespace) else {
             continue;
         };
         let ports = cluster
@@ -387,19 +388,15 @@ pub fn ray_clusters(
         })
 }
 
-/// The name of the head Service KubeRay makes for `object` when `template` (a pod spec's
-/// pointer) is its Ray cluster's head, and the input holds no Service of that name in its
-/// namespace (`ns_of` places objects): the Service an Ingress or route naming it reaches.
+/// The name of the head Service KubeRay makes for `cluster`, the Ray cluster `object`
+/// writes, when the input holds no Service of that name in its namespace (`ns_of` places
+/// objects): the Service an Ingress or route naming it reaches.
 pub fn kuberay_head_service(
     inventory: &Inventory,
     object: &Object,
-    template: &str,
+    cluster: &palisade_k8s::ray::RayCluster<'_>,
     ns_of: &dyn Fn(&Object) -> String,
 ) -> Option<String> {
-    let cluster = palisade_k8s::ray::cluster(object.id.group(), &object.id.kind, &object.value)?;
-    if cluster.head_pod_spec().as_str() != template {
-        return None;
-    }
     let name = cluster.head_service_name(&object.id.kind, object.id.display_name())?;
     let namespace = ns_of(object);
     let written = inventory

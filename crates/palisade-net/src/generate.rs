@@ -283,16 +283,11 @@ fn allow_dns(ns: &str) -> Value {
 /// selected nothing by them would leave the Pods to the namespace's default deny.
 fn selector_of(inventory: &Inventory, e: &Endpoint) -> Map<String, Value> {
     let object = &inventory.objects[e.object];
-    if let Some(spec) = &e.template {
-        let written = palisade_inventory::podspec::grouped_templates(object)
-            .into_iter()
-            .find(|t| &t.spec == spec)
-            .and_then(|t| {
-                palisade_inventory::podspec::grouped_pod_spec(object, &t)
-                    .labels(object)
-                    .cloned()
-            })
-            .filter(|labels| !labels.is_empty());
+    if let Some(template) = &e.template {
+        let written = palisade_inventory::podspec::grouped_pod_spec(object, template)
+            .labels(object)
+            .filter(|labels| !labels.is_empty())
+            .cloned();
         return written.unwrap_or_else(|| e.labels.clone());
     }
     let selector = object.value.at("/spec/selector");

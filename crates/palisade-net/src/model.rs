@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use palisade_core::tree::Tree as _;
-use palisade_inventory::podspec::pod_spec;
+use palisade_inventory::podspec::{GroupedTemplate, pod_spec};
 use palisade_inventory::{ContainerKind, Inventory, Object, PodSpec};
 use serde_json::{Map, Value};
 
@@ -39,13 +39,18 @@ pub struct Endpoint {
     pub object: usize,
     /// Why answers about it are not final (pods of one owner with different labels).
     pub caveat: Option<String>,
-    /// The pointer of the pod spec it stands for when its object has several (a RayCluster's
-    /// head and each worker group are endpoints of their own, read from manifests); `None`
-    /// for the one pod spec of any other object.
-    pub template: Option<String>,
+    /// The pod template it stands for when its object has several (a RayCluster's head and
+    /// each worker group are endpoints of their own, read from manifests); `None` for the one
+    /// pod spec of any other object.
+    pub template: Option<GroupedTemplate>,
 }
 
 impl Endpoint {
+    /// The pointer of the pod spec of its [`Endpoint::template`], if it stands for one.
+    pub fn template_spec(&self) -> Option<&str> {
+        self.template.as_ref().map(|t| t.spec.as_str())
+    }
+
     /// `namespace/name[Kind]`, how the matrix and `why` name it.
     pub fn id(&self) -> String {
         format!("{}/{}[{}]", self.namespace, self.name, self.kind)
@@ -282,7 +287,7 @@ fn template_endpoints(placer: Placer<'_>) -> Vec<Endpoint> {
                 &spec,
                 index,
             );
-            endpoint.template = Some(template.spec.clone());
+            endpoint.template = Some(template.clone());
             out.push(endpoint);
         }
     }

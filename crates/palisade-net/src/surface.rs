@@ -139,7 +139,7 @@ fn published_ray_heads(
         let Some(endpoint) = net
             .endpoints
             .iter()
-            .position(|e| e.object == index && e.template.as_deref() == Some(head.as_str()))
+            .position(|e| e.object == index && e.template_spec() == Some(head.as_str()))
         else {
             continue;
         };

@@ -432,7 +432,7 @@ fn add_exposure(
         .endpoints
         .iter()
         .enumerate()
-        .map(|(i, e)| ((e.object, e.template.as_deref()), i))
+        .map(|(i, e)| ((e.object, e.template_spec()), i))
         .collect();
     let workload_by_template: HashMap<(usize, Option<&str>), usize> = policy
         .workloads
@@ -448,7 +448,7 @@ fn add_exposure(
         .iter()
         .map(|e| {
             workload_by_template
-                .get(&(e.object, e.template.as_deref()))
+                .get(&(e.object, e.template_spec()))
                 .copied()
         })
         .collect();
@@ -1271,7 +1271,12 @@ fn exposed_workloads(
         let labels = operator_labels.as_ref().or(pod.labels(object));
         // The head Service KubeRay makes, which an Ingress or route may name.
         let head_service = workload.template.as_ref().and_then(|t| {
-            palisade_net::exposure::kuberay_head_service(inventory, object, &t.spec, &ns_of)
+            let cluster =
+                palisade_k8s::ray::cluster(object.id.group(), &object.id.kind, &object.value)
+                    .filter(|cluster| {
+                        cluster.role(&t.spec) == Some(palisade_k8s::ray::Role::Head)
+                    })?;
+            palisade_net::exposure::kuberay_head_service(inventory, object, &cluster, &ns_of)
         });
         let routed = || {
             let name = head_service.as_ref()?;

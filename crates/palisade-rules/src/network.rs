@@ -186,18 +186,10 @@ impl NetworkFacts {
         own.or_else(template).copied()
     }
 
-    /// How messages name the pods of `endpoint`, judged in `cx`: `these pods`, or for a pod
-    /// template of an object with several, `the pods of spec.workerGroupSpecs.0.template`.
-    pub fn pods(&self, cx: &Context<'_>, endpoint: usize) -> String {
-        let template = self.network().endpoints[endpoint]
-            .template
-            .as_deref()
-            .and_then(|spec| {
-                palisade_inventory::podspec::grouped_templates(cx.object)
-                    .into_iter()
-                    .find(|t| t.spec == spec)
-            });
-        match template {
+    /// How messages name the pods of `endpoint`: `these pods`, or for a pod template of an
+    /// object with several, `the pods of spec.workerGroupSpecs.0.template`.
+    pub fn pods(&self, endpoint: usize) -> String {
+        match &self.network().endpoints[endpoint].template {
             Some(template) => format!("the pods of {}", template.label()),
             None => "these pods".to_string(),
         }
@@ -236,7 +228,7 @@ impl NetworkFacts {
         for (i, e) in network.endpoints.iter().enumerate() {
             match &e.template {
                 Some(template) => {
-                    template_endpoint.insert((e.object, template.clone()), i);
+                    template_endpoint.insert((e.object, template.spec.clone()), i);
                     with_template_endpoints.insert(e.object);
                 }
                 None => {

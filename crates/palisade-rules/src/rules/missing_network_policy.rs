@@ -110,7 +110,7 @@ impl Check for MissingNetworkPolicy {
                 cx.pod_metadata_field("labels"),
                 format!(
                     "no NetworkPolicy in namespace {ns} isolates {} for {}",
-                    facts.pods(cx, endpoint),
+                    facts.pods(endpoint),
                     missing.join(" or ")
                 ),
             );

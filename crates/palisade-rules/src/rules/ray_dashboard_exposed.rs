@@ -177,9 +177,8 @@ fn routes_to_heads(inventory: &Inventory, _: &Derived) -> RoutesToHeads {
     // By (namespace, head Service name): each cluster's object and the ports that run code.
     let mut heads: HashMap<(String, String), Vec<HeadPorts>> = HashMap::new();
     for (index, object, cluster) in palisade_net::exposure::ray_clusters(inventory) {
-        let head = cluster.head_pod_spec();
         let Some(name) =
-            palisade_net::exposure::kuberay_head_service(inventory, object, head.as_str(), &ns_of)
+            palisade_net::exposure::kuberay_head_service(inventory, object, &cluster, &ns_of)
         else {
             continue;
         };

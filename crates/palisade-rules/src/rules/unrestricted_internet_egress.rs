@@ -84,7 +84,7 @@ impl Check for UnrestrictedInternetEgress {
                 format!(
                     "egress policies ({}) select {} but still allow every port to internet addresses such as {range}",
                     policies.join(", "),
-                    facts.pods(cx, endpoint),
+                    facts.pods(endpoint),
                 ),
             );
         }
