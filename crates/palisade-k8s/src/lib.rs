@@ -2,7 +2,8 @@
 //! resources exist, in which API group, under which kind, plural, singular and short names,
 //! whether they are namespaced, and which subresources they have (`resources`); who a request comes from (users, groups, service accounts and
 //! their implicit groups: `identity`); whether a
-//! Service is reachable from outside the cluster (`exposure`); the Pod Security level a
+//! Service is reachable from outside the cluster (`exposure`); which controller serves an
+//! Ingress, whether it is internal and how it serves HTTPS and plain HTTP (`ingress`); the Pod Security level a
 //! namespace enforces (`pod_security`); container image references as runtimes read them
 //! (`image`); what a container's
 //! security settings amount to, up to owning its node (`security`); and whether a
@@ -28,6 +29,7 @@ pub mod exposure;
 pub mod identity;
 pub mod identity_claims;
 pub mod image;
+pub mod ingress;
 pub mod install_order;
 pub mod names;
 pub mod node_address;

@@ -60,7 +60,8 @@ pub struct Door<'i> {
     pub service: &'i str,
     port: PortRef<'i>,
     protocol: Protocol,
-    /// Whether the traffic comes from outside the cluster: every Ingress and Route, and a
+    /// Whether the traffic comes from outside the cluster: every Route, an Ingress whose
+    /// load balancer is not made internal (`palisade_k8s::ingress::internal_reason`), and a
     /// Gateway API route attached to a Gateway that is not internal.
     pub external: bool,
     /// Where the traffic comes from, and why, for explanations: the ingress controller, or
@@ -88,6 +89,7 @@ pub fn doors<'i>(inventory: &'i Inventory, ns_of: &dyn Fn(&Object) -> String) ->
         for ingress in inventory.of_kind(group, "Ingress") {
             let ns = ns_of(ingress);
             let via = format!("Ingress {ns}/{}", ingress.id.display_name());
+            let internal = palisade_k8s::ingress::internal_reason(&ingress.value);
             for backend in ingress_backends(&ingress.value) {
                 let Some(name) = backend.get("name").and_then(Value::as_str) else {
                     continue;
@@ -99,7 +101,14 @@ pub fn doors<'i>(inventory: &'i Inventory, ns_of: &dyn Fn(&Object) -> String) ->
                         None => continue,
                     },
                 };
-                out.push(door(&via, &ns, name, port));
+                let mut door = door(&via, &ns, name, port);
+                if let Some(why) = &internal {
+                    door.external = false;
+                    door.reach = format!(
+                        "from the private network, through an internal load balancer ({why})"
+                    );
+                }
+                out.push(door);
             }
         }
     }

@@ -902,6 +902,14 @@ fn exposure_lists_every_way_in_with_why() {
         reports["reach"],
         "inside only: Gateway projectcontour/local is internal: ContourDeployment projectcontour/internal, its GatewayClass contour-internal's parameters, gives it a Service inside the cluster"
     );
+    // An Ingress whose AWS load balancer is internal opens the same Service to the private
+    // network only.
+    let intranet = row(&placed, "Ingress shop/intranet → Service shop/web");
+    assert_eq!(intranet["outside"], false);
+    assert_eq!(
+        intranet["reach"],
+        "inside only: from the private network, through an internal load balancer (annotation alb.ingress.kubernetes.io/scheme: internal)"
+    );
     // Istio's ConfigMap, which the Gateway names, patches its Service to a ClusterIP one.
     let ledger = row(
         &placed,
@@ -924,7 +932,7 @@ fn exposure_lists_every_way_in_with_why() {
         "{web:#}"
     );
     // -n keeps one namespace's; an unknown one is an error.
-    assert_eq!(ways(&["-n", "shop"]).len(), 5);
+    assert_eq!(ways(&["-n", "shop"]).len(), 6);
     let out = bin()
         .args(["net", "exposure", APP, "-n", "nowhere"])
         .output()

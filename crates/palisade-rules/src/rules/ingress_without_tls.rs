@@ -1,3 +1,6 @@
+use palisade_core::JsonPointer;
+use palisade_core::tree::Tree as _;
+use palisade_k8s::ingress::{self, Controller, PlainHttp};
 use serde_json::Value;
 
 use crate::context::Context;
@@ -5,8 +8,24 @@ use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
-    /// Ingresses that serve plain HTTP: no `spec.tls` at all, or rule hosts that no `spec.tls`
-    /// entry covers (a `*.example.com` entry covers one label, as in TLS certificates).
+    /// Ingresses that serve plain HTTP, as their controller reads them:
+    /// - most controllers (ingress-nginx, Traefik, HAProxy, Contour...) serve the
+    ///   certificates of `spec.tls`: an Ingress without it, or with rule hosts no entry covers
+    ///   (a `*.example.com` entry covers one label, as in TLS certificates), is reported, and
+    ///   so is ingress-nginx told not to redirect HTTP (`ssl-redirect: "false"`);
+    /// - the cloud controllers read annotations instead. The AWS Load Balancer Controller
+    ///   serves HTTPS only on an HTTPS `listen-ports` entry (or `certificate-arn`, which makes
+    ///   its default listener HTTPS) and never serves `spec.tls` secrets; GKE serves
+    ///   `spec.tls`, pre-shared and Google-managed certificates; Azure's Application Gateway
+    ///   serves `spec.tls` or `appgw-ssl-certificate`. An Ingress they serve no HTTPS for is
+    ///   reported, and so is one whose plain HTTP listener stays open beside HTTPS: on AWS
+    ///   without `ssl-redirect`, on GKE without `kubernetes.io/ingress.allow-http: "false"` or
+    ///   a FrontendConfig that redirects to HTTPS, on Azure without `ssl-redirect: "true"`.
+    ///
+    /// The controller is the one the class names (`ingressClassName`, the
+    /// `kubernetes.io/ingress.class` annotation, or the IngressClass's `spec.controller`:
+    /// `ingress.k8s.aws/alb`, `azure/application-gateway`), else the one whose annotations
+    /// the Ingress carries.
     ///
     /// ## Why it matters
     /// Without TLS, credentials, session cookies and data cross the network in clear text and
@@ -65,41 +84,138 @@ fn covers(pattern: &str, host: &str) -> bool {
 }
 
 impl Check for IngressWithoutTls {
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("networking.k8s.io", "IngressClass"),
+            ("networking.gke.io", "FrontendConfig"),
+        ]
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
-        let spec = palisade_core::JsonPointer::root().join("spec");
-        let tls = cx.array_at(&spec.join("tls"));
-        if tls.is_empty() {
-            cx.report(
-                spec,
-                "the Ingress has no tls section: every host is served over plain HTTP".to_string(),
-            );
-            return;
+        let ingress = &cx.object.value;
+        let controller = ingress::controller(ingress, class_controller(cx));
+        let frontend_config = frontend_config(cx);
+        match ingress::listeners(ingress, controller, frontend_config) {
+            Some(listeners) => check_listeners(cx, controller, listeners),
+            None => check_spec_tls(cx),
         }
-        let tls_hosts: Vec<&str> = tls
-            .iter()
-            .filter_map(|t| t.get("hosts").and_then(Value::as_array))
-            .flatten()
-            .filter_map(Value::as_str)
-            .collect();
-        // A TLS entry without hosts serves the controller's default certificate for all hosts.
-        if tls.iter().any(|t| {
-            t.get("hosts")
-                .and_then(Value::as_array)
-                .is_none_or(|h| h.is_empty())
-        }) {
-            return;
-        }
-        let rules = spec.join("rules");
-        for (i, rule) in cx.array_at(&rules).iter().enumerate() {
-            let Some(host) = rule.get("host").and_then(Value::as_str) else {
-                continue;
-            };
-            if !tls_hosts.iter().any(|p| covers(p, host)) {
-                cx.report(
-                    rules.join(i).join("host"),
-                    format!("host {host} has no tls entry and is served over plain HTTP"),
-                );
+    }
+}
+
+/// The `spec.controller` of the IngressClass the judged Ingress names, or of the cluster's
+/// default IngressClass when it names none.
+fn class_controller<'a>(cx: &Context<'a>) -> Option<&'a str> {
+    const GROUP_KIND: (&str, &str) = ("networking.k8s.io", "IngressClass");
+    let class = match ingress::class(&cx.object.value) {
+        Some(name) => cx.objects_named(GROUP_KIND, None, name).into_iter().next(),
+        None => cx
+            .inventory
+            .of_kind(GROUP_KIND.0, GROUP_KIND.1)
+            .find(|class| {
+                class
+                    .value
+                    .at("/metadata/annotations/ingressclass.kubernetes.io~1is-default-class")
+                    .and_then(Value::as_str)
+                    == Some("true")
+            }),
+    };
+    class?.value.at("/spec/controller").and_then(Value::as_str)
+}
+
+/// The GKE FrontendConfig the judged Ingress names (in its namespace).
+fn frontend_config<'a>(cx: &Context<'a>) -> ingress::FrontendConfig<'a> {
+    let Some(name) = ingress::annotation(&cx.object.value, ingress::GKE_FRONTEND_CONFIG) else {
+        return ingress::FrontendConfig::None;
+    };
+    let namespace = cx.object.id.namespace.as_deref();
+    match cx
+        .objects_named(("networking.gke.io", "FrontendConfig"), namespace, name)
+        .first()
+    {
+        Some(found) => ingress::FrontendConfig::Found(name, &found.value),
+        None => ingress::FrontendConfig::Missing(name),
+    }
+}
+
+/// Judges a cloud controller's listeners: no HTTPS at all, or plain HTTP answered beside it.
+fn check_listeners(cx: &mut Context<'_>, controller: Controller, listeners: ingress::Listeners) {
+    let annotations = JsonPointer::root().join("metadata").join("annotations");
+    let Some(https) = listeners.https else {
+        let message = match controller {
+            Controller::AwsAlb => {
+                "the AWS load balancer has no HTTPS listener (no HTTPS in alb.ingress.kubernetes.io/listen-ports, no certificate-arn; it never serves spec.tls secrets): every host is served over plain HTTP"
             }
+            _ => {
+                "the Ingress has no tls section and names no certificate: every host is served over plain HTTP"
+            }
+        };
+        cx.report(JsonPointer::root().join("spec"), message.to_string());
+        return;
+    };
+    if https == "spec.tls" {
+        check_hosts_covered(cx);
+    }
+    match listeners.plain_http {
+        PlainHttp::Closed(_) => {}
+        PlainHttp::Open(how) => cx.report(
+            annotations,
+            format!("HTTPS is served ({https}), but plain HTTP is answered too: {how}"),
+        ),
+        PlainHttp::Unknown(what) => cx.report(
+            annotations,
+            format!("HTTPS is served ({https}), but plain HTTP may be answered too: {what}"),
+        ),
+    }
+}
+
+/// Judges an Ingress whose controller serves `spec.tls`: every host covered, and HTTP
+/// redirected.
+fn check_spec_tls(cx: &mut Context<'_>) {
+    let spec = JsonPointer::root().join("spec");
+    if cx.array_at(&spec.join("tls")).is_empty() {
+        cx.report(
+            spec,
+            "the Ingress has no tls section: every host is served over plain HTTP".to_string(),
+        );
+        return;
+    }
+    check_hosts_covered(cx);
+    if let Some(annotation) = ingress::nginx_plain_http(&cx.object.value) {
+        cx.report(
+            JsonPointer::root().join("metadata").join("annotations"),
+            format!("the hosts with TLS are answered over plain HTTP too: {annotation} turns off the redirect to HTTPS"),
+        );
+    }
+}
+
+/// Reports each rule host no `spec.tls` entry covers (an entry without hosts serves the
+/// controller's default certificate for all of them).
+fn check_hosts_covered(cx: &mut Context<'_>) {
+    let spec = JsonPointer::root().join("spec");
+    let tls = cx.array_at(&spec.join("tls"));
+    let tls_hosts: Vec<&str> = tls
+        .iter()
+        .filter_map(|t| t.get("hosts").and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    if tls.iter().any(|t| {
+        t.get("hosts")
+            .and_then(Value::as_array)
+            .is_none_or(|h| h.is_empty())
+    }) {
+        return;
+    }
+    let rules = spec.join("rules");
+    for (i, rule) in cx.array_at(&rules).iter().enumerate() {
+        let Some(host) = rule.get("host").and_then(Value::as_str) else {
+            continue;
+        };
+        if !tls_hosts.iter().any(|p| covers(p, host)) {
+            cx.report(
+                rules.join(i).join("host"),
+                format!("host {host} has no tls entry and is served over plain HTTP"),
+            );
         }
     }
 }

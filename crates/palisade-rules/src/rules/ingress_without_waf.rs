@@ -1,4 +1,3 @@
-use palisade_core::tree::Tree as _;
 use serde_json::Value;
 
 use crate::context::Context;
@@ -13,7 +12,8 @@ declare_rule! {
     /// Controller (`alb.ingress.kubernetes.io/wafv2-acl-arn` or `waf-acl-id`), GKE (a
     /// `cloud.google.com/backend-config` naming a BackendConfig, where Cloud Armor is set),
     /// Azure Application Gateway (`appgw.ingress.kubernetes.io/waf-policy-for-path`).
-    /// Ingresses marked internal (`alb.ingress.kubernetes.io/scheme: internal`, an ingress
+    /// Ingresses marked internal (`alb.ingress.kubernetes.io/scheme: internal`, GKE's
+    /// `gce-internal` class, `appgw.ingress.kubernetes.io/use-private-ip: "true"`, an ingress
     /// class whose name says `internal`) are left out. ModSecurity switched on without rules
     /// is reported: the engine then inspects nothing.
     ///
@@ -73,14 +73,8 @@ impl Check for IngressWithoutWaf {
     fn check(&self, cx: &mut Context<'_>) {
         let annotations = cx.object.annotations();
         let get = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
-        let class = cx
-            .object
-            .value
-            .at("/spec/ingressClassName")
-            .and_then(Value::as_str)
-            .or_else(|| get("kubernetes.io/ingress.class"))
-            .unwrap_or("");
-        if get("alb.ingress.kubernetes.io/scheme") == Some("internal")
+        let class = palisade_k8s::ingress::class(&cx.object.value).unwrap_or("");
+        if palisade_k8s::ingress::internal_reason(&cx.object.value).is_some()
             || class.to_ascii_lowercase().contains("internal")
         {
             return;

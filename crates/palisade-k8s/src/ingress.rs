@@ -1,0 +1,453 @@
+//! What an Ingress's controller makes of it, answered once for the rules and the network:
+//! which controller serves it, whether its load balancer is internal, and how its listeners
+//! serve HTTPS and plain HTTP. The cloud controllers (AWS Load Balancer Controller, GKE's
+//! Ingress, Azure's Application Gateway Ingress Controller) read annotations where other
+//! controllers read `spec.tls`, so `spec.tls` alone says little about them.
+
+use palisade_core::tree::Tree as _;
+use serde_json::Value;
+
+/// The controller that serves an Ingress, as far as the Ingress (and its IngressClass) says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Controller {
+    /// AWS Load Balancer Controller: an Application Load Balancer per Ingress (or group).
+    AwsAlb,
+    /// GKE's Ingress controller: a Google Cloud Application Load Balancer.
+    Gke,
+    /// Azure Application Gateway Ingress Controller.
+    AzureAppGateway,
+    /// Another controller (ingress-nginx, Traefik, HAProxy, Contour...), or one the input
+    /// does not name: it serves the certificates `spec.tls` names.
+    Other,
+}
+
+/// The controller names (`IngressClass` `spec.controller`) of the cloud controllers.
+const CLASS_CONTROLLERS: &[(&str, Controller)] = &[
+    ("ingress.k8s.aws/alb", Controller::AwsAlb),
+    ("azure/application-gateway", Controller::AzureAppGateway),
+];
+
+/// The class names the cloud controllers answer to without an IngressClass object (the
+/// `kubernetes.io/ingress.class` annotation or `spec.ingressClassName`).
+const CLASS_NAMES: &[(&str, Controller)] = &[
+    ("alb", Controller::AwsAlb),
+    ("gce", Controller::Gke),
+    ("gce-internal", Controller::Gke),
+    ("azure/application-gateway", Controller::AzureAppGateway),
+    ("azure-application-gateway", Controller::AzureAppGateway),
+];
+
+/// Annotation prefixes only one cloud controller reads: an Ingress that names no class but
+/// carries them is that controller's (on GKE, Ingresses without a class are GKE's own).
+const ANNOTATION_PREFIXES: &[(&str, Controller)] = &[
+    ("alb.ingress.kubernetes.io/", Controller::AwsAlb),
+    ("networking.gke.io/", Controller::Gke),
+    ("ingress.gcp.kubernetes.io/", Controller::Gke),
+    (
+        "kubernetes.io/ingress.global-static-ip-name",
+        Controller::Gke,
+    ),
+    (
+        "kubernetes.io/ingress.regional-static-ip-name",
+        Controller::Gke,
+    ),
+    ("appgw.ingress.kubernetes.io/", Controller::AzureAppGateway),
+];
+
+/// The Ingress's class: `spec.ingressClassName`, else the older
+/// `kubernetes.io/ingress.class` annotation.
+pub fn class(ingress: &Value) -> Option<&str> {
+    ingress
+        .at("/spec/ingressClassName")
+        .and_then(Value::as_str)
+        .or_else(|| annotation(ingress, "kubernetes.io/ingress.class"))
+}
+
+/// The annotation `key` of `ingress`, when it is a string.
+pub fn annotation<'v>(ingress: &'v Value, key: &str) -> Option<&'v str> {
+    ingress
+        .at("/metadata/annotations")
+        .and_then(|a| a.get(key))
+        .and_then(Value::as_str)
+}
+
+/// Which controller serves `ingress`. `class_controller` is the `spec.controller` of the
+/// IngressClass its class names, when the input holds it. Without a class, the annotations
+/// only one cloud controller reads decide; else it is [`Controller::Other`].
+pub fn controller(ingress: &Value, class_controller: Option<&str>) -> Controller {
+    if let Some(found) =
+        class_controller.and_then(|c| CLASS_CONTROLLERS.iter().find(|(name, _)| *name == c))
+    {
+        return found.1;
+    }
+    if let Some(class) = class(ingress) {
+        return CLASS_NAMES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(class))
+            .map_or(Controller::Other, |found| found.1);
+    }
+    let annotations = ingress
+        .at("/metadata/annotations")
+        .and_then(Value::as_object);
+    annotations
+        .into_iter()
+        .flat_map(|a| a.keys())
+        .find_map(|key| {
+            ANNOTATION_PREFIXES
+                .iter()
+                .find(|(prefix, _)| key.starts_with(prefix))
+                .map(|found| found.1)
+        })
+        .unwrap_or(Controller::Other)
+}
+
+/// Why `ingress`'s load balancer is reachable only from the private network, when its
+/// controller is told so: `alb.ingress.kubernetes.io/scheme: internal`, GKE's
+/// `gce-internal` class, or Azure's `appgw.ingress.kubernetes.io/use-private-ip: "true"`.
+/// Explicit settings only: the AWS controller's own default scheme, or one set in an
+/// IngressClassParams, is not read, and any other Ingress is taken as public.
+pub fn internal_reason(ingress: &Value) -> Option<String> {
+    let says = |key: &str, value: &str| {
+        annotation(ingress, key)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case(value))
+            .then(|| format!("annotation {key}: {value}"))
+    };
+    says("alb.ingress.kubernetes.io/scheme", "internal")
+        .or_else(|| says("appgw.ingress.kubernetes.io/use-private-ip", "true"))
+        .or_else(|| {
+            class(ingress)
+                .filter(|c| c.eq_ignore_ascii_case("gce-internal"))
+                .map(|c| format!("its class {c} makes an internal load balancer"))
+        })
+}
+
+/// How a cloud controller's listeners serve an Ingress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listeners {
+    /// Where its HTTPS certificate comes from, for a message (`annotation
+    /// networking.gke.io/managed-certificates: shop`, `spec.tls`); `None`: it serves no HTTPS.
+    pub https: Option<String>,
+    /// Whether it answers plain HTTP without redirecting it to HTTPS.
+    pub plain_http: PlainHttp,
+}
+
+/// Whether a controller answers plain HTTP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlainHttp {
+    /// It does not, and why (`annotation kubernetes.io/ingress.allow-http: "false"`).
+    Closed(String),
+    /// It does; the text says what would close it.
+    Open(String),
+    /// The setting that decides it is in an object the input does not hold (GKE's
+    /// FrontendConfig): the text names it.
+    Unknown(String),
+}
+
+/// What GKE's FrontendConfig named by an Ingress holds, as the caller found it.
+#[derive(Debug, Clone, Copy)]
+pub enum FrontendConfig<'v> {
+    /// The Ingress names none.
+    None,
+    /// It names one the input does not hold.
+    Missing(&'v str),
+    /// It names this one.
+    Found(&'v str, &'v Value),
+}
+
+/// The annotation by which a GKE Ingress names its FrontendConfig (same namespace).
+pub const GKE_FRONTEND_CONFIG: &str = "networking.gke.io/v1beta1.FrontendConfig";
+
+/// How `controller`'s listeners serve `ingress`, for the cloud controllers; `None` for
+/// [`Controller::Other`], whose HTTPS is `spec.tls` (see [`nginx_plain_http`]).
+/// `frontend_config` is the FrontendConfig the Ingress names (GKE only).
+pub fn listeners(
+    ingress: &Value,
+    controller: Controller,
+    frontend_config: FrontendConfig<'_>,
+) -> Option<Listeners> {
+    match controller {
+        Controller::AwsAlb => Some(alb_listeners(ingress)),
+        Controller::Gke => Some(gke_listeners(ingress, frontend_config)),
+        Controller::AzureAppGateway => Some(appgw_listeners(ingress)),
+        Controller::Other => None,
+    }
+}
+
+/// Whether `spec.tls` holds an entry.
+fn has_tls(ingress: &Value) -> bool {
+    ingress
+        .at("/spec/tls")
+        .and_then(Value::as_array)
+        .is_some_and(|t| !t.is_empty())
+}
+
+/// The first of `keys` the Ingress annotates with a value, as `annotation KEY: VALUE`.
+fn named_by(ingress: &Value, keys: &[&str]) -> Option<String> {
+    keys.iter().find_map(|key| {
+        annotation(ingress, key)
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| format!("annotation {key}: {v}"))
+    })
+}
+
+/// The AWS Load Balancer Controller's listeners: `listen-ports` (by default HTTP on 80, or
+/// HTTPS on 443 when `certificate-arn` is set; HTTPS certificates are otherwise discovered
+/// from the hosts, and `spec.tls` secrets are never served), and `ssl-redirect`, which turns
+/// every HTTP listener into a redirect.
+fn alb_listeners(ingress: &Value) -> Listeners {
+    const PREFIX: &str = "alb.ingress.kubernetes.io/";
+    let certificate = named_by(ingress, &[&format!("{PREFIX}certificate-arn")]);
+    let ports = annotation(ingress, &format!("{PREFIX}listen-ports"));
+    let (http, https) = match ports.and_then(|p| serde_json::from_str::<Value>(p).ok()) {
+        Some(Value::Array(entries)) => {
+            let has = |protocol: &str| {
+                entries
+                    .iter()
+                    .any(|e| e.as_object().is_some_and(|o| o.contains_key(protocol)))
+            };
+            (has("HTTP"), has("HTTPS"))
+        }
+        // Not a list: the controller rejects the Ingress. Read as plain HTTP, the unsafe way.
+        Some(_) => (true, false),
+        None => (certificate.is_none(), certificate.is_some()),
+    };
+    let https = https.then(|| {
+        certificate.clone().unwrap_or_else(|| {
+            format!("certificates discovered from the hosts ({PREFIX}listen-ports: HTTPS)")
+        })
+    });
+    let redirect = named_by(ingress, &[&format!("{PREFIX}ssl-redirect")]);
+    let plain_http = match (http, redirect) {
+        (false, _) => PlainHttp::Closed(format!("{PREFIX}listen-ports opens no HTTP listener")),
+        (true, Some(redirect)) => PlainHttp::Closed(format!("{redirect} redirects HTTP")),
+        (true, None) => PlainHttp::Open(format!(
+            "the load balancer listens for plain HTTP ({PREFIX}listen-ports) and {PREFIX}ssl-redirect is not set"
+        )),
+    };
+    Listeners { https, plain_http }
+}
+
+/// GKE's listeners: HTTPS with `spec.tls` secrets, pre-shared certificates or Google-managed
+/// certificates; plain HTTP unless `kubernetes.io/ingress.allow-http: "false"` or the
+/// FrontendConfig redirects it (`spec.redirectToHttps.enabled`).
+fn gke_listeners(ingress: &Value, frontend_config: FrontendConfig<'_>) -> Listeners {
+    let https = named_by(
+        ingress,
+        &[
+            "networking.gke.io/managed-certificates",
+            "ingress.gcp.kubernetes.io/pre-shared-cert",
+        ],
+    )
+    .or_else(|| has_tls(ingress).then(|| "spec.tls".to_string()));
+    let allow_http = "kubernetes.io/ingress.allow-http";
+    let plain_http = if annotation(ingress, allow_http).is_some_and(|v| v.trim() == "false") {
+        PlainHttp::Closed(format!("annotation {allow_http}: \"false\""))
+    } else {
+        match frontend_config {
+            FrontendConfig::Found(name, config)
+                if config.at("/spec/redirectToHttps/enabled") == Some(&Value::Bool(true)) =>
+            {
+                PlainHttp::Closed(format!("FrontendConfig {name} redirects HTTP to HTTPS"))
+            }
+            FrontendConfig::Missing(name) => PlainHttp::Unknown(format!(
+                "FrontendConfig {name}, which may redirect HTTP to HTTPS, is not in the input"
+            )),
+            _ => PlainHttp::Open(format!(
+                "GKE answers plain HTTP unless {allow_http} is \"false\" or a FrontendConfig redirects it"
+            )),
+        }
+    };
+    Listeners { https, plain_http }
+}
+
+/// Azure Application Gateway's listeners: HTTPS with `spec.tls` secrets or a certificate
+/// installed on the gateway (`appgw-ssl-certificate`); plain HTTP unless `ssl-redirect`.
+fn appgw_listeners(ingress: &Value) -> Listeners {
+    const PREFIX: &str = "appgw.ingress.kubernetes.io/";
+    let https = named_by(ingress, &[&format!("{PREFIX}appgw-ssl-certificate")])
+        .or_else(|| has_tls(ingress).then(|| "spec.tls".to_string()));
+    let redirect = format!("{PREFIX}ssl-redirect");
+    let plain_http = if annotation(ingress, &redirect).is_some_and(|v| v.trim() == "true") {
+        PlainHttp::Closed(format!("annotation {redirect}: \"true\" redirects HTTP"))
+    } else {
+        PlainHttp::Open(format!(
+            "the gateway answers plain HTTP as well unless {redirect} is \"true\""
+        ))
+    };
+    Listeners { https, plain_http }
+}
+
+/// Whether ingress-nginx, serving `spec.tls`, is told to answer plain HTTP too: it
+/// redirects HTTP to HTTPS for hosts with TLS unless `ssl-redirect: "false"` (and
+/// `force-ssl-redirect` is not `"true"`). The annotation, when it is so.
+pub fn nginx_plain_http(ingress: &Value) -> Option<String> {
+    const PREFIX: &str = "nginx.ingress.kubernetes.io/";
+    let off =
+        annotation(ingress, &format!("{PREFIX}ssl-redirect")).is_some_and(|v| v.trim() == "false");
+    let forced = annotation(ingress, &format!("{PREFIX}force-ssl-redirect"))
+        .is_some_and(|v| v.trim() == "true");
+    (off && !forced).then(|| format!("annotation {PREFIX}ssl-redirect: \"false\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ingress(annotations: Value, spec: Value) -> Value {
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+               "metadata": {"name": "web", "annotations": annotations}, "spec": spec})
+    }
+
+    #[test]
+    fn the_controller_comes_from_the_class_then_the_annotations() {
+        let alb = ingress(json!({}), json!({"ingressClassName": "alb"}));
+        assert_eq!(controller(&alb, None), Controller::AwsAlb);
+        let named = ingress(json!({}), json!({"ingressClassName": "public"}));
+        assert_eq!(controller(&named, None), Controller::Other);
+        assert_eq!(
+            controller(&named, Some("ingress.k8s.aws/alb")),
+            Controller::AwsAlb
+        );
+        let gke = ingress(
+            json!({"kubernetes.io/ingress.global-static-ip-name": "ip"}),
+            json!({}),
+        );
+        assert_eq!(controller(&gke, None), Controller::Gke);
+        // A class names the controller even when another's annotations are there.
+        let nginx = ingress(
+            json!({"alb.ingress.kubernetes.io/scheme": "internal"}),
+            json!({"ingressClassName": "nginx"}),
+        );
+        assert_eq!(controller(&nginx, None), Controller::Other);
+        assert_eq!(
+            controller(&ingress(json!({}), json!({})), None),
+            Controller::Other
+        );
+    }
+
+    #[test]
+    fn internal_load_balancers_are_said_explicitly() {
+        let internal = ingress(
+            json!({"alb.ingress.kubernetes.io/scheme": "internal"}),
+            json!({}),
+        );
+        assert!(
+            internal_reason(&internal)
+                .unwrap()
+                .contains("scheme: internal")
+        );
+        let facing = ingress(
+            json!({"alb.ingress.kubernetes.io/scheme": "internet-facing"}),
+            json!({}),
+        );
+        assert_eq!(internal_reason(&facing), None);
+        let gce = ingress(
+            json!({"kubernetes.io/ingress.class": "gce-internal"}),
+            json!({}),
+        );
+        assert!(internal_reason(&gce).unwrap().contains("gce-internal"));
+        let appgw = ingress(
+            json!({"appgw.ingress.kubernetes.io/use-private-ip": "true"}),
+            json!({}),
+        );
+        assert!(internal_reason(&appgw).is_some());
+        assert_eq!(internal_reason(&ingress(json!({}), json!({}))), None);
+    }
+
+    #[test]
+    fn an_alb_serves_what_its_listen_ports_say() {
+        let listeners_of = |annotations: Value, spec: Value| {
+            let i = ingress(annotations, spec);
+            listeners(&i, Controller::AwsAlb, FrontendConfig::None).unwrap()
+        };
+        // spec.tls is not served by an ALB: HTTP only by default.
+        let tls_only = listeners_of(json!({}), json!({"tls": [{"secretName": "s"}]}));
+        assert_eq!(tls_only.https, None);
+        assert!(matches!(tls_only.plain_http, PlainHttp::Open(_)));
+        // A certificate alone makes the default listener HTTPS on 443.
+        let cert = listeners_of(
+            json!({"alb.ingress.kubernetes.io/certificate-arn": "arn:aws:acm:x"}),
+            json!({}),
+        );
+        assert!(cert.https.unwrap().contains("certificate-arn"));
+        assert!(matches!(cert.plain_http, PlainHttp::Closed(_)));
+        let both = listeners_of(
+            json!({"alb.ingress.kubernetes.io/certificate-arn": "arn:aws:acm:x",
+                   "alb.ingress.kubernetes.io/listen-ports": r#"[{"HTTP": 80}, {"HTTPS": 443}]"#}),
+            json!({}),
+        );
+        assert!(matches!(both.plain_http, PlainHttp::Open(_)));
+        let redirected = listeners_of(
+            json!({"alb.ingress.kubernetes.io/listen-ports": r#"[{"HTTP": 80}, {"HTTPS": 443}]"#,
+                   "alb.ingress.kubernetes.io/ssl-redirect": "443"}),
+            json!({}),
+        );
+        assert!(redirected.https.unwrap().contains("discovered"));
+        assert!(matches!(redirected.plain_http, PlainHttp::Closed(_)));
+    }
+
+    #[test]
+    fn gke_serves_managed_certificates_and_plain_http_unless_closed() {
+        let managed = ingress(
+            json!({"networking.gke.io/managed-certificates": "shop",
+                   GKE_FRONTEND_CONFIG: "shop"}),
+            json!({}),
+        );
+        let redirect = json!({"spec": {"redirectToHttps": {"enabled": true}}});
+        let found = listeners(
+            &managed,
+            Controller::Gke,
+            FrontendConfig::Found("shop", &redirect),
+        )
+        .unwrap();
+        assert!(found.https.unwrap().contains("managed-certificates: shop"));
+        assert!(matches!(found.plain_http, PlainHttp::Closed(_)));
+        let missing = listeners(&managed, Controller::Gke, FrontendConfig::Missing("shop"));
+        assert!(matches!(missing.unwrap().plain_http, PlainHttp::Unknown(_)));
+        let off = json!({"spec": {"redirectToHttps": {"enabled": false}}});
+        let not_redirected = listeners(
+            &managed,
+            Controller::Gke,
+            FrontendConfig::Found("shop", &off),
+        );
+        assert!(matches!(
+            not_redirected.unwrap().plain_http,
+            PlainHttp::Open(_)
+        ));
+        let closed = ingress(
+            json!({"kubernetes.io/ingress.allow-http": "false"}),
+            json!({"tls": [{"secretName": "s"}]}),
+        );
+        let closed = listeners(&closed, Controller::Gke, FrontendConfig::None).unwrap();
+        assert_eq!(closed.https.as_deref(), Some("spec.tls"));
+        assert!(matches!(closed.plain_http, PlainHttp::Closed(_)));
+    }
+
+    #[test]
+    fn application_gateway_and_nginx_redirects() {
+        let appgw = ingress(
+            json!({"appgw.ingress.kubernetes.io/appgw-ssl-certificate": "cert",
+                   "appgw.ingress.kubernetes.io/ssl-redirect": "true"}),
+            json!({}),
+        );
+        let l = listeners(&appgw, Controller::AzureAppGateway, FrontendConfig::None).unwrap();
+        assert!(l.https.is_some());
+        assert!(matches!(l.plain_http, PlainHttp::Closed(_)));
+        let nginx = ingress(
+            json!({"nginx.ingress.kubernetes.io/ssl-redirect": "false"}),
+            json!({}),
+        );
+        assert!(nginx_plain_http(&nginx).is_some());
+        let forced = ingress(
+            json!({"nginx.ingress.kubernetes.io/ssl-redirect": "false",
+                   "nginx.ingress.kubernetes.io/force-ssl-redirect": "true"}),
+            json!({}),
+        );
+        assert_eq!(nginx_plain_http(&forced), None);
+        assert_eq!(
+            listeners(&nginx, Controller::Other, FrontendConfig::None),
+            None
+        );
+    }
+}
