@@ -1963,7 +1963,7 @@ fn the_webhooks_escalation_graph_reads_the_policies_it_enforces() {
 /// A webhook that read neither the cluster nor manifests of it (`judged_alone`) cannot know
 /// what other objects lack: the rules that would conclude from an absence (no NetworkPolicy,
 /// no ResourceQuota, a binding's role, an undeclared ServiceAccount, a mesh's
-/// PeerAuthentication) say the object was not assessed instead. Against a cluster read
+/// PeerAuthentication, the FrontendConfig an Ingress names) say the object was not assessed instead. Against a cluster read
 /// (here, an empty one) the same objects get those findings.
 #[test]
 fn a_webhook_judging_objects_alone_concludes_nothing_from_absence() {
@@ -1974,9 +1974,13 @@ fn a_webhook_judging_objects_alone_concludes_nothing_from_absence() {
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "b", "namespace": "shop"},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
             "subjects": [{"kind": "ServiceAccount", "name": "web", "namespace": "shop"}]}),
+        // Whether GKE redirects this Ingress's plain HTTP is in the FrontendConfig it names.
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": "shop",
+            "annotations": {"networking.gke.io/managed-certificates": "web", "networking.gke.io/v1beta1.FrontendConfig": "web"}},
+            "spec": {"defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}}),
     ];
     let from_absence = [
-        "NET004", "NET013", "POD020", "NET007", "NS001", "NET015", "RBAC018",
+        "NET004", "NET013", "POD020", "NET007", "NS001", "NET015", "RBAC018", "NET006",
     ];
     let found = |judged_alone: bool| {
         let options = ScanOptions {

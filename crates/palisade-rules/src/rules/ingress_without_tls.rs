@@ -161,6 +161,7 @@ fn check_listeners(cx: &mut Context<'_>, controller: Controller, listeners: ingr
             annotations,
             format!("HTTPS is served ({https}), but plain HTTP is answered too: {how}"),
         ),
+        PlainHttp::Unknown(_) if cx.absence_unknown("the FrontendConfig it names") => {}
         PlainHttp::Unknown(what) => cx.report(
             annotations,
             format!("HTTPS is served ({https}), but plain HTTP may be answered too: {what}"),
