@@ -289,6 +289,78 @@ pub fn nginx_plain_http(ingress: &Value) -> Option<String> {
     (off && !forced).then(|| format!("annotation {PREFIX}ssl-redirect: \"false\""))
 }
 
+/// One Service backend of an Ingress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backend<'v> {
+    /// The Service's name (in the Ingress's namespace).
+    pub service: &'v str,
+    /// The Service port, when the backend names one.
+    pub port: Option<BackendPort<'v>>,
+}
+
+/// A Service port an Ingress backend names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendPort<'v> {
+    Number(u16),
+    Name(&'v str),
+}
+
+/// The Service backends of an Ingress: the default backend and every rule path's, in the
+/// shape of `networking.k8s.io/v1` (`defaultBackend`, `service: {name, port: {number|name}}`)
+/// and of the removed `v1beta1` and `extensions` versions still found in manifests
+/// (`backend`, `serviceName`, `servicePort`). Resource backends and backends without a
+/// Service name are left out.
+pub fn backends(ingress: &Value) -> Vec<Backend<'_>> {
+    let mut written: Vec<&Value> = ["/spec/defaultBackend", "/spec/backend"]
+        .iter()
+        .filter_map(|pointer| ingress.at(pointer))
+        .collect();
+    for rule in ingress
+        .at("/spec/rules")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let paths = rule.at("/http/paths").and_then(Value::as_array);
+        written.extend(paths.into_iter().flatten().filter_map(|p| p.get("backend")));
+    }
+    written.into_iter().filter_map(backend).collect()
+}
+
+/// One backend, in either shape.
+fn backend(written: &Value) -> Option<Backend<'_>> {
+    if let Some(service) = written.get("service") {
+        let port = match service.at("/port/number").and_then(Value::as_u64) {
+            Some(n) => u16::try_from(n).ok().map(BackendPort::Number),
+            None => service
+                .at("/port/name")
+                .and_then(Value::as_str)
+                .map(BackendPort::Name),
+        };
+        let name = service.get("name").and_then(Value::as_str)?;
+        return Some(Backend {
+            service: name,
+            port,
+        });
+    }
+    let name = written.get("serviceName").and_then(Value::as_str)?;
+    let port = match written.get("servicePort") {
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .and_then(|n| u16::try_from(n).ok())
+            .map(BackendPort::Number),
+        Some(Value::String(s)) => Some(match s.parse::<u16>() {
+            Ok(n) => BackendPort::Number(n),
+            Err(_) => BackendPort::Name(s),
+        }),
+        _ => None,
+    };
+    Some(Backend {
+        service: name,
+        port,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +395,54 @@ mod tests {
         assert_eq!(
             controller(&ingress(json!({}), json!({})), None),
             Controller::Other
+        );
+    }
+
+    #[test]
+    fn backends_are_read_in_both_shapes() {
+        let v1 = ingress(
+            json!({}),
+            json!({"defaultBackend": {"service": {"name": "web", "port": {"number": 80}}},
+                   "rules": [{"http": {"paths": [
+                       {"backend": {"service": {"name": "api", "port": {"name": "http"}}}},
+                       {"backend": {"resource": {"kind": "StorageBucket", "name": "b"}}}]}}]}),
+        );
+        assert_eq!(
+            backends(&v1),
+            [
+                Backend {
+                    service: "web",
+                    port: Some(BackendPort::Number(80))
+                },
+                Backend {
+                    service: "api",
+                    port: Some(BackendPort::Name("http"))
+                },
+            ]
+        );
+        let beta = ingress(
+            json!({}),
+            json!({"backend": {"serviceName": "web", "servicePort": 80},
+                   "rules": [{"http": {"paths": [
+                       {"backend": {"serviceName": "api", "servicePort": "http"}},
+                       {"backend": {"serviceName": "admin", "servicePort": "8443"}}]}}]}),
+        );
+        assert_eq!(
+            backends(&beta),
+            [
+                Backend {
+                    service: "web",
+                    port: Some(BackendPort::Number(80))
+                },
+                Backend {
+                    service: "api",
+                    port: Some(BackendPort::Name("http"))
+                },
+                Backend {
+                    service: "admin",
+                    port: Some(BackendPort::Number(8443))
+                },
+            ]
         );
     }
 

@@ -90,18 +90,14 @@ pub fn doors<'i>(inventory: &'i Inventory, ns_of: &dyn Fn(&Object) -> String) ->
             let ns = ns_of(ingress);
             let via = format!("Ingress {ns}/{}", ingress.id.display_name());
             let internal = palisade_k8s::ingress::internal_reason(&ingress.value);
-            for backend in ingress_backends(&ingress.value) {
-                let Some(name) = backend.get("name").and_then(Value::as_str) else {
-                    continue;
+            for backend in palisade_k8s::ingress::backends(&ingress.value) {
+                use palisade_k8s::ingress::BackendPort;
+                let port = match backend.port {
+                    Some(BackendPort::Number(n)) => PortRef::ServicePort(n),
+                    Some(BackendPort::Name(n)) => PortRef::ServicePortName(n),
+                    None => continue,
                 };
-                let port = match backend.at("/port/number").and_then(Value::as_u64) {
-                    Some(n) => PortRef::ServicePort(u16::try_from(n).unwrap_or(0)),
-                    None => match backend.at("/port/name").and_then(Value::as_str) {
-                        Some(n) => PortRef::ServicePortName(n),
-                        None => continue,
-                    },
-                };
-                let mut door = door(&via, &ns, name, port);
+                let mut door = door(&via, &ns, backend.service, port);
                 if let Some(why) = &internal {
                     door.external = false;
                     door.reach = format!(
@@ -272,32 +268,6 @@ enum PortRef<'a> {
     TargetName(&'a str),
     /// Every port of the Service.
     Any,
-}
-
-/// The Service backends of an Ingress (`defaultBackend` and every rule path), as written.
-pub fn ingress_backends(ingress: &Value) -> Vec<&Value> {
-    let mut out = Vec::new();
-    if let Some(b) = ingress.at("/spec/defaultBackend/service") {
-        out.push(b);
-    }
-    for rule in ingress
-        .at("/spec/rules")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        for path in rule
-            .at("/http/paths")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(b) = path.at("/backend/service") {
-                out.push(b);
-            }
-        }
-    }
-    out
 }
 
 /// A Service's pod selector; `None` when it has none (its endpoints are managed by hand).

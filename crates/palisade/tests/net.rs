@@ -1414,15 +1414,29 @@ fn rule_findings(dir: &std::path::Path, yaml: &str, rules: &str) -> Vec<(String,
         .collect()
 }
 
-/// The ways in of `yaml`, written as `ray.yaml` in `dir` (`net exposure -o json`).
+/// The ways in of `yaml`, written as `app.yaml` in `dir` (`net exposure -o json`).
 fn ways_in(dir: &std::path::Path, yaml: &str) -> Vec<Value> {
-    write_file(dir, "ray.yaml", yaml);
+    write_file(dir, "app.yaml", yaml);
     let ways = json(
         &bin()
-            .args(["net", "exposure", "-o", "json", "ray.yaml"])
+            .args(["net", "exposure", "-o", "json", "app.yaml"])
             .current_dir(dir)
             .output()
             .unwrap(),
     );
     ways["ways_in"].as_array().unwrap().clone()
+}
+
+/// An Ingress written in the removed `extensions/v1beta1` shape (`backend`, `serviceName`,
+/// `servicePort`), still found in old manifests, opens its Services as a `networking.k8s.io/v1`
+/// one does: it was "0 ways in".
+#[test]
+fn an_ingress_of_the_old_shape_is_a_way_in() {
+    let dir = scratch("net-old-ingress");
+    let app = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: 'r/web:1', ports: [{containerPort: 8080, name: http}]}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: http}]}\n---\napiVersion: extensions/v1beta1\nkind: Ingress\nmetadata: {name: old, namespace: shop}\nspec:\n  backend: {serviceName: web, servicePort: 80}\n  rules:\n  - http: {paths: [{path: /, backend: {serviceName: web, servicePort: http}}]}\n";
+    let ways = ways_in(&dir, app);
+    let vias: Vec<&str> = ways.iter().filter_map(|w| w["via"].as_str()).collect();
+    assert_eq!(vias, ["Ingress shop/old → Service shop/web"], "{ways:#?}");
+    assert_eq!(ways[0]["outside"], true);
+    assert_eq!(ways[0]["behind"][0]["workload"], "Deployment shop/web");
 }
