@@ -1974,13 +1974,14 @@ fn a_webhook_judging_objects_alone_concludes_nothing_from_absence() {
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "b", "namespace": "shop"},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
             "subjects": [{"kind": "ServiceAccount", "name": "web", "namespace": "shop"}]}),
-        // Whether GKE redirects this Ingress's plain HTTP is in the FrontendConfig it names.
+        // Whether GKE redirects this Ingress's plain HTTP is in the FrontendConfig it names,
+        // and whether Cloud Armor guards it in the BackendConfig its Service names.
         json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "web", "namespace": "shop",
             "annotations": {"networking.gke.io/managed-certificates": "web", "networking.gke.io/v1beta1.FrontendConfig": "web"}},
             "spec": {"defaultBackend": {"service": {"name": "web", "port": {"number": 80}}}}}),
     ];
     let from_absence = [
-        "NET004", "NET013", "POD020", "NET007", "NS001", "NET015", "RBAC018", "NET006",
+        "NET004", "NET013", "POD020", "NET007", "NS001", "NET015", "RBAC018", "NET006", "NET014",
     ];
     let found = |judged_alone: bool| {
         let options = ScanOptions {

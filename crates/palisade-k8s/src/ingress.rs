@@ -289,6 +289,55 @@ pub fn nginx_plain_http(ingress: &Value) -> Option<String> {
     (off && !forced).then(|| format!("annotation {PREFIX}ssl-redirect: \"false\""))
 }
 
+/// The annotations by which a GKE Service names the BackendConfigs of its ports (JSON:
+/// `{"default": NAME}` and/or `{"ports": {PORT: NAME}}`, PORT a Service port's number or
+/// name), the GA one first.
+pub const GKE_BACKEND_CONFIG: &[&str] = &[
+    "cloud.google.com/backend-config",
+    "beta.cloud.google.com/backend-config",
+];
+
+/// The BackendConfig GKE applies to the backend for `port` of `service` (a Service object):
+/// the one its annotation names for that port (by the port's number or name, whichever way
+/// the Ingress named it), else its `default`.
+pub fn gke_backend_config_name(service: &Value, port: Option<BackendPort<'_>>) -> Option<String> {
+    let written = GKE_BACKEND_CONFIG
+        .iter()
+        .find_map(|key| annotation(service, key))?;
+    let config: Value = serde_json::from_str(written).ok()?;
+    // The Service port the backend names, to match the annotation by its number or its name.
+    let entry = service
+        .at("/spec/ports")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|entry| match port {
+            Some(BackendPort::Number(n)) => {
+                entry.get("port").and_then(Value::as_u64) == Some(n.into())
+            }
+            Some(BackendPort::Name(n)) => entry.get("name").and_then(Value::as_str) == Some(n),
+            None => false,
+        });
+    let keys: Vec<String> = entry
+        .into_iter()
+        .flat_map(|e| {
+            let number = e.get("port").and_then(Value::as_u64).map(|n| n.to_string());
+            let name = e.get("name").and_then(Value::as_str).map(str::to_string);
+            [number, name]
+        })
+        .flatten()
+        .chain(port.map(|p| match p {
+            BackendPort::Number(n) => n.to_string(),
+            BackendPort::Name(n) => n.to_string(),
+        }))
+        .collect();
+    let ports = config.get("ports");
+    keys.iter()
+        .find_map(|key| ports.and_then(|p| p.get(key)).and_then(Value::as_str))
+        .or_else(|| config.get("default").and_then(Value::as_str))
+        .map(str::to_string)
+}
+
 /// One Service backend of an Ingress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Backend<'v> {
@@ -444,6 +493,35 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_gke_service_names_its_backend_config_per_port_or_by_default() {
+        let service = json!({"metadata": {"annotations": {"cloud.google.com/backend-config":
+            r#"{"default": "base", "ports": {"http": "armored", "8443": "admin"}}"#}},
+            "spec": {"ports": [{"name": "http", "port": 80}, {"name": "admin", "port": 8443}, {"port": 9000}]}});
+        let name = |port| gke_backend_config_name(&service, port);
+        assert_eq!(
+            name(Some(BackendPort::Number(80))).as_deref(),
+            Some("armored")
+        );
+        assert_eq!(
+            name(Some(BackendPort::Name("http"))).as_deref(),
+            Some("armored")
+        );
+        assert_eq!(
+            name(Some(BackendPort::Name("admin"))).as_deref(),
+            Some("admin")
+        );
+        assert_eq!(
+            name(Some(BackendPort::Number(9000))).as_deref(),
+            Some("base")
+        );
+        assert_eq!(name(None).as_deref(), Some("base"));
+        let bare =
+            json!({"metadata": {"annotations": {"beta.cloud.google.com/backend-config": "{}"}}});
+        assert_eq!(gke_backend_config_name(&bare, None), None);
+        assert_eq!(gke_backend_config_name(&json!({}), None), None);
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod compliance;
 pub mod context;
 mod control_plane;
 pub mod engine;
+pub mod ingress;
 pub use palisade_k8s::image;
 pub mod network;
 pub mod pss;

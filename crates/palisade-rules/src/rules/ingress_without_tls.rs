@@ -1,5 +1,4 @@
 use palisade_core::JsonPointer;
-use palisade_core::tree::Tree as _;
 use palisade_k8s::ingress::{self, Controller, PlainHttp};
 use serde_json::Value;
 
@@ -93,47 +92,12 @@ impl Check for IngressWithoutTls {
 
     fn check(&self, cx: &mut Context<'_>) {
         let ingress = &cx.object.value;
-        let controller = ingress::controller(ingress, class_controller(cx));
-        let frontend_config = frontend_config(cx);
+        let controller = crate::ingress::controller(cx);
+        let frontend_config = crate::ingress::frontend_config(cx);
         match ingress::listeners(ingress, controller, frontend_config) {
             Some(listeners) => check_listeners(cx, controller, listeners),
             None => check_spec_tls(cx),
         }
-    }
-}
-
-/// The `spec.controller` of the IngressClass the judged Ingress names, or of the cluster's
-/// default IngressClass when it names none.
-fn class_controller<'a>(cx: &Context<'a>) -> Option<&'a str> {
-    const GROUP_KIND: (&str, &str) = ("networking.k8s.io", "IngressClass");
-    let class = match ingress::class(&cx.object.value) {
-        Some(name) => cx.objects_named(GROUP_KIND, None, name).into_iter().next(),
-        None => cx
-            .inventory
-            .of_kind(GROUP_KIND.0, GROUP_KIND.1)
-            .find(|class| {
-                class
-                    .value
-                    .at("/metadata/annotations/ingressclass.kubernetes.io~1is-default-class")
-                    .and_then(Value::as_str)
-                    == Some("true")
-            }),
-    };
-    class?.value.at("/spec/controller").and_then(Value::as_str)
-}
-
-/// The GKE FrontendConfig the judged Ingress names (in its namespace).
-fn frontend_config<'a>(cx: &Context<'a>) -> ingress::FrontendConfig<'a> {
-    let Some(name) = ingress::annotation(&cx.object.value, ingress::GKE_FRONTEND_CONFIG) else {
-        return ingress::FrontendConfig::None;
-    };
-    let namespace = cx.object.id.namespace.as_deref();
-    match cx
-        .objects_named(("networking.gke.io", "FrontendConfig"), namespace, name)
-        .first()
-    {
-        Some(found) => ingress::FrontendConfig::Found(name, &found.value),
-        None => ingress::FrontendConfig::Missing(name),
     }
 }
 

@@ -1,3 +1,5 @@
+use palisade_core::tree::Tree as _;
+use palisade_k8s::ingress::Controller;
 use serde_json::Value;
 
 use crate::context::Context;
@@ -9,9 +11,12 @@ declare_rule! {
     /// annotations show it: ingress-nginx with ModSecurity and the OWASP Core Rule Set
     /// (`nginx.ingress.kubernetes.io/enable-modsecurity: "true"` with
     /// `enable-owasp-core-rules: "true"` or a `modsecurity-snippet`), AWS Load Balancer
-    /// Controller (`alb.ingress.kubernetes.io/wafv2-acl-arn` or `waf-acl-id`), GKE (a
-    /// `cloud.google.com/backend-config` naming a BackendConfig, where Cloud Armor is set),
-    /// Azure Application Gateway (`appgw.ingress.kubernetes.io/waf-policy-for-path`).
+    /// Controller (`alb.ingress.kubernetes.io/wafv2-acl-arn` or `waf-acl-id`), Azure
+    /// Application Gateway (`appgw.ingress.kubernetes.io/waf-policy-for-path`). On GKE, Cloud
+    /// Armor is set per backend: each Service the Ingress names must name (annotation
+    /// `cloud.google.com/backend-config`, for the port used or by default) a BackendConfig
+    /// whose `spec.securityPolicy.name` is set; the backends without one are named. A
+    /// Service or BackendConfig the input does not hold counts as no policy.
     /// Ingresses marked internal (`alb.ingress.kubernetes.io/scheme: internal`, GKE's
     /// `gce-internal` class, `appgw.ingress.kubernetes.io/use-private-ip: "true"`, an ingress
     /// class whose name says `internal`) are left out. ModSecurity switched on without rules
@@ -70,6 +75,14 @@ declare_rule! {
 const NGINX: &str = "nginx.ingress.kubernetes.io/";
 
 impl Check for IngressWithoutWaf {
+    fn reads(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            ("networking.k8s.io", "IngressClass"),
+            ("", "Service"),
+            ("cloud.google.com", "BackendConfig"),
+        ]
+    }
+
     fn check(&self, cx: &mut Context<'_>) {
         let annotations = cx.object.annotations();
         let get = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
@@ -83,11 +96,12 @@ impl Check for IngressWithoutWaf {
         let modsecurity = truthy(&format!("{NGINX}enable-modsecurity"));
         let rules = truthy(&format!("{NGINX}enable-owasp-core-rules"))
             || get(&format!("{NGINX}modsecurity-snippet")).is_some();
+        if crate::ingress::controller(cx) == Controller::Gke {
+            return check_cloud_armor(cx);
+        }
         let cloud_waf = [
             "alb.ingress.kubernetes.io/wafv2-acl-arn",
             "alb.ingress.kubernetes.io/waf-acl-id",
-            "cloud.google.com/backend-config",
-            "beta.cloud.google.com/backend-config",
             "appgw.ingress.kubernetes.io/waf-policy-for-path",
         ]
         .iter()
@@ -107,4 +121,42 @@ impl Check for IngressWithoutWaf {
             message.to_string(),
         );
     }
+}
+
+/// GKE: reports the Ingress when some Service it names has no Cloud Armor security policy in
+/// the BackendConfig that configures its backend, naming each such backend and why.
+fn check_cloud_armor(cx: &mut Context<'_>) {
+    let mut unarmored = Vec::new();
+    for backend in palisade_k8s::ingress::backends(&cx.object.value) {
+        let why = match crate::ingress::gke_backend_config(cx, &backend) {
+            Ok((name, config)) => {
+                let policy = config
+                    .at("/spec/securityPolicy/name")
+                    .and_then(Value::as_str)
+                    .filter(|p| !p.trim().is_empty());
+                if policy.is_some() {
+                    continue;
+                }
+                format!("BackendConfig {name} sets no securityPolicy")
+            }
+            Err(why) => why,
+        };
+        if !unarmored.contains(&why) {
+            unarmored.push(why);
+        }
+    }
+    if unarmored.is_empty() {
+        return;
+    }
+    if cx.inventory.alone {
+        cx.absence_unknown("the Services and BackendConfigs it names");
+        return;
+    }
+    cx.report(
+        palisade_core::JsonPointer::root().join("spec"),
+        format!(
+            "no Cloud Armor security policy covers every backend of this internet-facing Ingress: {}",
+            unarmored.join("; ")
+        ),
+    );
 }

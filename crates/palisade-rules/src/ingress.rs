@@ -1,0 +1,93 @@
+//! What the Ingress rules look up about the judged Ingress in the inventory: the controller
+//! its class names, and the GKE objects it and its Services name (FrontendConfig,
+//! BackendConfig). What the controllers make of them is `palisade_k8s::ingress`.
+
+use palisade_core::tree::Tree as _;
+use palisade_k8s::ingress;
+use serde_json::Value;
+
+use crate::context::Context;
+
+/// Which controller serves the judged Ingress ([`ingress::controller`]), with the IngressClass
+/// its class names, or the default IngressClass, read from the inventory.
+pub fn controller(cx: &Context<'_>) -> ingress::Controller {
+    ingress::controller(&cx.object.value, class_controller(cx))
+}
+
+/// The `spec.controller` of the IngressClass the judged Ingress names, or of the cluster's
+/// default IngressClass when it names none.
+fn class_controller<'a>(cx: &Context<'a>) -> Option<&'a str> {
+    const GROUP_KIND: (&str, &str) = ("networking.k8s.io", "IngressClass");
+    let class = match ingress::class(&cx.object.value) {
+        Some(name) => cx.objects_named(GROUP_KIND, None, name).into_iter().next(),
+        None => cx
+            .inventory
+            .of_kind(GROUP_KIND.0, GROUP_KIND.1)
+            .find(|class| {
+                class
+                    .value
+                    .at("/metadata/annotations/ingressclass.kubernetes.io~1is-default-class")
+                    .and_then(Value::as_str)
+                    == Some("true")
+            }),
+    };
+    class?.value.at("/spec/controller").and_then(Value::as_str)
+}
+
+/// The GKE FrontendConfig the judged Ingress names (in its namespace).
+pub fn frontend_config<'a>(cx: &Context<'a>) -> ingress::FrontendConfig<'a> {
+    let Some(name) = ingress::annotation(&cx.object.value, ingress::GKE_FRONTEND_CONFIG) else {
+        return ingress::FrontendConfig::None;
+    };
+    let namespace = cx.object.id.namespace.as_deref();
+    match cx
+        .objects_named(("networking.gke.io", "FrontendConfig"), namespace, name)
+        .first()
+    {
+        Some(found) => ingress::FrontendConfig::Found(name, &found.value),
+        None => ingress::FrontendConfig::Missing(name),
+    }
+}
+
+/// The GKE BackendConfig that configures the load balancer's backend for `backend` (a
+/// Service the judged Ingress names), as the Service's annotation names it: `Ok` with the
+/// BackendConfig's name and the object when the input holds it, `Err` with why there is none
+/// or what the input lacks.
+pub fn gke_backend_config<'a>(
+    cx: &Context<'a>,
+    backend: &ingress::Backend<'_>,
+) -> Result<(String, &'a Value), String> {
+    let namespace = cx.object.id.namespace.as_deref();
+    let Some(service) = cx
+        .objects_named(("", "Service"), namespace, backend.service)
+        .into_iter()
+        .next()
+    else {
+        return Err(format!("Service {} is not in the input", backend.service));
+    };
+    let Some(name) = ingress::gke_backend_config_name(&service.value, backend.port) else {
+        let annotated = ingress::GKE_BACKEND_CONFIG
+            .iter()
+            .any(|key| ingress::annotation(&service.value, key).is_some());
+        let which = if annotated {
+            " for the port the Ingress uses"
+        } else {
+            ""
+        };
+        return Err(format!(
+            "Service {} names no BackendConfig{which}",
+            backend.service
+        ));
+    };
+    match cx
+        .objects_named(("cloud.google.com", "BackendConfig"), namespace, &name)
+        .into_iter()
+        .next()
+    {
+        Some(config) => Ok((name, &config.value)),
+        None => Err(format!(
+            "BackendConfig {name}, which Service {} names, is not in the input",
+            backend.service
+        )),
+    }
+}
