@@ -283,6 +283,21 @@ pub fn for_value(
     settings: &Hardening,
     wanted: Wanted<'_>,
 ) -> Vec<Addition> {
+    use palisade_inventory::operator_pods::container_security_defaults_of;
+    match container_security_defaults_of(group, kind, object) {
+        Some(defaults) => onto_operator_defaults(group, kind, object, defaults, settings, wanted),
+        None => for_value_as_written(group, kind, object, settings, wanted),
+    }
+}
+
+/// [`for_value`] on the object as written.
+fn for_value_as_written(
+    group: &str,
+    kind: &str,
+    object: &Value,
+    settings: &Hardening,
+    wanted: Wanted<'_>,
+) -> Vec<Addition> {
     match palisade_inventory::podspec::pod_spec_pointer(group, kind) {
         Some(spec) => additions(object, spec, settings, wanted),
         None => palisade_inventory::podspec::grouped_templates_of(group, kind, object)
@@ -298,6 +313,76 @@ pub fn for_value(
             })
             .collect(),
     }
+}
+
+/// [`for_value`] for an object whose operator gives `defaults` as the security context of
+/// each container that sets none (ECK's Elasticsearch). The additions are found on the object
+/// as the operator's Pods will have it; a container that sets no context of its own then gets
+/// one whole context, the operator's with the additions in it, since the operator gives its
+/// own only to a container that sets none (writing part of it would lose the rest).
+fn onto_operator_defaults(
+    group: &str,
+    kind: &str,
+    object: &Value,
+    defaults: &Value,
+    settings: &Hardening,
+    wanted: Wanted<'_>,
+) -> Vec<Addition> {
+    use palisade_inventory::operator_pods::with_container_security_defaults;
+    let templates = palisade_inventory::podspec::grouped_templates_of(group, kind, object);
+    let spec_pointers: Vec<&str> = match palisade_inventory::podspec::pod_spec_pointer(group, kind)
+    {
+        Some(spec) => vec![spec],
+        None => templates.iter().map(|t| t.spec.as_str()).collect(),
+    };
+    let mut defaulted = object.clone();
+    for pointer in &spec_pointers {
+        let (Some(spec), Some(slot)) = (object.at(pointer), defaulted.pointer_mut(pointer)) else {
+            continue;
+        };
+        *slot = with_container_security_defaults(spec, defaults);
+    }
+    let found = for_value_as_written(group, kind, &defaulted, settings, wanted);
+    // The containers that set no context of their own: the operator's is theirs.
+    let unset = |holder: &JsonPointer| {
+        !spec_pointers.contains(&holder.as_str())
+            && object
+                .at(holder.as_str())
+                .is_some_and(|c| c.get("securityContext").is_none_or(Value::is_null))
+    };
+    let (mut out, onto): (Vec<Addition>, Vec<Addition>) =
+        found.into_iter().partition(|a| !unset(&a.holder));
+    let mut holders: Vec<&JsonPointer> = Vec::new();
+    for addition in &onto {
+        if !holders.contains(&&addition.holder) {
+            holders.push(&addition.holder);
+        }
+    }
+    for holder in holders {
+        let theirs: Vec<Addition> = onto
+            .iter()
+            .filter(|a| &a.holder == holder)
+            .cloned()
+            .collect();
+        let mut hardened = defaulted.clone();
+        apply(&mut hardened, &theirs);
+        let context = hardened
+            .at(holder.join("securityContext").as_str())
+            .cloned()
+            .unwrap_or_else(|| defaults.clone());
+        out.push(Addition {
+            at: holder.clone(),
+            key: "securityContext".to_string(),
+            value: context,
+            fields: theirs
+                .iter()
+                .flat_map(|a| a.fields.iter().copied())
+                .collect(),
+            holder: holder.clone(),
+            holder_name: theirs[0].holder_name.clone(),
+        });
+    }
+    out
 }
 
 /// The additions for `object` whose pod spec is at `spec_pointer`, in order; empty when

@@ -123,6 +123,71 @@ fn operator_labels(
     Some(labels)
 }
 
+/// The security context an operator gives each container of the Pods it makes from `object`'s
+/// templates when the template sets none for it, as the operator documents it: ECK runs
+/// Elasticsearch 8.8.0 and later, its sidecars and init containers with privilege escalation
+/// and every capability dropped, unprivileged, on a read-only root file system ("Security
+/// context", ECK's documentation; ECK mounts the data directory in a volume, which the
+/// read-only root needs). `None` for other objects, an older or unreadable version.
+pub fn container_security_defaults(object: &Object) -> Option<&'static Value> {
+    container_security_defaults_of(object.id.group(), &object.id.kind, &object.value)
+}
+
+/// [`container_security_defaults`] for an object of `(group, kind)` whose value is `object`.
+pub fn container_security_defaults_of(
+    group: &str,
+    kind: &str,
+    object: &Value,
+) -> Option<&'static Value> {
+    static ECK: std::sync::LazyLock<Value> = std::sync::LazyLock::new(|| {
+        serde_json::json!({
+            "allowPrivilegeEscalation": false,
+            "capabilities": {"drop": ["ALL"]},
+            "privileged": false,
+            "readOnlyRootFilesystem": true,
+        })
+    });
+    match (group, kind) {
+        ("elasticsearch.k8s.elastic.co", "Elasticsearch") => {
+            let version =
+                palisade_core::pointer::lookup(object, "/spec/version").and_then(Value::as_str)?;
+            (version_at_least(version, (8, 8))).then(|| &*ECK)
+        }
+        _ => None,
+    }
+}
+
+/// Whether `version` (`8.15.0`, `v8.8.1-SNAPSHOT`) is at least `major.minor`.
+fn version_at_least(version: &str, (major, minor): (u64, u64)) -> bool {
+    let mut parts = version
+        .trim()
+        .trim_start_matches('v')
+        .split(['.', '-', '+']);
+    let number = |part: Option<&str>| part.and_then(|p| p.parse::<u64>().ok());
+    match (number(parts.next()), number(parts.next())) {
+        (Some(found_major), Some(found_minor)) => (found_major, found_minor) >= (major, minor),
+        _ => false,
+    }
+}
+
+/// `pod` (a pod spec) with `defaults` as the security context of each container and init
+/// container that sets none, as the operator's Pods have it: what the Pod Security checks,
+/// which read a whole pod spec, judge.
+pub fn with_container_security_defaults(pod: &Value, defaults: &Value) -> Value {
+    let mut pod = pod.clone();
+    for field in ["containers", "initContainers"] {
+        let Some(containers) = pod.get_mut(field).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for container in containers.iter_mut().filter_map(Value::as_object_mut) {
+            if container.get("securityContext").is_none_or(Value::is_null) {
+                container.insert("securityContext".to_string(), defaults.clone());
+            }
+        }
+    }
+    pod
+}
+
 /// The fields of Kubeflow's training jobs that map replica types to templates.
 const KUBEFLOW_REPLICA_SPECS: &[&str] = &[
     "pytorchReplicaSpecs",
@@ -284,5 +349,35 @@ spec:
 ",
         );
         assert_eq!(runtime, [None]);
+    }
+
+    #[test]
+    fn eck_hardens_elasticsearch_from_8_8_on() {
+        let es = |version: &str| {
+            let text = format!(
+                "apiVersion: elasticsearch.k8s.elastic.co/v1\nkind: Elasticsearch\nmetadata: {{name: logs}}\nspec: {{version: '{version}', nodeSets: [{{name: default, count: 1}}]}}\n"
+            );
+            crate::load::load_text("es.yaml", &text, &Default::default())
+                .inventory
+                .objects
+                .remove(0)
+        };
+        assert!(container_security_defaults(&es("8.15.0")).is_some());
+        assert!(container_security_defaults(&es("8.8.0")).is_some());
+        assert!(container_security_defaults(&es("v9.0.1-SNAPSHOT")).is_some());
+        assert!(container_security_defaults(&es("8.7.1")).is_none());
+        assert!(container_security_defaults(&es("7.17.0")).is_none());
+        assert!(container_security_defaults(&es("latest")).is_none());
+        let defaults = container_security_defaults(&es("8.8.0")).unwrap();
+        let pod = serde_json::json!({"containers": [{"name": "elasticsearch"},
+            {"name": "sidecar", "securityContext": {"runAsUser": 1000}}],
+            "initContainers": [{"name": "init", "securityContext": null}]});
+        let hardened = with_container_security_defaults(&pod, defaults);
+        assert_eq!(hardened["containers"][0]["securityContext"], *defaults);
+        assert_eq!(
+            hardened["containers"][1]["securityContext"],
+            serde_json::json!({"runAsUser": 1000})
+        );
+        assert_eq!(hardened["initContainers"][0]["securityContext"], *defaults);
     }
 }

@@ -722,7 +722,11 @@ pub(crate) static NO_POD: PodFacts<'static> = PodFacts {
 };
 
 impl<'a> PodFacts<'a> {
-    pub(crate) fn of(pod: PodSpec<'a>) -> Self {
+    /// The facts of `pod`. `security_defaults` is the security context the object's operator
+    /// gives each container that sets none
+    /// (`palisade_inventory::operator_pods::container_security_defaults`): a lookup below
+    /// such a container's `securityContext` reads it, as the operator's Pods will have it.
+    pub(crate) fn of(pod: PodSpec<'a>, security_defaults: Option<&'a Value>) -> Self {
         if pod.value.is_null() {
             return PodFacts::default();
         }
@@ -739,6 +743,12 @@ impl<'a> PodFacts<'a> {
         for c in &containers {
             let tail = &c.pointer.as_str()[pod.pointer.len()..];
             anchors.push((pod.pointer, tail.to_string(), c.value));
+            let unset = c.value.get("securityContext").is_none_or(Value::is_null);
+            if let Some(defaults) = security_defaults.filter(|_| unset)
+                && c.kind != palisade_inventory::ContainerKind::Ephemeral
+            {
+                anchors.push((pod.pointer, format!("{tail}/securityContext"), defaults));
+            }
         }
         PodFacts {
             containers,

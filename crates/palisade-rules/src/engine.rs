@@ -269,6 +269,7 @@ fn evaluate_object(
     let object = &inventory.objects[object_index];
     let pod_spec = facts.pod_specs[object_index];
     let grouped = &facts.grouped[object_index];
+    let security_defaults = palisade_inventory::operator_pods::container_security_defaults(object);
     // A Pod or ReplicaSet whose controller is in the inventory is judged once, on the
     // controller; its findings list the objects it controls. So is a Pod (or an operator's
     // Job or StatefulSet) made from one of the templates of a RayCluster, a JobSet, ...
@@ -307,7 +308,7 @@ fn evaluate_object(
                     .iter()
                     .map(|t| {
                         let pod = grouped_pod_spec(object, t);
-                        (pod, PodFacts::of(pod))
+                        (pod, PodFacts::of(pod, security_defaults))
                     })
                     .collect()
             });
@@ -334,7 +335,10 @@ fn evaluate_object(
             },
             Target::All | Target::Kinds(_) => None,
         };
-        let pod = pod.map(|pod| (pod, &*pod_facts.get_or_insert_with(|| PodFacts::of(pod))));
+        let pod = pod.map(|pod| {
+            let facts = pod_facts.get_or_insert_with(|| PodFacts::of(pod, security_defaults));
+            (pod, &*facts)
+        });
         let mut cx = context(pod);
         rule.check(&mut cx);
         record(rule_index, &mut cx, shared, out);

@@ -188,3 +188,110 @@ fn an_addition_addresses_the_finding_of_its_own_field() {
     );
     assert!(Field::Seccomp.addresses(&pod, &p("/spec/securityContext/seccompProfile")));
 }
+
+/// ECK gives each container of Elasticsearch 8.8.0 and later that sets no security context
+/// its own (no privilege escalation, every capability dropped, a read-only root): hardening
+/// writes no partial context there, which would make ECK drop the rest of its own, and a
+/// container that needs more gets the operator's whole context with the addition in it.
+#[test]
+fn an_operators_default_context_is_kept_whole() {
+    let es = |version: &str| {
+        json!({"apiVersion": "elasticsearch.k8s.elastic.co/v1", "kind": "Elasticsearch",
+            "metadata": {"name": "logs"},
+            "spec": {"version": version, "nodeSets": [{"name": "default", "podTemplate": {"spec": {
+                "securityContext": {"runAsUser": 1000},
+                "containers": [
+                    {"name": "elasticsearch"},
+                    {"name": "shipper", "image": "x", "securityContext": {"runAsUser": 1000}}]}}}]}})
+    };
+    let settings = Hardening {
+        run_as_non_root: RunAsNonRoot::Never,
+        ..Hardening::default()
+    };
+    let additions = for_value(
+        "elasticsearch.k8s.elastic.co",
+        "Elasticsearch",
+        &es("8.15.0"),
+        &settings,
+        &every,
+    );
+    let containers = "/spec/nodeSets/0/podTemplate/spec/containers";
+    // Nothing for the elasticsearch container; the shipper's own context gets the fields.
+    assert!(
+        additions
+            .iter()
+            .all(|a| a.holder.as_str() != format!("{containers}/0")),
+        "{additions:#?}"
+    );
+    assert!(
+        additions
+            .iter()
+            .any(|a| a.holder.as_str() == format!("{containers}/1")),
+        "{additions:#?}"
+    );
+    // Before 8.8.0 ECK gives none: the container gets the usual context.
+    let older = for_value(
+        "elasticsearch.k8s.elastic.co",
+        "Elasticsearch",
+        &es("8.7.0"),
+        &settings,
+        &every,
+    );
+    assert!(
+        older
+            .iter()
+            .any(|a| a.holder.as_str() == format!("{containers}/0")),
+        "{older:#?}"
+    );
+    // Every setting at its strictest still leaves ECK's own context in force: the pod gets
+    // runAsNonRoot, the container nothing that would replace the operator's.
+    let always = Hardening {
+        run_as_non_root: RunAsNonRoot::Always,
+        drop_all_capabilities: DropAllCapabilities::Always,
+        ..Hardening::default()
+    };
+    let mut object = es("8.15.0");
+    let additions = for_value(
+        "elasticsearch.k8s.elastic.co",
+        "Elasticsearch",
+        &object,
+        &always,
+        &every,
+    );
+    assert!(apply(&mut object, &additions), "{additions:#?}");
+    assert_eq!(
+        object.at(&format!("{containers}/0/securityContext")),
+        None,
+        "{object:#}"
+    );
+    assert_eq!(
+        object.at("/spec/nodeSets/0/podTemplate/spec/securityContext/runAsNonRoot"),
+        Some(&json!(true))
+    );
+}
+
+/// Where the operator's context lacks a field the settings add, the container that sets none
+/// gets one whole context: the operator's, with the field in it.
+#[test]
+fn an_addition_to_an_operators_context_writes_it_whole() {
+    let mut object = json!({"spec": {"nodeSets": [{"name": "default", "podTemplate": {"spec": {
+        "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [{"name": "elasticsearch"}]}}}]}});
+    let defaults = json!({"privileged": false, "readOnlyRootFilesystem": true});
+    let additions = onto_operator_defaults(
+        "elasticsearch.k8s.elastic.co",
+        "Elasticsearch",
+        &object,
+        &defaults,
+        &Hardening::default(),
+        &every,
+    );
+    assert_eq!(additions.len(), 1, "{additions:#?}");
+    assert_eq!(additions[0].key, "securityContext");
+    assert!(apply(&mut object, &additions));
+    assert_eq!(
+        object.at("/spec/nodeSets/0/podTemplate/spec/containers/0/securityContext"),
+        Some(&json!({"privileged": false, "readOnlyRootFilesystem": true,
+            "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}))
+    );
+}

@@ -115,7 +115,14 @@ impl Check for PodSecurityAdmissionViolation {
         let metadata = cx.object.value.at(pod.metadata_pointer);
         let spec_root = JsonPointer::parse(pod.pointer).unwrap_or_default();
         let metadata_root = JsonPointer::parse(pod.metadata_pointer).unwrap_or_default();
-        let violations = evaluate(metadata, pod.value, target.level, target.version);
+        // The Pods an operator makes carry the security context it gives containers that set
+        // none; the check judges those Pods.
+        let defaulted = palisade_inventory::operator_pods::container_security_defaults(cx.object)
+            .map(|d| {
+                palisade_inventory::operator_pods::with_container_security_defaults(pod.value, d)
+            });
+        let pod_value = defaulted.as_ref().unwrap_or(pod.value);
+        let violations = evaluate(metadata, pod_value, target.level, target.version);
         for (at, violations) in crate::pss::admission::by_field(violations) {
             let (root, rest) = match at.strip_prefix("/spec") {
                 Some(rest) => (&spec_root, rest),
