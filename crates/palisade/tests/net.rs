@@ -1440,3 +1440,19 @@ fn an_ingress_of_the_old_shape_is_a_way_in() {
     assert_eq!(ways[0]["outside"], true);
     assert_eq!(ways[0]["behind"][0]["workload"], "Deployment shop/web");
 }
+
+/// NET013 names the pod template it judges when the object has several: a LeaderWorkerSet
+/// whose leader is a data store.
+#[test]
+fn a_data_store_template_is_named() {
+    let dir = scratch("net-template-store");
+    let lws = "apiVersion: leaderworkerset.x-k8s.io/v1\nkind: LeaderWorkerSet\nmetadata: {name: cache, namespace: data}\nspec:\n  leaderWorkerTemplate:\n    size: 2\n    leaderTemplate:\n      metadata: {labels: {tier: database}}\n      spec: {containers: [{name: leader, image: 'r/db:1', ports: [{containerPort: 5432}]}]}\n    workerTemplate:\n      metadata: {labels: {tier: compute}}\n      spec: {containers: [{name: worker, image: 'r/w:1'}]}\n";
+    let found = rule_findings(&dir, lws, "NET013");
+    assert_eq!(
+        found,
+        [(
+            "NET013".to_string(),
+            "this data store (the pods of spec.leaderWorkerTemplate.leaderTemplate) can be reached from every pod and address (no ingress policy selects it)".to_string()
+        )]
+    );
+}

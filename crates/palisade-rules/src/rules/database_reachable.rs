@@ -186,9 +186,14 @@ impl Check for DatabaseReachable {
             ));
         }
         if !from.is_empty() {
+            // The pod template judged, when the object has several (a Ray worker group).
+            let store = match e.template {
+                Some(_) => format!("this data store ({})", facts.pods(endpoint)),
+                None => "this data store".to_string(),
+            };
             cx.report(
                 cx.pod_metadata_field("labels"),
-                format!("this data store can be reached from {}", from.join(", ")),
+                format!("{store} can be reached from {}", from.join(", ")),
             );
         }
     }
