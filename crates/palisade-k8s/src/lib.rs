@@ -10,7 +10,8 @@
 //! PersistentVolume keeps its data in a directory of the node (`storage`); which requests an
 //! admission rule selects (`admission_rules`); how critical a namespace is to the business
 //! (`criticality`); whom a Kubernetes credential written into a value authenticates as
-//! (`credential`); which Secrets and ConfigMaps a pod spec reads (`references`); how a KubeRay cluster's head
+//! (`credential`); which Secrets and ConfigMaps a pod spec reads (`references`); the HTTP Service ECK makes for an
+//! Elasticsearch cluster (`eck`); how a KubeRay cluster's head
 //! is published and whether Ray authenticates (`ray`).
 //!
 //! The built-in table is the API of Kubernetes v1.33 (the version `k8s-openapi` is pinned to).
@@ -25,6 +26,7 @@ pub mod admission_rules;
 pub mod control_plane;
 pub mod credential;
 pub mod criticality;
+pub mod eck;
 pub mod exposure;
 pub mod identity;
 pub mod identity_claims;

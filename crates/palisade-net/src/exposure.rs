@@ -351,6 +351,78 @@ pub fn ray_head_services(placer: Placer<'_>, endpoints: &[Endpoint]) -> Vec<Serv
     out
 }
 
+/// From manifests, the HTTP Service ECK makes for each Elasticsearch cluster whose node sets
+/// are endpoints ([`palisade_k8s::eck`]: `<cluster>-es-http` on 9200, its type from
+/// `spec.http.service`), selecting them: what an Ingress or route naming it sends traffic to.
+/// A Service of that name in the input is the one read instead.
+pub fn eck_http_services(placer: Placer<'_>, endpoints: &[Endpoint]) -> Vec<Service> {
+    let inventory = placer.inventory;
+    let (group, kind) = palisade_k8s::eck::ELASTICSEARCH;
+    let mut out = Vec::new();
+    for (index, object) in inventory.objects.iter().enumerate() {
+        if object.id.kind != kind || object.id.group() != group {
+            continue;
+        }
+        let namespace = |o: &Object| placer.namespace(o);
+        let Some(http) = eck_http_service(inventory, object, &namespace) else {
+            continue;
+        };
+        let selected: Vec<usize> = (0..endpoints.len())
+            .filter(|&e| endpoints[e].object == index)
+            .collect();
+        if selected.is_empty() {
+            continue;
+        }
+        let mut selector = Map::new();
+        selector.insert(
+            "elasticsearch.k8s.elastic.co/cluster-name".to_string(),
+            Value::String(object.id.display_name().to_string()),
+        );
+        out.push(Service {
+            namespace: placer.namespace(object),
+            name: http.name,
+            selector,
+            selected,
+            ports: vec![ServicePort {
+                name: Some(http.port_name.to_string()),
+                port: Some(palisade_k8s::eck::HTTP_PORT),
+                protocol: Protocol::Tcp,
+                target: Target::Number(palisade_k8s::eck::HTTP_PORT),
+            }],
+            exposed: http.published.is_some(),
+        });
+    }
+    out
+}
+
+/// The HTTP Service ECK makes for `object` when it is an Elasticsearch cluster and the input
+/// holds no Service of that name in its namespace (`ns_of` places objects).
+pub fn eck_http_service(
+    inventory: &Inventory,
+    object: &Object,
+    ns_of: &dyn Fn(&Object) -> String,
+) -> Option<palisade_k8s::eck::HttpService> {
+    let http = palisade_k8s::eck::http_service(
+        object.id.group(),
+        &object.id.kind,
+        object.id.display_name(),
+        &object.value,
+    )?;
+    (!service_written(inventory, &http.name, &ns_of(object), ns_of)).then_some(http)
+}
+
+/// Whether the input holds a Service `name` in `namespace`.
+fn service_written(
+    inventory: &Inventory,
+    name: &str,
+    namespace: &str,
+    ns_of: &dyn Fn(&Object) -> String,
+) -> bool {
+    inventory
+        .of_kind("", "Service")
+        .any(|service| service.id.display_name() == name && ns_of(service) == namespace)
+}
+
 /// The KubeRay clusters the inventory's objects write (`palisade_k8s::ray::cluster`), with
 /// each object's index.
 pub fn ray_clusters(
@@ -377,11 +449,7 @@ pub fn kuberay_head_service(
     ns_of: &dyn Fn(&Object) -> String,
 ) -> Option<String> {
     let name = cluster.head_service_name(&object.id.kind, object.id.display_name())?;
-    let namespace = ns_of(object);
-    let written = inventory
-        .of_kind("", "Service")
-        .any(|service| service.id.display_name() == name && ns_of(service) == namespace);
-    (!written).then_some(name)
+    (!service_written(inventory, &name, &ns_of(object), ns_of)).then_some(name)
 }
 
 /// Fills in the endpoints each Service selects (in its own namespace only).

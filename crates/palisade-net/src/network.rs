@@ -277,6 +277,8 @@ impl Network {
         select_endpoints(&mut network.services, &endpoints);
         let ray_heads = crate::exposure::ray_head_services(placer, &endpoints);
         network.services.extend(ray_heads);
+        let eck_http = crate::exposure::eck_http_services(placer, &endpoints);
+        network.services.extend(eck_http);
         network.ingress = ingress_controller_ports(placer, &endpoints, &network.services);
         for e in &endpoints {
             network.namespaces.declare(&e.namespace, None);

@@ -121,6 +121,50 @@ pub fn ways_in(engine: &Engine, inventory: &Inventory, namespace: Option<&str>) 
         ));
     }
     out.extend(published_ray_heads(engine, inventory, &wanted));
+    out.extend(published_eck_http(engine, inventory, &wanted));
+    out
+}
+
+/// From manifests, the HTTP Services ECK makes that their type publishes
+/// (`spec.http.service`), each in front of its cluster's node sets. In a cluster read the
+/// Service is one of its own, listed with the others.
+fn published_eck_http(
+    engine: &Engine,
+    inventory: &Inventory,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Vec<WayIn> {
+    let net = &engine.net;
+    let placer = Placer {
+        inventory,
+        placement: net.placement,
+    };
+    let ns_of = |o: &palisade_inventory::Object| placer.namespace(o);
+    let (group, kind) = palisade_k8s::eck::ELASTICSEARCH;
+    let mut out = Vec::new();
+    for object in inventory.of_kind(group, kind) {
+        let namespace = ns_of(object);
+        let Some(http) = crate::exposure::eck_http_service(inventory, object, &ns_of) else {
+            continue;
+        };
+        let (Some((exposure, field)), true) = (&http.published, wanted(&namespace)) else {
+            continue;
+        };
+        let Some(service) = net
+            .services
+            .iter()
+            .find(|s| s.namespace == namespace && s.name == http.name)
+        else {
+            continue;
+        };
+        let via = format!(
+            "{kind} {namespace}/{}: the HTTP Service ECK makes, {} ({})",
+            object.id.display_name(),
+            http.name,
+            field.dotted()
+        );
+        let reach = format!("from {}", exposure.reach());
+        out.push(way(engine, via, true, reach, &service.selected));
+    }
     out
 }
 

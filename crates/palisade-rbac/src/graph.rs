@@ -1278,14 +1278,35 @@ fn exposed_workloads(
                     })?;
             palisade_net::exposure::kuberay_head_service(inventory, object, &cluster, &ns_of)
         });
+        // The HTTP Service ECK makes in front of every node set of an Elasticsearch, which an
+        // Ingress or route may name and `spec.http.service` may publish by its type.
+        let eck_http = workload
+            .template
+            .as_ref()
+            .and_then(|_| palisade_net::exposure::eck_http_service(inventory, object, &ns_of));
+        let eck_published = eck_http.as_ref().and_then(|http| {
+            let (exposure, field) = http.published.as_ref()?;
+            Some(format!(
+                "Service {} ECK makes ({}) publishes it through {}",
+                http.name,
+                field.dotted(),
+                exposure.reach()
+            ))
+        });
         let routed = || {
-            let name = head_service.as_ref()?;
+            let name = head_service
+                .as_ref()
+                .or(eck_http.as_ref().map(|http| &http.name))?;
             exposed_services.get(&(ns_of(object), name.clone()))
         };
-        if let Some(why) = exposing(&workload.namespace, labels).or_else(routed) {
+        let why = exposing(&workload.namespace, labels)
+            .cloned()
+            .or_else(|| routed().cloned())
+            .or(eck_published);
+        if let Some(why) = why {
             out.push(Exposed {
                 workload: w,
-                why: why.clone(),
+                why,
                 through: workload.object,
             });
         }

@@ -1456,3 +1456,57 @@ fn a_data_store_template_is_named() {
         )]
     );
 }
+
+/// From manifests, the HTTP Service ECK makes for an Elasticsearch (`logs-es-http`, 9200) is
+/// a Service of the network in front of its node sets: an Ingress naming it reaches them
+/// (it reached "no workload of the input"), and a type `spec.http.service` gives it publishes
+/// them. Both are ways in, NET003 findings on the Elasticsearch, and the start of the attack
+/// graph's chain to what its account may do.
+#[test]
+fn the_http_service_eck_makes_is_a_way_in() {
+    let dir = scratch("net-eck-http");
+    let es = "apiVersion: elasticsearch.k8s.elastic.co/v1\nkind: Elasticsearch\nmetadata: {name: logs, namespace: elastic}\nspec:\n  version: 8.15.0\n  http: {service: {spec: {type: LoadBalancer}}}\n  nodeSets:\n  - name: default\n    count: 3\n    podTemplate: {spec: {serviceAccountName: es, containers: [{name: elasticsearch}]}}\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: search, namespace: elastic}\nspec:\n  rules:\n  - host: search.example.com\n    http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: logs-es-http, port: {number: 9200}}}}]}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: es-admin}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: ServiceAccount, name: es, namespace: elastic}]\n";
+    let ways = ways_in(&dir, es);
+    let rows: Vec<(&str, &str)> = ways
+        .iter()
+        .map(|w| {
+            (
+                w["via"].as_str().unwrap(),
+                w["behind"][0]["workload"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let node_set = "Elasticsearch elastic/logs (spec.nodeSets.0.podTemplate)";
+    assert_eq!(
+        rows,
+        [
+            (
+                "Ingress elastic/search → Service elastic/logs-es-http",
+                node_set
+            ),
+            (
+                "Elasticsearch elastic/logs: the HTTP Service ECK makes, logs-es-http (spec.http.service.spec.type)",
+                node_set
+            ),
+        ],
+        "{ways:#?}"
+    );
+    let found = rule_findings(&dir, es, "NET003,RBAC017");
+    let messages: Vec<&str> = found.iter().map(|(_, m)| m.as_str()).collect();
+    assert!(
+        messages.contains(&"Elasticsearch's HTTP API (port 9200) is published on a public load balancer through logs-es-http, the Service ECK makes"),
+        "{messages:#?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.starts_with(
+            "Elasticsearch's HTTP API (port 9200) is published through Ingress elastic/search"
+        )),
+        "{messages:#?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.starts_with(
+            "exposed to the internet (Ingress elastic/search routes to Service logs-es-http)"
+        )),
+        "{messages:#?}"
+    );
+}

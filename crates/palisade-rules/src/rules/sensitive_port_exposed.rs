@@ -55,7 +55,9 @@ declare_rule! {
     /// OpenShift Route, a Gateway API route of a public Gateway (a `TCPRoute` to PostgreSQL,
     /// say) or an entry of ingress-nginx's TCP and UDP services (the ConfigMap its controller's
     /// `--tcp-services-configmap` names) sends traffic to, as `palisade net exposure` lists
-    /// them. Ports that
+    /// them. From manifests, an Elasticsearch of ECK is judged for the HTTP Service ECK
+    /// makes for it (`<name>-es-http`, port 9200): published by the type
+    /// `spec.http.service.spec` gives it, or named by an Ingress or route. Ports that
     /// several common products share (8500 is both Consul and TensorFlow Serving) are left
     /// out to keep findings true.
     ///
@@ -93,7 +95,7 @@ declare_rule! {
         slug: "sensitive-port-exposed",
         title: "Administrative or database port is exposed outside the cluster",
         severity: High,
-        target: Target::Kinds(&[("", "Service")]),
+        target: Target::Kinds(&[("", "Service"), palisade_k8s::eck::ELASTICSEARCH]),
         controls: [
             NsaCisa12 "network/network-policies",
             MitreAttack "T1133",
@@ -156,12 +158,13 @@ impl Doors {
             let service = inventory
                 .of_kind("", "Service")
                 .find(|s| s.id.name.as_deref() == Some(door.service) && ns_of(s) == door.namespace);
-            let Some(service) = service else {
-                continue;
+            let written = match service {
+                Some(service) => service.value.at("/spec/ports").cloned(),
+                // The HTTP Service ECK makes, from manifests: its one port.
+                None => eck_http_ports(inventory, &door.namespace, door.service, &ns_of),
             };
-            let ports: Vec<usize> = service
-                .value
-                .at("/spec/ports")
+            let ports: Vec<usize> = written
+                .as_ref()
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
@@ -182,12 +185,68 @@ impl Doors {
     }
 }
 
+/// The `spec.ports` of the HTTP Service ECK makes, named `name` in `namespace`, for an
+/// Elasticsearch of the input that holds no Service of that name.
+fn eck_http_ports(
+    inventory: &Inventory,
+    namespace: &str,
+    name: &str,
+    ns_of: &dyn Fn(&palisade_inventory::Object) -> String,
+) -> Option<Value> {
+    let (group, kind) = palisade_k8s::eck::ELASTICSEARCH;
+    inventory.of_kind(group, kind).find_map(|object| {
+        let http = palisade_net::exposure::eck_http_service(inventory, object, ns_of)?;
+        (http.name == name && ns_of(object) == namespace).then(|| {
+            let port = palisade_k8s::eck::HTTP_PORT;
+            serde_json::json!([{"name": http.port_name, "port": port, "targetPort": port}])
+        })
+    })
+}
+
+/// Judges an Elasticsearch of ECK for the HTTP Service ECK makes for it: published by its
+/// type, or opened by a way in from outside.
+fn check_eck_http(cx: &mut Context<'_>) {
+    let placer = palisade_net::model::Placer::by_scope(cx.inventory);
+    let ns_of = |o: &palisade_inventory::Object| placer.namespace(o);
+    let Some(http) = palisade_net::exposure::eck_http_service(cx.inventory, cx.object, &ns_of)
+    else {
+        return;
+    };
+    let port = palisade_k8s::eck::HTTP_PORT;
+    if let Some((exposure, field)) = &http.published {
+        cx.report(
+            field.clone(),
+            format!(
+                "Elasticsearch's HTTP API (port {port}) is published on {} through {}, the Service ECK makes",
+                exposure.reach(),
+                http.name
+            ),
+        );
+    }
+    let doors = cx.derived(Doors::build);
+    let key = (ns_of(cx.object), http.name.clone());
+    for opened in doors.0.get(&key).into_iter().flatten() {
+        let mut reported = Reported::new(
+            JsonPointer::root().join("metadata").join("name"),
+            format!(
+                "Elasticsearch's HTTP API (port {port}) is published through {} to {}, the Service ECK makes: {}",
+                opened.via, http.name, opened.reach
+            ),
+        );
+        reported.discriminator = Some(opened.via.clone());
+        cx.report_with(reported);
+    }
+}
+
 impl Check for SensitivePortExposed {
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         palisade_net::READS
     }
 
     fn check(&self, cx: &mut Context<'_>) {
+        if cx.object.id.kind != "Service" {
+            return check_eck_http(cx);
+        }
         let ports = JsonPointer::root().join("spec").join("ports");
         let entries = cx.array_at(&ports);
         if let Some(exposure) = palisade_k8s::service_exposure(&cx.object.value) {
