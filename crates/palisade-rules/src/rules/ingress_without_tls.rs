@@ -53,7 +53,10 @@ declare_rule! {
     ///
     /// ## Remediation
     /// Add a `spec.tls` entry for every host, with a certificate Secret (cert-manager can issue
-    /// and renew it).
+    /// and renew it). On the cloud controllers: an HTTPS `listen-ports` entry with
+    /// `certificate-arn` and `ssl-redirect: "443"` (AWS); a ManagedCertificate with a
+    /// FrontendConfig whose `redirectToHttps` is enabled, or `kubernetes.io/ingress.allow-http:
+    /// "false"` (GKE); `appgw-ssl-certificate` or `spec.tls` with `ssl-redirect: "true"` (Azure).
     ///
     /// ## References
     /// - NSA/CISA Kubernetes Hardening Guide v1.2, "Encryption"
@@ -68,7 +71,7 @@ declare_rule! {
             NsaCisa12 "network/encryption",
             MitreAttack "T1557",
         ],
-        remediation: "Add `spec.tls` entries (with a certificate Secret) covering every host.",
+        remediation: "Serve every host over HTTPS (`spec.tls` entries with a certificate Secret; on AWS an HTTPS `listen-ports` entry with `certificate-arn`; on GKE a managed or pre-shared certificate) and redirect or close plain HTTP.",
     }
 }
 
@@ -91,6 +94,9 @@ impl Check for IngressWithoutTls {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
+        // Through the context, which reports a `tls` that is not a list whichever controller
+        // reads it.
+        cx.array_at(&JsonPointer::root().join("spec").join("tls"));
         let ingress = &cx.object.value;
         let controller = crate::ingress::controller(cx);
         let frontend_config = crate::ingress::frontend_config(cx);
