@@ -145,11 +145,7 @@ fn check_cloud_armor(cx: &mut Context<'_>) {
             unarmored.push(why);
         }
     }
-    if unarmored.is_empty() {
-        return;
-    }
-    if cx.inventory.alone {
-        cx.absence_unknown("the Services and BackendConfigs it names");
+    if unarmored.is_empty() || cx.absence_unknown("the Services and BackendConfigs it names") {
         return;
     }
     cx.report(
