@@ -24,6 +24,8 @@ pub enum Controller {
 /// The controller names (`IngressClass` `spec.controller`) of the cloud controllers.
 const CLASS_CONTROLLERS: &[(&str, Controller)] = &[
     ("ingress.k8s.aws/alb", Controller::AwsAlb),
+    // EKS Auto Mode's own load balancer controller.
+    ("eks.amazonaws.com/alb", Controller::AwsAlb),
     ("azure/application-gateway", Controller::AzureAppGateway),
 ];
 
@@ -101,12 +103,24 @@ pub fn controller(ingress: &Value, class_controller: Option<&str>) -> Controller
         .unwrap_or(Controller::Other)
 }
 
+/// The API groups of the AWS controllers' IngressClassParams (the AWS Load Balancer
+/// Controller's, EKS Auto Mode's), which an IngressClass's `spec.parameters` names.
+pub const ALB_CLASS_PARAMS_GROUPS: &[&str] = &["elbv2.k8s.aws", "eks.amazonaws.com"];
+
 /// Why `ingress`'s load balancer is reachable only from the private network, when its
-/// controller is told so: `alb.ingress.kubernetes.io/scheme: internal`, GKE's
-/// `gce-internal` class, or Azure's `appgw.ingress.kubernetes.io/use-private-ip: "true"`.
-/// Explicit settings only: the AWS controller's own default scheme, or one set in an
-/// IngressClassParams, is not read, and any other Ingress is taken as public.
-pub fn internal_reason(ingress: &Value) -> Option<String> {
+/// controller is told so: the `scheme` of the IngressClassParams its class names
+/// (`class_params`: its name and the object), which wins over the Ingress's annotations;
+/// `alb.ingress.kubernetes.io/scheme: internal`; GKE's `gce-internal` class; Azure's
+/// `appgw.ingress.kubernetes.io/use-private-ip: "true"`. Explicit settings only: the AWS
+/// controller's own default scheme is not read, and any other Ingress is taken as public.
+pub fn internal_reason(ingress: &Value, class_params: Option<(&str, &Value)>) -> Option<String> {
+    if let Some((name, params)) = class_params
+        && let Some(scheme) = params.at("/spec/scheme").and_then(Value::as_str)
+    {
+        return scheme
+            .eq_ignore_ascii_case("internal")
+            .then(|| format!("IngressClassParams {name} sets scheme: internal"));
+    }
     let says = |key: &str, value: &str| {
         annotation(ingress, key)
             .is_some_and(|v| v.trim().eq_ignore_ascii_case(value))
@@ -531,7 +545,7 @@ mod tests {
             json!({}),
         );
         assert!(
-            internal_reason(&internal)
+            internal_reason(&internal, None)
                 .unwrap()
                 .contains("scheme: internal")
         );
@@ -539,18 +553,36 @@ mod tests {
             json!({"alb.ingress.kubernetes.io/scheme": "internet-facing"}),
             json!({}),
         );
-        assert_eq!(internal_reason(&facing), None);
+        assert_eq!(internal_reason(&facing, None), None);
         let gce = ingress(
             json!({"kubernetes.io/ingress.class": "gce-internal"}),
             json!({}),
         );
-        assert!(internal_reason(&gce).unwrap().contains("gce-internal"));
+        assert!(
+            internal_reason(&gce, None)
+                .unwrap()
+                .contains("gce-internal")
+        );
         let appgw = ingress(
             json!({"appgw.ingress.kubernetes.io/use-private-ip": "true"}),
             json!({}),
         );
-        assert!(internal_reason(&appgw).is_some());
-        assert_eq!(internal_reason(&ingress(json!({}), json!({}))), None);
+        assert!(internal_reason(&appgw, None).is_some());
+        // The class's IngressClassParams wins over the Ingress's annotation.
+        let params = |scheme: &str| json!({"spec": {"scheme": scheme}});
+        let internal_params = params("internal");
+        assert_eq!(
+            internal_reason(&facing, Some(("private", &internal_params))).as_deref(),
+            Some("IngressClassParams private sets scheme: internal")
+        );
+        let public_params = params("internet-facing");
+        assert_eq!(
+            internal_reason(&internal, Some(("public", &public_params))),
+            None
+        );
+        let silent = json!({"spec": {"group": {"name": "shared"}}});
+        assert!(internal_reason(&internal, Some(("shared", &silent))).is_some());
+        assert_eq!(internal_reason(&ingress(json!({}), json!({})), None), None);
     }
 
     #[test]

@@ -89,7 +89,9 @@ pub fn doors<'i>(inventory: &'i Inventory, ns_of: &dyn Fn(&Object) -> String) ->
         for ingress in inventory.of_kind(group, "Ingress") {
             let ns = ns_of(ingress);
             let via = format!("Ingress {ns}/{}", ingress.id.display_name());
-            let internal = palisade_k8s::ingress::internal_reason(&ingress.value);
+            let params = alb_class_params(inventory, &ingress.value)
+                .map(|p| (p.id.display_name(), &p.value));
+            let internal = palisade_k8s::ingress::internal_reason(&ingress.value, params);
             for backend in palisade_k8s::ingress::backends(&ingress.value) {
                 use palisade_k8s::ingress::BackendPort;
                 let port = match backend.port {
@@ -195,6 +197,40 @@ fn gateway_doors<'i>(
             }
         }
     }
+}
+
+/// The IngressClass `ingress` names (`ingressClassName` or the older annotation), or the
+/// default IngressClass (`ingressclass.kubernetes.io/is-default-class: "true"`) when it
+/// names none, as the inventory holds it.
+pub fn ingress_class<'i>(inventory: &'i Inventory, ingress: &Value) -> Option<&'i Object> {
+    let mut classes = inventory.of_kind("networking.k8s.io", "IngressClass");
+    match palisade_k8s::ingress::class(ingress) {
+        Some(name) => classes.find(|c| c.id.display_name() == name),
+        None => classes.find(|c| {
+            c.value
+                .at("/metadata/annotations/ingressclass.kubernetes.io~1is-default-class")
+                .and_then(Value::as_str)
+                == Some("true")
+        }),
+    }
+}
+
+/// The AWS IngressClassParams the class of `ingress` names in its `spec.parameters`
+/// ([`palisade_k8s::ingress::ALB_CLASS_PARAMS_GROUPS`]), as the inventory holds it.
+pub fn alb_class_params<'i>(inventory: &'i Inventory, ingress: &Value) -> Option<&'i Object> {
+    let parameters = ingress_class(inventory, ingress)?
+        .value
+        .at("/spec/parameters")?;
+    let group = parameters.get("apiGroup").and_then(Value::as_str)?;
+    let name = parameters.get("name").and_then(Value::as_str)?;
+    if !palisade_k8s::ingress::ALB_CLASS_PARAMS_GROUPS.contains(&group)
+        || parameters.get("kind").and_then(Value::as_str) != Some("IngressClassParams")
+    {
+        return None;
+    }
+    inventory
+        .of_kind(group, "IngressClassParams")
+        .find(|p| p.id.display_name() == name)
 }
 
 /// The ports each endpoint receives from the ingress controller, by endpoint index, and the

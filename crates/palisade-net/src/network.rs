@@ -196,6 +196,10 @@ pub const READS: &[(&str, &str)] = &[
     ("", "Service"),
     ("networking.k8s.io", "Ingress"),
     ("extensions", "Ingress"),
+    // The class and AWS parameters that may make an Ingress's load balancer internal.
+    ("networking.k8s.io", "IngressClass"),
+    ("elbv2.k8s.aws", "IngressClassParams"),
+    ("eks.amazonaws.com", "IngressClassParams"),
     ("route.openshift.io", "Route"),
     (crate::gateway::GROUP, "Gateway"),
     (crate::gateway::GROUP, "HTTPRoute"),

@@ -17,21 +17,18 @@ pub fn controller(cx: &Context<'_>) -> ingress::Controller {
 /// The `spec.controller` of the IngressClass the judged Ingress names, or of the cluster's
 /// default IngressClass when it names none.
 fn class_controller<'a>(cx: &Context<'a>) -> Option<&'a str> {
-    const GROUP_KIND: (&str, &str) = ("networking.k8s.io", "IngressClass");
-    let class = match ingress::class(&cx.object.value) {
-        Some(name) => cx.objects_named(GROUP_KIND, None, name).into_iter().next(),
-        None => cx
-            .inventory
-            .of_kind(GROUP_KIND.0, GROUP_KIND.1)
-            .find(|class| {
-                class
-                    .value
-                    .at("/metadata/annotations/ingressclass.kubernetes.io~1is-default-class")
-                    .and_then(Value::as_str)
-                    == Some("true")
-            }),
-    };
-    class?.value.at("/spec/controller").and_then(Value::as_str)
+    palisade_net::exposure::ingress_class(cx.inventory, &cx.object.value)?
+        .value
+        .at("/spec/controller")
+        .and_then(Value::as_str)
+}
+
+/// Why the judged Ingress's load balancer is internal, when it is
+/// ([`ingress::internal_reason`], with the AWS IngressClassParams its class names).
+pub fn internal_reason(cx: &Context<'_>) -> Option<String> {
+    let params = palisade_net::exposure::alb_class_params(cx.inventory, &cx.object.value)
+        .map(|p| (p.id.display_name(), &p.value));
+    ingress::internal_reason(&cx.object.value, params)
 }
 
 /// The GKE FrontendConfig the judged Ingress names (in its namespace).

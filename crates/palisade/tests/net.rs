@@ -1510,3 +1510,32 @@ fn the_http_service_eck_makes_is_a_way_in() {
         "{messages:#?}"
     );
 }
+
+/// The `scheme` of the AWS IngressClassParams an Ingress's class names decides whether its
+/// load balancer is internal, over the Ingress's own annotation, as the AWS Load Balancer
+/// Controller reads it.
+#[test]
+fn an_ingress_class_params_scheme_decides_the_reach() {
+    let dir = scratch("net-class-params");
+    let app = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: 'r/web:1', ports: [{containerPort: 8080}]}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n---\napiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: private}\nspec:\n  controller: ingress.k8s.aws/alb\n  parameters: {apiGroup: elbv2.k8s.aws, kind: IngressClassParams, name: private}\n---\napiVersion: elbv2.k8s.aws/v1beta1\nkind: IngressClassParams\nmetadata: {name: private}\nspec: {scheme: internal}\n---\napiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: public}\nspec:\n  controller: ingress.k8s.aws/alb\n  parameters: {apiGroup: elbv2.k8s.aws, kind: IngressClassParams, name: public}\n---\napiVersion: elbv2.k8s.aws/v1beta1\nkind: IngressClassParams\nmetadata: {name: public}\nspec: {scheme: internet-facing}\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: intranet, namespace: shop}\nspec:\n  ingressClassName: private\n  defaultBackend: {service: {name: web, port: {number: 80}}}\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: site\n  namespace: shop\n  annotations: {alb.ingress.kubernetes.io/scheme: internal}\nspec:\n  ingressClassName: public\n  defaultBackend: {service: {name: web, port: {number: 80}}}\n";
+    let ways = ways_in(&dir, app);
+    let reach = |via: &str| {
+        ways.iter()
+            .find(|w| w["via"].as_str().unwrap().starts_with(via))
+            .map(|w| {
+                (
+                    w["outside"].clone(),
+                    w["reach"].as_str().unwrap().to_string(),
+                )
+            })
+            .unwrap_or_else(|| panic!("{via}: {ways:#?}"))
+    };
+    assert_eq!(
+        reach("Ingress shop/intranet"),
+        (
+            Value::Bool(false),
+            "inside only: from the private network, through an internal load balancer (IngressClassParams private sets scheme: internal)".to_string()
+        )
+    );
+    assert_eq!(reach("Ingress shop/site").0, Value::Bool(true));
+}

@@ -17,7 +17,8 @@ declare_rule! {
     /// `cloud.google.com/backend-config`, for the port used or by default) a BackendConfig
     /// whose `spec.securityPolicy.name` is set; the backends without one are named. A
     /// Service or BackendConfig the input does not hold counts as no policy.
-    /// Ingresses marked internal (`alb.ingress.kubernetes.io/scheme: internal`, GKE's
+    /// Ingresses marked internal (`alb.ingress.kubernetes.io/scheme: internal` or the
+    /// `scheme: internal` of the IngressClassParams their class names, GKE's
     /// `gce-internal` class, `appgw.ingress.kubernetes.io/use-private-ip: "true"`, an ingress
     /// class whose name says `internal`) are left out. ModSecurity switched on without rules
     /// is reported: the engine then inspects nothing.
@@ -78,6 +79,8 @@ impl Check for IngressWithoutWaf {
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         &[
             ("networking.k8s.io", "IngressClass"),
+            ("elbv2.k8s.aws", "IngressClassParams"),
+            ("eks.amazonaws.com", "IngressClassParams"),
             ("", "Service"),
             ("cloud.google.com", "BackendConfig"),
         ]
@@ -87,7 +90,7 @@ impl Check for IngressWithoutWaf {
         let annotations = cx.object.annotations();
         let get = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
         let class = palisade_k8s::ingress::class(&cx.object.value).unwrap_or("");
-        if palisade_k8s::ingress::internal_reason(&cx.object.value).is_some()
+        if crate::ingress::internal_reason(cx).is_some()
             || class.to_ascii_lowercase().contains("internal")
         {
             return;
