@@ -89,9 +89,7 @@ pub fn doors<'i>(inventory: &'i Inventory, ns_of: &dyn Fn(&Object) -> String) ->
         for ingress in inventory.of_kind(group, "Ingress") {
             let ns = ns_of(ingress);
             let via = format!("Ingress {ns}/{}", ingress.id.display_name());
-            let params = alb_class_params(inventory, &ingress.value)
-                .map(|p| (p.id.display_name(), &p.value));
-            let internal = palisade_k8s::ingress::internal_reason(&ingress.value, params);
+            let internal = ingress_internal_reason(inventory, &ingress.value);
             for backend in palisade_k8s::ingress::backends(&ingress.value) {
                 use palisade_k8s::ingress::BackendPort;
                 let port = match backend.port {
@@ -213,6 +211,14 @@ pub fn ingress_class<'i>(inventory: &'i Inventory, ingress: &Value) -> Option<&'
                 == Some("true")
         }),
     }
+}
+
+/// Why `ingress`'s load balancer is internal, when it is
+/// ([`palisade_k8s::ingress::internal_reason`], with the AWS IngressClassParams its class
+/// names): the one answer of the network's doors and the Ingress rules.
+pub fn ingress_internal_reason(inventory: &Inventory, ingress: &Value) -> Option<String> {
+    let params = alb_class_params(inventory, ingress).map(|p| (p.id.display_name(), &p.value));
+    palisade_k8s::ingress::internal_reason(ingress, params)
 }
 
 /// The AWS IngressClassParams the class of `ingress` names in its `spec.parameters`

@@ -23,14 +23,6 @@ fn class_controller<'a>(cx: &Context<'a>) -> Option<&'a str> {
         .and_then(Value::as_str)
 }
 
-/// Why the judged Ingress's load balancer is internal, when it is
-/// ([`ingress::internal_reason`], with the AWS IngressClassParams its class names).
-pub fn internal_reason(cx: &Context<'_>) -> Option<String> {
-    let params = palisade_net::exposure::alb_class_params(cx.inventory, &cx.object.value)
-        .map(|p| (p.id.display_name(), &p.value));
-    ingress::internal_reason(&cx.object.value, params)
-}
-
 /// The GKE FrontendConfig the judged Ingress names (in its namespace).
 pub fn frontend_config<'a>(cx: &Context<'a>) -> ingress::FrontendConfig<'a> {
     let Some(name) = ingress::annotation(&cx.object.value, ingress::GKE_FRONTEND_CONFIG) else {

@@ -94,21 +94,26 @@ impl Check for IngressWithoutTls {
     }
 
     fn check(&self, cx: &mut Context<'_>) {
-        // Through the context, which reports a `tls` that is not a list whichever controller
-        // reads it.
-        cx.array_at(&JsonPointer::root().join("spec").join("tls"));
+        // Read once, through the context, which reports a `tls` that is not a list whichever
+        // controller reads it.
+        let tls = cx.array_at(&JsonPointer::root().join("spec").join("tls"));
         let ingress = &cx.object.value;
         let controller = crate::ingress::controller(cx);
         let frontend_config = crate::ingress::frontend_config(cx);
         match ingress::listeners(ingress, controller, frontend_config) {
-            Some(listeners) => check_listeners(cx, controller, listeners),
-            None => check_spec_tls(cx),
+            Some(listeners) => check_listeners(cx, controller, listeners, tls),
+            None => check_spec_tls(cx, tls),
         }
     }
 }
 
 /// Judges a cloud controller's listeners: no HTTPS at all, or plain HTTP answered beside it.
-fn check_listeners(cx: &mut Context<'_>, controller: Controller, listeners: ingress::Listeners) {
+fn check_listeners(
+    cx: &mut Context<'_>,
+    controller: Controller,
+    listeners: ingress::Listeners,
+    tls: &[Value],
+) {
     let annotations = JsonPointer::root().join("metadata").join("annotations");
     let Some(https) = listeners.https else {
         let message = match controller {
@@ -123,7 +128,7 @@ fn check_listeners(cx: &mut Context<'_>, controller: Controller, listeners: ingr
         return;
     };
     if https == "spec.tls" {
-        check_hosts_covered(cx);
+        check_hosts_covered(cx, tls);
     }
     match listeners.plain_http {
         PlainHttp::Closed(_) => {}
@@ -139,18 +144,17 @@ fn check_listeners(cx: &mut Context<'_>, controller: Controller, listeners: ingr
     }
 }
 
-/// Judges an Ingress whose controller serves `spec.tls`: every host covered, and HTTP
+/// Judges an Ingress whose controller serves `spec.tls` (`tls`): every host covered, and HTTP
 /// redirected.
-fn check_spec_tls(cx: &mut Context<'_>) {
-    let spec = JsonPointer::root().join("spec");
-    if cx.array_at(&spec.join("tls")).is_empty() {
+fn check_spec_tls(cx: &mut Context<'_>, tls: &[Value]) {
+    if tls.is_empty() {
         cx.report(
-            spec,
+            JsonPointer::root().join("spec"),
             "the Ingress has no tls section: every host is served over plain HTTP".to_string(),
         );
         return;
     }
-    check_hosts_covered(cx);
+    check_hosts_covered(cx, tls);
     if let Some(annotation) = ingress::nginx_plain_http(&cx.object.value) {
         cx.report(
             JsonPointer::root().join("metadata").join("annotations"),
@@ -159,11 +163,9 @@ fn check_spec_tls(cx: &mut Context<'_>) {
     }
 }
 
-/// Reports each rule host no `spec.tls` entry covers (an entry without hosts serves the
-/// controller's default certificate for all of them).
-fn check_hosts_covered(cx: &mut Context<'_>) {
-    let spec = JsonPointer::root().join("spec");
-    let tls = cx.array_at(&spec.join("tls"));
+/// Reports each rule host no `spec.tls` entry (`tls`) covers (an entry without hosts serves
+/// the controller's default certificate for all of them).
+fn check_hosts_covered(cx: &mut Context<'_>, tls: &[Value]) {
     let tls_hosts: Vec<&str> = tls
         .iter()
         .filter_map(|t| t.get("hosts").and_then(Value::as_array))
@@ -177,7 +179,7 @@ fn check_hosts_covered(cx: &mut Context<'_>) {
     }) {
         return;
     }
-    let rules = spec.join("rules");
+    let rules = JsonPointer::root().join("spec").join("rules");
     for (i, rule) in cx.array_at(&rules).iter().enumerate() {
         let Some(host) = rule.get("host").and_then(Value::as_str) else {
             continue;

@@ -90,7 +90,7 @@ impl Check for IngressWithoutWaf {
         let annotations = cx.object.annotations();
         let get = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
         let class = palisade_k8s::ingress::class(&cx.object.value).unwrap_or("");
-        if crate::ingress::internal_reason(cx).is_some()
+        if palisade_net::exposure::ingress_internal_reason(cx.inventory, &cx.object.value).is_some()
             || class.to_ascii_lowercase().contains("internal")
         {
             return;
