@@ -121,7 +121,7 @@ pub fn ways_in(engine: &Engine, inventory: &Inventory, namespace: Option<&str>) 
         ));
     }
     out.extend(published_ray_heads(engine, inventory, &wanted));
-    out.extend(published_eck_http(engine, inventory, &wanted));
+    out.extend(published_eck_http(engine, inventory, &wanted, &selected));
     out
 }
 
@@ -132,6 +132,7 @@ fn published_eck_http(
     engine: &Engine,
     inventory: &Inventory,
     wanted: &dyn Fn(&str) -> bool,
+    selected: &dyn Fn(&str, &str) -> Vec<usize>,
 ) -> Vec<WayIn> {
     let net = &engine.net;
     let placer = Placer {
@@ -149,13 +150,6 @@ fn published_eck_http(
         let (Some((exposure, field)), true) = (&http.published, wanted(&namespace)) else {
             continue;
         };
-        let Some(service) = net
-            .services
-            .iter()
-            .find(|s| s.namespace == namespace && s.name == http.name)
-        else {
-            continue;
-        };
         let via = format!(
             "{kind} {namespace}/{}: the HTTP Service ECK makes, {} ({})",
             object.id.display_name(),
@@ -163,7 +157,12 @@ fn published_eck_http(
             field.dotted()
         );
         let reach = format!("from {}", exposure.reach());
-        out.push(way(engine, via, true, reach, &service.selected));
+        // The network's Service selects the node sets it knows; none known, none made.
+        let behind = selected(&namespace, &http.name);
+        if behind.is_empty() {
+            continue;
+        }
+        out.push(way(engine, via, true, reach, &behind));
     }
     out
 }
