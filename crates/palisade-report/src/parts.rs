@@ -31,9 +31,7 @@ pub(crate) fn splice<T: Sync>(
         Ok(entry)
     };
     let marked = entry(&serde_json::to_string(MARKER).map_err(io::Error::other)?)?;
-    let at = document
-        .windows(marked.len())
-        .position(|w| w == marked.as_slice())
+    let at = memchr::memmem::find(document, &marked)
         .ok_or_else(|| io::Error::other("the document has no place for its list"))?;
     let value_at = at + entry("")?.len();
     out.write_all(&document[..value_at])?;
