@@ -124,6 +124,47 @@ fn secrets_in_all_files_is_refused_for_a_cluster() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--secrets-in-all-files"));
 }
 
+/// A JSON Web Token cut after its payload (no signature) made the JWT detector match one
+/// byte past the value, and `palisade scan` panicked on the ConfigMap holding it (found by the
+/// `scan_text` fuzz target). It is a finding now, with its body hidden.
+#[test]
+fn a_token_without_a_signature_is_found_without_a_crash() {
+    let dir = scratch("secrets-unsigned-jwt");
+    let payload = "eyJpc3MiOiJodHRwczovL2t1YmVybmVl4dHVyZS1zaWduYXR1cmUtbm90LXZhbGlk";
+    write(
+        &dir,
+        "cm.yaml",
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: ci, namespace: shop}}\ndata:\n  token: eyJhbGciOiJSUzI1NiIsImtpZCI6ImZpeHR1cmUifQ.{payload}\n"
+        ),
+    );
+    let out = bin()
+        .args([
+            "scan",
+            dir.to_str().unwrap(),
+            "-o",
+            "json",
+            "--fail-on",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert!(
+        findings(&report)
+            .iter()
+            .any(|(rule, _, message)| rule == "SEC015" && message.contains("JSON Web Token")),
+        "{text}"
+    );
+    assert!(!text.contains(&payload[..24]), "{text}");
+}
+
 #[test]
 fn a_token_shows_its_public_prefix_and_never_its_body() {
     let dir = scratch("secrets-prefix");

@@ -340,8 +340,11 @@ fn jwt(candidate: &str) -> Option<usize> {
     let mut parts = candidate.splitn(3, '.');
     let header = parts.next()?;
     let payload = parts.next()?;
-    let signature = parts.next().unwrap_or("");
-    let signature_len = signature.bytes().take_while(|c| alnum_dash(*c)).count();
+    // The signature with its dot; a token cut after its payload has neither (and is still
+    // taken: an unsigned token is a credential too).
+    let signature_len = parts.next().map_or(0, |signature| {
+        1 + signature.bytes().take_while(|c| alnum_dash(*c)).count()
+    });
     if payload.len() < 4 || !payload.bytes().all(alnum_dash) {
         return None;
     }
@@ -350,7 +353,7 @@ fn jwt(candidate: &str) -> Option<usize> {
         .ok()?;
     let json: serde_json::Value = serde_json::from_slice(&decoded).ok()?;
     json.get("alg")?;
-    Some(header.len() + 1 + payload.len() + 1 + signature_len)
+    Some(header.len() + 1 + payload.len() + signature_len)
 }
 
 /// `https://hooks.slack.com/services/T.../B.../secret`.
@@ -384,6 +387,23 @@ mod tests {
 
     fn detect(text: &str) -> Vec<(Detector, String)> {
         super::super::matches(find, text)
+    }
+
+    /// A token that ends after its payload (no second dot) is matched to its end, not one
+    /// byte past it: `scan_text` found the scan of a ConfigMap panicking on one.
+    #[test]
+    fn a_token_without_a_signature_ends_at_its_payload() {
+        let header = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImZpeHR1cmUifQ";
+        let payload = "eyJpc3MiOiJodHRwczovL2t1YmVybmVl4dHVyZS1zaWduYXR1cmUtbm90LXZhbGlk";
+        let token = format!("{header}.{payload}");
+        assert_eq!(detect(&token), [(Detector::Jwt, token.clone())]);
+        assert_eq!(
+            crate::text::scan_value(Some("token"), &token).len(),
+            1,
+            "the value is scanned without a panic"
+        );
+        let signed = format!("{token}.c2lnbmF0dXJl");
+        assert_eq!(detect(&format!("x {signed} y")), [(Detector::Jwt, signed)]);
     }
 
     #[test]
