@@ -69,15 +69,12 @@ fn curl_user(text: &str, out: &mut Vec<Found>) {
     if !text.contains("curl") && !text.contains("wget") && !text.contains("http") {
         return;
     }
-    let mut offset = 0;
+    // Each word with its byte offset, taken from where the word lies in `text`: a separator
+    // is not always one byte (a no-break space is two, an ideographic space three).
     let tokens: Vec<(usize, &str)> = text
-        .split(|c: char| c.is_whitespace())
-        .map(|t| {
-            let at = offset;
-            offset += t.len() + 1;
-            (at, t)
-        })
-        .filter(|(_, t)| !t.is_empty())
+        .split(char::is_whitespace)
+        .filter(|t| !t.is_empty())
+        .map(|t| (t.as_ptr() as usize - text.as_ptr() as usize, t))
         .collect();
     for (i, (at, token)) in tokens.iter().enumerate() {
         let (value_at, value) = match *token {
@@ -118,6 +115,19 @@ mod tests {
             .into_iter()
             .map(|(_, m)| m)
             .collect()
+    }
+
+    #[test]
+    fn curl_users_after_wide_spaces_are_found_where_they_are() {
+        // Counting each separator as one byte put the match two bytes early per
+        // ideographic space: part of the password outside it (shown), or a panic inside a
+        // character.
+        assert_eq!(detect("curl\u{3000}-u admin:Pw9zQ7 http://x"), ["Pw9zQ7"]);
+        assert_eq!(
+            detect("wget\u{a0}\u{a0}--user=admin:Pw9zQ7\u{3000}http://x"),
+            ["Pw9zQ7"]
+        );
+        assert_eq!(detect("curl\u{3000}-u admin:Pässwört"), ["Pässwört"]);
     }
 
     #[test]
