@@ -120,7 +120,7 @@ mod tests {
     #[test]
     fn curl_users_after_wide_spaces_are_found_where_they_are() {
         // Counting each separator as one byte put the match two bytes early per
-        // ideographic space: part of the password outside it (shown), or a panic inside a
+        // ideographic space: the wrong bytes taken as the secret, or a panic inside a
         // character.
         assert_eq!(detect("curl\u{3000}-u admin:Pw9zQ7 http://x"), ["Pw9zQ7"]);
         assert_eq!(
