@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{bin, json, need_kubectl, scratch};
+use common::{bin, json, json_exiting, need_kubectl, scratch};
 
 /// Writes `text` to `name` in `dir`.
 fn write(dir: &std::path::Path, name: &str, text: impl AsRef<[u8]>) {
@@ -149,13 +149,8 @@ fn a_token_without_a_signature_is_found_without_a_crash() {
         ])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let report = json_exiting(&out, 0);
     let text = String::from_utf8_lossy(&out.stdout);
-    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert!(
         findings(&report)
             .iter()
