@@ -107,13 +107,67 @@ pub fn controller(ingress: &Value, class_controller: Option<&str>) -> Controller
 /// Controller's, EKS Auto Mode's), which an IngressClass's `spec.parameters` names.
 pub const ALB_CLASS_PARAMS_GROUPS: &[&str] = &["elbv2.k8s.aws", "eks.amazonaws.com"];
 
+/// The annotation by which an Ingress joins an AWS IngressGroup.
+pub const ALB_GROUP_NAME: &str = "alb.ingress.kubernetes.io/group.name";
+
+/// The annotation that sets an AWS load balancer's scheme (`internal`, `internet-facing`).
+const ALB_SCHEME: &str = "alb.ingress.kubernetes.io/scheme";
+
+/// The explicit IngressGroup of an Ingress the AWS Load Balancer Controller serves: the
+/// `spec.group.name` of the IngressClassParams its class names (`class_params`), which puts
+/// every Ingress of the class in one group and makes the controller ignore the annotation,
+/// else its [`ALB_GROUP_NAME`] annotation. `None`: the Ingress has a load balancer of its own.
+pub fn alb_group_name<'v>(ingress: &'v Value, class_params: Option<&'v Value>) -> Option<&'v str> {
+    let named = |name: Option<&'v str>| name.map(str::trim).filter(|n| !n.is_empty());
+    match class_params.and_then(|p| p.at("/spec/group/name")) {
+        Some(name) => named(name.as_str()),
+        None => named(annotation(ingress, ALB_GROUP_NAME)),
+    }
+}
+
+/// The other Ingresses of an AWS IngressGroup, which share one Application Load Balancer with
+/// the judged Ingress. The controller applies a load balancer's own settings (the annotations
+/// its documentation calls "exclusive": `scheme`, `ssl-redirect`, the WAF ACL) written on
+/// any one member to the whole group. Empty (the default) when the Ingress is in no group, or
+/// when the input holds no other member.
+#[derive(Debug, Clone, Default)]
+pub struct AlbGroup<'v> {
+    /// The group's name.
+    pub name: &'v str,
+    /// Every other member, named for messages (`Ingress shop/api`), in the input's order.
+    pub members: Vec<(String, &'v Value)>,
+}
+
+impl<'v> AlbGroup<'v> {
+    /// The first member that annotates `key` with a value: `annotation KEY: VALUE on
+    /// Ingress shop/api of its IngressGroup NAME`.
+    pub fn setting(&self, key: &str) -> Option<String> {
+        self.members.iter().find_map(|(member, value)| {
+            annotation(value, key)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| {
+                    format!(
+                        "annotation {key}: {v} on {member} of its IngressGroup {}",
+                        self.name
+                    )
+                })
+        })
+    }
+}
+
 /// Why `ingress`'s load balancer is reachable only from the private network, when its
 /// controller is told so: the `scheme` of the IngressClassParams its class names
 /// (`class_params`: its name and the object), which wins over the Ingress's annotations;
-/// `alb.ingress.kubernetes.io/scheme: internal`; GKE's `gce-internal` class; Azure's
+/// `alb.ingress.kubernetes.io/scheme: internal` on it or on another member of its IngressGroup
+/// (`group`), when no member asks for another scheme; GKE's `gce-internal` class; Azure's
 /// `appgw.ingress.kubernetes.io/use-private-ip: "true"`. Explicit settings only: the AWS
-/// controller's own default scheme is not read, and any other Ingress is taken as public.
-pub fn internal_reason(ingress: &Value, class_params: Option<(&str, &Value)>) -> Option<String> {
+/// controller's own default scheme is not read, members that disagree (which the controller
+/// refuses) are taken as public, and so is any other Ingress.
+pub fn internal_reason(
+    ingress: &Value,
+    class_params: Option<(&str, &Value)>,
+    group: &AlbGroup<'_>,
+) -> Option<String> {
     if let Some((name, params)) = class_params
         && let Some(scheme) = params.at("/spec/scheme").and_then(Value::as_str)
     {
@@ -126,8 +180,16 @@ pub fn internal_reason(ingress: &Value, class_params: Option<(&str, &Value)>) ->
             .is_some_and(|v| v.trim().eq_ignore_ascii_case(value))
             .then(|| format!("annotation {key}: {value}"))
     };
-    says("alb.ingress.kubernetes.io/scheme", "internal")
-        .or_else(|| says("appgw.ingress.kubernetes.io/use-private-ip", "true"))
+    let other_scheme = |value: &Value| {
+        annotation(value, ALB_SCHEME).is_some_and(|v| !v.trim().eq_ignore_ascii_case("internal"))
+    };
+    let disagreed = other_scheme(ingress) || group.members.iter().any(|(_, m)| other_scheme(m));
+    let alb = if disagreed {
+        None
+    } else {
+        says(ALB_SCHEME, "internal").or_else(|| group.setting(ALB_SCHEME))
+    };
+    alb.or_else(|| says("appgw.ingress.kubernetes.io/use-private-ip", "true"))
         .or_else(|| {
             class(ingress)
                 .filter(|c| c.eq_ignore_ascii_case("gce-internal"))
@@ -173,14 +235,16 @@ pub const GKE_FRONTEND_CONFIG: &str = "networking.gke.io/v1beta1.FrontendConfig"
 
 /// How `controller`'s listeners serve `ingress`, for the cloud controllers; `None` for
 /// [`Controller::Other`], whose HTTPS is `spec.tls` (see [`nginx_plain_http`]).
-/// `frontend_config` is the FrontendConfig the Ingress names (GKE only).
+/// `frontend_config` is the FrontendConfig the Ingress names (GKE only); `group` the other
+/// members of its AWS IngressGroup (AWS only).
 pub fn listeners(
     ingress: &Value,
     controller: Controller,
     frontend_config: FrontendConfig<'_>,
+    group: &AlbGroup<'_>,
 ) -> Option<Listeners> {
     match controller {
-        Controller::AwsAlb => Some(alb_listeners(ingress)),
+        Controller::AwsAlb => Some(alb_listeners(ingress, group)),
         Controller::Gke => Some(gke_listeners(ingress, frontend_config)),
         Controller::AzureAppGateway => Some(appgw_listeners(ingress)),
         Controller::Other => None,
@@ -207,8 +271,9 @@ fn named_by(ingress: &Value, keys: &[&str]) -> Option<String> {
 /// The AWS Load Balancer Controller's listeners: `listen-ports` (by default HTTP on 80, or
 /// HTTPS on 443 when `certificate-arn` is set; HTTPS certificates are otherwise discovered
 /// from the hosts, and `spec.tls` secrets are never served), and `ssl-redirect`, which turns
-/// every HTTP listener into a redirect.
-fn alb_listeners(ingress: &Value) -> Listeners {
+/// every HTTP listener of the load balancer into a redirect, written on the Ingress or on
+/// another member of its IngressGroup (`group`).
+fn alb_listeners(ingress: &Value, group: &AlbGroup<'_>) -> Listeners {
     const PREFIX: &str = "alb.ingress.kubernetes.io/";
     let certificate = named_by(ingress, &[&format!("{PREFIX}certificate-arn")]);
     let ports = annotation(ingress, &format!("{PREFIX}listen-ports"));
@@ -230,7 +295,8 @@ fn alb_listeners(ingress: &Value) -> Listeners {
             format!("certificates discovered from the hosts ({PREFIX}listen-ports: HTTPS)")
         })
     });
-    let redirect = named_by(ingress, &[&format!("{PREFIX}ssl-redirect")]);
+    let redirect_key = format!("{PREFIX}ssl-redirect");
+    let redirect = named_by(ingress, &[&redirect_key]).or_else(|| group.setting(&redirect_key));
     let plain_http = match (http, redirect) {
         (false, _) => PlainHttp::Closed(format!("{PREFIX}listen-ports opens no HTTP listener")),
         (true, Some(redirect)) => PlainHttp::Closed(format!("{redirect} redirects HTTP")),
@@ -545,7 +611,7 @@ mod tests {
             json!({}),
         );
         assert!(
-            internal_reason(&internal, None)
+            internal_reason(&internal, None, &AlbGroup::default())
                 .unwrap()
                 .contains("scheme: internal")
         );
@@ -553,13 +619,13 @@ mod tests {
             json!({"alb.ingress.kubernetes.io/scheme": "internet-facing"}),
             json!({}),
         );
-        assert_eq!(internal_reason(&facing, None), None);
+        assert_eq!(internal_reason(&facing, None, &AlbGroup::default()), None);
         let gce = ingress(
             json!({"kubernetes.io/ingress.class": "gce-internal"}),
             json!({}),
         );
         assert!(
-            internal_reason(&gce, None)
+            internal_reason(&gce, None, &AlbGroup::default())
                 .unwrap()
                 .contains("gce-internal")
         );
@@ -567,29 +633,49 @@ mod tests {
             json!({"appgw.ingress.kubernetes.io/use-private-ip": "true"}),
             json!({}),
         );
-        assert!(internal_reason(&appgw, None).is_some());
+        assert!(internal_reason(&appgw, None, &AlbGroup::default()).is_some());
         // The class's IngressClassParams wins over the Ingress's annotation.
         let params = |scheme: &str| json!({"spec": {"scheme": scheme}});
         let internal_params = params("internal");
         assert_eq!(
-            internal_reason(&facing, Some(("private", &internal_params))).as_deref(),
+            internal_reason(
+                &facing,
+                Some(("private", &internal_params)),
+                &AlbGroup::default()
+            )
+            .as_deref(),
             Some("IngressClassParams private sets scheme: internal")
         );
         let public_params = params("internet-facing");
         assert_eq!(
-            internal_reason(&internal, Some(("public", &public_params))),
+            internal_reason(
+                &internal,
+                Some(("public", &public_params)),
+                &AlbGroup::default()
+            ),
             None
         );
         let silent = json!({"spec": {"group": {"name": "shared"}}});
-        assert!(internal_reason(&internal, Some(("shared", &silent))).is_some());
-        assert_eq!(internal_reason(&ingress(json!({}), json!({})), None), None);
+        assert!(
+            internal_reason(&internal, Some(("shared", &silent)), &AlbGroup::default()).is_some()
+        );
+        assert_eq!(
+            internal_reason(&ingress(json!({}), json!({})), None, &AlbGroup::default()),
+            None
+        );
     }
 
     #[test]
     fn an_alb_serves_what_its_listen_ports_say() {
         let listeners_of = |annotations: Value, spec: Value| {
             let i = ingress(annotations, spec);
-            listeners(&i, Controller::AwsAlb, FrontendConfig::None).unwrap()
+            listeners(
+                &i,
+                Controller::AwsAlb,
+                FrontendConfig::None,
+                &AlbGroup::default(),
+            )
+            .unwrap()
         };
         // spec.tls is not served by an ALB: HTTP only by default.
         let tls_only = listeners_of(json!({}), json!({"tls": [{"secretName": "s"}]}));
@@ -618,6 +704,72 @@ mod tests {
     }
 
     #[test]
+    fn an_alb_group_shares_its_scheme_and_its_redirect() {
+        let named = |name: &str| json!({ALB_GROUP_NAME: name});
+        let member = ingress(named("shop"), json!({}));
+        assert_eq!(alb_group_name(&member, None), Some("shop"));
+        // The class's IngressClassParams names the group of every Ingress of the class.
+        let params = json!({"spec": {"group": {"name": "shared"}}});
+        assert_eq!(alb_group_name(&member, Some(&params)), Some("shared"));
+        assert_eq!(alb_group_name(&ingress(named(" "), json!({})), None), None);
+
+        let internal = ingress(
+            json!({ALB_GROUP_NAME: "shop", ALB_SCHEME: "internal",
+                   "alb.ingress.kubernetes.io/listen-ports": r#"[{"HTTP": 80}, {"HTTPS": 443}]"#,
+                   "alb.ingress.kubernetes.io/ssl-redirect": "443"}),
+            json!({}),
+        );
+        let group = AlbGroup {
+            name: "shop",
+            members: vec![("Ingress shop/root".to_string(), &internal)],
+        };
+        let reason = internal_reason(&member, None, &group).unwrap();
+        assert_eq!(
+            reason,
+            "annotation alb.ingress.kubernetes.io/scheme: internal on Ingress shop/root of its IngressGroup shop"
+        );
+        // Alone, the same Ingress says nothing and is taken as public.
+        assert_eq!(internal_reason(&member, None, &AlbGroup::default()), None);
+        // Members that disagree are refused by the controller: taken as public.
+        let facing = ingress(
+            json!({ALB_GROUP_NAME: "shop", ALB_SCHEME: "internet-facing"}),
+            json!({}),
+        );
+        let split = AlbGroup {
+            name: "shop",
+            members: vec![
+                ("Ingress shop/root".to_string(), &internal),
+                ("Ingress shop/public".to_string(), &facing),
+            ],
+        };
+        assert_eq!(internal_reason(&member, None, &split), None);
+        assert_eq!(internal_reason(&internal, None, &split), None);
+
+        // ssl-redirect on one member turns every HTTP listener of the load balancer into a
+        // redirect; listen-ports stay each Ingress's own.
+        let http = ingress(
+            json!({ALB_GROUP_NAME: "shop",
+                   "alb.ingress.kubernetes.io/listen-ports": r#"[{"HTTP": 80}, {"HTTPS": 443}]"#}),
+            json!({}),
+        );
+        let alone = listeners(
+            &http,
+            Controller::AwsAlb,
+            FrontendConfig::None,
+            &AlbGroup::default(),
+        );
+        assert!(matches!(alone.unwrap().plain_http, PlainHttp::Open(_)));
+        let grouped = listeners(&http, Controller::AwsAlb, FrontendConfig::None, &group).unwrap();
+        match grouped.plain_http {
+            PlainHttp::Closed(why) => assert_eq!(
+                why,
+                "annotation alb.ingress.kubernetes.io/ssl-redirect: 443 on Ingress shop/root of its IngressGroup shop redirects HTTP"
+            ),
+            other => panic!("expected a redirect, got {other:?}"),
+        }
+    }
+
+    #[test]
     fn gke_serves_managed_certificates_and_plain_http_unless_closed() {
         let managed = ingress(
             json!({"networking.gke.io/managed-certificates": "shop",
@@ -629,17 +781,24 @@ mod tests {
             &managed,
             Controller::Gke,
             FrontendConfig::Found("shop", &redirect),
+            &AlbGroup::default(),
         )
         .unwrap();
         assert!(found.https.unwrap().contains("managed-certificates: shop"));
         assert!(matches!(found.plain_http, PlainHttp::Closed(_)));
-        let missing = listeners(&managed, Controller::Gke, FrontendConfig::Missing("shop"));
+        let missing = listeners(
+            &managed,
+            Controller::Gke,
+            FrontendConfig::Missing("shop"),
+            &AlbGroup::default(),
+        );
         assert!(matches!(missing.unwrap().plain_http, PlainHttp::Unknown(_)));
         let off = json!({"spec": {"redirectToHttps": {"enabled": false}}});
         let not_redirected = listeners(
             &managed,
             Controller::Gke,
             FrontendConfig::Found("shop", &off),
+            &AlbGroup::default(),
         );
         assert!(matches!(
             not_redirected.unwrap().plain_http,
@@ -649,7 +808,13 @@ mod tests {
             json!({"kubernetes.io/ingress.allow-http": "false"}),
             json!({"tls": [{"secretName": "s"}]}),
         );
-        let closed = listeners(&closed, Controller::Gke, FrontendConfig::None).unwrap();
+        let closed = listeners(
+            &closed,
+            Controller::Gke,
+            FrontendConfig::None,
+            &AlbGroup::default(),
+        )
+        .unwrap();
         assert_eq!(closed.https.as_deref(), Some("spec.tls"));
         assert!(matches!(closed.plain_http, PlainHttp::Closed(_)));
     }
@@ -661,7 +826,13 @@ mod tests {
                    "appgw.ingress.kubernetes.io/ssl-redirect": "true"}),
             json!({}),
         );
-        let l = listeners(&appgw, Controller::AzureAppGateway, FrontendConfig::None).unwrap();
+        let l = listeners(
+            &appgw,
+            Controller::AzureAppGateway,
+            FrontendConfig::None,
+            &AlbGroup::default(),
+        )
+        .unwrap();
         assert!(l.https.is_some());
         assert!(matches!(l.plain_http, PlainHttp::Closed(_)));
         let nginx = ingress(
@@ -676,7 +847,12 @@ mod tests {
         );
         assert_eq!(nginx_plain_http(&forced), None);
         assert_eq!(
-            listeners(&nginx, Controller::Other, FrontendConfig::None),
+            listeners(
+                &nginx,
+                Controller::Other,
+                FrontendConfig::None,
+                &AlbGroup::default()
+            ),
             None
         );
     }

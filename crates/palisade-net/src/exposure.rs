@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use palisade_core::selector::map_selector_matches;
 use palisade_core::tree::Tree as _;
 use palisade_inventory::{Inventory, Object};
+use palisade_k8s::ingress::{AlbGroup, Controller};
 use serde_json::{Map, Value};
 
 use crate::conn::{Conn, Protocol};
@@ -89,7 +90,7 @@ pub fn doors<'i>(inventory: &'i Inventory, ns_of: &dyn Fn(&Object) -> String) ->
         for ingress in inventory.of_kind(group, "Ingress") {
             let ns = ns_of(ingress);
             let via = format!("Ingress {ns}/{}", ingress.id.display_name());
-            let internal = ingress_internal_reason(inventory, &ingress.value);
+            let internal = ingress_internal_reason(inventory, ingress);
             for backend in palisade_k8s::ingress::backends(&ingress.value) {
                 use palisade_k8s::ingress::BackendPort;
                 let port = match backend.port {
@@ -213,12 +214,51 @@ pub fn ingress_class<'i>(inventory: &'i Inventory, ingress: &Value) -> Option<&'
     }
 }
 
+/// Which controller serves `ingress` ([`palisade_k8s::ingress::controller`]), with the
+/// IngressClass its class names, or the default IngressClass, as the inventory holds it.
+pub fn ingress_controller(inventory: &Inventory, ingress: &Value) -> Controller {
+    let class_controller = ingress_class(inventory, ingress)
+        .and_then(|class| class.value.at("/spec/controller"))
+        .and_then(Value::as_str);
+    palisade_k8s::ingress::controller(ingress, class_controller)
+}
+
 /// Why `ingress`'s load balancer is internal, when it is
 /// ([`palisade_k8s::ingress::internal_reason`], with the AWS IngressClassParams its class
-/// names): the one answer of the network's doors and the Ingress rules.
-pub fn ingress_internal_reason(inventory: &Inventory, ingress: &Value) -> Option<String> {
-    let params = alb_class_params(inventory, ingress).map(|p| (p.id.display_name(), &p.value));
-    palisade_k8s::ingress::internal_reason(ingress, params)
+/// names and the other members of its IngressGroup): the one answer of the network's doors
+/// and the Ingress rules.
+pub fn ingress_internal_reason(inventory: &Inventory, ingress: &Object) -> Option<String> {
+    let params =
+        alb_class_params(inventory, &ingress.value).map(|p| (p.id.display_name(), &p.value));
+    let group = alb_group(inventory, ingress);
+    palisade_k8s::ingress::internal_reason(&ingress.value, params, &group)
+}
+
+/// The other members of the AWS IngressGroup `ingress` belongs to, as the inventory holds
+/// them ([`AlbGroup`]): the Ingresses the AWS controller serves under the same group name
+/// ([`palisade_k8s::ingress::alb_group_name`]), `ingress` itself (any version of it) left
+/// out. Empty when it is in no group or another controller serves it.
+pub fn alb_group<'i>(inventory: &'i Inventory, ingress: &'i Object) -> AlbGroup<'i> {
+    let group_of = |object: &'i Object| {
+        let params = alb_class_params(inventory, &object.value).map(|p| &p.value);
+        palisade_k8s::ingress::alb_group_name(&object.value, params)
+            .filter(|_| ingress_controller(inventory, &object.value) == Controller::AwsAlb)
+    };
+    let Some(name) = group_of(ingress) else {
+        return AlbGroup::default();
+    };
+    let itself = |other: &Object| {
+        other.id.kind == ingress.id.kind
+            && other.id.namespace == ingress.id.namespace
+            && other.id.name == ingress.id.name
+    };
+    let members = ["networking.k8s.io", "extensions"]
+        .into_iter()
+        .flat_map(|group| inventory.of_kind(group, "Ingress"))
+        .filter(|other| !itself(other) && group_of(other) == Some(name))
+        .map(|other| (other.id.to_string(), &other.value))
+        .collect();
+    AlbGroup { name, members }
 }
 
 /// The AWS IngressClassParams the class of `ingress` names in its `spec.parameters`

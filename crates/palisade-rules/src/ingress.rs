@@ -2,25 +2,14 @@
 //! its class names, and the GKE objects it and its Services name (FrontendConfig,
 //! BackendConfig). What the controllers make of them is `palisade_k8s::ingress`.
 
-use palisade_core::tree::Tree as _;
 use palisade_k8s::ingress;
 use serde_json::Value;
 
 use crate::context::Context;
 
-/// Which controller serves the judged Ingress ([`ingress::controller`]), with the IngressClass
-/// its class names, or the default IngressClass, read from the inventory.
+/// Which controller serves the judged Ingress ([`palisade_net::exposure::ingress_controller`]).
 pub fn controller(cx: &Context<'_>) -> ingress::Controller {
-    ingress::controller(&cx.object.value, class_controller(cx))
-}
-
-/// The `spec.controller` of the IngressClass the judged Ingress names, or of the cluster's
-/// default IngressClass when it names none.
-fn class_controller<'a>(cx: &Context<'a>) -> Option<&'a str> {
-    palisade_net::exposure::ingress_class(cx.inventory, &cx.object.value)?
-        .value
-        .at("/spec/controller")
-        .and_then(Value::as_str)
+    palisade_net::exposure::ingress_controller(cx.inventory, &cx.object.value)
 }
 
 /// The GKE FrontendConfig the judged Ingress names (in its namespace).

@@ -1539,3 +1539,67 @@ fn an_ingress_class_params_scheme_decides_the_reach() {
     );
     assert_eq!(reach("Ingress shop/site").0, Value::Bool(true));
 }
+
+/// The Ingresses of an AWS IngressGroup share one load balancer, whose scheme the controller
+/// reads from whichever of them sets it: an Ingress that says nothing is internal when
+/// another of its group says `internal`, and public when the members disagree (the
+/// controller refuses such a group). Alone, an Ingress that says nothing stays public.
+#[test]
+fn an_alb_group_shares_its_scheme() {
+    let dir = scratch("net-alb-group");
+    let app = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: 'r/web:1', ports: [{containerPort: 8080}]}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n";
+    let ingress = |name: &str, annotations: &str| {
+        format!(
+            "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\n  namespace: shop\n  annotations: {{{annotations}}}\nspec:\n  ingressClassName: alb\n  defaultBackend: {{service: {{name: web, port: {{number: 80}}}}}}\n"
+        )
+    };
+    let group = |name: &str| format!("alb.ingress.kubernetes.io/group.name: {name}");
+    let scheme = |value: &str| format!("alb.ingress.kubernetes.io/scheme: {value}");
+    let yaml = [
+        app.to_string(),
+        ingress(
+            "root",
+            &format!("{}, {}", group("office"), scheme("internal")),
+        ),
+        ingress("reports", &group("office")),
+        ingress("alone", ""),
+        ingress(
+            "split-a",
+            &format!("{}, {}", group("split"), scheme("internal")),
+        ),
+        ingress(
+            "split-b",
+            &format!("{}, {}", group("split"), scheme("internet-facing")),
+        ),
+        ingress("split-c", &group("split")),
+    ]
+    .concat();
+    let ways = ways_in(&dir, &yaml);
+    let reach = |via: &str| {
+        ways.iter()
+            .find(|w| {
+                w["via"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with(&format!("Ingress shop/{via} "))
+            })
+            .map(|w| {
+                (
+                    w["outside"].clone(),
+                    w["reach"].as_str().unwrap().to_string(),
+                )
+            })
+            .unwrap_or_else(|| panic!("{via}: {ways:#?}"))
+    };
+    assert_eq!(reach("root").0, Value::Bool(false));
+    assert_eq!(
+        reach("reports"),
+        (
+            Value::Bool(false),
+            "inside only: from the private network, through an internal load balancer (annotation alb.ingress.kubernetes.io/scheme: internal on Ingress shop/root of its IngressGroup office)".to_string()
+        )
+    );
+    for public in ["alone", "split-a", "split-b", "split-c"] {
+        assert_eq!(reach(public).0, Value::Bool(true), "{public}");
+    }
+}

@@ -59,7 +59,12 @@ fn serves_https(ingress: &crate::body::Body<'_>, has_tls: bool) -> bool {
     use palisade_k8s::ingress;
     let value = ingress.to_value();
     let controller = ingress::controller(&value, None);
-    match ingress::listeners(&value, controller, ingress::FrontendConfig::None) {
+    match ingress::listeners(
+        &value,
+        controller,
+        ingress::FrontendConfig::None,
+        &ingress::AlbGroup::default(),
+    ) {
         Some(listeners) => listeners.https.is_some(),
         None => has_tls,
     }

@@ -18,7 +18,8 @@ declare_rule! {
     ///   `spec.tls`, pre-shared and Google-managed certificates; Azure's Application Gateway
     ///   serves `spec.tls` or `appgw-ssl-certificate`. An Ingress they serve no HTTPS for is
     ///   reported, and so is one whose plain HTTP listener stays open beside HTTPS: on AWS
-    ///   without `ssl-redirect`, on GKE without `kubernetes.io/ingress.allow-http: "false"` or
+    ///   without `ssl-redirect` (on it or on another Ingress of its IngressGroup, as the
+    ///   redirect covers every HTTP listener of the group's load balancer), on GKE without `kubernetes.io/ingress.allow-http: "false"` or
     ///   a FrontendConfig that redirects to HTTPS, on Azure without `ssl-redirect: "true"`.
     ///
     /// The controller is the one the class names (`ingressClassName`, the
@@ -100,7 +101,8 @@ impl Check for IngressWithoutTls {
         let ingress = &cx.object.value;
         let controller = crate::ingress::controller(cx);
         let frontend_config = crate::ingress::frontend_config(cx);
-        match ingress::listeners(ingress, controller, frontend_config) {
+        let group = palisade_net::exposure::alb_group(cx.inventory, cx.object);
+        match ingress::listeners(ingress, controller, frontend_config, &group) {
             Some(listeners) => check_listeners(cx, controller, listeners, tls),
             None => check_spec_tls(cx, tls),
         }

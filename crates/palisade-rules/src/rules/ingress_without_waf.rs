@@ -11,13 +11,15 @@ declare_rule! {
     /// annotations show it: ingress-nginx with ModSecurity and the OWASP Core Rule Set
     /// (`nginx.ingress.kubernetes.io/enable-modsecurity: "true"` with
     /// `enable-owasp-core-rules: "true"` or a `modsecurity-snippet`), AWS Load Balancer
-    /// Controller (`alb.ingress.kubernetes.io/wafv2-acl-arn` or `waf-acl-id`), Azure
+    /// Controller (`alb.ingress.kubernetes.io/wafv2-acl-arn` or `waf-acl-id`, on the Ingress
+    /// or on another Ingress of its IngressGroup, which shares the load balancer), Azure
     /// Application Gateway (`appgw.ingress.kubernetes.io/waf-policy-for-path`). On GKE, Cloud
     /// Armor is set per backend: each Service the Ingress names must name (annotation
     /// `cloud.google.com/backend-config`, for the port used or by default) a BackendConfig
     /// whose `spec.securityPolicy.name` is set; the backends without one are named. A
     /// Service or BackendConfig the input does not hold counts as no policy.
-    /// Ingresses marked internal (`alb.ingress.kubernetes.io/scheme: internal` or the
+    /// Ingresses marked internal (`alb.ingress.kubernetes.io/scheme: internal`, on the Ingress
+    /// or on another Ingress of its IngressGroup when none asks for another scheme, or the
     /// `scheme: internal` of the IngressClassParams their class names, GKE's
     /// `gce-internal` class, `appgw.ingress.kubernetes.io/use-private-ip: "true"`, an ingress
     /// class whose name says `internal`) are left out. ModSecurity switched on without rules
@@ -90,7 +92,7 @@ impl Check for IngressWithoutWaf {
         let annotations = cx.object.annotations();
         let get = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
         let class = palisade_k8s::ingress::class(&cx.object.value).unwrap_or("");
-        if palisade_net::exposure::ingress_internal_reason(cx.inventory, &cx.object.value).is_some()
+        if palisade_net::exposure::ingress_internal_reason(cx.inventory, cx.object).is_some()
             || class.to_ascii_lowercase().contains("internal")
         {
             return;
@@ -102,13 +104,17 @@ impl Check for IngressWithoutWaf {
         if crate::ingress::controller(cx) == Controller::Gke {
             return check_cloud_armor(cx);
         }
-        let cloud_waf = [
+        const ALB_WAF: [&str; 2] = [
             "alb.ingress.kubernetes.io/wafv2-acl-arn",
             "alb.ingress.kubernetes.io/waf-acl-id",
-            "appgw.ingress.kubernetes.io/waf-policy-for-path",
-        ]
-        .iter()
-        .any(|k| get(k).is_some_and(|v| !v.is_empty()));
+        ];
+        let cloud_waf = ALB_WAF
+            .iter()
+            .chain(&["appgw.ingress.kubernetes.io/waf-policy-for-path"])
+            .any(|k| get(k).is_some_and(|v| !v.is_empty()));
+        // An AWS load balancer's web ACL is set on any one Ingress of its IngressGroup.
+        let group = palisade_net::exposure::alb_group(cx.inventory, cx.object);
+        let cloud_waf = cloud_waf || ALB_WAF.iter().any(|k| group.setting(k).is_some());
         if cloud_waf || (modsecurity && rules) {
             return;
         }
