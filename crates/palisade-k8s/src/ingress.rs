@@ -4,6 +4,7 @@
 //! Ingress, Azure's Application Gateway Ingress Controller) read annotations where other
 //! controllers read `spec.tls`, so `spec.tls` alone says little about them.
 
+use palisade_core::ObjectRef;
 use palisade_core::tree::Tree as _;
 use serde_json::Value;
 
@@ -134,8 +135,8 @@ pub fn alb_group_name<'v>(ingress: &'v Value, class_params: Option<&'v Value>) -
 pub struct AlbGroup<'v> {
     /// The group's name.
     pub name: &'v str,
-    /// Every other member, named for messages (`Ingress shop/api`), in the input's order.
-    pub members: Vec<(String, &'v Value)>,
+    /// Every other member (its identity, for messages, and the object), in the input's order.
+    pub members: Vec<(&'v ObjectRef, &'v Value)>,
 }
 
 impl<'v> AlbGroup<'v> {
@@ -719,9 +720,16 @@ mod tests {
                    "alb.ingress.kubernetes.io/ssl-redirect": "443"}),
             json!({}),
         );
+        let id = |name: &str| ObjectRef {
+            api_version: "networking.k8s.io/v1".into(),
+            kind: "Ingress".into(),
+            namespace: Some("shop".into()),
+            name: Some(name.into()),
+        };
+        let (root, public) = (id("root"), id("public"));
         let group = AlbGroup {
             name: "shop",
-            members: vec![("Ingress shop/root".to_string(), &internal)],
+            members: vec![(&root, &internal)],
         };
         let reason = internal_reason(&member, None, &group).unwrap();
         assert_eq!(
@@ -737,10 +745,7 @@ mod tests {
         );
         let split = AlbGroup {
             name: "shop",
-            members: vec![
-                ("Ingress shop/root".to_string(), &internal),
-                ("Ingress shop/public".to_string(), &facing),
-            ],
+            members: vec![(&root, &internal), (&public, &facing)],
         };
         assert_eq!(internal_reason(&member, None, &split), None);
         assert_eq!(internal_reason(&internal, None, &split), None);

@@ -2,7 +2,7 @@
 //! the Services they name, the pods those Services select, and the container ports the
 //! traffic lands on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use palisade_core::selector::map_selector_matches;
 use palisade_core::tree::Tree as _;
@@ -77,6 +77,7 @@ pub struct Door<'i> {
 /// controller; the escalation graph starts its chains from the internet at the external ones.
 pub fn doors<'i>(inventory: &'i Inventory, ns_of: &dyn Fn(&Object) -> String) -> Vec<Door<'i>> {
     let mut out = Vec::new();
+    let groups = AlbGroups::build(inventory);
     let door = |via: &str, namespace: &str, service: &'i str, port: PortRef<'i>| Door {
         via: via.to_string(),
         namespace: namespace.to_string(),
@@ -90,7 +91,7 @@ pub fn doors<'i>(inventory: &'i Inventory, ns_of: &dyn Fn(&Object) -> String) ->
         for ingress in inventory.of_kind(group, "Ingress") {
             let ns = ns_of(ingress);
             let via = format!("Ingress {ns}/{}", ingress.id.display_name());
-            let internal = ingress_internal_reason(inventory, ingress);
+            let internal = ingress_internal_reason(inventory, ingress, &groups);
             for backend in palisade_k8s::ingress::backends(&ingress.value) {
                 use palisade_k8s::ingress::BackendPort;
                 let port = match backend.port {
@@ -225,40 +226,68 @@ pub fn ingress_controller(inventory: &Inventory, ingress: &Value) -> Controller 
 
 /// Why `ingress`'s load balancer is internal, when it is
 /// ([`palisade_k8s::ingress::internal_reason`], with the AWS IngressClassParams its class
-/// names and the other members of its IngressGroup): the one answer of the network's doors
-/// and the Ingress rules.
-pub fn ingress_internal_reason(inventory: &Inventory, ingress: &Object) -> Option<String> {
+/// names and the other members of its IngressGroup, from `groups`): the one answer of the
+/// network's doors and the Ingress rules.
+pub fn ingress_internal_reason(
+    inventory: &Inventory,
+    ingress: &Object,
+    groups: &AlbGroups,
+) -> Option<String> {
     let params =
         alb_class_params(inventory, &ingress.value).map(|p| (p.id.display_name(), &p.value));
-    let group = alb_group(inventory, ingress);
+    let group = groups.of(inventory, ingress);
     palisade_k8s::ingress::internal_reason(&ingress.value, params, &group)
 }
 
-/// The other members of the AWS IngressGroup `ingress` belongs to, as the inventory holds
-/// them ([`AlbGroup`]): the Ingresses the AWS controller serves under the same group name
-/// ([`palisade_k8s::ingress::alb_group_name`]), `ingress` itself (any version of it) left
-/// out. Empty when it is in no group or another controller serves it.
-pub fn alb_group<'i>(inventory: &'i Inventory, ingress: &'i Object) -> AlbGroup<'i> {
-    let group_of = |object: &'i Object| {
-        let params = alb_class_params(inventory, &object.value).map(|p| &p.value);
-        palisade_k8s::ingress::alb_group_name(&object.value, params)
-            .filter(|_| ingress_controller(inventory, &object.value) == Controller::AwsAlb)
-    };
-    let Some(name) = group_of(ingress) else {
-        return AlbGroup::default();
-    };
-    let itself = |other: &Object| {
-        other.id.kind == ingress.id.kind
-            && other.id.namespace == ingress.id.namespace
-            && other.id.name == ingress.id.name
-    };
-    let members = ["networking.k8s.io", "extensions"]
-        .into_iter()
-        .flat_map(|group| inventory.of_kind(group, "Ingress"))
-        .filter(|other| !itself(other) && group_of(other) == Some(name))
-        .map(|other| (other.id.to_string(), &other.value))
-        .collect();
-    AlbGroup { name, members }
+/// The AWS IngressGroups of an inventory: the Ingresses the AWS controller serves under each
+/// group name ([`palisade_k8s::ingress::alb_group_name`]), by index, found once so that
+/// asking for each Ingress's group does not read every Ingress again.
+#[derive(Debug, Default)]
+pub struct AlbGroups(HashMap<String, Vec<usize>>);
+
+impl AlbGroups {
+    pub fn build(inventory: &Inventory) -> Self {
+        let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
+        for kind_group in ["networking.k8s.io", "extensions"] {
+            for &index in inventory.indices_of_kind(kind_group, "Ingress") {
+                if let Some(name) = alb_group_name(inventory, &inventory.objects[index]) {
+                    groups.entry(name.to_string()).or_default().push(index);
+                }
+            }
+        }
+        AlbGroups(groups)
+    }
+
+    /// The other members of the IngressGroup `ingress` belongs to ([`AlbGroup`]), `ingress`
+    /// itself (any version of it) left out. Empty when it is in no group or another
+    /// controller serves it.
+    pub fn of<'i>(&self, inventory: &'i Inventory, ingress: &'i Object) -> AlbGroup<'i> {
+        let Some(name) = alb_group_name(inventory, ingress) else {
+            return AlbGroup::default();
+        };
+        let itself = |other: &Object| {
+            other.id.kind == ingress.id.kind
+                && other.id.namespace == ingress.id.namespace
+                && other.id.name == ingress.id.name
+        };
+        let members = self
+            .0
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(|&index| &inventory.objects[index])
+            .filter(|other| !itself(other))
+            .map(|other| (&*other.id, &other.value))
+            .collect();
+        AlbGroup { name, members }
+    }
+}
+
+/// The IngressGroup name of `ingress` when the AWS controller serves it.
+fn alb_group_name<'i>(inventory: &'i Inventory, ingress: &'i Object) -> Option<&'i str> {
+    let params = alb_class_params(inventory, &ingress.value).map(|p| &p.value);
+    palisade_k8s::ingress::alb_group_name(&ingress.value, params)
+        .filter(|_| ingress_controller(inventory, &ingress.value) == Controller::AwsAlb)
 }
 
 /// The AWS IngressClassParams the class of `ingress` names in its `spec.parameters`

@@ -101,7 +101,8 @@ impl Check for IngressWithoutTls {
         let ingress = &cx.object.value;
         let controller = crate::ingress::controller(cx);
         let frontend_config = crate::ingress::frontend_config(cx);
-        let group = palisade_net::exposure::alb_group(cx.inventory, cx.object);
+        let groups = cx.derived(palisade_net::exposure::AlbGroups::build);
+        let group = groups.of(cx.inventory, cx.object);
         match ingress::listeners(ingress, controller, frontend_config, &group) {
             Some(listeners) => check_listeners(cx, controller, listeners, tls),
             None => check_spec_tls(cx, tls),

@@ -92,7 +92,9 @@ impl Check for IngressWithoutWaf {
         let annotations = cx.object.annotations();
         let get = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str);
         let class = palisade_k8s::ingress::class(&cx.object.value).unwrap_or("");
-        if palisade_net::exposure::ingress_internal_reason(cx.inventory, cx.object).is_some()
+        let groups = cx.derived(palisade_net::exposure::AlbGroups::build);
+        if palisade_net::exposure::ingress_internal_reason(cx.inventory, cx.object, &groups)
+            .is_some()
             || class.to_ascii_lowercase().contains("internal")
         {
             return;
@@ -113,7 +115,7 @@ impl Check for IngressWithoutWaf {
             .chain(&["appgw.ingress.kubernetes.io/waf-policy-for-path"])
             .any(|k| get(k).is_some_and(|v| !v.is_empty()));
         // An AWS load balancer's web ACL is set on any one Ingress of its IngressGroup.
-        let group = palisade_net::exposure::alb_group(cx.inventory, cx.object);
+        let group = groups.of(cx.inventory, cx.object);
         let cloud_waf = cloud_waf || ALB_WAF.iter().any(|k| group.setting(k).is_some());
         if cloud_waf || (modsecurity && rules) {
             return;
