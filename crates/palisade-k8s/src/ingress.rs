@@ -127,68 +127,112 @@ pub fn alb_group_name<'v>(ingress: &'v Value, class_params: Option<&'v Value>) -
 }
 
 /// The other Ingresses of an AWS IngressGroup, which share one Application Load Balancer with
-/// the judged Ingress. The controller applies a load balancer's own settings (the annotations
-/// its documentation calls "exclusive": `scheme`, `ssl-redirect`, the WAF ACL) written on
-/// any one member to the whole group. Empty (the default) when the Ingress is in no group, or
-/// when the input holds no other member.
+/// the judged Ingress. The controller applies a load balancer's own settings (those its
+/// documentation calls "exclusive": `scheme`, `ssl-redirect`, the WAF ACL) written for any
+/// one member to the whole group, and refuses a group whose members set different values.
+/// Empty (the default) when the Ingress is in no group, or when the input holds no other
+/// member.
 #[derive(Debug, Clone, Default)]
 pub struct AlbGroup<'v> {
     /// The group's name.
     pub name: &'v str,
-    /// Every other member (its identity, for messages, and the object), in the input's order.
-    pub members: Vec<(&'v ObjectRef, &'v Value)>,
+    /// Every other member, in the input's order.
+    pub members: Vec<AlbMember<'v>>,
 }
 
-impl<'v> AlbGroup<'v> {
-    /// The first member that annotates `key` with a value: `annotation KEY: VALUE on
-    /// Ingress shop/api of its IngressGroup NAME`.
-    pub fn setting(&self, key: &str) -> Option<String> {
-        self.members.iter().find_map(|(member, value)| {
-            annotation(value, key)
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| {
-                    format!(
-                        "annotation {key}: {v} on {member} of its IngressGroup {}",
-                        self.name
-                    )
-                })
+/// One Ingress of an [`AlbGroup`].
+#[derive(Debug, Clone, Copy)]
+pub struct AlbMember<'v> {
+    /// Its identity, for messages.
+    pub id: &'v ObjectRef,
+    pub ingress: &'v Value,
+    /// The IngressClassParams its class names (its name and the object): a field set there
+    /// wins over the member's annotation.
+    pub class_params: Option<(&'v str, &'v Value)>,
+}
+
+/// What an AWS Ingress sets for its load balancer, and where: the `field` (a JSON pointer) of
+/// the IngressClassParams its class names (`class_params`) when set there, which wins, else
+/// its annotation `key`. The value, what says it (`annotation KEY: VALUE`, `IngressClassParams
+/// NAME sets FIELD: VALUE`), and whether the IngressClassParams does.
+fn alb_setting<'v>(
+    ingress: &'v Value,
+    class_params: Option<(&'v str, &'v Value)>,
+    field: Option<&str>,
+    key: &str,
+) -> Option<(&'v str, String, bool)> {
+    if let (Some(field), Some((name, params))) = (field, class_params)
+        && let Some(value) = params.at(field).and_then(Value::as_str)
+    {
+        let short = field.rsplit('/').next().unwrap_or(field);
+        let said = format!("IngressClassParams {name} sets {short}: {value}");
+        return Some((value, said, true));
+    }
+    annotation(ingress, key)
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| (v, format!("annotation {key}: {v}"), false))
+}
+
+impl AlbGroup<'_> {
+    /// The first member that sets `key` (or its IngressClassParams' `field`): `annotation
+    /// KEY: VALUE on Ingress shop/api of its IngressGroup NAME`.
+    pub fn setting(&self, field: Option<&str>, key: &str) -> Option<String> {
+        self.members.iter().find_map(|m| {
+            let (_, said, by_params) = alb_setting(m.ingress, m.class_params, field, key)?;
+            let word = if by_params { "for" } else { "on" };
+            Some(format!(
+                "{said} {word} {} of its IngressGroup {}",
+                m.id, self.name
+            ))
+        })
+    }
+
+    /// Whether some member is given a scheme other than `internal`.
+    fn sets_another_scheme(&self) -> bool {
+        self.members.iter().any(|m| {
+            alb_setting(
+                m.ingress,
+                m.class_params,
+                Some(ALB_SCHEME_FIELD),
+                ALB_SCHEME,
+            )
+            .is_some_and(|(scheme, ..)| !is_internal(scheme))
         })
     }
 }
 
+/// Where an IngressClassParams sets the scheme of its Ingresses' load balancers.
+const ALB_SCHEME_FIELD: &str = "/spec/scheme";
+
+fn is_internal(scheme: &str) -> bool {
+    scheme.trim().eq_ignore_ascii_case("internal")
+}
+
 /// Why `ingress`'s load balancer is reachable only from the private network, when its
 /// controller is told so: the `scheme` of the IngressClassParams its class names
-/// (`class_params`: its name and the object), which wins over the Ingress's annotations;
-/// `alb.ingress.kubernetes.io/scheme: internal` on it or on another member of its IngressGroup
-/// (`group`), when no member asks for another scheme; GKE's `gce-internal` class; Azure's
-/// `appgw.ingress.kubernetes.io/use-private-ip: "true"`. Explicit settings only: the AWS
-/// controller's own default scheme is not read, members that disagree (which the controller
-/// refuses) are taken as public, and so is any other Ingress.
+/// (`class_params`: its name and the object), which wins over the Ingress's annotations, or
+/// `alb.ingress.kubernetes.io/scheme: internal`, each for it or for another member of its
+/// IngressGroup (`group`) when no member is given another scheme; GKE's `gce-internal`
+/// class; Azure's `appgw.ingress.kubernetes.io/use-private-ip: "true"`. Explicit settings
+/// only: the AWS controller's own default scheme is not read, members given different
+/// schemes (a group the controller refuses) are taken as public, and so is any other
+/// Ingress.
 pub fn internal_reason(
     ingress: &Value,
     class_params: Option<(&str, &Value)>,
     group: &AlbGroup<'_>,
 ) -> Option<String> {
-    if let Some((name, params)) = class_params
-        && let Some(scheme) = params.at("/spec/scheme").and_then(Value::as_str)
-    {
-        return scheme
-            .eq_ignore_ascii_case("internal")
-            .then(|| format!("IngressClassParams {name} sets scheme: internal"));
-    }
+    let own = alb_setting(ingress, class_params, Some(ALB_SCHEME_FIELD), ALB_SCHEME);
+    let alb = match own {
+        _ if group.sets_another_scheme() => None,
+        Some((scheme, ..)) if !is_internal(scheme) => None,
+        Some((_, said, _)) => Some(said),
+        None => group.setting(Some(ALB_SCHEME_FIELD), ALB_SCHEME),
+    };
     let says = |key: &str, value: &str| {
         annotation(ingress, key)
             .is_some_and(|v| v.trim().eq_ignore_ascii_case(value))
             .then(|| format!("annotation {key}: {value}"))
-    };
-    let other_scheme = |value: &Value| {
-        annotation(value, ALB_SCHEME).is_some_and(|v| !v.trim().eq_ignore_ascii_case("internal"))
-    };
-    let disagreed = other_scheme(ingress) || group.members.iter().any(|(_, m)| other_scheme(m));
-    let alb = if disagreed {
-        None
-    } else {
-        says(ALB_SCHEME, "internal").or_else(|| group.setting(ALB_SCHEME))
     };
     alb.or_else(|| says("appgw.ingress.kubernetes.io/use-private-ip", "true"))
         .or_else(|| {
@@ -297,7 +341,8 @@ fn alb_listeners(ingress: &Value, group: &AlbGroup<'_>) -> Listeners {
         })
     });
     let redirect_key = format!("{PREFIX}ssl-redirect");
-    let redirect = named_by(ingress, &[&redirect_key]).or_else(|| group.setting(&redirect_key));
+    let redirect = named_by(ingress, &[&redirect_key])
+        .or_else(|| group.setting(Some("/spec/sslRedirectPort"), &redirect_key));
     let plain_http = match (http, redirect) {
         (false, _) => PlainHttp::Closed(format!("{PREFIX}listen-ports opens no HTTP listener")),
         (true, Some(redirect)) => PlainHttp::Closed(format!("{redirect} redirects HTTP")),
@@ -727,9 +772,14 @@ mod tests {
             name: Some(name.into()),
         };
         let (root, public) = (id("root"), id("public"));
+        let member_of = |id, ingress| AlbMember {
+            id,
+            ingress,
+            class_params: None,
+        };
         let group = AlbGroup {
             name: "shop",
-            members: vec![(&root, &internal)],
+            members: vec![member_of(&root, &internal)],
         };
         let reason = internal_reason(&member, None, &group).unwrap();
         assert_eq!(
@@ -745,10 +795,41 @@ mod tests {
         );
         let split = AlbGroup {
             name: "shop",
-            members: vec![(&root, &internal), (&public, &facing)],
+            members: vec![member_of(&root, &internal), member_of(&public, &facing)],
         };
         assert_eq!(internal_reason(&member, None, &split), None);
         assert_eq!(internal_reason(&internal, None, &split), None);
+        // A member's IngressClassParams sets its scheme over its annotation: a group whose
+        // other member's class makes it internet-facing is split, even for an Ingress whose
+        // own class says internal.
+        let public_params = json!({"spec": {"scheme": "internet-facing"}});
+        let by_class = AlbGroup {
+            name: "shop",
+            members: vec![AlbMember {
+                id: &root,
+                ingress: &internal,
+                class_params: Some(("public", &public_params)),
+            }],
+        };
+        let private_params = json!({"spec": {"scheme": "internal"}});
+        assert_eq!(
+            internal_reason(&member, Some(("private", &private_params)), &by_class),
+            None
+        );
+        let private = AlbGroup {
+            name: "shop",
+            members: vec![AlbMember {
+                id: &root,
+                ingress: &facing,
+                class_params: Some(("private", &private_params)),
+            }],
+        };
+        assert_eq!(
+            internal_reason(&member, None, &private).as_deref(),
+            Some(
+                "IngressClassParams private sets scheme: internal for Ingress shop/root of its IngressGroup shop"
+            )
+        );
 
         // ssl-redirect on one member turns every HTTP listener of the load balancer into a
         // redirect; listen-ports stay each Ingress's own.

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use palisade_core::selector::map_selector_matches;
 use palisade_core::tree::Tree as _;
 use palisade_inventory::{Inventory, Object};
-use palisade_k8s::ingress::{AlbGroup, Controller};
+use palisade_k8s::ingress::{AlbGroup, AlbMember, Controller};
 use serde_json::{Map, Value};
 
 use crate::conn::{Conn, Protocol};
@@ -277,7 +277,12 @@ impl AlbGroups {
             .flatten()
             .map(|&index| &inventory.objects[index])
             .filter(|other| !itself(other))
-            .map(|other| (&*other.id, &other.value))
+            .map(|other| AlbMember {
+                id: &other.id,
+                ingress: &other.value,
+                class_params: alb_class_params(inventory, &other.value)
+                    .map(|p| (p.id.display_name(), &p.value)),
+            })
             .collect();
         AlbGroup { name, members }
     }

@@ -116,7 +116,7 @@ impl Check for IngressWithoutWaf {
             .any(|k| get(k).is_some_and(|v| !v.is_empty()));
         // An AWS load balancer's web ACL is set on any one Ingress of its IngressGroup.
         let group = groups.of(cx.inventory, cx.object);
-        let cloud_waf = cloud_waf || ALB_WAF.iter().any(|k| group.setting(k).is_some());
+        let cloud_waf = cloud_waf || ALB_WAF.iter().any(|k| group.setting(None, k).is_some());
         if cloud_waf || (modsecurity && rules) {
             return;
         }
