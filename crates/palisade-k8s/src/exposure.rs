@@ -167,20 +167,39 @@ pub struct GatewayParameters {
     /// a patch of the Service), which the caller parses. The pointers below are read in
     /// what this gives.
     pub embedded: Option<&'static str>,
-    /// The Service's type (a JSON pointer).
+    /// The Service's type, or the load balancer's scheme where the implementation makes the
+    /// load balancer itself (a JSON pointer).
     pub service_type: &'static str,
-    /// The values of that type that keep the Service inside the cluster.
+    /// The values of that setting that keep the Gateway inside the cluster (or the private
+    /// network).
     pub cluster_internal: &'static [&'static str],
     /// The value that asks for a load balancer, which annotations may make internal.
     pub load_balancer: &'static str,
     /// The Service's annotations (a JSON pointer), where the parameters set them.
     pub annotations: Option<&'static str>,
+    /// What the implementation makes for each Gateway.
+    pub creates: Creates,
+    /// Where both the GatewayClass's and the Gateway's parameters set it: `None` when the
+    /// Gateway's own win; else the class's win unless the class's parameters hold this value
+    /// at this JSON pointer (the AWS Load Balancer Controller's `mergingMode:
+    /// prefer-gateway`).
+    pub class_wins_unless: Option<(&'static str, &'static str)>,
+}
+
+/// What a Gateway API implementation makes for each Gateway, whose reach its parameters set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Creates {
+    /// A Service, of a type and with annotations.
+    Service,
+    /// A cloud load balancer, with a scheme.
+    LoadBalancer,
 }
 
 /// The parameters objects whose Service settings Palisade reads: Contour's
 /// `ContourDeployment`, Envoy Gateway's `EnvoyProxy`, NGINX Gateway Fabric's `NginxProxy`,
-/// Kong's `GatewayConfiguration` and Istio's ConfigMap. Each implementation's default is a
-/// LoadBalancer Service, so a Gateway whose parameters say nothing of it stays public.
+/// Kong's `GatewayConfiguration` and Istio's ConfigMap, and the scheme of the AWS Load
+/// Balancer Controller's `LoadBalancerConfiguration`. A Gateway whose parameters say nothing
+/// of it stays public.
 pub const GATEWAY_PARAMETERS: &[GatewayParameters] = &[
     GatewayParameters {
         group: "projectcontour.io",
@@ -190,6 +209,8 @@ pub const GATEWAY_PARAMETERS: &[GatewayParameters] = &[
         cluster_internal: &["ClusterIPService"],
         load_balancer: "LoadBalancerService",
         annotations: Some("/spec/envoy/networkPublishing/serviceAnnotations"),
+        creates: Creates::Service,
+        class_wins_unless: None,
     },
     GatewayParameters {
         group: "gateway.envoyproxy.io",
@@ -199,6 +220,8 @@ pub const GATEWAY_PARAMETERS: &[GatewayParameters] = &[
         cluster_internal: &["ClusterIP"],
         load_balancer: "LoadBalancer",
         annotations: Some("/spec/provider/kubernetes/envoyService/annotations"),
+        creates: Creates::Service,
+        class_wins_unless: None,
     },
     // Annotations reach NGINX's Service only through patches, which are not read.
     GatewayParameters {
@@ -209,6 +232,8 @@ pub const GATEWAY_PARAMETERS: &[GatewayParameters] = &[
         cluster_internal: &["ClusterIP"],
         load_balancer: "LoadBalancer",
         annotations: None,
+        creates: Creates::Service,
+        class_wins_unless: None,
     },
     GatewayParameters {
         group: "gateway-operator.konghq.com",
@@ -218,6 +243,8 @@ pub const GATEWAY_PARAMETERS: &[GatewayParameters] = &[
         cluster_internal: &["ClusterIP"],
         load_balancer: "LoadBalancer",
         annotations: Some("/spec/dataPlaneOptions/network/services/ingress/annotations"),
+        creates: Creates::Service,
+        class_wins_unless: None,
     },
     GatewayParameters {
         group: "",
@@ -227,6 +254,21 @@ pub const GATEWAY_PARAMETERS: &[GatewayParameters] = &[
         cluster_internal: &["ClusterIP"],
         load_balancer: "LoadBalancer",
         annotations: Some("/metadata/annotations"),
+        creates: Creates::Service,
+        class_wins_unless: None,
+    },
+    // The AWS Load Balancer Controller makes the load balancer itself. An unset scheme says
+    // nothing: the controller's default is internal unless it is told otherwise.
+    GatewayParameters {
+        group: "gateway.k8s.aws",
+        kind: "LoadBalancerConfiguration",
+        embedded: None,
+        service_type: "/spec/scheme",
+        cluster_internal: &["internal"],
+        load_balancer: "internet-facing",
+        annotations: None,
+        creates: Creates::LoadBalancer,
+        class_wins_unless: Some(("/spec/mergingMode", "prefer-gateway")),
     },
 ];
 

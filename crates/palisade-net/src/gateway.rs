@@ -33,6 +33,7 @@ pub const PUBLICITY_READS: &[(&str, &str)] = &[
     ("gateway.envoyproxy.io", "EnvoyProxy"),
     ("gateway.nginx.org", "NginxProxy"),
     ("gateway-operator.konghq.com", "GatewayConfiguration"),
+    ("gateway.k8s.aws", "LoadBalancerConfiguration"),
     ("", "ConfigMap"),
 ];
 

@@ -5,7 +5,9 @@
 //! `istio-system`). The kinds read are `palisade_k8s::exposure::GATEWAY_PARAMETERS`
 //! (Contour's `ContourDeployment`, Envoy Gateway's `EnvoyProxy`, NGINX Gateway Fabric's
 //! `NginxProxy`, Kong's `GatewayConfiguration`, Istio's ConfigMap whose `service` key patches
-//! the Service); the nearer object that says something of the Service decides.
+//! the Service, the AWS Load Balancer Controller's `LoadBalancerConfiguration` and its
+//! scheme); the nearer object that says something of the Service decides, except where the
+//! implementation lets the class's win (the AWS controller's default merging mode).
 //!
 //! A reference the input does not resolve says nothing, so the Gateway stays public: a
 //! missing class or parameters object may live elsewhere, and an implementation rejects a
@@ -43,7 +45,7 @@ pub fn internal(
             let parameters = named(inventory, gateway, reference, Some(&namespace), ns_of)?;
             said(parameters, Some(&namespace), "its own parameters")
         });
-    own.or_else(|| {
+    let by_class = || {
         let class = class_of(inventory, gateway)?;
         let reference = class.value.at("/spec/parametersRef")?;
         // A namespaced parameters object is named with its namespace; a reference without
@@ -51,9 +53,28 @@ pub fn internal(
         let namespace = reference.get("namespace").and_then(Value::as_str);
         let parameters = named(inventory, gateway, reference, namespace, ns_of)?;
         let whose = format!("its GatewayClass {}'s parameters", class.id.display_name());
-        said(parameters, namespace, &whose)
-    })
+        Some((said(parameters, namespace, &whose)?, parameters))
+    };
+    match own {
+        // Where both set it, an implementation may let the class's win (the AWS controller
+        // does, unless the class's parameters say `mergingMode: prefer-gateway`).
+        Some(own) => match by_class() {
+            Some((class, parameters)) if class_wins(parameters) => Some(class),
+            _ => Some(own),
+        },
+        None => by_class().map(|(said, _)| said),
+    }
     .or_else(|| istio_class_defaults(inventory, gateway, ns_of))
+}
+
+/// Whether the GatewayClass's `parameters` win over a Gateway's own where both set its reach
+/// ([`GatewayParameters::class_wins_unless`](palisade_k8s::exposure::GatewayParameters)).
+fn class_wins(parameters: &Object) -> bool {
+    palisade_k8s::exposure::gateway_parameters(parameters.id.group(), &parameters.id.kind)
+        .and_then(|known| known.class_wins_unless)
+        .is_some_and(|(pointer, value)| {
+            parameters.value.at(pointer).and_then(Value::as_str) != Some(value)
+        })
 }
 
 /// Whether `object` may be the parameters of a Gateway of `inventory`: one of
@@ -175,9 +196,12 @@ fn said(parameters: &Object, namespace: Option<&str>, whose: &str) -> Option<Sai
         Some(ns) => format!("{ns}/{name}"),
         None => name.to_string(),
     };
-    let gives = match internal {
-        true => "a Service inside the cluster",
-        false => "a Service reachable from outside",
+    use palisade_k8s::exposure::Creates;
+    let gives = match (known.creates, internal) {
+        (Creates::Service, true) => "a Service inside the cluster",
+        (Creates::Service, false) => "a Service reachable from outside",
+        (Creates::LoadBalancer, true) => "an internal load balancer",
+        (Creates::LoadBalancer, false) => "an internet-facing load balancer",
     };
     Some(Said {
         internal,
@@ -367,5 +391,64 @@ mod tests {
             )
         );
         assert_eq!(answer(&kong), Some(false));
+    }
+
+    /// The AWS Load Balancer Controller's LoadBalancerConfiguration sets the scheme of the
+    /// load balancer it makes; where the GatewayClass's and the Gateway's both set it, the
+    /// class's wins unless it says `mergingMode: prefer-gateway`.
+    #[test]
+    fn the_aws_controller_reads_the_scheme_with_its_merging_mode() {
+        let aws_gateway = GATEWAY.replace(
+            "  listeners:",
+            "  infrastructure:\n    parametersRef: {group: gateway.k8s.aws, kind: LoadBalancerConfiguration, name: own}\n  listeners:",
+        );
+        let aws_class = |mode: &str| {
+            format!(
+                "---\napiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {{name: internal}}\nspec:\n  controllerName: gateway.k8s.aws/alb\n  parametersRef: {{group: gateway.k8s.aws, kind: LoadBalancerConfiguration, name: class, namespace: kube-system}}\n---\napiVersion: gateway.k8s.aws/v1beta1\nkind: LoadBalancerConfiguration\nmetadata: {{name: class, namespace: kube-system}}\nspec: {{scheme: internet-facing{mode}}}\n"
+            )
+        };
+        let own = |spec: &str| {
+            format!(
+                "---\napiVersion: gateway.k8s.aws/v1beta1\nkind: LoadBalancerConfiguration\nmetadata: {{name: own, namespace: edge}}\nspec: {spec}\n"
+            )
+        };
+        let said_of = |text: &str| {
+            let inventory = load_text("g.yaml", text, &Limits::default()).inventory;
+            let gateway = inventory.of_kind(GROUP, "Gateway").next().unwrap();
+            internal(&inventory, gateway, &|o: &Object| {
+                o.id.namespace.clone().unwrap_or_default()
+            })
+        };
+        // Its own configuration alone.
+        let alone = said_of(&format!("{aws_gateway}{}", own("{scheme: internal}"))).unwrap();
+        assert!(alone.internal);
+        assert_eq!(
+            alone.why,
+            "LoadBalancerConfiguration edge/own, its own parameters, gives it an internal load balancer"
+        );
+        // Unset: says nothing (the controller's default scheme is its own setting).
+        assert_eq!(answer(&format!("{aws_gateway}{}", own("{}"))), None);
+        // The class's internet-facing scheme wins by default...
+        let both = format!(
+            "{aws_gateway}{}{}",
+            own("{scheme: internal}"),
+            aws_class("")
+        );
+        let class_wins = said_of(&both).unwrap();
+        assert!(!class_wins.internal);
+        assert_eq!(
+            class_wins.why,
+            "LoadBalancerConfiguration kube-system/class, its GatewayClass internal's parameters, gives it an internet-facing load balancer"
+        );
+        // ... and the Gateway's own wins where the class prefers it.
+        let preferred = format!(
+            "{aws_gateway}{}{}",
+            own("{scheme: internal}"),
+            aws_class(", mergingMode: prefer-gateway")
+        );
+        assert_eq!(answer(&preferred), Some(true));
+        // Where only the class sets it, the class decides.
+        let class_only = format!("{aws_gateway}{}{}", own("{}"), aws_class(""));
+        assert_eq!(answer(&class_only), Some(false));
     }
 }
