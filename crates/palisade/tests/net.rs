@@ -1611,16 +1611,19 @@ fn an_alb_group_shares_its_scheme() {
 fn an_aws_gateway_reads_its_load_balancer_configuration() {
     let dir = scratch("net-aws-gateway");
     let app = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: 'r/web:1', ports: [{containerPort: 8080}]}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: aws-alb}\nspec:\n  controllerName: gateway.k8s.aws/alb\n  parametersRef: {group: gateway.k8s.aws, kind: LoadBalancerConfiguration, name: class-defaults, namespace: kube-system}\n---\napiVersion: gateway.k8s.aws/v1beta1\nkind: LoadBalancerConfiguration\nmetadata: {name: class-defaults, namespace: kube-system}\nspec: {ipAddressType: ipv4}\n---\napiVersion: gateway.k8s.aws/v1beta1\nkind: LoadBalancerConfiguration\nmetadata: {name: private, namespace: shop}\nspec: {scheme: internal}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: intranet, namespace: shop}\nspec:\n  gatewayClassName: aws-alb\n  infrastructure:\n    parametersRef: {group: gateway.k8s.aws, kind: LoadBalancerConfiguration, name: private}\n  listeners: [{name: http, port: 80, protocol: HTTP}]\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: reports, namespace: shop}\nspec:\n  parentRefs: [{name: intranet}]\n  rules: [{backendRefs: [{name: web, port: 80}]}]\n";
-    let ways = ways_in(&dir, app);
-    let reports = ways
-        .iter()
-        .find(|w| {
-            w["via"]
-                .as_str()
-                .unwrap()
-                .starts_with("HTTPRoute shop/reports")
-        })
-        .unwrap_or_else(|| panic!("{ways:#?}"));
+    let reports_of = |yaml: &str| {
+        let ways = ways_in(&dir, yaml);
+        ways.iter()
+            .find(|w| {
+                w["via"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("HTTPRoute shop/reports")
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("{ways:#?}"))
+    };
+    let reports = reports_of(app);
     assert_eq!(reports["outside"], false, "{reports:#}");
     assert_eq!(
         reports["reach"],
@@ -1631,15 +1634,6 @@ fn an_aws_gateway_reads_its_load_balancer_configuration() {
         "spec: {ipAddressType: ipv4}",
         "spec: {scheme: internet-facing}",
     );
-    let ways = ways_in(&dir, &class_sets);
-    let reports = ways
-        .iter()
-        .find(|w| {
-            w["via"]
-                .as_str()
-                .unwrap()
-                .starts_with("HTTPRoute shop/reports")
-        })
-        .unwrap_or_else(|| panic!("{ways:#?}"));
+    let reports = reports_of(&class_sets);
     assert_eq!(reports["outside"], true, "{reports:#}");
 }
