@@ -213,6 +213,7 @@ pub const READS: &[(&str, &str)] = &[
     ("gateway.envoyproxy.io", "EnvoyProxy"),
     ("gateway.nginx.org", "NginxProxy"),
     ("gateway-operator.konghq.com", "GatewayConfiguration"),
+    ("gateway.k8s.aws", "LoadBalancerConfiguration"),
     ("", "ConfigMap"),
     ("networking.k8s.io", "NetworkPolicy"),
     (ADMIN_GROUP, "AdminNetworkPolicy"),
