@@ -240,18 +240,22 @@ pub fn ingress_internal_reason(
 }
 
 /// The AWS IngressGroups of an inventory: the Ingresses the AWS controller serves under each
-/// group name ([`palisade_k8s::ingress::alb_group_name`]), by index, found once so that
-/// asking for each Ingress's group does not read every Ingress again.
+/// group name ([`palisade_k8s::ingress::alb_group_name`]), with the IngressClassParams of
+/// each one's class, by index, found once so that asking for each Ingress's group reads no
+/// Ingress or class again.
 #[derive(Debug, Default)]
-pub struct AlbGroups(HashMap<String, Vec<usize>>);
+pub struct AlbGroups(HashMap<String, Vec<(usize, Option<usize>)>>);
 
 impl AlbGroups {
     pub fn build(inventory: &Inventory) -> Self {
-        let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut groups: HashMap<String, Vec<(usize, Option<usize>)>> = HashMap::new();
         for kind_group in ["networking.k8s.io", "extensions"] {
             for &index in inventory.indices_of_kind(kind_group, "Ingress") {
-                if let Some(name) = alb_group_name(inventory, &inventory.objects[index]) {
-                    groups.entry(name.to_string()).or_default().push(index);
+                if let Some((name, params)) = alb_group_of(inventory, &inventory.objects[index]) {
+                    groups
+                        .entry(name.to_string())
+                        .or_default()
+                        .push((index, params));
                 }
             }
         }
@@ -262,7 +266,7 @@ impl AlbGroups {
     /// itself (any version of it) left out. Empty when it is in no group or another
     /// controller serves it.
     pub fn of<'i>(&self, inventory: &'i Inventory, ingress: &'i Object) -> AlbGroup<'i> {
-        let Some(name) = alb_group_name(inventory, ingress) else {
+        let Some((name, _)) = alb_group_of(inventory, ingress) else {
             return AlbGroup::default();
         };
         let itself = |other: &Object| {
@@ -275,29 +279,41 @@ impl AlbGroups {
             .get(name)
             .into_iter()
             .flatten()
-            .map(|&index| &inventory.objects[index])
-            .filter(|other| !itself(other))
-            .map(|other| AlbMember {
+            .map(|&(index, params)| (&inventory.objects[index], params))
+            .filter(|(other, _)| !itself(other))
+            .map(|(other, params)| AlbMember {
                 id: &other.id,
                 ingress: &other.value,
-                class_params: alb_class_params(inventory, &other.value)
-                    .map(|p| (p.id.display_name(), &p.value)),
+                class_params: params.map(|index| {
+                    let params = &inventory.objects[index];
+                    (params.id.display_name(), &params.value)
+                }),
             })
             .collect();
         AlbGroup { name, members }
     }
 }
 
-/// The IngressGroup name of `ingress` when the AWS controller serves it.
-fn alb_group_name<'i>(inventory: &'i Inventory, ingress: &'i Object) -> Option<&'i str> {
-    let params = alb_class_params(inventory, &ingress.value).map(|p| &p.value);
-    palisade_k8s::ingress::alb_group_name(&ingress.value, params)
-        .filter(|_| ingress_controller(inventory, &ingress.value) == Controller::AwsAlb)
+/// The IngressGroup name of `ingress` when the AWS controller serves it, with the index of
+/// the IngressClassParams its class names.
+fn alb_group_of<'i>(
+    inventory: &'i Inventory,
+    ingress: &'i Object,
+) -> Option<(&'i str, Option<usize>)> {
+    let params = alb_class_params_index(inventory, &ingress.value);
+    let values = params.map(|index| &inventory.objects[index].value);
+    let name = palisade_k8s::ingress::alb_group_name(&ingress.value, values)?;
+    (ingress_controller(inventory, &ingress.value) == Controller::AwsAlb).then_some((name, params))
 }
 
 /// The AWS IngressClassParams the class of `ingress` names in its `spec.parameters`
 /// ([`palisade_k8s::ingress::ALB_CLASS_PARAMS_GROUPS`]), as the inventory holds it.
 pub fn alb_class_params<'i>(inventory: &'i Inventory, ingress: &Value) -> Option<&'i Object> {
+    alb_class_params_index(inventory, ingress).map(|index| &inventory.objects[index])
+}
+
+/// [`alb_class_params`], as the object's index in the inventory.
+fn alb_class_params_index(inventory: &Inventory, ingress: &Value) -> Option<usize> {
     let parameters = ingress_class(inventory, ingress)?
         .value
         .at("/spec/parameters")?;
@@ -309,8 +325,10 @@ pub fn alb_class_params<'i>(inventory: &'i Inventory, ingress: &Value) -> Option
         return None;
     }
     inventory
-        .of_kind(group, "IngressClassParams")
-        .find(|p| p.id.display_name() == name)
+        .indices_of_kind(group, "IngressClassParams")
+        .iter()
+        .copied()
+        .find(|&index| inventory.objects[index].id.display_name() == name)
 }
 
 /// The ports each endpoint receives from the ingress controller, by endpoint index, and the
