@@ -218,7 +218,12 @@ pub fn ingress_class<'i>(inventory: &'i Inventory, ingress: &Value) -> Option<&'
 /// Which controller serves `ingress` ([`palisade_k8s::ingress::controller`]), with the
 /// IngressClass its class names, or the default IngressClass, as the inventory holds it.
 pub fn ingress_controller(inventory: &Inventory, ingress: &Value) -> Controller {
-    let class_controller = ingress_class(inventory, ingress)
+    controller_with(ingress, ingress_class(inventory, ingress))
+}
+
+/// [`ingress_controller`] with the IngressClass already looked up.
+fn controller_with(ingress: &Value, class: Option<&Object>) -> Controller {
+    let class_controller = class
         .and_then(|class| class.value.at("/spec/controller"))
         .and_then(Value::as_str);
     palisade_k8s::ingress::controller(ingress, class_controller)
@@ -300,10 +305,12 @@ fn alb_group_of<'i>(
     inventory: &'i Inventory,
     ingress: &'i Object,
 ) -> Option<(&'i str, Option<usize>)> {
-    let params = alb_class_params_index(inventory, &ingress.value);
+    // The class is looked up once, for its parameters and its controller.
+    let class = ingress_class(inventory, &ingress.value);
+    let params = class_params_index(inventory, class);
     let values = params.map(|index| &inventory.objects[index].value);
     let name = palisade_k8s::ingress::alb_group_name(&ingress.value, values)?;
-    (ingress_controller(inventory, &ingress.value) == Controller::AwsAlb).then_some((name, params))
+    (controller_with(&ingress.value, class) == Controller::AwsAlb).then_some((name, params))
 }
 
 /// The AWS IngressClassParams the class of `ingress` names in its `spec.parameters`
@@ -314,9 +321,12 @@ pub fn alb_class_params<'i>(inventory: &'i Inventory, ingress: &Value) -> Option
 
 /// [`alb_class_params`], as the object's index in the inventory.
 fn alb_class_params_index(inventory: &Inventory, ingress: &Value) -> Option<usize> {
-    let parameters = ingress_class(inventory, ingress)?
-        .value
-        .at("/spec/parameters")?;
+    class_params_index(inventory, ingress_class(inventory, ingress))
+}
+
+/// The index of the AWS IngressClassParams `class` names, when the inventory holds it.
+fn class_params_index(inventory: &Inventory, class: Option<&Object>) -> Option<usize> {
+    let parameters = class?.value.at("/spec/parameters")?;
     let group = parameters.get("apiGroup").and_then(Value::as_str)?;
     let name = parameters.get("name").and_then(Value::as_str)?;
     if !palisade_k8s::ingress::ALB_CLASS_PARAMS_GROUPS.contains(&group)
