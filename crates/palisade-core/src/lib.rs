@@ -9,7 +9,7 @@
 //! was rejected: suppressions, fingerprints, baselines and every output format must treat a
 //! finding from a workload rule, an RBAC path or a Rego policy the same way.
 
-pub mod address;
+pub mod addr;
 pub mod config_section;
 pub mod control;
 pub mod date;
@@ -21,6 +21,7 @@ pub mod fingerprint;
 pub mod glob;
 pub mod host_path;
 pub mod intern;
+pub mod intervals;
 pub mod object;
 pub mod parallel;
 pub mod pod_template;

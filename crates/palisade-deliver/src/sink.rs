@@ -468,7 +468,7 @@ fn refuse_credentials_in_the_clear(
         Some(bracketed) => bracketed.split(']').next().unwrap_or_default(),
         None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
     };
-    if palisade_core::address::is_loopback(host) || params.get("insecure") == Some("true") {
+    if palisade_core::addr::is_loopback(host) || params.get("insecure") == Some("true") {
         return Ok(());
     }
     Err(invalid(
@@ -673,7 +673,7 @@ fn postgres_target(rest: &str, params: &Params) -> Result<Transport, SinkError> 
         ));
     }
     let plain = params.get("insecure") == Some("true")
-        || (palisade_core::address::is_loopback(&host) && params.get("ca").is_none());
+        || (palisade_core::addr::is_loopback(&host) && params.get("ca").is_none());
     Ok(Transport::Postgres(crate::postgres::Target {
         host,
         port,

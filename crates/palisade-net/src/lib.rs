@@ -8,7 +8,7 @@
 //! ([`matrix::diff`]). Calico and Cilium policies are recognised and the pairs they may
 //! govern are marked "not evaluated", never silently allowed or denied.
 
-pub mod addr;
+pub use palisade_core::addr;
 pub mod answers;
 pub mod calico;
 pub mod cilium;
@@ -17,7 +17,7 @@ pub mod engine;
 pub mod exposure;
 pub mod gateway;
 pub mod generate;
-pub mod intervals;
+pub use palisade_core::intervals;
 pub mod matrix;
 pub mod model;
 pub mod network;

@@ -85,7 +85,7 @@ impl Check for ProbeTargetsOtherHost {
                         );
                         // A pod on the node's network reaches the node's loopback itself: the
                         // kubelet is no deputy there, only the Baseline rule is broken.
-                        if host_network && palisade_core::address::is_loopback(host) {
+                        if host_network && palisade_core::addr::is_loopback(host) {
                             reported.message.push_str(
                                 " (the pod shares the node's network, so this reaches nothing the pod cannot; Pod Security Baseline still forbids it)",
                             );

@@ -1,5 +1,6 @@
-//! Addresses outside the cluster's pods: CIDRs, sets of addresses per family, and ranges as
-//! the matrix names them (`10.0.0.0-10.255.255.255`).
+//! Addresses: host names and addresses as manifests and URLs write them, CIDRs, sets of
+//! addresses per family, ranges as the network matrix names them (`10.0.0.0-10.255.255.255`),
+//! and which ranges the internet cannot reach.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -257,6 +258,48 @@ impl Serialize for AddrRange {
     }
 }
 
+/// Whether `host` (a name or an address, an IPv6 one with or without brackets) names this
+/// machine: `localhost`, `127.0.0.0/8` or `::1`.
+pub fn is_loopback(host: &str) -> bool {
+    let bare = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Ranges no packet from the internet comes from: private networks (RFC 1918, IPv6 unique
+/// local `fc00::/7`), carrier-grade NAT's shared space (RFC 6598, `100.64.0.0/10`, which cloud
+/// networks use for pods and secondary ranges), loopback and link-local. A firewall that
+/// admits only these admits nobody from the internet.
+pub const NOT_FROM_THE_INTERNET: &[&str] = &[
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "fc00::/7",
+    "fe80::/10",
+    "::1/128",
+];
+
+impl AddrRange {
+    /// Whether every address of the range is in [`NOT_FROM_THE_INTERNET`].
+    pub fn is_private(&self) -> bool {
+        NOT_FROM_THE_INTERNET.iter().any(|cidr| {
+            AddrRange::parse_cidr(cidr).is_ok_and(|private| {
+                private.family == self.family
+                    && private.start <= self.start
+                    && self.end <= private.end
+            })
+        })
+    }
+}
+
 /// Splits every address into the fewest ranges no CIDR boundary crosses: each range is then
 /// wholly inside or wholly outside every ipBlock, so one evaluation answers for all of it.
 pub fn atoms(cidrs: &[AddrRange]) -> Vec<AddrRange> {
@@ -360,6 +403,65 @@ mod tests {
         assert_eq!(AddrRange::parse_cidr("10.0.0.1/8").unwrap(), r);
         assert!(AddrRange::parse_cidr("10.0.0.0/33").is_err());
         assert!(AddrRange::parse_cidr("nope").is_err());
+    }
+
+    #[test]
+    fn loopback_names_and_addresses() {
+        for host in [
+            "localhost",
+            "LOCALHOST",
+            "127.0.0.1",
+            "127.8.9.10",
+            "::1",
+            "[::1]",
+        ] {
+            assert!(is_loopback(host), "{host}");
+        }
+        for host in [
+            "10.0.0.1",
+            "127.example.com",
+            "fd00::1",
+            "[fd00::1]",
+            "",
+            "localhost.evil",
+        ] {
+            assert!(!is_loopback(host), "{host}");
+        }
+    }
+
+    #[test]
+    fn private_ranges_are_those_wholly_inside_a_private_network() {
+        for cidr in [
+            "10.0.0.0/8",
+            "10.20.0.0/16",
+            "172.16.0.0/12",
+            "172.31.255.255",
+            "192.168.1.0/24",
+            "100.64.0.0/10",
+            "127.0.0.1",
+            "169.254.169.254",
+            "fd00::/8",
+            "fe80::1",
+            "::1",
+        ] {
+            assert!(AddrRange::parse_cidr(cidr).unwrap().is_private(), "{cidr}");
+        }
+        for cidr in [
+            "0.0.0.0/0",
+            "::/0",
+            "8.0.0.0/5",
+            "203.0.113.0/24",
+            "172.32.0.0/16",
+            "172.0.0.0/8",
+            "100.128.0.0/16",
+            "2001:db8::/32",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!AddrRange::parse_cidr(cidr).unwrap().is_private(), "{cidr}");
+        }
+        for cidr in NOT_FROM_THE_INTERNET {
+            assert!(AddrRange::parse_cidr(cidr).is_ok(), "{cidr}");
+        }
     }
 
     #[test]
