@@ -260,6 +260,9 @@ pub fn is_printable(api_version: &str, kind: &str, segments: &[&str], value: &Va
         _ => {}
     }
     let group = crate::object::api_group(api_version);
+    if is_source_range_site(group, kind, segments) && value.as_str().is_some_and(is_cidr_list) {
+        return true;
+    }
     if !crate::object::is_builtin_group(group)
         && !crate::pod_template::site(group, kind).is_some_and(|site| site.holds(segments))
         && !crate::pod_template::grouped_site(group, kind).is_some_and(|site| site.holds(segments))
@@ -314,6 +317,38 @@ pub fn is_printable(api_version: &str, kind: &str, segments: &[&str], value: &Va
         .copied()
         .unwrap_or("");
     PRINTABLE_FIELDS.contains(&field)
+}
+
+/// Where a load balancer's firewall is told which addresses it admits (`palisade_k8s` reads
+/// them: `exposure::load_balancer_source_ranges`, `ingress::alb_source_ranges`). Addresses,
+/// not credentials, and the reason the exposure findings give; printed only when the value is
+/// a list of CIDRs ([`is_cidr_list`]).
+fn is_source_range_site(group: &str, kind: &str, segments: &[&str]) -> bool {
+    match segments {
+        ["spec", "loadBalancerSourceRanges", _] => group.is_empty() && kind == "Service",
+        [
+            "metadata",
+            "annotations",
+            "service.beta.kubernetes.io/load-balancer-source-ranges",
+        ] => group.is_empty() && kind == "Service",
+        [
+            "metadata",
+            "annotations",
+            "alb.ingress.kubernetes.io/inbound-cidrs",
+        ] => kind == "Ingress",
+        ["spec", "inboundCIDRs", _] => {
+            matches!(group, "elbv2.k8s.aws" | "eks.amazonaws.com") && kind == "IngressClassParams"
+        }
+        _ => false,
+    }
+}
+
+/// Whether `text` is a comma-separated list of CIDRs (or addresses), and nothing else.
+fn is_cidr_list(text: &str) -> bool {
+    !text.trim().is_empty()
+        && text
+            .split(',')
+            .all(|item| crate::addr::AddrRange::parse_cidr(item.trim()).is_ok())
 }
 
 /// The strings of one object that must never be printed (every non-printable string, the
@@ -756,6 +791,64 @@ mod tests {
     fn printable(value: &Value, path: &str) -> bool {
         let segments: Vec<&str> = path.split('/').collect();
         is_printable("apps/v1", "Deployment", &segments, value)
+    }
+
+    #[test]
+    fn source_ranges_print_only_where_a_firewall_reads_them_and_only_as_cidrs() {
+        let service = |segments: &[&str], value: &str| {
+            is_printable("v1", "Service", segments, &Value::String(value.into()))
+        };
+        assert!(service(
+            &["spec", "loadBalancerSourceRanges", "0"],
+            "203.0.113.0/24"
+        ));
+        assert!(service(
+            &[
+                "metadata",
+                "annotations",
+                "service.beta.kubernetes.io/load-balancer-source-ranges"
+            ],
+            "10.0.0.0/8, 2001:db8::/32"
+        ));
+        assert!(!service(
+            &["spec", "loadBalancerSourceRanges", "0"],
+            "hunter2-password"
+        ));
+        assert!(!service(
+            &["spec", "loadBalancerSourceRanges", "0"],
+            "10.0.0.0/8 x"
+        ));
+        assert!(!service(
+            &["metadata", "annotations", "other"],
+            "10.0.0.0/8"
+        ));
+        assert!(!service(&["spec", "inboundCIDRs", "0"], "10.0.0.0/8"));
+        let ingress = [
+            "metadata",
+            "annotations",
+            "alb.ingress.kubernetes.io/inbound-cidrs",
+        ];
+        let cidrs = Value::String("10.0.0.0/8,192.168.0.0/16".into());
+        assert!(is_printable(
+            "networking.k8s.io/v1",
+            "Ingress",
+            &ingress,
+            &cidrs
+        ));
+        assert!(!is_printable("v1", "ConfigMap", &ingress, &cidrs));
+        let params = ["spec", "inboundCIDRs", "0"];
+        assert!(is_printable(
+            "elbv2.k8s.aws/v1beta1",
+            "IngressClassParams",
+            &params,
+            &cidrs
+        ));
+        assert!(!is_printable(
+            "example.com/v1",
+            "IngressClassParams",
+            &params,
+            &cidrs
+        ));
     }
 
     #[test]

@@ -65,8 +65,9 @@ impl Exposure {
 
 /// How `service` (a Service object) is reachable from outside the cluster, if it is: its
 /// type first (a public load balancer, a node port), then external IPs. A `LoadBalancer` that
-/// a cloud annotation makes internal is reachable only from the private network, and so not
-/// exposed by its type.
+/// a cloud annotation makes internal, or whose source ranges admit only private addresses
+/// ([`internal_load_balancer_reason`]), is reachable only from the private network, and so
+/// not exposed by its type.
 pub fn service_exposure(service: &Value) -> Option<Exposure> {
     let spec = service.get("spec");
     let service_type = spec.and_then(|s| s.get("type")).and_then(Value::as_str);
@@ -83,16 +84,105 @@ pub fn service_exposure(service: &Value) -> Option<Exposure> {
         .then_some(Exposure::ExternalIps)
 }
 
-/// Whether a cloud annotation makes `service`'s load balancer internal.
+/// Whether `service`'s load balancer is reachable from the private network alone
+/// ([`internal_load_balancer_reason`]).
 pub fn is_internal_load_balancer(service: &Value) -> bool {
-    internal_load_balancer_annotation(service).is_some()
+    internal_load_balancer_reason(service).is_some()
 }
 
-/// The cloud annotation that makes `service`'s load balancer internal, as `KEY: VALUE`.
-pub fn internal_load_balancer_annotation(service: &Value) -> Option<String> {
-    service
+/// Why `service`'s load balancer is reachable from the private network alone, for a message:
+/// a cloud annotation makes it internal (`an internal load balancer (KEY: VALUE)`), or its
+/// source ranges admit only private addresses ([`load_balancer_source_ranges`]).
+pub fn internal_load_balancer_reason(service: &Value) -> Option<String> {
+    if let Some(annotation) = service
         .at("/metadata/annotations")
         .and_then(internal_annotation)
+    {
+        return Some(format!("an internal load balancer ({annotation})"));
+    }
+    load_balancer_source_ranges(service)
+        .filter(|ranges| ranges.private_only)
+        .map(|ranges| {
+            format!(
+                "a load balancer whose {} admits only private addresses ({})",
+                ranges.set_by,
+                ranges.ranges.join(", ")
+            )
+        })
+}
+
+/// The annotation by which a Service gave its load balancer's source ranges before
+/// `spec.loadBalancerSourceRanges` existed (comma-separated); the field wins when both are set.
+pub const SOURCE_RANGES_ANNOTATION: &str = "service.beta.kubernetes.io/load-balancer-source-ranges";
+
+/// The addresses a load balancer's firewall admits, where they are restricted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRanges {
+    /// The CIDRs as written.
+    pub ranges: Vec<String>,
+    /// What sets them, for a message (`spec.loadBalancerSourceRanges`, `annotation KEY`).
+    pub set_by: String,
+    /// Whether every range is one the internet cannot send from
+    /// ([`palisade_core::addr::AddrRange::is_private`]).
+    pub private_only: bool,
+}
+
+impl SourceRanges {
+    /// The restriction `ranges` make: `None` when they are empty (every address is admitted),
+    /// when one admits every address (`0.0.0.0/0`, `::/0`), or when one is not a CIDR (the API
+    /// server and the cloud controllers refuse such a list, so it restricts nothing known).
+    pub fn of<'r>(ranges: impl IntoIterator<Item = &'r str>, set_by: &str) -> Option<SourceRanges> {
+        let mut written = Vec::new();
+        let mut private_only = true;
+        for text in ranges {
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let range = palisade_core::addr::AddrRange::parse_cidr(text).ok()?;
+            if range.prefix() == Some(0) {
+                return None;
+            }
+            private_only &= range.is_private();
+            written.push(text.to_string());
+        }
+        (!written.is_empty()).then(|| SourceRanges {
+            ranges: written,
+            set_by: set_by.to_string(),
+            private_only,
+        })
+    }
+
+    /// Where traffic may come from, for a message: `only from 203.0.113.0/24 (spec.loadBalancerSourceRanges)`.
+    pub fn describe(&self) -> String {
+        format!("only from {} ({})", self.ranges.join(", "), self.set_by)
+    }
+}
+
+/// The source ranges of a `LoadBalancer` Service: `spec.loadBalancerSourceRanges`, else the
+/// older annotation ([`SOURCE_RANGES_ANNOTATION`]). `None` for another type, or where they
+/// restrict nothing ([`SourceRanges::of`]).
+pub fn load_balancer_source_ranges(service: &Value) -> Option<SourceRanges> {
+    if service.at("/spec/type").and_then(Value::as_str) != Some("LoadBalancer") {
+        return None;
+    }
+    let field = service
+        .at("/spec/loadBalancerSourceRanges")
+        .and_then(Value::as_array)
+        .filter(|ranges| !ranges.is_empty());
+    if let Some(field) = field {
+        // A list with an entry that is not a string is one the API server refuses.
+        let texts: Option<Vec<&str>> = field.iter().map(Value::as_str).collect();
+        return SourceRanges::of(texts?, "spec.loadBalancerSourceRanges");
+    }
+    let annotation = service
+        .at("/metadata/annotations")
+        .and_then(|a| a.get(SOURCE_RANGES_ANNOTATION))
+        .and_then(Value::as_str)?;
+    SourceRanges::of(
+        annotation.split(','),
+        &format!("annotation {SOURCE_RANGES_ANNOTATION}"),
+    )
 }
 
 /// Whether `annotations` (an object of annotations) hold one of [`INTERNAL_LB_ANNOTATIONS`]
@@ -464,5 +554,102 @@ mod tests {
             Some(Exposure::NodePort)
         );
         assert_eq!(service_exposure(&service(json!({}), json!({}))), None);
+    }
+
+    /// The reasons quote the ranges, so the redaction boundary must let them through where
+    /// they are read (and only there: `palisade_core::redact`).
+    #[test]
+    fn the_source_ranges_read_are_printable() {
+        use palisade_core::redact::is_printable;
+        let cidrs = Value::String("10.0.0.0/8, 203.0.113.0/24".into());
+        for (api_version, kind, segments) in [
+            (
+                "v1",
+                "Service",
+                &["spec", "loadBalancerSourceRanges", "0"][..],
+            ),
+            (
+                "v1",
+                "Service",
+                &["metadata", "annotations", SOURCE_RANGES_ANNOTATION][..],
+            ),
+            (
+                "networking.k8s.io/v1",
+                "Ingress",
+                &["metadata", "annotations", crate::ingress::ALB_INBOUND_CIDRS][..],
+            ),
+            (
+                "elbv2.k8s.aws/v1beta1",
+                "IngressClassParams",
+                &["spec", "inboundCIDRs", "0"][..],
+            ),
+        ] {
+            assert!(
+                is_printable(api_version, kind, segments, &cidrs),
+                "{segments:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_load_balancer_admitting_only_private_addresses_is_internal() {
+        let lb = |ranges: Value, annotations: Value| {
+            service(
+                json!({"type": "LoadBalancer", "loadBalancerSourceRanges": ranges}),
+                annotations,
+            )
+        };
+        let private = lb(
+            json!(["10.0.0.0/8", "192.168.4.0/24", "fd00::/8"]),
+            json!({}),
+        );
+        assert_eq!(service_exposure(&private), None);
+        assert_eq!(
+            internal_load_balancer_reason(&private).as_deref(),
+            Some(
+                "a load balancer whose spec.loadBalancerSourceRanges admits only private \
+                 addresses (10.0.0.0/8, 192.168.4.0/24, fd00::/8)"
+            )
+        );
+        // One public range, one range that admits everyone, or one that is not a CIDR: the
+        // load balancer stays public.
+        for ranges in [
+            json!(["10.0.0.0/8", "203.0.113.0/24"]),
+            json!(["10.0.0.0/8", "0.0.0.0/0"]),
+            json!(["10.0.0.0/8", "office"]),
+            json!(["10.0.0.0/8", 7]),
+            json!([]),
+        ] {
+            let public = lb(ranges.clone(), json!({}));
+            assert_eq!(
+                service_exposure(&public),
+                Some(Exposure::PublicLoadBalancer),
+                "{ranges}"
+            );
+            assert_eq!(internal_load_balancer_reason(&public), None, "{ranges}");
+        }
+        let office = load_balancer_source_ranges(&lb(json!(["203.0.113.0/24"]), json!({})));
+        assert_eq!(
+            office.map(|r| r.describe()).as_deref(),
+            Some("only from 203.0.113.0/24 (spec.loadBalancerSourceRanges)")
+        );
+        // The older annotation counts where the field is not set, and only there.
+        let annotated = |ranges: Value| {
+            lb(
+                ranges,
+                json!({SOURCE_RANGES_ANNOTATION: "10.1.0.0/16, 172.20.0.0/16"}),
+            )
+        };
+        assert_eq!(service_exposure(&annotated(json!(null))), None);
+        assert_eq!(
+            service_exposure(&annotated(json!(["198.51.100.0/24"]))),
+            Some(Exposure::PublicLoadBalancer)
+        );
+        // Source ranges do not close a node port.
+        let node_port = service(
+            json!({"type": "NodePort", "loadBalancerSourceRanges": ["10.0.0.0/8"]}),
+            json!({}),
+        );
+        assert_eq!(service_exposure(&node_port), Some(Exposure::NodePort));
     }
 }

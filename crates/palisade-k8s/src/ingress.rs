@@ -8,6 +8,8 @@ use palisade_core::ObjectRef;
 use palisade_core::tree::Tree as _;
 use serde_json::Value;
 
+use crate::exposure::SourceRanges;
+
 /// The controller that serves an Ingress, as far as the Ingress (and its IngressClass) says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Controller {
@@ -240,6 +242,154 @@ pub fn internal_reason(
                 .filter(|c| c.eq_ignore_ascii_case("gce-internal"))
                 .map(|c| format!("its class {c} makes an internal load balancer"))
         })
+        .or_else(|| {
+            alb_source_ranges(ingress, class_params, group)
+                .filter(|ranges| ranges.private_only)
+                .map(|ranges| {
+                    format!(
+                        "its load balancer's security group admits only private addresses ({}: {})",
+                        ranges.set_by,
+                        ranges.ranges.join(", ")
+                    )
+                })
+        })
+}
+
+/// The annotation that sets the addresses an AWS load balancer's security group admits.
+pub const ALB_INBOUND_CIDRS: &str = "alb.ingress.kubernetes.io/inbound-cidrs";
+
+/// Where an IngressClassParams sets them for its Ingresses (it wins over the annotation).
+const ALB_INBOUND_CIDRS_FIELD: &str = "/spec/inboundCIDRs";
+
+/// What one Ingress of an AWS load balancer asks its security group to admit.
+enum Inbound {
+    /// Nothing: every address, unless another member on the same port says otherwise.
+    Unset,
+    /// These CIDRs, and what says so (for a message).
+    Cidrs(Vec<String>, String),
+    /// Something Palisade cannot read: managed prefix lists, a security group of the user's
+    /// own (`security-groups`, with which the controller makes no rules), a value that is not
+    /// a list.
+    Unknown,
+}
+
+/// What `ingress` (with the IngressClassParams its class names) asks of the security group,
+/// as the AWS Load Balancer Controller reads it: the IngressClassParams' `inboundCIDRs`
+/// when set, else the annotation.
+fn alb_inbound(ingress: &Value, class_params: Option<(&str, &Value)>) -> Inbound {
+    const PREFIX: &str = "alb.ingress.kubernetes.io/";
+    let unknown = ["security-groups", "security-group-prefix-lists"];
+    if unknown.iter().any(|key| {
+        annotation(ingress, &format!("{PREFIX}{key}")).is_some_and(|v| !v.trim().is_empty())
+    }) {
+        return Inbound::Unknown;
+    }
+    if let Some((name, params)) = class_params
+        && let Some(list) = params.at(ALB_INBOUND_CIDRS_FIELD)
+    {
+        let texts: Option<Vec<String>> = match list {
+            Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            _ => None,
+        };
+        return match texts {
+            Some(texts) if texts.is_empty() => Inbound::Unset,
+            Some(texts) => Inbound::Cidrs(texts, format!("IngressClassParams {name} inboundCIDRs")),
+            None => Inbound::Unknown,
+        };
+    }
+    match annotation(ingress, ALB_INBOUND_CIDRS).map(str::trim) {
+        None | Some("") => Inbound::Unset,
+        Some(list) => Inbound::Cidrs(
+            list.split(',').map(|c| c.trim().to_string()).collect(),
+            format!("annotation {ALB_INBOUND_CIDRS}"),
+        ),
+    }
+}
+
+/// The ports an AWS load balancer listens on for `ingress`: its `listen-ports` annotation,
+/// else 443 when it names certificates (annotation or IngressClassParams `certificateArn`),
+/// else 80. `None` when the annotation is not a list of `{"PROTOCOL": port}` (the controller
+/// refuses it).
+fn alb_listen_ports(ingress: &Value, class_params: Option<(&str, &Value)>) -> Option<Vec<u64>> {
+    let Some(listen) = annotation(ingress, "alb.ingress.kubernetes.io/listen-ports") else {
+        let by_params = class_params
+            .and_then(|(_, p)| p.at("/spec/certificateArn"))
+            .and_then(Value::as_array)
+            .is_some_and(|arns| !arns.is_empty());
+        let certificate = by_params
+            || annotation(ingress, "alb.ingress.kubernetes.io/certificate-arn")
+                .is_some_and(|v| !v.trim().is_empty());
+        return Some(vec![if certificate { 443 } else { 80 }]);
+    };
+    let entries = serde_json::from_str::<Value>(listen).ok()?;
+    let mut ports = Vec::new();
+    for entry in entries.as_array()? {
+        for port in entry.as_object()?.values() {
+            ports.push(port.as_u64()?);
+        }
+    }
+    (!ports.is_empty()).then_some(ports)
+}
+
+/// The addresses the security group of `ingress`'s AWS load balancer admits on the ports it
+/// listens on, where they are restricted. As the controller merges them: on each port, the
+/// members of the IngressGroup that listen there and set `inbound-cidrs` (or their
+/// IngressClassParams' `inboundCIDRs`) must agree, and a port none of them restricts admits
+/// every address. `None` (every address, as far as the input says) when a port is
+/// unrestricted, when members disagree (the controller refuses the group), or when prefix
+/// lists or a security group of the user's own decide.
+pub fn alb_source_ranges(
+    ingress: &Value,
+    class_params: Option<(&str, &Value)>,
+    group: &AlbGroup<'_>,
+) -> Option<SourceRanges> {
+    let own = alb_inbound(ingress, class_params);
+    let members: Vec<(Inbound, &AlbMember<'_>)> = group
+        .members
+        .iter()
+        .map(|m| (alb_inbound(m.ingress, m.class_params), m))
+        .collect();
+    if matches!(own, Inbound::Unset) && members.iter().all(|(i, _)| matches!(i, Inbound::Unset)) {
+        return None;
+    }
+    let mut admitted: Vec<String> = Vec::new();
+    let mut said: Option<String> = None;
+    for port in alb_listen_ports(ingress, class_params)? {
+        let on_port = members.iter().filter(|(_, m)| {
+            alb_listen_ports(m.ingress, m.class_params).is_some_and(|ports| ports.contains(&port))
+        });
+        let mut agreed: Option<Vec<String>> = None;
+        for (inbound, member) in
+            std::iter::once((&own, None)).chain(on_port.map(|(i, m)| (i, Some(m))))
+        {
+            let (cidrs, by) = match inbound {
+                Inbound::Unset => continue,
+                Inbound::Unknown => return None,
+                Inbound::Cidrs(cidrs, by) => (cidrs, by),
+            };
+            let mut sorted = cidrs.clone();
+            sorted.sort();
+            sorted.dedup();
+            match &agreed {
+                Some(earlier) if *earlier != sorted => return None,
+                Some(_) => {}
+                None => agreed = Some(sorted),
+            }
+            said.get_or_insert_with(|| match member {
+                Some(m) => format!("{by} on {} of its IngressGroup {}", m.id, group.name),
+                None => by.clone(),
+            });
+        }
+        for cidr in agreed? {
+            if !admitted.contains(&cidr) {
+                admitted.push(cidr);
+            }
+        }
+    }
+    SourceRanges::of(admitted.iter().map(String::as_str), said.as_deref()?)
 }
 
 /// How a cloud controller's listeners serve an Ingress.
@@ -747,6 +897,126 @@ mod tests {
         );
         assert!(redirected.https.unwrap().contains("discovered"));
         assert!(matches!(redirected.plain_http, PlainHttp::Closed(_)));
+    }
+
+    #[test]
+    fn an_alb_admitting_only_private_addresses_is_internal() {
+        const CIDRS: &str = ALB_INBOUND_CIDRS;
+        let alone = |annotations: Value| {
+            let ingress = ingress(annotations, json!({}));
+            (
+                internal_reason(&ingress, None, &AlbGroup::default()),
+                alb_source_ranges(&ingress, None, &AlbGroup::default()),
+            )
+        };
+        let (reason, _) = alone(json!({CIDRS: "10.0.0.0/8, 192.168.0.0/16"}));
+        assert_eq!(
+            reason.as_deref(),
+            Some(
+                "its load balancer's security group admits only private addresses \
+                 (annotation alb.ingress.kubernetes.io/inbound-cidrs: 10.0.0.0/8, 192.168.0.0/16)"
+            )
+        );
+        let (reason, office) = alone(json!({CIDRS: "203.0.113.0/24"}));
+        assert_eq!(reason, None);
+        assert_eq!(
+            office.unwrap().describe(),
+            "only from 203.0.113.0/24 (annotation alb.ingress.kubernetes.io/inbound-cidrs)"
+        );
+        // What Palisade cannot read admits everyone, as far as the input says.
+        for annotations in [
+            json!({CIDRS: "10.0.0.0/8", "alb.ingress.kubernetes.io/security-groups": "sg-1"}),
+            json!({CIDRS: "10.0.0.0/8", "alb.ingress.kubernetes.io/security-group-prefix-lists": "pl-1"}),
+            json!({CIDRS: "10.0.0.0/8, 0.0.0.0/0"}),
+            json!({CIDRS: "10.0.0.0/8, office"}),
+            json!({CIDRS: "10.0.0.0/8", "alb.ingress.kubernetes.io/listen-ports": "80"}),
+            json!({}),
+        ] {
+            assert_eq!(alone(annotations.clone()), (None, None), "{annotations}");
+        }
+        // The IngressClassParams' inboundCIDRs win over the annotation.
+        let params = json!({"spec": {"inboundCIDRs": ["10.0.0.0/8"]}});
+        let facing = ingress(json!({CIDRS: "0.0.0.0/0"}), json!({}));
+        assert!(
+            internal_reason(&facing, Some(("vpn", &params)), &AlbGroup::default())
+                .unwrap()
+                .contains("IngressClassParams vpn inboundCIDRs: 10.0.0.0/8")
+        );
+    }
+
+    #[test]
+    fn an_alb_group_merges_inbound_cidrs_per_port() {
+        const CIDRS: &str = ALB_INBOUND_CIDRS;
+        const PORTS: &str = "alb.ingress.kubernetes.io/listen-ports";
+        let id = |name: &str| ObjectRef {
+            api_version: "networking.k8s.io/v1".into(),
+            kind: "Ingress".into(),
+            namespace: Some("shop".into()),
+            name: Some(name.into()),
+        };
+        let root_id = id("root");
+        fn group_of<'v>(id: &'v ObjectRef, root: &'v Value) -> AlbGroup<'v> {
+            AlbGroup {
+                name: "shop",
+                members: vec![AlbMember {
+                    id,
+                    ingress: root,
+                    class_params: None,
+                }],
+            }
+        }
+        let member = ingress(json!({ALB_GROUP_NAME: "shop"}), json!({}));
+        // A member on the same port restricts it for the whole load balancer.
+        let root = ingress(
+            json!({ALB_GROUP_NAME: "shop", CIDRS: "10.0.0.0/8"}),
+            json!({}),
+        );
+        assert_eq!(
+            internal_reason(&member, None, &group_of(&root_id, &root)).as_deref(),
+            Some(
+                "its load balancer's security group admits only private addresses \
+                 (annotation alb.ingress.kubernetes.io/inbound-cidrs on Ingress shop/root of its \
+                 IngressGroup shop: 10.0.0.0/8)"
+            )
+        );
+        // A member on another port does not: port 80 admits every address.
+        let elsewhere = ingress(
+            json!({ALB_GROUP_NAME: "shop", CIDRS: "10.0.0.0/8", PORTS: r#"[{"HTTPS": 8443}]"#}),
+            json!({}),
+        );
+        assert_eq!(
+            internal_reason(&member, None, &group_of(&root_id, &elsewhere)),
+            None
+        );
+        // Members that disagree make a group the controller refuses: taken as public.
+        let private = ingress(
+            json!({ALB_GROUP_NAME: "shop", CIDRS: "192.168.0.0/16"}),
+            json!({}),
+        );
+        assert_eq!(
+            internal_reason(&private, None, &group_of(&root_id, &root)),
+            None
+        );
+        // Members that agree (in another order) are one restriction.
+        let same = ingress(
+            json!({ALB_GROUP_NAME: "shop", CIDRS: "172.16.0.0/12,10.0.0.0/8"}),
+            json!({}),
+        );
+        let root_both = ingress(
+            json!({ALB_GROUP_NAME: "shop", CIDRS: "10.0.0.0/8, 172.16.0.0/12"}),
+            json!({}),
+        );
+        assert!(internal_reason(&same, None, &group_of(&root_id, &root_both)).is_some());
+        // Every port the Ingress listens on must be restricted.
+        let two_ports = ingress(
+            json!({ALB_GROUP_NAME: "shop", PORTS: r#"[{"HTTP": 80}, {"HTTPS": 8443}]"#}),
+            json!({}),
+        );
+        assert_eq!(
+            internal_reason(&two_ports, None, &group_of(&root_id, &root)),
+            None
+        );
+        assert!(internal_reason(&two_ports, None, &group_of(&root_id, &elsewhere)).is_none());
     }
 
     #[test]

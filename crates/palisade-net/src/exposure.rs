@@ -91,7 +91,10 @@ pub fn doors<'i>(inventory: &'i Inventory, ns_of: &dyn Fn(&Object) -> String) ->
         for ingress in inventory.of_kind(group, "Ingress") {
             let ns = ns_of(ingress);
             let via = format!("Ingress {ns}/{}", ingress.id.display_name());
-            let internal = ingress_internal_reason(inventory, ingress, &groups);
+            let (params, group) = alb_context(inventory, ingress, &groups);
+            let internal = palisade_k8s::ingress::internal_reason(&ingress.value, params, &group);
+            let restricted =
+                palisade_k8s::ingress::alb_source_ranges(&ingress.value, params, &group);
             for backend in palisade_k8s::ingress::backends(&ingress.value) {
                 use palisade_k8s::ingress::BackendPort;
                 let port = match backend.port {
@@ -102,8 +105,11 @@ pub fn doors<'i>(inventory: &'i Inventory, ns_of: &dyn Fn(&Object) -> String) ->
                 let mut door = door(&via, &ns, backend.service, port);
                 if let Some(why) = &internal {
                     door.external = false;
+                    door.reach = format!("from the private network ({why})");
+                } else if let Some(ranges) = &restricted {
                     door.reach = format!(
-                        "from the private network, through an internal load balancer ({why})"
+                        "from outside, {}, through the ingress controller",
+                        ranges.describe()
                     );
                 }
                 out.push(door);
@@ -238,10 +244,20 @@ pub fn ingress_internal_reason(
     ingress: &Object,
     groups: &AlbGroups,
 ) -> Option<String> {
+    let (params, group) = alb_context(inventory, ingress, groups);
+    palisade_k8s::ingress::internal_reason(&ingress.value, params, &group)
+}
+
+/// What the AWS controller reads besides `ingress` itself: the IngressClassParams its class
+/// names (name and object) and the other members of its IngressGroup.
+fn alb_context<'i>(
+    inventory: &'i Inventory,
+    ingress: &'i Object,
+    groups: &AlbGroups,
+) -> (Option<(&'i str, &'i Value)>, AlbGroup<'i>) {
     let params =
         alb_class_params(inventory, &ingress.value).map(|p| (p.id.display_name(), &p.value));
-    let group = groups.of(inventory, ingress);
-    palisade_k8s::ingress::internal_reason(&ingress.value, params, &group)
+    (params, groups.of(inventory, ingress))
 }
 
 /// The AWS IngressGroups of an inventory: the Ingresses the AWS controller serves under each

@@ -76,13 +76,9 @@ pub fn ways_in(engine: &Engine, inventory: &Inventory, namespace: Option<&str>) 
             .and_then(Value::as_str)
             .unwrap_or("ClusterIP");
         let (outside, reach) = match palisade_k8s::service_exposure(&service.value) {
-            Some(exposure) => (true, format!("from {}", exposure.reach())),
-            None => match palisade_k8s::exposure::internal_load_balancer_annotation(&service.value)
-            {
-                Some(annotation) if kind == "LoadBalancer" => (
-                    false,
-                    format!("inside only: an internal load balancer ({annotation})"),
-                ),
+            Some(exposure) => (true, service_reach(exposure, &service.value)),
+            None => match palisade_k8s::exposure::internal_load_balancer_reason(&service.value) {
+                Some(reason) if kind == "LoadBalancer" => (false, format!("inside only: {reason}")),
                 _ => continue,
             },
         };
@@ -245,5 +241,17 @@ fn way(engine: &Engine, via: String, outside: bool, reach: String, endpoints: &[
         outside,
         reach,
         behind,
+    }
+}
+
+/// Where an exposed Service is reached from: `from a public load balancer, only from
+/// 203.0.113.0/24 (spec.loadBalancerSourceRanges)` where source ranges restrict it.
+fn service_reach(exposure: palisade_k8s::Exposure, service: &Value) -> String {
+    let reach = format!("from {}", exposure.reach());
+    match palisade_k8s::exposure::load_balancer_source_ranges(service) {
+        Some(ranges) if exposure == palisade_k8s::Exposure::PublicLoadBalancer => {
+            format!("{reach}, {}", ranges.describe())
+        }
+        _ => reach,
     }
 }

@@ -1228,7 +1228,13 @@ fn exposed_workloads(
             .unwrap_or("ClusterIP");
         // The rules' answer (NET001, NET003): an internal load balancer is not exposed.
         if palisade_k8s::service_exposure(&service.value).is_some() {
-            exposed_services.insert((ns, name.clone()), format!("Service {name} of type {kind}"));
+            let restricted = palisade_k8s::exposure::load_balancer_source_ranges(&service.value)
+                .map(|ranges| format!(", {}", ranges.describe()))
+                .unwrap_or_default();
+            exposed_services.insert(
+                (ns, name.clone()),
+                format!("Service {name} of type {kind}{restricted}"),
+            );
         }
     }
     // What the network engine opens to the ingress controller, where it comes from outside

@@ -908,7 +908,7 @@ fn exposure_lists_every_way_in_with_why() {
     assert_eq!(intranet["outside"], false);
     assert_eq!(
         intranet["reach"],
-        "inside only: from the private network, through an internal load balancer (annotation alb.ingress.kubernetes.io/scheme: internal)"
+        "inside only: from the private network (annotation alb.ingress.kubernetes.io/scheme: internal)"
     );
     // Istio's ConfigMap, which the Gateway names, patches its Service to a ClusterIP one.
     let ledger = row(
@@ -1534,7 +1534,7 @@ fn an_ingress_class_params_scheme_decides_the_reach() {
         reach("Ingress shop/intranet"),
         (
             Value::Bool(false),
-            "inside only: from the private network, through an internal load balancer (IngressClassParams private sets scheme: internal)".to_string()
+            "inside only: from the private network (IngressClassParams private sets scheme: internal)".to_string()
         )
     );
     assert_eq!(reach("Ingress shop/site").0, Value::Bool(true));
@@ -1596,7 +1596,7 @@ fn an_alb_group_shares_its_scheme() {
         reach("reports"),
         (
             Value::Bool(false),
-            "inside only: from the private network, through an internal load balancer (annotation alb.ingress.kubernetes.io/scheme: internal on Ingress shop/root of its IngressGroup office)".to_string()
+            "inside only: from the private network (annotation alb.ingress.kubernetes.io/scheme: internal on Ingress shop/root of its IngressGroup office)".to_string()
         )
     );
     for public in ["alone", "split-a", "split-b", "split-c"] {
@@ -1636,4 +1636,71 @@ fn an_aws_gateway_reads_its_load_balancer_configuration() {
     );
     let reports = reports_of(&class_sets);
     assert_eq!(reports["outside"], true, "{reports:#}");
+}
+
+/// Source ranges decide where a way in comes from: a load balancer (a Service's, an AWS
+/// Ingress's security group) that admits only private addresses is reached from inside only;
+/// one that admits a public network says which.
+#[test]
+fn source_ranges_decide_where_a_way_in_comes_from() {
+    let dir = scratch("net-source-ranges");
+    let app = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: 'r/web:1', ports: [{containerPort: 8080}]}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n";
+    let service = |name: &str, ranges: &str| {
+        format!(
+            "---\napiVersion: v1\nkind: Service\nmetadata: {{name: {name}, namespace: shop}}\nspec:\n  type: LoadBalancer\n  loadBalancerSourceRanges: [{ranges}]\n  selector: {{app: web}}\n  ports: [{{port: 443, targetPort: 8080}}]\n"
+        )
+    };
+    let ingress = |name: &str, cidrs: &str| {
+        format!(
+            "---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: {name}\n  namespace: shop\n  annotations: {{alb.ingress.kubernetes.io/inbound-cidrs: '{cidrs}'}}\nspec:\n  ingressClassName: alb\n  defaultBackend: {{service: {{name: web, port: {{number: 80}}}}}}\n"
+        )
+    };
+    let yaml = [
+        app.to_string(),
+        service("vpn", "10.0.0.0/8, fd00::/8"),
+        service("office", "10.0.0.0/8, 203.0.113.0/24"),
+        ingress("intranet", "192.168.0.0/16"),
+        ingress("partners", "198.51.100.0/24"),
+    ]
+    .concat();
+    let ways = ways_in(&dir, &yaml);
+    let reach = |via: &str| {
+        ways.iter()
+            .find(|w| w["via"].as_str().unwrap().starts_with(via))
+            .map(|w| {
+                (
+                    w["outside"].clone(),
+                    w["reach"].as_str().unwrap().to_string(),
+                )
+            })
+            .unwrap_or_else(|| panic!("{via}: {ways:#?}"))
+    };
+    assert_eq!(
+        reach("Service shop/vpn "),
+        (
+            Value::Bool(false),
+            "inside only: a load balancer whose spec.loadBalancerSourceRanges admits only private addresses (10.0.0.0/8, fd00::/8)".to_string()
+        )
+    );
+    assert_eq!(
+        reach("Service shop/office "),
+        (
+            Value::Bool(true),
+            "from a public load balancer, only from 10.0.0.0/8, 203.0.113.0/24 (spec.loadBalancerSourceRanges)".to_string()
+        )
+    );
+    assert_eq!(
+        reach("Ingress shop/intranet "),
+        (
+            Value::Bool(false),
+            "inside only: from the private network (its load balancer's security group admits only private addresses (annotation alb.ingress.kubernetes.io/inbound-cidrs: 192.168.0.0/16))".to_string()
+        )
+    );
+    assert_eq!(
+        reach("Ingress shop/partners "),
+        (
+            Value::Bool(true),
+            "from outside, only from 198.51.100.0/24 (annotation alb.ingress.kubernetes.io/inbound-cidrs), through the ingress controller".to_string()
+        )
+    );
 }

@@ -1907,3 +1907,62 @@ fn a_ray_clusters_pods_are_judged_through_their_templates() {
         "Service ray-head-svc of type LoadBalancer"
     );
 }
+
+/// A load balancer whose source ranges admit only private addresses starts no path from the
+/// internet; one restricted to a public network (an office) still does, and the path says
+/// from where.
+#[test]
+fn source_ranges_decide_whether_a_load_balancer_starts_a_path() {
+    let dir = scratch("rbac-source-ranges");
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/rbac/escalation.yaml"),
+    )
+    .unwrap();
+    let with_ranges = |ranges: &str| {
+        example.replacen(
+            "  type: LoadBalancer\n",
+            &format!("  type: LoadBalancer\n  loadBalancerSourceRanges: [{ranges}]\n"),
+            1,
+        )
+    };
+    let paths = |yaml: &str| -> Vec<String> {
+        write_file(&dir, "app.yaml", yaml);
+        let report = json(
+            &bin()
+                .args([
+                    "scan",
+                    "app.yaml",
+                    "-o",
+                    "json",
+                    "--rules",
+                    "RBAC017",
+                    "--no-config",
+                ])
+                .current_dir(&dir)
+                .output()
+                .unwrap(),
+        );
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["message"].as_str())
+            .filter(|m| m.starts_with("exposed to the internet"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(!paths(&example).is_empty(), "the example has a path");
+    assert_eq!(
+        paths(&with_ranges("10.0.0.0/8, 100.64.0.0/10")),
+        Vec::<String>::new()
+    );
+    let office = paths(&with_ranges("203.0.113.0/24"));
+    assert!(!office.is_empty());
+    assert!(
+        office.iter().all(|m| m.starts_with(
+            "exposed to the internet (Service web of type LoadBalancer, only from 203.0.113.0/24 (spec.loadBalancerSourceRanges))"
+        )),
+        "{office:#?}"
+    );
+}

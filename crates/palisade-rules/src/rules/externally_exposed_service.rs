@@ -5,9 +5,12 @@ use crate::rule::{Check, Target};
 
 declare_rule! {
     /// ## What it checks
-    /// Services of type `LoadBalancer` (unless a cloud annotation makes the load balancer
-    /// internal) and `NodePort`. A LoadBalancer without `loadBalancerSourceRanges` is called
-    /// out as reachable from any address.
+    /// Services of type `LoadBalancer` and `NodePort`. A LoadBalancer is not reported when a
+    /// cloud annotation makes it internal, or when its `loadBalancerSourceRanges` (or the older
+    /// `service.beta.kubernetes.io/load-balancer-source-ranges` annotation) admit only private
+    /// addresses (RFC 1918, `100.64.0.0/10`, IPv6 unique local, loopback, link-local): nobody
+    /// on the internet can reach it. Otherwise the message says whether it is reachable from
+    /// any address or only from the ranges listed.
     ///
     /// ## Why it matters
     /// These types publish the selected pods outside the cluster: a LoadBalancer usually to the
@@ -77,15 +80,16 @@ impl Check for ExternallyExposedService {
                 if palisade_k8s::exposure::is_internal_load_balancer(&cx.object.value) {
                     return;
                 }
-                let ranges_path = palisade_core::JsonPointer::root()
-                    .join("spec")
-                    .join("loadBalancerSourceRanges");
-                let restricted = !cx.array_at(&ranges_path).is_empty();
-                let reach = if restricted {
-                    "reachable from the addresses in loadBalancerSourceRanges"
-                } else {
-                    "reachable from any address (no loadBalancerSourceRanges)"
-                };
+                let reach =
+                    match palisade_k8s::exposure::load_balancer_source_ranges(&cx.object.value) {
+                        Some(ranges) => format!("reachable {}", ranges.describe()),
+                        None if written_source_ranges(&cx.object.value) => {
+                            "reachable from any address (its source ranges admit every address, \
+                             or one is not a CIDR)"
+                                .into()
+                        }
+                        None => "reachable from any address (no loadBalancerSourceRanges)".into(),
+                    };
                 cx.report(
                     type_path,
                     format!("type LoadBalancer publishes {ports} outside the cluster, {reach}"),
@@ -100,6 +104,21 @@ impl Check for ExternallyExposedService {
             _ => {}
         }
     }
+}
+
+/// Whether `service` writes source ranges at all (the field or the older annotation).
+fn written_source_ranges(service: &Value) -> bool {
+    let field = service
+        .get("spec")
+        .and_then(|s| s.get("loadBalancerSourceRanges"))
+        .and_then(Value::as_array)
+        .is_some_and(|ranges| !ranges.is_empty());
+    field
+        || service
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(|a| a.get(palisade_k8s::exposure::SOURCE_RANGES_ANNOTATION))
+            .is_some()
 }
 
 fn describe_ports(ports: Option<&Value>) -> String {
