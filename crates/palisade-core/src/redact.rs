@@ -260,7 +260,7 @@ pub fn is_printable(api_version: &str, kind: &str, segments: &[&str], value: &Va
         _ => {}
     }
     let group = crate::object::api_group(api_version);
-    if is_source_range_site(group, kind, segments) && value.as_str().is_some_and(is_cidr_list) {
+    if is_source_range_site(segments) && value.as_str().is_some_and(is_cidr_list) {
         return true;
     }
     if !crate::object::is_builtin_group(group)
@@ -319,26 +319,24 @@ pub fn is_printable(api_version: &str, kind: &str, segments: &[&str], value: &Va
     PRINTABLE_FIELDS.contains(&field)
 }
 
-/// Where a load balancer's firewall is told which addresses it admits (`palisade_k8s` reads
-/// them: `exposure::load_balancer_source_ranges`, `ingress::alb_source_ranges`). Addresses,
-/// not credentials, and the reason the exposure findings give; printed only when the value is
-/// a list of CIDRs ([`is_cidr_list`]).
-fn is_source_range_site(group: &str, kind: &str, segments: &[&str]) -> bool {
+/// Where a load balancer's firewall is told which addresses it admits, in any kind (a
+/// Service, an Ingress, a Gateway, the parameters of a Gateway implementation or of the AWS
+/// controller: `palisade_k8s::exposure` and `palisade_k8s::ingress` read them): a list item of
+/// `loadBalancerSourceRanges`, `sourceRanges` or `inboundCIDRs`, or the annotations that say
+/// them. Addresses, not credentials, and the reason the exposure findings give; printed only
+/// when the value is a list of CIDRs ([`is_cidr_list`]), so nothing else written there can be.
+fn is_source_range_site(segments: &[&str]) -> bool {
+    const ANNOTATIONS: &[&str] = &[
+        "service.beta.kubernetes.io/load-balancer-source-ranges",
+        "alb.ingress.kubernetes.io/inbound-cidrs",
+    ];
     match segments {
-        ["spec", "loadBalancerSourceRanges", _] => group.is_empty() && kind == "Service",
         [
-            "metadata",
-            "annotations",
-            "service.beta.kubernetes.io/load-balancer-source-ranges",
-        ] => group.is_empty() && kind == "Service",
-        [
-            "metadata",
-            "annotations",
-            "alb.ingress.kubernetes.io/inbound-cidrs",
-        ] => kind == "Ingress",
-        ["spec", "inboundCIDRs", _] => {
-            matches!(group, "elbv2.k8s.aws" | "eks.amazonaws.com") && kind == "IngressClassParams"
-        }
+            ..,
+            "loadBalancerSourceRanges" | "sourceRanges" | "inboundCIDRs",
+            index,
+        ] => index.bytes().all(|b| b.is_ascii_digit()),
+        [.., "annotations" | "serviceAnnotations", key] => ANNOTATIONS.contains(key),
         _ => false,
     }
 }
@@ -822,7 +820,10 @@ mod tests {
             &["metadata", "annotations", "other"],
             "10.0.0.0/8"
         ));
-        assert!(!service(&["spec", "inboundCIDRs", "0"], "10.0.0.0/8"));
+        assert!(!service(
+            &["spec", "loadBalancerSourceRanges"],
+            "10.0.0.0/8"
+        ));
         let ingress = [
             "metadata",
             "annotations",
@@ -835,7 +836,6 @@ mod tests {
             &ingress,
             &cidrs
         ));
-        assert!(!is_printable("v1", "ConfigMap", &ingress, &cidrs));
         let params = ["spec", "inboundCIDRs", "0"];
         assert!(is_printable(
             "elbv2.k8s.aws/v1beta1",
@@ -843,11 +843,27 @@ mod tests {
             &params,
             &cidrs
         ));
-        assert!(!is_printable(
-            "example.com/v1",
-            "IngressClassParams",
-            &params,
+        let envoy = [
+            "spec",
+            "provider",
+            "kubernetes",
+            "envoyService",
+            "annotations",
+            "service.beta.kubernetes.io/load-balancer-source-ranges",
+        ];
+        assert!(is_printable(
+            "gateway.envoyproxy.io/v1alpha1",
+            "EnvoyProxy",
+            &envoy,
             &cidrs
+        ));
+        // Anything else written there stays hidden.
+        let token = Value::String("ghp_0123456789abcdefghijklmnopqrstuvwxyz".into());
+        assert!(!is_printable(
+            "gateway.envoyproxy.io/v1alpha1",
+            "EnvoyProxy",
+            &envoy,
+            &token
         ));
     }
 

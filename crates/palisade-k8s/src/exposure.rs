@@ -100,15 +100,7 @@ pub fn internal_load_balancer_reason(service: &Value) -> Option<String> {
     {
         return Some(format!("an internal load balancer ({annotation})"));
     }
-    load_balancer_source_ranges(service)
-        .filter(|ranges| ranges.private_only)
-        .map(|ranges| {
-            format!(
-                "a load balancer whose {} admits only private addresses ({})",
-                ranges.set_by,
-                ranges.ranges.join(", ")
-            )
-        })
+    load_balancer_source_ranges(service)?.only_private("a load balancer")
 }
 
 /// The annotation by which a Service gave its load balancer's source ranges before
@@ -150,6 +142,19 @@ impl SourceRanges {
             ranges: written,
             set_by: set_by.to_string(),
             private_only,
+        })
+    }
+
+    /// Why `what` (`a load balancer`) is reached from the private network alone, when every
+    /// range is private: `a load balancer that admits only private addresses
+    /// (spec.loadBalancerSourceRanges: 10.0.0.0/8)`.
+    pub fn only_private(&self, what: &str) -> Option<String> {
+        self.private_only.then(|| {
+            format!(
+                "{what} that admits only private addresses ({}: {})",
+                self.set_by,
+                self.ranges.join(", ")
+            )
         })
     }
 
@@ -236,8 +241,19 @@ pub fn internal_gateway_reason(gateway: &Value) -> Option<String> {
         .iter()
         .filter_map(|path| Some((*path, gateway.at(path)?)))
         .find_map(|(path, annotations)| {
-            let found =
-                internal_annotation(annotations).or_else(|| istio_cluster_ip(annotations))?;
+            let private_ranges = || {
+                let text = annotations.get(SOURCE_RANGES_ANNOTATION)?.as_str()?;
+                let ranges = SourceRanges::of(text.split(','), SOURCE_RANGES_ANNOTATION)?;
+                ranges.private_only.then(|| {
+                    format!(
+                        "{SOURCE_RANGES_ANNOTATION}: {} (only private addresses)",
+                        ranges.ranges.join(", ")
+                    )
+                })
+            };
+            let found = internal_annotation(annotations)
+                .or_else(|| istio_cluster_ip(annotations))
+                .or_else(private_ranges)?;
             Some(match path {
                 "/metadata/annotations" => format!("annotation {found}"),
                 _ => format!("infrastructure annotation {found}"),
@@ -274,6 +290,25 @@ pub struct GatewayParameters {
     /// at this JSON pointer (the AWS Load Balancer Controller's `mergingMode:
     /// prefer-gateway`).
     pub class_wins_unless: Option<(&'static str, &'static str)>,
+    /// The load balancer's source ranges (a JSON pointer to a list of CIDRs), where the
+    /// parameters have a field for them; else [`SOURCE_RANGES_ANNOTATION`] among the
+    /// annotations above says them.
+    pub source_ranges: Option<&'static str>,
+    /// Settings (JSON pointers) with which the load balancer's firewall is the user's own, so
+    /// that what it admits is not known (the AWS controller's security groups and prefix lists).
+    pub own_firewall: &'static [&'static str],
+}
+
+/// What a Gateway's parameters say of where its Service or load balancer is reached from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParametersReach {
+    /// Inside the cluster or the private network: a cluster-internal type, an internal scheme,
+    /// or an annotation that makes the load balancer internal.
+    Inside,
+    /// A load balancer whose source ranges admit only private addresses.
+    PrivateRanges(SourceRanges),
+    /// From outside, from the ranges given where they restrict it.
+    Outside(Option<SourceRanges>),
 }
 
 /// What a Gateway API implementation makes for each Gateway, whose reach its parameters set.
@@ -301,6 +336,8 @@ pub const GATEWAY_PARAMETERS: &[GatewayParameters] = &[
         annotations: Some("/spec/envoy/networkPublishing/serviceAnnotations"),
         creates: Creates::Service,
         class_wins_unless: None,
+        source_ranges: None,
+        own_firewall: &[],
     },
     GatewayParameters {
         group: "gateway.envoyproxy.io",
@@ -312,6 +349,8 @@ pub const GATEWAY_PARAMETERS: &[GatewayParameters] = &[
         annotations: Some("/spec/provider/kubernetes/envoyService/annotations"),
         creates: Creates::Service,
         class_wins_unless: None,
+        source_ranges: None,
+        own_firewall: &[],
     },
     // Annotations reach NGINX's Service only through patches, which are not read.
     GatewayParameters {
@@ -324,6 +363,8 @@ pub const GATEWAY_PARAMETERS: &[GatewayParameters] = &[
         annotations: None,
         creates: Creates::Service,
         class_wins_unless: None,
+        source_ranges: Some("/spec/kubernetes/service/loadBalancerSourceRanges"),
+        own_firewall: &[],
     },
     GatewayParameters {
         group: "gateway-operator.konghq.com",
@@ -335,6 +376,8 @@ pub const GATEWAY_PARAMETERS: &[GatewayParameters] = &[
         annotations: Some("/spec/dataPlaneOptions/network/services/ingress/annotations"),
         creates: Creates::Service,
         class_wins_unless: None,
+        source_ranges: None,
+        own_firewall: &[],
     },
     GatewayParameters {
         group: "",
@@ -346,6 +389,8 @@ pub const GATEWAY_PARAMETERS: &[GatewayParameters] = &[
         annotations: Some("/metadata/annotations"),
         creates: Creates::Service,
         class_wins_unless: None,
+        source_ranges: Some("/spec/loadBalancerSourceRanges"),
+        own_firewall: &[],
     },
     // The AWS Load Balancer Controller makes the load balancer itself. An unset scheme says
     // nothing: the controller's default is internal unless it is told otherwise.
@@ -359,6 +404,8 @@ pub const GATEWAY_PARAMETERS: &[GatewayParameters] = &[
         annotations: None,
         creates: Creates::LoadBalancer,
         class_wins_unless: Some(("/spec/mergingMode", "prefer-gateway")),
+        source_ranges: Some("/spec/sourceRanges"),
+        own_firewall: &["/spec/securityGroups", "/spec/securityGroupPrefixes"],
     },
 ];
 
@@ -383,16 +430,63 @@ impl GatewayParameters {
     /// annotation makes internal), `Some(false)` when it is reachable from outside (another
     /// type they name), `None` when they say nothing of it.
     pub fn internal(&self, settings: &Value) -> Option<bool> {
+        self.reach(settings)
+            .map(|reach| !matches!(reach, ParametersReach::Outside(_)))
+    }
+
+    /// [`GatewayParameters::internal`], with the source ranges: a load balancer whose ranges
+    /// admit only private addresses is reached from inside only; public ranges are said with
+    /// the type that publishes it. `None` when the settings say nothing of the type, the
+    /// annotations or private ranges.
+    pub fn reach(&self, settings: &Value) -> Option<ParametersReach> {
         let service_type = settings.at(self.service_type).and_then(Value::as_str);
         if service_type.is_some_and(|t| self.cluster_internal.contains(&t)) {
-            return Some(true);
+            return Some(ParametersReach::Inside);
         }
         let load_balancer = service_type.is_none_or(|t| t == self.load_balancer);
         let annotations = self.annotations.and_then(|pointer| settings.at(pointer));
         if load_balancer && annotations.is_some_and(annotations_make_internal) {
-            return Some(true);
+            return Some(ParametersReach::Inside);
         }
-        service_type.map(|_| false)
+        let ranges = load_balancer
+            .then(|| self.source_ranges_in(settings, annotations))
+            .flatten();
+        match ranges {
+            Some(ranges) if ranges.private_only => Some(ParametersReach::PrivateRanges(ranges)),
+            ranges => service_type.map(|_| ParametersReach::Outside(ranges)),
+        }
+    }
+
+    /// The source ranges `settings` give the load balancer: the field, else the annotation;
+    /// none where the firewall is the user's own.
+    fn source_ranges_in(
+        &self,
+        settings: &Value,
+        annotations: Option<&Value>,
+    ) -> Option<SourceRanges> {
+        let set = |pointer: &&str| {
+            settings.at(pointer).is_some_and(|v| {
+                !matches!(v, Value::Null) && v.as_array().is_none_or(|a| !a.is_empty())
+            })
+        };
+        if self.own_firewall.iter().any(set) {
+            return None;
+        }
+        if let Some(pointer) = self.source_ranges.filter(set) {
+            let texts: Option<Vec<&str>> = settings
+                .at(pointer)?
+                .as_array()?
+                .iter()
+                .map(Value::as_str)
+                .collect();
+            let field = pointer.rsplit('/').next().unwrap_or(pointer);
+            return SourceRanges::of(texts?, field);
+        }
+        let text = annotations?.get(SOURCE_RANGES_ANNOTATION)?.as_str()?;
+        SourceRanges::of(
+            text.split(','),
+            &format!("annotation {SOURCE_RANGES_ANNOTATION}"),
+        )
     }
 }
 
@@ -532,6 +626,82 @@ mod tests {
     }
 
     #[test]
+    fn gateway_parameters_read_the_load_balancer_source_ranges() {
+        let reach = |group: &str, kind: &str, settings: Value| {
+            gateway_parameters(group, kind).unwrap().reach(&settings)
+        };
+        let private = |reach: Option<ParametersReach>| matches!(reach, Some(ParametersReach::PrivateRanges(r)) if r.private_only);
+        let nginx = |service: Value| {
+            reach(
+                "gateway.nginx.org",
+                "NginxProxy",
+                json!({"spec": {"kubernetes": {"service": service}}}),
+            )
+        };
+        assert!(private(nginx(
+            json!({"loadBalancerSourceRanges": ["10.0.0.0/8"]})
+        )));
+        // A cluster-internal type decides before any range; NodePort has no source ranges.
+        assert_eq!(
+            nginx(json!({"type": "ClusterIP", "loadBalancerSourceRanges": ["203.0.113.0/24"]})),
+            Some(ParametersReach::Inside)
+        );
+        assert_eq!(
+            nginx(json!({"type": "NodePort", "loadBalancerSourceRanges": ["10.0.0.0/8"]})),
+            Some(ParametersReach::Outside(None))
+        );
+        let Some(ParametersReach::Outside(Some(office))) = nginx(json!({
+            "type": "LoadBalancer", "loadBalancerSourceRanges": ["203.0.113.0/24"]
+        })) else {
+            panic!("public ranges keep the load balancer outside, restricted");
+        };
+        assert_eq!(office.set_by, "loadBalancerSourceRanges");
+        // Public ranges without a type say nothing the type would not.
+        assert_eq!(
+            nginx(json!({"loadBalancerSourceRanges": ["203.0.113.0/24"]})),
+            None
+        );
+        // Where the parameters carry the Service's annotations, the older annotation counts.
+        assert!(private(reach(
+            "gateway.envoyproxy.io",
+            "EnvoyProxy",
+            json!({"spec": {"provider": {"kubernetes": {"envoyService": {
+                "annotations": {SOURCE_RANGES_ANNOTATION: "10.0.0.0/8,172.16.0.0/12"}}}}}}),
+        )));
+        // The AWS controller: its `sourceRanges`, unless a security group of the user's own
+        // or a prefix list decides what the load balancer admits.
+        let aws = |spec: Value| {
+            reach(
+                "gateway.k8s.aws",
+                "LoadBalancerConfiguration",
+                json!({"spec": spec}),
+            )
+        };
+        assert!(private(aws(json!({"sourceRanges": ["10.0.0.0/8"]}))));
+        assert_eq!(
+            aws(json!({"sourceRanges": ["10.0.0.0/8"], "securityGroups": ["sg-1"]})),
+            None
+        );
+        assert_eq!(
+            aws(
+                json!({"scheme": "internet-facing", "sourceRanges": ["10.0.0.0/8"],
+                       "securityGroupPrefixes": ["pl-1"]})
+            ),
+            Some(ParametersReach::Outside(None))
+        );
+        // A Gateway's own infrastructure annotations, which implementations copy to the Service.
+        let gateway = json!({"spec": {"gatewayClassName": "eg", "infrastructure": {
+            "annotations": {SOURCE_RANGES_ANNOTATION: "192.168.0.0/16"}}}});
+        assert_eq!(
+            internal_gateway_reason(&gateway).as_deref(),
+            Some(
+                "infrastructure annotation service.beta.kubernetes.io/load-balancer-source-ranges: \
+                 192.168.0.0/16 (only private addresses)"
+            )
+        );
+    }
+
+    #[test]
     fn internal_load_balancers_are_not_exposed_by_their_type() {
         let internal = json!({"networking.gke.io/load-balancer-type": "Internal"});
         assert_eq!(
@@ -607,8 +777,8 @@ mod tests {
         assert_eq!(
             internal_load_balancer_reason(&private).as_deref(),
             Some(
-                "a load balancer whose spec.loadBalancerSourceRanges admits only private \
-                 addresses (10.0.0.0/8, 192.168.4.0/24, fd00::/8)"
+                "a load balancer that admits only private addresses \
+                 (spec.loadBalancerSourceRanges: 10.0.0.0/8, 192.168.4.0/24, fd00::/8)"
             )
         );
         // One public range, one range that admits everyone, or one that is not a CIDR: the

@@ -243,15 +243,8 @@ pub fn internal_reason(
                 .map(|c| format!("its class {c} makes an internal load balancer"))
         })
         .or_else(|| {
-            alb_source_ranges(ingress, class_params, group)
-                .filter(|ranges| ranges.private_only)
-                .map(|ranges| {
-                    format!(
-                        "its load balancer's security group admits only private addresses ({}: {})",
-                        ranges.set_by,
-                        ranges.ranges.join(", ")
-                    )
-                })
+            alb_source_ranges(ingress, class_params, group)?
+                .only_private("a load balancer security group")
         })
 }
 
@@ -913,7 +906,7 @@ mod tests {
         assert_eq!(
             reason.as_deref(),
             Some(
-                "its load balancer's security group admits only private addresses \
+                "a load balancer security group that admits only private addresses \
                  (annotation alb.ingress.kubernetes.io/inbound-cidrs: 10.0.0.0/8, 192.168.0.0/16)"
             )
         );
@@ -974,7 +967,7 @@ mod tests {
         assert_eq!(
             internal_reason(&member, None, &group_of(&root_id, &root)).as_deref(),
             Some(
-                "its load balancer's security group admits only private addresses \
+                "a load balancer security group that admits only private addresses \
                  (annotation alb.ingress.kubernetes.io/inbound-cidrs on Ingress shop/root of its \
                  IngressGroup shop: 10.0.0.0/8)"
             )

@@ -1427,6 +1427,19 @@ fn ways_in(dir: &std::path::Path, yaml: &str) -> Vec<Value> {
     ways["ways_in"].as_array().unwrap().clone()
 }
 
+/// Whether the way in whose `via` starts with `via` comes from outside, and its `reach`.
+fn reach_of(ways: &[Value], via: &str) -> (Value, String) {
+    ways.iter()
+        .find(|w| w["via"].as_str().unwrap().starts_with(via))
+        .map(|w| {
+            (
+                w["outside"].clone(),
+                w["reach"].as_str().unwrap().to_string(),
+            )
+        })
+        .unwrap_or_else(|| panic!("{via}: {ways:#?}"))
+}
+
 /// An Ingress written in the removed `extensions/v1beta1` shape (`backend`, `serviceName`,
 /// `servicePort`), still found in old manifests, opens its Services as a `networking.k8s.io/v1`
 /// one does: it was "0 ways in".
@@ -1519,17 +1532,7 @@ fn an_ingress_class_params_scheme_decides_the_reach() {
     let dir = scratch("net-class-params");
     let app = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: 'r/web:1', ports: [{containerPort: 8080}]}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n---\napiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: private}\nspec:\n  controller: ingress.k8s.aws/alb\n  parameters: {apiGroup: elbv2.k8s.aws, kind: IngressClassParams, name: private}\n---\napiVersion: elbv2.k8s.aws/v1beta1\nkind: IngressClassParams\nmetadata: {name: private}\nspec: {scheme: internal}\n---\napiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: public}\nspec:\n  controller: ingress.k8s.aws/alb\n  parameters: {apiGroup: elbv2.k8s.aws, kind: IngressClassParams, name: public}\n---\napiVersion: elbv2.k8s.aws/v1beta1\nkind: IngressClassParams\nmetadata: {name: public}\nspec: {scheme: internet-facing}\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: intranet, namespace: shop}\nspec:\n  ingressClassName: private\n  defaultBackend: {service: {name: web, port: {number: 80}}}\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: site\n  namespace: shop\n  annotations: {alb.ingress.kubernetes.io/scheme: internal}\nspec:\n  ingressClassName: public\n  defaultBackend: {service: {name: web, port: {number: 80}}}\n";
     let ways = ways_in(&dir, app);
-    let reach = |via: &str| {
-        ways.iter()
-            .find(|w| w["via"].as_str().unwrap().starts_with(via))
-            .map(|w| {
-                (
-                    w["outside"].clone(),
-                    w["reach"].as_str().unwrap().to_string(),
-                )
-            })
-            .unwrap_or_else(|| panic!("{via}: {ways:#?}"))
-    };
+    let reach = |via: &str| reach_of(&ways, via);
     assert_eq!(
         reach("Ingress shop/intranet"),
         (
@@ -1575,22 +1578,7 @@ fn an_alb_group_shares_its_scheme() {
     ]
     .concat();
     let ways = ways_in(&dir, &yaml);
-    let reach = |via: &str| {
-        ways.iter()
-            .find(|w| {
-                w["via"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with(&format!("Ingress shop/{via} "))
-            })
-            .map(|w| {
-                (
-                    w["outside"].clone(),
-                    w["reach"].as_str().unwrap().to_string(),
-                )
-            })
-            .unwrap_or_else(|| panic!("{via}: {ways:#?}"))
-    };
+    let reach = |via: &str| reach_of(&ways, &format!("Ingress shop/{via} "));
     assert_eq!(reach("root").0, Value::Bool(false));
     assert_eq!(
         reach("reports"),
@@ -1664,22 +1652,12 @@ fn source_ranges_decide_where_a_way_in_comes_from() {
     ]
     .concat();
     let ways = ways_in(&dir, &yaml);
-    let reach = |via: &str| {
-        ways.iter()
-            .find(|w| w["via"].as_str().unwrap().starts_with(via))
-            .map(|w| {
-                (
-                    w["outside"].clone(),
-                    w["reach"].as_str().unwrap().to_string(),
-                )
-            })
-            .unwrap_or_else(|| panic!("{via}: {ways:#?}"))
-    };
+    let reach = |via: &str| reach_of(&ways, via);
     assert_eq!(
         reach("Service shop/vpn "),
         (
             Value::Bool(false),
-            "inside only: a load balancer whose spec.loadBalancerSourceRanges admits only private addresses (10.0.0.0/8, fd00::/8)".to_string()
+            "inside only: a load balancer that admits only private addresses (spec.loadBalancerSourceRanges: 10.0.0.0/8, fd00::/8)".to_string()
         )
     );
     assert_eq!(
@@ -1693,7 +1671,7 @@ fn source_ranges_decide_where_a_way_in_comes_from() {
         reach("Ingress shop/intranet "),
         (
             Value::Bool(false),
-            "inside only: from the private network (its load balancer's security group admits only private addresses (annotation alb.ingress.kubernetes.io/inbound-cidrs: 192.168.0.0/16))".to_string()
+            "inside only: from the private network (a load balancer security group that admits only private addresses (annotation alb.ingress.kubernetes.io/inbound-cidrs: 192.168.0.0/16))".to_string()
         )
     );
     assert_eq!(
@@ -1703,4 +1681,63 @@ fn source_ranges_decide_where_a_way_in_comes_from() {
             "from outside, only from 198.51.100.0/24 (annotation alb.ingress.kubernetes.io/inbound-cidrs), through the ingress controller".to_string()
         )
     );
+}
+
+/// A Gateway's load balancer admits only private addresses when the parameters of its
+/// implementation (NGINX Gateway Fabric's NginxProxy) or its own infrastructure annotations
+/// say so: its routes are ways in from inside only. Public ranges keep them outside, named.
+#[test]
+fn gateway_source_ranges_decide_where_its_routes_come_from() {
+    let dir = scratch("net-gateway-source-ranges");
+    let app = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: web, image: 'r/web:1', ports: [{containerPort: 8080}]}]}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\nspec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata: {name: nginx}\nspec:\n  controllerName: gateway.nginx.org/nginx-gateway-controller\n";
+    let proxy = |name: &str, service: &str| {
+        format!(
+            "---\napiVersion: gateway.nginx.org/v1alpha2\nkind: NginxProxy\nmetadata: {{name: {name}, namespace: shop}}\nspec:\n  kubernetes:\n    service: {service}\n"
+        )
+    };
+    let gateway = |name: &str, infrastructure: &str| {
+        format!(
+            "---\napiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {{name: {name}, namespace: shop}}\nspec:\n  gatewayClassName: nginx\n  infrastructure: {infrastructure}\n  listeners: [{{name: http, port: 80, protocol: HTTP}}]\n---\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {{name: {name}, namespace: shop}}\nspec:\n  parentRefs: [{{name: {name}}}]\n  rules: [{{backendRefs: [{{name: web, port: 80}}]}}]\n"
+        )
+    };
+    let params = |name: &str| {
+        format!("{{parametersRef: {{group: gateway.nginx.org, kind: NginxProxy, name: {name}}}}}")
+    };
+    let yaml = [
+        app.to_string(),
+        proxy("vpn", "{loadBalancerSourceRanges: [10.0.0.0/8]}"),
+        proxy(
+            "office",
+            "{type: LoadBalancer, loadBalancerSourceRanges: [203.0.113.0/24]}",
+        ),
+        gateway("vpn", &params("vpn")),
+        gateway("office", &params("office")),
+        gateway(
+            "annotated",
+            "{annotations: {service.beta.kubernetes.io/load-balancer-source-ranges: '192.168.0.0/16'}}",
+        ),
+        gateway("open", "{}"),
+    ]
+    .concat();
+    let ways = ways_in(&dir, &yaml);
+    let vpn = reach_of(&ways, "HTTPRoute shop/vpn ");
+    assert_eq!(vpn.0, Value::Bool(false), "{vpn:?}");
+    assert!(
+        vpn.1.contains(
+            "NginxProxy shop/vpn, its own parameters, gives it a Service that admits only private addresses (loadBalancerSourceRanges: 10.0.0.0/8)"
+        ),
+        "{vpn:?}"
+    );
+    let office = reach_of(&ways, "HTTPRoute shop/office ");
+    assert_eq!(office.0, Value::Bool(true), "{office:?}");
+    assert!(
+        office.1.contains(
+            "a Service reachable from outside, only from 203.0.113.0/24 (loadBalancerSourceRanges)"
+        ),
+        "{office:?}"
+    );
+    let annotated = reach_of(&ways, "HTTPRoute shop/annotated ");
+    assert_eq!(annotated.0, Value::Bool(false), "{annotated:?}");
+    assert!(annotated.1.contains("192.168.0.0/16"), "{annotated:?}");
+    assert_eq!(reach_of(&ways, "HTTPRoute shop/open ").0, Value::Bool(true));
 }

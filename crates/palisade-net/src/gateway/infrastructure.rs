@@ -190,23 +190,42 @@ fn said(parameters: &Object, namespace: Option<&str>, whose: &str) -> Option<Sai
             &embedded
         }
     };
-    let internal = known.internal(settings)?;
+    let reach = known.reach(settings)?;
     let name = parameters.id.name.as_deref().unwrap_or_default();
     let at = match namespace {
         Some(ns) => format!("{ns}/{name}"),
         None => name.to_string(),
     };
-    use palisade_k8s::exposure::Creates;
-    let gives = match (known.creates, internal) {
-        (Creates::Service, true) => "a Service inside the cluster",
-        (Creates::Service, false) => "a Service reachable from outside",
-        (Creates::LoadBalancer, true) => "an internal load balancer",
-        (Creates::LoadBalancer, false) => "an internet-facing load balancer",
+    use palisade_k8s::exposure::{Creates, ParametersReach};
+    let made = match known.creates {
+        Creates::Service => "a Service",
+        Creates::LoadBalancer => "a load balancer",
+    };
+    let gives = match (known.creates, &reach) {
+        (Creates::Service, ParametersReach::Inside) => "a Service inside the cluster".to_string(),
+        (Creates::LoadBalancer, ParametersReach::Inside) => "an internal load balancer".to_string(),
+        (_, ParametersReach::PrivateRanges(ranges)) => {
+            ranges.only_private(made).unwrap_or_default()
+        }
+        (Creates::Service, ParametersReach::Outside(ranges)) => {
+            restricted("a Service reachable from outside", ranges.as_ref())
+        }
+        (Creates::LoadBalancer, ParametersReach::Outside(ranges)) => {
+            restricted("an internet-facing load balancer", ranges.as_ref())
+        }
     };
     Some(Said {
-        internal,
+        internal: !matches!(reach, ParametersReach::Outside(_)),
         why: format!("{kind} {at}, {whose}, gives it {gives}"),
     })
+}
+
+/// `what`, with where its source ranges let traffic in from, if they restrict it.
+fn restricted(what: &str, ranges: Option<&palisade_k8s::exposure::SourceRanges>) -> String {
+    match ranges {
+        Some(ranges) => format!("{what}, {}", ranges.describe()),
+        None => what.to_string(),
+    }
 }
 
 #[cfg(test)]
