@@ -138,8 +138,49 @@ pub fn alb_group_name<'v>(ingress: &'v Value, class_params: Option<&'v Value>) -
 pub struct AlbGroup<'v> {
     /// The group's name.
     pub name: &'v str,
-    /// Every other member, in the input's order.
+    /// The other members, in the input's order: those that set something for the whole
+    /// group ([`sets_for_alb_group`]) are enough, as a member that sets nothing of the kind
+    /// changes no answer read from the group.
     pub members: Vec<AlbMember<'v>>,
+}
+
+/// The annotations that set a web ACL on an AWS load balancer (WAFv2, WAF Classic).
+pub const ALB_WAF: [&str; 2] = [
+    "alb.ingress.kubernetes.io/wafv2-acl-arn",
+    "alb.ingress.kubernetes.io/waf-acl-id",
+];
+
+/// The annotation that redirects an AWS load balancer's HTTP listeners to HTTPS.
+const ALB_SSL_REDIRECT: &str = "alb.ingress.kubernetes.io/ssl-redirect";
+
+/// Where an IngressClassParams sets that redirect.
+const ALB_SSL_REDIRECT_FIELD: &str = "/spec/sslRedirectPort";
+
+/// The annotations with which the load balancer's firewall is the user's own.
+const ALB_OWN_FIREWALL: [&str; 2] = [
+    "alb.ingress.kubernetes.io/security-groups",
+    "alb.ingress.kubernetes.io/security-group-prefix-lists",
+];
+
+/// Whether `ingress`, with the IngressClassParams its class names, sets something that the
+/// other members of its AWS IngressGroup read: a scheme, a redirect, a web ACL, inbound CIDRs
+/// or a firewall of the user's own. The group-wide answers ([`AlbGroup::setting`],
+/// [`internal_reason`], [`listeners`], [`alb_source_ranges`]) read only such members, so a
+/// group of a hundred Ingresses that set nothing costs nothing per Ingress.
+pub fn sets_for_alb_group(ingress: &Value, class_params: Option<&Value>) -> bool {
+    let annotations = [ALB_SCHEME, ALB_SSL_REDIRECT, ALB_INBOUND_CIDRS]
+        .iter()
+        .chain(&ALB_WAF)
+        .chain(&ALB_OWN_FIREWALL);
+    let fields = [
+        ALB_SCHEME_FIELD,
+        ALB_SSL_REDIRECT_FIELD,
+        ALB_INBOUND_CIDRS_FIELD,
+    ];
+    annotations
+        .into_iter()
+        .any(|key| annotation(ingress, key).is_some())
+        || class_params.is_some_and(|p| fields.iter().any(|f| p.at(f).is_some()))
 }
 
 /// One Ingress of an [`AlbGroup`].
@@ -255,51 +296,70 @@ pub const ALB_INBOUND_CIDRS: &str = "alb.ingress.kubernetes.io/inbound-cidrs";
 const ALB_INBOUND_CIDRS_FIELD: &str = "/spec/inboundCIDRs";
 
 /// What one Ingress of an AWS load balancer asks its security group to admit.
-enum Inbound {
+enum Inbound<'v> {
     /// Nothing: every address, unless another member on the same port says otherwise.
     Unset,
-    /// These CIDRs, and what says so (for a message).
-    Cidrs(Vec<String>, String),
+    /// These CIDRs (sorted, each once), and what says so.
+    Cidrs(Vec<&'v str>, InboundBy<'v>),
     /// Something Palisade cannot read: managed prefix lists, a security group of the user's
     /// own (`security-groups`, with which the controller makes no rules), a value that is not
     /// a list.
     Unknown,
 }
 
+/// What sets an Ingress's inbound CIDRs.
+#[derive(Clone, Copy)]
+enum InboundBy<'v> {
+    /// The IngressClassParams of its class (its name).
+    Params(&'v str),
+    /// Its annotation.
+    Annotation,
+}
+
+impl InboundBy<'_> {
+    fn said(self) -> String {
+        match self {
+            InboundBy::Params(name) => format!("IngressClassParams {name} inboundCIDRs"),
+            InboundBy::Annotation => format!("annotation {ALB_INBOUND_CIDRS}"),
+        }
+    }
+}
+
 /// What `ingress` (with the IngressClassParams its class names) asks of the security group,
 /// as the AWS Load Balancer Controller reads it: the IngressClassParams' `inboundCIDRs`
 /// when set, else the annotation.
-fn alb_inbound(ingress: &Value, class_params: Option<(&str, &Value)>) -> Inbound {
-    const PREFIX: &str = "alb.ingress.kubernetes.io/";
-    let unknown = ["security-groups", "security-group-prefix-lists"];
-    if unknown.iter().any(|key| {
-        annotation(ingress, &format!("{PREFIX}{key}")).is_some_and(|v| !v.trim().is_empty())
-    }) {
+fn alb_inbound<'v>(ingress: &'v Value, class_params: Option<(&'v str, &'v Value)>) -> Inbound<'v> {
+    // The annotations are looked up once: a group's members are read for each member.
+    let annotations = ingress.at("/metadata/annotations");
+    let annotation = |key: &str| annotations?.get(key)?.as_str();
+    if ALB_OWN_FIREWALL
+        .iter()
+        .any(|key| annotation(key).is_some_and(|v| !v.trim().is_empty()))
+    {
         return Inbound::Unknown;
     }
-    if let Some((name, params)) = class_params
-        && let Some(list) = params.at(ALB_INBOUND_CIDRS_FIELD)
-    {
-        let texts: Option<Vec<String>> = match list {
-            Value::Array(items) => items
-                .iter()
-                .map(|i| i.as_str().map(str::to_string))
-                .collect(),
-            _ => None,
-        };
-        return match texts {
-            Some(texts) if texts.is_empty() => Inbound::Unset,
-            Some(texts) => Inbound::Cidrs(texts, format!("IngressClassParams {name} inboundCIDRs")),
-            None => Inbound::Unknown,
-        };
+    let (texts, by): (Option<Vec<&str>>, _) = match class_params {
+        Some((name, params)) if params.at(ALB_INBOUND_CIDRS_FIELD).is_some() => {
+            let list = params.at(ALB_INBOUND_CIDRS_FIELD).and_then(Value::as_array);
+            let texts = list.and_then(|items| items.iter().map(Value::as_str).collect());
+            (texts, InboundBy::Params(name))
+        }
+        _ => match annotation(ALB_INBOUND_CIDRS).map(str::trim) {
+            None | Some("") => return Inbound::Unset,
+            Some(list) => (Some(list.split(',').collect()), InboundBy::Annotation),
+        },
+    };
+    let Some(mut texts) = texts else {
+        return Inbound::Unknown;
+    };
+    texts.iter_mut().for_each(|t| *t = t.trim());
+    texts.retain(|t| !t.is_empty());
+    texts.sort_unstable();
+    texts.dedup();
+    if texts.is_empty() {
+        return Inbound::Unset;
     }
-    match annotation(ingress, ALB_INBOUND_CIDRS).map(str::trim) {
-        None | Some("") => Inbound::Unset,
-        Some(list) => Inbound::Cidrs(
-            list.split(',').map(|c| c.trim().to_string()).collect(),
-            format!("annotation {ALB_INBOUND_CIDRS}"),
-        ),
-    }
+    Inbound::Cidrs(texts, by)
 }
 
 /// The ports an AWS load balancer listens on for `ingress`: its `listen-ports` annotation,
@@ -333,56 +393,62 @@ fn alb_listen_ports(ingress: &Value, class_params: Option<(&str, &Value)>) -> Op
 /// IngressClassParams' `inboundCIDRs`) must agree, and a port none of them restricts admits
 /// every address. `None` (every address, as far as the input says) when a port is
 /// unrestricted, when members disagree (the controller refuses the group), or when prefix
-/// lists or a security group of the user's own decide.
-pub fn alb_source_ranges(
-    ingress: &Value,
-    class_params: Option<(&str, &Value)>,
-    group: &AlbGroup<'_>,
+/// lists or a security group of the user's own, on any member, decide.
+pub fn alb_source_ranges<'v>(
+    ingress: &'v Value,
+    class_params: Option<(&'v str, &'v Value)>,
+    group: &AlbGroup<'v>,
 ) -> Option<SourceRanges> {
-    let own = alb_inbound(ingress, class_params);
-    let members: Vec<(Inbound, &AlbMember<'_>)> = group
-        .members
-        .iter()
-        .map(|m| (alb_inbound(m.ingress, m.class_params), m))
-        .collect();
-    if matches!(own, Inbound::Unset) && members.iter().all(|(i, _)| matches!(i, Inbound::Unset)) {
+    let own = match alb_inbound(ingress, class_params) {
+        Inbound::Unknown => return None,
+        Inbound::Unset => None,
+        Inbound::Cidrs(cidrs, by) => Some((cidrs, by)),
+    };
+    let mut setters = Vec::new();
+    for member in &group.members {
+        match alb_inbound(member.ingress, member.class_params) {
+            Inbound::Unset => {}
+            Inbound::Unknown => return None,
+            Inbound::Cidrs(cidrs, by) => {
+                let ports = alb_listen_ports(member.ingress, member.class_params);
+                setters.push((cidrs, by, member, ports));
+            }
+        }
+    }
+    if own.is_none() && setters.is_empty() {
         return None;
     }
-    let mut admitted: Vec<String> = Vec::new();
+    let mut admitted: Vec<&str> = Vec::new();
     let mut said: Option<String> = None;
     for port in alb_listen_ports(ingress, class_params)? {
-        let on_port = members.iter().filter(|(_, m)| {
-            alb_listen_ports(m.ingress, m.class_params).is_some_and(|ports| ports.contains(&port))
-        });
-        let mut agreed: Option<Vec<String>> = None;
-        for (inbound, member) in
-            std::iter::once((&own, None)).chain(on_port.map(|(i, m)| (i, Some(m))))
-        {
-            let (cidrs, by) = match inbound {
-                Inbound::Unset => continue,
-                Inbound::Unknown => return None,
-                Inbound::Cidrs(cidrs, by) => (cidrs, by),
-            };
-            let mut sorted = cidrs.clone();
-            sorted.sort();
-            sorted.dedup();
-            match &agreed {
-                Some(earlier) if *earlier != sorted => return None,
+        let on_port = setters
+            .iter()
+            .filter(|(.., ports)| ports.as_ref().is_some_and(|p| p.contains(&port)))
+            .map(|(cidrs, by, member, _)| (cidrs, *by, Some(member)));
+        let mut agreed: Option<&[&str]> = None;
+        for (cidrs, by, member) in own.iter().map(|(c, by)| (c, *by, None)).chain(on_port) {
+            match agreed {
+                Some(earlier) if earlier != cidrs.as_slice() => return None,
                 Some(_) => {}
-                None => agreed = Some(sorted),
+                None => agreed = Some(cidrs),
             }
             said.get_or_insert_with(|| match member {
-                Some(m) => format!("{by} on {} of its IngressGroup {}", m.id, group.name),
-                None => by.clone(),
+                Some(m) => format!(
+                    "{} on {} of its IngressGroup {}",
+                    by.said(),
+                    m.id,
+                    group.name
+                ),
+                None => by.said(),
             });
         }
         for cidr in agreed? {
-            if !admitted.contains(&cidr) {
+            if !admitted.contains(cidr) {
                 admitted.push(cidr);
             }
         }
     }
-    SourceRanges::of(admitted.iter().map(String::as_str), said.as_deref()?)
+    SourceRanges::of(admitted.iter().copied(), said.as_deref()?)
 }
 
 /// How a cloud controller's listeners serve an Ingress.
@@ -483,9 +549,8 @@ fn alb_listeners(ingress: &Value, group: &AlbGroup<'_>) -> Listeners {
             format!("certificates discovered from the hosts ({PREFIX}listen-ports: HTTPS)")
         })
     });
-    let redirect_key = format!("{PREFIX}ssl-redirect");
-    let redirect = named_by(ingress, &[&redirect_key])
-        .or_else(|| group.setting(Some("/spec/sslRedirectPort"), &redirect_key));
+    let redirect = named_by(ingress, &[ALB_SSL_REDIRECT])
+        .or_else(|| group.setting(Some(ALB_SSL_REDIRECT_FIELD), ALB_SSL_REDIRECT));
     let plain_http = match (http, redirect) {
         (false, _) => PlainHttp::Closed(format!("{PREFIX}listen-ports opens no HTTP listener")),
         (true, Some(redirect)) => PlainHttp::Closed(format!("{redirect} redirects HTTP")),
@@ -935,6 +1000,33 @@ mod tests {
                 .unwrap()
                 .contains("IngressClassParams vpn inboundCIDRs: 10.0.0.0/8")
         );
+    }
+
+    #[test]
+    fn only_members_that_set_something_for_the_group_are_read() {
+        let says = |annotations: Value| sets_for_alb_group(&ingress(annotations, json!({})), None);
+        assert!(!says(json!({ALB_GROUP_NAME: "shop"})));
+        assert!(!says(
+            json!({"alb.ingress.kubernetes.io/listen-ports": r#"[{"HTTP": 80}]"#})
+        ));
+        for key in [ALB_SCHEME, ALB_SSL_REDIRECT, ALB_INBOUND_CIDRS]
+            .into_iter()
+            .chain(ALB_WAF)
+            .chain(ALB_OWN_FIREWALL)
+        {
+            assert!(says(json!({key: "x"})), "{key}");
+        }
+        let plain = ingress(json!({}), json!({}));
+        for field in [
+            json!({"scheme": "internal"}),
+            json!({"sslRedirectPort": "443"}),
+            json!({"inboundCIDRs": ["10.0.0.0/8"]}),
+        ] {
+            let params = json!({ "spec": field });
+            assert!(sets_for_alb_group(&plain, Some(&params)), "{params}");
+        }
+        let grouped = json!({"spec": {"group": {"name": "shared"}}});
+        assert!(!sets_for_alb_group(&plain, Some(&grouped)));
     }
 
     #[test]

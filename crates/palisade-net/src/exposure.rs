@@ -261,9 +261,10 @@ fn alb_context<'i>(
 }
 
 /// The AWS IngressGroups of an inventory: the Ingresses the AWS controller serves under each
-/// group name ([`palisade_k8s::ingress::alb_group_name`]), with the IngressClassParams of
+/// group name ([`palisade_k8s::ingress::alb_group_name`]) that set something for their
+/// group ([`palisade_k8s::ingress::sets_for_alb_group`]), with the IngressClassParams of
 /// each one's class, by index, found once so that asking for each Ingress's group reads no
-/// Ingress or class again.
+/// Ingress or class again, and reads only the members that matter.
 #[derive(Debug, Default)]
 pub struct AlbGroups(HashMap<String, Vec<(usize, Option<usize>)>>);
 
@@ -272,7 +273,12 @@ impl AlbGroups {
         let mut groups: HashMap<String, Vec<(usize, Option<usize>)>> = HashMap::new();
         for kind_group in ["networking.k8s.io", "extensions"] {
             for &index in inventory.indices_of_kind(kind_group, "Ingress") {
-                if let Some((name, params)) = alb_group_of(inventory, &inventory.objects[index]) {
+                let ingress = &inventory.objects[index];
+                let Some((name, params)) = alb_group_of(inventory, ingress) else {
+                    continue;
+                };
+                let params_value = params.map(|p| &inventory.objects[p].value);
+                if palisade_k8s::ingress::sets_for_alb_group(&ingress.value, params_value) {
                     groups
                         .entry(name.to_string())
                         .or_default()

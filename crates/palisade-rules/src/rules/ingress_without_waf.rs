@@ -106,10 +106,7 @@ impl Check for IngressWithoutWaf {
         if crate::ingress::controller(cx) == Controller::Gke {
             return check_cloud_armor(cx);
         }
-        const ALB_WAF: [&str; 2] = [
-            "alb.ingress.kubernetes.io/wafv2-acl-arn",
-            "alb.ingress.kubernetes.io/waf-acl-id",
-        ];
+        use palisade_k8s::ingress::ALB_WAF;
         let cloud_waf = ALB_WAF
             .iter()
             .chain(&["appgw.ingress.kubernetes.io/waf-policy-for-path"])
