@@ -489,16 +489,18 @@ pub const GKE_FRONTEND_CONFIG: &str = "networking.gke.io/v1beta1.FrontendConfig"
 
 /// How `controller`'s listeners serve `ingress`, for the cloud controllers; `None` for
 /// [`Controller::Other`], whose HTTPS is `spec.tls` (see [`nginx_plain_http`]).
-/// `frontend_config` is the FrontendConfig the Ingress names (GKE only); `group` the other
+/// `frontend_config` is the FrontendConfig the Ingress names (GKE only); `class_params` the
+/// IngressClassParams its class names (its name and the object) and `group` the other
 /// members of its AWS IngressGroup (AWS only).
 pub fn listeners(
     ingress: &Value,
     controller: Controller,
     frontend_config: FrontendConfig<'_>,
+    class_params: Option<(&str, &Value)>,
     group: &AlbGroup<'_>,
 ) -> Option<Listeners> {
     match controller {
-        Controller::AwsAlb => Some(alb_listeners(ingress, group)),
+        Controller::AwsAlb => Some(alb_listeners(ingress, class_params, group)),
         Controller::Gke => Some(gke_listeners(ingress, frontend_config)),
         Controller::AzureAppGateway => Some(appgw_listeners(ingress)),
         Controller::Other => None,
@@ -523,13 +525,24 @@ fn named_by(ingress: &Value, keys: &[&str]) -> Option<String> {
 }
 
 /// The AWS Load Balancer Controller's listeners: `listen-ports` (by default HTTP on 80, or
-/// HTTPS on 443 when `certificate-arn` is set; HTTPS certificates are otherwise discovered
-/// from the hosts, and `spec.tls` secrets are never served), and `ssl-redirect`, which turns
-/// every HTTP listener of the load balancer into a redirect, written on the Ingress or on
-/// another member of its IngressGroup (`group`).
-fn alb_listeners(ingress: &Value, group: &AlbGroup<'_>) -> Listeners {
+/// HTTPS on 443 when certificates are named: `certificate-arn`, or the `certificateArn` of
+/// the IngressClassParams its class names, which wins; HTTPS certificates are otherwise
+/// discovered from the hosts, and `spec.tls` secrets are never served), and `ssl-redirect`
+/// (or the IngressClassParams' `sslRedirectPort`, which wins), which turns every HTTP
+/// listener of the load balancer into a redirect, written for the Ingress or for another
+/// member of its IngressGroup (`group`).
+fn alb_listeners(
+    ingress: &Value,
+    class_params: Option<(&str, &Value)>,
+    group: &AlbGroup<'_>,
+) -> Listeners {
     const PREFIX: &str = "alb.ingress.kubernetes.io/";
-    let certificate = named_by(ingress, &[&format!("{PREFIX}certificate-arn")]);
+    let by_params = class_params.and_then(|(name, params)| {
+        let arns = params.at("/spec/certificateArn")?.as_array()?;
+        (!arns.is_empty()).then(|| format!("IngressClassParams {name} sets certificateArn"))
+    });
+    let certificate =
+        by_params.or_else(|| named_by(ingress, &[&format!("{PREFIX}certificate-arn")]));
     let ports = annotation(ingress, &format!("{PREFIX}listen-ports"));
     let (http, https) = match ports.and_then(|p| serde_json::from_str::<Value>(p).ok()) {
         Some(Value::Array(entries)) => {
@@ -549,8 +562,14 @@ fn alb_listeners(ingress: &Value, group: &AlbGroup<'_>) -> Listeners {
             format!("certificates discovered from the hosts ({PREFIX}listen-ports: HTTPS)")
         })
     });
-    let redirect = named_by(ingress, &[ALB_SSL_REDIRECT])
-        .or_else(|| group.setting(Some(ALB_SSL_REDIRECT_FIELD), ALB_SSL_REDIRECT));
+    let redirect = alb_setting(
+        ingress,
+        class_params,
+        Some(ALB_SSL_REDIRECT_FIELD),
+        ALB_SSL_REDIRECT,
+    )
+    .map(|(_, said, _)| said)
+    .or_else(|| group.setting(Some(ALB_SSL_REDIRECT_FIELD), ALB_SSL_REDIRECT));
     let plain_http = match (http, redirect) {
         (false, _) => PlainHttp::Closed(format!("{PREFIX}listen-ports opens no HTTP listener")),
         (true, Some(redirect)) => PlainHttp::Closed(format!("{redirect} redirects HTTP")),
@@ -920,6 +939,46 @@ mod tests {
     }
 
     #[test]
+    fn an_alb_reads_certificates_and_redirect_from_its_ingress_class_params() {
+        let params = json!({"spec": {"certificateArn": ["arn:aws:acm:eu-west-1:1:certificate/x"]}});
+        let plain = ingress(json!({}), json!({}));
+        let served = listeners(
+            &plain,
+            Controller::AwsAlb,
+            FrontendConfig::None,
+            Some(("tls", &params)),
+            &AlbGroup::default(),
+        )
+        .unwrap();
+        // A certificate makes the default listener HTTPS on 443, without plain HTTP.
+        assert_eq!(
+            served.https.as_deref(),
+            Some("IngressClassParams tls sets certificateArn")
+        );
+        assert!(matches!(served.plain_http, PlainHttp::Closed(_)));
+        let both = ingress(
+            json!({"alb.ingress.kubernetes.io/listen-ports": r#"[{"HTTP": 80}, {"HTTPS": 443}]"#}),
+            json!({}),
+        );
+        let redirect = json!({"spec": {"sslRedirectPort": "443"}});
+        let redirected = listeners(
+            &both,
+            Controller::AwsAlb,
+            FrontendConfig::None,
+            Some(("secure", &redirect)),
+            &AlbGroup::default(),
+        )
+        .unwrap();
+        match redirected.plain_http {
+            PlainHttp::Closed(why) => assert_eq!(
+                why,
+                "IngressClassParams secure sets sslRedirectPort: 443 redirects HTTP"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn an_alb_serves_what_its_listen_ports_say() {
         let listeners_of = |annotations: Value, spec: Value| {
             let i = ingress(annotations, spec);
@@ -927,6 +986,7 @@ mod tests {
                 &i,
                 Controller::AwsAlb,
                 FrontendConfig::None,
+                None,
                 &AlbGroup::default(),
             )
             .unwrap()
@@ -1197,10 +1257,18 @@ mod tests {
             &http,
             Controller::AwsAlb,
             FrontendConfig::None,
+            None,
             &AlbGroup::default(),
         );
         assert!(matches!(alone.unwrap().plain_http, PlainHttp::Open(_)));
-        let grouped = listeners(&http, Controller::AwsAlb, FrontendConfig::None, &group).unwrap();
+        let grouped = listeners(
+            &http,
+            Controller::AwsAlb,
+            FrontendConfig::None,
+            None,
+            &group,
+        )
+        .unwrap();
         match grouped.plain_http {
             PlainHttp::Closed(why) => assert_eq!(
                 why,
@@ -1222,6 +1290,7 @@ mod tests {
             &managed,
             Controller::Gke,
             FrontendConfig::Found("shop", &redirect),
+            None,
             &AlbGroup::default(),
         )
         .unwrap();
@@ -1231,6 +1300,7 @@ mod tests {
             &managed,
             Controller::Gke,
             FrontendConfig::Missing("shop"),
+            None,
             &AlbGroup::default(),
         );
         assert!(matches!(missing.unwrap().plain_http, PlainHttp::Unknown(_)));
@@ -1239,6 +1309,7 @@ mod tests {
             &managed,
             Controller::Gke,
             FrontendConfig::Found("shop", &off),
+            None,
             &AlbGroup::default(),
         );
         assert!(matches!(
@@ -1253,6 +1324,7 @@ mod tests {
             &closed,
             Controller::Gke,
             FrontendConfig::None,
+            None,
             &AlbGroup::default(),
         )
         .unwrap();
@@ -1271,6 +1343,7 @@ mod tests {
             &appgw,
             Controller::AzureAppGateway,
             FrontendConfig::None,
+            None,
             &AlbGroup::default(),
         )
         .unwrap();
@@ -1292,6 +1365,7 @@ mod tests {
                 &nginx,
                 Controller::Other,
                 FrontendConfig::None,
+                None,
                 &AlbGroup::default()
             ),
             None

@@ -63,6 +63,7 @@ fn serves_https(ingress: &crate::body::Body<'_>, has_tls: bool) -> bool {
         &value,
         controller,
         ingress::FrontendConfig::None,
+        None,
         &ingress::AlbGroup::default(),
     ) {
         Some(listeners) => listeners.https.is_some(),

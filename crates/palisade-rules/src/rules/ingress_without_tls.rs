@@ -13,13 +13,15 @@ declare_rule! {
     ///   (a `*.example.com` entry covers one label, as in TLS certificates), is reported, and
     ///   so is ingress-nginx told not to redirect HTTP (`ssl-redirect: "false"`);
     /// - the cloud controllers read annotations instead. The AWS Load Balancer Controller
-    ///   serves HTTPS only on an HTTPS `listen-ports` entry (or `certificate-arn`, which makes
-    ///   its default listener HTTPS) and never serves `spec.tls` secrets; GKE serves
+    ///   serves HTTPS only on an HTTPS `listen-ports` entry (or `certificate-arn`, or the
+    ///   `certificateArn` of the IngressClassParams its class names, which make its default
+    ///   listener HTTPS) and never serves `spec.tls` secrets; GKE serves
     ///   `spec.tls`, pre-shared and Google-managed certificates; Azure's Application Gateway
     ///   serves `spec.tls` or `appgw-ssl-certificate`. An Ingress they serve no HTTPS for is
     ///   reported, and so is one whose plain HTTP listener stays open beside HTTPS: on AWS
-    ///   without `ssl-redirect` (on it or on another Ingress of its IngressGroup, as the
-    ///   redirect covers every HTTP listener of the group's load balancer), on GKE without `kubernetes.io/ingress.allow-http: "false"` or
+    ///   without `ssl-redirect` (or an IngressClassParams' `sslRedirectPort`, for it or for
+    ///   another Ingress of its IngressGroup, as the redirect covers every HTTP listener of
+    ///   the group's load balancer), on GKE without `kubernetes.io/ingress.allow-http: "false"` or
     ///   a FrontendConfig that redirects to HTTPS, on Azure without `ssl-redirect: "true"`.
     ///
     /// The controller is the one the class names (`ingressClassName`, the
@@ -90,6 +92,8 @@ impl Check for IngressWithoutTls {
     fn reads(&self) -> &'static [(&'static str, &'static str)] {
         &[
             ("networking.k8s.io", "IngressClass"),
+            ("elbv2.k8s.aws", "IngressClassParams"),
+            ("eks.amazonaws.com", "IngressClassParams"),
             ("networking.gke.io", "FrontendConfig"),
         ]
     }
@@ -103,7 +107,9 @@ impl Check for IngressWithoutTls {
         let frontend_config = crate::ingress::frontend_config(cx);
         let groups = cx.derived(palisade_net::exposure::AlbGroups::build);
         let group = groups.of(cx.inventory, cx.object);
-        match ingress::listeners(ingress, controller, frontend_config, &group) {
+        let class_params = palisade_net::exposure::alb_class_params(cx.inventory, ingress)
+            .map(|p| (p.id.display_name(), &p.value));
+        match ingress::listeners(ingress, controller, frontend_config, class_params, &group) {
             Some(listeners) => check_listeners(cx, controller, listeners, tls),
             None => check_spec_tls(cx, tls),
         }
