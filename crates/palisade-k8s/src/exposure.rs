@@ -464,21 +464,18 @@ impl GatewayParameters {
         settings: &Value,
         annotations: Option<&Value>,
     ) -> Option<SourceRanges> {
-        let set = |pointer: &&str| {
-            settings.at(pointer).is_some_and(|v| {
-                !matches!(v, Value::Null) && v.as_array().is_none_or(|a| !a.is_empty())
-            })
+        // A setting that is there: not null, and not an empty list.
+        let set = |pointer: &str| {
+            settings
+                .at(pointer)
+                .filter(|v| !matches!(v, Value::Null) && v.as_array().is_none_or(|a| !a.is_empty()))
         };
-        if self.own_firewall.iter().any(set) {
+        if self.own_firewall.iter().any(|p| set(p).is_some()) {
             return None;
         }
-        if let Some(pointer) = self.source_ranges.filter(set) {
-            let texts: Option<Vec<&str>> = settings
-                .at(pointer)?
-                .as_array()?
-                .iter()
-                .map(Value::as_str)
-                .collect();
+        if let Some((pointer, list)) = self.source_ranges.and_then(|p| Some((p, set(p)?))) {
+            // A list with an entry that is not a string is one the implementation refuses.
+            let texts: Option<Vec<&str>> = list.as_array()?.iter().map(Value::as_str).collect();
             let field = pointer.rsplit('/').next().unwrap_or(pointer);
             return SourceRanges::of(texts?, field);
         }

@@ -362,19 +362,24 @@ fn alb_inbound<'v>(ingress: &'v Value, class_params: Option<(&'v str, &'v Value)
     Inbound::Cidrs(texts, by)
 }
 
+/// What names the certificates of `ingress`'s AWS load balancer, for a message: the
+/// `certificateArn` of the IngressClassParams its class names, which wins, else its
+/// `certificate-arn` annotation. `None`: it names none (they may be discovered from hosts).
+fn alb_certificate(ingress: &Value, class_params: Option<(&str, &Value)>) -> Option<String> {
+    let by_params = class_params.and_then(|(name, params)| {
+        let arns = params.at("/spec/certificateArn")?.as_array()?;
+        (!arns.is_empty()).then(|| format!("IngressClassParams {name} sets certificateArn"))
+    });
+    by_params.or_else(|| named_by(ingress, &["alb.ingress.kubernetes.io/certificate-arn"]))
+}
+
 /// The ports an AWS load balancer listens on for `ingress`: its `listen-ports` annotation,
 /// else 443 when it names certificates (annotation or IngressClassParams `certificateArn`),
 /// else 80. `None` when the annotation is not a list of `{"PROTOCOL": port}` (the controller
 /// refuses it).
 fn alb_listen_ports(ingress: &Value, class_params: Option<(&str, &Value)>) -> Option<Vec<u64>> {
     let Some(listen) = annotation(ingress, "alb.ingress.kubernetes.io/listen-ports") else {
-        let by_params = class_params
-            .and_then(|(_, p)| p.at("/spec/certificateArn"))
-            .and_then(Value::as_array)
-            .is_some_and(|arns| !arns.is_empty());
-        let certificate = by_params
-            || annotation(ingress, "alb.ingress.kubernetes.io/certificate-arn")
-                .is_some_and(|v| !v.trim().is_empty());
+        let certificate = alb_certificate(ingress, class_params).is_some();
         return Some(vec![if certificate { 443 } else { 80 }]);
     };
     let entries = serde_json::from_str::<Value>(listen).ok()?;
@@ -537,12 +542,7 @@ fn alb_listeners(
     group: &AlbGroup<'_>,
 ) -> Listeners {
     const PREFIX: &str = "alb.ingress.kubernetes.io/";
-    let by_params = class_params.and_then(|(name, params)| {
-        let arns = params.at("/spec/certificateArn")?.as_array()?;
-        (!arns.is_empty()).then(|| format!("IngressClassParams {name} sets certificateArn"))
-    });
-    let certificate =
-        by_params.or_else(|| named_by(ingress, &[&format!("{PREFIX}certificate-arn")]));
+    let certificate = alb_certificate(ingress, class_params);
     let ports = annotation(ingress, &format!("{PREFIX}listen-ports"));
     let (http, https) = match ports.and_then(|p| serde_json::from_str::<Value>(p).ok()) {
         Some(Value::Array(entries)) => {
